@@ -1,0 +1,420 @@
+package recording
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type ctxKey struct{}
+
+// NewContext returns a copy of ctx that carries a. Calls started with the
+// returned context, or any context derived from it, are recorded into a.
+func NewContext(ctx context.Context, a *ActiveRecord) context.Context {
+	return context.WithValue(ctx, ctxKey{}, a)
+}
+
+// FromContext returns the record being made for ctx's request, or nil.
+func FromContext(ctx context.Context) *ActiveRecord {
+	if ctx == nil {
+		return nil
+	}
+	a, _ := ctx.Value(ctxKey{}).(*ActiveRecord)
+	return a
+}
+
+// An ActiveRecord is a record in the making: the request has started and has
+// not ended. Calls are added to it through its context from any goroutine.
+//
+// A nil *ActiveRecord is valid and records nothing.
+type ActiveRecord struct {
+	rec   *Recorder
+	start time.Time
+	r     Record
+
+	mu      sync.Mutex
+	calls   []*ActiveCall
+	inline  [8]*ActiveCall
+	dropped int
+	ended   bool
+
+	overhead atomic.Int64
+}
+
+// Record returns the record being made, for the goroutine that started it to
+// fill in request fields (Status, Route, sizes, Attrs, …) before
+// [ActiveRecord.Finish]. Its Calls are assembled by Finish; they must not be
+// set here. It is not safe to use from other goroutines.
+func (a *ActiveRecord) Record() *Record {
+	if a == nil {
+		return nil
+	}
+	return &a.r
+}
+
+// Recorder returns the recorder a belongs to.
+func (a *ActiveRecord) Recorder() *Recorder {
+	if a == nil {
+		return nil
+	}
+	return a.rec
+}
+
+// Start returns the request's start time.
+func (a *ActiveRecord) Start() time.Time {
+	if a == nil {
+		return time.Time{}
+	}
+	return a.start
+}
+
+// AddOverhead adds d to the record's [Record.Overhead]; wrappers call it with
+// the time they spent recording.
+func (a *ActiveRecord) AddOverhead(d time.Duration) {
+	if a != nil {
+		a.overhead.Add(int64(d))
+	}
+}
+
+// Finish ends the request at the current time; see [ActiveRecord.FinishAt].
+func (a *ActiveRecord) Finish() { a.FinishAt(time.Now()) }
+
+// FinishAt ends the request at end: calls still running are kept with the
+// Running flag, calls started afterwards are counted as late, and the record
+// is queued for the sinks unless a route filter excludes it. It must be called
+// once, by the goroutine that started the record.
+func (a *ActiveRecord) FinishAt(end time.Time) {
+	if a == nil {
+		return
+	}
+	t0 := time.Now()
+	r := &a.r
+	r.Duration = end.Sub(a.start)
+	rec := a.rec
+	if !rec.admitRoute(r.Method, r.Path, r.Route, r.Headers) {
+		a.mu.Lock()
+		a.ended = true
+		a.mu.Unlock()
+		rec.filtered.Add(1)
+		return
+	}
+	a.mu.Lock()
+	a.ended = true
+	if n := len(a.calls); n > 0 {
+		r.Calls = make([]Call, n)
+		for i, ac := range a.calls {
+			c := &r.Calls[i]
+			*c = ac.c
+			c.Attrs = append([]Attr(nil), ac.c.Attrs...)
+			c.Phases = append([]Phase(nil), ac.c.Phases...)
+			if !ac.ended {
+				c.Running = true
+				c.Duration = r.Duration - c.Start
+			}
+		}
+	}
+	r.DroppedCalls += a.dropped
+	a.mu.Unlock()
+	if a.dropped > 0 {
+		rec.droppedCalls.Add(uint64(a.dropped))
+	}
+	r.Overhead += time.Duration(a.overhead.Load()) + time.Since(t0)
+	rec.enqueue(r)
+}
+
+// An ActiveCall is a call in progress, returned by [StartCall]. End it with
+// [ActiveCall.End]. Its methods are safe for concurrent use; a nil
+// *ActiveCall (no request is being recorded) ignores every method.
+type ActiveCall struct {
+	a     *ActiveRecord
+	start time.Time
+	c     Call // guarded by a.mu once published
+	ended bool
+	pcbuf [stackBuf]uintptr
+}
+
+// StartCall starts recording a call made for the request in ctx. If ctx
+// carries no recorded request, it returns nil at almost no cost.
+//
+// End the call with c.End(err) where the error is known — not with
+// defer c.End(err), which would evaluate err too early.
+func StartCall(ctx context.Context, service, method string) *ActiveCall {
+	a := FromContext(ctx)
+	if a == nil {
+		return nil
+	}
+	return a.startCall(service, method, false)
+}
+
+// StartCall starts a call in a directly; see the function [StartCall].
+func (a *ActiveRecord) StartCall(service, method string) *ActiveCall {
+	if a == nil {
+		return nil
+	}
+	return a.startCall(service, method, false)
+}
+
+func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall {
+	t0 := time.Now()
+	rec := a.rec
+	a.mu.Lock()
+	if a.ended {
+		a.mu.Unlock()
+		rec.lateCalls.Add(1)
+		return nil
+	}
+	if len(a.calls) >= rec.cfg.maxCalls {
+		a.dropped++
+		a.mu.Unlock()
+		return nil
+	}
+	a.mu.Unlock()
+
+	ac := &ActiveCall{a: a, start: t0}
+	ac.c = Call{
+		Service:      service,
+		Method:       method,
+		Start:        t0.Sub(a.start),
+		RequestSize:  -1,
+		ResponseSize: -1,
+		SpanID:       NewSpanID(),
+		Event:        event,
+	}
+	if rec.cfg.maxStack > 0 {
+		ac.c.pcs = captureStack(ac.pcbuf[:])
+	}
+
+	a.mu.Lock()
+	if a.ended {
+		a.mu.Unlock()
+		rec.lateCalls.Add(1)
+		return nil
+	}
+	if len(a.calls) >= rec.cfg.maxCalls {
+		a.dropped++
+		a.mu.Unlock()
+		return nil
+	}
+	a.calls = append(a.calls, ac)
+	a.mu.Unlock()
+	a.overhead.Add(int64(time.Since(t0)))
+	return ac
+}
+
+// End ends the call. A non-nil err is recorded as the call's error. Calling
+// End again has no effect.
+func (c *ActiveCall) End(err error) {
+	if c == nil {
+		return
+	}
+	now := time.Now()
+	a := c.a
+	a.mu.Lock()
+	if !c.ended {
+		c.ended = true
+		c.c.Duration = now.Sub(c.start)
+		if err != nil && c.c.Error == "" {
+			c.c.Error = clip(err.Error(), a.rec.cfg.maxSummary)
+		}
+	}
+	a.mu.Unlock()
+	a.overhead.Add(int64(time.Since(now)))
+}
+
+// EndAt is End with an explicit end time, for wrappers that learn of a call's
+// end after the fact.
+func (c *ActiveCall) EndAt(end time.Time, err error) {
+	if c == nil {
+		return
+	}
+	a := c.a
+	a.mu.Lock()
+	if !c.ended {
+		c.ended = true
+		c.c.Duration = end.Sub(c.start)
+		if c.c.Duration < 0 {
+			c.c.Duration = 0
+		}
+		if err != nil && c.c.Error == "" {
+			c.c.Error = clip(err.Error(), a.rec.cfg.maxSummary)
+		}
+	}
+	a.mu.Unlock()
+}
+
+// SetError records msg as the call's error without ending it.
+func (c *ActiveCall) SetError(msg string) {
+	if c == nil || msg == "" {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.Error = clip(msg, c.a.rec.cfg.maxSummary)
+	c.a.mu.Unlock()
+}
+
+// SetMethod replaces the call's method name, for wrappers that learn it late.
+func (c *ActiveCall) SetMethod(method string) {
+	if c == nil {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.Method = method
+	c.a.mu.Unlock()
+}
+
+// SetRequest sets the request summary, truncated to the recorder's
+// MaxSummary. The caller redacts it.
+func (c *ActiveCall) SetRequest(s string) {
+	if c == nil {
+		return
+	}
+	s = clip(s, c.a.rec.cfg.maxSummary)
+	c.a.mu.Lock()
+	c.c.Request = s
+	c.a.mu.Unlock()
+}
+
+// SetResponse sets the response summary, truncated like SetRequest.
+func (c *ActiveCall) SetResponse(s string) {
+	if c == nil {
+		return
+	}
+	s = clip(s, c.a.rec.cfg.maxSummary)
+	c.a.mu.Lock()
+	c.c.Response = s
+	c.a.mu.Unlock()
+}
+
+// SetRequestSize sets the bytes sent.
+func (c *ActiveCall) SetRequestSize(n int64) {
+	if c == nil {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.RequestSize = n
+	c.a.mu.Unlock()
+}
+
+// SetResponseSize sets the bytes received.
+func (c *ActiveCall) SetResponseSize(n int64) {
+	if c == nil {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.ResponseSize = n
+	c.a.mu.Unlock()
+}
+
+// AddSizes adds to the bytes sent and received (an unknown size counts as 0).
+func (c *ActiveCall) AddSizes(sent, received int64) {
+	if c == nil {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.RequestSize = max(c.c.RequestSize, 0) + sent
+	c.c.ResponseSize = max(c.c.ResponseSize, 0) + received
+	c.a.mu.Unlock()
+}
+
+// SetAttr sets an attribute of the call, replacing one with the same key.
+func (c *ActiveCall) SetAttr(key, value string) {
+	if c == nil {
+		return
+	}
+	c.a.mu.Lock()
+	for i := range c.c.Attrs {
+		if c.c.Attrs[i].Key == key {
+			c.c.Attrs[i].Value = value
+			c.a.mu.Unlock()
+			return
+		}
+	}
+	c.c.Attrs = append(c.c.Attrs, Attr{Key: key, Value: value})
+	c.a.mu.Unlock()
+}
+
+// AddPhase records a phase of the call that ran from start to end.
+func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
+	if c == nil || start.IsZero() || end.Before(start) {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
+	c.a.mu.Unlock()
+}
+
+// SpanID returns the call's span ID, to propagate downstream.
+func (c *ActiveCall) SpanID() SpanID {
+	if c == nil {
+		return SpanID{}
+	}
+	return c.c.SpanID // set before publication, never changed
+}
+
+// TraceID returns the trace ID of the call's request.
+func (c *ActiveCall) TraceID() TraceID {
+	if c == nil {
+		return TraceID{}
+	}
+	return c.a.r.TraceID // set before publication, never changed
+}
+
+// StartTime returns when the call started.
+func (c *ActiveCall) StartTime() time.Time {
+	if c == nil {
+		return time.Time{}
+	}
+	return c.start
+}
+
+// Record returns the active record the call belongs to.
+func (c *ActiveCall) Record() *ActiveRecord {
+	if c == nil {
+		return nil
+	}
+	return c.a
+}
+
+// Do records fn as a call of the request in ctx and returns fn's error.
+func Do(ctx context.Context, service, method string, fn func(ctx context.Context) error) error {
+	a := FromContext(ctx)
+	if a == nil {
+		return fn(ctx)
+	}
+	c := a.startCall(service, method, false)
+	err := fn(ctx)
+	c.End(err)
+	return err
+}
+
+// Event records a custom event (App Engine Appstats' record_custom_event) in
+// the request in ctx: a point on the timeline with a label and a detail text.
+func Event(ctx context.Context, label, detail string) {
+	a := FromContext(ctx)
+	if a == nil {
+		return
+	}
+	c := a.startCall("event", label, true)
+	if c == nil {
+		return
+	}
+	c.SetRequest(detail)
+	c.End(nil)
+}
+
+func panicString(v any) string {
+	switch v := v.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	case fmt.Stringer:
+		return v.String()
+	}
+	return fmt.Sprint(v)
+}
+
+// PanicString formats a recovered panic value for [Record.Panic].
+func PanicString(v any) string { return panicString(v) }

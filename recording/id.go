@@ -1,0 +1,168 @@
+package recording
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"sync/atomic"
+	"time"
+)
+
+// ErrInvalidID is returned for a record ID, trace ID or span ID that is not
+// well formed.
+var ErrInvalidID = errors.New("invalid id")
+
+// An ID identifies a record. Its first 8 bytes are the record's start time in
+// Unix nanoseconds (big-endian), so IDs sort by time as bytes and as strings;
+// the last 8 are a per-process random prefix and a counter, so IDs made by
+// different processes do not collide.
+type ID [16]byte
+
+// String returns the ID as 32 lowercase hex digits.
+func (id ID) String() string { return hex.EncodeToString(id[:]) }
+
+// IsZero reports whether id is the zero ID.
+func (id ID) IsZero() bool { return id == ID{} }
+
+// Time returns the time encoded in the ID.
+func (id ID) Time() time.Time { return time.Unix(0, int64(binary.BigEndian.Uint64(id[:8]))) }
+
+// MarshalText implements [encoding.TextMarshaler].
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText implements [encoding.TextUnmarshaler].
+func (id *ID) UnmarshalText(b []byte) error {
+	v, err := ParseID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}
+
+// ParseID parses the form [ID.String] returns. A malformed s gives an error
+// wrapping [ErrInvalidID].
+func ParseID(s string) (ID, error) {
+	var id ID
+	if err := decodeHex(id[:], s); err != nil {
+		return ID{}, fmt.Errorf("record id %q: %w", clip(s, 40), err)
+	}
+	return id, nil
+}
+
+func decodeHex(dst []byte, s string) error {
+	if len(s) != 2*len(dst) {
+		return ErrInvalidID
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return ErrInvalidID
+		}
+	}
+	if _, err := hex.Decode(dst, []byte(s)); err != nil {
+		return ErrInvalidID
+	}
+	return nil
+}
+
+// A TraceID is a W3C trace ID.
+type TraceID [16]byte
+
+// String returns 32 lowercase hex digits.
+func (t TraceID) String() string { return hex.EncodeToString(t[:]) }
+
+// IsValid reports whether t is not all zeros.
+func (t TraceID) IsValid() bool { return t != TraceID{} }
+
+// MarshalText implements [encoding.TextMarshaler].
+func (t TraceID) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// ParseTraceID parses 32 lowercase hex digits.
+func ParseTraceID(s string) (TraceID, error) {
+	var t TraceID
+	if err := decodeHex(t[:], s); err != nil {
+		return TraceID{}, fmt.Errorf("trace id %q: %w", clip(s, 40), err)
+	}
+	return t, nil
+}
+
+// A SpanID is a W3C span (parent) ID.
+type SpanID [8]byte
+
+// String returns 16 lowercase hex digits.
+func (s SpanID) String() string { return hex.EncodeToString(s[:]) }
+
+// IsValid reports whether s is not all zeros.
+func (s SpanID) IsValid() bool { return s != SpanID{} }
+
+// MarshalText implements [encoding.TextMarshaler].
+func (s SpanID) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ParseSpanID parses 16 lowercase hex digits.
+func ParseSpanID(s string) (SpanID, error) {
+	var v SpanID
+	if err := decodeHex(v[:], s); err != nil {
+		return SpanID{}, fmt.Errorf("span id %q: %w", clip(s, 40), err)
+	}
+	return v, nil
+}
+
+// idSource makes record IDs for one Recorder.
+type idSource struct {
+	prefix uint32
+	n      atomic.Uint32
+}
+
+func newIDSource() *idSource {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		binary.BigEndian.PutUint32(b[:], mrand.Uint32())
+	}
+	return &idSource{prefix: binary.BigEndian.Uint32(b[:])}
+}
+
+func (s *idSource) next(t time.Time) ID {
+	var id ID
+	binary.BigEndian.PutUint64(id[:8], uint64(t.UnixNano()))
+	binary.BigEndian.PutUint32(id[8:12], s.prefix)
+	binary.BigEndian.PutUint32(id[12:], s.n.Add(1))
+	return id
+}
+
+// NewTraceID returns a random, valid trace ID.
+func NewTraceID() TraceID {
+	var t TraceID
+	for !t.IsValid() {
+		binary.BigEndian.PutUint64(t[:8], mrand.Uint64())
+		binary.BigEndian.PutUint64(t[8:], mrand.Uint64())
+	}
+	return t
+}
+
+// NewSpanID returns a random, valid span ID.
+func NewSpanID() SpanID {
+	var s SpanID
+	for !s.IsValid() {
+		binary.BigEndian.PutUint64(s[:], mrand.Uint64())
+	}
+	return s
+}
+
+// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	if n <= 3 {
+		return s[:0]
+	}
+	cut := n - 3
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "..."
+}

@@ -1,0 +1,130 @@
+package recording
+
+import (
+	"context"
+	"encoding/hex"
+	"net/textproto"
+	"strings"
+)
+
+// A Carrier holds propagation fields: HTTP headers or gRPC metadata. It has
+// the method set of OpenTelemetry's propagation.TextMapCarrier, so carriers
+// written for one fit the other.
+type Carrier interface {
+	Get(key string) string
+	Set(key, value string)
+	Keys() []string
+}
+
+// HeaderCarrier adapts HTTP headers (or any map[string][]string with
+// canonical keys) to a [Carrier].
+type HeaderCarrier map[string][]string
+
+// Get returns the first value of key.
+func (h HeaderCarrier) Get(key string) string {
+	vs := h[textproto.CanonicalMIMEHeaderKey(key)]
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+// Set replaces the values of key.
+func (h HeaderCarrier) Set(key, value string) { h[textproto.CanonicalMIMEHeaderKey(key)] = []string{value} }
+
+// Keys returns the keys present.
+func (h HeaderCarrier) Keys() []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// A TraceContext is the W3C trace context of a request or call.
+type TraceContext struct {
+	TraceID TraceID
+	SpanID  SpanID // the parent's span when extracted; the call's span when injected
+	Sampled bool
+	State   string // tracestate, passed through
+}
+
+// IsValid reports whether both IDs are set.
+func (tc TraceContext) IsValid() bool { return tc.TraceID.IsValid() && tc.SpanID.IsValid() }
+
+// A Propagator moves trace context across process boundaries. Extract reads
+// the caller's context from an incoming request (and may return a ctx that
+// carries more, such as baggage); Inject writes tc into an outgoing request.
+// Implementations must be safe for concurrent use.
+type Propagator interface {
+	Extract(ctx context.Context, carrier Carrier) (context.Context, TraceContext)
+	Inject(ctx context.Context, tc TraceContext, carrier Carrier)
+}
+
+// W3C is the W3C Trace Context propagator (traceparent and tracestate
+// headers); it is a [Recorder]'s default. Package otelexport adapts any
+// OpenTelemetry propagator, such as trace context plus baggage.
+var W3C Propagator = w3c{}
+
+type w3c struct{}
+
+// Extract parses traceparent ("00-<trace>-<span>-<flags>"). A malformed or
+// all-zero header yields a zero TraceContext.
+func (w3c) Extract(ctx context.Context, c Carrier) (context.Context, TraceContext) {
+	tc, ok := ParseTraceparent(c.Get("traceparent"))
+	if !ok {
+		return ctx, TraceContext{}
+	}
+	tc.State = c.Get("tracestate")
+	return ctx, tc
+}
+
+// Inject writes traceparent (and tracestate when set).
+func (w3c) Inject(_ context.Context, tc TraceContext, c Carrier) {
+	if !tc.IsValid() {
+		return
+	}
+	c.Set("traceparent", FormatTraceparent(tc))
+	if tc.State != "" {
+		c.Set("tracestate", tc.State)
+	}
+}
+
+// ParseTraceparent parses a W3C traceparent header value.
+func ParseTraceparent(s string) (TraceContext, bool) {
+	s = strings.TrimSpace(s)
+	// version(2)-trace(32)-span(16)-flags(2); future versions may append fields.
+	if len(s) < 55 || s[2] != '-' || s[35] != '-' || s[52] != '-' || (len(s) > 55 && s[55] != '-') {
+		return TraceContext{}, false
+	}
+	if s[:2] == "ff" || (s[:2] == "00" && len(s) != 55) {
+		return TraceContext{}, false
+	}
+	var ver [1]byte
+	if decodeHex(ver[:], s[:2]) != nil {
+		return TraceContext{}, false
+	}
+	var tc TraceContext
+	var flags [1]byte
+	if decodeHex(tc.TraceID[:], s[3:35]) != nil || decodeHex(tc.SpanID[:], s[36:52]) != nil ||
+		decodeHex(flags[:], s[53:55]) != nil || !tc.IsValid() {
+		return TraceContext{}, false
+	}
+	tc.Sampled = flags[0]&1 == 1
+	return tc, true
+}
+
+// FormatTraceparent formats tc as a version-00 traceparent value.
+func FormatTraceparent(tc TraceContext) string {
+	var b [55]byte
+	copy(b[:], "00-")
+	hex.Encode(b[3:35], tc.TraceID[:])
+	b[35] = '-'
+	hex.Encode(b[36:52], tc.SpanID[:])
+	b[52] = '-'
+	b[53], b[54] = '0', '0'
+	if tc.Sampled {
+		b[54] = '1'
+	}
+	return string(b[:])
+}

@@ -1,0 +1,290 @@
+package recording
+
+import (
+	"time"
+)
+
+// Kind says what produced a [Record].
+type Kind uint8
+
+// The kinds of record.
+const (
+	KindHTTP       Kind = iota // an incoming net/http request
+	KindGRPC                   // an incoming gRPC call
+	KindBackground             // work started with [Recorder.StartRecord] outside a server
+)
+
+// String returns "http", "grpc" or "background".
+func (k Kind) String() string {
+	switch k {
+	case KindHTTP:
+		return "http"
+	case KindGRPC:
+		return "grpc"
+	case KindBackground:
+		return "background"
+	}
+	return "unknown"
+}
+
+// ParseKind is the inverse of [Kind.String].
+func ParseKind(s string) (Kind, bool) {
+	switch s {
+	case "http":
+		return KindHTTP, true
+	case "grpc":
+		return KindGRPC, true
+	case "background":
+		return KindBackground, true
+	}
+	return 0, false
+}
+
+// A Record is the timeline of one request: the request itself and every call
+// it made while it ran.
+//
+// A Record handed to a [Sink] is complete and must be treated as read-only: the
+// same value is passed to every sink, possibly concurrently with other sinks
+// reading it.
+type Record struct {
+	ID           ID      // time-ordered, byte-sortable, unique across processes
+	TraceID      TraceID // from an incoming traceparent, or generated
+	SpanID       SpanID  // the request's own span
+	ParentSpanID SpanID  // the caller's span, when a traceparent came in
+	Kind         Kind
+
+	Start    time.Time
+	Duration time.Duration
+
+	Method string // HTTP method, or "POST" for gRPC
+	Path   string // URL path, or the gRPC full method
+	Route  string // low-cardinality grouping key: r.Pattern, a router's template, or a normalized path
+	Query  string // the raw query, redacted
+	Status int    // HTTP status, or the gRPC status code
+
+	RequestBytes  int64
+	ResponseBytes int64
+	User          string              // from a user hook, if configured
+	Headers       map[string][]string // request headers, redacted; full record only
+	Remote        string              // the peer's address
+	Instance      string              // host/pid of the recording process
+
+	// Overhead is the recorder's own cost for this request on the request
+	// path (stack capture included).
+	Overhead time.Duration
+
+	Error string // a failure of the request as a whole (e.g. a gRPC error message)
+	Panic string // the value a panicking handler panicked with
+
+	Calls        []Call
+	DroppedCalls int // calls over Recorder's MaxCalls, not kept
+
+	Warnings []Warning // filled by the recorder's analysis before sinks see the record
+	Attrs    []Attr
+}
+
+// A Call is one outgoing call a request made: an RPC, an HTTP request, a SQL
+// statement, a socket operation, or anything wrapped by hand.
+type Call struct {
+	Service string // "http", "grpc", "sql", "net", "dns", or the user's name
+	Method  string // e.g. "GET api.example.com/users/{id}", "SELECT users"
+
+	Start    time.Duration // offset from the record's Start
+	Duration time.Duration
+
+	Error string
+
+	RequestSize  int64 // bytes sent, -1 when unknown
+	ResponseSize int64 // bytes received, -1 when unknown
+	Request      string
+	Response     string
+
+	Stack  []Frame
+	Phases []Phase
+	Attrs  []Attr
+
+	SpanID  SpanID // the call's span, as propagated downstream
+	Running bool   // still running when the request ended
+	Event   bool   // a custom event (see [Event]), not a timed call
+
+	pcs []uintptr // raw stack, symbolized into Stack off the request path
+}
+
+// A Frame is one symbolized stack frame of a call.
+type Frame struct {
+	Function string
+	File     string
+	Line     int
+}
+
+// A Phase is a part of a call, such as the DNS lookup of an HTTP request.
+// Start is an offset from the record's Start, like [Call.Start].
+type Phase struct {
+	Name     string
+	Start    time.Duration
+	Duration time.Duration
+}
+
+// An Attr is a key/value annotation; keys follow OpenTelemetry semantic
+// conventions where one exists.
+type Attr struct {
+	Key   string
+	Value string
+}
+
+// Warning kinds.
+const (
+	WarnRepeated = "repeated" // identical calls repeated: the N+1 pattern
+	WarnRunning  = "running"  // calls still running when the request ended
+)
+
+// A Warning is something the recorder's analysis found suspicious in a record.
+type Warning struct {
+	Kind    string // WarnRepeated or WarnRunning
+	Service string
+	Method  string
+	Request string // the normalized request shared by the repeated calls
+	Count   int
+	Total   time.Duration
+	Message string
+}
+
+// An RPCStat aggregates a record's calls of one service and method.
+type RPCStat struct {
+	Service string
+	Method  string
+	Count   int
+	Errors  int
+	Total   time.Duration
+}
+
+// A Summary is the part of a record that lists and aggregates need: no call
+// details, stacks or headers (App Engine Appstats' "part" record).
+type Summary struct {
+	ID           ID
+	TraceID      TraceID
+	Kind         Kind
+	Start        time.Time
+	Duration     time.Duration
+	Method       string
+	Path         string
+	Route        string
+	Query        string
+	Status       int
+	RequestBytes int64
+	// ResponseBytes counts the bytes written in response.
+	ResponseBytes int64
+	User          string
+	Instance      string
+	Overhead      time.Duration
+	Error         string
+	Panic         string
+	CallCount     int
+	ErrorCalls    int
+	DroppedCalls  int
+	Warnings      int
+	RPCs          []RPCStat
+}
+
+// HasError reports whether the request failed: a 5xx status, a gRPC error
+// code, a panic or an error message.
+func (s *Summary) HasError() bool {
+	if s.Panic != "" || s.Error != "" {
+		return true
+	}
+	if s.Kind == KindGRPC {
+		return s.Status != 0
+	}
+	return s.Status >= 500
+}
+
+// Summary returns the record's summary.
+func (r *Record) Summary() Summary {
+	s := Summary{
+		ID:            r.ID,
+		TraceID:       r.TraceID,
+		Kind:          r.Kind,
+		Start:         r.Start,
+		Duration:      r.Duration,
+		Method:        r.Method,
+		Path:          r.Path,
+		Route:         r.Route,
+		Query:         r.Query,
+		Status:        r.Status,
+		RequestBytes:  r.RequestBytes,
+		ResponseBytes: r.ResponseBytes,
+		User:          r.User,
+		Instance:      r.Instance,
+		Overhead:      r.Overhead,
+		Error:         r.Error,
+		Panic:         r.Panic,
+		DroppedCalls:  r.DroppedCalls,
+		Warnings:      len(r.Warnings),
+		RPCs:          r.RPCStats(),
+	}
+	for i := range r.Calls {
+		if r.Calls[i].Event {
+			continue
+		}
+		s.CallCount++
+		if r.Calls[i].Error != "" {
+			s.ErrorCalls++
+		}
+	}
+	return s
+}
+
+// RPCStats aggregates the record's calls per service and method, in order of
+// first appearance. Custom events are not counted.
+func (r *Record) RPCStats() []RPCStat {
+	var out []RPCStat
+	idx := make(map[[2]string]int)
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		if c.Event {
+			continue
+		}
+		k := [2]string{c.Service, c.Method}
+		j, ok := idx[k]
+		if !ok {
+			j = len(out)
+			idx[k] = j
+			out = append(out, RPCStat{Service: c.Service, Method: c.Method})
+		}
+		out[j].Count++
+		out[j].Total += c.Duration
+		if c.Error != "" {
+			out[j].Errors++
+		}
+	}
+	return out
+}
+
+// HasError reports whether the request failed; see [Summary.HasError].
+func (r *Record) HasError() bool {
+	s := Summary{Kind: r.Kind, Status: r.Status, Error: r.Error, Panic: r.Panic}
+	return s.HasError()
+}
+
+// Attr returns the value of the record attribute key, or "".
+func (r *Record) Attr(key string) string {
+	for _, a := range r.Attrs {
+		if a.Key == key {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// Attr returns the value of the call attribute key, or "".
+func (c *Call) Attr(key string) string {
+	for _, a := range c.Attrs {
+		if a.Key == key {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// End returns the offset of the call's end from the record's start.
+func (c *Call) End() time.Duration { return c.Start + c.Duration }

@@ -1,0 +1,120 @@
+package recording
+
+import (
+	"net/textproto"
+	"net/url"
+	"strings"
+)
+
+// Redacted replaces a value that redaction hid.
+const Redacted = "[REDACTED]"
+
+// Redaction says which recorded values are hidden. The zero value hides
+// nothing; [DefaultRedaction] is what a [Recorder] uses unless told otherwise.
+type Redaction struct {
+	// Headers are header names (any case) whose values are replaced by
+	// [Redacted].
+	Headers []string
+	// Params are case-insensitive substrings: a query parameter, SQL argument
+	// or attribute whose name contains one has its value replaced.
+	Params []string
+}
+
+// DefaultRedaction hides credentials: the Authorization, Cookie, Set-Cookie and
+// Proxy-Authorization headers (and common token headers), and parameters whose
+// names look secret.
+func DefaultRedaction() Redaction {
+	return Redaction{
+		Headers: []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Authorization", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token"},
+		Params: []string{"token", "password", "passwd", "pwd", "secret", "key", "auth", "session", "signature",
+			"sig", "credential", "jwt", "code", "otp"},
+	}
+}
+
+// SecretName reports whether a parameter called name should be hidden.
+func (r *Redaction) SecretName(name string) bool {
+	for _, p := range r.Params {
+		if containsFold(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Query returns the raw query with the values of secret-looking parameters
+// replaced. Unparseable pieces are kept as their key with the value hidden.
+func (r *Redaction) Query(raw string) string {
+	if raw == "" || len(r.Params) == 0 {
+		return raw
+	}
+	var b strings.Builder
+	changed := false
+	rest, more := raw, true
+	for i := 0; more; i++ {
+		var part string
+		part, rest, more = strings.Cut(rest, "&")
+		key, _, hasValue := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(key)
+		if err != nil {
+			name = key
+		}
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		if hasValue && r.SecretName(name) {
+			b.WriteString(key)
+			b.WriteString("=")
+			b.WriteString(url.QueryEscape(Redacted))
+			changed = true
+			continue
+		}
+		b.WriteString(part)
+	}
+	if !changed {
+		return raw
+	}
+	return b.String()
+}
+
+// Header returns a copy of h with the values of redacted headers replaced.
+// A nil h gives nil.
+func (r *Redaction) Header(h map[string][]string) map[string][]string {
+	if h == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(h))
+	for k, vs := range h {
+		if r.secretHeader(k) {
+			red := make([]string, len(vs))
+			for i := range red {
+				red[i] = Redacted
+			}
+			out[k] = red
+			continue
+		}
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+func (r *Redaction) secretHeader(name string) bool {
+	canon := textproto.CanonicalMIMEHeaderKey(name)
+	for _, h := range r.Headers {
+		if strings.EqualFold(h, canon) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFold(s, sub string) bool {
+	if len(sub) > len(s) {
+		return false
+	}
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,53 @@
+package recording
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+//go:noinline
+func stackLevel(n int, f func()) {
+	if n == 0 {
+		f()
+		return
+	}
+	stackLevel(n-1, f)
+}
+
+// TestUnwindMatchesCallers checks the frame-pointer unwinder against
+// runtime.Callers: the same functions, in the same order.
+func TestUnwindMatchesCallers(t *testing.T) {
+	var got, want []string
+	stackLevel(5, func() {
+		var buf [stackBuf]uintptr
+		pcs := captureStack(buf[:])
+		var cbuf [stackBuf]uintptr
+		n := runtime.Callers(1, cbuf[:])
+		for _, pc := range pcs {
+			if sf := lookup(pc); !strings.Contains(sf.f.Function, ".gowrap") {
+				got = append(got, sf.f.Function)
+			}
+		}
+		frames := runtime.CallersFrames(cbuf[:n])
+		for {
+			fr, more := frames.Next()
+			want = append(want, fr.Function)
+			if !more {
+				break
+			}
+		}
+	})
+	t.Logf("fp:      %q", got)
+	t.Logf("callers: %q", want)
+	if len(got) < 8 {
+		t.Fatalf("unwound %d frames, want the whole stack", len(got))
+	}
+	// Callers starts at the closure; so does the unwinder (captureStack is
+	// the first frame it reports the caller of).
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			t.Fatalf("frame %d: fp %q, callers %q", i, got[i], want[i])
+		}
+	}
+}

@@ -1,0 +1,151 @@
+// Package store defines where recorded requests are kept and how they are
+// read back: the [Store] interface, its queries, and the aggregates the
+// dashboard shows.
+//
+// Implementations: [github.com/goappstats/appstats/store/badgerstore] (the
+// embedded, durable default) and [github.com/goappstats/appstats/store/memstore]
+// (in memory, for tests and ephemeral use). Every implementation passes the
+// conformance suite in [github.com/goappstats/appstats/store/storetest].
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// Sentinel errors, matched with [errors.Is].
+var (
+	// ErrNotFound: no record has that ID.
+	ErrNotFound = errors.New("record not found")
+	// ErrInvalidID: the ID is malformed. It is [recording.ErrInvalidID].
+	ErrInvalidID = recording.ErrInvalidID
+	// ErrInvalidQuery: a query parameter is out of range or a cursor is malformed.
+	ErrInvalidQuery = errors.New("invalid query")
+	// ErrClosed: the store has been closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// A Store keeps records and answers the dashboard's questions about them.
+//
+// All methods are safe for concurrent use, readers concurrently with writers.
+// Write makes a Store a [recording.Sink]. Close is idempotent; after it,
+// methods return [ErrClosed].
+type Store interface {
+	recording.Sink
+
+	// Get returns the full record with the given ID (as [recording.ID.String]
+	// formats it): ErrInvalidID if id is malformed, ErrNotFound if unknown.
+	Get(ctx context.Context, id string) (*recording.Record, error)
+
+	// List returns summaries, newest first, that match q.
+	List(ctx context.Context, q Query) (Page, error)
+
+	// Stats aggregates the records that started within w.
+	Stats(ctx context.Context, w Window) (*Stats, error)
+
+	// Series returns one bucket per step across w, oldest first.
+	Series(ctx context.Context, w Window, step time.Duration) ([]Bucket, error)
+
+	// Clear deletes every record and aggregate.
+	Clear(ctx context.Context) error
+
+	// Close releases the store.
+	Close() error
+}
+
+// A Query selects records for [Store.List]. Zero fields do not filter.
+type Query struct {
+	Since, Until time.Time     // start time within [Since, Until)
+	Route        string        // exact route
+	Method       string        // exact HTTP method
+	Status       int           // exact status
+	StatusClass  int           // 1..5 for 1xx..5xx
+	MinDuration  time.Duration // at least this long
+	ErrorsOnly   bool          // only failed requests (see recording.Summary.HasError)
+	WarningsOnly bool          // only records with warnings (N+1, calls left running)
+	Limit        int           // page size; 0 means DefaultLimit, capped at MaxLimit
+	Cursor       string        // Page.Next of the previous page
+}
+
+// Page sizes.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+)
+
+// A Page is one page of [Store.List] results.
+type Page struct {
+	Records []recording.Summary
+	Next    string // cursor for the next (older) page; "" at the end
+}
+
+// A Window is a time range [Since, Until). A zero Until means now.
+type Window struct {
+	Since, Until time.Time
+}
+
+// Latency holds latency percentiles, estimated by a mergeable sketch with the
+// relative error documented by the store.
+type Latency struct {
+	P50, P95, P99 time.Duration
+}
+
+// RPCStats aggregates one kind of call (service and method).
+type RPCStats struct {
+	Service  string
+	Method   string
+	Count    int64 // calls
+	Errors   int64 // calls with an error
+	Requests int64 // records that made at least one such call
+	Total    time.Duration
+	Mean     time.Duration
+	Latency
+}
+
+// RouteStats aggregates the requests of one route.
+type RouteStats struct {
+	Route    string
+	Requests int64
+	Errors   int64
+	Calls    int64 // calls made by these requests
+	Total    time.Duration
+	Mean     time.Duration
+	Latency
+}
+
+// RouteRPCStats aggregates one kind of call made by one route's requests.
+type RouteRPCStats struct {
+	Route string
+	RPCStats
+}
+
+// Stats is what [Store.Stats] returns. Each list is sorted by Total,
+// largest first.
+type Stats struct {
+	Window    Window
+	Requests  int64
+	Errors    int64
+	RPCs      []RPCStats
+	Routes    []RouteStats
+	RouteRPCs []RouteRPCStats
+	// Histogram counts request durations in buckets with these upper bounds.
+	Histogram []HistogramBucket
+}
+
+// A HistogramBucket counts requests with Le(previous) < duration <= Le.
+type HistogramBucket struct {
+	Le    time.Duration
+	Count int64
+}
+
+// A Bucket is one step of [Store.Series].
+type Bucket struct {
+	Start    time.Time
+	Requests int64
+	Errors   int64
+	Calls    int64
+	Latency
+}
