@@ -30,7 +30,9 @@ func (h HeaderCarrier) Get(key string) string {
 }
 
 // Set replaces the values of key.
-func (h HeaderCarrier) Set(key, value string) { h[textproto.CanonicalMIMEHeaderKey(key)] = []string{value} }
+func (h HeaderCarrier) Set(key, value string) {
+	h[textproto.CanonicalMIMEHeaderKey(key)] = []string{value}
+}
 
 // Keys returns the keys present.
 func (h HeaderCarrier) Keys() []string {
