@@ -401,7 +401,7 @@ func Event(ctx context.Context, label, detail string) {
 		return
 	}
 	c.SetRequest(detail)
-	c.End(nil)
+	c.EndAt(c.start, nil) // an event is a point in time
 }
 
 func panicString(v any) string {
