@@ -72,3 +72,46 @@ func TestInternalFrame(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCaptureStack is the stack capture alone, 16 frames deep, with the
+// frame-pointer unwinder, beside runtime.Callers for the same depth.
+func BenchmarkCaptureStack(b *testing.B) {
+	var buf [stackBuf]uintptr
+	b.ReportAllocs()
+	stackLevel(12, func() {
+		for i := 0; i < b.N; i++ {
+			captureStack(buf[:16])
+		}
+	})
+}
+
+func BenchmarkRuntimeCallers(b *testing.B) {
+	var buf [stackBuf]uintptr
+	b.ReportAllocs()
+	stackLevel(12, func() {
+		for i := 0; i < b.N; i++ {
+			runtime.Callers(2, buf[:16])
+		}
+	})
+}
+
+// BenchmarkSymbolize is symbolizing a 16-frame stack, cold (a new cache
+// each time) and cached.
+func BenchmarkSymbolize(b *testing.B) {
+	var buf [stackBuf]uintptr
+	var pcs []uintptr
+	stackLevel(12, func() { pcs = captureStack(buf[:16]) })
+	b.Run("cold", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			newSymbolizer().frames(pcs, 16)
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		s := newSymbolizer()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			s.frames(pcs, 16)
+		}
+	})
+}
