@@ -101,3 +101,65 @@ func BenchmarkCallVsSpan(b *testing.B) {
 		}
 	})
 }
+
+// roundTrip makes b.N GET requests through client to url over loopback,
+// reading and closing each body; ctx returns the context for request i.
+func roundTrip(b *testing.B, client *http.Client, url string, ctx func(i int) context.Context) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req, err := http.NewRequestWithContext(ctx(i), "GET", url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	b.StopTimer()
+}
+
+// BenchmarkTransport compares, in one run, a loopback round trip (GET, a
+// 5-byte body read to EOF, keep-alive) through a bare http.Transport, through
+// middleware.Transport inside a recorded request (100% sampled, real
+// pipeline, discarding sink; the record is finished and a new one started
+// every 100 calls), and through otelhttp.NewTransport under a sampled parent
+// span (SDK tracer, AlwaysSample, batch processor, discarding exporter).
+func BenchmarkTransport(b *testing.B) {
+	srv := httptest.NewServer(hello)
+	b.Cleanup(srv.Close)
+	base := func(b *testing.B) *http.Transport {
+		t := &http.Transport{MaxIdleConnsPerHost: 4}
+		b.Cleanup(t.CloseIdleConnections)
+		return t
+	}
+	url := srv.URL + "/items/42?q=1"
+	b.Run("bare", func(b *testing.B) {
+		client := &http.Client{Transport: base(b)}
+		roundTrip(b, client, url, func(int) context.Context { return context.Background() })
+	})
+	b.Run("appstats", func(b *testing.B) {
+		rec := discardRecorder(b)
+		client := &http.Client{Transport: middleware.Transport(base(b))}
+		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+		roundTrip(b, client, url, func(i int) context.Context {
+			if i%100 == 99 {
+				ar.Finish()
+				ctx, ar = rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+			}
+			return ctx
+		})
+		ar.Finish()
+	})
+	b.Run("otelhttp", func(b *testing.B) {
+		tp := otelProvider(b)
+		client := &http.Client{Transport: otelhttp.NewTransport(base(b),
+			otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.TraceContext{}))}
+		ctx, parent := tp.Tracer("bench").Start(context.Background(), "parent")
+		defer parent.End()
+		roundTrip(b, client, url, func(int) context.Context { return ctx })
+	})
+}
