@@ -1,0 +1,385 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// ThroughputTarget is DESIGN.md's loopback target: throughput with recording
+// at least this fraction of bare throughput.
+const ThroughputTarget = 0.95
+
+// options are the load test's settings (the command's flags).
+type options struct {
+	Duration    time.Duration // each measured round
+	Warmup      time.Duration // each configuration's unmeasured first round; 0: none
+	Rounds      int           // measured rounds per configuration
+	Concurrency int           // concurrent client connections
+	Requests    int           // at most this many requests per round
+	Scenarios   []string
+}
+
+func (o options) validate() error {
+	switch {
+	case o.Duration <= 0 || o.Duration > 10*time.Minute:
+		return fmt.Errorf("-duration %v: want more than 0 and at most 10m", o.Duration)
+	case o.Warmup < 0 || o.Warmup > time.Minute:
+		return fmt.Errorf("-warmup %v: want 0 to 1m", o.Warmup)
+	case o.Rounds < 1 || o.Rounds > 100:
+		return fmt.Errorf("-rounds %d: want 1 to 100", o.Rounds)
+	case o.Concurrency < 1 || o.Concurrency > 1024:
+		return fmt.Errorf("-concurrency %d: want 1 to 1024", o.Concurrency)
+	case o.Requests < 1:
+		return fmt.Errorf("-requests %d: want at least 1", o.Requests)
+	case len(o.Scenarios) == 0:
+		return errors.New("no scenario")
+	}
+	return nil
+}
+
+// A round is one measured stretch of load on one configuration.
+type round struct {
+	Requests int
+	Errors   int
+	Elapsed  time.Duration // from the first request to the last response
+	CPU      time.Duration // process CPU time over the round, recorder drain included
+	Drain    time.Duration // waiting for the recorder to hand its queue to the sinks
+	lat      []time.Duration
+}
+
+// RPS is the round's throughput.
+func (r round) RPS() float64 { return rate(r.Requests, r.Elapsed) }
+
+func rate(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// A measurement pools the rounds of one configuration.
+type measurement struct {
+	Rounds   []round
+	Requests int
+	Errors   int
+	Elapsed  time.Duration
+	CPU      time.Duration
+	P50, P99 time.Duration
+}
+
+// RPS is the throughput over all rounds.
+func (m *measurement) RPS() float64 { return rate(m.Requests, m.Elapsed) }
+
+// CPUPerRequest is the process CPU time per request over all rounds.
+func (m *measurement) CPUPerRequest() time.Duration {
+	if m.Requests == 0 {
+		return 0
+	}
+	return m.CPU / time.Duration(m.Requests)
+}
+
+func (m *measurement) add(r round) {
+	m.Rounds = append(m.Rounds, r)
+	m.Requests += r.Requests
+	m.Errors += r.Errors
+	m.Elapsed += r.Elapsed
+	m.CPU += r.CPU
+}
+
+// summarize computes the pooled percentiles and drops the raw latencies.
+func (m *measurement) summarize() {
+	var all []time.Duration
+	for i := range m.Rounds {
+		all = append(all, m.Rounds[i].lat...)
+		m.Rounds[i].lat = nil
+	}
+	slices.Sort(all)
+	m.P50, m.P99 = percentile(all, 0.50), percentile(all, 0.99)
+}
+
+// percentile returns the q-quantile of sorted (nearest rank).
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// A result is one scenario's outcome.
+type result struct {
+	Scenario string
+	Note     string
+	Bare     measurement
+	Recorded measurement
+	Stats    recording.Stats // the recorder's counters at the end
+}
+
+// Ratio is recorded throughput over bare throughput, pooled over the rounds.
+func (r *result) Ratio() float64 { return ratio(r.Recorded.RPS(), r.Bare.RPS()) }
+
+// PairRatios are the throughput ratios of each (bare, recorded) pair of
+// adjacent rounds, showing how much the ratio moves from pair to pair.
+func (r *result) PairRatios() []float64 {
+	var out []float64
+	for i := range min(len(r.Bare.Rounds), len(r.Recorded.Rounds)) {
+		out = append(out, ratio(r.Recorded.Rounds[i].RPS(), r.Bare.Rounds[i].RPS()))
+	}
+	return out
+}
+
+// Met reports whether the throughput target is met.
+func (r *result) Met() bool { return r.Ratio() >= ThroughputTarget }
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// run runs the scenarios in o, writes a markdown report to w, and returns the
+// results.
+func run(ctx context.Context, o options, w io.Writer) ([]*result, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "# appstats-bench: loopback load, bare vs recorded\n\n")
+	fmt.Fprintf(w, "GOMAXPROCS=%d, %s, concurrency %d, %d rounds of %v per configuration (alternating bare, recorded; warm-up %v each), at most %d requests a round.\n",
+		runtime.GOMAXPROCS(0), runtime.Version(), o.Concurrency, o.Rounds, o.Duration, o.Warmup, o.Requests)
+	if _, ok := processCPU(); !ok {
+		fmt.Fprintf(w, "Process CPU time is not available on %s: CPU/req shows 0.\n", runtime.GOOS)
+	}
+	var results []*result
+	for _, name := range o.Scenarios {
+		res, err := runScenario(ctx, name, o)
+		if err != nil {
+			return results, fmt.Errorf("scenario %s: %w", name, err)
+		}
+		results = append(results, res)
+		writeScenario(w, res)
+	}
+	writeSummary(w, results)
+	return results, nil
+}
+
+func runScenario(ctx context.Context, name string, o options) (res *result, err error) {
+	env, err := setup(name, o)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, env.close()) }()
+	res = &result{Scenario: name, Note: env.note}
+	if o.Warmup > 0 {
+		for _, recorded := range []bool{false, true} {
+			if _, err := env.round(ctx, recorded, o.Warmup, o.Requests, o.Concurrency); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for range o.Rounds {
+		for _, recorded := range []bool{false, true} {
+			r, err := env.round(ctx, recorded, o.Duration, o.Requests, o.Concurrency)
+			if err != nil {
+				return nil, err
+			}
+			if recorded {
+				res.Recorded.add(r)
+			} else {
+				res.Bare.add(r)
+			}
+		}
+	}
+	res.Bare.summarize()
+	res.Recorded.summarize()
+	res.Stats = env.rec.Stats()
+	return res, ctx.Err()
+}
+
+// switcher serves the handler set for the current round, so that one
+// listener and one pool of client connections serve every round.
+type switcher struct{ h atomic.Pointer[http.Handler] }
+
+func (s *switcher) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *switcher) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.Load()).ServeHTTP(w, r) }
+
+// server is a loopback HTTP server.
+type server struct {
+	srv *http.Server
+	URL string
+	ln  net.Listener
+	wg  sync.WaitGroup
+}
+
+func listen(h http.Handler) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &server{
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
+		URL: "http://" + ln.Addr().String(),
+		ln:  ln,
+	}
+	s.wg.Go(func() { s.srv.Serve(ln) })
+	return s, nil
+}
+
+func (s *server) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		err = errors.Join(err, s.srv.Close())
+	}
+	s.wg.Wait()
+	return err
+}
+
+// newClientTransport returns a keep-alive transport for loopback load that
+// ignores proxy settings from the environment.
+func newClientTransport(conns int) *http.Transport {
+	return &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConns:        2 * conns,
+		MaxIdleConnsPerHost: 2 * conns,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+	}
+}
+
+// load sends GET url from conc workers until d has passed or max requests
+// were sent, and returns each worker's latencies, the failures and the time
+// it took.
+func load(ctx context.Context, client *http.Client, url string, conc int, d time.Duration, max int) (lat []time.Duration, errs int, elapsed time.Duration) {
+	var (
+		claimed atomic.Int64
+		failed  atomic.Int64
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for range conc {
+		wg.Go(func() {
+			mine := make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil && claimed.Add(1) <= int64(max) && time.Now().Before(deadline) {
+				t := time.Now()
+				if err := get(ctx, client, url); err != nil {
+					failed.Add(1)
+					continue
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return lat, int(failed.Load()), time.Since(start)
+}
+
+// get makes one request and reads the whole response.
+func get(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return err
+}
+
+// waitWritten waits, at most limit, until rec has handed every queued record
+// to its sinks.
+func waitWritten(rec *recording.Recorder, limit time.Duration) time.Duration {
+	t0 := time.Now()
+	for time.Since(t0) < limit {
+		st := rec.Stats()
+		if st.Written >= st.Recorded {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return time.Since(t0)
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.1f µs", float64(d)/1e3)
+	}
+}
+
+func writeScenario(w io.Writer, r *result) {
+	fmt.Fprintf(w, "\n## %s\n\n%s\n\n", r.Scenario, r.Note)
+	fmt.Fprintf(w, "| config | requests | errors | req/s | p50 | p99 | CPU/req |\n|---|--:|--:|--:|--:|--:|--:|\n")
+	for _, c := range []struct {
+		name string
+		m    *measurement
+	}{{"bare", &r.Bare}, {"recorded", &r.Recorded}} {
+		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %s | %s | %s |\n", c.name, c.m.Requests, c.m.Errors,
+			c.m.RPS(), fmtDur(c.m.P50), fmtDur(c.m.P99), fmtDur(c.m.CPUPerRequest()))
+	}
+	var rounds []string
+	for i := range r.Bare.Rounds {
+		rounds = append(rounds, fmt.Sprintf("%.0f/%.0f", r.Bare.Rounds[i].RPS(), r.Recorded.Rounds[i].RPS()))
+	}
+	fmt.Fprintf(w, "\nreq/s per round (bare/recorded): %s. Recorder: %d records written, %d dropped, %d sink errors; longest drain after a round %s.\n",
+		strings.Join(rounds, ", "), r.Stats.Written, r.Stats.Dropped, r.Stats.SinkErrors, fmtDur(maxDrain(r.Recorded.Rounds)))
+}
+
+func maxDrain(rs []round) time.Duration {
+	var d time.Duration
+	for _, r := range rs {
+		d = max(d, r.Drain)
+	}
+	return d
+}
+
+func writeSummary(w io.Writer, results []*result) {
+	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare)\n\n")
+	fmt.Fprintf(w, "| scenario | throughput | per pair | CPU/req | p50 | p99 | target | result |\n|---|--:|---|--:|--:|--:|---|---|\n")
+	for _, r := range results {
+		var pairs []string
+		for _, p := range r.PairRatios() {
+			pairs = append(pairs, fmt.Sprintf("%.3f", p))
+		}
+		verdict := "MET"
+		if !r.Met() {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(w, "| %s | %.3f | %s | %.3f | %.3f | %.3f | throughput ≥ %.2f | %s |\n", r.Scenario, r.Ratio(),
+			strings.Join(pairs, " "),
+			ratio(float64(r.Recorded.CPUPerRequest()), float64(r.Bare.CPUPerRequest())),
+			ratio(float64(r.Recorded.P50), float64(r.Bare.P50)),
+			ratio(float64(r.Recorded.P99), float64(r.Bare.P99)),
+			ThroughputTarget, verdict)
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs every scenario briefly (one 200 ms round of each
+// configuration) and checks that requests were served without errors, that
+// recorded rounds were recorded and written, and that the report has a row
+// for every scenario. It makes no claim about speed.
+func TestSmoke(t *testing.T) {
+	o := defaultOptions()
+	o.Duration = 200 * time.Millisecond
+	o.Warmup = 0
+	o.Rounds = 1
+	o.Concurrency = 2
+	var out bytes.Buffer
+	results, err := run(context.Background(), o, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if len(results) != len(scenarioNames) {
+		t.Fatalf("%d results, want %d", len(results), len(scenarioNames))
+	}
+	for _, r := range results {
+		for _, m := range []*measurement{&r.Bare, &r.Recorded} {
+			if m.Requests == 0 || m.Errors != 0 || len(m.Rounds) != 1 {
+				t.Errorf("%s: %d requests, %d errors, %d rounds; want some requests, no errors, 1 round", r.Scenario, m.Requests, m.Errors, len(m.Rounds))
+			}
+			if m.P50 <= 0 || m.P99 < m.P50 {
+				t.Errorf("%s: p50 %v, p99 %v", r.Scenario, m.P50, m.P99)
+			}
+		}
+		// Every recorded request is a record, handed to the store by the
+		// end of its round; no bare request is.
+		if r.Stats.Written != uint64(r.Recorded.Requests) || r.Stats.Dropped != 0 {
+			t.Errorf("%s: recorder wrote %d, dropped %d; want %d recorded requests written", r.Scenario, r.Stats.Written, r.Stats.Dropped, r.Recorded.Requests)
+		}
+		if !strings.Contains(out.String(), "\n| "+r.Scenario+" | ") {
+			t.Errorf("summary has no row for %s:\n%s", r.Scenario, out.String())
+		}
+	}
+	t.Log("\n" + out.String())
+}
+
+func TestParseFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		wantErr bool
+		check   func(options) bool
+	}{
+		{args: nil, check: func(o options) bool { return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 3 }},
+		{args: []string{"-scenario", "fanout,hello,fanout", "-rounds", "1", "-duration", "1s"}, check: func(o options) bool {
+			return len(o.Scenarios) == 2 && o.Scenarios[0] == "fanout" && o.Scenarios[1] == "hello" && o.Duration == time.Second
+		}},
+		{args: []string{"-scenario", "nope"}, wantErr: true},
+		{args: []string{"-rounds", "0"}, wantErr: true},
+		{args: []string{"-duration", "0s"}, wantErr: true},
+		{args: []string{"-concurrency", "-1"}, wantErr: true},
+		{args: []string{"-requests", "0"}, wantErr: true},
+		{args: []string{"-warmup", "-1s"}, wantErr: true},
+		{args: []string{"extra"}, wantErr: true},
+	} {
+		o, err := parseFlags(tc.args, io.Discard)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("parseFlags(%q): err %v, want error %v", tc.args, err, tc.wantErr)
+			continue
+		}
+		if err == nil && !tc.check(o) {
+			t.Errorf("parseFlags(%q) = %+v", tc.args, o)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	ms := func(n ...int) []time.Duration {
+		var out []time.Duration
+		for _, v := range n {
+			out = append(out, time.Duration(v)*time.Millisecond)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		sorted []time.Duration
+		q      float64
+		want   time.Duration
+	}{
+		{nil, 0.5, 0},
+		{ms(7), 0.99, 7 * time.Millisecond},
+		{ms(1, 2, 3, 4), 0.5, 2 * time.Millisecond},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 0.99, 10 * time.Millisecond},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 0.5, 5 * time.Millisecond},
+	} {
+		if got := percentile(tc.sorted, tc.q); got != tc.want {
+			t.Errorf("percentile(%v, %v) = %v, want %v", tc.sorted, tc.q, got, tc.want)
+		}
+	}
+}
+
+// TestRequestLimit checks that -requests bounds a round.
+func TestRequestLimit(t *testing.T) {
+	o := defaultOptions()
+	o.Scenarios = []string{"hello"}
+	o.Duration = time.Minute // the request limit ends the round first
+	o.Warmup = 0
+	o.Rounds = 1
+	o.Concurrency = 3
+	o.Requests = 50
+	results, err := run(context.Background(), o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := results[0]
+	if r.Bare.Requests != 50 || r.Recorded.Requests != 50 {
+		t.Errorf("requests bare %d, recorded %d; want 50 each", r.Bare.Requests, r.Recorded.Requests)
+	}
+}
