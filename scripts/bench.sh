@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# scripts/bench.sh — measure appstats' overhead against DESIGN.md's
+# performance targets, in one bounded run (about 10 minutes on 2 cores with
+# the defaults; QUICK=1 for a ~2-minute check of the tooling itself).
+#
+# It runs, in this order:
+#   1. the micro-benchmarks of every package (go test -bench . -benchmem),
+#      each -count times, and takes the median of each metric;
+#   2. the store scale benchmarks (100k and 1M records), once each;
+#   3. the loopback load test, cmd/appstats-bench, every scenario;
+#   4. for a missed micro-benchmark target, a CPU profile of it
+#      (go tool pprof -top excerpt).
+# and writes a markdown report — ratios computed from this run's numbers, the
+# DESIGN.md targets beside them, MET or MISSED — to stdout and to
+# $OUT/results.md, with the raw outputs beside it in $OUT.
+#
+# Settings (environment):
+#   OUT            output directory                  (default bench-out)
+#   BENCHTIME      -benchtime of micro-benchmarks    (default 1s)
+#   COUNT          -count of micro-benchmarks        (default 5)
+#   LOAD_DURATION  length of each load-test round    (default 3s)
+#   LOAD_ROUNDS    rounds per configuration          (default 5)
+#   LOAD_CONC      load-test concurrency             (default 8)
+#   SCALE          1 runs the store scale benchmarks (default 1)
+#   PROFILE        1 profiles missed targets         (default 1)
+#   QUICK          1: BENCHTIME=100ms COUNT=1 LOAD_DURATION=300ms LOAD_ROUNDS=1 SCALE=0
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${OUT:-bench-out}
+if [[ ${QUICK:-0} == 1 ]]; then
+  BENCHTIME=${BENCHTIME:-100ms} COUNT=${COUNT:-1}
+  LOAD_DURATION=${LOAD_DURATION:-300ms} LOAD_ROUNDS=${LOAD_ROUNDS:-1} SCALE=${SCALE:-0}
+fi
+BENCHTIME=${BENCHTIME:-1s}
+COUNT=${COUNT:-5}
+LOAD_DURATION=${LOAD_DURATION:-3s}
+LOAD_ROUNDS=${LOAD_ROUNDS:-5}
+LOAD_CONC=${LOAD_CONC:-8}
+SCALE=${SCALE:-1}
+PROFILE=${PROFILE:-1}
+
+mkdir -p "$OUT"
+rm -f "$OUT"/*.txt "$OUT"/*.tsv "$OUT"/*.md "$OUT"/*.prof
+START=$(date +%s)
+log() { printf '[bench %4ds] %s\n' $(($(date +%s) - START)) "$*" >&2; }
+
+# Scale benchmarks (100k/1M records) run once each in step 2, not in step 1.
+SCALE_RE='Scale|1M|100k'
+
+# ---------------------------------------------------------------- 1. micro
+PKGS=$(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./... | grep -v '/cmd/\|/examples/' || true)
+log "micro-benchmarks: -benchtime=$BENCHTIME -count=$COUNT over $(echo "$PKGS" | wc -w) packages"
+# shellcheck disable=SC2086
+go test -run '^$' -bench . -skip "$SCALE_RE" -benchmem -benchtime="$BENCHTIME" -count="$COUNT" \
+  -timeout 20m $PKGS > "$OUT/micro.txt" 2>&1 || { cat "$OUT/micro.txt" >&2; exit 1; }
+
+# ---------------------------------------------------------------- 2. scale
+: > "$OUT/scale.txt"
+if [[ $SCALE == 1 ]]; then
+  # Packages that define scale benchmarks; APPSTATS_BENCH_1M enables the
+  # 1M-record ones where a package keeps them behind it.
+  SPKGS=$(grep -lE "func Benchmark[A-Za-z0-9_]*($SCALE_RE)" $(go list -f '{{range .TestGoFiles}}{{$.Dir}}/{{.}} {{end}}{{range .XTestGoFiles}}{{$.Dir}}/{{.}} {{end}}' ./...) 2>/dev/null | xargs -r -n1 dirname | sort -u | sed "s|^$PWD|.|" || true)
+  if [[ -n $SPKGS ]]; then
+    log "scale benchmarks (once each) in: $SPKGS"
+    # shellcheck disable=SC2086
+    APPSTATS_BENCH_1M=1 go test -run '^$' -bench "$SCALE_RE" -benchmem -benchtime=1x -count=1 \
+      -timeout 15m $SPKGS > "$OUT/scale.txt" 2>&1 || { cat "$OUT/scale.txt" >&2; exit 1; }
+  else
+    log "no scale benchmarks in this tree"
+  fi
+fi
+
+# ---------------------------------------------------------------- 3. load
+log "load test: $LOAD_ROUNDS rounds of $LOAD_DURATION per configuration, concurrency $LOAD_CONC"
+go build -o "$OUT/appstats-bench" ./cmd/appstats-bench
+"$OUT/appstats-bench" -scenario all -duration "$LOAD_DURATION" -rounds "$LOAD_ROUNDS" \
+  -concurrency "$LOAD_CONC" > "$OUT/load.md"
+rm -f "$OUT/appstats-bench"
+
+# ---------------------------------------------------------------- parse
+# metrics.tsv: name, unit, median over -count runs, number of runs.
+cat "$OUT/micro.txt" "$OUT/scale.txt" | awk '
+  /^Benchmark/ {
+    name = $1; sub(/-[0-9]+$/, "", name)
+    for (i = 3; i + 1 <= NF; i += 2) { k = name "\t" $(i+1); v[k] = v[k] " " $i; n[k]++ }
+  }
+  END {
+    for (k in v) {
+      m = split(substr(v[k], 2), a, " ")
+      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      med = (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+      printf "%s\t%s\t%d\n", k, med, n[k]
+    }
+  }' | sort > "$OUT/metrics.tsv"
+
+# metric NAME UNIT: the median, or empty.
+metric() { awk -F'\t' -v n="$1" -v u="$2" '$1 == n && $2 == u { print $3; exit }' "$OUT/metrics.tsv"; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+ns() { # human-readable ns
+  awk -v v="$1" 'BEGIN { if (v == "") print "n/a"; else if (v >= 1e6) printf "%.2f ms", v / 1e6; else if (v >= 1e4) printf "%.1f µs", v / 1e3; else printf "%.0f ns", v }'
+}
+verdict() { if awk "BEGIN { exit !($1) }"; then echo MET; else echo MISSED; fi; }
+
+MISSED_BENCH=()
+REPORT="$OUT/results.md"
+{
+echo "# appstats benchmark results"
+echo
+echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(go version | cut -d' ' -f3), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Micro-benchmarks: -benchtime=$BENCHTIME -count=$COUNT, medians. Load test: $LOAD_ROUNDS rounds × $LOAD_DURATION per configuration, concurrency $LOAD_CONC."
+echo
+echo "## DESIGN.md targets"
+echo
+echo "| target | measured (this run) | result |"
+echo "|---|---|---|"
+
+# Middleware: added cost ≤ 1/5 of otelhttp's.
+b=$(metric BenchmarkMiddleware/bare ns/op); a=$(metric BenchmarkMiddleware/appstats ns/op); o=$(metric BenchmarkMiddleware/otelhttp ns/op)
+if [[ -n $b && -n $a && -n $o ]]; then
+  r=$(calc %.3f "($a - $b) / ($o - $b)")
+  v=$(verdict "$r <= 0.2"); [[ $v == MISSED ]] && MISSED_BENCH+=("./middleware BenchmarkMiddleware/appstats\$")
+  echo "| middleware, hello handler, 100% sampled: added cost ≤ 1/5 of otelhttp's (wall time, ns/op) | bare $(ns "$b"), appstats $(ns "$a"), otelhttp $(ns "$o"): (appstats − bare) ÷ (otelhttp − bare) = **$r** | $v |"
+  b=$(metric BenchmarkMiddleware/bare cpu-ns/op); a=$(metric BenchmarkMiddleware/appstats cpu-ns/op); o=$(metric BenchmarkMiddleware/otelhttp cpu-ns/op)
+  if [[ -n $b && -n $a && -n $o ]]; then
+    r=$(calc %.3f "($a - $b) / ($o - $b)")
+    echo "| the same in process CPU time (cpu-ns/op: background writer and batch processor included) | bare $(ns "$b"), appstats $(ns "$a"), otelhttp $(ns "$o"): ratio **$r** | $(verdict "$r <= 0.2") |"
+  fi
+fi
+
+# One recorded call with a 16-frame stack: ≤ 500 ns, ≤ 1 alloc.
+c=$(metric BenchmarkCall ns/op); ca=$(metric BenchmarkCall allocs/op)
+if [[ -n $c ]]; then
+  v=$(verdict "$c <= 500 && $ca <= 1"); [[ $v == MISSED ]] && MISSED_BENCH+=("./recording BenchmarkCall\$")
+  echo "| one recorded call, 16-frame stack: ≤ 500 ns, ≤ 1 alloc | **$(ns "$c"), $ca allocs** (without stack $(ns "$(metric BenchmarkCallNoStack ns/op)"); stack capture alone $(ns "$(metric BenchmarkCaptureStack ns/op)"), runtime.Callers $(ns "$(metric BenchmarkRuntimeCallers ns/op)")) | $v |"
+fi
+
+# Loopback load: recorded throughput ≥ 95% of bare, per scenario.
+awk -F'|' '/^## Summary/ { s = 1; next } s && /^\| [a-z]/ && $2 !~ /scenario/ { gsub(/ /, "", $2); gsub(/ /, "", $3); gsub(/^ +| +$/, "", $4); gsub(/ /, "", $9)
+  printf "| loopback load, scenario %s: recorded throughput ≥ 95%% of bare | recorded ÷ bare = **%s** (pairs: %s) | %s |\n", $2, $3, $4, $9 }' "$OUT/load.md"
+
+# Store ingest and dashboard/details timings, where benchmarks report them.
+for name in $(awk -F'\t' '$2 == "records/s" { print $1 }' "$OUT/metrics.tsv"); do
+  rs=$(metric "$name" records/s); heap=$(metric "$name" heap-MiB)
+  cond="$rs >= 30000"; meas="$(calc %.0f "$rs") records/s"
+  if [[ -n $heap ]]; then cond="$cond && $heap <= 64"; meas="$meas, heap $heap MiB"; fi
+  echo "| store ingest ($name): ≥ 30k records/s, heap ≤ 64 MiB | $meas | $(verdict "$cond") |"
+done
+d=$(metric BenchmarkDetails ns/op)
+if [[ -n $d ]]; then
+  v=$(verdict "$d <= 20e6"); [[ $v == MISSED ]] && MISSED_BENCH+=("./ui BenchmarkDetails\$")
+  echo "| details page ≤ 20 ms (BenchmarkDetails: a record of 1,000 calls) | $(ns "$d") | $v |"
+fi
+for name in $(awk -F'\t' '$1 ~ /Dashboard/ && $2 == "ns/op" { print $1 }' "$OUT/metrics.tsv"); do
+  d=$(metric "$name" ns/op)
+  echo "| dashboard ≤ 100 ms ($name) | $(ns "$d") | $(verdict "$d <= 100e6") |"
+done
+echo
+
+# Every "bare/none vs ours vs otel*" family: added cost ratio.
+echo "## Added cost relative to OpenTelemetry (same run)"
+echo
+echo "| benchmark | baseline | appstats | OTel | appstats added ÷ OTel added |"
+echo "|---|--:|--:|--:|--:|"
+awk -F'\t' '$2 == "ns/op" { print $1 }' "$OUT/metrics.tsv" | awk -F/ 'NF == 2 { print $1 }' | sort -u | while read -r fam; do
+  subs=$(awk -F'\t' -v f="$fam/" '$2 == "ns/op" && index($1, f) == 1 { print substr($1, length(f) + 1) }' "$OUT/metrics.tsv")
+  base=$(echo "$subs" | grep -xE 'bare|none' | head -1 || true)
+  ours=$(echo "$subs" | grep -xE 'appstats|appstats-call|grpcstats|sqlstats|netstats' | head -1 || true)
+  otel=$(echo "$subs" | grep -E '^otel' | head -1 || true)
+  [[ -n $ours && -n $otel ]] || continue
+  a=$(metric "$fam/$ours" ns/op); o=$(metric "$fam/$otel" ns/op)
+  if [[ -n $base ]]; then
+    b=$(metric "$fam/$base" ns/op)
+    echo "| $fam | $base $(ns "$b") | $ours $(ns "$a") | $otel $(ns "$o") | **$(calc %.3f "($a - $b) / ($o - $b)")** |"
+  else
+    echo "| $fam | — | $ours $(ns "$a") | $otel $(ns "$o") | **$(calc %.3f "$a / $o")** (whole cost, no baseline) |"
+  fi
+done
+echo
+
+echo "## Loopback load test (cmd/appstats-bench)"
+echo
+sed -e '1,/^$/d' -e 's/^## /### /' "$OUT/load.md"
+echo
+
+echo "## All micro-benchmarks (medians of $COUNT runs; scale benchmarks once)"
+echo
+echo "| benchmark | ns/op | B/op | allocs/op | other |"
+echo "|---|--:|--:|--:|---|"
+awk -F'\t' '{ name[$1] = 1; v[$1 "\t" $2] = $3; if ($2 != "ns/op" && $2 != "B/op" && $2 != "allocs/op") o[$1] = o[$1] sprintf("%s %s; ", $3, $2) }
+  END { for (n in name) printf "| %s | %s | %s | %s | %s |\n", n, v[n "\tns/op"], v[n "\tB/op"], v[n "\tallocs/op"], o[n] }' "$OUT/metrics.tsv" | sort
+} > "$REPORT"
+
+# ---------------------------------------------------------------- 4. profiles
+if [[ $PROFILE == 1 && ${#MISSED_BENCH[@]} -gt 0 ]]; then
+  {
+    echo
+    echo "## Profiles of missed targets"
+    for spec in "${MISSED_BENCH[@]}"; do
+      pkg=${spec%% *} re=${spec#* }
+      tag=$(echo "$re" | tr -c 'A-Za-z0-9\n' '_')
+      log "profiling $pkg $re"
+      go test -run '^$' -bench "^${re%\$}\$" -benchmem -benchtime=2s -count=1 \
+        -cpuprofile "$OUT/$tag.cpu.prof" -memprofile "$OUT/$tag.mem.prof" -o "$OUT/$tag.test" "$pkg" > "$OUT/$tag.txt" 2>&1
+      echo
+      echo "### $pkg $re"
+      echo
+      echo '```'
+      grep '^Benchmark' "$OUT/$tag.txt"
+      echo
+      echo "\$ go tool pprof -top -nodecount=25 cpu.prof"
+      go tool pprof -top -nodecount=25 "$OUT/$tag.test" "$OUT/$tag.cpu.prof" 2>/dev/null | sed -n '/^Showing\|flat/,$p'
+      echo
+      echo "\$ go tool pprof -top -nodecount=15 -sample_index=alloc_space mem.prof"
+      go tool pprof -top -nodecount=15 -sample_index=alloc_space "$OUT/$tag.test" "$OUT/$tag.mem.prof" 2>/dev/null | sed -n '/flat/,$p'
+      echo '```'
+      rm -f "$OUT/$tag.test"
+    done
+  } >> "$REPORT"
+fi
+
+log "done in $(($(date +%s) - START))s; report: $REPORT"
+cat "$REPORT"
