@@ -45,8 +45,11 @@ type Recorder struct {
 	ids  *idSource
 	sym  *symbolizer
 	q    chan *Record
-	stop chan struct{}
-	done chan struct{}
+	kick chan struct{} // capacity 1: the queue holds a full batch
+	// kickAt is the queue length at which a request wakes the writer.
+	kickAt int
+	stop   chan struct{}
+	done   chan struct{}
 
 	sinkCtx    context.Context
 	sinkCancel context.CancelFunc
@@ -78,6 +81,8 @@ func New(opts ...Option) *Recorder {
 		ids:        newIDSource(),
 		sym:        newSymbolizer(),
 		q:          make(chan *Record, cfg.queueSize),
+		kick:       make(chan struct{}, 1),
+		kickAt:     min(cfg.batchSize, cfg.queueSize),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 		sinkCtx:    ctx,
@@ -239,6 +244,15 @@ func (r *Recorder) enqueue(rec *Record) {
 	select {
 	case r.q <- rec:
 		r.recorded.Add(1)
+		// The writer does not wait on the queue itself, so a request does
+		// not wake it for every record: only once a batch is ready (the
+		// ticker collects the rest).
+		if len(r.q) >= r.kickAt {
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		r.dropped.Add(1)
 	}
@@ -286,38 +300,37 @@ func (r *Recorder) writer() {
 	defer close(r.done)
 	t := time.NewTicker(r.cfg.batchInterval)
 	defer t.Stop()
-	batch := make([]*Record, 0, r.cfg.batchSize)
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		r.deliver(batch)
-		clear(batch)
-		batch = batch[:0]
-	}
-	for {
-		select {
-		case rec := <-r.q:
-			batch = append(batch, rec)
-			if len(batch) >= r.cfg.batchSize {
-				flush()
-			}
-		case <-t.C:
-			flush()
-		case <-r.stop:
-			for {
+	size := r.cfg.batchSize
+	batch := make([]*Record, 0, size)
+	// drain hands the queued records to the sinks a batch at a time; unless
+	// all is set, it keeps a partial batch for later.
+	drain := func(all bool) {
+		for {
+		fill:
+			for len(batch) < size {
 				select {
 				case rec := <-r.q:
 					batch = append(batch, rec)
-					if len(batch) >= r.cfg.batchSize {
-						flush()
-					}
-					continue
 				default:
+					break fill
 				}
-				break
 			}
-			flush()
+			if len(batch) == 0 || len(batch) < size && !all {
+				return
+			}
+			r.deliver(batch)
+			clear(batch)
+			batch = batch[:0]
+		}
+	}
+	for {
+		select {
+		case <-r.kick:
+			drain(false)
+		case <-t.C:
+			drain(true)
+		case <-r.stop:
+			drain(true)
 			return
 		}
 	}
