@@ -359,6 +359,18 @@ func TestRedaction(t *testing.T) {
 	if h["Authorization"][0] != "Bearer x" {
 		t.Fatal("Header modified its input")
 	}
+	if len(got) != 3 || len(got["cookie"]) != 2 {
+		t.Fatalf("headers %v", got)
+	}
+	// The copies share one backing array; appending to one must not
+	// overwrite another.
+	for k := range got {
+		_ = append(got[k], "appended")
+	}
+	if got["Authorization"][0] != recording.Redacted || got["cookie"][0] != recording.Redacted ||
+		got["cookie"][1] != recording.Redacted || got["Accept"][0] != "*/*" {
+		t.Fatalf("headers after append %v", got)
+	}
 	var none recording.Redaction
 	if none.Query("token=1") != "token=1" {
 		t.Fatal("zero Redaction redacted")

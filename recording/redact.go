@@ -1,7 +1,6 @@
 package recording
 
 import (
-	"net/textproto"
 	"net/url"
 	"strings"
 )
@@ -97,25 +96,38 @@ func (r *Redaction) Header(h map[string][]string) map[string][]string {
 	if h == nil {
 		return nil
 	}
+	// One backing array for all the values, as http.Header.Clone does: two
+	// allocations whatever the number of headers.
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	all := make([]string, n)
 	out := make(map[string][]string, len(h))
 	for k, vs := range h {
-		if r.secretHeader(k) {
-			red := make([]string, len(vs))
-			for i := range red {
-				red[i] = Redacted
-			}
-			out[k] = red
+		if vs == nil {
+			out[k] = nil
 			continue
 		}
-		out[k] = append([]string(nil), vs...)
+		dst := all[:len(vs):len(vs)]
+		all = all[len(vs):]
+		if r.secretHeader(k) {
+			for i := range dst {
+				dst[i] = Redacted
+			}
+		} else {
+			copy(dst, vs)
+		}
+		out[k] = dst
 	}
 	return out
 }
 
+// secretHeader reports whether the header name is redacted. Header names
+// compare case-insensitively, so name need not be canonical.
 func (r *Redaction) secretHeader(name string) bool {
-	canon := textproto.CanonicalMIMEHeaderKey(name)
 	for _, h := range r.Headers {
-		if strings.EqualFold(h, canon) {
+		if strings.EqualFold(h, name) {
 			return true
 		}
 	}
