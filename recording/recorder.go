@@ -45,11 +45,15 @@ type Recorder struct {
 	ids  *idSource
 	sym  *symbolizer
 	q    chan *Record
-	kick chan struct{} // capacity 1: the queue holds a full batch
-	// kickAt is the queue length at which a request wakes the writer.
+	stop chan struct{}
+	done chan struct{}
+
+	// stacks caches whole symbolized stacks in front of sym.
+	stacks *stackCache
+	// kick (capacity 1) wakes the writer when the queue holds kickAt
+	// records, a full batch.
+	kick   chan struct{}
 	kickAt int
-	stop   chan struct{}
-	done   chan struct{}
 
 	sinkCtx    context.Context
 	sinkCancel context.CancelFunc
@@ -80,6 +84,7 @@ func New(opts ...Option) *Recorder {
 		cfg:        cfg,
 		ids:        newIDSource(),
 		sym:        newSymbolizer(),
+		stacks:     newStackCache(maxStackCache),
 		q:          make(chan *Record, cfg.queueSize),
 		kick:       make(chan struct{}, 1),
 		kickAt:     min(cfg.batchSize, cfg.queueSize),
@@ -376,7 +381,7 @@ func (r *Recorder) prepare(rec *Record) {
 	for i := range rec.Calls {
 		c := &rec.Calls[i]
 		if len(c.pcs) > 0 {
-			c.Stack = r.sym.frames(c.pcs, r.cfg.maxStack)
+			c.Stack = r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
 			c.pcs = nil
 		}
 	}

@@ -96,7 +96,8 @@ func BenchmarkRuntimeCallers(b *testing.B) {
 }
 
 // BenchmarkSymbolize is symbolizing a 16-frame stack, cold (a new cache
-// each time) and cached.
+// each time), with every frame cached, and with the whole stack cached (what
+// the recorder's writer does).
 func BenchmarkSymbolize(b *testing.B) {
 	var buf [stackBuf]uintptr
 	var pcs []uintptr
@@ -112,6 +113,13 @@ func BenchmarkSymbolize(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			s.frames(pcs, 16)
+		}
+	})
+	b.Run("stack-cached", func(b *testing.B) {
+		s, c := newSymbolizer(), newStackCache(maxStackCache)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			c.frames(s, pcs, 16)
 		}
 	})
 }
