@@ -98,10 +98,10 @@ type serverRPC struct {
 	// Set by the goroutine that runs TagRPC, Begin and End.
 	typ string
 
-	begun               atomic.Bool
-	done                atomic.Bool
-	inMsgs, outMsgs     atomic.Int64
-	inBytes, outBytes   atomic.Int64
+	begun             atomic.Bool
+	done              atomic.Bool
+	inMsgs, outMsgs   atomic.Int64
+	inBytes, outBytes atomic.Int64
 }
 
 // Value returns the RPC's state for serverKey and defers to the parent for
