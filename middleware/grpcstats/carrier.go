@@ -86,6 +86,16 @@ func (c *outgoingCarrier) Keys() []string {
 // already carries (set by the application or by other instrumentation) are
 // replaced, not duplicated: a receiver reads the first value.
 func inject(ctx context.Context, p recording.Propagator, tc recording.TraceContext) context.Context {
+	if p == recording.W3C && tc.State == "" {
+		// The default, without the carrier's allocation.
+		tp := recording.FormatTraceparent(tc)
+		if len(metadata.ValueFromOutgoingContext(ctx, "traceparent")) == 0 {
+			return metadata.AppendToOutgoingContext(ctx, "traceparent", tp)
+		}
+		md, _ := metadata.FromOutgoingContext(ctx)
+		md.Set("traceparent", tp)
+		return metadata.NewOutgoingContext(ctx, md)
+	}
 	c := outgoingCarrier{ctx: ctx}
 	c.kv = c.buf[:0]
 	p.Inject(ctx, tc, &c)

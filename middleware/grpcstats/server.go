@@ -137,6 +137,9 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	r := ar.Record()
 	r.Route = info.FullMethodName
 	r.Headers = md
+	if remote, ok := ctx.Value(connKey{}).(string); ok {
+		r.Remote = remote
+	}
 	s := &serverRPC{Context: rctx, ar: ar, method: info.FullMethodName, typ: TypeUnary}
 	ar.AddOverhead(time.Since(t0))
 	return s
@@ -151,8 +154,8 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	}
 	switch rs := rs.(type) {
 	case *stats.InHeader:
-		if rs.RemoteAddr != nil {
-			s.ar.Record().Remote = rs.RemoteAddr.String()
+		if r := s.ar.Record(); r.Remote == "" && rs.RemoteAddr != nil {
+			r.Remote = rs.RemoteAddr.String()
 		}
 	case *stats.Begin:
 		s.typ = streamType(rs.IsClientStream, rs.IsServerStream)
@@ -209,9 +212,15 @@ func (s *serverRPC) finish(end time.Time, err error) {
 	s.ar.FinishAt(end)
 }
 
-// TagConn returns ctx unchanged.
-func (h *serverHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
-	return ctx
+type connKey struct{}
+
+// TagConn returns a context carrying the peer's address, formatted once per
+// connection rather than once per RPC.
+func (h *serverHandler) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
+	if h.rec == nil || info == nil || info.RemoteAddr == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, connKey{}, info.RemoteAddr.String())
 }
 
 // HandleConn does nothing: connections are not recorded.
