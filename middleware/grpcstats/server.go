@@ -116,7 +116,7 @@ func (s *serverRPC) Value(key any) any {
 // TagRPC starts the RPC's record, if it is sampled, and returns a context
 // carrying it.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	if h.rec == nil || h.rec.Paused() || (h.cfg.filter != nil && !h.cfg.filter(info.FullMethodName)) {
+	if h.rec == nil || (h.cfg.filter != nil && !h.cfg.filter(info.FullMethodName)) {
 		return ctx
 	}
 	t0 := time.Now()
