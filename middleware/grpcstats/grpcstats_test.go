@@ -782,3 +782,42 @@ func TestReplaceTraceparent(t *testing.T) {
 		t.Errorf("server saw traceparent %q, want %q", got, want)
 	}
 }
+
+// TestRecorderFilters checks that the recorder's filters see the full method
+// as the path and the incoming metadata as headers, and that the recorder
+// redacts secret metadata.
+func TestRecorderFilters(t *testing.T) {
+	rec, sink := newRecorder(t,
+		recording.WithInclude(recording.Filter{PathPrefix: "/grpc.testing.TestService/", Header: "x-debug"}),
+		recording.WithExclude(recording.Filter{Header: "x-debug", Value: "skip"}),
+	)
+	addr, stop := startServer(t, &testServer{}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
+	conn, client := dial(t, addr)
+	for _, kv := range [][]string{
+		{"x-debug", "1", "authorization", "Bearer s3cret"}, // recorded
+		{"x-debug", "skip"}, // excluded
+		{"x-other", "1"},    // not included
+	} {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), kv...)
+		if _, err := client.EmptyCall(ctx, &testgrpc.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close()
+	stop()
+	closeRecorder(t, rec)
+	recs := sink.records()
+	if len(recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(recs))
+	}
+	h := recs[0].Headers
+	if got := h["x-debug"]; len(got) != 1 || got[0] != "1" {
+		t.Errorf("x-debug header = %q, want [1]", got)
+	}
+	if got := h["authorization"]; len(got) != 1 || got[0] != recording.Redacted {
+		t.Errorf("authorization header = %q, want it redacted", got)
+	}
+	if st := rec.Stats(); st.Filtered != 2 {
+		t.Errorf("Filtered = %d, want 2", st.Filtered)
+	}
+}
