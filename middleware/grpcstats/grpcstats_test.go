@@ -794,7 +794,7 @@ func TestRecorderFilters(t *testing.T) {
 	addr, stop := startServer(t, &testServer{}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
 	conn, client := dial(t, addr)
 	for _, kv := range [][]string{
-		{"x-debug", "1", "authorization", "Bearer s3cret"}, // recorded
+		{"x-debug", "1", "authorization", "Bearer s3cret", "blob-bin", "\x00\x01\x02"}, // recorded
 		{"x-debug", "skip"}, // excluded
 		{"x-other", "1"},    // not included
 	} {
@@ -816,6 +816,9 @@ func TestRecorderFilters(t *testing.T) {
 	}
 	if got := h["authorization"]; len(got) != 1 || got[0] != recording.Redacted {
 		t.Errorf("authorization header = %q, want it redacted", got)
+	}
+	if got := h["blob-bin"]; len(got) != 1 || got[0] != "(binary, 3 bytes)" {
+		t.Errorf("blob-bin header = %q, want its size only", got)
 	}
 	if st := rec.Stats(); st.Filtered != 2 {
 		t.Errorf("Filtered = %d, want 2", st.Filtered)

@@ -136,7 +136,7 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	}
 	r := ar.Record()
 	r.Route = info.FullMethodName
-	r.Headers = md
+	r.Headers = textMetadata(md)
 	if remote, ok := ctx.Value(connKey{}).(string); ok {
 		r.Remote = remote
 	}
@@ -210,6 +210,20 @@ func (s *serverRPC) finish(end time.Time, err error) {
 	)
 	s.ar.AddOverhead(time.Since(t0))
 	s.ar.FinishAt(end)
+}
+
+// textMetadata replaces, in place, the values of binary metadata ("-bin"
+// keys, raw bytes once decoded by gRPC) by a note of their size, so records
+// stay text.
+func textMetadata(md metadata.MD) metadata.MD {
+	for k, vs := range md {
+		if strings.HasSuffix(k, "-bin") {
+			for i, v := range vs {
+				vs[i] = "(binary, " + strconv.Itoa(len(v)) + " bytes)"
+			}
+		}
+	}
+	return md
 }
 
 type connKey struct{}
