@@ -16,7 +16,8 @@
 // Kind [recording.KindGRPC], Method "POST", Path and Route the full method,
 // Status the numeric gRPC status code, Error the status message when the
 // code is not OK, the messages' wire sizes, the peer's address, the incoming
-// metadata as Headers (redacted by the recorder) and OpenTelemetry-style
+// metadata as Headers (redacted by the recorder; binary values replaced by
+// their size) and OpenTelemetry-style
 // attributes ([AttrSystem], [AttrService], [AttrMethod], [AttrStatusCode],
 // [AttrStreamType], and the message counts). The trace context of the caller
 // is read from the metadata with the recorder's propagator (W3C traceparent

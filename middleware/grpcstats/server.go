@@ -72,7 +72,8 @@ func splitMethod(full string) (service, method string) {
 // ("/pkg.Service/Method"), Status set to the numeric gRPC status code, Error to
 // the status message when the code is not OK, RequestBytes and ResponseBytes
 // to the messages' wire lengths (compressed, with gRPC framing), Remote to the
-// peer's address, Headers to the incoming metadata (redacted by the recorder),
+// peer's address, Headers to the incoming metadata (redacted by the recorder;
+// binary values replaced by their size),
 // and the Attrs rpc.system, rpc.service, rpc.method, rpc.grpc.status_code,
 // rpc.grpc.type and the message counts.
 //
