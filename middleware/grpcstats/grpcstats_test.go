@@ -444,8 +444,8 @@ func TestRPCs(t *testing.T) {
 			if host, _, err := net.SplitHostPort(sr.Remote); err != nil || host != "127.0.0.1" {
 				t.Errorf("server record Remote = %q, want 127.0.0.1:port", sr.Remote)
 			}
-			if sr.Duration <= 0 {
-				t.Errorf("server record Duration = %v", sr.Duration)
+			if sr.Duration <= 0 || sr.Overhead <= 0 {
+				t.Errorf("server record Duration = %v, Overhead = %v; want both > 0", sr.Duration, sr.Overhead)
 			}
 			if len(sr.Headers["traceparent"]) != 1 {
 				t.Errorf("server record Headers = %v, want one traceparent", sr.Headers)
@@ -593,6 +593,7 @@ func TestNested(t *testing.T) {
 		span  recording.SpanID
 	}
 	calls := make(map[link]bool)
+	callStart := make(map[link]time.Time)
 	traces := make(map[recording.TraceID]bool)
 	for _, a := range as {
 		if len(a.Calls) != 1 {
@@ -607,11 +608,15 @@ func TestNested(t *testing.T) {
 		}
 		traces[a.TraceID] = true
 		calls[link{a.TraceID, c.SpanID}] = true
+		callStart[link{a.TraceID, c.SpanID}] = a.Start.Add(c.Start)
 	}
 	for _, b := range bs {
 		l := link{b.TraceID, b.ParentSpanID}
 		if !calls[l] {
 			t.Errorf("B record's trace %v / parent %v matches no A call", b.TraceID, b.ParentSpanID)
+		}
+		if start, ok := callStart[l]; ok && b.Start.Before(start) {
+			t.Errorf("B's record starts at %v, before A's call to it at %v", b.Start, start)
 		}
 		delete(calls, l)
 		if len(b.Calls) != 0 {
