@@ -190,15 +190,6 @@ func closeRecorder(t testing.TB, rec *recording.Recorder) {
 	}
 }
 
-func attr(attrs []recording.Attr, key string) string {
-	for _, a := range attrs {
-		if a.Key == key {
-			return a.Value
-		}
-	}
-	return ""
-}
-
 func wire(msgs ...proto.Message) int64 {
 	var n int64
 	for _, m := range msgs {
