@@ -182,3 +182,48 @@ func BenchmarkHandlers(b *testing.B) {
 		replay(b, otelgrpc.NewServerHandler(opts...), otelgrpc.NewClientHandler(opts...), nil)
 	})
 }
+
+// unrecordedClientRPC replays a unary RPC's events on a client handler with
+// a context that carries no recorded request.
+func unrecordedClientRPC(h stats.Handler, ctx context.Context, evs []stats.RPCStats, info *stats.RPCTagInfo) {
+	ctx = h.TagRPC(ctx, info)
+	for _, ev := range evs {
+		h.HandleRPC(ctx, ev)
+	}
+}
+
+func clientEvents() []stats.RPCStats {
+	now := time.Now()
+	return []stats.RPCStats{
+		&stats.Begin{Client: true, BeginTime: now},
+		&stats.OutHeader{Client: true, Authority: "127.0.0.1:50051"},
+		&stats.OutPayload{Client: true, Length: 70, WireLength: 75, SentTime: now},
+		&stats.InHeader{Client: true},
+		&stats.InPayload{Client: true, Length: 68, WireLength: 73, RecvTime: now},
+		&stats.InTrailer{Client: true},
+		&stats.End{Client: true, BeginTime: now, EndTime: now},
+	}
+}
+
+// BenchmarkClientUnrecorded measures the client handler on an RPC made
+// without a recorded request: the cost every unrecorded RPC pays.
+func BenchmarkClientUnrecorded(b *testing.B) {
+	h := grpcstats.NewClientHandler()
+	evs := clientEvents()
+	info := &stats.RPCTagInfo{FullMethodName: "/grpc.testing.TestService/UnaryCall"}
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "k", "v")
+	b.ReportAllocs()
+	for range b.N {
+		unrecordedClientRPC(h, ctx, evs, info)
+	}
+}
+
+func TestClientUnrecordedAllocs(t *testing.T) {
+	h := grpcstats.NewClientHandler()
+	evs := clientEvents()
+	info := &stats.RPCTagInfo{FullMethodName: "/grpc.testing.TestService/UnaryCall"}
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() { unrecordedClientRPC(h, ctx, evs, info) }); n != 0 {
+		t.Errorf("an unrecorded RPC allocates %v times in the client handler, want 0", n)
+	}
+}
