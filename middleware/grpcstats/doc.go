@@ -43,8 +43,8 @@
 // context derived from it, in any goroutine) to outgoing calls — gRPC, HTTP
 // through the appstats transport, SQL, [recording.Do] — has them recorded
 // in its RPC's record. An RPC made with a context that carries no recorded
-// request is not recorded and costs one context lookup; no metadata is
-// added to it.
+// request is not recorded by the client handler, which then costs a context
+// lookup per stats event and no allocation; no metadata is added to it.
 //
 // A streaming RPC's record ends when the stream does: when the method
 // returns on the server, and at the stream's end (the last message received,

@@ -15,9 +15,12 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// Attribute keys set on records and calls. The rpc.* keys without
-// "messages" follow the OpenTelemetry semantic conventions for RPC; the
-// message counts have no convention and use names of their own.
+// Attribute keys set on records and calls. rpc.system, rpc.service,
+// rpc.method, rpc.grpc.status_code and server.address follow the
+// OpenTelemetry semantic conventions for RPC; the stream type and the message
+// counts have no convention and use names of their own. Server records carry
+// all but server.address; client calls carry the status code, the server
+// address and, for streaming RPCs, the message counts.
 const (
 	AttrSystem           = "rpc.system"            // always "grpc"
 	AttrService          = "rpc.service"           // "pkg.Service"
