@@ -188,6 +188,11 @@ func BenchmarkHandlers(b *testing.B) {
 		opts := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{})}
 		replay(b, otelgrpc.NewServerHandler(opts...), otelgrpc.NewClientHandler(opts...), nil)
 	})
+	b.Run("otelgrpc-server", func(b *testing.B) {
+		tp := newTracerProvider(b)
+		opts := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{})}
+		replay(b, otelgrpc.NewServerHandler(opts...), nopHandler{}, nil)
+	})
 }
 
 // unrecordedClientRPC replays a unary RPC's events on a client handler with
