@@ -43,6 +43,7 @@ PROFILE=${PROFILE:-1}
 mkdir -p "$OUT"
 rm -f "$OUT"/*.txt "$OUT"/*.tsv "$OUT"/*.md "$OUT"/*.prof
 START=$(date +%s)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log() { printf '[bench %4ds] %s\n' $(($(date +%s) - START)) "$*" >&2; }
 
 # Scale benchmarks (100k/1M records) run once each in step 2, not in step 1.
@@ -107,7 +108,7 @@ REPORT="$OUT/results.md"
 {
 echo "# appstats benchmark results"
 echo
-echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(go version | cut -d' ' -f3), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), $(($(date +%s) - START)) s: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(free -h | awk '/^Mem:/ { print $2 }') RAM, $(go version | cut -d' ' -f3-), load average at start $LOAD0, at end $(cut -d' ' -f1-3 /proc/loadavg)."
 echo "Micro-benchmarks: -benchtime=$BENCHTIME -count=$COUNT, medians. Load test: $LOAD_ROUNDS rounds × $LOAD_DURATION per configuration, concurrency $LOAD_CONC."
 echo
 echo "## DESIGN.md targets"
@@ -162,19 +163,25 @@ echo "## Added cost relative to OpenTelemetry (same run)"
 echo
 echo "| benchmark | baseline | appstats | OTel | appstats added ÷ OTel added |"
 echo "|---|--:|--:|--:|--:|"
+# Families are benchmarks with sub-benchmarks; "appstats", "grpcstats",
+# "sqlstats", "netstats" (optionally with a -suffix) pair with the otel*
+# sub-benchmark of the same suffix, and "bare"/"none" is the baseline.
 awk -F'\t' '$2 == "ns/op" { print $1 }' "$OUT/metrics.tsv" | awk -F/ 'NF == 2 { print $1 }' | sort -u | while read -r fam; do
   subs=$(awk -F'\t' -v f="$fam/" '$2 == "ns/op" && index($1, f) == 1 { print substr($1, length(f) + 1) }' "$OUT/metrics.tsv")
   base=$(echo "$subs" | grep -xE 'bare|none' | head -1 || true)
-  ours=$(echo "$subs" | grep -xE 'appstats|appstats-call|grpcstats|sqlstats|netstats' | head -1 || true)
-  otel=$(echo "$subs" | grep -E '^otel' | head -1 || true)
-  [[ -n $ours && -n $otel ]] || continue
-  a=$(metric "$fam/$ours" ns/op); o=$(metric "$fam/$otel" ns/op)
-  if [[ -n $base ]]; then
-    b=$(metric "$fam/$base" ns/op)
-    echo "| $fam | $base $(ns "$b") | $ours $(ns "$a") | $otel $(ns "$o") | **$(calc %.3f "($a - $b) / ($o - $b)")** |"
-  else
-    echo "| $fam | — | $ours $(ns "$a") | $otel $(ns "$o") | **$(calc %.3f "$a / $o")** (whole cost, no baseline) |"
-  fi
+  for ours in $(echo "$subs" | grep -E '^(appstats|grpcstats|sqlstats|netstats)(-|$)' || true); do
+    suffix=""; [[ $ours == *-* ]] && suffix="-${ours#*-}"
+    otel=$(echo "$subs" | grep -xE "otel[a-z]*${suffix}" | head -1 || true)
+    [[ -z $otel && $ours == appstats-call ]] && otel=$(echo "$subs" | grep -E '^otel' | head -1 || true)
+    [[ -n $otel ]] || continue
+    a=$(metric "$fam/$ours" ns/op); o=$(metric "$fam/$otel" ns/op)
+    if [[ -n $base ]]; then
+      b=$(metric "$fam/$base" ns/op)
+      echo "| $fam | $base $(ns "$b") | $ours $(ns "$a") | $otel $(ns "$o") | **$(calc %.3f "($a - $b) / ($o - $b)")** |"
+    else
+      echo "| $fam | — | $ours $(ns "$a") | $otel $(ns "$o") | **$(calc %.3f "$a / $o")** (whole cost, no baseline) |"
+    fi
+  done
 done
 echo
 
