@@ -29,6 +29,7 @@ type options struct {
 	Concurrency int           // concurrent client connections
 	Requests    int           // at most this many requests per round
 	Scenarios   []string
+	CPUProfile  string // file for a CPU profile of the whole run, if set
 }
 
 func (o options) validate() error {

@@ -12,7 +12,7 @@
 //
 // Usage:
 //
-//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000]
+//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-cpuprofile file]
 //
 // Scenarios:
 //
@@ -32,11 +32,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -46,12 +48,28 @@ func main() {
 	if err != nil {
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if _, err := run(ctx, opts, os.Stdout); err != nil {
+	if err := runMain(opts); err != nil {
 		fmt.Fprintln(os.Stderr, "appstats-bench:", err)
 		os.Exit(1)
 	}
+}
+
+func runMain(opts options) (err error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if opts.CPUProfile != "" {
+		f, err := os.Create(opts.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, f.Close()) }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	_, err = run(ctx, opts, os.Stdout)
+	return err
 }
 
 // parseFlags reads the command line into options.
@@ -65,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "concurrent client connections")
 	fs.IntVar(&o.Requests, "requests", o.Requests, "at most this many requests per round")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "length of the unmeasured warm-up round of each configuration (0: none)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (both configurations) to this file")
 	fs.StringVar(&scen, "scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames, ", ")+", or all")
 	if err := fs.Parse(args); err != nil {
 		return o, err
