@@ -459,6 +459,10 @@ func (h *handler) apiSeries(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, toSeriesJSON(win, wc, bs))
+}
+
+func toSeriesJSON(win store.Window, wc windowChoice, bs []store.Bucket) seriesJSON {
 	out := seriesJSON{
 		Window:  windowJSON{Since: rfc3339(win.Since), Until: rfc3339(win.Until)},
 		StepMS:  ms(wc.Step),
@@ -470,7 +474,7 @@ func (h *handler) apiSeries(w http.ResponseWriter, r *http.Request) {
 			Requests: b.Requests, Errors: b.Errors, Calls: b.Calls, latencyJSON: latencyOf(b.Latency),
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // seriesWindow aligns the window to whole steps, so that buckets do not

@@ -10,6 +10,7 @@ import (
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
 	"github.com/go-echarts/go-echarts/v2/render"
+	"github.com/go-echarts/go-echarts/v2/types"
 
 	"github.com/goappstats/appstats/store"
 )
@@ -48,8 +49,9 @@ type snippetter interface {
 
 var errUnsafeScript = errors.New("chart script failed the escaping check")
 
-// chartScript renders a chart's script with the nonce added.
-func chartScript(c snippetter, nonce string) (template.HTML, error) {
+// chartScript renders a chart's script, checks it and returns its body: the
+// text after the opening tag, which withNonce completes.
+func chartScript(c snippetter) (string, error) {
 	s := c.RenderSnippet().Script
 	const open = `<script type="text/javascript">`
 	if !strings.HasPrefix(s, open) {
@@ -61,8 +63,13 @@ func chartScript(c snippetter, nonce string) (template.HTML, error) {
 		strings.Contains(lower, "<!--") || strings.Contains(lower, "<script") {
 		return "", errUnsafeScript
 	}
-	// The nonce is base64url from crypto/rand: nothing to escape.
-	return template.HTML(`<script nonce="` + nonce + `">` + body), nil
+	return body, nil
+}
+
+// withNonce opens a script body from chartScript with the response's nonce,
+// base64url from crypto/rand: nothing to escape.
+func withNonce(body, nonce string) template.HTML {
+	return template.HTML(`<script nonce="` + nonce + `">` + body)
 }
 
 func initOpts(id, assets string) charts.GlobalOpts {
@@ -82,8 +89,15 @@ func splitLine() *opts.SplitLine {
 	return &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Color: "#eef2f7"}}
 }
 
+// The dashboard's charts have the same options for every window: their
+// scripts are rendered once per handler, and AppStats.fill* give them their
+// data from the page's JSON data islands ("series-data": the api/series
+// answer; "hist-data": the histogram's counts), which live updates replace.
+// The cost of a dashboard thus grows with the number of buckets, not with
+// go-echarts' template work.
+
 // requestsChart draws requests and failed requests per bucket.
-func requestsChart(bs []store.Bucket, assets string) *charts.Line {
+func requestsChart(assets string) *charts.Line {
 	c := charts.NewLine()
 	c.SetGlobalOptions(
 		initOpts("chartRequests", assets),
@@ -95,29 +109,23 @@ func requestsChart(bs []store.Bucket, assets string) *charts.Line {
 		charts.WithXAxisOpts(opts.XAxis{Type: "time", AxisLabel: axisLabelColor()}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", MinInterval: 1, AxisLabel: axisLabelColor(), SplitLine: splitLine()}),
 	)
-	req := make([]opts.LineData, len(bs))
-	errs := make([]opts.LineData, len(bs))
-	for i, b := range bs {
-		t := b.Start.UnixMilli()
-		req[i] = opts.LineData{Value: []any{t, b.Requests}}
-		errs[i] = opts.LineData{Value: []any{t, b.Errors}}
-	}
-	c.AddSeries("Requests", req,
-		charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false), Smooth: opts.Bool(false)}),
+	c.AddSeries("Requests", nil,
+		charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)}),
 		charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.12)}),
 		charts.WithLineStyleOpts(opts.LineStyle{Width: 2}),
 	)
-	c.AddSeries("Errors", errs,
+	c.AddSeries("Errors", nil,
 		charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)}),
 		charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.18)}),
 		charts.WithLineStyleOpts(opts.LineStyle{Width: 2}),
 	)
+	c.AddJSFuncStrs(types.FuncStr(`AppStats.fillRequests(` + render.EchartsInstancePlaceholder + `);`))
 	return c
 }
 
 // latencyChart draws p50, p95 and p99 latency per bucket in milliseconds.
 // Buckets without requests are gaps, not zeros.
-func latencyChart(bs []store.Bucket, assets string) *charts.Line {
+func latencyChart(assets string) *charts.Line {
 	c := charts.NewLine()
 	c.SetGlobalOptions(
 		initOpts("chartLatency", assets),
@@ -130,28 +138,13 @@ func latencyChart(bs []store.Bucket, assets string) *charts.Line {
 		charts.WithXAxisOpts(opts.XAxis{Type: "time", AxisLabel: axisLabelColor()}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "ms", AxisLabel: axisLabelColor(), SplitLine: splitLine()}),
 	)
-	series := [3][]opts.LineData{}
-	for i := range series {
-		series[i] = make([]opts.LineData, len(bs))
-	}
-	for i, b := range bs {
-		t := b.Start.UnixMilli()
-		if b.Requests == 0 {
-			for j := range series {
-				series[j][i] = opts.LineData{Value: []any{t, "-"}}
-			}
-			continue
-		}
-		series[0][i] = opts.LineData{Value: []any{t, ms(b.P50)}}
-		series[1][i] = opts.LineData{Value: []any{t, ms(b.P95)}}
-		series[2][i] = opts.LineData{Value: []any{t, ms(b.P99)}}
-	}
-	for i, name := range []string{"p50", "p95", "p99"} {
-		c.AddSeries(name, series[i],
+	for _, name := range []string{"p50", "p95", "p99"} {
+		c.AddSeries(name, nil,
 			charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false), ConnectNulls: opts.Bool(false)}),
 			charts.WithLineStyleOpts(opts.LineStyle{Width: 2}),
 		)
 	}
+	c.AddJSFuncStrs(types.FuncStr(`AppStats.fillLatency(` + render.EchartsInstancePlaceholder + `);`))
 	return c
 }
 
@@ -181,8 +174,9 @@ func shortDur(d time.Duration) string {
 	return d.String()
 }
 
-// histogramChart draws the latency histogram of the window.
-func histogramChart(h []store.HistogramBucket, assets string) *charts.Bar {
+// histogramChart draws the latency histogram of the window, with the
+// buckets of [store.HistogramBounds].
+func histogramChart(assets string) *charts.Bar {
 	c := charts.NewBar()
 	c.SetGlobalOptions(
 		initOpts("chartHistogram", assets),
@@ -194,40 +188,23 @@ func histogramChart(h []store.HistogramBucket, assets string) *charts.Bar {
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", AxisLabel: axisLabelColor()}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", MinInterval: 1, Name: "requests", AxisLabel: axisLabelColor(), SplitLine: splitLine()}),
 	)
-	c.SetXAxis(histogramLabels(h))
-	data := make([]opts.BarData, len(h))
-	for i, b := range h {
-		data[i] = opts.BarData{Value: b.Count}
-	}
-	c.AddSeries("Requests", data, charts.WithBarChartOpts(opts.BarChart{BarCategoryGap: "20%"}),
+	c.SetXAxis(histogramLabels(store.Histogram(nil)))
+	c.AddSeries("Requests", nil, charts.WithBarChartOpts(opts.BarChart{BarCategoryGap: "20%"}),
 		charts.WithItemStyleOpts(opts.ItemStyle{BorderRadius: "3"}))
+	c.AddJSFuncStrs(types.FuncStr(`AppStats.fillHistogram(` + render.EchartsInstancePlaceholder + `);`))
 	return c
 }
 
-// Gantt flags, the fifth value of each data item.
-const (
-	ganttError   = 1
-	ganttRunning = 2
-	ganttEvent   = 4
-)
-
-// ganttChart draws one row per call: value = [row, start ms, end ms, service
-// index, flags, call index]. Names, errors and phases come from the data
-// island (see ganttData) through app.js.
-func ganttChart(v *detailsView, assets string) *charts.Custom {
-	n := len(v.Rows)
+// ganttChart builds the Gantt chart of details pages: a custom series whose
+// renderItem draws one row per call (app.js's AppStats.ganttItem). The
+// options are the same for every record, so the script is rendered once per
+// handler; AppStats.ganttFill then gives the chart its rows from the page's
+// data island, one item [row, start ms, end ms, service index, flags, row]
+// per call, with the time axis' extent and the zoom of long lists. For a
+// record with 1,000 calls that is much cheaper than go-echarts' three
+// renderings of the data, and the island is where the names live anyway.
+func ganttChart(assets string) *charts.Custom {
 	c := charts.NewCustom()
-	zoom := []opts.DataZoom{
-		{Type: "inside", XAxisIndex: 0, FilterMode: "weakFilter"},
-		{Type: "slider", XAxisIndex: 0, FilterMode: "weakFilter"},
-	}
-	if n > maxGanttVisible {
-		end := float32(maxGanttVisible) * 100 / float32(n)
-		zoom = append(zoom,
-			opts.DataZoom{Type: "slider", YAxisIndex: 0, Orient: "vertical", Start: 0, End: end, FilterMode: "weakFilter"},
-			opts.DataZoom{Type: "inside", YAxisIndex: 0, Orient: "vertical", Start: 0, End: end, FilterMode: "weakFilter"},
-		)
-	}
 	c.SetGlobalOptions(
 		initOpts("chartGantt", assets),
 		charts.WithAnimation(false),
@@ -235,23 +212,27 @@ func ganttChart(v *detailsView, assets string) *charts.Custom {
 			Formatter: opts.FuncOpts(`function (p) { return AppStats.ganttTooltip(p); }`)}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 		charts.WithGridOpts(opts.Grid{Left: "12", Right: "56", Top: "16", Bottom: "56", ContainLabel: opts.Bool(true)}),
-		charts.WithXAxisOpts(opts.XAxis{Type: "value", Min: 0, Max: v.GanttMaxMS, Position: "top",
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Min: 0, Position: "top",
 			AxisLabel: &opts.AxisLabel{Color: "#64748b", Formatter: opts.FuncOpts(`function (v) { return AppStats.fmtMS(v); }`)},
 			SplitLine: splitLine()}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "category", Inverse: opts.Bool(true), Data: v.rowLabels(),
+		charts.WithYAxisOpts(opts.YAxis{Type: "category", Inverse: opts.Bool(true),
 			AxisLabel: &opts.AxisLabel{Color: "#334155", Formatter: opts.FuncOpts(`function (v, i) { return AppStats.ganttLabel(i); }`)}}),
-		charts.WithDataZoomOpts(zoom...),
+		// Time zoom (wheel and slider); the row zoom is turned on by
+		// ganttFill when the calls do not fit.
+		charts.WithDataZoomOpts(
+			opts.DataZoom{Type: "inside", XAxisIndex: 0, FilterMode: "weakFilter"},
+			opts.DataZoom{Type: "slider", XAxisIndex: 0, FilterMode: "weakFilter"},
+			opts.DataZoom{Type: "slider", YAxisIndex: 0, Orient: "vertical", FilterMode: "weakFilter"},
+			opts.DataZoom{Type: "inside", YAxisIndex: 0, Orient: "vertical", FilterMode: "weakFilter"},
+		),
 	)
-	data := make([]opts.CustomData, n)
-	for i, r := range v.Rows {
-		data[i] = opts.CustomData{Value: []any{i, r.StartMS, r.EndMS, r.SvcIdx, r.Flags, r.Index}}
-	}
-	c.AddSeries("Calls", data,
+	c.AddSeries("Calls", nil,
 		charts.WithCustomChartOpts(opts.CustomChart{
 			RenderItem: opts.FuncOpts(`function (params, api) { return AppStats.ganttItem(params, api); }`),
 		}),
 		charts.WithEncodeOpts(opts.Encode{X: []int{1, 2}, Y: 0}),
 	)
+	c.AddJSFuncStrs(types.FuncStr(`AppStats.ganttFill(` + render.EchartsInstancePlaceholder + `);`))
 	return c
 }
 

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,17 +37,17 @@ type windowLink struct {
 
 type dashboardView struct {
 	pageMeta
-	Window      string
-	Windows     []windowLink
-	Live        bool
-	Stats       statsSection
-	History     historySection
-	Requests    chartView
-	Latency     chartView
-	Histogram   chartView
-	Recorder    bool
-	Paused      bool
-	ChartErrors []string
+	Window     string
+	Windows    []windowLink
+	Live       bool
+	Stats      statsSection
+	History    historySection
+	Requests   chartView
+	Latency    chartView
+	Histogram  chartView
+	Recorder   bool
+	Paused     bool
+	SeriesJSON template.JS // the api/series answer, read by the charts
 }
 
 type statsSection struct {
@@ -157,24 +156,31 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		vals.Set("window", c.Name)
 		v.Windows = append(v.Windows, windowLink{Name: c.Name, URL: "?" + vals.Encode(), Current: c.Name == wc.Name})
 	}
-	assets := b + "static/"
+	v.SeriesJSON = template.JS(mustJSON(toSeriesJSON(win, wc, bs)))
+	h.chartsOnce.Do(func() {
+		assets := b + "static/"
+		h.chartBodies = make(map[string]string)
+		for id, c := range map[string]snippetter{
+			"chartRequests":  requestsChart(assets),
+			"chartLatency":   latencyChart(assets),
+			"chartHistogram": histogramChart(assets),
+		} {
+			body, err := chartScript(c)
+			if err != nil {
+				h.cfg.logger.Error("appstats ui: chart", "chart", id, "err", err)
+				continue
+			}
+			h.chartBodies[id] = body
+		}
+	})
 	for _, c := range []struct {
 		dst *chartView
 		id  string
-		s   snippetter
-	}{
-		{&v.Requests, "chartRequests", requestsChart(bs, assets)},
-		{&v.Latency, "chartLatency", latencyChart(bs, assets)},
-		{&v.Histogram, "chartHistogram", histogramChart(st.Histogram, assets)},
-	} {
+	}{{&v.Requests, "chartRequests"}, {&v.Latency, "chartLatency"}, {&v.Histogram, "chartHistogram"}} {
 		c.dst.ID = c.id
-		script, err := chartScript(c.s, nonce)
-		if err != nil {
-			h.cfg.logger.Error("appstats ui: chart", "chart", c.id, "err", err)
-			v.ChartErrors = append(v.ChartErrors, c.id)
-			continue
+		if body, ok := h.chartBodies[c.id]; ok {
+			c.dst.Script = withNonce(body, nonce)
 		}
-		c.dst.Script = script
 	}
 	h.render(w, r, h.pages.dashboard, "page", nonce, &v)
 }
@@ -233,8 +239,7 @@ func (h *handler) statsSection(st *store.Stats, window string) statsSection {
 	for i, b := range st.Histogram {
 		counts[i] = b.Count
 	}
-	cb, _ := json.Marshal(counts)
-	s.HistogramJSON = template.JS(cb)
+	s.HistogramJSON = template.JS(mustJSON(counts))
 	return s
 }
 
@@ -323,19 +328,13 @@ type detailsView struct {
 	GanttData  template.JS
 	GanttMaxMS float64
 	GanttClass string
-	Rows       []ganttRow
+	Rows       int // calls in the timeline
 	Services   []serviceSwatch
 	Calls      []callView
+	CallsHTML  template.HTML
 	RPCs       []rpcStatView
 	Headers    []headerView
 	Phases     []string
-}
-
-type ganttRow struct {
-	StartMS, EndMS float64
-	SvcIdx         int
-	Flags          int
-	Index          int
 }
 
 type serviceSwatch struct {
@@ -362,31 +361,32 @@ type headerView struct {
 
 // ganttCall is one entry of the Gantt chart's data island.
 type ganttCall struct {
-	Service  string  `json:"s"`
-	Method   string  `json:"m"`
-	Error    string  `json:"e,omitempty"`
-	StartMS  float64 `json:"st"`
-	DurMS    float64 `json:"d"`
-	ReqSize  int64   `json:"rq"`
-	RespSize int64   `json:"rs"`
-	Phases   [][]any `json:"ph,omitempty"`
-	Running  bool    `json:"r,omitempty"`
-	Event    bool    `json:"ev,omitempty"`
-	Num      int     `json:"n"`
+	Service  string       `json:"s"`
+	Method   string       `json:"m"`
+	Error    string       `json:"e,omitempty"`
+	StartMS  float64      `json:"st"`
+	DurMS    float64      `json:"d"`
+	ReqSize  int64        `json:"rq"`
+	RespSize int64        `json:"rs"`
+	Phases   []ganttPhase `json:"ph,omitempty"`
+	Running  bool         `json:"r,omitempty"`
+	Event    bool         `json:"ev,omitempty"`
+	Num      int          `json:"n"`
+	SvcIdx   int          `json:"si"`
+}
+
+// ganttPhase is a phase of a call: name, start and duration in ms.
+type ganttPhase struct {
+	Name    string  `json:"n"`
+	StartMS float64 `json:"s"`
+	DurMS   float64 `json:"d"`
 }
 
 type ganttIsland struct {
+	MaxMS    float64     `json:"max_ms"`
 	Calls    []ganttCall `json:"calls"`
 	Services []string    `json:"services"`
 	Colors   []string    `json:"colors"`
-}
-
-func (v *detailsView) rowLabels() []string {
-	out := make([]string, len(v.Rows))
-	for i := range v.Rows {
-		out[i] = strconv.Itoa(i + 1)
-	}
-	return out
 }
 
 // details serves the page of one record.
@@ -430,7 +430,6 @@ func (h *handler) detailsView(rec *recording.Record, nonce string) *detailsView 
 	sort.SliceStable(order, func(a, b int) bool { return rec.Calls[order[a]].Start < rec.Calls[order[b]].Start })
 	svcIdx := make(map[string]int)
 	island := ganttIsland{Calls: make([]ganttCall, 0, len(order)), Colors: palette}
-	v.Rows = make([]ganttRow, 0, len(order))
 	v.Calls = make([]callView, 0, len(order))
 	maxEnd := rec.Duration
 	phaseSeen := make(map[string]bool)
@@ -443,26 +442,17 @@ func (h *handler) detailsView(rec *recording.Record, nonce string) *detailsView 
 			island.Services = append(island.Services, c.Service)
 			v.Services = append(v.Services, serviceSwatch{Name: c.Service, Idx: si % len(palette)})
 		}
-		flags := 0
-		if c.Error != "" {
-			flags |= ganttError
-		}
-		if c.Running {
-			flags |= ganttRunning
-		}
-		if c.Event {
-			flags |= ganttEvent
-		}
 		if e := c.End(); e > maxEnd {
 			maxEnd = e
 		}
-		v.Rows = append(v.Rows, ganttRow{StartMS: ms(c.Start), EndMS: ms(c.End()), SvcIdx: si, Flags: flags, Index: n})
+		v.Rows++
 		gc := ganttCall{
 			Service: c.Service, Method: c.Method, Error: c.Error, StartMS: ms(c.Start), DurMS: ms(c.Duration),
 			ReqSize: c.RequestSize, RespSize: c.ResponseSize, Running: c.Running, Event: c.Event, Num: n + 1,
+			SvcIdx: si,
 		}
 		for _, p := range c.Phases {
-			gc.Phases = append(gc.Phases, []any{p.Name, ms(p.Start), ms(p.Duration)})
+			gc.Phases = append(gc.Phases, ganttPhase{Name: p.Name, StartMS: ms(p.Start), DurMS: ms(p.Duration)})
 			if !phaseSeen[p.Name] {
 				phaseSeen[p.Name] = true
 				v.Phases = append(v.Phases, p.Name)
@@ -475,14 +465,11 @@ func (h *handler) detailsView(rec *recording.Record, nonce string) *detailsView 
 	if v.GanttMaxMS <= 0 {
 		v.GanttMaxMS = 1
 	}
+	island.MaxMS = v.GanttMaxMS
 	// encoding/json escapes <, >, &, U+2028 and U+2029: the island cannot
 	// end its script element or start a comment.
-	ib, err := json.Marshal(island)
-	if err != nil {
-		ib = []byte(`{"calls":[],"services":[],"colors":[]}`)
-	}
-	v.GanttData = template.JS(ib)
-	switch rows := len(v.Rows); {
+	v.GanttData = template.JS(mustJSON(island))
+	switch rows := v.Rows; {
 	case rows <= 8:
 		v.GanttClass = "gantt-s"
 	case rows <= 20:
@@ -490,16 +477,18 @@ func (h *handler) detailsView(rec *recording.Record, nonce string) *detailsView 
 	default:
 		v.GanttClass = "gantt-l"
 	}
-	if len(v.Rows) > 0 {
+	if v.Rows > 0 {
 		v.Gantt.ID = "chartGantt"
-		script, err := chartScript(ganttChart(v, b+"static/"), nonce)
-		if err != nil {
-			h.cfg.logger.Error("appstats ui: chart", "chart", "gantt", "err", err)
+		h.ganttOnce.Do(func() { h.ganttBody, h.ganttErr = chartScript(ganttChart(b + "static/")) })
+		if h.ganttErr != nil {
+			h.cfg.logger.Error("appstats ui: chart", "chart", "gantt", "err", h.ganttErr)
 			v.GanttError = true
 		} else {
-			v.Gantt.Script = script
+			v.Gantt.Script = withNonce(h.ganttBody, nonce)
 		}
 	}
+
+	v.CallsHTML = callsHTML(v.Calls)
 
 	var callTotal time.Duration
 	for _, s := range v.Sum.RPCs {
@@ -519,4 +508,16 @@ func (h *handler) detailsView(rec *recording.Record, nonce string) *detailsView 
 	}
 	sort.Slice(v.Headers, func(i, j int) bool { return v.Headers[i].Name < v.Headers[j].Name })
 	return v
+}
+
+// mustJSON encodes v for a JSON data island: <script type="application/json">.
+// encoding/json escapes <, >, &, U+2028 and U+2029, so the result can
+// neither end the script element nor open a comment. The values encoded here
+// are plain structs, which cannot fail to encode.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte("null")
+	}
+	return b
 }

@@ -34,59 +34,81 @@ var staticFiles = map[string]string{
 }
 
 // An asset is one static file with its validator and, when it pays, a gzip
-// encoding.
+// encoding. Both are computed on first use: hashing and compressing the
+// megabyte of echarts costs milliseconds that a handler nobody visits should
+// not pay.
 type asset struct {
-	body  []byte
-	gz    []byte
-	etag  string
+	path  string
 	ctype string
+
+	once sync.Once
+	body []byte
+	etag string
+
+	gzOnce sync.Once
+	gz     []byte
 }
 
-// assetSet prepares the assets on first use: hashing and compressing the
-// megabyte of echarts costs a few milliseconds that a handler nobody visits
-// should not pay.
+func (a *asset) load() {
+	a.once.Do(func() {
+		b, err := fs.ReadFile(embedded, a.path)
+		if err != nil {
+			b = nil // cannot happen: the files are embedded
+		}
+		sum := sha256.Sum256(b)
+		a.body = b
+		a.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+	})
+}
+
+func (a *asset) gzipped() []byte {
+	a.gzOnce.Do(func() {
+		if len(a.body) < 1024 {
+			return
+		}
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(a.body)
+		_ = zw.Close()
+		if buf.Len() < len(a.body) {
+			a.gz = buf.Bytes()
+		}
+	})
+	return a.gz
+}
+
+// assetSet holds a handler's assets.
 type assetSet struct {
-	once   sync.Once
 	assets map[string]*asset
 }
 
-func newAssetSet() *assetSet { return &assetSet{} }
+func newAssetSet() *assetSet {
+	s := &assetSet{assets: make(map[string]*asset, len(staticFiles))}
+	for name, p := range staticFiles {
+		a := &asset{path: p}
+		switch ext := path.Ext(name); ext {
+		case ".js":
+			a.ctype = "text/javascript; charset=utf-8"
+		case ".css":
+			a.ctype = "text/css; charset=utf-8"
+		case ".svg":
+			a.ctype = "image/svg+xml"
+		case "":
+			a.ctype = "text/plain; charset=utf-8"
+		default:
+			a.ctype = mime.TypeByExtension(ext)
+		}
+		s.assets[name] = a
+	}
+	return s
+}
 
 func (s *assetSet) get(name string) *asset {
-	s.once.Do(func() {
-		s.assets = make(map[string]*asset, len(staticFiles))
-		for name, p := range staticFiles {
-			b, err := fs.ReadFile(embedded, p)
-			if err != nil {
-				continue // cannot happen: the files are embedded
-			}
-			sum := sha256.Sum256(b)
-			a := &asset{body: b, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
-			switch ext := path.Ext(name); ext {
-			case ".js":
-				a.ctype = "text/javascript; charset=utf-8"
-			case ".css":
-				a.ctype = "text/css; charset=utf-8"
-			case ".svg":
-				a.ctype = "image/svg+xml"
-			case "":
-				a.ctype = "text/plain; charset=utf-8"
-			default:
-				a.ctype = mime.TypeByExtension(ext)
-			}
-			if len(b) > 1024 {
-				var buf bytes.Buffer
-				zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-				_, _ = zw.Write(b)
-				_ = zw.Close()
-				if buf.Len() < len(b) {
-					a.gz = buf.Bytes()
-				}
-			}
-			s.assets[name] = a
-		}
-	})
-	return s.assets[name]
+	a := s.assets[name]
+	if a != nil {
+		a.load()
+	}
+	return a
 }
 
 // static serves GET static/{name} with an ETag; browsers revalidate on each
@@ -108,9 +130,11 @@ func (h *handler) static(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := a.body
-	if a.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		hd.Set("Content-Encoding", "gzip")
-		body = a.gz
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if gz := a.gzipped(); gz != nil {
+			hd.Set("Content-Encoding", "gzip")
+			body = gz
+		}
 	}
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)

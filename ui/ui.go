@@ -114,6 +114,13 @@ type handler struct {
 	pages  *pageTemplates
 	assets *assetSet
 	bufs   sync.Pool
+
+	chartsOnce  sync.Once // the dashboard charts' scripts, without data
+	chartBodies map[string]string
+
+	ganttOnce sync.Once // the Gantt chart's script is the same for every record
+	ganttBody string
+	ganttErr  error
 }
 
 // Handler returns the dashboard: HTML pages, the JSON API, live updates and
@@ -164,6 +171,18 @@ func Handler(st store.Store, opts ...Option) http.Handler {
 	m.HandleFunc("POST /clear", h.clear)
 	m.HandleFunc("POST /pause", h.pause)
 	m.HandleFunc("POST /resume", h.resume)
+	// The same paths with other methods: 405, not 404.
+	for path, allow := range map[string]string{
+		"/{$}": "GET, HEAD", "/records/{id}": "GET, HEAD", "/part/stats": "GET, HEAD", "/part/history": "GET, HEAD",
+		"/api/records": "GET, HEAD", "/api/records/{id}": "GET, HEAD", "/api/stats": "GET, HEAD",
+		"/api/series": "GET, HEAD", "/api/health": "GET, HEAD", "/events": "GET, HEAD", "/static/{name}": "GET, HEAD",
+		"/clear": "POST", "/pause": "POST", "/resume": "POST",
+	} {
+		m.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			h.fail(w, r, http.StatusMethodNotAllowed, "method not allowed")
+		})
+	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "page not found")
 	})

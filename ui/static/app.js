@@ -63,6 +63,28 @@
     return s;
   };
 
+  // ganttFill gives the Gantt chart its rows, from the data island: one
+  // item [row, start, end, service index, flags, row] per call; flags: 1
+  // error, 2 still running, 4 custom event.
+  AppStats.ganttFill = function (chart) {
+    var calls = ganttData().calls;
+    var rows = new Array(calls.length), labels = new Array(calls.length);
+    for (var i = 0; i < calls.length; i++) {
+      var c = calls[i];
+      var flags = (c.e ? 1 : 0) | (c.r ? 2 : 0) | (c.ev ? 4 : 0);
+      rows[i] = [i, c.st, c.ev ? c.st : c.st + c.d, c.si, flags, i];
+      labels[i] = String(i + 1);
+    }
+    var d = ganttData(), n = calls.length, fits = n <= 40;
+    var end = fits ? 100 : 40 * 100 / n;
+    chart.setOption({
+      xAxis: { max: d.max_ms || null },
+      yAxis: { data: labels },
+      dataZoom: [{}, {}, { show: !fits, start: 0, end: end }, { disabled: fits, start: 0, end: end }],
+      series: [{ data: rows }]
+    });
+  };
+
   AppStats.ganttItem = function (params, api) {
     var d = ganttData();
     var call = d.calls[params.dataIndex] || {};
@@ -90,10 +112,10 @@
     if (flags & 2) { style.stroke = '#334155'; style.lineWidth = 1; style.lineDash = [3, 2]; }
     children.push({ type: 'rect', shape: rect, style: style });
     (call.ph || []).forEach(function (p) {
-      var a = api.coord([p[1], row]), b = api.coord([p[1] + p[2], row]);
+      var a = api.coord([p.s, row]), b = api.coord([p.s + p.d, row]);
       var pr = echarts.graphic.clipRectByRect(
         { x: a[0], y: p0[1] + h / 2 - h * 0.4, width: Math.max(b[0] - a[0], 1), height: h * 0.4 }, clip);
-      if (pr) children.push({ type: 'rect', shape: pr, style: { fill: PHASE_COLORS[p[0]] || '#94a3b8' } });
+      if (pr) children.push({ type: 'rect', shape: pr, style: { fill: PHASE_COLORS[p.n] || '#94a3b8' } });
     });
     if (flags & 1) {
       var ex = Math.min(rect.x + rect.width + 6, cs.x + cs.width - 3);
@@ -113,7 +135,7 @@
     if (c.r) out += '<div class="tt-warn">still running when the request ended</div>';
     if (c.ph && c.ph.length) {
       out += '<div class="tt-phases">' + c.ph.map(function (x) {
-        return esc(x[0]) + ' ' + fmtMS(x[2]);
+        return esc(x.n) + ' ' + fmtMS(x.d);
       }).join(' · ') + '</div>';
     }
     if (c.e) {
@@ -311,27 +333,39 @@
     });
   };
 
+  function island(id, fallback) {
+    var el = document.getElementById(id);
+    if (!el) return fallback;
+    try { return JSON.parse(el.textContent) || fallback; } catch (e) { return fallback; }
+  }
+
+  // The dashboard charts' data: the api/series answer and the histogram's
+  // counts, from the page's JSON islands.
+  AppStats.fillRequests = function (c) {
+    var b = island('series-data', {}).buckets || [];
+    c.setOption({ series: [
+      { data: b.map(function (x) { return [x.start_unix_ms, x.requests]; }) },
+      { data: b.map(function (x) { return [x.start_unix_ms, x.errors]; }) }
+    ] });
+  };
+  AppStats.fillLatency = function (c) {
+    var b = island('series-data', {}).buckets || [];
+    var pick = function (k) {
+      return b.map(function (x) { return [x.start_unix_ms, x.requests ? x[k] : '-']; });
+    };
+    c.setOption({ series: [{ data: pick('p50_ms') }, { data: pick('p95_ms') }, { data: pick('p99_ms') }] });
+  };
+  AppStats.fillHistogram = function (c) {
+    c.setOption({ series: [{ data: island('hist-data', []) }] });
+  };
+
   function updateCharts(series) {
-    var b = (series && series.buckets) || [];
-    var req = chart('chartRequests');
-    if (req) {
-      req.setOption({ series: [
-        { data: b.map(function (x) { return [x.start_unix_ms, x.requests]; }) },
-        { data: b.map(function (x) { return [x.start_unix_ms, x.errors]; }) }
-      ] });
-    }
-    var lat = chart('chartLatency');
-    if (lat) {
-      var pick = function (k) {
-        return b.map(function (x) { return [x.start_unix_ms, x.requests ? x[k] : '-']; });
-      };
-      lat.setOption({ series: [{ data: pick('p50_ms') }, { data: pick('p95_ms') }, { data: pick('p99_ms') }] });
-    }
-    var hist = chart('chartHistogram');
-    var hd = document.getElementById('hist-data');
-    if (hist && hd) {
-      try { hist.setOption({ series: [{ data: JSON.parse(hd.textContent) }] }); } catch (e) { /* keep old */ }
-    }
+    var el = document.getElementById('series-data');
+    if (el && series) el.textContent = JSON.stringify(series);
+    var c;
+    if ((c = chart('chartRequests'))) AppStats.fillRequests(c);
+    if ((c = chart('chartLatency'))) AppStats.fillLatency(c);
+    if ((c = chart('chartHistogram'))) AppStats.fillHistogram(c);
   }
 
   function resizeCharts() {
