@@ -83,7 +83,9 @@ func initOpts(id, assets string) charts.GlobalOpts {
 
 var gridOpts = opts.Grid{Left: "12", Right: "24", Top: "40", Bottom: "12", ContainLabel: opts.Bool(true)}
 
-func axisLabelColor() *opts.AxisLabel { return &opts.AxisLabel{Color: "#64748b"} }
+func axisLabelColor() *opts.AxisLabel {
+	return &opts.AxisLabel{Color: "#64748b", HideOverlap: opts.Bool(true)}
+}
 
 func splitLine() *opts.SplitLine {
 	return &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Color: "#eef2f7"}}
@@ -106,7 +108,7 @@ func requestsChart(assets string) *charts.Line {
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "4", Right: "16", Icon: "roundRect"}),
 		charts.WithGridOpts(gridOpts),
-		charts.WithXAxisOpts(opts.XAxis{Type: "time", AxisLabel: axisLabelColor()}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "time", SplitNumber: 5, AxisLabel: axisLabelColor()}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", MinInterval: 1, AxisLabel: axisLabelColor(), SplitLine: splitLine()}),
 	)
 	c.AddSeries("Requests", nil,
@@ -135,7 +137,7 @@ func latencyChart(assets string) *charts.Line {
 			ValueFormatter: opts.FuncOpts(`function (v) { return AppStats.fmtMS(v); }`)}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "4", Right: "16", Icon: "roundRect"}),
 		charts.WithGridOpts(gridOpts),
-		charts.WithXAxisOpts(opts.XAxis{Type: "time", AxisLabel: axisLabelColor()}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "time", SplitNumber: 5, AxisLabel: axisLabelColor()}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "ms", AxisLabel: axisLabelColor(), SplitLine: splitLine()}),
 	)
 	for _, name := range []string{"p50", "p95", "p99"} {
@@ -213,7 +215,8 @@ func ganttChart(assets string) *charts.Custom {
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 		charts.WithGridOpts(opts.Grid{Left: "12", Right: "56", Top: "16", Bottom: "56", ContainLabel: opts.Bool(true)}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "value", Min: 0, Position: "top",
-			AxisLabel: &opts.AxisLabel{Color: "#64748b", Formatter: opts.FuncOpts(`function (v) { return AppStats.fmtMS(v); }`)},
+			AxisLabel: &opts.AxisLabel{Color: "#64748b", HideOverlap: opts.Bool(true),
+				Formatter: opts.FuncOpts(`function (v) { return AppStats.fmtMS(v); }`)},
 			SplitLine: splitLine()}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Inverse: opts.Bool(true),
 			AxisLabel: &opts.AxisLabel{Color: "#334155", Formatter: opts.FuncOpts(`function (v, i) { return AppStats.ganttLabel(i); }`)}}),

@@ -206,35 +206,43 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 
+	// Strip the prefix first, so that refusals are rendered for the right
+	// path (JSON for the API); nothing is served before the authorizer says
+	// yes.
+	p := r.URL.Path
+	prefix := h.cfg.prefix
+	under := strings.HasPrefix(p, prefix)
+	r2 := r
+	if under {
+		r2 = new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		r2.URL = &u
+		r2.URL.Path = "/" + p[len(prefix):]
+		r2.URL.RawPath = ""
+		r2.Pattern = ""
+	}
+
 	if !h.cfg.auth(r) {
 		if h.cfg.customAuth {
 			hd.Set("WWW-Authenticate", `Basic realm="appstats", charset="UTF-8"`)
-			h.fail(w, r, http.StatusUnauthorized, "authorization required")
+			h.fail(w, r2, http.StatusUnauthorized, "authorization required")
 			return
 		}
-		h.fail(w, r, http.StatusForbidden, "access denied: the appstats UI admits only local clients "+
+		h.fail(w, r2, http.StatusForbidden, "access denied: the appstats UI admits only local clients "+
 			"that do not come through a proxy; configure ui.WithAuth to allow others")
 		return
 	}
 
-	p := r.URL.Path
-	prefix := h.cfg.prefix
 	if p+"/" == prefix {
 		// "/stats" → "/stats/", relative to the last path element.
 		http.Redirect(w, r, p[strings.LastIndex(p, "/")+1:]+"/", http.StatusMovedPermanently)
 		return
 	}
-	if !strings.HasPrefix(p, prefix) {
+	if !under {
 		h.fail(w, r, http.StatusNotFound, "page not found")
 		return
 	}
-	r2 := new(http.Request)
-	*r2 = *r
-	u := *r.URL
-	r2.URL = &u
-	r2.URL.Path = "/" + p[len(prefix):]
-	r2.URL.RawPath = ""
-	r2.Pattern = ""
 
 	if err := h.cop.Check(r2); err != nil {
 		h.fail(w, r2, http.StatusForbidden, "cross-origin request refused")
@@ -285,7 +293,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg str
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_ = h.pages.errorPage.Execute(w, errorView{
-		pageMeta: pageMeta{Base: base(r.URL.Path), Nonce: nonce, Title: http.StatusText(code)},
+		pageMeta: pageMeta{Base: base(r.URL.Path), Nonce: nonce, Title: http.StatusText(code), Page: "error"},
 		Code:     code,
 		Status:   http.StatusText(code),
 		Message:  msg,

@@ -483,6 +483,9 @@ func TestAuth(t *testing.T) {
 				if tt.code == 401 && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Basic ") {
 					t.Errorf("%s: 401 without a Basic challenge", target)
 				}
+				if tt.code != 200 && strings.Contains(target, "/api/") && !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+					t.Errorf("%s: API refusal is %q, want JSON", target, w.Header().Get("Content-Type"))
+				}
 				if tt.code != 200 && strings.Contains(w.Body.String(), "records/") {
 					t.Errorf("%s: a refused request got data", target)
 				}
