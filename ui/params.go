@@ -83,6 +83,9 @@ type listParams struct {
 	MinMS  string // as given
 	Error  bool
 	query  store.Query
+
+	limitSet bool // limit was given
+
 }
 
 // parseList validates the record-list parameters. A limit over
@@ -112,6 +115,7 @@ func parseList(v url.Values, defLimit int) (listParams, error) {
 			return p, fmt.Errorf("limit %q: must be at least 1", s)
 		}
 		p.Limit = n
+		p.limitSet = true
 	}
 	q.Limit = p.Limit
 	p.Before = v.Get("before")
@@ -166,9 +170,13 @@ func isBigInt(s string) bool {
 	return true
 }
 
-// values returns the filters (not the paging) as URL parameters.
+// values returns the filters and page size (not the cursor) as URL
+// parameters.
 func (p *listParams) values() url.Values {
 	v := url.Values{}
+	if p.limitSet {
+		v.Set("limit", strconv.Itoa(p.Limit))
+	}
 	if p.Route != "" {
 		v.Set("route", p.Route)
 	}

@@ -101,7 +101,7 @@
       var cx = p0[0], cy = p0[1], r = h / 2;
       if (cx < cs.x || cx > cs.x + cs.width || cy < cs.y || cy > cs.y + cs.height) return null;
       children.push({ type: 'polygon', shape: { points: [[cx, cy - r], [cx + r, cy], [cx, cy + r], [cx - r, cy]] },
-        style: { fill: '#475569' } });
+        style: { fill: color, stroke: '#1e293b', lineWidth: 1 } });
       return { type: 'group', children: children };
     }
     var rect = echarts.graphic.clipRectByRect(
