@@ -11,8 +11,8 @@ import (
 
 // LocalOnly is the default authorizer: it admits a request only if it comes
 // from a loopback address (127.0.0.0/8 or ::1) and carries none of the
-// headers a reverse proxy adds (Forwarded, X-Forwarded-For, X-Forwarded-Host,
-// X-Forwarded-Proto, X-Real-IP). An app behind a proxy on the same host is
+// headers a reverse proxy adds (Forwarded, any X-Forwarded-*, X-Real-IP,
+// X-Client-IP), even empty ones. An app behind a proxy on the same host is
 // therefore closed by default, not open. Requests over Unix sockets (no IP
 // address) are refused too.
 func LocalOnly(r *http.Request) bool {

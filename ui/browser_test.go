@@ -188,6 +188,23 @@ func (b *browser) waitFor(t *testing.T, what, predicate string, timeout time.Dur
 	}
 }
 
+// waitAfterNav is waitFor across a navigation the page started itself (a
+// form post): evaluation errors while the old page goes away are retried.
+func (b *browser) waitAfterNav(t *testing.T, what, predicate string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](predicate))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s (%s): %v", what, predicate, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // paintedJS counts the painted (not blank, not white) pixels of the canvas
 // in the element with the given id.
 const paintedJS = `(function (id) {
@@ -293,6 +310,37 @@ func TestBrowserDashboard(t *testing.T) {
 		if r != "POST /orders" {
 			t.Errorf("filtered history shows route %v", r)
 		}
+	}
+
+	// The buttons post same-origin forms, which CrossOriginProtection admits.
+	b.navigate(t, "/stats/")
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`form[action="pause"] button`))); err != nil {
+		t.Fatal(err)
+	}
+	b.waitAfterNav(t, "the resume button", `document.querySelector('form[action="resume"] button') !== null`)
+	if !rec.Paused() {
+		t.Error("the pause button did not pause the recorder")
+	}
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`form[action="resume"] button`))); err != nil {
+		t.Fatal(err)
+	}
+	b.waitAfterNav(t, "the pause button", `document.querySelector('form[action="pause"] button') !== null`)
+	if rec.Paused() {
+		t.Error("the resume button did not resume the recorder")
+	}
+	// Clearing takes two clicks.
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`.clear-form button`))); err != nil {
+		t.Fatal(err)
+	}
+	if st.Len() == 0 {
+		t.Fatal("one click cleared the store")
+	}
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`.clear-form button`))); err != nil {
+		t.Fatal(err)
+	}
+	b.waitAfterNav(t, "an empty history", `document.querySelector("#history-section .empty") !== null`)
+	if n := st.Len(); n != 0 {
+		t.Errorf("%d records left after clearing", n)
 	}
 	b.ev.check(t)
 }

@@ -300,7 +300,7 @@
     var params = new URLSearchParams(location.search);
     var paged = params.has('before');
     var hq = new URLSearchParams();
-    ['route', 'status', 'min_ms', 'error'].forEach(function (k) { if (params.get(k)) hq.set(k, params.get(k)); });
+    ['route', 'status', 'min_ms', 'error', 'limit'].forEach(function (k) { if (params.get(k)) hq.set(k, params.get(k)); });
     hq.set('window', w);
     var jobs = [
       get('part/stats?window=' + encodeURIComponent(w), false),
@@ -324,6 +324,7 @@
         localizeTimes(hist);
       }
       updateCharts(res[2]);
+      if (self.es) self.setStatus('live');
       document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
     }).catch(function () {
       self.setStatus('offline', 'refresh failed');
