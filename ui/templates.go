@@ -23,7 +23,6 @@ type pageTemplates struct {
 
 var funcs = template.FuncMap{
 	"dur":       fmtDur,
-	"durMS":     func(f float64) string { return fmtDur(time.Duration(f * float64(time.Millisecond))) },
 	"bytes":     fmtBytes,
 	"pct":       func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
 	"pctWidth":  func(f float64) string { return strconv.FormatFloat(math.Max(0, math.Min(100, f*100)), 'f', 1, 64) },
@@ -32,8 +31,6 @@ var funcs = template.FuncMap{
 	"stamp":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") + " UTC" },
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	"statusCls": statusClass,
-	"add":       func(a, b int) int { return a + b },
-	"query":     func(q string) string { return q },
 	"routeURL": func(window, route string) string {
 		return "?" + url.Values{"window": {window}, "route": {route}}.Encode() + "#history"
 	},
