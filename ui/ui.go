@@ -133,7 +133,7 @@ type handler struct {
 // that admits scripts only from the handler itself or with a per-response
 // nonce, and X-Content-Type-Options, X-Frame-Options and Referrer-Policy
 // headers. The routes are documented in API.md next to this package's
-// source.
+// source. A nil st makes every page answer 503.
 func Handler(st store.Store, opts ...Option) http.Handler {
 	cfg := config{prefix: DefaultPrefix, auth: LocalOnly}
 	for _, o := range opts {
@@ -244,6 +244,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if h.st == nil && !strings.HasPrefix(r2.URL.Path, "/static/") {
+		h.fail(w, r2, http.StatusServiceUnavailable, "no store is configured")
+		return
+	}
 	if err := h.cop.Check(r2); err != nil {
 		h.fail(w, r2, http.StatusForbidden, "cross-origin request refused")
 		return

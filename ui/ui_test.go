@@ -59,6 +59,9 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/stats/", 200, "text/html", []string{"RPC stats", "Path stats", "Requests history", `id="chartRequests"`, `id="chartLatency"`, `id="chartHistogram"`, "static/echarts.min.js"}},
 		{"GET", "/stats/?window=15m", 200, "text/html", []string{`class="on" aria-current="true">15m`}},
 		{"GET", "/stats/?window=7d&route=POST+%2Forders&status=2xx&min_ms=0.5&error=false", 200, "text/html", []string{"Requests history"}},
+		{"GET", "/stats/?status=404&route=POST+%2Forders&min_ms=1.5&error=true", 200, "text/html", []string{`<option value="404" selected>404</option>`, `<option value="POST /orders" selected>`, `value="1.5"`, `value="true" checked`}},
+		{"GET", "/stats/?limit=2", 200, "text/html", []string{"Older records", "limit=2", "before=" + recs[28].ID.String()}},
+		{"GET", "/stats/?status=5xx&limit=5", 200, "text/html", []string{`<option value="5xx" selected>5xx</option>`}},
 		{"GET", "/stats/records/" + id, 200, "text/html", []string{`id="chartGantt"`, `id="gantt-data"`, "Download JSON", "/users/5", "Request headers"}},
 		{"GET", "/stats/part/stats?window=1h", 200, "text/html", []string{"RPC stats", `id="hist-data"`}},
 		{"GET", "/stats/part/history?window=1h&route=GET+%2Fusers%2F%7Bid%7D", 200, "text/html", []string{"records/" + recs[28].ID.String()}},
@@ -764,5 +767,14 @@ func TestEmptyStore(t *testing.T) {
 	st.Write(context.Background(), []*recording.Record{rec})
 	if w := do(h, "GET", "/stats/records/"+rec.ID.String(), nil); w.Code != 200 || !strings.Contains(w.Body.String(), "made no calls") {
 		t.Errorf("record without calls: %d", w.Code)
+	}
+}
+
+func TestNilStore(t *testing.T) {
+	h := ui.Handler(nil)
+	for _, target := range []string{"/stats/", "/stats/api/records", "/stats/records/" + recID(time.Now(), 1).String()} {
+		if w := do(h, "GET", target, nil); w.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s: %d, want 503", target, w.Code)
+		}
 	}
 }
