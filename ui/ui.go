@@ -153,9 +153,6 @@ func Handler(st store.Store, opts ...Option) http.Handler {
 		assets: newAssetSet(),
 	}
 	h.bufs.New = func() any { return new(bytes.Buffer) }
-	h.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, http.StatusForbidden, "cross-origin request refused")
-	}))
 	m := h.mux
 	m.HandleFunc("GET /{$}", h.dashboard)
 	m.HandleFunc("GET /records/{id}", h.details)
