@@ -33,6 +33,7 @@ import (
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/memstore"
+	"github.com/goappstats/appstats/ui"
 )
 
 // Config configures [Open]. The zero value is usable.
@@ -53,6 +54,16 @@ type Config struct {
 	// the middleware does not record requests under it.
 	UIPrefix string
 
+	// Auth decides who may see the dashboard. Nil means [ui.LocalOnly]:
+	// loopback clients whose requests carry no proxy headers. Use
+	// [ui.BasicAuth] or your own check for anything else.
+	Auth func(*http.Request) bool
+
+	// TraceLink, when set, links each record's trace ID to an external trace
+	// viewer; "{trace_id}" is replaced, e.g.
+	// "http://127.0.0.1:16686/trace/{trace_id}".
+	TraceLink string
+
 	// Logger receives the library's own warnings; nil means silent.
 	Logger *slog.Logger
 
@@ -70,6 +81,8 @@ type Appstats struct {
 	cfg   Config
 	rec   *recording.Recorder
 	store store.Store
+	live  *ui.Live
+	ui    http.Handler
 	mw    func(http.Handler) http.Handler
 }
 
@@ -88,14 +101,24 @@ func Open(cfg Config) (*Appstats, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Appstats{cfg: cfg, store: st}
-	opts := []recording.Option{recording.WithSinks(st), recording.WithLogger(cfg.Logger)}
+	a := &Appstats{cfg: cfg, store: st, live: ui.NewLive()}
+	// The live feed comes after the store, so a dashboard told of new
+	// records finds them stored.
+	opts := []recording.Option{recording.WithSinks(st, a.live), recording.WithLogger(cfg.Logger)}
 	if cfg.SampleRate > 0 {
 		opts = append(opts, recording.WithSampleRate(cfg.SampleRate))
 	}
 	a.rec = recording.New(append(opts, cfg.RecorderOptions...)...)
 	mwOpts := append([]middleware.Option{middleware.WithSkipPaths(cfg.UIPrefix)}, cfg.MiddlewareOptions...)
 	a.mw = middleware.New(a.rec, mwOpts...)
+	uiOpts := []ui.Option{ui.WithPrefix(cfg.UIPrefix), ui.WithRecorder(a.rec), ui.WithLive(a.live), ui.WithLogger(cfg.Logger)}
+	if cfg.Auth != nil {
+		uiOpts = append(uiOpts, ui.WithAuth(cfg.Auth))
+	}
+	if cfg.TraceLink != "" {
+		uiOpts = append(uiOpts, ui.WithTraceLink(cfg.TraceLink))
+	}
+	a.ui = ui.Handler(st, uiOpts...)
 	return a, nil
 }
 
@@ -114,6 +137,13 @@ func (a *Appstats) Transport(base http.RoundTripper) http.RoundTripper {
 	return middleware.Transport(base, a.cfg.MiddlewareOptions...)
 }
 
+// UI returns the dashboard, to mount at Config.UIPrefix (default "/stats/"):
+//
+//	mux.Handle("/stats/", as.UI())
+//
+// It is admin-only: see Config.Auth.
+func (a *Appstats) UI() http.Handler { return a.ui }
+
 // Recorder returns the recorder, for wrappers such as grpcstats and
 // sqlstats.
 func (a *Appstats) Recorder() *recording.Recorder { return a.rec }
@@ -130,5 +160,5 @@ func (a *Appstats) Close() error {
 	if errors.Is(err, recording.ErrClosed) {
 		return nil
 	}
-	return errors.Join(err, a.store.Close())
+	return errors.Join(err, a.live.Close(), a.store.Close())
 }

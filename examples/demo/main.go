@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,7 +28,6 @@ import (
 
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/recording"
-	"github.com/goappstats/appstats/store"
 )
 
 func main() {
@@ -65,9 +63,7 @@ func run(addr, data string, traffic bool) error {
 	}
 	mux := http.NewServeMux()
 	app.routes(mux)
-	mux.HandleFunc("GET /stats/api/records", func(w http.ResponseWriter, r *http.Request) {
-		dumpRecords(w, r, as.Store())
-	})
+	mux.Handle("/stats/", as.UI())
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -76,7 +72,7 @@ func run(addr, data string, traffic bool) error {
 	srv := &http.Server{Handler: as.Middleware(mux), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	base := "http://" + ln.Addr().String()
-	logger.Info("demo listening", "app", base+"/", "records", base+"/stats/api/records")
+	logger.Info("demo listening", "app", base+"/", "dashboard", base+"/stats/")
 
 	var wg sync.WaitGroup
 	if traffic {
@@ -89,26 +85,6 @@ func run(addr, data string, traffic bool) error {
 	err = srv.Shutdown(shutdown)
 	wg.Wait()
 	return err
-}
-
-// dumpRecords serves the newest records as JSON until the dashboard is mounted.
-func dumpRecords(w http.ResponseWriter, r *http.Request, st store.Store) {
-	page, err := st.List(r.Context(), store.Query{Limit: 20})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	var full []*recording.Record
-	for _, s := range page.Records {
-		rec, err := st.Get(r.Context(), s.ID.String())
-		if err == nil {
-			full = append(full, rec)
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(full)
 }
 
 // shop is the demo application.
