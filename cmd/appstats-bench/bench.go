@@ -126,6 +126,7 @@ type result struct {
 	Bare     measurement
 	Recorded measurement
 	Stats    recording.Stats // the recorder's counters at the end
+	Extra    string          // scenario-specific report, if any
 }
 
 // Ratio is recorded throughput over bare throughput, pooled over the rounds.
@@ -206,6 +207,9 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 	res.Bare.summarize()
 	res.Recorded.summarize()
 	res.Stats = env.rec.Stats()
+	if env.report != nil {
+		res.Extra = env.report()
+	}
 	return res, ctx.Err()
 }
 
@@ -354,6 +358,9 @@ func writeScenario(w io.Writer, r *result) {
 	}
 	fmt.Fprintf(w, "\nreq/s per round (bare/recorded): %s. Recorder: %d records written, %d dropped, %d sink errors; longest drain after a round %s.\n",
 		strings.Join(rounds, ", "), r.Stats.Written, r.Stats.Dropped, r.Stats.SinkErrors, fmtDur(maxDrain(r.Recorded.Rounds)))
+	if r.Extra != "" {
+		fmt.Fprintf(w, "%s\n", r.Extra)
+	}
 }
 
 func maxDrain(rs []round) time.Duration {

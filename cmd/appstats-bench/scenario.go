@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,15 +11,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goappstats/appstats/middleware"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/memstore"
+	"github.com/goappstats/appstats/ui"
 )
 
 // scenarioNames lists the scenarios in the order "all" runs them.
-var scenarioNames = []string{"hello", "fanout", "badger"}
+var scenarioNames = []string{"hello", "fanout", "badger", "ui"}
 
 // fanoutCalls is how many backend calls the fanout handler makes.
 const fanoutCalls = 10
@@ -46,6 +49,7 @@ type env struct {
 	note     string
 	front    *server
 	sw       *switcher
+	root     http.Handler // what the server serves; nil means sw
 	client   *http.Client
 	path     string
 	bare     http.Handler
@@ -55,6 +59,7 @@ type env struct {
 	// round (the ui scenario's dashboard) and returns a function that stops
 	// it and waits for it.
 	during  func(ctx context.Context) (stop func(), err error)
+	report  func() string  // extra lines for the report, if set
 	closers []func() error // run in reverse order
 }
 
@@ -112,14 +117,23 @@ func setup(name string, o options) (e *env, err error) {
 	case "fanout":
 		err = setupFanout(e, o, memSink(e))
 	case "badger":
-		err = setupHello(e, memSink(e), "The hello handler, recorded into memstore: the badgerstore package is not on this branch yet, so this scenario measures the in-memory store instead.")
+		var st durableStore
+		if st, err = badgerSink(e); err == nil {
+			err = setupHello(e, st, "The hello handler, recorded into "+durableName+".")
+		}
+	case "ui":
+		err = setupUI(e, o)
 	default:
 		err = fmt.Errorf("unknown scenario %q", name)
 	}
 	if err != nil {
 		return e, err
 	}
-	front, err := listen(e.sw)
+	root := e.root
+	if root == nil {
+		root = e.sw
+	}
+	front, err := listen(root)
 	if err != nil {
 		return e, err
 	}
@@ -138,6 +152,17 @@ func memSink(e *env) recording.Sink {
 	return st
 }
 
+// durableStore is the store the badger and ui scenarios record into.
+type durableStore = *memstore.Store
+
+// durableName describes it in reports.
+const durableName = "memstore: the badgerstore package is not on this branch yet, so this scenario measures the in-memory store instead"
+
+// badgerSink opens the store of the badger and ui scenarios, closed with e.
+func badgerSink(e *env) (durableStore, error) {
+	return memSink(e).(*memstore.Store), nil
+}
+
 // newRecorder starts a recorder with default settings writing to sinks,
 // closed with e (before the sinks, which were registered earlier).
 func newRecorder(e *env, sinks ...recording.Sink) *recording.Recorder {
@@ -152,7 +177,11 @@ func newRecorder(e *env, sinks ...recording.Sink) *recording.Recorder {
 }
 
 func setupHello(e *env, sink recording.Sink, note string) error {
-	rec := newRecorder(e, sink)
+	return setupHelloSinks(e, note, sink)
+}
+
+func setupHelloSinks(e *env, note string, sinks ...recording.Sink) error {
+	rec := newRecorder(e, sinks...)
 	app := http.NewServeMux()
 	app.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello")
@@ -195,4 +224,119 @@ func setupFanout(e *env, o options, sink recording.Sink) error {
 	e.bare = fanout(&http.Client{Transport: base})
 	e.recorded = middleware.Handler(rec, fanout(&http.Client{Transport: middleware.Transport(base)}))
 	return nil
+}
+
+// setupUI is the badger scenario with the dashboard mounted at /stats/ and,
+// during recorded rounds, a client on its live stream that refreshes the
+// dashboard's parts as the page's script does.
+func setupUI(e *env, o options) error {
+	st, err := badgerSink(e)
+	if err != nil {
+		return err
+	}
+	live := ui.NewLive()
+	e.closers = append(e.closers, live.Close)
+	if err := setupHelloSinks(e, "", st, live); err != nil {
+		return err
+	}
+	e.note = "The hello handler recorded into " + durableName + "; with the dashboard (ui.Handler with ui.WithLive) mounted at /stats/ beside the app in both configurations. During each recorded round a client keeps its live stream (/stats/events) open and, on news of records, fetches the dashboard's parts (part/stats, part/history, api/series) at most once a second, 150 ms after the news, as the page's script does."
+	top := http.NewServeMux()
+	top.Handle("/stats/", ui.Handler(st, ui.WithLive(live), ui.WithRecorder(e.rec)))
+	top.Handle("/", e.sw)
+	e.root = top
+	d := &dashboard{}
+	e.during = func(ctx context.Context) (func(), error) { return d.open(ctx, e.front.URL+"/stats/") }
+	e.report = d.report
+	return nil
+}
+
+// dashboard plays an open dashboard page: a live stream, and refreshes on
+// news.
+type dashboard struct {
+	streams, events, refreshes, errors int
+}
+
+var dashboardParts = []string{"part/stats?window=", "part/history?window=", "api/series?window="}
+
+// open connects to the live stream at base+"events", waits for its hello,
+// and serves it until the returned stop function is called.
+func (d *dashboard) open(ctx context.Context, base string) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	tr := newClientTransport(1)
+	client := &http.Client{Transport: tr}
+	defer func() {
+		if err != nil {
+			cancel()
+			tr.CloseIdleConnections()
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"events", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("dashboard: live stream: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && sc.Text() != "event: hello" {
+	}
+	if sc.Err() != nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("dashboard: live stream: %w", sc.Err())
+	}
+	d.streams++
+	news := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	var events, refreshes, errs int
+	wg.Go(func() { // the stream
+		defer close(news)
+		for sc.Scan() {
+			if sc.Text() == "event: records" {
+				events++
+				select {
+				case news <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
+	wg.Go(func() { // the page's refresh
+		var last time.Time
+		for range news {
+			t := time.NewTimer(max(150*time.Millisecond, time.Second-time.Since(last)))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			last = time.Now()
+			refreshes++
+			for _, p := range dashboardParts {
+				if err := get(ctx, client, base+p); err != nil && ctx.Err() == nil {
+					errs++
+				}
+			}
+		}
+	})
+	return func() {
+		cancel()
+		resp.Body.Close()
+		wg.Wait()
+		tr.CloseIdleConnections()
+		d.events += events
+		d.refreshes += refreshes
+		d.errors += errs
+	}, nil
+}
+
+func (d *dashboard) report() string {
+	return fmt.Sprintf("Dashboard client: %d live streams opened, %d \"records\" events received, %d refreshes of %d parts, %d failed fetches.",
+		d.streams, d.events, d.refreshes, len(dashboardParts), d.errors)
 }
