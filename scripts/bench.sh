@@ -150,12 +150,25 @@ done
 d=$(metric BenchmarkDetails ns/op)
 if [[ -n $d ]]; then
   v=$(verdict "$d <= 20e6"); [[ $v == MISSED ]] && MISSED_BENCH+=("./ui BenchmarkDetails\$")
-  echo "| details page ≤ 20 ms (BenchmarkDetails: a record of 1,000 calls) | $(ns "$d") | $v |"
+  echo "| details page ≤ 20 ms (ui BenchmarkDetails: a record of 1,000 calls, memstore) | $(ns "$d") | $v |"
 fi
-for name in $(awk -F'\t' '$1 ~ /Dashboard/ && $2 == "ns/op" { print $1 }' "$OUT/metrics.tsv"); do
+for name in $(awk -F'\t' '$1 ~ /DashboardScale\/.*\/details$/ && $2 == "ns/op" { print $1 }' "$OUT/metrics.tsv"); do
   d=$(metric "$name" ns/op)
-  echo "| dashboard ≤ 100 ms ($name) | $(ns "$d") | $(verdict "$d <= 100e6") |"
+  echo "| details page ≤ 20 ms ($name: badgerstore) | $(ns "$d") | $(verdict "$d <= 20e6") |"
 done
+d=$(metric BenchmarkDashboard ns/op)
+if [[ -n $d ]]; then
+  echo "| dashboard ≤ 100 ms (ui BenchmarkDashboard: 5,000 records in memstore, not the 1M-record condition) | $(ns "$d") | $(verdict "$d <= 100e6") |"
+fi
+for name in $(awk -F'\t' '$1 ~ /DashboardScale\/.*\/dashboard$/ && $2 == "ns/op" { print $1 }' "$OUT/metrics.tsv"); do
+  d=$(metric "$name" ns/op)
+  echo "| dashboard ≤ 100 ms ($name: badgerstore, 24h window) | $(ns "$d") | $(verdict "$d <= 100e6") |"
+done
+small=$(metric "BenchmarkDashboardScale/records=100k/dashboard" ns/op); big=$(metric "BenchmarkDashboardScale/records=1000k/dashboard" ns/op)
+if [[ -n $small && -n $big ]]; then
+  r=$(calc %.2f "$big / $small")
+  echo "| dashboard cost grows with time buckets, not records (1M ÷ 100k records in the same 24h window; MET if < 2 for 10× the records) | **$r×** | $(verdict "$r < 2") |"
+fi
 echo
 
 # Every "bare/none vs ours vs otel*" family: added cost ratio.
