@@ -27,6 +27,7 @@ var internalPrefixes = [...]string{
 	"github.com/goappstats/appstats/recording.",
 	"github.com/goappstats/appstats/middleware",
 	"github.com/goappstats/appstats/otelexport.",
+	"go.opentelemetry.io/", // spans bridged by otelexport start inside the OTel SDK
 	"runtime.",
 	"net/http.",
 	"net/http/httptrace.",
