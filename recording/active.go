@@ -311,6 +311,17 @@ func (c *ActiveCall) SetMethod(method string) {
 	c.a.mu.Unlock()
 }
 
+// SetService replaces the call's service name, for wrappers that learn it
+// late (such as the OpenTelemetry bridge, from a span's final attributes).
+func (c *ActiveCall) SetService(service string) {
+	if c == nil {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.Service = service
+	c.a.mu.Unlock()
+}
+
 // SetRequest sets the request summary, truncated to the recorder's
 // MaxSummary. The caller redacts it.
 func (c *ActiveCall) SetRequest(s string) {
