@@ -51,7 +51,7 @@ func internalFrame(fn string) bool {
 // path, in the recorder's writer.
 type symbolizer struct {
 	mu    sync.Mutex
-	cache map[uintptr]symFrame
+	cache map[uintptr][]symFrame
 }
 
 type symFrame struct {
@@ -61,7 +61,7 @@ type symFrame struct {
 
 const maxSymCache = 1 << 16
 
-func newSymbolizer() *symbolizer { return &symbolizer{cache: make(map[uintptr]symFrame)} }
+func newSymbolizer() *symbolizer { return &symbolizer{cache: make(map[uintptr][]symFrame)} }
 
 // frames symbolizes pcs, drops internal frames, and keeps at most max.
 func (s *symbolizer) frames(pcs []uintptr, max int) []Frame {
@@ -72,29 +72,53 @@ func (s *symbolizer) frames(pcs []uintptr, max int) []Frame {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, pc := range pcs {
-		sf, ok := s.cache[pc]
+		sfs, ok := s.cache[pc]
 		if !ok {
-			sf = lookup(pc)
+			sfs = lookupAll(pc)
 			if len(s.cache) >= maxSymCache {
 				clear(s.cache)
 			}
-			s.cache[pc] = sf
+			s.cache[pc] = sfs
 		}
-		if sf.internal {
-			continue
-		}
-		out = append(out, sf.f)
-		if len(out) == max {
-			break
+		for _, sf := range sfs {
+			if sf.internal {
+				continue
+			}
+			out = append(out, sf.f)
+			if len(out) == max {
+				return out
+			}
 		}
 	}
 	return out
+}
+
+// lookupAll symbolizes one return PC into the frames of every function
+// inlined at the call site, innermost first: when a user's function has
+// inlined a library call (http.Client.Do, say), the PC's innermost frame is
+// the library's, and the user's frame is only found further out.
+func lookupAll(pc uintptr) []symFrame {
+	var out []symFrame
+	// CallersFrames expands the inlined frames of a PC only when another PC
+	// follows it; the 0 that does so symbolizes to nothing.
+	fs := runtime.CallersFrames([]uintptr{pc, 0})
+	for {
+		fr, more := fs.Next()
+		out = append(out, symFrameOf(fr))
+		if !more {
+			return out
+		}
+	}
 }
 
 // lookup symbolizes one return PC: the frame of the innermost function
 // (inlined or not) at the call site.
 func lookup(pc uintptr) symFrame {
 	fr, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	return symFrameOf(fr)
+}
+
+func symFrameOf(fr runtime.Frame) symFrame {
 	fn := fr.Function
 	if fn == "" {
 		fn = "?"

@@ -51,3 +51,34 @@ func TestUnwindMatchesCallers(t *testing.T) {
 		}
 	}
 }
+
+//go:noinline
+func stackLeaf(buf []uintptr) []uintptr { return captureStack(buf) }
+
+// stackInlined is small enough to be inlined into stackOuter.
+func stackInlined(buf []uintptr) []uintptr { return stackLeaf(buf) }
+
+//go:noinline
+func stackOuter(buf []uintptr) []uintptr { return stackInlined(buf) }
+
+// TestSymbolizeInlined checks that a function that inlined the call leading
+// to the capture still appears in the stack, after the inlined function.
+func TestSymbolizeInlined(t *testing.T) {
+	var buf [stackBuf]uintptr
+	pcs := stackOuter(buf[:])
+	var names []string
+	for _, pc := range pcs {
+		for _, sf := range lookupAll(pc) { // frames() would filter this package out
+			names = append(names, sf.f.Function[strings.LastIndexByte(sf.f.Function, '.')+1:])
+		}
+	}
+	want := []string{"stackLeaf", "stackInlined", "stackOuter", "TestSymbolizeInlined"}
+	if len(names) < len(want) {
+		t.Fatalf("frames %q, want %q first", names, want)
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("frames %q, want %q first", names, want)
+		}
+	}
+}
