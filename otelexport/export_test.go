@@ -20,7 +20,7 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-func mustTrace(t *testing.T, s string) recording.TraceID {
+func mustTrace(t testing.TB, s string) recording.TraceID {
 	t.Helper()
 	v, err := recording.ParseTraceID(s)
 	if err != nil {
@@ -29,7 +29,7 @@ func mustTrace(t *testing.T, s string) recording.TraceID {
 	return v
 }
 
-func mustSpan(t *testing.T, s string) recording.SpanID {
+func mustSpan(t testing.TB, s string) recording.SpanID {
 	t.Helper()
 	v, err := recording.ParseSpanID(s)
 	if err != nil {
@@ -41,7 +41,7 @@ func mustSpan(t *testing.T, s string) recording.SpanID {
 // fixture returns a record with one call of each kind the exporter treats
 // specially: HTTP (with phases), gRPC (failed), SQL, a custom event, and a
 // hand-wrapped call still running when the request ended.
-func fixture(t *testing.T) *recording.Record {
+func fixture(t testing.TB) *recording.Record {
 	t.Helper()
 	t0 := time.Date(2026, 11, 22, 1, 0, 0, 123456789, time.UTC)
 	id, err := recording.ParseID("188a0b1c2d3e4f5000000001000000aa")
