@@ -1,0 +1,190 @@
+package otelexport_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+
+	"github.com/goappstats/appstats/otelexport"
+	"github.com/goappstats/appstats/recording"
+)
+
+// jaegerTrace is the part of Jaeger's query API answer (GET
+// /api/traces/{id}) the interop test reads.
+type jaegerTrace struct {
+	Data []struct {
+		TraceID string `json:"traceID"`
+		Spans   []struct {
+			TraceID       string `json:"traceID"`
+			SpanID        string `json:"spanID"`
+			OperationName string `json:"operationName"`
+			References    []struct {
+				RefType string `json:"refType"`
+				TraceID string `json:"traceID"`
+				SpanID  string `json:"spanID"`
+			} `json:"references"`
+			StartTime int64 `json:"startTime"` // µs since the epoch
+			Duration  int64 `json:"duration"`  // µs
+			Tags      []struct {
+				Key   string `json:"key"`
+				Value any    `json:"value"`
+			} `json:"tags"`
+			ProcessID string `json:"processID"`
+		} `json:"spans"`
+		Processes map[string]struct {
+			ServiceName string `json:"serviceName"`
+		} `json:"processes"`
+	} `json:"data"`
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// TestJaegerInterop exports a record to a real Jaeger v2 over OTLP/HTTP and
+// OTLP/gRPC and checks, through Jaeger's query API, that the trace has the
+// record's spans, names, parent links, start times and durations. It runs
+// only when APPSTATS_JAEGER names Jaeger's query endpoint (see
+// scripts/interop-jaeger.sh); APPSTATS_OTLP_HTTP and APPSTATS_OTLP_GRPC name
+// its OTLP receivers (default 127.0.0.1:4318 and 127.0.0.1:4317).
+func TestJaegerInterop(t *testing.T) {
+	query := os.Getenv("APPSTATS_JAEGER")
+	if query == "" {
+		t.Skip("set APPSTATS_JAEGER=http://127.0.0.1:16686 (and start Jaeger: scripts/interop-jaeger.sh) to run the Jaeger interop test")
+	}
+	httpAddr := envOr("APPSTATS_OTLP_HTTP", "127.0.0.1:4318")
+	grpcAddr := envOr("APPSTATS_OTLP_GRPC", "127.0.0.1:4317")
+	tests := []struct {
+		name string
+		make func(opts ...otelexport.Option) (*otelexport.Exporter, error)
+	}{
+		{"otlp-http", func(opts ...otelexport.Option) (*otelexport.Exporter, error) {
+			return otelexport.NewOTLPHTTP(t.Context(), append(opts, otelexport.WithHTTPOptions(
+				otlptracehttp.WithEndpoint(httpAddr), otlptracehttp.WithInsecure()))...)
+		}},
+		{"otlp-grpc", func(opts ...otelexport.Option) (*otelexport.Exporter, error) {
+			return otelexport.NewOTLPGRPC(t.Context(), append(opts, otelexport.WithGRPCOptions(
+				otlptracegrpc.WithEndpoint(grpcAddr), otlptracegrpc.WithInsecure()))...)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			service := "appstats-interop-" + tt.name
+			exp, err := tt.make(otelexport.WithServiceName(service))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := fixture(t)
+			r.TraceID = recording.NewTraceID()
+			r.SpanID = recording.NewSpanID()
+			r.Start = time.Now().Add(-time.Second).Truncate(time.Millisecond)
+			for i := range r.Calls {
+				r.Calls[i].SpanID = recording.NewSpanID()
+			}
+			if err := exp.Write(t.Context(), []*recording.Record{r}); err != nil {
+				t.Fatal(err)
+			}
+			if err := exp.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if st := exp.Stats(); st.Exported != 1 {
+				t.Fatalf("not exported: %+v", st)
+			}
+
+			// Jaeger stores what it receives after its batch processor's
+			// timeout (200 ms in jaeger-loopback.yaml): poll its API.
+			want := 1
+			for _, c := range r.Calls {
+				if !c.Event {
+					want++
+				}
+			}
+			var got jaegerTrace
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				got = jaegerTrace{}
+				err := getJSON(query+"/api/traces/"+r.TraceID.String(), &got)
+				if err == nil && len(got.Data) == 1 && len(got.Data[0].Spans) >= want {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("trace %s not in Jaeger after 30 s (last error: %v, got %+v)", r.TraceID, err, got)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			tr := got.Data[0]
+			if len(tr.Spans) != want {
+				t.Errorf("Jaeger has %d spans, want %d", len(tr.Spans), want)
+			}
+			type expect struct {
+				name       string
+				parent     string
+				start, dur time.Duration
+				kind       string
+			}
+			exp2 := map[string]expect{
+				r.SpanID.String(): {"GET /users/{id}", r.ParentSpanID.String(), 0, r.Duration, "server"},
+			}
+			for _, c := range r.Calls {
+				if c.Event {
+					continue
+				}
+				name := map[string]string{"grpc": "pkg.Users/Get", "memcache": "memcache Get"}[c.Service]
+				if name == "" {
+					name = c.Method
+				}
+				exp2[c.SpanID.String()] = expect{name, r.SpanID.String(), c.Start, c.Duration, "client"}
+			}
+			for _, s := range tr.Spans {
+				w, ok := exp2[s.SpanID]
+				if !ok {
+					t.Errorf("unexpected span %s %q", s.SpanID, s.OperationName)
+					continue
+				}
+				var parent string
+				for _, ref := range s.References {
+					if ref.RefType == "CHILD_OF" && ref.TraceID == r.TraceID.String() {
+						parent = ref.SpanID
+					}
+				}
+				tags := map[string]any{}
+				for _, tg := range s.Tags {
+					tags[tg.Key] = tg.Value
+				}
+				if s.OperationName != w.name || parent != w.parent || tags["span.kind"] != w.kind {
+					t.Errorf("span %s: %q parent %s kind %v; want %q parent %s kind %s",
+						s.SpanID, s.OperationName, parent, tags["span.kind"], w.name, w.parent, w.kind)
+				}
+				if s.StartTime != r.Start.Add(w.start).UnixMicro() || s.Duration != w.dur.Microseconds() {
+					t.Errorf("span %q: start %d µs, %d µs long; want %d, %d", s.OperationName,
+						s.StartTime, s.Duration, r.Start.Add(w.start).UnixMicro(), w.dur.Microseconds())
+				}
+				if p := tr.Processes[s.ProcessID]; p.ServiceName != service {
+					t.Errorf("span %q: service %q, want %q", s.OperationName, p.ServiceName, service)
+				}
+				t.Logf("%-32s %-6s parent %-16s start +%-6v %v", s.OperationName, w.kind, parent, w.start, w.dur)
+			}
+		})
+	}
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
