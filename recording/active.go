@@ -13,8 +13,32 @@ type ctxKey struct{}
 // NewContext returns a copy of ctx that carries a. Calls started with the
 // returned context, or any context derived from it, are recorded into a.
 func NewContext(ctx context.Context, a *ActiveRecord) context.Context {
-	return context.WithValue(ctx, ctxKey{}, a)
+	if a == nil {
+		return context.WithValue(ctx, ctxKey{}, a)
+	}
+	if a.ctx.Context == nil {
+		// The context node lives inside the record: no allocation.
+		a.ctx = recordCtx{Context: ctx, a: a}
+		return &a.ctx
+	}
+	return &recordCtx{Context: ctx, a: a}
 }
+
+// recordCtx is a context.Context node carrying an ActiveRecord, like the one
+// context.WithValue makes.
+type recordCtx struct {
+	context.Context
+	a *ActiveRecord
+}
+
+func (c *recordCtx) Value(key any) any {
+	if key == (ctxKey{}) {
+		return c.a
+	}
+	return c.Context.Value(key)
+}
+
+func (c *recordCtx) String() string { return "recording.NewContext" }
 
 // FromContext returns the record being made for ctx's request, or nil.
 func FromContext(ctx context.Context) *ActiveRecord {
@@ -59,6 +83,7 @@ type ActiveRecord struct {
 	rec   *Recorder
 	start time.Time
 	r     Record
+	ctx   recordCtx // set once, by the first NewContext
 
 	mu      sync.Mutex
 	calls   []*ActiveCall
@@ -459,7 +484,7 @@ func Event(ctx context.Context, label, detail string) {
 		return
 	}
 	c.SetRequest(detail)
-	c.End(nil)
+	c.EndAt(c.start, nil) // an event is a point in time
 }
 
 func panicString(v any) string {

@@ -26,7 +26,13 @@ func Analyze(r *Record, threshold int) []Warning {
 		first int
 	}
 	var out []Warning
-	groups := make(map[key]*agg)
+	if len(r.Calls) == 0 {
+		return nil
+	}
+	var groups map[key]*agg
+	if len(r.Calls) >= threshold {
+		groups = make(map[key]*agg)
+	}
 	var running int
 	var runningTotal time.Duration
 	for i := range r.Calls {
@@ -37,6 +43,9 @@ func Analyze(r *Record, threshold int) []Warning {
 		if c.Running {
 			running++
 			runningTotal += c.Duration
+		}
+		if groups == nil {
+			continue
 		}
 		k := key{c.Service, c.Method, c.Request}
 		g := groups[k]

@@ -22,7 +22,7 @@ type HeaderCarrier map[string][]string
 
 // Get returns the first value of key.
 func (h HeaderCarrier) Get(key string) string {
-	vs := h[textproto.CanonicalMIMEHeaderKey(key)]
+	vs := h[canonicalKey(key)]
 	if len(vs) == 0 {
 		return ""
 	}
@@ -30,8 +30,20 @@ func (h HeaderCarrier) Get(key string) string {
 }
 
 // Set replaces the values of key.
-func (h HeaderCarrier) Set(key, value string) {
-	h[textproto.CanonicalMIMEHeaderKey(key)] = []string{value}
+func (h HeaderCarrier) Set(key, value string) { h[canonicalKey(key)] = []string{value} }
+
+// canonicalKey is textproto.CanonicalMIMEHeaderKey without its allocation
+// for the propagation headers asked for on every request.
+func canonicalKey(key string) string {
+	switch key {
+	case "traceparent":
+		return "Traceparent"
+	case "tracestate":
+		return "Tracestate"
+	case "baggage":
+		return "Baggage"
+	}
+	return textproto.CanonicalMIMEHeaderKey(key)
 }
 
 // Keys returns the keys present.

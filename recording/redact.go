@@ -44,7 +44,7 @@ func (r *Redaction) SecretName(name string) bool {
 // Query returns the raw query with the values of secret-looking parameters
 // replaced. Unparseable pieces are kept as their key with the value hidden.
 func (r *Redaction) Query(raw string) string {
-	if raw == "" || len(r.Params) == 0 {
+	if raw == "" || len(r.Params) == 0 || !r.anySecret(raw) {
 		return raw
 	}
 	var b strings.Builder
@@ -74,6 +74,21 @@ func (r *Redaction) Query(raw string) string {
 		return raw
 	}
 	return b.String()
+}
+
+// anySecret reports whether any parameter name in raw may be secret, without
+// allocating: the common case of a query with nothing to hide costs a scan.
+func (r *Redaction) anySecret(raw string) bool {
+	rest, more := raw, true
+	for more {
+		var part string
+		part, rest, more = strings.Cut(rest, "&")
+		key, _, _ := strings.Cut(part, "=")
+		if strings.IndexByte(key, '%') >= 0 || strings.IndexByte(key, '+') >= 0 || r.SecretName(key) {
+			return true // escaped names are decoded and checked on the slow path
+		}
+	}
+	return false
 }
 
 // Header returns a copy of h with the values of redacted headers replaced.

@@ -19,32 +19,52 @@ func captureStack(buf []uintptr) []uintptr {
 	return buf[:unwind(buf)]
 }
 
-// internalPrefixes name the functions left out of recorded stacks: this
-// module's recording machinery and the libraries it wraps, so a call's stack
-// starts at the user's code.
-var internalPrefixes = [...]string{
-	"github.com/goappstats/appstats.",
-	"github.com/goappstats/appstats/recording.",
+// internalPackages are the packages whose frames are left out of recorded
+// stacks: this module's recording machinery and the libraries it wraps, so a
+// call's stack starts at the user's code. Entries ending in "/" cover a
+// package tree.
+var internalPackages = [...]string{
+	"github.com/goappstats/appstats",
+	"github.com/goappstats/appstats/recording/",
+	"github.com/goappstats/appstats/recording",
+	"github.com/goappstats/appstats/middleware/",
 	"github.com/goappstats/appstats/middleware",
-	"github.com/goappstats/appstats/otelexport.",
-	"go.opentelemetry.io/", // spans bridged by otelexport start inside the OTel SDK
-	"runtime.",
-	"net/http.",
-	"net/http/httptrace.",
-	"net.",
-	"database/sql.",
+	"github.com/goappstats/appstats/otelexport",
+	"runtime",
+	"net/http/",
+	"net/http",
+	"net",
+	"database/sql/",
+	"database/sql",
+	"google.golang.org/grpc/",
 	"google.golang.org/grpc",
+	"go.opentelemetry.io/",
 	"internal/",
-	"sync.",
+	"sync",
 }
 
 func internalFrame(fn string) bool {
-	for _, p := range internalPrefixes {
-		if strings.HasPrefix(fn, p) {
+	pkg := funcPackage(fn)
+	if strings.HasSuffix(pkg, "_test") {
+		return false
+	}
+	for _, p := range internalPackages {
+		if pkg == p || strings.HasSuffix(p, "/") && strings.HasPrefix(pkg, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// funcPackage returns the import path of a function name such as
+// "example.com/a/b.(*T).M" or "net/http.HandlerFunc.ServeHTTP".
+func funcPackage(fn string) string {
+	slash := strings.LastIndexByte(fn, '/')
+	dot := strings.IndexByte(fn[slash+1:], '.')
+	if dot < 0 {
+		return fn
+	}
+	return fn[:slash+1+dot]
 }
 
 // symbolizer turns PCs into frames, with a cache; it runs off the request

@@ -82,3 +82,67 @@ func TestSymbolizeInlined(t *testing.T) {
 		}
 	}
 }
+
+func TestInternalFrame(t *testing.T) {
+	for fn, want := range map[string]bool{
+		"github.com/goappstats/appstats/recording.StartCall":                 true,
+		"github.com/goappstats/appstats/middleware.(*transport).RoundTrip":   true,
+		"github.com/goappstats/appstats/middleware/sqlstats.(*conn).Query":   true,
+		"github.com/goappstats/appstats.(*Appstats).Middleware.func1":        true,
+		"github.com/goappstats/appstats/middleware_test.callSite":            false,
+		"github.com/goappstats/appstats/middleware/sqlstats_test.TestX":      false,
+		"github.com/goappstats/appstats/examples/demo/internal/app.(*A).Get": false,
+		"main.handler":                   false,
+		"net/http.HandlerFunc.ServeHTTP": true,
+		"net/http/httptrace.x":           true,
+		"runtime.goexit":                 true,
+		"github.com/acme/shop.(*DB).Get": false,
+	} {
+		if got := internalFrame(fn); got != want {
+			t.Errorf("internalFrame(%q) = %v, want %v", fn, got, want)
+		}
+	}
+}
+
+// BenchmarkCaptureStack is the stack capture alone, 16 frames deep, with the
+// frame-pointer unwinder, beside runtime.Callers for the same depth.
+func BenchmarkCaptureStack(b *testing.B) {
+	var buf [stackBuf]uintptr
+	b.ReportAllocs()
+	stackLevel(12, func() {
+		for i := 0; i < b.N; i++ {
+			captureStack(buf[:16])
+		}
+	})
+}
+
+func BenchmarkRuntimeCallers(b *testing.B) {
+	var buf [stackBuf]uintptr
+	b.ReportAllocs()
+	stackLevel(12, func() {
+		for i := 0; i < b.N; i++ {
+			runtime.Callers(2, buf[:16])
+		}
+	})
+}
+
+// BenchmarkSymbolize is symbolizing a 16-frame stack, cold (a new cache
+// each time) and cached.
+func BenchmarkSymbolize(b *testing.B) {
+	var buf [stackBuf]uintptr
+	var pcs []uintptr
+	stackLevel(12, func() { pcs = captureStack(buf[:16]) })
+	b.Run("cold", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			newSymbolizer().frames(pcs, 16)
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		s := newSymbolizer()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			s.frames(pcs, 16)
+		}
+	})
+}

@@ -1,0 +1,154 @@
+package middleware
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// New returns middleware that records the requests of the handler it wraps
+// into rec, in the func(http.Handler) http.Handler form routers such as chi
+// use. See [Handler].
+func New(rec *recording.Recorder, opts ...Option) func(http.Handler) http.Handler {
+	cfg := newConfig(opts)
+	return func(next http.Handler) http.Handler {
+		return &handler{rec: rec, next: next, cfg: cfg}
+	}
+}
+
+// Handler returns next wrapped so that every sampled request becomes a
+// [recording.Record]: method, path, route, redacted query and headers,
+// status, request and response bytes, duration, and every call made with the
+// request's context (r.Context(), and contexts derived from it, also in other
+// goroutines).
+//
+// The route is r.Pattern as set by [http.ServeMux] (read after next
+// returns), else the [WithRouteFunc] hook's answer, else [NormalizePath] of
+// the path. W3C trace context is taken from the request through the
+// recorder's propagator.
+//
+// A panicking handler is recorded with status 500 and the panic value, and
+// the panic continues, as net/http expects. Flushing, hijacking, server push,
+// ReadFrom and [http.ResponseController] work through the wrapped
+// ResponseWriter.
+func Handler(rec *recording.Recorder, next http.Handler, opts ...Option) http.Handler {
+	return &handler{rec: rec, next: next, cfg: newConfig(opts)}
+}
+
+type handler struct {
+	rec  *recording.Recorder
+	next http.Handler
+	cfg  config
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t0 := time.Now()
+	if h.rec == nil || h.cfg.skipped(r.URL.Path) {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	ctx, tc := h.rec.Propagator().Extract(r.Context(), recording.HeaderCarrier(r.Header))
+	ctx, ar := h.rec.StartRecord(ctx, recording.RequestInfo{
+		Kind:         recording.KindHTTP,
+		Method:       r.Method,
+		Path:         r.URL.Path,
+		Header:       r.Header,
+		TraceID:      tc.TraceID,
+		ParentSpanID: tc.SpanID,
+		Start:        t0,
+	})
+	if ar == nil {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	rw := &respWriter{w: w}
+	r2 := r.WithContext(ctx)
+	var body *countingBody
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
+		body = &countingBody{rc: r.Body}
+		r2.Body = body
+	}
+	ar.AddOverhead(time.Since(t0))
+
+	defer func() {
+		if v := recover(); v != nil {
+			rec := ar.Record()
+			rec.Panic = recording.PanicString(v)
+			if errors.Is(asError(v), http.ErrAbortHandler) {
+				rec.Error = "handler aborted"
+			}
+			if !rw.wrote && !rw.hijacked {
+				rw.status = http.StatusInternalServerError
+			}
+			h.finish(ar, r, r2, rw, body, time.Now())
+			panic(v)
+		}
+	}()
+	h.next.ServeHTTP(wrap(rw), r2)
+	h.finish(ar, r, r2, rw, body, time.Now())
+}
+
+func asError(v any) error {
+	err, _ := v.(error)
+	return err
+}
+
+func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, end time.Time) {
+	rec := ar.Record()
+	switch {
+	case rw.hijacked:
+		rec.Status = rw.status // 0 unless a status was written before hijacking
+		rec.Attrs = append(rec.Attrs, recording.Attr{Key: "http.hijacked", Value: "true"})
+	case rw.status == 0:
+		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
+	default:
+		rec.Status = rw.status
+	}
+	rec.ResponseBytes = rw.written
+	if body != nil {
+		rec.RequestBytes = body.n
+	} else if r.ContentLength > 0 {
+		rec.RequestBytes = r.ContentLength
+	}
+	if h.cfg.routeFunc != nil {
+		rec.Route = h.cfg.routeFunc(r2)
+	}
+	if rec.Route == "" {
+		rec.Route = r2.Pattern
+	}
+	if rec.Route == "" {
+		rec.Route = NormalizePath(r.URL.Path)
+	}
+	if r.URL.RawQuery != "" {
+		rec.Query = ar.Recorder().Redaction().Query(r.URL.RawQuery)
+	}
+	if h.cfg.headers {
+		// Cloned and redacted by the recorder's writer, off the request path;
+		// net/http gives every request a header map of its own.
+		rec.Headers = r.Header
+	}
+	rec.Remote = r.RemoteAddr
+	if h.cfg.userFunc != nil {
+		rec.User = h.cfg.userFunc(r2)
+	}
+	ar.AddOverhead(time.Since(end))
+	ar.FinishAt(end)
+}
+
+// countingBody counts the bytes a handler reads from a request body of
+// unknown length.
+type countingBody struct {
+	rc io.ReadCloser
+	n  int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+func (b *countingBody) Close() error { return b.rc.Close() }

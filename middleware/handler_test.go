@@ -1,0 +1,479 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
+)
+
+// newRecorder returns a recorder writing into a collecting sink; the
+// recorder is closed when the test ends.
+func newRecorder(t *testing.T, opts ...recording.Option) (*recording.Recorder, *recordingtest.Sink) {
+	t.Helper()
+	sink := recordingtest.NewSink()
+	rec := recording.New(append([]recording.Option{recording.WithSinks(sink), recording.WithBatch(64, 5*time.Millisecond)}, opts...)...)
+	t.Cleanup(func() { _ = rec.Close(context.Background()) })
+	return rec, sink
+}
+
+// flush closes the recorder, so every finished record is in the sink.
+func flush(t *testing.T, rec *recording.Recorder, sink *recordingtest.Sink) []*recording.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := rec.Close(ctx); err != nil {
+		t.Fatalf("close recorder: %v", err)
+	}
+	return sink.Records()
+}
+
+func get(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read %s: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestConcurrentAttribution runs 1,000 concurrent requests over loopback, each
+// making a distinct number of calls, part of them from child goroutines, and
+// checks every call landed in its own request's record.
+func TestConcurrentAttribution(t *testing.T) {
+	// Stacks are covered elsewhere; half a million symbolizations under -race
+	// would only slow this test down.
+	rec, sink := newRecorder(t, recording.WithQueueSize(2000), recording.WithMaxStack(0))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /work/{n}", func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		fmt.Sscan(r.PathValue("n"), &n)
+		ctx := r.Context()
+		var wg sync.WaitGroup
+		for i := range n {
+			if i%2 == 1 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c := recording.StartCall(ctx, "svc", fmt.Sprintf("req%d", n))
+					c.SetRequest(fmt.Sprintf("child %d", i))
+					c.End(nil)
+				}()
+				continue
+			}
+			_ = recording.Do(ctx, "svc", fmt.Sprintf("req%d", n), func(context.Context) error { return nil })
+		}
+		wg.Wait()
+		fmt.Fprint(w, n)
+	})
+	srv := httptest.NewServer(middleware.Handler(rec, mux))
+	defer srv.Close()
+
+	const requests = 1000
+	client := srv.Client()
+	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	errs := make(chan error, requests)
+	for n := range requests {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			resp, err := client.Get(fmt.Sprintf("%s/work/%d", srv.URL, n))
+			if err != nil {
+				errs <- err
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	recs := flush(t, rec, sink)
+	if len(recs) != requests {
+		t.Fatalf("got %d records, want %d (stats %+v)", len(recs), requests, rec.Stats())
+	}
+	seen := make(map[int]bool)
+	for _, r := range recs {
+		var n int
+		fmt.Sscanf(r.Path, "/work/%d", &n)
+		if seen[n] {
+			t.Fatalf("two records for /work/%d", n)
+		}
+		seen[n] = true
+		if len(r.Calls) != n {
+			t.Fatalf("%s: %d calls, want %d", r.Path, len(r.Calls), n)
+		}
+		for _, c := range r.Calls {
+			if c.Method != fmt.Sprintf("req%d", n) {
+				t.Fatalf("%s holds a call of another request: %s", r.Path, c.Method)
+			}
+		}
+		if r.Route != "GET /work/{n}" || r.Status != 200 {
+			t.Fatalf("%s: route %q status %d", r.Path, r.Route, r.Status)
+		}
+	}
+}
+
+func TestRecordFields(t *testing.T) {
+	rec, sink := newRecorder(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, "got %d bytes", len(b))
+	})
+	mux.HandleFunc("/plain/", func(w http.ResponseWriter, r *http.Request) {})
+	h := middleware.Handler(rec, mux, middleware.WithUser(func(r *http.Request) string { return r.Header.Get("X-User") }))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	req, _ := http.NewRequest("POST", srv.URL+"/users/42?token=s3cret&page=2", strings.NewReader("hello"))
+	req.Header.Set("Authorization", "Bearer abc")
+	req.Header.Set("Cookie", "sid=xyz")
+	req.Header.Set("X-User", "ann")
+	req.Header.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	get(t, srv.Client(), srv.URL+"/plain/7/items/550e8400-e29b-41d4-a716-446655440000")
+
+	recs := flush(t, rec, sink)
+	if len(recs) != 2 {
+		t.Fatalf("%d records", len(recs))
+	}
+	r := recs[0]
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"method", r.Method, "POST"},
+		{"path", r.Path, "/users/42"},
+		{"route", r.Route, "POST /users/{id}"},
+		{"status", r.Status, 201},
+		{"query", r.Query, "token=%5BREDACTED%5D&page=2"},
+		{"request bytes", r.RequestBytes, int64(5)},
+		{"response bytes", r.ResponseBytes, int64(len("got 5 bytes"))},
+		{"user", r.User, "ann"},
+		{"authorization", r.Headers["Authorization"], []string{recording.Redacted}},
+		{"cookie", r.Headers["Cookie"], []string{recording.Redacted}},
+		{"x-user", r.Headers["X-User"], []string{"ann"}},
+		{"trace id", r.TraceID.String(), "0af7651916cd43dd8448eb211c80319c"},
+		{"parent span", r.ParentSpanID.String(), "b7ad6b7169203331"},
+		{"kind", r.Kind, recording.KindHTTP},
+		{"route fallback", recs[1].Route, "/plain/"},
+	}
+	for _, c := range checks {
+		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if r.Duration <= 0 || r.Overhead <= 0 || r.Overhead > r.Duration {
+		t.Errorf("duration %v overhead %v", r.Duration, r.Overhead)
+	}
+	if !r.SpanID.IsValid() || r.ID.IsZero() || r.Remote == "" || r.Instance == "" {
+		t.Errorf("ids/remote/instance missing: %+v", r)
+	}
+}
+
+func TestRouteFallbackNormalizes(t *testing.T) {
+	rec, sink := newRecorder(t)
+	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	get(t, srv.Client(), srv.URL+"/plain/7/items/550e8400-e29b-41d4-a716-446655440000/x")
+	recs := flush(t, rec, sink)
+	if len(recs) != 1 || recs[0].Route != "/plain/{id}/items/{id}/x" {
+		t.Fatalf("route = %q", recs[0].Route)
+	}
+}
+
+func TestNormalizePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                            "/",
+		"/":                           "/",
+		"/users":                      "/users",
+		"/users/42":                   "/users/{id}",
+		"/users/42/orders/7":          "/users/{id}/orders/{id}",
+		"/v2/items":                   "/v2/items",
+		"/a/5f3c1e2b9a8d7c6b5a4f3e2d": "/a/{id}",
+		"/a/550e8400-e29b-41d4-a716-446655440000": "/a/{id}",
+		"/day/2024-01-02":                         "/day/{id}",
+		"/file/report2024.pdf":                    "/file/report2024.pdf",
+	} {
+		if got := middleware.NormalizePath(in); got != want {
+			t.Errorf("NormalizePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPanicRecordedAndRepanicked(t *testing.T) {
+	rec, sink := newRecorder(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/boom", func(w http.ResponseWriter, r *http.Request) { panic("kaboom") })
+	mux.HandleFunc("/abort", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		panic(http.ErrAbortHandler)
+	})
+	var repanicked []any
+	var mu sync.Mutex
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			mu.Lock()
+			repanicked = append(repanicked, v)
+			mu.Unlock()
+		}()
+		middleware.Handler(rec, mux).ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(outer)
+	defer srv.Close()
+	get(t, srv.Client(), srv.URL+"/boom")
+	get(t, srv.Client(), srv.URL+"/abort")
+
+	recs := flush(t, rec, sink)
+	if len(recs) != 2 {
+		t.Fatalf("%d records", len(recs))
+	}
+	if recs[0].Status != 500 || recs[0].Panic != "kaboom" || !recs[0].HasError() {
+		t.Errorf("panic record: status %d panic %q", recs[0].Status, recs[0].Panic)
+	}
+	if recs[1].Status != 200 || recs[1].Panic == "" || recs[1].Error != "handler aborted" {
+		t.Errorf("abort record: status %d panic %q error %q", recs[1].Status, recs[1].Panic, recs[1].Error)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(repanicked) != 2 || repanicked[0] != "kaboom" || repanicked[1] != http.ErrAbortHandler {
+		t.Errorf("panics seen outside: %v", repanicked)
+	}
+}
+
+// TestWriterInterfaces checks the wrapped writer offers exactly what the
+// server's writer offers, over HTTP/1 and HTTP/2, and that streaming works.
+func TestWriterInterfaces(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("http2=%v", h2), func(t *testing.T) {
+			rec, sink := newRecorder(t)
+			type caps struct{ flusher, hijacker, pusher, readerFrom bool }
+			var bare, wrapped caps
+			probe := func(dst *caps) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					_, dst.flusher = w.(http.Flusher)
+					_, dst.hijacker = w.(http.Hijacker)
+					_, dst.pusher = w.(http.Pusher)
+					_, dst.readerFrom = w.(io.ReaderFrom)
+					// Streaming through the controller.
+					rc := http.NewResponseController(w)
+					fmt.Fprint(w, "part1;")
+					if err := rc.Flush(); err != nil {
+						t.Errorf("flush: %v", err)
+					}
+					fmt.Fprint(w, "part2")
+				}
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/bare", probe(&bare))
+			mux.Handle("/wrapped", middleware.Handler(rec, probe(&wrapped)))
+			srv := httptest.NewUnstartedServer(mux)
+			srv.EnableHTTP2 = h2
+			srv.StartTLS()
+			defer srv.Close()
+			_, b1 := get(t, srv.Client(), srv.URL+"/bare")
+			_, b2 := get(t, srv.Client(), srv.URL+"/wrapped")
+			if b1 != "part1;part2" || b2 != b1 {
+				t.Fatalf("bodies %q %q", b1, b2)
+			}
+			if bare != wrapped {
+				t.Fatalf("interfaces differ: bare %+v wrapped %+v", bare, wrapped)
+			}
+			recs := flush(t, rec, sink)
+			if len(recs) != 1 || recs[0].ResponseBytes != int64(len(b2)) || recs[0].Status != 200 {
+				t.Fatalf("record: %+v", recs)
+			}
+		})
+	}
+}
+
+func TestHijack(t *testing.T) {
+	rec, sink := newRecorder(t)
+	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nraw ok")
+		brw.Flush()
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	_, body := get(t, srv.Client(), srv.URL+"/ws")
+	if body != "raw ok" {
+		t.Fatalf("body %q", body)
+	}
+	recs := flush(t, rec, sink)
+	if len(recs) != 1 || recs[0].Attr("http.hijacked") != "true" {
+		t.Fatalf("records %+v", recs)
+	}
+}
+
+func TestReadFromCountsBytes(t *testing.T) {
+	rec, sink := newRecorder(t)
+	payload := strings.Repeat("x", 100000)
+	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(w, strings.NewReader(payload)) // uses ReaderFrom on HTTP/1
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	_, body := get(t, srv.Client(), srv.URL)
+	if len(body) != len(payload) {
+		t.Fatalf("body %d bytes", len(body))
+	}
+	recs := flush(t, rec, sink)
+	if recs[0].ResponseBytes != int64(len(payload)) {
+		t.Fatalf("response bytes %d", recs[0].ResponseBytes)
+	}
+}
+
+func TestSkipPaths(t *testing.T) {
+	rec, sink := newRecorder(t)
+	h := middleware.New(rec, middleware.WithSkipPaths("/stats/"))(http.NotFoundHandler())
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	get(t, srv.Client(), srv.URL+"/stats/api/records")
+	get(t, srv.Client(), srv.URL+"/app")
+	recs := flush(t, rec, sink)
+	if len(recs) != 1 || recs[0].Path != "/app" || recs[0].Status != 404 {
+		t.Fatalf("records %+v", recs)
+	}
+}
+
+// TestSampling checks rates 0 and 1 exactly and 0.3 statistically.
+func TestSampling(t *testing.T) {
+	for _, tc := range []struct {
+		rate     float64
+		n        int
+		min, max int
+	}{
+		{0, 200, 0, 0},
+		{1, 200, 200, 200},
+		// Binomial(2000, 0.3): mean 600, sd ≈ 20.5; ±6 sd.
+		{0.3, 2000, 477, 723},
+	} {
+		t.Run(fmt.Sprint(tc.rate), func(t *testing.T) {
+			rec, sink := newRecorder(t, recording.WithSampleRate(tc.rate), recording.WithQueueSize(4096))
+			h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			for range tc.n {
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+			}
+			recs := flush(t, rec, sink)
+			st := rec.Stats()
+			if len(recs) < tc.min || len(recs) > tc.max {
+				t.Fatalf("rate %v: %d of %d recorded, want %d..%d", tc.rate, len(recs), tc.n, tc.min, tc.max)
+			}
+			if int(st.SampledOut)+len(recs) != tc.n {
+				t.Fatalf("sampled out %d + recorded %d != %d", st.SampledOut, len(recs), tc.n)
+			}
+		})
+	}
+}
+
+func TestFilters(t *testing.T) {
+	rec, sink := newRecorder(t,
+		recording.WithInclude(recording.Filter{PathPrefix: "/api/"}, recording.Filter{Header: "X-Debug", Value: "1"}),
+		recording.WithExclude(recording.Filter{Method: "DELETE"}, recording.Filter{Route: "GET /api/health"}),
+	)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, r *http.Request) {})
+	h := middleware.Handler(rec, mux)
+	serve := func(method, path string, hdr ...string) {
+		r := httptest.NewRequest(method, path, nil)
+		if len(hdr) == 2 {
+			r.Header.Set(hdr[0], hdr[1])
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	serve("GET", "/api/users")            // included
+	serve("DELETE", "/api/users")         // excluded by method
+	serve("GET", "/api/health")           // excluded by route
+	serve("GET", "/home")                 // not included
+	serve("GET", "/home", "X-Debug", "1") // included by header
+	serve("GET", "/home", "X-Debug", "0") // wrong value
+	recs := flush(t, rec, sink)
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Method+" "+r.Path)
+	}
+	want := []string{"GET /api/users", "GET /home"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("recorded %v, want %v", got, want)
+	}
+	if st := rec.Stats(); st.Filtered != 4 {
+		t.Fatalf("filtered %d, want 4", st.Filtered)
+	}
+}
+
+func TestMaxCallsOverflow(t *testing.T) {
+	rec, sink := newRecorder(t, recording.WithMaxCalls(10))
+	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 25 {
+			recording.StartCall(r.Context(), "svc", fmt.Sprint(i)).End(nil)
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	recs := flush(t, rec, sink)
+	if len(recs[0].Calls) != 10 || recs[0].DroppedCalls != 15 || rec.Stats().DroppedCalls != 15 {
+		t.Fatalf("calls %d dropped %d", len(recs[0].Calls), recs[0].DroppedCalls)
+	}
+	if recs[0].Calls[9].Method != "9" {
+		t.Fatalf("kept calls are not the first ten: last is %q", recs[0].Calls[9].Method)
+	}
+}
+
+func TestStackPointsAtCaller(t *testing.T) {
+	rec, sink := newRecorder(t)
+	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		callSite(r.Context())
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	recs := flush(t, rec, sink)
+	st := recs[0].Calls[0].Stack
+	if len(st) == 0 || !strings.HasSuffix(st[0].Function, "middleware_test.callSite") || !strings.HasSuffix(st[0].File, "handler_test.go") {
+		t.Fatalf("stack does not start at the call site: %+v", st)
+	}
+	for _, f := range st {
+		if strings.HasPrefix(f.Function, "net/http.") || strings.Contains(f.Function, "appstats/middleware.") || strings.HasPrefix(f.Function, "runtime.") {
+			t.Fatalf("internal frame kept: %s", f.Function)
+		}
+	}
+}
+
+//go:noinline
+func callSite(ctx context.Context) {
+	recording.StartCall(ctx, "svc", "m").End(errors.New("x"))
+}

@@ -1,0 +1,225 @@
+package middleware
+
+import (
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// Transport returns an [http.RoundTripper] that records every request made
+// with a recorded context (req.Context() carries the record, as in a handler
+// wrapped by [Handler]) as a call: service "http", method
+// "GET host/normalized/path", with the status, sizes, error, and phases timed
+// through [net/http/httptrace] — dns, connect, tls, send, wait (for the first
+// response byte) and receive. The call ends when the response body reaches
+// EOF or is closed, so reading the body is part of the call.
+//
+// The call's trace context (its own span ID) is injected into the outgoing
+// request through the recorder's propagator, so a recorded downstream service
+// joins the trace. Requests without a recorded context go straight to base.
+// A nil base means [http.DefaultTransport].
+func Transport(base http.RoundTripper, opts ...Option) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &transport{base: base, cfg: newConfig(opts)}
+}
+
+type transport struct {
+	base http.RoundTripper
+	cfg  config
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	a := recording.FromContext(req.Context())
+	if a == nil {
+		return t.base.RoundTrip(req)
+	}
+	c := a.StartCall("http", req.Method+" "+req.URL.Host+NormalizePath(req.URL.Path))
+	if c == nil {
+		return t.base.RoundTrip(req)
+	}
+	t0 := time.Now()
+	rec := a.Recorder()
+	u := *req.URL
+	u.User = nil
+	if u.RawQuery != "" {
+		u.RawQuery = rec.Redaction().Query(u.RawQuery)
+	}
+	c.SetRequest(req.Method + " " + u.String())
+	c.SetAttr("http.request.method", req.Method)
+	c.SetAttr("server.address", req.URL.Hostname())
+	if req.ContentLength >= 0 {
+		c.SetRequestSize(req.ContentLength)
+	}
+
+	pt := &phases{c: c, start: c.StartTime()}
+	ctx := httptrace.WithClientTrace(req.Context(), pt.trace())
+	out := req.Clone(ctx) // a RoundTripper must not modify the request it is given
+	rec.Propagator().Inject(ctx, recording.TraceContext{TraceID: c.TraceID(), SpanID: c.SpanID(), Sampled: true},
+		recording.HeaderCarrier(out.Header))
+	var sent *countingBody
+	if req.ContentLength < 0 && req.Body != nil && req.Body != http.NoBody {
+		sent = &countingBody{rc: req.Body}
+		out.Body = sent
+	}
+	a.AddOverhead(time.Since(t0))
+
+	resp, err := t.base.RoundTrip(out)
+	if err != nil {
+		pt.end(time.Now())
+		c.End(err)
+		return resp, err
+	}
+	c.SetAttr("http.response.status_code", strconv.Itoa(resp.StatusCode))
+	if resp.StatusCode >= 500 {
+		c.SetError(resp.Status)
+	}
+	b := &trackedBody{rc: resp.Body, c: c, pt: pt, sent: sent, length: resp.ContentLength}
+	if resp.Body == nil || resp.Body == http.NoBody || req.Method == http.MethodHead {
+		b.finish(nil)
+		return resp, nil
+	}
+	if w, ok := resp.Body.(io.Writer); ok && resp.StatusCode == http.StatusSwitchingProtocols {
+		resp.Body = &trackedRWBody{trackedBody: b, w: w}
+	} else {
+		resp.Body = b
+	}
+	return resp, nil
+}
+
+// trackedBody ends the call when the body is read to the end or closed.
+type trackedBody struct {
+	rc     io.ReadCloser
+	c      *recording.ActiveCall
+	pt     *phases
+	sent   *countingBody
+	length int64
+	n      int64
+	once   sync.Once
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.n += int64(n)
+	if err == io.EOF {
+		b.finish(nil)
+	} else if err != nil {
+		b.finish(err)
+	}
+	return n, err
+}
+
+func (b *trackedBody) Close() error {
+	err := b.rc.Close()
+	b.finish(nil)
+	return err
+}
+
+func (b *trackedBody) finish(err error) {
+	b.once.Do(func() {
+		now := time.Now()
+		b.pt.end(now)
+		if b.sent != nil {
+			b.c.SetRequestSize(b.sent.n)
+		}
+		size := b.n
+		if size == 0 && b.length > 0 {
+			size = b.length
+		}
+		b.c.SetResponseSize(size)
+		b.c.EndAt(now, err)
+	})
+}
+
+// trackedRWBody keeps the io.Writer of a 101 Switching Protocols body.
+type trackedRWBody struct {
+	*trackedBody
+	w io.Writer
+}
+
+func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
+
+// phases collects httptrace events, which may arrive from other goroutines
+// (the dialer runs apart from the request), and turns them into call phases.
+type phases struct {
+	c     *recording.ActiveCall
+	start time.Time
+
+	mu    sync.Mutex
+	t     phaseTimes
+	ended bool
+}
+
+type phaseTimes struct {
+	dnsStart, dnsDone    time.Time
+	connStart, connDone  time.Time
+	tlsStart, tlsDone    time.Time
+	gotConn, wrote, resp time.Time
+	reused               bool
+}
+
+func (p *phases) set(dst *time.Time) {
+	now := time.Now()
+	p.mu.Lock()
+	if dst.IsZero() {
+		*dst = now
+	}
+	p.mu.Unlock()
+}
+
+func (p *phases) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		DNSStart:     func(httptrace.DNSStartInfo) { p.set(&p.t.dnsStart) },
+		DNSDone:      func(httptrace.DNSDoneInfo) { p.set(&p.t.dnsDone) },
+		ConnectStart: func(string, string) { p.set(&p.t.connStart) },
+		ConnectDone:  func(string, string, error) { p.set(&p.t.connDone) },
+		TLSHandshakeStart: func() {
+			p.set(&p.t.tlsStart)
+		},
+		TLSHandshakeDone: func(tls.ConnectionState, error) { p.set(&p.t.tlsDone) },
+		GotConn: func(info httptrace.GotConnInfo) {
+			p.set(&p.t.gotConn)
+			p.mu.Lock()
+			p.t.reused = info.Reused
+			p.mu.Unlock()
+		},
+		WroteRequest:         func(httptrace.WroteRequestInfo) { p.set(&p.t.wrote) },
+		GotFirstResponseByte: func() { p.set(&p.t.resp) },
+	}
+}
+
+// end records the phases once the call is over.
+func (p *phases) end(now time.Time) {
+	p.mu.Lock()
+	if p.ended {
+		p.mu.Unlock()
+		return
+	}
+	p.ended = true
+	ph := p.t
+	p.mu.Unlock()
+	c := p.c
+	c.SetAttr("http.connection.reused", strconv.FormatBool(ph.reused))
+	add := func(name string, from, to time.Time) {
+		if !from.IsZero() && !to.IsZero() {
+			c.AddPhase(name, from, to)
+		}
+	}
+	add("dns", ph.dnsStart, ph.dnsDone)
+	add("connect", ph.connStart, ph.connDone)
+	add("tls", ph.tlsStart, ph.tlsDone)
+	sendFrom := ph.gotConn
+	if sendFrom.IsZero() {
+		sendFrom = p.start
+	}
+	add("send", sendFrom, ph.wrote)
+	add("wait", ph.wrote, ph.resp)
+	add("receive", ph.resp, now)
+}

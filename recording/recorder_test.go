@@ -1,0 +1,366 @@
+package recording_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
+)
+
+func closeRec(t *testing.T, rec *recording.Recorder) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := rec.Close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+}
+
+func oneRequest(rec *recording.Recorder, path string, calls int) {
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
+	for i := range calls {
+		recording.StartCall(ctx, "svc", fmt.Sprint(i)).End(nil)
+	}
+	ar.Finish()
+}
+
+// goroutines waits briefly for the goroutine count to settle at or below n.
+func goroutinesSettle(n int) int {
+	var got int
+	for range 100 {
+		got = runtime.NumGoroutine()
+		if got <= n {
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return got
+}
+
+func TestCloseDrainsAndStops(t *testing.T) {
+	before := runtime.NumGoroutine()
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithBatch(1000, time.Hour))
+	for i := range 500 {
+		oneRequest(rec, fmt.Sprintf("/%d", i), 2)
+	}
+	// The batch interval is an hour: nothing is written until Close drains.
+	closeRec(t, rec)
+	if n := sink.Len(); n != 500 {
+		t.Fatalf("close drained %d records, want 500", n)
+	}
+	if got := goroutinesSettle(before); got > before {
+		t.Fatalf("%d goroutines after Close, %d before", got, before)
+	}
+	if err := rec.Close(context.Background()); !errors.Is(err, recording.ErrClosed) {
+		t.Fatalf("second Close: %v", err)
+	}
+	// Recording after Close is a no-op, not a panic.
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{})
+	if ar != nil || recording.FromContext(ctx) != nil {
+		t.Fatal("recorded after Close")
+	}
+	st := rec.Stats()
+	if st.Recorded != 500 || st.Written != 500 || st.Dropped != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestStalledSink: a sink that blocks neither blocks requests nor lets memory
+// grow past the queue bound; the surplus is dropped and counted, and Close
+// still returns within its deadline, cancelling the sink.
+func TestStalledSink(t *testing.T) {
+	before := runtime.NumGoroutine()
+	release := make(chan struct{})
+	var calls sync.WaitGroup
+	stalled := recording.SinkFunc(func(ctx context.Context, recs []*recording.Record) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return ctx.Err()
+	})
+	const queue = 16
+	rec := recording.New(recording.WithSinks(stalled), recording.WithQueueSize(queue), recording.WithBatch(4, time.Millisecond))
+	calls.Add(1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 5000 {
+			oneRequest(rec, fmt.Sprint(i), 3)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("requests blocked behind a stalled sink")
+	}
+	st := rec.Stats()
+	// At most one batch in the sink plus a full queue can be held.
+	if held := st.Recorded - st.Dropped; st.QueueDepth > queue || st.Recorded > uint64(queue+4) {
+		t.Fatalf("queue depth %d, recorded %d (held %d): memory not bounded by the queue", st.QueueDepth, st.Recorded, held)
+	}
+	if st.Dropped < 5000-queue-4 {
+		t.Fatalf("dropped %d, want nearly all of 5000", st.Dropped)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := rec.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("close with a stalled sink: %v", err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("close waited %v", waited)
+	}
+	close(release)
+	calls.Done()
+	if got := goroutinesSettle(before); got > before {
+		t.Fatalf("%d goroutines after Close, %d before", got, before)
+	}
+	if st := rec.Stats(); st.SinkErrors == 0 {
+		t.Fatalf("sink errors not counted: %+v", st)
+	}
+}
+
+func TestFailingAndPanickingSinks(t *testing.T) {
+	good := recordingtest.NewSink()
+	failing := recording.SinkFunc(func(context.Context, []*recording.Record) error { return errors.New("disk full") })
+	panicking := recording.SinkFunc(func(context.Context, []*recording.Record) error { panic("sink bug") })
+	rec := recording.New(recording.WithSinks(failing, panicking, good))
+	oneRequest(rec, "/", 1)
+	closeRec(t, rec)
+	if good.Len() != 1 {
+		t.Fatal("a failing sink kept records from the others")
+	}
+	if st := rec.Stats(); st.SinkErrors != 2 {
+		t.Fatalf("sink errors %d, want 2", st.SinkErrors)
+	}
+}
+
+func TestLateAndRunningCalls(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	slow := recording.StartCall(ctx, "svc", "slow")
+	recording.StartCall(ctx, "svc", "fast").End(nil)
+	ar.Finish()
+	slow.End(nil)                                       // after the end: ignored
+	late := recording.StartCall(ctx, "svc", "too late") // after the end: counted
+	late.End(nil)
+	closeRec(t, rec)
+	r := sink.Records()[0]
+	if len(r.Calls) != 2 || !r.Calls[0].Running || r.Calls[1].Running {
+		t.Fatalf("calls %+v", r.Calls)
+	}
+	if r.Calls[0].End() != r.Duration {
+		t.Fatalf("running call should end with the request: %v vs %v", r.Calls[0].End(), r.Duration)
+	}
+	if st := rec.Stats(); st.LateCalls != 1 {
+		t.Fatalf("late calls %d", st.LateCalls)
+	}
+	if len(r.Warnings) != 1 || r.Warnings[0].Kind != recording.WarnRunning || r.Warnings[0].Count != 1 {
+		t.Fatalf("warnings %+v", r.Warnings)
+	}
+}
+
+func TestCallDetails(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithMaxSummary(10))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	c := recording.StartCall(ctx, "memcache", "Get")
+	c.SetRequest("a very long key indeed")
+	c.SetResponse("short")
+	c.SetRequestSize(3)
+	c.AddSizes(0, 7)
+	c.SetAttr("k", "v1")
+	c.SetAttr("k", "v2")
+	start := c.StartTime()
+	c.AddPhase("lookup", start, start.Add(time.Millisecond))
+	c.End(errors.New("miss"))
+	c.End(errors.New("second end ignored"))
+	recording.Event(ctx, "checkpoint", "after")
+	err := recording.Do(ctx, "work", "Compute", func(ctx context.Context) error { return errors.New("failed") })
+	if err == nil || err.Error() != "failed" {
+		t.Fatalf("Do returned %v", err)
+	}
+	ar.Finish()
+	closeRec(t, rec)
+	r := sink.Records()[0]
+	if len(r.Calls) != 3 {
+		t.Fatalf("%d calls", len(r.Calls))
+	}
+	got := r.Calls[0]
+	if got.Request != "a very ..." || got.Response != "short" || got.RequestSize != 3 || got.ResponseSize != 7 ||
+		got.Attr("k") != "v2" || len(got.Attrs) != 1 || got.Error != "miss" || len(got.Phases) != 1 ||
+		got.Phases[0].Duration != time.Millisecond || !got.SpanID.IsValid() {
+		t.Fatalf("call %+v", got)
+	}
+	if ev := r.Calls[1]; !ev.Event || ev.Method != "checkpoint" || ev.Request != "after" || ev.Duration != 0 {
+		t.Fatalf("event %+v", ev)
+	}
+	if r.Calls[2].Error != "failed" || r.Calls[2].Service != "work" {
+		t.Fatalf("Do call %+v", r.Calls[2])
+	}
+	s := r.Summary()
+	if s.CallCount != 2 || s.ErrorCalls != 2 || len(s.RPCs) != 2 {
+		t.Fatalf("summary %+v", s)
+	}
+}
+
+func TestNilSafety(t *testing.T) {
+	ctx := context.Background()
+	c := recording.StartCall(ctx, "svc", "m") // no record: nil
+	c.SetRequest("x")
+	c.SetAttr("a", "b")
+	c.AddPhase("p", time.Now(), time.Now())
+	c.End(nil)
+	recording.Event(ctx, "e", "d")
+	if err := recording.Do(ctx, "s", "m", func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var ar *recording.ActiveRecord
+	ar.Finish()
+	ar.AddOverhead(time.Second)
+	if ar.Record() != nil || ar.StartCall("a", "b") != nil {
+		t.Fatal("nil ActiveRecord produced something")
+	}
+	var rec *recording.Recorder
+	if _, a := rec.StartRecord(ctx, recording.RequestInfo{}); a != nil {
+		t.Fatal("nil Recorder recorded")
+	}
+}
+
+func TestPause(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
+	rec.SetPaused(true)
+	oneRequest(rec, "/paused", 1)
+	rec.SetPaused(false)
+	oneRequest(rec, "/resumed", 1)
+	closeRec(t, rec)
+	if recs := sink.Records(); len(recs) != 1 || recs[0].Path != "/resumed" {
+		t.Fatalf("records %v", recs)
+	}
+}
+
+func TestRepeatedCallsWarning(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithRepeatThreshold(3))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	for range 4 {
+		c := recording.StartCall(ctx, "sql", "SELECT users")
+		c.SetRequest("SELECT * FROM users WHERE id = ?")
+		c.End(nil)
+	}
+	for i := range 4 { // same method, different requests: not repeated
+		c := recording.StartCall(ctx, "http", "GET api")
+		c.SetRequest(fmt.Sprint("GET /", i))
+		c.End(nil)
+	}
+	ar.Finish()
+	closeRec(t, rec)
+	w := sink.Records()[0].Warnings
+	if len(w) != 1 || w[0].Kind != recording.WarnRepeated || w[0].Count != 4 || w[0].Method != "SELECT users" {
+		t.Fatalf("warnings %+v", w)
+	}
+}
+
+func TestIDs(t *testing.T) {
+	rec := recording.New()
+	defer rec.Close(context.Background())
+	var ids []string
+	seen := map[recording.ID]bool{}
+	for range 1000 {
+		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{})
+		id := ar.Record().ID
+		if seen[id] {
+			t.Fatal("duplicate id")
+		}
+		seen[id] = true
+		ids = append(ids, id.String())
+		back, err := recording.ParseID(id.String())
+		if err != nil || back != id {
+			t.Fatalf("round trip %s: %v", id, err)
+		}
+	}
+	if !sort.StringsAreSorted(ids) {
+		t.Fatal("ids made in sequence do not sort in sequence")
+	}
+	for _, bad := range []string{"", "xyz", strings.Repeat("g", 32), strings.Repeat("A", 32), strings.Repeat("0", 31), strings.Repeat("0", 33)} {
+		if _, err := recording.ParseID(bad); !errors.Is(err, recording.ErrInvalidID) {
+			t.Errorf("ParseID(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestTraceparent(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", true},
+		{"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", true},
+		{"01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra", true},
+		{"00-00000000000000000000000000000000-b7ad6b7169203331-01", false},
+		{"00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01", false},
+		{"ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", false},
+		{"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra", false},
+		{"00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01", false},
+		{"garbage", false},
+		{"", false},
+	} {
+		tc2, ok := recording.ParseTraceparent(tc.in)
+		if ok != tc.ok {
+			t.Errorf("%q: ok %v", tc.in, ok)
+			continue
+		}
+		if ok && tc.in[:2] == "00" && recording.FormatTraceparent(tc2) != tc.in {
+			t.Errorf("%q formats back as %q", tc.in, recording.FormatTraceparent(tc2))
+		}
+	}
+	h := recording.HeaderCarrier{}
+	tc := recording.TraceContext{TraceID: recording.NewTraceID(), SpanID: recording.NewSpanID(), Sampled: true, State: "k=v"}
+	recording.W3C.Inject(context.Background(), tc, h)
+	_, got := recording.W3C.Extract(context.Background(), h)
+	if got != tc {
+		t.Fatalf("extract(inject(%+v)) = %+v", tc, got)
+	}
+}
+
+func TestRedaction(t *testing.T) {
+	r := recording.DefaultRedaction()
+	for in, want := range map[string]string{
+		"":                          "",
+		"page=2":                    "page=2",
+		"token=abc&page=2":          "token=%5BREDACTED%5D&page=2",
+		"a=1&API_KEY=zz&b":          "a=1&API_KEY=%5BREDACTED%5D&b",
+		"&password=x&":              "&password=%5BREDACTED%5D&",
+		"user%5Fsecret=1":           "user%5Fsecret=%5BREDACTED%5D",
+		"%zz=1":                     "%zz=1",
+		"session_id=1&sessions=all": "session_id=%5BREDACTED%5D&sessions=%5BREDACTED%5D",
+	} {
+		if got := r.Query(in); got != want {
+			t.Errorf("Query(%q) = %q, want %q", in, got, want)
+		}
+	}
+	h := map[string][]string{"Authorization": {"Bearer x"}, "cookie": {"a", "b"}, "Accept": {"*/*"}}
+	got := r.Header(h)
+	if got["Authorization"][0] != recording.Redacted || got["cookie"][1] != recording.Redacted || got["Accept"][0] != "*/*" {
+		t.Fatalf("headers %v", got)
+	}
+	if h["Authorization"][0] != "Bearer x" {
+		t.Fatal("Header modified its input")
+	}
+	var none recording.Redaction
+	if none.Query("token=1") != "token=1" {
+		t.Fatal("zero Redaction redacted")
+	}
+}

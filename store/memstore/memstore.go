@@ -1,0 +1,205 @@
+// Package memstore is an in-memory [store.Store]: a bounded set of the most
+// recent records, for tests, examples and ephemeral use. Nothing survives the
+// process. Aggregates are computed exactly by scanning, which is fine for the
+// few thousand records it holds; use badgerstore for anything larger.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// DefaultCapacity is how many records a store keeps when no capacity is given.
+const DefaultCapacity = 5000
+
+// Store keeps the newest records in memory. It is safe for concurrent use.
+type Store struct {
+	mu     sync.RWMutex
+	cap    int
+	recs   []entry // ascending by ID
+	closed bool
+}
+
+type entry struct {
+	rec *recording.Record
+	sum recording.Summary
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store that keeps at most capacity records (the oldest go
+// first); capacity <= 0 means [DefaultCapacity].
+func New(capacity int) *Store {
+	if capacity <= 0 {
+		capacity = DefaultCapacity
+	}
+	return &Store{cap: capacity}
+}
+
+// Write adds records. The store keeps the *Record values, which the recorder
+// never modifies after handing them over.
+func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	for _, r := range recs {
+		if r == nil {
+			continue
+		}
+		e := entry{rec: r, sum: r.Summary()}
+		i := sort.Search(len(s.recs), func(i int) bool { return bytes.Compare(s.recs[i].rec.ID[:], r.ID[:]) >= 0 })
+		if i < len(s.recs) && s.recs[i].rec.ID == r.ID {
+			s.recs[i] = e
+			continue
+		}
+		s.recs = append(s.recs, entry{})
+		copy(s.recs[i+1:], s.recs[i:])
+		s.recs[i] = e
+	}
+	if over := len(s.recs) - s.cap; over > 0 {
+		clear(s.recs[:over])
+		s.recs = append(s.recs[:0], s.recs[over:]...)
+	}
+	return nil
+}
+
+func (s *Store) find(id recording.ID) (int, bool) {
+	i := sort.Search(len(s.recs), func(i int) bool { return bytes.Compare(s.recs[i].rec.ID[:], id[:]) >= 0 })
+	return i, i < len(s.recs) && s.recs[i].rec.ID == id
+}
+
+// Get returns the record with the given ID.
+func (s *Store) Get(ctx context.Context, id string) (*recording.Record, error) {
+	rid, err := recording.ParseID(id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	i, ok := s.find(rid)
+	if !ok {
+		return nil, fmt.Errorf("get %s: %w", id, store.ErrNotFound)
+	}
+	return s.recs[i].rec, nil
+}
+
+// List returns summaries newest first. The cursor is the ID of the last
+// summary of the previous page.
+func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
+	limit, err := q.Validate()
+	if err != nil {
+		return store.Page{}, err
+	}
+	var before recording.ID
+	if q.Cursor != "" {
+		if before, err = recording.ParseID(q.Cursor); err != nil {
+			return store.Page{}, fmt.Errorf("cursor: %w", store.ErrInvalidQuery)
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return store.Page{}, store.ErrClosed
+	}
+	i := len(s.recs)
+	if q.Cursor != "" {
+		i, _ = s.find(before)
+	}
+	var p store.Page
+	for i--; i >= 0; i-- {
+		e := &s.recs[i]
+		if !q.Matches(&e.sum) {
+			continue
+		}
+		if len(p.Records) == limit {
+			p.Next = p.Records[len(p.Records)-1].ID.String()
+			break
+		}
+		p.Records = append(p.Records, e.sum)
+	}
+	return p, nil
+}
+
+func (s *Store) window(w store.Window, step time.Duration) (store.Window, []*recording.Summary, error) {
+	w, err := store.ResolveWindow(w, step, time.Now())
+	if err != nil {
+		return w, nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return w, nil, store.ErrClosed
+	}
+	var out []*recording.Summary
+	for i := range s.recs {
+		sum := &s.recs[i].sum
+		if !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
+			out = append(out, sum)
+		}
+	}
+	return w, out, nil
+}
+
+// Stats aggregates the records that started within w, exactly.
+func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
+	w, sums, err := s.window(w, 0)
+	if err != nil {
+		return nil, err
+	}
+	a := store.NewExactAggregator(w)
+	for _, sum := range sums {
+		a.Add(sum)
+	}
+	return a.Stats(), nil
+}
+
+// Series buckets the records that started within w into steps.
+func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) ([]store.Bucket, error) {
+	if step <= 0 {
+		return nil, fmt.Errorf("series: step must be positive: %w", store.ErrInvalidQuery)
+	}
+	w, sums, err := s.window(w, step)
+	if err != nil {
+		return nil, err
+	}
+	return store.ExactSeries(w, step, sums), nil
+}
+
+// Clear deletes every record.
+func (s *Store) Clear(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	s.recs = nil
+	return nil
+}
+
+// Close releases the records. Calling it again does nothing.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.recs = nil
+	return nil
+}
+
+// Len returns how many records the store holds.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.recs)
+}
