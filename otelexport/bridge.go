@@ -310,3 +310,34 @@ func redactURL(r *recording.Redaction, raw string) string {
 	}
 	return u.String()
 }
+
+// IDGenerator returns an ID generator for the TracerProvider whose spans are
+// bridged, to keep them in the record's trace: a span started without a
+// parent span under a recorded request gets the record's trace ID (a span
+// with a parent keeps its parent's, as always). Without it, such a span —
+// when the request came in without a traceparent — would start a trace of
+// its own, and the requests it propagates downstream would not join the
+// trace the record is exported as.
+//
+//	tp := sdktrace.NewTracerProvider(
+//		sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)),
+//		sdktrace.WithIDGenerator(otelexport.IDGenerator()),
+//	)
+func IDGenerator() sdktrace.IDGenerator { return idGenerator{} }
+
+type idGenerator struct{}
+
+// NewIDs returns the record's trace ID if ctx carries one, else a new one,
+// and a new span ID.
+func (idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
+	if ar := recording.FromContext(ctx); ar != nil {
+		// The trace ID is set when the record starts and never changes.
+		return trace.TraceID(ar.Record().TraceID), trace.SpanID(recording.NewSpanID())
+	}
+	return trace.TraceID(recording.NewTraceID()), trace.SpanID(recording.NewSpanID())
+}
+
+// NewSpanID returns a new span ID.
+func (idGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
+	return trace.SpanID(recording.NewSpanID())
+}

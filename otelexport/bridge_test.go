@@ -36,15 +36,15 @@ func (s *recordSink) Write(_ context.Context, rs []*recording.Record) error {
 
 // bridgeSetup returns a recorder keeping its records in sink, and a tracer
 // provider whose spans feed it through the bridge and are also kept by spans.
-func bridgeSetup(t *testing.T) (*recording.Recorder, *recordSink, *sdktrace.TracerProvider, *tracetest.SpanRecorder) {
+func bridgeSetup(t *testing.T, opts ...sdktrace.TracerProviderOption) (*recording.Recorder, *recordSink, *sdktrace.TracerProvider, *tracetest.SpanRecorder) {
 	t.Helper()
 	sink := &recordSink{}
 	rec := recording.New(recording.WithSinks(sink))
 	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(
+	tp := sdktrace.NewTracerProvider(append(opts,
 		sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)),
 		sdktrace.WithSpanProcessor(spans),
-	)
+	)...)
 	t.Cleanup(func() { tp.Shutdown(context.Background()) })
 	return rec, sink, tp, spans
 }
@@ -65,11 +65,13 @@ func finish(t *testing.T, rec *recording.Recorder, sink *recordSink) *recording.
 // recorded request: it appears as an "http" call of the record with the
 // span's method name, span ID and exact start and end.
 func TestBridgeOtelHTTP(t *testing.T) {
+	traceparent := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		traceparent <- r.Header.Get("traceparent")
 		io.WriteString(w, "hello from "+r.URL.Path)
 	}))
 	defer srv.Close()
-	rec, sink, tp, spans := bridgeSetup(t)
+	rec, sink, tp, spans := bridgeSetup(t, sdktrace.WithIDGenerator(otelexport.IDGenerator()))
 	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport,
 		otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.TraceContext{}))}
 
@@ -112,6 +114,12 @@ func TestBridgeOtelHTTP(t *testing.T) {
 	if c.Attr("http.response.status_code") != "200" || c.Attr("http.request.method") != "GET" ||
 		c.Attr("url.full") != srv.URL+"/hello?x=1" {
 		t.Errorf("call attrs %v", c.Attrs)
+	}
+	// With the IDGenerator, the span is in the record's trace, and what it
+	// propagated downstream names the call.
+	want = recording.FormatTraceparent(recording.TraceContext{TraceID: r.TraceID, SpanID: c.SpanID, Sampled: true})
+	if got := <-traceparent; got != want {
+		t.Errorf("downstream got traceparent %q, want %q", got, want)
 	}
 	if len(c.Stack) == 0 || !strings.Contains(c.Stack[0].Function, "TestBridgeOtelHTTP") {
 		t.Errorf("call stack starts at %v, want the test", c.Stack)

@@ -84,8 +84,12 @@
 //
 //	tp := sdktrace.NewTracerProvider(
 //		sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)),
-//		sdktrace.WithBatcher(otlpExporter), // if the spans are also exported
+//		sdktrace.WithIDGenerator(otelexport.IDGenerator()), // spans join the record's trace
 //	)
+//
+// Each bridged call keeps its span's ID, so with [IDGenerator] (or a
+// traceparent on the incoming request) the trace context the instrumentation
+// propagates downstream points at the call in the exported record.
 //
 // To avoid recording a call twice, appstats' own wrappers mark the contexts
 // they pass down with [recording.ContextWithCall]; the bridge skips spans
