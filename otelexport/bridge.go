@@ -142,17 +142,17 @@ func (b *bridge) OnEnd(s sdktrace.ReadOnlySpan) {
 		case "http.response.body.size":
 			c.SetResponseSize(kv.Value.AsInt64())
 		case "url.full", "http.url":
-			c.SetAttr(keyURLFull, redactURL(e.redac, kv.Value.Emit()))
+			c.SetAttr(keyURLFull, redactURL(e.redac, kv.Value.String()))
 		case "rpc.response.status_code":
-			if code, ok := grpcCode(kv.Value.Emit()); ok {
+			if code, ok := grpcCode(kv.Value.String()); ok {
 				c.SetAttr(keyRPCGRPCStatus, strconv.Itoa(int(code)))
 			}
-			c.SetAttr(k, kv.Value.Emit())
+			c.SetAttr(k, kv.Value.String())
 		case "http.status_code":
-			c.SetAttr(keyHTTPStatus, kv.Value.Emit())
+			c.SetAttr(keyHTTPStatus, kv.Value.String())
 		default:
 			if bridgedAttrs[k] {
-				c.SetAttr(k, kv.Value.Emit())
+				c.SetAttr(k, kv.Value.String())
 			}
 		}
 	}
@@ -207,7 +207,7 @@ func classify(name string, attrs []attribute.KeyValue) (service, method, request
 		for _, k := range keys {
 			for _, kv := range attrs {
 				if string(kv.Key) == k {
-					if v := kv.Value.Emit(); v != "" {
+					if v := kv.Value.String(); v != "" {
 						return v
 					}
 				}
@@ -275,7 +275,7 @@ func exceptionMessage(events []sdktrace.Event) string {
 		}
 		for _, kv := range ev.Attributes {
 			if kv.Key == keyExceptionMsg {
-				return kv.Value.Emit()
+				return kv.Value.String()
 			}
 		}
 	}
