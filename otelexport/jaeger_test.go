@@ -3,7 +3,9 @@ package otelexport_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 
+	"github.com/goappstats/appstats/middleware"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
 )
@@ -18,29 +21,31 @@ import (
 // jaegerTrace is the part of Jaeger's query API answer (GET
 // /api/traces/{id}) the interop test reads.
 type jaegerTrace struct {
-	Data []struct {
-		TraceID string `json:"traceID"`
-		Spans   []struct {
-			TraceID       string `json:"traceID"`
-			SpanID        string `json:"spanID"`
-			OperationName string `json:"operationName"`
-			References    []struct {
-				RefType string `json:"refType"`
-				TraceID string `json:"traceID"`
-				SpanID  string `json:"spanID"`
-			} `json:"references"`
-			StartTime int64 `json:"startTime"` // µs since the epoch
-			Duration  int64 `json:"duration"`  // µs
-			Tags      []struct {
-				Key   string `json:"key"`
-				Value any    `json:"value"`
-			} `json:"tags"`
-			ProcessID string `json:"processID"`
-		} `json:"spans"`
-		Processes map[string]struct {
-			ServiceName string `json:"serviceName"`
-		} `json:"processes"`
-	} `json:"data"`
+	Data []jaegerTraceData `json:"data"`
+}
+
+type jaegerTraceData struct {
+	TraceID string `json:"traceID"`
+	Spans   []struct {
+		TraceID       string `json:"traceID"`
+		SpanID        string `json:"spanID"`
+		OperationName string `json:"operationName"`
+		References    []struct {
+			RefType string `json:"refType"`
+			TraceID string `json:"traceID"`
+			SpanID  string `json:"spanID"`
+		} `json:"references"`
+		StartTime int64 `json:"startTime"` // µs since the epoch
+		Duration  int64 `json:"duration"`  // µs
+		Tags      []struct {
+			Key   string `json:"key"`
+			Value any    `json:"value"`
+		} `json:"tags"`
+		ProcessID string `json:"processID"`
+	} `json:"spans"`
+	Processes map[string]struct {
+		ServiceName string `json:"serviceName"`
+	} `json:"processes"`
 }
 
 func envOr(k, def string) string {
@@ -100,28 +105,13 @@ func TestJaegerInterop(t *testing.T) {
 				t.Fatalf("not exported: %+v", st)
 			}
 
-			// Jaeger stores what it receives after its batch processor's
-			// timeout (200 ms in jaeger-loopback.yaml): poll its API.
 			want := 1
 			for _, c := range r.Calls {
 				if !c.Event {
 					want++
 				}
 			}
-			var got jaegerTrace
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				got = jaegerTrace{}
-				err := getJSON(query+"/api/traces/"+r.TraceID.String(), &got)
-				if err == nil && len(got.Data) == 1 && len(got.Data[0].Spans) >= want {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("trace %s not in Jaeger after 30 s (last error: %v, got %+v)", r.TraceID, err, got)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			tr := got.Data[0]
+			tr := jaegerWait(t, query, r.TraceID, want)
 			if len(tr.Spans) != want {
 				t.Errorf("Jaeger has %d spans, want %d", len(tr.Spans), want)
 			}
@@ -174,6 +164,104 @@ func TestJaegerInterop(t *testing.T) {
 				t.Logf("%-32s %-6s parent %-16s start +%-6v %v", s.OperationName, w.kind, parent, w.start, w.dur)
 			}
 		})
+	}
+}
+
+// jaegerWait returns the trace id from Jaeger once it has at least n spans.
+// Jaeger stores what it receives after its batch processor's timeout (200 ms
+// in jaeger-loopback.yaml), so the test polls its API.
+func jaegerWait(t *testing.T, query string, id recording.TraceID, n int) jaegerTraceData {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got jaegerTrace
+		err := getJSON(query+"/api/traces/"+id.String(), &got)
+		if err == nil && len(got.Data) == 1 && len(got.Data[0].Spans) >= n {
+			return got.Data[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("trace %s not in Jaeger after 30 s (last error: %v, got %+v)", id, err, got)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestJaegerInteropTwoServices runs two recorded services, A calling B
+// through the recording transport, both exporting to Jaeger over OTLP/HTTP,
+// and checks that Jaeger shows one trace: A's request, A's call, B's request.
+func TestJaegerInteropTwoServices(t *testing.T) {
+	query := os.Getenv("APPSTATS_JAEGER")
+	if query == "" {
+		t.Skip("set APPSTATS_JAEGER=http://127.0.0.1:16686 (and start Jaeger: scripts/interop-jaeger.sh) to run the Jaeger interop test")
+	}
+	httpAddr := envOr("APPSTATS_OTLP_HTTP", "127.0.0.1:4318")
+	newService := func(name string, h http.Handler) (*httptest.Server, *recording.Recorder, *recordSink, *otelexport.Exporter) {
+		exp, err := otelexport.NewOTLPHTTP(t.Context(), otelexport.WithServiceName(name),
+			otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(httpAddr), otlptracehttp.WithInsecure()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sink := &recordSink{}
+		rec := recording.New(recording.WithSinks(sink, exp), recording.WithPropagator(otelexport.Propagator(nil)))
+		srv := httptest.NewServer(middleware.Handler(rec, h))
+		t.Cleanup(srv.Close)
+		return srv, rec, sink, exp
+	}
+	srvB, recB, sinkB, expB := newService("appstats-interop-b", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "b")
+	}))
+	client := &http.Client{Transport: middleware.Transport(nil)}
+	srvA, recA, sinkA, expA := newService("appstats-interop-a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), "GET", srvB.URL+"/b", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		io.Copy(w, resp.Body)
+		resp.Body.Close()
+	}))
+	resp, err := http.Get(srvA.URL + "/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	for _, c := range []func() error{
+		func() error { return recA.Close(t.Context()) }, func() error { return recB.Close(t.Context()) },
+		func() error { return expA.Close(t.Context()) }, func() error { return expB.Close(t.Context()) },
+	} {
+		if err := c(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sinkA.records) != 1 || len(sinkB.records) != 1 || len(sinkA.records[0].Calls) != 1 {
+		t.Fatalf("records: A %d, B %d", len(sinkA.records), len(sinkB.records))
+	}
+	a, b := sinkA.records[0], sinkB.records[0]
+	call := a.Calls[0]
+	tr := jaegerWait(t, query, a.TraceID, 3)
+	want := map[string]struct{ parent, service string }{
+		a.SpanID.String():    {"", "appstats-interop-a"},
+		call.SpanID.String(): {a.SpanID.String(), "appstats-interop-a"},
+		b.SpanID.String():    {call.SpanID.String(), "appstats-interop-b"},
+	}
+	if len(tr.Spans) != 3 {
+		t.Errorf("Jaeger has %d spans, want 3", len(tr.Spans))
+	}
+	for _, s := range tr.Spans {
+		w, ok := want[s.SpanID]
+		var parent string
+		for _, ref := range s.References {
+			if ref.RefType == "CHILD_OF" {
+				parent = ref.SpanID
+			}
+		}
+		svc := tr.Processes[s.ProcessID].ServiceName
+		if !ok || parent != w.parent || svc != w.service {
+			t.Errorf("span %s %q: parent %q service %q; want %+v", s.SpanID, s.OperationName, parent, svc, w)
+		}
+		t.Logf("%-20s %-24s parent %-16s %v µs", svc, s.OperationName, parent, s.Duration)
 	}
 }
 
