@@ -101,4 +101,3 @@ func BenchmarkCallVsSpan(b *testing.B) {
 		}
 	})
 }
-

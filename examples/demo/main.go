@@ -1,0 +1,275 @@
+// Command demo is a small web shop with appstats mounted: its pages call a
+// loopback "backend" over HTTP with varied latency, run calls in parallel,
+// fall into an N+1 loop, hit errors, and wrap calls by hand. It generates its
+// own traffic, so the dashboard has data at once.
+//
+//	go run ./examples/demo            # then open http://127.0.0.1:8080/stats/
+//
+// Flags: -addr (default 127.0.0.1:8080), -data (default ./appstats-data),
+// -traffic (default true: request its own pages a few times a second).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to serve the demo on")
+	data := flag.String("data", "appstats-data", "directory for recorded data")
+	traffic := flag.Bool("traffic", true, "generate traffic against the demo's own pages")
+	flag.Parse()
+	if err := run(*addr, *data, *traffic); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(addr, data string, traffic bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	as, err := appstats.Open(appstats.Config{Dir: data, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer as.Close()
+
+	backend, err := startBackend()
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+
+	app := &shop{
+		backend: "http://" + backend.Addr().String(),
+		client:  &http.Client{Transport: as.Transport(nil), Timeout: 5 * time.Second},
+	}
+	mux := http.NewServeMux()
+	app.routes(mux)
+	mux.HandleFunc("GET /stats/api/records", func(w http.ResponseWriter, r *http.Request) {
+		dumpRecords(w, r, as.Store())
+	})
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: as.Middleware(mux), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	base := "http://" + ln.Addr().String()
+	logger.Info("demo listening", "app", base+"/", "records", base+"/stats/api/records")
+
+	var wg sync.WaitGroup
+	if traffic {
+		wg.Add(1)
+		go func() { defer wg.Done(); generate(ctx, base) }()
+	}
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdown)
+	wg.Wait()
+	return err
+}
+
+// dumpRecords serves the newest records as JSON until the dashboard is mounted.
+func dumpRecords(w http.ResponseWriter, r *http.Request, st store.Store) {
+	page, err := st.List(r.Context(), store.Query{Limit: 20})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var full []*recording.Record
+	for _, s := range page.Records {
+		rec, err := st.Get(r.Context(), s.ID.String())
+		if err == nil {
+			full = append(full, rec)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(full)
+}
+
+// shop is the demo application.
+type shop struct {
+	backend string
+	client  *http.Client
+}
+
+func (s *shop) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("GET /product/{id}", s.product)
+	mux.HandleFunc("GET /home", s.home)
+	mux.HandleFunc("GET /orders", s.ordersNPlusOne)
+	mux.HandleFunc("GET /orders/batched", s.ordersBatched)
+	mux.HandleFunc("GET /checkout", s.checkout)
+	mux.HandleFunc("GET /report", s.report)
+}
+
+func (s *shop) index(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprint(w, `<!doctype html><title>appstats demo</title><h1>appstats demo shop</h1><ul>
+<li><a href="product/7">/product/7</a> — one backend call
+<li><a href="home">/home</a> — three calls in parallel
+<li><a href="orders">/orders</a> — an N+1 loop
+<li><a href="orders/batched">/orders/batched</a> — the same, batched
+<li><a href="checkout">/checkout</a> — a failing dependency
+<li><a href="report">/report</a> — calls wrapped by hand
+</ul><p><a href="stats/">dashboard</a></p>`)
+}
+
+// fetch makes one backend call with the request's context, so it is recorded.
+func (s *shop) fetch(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", s.backend+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return b, fmt.Errorf("backend %s: %s", path, resp.Status)
+	}
+	return b, nil
+}
+
+func (s *shop) product(w http.ResponseWriter, r *http.Request) {
+	b, err := s.fetch(r.Context(), "/api/products/"+r.PathValue("id"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Write(b)
+}
+
+// home runs three independent calls in parallel goroutines.
+func (s *shop) home(w http.ResponseWriter, r *http.Request) {
+	paths := []string{"/api/recommendations", "/api/cart", "/api/banner"}
+	out := make([][]byte, len(paths))
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], _ = s.fetch(r.Context(), p)
+		}()
+	}
+	wg.Wait()
+	for _, b := range out {
+		w.Write(b)
+		io.WriteString(w, "\n")
+	}
+}
+
+// ordersNPlusOne lists orders, then fetches each order's item with its own
+// call: the N+1 pattern the details page warns about.
+func (s *shop) ordersNPlusOne(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.fetch(r.Context(), "/api/orders"); err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	for range 8 {
+		b, _ := s.fetch(r.Context(), "/api/items?order=latest")
+		w.Write(b)
+	}
+}
+
+// ordersBatched is the fixed twin: one call for all items.
+func (s *shop) ordersBatched(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.fetch(r.Context(), "/api/orders"); err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	b, _ := s.fetch(r.Context(), "/api/items?order=all")
+	w.Write(b)
+}
+
+// checkout depends on a payment service that fails now and then.
+func (s *shop) checkout(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.fetch(r.Context(), "/api/cart"); err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if _, err := s.fetch(r.Context(), "/api/payments"); err != nil {
+		http.Error(w, "payment failed: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	io.WriteString(w, "paid\n")
+}
+
+// report wraps non-HTTP work by hand: a cache lookup, a computation, and a
+// custom event on the timeline.
+func (s *shop) report(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c := recording.StartCall(ctx, "cache", "Get")
+	c.SetRequest("report:daily")
+	time.Sleep(time.Duration(1+rand.IntN(3)) * time.Millisecond)
+	err := errors.New("cache miss")
+	c.End(err)
+
+	recording.Event(ctx, "cache miss", "rebuilding report:daily")
+	err = recording.Do(ctx, "report", "Build", func(ctx context.Context) error {
+		time.Sleep(time.Duration(5+rand.IntN(10)) * time.Millisecond)
+		_, err := s.fetch(ctx, "/api/orders")
+		return err
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	c = recording.StartCall(ctx, "cache", "Set")
+	c.SetRequest("report:daily")
+	time.Sleep(time.Millisecond)
+	c.End(nil)
+	io.WriteString(w, "report ready\n")
+}
+
+// generate requests the demo's pages until ctx ends.
+func generate(ctx context.Context, base string) {
+	pages := []string{"/product/7", "/product/42", "/home", "/orders", "/orders/batched", "/checkout", "/report", "/"}
+	client := &http.Client{Timeout: 10 * time.Second}
+	t := time.NewTicker(300 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		req, err := http.NewRequestWithContext(ctx, "GET", base+pages[rand.IntN(len(pages))], nil)
+		if err != nil {
+			continue
+		}
+		if resp, err := client.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+}

@@ -1,0 +1,34 @@
+// Package middleware records net/http traffic: [Handler] (or [New], in the
+// func(http.Handler) http.Handler form) turns each incoming request into a
+// [recording.Record], and [Transport] turns each outgoing request made with a
+// recorded request's context into a call of that record.
+//
+//	rec := recording.New(recording.WithSinks(st))
+//	defer rec.Close(ctx)
+//	client := &http.Client{Transport: middleware.Transport(nil)}
+//	http.ListenAndServe(addr, middleware.Handler(rec, mux, middleware.WithSkipPaths("/stats/")))
+//
+// Outgoing calls must use the request's context
+// (http.NewRequestWithContext(r.Context(), …)) to be attributed to it.
+//
+// # Routes
+//
+// Records group by route: r.Pattern as set by [http.ServeMux] (Go 1.22
+// patterns such as "GET /users/{id}"), or what a [WithRouteFunc] hook returns
+// for other routers, or else the path with identifier-like segments replaced
+// by "{id}" ([NormalizePath]).
+//
+// # What the wrapped ResponseWriter keeps
+//
+// The middleware observes and never alters a response. Its ResponseWriter
+// offers exactly the optional interfaces of the server's own — Flusher,
+// Hijacker and io.ReaderFrom over HTTP/1, Flusher and Pusher over HTTP/2 —
+// and Unwrap for [http.ResponseController]. A panicking handler is recorded
+// with status 500 and the panic value, and the panic continues.
+//
+// # Trace context
+//
+// The recorder's propagator ([recording.W3C] by default) reads traceparent
+// from incoming requests, so a record joins its caller's trace, and
+// [Transport] writes one carrying the call's span into outgoing requests.
+package middleware

@@ -1,0 +1,181 @@
+package grpcstats
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// NewClientHandler returns a [stats.Handler] that records every RPC made
+// with a context carrying a recorded request ([recording.FromContext]) as a
+// call of that request: service "grpc", method the full method
+// ("/pkg.Service/Method"). Mount it with
+// grpc.NewClient(target, grpc.WithStatsHandler(h)).
+//
+// A call has the request and response sizes (the messages' wire lengths:
+// compressed, with gRPC framing), the status as the rpc.grpc.status_code
+// attribute, an error "Code: message" when the status is not OK, message
+// counts for streaming RPCs, and two phases: "wait", from the start to the
+// first sign of a response (headers, message or trailers), and "receive",
+// from then until the RPC ends. It ends when the RPC does (the stream's
+// stats.End), not when the method call returns a stream. A retried RPC gives
+// one call per attempt.
+//
+// The call's trace context is injected into the outgoing metadata through
+// the request's recorder's propagator (W3C traceparent by default), so a
+// recorded server downstream joins the trace with this call as parent.
+//
+// An RPC made without a recorded request costs a context lookup per stats
+// event and no allocation.
+func NewClientHandler(opts ...Option) stats.Handler {
+	return &clientHandler{cfg: newConfig(opts)}
+}
+
+type clientHandler struct {
+	cfg config
+}
+
+type clientKey struct{}
+
+// clientRPC is the state of one recorded call, and the call's context.
+type clientRPC struct {
+	context.Context
+	c         *recording.ActiveCall
+	method    string
+	summary   func(fullMethod string, msg any) string
+	streaming atomic.Bool
+
+	firstResp         atomic.Int64 // 1 + nanoseconds from the call's start to the first response event; 0 before
+	sent, recv        atomic.Int64
+	sentBytes, rcvdBy atomic.Int64
+	reqDone, respDone atomic.Bool
+	done              atomic.Bool
+}
+
+// Value returns the call's state for clientKey and defers to the parent for
+// every other key.
+func (s *clientRPC) Value(key any) any {
+	if key == (clientKey{}) {
+		return s
+	}
+	return s.Context.Value(key)
+}
+
+// TagRPC starts a call when ctx carries a recorded request and returns a
+// context whose outgoing metadata carries the call's trace context.
+func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	a := recording.FromContext(ctx)
+	if a == nil || (h.cfg.filter != nil && !h.cfg.filter(info.FullMethodName)) {
+		return ctx
+	}
+	c := a.StartCall("grpc", info.FullMethodName)
+	if c == nil { // over the record's call limit, or the request has ended
+		return ctx
+	}
+	t0 := time.Now()
+	tc := recording.TraceContext{TraceID: c.TraceID(), SpanID: c.SpanID(), Sampled: true}
+	ctx = inject(ctx, a.Recorder().Propagator(), tc)
+	s := &clientRPC{Context: ctx, c: c, method: info.FullMethodName, summary: h.cfg.summary}
+	a.AddOverhead(time.Since(t0))
+	return s
+}
+
+// HandleRPC accumulates the call's statistics and ends it at the end of the
+// RPC.
+func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	s, _ := ctx.Value(clientKey{}).(*clientRPC)
+	if s == nil {
+		return
+	}
+	switch rs := rs.(type) {
+	case *stats.Begin:
+		if rs.IsClientStream || rs.IsServerStream {
+			s.streaming.Store(true)
+		}
+	case *stats.OutPayload:
+		s.sent.Add(1)
+		s.sentBytes.Add(int64(rs.WireLength))
+		if s.summary != nil && s.reqDone.CompareAndSwap(false, true) {
+			s.c.SetRequest(s.summary(s.method, rs.Payload))
+		}
+	case *stats.OutHeader:
+		if rs.Authority != "" {
+			s.c.SetAttr(AttrServerAddress, rs.Authority)
+		}
+	case *stats.InHeader:
+		s.responded(time.Now())
+	case *stats.InTrailer:
+		s.responded(time.Now())
+	case *stats.InPayload:
+		s.responded(rs.RecvTime)
+		s.recv.Add(1)
+		s.rcvdBy.Add(int64(rs.WireLength))
+		if s.summary != nil && s.respDone.CompareAndSwap(false, true) {
+			s.c.SetResponse(s.summary(s.method, rs.Payload))
+		}
+	case *stats.End:
+		end := rs.EndTime
+		if end.IsZero() {
+			end = time.Now()
+		}
+		s.finish(end, rs.Error)
+	}
+}
+
+func (s *clientRPC) responded(t time.Time) {
+	if s.firstResp.Load() == 0 {
+		if t.IsZero() {
+			t = time.Now()
+		}
+		s.firstResp.CompareAndSwap(0, 1+max(int64(t.Sub(s.c.StartTime())), 0))
+	}
+}
+
+func (s *clientRPC) finish(end time.Time, err error) {
+	if !s.done.CompareAndSwap(false, true) {
+		return
+	}
+	t0 := time.Now()
+	c := s.c
+	c.SetRequestSize(s.sentBytes.Load())
+	c.SetResponseSize(s.rcvdBy.Load())
+	code := codes.OK
+	if err != nil {
+		st := status.Convert(err)
+		code = st.Code()
+		c.SetError(code.String() + ": " + st.Message())
+	}
+	c.SetAttr(AttrStatusCode, strconv.Itoa(int(code)))
+	if s.streaming.Load() {
+		c.SetAttr(AttrMessagesSent, strconv.FormatInt(s.sent.Load(), 10))
+		c.SetAttr(AttrMessagesReceived, strconv.FormatInt(s.recv.Load(), 10))
+	}
+	start := c.StartTime()
+	if first := s.firstResp.Load(); first != 0 {
+		ft := start.Add(time.Duration(first - 1))
+		if ft.After(end) {
+			ft = end
+		}
+		c.AddPhase("wait", start, ft)
+		c.AddPhase("receive", ft, end)
+	} else {
+		c.AddPhase("wait", start, end)
+	}
+	c.Record().AddOverhead(time.Since(t0))
+	c.EndAt(end, nil)
+}
+
+// TagConn returns ctx unchanged.
+func (h *clientHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+
+// HandleConn does nothing: connections are not recorded.
+func (h *clientHandler) HandleConn(context.Context, stats.ConnStats) {}

@@ -1,0 +1,59 @@
+// Package grpcstats records gRPC servers and clients with appstats, through
+// gRPC's stats handlers ([google.golang.org/grpc/stats.Handler]): every RPC a
+// server handles becomes a [recording.Record], and every RPC a client makes
+// for a recorded request becomes a [recording.Call] of that request.
+//
+// # Server
+//
+// Mount [NewServerHandler] on the server:
+//
+//	rec := recording.New(recording.WithSinks(store))
+//	srv := grpc.NewServer(grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
+//
+// Each RPC is subject to the recorder's sampling, filters and limits, like an
+// HTTP request; a filter's path is the full method ("/pkg.Service/Method")
+// and its headers are the incoming metadata (lowercase keys). The record has
+// Kind [recording.KindGRPC], Method "POST", Path and Route the full method,
+// Status the numeric gRPC status code, Error the status message when the
+// code is not OK, the messages' wire sizes, the peer's address, the incoming
+// metadata as Headers (redacted by the recorder; binary values replaced by
+// their size) and OpenTelemetry-style
+// attributes ([AttrSystem], [AttrService], [AttrMethod], [AttrStatusCode],
+// [AttrStreamType], and the message counts). The trace context of the caller
+// is read from the metadata with the recorder's propagator (W3C traceparent
+// by default), so the record joins the caller's trace.
+//
+// # Client
+//
+// Mount [NewClientHandler] on the client connection:
+//
+//	conn, err := grpc.NewClient(target, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
+//
+// One client handler serves any number of recorders: the record a call
+// belongs to comes from the RPC's context. A call has service "grpc" and the
+// full method as its method, its sizes, status code and error, message counts
+// for streams, and the phases "wait" (until the first response) and
+// "receive". Its trace context is sent in the outgoing metadata, so a
+// recorded server downstream records the call's span as its parent.
+//
+// # Attribution
+//
+// As everywhere in appstats, a call belongs to the request whose context it
+// was made with. A gRPC method implementation that passes its ctx (or a
+// context derived from it, in any goroutine) to outgoing calls — gRPC, HTTP
+// through the appstats transport, SQL, [recording.Do] — has them recorded
+// in its RPC's record. An RPC made with a context that carries no recorded
+// request is not recorded by the client handler, which then costs a context
+// lookup per stats event and no allocation; no metadata is added to it.
+//
+// A streaming RPC's record ends when the stream does: when the method
+// returns on the server, and at the stream's end (the last message received,
+// an error, or cancellation) on the client, not when the client obtains the
+// stream.
+//
+// # Message bodies
+//
+// Messages are not recorded, only their sizes. [WithMessageSummary] records
+// a summary of each call's first request and response messages on the
+// client; it is the caller's job to keep secrets and personal data out of it.
+package grpcstats

@@ -1,0 +1,45 @@
+package grpcstats
+
+// An Option configures a server or client handler.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	filter  func(fullMethod string) bool
+	summary func(fullMethod string, msg any) string
+}
+
+func newConfig(opts []Option) config {
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return c
+}
+
+// WithFilter records only the RPCs whose full method ("/pkg.Service/Method")
+// f accepts. Use it to leave out health checks or reflection. A nil f records
+// every RPC. On a server handler it is applied before the [recording.Recorder]'s
+// own filters and sampling.
+func WithFilter(f func(fullMethod string) bool) Option {
+	return optionFunc(func(c *config) { c.filter = f })
+}
+
+// WithMessageSummary makes client handlers record a summary of the first
+// message sent and the first message received by each call, as the call's
+// Request and Response, truncated to the recorder's MaxSummary. f gets the
+// full method and the message (usually a proto.Message) and must be safe for
+// concurrent use; it runs on the RPC's path, so it should be cheap.
+//
+// Message bodies are not recorded by default: they can hold personal data or
+// secrets that redaction cannot see. f is responsible for leaving them out.
+// Server handlers ignore this option: a [recording.Record] has no message
+// summaries.
+func WithMessageSummary(f func(fullMethod string, msg any) string) Option {
+	return optionFunc(func(c *config) { c.summary = f })
+}

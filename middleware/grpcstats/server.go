@@ -1,0 +1,245 @@
+package grpcstats
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// Attribute keys set on records and calls. rpc.system, rpc.service,
+// rpc.method, rpc.grpc.status_code and server.address follow the
+// OpenTelemetry semantic conventions for RPC; the stream type and the message
+// counts have no convention and use names of their own. Server records carry
+// all but server.address; client calls carry the status code, the server
+// address and, for streaming RPCs, the message counts.
+const (
+	AttrSystem           = "rpc.system"            // always "grpc"
+	AttrService          = "rpc.service"           // "pkg.Service"
+	AttrMethod           = "rpc.method"            // "Method"
+	AttrStatusCode       = "rpc.grpc.status_code"  // the numeric gRPC status code
+	AttrStreamType       = "rpc.grpc.type"         // "unary", "client_stream", "server_stream" or "bidi_stream"
+	AttrMessagesReceived = "rpc.messages_received" // messages received by the recording side
+	AttrMessagesSent     = "rpc.messages_sent"     // messages sent by the recording side
+	AttrServerAddress    = "server.address"        // the client's target authority
+)
+
+// The values of [AttrStreamType].
+const (
+	TypeUnary        = "unary"
+	TypeClientStream = "client_stream"
+	TypeServerStream = "server_stream"
+	TypeBidiStream   = "bidi_stream"
+)
+
+func streamType(client, server bool) string {
+	switch {
+	case client && server:
+		return TypeBidiStream
+	case client:
+		return TypeClientStream
+	case server:
+		return TypeServerStream
+	}
+	return TypeUnary
+}
+
+// splitMethod splits "/pkg.Service/Method" into its service and method.
+func splitMethod(full string) (service, method string) {
+	s := strings.TrimPrefix(full, "/")
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// NewServerHandler returns a [stats.Handler] that records every RPC a gRPC
+// server handles as a [recording.Record] of kind [recording.KindGRPC], subject
+// to rec's sampling, filters and limits. Mount it with
+// grpc.NewServer(grpc.StatsHandler(h)).
+//
+// The record's context is the RPC's context: calls the method
+// implementation makes with its ctx (and with contexts derived from it, in any
+// goroutine) are recorded into it. W3C trace context (or whatever rec's
+// propagator reads) is taken from the incoming metadata.
+//
+// A record has Method "POST", Path and Route set to the full method
+// ("/pkg.Service/Method"), Status set to the numeric gRPC status code, Error to
+// the status message when the code is not OK, RequestBytes and ResponseBytes
+// to the messages' wire lengths (compressed, with gRPC framing), Remote to the
+// peer's address, Headers to the incoming metadata (redacted by the recorder;
+// binary values replaced by their size),
+// and the Attrs rpc.system, rpc.service, rpc.method, rpc.grpc.status_code,
+// rpc.grpc.type and the message counts.
+//
+// A nil rec gives a handler that records nothing.
+func NewServerHandler(rec *recording.Recorder, opts ...Option) stats.Handler {
+	return &serverHandler{rec: rec, cfg: newConfig(opts)}
+}
+
+type serverHandler struct {
+	rec *recording.Recorder
+	cfg config
+}
+
+type serverKey struct{}
+
+// serverRPC is the state of one recorded RPC. It is the RPC's context
+// itself, which saves an allocation per RPC.
+type serverRPC struct {
+	context.Context
+	ar     *recording.ActiveRecord
+	method string
+
+	// Set by the goroutine that runs TagRPC, Begin and End.
+	typ string
+
+	begun             atomic.Bool
+	done              atomic.Bool
+	inMsgs, outMsgs   atomic.Int64
+	inBytes, outBytes atomic.Int64
+}
+
+// Value returns the RPC's state for serverKey and defers to the parent for
+// every other key.
+func (s *serverRPC) Value(key any) any {
+	if key == (serverKey{}) {
+		return s
+	}
+	return s.Context.Value(key)
+}
+
+// TagRPC starts the RPC's record, if it is sampled, and returns a context
+// carrying it.
+func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	if h.rec == nil || (h.cfg.filter != nil && !h.cfg.filter(info.FullMethodName)) {
+		return ctx
+	}
+	t0 := time.Now()
+	md, _ := metadata.FromIncomingContext(ctx) // a copy: ours to keep
+	ctx, tc := h.rec.Propagator().Extract(ctx, MetadataCarrier(md))
+	rctx, ar := h.rec.StartRecord(ctx, recording.RequestInfo{
+		Kind:         recording.KindGRPC,
+		Method:       "POST",
+		Path:         info.FullMethodName,
+		Header:       md,
+		TraceID:      tc.TraceID,
+		ParentSpanID: tc.SpanID,
+		Start:        t0,
+	})
+	if ar == nil {
+		return ctx
+	}
+	r := ar.Record()
+	r.Route = info.FullMethodName
+	r.Headers = textMetadata(md)
+	if remote, ok := ctx.Value(connKey{}).(string); ok {
+		r.Remote = remote
+	}
+	s := &serverRPC{Context: rctx, ar: ar, method: info.FullMethodName, typ: TypeUnary}
+	ar.AddOverhead(time.Since(t0))
+	return s
+}
+
+// HandleRPC accumulates the RPC's statistics and finishes its record at
+// the end.
+func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	s, _ := ctx.Value(serverKey{}).(*serverRPC)
+	if s == nil {
+		return
+	}
+	switch rs := rs.(type) {
+	case *stats.InHeader:
+		if r := s.ar.Record(); r.Remote == "" && rs.RemoteAddr != nil {
+			r.Remote = rs.RemoteAddr.String()
+		}
+	case *stats.Begin:
+		s.typ = streamType(rs.IsClientStream, rs.IsServerStream)
+		s.begun.Store(true)
+	case *stats.InPayload:
+		s.inMsgs.Add(1)
+		s.inBytes.Add(int64(rs.WireLength))
+	case *stats.OutPayload:
+		s.outMsgs.Add(1)
+		s.outBytes.Add(int64(rs.WireLength))
+	case *stats.OutTrailer:
+		// gRPC rejects an unknown service or method after TagRPC without
+		// Begin or End; the trailer is the last event such an RPC gets.
+		if !s.begun.Load() {
+			s.finish(time.Now(), status.Error(codes.Unimplemented, "unknown service or method"))
+		}
+	case *stats.End:
+		end := rs.EndTime
+		if end.IsZero() {
+			end = time.Now()
+		}
+		s.finish(end, rs.Error)
+	}
+}
+
+func (s *serverRPC) finish(end time.Time, err error) {
+	if !s.done.CompareAndSwap(false, true) {
+		return
+	}
+	// The work up to FinishAt, which counts its own cost, is cheaper than
+	// reading the clock twice to measure it: it is not added to Overhead.
+	r := s.ar.Record()
+	st := status.Convert(err) // OK for a nil err
+	code := st.Code()
+	r.Status = int(code)
+	if code != codes.OK {
+		r.Error = st.Message()
+		if r.Error == "" {
+			r.Error = code.String()
+		}
+	}
+	r.RequestBytes = s.inBytes.Load()
+	r.ResponseBytes = s.outBytes.Load()
+	svc, m := splitMethod(s.method)
+	r.Attrs = append(r.Attrs,
+		recording.Attr{Key: AttrSystem, Value: "grpc"},
+		recording.Attr{Key: AttrService, Value: svc},
+		recording.Attr{Key: AttrMethod, Value: m},
+		recording.Attr{Key: AttrStatusCode, Value: strconv.Itoa(int(code))},
+		recording.Attr{Key: AttrStreamType, Value: s.typ},
+		recording.Attr{Key: AttrMessagesReceived, Value: strconv.FormatInt(s.inMsgs.Load(), 10)},
+		recording.Attr{Key: AttrMessagesSent, Value: strconv.FormatInt(s.outMsgs.Load(), 10)},
+	)
+	s.ar.FinishAt(end)
+}
+
+// textMetadata replaces, in place, the values of binary metadata ("-bin"
+// keys, raw bytes once decoded by gRPC) by a note of their size, so records
+// stay text.
+func textMetadata(md metadata.MD) metadata.MD {
+	for k, vs := range md {
+		if strings.HasSuffix(k, "-bin") {
+			for i, v := range vs {
+				vs[i] = "(binary, " + strconv.Itoa(len(v)) + " bytes)"
+			}
+		}
+	}
+	return md
+}
+
+type connKey struct{}
+
+// TagConn returns a context carrying the peer's address, formatted once per
+// connection rather than once per RPC.
+func (h *serverHandler) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
+	if h.rec == nil || info == nil || info.RemoteAddr == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, connKey{}, info.RemoteAddr.String())
+}
+
+// HandleConn does nothing: connections are not recorded.
+func (h *serverHandler) HandleConn(context.Context, stats.ConnStats) {}

@@ -1,0 +1,51 @@
+// Package recording is the core of appstats: it decides which requests are
+// recorded, collects the calls each request makes, and hands finished
+// records to sinks without slowing the request down.
+//
+// # Records and calls
+//
+// A [Record] is the timeline of one request (HTTP, gRPC, or background work):
+// its method, path, route, status, sizes and duration, and every [Call] it
+// made — service and method (e.g. "http" + "GET api.example.com/users/{id}",
+// "sql" + "SELECT users"), start offset, duration, sizes, error, short
+// request/response summaries, the stack that made it, HTTP phases and
+// attributes. Server wrappers (package middleware, middleware/grpcstats)
+// start records with [Recorder.StartRecord]; client wrappers and users add
+// calls with [StartCall], [Do] and [Event]:
+//
+//	c := recording.StartCall(ctx, "memcache", "Get")
+//	v, err := cache.Get(key)
+//	c.End(err) // not defer c.End(err): err would be evaluated too early
+//
+// # Attribution
+//
+// A call belongs to the request whose record its context carries
+// ([NewContext], [FromContext]). Contexts derived from the request's — also
+// ones passed to goroutines the handler starts — carry it too, so concurrent
+// requests never mix. A call started after its request ended is counted in
+// [Stats.LateCalls], not recorded; a call still running when its request ends
+// is kept with [Call.Running] set and a [WarnRunning] warning.
+//
+// # Cost on the request path
+//
+// Starting a call takes one allocation. Its stack is captured as raw program
+// counters by walking frame pointers (on amd64; runtime.Callers elsewhere) and
+// symbolized later, off the request path, with a cache. [Record.Overhead]
+// reports what recording cost each request, stack capture included.
+//
+// # The pipeline
+//
+// A finished record goes into a bounded queue; one background goroutine
+// symbolizes stacks, runs [Analyze] (N+1 and still-running warnings) and
+// writes batches to the [Sink]s. A full queue drops the record and counts
+// it; a failing or slow sink is counted and logged (rate-limited) and never
+// reaches a request. [Recorder.Close] drains the queue within its context's
+// deadline and stops the goroutine.
+//
+// # Limits and privacy
+//
+// Options bound what is kept: [WithSampleRate], [WithInclude] and
+// [WithExclude] filters, [WithMaxCalls], [WithMaxStack], [WithMaxSummary].
+// [DefaultRedaction] hides credentials in headers and query parameters;
+// summaries never contain bodies unless a wrapper is told to keep them.
+package recording

@@ -1,0 +1,506 @@
+package ui
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// The JSON API's types. They are explicit so that the API stays stable when
+// the recording types change; API.md documents them.
+
+type summaryJSON struct {
+	ID            string  `json:"id"`
+	TraceID       string  `json:"trace_id"`
+	Kind          string  `json:"kind"`
+	Start         string  `json:"start"`
+	DurationMS    float64 `json:"duration_ms"`
+	Method        string  `json:"method"`
+	Path          string  `json:"path"`
+	Query         string  `json:"query,omitempty"`
+	Route         string  `json:"route"`
+	Status        int     `json:"status"`
+	CallCount     int     `json:"call_count"`
+	ErrorCalls    int     `json:"error_calls"`
+	DroppedCalls  int     `json:"dropped_calls"`
+	OverheadMS    float64 `json:"overhead_ms"`
+	RequestBytes  int64   `json:"request_bytes"`
+	ResponseBytes int64   `json:"response_bytes"`
+	User          string  `json:"user,omitempty"`
+	Instance      string  `json:"instance,omitempty"`
+	Error         string  `json:"error,omitempty"`
+	Panic         string  `json:"panic,omitempty"`
+	Failed        bool    `json:"failed"`
+	WarningCount  int     `json:"warning_count"`
+}
+
+type recordJSON struct {
+	summaryJSON
+	SpanID       string              `json:"span_id"`
+	ParentSpanID string              `json:"parent_span_id,omitempty"`
+	Remote       string              `json:"remote,omitempty"`
+	Headers      map[string][]string `json:"headers"`
+	Attrs        []attrJSON          `json:"attrs"`
+	Warnings     []warningJSON       `json:"warnings"`
+	RPCStats     []rpcStatJSON       `json:"rpc_stats"`
+	Calls        []callJSON          `json:"calls"`
+}
+
+type callJSON struct {
+	Service      string      `json:"service"`
+	Method       string      `json:"method"`
+	StartMS      float64     `json:"start_ms"`
+	DurationMS   float64     `json:"duration_ms"`
+	Error        string      `json:"error"`
+	RequestSize  int64       `json:"request_size"`
+	ResponseSize int64       `json:"response_size"`
+	Request      string      `json:"request"`
+	Response     string      `json:"response"`
+	Stack        []frameJSON `json:"stack"`
+	Phases       []phaseJSON `json:"phases"`
+	Attrs        []attrJSON  `json:"attrs"`
+	SpanID       string      `json:"span_id,omitempty"`
+	Running      bool        `json:"running,omitempty"`
+	Event        bool        `json:"event,omitempty"`
+}
+
+type frameJSON struct {
+	Function string `json:"function"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+}
+
+type phaseJSON struct {
+	Name       string  `json:"name"`
+	StartMS    float64 `json:"start_ms"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+type attrJSON struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type warningJSON struct {
+	Kind    string  `json:"kind"`
+	Service string  `json:"service,omitempty"`
+	Method  string  `json:"method,omitempty"`
+	Request string  `json:"request,omitempty"`
+	Count   int     `json:"count"`
+	TotalMS float64 `json:"total_ms"`
+	Message string  `json:"message"`
+}
+
+type rpcStatJSON struct {
+	Service string  `json:"service"`
+	Method  string  `json:"method"`
+	Count   int     `json:"count"`
+	Errors  int     `json:"errors"`
+	TotalMS float64 `json:"total_ms"`
+}
+
+type listJSON struct {
+	Records []summaryJSON `json:"records"`
+	Next    string        `json:"next"`
+}
+
+type latencyJSON struct {
+	P50MS float64 `json:"p50_ms"`
+	P95MS float64 `json:"p95_ms"`
+	P99MS float64 `json:"p99_ms"`
+}
+
+type rpcStatsJSON struct {
+	Service  string  `json:"service"`
+	Method   string  `json:"method"`
+	Count    int64   `json:"count"`
+	Errors   int64   `json:"errors"`
+	Requests int64   `json:"requests"`
+	TotalMS  float64 `json:"total_ms"`
+	MeanMS   float64 `json:"mean_ms"`
+	latencyJSON
+	Share  float64        `json:"share"`
+	Routes []routeRPCJSON `json:"routes,omitempty"`
+}
+
+type routeRPCJSON struct {
+	Route    string  `json:"route"`
+	Count    int64   `json:"count"`
+	Errors   int64   `json:"errors"`
+	Requests int64   `json:"requests"`
+	TotalMS  float64 `json:"total_ms"`
+	MeanMS   float64 `json:"mean_ms"`
+	latencyJSON
+}
+
+type pathStatsJSON struct {
+	Route           string  `json:"route"`
+	Requests        int64   `json:"requests"`
+	Errors          int64   `json:"errors"`
+	Calls           int64   `json:"calls"`
+	CallsPerRequest float64 `json:"calls_per_request"`
+	TotalMS         float64 `json:"total_ms"`
+	MeanMS          float64 `json:"mean_ms"`
+	latencyJSON
+	RPCs []pathRPCJSON `json:"rpcs,omitempty"`
+}
+
+type pathRPCJSON struct {
+	Service  string  `json:"service"`
+	Method   string  `json:"method"`
+	Count    int64   `json:"count"`
+	Errors   int64   `json:"errors"`
+	Requests int64   `json:"requests"`
+	TotalMS  float64 `json:"total_ms"`
+	MeanMS   float64 `json:"mean_ms"`
+	latencyJSON
+}
+
+type histogramJSON struct {
+	LeMS  float64 `json:"le_ms"` // 0: the overflow bucket
+	Count int64   `json:"count"`
+}
+
+type statsJSON struct {
+	Window    windowJSON      `json:"window"`
+	Requests  int64           `json:"requests"`
+	Errors    int64           `json:"errors"`
+	RPCs      []rpcStatsJSON  `json:"rpcs"`
+	Paths     []pathStatsJSON `json:"paths"`
+	Histogram []histogramJSON `json:"histogram"`
+}
+
+type windowJSON struct {
+	Since string `json:"since"`
+	Until string `json:"until"`
+}
+
+type seriesJSON struct {
+	Window  windowJSON   `json:"window"`
+	StepMS  float64      `json:"step_ms"`
+	Buckets []bucketJSON `json:"buckets"`
+}
+
+type bucketJSON struct {
+	Start    string `json:"start"`
+	StartMS  int64  `json:"start_unix_ms"`
+	Requests int64  `json:"requests"`
+	Errors   int64  `json:"errors"`
+	Calls    int64  `json:"calls"`
+	latencyJSON
+}
+
+type healthJSON struct {
+	Recorder *recorderJSON `json:"recorder"`
+	Live     *liveJSON     `json:"live"`
+}
+
+type recorderJSON struct {
+	Recorded     uint64 `json:"recorded"`
+	Written      uint64 `json:"written"`
+	Dropped      uint64 `json:"dropped"`
+	SinkErrors   uint64 `json:"sink_errors"`
+	SampledOut   uint64 `json:"sampled_out"`
+	Filtered     uint64 `json:"filtered"`
+	DroppedCalls uint64 `json:"dropped_calls"`
+	LateCalls    uint64 `json:"late_calls"`
+	QueueDepth   int    `json:"queue_depth"`
+	QueueCap     int    `json:"queue_cap"`
+	Paused       bool   `json:"paused"`
+}
+
+type liveJSON struct {
+	Subscribers int    `json:"subscribers"`
+	Notified    uint64 `json:"notified"`
+}
+
+// ms converts a duration to milliseconds, rounded to the microsecond.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func latencyOf(l store.Latency) latencyJSON {
+	return latencyJSON{P50MS: ms(l.P50), P95MS: ms(l.P95), P99MS: ms(l.P99)}
+}
+
+func toSummaryJSON(s *recording.Summary) summaryJSON {
+	return summaryJSON{
+		ID:            s.ID.String(),
+		TraceID:       s.TraceID.String(),
+		Kind:          s.Kind.String(),
+		Start:         rfc3339(s.Start),
+		DurationMS:    ms(s.Duration),
+		Method:        s.Method,
+		Path:          s.Path,
+		Query:         s.Query,
+		Route:         s.Route,
+		Status:        s.Status,
+		CallCount:     s.CallCount,
+		ErrorCalls:    s.ErrorCalls,
+		DroppedCalls:  s.DroppedCalls,
+		OverheadMS:    ms(s.Overhead),
+		RequestBytes:  s.RequestBytes,
+		ResponseBytes: s.ResponseBytes,
+		User:          s.User,
+		Instance:      s.Instance,
+		Error:         s.Error,
+		Panic:         s.Panic,
+		Failed:        s.HasError(),
+		WarningCount:  s.Warnings,
+	}
+}
+
+func toRecordJSON(r *recording.Record) recordJSON {
+	sum := r.Summary()
+	out := recordJSON{
+		summaryJSON: toSummaryJSON(&sum),
+		SpanID:      r.SpanID.String(),
+		Remote:      r.Remote,
+		Headers:     r.Headers,
+		Attrs:       attrsJSON(r.Attrs),
+		Warnings:    make([]warningJSON, 0, len(r.Warnings)),
+		RPCStats:    make([]rpcStatJSON, 0, len(sum.RPCs)),
+		Calls:       make([]callJSON, 0, len(r.Calls)),
+	}
+	if out.Headers == nil {
+		out.Headers = map[string][]string{}
+	}
+	if r.ParentSpanID.IsValid() {
+		out.ParentSpanID = r.ParentSpanID.String()
+	}
+	for _, w := range r.Warnings {
+		out.Warnings = append(out.Warnings, warningJSON{
+			Kind: w.Kind, Service: w.Service, Method: w.Method, Request: w.Request,
+			Count: w.Count, TotalMS: ms(w.Total), Message: w.Message,
+		})
+	}
+	for _, s := range sum.RPCs {
+		out.RPCStats = append(out.RPCStats, rpcStatJSON{
+			Service: s.Service, Method: s.Method, Count: s.Count, Errors: s.Errors, TotalMS: ms(s.Total),
+		})
+	}
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		cj := callJSON{
+			Service:      c.Service,
+			Method:       c.Method,
+			StartMS:      ms(c.Start),
+			DurationMS:   ms(c.Duration),
+			Error:        c.Error,
+			RequestSize:  c.RequestSize,
+			ResponseSize: c.ResponseSize,
+			Request:      c.Request,
+			Response:     c.Response,
+			Stack:        make([]frameJSON, len(c.Stack)),
+			Phases:       make([]phaseJSON, len(c.Phases)),
+			Attrs:        attrsJSON(c.Attrs),
+			Running:      c.Running,
+			Event:        c.Event,
+		}
+		if c.SpanID.IsValid() {
+			cj.SpanID = c.SpanID.String()
+		}
+		for j, f := range c.Stack {
+			cj.Stack[j] = frameJSON{Function: f.Function, File: f.File, Line: f.Line}
+		}
+		for j, p := range c.Phases {
+			cj.Phases[j] = phaseJSON{Name: p.Name, StartMS: ms(p.Start), DurationMS: ms(p.Duration)}
+		}
+		out.Calls = append(out.Calls, cj)
+	}
+	return out
+}
+
+func attrsJSON(as []recording.Attr) []attrJSON {
+	out := make([]attrJSON, len(as))
+	for i, a := range as {
+		out[i] = attrJSON{Key: a.Key, Value: a.Value}
+	}
+	return out
+}
+
+func toStatsJSON(st *store.Stats) statsJSON {
+	out := statsJSON{
+		Window:    windowJSON{Since: rfc3339(st.Window.Since), Until: rfc3339(st.Window.Until)},
+		Requests:  st.Requests,
+		Errors:    st.Errors,
+		RPCs:      make([]rpcStatsJSON, 0, len(st.RPCs)),
+		Paths:     make([]pathStatsJSON, 0, len(st.Routes)),
+		Histogram: make([]histogramJSON, 0, len(st.Histogram)),
+	}
+	var total time.Duration
+	for i := range st.RPCs {
+		total += st.RPCs[i].Total
+	}
+	byRPC := make(map[[2]string][]routeRPCJSON)
+	byRoute := make(map[string][]pathRPCJSON)
+	for i := range st.RouteRPCs {
+		rr := &st.RouteRPCs[i]
+		k := [2]string{rr.Service, rr.Method}
+		byRPC[k] = append(byRPC[k], routeRPCJSON{
+			Route: rr.Route, Count: rr.Count, Errors: rr.Errors, Requests: rr.Requests,
+			TotalMS: ms(rr.Total), MeanMS: ms(rr.Mean), latencyJSON: latencyOf(rr.Latency),
+		})
+		byRoute[rr.Route] = append(byRoute[rr.Route], pathRPCJSON{
+			Service: rr.Service, Method: rr.Method, Count: rr.Count, Errors: rr.Errors, Requests: rr.Requests,
+			TotalMS: ms(rr.Total), MeanMS: ms(rr.Mean), latencyJSON: latencyOf(rr.Latency),
+		})
+	}
+	for i := range st.RPCs {
+		r := &st.RPCs[i]
+		share := 0.0
+		if total > 0 {
+			share = float64(r.Total) / float64(total)
+		}
+		out.RPCs = append(out.RPCs, rpcStatsJSON{
+			Service: r.Service, Method: r.Method, Count: r.Count, Errors: r.Errors, Requests: r.Requests,
+			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), latencyJSON: latencyOf(r.Latency),
+			Share: share, Routes: byRPC[[2]string{r.Service, r.Method}],
+		})
+	}
+	for i := range st.Routes {
+		r := &st.Routes[i]
+		cpr := 0.0
+		if r.Requests > 0 {
+			cpr = float64(r.Calls) / float64(r.Requests)
+		}
+		out.Paths = append(out.Paths, pathStatsJSON{
+			Route: r.Route, Requests: r.Requests, Errors: r.Errors, Calls: r.Calls, CallsPerRequest: cpr,
+			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), latencyJSON: latencyOf(r.Latency),
+			RPCs: byRoute[r.Route],
+		})
+	}
+	for _, b := range st.Histogram {
+		out.Histogram = append(out.Histogram, histogramJSON{LeMS: ms(b.Le), Count: b.Count})
+	}
+	return out
+}
+
+// writeJSON writes v with the given status. encoding/json escapes <, > and &,
+// so the output is safe even if a browser sniffed it as HTML.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b = []byte(`{"error":"encoding failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// apiRecords serves GET api/records.
+func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
+	p, err := parseList(r.URL.Query(), store.DefaultLimit)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	page, err := h.st.List(r.Context(), p.query)
+	if err != nil {
+		h.storeError(w, r, err)
+		return
+	}
+	out := listJSON{Records: make([]summaryJSON, len(page.Records)), Next: page.Next}
+	for i := range page.Records {
+		out.Records[i] = toSummaryJSON(&page.Records[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiRecord serves GET api/records/{id}; ?download=1 makes it an attachment.
+func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := recording.ParseID(id); err != nil {
+		h.fail(w, r, http.StatusBadRequest, "malformed record id")
+		return
+	}
+	rec, err := h.st.Get(r.Context(), id)
+	if err != nil {
+		h.storeError(w, r, err)
+		return
+	}
+	if d := r.URL.Query().Get("download"); d == "1" || d == "true" {
+		// id is 32 hex digits: safe in the header.
+		w.Header().Set("Content-Disposition", `attachment; filename="appstats-`+id+`.json"`)
+	}
+	writeJSON(w, http.StatusOK, toRecordJSON(rec))
+}
+
+// apiStats serves GET api/stats?window=.
+func (h *handler) apiStats(w http.ResponseWriter, r *http.Request) {
+	wc, err := parseWindow(r.URL.Query().Get("window"))
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	st, err := h.st.Stats(r.Context(), store.Window{Since: time.Now().Add(-wc.Span)})
+	if err != nil {
+		h.storeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toStatsJSON(st))
+}
+
+// apiSeries serves GET api/series?window=.
+func (h *handler) apiSeries(w http.ResponseWriter, r *http.Request) {
+	wc, err := parseWindow(r.URL.Query().Get("window"))
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	win := seriesWindow(time.Now(), wc)
+	bs, err := h.st.Series(r.Context(), win, wc.Step)
+	if err != nil {
+		h.storeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toSeriesJSON(win, wc, bs))
+}
+
+func toSeriesJSON(win store.Window, wc windowChoice, bs []store.Bucket) seriesJSON {
+	out := seriesJSON{
+		Window:  windowJSON{Since: rfc3339(win.Since), Until: rfc3339(win.Until)},
+		StepMS:  ms(wc.Step),
+		Buckets: make([]bucketJSON, len(bs)),
+	}
+	for i, b := range bs {
+		out.Buckets[i] = bucketJSON{
+			Start: rfc3339(b.Start), StartMS: b.Start.UnixMilli(),
+			Requests: b.Requests, Errors: b.Errors, Calls: b.Calls, latencyJSON: latencyOf(b.Latency),
+		}
+	}
+	return out
+}
+
+// seriesWindow aligns the window to whole steps, so that buckets do not
+// shift on every refresh; the last bucket ends after now.
+func seriesWindow(now time.Time, wc windowChoice) store.Window {
+	until := now.Truncate(wc.Step).Add(wc.Step)
+	return store.Window{Since: until.Add(-wc.Span), Until: until}
+}
+
+// apiHealth serves GET api/health.
+func (h *handler) apiHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.health())
+}
+
+func (h *handler) health() healthJSON {
+	var out healthJSON
+	if rec := h.cfg.rec; rec != nil {
+		s := rec.Stats()
+		out.Recorder = &recorderJSON{
+			Recorded: s.Recorded, Written: s.Written, Dropped: s.Dropped, SinkErrors: s.SinkErrors,
+			SampledOut: s.SampledOut, Filtered: s.Filtered, DroppedCalls: s.DroppedCalls,
+			LateCalls: s.LateCalls, QueueDepth: s.QueueDepth, QueueCap: s.QueueCap, Paused: s.Paused,
+		}
+	}
+	if l := h.cfg.live; l != nil {
+		out.Live = &liveJSON{Subscribers: l.Subscribers(), Notified: l.notified.Load()}
+	}
+	return out
+}

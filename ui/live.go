@@ -1,0 +1,243 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// DefaultKeepAlive is how often a live stream sends a ping when nothing else
+// happens.
+const DefaultKeepAlive = 15 * time.Second
+
+// Live fans out "new records" notifications to the dashboards that are open,
+// over Server-Sent Events. It is a [recording.Sink]: add it to the recorder's
+// sinks after the store, so that a dashboard told about new records finds
+// them in the store:
+//
+//	live := ui.NewLive()
+//	rec := recording.New(recording.WithSinks(st, live))
+//	h := ui.Handler(st, ui.WithLive(live), ui.WithRecorder(rec))
+//
+// Write never blocks the recorder: notifications to a subscriber that has not
+// read the previous one are merged into it (the counts add up), so a slow
+// dashboard costs nothing and gets one refresh for many records.
+//
+// All methods are safe for concurrent use. Close ends every stream; the
+// zero Live is not usable, create one with [NewLive].
+type Live struct {
+	keepAlive time.Duration
+
+	mu     sync.Mutex
+	subs   map[*subscriber]struct{}
+	closed bool
+	done   chan struct{}
+
+	notified atomic.Uint64 // records announced
+	merged   atomic.Uint64 // notifications merged into a pending one
+}
+
+// A LiveOption configures [NewLive].
+type LiveOption interface{ applyLive(*Live) }
+
+type liveOptionFunc func(*Live)
+
+func (f liveOptionFunc) applyLive(l *Live) { f(l) }
+
+// LiveKeepAlive sets how often streams send a ping when idle (default
+// [DefaultKeepAlive]); dashboards reconnect when they miss three. d <= 0
+// keeps the default.
+func LiveKeepAlive(d time.Duration) LiveOption {
+	return liveOptionFunc(func(l *Live) {
+		if d > 0 {
+			l.keepAlive = d
+		}
+	})
+}
+
+// NewLive returns a Live with no subscribers.
+func NewLive(opts ...LiveOption) *Live {
+	l := &Live{
+		keepAlive: DefaultKeepAlive,
+		subs:      make(map[*subscriber]struct{}),
+		done:      make(chan struct{}),
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.applyLive(l)
+		}
+	}
+	return l
+}
+
+type subscriber struct {
+	wake chan struct{} // capacity 1: a notification is pending
+	kick chan struct{} // closed to end this stream
+
+	mu      sync.Mutex
+	records int
+	latest  string
+	cleared bool
+}
+
+var _ recording.Sink = (*Live)(nil)
+
+// Write announces records to every subscriber without blocking.
+func (l *Live) Write(_ context.Context, records []*recording.Record) error {
+	if len(records) == 0 {
+		return nil
+	}
+	latest := records[len(records)-1].ID.String()
+	l.notify(len(records), latest)
+	return nil
+}
+
+// notify tells every subscriber about n new records; n == 0 means the store
+// was cleared.
+func (l *Live) notify(n int, latest string) {
+	l.notified.Add(uint64(n))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for s := range l.subs {
+		s.mu.Lock()
+		if n == 0 {
+			s.cleared = true
+		}
+		s.records += n
+		if latest != "" {
+			s.latest = latest
+		}
+		s.mu.Unlock()
+		select {
+		case s.wake <- struct{}{}:
+		default:
+			l.merged.Add(1)
+		}
+	}
+}
+
+// Subscribers returns how many streams are open.
+func (l *Live) Subscribers() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.subs)
+}
+
+// Disconnect ends every open stream but keeps l open: dashboards reconnect
+// (with backoff) and carry on. It exists for tests of reconnection and for
+// operators who want to drop idle connections.
+func (l *Live) Disconnect() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for s := range l.subs {
+		close(s.kick)
+		delete(l.subs, s)
+	}
+}
+
+// Close ends every stream and refuses new ones; dashboards stop
+// reconnecting. Calling it again does nothing.
+func (l *Live) Close() error {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.done)
+	}
+	l.mu.Unlock()
+	l.Disconnect()
+	return nil
+}
+
+func (l *Live) subscribe() *subscriber {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	s := &subscriber{wake: make(chan struct{}, 1), kick: make(chan struct{})}
+	l.subs[s] = struct{}{}
+	return s
+}
+
+func (l *Live) unsubscribe(s *subscriber) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.subs[s]; ok {
+		delete(l.subs, s)
+		close(s.kick)
+	}
+}
+
+// liveEvent is the data of a "records" event.
+type liveEvent struct {
+	Records int    `json:"records"`
+	Latest  string `json:"latest,omitempty"`
+	Cleared bool   `json:"cleared,omitempty"`
+}
+
+// events serves the Server-Sent Events stream of the Live.
+func (h *handler) events(w http.ResponseWriter, r *http.Request) {
+	l := h.cfg.live
+	if l == nil {
+		// 204 tells EventSource not to reconnect.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s := l.subscribe()
+	if s == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	defer l.unsubscribe(s)
+
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's WriteTimeout
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	ka := l.keepAlive
+	// "retry" sets EventSource's own reconnect delay; the page adds backoff.
+	if _, err := fmt.Fprintf(w, "retry: 2000\nevent: hello\ndata: {\"keepalive_ms\":%d}\n\n", ka.Milliseconds()); err != nil {
+		return
+	}
+	if rc.Flush() != nil {
+		return
+	}
+	t := time.NewTicker(ka)
+	defer t.Stop()
+	for {
+		var err error
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.kick:
+			return
+		case <-l.done:
+			return
+		case <-t.C:
+			_, err = fmt.Fprint(w, "event: ping\ndata: {}\n\n")
+		case <-s.wake:
+			s.mu.Lock()
+			ev := liveEvent{Records: s.records, Latest: s.latest, Cleared: s.cleared}
+			s.records, s.cleared = 0, false
+			s.mu.Unlock()
+			b, _ := json.Marshal(ev)
+			_, err = fmt.Fprintf(w, "event: records\ndata: %s\n\n", b)
+		}
+		if err == nil {
+			err = rc.Flush()
+		}
+		if err != nil {
+			return
+		}
+	}
+}

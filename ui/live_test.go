@@ -1,0 +1,215 @@
+package ui_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/ui"
+)
+
+type sseEvent struct {
+	name, data string
+}
+
+// sseStream reads Server-Sent Events from a response body.
+type sseStream struct {
+	resp *http.Response
+	sc   *bufio.Scanner
+}
+
+func openStream(t *testing.T, srv *httptest.Server) *sseStream {
+	t.Helper()
+	resp, err := srv.Client().Get(srv.URL + "/stats/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return &sseStream{resp: resp, sc: bufio.NewScanner(resp.Body)}
+}
+
+// next returns the next event, or ok == false at the end of the stream.
+func (s *sseStream) next() (ev sseEvent, ok bool) {
+	for s.sc.Scan() {
+		line := s.sc.Text()
+		switch {
+		case line == "":
+			if ev.name != "" {
+				return ev, true
+			}
+		case strings.HasPrefix(line, "event: "):
+			ev.name = line[len("event: "):]
+		case strings.HasPrefix(line, "data: "):
+			ev.data = line[len("data: "):]
+		}
+	}
+	return ev, false
+}
+
+func (s *sseStream) expect(t *testing.T, name string) sseEvent {
+	t.Helper()
+	for {
+		ev, ok := s.next()
+		if !ok {
+			t.Fatalf("stream ended while waiting for %q", name)
+		}
+		if ev.name == name {
+			return ev
+		}
+		if ev.name != "ping" {
+			t.Fatalf("event %q while waiting for %q", ev.name, name)
+		}
+	}
+}
+
+func liveServer(t *testing.T, l *ui.Live) *httptest.Server {
+	t.Helper()
+	st, _ := newStore(t, 0)
+	srv := httptest.NewServer(ui.Handler(st, ui.WithLive(l)))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func waitSubscribers(t *testing.T, l *ui.Live, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Subscribers() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscribers, want %d", l.Subscribers(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestLiveStream(t *testing.T) {
+	l := ui.NewLive()
+	defer l.Close()
+	srv := liveServer(t, l)
+	s := openStream(t, srv)
+	hello := s.expect(t, "hello")
+	if !strings.Contains(hello.data, `"keepalive_ms":15000`) {
+		t.Errorf("hello = %s", hello.data)
+	}
+	waitSubscribers(t, l, 1)
+
+	// Several batches: every record is counted, in one event or merged.
+	var last *recording.Record
+	total := 0
+	for i := range 5 {
+		batch := []*recording.Record{makeRecord(time.Now(), uint64(2*i), "/a", 200, 1), makeRecord(time.Now(), uint64(2*i+1), "/b", 200, 1)}
+		last = batch[1]
+		total += len(batch)
+		if err := l.Write(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	for got < total {
+		ev := s.expect(t, "records")
+		var d struct {
+			Records int    `json:"records"`
+			Latest  string `json:"latest"`
+		}
+		if err := json.Unmarshal([]byte(ev.data), &d); err != nil {
+			t.Fatal(err)
+		}
+		got += d.Records
+		if got == total && d.Latest != last.ID.String() {
+			t.Errorf("latest = %s, want %s", d.Latest, last.ID)
+		}
+	}
+	if got != total {
+		t.Errorf("announced %d records, want %d", got, total)
+	}
+
+	// Disconnect ends the stream and keeps the Live: a new stream works.
+	l.Disconnect()
+	for {
+		if _, ok := s.next(); !ok {
+			break
+		}
+	}
+	s2 := openStream(t, srv)
+	s2.expect(t, "hello")
+	waitSubscribers(t, l, 1)
+
+	// Close ends streams and refuses new ones with 204 (EventSource stops).
+	l.Close()
+	for {
+		if _, ok := s2.next(); !ok {
+			break
+		}
+	}
+	resp, err := srv.Client().Get(srv.URL + "/stats/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Errorf("events after Close: %d, want 204", resp.StatusCode)
+	}
+	if err := l.Write(context.Background(), []*recording.Record{last}); err != nil {
+		t.Errorf("Write after Close: %v", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestLiveKeepAlive(t *testing.T) {
+	l := ui.NewLive(ui.LiveKeepAlive(20 * time.Millisecond))
+	defer l.Close()
+	s := openStream(t, liveServer(t, l))
+	s.expect(t, "hello")
+	for range 3 {
+		if ev, _ := s.next(); ev.name != "ping" {
+			t.Fatalf("event %q, want ping", ev.name)
+		}
+	}
+}
+
+// TestLiveNeverBlocks writes many batches while subscribers do not read: the
+// recorder's writer must never wait for a dashboard.
+func TestLiveNeverBlocks(t *testing.T) {
+	l := ui.NewLive()
+	defer l.Close()
+	srv := liveServer(t, l)
+	for range 3 {
+		openStream(t, srv) // never read
+	}
+	waitSubscribers(t, l, 3)
+	recs := []*recording.Record{makeRecord(time.Now(), 1, "/", 200, 1)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200000 {
+			l.Write(context.Background(), recs)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Live.Write blocked")
+	}
+}
+
+// TestLiveClientGone checks that a stream ends when its client goes away.
+func TestLiveClientGone(t *testing.T) {
+	l := ui.NewLive()
+	defer l.Close()
+	srv := liveServer(t, l)
+	s := openStream(t, srv)
+	s.expect(t, "hello")
+	waitSubscribers(t, l, 1)
+	s.resp.Body.Close()
+	waitSubscribers(t, l, 0)
+}

@@ -1,0 +1,193 @@
+package ui
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goappstats/appstats/store"
+)
+
+// A windowChoice is one entry of the dashboard's time-window selector, with
+// the step of its charts.
+type windowChoice struct {
+	Name string
+	Span time.Duration
+	Step time.Duration
+}
+
+var windowChoices = [...]windowChoice{
+	{"15m", 15 * time.Minute, 15 * time.Second},
+	{"1h", time.Hour, time.Minute},
+	{"6h", 6 * time.Hour, 6 * time.Minute},
+	{"24h", 24 * time.Hour, 20 * time.Minute},
+	{"7d", 7 * 24 * time.Hour, 3 * time.Hour},
+}
+
+const (
+	defaultWindow = "1h"
+	maxWindow     = 31 * 24 * time.Hour
+	maxParamLen   = 1024
+	maxMinMS      = float64(365 * 24 * time.Hour / time.Millisecond)
+)
+
+// parseWindow parses the window parameter: one of the selector's names, a Go
+// duration ("90m") or a number of days ("3d"), at most 31 days. It returns the
+// span and a chart step giving about 60 buckets.
+func parseWindow(s string) (windowChoice, error) {
+	if s == "" {
+		s = defaultWindow
+	}
+	if len(s) > 32 {
+		return windowChoice{}, fmt.Errorf("window: too long")
+	}
+	for _, c := range windowChoices {
+		if c.Name == s {
+			return c, nil
+		}
+	}
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 || days > 31 {
+			return windowChoice{}, fmt.Errorf("window %q: want 1d to 31d, or a duration such as 15m or 6h", s)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		d, err = time.ParseDuration(s)
+		if err != nil {
+			return windowChoice{}, fmt.Errorf("window %q: want a duration such as 15m, 6h or 7d", s)
+		}
+	}
+	if d < time.Minute || d > maxWindow {
+		return windowChoice{}, fmt.Errorf("window %q: must be between 1m and 31d", s)
+	}
+	step := (d / 60).Truncate(time.Second)
+	if step < time.Second {
+		step = time.Second
+	}
+	return windowChoice{Name: s, Span: d, Step: step}, nil
+}
+
+// listParams are the filters and paging of GET api/records and of the
+// dashboard's history table.
+type listParams struct {
+	Limit  int
+	Before string
+	Route  string
+	Status string // as given: "", "2xx".."5xx" or a code
+	MinMS  string // as given
+	Error  bool
+	query  store.Query
+
+	limitSet bool // limit was given
+
+}
+
+// parseList validates the record-list parameters. A limit over
+// [store.MaxLimit] is clamped; anything malformed or out of range is an error
+// whose message names the parameter.
+func parseList(v url.Values, defLimit int) (listParams, error) {
+	var p listParams
+	q := &p.query
+	for _, k := range []string{"limit", "before", "route", "status", "min_ms", "error"} {
+		if len(v[k]) > 1 {
+			return p, fmt.Errorf("%s: given more than once", k)
+		}
+		if len(v.Get(k)) > maxParamLen {
+			return p, fmt.Errorf("%s: too long", k)
+		}
+	}
+	p.Limit = defLimit
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil && !isBigInt(s) {
+			return p, fmt.Errorf("limit %q: not a number", s)
+		}
+		if err != nil || n > store.MaxLimit {
+			n = store.MaxLimit // clamped
+		}
+		if n < 1 {
+			return p, fmt.Errorf("limit %q: must be at least 1", s)
+		}
+		p.Limit = n
+		p.limitSet = true
+	}
+	q.Limit = p.Limit
+	p.Before = v.Get("before")
+	q.Cursor = p.Before
+	p.Route = v.Get("route")
+	q.Route = p.Route
+	p.Status = v.Get("status")
+	if s := p.Status; s != "" {
+		if len(s) == 3 && s[1:] == "xx" && s[0] >= '1' && s[0] <= '5' {
+			q.StatusClass = int(s[0] - '0')
+		} else {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 100 || n > 599 {
+				return p, fmt.Errorf("status %q: want 1xx to 5xx or a code from 100 to 599", s)
+			}
+			q.Status = n
+		}
+	}
+	p.MinMS = v.Get("min_ms")
+	if s := p.MinMS; s != "" {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return p, fmt.Errorf("min_ms %q: not a number", s)
+		}
+		if f < 0 || f > maxMinMS {
+			return p, fmt.Errorf("min_ms %q: out of range (0 to one year)", s)
+		}
+		q.MinDuration = time.Duration(f * float64(time.Millisecond))
+	}
+	if s := v.Get("error"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return p, fmt.Errorf("error %q: want true or false", s)
+		}
+		p.Error = b
+		q.ErrorsOnly = b
+	}
+	return p, nil
+}
+
+// isBigInt reports whether s is a decimal integer too large for int.
+func isBigInt(s string) bool {
+	s = strings.TrimPrefix(s, "+")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// values returns the filters and page size (not the cursor) as URL
+// parameters.
+func (p *listParams) values() url.Values {
+	v := url.Values{}
+	if p.limitSet {
+		v.Set("limit", strconv.Itoa(p.Limit))
+	}
+	if p.Route != "" {
+		v.Set("route", p.Route)
+	}
+	if p.Status != "" {
+		v.Set("status", p.Status)
+	}
+	if p.MinMS != "" {
+		v.Set("min_ms", p.MinMS)
+	}
+	if p.Error {
+		v.Set("error", "true")
+	}
+	return v
+}

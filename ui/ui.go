@@ -1,0 +1,381 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// DefaultPrefix is the path the handler expects to be mounted at unless
+// [WithPrefix] says otherwise.
+const DefaultPrefix = "/stats/"
+
+// An Option configures [Handler].
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	prefix     string
+	rec        *recording.Recorder
+	auth       func(*http.Request) bool
+	customAuth bool
+	traceLink  string
+	live       *Live
+	logger     *slog.Logger
+}
+
+// WithPrefix sets the path the handler is mounted at (default
+// [DefaultPrefix], "/stats/"). The handler strips it itself, so mount it
+// without [http.StripPrefix]:
+//
+//	mux.Handle("/admin/stats/", ui.Handler(st, ui.WithPrefix("/admin/stats/")))
+//
+// If you do strip a prefix in front of the handler, pass WithPrefix("/").
+// Leading and trailing slashes are added when missing. Every link the UI
+// renders is relative, so pages work under any prefix.
+func WithPrefix(prefix string) Option {
+	return optionFunc(func(c *config) {
+		if !strings.HasPrefix(prefix, "/") {
+			prefix = "/" + prefix
+		}
+		if !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		c.prefix = prefix
+	})
+}
+
+// WithRecorder shows the recorder's health (records recorded, written,
+// dropped; sink errors; queue depth) on the dashboard and enables the
+// pause/resume buttons, which call [recording.Recorder.SetPaused].
+func WithRecorder(rec *recording.Recorder) Option {
+	return optionFunc(func(c *config) { c.rec = rec })
+}
+
+// WithAuth sets the authorizer: a request is served only if allow returns
+// true; everything else gets 401 with a Basic challenge, so that browsers ask
+// for the credentials [BasicAuth] checks. The default authorizer is
+// [LocalOnly], whose refusals get 403. allow runs before any other work and
+// must be safe for concurrent use. A nil allow keeps the default.
+func WithAuth(allow func(*http.Request) bool) Option {
+	return optionFunc(func(c *config) {
+		if allow != nil {
+			c.auth = allow
+			c.customAuth = true
+		}
+	})
+}
+
+// WithTraceLink links each record's trace ID to an external trace viewer.
+// The template's "{trace_id}" is replaced by the trace ID in hex, e.g.
+// "http://jaeger:16686/trace/{trace_id}". Only http and https links are
+// rendered as links.
+func WithTraceLink(urlTemplate string) Option {
+	return optionFunc(func(c *config) { c.traceLink = urlTemplate })
+}
+
+// WithLive enables live updates: open dashboards refresh their tables and
+// charts when l reports new records. l must also be one of the recorder's
+// sinks, after the store (see [Live]).
+func WithLive(l *Live) Option {
+	return optionFunc(func(c *config) { c.live = l })
+}
+
+// WithLogger sets the logger for the handler's own problems (store failures).
+// The default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	})
+}
+
+// handler is what [Handler] returns.
+type handler struct {
+	cfg    config
+	st     store.Store
+	mux    *http.ServeMux
+	cop    *http.CrossOriginProtection
+	pages  *pageTemplates
+	assets *assetSet
+	bufs   sync.Pool
+
+	chartsOnce  sync.Once // the dashboard charts' scripts, without data
+	chartBodies map[string]string
+
+	ganttOnce sync.Once // the Gantt chart's script is the same for every record
+	ganttBody string
+	ganttErr  error
+}
+
+// Handler returns the dashboard: HTML pages, the JSON API, live updates and
+// static assets for the records in st, mounted at [DefaultPrefix] unless
+// [WithPrefix] says otherwise (see its documentation).
+//
+// Every request is first checked by the authorizer ([LocalOnly] unless
+// [WithAuth] sets another), then state-changing requests (POST) by
+// [http.CrossOriginProtection]. Responses carry a Content-Security-Policy
+// that admits scripts only from the handler itself or with a per-response
+// nonce, and X-Content-Type-Options, X-Frame-Options and Referrer-Policy
+// headers. The routes are documented in API.md next to this package's
+// source. A nil st makes every page answer 503.
+func Handler(st store.Store, opts ...Option) http.Handler {
+	cfg := config{prefix: DefaultPrefix, auth: LocalOnly}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{
+		cfg:    cfg,
+		st:     st,
+		mux:    http.NewServeMux(),
+		cop:    http.NewCrossOriginProtection(),
+		pages:  mustParseTemplates(),
+		assets: newAssetSet(),
+	}
+	h.bufs.New = func() any { return new(bytes.Buffer) }
+	m := h.mux
+	m.HandleFunc("GET /{$}", h.dashboard)
+	m.HandleFunc("GET /records/{id}", h.details)
+	m.HandleFunc("GET /part/stats", h.partStats)
+	m.HandleFunc("GET /part/history", h.partHistory)
+	m.HandleFunc("GET /api/records", h.apiRecords)
+	m.HandleFunc("GET /api/records/{id}", h.apiRecord)
+	m.HandleFunc("GET /api/stats", h.apiStats)
+	m.HandleFunc("GET /api/series", h.apiSeries)
+	m.HandleFunc("GET /api/health", h.apiHealth)
+	m.HandleFunc("GET /events", h.events)
+	m.HandleFunc("GET /static/{name}", h.static)
+	m.HandleFunc("POST /clear", h.clear)
+	m.HandleFunc("POST /pause", h.pause)
+	m.HandleFunc("POST /resume", h.resume)
+	// The same paths with other methods: 405, not 404.
+	for path, allow := range map[string]string{
+		"/{$}": "GET, HEAD", "/records/{id}": "GET, HEAD", "/part/stats": "GET, HEAD", "/part/history": "GET, HEAD",
+		"/api/records": "GET, HEAD", "/api/records/{id}": "GET, HEAD", "/api/stats": "GET, HEAD",
+		"/api/series": "GET, HEAD", "/api/health": "GET, HEAD", "/events": "GET, HEAD", "/static/{name}": "GET, HEAD",
+		"/clear": "POST", "/pause": "POST", "/resume": "POST",
+	} {
+		m.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			h.fail(w, r, http.StatusMethodNotAllowed, "method not allowed")
+		})
+	}
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusNotFound, "page not found")
+	})
+	return h
+}
+
+// baseCSP is the policy of every response; HTML pages add a nonce.
+const baseCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+func pageCSP(nonce string) string {
+	return "default-src 'none'; script-src 'self' 'nonce-" + nonce + "'; style-src 'self' 'unsafe-inline'; " +
+		"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", baseCSP)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+
+	// Strip the prefix first, so that refusals are rendered for the right
+	// path (JSON for the API); nothing is served before the authorizer says
+	// yes.
+	p := r.URL.Path
+	prefix := h.cfg.prefix
+	under := strings.HasPrefix(p, prefix)
+	r2 := r
+	if under {
+		r2 = new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		r2.URL = &u
+		r2.URL.Path = "/" + p[len(prefix):]
+		r2.URL.RawPath = ""
+		r2.Pattern = ""
+	}
+
+	if !h.cfg.auth(r) {
+		if h.cfg.customAuth {
+			hd.Set("WWW-Authenticate", `Basic realm="appstats", charset="UTF-8"`)
+			h.fail(w, r2, http.StatusUnauthorized, "authorization required")
+			return
+		}
+		h.fail(w, r2, http.StatusForbidden, "access denied: the appstats UI admits only local clients "+
+			"that do not come through a proxy; configure ui.WithAuth to allow others")
+		return
+	}
+
+	if p+"/" == prefix {
+		// "/stats" → "/stats/", relative to the last path element.
+		http.Redirect(w, r, p[strings.LastIndex(p, "/")+1:]+"/", http.StatusMovedPermanently)
+		return
+	}
+	if !under {
+		h.fail(w, r, http.StatusNotFound, "page not found")
+		return
+	}
+
+	if h.st == nil && !strings.HasPrefix(r2.URL.Path, "/static/") {
+		h.fail(w, r2, http.StatusServiceUnavailable, "no store is configured")
+		return
+	}
+	if err := h.cop.Check(r2); err != nil {
+		h.fail(w, r2, http.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.cfg.logger.Error("appstats ui: handler panicked", "path", r2.URL.Path, "panic", fmt.Sprint(v))
+			h.fail(w, r2, http.StatusInternalServerError, "internal error")
+		}
+	}()
+	h.mux.ServeHTTP(w, r2)
+}
+
+// base returns the relative path from the page at p (a path relative to the
+// prefix, starting with "/") back to the prefix: "./" or a series of "../".
+func base(p string) string {
+	n := strings.Count(p, "/") - 1
+	if n <= 0 {
+		return "./"
+	}
+	return strings.Repeat("../", n)
+}
+
+// newNonce returns a fresh random CSP nonce.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// isAPI reports whether p (relative to the prefix) is a JSON API path.
+func isAPI(p string) bool { return strings.HasPrefix(p, "/api/") }
+
+// fail reports an error: JSON for the API, a short HTML page otherwise. Only
+// messages the handler wrote itself reach the client, escaped.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if isAPI(r.URL.Path) {
+		writeJSON(w, code, map[string]string{"error": msg})
+		return
+	}
+	nonce := newNonce()
+	w.Header().Set("Content-Security-Policy", pageCSP(nonce))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = h.pages.errorPage.Execute(w, errorView{
+		pageMeta: pageMeta{Base: base(r.URL.Path), Nonce: nonce, Title: http.StatusText(code), Page: "error"},
+		Code:     code,
+		Status:   http.StatusText(code),
+		Message:  msg,
+	})
+}
+
+// storeError maps a store error to a response.
+func (h *handler) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, store.ErrInvalidID), errors.Is(err, store.ErrInvalidQuery):
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+	case errors.Is(err, store.ErrNotFound):
+		h.fail(w, r, http.StatusNotFound, "record not found")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		h.fail(w, r, http.StatusServiceUnavailable, "request cancelled")
+	case errors.Is(err, store.ErrClosed):
+		h.fail(w, r, http.StatusServiceUnavailable, "store closed")
+	default:
+		h.cfg.logger.Error("appstats ui: store failed", "path", r.URL.Path, "err", err)
+		h.fail(w, r, http.StatusInternalServerError, "store error")
+	}
+}
+
+// render executes a page template into a buffer, then writes it, so that a
+// template error is reported before any byte of the body.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, t *template.Template, name string, nonce string, data any) {
+	buf := h.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 4<<20 {
+			h.bufs.Put(buf)
+		}
+	}()
+	if err := t.ExecuteTemplate(buf, name, data); err != nil {
+		h.cfg.logger.Error("appstats ui: rendering failed", "template", name, "err", err)
+		h.fail(w, r, http.StatusInternalServerError, "rendering failed")
+		return
+	}
+	if nonce != "" {
+		w.Header().Set("Content-Security-Policy", pageCSP(nonce))
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// clear deletes every record (POST).
+func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
+	if err := h.st.Clear(r.Context()); err != nil {
+		h.storeError(w, r, err)
+		return
+	}
+	h.cfg.logger.Info("appstats ui: store cleared", "remote", r.RemoteAddr)
+	if h.cfg.live != nil {
+		h.cfg.live.notify(0, "")
+	}
+	h.afterPost(w, r)
+}
+
+func (h *handler) pause(w http.ResponseWriter, r *http.Request)  { h.setPaused(w, r, true) }
+func (h *handler) resume(w http.ResponseWriter, r *http.Request) { h.setPaused(w, r, false) }
+
+func (h *handler) setPaused(w http.ResponseWriter, r *http.Request, p bool) {
+	if h.cfg.rec == nil {
+		h.fail(w, r, http.StatusNotFound, "no recorder is attached to this dashboard")
+		return
+	}
+	h.cfg.rec.SetPaused(p)
+	h.cfg.logger.Info("appstats ui: recording paused", "paused", p, "remote", r.RemoteAddr)
+	h.afterPost(w, r)
+}
+
+// afterPost answers a successful POST: 204 for scripts (they send
+// Accept: application/json), otherwise a redirect back to the dashboard.
+func (h *handler) afterPost(w http.ResponseWriter, r *http.Request) {
+	if strings.Contains(r.Header.Get("Accept"), "application/json") {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	// A relative Location resolves against the URL the browser asked for,
+	// whatever prefix the handler is mounted at.
+	w.Header().Set("Location", "./")
+	w.WriteHeader(http.StatusSeeOther)
+}

@@ -1,0 +1,780 @@
+package ui_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/ui"
+)
+
+const local = "127.0.0.1:40000"
+
+// do serves one request from a loopback client.
+func do(h http.Handler, method, target string, hdr http.Header) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, nil)
+	r.RemoteAddr = local
+	for k, vs := range hdr {
+		r.Header[k] = vs
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func decode[T any](t *testing.T, w *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("Content-Type = %q, want JSON; body: %s", ct, w.Body.String())
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+		t.Fatalf("decoding %s: %v", w.Body.String(), err)
+	}
+	return v
+}
+
+func TestRoutes(t *testing.T) {
+	st, recs := newStore(t, 30)
+	id := recs[5].ID.String()
+	unknown := recID(time.Unix(1, 0), 99).String()
+	h := ui.Handler(st)
+	tests := []struct {
+		method, target string
+		code           int
+		ctype          string
+		contains       []string
+	}{
+		{"GET", "/stats/", 200, "text/html", []string{"RPC stats", "Path stats", "Requests history", `id="chartRequests"`, `id="chartLatency"`, `id="chartHistogram"`, "static/echarts.min.js"}},
+		{"GET", "/stats/?window=15m", 200, "text/html", []string{`class="on" aria-current="true">15m`}},
+		{"GET", "/stats/?window=7d&route=POST+%2Forders&status=2xx&min_ms=0.5&error=false", 200, "text/html", []string{"Requests history"}},
+		{"GET", "/stats/?status=404&route=POST+%2Forders&min_ms=1.5&error=true", 200, "text/html", []string{`<option value="404" selected>404</option>`, `<option value="POST /orders" selected>`, `value="1.5"`, `value="true" checked`}},
+		{"GET", "/stats/?limit=2", 200, "text/html", []string{"Older records", "limit=2", "before=" + recs[28].ID.String()}},
+		{"GET", "/stats/?status=5xx&limit=5", 200, "text/html", []string{`<option value="5xx" selected>5xx</option>`}},
+		{"GET", "/stats/records/" + id, 200, "text/html", []string{`id="chartGantt"`, `id="gantt-data"`, "Download JSON", "/users/5", "Request headers"}},
+		{"GET", "/stats/part/stats?window=1h", 200, "text/html", []string{"RPC stats", `id="hist-data"`}},
+		{"GET", "/stats/part/history?window=1h&route=GET+%2Fusers%2F%7Bid%7D", 200, "text/html", []string{"records/" + recs[28].ID.String()}},
+		{"GET", "/stats/api/health", 200, "application/json", []string{`"recorder":null`}},
+		{"GET", "/stats/api/series?window=15m", 200, "application/json", []string{`"buckets"`}},
+		{"GET", "/stats/static/app.js", 200, "text/javascript", []string{"AppStats"}},
+		{"GET", "/stats/static/app.css", 200, "text/css", nil},
+		{"GET", "/stats/static/favicon.svg", 200, "image/svg+xml", nil},
+		{"GET", "/stats/static/ECHARTS-LICENSE", 200, "text/plain", []string{"Apache License"}},
+		{"GET", "/stats/events", 204, "", nil},
+
+		{"GET", "/stats/records/not-an-id", 400, "text/html", []string{"malformed record id"}},
+		{"GET", "/stats/records/" + unknown, 404, "text/html", []string{"not found"}},
+		{"GET", "/stats/api/records/" + strings.ToUpper(id), 400, "application/json", []string{"malformed"}},
+		{"GET", "/stats/api/records/" + unknown, 404, "application/json", []string{"not found"}},
+		{"GET", "/stats/api/records?limit=abc", 400, "application/json", []string{"limit"}},
+		{"GET", "/stats/api/records?limit=-1", 400, "application/json", []string{"limit"}},
+		{"GET", "/stats/api/records?limit=0", 400, "application/json", []string{"limit"}},
+		{"GET", "/stats/api/records?limit=1.5", 400, "application/json", []string{"limit"}},
+		{"GET", "/stats/api/records?limit=1&limit=2", 400, "application/json", []string{"more than once"}},
+		{"GET", "/stats/api/records?status=6xx", 400, "application/json", []string{"status"}},
+		{"GET", "/stats/api/records?status=abc", 400, "application/json", []string{"status"}},
+		{"GET", "/stats/api/records?status=99", 400, "application/json", []string{"status"}},
+		{"GET", "/stats/api/records?min_ms=-1", 400, "application/json", []string{"min_ms"}},
+		{"GET", "/stats/api/records?min_ms=NaN", 400, "application/json", []string{"min_ms"}},
+		{"GET", "/stats/api/records?min_ms=1e300", 400, "application/json", []string{"min_ms"}},
+		{"GET", "/stats/api/records?min_ms=x", 400, "application/json", []string{"min_ms"}},
+		{"GET", "/stats/api/records?error=maybe", 400, "application/json", []string{"error"}},
+		{"GET", "/stats/api/records?before=zzz", 400, "application/json", []string{"invalid query"}},
+		{"GET", "/stats/api/records?route=" + strings.Repeat("x", 2000), 400, "application/json", []string{"too long"}},
+		{"GET", "/stats/api/stats?window=bogus", 400, "application/json", []string{"window"}},
+		{"GET", "/stats/api/stats?window=0s", 400, "application/json", []string{"window"}},
+		{"GET", "/stats/api/stats?window=-1h", 400, "application/json", []string{"window"}},
+		{"GET", "/stats/api/stats?window=99d", 400, "application/json", []string{"window"}},
+		{"GET", "/stats/api/stats?window=9999999999999999h", 400, "application/json", []string{"window"}},
+		{"GET", "/stats/api/series?window=x", 400, "application/json", []string{"window"}},
+		{"GET", "/stats/?window=1y", 400, "text/html", []string{"window"}},
+		{"GET", "/stats/?min_ms=-5", 400, "text/html", []string{"min_ms"}},
+		{"GET", "/stats/part/stats?window=x", 400, "text/html", nil},
+		{"GET", "/stats/part/history?status=x", 400, "text/html", nil},
+		{"GET", "/stats/static/nope.js", 404, "text/html", nil},
+		{"GET", "/stats/nope", 404, "text/html", nil},
+		{"GET", "/other/", 404, "text/html", nil},
+		{"GET", "/stats/clear", 405, "", nil},
+		{"DELETE", "/stats/api/records/" + id, 405, "", nil},
+		{"POST", "/stats/pause", 404, "text/html", []string{"no recorder"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.target[:min(len(tt.target), 80)], func(t *testing.T) {
+			w := do(h, tt.method, tt.target, nil)
+			if w.Code != tt.code {
+				t.Fatalf("status = %d, want %d; body: %.300s", w.Code, tt.code, w.Body.String())
+			}
+			if ct := w.Header().Get("Content-Type"); tt.ctype != "" && !strings.HasPrefix(ct, tt.ctype) {
+				t.Errorf("Content-Type = %q, want %q", ct, tt.ctype)
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(w.Body.String(), s) {
+					t.Errorf("body does not contain %q; body: %.500s", s, w.Body.String())
+				}
+			}
+			checkSecurityHeaders(t, w)
+		})
+	}
+}
+
+func checkSecurityHeaders(t *testing.T, w *httptest.ResponseRecorder) {
+	t.Helper()
+	want := map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options":        "DENY",
+		"Referrer-Policy":        "no-referrer",
+	}
+	for k, v := range want {
+		if got := w.Header().Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	csp := w.Header().Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") ||
+		strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, "script-src 'self' 'unsafe-inline'") {
+		t.Errorf("Content-Security-Policy = %q", csp)
+	}
+}
+
+// TestPageNonce checks that every inline script of a page carries the
+// response's nonce, and that the nonce changes per response.
+func TestPageNonce(t *testing.T) {
+	st, recs := newStore(t, 5)
+	h := ui.Handler(st)
+	seen := map[string]bool{}
+	for _, target := range []string{"/stats/", "/stats/records/" + recs[2].ID.String()} {
+		for range 2 {
+			w := do(h, "GET", target, nil)
+			csp := w.Header().Get("Content-Security-Policy")
+			i := strings.Index(csp, "'nonce-")
+			if i < 0 {
+				t.Fatalf("%s: no nonce in CSP %q", target, csp)
+			}
+			nonce := csp[i+7 : i+7+strings.Index(csp[i+7:], "'")]
+			if seen[nonce] {
+				t.Fatalf("nonce %q reused", nonce)
+			}
+			seen[nonce] = true
+			body := w.Body.String()
+			inline := 0
+			for rest := body; ; {
+				j := strings.Index(rest, "<script")
+				if j < 0 {
+					break
+				}
+				tag := rest[j : j+strings.Index(rest[j:], ">")+1]
+				rest = rest[j+len(tag):]
+				if strings.Contains(tag, "src=") || strings.Contains(tag, "application/json") {
+					continue
+				}
+				inline++
+				if !strings.Contains(tag, `nonce="`+nonce+`"`) {
+					t.Errorf("%s: inline script %q without the nonce", target, tag)
+				}
+			}
+			if inline == 0 {
+				t.Errorf("%s: no inline chart script", target)
+			}
+		}
+	}
+}
+
+func TestAPIRecords(t *testing.T) {
+	st, recs := newStore(t, 30)
+	h := ui.Handler(st)
+
+	type list struct {
+		Records []map[string]any `json:"records"`
+		Next    string           `json:"next"`
+	}
+	// Paging: newest first, cursor to the next page, all records once.
+	var ids []string
+	next := ""
+	for page := 0; ; page++ {
+		target := "/stats/api/records?limit=7"
+		if next != "" {
+			target += "&before=" + url.QueryEscape(next)
+		}
+		w := do(h, "GET", target, nil)
+		if w.Code != 200 {
+			t.Fatalf("page %d: %d %s", page, w.Code, w.Body.String())
+		}
+		l := decode[list](t, w)
+		for _, r := range l.Records {
+			ids = append(ids, r["id"].(string))
+		}
+		if l.Next == "" {
+			break
+		}
+		next = l.Next
+		if page > 10 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(ids) != len(recs) {
+		t.Fatalf("paged through %d records, want %d", len(ids), len(recs))
+	}
+	for i, id := range ids {
+		if want := recs[len(recs)-1-i].ID.String(); id != want {
+			t.Fatalf("record %d = %s, want %s (newest first)", i, id, want)
+		}
+	}
+
+	// Summary fields.
+	w := do(h, "GET", "/stats/api/records?limit=1", nil)
+	l := decode[list](t, w)
+	r := l.Records[0]
+	last := recs[len(recs)-1]
+	for _, k := range []string{"id", "trace_id", "start", "duration_ms", "method", "path", "route", "status", "call_count", "overhead_ms"} {
+		if _, ok := r[k]; !ok {
+			t.Errorf("summary lacks %q: %v", k, r)
+		}
+	}
+	if r["path"] != last.Path || r["trace_id"] != last.TraceID.String() || int(r["call_count"].(float64)) != len(last.Calls) {
+		t.Errorf("summary = %v", r)
+	}
+	if _, err := time.Parse(time.RFC3339, r["start"].(string)); err != nil {
+		t.Errorf("start is not RFC 3339: %v", err)
+	}
+	if got, want := r["duration_ms"].(float64), float64(last.Duration.Microseconds())/1000; got != want {
+		t.Errorf("duration_ms = %v, want %v", got, want)
+	}
+
+	// Filters.
+	filters := []struct {
+		q     string
+		check func(map[string]any) bool
+	}{
+		{"status=5xx", func(m map[string]any) bool { return m["status"].(float64) >= 500 }},
+		{"status=404", func(m map[string]any) bool { return m["status"].(float64) == 404 }},
+		{"route=POST+%2Forders", func(m map[string]any) bool { return m["route"] == "POST /orders" }},
+		{"error=true", func(m map[string]any) bool { return m["failed"] == true }},
+		{"min_ms=3.5", func(m map[string]any) bool { return m["duration_ms"].(float64) >= 3.5 }},
+	}
+	for _, f := range filters {
+		l := decode[list](t, do(h, "GET", "/stats/api/records?limit=1000&"+f.q, nil))
+		if len(l.Records) == 0 {
+			t.Errorf("%s: no records", f.q)
+		}
+		for _, m := range l.Records {
+			if !f.check(m) {
+				t.Errorf("%s: record %v does not match", f.q, m)
+			}
+		}
+	}
+
+	// An oversized limit is clamped, not refused.
+	for _, lim := range []string{"5000", "99999999999999999999999"} {
+		w := do(h, "GET", "/stats/api/records?limit="+lim, nil)
+		if w.Code != 200 {
+			t.Errorf("limit=%s: %d", lim, w.Code)
+		}
+	}
+}
+
+func TestAPIRecord(t *testing.T) {
+	st, recs := newStore(t, 12)
+	h := ui.Handler(st)
+	rec := recs[10]
+	w := do(h, "GET", "/stats/api/records/"+rec.ID.String(), nil)
+	if w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body.String())
+	}
+	var full struct {
+		ID       string              `json:"id"`
+		TraceID  string              `json:"trace_id"`
+		Headers  map[string][]string `json:"headers"`
+		Warnings []map[string]any    `json:"warnings"`
+		RPCStats []map[string]any    `json:"rpc_stats"`
+		Calls    []struct {
+			Service      string  `json:"service"`
+			Method       string  `json:"method"`
+			StartMS      float64 `json:"start_ms"`
+			DurationMS   float64 `json:"duration_ms"`
+			Error        string  `json:"error"`
+			RequestSize  int64   `json:"request_size"`
+			ResponseSize int64   `json:"response_size"`
+			Request      string  `json:"request"`
+			Response     string  `json:"response"`
+			Stack        []struct {
+				Function string `json:"function"`
+				File     string `json:"file"`
+				Line     int    `json:"line"`
+			} `json:"stack"`
+			Phases []struct {
+				Name string `json:"name"`
+			} `json:"phases"`
+		} `json:"calls"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &full); err != nil {
+		t.Fatal(err)
+	}
+	if full.ID != rec.ID.String() || len(full.Calls) != len(rec.Calls) {
+		t.Fatalf("full = %+v", full)
+	}
+	c0 := full.Calls[0]
+	if c0.Service != rec.Calls[0].Service || c0.Request != rec.Calls[0].Request || len(c0.Stack) != 3 ||
+		c0.Stack[0].Function != rec.Calls[0].Stack[0].Function || c0.Stack[0].Line != rec.Calls[0].Stack[0].Line {
+		t.Errorf("call 0 = %+v", c0)
+	}
+	if len(full.Calls[1].Phases) != 4 || full.Calls[1].Phases[0].Name != "dns" {
+		t.Errorf("call 1 phases = %+v", full.Calls[1].Phases)
+	}
+	if full.Headers["Authorization"][0] != "[redacted]" {
+		t.Errorf("headers = %v", full.Headers)
+	}
+	if len(full.RPCStats) == 0 {
+		t.Error("no rpc_stats")
+	}
+
+	w = do(h, "GET", "/stats/api/records/"+rec.ID.String()+"?download=1", nil)
+	if cd := w.Header().Get("Content-Disposition"); !strings.Contains(cd, "attachment") || !strings.Contains(cd, rec.ID.String()) {
+		t.Errorf("Content-Disposition = %q", cd)
+	}
+}
+
+func TestAPIStats(t *testing.T) {
+	st, _ := newStore(t, 40)
+	h := ui.Handler(st)
+	w := do(h, "GET", "/stats/api/stats?window=1h", nil)
+	type statsResp struct {
+		Requests int64 `json:"requests"`
+		Errors   int64 `json:"errors"`
+		RPCs     []struct {
+			Service string  `json:"service"`
+			Method  string  `json:"method"`
+			Count   int64   `json:"count"`
+			Share   float64 `json:"share"`
+			P95     float64 `json:"p95_ms"`
+			Routes  []struct {
+				Route string `json:"route"`
+			} `json:"routes"`
+		} `json:"rpcs"`
+		Paths []struct {
+			Route           string  `json:"route"`
+			Requests        int64   `json:"requests"`
+			CallsPerRequest float64 `json:"calls_per_request"`
+			RPCs            []struct {
+				Service string `json:"service"`
+			} `json:"rpcs"`
+		} `json:"paths"`
+		Histogram []struct {
+			Count int64 `json:"count"`
+		} `json:"histogram"`
+	}
+	s := decode[statsResp](t, w)
+	if s.Requests != 40 || s.Errors != 4 {
+		t.Errorf("requests, errors = %d, %d; want 40, 4", s.Requests, s.Errors)
+	}
+	if len(s.RPCs) == 0 || len(s.Paths) != 2 {
+		t.Fatalf("rpcs %d, paths %d", len(s.RPCs), len(s.Paths))
+	}
+	var share float64
+	for _, r := range s.RPCs {
+		share += r.Share
+		if len(r.Routes) == 0 || r.P95 <= 0 {
+			t.Errorf("rpc %s %s: routes %v, p95 %v", r.Service, r.Method, r.Routes, r.P95)
+		}
+	}
+	if share < 0.999 || share > 1.001 {
+		t.Errorf("shares add up to %v", share)
+	}
+	var reqs int64
+	for _, p := range s.Paths {
+		reqs += p.Requests
+		if p.CallsPerRequest <= 0 || len(p.RPCs) == 0 {
+			t.Errorf("path %+v", p)
+		}
+	}
+	var hist int64
+	for _, b := range s.Histogram {
+		hist += b.Count
+	}
+	if reqs != 40 || hist != 40 {
+		t.Errorf("paths count %d requests, histogram %d; want 40", reqs, hist)
+	}
+}
+
+func TestStatic(t *testing.T) {
+	st, _ := newStore(t, 1)
+	h := ui.Handler(st)
+	w := do(h, "GET", "/stats/static/echarts.min.js", nil)
+	etag := w.Header().Get("ETag")
+	if w.Code != 200 || etag == "" || w.Header().Get("Cache-Control") == "" || w.Body.Len() != 1034102 {
+		t.Fatalf("status %d, ETag %q, Cache-Control %q, %d bytes", w.Code, etag, w.Header().Get("Cache-Control"), w.Body.Len())
+	}
+	w = do(h, "GET", "/stats/static/echarts.min.js", http.Header{"If-None-Match": {etag}})
+	if w.Code != http.StatusNotModified || w.Body.Len() != 0 {
+		t.Errorf("revalidation: status %d, %d bytes", w.Code, w.Body.Len())
+	}
+	w = do(h, "GET", "/stats/static/echarts.min.js", http.Header{"Accept-Encoding": {"gzip, deflate"}})
+	if w.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("no gzip: %v", w.Header())
+	}
+	zr, err := gzip.NewReader(w.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(zr)
+	if len(b) != 1034102 {
+		t.Errorf("gunzipped %d bytes", len(b))
+	}
+	w = do(h, "GET", "/stats/static/echarts.min.js", http.Header{"Accept-Encoding": {"gzip;q=0"}})
+	if w.Header().Get("Content-Encoding") != "" {
+		t.Error("gzip sent although refused")
+	}
+}
+
+func TestAuth(t *testing.T) {
+	st, _ := newStore(t, 1)
+	tests := []struct {
+		name   string
+		h      http.Handler
+		remote string
+		hdr    http.Header
+		code   int
+	}{
+		{"loopback v4", ui.Handler(st), "127.0.0.1:1", nil, 200},
+		{"loopback v6", ui.Handler(st), "[::1]:1", nil, 200},
+		{"loopback 127/8", ui.Handler(st), "127.3.4.5:1", nil, 200},
+		{"v4-mapped loopback", ui.Handler(st), "[::ffff:127.0.0.1]:1", nil, 200},
+		{"X-Forwarded-For", ui.Handler(st), "127.0.0.1:1", http.Header{"X-Forwarded-For": {"127.0.0.1"}}, 403},
+		{"Forwarded", ui.Handler(st), "127.0.0.1:1", http.Header{"Forwarded": {"for=127.0.0.1"}}, 403},
+		{"X-Real-IP", ui.Handler(st), "127.0.0.1:1", http.Header{"X-Real-Ip": {"127.0.0.1"}}, 403},
+		{"X-Forwarded-Host", ui.Handler(st), "127.0.0.1:1", http.Header{"X-Forwarded-Host": {"a"}}, 403},
+		{"empty X-Forwarded-For", ui.Handler(st), "127.0.0.1:1", http.Header{"X-Forwarded-For": {""}}, 403},
+		{"lower-case header", ui.Handler(st), "127.0.0.1:1", http.Header{"x-forwarded-for": {"1.2.3.4"}}, 403},
+		{"non-loopback", ui.Handler(st), "10.0.0.1:1", nil, 403},
+		{"public", ui.Handler(st), "8.8.8.8:1", nil, 403},
+		{"unix socket", ui.Handler(st), "@", nil, 403},
+		{"no remote", ui.Handler(st), "", nil, 403},
+		{"basic good", ui.Handler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
+			http.Header{"Authorization": {basic("admin", "s3cret")}}, 200},
+		{"basic bad pass", ui.Handler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
+			http.Header{"Authorization": {basic("admin", "wrong")}}, 401},
+		{"basic bad user", ui.Handler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
+			http.Header{"Authorization": {basic("root", "s3cret")}}, 401},
+		{"basic missing", ui.Handler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "127.0.0.1:1", nil, 401},
+		{"basic empty password configured", ui.Handler(st, ui.WithAuth(ui.BasicAuth("admin", ""))), "127.0.0.1:1",
+			http.Header{"Authorization": {basic("admin", "")}}, 401},
+		{"custom deny", ui.Handler(st, ui.WithAuth(func(*http.Request) bool { return false })), "127.0.0.1:1", nil, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, target := range []string{"/stats/", "/stats/api/records", "/stats/static/app.js"} {
+				r := httptest.NewRequest("GET", target, nil)
+				r.RemoteAddr = tt.remote
+				for k, vs := range tt.hdr {
+					r.Header[k] = vs
+				}
+				w := httptest.NewRecorder()
+				tt.h.ServeHTTP(w, r)
+				if w.Code != tt.code {
+					t.Errorf("%s: status %d, want %d", target, w.Code, tt.code)
+				}
+				if tt.code == 401 && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Basic ") {
+					t.Errorf("%s: 401 without a Basic challenge", target)
+				}
+				if tt.code != 200 && strings.Contains(target, "/api/") && !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+					t.Errorf("%s: API refusal is %q, want JSON", target, w.Header().Get("Content-Type"))
+				}
+				if tt.code != 200 && strings.Contains(w.Body.String(), "records/") {
+					t.Errorf("%s: a refused request got data", target)
+				}
+			}
+		})
+	}
+}
+
+func basic(u, p string) string {
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.SetBasicAuth(u, p)
+	return r.Header.Get("Authorization")
+}
+
+func TestMutations(t *testing.T) {
+	st, _ := newStore(t, 10)
+	rec := recording.New()
+	defer rec.Close(context.Background())
+	h := ui.Handler(st, ui.WithRecorder(rec))
+
+	cross := []http.Header{
+		{"Sec-Fetch-Site": {"cross-site"}},
+		{"Sec-Fetch-Site": {"same-site"}},
+		{"Origin": {"http://evil.example"}},
+	}
+	for _, hdr := range cross {
+		for _, target := range []string{"/stats/clear", "/stats/pause"} {
+			w := do(h, "POST", target, hdr)
+			if w.Code != http.StatusForbidden {
+				t.Errorf("POST %s with %v: status %d, want 403", target, hdr, w.Code)
+			}
+		}
+	}
+	if st.Len() != 10 || rec.Paused() {
+		t.Fatalf("a refused POST changed state: %d records, paused %v", st.Len(), rec.Paused())
+	}
+
+	same := http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {"http://example.com"}}
+	w := do(h, "POST", "/stats/pause", same)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "./" || !rec.Paused() {
+		t.Fatalf("pause: %d %q, paused %v", w.Code, w.Header().Get("Location"), rec.Paused())
+	}
+	if !strings.Contains(do(h, "GET", "/stats/", nil).Body.String(), "Resume recording") {
+		t.Error("dashboard does not offer to resume")
+	}
+	w = do(h, "POST", "/stats/resume", http.Header{"Accept": {"application/json"}})
+	if w.Code != http.StatusNoContent || rec.Paused() {
+		t.Fatalf("resume: %d, paused %v", w.Code, rec.Paused())
+	}
+	w = do(h, "POST", "/stats/clear", same)
+	if w.Code != http.StatusSeeOther || st.Len() != 0 {
+		t.Fatalf("clear: %d, %d records left", w.Code, st.Len())
+	}
+	type healthResp struct {
+		Recorder struct {
+			QueueCap int  `json:"queue_cap"`
+			Paused   bool `json:"paused"`
+		} `json:"recorder"`
+	}
+	health := decode[healthResp](t, do(h, "GET", "/stats/api/health", nil))
+	if health.Recorder.QueueCap != recording.DefaultQueueSize {
+		t.Errorf("health = %+v", health)
+	}
+}
+
+func TestPrefix(t *testing.T) {
+	st, recs := newStore(t, 3)
+	mux := http.NewServeMux()
+	mux.Handle("/admin/appstats/", ui.Handler(st, ui.WithPrefix("admin/appstats")))
+	mux.Handle("/s/", http.StripPrefix("/s", ui.Handler(st, ui.WithPrefix("/"))))
+	for _, target := range []string{
+		"/admin/appstats/", "/admin/appstats/records/" + recs[0].ID.String(), "/admin/appstats/api/records",
+		"/s/", "/s/records/" + recs[1].ID.String(), "/s/static/app.js",
+	} {
+		if w := do(mux, "GET", target, nil); w.Code != 200 {
+			t.Errorf("%s: %d", target, w.Code)
+		}
+	}
+	w := do(ui.Handler(st, ui.WithPrefix("/admin/appstats/")), "GET", "/admin/appstats", nil)
+	if w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != "/admin/appstats/" {
+		t.Errorf("redirect: %d %q", w.Code, w.Header().Get("Location"))
+	}
+	// Links are relative: no page names the prefix.
+	body := do(mux, "GET", "/admin/appstats/records/"+recs[0].ID.String(), nil).Body.String()
+	if strings.Contains(body, `"/admin`) || strings.Contains(body, `"/stats`) || !strings.Contains(body, `href="../static/app.css"`) {
+		t.Error("details page does not use relative links")
+	}
+}
+
+// xssPayloads are what a request could put in a path, query, call name or
+// error string.
+var xssPayloads = []string{
+	`<script>alert(1)</script>`,
+	`"><img src=x onerror=alert(1)>`,
+	`</script><script>alert(1)</script>`,
+	`javascript:alert(1)`,
+	`'-alert(1)-'`,
+	`<!--<script>`,
+	`__f__"alert(1)"__f__`,
+}
+
+func xssRecord(t time.Time, n uint64) *recording.Record {
+	p := strings.Join(xssPayloads, "")
+	r := makeRecord(t, n, "/x/"+p, 500, 12)
+	r.Route = "GET /x/" + p
+	r.Query = "q=" + p
+	r.Error = p
+	r.Panic = p
+	r.User = p
+	r.Headers = map[string][]string{p: {p}}
+	r.Attrs = []recording.Attr{{Key: p, Value: p}}
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		c.Service = xssPayloads[i%len(xssPayloads)]
+		c.Method = p
+		c.Error = p
+		c.Request = p
+		c.Response = p
+		c.Stack[0].Function = p
+		c.Stack[0].File = p
+		c.Attrs = []recording.Attr{{Key: p, Value: p}}
+		for j := range c.Phases {
+			c.Phases[j].Name = xssPayloads[j%len(xssPayloads)]
+		}
+	}
+	r.Warnings = append(r.Warnings, recording.Warning{Kind: p, Service: p, Method: p, Request: p, Count: 3, Message: p})
+	return r
+}
+
+// TestEscaping checks, without a browser, that no payload reaches a page
+// unescaped. TestBrowserXSS checks the same in Chromium.
+func TestEscaping(t *testing.T) {
+	st, _ := newStore(t, 2)
+	rec := xssRecord(time.Now(), 999)
+	if err := st.Write(context.Background(), []*recording.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	h := ui.Handler(st, ui.WithTraceLink("javascript:alert(1)//{trace_id}"))
+	raw := []string{"<script>alert", "<img src=x", "</script><script>", "<!--<script>", `href="javascript:`}
+	for _, target := range []string{
+		"/stats/", "/stats/records/" + rec.ID.String(), "/stats/part/stats", "/stats/part/history",
+		"/stats/?route=" + url.QueryEscape(rec.Route),
+		"/stats/api/records", "/stats/api/records/" + rec.ID.String(), "/stats/api/stats",
+	} {
+		w := do(h, "GET", target, nil)
+		if w.Code != 200 {
+			t.Fatalf("%s: %d", target, w.Code)
+		}
+		body := w.Body.String()
+		for _, s := range raw {
+			if strings.Contains(body, s) {
+				t.Errorf("%s: body contains %q", target, s)
+			}
+		}
+		// Chart scripts carry no request data at all.
+		for _, chunk := range strings.Split(body, "<script nonce=")[1:] {
+			script := chunk[:strings.Index(chunk, "</script>")]
+			if strings.Contains(script, "alert") || strings.Contains(script, "__f__") {
+				t.Errorf("%s: chart script contains request data: %.200s", target, script)
+			}
+		}
+	}
+}
+
+// failingStore fails every method with err.
+type failingStore struct {
+	store.Store
+	err error
+}
+
+func (f failingStore) Get(context.Context, string) (*recording.Record, error) { return nil, f.err }
+func (f failingStore) List(context.Context, store.Query) (store.Page, error) {
+	return store.Page{}, f.err
+}
+func (f failingStore) Stats(context.Context, store.Window) (*store.Stats, error) { return nil, f.err }
+func (f failingStore) Series(context.Context, store.Window, time.Duration) ([]store.Bucket, error) {
+	return nil, f.err
+}
+func (f failingStore) Clear(context.Context) error { return f.err }
+
+func TestStoreErrors(t *testing.T) {
+	id := recID(time.Now(), 1).String()
+	tests := []struct {
+		err  error
+		code int
+	}{
+		{store.ErrNotFound, 404},
+		{store.ErrInvalidQuery, 400},
+		{store.ErrInvalidID, 400},
+		{store.ErrClosed, 503},
+		{errors.New("disk on fire"), 500},
+	}
+	for _, tt := range tests {
+		h := ui.Handler(failingStore{err: tt.err})
+		for _, target := range []string{"/stats/", "/stats/records/" + id, "/stats/api/records", "/stats/api/records/" + id,
+			"/stats/api/stats", "/stats/api/series", "/stats/part/stats", "/stats/part/history"} {
+			w := do(h, "GET", target, nil)
+			if w.Code != tt.code {
+				t.Errorf("%v: GET %s: %d, want %d", tt.err, target, w.Code, tt.code)
+			}
+			if strings.Contains(w.Body.String(), "disk on fire") {
+				t.Errorf("%s: internal error text leaked", target)
+			}
+		}
+		if w := do(h, "POST", "/stats/clear", nil); w.Code != tt.code {
+			t.Errorf("%v: POST clear: %d", tt.err, w.Code)
+		}
+	}
+}
+
+// TestNoServerErrorOnJunk sends odd parameters everywhere: every answer is
+// 2xx or 4xx.
+func TestNoServerErrorOnJunk(t *testing.T) {
+	st, recs := newStore(t, 5)
+	h := ui.Handler(st)
+	junk := []string{"", "%00", "%ff%fe", "-", "1e309", "0x10", "９", strings.Repeat("9", 40), "null", "[]", "%3Cscript%3E", "..%2F..%2Fetc%2Fpasswd"}
+	paths := []string{"/stats/", "/stats/api/records", "/stats/api/stats", "/stats/api/series", "/stats/part/history", "/stats/part/stats"}
+	params := []string{"limit", "before", "route", "status", "min_ms", "error", "window", "download"}
+	for _, p := range paths {
+		for _, k := range params {
+			for _, v := range junk {
+				w := do(h, "GET", p+"?"+k+"="+v, nil)
+				if w.Code >= 500 {
+					t.Errorf("%s?%s=%s: %d %s", p, k, v, w.Code, w.Body.String())
+				}
+			}
+		}
+	}
+	for _, id := range []string{"%00", "..", "..%2f..", strings.Repeat("a", 33), strings.Repeat("g", 32), recs[0].ID.String() + "x"} {
+		for _, p := range []string{"/stats/records/", "/stats/api/records/", "/stats/static/"} {
+			if w := do(h, "GET", p+id, nil); w.Code >= 500 || w.Code == 200 {
+				t.Errorf("%s%s: %d", p, id, w.Code)
+			}
+		}
+	}
+}
+
+func TestDetailsContent(t *testing.T) {
+	st, _ := newStore(t, 1)
+	rec := makeRecord(time.Now(), 77, "/big", 200, 40)
+	rec.Calls[3].Running = true
+	rec.Calls = append(rec.Calls, recording.Call{Service: "event", Method: "cache miss", Start: time.Millisecond, Event: true, RequestSize: -1, ResponseSize: -1})
+	rec.Warnings = recording.Analyze(rec, 5)
+	if err := st.Write(context.Background(), []*recording.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	h := ui.Handler(st, ui.WithTraceLink("http://jaeger:16686/trace/{trace_id}"))
+	body := do(h, "GET", "/stats/records/"+rec.ID.String(), nil).Body.String()
+	for _, s := range []string{
+		`href="http://jaeger:16686/trace/` + rec.TraceID.String() + `"`,
+		"N+1", "left running", `<details class="call`, "main.loadFriends", "/app/friends.go:17",
+		"connection refused", "RPC stats", "gantt-l", `"ph":[{"n":"dns"`,
+	} {
+		if !strings.Contains(body, s) {
+			t.Errorf("details page lacks %q", s)
+		}
+	}
+	if n := strings.Count(body, `<details class="call`); n != len(rec.Calls) {
+		t.Errorf("%d calls listed, want %d", n, len(rec.Calls))
+	}
+}
+
+func TestEmptyStore(t *testing.T) {
+	st, _ := newStore(t, 0)
+	h := ui.Handler(st)
+	for _, target := range []string{"/stats/", "/stats/api/records", "/stats/api/stats", "/stats/part/stats", "/stats/part/history"} {
+		w := do(h, "GET", target, nil)
+		if w.Code != 200 {
+			t.Errorf("%s: %d", target, w.Code)
+		}
+	}
+	if b := do(h, "GET", "/stats/api/records", nil).Body.Bytes(); !bytes.Contains(b, []byte(`"records":[]`)) {
+		t.Errorf("empty list = %s", b)
+	}
+	rec := makeRecord(time.Now(), 5, "/none", 204, 0)
+	st.Write(context.Background(), []*recording.Record{rec})
+	if w := do(h, "GET", "/stats/records/"+rec.ID.String(), nil); w.Code != 200 || !strings.Contains(w.Body.String(), "made no calls") {
+		t.Errorf("record without calls: %d", w.Code)
+	}
+}
+
+func TestNilStore(t *testing.T) {
+	h := ui.Handler(nil)
+	for _, target := range []string{"/stats/", "/stats/api/records", "/stats/records/" + recID(time.Now(), 1).String()} {
+		if w := do(h, "GET", target, nil); w.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s: %d, want 503", target, w.Code)
+		}
+	}
+}
