@@ -68,6 +68,7 @@ const (
 	keyWarnKind     = "appstats.warning.kind"
 	keyWarnCount    = "appstats.warning.count"
 	keyWarnMessage  = "appstats.warning.message"
+	keyWarnMethod   = "appstats.warning.method"
 )
 
 // intKeys are attribute keys whose values OpenTelemetry defines as integers;
@@ -161,7 +162,7 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 			Attributes: []attribute.KeyValue{
 				attribute.String(keyWarnKind, w.Kind),
 				attribute.String(keyService, w.Service),
-				attribute.String(keyRPCMethod, w.Method),
+				attribute.String(keyWarnMethod, w.Method),
 				attribute.Int(keyWarnCount, w.Count),
 				attribute.String(keyWarnMessage, w.Message),
 			},
