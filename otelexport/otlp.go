@@ -16,6 +16,11 @@ import (
 // OTEL_EXPORTER_OTLP_TRACES_*) environment variables, by default
 // https://localhost:4318/v1/traces; options given with [WithHTTPOptions] win
 // over them. No connection is made until the first export.
+//
+// otlptracehttp keeps its connections in a process-wide pool that
+// [Exporter.Close] does not empty (idle ones close after 90 s); to own them,
+// pass an [net/http.Client] with [otlptracehttp.WithHTTPClient] (which then
+// also decides TLS and timeouts).
 func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	cfg := newConfig(opts)
 	exp, err := otlptracehttp.New(ctx, cfg.httpOpts...)
