@@ -49,6 +49,32 @@ func FromContext(ctx context.Context) *ActiveRecord {
 	return a
 }
 
+type callCtxKey struct{}
+
+// ContextWithCall returns a copy of ctx that says it is inside the recorded
+// call c. Wrappers that record a call (an HTTP transport, a gRPC interceptor,
+// a database/sql driver, or code that uses [StartCall] by hand) should pass
+// such a context to the code that performs the call, so that other
+// instrumentation running underneath — OpenTelemetry spans bridged into
+// records by package otelexport — knows the call is already recorded and does
+// not record it twice. A nil c returns ctx unchanged.
+func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
+	if c == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, callCtxKey{}, c)
+}
+
+// CallFromContext returns the recorded call ctx is inside of (see
+// [ContextWithCall]), or nil.
+func CallFromContext(ctx context.Context) *ActiveCall {
+	if ctx == nil {
+		return nil
+	}
+	c, _ := ctx.Value(callCtxKey{}).(*ActiveCall)
+	return c
+}
+
 // An ActiveRecord is a record in the making: the request has started and has
 // not ended. Calls are added to it through its context from any goroutine.
 //
@@ -181,8 +207,29 @@ func (a *ActiveRecord) StartCall(service, method string) *ActiveCall {
 	return a.startCall(service, method, false)
 }
 
+// StartCallAt is StartCall for wrappers that learn of a call from another
+// instrumentation, such as the OpenTelemetry bridge in package otelexport: the
+// call started at start (zero means now) and has the span ID span (zero means
+// a new one), so that the call lines up with the span that was propagated.
+func (a *ActiveRecord) StartCallAt(service, method string, start time.Time, span SpanID) *ActiveCall {
+	if a == nil {
+		return nil
+	}
+	return a.startCallAt(service, method, false, start, span)
+}
+
 func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall {
+	return a.startCallAt(service, method, event, time.Time{}, SpanID{})
+}
+
+func (a *ActiveRecord) startCallAt(service, method string, event bool, start time.Time, span SpanID) *ActiveCall {
 	t0 := time.Now()
+	if start.IsZero() {
+		start = t0
+	}
+	if !span.IsValid() {
+		span = NewSpanID()
+	}
 	rec := a.rec
 	a.mu.Lock()
 	if a.ended {
@@ -197,14 +244,14 @@ func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall
 	}
 	a.mu.Unlock()
 
-	ac := &ActiveCall{a: a, start: t0}
+	ac := &ActiveCall{a: a, start: start}
 	ac.c = Call{
 		Service:      service,
 		Method:       method,
-		Start:        t0.Sub(a.start),
+		Start:        start.Sub(a.start),
 		RequestSize:  -1,
 		ResponseSize: -1,
-		SpanID:       NewSpanID(),
+		SpanID:       span,
 		Event:        event,
 	}
 	if rec.cfg.maxStack > 0 {
@@ -286,6 +333,17 @@ func (c *ActiveCall) SetMethod(method string) {
 	}
 	c.a.mu.Lock()
 	c.c.Method = method
+	c.a.mu.Unlock()
+}
+
+// SetService replaces the call's service name, for wrappers that learn it
+// late (such as the OpenTelemetry bridge, from a span's final attributes).
+func (c *ActiveCall) SetService(service string) {
+	if c == nil {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.Service = service
 	c.a.mu.Unlock()
 }
 
