@@ -3,6 +3,7 @@ module github.com/goappstats/appstats
 go 1.26.0
 
 require (
+	github.com/XSAM/otelsql v0.44.0 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect

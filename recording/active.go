@@ -418,3 +418,25 @@ func panicString(v any) string {
 
 // PanicString formats a recovered panic value for [Record.Panic].
 func PanicString(v any) string { return panicString(v) }
+
+// Discard removes a call that turned out not to have happened — for example a
+// database/sql driver call that returned driver.ErrSkip, after which
+// database/sql retries the work another way that is recorded by itself. It
+// has no effect on a call that has ended or on a nil *ActiveCall.
+func (c *ActiveCall) Discard() {
+	if c == nil {
+		return
+	}
+	a := c.a
+	a.mu.Lock()
+	if !c.ended {
+		c.ended = true
+		for i := len(a.calls) - 1; i >= 0; i-- {
+			if a.calls[i] == c {
+				a.calls = append(a.calls[:i], a.calls[i+1:]...)
+				break
+			}
+		}
+	}
+	a.mu.Unlock()
+}
