@@ -174,10 +174,12 @@ func skipQuoted(s string, i int, q byte) int {
 	return len(s)
 }
 
-func isDigit(c byte) bool      { return '0' <= c && c <= '9' }
-func isIdentStart(c byte) bool { return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80 }
-func isIdent(c byte) bool      { return isIdentStart(c) || isDigit(c) }
-func isHex(s string) bool      { return len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isIdentStart(c byte) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
+}
+func isIdent(c byte) bool { return isIdentStart(c) || isDigit(c) }
+func isHex(s string) bool { return len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') }
 
 // A token of a normalized statement: a word (keyword or identifier, possibly
 // quoted and dotted) or a single punctuation byte.
