@@ -56,7 +56,7 @@ type Conn struct {
 	network string
 	remote  string
 
-	mu sync.Mutex               // serializes changes of st
+	mu sync.Mutex              // serializes changes of st
 	st atomic.Pointer[binding] // never nil
 }
 

@@ -39,16 +39,24 @@ type wrapper struct {
 func newWrapper(opts []Option) *wrapper { return &wrapper{cfg: newConfig(opts)} }
 
 // startStmt starts the call of a statement in a's request.
+//
+// The time spent outside StartCall (which counts its own) is added to the
+// record's overhead.
 func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare bool, args []driver.NamedValue) *recording.ActiveCall {
+	t0 := time.Now()
 	st := w.cache.get(query)
 	method := st.method
 	if prepare {
 		method = st.prepare
 	}
+	t1 := time.Now()
 	c := a.StartCall(Service, method)
 	if c == nil {
+		a.AddOverhead(t1.Sub(t0))
 		return nil
 	}
+	t2 := time.Now()
+	defer func() { a.AddOverhead(t1.Sub(t0) + time.Since(t2)) }()
 	c.SetRequest(st.text)
 	if w.cfg.system != "" {
 		c.SetAttr(AttrSystem, w.cfg.system)
@@ -140,10 +148,12 @@ func endExec(c *recording.ActiveCall, res driver.Result, err error) {
 		return
 	}
 	if err == nil && res != nil {
+		t0 := time.Now()
 		if n, rerr := res.RowsAffected(); rerr == nil {
 			c.SetAttr(AttrAffectedRows, strconv.FormatInt(n, 10))
 			c.SetResponse(strconv.FormatInt(n, 10) + " rows affected")
 		}
+		c.Record().AddOverhead(time.Since(t0))
 	}
 	c.End(err)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"reflect"
 	"strconv"
+	"time"
 
 	"github.com/goappstats/appstats/recording"
 )
@@ -41,9 +42,11 @@ func (r *rows) Close() error {
 	err := r.r.Close()
 	if c := r.call; c != nil {
 		r.call = nil
+		t0 := time.Now()
 		n := strconv.FormatInt(r.n, 10)
 		c.SetAttr(AttrReturnedRows, n)
 		c.SetResponse(n + " rows")
+		c.Record().AddOverhead(time.Since(t0))
 		if r.err != nil {
 			c.End(r.err) // the failure that ended the reading, not Close's
 		} else {
