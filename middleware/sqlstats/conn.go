@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the wrapper forwards the deprecated driver interfaces as the driver has them.
+
 package sqlstats
 
 //go:generate go run gen_combos.go

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the test checks the deprecated driver interfaces too.
+
 package sqlstats_test
 
 import (
@@ -149,9 +151,9 @@ func scenario(ctx context.Context, t *testing.T, db *sql.DB) []string {
 	conn.Raw(func(dc any) error {
 		for _, it := range []reflect.Type{
 			reflect.TypeFor[driver.Pinger](),
-			reflect.TypeFor[driver.Execer](), //nolint:staticcheck
+			reflect.TypeFor[driver.Execer](),
 			reflect.TypeFor[driver.ExecerContext](),
-			reflect.TypeFor[driver.Queryer](), //nolint:staticcheck
+			reflect.TypeFor[driver.Queryer](),
 			reflect.TypeFor[driver.QueryerContext](),
 			reflect.TypeFor[driver.ConnPrepareContext](),
 			reflect.TypeFor[driver.ConnBeginTx](),

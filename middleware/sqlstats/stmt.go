@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the wrapper forwards the deprecated driver interfaces as the driver has them.
+
 package sqlstats
 
 import (
@@ -46,13 +48,12 @@ func wrapStmt(s driver.Stmt, query string, c *conn) driver.Stmt {
 	if ws.checker == nil {
 		ws.checker = c.checker
 	}
-	if cc, ok := s.(driver.ColumnConverter); ok { //nolint:staticcheck // forwarded as the driver has it
+	if cc, ok := s.(driver.ColumnConverter); ok {
 		return stmtCC{ws, cc}
 	}
 	return ws
 }
 
-//nolint:staticcheck // forwarded as the driver has it
 func (s stmtCC) ColumnConverter(idx int) driver.ValueConverter { return s.cc.ColumnConverter(idx) }
 
 func (s *stmt) Close() error  { return s.s.Close() }
