@@ -15,6 +15,12 @@ type statement struct {
 	prepare   string // the method of the call that prepares it
 }
 
+// maxScan bounds the part of a query text that is normalized and scanned:
+// recorded summaries are short (the recorder clips them, 256 bytes by
+// default), and a bulk statement of megabytes must not cost its size again
+// on every call. Texts longer than this are not cached either.
+const maxScan = 4096
+
 // maxCache bounds the per-wrapper cache of parsed statements. An application
 // that builds query texts dynamically would otherwise grow it without end;
 // once full, the cache is reset.
@@ -27,6 +33,9 @@ type cache struct {
 }
 
 func (c *cache) get(query string) *statement {
+	if len(query) > maxScan {
+		return parseStatement(query)
+	}
 	c.mu.RLock()
 	s := c.m[query]
 	c.mu.RUnlock()
@@ -44,7 +53,12 @@ func (c *cache) get(query string) *statement {
 }
 
 func parseStatement(query string) *statement {
-	norm := Normalize(query)
+	var norm string
+	if len(query) > maxScan {
+		norm = Normalize(query[:maxScan]) + "…"
+	} else {
+		norm = Normalize(query)
+	}
 	op, table := Describe(norm)
 	s := &statement{text: norm, operation: op, table: table}
 	if op == "" {

@@ -1,6 +1,9 @@
 package sqlstats
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestNormalize(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -67,6 +70,18 @@ func TestStatementMethod(t *testing.T) {
 		if c.get(tt.q) != s {
 			t.Errorf("%q: not cached", tt.q)
 		}
+	}
+}
+
+func TestLongStatement(t *testing.T) {
+	q := "INSERT INTO big (v) VALUES " + strings.Repeat("('xxxxxxxxxx'), ", 100000) + "('y')"
+	var c cache
+	s := c.get(q)
+	if s.method != "INSERT big" || len(s.text) > maxScan+len("…") || !strings.HasSuffix(s.text, "…") {
+		t.Errorf("method %q, text of %d bytes", s.method, len(s.text))
+	}
+	if len(c.m) != 0 {
+		t.Error("a long statement was cached")
 	}
 }
 
