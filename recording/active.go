@@ -3,6 +3,7 @@ package recording
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -332,6 +333,27 @@ func (c *ActiveCall) SetAttr(key, value string) {
 		}
 	}
 	c.c.Attrs = append(c.c.Attrs, Attr{Key: key, Value: value})
+	c.a.mu.Unlock()
+}
+
+// SetAttrs sets several attributes of the call at once, as SetAttr would
+// one by one, but with one lock and at most one allocation.
+func (c *ActiveCall) SetAttrs(attrs ...Attr) {
+	if c == nil || len(attrs) == 0 {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.Attrs = slices.Grow(c.c.Attrs, len(attrs))
+next:
+	for _, at := range attrs {
+		for i := range c.c.Attrs {
+			if c.c.Attrs[i].Key == at.Key {
+				c.c.Attrs[i].Value = at.Value
+				continue next
+			}
+		}
+		c.c.Attrs = append(c.c.Attrs, at)
+	}
 	c.a.mu.Unlock()
 }
 

@@ -38,3 +38,33 @@ func TestActiveCallDiscard(t *testing.T) {
 		t.Errorf("calls = %q, want %q", methods, want)
 	}
 }
+
+func TestActiveCallSetAttrs(t *testing.T) {
+	var got []*Record
+	rec := New(WithSinks(SinkFunc(func(_ context.Context, rs []*Record) error {
+		got = append(got, rs...)
+		return nil
+	})))
+	ctx, ar := rec.StartRecord(context.Background(), RequestInfo{Kind: KindBackground})
+	c := StartCall(ctx, "svc", "m")
+	c.SetAttr("a", "1")
+	c.SetAttrs(Attr{"b", "2"}, Attr{"a", "3"}, Attr{"c", "4"}, Attr{"c", "5"})
+	c.SetAttrs()
+	c.End(nil)
+	var nilCall *ActiveCall
+	nilCall.SetAttrs(Attr{"x", "y"})
+	ar.Finish()
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	attrs := got[0].Calls[0].Attrs
+	want := []Attr{{"a", "3"}, {"b", "2"}, {"c", "5"}}
+	if len(attrs) != len(want) {
+		t.Fatalf("attrs = %v, want %v", attrs, want)
+	}
+	for i := range want {
+		if attrs[i] != want[i] {
+			t.Errorf("attrs = %v, want %v", attrs, want)
+		}
+	}
+}

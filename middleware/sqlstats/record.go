@@ -58,16 +58,19 @@ func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare boo
 	t2 := time.Now()
 	defer func() { a.AddOverhead(t1.Sub(t0) + time.Since(t2)) }()
 	c.SetRequest(st.text)
+	var buf [4]recording.Attr
+	attrs := buf[:0]
 	if w.cfg.system != "" {
-		c.SetAttr(AttrSystem, w.cfg.system)
+		attrs = append(attrs, recording.Attr{Key: AttrSystem, Value: w.cfg.system})
 	}
-	c.SetAttr(AttrQueryText, st.text)
+	attrs = append(attrs, recording.Attr{Key: AttrQueryText, Value: st.text})
 	if st.operation != "" {
-		c.SetAttr(AttrOperation, st.operation)
+		attrs = append(attrs, recording.Attr{Key: AttrOperation, Value: st.operation})
 	}
 	if st.table != "" {
-		c.SetAttr(AttrCollection, st.table)
+		attrs = append(attrs, recording.Attr{Key: AttrCollection, Value: st.table})
 	}
+	c.SetAttrs(attrs...)
 	if w.cfg.args && len(args) > 0 {
 		w.recordArgs(a, c, st, args)
 	}
@@ -81,9 +84,10 @@ func (w *wrapper) startOp(a *recording.ActiveRecord, op string) *recording.Activ
 		return nil
 	}
 	if w.cfg.system != "" {
-		c.SetAttr(AttrSystem, w.cfg.system)
+		c.SetAttrs(recording.Attr{Key: AttrSystem, Value: w.cfg.system}, recording.Attr{Key: AttrOperation, Value: op})
+	} else {
+		c.SetAttr(AttrOperation, op)
 	}
-	c.SetAttr(AttrOperation, op)
 	return c
 }
 
