@@ -360,3 +360,70 @@ func TestHTTPTransport(t *testing.T) {
 		t.Errorf("conn call = %+v", conn)
 	}
 }
+
+// TestConcurrentBind reads and writes from two goroutines while the conn is
+// re-bound between requests: every byte is counted in exactly one of them.
+func TestConcurrentBind(t *testing.T) {
+	for _, mode := range []netstats.Mode{netstats.PerConn, netstats.PerOp} {
+		t.Run(mode.String(), func(t *testing.T) {
+			addr := echoServer(t)
+			rec, s, done := newRecorder(t)
+			const nrec, nmsg, size = 4, 500, 16
+			ctxs := make([]context.Context, nrec)
+			ars := make([]*recording.ActiveRecord, nrec)
+			for i := range ctxs {
+				ctxs[i], ars[i] = start(rec, "/r"+string(rune('0'+i)))
+			}
+			c, err := (&netstats.Dialer{Mode: mode}).DialContext(ctxs[0], "tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			wg.Add(2)
+			errs := make(chan error, 2)
+			go func() {
+				defer wg.Done()
+				msg := make([]byte, size)
+				for range nmsg {
+					if _, err := c.Write(msg); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, nmsg*size)
+				if _, err := io.ReadFull(c, buf); err != nil {
+					errs <- err
+				}
+			}()
+			for i := range 200 {
+				netstats.Bind(ctxs[i%nrec], c)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			c.Close()
+			for _, ar := range ars {
+				ar.Finish()
+			}
+			done()
+			var sent, received int64
+			for i := range nrec {
+				for _, call := range s.byPath(t, "/r"+string(rune('0'+i))).Calls {
+					if call.Method == "dial tcp" {
+						continue
+					}
+					sent += max(call.RequestSize, 0)
+					received += max(call.ResponseSize, 0)
+				}
+			}
+			if sent != nmsg*size || received != nmsg*size {
+				t.Errorf("counted %d bytes sent, %d received; want %d each", sent, received, nmsg*size)
+			}
+		})
+	}
+}
