@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"io"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -530,5 +531,41 @@ func TestWrapDriver(t *testing.T) {
 	})
 	if got := calls(r); !reflect.DeepEqual(got, []string{"sql PING"}) {
 		t.Errorf("calls = %q", got)
+	}
+}
+
+// closingConnector counts its Close calls.
+type closingConnector struct {
+	dsnConnector
+	closed *int
+}
+
+func (c closingConnector) Close() error {
+	*c.closed++
+	return nil
+}
+
+func TestConnectorClose(t *testing.T) {
+	dsn := "file:" + filepath.Join(t.TempDir(), "c.db")
+	closed := 0
+	wc := sqlstats.WrapConnector(closingConnector{dsnConnector{sqliteDriver(t), dsn}, &closed})
+	if _, ok := wc.(io.Closer); !ok {
+		t.Fatal("wrapped connector lost io.Closer")
+	}
+	db := sql.OpenDB(wc)
+	r := record(t, func(ctx context.Context) {
+		if err := db.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got := calls(r); !reflect.DeepEqual(got, []string{"sql CONNECT", "sql PING"}) {
+		t.Errorf("calls = %q", got)
+	}
+	db.Close()
+	if closed != 1 {
+		t.Errorf("connector closed %d times", closed)
+	}
+	if _, ok := sqlstats.WrapConnector(dsnConnector{sqliteDriver(t), dsn}).(io.Closer); ok {
+		t.Error("wrapped connector claims io.Closer")
 	}
 }
