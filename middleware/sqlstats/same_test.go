@@ -171,6 +171,22 @@ func scenario(ctx context.Context, t *testing.T, db *sql.DB) []string {
 	return out
 }
 
+// queryerDriver exposes sqlite's connections with the legacy Queryer and
+// Execer but none of the context interfaces.
+type queryerDriver struct{ d driver.Driver }
+
+func (d queryerDriver) Open(name string) (driver.Conn, error) {
+	c, err := d.d.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		driver.Conn
+		driver.Queryer
+		driver.Execer
+	}{c, c.(driver.Queryer), c.(driver.Execer)}, nil
+}
+
 func TestBehaviourUnchanged(t *testing.T) {
 	// The context-taking interfaces the wrapper always claims (see
 	// conn.go); a driver without them is still driven the same way.
@@ -182,6 +198,7 @@ func TestBehaviourUnchanged(t *testing.T) {
 	}{
 		{"sqlite", func(dsn string) *sql.DB { return sql.OpenDB(dsnConnector{sqliteDriver(t), dsn}) }, nil},
 		{"legacy", func(dsn string) *sql.DB { return sql.OpenDB(dsnConnector{legacyDriver{sqliteDriver(t)}, dsn}) }, always},
+		{"queryer", func(dsn string) *sql.DB { return sql.OpenDB(dsnConnector{queryerDriver{sqliteDriver(t)}, dsn}) }, always},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			bare := tt.open("file:" + filepath.Join(t.TempDir(), "bare.db"))
