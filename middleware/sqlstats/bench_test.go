@@ -3,6 +3,7 @@ package sqlstats_test
 import (
 	"context"
 	"database/sql"
+	"runtime"
 	"testing"
 
 	"github.com/XSAM/otelsql"
@@ -51,6 +52,7 @@ func BenchmarkQuery(b *testing.B) {
 		benchDB(b, db)
 		ctx := context.Background()
 		b.ReportAllocs()
+		defer cpuMeter(b)()
 		for b.Loop() {
 			benchQuery(b, ctx, db)
 		}
@@ -63,6 +65,7 @@ func BenchmarkQuery(b *testing.B) {
 		benchDB(b, db)
 		ctx := context.Background()
 		b.ReportAllocs()
+		defer cpuMeter(b)()
 		for b.Loop() {
 			benchQuery(b, ctx, db)
 		}
@@ -78,6 +81,7 @@ func BenchmarkQuery(b *testing.B) {
 		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground})
 		n := 0
 		b.ReportAllocs()
+		defer cpuMeter(b)()
 		for b.Loop() {
 			if n++; n == 500 {
 				b.StopTimer()
@@ -101,8 +105,23 @@ func BenchmarkQuery(b *testing.B) {
 		ctx, span := tp.Tracer("bench").Start(context.Background(), "request")
 		defer span.End()
 		b.ReportAllocs()
+		defer cpuMeter(b)()
 		for b.Loop() {
 			benchQuery(b, ctx, db)
 		}
 	})
+}
+
+// cpuMeter reports the thread CPU time per operation as the metric
+// cpu-ns/op. Call it before the loop, with the goroutine locked to its
+// thread, and call the returned function after it.
+func cpuMeter(b *testing.B) func() {
+	runtime.LockOSThread()
+	t0 := threadCPU()
+	return func() {
+		if t0 > 0 && b.N > 0 {
+			b.ReportMetric(float64(threadCPU()-t0)/float64(b.N), "cpu-ns/op")
+		}
+		runtime.UnlockOSThread()
+	}
 }
