@@ -61,7 +61,7 @@ type Conn struct {
 }
 
 // A binding is the request a Conn's operations are recorded in. It is
-// immutable once published, except that call is set once, under Conn.mu.
+// immutable once published; changes store a new binding, under Conn.mu.
 type binding struct {
 	a *recording.ActiveRecord // nil: not recorded
 
@@ -103,9 +103,13 @@ func (c *Conn) startConnCall(a *recording.ActiveRecord) *recording.ActiveCall {
 	call := a.StartCall(ServiceNet, "conn "+c.network)
 	if call != nil {
 		call.SetRequest(c.remote)
-		call.SetAttr("network.transport", c.network)
-		if c.remote != "" {
-			call.SetAttr("network.peer.address", c.remote)
+		if host, port, err := net.SplitHostPort(c.remote); err == nil {
+			call.SetAttrs(
+				recording.Attr{Key: "network.transport", Value: c.network},
+				recording.Attr{Key: "network.peer.address", Value: host},
+				recording.Attr{Key: "network.peer.port", Value: port})
+		} else {
+			call.SetAttr("network.transport", c.network)
 		}
 		call.AddSizes(0, 0)
 	}

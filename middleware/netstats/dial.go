@@ -52,10 +52,13 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	call := a.StartCall(ServiceNet, "dial "+network)
 	if call != nil {
 		call.SetRequest(address)
-		call.SetAttr("network.transport", network)
 		if host, port, err := net.SplitHostPort(address); err == nil {
-			call.SetAttr("server.address", host)
-			call.SetAttr("server.port", port)
+			call.SetAttrs(
+				recording.Attr{Key: "network.transport", Value: network},
+				recording.Attr{Key: "server.address", Value: host},
+				recording.Attr{Key: "server.port", Value: port})
+		} else {
+			call.SetAttr("network.transport", network)
 		}
 	}
 	conn, err := nd.DialContext(ctx, network, address)

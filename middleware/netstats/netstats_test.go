@@ -146,6 +146,15 @@ func TestPerConn(t *testing.T) {
 	if conn.RequestSize != 8 || conn.ResponseSize != 8 || conn.Running || conn.Error != "" || conn.Request != addr {
 		t.Errorf("conn = %+v", conn)
 	}
+	host, port, _ := net.SplitHostPort(addr)
+	for _, a := range []recording.Attr{{Key: "network.transport", Value: "tcp"}, {Key: "network.peer.address", Value: host}, {Key: "network.peer.port", Value: port}} {
+		if got := conn.Attr(a.Key); got != a.Value {
+			t.Errorf("conn attr %s = %q, want %q", a.Key, got, a.Value)
+		}
+	}
+	if dial.Attr("server.address") != host || dial.Attr("server.port") != port {
+		t.Errorf("dial attrs %v", dial.Attrs)
+	}
 	if conn.Start < dial.Start {
 		t.Errorf("conn starts before dial")
 	}
