@@ -25,8 +25,8 @@
 // sent directly. Opening a connection inside a request is a call "CONNECT".
 //
 // The call's request summary, and its db.query.text attribute, is the
-// statement normalized by [Normalize]: literals replaced by ?, comments
-// dropped, white space collapsed (of a text longer than 4 KiB, only the
+// statement normalized by [Normalize]: literals replaced by ?, IN lists
+// collapsed, comments dropped, white space collapsed (of a text longer than 4 KiB, only the
 // start is normalized and recorded). No value a query carries as a literal is
 // recorded, and the same query run in a loop is recorded with the same text,
 // which is how the recorder's analysis reports an N+1 pattern

@@ -75,9 +75,15 @@ func parseStatement(query string) *statement {
 // Normalize returns the query text as recorded: string, numeric and blob
 // literals replaced by ?, comments removed and runs of white space collapsed
 // to one space. Placeholders ($1, ?, :name, @name) and quoted identifiers are
-// kept. Two queries that differ only in their literal values normalize to the
-// same text, which is how the recorder's analysis finds repeated queries.
+// kept. A list of two or more values or placeholders after IN becomes
+// "IN (?, ...)", whatever its length. Two queries that differ only in their
+// literal values normalize to the same text, which is how the recorder's
+// analysis finds repeated queries.
 func Normalize(query string) string {
+	return collapseIn(normalize(query))
+}
+
+func normalize(query string) string {
 	b := make([]byte, 0, len(query))
 	space := false
 	emit := func() {
@@ -170,6 +176,104 @@ func Normalize(query string) string {
 		}
 	}
 	return string(b)
+}
+
+// collapseIn rewrites the IN lists of a normalized statement: "IN (?, ?, ?)"
+// or "IN ($1, $2)" becomes "IN (?, ...)". Quoted identifiers are left alone.
+func collapseIn(s string) string {
+	var b []byte // nil until something changes
+	last := 0    // s[:last] is done: copied to b if b != nil
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '`':
+			i = skipQuoted(s, i, c)
+			continue
+		case c == '[':
+			if j := strings.IndexByte(s[i:], ']'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(s)
+			}
+			continue
+		case isIdent(c) || c == '$':
+			j := i + 1
+			for j < len(s) && (isIdent(s[j]) || s[j] == '$') {
+				j++
+			}
+			if j-i == 2 && (c == 'i' || c == 'I') && (s[i+1] == 'n' || s[i+1] == 'N') {
+				if end, ok := inList(s, j); ok {
+					if b == nil {
+						b = make([]byte, 0, len(s))
+					}
+					b = append(b, s[last:j]...)
+					b = append(b, " (?, ...)"...)
+					last = end
+					i = end
+					continue
+				}
+			}
+			i = j
+			continue
+		}
+		i++
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
+}
+
+// inList reports whether s[i:] starts with " (" and a list of two or more
+// placeholders, and returns the index after its ")".
+func inList(s string, i int) (end int, ok bool) {
+	if i < len(s) && s[i] == ' ' {
+		i++
+	}
+	if i >= len(s) || s[i] != '(' {
+		return 0, false
+	}
+	i++
+	n := 0
+	for {
+		if i < len(s) && s[i] == ' ' {
+			i++
+		}
+		switch {
+		case i < len(s) && s[i] == '?':
+			i++
+		case i+1 < len(s) && s[i] == '$' && isDigit(s[i+1]):
+			i += 2
+			for i < len(s) && isDigit(s[i]) {
+				i++
+			}
+		case i+1 < len(s) && (s[i] == ':' || s[i] == '@') && isIdentStart(s[i+1]):
+			i += 2
+			for i < len(s) && isIdent(s[i]) {
+				i++
+			}
+		default:
+			return 0, false
+		}
+		n++
+		if i < len(s) && s[i] == ' ' {
+			i++
+		}
+		if i >= len(s) {
+			return 0, false
+		}
+		switch s[i] {
+		case ',':
+			i++
+			continue
+		case ')':
+			if n < 2 {
+				return 0, false
+			}
+			return i + 1, true
+		}
+		return 0, false
+	}
 }
 
 // skipQuoted returns the index after the literal or identifier opened by q at

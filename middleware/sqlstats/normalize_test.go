@@ -17,6 +17,14 @@ func TestNormalize(t *testing.T) {
 		{"SELECT 'unterminated", "SELECT ?"},
 		{"  \n ", ""},
 		{"SELECT `a` FROM [dbo].[t]", "SELECT `a` FROM [dbo].[t]"},
+		{"SELECT * FROM t WHERE id IN (1, 2, 3) AND k in ('a','b')", "SELECT * FROM t WHERE id IN (?, ...) AND k in (?, ...)"},
+		{"SELECT * FROM t WHERE id IN ($1,$2) OR id IN (:a, @b)", "SELECT * FROM t WHERE id IN (?, ...) OR id IN (?, ...)"},
+		{"SELECT * FROM t WHERE id IN (7)", "SELECT * FROM t WHERE id IN (?)"},
+		{"SELECT * FROM t WHERE id IN (SELECT 1, 2)", "SELECT * FROM t WHERE id IN (SELECT ?, ?)"},
+		{"SELECT * FROM t WHERE (a, b) IN ((1, 2), (3, 4))", "SELECT * FROM t WHERE (a, b) IN ((?, ?), (?, ?))"},
+		{`SELECT "in (1, 2)", login FROM t WHERE x IN (1 , 2)`, `SELECT "in (1, 2)", login FROM t WHERE x IN (?, ...)`},
+		{"SELECT * FROM t WHERE id IN (?, ?", "SELECT * FROM t WHERE id IN (?, ?"},
+		{"INSERT INTO t VALUES (1, 2)", "INSERT INTO t VALUES (?, ?)"},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.in); got != tt.want {
