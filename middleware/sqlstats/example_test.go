@@ -47,7 +47,7 @@ func Example() {
 	ar.Finish()
 	rec.Close(context.Background())
 	// Output:
-	// sql "INSERT users": INSERT INTO users (name) VALUES (?) (1 rows affected)
+	// sql "INSERT users": INSERT INTO users (name) VALUES (?) (1 row affected)
 	// sql "SELECT users": SELECT name FROM users WHERE id = ? (0 rows)
 }
 

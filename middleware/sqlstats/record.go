@@ -155,7 +155,7 @@ func endExec(c *recording.ActiveCall, res driver.Result, err error) {
 		t0 := time.Now()
 		if n, rerr := res.RowsAffected(); rerr == nil {
 			c.SetAttr(AttrAffectedRows, strconv.FormatInt(n, 10))
-			c.SetResponse(strconv.FormatInt(n, 10) + " rows affected")
+			c.SetResponse(rowsText(n) + " affected")
 		}
 		c.Record().AddOverhead(time.Since(t0))
 	}
@@ -177,4 +177,12 @@ func endQuery(c *recording.ActiveCall, rows driver.Rows, err error) driver.Rows 
 		return rows
 	}
 	return newRows(rows, c)
+}
+
+// rowsText returns "1 row" or "n rows".
+func rowsText(n int64) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return strconv.FormatInt(n, 10) + " rows"
 }

@@ -43,9 +43,8 @@ func (r *rows) Close() error {
 	if c := r.call; c != nil {
 		r.call = nil
 		t0 := time.Now()
-		n := strconv.FormatInt(r.n, 10)
-		c.SetAttr(AttrReturnedRows, n)
-		c.SetResponse(n + " rows")
+		c.SetAttr(AttrReturnedRows, strconv.FormatInt(r.n, 10))
+		c.SetResponse(rowsText(r.n))
 		c.Record().AddOverhead(time.Since(t0))
 		if r.err != nil {
 			c.End(r.err) // the failure that ended the reading, not Close's
