@@ -3,6 +3,7 @@ package recording
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -418,6 +419,27 @@ func (c *ActiveCall) SetAttr(key, value string) {
 	c.a.mu.Unlock()
 }
 
+// SetAttrs sets several attributes of the call at once, as SetAttr would
+// one by one, but with one lock and at most one allocation.
+func (c *ActiveCall) SetAttrs(attrs ...Attr) {
+	if c == nil || len(attrs) == 0 {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.Attrs = slices.Grow(c.c.Attrs, len(attrs))
+next:
+	for _, at := range attrs {
+		for i := range c.c.Attrs {
+			if c.c.Attrs[i].Key == at.Key {
+				c.c.Attrs[i].Value = at.Value
+				continue next
+			}
+		}
+		c.c.Attrs = append(c.c.Attrs, at)
+	}
+	c.a.mu.Unlock()
+}
+
 // AddPhase records a phase of the call that ran from start to end.
 func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
 	if c == nil || start.IsZero() || end.Before(start) {
@@ -501,3 +523,25 @@ func panicString(v any) string {
 
 // PanicString formats a recovered panic value for [Record.Panic].
 func PanicString(v any) string { return panicString(v) }
+
+// Discard removes a call that turned out not to have happened — for example a
+// database/sql driver call that returned driver.ErrSkip, after which
+// database/sql retries the work another way that is recorded by itself. It
+// has no effect on a call that has ended or on a nil *ActiveCall.
+func (c *ActiveCall) Discard() {
+	if c == nil {
+		return
+	}
+	a := c.a
+	a.mu.Lock()
+	if !c.ended {
+		c.ended = true
+		for i := len(a.calls) - 1; i >= 0; i-- {
+			if a.calls[i] == c {
+				a.calls = append(a.calls[:i], a.calls[i+1:]...)
+				break
+			}
+		}
+	}
+	a.mu.Unlock()
+}
