@@ -27,9 +27,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+
 	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/memstore"
@@ -64,6 +69,22 @@ type Config struct {
 	// "http://127.0.0.1:16686/trace/{trace_id}".
 	TraceLink string
 
+	// ServiceName names this service in exported traces (default
+	// OTEL_SERVICE_NAME, else the executable's name).
+	ServiceName string
+
+	// OTLPEndpoint, when set, exports every record as a trace to this OTLP
+	// collector URL, e.g. "http://127.0.0.1:4318" (OTLP/HTTP) or
+	// "http://127.0.0.1:4317" with OTLPProtocol "grpc". When empty, records
+	// are exported only if OTEL_EXPORTER_OTLP_ENDPOINT (or
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, with the protocol named by
+	// OTEL_EXPORTER_OTLP_PROTOCOL, as OpenTelemetry SDKs do.
+	OTLPEndpoint string
+	// OTLPProtocol is "http/protobuf" (the default) or "grpc".
+	OTLPProtocol string
+	// NoOTLP turns OTLP export off, whatever the environment says.
+	NoOTLP bool
+
 	// Logger receives the library's own warnings; nil means silent.
 	Logger *slog.Logger
 
@@ -81,6 +102,7 @@ type Appstats struct {
 	cfg   Config
 	rec   *recording.Recorder
 	store store.Store
+	otlp  *otelexport.Exporter // nil when not exporting
 	live  *ui.Live
 	ui    http.Handler
 	mw    func(http.Handler) http.Handler
@@ -102,9 +124,20 @@ func Open(cfg Config) (*Appstats, error) {
 		return nil, err
 	}
 	a := &Appstats{cfg: cfg, store: st, live: ui.NewLive()}
+	if a.otlp, err = openOTLP(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
 	// The live feed comes after the store, so a dashboard told of new
 	// records finds them stored.
-	opts := []recording.Option{recording.WithSinks(st, a.live), recording.WithLogger(cfg.Logger)}
+	opts := []recording.Option{
+		recording.WithSinks(st, a.live),
+		recording.WithLogger(cfg.Logger),
+		recording.WithPropagator(otelexport.Propagator(nil)), // trace context + baggage
+	}
+	if a.otlp != nil {
+		opts = append(opts, recording.WithSinks(a.otlp))
+	}
 	if cfg.SampleRate > 0 {
 		opts = append(opts, recording.WithSampleRate(cfg.SampleRate))
 	}
@@ -120,6 +153,42 @@ func Open(cfg Config) (*Appstats, error) {
 	}
 	a.ui = ui.Handler(st, uiOpts...)
 	return a, nil
+}
+
+func openOTLP(cfg Config) (*otelexport.Exporter, error) {
+	if cfg.NoOTLP {
+		return nil, nil
+	}
+	ctx := context.Background()
+	opts := []otelexport.Option{otelexport.WithLogger(cfg.Logger)}
+	if cfg.ServiceName != "" {
+		opts = append(opts, otelexport.WithServiceName(cfg.ServiceName))
+	}
+	var (
+		exp *otelexport.Exporter
+		err error
+	)
+	switch {
+	case cfg.OTLPEndpoint == "":
+		exp, err = otelexport.NewFromEnv(ctx, opts...)
+	case cfg.OTLPProtocol == "grpc":
+		exp, err = otelexport.NewOTLPGRPC(ctx, append(opts, otelexport.WithGRPCOptions(otlptracegrpc.WithEndpointURL(cfg.OTLPEndpoint)))...)
+	case cfg.OTLPProtocol == "" || cfg.OTLPProtocol == "http/protobuf":
+		u, perr := url.Parse(cfg.OTLPEndpoint)
+		if perr != nil || u.Host == "" {
+			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4318", cfg.OTLPEndpoint)
+		}
+		if u.Path == "" || u.Path == "/" {
+			u.Path = "/v1/traces" // a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is
+		}
+		exp, err = otelexport.NewOTLPHTTP(ctx, append(opts, otelexport.WithHTTPOptions(otlptracehttp.WithEndpointURL(u.String())))...)
+	default:
+		err = fmt.Errorf("OTLP protocol %q not supported (want grpc or http/protobuf)", cfg.OTLPProtocol)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("appstats: %w", err)
+	}
+	return exp, nil
 }
 
 func openStore(cfg Config) (store.Store, error) {
@@ -160,5 +229,9 @@ func (a *Appstats) Close() error {
 	if errors.Is(err, recording.ErrClosed) {
 		return nil
 	}
-	return errors.Join(err, a.live.Close(), a.store.Close())
+	errs := []error{err, a.live.Close(), a.store.Close()}
+	if a.otlp != nil {
+		errs = append(errs, a.otlp.Close(ctx))
+	}
+	return errors.Join(errs...)
 }

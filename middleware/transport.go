@@ -60,7 +60,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	pt := &phases{c: c, start: c.StartTime()}
-	ctx := httptrace.WithClientTrace(req.Context(), pt.trace())
+	// The call rides on the context, so OTel instrumentation under this
+	// transport (see otelexport.SpanProcessor) does not record it again.
+	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), pt.trace())
 	out := req.Clone(ctx) // a RoundTripper must not modify the request it is given
 	rec.Propagator().Inject(ctx, recording.TraceContext{TraceID: c.TraceID(), SpanID: c.SpanID(), Sampled: true},
 		recording.HeaderCarrier(out.Header))

@@ -3,6 +3,7 @@ package recording
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,32 @@ func FromContext(ctx context.Context) *ActiveRecord {
 	}
 	a, _ := ctx.Value(ctxKey{}).(*ActiveRecord)
 	return a
+}
+
+type callCtxKey struct{}
+
+// ContextWithCall returns a copy of ctx that says it is inside the recorded
+// call c. Wrappers that record a call (an HTTP transport, a gRPC interceptor,
+// a database/sql driver, or code that uses [StartCall] by hand) should pass
+// such a context to the code that performs the call, so that other
+// instrumentation running underneath — OpenTelemetry spans bridged into
+// records by package otelexport — knows the call is already recorded and does
+// not record it twice. A nil c returns ctx unchanged.
+func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
+	if c == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, callCtxKey{}, c)
+}
+
+// CallFromContext returns the recorded call ctx is inside of (see
+// [ContextWithCall]), or nil.
+func CallFromContext(ctx context.Context) *ActiveCall {
+	if ctx == nil {
+		return nil
+	}
+	c, _ := ctx.Value(callCtxKey{}).(*ActiveCall)
+	return c
 }
 
 // An ActiveRecord is a record in the making: the request has started and has
@@ -181,8 +208,29 @@ func (a *ActiveRecord) StartCall(service, method string) *ActiveCall {
 	return a.startCall(service, method, false)
 }
 
+// StartCallAt is StartCall for wrappers that learn of a call from another
+// instrumentation, such as the OpenTelemetry bridge in package otelexport: the
+// call started at start (zero means now) and has the span ID span (zero means
+// a new one), so that the call lines up with the span that was propagated.
+func (a *ActiveRecord) StartCallAt(service, method string, start time.Time, span SpanID) *ActiveCall {
+	if a == nil {
+		return nil
+	}
+	return a.startCallAt(service, method, false, start, span)
+}
+
 func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall {
+	return a.startCallAt(service, method, event, time.Time{}, SpanID{})
+}
+
+func (a *ActiveRecord) startCallAt(service, method string, event bool, start time.Time, span SpanID) *ActiveCall {
 	t0 := time.Now()
+	if start.IsZero() {
+		start = t0
+	}
+	if !span.IsValid() {
+		span = NewSpanID()
+	}
 	rec := a.rec
 	a.mu.Lock()
 	if a.ended {
@@ -197,14 +245,14 @@ func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall
 	}
 	a.mu.Unlock()
 
-	ac := &ActiveCall{a: a, start: t0}
+	ac := &ActiveCall{a: a, start: start}
 	ac.c = Call{
 		Service:      service,
 		Method:       method,
-		Start:        t0.Sub(a.start),
+		Start:        start.Sub(a.start),
 		RequestSize:  -1,
 		ResponseSize: -1,
-		SpanID:       NewSpanID(),
+		SpanID:       span,
 		Event:        event,
 	}
 	if rec.cfg.maxStack > 0 {
@@ -289,6 +337,17 @@ func (c *ActiveCall) SetMethod(method string) {
 	c.a.mu.Unlock()
 }
 
+// SetService replaces the call's service name, for wrappers that learn it
+// late (such as the OpenTelemetry bridge, from a span's final attributes).
+func (c *ActiveCall) SetService(service string) {
+	if c == nil {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.Service = service
+	c.a.mu.Unlock()
+}
+
 // SetRequest sets the request summary, truncated to the recorder's
 // MaxSummary. The caller redacts it.
 func (c *ActiveCall) SetRequest(s string) {
@@ -357,6 +416,27 @@ func (c *ActiveCall) SetAttr(key, value string) {
 		}
 	}
 	c.c.Attrs = append(c.c.Attrs, Attr{Key: key, Value: value})
+	c.a.mu.Unlock()
+}
+
+// SetAttrs sets several attributes of the call at once, as SetAttr would
+// one by one, but with one lock and at most one allocation.
+func (c *ActiveCall) SetAttrs(attrs ...Attr) {
+	if c == nil || len(attrs) == 0 {
+		return
+	}
+	c.a.mu.Lock()
+	c.c.Attrs = slices.Grow(c.c.Attrs, len(attrs))
+next:
+	for _, at := range attrs {
+		for i := range c.c.Attrs {
+			if c.c.Attrs[i].Key == at.Key {
+				c.c.Attrs[i].Value = at.Value
+				continue next
+			}
+		}
+		c.c.Attrs = append(c.c.Attrs, at)
+	}
 	c.a.mu.Unlock()
 }
 
@@ -443,3 +523,25 @@ func panicString(v any) string {
 
 // PanicString formats a recovered panic value for [Record.Panic].
 func PanicString(v any) string { return panicString(v) }
+
+// Discard removes a call that turned out not to have happened — for example a
+// database/sql driver call that returned driver.ErrSkip, after which
+// database/sql retries the work another way that is recorded by itself. It
+// has no effect on a call that has ended or on a nil *ActiveCall.
+func (c *ActiveCall) Discard() {
+	if c == nil {
+		return
+	}
+	a := c.a
+	a.mu.Lock()
+	if !c.ended {
+		c.ended = true
+		for i := len(a.calls) - 1; i >= 0; i-- {
+			if a.calls[i] == c {
+				a.calls = append(a.calls[:i], a.calls[i+1:]...)
+				break
+			}
+		}
+	}
+	a.mu.Unlock()
+}

@@ -71,7 +71,7 @@ func funcPackage(fn string) string {
 // path, in the recorder's writer.
 type symbolizer struct {
 	mu    sync.Mutex
-	cache map[uintptr]symFrame
+	cache map[[2]uintptr][]symFrame // by PC and the PC after it
 }
 
 type symFrame struct {
@@ -81,7 +81,7 @@ type symFrame struct {
 
 const maxSymCache = 1 << 16
 
-func newSymbolizer() *symbolizer { return &symbolizer{cache: make(map[uintptr]symFrame)} }
+func newSymbolizer() *symbolizer { return &symbolizer{cache: make(map[[2]uintptr][]symFrame)} }
 
 // frames symbolizes pcs, drops internal frames, and keeps at most max.
 func (s *symbolizer) frames(pcs []uintptr, max int) []Frame {
@@ -91,30 +91,68 @@ func (s *symbolizer) frames(pcs []uintptr, max int) []Frame {
 	out := make([]Frame, 0, min(len(pcs), max))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, pc := range pcs {
-		sf, ok := s.cache[pc]
+	for i, pc := range pcs {
+		var next uintptr
+		if i+1 < len(pcs) {
+			next = pcs[i+1]
+		}
+		key := [2]uintptr{pc, next}
+		sfs, ok := s.cache[key]
 		if !ok {
-			sf = lookup(pc)
+			sfs = lookupAll(pc, next)
 			if len(s.cache) >= maxSymCache {
 				clear(s.cache)
 			}
-			s.cache[pc] = sf
+			s.cache[key] = sfs
 		}
-		if sf.internal {
-			continue
-		}
-		out = append(out, sf.f)
-		if len(out) == max {
-			break
+		for _, sf := range sfs {
+			if sf.internal {
+				continue
+			}
+			out = append(out, sf.f)
+			if len(out) == max {
+				return out
+			}
 		}
 	}
 	return out
+}
+
+// lookupAll symbolizes the return PC pc, followed in its stack by next (0 for
+// none), into the frames of every function inlined at the call site,
+// innermost first: when a user's function has inlined a library call
+// (http.Client.Do, say), the PC's innermost frame is the library's, and the
+// user's frame is only found further out.
+//
+// A frame-pointer unwinder yields only physical return PCs, whose inlined
+// callers must be expanded; runtime.Callers also yields a virtual PC for each
+// inlined caller, which must not be expanded twice. runtime.CallersFrames
+// tells the two apart by looking at the next PC, so pc is symbolized with
+// next after it (a 0 symbolizes to nothing), and the frames of next — the
+// first of which has PC next-1 — are left for next's own turn.
+func lookupAll(pc, next uintptr) []symFrame {
+	var out []symFrame
+	fs := runtime.CallersFrames([]uintptr{pc, next})
+	for {
+		fr, more := fs.Next()
+		if next != 0 && fr.PC == next-1 && len(out) > 0 {
+			return out
+		}
+		out = append(out, symFrameOf(fr))
+		if !more {
+			return out
+		}
+	}
 }
 
 // lookup symbolizes one return PC: the frame of the innermost function
 // (inlined or not) at the call site.
 func lookup(pc uintptr) symFrame {
 	fr, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	return symFrameOf(fr)
+}
+
+func symFrameOf(fr runtime.Frame) symFrame {
 	fn := fr.Function
 	if fn == "" {
 		fn = "?"

@@ -2,6 +2,7 @@ package recording
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -49,6 +50,74 @@ func TestUnwindMatchesCallers(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("frame %d: fp %q, callers %q", i, got[i], want[i])
 		}
+	}
+}
+
+//go:noinline
+func stackLeaf(buf []uintptr) []uintptr { return captureStack(buf) }
+
+// stackInlined is small enough to be inlined into stackOuter.
+func stackInlined(buf []uintptr) []uintptr { return stackLeaf(buf) }
+
+//go:noinline
+func stackOuter(buf []uintptr) []uintptr { return stackInlined(buf) }
+
+// TestSymbolizeInlined checks that a function that inlined the call leading
+// to the capture still appears in the stack, after the inlined function.
+func TestSymbolizeInlined(t *testing.T) {
+	var buf [stackBuf]uintptr
+	names := symbolizeAll(stackOuter(buf[:]))
+	want := []string{"stackLeaf", "stackInlined", "stackOuter", "TestSymbolizeInlined"}
+	if len(names) < len(want) || !slices.Equal(names[:len(want)], want) {
+		t.Fatalf("frames %q, want %q first", names, want)
+	}
+}
+
+// symbolizeAll is frames() without the filter (which would drop this
+// package), returning short function names.
+func symbolizeAll(pcs []uintptr) []string {
+	var names []string
+	for i, pc := range pcs {
+		var next uintptr
+		if i+1 < len(pcs) {
+			next = pcs[i+1]
+		}
+		for _, sf := range lookupAll(pc, next) {
+			names = append(names, sf.f.Function[strings.LastIndexByte(sf.f.Function, '.')+1:])
+		}
+	}
+	return names
+}
+
+//go:noinline
+func callersLeaf(buf []uintptr) []uintptr { return buf[:runtime.Callers(1, buf)] }
+
+// callersInlined is small enough to be inlined into callersOuter.
+func callersInlined(buf []uintptr) []uintptr { return callersLeaf(buf) }
+
+//go:noinline
+func callersOuter(buf []uintptr) []uintptr { return callersInlined(buf) }
+
+// TestSymbolizeCallers checks that PCs from runtime.Callers (as given to
+// Recorder.Symbolize), which already stand for inlined frames, are not
+// expanded twice: the frames are exactly runtime.CallersFrames'.
+func TestSymbolizeCallers(t *testing.T) {
+	var buf [stackBuf]uintptr
+	pcs := callersOuter(buf[:])
+	var want []string
+	frames := runtime.CallersFrames(pcs)
+	for {
+		fr, more := frames.Next()
+		want = append(want, fr.Function[strings.LastIndexByte(fr.Function, '.')+1:])
+		if !more {
+			break
+		}
+	}
+	if got := symbolizeAll(pcs); !slices.Equal(got, want) {
+		t.Errorf("frames %q, want %q", got, want)
+	}
+	if want[1] != "callersInlined" {
+		t.Errorf("runtime.CallersFrames gave %q: callersInlined was not inlined, the test proves nothing", want)
 	}
 }
 

@@ -45,7 +45,14 @@ func run(addr, data string, traffic bool) error {
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	as, err := appstats.Open(appstats.Config{Dir: data, Logger: logger})
+	// Records are exported as OpenTelemetry traces when
+	// OTEL_EXPORTER_OTLP_ENDPOINT is set (protocol from
+	// OTEL_EXPORTER_OTLP_PROTOCOL, service name from OTEL_SERVICE_NAME).
+	cfg := appstats.Config{Dir: data, Logger: logger}
+	if os.Getenv("OTEL_SERVICE_NAME") == "" {
+		cfg.ServiceName = "appstats-demo"
+	}
+	as, err := appstats.Open(cfg)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,117 @@
+package appstats_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/store"
+)
+
+// TestFacade wires everything the way the README says and checks a request
+// reaches the store, the dashboard, and an OTLP/HTTP collector.
+func TestFacade(t *testing.T) {
+	var mu sync.Mutex
+	var spans []string
+	var traceIDs [][]byte
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var req coltrace.ExportTraceServiceRequest
+		if r.URL.Path != "/v1/traces" || proto.Unmarshal(b, &req) != nil {
+			http.Error(w, "bad export", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				for _, sp := range ss.Spans {
+					spans = append(spans, sp.Name)
+					traceIDs = append(traceIDs, sp.TraceId)
+				}
+			}
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		b, _ = proto.Marshal(&coltrace.ExportTraceServiceResponse{})
+		w.Write(b)
+	}))
+	defer collector.Close()
+
+	as, err := appstats.Open(appstats.Config{InMemory: true, OTLPEndpoint: collector.URL, ServiceName: "facade-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer backend.Close()
+	client := &http.Client{Transport: as.Transport(nil)}
+	mux := http.NewServeMux()
+	mux.Handle("/stats/", as.UI())
+	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), "GET", backend.URL, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		io.Copy(w, resp.Body)
+		resp.Body.Close()
+	})
+	app := httptest.NewServer(as.Middleware(mux))
+	defer app.Close()
+
+	for _, path := range []string{"/hello", "/stats/"} {
+		resp, err := http.Get(app.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %s", path, resp.Status)
+		}
+	}
+	// Close flushes: the store is closed afterwards, so read it first by
+	// flushing through a second, idempotent path: Close returns only when
+	// the records were delivered.
+	st := as.Store()
+	if err := as.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := st.List(context.Background(), store.Query{}); err == nil {
+		t.Fatal("store still open after Close")
+	}
+	if st := as.Recorder().Stats(); st.Written != 1 {
+		t.Fatalf("recorded %d requests, want 1 (the dashboard's own request is not recorded): %+v", st.Written, st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(spans) != 2 || spans[0] != "GET /hello" {
+		t.Fatalf("collector got spans %q", spans)
+	}
+	if string(traceIDs[0]) != string(traceIDs[1]) {
+		t.Fatal("server and client spans are in different traces")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	for _, cfg := range []appstats.Config{
+		{InMemory: true, SampleRate: 2},
+		{InMemory: true, SampleRate: -0.5},
+		{InMemory: true, OTLPEndpoint: "http://127.0.0.1:1", OTLPProtocol: "carrier-pigeon"},
+	} {
+		if as, err := appstats.Open(cfg); err == nil {
+			as.Close()
+			t.Errorf("Open(%+v) succeeded", cfg)
+		}
+	}
+}

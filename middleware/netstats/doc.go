@@ -1,0 +1,58 @@
+// Package netstats records sockets and name lookups as calls of the request
+// being recorded, the way App Engine's socket API showed every socket
+// operation as an RPC: dials, connections, reads and writes (service "net")
+// and DNS lookups (service "dns").
+//
+// # Dials and connections
+//
+// A [Dialer] records each dial as a call "dial tcp" (or "dial udp", …) with
+// the address and the error, and returns a [*Conn]. Its DialContext fits
+// [net/http.Transport.DialContext]:
+//
+//	d := &netstats.Dialer{}
+//	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+//
+// A [*Conn] records its use in one of two modes:
+//
+//   - [PerConn] (the default): one call "conn tcp" per connection and
+//     request, from the dial (or the first operation after a [Bind]) to
+//     Close, with the bytes written and read as its request and response
+//     sizes;
+//   - [PerOp]: each Read and Write is a call of its own, "read" or "write",
+//     with its byte count, and Close is a call "close".
+//
+// [WrapConn] wraps a connection made some other way.
+//
+// # Which request a connection's operations belong to
+//
+// A connection outlives the request that opened it when it is kept in a
+// pool or a package variable, so attribution follows one rule:
+//
+//   - operations are recorded in the request bound to the connection most
+//     recently by [Bind] (or [Conn.Bind]);
+//   - a connection never re-bound belongs to the request whose context
+//     dialed it (or was given to [WrapConn]);
+//   - once that request has ended, nothing more is recorded for it: in PerOp
+//     mode each operation is counted by the recorder as a late call
+//     ([recording.Stats].LateCalls), in PerConn mode the bytes no longer
+//     reach the finished record, whose connection call is marked as still
+//     running when the request ended (the connection was left open).
+//
+// A binding belongs to the connection, not to a goroutine: code that shares
+// a connection between requests concurrently cannot attribute its operations
+// exactly, and the latest Bind wins. In PerConn mode Bind ends the previous
+// request's call for the connection; binding a context without a recorded
+// request stops recording until the next Bind.
+//
+// Errors of reads and writes are recorded, except the end of the stream
+// ([io.EOF]) and the connection's own closing ([net.ErrClosed]).
+//
+// # Name lookups
+//
+// A [Resolver] wraps a [net.Resolver]: each lookup is a call "lookup host",
+// "lookup ip", "lookup ipaddr", "lookup addr", "lookup cname", "lookup srv",
+// "lookup txt", "lookup mx" or "lookup ns", with the name as its request, a
+// short summary of the answer as its response, the number of answers as its
+// response size, and the error — a name that does not exist included. The
+// lookups a dial makes internally are part of the dial's call.
+package netstats

@@ -1,0 +1,65 @@
+// Package sqlstats records database/sql calls as calls of the request being
+// recorded: each query, statement, transaction step and ping made with a
+// request's context becomes a call of service "sql" on its timeline.
+//
+// # Use
+//
+// Open a database through the wrapper instead of [database/sql.Open]:
+//
+//	db, err := sqlstats.Open("sqlite", "file:app.db", sqlstats.WithSystem("sqlite"))
+//
+// or wrap a connector or a driver yourself and pass it to
+// [database/sql.OpenDB]. Nothing is registered globally. Then use the
+// context-taking methods (QueryContext, ExecContext, BeginTx, PingContext,
+// …) with the request's context; calls made without a recorded request (or
+// through the methods without a context) pass through with next to no cost.
+//
+// # What is recorded
+//
+// The call's method is the statement's operation and the table it names,
+// such as "SELECT users", "INSERT orders" or "CREATE TABLE items", found by a
+// small scanner of the statement's text ([Describe]); statements that name no
+// table are recorded by their operation alone ("BEGIN", "COMMIT",
+// "ROLLBACK", "PING", "PRAGMA"). Preparing a statement is a call
+// "PREPARE SELECT users"; executing it is recorded like the same statement
+// sent directly. Opening a connection inside a request is a call "CONNECT".
+//
+// The call's request summary, and its db.query.text attribute, is the
+// statement normalized by [Normalize]: literals replaced by ?, IN lists
+// collapsed, comments dropped, white space collapsed (of a text longer than 4 KiB, only the
+// start is normalized and recorded). No value a query carries as a literal is
+// recorded, and the same query run in a loop is recorded with the same text,
+// which is how the recorder's analysis reports an N+1 pattern
+// ([recording.WarnRepeated]).
+//
+// A query's call lasts until its rows are closed, and notes the number of
+// rows read (db.response.returned_rows); an Exec notes the rows it affected
+// (db.response.affected_rows). A statement's error is the call's error.
+// Other attributes follow the OpenTelemetry conventions: db.system.name (see
+// [WithSystem]), db.operation.name and db.collection.name.
+//
+// Arguments are not recorded unless [WithArgs] enables them, and then they
+// are redacted by the recorder's rules.
+//
+// # Transactions
+//
+// BEGIN is recorded in the request whose context was passed to BeginTx;
+// COMMIT and ROLLBACK have no context of their own and are recorded in that
+// same request. Statements inside the transaction are recorded in the
+// request of the context they are given.
+//
+// # Faithful wrapping
+//
+// database/sql changes what it does according to the optional interfaces a
+// driver implements. The wrapper claims, for connections, exactly the
+// optional interfaces the driver's connection has, plus the context-taking
+// ones it needs to attribute calls (QueryerContext, ExecerContext,
+// ConnPrepareContext, ConnBeginTx): when the driver lacks one of those, the
+// wrapper does what database/sql itself does in that case, or returns
+// [driver.ErrSkip] where database/sql would then take another path, which it
+// forwards unchanged and never records. Statements and rows claim their
+// optional interfaces with the answers database/sql assumes when a driver
+// lacks them; a statement claims [driver.ColumnConverter] only if the
+// driver's does. The connection seen through [database/sql.Conn.Raw] is the
+// wrapper; it implements [Unwrapper] to reach the driver's own.
+package sqlstats

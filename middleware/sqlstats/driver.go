@@ -1,0 +1,138 @@
+package sqlstats
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io"
+)
+
+// Wrap returns a driver that records the calls made through d's connections.
+// The result implements [driver.DriverContext] exactly when d does.
+//
+// Wrap registers nothing: use the result with a [driver.Connector] of your
+// own and [database/sql.OpenDB], or call [Open] or [WrapConnector].
+func Wrap(d driver.Driver, opts ...Option) driver.Driver {
+	return wrapDriver(d, newWrapper(opts))
+}
+
+func wrapDriver(d driver.Driver, w *wrapper) driver.Driver {
+	wd := &wdriver{d: d, w: w}
+	if dc, ok := d.(driver.DriverContext); ok {
+		return &wdriverCtx{wd, dc}
+	}
+	return wd
+}
+
+type wdriver struct {
+	d driver.Driver
+	w *wrapper
+}
+
+func (d *wdriver) Open(name string) (driver.Conn, error) {
+	c, err := d.d.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return wrapConn(c, d.w), nil
+}
+
+type wdriverCtx struct {
+	*wdriver
+	dc driver.DriverContext
+}
+
+func (d *wdriverCtx) OpenConnector(name string) (driver.Connector, error) {
+	c, err := d.dc.OpenConnector(name)
+	if err != nil {
+		return nil, err
+	}
+	return wrapConnector(c, d.w, d), nil
+}
+
+// WrapConnector returns a connector whose connections record their calls.
+// Use it with [database/sql.OpenDB]. The result implements [io.Closer]
+// exactly when c does, so that [database/sql.DB.Close] closes c as it would
+// without the wrapper.
+//
+// A connection opened while a recorded request waits for it is recorded as a
+// call "sql"/"CONNECT".
+func WrapConnector(c driver.Connector, opts ...Option) driver.Connector {
+	w := newWrapper(opts)
+	return wrapConnector(c, w, nil)
+}
+
+func wrapConnector(c driver.Connector, w *wrapper, d driver.Driver) driver.Connector {
+	if d == nil {
+		d = wrapDriver(c.Driver(), w)
+	}
+	wc := &connector{c: c, w: w, d: d}
+	if cl, ok := c.(io.Closer); ok {
+		return &closingConnector{wc, cl}
+	}
+	return wc
+}
+
+type connector struct {
+	c driver.Connector
+	w *wrapper
+	d driver.Driver // the wrapped driver
+}
+
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	call := startOpCtx(ctx, c.w, "CONNECT")
+	conn, err := c.c.Connect(ctx)
+	call.End(err)
+	if err != nil {
+		return nil, err
+	}
+	return wrapConn(conn, c.w), nil
+}
+
+// Driver returns the connector's driver, wrapped.
+func (c *connector) Driver() driver.Driver { return c.d }
+
+type closingConnector struct {
+	*connector
+	cl io.Closer
+}
+
+func (c *closingConnector) Close() error { return c.cl.Close() }
+
+// Open opens a database with the driver registered as driverName (for
+// example "sqlite" after importing modernc.org/sqlite), recording its calls.
+// It registers nothing: it looks the driver up, opens a connector for dsn
+// with it (through [driver.DriverContext] when the driver has it) and returns
+// [database/sql.OpenDB] of the wrapped connector. Like [database/sql.Open] it
+// does not connect; use [database/sql.DB.PingContext] to check the database.
+func Open(driverName, dsn string, opts ...Option) (*sql.DB, error) {
+	probe, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstats: %w", err)
+	}
+	d := probe.Driver()
+	if err := probe.Close(); err != nil {
+		return nil, fmt.Errorf("sqlstats: %w", err)
+	}
+	var c driver.Connector
+	if dc, ok := d.(driver.DriverContext); ok {
+		c, err = dc.OpenConnector(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstats: open connector: %w", err)
+		}
+	} else {
+		c = dsnConnector{d: d, dsn: dsn}
+	}
+	return sql.OpenDB(WrapConnector(c, opts...)), nil
+}
+
+// dsnConnector is database/sql's connector for drivers without
+// DriverContext.
+type dsnConnector struct {
+	d   driver.Driver
+	dsn string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.d }

@@ -1,0 +1,485 @@
+package sqlstats
+
+import (
+	"strings"
+	"sync"
+)
+
+// A statement is what the wrapper learns from a query's text, computed once
+// per distinct text and cached.
+type statement struct {
+	text      string // normalized: literals replaced by ?, whitespace collapsed, comments dropped
+	operation string // e.g. "SELECT", "CREATE TABLE"
+	table     string // e.g. "users", or "" when none was found
+	method    string // the call's method: operation and table
+	prepare   string // the method of the call that prepares it
+}
+
+// maxScan bounds the part of a query text that is normalized and scanned:
+// recorded summaries are short (the recorder clips them, 256 bytes by
+// default), and a bulk statement of megabytes must not cost its size again
+// on every call. Texts longer than this are not cached either.
+const maxScan = 4096
+
+// maxCache bounds the per-wrapper cache of parsed statements. An application
+// that builds query texts dynamically would otherwise grow it without end;
+// once full, the cache is reset.
+const maxCache = 1024
+
+// A cache maps raw query texts to their parsed statements.
+type cache struct {
+	mu sync.RWMutex
+	m  map[string]*statement
+}
+
+func (c *cache) get(query string) *statement {
+	if len(query) > maxScan {
+		return parseStatement(query)
+	}
+	c.mu.RLock()
+	s := c.m[query]
+	c.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	s = parseStatement(query)
+	c.mu.Lock()
+	if len(c.m) >= maxCache || c.m == nil {
+		c.m = make(map[string]*statement)
+	}
+	c.m[query] = s
+	c.mu.Unlock()
+	return s
+}
+
+func parseStatement(query string) *statement {
+	var norm string
+	if len(query) > maxScan {
+		norm = Normalize(query[:maxScan]) + "…"
+	} else {
+		norm = Normalize(query)
+	}
+	op, table := Describe(norm)
+	s := &statement{text: norm, operation: op, table: table}
+	if op == "" {
+		op = "QUERY"
+	}
+	s.method = op
+	if table != "" {
+		s.method = op + " " + table
+	}
+	s.prepare = "PREPARE " + s.method
+	return s
+}
+
+// Normalize returns the query text as recorded: string, numeric and blob
+// literals replaced by ?, comments removed and runs of white space collapsed
+// to one space. Placeholders ($1, ?, :name, @name) and quoted identifiers are
+// kept. A list of two or more values or placeholders after IN becomes
+// "IN (?, ...)", whatever its length. Two queries that differ only in their
+// literal values normalize to the same text, which is how the recorder's
+// analysis finds repeated queries.
+func Normalize(query string) string {
+	return collapseIn(normalize(query))
+}
+
+func normalize(query string) string {
+	b := make([]byte, 0, len(query))
+	space := false
+	emit := func() {
+		if space && len(b) > 0 {
+			b = append(b, ' ')
+		}
+		space = false
+	}
+	n := len(query)
+	for i := 0; i < n; {
+		c := query[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			space = true
+			i++
+		case c == '-' && i+1 < n && query[i+1] == '-':
+			for i < n && query[i] != '\n' {
+				i++
+			}
+			space = true
+		case c == '/' && i+1 < n && query[i+1] == '*':
+			end := strings.Index(query[i+2:], "*/")
+			if end < 0 {
+				i = n
+			} else {
+				i += 2 + end + 2
+			}
+			space = true
+		case c == '\'':
+			i = skipQuoted(query, i, '\'')
+			emit()
+			b = append(b, '?')
+		case c == '"' || c == '`':
+			j := skipQuoted(query, i, c)
+			emit()
+			b = append(b, query[i:j]...)
+			i = j
+		case c == '[':
+			j := strings.IndexByte(query[i:], ']')
+			if j < 0 {
+				j = n
+			} else {
+				j += i + 1
+			}
+			emit()
+			b = append(b, query[i:j]...)
+			i = j
+		case isDigit(c) || (c == '.' && i+1 < n && isDigit(query[i+1])):
+			j := i + 1
+			for j < n {
+				d := query[j]
+				if isIdent(d) || d == '.' {
+					j++
+				} else if (d == '+' || d == '-') && (query[j-1] == 'e' || query[j-1] == 'E') && !isHex(query[i:j]) {
+					j++
+				} else {
+					break
+				}
+			}
+			emit()
+			b = append(b, '?')
+			i = j
+		case c == '$' && i+1 < n && isDigit(query[i+1]):
+			j := i + 1
+			for j < n && isDigit(query[j]) {
+				j++
+			}
+			emit()
+			b = append(b, query[i:j]...)
+			i = j
+		case isIdentStart(c):
+			j := i + 1
+			for j < n && (isIdent(query[j]) || query[j] == '$') {
+				j++
+			}
+			// N'…', X'…', B'…', E'…': prefixed string and blob literals.
+			if j == i+1 && j < n && query[j] == '\'' && strings.IndexByte("nNxXbBeE", c) >= 0 {
+				i = skipQuoted(query, j, '\'')
+				emit()
+				b = append(b, '?')
+				continue
+			}
+			emit()
+			b = append(b, query[i:j]...)
+			i = j
+		default:
+			emit()
+			b = append(b, c)
+			i++
+		}
+	}
+	return string(b)
+}
+
+// collapseIn rewrites the IN lists of a normalized statement: "IN (?, ?, ?)"
+// or "IN ($1, $2)" becomes "IN (?, ...)". Quoted identifiers are left alone.
+func collapseIn(s string) string {
+	var b []byte // nil until something changes
+	last := 0    // s[:last] is done: copied to b if b != nil
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '`':
+			i = skipQuoted(s, i, c)
+			continue
+		case c == '[':
+			if j := strings.IndexByte(s[i:], ']'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(s)
+			}
+			continue
+		case isIdent(c) || c == '$':
+			j := i + 1
+			for j < len(s) && (isIdent(s[j]) || s[j] == '$') {
+				j++
+			}
+			if j-i == 2 && (c == 'i' || c == 'I') && (s[i+1] == 'n' || s[i+1] == 'N') {
+				if end, ok := inList(s, j); ok {
+					if b == nil {
+						b = make([]byte, 0, len(s))
+					}
+					b = append(b, s[last:j]...)
+					b = append(b, " (?, ...)"...)
+					last = end
+					i = end
+					continue
+				}
+			}
+			i = j
+			continue
+		}
+		i++
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
+}
+
+// inList reports whether s[i:] starts with " (" and a list of two or more
+// placeholders, and returns the index after its ")".
+func inList(s string, i int) (end int, ok bool) {
+	if i < len(s) && s[i] == ' ' {
+		i++
+	}
+	if i >= len(s) || s[i] != '(' {
+		return 0, false
+	}
+	i++
+	n := 0
+	for {
+		if i < len(s) && s[i] == ' ' {
+			i++
+		}
+		switch {
+		case i < len(s) && s[i] == '?':
+			i++
+		case i+1 < len(s) && s[i] == '$' && isDigit(s[i+1]):
+			i += 2
+			for i < len(s) && isDigit(s[i]) {
+				i++
+			}
+		case i+1 < len(s) && (s[i] == ':' || s[i] == '@') && isIdentStart(s[i+1]):
+			i += 2
+			for i < len(s) && isIdent(s[i]) {
+				i++
+			}
+		default:
+			return 0, false
+		}
+		n++
+		if i < len(s) && s[i] == ' ' {
+			i++
+		}
+		if i >= len(s) {
+			return 0, false
+		}
+		switch s[i] {
+		case ',':
+			i++
+			continue
+		case ')':
+			if n < 2 {
+				return 0, false
+			}
+			return i + 1, true
+		}
+		return 0, false
+	}
+}
+
+// skipQuoted returns the index after the literal or identifier opened by q at
+// i; a doubled quote inside is an escaped quote. An unterminated literal runs
+// to the end of the text.
+func skipQuoted(s string, i int, q byte) int {
+	for j := i + 1; j < len(s); j++ {
+		if s[j] == q {
+			if j+1 < len(s) && s[j+1] == q {
+				j++
+				continue
+			}
+			return j + 1
+		}
+	}
+	return len(s)
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isIdentStart(c byte) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
+}
+func isIdent(c byte) bool { return isIdentStart(c) || isDigit(c) }
+func isHex(s string) bool { return len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') }
+
+// A token of a normalized statement: a word (keyword or identifier, possibly
+// quoted and dotted) or a single punctuation byte.
+type token struct {
+	text string
+	word bool
+}
+
+// tokens splits a normalized statement, keeping at most limit tokens.
+func tokens(s string, limit int) []token {
+	var out []token
+	for i := 0; i < len(s) && len(out) < limit; {
+		c := s[i]
+		switch {
+		case c == ' ':
+			i++
+		case isIdentStart(c) || c == '"' || c == '`' || c == '[':
+			j := i
+			for j < len(s) {
+				switch d := s[j]; {
+				case d == '"' || d == '`':
+					j = skipQuoted(s, j, d)
+				case d == '[':
+					k := strings.IndexByte(s[j:], ']')
+					if k < 0 {
+						j = len(s)
+					} else {
+						j += k + 1
+					}
+				case isIdent(d) || d == '$':
+					j++
+				case d == '.' && j+1 < len(s) && (isIdentStart(s[j+1]) || s[j+1] == '"' || s[j+1] == '`' || s[j+1] == '['):
+					j++
+				default:
+					goto done
+				}
+			}
+		done:
+			out = append(out, token{text: s[i:j], word: true})
+			i = j
+		default:
+			out = append(out, token{text: s[i : i+1]})
+			i++
+		}
+	}
+	return out
+}
+
+// maxTokens bounds the scan for the operation and table: they are found near
+// the start of any statement an application sends.
+const maxTokens = 256
+
+// Describe returns the operation of a normalized statement (its first
+// keyword, upper case; with the object kind for DDL, such as "CREATE TABLE")
+// and the first table it names (after FROM, INTO, UPDATE, JOIN, TABLE or ON),
+// or "" when it names none. A WITH clause is skipped to the main statement.
+func Describe(normalized string) (operation, table string) {
+	toks := tokens(normalized, maxTokens)
+	i := 0
+	for i < len(toks) && toks[i].text == "(" {
+		i++
+	}
+	if i >= len(toks) || !toks[i].word {
+		return "", ""
+	}
+	op := strings.ToUpper(toks[i].text)
+	if op == "WITH" {
+		depth := 0
+		for i++; i < len(toks); i++ {
+			switch t := toks[i].text; {
+			case t == "(":
+				depth++
+			case t == ")":
+				depth--
+			case depth == 0 && toks[i].word && isDML(strings.ToUpper(t)):
+				op = strings.ToUpper(t)
+				goto found
+			}
+		}
+		return op, ""
+	}
+found:
+	rest := toks[i+1:]
+	switch op {
+	case "SELECT", "DELETE":
+		return op, nameAfter(rest, "FROM", "JOIN")
+	case "INSERT", "REPLACE", "MERGE", "UPSERT":
+		return op, nameAfter(rest, "INTO")
+	case "UPDATE":
+		return op, firstName(rest)
+	case "CREATE", "DROP", "ALTER", "TRUNCATE":
+		for j, t := range rest {
+			if !t.word {
+				break
+			}
+			switch k := strings.ToUpper(t.text); k {
+			case "TABLE", "VIEW", "SEQUENCE", "SCHEMA", "DATABASE":
+				return op + " " + k, firstName(rest[j+1:])
+			case "INDEX", "TRIGGER":
+				return op + " " + k, nameAfter(rest[j+1:], "ON")
+			case "FUNCTION", "PROCEDURE", "TYPE", "EXTENSION", "USER", "ROLE":
+				return op + " " + k, ""
+			}
+		}
+		if op == "TRUNCATE" {
+			return op, firstName(rest)
+		}
+		return op, ""
+	}
+	return op, ""
+}
+
+func isDML(k string) bool {
+	switch k {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE":
+		return true
+	}
+	return false
+}
+
+// nameAfter returns the first table name that follows one of the keywords.
+func nameAfter(toks []token, keywords ...string) string {
+	for i, t := range toks {
+		if !t.word {
+			continue
+		}
+		for _, k := range keywords {
+			if strings.EqualFold(t.text, k) {
+				if name := firstName(toks[i+1:]); name != "" {
+					return name
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// firstName returns the name at the start of toks, skipping modifiers such as
+// IF NOT EXISTS, ONLY or OR REPLACE; "" when a subquery or a keyword comes
+// first.
+func firstName(toks []token) string {
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if !t.word {
+			return ""
+		}
+		switch strings.ToUpper(t.text) {
+		case "IF", "NOT", "EXISTS", "ONLY", "LOW_PRIORITY", "IGNORE", "TOP", "TEMP", "TEMPORARY", "LATERAL", "DISTINCT":
+			continue
+		case "OR":
+			i++ // OR REPLACE, OR IGNORE, OR ROLLBACK…
+			continue
+		case "SELECT", "WITH", "VALUES", "SET", "WHERE":
+			return ""
+		}
+		return unquoteName(t.text)
+	}
+	return ""
+}
+
+// maxTable bounds a recorded table name.
+const maxTable = 64
+
+// unquoteName strips identifier quotes from each part of a dotted name.
+func unquoteName(s string) string {
+	if strings.ContainsAny(s, "\"`[") {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; c {
+			case '"', '`', '[', ']':
+				if i+1 < len(s) && s[i+1] == c && c != '[' && c != ']' {
+					b.WriteByte(c)
+					i++
+				}
+			default:
+				b.WriteByte(c)
+			}
+		}
+		s = b.String()
+	}
+	if len(s) > maxTable {
+		s = s[:maxTable]
+	}
+	return s
+}

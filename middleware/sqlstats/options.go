@@ -1,0 +1,44 @@
+package sqlstats
+
+// An Option configures a wrapper made by [Wrap], [WrapConnector] or [Open].
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	system string
+	args   bool
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(c)
+		}
+	}
+	return c
+}
+
+// WithSystem sets the database system recorded in each call's
+// db.system.name attribute, such as "sqlite", "postgresql" or "mysql"
+// (OpenTelemetry's well-known values). Without it the attribute is not set.
+func WithSystem(name string) Option {
+	return optionFunc(func(c *config) { c.system = name })
+}
+
+// WithArgs records the arguments of each statement as call attributes
+// db.query.parameter.<name> (named arguments) or db.query.parameter.<index>
+// (positional arguments, from 0). Arguments are not recorded by default.
+//
+// Recorded arguments are redacted with the recorder's [recording.Redaction]:
+// a named argument whose name looks secret is replaced by
+// [recording.Redacted]; positional arguments cannot be matched to column
+// names reliably, so all of them are replaced when the statement's text
+// itself contains a secret-looking name (for example "password" or "token").
+// Strings are clipped and byte slices are recorded as their length only.
+func WithArgs(enabled bool) Option {
+	return optionFunc(func(c *config) { c.args = enabled })
+}

@@ -1,0 +1,188 @@
+package sqlstats
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// Service is the service name of the calls this package records.
+const Service = "sql"
+
+// Attribute keys, from the OpenTelemetry semantic conventions for database
+// client calls where one exists.
+const (
+	AttrSystem       = "db.system.name"
+	AttrQueryText    = "db.query.text"
+	AttrOperation    = "db.operation.name"
+	AttrCollection   = "db.collection.name"
+	AttrReturnedRows = "db.response.returned_rows"
+	AttrAffectedRows = "db.response.affected_rows" // not in the conventions (yet)
+	AttrParamPrefix  = "db.query.parameter."
+)
+
+// Limits on recorded arguments.
+const (
+	maxArgs     = 16
+	maxArgValue = 64
+)
+
+// A wrapper holds what all the connections of one wrapped driver share.
+type wrapper struct {
+	cfg   *config
+	cache cache
+}
+
+func newWrapper(opts []Option) *wrapper { return &wrapper{cfg: newConfig(opts)} }
+
+// startStmt starts the call of a statement in a's request.
+//
+// The time spent outside StartCall (which counts its own) is added to the
+// record's overhead.
+func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare bool, args []driver.NamedValue) *recording.ActiveCall {
+	t0 := time.Now()
+	st := w.cache.get(query)
+	method := st.method
+	if prepare {
+		method = st.prepare
+	}
+	t1 := time.Now()
+	c := a.StartCall(Service, method)
+	if c == nil {
+		a.AddOverhead(t1.Sub(t0))
+		return nil
+	}
+	t2 := time.Now()
+	defer func() { a.AddOverhead(t1.Sub(t0) + time.Since(t2)) }()
+	c.SetRequest(st.text)
+	var buf [4]recording.Attr
+	attrs := buf[:0]
+	if w.cfg.system != "" {
+		attrs = append(attrs, recording.Attr{Key: AttrSystem, Value: w.cfg.system})
+	}
+	attrs = append(attrs, recording.Attr{Key: AttrQueryText, Value: st.text})
+	if st.operation != "" {
+		attrs = append(attrs, recording.Attr{Key: AttrOperation, Value: st.operation})
+	}
+	if st.table != "" {
+		attrs = append(attrs, recording.Attr{Key: AttrCollection, Value: st.table})
+	}
+	c.SetAttrs(attrs...)
+	if w.cfg.args && len(args) > 0 {
+		w.recordArgs(a, c, st, args)
+	}
+	return c
+}
+
+// startOp starts a call without a statement (BEGIN, COMMIT, PING…).
+func (w *wrapper) startOp(a *recording.ActiveRecord, op string) *recording.ActiveCall {
+	c := a.StartCall(Service, op)
+	if c == nil {
+		return nil
+	}
+	if w.cfg.system != "" {
+		c.SetAttrs(recording.Attr{Key: AttrSystem, Value: w.cfg.system}, recording.Attr{Key: AttrOperation, Value: op})
+	} else {
+		c.SetAttr(AttrOperation, op)
+	}
+	return c
+}
+
+func (w *wrapper) recordArgs(a *recording.ActiveRecord, c *recording.ActiveCall, st *statement, args []driver.NamedValue) {
+	red := a.Recorder().Redaction()
+	maskPositional := red.SecretName(st.text)
+	for i, nv := range args {
+		if i == maxArgs {
+			break
+		}
+		var key string
+		secret := false
+		if nv.Name != "" {
+			key = nv.Name
+			secret = red.SecretName(nv.Name)
+		} else {
+			key = strconv.Itoa(i)
+			secret = maskPositional
+		}
+		v := recording.Redacted
+		if !secret {
+			v = formatArg(nv.Value)
+		}
+		c.SetAttr(AttrParamPrefix+key, v)
+	}
+}
+
+func formatArg(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case []byte:
+		return "[" + strconv.Itoa(len(v)) + " bytes]"
+	case string:
+		if len(v) > maxArgValue {
+			v = v[:maxArgValue] + "…"
+		}
+		return strconv.Quote(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	}
+	s := fmt.Sprint(v)
+	if len(s) > maxArgValue {
+		s = s[:maxArgValue] + "…"
+	}
+	return s
+}
+
+// endExec ends the call of an Exec, noting the rows affected.
+func endExec(c *recording.ActiveCall, res driver.Result, err error) {
+	if c == nil {
+		return
+	}
+	if err == driver.ErrSkip {
+		c.Discard()
+		return
+	}
+	if err == nil && res != nil {
+		t0 := time.Now()
+		if n, rerr := res.RowsAffected(); rerr == nil {
+			c.SetAttr(AttrAffectedRows, strconv.FormatInt(n, 10))
+			c.SetResponse(rowsText(n) + " affected")
+		}
+		c.Record().AddOverhead(time.Since(t0))
+	}
+	c.End(err)
+}
+
+// endQuery ends the call of a Query that failed, or returns the rows wrapped
+// so that the call ends when they are closed.
+func endQuery(c *recording.ActiveCall, rows driver.Rows, err error) driver.Rows {
+	if c == nil {
+		return rows
+	}
+	if err == driver.ErrSkip {
+		c.Discard()
+		return rows
+	}
+	if err != nil || rows == nil {
+		c.End(err)
+		return rows
+	}
+	return newRows(rows, c)
+}
+
+// rowsText returns "1 row" or "n rows".
+func rowsText(n int64) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return strconv.FormatInt(n, 10) + " rows"
+}

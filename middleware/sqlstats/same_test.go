@@ -1,0 +1,243 @@
+//lint:file-ignore SA1019 the test checks the deprecated driver interfaces too.
+
+package sqlstats_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/goappstats/appstats/middleware/sqlstats"
+)
+
+// upper is a driver.Valuer, converted by database/sql before the driver
+// sees it.
+type upper string
+
+func (u upper) Value() (driver.Value, error) { return strings.ToUpper(string(u)), nil }
+
+// scenario exercises database/sql broadly and returns a transcript of what it
+// observed, for comparing a bare driver with the wrapped one.
+func scenario(ctx context.Context, t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	var out []string
+	logf := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	errs := func(err error) string {
+		if err == nil {
+			return "<nil>"
+		}
+		return err.Error()
+	}
+	setup(t, db)
+
+	// Column types, NULLs, blobs, values scanned as any.
+	rows, err := db.QueryContext(ctx, "SELECT id, name, email, score, NULL AS n, x'00ff' AS b, 1.5 AS f, CAST(7 AS INTEGER) AS i FROM users ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := rows.Columns()
+	logf("columns %v", cols)
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ct := range cts {
+		n, nok := ct.Nullable()
+		l, lok := ct.Length()
+		p, s, pok := ct.DecimalSize()
+		logf("type %s db=%q scan=%v null=%v/%v len=%d/%v dec=%d,%d/%v", ct.Name(), ct.DatabaseTypeName(), ct.ScanType(), n, nok, l, lok, p, s, pok)
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			logf("%s=%T(%v)", cols[i], v, v)
+		}
+	}
+	logf("rows.Err %s; next result set %v", errs(rows.Err()), rows.NextResultSet())
+	logf("close %s", errs(rows.Close()))
+
+	// Exec results.
+	res, err := db.ExecContext(ctx, "INSERT INTO users (name, email) VALUES (?, ?)", "dan", upper("dan@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err1 := res.LastInsertId()
+	n, err2 := res.RowsAffected()
+	logf("insert id=%d %s affected=%d %s", id, errs(err1), n, errs(err2))
+	var email string
+	logf("valuer %s %s", errs(db.QueryRowContext(ctx, "SELECT email FROM users WHERE id = ?", id).Scan(&email)), email)
+	res, err = db.ExecContext(ctx, "UPDATE users SET score = score + 1 WHERE score IS NOT NULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ = res.RowsAffected()
+	logf("update affected=%d", n)
+	_, err = db.ExecContext(ctx, "INSERT INTO users (name) VALUES ('m1'); INSERT INTO users (name) VALUES ('m2')")
+	logf("multi %s", errs(err))
+
+	// Named parameters.
+	var name string
+	err = db.QueryRowContext(ctx, "SELECT name FROM users WHERE email = :e", sql.Named("e", "ann@example.com")).Scan(&name)
+	logf("named %s %s", errs(err), name)
+
+	// Failures: a syntax error, a constraint, no rows, argument conversion,
+	// argument count, a cancelled context.
+	_, err = db.ExecContext(ctx, "SELEKT 1")
+	logf("syntax %s", errs(err))
+	_, err = db.ExecContext(ctx, "INSERT INTO users (id, name) VALUES (1, 'dup')")
+	logf("constraint %s", errs(err))
+	logf("norows %s", errs(db.QueryRowContext(ctx, "SELECT name FROM users WHERE id = -1").Scan(&name)))
+	_, err = db.ExecContext(ctx, "SELECT ?", struct{ X int }{1})
+	logf("convert %s", errs(err))
+	_, err = db.ExecContext(ctx, "SELECT ?, ?", 1)
+	logf("argcount %s", errs(err))
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = db.QueryContext(cctx, "SELECT 1")
+	logf("cancelled %s", errs(err))
+
+	// Transactions.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.ExecContext(ctx, "DELETE FROM users WHERE name = 'dan'")
+	logf("rollback %s", errs(tx.Rollback()))
+	logf("rollback again %s", errs(tx.Rollback()))
+	tx, err = db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
+	logf("serializable %s", errs(err))
+	if err == nil {
+		tx.Rollback()
+	}
+	tx, err = db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.ExecContext(ctx, "DELETE FROM users WHERE name = 'm1'")
+	logf("commit %s", errs(tx.Commit()))
+	var count int
+	db.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&count)
+	logf("count %d", count)
+
+	// Prepared statements.
+	st, err := db.PrepareContext(ctx, "SELECT name FROM users WHERE id = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []any{1, int64(2), "3", nil} {
+		var n sql.NullString
+		err := st.QueryRowContext(ctx, id).Scan(&n)
+		logf("stmt %v: %v %s", id, n, errs(err))
+	}
+	st.Close()
+
+	// The driver connection seen through Raw claims the same interfaces.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Raw(func(dc any) error {
+		for _, it := range []reflect.Type{
+			reflect.TypeFor[driver.Pinger](),
+			reflect.TypeFor[driver.Execer](),
+			reflect.TypeFor[driver.ExecerContext](),
+			reflect.TypeFor[driver.Queryer](),
+			reflect.TypeFor[driver.QueryerContext](),
+			reflect.TypeFor[driver.ConnPrepareContext](),
+			reflect.TypeFor[driver.ConnBeginTx](),
+			reflect.TypeFor[driver.SessionResetter](),
+			reflect.TypeFor[driver.Validator](),
+			reflect.TypeFor[driver.NamedValueChecker](),
+		} {
+			logf("raw %v %v", it, reflect.TypeOf(dc).Implements(it))
+		}
+		return nil
+	})
+	logf("conn ping %s", errs(conn.PingContext(ctx)))
+	conn.Close()
+	logf("ping %s", errs(db.PingContext(ctx)))
+	return out
+}
+
+// queryerDriver exposes sqlite's connections with the legacy Queryer and
+// Execer but none of the context interfaces.
+type queryerDriver struct{ d driver.Driver }
+
+func (d queryerDriver) Open(name string) (driver.Conn, error) {
+	c, err := d.d.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		driver.Conn
+		driver.Queryer
+		driver.Execer
+	}{c, c.(driver.Queryer), c.(driver.Execer)}, nil
+}
+
+func TestBehaviourUnchanged(t *testing.T) {
+	// The context-taking interfaces the wrapper always claims (see
+	// conn.go); a driver without them is still driven the same way.
+	always := []string{"raw driver.ExecerContext", "raw driver.QueryerContext", "raw driver.ConnPrepareContext", "raw driver.ConnBeginTx"}
+	for _, tt := range []struct {
+		name   string
+		open   func(dsn string) *sql.DB
+		ignore []string
+	}{
+		{"sqlite", func(dsn string) *sql.DB { return sql.OpenDB(dsnConnector{sqliteDriver(t), dsn}) }, nil},
+		{"legacy", func(dsn string) *sql.DB { return sql.OpenDB(dsnConnector{legacyDriver{sqliteDriver(t)}, dsn}) }, always},
+		{"queryer", func(dsn string) *sql.DB { return sql.OpenDB(dsnConnector{queryerDriver{sqliteDriver(t)}, dsn}) }, always},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bare := tt.open("file:" + filepath.Join(t.TempDir(), "bare.db"))
+			defer bare.Close()
+			want := scenario(context.Background(), t, bare)
+
+			wdsn := "file:" + filepath.Join(t.TempDir(), "wrapped.db")
+			wrapped := sql.OpenDB(sqlstats.WrapConnector(dsnConnector{tt.open(wdsn).Driver(), wdsn}, sqlstats.WithArgs(true)))
+			defer wrapped.Close()
+			var got []string
+			r := record(t, func(ctx context.Context) { got = scenario(ctx, t, wrapped) })
+
+			if len(got) != len(want) {
+				t.Errorf("transcripts differ in length: %d wrapped, %d bare", len(got), len(want))
+			}
+		lines:
+			for i := range min(len(got), len(want)) {
+				for _, p := range tt.ignore {
+					if strings.HasPrefix(want[i], p+" ") {
+						continue lines
+					}
+				}
+				if got[i] != want[i] {
+					t.Errorf("line %d:\nwrapped %s\nbare    %s", i, got[i], want[i])
+				}
+			}
+			if len(r.Calls) < 20 {
+				t.Errorf("only %d calls recorded: %q", len(r.Calls), calls(r))
+			}
+			for _, c := range r.Calls {
+				if c.Running {
+					t.Errorf("call %s still running", c.Method)
+				}
+			}
+			if testing.Verbose() {
+				for _, l := range want {
+					t.Log(l)
+				}
+			}
+		})
+	}
+}

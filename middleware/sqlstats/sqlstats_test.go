@@ -1,0 +1,571 @@
+package sqlstats_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/goappstats/appstats/middleware/sqlstats"
+	"github.com/goappstats/appstats/recording"
+	_ "modernc.org/sqlite"
+)
+
+// sink keeps the records a recorder writes.
+type sink struct {
+	mu   sync.Mutex
+	recs []*recording.Record
+}
+
+func (s *sink) Write(_ context.Context, recs []*recording.Record) error {
+	s.mu.Lock()
+	s.recs = append(s.recs, recs...)
+	s.mu.Unlock()
+	return nil
+}
+
+// record runs fn in a recorded request and returns the record as a sink
+// received it.
+func record(t testing.TB, fn func(ctx context.Context)) *recording.Record {
+	t.Helper()
+	var s sink
+	rec := recording.New(recording.WithSinks(&s))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Method: "TEST", Path: "/" + t.Name()})
+	if ar == nil {
+		t.Fatal("request not sampled")
+	}
+	fn(ctx)
+	ar.Finish()
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.recs) != 1 {
+		t.Fatalf("sink got %d records, want 1", len(s.recs))
+	}
+	return s.recs[0]
+}
+
+// openDB opens a wrapped sqlite database in a temporary file, with a users
+// table of three rows.
+func openDB(t testing.TB, opts ...sqlstats.Option) *sql.DB {
+	t.Helper()
+	dsn := "file:" + filepath.Join(t.TempDir(), "test.db")
+	db, err := sqlstats.Open("sqlite", dsn, append([]sqlstats.Option{sqlstats.WithSystem("sqlite")}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	setup(t, db)
+	return db
+}
+
+func setup(t testing.TB, db *sql.DB) {
+	t.Helper()
+	for _, q := range []string{
+		"CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, score REAL, password TEXT)",
+		"INSERT INTO users (name, email, score, password) VALUES ('ann', 'ann@example.com', 1.5, 'pw1'), ('bob', NULL, 2, 'pw2'), ('cid', 'cid@example.com', NULL, 'pw3')",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// calls returns the record's calls as "service method" strings.
+func calls(r *recording.Record) []string {
+	var out []string
+	for _, c := range r.Calls {
+		out = append(out, c.Service+" "+c.Method)
+	}
+	return out
+}
+
+func findCall(t *testing.T, r *recording.Record, method string) *recording.Call {
+	t.Helper()
+	for i := range r.Calls {
+		if r.Calls[i].Method == method {
+			return &r.Calls[i]
+		}
+	}
+	t.Fatalf("no call %q in %q", method, calls(r))
+	return nil
+}
+
+func TestQuery(t *testing.T) {
+	db := openDB(t)
+	var names []string
+	r := record(t, func(ctx context.Context) {
+		rows, err := db.QueryContext(ctx, "SELECT name FROM users WHERE score > 0.5 OR name = 'cid' ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, n)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got := strings.Join(names, ","); got != "ann,bob,cid" {
+		t.Fatalf("names = %s", got)
+	}
+	c := findCall(t, r, "SELECT users")
+	want := map[string]string{
+		"db.system.name":            "sqlite",
+		"db.query.text":             "SELECT name FROM users WHERE score > ? OR name = ? ORDER BY id",
+		"db.operation.name":         "SELECT",
+		"db.collection.name":        "users",
+		"db.response.returned_rows": "3",
+	}
+	for k, v := range want {
+		if got := c.Attr(k); got != v {
+			t.Errorf("attr %s = %q, want %q", k, got, v)
+		}
+	}
+	if c.Service != "sql" || c.Request != want["db.query.text"] || c.Error != "" || c.Running {
+		t.Errorf("call = %+v", c)
+	}
+	if c.Response != "3 rows" {
+		t.Errorf("response = %q", c.Response)
+	}
+	if len(c.Stack) == 0 {
+		t.Error("no stack")
+	}
+}
+
+func TestExecAndError(t *testing.T) {
+	db := openDB(t)
+	r := record(t, func(ctx context.Context) {
+		res, err := db.ExecContext(ctx, "UPDATE users SET score = ? WHERE score IS NOT NULL", 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != 2 {
+			t.Errorf("RowsAffected = %d", n)
+		}
+		if _, err := db.QueryContext(ctx, "SELECT * FROM missing WHERE id = 3"); err == nil {
+			t.Error("query of a missing table succeeded")
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO users (name) VALUES (NULL)"); err == nil {
+			t.Error("insert of NULL into NOT NULL succeeded")
+		}
+		if err := db.PingContext(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	upd := findCall(t, r, "UPDATE users")
+	if upd.Attr("db.response.affected_rows") != "2" || upd.Error != "" {
+		t.Errorf("update call = %+v", upd)
+	}
+	for _, m := range []string{"SELECT missing", "INSERT users"} {
+		c := findCall(t, r, m)
+		if c.Error == "" {
+			t.Errorf("%s: no error recorded", m)
+		}
+	}
+	if c := findCall(t, r, "SELECT missing"); !strings.Contains(c.Error, "no such table") {
+		t.Errorf("error = %q", c.Error)
+	}
+	findCall(t, r, "PING")
+	if s := r.Summary(); s.ErrorCalls != 2 {
+		t.Errorf("ErrorCalls = %d, want 2; calls %q", s.ErrorCalls, calls(r))
+	}
+}
+
+func TestPrepared(t *testing.T) {
+	db := openDB(t)
+	r := record(t, func(ctx context.Context) {
+		st, err := db.PrepareContext(ctx, "SELECT email FROM users WHERE id = ?")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		for id := 1; id <= 3; id++ {
+			var e sql.NullString
+			if err := st.QueryRowContext(ctx, id).Scan(&e); err != nil {
+				t.Fatal(err)
+			}
+			if e.Valid != (id != 2) {
+				t.Errorf("id %d: email %v", id, e)
+			}
+		}
+		ins, err := db.PrepareContext(ctx, "INSERT INTO users (name) VALUES (?)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ins.Close()
+		res, err := ins.ExecContext(ctx, "dan")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := res.LastInsertId(); id != 4 {
+			t.Errorf("LastInsertId = %d", id)
+		}
+	})
+	want := []string{"sql PREPARE SELECT users", "sql SELECT users", "sql SELECT users", "sql SELECT users", "sql PREPARE INSERT users", "sql INSERT users"}
+	if got := calls(r); !reflect.DeepEqual(got, want) {
+		t.Errorf("calls = %q, want %q", got, want)
+	}
+	for _, c := range r.Calls[1:4] {
+		if c.Attr("db.response.returned_rows") != "1" || c.Request != "SELECT email FROM users WHERE id = ?" {
+			t.Errorf("call %+v", c)
+		}
+	}
+}
+
+func TestTransactions(t *testing.T) {
+	db := openDB(t)
+	r := record(t, func(ctx context.Context) {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO users (name) VALUES ('eve')"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		tx, err = db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM users"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	want := []string{"sql BEGIN", "sql INSERT users", "sql COMMIT", "sql BEGIN", "sql DELETE users", "sql ROLLBACK"}
+	if got := calls(r); !reflect.DeepEqual(got, want) {
+		t.Errorf("calls = %q, want %q", got, want)
+	}
+	if c := findCall(t, r, "DELETE users"); c.Attr("db.response.affected_rows") != "4" {
+		t.Errorf("DELETE affected %q rows", c.Attr("db.response.affected_rows"))
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM users").Scan(&n); err != nil || n != 4 {
+		t.Errorf("after commit and rollback: %d rows, %v", n, err)
+	}
+}
+
+func TestArgs(t *testing.T) {
+	const q = "SELECT name FROM users WHERE name = :name OR password = :password"
+	t.Run("default", func(t *testing.T) {
+		db := openDB(t)
+		r := record(t, func(ctx context.Context) {
+			var n string
+			if err := db.QueryRowContext(ctx, q, sql.Named("name", "ann"), sql.Named("password", "hunter2")).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+		})
+		for _, c := range r.Calls {
+			for _, a := range c.Attrs {
+				if strings.HasPrefix(a.Key, "db.query.parameter.") || strings.Contains(a.Value, "hunter2") || strings.Contains(a.Value, "ann") {
+					t.Errorf("argument recorded: %s=%s", a.Key, a.Value)
+				}
+			}
+			if strings.Contains(c.Request, "hunter2") {
+				t.Errorf("argument in request %q", c.Request)
+			}
+		}
+	})
+	t.Run("enabled", func(t *testing.T) {
+		db := openDB(t, sqlstats.WithArgs(true))
+		r := record(t, func(ctx context.Context) {
+			var n string
+			if err := db.QueryRowContext(ctx, q, sql.Named("name", "ann"), sql.Named("password", "hunter2")).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ? AND name <> ?", 2, "x").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, "UPDATE users SET password = ? WHERE id = ?", "s3cret", 2); err != nil {
+				t.Fatal(err)
+			}
+		})
+		tests := []struct {
+			call  int
+			attrs map[string]string
+		}{
+			{0, map[string]string{"db.query.parameter.name": `"ann"`, "db.query.parameter.password": recording.Redacted}},
+			{1, map[string]string{"db.query.parameter.0": "2", "db.query.parameter.1": `"x"`}},
+			{2, map[string]string{"db.query.parameter.0": recording.Redacted, "db.query.parameter.1": recording.Redacted}},
+		}
+		if len(r.Calls) != 3 {
+			t.Fatalf("calls = %q", calls(r))
+		}
+		for _, tt := range tests {
+			c := &r.Calls[tt.call]
+			for k, v := range tt.attrs {
+				if got := c.Attr(k); got != v {
+					t.Errorf("call %d (%s): %s = %q, want %q", tt.call, c.Request, k, got, v)
+				}
+			}
+		}
+	})
+}
+
+func TestNotRecorded(t *testing.T) {
+	var s sink
+	rec := recording.New(recording.WithSinks(&s))
+	db := openDB(t)
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "/other"})
+	// Calls without the request's context belong to no request.
+	var n int
+	if err := db.QueryRowContext(context.Background(), "SELECT count(*) FROM users").Scan(&n); err != nil || n != 3 {
+		t.Fatal(n, err)
+	}
+	ar.Finish()
+	// A call made with the context of a finished request is counted as late.
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.recs) != 1 || len(s.recs[0].Calls) != 0 {
+		t.Fatalf("records %d, calls %q", len(s.recs), calls(s.recs[0]))
+	}
+	if st := rec.Stats(); st.LateCalls == 0 {
+		t.Errorf("late calls not counted: %+v", st)
+	}
+}
+
+func TestNPlusOne(t *testing.T) {
+	db := openDB(t)
+	for i := 0; i < 7; i++ {
+		if _, err := db.Exec("INSERT INTO users (name) VALUES (?)", fmt.Sprint("u", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loop := record(t, func(ctx context.Context) {
+		for id := 1; id <= 10; id++ {
+			var n string
+			if err := db.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", id).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	var reps []recording.Warning
+	for _, w := range loop.Warnings {
+		if w.Kind == recording.WarnRepeated {
+			reps = append(reps, w)
+		}
+	}
+	if len(reps) != 1 || reps[0].Count != 10 || reps[0].Method != "SELECT users" || reps[0].Request != "SELECT name FROM users WHERE id = ?" {
+		t.Errorf("warnings = %+v", loop.Warnings)
+	}
+	batch := record(t, func(ctx context.Context) {
+		rows, err := db.QueryContext(ctx, "SELECT name FROM users WHERE id IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if n != 10 {
+			t.Errorf("%d rows", n)
+		}
+	})
+	if len(batch.Warnings) != 0 || len(batch.Calls) != 1 {
+		t.Errorf("batched query: warnings %+v, calls %q", batch.Warnings, calls(batch))
+	}
+}
+
+// legacyDriver exposes only driver.Conn of sqlite's connections: no
+// context methods, no Queryer, no Pinger. database/sql must then prepare
+// every statement, which the wrapper must allow by returning ErrSkip.
+type legacyDriver struct{ d driver.Driver }
+
+func (d legacyDriver) Open(name string) (driver.Conn, error) {
+	c, err := d.d.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ driver.Conn }{c}, nil
+}
+
+// skipConn's QueryContext always answers driver.ErrSkip, as some drivers do
+// for some queries.
+type skipConn struct {
+	driver.Conn
+}
+
+func (skipConn) QueryContext(context.Context, string, []driver.NamedValue) (driver.Rows, error) {
+	return nil, driver.ErrSkip
+}
+
+type skipDriver struct{ d driver.Driver }
+
+func (d skipDriver) Open(name string) (driver.Conn, error) {
+	c, err := d.d.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return skipConn{c}, nil
+}
+
+type dsnConnector struct {
+	d   driver.Driver
+	dsn string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.d }
+
+func sqliteDriver(t testing.TB) driver.Driver {
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	return db.Driver()
+}
+
+func TestErrSkip(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		d    driver.Driver
+	}{
+		{"legacy", legacyDriver{sqliteDriver(t)}},
+		{"skip", skipDriver{sqliteDriver(t)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dsn := "file:" + filepath.Join(t.TempDir(), "test.db")
+			db := sql.OpenDB(sqlstats.WrapConnector(dsnConnector{tt.d, dsn}))
+			defer db.Close()
+			setup(t, db)
+			r := record(t, func(ctx context.Context) {
+				var n int
+				if err := db.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE id > ?", 1).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n != 2 {
+					t.Errorf("count = %d", n)
+				}
+			})
+			want := []string{"sql PREPARE SELECT users", "sql SELECT users"}
+			if got := calls(r); !reflect.DeepEqual(got, want) {
+				t.Errorf("calls = %q, want %q", got, want)
+			}
+			for _, c := range r.Calls {
+				if c.Error != "" {
+					t.Errorf("%s: error %q", c.Method, c.Error)
+				}
+			}
+			// The wrapped connection claims no Pinger, as the driver's has none.
+			conn, err := db.Conn(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.Raw(func(dc any) error {
+				if _, ok := dc.(driver.Pinger); ok {
+					t.Error("wrapped conn claims driver.Pinger")
+				}
+				if _, ok := dc.(driver.SessionResetter); ok {
+					t.Error("wrapped conn claims driver.SessionResetter")
+				}
+				u, ok := dc.(sqlstats.Unwrapper)
+				if !ok {
+					t.Fatal("no Unwrapper")
+				}
+				if _, ok := u.Unwrap().(driver.Pinger); ok {
+					t.Error("Unwrap returned the wrong conn")
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// ctxDriver adds driver.DriverContext to a driver.
+type ctxDriver struct{ driver.Driver }
+
+func (d ctxDriver) OpenConnector(dsn string) (driver.Connector, error) {
+	return dsnConnector{d.Driver, dsn}, nil
+}
+
+func TestOpenUnknownDriver(t *testing.T) {
+	_, err := sqlstats.Open("no-such-driver", "x")
+	if err == nil || !strings.Contains(err.Error(), "no-such-driver") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestWrapDriver(t *testing.T) {
+	if _, ok := sqlstats.Wrap(sqliteDriver(t)).(driver.DriverContext); ok {
+		t.Fatal("wrapped sqlite driver claims DriverContext")
+	}
+	d := sqlstats.Wrap(ctxDriver{sqliteDriver(t)})
+	if _, ok := d.(driver.DriverContext); !ok {
+		t.Fatal("wrapped driver lacks DriverContext")
+	}
+	c, err := d.(driver.DriverContext).OpenConnector("file:" + filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	setup(t, db)
+	r := record(t, func(ctx context.Context) {
+		if err := db.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got := calls(r); !reflect.DeepEqual(got, []string{"sql PING"}) {
+		t.Errorf("calls = %q", got)
+	}
+}
+
+// closingConnector counts its Close calls.
+type closingConnector struct {
+	dsnConnector
+	closed *int
+}
+
+func (c closingConnector) Close() error {
+	*c.closed++
+	return nil
+}
+
+func TestConnectorClose(t *testing.T) {
+	dsn := "file:" + filepath.Join(t.TempDir(), "c.db")
+	closed := 0
+	wc := sqlstats.WrapConnector(closingConnector{dsnConnector{sqliteDriver(t), dsn}, &closed})
+	if _, ok := wc.(io.Closer); !ok {
+		t.Fatal("wrapped connector lost io.Closer")
+	}
+	db := sql.OpenDB(wc)
+	r := record(t, func(ctx context.Context) {
+		if err := db.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got := calls(r); !reflect.DeepEqual(got, []string{"sql CONNECT", "sql PING"}) {
+		t.Errorf("calls = %q", got)
+	}
+	db.Close()
+	if closed != 1 {
+		t.Errorf("connector closed %d times", closed)
+	}
+	if _, ok := sqlstats.WrapConnector(dsnConnector{sqliteDriver(t), dsn}).(io.Closer); ok {
+		t.Error("wrapped connector claims io.Closer")
+	}
+}

@@ -1,0 +1,98 @@
+// Package otelexport connects appstats to OpenTelemetry: it exports records as
+// traces to any OTLP collector (Jaeger, Tempo, the OpenTelemetry Collector),
+// propagates trace context and baggage with OpenTelemetry's propagators, and
+// bridges spans of OpenTelemetry-instrumented libraries into records.
+//
+// The OpenTelemetry SDK is a dependency of this package only: an application
+// that records without it does not link the SDK.
+//
+// # Export
+//
+// An [Exporter] is a [recording.Sink]. Give it to the recorder, and close it
+// after the recorder:
+//
+//	exp, err := otelexport.NewFromEnv(ctx) // nil, nil without OTEL_EXPORTER_OTLP_ENDPOINT
+//	...
+//	rec := recording.New(recording.WithSinks(store, exp))
+//	defer exp.Close(ctx)
+//	defer rec.Close(ctx)
+//
+// [NewOTLPHTTP] and [NewOTLPGRPC] make exporters for either OTLP transport,
+// configured by the standard OTEL_EXPORTER_OTLP_* environment variables and
+// by options ([WithHTTPOptions], [WithGRPCOptions]); [New] takes any
+// [go.opentelemetry.io/otel/sdk/trace.SpanExporter].
+//
+// Each record becomes one trace, with the record's own IDs and times:
+//
+//   - a SERVER span for the request (INTERNAL for background work), with the
+//     record's trace and span IDs, its caller's span as remote parent when a
+//     traceparent came in, and the attributes http.request.method, url.path,
+//     url.query (redacted), http.route, http.response.status_code,
+//     client.address — or rpc.system, rpc.service, rpc.method and
+//     rpc.grpc.status_code for gRPC; status Error for a 5xx response, a gRPC
+//     error code, a panic or an error, which also become "exception" events;
+//   - a CLIENT span per call, child of the request's span, with the call's
+//     span ID (the one propagated downstream, so a downstream service's trace
+//     joins it), its recorded start and end, status Error with the call's
+//     error (and an "exception" event), and attributes by service: for "http"
+//     http.request.method, server.address, url.full,
+//     http.response.status_code; for "grpc" rpc.system, rpc.service,
+//     rpc.method, rpc.grpc.status_code; for "sql" db.system.name,
+//     db.operation.name and db.query.text (the recorded request summary,
+//     which database wrappers record normalized, without arguments); for any
+//     other service appstats.call.request and appstats.call.response. The
+//     call's own attributes are passed through; a call still running when
+//     the request ended has appstats.call.running=true and ends with it;
+//   - HTTP phases (dns, connect, tls, …) as span events on their call's span,
+//     at the phase's start, with its length in appstats.phase.duration_ms —
+//     events rather than child spans, so a trace has exactly one span per
+//     call and phases need no invented span IDs;
+//   - custom events ([recording.Event]) as span events of the request's span.
+//
+// The resource carries service.name ([WithServiceName], else
+// OTEL_SERVICE_NAME, else the executable's name), service.instance.id (the
+// record's Instance) and OTEL_RESOURCE_ATTRIBUTES.
+//
+// The recorder's writer hands records to Write, which only queues them: one
+// goroutine of the Exporter converts and exports them, each call of the
+// SpanExporter bounded by [WithExportTimeout]. When the collector is down or
+// slow the queue fills and records are dropped and counted ([Exporter.Stats]);
+// requests are never slowed. [Exporter.Close] exports what is queued within
+// its context's deadline, stops the goroutine and shuts the SpanExporter
+// down.
+//
+// # Propagation
+//
+// The recorder's default propagator reads and writes W3C traceparent and
+// tracestate. [Propagator] adapts any OpenTelemetry propagator instead; with
+// nil, W3C trace context plus W3C baggage:
+//
+//	rec := recording.New(recording.WithPropagator(otelexport.Propagator(nil)))
+//
+// The middleware then extracts the caller's trace context and baggage from
+// each request (the request's context carries the baggage, and the caller's
+// span context as a remote parent), and the recording transports inject the
+// trace context of each call, and the baggage of its context, into the
+// request they send.
+//
+// # Bridge
+//
+// Spans that OpenTelemetry-instrumented libraries (otelhttp, otelgrpc,
+// otelsql, redisotel, …) start under a recorded request's context become
+// calls of that request's record when the [SpanProcessor] is registered with
+// their TracerProvider:
+//
+//	tp := sdktrace.NewTracerProvider(
+//		sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)),
+//		sdktrace.WithIDGenerator(otelexport.IDGenerator()), // spans join the record's trace
+//	)
+//
+// Each bridged call keeps its span's ID, so with [IDGenerator] (or a
+// traceparent on the incoming request) the trace context the instrumentation
+// propagates downstream points at the call in the exported record.
+//
+// To avoid recording a call twice, appstats' own wrappers mark the contexts
+// they pass down with [recording.ContextWithCall]; the bridge skips spans
+// started under such a context, and the children of the CLIENT and PRODUCER
+// spans it bridges.
+package otelexport

@@ -1,0 +1,142 @@
+package otelexport
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// funcExporter is a SpanExporter made of functions, to inject failures.
+type funcExporter struct {
+	export   func(context.Context, []sdktrace.ReadOnlySpan) error
+	shutdown func(context.Context) error
+}
+
+func (f funcExporter) ExportSpans(ctx context.Context, s []sdktrace.ReadOnlySpan) error {
+	return f.export(ctx, s)
+}
+func (f funcExporter) Shutdown(ctx context.Context) error { return f.shutdown(ctx) }
+
+func testRecord(calls int) *recording.Record {
+	r := &recording.Record{
+		TraceID: recording.NewTraceID(), SpanID: recording.NewSpanID(), Kind: recording.KindHTTP,
+		Start: time.Now(), Duration: time.Second, Method: "GET", Path: "/x", Route: "GET /x", Status: 200,
+	}
+	for i := range calls {
+		r.Calls = append(r.Calls, recording.Call{
+			Service: "sql", Method: "SELECT t", Request: "SELECT a FROM t WHERE id = ?",
+			Start: time.Duration(i) * time.Millisecond, Duration: time.Millisecond,
+			RequestSize: -1, ResponseSize: -1, SpanID: recording.NewSpanID(),
+		})
+	}
+	return r
+}
+
+// TestCloseLifecycle: Close stops the worker goroutine and shuts the span
+// exporter down, passing on its error; a panicking exporter is an error,
+// not a crash.
+func TestCloseLifecycle(t *testing.T) {
+	shutdownErr := errors.New("shutdown failed")
+	var shut bool
+	e := New(funcExporter{
+		export:   func(context.Context, []sdktrace.ReadOnlySpan) error { panic("boom") },
+		shutdown: func(context.Context) error { shut = true; return shutdownErr },
+	})
+	e.Write(t.Context(), []*recording.Record{testRecord(2)})
+	if err := e.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Stats(); st.Errors != 1 || st.Failed != 1 {
+		t.Errorf("stats after a panicking export: %+v", st)
+	}
+	if err := e.Close(t.Context()); !errors.Is(err, shutdownErr) || !shut {
+		t.Errorf("Close: %v (shut down: %v), want the exporter's shutdown error", err, shut)
+	}
+	select {
+	case <-e.done:
+	default:
+		t.Error("worker still running after Close")
+	}
+	if err := e.ForceFlush(t.Context()); !errors.Is(err, ErrClosed) {
+		t.Errorf("ForceFlush after Close: %v", err)
+	}
+}
+
+// TestBatchSpans: records are exported in chunks of at most batchSpans spans.
+func TestBatchSpans(t *testing.T) {
+	var sizes []int
+	e := New(funcExporter{
+		export: func(_ context.Context, s []sdktrace.ReadOnlySpan) error {
+			sizes = append(sizes, len(s))
+			return nil
+		},
+		shutdown: func(context.Context) error { return nil },
+	}, WithBatchSpans(4))
+	e.Write(t.Context(), []*recording.Record{testRecord(5), testRecord(0)}) // 6 + 1 spans
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range sizes {
+		if n > 4 {
+			t.Errorf("a batch of %d spans, want at most 4", n)
+		}
+		total += n
+	}
+	if st := e.Stats(); total != 7 || st.Spans != 7 || st.Exported != 2 {
+		t.Errorf("exported %d spans in %v; stats %+v", total, sizes, st)
+	}
+}
+
+// TestBridgeForgetsEndedSpans: the bridge's state is empty once spans end,
+// whether they became calls, were skipped, or belonged to no record.
+func TestBridgeForgetsEndedSpans(t *testing.T) {
+	rec := recording.New()
+	defer rec.Close(t.Context())
+	b := SpanProcessor(rec).(*bridge)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(b))
+	defer tp.Shutdown(t.Context())
+	tr := tp.Tracer("test")
+	ctx, ar := rec.StartRecord(t.Context(), recording.RequestInfo{Kind: recording.KindBackground, Path: "job"})
+	var ends []trace.Span
+	for range 3 {
+		cctx, s := tr.Start(ctx, "client", trace.WithSpanKind(trace.SpanKindClient))
+		_, child := tr.Start(cctx, "child")
+		ends = append(ends, child, s)
+		_, other := tr.Start(t.Context(), "unrecorded")
+		ends = append(ends, other)
+	}
+	b.mu.Lock()
+	n := len(b.spans)
+	b.mu.Unlock()
+	if n != 6 { // 3 calls, 3 skipped children tracked for their own children
+		t.Errorf("%d spans tracked in flight, want 6", n)
+	}
+	for _, s := range ends {
+		s.End()
+	}
+	ar.Finish()
+	b.mu.Lock()
+	n = len(b.spans)
+	b.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d spans still tracked after they ended", n)
+	}
+}
+
+func BenchmarkConvert(b *testing.B) {
+	r := testRecord(20)
+	res := resource.NewSchemaless()
+	var dst []sdktrace.ReadOnlySpan
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = appendSpans(dst[:0], r, res)
+	}
+}

@@ -1,0 +1,122 @@
+package otelexport
+
+import (
+	"log/slog"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+)
+
+// Defaults of an [Exporter]'s settings.
+const (
+	DefaultQueueSize     = 2048             // records waiting for export
+	DefaultBatchSpans    = 1024             // spans per ExportSpans call, at most
+	DefaultExportTimeout = 10 * time.Second // per ExportSpans call
+)
+
+// An Option configures an [Exporter].
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	serviceName   string
+	resAttrs      []attribute.KeyValue
+	queueSize     int
+	batchSpans    int
+	exportTimeout time.Duration
+	logger        *slog.Logger
+	httpOpts      []otlptracehttp.Option
+	grpcOpts      []otlptracegrpc.Option
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		queueSize:     DefaultQueueSize,
+		batchSpans:    DefaultBatchSpans,
+		exportTimeout: DefaultExportTimeout,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// WithServiceName sets the service.name resource attribute of the exported
+// spans. Without it the exporter uses $OTEL_SERVICE_NAME, else the name of the
+// running executable.
+func WithServiceName(name string) Option {
+	return optionFunc(func(c *config) { c.serviceName = name })
+}
+
+// WithResourceAttributes adds attributes to the resource of the exported
+// spans (for example deployment.environment.name). They are merged over
+// $OTEL_RESOURCE_ATTRIBUTES; service.name and service.instance.id are set by
+// the exporter itself.
+func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
+	return optionFunc(func(c *config) { c.resAttrs = append(c.resAttrs, attrs...) })
+}
+
+// WithQueueSize bounds how many records wait for export (default
+// [DefaultQueueSize]). When the queue is full, records are dropped and
+// counted in [Stats.Dropped]. n <= 0 keeps the default.
+func WithQueueSize(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.queueSize = n
+		}
+	})
+}
+
+// WithBatchSpans bounds how many spans one call of the underlying exporter's
+// ExportSpans carries (default [DefaultBatchSpans]). n <= 0 keeps the default.
+func WithBatchSpans(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.batchSpans = n
+		}
+	})
+}
+
+// WithExportTimeout bounds each call of the underlying exporter's ExportSpans
+// (default [DefaultExportTimeout]). d <= 0 keeps the default.
+func WithExportTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.exportTimeout = d
+		}
+	})
+}
+
+// WithLogger sets the logger for the exporter's own problems (failed exports,
+// at most one message every 10 seconds). The default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	})
+}
+
+// WithHTTPOptions passes options to the OTLP/HTTP exporter made by
+// [NewOTLPHTTP] (and by [NewFromEnv] for the http/protobuf protocol). Options
+// given in code win over the OTEL_EXPORTER_OTLP_* environment variables.
+func WithHTTPOptions(opts ...otlptracehttp.Option) Option {
+	return optionFunc(func(c *config) { c.httpOpts = append(c.httpOpts, opts...) })
+}
+
+// WithGRPCOptions passes options to the OTLP/gRPC exporter made by
+// [NewOTLPGRPC] (and by [NewFromEnv] for the grpc protocol). Options given in
+// code win over the OTEL_EXPORTER_OTLP_* environment variables.
+func WithGRPCOptions(opts ...otlptracegrpc.Option) Option {
+	return optionFunc(func(c *config) { c.grpcOpts = append(c.grpcOpts, opts...) })
+}

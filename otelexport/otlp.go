@@ -1,0 +1,69 @@
+package otelexport
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+)
+
+// NewOTLPHTTP returns an [Exporter] that sends records as OTLP/HTTP
+// (protobuf) to a collector. The endpoint and the rest of the transport are
+// configured by the standard OTEL_EXPORTER_OTLP_* (and
+// OTEL_EXPORTER_OTLP_TRACES_*) environment variables, by default
+// https://localhost:4318/v1/traces; options given with [WithHTTPOptions] win
+// over them. No connection is made until the first export.
+//
+// otlptracehttp keeps its connections in a process-wide pool that
+// [Exporter.Close] does not empty (idle ones close after 90 s); to own them,
+// pass an [net/http.Client] with [otlptracehttp.WithHTTPClient] (which then
+// also decides TLS and timeouts).
+func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
+	cfg := newConfig(opts)
+	exp, err := otlptracehttp.New(ctx, cfg.httpOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("otelexport: otlp/http exporter: %w", err)
+	}
+	return New(exp, opts...), nil
+}
+
+// NewOTLPGRPC returns an [Exporter] that sends records as OTLP/gRPC to a
+// collector. The endpoint and the rest of the transport are configured by the
+// standard OTEL_EXPORTER_OTLP_* (and OTEL_EXPORTER_OTLP_TRACES_*) environment
+// variables, by default localhost:4317 with TLS; options given with
+// [WithGRPCOptions] win over them. The connection is made lazily.
+func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
+	cfg := newConfig(opts)
+	exp, err := otlptracegrpc.New(ctx, cfg.grpcOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("otelexport: otlp/grpc exporter: %w", err)
+	}
+	return New(exp, opts...), nil
+}
+
+// NewFromEnv returns an OTLP [Exporter] configured by the environment, as
+// OpenTelemetry SDKs are: it returns (nil, nil) when neither
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT nor OTEL_EXPORTER_OTLP_ENDPOINT is set,
+// and otherwise an exporter using the protocol named by
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+// or "http/protobuf" (the default). Any other protocol is an error.
+func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
+	if os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" {
+		return nil, nil
+	}
+	proto := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if proto == "" {
+		proto = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	switch strings.TrimSpace(proto) {
+	case "", "http/protobuf":
+		return NewOTLPHTTP(ctx, opts...)
+	case "grpc":
+		return NewOTLPGRPC(ctx, opts...)
+	default:
+		return nil, fmt.Errorf("otelexport: OTLP protocol %q not supported (want grpc or http/protobuf)", proto)
+	}
+}

@@ -1,0 +1,64 @@
+package otelexport
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// Propagator adapts an OpenTelemetry propagator to a [recording.Propagator],
+// for [recording.WithPropagator]. A nil p means W3C trace context plus W3C
+// baggage, the OpenTelemetry default:
+//
+//	propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+//
+// Extract returns p's context — with the incoming baggage and the caller's
+// span context as a remote parent, so OpenTelemetry instrumentation under the
+// request joins the caller's trace — and the caller's trace and span IDs.
+// Inject writes the span context built from the [recording.TraceContext] of
+// the outgoing call, and the baggage of ctx.
+func Propagator(p propagation.TextMapPropagator) recording.Propagator {
+	if p == nil {
+		p = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	}
+	return otelPropagator{p}
+}
+
+type otelPropagator struct{ p propagation.TextMapPropagator }
+
+func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (context.Context, recording.TraceContext) {
+	ctx = o.p.Extract(ctx, c)
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return ctx, recording.TraceContext{}
+	}
+	return ctx, recording.TraceContext{
+		TraceID: recording.TraceID(sc.TraceID()),
+		SpanID:  recording.SpanID(sc.SpanID()),
+		Sampled: sc.IsSampled(),
+		State:   sc.TraceState().String(),
+	}
+}
+
+func (o otelPropagator) Inject(ctx context.Context, tc recording.TraceContext, c recording.Carrier) {
+	if tc.IsValid() {
+		cfg := trace.SpanContextConfig{
+			TraceID: trace.TraceID(tc.TraceID),
+			SpanID:  trace.SpanID(tc.SpanID),
+		}
+		if tc.Sampled {
+			cfg.TraceFlags = trace.FlagsSampled
+		}
+		if tc.State != "" {
+			if ts, err := trace.ParseTraceState(tc.State); err == nil {
+				cfg.TraceState = ts
+			}
+		}
+		ctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(cfg))
+	}
+	// Without a valid tc, ctx's own span context (if any) and baggage go out.
+	o.p.Inject(ctx, c)
+}

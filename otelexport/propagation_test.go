@@ -1,0 +1,121 @@
+package otelexport_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/goappstats/appstats/otelexport"
+	"github.com/goappstats/appstats/recording"
+)
+
+func TestPropagatorExtract(t *testing.T) {
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	tests := []struct {
+		name    string
+		prop    propagation.TextMapPropagator
+		header  map[string]string
+		want    recording.TraceContext
+		baggage string // the value of member "user", if any
+	}{
+		{"trace context and baggage", nil, map[string]string{
+			"traceparent": tp, "tracestate": "vendor=abc", "baggage": "user=alice,tier=gold",
+		}, recording.TraceContext{
+			TraceID: mustTrace(t, "0af7651916cd43dd8448eb211c80319c"), SpanID: mustSpan(t, "b7ad6b7169203331"),
+			Sampled: true, State: "vendor=abc",
+		}, "alice"},
+		{"not sampled", nil, map[string]string{
+			"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+		}, recording.TraceContext{
+			TraceID: mustTrace(t, "0af7651916cd43dd8448eb211c80319c"), SpanID: mustSpan(t, "b7ad6b7169203331"),
+		}, ""},
+		{"baggage only", nil, map[string]string{"baggage": "user=bob"}, recording.TraceContext{}, "bob"},
+		{"malformed traceparent", nil, map[string]string{"traceparent": "00-zz-b7ad6b7169203331-01"}, recording.TraceContext{}, ""},
+		{"all-zero trace", nil, map[string]string{
+			"traceparent": "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+		}, recording.TraceContext{}, ""},
+		{"trace context only ignores baggage", propagation.TraceContext{}, map[string]string{
+			"traceparent": tp, "baggage": "user=alice",
+		}, recording.TraceContext{
+			TraceID: mustTrace(t, "0af7651916cd43dd8448eb211c80319c"), SpanID: mustSpan(t, "b7ad6b7169203331"), Sampled: true,
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, v := range tt.header {
+				h.Set(k, v)
+			}
+			ctx, tc := otelexport.Propagator(tt.prop).Extract(t.Context(), recording.HeaderCarrier(h))
+			if tc != tt.want {
+				t.Errorf("Extract = %+v, want %+v", tc, tt.want)
+			}
+			if got := baggage.FromContext(ctx).Member("user").Value(); got != tt.baggage {
+				t.Errorf("baggage user = %q, want %q", got, tt.baggage)
+			}
+		})
+	}
+}
+
+func TestPropagatorInject(t *testing.T) {
+	m, _ := baggage.NewMember("user", "alice")
+	bag, _ := baggage.New(m)
+	withBag := baggage.ContextWithBaggage(context.Background(), bag)
+	tc := recording.TraceContext{
+		TraceID: mustTrace(t, "0af7651916cd43dd8448eb211c80319c"), SpanID: mustSpan(t, "1000000000000001"),
+		Sampled: true, State: "vendor=abc",
+	}
+	tests := []struct {
+		name string
+		ctx  context.Context
+		tc   recording.TraceContext
+		want map[string]string
+	}{
+		{"trace context and baggage", withBag, tc, map[string]string{
+			"Traceparent": recording.FormatTraceparent(tc), "Tracestate": "vendor=abc", "Baggage": "user=alice",
+		}},
+		{"no baggage", context.Background(), tc, map[string]string{
+			"Traceparent": recording.FormatTraceparent(tc), "Tracestate": "vendor=abc",
+		}},
+		{"no trace context", withBag, recording.TraceContext{}, map[string]string{"Baggage": "user=alice"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			otelexport.Propagator(nil).Inject(tt.ctx, tt.tc, recording.HeaderCarrier(h))
+			if len(h) != len(tt.want) {
+				t.Errorf("headers %v, want %v", h, tt.want)
+			}
+			for k, v := range tt.want {
+				if h.Get(k) != v {
+					t.Errorf("%s = %q, want %q", k, h.Get(k), v)
+				}
+			}
+			// What Inject writes, the recorder's default propagator reads.
+			if tt.tc.IsValid() {
+				_, got := recording.W3C.Extract(context.Background(), recording.HeaderCarrier(h))
+				if got != tt.tc {
+					t.Errorf("W3C reads back %+v, want %+v", got, tt.tc)
+				}
+			}
+		})
+	}
+}
+
+// TestRecorderWithPropagator: a recorder configured with the adapter hands
+// it out to the middleware and transports.
+func TestRecorderWithPropagator(t *testing.T) {
+	rec := recording.New(recording.WithPropagator(otelexport.Propagator(nil)))
+	defer rec.Close(t.Context())
+	h := http.Header{}
+	h.Set("baggage", "user=carol")
+	ctx, _ := rec.Propagator().Extract(t.Context(), recording.HeaderCarrier(h))
+	out := http.Header{}
+	rec.Propagator().Inject(ctx, recording.TraceContext{}, recording.HeaderCarrier(out))
+	if out.Get("baggage") != "user=carol" {
+		t.Errorf("baggage not carried through: %v", out)
+	}
+}

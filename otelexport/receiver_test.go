@@ -1,0 +1,153 @@
+package otelexport_test
+
+import (
+	"context"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+)
+
+// receiver is an OTLP trace receiver built on the official protos: a gRPC
+// TraceService and an HTTP handler for POST /v1/traces (protobuf).
+type receiver struct {
+	collectortrace.UnimplementedTraceServiceServer
+
+	mu       sync.Mutex
+	resSpans []*tracepb.ResourceSpans
+	requests int
+}
+
+func (r *receiver) Export(_ context.Context, req *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
+	r.mu.Lock()
+	r.resSpans = append(r.resSpans, req.GetResourceSpans()...)
+	r.requests++
+	r.mu.Unlock()
+	return &collectortrace.ExportTraceServiceResponse{}, nil
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost || req.URL.Path != "/v1/traces" {
+		http.NotFound(w, req)
+		return
+	}
+	if ct := req.Header.Get("Content-Type"); ct != "application/x-protobuf" {
+		http.Error(w, "content type "+ct, http.StatusUnsupportedMediaType)
+		return
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var msg collectortrace.ExportTraceServiceRequest
+	if err := proto.Unmarshal(body, &msg); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp, _ := r.Export(req.Context(), &msg)
+	out, _ := proto.Marshal(resp)
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.Write(out)
+}
+
+// startGRPCReceiver serves r on a loopback port and returns its address.
+func startGRPCReceiver(t *testing.T, r *receiver) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	collectortrace.RegisterTraceServiceServer(srv, r)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	return lis.Addr().String()
+}
+
+// startHTTPReceiver serves r on a loopback httptest server and returns its
+// host:port.
+func startHTTPReceiver(t *testing.T, r *receiver) string {
+	t.Helper()
+	ts := httptest.NewServer(r)
+	t.Cleanup(ts.Close)
+	return ts.Listener.Addr().String()
+}
+
+// gotSpan is a received span in a comparable form.
+type gotSpan struct {
+	Name     string
+	Kind     tracepb.Span_SpanKind
+	TraceID  string
+	SpanID   string
+	Parent   string
+	Start    uint64
+	End      uint64
+	Status   tracepb.Status_StatusCode
+	Message  string
+	Attrs    map[string]any
+	Events   []string
+	Resource map[string]any
+	Scope    string
+}
+
+func attrMap(kvs []*commonpb.KeyValue) map[string]any {
+	m := make(map[string]any, len(kvs))
+	for _, kv := range kvs {
+		switch v := kv.GetValue().GetValue().(type) {
+		case *commonpb.AnyValue_StringValue:
+			m[kv.GetKey()] = v.StringValue
+		case *commonpb.AnyValue_IntValue:
+			m[kv.GetKey()] = v.IntValue
+		case *commonpb.AnyValue_BoolValue:
+			m[kv.GetKey()] = v.BoolValue
+		case *commonpb.AnyValue_DoubleValue:
+			m[kv.GetKey()] = v.DoubleValue
+		default:
+			m[kv.GetKey()] = kv.GetValue().String()
+		}
+	}
+	return m
+}
+
+// spans returns what r received, by span ID.
+func (r *receiver) spans() map[string]gotSpan {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]gotSpan)
+	for _, rs := range r.resSpans {
+		res := attrMap(rs.GetResource().GetAttributes())
+		for _, ss := range rs.GetScopeSpans() {
+			for _, s := range ss.GetSpans() {
+				g := gotSpan{
+					Name:     s.GetName(),
+					Kind:     s.GetKind(),
+					TraceID:  hex.EncodeToString(s.GetTraceId()),
+					SpanID:   hex.EncodeToString(s.GetSpanId()),
+					Parent:   hex.EncodeToString(s.GetParentSpanId()),
+					Start:    s.GetStartTimeUnixNano(),
+					End:      s.GetEndTimeUnixNano(),
+					Status:   s.GetStatus().GetCode(),
+					Message:  s.GetStatus().GetMessage(),
+					Attrs:    attrMap(s.GetAttributes()),
+					Resource: res,
+					Scope:    ss.GetScope().GetName(),
+				}
+				for _, ev := range s.GetEvents() {
+					g.Events = append(g.Events, ev.GetName())
+				}
+				out[g.SpanID] = g
+			}
+		}
+	}
+	return out
+}
