@@ -154,13 +154,20 @@ func (s *Store) window(w store.Window, step time.Duration) (store.Window, []*rec
 
 // Stats aggregates the records that started within w, exactly.
 func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
-	w, sums, err := s.window(w, 0)
+	w, err := store.ResolveWindow(w, 0, time.Now())
 	if err != nil {
 		return nil, err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
 	a := store.NewExactAggregator(w)
-	for _, sum := range sums {
-		a.Add(sum)
+	for i := range s.recs {
+		if sum := &s.recs[i].sum; !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
+			a.AddRecord(s.recs[i].rec)
+		}
 	}
 	return a.Stats(), nil
 }

@@ -1,0 +1,283 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// SketchRelativeError is the relative accuracy of [Sketch] quantiles: an
+// estimated quantile q̂ of a true value v satisfies |q̂-v| <= 0.01·v (plus
+// rounding to whole nanoseconds).
+const SketchRelativeError = 0.01
+
+const (
+	sketchGamma = (1 + SketchRelativeError) / (1 - SketchRelativeError)
+	// sketchMaxIndex bounds bucket indexes: gamma^2300 exceeds the largest
+	// time.Duration, so no valid sketch has a higher index.
+	sketchMaxIndex = 2300
+	sketchVersion  = 1
+)
+
+// ErrCorrupt is returned (wrapped) when stored bytes cannot be decoded.
+var ErrCorrupt = errors.New("corrupt data")
+
+// A Sketch estimates quantiles of durations with a bounded relative error
+// ([SketchRelativeError]) in little space. It is a DDSketch: durations are
+// counted in logarithmically sized buckets, so two sketches merge exactly by
+// adding their counts, and a sketch of a million durations spanning
+// nanoseconds to hours stays within a few kilobytes.
+//
+// The zero value is an empty sketch ready to use. A Sketch is not safe for
+// concurrent use.
+type Sketch struct {
+	counts   []uint64 // counts[i] counts index offset+i
+	offset   int
+	zero     uint64 // durations <= 0
+	n        uint64
+	min, max time.Duration
+}
+
+var sketchLnGamma = math.Log(sketchGamma)
+
+func sketchIndex(d time.Duration) int {
+	i := int(math.Ceil(math.Log(float64(d)) / sketchLnGamma))
+	return max(0, min(i, sketchMaxIndex))
+}
+
+// sketchValue is the estimate for bucket i: the point of (gamma^(i-1),
+// gamma^i] with the smallest worst-case relative error.
+func sketchValue(i int) float64 {
+	return 2 * math.Pow(sketchGamma, float64(i)) / (sketchGamma + 1)
+}
+
+// Add counts one duration.
+func (s *Sketch) Add(d time.Duration) { s.AddN(d, 1) }
+
+// AddN counts a duration n times.
+func (s *Sketch) AddN(d time.Duration, n uint64) {
+	if n == 0 {
+		return
+	}
+	if s.n == 0 || d < s.min {
+		s.min = d
+	}
+	if s.n == 0 || d > s.max {
+		s.max = d
+	}
+	s.n += n
+	if d <= 0 {
+		s.zero += n
+		return
+	}
+	s.addIndex(sketchIndex(d), n)
+}
+
+func (s *Sketch) addIndex(i int, n uint64) {
+	if len(s.counts) == 0 {
+		s.offset = i
+		s.counts = append(s.counts[:0], n)
+		return
+	}
+	if i < s.offset {
+		grow := s.offset - i
+		c := make([]uint64, len(s.counts)+grow, len(s.counts)+grow+8)
+		copy(c[grow:], s.counts)
+		s.counts, s.offset = c, i
+	} else if j := i - s.offset; j >= len(s.counts) {
+		s.counts = append(s.counts, make([]uint64, j-len(s.counts)+1)...)
+	}
+	s.counts[i-s.offset] += n
+}
+
+// Merge adds o's counts to s. o is unchanged.
+func (s *Sketch) Merge(o *Sketch) {
+	if o == nil || o.n == 0 {
+		return
+	}
+	if s.n == 0 || o.min < s.min {
+		s.min = o.min
+	}
+	if s.n == 0 || o.max > s.max {
+		s.max = o.max
+	}
+	s.n += o.n
+	s.zero += o.zero
+	for j, c := range o.counts {
+		if c != 0 {
+			s.addIndex(o.offset+j, c)
+		}
+	}
+}
+
+// Count returns how many durations were added.
+func (s *Sketch) Count() uint64 { return s.n }
+
+// Min returns the smallest duration added (exact), or 0.
+func (s *Sketch) Min() time.Duration { return s.min }
+
+// Max returns the largest duration added (exact), or 0.
+func (s *Sketch) Max() time.Duration { return s.max }
+
+// Reset empties the sketch, keeping its memory.
+func (s *Sketch) Reset() {
+	s.counts = s.counts[:0]
+	s.offset, s.zero, s.n, s.min, s.max = 0, 0, 0, 0, 0
+}
+
+// Quantile estimates the q-quantile (0 <= q <= 1) of the added durations:
+// the value of rank ceil(q·n) in ascending order, as [Latency] defines
+// percentiles, within [SketchRelativeError]. An empty sketch gives 0.
+func (s *Sketch) Quantile(q float64) time.Duration {
+	if s.n == 0 {
+		return 0
+	}
+	q = max(0, min(q, 1))
+	rank := uint64(math.Ceil(q*float64(s.n) - 1e-9))
+	if rank > 0 {
+		rank-- // 0-based
+	}
+	if rank == 0 {
+		return s.min
+	}
+	if rank >= s.n-1 {
+		return s.max
+	}
+	seen := s.zero
+	if rank < seen {
+		return max(s.min, 0)
+	}
+	for j, c := range s.counts {
+		seen += c
+		if rank < seen {
+			v := time.Duration(math.Round(sketchValue(s.offset + j)))
+			return max(s.min, min(v, s.max))
+		}
+	}
+	return s.max
+}
+
+// Latency returns the sketch's p50, p95 and p99.
+func (s *Sketch) Latency() Latency {
+	return Latency{P50: s.Quantile(0.50), P95: s.Quantile(0.95), P99: s.Quantile(0.99)}
+}
+
+// AppendBinary appends the sketch's compact binary encoding to b: a version
+// byte, then varints (counts, min, max, and each non-empty bucket as an
+// index delta and a count). It implements [encoding.BinaryAppender].
+func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, sketchVersion)
+	b = binary.AppendUvarint(b, s.n)
+	if s.n == 0 {
+		return b, nil
+	}
+	b = binary.AppendUvarint(b, s.zero)
+	b = binary.AppendVarint(b, int64(s.min))
+	b = binary.AppendVarint(b, int64(s.max))
+	nz := 0
+	for _, c := range s.counts {
+		if c != 0 {
+			nz++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(nz))
+	prev := 0
+	for j, c := range s.counts {
+		if c == 0 {
+			continue
+		}
+		i := s.offset + j
+		b = binary.AppendUvarint(b, uint64(i-prev))
+		b = binary.AppendUvarint(b, c)
+		prev = i
+	}
+	return b, nil
+}
+
+// MarshalBinary returns the encoding [Sketch.AppendBinary] describes.
+func (s *Sketch) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) }
+
+// UnmarshalBinary replaces s with the sketch encoded in b. Malformed input
+// gives an error wrapping [ErrCorrupt].
+func (s *Sketch) UnmarshalBinary(b []byte) error {
+	n, err := s.Decode(b)
+	if err != nil {
+		return err
+	}
+	if n != len(b) {
+		return fmt.Errorf("sketch: %d trailing bytes: %w", len(b)-n, ErrCorrupt)
+	}
+	return nil
+}
+
+// Decode replaces s with the sketch encoded at the start of b and returns
+// how many bytes it used. Malformed input gives an error wrapping
+// [ErrCorrupt].
+func (s *Sketch) Decode(b []byte) (int, error) {
+	s.Reset()
+	if len(b) == 0 || b[0] != sketchVersion {
+		return 0, fmt.Errorf("sketch: unknown version: %w", ErrCorrupt)
+	}
+	p := 1
+	uv := func() uint64 {
+		if p < 0 {
+			return 0
+		}
+		v, k := binary.Uvarint(b[p:])
+		if k <= 0 {
+			p = -1
+			return 0
+		}
+		p += k
+		return v
+	}
+	sv := func() int64 {
+		if p < 0 {
+			return 0
+		}
+		v, k := binary.Varint(b[p:])
+		if k <= 0 {
+			p = -1
+			return 0
+		}
+		p += k
+		return v
+	}
+	n := uv()
+	if p < 0 {
+		return 0, fmt.Errorf("sketch: truncated: %w", ErrCorrupt)
+	}
+	if n == 0 {
+		return p, nil
+	}
+	zero := uv()
+	mn, mx := time.Duration(sv()), time.Duration(sv())
+	nz := uv()
+	if p < 0 || nz > sketchMaxIndex+1 || mn > mx {
+		return 0, fmt.Errorf("sketch: bad header: %w", ErrCorrupt)
+	}
+	sum := zero
+	idx := 0
+	for k := uint64(0); k < nz; k++ {
+		d, c := uv(), uv()
+		if p < 0 || c == 0 || (k > 0 && d == 0) || d > sketchMaxIndex || idx+int(d) > sketchMaxIndex {
+			s.Reset()
+			return 0, fmt.Errorf("sketch: bad bucket: %w", ErrCorrupt)
+		}
+		idx += int(d)
+		s.addIndex(idx, c)
+		sum += c
+		if sum < c {
+			s.Reset()
+			return 0, fmt.Errorf("sketch: count overflow: %w", ErrCorrupt)
+		}
+	}
+	if sum != n {
+		s.Reset()
+		return 0, fmt.Errorf("sketch: counts do not add up: %w", ErrCorrupt)
+	}
+	s.n, s.zero, s.min, s.max = n, zero, mn, mx
+	return p, nil
+}
