@@ -146,7 +146,8 @@ func (s *Store) window(w store.Window, step time.Duration) (store.Window, []*rec
 	for i := range s.recs {
 		sum := &s.recs[i].sum
 		if !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
-			out = append(out, sum)
+			c := *sum // a copy: Write shifts s.recs once the lock is released
+			out = append(out, &c)
 		}
 	}
 	return w, out, nil

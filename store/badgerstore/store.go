@@ -1,0 +1,789 @@
+package badgerstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// ErrReadOnly is returned by methods that modify a store opened read-only.
+var ErrReadOnly = errors.New("badgerstore: store is read-only")
+
+// Key prefixes (see the package documentation for the layout).
+const (
+	pSummary = 's' // s | start(8) | id(16) -> summary
+	pRecord  = 'f' // f | id(16) -> full record
+	pDelta   = 'd' // d | minute(8) | seq(8) -> rollup of one write's records of that minute
+	pMinute  = 'm' // m | minute(8) -> rollup
+	pHour    = 'h' // h | hour(8) -> rollup
+	pMarker  = 'z' // z -> scratch key used to force a memtable flush
+)
+
+const (
+	nsMinute = int64(time.Minute)
+	nsHour   = int64(time.Hour)
+	// foldThreshold is the number of pending deltas that triggers a fold.
+	foldThreshold = 256
+	// foldChunk is the number of deltas folded per transaction.
+	foldChunk = 256
+)
+
+// Store is a [store.Store] on Badger. Its methods are safe for concurrent
+// use; readers run concurrently with writers, each on a consistent snapshot.
+type Store struct {
+	db   *badger.DB
+	opts Options
+	log  *slog.Logger
+
+	// mu guards db against Close: every operation holds it shared; Close,
+	// Clear and the flush that precedes disk reclamation hold it exclusively
+	// (Badger's DropAll and DropPrefix must not race with writes or reads).
+	mu     sync.RWMutex
+	closed bool
+
+	seq     atomic.Uint64 // delta sequence numbers
+	pending atomic.Int64  // deltas written since the last fold
+	count   atomic.Int64  // records stored
+	bytes   atomic.Int64  // their stored size (keys and values)
+
+	foldMu   sync.Mutex // one fold (or retention pass) at a time
+	foldNow  chan struct{}
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closeErr error
+	once     sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store in directory dir. The zero
+// Options are the defaults. Only one process may open a directory for
+// writing at a time.
+func Open(dir string, opts Options) (*Store, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	db, err := badger.Open(o.badger(dir))
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+	}
+	s := &Store{db: db, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), stop: make(chan struct{})}
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+	}
+	if !o.ReadOnly {
+		s.wg.Add(2)
+		go s.foldLoop()
+		go s.retentionLoop()
+	}
+	return s, nil
+}
+
+// OpenReadOnly opens the store in dir for reading only, with default
+// options, for a second process such as a CLI. Badger allows it only while
+// no process has the directory open for writing. Write, Clear and
+// EnforceRetention return [ErrReadOnly]; reads see rollup deltas not yet
+// folded, so they are as exact as the writer's.
+func OpenReadOnly(dir string) (*Store, error) {
+	return Open(dir, Options{ReadOnly: true})
+}
+
+// load counts the stored records and their size, and finds the highest
+// delta sequence number.
+func (s *Store) load() error {
+	var count, size int64
+	var seq uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, p := range []byte{pSummary, pRecord} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+			for it.Rewind(); it.Valid(); it.Next() {
+				item := it.Item()
+				size += int64(len(item.Key())) + item.ValueSize()
+				if p == pSummary {
+					count++
+				}
+			}
+			it.Close()
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDelta}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if k := it.Item().Key(); len(k) == 17 {
+				seq = max(seq, binary.BigEndian.Uint64(k[9:]))
+				s.pending.Add(1)
+			}
+		}
+		return nil
+	})
+	s.count.Store(count)
+	s.bytes.Store(size)
+	s.seq.Store(max(seq, uint64(time.Now().UnixNano())))
+	return err
+}
+
+// Len returns the number of records stored.
+func (s *Store) Len() int64 { return s.count.Load() }
+
+// Size returns the stored size of the records, as MaxBytes counts it.
+func (s *Store) Size() int64 { return s.bytes.Load() }
+
+// DB returns the underlying Badger database, for inspection. Writing to it
+// directly breaks the store's invariants.
+func (s *Store) DB() *badger.DB { return s.db }
+
+func (s *Store) rlock() error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+// timeKey encodes a signed time so that byte order is numeric order.
+func timeKey(b []byte, v int64) []byte {
+	return binary.BigEndian.AppendUint64(b, uint64(v)^(1<<63))
+}
+
+func keyTime(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func summaryKey(start int64, id recording.ID) []byte {
+	k := timeKey(make([]byte, 1, 25), start)
+	k[0] = pSummary
+	return append(k, id[:]...)
+}
+
+func recordKey(id recording.ID) []byte {
+	return append([]byte{pRecord}, id[:]...)
+}
+
+func bucketKey(p byte, n int64) []byte { return timeKey([]byte{p}, n) }
+
+// callDurations lists the durations of r's calls grouped in the order of
+// s.RPCs, as rollup.add and appendSummary expect.
+func callDurations(r *recording.Record, s *recording.Summary) []time.Duration {
+	out := make([]time.Duration, 0, s.CallCount)
+	for _, rpc := range s.RPCs {
+		for i := range r.Calls {
+			c := &r.Calls[i]
+			if !c.Event && c.Service == rpc.Service && c.Method == rpc.Method {
+				out = append(out, c.Duration)
+			}
+		}
+	}
+	return out
+}
+
+// Write stores records and their rollup deltas. Records are committed in
+// transactions of a few hundred, each with the deltas for its records, so a
+// crash never leaves records and rollups disagreeing. A record whose ID is
+// already stored replaces it (its rollup contribution is counted again).
+// The store does not keep recs or anything they point to.
+func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	maxSize, maxCount := s.db.MaxBatchSize()/2, s.db.MaxBatchCount()/2
+	for len(recs) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		txn := s.db.NewTransaction(true)
+		deltas := make(map[int64]*rollup)
+		var size, entries, nrec, stored int64
+		i := 0
+		for ; i < len(recs) && size < maxSize && entries < maxCount; i++ {
+			r := recs[i]
+			if r == nil {
+				continue
+			}
+			sum := r.Summary()
+			durs := callDurations(r, &sum)
+			start := r.Start.UnixNano()
+			sk, sv := summaryKey(start, r.ID), appendSummary(nil, &sum, durs)
+			fk, fv := recordKey(r.ID), appendRecord(make([]byte, 0, 1024), r)
+			if int64(len(fv)) >= s.opts.ValueLogFileSize {
+				s.log.Warn("badgerstore: record too large, dropped", "id", r.ID.String(), "bytes", len(fv))
+				continue
+			}
+			if err := txn.Set(sk, sv); err != nil {
+				txn.Discard()
+				return fmt.Errorf("badgerstore: write: %w", err)
+			}
+			if err := txn.Set(fk, fv); err != nil {
+				txn.Discard()
+				return fmt.Errorf("badgerstore: write: %w", err)
+			}
+			entries += 2
+			size += int64(len(sk)+len(sv)+len(fk)) + 32
+			if int64(len(fv)) < s.opts.ValueThreshold {
+				size += int64(len(fv))
+			}
+			nrec++
+			stored += int64(len(sk) + len(sv) + len(fk) + len(fv))
+			m := floorDiv(start, nsMinute)
+			d := deltas[m]
+			if d == nil {
+				d = newRollup()
+				deltas[m] = d
+			}
+			d.add(&sum, durs)
+		}
+		recs = recs[i:]
+		for m, d := range deltas {
+			k := binary.BigEndian.AppendUint64(bucketKey(pDelta, m), s.seq.Add(1))
+			if err := txn.Set(k, appendRollup(nil, d)); err != nil {
+				txn.Discard()
+				return fmt.Errorf("badgerstore: write rollup: %w", err)
+			}
+		}
+		if err := txn.Commit(); err != nil {
+			return fmt.Errorf("badgerstore: write: %w", err)
+		}
+		s.count.Add(nrec)
+		s.bytes.Add(stored)
+		if s.pending.Add(int64(len(deltas))) >= foldThreshold {
+			select {
+			case s.foldNow <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return nil
+}
+
+// Get returns the full record with the given ID.
+func (s *Store) Get(ctx context.Context, id string) (*recording.Record, error) {
+	rid, err := recording.ParseID(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var r *recording.Record
+	err = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(recordKey(rid))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("get %s: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			r, err = decodeRecord(v)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: %w", err)
+	}
+	return r, nil
+}
+
+// cursorLen is the length of a decoded cursor: the summary key without its
+// prefix byte (start time and ID).
+const cursorLen = 24
+
+// List returns summaries newest first: a reverse scan of the summary keys,
+// which decodes summaries only, never full records. Page.Next is an opaque
+// cursor. A summary that cannot be decoded is skipped and logged.
+func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
+	limit, err := q.Validate()
+	if err != nil {
+		return store.Page{}, err
+	}
+	var cursor []byte
+	if q.Cursor != "" {
+		c, err := hex.DecodeString(q.Cursor)
+		if err != nil || len(c) != cursorLen {
+			return store.Page{}, fmt.Errorf("cursor %q: %w", q.Cursor, store.ErrInvalidQuery)
+		}
+		cursor = append([]byte{pSummary}, c...)
+	}
+	if err := s.rlock(); err != nil {
+		return store.Page{}, err
+	}
+	defer s.mu.RUnlock()
+	var p store.Page
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{pSummary}})
+		defer it.Close()
+		seek := []byte{pSummary, 0xFF}
+		if !q.Until.IsZero() {
+			seek = timeKey([]byte{pSummary}, q.Until.UnixNano())
+		}
+		if cursor != nil && bytes.Compare(cursor, seek) < 0 {
+			seek = cursor
+		}
+		var since []byte
+		if !q.Since.IsZero() {
+			since = timeKey([]byte{pSummary}, q.Since.UnixNano())
+		}
+		n := 0
+		for it.Seek(seek); it.Valid(); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if since != nil && bytes.Compare(k, since) < 0 {
+				break
+			}
+			if cursor != nil && bytes.Equal(k, cursor) {
+				continue
+			}
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			var sum recording.Summary
+			err := item.Value(func(v []byte) (err error) {
+				sum, err = decodeSummary(v, nil)
+				return err
+			})
+			if errors.Is(err, store.ErrCorrupt) {
+				s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if !q.Matches(&sum) {
+				continue
+			}
+			if len(p.Records) == limit {
+				last := p.Records[limit-1]
+				p.Next = hex.EncodeToString(summaryKey(last.Start.UnixNano(), last.ID)[1:])
+				break
+			}
+			p.Records = append(p.Records, sum)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Page{}, fmt.Errorf("badgerstore: list: %w", err)
+	}
+	return p, nil
+}
+
+// Stats aggregates the records that started within w from rollups: whole
+// hours from hourly rollups, whole minutes from minute rollups and pending
+// deltas, and the partial minutes at the window's edges from summaries. Its
+// cost grows with the window's hours and minutes, not with the number of
+// records (except those in the two edge minutes).
+func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
+	w, err := store.ResolveWindow(w, 0, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	ru := newRollup()
+	err = s.db.View(func(txn *badger.Txn) error {
+		r := newReader(s, txn)
+		defer r.close()
+		return r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: stats: %w", err)
+	}
+	return ru.stats(w), nil
+}
+
+// Series returns one bucket per step across w, computed as Stats is.
+func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) ([]store.Bucket, error) {
+	if step <= 0 {
+		return nil, fmt.Errorf("series: step must be positive: %w", store.ErrInvalidQuery)
+	}
+	w, err := store.ResolveWindow(w, step, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var out []store.Bucket
+	err = s.db.View(func(txn *badger.Txn) error {
+		r := newReader(s, txn)
+		defer r.close()
+		until := w.Until.UnixNano()
+		for a := w.Since.UnixNano(); a < until; a += int64(step) {
+			ru := newRollup()
+			if err := r.add(ctx, ru, a, min(a+int64(step), until), true); err != nil {
+				return err
+			}
+			out = append(out, store.Bucket{
+				Start:    time.Unix(0, a),
+				Requests: ru.all.count,
+				Errors:   ru.all.errors,
+				Calls:    ru.all.calls,
+				Latency:  ru.all.sk.Latency(),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: series: %w", err)
+	}
+	return out, nil
+}
+
+// Clear deletes every record and rollup (Badger's DropAll).
+func (s *Store) Clear(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	if err := s.db.DropAll(); err != nil {
+		return fmt.Errorf("badgerstore: clear: %w", err)
+	}
+	s.count.Store(0)
+	s.bytes.Store(0)
+	s.pending.Store(0)
+	return nil
+}
+
+// Close folds pending rollup deltas, stops the background goroutines and
+// closes the database. After a clean Close nothing written is lost. Calling
+// it again returns the first call's result.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		var errs []error
+		if !s.opts.ReadOnly {
+			if err := s.fold(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.mu.Lock()
+		s.closed = true
+		if err := s.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("badgerstore: close: %w", err))
+		}
+		s.mu.Unlock()
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+func (s *Store) foldLoop() {
+	defer s.wg.Done()
+	var tick <-chan time.Time
+	if s.opts.FoldInterval > 0 {
+		t := time.NewTicker(s.opts.FoldInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	var sync <-chan time.Time
+	if s.opts.SyncInterval > 0 && !s.opts.SyncWrites {
+		t := time.NewTicker(s.opts.SyncInterval)
+		defer t.Stop()
+		sync = t.C
+	}
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick:
+		case <-s.foldNow:
+		case <-sync:
+			if err := s.sync(); err != nil {
+				s.log.Warn("badgerstore: sync", "err", err)
+			}
+			continue
+		}
+		if s.pending.Load() == 0 {
+			continue
+		}
+		if err := s.fold(); err != nil && !errors.Is(err, store.ErrClosed) {
+			s.log.Warn("badgerstore: folding rollups", "err", err)
+		}
+	}
+}
+
+func (s *Store) sync() error {
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	return s.db.Sync()
+}
+
+func (s *Store) retentionLoop() {
+	defer s.wg.Done()
+	if s.opts.RetentionInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.opts.RetentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-s.stop:
+			case <-ctx.Done():
+			}
+			cancel()
+		}()
+		if err := s.EnforceRetention(ctx); err != nil && !errors.Is(err, store.ErrClosed) && !errors.Is(err, context.Canceled) {
+			s.log.Warn("badgerstore: retention", "err", err)
+		}
+		cancel()
+	}
+}
+
+// fold merges pending deltas into the minute and hour rollups, a chunk per
+// transaction; each transaction also deletes the deltas it merged, so
+// readers (who add minute, hour and delta rollups) never count one twice.
+func (s *Store) fold() error {
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	return s.foldLocked()
+}
+
+func (s *Store) foldLocked() error {
+	for {
+		n := 0
+		err := s.db.Update(func(txn *badger.Txn) error {
+			minutes := make(map[int64]*rollup)
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDelta}})
+			var scratch store.Sketch
+			var dead [][]byte
+			for it.Rewind(); it.Valid() && n < foldChunk; it.Next() {
+				item := it.Item()
+				k := item.KeyCopy(nil)
+				dead = append(dead, k)
+				n++
+				if len(k) != 17 {
+					continue
+				}
+				m := keyTime(k[1:9])
+				ru := minutes[m]
+				if ru == nil {
+					ru = newRollup()
+					minutes[m] = ru
+				}
+				err := item.Value(func(v []byte) error { return ru.mergeEncoded(v, false, &scratch) })
+				if err != nil {
+					s.log.Warn("badgerstore: dropping corrupt rollup delta", "key", hex.EncodeToString(k), "err", err)
+				}
+			}
+			it.Close()
+			hours := make(map[int64]*rollup)
+			for m, ru := range minutes {
+				h := floorDiv(m, 60)
+				hr := hours[h]
+				if hr == nil {
+					hr = newRollup()
+					hours[h] = hr
+				}
+				hr.merge(cloneRollup(ru, &scratch))
+				if err := s.mergeInto(txn, bucketKey(pMinute, m), ru, &scratch); err != nil {
+					return err
+				}
+			}
+			for h, ru := range hours {
+				if err := s.mergeInto(txn, bucketKey(pHour, h), ru, &scratch); err != nil {
+					return err
+				}
+			}
+			for _, k := range dead {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("fold rollups: %w", err)
+		}
+		s.pending.Add(-int64(n))
+		if n < foldChunk {
+			if s.pending.Load() < 0 {
+				s.pending.Store(0)
+			}
+			return nil
+		}
+	}
+}
+
+// cloneRollup deep-copies ru (merge shares groups with its argument).
+func cloneRollup(ru *rollup, scratch *store.Sketch) *rollup {
+	c := newRollup()
+	_ = c.mergeEncoded(appendRollup(nil, ru), false, scratch)
+	return c
+}
+
+// mergeInto adds ru to the rollup stored at key.
+func (s *Store) mergeInto(txn *badger.Txn, key []byte, ru *rollup, scratch *store.Sketch) error {
+	item, err := txn.Get(key)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+	case err != nil:
+		return err
+	default:
+		err := item.Value(func(v []byte) error { return ru.mergeEncoded(v, false, scratch) })
+		if err != nil {
+			s.log.Warn("badgerstore: replacing corrupt rollup", "key", hex.EncodeToString(key), "err", err)
+		}
+	}
+	return txn.Set(key, appendRollup(nil, ru))
+}
+
+// A reader answers range aggregations within one read transaction, reusing
+// one iterator per key prefix.
+type reader struct {
+	s       *Store
+	txn     *badger.Txn
+	its     map[byte]*badger.Iterator
+	scratch store.Sketch
+	durs    []time.Duration
+}
+
+func newReader(s *Store, txn *badger.Txn) *reader {
+	return &reader{s: s, txn: txn, its: make(map[byte]*badger.Iterator)}
+}
+
+func (r *reader) close() {
+	for _, it := range r.its {
+		it.Close()
+	}
+}
+
+// scan calls fn for each key in [from, to) with prefix p.
+func (r *reader) scan(p byte, from, to []byte, fn func(k, v []byte) error) error {
+	it := r.its[p]
+	if it == nil {
+		it = r.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+		r.its[p] = it
+	}
+	for it.Seek(from); it.Valid(); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if bytes.Compare(k, to) >= 0 {
+			break
+		}
+		if err := item.Value(func(v []byte) error { return fn(k, v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reader) rollups(p byte, from, to int64, into *rollup, overallOnly bool) error {
+	return r.scan(p, bucketKey(p, from), bucketKey(p, to), func(k, v []byte) error {
+		if err := into.mergeEncoded(v, overallOnly, &r.scratch); err != nil {
+			r.s.log.Warn("badgerstore: skipping corrupt rollup", "key", hex.EncodeToString(k), "err", err)
+		}
+		return nil
+	})
+}
+
+// summaries adds the records that started in [a, b) from their summaries.
+func (r *reader) summaries(ctx context.Context, into *rollup, a, b int64) error {
+	if a >= b {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.scan(pSummary, timeKey([]byte{pSummary}, a), timeKey([]byte{pSummary}, b), func(k, v []byte) error {
+		r.durs = r.durs[:0]
+		sum, err := decodeSummary(v, &r.durs)
+		if err != nil {
+			r.s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
+			return nil
+		}
+		into.add(&sum, r.durs)
+		return nil
+	})
+}
+
+// add aggregates the records that started in [a, b) (Unix nanoseconds)
+// into into.
+func (r *reader) add(ctx context.Context, into *rollup, a, b int64, overallOnly bool) error {
+	if a >= b {
+		return nil
+	}
+	ma := -floorDiv(-a, nsMinute) // first whole minute
+	mb := floorDiv(b, nsMinute)   // end of the last whole minute
+	if ma >= mb {
+		return r.summaries(ctx, into, a, b)
+	}
+	if err := r.summaries(ctx, into, a, ma*nsMinute); err != nil {
+		return err
+	}
+	if err := r.summaries(ctx, into, mb*nsMinute, b); err != nil {
+		return err
+	}
+	ha, hb := -floorDiv(-ma, 60), floorDiv(mb, 60)
+	if ha < hb {
+		if err := r.minutes(into, ma, ha*60, overallOnly); err != nil {
+			return err
+		}
+		if err := r.rollups(pHour, ha, hb, into, overallOnly); err != nil {
+			return err
+		}
+		if err := r.rollups(pDelta, ha*60, hb*60, into, overallOnly); err != nil {
+			return err
+		}
+		return r.minutes(into, hb*60, mb, overallOnly)
+	}
+	return r.minutes(into, ma, mb, overallOnly)
+}
+
+// minutes adds the minute rollups and pending deltas of minutes [a, b).
+func (r *reader) minutes(into *rollup, a, b int64, overallOnly bool) error {
+	if a >= b {
+		return nil
+	}
+	if err := r.rollups(pMinute, a, b, into, overallOnly); err != nil {
+		return err
+	}
+	return r.rollups(pDelta, a, b, into, overallOnly)
+}
