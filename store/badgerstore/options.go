@@ -112,7 +112,7 @@ func (o Options) withDefaults() (Options, error) {
 	defDur(&o.RetentionInterval, DefaultRetentionInterval)
 	defDur(&o.SyncInterval, DefaultSyncInterval)
 	defDur(&o.FoldInterval, DefaultFoldInterval)
-	def(&o.MemTableSize, 8<<20)
+	def(&o.MemTableSize, 4<<20)
 	if o.NumMemtables == 0 {
 		o.NumMemtables = 2
 	}

@@ -53,7 +53,9 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	}
 	defer s.mu.RUnlock()
 	for ctx.Err() == nil {
+		s.syncMu.RLock()
 		err := s.db.RunValueLogGC(0.5)
+		s.syncMu.RUnlock()
 		if err != nil {
 			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
 				return res, fmt.Errorf("badgerstore: value-log gc: %w", err)
@@ -164,7 +166,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *Retention
 					return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
 				}
 			}
-			if err := wb.Flush(); err != nil {
+			if err := s.flush(wb); err != nil {
 				return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
 			}
 			n := int64(len(keys) / 2)
@@ -211,7 +213,7 @@ func (s *Store) trimRollups(m int64) (int64, error) {
 			return 0, fmt.Errorf("badgerstore: retention: %w", err)
 		}
 	}
-	if err := wb.Flush(); err != nil {
+	if err := s.flush(wb); err != nil {
 		return 0, fmt.Errorf("badgerstore: retention: %w", err)
 	}
 	return int64(len(keys)), nil
@@ -227,7 +229,7 @@ func (s *Store) compact() error {
 	if s.closed {
 		return store.ErrClosed
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte{pMarker}, []byte{1}) }); err != nil {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set([]byte{pMarker}, []byte{1}) }); err != nil {
 		return fmt.Errorf("badgerstore: compact: %w", err)
 	}
 	if err := s.db.DropPrefix([]byte{pMarker}); err != nil {

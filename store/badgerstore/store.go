@@ -53,6 +53,12 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 
+	// syncMu keeps DB.Sync apart from writes: in Badger v4.9.6, DB.Sync
+	// races with the value-log rotation a write may trigger (found with
+	// -race). Writers (commits, batch flushes, value-log GC) hold it
+	// shared, sync holds it exclusively.
+	syncMu sync.RWMutex
+
 	seq     atomic.Uint64 // delta sequence numbers
 	pending atomic.Int64  // deltas written since the last fold
 	count   atomic.Int64  // records stored
@@ -210,6 +216,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		return ErrReadOnly
 	}
 	maxSize, maxCount := s.db.MaxBatchSize()/2, s.db.MaxBatchCount()/2
+	// Values are encoded into arena chunks: the transaction references
+	// them until it commits, so a full chunk is replaced, never grown (a
+	// grown slice would copy, and cost more than encoding).
+	var arena []byte
+	last := 0
 	for len(recs) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -226,8 +237,17 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			sum := r.Summary()
 			durs := callDurations(r, &sum)
 			start := r.Start.UnixNano()
-			sk, sv := summaryKey(start, r.ID), appendSummary(nil, &sum, durs)
-			fk, fv := recordKey(r.ID), appendRecord(make([]byte, 0, 1024), r)
+			if need := max(2*last, 16<<10); cap(arena)-len(arena) < need {
+				arena = make([]byte, 0, max(need, 1<<20))
+			}
+			off := len(arena)
+			arena = appendSummary(arena, &sum, durs)
+			sv := arena[off:len(arena):len(arena)]
+			off = len(arena)
+			arena = appendRecord(arena, r)
+			fv := arena[off:len(arena):len(arena)]
+			last = len(arena) - off
+			sk, fk := summaryKey(start, r.ID), recordKey(r.ID)
 			if int64(len(fv)) >= s.opts.ValueLogFileSize {
 				s.log.Warn("badgerstore: record too large, dropped", "id", r.ID.String(), "bytes", len(fv))
 				continue
@@ -263,7 +283,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				return fmt.Errorf("badgerstore: write rollup: %w", err)
 			}
 		}
-		if err := txn.Commit(); err != nil {
+		s.syncMu.RLock()
+		err := txn.Commit()
+		s.syncMu.RUnlock()
+		if err != nil {
 			return fmt.Errorf("badgerstore: write: %w", err)
 		}
 		s.count.Add(nrec)
@@ -542,6 +565,8 @@ func (s *Store) sync() error {
 		return err
 	}
 	defer s.mu.RUnlock()
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	return s.db.Sync()
 }
 
@@ -589,7 +614,7 @@ func (s *Store) fold() error {
 func (s *Store) foldLocked() error {
 	for {
 		n := 0
-		err := s.db.Update(func(txn *badger.Txn) error {
+		err := s.update(func(txn *badger.Txn) error {
 			minutes := make(map[int64]*rollup)
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDelta}})
 			var scratch store.Sketch
@@ -650,6 +675,20 @@ func (s *Store) foldLocked() error {
 			return nil
 		}
 	}
+}
+
+// update runs fn in a read-write transaction, apart from DB.Sync.
+func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	s.syncMu.RLock()
+	defer s.syncMu.RUnlock()
+	return s.db.Update(fn)
+}
+
+// flush flushes a write batch, apart from DB.Sync.
+func (s *Store) flush(wb *badger.WriteBatch) error {
+	s.syncMu.RLock()
+	defer s.syncMu.RUnlock()
+	return wb.Flush()
 }
 
 // cloneRollup deep-copies ru (merge shares groups with its argument).
