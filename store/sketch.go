@@ -76,19 +76,7 @@ func (s *Sketch) AddN(d time.Duration, n uint64) {
 }
 
 func (s *Sketch) addIndex(i int, n uint64) {
-	if len(s.counts) == 0 {
-		s.offset = i
-		s.counts = append(s.counts[:0], n)
-		return
-	}
-	if i < s.offset {
-		grow := s.offset - i
-		c := make([]uint64, len(s.counts)+grow, len(s.counts)+grow+8)
-		copy(c[grow:], s.counts)
-		s.counts, s.offset = c, i
-	} else if j := i - s.offset; j >= len(s.counts) {
-		s.counts = append(s.counts, make([]uint64, j-len(s.counts)+1)...)
-	}
+	s.cover(i, i)
 	s.counts[i-s.offset] += n
 }
 
@@ -105,10 +93,31 @@ func (s *Sketch) Merge(o *Sketch) {
 	}
 	s.n += o.n
 	s.zero += o.zero
+	if len(o.counts) == 0 {
+		return
+	}
+	s.cover(o.offset, o.offset+len(o.counts)-1)
+	d := s.counts[o.offset-s.offset:]
 	for j, c := range o.counts {
-		if c != 0 {
-			s.addIndex(o.offset+j, c)
-		}
+		d[j] += c
+	}
+}
+
+// cover grows counts, once, to hold indexes lo..hi.
+func (s *Sketch) cover(lo, hi int) {
+	if len(s.counts) == 0 {
+		s.offset = lo
+		s.counts = append(s.counts[:0], make([]uint64, hi-lo+1)...)
+		return
+	}
+	if lo < s.offset {
+		grow := s.offset - lo
+		c := make([]uint64, len(s.counts)+grow, len(s.counts)+grow+8)
+		copy(c[grow:], s.counts)
+		s.counts, s.offset = c, lo
+	}
+	if n := hi - s.offset + 1; n > len(s.counts) {
+		s.counts = append(s.counts, make([]uint64, n-len(s.counts))...)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -136,10 +137,24 @@ func fill(b *testing.B, n int) (string, []string) {
 	v, _ := datasets.LoadOrStore(n, new(dataset))
 	ds := v.(*dataset)
 	ds.once.Do(func() {
-		ds.dir, ds.err = os.MkdirTemp("", fmt.Sprintf("badgerstore-bench-%d-", n))
-		if ds.err != nil {
-			return
+		// BADGERSTORE_BENCH_DIR keeps data sets between runs.
+		keep := os.Getenv("BADGERSTORE_BENCH_DIR")
+		if keep != "" {
+			ds.dir = filepath.Join(keep, fmt.Sprintf("records-%d", n))
+			if ids, err := os.ReadFile(filepath.Join(ds.dir, "ids")); err == nil {
+				ds.ids = strings.Fields(string(ids))
+				ds.dir = filepath.Join(ds.dir, "db")
+				return
+			}
+			os.RemoveAll(ds.dir)
+		} else {
+			ds.dir, ds.err = os.MkdirTemp("", fmt.Sprintf("badgerstore-bench-%d-", n))
+			if ds.err != nil {
+				return
+			}
 		}
+		root := ds.dir
+		ds.dir = filepath.Join(root, "db")
 		s, err := Open(ds.dir, Options{MaxRecords: -1, MaxBytes: -1, RetentionInterval: -1})
 		if err != nil {
 			ds.err = err
@@ -181,7 +196,12 @@ func fill(b *testing.B, n int) (string, []string) {
 				ds.ids = append(ds.ids, r.ID.String())
 			}
 		}
-		ds.err = s.Close()
+		if ds.err = s.Close(); ds.err != nil {
+			return
+		}
+		if keep != "" {
+			ds.err = os.WriteFile(filepath.Join(root, "ids"), []byte(strings.Join(ds.ids, "\n")), 0o644)
+		}
 		fmt.Fprintf(os.Stderr, "dataset of %d records built in %v\n", n, time.Since(t0).Round(time.Millisecond))
 	})
 	if ds.err != nil {
@@ -279,11 +299,13 @@ func BenchmarkRead(b *testing.B) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	datasets.Range(func(_, v any) bool {
-		if ds := v.(*dataset); ds.dir != "" {
-			os.RemoveAll(ds.dir)
-		}
-		return true
-	})
+	if os.Getenv("BADGERSTORE_BENCH_DIR") == "" {
+		datasets.Range(func(_, v any) bool {
+			if ds := v.(*dataset); ds.dir != "" {
+				os.RemoveAll(filepath.Dir(ds.dir))
+			}
+			return true
+		})
+	}
 	os.Exit(code)
 }

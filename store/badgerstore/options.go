@@ -46,9 +46,10 @@ type Options struct {
 	// its own schedule).
 	SyncInterval time.Duration
 	// FoldInterval is how often per-write rollup deltas are folded into the
-	// per-minute and per-hour rollups. Reads always include unfolded deltas,
-	// so this trades write amplification against read cost. Default
-	// 2 seconds; negative: only when 256 deltas are pending and on Close.
+	// per-minute and per-hour rollups. Reads always include unfolded deltas
+	// (kept decoded in memory), so folding less often only costs memory and
+	// replay time at Open, and saves rewriting rollups. Default 10 seconds;
+	// negative: only when 1024 deltas are pending, and on Close.
 	FoldInterval time.Duration
 
 	// Badger memory and files (see [badger.Options] for details).
@@ -92,7 +93,7 @@ const (
 	DefaultMaxBytes          = 1 << 30
 	DefaultRetentionInterval = time.Minute
 	DefaultSyncInterval      = time.Second
-	DefaultFoldInterval      = 2 * time.Second
+	DefaultFoldInterval      = 10 * time.Second
 )
 
 func (o Options) withDefaults() (Options, error) {

@@ -189,7 +189,7 @@ func (s *Store) trimRollups(m int64) (int64, error) {
 		for _, b := range []struct {
 			p   byte
 			end int64
-		}{{pMinute, m}, {pDelta, m}, {pHour, floorDiv(m, 60)}} {
+		}{{pMinute, m}, {pHour, floorDiv(m, 60)}} {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{b.p}})
 			end := bucketKey(b.p, b.end)
 			for it.Rewind(); it.Valid(); it.Next() {
@@ -203,8 +203,24 @@ func (s *Store) trimRollups(m int64) (int64, error) {
 		}
 		return nil
 	})
-	if err != nil || len(keys) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	// Pending deltas of those minutes (written since the fold that
+	// preceded this pass) go too.
+	s.pmu.Lock()
+	for pm, ds := range s.pending {
+		if pm < m {
+			for _, d := range ds {
+				keys = append(keys, d.key)
+			}
+			s.npending.Add(-int64(len(ds)))
+			delete(s.pending, pm)
+		}
+	}
+	s.pmu.Unlock()
+	if len(keys) == 0 {
+		return 0, nil
 	}
 	wb := s.db.NewWriteBatch()
 	for _, k := range keys {

@@ -109,31 +109,35 @@ func (ru *rollup) add(s *recording.Summary, durs []time.Duration) {
 	}
 }
 
+// merge adds o to ru. It copies: ru never shares groups with o.
 func (ru *rollup) merge(o *rollup) {
 	ru.all.merge(&o.all)
 	for i, c := range o.hist {
 		ru.hist[i] += c
 	}
 	for k, g := range o.routes {
-		if mg := ru.routes[k]; mg != nil {
-			mg.merge(g)
-		} else {
-			ru.routes[k] = g
+		mg := ru.routes[k]
+		if mg == nil {
+			mg = new(group)
+			ru.routes[k] = mg
 		}
+		mg.merge(g)
 	}
 	for k, g := range o.rpcs {
-		if mg := ru.rpcs[k]; mg != nil {
-			mg.merge(g)
-		} else {
-			ru.rpcs[k] = g
+		mg := ru.rpcs[k]
+		if mg == nil {
+			mg = new(group)
+			ru.rpcs[k] = mg
 		}
+		mg.merge(g)
 	}
 	for k, g := range o.rr {
-		if mg := ru.rr[k]; mg != nil {
-			mg.merge(g)
-		} else {
-			ru.rr[k] = g
+		mg := ru.rr[k]
+		if mg == nil {
+			mg = new(group)
+			ru.rr[k] = mg
 		}
+		mg.merge(g)
 	}
 }
 

@@ -2,12 +2,14 @@ package badgerstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +37,7 @@ const (
 	nsMinute = int64(time.Minute)
 	nsHour   = int64(time.Hour)
 	// foldThreshold is the number of pending deltas that triggers a fold.
-	foldThreshold = 256
+	foldThreshold = 1024
 	// foldChunk is the number of deltas folded per transaction.
 	foldChunk = 256
 )
@@ -59,8 +61,18 @@ type Store struct {
 	// shared, sync holds it exclusively.
 	syncMu sync.RWMutex
 
-	seq     atomic.Uint64 // delta sequence numbers
-	pending atomic.Int64  // deltas written since the last fold
+	// pmu orders rollup deltas against readers' snapshots. pending holds
+	// every delta stored under the d prefix (not yet folded), decoded, by
+	// minute, so readers never scan that prefix (whose deleted keys Badger
+	// keeps walking until compaction). A writer holds pmu while it commits
+	// and adds its deltas, a fold while it commits and removes them, and a
+	// reader while it opens its transaction and copies pending: each
+	// reader sees every delta exactly once, in the d prefix or in a rollup.
+	pmu      sync.RWMutex
+	pending  map[int64][]pendingDelta
+	npending atomic.Int64
+
+	seq atomic.Uint64 // delta sequence numbers
 	count   atomic.Int64  // records stored
 	bytes   atomic.Int64  // their stored size (keys and values)
 
@@ -74,6 +86,13 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// A pendingDelta is a rollup delta stored under key, not yet folded. Its
+// rollup is never modified.
+type pendingDelta struct {
+	key []byte
+	ru  *rollup // nil if the stored delta is corrupt
+}
+
 // Open opens (creating if needed) the store in directory dir. The zero
 // Options are the defaults. Only one process may open a directory for
 // writing at a time.
@@ -86,7 +105,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), stop: make(chan struct{})}
+	s := &Store{db: db, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), stop: make(chan struct{}),
+		pending: make(map[int64][]pendingDelta)}
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
@@ -127,11 +147,22 @@ func (s *Store) load() error {
 		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDelta}})
 		defer it.Close()
+		var scratch store.Sketch
 		for it.Rewind(); it.Valid(); it.Next() {
-			if k := it.Item().Key(); len(k) == 17 {
+			item := it.Item()
+			k := item.KeyCopy(nil)
+			var m int64
+			if len(k) == 17 {
 				seq = max(seq, binary.BigEndian.Uint64(k[9:]))
-				s.pending.Add(1)
+				m = keyTime(k[1:9])
 			}
+			ru := newRollup()
+			if err := item.Value(func(v []byte) error { return ru.mergeEncoded(v, false, &scratch) }); err != nil || len(k) != 17 {
+				s.log.Warn("badgerstore: corrupt rollup delta, ignored", "key", hex.EncodeToString(k), "err", err)
+				ru = nil
+			}
+			s.pending[m] = append(s.pending[m], pendingDelta{key: k, ru: ru})
+			s.npending.Add(1)
 		}
 		return nil
 	})
@@ -276,22 +307,31 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			d.add(&sum, durs)
 		}
 		recs = recs[i:]
+		keys := make(map[int64][]byte, len(deltas))
 		for m, d := range deltas {
 			k := binary.BigEndian.AppendUint64(bucketKey(pDelta, m), s.seq.Add(1))
+			keys[m] = k
 			if err := txn.Set(k, appendRollup(nil, d)); err != nil {
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write rollup: %w", err)
 			}
 		}
+		s.pmu.Lock()
 		s.syncMu.RLock()
 		err := txn.Commit()
 		s.syncMu.RUnlock()
+		if err == nil {
+			for m, d := range deltas {
+				s.pending[m] = append(s.pending[m], pendingDelta{key: keys[m], ru: d})
+			}
+		}
+		s.pmu.Unlock()
 		if err != nil {
 			return fmt.Errorf("badgerstore: write: %w", err)
 		}
 		s.count.Add(nrec)
 		s.bytes.Add(stored)
-		if s.pending.Add(int64(len(deltas))) >= foldThreshold {
+		if s.npending.Add(int64(len(deltas))) >= foldThreshold {
 			select {
 			case s.foldNow <- struct{}{}:
 			default:
@@ -430,11 +470,9 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 	}
 	defer s.mu.RUnlock()
 	ru := newRollup()
-	err = s.db.View(func(txn *badger.Txn) error {
-		r := newReader(s, txn)
-		defer r.close()
-		return r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)
-	})
+	r := s.newReader()
+	defer r.close()
+	err = r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: stats: %w", err)
 	}
@@ -455,25 +493,22 @@ func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) 
 	}
 	defer s.mu.RUnlock()
 	var out []store.Bucket
-	err = s.db.View(func(txn *badger.Txn) error {
-		r := newReader(s, txn)
-		defer r.close()
-		until := w.Until.UnixNano()
-		for a := w.Since.UnixNano(); a < until; a += int64(step) {
-			ru := newRollup()
-			if err := r.add(ctx, ru, a, min(a+int64(step), until), true); err != nil {
-				return err
-			}
-			out = append(out, store.Bucket{
-				Start:    time.Unix(0, a),
-				Requests: ru.all.count,
-				Errors:   ru.all.errors,
-				Calls:    ru.all.calls,
-				Latency:  ru.all.sk.Latency(),
-			})
+	r := s.newReader()
+	defer r.close()
+	until := w.Until.UnixNano()
+	for a := w.Since.UnixNano(); a < until; a += int64(step) {
+		ru := newRollup()
+		if err = r.add(ctx, ru, a, min(a+int64(step), until), true); err != nil {
+			break
 		}
-		return nil
-	})
+		out = append(out, store.Bucket{
+			Start:    time.Unix(0, a),
+			Requests: ru.all.count,
+			Errors:   ru.all.errors,
+			Calls:    ru.all.calls,
+			Latency:  ru.all.sk.Latency(),
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: series: %w", err)
 	}
@@ -497,7 +532,10 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	s.count.Store(0)
 	s.bytes.Store(0)
-	s.pending.Store(0)
+	s.pmu.Lock()
+	s.pending = make(map[int64][]pendingDelta)
+	s.npending.Store(0)
+	s.pmu.Unlock()
 	return nil
 }
 
@@ -551,7 +589,7 @@ func (s *Store) foldLoop() {
 			}
 			continue
 		}
-		if s.pending.Load() == 0 {
+		if s.npending.Load() == 0 {
 			continue
 		}
 		if err := s.fold(); err != nil && !errors.Is(err, store.ErrClosed) {
@@ -612,68 +650,107 @@ func (s *Store) fold() error {
 }
 
 func (s *Store) foldLocked() error {
-	for {
-		n := 0
-		err := s.update(func(txn *badger.Txn) error {
-			minutes := make(map[int64]*rollup)
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDelta}})
-			var scratch store.Sketch
-			var dead [][]byte
-			for it.Rewind(); it.Valid() && n < foldChunk; it.Next() {
-				item := it.Item()
-				k := item.KeyCopy(nil)
-				dead = append(dead, k)
-				n++
-				if len(k) != 17 {
-					continue
-				}
-				m := keyTime(k[1:9])
-				ru := minutes[m]
-				if ru == nil {
-					ru = newRollup()
-					minutes[m] = ru
-				}
-				err := item.Value(func(v []byte) error { return ru.mergeEncoded(v, false, &scratch) })
-				if err != nil {
-					s.log.Warn("badgerstore: dropping corrupt rollup delta", "key", hex.EncodeToString(k), "err", err)
-				}
-			}
-			it.Close()
-			hours := make(map[int64]*rollup)
-			for m, ru := range minutes {
-				h := floorDiv(m, 60)
-				hr := hours[h]
-				if hr == nil {
-					hr = newRollup()
-					hours[h] = hr
-				}
-				hr.merge(cloneRollup(ru, &scratch))
-				if err := s.mergeInto(txn, bucketKey(pMinute, m), ru, &scratch); err != nil {
-					return err
-				}
-			}
-			for h, ru := range hours {
-				if err := s.mergeInto(txn, bucketKey(pHour, h), ru, &scratch); err != nil {
-					return err
-				}
-			}
-			for _, k := range dead {
-				if err := txn.Delete(k); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+	s.pmu.RLock()
+	var todo []foldItem
+	for m, ds := range s.pending {
+		for _, d := range ds {
+			todo = append(todo, foldItem{m, d})
+		}
+	}
+	s.pmu.RUnlock()
+	for len(todo) > 0 {
+		n := min(len(todo), foldChunk)
+		if err := s.foldChunk(todo[:n]); err != nil {
 			return fmt.Errorf("fold rollups: %w", err)
 		}
-		s.pending.Add(-int64(n))
-		if n < foldChunk {
-			if s.pending.Load() < 0 {
-				s.pending.Store(0)
-			}
-			return nil
+		todo = todo[n:]
+	}
+	return nil
+}
+
+type foldItem struct {
+	minute int64
+	d      pendingDelta
+}
+
+// foldChunk merges deltas into their minute and hour rollups and deletes
+// them, in one transaction.
+func (s *Store) foldChunk(items []foldItem) error {
+	var scratch store.Sketch
+	minutes := make(map[int64]*rollup)
+	hours := make(map[int64]*rollup)
+	for _, it := range items {
+		if it.d.ru == nil {
+			continue
 		}
+		for _, b := range []struct {
+			m map[int64]*rollup
+			k int64
+		}{{minutes, it.minute}, {hours, floorDiv(it.minute, 60)}} {
+			ru := b.m[b.k]
+			if ru == nil {
+				ru = newRollup()
+				b.m[b.k] = ru
+			}
+			ru.merge(it.d.ru)
+		}
+	}
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	for m, ru := range minutes {
+		if err := s.mergeInto(txn, bucketKey(pMinute, m), ru, &scratch); err != nil {
+			return err
+		}
+	}
+	for h, ru := range hours {
+		if err := s.mergeInto(txn, bucketKey(pHour, h), ru, &scratch); err != nil {
+			return err
+		}
+	}
+	for _, it := range items {
+		if err := txn.Delete(it.d.key); err != nil {
+			return err
+		}
+	}
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.syncMu.RLock()
+	err := txn.Commit()
+	s.syncMu.RUnlock()
+	if err != nil {
+		return err
+	}
+	done := make(map[string]bool, len(items))
+	for _, it := range items {
+		done[string(it.d.key)] = true
+	}
+	for m := range minutes {
+		s.removePending(m, done)
+	}
+	for _, it := range items {
+		if it.d.ru == nil {
+			s.removePending(it.minute, done)
+		}
+	}
+	return nil
+}
+
+// removePending drops minute m's pending deltas whose keys are in done.
+// s.pmu must be held.
+func (s *Store) removePending(m int64, done map[string]bool) {
+	ds := s.pending[m]
+	// A new slice: readers hold the old one.
+	var kept []pendingDelta
+	for _, d := range ds {
+		if !done[string(d.key)] {
+			kept = append(kept, d)
+		}
+	}
+	s.npending.Add(-int64(len(ds) - len(kept)))
+	if len(kept) == 0 {
+		delete(s.pending, m)
+	} else {
+		s.pending[m] = kept
 	}
 }
 
@@ -689,13 +766,6 @@ func (s *Store) flush(wb *badger.WriteBatch) error {
 	s.syncMu.RLock()
 	defer s.syncMu.RUnlock()
 	return wb.Flush()
-}
-
-// cloneRollup deep-copies ru (merge shares groups with its argument).
-func cloneRollup(ru *rollup, scratch *store.Sketch) *rollup {
-	c := newRollup()
-	_ = c.mergeEncoded(appendRollup(nil, ru), false, scratch)
-	return c
 }
 
 // mergeInto adds ru to the rollup stored at key.
@@ -714,23 +784,59 @@ func (s *Store) mergeInto(txn *badger.Txn, key []byte, ru *rollup, scratch *stor
 	return txn.Set(key, appendRollup(nil, ru))
 }
 
-// A reader answers range aggregations within one read transaction, reusing
-// one iterator per key prefix.
+// A reader answers range aggregations on one snapshot: a read transaction
+// and the pending deltas as of its start. It reuses one iterator per key
+// prefix.
 type reader struct {
 	s       *Store
 	txn     *badger.Txn
 	its     map[byte]*badger.Iterator
+	pending []minuteDeltas // sorted by minute
 	scratch store.Sketch
 	durs    []time.Duration
 }
 
-func newReader(s *Store, txn *badger.Txn) *reader {
-	return &reader{s: s, txn: txn, its: make(map[byte]*badger.Iterator)}
+type minuteDeltas struct {
+	minute int64
+	ds     []pendingDelta
+}
+
+func (s *Store) newReader() *reader {
+	r := &reader{s: s, its: make(map[byte]*badger.Iterator)}
+	s.pmu.RLock()
+	r.txn = s.db.NewTransaction(false)
+	for m, ds := range s.pending {
+		r.pending = append(r.pending, minuteDeltas{m, ds[:len(ds):len(ds)]})
+	}
+	s.pmu.RUnlock()
+	slices.SortFunc(r.pending, func(a, b minuteDeltas) int { return cmp.Compare(a.minute, b.minute) })
+	return r
 }
 
 func (r *reader) close() {
 	for _, it := range r.its {
 		it.Close()
+	}
+	r.txn.Discard()
+}
+
+// deltas adds the pending deltas of minutes [a, b).
+func (r *reader) deltas(into *rollup, a, b int64, overallOnly bool) {
+	i, _ := slices.BinarySearchFunc(r.pending, a, func(md minuteDeltas, m int64) int { return cmp.Compare(md.minute, m) })
+	for ; i < len(r.pending) && r.pending[i].minute < b; i++ {
+		for _, d := range r.pending[i].ds {
+			if d.ru == nil {
+				continue
+			}
+			if overallOnly {
+				into.all.merge(&d.ru.all)
+				for j, c := range d.ru.hist {
+					into.hist[j] += c
+				}
+			} else {
+				into.merge(d.ru)
+			}
+		}
 	}
 }
 
@@ -808,9 +914,7 @@ func (r *reader) add(ctx context.Context, into *rollup, a, b int64, overallOnly 
 		if err := r.rollups(pHour, ha, hb, into, overallOnly); err != nil {
 			return err
 		}
-		if err := r.rollups(pDelta, ha*60, hb*60, into, overallOnly); err != nil {
-			return err
-		}
+		r.deltas(into, ha*60, hb*60, overallOnly)
 		return r.minutes(into, hb*60, mb, overallOnly)
 	}
 	return r.minutes(into, ma, mb, overallOnly)
@@ -824,5 +928,6 @@ func (r *reader) minutes(into *rollup, a, b int64, overallOnly bool) error {
 	if err := r.rollups(pMinute, a, b, into, overallOnly); err != nil {
 		return err
 	}
-	return r.rollups(pDelta, a, b, into, overallOnly)
+	r.deltas(into, a, b, overallOnly)
+	return nil
 }
