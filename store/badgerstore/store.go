@@ -72,9 +72,9 @@ type Store struct {
 	pending  map[int64][]pendingDelta
 	npending atomic.Int64
 
-	seq atomic.Uint64 // delta sequence numbers
-	count   atomic.Int64  // records stored
-	bytes   atomic.Int64  // their stored size (keys and values)
+	seq   atomic.Uint64 // delta sequence numbers
+	count atomic.Int64  // records stored
+	bytes atomic.Int64  // their stored size (keys and values)
 
 	foldMu   sync.Mutex // one fold (or retention pass) at a time
 	foldNow  chan struct{}
