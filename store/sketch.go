@@ -174,8 +174,10 @@ func (s *Sketch) Latency() Latency {
 }
 
 // AppendBinary appends the sketch's compact binary encoding to b: a version
-// byte, then varints (counts, min, max, and each non-empty bucket as an
-// index delta and a count). It implements [encoding.BinaryAppender].
+// byte, then varints: the count, the zero count, min, max, and the buckets
+// as runs (an index delta, a length, and that many counts; runs split at
+// gaps of two or more empty buckets). It implements
+// [encoding.BinaryAppender].
 func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, sketchVersion)
 	b = binary.AppendUvarint(b, s.n)
@@ -185,22 +187,36 @@ func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, s.zero)
 	b = binary.AppendVarint(b, int64(s.min))
 	b = binary.AppendVarint(b, int64(s.max))
-	nz := 0
-	for _, c := range s.counts {
-		if c != 0 {
-			nz++
-		}
-	}
-	b = binary.AppendUvarint(b, uint64(nz))
-	prev := 0
-	for j, c := range s.counts {
-		if c == 0 {
+	type run struct{ lo, hi int } // counts[lo:hi]
+	var runs []run
+	var buf [16]run
+	runs = buf[:0]
+	for j := 0; j < len(s.counts); {
+		if s.counts[j] == 0 {
+			j++
 			continue
 		}
-		i := s.offset + j
+		lo, hi := j, j+1
+		for k := hi; k < len(s.counts); k++ {
+			if s.counts[k] != 0 {
+				hi = k + 1
+			} else if k-hi >= 1 {
+				break
+			}
+		}
+		runs = append(runs, run{lo, hi})
+		j = hi
+	}
+	b = binary.AppendUvarint(b, uint64(len(runs)))
+	prev := 0
+	for _, r := range runs {
+		i := s.offset + r.lo
 		b = binary.AppendUvarint(b, uint64(i-prev))
-		b = binary.AppendUvarint(b, c)
-		prev = i
+		b = binary.AppendUvarint(b, uint64(r.hi-r.lo))
+		for _, c := range s.counts[r.lo:r.hi] {
+			b = binary.AppendUvarint(b, c)
+		}
+		prev = s.offset + r.hi
 	}
 	return b, nil
 }
@@ -230,32 +246,39 @@ func (s *Sketch) Decode(b []byte) (int, error) {
 		return 0, fmt.Errorf("sketch: unknown version: %w", ErrCorrupt)
 	}
 	p := 1
+	bad := false
 	uv := func() uint64 {
-		if p < 0 {
+		if p < len(b) && b[p] < 0x80 { // fast path: one byte
+			p++
+			return uint64(b[p-1])
+		}
+		if bad || p >= len(b) {
+			bad = true
 			return 0
 		}
 		v, k := binary.Uvarint(b[p:])
 		if k <= 0 {
-			p = -1
+			bad = true
 			return 0
 		}
 		p += k
 		return v
 	}
 	sv := func() int64 {
-		if p < 0 {
+		if bad || p >= len(b) {
+			bad = true
 			return 0
 		}
 		v, k := binary.Varint(b[p:])
 		if k <= 0 {
-			p = -1
+			bad = true
 			return 0
 		}
 		p += k
 		return v
 	}
 	n := uv()
-	if p < 0 {
+	if bad {
 		return 0, fmt.Errorf("sketch: truncated: %w", ErrCorrupt)
 	}
 	if n == 0 {
@@ -263,24 +286,37 @@ func (s *Sketch) Decode(b []byte) (int, error) {
 	}
 	zero := uv()
 	mn, mx := time.Duration(sv()), time.Duration(sv())
-	nz := uv()
-	if p < 0 || nz > sketchMaxIndex+1 || mn > mx {
+	nruns := uv()
+	if bad || nruns > sketchMaxIndex+1 || mn > mx {
 		return 0, fmt.Errorf("sketch: bad header: %w", ErrCorrupt)
 	}
 	sum := zero
 	idx := 0
-	for k := uint64(0); k < nz; k++ {
-		d, c := uv(), uv()
-		if p < 0 || c == 0 || (k > 0 && d == 0) || d > sketchMaxIndex || idx+int(d) > sketchMaxIndex {
+	for k := uint64(0); k < nruns; k++ {
+		d, l := uv(), uv()
+		if bad || l == 0 || (k > 0 && d == 0) || d > sketchMaxIndex || l > sketchMaxIndex || idx+int(d)+int(l) > sketchMaxIndex+1 {
 			s.Reset()
-			return 0, fmt.Errorf("sketch: bad bucket: %w", ErrCorrupt)
+			return 0, fmt.Errorf("sketch: bad run: %w", ErrCorrupt)
 		}
 		idx += int(d)
-		s.addIndex(idx, c)
-		sum += c
-		if sum < c {
+		if k == 0 {
+			s.offset = idx
+		}
+		for j := idx - s.offset; len(s.counts) < j; {
+			s.counts = append(s.counts, 0)
+		}
+		for range l {
+			c := uv()
+			s.counts = append(s.counts, c)
+			sum += c
+			if sum < c {
+				bad = true
+			}
+		}
+		idx += int(l)
+		if bad {
 			s.Reset()
-			return 0, fmt.Errorf("sketch: count overflow: %w", ErrCorrupt)
+			return 0, fmt.Errorf("sketch: bad counts: %w", ErrCorrupt)
 		}
 	}
 	if sum != n {
