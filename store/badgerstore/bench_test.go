@@ -20,6 +20,7 @@ import (
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/storetest"
 )
 
 // heapPeak samples the live heap every few milliseconds until stop is
@@ -86,7 +87,7 @@ func BenchmarkWrite(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	tmpl := record20(time.Now(), 0)
+	tmpl := storetest.Record20(time.Now(), 0)
 	const batch = 256
 	recs := make([]*recording.Record, batch)
 	start := time.Now().Add(-time.Hour)

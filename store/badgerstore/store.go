@@ -18,6 +18,7 @@ import (
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
 )
 
 // ErrReadOnly is returned by methods that modify a store opened read-only.
@@ -90,7 +91,7 @@ var _ store.Store = (*Store)(nil)
 // rollup is never modified.
 type pendingDelta struct {
 	key []byte
-	ru  *rollup // nil if the stored delta is corrupt
+	ru  *codec.Rollup // nil if the stored delta is corrupt
 }
 
 // Open opens (creating if needed) the store in directory dir. The zero
@@ -156,8 +157,8 @@ func (s *Store) load() error {
 				seq = max(seq, binary.BigEndian.Uint64(k[9:]))
 				m = keyTime(k[1:9])
 			}
-			ru := newRollup()
-			if err := item.Value(func(v []byte) error { return ru.mergeEncoded(v, false, &scratch) }); err != nil || len(k) != 17 {
+			ru := codec.NewRollup()
+			if err := item.Value(func(v []byte) error { return ru.MergeEncoded(v, false, &scratch) }); err != nil || len(k) != 17 {
 				s.log.Warn("badgerstore: corrupt rollup delta, ignored", "key", hex.EncodeToString(k), "err", err)
 				ru = nil
 			}
@@ -218,21 +219,6 @@ func recordKey(id recording.ID) []byte {
 
 func bucketKey(p byte, n int64) []byte { return timeKey([]byte{p}, n) }
 
-// callDurations lists the durations of r's calls grouped in the order of
-// s.RPCs, as rollup.add and appendSummary expect.
-func callDurations(r *recording.Record, s *recording.Summary) []time.Duration {
-	out := make([]time.Duration, 0, s.CallCount)
-	for _, rpc := range s.RPCs {
-		for i := range r.Calls {
-			c := &r.Calls[i]
-			if !c.Event && c.Service == rpc.Service && c.Method == rpc.Method {
-				out = append(out, c.Duration)
-			}
-		}
-	}
-	return out
-}
-
 // Write stores records and their rollup deltas. Records are committed in
 // transactions of a few hundred, each with the deltas for its records, so a
 // crash never leaves records and rollups disagreeing. A record whose ID is
@@ -257,7 +243,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			return err
 		}
 		txn := s.db.NewTransaction(true)
-		deltas := make(map[int64]*rollup)
+		deltas := make(map[int64]*codec.Rollup)
 		var size, entries, nrec, stored int64
 		i := 0
 		for ; i < len(recs) && size < maxSize && entries < maxCount; i++ {
@@ -266,16 +252,16 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				continue
 			}
 			sum := r.Summary()
-			durs := callDurations(r, &sum)
+			durs := codec.CallDurations(r, &sum)
 			start := r.Start.UnixNano()
 			if need := max(2*last, 16<<10); cap(arena)-len(arena) < need {
 				arena = make([]byte, 0, max(need, 1<<20))
 			}
 			off := len(arena)
-			arena = appendSummary(arena, &sum, durs)
+			arena = codec.AppendSummary(arena, &sum, durs)
 			sv := arena[off:len(arena):len(arena)]
 			off = len(arena)
-			arena = appendRecord(arena, r)
+			arena = codec.AppendRecord(arena, r)
 			fv := arena[off:len(arena):len(arena)]
 			last = len(arena) - off
 			sk, fk := summaryKey(start, r.ID), recordKey(r.ID)
@@ -301,17 +287,17 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			m := floorDiv(start, nsMinute)
 			d := deltas[m]
 			if d == nil {
-				d = newRollup()
+				d = codec.NewRollup()
 				deltas[m] = d
 			}
-			d.add(&sum, durs)
+			d.Add(&sum, durs)
 		}
 		recs = recs[i:]
 		keys := make(map[int64][]byte, len(deltas))
 		for m, d := range deltas {
 			k := binary.BigEndian.AppendUint64(bucketKey(pDelta, m), s.seq.Add(1))
 			keys[m] = k
-			if err := txn.Set(k, appendRollup(nil, d)); err != nil {
+			if err := txn.Set(k, codec.AppendRollup(nil, d)); err != nil {
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write rollup: %w", err)
 			}
@@ -361,7 +347,7 @@ func (s *Store) Get(ctx context.Context, id string) (*recording.Record, error) {
 			return err
 		}
 		return item.Value(func(v []byte) error {
-			r, err = decodeRecord(v)
+			r, err = codec.DecodeRecord(v)
 			return err
 		})
 	})
@@ -427,7 +413,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			}
 			var sum recording.Summary
 			err := item.Value(func(v []byte) (err error) {
-				sum, err = decodeSummary(v, nil)
+				sum, err = codec.DecodeSummary(v, nil)
 				return err
 			})
 			if errors.Is(err, store.ErrCorrupt) {
@@ -469,14 +455,14 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	ru := newRollup()
+	ru := codec.NewRollup()
 	r := s.newReader()
 	defer r.close()
 	err = r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: stats: %w", err)
 	}
-	return ru.stats(w), nil
+	return ru.Stats(w), nil
 }
 
 // Series returns one bucket per step across w, computed as Stats is.
@@ -497,16 +483,16 @@ func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) 
 	defer r.close()
 	until := w.Until.UnixNano()
 	for a := w.Since.UnixNano(); a < until; a += int64(step) {
-		ru := newRollup()
+		ru := codec.NewRollup()
 		if err = r.add(ctx, ru, a, min(a+int64(step), until), true); err != nil {
 			break
 		}
 		out = append(out, store.Bucket{
 			Start:    time.Unix(0, a),
-			Requests: ru.all.count,
-			Errors:   ru.all.errors,
-			Calls:    ru.all.calls,
-			Latency:  ru.all.sk.Latency(),
+			Requests: ru.Requests(),
+			Errors:   ru.Errors(),
+			Calls:    ru.Calls(),
+			Latency:  ru.Latency(),
 		})
 	}
 	if err != nil {
@@ -677,22 +663,22 @@ type foldItem struct {
 // them, in one transaction.
 func (s *Store) foldChunk(items []foldItem) error {
 	var scratch store.Sketch
-	minutes := make(map[int64]*rollup)
-	hours := make(map[int64]*rollup)
+	minutes := make(map[int64]*codec.Rollup)
+	hours := make(map[int64]*codec.Rollup)
 	for _, it := range items {
 		if it.d.ru == nil {
 			continue
 		}
 		for _, b := range []struct {
-			m map[int64]*rollup
+			m map[int64]*codec.Rollup
 			k int64
 		}{{minutes, it.minute}, {hours, floorDiv(it.minute, 60)}} {
 			ru := b.m[b.k]
 			if ru == nil {
-				ru = newRollup()
+				ru = codec.NewRollup()
 				b.m[b.k] = ru
 			}
-			ru.merge(it.d.ru)
+			ru.Merge(it.d.ru)
 		}
 	}
 	txn := s.db.NewTransaction(true)
@@ -769,19 +755,19 @@ func (s *Store) flush(wb *badger.WriteBatch) error {
 }
 
 // mergeInto adds ru to the rollup stored at key.
-func (s *Store) mergeInto(txn *badger.Txn, key []byte, ru *rollup, scratch *store.Sketch) error {
+func (s *Store) mergeInto(txn *badger.Txn, key []byte, ru *codec.Rollup, scratch *store.Sketch) error {
 	item, err := txn.Get(key)
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
 	case err != nil:
 		return err
 	default:
-		err := item.Value(func(v []byte) error { return ru.mergeEncoded(v, false, scratch) })
+		err := item.Value(func(v []byte) error { return ru.MergeEncoded(v, false, scratch) })
 		if err != nil {
 			s.log.Warn("badgerstore: replacing corrupt rollup", "key", hex.EncodeToString(key), "err", err)
 		}
 	}
-	return txn.Set(key, appendRollup(nil, ru))
+	return txn.Set(key, codec.AppendRollup(nil, ru))
 }
 
 // A reader answers range aggregations on one snapshot: a read transaction
@@ -821,7 +807,7 @@ func (r *reader) close() {
 }
 
 // deltas adds the pending deltas of minutes [a, b).
-func (r *reader) deltas(into *rollup, a, b int64, overallOnly bool) {
+func (r *reader) deltas(into *codec.Rollup, a, b int64, overallOnly bool) {
 	i, _ := slices.BinarySearchFunc(r.pending, a, func(md minuteDeltas, m int64) int { return cmp.Compare(md.minute, m) })
 	for ; i < len(r.pending) && r.pending[i].minute < b; i++ {
 		for _, d := range r.pending[i].ds {
@@ -829,12 +815,9 @@ func (r *reader) deltas(into *rollup, a, b int64, overallOnly bool) {
 				continue
 			}
 			if overallOnly {
-				into.all.merge(&d.ru.all)
-				for j, c := range d.ru.hist {
-					into.hist[j] += c
-				}
+				into.MergeOverall(d.ru)
 			} else {
-				into.merge(d.ru)
+				into.Merge(d.ru)
 			}
 		}
 	}
@@ -860,9 +843,9 @@ func (r *reader) scan(p byte, from, to []byte, fn func(k, v []byte) error) error
 	return nil
 }
 
-func (r *reader) rollups(p byte, from, to int64, into *rollup, overallOnly bool) error {
+func (r *reader) rollups(p byte, from, to int64, into *codec.Rollup, overallOnly bool) error {
 	return r.scan(p, bucketKey(p, from), bucketKey(p, to), func(k, v []byte) error {
-		if err := into.mergeEncoded(v, overallOnly, &r.scratch); err != nil {
+		if err := into.MergeEncoded(v, overallOnly, &r.scratch); err != nil {
 			r.s.log.Warn("badgerstore: skipping corrupt rollup", "key", hex.EncodeToString(k), "err", err)
 		}
 		return nil
@@ -870,7 +853,7 @@ func (r *reader) rollups(p byte, from, to int64, into *rollup, overallOnly bool)
 }
 
 // summaries adds the records that started in [a, b) from their summaries.
-func (r *reader) summaries(ctx context.Context, into *rollup, a, b int64) error {
+func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64) error {
 	if a >= b {
 		return nil
 	}
@@ -879,19 +862,19 @@ func (r *reader) summaries(ctx context.Context, into *rollup, a, b int64) error 
 	}
 	return r.scan(pSummary, timeKey([]byte{pSummary}, a), timeKey([]byte{pSummary}, b), func(k, v []byte) error {
 		r.durs = r.durs[:0]
-		sum, err := decodeSummary(v, &r.durs)
+		sum, err := codec.DecodeSummary(v, &r.durs)
 		if err != nil {
 			r.s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
 			return nil
 		}
-		into.add(&sum, r.durs)
+		into.Add(&sum, r.durs)
 		return nil
 	})
 }
 
 // add aggregates the records that started in [a, b) (Unix nanoseconds)
 // into into.
-func (r *reader) add(ctx context.Context, into *rollup, a, b int64, overallOnly bool) error {
+func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overallOnly bool) error {
 	if a >= b {
 		return nil
 	}
@@ -921,7 +904,7 @@ func (r *reader) add(ctx context.Context, into *rollup, a, b int64, overallOnly 
 }
 
 // minutes adds the minute rollups and pending deltas of minutes [a, b).
-func (r *reader) minutes(into *rollup, a, b int64, overallOnly bool) error {
+func (r *reader) minutes(into *codec.Rollup, a, b int64, overallOnly bool) error {
 	if a >= b {
 		return nil
 	}

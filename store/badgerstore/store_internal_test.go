@@ -51,7 +51,7 @@ func TestCorruptEntriesSkipped(t *testing.T) {
 		if err := txn.Set(summaryKey(bad.Start.UnixNano(), bad.ID), []byte("garbage")); err != nil {
 			return err
 		}
-		return txn.Set(recordKey(bad.ID), []byte{tagRecord, codecV1, 1, 2, 3})
+		return txn.Set(recordKey(bad.ID), []byte{'F', 1, 1, 2, 3})
 	})
 	if err != nil {
 		t.Fatal(err)

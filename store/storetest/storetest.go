@@ -122,6 +122,43 @@ func FullRecord(start time.Time, n uint32) *recording.Record {
 	return r
 }
 
+// Record20 returns a realistic record of 20 SQL calls, each with a
+// 12-frame stack whose outer frames are shared, for benchmarks and size
+// figures.
+func Record20(start time.Time, n uint32) *recording.Record {
+	r := FullRecord(start, n)
+	r.Calls = r.Calls[:0]
+	outer := []recording.Frame{
+		{Function: "main.(*server).handleOrders", File: "/home/dev/shop/orders.go", Line: 88},
+		{Function: "net/http.HandlerFunc.ServeHTTP", File: "/usr/local/go/src/net/http/server.go", Line: 2294},
+		{Function: "github.com/goappstats/appstats/middleware.(*handler).ServeHTTP", File: "/home/dev/go/pkg/mod/github.com/goappstats/appstats/middleware/middleware.go", Line: 141},
+		{Function: "net/http.(*ServeMux).ServeHTTP", File: "/usr/local/go/src/net/http/server.go", Line: 2822},
+		{Function: "net/http.serverHandler.ServeHTTP", File: "/usr/local/go/src/net/http/server.go", Line: 3301},
+		{Function: "net/http.(*conn).serve", File: "/usr/local/go/src/net/http/server.go", Line: 2102},
+	}
+	for i := range 20 {
+		stack := []recording.Frame{
+			{Function: "database/sql.(*DB).QueryContext", File: "/usr/local/go/src/database/sql/sql.go", Line: 1790},
+			{Function: "main.(*repo).orderLines", File: "/home/dev/shop/repo.go", Line: 120 + i%3},
+			{Function: "main.(*repo).loadOrder", File: "/home/dev/shop/repo.go", Line: 64},
+			{Function: "main.(*service).order", File: "/home/dev/shop/service.go", Line: 31},
+			{Function: "main.(*service).orders", File: "/home/dev/shop/service.go", Line: 22},
+			{Function: "main.(*server).loadOrders", File: "/home/dev/shop/orders.go", Line: 101},
+		}
+		r.Calls = append(r.Calls, recording.Call{
+			Service: "sql", Method: "SELECT order_lines",
+			Start: time.Duration(i) * 900 * time.Microsecond, Duration: 850 * time.Microsecond,
+			RequestSize: 96, ResponseSize: 1240,
+			Request:  fmt.Sprintf("SELECT id, sku, qty, price FROM order_lines WHERE order_id = %d", 1000+i),
+			Response: "12 rows",
+			Stack:    append(stack, outer...),
+			Attrs:    []recording.Attr{{Key: "db.system", Value: "sqlite"}},
+			SpanID:   recording.SpanID{1, 2, 3, 4, 5, 6, 7, byte(i)},
+		})
+	}
+	return r
+}
+
 var (
 	routes   = []string{"GET /a/{id}", "POST /b", "GET /c", ""}
 	methods  = []string{"GET", "POST"}

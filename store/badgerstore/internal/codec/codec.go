@@ -1,4 +1,4 @@
-package badgerstore
+package codec
 
 import (
 	"encoding/binary"
@@ -151,14 +151,14 @@ func (d *dec) done(what string) error {
 	return nil
 }
 
-// appendRecord appends the full encoding of r to b.
+// AppendRecord appends the full encoding of r to b.
 //
 // Stacks are delta-encoded: a call's stack shares its outer frames with the
 // previous call's stack, so only the count of shared frames and the new inner
 // frames are written, and a frame's file is written only when it differs
 // from the previous frame's. The unexported raw PCs are not stored: stacks
 // are symbolized before sinks see records.
-func appendRecord(b []byte, r *recording.Record) []byte {
+func AppendRecord(b []byte, r *recording.Record) []byte {
 	e := enc{b: append(b, tagRecord, codecV1)}
 	e.raw(r.ID[:])
 	e.raw(r.TraceID[:])
@@ -273,9 +273,9 @@ func decodeAttrs(d *dec) []recording.Attr {
 	return out
 }
 
-// decodeRecord decodes what appendRecord wrote. Corrupt or foreign input
+// DecodeRecord decodes what AppendRecord wrote. Corrupt or foreign input
 // gives an error wrapping [store.ErrCorrupt], never a panic.
-func decodeRecord(b []byte) (*recording.Record, error) {
+func DecodeRecord(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
 	d.header(tagRecord)
 	r := new(recording.Record)
@@ -387,11 +387,11 @@ func decodeRecord(b []byte) (*recording.Record, error) {
 	return r, nil
 }
 
-// appendSummary appends the summary encoding: recording.Summary's fields,
+// AppendSummary appends the summary encoding: recording.Summary's fields,
 // and for each RPC the durations of its calls (durs, grouped in the order
-// of s.RPCs as callDurations makes them), so that
+// of s.RPCs as CallDurations makes them), so that
 // partial time buckets can be aggregated exactly from summaries alone.
-func appendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte {
+func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte {
 	e := enc{b: append(b, tagSummary, codecV1)}
 	e.raw(s.ID[:])
 	e.raw(s.TraceID[:])
@@ -431,10 +431,10 @@ func appendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte 
 	return e.b
 }
 
-// decodeSummary decodes what appendSummary wrote. If durs is not nil, the
+// DecodeSummary decodes what AppendSummary wrote. If durs is not nil, the
 // per-RPC call durations are appended to it (flattened, in RPC order; the
 // counts are the RPCs' Count fields); otherwise they are skipped.
-func decodeSummary(b []byte, durs *[]time.Duration) (recording.Summary, error) {
+func DecodeSummary(b []byte, durs *[]time.Duration) (recording.Summary, error) {
 	d := newDec(b, true)
 	d.header(tagSummary)
 	var s recording.Summary

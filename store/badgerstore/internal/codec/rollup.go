@@ -1,4 +1,4 @@
-package badgerstore
+package codec
 
 import (
 	"errors"
@@ -36,7 +36,7 @@ type routeRPCKey struct{ route, service, method string }
 // A rollup pre-aggregates the records of a time bucket (a minute, an hour,
 // or one write's records of one minute): totals, a request-latency histogram
 // and per-route, per-RPC and per-route×RPC groups, each with a [store.Sketch].
-type rollup struct {
+type Rollup struct {
 	all    group
 	hist   []int64 // len(store.HistogramBounds)+1
 	routes map[string]*group
@@ -44,8 +44,8 @@ type rollup struct {
 	rr     map[routeRPCKey]*group
 }
 
-func newRollup() *rollup {
-	return &rollup{
+func NewRollup() *Rollup {
+	return &Rollup{
 		hist:   make([]int64, len(store.HistogramBounds)+1),
 		routes: make(map[string]*group),
 		rpcs:   make(map[rpcKey]*group),
@@ -60,7 +60,7 @@ func histIndex(d time.Duration) int {
 
 // add counts one record from its summary and its calls' durations (in the
 // order of s.RPCs, Count durations each).
-func (ru *rollup) add(s *recording.Summary, durs []time.Duration) {
+func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 	failed := s.HasError()
 	addReq := func(g *group) {
 		g.count++
@@ -110,7 +110,7 @@ func (ru *rollup) add(s *recording.Summary, durs []time.Duration) {
 }
 
 // merge adds o to ru. It copies: ru never shares groups with o.
-func (ru *rollup) merge(o *rollup) {
+func (ru *Rollup) Merge(o *Rollup) {
 	ru.all.merge(&o.all)
 	for i, c := range o.hist {
 		ru.hist[i] += c
@@ -150,9 +150,9 @@ func appendGroup(e *enc, g *group) {
 	e.sketch(&g.sk)
 }
 
-// appendRollup encodes ru. The overall group and the histogram come first,
+// AppendRollup encodes ru. The overall group and the histogram come first,
 // so a reader that needs only them (Series) stops early.
-func appendRollup(b []byte, ru *rollup) []byte {
+func AppendRollup(b []byte, ru *Rollup) []byte {
 	e := enc{b: append(b, tagRollup, codecV1)}
 	appendGroup(&e, &ru.all)
 	e.n(len(ru.hist))
@@ -199,9 +199,9 @@ func mergeGroup(d *dec, g *group, scratch *store.Sketch) {
 	g.sk.Merge(scratch)
 }
 
-// mergeEncoded decodes an encoded rollup into ru. With overallOnly, only the
+// MergeEncoded decodes an encoded rollup into ru. With overallOnly, only the
 // overall group and histogram are read. On error ru may hold part of b.
-func (ru *rollup) mergeEncoded(b []byte, overallOnly bool, scratch *store.Sketch) error {
+func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *store.Sketch) error {
 	d := newDec(b, !overallOnly)
 	d.header(tagRollup)
 	mergeGroup(d, &ru.all, scratch)
@@ -256,7 +256,7 @@ func (ru *rollup) mergeEncoded(b []byte, overallOnly bool, scratch *store.Sketch
 var errShortHist = errors.New("histogram size mismatch")
 
 // stats converts ru into [store.Stats].
-func (ru *rollup) stats(w store.Window) *store.Stats {
+func (ru *Rollup) Stats(w store.Window) *store.Stats {
 	st := &store.Stats{Window: w, Requests: ru.all.count, Errors: ru.all.errors}
 	st.Histogram = make([]store.HistogramBucket, len(ru.hist))
 	for i, c := range ru.hist {
@@ -287,3 +287,39 @@ func (ru *rollup) stats(w store.Window) *store.Stats {
 	st.Sort()
 	return st
 }
+
+// CallDurations lists the durations of r's calls grouped in the order of
+// s.RPCs, as [Rollup.Add] and [AppendSummary] expect.
+func CallDurations(r *recording.Record, s *recording.Summary) []time.Duration {
+	out := make([]time.Duration, 0, s.CallCount)
+	for _, rpc := range s.RPCs {
+		for i := range r.Calls {
+			c := &r.Calls[i]
+			if !c.Event && c.Service == rpc.Service && c.Method == rpc.Method {
+				out = append(out, c.Duration)
+			}
+		}
+	}
+	return out
+}
+
+// MergeOverall adds o's overall group and histogram to ru (what Series
+// needs).
+func (ru *Rollup) MergeOverall(o *Rollup) {
+	ru.all.merge(&o.all)
+	for i, c := range o.hist {
+		ru.hist[i] += c
+	}
+}
+
+// Requests returns the number of requests aggregated.
+func (ru *Rollup) Requests() int64 { return ru.all.count }
+
+// Errors returns the number of failed requests aggregated.
+func (ru *Rollup) Errors() int64 { return ru.all.errors }
+
+// Calls returns the number of calls the aggregated requests made.
+func (ru *Rollup) Calls() int64 { return ru.all.calls }
+
+// Latency returns the aggregated requests' latency percentiles.
+func (ru *Rollup) Latency() store.Latency { return ru.all.sk.Latency() }
