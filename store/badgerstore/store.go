@@ -32,6 +32,7 @@ const (
 	pMinute  = 'm' // m | minute(8) -> rollup
 	pHour    = 'h' // h | hour(8) -> rollup
 	pMarker  = 'z' // z -> scratch key used to force a memtable flush
+	pMeta    = 'x' // x -> record count and size, written by a clean Close
 )
 
 const (
@@ -129,13 +130,31 @@ func OpenReadOnly(dir string) (*Store, error) {
 	return Open(dir, Options{ReadOnly: true})
 }
 
-// load counts the stored records and their size, and finds the highest
-// delta sequence number.
+// load counts the stored records and their size (from the count a clean
+// Close saved, or by scanning the keys), and loads the pending deltas.
 func (s *Store) load() error {
 	var count, size int64
 	var seq uint64
+	counted := false
 	err := s.db.View(func(txn *badger.Txn) error {
+		if item, err := txn.Get([]byte{pMeta}); err == nil {
+			err := item.Value(func(v []byte) error {
+				c, n := binary.Varint(v)
+				b, m := binary.Varint(v[max(n, 0):])
+				if n <= 0 || m <= 0 || c < 0 || b < 0 {
+					return store.ErrCorrupt
+				}
+				count, size, counted = c, b, true
+				return nil
+			})
+			if err != nil {
+				s.log.Warn("badgerstore: corrupt record count, recounting", "err", err)
+			}
+		}
 		for _, p := range []byte{pSummary, pRecord} {
+			if counted {
+				break
+			}
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
 			for it.Rewind(); it.Valid(); it.Next() {
 				item := it.Item()
@@ -170,6 +189,11 @@ func (s *Store) load() error {
 	s.count.Store(count)
 	s.bytes.Store(size)
 	s.seq.Store(max(seq, uint64(time.Now().UnixNano())))
+	if err == nil && counted && !s.opts.ReadOnly {
+		// Until the next clean Close, the count is kept in memory only: a
+		// crash makes the next Open count again.
+		err = s.update(func(txn *badger.Txn) error { return txn.Delete([]byte{pMeta}) })
+	}
 	return err
 }
 
@@ -536,6 +560,10 @@ func (s *Store) Close() error {
 		if !s.opts.ReadOnly {
 			if err := s.fold(); err != nil {
 				errs = append(errs, err)
+			}
+			meta := binary.AppendVarint(binary.AppendVarint(nil, s.count.Load()), s.bytes.Load())
+			if err := s.update(func(txn *badger.Txn) error { return txn.Set([]byte{pMeta}, meta) }); err != nil {
+				errs = append(errs, fmt.Errorf("badgerstore: close: %w", err))
 			}
 		}
 		s.mu.Lock()
