@@ -25,8 +25,9 @@ type RetentionResult struct {
 // garbage collection until it has nothing left to rewrite, so disk use
 // shrinks. When it deleted much (an eighth of what remains, or 64 MiB), it
 // first flushes and compacts the LSM tree so the garbage collector sees the
-// deleted space; writers wait for that flush (typically well under a
-// second). The background loop calls it every RetentionInterval.
+// deleted space; writers and readers wait for the flush of the memtables
+// (a few MiB: well under a second), not for the compaction. The
+// background loop calls it every RetentionInterval.
 func (s *Store) EnforceRetention(ctx context.Context) error {
 	_, err := s.Retain(ctx)
 	return err
@@ -236,10 +237,25 @@ func (s *Store) trimRollups(m int64) (int64, error) {
 }
 
 // compact flushes the memtables (Badger flushes them when dropping a
-// prefix, so a scratch key is written and dropped) and compacts the LSM
-// tree into one level, dropping the deleted versions and updating the
-// value log's discard statistics.
+// prefix, so a scratch key is written and dropped; writers wait for this)
+// and compacts the LSM tree into one level (concurrently with reads and
+// writes), dropping the deleted versions and updating the value log's
+// discard statistics.
 func (s *Store) compact() error {
+	if err := s.flushMemtables(); err != nil {
+		return err
+	}
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if err := s.db.Flatten(s.opts.NumCompactors); err != nil {
+		return fmt.Errorf("badgerstore: compact: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) flushMemtables() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -249,9 +265,6 @@ func (s *Store) compact() error {
 		return fmt.Errorf("badgerstore: compact: %w", err)
 	}
 	if err := s.db.DropPrefix([]byte{pMarker}); err != nil {
-		return fmt.Errorf("badgerstore: compact: %w", err)
-	}
-	if err := s.db.Flatten(s.opts.NumCompactors); err != nil {
 		return fmt.Errorf("badgerstore: compact: %w", err)
 	}
 	return nil

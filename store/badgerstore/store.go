@@ -881,7 +881,7 @@ func (r *reader) rollups(p byte, from, to int64, into *codec.Rollup, overallOnly
 }
 
 // summaries adds the records that started in [a, b) from their summaries.
-func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64) error {
+func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64, overallOnly bool) error {
 	if a >= b {
 		return nil
 	}
@@ -890,12 +890,20 @@ func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64) 
 	}
 	return r.scan(pSummary, timeKey([]byte{pSummary}, a), timeKey([]byte{pSummary}, b), func(k, v []byte) error {
 		r.durs = r.durs[:0]
-		sum, err := codec.DecodeSummary(v, &r.durs)
+		durs := &r.durs
+		if overallOnly {
+			durs = nil
+		}
+		sum, err := codec.DecodeSummary(v, durs)
 		if err != nil {
 			r.s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
 			return nil
 		}
-		into.Add(&sum, r.durs)
+		if overallOnly {
+			into.AddOverall(&sum)
+		} else {
+			into.Add(&sum, r.durs)
+		}
 		return nil
 	})
 }
@@ -909,12 +917,12 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 	ma := -floorDiv(-a, nsMinute) // first whole minute
 	mb := floorDiv(b, nsMinute)   // end of the last whole minute
 	if ma >= mb {
-		return r.summaries(ctx, into, a, b)
+		return r.summaries(ctx, into, a, b, overallOnly)
 	}
-	if err := r.summaries(ctx, into, a, ma*nsMinute); err != nil {
+	if err := r.summaries(ctx, into, a, ma*nsMinute, overallOnly); err != nil {
 		return err
 	}
-	if err := r.summaries(ctx, into, mb*nsMinute, b); err != nil {
+	if err := r.summaries(ctx, into, mb*nsMinute, b, overallOnly); err != nil {
 		return err
 	}
 	ha, hb := -floorDiv(-ma, 60), floorDiv(mb, 60)

@@ -58,6 +58,19 @@ func histIndex(d time.Duration) int {
 	return sort.Search(len(b), func(i int) bool { return d <= b[i] })
 }
 
+// AddOverall counts one record in the overall group and histogram only
+// (what Series needs).
+func (ru *Rollup) AddOverall(s *recording.Summary) {
+	ru.all.count++
+	if s.HasError() {
+		ru.all.errors++
+	}
+	ru.all.calls += int64(s.CallCount)
+	ru.all.total += s.Duration
+	ru.all.sk.Add(s.Duration)
+	ru.hist[histIndex(s.Duration)]++
+}
+
 // add counts one record from its summary and its calls' durations (in the
 // order of s.RPCs, Count durations each).
 func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
