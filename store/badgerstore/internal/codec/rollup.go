@@ -33,7 +33,7 @@ type rpcKey struct{ service, method string }
 
 type routeRPCKey struct{ route, service, method string }
 
-// A rollup pre-aggregates the records of a time bucket (a minute, an hour,
+// A Rollup pre-aggregates the records of a time bucket (a minute, an hour,
 // or one write's records of one minute): totals, a request-latency histogram
 // and per-route, per-RPC and per-route×RPC groups, each with a [store.Sketch].
 type Rollup struct {
@@ -44,6 +44,7 @@ type Rollup struct {
 	rr     map[routeRPCKey]*group
 }
 
+// NewRollup returns an empty rollup.
 func NewRollup() *Rollup {
 	return &Rollup{
 		hist:   make([]int64, len(store.HistogramBounds)+1),
@@ -71,7 +72,7 @@ func (ru *Rollup) AddOverall(s *recording.Summary) {
 	ru.hist[histIndex(s.Duration)]++
 }
 
-// add counts one record from its summary and its calls' durations (in the
+// Add counts one record from its summary and its calls' durations (in the
 // order of s.RPCs, Count durations each).
 func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 	failed := s.HasError()
@@ -122,7 +123,7 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 	}
 }
 
-// merge adds o to ru. It copies: ru never shares groups with o.
+// Merge adds o to ru. It copies: ru never shares groups with o.
 func (ru *Rollup) Merge(o *Rollup) {
 	ru.all.merge(&o.all)
 	for i, c := range o.hist {
@@ -268,7 +269,7 @@ func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *store.Sketch
 
 var errShortHist = errors.New("histogram size mismatch")
 
-// stats converts ru into [store.Stats].
+// Stats converts ru into [store.Stats].
 func (ru *Rollup) Stats(w store.Window) *store.Stats {
 	st := &store.Stats{Window: w, Requests: ru.all.count, Errors: ru.all.errors}
 	st.Histogram = make([]store.HistogramBucket, len(ru.hist))
