@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // Options configures a [Store]. The zero value is ready to use: every zero
@@ -76,6 +77,13 @@ type Options struct {
 	// NumCompactors is the number of compaction goroutines. Default 2
 	// (Badger's minimum).
 	NumCompactors int
+
+	// Compress compresses the LSM tree's tables (Snappy), which hold the
+	// summaries: less disk, but compactions then hold about twice as much
+	// heap (measured: live heap while ingesting 27 MiB without, 63 MiB
+	// with). Off by default. Full records, in the value log, are never
+	// compressed.
+	Compress bool
 
 	// ReadOnly opens the directory read-only (see [OpenReadOnly]).
 	ReadOnly bool
@@ -164,7 +172,11 @@ func (o Options) badger(dir string) badger.Options {
 		WithSyncWrites(o.SyncWrites).
 		WithReadOnly(o.ReadOnly).
 		WithMetricsEnabled(false).
-		WithLogger(slogAdapter{o.Logger})
+		WithLogger(slogAdapter{o.Logger}).
+		WithCompression(options.None)
+	if o.Compress {
+		bo = bo.WithCompression(options.Snappy)
+	}
 	return bo
 }
 
