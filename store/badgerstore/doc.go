@@ -74,19 +74,20 @@
 //
 // # Performance
 //
-// Measured on a loaded 2-core machine (go test -bench, see bench_test.go):
-// ingest of 20-call records in batches of 256 costs about 38 µs of CPU per
-// record (all threads, GC and compaction included), 16–23k records/s
-// wall-clock here; the live heap is 35–63 MiB, up to 48 MiB of it Badger's
-// pooled compaction buffers, so the peak heap at GOGC=100 is about twice
-// that (about 75 MiB with GOMEMLIMIT=64MiB). With 1M records spread over
-// 7 days: Get about 40 µs, the first List page 0.2 ms, Stats over the last
-// hour 8 ms and over 7 days about 50 ms, Series 1 ms and 50 ms (minute-
-// aligned windows; a ragged 7-day Series with hourly steps, whose every
-// step boundary cuts a minute, about 100 ms) — the same as with 100k
-// records, since rollups answer them. A clean Close saves the record count,
-// so Open takes milliseconds; after a crash Open counts the records again
-// (about 3–5 s for 1M).
+// Measured on a 2-core machine shared with other work (go test -bench, see
+// bench_test.go). Ingest of 20-call records in batches of 256: 30–37 µs of
+// CPU per record (all threads, GC and compaction included), 22–29k
+// records/s wall-clock; live heap 27–31 MiB, peak 59–81 MiB at GOGC=100
+// (with Compress, compactions hold about 35 MiB more). With 1M records
+// spread over 7 days (681 MB on disk): Get 34 µs, the first List page
+// 0.13 ms, Stats over the last hour 7 ms and over 7 days 56 ms, Series
+// 1.5 ms and 48 ms, on minute-aligned windows; with 100k records the same
+// queries take 29 µs, 0.16 ms, 5 ms, 34 ms, 1.1 ms and 26 ms: rollups
+// answer them, and a rollup's sketches stop growing once every latency
+// bucket is in use. A ragged window adds a scan of its edge minutes (for
+// Series, of every step's edges: 7 days in hourly steps, 95 ms at 1M). A
+// clean Close saves the record count, so Open takes milliseconds; after a
+// crash Open counts the records again (3–5 s for 1M).
 //
 // # Concurrency
 //
