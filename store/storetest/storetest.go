@@ -700,7 +700,7 @@ func testConcurrent(t *testing.T, s store.Store) {
 				}
 				for _, sum := range p.Records {
 					if _, err := s.Get(ctx, sum.ID.String()); err != nil {
-						errc <- fmt.Errorf("Get of a listed record: %w", err)
+						errc <- fmt.Errorf("get of a listed record: %w", err)
 						return
 					}
 				}
