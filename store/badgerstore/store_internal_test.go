@@ -79,3 +79,29 @@ func TestCorruptEntriesSkipped(t *testing.T) {
 		t.Errorf("Stats: %v", err)
 	}
 }
+
+func TestBadgerLogsRoutedToSlog(t *testing.T) {
+	var logs syncBuffer
+	l := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := Open(t.TempDir(), Options{Logger: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "component=badger") {
+		t.Errorf("no Badger log line reached the slog logger; got:\n%s", logs.String())
+	}
+	// Below the handler's level, nothing is formatted or written.
+	var quiet syncBuffer
+	l = slog.New(slog.NewTextHandler(&quiet, &slog.HandlerOptions{Level: slog.LevelError}))
+	s, err = Open(t.TempDir(), Options{Logger: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if quiet.String() != "" {
+		t.Errorf("logged below the handler's level:\n%s", quiet.String())
+	}
+}
