@@ -22,7 +22,9 @@ const crashDirEnv = "BADGERSTORE_CRASH_DIR"
 // crashChild writes batches forever, printing the number of records each
 // acknowledged Write has stored so far, until it is killed.
 func crashChild(dir string) {
-	s, err := badgerstore.Open(dir, badgerstore.Options{})
+	// Fold often, so that the kill also lands between folds and
+	// memtable flushes, not only between writes.
+	s, err := badgerstore.Open(dir, badgerstore.Options{FoldInterval: 5 * time.Millisecond})
 	if err != nil {
 		fmt.Println("open:", err)
 		os.Exit(2)
@@ -68,7 +70,7 @@ func TestCrash(t *testing.T) {
 			t.Fatalf("child: %s", sc.Text())
 		}
 		acked, _ = strconv.Atoi(f[1])
-		if acked >= 5000 {
+		if acked >= 30000 {
 			break
 		}
 	}
@@ -84,7 +86,7 @@ func TestCrash(t *testing.T) {
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("child did not die by SIGKILL: %v", err)
 	}
-	if acked < 5000 {
+	if acked < 30000 {
 		t.Fatalf("child acknowledged only %d records", acked)
 	}
 
