@@ -76,9 +76,10 @@
 //
 // Measured on a 2-core machine shared with other work (go test -bench, see
 // bench_test.go). Ingest of 20-call records in batches of 256: 30–37 µs of
-// CPU per record (all threads, GC and compaction included), 22–29k
-// records/s wall-clock; live heap 27–31 MiB, peak 59–81 MiB at GOGC=100
-// (with Compress, compactions hold about 35 MiB more). With 1M records
+// CPU per record (all threads, GC and compaction included), 20–29k
+// records/s wall-clock, 4 KB and 40 allocations per record; live heap
+// 27–38 MiB, peak 57–81 MiB at GOGC=100 (with Compress, compactions hold
+// about 35 MiB more). With 1M records
 // spread over 7 days (681 MB on disk): Get 34 µs, the first List page
 // 0.13 ms, Stats over the last hour 7 ms and over 7 days 56 ms, Series
 // 1.5 ms and 48 ms, on minute-aligned windows; with 100k records the same

@@ -78,6 +78,8 @@ type Store struct {
 	count atomic.Int64  // records stored
 	bytes atomic.Int64  // their stored size (keys and values)
 
+	chunks sync.Pool // *[]byte of chunkSize, for Write's encoding
+
 	foldMu   sync.Mutex // one fold (or retention pass) at a time
 	foldNow  chan struct{}
 	stop     chan struct{}
@@ -259,8 +261,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	maxSize, maxCount := s.db.MaxBatchSize()/2, s.db.MaxBatchCount()/2
 	// Values are encoded into arena chunks: the transaction references
 	// them until it commits, so a full chunk is replaced, never grown (a
-	// grown slice would copy, and cost more than encoding).
+	// grown slice would copy, and cost more than encoding). Badger has
+	// copied the values when Commit returns, so then the chunks go back to
+	// a pool.
 	var arena []byte
+	var used [][]byte
 	last := 0
 	for len(recs) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -279,7 +284,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			durs := codec.CallDurations(r, &sum)
 			start := r.Start.UnixNano()
 			if need := max(2*last, 16<<10); cap(arena)-len(arena) < need {
-				arena = make([]byte, 0, max(need, 1<<20))
+				if arena != nil {
+					used = append(used, arena)
+				}
+				arena = s.chunk(need)
 			}
 			off := len(arena)
 			arena = codec.AppendSummary(arena, &sum, durs)
@@ -339,6 +347,13 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if err != nil {
 			return fmt.Errorf("badgerstore: write: %w", err)
 		}
+		for _, c := range append(used, arena) {
+			if cap(c) == chunkSize {
+				c = c[:0]
+				s.chunks.Put(&c)
+			}
+		}
+		used, arena = used[:0], nil
 		s.count.Add(nrec)
 		s.bytes.Add(stored)
 		if s.npending.Add(int64(len(deltas))) >= foldThreshold {
@@ -349,6 +364,20 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 	}
 	return nil
+}
+
+// chunkSize is the size of the chunks Write encodes values into.
+const chunkSize = 1 << 20
+
+// chunk returns an empty buffer with room for at least need bytes.
+func (s *Store) chunk(need int) []byte {
+	if need > chunkSize {
+		return make([]byte, 0, need)
+	}
+	if c, ok := s.chunks.Get().(*[]byte); ok {
+		return *c
+	}
+	return make([]byte, 0, chunkSize)
 }
 
 // Get returns the full record with the given ID.
