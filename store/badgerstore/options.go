@@ -193,5 +193,8 @@ func (a slogAdapter) log(level slog.Level, format string, args []any) {
 
 func (a slogAdapter) Errorf(f string, v ...any)   { a.log(slog.LevelError, f, v) }
 func (a slogAdapter) Warningf(f string, v ...any) { a.log(slog.LevelWarn, f, v) }
-func (a slogAdapter) Infof(f string, v ...any)    { a.log(slog.LevelInfo, f, v) }
-func (a slogAdapter) Debugf(f string, v ...any)   { a.log(slog.LevelDebug, f, v) }
+
+// Badger narrates opening, compactions and flushes at info level; for an
+// embedded profiler that is debug detail.
+func (a slogAdapter) Infof(f string, v ...any)  { a.log(slog.LevelDebug, f, v) }
+func (a slogAdapter) Debugf(f string, v ...any) { a.log(slog.LevelDebug, f, v) }
