@@ -283,33 +283,24 @@ func (c *ActiveCall) End(err error) {
 		return
 	}
 	now := time.Now()
-	a := c.a
-	a.mu.Lock()
-	if !c.ended {
-		c.ended = true
-		c.c.Duration = now.Sub(c.start)
-		if err != nil && c.c.Error == "" {
-			c.c.Error = clip(err.Error(), a.rec.cfg.maxSummary)
-		}
-	}
-	a.mu.Unlock()
-	a.overhead.Add(int64(time.Since(now)))
+	c.end(now, err)
+	c.a.overhead.Add(int64(time.Since(now)))
 }
 
 // EndAt is End with an explicit end time, for wrappers that learn of a call's
 // end after the fact.
 func (c *ActiveCall) EndAt(end time.Time, err error) {
-	if c == nil {
-		return
+	if c != nil {
+		c.end(end, err)
 	}
+}
+
+func (c *ActiveCall) end(end time.Time, err error) {
 	a := c.a
 	a.mu.Lock()
 	if !c.ended {
 		c.ended = true
-		c.c.Duration = end.Sub(c.start)
-		if c.c.Duration < 0 {
-			c.c.Duration = 0
-		}
+		c.c.Duration = max(end.Sub(c.start), 0)
 		if err != nil && c.c.Error == "" {
 			c.c.Error = clip(err.Error(), a.rec.cfg.maxSummary)
 		}
