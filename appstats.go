@@ -37,15 +37,21 @@ import (
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/badgerstore"
 	"github.com/goappstats/appstats/store/memstore"
 	"github.com/goappstats/appstats/ui"
 )
 
 // Config configures [Open]. The zero value is usable.
 type Config struct {
-	// Dir is where records are kept. Empty means "appstats-data" in the
-	// working directory, unless InMemory is set.
+	// Dir is the directory of the embedded Badger store (created if
+	// missing). Empty means "appstats-data" in the working directory, unless
+	// InMemory is set.
 	Dir string
+	// Store tunes the Badger store: retention (7 days, 1M records, 1 GiB by
+	// default), durability and memory; the zero value is the documented
+	// defaults.
+	Store badgerstore.Options
 	// InMemory keeps records in memory only (memstore), when Dir is empty.
 	InMemory bool
 	// MemoryCapacity bounds the in-memory store (default memstore.DefaultCapacity).
@@ -192,7 +198,22 @@ func openOTLP(cfg Config) (*otelexport.Exporter, error) {
 }
 
 func openStore(cfg Config) (store.Store, error) {
-	return memstore.New(cfg.MemoryCapacity), nil
+	if cfg.Dir == "" && cfg.InMemory {
+		return memstore.New(cfg.MemoryCapacity), nil
+	}
+	dir := cfg.Dir
+	if dir == "" {
+		dir = "appstats-data"
+	}
+	opts := cfg.Store
+	if opts.Logger == nil {
+		opts.Logger = cfg.Logger
+	}
+	st, err := badgerstore.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("appstats: %w", err)
+	}
+	return st, nil
 }
 
 // Middleware wraps next so that its requests are recorded; see

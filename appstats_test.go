@@ -115,3 +115,37 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBadgerDefaultPersists: with a Dir, records go to the embedded Badger
+// store and survive a restart.
+func TestBadgerDefaultPersists(t *testing.T) {
+	dir := t.TempDir()
+	for round := range 2 {
+		as, err := appstats.Open(appstats.Config{Dir: dir, NoOTLP: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(as.Middleware(http.NotFoundHandler()))
+		resp, err := http.Get(srv.URL + "/round")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		srv.Close()
+		if err := as.Close(); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	as, err := appstats.Open(appstats.Config{Dir: dir, NoOTLP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	page, err := as.Store().List(context.Background(), store.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != 2 || page.Records[0].Path != "/round" || page.Records[0].Status != 404 {
+		t.Fatalf("after two runs the store lists %+v", page.Records)
+	}
+}

@@ -289,17 +289,7 @@ func (c *ActiveCall) End(err error) {
 	if c == nil {
 		return
 	}
-	a := c.a
-	now := a.now()
-	a.mu.Lock()
-	if !c.ended {
-		c.ended = true
-		c.c.Duration = now.Sub(c.start)
-		if err != nil && c.c.Error == "" {
-			c.c.Error = clip(err.Error(), a.rec.cfg.maxSummary)
-		}
-	}
-	a.mu.Unlock()
+	c.end(c.a.now(), err)
 	// End's own cost (a lock) is not added to the overhead: timing it
 	// would cost more than it does.
 }
@@ -307,17 +297,17 @@ func (c *ActiveCall) End(err error) {
 // EndAt is End with an explicit end time, for wrappers that learn of a call's
 // end after the fact.
 func (c *ActiveCall) EndAt(end time.Time, err error) {
-	if c == nil {
-		return
+	if c != nil {
+		c.end(end, err)
 	}
+}
+
+func (c *ActiveCall) end(end time.Time, err error) {
 	a := c.a
 	a.mu.Lock()
 	if !c.ended {
 		c.ended = true
-		c.c.Duration = end.Sub(c.start)
-		if c.c.Duration < 0 {
-			c.c.Duration = 0
-		}
+		c.c.Duration = max(end.Sub(c.start), 0)
 		if err != nil && c.c.Error == "" {
 			c.c.Error = clip(err.Error(), a.rec.cfg.maxSummary)
 		}

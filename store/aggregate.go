@@ -110,8 +110,29 @@ func NewExactAggregator(w Window) *ExactAggregator {
 }
 
 // Add counts one record's summary. Per-call percentiles use each RPC's mean
-// duration within the record, since summaries carry no per-call durations.
+// duration within the record, since summaries carry no per-call durations;
+// [ExactAggregator.AddRecord] uses each call's own duration.
 func (a *ExactAggregator) Add(s *recording.Summary) {
+	a.add(s, nil)
+}
+
+// AddRecord counts one record, with each call's own duration in the per-RPC
+// percentiles.
+func (a *ExactAggregator) AddRecord(r *recording.Record) {
+	s := r.Summary()
+	durs := make(map[[2]string][]time.Duration, len(s.RPCs))
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		if c.Event {
+			continue
+		}
+		k := [2]string{c.Service, c.Method}
+		durs[k] = append(durs[k], c.Duration)
+	}
+	a.add(&s, durs)
+}
+
+func (a *ExactAggregator) add(s *recording.Summary, callDurs map[[2]string][]time.Duration) {
 	a.requests++
 	failed := s.HasError()
 	if failed {
@@ -131,17 +152,21 @@ func (a *ExactAggregator) Add(s *recording.Summary) {
 	rt.s.Total += s.Duration
 	rt.durs = append(rt.durs, s.Duration)
 	for _, r := range s.RPCs {
+		k := [2]string{r.Service, r.Method}
 		addRPC := func(e *exactRPC) {
 			e.s.Count += int64(r.Count)
 			e.s.Errors += int64(r.Errors)
 			e.s.Requests++
 			e.s.Total += r.Total
+			if d, ok := callDurs[k]; ok {
+				e.durs = append(e.durs, d...)
+				return
+			}
 			mean := r.Total / time.Duration(max(r.Count, 1))
 			for range r.Count {
 				e.durs = append(e.durs, mean)
 			}
 		}
-		k := [2]string{r.Service, r.Method}
 		e := a.rpcs[k]
 		if e == nil {
 			e = &exactRPC{s: RPCStats{Service: r.Service, Method: r.Method}}
@@ -176,6 +201,14 @@ func (a *ExactAggregator) Stats() *Stats {
 		e.s.Latency = exactLatency(e.durs)
 		st.RouteRPCs = append(st.RouteRPCs, RouteRPCStats{Route: k[0], RPCStats: e.s})
 	}
+	st.Sort()
+	st.Histogram = Histogram(a.durs)
+	return st
+}
+
+// Sort orders the lists of s as [Stats] documents: by Total, largest first,
+// then by name.
+func (st *Stats) Sort() {
 	sort.Slice(st.RPCs, func(i, j int) bool {
 		return st.RPCs[i].Total > st.RPCs[j].Total ||
 			st.RPCs[i].Total == st.RPCs[j].Total && st.RPCs[i].Service+st.RPCs[i].Method < st.RPCs[j].Service+st.RPCs[j].Method
@@ -188,8 +221,6 @@ func (a *ExactAggregator) Stats() *Stats {
 		a, b := st.RouteRPCs[i], st.RouteRPCs[j]
 		return a.Total > b.Total || a.Total == b.Total && a.Route+a.Service+a.Method < b.Route+b.Service+b.Method
 	})
-	st.Histogram = Histogram(a.durs)
-	return st
 }
 
 // Histogram counts durations into [HistogramBounds] buckets.

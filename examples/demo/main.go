@@ -1,7 +1,8 @@
 // Command demo is a small web shop with appstats mounted: its pages call a
 // loopback "backend" over HTTP with varied latency, run calls in parallel,
-// fall into an N+1 loop, hit errors, and wrap calls by hand. It generates its
-// own traffic, so the dashboard has data at once.
+// fall into N+1 loops (HTTP and SQL) beside their fixed twins, hit errors,
+// call a gRPC service, look up a name, talk over a raw socket, and wrap calls
+// by hand. It generates its own traffic, so the dashboard has data at once.
 //
 //	go run ./examples/demo            # then open http://127.0.0.1:8080/stats/
 //
@@ -58,25 +59,17 @@ func run(addr, data string, traffic bool) error {
 	}
 	defer as.Close()
 
-	backend, err := startBackend()
+	handler, closeApp, err := newApp(as)
 	if err != nil {
 		return err
 	}
-	defer backend.Close()
-
-	app := &shop{
-		backend: "http://" + backend.Addr().String(),
-		client:  &http.Client{Transport: as.Transport(nil), Timeout: 5 * time.Second},
-	}
-	mux := http.NewServeMux()
-	app.routes(mux)
-	mux.Handle("/stats/", as.UI())
+	defer closeApp()
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: as.Middleware(mux), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	base := "http://" + ln.Addr().String()
 	logger.Info("demo listening", "app", base+"/", "dashboard", base+"/stats/")
@@ -92,6 +85,30 @@ func run(addr, data string, traffic bool) error {
 	err = srv.Shutdown(shutdown)
 	wg.Wait()
 	return err
+}
+
+// newApp starts the shop's backend and services and returns its handler,
+// recorded by as, with the dashboard at /stats/, and a function that stops
+// what it started.
+func newApp(as *appstats.Appstats) (http.Handler, func() error, error) {
+	backend, err := startBackend()
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := startServices(as.Recorder())
+	if err != nil {
+		backend.Close()
+		return nil, nil, err
+	}
+	app := &shop{
+		backend: "http://" + backend.Addr().String(),
+		client:  &http.Client{Transport: as.Transport(nil), Timeout: 5 * time.Second},
+	}
+	mux := http.NewServeMux()
+	app.routes(mux)
+	svc.routes(mux)
+	mux.Handle("/stats/", as.UI())
+	return as.Middleware(mux), func() error { return errors.Join(svc.Close(), backend.Close()) }, nil
 }
 
 // shop is the demo application.
@@ -119,6 +136,11 @@ func (s *shop) index(w http.ResponseWriter, r *http.Request) {
 <li><a href="orders/batched">/orders/batched</a> — the same, batched
 <li><a href="checkout">/checkout</a> — a failing dependency
 <li><a href="report">/report</a> — calls wrapped by hand
+<li><a href="customers/orders">/customers/orders</a> — SQL, an N+1 loop
+<li><a href="customers/orders/joined">/customers/orders/joined</a> — SQL, the same with a join
+<li><a href="stock">/stock</a> — a gRPC call (<a href="stock/unknown">failing</a>)
+<li><a href="lookup">/lookup</a> — a DNS lookup
+<li><a href="socket">/socket</a> — a raw socket exchange
 </ul><p><a href="stats/">dashboard</a></p>`)
 }
 
@@ -236,7 +258,8 @@ func (s *shop) report(w http.ResponseWriter, r *http.Request) {
 
 // generate requests the demo's pages until ctx ends.
 func generate(ctx context.Context, base string) {
-	pages := []string{"/product/7", "/product/42", "/home", "/orders", "/orders/batched", "/checkout", "/report", "/"}
+	pages := []string{"/product/7", "/product/42", "/home", "/orders", "/orders/batched", "/checkout", "/report", "/",
+		"/customers/orders", "/customers/orders/joined", "/stock", "/stock/unknown", "/lookup", "/socket"}
 	client := &http.Client{Timeout: 10 * time.Second}
 	t := time.NewTicker(300 * time.Millisecond)
 	defer t.Stop()

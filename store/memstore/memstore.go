@@ -1,7 +1,3 @@
-// Package memstore is an in-memory [store.Store]: a bounded set of the most
-// recent records, for tests, examples and ephemeral use. Nothing survives the
-// process. Aggregates are computed exactly by scanning, which is fine for the
-// few thousand records it holds; use badgerstore for anything larger.
 package memstore
 
 import (
@@ -146,7 +142,8 @@ func (s *Store) window(w store.Window, step time.Duration) (store.Window, []*rec
 	for i := range s.recs {
 		sum := &s.recs[i].sum
 		if !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
-			out = append(out, sum)
+			c := *sum // a copy: Write shifts s.recs once the lock is released
+			out = append(out, &c)
 		}
 	}
 	return w, out, nil
@@ -154,13 +151,20 @@ func (s *Store) window(w store.Window, step time.Duration) (store.Window, []*rec
 
 // Stats aggregates the records that started within w, exactly.
 func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
-	w, sums, err := s.window(w, 0)
+	w, err := store.ResolveWindow(w, 0, time.Now())
 	if err != nil {
 		return nil, err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
 	a := store.NewExactAggregator(w)
-	for _, sum := range sums {
-		a.Add(sum)
+	for i := range s.recs {
+		if sum := &s.recs[i].sum; !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
+			a.AddRecord(s.recs[i].rec)
+		}
 	}
 	return a.Stats(), nil
 }

@@ -1,0 +1,326 @@
+package badgerstore
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// heapPeak samples the live heap every few milliseconds until stop is
+// called, and returns the peak.
+func heapPeak() (stop func() uint64) {
+	done := make(chan struct{})
+	var peak uint64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() uint64 { close(done); wg.Wait(); return peak }
+}
+
+func vmRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return -1
+}
+
+// cpuTime returns the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func withID(r *recording.Record, start time.Time, n uint64) *recording.Record {
+	c := *r
+	c.Start = start
+	binary.BigEndian.PutUint64(c.ID[:8], uint64(start.UnixNano()))
+	binary.BigEndian.PutUint64(c.ID[8:], n)
+	return &c
+}
+
+// BenchmarkWrite measures ingest of 20-call records through Write, in
+// batches of 256 as the recorder's background writer hands them over.
+func BenchmarkWrite(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{RetentionInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	tmpl := storetest.Record20(time.Now(), 0)
+	const batch = 256
+	recs := make([]*recording.Record, batch)
+	start := time.Now().Add(-time.Hour)
+	runtime.GC()
+	cpu0 := cpuTime()
+	stop := heapPeak()
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i += batch {
+		k := min(batch, b.N-i)
+		for j := range k {
+			recs[j] = withID(tmpl, start.Add(time.Duration(n)*time.Millisecond), uint64(n))
+			n++
+		}
+		if err := s.Write(context.Background(), recs[:k]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	peak := stop()
+	cpu := cpuTime() - cpu0
+	runtime.GC()
+	live := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(live)
+	if p := os.Getenv("BADGERSTORE_HEAPPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(live[0].Value.Uint64())/(1<<20), "live-heap-MiB")
+	// CPU time per record (user+system, all threads): unlike records/s it
+	// does not depend on what else the machine runs.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/record")
+}
+
+// dataset is a store directory filled once per process and size.
+type dataset struct {
+	once sync.Once
+	dir  string
+	err  error
+	ids  []string
+}
+
+var datasets sync.Map // size -> *dataset
+
+// fill writes n synthetic records (5 calls each on average) with start
+// times spread evenly over the last 7 days, through the batch path.
+func fill(b *testing.B, n int) (string, []string) {
+	b.Helper()
+	v, _ := datasets.LoadOrStore(n, new(dataset))
+	ds := v.(*dataset)
+	ds.once.Do(func() {
+		// BADGERSTORE_BENCH_DIR keeps data sets between runs.
+		keep := os.Getenv("BADGERSTORE_BENCH_DIR")
+		if keep != "" {
+			ds.dir = filepath.Join(keep, fmt.Sprintf("records-%d", n))
+			if ids, err := os.ReadFile(filepath.Join(ds.dir, "ids")); err == nil {
+				ds.ids = strings.Fields(string(ids))
+				ds.dir = filepath.Join(ds.dir, "db")
+				return
+			}
+			os.RemoveAll(ds.dir)
+		} else {
+			ds.dir, ds.err = os.MkdirTemp("", fmt.Sprintf("badgerstore-bench-%d-", n))
+			if ds.err != nil {
+				return
+			}
+		}
+		root := ds.dir
+		ds.dir = filepath.Join(root, "db")
+		s, err := Open(ds.dir, Options{MaxRecords: -1, MaxBytes: -1, RetentionInterval: -1})
+		if err != nil {
+			ds.err = err
+			return
+		}
+		t0 := time.Now()
+		end := time.Now().Add(-time.Minute)
+		span := 7*24*time.Hour - time.Hour
+		step := span / time.Duration(n)
+		rng := rand.New(rand.NewPCG(1, 2))
+		routes := []string{"GET /", "GET /users/{id}", "POST /orders", "GET /orders/{id}", "GET /search", "GET /static/", "POST /login", "GET /api/items"}
+		rpcs := [][2]string{{"sql", "SELECT users"}, {"sql", "SELECT orders"}, {"sql", "INSERT orders"}, {"http", "GET payments/charge"}, {"grpc", "/inventory.Stock/Get"}, {"memcache", "Get"}, {"memcache", "Set"}, {"dns", "lookup db"}}
+		const batch = 1000
+		recs := make([]*recording.Record, 0, batch)
+		for i := range n {
+			st := end.Add(-span + time.Duration(i)*step)
+			r := &recording.Record{
+				Start: st, Duration: time.Duration(rng.ExpFloat64() * float64(30*time.Millisecond)),
+				Method: "GET", Path: "/p", Route: routes[rng.IntN(len(routes))], Status: 200, Instance: "bench/1",
+			}
+			if rng.IntN(50) == 0 {
+				r.Status = 500
+			}
+			binary.BigEndian.PutUint64(r.ID[:8], uint64(st.UnixNano()))
+			binary.BigEndian.PutUint64(r.ID[8:], uint64(i))
+			for range rng.IntN(10) {
+				k := rpcs[rng.IntN(len(rpcs))]
+				r.Calls = append(r.Calls, recording.Call{Service: k[0], Method: k[1], Duration: time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond))})
+			}
+			recs = append(recs, r)
+			if len(recs) == batch || i == n-1 {
+				if err := s.Write(context.Background(), recs); err != nil {
+					ds.err = err
+					return
+				}
+				recs = recs[:0]
+			}
+			if i%(n/100+1) == 0 {
+				ds.ids = append(ds.ids, r.ID.String())
+			}
+		}
+		if ds.err = s.Close(); ds.err != nil {
+			return
+		}
+		if keep != "" {
+			ds.err = os.WriteFile(filepath.Join(root, "ids"), []byte(strings.Join(ds.ids, "\n")), 0o644)
+		}
+		fmt.Fprintf(os.Stderr, "dataset of %d records built in %v\n", n, time.Since(t0).Round(time.Millisecond))
+	})
+	if ds.err != nil {
+		b.Fatal(ds.err)
+	}
+	return ds.dir, ds.ids
+}
+
+func sizes(b *testing.B) []int {
+	out := []int{100_000}
+	if os.Getenv("BADGERSTORE_BENCH_1M") != "" {
+		out = append(out, 1_000_000)
+	} else if testing.Short() {
+		out = []int{10_000}
+	}
+	return out
+}
+
+func openDataset(b *testing.B, n int) (*Store, []string) {
+	dir, ids := fill(b, n)
+	s, err := Open(dir, Options{MaxRecords: -1, MaxBytes: -1, RetentionInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s, ids
+}
+
+// BenchmarkRead measures the dashboard's reads: Get, the first List page,
+// and Stats and Series over the last hour and the last 7 days, on stores
+// of 100k records (and 1M with BADGERSTORE_BENCH_1M=1). Stats and Series
+// read rollups, so their cost follows the window, not the record count.
+func BenchmarkRead(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range sizes(b) {
+		s, ids := openDataset(b, n)
+		b.Run(fmt.Sprintf("records=%d/Get", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := s.Get(ctx, ids[i%len(ids)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("records=%d/ListFirstPage", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := s.List(ctx, store.Query{})
+				if err != nil || len(p.Records) != store.DefaultLimit {
+					b.Fatal(len(p.Records), err)
+				}
+			}
+		})
+		// A dashboard passes minute-aligned windows, answered from rollups
+		// alone; a ragged window also scans the records of its partial
+		// edge minutes (every step's, for Series).
+		end := time.Now().Truncate(time.Minute)
+		for _, win := range []struct {
+			name string
+			w    store.Window
+			step time.Duration
+		}{
+			{"1h", store.Window{Since: end.Add(-time.Hour), Until: end}, time.Minute},
+			{"7d", store.Window{Since: end.Add(-7 * 24 * time.Hour), Until: end}, time.Hour},
+			{"7dRagged", store.Window{Since: time.Now().Add(-7 * 24 * time.Hour)}, time.Hour},
+		} {
+			b.Run(fmt.Sprintf("records=%d/Stats%s", n, win.name), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					st, err := s.Stats(ctx, win.w)
+					if err != nil || st.Requests == 0 {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(fmt.Sprintf("records=%d/Series%s", n, win.name), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.Series(ctx, win.w, win.step); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		runtime.GC()
+		debug.FreeOSMemory()
+		b.Run(fmt.Sprintf("records=%d/RSS", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Stats(ctx, store.Window{Since: time.Now().Add(-7 * 24 * time.Hour)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(vmRSS())/(1<<20), "VmRSS-MiB")
+			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MiB")
+		})
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if os.Getenv("BADGERSTORE_BENCH_DIR") == "" {
+		datasets.Range(func(_, v any) bool {
+			if ds := v.(*dataset); ds.dir != "" {
+				os.RemoveAll(filepath.Dir(ds.dir))
+			}
+			return true
+		})
+	}
+	os.Exit(code)
+}

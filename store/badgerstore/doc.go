@@ -1,0 +1,99 @@
+// Package badgerstore is the embedded, durable [store.Store]: records in a
+// Badger v4 database under a directory, with bounded retention and
+// pre-aggregated rollups, so the dashboard stays fast at a million records.
+//
+//	s, err := badgerstore.Open("appstats-data", badgerstore.Options{})
+//	...
+//	defer s.Close()
+//
+// The zero [Options] are tuned for an embedded profiler: 4 MiB memtables and
+// small caches, 7 days / 1M records / 1 GiB of retention, and Badger's
+// logging routed to an optional [log/slog.Logger] (silent by default).
+//
+// # Key layout
+//
+//	s | start(8) | id(16)   summary: what List needs, plus each call's duration
+//	f | id(16)              full record: calls, stacks, phases, headers, …
+//	d | minute(8) | seq(8)  rollup delta: one Write's records of one minute
+//	m | minute(8)           minute rollup
+//	h | hour(8)             hour rollup
+//
+// Times are big-endian with the sign bit flipped, so keys sort by time.
+// List is a reverse scan of the summary keys (Seek to the prefix followed by
+// 0xFF, or to the Until bound, or to the cursor) that never decodes a full
+// record; Get reads one full record.
+//
+// A rollup holds, for its time bucket, the request count, errors, calls,
+// total time, a latency [store.Sketch] and a [store.HistogramBounds]
+// histogram, and the same (with a sketch of call durations) per route, per
+// service.method and per route×service.method. Write stores each
+// transaction's records together with the deltas for them, atomically; a
+// background fold merges deltas into the minute and hour rollups
+// (atomically deleting them). Pending deltas are also kept decoded in
+// memory, so reads add them without scanning. Stats over a window reads hour
+// rollups for its whole hours, minute rollups for its remaining whole
+// minutes, and summaries for the partial minutes at its two edges, so its
+// cost grows with the window's buckets, not with the records stored; Series
+// does the same per step, reading only the rollups' overall part.
+//
+// # Encoding
+//
+// Values are a tag byte, a version byte and varint fields. A call's stack is
+// stored as the number of outer frames it shares with the previous call's
+// stack plus its own inner frames, and a frame's file only when it differs
+// from the previous frame's. Decoding foreign or corrupt bytes returns an
+// error wrapping [store.ErrCorrupt], never panics (see FuzzDecode); List
+// skips a corrupt summary with a logged warning. A realistic record of 20
+// SQL calls with 12-frame stacks (storetest.Record20) encodes to 6,169
+// bytes, its summary to about 400; encoding takes about 9 µs with no
+// allocation, decoding about 37 µs with 49 allocations (all strings share
+// one copy of the value), decoding a summary about 1.2 µs (2-core machine
+// shared with other work).
+//
+// # Durability
+//
+// Write returns once Badger has accepted its transactions into its
+// write-ahead log and value log, which are in the kernel's page cache: a
+// process crash (kill -9) loses nothing Write acknowledged, and the store
+// reopens cleanly with records and rollups in agreement. A power failure
+// can lose what was written since the last fsync, which the store issues
+// every [Options.SyncInterval] (1 s by default); [Options.SyncWrites] makes
+// every Write wait for an fsync instead. Close folds pending deltas and
+// closes the database; nothing is lost.
+//
+// # Retention
+//
+// Every [Options.RetentionInterval] (or on [Store.EnforceRetention]), the
+// oldest records are deleted until MaxAge, MaxRecords and MaxBytes all hold;
+// rollups of minutes before the oldest record kept are deleted with them
+// (an hour rollup goes once its whole hour is gone, so a window reaching
+// into a partly deleted hour may still count up to an hour of deleted
+// records); then Badger's value-log garbage collection runs until it has
+// nothing to rewrite. After a large deletion the LSM tree is flushed and
+// compacted first so that the collector sees the freed space.
+//
+// # Performance
+//
+// Measured on a 2-core machine shared with other work (go test -bench, see
+// bench_test.go). Ingest of 20-call records in batches of 256: 30–37 µs of
+// CPU per record (all threads, GC and compaction included), 20–29k
+// records/s wall-clock, 4 KB and 40 allocations per record; live heap
+// 27–38 MiB, peak 57–81 MiB at GOGC=100 (with Compress, compactions hold
+// about 35 MiB more). With 1M records
+// spread over 7 days (681 MB on disk): Get 34 µs, the first List page
+// 0.13 ms, Stats over the last hour 7 ms and over 7 days 56 ms, Series
+// 1.5 ms and 48 ms, on minute-aligned windows; with 100k records the same
+// queries take 29 µs, 0.16 ms, 5 ms, 34 ms, 1.1 ms and 26 ms: rollups
+// answer them, and a rollup's sketches stop growing once every latency
+// bucket is in use. A ragged window adds a scan of its edge minutes (for
+// Series, of every step's edges: 7 days in hourly steps, 95 ms at 1M). A
+// clean Close saves the record count, so Open takes milliseconds; after a
+// crash Open counts the records again (3–5 s for 1M).
+//
+// # Concurrency
+//
+// All methods are safe for concurrent use. Reads run on consistent
+// snapshots, concurrently with writes. Only one process may open a
+// directory for writing; [OpenReadOnly] opens it for reading only when no
+// writer has it open (Badger's lock).
+package badgerstore

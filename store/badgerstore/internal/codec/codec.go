@@ -1,0 +1,487 @@
+package codec
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// Encoding versions. Every stored value starts with a tag byte and a
+// version byte; a decoder rejects tags and versions it does not know.
+const (
+	tagRecord  = 'F'
+	tagSummary = 'S'
+	tagRollup  = 'R'
+	codecV1    = 1
+)
+
+// enc appends varint-encoded fields to b.
+type enc struct{ b []byte }
+
+func (e *enc) u(v uint64)             { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) i(v int64)              { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) d(v time.Duration)      { e.b = binary.AppendVarint(e.b, int64(v)) }
+func (e *enc) raw(v []byte)           { e.b = append(e.b, v...) }
+func (e *enc) s(v string)             { e.u(uint64(len(v))); e.b = append(e.b, v...) }
+func (e *enc) n(n int)                { e.u(uint64(n)) }
+func (e *enc) sketch(s *store.Sketch) { e.b, _ = s.AppendBinary(e.b) }
+
+// dec reads what enc wrote. The first error sticks: later reads return zero
+// values, and the caller checks err once at the end. Strings are sliced from
+// one string copy of the input, so decoding them does not allocate.
+type dec struct {
+	b   []byte
+	str string // string(b), when strings are read
+	p   int
+	err error
+}
+
+func newDec(b []byte, strs bool) *dec {
+	d := &dec{b: b}
+	if strs {
+		d.str = string(b)
+	}
+	return d
+}
+
+var errShort = errors.New("truncated")
+
+func (d *dec) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+	d.p = len(d.b)
+}
+
+func (d *dec) u() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, k := binary.Uvarint(d.b[d.p:])
+	if k <= 0 {
+		d.fail(errShort)
+		return 0
+	}
+	d.p += k
+	return v
+}
+
+func (d *dec) i() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, k := binary.Varint(d.b[d.p:])
+	if k <= 0 {
+		d.fail(errShort)
+		return 0
+	}
+	d.p += k
+	return v
+}
+
+func (d *dec) d() time.Duration { return time.Duration(d.i()) }
+
+// int reads a varint that must fit an int.
+func (d *dec) int() int {
+	v := d.i()
+	if v > math.MaxInt32 || v < math.MinInt32 {
+		d.fail(errors.New("integer out of range"))
+		return 0
+	}
+	return int(v)
+}
+
+// n reads an element count; each element takes at least min bytes, so a
+// count larger than the rest of the input is corrupt (and never allocated).
+func (d *dec) n(min int) int {
+	v := d.u()
+	if v > uint64(len(d.b)-d.p)/uint64(min) {
+		d.fail(errors.New("count exceeds input"))
+		return 0
+	}
+	return int(v)
+}
+
+func (d *dec) s() string {
+	n := d.n(1)
+	if d.err != nil {
+		return ""
+	}
+	v := d.str[d.p : d.p+n]
+	d.p += n
+	return v
+}
+
+func (d *dec) raw(dst []byte) {
+	if d.err != nil {
+		return
+	}
+	if len(d.b)-d.p < len(dst) {
+		d.fail(errShort)
+		return
+	}
+	copy(dst, d.b[d.p:])
+	d.p += len(dst)
+}
+
+func (d *dec) header(tag byte) {
+	if len(d.b) < 2 || d.b[0] != tag {
+		d.fail(errors.New("unknown encoding"))
+		return
+	}
+	if d.b[1] != codecV1 {
+		d.fail(fmt.Errorf("unknown version %d", d.b[1]))
+		return
+	}
+	d.p = 2
+}
+
+func (d *dec) done(what string) error {
+	if d.err == nil && d.p != len(d.b) {
+		d.err = fmt.Errorf("%d trailing bytes", len(d.b)-d.p)
+	}
+	if d.err != nil {
+		return fmt.Errorf("decode %s: %w: %w", what, store.ErrCorrupt, d.err)
+	}
+	return nil
+}
+
+// AppendRecord appends the full encoding of r to b.
+//
+// Stacks are delta-encoded: a call's stack shares its outer frames with the
+// previous call's stack, so only the count of shared frames and the new inner
+// frames are written, and a frame's file is written only when it differs
+// from the previous frame's. The unexported raw PCs are not stored: stacks
+// are symbolized before sinks see records.
+func AppendRecord(b []byte, r *recording.Record) []byte {
+	e := enc{b: append(b, tagRecord, codecV1)}
+	e.raw(r.ID[:])
+	e.raw(r.TraceID[:])
+	e.raw(r.SpanID[:])
+	e.raw(r.ParentSpanID[:])
+	e.u(uint64(r.Kind))
+	e.i(r.Start.UnixNano())
+	e.d(r.Duration)
+	e.s(r.Method)
+	e.s(r.Path)
+	e.s(r.Route)
+	e.s(r.Query)
+	e.i(int64(r.Status))
+	e.i(r.RequestBytes)
+	e.i(r.ResponseBytes)
+	e.s(r.User)
+	e.n(len(r.Headers))
+	for k, vs := range r.Headers {
+		e.s(k)
+		e.n(len(vs))
+		for _, v := range vs {
+			e.s(v)
+		}
+	}
+	e.s(r.Remote)
+	e.s(r.Instance)
+	e.d(r.Overhead)
+	e.s(r.Error)
+	e.s(r.Panic)
+	e.n(len(r.Calls))
+	var prev []recording.Frame
+	lastFile := ""
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		e.s(c.Service)
+		e.s(c.Method)
+		e.d(c.Start)
+		e.d(c.Duration)
+		e.s(c.Error)
+		e.i(c.RequestSize)
+		e.i(c.ResponseSize)
+		e.s(c.Request)
+		e.s(c.Response)
+		shared := 0
+		for shared < len(c.Stack) && shared < len(prev) &&
+			c.Stack[len(c.Stack)-1-shared] == prev[len(prev)-1-shared] {
+			shared++
+		}
+		e.n(shared)
+		e.n(len(c.Stack) - shared)
+		for _, f := range c.Stack[:len(c.Stack)-shared] {
+			e.s(f.Function)
+			if f.File == lastFile {
+				e.u(0)
+			} else {
+				e.u(uint64(len(f.File)) + 1)
+				e.b = append(e.b, f.File...)
+				lastFile = f.File
+			}
+			e.i(int64(f.Line))
+		}
+		prev = c.Stack
+		e.n(len(c.Phases))
+		for _, p := range c.Phases {
+			e.s(p.Name)
+			e.d(p.Start)
+			e.d(p.Duration)
+		}
+		appendAttrs(&e, c.Attrs)
+		e.raw(c.SpanID[:])
+		var flags uint64
+		if c.Running {
+			flags |= 1
+		}
+		if c.Event {
+			flags |= 2
+		}
+		e.u(flags)
+	}
+	e.i(int64(r.DroppedCalls))
+	e.n(len(r.Warnings))
+	for _, w := range r.Warnings {
+		e.s(w.Kind)
+		e.s(w.Service)
+		e.s(w.Method)
+		e.s(w.Request)
+		e.i(int64(w.Count))
+		e.d(w.Total)
+		e.s(w.Message)
+	}
+	appendAttrs(&e, r.Attrs)
+	return e.b
+}
+
+func appendAttrs(e *enc, attrs []recording.Attr) {
+	e.n(len(attrs))
+	for _, a := range attrs {
+		e.s(a.Key)
+		e.s(a.Value)
+	}
+}
+
+func decodeAttrs(d *dec) []recording.Attr {
+	n := d.n(2)
+	if n == 0 {
+		return nil
+	}
+	out := make([]recording.Attr, n)
+	for i := range out {
+		out[i] = recording.Attr{Key: d.s(), Value: d.s()}
+	}
+	return out
+}
+
+// DecodeRecord decodes what AppendRecord wrote. Corrupt or foreign input
+// gives an error wrapping [store.ErrCorrupt], never a panic.
+func DecodeRecord(b []byte) (*recording.Record, error) {
+	d := newDec(b, true)
+	d.header(tagRecord)
+	r := new(recording.Record)
+	d.raw(r.ID[:])
+	d.raw(r.TraceID[:])
+	d.raw(r.SpanID[:])
+	d.raw(r.ParentSpanID[:])
+	r.Kind = recording.Kind(d.u())
+	r.Start = time.Unix(0, d.i())
+	r.Duration = d.d()
+	r.Method = d.s()
+	r.Path = d.s()
+	r.Route = d.s()
+	r.Query = d.s()
+	r.Status = d.int()
+	r.RequestBytes = d.i()
+	r.ResponseBytes = d.i()
+	r.User = d.s()
+	if n := d.n(2); n > 0 {
+		r.Headers = make(map[string][]string, n)
+		for range n {
+			k := d.s()
+			vs := make([]string, d.n(1))
+			for j := range vs {
+				vs[j] = d.s()
+			}
+			r.Headers[k] = vs
+		}
+	}
+	r.Remote = d.s()
+	r.Instance = d.s()
+	r.Overhead = d.d()
+	r.Error = d.s()
+	r.Panic = d.s()
+	if n := d.n(20); n > 0 {
+		r.Calls = make([]recording.Call, n)
+	}
+	var prev []recording.Frame
+	lastFile := ""
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		c.Service = d.s()
+		c.Method = d.s()
+		c.Start = d.d()
+		c.Duration = d.d()
+		c.Error = d.s()
+		c.RequestSize = d.i()
+		c.ResponseSize = d.i()
+		c.Request = d.s()
+		c.Response = d.s()
+		shared := d.u()
+		fresh := d.n(3)
+		if shared > uint64(len(prev)) {
+			d.fail(errors.New("stack shares more frames than the previous call has"))
+		}
+		if d.err != nil {
+			break
+		}
+		if n := fresh + int(shared); n > 0 {
+			c.Stack = make([]recording.Frame, n)
+		}
+		for j := range fresh {
+			f := &c.Stack[j]
+			f.Function = d.s()
+			switch l := d.u(); {
+			case l == 0:
+				f.File = lastFile
+			case l-1 > uint64(len(d.b)-d.p):
+				d.fail(errShort)
+			default:
+				f.File = d.str[d.p : d.p+int(l-1)]
+				d.p += int(l - 1)
+				lastFile = f.File
+			}
+			f.Line = d.int()
+		}
+		copy(c.Stack[fresh:], prev[len(prev)-int(shared):])
+		prev = c.Stack
+		if n := d.n(3); n > 0 {
+			c.Phases = make([]recording.Phase, n)
+			for j := range c.Phases {
+				c.Phases[j] = recording.Phase{Name: d.s(), Start: d.d(), Duration: d.d()}
+			}
+		}
+		c.Attrs = decodeAttrs(d)
+		d.raw(c.SpanID[:])
+		flags := d.u()
+		c.Running = flags&1 != 0
+		c.Event = flags&2 != 0
+	}
+	r.DroppedCalls = d.int()
+	if n := d.n(7); n > 0 {
+		r.Warnings = make([]recording.Warning, n)
+		for i := range r.Warnings {
+			w := &r.Warnings[i]
+			w.Kind = d.s()
+			w.Service = d.s()
+			w.Method = d.s()
+			w.Request = d.s()
+			w.Count = d.int()
+			w.Total = d.d()
+			w.Message = d.s()
+		}
+	}
+	r.Attrs = decodeAttrs(d)
+	if err := d.done("record"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// AppendSummary appends the summary encoding: recording.Summary's fields,
+// and for each RPC the durations of its calls (durs, grouped in the order
+// of s.RPCs as CallDurations makes them), so that
+// partial time buckets can be aggregated exactly from summaries alone.
+func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte {
+	e := enc{b: append(b, tagSummary, codecV1)}
+	e.raw(s.ID[:])
+	e.raw(s.TraceID[:])
+	e.u(uint64(s.Kind))
+	e.i(s.Start.UnixNano())
+	e.d(s.Duration)
+	e.s(s.Method)
+	e.s(s.Path)
+	e.s(s.Route)
+	e.s(s.Query)
+	e.i(int64(s.Status))
+	e.i(s.RequestBytes)
+	e.i(s.ResponseBytes)
+	e.s(s.User)
+	e.s(s.Instance)
+	e.d(s.Overhead)
+	e.s(s.Error)
+	e.s(s.Panic)
+	e.i(int64(s.CallCount))
+	e.i(int64(s.ErrorCalls))
+	e.i(int64(s.DroppedCalls))
+	e.i(int64(s.Warnings))
+	e.n(len(s.RPCs))
+	for _, rpc := range s.RPCs {
+		e.s(rpc.Service)
+		e.s(rpc.Method)
+		e.i(int64(rpc.Count))
+		e.i(int64(rpc.Errors))
+		e.d(rpc.Total)
+		n := min(rpc.Count, len(durs))
+		e.n(n)
+		for _, d := range durs[:n] {
+			e.d(d)
+		}
+		durs = durs[n:]
+	}
+	return e.b
+}
+
+// DecodeSummary decodes what AppendSummary wrote. If durs is not nil, the
+// per-RPC call durations are appended to it (flattened, in RPC order; the
+// counts are the RPCs' Count fields); otherwise they are skipped.
+func DecodeSummary(b []byte, durs *[]time.Duration) (recording.Summary, error) {
+	d := newDec(b, true)
+	d.header(tagSummary)
+	var s recording.Summary
+	d.raw(s.ID[:])
+	d.raw(s.TraceID[:])
+	s.Kind = recording.Kind(d.u())
+	s.Start = time.Unix(0, d.i())
+	s.Duration = d.d()
+	s.Method = d.s()
+	s.Path = d.s()
+	s.Route = d.s()
+	s.Query = d.s()
+	s.Status = d.int()
+	s.RequestBytes = d.i()
+	s.ResponseBytes = d.i()
+	s.User = d.s()
+	s.Instance = d.s()
+	s.Overhead = d.d()
+	s.Error = d.s()
+	s.Panic = d.s()
+	s.CallCount = d.int()
+	s.ErrorCalls = d.int()
+	s.DroppedCalls = d.int()
+	s.Warnings = d.int()
+	if n := d.n(6); n > 0 {
+		s.RPCs = make([]recording.RPCStat, n)
+	}
+	for i := range s.RPCs {
+		rpc := &s.RPCs[i]
+		rpc.Service = d.s()
+		rpc.Method = d.s()
+		rpc.Count = d.int()
+		rpc.Errors = d.int()
+		rpc.Total = d.d()
+		n := d.n(1)
+		if n != rpc.Count {
+			d.fail(errors.New("call durations do not match the count"))
+		}
+		for range n {
+			v := d.d()
+			if durs != nil {
+				*durs = append(*durs, v)
+			}
+		}
+	}
+	if err := d.done("summary"); err != nil {
+		return recording.Summary{}, err
+	}
+	return s, nil
+}

@@ -1,0 +1,339 @@
+package codec
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// A group aggregates requests (overall, per route) or calls (per RPC, per
+// route×RPC) in one time bucket.
+type group struct {
+	count    int64 // requests, or calls
+	errors   int64 // failed requests, or failed calls
+	calls    int64 // requests: calls they made
+	requests int64 // calls: requests that made at least one
+	total    time.Duration
+	sk       store.Sketch
+}
+
+func (g *group) merge(o *group) {
+	g.count += o.count
+	g.errors += o.errors
+	g.calls += o.calls
+	g.requests += o.requests
+	g.total += o.total
+	g.sk.Merge(&o.sk)
+}
+
+type rpcKey struct{ service, method string }
+
+type routeRPCKey struct{ route, service, method string }
+
+// A Rollup pre-aggregates the records of a time bucket (a minute, an hour,
+// or one write's records of one minute): totals, a request-latency histogram
+// and per-route, per-RPC and per-route×RPC groups, each with a [store.Sketch].
+type Rollup struct {
+	all    group
+	hist   []int64 // len(store.HistogramBounds)+1
+	routes map[string]*group
+	rpcs   map[rpcKey]*group
+	rr     map[routeRPCKey]*group
+}
+
+// NewRollup returns an empty rollup.
+func NewRollup() *Rollup {
+	return &Rollup{
+		hist:   make([]int64, len(store.HistogramBounds)+1),
+		routes: make(map[string]*group),
+		rpcs:   make(map[rpcKey]*group),
+		rr:     make(map[routeRPCKey]*group),
+	}
+}
+
+func histIndex(d time.Duration) int {
+	b := store.HistogramBounds
+	return sort.Search(len(b), func(i int) bool { return d <= b[i] })
+}
+
+// AddOverall counts one record in the overall group and histogram only
+// (what Series needs).
+func (ru *Rollup) AddOverall(s *recording.Summary) {
+	ru.all.count++
+	if s.HasError() {
+		ru.all.errors++
+	}
+	ru.all.calls += int64(s.CallCount)
+	ru.all.total += s.Duration
+	ru.all.sk.Add(s.Duration)
+	ru.hist[histIndex(s.Duration)]++
+}
+
+// Add counts one record from its summary and its calls' durations (in the
+// order of s.RPCs, Count durations each).
+func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
+	failed := s.HasError()
+	addReq := func(g *group) {
+		g.count++
+		if failed {
+			g.errors++
+		}
+		g.calls += int64(s.CallCount)
+		g.total += s.Duration
+		g.sk.Add(s.Duration)
+	}
+	addReq(&ru.all)
+	ru.hist[histIndex(s.Duration)]++
+	rg := ru.routes[s.Route]
+	if rg == nil {
+		rg = new(group)
+		ru.routes[s.Route] = rg
+	}
+	addReq(rg)
+	for _, rpc := range s.RPCs {
+		n := min(rpc.Count, len(durs))
+		cd := durs[:n]
+		durs = durs[n:]
+		addRPC := func(g *group) {
+			g.count += int64(rpc.Count)
+			g.errors += int64(rpc.Errors)
+			g.requests++
+			g.total += rpc.Total
+			for _, d := range cd {
+				g.sk.Add(d)
+			}
+		}
+		k := rpcKey{rpc.Service, rpc.Method}
+		g := ru.rpcs[k]
+		if g == nil {
+			g = new(group)
+			ru.rpcs[k] = g
+		}
+		addRPC(g)
+		k3 := routeRPCKey{s.Route, rpc.Service, rpc.Method}
+		g3 := ru.rr[k3]
+		if g3 == nil {
+			g3 = new(group)
+			ru.rr[k3] = g3
+		}
+		addRPC(g3)
+	}
+}
+
+// Merge adds o to ru. It copies: ru never shares groups with o.
+func (ru *Rollup) Merge(o *Rollup) {
+	ru.all.merge(&o.all)
+	for i, c := range o.hist {
+		ru.hist[i] += c
+	}
+	for k, g := range o.routes {
+		mg := ru.routes[k]
+		if mg == nil {
+			mg = new(group)
+			ru.routes[k] = mg
+		}
+		mg.merge(g)
+	}
+	for k, g := range o.rpcs {
+		mg := ru.rpcs[k]
+		if mg == nil {
+			mg = new(group)
+			ru.rpcs[k] = mg
+		}
+		mg.merge(g)
+	}
+	for k, g := range o.rr {
+		mg := ru.rr[k]
+		if mg == nil {
+			mg = new(group)
+			ru.rr[k] = mg
+		}
+		mg.merge(g)
+	}
+}
+
+func appendGroup(e *enc, g *group) {
+	e.u(uint64(g.count))
+	e.u(uint64(g.errors))
+	e.u(uint64(g.calls))
+	e.u(uint64(g.requests))
+	e.d(g.total)
+	e.sketch(&g.sk)
+}
+
+// AppendRollup encodes ru. The overall group and the histogram come first,
+// so a reader that needs only them (Series) stops early.
+func AppendRollup(b []byte, ru *Rollup) []byte {
+	e := enc{b: append(b, tagRollup, codecV1)}
+	appendGroup(&e, &ru.all)
+	e.n(len(ru.hist))
+	for _, c := range ru.hist {
+		e.u(uint64(c))
+	}
+	e.n(len(ru.routes))
+	for k, g := range ru.routes {
+		e.s(k)
+		appendGroup(&e, g)
+	}
+	e.n(len(ru.rpcs))
+	for k, g := range ru.rpcs {
+		e.s(k.service)
+		e.s(k.method)
+		appendGroup(&e, g)
+	}
+	e.n(len(ru.rr))
+	for k, g := range ru.rr {
+		e.s(k.route)
+		e.s(k.service)
+		e.s(k.method)
+		appendGroup(&e, g)
+	}
+	return e.b
+}
+
+// mergeGroup decodes a group and adds it to g (allocated when nil).
+func mergeGroup(d *dec, g *group, scratch *store.Sketch) {
+	g.count += int64(d.u())
+	g.errors += int64(d.u())
+	g.calls += int64(d.u())
+	g.requests += int64(d.u())
+	g.total += d.d()
+	if d.err != nil {
+		return
+	}
+	n, err := scratch.Decode(d.b[d.p:])
+	if err != nil {
+		d.fail(err)
+		return
+	}
+	d.p += n
+	g.sk.Merge(scratch)
+}
+
+// MergeEncoded decodes an encoded rollup into ru. With overallOnly, only the
+// overall group and histogram are read. On error ru may hold part of b.
+func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *store.Sketch) error {
+	d := newDec(b, !overallOnly)
+	d.header(tagRollup)
+	mergeGroup(d, &ru.all, scratch)
+	if n := d.n(1); n != len(ru.hist) {
+		d.fail(errShortHist)
+	}
+	for i := range ru.hist {
+		ru.hist[i] += int64(d.u())
+	}
+	if overallOnly {
+		if d.err != nil {
+			return d.done("rollup")
+		}
+		return nil
+	}
+	for range d.n(7) {
+		k := d.s()
+		g := ru.routes[k]
+		if g == nil && d.err == nil {
+			g = new(group)
+			ru.routes[k] = g
+		}
+		if g != nil {
+			mergeGroup(d, g, scratch)
+		}
+	}
+	for range d.n(8) {
+		k := rpcKey{d.s(), d.s()}
+		g := ru.rpcs[k]
+		if g == nil && d.err == nil {
+			g = new(group)
+			ru.rpcs[k] = g
+		}
+		if g != nil {
+			mergeGroup(d, g, scratch)
+		}
+	}
+	for range d.n(9) {
+		k := routeRPCKey{d.s(), d.s(), d.s()}
+		g := ru.rr[k]
+		if g == nil && d.err == nil {
+			g = new(group)
+			ru.rr[k] = g
+		}
+		if g != nil {
+			mergeGroup(d, g, scratch)
+		}
+	}
+	return d.done("rollup")
+}
+
+var errShortHist = errors.New("histogram size mismatch")
+
+// Stats converts ru into [store.Stats].
+func (ru *Rollup) Stats(w store.Window) *store.Stats {
+	st := &store.Stats{Window: w, Requests: ru.all.count, Errors: ru.all.errors}
+	st.Histogram = make([]store.HistogramBucket, len(ru.hist))
+	for i, c := range ru.hist {
+		if i < len(store.HistogramBounds) {
+			st.Histogram[i].Le = store.HistogramBounds[i]
+		}
+		st.Histogram[i].Count = c
+	}
+	for k, g := range ru.routes {
+		st.Routes = append(st.Routes, store.RouteStats{
+			Route: k, Requests: g.count, Errors: g.errors, Calls: g.calls,
+			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Latency: g.sk.Latency(),
+		})
+	}
+	rpc := func(k rpcKey, g *group) store.RPCStats {
+		return store.RPCStats{
+			Service: k.service, Method: k.method, Count: g.count, Errors: g.errors,
+			Requests: g.requests, Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)),
+			Latency: g.sk.Latency(),
+		}
+	}
+	for k, g := range ru.rpcs {
+		st.RPCs = append(st.RPCs, rpc(k, g))
+	}
+	for k, g := range ru.rr {
+		st.RouteRPCs = append(st.RouteRPCs, store.RouteRPCStats{Route: k.route, RPCStats: rpc(rpcKey{k.service, k.method}, g)})
+	}
+	st.Sort()
+	return st
+}
+
+// CallDurations lists the durations of r's calls grouped in the order of
+// s.RPCs, as [Rollup.Add] and [AppendSummary] expect.
+func CallDurations(r *recording.Record, s *recording.Summary) []time.Duration {
+	out := make([]time.Duration, 0, s.CallCount)
+	for _, rpc := range s.RPCs {
+		for i := range r.Calls {
+			c := &r.Calls[i]
+			if !c.Event && c.Service == rpc.Service && c.Method == rpc.Method {
+				out = append(out, c.Duration)
+			}
+		}
+	}
+	return out
+}
+
+// MergeOverall adds o's overall group and histogram to ru (what Series
+// needs).
+func (ru *Rollup) MergeOverall(o *Rollup) {
+	ru.all.merge(&o.all)
+	for i, c := range o.hist {
+		ru.hist[i] += c
+	}
+}
+
+// Requests returns the number of requests aggregated.
+func (ru *Rollup) Requests() int64 { return ru.all.count }
+
+// Errors returns the number of failed requests aggregated.
+func (ru *Rollup) Errors() int64 { return ru.all.errors }
+
+// Calls returns the number of calls the aggregated requests made.
+func (ru *Rollup) Calls() int64 { return ru.all.calls }
+
+// Latency returns the aggregated requests' latency percentiles.
+func (ru *Rollup) Latency() store.Latency { return ru.all.sk.Latency() }

@@ -1,0 +1,271 @@
+package badgerstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/goappstats/appstats/store"
+)
+
+// RetentionResult says what one [Store.EnforceRetention] pass did.
+type RetentionResult struct {
+	Deleted      int64 // records deleted
+	DeletedBytes int64 // their stored size
+	Rollups      int64 // rollup entries deleted
+	GCRewrites   int   // value-log files rewritten by garbage collection
+}
+
+// EnforceRetention applies MaxAge, MaxRecords and MaxBytes now: it deletes
+// the oldest records until all three hold, deletes rollups older than the
+// oldest record kept (and older than MaxAge), and runs Badger's value-log
+// garbage collection until it has nothing left to rewrite, so disk use
+// shrinks. When it deleted much (an eighth of what remains, or 64 MiB), it
+// first flushes and compacts the LSM tree so the garbage collector sees the
+// deleted space; writers and readers wait for the flush of the memtables
+// (a few MiB: well under a second), not for the compaction. The
+// background loop calls it every RetentionInterval.
+func (s *Store) EnforceRetention(ctx context.Context) error {
+	_, err := s.Retain(ctx)
+	return err
+}
+
+// Retain is [Store.EnforceRetention] reporting what it did.
+func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
+	var res RetentionResult
+	if s.opts.ReadOnly {
+		return res, ErrReadOnly
+	}
+	if err := s.trim(ctx, &res); err != nil {
+		return res, err
+	}
+	if res.DeletedBytes > 0 && (res.DeletedBytes >= 64<<20 || res.DeletedBytes >= s.bytes.Load()/8) {
+		// Flush memtables and compact, so that the deletions reach the
+		// levels where the value log's discard statistics are kept.
+		if err := s.compact(); err != nil {
+			return res, err
+		}
+	}
+	if err := s.rlock(); err != nil {
+		return res, err
+	}
+	defer s.mu.RUnlock()
+	for ctx.Err() == nil {
+		s.syncMu.RLock()
+		err := s.db.RunValueLogGC(0.5)
+		s.syncMu.RUnlock()
+		if err != nil {
+			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+				return res, fmt.Errorf("badgerstore: value-log gc: %w", err)
+			}
+			break
+		}
+		res.GCRewrites++
+	}
+	return res, ctx.Err()
+}
+
+// trim folds deltas, then deletes records and rollups past the limits.
+func (s *Store) trim(ctx context.Context, res *RetentionResult) error {
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	if err := s.foldLocked(); err != nil {
+		return err
+	}
+	ageCutoff := int64(-1 << 63)
+	if s.opts.MaxAge > 0 {
+		ageCutoff = time.Now().UnixNano() - int64(s.opts.MaxAge)
+	}
+	// Delete the oldest records while any limit is exceeded.
+	keepFrom, err := s.trimRecords(ctx, ageCutoff, res)
+	if err != nil {
+		return err
+	}
+	// Rollups of minutes before keepFrom (and before the age cutoff) go too.
+	if cutoff := max(ageCutoff, keepFrom); cutoff > int64(-1<<63) {
+		n, err := s.trimRollups(floorDiv(cutoff, nsMinute))
+		res.Rollups = n
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trimRecords deletes records, oldest first, while they started before
+// ageCutoff or the store holds more than MaxRecords or MaxBytes. It returns
+// the start time of the oldest record kept (or, when none is kept, just
+// after the newest deleted; or the minimum time when nothing was deleted).
+func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *RetentionResult) (int64, error) {
+	keepFrom := int64(-1 << 63)
+	over := func() bool {
+		return s.opts.MaxRecords > 0 && s.count.Load() > s.opts.MaxRecords ||
+			s.opts.MaxBytes > 0 && s.bytes.Load() > s.opts.MaxBytes
+	}
+	const chunk = 1000
+	for {
+		if err := ctx.Err(); err != nil {
+			return keepFrom, err
+		}
+		var keys [][]byte
+		var size int64
+		done := false
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
+			defer it.Close()
+			count, bytes := s.count.Load(), s.bytes.Load()
+			for it.Rewind(); ; it.Next() {
+				if !it.Valid() {
+					done = true
+					return nil
+				}
+				item := it.Item()
+				k := item.Key()
+				if len(k) != 25 {
+					keys = append(keys, item.KeyCopy(nil))
+					continue
+				}
+				start := keyTime(k[1:9])
+				tooOld := start < ageCutoff
+				tooMany := s.opts.MaxRecords > 0 && count > s.opts.MaxRecords
+				tooBig := s.opts.MaxBytes > 0 && bytes > s.opts.MaxBytes
+				if !tooOld && !tooMany && !tooBig {
+					keepFrom = start
+					done = true
+					return nil
+				}
+				if len(keys) >= 2*chunk {
+					return nil
+				}
+				rk := recordKey([16]byte(k[9:25]))
+				sz := int64(len(k)) + item.ValueSize()
+				if ri, err := txn.Get(rk); err == nil {
+					sz += int64(len(rk)) + ri.ValueSize()
+				}
+				keys = append(keys, item.KeyCopy(nil), rk)
+				count--
+				bytes -= sz
+				size += sz
+				keepFrom = start + 1
+			}
+		})
+		if err != nil {
+			return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
+		}
+		if len(keys) > 0 {
+			wb := s.db.NewWriteBatch()
+			for _, k := range keys {
+				if err := wb.Delete(k); err != nil {
+					wb.Cancel()
+					return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
+				}
+			}
+			if err := s.flush(wb); err != nil {
+				return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
+			}
+			n := int64(len(keys) / 2)
+			s.count.Add(-n)
+			s.bytes.Add(-size)
+			res.Deleted += n
+			res.DeletedBytes += size
+		}
+		if done || len(keys) == 0 || !over() && keepFrom > ageCutoff {
+			return keepFrom, nil
+		}
+	}
+}
+
+// trimRollups deletes minute rollups and deltas before minute m, and hour
+// rollups that end at or before it.
+func (s *Store) trimRollups(m int64) (int64, error) {
+	var keys [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, b := range []struct {
+			p   byte
+			end int64
+		}{{pMinute, m}, {pHour, floorDiv(m, 60)}} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{b.p}})
+			end := bucketKey(b.p, b.end)
+			for it.Rewind(); it.Valid(); it.Next() {
+				k := it.Item().Key()
+				if string(k) >= string(end) {
+					break
+				}
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	// Pending deltas of those minutes (written since the fold that
+	// preceded this pass) go too.
+	s.pmu.Lock()
+	for pm, ds := range s.pending {
+		if pm < m {
+			for _, d := range ds {
+				keys = append(keys, d.key)
+			}
+			s.npending.Add(-int64(len(ds)))
+			delete(s.pending, pm)
+		}
+	}
+	s.pmu.Unlock()
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	wb := s.db.NewWriteBatch()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			wb.Cancel()
+			return 0, fmt.Errorf("badgerstore: retention: %w", err)
+		}
+	}
+	if err := s.flush(wb); err != nil {
+		return 0, fmt.Errorf("badgerstore: retention: %w", err)
+	}
+	return int64(len(keys)), nil
+}
+
+// compact flushes the memtables (Badger flushes them when dropping a
+// prefix, so a scratch key is written and dropped; writers wait for this)
+// and compacts the LSM tree into one level (concurrently with reads and
+// writes), dropping the deleted versions and updating the value log's
+// discard statistics.
+func (s *Store) compact() error {
+	if err := s.flushMemtables(); err != nil {
+		return err
+	}
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if err := s.db.Flatten(s.opts.NumCompactors); err != nil {
+		return fmt.Errorf("badgerstore: compact: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) flushMemtables() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set([]byte{pMarker}, []byte{1}) }); err != nil {
+		return fmt.Errorf("badgerstore: compact: %w", err)
+	}
+	if err := s.db.DropPrefix([]byte{pMarker}); err != nil {
+		return fmt.Errorf("badgerstore: compact: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package badgerstore
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestCorruptEntriesSkipped(t *testing.T) {
+	var logs syncBuffer
+	s, err := Open(t.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	recs := storetest.Records(1, start, time.Second, 10)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	bad := recs[4]
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(summaryKey(bad.Start.UnixNano(), bad.ID), []byte("garbage")); err != nil {
+			return err
+		}
+		return txn.Set(recordKey(bad.ID), []byte{'F', 1, 1, 2, 3})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.List(ctx, store.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Records) != 9 {
+		t.Errorf("List returned %d records, want 9 (the corrupt one skipped)", len(p.Records))
+	}
+	for _, sum := range p.Records {
+		if sum.ID == bad.ID {
+			t.Error("List returned the corrupt record")
+		}
+	}
+	if !strings.Contains(logs.String(), "skipping corrupt summary") {
+		t.Errorf("no warning logged; logs:\n%s", logs.String())
+	}
+	if _, err := s.Get(ctx, bad.ID.String()); err == nil || !strings.Contains(err.Error(), store.ErrCorrupt.Error()) {
+		t.Errorf("Get of a corrupt record = %v, want a corrupt-data error", err)
+	}
+	// Stats over the corrupt summary's minute edge still works.
+	if _, err := s.Stats(ctx, store.Window{Since: bad.Start.Add(-time.Second)}); err != nil {
+		t.Errorf("Stats: %v", err)
+	}
+}
+
+func TestBadgerLogsRoutedToSlog(t *testing.T) {
+	var logs syncBuffer
+	l := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := Open(t.TempDir(), Options{Logger: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "component=badger") {
+		t.Errorf("no Badger log line reached the slog logger; got:\n%s", logs.String())
+	}
+	// Below the handler's level, nothing is formatted or written.
+	var quiet syncBuffer
+	l = slog.New(slog.NewTextHandler(&quiet, &slog.HandlerOptions{Level: slog.LevelError}))
+	s, err = Open(t.TempDir(), Options{Logger: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if quiet.String() != "" {
+		t.Errorf("logged below the handler's level:\n%s", quiet.String())
+	}
+}

@@ -1,0 +1,328 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// SketchRelativeError is the relative accuracy of [Sketch] quantiles: an
+// estimated quantile q̂ of a true value v satisfies |q̂-v| <= 0.01·v (plus
+// rounding to whole nanoseconds).
+const SketchRelativeError = 0.01
+
+const (
+	sketchGamma = (1 + SketchRelativeError) / (1 - SketchRelativeError)
+	// sketchMaxIndex bounds bucket indexes: gamma^2300 exceeds the largest
+	// time.Duration, so no valid sketch has a higher index.
+	sketchMaxIndex = 2300
+	sketchVersion  = 1
+)
+
+// ErrCorrupt is returned (wrapped) when stored bytes cannot be decoded.
+var ErrCorrupt = errors.New("corrupt data")
+
+// A Sketch estimates quantiles of durations with a bounded relative error
+// ([SketchRelativeError]) in little space. It is a DDSketch: durations are
+// counted in logarithmically sized buckets, so two sketches merge exactly by
+// adding their counts, and a sketch of a million durations spanning
+// nanoseconds to hours stays within a few kilobytes.
+//
+// The zero value is an empty sketch ready to use. A Sketch is not safe for
+// concurrent use.
+type Sketch struct {
+	counts   []uint64 // counts[i] counts index offset+i
+	offset   int
+	zero     uint64 // durations <= 0
+	n        uint64
+	min, max time.Duration
+}
+
+var sketchLnGamma = math.Log(sketchGamma)
+
+func sketchIndex(d time.Duration) int {
+	i := int(math.Ceil(math.Log(float64(d)) / sketchLnGamma))
+	return max(0, min(i, sketchMaxIndex))
+}
+
+// sketchValue is the estimate for bucket i: the point of (gamma^(i-1),
+// gamma^i] with the smallest worst-case relative error.
+func sketchValue(i int) float64 {
+	return 2 * math.Pow(sketchGamma, float64(i)) / (sketchGamma + 1)
+}
+
+// Add counts one duration.
+func (s *Sketch) Add(d time.Duration) { s.AddN(d, 1) }
+
+// AddN counts a duration n times.
+func (s *Sketch) AddN(d time.Duration, n uint64) {
+	if n == 0 {
+		return
+	}
+	if s.n == 0 || d < s.min {
+		s.min = d
+	}
+	if s.n == 0 || d > s.max {
+		s.max = d
+	}
+	s.n += n
+	if d <= 0 {
+		s.zero += n
+		return
+	}
+	s.addIndex(sketchIndex(d), n)
+}
+
+func (s *Sketch) addIndex(i int, n uint64) {
+	s.cover(i, i)
+	s.counts[i-s.offset] += n
+}
+
+// Merge adds o's counts to s. o is unchanged.
+func (s *Sketch) Merge(o *Sketch) {
+	if o == nil || o.n == 0 {
+		return
+	}
+	if s.n == 0 || o.min < s.min {
+		s.min = o.min
+	}
+	if s.n == 0 || o.max > s.max {
+		s.max = o.max
+	}
+	s.n += o.n
+	s.zero += o.zero
+	if len(o.counts) == 0 {
+		return
+	}
+	s.cover(o.offset, o.offset+len(o.counts)-1)
+	d := s.counts[o.offset-s.offset:]
+	for j, c := range o.counts {
+		d[j] += c
+	}
+}
+
+// cover grows counts, once, to hold indexes lo..hi.
+func (s *Sketch) cover(lo, hi int) {
+	if len(s.counts) == 0 {
+		s.offset = lo
+		s.counts = append(s.counts[:0], make([]uint64, hi-lo+1)...)
+		return
+	}
+	if lo < s.offset {
+		grow := s.offset - lo
+		c := make([]uint64, len(s.counts)+grow, len(s.counts)+grow+8)
+		copy(c[grow:], s.counts)
+		s.counts, s.offset = c, lo
+	}
+	if n := hi - s.offset + 1; n > len(s.counts) {
+		s.counts = append(s.counts, make([]uint64, n-len(s.counts))...)
+	}
+}
+
+// Count returns how many durations were added.
+func (s *Sketch) Count() uint64 { return s.n }
+
+// Min returns the smallest duration added (exact), or 0.
+func (s *Sketch) Min() time.Duration { return s.min }
+
+// Max returns the largest duration added (exact), or 0.
+func (s *Sketch) Max() time.Duration { return s.max }
+
+// Reset empties the sketch, keeping its memory.
+func (s *Sketch) Reset() {
+	s.counts = s.counts[:0]
+	s.offset, s.zero, s.n, s.min, s.max = 0, 0, 0, 0, 0
+}
+
+// Quantile estimates the q-quantile (0 <= q <= 1) of the added durations:
+// the value of rank ceil(q·n) in ascending order, as [Latency] defines
+// percentiles, within [SketchRelativeError]. An empty sketch gives 0.
+func (s *Sketch) Quantile(q float64) time.Duration {
+	if s.n == 0 {
+		return 0
+	}
+	q = max(0, min(q, 1))
+	rank := uint64(math.Ceil(q*float64(s.n) - 1e-9))
+	if rank > 0 {
+		rank-- // 0-based
+	}
+	if rank == 0 {
+		return s.min
+	}
+	if rank >= s.n-1 {
+		return s.max
+	}
+	seen := s.zero
+	if rank < seen {
+		return max(s.min, 0)
+	}
+	for j, c := range s.counts {
+		seen += c
+		if rank < seen {
+			v := time.Duration(math.Round(sketchValue(s.offset + j)))
+			return max(s.min, min(v, s.max))
+		}
+	}
+	return s.max
+}
+
+// Latency returns the sketch's p50, p95 and p99.
+func (s *Sketch) Latency() Latency {
+	return Latency{P50: s.Quantile(0.50), P95: s.Quantile(0.95), P99: s.Quantile(0.99)}
+}
+
+// AppendBinary appends the sketch's compact binary encoding to b: a version
+// byte, then varints: the count, the zero count, min, max, and the buckets
+// as runs (an index delta, a length, and that many counts; runs split at
+// gaps of two or more empty buckets). It implements
+// [encoding.BinaryAppender].
+func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, sketchVersion)
+	b = binary.AppendUvarint(b, s.n)
+	if s.n == 0 {
+		return b, nil
+	}
+	b = binary.AppendUvarint(b, s.zero)
+	b = binary.AppendVarint(b, int64(s.min))
+	b = binary.AppendVarint(b, int64(s.max))
+	type run struct{ lo, hi int } // counts[lo:hi]
+	var runs []run
+	var buf [16]run
+	runs = buf[:0]
+	for j := 0; j < len(s.counts); {
+		if s.counts[j] == 0 {
+			j++
+			continue
+		}
+		lo, hi := j, j+1
+		for k := hi; k < len(s.counts); k++ {
+			if s.counts[k] != 0 {
+				hi = k + 1
+			} else if k-hi >= 1 {
+				break
+			}
+		}
+		runs = append(runs, run{lo, hi})
+		j = hi
+	}
+	b = binary.AppendUvarint(b, uint64(len(runs)))
+	prev := 0
+	for _, r := range runs {
+		i := s.offset + r.lo
+		b = binary.AppendUvarint(b, uint64(i-prev))
+		b = binary.AppendUvarint(b, uint64(r.hi-r.lo))
+		for _, c := range s.counts[r.lo:r.hi] {
+			b = binary.AppendUvarint(b, c)
+		}
+		prev = s.offset + r.hi
+	}
+	return b, nil
+}
+
+// MarshalBinary returns the encoding [Sketch.AppendBinary] describes.
+func (s *Sketch) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) }
+
+// UnmarshalBinary replaces s with the sketch encoded in b. Malformed input
+// gives an error wrapping [ErrCorrupt].
+func (s *Sketch) UnmarshalBinary(b []byte) error {
+	n, err := s.Decode(b)
+	if err != nil {
+		return err
+	}
+	if n != len(b) {
+		return fmt.Errorf("sketch: %d trailing bytes: %w", len(b)-n, ErrCorrupt)
+	}
+	return nil
+}
+
+// Decode replaces s with the sketch encoded at the start of b and returns
+// how many bytes it used. Malformed input gives an error wrapping
+// [ErrCorrupt].
+func (s *Sketch) Decode(b []byte) (int, error) {
+	s.Reset()
+	if len(b) == 0 || b[0] != sketchVersion {
+		return 0, fmt.Errorf("sketch: unknown version: %w", ErrCorrupt)
+	}
+	p := 1
+	bad := false
+	uv := func() uint64 {
+		if p < len(b) && b[p] < 0x80 { // fast path: one byte
+			p++
+			return uint64(b[p-1])
+		}
+		if bad || p >= len(b) {
+			bad = true
+			return 0
+		}
+		v, k := binary.Uvarint(b[p:])
+		if k <= 0 {
+			bad = true
+			return 0
+		}
+		p += k
+		return v
+	}
+	sv := func() int64 {
+		if bad || p >= len(b) {
+			bad = true
+			return 0
+		}
+		v, k := binary.Varint(b[p:])
+		if k <= 0 {
+			bad = true
+			return 0
+		}
+		p += k
+		return v
+	}
+	n := uv()
+	if bad {
+		return 0, fmt.Errorf("sketch: truncated: %w", ErrCorrupt)
+	}
+	if n == 0 {
+		return p, nil
+	}
+	zero := uv()
+	mn, mx := time.Duration(sv()), time.Duration(sv())
+	nruns := uv()
+	if bad || nruns > sketchMaxIndex+1 || mn > mx {
+		return 0, fmt.Errorf("sketch: bad header: %w", ErrCorrupt)
+	}
+	sum := zero
+	idx := 0
+	for k := uint64(0); k < nruns; k++ {
+		d, l := uv(), uv()
+		if bad || l == 0 || (k > 0 && d == 0) || d > sketchMaxIndex || l > sketchMaxIndex || idx+int(d)+int(l) > sketchMaxIndex+1 {
+			s.Reset()
+			return 0, fmt.Errorf("sketch: bad run: %w", ErrCorrupt)
+		}
+		idx += int(d)
+		if k == 0 {
+			s.offset = idx
+		}
+		for j := idx - s.offset; len(s.counts) < j; {
+			s.counts = append(s.counts, 0)
+		}
+		for range l {
+			c := uv()
+			s.counts = append(s.counts, c)
+			sum += c
+			if sum < c {
+				bad = true
+			}
+		}
+		idx += int(l)
+		if bad {
+			s.Reset()
+			return 0, fmt.Errorf("sketch: bad counts: %w", ErrCorrupt)
+		}
+	}
+	if sum != n {
+		s.Reset()
+		return 0, fmt.Errorf("sketch: counts do not add up: %w", ErrCorrupt)
+	}
+	s.n, s.zero, s.min, s.max = n, zero, mn, mx
+	return p, nil
+}

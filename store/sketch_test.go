@@ -1,0 +1,129 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/store"
+)
+
+func exactQuantile(sorted []time.Duration, q float64) time.Duration {
+	i := int(q*float64(len(sorted))+0.999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func within(got, want time.Duration) bool {
+	diff := float64(got - want)
+	if diff < 0 {
+		diff = -diff
+	}
+	return diff <= store.SketchRelativeError*float64(want)+1
+}
+
+func TestSketchQuantiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	tests := []struct {
+		name string
+		gen  func() time.Duration
+		n    int
+	}{
+		{"single", func() time.Duration { return 42 * time.Millisecond }, 1},
+		{"uniform", func() time.Duration { return time.Duration(rng.Int64N(int64(time.Second))) }, 10000},
+		{"lognormal", func() time.Duration {
+			return time.Duration(float64(time.Millisecond) * (1 + 100*rng.ExpFloat64()))
+		}, 50000},
+		{"with zeros", func() time.Duration { return time.Duration(rng.Int64N(3)) * time.Microsecond }, 1000},
+		{"wide", func() time.Duration { return time.Duration(1 << rng.IntN(40)) }, 5000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s store.Sketch
+			durs := make([]time.Duration, tt.n)
+			for i := range durs {
+				durs[i] = tt.gen()
+				s.Add(durs[i])
+			}
+			slices.Sort(durs)
+			if s.Count() != uint64(tt.n) || s.Min() != durs[0] || s.Max() != durs[len(durs)-1] {
+				t.Fatalf("count/min/max = %d/%v/%v, want %d/%v/%v", s.Count(), s.Min(), s.Max(), tt.n, durs[0], durs[len(durs)-1])
+			}
+			for _, q := range []float64{0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1} {
+				if got, want := s.Quantile(q), exactQuantile(durs, q); !within(got, want) {
+					t.Errorf("Quantile(%v) = %v, want %v ±1%%", q, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestSketchMergeAndEncoding(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var a, b, all store.Sketch
+	for i := range 20000 {
+		d := time.Duration(rng.Int64N(int64(10 * time.Second)))
+		if i%2 == 0 {
+			a.Add(d)
+		} else {
+			b.Add(d)
+		}
+		all.Add(d)
+	}
+	a.Merge(&b)
+	enc, err := a.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := all.MarshalBinary()
+	if string(enc) != string(want) {
+		t.Fatal("merged sketch encodes differently from the sketch of all values")
+	}
+	var c store.Sketch
+	if err := c.UnmarshalBinary(enc); err != nil {
+		t.Fatal(err)
+	}
+	if c.Latency() != all.Latency() || c.Count() != all.Count() {
+		t.Fatalf("decoded %v/%d, want %v/%d", c.Latency(), c.Count(), all.Latency(), all.Count())
+	}
+	t.Logf("20000 durations over 10s: %d bytes", len(enc))
+	for i := range enc {
+		if err := c.UnmarshalBinary(enc[:i]); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("truncated at %d: err = %v, want ErrCorrupt", i, err)
+		}
+	}
+}
+
+func FuzzSketchDecode(f *testing.F) {
+	var s store.Sketch
+	for _, d := range []time.Duration{0, 1, time.Millisecond, time.Hour} {
+		s.Add(d)
+	}
+	enc, _ := s.MarshalBinary()
+	f.Add(enc)
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s store.Sketch
+		if err := s.UnmarshalBinary(b); err != nil {
+			return
+		}
+		s.Latency()
+		re, _ := s.MarshalBinary()
+		var s2 store.Sketch
+		if err := s2.UnmarshalBinary(re); err != nil || s2.Latency() != s.Latency() {
+			t.Fatalf("re-encoding does not round trip: %v", err)
+		}
+	})
+}
+
+func ExampleSketch() {
+	var s store.Sketch
+	for i := 1; i <= 100; i++ {
+		s.Add(time.Duration(i) * time.Millisecond)
+	}
+	l := s.Latency()
+	fmt.Println(s.Count(), l.P50.Round(time.Millisecond), l.P99.Round(time.Millisecond))
+	// Output: 100 50ms 99ms
+}

@@ -1,0 +1,20 @@
+// Package storetest is the conformance suite every [store.Store] passes.
+//
+// An implementation's test calls [Run] with a function that opens a fresh,
+// empty store:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			s, err := mystore.Open(t.TempDir())
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			return s
+//		})
+//	}
+//
+// The suite checks round trips of full records, the sentinel errors, List's
+// order, filters and paging, Stats and Series against an exact computation
+// (percentiles within [store.SketchRelativeError]), Clear, Close, and
+// concurrent writers and readers (run it with -race).
+package storetest

@@ -1,0 +1,736 @@
+package storetest
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// Run runs the conformance suite. open must return a new, empty store; the
+// suite closes it.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"RoundTrip", testRoundTrip},
+		{"Errors", testErrors},
+		{"List", testList},
+		{"Paging", testPaging},
+		{"Stats", testStats},
+		{"Series", testSeries},
+		{"Clear", testClear},
+		{"Close", testClose},
+		{"Concurrent", testConcurrent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			defer s.Close()
+			tt.fn(t, s)
+		})
+	}
+}
+
+// base is a minute-aligned time a few hours ago, so that generated records
+// span whole and partial minutes and hours within retention.
+func base() time.Time {
+	return time.Unix(0, time.Now().Add(-4*time.Hour).Truncate(time.Hour).UnixNano()).Add(-7 * time.Minute)
+}
+
+func makeID(start time.Time, n uint32) recording.ID {
+	var id recording.ID
+	binary.BigEndian.PutUint64(id[:8], uint64(start.UnixNano()))
+	binary.BigEndian.PutUint32(id[8:12], 0x5eed)
+	binary.BigEndian.PutUint32(id[12:], n)
+	return id
+}
+
+// FullRecord returns a record with every field set, for round-trip tests.
+func FullRecord(start time.Time, n uint32) *recording.Record {
+	stack := []recording.Frame{
+		{Function: "main.(*db).query", File: "/src/app/db.go", Line: 42},
+		{Function: "main.listUsers", File: "/src/app/users.go", Line: 17},
+		{Function: "net/http.HandlerFunc.ServeHTTP", File: "/go/src/net/http/server.go", Line: 2294},
+	}
+	r := &recording.Record{
+		ID:            makeID(start, n),
+		TraceID:       recording.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+		SpanID:        recording.SpanID{1, 2, 3, 4, 5, 6, 7, 8},
+		ParentSpanID:  recording.SpanID{8, 7, 6, 5, 4, 3, 2, 1},
+		Kind:          recording.KindHTTP,
+		Start:         start,
+		Duration:      123456789 * time.Nanosecond,
+		Method:        "GET",
+		Path:          "/users/42",
+		Route:         "GET /users/{id}",
+		Query:         "q=x&token=REDACTED",
+		Status:        503,
+		RequestBytes:  12,
+		ResponseBytes: 3456,
+		User:          "alice@example.com",
+		Headers:       map[string][]string{"Accept": {"text/html", "*/*"}, "Authorization": {"REDACTED"}},
+		Remote:        "127.0.0.1:5555",
+		Instance:      "host/1234",
+		Overhead:      4321 * time.Nanosecond,
+		Error:         "upstream unavailable",
+		Panic:         "runtime error: index out of range [3] with length 3",
+		DroppedCalls:  2,
+		Attrs:         []recording.Attr{{Key: "user.id", Value: "42"}, {Key: "tenant", Value: "ünïcode ✓"}},
+	}
+	for i := range 5 {
+		c := recording.Call{
+			Service:      "sql",
+			Method:       "SELECT users",
+			Start:        time.Duration(i) * time.Millisecond,
+			Duration:     time.Duration(i+1) * 700 * time.Microsecond,
+			RequestSize:  int64(100 + i),
+			ResponseSize: -1,
+			Request:      "SELECT * FROM users WHERE id = ?",
+			Response:     fmt.Sprintf("%d rows", i),
+			Stack:        slices.Clone(stack),
+			Attrs:        []recording.Attr{{Key: "db.system", Value: "sqlite"}},
+			SpanID:       recording.SpanID{9, 9, 9, 9, 9, 9, 9, byte(i)},
+		}
+		if i == 1 {
+			c.Service, c.Method, c.Error = "http", "GET api.example.com/x", "502 Bad Gateway"
+			c.Stack = append([]recording.Frame{{Function: "net/http.(*Client).Do", File: "/go/src/net/http/client.go", Line: 590}}, stack[1:]...)
+			c.Phases = []recording.Phase{{Name: "dns", Start: time.Millisecond, Duration: 100 * time.Microsecond}, {Name: "connect", Start: 1100 * time.Microsecond, Duration: 300 * time.Microsecond}}
+		}
+		if i == 3 {
+			c.Running = true
+		}
+		if i == 4 {
+			c.Service, c.Method, c.Event, c.Duration, c.Stack = "event", "cache miss", true, 0, nil
+		}
+		r.Calls = append(r.Calls, c)
+	}
+	r.Warnings = []recording.Warning{
+		{Kind: recording.WarnRepeated, Service: "sql", Method: "SELECT users", Request: "SELECT * FROM users WHERE id = ?", Count: 3, Total: 4 * time.Millisecond, Message: "3 identical sql calls"},
+		{Kind: recording.WarnRunning, Count: 1, Total: 2 * time.Millisecond, Message: "1 call(s) still running"},
+	}
+	return r
+}
+
+// Record20 returns a realistic record of 20 SQL calls, each with a
+// 12-frame stack whose outer frames are shared, for benchmarks and size
+// figures.
+func Record20(start time.Time, n uint32) *recording.Record {
+	r := FullRecord(start, n)
+	r.Calls = r.Calls[:0]
+	outer := []recording.Frame{
+		{Function: "main.(*server).handleOrders", File: "/home/dev/shop/orders.go", Line: 88},
+		{Function: "net/http.HandlerFunc.ServeHTTP", File: "/usr/local/go/src/net/http/server.go", Line: 2294},
+		{Function: "github.com/goappstats/appstats/middleware.(*handler).ServeHTTP", File: "/home/dev/go/pkg/mod/github.com/goappstats/appstats/middleware/middleware.go", Line: 141},
+		{Function: "net/http.(*ServeMux).ServeHTTP", File: "/usr/local/go/src/net/http/server.go", Line: 2822},
+		{Function: "net/http.serverHandler.ServeHTTP", File: "/usr/local/go/src/net/http/server.go", Line: 3301},
+		{Function: "net/http.(*conn).serve", File: "/usr/local/go/src/net/http/server.go", Line: 2102},
+	}
+	for i := range 20 {
+		stack := []recording.Frame{
+			{Function: "database/sql.(*DB).QueryContext", File: "/usr/local/go/src/database/sql/sql.go", Line: 1790},
+			{Function: "main.(*repo).orderLines", File: "/home/dev/shop/repo.go", Line: 120 + i%3},
+			{Function: "main.(*repo).loadOrder", File: "/home/dev/shop/repo.go", Line: 64},
+			{Function: "main.(*service).order", File: "/home/dev/shop/service.go", Line: 31},
+			{Function: "main.(*service).orders", File: "/home/dev/shop/service.go", Line: 22},
+			{Function: "main.(*server).loadOrders", File: "/home/dev/shop/orders.go", Line: 101},
+		}
+		r.Calls = append(r.Calls, recording.Call{
+			Service: "sql", Method: "SELECT order_lines",
+			Start: time.Duration(i) * 900 * time.Microsecond, Duration: 850 * time.Microsecond,
+			RequestSize: 96, ResponseSize: 1240,
+			Request:  fmt.Sprintf("SELECT id, sku, qty, price FROM order_lines WHERE order_id = %d", 1000+i),
+			Response: "12 rows",
+			Stack:    append(stack, outer...),
+			Attrs:    []recording.Attr{{Key: "db.system", Value: "sqlite"}},
+			SpanID:   recording.SpanID{1, 2, 3, 4, 5, 6, 7, byte(i)},
+		})
+	}
+	return r
+}
+
+var (
+	routes   = []string{"GET /a/{id}", "POST /b", "GET /c", ""}
+	methods  = []string{"GET", "POST"}
+	statuses = []int{200, 200, 200, 201, 404, 500, 503}
+	rpcs     = [][2]string{{"sql", "SELECT users"}, {"sql", "INSERT orders"}, {"http", "GET api.example.com/x"}, {"grpc", "/pkg.Svc/Get"}, {"memcache", "Get"}}
+)
+
+// Records returns n synthetic records starting at start, about every
+// spacing, with varied routes, statuses, errors, warnings and calls. The
+// same seed gives the same records.
+func Records(seed uint64, start time.Time, spacing time.Duration, n int) []*recording.Record {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	out := make([]*recording.Record, n)
+	for i := range out {
+		st := start.Add(time.Duration(i)*spacing + time.Duration(rng.Int64N(int64(spacing)/2+1)))
+		r := &recording.Record{
+			ID:       makeID(st, uint32(seed)<<20|uint32(i)),
+			TraceID:  recording.NewTraceID(),
+			Kind:     recording.KindHTTP,
+			Start:    st,
+			Duration: time.Duration(rng.ExpFloat64() * float64(20*time.Millisecond)),
+			Method:   methods[rng.IntN(len(methods))],
+			Route:    routes[rng.IntN(len(routes))],
+			Status:   statuses[rng.IntN(len(statuses))],
+			Instance: "test/1",
+		}
+		r.Path = fmt.Sprintf("/p/%d", i)
+		if rng.IntN(20) == 0 {
+			r.Error = "boom"
+		}
+		for j := range rng.IntN(8) {
+			k := rpcs[rng.IntN(len(rpcs))]
+			c := recording.Call{
+				Service: k[0], Method: k[1],
+				Start:    time.Duration(j) * time.Millisecond,
+				Duration: time.Duration(rng.ExpFloat64() * float64(3*time.Millisecond)),
+				Stack:    []recording.Frame{{Function: "main.f", File: "main.go", Line: j + 1}},
+			}
+			if rng.IntN(10) == 0 {
+				c.Error = "failed"
+			}
+			if rng.IntN(15) == 0 {
+				c.Event, c.Duration = true, 0
+			}
+			r.Calls = append(r.Calls, c)
+		}
+		if rng.IntN(6) == 0 {
+			r.Warnings = []recording.Warning{{Kind: recording.WarnRunning, Count: 1, Message: "running"}}
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// norm strips the monotonic clock and location from times, so records and
+// summaries compare with reflect.DeepEqual after a round trip.
+func norm(t time.Time) time.Time { return time.Unix(0, t.UnixNano()) }
+
+func normSummary(s recording.Summary) recording.Summary {
+	s.Start = norm(s.Start)
+	return s
+}
+
+func write(t *testing.T, s store.Store, recs []*recording.Record) {
+	t.Helper()
+	if err := s.Write(context.Background(), recs); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+}
+
+func testRoundTrip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	start := base()
+	recs := []*recording.Record{FullRecord(start, 1), FullRecord(start.Add(time.Second), 2)}
+	recs[1].Calls = nil
+	recs[1].Headers = nil
+	recs[1].Warnings = nil
+	recs[1].Attrs = nil
+	write(t, s, recs)
+	for _, want := range recs {
+		got, err := s.Get(ctx, want.ID.String())
+		if err != nil {
+			t.Fatalf("Get(%s): %v", want.ID, err)
+		}
+		w := *want
+		w.Start = norm(w.Start)
+		g := *got
+		g.Start = norm(g.Start)
+		if !reflect.DeepEqual(&g, &w) {
+			t.Errorf("Get(%s) =\n%+v\nwant\n%+v", want.ID, g, w)
+		}
+	}
+	p, err := s.List(ctx, store.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Records) != 2 {
+		t.Fatalf("List: %d records, want 2", len(p.Records))
+	}
+	for i, want := range []*recording.Record{recs[1], recs[0]} {
+		if got, w := normSummary(p.Records[i]), normSummary(want.Summary()); !reflect.DeepEqual(got, w) {
+			t.Errorf("List[%d] =\n%+v\nwant\n%+v", i, got, w)
+		}
+	}
+}
+
+func testErrors(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	write(t, s, Records(1, base(), time.Second, 3))
+	for _, tt := range []struct {
+		id   string
+		want error
+	}{
+		{"", store.ErrInvalidID},
+		{"xyz", store.ErrInvalidID},
+		{"0123456789abcdef0123456789abcdeg", store.ErrInvalidID},
+		{"0123456789ABCDEF0123456789ABCDEF", store.ErrInvalidID},
+		{makeID(base(), 12345).String(), store.ErrNotFound},
+	} {
+		if _, err := s.Get(ctx, tt.id); !errors.Is(err, tt.want) {
+			t.Errorf("Get(%q) = %v, want %v", tt.id, err, tt.want)
+		}
+	}
+	for _, q := range []store.Query{
+		{Cursor: "not a cursor"},
+		{Cursor: "00"},
+		{Limit: -1},
+		{MinDuration: -1},
+		{StatusClass: 6},
+		{Status: 1000},
+	} {
+		if _, err := s.List(ctx, q); !errors.Is(err, store.ErrInvalidQuery) {
+			t.Errorf("List(%+v) = %v, want ErrInvalidQuery", q, err)
+		}
+	}
+	now := time.Now()
+	if _, err := s.Stats(ctx, store.Window{Since: now, Until: now.Add(-time.Hour)}); !errors.Is(err, store.ErrInvalidQuery) {
+		t.Errorf("Stats(reversed window) = %v, want ErrInvalidQuery", err)
+	}
+	for _, step := range []time.Duration{0, -time.Second, time.Nanosecond} {
+		if _, err := s.Series(ctx, store.Window{Since: now.Add(-time.Hour), Until: now}, step); !errors.Is(err, store.ErrInvalidQuery) {
+			t.Errorf("Series(step %v) = %v, want ErrInvalidQuery", step, err)
+		}
+	}
+}
+
+// listAll pages through q with the given page size.
+func listAll(t *testing.T, s store.Store, q store.Query) []recording.Summary {
+	t.Helper()
+	var out []recording.Summary
+	for pages := 0; ; pages++ {
+		p, err := s.List(context.Background(), q)
+		if err != nil {
+			t.Fatalf("List(%+v): %v", q, err)
+		}
+		if q.Limit > 0 && len(p.Records) > q.Limit {
+			t.Fatalf("List returned %d records, limit %d", len(p.Records), q.Limit)
+		}
+		out = append(out, p.Records...)
+		if p.Next == "" {
+			return out
+		}
+		if len(p.Records) == 0 {
+			t.Fatal("List returned an empty page with a next cursor")
+		}
+		if pages > 10000 {
+			t.Fatal("List paging does not end")
+		}
+		q.Cursor = p.Next
+	}
+}
+
+func expectList(recs []*recording.Record, q store.Query) []recording.ID {
+	var out []recording.ID
+	for i := len(recs) - 1; i >= 0; i-- {
+		sum := recs[i].Summary()
+		if q.Matches(&sum) {
+			out = append(out, recs[i].ID)
+		}
+	}
+	return out
+}
+
+func ids(sums []recording.Summary) []recording.ID {
+	out := make([]recording.ID, len(sums))
+	for i := range sums {
+		out[i] = sums[i].ID
+	}
+	return out
+}
+
+func testList(t *testing.T, s store.Store) {
+	start := base()
+	recs := Records(2, start, 5*time.Second, 400)
+	// Write in shuffled batches: the order of writes must not matter.
+	shuffled := slices.Clone(recs)
+	rand.New(rand.NewPCG(5, 6)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	for i := 0; i < len(shuffled); i += 37 {
+		write(t, s, shuffled[i:min(i+37, len(shuffled))])
+	}
+	tests := []struct {
+		name string
+		q    store.Query
+	}{
+		{"all", store.Query{}},
+		{"since", store.Query{Since: start.Add(10 * time.Minute)}},
+		{"until", store.Query{Until: start.Add(10 * time.Minute)}},
+		{"range", store.Query{Since: start.Add(7 * time.Minute), Until: start.Add(19*time.Minute + 30*time.Second)}},
+		{"route", store.Query{Route: "POST /b"}},
+		{"empty route matches all", store.Query{Route: ""}},
+		{"method", store.Query{Method: "POST"}},
+		{"status", store.Query{Status: 404}},
+		{"status class", store.Query{StatusClass: 5}},
+		{"min duration", store.Query{MinDuration: 30 * time.Millisecond}},
+		{"errors only", store.Query{ErrorsOnly: true}},
+		{"warnings only", store.Query{WarningsOnly: true}},
+		{"combined", store.Query{Route: "GET /a/{id}", Method: "GET", StatusClass: 2, MinDuration: 5 * time.Millisecond, Since: start.Add(3 * time.Minute)}},
+		{"nothing", store.Query{Route: "no such route"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := expectList(recs, tt.q)
+			if tt.name != "nothing" && len(want) == 0 {
+				t.Fatal("test data selects nothing")
+			}
+			for _, limit := range []int{0, 1, 7, store.MaxLimit} {
+				q := tt.q
+				q.Limit = limit
+				got := ids(listAll(t, s, q))
+				if !slices.Equal(got, want) {
+					t.Errorf("limit %d: got %d records, want %d (first difference at %d)", limit, len(got), len(want), firstDiff(got, want))
+				}
+			}
+		})
+	}
+	// Summaries are complete.
+	p, err := s.List(context.Background(), store.Query{Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, sum := range p.Records {
+		if want := normSummary(recs[len(recs)-1-i].Summary()); !reflect.DeepEqual(normSummary(sum), want) {
+			t.Errorf("summary %d =\n%+v\nwant\n%+v", i, sum, want)
+		}
+	}
+}
+
+func firstDiff(a, b []recording.ID) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+func testPaging(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	recs := Records(3, base(), time.Second, 250)
+	write(t, s, recs)
+	p, err := s.List(ctx, store.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Records) != store.DefaultLimit || p.Next == "" {
+		t.Fatalf("default page: %d records, next %q; want %d and a cursor", len(p.Records), p.Next, store.DefaultLimit)
+	}
+	// Exactly a page's worth: no cursor on the last page.
+	q := store.Query{Limit: 50}
+	seen := make(map[recording.ID]bool)
+	var last recording.Summary
+	for n := 0; ; n++ {
+		p, err := s.List(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sum := range p.Records {
+			if seen[sum.ID] {
+				t.Fatalf("record %s listed twice", sum.ID)
+			}
+			seen[sum.ID] = true
+			if last.ID != (recording.ID{}) && !sum.Start.Before(last.Start) && sum.Start != last.Start {
+				t.Fatalf("not newest first: %v after %v", sum.Start, last.Start)
+			}
+			last = sum
+		}
+		if p.Next == "" {
+			if n != 4 {
+				t.Errorf("%d pages of 50 for 250 records, want 5", n+1)
+			}
+			break
+		}
+		q.Cursor = p.Next
+	}
+	if len(seen) != len(recs) {
+		t.Errorf("paged through %d records, want %d", len(seen), len(recs))
+	}
+	// Records written after a page was read do not disturb the next pages.
+	q = store.Query{Limit: 100}
+	p, err = s.List(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, s, Records(4, base().Add(time.Hour), time.Second, 20))
+	q.Cursor = p.Next
+	rest := listAll(t, s, q)
+	if got := len(p.Records) + len(rest); got != len(recs) {
+		t.Errorf("pages after concurrent writes hold %d records, want %d", got, len(recs))
+	}
+}
+
+func expectStats(recs []*recording.Record, w store.Window) *store.Stats {
+	a := store.NewExactAggregator(w)
+	for _, r := range recs {
+		if !r.Start.Before(w.Since) && r.Start.Before(w.Until) {
+			a.AddRecord(r)
+		}
+	}
+	return a.Stats()
+}
+
+func latencyWithin(got, want store.Latency) bool {
+	ok := func(g, w time.Duration) bool {
+		d := float64(g - w)
+		if d < 0 {
+			d = -d
+		}
+		return d <= store.SketchRelativeError*float64(w)+1
+	}
+	return ok(got.P50, want.P50) && ok(got.P95, want.P95) && ok(got.P99, want.P99)
+}
+
+func compareStats(t *testing.T, got, want *store.Stats) {
+	t.Helper()
+	if got.Requests != want.Requests || got.Errors != want.Errors {
+		t.Errorf("requests/errors = %d/%d, want %d/%d", got.Requests, got.Errors, want.Requests, want.Errors)
+	}
+	if !reflect.DeepEqual(got.Histogram, want.Histogram) {
+		t.Errorf("histogram = %v, want %v", got.Histogram, want.Histogram)
+	}
+	if len(got.Routes) != len(want.Routes) || len(got.RPCs) != len(want.RPCs) || len(got.RouteRPCs) != len(want.RouteRPCs) {
+		t.Fatalf("%d routes, %d rpcs, %d route×rpcs; want %d, %d, %d", len(got.Routes), len(got.RPCs), len(got.RouteRPCs),
+			len(want.Routes), len(want.RPCs), len(want.RouteRPCs))
+	}
+	for i := range want.Routes {
+		g, w := got.Routes[i], want.Routes[i]
+		gl, wl := g.Latency, w.Latency
+		g.Latency, w.Latency = store.Latency{}, store.Latency{}
+		if g != w || !latencyWithin(gl, wl) {
+			t.Errorf("route %d = %+v %+v, want %+v %+v", i, g, gl, w, wl)
+		}
+	}
+	for i := range want.RPCs {
+		g, w := got.RPCs[i], want.RPCs[i]
+		gl, wl := g.Latency, w.Latency
+		g.Latency, w.Latency = store.Latency{}, store.Latency{}
+		if g != w || !latencyWithin(gl, wl) {
+			t.Errorf("rpc %d = %+v %+v, want %+v %+v", i, g, gl, w, wl)
+		}
+	}
+	for i := range want.RouteRPCs {
+		g, w := got.RouteRPCs[i], want.RouteRPCs[i]
+		gl, wl := g.Latency, w.Latency
+		g.Latency, w.Latency = store.Latency{}, store.Latency{}
+		if g != w || !latencyWithin(gl, wl) {
+			t.Errorf("route×rpc %d = %+v %+v, want %+v %+v", i, g, gl, w, wl)
+		}
+	}
+}
+
+func testStats(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	start := base()
+	// 3 hours of records, written in two halves so part is folded.
+	recs := Records(6, start, 9*time.Second, 1200)
+	write(t, s, recs[:600])
+	write(t, s, recs[600:])
+	tests := []struct {
+		name string
+		w    store.Window
+	}{
+		{"everything", store.Window{Since: start.Add(-time.Minute), Until: start.Add(4 * time.Hour)}},
+		{"until now", store.Window{Since: start.Add(-time.Minute)}},
+		{"aligned hours", store.Window{Since: start.Add(7 * time.Minute), Until: start.Add(2*time.Hour + 7*time.Minute)}},
+		{"aligned minutes", store.Window{Since: start.Add(3 * time.Minute), Until: start.Add(50 * time.Minute)}},
+		{"ragged", store.Window{Since: start.Add(17*time.Minute + 31*time.Second), Until: start.Add(2*time.Hour + 13*time.Minute + 10*time.Second)}},
+		{"within a minute", store.Window{Since: start.Add(20*time.Minute + 5*time.Second), Until: start.Add(20*time.Minute + 50*time.Second)}},
+		{"empty", store.Window{Since: start.Add(-2 * time.Hour), Until: start.Add(-time.Hour)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Stats(ctx, tt.w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := tt.w
+			if w.Until.IsZero() {
+				w.Until = time.Now()
+				if !got.Window.Until.After(tt.w.Since) {
+					t.Errorf("Window.Until = %v, want it filled in", got.Window.Until)
+				}
+			} else if !got.Window.Since.Equal(w.Since) || !got.Window.Until.Equal(w.Until) {
+				t.Errorf("Window = %v, want %v", got.Window, w)
+			}
+			want := expectStats(recs, w)
+			if tt.name != "empty" && want.Requests == 0 {
+				t.Fatal("window selects nothing")
+			}
+			compareStats(t, got, want)
+		})
+	}
+}
+
+func testSeries(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	start := base()
+	recs := Records(7, start, 11*time.Second, 900)
+	write(t, s, recs)
+	sums := make([]*recording.Summary, len(recs))
+	for i, r := range recs {
+		sum := r.Summary()
+		sums[i] = &sum
+	}
+	tests := []struct {
+		name string
+		w    store.Window
+		step time.Duration
+	}{
+		{"ten minutes", store.Window{Since: start, Until: start.Add(3 * time.Hour)}, 10 * time.Minute},
+		{"hours", store.Window{Since: start.Add(-7 * time.Minute), Until: start.Add(3*time.Hour - 7*time.Minute)}, time.Hour},
+		{"ragged", store.Window{Since: start.Add(13*time.Second + 5*time.Minute), Until: start.Add(2*time.Hour + 1*time.Second)}, 7*time.Minute + 13*time.Second},
+		{"seconds", store.Window{Since: start.Add(30 * time.Minute), Until: start.Add(33 * time.Minute)}, 15 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Series(ctx, tt.w, tt.step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := store.ExactSeries(tt.w, tt.step, sums)
+			if len(got) != len(want) {
+				t.Fatalf("%d buckets, want %d", len(got), len(want))
+			}
+			var total int64
+			for i := range want {
+				g, w := got[i], want[i]
+				total += g.Requests
+				if !g.Start.Equal(w.Start) || g.Requests != w.Requests || g.Errors != w.Errors || g.Calls != w.Calls || !latencyWithin(g.Latency, w.Latency) {
+					t.Errorf("bucket %d = %+v, want %+v", i, g, w)
+				}
+			}
+			if total == 0 {
+				t.Error("series counts nothing")
+			}
+		})
+	}
+}
+
+func testClear(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	recs := Records(8, base(), time.Second, 100)
+	write(t, s, recs)
+	if err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.List(ctx, store.Query{}); err != nil || len(p.Records) != 0 {
+		t.Errorf("List after Clear = %d records, %v", len(p.Records), err)
+	}
+	if _, err := s.Get(ctx, recs[0].ID.String()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get after Clear = %v, want ErrNotFound", err)
+	}
+	w := store.Window{Since: base().Add(-time.Hour)}
+	if st, err := s.Stats(ctx, w); err != nil || st.Requests != 0 || len(st.Routes) != 0 || len(st.RPCs) != 0 {
+		t.Errorf("Stats after Clear = %+v, %v", st, err)
+	}
+	// The store keeps working.
+	write(t, s, recs[:10])
+	if st, err := s.Stats(ctx, w); err != nil || st.Requests != 10 {
+		t.Errorf("Stats after Clear and Write = %+v, %v; want 10 requests", st, err)
+	}
+}
+
+func testClose(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	recs := Records(9, base(), time.Second, 10)
+	write(t, s, recs)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	w := store.Window{Since: base()}
+	checks := map[string]error{}
+	checks["Write"] = s.Write(ctx, recs)
+	_, checks["Get"] = s.Get(ctx, recs[0].ID.String())
+	_, checks["List"] = s.List(ctx, store.Query{})
+	_, checks["Stats"] = s.Stats(ctx, w)
+	_, checks["Series"] = s.Series(ctx, w, time.Minute)
+	checks["Clear"] = s.Clear(ctx)
+	for name, err := range checks {
+		if !errors.Is(err, store.ErrClosed) {
+			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
+		}
+	}
+}
+
+func testConcurrent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const writers, batches, batch = 4, 20, 10
+	start := base()
+	var wg sync.WaitGroup
+	errc := make(chan error, 64)
+	done := make(chan struct{})
+	for w := range writers {
+		wg.Go(func() {
+			for b := range batches {
+				recs := Records(uint64(100+w*batches+b), start.Add(time.Duration(b)*time.Minute), time.Second, batch)
+				if err := s.Write(ctx, recs); err != nil {
+					errc <- err
+					return
+				}
+			}
+		})
+	}
+	var rg sync.WaitGroup
+	for range 2 {
+		rg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				p, err := s.List(ctx, store.Query{Limit: 20})
+				if err != nil {
+					errc <- err
+					return
+				}
+				for _, sum := range p.Records {
+					if _, err := s.Get(ctx, sum.ID.String()); err != nil {
+						errc <- fmt.Errorf("get of a listed record: %w", err)
+						return
+					}
+				}
+				if _, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Minute)}); err != nil {
+					errc <- err
+					return
+				}
+				if _, err := s.Series(ctx, store.Window{Since: start.Add(-time.Minute), Until: start.Add(time.Hour)}, 5*time.Minute); err != nil {
+					errc <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	rg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	const total = writers * batches * batch
+	if got := len(listAll(t, s, store.Query{Limit: store.MaxLimit})); got != total {
+		t.Errorf("listed %d records after concurrent writes, want %d", got, total)
+	}
+	st, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Requests != total {
+		t.Errorf("Stats counts %d requests, want %d", st.Requests, total)
+	}
+}
