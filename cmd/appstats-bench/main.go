@@ -21,10 +21,10 @@
 //	        middleware.Transport (bare: a plain http.Transport); memstore
 //	badger  the hello handler recorded into a Badger store (badgerstore) in a
 //	        temporary directory, removed at exit
-//	ui      as badger, with the dashboard's live stream (/stats/events) open by
-//	        a client during each recorded round, which refreshes the dashboard's
-//	        parts (stats, history, series) at most once a second on news, as the
-//	        page's script does
+//	ui      as badger, with the dashboard mounted at /stats/, and its live
+//	        stream (/stats/events) open by a client during each recorded round,
+//	        which refreshes the dashboard's parts (stats, history, series) at
+//	        most once a second on news, as the page's script does
 //
 // Every address is 127.0.0.1; every loop is bounded by -duration and
 // -requests; the program exits by itself.

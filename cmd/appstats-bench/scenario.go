@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/goappstats/appstats/middleware"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/badgerstore"
 	"github.com/goappstats/appstats/store/memstore"
 	"github.com/goappstats/appstats/ui"
 )
@@ -153,14 +155,25 @@ func memSink(e *env) recording.Sink {
 }
 
 // durableStore is the store the badger and ui scenarios record into.
-type durableStore = *memstore.Store
+type durableStore = *badgerstore.Store
 
 // durableName describes it in reports.
-const durableName = "memstore: the badgerstore package is not on this branch yet, so this scenario measures the in-memory store instead"
+const durableName = "badgerstore (default Options) in a temporary directory, removed at exit"
 
-// badgerSink opens the store of the badger and ui scenarios, closed with e.
+// badgerSink opens a Badger store in a new temporary directory, closed and
+// removed with e.
 func badgerSink(e *env) (durableStore, error) {
-	return memSink(e).(*memstore.Store), nil
+	dir, err := os.MkdirTemp("", "appstats-bench-")
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func() error { return os.RemoveAll(dir) })
+	st, err := badgerstore.Open(dir, badgerstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, st.Close)
+	return st, nil
 }
 
 // newRecorder starts a recorder with default settings writing to sinks,
