@@ -181,14 +181,16 @@ echo "| benchmark | baseline | appstats | OTel | appstats added ÷ OTel added |"
 echo "|---|--:|--:|--:|--:|"
 # Families are benchmarks with sub-benchmarks; "appstats", "grpcstats",
 # "sqlstats", "netstats" (optionally with a -suffix) pair with the otel*
-# sub-benchmark of the same suffix, and "bare"/"none" is the baseline.
+# sub-benchmark of the same suffix ("appstats-call" and sqlstats'
+# "wrapped-recorded" with the only otel* one), and "bare"/"none" is the
+# baseline.
 awk -F'\t' '$2 == "ns/op" { print $1 }' "$OUT/metrics.tsv" | awk -F/ 'NF == 2 { print $1 }' | sort -u | while read -r fam; do
   subs=$(awk -F'\t' -v f="$fam/" '$2 == "ns/op" && index($1, f) == 1 { print substr($1, length(f) + 1) }' "$OUT/metrics.tsv")
   base=$(echo "$subs" | grep -xE 'bare|none' | head -1 || true)
-  for ours in $(echo "$subs" | grep -E '^(appstats|grpcstats|sqlstats|netstats)(-|$)' || true); do
+  for ours in $(echo "$subs" | grep -E '^(appstats|grpcstats|sqlstats|netstats)(-|$)|^wrapped-recorded$' || true); do
     suffix=""; [[ $ours == *-* ]] && suffix="-${ours#*-}"
     otel=$(echo "$subs" | grep -xE "otel[a-z]*${suffix}" | head -1 || true)
-    [[ -z $otel && $ours == appstats-call ]] && otel=$(echo "$subs" | grep -E '^otel' | head -1 || true)
+    [[ -z $otel && $ours =~ ^(appstats-call|wrapped-recorded)$ ]] && otel=$(echo "$subs" | grep -E '^otel' | head -1 || true)
     [[ -n $otel ]] || continue
     a=$(metric "$fam/$ours" ns/op); o=$(metric "$fam/$otel" ns/op)
     if [[ -n $base ]]; then
