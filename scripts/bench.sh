@@ -25,6 +25,7 @@
 #   SCALE          1 runs the store scale benchmarks (default 1)
 #   PROFILE        1 profiles missed targets         (default 1)
 #   QUICK          1: BENCHTIME=100ms COUNT=1 LOAD_DURATION=300ms LOAD_ROUNDS=1 SCALE=0
+#   REPORT_ONLY    1: rewrite the report from the raw outputs already in $OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,7 +43,6 @@ SCALE=${SCALE:-1}
 PROFILE=${PROFILE:-1}
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.txt "$OUT"/*.tsv "$OUT"/*.md "$OUT"/*.prof
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log() { printf '[bench %4ds] %s\n' $(($(date +%s) - START)) "$*" >&2; }
@@ -53,6 +53,8 @@ log() { printf '[bench %4ds] %s\n' $(($(date +%s) - START)) "$*" >&2; }
 # 100k-record reads and its ingest benchmark run in step 1).
 SCALE_RE='DashboardScale'
 
+if [[ ${REPORT_ONLY:-0} != 1 ]]; then
+rm -f "$OUT"/*.txt "$OUT"/*.tsv "$OUT"/*.md "$OUT"/*.prof
 # ---------------------------------------------------------------- 1. micro
 PKGS=$(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./... | grep -v '/examples/' || true)
 log "micro-benchmarks: -benchtime=$BENCHTIME -count=$COUNT over $(echo "$PKGS" | wc -w) packages"
@@ -81,6 +83,7 @@ go build -o "$OUT/appstats-bench" ./cmd/appstats-bench
 "$OUT/appstats-bench" -scenario all -duration "$LOAD_DURATION" -rounds "$LOAD_ROUNDS" \
   -concurrency "$LOAD_CONC" > "$OUT/load.md"
 rm -f "$OUT/appstats-bench"
+fi
 
 # ---------------------------------------------------------------- parse
 # metrics.tsv: name, unit, median over -count runs, number of runs.
@@ -217,7 +220,7 @@ awk -F'\t' '{ name[$1] = 1; v[$1 "\t" $2] = $3; if ($2 != "ns/op" && $2 != "B/op
 } > "$REPORT"
 
 # ---------------------------------------------------------------- 4. profiles
-if [[ $PROFILE == 1 && ${#MISSED_BENCH[@]} -gt 0 ]]; then
+if [[ $PROFILE == 1 && ${REPORT_ONLY:-0} != 1 && ${#MISSED_BENCH[@]} -gt 0 ]]; then
   {
     echo
     echo "## Profiles of missed targets"
