@@ -140,6 +140,14 @@ c=$(metric BenchmarkCall ns/op); ca=$(metric BenchmarkCall allocs/op)
 if [[ -n $c ]]; then
   v=$(verdict "$c <= 500 && $ca <= 1"); [[ $v == MISSED ]] && MISSED_BENCH+=("./recording BenchmarkCall\$")
   echo "| one recorded call, 16-frame stack: ≤ 500 ns, ≤ 1 alloc | **$(ns "$c"), $ca allocs** (without stack $(ns "$(metric BenchmarkCallNoStack ns/op)"); stack capture alone $(ns "$(metric BenchmarkCaptureStack ns/op)"), runtime.Callers $(ns "$(metric BenchmarkRuntimeCallers ns/op)")) | $v |"
+  rc=$(metric BenchmarkRuntimeCallers ns/op)
+  if [[ -n $rc ]]; then
+    # DESIGN.md sets 500 ns beside runtime.Callers' 731 ns for 16 frames on
+    # a quiet machine of this kind: the same bound relative to this run's
+    # runtime.Callers is 500/731 ≈ 0.68 of it, whatever the load.
+    r=$(calc %.2f "$c / $rc")
+    echo "| the same, relative to this run's runtime.Callers (16 frames): ≤ 500/731 = 0.68 of it (load-independent form of the target) | $(ns "$c") ÷ $(ns "$rc") = **$r** | $(verdict "$r <= 0.684 && $ca <= 1") |"
+  fi
 fi
 
 # Loopback load: recorded throughput ≥ 95% of bare, per scenario.
