@@ -199,4 +199,3 @@ func envOr(k, def string) string {
 	}
 	return def
 }
-
