@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -109,7 +110,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	}
 	rec.ResponseBytes = rw.written
 	if body != nil {
-		rec.RequestBytes = body.n
+		rec.RequestBytes = body.n.Load()
 	} else if r.ContentLength > 0 {
 		rec.RequestBytes = r.ContentLength
 	}
@@ -142,12 +143,12 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 // unknown length.
 type countingBody struct {
 	rc io.ReadCloser
-	n  int64
+	n  atomic.Int64
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	b.n += int64(n)
+	b.n.Add(int64(n))
 	return n, err
 }
 

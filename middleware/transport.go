@@ -7,6 +7,7 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -55,7 +56,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.SetRequest(req.Method + " " + u.String())
 	c.SetAttr("http.request.method", req.Method)
 	c.SetAttr("server.address", req.URL.Hostname())
-	if req.ContentLength >= 0 {
+	unknown := req.ContentLength < 0 || req.ContentLength == 0 && req.Body != nil && req.Body != http.NoBody
+	if !unknown {
 		c.SetRequestSize(req.ContentLength)
 	}
 
@@ -67,7 +69,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	rec.Propagator().Inject(ctx, recording.TraceContext{TraceID: c.TraceID(), SpanID: c.SpanID(), Sampled: true},
 		recording.HeaderCarrier(out.Header))
 	var sent *countingBody
-	if req.ContentLength < 0 && req.Body != nil && req.Body != http.NoBody {
+	if unknown && req.Body != nil && req.Body != http.NoBody {
 		sent = &countingBody{rc: req.Body}
 		out.Body = sent
 	}
@@ -103,13 +105,13 @@ type trackedBody struct {
 	pt     *phases
 	sent   *countingBody
 	length int64
-	n      int64
+	n      atomic.Int64
 	once   sync.Once
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	b.n += int64(n)
+	b.n.Add(int64(n))
 	if err == io.EOF {
 		b.finish(nil)
 	} else if err != nil {
@@ -129,9 +131,9 @@ func (b *trackedBody) finish(err error) {
 		now := time.Now()
 		b.pt.end(now)
 		if b.sent != nil {
-			b.c.SetRequestSize(b.sent.n)
+			b.c.SetRequestSize(b.sent.n.Load())
 		}
-		size := b.n
+		size := b.n.Load()
 		if size == 0 && b.length > 0 {
 			size = b.length
 		}

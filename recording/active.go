@@ -84,7 +84,8 @@ type ActiveRecord struct {
 	rec   *Recorder
 	start time.Time
 	r     Record
-	ctx   recordCtx // set once, by the first NewContext
+	ctx   recordCtx           // set once, by the first NewContext
+	hdr   map[string][]string // request headers, for route-time filters
 
 	mu      sync.Mutex
 	calls   []*ActiveCall
@@ -145,7 +146,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	r := &a.r
 	r.Duration = end.Sub(a.start)
 	rec := a.rec
-	if !rec.admitRoute(r.Method, r.Path, r.Route, r.Headers) {
+	if !rec.admitRoute(r.Method, r.Path, r.Route, a.hdr) {
 		a.mu.Lock()
 		a.ended = true
 		a.mu.Unlock()
@@ -168,6 +169,8 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		}
 	}
 	r.DroppedCalls += a.dropped
+	a.calls = nil // the sinks may keep r; do not keep the ActiveCalls alive with it
+	clear(a.inline[:])
 	a.mu.Unlock()
 	if a.dropped > 0 {
 		rec.droppedCalls.Add(uint64(a.dropped))

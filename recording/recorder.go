@@ -175,6 +175,7 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 	}
 	a := &ActiveRecord{rec: r, start: start}
 	a.calls = a.inline[:0]
+	a.hdr = info.Header
 	rec := &a.r
 	rec.ID = r.ids.next(start)
 	rec.Kind = info.Kind
