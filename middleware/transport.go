@@ -40,11 +40,14 @@ type transport struct {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := recording.FromContext(req.Context())
 	if a == nil {
+		if tc, ok := recording.TraceFromContext(req.Context()); ok {
+			return t.base.RoundTrip(withTrace(req, tc, propagatorOf(nil)))
+		}
 		return t.base.RoundTrip(req)
 	}
 	c := a.StartCall("http", req.Method+" "+req.URL.Host+NormalizePath(req.URL.Path))
-	if c == nil {
-		return t.base.RoundTrip(req)
+	if c == nil { // over MaxCalls, or after the request ended
+		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(a.Recorder())))
 	}
 	t0 := time.Now()
 	rec := a.Recorder()
@@ -66,8 +69,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// transport (see otelexport.SpanProcessor) does not record it again.
 	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), pt.trace())
 	out := req.Clone(ctx) // a RoundTripper must not modify the request it is given
-	rec.Propagator().Inject(ctx, recording.TraceContext{TraceID: c.TraceID(), SpanID: c.SpanID(), Sampled: true},
-		recording.HeaderCarrier(out.Header))
+	if out.Header == nil {
+		out.Header = make(http.Header)
+	}
+	rec.Propagator().Inject(ctx, c.TraceContext(), recording.HeaderCarrier(out.Header))
 	var sent *countingBody
 	if unknown && req.Body != nil && req.Body != http.NoBody {
 		sent = &countingBody{rc: req.Body}
@@ -96,6 +101,23 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = b
 	}
 	return resp, nil
+}
+
+func propagatorOf(rec *recording.Recorder) recording.Propagator {
+	if rec == nil {
+		return recording.W3C
+	}
+	return rec.Propagator()
+}
+
+// withTrace returns a copy of req carrying tc in its headers.
+func withTrace(req *http.Request, tc recording.TraceContext, p recording.Propagator) *http.Request {
+	out := req.Clone(req.Context())
+	if out.Header == nil {
+		out.Header = make(http.Header)
+	}
+	p.Inject(req.Context(), tc, recording.HeaderCarrier(out.Header))
+	return out
 }
 
 // trackedBody ends the call when the body is read to the end or closed.

@@ -44,6 +44,17 @@ func (rw *respWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// WriteString keeps io.WriteString from allocating a []byte copy.
+func (rw *respWriter) WriteString(s string) (int, error) {
+	if !rw.wrote && !rw.hijacked {
+		rw.status = http.StatusOK
+		rw.wrote = true
+	}
+	n, err := io.WriteString(rw.w, s)
+	rw.written += int64(n)
+	return n, err
+}
+
 // Unwrap lets http.ResponseController reach the underlying writer, through a
 // shim that observes flushes and hijacks made that way.
 func (rw *respWriter) Unwrap() http.ResponseWriter { return rcShim{rw} }
