@@ -252,7 +252,10 @@ func (a *Appstats) Close() error {
 	}
 	errs := []error{err, a.live.Close(), a.store.Close()}
 	if a.otlp != nil {
-		errs = append(errs, a.otlp.Close(ctx))
+		// A deadline of its own: the recorder's drain may have used up ctx.
+		octx, ocancel := context.WithTimeout(context.Background(), a.cfg.CloseTimeout)
+		defer ocancel()
+		errs = append(errs, a.otlp.Close(octx))
 	}
 	return errors.Join(errs...)
 }

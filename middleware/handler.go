@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -27,7 +28,10 @@ func New(rec *recording.Recorder, opts ...Option) func(http.Handler) http.Handle
 //
 // The route is r.Pattern as set by [http.ServeMux] (read after next
 // returns), else the [WithRouteFunc] hook's answer, else [NormalizePath] of
-// the path. W3C trace context is taken from the request through the
+// the path. ServeMux sets Pattern on the request it is given, so a
+// middleware between this one and the mux that replaces the request (with
+// r.WithContext, say) hides it: mount this middleware next to the mux, or
+// give [WithRouteFunc] a way to find the route. W3C trace context is taken from the request through the
 // recorder's propagator.
 //
 // A panicking handler is recorded with status 500 and the panic value, and
@@ -58,9 +62,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Header:       r.Header,
 		TraceID:      tc.TraceID,
 		ParentSpanID: tc.SpanID,
+		TraceState:   tc.State,
 		Start:        t0,
 	})
 	if ar == nil {
+		if tc.IsValid() {
+			// Not recorded, but the caller's trace still passes through.
+			r = r.WithContext(recording.ContextWithTrace(ctx, tc))
+		}
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -109,7 +118,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	}
 	rec.ResponseBytes = rw.written
 	if body != nil {
-		rec.RequestBytes = body.n
+		rec.RequestBytes = body.n.Load()
 	} else if r.ContentLength > 0 {
 		rec.RequestBytes = r.ContentLength
 	}
@@ -126,9 +135,9 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		rec.Query = ar.Recorder().Redaction().Query(r.URL.RawQuery)
 	}
 	if h.cfg.headers {
-		// Cloned and redacted by the recorder's writer, off the request path;
-		// net/http gives every request a header map of its own.
-		rec.Headers = r.Header
+		// A copy: code outside this handler may still change r.Header. The
+		// recorder's writer redacts it, off the request path.
+		rec.Headers = r.Header.Clone()
 	}
 	rec.Remote = r.RemoteAddr
 	if h.cfg.userFunc != nil {
@@ -142,12 +151,12 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 // unknown length.
 type countingBody struct {
 	rc io.ReadCloser
-	n  int64
+	n  atomic.Int64
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	b.n += int64(n)
+	b.n.Add(int64(n))
 	return n, err
 }
 

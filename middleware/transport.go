@@ -7,6 +7,7 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -39,11 +40,14 @@ type transport struct {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := recording.FromContext(req.Context())
 	if a == nil {
+		if tc, ok := recording.TraceFromContext(req.Context()); ok {
+			return t.base.RoundTrip(withTrace(req, tc, propagatorOf(nil)))
+		}
 		return t.base.RoundTrip(req)
 	}
 	c := a.StartCall("http", req.Method+" "+req.URL.Host+NormalizePath(req.URL.Path))
-	if c == nil {
-		return t.base.RoundTrip(req)
+	if c == nil { // over MaxCalls, or after the request ended
+		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(a.Recorder())))
 	}
 	t0 := time.Now()
 	rec := a.Recorder()
@@ -55,7 +59,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.SetRequest(req.Method + " " + u.String())
 	c.SetAttr("http.request.method", req.Method)
 	c.SetAttr("server.address", req.URL.Hostname())
-	if req.ContentLength >= 0 {
+	unknown := req.ContentLength < 0 || req.ContentLength == 0 && req.Body != nil && req.Body != http.NoBody
+	if !unknown {
 		c.SetRequestSize(req.ContentLength)
 	}
 
@@ -64,10 +69,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// transport (see otelexport.SpanProcessor) does not record it again.
 	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), pt.trace())
 	out := req.Clone(ctx) // a RoundTripper must not modify the request it is given
-	rec.Propagator().Inject(ctx, recording.TraceContext{TraceID: c.TraceID(), SpanID: c.SpanID(), Sampled: true},
-		recording.HeaderCarrier(out.Header))
+	if out.Header == nil {
+		out.Header = make(http.Header)
+	}
+	rec.Propagator().Inject(ctx, c.TraceContext(), recording.HeaderCarrier(out.Header))
 	var sent *countingBody
-	if req.ContentLength < 0 && req.Body != nil && req.Body != http.NoBody {
+	if unknown && req.Body != nil && req.Body != http.NoBody {
 		sent = &countingBody{rc: req.Body}
 		out.Body = sent
 	}
@@ -96,6 +103,23 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+func propagatorOf(rec *recording.Recorder) recording.Propagator {
+	if rec == nil {
+		return recording.W3C
+	}
+	return rec.Propagator()
+}
+
+// withTrace returns a copy of req carrying tc in its headers.
+func withTrace(req *http.Request, tc recording.TraceContext, p recording.Propagator) *http.Request {
+	out := req.Clone(req.Context())
+	if out.Header == nil {
+		out.Header = make(http.Header)
+	}
+	p.Inject(req.Context(), tc, recording.HeaderCarrier(out.Header))
+	return out
+}
+
 // trackedBody ends the call when the body is read to the end or closed.
 type trackedBody struct {
 	rc     io.ReadCloser
@@ -103,13 +127,13 @@ type trackedBody struct {
 	pt     *phases
 	sent   *countingBody
 	length int64
-	n      int64
+	n      atomic.Int64
 	once   sync.Once
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	b.n += int64(n)
+	b.n.Add(int64(n))
 	if err == io.EOF {
 		b.finish(nil)
 	} else if err != nil {
@@ -129,9 +153,9 @@ func (b *trackedBody) finish(err error) {
 		now := time.Now()
 		b.pt.end(now)
 		if b.sent != nil {
-			b.c.SetRequestSize(b.sent.n)
+			b.c.SetRequestSize(b.sent.n.Load())
 		}
-		size := b.n
+		size := b.n.Load()
 		if size == 0 && b.length > 0 {
 			size = b.length
 		}

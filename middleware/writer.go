@@ -44,8 +44,38 @@ func (rw *respWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (rw *respWriter) Unwrap() http.ResponseWriter { return rw.w }
+// WriteString keeps io.WriteString from allocating a []byte copy.
+func (rw *respWriter) WriteString(s string) (int, error) {
+	if !rw.wrote && !rw.hijacked {
+		rw.status = http.StatusOK
+		rw.wrote = true
+	}
+	n, err := io.WriteString(rw.w, s)
+	rw.written += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer, through a
+// shim that observes flushes and hijacks made that way.
+func (rw *respWriter) Unwrap() http.ResponseWriter { return rcShim{rw} }
+
+type rcShim struct{ *respWriter }
+
+func (s rcShim) Unwrap() http.ResponseWriter { return s.w }
+func (s rcShim) FlushError() error {
+	err := http.NewResponseController(s.w).Flush()
+	if err == nil && !s.wrote && !s.hijacked {
+		s.status, s.wrote = http.StatusOK, true
+	}
+	return err
+}
+func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(s.w).Hijack()
+	if err == nil {
+		s.hijacked = true
+	}
+	return c, brw, err
+}
 
 func (rw *respWriter) flush() {
 	if !rw.wrote && !rw.hijacked {

@@ -84,7 +84,9 @@ type ActiveRecord struct {
 	rec   *Recorder
 	start time.Time
 	r     Record
-	ctx   recordCtx // set once, by the first NewContext
+	ctx   recordCtx           // set once, by the first NewContext
+	hdr   map[string][]string // request headers, for route-time filters
+	state string              // incoming tracestate
 
 	mu      sync.Mutex
 	calls   []*ActiveCall
@@ -145,7 +147,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	r := &a.r
 	r.Duration = end.Sub(a.start)
 	rec := a.rec
-	if !rec.admitRoute(r.Method, r.Path, r.Route, r.Headers) {
+	if !rec.admitRoute(r.Method, r.Path, r.Route, a.hdr) {
 		a.mu.Lock()
 		a.ended = true
 		a.mu.Unlock()
@@ -168,6 +170,8 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		}
 	}
 	r.DroppedCalls += a.dropped
+	a.calls = nil // the sinks may keep r; do not keep the ActiveCalls alive with it
+	clear(a.inline[:])
 	a.mu.Unlock()
 	if a.dropped > 0 {
 		rec.droppedCalls.Add(uint64(a.dropped))
@@ -446,6 +450,40 @@ func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
 	c.a.mu.Lock()
 	c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
 	c.a.mu.Unlock()
+}
+
+// TraceContext returns the trace context to send with the call: the
+// request's trace, the call's span, and the incoming tracestate.
+func (c *ActiveCall) TraceContext() TraceContext {
+	if c == nil {
+		return TraceContext{}
+	}
+	return TraceContext{TraceID: c.a.r.TraceID, SpanID: c.c.SpanID, Sampled: true, State: c.a.state}
+}
+
+// TraceContext returns the request's own trace context (its span as the
+// parent), for calls made on its behalf that are not recorded as calls.
+func (a *ActiveRecord) TraceContext() TraceContext {
+	if a == nil {
+		return TraceContext{}
+	}
+	return TraceContext{TraceID: a.r.TraceID, SpanID: a.r.SpanID, Sampled: true, State: a.state}
+}
+
+type traceKey struct{}
+
+// ContextWithTrace returns ctx carrying tc, the trace context of a request
+// that is not recorded (sampled out, filtered, paused), so that outgoing calls
+// still pass the caller's trace on.
+func ContextWithTrace(ctx context.Context, tc TraceContext) context.Context {
+	return context.WithValue(ctx, traceKey{}, tc)
+}
+
+// TraceFromContext returns the trace context put on ctx by
+// [ContextWithTrace].
+func TraceFromContext(ctx context.Context) (TraceContext, bool) {
+	tc, ok := ctx.Value(traceKey{}).(TraceContext)
+	return tc, ok && tc.IsValid()
 }
 
 // SpanID returns the call's span ID, to propagate downstream.

@@ -156,6 +156,7 @@ type RequestInfo struct {
 	Header       map[string][]string // consulted by filters; not stored
 	TraceID      TraceID             // from an incoming traceparent; generated when zero
 	ParentSpanID SpanID
+	TraceState   string    // an incoming tracestate, passed on to outgoing calls
 	Start        time.Time // zero means now
 }
 
@@ -185,6 +186,8 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 	}
 	a := &ActiveRecord{rec: r, start: start}
 	a.calls = a.inline[:0]
+	a.hdr = info.Header
+	a.state = info.TraceState
 	rec := &a.r
 	rec.ID = r.ids.next(start)
 	rec.Kind = info.Kind

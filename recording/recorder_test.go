@@ -346,20 +346,25 @@ func TestRedaction(t *testing.T) {
 		"user%5Fsecret=1":           "user%5Fsecret=%5BREDACTED%5D",
 		"%zz=1":                     "%zz=1",
 		"session_id=1&sessions=all": "session_id=%5BREDACTED%5D&sessions=%5BREDACTED%5D",
+		"a=1;token=x;b=2":           "a=1;token=%5BREDACTED%5D;b=2",
+		"a%zz=1&token=y":            "a%zz=1&token=%5BREDACTED%5D",
 	} {
 		if got := r.Query(in); got != want {
 			t.Errorf("Query(%q) = %q, want %q", in, got, want)
 		}
 	}
-	h := map[string][]string{"Authorization": {"Bearer x"}, "cookie": {"a", "b"}, "Accept": {"*/*"}}
+	h := map[string][]string{"Authorization": {"Bearer x"}, "cookie": {"a", "b"}, "Accept": {"*/*"},
+		"X-Access-Token": {"t"}, "Private-Token": {"p"}, "Referer": {"https://app/reset?token=SECRET&step=2"}}
 	got := r.Header(h)
-	if got["Authorization"][0] != recording.Redacted || got["cookie"][1] != recording.Redacted || got["Accept"][0] != "*/*" {
+	if got["Authorization"][0] != recording.Redacted || got["cookie"][1] != recording.Redacted || got["Accept"][0] != "*/*" ||
+		got["X-Access-Token"][0] != recording.Redacted || got["Private-Token"][0] != recording.Redacted ||
+		got["Referer"][0] != "https://app/reset?token=%5BREDACTED%5D&step=2" {
 		t.Fatalf("headers %v", got)
 	}
 	if h["Authorization"][0] != "Bearer x" {
 		t.Fatal("Header modified its input")
 	}
-	if len(got) != 3 || len(got["cookie"]) != 2 {
+	if len(got) != len(h) || len(got["cookie"]) != 2 {
 		t.Fatalf("headers %v", got)
 	}
 	// The copies share one backing array; appending to one must not

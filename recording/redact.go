@@ -41,53 +41,64 @@ func (r *Redaction) SecretName(name string) bool {
 }
 
 // Query returns the raw query with the values of secret-looking parameters
-// replaced. Unparseable pieces are kept as their key with the value hidden.
+// replaced. Both "&" and ";" separate parameters, as many servers accept
+// either; a name that does not unescape is checked as it is.
 func (r *Redaction) Query(raw string) string {
 	if raw == "" || len(r.Params) == 0 || !r.anySecret(raw) {
 		return raw
 	}
 	var b strings.Builder
-	changed := false
-	rest, more := raw, true
-	for i := 0; more; i++ {
-		var part string
-		part, rest, more = strings.Cut(rest, "&")
+	b.Grow(len(raw))
+	rest := raw
+	for {
+		i := strings.IndexAny(rest, "&;")
+		part := rest
+		if i >= 0 {
+			part = rest[:i]
+		}
 		key, _, hasValue := strings.Cut(part, "=")
-		name, err := url.QueryUnescape(key)
-		if err != nil {
-			name = key
-		}
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		if hasValue && r.SecretName(name) {
+		if hasValue && r.SecretName(unescapeName(key)) {
 			b.WriteString(key)
 			b.WriteString("=")
 			b.WriteString(url.QueryEscape(Redacted))
-			changed = true
-			continue
+		} else {
+			b.WriteString(part)
 		}
-		b.WriteString(part)
-	}
-	if !changed {
-		return raw
+		if i < 0 {
+			break
+		}
+		b.WriteByte(rest[i])
+		rest = rest[i+1:]
 	}
 	return b.String()
+}
+
+func unescapeName(key string) string {
+	if name, err := url.QueryUnescape(key); err == nil {
+		return name
+	}
+	return key
 }
 
 // anySecret reports whether any parameter name in raw may be secret, without
 // allocating: the common case of a query with nothing to hide costs a scan.
 func (r *Redaction) anySecret(raw string) bool {
-	rest, more := raw, true
-	for more {
-		var part string
-		part, rest, more = strings.Cut(rest, "&")
+	rest := raw
+	for {
+		i := strings.IndexAny(rest, "&;")
+		part := rest
+		if i >= 0 {
+			part = rest[:i]
+		}
 		key, _, _ := strings.Cut(part, "=")
 		if strings.IndexByte(key, '%') >= 0 || strings.IndexByte(key, '+') >= 0 || r.SecretName(key) {
 			return true // escaped names are decoded and checked on the slow path
 		}
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+1:]
 	}
-	return false
 }
 
 // Header returns a copy of h with the values of redacted headers replaced.
@@ -111,11 +122,20 @@ func (r *Redaction) Header(h map[string][]string) map[string][]string {
 		}
 		dst := all[:len(vs):len(vs)]
 		all = all[len(vs):]
-		if r.secretHeader(k) {
+		switch {
+		case r.secretHeader(k):
 			for i := range dst {
 				dst[i] = Redacted
 			}
-		} else {
+		case strings.EqualFold(k, "Referer"):
+			// A referring URL carries the previous page's query.
+			for i, v := range vs {
+				if base, q, ok := strings.Cut(v, "?"); ok {
+					v = base + "?" + r.Query(q)
+				}
+				dst[i] = v
+			}
+		default:
 			copy(dst, vs)
 		}
 		out[k] = dst
@@ -123,15 +143,17 @@ func (r *Redaction) Header(h map[string][]string) map[string][]string {
 	return out
 }
 
-// secretHeader reports whether the header name is redacted. Header names
-// compare case-insensitively, so name need not be canonical.
+// secretHeader reports whether a header is hidden: it is listed, or its
+// name looks secret the way a parameter's does (X-Access-Token,
+// Private-Token, X-Amz-Security-Token…). Header names compare
+// case-insensitively, so name need not be canonical.
 func (r *Redaction) secretHeader(name string) bool {
 	for _, h := range r.Headers {
 		if strings.EqualFold(h, name) {
 			return true
 		}
 	}
-	return false
+	return r.SecretName(name)
 }
 
 func containsFold(s, sub string) bool {

@@ -29,4 +29,4 @@ cd "$root"
 APPSTATS_JAEGER=http://127.0.0.1:16686 \
 APPSTATS_OTLP_HTTP=127.0.0.1:4318 \
 APPSTATS_OTLP_GRPC=127.0.0.1:4317 \
-  go test -race -count=1 -run '^TestJaegerInterop' -v ./otelexport/
+  go test -race -count=1 -run '^TestJaeger' -v ./otelexport/ ./examples/demo/
