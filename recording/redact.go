@@ -160,10 +160,39 @@ func containsFold(s, sub string) bool {
 	if len(sub) > len(s) {
 		return false
 	}
+	if len(sub) == 0 || !isASCII(sub) {
+		for i := 0; i+len(sub) <= len(s); i++ {
+			if strings.EqualFold(s[i:i+len(sub)], sub) {
+				return true
+			}
+		}
+		return false
+	}
+	// An ASCII sub can only fold-match a window that starts with its first
+	// letter in either case (a multi-byte rune would make the window hold
+	// fewer runes than sub), so most positions are skipped with a byte
+	// comparison instead of a call to EqualFold.
+	c0 := lowerASCII(sub[0])
 	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
+		if lowerASCII(s[i]) == c0 && strings.EqualFold(s[i:i+len(sub)], sub) {
 			return true
 		}
 	}
 	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
