@@ -39,6 +39,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 )
@@ -112,6 +113,6 @@ func defaultOptions() options {
 		Concurrency: 8,
 		Requests:    1_000_000,
 		Warmup:      500 * time.Millisecond,
-		Scenarios:   scenarioNames,
+		Scenarios:   slices.Clone(scenarioNames),
 	}
 }

@@ -30,7 +30,7 @@ const fanoutCalls = 10
 
 func parseScenarios(s string) ([]string, error) {
 	if s == "all" {
-		return scenarioNames, nil
+		return slices.Clone(scenarioNames), nil
 	}
 	var out []string
 	for _, name := range strings.Split(s, ",") {
