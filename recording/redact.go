@@ -109,26 +109,28 @@ func (r *Redaction) Header(h map[string][]string) map[string][]string {
 	}
 	out := make(map[string][]string, len(h))
 	for k, vs := range h {
-		if r.secretHeader(k) {
-			red := make([]string, len(vs))
-			for i := range red {
-				red[i] = Redacted
-			}
-			out[k] = red
-			continue
-		}
-		vs = append([]string(nil), vs...)
-		if strings.EqualFold(k, "Referer") {
-			// A referring URL carries the previous page's query.
-			for i, v := range vs {
-				if base, q, ok := strings.Cut(v, "?"); ok {
-					vs[i] = base + "?" + r.Query(q)
-				}
-			}
-		}
-		out[k] = vs
+		out[k] = r.headerValues(k, append([]string(nil), vs...), r.secretHeader(k))
 	}
 	return out
+}
+
+// headerValues redacts vs, a copy the caller owns, in place.
+func (r *Redaction) headerValues(name string, vs []string, secret bool) []string {
+	if secret {
+		for i := range vs {
+			vs[i] = Redacted
+		}
+		return vs
+	}
+	if strings.EqualFold(name, "Referer") {
+		// A referring URL carries the previous page's query.
+		for i, v := range vs {
+			if base, q, ok := strings.Cut(v, "?"); ok {
+				vs[i] = base + "?" + r.Query(q)
+			}
+		}
+	}
+	return vs
 }
 
 // secretHeader reports whether a header is hidden: it is listed, or its
