@@ -135,9 +135,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		rec.Query = ar.Recorder().Redaction().Query(r.URL.RawQuery)
 	}
 	if h.cfg.headers {
-		// A copy: code outside this handler may still change r.Header. The
-		// recorder's writer redacts it, off the request path.
-		rec.Headers = r.Header.Clone()
+		ar.SetHeaders(r.Header) // copied: code outside this handler may still change r.Header
 	}
 	rec.Remote = r.RemoteAddr
 	if h.cfg.userFunc != nil {

@@ -81,6 +81,8 @@ type Record struct {
 
 	Warnings []Warning // filled by the recorder's analysis before sinks see the record
 	Attrs    []Attr
+
+	hdrFlat []string // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
 }
 
 // A Call is one outgoing call a request made: an RPC, an HTTP request, a SQL

@@ -71,6 +71,8 @@ type Recorder struct {
 	droppedCalls atomic.Uint64
 	lateCalls    atomic.Uint64
 
+	secretNames map[string]bool // header name → secret; used by the writer goroutine only
+
 	logMu      sync.Mutex
 	lastLog    time.Time
 	suppressed int
@@ -81,17 +83,18 @@ func New(opts ...Option) *Recorder {
 	cfg := newConfig(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Recorder{
-		cfg:        cfg,
-		ids:        newIDSource(),
-		sym:        newSymbolizer(),
-		stacks:     newStackCache(maxStackCache),
-		q:          make(chan *Record, cfg.queueSize),
-		kick:       make(chan struct{}, 1),
-		kickAt:     min(cfg.batchSize, cfg.queueSize),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
-		sinkCtx:    ctx,
-		sinkCancel: cancel,
+		cfg:         cfg,
+		ids:         newIDSource(),
+		sym:         newSymbolizer(),
+		stacks:      newStackCache(maxStackCache),
+		q:           make(chan *Record, cfg.queueSize),
+		kick:        make(chan struct{}, 1),
+		kickAt:      min(cfg.batchSize, cfg.queueSize),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
+		sinkCtx:     ctx,
+		sinkCancel:  cancel,
+		secretNames: make(map[string]bool),
 	}
 	go r.writer()
 	return r
@@ -388,7 +391,11 @@ func (r *Recorder) prepare(rec *Record) {
 			c.pcs = nil
 		}
 	}
-	if rec.Headers != nil {
+	switch {
+	case rec.hdrFlat != nil:
+		rec.Headers = r.headerMap(rec.hdrFlat)
+		rec.hdrFlat = nil
+	case rec.Headers != nil:
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
 	}
 	rec.Warnings = append(rec.Warnings, Analyze(rec, r.cfg.repeatThreshold)...)

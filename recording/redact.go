@@ -122,25 +122,29 @@ func (r *Redaction) Header(h map[string][]string) map[string][]string {
 		}
 		dst := all[:len(vs):len(vs)]
 		all = all[len(vs):]
-		switch {
-		case r.secretHeader(k):
-			for i := range dst {
-				dst[i] = Redacted
-			}
-		case strings.EqualFold(k, "Referer"):
-			// A referring URL carries the previous page's query.
-			for i, v := range vs {
-				if base, q, ok := strings.Cut(v, "?"); ok {
-					v = base + "?" + r.Query(q)
-				}
-				dst[i] = v
-			}
-		default:
-			copy(dst, vs)
-		}
-		out[k] = dst
+		copy(dst, vs)
+		out[k] = r.headerValues(k, dst, r.secretHeader(k))
 	}
 	return out
+}
+
+// headerValues redacts vs, a copy the caller owns, in place.
+func (r *Redaction) headerValues(name string, vs []string, secret bool) []string {
+	if secret {
+		for i := range vs {
+			vs[i] = Redacted
+		}
+		return vs
+	}
+	if strings.EqualFold(name, "Referer") {
+		// A referring URL carries the previous page's query.
+		for i, v := range vs {
+			if base, q, ok := strings.Cut(v, "?"); ok {
+				vs[i] = base + "?" + r.Query(q)
+			}
+		}
+	}
+	return vs
 }
 
 // secretHeader reports whether a header is hidden: it is listed, or its

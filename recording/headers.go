@@ -1,0 +1,46 @@
+package recording
+
+// SetHeaders keeps the request's headers for the full record. It copies
+// them with one allocation — the header map may change after the request
+// ends — and leaves building the map and redacting it to the recorder's
+// writer, off the request path. Like [ActiveRecord.Record], it is for the
+// goroutine that started the record.
+func (a *ActiveRecord) SetHeaders(h map[string][]string) {
+	if a == nil || h == nil {
+		return
+	}
+	n := 0
+	for _, vs := range h {
+		n += 2 * len(vs)
+	}
+	flat := make([]string, 0, n)
+	for k, vs := range h {
+		for _, v := range vs {
+			flat = append(flat, k, v)
+		}
+	}
+	a.r.hdrFlat = flat
+}
+
+// headerMap builds the redacted header map of a record from the pairs
+// SetHeaders kept. It runs in the writer goroutine, which alone uses the
+// recorder's cache of which header names are secret.
+func (r *Recorder) headerMap(flat []string) map[string][]string {
+	out := make(map[string][]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		out[flat[i]] = append(out[flat[i]], flat[i+1])
+	}
+	red := &r.cfg.redaction
+	for k, vs := range out {
+		secret, ok := r.secretNames[k]
+		if !ok {
+			if len(r.secretNames) >= 4096 {
+				clear(r.secretNames)
+			}
+			secret = red.secretHeader(k)
+			r.secretNames[k] = secret
+		}
+		out[k] = red.headerValues(k, vs, secret)
+	}
+	return out
+}
