@@ -92,12 +92,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if !rw.wrote && !rw.hijacked {
 				rw.status = http.StatusInternalServerError
 			}
-			h.finish(ar, r, r2, rw, body, time.Now())
+			h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0)))
 			panic(v)
 		}
 	}()
 	h.next.ServeHTTP(wrap(rw), r2)
-	h.finish(ar, r, r2, rw, body, time.Now())
+	h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0))) // one monotonic clock read
 }
 
 func asError(v any) error {
@@ -141,7 +141,6 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	if h.cfg.userFunc != nil {
 		rec.User = h.cfg.userFunc(r2)
 	}
-	ar.AddOverhead(time.Since(end))
 	ar.FinishAt(end)
 }
 

@@ -138,12 +138,14 @@ func (a *ActiveRecord) Finish() { a.FinishAt(time.Now()) }
 // FinishAt ends the request at end: calls still running are kept with the
 // Running flag, calls started afterwards are counted as late, and the record
 // is queued for the sinks unless a route filter excludes it. It must be called
-// once, by the goroutine that started the record.
+// once, by the goroutine that started the record. The time from end until
+// the record is queued counts as recording overhead, so a caller that does
+// its own finishing work (status, route, headers) after taking end is
+// charged for it without reading the clock again.
 func (a *ActiveRecord) FinishAt(end time.Time) {
 	if a == nil {
 		return
 	}
-	t0 := a.now()
 	r := &a.r
 	r.Duration = end.Sub(a.start)
 	rec := a.rec
@@ -176,7 +178,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	if a.dropped > 0 {
 		rec.droppedCalls.Add(uint64(a.dropped))
 	}
-	r.Overhead += time.Duration(a.overhead.Load()) + time.Since(t0)
+	r.Overhead += time.Duration(a.overhead.Load()) + max(time.Since(end), 0)
 	rec.enqueue(r)
 }
 

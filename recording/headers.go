@@ -9,11 +9,7 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	if a == nil || h == nil {
 		return
 	}
-	n := 0
-	for _, vs := range h {
-		n += 2 * len(vs)
-	}
-	flat := make([]string, 0, n)
+	flat := make([]string, 0, 2*len(h)) // one pass: most headers have one value
 	for k, vs := range h {
 		for _, v := range vs {
 			flat = append(flat, k, v)
