@@ -107,17 +107,28 @@ type historyRow struct {
 	Failed bool
 }
 
-// dashboard serves the dashboard page.
-func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
+// dashboardParams reads the window and the history's list parameters that
+// the dashboard and its history section share; on bad input it answers 400
+// and returns false.
+func (h *handler) dashboardParams(w http.ResponseWriter, r *http.Request) (windowChoice, listParams, bool) {
 	q := r.URL.Query()
 	wc, err := parseWindow(q.Get("window"))
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
-		return
+		return wc, listParams{}, false
 	}
 	lp, err := parseList(q, 50)
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return wc, lp, false
+	}
+	return wc, lp, true
+}
+
+// dashboard serves the dashboard page.
+func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
+	wc, lp, ok := h.dashboardParams(w, r)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
@@ -288,15 +299,8 @@ func (h *handler) partStats(w http.ResponseWriter, r *http.Request) {
 
 // partHistory serves the dashboard's history section alone, for live refresh.
 func (h *handler) partHistory(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	wc, err := parseWindow(q.Get("window"))
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
-		return
-	}
-	lp, err := parseList(q, 50)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	wc, lp, ok := h.dashboardParams(w, r)
+	if !ok {
 		return
 	}
 	now := time.Now()
