@@ -16,7 +16,7 @@
 // middleware/netstats) or by hand with [recording.StartCall],
 // [recording.Do] and [recording.Event].
 //
-// The parts — [recording.Recorder], the [middleware] package, the stores
+// The parts — [recording.Recorder], the [httpstats] package, the stores
 // under store/, the ui package and otelexport — can also be wired by hand;
 // this package only chooses defaults.
 package appstats
@@ -33,7 +33,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -97,7 +97,7 @@ type Config struct {
 	// RecorderOptions and MiddlewareOptions are passed on as they are, after
 	// the options this package derives from the fields above.
 	RecorderOptions   []recording.Option
-	MiddlewareOptions []middleware.Option
+	MiddlewareOptions []httpstats.Option
 
 	// CloseTimeout bounds how long Close waits for pending records (default 10s).
 	CloseTimeout time.Duration
@@ -148,8 +148,8 @@ func Open(cfg Config) (*Appstats, error) {
 		opts = append(opts, recording.WithSampleRate(cfg.SampleRate))
 	}
 	a.rec = recording.New(append(opts, cfg.RecorderOptions...)...)
-	mwOpts := append([]middleware.Option{middleware.WithSkipPaths(cfg.UIPrefix)}, cfg.MiddlewareOptions...)
-	a.mw = middleware.New(a.rec, mwOpts...)
+	mwOpts := append([]httpstats.Option{httpstats.WithSkipPaths(cfg.UIPrefix)}, cfg.MiddlewareOptions...)
+	a.mw = httpstats.New(a.rec, mwOpts...)
 	uiOpts := []ui.Option{ui.WithPrefix(cfg.UIPrefix), ui.WithRecorder(a.rec), ui.WithLive(a.live), ui.WithLogger(cfg.Logger)}
 	if cfg.Auth != nil {
 		uiOpts = append(uiOpts, ui.WithAuth(cfg.Auth))
@@ -217,14 +217,14 @@ func openStore(cfg Config) (store.Store, error) {
 }
 
 // Middleware wraps next so that its requests are recorded; see
-// [middleware.Handler].
+// [httpstats.Handler].
 func (a *Appstats) Middleware(next http.Handler) http.Handler { return a.mw(next) }
 
 // Transport wraps base (nil means [http.DefaultTransport]) so that requests
 // made with a recorded request's context are recorded as calls; see
-// [middleware.Transport].
+// [httpstats.Transport].
 func (a *Appstats) Transport(base http.RoundTripper) http.RoundTripper {
-	return middleware.Transport(base, a.cfg.MiddlewareOptions...)
+	return httpstats.Transport(base, a.cfg.MiddlewareOptions...)
 }
 
 // UI returns the dashboard, to mount at Config.UIPrefix (default "/stats/"):

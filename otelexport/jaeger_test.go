@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
 )
@@ -203,14 +203,14 @@ func TestJaegerInteropTwoServices(t *testing.T) {
 		}
 		sink := &recordSink{}
 		rec := recording.New(recording.WithSinks(sink, exp), recording.WithPropagator(otelexport.Propagator(nil)))
-		srv := httptest.NewServer(middleware.Handler(rec, h))
+		srv := httptest.NewServer(httpstats.Handler(rec, h))
 		t.Cleanup(srv.Close)
 		return srv, rec, sink, exp
 	}
 	srvB, recB, sinkB, expB := newService("appstats-interop-b", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "b")
 	}))
-	client := &http.Client{Transport: middleware.Transport(nil)}
+	client := &http.Client{Transport: httpstats.Transport(nil)}
 	srvA, recA, sinkA, expA := newService("appstats-interop-a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", srvB.URL+"/b", nil)
 		resp, err := client.Do(req)

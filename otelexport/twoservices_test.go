@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
 )
@@ -30,7 +30,7 @@ func TestTwoServices(t *testing.T) {
 		}
 		sink := &recordSink{}
 		rec := recording.New(recording.WithSinks(sink, exp), recording.WithPropagator(otelexport.Propagator(nil)))
-		srv := httptest.NewServer(middleware.Handler(rec, h))
+		srv := httptest.NewServer(httpstats.Handler(rec, h))
 		t.Cleanup(srv.Close)
 		return srv, rec, sink, exp
 	}
@@ -40,7 +40,7 @@ func TestTwoServices(t *testing.T) {
 		bBaggage <- baggage.FromContext(r.Context()).Member("tenant").Value()
 		io.WriteString(w, "b")
 	}))
-	client := &http.Client{Transport: middleware.Transport(nil)}
+	client := &http.Client{Transport: httpstats.Transport(nil)}
 	srvA, recA, sinkA, expA := newService("svc-a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", srvB.URL+"/b", nil)
 		resp, err := client.Do(req)

@@ -9,7 +9,7 @@
 // made — service and method (e.g. "http" + "GET api.example.com/users/{id}",
 // "sql" + "SELECT users"), start offset, duration, sizes, error, short
 // request/response summaries, the stack that made it, HTTP phases and
-// attributes. Server wrappers (package middleware, middleware/grpcstats)
+// attributes. Server wrappers (middleware/httpstats, middleware/grpcstats)
 // start records with [Recorder.StartRecord]; client wrappers and users add
 // calls with [StartCall], [Do] and [Event]:
 //

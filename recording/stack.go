@@ -28,7 +28,7 @@ var internalPackages = [...]string{
 	"github.com/goappstats/appstats/recording/",
 	"github.com/goappstats/appstats/recording",
 	"github.com/goappstats/appstats/middleware/",
-	"github.com/goappstats/appstats/middleware",
+	"github.com/goappstats/appstats/internal/",
 	"github.com/goappstats/appstats/otelexport",
 	"runtime",
 	"net/http/",

@@ -123,13 +123,13 @@ func TestSymbolizeCallers(t *testing.T) {
 
 func TestInternalFrame(t *testing.T) {
 	for fn, want := range map[string]bool{
-		"github.com/goappstats/appstats/recording.StartCall":                 true,
-		"github.com/goappstats/appstats/middleware.(*transport).RoundTrip":   true,
-		"github.com/goappstats/appstats/middleware/sqlstats.(*conn).Query":   true,
-		"github.com/goappstats/appstats.(*Appstats).Middleware.func1":        true,
-		"github.com/goappstats/appstats/middleware_test.callSite":            false,
-		"github.com/goappstats/appstats/middleware/sqlstats_test.TestX":      false,
-		"github.com/goappstats/appstats/examples/demo/internal/app.(*A).Get": false,
+		"github.com/goappstats/appstats/recording.StartCall":                         true,
+		"github.com/goappstats/appstats/middleware/httpstats.(*transport).RoundTrip": true,
+		"github.com/goappstats/appstats/middleware/sqlstats.(*conn).Query":           true,
+		"github.com/goappstats/appstats.(*Appstats).Middleware.func1":                true,
+		"github.com/goappstats/appstats/middleware/httpstats_test.callSite":          false,
+		"github.com/goappstats/appstats/middleware/sqlstats_test.TestX":              false,
+		"github.com/goappstats/appstats/examples/demo/internal/app.(*A).Get":         false,
 		"main.handler":                   false,
 		"net/http.HandlerFunc.ServeHTTP": true,
 		"net/http/httptrace.x":           true,

@@ -126,7 +126,7 @@ echo "|---|---|---|"
 b=$(metric BenchmarkMiddleware/bare ns/op); a=$(metric BenchmarkMiddleware/appstats ns/op); o=$(metric BenchmarkMiddleware/otelhttp ns/op)
 if [[ -n $b && -n $a && -n $o ]]; then
   r=$(calc %.3f "($a - $b) / ($o - $b)")
-  v=$(verdict "$r <= 0.2"); [[ $v == MISSED ]] && MISSED_BENCH+=("./middleware BenchmarkMiddleware/appstats\$")
+  v=$(verdict "$r <= 0.2"); [[ $v == MISSED ]] && MISSED_BENCH+=("./middleware/httpstats BenchmarkMiddleware/appstats\$")
   echo "| middleware, hello handler, 100% sampled: added cost ≤ 1/5 of otelhttp's (wall time, ns/op) | bare $(ns "$b"), appstats $(ns "$a"), otelhttp $(ns "$o"): (appstats − bare) ÷ (otelhttp − bare) = **$r** | $v |"
   b=$(metric BenchmarkMiddleware/bare cpu-ns/op); a=$(metric BenchmarkMiddleware/appstats cpu-ns/op); o=$(metric BenchmarkMiddleware/otelhttp cpu-ns/op)
   if [[ -n $b && -n $a && -n $o ]]; then

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/badgerstore"
 	"github.com/goappstats/appstats/store/memstore"
@@ -202,7 +202,7 @@ func setupHelloSinks(e *env, note string, sinks ...recording.Sink) error {
 	e.note = note
 	e.path = "/hello"
 	e.bare = app
-	e.recorded = middleware.Handler(rec, app)
+	e.recorded = httpstats.Handler(rec, app)
 	return nil
 }
 
@@ -232,10 +232,10 @@ func setupFanout(e *env, o options, sink recording.Sink) error {
 		})
 		return app
 	}
-	e.note = fmt.Sprintf("A handler making %d sequential GETs to a loopback backend (not recorded itself) — through a plain http.Transport (bare) or middleware.Transport over the same transport (recorded); recorded into memstore.", fanoutCalls)
+	e.note = fmt.Sprintf("A handler making %d sequential GETs to a loopback backend (not recorded itself) — through a plain http.Transport (bare) or httpstats.Transport over the same transport (recorded); recorded into memstore.", fanoutCalls)
 	e.path = "/fanout"
 	e.bare = fanout(&http.Client{Transport: base})
-	e.recorded = middleware.Handler(rec, fanout(&http.Client{Transport: middleware.Transport(base)}))
+	e.recorded = httpstats.Handler(rec, fanout(&http.Client{Transport: httpstats.Transport(base)}))
 	return nil
 }
 

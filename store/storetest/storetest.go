@@ -131,7 +131,7 @@ func Record20(start time.Time, n uint32) *recording.Record {
 	outer := []recording.Frame{
 		{Function: "main.(*server).handleOrders", File: "/home/dev/shop/orders.go", Line: 88},
 		{Function: "net/http.HandlerFunc.ServeHTTP", File: "/usr/local/go/src/net/http/server.go", Line: 2294},
-		{Function: "github.com/goappstats/appstats/middleware.(*handler).ServeHTTP", File: "/home/dev/go/pkg/mod/github.com/goappstats/appstats/middleware/middleware.go", Line: 141},
+		{Function: "github.com/goappstats/appstats/middleware/httpstats.(*handler).ServeHTTP", File: "/home/dev/go/pkg/mod/github.com/goappstats/appstats/middleware/httpstats/handler.go", Line: 141},
 		{Function: "net/http.(*ServeMux).ServeHTTP", File: "/usr/local/go/src/net/http/server.go", Line: 2822},
 		{Function: "net/http.serverHandler.ServeHTTP", File: "/usr/local/go/src/net/http/server.go", Line: 3301},
 		{Function: "net/http.(*conn).serve", File: "/usr/local/go/src/net/http/server.go", Line: 2102},

@@ -1,4 +1,4 @@
-package middleware
+package httpstats
 
 import (
 	"net/http"

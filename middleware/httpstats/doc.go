@@ -1,12 +1,12 @@
-// Package middleware records net/http traffic: [Handler] (or [New], in the
+// Package httpstats records net/http traffic: [Handler] (or [New], in the
 // func(http.Handler) http.Handler form) turns each incoming request into a
 // [recording.Record], and [Transport] turns each outgoing request made with a
 // recorded request's context into a call of that record.
 //
 //	rec := recording.New(recording.WithSinks(st))
 //	defer rec.Close(ctx)
-//	client := &http.Client{Transport: middleware.Transport(nil)}
-//	http.ListenAndServe(addr, middleware.Handler(rec, mux, middleware.WithSkipPaths("/stats/")))
+//	client := &http.Client{Transport: httpstats.Transport(nil)}
+//	http.ListenAndServe(addr, httpstats.Handler(rec, mux, httpstats.WithSkipPaths("/stats/")))
 //
 // Outgoing calls must use the request's context
 // (http.NewRequestWithContext(r.Context(), …)) to be attributed to it.
@@ -31,4 +31,4 @@
 // The recorder's propagator ([recording.W3C] by default) reads traceparent
 // from incoming requests, so a record joins its caller's trace, and
 // [Transport] writes one carrying the call's span into outgoing requests.
-package middleware
+package httpstats

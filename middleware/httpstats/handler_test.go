@@ -1,4 +1,4 @@
-package middleware_test
+package httpstats_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/recording/recordingtest"
 )
@@ -81,7 +81,7 @@ func TestConcurrentAttribution(t *testing.T) {
 		wg.Wait()
 		fmt.Fprint(w, n)
 	})
-	srv := httptest.NewServer(middleware.Handler(rec, mux))
+	srv := httptest.NewServer(httpstats.Handler(rec, mux))
 	defer srv.Close()
 
 	const requests = 1000
@@ -144,7 +144,7 @@ func TestRecordFields(t *testing.T) {
 		fmt.Fprintf(w, "got %d bytes", len(b))
 	})
 	mux.HandleFunc("/plain/", func(w http.ResponseWriter, r *http.Request) {})
-	h := middleware.Handler(rec, mux, middleware.WithUser(func(r *http.Request) string { return r.Header.Get("X-User") }))
+	h := httpstats.Handler(rec, mux, httpstats.WithUser(func(r *http.Request) string { return r.Header.Get("X-User") }))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -201,7 +201,7 @@ func TestRecordFields(t *testing.T) {
 
 func TestRouteFallbackNormalizes(t *testing.T) {
 	rec, sink := newRecorder(t)
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	get(t, srv.Client(), srv.URL+"/plain/7/items/550e8400-e29b-41d4-a716-446655440000/x")
@@ -224,7 +224,7 @@ func TestNormalizePath(t *testing.T) {
 		"/day/2024-01-02":                         "/day/{id}",
 		"/file/report2024.pdf":                    "/file/report2024.pdf",
 	} {
-		if got := middleware.NormalizePath(in); got != want {
+		if got := httpstats.NormalizePath(in); got != want {
 			t.Errorf("NormalizePath(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -247,7 +247,7 @@ func TestPanicRecordedAndRepanicked(t *testing.T) {
 			repanicked = append(repanicked, v)
 			mu.Unlock()
 		}()
-		middleware.Handler(rec, mux).ServeHTTP(w, r)
+		httpstats.Handler(rec, mux).ServeHTTP(w, r)
 	})
 	srv := httptest.NewServer(outer)
 	defer srv.Close()
@@ -296,7 +296,7 @@ func TestWriterInterfaces(t *testing.T) {
 			}
 			mux := http.NewServeMux()
 			mux.Handle("/bare", probe(&bare))
-			mux.Handle("/wrapped", middleware.Handler(rec, probe(&wrapped)))
+			mux.Handle("/wrapped", httpstats.Handler(rec, probe(&wrapped)))
 			srv := httptest.NewUnstartedServer(mux)
 			srv.EnableHTTP2 = h2
 			srv.StartTLS()
@@ -319,7 +319,7 @@ func TestWriterInterfaces(t *testing.T) {
 
 func TestHijack(t *testing.T) {
 	rec, sink := newRecorder(t)
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Errorf("hijack: %v", err)
@@ -344,7 +344,7 @@ func TestHijack(t *testing.T) {
 func TestReadFromCountsBytes(t *testing.T) {
 	rec, sink := newRecorder(t)
 	payload := strings.Repeat("x", 100000)
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(w, strings.NewReader(payload)) // uses ReaderFrom on HTTP/1
 	}))
 	srv := httptest.NewServer(h)
@@ -361,7 +361,7 @@ func TestReadFromCountsBytes(t *testing.T) {
 
 func TestSkipPaths(t *testing.T) {
 	rec, sink := newRecorder(t)
-	h := middleware.New(rec, middleware.WithSkipPaths("/stats/"))(http.NotFoundHandler())
+	h := httpstats.New(rec, httpstats.WithSkipPaths("/stats/"))(http.NotFoundHandler())
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	get(t, srv.Client(), srv.URL+"/stats/api/records")
@@ -386,7 +386,7 @@ func TestSampling(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.rate), func(t *testing.T) {
 			rec, sink := newRecorder(t, recording.WithSampleRate(tc.rate), recording.WithQueueSize(4096))
-			h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 			for range tc.n {
 				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 			}
@@ -410,7 +410,7 @@ func TestFilters(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, r *http.Request) {})
-	h := middleware.Handler(rec, mux)
+	h := httpstats.Handler(rec, mux)
 	serve := func(method, path string, hdr ...string) {
 		r := httptest.NewRequest(method, path, nil)
 		if len(hdr) == 2 {
@@ -440,7 +440,7 @@ func TestFilters(t *testing.T) {
 
 func TestMaxCallsOverflow(t *testing.T) {
 	rec, sink := newRecorder(t, recording.WithMaxCalls(10))
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for i := range 25 {
 			recording.StartCall(r.Context(), "svc", fmt.Sprint(i)).End(nil)
 		}
@@ -457,7 +457,7 @@ func TestMaxCallsOverflow(t *testing.T) {
 
 func TestStackPointsAtCaller(t *testing.T) {
 	rec, sink := newRecorder(t)
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		callSite(r.Context())
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package middleware_test
+package httpstats_test
 
 import "time"
 

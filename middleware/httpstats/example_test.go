@@ -1,4 +1,4 @@
-package middleware_test
+package httpstats_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/recording/recordingtest"
 )
@@ -20,7 +20,7 @@ func Example() {
 		io.WriteString(w, "42 users")
 	}))
 	defer backend.Close()
-	client := &http.Client{Transport: middleware.Transport(nil)}
+	client := &http.Client{Transport: httpstats.Transport(nil)}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +34,7 @@ func Example() {
 		defer resp.Body.Close()
 		io.Copy(w, resp.Body)
 	})
-	app := httptest.NewServer(middleware.Handler(rec, mux))
+	app := httptest.NewServer(httpstats.Handler(rec, mux))
 	defer app.Close()
 
 	resp, _ := http.Get(app.URL + "/users/7")

@@ -1,4 +1,4 @@
-package middleware_test
+package httpstats_test
 
 import (
 	"bufio"
@@ -10,14 +10,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 )
 
 // an include filter on a header drops every record when headers are not kept.
 func TestEdgeIncludeHeaderFilterWithoutHeaders(t *testing.T) {
 	rec, sink := newRecorder(t, recording.WithInclude(recording.Filter{Header: "X-Debug"}))
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), middleware.WithHeaders(false))
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), httpstats.WithHeaders(false))
 	req := httptest.NewRequest("GET", "/x", nil)
 	req.Header.Set("X-Debug", "1")
 	h.ServeHTTP(httptest.NewRecorder(), req)
@@ -33,7 +33,7 @@ func TestEdgeExcludeRouteHeaderWithoutHeaders(t *testing.T) {
 	rec, sink := newRecorder(t, recording.WithExclude(recording.Filter{Route: "GET /x", Header: "X-Health"}))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /x", func(w http.ResponseWriter, r *http.Request) {})
-	h := middleware.Handler(rec, mux, middleware.WithHeaders(false))
+	h := httpstats.Handler(rec, mux, httpstats.WithHeaders(false))
 	req := httptest.NewRequest("GET", "/x", nil)
 	req.Header.Set("X-Health", "1")
 	h.ServeHTTP(httptest.NewRecorder(), req)
@@ -48,8 +48,8 @@ func TestEdgeTransportStreamingBodySize(t *testing.T) {
 	rec, sink := newRecorder(t)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
 	defer backend.Close()
-	client := &http.Client{Transport: middleware.Transport(nil)}
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	client := &http.Client{Transport: httpstats.Transport(nil)}
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pr, pw := io.Pipe()
 		go func() { pw.Write([]byte(strings.Repeat("x", 1000))); pw.Close() }()
 		req, _ := http.NewRequestWithContext(r.Context(), "POST", backend.URL, pr)
@@ -74,8 +74,8 @@ func TestEdgeUnsampledNoPropagation(t *testing.T) {
 	var got string
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Get("traceparent") }))
 	defer backend.Close()
-	client := &http.Client{Transport: middleware.Transport(nil)}
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	client := &http.Client{Transport: httpstats.Transport(nil)}
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", backend.URL, nil)
 		resp, err := client.Do(req)
 		if err == nil {
@@ -96,8 +96,8 @@ func TestEdgeTracestateDropped(t *testing.T) {
 	var got string
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Get("tracestate") }))
 	defer backend.Close()
-	client := &http.Client{Transport: middleware.Transport(nil)}
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	client := &http.Client{Transport: httpstats.Transport(nil)}
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", backend.URL, nil)
 		resp, err := client.Do(req)
 		if err == nil {
@@ -120,7 +120,7 @@ func (u unwrapOnly) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 
 func TestEdgeHijackViaController(t *testing.T) {
 	rec, sink := newRecorder(t)
-	inner := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	inner := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Error(err)
@@ -164,8 +164,8 @@ func TestEdgeBodyCloseDuringRead(t *testing.T) {
 	}))
 	defer backend.Close()
 	defer close(block)
-	client := &http.Client{Transport: middleware.Transport(nil)}
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	client := &http.Client{Transport: httpstats.Transport(nil)}
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", backend.URL, nil)
 		resp, err := client.Do(req)
 		if err != nil {

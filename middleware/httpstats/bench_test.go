@@ -1,4 +1,4 @@
-package middleware_test
+package httpstats_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -75,12 +75,12 @@ func startCPU(b *testing.B) (stop func()) {
 // unsampled, and wrapped by otelhttp.
 func BenchmarkMiddleware(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { serve(b, hello) })
-	b.Run("appstats", func(b *testing.B) { serve(b, middleware.Handler(discardRecorder(b), hello)) })
+	b.Run("appstats", func(b *testing.B) { serve(b, httpstats.Handler(discardRecorder(b), hello)) })
 	b.Run("appstats-1pct", func(b *testing.B) {
-		serve(b, middleware.Handler(discardRecorder(b, recording.WithSampleRate(0.01)), hello))
+		serve(b, httpstats.Handler(discardRecorder(b, recording.WithSampleRate(0.01)), hello))
 	})
 	b.Run("appstats-unsampled", func(b *testing.B) {
-		serve(b, middleware.Handler(discardRecorder(b, recording.WithSampleRate(0)), hello))
+		serve(b, httpstats.Handler(discardRecorder(b, recording.WithSampleRate(0)), hello))
 	})
 	b.Run("otelhttp", func(b *testing.B) {
 		serve(b, otelhttp.NewHandler(hello, "hello", otelhttp.WithTracerProvider(otelProvider(b)),
@@ -140,7 +140,7 @@ func roundTrip(b *testing.B, client *http.Client, url string, ctx func(i int) co
 
 // BenchmarkTransport compares, in one run, a loopback round trip (GET, a
 // 5-byte body read to EOF, keep-alive) through a bare http.Transport, through
-// middleware.Transport inside a recorded request (100% sampled, real
+// httpstats.Transport inside a recorded request (100% sampled, real
 // pipeline, discarding sink; the record is finished and a new one started
 // every 100 calls), and through otelhttp.NewTransport under a sampled parent
 // span (SDK tracer, AlwaysSample, batch processor, discarding exporter).
@@ -159,7 +159,7 @@ func BenchmarkTransport(b *testing.B) {
 	})
 	b.Run("appstats", func(b *testing.B) {
 		rec := discardRecorder(b)
-		client := &http.Client{Transport: middleware.Transport(base(b))}
+		client := &http.Client{Transport: httpstats.Transport(base(b))}
 		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 		roundTrip(b, client, url, func(i int) context.Context {
 			if i%100 == 99 {

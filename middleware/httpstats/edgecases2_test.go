@@ -1,4 +1,4 @@
-package middleware_test
+package httpstats_test
 
 import (
 	"net/http"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -14,7 +14,7 @@ import (
 // after the inner handler returned races with the recorder's writer.
 func TestEdgeHeaderMapShared(t *testing.T) {
 	rec, _ := newRecorder(t, recording.WithBatch(1, time.Millisecond))
-	inner := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	inner := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inner.ServeHTTP(w, r)
 		for i := 0; i < 1000; i++ {
@@ -33,7 +33,7 @@ func TestEdgeHeaderMapShared(t *testing.T) {
 // Direct RoundTrip with a nil Header: http.Transport returns an error; the wrapper panics.
 func TestEdgeNilHeaderRoundTrip(t *testing.T) {
 	rec, _ := newRecorder(t)
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
 				t.Errorf("RoundTrip panicked: %v", v)
@@ -42,7 +42,7 @@ func TestEdgeNilHeaderRoundTrip(t *testing.T) {
 		req := &http.Request{Method: "GET", URL: r.URL}
 		req = req.WithContext(r.Context())
 		req.Header = nil
-		_, err := middleware.Transport(nil).RoundTrip(req)
+		_, err := httpstats.Transport(nil).RoundTrip(req)
 		t.Logf("err=%v", err)
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://127.0.0.1:1/", nil))

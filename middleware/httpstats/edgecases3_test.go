@@ -1,4 +1,4 @@
-package middleware_test
+package httpstats_test
 
 import (
 	"io"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -16,7 +16,7 @@ func TestEdgeOptionalInterfaces(t *testing.T) {
 	s := strings.Repeat("x", 512)
 	var isCN, isSW bool
 	var allocs float64
-	h := middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, isCN = w.(http.CloseNotifier)
 		_, isSW = w.(io.StringWriter)
 		allocs = testing.AllocsPerRun(100, func() { io.WriteString(w, s) })

@@ -1,4 +1,4 @@
-package middleware_test
+package httpstats_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goappstats/appstats/middleware"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -32,7 +32,7 @@ func TestTransportPhasesTLSReuse(t *testing.T) {
 	}))
 	defer backend.Close()
 	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: middleware.Transport(backend.Client().Transport)}
+	client := &http.Client{Transport: httpstats.Transport(backend.Client().Transport)}
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 	for range 2 {
 		req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL+"/items/12?api_key=k", nil)
@@ -91,7 +91,7 @@ func TestTransportRefused(t *testing.T) {
 	l.Close() // nothing listens there now
 
 	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: middleware.Transport(nil)}
+	client := &http.Client{Transport: httpstats.Transport(nil)}
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/x", nil)
 	if _, err := client.Do(req); err == nil {
@@ -117,7 +117,7 @@ func TestTransportBodyReadCounted(t *testing.T) {
 	}))
 	defer backend.Close()
 	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: middleware.Transport(nil)}
+	client := &http.Client{Transport: httpstats.Transport(nil)}
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 	req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
 	resp, err := client.Do(req)
@@ -151,7 +151,7 @@ func TestTransportUnclosedBodyIsRunning(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "x") }))
 	defer backend.Close()
 	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: middleware.Transport(nil)}
+	client := &http.Client{Transport: httpstats.Transport(nil)}
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 	req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
 	resp, err := client.Do(req)
@@ -172,12 +172,12 @@ func TestTransportUnclosedBodyIsRunning(t *testing.T) {
 // and has the caller's call span as parent.
 func TestTransportPropagates(t *testing.T) {
 	rec, sink := newRecorder(t)
-	b := httptest.NewServer(middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b := httptest.NewServer(httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "b")
 	})))
 	defer b.Close()
-	client := &http.Client{Transport: middleware.Transport(nil)}
-	a := httptest.NewServer(middleware.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	client := &http.Client{Transport: httpstats.Transport(nil)}
+	a := httptest.NewServer(httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", b.URL+"/b", nil)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -210,7 +210,7 @@ func TestTransportPassThrough(t *testing.T) {
 		}
 	}))
 	defer backend.Close()
-	client := &http.Client{Transport: middleware.Transport(nil)}
+	client := &http.Client{Transport: httpstats.Transport(nil)}
 	resp, err := client.Get(backend.URL)
 	if err != nil {
 		t.Fatal(err)
