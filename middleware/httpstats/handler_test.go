@@ -463,11 +463,11 @@ func TestStackPointsAtCaller(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	recs := flush(t, rec, sink)
 	st := recs[0].Calls[0].Stack
-	if len(st) == 0 || !strings.HasSuffix(st[0].Function, "middleware_test.callSite") || !strings.HasSuffix(st[0].File, "handler_test.go") {
+	if len(st) == 0 || !strings.HasSuffix(st[0].Function, "httpstats_test.callSite") || !strings.HasSuffix(st[0].File, "handler_test.go") {
 		t.Fatalf("stack does not start at the call site: %+v", st)
 	}
 	for _, f := range st {
-		if strings.HasPrefix(f.Function, "net/http.") || strings.Contains(f.Function, "appstats/middleware.") || strings.HasPrefix(f.Function, "runtime.") {
+		if strings.HasPrefix(f.Function, "net/http.") || strings.Contains(f.Function, "appstats/middleware/httpstats.") || strings.HasPrefix(f.Function, "runtime.") {
 			t.Fatalf("internal frame kept: %s", f.Function)
 		}
 	}
