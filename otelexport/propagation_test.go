@@ -96,7 +96,7 @@ func TestPropagatorInject(t *testing.T) {
 			}
 			// What Inject writes, the recorder's default propagator reads.
 			if tt.tc.IsValid() {
-				_, got := recording.W3C.Extract(context.Background(), recording.HeaderCarrier(h))
+				_, got := recording.W3CPropagator{}.Extract(context.Background(), recording.HeaderCarrier(h))
 				if got != tt.tc {
 					t.Errorf("W3C reads back %+v, want %+v", got, tt.tc)
 				}

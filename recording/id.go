@@ -13,7 +13,7 @@ import (
 
 // ErrInvalidID is returned for a record ID, trace ID or span ID that is not
 // well formed.
-var ErrInvalidID = errors.New("invalid id")
+var ErrInvalidID = errors.New("recording: invalid id")
 
 // An ID identifies a record. Its first 8 bytes are the record's start time in
 // Unix nanoseconds (big-endian), so IDs sort by time as bytes and as strings;

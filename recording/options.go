@@ -60,7 +60,7 @@ func newConfig(opts []Option) config {
 		sinkTimeout:     DefaultSinkTimeout,
 		instance:        fmt.Sprintf("%s/%d", host, os.Getpid()),
 		repeatThreshold: DefaultRepeatThreshold,
-		propagator:      W3C,
+		propagator:      W3CPropagator{},
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -263,7 +263,7 @@ func headerValues(h map[string][]string, name string) []string {
 }
 
 // WithPropagator sets how trace context is read from incoming requests and
-// written into outgoing ones (default [W3C]).
+// written into outgoing ones (default [W3CPropagator]).
 func WithPropagator(p Propagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {

@@ -75,16 +75,17 @@ type Propagator interface {
 	Inject(ctx context.Context, tc TraceContext, carrier Carrier)
 }
 
-// W3C is the W3C Trace Context propagator (traceparent and tracestate
-// headers); it is a [Recorder]'s default. Package otelexport adapts any
+// W3CPropagator is the W3C Trace Context [Propagator] (traceparent and
+// tracestate headers); it is a [Recorder]'s default. It has no state: use
+// the zero value, W3CPropagator{}. Package otelexport adapts any
 // OpenTelemetry propagator, such as trace context plus baggage.
-var W3C Propagator = w3c{}
+type W3CPropagator struct{}
 
-type w3c struct{}
+var _ Propagator = W3CPropagator{}
 
 // Extract parses traceparent ("00-<trace>-<span>-<flags>"). A malformed or
 // all-zero header yields a zero TraceContext.
-func (w3c) Extract(ctx context.Context, c Carrier) (context.Context, TraceContext) {
+func (W3CPropagator) Extract(ctx context.Context, c Carrier) (context.Context, TraceContext) {
 	tc, ok := ParseTraceparent(c.Get("traceparent"))
 	if !ok {
 		return ctx, TraceContext{}
@@ -94,7 +95,7 @@ func (w3c) Extract(ctx context.Context, c Carrier) (context.Context, TraceContex
 }
 
 // Inject writes traceparent (and tracestate when set).
-func (w3c) Inject(_ context.Context, tc TraceContext, c Carrier) {
+func (W3CPropagator) Inject(_ context.Context, tc TraceContext, c Carrier) {
 	if !tc.IsValid() {
 		return
 	}

@@ -32,7 +32,7 @@ type SinkFunc func(ctx context.Context, records []*Record) error
 func (f SinkFunc) Write(ctx context.Context, records []*Record) error { return f(ctx, records) }
 
 // ErrClosed is returned by [Recorder.Close] when called a second time.
-var ErrClosed = errors.New("recorder closed")
+var ErrClosed = errors.New("recording: recorder closed")
 
 // A Recorder decides which requests are recorded, collects their calls, and
 // hands finished records to its sinks from one background goroutine, through a

@@ -328,8 +328,8 @@ func TestTraceparent(t *testing.T) {
 	}
 	h := recording.HeaderCarrier{}
 	tc := recording.TraceContext{TraceID: recording.NewTraceID(), SpanID: recording.NewSpanID(), Sampled: true, State: "k=v"}
-	recording.W3C.Inject(context.Background(), tc, h)
-	_, got := recording.W3C.Extract(context.Background(), h)
+	recording.W3CPropagator{}.Inject(context.Background(), tc, h)
+	_, got := recording.W3CPropagator{}.Extract(context.Background(), h)
 	if got != tc {
 		t.Fatalf("extract(inject(%+v)) = %+v", tc, got)
 	}

@@ -86,7 +86,7 @@ func (c *outgoingCarrier) Keys() []string {
 // already carries (set by the application or by other instrumentation) are
 // replaced, not duplicated: a receiver reads the first value.
 func inject(ctx context.Context, p recording.Propagator, tc recording.TraceContext) context.Context {
-	if p == recording.W3C && tc.State == "" {
+	if _, w3c := p.(recording.W3CPropagator); w3c && tc.State == "" {
 		// The default, without the carrier's allocation.
 		tp := recording.FormatTraceparent(tc)
 		if len(metadata.ValueFromOutgoingContext(ctx, "traceparent")) == 0 {

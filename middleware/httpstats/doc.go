@@ -28,7 +28,8 @@
 //
 // # Trace context
 //
-// The recorder's propagator ([recording.W3C] by default) reads traceparent
-// from incoming requests, so a record joins its caller's trace, and
-// [Transport] writes one carrying the call's span into outgoing requests.
+// The recorder's propagator ([recording.W3CPropagator] by default) reads
+// traceparent from incoming requests, so a record joins its caller's trace,
+// and [Transport] writes one carrying the call's span into outgoing
+// requests.
 package httpstats

@@ -105,7 +105,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func propagatorOf(rec *recording.Recorder) recording.Propagator {
 	if rec == nil {
-		return recording.W3C
+		return recording.W3CPropagator{}
 	}
 	return rec.Propagator()
 }
