@@ -1,15 +1,25 @@
 // Package store defines where recorded requests are kept and how they are
-// read back: the [Store] interface, its queries, and the aggregates the
-// dashboard shows.
+// read back: the [Store] interface, its [Query] and [Window], the results
+// ([Page], [Stats], [Bucket]) and the sentinel errors. It is what a consumer,
+// such as the dashboard in package ui, programs against.
 //
 // Implementations: [github.com/goappstats/appstats/store/badgerstore] (the
 // embedded, durable default) and [github.com/goappstats/appstats/store/memstore]
 // (in memory, for tests and ephemeral use). Every implementation passes the
 // conformance suite in [github.com/goappstats/appstats/store/storetest].
+// What implementations share — query matching, exact aggregation, the
+// histogram's buckets, percentile sketches — is internal to store/, so a new
+// store belongs under store/ too.
+//
+// # Record IDs
+//
+// [Store.Get] takes a [recording.ID]: text from a URL or a command line is
+// parsed once, where it enters, with [recording.ParseID], which rejects a
+// malformed ID with [recording.ErrInvalidID].
 //
 // # Percentiles
 //
-// Latency percentiles come from [Sketch], a mergeable DDSketch with a
-// relative error of [SketchRelativeError] (1%): stores keep one sketch per
-// group and time bucket and merge them to answer any window.
+// [Latency] percentiles may be estimates: badgerstore keeps a mergeable
+// DDSketch per group and time bucket, with a relative error of 1%, and
+// merges them to answer any window; memstore computes them exactly.
 package store

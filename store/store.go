@@ -8,16 +8,18 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// Sentinel errors, matched with [errors.Is].
+// Sentinel errors, matched with [errors.Is]. Errors a store returns wrap
+// them with context.
 var (
 	// ErrNotFound: no record has that ID.
-	ErrNotFound = errors.New("record not found")
-	// ErrInvalidID: the ID is malformed. It is [recording.ErrInvalidID].
-	ErrInvalidID = recording.ErrInvalidID
+	ErrNotFound = errors.New("store: record not found")
 	// ErrInvalidQuery: a query parameter is out of range or a cursor is malformed.
-	ErrInvalidQuery = errors.New("invalid query")
+	ErrInvalidQuery = errors.New("store: invalid query")
 	// ErrClosed: the store has been closed.
-	ErrClosed = errors.New("store closed")
+	ErrClosed = errors.New("store: closed")
+	// ErrCorrupt: stored bytes cannot be decoded (a damaged or foreign
+	// file).
+	ErrCorrupt = errors.New("store: corrupt data")
 )
 
 // A Store keeps records and answers the dashboard's questions about them.
@@ -28,9 +30,9 @@ var (
 type Store interface {
 	recording.Sink
 
-	// Get returns the full record with the given ID (as [recording.ID.String]
-	// formats it): ErrInvalidID if id is malformed, ErrNotFound if unknown.
-	Get(ctx context.Context, id string) (*recording.Record, error)
+	// Get returns the full record with the given ID, or an error wrapping
+	// ErrNotFound. Parse an ID from text with [recording.ParseID].
+	Get(ctx context.Context, id recording.ID) (*recording.Record, error)
 
 	// List returns summaries, newest first, that match q.
 	List(ctx context.Context, q Query) (Page, error)
@@ -38,7 +40,8 @@ type Store interface {
 	// Stats aggregates the records that started within w.
 	Stats(ctx context.Context, w Window) (*Stats, error)
 
-	// Series returns one bucket per step across w, oldest first.
+	// Series returns one bucket per step across w, oldest first. The step
+	// must be positive.
 	Series(ctx context.Context, w Window, step time.Duration) ([]Bucket, error)
 
 	// Clear deletes every record and aggregate.
@@ -79,8 +82,8 @@ type Window struct {
 	Since, Until time.Time
 }
 
-// Latency holds latency percentiles, estimated by a mergeable sketch with the
-// relative error documented by the store.
+// Latency holds latency percentiles. A store may estimate them, within
+// the relative error it documents (1% for badgerstore's sketches).
 type Latency struct {
 	P50, P95, P99 time.Duration
 }
@@ -123,11 +126,15 @@ type Stats struct {
 	RPCs      []RPCStats
 	Routes    []RouteStats
 	RouteRPCs []RouteRPCStats
-	// Histogram counts request durations in buckets with these upper bounds.
+	// Histogram counts request durations in buckets of increasing upper
+	// bounds; the last bucket, with Le = 0, counts everything slower. The
+	// stores of this module use the same bounds, 1 ms to 10 s in 1-2-5
+	// steps, for every window, empty ones included.
 	Histogram []HistogramBucket
 }
 
-// A HistogramBucket counts requests with Le(previous) < duration <= Le.
+// A HistogramBucket counts requests with Le(previous) < duration <= Le; Le
+// = 0 marks the last bucket, which has no upper bound.
 type HistogramBucket struct {
 	Le    time.Duration
 	Count int64

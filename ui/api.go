@@ -414,19 +414,13 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 
 // apiRecord serves GET api/records/{id}; ?download=1 makes it an attachment.
 func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := recording.ParseID(id); err != nil {
-		h.fail(w, r, http.StatusBadRequest, "malformed record id")
-		return
-	}
-	rec, err := h.st.Get(r.Context(), id)
-	if err != nil {
-		h.storeError(w, r, err)
+	rec := h.record(w, r)
+	if rec == nil {
 		return
 	}
 	if d := r.URL.Query().Get("download"); d == "1" || d == "true" {
-		// id is 32 hex digits: safe in the header.
-		w.Header().Set("Content-Disposition", `attachment; filename="appstats-`+id+`.json"`)
+		// The ID is 32 hex digits: safe in the header.
+		w.Header().Set("Content-Disposition", `attachment; filename="appstats-`+rec.ID.String()+`.json"`)
 	}
 	writeJSON(w, http.StatusOK, toRecordJSON(rec))
 }

@@ -280,6 +280,15 @@ func TestBrowserDashboard(t *testing.T) {
 	b.waitPainted(t, "chartRequests", "chartLatency", "chartHistogram")
 	b.waitFor(t, "live connection", `document.body.dataset.liveState === "live"`, 10*time.Second)
 
+	// The histogram's categories are the store's buckets, one bar each.
+	hist := b.eval(t, `(function () {
+		var o = echarts.getInstanceByDom(document.getElementById("chartHistogram")).getOption();
+		return [o.xAxis[0].data.length, o.series[0].data.length, o.xAxis[0].data[0], o.xAxis[0].data[o.xAxis[0].data.length - 1]].join("|");
+	})()`).(string)
+	if hist != "14|14|≤ 1ms|> 10s" {
+		t.Errorf("histogram categories|bars|first|last = %s, want 14|14|≤ 1ms|> 10s", hist)
+	}
+
 	// Expanding a row of each table shows its breakdown.
 	if err := chromedp.Do(b.ctx,
 		chromedp.Click(chromedp.CSS(".rpc-table button.toggle")),

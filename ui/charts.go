@@ -94,7 +94,8 @@ func splitLine() *opts.SplitLine {
 // The dashboard's charts have the same options for every window: their
 // scripts are rendered once per handler, and AppStats.fill* give them their
 // data from the page's JSON data islands ("series-data": the api/series
-// answer; "hist-data": the histogram's counts), which live updates replace.
+// answer; "hist-data": the histogram's bucket labels and counts, from the
+// store's Stats), which live updates replace.
 // The cost of a dashboard thus grows with the number of buckets, not with
 // go-echarts' template work.
 
@@ -150,7 +151,8 @@ func latencyChart(assets string) *charts.Line {
 	return c
 }
 
-// histogramLabels names store.HistogramBounds' buckets.
+// histogramLabels names a histogram's buckets by their bounds: "≤ 5ms", and
+// "> 10s" for the last.
 func histogramLabels(h []store.HistogramBucket) []string {
 	out := make([]string, len(h))
 	prev := time.Duration(0)
@@ -176,8 +178,8 @@ func shortDur(d time.Duration) string {
 	return d.String()
 }
 
-// histogramChart draws the latency histogram of the window, with the
-// buckets of [store.HistogramBounds].
+// histogramChart draws the latency histogram of the window; its categories
+// (the buckets) come with the data, as the store's Stats has them.
 func histogramChart(assets string) *charts.Bar {
 	c := charts.NewBar()
 	c.SetGlobalOptions(
@@ -190,7 +192,6 @@ func histogramChart(assets string) *charts.Bar {
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", AxisLabel: axisLabelColor()}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", MinInterval: 1, Name: "requests", AxisLabel: axisLabelColor(), SplitLine: splitLine()}),
 	)
-	c.SetXAxis(histogramLabels(store.Histogram(nil)))
 	c.AddSeries("Requests", nil, charts.WithBarChartOpts(opts.BarChart{BarCategoryGap: "20%"}),
 		charts.WithItemStyleOpts(opts.ItemStyle{BorderRadius: "3"}))
 	c.AddJSFuncStrs(types.FuncStr(`AppStats.fillHistogram(` + render.EchartsInstancePlaceholder + `);`))

@@ -63,6 +63,13 @@ type statsSection struct {
 	HistogramJSON template.JS
 }
 
+// histogramIsland is the histogram chart's data: a label and a count per
+// bucket.
+type histogramIsland struct {
+	Labels []string `json:"labels"`
+	Counts []int64  `json:"counts"`
+}
+
 type rpcRow struct {
 	Key      string
 	Service  string
@@ -246,11 +253,11 @@ func (h *handler) statsSection(st *store.Stats, window string) statsSection {
 	if hj.Recorder != nil || hj.Live != nil {
 		s.Health = &hj
 	}
-	counts := make([]int64, len(st.Histogram))
+	hist := histogramIsland{Labels: histogramLabels(st.Histogram), Counts: make([]int64, len(st.Histogram))}
 	for i, b := range st.Histogram {
-		counts[i] = b.Count
+		hist.Counts[i] = b.Count
 	}
-	s.HistogramJSON = template.JS(mustJSON(counts))
+	s.HistogramJSON = template.JS(mustJSON(hist))
 	return s
 }
 
@@ -395,14 +402,8 @@ type ganttIsland struct {
 
 // details serves the page of one record.
 func (h *handler) details(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := recording.ParseID(id); err != nil {
-		h.fail(w, r, http.StatusBadRequest, "malformed record id")
-		return
-	}
-	rec, err := h.st.Get(r.Context(), id)
-	if err != nil {
-		h.storeError(w, r, err)
+	rec := h.record(w, r)
+	if rec == nil {
 		return
 	}
 	nonce := newNonce()

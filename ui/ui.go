@@ -301,10 +301,27 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg str
 	})
 }
 
+// record reads the record the request's {id} path value names. The ID is
+// parsed here, at the edge: a malformed one is answered with 400, an
+// unknown one with 404 (see storeError), and record returns nil.
+func (h *handler) record(w http.ResponseWriter, r *http.Request) *recording.Record {
+	id, err := recording.ParseID(r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "malformed record id")
+		return nil
+	}
+	rec, err := h.st.Get(r.Context(), id)
+	if err != nil {
+		h.storeError(w, r, err)
+		return nil
+	}
+	return rec
+}
+
 // storeError maps a store error to a response.
 func (h *handler) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, store.ErrInvalidID), errors.Is(err, store.ErrInvalidQuery):
+	case errors.Is(err, store.ErrInvalidQuery):
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		h.fail(w, r, http.StatusNotFound, "record not found")

@@ -63,7 +63,7 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/stats/?limit=2", 200, "text/html", []string{"Older records", "limit=2", "before=" + recs[28].ID.String()}},
 		{"GET", "/stats/?status=5xx&limit=5", 200, "text/html", []string{`<option value="5xx" selected>5xx</option>`}},
 		{"GET", "/stats/records/" + id, 200, "text/html", []string{`id="chartGantt"`, `id="gantt-data"`, "Download JSON", "/users/5", "Request headers"}},
-		{"GET", "/stats/part/stats?window=1h", 200, "text/html", []string{"RPC stats", `id="hist-data"`}},
+		{"GET", "/stats/part/stats?window=1h", 200, "text/html", []string{"RPC stats", `id="hist-data"`, `{"labels":["≤ 1ms","≤ 2ms","≤ 5ms",`, `"\u003e 10s"],"counts":[`}},
 		{"GET", "/stats/part/history?window=1h&route=GET+%2Fusers%2F%7Bid%7D", 200, "text/html", []string{"records/" + recs[28].ID.String()}},
 		{"GET", "/stats/api/health", 200, "application/json", []string{`"recorder":null`}},
 		{"GET", "/stats/api/series?window=15m", 200, "application/json", []string{`"buckets"`}},
@@ -659,7 +659,9 @@ type failingStore struct {
 	err error
 }
 
-func (f failingStore) Get(context.Context, string) (*recording.Record, error) { return nil, f.err }
+func (f failingStore) Get(context.Context, recording.ID) (*recording.Record, error) {
+	return nil, f.err
+}
 func (f failingStore) List(context.Context, store.Query) (store.Page, error) {
 	return store.Page{}, f.err
 }
@@ -677,7 +679,6 @@ func TestStoreErrors(t *testing.T) {
 	}{
 		{store.ErrNotFound, 404},
 		{store.ErrInvalidQuery, 400},
-		{store.ErrInvalidID, 400},
 		{store.ErrClosed, 503},
 		{errors.New("disk on fire"), 500},
 	}

@@ -52,7 +52,7 @@ func TestDemoRoutes(t *testing.T) {
 		}
 		for _, s := range page.Records {
 			if s.Kind == recording.KindHTTP {
-				r, err := st.Get(context.Background(), s.ID.String())
+				r, err := st.Get(context.Background(), s.ID)
 				if err != nil {
 					t.Fatal(err)
 				}

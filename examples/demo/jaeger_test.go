@@ -144,7 +144,7 @@ func runDemoExporting(t *testing.T, cfg appstats.Config) []*recording.Record {
 		}
 		recs = recs[:0]
 		for _, s := range page.Records {
-			r, err := as.Store().Get(context.Background(), s.ID.String())
+			r, err := as.Store().Get(context.Background(), s.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -228,8 +228,16 @@ func sizes(b *testing.B) []int {
 	return out
 }
 
-func openDataset(b *testing.B, n int) (*Store, []string) {
-	dir, ids := fill(b, n)
+func openDataset(b *testing.B, n int) (*Store, []recording.ID) {
+	dir, hexIDs := fill(b, n)
+	ids := make([]recording.ID, len(hexIDs))
+	for i, h := range hexIDs {
+		id, err := recording.ParseID(h)
+		if err != nil {
+			b.Fatalf("dataset %s: %v", dir, err)
+		}
+		ids[i] = id
+	}
 	s, err := Open(dir, Options{MaxRecords: -1, MaxBytes: -1, RetentionInterval: -1})
 	if err != nil {
 		b.Fatal(err)

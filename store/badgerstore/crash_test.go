@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/badgerstore"
 	"github.com/goappstats/appstats/store/storetest"
@@ -96,7 +97,7 @@ func TestCrash(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	var listed []string
+	var listed []recording.ID
 	q := store.Query{Limit: store.MaxLimit}
 	for {
 		p, err := s.List(ctx, q)
@@ -104,7 +105,7 @@ func TestCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, sum := range p.Records {
-			listed = append(listed, sum.ID.String())
+			listed = append(listed, sum.ID)
 		}
 		if p.Next == "" {
 			break
@@ -118,7 +119,7 @@ func TestCrash(t *testing.T) {
 	if int64(len(listed)) != s.Len() {
 		t.Errorf("Len = %d, listed %d", s.Len(), len(listed))
 	}
-	for _, id := range []string{listed[0], listed[len(listed)/2], listed[len(listed)-1]} {
+	for _, id := range []recording.ID{listed[0], listed[len(listed)/2], listed[len(listed)-1]} {
 		if _, err := s.Get(ctx, id); err != nil {
 			t.Errorf("Get(%s): %v", id, err)
 		}

@@ -24,8 +24,9 @@
 // record; Get reads one full record.
 //
 // A rollup holds, for its time bucket, the request count, errors, calls,
-// total time, a latency [store.Sketch] and a [store.HistogramBounds]
-// histogram, and the same (with a sketch of call durations) per route, per
+// total time, a latency sketch (a DDSketch with 1% relative error) and a
+// histogram with the buckets of [store.Stats.Histogram], and the same (with
+// a sketch of call durations) per route, per
 // service.method and per route×service.method. Write stores each
 // transaction's records together with the deltas for them, atomically; a
 // background fold merges deltas into the minute and hour rollups
@@ -44,7 +45,7 @@
 // from the previous frame's. Decoding foreign or corrupt bytes returns an
 // error wrapping [store.ErrCorrupt], never panics (see FuzzDecode); List
 // skips a corrupt summary with a logged warning. A realistic record of 20
-// SQL calls with 12-frame stacks (storetest.Record20) encodes to 6,169
+// SQL calls with 12-frame stacks (storetest.Record20) encodes to 6,186
 // bytes, its summary to about 400; encoding takes about 9 µs with no
 // allocation, decoding about 37 µs with 49 allocations (all strings share
 // one copy of the value), decoding a summary about 1.2 µs (2-core machine

@@ -52,7 +52,7 @@ func TestReopen(t *testing.T) {
 			if err != nil || len(p.Records) != len(recs) {
 				t.Fatalf("List: %d records, %v; want %d", len(p.Records), err, len(recs))
 			}
-			if _, err := s.Get(ctx, recs[500].ID.String()); err != nil {
+			if _, err := s.Get(ctx, recs[500].ID); err != nil {
 				t.Errorf("Get: %v", err)
 			}
 			after, err := s.Stats(ctx, w)

@@ -102,7 +102,7 @@ func TestRetention(t *testing.T) {
 				t.Errorf("old window lists %d, counts %d; want %d: records or rollups survived", l, r, tt.wantOld)
 			}
 			if tt.wantOld == 0 {
-				if _, err := s.Get(ctx, oldRecs[0].ID.String()); !errors.Is(err, store.ErrNotFound) {
+				if _, err := s.Get(ctx, oldRecs[0].ID); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("Get(old record) = %v, want ErrNotFound", err)
 				}
 			}

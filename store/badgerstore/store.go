@@ -19,6 +19,8 @@ import (
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
+	"github.com/goappstats/appstats/store/internal/sketch"
+	"github.com/goappstats/appstats/store/internal/storekit"
 )
 
 // ErrReadOnly is returned by methods that modify a store opened read-only.
@@ -169,7 +171,7 @@ func (s *Store) load() error {
 		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDelta}})
 		defer it.Close()
-		var scratch store.Sketch
+		var scratch sketch.Sketch
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			k := item.KeyCopy(nil)
@@ -381,18 +383,14 @@ func (s *Store) chunk(need int) []byte {
 }
 
 // Get returns the full record with the given ID.
-func (s *Store) Get(ctx context.Context, id string) (*recording.Record, error) {
-	rid, err := recording.ParseID(id)
-	if err != nil {
-		return nil, err
-	}
+func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, error) {
 	if err := s.rlock(); err != nil {
 		return nil, err
 	}
 	defer s.mu.RUnlock()
 	var r *recording.Record
-	err = s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(recordKey(rid))
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(recordKey(id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return fmt.Errorf("get %s: %w", id, store.ErrNotFound)
 		}
@@ -418,7 +416,7 @@ const cursorLen = 24
 // which decodes summaries only, never full records. Page.Next is an opaque
 // cursor. A summary that cannot be decoded is skipped and logged.
 func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
-	limit, err := q.Validate()
+	limit, err := storekit.Limit(&q)
 	if err != nil {
 		return store.Page{}, err
 	}
@@ -426,7 +424,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 	if q.Cursor != "" {
 		c, err := hex.DecodeString(q.Cursor)
 		if err != nil || len(c) != cursorLen {
-			return store.Page{}, fmt.Errorf("cursor %q: %w", q.Cursor, store.ErrInvalidQuery)
+			return store.Page{}, storekit.InvalidQuery(fmt.Sprintf("cursor %q", q.Cursor))
 		}
 		cursor = append([]byte{pSummary}, c...)
 	}
@@ -476,7 +474,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			if err != nil {
 				return err
 			}
-			if !q.Matches(&sum) {
+			if !storekit.Matches(&q, &sum) {
 				continue
 			}
 			if len(p.Records) == limit {
@@ -500,7 +498,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 // cost grows with the window's hours and minutes, not with the number of
 // records (except those in the two edge minutes).
 func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
-	w, err := store.ResolveWindow(w, 0, time.Now())
+	w, err := storekit.ResolveWindow(w, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -520,10 +518,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 
 // Series returns one bucket per step across w, computed as Stats is.
 func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) ([]store.Bucket, error) {
-	if step <= 0 {
-		return nil, fmt.Errorf("series: step must be positive: %w", store.ErrInvalidQuery)
-	}
-	w, err := store.ResolveWindow(w, step, time.Now())
+	w, err := storekit.ResolveSeries(w, step, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -719,7 +714,7 @@ type foldItem struct {
 // foldChunk merges deltas into their minute and hour rollups and deletes
 // them, in one transaction.
 func (s *Store) foldChunk(items []foldItem) error {
-	var scratch store.Sketch
+	var scratch sketch.Sketch
 	minutes := make(map[int64]*codec.Rollup)
 	hours := make(map[int64]*codec.Rollup)
 	for _, it := range items {
@@ -812,7 +807,7 @@ func (s *Store) flush(wb *badger.WriteBatch) error {
 }
 
 // mergeInto adds ru to the rollup stored at key.
-func (s *Store) mergeInto(txn *badger.Txn, key []byte, ru *codec.Rollup, scratch *store.Sketch) error {
+func (s *Store) mergeInto(txn *badger.Txn, key []byte, ru *codec.Rollup, scratch *sketch.Sketch) error {
 	item, err := txn.Get(key)
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
@@ -835,7 +830,7 @@ type reader struct {
 	txn     *badger.Txn
 	its     map[byte]*badger.Iterator
 	pending []minuteDeltas // sorted by minute
-	scratch store.Sketch
+	scratch sketch.Sketch
 	durs    []time.Duration
 }
 

@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -71,7 +72,7 @@ func TestCorruptEntriesSkipped(t *testing.T) {
 	if !strings.Contains(logs.String(), "skipping corrupt summary") {
 		t.Errorf("no warning logged; logs:\n%s", logs.String())
 	}
-	if _, err := s.Get(ctx, bad.ID.String()); err == nil || !strings.Contains(err.Error(), store.ErrCorrupt.Error()) {
+	if _, err := s.Get(ctx, bad.ID); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("Get of a corrupt record = %v, want a corrupt-data error", err)
 	}
 	// Stats over the corrupt summary's minute edge still works.

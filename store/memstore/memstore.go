@@ -10,6 +10,7 @@ import (
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/storekit"
 )
 
 // DefaultCapacity is how many records a store keeps when no capacity is given.
@@ -74,17 +75,13 @@ func (s *Store) find(id recording.ID) (int, bool) {
 }
 
 // Get returns the record with the given ID.
-func (s *Store) Get(ctx context.Context, id string) (*recording.Record, error) {
-	rid, err := recording.ParseID(id)
-	if err != nil {
-		return nil, err
-	}
+func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, store.ErrClosed
 	}
-	i, ok := s.find(rid)
+	i, ok := s.find(id)
 	if !ok {
 		return nil, fmt.Errorf("get %s: %w", id, store.ErrNotFound)
 	}
@@ -94,14 +91,14 @@ func (s *Store) Get(ctx context.Context, id string) (*recording.Record, error) {
 // List returns summaries newest first. The cursor is the ID of the last
 // summary of the previous page.
 func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
-	limit, err := q.Validate()
+	limit, err := storekit.Limit(&q)
 	if err != nil {
 		return store.Page{}, err
 	}
 	var before recording.ID
 	if q.Cursor != "" {
 		if before, err = recording.ParseID(q.Cursor); err != nil {
-			return store.Page{}, fmt.Errorf("cursor: %w", store.ErrInvalidQuery)
+			return store.Page{}, storekit.InvalidQuery(fmt.Sprintf("cursor %q", q.Cursor))
 		}
 	}
 	s.mu.RLock()
@@ -116,7 +113,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 	var p store.Page
 	for i--; i >= 0; i-- {
 		e := &s.recs[i]
-		if !q.Matches(&e.sum) {
+		if !storekit.Matches(&q, &e.sum) {
 			continue
 		}
 		if len(p.Records) == limit {
@@ -128,30 +125,9 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 	return p, nil
 }
 
-func (s *Store) window(w store.Window, step time.Duration) (store.Window, []*recording.Summary, error) {
-	w, err := store.ResolveWindow(w, step, time.Now())
-	if err != nil {
-		return w, nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return w, nil, store.ErrClosed
-	}
-	var out []*recording.Summary
-	for i := range s.recs {
-		sum := &s.recs[i].sum
-		if !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
-			c := *sum // a copy: Write shifts s.recs once the lock is released
-			out = append(out, &c)
-		}
-	}
-	return w, out, nil
-}
-
 // Stats aggregates the records that started within w, exactly.
 func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
-	w, err := store.ResolveWindow(w, 0, time.Now())
+	w, err := storekit.ResolveWindow(w, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +136,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 	if s.closed {
 		return nil, store.ErrClosed
 	}
-	a := store.NewExactAggregator(w)
+	a := storekit.NewExact(w)
 	for i := range s.recs {
 		if sum := &s.recs[i].sum; !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
 			a.AddRecord(s.recs[i].rec)
@@ -171,14 +147,25 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 
 // Series buckets the records that started within w into steps.
 func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) ([]store.Bucket, error) {
-	if step <= 0 {
-		return nil, fmt.Errorf("series: step must be positive: %w", store.ErrInvalidQuery)
-	}
-	w, sums, err := s.window(w, step)
+	w, err := storekit.ResolveSeries(w, step, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	return store.ExactSeries(w, step, sums), nil
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, store.ErrClosed
+	}
+	var sums []*recording.Summary
+	for i := range s.recs {
+		sum := &s.recs[i].sum
+		if !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
+			c := *sum // a copy: Write shifts s.recs once the lock is released
+			sums = append(sums, &c)
+		}
+	}
+	s.mu.RUnlock()
+	return storekit.ExactSeries(w, step, sums), nil
 }
 
 // Clear deletes every record.

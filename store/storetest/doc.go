@@ -15,6 +15,7 @@
 //
 // The suite checks round trips of full records, the sentinel errors, List's
 // order, filters and paging, Stats and Series against an exact computation
-// (percentiles within [store.SketchRelativeError]), Clear, Close, and
+// (percentiles within 1%, the relative error of the sketches the module's
+// stores use), Clear, Close, and
 // concurrent writers and readers (run it with -race).
 package storetest

@@ -14,6 +14,8 @@ import (
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/sketch"
+	"github.com/goappstats/appstats/store/internal/storekit"
 )
 
 // Run runs the conformance suite. open must return a new, empty store; the
@@ -239,7 +241,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	recs[1].Attrs = nil
 	write(t, s, recs)
 	for _, want := range recs {
-		got, err := s.Get(ctx, want.ID.String())
+		got, err := s.Get(ctx, want.ID)
 		if err != nil {
 			t.Fatalf("Get(%s): %v", want.ID, err)
 		}
@@ -268,18 +270,9 @@ func testRoundTrip(t *testing.T, s store.Store) {
 func testErrors(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	write(t, s, Records(1, base(), time.Second, 3))
-	for _, tt := range []struct {
-		id   string
-		want error
-	}{
-		{"", store.ErrInvalidID},
-		{"xyz", store.ErrInvalidID},
-		{"0123456789abcdef0123456789abcdeg", store.ErrInvalidID},
-		{"0123456789ABCDEF0123456789ABCDEF", store.ErrInvalidID},
-		{makeID(base(), 12345).String(), store.ErrNotFound},
-	} {
-		if _, err := s.Get(ctx, tt.id); !errors.Is(err, tt.want) {
-			t.Errorf("Get(%q) = %v, want %v", tt.id, err, tt.want)
+	for _, id := range []recording.ID{makeID(base(), 12345), {}} {
+		if _, err := s.Get(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Get(%s) = %v, want ErrNotFound", id, err)
 		}
 	}
 	for _, q := range []store.Query{
@@ -335,7 +328,7 @@ func expectList(recs []*recording.Record, q store.Query) []recording.ID {
 	var out []recording.ID
 	for i := len(recs) - 1; i >= 0; i-- {
 		sum := recs[i].Summary()
-		if q.Matches(&sum) {
+		if storekit.Matches(&q, &sum) {
 			out = append(out, recs[i].ID)
 		}
 	}
@@ -471,7 +464,7 @@ func testPaging(t *testing.T, s store.Store) {
 }
 
 func expectStats(recs []*recording.Record, w store.Window) *store.Stats {
-	a := store.NewExactAggregator(w)
+	a := storekit.NewExact(w)
 	for _, r := range recs {
 		if !r.Start.Before(w.Since) && r.Start.Before(w.Until) {
 			a.AddRecord(r)
@@ -486,7 +479,7 @@ func latencyWithin(got, want store.Latency) bool {
 		if d < 0 {
 			d = -d
 		}
-		return d <= store.SketchRelativeError*float64(w)+1
+		return d <= sketch.RelativeError*float64(w)+1
 	}
 	return ok(got.P50, want.P50) && ok(got.P95, want.P95) && ok(got.P99, want.P99)
 }
@@ -503,28 +496,21 @@ func compareStats(t *testing.T, got, want *store.Stats) {
 		t.Fatalf("%d routes, %d rpcs, %d route×rpcs; want %d, %d, %d", len(got.Routes), len(got.RPCs), len(got.RouteRPCs),
 			len(want.Routes), len(want.RPCs), len(want.RouteRPCs))
 	}
-	for i := range want.Routes {
-		g, w := got.Routes[i], want.Routes[i]
-		gl, wl := g.Latency, w.Latency
-		g.Latency, w.Latency = store.Latency{}, store.Latency{}
+	compareRows(t, "route", got.Routes, want.Routes, func(r *store.RouteStats) *store.Latency { return &r.Latency })
+	compareRows(t, "rpc", got.RPCs, want.RPCs, func(r *store.RPCStats) *store.Latency { return &r.Latency })
+	compareRows(t, "route×rpc", got.RouteRPCs, want.RouteRPCs, func(r *store.RouteRPCStats) *store.Latency { return &r.Latency })
+}
+
+// compareRows compares rows of Stats: equal but for their latency, which
+// must be within the sketches' relative error.
+func compareRows[T comparable](t *testing.T, what string, got, want []T, latency func(*T) *store.Latency) {
+	t.Helper()
+	for i := range want {
+		g, w := got[i], want[i]
+		gl, wl := *latency(&g), *latency(&w)
+		*latency(&g), *latency(&w) = store.Latency{}, store.Latency{}
 		if g != w || !latencyWithin(gl, wl) {
-			t.Errorf("route %d = %+v %+v, want %+v %+v", i, g, gl, w, wl)
-		}
-	}
-	for i := range want.RPCs {
-		g, w := got.RPCs[i], want.RPCs[i]
-		gl, wl := g.Latency, w.Latency
-		g.Latency, w.Latency = store.Latency{}, store.Latency{}
-		if g != w || !latencyWithin(gl, wl) {
-			t.Errorf("rpc %d = %+v %+v, want %+v %+v", i, g, gl, w, wl)
-		}
-	}
-	for i := range want.RouteRPCs {
-		g, w := got.RouteRPCs[i], want.RouteRPCs[i]
-		gl, wl := g.Latency, w.Latency
-		g.Latency, w.Latency = store.Latency{}, store.Latency{}
-		if g != w || !latencyWithin(gl, wl) {
-			t.Errorf("route×rpc %d = %+v %+v, want %+v %+v", i, g, gl, w, wl)
+			t.Errorf("%s %d = %+v %+v, want %+v %+v", what, i, g, gl, w, wl)
 		}
 	}
 }
@@ -598,7 +584,7 @@ func testSeries(t *testing.T, s store.Store) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := store.ExactSeries(tt.w, tt.step, sums)
+			want := storekit.ExactSeries(tt.w, tt.step, sums)
 			if len(got) != len(want) {
 				t.Fatalf("%d buckets, want %d", len(got), len(want))
 			}
@@ -627,7 +613,7 @@ func testClear(t *testing.T, s store.Store) {
 	if p, err := s.List(ctx, store.Query{}); err != nil || len(p.Records) != 0 {
 		t.Errorf("List after Clear = %d records, %v", len(p.Records), err)
 	}
-	if _, err := s.Get(ctx, recs[0].ID.String()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Get(ctx, recs[0].ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Get after Clear = %v, want ErrNotFound", err)
 	}
 	w := store.Window{Since: base().Add(-time.Hour)}
@@ -654,7 +640,7 @@ func testClose(t *testing.T, s store.Store) {
 	w := store.Window{Since: base()}
 	checks := map[string]error{}
 	checks["Write"] = s.Write(ctx, recs)
-	_, checks["Get"] = s.Get(ctx, recs[0].ID.String())
+	_, checks["Get"] = s.Get(ctx, recs[0].ID)
 	_, checks["List"] = s.List(ctx, store.Query{})
 	_, checks["Stats"] = s.Stats(ctx, w)
 	_, checks["Series"] = s.Series(ctx, w, time.Minute)
@@ -699,7 +685,7 @@ func testConcurrent(t *testing.T, s store.Store) {
 					return
 				}
 				for _, sum := range p.Records {
-					if _, err := s.Get(ctx, sum.ID.String()); err != nil {
+					if _, err := s.Get(ctx, sum.ID); err != nil {
 						errc <- fmt.Errorf("get of a listed record: %w", err)
 						return
 					}

@@ -341,7 +341,7 @@
   }
 
   // The dashboard charts' data: the api/series answer and the histogram's
-  // counts, from the page's JSON islands.
+  // labels and counts, from the page's JSON islands.
   AppStats.fillRequests = function (c) {
     var b = island('series-data', {}).buckets || [];
     c.setOption({ series: [
@@ -357,7 +357,8 @@
     c.setOption({ series: [{ data: pick('p50_ms') }, { data: pick('p95_ms') }, { data: pick('p99_ms') }] });
   };
   AppStats.fillHistogram = function (c) {
-    c.setOption({ series: [{ data: island('hist-data', []) }] });
+    var h = island('hist-data', {});
+    c.setOption({ xAxis: [{ data: h.labels || [] }], series: [{ data: h.counts || [] }] });
   };
 
   function updateCharts(series) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/sketch"
 )
 
 // Encoding versions. Every stored value starts with a tag byte and a
@@ -23,13 +24,13 @@ const (
 // enc appends varint-encoded fields to b.
 type enc struct{ b []byte }
 
-func (e *enc) u(v uint64)             { e.b = binary.AppendUvarint(e.b, v) }
-func (e *enc) i(v int64)              { e.b = binary.AppendVarint(e.b, v) }
-func (e *enc) d(v time.Duration)      { e.b = binary.AppendVarint(e.b, int64(v)) }
-func (e *enc) raw(v []byte)           { e.b = append(e.b, v...) }
-func (e *enc) s(v string)             { e.u(uint64(len(v))); e.b = append(e.b, v...) }
-func (e *enc) n(n int)                { e.u(uint64(n)) }
-func (e *enc) sketch(s *store.Sketch) { e.b, _ = s.AppendBinary(e.b) }
+func (e *enc) u(v uint64)              { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) i(v int64)               { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) d(v time.Duration)       { e.b = binary.AppendVarint(e.b, int64(v)) }
+func (e *enc) raw(v []byte)            { e.b = append(e.b, v...) }
+func (e *enc) s(v string)              { e.u(uint64(len(v))); e.b = append(e.b, v...) }
+func (e *enc) n(n int)                 { e.u(uint64(n)) }
+func (e *enc) sketch(s *sketch.Sketch) { e.b, _ = s.AppendBinary(e.b) }
 
 // dec reads what enc wrote. The first error sticks: later reads return zero
 // values, and the caller checks err once at the end. Strings are sliced from

@@ -8,6 +8,7 @@ import (
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/sketch"
 	"github.com/goappstats/appstats/store/storetest"
 )
 
@@ -56,7 +57,7 @@ func TestRollupRoundTrip(t *testing.T) {
 		ru.Add(&sum, CallDurations(r, &sum))
 	}
 	b := AppendRollup(nil, ru)
-	var scratch store.Sketch
+	var scratch sketch.Sketch
 	got := NewRollup()
 	if err := got.MergeEncoded(b, false, &scratch); err != nil {
 		t.Fatal(err)
@@ -92,7 +93,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		var durs []time.Duration
 		DecodeSummary(b, &durs)
-		var scratch store.Sketch
+		var scratch sketch.Sketch
 		ru := NewRollup()
 		if ru.MergeEncoded(b, false, &scratch) == nil {
 			ru.Stats(store.Window{})

@@ -2,11 +2,12 @@ package codec
 
 import (
 	"errors"
-	"sort"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/sketch"
+	"github.com/goappstats/appstats/store/internal/storekit"
 )
 
 // A group aggregates requests (overall, per route) or calls (per RPC, per
@@ -17,7 +18,7 @@ type group struct {
 	calls    int64 // requests: calls they made
 	requests int64 // calls: requests that made at least one
 	total    time.Duration
-	sk       store.Sketch
+	sk       sketch.Sketch
 }
 
 func (g *group) merge(o *group) {
@@ -29,16 +30,34 @@ func (g *group) merge(o *group) {
 	g.sk.Merge(&o.sk)
 }
 
+// groupOf returns m's group for k, added empty if m has none.
+func groupOf[K comparable](m map[K]*group, k K) *group {
+	g := m[k]
+	if g == nil {
+		g = new(group)
+		m[k] = g
+	}
+	return g
+}
+
+// mergeGroups adds each group of src to dst's group of the same key.
+func mergeGroups[K comparable](dst, src map[K]*group) {
+	for k, g := range src {
+		groupOf(dst, k).merge(g)
+	}
+}
+
 type rpcKey struct{ service, method string }
 
 type routeRPCKey struct{ route, service, method string }
 
 // A Rollup pre-aggregates the records of a time bucket (a minute, an hour,
 // or one write's records of one minute): totals, a request-latency histogram
-// and per-route, per-RPC and per-route×RPC groups, each with a [store.Sketch].
+// and per-route, per-RPC and per-route×RPC groups, each with a
+// [sketch.Sketch].
 type Rollup struct {
 	all    group
-	hist   []int64 // len(store.HistogramBounds)+1
+	hist   []int64 // storekit.HistogramBuckets
 	routes map[string]*group
 	rpcs   map[rpcKey]*group
 	rr     map[routeRPCKey]*group
@@ -47,16 +66,11 @@ type Rollup struct {
 // NewRollup returns an empty rollup.
 func NewRollup() *Rollup {
 	return &Rollup{
-		hist:   make([]int64, len(store.HistogramBounds)+1),
+		hist:   make([]int64, storekit.HistogramBuckets),
 		routes: make(map[string]*group),
 		rpcs:   make(map[rpcKey]*group),
 		rr:     make(map[routeRPCKey]*group),
 	}
-}
-
-func histIndex(d time.Duration) int {
-	b := store.HistogramBounds
-	return sort.Search(len(b), func(i int) bool { return d <= b[i] })
 }
 
 // AddOverall counts one record in the overall group and histogram only
@@ -69,7 +83,7 @@ func (ru *Rollup) AddOverall(s *recording.Summary) {
 	ru.all.calls += int64(s.CallCount)
 	ru.all.total += s.Duration
 	ru.all.sk.Add(s.Duration)
-	ru.hist[histIndex(s.Duration)]++
+	ru.hist[storekit.HistogramIndex(s.Duration)]++
 }
 
 // Add counts one record from its summary and its calls' durations (in the
@@ -86,13 +100,8 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 		g.sk.Add(s.Duration)
 	}
 	addReq(&ru.all)
-	ru.hist[histIndex(s.Duration)]++
-	rg := ru.routes[s.Route]
-	if rg == nil {
-		rg = new(group)
-		ru.routes[s.Route] = rg
-	}
-	addReq(rg)
+	ru.hist[storekit.HistogramIndex(s.Duration)]++
+	addReq(groupOf(ru.routes, s.Route))
 	for _, rpc := range s.RPCs {
 		n := min(rpc.Count, len(durs))
 		cd := durs[:n]
@@ -106,53 +115,17 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 				g.sk.Add(d)
 			}
 		}
-		k := rpcKey{rpc.Service, rpc.Method}
-		g := ru.rpcs[k]
-		if g == nil {
-			g = new(group)
-			ru.rpcs[k] = g
-		}
-		addRPC(g)
-		k3 := routeRPCKey{s.Route, rpc.Service, rpc.Method}
-		g3 := ru.rr[k3]
-		if g3 == nil {
-			g3 = new(group)
-			ru.rr[k3] = g3
-		}
-		addRPC(g3)
+		addRPC(groupOf(ru.rpcs, rpcKey{rpc.Service, rpc.Method}))
+		addRPC(groupOf(ru.rr, routeRPCKey{s.Route, rpc.Service, rpc.Method}))
 	}
 }
 
 // Merge adds o to ru. It copies: ru never shares groups with o.
 func (ru *Rollup) Merge(o *Rollup) {
-	ru.all.merge(&o.all)
-	for i, c := range o.hist {
-		ru.hist[i] += c
-	}
-	for k, g := range o.routes {
-		mg := ru.routes[k]
-		if mg == nil {
-			mg = new(group)
-			ru.routes[k] = mg
-		}
-		mg.merge(g)
-	}
-	for k, g := range o.rpcs {
-		mg := ru.rpcs[k]
-		if mg == nil {
-			mg = new(group)
-			ru.rpcs[k] = mg
-		}
-		mg.merge(g)
-	}
-	for k, g := range o.rr {
-		mg := ru.rr[k]
-		if mg == nil {
-			mg = new(group)
-			ru.rr[k] = mg
-		}
-		mg.merge(g)
-	}
+	ru.MergeOverall(o)
+	mergeGroups(ru.routes, o.routes)
+	mergeGroups(ru.rpcs, o.rpcs)
+	mergeGroups(ru.rr, o.rr)
 }
 
 func appendGroup(e *enc, g *group) {
@@ -194,8 +167,8 @@ func AppendRollup(b []byte, ru *Rollup) []byte {
 	return e.b
 }
 
-// mergeGroup decodes a group and adds it to g (allocated when nil).
-func mergeGroup(d *dec, g *group, scratch *store.Sketch) {
+// mergeGroup decodes a group and adds it to g.
+func mergeGroup(d *dec, g *group, scratch *sketch.Sketch) {
 	g.count += int64(d.u())
 	g.errors += int64(d.u())
 	g.calls += int64(d.u())
@@ -215,7 +188,7 @@ func mergeGroup(d *dec, g *group, scratch *store.Sketch) {
 
 // MergeEncoded decodes an encoded rollup into ru. With overallOnly, only the
 // overall group and histogram are read. On error ru may hold part of b.
-func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *store.Sketch) error {
+func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketch) error {
 	d := newDec(b, !overallOnly)
 	d.header(tagRollup)
 	mergeGroup(d, &ru.all, scratch)
@@ -231,37 +204,20 @@ func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *store.Sketch
 		}
 		return nil
 	}
+	// A group whose key could not be read is not added.
 	for range d.n(7) {
-		k := d.s()
-		g := ru.routes[k]
-		if g == nil && d.err == nil {
-			g = new(group)
-			ru.routes[k] = g
-		}
-		if g != nil {
-			mergeGroup(d, g, scratch)
+		if k := d.s(); d.err == nil {
+			mergeGroup(d, groupOf(ru.routes, k), scratch)
 		}
 	}
 	for range d.n(8) {
-		k := rpcKey{d.s(), d.s()}
-		g := ru.rpcs[k]
-		if g == nil && d.err == nil {
-			g = new(group)
-			ru.rpcs[k] = g
-		}
-		if g != nil {
-			mergeGroup(d, g, scratch)
+		if k := (rpcKey{d.s(), d.s()}); d.err == nil {
+			mergeGroup(d, groupOf(ru.rpcs, k), scratch)
 		}
 	}
 	for range d.n(9) {
-		k := routeRPCKey{d.s(), d.s(), d.s()}
-		g := ru.rr[k]
-		if g == nil && d.err == nil {
-			g = new(group)
-			ru.rr[k] = g
-		}
-		if g != nil {
-			mergeGroup(d, g, scratch)
+		if k := (routeRPCKey{d.s(), d.s(), d.s()}); d.err == nil {
+			mergeGroup(d, groupOf(ru.rr, k), scratch)
 		}
 	}
 	return d.done("rollup")
@@ -272,11 +228,8 @@ var errShortHist = errors.New("histogram size mismatch")
 // Stats converts ru into [store.Stats].
 func (ru *Rollup) Stats(w store.Window) *store.Stats {
 	st := &store.Stats{Window: w, Requests: ru.all.count, Errors: ru.all.errors}
-	st.Histogram = make([]store.HistogramBucket, len(ru.hist))
+	st.Histogram = storekit.NewHistogram()
 	for i, c := range ru.hist {
-		if i < len(store.HistogramBounds) {
-			st.Histogram[i].Le = store.HistogramBounds[i]
-		}
 		st.Histogram[i].Count = c
 	}
 	for k, g := range ru.routes {
@@ -298,7 +251,7 @@ func (ru *Rollup) Stats(w store.Window) *store.Stats {
 	for k, g := range ru.rr {
 		st.RouteRPCs = append(st.RouteRPCs, store.RouteRPCStats{Route: k.route, RPCStats: rpc(rpcKey{k.service, k.method}, g)})
 	}
-	st.Sort()
+	storekit.SortStats(st)
 	return st
 }
 

@@ -1,31 +1,33 @@
-package store
+// Package sketch estimates latency percentiles in little, mergeable space:
+// [Sketch] is a DDSketch with a relative error of [RelativeError] (1%).
+// Stores keep one per group and time bucket and merge them to answer any
+// window.
+package sketch
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/goappstats/appstats/store"
 )
 
-// SketchRelativeError is the relative accuracy of [Sketch] quantiles: an
+// RelativeError is the relative accuracy of [Sketch] quantiles: an
 // estimated quantile q̂ of a true value v satisfies |q̂-v| <= 0.01·v (plus
 // rounding to whole nanoseconds).
-const SketchRelativeError = 0.01
+const RelativeError = 0.01
 
 const (
-	sketchGamma = (1 + SketchRelativeError) / (1 - SketchRelativeError)
+	sketchGamma = (1 + RelativeError) / (1 - RelativeError)
 	// sketchMaxIndex bounds bucket indexes: gamma^2300 exceeds the largest
 	// time.Duration, so no valid sketch has a higher index.
 	sketchMaxIndex = 2300
 	sketchVersion  = 1
 )
 
-// ErrCorrupt is returned (wrapped) when stored bytes cannot be decoded.
-var ErrCorrupt = errors.New("corrupt data")
-
 // A Sketch estimates quantiles of durations with a bounded relative error
-// ([SketchRelativeError]) in little space. It is a DDSketch: durations are
+// ([RelativeError]) in little space. It is a DDSketch: durations are
 // counted in logarithmically sized buckets, so two sketches merge exactly by
 // adding their counts, and a sketch of a million durations spanning
 // nanoseconds to hours stays within a few kilobytes.
@@ -137,8 +139,8 @@ func (s *Sketch) Reset() {
 }
 
 // Quantile estimates the q-quantile (0 <= q <= 1) of the added durations:
-// the value of rank ceil(q·n) in ascending order, as [Latency] defines
-// percentiles, within [SketchRelativeError]. An empty sketch gives 0.
+// the value of rank ceil(q·n) in ascending order, as [store.Latency] defines
+// percentiles, within [RelativeError]. An empty sketch gives 0.
 func (s *Sketch) Quantile(q float64) time.Duration {
 	if s.n == 0 {
 		return 0
@@ -169,8 +171,8 @@ func (s *Sketch) Quantile(q float64) time.Duration {
 }
 
 // Latency returns the sketch's p50, p95 and p99.
-func (s *Sketch) Latency() Latency {
-	return Latency{P50: s.Quantile(0.50), P95: s.Quantile(0.95), P99: s.Quantile(0.99)}
+func (s *Sketch) Latency() store.Latency {
+	return store.Latency{P50: s.Quantile(0.50), P95: s.Quantile(0.95), P99: s.Quantile(0.99)}
 }
 
 // AppendBinary appends the sketch's compact binary encoding to b: a version
@@ -225,25 +227,25 @@ func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
 func (s *Sketch) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) }
 
 // UnmarshalBinary replaces s with the sketch encoded in b. Malformed input
-// gives an error wrapping [ErrCorrupt].
+// gives an error wrapping [store.ErrCorrupt].
 func (s *Sketch) UnmarshalBinary(b []byte) error {
 	n, err := s.Decode(b)
 	if err != nil {
 		return err
 	}
 	if n != len(b) {
-		return fmt.Errorf("sketch: %d trailing bytes: %w", len(b)-n, ErrCorrupt)
+		return fmt.Errorf("sketch: %d trailing bytes: %w", len(b)-n, store.ErrCorrupt)
 	}
 	return nil
 }
 
 // Decode replaces s with the sketch encoded at the start of b and returns
 // how many bytes it used. Malformed input gives an error wrapping
-// [ErrCorrupt].
+// [store.ErrCorrupt].
 func (s *Sketch) Decode(b []byte) (int, error) {
 	s.Reset()
 	if len(b) == 0 || b[0] != sketchVersion {
-		return 0, fmt.Errorf("sketch: unknown version: %w", ErrCorrupt)
+		return 0, fmt.Errorf("sketch: unknown version: %w", store.ErrCorrupt)
 	}
 	p := 1
 	bad := false
@@ -264,22 +266,13 @@ func (s *Sketch) Decode(b []byte) (int, error) {
 		p += k
 		return v
 	}
-	sv := func() int64 {
-		if bad || p >= len(b) {
-			bad = true
-			return 0
-		}
-		v, k := binary.Varint(b[p:])
-		if k <= 0 {
-			bad = true
-			return 0
-		}
-		p += k
-		return v
+	sv := func() int64 { // zig-zag over uv, as [binary.Varint] decodes
+		u := uv()
+		return int64(u>>1) ^ -int64(u&1)
 	}
 	n := uv()
 	if bad {
-		return 0, fmt.Errorf("sketch: truncated: %w", ErrCorrupt)
+		return 0, fmt.Errorf("sketch: truncated: %w", store.ErrCorrupt)
 	}
 	if n == 0 {
 		return p, nil
@@ -288,7 +281,7 @@ func (s *Sketch) Decode(b []byte) (int, error) {
 	mn, mx := time.Duration(sv()), time.Duration(sv())
 	nruns := uv()
 	if bad || nruns > sketchMaxIndex+1 || mn > mx {
-		return 0, fmt.Errorf("sketch: bad header: %w", ErrCorrupt)
+		return 0, fmt.Errorf("sketch: bad header: %w", store.ErrCorrupt)
 	}
 	sum := zero
 	idx := 0
@@ -296,7 +289,7 @@ func (s *Sketch) Decode(b []byte) (int, error) {
 		d, l := uv(), uv()
 		if bad || l == 0 || (k > 0 && d == 0) || d > sketchMaxIndex || l > sketchMaxIndex || idx+int(d)+int(l) > sketchMaxIndex+1 {
 			s.Reset()
-			return 0, fmt.Errorf("sketch: bad run: %w", ErrCorrupt)
+			return 0, fmt.Errorf("sketch: bad run: %w", store.ErrCorrupt)
 		}
 		idx += int(d)
 		if k == 0 {
@@ -316,12 +309,12 @@ func (s *Sketch) Decode(b []byte) (int, error) {
 		idx += int(l)
 		if bad {
 			s.Reset()
-			return 0, fmt.Errorf("sketch: bad counts: %w", ErrCorrupt)
+			return 0, fmt.Errorf("sketch: bad counts: %w", store.ErrCorrupt)
 		}
 	}
 	if sum != n {
 		s.Reset()
-		return 0, fmt.Errorf("sketch: counts do not add up: %w", ErrCorrupt)
+		return 0, fmt.Errorf("sketch: counts do not add up: %w", store.ErrCorrupt)
 	}
 	s.n, s.zero, s.min, s.max = n, zero, mn, mx
 	return p, nil

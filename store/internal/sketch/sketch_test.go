@@ -1,4 +1,4 @@
-package store_test
+package sketch_test
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/sketch"
 )
 
 func exactQuantile(sorted []time.Duration, q float64) time.Duration {
@@ -21,7 +22,7 @@ func within(got, want time.Duration) bool {
 	if diff < 0 {
 		diff = -diff
 	}
-	return diff <= store.SketchRelativeError*float64(want)+1
+	return diff <= sketch.RelativeError*float64(want)+1
 }
 
 func TestSketchQuantiles(t *testing.T) {
@@ -41,7 +42,7 @@ func TestSketchQuantiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var s store.Sketch
+			var s sketch.Sketch
 			durs := make([]time.Duration, tt.n)
 			for i := range durs {
 				durs[i] = tt.gen()
@@ -62,7 +63,7 @@ func TestSketchQuantiles(t *testing.T) {
 
 func TestSketchMergeAndEncoding(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	var a, b, all store.Sketch
+	var a, b, all sketch.Sketch
 	for i := range 20000 {
 		d := time.Duration(rng.Int64N(int64(10 * time.Second)))
 		if i%2 == 0 {
@@ -81,7 +82,7 @@ func TestSketchMergeAndEncoding(t *testing.T) {
 	if string(enc) != string(want) {
 		t.Fatal("merged sketch encodes differently from the sketch of all values")
 	}
-	var c store.Sketch
+	var c sketch.Sketch
 	if err := c.UnmarshalBinary(enc); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestSketchMergeAndEncoding(t *testing.T) {
 }
 
 func FuzzSketchDecode(f *testing.F) {
-	var s store.Sketch
+	var s sketch.Sketch
 	for _, d := range []time.Duration{0, 1, time.Millisecond, time.Hour} {
 		s.Add(d)
 	}
@@ -105,13 +106,13 @@ func FuzzSketchDecode(f *testing.F) {
 	f.Add(enc)
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var s store.Sketch
+		var s sketch.Sketch
 		if err := s.UnmarshalBinary(b); err != nil {
 			return
 		}
 		s.Latency()
 		re, _ := s.MarshalBinary()
-		var s2 store.Sketch
+		var s2 sketch.Sketch
 		if err := s2.UnmarshalBinary(re); err != nil || s2.Latency() != s.Latency() {
 			t.Fatalf("re-encoding does not round trip: %v", err)
 		}
@@ -119,7 +120,7 @@ func FuzzSketchDecode(f *testing.F) {
 }
 
 func ExampleSketch() {
-	var s store.Sketch
+	var s sketch.Sketch
 	for i := 1; i <= 100; i++ {
 		s.Add(time.Duration(i) * time.Millisecond)
 	}

@@ -1,0 +1,164 @@
+package storekit
+
+import (
+	"sort"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// Exact computes [store.Stats] exactly, by keeping every duration and
+// sorting. Small stores (memstore) answer with it, and the conformance suite
+// checks every store against it; large stores keep rollups with sketches
+// instead.
+type Exact struct {
+	w        store.Window
+	requests int64
+	errors   int64
+	durs     []time.Duration
+	rpcs     map[[2]string]*exactRPC
+	routes   map[string]*exactRoute
+	rr       map[[3]string]*exactRPC
+}
+
+type exactRPC struct {
+	s    store.RPCStats
+	durs []time.Duration
+}
+
+type exactRoute struct {
+	s    store.RouteStats
+	durs []time.Duration
+}
+
+// NewExact starts aggregating for window w.
+func NewExact(w store.Window) *Exact {
+	return &Exact{
+		w:      w,
+		rpcs:   make(map[[2]string]*exactRPC),
+		routes: make(map[string]*exactRoute),
+		rr:     make(map[[3]string]*exactRPC),
+	}
+}
+
+// AddRecord counts one record, with each call's own duration in the per-RPC
+// percentiles.
+func (a *Exact) AddRecord(r *recording.Record) {
+	s := r.Summary()
+	callDurs := make(map[[2]string][]time.Duration, len(s.RPCs))
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		if c.Event {
+			continue
+		}
+		k := [2]string{c.Service, c.Method}
+		callDurs[k] = append(callDurs[k], c.Duration)
+	}
+	a.requests++
+	failed := s.HasError()
+	if failed {
+		a.errors++
+	}
+	a.durs = append(a.durs, s.Duration)
+	rt := a.routes[s.Route]
+	if rt == nil {
+		rt = &exactRoute{s: store.RouteStats{Route: s.Route}}
+		a.routes[s.Route] = rt
+	}
+	rt.s.Requests++
+	if failed {
+		rt.s.Errors++
+	}
+	rt.s.Calls += int64(s.CallCount)
+	rt.s.Total += s.Duration
+	rt.durs = append(rt.durs, s.Duration)
+	for _, r := range s.RPCs {
+		k := [2]string{r.Service, r.Method}
+		for _, e := range []*exactRPC{
+			exactRPCOf(a.rpcs, k, r),
+			exactRPCOf(a.rr, [3]string{s.Route, r.Service, r.Method}, r),
+		} {
+			e.s.Count += int64(r.Count)
+			e.s.Errors += int64(r.Errors)
+			e.s.Requests++
+			e.s.Total += r.Total
+			e.durs = append(e.durs, callDurs[k]...)
+		}
+	}
+}
+
+// exactRPCOf returns m's entry for k, made for r's service and method if new.
+func exactRPCOf[K comparable](m map[K]*exactRPC, k K, r recording.RPCStat) *exactRPC {
+	e := m[k]
+	if e == nil {
+		e = &exactRPC{s: store.RPCStats{Service: r.Service, Method: r.Method}}
+		m[k] = e
+	}
+	return e
+}
+
+// Stats returns the aggregate.
+func (a *Exact) Stats() *store.Stats {
+	st := &store.Stats{Window: a.w, Requests: a.requests, Errors: a.errors}
+	for _, e := range a.rpcs {
+		e.s.Mean = e.s.Total / time.Duration(max(e.s.Count, 1))
+		e.s.Latency = exactLatency(e.durs)
+		st.RPCs = append(st.RPCs, e.s)
+	}
+	for _, e := range a.routes {
+		e.s.Mean = e.s.Total / time.Duration(max(e.s.Requests, 1))
+		e.s.Latency = exactLatency(e.durs)
+		st.Routes = append(st.Routes, e.s)
+	}
+	for k, e := range a.rr {
+		e.s.Mean = e.s.Total / time.Duration(max(e.s.Count, 1))
+		e.s.Latency = exactLatency(e.durs)
+		st.RouteRPCs = append(st.RouteRPCs, store.RouteRPCStats{Route: k[0], RPCStats: e.s})
+	}
+	SortStats(st)
+	st.Histogram = Histogram(a.durs)
+	return st
+}
+
+func exactLatency(durs []time.Duration) store.Latency {
+	if len(durs) == 0 {
+		return store.Latency{}
+	}
+	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
+	q := func(p float64) time.Duration {
+		i := int(p*float64(len(durs))+0.999999) - 1
+		return durs[max(0, min(i, len(durs)-1))]
+	}
+	return store.Latency{P50: q(0.50), P95: q(0.95), P99: q(0.99)}
+}
+
+// ExactSeries buckets summaries into steps across w, exactly (w.Until must be
+// set, as [ResolveSeries] sets it).
+func ExactSeries(w store.Window, step time.Duration, sums []*recording.Summary) []store.Bucket {
+	n := int(w.Until.Sub(w.Since) / step)
+	if w.Until.Sub(w.Since)%step != 0 {
+		n++
+	}
+	out := make([]store.Bucket, n)
+	durs := make([][]time.Duration, n)
+	for i := range out {
+		out[i].Start = w.Since.Add(time.Duration(i) * step)
+	}
+	for _, s := range sums {
+		if s.Start.Before(w.Since) || !s.Start.Before(w.Until) {
+			continue
+		}
+		i := int(s.Start.Sub(w.Since) / step)
+		out[i].Requests++
+		if s.HasError() {
+			out[i].Errors++
+		}
+		out[i].Calls += int64(s.CallCount)
+		durs[i] = append(durs[i], s.Duration)
+	}
+	for i := range out {
+		out[i].Latency = exactLatency(durs[i])
+	}
+	return out
+}
