@@ -269,3 +269,33 @@ func (s *Store) flushMemtables() error {
 	}
 	return nil
 }
+
+// retentionLoop calls EnforceRetention every RetentionInterval until Close,
+// which cancels a pass under way.
+func (s *Store) retentionLoop() {
+	defer s.wg.Done()
+	if s.opts.RetentionInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.opts.RetentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-s.stop:
+			case <-ctx.Done():
+			}
+			cancel()
+		}()
+		if err := s.EnforceRetention(ctx); err != nil && !errors.Is(err, store.ErrClosed) && !errors.Is(err, context.Canceled) {
+			s.log.Warn("badgerstore: retention", "err", err)
+		}
+		cancel()
+	}
+}

@@ -1,0 +1,56 @@
+package badgerstore
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// Key prefixes (see the package documentation for the layout).
+const (
+	pSummary = 's' // s | start(8) | id(16) -> summary
+	pRecord  = 'f' // f | id(16) -> full record
+	pDelta   = 'd' // d | minute(8) | seq(8) -> rollup of one write's records of that minute
+	pMinute  = 'm' // m | minute(8) -> rollup
+	pHour    = 'h' // h | hour(8) -> rollup
+	pMarker  = 'z' // z -> scratch key used to force a memtable flush
+	pMeta    = 'x' // x -> record count and size, written by a clean Close
+)
+
+// nsMinute is a minute in nanoseconds: minute m of a d or m key spans
+// [m·nsMinute, (m+1)·nsMinute) in Unix nanoseconds, and hour h of an h key
+// minutes [60h, 60h+60).
+const nsMinute = int64(time.Minute)
+
+// timeKey encodes a signed time so that byte order is numeric order.
+func timeKey(b []byte, v int64) []byte {
+	return binary.BigEndian.AppendUint64(b, uint64(v)^(1<<63))
+}
+
+// keyTime decodes what timeKey encoded.
+func keyTime(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
+
+// floorDiv divides rounding down, also for times before 1970.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// summaryKey is s | start | id: summaries sort by start time.
+func summaryKey(start int64, id recording.ID) []byte {
+	k := timeKey(make([]byte, 1, 25), start)
+	k[0] = pSummary
+	return append(k, id[:]...)
+}
+
+// recordKey is f | id.
+func recordKey(id recording.ID) []byte {
+	return append([]byte{pRecord}, id[:]...)
+}
+
+// bucketKey is p | n, for the minute (d, m) and hour (h) prefixes.
+func bucketKey(p byte, n int64) []byte { return timeKey([]byte{p}, n) }

@@ -1,0 +1,340 @@
+package badgerstore
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
+	"github.com/goappstats/appstats/store/internal/sketch"
+	"github.com/goappstats/appstats/store/internal/storekit"
+)
+
+// Get returns the full record with the given ID.
+func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var r *recording.Record
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(recordKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("get %s: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			r, err = codec.DecodeRecord(v)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: %w", err)
+	}
+	return r, nil
+}
+
+// cursorLen is the length of a decoded cursor: the summary key without its
+// prefix byte (start time and ID).
+const cursorLen = 24
+
+// List returns summaries newest first: a reverse scan of the summary keys,
+// which decodes summaries only, never full records. Page.Next is an opaque
+// cursor. A summary that cannot be decoded is skipped and logged.
+func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
+	limit, err := storekit.Limit(&q)
+	if err != nil {
+		return store.Page{}, err
+	}
+	var cursor []byte
+	if q.Cursor != "" {
+		c, err := hex.DecodeString(q.Cursor)
+		if err != nil || len(c) != cursorLen {
+			return store.Page{}, storekit.InvalidQuery(fmt.Sprintf("cursor %q", q.Cursor))
+		}
+		cursor = append([]byte{pSummary}, c...)
+	}
+	if err := s.rlock(); err != nil {
+		return store.Page{}, err
+	}
+	defer s.mu.RUnlock()
+	var p store.Page
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{pSummary}})
+		defer it.Close()
+		seek := []byte{pSummary, 0xFF}
+		if !q.Until.IsZero() {
+			seek = timeKey([]byte{pSummary}, q.Until.UnixNano())
+		}
+		if cursor != nil && bytes.Compare(cursor, seek) < 0 {
+			seek = cursor
+		}
+		var since []byte
+		if !q.Since.IsZero() {
+			since = timeKey([]byte{pSummary}, q.Since.UnixNano())
+		}
+		n := 0
+		for it.Seek(seek); it.Valid(); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if since != nil && bytes.Compare(k, since) < 0 {
+				break
+			}
+			if cursor != nil && bytes.Equal(k, cursor) {
+				continue
+			}
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			var sum recording.Summary
+			err := item.Value(func(v []byte) (err error) {
+				sum, err = codec.DecodeSummary(v, nil)
+				return err
+			})
+			if errors.Is(err, store.ErrCorrupt) {
+				s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if !storekit.Matches(&q, &sum) {
+				continue
+			}
+			if len(p.Records) == limit {
+				last := p.Records[limit-1]
+				p.Next = hex.EncodeToString(summaryKey(last.Start.UnixNano(), last.ID)[1:])
+				break
+			}
+			p.Records = append(p.Records, sum)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Page{}, fmt.Errorf("badgerstore: list: %w", err)
+	}
+	return p, nil
+}
+
+// Stats aggregates the records that started within w from rollups: whole
+// hours from hourly rollups, whole minutes from minute rollups and pending
+// deltas, and the partial minutes at the window's edges from summaries. Its
+// cost grows with the window's hours and minutes, not with the number of
+// records (except those in the two edge minutes).
+func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
+	w, err := storekit.ResolveWindow(w, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	ru := codec.NewRollup()
+	r := s.newReader()
+	defer r.close()
+	err = r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: stats: %w", err)
+	}
+	return ru.Stats(w), nil
+}
+
+// Series returns one bucket per step across w, computed as Stats is.
+func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) ([]store.Bucket, error) {
+	w, err := storekit.ResolveSeries(w, step, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var out []store.Bucket
+	r := s.newReader()
+	defer r.close()
+	until := w.Until.UnixNano()
+	for a := w.Since.UnixNano(); a < until; a += int64(step) {
+		ru := codec.NewRollup()
+		if err = r.add(ctx, ru, a, min(a+int64(step), until), true); err != nil {
+			break
+		}
+		out = append(out, store.Bucket{
+			Start:    time.Unix(0, a),
+			Requests: ru.Requests(),
+			Errors:   ru.Errors(),
+			Calls:    ru.Calls(),
+			Latency:  ru.Latency(),
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: series: %w", err)
+	}
+	return out, nil
+}
+
+// A reader answers range aggregations on one snapshot: a read transaction
+// and the pending deltas as of its start. It reuses one iterator per key
+// prefix.
+type reader struct {
+	s       *Store
+	txn     *badger.Txn
+	its     map[byte]*badger.Iterator
+	pending []minuteDeltas // sorted by minute
+	scratch sketch.Sketch
+	durs    []time.Duration
+}
+
+type minuteDeltas struct {
+	minute int64
+	ds     []pendingDelta
+}
+
+func (s *Store) newReader() *reader {
+	r := &reader{s: s, its: make(map[byte]*badger.Iterator)}
+	s.pmu.RLock()
+	r.txn = s.db.NewTransaction(false)
+	for m, ds := range s.pending {
+		r.pending = append(r.pending, minuteDeltas{m, ds[:len(ds):len(ds)]})
+	}
+	s.pmu.RUnlock()
+	slices.SortFunc(r.pending, func(a, b minuteDeltas) int { return cmp.Compare(a.minute, b.minute) })
+	return r
+}
+
+func (r *reader) close() {
+	for _, it := range r.its {
+		it.Close()
+	}
+	r.txn.Discard()
+}
+
+// deltas adds the pending deltas of minutes [a, b).
+func (r *reader) deltas(into *codec.Rollup, a, b int64, overallOnly bool) {
+	i, _ := slices.BinarySearchFunc(r.pending, a, func(md minuteDeltas, m int64) int { return cmp.Compare(md.minute, m) })
+	for ; i < len(r.pending) && r.pending[i].minute < b; i++ {
+		for _, d := range r.pending[i].ds {
+			if d.ru == nil {
+				continue
+			}
+			if overallOnly {
+				into.MergeOverall(d.ru)
+			} else {
+				into.Merge(d.ru)
+			}
+		}
+	}
+}
+
+// scan calls fn for each key in [from, to) with prefix p.
+func (r *reader) scan(p byte, from, to []byte, fn func(k, v []byte) error) error {
+	it := r.its[p]
+	if it == nil {
+		it = r.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+		r.its[p] = it
+	}
+	for it.Seek(from); it.Valid(); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if bytes.Compare(k, to) >= 0 {
+			break
+		}
+		if err := item.Value(func(v []byte) error { return fn(k, v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reader) rollups(p byte, from, to int64, into *codec.Rollup, overallOnly bool) error {
+	return r.scan(p, bucketKey(p, from), bucketKey(p, to), func(k, v []byte) error {
+		if err := into.MergeEncoded(v, overallOnly, &r.scratch); err != nil {
+			r.s.log.Warn("badgerstore: skipping corrupt rollup", "key", hex.EncodeToString(k), "err", err)
+		}
+		return nil
+	})
+}
+
+// summaries adds the records that started in [a, b) from their summaries.
+func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64, overallOnly bool) error {
+	if a >= b {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.scan(pSummary, timeKey([]byte{pSummary}, a), timeKey([]byte{pSummary}, b), func(k, v []byte) error {
+		r.durs = r.durs[:0]
+		durs := &r.durs
+		if overallOnly {
+			durs = nil
+		}
+		sum, err := codec.DecodeSummary(v, durs)
+		if err != nil {
+			r.s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
+			return nil
+		}
+		if overallOnly {
+			into.AddOverall(&sum)
+		} else {
+			into.Add(&sum, r.durs)
+		}
+		return nil
+	})
+}
+
+// add aggregates the records that started in [a, b) (Unix nanoseconds)
+// into into.
+func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overallOnly bool) error {
+	if a >= b {
+		return nil
+	}
+	ma := -floorDiv(-a, nsMinute) // first whole minute
+	mb := floorDiv(b, nsMinute)   // end of the last whole minute
+	if ma >= mb {
+		return r.summaries(ctx, into, a, b, overallOnly)
+	}
+	if err := r.summaries(ctx, into, a, ma*nsMinute, overallOnly); err != nil {
+		return err
+	}
+	if err := r.summaries(ctx, into, mb*nsMinute, b, overallOnly); err != nil {
+		return err
+	}
+	ha, hb := -floorDiv(-ma, 60), floorDiv(mb, 60)
+	if ha < hb {
+		if err := r.minutes(into, ma, ha*60, overallOnly); err != nil {
+			return err
+		}
+		if err := r.rollups(pHour, ha, hb, into, overallOnly); err != nil {
+			return err
+		}
+		r.deltas(into, ha*60, hb*60, overallOnly)
+		return r.minutes(into, hb*60, mb, overallOnly)
+	}
+	return r.minutes(into, ma, mb, overallOnly)
+}
+
+// minutes adds the minute rollups and pending deltas of minutes [a, b).
+func (r *reader) minutes(into *codec.Rollup, a, b int64, overallOnly bool) error {
+	if a >= b {
+		return nil
+	}
+	if err := r.rollups(pMinute, a, b, into, overallOnly); err != nil {
+		return err
+	}
+	r.deltas(into, a, b, overallOnly)
+	return nil
+}

@@ -1,0 +1,162 @@
+package badgerstore
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
+	"github.com/goappstats/appstats/store/internal/sketch"
+)
+
+const (
+	// foldThreshold is the number of pending deltas that triggers a fold.
+	foldThreshold = 1024
+	// foldChunk is the number of deltas folded per transaction.
+	foldChunk = 256
+)
+
+// A pendingDelta is a rollup delta stored under key, not yet folded. Its
+// rollup is never modified.
+type pendingDelta struct {
+	key []byte
+	ru  *codec.Rollup // nil if the stored delta is corrupt
+}
+
+// fold merges pending deltas into the minute and hour rollups, a chunk per
+// transaction; each transaction also deletes the deltas it merged, so
+// readers (who add minute, hour and delta rollups) never count one twice.
+func (s *Store) fold() error {
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	return s.foldLocked()
+}
+
+// foldLocked is fold with s.foldMu held.
+func (s *Store) foldLocked() error {
+	s.pmu.RLock()
+	var todo []foldItem
+	for m, ds := range s.pending {
+		for _, d := range ds {
+			todo = append(todo, foldItem{m, d})
+		}
+	}
+	s.pmu.RUnlock()
+	for len(todo) > 0 {
+		n := min(len(todo), foldChunk)
+		if err := s.foldChunk(todo[:n]); err != nil {
+			return fmt.Errorf("fold rollups: %w", err)
+		}
+		todo = todo[n:]
+	}
+	return nil
+}
+
+// A foldItem is a pending delta of a minute.
+type foldItem struct {
+	minute int64
+	d      pendingDelta
+}
+
+// foldChunk merges deltas into their minute and hour rollups and deletes
+// them, in one transaction.
+func (s *Store) foldChunk(items []foldItem) error {
+	var scratch sketch.Sketch
+	minutes := make(map[int64]*codec.Rollup)
+	hours := make(map[int64]*codec.Rollup)
+	for _, it := range items {
+		if it.d.ru == nil {
+			continue
+		}
+		for _, b := range []struct {
+			m map[int64]*codec.Rollup
+			k int64
+		}{{minutes, it.minute}, {hours, floorDiv(it.minute, 60)}} {
+			ru := b.m[b.k]
+			if ru == nil {
+				ru = codec.NewRollup()
+				b.m[b.k] = ru
+			}
+			ru.Merge(it.d.ru)
+		}
+	}
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	for m, ru := range minutes {
+		if err := s.mergeInto(txn, bucketKey(pMinute, m), ru, &scratch); err != nil {
+			return err
+		}
+	}
+	for h, ru := range hours {
+		if err := s.mergeInto(txn, bucketKey(pHour, h), ru, &scratch); err != nil {
+			return err
+		}
+	}
+	for _, it := range items {
+		if err := txn.Delete(it.d.key); err != nil {
+			return err
+		}
+	}
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.syncMu.RLock()
+	err := txn.Commit()
+	s.syncMu.RUnlock()
+	if err != nil {
+		return err
+	}
+	done := make(map[string]bool, len(items))
+	for _, it := range items {
+		done[string(it.d.key)] = true
+	}
+	for m := range minutes {
+		s.removePending(m, done)
+	}
+	for _, it := range items {
+		if it.d.ru == nil {
+			s.removePending(it.minute, done)
+		}
+	}
+	return nil
+}
+
+// removePending drops minute m's pending deltas whose keys are in done.
+// s.pmu must be held.
+func (s *Store) removePending(m int64, done map[string]bool) {
+	ds := s.pending[m]
+	// A new slice: readers hold the old one.
+	var kept []pendingDelta
+	for _, d := range ds {
+		if !done[string(d.key)] {
+			kept = append(kept, d)
+		}
+	}
+	s.npending.Add(-int64(len(ds) - len(kept)))
+	if len(kept) == 0 {
+		delete(s.pending, m)
+	} else {
+		s.pending[m] = kept
+	}
+}
+
+// mergeInto adds ru to the rollup stored at key.
+func (s *Store) mergeInto(txn *badger.Txn, key []byte, ru *codec.Rollup, scratch *sketch.Sketch) error {
+	item, err := txn.Get(key)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+	case err != nil:
+		return err
+	default:
+		err := item.Value(func(v []byte) error { return ru.MergeEncoded(v, false, scratch) })
+		if err != nil {
+			s.log.Warn("badgerstore: replacing corrupt rollup", "key", hex.EncodeToString(key), "err", err)
+		}
+	}
+	return txn.Set(key, codec.AppendRollup(nil, ru))
+}

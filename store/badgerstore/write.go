@@ -1,0 +1,145 @@
+package badgerstore
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
+)
+
+// Write stores records and their rollup deltas. Records are committed in
+// transactions of a few hundred, each with the deltas for its records, so a
+// crash never leaves records and rollups disagreeing. A record whose ID is
+// already stored replaces it (its rollup contribution is counted again).
+// The store does not keep recs or anything they point to.
+func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	maxSize, maxCount := s.db.MaxBatchSize()/2, s.db.MaxBatchCount()/2
+	// Values are encoded into arena chunks: the transaction references
+	// them until it commits, so a full chunk is replaced, never grown (a
+	// grown slice would copy, and cost more than encoding). Badger has
+	// copied the values when Commit returns, so then the chunks go back to
+	// a pool.
+	var arena []byte
+	var used [][]byte
+	last := 0
+	for len(recs) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		txn := s.db.NewTransaction(true)
+		deltas := make(map[int64]*codec.Rollup)
+		var size, entries, nrec, stored int64
+		i := 0
+		for ; i < len(recs) && size < maxSize && entries < maxCount; i++ {
+			r := recs[i]
+			if r == nil {
+				continue
+			}
+			sum := r.Summary()
+			durs := codec.CallDurations(r, &sum)
+			start := r.Start.UnixNano()
+			if need := max(2*last, 16<<10); cap(arena)-len(arena) < need {
+				if arena != nil {
+					used = append(used, arena)
+				}
+				arena = s.chunk(need)
+			}
+			off := len(arena)
+			arena = codec.AppendSummary(arena, &sum, durs)
+			sv := arena[off:len(arena):len(arena)]
+			off = len(arena)
+			arena = codec.AppendRecord(arena, r)
+			fv := arena[off:len(arena):len(arena)]
+			last = len(arena) - off
+			sk, fk := summaryKey(start, r.ID), recordKey(r.ID)
+			if int64(len(fv)) >= s.opts.ValueLogFileSize {
+				s.log.Warn("badgerstore: record too large, dropped", "id", r.ID.String(), "bytes", len(fv))
+				continue
+			}
+			if err := txn.Set(sk, sv); err != nil {
+				txn.Discard()
+				return fmt.Errorf("badgerstore: write: %w", err)
+			}
+			if err := txn.Set(fk, fv); err != nil {
+				txn.Discard()
+				return fmt.Errorf("badgerstore: write: %w", err)
+			}
+			entries += 2
+			size += int64(len(sk)+len(sv)+len(fk)) + 32
+			if int64(len(fv)) < s.opts.ValueThreshold {
+				size += int64(len(fv))
+			}
+			nrec++
+			stored += int64(len(sk) + len(sv) + len(fk) + len(fv))
+			m := floorDiv(start, nsMinute)
+			d := deltas[m]
+			if d == nil {
+				d = codec.NewRollup()
+				deltas[m] = d
+			}
+			d.Add(&sum, durs)
+		}
+		recs = recs[i:]
+		keys := make(map[int64][]byte, len(deltas))
+		for m, d := range deltas {
+			k := binary.BigEndian.AppendUint64(bucketKey(pDelta, m), s.seq.Add(1))
+			keys[m] = k
+			if err := txn.Set(k, codec.AppendRollup(nil, d)); err != nil {
+				txn.Discard()
+				return fmt.Errorf("badgerstore: write rollup: %w", err)
+			}
+		}
+		s.pmu.Lock()
+		s.syncMu.RLock()
+		err := txn.Commit()
+		s.syncMu.RUnlock()
+		if err == nil {
+			for m, d := range deltas {
+				s.pending[m] = append(s.pending[m], pendingDelta{key: keys[m], ru: d})
+			}
+		}
+		s.pmu.Unlock()
+		if err != nil {
+			return fmt.Errorf("badgerstore: write: %w", err)
+		}
+		for _, c := range append(used, arena) {
+			if cap(c) == chunkSize {
+				c = c[:0]
+				s.chunks.Put(&c)
+			}
+		}
+		used, arena = used[:0], nil
+		s.count.Add(nrec)
+		s.bytes.Add(stored)
+		if s.npending.Add(int64(len(deltas))) >= foldThreshold {
+			select {
+			case s.foldNow <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return nil
+}
+
+// chunkSize is the size of the chunks Write encodes values into.
+const chunkSize = 1 << 20
+
+// chunk returns an empty buffer with room for at least need bytes.
+func (s *Store) chunk(need int) []byte {
+	if need > chunkSize {
+		return make([]byte, 0, need)
+	}
+	if c, ok := s.chunks.Get().(*[]byte); ok {
+		return *c
+	}
+	return make([]byte, 0, chunkSize)
+}
