@@ -22,4 +22,11 @@
 // [Latency] percentiles may be estimates: badgerstore keeps a mergeable
 // DDSketch per group and time bucket, with a relative error of 1%, and
 // merges them to answer any window; memstore computes them exactly.
+//
+// # Sizes
+//
+// Each implementation also reports how many records it holds with a Len
+// method outside the interface. Len returns an int, as every Len in the
+// standard library does; so does
+// [github.com/goappstats/appstats/recording/recordingtest.Sink.Len].
 package store

@@ -116,7 +116,7 @@ func TestCrash(t *testing.T) {
 	if len(listed) < acked {
 		t.Errorf("listed %d records, want at least the %d acknowledged", len(listed), acked)
 	}
-	if int64(len(listed)) != s.Len() {
+	if len(listed) != s.Len() {
 		t.Errorf("Len = %d, listed %d", s.Len(), len(listed))
 	}
 	for _, id := range []recording.ID{listed[0], listed[len(listed)/2], listed[len(listed)-1]} {

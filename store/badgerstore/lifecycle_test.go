@@ -45,7 +45,7 @@ func TestReopen(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if s.Len() != int64(len(recs)) {
+			if s.Len() != len(recs) {
 				t.Errorf("Len = %d, want %d", s.Len(), len(recs))
 			}
 			p, err := s.List(ctx, store.Query{Limit: store.MaxLimit})

@@ -169,8 +169,9 @@ func (s *Store) load() error {
 	return err
 }
 
-// Len returns the number of records stored.
-func (s *Store) Len() int64 { return s.count.Load() }
+// Len returns the number of records stored. Like every store's Len, and
+// the standard library's, it is an int.
+func (s *Store) Len() int { return int(s.count.Load()) }
 
 // Size returns the stored size of the records, as MaxBytes counts it.
 func (s *Store) Size() int64 { return s.bytes.Load() }

@@ -188,7 +188,8 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Len returns how many records the store holds.
+// Len returns how many records the store holds (an int, as every store's
+// Len).
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
