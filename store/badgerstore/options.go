@@ -55,7 +55,11 @@ type Options struct {
 
 	// Badger memory and files (see [badger.Options] for details).
 
-	// MemTableSize is the size of each memtable. Default 8 MiB (Badger: 64 MiB).
+	// MemTableSize is the size of each memtable. Default 4 MiB (Badger:
+	// 64 MiB). Measured ingesting 20-call records (BenchmarkWrite, 2 cores):
+	// 8 MiB memtables hold about 20 MiB more live heap (62–75 MiB against
+	// 44–47 MiB) and 35 MiB more at the peak, for about a tenth less CPU per
+	// record; 4 MiB keeps the store within its 64 MiB heap budget.
 	MemTableSize int64
 	// NumMemtables is how many memtables may be in memory. Default 2 (Badger: 5).
 	NumMemtables int
