@@ -12,11 +12,18 @@ import (
 	"github.com/goappstats/appstats/store/badgerstore"
 )
 
-func ExampleOpen() {
+// exampleDir makes a directory for an example's store; the caller removes
+// it.
+func exampleDir() string {
 	dir, err := os.MkdirTemp("", "appstats-example")
 	if err != nil {
 		log.Fatal(err)
 	}
+	return dir
+}
+
+func ExampleOpen() {
+	dir := exampleDir() // a real program keeps its data, e.g. in "appstats-data"
 	defer os.RemoveAll(dir)
 
 	// The zero Options are the memory-lean defaults: 7 days, 1M records, 1 GiB.
@@ -61,10 +68,7 @@ func ExampleOpen() {
 }
 
 func ExampleOpenReadOnly() {
-	dir, err := os.MkdirTemp("", "appstats-example")
-	if err != nil {
-		log.Fatal(err)
-	}
+	dir := exampleDir()
 	defer os.RemoveAll(dir)
 	s, err := badgerstore.Open(dir, badgerstore.Options{})
 	if err != nil {
