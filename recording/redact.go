@@ -6,7 +6,7 @@ import (
 	"github.com/goappstats/appstats/internal/convention"
 )
 
-// Redacted replaces a value that redaction hid.
+// Redacted ("[REDACTED]") replaces a value that redaction hid.
 const Redacted = convention.Redacted
 
 // Redaction says which recorded values are hidden. The zero value hides

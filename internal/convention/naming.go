@@ -154,7 +154,7 @@ func NormalizePath(p string) string {
 	if p == "" {
 		return "/"
 	}
-	if strings.IndexAny(p, "0123456789") < 0 {
+	if !strings.ContainsAny(p, "0123456789") {
 		return p
 	}
 	var b strings.Builder

@@ -24,15 +24,15 @@ import (
 // the status code, the server's address and port and, for streaming RPCs,
 // the message counts.
 const (
-	AttrSystem           = convention.KeyRPCSystem           // always "grpc"
-	AttrService          = convention.KeyRPCService          // "pkg.Service"; absent for a method name without a slash
-	AttrMethod           = convention.KeyRPCMethod           // "Method"
-	AttrStatusCode       = convention.KeyRPCGRPCStatusCode   // the numeric gRPC status code
-	AttrStreamType       = convention.KeyRPCGRPCType         // "unary", "client_stream", "server_stream" or "bidi_stream"
-	AttrMessagesReceived = convention.KeyRPCMessagesReceived // messages received by the recording side
-	AttrMessagesSent     = convention.KeyRPCMessagesSent     // messages sent by the recording side
-	AttrServerAddress    = convention.KeyServerAddress       // the host of the client's target authority
-	AttrServerPort       = convention.KeyServerPort          // the port of the client's target authority
+	AttrSystem           = convention.KeyRPCSystem           // "rpc.system": always "grpc"
+	AttrService          = convention.KeyRPCService          // "rpc.service": "pkg.Service"; absent for a method name without a slash
+	AttrMethod           = convention.KeyRPCMethod           // "rpc.method": "Method"
+	AttrStatusCode       = convention.KeyRPCGRPCStatusCode   // "rpc.grpc.status_code": the numeric gRPC status code
+	AttrStreamType       = convention.KeyRPCGRPCType         // "rpc.grpc.type": "unary", "client_stream", "server_stream" or "bidi_stream"
+	AttrMessagesReceived = convention.KeyRPCMessagesReceived // "rpc.messages_received": messages received by the recording side
+	AttrMessagesSent     = convention.KeyRPCMessagesSent     // "rpc.messages_sent": messages sent by the recording side
+	AttrServerAddress    = convention.KeyServerAddress       // "server.address": the host of the client's target authority
+	AttrServerPort       = convention.KeyServerPort          // "server.port": the port of the client's target authority
 )
 
 // The values of [AttrStreamType].

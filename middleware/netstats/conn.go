@@ -15,8 +15,8 @@ import (
 
 // Service names of the calls this package records.
 const (
-	ServiceNet = convention.ServiceNet
-	ServiceDNS = convention.ServiceDNS
+	ServiceNet = convention.ServiceNet // "net": dials and connections
+	ServiceDNS = convention.ServiceDNS // "dns": lookups
 )
 
 // A Mode says how a [Conn] records its use.

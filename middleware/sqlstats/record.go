@@ -10,19 +10,19 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// Service is the service name of the calls this package records.
+// Service is the service name of the calls this package records: "sql".
 const Service = convention.ServiceSQL
 
 // Attribute keys, from the OpenTelemetry semantic conventions for database
 // client calls where one exists.
 const (
-	AttrSystem       = convention.KeyDBSystemName
-	AttrQueryText    = convention.KeyDBQueryText
-	AttrOperation    = convention.KeyDBOperationName
-	AttrCollection   = convention.KeyDBCollectionName
-	AttrReturnedRows = convention.KeyDBResponseReturnedRows
-	AttrAffectedRows = convention.KeyDBResponseAffectedRows // not in the conventions (yet)
-	AttrParamPrefix  = convention.KeyDBQueryParameterPrefix
+	AttrSystem       = convention.KeyDBSystemName           // "db.system.name"
+	AttrQueryText    = convention.KeyDBQueryText            // "db.query.text"
+	AttrOperation    = convention.KeyDBOperationName        // "db.operation.name"
+	AttrCollection   = convention.KeyDBCollectionName       // "db.collection.name"
+	AttrReturnedRows = convention.KeyDBResponseReturnedRows // "db.response.returned_rows"
+	AttrAffectedRows = convention.KeyDBResponseAffectedRows // "db.response.affected_rows": not in the conventions (yet)
+	AttrParamPrefix  = convention.KeyDBQueryParameterPrefix // "db.query.parameter.", then the name or position
 )
 
 // Limits on recorded arguments.
