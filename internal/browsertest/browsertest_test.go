@@ -15,8 +15,10 @@ type collectTB struct {
 	errs []string
 }
 
-func (c *collectTB) Errorf(format string, args ...any) { c.errs = append(c.errs, fmt.Sprintf(format, args...)) }
-func (c *collectTB) Error(args ...any)                 { c.errs = append(c.errs, fmt.Sprint(args...)) }
+func (c *collectTB) Errorf(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
+func (c *collectTB) Error(args ...any) { c.errs = append(c.errs, fmt.Sprint(args...)) }
 
 func TestCheckReportsErrorsAndForeignRequests(t *testing.T) {
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
