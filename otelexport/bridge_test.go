@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -19,30 +18,18 @@ import (
 
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
-
-// recordSink keeps the records a recorder writes.
-type recordSink struct {
-	mu      sync.Mutex
-	records []*recording.Record
-}
-
-func (s *recordSink) Write(_ context.Context, rs []*recording.Record) error {
-	s.mu.Lock()
-	s.records = append(s.records, rs...)
-	s.mu.Unlock()
-	return nil
-}
 
 // bridgeSetup returns a recorder keeping its records in sink, and a tracer
 // provider whose spans feed it through the bridge and are also kept by spans.
-func bridgeSetup(t *testing.T, opts ...sdktrace.TracerProviderOption) (*recording.Recorder, *recordSink, *sdktrace.TracerProvider, *tracetest.SpanRecorder) {
+func bridgeSetup(t *testing.T, opts ...sdktrace.TracerProviderOption) (*recording.Recorder, *recordingtest.Sink, *sdktrace.TracerProvider, *tracetest.SpanRecorder) {
 	t.Helper()
-	sink := &recordSink{}
+	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink))
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(append(opts,
-		sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)),
+		sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)),
 		sdktrace.WithSpanProcessor(spans),
 	)...)
 	t.Cleanup(func() { tp.Shutdown(context.Background()) })
@@ -50,15 +37,15 @@ func bridgeSetup(t *testing.T, opts ...sdktrace.TracerProviderOption) (*recordin
 }
 
 // finish closes rec and returns its only record.
-func finish(t *testing.T, rec *recording.Recorder, sink *recordSink) *recording.Record {
+func finish(t *testing.T, rec *recording.Recorder, sink *recordingtest.Sink) *recording.Record {
 	t.Helper()
 	if err := rec.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if len(sink.records) != 1 {
-		t.Fatalf("%d records, want 1", len(sink.records))
+	if len(sink.Records()) != 1 {
+		t.Fatalf("%d records, want 1", len(sink.Records()))
 	}
-	return sink.records[0]
+	return sink.Records()[0]
 }
 
 // TestBridgeOtelHTTP makes an otelhttp-instrumented client call inside a
@@ -71,7 +58,7 @@ func TestBridgeOtelHTTP(t *testing.T) {
 		io.WriteString(w, "hello from "+r.URL.Path)
 	}))
 	defer srv.Close()
-	rec, sink, tp, spans := bridgeSetup(t, sdktrace.WithIDGenerator(otelexport.IDGenerator()))
+	rec, sink, tp, spans := bridgeSetup(t, sdktrace.WithIDGenerator(otelexport.NewIDGenerator()))
 	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport,
 		otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.TraceContext{}))}
 
@@ -115,7 +102,7 @@ func TestBridgeOtelHTTP(t *testing.T) {
 		c.Attr("url.full") != srv.URL+"/hello?x=1" {
 		t.Errorf("call attrs %v", c.Attrs)
 	}
-	// With the IDGenerator, the span is in the record's trace, and what it
+	// With NewIDGenerator, the span is in the record's trace, and what it
 	// propagated downstream names the call.
 	want = recording.FormatTraceparent(recording.TraceContext{TraceID: r.TraceID, SpanID: c.SpanID, Sampled: true})
 	if got := <-traceparent; got != want {
@@ -232,11 +219,11 @@ func TestBridgeSpans(t *testing.T) {
 // TestBridgeOtherRecorder: a bridge bound to one recorder ignores records of
 // another.
 func TestBridgeOtherRecorder(t *testing.T) {
-	sink := &recordSink{}
+	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink))
 	other := recording.New()
 	defer other.Close(t.Context())
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(otelexport.SpanProcessor(other)))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(other)))
 	defer tp.Shutdown(t.Context())
 	ctx, ar := rec.StartRecord(t.Context(), recording.RequestInfo{Kind: recording.KindBackground, Path: "job"})
 	_, s := tp.Tracer("test").Start(ctx, "compute")

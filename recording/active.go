@@ -217,7 +217,9 @@ func (a *ActiveRecord) StartCall(service, method string) *ActiveCall {
 // StartCallAt is StartCall for wrappers that learn of a call from another
 // instrumentation, such as the OpenTelemetry bridge in package otelexport: the
 // call started at start (zero means now) and has the span ID span (zero means
-// a new one), so that the call lines up with the span that was propagated.
+// a new one), so that the call lines up with the span that was propagated. A
+// call cannot start before its request: a start before [ActiveRecord.Start]
+// is taken as the request's start, so offsets are never negative.
 func (a *ActiveRecord) StartCallAt(service, method string, start time.Time, span SpanID) *ActiveCall {
 	if a == nil {
 		return nil
@@ -239,6 +241,8 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	t0 := a.now()
 	if start.IsZero() {
 		start = t0
+	} else if start.Before(a.start) {
+		start = a.start
 	}
 	if !span.IsValid() {
 		span = NewSpanID()

@@ -13,9 +13,9 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// Transport returns an [http.RoundTripper] that records every request made
+// NewTransport returns an [http.RoundTripper] that records every request made
 // with a recorded context (req.Context() carries the record, as in a handler
-// wrapped by [Handler]) as a call: service "http", method
+// wrapped by [NewHandler]) as a call: service "http", method
 // "GET host/normalized/path", with the status, sizes, error, and phases timed
 // through [net/http/httptrace] — dns, connect, tls, send, wait (for the first
 // response byte) and receive. The call ends when the response body reaches
@@ -25,16 +25,18 @@ import (
 // request through the recorder's propagator, so a recorded downstream service
 // joins the trace. Requests without a recorded context go straight to base.
 // A nil base means [http.DefaultTransport].
-func Transport(base http.RoundTripper, opts ...Option) http.RoundTripper {
+//
+// The transport has no options: what it records is set by the recorder of
+// each request (its redaction rules, limits and propagator).
+func NewTransport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{base: base, cfg: newConfig(opts)}
+	return &transport{base: base}
 }
 
 type transport struct {
 	base http.RoundTripper
-	cfg  config
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -66,7 +68,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	pt := &phases{c: c, start: c.StartTime()}
 	// The call rides on the context, so OTel instrumentation under this
-	// transport (see otelexport.SpanProcessor) does not record it again.
+	// transport (see otelexport.NewSpanProcessor) does not record it again.
 	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), pt.trace())
 	out := req.Clone(ctx) // a RoundTripper must not modify the request it is given
 	if out.Header == nil {
