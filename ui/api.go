@@ -414,28 +414,21 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 
 // apiRecord serves GET api/records/{id}; ?download=1 makes it an attachment.
 func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := recording.ParseID(id); err != nil {
-		h.fail(w, r, http.StatusBadRequest, "malformed record id")
-		return
-	}
-	rec, err := h.st.Get(r.Context(), id)
-	if err != nil {
-		h.storeError(w, r, err)
+	rec := h.recordParam(w, r)
+	if rec == nil {
 		return
 	}
 	if d := r.URL.Query().Get("download"); d == "1" || d == "true" {
-		// id is 32 hex digits: safe in the header.
-		w.Header().Set("Content-Disposition", `attachment; filename="appstats-`+id+`.json"`)
+		// The ID is 32 hex digits: safe in the header.
+		w.Header().Set("Content-Disposition", `attachment; filename="appstats-`+rec.ID.String()+`.json"`)
 	}
 	writeJSON(w, http.StatusOK, toRecordJSON(rec))
 }
 
 // apiStats serves GET api/stats?window=.
 func (h *handler) apiStats(w http.ResponseWriter, r *http.Request) {
-	wc, err := parseWindow(r.URL.Query().Get("window"))
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	wc, ok := h.windowParam(w, r)
+	if !ok {
 		return
 	}
 	st, err := h.st.Stats(r.Context(), store.Window{Since: time.Now().Add(-wc.Span)})
@@ -448,9 +441,8 @@ func (h *handler) apiStats(w http.ResponseWriter, r *http.Request) {
 
 // apiSeries serves GET api/series?window=.
 func (h *handler) apiSeries(w http.ResponseWriter, r *http.Request) {
-	wc, err := parseWindow(r.URL.Query().Get("window"))
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	wc, ok := h.windowParam(w, r)
+	if !ok {
 		return
 	}
 	win := seriesWindow(time.Now(), wc)

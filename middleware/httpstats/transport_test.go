@@ -23,6 +23,34 @@ func phaseNames(c recording.Call) []string {
 	return out
 }
 
+// recordRequest runs fn as a recorded request, giving it the request's
+// context and a client whose transport is NewTransport(base), and returns
+// the record.
+func recordRequest(t *testing.T, base http.RoundTripper, fn func(ctx context.Context, client *http.Client)) *recording.Record {
+	t.Helper()
+	rec, sink := newRecorder(t)
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	fn(ctx, &http.Client{Transport: httpstats.NewTransport(base)})
+	ar.Finish()
+	recs := flush(t, rec, sink)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	return recs[0]
+}
+
+// fetch makes a request with client and reads the response to the end.
+func fetch(t *testing.T, ctx context.Context, client *http.Client, method, url string, body io.Reader) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, method, url, body)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
 // TestTransportPhasesTLSReuse makes two calls to a TLS loopback server within
 // one request: the first dials (connect, tls), the second reuses the
 // connection.
@@ -31,21 +59,12 @@ func TestTransportPhasesTLSReuse(t *testing.T) {
 		fmt.Fprint(w, "hello from backend")
 	}))
 	defer backend.Close()
-	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: httpstats.NewTransport(backend.Client().Transport)}
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	for range 2 {
-		req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL+"/items/12?api_key=k", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	r := recordRequest(t, backend.Client().Transport, func(ctx context.Context, client *http.Client) {
+		for range 2 {
+			fetch(t, ctx, client, "GET", backend.URL+"/items/12?api_key=k", nil)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	ar.Finish()
-	recs := flush(t, rec, sink)
-	calls := recs[0].Calls
+	})
+	calls := r.Calls
 	if len(calls) != 2 {
 		t.Fatalf("%d calls", len(calls))
 	}
@@ -90,16 +109,13 @@ func TestTransportRefused(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
 
-	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: httpstats.NewTransport(nil)}
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/x", nil)
-	if _, err := client.Do(req); err == nil {
-		t.Fatal("request to a closed port succeeded")
-	}
-	ar.Finish()
-	recs := flush(t, rec, sink)
-	c := recs[0].Calls
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/x", nil)
+		if _, err := client.Do(req); err == nil {
+			t.Fatal("request to a closed port succeeded")
+		}
+	})
+	c := r.Calls
 	if len(c) != 1 || !strings.Contains(c[0].Error, "refused") || c[0].Running {
 		t.Fatalf("calls %+v", c)
 	}
@@ -116,21 +132,20 @@ func TestTransportBodyReadCounted(t *testing.T) {
 		fmt.Fprint(w, "tail")
 	}))
 	defer backend.Close()
-	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: httpstats.NewTransport(nil)}
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	returned := time.Now()
-	b, _ := io.ReadAll(resp.Body)
-	read := time.Since(returned)
-	resp.Body.Close()
-	ar.Finish()
-	recs := flush(t, rec, sink)
-	c := recs[0].Calls[0]
+	var b []byte
+	var read time.Duration
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		returned := time.Now()
+		b, _ = io.ReadAll(resp.Body)
+		read = time.Since(returned)
+		resp.Body.Close()
+	})
+	c := r.Calls[0]
 	if string(b) != "head;tail" || c.ResponseSize != 9 {
 		t.Fatalf("body %q size %d", b, c.ResponseSize)
 	}
@@ -224,21 +239,12 @@ func TestTransportPassThrough(t *testing.T) {
 func TestTransportUnknownBodySize(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
 	defer backend.Close()
-	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: httpstats.NewTransport(nil)}
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	pr, pw := io.Pipe()
-	go func() { pw.Write([]byte(strings.Repeat("x", 1000))); pw.Close() }()
-	req, _ := http.NewRequestWithContext(ctx, "POST", backend.URL, pr)
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	ar.Finish()
-	recs := flush(t, rec, sink)
-	if got := recs[0].Calls[0].RequestSize; got != 1000 {
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		pr, pw := io.Pipe()
+		go func() { pw.Write([]byte(strings.Repeat("x", 1000))); pw.Close() }()
+		fetch(t, ctx, client, "POST", backend.URL, pr)
+	})
+	if got := r.Calls[0].RequestSize; got != 1000 {
 		t.Errorf("RequestSize = %d, want 1000", got)
 	}
 }
@@ -310,21 +316,18 @@ func TestTransportCloseDuringRead(t *testing.T) {
 	}))
 	defer backend.Close()
 	defer close(block)
-	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: httpstats.NewTransport(nil)}
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { io.Copy(io.Discard, resp.Body); close(done) }()
-	resp.Body.Close()
-	<-done
-	ar.Finish()
-	recs := flush(t, rec, sink)
-	if c := recs[0].Calls; len(c) != 1 || c[0].Running {
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { io.Copy(io.Discard, resp.Body); close(done) }()
+		resp.Body.Close()
+		<-done
+	})
+	if c := r.Calls; len(c) != 1 || c[0].Running {
 		t.Fatalf("calls %+v, want one that ended", c)
 	}
 }
@@ -336,18 +339,16 @@ func TestTransportNilHeader(t *testing.T) {
 	var got string
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Get("traceparent") }))
 	defer backend.Close()
-	rec, sink := newRecorder(t)
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
-	req.Header = nil
-	resp, err := httpstats.NewTransport(nil).RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	ar.Finish()
-	recs := flush(t, rec, sink)
-	if len(recs[0].Calls) != 1 || got == "" {
-		t.Fatalf("calls %+v, traceparent %q", recs[0].Calls, got)
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
+		req.Header = nil
+		resp, err := client.Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	})
+	if len(r.Calls) != 1 || got == "" {
+		t.Fatalf("calls %+v, traceparent %q", r.Calls, got)
 	}
 }
