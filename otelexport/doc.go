@@ -79,8 +79,8 @@
 //
 // Spans that OpenTelemetry-instrumented libraries (otelhttp, otelgrpc,
 // otelsql, redisotel, …) start under a recorded request's context become
-// calls of that request's record when the [NewSpanProcessor] is registered with
-// their TracerProvider:
+// calls of that request's record when the span processor made by
+// [NewSpanProcessor] is registered with their TracerProvider:
 //
 //	tp := sdktrace.NewTracerProvider(
 //		sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)),
