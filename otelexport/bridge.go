@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	grpccodes "google.golang.org/grpc/codes"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -35,8 +36,11 @@ const maxBridged = 1 << 16
 // and its http.*, rpc.*, db.* attributes when it ends: service "http" for
 // HTTP client spans, "grpc" for gRPC ones, "sql" for SQL databases (or the
 // database system's name, such as "redis"), and "otel" for anything else.
-// The call takes the span's ID, so a request that the span propagated to a
-// downstream service points at the call in the exported trace.
+// HTTP and gRPC calls get the method appstats' own wrappers give the same
+// request ("GET host:port/users/{id}", "/pkg.Service/Method"; see the
+// package documentation). The call takes the span's ID, so a request that
+// the span propagated to a downstream service points at the call in the
+// exported trace.
 //
 // Only CLIENT, PRODUCER and INTERNAL spans are bridged, never SERVER or
 // CONSUMER spans (such as the request's own span from otelhttp's handler).
@@ -104,8 +108,8 @@ func (b *bridge) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 		}
 		return
 	}
-	service, method, _ := classify(s.Name(), s.Attributes())
-	c := ar.StartCallAt(service, method, s.StartTime(), recording.SpanID(key.span))
+	n := classify(s.Name(), s.Attributes())
+	c := ar.StartCallAt(n.service, n.method, s.StartTime(), recording.SpanID(key.span))
 	if c == nil {
 		return // over the record's call limit, or the request has ended
 	}
@@ -128,32 +132,42 @@ func (b *bridge) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	c := e.call
 	attrs := s.Attributes()
-	service, method, request := classify(s.Name(), attrs)
-	c.SetService(service)
-	c.SetMethod(method)
-	if request != "" {
-		c.SetRequest(request)
+	n := classify(s.Name(), attrs)
+	c.SetService(n.service)
+	c.SetMethod(n.method)
+	if n.request != "" {
+		c.SetRequest(n.request)
+	}
+	if n.url != nil {
+		var params []string
+		if e.redac != nil {
+			params = e.redac.Params
+		}
+		hc := convention.NewHTTPCall(n.httpMethod, n.url, params)
+		c.SetRequest(hc.Request)
+		c.SetAttrs(convention.AppendHTTPAttrs([]recording.Attr(nil), hc)...)
 	}
 	for _, kv := range attrs {
 		k := string(kv.Key)
-		switch k {
-		case "http.request.body.size":
+		if newer, ok := renamedAttrs[k]; ok {
+			if hasAttr(attrs, newer) {
+				continue // the span has both spellings: the newer one wins
+			}
+			k = newer
+		}
+		switch {
+		case k == convention.KeyHTTPRequestBodySize:
 			c.SetRequestSize(kv.Value.AsInt64())
-		case "http.response.body.size":
+		case k == convention.KeyHTTPResponseBodySize:
 			c.SetResponseSize(kv.Value.AsInt64())
-		case "url.full", "http.url":
-			c.SetAttr(keyURLFull, redactURL(e.redac, kv.Value.String()))
-		case "rpc.response.status_code":
+		case k == convention.KeyRPCResponseStatusCode:
 			if code, ok := grpcCode(kv.Value.String()); ok {
-				c.SetAttr(keyRPCGRPCStatus, strconv.Itoa(int(code)))
+				c.SetAttr(convention.KeyRPCGRPCStatusCode, strconv.Itoa(int(code)))
 			}
+		case n.named(k):
+			// Set above, or by the exporter from the call's name.
+		case bridgedAttrs[k]:
 			c.SetAttr(k, kv.Value.String())
-		case "http.status_code":
-			c.SetAttr(keyHTTPStatus, kv.Value.String())
-		default:
-			if bridgedAttrs[k] {
-				c.SetAttr(k, kv.Value.String())
-			}
 		}
 	}
 	var err error
@@ -182,13 +196,37 @@ func (b *bridge) Shutdown(context.Context) error {
 // ForceFlush has nothing to flush: calls are written with their records.
 func (b *bridge) ForceFlush(context.Context) error { return nil }
 
-// bridgedAttrs are the span attributes copied to a call.
+// bridgedAttrs are the span attributes copied to a call (some of them only
+// when the call's name does not carry them, see callName.named).
 var bridgedAttrs = map[string]bool{
-	keyHTTPMethod: true, keyHTTPStatus: true, keyServerAddress: true, keyServerPort: true,
-	"url.template": true, keyRPCSystem: true, keyRPCSystemName: true, keyRPCService: true,
-	keyRPCMethod: true, keyRPCGRPCStatus: true, keyDBSystemName: true, "db.system": true,
-	keyDBOperationName: true, "db.collection.name": true, "db.namespace": true,
-	"messaging.system": true, "messaging.destination.name": true,
+	convention.KeyHTTPRequestMethod: true, convention.KeyHTTPResponseStatusCode: true,
+	convention.KeyServerAddress: true, convention.KeyServerPort: true, convention.KeyURLTemplate: true,
+	convention.KeyRPCSystem: true, convention.KeyRPCSystemName: true, convention.KeyRPCService: true,
+	convention.KeyRPCMethod: true, convention.KeyRPCGRPCStatusCode: true,
+	convention.KeyDBSystemName: true, convention.KeyDBOperationName: true,
+	convention.KeyDBCollectionName: true, convention.KeyDBNamespace: true,
+	convention.KeyMessagingSystem: true, convention.KeyMessagingDestinationName: true,
+}
+
+// renamedAttrs maps the older semantic-convention keys a span may carry to
+// the keys appstats records, so that a call has one spelling of each
+// attribute whichever instrumentation made its span.
+var renamedAttrs = map[string]string{
+	convention.KeyOldHTTPMethod:     convention.KeyHTTPRequestMethod,
+	convention.KeyOldHTTPStatusCode: convention.KeyHTTPResponseStatusCode,
+	convention.KeyOldNetPeerName:    convention.KeyServerAddress,
+	convention.KeyOldDBSystem:       convention.KeyDBSystemName,
+	convention.KeyOldDBOperation:    convention.KeyDBOperationName,
+	convention.KeyOldDBSQLTable:     convention.KeyDBCollectionName,
+}
+
+func hasAttr(attrs []attribute.KeyValue, key string) bool {
+	for _, kv := range attrs {
+		if string(kv.Key) == key {
+			return true
+		}
+	}
+	return false
 }
 
 // sqlSystems are database systems recorded under service "sql" (names from
@@ -200,9 +238,36 @@ var sqlSystems = map[string]bool{
 	"trino": true, "clickhouse": true, "spanner": true, "gcp.spanner": true,
 }
 
-// classify names the call of a span: its service, its method and, for
-// database spans, its query text.
-func classify(name string, attrs []attribute.KeyValue) (service, method, request string) {
+// callName is how a bridged span is recorded: the call's service and
+// method, named by the same conventions as appstats' own wrappers name the
+// same operation (see package convention).
+type callName struct {
+	service, method string
+	request         string   // database spans: the query text
+	httpMethod      string   // HTTP client spans with a URL: the method…
+	url             *url.URL // …and the URL
+}
+
+// named reports whether the attribute key is set from the call's name
+// rather than copied from the span: for an HTTP call to a known URL, the
+// attributes [convention.NewHTTPCall] sets; for a gRPC call, the rpc.*
+// attributes the exporter reads from the full method in the call's name.
+func (n *callName) named(key string) bool {
+	switch key {
+	case convention.KeyHTTPRequestMethod, convention.KeyServerAddress, convention.KeyServerPort, convention.KeyURLFull:
+		return n.url != nil
+	case convention.KeyRPCSystem, convention.KeyRPCSystemName, convention.KeyRPCService, convention.KeyRPCMethod:
+		return n.service == convention.ServiceGRPC
+	}
+	return false
+}
+
+// classify names the call of a span from its name and attributes: an HTTP
+// client span as [convention.HTTPCallName] does (from url.full, else from
+// server.address, server.port and url.path or url.template), an RPC span as
+// [convention.GRPCCallName] does, a database span by its query summary or
+// its operation and table (with the query text as its request).
+func classify(name string, attrs []attribute.KeyValue) callName {
 	get := func(keys ...string) string {
 		for _, k := range keys {
 			for _, kv := range attrs {
@@ -215,66 +280,52 @@ func classify(name string, attrs []attribute.KeyValue) (service, method, request
 		}
 		return ""
 	}
-	if m := get(keyHTTPMethod, "http.method"); m != "" {
-		host := get(keyServerAddress, "net.peer.name")
-		path := get("url.template")
-		if raw := get(keyURLFull, "http.url"); raw != "" {
-			if u, err := url.Parse(raw); err == nil {
-				if host == "" {
-					host = u.Hostname()
-				}
-				if path == "" {
-					path = u.EscapedPath()
-				}
+	if m := get(convention.KeyHTTPRequestMethod, convention.KeyOldHTTPMethod); m != "" {
+		if raw := get(convention.KeyURLFull, convention.KeyOldHTTPURL); raw != "" {
+			if u, err := url.Parse(raw); err == nil && u.Host != "" {
+				return callName{service: convention.ServiceHTTP, method: convention.HTTPURLCallName(m, u), httpMethod: m, url: u}
 			}
 		}
+		host := get(convention.KeyServerAddress, convention.KeyOldNetPeerName)
+		path := get(convention.KeyURLPath, convention.KeyURLTemplate)
 		if host == "" && path == "" {
-			return "http", name, ""
+			return callName{service: convention.ServiceHTTP, method: name}
 		}
-		if path == "" {
-			path = "/"
-		}
-		return "http", m + " " + host + path, ""
+		return callName{service: convention.ServiceHTTP, method: convention.HTTPCallName(m, host, get(convention.KeyServerPort), path)}
 	}
-	if sys := get(keyRPCSystemName, keyRPCSystem); sys != "" {
-		m := get(keyRPCMethod)
-		svc := get(keyRPCService)
-		switch {
-		case strings.Contains(m, "/"): // newer conventions: "pkg.Service/Method"
-			method = "/" + strings.TrimPrefix(m, "/")
-		case m != "" && svc != "":
-			method = "/" + svc + "/" + m
-		default:
-			method = name
+	if sys := get(convention.KeyRPCSystemName, convention.KeyRPCSystem); sys != "" {
+		method := convention.GRPCCallName(get(convention.KeyRPCService), get(convention.KeyRPCMethod))
+		if method == "" {
+			method = convention.GRPCCallName("", name) // otelgrpc names its spans "pkg.Service/Method"
 		}
-		return sys, method, ""
+		return callName{service: sys, method: method}
 	}
-	if sys := get(keyDBSystemName, "db.system"); sys != "" {
-		service = sys
+	if sys := get(convention.KeyDBSystemName, convention.KeyOldDBSystem); sys != "" {
+		n := callName{service: sys, method: get(convention.KeyDBQuerySummary)}
 		if sqlSystems[sys] {
-			service = "sql"
+			n.service = convention.ServiceSQL
 		}
-		method = get("db.query.summary")
-		if method == "" {
-			op := get(keyDBOperationName, "db.operation")
-			coll := get("db.collection.name", "db.sql.table")
-			method = strings.TrimSpace(op + " " + coll)
+		if n.method == "" {
+			op := get(convention.KeyDBOperationName, convention.KeyOldDBOperation)
+			coll := get(convention.KeyDBCollectionName, convention.KeyOldDBSQLTable)
+			n.method = strings.TrimSpace(op + " " + coll)
 		}
-		if method == "" {
-			method = name
+		if n.method == "" {
+			n.method = name
 		}
-		return service, method, get(keyDBQueryText, "db.statement")
+		n.request = get(convention.KeyDBQueryText, convention.KeyOldDBStatement)
+		return n
 	}
-	return "otel", name, ""
+	return callName{service: convention.ServiceOTel, method: name}
 }
 
 func exceptionMessage(events []sdktrace.Event) string {
 	for _, ev := range events {
-		if ev.Name != "exception" {
+		if ev.Name != convention.EventException {
 			continue
 		}
 		for _, kv := range ev.Attributes {
-			if kv.Key == keyExceptionMsg {
+			if kv.Key == convention.KeyExceptionMessage {
 				return kv.Value.String()
 			}
 		}
@@ -295,20 +346,6 @@ func grpcCode(name string) (grpccodes.Code, bool) {
 		return grpccodes.Canceled, true
 	}
 	return 0, false
-}
-
-// redactURL drops the userinfo of a URL and redacts secret-looking query
-// parameters.
-func redactURL(r *recording.Redaction, raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	u.User = nil
-	if u.RawQuery != "" && r != nil {
-		u.RawQuery = r.Query(u.RawQuery)
-	}
-	return u.String()
 }
 
 // NewIDGenerator returns an ID generator for the TracerProvider whose spans are

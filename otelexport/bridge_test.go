@@ -3,6 +3,7 @@ package otelexport_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -85,9 +86,12 @@ func TestBridgeOtelHTTP(t *testing.T) {
 		t.Fatalf("%d calls, want 1: %+v", len(r.Calls), r.Calls)
 	}
 	c := r.Calls[0]
-	want := "GET 127.0.0.1/hello"
+	want := "GET " + strings.TrimPrefix(srv.URL, "http://") + "/hello" // as httpstats.NewTransport names it
 	if c.Service != "http" || c.Method != want {
 		t.Errorf("call %s %q, want http %q", c.Service, c.Method, want)
+	}
+	if want := "GET " + srv.URL + "/hello?x=1"; c.Request != want {
+		t.Errorf("call request %q, want %q", c.Request, want)
 	}
 	if c.SpanID != recording.SpanID(s.SpanContext().SpanID()) {
 		t.Errorf("call span %s, otel span %s", c.SpanID, s.SpanContext().SpanID())
@@ -98,8 +102,9 @@ func TestBridgeOtelHTTP(t *testing.T) {
 	if c.Running || c.Error != "" {
 		t.Errorf("call running %v, error %q", c.Running, c.Error)
 	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
 	if c.Attr("http.response.status_code") != "200" || c.Attr("http.request.method") != "GET" ||
-		c.Attr("url.full") != srv.URL+"/hello?x=1" {
+		c.Attr("url.full") != srv.URL+"/hello?x=1" || c.Attr("server.address") != "127.0.0.1" || c.Attr("server.port") != port {
 		t.Errorf("call attrs %v", c.Attrs)
 	}
 	// With NewIDGenerator, the span is in the record's trace, and what it
@@ -142,11 +147,37 @@ func TestBridgeSpans(t *testing.T) {
 			s.End()
 		}, []wantCall{{service: "sql", method: "SELECT users", request: "SELECT * FROM users WHERE id = $1",
 			attrs: map[string]string{"db.system.name": "postgresql"}}}},
-		{"redis span keeps its system", func(ctx context.Context, tr trace.Tracer) {
+		{"redis span keeps its system, under the newer key", func(ctx context.Context, tr trace.Tracer) {
 			_, s := tr.Start(ctx, "get", trace.WithSpanKind(trace.SpanKindClient),
 				trace.WithAttributes(attribute.String("db.system", "redis"), attribute.String("db.operation", "get")))
 			s.End()
-		}, []wantCall{{service: "redis", method: "get"}}},
+		}, []wantCall{{service: "redis", method: "get",
+			attrs: map[string]string{"db.system.name": "redis", "db.operation.name": "get", "db.system": ""}}}},
+		{"http span, older conventions, secrets redacted", func(ctx context.Context, tr trace.Tracer) {
+			_, s := tr.Start(ctx, "HTTP GET", trace.WithSpanKind(trace.SpanKindClient),
+				trace.WithAttributes(attribute.String("http.method", "GET"),
+					attribute.String("http.url", "https://user:pw@API.example.com:443/users/42?token=abc&q=1"),
+					attribute.Int("http.status_code", 404)))
+			s.End()
+		}, []wantCall{{service: "http", method: "GET api.example.com/users/{id}",
+			request: "GET https://API.example.com:443/users/42?token=%5BREDACTED%5D&q=1",
+			attrs: map[string]string{"http.request.method": "GET", "http.response.status_code": "404",
+				"server.address": "API.example.com", "server.port": "443",
+				"url.full":    "https://API.example.com:443/users/42?token=%5BREDACTED%5D&q=1",
+				"http.method": "", "http.url": "", "http.status_code": ""}}}},
+		{"http span without a URL", func(ctx context.Context, tr trace.Tracer) {
+			_, s := tr.Start(ctx, "POST", trace.WithSpanKind(trace.SpanKindClient),
+				trace.WithAttributes(attribute.String("http.request.method", "POST"),
+					attribute.String("server.address", "fe80::1"), attribute.Int("server.port", 8443),
+					attribute.String("url.path", "/orders/2024-01-02/items")))
+			s.End()
+		}, []wantCall{{service: "http", method: "POST [fe80::1]:8443/orders/{id}/items",
+			attrs: map[string]string{"server.address": "fe80::1", "server.port": "8443"}}}},
+		{"grpc span named only by its span name", func(ctx context.Context, tr trace.Tracer) {
+			_, s := tr.Start(ctx, "pkg.Users/Get", trace.WithSpanKind(trace.SpanKindClient),
+				trace.WithAttributes(attribute.String("rpc.system.name", "grpc")))
+			s.End()
+		}, []wantCall{{service: "grpc", method: "/pkg.Users/Get"}}},
 		{"grpc span, newer conventions, failed", func(ctx context.Context, tr trace.Tracer) {
 			_, s := tr.Start(ctx, "pkg.Users/Get", trace.WithSpanKind(trace.SpanKindClient),
 				trace.WithAttributes(attribute.String("rpc.system.name", "grpc"), attribute.String("rpc.method", "pkg.Users/Get")))
@@ -154,7 +185,8 @@ func TestBridgeSpans(t *testing.T) {
 			s.SetStatus(codes.Error, "no such user")
 			s.End()
 		}, []wantCall{{service: "grpc", method: "/pkg.Users/Get", err: "no such user",
-			attrs: map[string]string{"rpc.grpc.status_code": "5"}}}},
+			// rpc.* naming attributes are in the call's name, as for grpcstats' calls
+			attrs: map[string]string{"rpc.grpc.status_code": "5", "rpc.method": "", "rpc.system.name": "", "rpc.response.status_code": ""}}}},
 		{"grpc span, older conventions, error from exception", func(ctx context.Context, tr trace.Tracer) {
 			_, s := tr.Start(ctx, "pkg.Users/List", trace.WithSpanKind(trace.SpanKindClient),
 				trace.WithAttributes(attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", "pkg.Users"),

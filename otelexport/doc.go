@@ -34,10 +34,14 @@
 //   - a CLIENT span per call, child of the request's span, with the call's
 //     span ID (the one propagated downstream, so a downstream service's trace
 //     joins it), its recorded start and end, status Error with the call's
-//     error (and an "exception" event), and attributes by service: for "http"
-//     http.request.method, server.address, url.full,
-//     http.response.status_code; for "grpc" rpc.system, rpc.service,
-//     rpc.method, rpc.grpc.status_code; for "sql" db.system.name,
+//     error (and an "exception" event), a name and attributes by service:
+//     for "http" the call's method as name ("GET api.example.com/users/{id}")
+//     and http.request.method, server.address, server.port, url.full,
+//     http.response.status_code; for "grpc" the full method without its
+//     leading slash as name ("pkg.Service/Method") and rpc.system,
+//     rpc.system.name, rpc.service, rpc.method (the full method split at its
+//     last slash; a name without one is a method of no service),
+//     rpc.grpc.status_code, server.address, server.port; for "sql" db.system.name,
 //     db.operation.name and db.query.text (the recorded request summary,
 //     which database wrappers record normalized, without arguments); for any
 //     other service appstats.call.request and appstats.call.response. The
@@ -90,6 +94,17 @@
 // Each bridged call keeps its span's ID, so with [NewIDGenerator] (or a
 // traceparent on the incoming request) the trace context the instrumentation
 // propagates downstream points at the call in the exported record.
+//
+// A bridged call is named as appstats' own wrappers name the same call, so
+// that it groups with them on the dashboard and exports the same span: an
+// HTTP client span as middleware/httpstats' transport names its request
+// ("GET host:port/path", the port left out when it is 80 or 443, the path's
+// identifier-like segments replaced by "{id}"), with the same redacted URL
+// as request summary and url.full; a gRPC span as middleware/grpcstats'
+// client names its RPC ("/pkg.Service/Method"), whichever of the older or
+// newer rpc.* conventions the instrumentation writes. Attributes under
+// older semantic-convention names (http.method, http.status_code,
+// db.system, …) are recorded under the newer ones.
 //
 // To avoid recording a call twice, appstats' own wrappers mark the contexts
 // they pass down with [recording.ContextWithCall]; the bridge skips spans

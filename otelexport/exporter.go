@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -56,9 +57,7 @@ type Exporter struct {
 	failed   atomic.Uint64
 	errors   atomic.Uint64
 
-	logMu      sync.Mutex
-	lastLog    time.Time
-	suppressed int
+	log *convention.Logger // the exporter's own problems, rate-limited
 
 	// Owned by the worker goroutine.
 	serviceName string
@@ -83,6 +82,7 @@ func New(exp sdktrace.SpanExporter, opts ...Option) *Exporter {
 		cancel:      cancel,
 		serviceName: serviceName(cfg.serviceName),
 		resources:   make(map[string]*resource.Resource),
+		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
 	go e.worker()
 	return e
@@ -199,7 +199,7 @@ func (e *Exporter) Close(ctx context.Context) error {
 			select {
 			case <-e.done:
 			case <-time.After(time.Second):
-				e.logf("otelexport: the span exporter ignored its context; its goroutine is still running")
+				e.log.Warn("otelexport: the span exporter ignored its context; its goroutine is still running")
 			}
 		}
 		e.cancel()
@@ -292,7 +292,7 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, n int) {
 	if len(errs) > 0 {
 		e.errors.Add(uint64(len(errs)))
 		e.failed.Add(uint64(n))
-		e.logf("otelexport: export failed", "records", n, "err", errors.Join(errs...))
+		e.log.Warn("otelexport: export failed", "records", n, "err", errors.Join(errs...))
 		return
 	}
 	e.exported.Add(uint64(n))
@@ -316,12 +316,12 @@ func (e *Exporter) resource(instance string) *resource.Resource {
 	attrs := make([]attribute.KeyValue, 0, len(e.cfg.resAttrs)+4)
 	attrs = append(attrs, e.cfg.resAttrs...)
 	attrs = append(attrs,
-		attribute.String("service.name", e.serviceName),
-		attribute.String("telemetry.sdk.name", "appstats"),
-		attribute.String("telemetry.sdk.language", "go"),
+		attribute.String(convention.KeyServiceName, e.serviceName),
+		attribute.String(convention.KeyTelemetrySDKName, "appstats"),
+		attribute.String(convention.KeyTelemetrySDKLanguage, "go"),
 	)
 	if instance != "" {
-		attrs = append(attrs, attribute.String("service.instance.id", instance))
+		attrs = append(attrs, attribute.String(convention.KeyServiceInstanceID, instance))
 	}
 	res := resource.NewSchemaless(attrs...)
 	if env, err := resource.New(context.Background(), resource.WithFromEnv()); err == nil {
@@ -334,23 +334,4 @@ func (e *Exporter) resource(instance string) *resource.Resource {
 	}
 	e.resources[instance] = res
 	return res
-}
-
-// logf logs at most one message every 10 seconds, saying how many it held back.
-func (e *Exporter) logf(msg string, args ...any) {
-	e.logMu.Lock()
-	now := time.Now()
-	if now.Sub(e.lastLog) < 10*time.Second {
-		e.suppressed++
-		e.logMu.Unlock()
-		return
-	}
-	n := e.suppressed
-	e.suppressed = 0
-	e.lastLog = now
-	e.logMu.Unlock()
-	if n > 0 {
-		args = append(args, "suppressed", n)
-	}
-	e.cfg.logger.Warn(msg, args...)
 }

@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 // Defaults of an [Exporter]'s settings.
@@ -45,10 +47,7 @@ func newConfig(opts []Option) config {
 			o.apply(&c)
 		}
 	}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
-	}
-	return c
+	return c // a nil logger discards: see convention.NewLogger
 }
 
 // WithServiceName sets the service.name resource attribute of the exported
@@ -70,41 +69,25 @@ func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 // [DefaultQueueSize]). When the queue is full, records are dropped and
 // counted in [Stats.Dropped]. n <= 0 keeps the default.
 func WithQueueSize(n int) Option {
-	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.queueSize = n
-		}
-	})
+	return optionFunc(func(c *config) { convention.SetPositive(&c.queueSize, n) })
 }
 
 // WithBatchSpans bounds how many spans one call of the underlying exporter's
 // ExportSpans carries (default [DefaultBatchSpans]). n <= 0 keeps the default.
 func WithBatchSpans(n int) Option {
-	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.batchSpans = n
-		}
-	})
+	return optionFunc(func(c *config) { convention.SetPositive(&c.batchSpans, n) })
 }
 
 // WithExportTimeout bounds each call of the underlying exporter's ExportSpans
 // (default [DefaultExportTimeout]). d <= 0 keeps the default.
 func WithExportTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) {
-		if d > 0 {
-			c.exportTimeout = d
-		}
-	})
+	return optionFunc(func(c *config) { convention.SetPositive(&c.exportTimeout, d) })
 }
 
 // WithLogger sets the logger for the exporter's own problems (failed exports,
 // at most one message every 10 seconds). The default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) {
-		if l != nil {
-			c.logger = l
-		}
-	})
+	return optionFunc(func(c *config) { convention.SetNonNil(&c.logger, l) })
 }
 
 // WithHTTPOptions passes options to the OTLP/HTTP exporter made by

@@ -15,68 +15,20 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	grpccodes "google.golang.org/grpc/codes"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
 // ScopeName is the instrumentation scope of the spans an [Exporter] makes.
 const ScopeName = "github.com/goappstats/appstats/otelexport"
 
-// Attribute keys: OpenTelemetry semantic conventions (HTTP, database and code
-// attributes as in semconv v1.40+; rpc.* in the form trace backends read
-// today, with the newer rpc.system.name and rpc.response.status_code added),
-// and appstats' own under "appstats.".
-const (
-	keyHTTPMethod      = "http.request.method"
-	keyHTTPStatus      = "http.response.status_code"
-	keyHTTPRoute       = "http.route"
-	keyHTTPReqSize     = "http.request.body.size"
-	keyHTTPRespSize    = "http.response.body.size"
-	keyURLPath         = "url.path"
-	keyURLQuery        = "url.query"
-	keyURLFull         = "url.full"
-	keyServerAddress   = "server.address"
-	keyServerPort      = "server.port"
-	keyClientAddress   = "client.address"
-	keyClientPort      = "client.port"
-	keyUserID          = "user.id"
-	keyRPCSystem       = "rpc.system"
-	keyRPCSystemName   = "rpc.system.name"
-	keyRPCService      = "rpc.service"
-	keyRPCMethod       = "rpc.method"
-	keyRPCGRPCStatus   = "rpc.grpc.status_code"
-	keyRPCRespStatus   = "rpc.response.status_code"
-	keyDBSystemName    = "db.system.name"
-	keyDBQueryText     = "db.query.text"
-	keyDBOperationName = "db.operation.name"
-	keyCodeFunction    = "code.function.name"
-	keyCodeFile        = "code.file.path"
-	keyCodeLine        = "code.line.number"
-	keyExceptionMsg    = "exception.message"
-	keyExceptionType   = "exception.type"
-
-	keyRecordID     = "appstats.record.id"
-	keyOverheadMS   = "appstats.overhead_ms"
-	keyDroppedCalls = "appstats.dropped_calls"
-	keyService      = "appstats.service"
-	keyRunning      = "appstats.call.running"
-	keyRequest      = "appstats.call.request"
-	keyResponse     = "appstats.call.response"
-	keyRequestSize  = "appstats.call.request_size"
-	keyResponseSize = "appstats.call.response_size"
-	keyPhaseMS      = "appstats.phase.duration_ms"
-	keyEventDetail  = "appstats.event.detail"
-	keyWarnKind     = "appstats.warning.kind"
-	keyWarnCount    = "appstats.warning.count"
-	keyWarnMessage  = "appstats.warning.message"
-	keyWarnMethod   = "appstats.warning.method"
-)
-
 // intKeys are attribute keys whose values OpenTelemetry defines as integers;
 // recording.Attr values (strings) under these keys are exported as ints.
 var intKeys = map[string]bool{
-	keyHTTPStatus: true, keyServerPort: true, keyClientPort: true, keyRPCGRPCStatus: true,
-	keyHTTPReqSize: true, keyHTTPRespSize: true, "network.peer.port": true,
-	"db.response.returned_rows": true,
+	convention.KeyHTTPResponseStatusCode: true, convention.KeyHTTPRequestBodySize: true,
+	convention.KeyHTTPResponseBodySize: true, convention.KeyServerPort: true, convention.KeyClientPort: true,
+	convention.KeyNetworkPeerPort: true, convention.KeyRPCGRPCStatusCode: true,
+	convention.KeyDBResponseReturnedRows: true,
 }
 
 // attrSet collects attributes; a later value replaces an earlier one with
@@ -157,14 +109,14 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 	}
 	for _, w := range r.Warnings {
 		root.Events = append(root.Events, sdktrace.Event{
-			Name: "appstats.warning",
+			Name: convention.EventWarning,
 			Time: end,
 			Attributes: []attribute.KeyValue{
-				attribute.String(keyWarnKind, w.Kind),
-				attribute.String(keyService, w.Service),
-				attribute.String(keyWarnMethod, w.Method),
-				attribute.Int(keyWarnCount, w.Count),
-				attribute.String(keyWarnMessage, w.Message),
+				attribute.String(convention.KeyWarningKind, w.Kind),
+				attribute.String(convention.KeyService, w.Service),
+				attribute.String(convention.KeyWarningMethod, w.Method),
+				attribute.Int(convention.KeyWarningCount, w.Count),
+				attribute.String(convention.KeyWarningMessage, w.Message),
 			},
 		})
 	}
@@ -175,7 +127,7 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 			continue
 		}
 		var as attrSet
-		as.str(keyEventDetail, c.Request)
+		as.str(convention.KeyEventDetail, c.Request)
 		as.passthrough(c.Attrs)
 		root.Events = append(root.Events, sdktrace.Event{
 			Name: c.Method, Time: r.Start.Add(c.Start), Attributes: as,
@@ -193,11 +145,11 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 }
 
 func exceptionEvent(t time.Time, typ, msg string) sdktrace.Event {
-	attrs := []attribute.KeyValue{attribute.String(keyExceptionMsg, msg)}
+	attrs := []attribute.KeyValue{attribute.String(convention.KeyExceptionMessage, msg)}
 	if typ != "" {
-		attrs = append(attrs, attribute.String(keyExceptionType, typ))
+		attrs = append(attrs, attribute.String(convention.KeyExceptionType, typ))
 	}
-	return sdktrace.Event{Name: "exception", Time: t, Attributes: attrs}
+	return sdktrace.Event{Name: convention.EventException, Time: t, Attributes: attrs}
 }
 
 // serverSpanName follows the conventions: "{method} {route}" or "{method}"
@@ -214,7 +166,7 @@ func serverSpanName(r *recording.Record) string {
 		return r.Method
 	case recording.KindGRPC:
 		if r.Path != "" {
-			return strings.TrimPrefix(r.Path, "/")
+			return convention.GRPCSpanName(r.Path)
 		}
 	}
 	if r.Path != "" {
@@ -256,45 +208,41 @@ func serverAttrs(r *recording.Record) attrSet {
 	as := make(attrSet, 0, 12+len(r.Attrs))
 	switch r.Kind {
 	case recording.KindHTTP:
-		as.str(keyHTTPMethod, r.Method)
-		as.str(keyURLPath, r.Path)
-		as.str(keyURLQuery, r.Query)
-		as.str(keyHTTPRoute, httpRoute(r.Method, r.Route))
+		as.str(convention.KeyHTTPRequestMethod, r.Method)
+		as.str(convention.KeyURLPath, r.Path)
+		as.str(convention.KeyURLQuery, r.Query)
+		as.str(convention.KeyHTTPRoute, httpRoute(r.Method, r.Route))
 		if r.Status != 0 {
-			as.set(attribute.Int(keyHTTPStatus, r.Status))
+			as.set(attribute.Int(convention.KeyHTTPResponseStatusCode, r.Status))
 		}
 		if r.RequestBytes > 0 {
-			as.set(attribute.Int64(keyHTTPReqSize, r.RequestBytes))
+			as.set(attribute.Int64(convention.KeyHTTPRequestBodySize, r.RequestBytes))
 		}
 		if r.ResponseBytes > 0 {
-			as.set(attribute.Int64(keyHTTPRespSize, r.ResponseBytes))
+			as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, r.ResponseBytes))
 		}
 	case recording.KindGRPC:
-		svc, method := splitGRPCMethod(r.Path)
-		as.str(keyRPCSystem, "grpc")
-		as.str(keyRPCSystemName, "grpc")
-		as.str(keyRPCService, svc)
-		as.str(keyRPCMethod, method)
-		as.set(attribute.Int(keyRPCGRPCStatus, r.Status))
-		as.str(keyRPCRespStatus, grpccodes.Code(r.Status).String())
+		grpcAttrs(&as, r.Path)
+		as.set(attribute.Int(convention.KeyRPCGRPCStatusCode, r.Status))
+		as.str(convention.KeyRPCResponseStatusCode, grpccodes.Code(r.Status).String())
 	}
 	if r.Remote != "" {
 		if host, port, err := net.SplitHostPort(r.Remote); err == nil {
-			as.str(keyClientAddress, host)
+			as.str(convention.KeyClientAddress, host)
 			if p, err := strconv.Atoi(port); err == nil {
-				as.set(attribute.Int(keyClientPort, p))
+				as.set(attribute.Int(convention.KeyClientPort, p))
 			}
 		} else {
-			as.str(keyClientAddress, r.Remote)
+			as.str(convention.KeyClientAddress, r.Remote)
 		}
 	}
-	as.str(keyUserID, r.User)
+	as.str(convention.KeyUserID, r.User)
 	if !r.ID.IsZero() {
-		as.str(keyRecordID, r.ID.String())
+		as.str(convention.KeyRecordID, r.ID.String())
 	}
-	as.set(attribute.Float64(keyOverheadMS, float64(r.Overhead)/float64(time.Millisecond)))
+	as.set(attribute.Float64(convention.KeyOverheadMS, float64(r.Overhead)/float64(time.Millisecond)))
 	if r.DroppedCalls > 0 {
-		as.set(attribute.Int(keyDroppedCalls, r.DroppedCalls))
+		as.set(attribute.Int(convention.KeyDroppedCalls, r.DroppedCalls))
 	}
 	as.passthrough(r.Attrs)
 	return as
@@ -317,13 +265,14 @@ func serverStatus(r *recording.Record) sdktrace.Status {
 	return sdktrace.Status{Code: codes.Error, Description: desc}
 }
 
-// splitGRPCMethod splits "/pkg.Service/Method" into its service and method.
-func splitGRPCMethod(full string) (service, method string) {
-	full = strings.TrimPrefix(full, "/")
-	if i := strings.LastIndexByte(full, '/'); i >= 0 {
-		return full[:i], full[i+1:]
-	}
-	return "", full
+// grpcAttrs sets the attributes that name a gRPC method, read from its full
+// method ("/pkg.Service/Method").
+func grpcAttrs(as *attrSet, full string) {
+	svc, method := convention.SplitGRPCMethod(full)
+	as.str(convention.KeyRPCSystem, convention.ServiceGRPC)
+	as.str(convention.KeyRPCSystemName, convention.ServiceGRPC)
+	as.str(convention.KeyRPCService, svc)
+	as.str(convention.KeyRPCMethod, method)
 }
 
 func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, res *resource.Resource, scope instrumentation.Scope) sdktrace.ReadOnlySpan {
@@ -334,19 +283,15 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 		st = sdktrace.Status{Code: codes.Error, Description: c.Error}
 	}
 	as := make(attrSet, 0, 12+len(c.Attrs))
-	as.str(keyService, c.Service)
+	as.str(convention.KeyService, c.Service)
 	name := c.Method
 	switch c.Service {
-	case "http":
+	case convention.ServiceHTTP:
 		httpCallAttrs(&as, c)
-	case "grpc":
-		name = strings.TrimPrefix(c.Method, "/")
-		svc, method := splitGRPCMethod(c.Method)
-		as.str(keyRPCSystem, "grpc")
-		as.str(keyRPCSystemName, "grpc")
-		as.str(keyRPCService, svc)
-		as.str(keyRPCMethod, method)
-	case "sql":
+	case convention.ServiceGRPC:
+		name = convention.GRPCSpanName(c.Method)
+		grpcAttrs(&as, c.Method)
+	case convention.ServiceSQL:
 		sqlCallAttrs(&as, c)
 	default:
 		if c.Method == "" {
@@ -354,13 +299,13 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 		} else {
 			name = c.Service + " " + c.Method
 		}
-		as.str(keyRequest, c.Request)
-		as.str(keyResponse, c.Response)
+		as.str(convention.KeyCallRequest, c.Request)
+		as.str(convention.KeyCallResponse, c.Response)
 		if c.RequestSize >= 0 {
-			as.set(attribute.Int64(keyRequestSize, c.RequestSize))
+			as.set(attribute.Int64(convention.KeyCallRequestSize, c.RequestSize))
 		}
 		if c.ResponseSize >= 0 {
-			as.set(attribute.Int64(keyResponseSize, c.ResponseSize))
+			as.set(attribute.Int64(convention.KeyCallResponseSize, c.ResponseSize))
 		}
 	}
 	if name == "" {
@@ -368,14 +313,14 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 	}
 	if len(c.Stack) > 0 {
 		f := c.Stack[0]
-		as.str(keyCodeFunction, f.Function)
-		as.str(keyCodeFile, f.File)
+		as.str(convention.KeyCodeFunctionName, f.Function)
+		as.str(convention.KeyCodeFilePath, f.File)
 		if f.Line > 0 {
-			as.set(attribute.Int(keyCodeLine, f.Line))
+			as.set(attribute.Int(convention.KeyCodeLineNumber, f.Line))
 		}
 	}
 	if c.Running {
-		as.set(attribute.Bool(keyRunning, true))
+		as.set(attribute.Bool(convention.KeyCallRunning, true))
 	}
 	as.passthrough(c.Attrs)
 
@@ -383,19 +328,19 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 	if st.Code != codes.Error {
 		for _, kv := range as {
 			switch kv.Key {
-			case keyHTTPStatus:
+			case convention.KeyHTTPResponseStatusCode:
 				if n := kv.Value.AsInt64(); n >= 400 { // a client span fails on 4xx too
 					st = sdktrace.Status{Code: codes.Error, Description: "HTTP " + strconv.FormatInt(n, 10)}
 				}
-			case keyRPCGRPCStatus:
+			case convention.KeyRPCGRPCStatusCode:
 				if n := kv.Value.AsInt64(); n != 0 {
 					st = sdktrace.Status{Code: codes.Error, Description: grpccodes.Code(n).String()}
 				}
 			}
 		}
 	}
-	if c.Service == "grpc" && as.lookup(keyRPCGRPCStatus) == nil && c.Error == "" && !c.Running {
-		as.set(attribute.Int(keyRPCGRPCStatus, 0))
+	if c.Service == convention.ServiceGRPC && as.lookup(convention.KeyRPCGRPCStatusCode) == nil && c.Error == "" && !c.Running {
+		as.set(attribute.Int(convention.KeyRPCGRPCStatusCode, 0))
 	}
 
 	var events []sdktrace.Event
@@ -404,7 +349,7 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 			Name: p.Name,
 			Time: r.Start.Add(p.Start),
 			Attributes: []attribute.KeyValue{
-				attribute.Float64(keyPhaseMS, float64(p.Duration)/float64(time.Millisecond)),
+				attribute.Float64(convention.KeyPhaseDurationMS, float64(p.Duration)/float64(time.Millisecond)),
 			},
 		})
 	}
@@ -437,30 +382,23 @@ func (s attrSet) lookup(key attribute.Key) *attribute.Value {
 	return nil
 }
 
-// httpCallAttrs reads the method and host from the call's method name
-// ("GET api.example.com/users/{id}") where the transport set no attributes.
+// httpCallAttrs sets the attributes of an HTTP client call: its method,
+// host and port as its name gives them ("GET api.example.com:8080/users/{id}",
+// see [convention.HTTPCallName]), for calls named by hand or recorded
+// without those attributes — the call's own attributes, passed through
+// after these, win — and its sizes.
 func httpCallAttrs(as *attrSet, c *recording.Call) {
-	method, target, _ := strings.Cut(c.Method, " ")
-	if m := c.Attr(keyHTTPMethod); m != "" {
-		method = m
+	method, host, port, _ := convention.ParseHTTPCallName(c.Method)
+	as.str(convention.KeyHTTPRequestMethod, method)
+	as.str(convention.KeyServerAddress, host)
+	if n, err := strconv.Atoi(port); err == nil {
+		as.set(attribute.Int(convention.KeyServerPort, n))
 	}
-	as.str(keyHTTPMethod, method)
-	host := c.Attr(keyServerAddress)
-	if host == "" {
-		host, _, _ = strings.Cut(target, "/")
-		if h, p, err := net.SplitHostPort(host); err == nil {
-			host = h
-			if n, err := strconv.Atoi(p); err == nil {
-				as.set(attribute.Int(keyServerPort, n))
-			}
-		}
-	}
-	as.str(keyServerAddress, host)
 	if c.RequestSize >= 0 {
-		as.set(attribute.Int64(keyHTTPReqSize, c.RequestSize))
+		as.set(attribute.Int64(convention.KeyHTTPRequestBodySize, c.RequestSize))
 	}
 	if c.ResponseSize >= 0 {
-		as.set(attribute.Int64(keyHTTPRespSize, c.ResponseSize))
+		as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, c.ResponseSize))
 	}
 }
 
@@ -468,16 +406,16 @@ func httpCallAttrs(as *attrSet, c *recording.Call) {
 // request summary, which database wrappers record normalized, without
 // arguments; a db.query.text attribute of the call wins over it.
 func sqlCallAttrs(as *attrSet, c *recording.Call) {
-	sys := c.Attr(keyDBSystemName)
+	sys := c.Attr(convention.KeyDBSystemName)
 	if sys == "" {
 		sys = "other_sql"
 	}
-	as.str(keyDBSystemName, sys)
-	as.str(keyDBQueryText, c.Request)
-	op := c.Attr(keyDBOperationName)
+	as.str(convention.KeyDBSystemName, sys)
+	as.str(convention.KeyDBQueryText, c.Request)
+	op := c.Attr(convention.KeyDBOperationName)
 	if op == "" {
 		op, _, _ = strings.Cut(strings.TrimSpace(c.Method), " ")
 		op = strings.ToUpper(op)
 	}
-	as.str(keyDBOperationName, op)
+	as.str(convention.KeyDBOperationName, op)
 }

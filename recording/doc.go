@@ -48,4 +48,13 @@
 // [WithExclude] filters, [WithMaxCalls], [WithMaxStack], [WithMaxSummary].
 // [DefaultRedaction] hides credentials in headers and query parameters;
 // summaries never contain bodies unless a wrapper is told to keep them.
+//
+// # Imports
+//
+// Every other package of appstats may import recording; recording imports
+// none of them. The one exception is internal/convention, a leaf that
+// imports only the standard library and holds the conventions the wrappers,
+// the exporter and recording share: call names, attribute keys, query and
+// URL redaction (the mechanics behind [Redaction]) and the rate-limited
+// logging of background problems.
 package recording

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 // Defaults of a [Recorder]'s settings.
@@ -113,11 +115,7 @@ func WithExclude(filters ...Filter) Option {
 // WithMaxCalls keeps at most n calls per record (default [DefaultMaxCalls]);
 // the rest are counted in [Record.DroppedCalls]. n <= 0 keeps the default.
 func WithMaxCalls(n int) Option {
-	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.maxCalls = n
-		}
-	})
+	return optionFunc(func(c *config) { convention.SetPositive(&c.maxCalls, n) })
 }
 
 // WithMaxStack keeps at most n frames of each call's stack (default
@@ -133,11 +131,7 @@ func WithMaxStack(n int) Option {
 // WithMaxSummary truncates request and response summaries to n bytes (default
 // [DefaultMaxSummary]). n <= 0 keeps the default.
 func WithMaxSummary(n int) Option {
-	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.maxSummary = n
-		}
-	})
+	return optionFunc(func(c *config) { convention.SetPositive(&c.maxSummary, n) })
 }
 
 // WithRedaction replaces the default [Redaction] rules.
@@ -149,43 +143,28 @@ func WithRedaction(r Redaction) Option {
 // (default [DefaultQueueSize]). When it is full, records are dropped and
 // counted. n <= 0 keeps the default.
 func WithQueueSize(n int) Option {
-	return optionFunc(func(c *config) {
-		if n > 0 {
-			c.queueSize = n
-		}
-	})
+	return optionFunc(func(c *config) { convention.SetPositive(&c.queueSize, n) })
 }
 
 // WithBatch sets how many records the background writer hands the sinks at
 // once and how long it waits to fill a batch. Zero values keep the defaults.
 func WithBatch(size int, interval time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if size > 0 {
-			c.batchSize = size
-		}
-		if interval > 0 {
-			c.batchInterval = interval
-		}
+		convention.SetPositive(&c.batchSize, size)
+		convention.SetPositive(&c.batchInterval, interval)
 	})
 }
 
 // WithSinkTimeout bounds each [Sink.Write] call (default [DefaultSinkTimeout]).
 func WithSinkTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) {
-		if d > 0 {
-			c.sinkTimeout = d
-		}
-	})
+	return optionFunc(func(c *config) { convention.SetPositive(&c.sinkTimeout, d) })
 }
 
 // WithLogger sets the logger for the recorder's own problems (failing sinks,
-// dropped records). The default discards everything.
+// dropped records), at most one message every 10 seconds, with the number
+// held back. The default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) {
-		if l != nil {
-			c.logger = l
-		}
-	})
+	return optionFunc(func(c *config) { convention.SetNonNil(&c.logger, l) })
 }
 
 // WithSinks adds sinks that receive every finished record.

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 // A Sink receives finished records from a [Recorder]'s background writer.
@@ -72,9 +74,7 @@ type Recorder struct {
 
 	secretNames map[string]bool // header name → secret; used by the writer goroutine only
 
-	logMu      sync.Mutex
-	lastLog    time.Time
-	suppressed int
+	log *convention.Logger // the recorder's own problems, rate-limited
 }
 
 // New returns a Recorder and starts its background writer.
@@ -94,6 +94,7 @@ func New(opts ...Option) *Recorder {
 		sinkCtx:     ctx,
 		sinkCancel:  cancel,
 		secretNames: make(map[string]bool),
+		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
 	go r.writer()
 	return r
@@ -282,7 +283,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 			select {
 			case <-r.done:
 			case <-time.After(time.Second):
-				r.logf("recorder: a sink ignored its context; its goroutine is still running")
+				r.log.Warn("recorder: a sink ignored its context; its goroutine is still running")
 			}
 		}
 		r.sinkCancel()
@@ -356,7 +357,7 @@ func (r *Recorder) deliver(batch []*Record) {
 		cancel()
 		if err != nil {
 			r.sinkErrors.Add(1)
-			r.logf("recorder: sink write failed", "records", len(batch), "err", err)
+			r.log.Warn("recorder: sink write failed", "records", len(batch), "err", err)
 		}
 	}
 	r.written.Add(uint64(len(batch)))
@@ -392,23 +393,4 @@ func (r *Recorder) prepare(rec *Record) {
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
 	}
 	rec.Warnings = append(rec.Warnings, Analyze(rec, r.cfg.repeatThreshold)...)
-}
-
-// logf logs at most one message every 10 seconds, saying how many it held back.
-func (r *Recorder) logf(msg string, args ...any) {
-	r.logMu.Lock()
-	now := time.Now()
-	if now.Sub(r.lastLog) < 10*time.Second {
-		r.suppressed++
-		r.logMu.Unlock()
-		return
-	}
-	n := r.suppressed
-	r.suppressed = 0
-	r.lastLog = now
-	r.logMu.Unlock()
-	if n > 0 {
-		args = append(args, "suppressed", n)
-	}
-	r.cfg.logger.Warn(msg, args...)
 }

@@ -1,12 +1,13 @@
 package recording
 
 import (
-	"net/url"
 	"strings"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
-// Redacted replaces a value that redaction hid.
-const Redacted = "[REDACTED]"
+// Redacted ("[REDACTED]") replaces a value that redaction hid.
+const Redacted = convention.Redacted
 
 // Redaction says which recorded values are hidden. The zero value hides
 // nothing; [DefaultRedaction] is what a [Recorder] uses unless told otherwise.
@@ -30,76 +31,14 @@ func DefaultRedaction() Redaction {
 	}
 }
 
-// SecretName reports whether a parameter called name should be hidden.
-func (r *Redaction) SecretName(name string) bool {
-	for _, p := range r.Params {
-		if containsFold(name, p) {
-			return true
-		}
-	}
-	return false
-}
+// SecretName reports whether a parameter called name should be hidden: its
+// name contains one of r.Params, compared without regard to case.
+func (r *Redaction) SecretName(name string) bool { return convention.SecretName(name, r.Params) }
 
 // Query returns the raw query with the values of secret-looking parameters
 // replaced. Both "&" and ";" separate parameters, as many servers accept
 // either; a name that does not unescape is checked as it is.
-func (r *Redaction) Query(raw string) string {
-	if raw == "" || len(r.Params) == 0 || !r.anySecret(raw) {
-		return raw
-	}
-	var b strings.Builder
-	b.Grow(len(raw))
-	rest := raw
-	for {
-		i := strings.IndexAny(rest, "&;")
-		part := rest
-		if i >= 0 {
-			part = rest[:i]
-		}
-		key, _, hasValue := strings.Cut(part, "=")
-		if hasValue && r.SecretName(unescapeName(key)) {
-			b.WriteString(key)
-			b.WriteString("=")
-			b.WriteString(url.QueryEscape(Redacted))
-		} else {
-			b.WriteString(part)
-		}
-		if i < 0 {
-			break
-		}
-		b.WriteByte(rest[i])
-		rest = rest[i+1:]
-	}
-	return b.String()
-}
-
-func unescapeName(key string) string {
-	if name, err := url.QueryUnescape(key); err == nil {
-		return name
-	}
-	return key
-}
-
-// anySecret reports whether any parameter name in raw may be secret, without
-// allocating: the common case of a query with nothing to hide costs a scan.
-func (r *Redaction) anySecret(raw string) bool {
-	rest := raw
-	for {
-		i := strings.IndexAny(rest, "&;")
-		part := rest
-		if i >= 0 {
-			part = rest[:i]
-		}
-		key, _, _ := strings.Cut(part, "=")
-		if strings.IndexByte(key, '%') >= 0 || strings.IndexByte(key, '+') >= 0 || r.SecretName(key) {
-			return true // escaped names are decoded and checked on the slow path
-		}
-		if i < 0 {
-			return false
-		}
-		rest = rest[i+1:]
-	}
-}
+func (r *Redaction) Query(raw string) string { return convention.RedactQuery(raw, r.Params) }
 
 // Header returns a copy of h with the values of redacted headers replaced.
 // A nil h gives nil.
@@ -158,45 +97,4 @@ func (r *Redaction) secretHeader(name string) bool {
 		}
 	}
 	return r.SecretName(name)
-}
-
-func containsFold(s, sub string) bool {
-	if len(sub) > len(s) {
-		return false
-	}
-	if len(sub) == 0 || !isASCII(sub) {
-		for i := 0; i+len(sub) <= len(s); i++ {
-			if strings.EqualFold(s[i:i+len(sub)], sub) {
-				return true
-			}
-		}
-		return false
-	}
-	// An ASCII sub can only fold-match a window that starts with its first
-	// letter in either case (a multi-byte rune would make the window hold
-	// fewer runes than sub), so most positions are skipped with a byte
-	// comparison instead of a call to EqualFold.
-	c0 := lowerASCII(sub[0])
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if lowerASCII(s[i]) == c0 && strings.EqualFold(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }

@@ -10,21 +10,24 @@ import (
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
 // NewClientHandler returns a [stats.Handler] that records every RPC made
 // with a context carrying a recorded request ([recording.FromContext]) as a
 // call of that request: service "grpc", method the full method
-// ("/pkg.Service/Method"). Mount it with
+// ("/pkg.Service/Method", always with its leading slash; otelexport's bridge
+// names the calls of otelgrpc spans the same way). Mount it with
 // grpc.NewClient(target, grpc.WithStatsHandler(h)).
 //
 // A call has the request and response sizes (the messages' wire lengths:
 // compressed, with gRPC framing), the status as the rpc.grpc.status_code
 // attribute, an error "Code: message" when the status is not OK, message
-// counts for streaming RPCs, and two phases: "wait", from the start to the
-// first sign of a response (headers, message or trailers), and "receive",
-// from then until the RPC ends. It ends when the RPC does (the stream's
+// counts for streaming RPCs, the host and port of the target's authority
+// as server.address and server.port, and two phases: "wait", from the
+// start to the first sign of a response (headers, message or trailers), and
+// "receive", from then until the RPC ends. It ends when the RPC does (the stream's
 // stats.End), not when the method call returns a stream. A retried RPC gives
 // one call per attempt.
 //
@@ -75,7 +78,7 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	if a == nil {
 		return ctx
 	}
-	c := a.StartCall("grpc", info.FullMethodName)
+	c := a.StartCall(convention.ServiceGRPC, convention.GRPCCallName("", info.FullMethodName))
 	if c == nil { // over the record's call limit, or the request has ended
 		return ctx
 	}
@@ -107,7 +110,12 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		}
 	case *stats.OutHeader:
 		if rs.Authority != "" {
-			s.c.SetAttr(AttrServerAddress, rs.Authority)
+			host, port := convention.SplitHostPort(rs.Authority)
+			if port == "" {
+				s.c.SetAttr(AttrServerAddress, host)
+			} else {
+				s.c.SetAttrs(recording.Attr{Key: AttrServerAddress, Value: host}, recording.Attr{Key: AttrServerPort, Value: port})
+			}
 		}
 	case *stats.InHeader:
 		s.responded(time.Now())

@@ -441,8 +441,9 @@ func TestRPCs(t *testing.T) {
 			if got, want := c.Attr(grpcstats.AttrStatusCode), fmt.Sprint(int(tt.codes[0])); got != want {
 				t.Errorf("call status code = %q, want %q", got, want)
 			}
-			if got := c.Attr(grpcstats.AttrServerAddress); got != addr {
-				t.Errorf("call server.address = %q, want %q", got, addr)
+			if host, port, _ := net.SplitHostPort(addr); c.Attr(grpcstats.AttrServerAddress) != host || c.Attr(grpcstats.AttrServerPort) != port {
+				t.Errorf("call server.address %q, server.port %q; want %q, %q (from %q)",
+					c.Attr(grpcstats.AttrServerAddress), c.Attr(grpcstats.AttrServerPort), host, port, addr)
 			}
 			if want := wire(x.sent...); c.RequestSize != want {
 				t.Errorf("call RequestSize = %d, want %d", c.RequestSize, want)

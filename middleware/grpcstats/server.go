@@ -12,24 +12,27 @@ import (
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
 // Attribute keys set on records and calls. rpc.system, rpc.service,
-// rpc.method, rpc.grpc.status_code and server.address follow the
-// OpenTelemetry semantic conventions for RPC; the stream type and the message
-// counts have no convention and use names of their own. Server records carry
-// all but server.address; client calls carry the status code, the server
-// address and, for streaming RPCs, the message counts.
+// rpc.method, rpc.grpc.status_code, server.address and server.port follow
+// the OpenTelemetry semantic conventions for RPC; the stream type and the
+// message counts have no convention and use names of their own. Server
+// records carry all but the server's address and port; client calls carry
+// the status code, the server's address and port and, for streaming RPCs,
+// the message counts.
 const (
-	AttrSystem           = "rpc.system"            // always "grpc"
-	AttrService          = "rpc.service"           // "pkg.Service"
-	AttrMethod           = "rpc.method"            // "Method"
-	AttrStatusCode       = "rpc.grpc.status_code"  // the numeric gRPC status code
-	AttrStreamType       = "rpc.grpc.type"         // "unary", "client_stream", "server_stream" or "bidi_stream"
-	AttrMessagesReceived = "rpc.messages_received" // messages received by the recording side
-	AttrMessagesSent     = "rpc.messages_sent"     // messages sent by the recording side
-	AttrServerAddress    = "server.address"        // the client's target authority
+	AttrSystem           = convention.KeyRPCSystem           // "rpc.system": always "grpc"
+	AttrService          = convention.KeyRPCService          // "rpc.service": "pkg.Service"; absent for a method name without a slash
+	AttrMethod           = convention.KeyRPCMethod           // "rpc.method": "Method"
+	AttrStatusCode       = convention.KeyRPCGRPCStatusCode   // "rpc.grpc.status_code": the numeric gRPC status code
+	AttrStreamType       = convention.KeyRPCGRPCType         // "rpc.grpc.type": "unary", "client_stream", "server_stream" or "bidi_stream"
+	AttrMessagesReceived = convention.KeyRPCMessagesReceived // "rpc.messages_received": messages received by the recording side
+	AttrMessagesSent     = convention.KeyRPCMessagesSent     // "rpc.messages_sent": messages sent by the recording side
+	AttrServerAddress    = convention.KeyServerAddress       // "server.address": the host of the client's target authority
+	AttrServerPort       = convention.KeyServerPort          // "server.port": the port of the client's target authority
 )
 
 // The values of [AttrStreamType].
@@ -50,15 +53,6 @@ func streamType(client, server bool) string {
 		return TypeServerStream
 	}
 	return TypeUnary
-}
-
-// splitMethod splits "/pkg.Service/Method" into its service and method.
-func splitMethod(full string) (service, method string) {
-	s := strings.TrimPrefix(full, "/")
-	if i := strings.LastIndexByte(s, '/'); i >= 0 {
-		return s[:i], s[i+1:]
-	}
-	return s, ""
 }
 
 // NewServerHandler returns a [stats.Handler] that records every RPC a gRPC
@@ -205,10 +199,12 @@ func (s *serverRPC) finish(end time.Time, err error) {
 	}
 	r.RequestBytes = s.inBytes.Load()
 	r.ResponseBytes = s.outBytes.Load()
-	svc, m := splitMethod(s.method)
+	svc, m := convention.SplitGRPCMethod(s.method)
+	r.Attrs = append(r.Attrs, recording.Attr{Key: AttrSystem, Value: convention.ServiceGRPC})
+	if svc != "" {
+		r.Attrs = append(r.Attrs, recording.Attr{Key: AttrService, Value: svc})
+	}
 	r.Attrs = append(r.Attrs,
-		recording.Attr{Key: AttrSystem, Value: "grpc"},
-		recording.Attr{Key: AttrService, Value: svc},
 		recording.Attr{Key: AttrMethod, Value: m},
 		recording.Attr{Key: AttrStatusCode, Value: strconv.Itoa(int(code))},
 		recording.Attr{Key: AttrStreamType, Value: s.typ},

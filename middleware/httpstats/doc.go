@@ -26,6 +26,15 @@
 // for other routers, or else the path with identifier-like segments replaced
 // by "{id}" ([NormalizePath]).
 //
+// # Call names
+//
+// [Transport] names an outgoing request by its method, host, port and
+// normalized path: "GET api.example.com/users/{id}", or
+// "GET 127.0.0.1:8080/users/{id}" (the port is left out when it is 80 or
+// 443, an IPv6 host is written in brackets), so that requests to one
+// endpoint group as one RPC on the dashboard. otelexport's bridge gives an
+// otelhttp client span of the same request the same name.
+//
 // # What the wrapped ResponseWriter keeps
 //
 // The middleware observes and never alters a response. Its ResponseWriter

@@ -45,3 +45,15 @@ func Example() {
 	fmt.Println(r.Route, r.Status, len(r.Calls), r.Calls[0].Service, r.Calls[0].Attr("http.response.status_code"))
 	// Output: GET /users/{id} 200 1 http 200
 }
+
+func ExampleNormalizePath() {
+	for _, p := range []string{"/users/42/orders", "/a/550e8400-e29b-41d4-a716-446655440000", "/day/2024-01-02", "/v2/items", ""} {
+		fmt.Println(httpstats.NormalizePath(p))
+	}
+	// Output:
+	// /users/{id}/orders
+	// /a/{id}
+	// /day/{id}
+	// /v2/items
+	// /
+}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -114,7 +115,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	switch {
 	case rw.hijacked:
 		rec.Status = rw.status // 0 unless a status was written before hijacking
-		rec.Attrs = append(rec.Attrs, recording.Attr{Key: "http.hijacked", Value: "true"})
+		rec.Attrs = append(rec.Attrs, recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	default:

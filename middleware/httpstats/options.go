@@ -2,7 +2,8 @@ package httpstats
 
 import (
 	"net/http"
-	"strings"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 // An Option configures [NewHandler] or [NewMiddleware].
@@ -48,71 +49,10 @@ func WithHeaders(keep bool) Option {
 	return optionFunc(func(c *config) { c.headers = keep })
 }
 
-// NormalizePath replaces path segments that look like identifiers — numbers,
-// UUIDs, long hex strings — with "{id}", so that /users/42/orders and
-// /users/43/orders group under one route.
-func NormalizePath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	// Fast path: nothing to replace.
-	need := false
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c >= '0' && c <= '9' {
-			need = true
-			break
-		}
-	}
-	if !need {
-		return p
-	}
-	var b strings.Builder
-	b.Grow(len(p))
-	rest := p
-	first := true
-	for {
-		seg, tail, more := strings.Cut(rest, "/")
-		if !first {
-			b.WriteByte('/')
-		}
-		first = false
-		if idLike(seg) {
-			b.WriteString("{id}")
-		} else {
-			b.WriteString(seg)
-		}
-		if !more {
-			break
-		}
-		rest = tail
-	}
-	return b.String()
-}
-
-func idLike(s string) bool {
-	if s == "" {
-		return false
-	}
-	digits, hex, other := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			digits++
-		case c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F':
-			hex++
-		case c == '-' || c == '_':
-		default:
-			other++
-		}
-	}
-	switch {
-	case digits == len(s):
-		return true // 42
-	case other == 0 && digits > 0 && len(s) >= 16:
-		return true // UUIDs, hashes, object IDs
-	case other == 0 && digits > 0 && hex == 0 && strings.ContainsAny(s, "-_"):
-		return true // 2024-01-02
-	}
-	return false
-}
+// NormalizePath replaces path segments that look like identifiers —
+// numbers, UUIDs, long hex strings, dates — with "{id}", so that
+// /users/42/orders and /users/43/orders group under one route. It is the
+// normalization of the route of a request no router matched, and of the
+// path in the name of every HTTP client call, whichever wrapper recorded
+// it ([NewTransport], or otelexport's bridge).
+func NormalizePath(p string) string { return convention.NormalizePath(p) }

@@ -10,13 +10,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
 // NewTransport returns an [http.RoundTripper] that records every request made
 // with a recorded context (req.Context() carries the record, as in a handler
 // wrapped by [NewHandler]) as a call: service "http", method
-// "GET host/normalized/path", with the status, sizes, error, and phases timed
+// "GET host:port/normalized/path" (the port only when it is not 80 or 443,
+// the path with identifier-like segments replaced by "{id}", see
+// [NormalizePath]; otelexport's bridge names the calls of OpenTelemetry
+// HTTP client spans the same way), the redacted URL as its request summary
+// and url.full, and the status, sizes, error, and phases timed
 // through [net/http/httptrace] — dns, connect, tls, send, wait (for the first
 // response byte) and receive. The call ends when the response body reaches
 // EOF or is closed, so reading the body is part of the call.
@@ -47,20 +52,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.base.RoundTrip(req)
 	}
-	c := a.StartCall("http", req.Method+" "+req.URL.Host+NormalizePath(req.URL.Path))
+	c := a.StartCall(convention.ServiceHTTP, convention.HTTPURLCallName(req.Method, req.URL))
 	if c == nil { // over MaxCalls, or after the request ended
 		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(a.Recorder())))
 	}
 	t0 := time.Now()
 	rec := a.Recorder()
-	u := *req.URL
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = rec.Redaction().Query(u.RawQuery)
-	}
-	c.SetRequest(req.Method + " " + u.String())
-	c.SetAttr("http.request.method", req.Method)
-	c.SetAttr("server.address", req.URL.Hostname())
+	hc := convention.NewHTTPCall(req.Method, req.URL, rec.Redaction().Params)
+	c.SetRequest(hc.Request)
+	var attrs [4]recording.Attr
+	c.SetAttrs(convention.AppendHTTPAttrs(attrs[:0], hc)...)
 	unknown := req.ContentLength < 0 || req.ContentLength == 0 && req.Body != nil && req.Body != http.NoBody
 	if !unknown {
 		c.SetRequestSize(req.ContentLength)
@@ -88,7 +89,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.End(err)
 		return resp, err
 	}
-	c.SetAttr("http.response.status_code", strconv.Itoa(resp.StatusCode))
+	c.SetAttr(convention.KeyHTTPResponseStatusCode, strconv.Itoa(resp.StatusCode))
 	if resp.StatusCode >= 500 {
 		c.SetError(resp.Status)
 	}
@@ -234,7 +235,7 @@ func (p *phases) end(now time.Time) {
 	ph := p.t
 	p.mu.Unlock()
 	c := p.c
-	c.SetAttr("http.connection.reused", strconv.FormatBool(ph.reused))
+	c.SetAttr(convention.KeyHTTPConnectionReused, strconv.FormatBool(ph.reused))
 	add := func(name string, from, to time.Time) {
 		if !from.IsZero() && !to.IsZero() {
 			c.AddPhase(name, from, to)

@@ -76,8 +76,13 @@ func TestTransportPhasesTLSReuse(t *testing.T) {
 		if c.Attr("http.response.status_code") != "200" || c.ResponseSize != int64(len("hello from backend")) {
 			t.Errorf("call %d: status %q size %d", i, c.Attr("http.response.status_code"), c.ResponseSize)
 		}
-		if strings.Contains(c.Request, "=k") || !strings.Contains(c.Request, "api_key=%5BREDACTED%5D") {
-			t.Errorf("call %d: request summary not redacted: %q", i, c.Request)
+		full := backend.URL + "/items/12?api_key=%5BREDACTED%5D"
+		if c.Request != "GET "+full || c.Attr("url.full") != full {
+			t.Errorf("call %d: request summary %q, url.full %q; want them redacted: %q", i, c.Request, c.Attr("url.full"), full)
+		}
+		if _, port, _ := net.SplitHostPort(host); c.Attr("server.address") != "127.0.0.1" || c.Attr("server.port") != port ||
+			c.Attr("http.request.method") != "GET" {
+			t.Errorf("call %d: attrs %v", i, c.Attrs)
 		}
 		if c.Running || c.Error != "" {
 			t.Errorf("call %d: running %v error %q", i, c.Running, c.Error)

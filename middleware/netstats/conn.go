@@ -9,13 +9,14 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
 // Service names of the calls this package records.
 const (
-	ServiceNet = "net"
-	ServiceDNS = "dns"
+	ServiceNet = convention.ServiceNet // "net": dials and connections
+	ServiceDNS = convention.ServiceDNS // "dns": lookups
 )
 
 // A Mode says how a [Conn] records its use.
@@ -105,11 +106,11 @@ func (c *Conn) startConnCall(a *recording.ActiveRecord) *recording.ActiveCall {
 		call.SetRequest(c.remote)
 		if host, port, err := net.SplitHostPort(c.remote); err == nil {
 			call.SetAttrs(
-				recording.Attr{Key: "network.transport", Value: c.network},
-				recording.Attr{Key: "network.peer.address", Value: host},
-				recording.Attr{Key: "network.peer.port", Value: port})
+				recording.Attr{Key: convention.KeyNetworkTransport, Value: c.network},
+				recording.Attr{Key: convention.KeyNetworkPeerAddress, Value: host},
+				recording.Attr{Key: convention.KeyNetworkPeerPort, Value: port})
 		} else {
-			call.SetAttr("network.transport", c.network)
+			call.SetAttr(convention.KeyNetworkTransport, c.network)
 		}
 		call.AddSizes(0, 0)
 	}

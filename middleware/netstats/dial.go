@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -54,11 +55,11 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		call.SetRequest(address)
 		if host, port, err := net.SplitHostPort(address); err == nil {
 			call.SetAttrs(
-				recording.Attr{Key: "network.transport", Value: network},
-				recording.Attr{Key: "server.address", Value: host},
-				recording.Attr{Key: "server.port", Value: port})
+				recording.Attr{Key: convention.KeyNetworkTransport, Value: network},
+				recording.Attr{Key: convention.KeyServerAddress, Value: host},
+				recording.Attr{Key: convention.KeyServerPort, Value: port})
 		} else {
-			call.SetAttr("network.transport", network)
+			call.SetAttr(convention.KeyNetworkTransport, network)
 		}
 	}
 	conn, err := nd.DialContext(ctx, network, address)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -90,7 +91,7 @@ func (r *Resolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr,
 // recorded as "lookup ip".
 func (r *Resolver) LookupIP(ctx context.Context, network, host string) ([]net.IP, error) {
 	c := start(ctx, "lookup ip", host)
-	c.SetAttr("network.type", network)
+	c.SetAttr(convention.KeyNetworkType, network)
 	ips, err := r.res().LookupIP(ctx, network, host)
 	end(c, len(ips), func() string { return join(ips, net.IP.String) }, err)
 	return ips, err
@@ -100,7 +101,7 @@ func (r *Resolver) LookupIP(ctx context.Context, network, host string) ([]net.IP
 // as "lookup ip".
 func (r *Resolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	c := start(ctx, "lookup ip", host)
-	c.SetAttr("network.type", network)
+	c.SetAttr(convention.KeyNetworkType, network)
 	ips, err := r.res().LookupNetIP(ctx, network, host)
 	end(c, len(ips), func() string { return join(ips, netip.Addr.String) }, err)
 	return ips, err

@@ -6,22 +6,23 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
-// Service is the service name of the calls this package records.
-const Service = "sql"
+// Service is the service name of the calls this package records: "sql".
+const Service = convention.ServiceSQL
 
 // Attribute keys, from the OpenTelemetry semantic conventions for database
 // client calls where one exists.
 const (
-	AttrSystem       = "db.system.name"
-	AttrQueryText    = "db.query.text"
-	AttrOperation    = "db.operation.name"
-	AttrCollection   = "db.collection.name"
-	AttrReturnedRows = "db.response.returned_rows"
-	AttrAffectedRows = "db.response.affected_rows" // not in the conventions (yet)
-	AttrParamPrefix  = "db.query.parameter."
+	AttrSystem       = convention.KeyDBSystemName           // "db.system.name"
+	AttrQueryText    = convention.KeyDBQueryText            // "db.query.text"
+	AttrOperation    = convention.KeyDBOperationName        // "db.operation.name"
+	AttrCollection   = convention.KeyDBCollectionName       // "db.collection.name"
+	AttrReturnedRows = convention.KeyDBResponseReturnedRows // "db.response.returned_rows"
+	AttrAffectedRows = convention.KeyDBResponseAffectedRows // "db.response.affected_rows": not in the conventions (yet)
+	AttrParamPrefix  = convention.KeyDBQueryParameterPrefix // "db.query.parameter.", then the name or position
 )
 
 // Limits on recorded arguments.

@@ -1,0 +1,305 @@
+// Package browsertest drives pages in a real headless Chromium for the
+// project's tests, through chromedp, and watches what the pages do: script
+// exceptions, console errors, requests to hosts other than the ones allowed,
+// and dialogs. [Browser.Check] fails the test for any of them.
+//
+// Tests skip with a message when no Chromium is installed, unless
+// APPSTATS_REQUIRE_BROWSER=1 (as .ci/run sets), in which case they fail.
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// RequireEnv is the environment variable that makes a missing browser a
+// failure instead of a skip.
+const RequireEnv = "APPSTATS_REQUIRE_BROWSER"
+
+// ScreenshotsEnv, set to 1, makes [Browser.Screenshot] write its files.
+const ScreenshotsEnv = "APPSTATS_SCREENSHOTS"
+
+// Find returns the path of an installed Chromium, or skips t (fails it with
+// APPSTATS_REQUIRE_BROWSER=1).
+func Find(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell", "chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("no Chromium found, and %s=1: install chromium (apt-get install chromium)", RequireEnv)
+	}
+	t.Skipf("no Chromium found: browser tests skipped (install chromium, or set %s=1 to make this a failure)", RequireEnv)
+	return ""
+}
+
+// Options tune [New].
+type Options struct {
+	// Hosts are the host:port pairs pages may load from, besides the host of
+	// the URL given to New. A request to any other host is reported by
+	// Check.
+	Hosts []string
+	// Flags are extra Chromium command-line flags, e.g.
+	// {"host-resolver-rules": "MAP rebind.test 127.0.0.1"}.
+	Flags map[string]any
+	// Timeout bounds the whole browser session (default 90s).
+	Timeout time.Duration
+	// Width and Height of the window (default 1440×1000).
+	Width, Height int
+}
+
+// A Browser is one headless Chromium with one tab.
+type Browser struct {
+	// Ctx is the chromedp context of the tab, for actions this package does
+	// not wrap.
+	Ctx  context.Context
+	base string
+
+	mu       sync.Mutex
+	hosts    map[string]bool
+	errors   []string // exceptions, console errors, error log entries
+	foreign  []string // requests to a host not allowed
+	dialogs  []string
+	requests int
+}
+
+// New starts Chromium for pages under base (e.g. an httptest server's URL).
+// The browser is closed when t ends.
+func New(t testing.TB, base string, o Options) *Browser {
+	t.Helper()
+	exe := Find(t)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("browsertest: base URL %q: %v", base, err)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 90 * time.Second
+	}
+	if o.Width <= 0 || o.Height <= 0 {
+		o.Width, o.Height = 1440, 1000
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(o.Width, o.Height),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+	)
+	for k, v := range o.Flags {
+		opts = append(opts, chromedp.Flag(k, v))
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelA)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, o.Timeout)
+	t.Cleanup(cancelT)
+
+	b := &Browser{Ctx: ctx, base: strings.TrimRight(base, "/"), hosts: map[string]bool{u.Host: true}}
+	for _, h := range o.Hosts {
+		b.hosts[h] = true
+	}
+	dialogs := make(chan struct{}, 16)
+	err = chromedp.Listen(ctx, func(e any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch e := e.(type) {
+		case *runtime.EventExceptionThrown:
+			d := e.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			b.errors = append(b.errors, "exception: "+msg)
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				b.errors = append(b.errors, "console."+string(e.Type)+": "+strings.Join(parts, " "))
+			}
+		case *log.EventEntryAdded:
+			if e.Entry.Level == log.EntryLevelError {
+				b.errors = append(b.errors, "log: "+e.Entry.Text+" "+e.Entry.URL)
+			}
+		case *network.EventRequestWillBeSent:
+			b.requests++
+			ru, err := url.Parse(e.Request.URL)
+			if err != nil || (ru.Scheme != "data" && ru.Scheme != "blob" && !b.hosts[ru.Host]) {
+				b.foreign = append(b.foreign, e.Request.URL)
+			}
+		case *page.EventJavascriptDialogOpening:
+			b.dialogs = append(b.dialogs, string(e.Type)+": "+e.Message)
+			select {
+			case dialogs <- struct{}{}:
+			default:
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A dialog stops the page until handled: dismiss each one (Check reports
+	// it).
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-dialogs:
+				_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			}
+		}
+	}()
+	return b
+}
+
+// Check fails t for every script error, request to a host not allowed, or
+// dialog seen so far, and if the page made no request at all (the listener
+// would then be broken).
+func (b *Browser) Check(t testing.TB) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, s := range b.errors {
+		t.Errorf("page error: %s", s)
+	}
+	for _, s := range b.foreign {
+		t.Errorf("request to another host: %s", s)
+	}
+	for _, s := range b.dialogs {
+		t.Errorf("a dialog opened: %s", s)
+	}
+	if b.requests == 0 {
+		t.Error("no network requests seen: the listener does not work")
+	}
+}
+
+// Errors returns the script errors seen so far.
+func (b *Browser) Errors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errors...)
+}
+
+// URL returns the absolute URL of path, which may also be absolute already.
+func (b *Browser) URL(path string) string {
+	if strings.Contains(path, "://") {
+		return path
+	}
+	return b.base + path
+}
+
+// Navigate loads path (relative to the base URL, or absolute) and waits for
+// the load event.
+func (b *Browser) Navigate(t testing.TB, path string) {
+	t.Helper()
+	if err := chromedp.Do(b.Ctx, chromedp.Navigate(b.URL(path))); err != nil {
+		t.Fatalf("navigate %s: %v", path, err)
+	}
+}
+
+// Eval evaluates a JavaScript expression and returns its value.
+func (b *Browser) Eval(t testing.TB, expr string) any {
+	t.Helper()
+	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[any](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// WaitFor polls a JavaScript predicate until it is true, failing t after
+// timeout.
+func (b *Browser) WaitFor(t testing.TB, what, predicate string, timeout time.Duration) {
+	t.Helper()
+	if _, err := chromedp.Run(b.Ctx, chromedp.Poll[bool](predicate,
+		chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		t.Fatalf("waiting for %s (%s): %v", what, predicate, err)
+	}
+}
+
+// WaitAfterNav is WaitFor across a navigation the page started itself (a
+// form post, a link): evaluation errors while the old page goes away are
+// retried for up to 15 seconds.
+func (b *Browser) WaitAfterNav(t testing.TB, what, predicate string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](predicate))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s (%s): %v", what, predicate, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// PaintedJS is a JavaScript function counting the painted (not blank, not
+// white) pixels of the canvas inside the element with the given id.
+const PaintedJS = `(function (id) {
+  var el = document.getElementById(id);
+  var cv = el && el.querySelector('canvas');
+  if (!cv || !cv.width || !cv.height) return 0;
+  var d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data, n = 0;
+  for (var i = 0; i < d.length; i += 4) {
+    if (d[i + 3] > 0 && (d[i] < 245 || d[i + 1] < 245 || d[i + 2] < 245)) n++;
+  }
+  return n;
+})`
+
+// WaitPainted waits until the chart canvas in each element id has more than
+// 500 painted pixels.
+func (b *Browser) WaitPainted(t testing.TB, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		b.WaitFor(t, "chart "+id+" painted", PaintedJS+"("+JSString(id)+") > 500", 20*time.Second)
+	}
+}
+
+// JSString quotes s as a JavaScript string literal.
+func JSString(s string) string { return fmt.Sprintf("%q", s) }
+
+// Screenshot writes a full-page PNG to path when APPSTATS_SCREENSHOTS=1, and
+// does nothing otherwise.
+func (b *Browser) Screenshot(t testing.TB, path string) {
+	t.Helper()
+	if os.Getenv(ScreenshotsEnv) != "1" {
+		return
+	}
+	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", path)
+}

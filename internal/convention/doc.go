@@ -1,0 +1,24 @@
+// Package convention holds, once, the conventions every appstats wrapper and
+// the OpenTelemetry exporter share, the way otelhttp keeps its keys in an
+// internal semconv package:
+//
+//   - call naming: the service and method of an HTTP client call
+//     ([HTTPCallName], with the path normalized by [NormalizePath]) and of a
+//     gRPC call ([GRPCCallName]), and the one splitter of a gRPC full method
+//     ([SplitGRPCMethod]);
+//   - the attribute keys wrappers record and the exporter writes (Key…
+//     constants): OpenTelemetry semantic-convention names where one exists,
+//     appstats' own under "appstats.";
+//   - redaction of query strings and URLs ([RedactQuery], [RedactURL]);
+//   - the rate-limited logger for problems found in the background
+//     ([Logger]);
+//   - how options treat values that keep a default ([SetPositive],
+//     [SetNonNil]).
+//
+// So the transport, the OpenTelemetry bridge and any future wrapper give the
+// same request the same name, and the exporter reads names back with the
+// same rules ([ParseHTTPCallName], [SplitGRPCMethod]).
+//
+// The package imports only the standard library: package recording, which
+// imports nothing else of appstats, uses it too.
+package convention

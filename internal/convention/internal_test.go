@@ -1,0 +1,116 @@
+package convention
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// containsFoldRef is containsFold without the ASCII fast path.
+func containsFoldRef(s, sub string) bool {
+	if len(sub) > len(s) {
+		return false
+	}
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestContainsFold(t *testing.T) {
+	subs := []string{"", "token", "KEY", "x", "ſecret", "k\u212Ay", "é"}
+	strs := []string{"", "Token", "X-Access-TOKEN", "api_key", "AUTHORIZATION", "tok", "\u212Aey", "ſecret",
+		"SECRET", "kK", "k\u212Ay", "É", "xé", "User-Agent", "a-tokenb", "tokentoken", "\xff\xfetoken"}
+	for _, s := range strs {
+		for _, sub := range subs {
+			if got, want := containsFold(s, sub), containsFoldRef(s, sub); got != want {
+				t.Errorf("containsFold(%q, %q) = %v, want %v", s, sub, got, want)
+			}
+		}
+	}
+}
+
+// TestLogger drives a Logger with a clock of its own: one message per
+// interval gets through, and the next one says how many were held back.
+func TestLogger(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})), time.Minute)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	l.now = func() time.Time { return now }
+
+	steps := []struct {
+		advance time.Duration
+		msg     string
+		want    string // the line logged, "" for none
+	}{
+		{0, "sink failed", `level=WARN msg="sink failed" n=0`},
+		{time.Second, "sink failed again", ""},
+		{58 * time.Second, "and again", ""},
+		{time.Second, "after a minute", `level=WARN msg="after a minute" n=3 suppressed=2`},
+		{time.Minute - time.Nanosecond, "too soon", ""},
+		{time.Hour, "later", `level=WARN msg=later n=5 suppressed=1`},
+		{time.Hour, "quiet since", `level=WARN msg="quiet since" n=6`},
+	}
+	for i, s := range steps {
+		now = now.Add(s.advance)
+		buf.Reset()
+		l.Warn(s.msg, "n", i)
+		if got := strings.TrimSpace(buf.String()); got != s.want {
+			t.Errorf("step %d (%s): logged %q, want %q", i, s.msg, got, s.want)
+		}
+	}
+}
+
+func TestLoggerQuiet(t *testing.T) {
+	var nilLogger *Logger
+	nilLogger.Warn("nothing") // no panic
+
+	// A handler that drops warnings costs no lock and counts nothing.
+	var buf bytes.Buffer
+	l := NewLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelError})), 0)
+	if l.interval != LogInterval {
+		t.Errorf("interval %v, want the default %v", l.interval, LogInterval)
+	}
+	l.Warn("dropped")
+	l.Warn("dropped")
+	if buf.Len() != 0 || l.suppressed != 0 || !l.last.IsZero() {
+		t.Errorf("disabled logger wrote %q, suppressed %d, last %v", buf.String(), l.suppressed, l.last)
+	}
+	NewLogger(nil, time.Second).Warn("discarded") // nil logs nothing, and does not panic
+}
+
+func TestSetters(t *testing.T) {
+	n, d := 5, time.Second
+	SetPositive(&n, 0)
+	SetPositive(&n, -1)
+	SetPositive(&d, 0)
+	if n != 5 || d != time.Second {
+		t.Errorf("zero or negative values replaced defaults: %d %v", n, d)
+	}
+	SetPositive(&n, 7)
+	SetPositive(&d, time.Minute)
+	if n != 7 || d != time.Minute {
+		t.Errorf("positive values not stored: %d %v", n, d)
+	}
+	l := slog.Default()
+	SetNonNil(&l, nil)
+	if l != slog.Default() {
+		t.Error("nil replaced a logger")
+	}
+	other := slog.New(slog.DiscardHandler)
+	SetNonNil(&l, other)
+	if l != other {
+		t.Error("a logger was not stored")
+	}
+}
