@@ -62,7 +62,8 @@ type Config struct {
 	SampleRate float64
 
 	// UIPrefix is the path the dashboard is mounted at (default "/stats/");
-	// the middleware does not record requests under it.
+	// requests under it are not recorded (the recorder excludes them with a
+	// [recording.Filter] on the prefix).
 	UIPrefix string
 
 	// Auth decides who may see the dashboard. Nil means [ui.LocalOnly]:
@@ -95,7 +96,11 @@ type Config struct {
 	Logger *slog.Logger
 
 	// RecorderOptions and MiddlewareOptions are passed on as they are, after
-	// the options this package derives from the fields above.
+	// the options this package derives from the fields above: to
+	// [recording.New], and to [httpstats.NewMiddleware] for the requests of
+	// [Appstats.Middleware]. Which requests are recorded is set by
+	// RecorderOptions ([recording.WithInclude], [recording.WithExclude],
+	// [recording.WithSampleRate]).
 	RecorderOptions   []recording.Option
 	MiddlewareOptions []httpstats.Option
 
@@ -139,7 +144,8 @@ func Open(cfg Config) (*Appstats, error) {
 	opts := []recording.Option{
 		recording.WithSinks(st, a.live),
 		recording.WithLogger(cfg.Logger),
-		recording.WithPropagator(otelexport.Propagator(nil)), // trace context + baggage
+		recording.WithPropagator(otelexport.NewPropagator(nil)),           // trace context + baggage
+		recording.WithExclude(recording.Filter{PathPrefix: cfg.UIPrefix}), // the dashboard's own requests
 	}
 	if a.otlp != nil {
 		opts = append(opts, recording.WithSinks(a.otlp))
@@ -148,8 +154,7 @@ func Open(cfg Config) (*Appstats, error) {
 		opts = append(opts, recording.WithSampleRate(cfg.SampleRate))
 	}
 	a.rec = recording.New(append(opts, cfg.RecorderOptions...)...)
-	mwOpts := append([]httpstats.Option{httpstats.WithSkipPaths(cfg.UIPrefix)}, cfg.MiddlewareOptions...)
-	a.mw = httpstats.New(a.rec, mwOpts...)
+	a.mw = httpstats.NewMiddleware(a.rec, cfg.MiddlewareOptions...)
 	uiOpts := []ui.Option{ui.WithPrefix(cfg.UIPrefix), ui.WithRecorder(a.rec), ui.WithLive(a.live), ui.WithLogger(cfg.Logger)}
 	if cfg.Auth != nil {
 		uiOpts = append(uiOpts, ui.WithAuth(cfg.Auth))
@@ -157,7 +162,7 @@ func Open(cfg Config) (*Appstats, error) {
 	if cfg.TraceLink != "" {
 		uiOpts = append(uiOpts, ui.WithTraceLink(cfg.TraceLink))
 	}
-	a.ui = ui.Handler(st, uiOpts...)
+	a.ui = ui.NewHandler(st, uiOpts...)
 	return a, nil
 }
 
@@ -216,15 +221,15 @@ func openStore(cfg Config) (store.Store, error) {
 	return st, nil
 }
 
-// Middleware wraps next so that its requests are recorded; see
-// [httpstats.Handler].
+// Middleware wraps next so that its requests are recorded, except those
+// under Config.UIPrefix; see [httpstats.NewHandler].
 func (a *Appstats) Middleware(next http.Handler) http.Handler { return a.mw(next) }
 
 // Transport wraps base (nil means [http.DefaultTransport]) so that requests
 // made with a recorded request's context are recorded as calls; see
-// [httpstats.Transport].
+// [httpstats.NewTransport].
 func (a *Appstats) Transport(base http.RoundTripper) http.RoundTripper {
-	return httpstats.Transport(base, a.cfg.MiddlewareOptions...)
+	return httpstats.NewTransport(base)
 }
 
 // UI returns the dashboard, to mount at Config.UIPrefix (default "/stats/"):

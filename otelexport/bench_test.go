@@ -49,7 +49,7 @@ func BenchmarkBridgeSpan(b *testing.B) {
 			defer rec.Close(context.Background())
 			var opts []sdktrace.TracerProviderOption
 			if bridged {
-				opts = append(opts, sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)))
+				opts = append(opts, sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)))
 			}
 			tp := sdktrace.NewTracerProvider(opts...)
 			defer tp.Shutdown(context.Background())

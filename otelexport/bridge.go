@@ -22,13 +22,13 @@ import (
 // never ended cannot grow its memory without limit.
 const maxBridged = 1 << 16
 
-// SpanProcessor returns an OpenTelemetry span processor that turns spans
+// NewSpanProcessor returns an OpenTelemetry span processor that turns spans
 // started under a recorded request's context into calls of that request's
 // record: register it with the TracerProvider that OpenTelemetry-instrumented
 // libraries (otelhttp, otelgrpc, otelsql, redisotel, …) use, next to or
 // instead of the usual batch processor:
 //
-//	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)))
+//	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)))
 //
 // A call starts when its span starts (so its stack is the code that started
 // the span) and ends at the span's end time; its service, method, request
@@ -52,7 +52,7 @@ const maxBridged = 1 << 16
 //
 // If rec is not nil, only records made by rec are fed; otherwise any record
 // found in the parent context is.
-func SpanProcessor(rec *recording.Recorder) sdktrace.SpanProcessor {
+func NewSpanProcessor(rec *recording.Recorder) sdktrace.SpanProcessor {
 	return &bridge{rec: rec, spans: make(map[spanKey]bridged)}
 }
 
@@ -348,7 +348,7 @@ func grpcCode(name string) (grpccodes.Code, bool) {
 	return 0, false
 }
 
-// IDGenerator returns an ID generator for the TracerProvider whose spans are
+// NewIDGenerator returns an ID generator for the TracerProvider whose spans are
 // bridged, to keep them in the record's trace: a span started without a
 // parent span under a recorded request gets the record's trace ID (a span
 // with a parent keeps its parent's, as always). Without it, such a span —
@@ -357,10 +357,10 @@ func grpcCode(name string) (grpccodes.Code, bool) {
 // trace the record is exported as.
 //
 //	tp := sdktrace.NewTracerProvider(
-//		sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)),
-//		sdktrace.WithIDGenerator(otelexport.IDGenerator()),
+//		sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)),
+//		sdktrace.WithIDGenerator(otelexport.NewIDGenerator()),
 //	)
-func IDGenerator() sdktrace.IDGenerator { return idGenerator{} }
+func NewIDGenerator() sdktrace.IDGenerator { return idGenerator{} }
 
 type idGenerator struct{}
 

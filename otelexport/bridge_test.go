@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -20,30 +19,18 @@ import (
 
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
-
-// recordSink keeps the records a recorder writes.
-type recordSink struct {
-	mu      sync.Mutex
-	records []*recording.Record
-}
-
-func (s *recordSink) Write(_ context.Context, rs []*recording.Record) error {
-	s.mu.Lock()
-	s.records = append(s.records, rs...)
-	s.mu.Unlock()
-	return nil
-}
 
 // bridgeSetup returns a recorder keeping its records in sink, and a tracer
 // provider whose spans feed it through the bridge and are also kept by spans.
-func bridgeSetup(t *testing.T, opts ...sdktrace.TracerProviderOption) (*recording.Recorder, *recordSink, *sdktrace.TracerProvider, *tracetest.SpanRecorder) {
+func bridgeSetup(t *testing.T, opts ...sdktrace.TracerProviderOption) (*recording.Recorder, *recordingtest.Sink, *sdktrace.TracerProvider, *tracetest.SpanRecorder) {
 	t.Helper()
-	sink := &recordSink{}
+	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink))
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(append(opts,
-		sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)),
+		sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)),
 		sdktrace.WithSpanProcessor(spans),
 	)...)
 	t.Cleanup(func() { tp.Shutdown(context.Background()) })
@@ -51,15 +38,15 @@ func bridgeSetup(t *testing.T, opts ...sdktrace.TracerProviderOption) (*recordin
 }
 
 // finish closes rec and returns its only record.
-func finish(t *testing.T, rec *recording.Recorder, sink *recordSink) *recording.Record {
+func finish(t *testing.T, rec *recording.Recorder, sink *recordingtest.Sink) *recording.Record {
 	t.Helper()
 	if err := rec.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if len(sink.records) != 1 {
-		t.Fatalf("%d records, want 1", len(sink.records))
+	if len(sink.Records()) != 1 {
+		t.Fatalf("%d records, want 1", len(sink.Records()))
 	}
-	return sink.records[0]
+	return sink.Records()[0]
 }
 
 // TestBridgeOtelHTTP makes an otelhttp-instrumented client call inside a
@@ -72,7 +59,7 @@ func TestBridgeOtelHTTP(t *testing.T) {
 		io.WriteString(w, "hello from "+r.URL.Path)
 	}))
 	defer srv.Close()
-	rec, sink, tp, spans := bridgeSetup(t, sdktrace.WithIDGenerator(otelexport.IDGenerator()))
+	rec, sink, tp, spans := bridgeSetup(t, sdktrace.WithIDGenerator(otelexport.NewIDGenerator()))
 	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport,
 		otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.TraceContext{}))}
 
@@ -99,7 +86,7 @@ func TestBridgeOtelHTTP(t *testing.T) {
 		t.Fatalf("%d calls, want 1: %+v", len(r.Calls), r.Calls)
 	}
 	c := r.Calls[0]
-	want := "GET " + strings.TrimPrefix(srv.URL, "http://") + "/hello" // as httpstats.Transport names it
+	want := "GET " + strings.TrimPrefix(srv.URL, "http://") + "/hello" // as httpstats.NewTransport names it
 	if c.Service != "http" || c.Method != want {
 		t.Errorf("call %s %q, want http %q", c.Service, c.Method, want)
 	}
@@ -120,7 +107,7 @@ func TestBridgeOtelHTTP(t *testing.T) {
 		c.Attr("url.full") != srv.URL+"/hello?x=1" || c.Attr("server.address") != "127.0.0.1" || c.Attr("server.port") != port {
 		t.Errorf("call attrs %v", c.Attrs)
 	}
-	// With the IDGenerator, the span is in the record's trace, and what it
+	// With NewIDGenerator, the span is in the record's trace, and what it
 	// propagated downstream names the call.
 	want = recording.FormatTraceparent(recording.TraceContext{TraceID: r.TraceID, SpanID: c.SpanID, Sampled: true})
 	if got := <-traceparent; got != want {
@@ -264,11 +251,11 @@ func TestBridgeSpans(t *testing.T) {
 // TestBridgeOtherRecorder: a bridge bound to one recorder ignores records of
 // another.
 func TestBridgeOtherRecorder(t *testing.T) {
-	sink := &recordSink{}
+	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink))
 	other := recording.New()
 	defer other.Close(t.Context())
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(otelexport.SpanProcessor(other)))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(other)))
 	defer tp.Shutdown(t.Context())
 	ctx, ar := rec.StartRecord(t.Context(), recording.RequestInfo{Kind: recording.KindBackground, Path: "job"})
 	_, s := tp.Tracer("test").Start(ctx, "compute")

@@ -68,10 +68,10 @@
 // # Propagation
 //
 // The recorder's default propagator reads and writes W3C traceparent and
-// tracestate. [Propagator] adapts any OpenTelemetry propagator instead; with
+// tracestate. [NewPropagator] adapts any OpenTelemetry propagator instead; with
 // nil, W3C trace context plus W3C baggage:
 //
-//	rec := recording.New(recording.WithPropagator(otelexport.Propagator(nil)))
+//	rec := recording.New(recording.WithPropagator(otelexport.NewPropagator(nil)))
 //
 // The middleware then extracts the caller's trace context and baggage from
 // each request (the request's context carries the baggage, and the caller's
@@ -83,15 +83,15 @@
 //
 // Spans that OpenTelemetry-instrumented libraries (otelhttp, otelgrpc,
 // otelsql, redisotel, …) start under a recorded request's context become
-// calls of that request's record when the [SpanProcessor] is registered with
-// their TracerProvider:
+// calls of that request's record when the span processor made by
+// [NewSpanProcessor] is registered with their TracerProvider:
 //
 //	tp := sdktrace.NewTracerProvider(
-//		sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)),
-//		sdktrace.WithIDGenerator(otelexport.IDGenerator()), // spans join the record's trace
+//		sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)),
+//		sdktrace.WithIDGenerator(otelexport.NewIDGenerator()), // spans join the record's trace
 //	)
 //
-// Each bridged call keeps its span's ID, so with [IDGenerator] (or a
+// Each bridged call keeps its span's ID, so with [NewIDGenerator] (or a
 // traceparent on the incoming request) the trace context the instrumentation
 // propagates downstream points at the call in the exported record.
 //

@@ -22,7 +22,7 @@ func Example() {
 	exp := otelexport.New(mem, otelexport.WithServiceName("shop"))
 	rec := recording.New(
 		recording.WithSinks(exp),
-		recording.WithPropagator(otelexport.Propagator(nil)), // W3C trace context + baggage
+		recording.WithPropagator(otelexport.NewPropagator(nil)), // W3C trace context + baggage
 	)
 
 	// What the middleware does for each request, and a wrapper for each call.
@@ -64,9 +64,9 @@ func ExampleNewFromEnv() {
 
 // Feed spans of OpenTelemetry-instrumented libraries into the records of the
 // requests that made them.
-func ExampleSpanProcessor() {
+func ExampleNewSpanProcessor() {
 	rec := recording.New()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(otelexport.SpanProcessor(rec)))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)))
 	client := &http.Client{Transport: otelhttp.NewTransport(nil, otelhttp.WithTracerProvider(tp))}
 
 	// In a handler wrapped by the appstats middleware, r.Context() carries

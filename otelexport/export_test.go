@@ -18,6 +18,7 @@ import (
 
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
 func mustTrace(t testing.TB, s string) recording.TraceID {
@@ -294,14 +295,8 @@ func TestExportThroughRecorder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var kept []*recording.Record
-	rec := recording.New(recording.WithSinks(exp, recording.SinkFunc(func(_ context.Context, rs []*recording.Record) error {
-		mu.Lock()
-		kept = append(kept, rs...)
-		mu.Unlock()
-		return nil
-	})))
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(exp, sink))
 	ctx, ar := rec.StartRecord(t.Context(), recording.RequestInfo{Kind: recording.KindBackground, Method: "RUN", Path: "nightly-job"})
 	c := recording.StartCall(ctx, "sql", "UPDATE jobs")
 	c.End(nil)
@@ -314,6 +309,7 @@ func TestExportThroughRecorder(t *testing.T) {
 	if err := exp.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	kept := sink.Records()
 	if len(kept) != 1 {
 		t.Fatalf("recorded %d records", len(kept))
 	}

@@ -220,9 +220,6 @@ func (e *Exporter) Close(ctx context.Context) error {
 	return err
 }
 
-// Shutdown is [Exporter.Close], under the name OpenTelemetry uses.
-func (e *Exporter) Shutdown(ctx context.Context) error { return e.Close(ctx) }
-
 // worker converts queued records to spans and exports them. It batches
 // naturally: it takes what is queued, up to the span budget, and exports.
 func (e *Exporter) worker() {

@@ -100,7 +100,7 @@ func TestBatchSpans(t *testing.T) {
 func TestBridgeForgetsEndedSpans(t *testing.T) {
 	rec := recording.New()
 	defer rec.Close(t.Context())
-	b := SpanProcessor(rec).(*bridge)
+	b := NewSpanProcessor(rec).(*bridge)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(b))
 	defer tp.Shutdown(t.Context())
 	tr := tp.Tracer("test")

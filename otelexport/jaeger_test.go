@@ -16,6 +16,7 @@ import (
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
 // jaegerTrace is the part of Jaeger's query API answer (GET
@@ -195,22 +196,22 @@ func TestJaegerInteropTwoServices(t *testing.T) {
 		t.Skip("set APPSTATS_JAEGER=http://127.0.0.1:16686 (and start Jaeger: scripts/interop-jaeger.sh) to run the Jaeger interop test")
 	}
 	httpAddr := envOr("APPSTATS_OTLP_HTTP", "127.0.0.1:4318")
-	newService := func(name string, h http.Handler) (*httptest.Server, *recording.Recorder, *recordSink, *otelexport.Exporter) {
+	newService := func(name string, h http.Handler) (*httptest.Server, *recording.Recorder, *recordingtest.Sink, *otelexport.Exporter) {
 		exp, err := otelexport.NewOTLPHTTP(t.Context(), otelexport.WithServiceName(name),
 			otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(httpAddr), otlptracehttp.WithInsecure()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sink := &recordSink{}
-		rec := recording.New(recording.WithSinks(sink, exp), recording.WithPropagator(otelexport.Propagator(nil)))
-		srv := httptest.NewServer(httpstats.Handler(rec, h))
+		sink := recordingtest.NewSink()
+		rec := recording.New(recording.WithSinks(sink, exp), recording.WithPropagator(otelexport.NewPropagator(nil)))
+		srv := httptest.NewServer(httpstats.NewHandler(rec, h))
 		t.Cleanup(srv.Close)
 		return srv, rec, sink, exp
 	}
 	srvB, recB, sinkB, expB := newService("appstats-interop-b", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "b")
 	}))
-	client := &http.Client{Transport: httpstats.Transport(nil)}
+	client := &http.Client{Transport: httpstats.NewTransport(nil)}
 	srvA, recA, sinkA, expA := newService("appstats-interop-a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", srvB.URL+"/b", nil)
 		resp, err := client.Do(req)
@@ -235,10 +236,10 @@ func TestJaegerInteropTwoServices(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(sinkA.records) != 1 || len(sinkB.records) != 1 || len(sinkA.records[0].Calls) != 1 {
-		t.Fatalf("records: A %d, B %d", len(sinkA.records), len(sinkB.records))
+	if len(sinkA.Records()) != 1 || len(sinkB.Records()) != 1 || len(sinkA.Records()[0].Calls) != 1 {
+		t.Fatalf("records: A %d, B %d", len(sinkA.Records()), len(sinkB.Records()))
 	}
-	a, b := sinkA.records[0], sinkB.records[0]
+	a, b := sinkA.Records()[0], sinkB.Records()[0]
 	call := a.Calls[0]
 	tr := jaegerWait(t, query, a.TraceID, 3)
 	want := map[string]struct{ parent, service string }{

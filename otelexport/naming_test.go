@@ -24,6 +24,7 @@ import (
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
 // namingKeys are the attributes that name a call; they must not depend on
@@ -46,7 +47,7 @@ type recordedCall struct {
 // TestOneNameWhateverThePath makes the same HTTP request (to a real
 // loopback server) and the same gRPC call (to a real gRPC server) twice in
 // two recorded requests: once through appstats' own wrappers
-// (httpstats.Transport, grpcstats.NewClientHandler), once through
+// (httpstats.NewTransport, grpcstats.NewClientHandler), once through
 // OpenTelemetry's instrumentation (otelhttp, otelgrpc) bridged by
 // SpanProcessor. Both records must name each call the same, carry the same
 // naming attributes, and export spans of the same name and attributes. It
@@ -132,19 +133,20 @@ func TestOneNameWhateverThePath(t *testing.T) {
 				}
 				ar.Finish()
 			}
-			makeCalls("/wrappers", httpstats.Transport(nil), grpcstats.NewClientHandler())
+			makeCalls("/wrappers", httpstats.NewTransport(nil), grpcstats.NewClientHandler())
 			makeCalls("/bridge", otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(tp)),
 				otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp)))
 			if err := rec.Close(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			if len(sink.records) != 2 {
-				t.Fatalf("%d records, want 2", len(sink.records))
+			recs := sink.Records()
+			if len(recs) != 2 {
+				t.Fatalf("%d records, want 2", len(recs))
 			}
 
 			mem := tracetest.NewInMemoryExporter()
 			exp := otelexport.New(mem)
-			if err := exp.Write(t.Context(), sink.records); err != nil {
+			if err := exp.Write(t.Context(), recs); err != nil {
 				t.Fatal(err)
 			}
 			if err := exp.ForceFlush(t.Context()); err != nil {
@@ -156,7 +158,7 @@ func TestOneNameWhateverThePath(t *testing.T) {
 			}
 
 			byPath := map[string][]recordedCall{}
-			for _, r := range sink.records {
+			for _, r := range recs {
 				byPath[r.Path] = recordedCalls(t, r, spans)
 			}
 			for _, path := range []string{"/wrappers", "/bridge"} {
@@ -244,7 +246,7 @@ func TestServerAndCallSpanNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &recordSink{}
+	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink))
 	srv := grpc.NewServer(grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
 	healthpb.RegisterHealthServer(srv, health.NewServer())
@@ -269,7 +271,7 @@ func TestServerAndCallSpanNames(t *testing.T) {
 
 	mem := tracetest.NewInMemoryExporter()
 	exp := otelexport.New(mem)
-	if err := exp.Write(t.Context(), sink.records); err != nil {
+	if err := exp.Write(t.Context(), sink.Records()); err != nil {
 		t.Fatal(err)
 	}
 	if err := exp.ForceFlush(t.Context()); err != nil {

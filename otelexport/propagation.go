@@ -9,7 +9,7 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// Propagator adapts an OpenTelemetry propagator to a [recording.Propagator],
+// NewPropagator adapts an OpenTelemetry propagator to a [recording.Propagator],
 // for [recording.WithPropagator]. A nil p means W3C trace context plus W3C
 // baggage, the OpenTelemetry default:
 //
@@ -20,7 +20,7 @@ import (
 // request joins the caller's trace — and the caller's trace and span IDs.
 // Inject writes the span context built from the [recording.TraceContext] of
 // the outgoing call, and the baggage of ctx.
-func Propagator(p propagation.TextMapPropagator) recording.Propagator {
+func NewPropagator(p propagation.TextMapPropagator) recording.Propagator {
 	if p == nil {
 		p = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}

@@ -49,7 +49,7 @@ func TestPropagatorExtract(t *testing.T) {
 			for k, v := range tt.header {
 				h.Set(k, v)
 			}
-			ctx, tc := otelexport.Propagator(tt.prop).Extract(t.Context(), recording.HeaderCarrier(h))
+			ctx, tc := otelexport.NewPropagator(tt.prop).Extract(t.Context(), recording.HeaderCarrier(h))
 			if tc != tt.want {
 				t.Errorf("Extract = %+v, want %+v", tc, tt.want)
 			}
@@ -85,7 +85,7 @@ func TestPropagatorInject(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := http.Header{}
-			otelexport.Propagator(nil).Inject(tt.ctx, tt.tc, recording.HeaderCarrier(h))
+			otelexport.NewPropagator(nil).Inject(tt.ctx, tt.tc, recording.HeaderCarrier(h))
 			if len(h) != len(tt.want) {
 				t.Errorf("headers %v, want %v", h, tt.want)
 			}
@@ -108,7 +108,7 @@ func TestPropagatorInject(t *testing.T) {
 // TestRecorderWithPropagator: a recorder configured with the adapter hands
 // it out to the middleware and transports.
 func TestRecorderWithPropagator(t *testing.T) {
-	rec := recording.New(recording.WithPropagator(otelexport.Propagator(nil)))
+	rec := recording.New(recording.WithPropagator(otelexport.NewPropagator(nil)))
 	defer rec.Close(t.Context())
 	h := http.Header{}
 	h.Set("baggage", "user=carol")

@@ -13,6 +13,7 @@ import (
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
 // TestTwoServices runs two recorded loopback services, A calling B through
@@ -22,15 +23,15 @@ import (
 func TestTwoServices(t *testing.T) {
 	rcv := &receiver{}
 	addr := startHTTPReceiver(t, rcv)
-	newService := func(name string, h http.Handler) (*httptest.Server, *recording.Recorder, *recordSink, *otelexport.Exporter) {
+	newService := func(name string, h http.Handler) (*httptest.Server, *recording.Recorder, *recordingtest.Sink, *otelexport.Exporter) {
 		exp, err := otelexport.NewOTLPHTTP(t.Context(), otelexport.WithServiceName(name),
 			otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sink := &recordSink{}
-		rec := recording.New(recording.WithSinks(sink, exp), recording.WithPropagator(otelexport.Propagator(nil)))
-		srv := httptest.NewServer(httpstats.Handler(rec, h))
+		sink := recordingtest.NewSink()
+		rec := recording.New(recording.WithSinks(sink, exp), recording.WithPropagator(otelexport.NewPropagator(nil)))
+		srv := httptest.NewServer(httpstats.NewHandler(rec, h))
 		t.Cleanup(srv.Close)
 		return srv, rec, sink, exp
 	}
@@ -40,7 +41,7 @@ func TestTwoServices(t *testing.T) {
 		bBaggage <- baggage.FromContext(r.Context()).Member("tenant").Value()
 		io.WriteString(w, "b")
 	}))
-	client := &http.Client{Transport: httpstats.Transport(nil)}
+	client := &http.Client{Transport: httpstats.NewTransport(nil)}
 	srvA, recA, sinkA, expA := newService("svc-a", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", srvB.URL+"/b", nil)
 		resp, err := client.Do(req)
@@ -72,10 +73,10 @@ func TestTwoServices(t *testing.T) {
 	expA.Close(t.Context())
 	expB.Close(t.Context())
 
-	if len(sinkA.records) != 1 || len(sinkB.records) != 1 {
-		t.Fatalf("records: A %d, B %d; want 1 each", len(sinkA.records), len(sinkB.records))
+	if len(sinkA.Records()) != 1 || len(sinkB.Records()) != 1 {
+		t.Fatalf("records: A %d, B %d; want 1 each", len(sinkA.Records()), len(sinkB.Records()))
 	}
-	a, b := sinkA.records[0], sinkB.records[0]
+	a, b := sinkA.Records()[0], sinkB.Records()[0]
 	if len(a.Calls) != 1 {
 		t.Fatalf("A's calls: %+v", a.Calls)
 	}

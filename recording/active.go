@@ -217,7 +217,9 @@ func (a *ActiveRecord) StartCall(service, method string) *ActiveCall {
 // StartCallAt is StartCall for wrappers that learn of a call from another
 // instrumentation, such as the OpenTelemetry bridge in package otelexport: the
 // call started at start (zero means now) and has the span ID span (zero means
-// a new one), so that the call lines up with the span that was propagated.
+// a new one), so that the call lines up with the span that was propagated. A
+// call cannot start before its request: a start before [ActiveRecord.Start]
+// is taken as the request's start, so offsets are never negative.
 func (a *ActiveRecord) StartCallAt(service, method string, start time.Time, span SpanID) *ActiveCall {
 	if a == nil {
 		return nil
@@ -239,23 +241,20 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	t0 := a.now()
 	if start.IsZero() {
 		start = t0
+	} else if start.Before(a.start) {
+		start = a.start
 	}
 	if !span.IsValid() {
 		span = NewSpanID()
 	}
-	rec := a.rec
+	// Checked before the stack is captured, so that a call that will not be
+	// kept costs little, and again when the call is added.
 	a.mu.Lock()
-	if a.ended {
-		a.mu.Unlock()
-		rec.lateCalls.Add(1)
-		return nil
-	}
-	if len(a.calls) >= rec.cfg.maxCalls {
-		a.dropped++
-		a.mu.Unlock()
-		return nil
-	}
+	room := a.roomLocked()
 	a.mu.Unlock()
+	if !room {
+		return nil
+	}
 
 	// One composite literal: the call is built in the new object itself,
 	// not copied into it through write barriers.
@@ -268,18 +267,12 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 		SpanID:       span,
 		Event:        event,
 	}}
-	if rec.cfg.maxStack > 0 {
+	if a.rec.cfg.maxStack > 0 {
 		ac.c.pcs = captureStack(ac.pcbuf[:])
 	}
 
 	a.mu.Lock()
-	if a.ended {
-		a.mu.Unlock()
-		rec.lateCalls.Add(1)
-		return nil
-	}
-	if len(a.calls) >= rec.cfg.maxCalls {
-		a.dropped++
+	if !a.roomLocked() {
 		a.mu.Unlock()
 		return nil
 	}
@@ -287,6 +280,21 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	a.mu.Unlock()
 	a.overhead.Add(int64(time.Since(t0)))
 	return ac
+}
+
+// roomLocked reports whether a call may be added to a now, with a.mu held: a
+// call after the request ended is counted as late, one over the call limit
+// as dropped.
+func (a *ActiveRecord) roomLocked() bool {
+	if a.ended {
+		a.rec.lateCalls.Add(1)
+		return false
+	}
+	if len(a.calls) >= a.rec.cfg.maxCalls {
+		a.dropped++
+		return false
+	}
+	return true
 }
 
 // End ends the call. A non-nil err is recorded as the call's error. Calling
@@ -315,84 +323,68 @@ func (c *ActiveCall) end(end time.Time, err error) {
 		c.ended = true
 		c.c.Duration = max(end.Sub(c.start), 0)
 		if err != nil && c.c.Error == "" {
-			c.c.Error = clip(err.Error(), a.rec.cfg.maxSummary)
+			c.c.Error = c.clip(err.Error())
 		}
 	}
 	a.mu.Unlock()
 }
 
-// SetError records msg as the call's error without ending it.
-func (c *ActiveCall) SetError(msg string) {
-	if c == nil || msg == "" {
-		return
-	}
-	c.a.mu.Lock()
-	c.c.Error = clip(msg, c.a.rec.cfg.maxSummary)
-	c.a.mu.Unlock()
-}
-
-// SetMethod replaces the call's method name, for wrappers that learn it late.
-func (c *ActiveCall) SetMethod(method string) {
+// setField stores v, under the record's lock, in the field of c's call that
+// field points at. A nil c is ignored.
+func setField[T any](c *ActiveCall, field func(*Call) *T, v T) {
 	if c == nil {
 		return
 	}
 	c.a.mu.Lock()
-	c.c.Method = method
+	*field(&c.c) = v
 	c.a.mu.Unlock()
+}
+
+// clip truncates a summary or an error message to the recorder's
+// [WithMaxSummary].
+func (c *ActiveCall) clip(s string) string { return clip(s, c.a.rec.cfg.maxSummary) }
+
+// SetError records msg as the call's error without ending it.
+func (c *ActiveCall) SetError(msg string) {
+	if c != nil && msg != "" {
+		setField(c, func(x *Call) *string { return &x.Error }, c.clip(msg))
+	}
+}
+
+// SetMethod replaces the call's method name, for wrappers that learn it late.
+func (c *ActiveCall) SetMethod(method string) {
+	setField(c, func(x *Call) *string { return &x.Method }, method)
 }
 
 // SetService replaces the call's service name, for wrappers that learn it
 // late (such as the OpenTelemetry bridge, from a span's final attributes).
 func (c *ActiveCall) SetService(service string) {
-	if c == nil {
-		return
-	}
-	c.a.mu.Lock()
-	c.c.Service = service
-	c.a.mu.Unlock()
+	setField(c, func(x *Call) *string { return &x.Service }, service)
 }
 
 // SetRequest sets the request summary, truncated to the recorder's
-// MaxSummary. The caller redacts it.
+// [WithMaxSummary]. The caller redacts it.
 func (c *ActiveCall) SetRequest(s string) {
-	if c == nil {
-		return
+	if c != nil {
+		setField(c, func(x *Call) *string { return &x.Request }, c.clip(s))
 	}
-	s = clip(s, c.a.rec.cfg.maxSummary)
-	c.a.mu.Lock()
-	c.c.Request = s
-	c.a.mu.Unlock()
 }
 
 // SetResponse sets the response summary, truncated like SetRequest.
 func (c *ActiveCall) SetResponse(s string) {
-	if c == nil {
-		return
+	if c != nil {
+		setField(c, func(x *Call) *string { return &x.Response }, c.clip(s))
 	}
-	s = clip(s, c.a.rec.cfg.maxSummary)
-	c.a.mu.Lock()
-	c.c.Response = s
-	c.a.mu.Unlock()
 }
 
 // SetRequestSize sets the bytes sent.
 func (c *ActiveCall) SetRequestSize(n int64) {
-	if c == nil {
-		return
-	}
-	c.a.mu.Lock()
-	c.c.RequestSize = n
-	c.a.mu.Unlock()
+	setField(c, func(x *Call) *int64 { return &x.RequestSize }, n)
 }
 
 // SetResponseSize sets the bytes received.
 func (c *ActiveCall) SetResponseSize(n int64) {
-	if c == nil {
-		return
-	}
-	c.a.mu.Lock()
-	c.c.ResponseSize = n
-	c.a.mu.Unlock()
+	setField(c, func(x *Call) *int64 { return &x.ResponseSize }, n)
 }
 
 // AddSizes adds to the bytes sent and received (an unknown size counts as 0).

@@ -91,12 +91,23 @@ func WithSampleRate(f float64) Option {
 
 // WithInclude records only requests that match at least one of the filters.
 // Calling it again adds filters.
+//
+// Filters are the one way to choose which requests are recorded: every server
+// wrapper (middleware/httpstats, middleware/grpcstats, [Recorder.StartRecord]
+// called by hand) is subject to them, and the appstats facade adds an
+// exclusion for its dashboard's prefix.
 func WithInclude(filters ...Filter) Option {
 	return optionFunc(func(c *config) { c.include = append(c.include, filters...) })
 }
 
 // WithExclude never records requests that match any of the filters. Exclusion
-// wins over inclusion.
+// wins over inclusion. Calling it again adds filters. For example, to leave
+// out a dashboard mounted at /stats/ and gRPC health checks:
+//
+//	recording.WithExclude(
+//		recording.Filter{PathPrefix: "/stats/"},
+//		recording.Filter{PathPrefix: "/grpc.health.v1.Health/"},
+//	)
 func WithExclude(filters ...Filter) Option {
 	return optionFunc(func(c *config) { c.exclude = append(c.exclude, filters...) })
 }
@@ -189,16 +200,27 @@ func WithRepeatThreshold(n int) Option {
 
 // A Filter matches requests. Every non-empty field must match; an empty Filter
 // matches every request.
+//
+// The fields are matched against the [RequestInfo] a server wrapper starts the
+// record with: for HTTP the request's method, URL path and headers; for gRPC
+// the method "POST", the full method ("/pkg.Service/Method") as the path and
+// the incoming metadata (lowercase keys) as headers. Route is known only when
+// the request ends, so a filter with a Route is judged then: the request is
+// recorded and its record dropped.
 type Filter struct {
-	Method     string // exact, e.g. "GET"
-	PathPrefix string // e.g. "/api/"
+	Method     string // exact, case-insensitive, e.g. "GET"
+	Path       string // exact, e.g. "/healthz" or the gRPC full method "/grpc.health.v1.Health/Check"
+	PathPrefix string // e.g. "/api/", or "/grpc.health.v1.Health/" for a gRPC service
 	Route      string // exact route, e.g. "GET /users/{id}"; checked when the request ends
-	Header     string // a header that must be present
+	Header     string // a header (gRPC: metadata key) that must be present
 	Value      string // with Header: the value it must have
 }
 
 func (f *Filter) matchStart(method, path string, h map[string][]string) bool {
 	if f.Method != "" && !strings.EqualFold(f.Method, method) {
+		return false
+	}
+	if f.Path != "" && f.Path != path {
 		return false
 	}
 	if f.PathPrefix != "" && !strings.HasPrefix(path, f.PathPrefix) {

@@ -3,7 +3,6 @@ package recording
 import (
 	"context"
 	"errors"
-	"log/slog"
 	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -145,12 +144,6 @@ func (r *Recorder) Redaction() *Redaction { return &r.cfg.redaction }
 
 // Propagator returns the recorder's trace-context propagator.
 func (r *Recorder) Propagator() Propagator { return r.cfg.propagator }
-
-// MaxSummary returns the configured summary length.
-func (r *Recorder) MaxSummary() int { return r.cfg.maxSummary }
-
-// Logger returns the recorder's logger, for packages that record into it.
-func (r *Recorder) Logger() *slog.Logger { return r.cfg.logger }
 
 // RequestInfo describes a request about to be recorded.
 type RequestInfo struct {

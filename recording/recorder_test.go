@@ -251,6 +251,65 @@ func TestPause(t *testing.T) {
 	}
 }
 
+// TestFilters checks each field of a Filter, for inclusion and exclusion, on
+// requests shaped as the HTTP and gRPC wrappers describe them.
+func TestFilters(t *testing.T) {
+	type req struct {
+		method, path, route string
+		header              map[string][]string
+	}
+	grpcCheck := req{"POST", "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Check", nil}
+	grpcWatch := req{"POST", "/grpc.health.v1.Health/Watch", "/grpc.health.v1.Health/Watch", nil}
+	grpcCheckX := req{"POST", "/grpc.health.v1.Health/CheckX", "/grpc.health.v1.Health/CheckX", nil}
+	get := req{"GET", "/api/users/7", "GET /api/users/{id}", map[string][]string{"X-Debug": {"1"}}}
+	del := req{"DELETE", "/api/users/7", "DELETE /api/users/{id}", nil}
+	stats := req{"GET", "/stats/part/history", "/stats/", nil}
+	all := []req{grpcCheck, grpcWatch, grpcCheckX, get, del, stats}
+	for _, tt := range []struct {
+		name    string
+		include []recording.Filter
+		exclude []recording.Filter
+		want    []req
+	}{
+		{"none", nil, nil, all},
+		{"exclude exact path", nil, []recording.Filter{{Path: "/grpc.health.v1.Health/Check"}}, []req{grpcWatch, grpcCheckX, get, del, stats}},
+		{"exclude path prefix", nil, []recording.Filter{{PathPrefix: "/grpc.health.v1.Health/"}, {PathPrefix: "/stats/"}}, []req{get, del}},
+		{"exclude method", nil, []recording.Filter{{Method: "delete"}}, []req{grpcCheck, grpcWatch, grpcCheckX, get, stats}},
+		{"exclude route", nil, []recording.Filter{{Route: "GET /api/users/{id}"}}, []req{grpcCheck, grpcWatch, grpcCheckX, del, stats}},
+		{"include header value", []recording.Filter{{Header: "x-debug", Value: "1"}}, nil, []req{get}},
+		{"include header, wrong value", []recording.Filter{{Header: "X-Debug", Value: "2"}}, nil, nil},
+		{"include route", []recording.Filter{{Route: "DELETE /api/users/{id}"}}, nil, []req{del}},
+		{"include path and method", []recording.Filter{{Method: "POST", Path: "/grpc.health.v1.Health/Watch"}}, nil, []req{grpcWatch}},
+		{"exclusion wins", []recording.Filter{{PathPrefix: "/api/"}}, []recording.Filter{{Method: "DELETE"}}, []req{get}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := recordingtest.NewSink()
+			rec := recording.New(recording.WithSinks(sink), recording.WithInclude(tt.include...), recording.WithExclude(tt.exclude...))
+			for _, r := range all {
+				_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: r.method, Path: r.path, Header: r.header})
+				if ar != nil { // nil: filtered at the start
+					ar.Record().Route = r.route
+					ar.Finish()
+				}
+			}
+			closeRec(t, rec)
+			var got, want []string
+			for _, r := range sink.Records() {
+				got = append(got, r.Method+" "+r.Path)
+			}
+			for _, r := range tt.want {
+				want = append(want, r.method+" "+r.path)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("recorded %q, want %q", got, want)
+			}
+			if st := rec.Stats(); int(st.Filtered) != len(all)-len(tt.want) {
+				t.Errorf("Filtered = %d, want %d", st.Filtered, len(all)-len(tt.want))
+			}
+		})
+	}
+}
+
 func TestRepeatedCallsWarning(t *testing.T) {
 	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink), recording.WithRepeatThreshold(3))

@@ -98,8 +98,8 @@ func callersInlined(buf []uintptr) []uintptr { return callersLeaf(buf) }
 //go:noinline
 func callersOuter(buf []uintptr) []uintptr { return callersInlined(buf) }
 
-// TestSymbolizeCallers checks that PCs from runtime.Callers (as given to
-// Recorder.Symbolize), which already stand for inlined frames, are not
+// TestSymbolizeCallers checks that PCs from runtime.Callers (the stack
+// capture where frame pointers are not walked), which already stand for inlined frames, are not
 // expanded twice: the frames are exactly runtime.CallersFrames'.
 func TestSymbolizeCallers(t *testing.T) {
 	var buf [stackBuf]uintptr

@@ -414,7 +414,7 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 
 // apiRecord serves GET api/records/{id}; ?download=1 makes it an attachment.
 func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
-	rec := h.record(w, r)
+	rec := h.recordParam(w, r)
 	if rec == nil {
 		return
 	}
@@ -427,9 +427,8 @@ func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
 
 // apiStats serves GET api/stats?window=.
 func (h *handler) apiStats(w http.ResponseWriter, r *http.Request) {
-	wc, err := parseWindow(r.URL.Query().Get("window"))
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	wc, ok := h.windowParam(w, r)
+	if !ok {
 		return
 	}
 	st, err := h.st.Stats(r.Context(), store.Window{Since: time.Now().Add(-wc.Span)})
@@ -442,9 +441,8 @@ func (h *handler) apiStats(w http.ResponseWriter, r *http.Request) {
 
 // apiSeries serves GET api/series?window=.
 func (h *handler) apiSeries(w http.ResponseWriter, r *http.Request) {
-	wc, err := parseWindow(r.URL.Query().Get("window"))
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	wc, ok := h.windowParam(w, r)
+	if !ok {
 		return
 	}
 	win := seriesWindow(time.Now(), wc)

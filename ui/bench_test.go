@@ -17,7 +17,7 @@ func BenchmarkDetails(b *testing.B) {
 	if err := st.Write(context.Background(), []*recording.Record{rec}); err != nil {
 		b.Fatal(err)
 	}
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 	target := "/stats/records/" + rec.ID.String()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -38,7 +38,7 @@ func BenchmarkDetails(b *testing.B) {
 // BenchmarkDashboard renders the dashboard over a memstore of 5,000 records.
 func BenchmarkDashboard(b *testing.B) {
 	st, _ := newStore(b, 5000)
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -59,7 +59,7 @@ func BenchmarkAPIRecord(b *testing.B) {
 	if err := st.Write(context.Background(), []*recording.Record{rec}); err != nil {
 		b.Fatal(err)
 	}
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 	target := "/stats/api/records/" + rec.ID.String()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -76,7 +76,7 @@ func BenchmarkLiveWrite(b *testing.B) {
 	l := ui.NewLive()
 	defer l.Close()
 	st, _ := newStore(b, 0)
-	srv := httptest.NewServer(ui.Handler(st, ui.WithLive(l), ui.WithPrefix("/")))
+	srv := httptest.NewServer(ui.NewHandler(st, ui.WithLive(l), ui.WithPrefix("/")))
 	defer srv.Close()
 	for range 10 {
 		resp, err := srv.Client().Get(srv.URL + "/events")

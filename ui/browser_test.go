@@ -274,7 +274,7 @@ func TestBrowserDashboard(t *testing.T) {
 		c.End(nil)
 		ar.Finish()
 	}
-	b := newBrowser(t, ui.Handler(st, ui.WithLive(live), ui.WithRecorder(rec)))
+	b := newBrowser(t, ui.NewHandler(st, ui.WithLive(live), ui.WithRecorder(rec)))
 
 	b.navigate(t, "/stats/")
 	b.waitPainted(t, "chartRequests", "chartLatency", "chartHistogram")
@@ -361,7 +361,7 @@ func TestBrowserDetails(t *testing.T) {
 	if err := st.Write(context.Background(), []*recording.Record{r, big}); err != nil {
 		t.Fatal(err)
 	}
-	b := newBrowser(t, ui.Handler(st, ui.WithTraceLink("http://127.0.0.1:16686/trace/{trace_id}")))
+	b := newBrowser(t, ui.NewHandler(st, ui.WithTraceLink("http://127.0.0.1:16686/trace/{trace_id}")))
 
 	b.navigate(t, "/stats/records/"+r.ID.String())
 	b.waitPainted(t, "chartGantt")
@@ -417,7 +417,7 @@ func TestBrowserXSS(t *testing.T) {
 	if err := st.Write(context.Background(), []*recording.Record{evil, flag}); err != nil {
 		t.Fatal(err)
 	}
-	b := newBrowser(t, ui.Handler(st, ui.WithLive(live), ui.WithTraceLink("javascript:alert(1)//{trace_id}")))
+	b := newBrowser(t, ui.NewHandler(st, ui.WithLive(live), ui.WithTraceLink("javascript:alert(1)//{trace_id}")))
 
 	noXSS := func(where string) {
 		t.Helper()
@@ -464,7 +464,7 @@ func TestBrowserLive(t *testing.T) {
 	st, _ := demoStore(t)
 	live := ui.NewLive()
 	defer live.Close()
-	b := newBrowser(t, ui.Handler(st, ui.WithLive(live)))
+	b := newBrowser(t, ui.NewHandler(st, ui.WithLive(live)))
 	b.navigate(t, "/stats/")
 	b.waitPainted(t, "chartRequests")
 	b.waitFor(t, "live connection", `document.body.dataset.liveState === "live"`, 10*time.Second)
@@ -485,7 +485,7 @@ func TestBrowserLive(t *testing.T) {
 	appear("/live/first")
 
 	// Cut every stream; the page reconnects with backoff and carries on.
-	live.Disconnect()
+	ui.Disconnect(live)
 	b.waitFor(t, "the page to notice", `document.body.dataset.liveState !== "live"`, 10*time.Second)
 	b.waitFor(t, "reconnection", `document.body.dataset.liveState === "live"`, 15*time.Second)
 	appear("/live/after-reconnect")

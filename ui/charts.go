@@ -239,6 +239,3 @@ func ganttChart(assets string) *charts.Custom {
 	c.AddJSFuncStrs(types.FuncStr(`AppStats.ganttFill(` + render.EchartsInstancePlaceholder + `);`))
 	return c
 }
-
-// maxGanttVisible is how many rows the Gantt chart shows before it scrolls.
-const maxGanttVisible = 40

@@ -14,7 +14,7 @@ import (
 
 // Mount the dashboard at /stats/ behind HTTP Basic authentication, with live
 // updates and the recorder's health.
-func ExampleHandler() {
+func ExampleNewHandler() {
 	st := memstore.New(0)
 	defer st.Close()
 	live := ui.NewLive()
@@ -25,7 +25,7 @@ func ExampleHandler() {
 	defer rec.Close(context.Background())
 
 	mux := http.NewServeMux()
-	mux.Handle("/stats/", ui.Handler(st,
+	mux.Handle("/stats/", ui.NewHandler(st,
 		ui.WithAuth(ui.BasicAuth("admin", "correct horse battery staple")),
 		ui.WithRecorder(rec),
 		ui.WithLive(live),

@@ -23,7 +23,7 @@ const DefaultKeepAlive = 15 * time.Second
 //
 //	live := ui.NewLive()
 //	rec := recording.New(recording.WithSinks(st, live))
-//	h := ui.Handler(st, ui.WithLive(live), ui.WithRecorder(rec))
+//	h := ui.NewHandler(st, ui.WithLive(live), ui.WithRecorder(rec))
 //
 // Write never blocks the recorder: notifications to a subscriber that has not
 // read the previous one are merged into it (the counts add up), so a slow
@@ -50,10 +50,10 @@ type liveOptionFunc func(*Live)
 
 func (f liveOptionFunc) applyLive(l *Live) { f(l) }
 
-// LiveKeepAlive sets how often streams send a ping when idle (default
+// WithLiveKeepAlive sets how often streams send a ping when idle (default
 // [DefaultKeepAlive]); dashboards reconnect when they miss three. d <= 0
 // keeps the default.
-func LiveKeepAlive(d time.Duration) LiveOption {
+func WithLiveKeepAlive(d time.Duration) LiveOption {
 	return liveOptionFunc(func(l *Live) {
 		if d > 0 {
 			l.keepAlive = d
@@ -129,10 +129,9 @@ func (l *Live) Subscribers() int {
 	return len(l.subs)
 }
 
-// Disconnect ends every open stream but keeps l open: dashboards reconnect
-// (with backoff) and carry on. It exists for tests of reconnection and for
-// operators who want to drop idle connections.
-func (l *Live) Disconnect() {
+// disconnect ends every open stream but keeps l open: dashboards reconnect
+// (with backoff) and carry on.
+func (l *Live) disconnect() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for s := range l.subs {
@@ -150,7 +149,7 @@ func (l *Live) Close() error {
 		close(l.done)
 	}
 	l.mu.Unlock()
-	l.Disconnect()
+	l.disconnect()
 	return nil
 }
 

@@ -74,7 +74,7 @@ func (s *sseStream) expect(t *testing.T, name string) sseEvent {
 func liveServer(t *testing.T, l *ui.Live) *httptest.Server {
 	t.Helper()
 	st, _ := newStore(t, 0)
-	srv := httptest.NewServer(ui.Handler(st, ui.WithLive(l)))
+	srv := httptest.NewServer(ui.NewHandler(st, ui.WithLive(l)))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -131,8 +131,8 @@ func TestLiveStream(t *testing.T) {
 		t.Errorf("announced %d records, want %d", got, total)
 	}
 
-	// Disconnect ends the stream and keeps the Live: a new stream works.
-	l.Disconnect()
+	// Disconnecting ends the stream and keeps the Live: a new stream works.
+	ui.Disconnect(l)
 	for {
 		if _, ok := s.next(); !ok {
 			break
@@ -166,7 +166,7 @@ func TestLiveStream(t *testing.T) {
 }
 
 func TestLiveKeepAlive(t *testing.T) {
-	l := ui.NewLive(ui.LiveKeepAlive(20 * time.Millisecond))
+	l := ui.NewLive(ui.WithLiveKeepAlive(20 * time.Millisecond))
 	defer l.Close()
 	s := openStream(t, liveServer(t, l))
 	s.expect(t, "hello")

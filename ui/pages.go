@@ -118,18 +118,27 @@ type historyRow struct {
 // the dashboard and its history section share; on bad input it answers 400
 // and returns false.
 func (h *handler) dashboardParams(w http.ResponseWriter, r *http.Request) (windowChoice, listParams, bool) {
-	q := r.URL.Query()
-	wc, err := parseWindow(q.Get("window"))
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	wc, ok := h.windowParam(w, r)
+	if !ok {
 		return wc, listParams{}, false
 	}
-	lp, err := parseList(q, 50)
+	lp, err := parseList(r.URL.Query(), 50)
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return wc, lp, false
 	}
 	return wc, lp, true
+}
+
+// recentStats reads the store's aggregates over the window wc ending at now.
+// On failure it answers with the store's error and returns nil.
+func (h *handler) recentStats(w http.ResponseWriter, r *http.Request, wc windowChoice, now time.Time) *store.Stats {
+	st, err := h.st.Stats(r.Context(), store.Window{Since: now.Add(-wc.Span), Until: now})
+	if err != nil {
+		h.storeError(w, r, err)
+		return nil
+	}
+	return st
 }
 
 // dashboard serves the dashboard page.
@@ -140,9 +149,8 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	now := time.Now()
-	st, err := h.st.Stats(ctx, store.Window{Since: now.Add(-wc.Span), Until: now})
-	if err != nil {
-		h.storeError(w, r, err)
+	st := h.recentStats(w, r, wc, now)
+	if st == nil {
 		return
 	}
 	win := seriesWindow(now, wc)
@@ -289,15 +297,12 @@ func historySectionOf(page store.Page, lp listParams, st *store.Stats, window st
 
 // partStats serves the dashboard's stats section alone, for live refresh.
 func (h *handler) partStats(w http.ResponseWriter, r *http.Request) {
-	wc, err := parseWindow(r.URL.Query().Get("window"))
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	wc, ok := h.windowParam(w, r)
+	if !ok {
 		return
 	}
-	now := time.Now()
-	st, err := h.st.Stats(r.Context(), store.Window{Since: now.Add(-wc.Span), Until: now})
-	if err != nil {
-		h.storeError(w, r, err)
+	st := h.recentStats(w, r, wc, time.Now())
+	if st == nil {
 		return
 	}
 	s := h.statsSection(st, wc.Name)
@@ -310,10 +315,8 @@ func (h *handler) partHistory(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	now := time.Now()
-	st, err := h.st.Stats(r.Context(), store.Window{Since: now.Add(-wc.Span), Until: now})
-	if err != nil {
-		h.storeError(w, r, err)
+	st := h.recentStats(w, r, wc, time.Now())
+	if st == nil {
 		return
 	}
 	page, err := h.st.List(r.Context(), lp.query)
@@ -402,7 +405,7 @@ type ganttIsland struct {
 
 // details serves the page of one record.
 func (h *handler) details(w http.ResponseWriter, r *http.Request) {
-	rec := h.record(w, r)
+	rec := h.recordParam(w, r)
 	if rec == nil {
 		return
 	}

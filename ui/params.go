@@ -3,11 +3,13 @@ package ui
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 )
 
@@ -33,6 +35,34 @@ const (
 	maxParamLen   = 1024
 	maxMinMS      = float64(365 * 24 * time.Hour / time.Millisecond)
 )
+
+// windowParam reads the request's window parameter (see parseWindow); on
+// bad input it answers 400 and returns false.
+func (h *handler) windowParam(w http.ResponseWriter, r *http.Request) (windowChoice, bool) {
+	wc, err := parseWindow(r.URL.Query().Get("window"))
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return wc, false
+	}
+	return wc, true
+}
+
+// recordParam reads the record named by the {id} path parameter from the
+// store. The ID is parsed here, at the edge: a malformed one is answered with
+// 400, an unknown one with 404 (see storeError), and recordParam returns nil.
+func (h *handler) recordParam(w http.ResponseWriter, r *http.Request) *recording.Record {
+	id, err := recording.ParseID(r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "malformed record id")
+		return nil
+	}
+	rec, err := h.st.Get(r.Context(), id)
+	if err != nil {
+		h.storeError(w, r, err)
+		return nil
+	}
+	return rec
+}
 
 // parseWindow parses the window parameter: one of the selector's names, a Go
 // duration ("90m") or a number of days ("3d"), at most 31 days. It returns the

@@ -14,7 +14,7 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-// pageTemplates are parsed once per Handler.
+// pageTemplates are parsed once per handler.
 type pageTemplates struct {
 	dashboard *template.Template
 	details   *template.Template

@@ -21,7 +21,7 @@ import (
 // [WithPrefix] says otherwise.
 const DefaultPrefix = "/stats/"
 
-// An Option configures [Handler].
+// An Option configures [NewHandler].
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -42,7 +42,7 @@ type config struct {
 // [DefaultPrefix], "/stats/"). The handler strips it itself, so mount it
 // without [http.StripPrefix]:
 //
-//	mux.Handle("/admin/stats/", ui.Handler(st, ui.WithPrefix("/admin/stats/")))
+//	mux.Handle("/admin/stats/", ui.NewHandler(st, ui.WithPrefix("/admin/stats/")))
 //
 // If you do strip a prefix in front of the handler, pass WithPrefix("/").
 // Leading and trailing slashes are added when missing. Every link the UI
@@ -105,7 +105,7 @@ func WithLogger(l *slog.Logger) Option {
 	})
 }
 
-// handler is what [Handler] returns.
+// handler is what [NewHandler] returns.
 type handler struct {
 	cfg    config
 	st     store.Store
@@ -123,7 +123,7 @@ type handler struct {
 	ganttErr  error
 }
 
-// Handler returns the dashboard: HTML pages, the JSON API, live updates and
+// NewHandler returns the dashboard: HTML pages, the JSON API, live updates and
 // static assets for the records in st, mounted at [DefaultPrefix] unless
 // [WithPrefix] says otherwise (see its documentation).
 //
@@ -134,7 +134,7 @@ type handler struct {
 // nonce, and X-Content-Type-Options, X-Frame-Options and Referrer-Policy
 // headers. The routes are documented in API.md next to this package's
 // source. A nil st makes every page answer 503.
-func Handler(st store.Store, opts ...Option) http.Handler {
+func NewHandler(st store.Store, opts ...Option) http.Handler {
 	cfg := config{prefix: DefaultPrefix, auth: LocalOnly}
 	for _, o := range opts {
 		if o != nil {
@@ -299,23 +299,6 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg str
 		Status:   http.StatusText(code),
 		Message:  msg,
 	})
-}
-
-// record reads the record the request's {id} path value names. The ID is
-// parsed here, at the edge: a malformed one is answered with 400, an
-// unknown one with 404 (see storeError), and record returns nil.
-func (h *handler) record(w http.ResponseWriter, r *http.Request) *recording.Record {
-	id, err := recording.ParseID(r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, "malformed record id")
-		return nil
-	}
-	rec, err := h.st.Get(r.Context(), id)
-	if err != nil {
-		h.storeError(w, r, err)
-		return nil
-	}
-	return rec
 }
 
 // storeError maps a store error to a response.

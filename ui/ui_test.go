@@ -49,7 +49,7 @@ func TestRoutes(t *testing.T) {
 	st, recs := newStore(t, 30)
 	id := recs[5].ID.String()
 	unknown := recID(time.Unix(1, 0), 99).String()
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 	tests := []struct {
 		method, target string
 		code           int
@@ -151,7 +151,7 @@ func checkSecurityHeaders(t *testing.T, w *httptest.ResponseRecorder) {
 // response's nonce, and that the nonce changes per response.
 func TestPageNonce(t *testing.T) {
 	st, recs := newStore(t, 5)
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 	seen := map[string]bool{}
 	for _, target := range []string{"/stats/", "/stats/records/" + recs[2].ID.String()} {
 		for range 2 {
@@ -192,7 +192,7 @@ func TestPageNonce(t *testing.T) {
 
 func TestAPIRecords(t *testing.T) {
 	st, recs := newStore(t, 30)
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 
 	type list struct {
 		Records []map[string]any `json:"records"`
@@ -285,7 +285,7 @@ func TestAPIRecords(t *testing.T) {
 
 func TestAPIRecord(t *testing.T) {
 	st, recs := newStore(t, 12)
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 	rec := recs[10]
 	w := do(h, "GET", "/stats/api/records/"+rec.ID.String(), nil)
 	if w.Code != 200 {
@@ -346,7 +346,7 @@ func TestAPIRecord(t *testing.T) {
 
 func TestAPIStats(t *testing.T) {
 	st, _ := newStore(t, 40)
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 	w := do(h, "GET", "/stats/api/stats?window=1h", nil)
 	type statsResp struct {
 		Requests int64 `json:"requests"`
@@ -408,7 +408,7 @@ func TestAPIStats(t *testing.T) {
 
 func TestStatic(t *testing.T) {
 	st, _ := newStore(t, 1)
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 	w := do(h, "GET", "/stats/static/echarts.min.js", nil)
 	etag := w.Header().Get("ETag")
 	if w.Code != 200 || etag == "" || w.Header().Get("Cache-Control") == "" || w.Body.Len() != 1034102 {
@@ -445,30 +445,30 @@ func TestAuth(t *testing.T) {
 		hdr    http.Header
 		code   int
 	}{
-		{"loopback v4", ui.Handler(st), "127.0.0.1:1", nil, 200},
-		{"loopback v6", ui.Handler(st), "[::1]:1", nil, 200},
-		{"loopback 127/8", ui.Handler(st), "127.3.4.5:1", nil, 200},
-		{"v4-mapped loopback", ui.Handler(st), "[::ffff:127.0.0.1]:1", nil, 200},
-		{"X-Forwarded-For", ui.Handler(st), "127.0.0.1:1", http.Header{"X-Forwarded-For": {"127.0.0.1"}}, 403},
-		{"Forwarded", ui.Handler(st), "127.0.0.1:1", http.Header{"Forwarded": {"for=127.0.0.1"}}, 403},
-		{"X-Real-IP", ui.Handler(st), "127.0.0.1:1", http.Header{"X-Real-Ip": {"127.0.0.1"}}, 403},
-		{"X-Forwarded-Host", ui.Handler(st), "127.0.0.1:1", http.Header{"X-Forwarded-Host": {"a"}}, 403},
-		{"empty X-Forwarded-For", ui.Handler(st), "127.0.0.1:1", http.Header{"X-Forwarded-For": {""}}, 403},
-		{"lower-case header", ui.Handler(st), "127.0.0.1:1", http.Header{"x-forwarded-for": {"1.2.3.4"}}, 403},
-		{"non-loopback", ui.Handler(st), "10.0.0.1:1", nil, 403},
-		{"public", ui.Handler(st), "8.8.8.8:1", nil, 403},
-		{"unix socket", ui.Handler(st), "@", nil, 403},
-		{"no remote", ui.Handler(st), "", nil, 403},
-		{"basic good", ui.Handler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
+		{"loopback v4", ui.NewHandler(st), "127.0.0.1:1", nil, 200},
+		{"loopback v6", ui.NewHandler(st), "[::1]:1", nil, 200},
+		{"loopback 127/8", ui.NewHandler(st), "127.3.4.5:1", nil, 200},
+		{"v4-mapped loopback", ui.NewHandler(st), "[::ffff:127.0.0.1]:1", nil, 200},
+		{"X-Forwarded-For", ui.NewHandler(st), "127.0.0.1:1", http.Header{"X-Forwarded-For": {"127.0.0.1"}}, 403},
+		{"Forwarded", ui.NewHandler(st), "127.0.0.1:1", http.Header{"Forwarded": {"for=127.0.0.1"}}, 403},
+		{"X-Real-IP", ui.NewHandler(st), "127.0.0.1:1", http.Header{"X-Real-Ip": {"127.0.0.1"}}, 403},
+		{"X-Forwarded-Host", ui.NewHandler(st), "127.0.0.1:1", http.Header{"X-Forwarded-Host": {"a"}}, 403},
+		{"empty X-Forwarded-For", ui.NewHandler(st), "127.0.0.1:1", http.Header{"X-Forwarded-For": {""}}, 403},
+		{"lower-case header", ui.NewHandler(st), "127.0.0.1:1", http.Header{"x-forwarded-for": {"1.2.3.4"}}, 403},
+		{"non-loopback", ui.NewHandler(st), "10.0.0.1:1", nil, 403},
+		{"public", ui.NewHandler(st), "8.8.8.8:1", nil, 403},
+		{"unix socket", ui.NewHandler(st), "@", nil, 403},
+		{"no remote", ui.NewHandler(st), "", nil, 403},
+		{"basic good", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
 			http.Header{"Authorization": {basic("admin", "s3cret")}}, 200},
-		{"basic bad pass", ui.Handler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
+		{"basic bad pass", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
 			http.Header{"Authorization": {basic("admin", "wrong")}}, 401},
-		{"basic bad user", ui.Handler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
+		{"basic bad user", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
 			http.Header{"Authorization": {basic("root", "s3cret")}}, 401},
-		{"basic missing", ui.Handler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "127.0.0.1:1", nil, 401},
-		{"basic empty password configured", ui.Handler(st, ui.WithAuth(ui.BasicAuth("admin", ""))), "127.0.0.1:1",
+		{"basic missing", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "127.0.0.1:1", nil, 401},
+		{"basic empty password configured", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", ""))), "127.0.0.1:1",
 			http.Header{"Authorization": {basic("admin", "")}}, 401},
-		{"custom deny", ui.Handler(st, ui.WithAuth(func(*http.Request) bool { return false })), "127.0.0.1:1", nil, 401},
+		{"custom deny", ui.NewHandler(st, ui.WithAuth(func(*http.Request) bool { return false })), "127.0.0.1:1", nil, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -507,7 +507,7 @@ func TestMutations(t *testing.T) {
 	st, _ := newStore(t, 10)
 	rec := recording.New()
 	defer rec.Close(context.Background())
-	h := ui.Handler(st, ui.WithRecorder(rec))
+	h := ui.NewHandler(st, ui.WithRecorder(rec))
 
 	cross := []http.Header{
 		{"Sec-Fetch-Site": {"cross-site"}},
@@ -557,8 +557,8 @@ func TestMutations(t *testing.T) {
 func TestPrefix(t *testing.T) {
 	st, recs := newStore(t, 3)
 	mux := http.NewServeMux()
-	mux.Handle("/admin/appstats/", ui.Handler(st, ui.WithPrefix("admin/appstats")))
-	mux.Handle("/s/", http.StripPrefix("/s", ui.Handler(st, ui.WithPrefix("/"))))
+	mux.Handle("/admin/appstats/", ui.NewHandler(st, ui.WithPrefix("admin/appstats")))
+	mux.Handle("/s/", http.StripPrefix("/s", ui.NewHandler(st, ui.WithPrefix("/"))))
 	for _, target := range []string{
 		"/admin/appstats/", "/admin/appstats/records/" + recs[0].ID.String(), "/admin/appstats/api/records",
 		"/s/", "/s/records/" + recs[1].ID.String(), "/s/static/app.js",
@@ -567,7 +567,7 @@ func TestPrefix(t *testing.T) {
 			t.Errorf("%s: %d", target, w.Code)
 		}
 	}
-	w := do(ui.Handler(st, ui.WithPrefix("/admin/appstats/")), "GET", "/admin/appstats", nil)
+	w := do(ui.NewHandler(st, ui.WithPrefix("/admin/appstats/")), "GET", "/admin/appstats", nil)
 	if w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != "/admin/appstats/" {
 		t.Errorf("redirect: %d %q", w.Code, w.Header().Get("Location"))
 	}
@@ -626,7 +626,7 @@ func TestEscaping(t *testing.T) {
 	if err := st.Write(context.Background(), []*recording.Record{rec}); err != nil {
 		t.Fatal(err)
 	}
-	h := ui.Handler(st, ui.WithTraceLink("javascript:alert(1)//{trace_id}"))
+	h := ui.NewHandler(st, ui.WithTraceLink("javascript:alert(1)//{trace_id}"))
 	raw := []string{"<script>alert", "<img src=x", "</script><script>", "<!--<script>", `href="javascript:`}
 	for _, target := range []string{
 		"/stats/", "/stats/records/" + rec.ID.String(), "/stats/part/stats", "/stats/part/history",
@@ -683,7 +683,7 @@ func TestStoreErrors(t *testing.T) {
 		{errors.New("disk on fire"), 500},
 	}
 	for _, tt := range tests {
-		h := ui.Handler(failingStore{err: tt.err})
+		h := ui.NewHandler(failingStore{err: tt.err})
 		for _, target := range []string{"/stats/", "/stats/records/" + id, "/stats/api/records", "/stats/api/records/" + id,
 			"/stats/api/stats", "/stats/api/series", "/stats/part/stats", "/stats/part/history"} {
 			w := do(h, "GET", target, nil)
@@ -704,7 +704,7 @@ func TestStoreErrors(t *testing.T) {
 // 2xx or 4xx.
 func TestNoServerErrorOnJunk(t *testing.T) {
 	st, recs := newStore(t, 5)
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 	junk := []string{"", "%00", "%ff%fe", "-", "1e309", "0x10", "９", strings.Repeat("9", 40), "null", "[]", "%3Cscript%3E", "..%2F..%2Fetc%2Fpasswd"}
 	paths := []string{"/stats/", "/stats/api/records", "/stats/api/stats", "/stats/api/series", "/stats/part/history", "/stats/part/stats"}
 	params := []string{"limit", "before", "route", "status", "min_ms", "error", "window", "download"}
@@ -736,7 +736,7 @@ func TestDetailsContent(t *testing.T) {
 	if err := st.Write(context.Background(), []*recording.Record{rec}); err != nil {
 		t.Fatal(err)
 	}
-	h := ui.Handler(st, ui.WithTraceLink("http://jaeger:16686/trace/{trace_id}"))
+	h := ui.NewHandler(st, ui.WithTraceLink("http://jaeger:16686/trace/{trace_id}"))
 	body := do(h, "GET", "/stats/records/"+rec.ID.String(), nil).Body.String()
 	for _, s := range []string{
 		`href="http://jaeger:16686/trace/` + rec.TraceID.String() + `"`,
@@ -754,7 +754,7 @@ func TestDetailsContent(t *testing.T) {
 
 func TestEmptyStore(t *testing.T) {
 	st, _ := newStore(t, 0)
-	h := ui.Handler(st)
+	h := ui.NewHandler(st)
 	for _, target := range []string{"/stats/", "/stats/api/records", "/stats/api/stats", "/stats/part/stats", "/stats/part/history"} {
 		w := do(h, "GET", target, nil)
 		if w.Code != 200 {
@@ -772,7 +772,7 @@ func TestEmptyStore(t *testing.T) {
 }
 
 func TestNilStore(t *testing.T) {
-	h := ui.Handler(nil)
+	h := ui.NewHandler(nil)
 	for _, target := range []string{"/stats/", "/stats/api/records", "/stats/records/" + recID(time.Now(), 1).String()} {
 		if w := do(h, "GET", target, nil); w.Code != http.StatusServiceUnavailable {
 			t.Errorf("%s: %d, want 503", target, w.Code)

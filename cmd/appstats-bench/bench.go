@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goappstats/appstats/internal/cputime"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -161,7 +162,7 @@ func run(ctx context.Context, o options, w io.Writer) ([]*result, error) {
 	fmt.Fprintf(w, "# appstats-bench: loopback load, bare vs recorded\n\n")
 	fmt.Fprintf(w, "GOMAXPROCS=%d, %s, concurrency %d, %d rounds of %v per configuration (alternating bare, recorded; warm-up %v each), at most %d requests a round.\n",
 		runtime.GOMAXPROCS(0), runtime.Version(), o.Concurrency, o.Rounds, o.Duration, o.Warmup, o.Requests)
-	if _, ok := processCPU(); !ok {
+	if _, ok := cputime.Process(); !ok {
 		fmt.Fprintf(w, "Process CPU time is not available on %s: CPU/req shows 0.\n", runtime.GOOS)
 	}
 	var results []*result

@@ -23,7 +23,7 @@ import (
 // Store.Write in batches of 128, as the recorder writes, then closed and
 // opened again (a store at rest); then the dashboard
 // page for the 24h window, one live refresh (the three parts the page
-// fetches on news of records) and a details page are served by ui.Handler.
+// fetches on news of records) and a details page are served by ui.NewHandler.
 // 100k records always (10k with -short); 1M with APPSTATS_BENCH_1M=1 (about
 // a minute to fill on 2 cores). scripts/bench.sh runs it; .ci/run's single
 // iteration of every benchmark pays the 100k fill (a few seconds).
@@ -37,7 +37,7 @@ func BenchmarkDashboardScale(b *testing.B) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("records=%dk", n/1000), func(b *testing.B) {
 			st, mid := filledStore(b, n)
-			h := ui.Handler(st)
+			h := ui.NewHandler(st)
 			get := func(b *testing.B, targets ...string) {
 				b.ReportAllocs()
 				for b.Loop() {

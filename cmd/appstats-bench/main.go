@@ -18,7 +18,7 @@
 //
 //	hello   a handler that writes "hello"; recorded into an in-memory store (memstore)
 //	fanout  a handler that makes 10 sequential GETs to a loopback backend through
-//	        httpstats.Transport (bare: a plain http.Transport); memstore
+//	        httpstats.NewTransport (bare: a plain http.Transport); memstore
 //	badger  the hello handler recorded into a Badger store (badgerstore) in a
 //	        temporary directory, removed at exit
 //	ui      as badger, with the dashboard mounted at /stats/, and its live

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goappstats/appstats/internal/cputime"
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/badgerstore"
@@ -81,7 +82,7 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 		e.sw.set(e.bare)
 	}
 	runtime.GC() // each round starts without the previous round's garbage
-	cpu0, _ := processCPU()
+	cpu0, _ := cputime.Process()
 	var stop func()
 	if recorded && e.during != nil {
 		var err error
@@ -97,7 +98,7 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 	if stop != nil {
 		stop()
 	}
-	cpu1, _ := processCPU()
+	cpu1, _ := cputime.Process()
 	if len(lat) == 0 && ctx.Err() == nil {
 		return round{}, fmt.Errorf("no request succeeded (%d failed)", errs)
 	}
@@ -202,7 +203,7 @@ func setupHelloSinks(e *env, note string, sinks ...recording.Sink) error {
 	e.note = note
 	e.path = "/hello"
 	e.bare = app
-	e.recorded = httpstats.Handler(rec, app)
+	e.recorded = httpstats.NewHandler(rec, app)
 	return nil
 }
 
@@ -232,10 +233,10 @@ func setupFanout(e *env, o options, sink recording.Sink) error {
 		})
 		return app
 	}
-	e.note = fmt.Sprintf("A handler making %d sequential GETs to a loopback backend (not recorded itself) — through a plain http.Transport (bare) or httpstats.Transport over the same transport (recorded); recorded into memstore.", fanoutCalls)
+	e.note = fmt.Sprintf("A handler making %d sequential GETs to a loopback backend (not recorded itself) — through a plain http.Transport (bare) or httpstats.NewTransport over the same transport (recorded); recorded into memstore.", fanoutCalls)
 	e.path = "/fanout"
 	e.bare = fanout(&http.Client{Transport: base})
-	e.recorded = httpstats.Handler(rec, fanout(&http.Client{Transport: httpstats.Transport(base)}))
+	e.recorded = httpstats.NewHandler(rec, fanout(&http.Client{Transport: httpstats.NewTransport(base)}))
 	return nil
 }
 
@@ -252,9 +253,9 @@ func setupUI(e *env, o options) error {
 	if err := setupHelloSinks(e, "", st, live); err != nil {
 		return err
 	}
-	e.note = "The hello handler recorded into " + durableName + "; with the dashboard (ui.Handler with ui.WithLive) mounted at /stats/ beside the app in both configurations. During each recorded round a client keeps its live stream (/stats/events) open and, on news of records, fetches the dashboard's parts (part/stats, part/history, api/series) at most once a second, 150 ms after the news, as the page's script does."
+	e.note = "The hello handler recorded into " + durableName + "; with the dashboard (ui.NewHandler with ui.WithLive) mounted at /stats/ beside the app in both configurations. During each recorded round a client keeps its live stream (/stats/events) open and, on news of records, fetches the dashboard's parts (part/stats, part/history, api/series) at most once a second, 150 ms after the news, as the page's script does."
 	top := http.NewServeMux()
-	top.Handle("/stats/", ui.Handler(st, ui.WithLive(live), ui.WithRecorder(e.rec)))
+	top.Handle("/stats/", ui.NewHandler(st, ui.WithLive(live), ui.WithRecorder(e.rec)))
 	top.Handle("/", e.sw)
 	e.root = top
 	d := &dashboard{}

@@ -9,7 +9,7 @@ import (
 // Service names of the calls appstats' wrappers record (a recording.Call's
 // Service). Users name their own calls freely.
 const (
-	ServiceHTTP = "http" // HTTP client calls: httpstats.Transport, bridged HTTP client spans
+	ServiceHTTP = "http" // HTTP client calls: httpstats.NewTransport, bridged HTTP client spans
 	ServiceGRPC = "grpc" // gRPC client calls: grpcstats, bridged gRPC spans
 	ServiceSQL  = "sql"  // SQL statements: sqlstats, bridged spans of SQL databases
 	ServiceNet  = "net"  // socket operations: netstats

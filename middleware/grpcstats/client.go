@@ -75,7 +75,7 @@ func (s *clientRPC) Value(key any) any {
 // context whose outgoing metadata carries the call's trace context.
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	a := recording.FromContext(ctx)
-	if a == nil || (h.cfg.filter != nil && !h.cfg.filter(info.FullMethodName)) {
+	if a == nil {
 		return ctx
 	}
 	c := a.StartCall(convention.ServiceGRPC, convention.GRPCCallName("", info.FullMethodName))

@@ -12,13 +12,20 @@
 //
 // Each RPC is subject to the recorder's sampling, filters and limits, like an
 // HTTP request; a filter's path is the full method ("/pkg.Service/Method")
-// and its headers are the incoming metadata (lowercase keys). The record has
-// Kind [recording.KindGRPC], Method "POST", Path and Route the full method,
-// Status the numeric gRPC status code, Error the status message when the
-// code is not OK, the messages' wire sizes, the peer's address, the incoming
-// metadata as Headers (redacted by the recorder; binary values replaced by
-// their size) and OpenTelemetry-style
-// attributes ([AttrSystem], [AttrService], [AttrMethod], [AttrStatusCode],
+// and its headers are the incoming metadata (lowercase keys). To leave health
+// checks and reflection out:
+//
+//	rec := recording.New(recording.WithSinks(store), recording.WithExclude(
+//		recording.Filter{PathPrefix: "/grpc.health.v1.Health/"},
+//		recording.Filter{PathPrefix: "/grpc.reflection."},
+//	))
+//
+// The record has Kind [recording.KindGRPC], Method "POST", Path and Route
+// the full method, Status the numeric gRPC status code, Error the status
+// message when the code is not OK, the messages' wire sizes, the peer's
+// address, the incoming metadata as Headers (redacted by the recorder; binary
+// values replaced by their size) and OpenTelemetry-style attributes
+// ([AttrSystem], [AttrService], [AttrMethod], [AttrStatusCode],
 // [AttrStreamType], and the message counts). The trace context of the caller
 // is read from the metadata with the recorder's propagator (W3C traceparent
 // by default), so the record joins the caller's trace.

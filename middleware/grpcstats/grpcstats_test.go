@@ -21,26 +21,8 @@ import (
 
 	"github.com/goappstats/appstats/middleware/grpcstats"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
-
-// collector is a sink keeping every record it is given.
-type collector struct {
-	mu   sync.Mutex
-	recs []*recording.Record
-}
-
-func (c *collector) Write(_ context.Context, recs []*recording.Record) error {
-	c.mu.Lock()
-	c.recs = append(c.recs, recs...)
-	c.mu.Unlock()
-	return nil
-}
-
-func (c *collector) records() []*recording.Record {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.recs)
-}
 
 // testServer implements the interop TestService. With next set, EmptyCall
 // calls next's EmptyCall with its own context (server A calling server B).
@@ -173,9 +155,9 @@ func dial(t testing.TB, addr string, opts ...grpc.DialOption) (*grpc.ClientConn,
 	return conn, testgrpc.NewTestServiceClient(conn)
 }
 
-func newRecorder(t testing.TB, opts ...recording.Option) (*recording.Recorder, *collector) {
+func newRecorder(t testing.TB, opts ...recording.Option) (*recording.Recorder, *recordingtest.Sink) {
 	t.Helper()
-	c := &collector{}
+	c := recordingtest.NewSink()
 	rec := recording.New(append([]recording.Option{recording.WithSinks(c), recording.WithBatch(64, time.Millisecond)}, opts...)...)
 	t.Cleanup(func() { rec.Close(context.Background()) })
 	return rec, c
@@ -392,7 +374,7 @@ func TestRPCs(t *testing.T) {
 			stop()
 			closeRecorder(t, rec)
 
-			recs := sink.records()
+			recs := sink.Records()
 			servers, jobs := byKind(recs, recording.KindGRPC), byKind(recs, recording.KindBackground)
 			if len(servers) != 1 || len(jobs) != 1 {
 				t.Fatalf("got %d server and %d client records, want 1 and 1", len(servers), len(jobs))
@@ -567,7 +549,7 @@ func TestNested(t *testing.T) {
 	closeRecorder(t, rec)
 
 	var as, bs []*recording.Record
-	for _, r := range sink.records() {
+	for _, r := range sink.Records() {
 		switch {
 		case r.Kind != recording.KindGRPC || r.Path != "/grpc.testing.TestService/EmptyCall":
 			t.Errorf("unexpected record %v %s", r.Kind, r.Path)
@@ -634,7 +616,7 @@ func TestIncomingTraceparent(t *testing.T) {
 	conn.Close()
 	stop()
 	closeRecorder(t, rec)
-	recs := sink.records()
+	recs := sink.Records()
 	if len(recs) != 1 {
 		t.Fatalf("got %d records, want 1", len(recs))
 	}
@@ -663,7 +645,7 @@ func TestNotRecorded(t *testing.T) {
 	bconn.Close()
 	stopB()
 	closeRecorder(t, rec)
-	if recs := sink.records(); len(recs) != 0 {
+	if recs := sink.Records(); len(recs) != 0 {
 		t.Errorf("got %d records with sampling 0, want none", len(recs))
 	}
 	if st := rec.Stats(); st.SampledOut != 10 {
@@ -695,7 +677,7 @@ func TestUnknownMethod(t *testing.T) {
 	conn.Close()
 	stop()
 	closeRecorder(t, rec)
-	recs := sink.records()
+	recs := sink.Records()
 	if len(recs) != 3 {
 		t.Fatalf("got %d records, want 3", len(recs))
 	}
@@ -706,16 +688,17 @@ func TestUnknownMethod(t *testing.T) {
 	}
 }
 
-// TestOptions checks WithFilter on both sides and WithMessageSummary.
-func TestOptions(t *testing.T) {
-	rec, sink := newRecorder(t)
-	skipEmpty := grpcstats.WithFilter(func(m string) bool { return m != "/grpc.testing.TestService/EmptyCall" })
+// TestMessageSummaryAndExactMethodFilter checks WithMessageSummary, and that
+// a recorder filter on a full method (Filter.Path) leaves that method's
+// server records out while the client still records its calls.
+func TestMessageSummaryAndExactMethodFilter(t *testing.T) {
+	rec, sink := newRecorder(t, recording.WithExclude(recording.Filter{Path: "/grpc.testing.TestService/EmptyCall"}))
 	summary := grpcstats.WithMessageSummary(func(m string, msg any) string {
 		return fmt.Sprintf("%s %T", m[len("/grpc.testing.TestService/"):], msg)
 	})
 	srv := &testServer{}
-	addr, stop := startServer(t, srv, grpc.StatsHandler(grpcstats.NewServerHandler(rec, skipEmpty, nil)))
-	conn, client := dial(t, addr, grpc.WithStatsHandler(grpcstats.NewClientHandler(skipEmpty, summary)))
+	addr, stop := startServer(t, srv, grpc.StatsHandler(grpcstats.NewServerHandler(rec, nil)))
+	conn, client := dial(t, addr, grpc.WithStatsHandler(grpcstats.NewClientHandler(summary)))
 
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "job"})
 	if _, err := client.EmptyCall(ctx, &testgrpc.Empty{}); err != nil {
@@ -729,15 +712,21 @@ func TestOptions(t *testing.T) {
 	stop()
 	closeRecorder(t, rec)
 
-	recs := sink.records()
+	recs := sink.Records()
 	servers, jobs := byKind(recs, recording.KindGRPC), byKind(recs, recording.KindBackground)
 	if len(servers) != 1 || servers[0].Path != "/grpc.testing.TestService/UnaryCall" {
 		t.Fatalf("server records = %d, want only UnaryCall", len(servers))
 	}
-	if len(jobs) != 1 || len(jobs[0].Calls) != 1 {
-		t.Fatalf("want 1 client record with 1 call")
+	if st := rec.Stats(); st.Filtered != 1 {
+		t.Errorf("Filtered = %d, want 1 (EmptyCall)", st.Filtered)
 	}
-	c := jobs[0].Calls[0]
+	if len(jobs) != 1 || len(jobs[0].Calls) != 2 {
+		t.Fatalf("want 1 client record with 2 calls")
+	}
+	if c := jobs[0].Calls[0]; c.Method != "/grpc.testing.TestService/EmptyCall" || c.Request != "EmptyCall *grpc_testing.Empty" {
+		t.Errorf("first call %q with Request %q", c.Method, c.Request)
+	}
+	c := jobs[0].Calls[1]
 	if c.Method != "/grpc.testing.TestService/UnaryCall" {
 		t.Errorf("call method %q", c.Method)
 	}
@@ -747,8 +736,9 @@ func TestOptions(t *testing.T) {
 	if want := "UnaryCall *grpc_testing.SimpleResponse"; c.Response != want {
 		t.Errorf("call Response = %q, want %q", c.Response, want)
 	}
-	if seen := srv.seen(); len(seen) != 2 || seen[0] != "" || seen[1] == "" {
-		t.Errorf("traceparents seen = %q; want none for the filtered call, one for the other", seen)
+	// The excluded server RPC still received the caller's trace context.
+	if seen := srv.seen(); len(seen) != 2 || seen[0] == "" || seen[1] == "" {
+		t.Errorf("traceparents seen = %q; want one per call", seen)
 	}
 }
 
@@ -770,7 +760,7 @@ func TestReplaceTraceparent(t *testing.T) {
 	stop()
 	closeRecorder(t, rec)
 	got = srv.seen()
-	recs := sink.records()
+	recs := sink.Records()
 	if len(recs) != 1 || len(recs[0].Calls) != 1 {
 		t.Fatalf("want 1 record with 1 call")
 	}
@@ -803,7 +793,7 @@ func TestRecorderFilters(t *testing.T) {
 	conn.Close()
 	stop()
 	closeRecorder(t, rec)
-	recs := sink.records()
+	recs := sink.Records()
 	if len(recs) != 1 {
 		t.Fatalf("got %d records, want 1", len(recs))
 	}

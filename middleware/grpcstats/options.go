@@ -8,7 +8,6 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	filter  func(fullMethod string) bool
 	summary func(fullMethod string, msg any) string
 }
 
@@ -22,17 +21,10 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// WithFilter records only the RPCs whose full method ("/pkg.Service/Method")
-// f accepts. Use it to leave out health checks or reflection. A nil f records
-// every RPC. On a server handler it is applied before the [recording.Recorder]'s
-// own filters and sampling.
-func WithFilter(f func(fullMethod string) bool) Option {
-	return optionFunc(func(c *config) { c.filter = f })
-}
-
 // WithMessageSummary makes client handlers record a summary of the first
 // message sent and the first message received by each call, as the call's
-// Request and Response, truncated to the recorder's MaxSummary. f gets the
+// Request and Response, truncated to the recorder's summary length
+// ([recording.WithMaxSummary]). f gets the
 // full method and the message (usually a proto.Message) and must be safe for
 // concurrent use; it runs on the RPC's path, so it should be cheap.
 //

@@ -58,7 +58,9 @@ func streamType(client, server bool) string {
 // NewServerHandler returns a [stats.Handler] that records every RPC a gRPC
 // server handles as a [recording.Record] of kind [recording.KindGRPC], subject
 // to rec's sampling, filters and limits. Mount it with
-// grpc.NewServer(grpc.StatsHandler(h)).
+// grpc.NewServer(grpc.StatsHandler(h)). Leave RPCs out with rec's filters:
+// recording.Filter{PathPrefix: "/grpc.health.v1.Health/"} for a service,
+// recording.Filter{Path: "/pkg.Service/Method"} for one method.
 //
 // The record's context is the RPC's context: calls the method
 // implementation makes with its ctx (and with contexts derived from it, in any
@@ -114,7 +116,7 @@ func (s *serverRPC) Value(key any) any {
 // TagRPC starts the RPC's record, if it is sampled, and returns a context
 // carrying it.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	if h.rec == nil || (h.cfg.filter != nil && !h.cfg.filter(info.FullMethodName)) {
+	if h.rec == nil {
 		return ctx
 	}
 	t0 := time.Now()

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/goappstats/appstats/internal/cputime"
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 )
@@ -61,10 +62,10 @@ func serve(b *testing.B, h http.Handler) {
 // the OTel batch processor) on other cores.
 func startCPU(b *testing.B) (stop func()) {
 	b.ResetTimer()
-	c0, ok := processCPU()
+	c0, ok := cputime.Process()
 	return func() {
 		b.StopTimer()
-		if c1, _ := processCPU(); ok && b.N > 0 {
+		if c1, _ := cputime.Process(); ok && b.N > 0 {
 			b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 		}
 	}
@@ -75,12 +76,12 @@ func startCPU(b *testing.B) (stop func()) {
 // unsampled, and wrapped by otelhttp.
 func BenchmarkMiddleware(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { serve(b, hello) })
-	b.Run("appstats", func(b *testing.B) { serve(b, httpstats.Handler(discardRecorder(b), hello)) })
+	b.Run("appstats", func(b *testing.B) { serve(b, httpstats.NewHandler(discardRecorder(b), hello)) })
 	b.Run("appstats-1pct", func(b *testing.B) {
-		serve(b, httpstats.Handler(discardRecorder(b, recording.WithSampleRate(0.01)), hello))
+		serve(b, httpstats.NewHandler(discardRecorder(b, recording.WithSampleRate(0.01)), hello))
 	})
 	b.Run("appstats-unsampled", func(b *testing.B) {
-		serve(b, httpstats.Handler(discardRecorder(b, recording.WithSampleRate(0)), hello))
+		serve(b, httpstats.NewHandler(discardRecorder(b, recording.WithSampleRate(0)), hello))
 	})
 	b.Run("otelhttp", func(b *testing.B) {
 		serve(b, otelhttp.NewHandler(hello, "hello", otelhttp.WithTracerProvider(otelProvider(b)),
@@ -140,7 +141,7 @@ func roundTrip(b *testing.B, client *http.Client, url string, ctx func(i int) co
 
 // BenchmarkTransport compares, in one run, a loopback round trip (GET, a
 // 5-byte body read to EOF, keep-alive) through a bare http.Transport, through
-// httpstats.Transport inside a recorded request (100% sampled, real
+// httpstats.NewTransport inside a recorded request (100% sampled, real
 // pipeline, discarding sink; the record is finished and a new one started
 // every 100 calls), and through otelhttp.NewTransport under a sampled parent
 // span (SDK tracer, AlwaysSample, batch processor, discarding exporter).
@@ -159,7 +160,7 @@ func BenchmarkTransport(b *testing.B) {
 	})
 	b.Run("appstats", func(b *testing.B) {
 		rec := discardRecorder(b)
-		client := &http.Client{Transport: httpstats.Transport(base(b))}
+		client := &http.Client{Transport: httpstats.NewTransport(base(b))}
 		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 		roundTrip(b, client, url, func(i int) context.Context {
 			if i%100 == 99 {

@@ -1,15 +1,23 @@
-// Package httpstats records net/http traffic: [Handler] (or [New], in the
-// func(http.Handler) http.Handler form) turns each incoming request into a
-// [recording.Record], and [Transport] turns each outgoing request made with a
-// recorded request's context into a call of that record.
+// Package httpstats records net/http traffic: [NewHandler] (or
+// [NewMiddleware], in the func(http.Handler) http.Handler form) turns each
+// incoming request into a [recording.Record], and [NewTransport] turns each
+// outgoing request made with a recorded request's context into a call of that
+// record.
 //
-//	rec := recording.New(recording.WithSinks(st))
+//	rec := recording.New(
+//		recording.WithSinks(st),
+//		recording.WithExclude(recording.Filter{PathPrefix: "/stats/"}), // the dashboard
+//	)
 //	defer rec.Close(ctx)
-//	client := &http.Client{Transport: httpstats.Transport(nil)}
-//	http.ListenAndServe(addr, httpstats.Handler(rec, mux, httpstats.WithSkipPaths("/stats/")))
+//	client := &http.Client{Transport: httpstats.NewTransport(nil)}
+//	http.ListenAndServe(addr, httpstats.NewHandler(rec, mux))
 //
 // Outgoing calls must use the request's context
 // (http.NewRequestWithContext(r.Context(), …)) to be attributed to it.
+//
+// Which requests are recorded is the recorder's decision: its sample rate and
+// its filters ([recording.WithInclude], [recording.WithExclude]), which
+// every server wrapper shares.
 //
 // # Routes
 //
@@ -32,13 +40,15 @@
 // The middleware observes and never alters a response. Its ResponseWriter
 // offers exactly the optional interfaces of the server's own — Flusher,
 // Hijacker and io.ReaderFrom over HTTP/1, Flusher and Pusher over HTTP/2 —
-// and Unwrap for [http.ResponseController]. A panicking handler is recorded
+// and Unwrap for [http.ResponseController]. It also keeps io.StringWriter,
+// without a copy, and leaves out the deprecated [http.CloseNotifier]: use the
+// request's context to learn that the client went away. A panicking handler is recorded
 // with status 500 and the panic value, and the panic continues.
 //
 // # Trace context
 //
 // The recorder's propagator ([recording.W3CPropagator] by default) reads
 // traceparent from incoming requests, so a record joins its caller's trace,
-// and [Transport] writes one carrying the call's span into outgoing
+// and [NewTransport] writes one carrying the call's span into outgoing
 // requests.
 package httpstats

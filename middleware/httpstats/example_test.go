@@ -20,7 +20,7 @@ func Example() {
 		io.WriteString(w, "42 users")
 	}))
 	defer backend.Close()
-	client := &http.Client{Transport: httpstats.Transport(nil)}
+	client := &http.Client{Transport: httpstats.NewTransport(nil)}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +34,7 @@ func Example() {
 		defer resp.Body.Close()
 		io.Copy(w, resp.Body)
 	})
-	app := httptest.NewServer(httpstats.Handler(rec, mux))
+	app := httptest.NewServer(httpstats.NewHandler(rec, mux))
 	defer app.Close()
 
 	resp, _ := http.Get(app.URL + "/users/7")

@@ -11,36 +11,40 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// New returns middleware that records the requests of the handler it wraps
-// into rec, in the func(http.Handler) http.Handler form routers such as chi
-// use. See [Handler].
-func New(rec *recording.Recorder, opts ...Option) func(http.Handler) http.Handler {
-	cfg := newConfig(opts)
-	return func(next http.Handler) http.Handler {
-		return &handler{rec: rec, next: next, cfg: cfg}
-	}
-}
-
-// Handler returns next wrapped so that every sampled request becomes a
-// [recording.Record]: method, path, route, redacted query and headers,
-// status, request and response bytes, duration, and every call made with the
-// request's context (r.Context(), and contexts derived from it, also in other
-// goroutines).
+// NewHandler returns next wrapped so that every request the recorder's
+// sampling and filters admit becomes a [recording.Record]: method, path,
+// route, redacted query and headers, status, request and response bytes,
+// duration, and every call made with the request's context (r.Context(), and
+// contexts derived from it, also in other goroutines). Which requests are
+// recorded is decided by rec alone ([recording.WithInclude],
+// [recording.WithExclude]); leave the dashboard's own requests out with an
+// exclusion such as recording.Filter{PathPrefix: "/stats/"}.
 //
 // The route is r.Pattern as set by [http.ServeMux] (read after next
 // returns), else the [WithRouteFunc] hook's answer, else [NormalizePath] of
 // the path. ServeMux sets Pattern on the request it is given, so a
 // middleware between this one and the mux that replaces the request (with
 // r.WithContext, say) hides it: mount this middleware next to the mux, or
-// give [WithRouteFunc] a way to find the route. W3C trace context is taken from the request through the
-// recorder's propagator.
+// give [WithRouteFunc] a way to find the route. W3C trace context is taken
+// from the request through the recorder's propagator.
 //
 // A panicking handler is recorded with status 500 and the panic value, and
 // the panic continues, as net/http expects. Flushing, hijacking, server push,
 // ReadFrom and [http.ResponseController] work through the wrapped
 // ResponseWriter.
-func Handler(rec *recording.Recorder, next http.Handler, opts ...Option) http.Handler {
+//
+// A nil rec gives a handler that records nothing.
+func NewHandler(rec *recording.Recorder, next http.Handler, opts ...Option) http.Handler {
 	return &handler{rec: rec, next: next, cfg: newConfig(opts)}
+}
+
+// NewMiddleware returns [NewHandler] in the func(http.Handler) http.Handler
+// form routers such as chi use. The options are resolved once, here.
+func NewMiddleware(rec *recording.Recorder, opts ...Option) func(http.Handler) http.Handler {
+	cfg := newConfig(opts)
+	return func(next http.Handler) http.Handler {
+		return &handler{rec: rec, next: next, cfg: cfg}
+	}
 }
 
 type handler struct {
@@ -51,7 +55,7 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
-	if h.rec == nil || h.cfg.skipped(r.URL.Path) {
+	if h.rec == nil {
 		h.next.ServeHTTP(w, r)
 		return
 	}

@@ -81,7 +81,7 @@ func TestConcurrentAttribution(t *testing.T) {
 		wg.Wait()
 		fmt.Fprint(w, n)
 	})
-	srv := httptest.NewServer(httpstats.Handler(rec, mux))
+	srv := httptest.NewServer(httpstats.NewHandler(rec, mux))
 	defer srv.Close()
 
 	const requests = 1000
@@ -144,7 +144,7 @@ func TestRecordFields(t *testing.T) {
 		fmt.Fprintf(w, "got %d bytes", len(b))
 	})
 	mux.HandleFunc("/plain/", func(w http.ResponseWriter, r *http.Request) {})
-	h := httpstats.Handler(rec, mux, httpstats.WithUser(func(r *http.Request) string { return r.Header.Get("X-User") }))
+	h := httpstats.NewHandler(rec, mux, httpstats.WithUser(func(r *http.Request) string { return r.Header.Get("X-User") }))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -201,7 +201,7 @@ func TestRecordFields(t *testing.T) {
 
 func TestRouteFallbackNormalizes(t *testing.T) {
 	rec, sink := newRecorder(t)
-	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	get(t, srv.Client(), srv.URL+"/plain/7/items/550e8400-e29b-41d4-a716-446655440000/x")
@@ -228,7 +228,7 @@ func TestPanicRecordedAndRepanicked(t *testing.T) {
 			repanicked = append(repanicked, v)
 			mu.Unlock()
 		}()
-		httpstats.Handler(rec, mux).ServeHTTP(w, r)
+		httpstats.NewHandler(rec, mux).ServeHTTP(w, r)
 	})
 	srv := httptest.NewServer(outer)
 	defer srv.Close()
@@ -252,104 +252,47 @@ func TestPanicRecordedAndRepanicked(t *testing.T) {
 	}
 }
 
-// TestWriterInterfaces checks the wrapped writer offers exactly what the
-// server's writer offers, over HTTP/1 and HTTP/2, and that streaming works.
-func TestWriterInterfaces(t *testing.T) {
-	for _, h2 := range []bool{false, true} {
-		t.Run(fmt.Sprintf("http2=%v", h2), func(t *testing.T) {
-			rec, sink := newRecorder(t)
-			type caps struct{ flusher, hijacker, pusher, readerFrom bool }
-			var bare, wrapped caps
-			probe := func(dst *caps) http.HandlerFunc {
-				return func(w http.ResponseWriter, r *http.Request) {
-					_, dst.flusher = w.(http.Flusher)
-					_, dst.hijacker = w.(http.Hijacker)
-					_, dst.pusher = w.(http.Pusher)
-					_, dst.readerFrom = w.(io.ReaderFrom)
-					// Streaming through the controller.
-					rc := http.NewResponseController(w)
-					fmt.Fprint(w, "part1;")
-					if err := rc.Flush(); err != nil {
-						t.Errorf("flush: %v", err)
-					}
-					fmt.Fprint(w, "part2")
-				}
-			}
-			mux := http.NewServeMux()
-			mux.Handle("/bare", probe(&bare))
-			mux.Handle("/wrapped", httpstats.Handler(rec, probe(&wrapped)))
-			srv := httptest.NewUnstartedServer(mux)
-			srv.EnableHTTP2 = h2
-			srv.StartTLS()
-			defer srv.Close()
-			_, b1 := get(t, srv.Client(), srv.URL+"/bare")
-			_, b2 := get(t, srv.Client(), srv.URL+"/wrapped")
-			if b1 != "part1;part2" || b2 != b1 {
-				t.Fatalf("bodies %q %q", b1, b2)
-			}
-			if bare != wrapped {
-				t.Fatalf("interfaces differ: bare %+v wrapped %+v", bare, wrapped)
-			}
-			recs := flush(t, rec, sink)
-			if len(recs) != 1 || recs[0].ResponseBytes != int64(len(b2)) || recs[0].Status != 200 {
-				t.Fatalf("record: %+v", recs)
-			}
-		})
-	}
-}
-
-func TestHijack(t *testing.T) {
-	rec, sink := newRecorder(t)
-	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, brw, err := http.NewResponseController(w).Hijack()
+// TestDashboardExcluded checks the way to leave a dashboard's requests out:
+// a recorder filter on its prefix. An excluded request still passes its
+// caller's trace context on.
+func TestDashboardExcluded(t *testing.T) {
+	rec, sink := newRecorder(t, recording.WithExclude(recording.Filter{PathPrefix: "/stats/"}))
+	var traceparent string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		traceparent = r.Header.Get("traceparent")
+	}))
+	defer backend.Close()
+	client := &http.Client{Transport: httpstats.NewTransport(nil)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/stats/api/records", func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), "GET", backend.URL, nil)
+		resp, err := client.Do(req)
 		if err != nil {
-			t.Errorf("hijack: %v", err)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		defer conn.Close()
-		brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nraw ok")
-		brw.Flush()
-	}))
-	srv := httptest.NewServer(h)
+		resp.Body.Close()
+	})
+	srv := httptest.NewServer(httpstats.NewMiddleware(rec)(mux))
 	defer srv.Close()
-	_, body := get(t, srv.Client(), srv.URL+"/ws")
-	if body != "raw ok" {
-		t.Fatalf("body %q", body)
+	const incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	req, _ := http.NewRequest("GET", srv.URL+"/stats/api/records", nil)
+	req.Header.Set("traceparent", incoming)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	recs := flush(t, rec, sink)
-	if len(recs) != 1 || recs[0].Attr("http.hijacked") != "true" {
-		t.Fatalf("records %+v", recs)
-	}
-}
-
-func TestReadFromCountsBytes(t *testing.T) {
-	rec, sink := newRecorder(t)
-	payload := strings.Repeat("x", 100000)
-	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(w, strings.NewReader(payload)) // uses ReaderFrom on HTTP/1
-	}))
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	_, body := get(t, srv.Client(), srv.URL)
-	if len(body) != len(payload) {
-		t.Fatalf("body %d bytes", len(body))
-	}
-	recs := flush(t, rec, sink)
-	if recs[0].ResponseBytes != int64(len(payload)) {
-		t.Fatalf("response bytes %d", recs[0].ResponseBytes)
-	}
-}
-
-func TestSkipPaths(t *testing.T) {
-	rec, sink := newRecorder(t)
-	h := httpstats.New(rec, httpstats.WithSkipPaths("/stats/"))(http.NotFoundHandler())
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	get(t, srv.Client(), srv.URL+"/stats/api/records")
+	resp.Body.Close()
 	get(t, srv.Client(), srv.URL+"/app")
 	recs := flush(t, rec, sink)
 	if len(recs) != 1 || recs[0].Path != "/app" || recs[0].Status != 404 {
 		t.Fatalf("records %+v", recs)
+	}
+	if st := rec.Stats(); st.Filtered != 1 {
+		t.Errorf("Filtered = %d, want 1", st.Filtered)
+	}
+	if traceparent != incoming {
+		t.Errorf("downstream of an excluded request got traceparent %q, want the caller's %q", traceparent, incoming)
 	}
 }
 
@@ -367,7 +310,7 @@ func TestSampling(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.rate), func(t *testing.T) {
 			rec, sink := newRecorder(t, recording.WithSampleRate(tc.rate), recording.WithQueueSize(4096))
-			h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 			for range tc.n {
 				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 			}
@@ -391,7 +334,7 @@ func TestFilters(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, r *http.Request) {})
-	h := httpstats.Handler(rec, mux)
+	h := httpstats.NewHandler(rec, mux)
 	serve := func(method, path string, hdr ...string) {
 		r := httptest.NewRequest(method, path, nil)
 		if len(hdr) == 2 {
@@ -419,9 +362,83 @@ func TestFilters(t *testing.T) {
 	}
 }
 
+// TestFiltersWithoutKeptHeaders checks that header filters see the request's
+// headers also when WithHeaders(false) keeps them out of the record: at the
+// start (include) and at the end, with a route (exclude).
+func TestFiltersWithoutKeptHeaders(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		opt    recording.Option
+		header string
+		want   int
+	}{
+		{"include by header", recording.WithInclude(recording.Filter{Header: "X-Debug"}), "X-Debug", 1},
+		{"exclude by route and header", recording.WithExclude(recording.Filter{Route: "GET /x", Header: "X-Health"}), "X-Health", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, sink := newRecorder(t, tt.opt)
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /x", func(w http.ResponseWriter, r *http.Request) {})
+			h := httpstats.NewHandler(rec, mux, httpstats.WithHeaders(false))
+			req := httptest.NewRequest("GET", "/x", nil)
+			req.Header.Set(tt.header, "1")
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			recs := flush(t, rec, sink)
+			if len(recs) != tt.want {
+				t.Fatalf("%d records, want %d", len(recs), tt.want)
+			}
+			if len(recs) == 1 && recs[0].Headers != nil {
+				t.Errorf("headers kept: %v", recs[0].Headers)
+			}
+			if st := rec.Stats(); int(st.Filtered) != 1-tt.want {
+				t.Errorf("Filtered = %d, want %d", st.Filtered, 1-tt.want)
+			}
+		})
+	}
+}
+
+// TestHeadersCopied checks that a record keeps the request's headers as they
+// were when the handler returned: an outer middleware that edits r.Header
+// afterwards changes neither the record nor races with the recorder's
+// writer (which -race would report).
+func TestHeadersCopied(t *testing.T) {
+	rec, sink := newRecorder(t)
+	inner := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set("X-Seen", "inner") // the handler's own edits are kept
+	}))
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(w, r)
+		r.Header.Set("X-Audit", "done") // e.g. a logging middleware annotating
+		r.Header.Del("Authorization")
+		r.Header.Set("X-Seen", "outer")
+	})
+	const n = 20
+	for range n {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer SECRET")
+		outer.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	recs := flush(t, rec, sink)
+	if len(recs) != n {
+		t.Fatalf("%d records, want %d", len(recs), n)
+	}
+	for _, r := range recs {
+		h := r.Headers
+		if got := h["Authorization"]; len(got) != 1 || got[0] != recording.Redacted {
+			t.Fatalf("Authorization = %q, want it kept and redacted", got)
+		}
+		if got := h["X-Seen"]; len(got) != 1 || got[0] != "inner" {
+			t.Fatalf("X-Seen = %q, want [inner]", got)
+		}
+		if _, ok := h["X-Audit"]; ok {
+			t.Fatalf("a header added after the handler returned is in the record: %v", h)
+		}
+	}
+}
+
 func TestMaxCallsOverflow(t *testing.T) {
 	rec, sink := newRecorder(t, recording.WithMaxCalls(10))
-	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for i := range 25 {
 			recording.StartCall(r.Context(), "svc", fmt.Sprint(i)).End(nil)
 		}
@@ -438,7 +455,7 @@ func TestMaxCallsOverflow(t *testing.T) {
 
 func TestStackPointsAtCaller(t *testing.T) {
 	rec, sink := newRecorder(t)
-	h := httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		callSite(r.Context())
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))

@@ -2,12 +2,11 @@ package httpstats
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/goappstats/appstats/internal/convention"
 )
 
-// An Option configures [Handler], [New] or [Transport].
+// An Option configures [NewHandler] or [NewMiddleware].
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -17,7 +16,6 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	routeFunc func(*http.Request) string
 	userFunc  func(*http.Request) string
-	skip      []string
 	headers   bool
 }
 
@@ -45,31 +43,10 @@ func WithUser(f func(r *http.Request) string) Option {
 	return optionFunc(func(c *config) { c.userFunc = f })
 }
 
-// WithSkipPaths leaves requests whose path starts with one of the prefixes
-// unrecorded, such as the dashboard's own "/stats/".
-func WithSkipPaths(prefixes ...string) Option {
-	return optionFunc(func(c *config) {
-		for _, p := range prefixes {
-			if p != "" {
-				c.skip = append(c.skip, p)
-			}
-		}
-	})
-}
-
 // WithHeaders says whether request headers are kept in full records (default
 // true; they are always redacted by the recorder's rules).
 func WithHeaders(keep bool) Option {
 	return optionFunc(func(c *config) { c.headers = keep })
-}
-
-func (c *config) skipped(path string) bool {
-	for _, p := range c.skip {
-		if strings.HasPrefix(path, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // NormalizePath replaces path segments that look like identifiers —
@@ -77,5 +54,5 @@ func (c *config) skipped(path string) bool {
 // /users/42/orders and /users/43/orders group under one route. It is the
 // normalization of the route of a request no router matched, and of the
 // path in the name of every HTTP client call, whichever wrapper recorded
-// it ([Transport], or otelexport's bridge).
+// it ([NewTransport], or otelexport's bridge).
 func NormalizePath(p string) string { return convention.NormalizePath(p) }

@@ -14,9 +14,9 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// Transport returns an [http.RoundTripper] that records every request made
+// NewTransport returns an [http.RoundTripper] that records every request made
 // with a recorded context (req.Context() carries the record, as in a handler
-// wrapped by [Handler]) as a call: service "http", method
+// wrapped by [NewHandler]) as a call: service "http", method
 // "GET host:port/normalized/path" (the port only when it is not 80 or 443,
 // the path with identifier-like segments replaced by "{id}", see
 // [NormalizePath]; otelexport's bridge names the calls of OpenTelemetry
@@ -30,16 +30,18 @@ import (
 // request through the recorder's propagator, so a recorded downstream service
 // joins the trace. Requests without a recorded context go straight to base.
 // A nil base means [http.DefaultTransport].
-func Transport(base http.RoundTripper, opts ...Option) http.RoundTripper {
+//
+// The transport has no options: what it records is set by the recorder of
+// each request (its redaction rules, limits and propagator).
+func NewTransport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{base: base, cfg: newConfig(opts)}
+	return &transport{base: base}
 }
 
 type transport struct {
 	base http.RoundTripper
-	cfg  config
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -67,7 +69,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	pt := &phases{c: c, start: c.StartTime()}
 	// The call rides on the context, so OTel instrumentation under this
-	// transport (see otelexport.SpanProcessor) does not record it again.
+	// transport (see otelexport.NewSpanProcessor) does not record it again.
 	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), pt.trace())
 	out := req.Clone(ctx) // a RoundTripper must not modify the request it is given
 	if out.Header == nil {

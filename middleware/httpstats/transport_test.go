@@ -23,6 +23,34 @@ func phaseNames(c recording.Call) []string {
 	return out
 }
 
+// recordRequest runs fn as a recorded request, giving it the request's
+// context and a client whose transport is NewTransport(base), and returns
+// the record.
+func recordRequest(t *testing.T, base http.RoundTripper, fn func(ctx context.Context, client *http.Client)) *recording.Record {
+	t.Helper()
+	rec, sink := newRecorder(t)
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	fn(ctx, &http.Client{Transport: httpstats.NewTransport(base)})
+	ar.Finish()
+	recs := flush(t, rec, sink)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	return recs[0]
+}
+
+// fetch makes a request with client and reads the response to the end.
+func fetch(t *testing.T, ctx context.Context, client *http.Client, method, url string, body io.Reader) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, method, url, body)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
 // TestTransportPhasesTLSReuse makes two calls to a TLS loopback server within
 // one request: the first dials (connect, tls), the second reuses the
 // connection.
@@ -31,21 +59,12 @@ func TestTransportPhasesTLSReuse(t *testing.T) {
 		fmt.Fprint(w, "hello from backend")
 	}))
 	defer backend.Close()
-	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: httpstats.Transport(backend.Client().Transport)}
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	for range 2 {
-		req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL+"/items/12?api_key=k", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	r := recordRequest(t, backend.Client().Transport, func(ctx context.Context, client *http.Client) {
+		for range 2 {
+			fetch(t, ctx, client, "GET", backend.URL+"/items/12?api_key=k", nil)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	ar.Finish()
-	recs := flush(t, rec, sink)
-	calls := recs[0].Calls
+	})
+	calls := r.Calls
 	if len(calls) != 2 {
 		t.Fatalf("%d calls", len(calls))
 	}
@@ -95,16 +114,13 @@ func TestTransportRefused(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
 
-	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: httpstats.Transport(nil)}
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/x", nil)
-	if _, err := client.Do(req); err == nil {
-		t.Fatal("request to a closed port succeeded")
-	}
-	ar.Finish()
-	recs := flush(t, rec, sink)
-	c := recs[0].Calls
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/x", nil)
+		if _, err := client.Do(req); err == nil {
+			t.Fatal("request to a closed port succeeded")
+		}
+	})
+	c := r.Calls
 	if len(c) != 1 || !strings.Contains(c[0].Error, "refused") || c[0].Running {
 		t.Fatalf("calls %+v", c)
 	}
@@ -121,21 +137,20 @@ func TestTransportBodyReadCounted(t *testing.T) {
 		fmt.Fprint(w, "tail")
 	}))
 	defer backend.Close()
-	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: httpstats.Transport(nil)}
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	returned := time.Now()
-	b, _ := io.ReadAll(resp.Body)
-	read := time.Since(returned)
-	resp.Body.Close()
-	ar.Finish()
-	recs := flush(t, rec, sink)
-	c := recs[0].Calls[0]
+	var b []byte
+	var read time.Duration
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		returned := time.Now()
+		b, _ = io.ReadAll(resp.Body)
+		read = time.Since(returned)
+		resp.Body.Close()
+	})
+	c := r.Calls[0]
 	if string(b) != "head;tail" || c.ResponseSize != 9 {
 		t.Fatalf("body %q size %d", b, c.ResponseSize)
 	}
@@ -156,7 +171,7 @@ func TestTransportUnclosedBodyIsRunning(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "x") }))
 	defer backend.Close()
 	rec, sink := newRecorder(t)
-	client := &http.Client{Transport: httpstats.Transport(nil)}
+	client := &http.Client{Transport: httpstats.NewTransport(nil)}
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 	req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
 	resp, err := client.Do(req)
@@ -177,16 +192,16 @@ func TestTransportUnclosedBodyIsRunning(t *testing.T) {
 // and has the caller's call span as parent.
 func TestTransportPropagates(t *testing.T) {
 	rec, sink := newRecorder(t)
-	b := httptest.NewServer(httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b := httptest.NewServer(httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "b")
 	})))
 	defer b.Close()
-	client := &http.Client{Transport: httpstats.Transport(nil)}
-	a := httptest.NewServer(httpstats.Handler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	client := &http.Client{Transport: httpstats.NewTransport(nil)}
+	a := httptest.NewServer(httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", b.URL+"/b", nil)
 		resp, err := client.Do(req)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		io.Copy(w, resp.Body)
@@ -215,10 +230,130 @@ func TestTransportPassThrough(t *testing.T) {
 		}
 	}))
 	defer backend.Close()
-	client := &http.Client{Transport: httpstats.Transport(nil)}
+	client := &http.Client{Transport: httpstats.NewTransport(nil)}
 	resp, err := client.Get(backend.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+}
+
+// TestTransportUnknownBodySize checks that a request body of unknown length
+// (a non-nil Body with ContentLength 0, as a client builds for a pipe) is
+// counted as it is sent.
+func TestTransportUnknownBodySize(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	defer backend.Close()
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		pr, pw := io.Pipe()
+		go func() { pw.Write([]byte(strings.Repeat("x", 1000))); pw.Close() }()
+		fetch(t, ctx, client, "POST", backend.URL, pr)
+	})
+	if got := r.Calls[0].RequestSize; got != 1000 {
+		t.Errorf("RequestSize = %d, want 1000", got)
+	}
+}
+
+// TestTransportTraceContext checks what the transport sends downstream for a
+// request that came in with a traceparent and a tracestate: the caller's
+// trace, with the call's span when the request is recorded and the caller's
+// span when it is sampled out, and the tracestate unchanged either way.
+func TestTransportTraceContext(t *testing.T) {
+	const (
+		incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+		state    = "vendor=abc"
+	)
+	for _, tt := range []struct {
+		name string
+		rate float64
+	}{
+		{"recorded", 1},
+		{"sampled out", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, sink := newRecorder(t, recording.WithSampleRate(tt.rate))
+			var gotParent, gotState string
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				gotParent, gotState = r.Header.Get("traceparent"), r.Header.Get("tracestate")
+			}))
+			defer backend.Close()
+			client := &http.Client{Transport: httpstats.NewTransport(nil)}
+			h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				req, _ := http.NewRequestWithContext(r.Context(), "GET", backend.URL, nil)
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+			}))
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("traceparent", incoming)
+			req.Header.Set("tracestate", state)
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			recs := flush(t, rec, sink)
+
+			want := incoming
+			if len(recs) == 1 && len(recs[0].Calls) == 1 {
+				want = recording.FormatTraceparent(recording.TraceContext{TraceID: recs[0].TraceID, SpanID: recs[0].Calls[0].SpanID, Sampled: true})
+			} else if tt.rate == 1 {
+				t.Fatalf("records %+v, want one with one call", recs)
+			}
+			if gotParent != want || !strings.Contains(want, "4bf92f3577b34da6a3ce929d0e0e4736") {
+				t.Errorf("traceparent sent %q, want %q", gotParent, want)
+			}
+			if gotState != state {
+				t.Errorf("tracestate sent %q, want %q", gotState, state)
+			}
+		})
+	}
+}
+
+// TestTransportCloseDuringRead closes a response body while another
+// goroutine reads it (the documented way to abort a read): the call ends
+// once, without a race.
+func TestTransportCloseDuringRead(t *testing.T) {
+	block := make(chan struct{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("hello"))
+		w.(http.Flusher).Flush()
+		<-block
+	}))
+	defer backend.Close()
+	defer close(block)
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { io.Copy(io.Discard, resp.Body); close(done) }()
+		resp.Body.Close()
+		<-done
+	})
+	if c := r.Calls; len(c) != 1 || c[0].Running {
+		t.Fatalf("calls %+v, want one that ended", c)
+	}
+}
+
+// TestTransportNilHeader calls RoundTrip directly with a request whose Header
+// is nil (which http.Client would have filled in): the trace context is still
+// sent, and nothing panics.
+func TestTransportNilHeader(t *testing.T) {
+	var got string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Get("traceparent") }))
+	defer backend.Close()
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
+		req.Header = nil
+		resp, err := client.Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	})
+	if len(r.Calls) != 1 || got == "" {
+		t.Fatalf("calls %+v, traceparent %q", r.Calls, got)
+	}
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"io"
 	"net"
-	"runtime"
 	"testing"
 
+	"github.com/goappstats/appstats/internal/cputime"
 	"github.com/goappstats/appstats/middleware/netstats"
 	"github.com/goappstats/appstats/recording"
 )
@@ -34,7 +34,7 @@ func BenchmarkEcho(b *testing.B) {
 		}
 		defer c.Close()
 		b.ReportAllocs()
-		defer cpuMeter(b)()
+		defer cputime.MeterThread(b)()
 		for b.Loop() {
 			roundTrip(b, c)
 		}
@@ -51,7 +51,7 @@ func BenchmarkEcho(b *testing.B) {
 			defer c.Close()
 			n := 0
 			b.ReportAllocs()
-			defer cpuMeter(b)()
+			defer cputime.MeterThread(b)()
 			for b.Loop() {
 				if n++; mode == netstats.PerOp && n == 500 {
 					b.StopTimer()
@@ -65,19 +65,5 @@ func BenchmarkEcho(b *testing.B) {
 			}
 			ar.Finish()
 		})
-	}
-}
-
-// cpuMeter reports the thread CPU time per operation as the metric
-// cpu-ns/op. Call it before the loop, with the goroutine locked to its
-// thread, and call the returned function after it.
-func cpuMeter(b *testing.B) func() {
-	runtime.LockOSThread()
-	t0 := threadCPU()
-	return func() {
-		if t0 > 0 && b.N > 0 {
-			b.ReportMetric(float64(threadCPU()-t0)/float64(b.N), "cpu-ns/op")
-		}
-		runtime.UnlockOSThread()
 	}
 }

@@ -149,7 +149,7 @@ func TestResolver(t *testing.T) {
 	ar.Finish()
 	done()
 
-	rd := s.byPath(t, "/dns")
+	rd := byPath(t, s, "/dns")
 	if len(rd.Calls) != len(tests)+1 {
 		t.Fatalf("calls = %q", methods(rd))
 	}

@@ -13,26 +13,13 @@ import (
 
 	"github.com/goappstats/appstats/middleware/netstats"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
-// sink keeps the records a recorder writes.
-type sink struct {
-	mu   sync.Mutex
-	recs []*recording.Record
-}
-
-func (s *sink) Write(_ context.Context, recs []*recording.Record) error {
-	s.mu.Lock()
-	s.recs = append(s.recs, recs...)
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *sink) byPath(t *testing.T, path string) *recording.Record {
+// byPath returns the record of path that s received.
+func byPath(t *testing.T, s *recordingtest.Sink, path string) *recording.Record {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range s.recs {
+	for _, r := range s.Records() {
 		if r.Path == path {
 			return r
 		}
@@ -43,9 +30,9 @@ func (s *sink) byPath(t *testing.T, path string) *recording.Record {
 
 // newRecorder returns a recorder writing to a sink, closed (and flushed) by
 // the returned function.
-func newRecorder(t *testing.T) (*recording.Recorder, *sink, func()) {
+func newRecorder(t *testing.T) (*recording.Recorder, *recordingtest.Sink, func()) {
 	t.Helper()
-	s := &sink{}
+	s := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(s))
 	closed := false
 	done := func() {
@@ -135,7 +122,7 @@ func TestPerConn(t *testing.T) {
 	}
 	ar.Finish()
 	done()
-	r := s.byPath(t, "/conn")
+	r := byPath(t, s, "/conn")
 	if got := strings.Join(methods(r), ","); got != "net dial tcp,net conn tcp" {
 		t.Fatalf("calls = %s", got)
 	}
@@ -174,7 +161,7 @@ func TestPerOp(t *testing.T) {
 	c.Close()
 	ar.Finish()
 	done()
-	r := s.byPath(t, "/op")
+	r := byPath(t, s, "/op")
 	counts := map[string]int{}
 	var read, written int64
 	for _, call := range r.Calls {
@@ -212,7 +199,7 @@ func TestDialError(t *testing.T) {
 	}
 	ar.Finish()
 	done()
-	r := s.byPath(t, "/refused")
+	r := byPath(t, s, "/refused")
 	if len(r.Calls) != 1 || r.Calls[0].Method != "dial tcp" || r.Calls[0].Error != err.Error() || r.Calls[0].Request != addr {
 		t.Fatalf("calls = %+v", r.Calls)
 	}
@@ -254,7 +241,7 @@ func TestBind(t *testing.T) {
 				}
 				return
 			}
-			a, b := s.byPath(t, "/a"), s.byPath(t, "/b")
+			a, b := byPath(t, s, "/a"), byPath(t, s, "/b")
 			if sent, recv, _ := sizes(a); sent != 5 || recv != 5 {
 				t.Errorf("A: sent %d, received %d; calls %q", sent, recv, methods(a))
 			}
@@ -328,7 +315,7 @@ func TestWrapConn(t *testing.T) {
 	}
 	ar.Finish()
 	done()
-	r := s.byPath(t, "/wrap")
+	r := byPath(t, s, "/wrap")
 	if len(r.Calls) != 1 || r.Calls[0].Method != "conn tcp" || r.Calls[0].RequestSize != 3 || r.Calls[0].ResponseSize != 3 {
 		t.Fatalf("calls = %+v", r.Calls)
 	}
@@ -358,7 +345,7 @@ func TestHTTPTransport(t *testing.T) {
 	}
 	ar.Finish()
 	done()
-	r := s.byPath(t, "/http")
+	r := byPath(t, s, "/http")
 	if got := strings.Join(methods(r), ","); got != "net dial tcp,net conn tcp" {
 		t.Fatalf("calls = %s", got)
 	}
@@ -422,7 +409,7 @@ func TestConcurrentBind(t *testing.T) {
 			done()
 			var sent, received int64
 			for i := range nrec {
-				for _, call := range s.byPath(t, "/r"+string(rune('0'+i))).Calls {
+				for _, call := range byPath(t, s, "/r"+string(rune('0'+i))).Calls {
 					if call.Method == "dial tcp" {
 						continue
 					}

@@ -3,10 +3,10 @@ package sqlstats_test
 import (
 	"context"
 	"database/sql"
-	"runtime"
 	"testing"
 
 	"github.com/XSAM/otelsql"
+	"github.com/goappstats/appstats/internal/cputime"
 	"github.com/goappstats/appstats/middleware/sqlstats"
 	"github.com/goappstats/appstats/recording"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -52,7 +52,7 @@ func BenchmarkQuery(b *testing.B) {
 		benchDB(b, db)
 		ctx := context.Background()
 		b.ReportAllocs()
-		defer cpuMeter(b)()
+		defer cputime.MeterThread(b)()
 		for b.Loop() {
 			benchQuery(b, ctx, db)
 		}
@@ -65,7 +65,7 @@ func BenchmarkQuery(b *testing.B) {
 		benchDB(b, db)
 		ctx := context.Background()
 		b.ReportAllocs()
-		defer cpuMeter(b)()
+		defer cputime.MeterThread(b)()
 		for b.Loop() {
 			benchQuery(b, ctx, db)
 		}
@@ -81,7 +81,7 @@ func BenchmarkQuery(b *testing.B) {
 		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground})
 		n := 0
 		b.ReportAllocs()
-		defer cpuMeter(b)()
+		defer cputime.MeterThread(b)()
 		for b.Loop() {
 			if n++; n == 500 {
 				b.StopTimer()
@@ -105,23 +105,9 @@ func BenchmarkQuery(b *testing.B) {
 		ctx, span := tp.Tracer("bench").Start(context.Background(), "request")
 		defer span.End()
 		b.ReportAllocs()
-		defer cpuMeter(b)()
+		defer cputime.MeterThread(b)()
 		for b.Loop() {
 			benchQuery(b, ctx, db)
 		}
 	})
-}
-
-// cpuMeter reports the thread CPU time per operation as the metric
-// cpu-ns/op. Call it before the loop, with the goroutine locked to its
-// thread, and call the returned function after it.
-func cpuMeter(b *testing.B) func() {
-	runtime.LockOSThread()
-	t0 := threadCPU()
-	return func() {
-		if t0 > 0 && b.N > 0 {
-			b.ReportMetric(float64(threadCPU()-t0)/float64(b.N), "cpu-ns/op")
-		}
-		runtime.UnlockOSThread()
-	}
 }

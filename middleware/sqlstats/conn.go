@@ -204,16 +204,7 @@ func (c *conn) query(ctx context.Context, query string, args []driver.NamedValue
 	if c.queryerCtx != nil {
 		return c.queryerCtx.QueryContext(ctx, query, args)
 	}
-	dargs, err := namedValueToValue(args)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	default:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return c.queryer.Query(query, dargs)
+	return withValues(ctx, args, func(v []driver.Value) (driver.Rows, error) { return c.queryer.Query(query, v) })
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -235,16 +226,7 @@ func (c *conn) exec(ctx context.Context, query string, args []driver.NamedValue)
 	if c.execerCtx != nil {
 		return c.execerCtx.ExecContext(ctx, query, args)
 	}
-	dargs, err := namedValueToValue(args)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	default:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return c.execer.Exec(query, dargs)
+	return withValues(ctx, args, func(v []driver.Value) (driver.Result, error) { return c.execer.Exec(query, v) })
 }
 
 func (c *conn) Ping(ctx context.Context) error {
@@ -280,6 +262,22 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 		return driver.ErrSkip
 	}
 	return c.checker.CheckNamedValue(nv)
+}
+
+// withValues calls f, a driver method from before contexts, as database/sql
+// does (its ctxDriverQuery and friends): with the arguments as plain values
+// (named ones are refused), and only if ctx is not done yet, since f cannot
+// be cancelled.
+func withValues[T any](ctx context.Context, args []driver.NamedValue, f func([]driver.Value) (T, error)) (T, error) {
+	var zero T
+	values, err := namedValueToValue(args)
+	if err != nil {
+		return zero, err
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	return f(values)
 }
 
 func namedValueToValue(named []driver.NamedValue) ([]driver.Value, error) {

@@ -9,33 +9,20 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/goappstats/appstats/middleware/sqlstats"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 	_ "modernc.org/sqlite"
 )
-
-// sink keeps the records a recorder writes.
-type sink struct {
-	mu   sync.Mutex
-	recs []*recording.Record
-}
-
-func (s *sink) Write(_ context.Context, recs []*recording.Record) error {
-	s.mu.Lock()
-	s.recs = append(s.recs, recs...)
-	s.mu.Unlock()
-	return nil
-}
 
 // record runs fn in a recorded request and returns the record as a sink
 // received it.
 func record(t testing.TB, fn func(ctx context.Context)) *recording.Record {
 	t.Helper()
-	var s sink
-	rec := recording.New(recording.WithSinks(&s))
+	s := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(s))
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Method: "TEST", Path: "/" + t.Name()})
 	if ar == nil {
 		t.Fatal("request not sampled")
@@ -45,12 +32,11 @@ func record(t testing.TB, fn func(ctx context.Context)) *recording.Record {
 	if err := rec.Close(context.Background()); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.recs) != 1 {
-		t.Fatalf("sink got %d records, want 1", len(s.recs))
+	recs := s.Records()
+	if len(recs) != 1 {
+		t.Fatalf("sink got %d records, want 1", len(recs))
 	}
-	return s.recs[0]
+	return recs[0]
 }
 
 // openDB opens a wrapped sqlite database in a temporary file, with a users
@@ -320,8 +306,8 @@ func TestArgs(t *testing.T) {
 }
 
 func TestNotRecorded(t *testing.T) {
-	var s sink
-	rec := recording.New(recording.WithSinks(&s))
+	s := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(s))
 	db := openDB(t)
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "/other"})
 	// Calls without the request's context belong to no request.
@@ -337,8 +323,8 @@ func TestNotRecorded(t *testing.T) {
 	if err := rec.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.recs) != 1 || len(s.recs[0].Calls) != 0 {
-		t.Fatalf("records %d, calls %q", len(s.recs), calls(s.recs[0]))
+	if recs := s.Records(); len(recs) != 1 || len(recs[0].Calls) != 0 {
+		t.Fatalf("records %d, want 1 without calls", len(recs))
 	}
 	if st := rec.Stats(); st.LateCalls == 0 {
 		t.Errorf("late calls not counted: %+v", st)

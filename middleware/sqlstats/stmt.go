@@ -79,16 +79,7 @@ func (s *stmt) exec(ctx context.Context, args []driver.NamedValue) (driver.Resul
 	if s.execCtx != nil {
 		return s.execCtx.ExecContext(ctx, args)
 	}
-	dargs, err := namedValueToValue(args)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	default:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return s.s.Exec(dargs)
+	return withValues(ctx, args, s.s.Exec)
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
@@ -106,16 +97,7 @@ func (s *stmt) queryRows(ctx context.Context, args []driver.NamedValue) (driver.
 	if s.queryCtx != nil {
 		return s.queryCtx.QueryContext(ctx, args)
 	}
-	dargs, err := namedValueToValue(args)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	default:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return s.s.Query(dargs)
+	return withValues(ctx, args, s.s.Query)
 }
 
 func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {

@@ -15,10 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/cputime"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/storetest"
@@ -63,15 +63,6 @@ func vmRSS() int64 {
 	return -1
 }
 
-// cpuTime returns the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func withID(r *recording.Record, start time.Time, n uint64) *recording.Record {
 	c := *r
 	c.Start = start
@@ -93,7 +84,7 @@ func BenchmarkWrite(b *testing.B) {
 	recs := make([]*recording.Record, batch)
 	start := time.Now().Add(-time.Hour)
 	runtime.GC()
-	cpu0 := cpuTime()
+	cpu0, _ := cputime.Process()
 	stop := heapPeak()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -110,7 +101,8 @@ func BenchmarkWrite(b *testing.B) {
 	}
 	b.StopTimer()
 	peak := stop()
-	cpu := cpuTime() - cpu0
+	cpu1, _ := cputime.Process()
+	cpu := cpu1 - cpu0
 	runtime.GC()
 	live := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(live)

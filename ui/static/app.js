@@ -63,6 +63,8 @@
     return s;
   };
 
+  var GANTT_ROWS = 40; // rows the Gantt chart shows before it scrolls
+
   // ganttFill gives the Gantt chart its rows, from the data island: one
   // item [row, start, end, service index, flags, row] per call; flags: 1
   // error, 2 still running, 4 custom event.
@@ -75,8 +77,8 @@
       rows[i] = [i, c.st, c.ev ? c.st : c.st + c.d, c.si, flags, i];
       labels[i] = String(i + 1);
     }
-    var d = ganttData(), n = calls.length, fits = n <= 40;
-    var end = fits ? 100 : 40 * 100 / n;
+    var d = ganttData(), n = calls.length, fits = n <= GANTT_ROWS;
+    var end = fits ? 100 : GANTT_ROWS * 100 / n;
     chart.setOption({
       xAxis: { max: d.max_ms || null },
       yAxis: { data: labels },

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package main
-
-import "time"
-
-// processCPU reports that process CPU time is not available here.
-func processCPU() (time.Duration, bool) { return 0, false }

@@ -1,0 +1,122 @@
+package recording
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// recordOne records one background request, in which fn makes its calls,
+// and returns the record the sink received.
+func recordOne(t *testing.T, fn func(ctx context.Context, ar *ActiveRecord), opts ...Option) *Record {
+	t.Helper()
+	var got []*Record
+	rec := New(append(opts, WithSinks(SinkFunc(func(_ context.Context, rs []*Record) error {
+		got = append(got, rs...)
+		return nil
+	})))...)
+	ctx, ar := rec.StartRecord(context.Background(), RequestInfo{Kind: KindBackground, Path: "/" + t.Name()})
+	fn(ctx, ar)
+	ar.Finish()
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d records, want 1", len(got))
+	}
+	return got[0]
+}
+
+func TestActiveCallDiscard(t *testing.T) {
+	r := recordOne(t, func(ctx context.Context, _ *ActiveRecord) {
+		StartCall(ctx, "svc", "kept-1").End(nil)
+		d := StartCall(ctx, "svc", "discarded")
+		StartCall(ctx, "svc", "kept-2").End(nil)
+		d.Discard()
+		d.Discard() // again: no effect
+		d.End(nil)  // after Discard: no effect
+		ended := StartCall(ctx, "svc", "ended")
+		ended.End(nil)
+		ended.Discard() // an ended call stays
+		var nilCall *ActiveCall
+		nilCall.Discard()
+	})
+	var methods []string
+	for _, c := range r.Calls {
+		methods = append(methods, c.Method)
+	}
+	if want := []string{"kept-1", "kept-2", "ended"}; len(methods) != len(want) || methods[0] != want[0] || methods[1] != want[1] || methods[2] != want[2] {
+		t.Errorf("calls = %q, want %q", methods, want)
+	}
+}
+
+func TestActiveCallSetAttrs(t *testing.T) {
+	r := recordOne(t, func(ctx context.Context, _ *ActiveRecord) {
+		c := StartCall(ctx, "svc", "m")
+		c.SetAttr("a", "1")
+		c.SetAttrs(Attr{"b", "2"}, Attr{"a", "3"}, Attr{"c", "4"}, Attr{"c", "5"})
+		c.SetAttrs()
+		c.End(nil)
+		var nilCall *ActiveCall
+		nilCall.SetAttrs(Attr{"x", "y"})
+	})
+	attrs := r.Calls[0].Attrs
+	want := []Attr{{"a", "3"}, {"b", "2"}, {"c", "5"}}
+	if len(attrs) != len(want) {
+		t.Fatalf("attrs = %v, want %v", attrs, want)
+	}
+	for i := range want {
+		if attrs[i] != want[i] {
+			t.Errorf("attrs = %v, want %v", attrs, want)
+		}
+	}
+}
+
+// TestStartCallAtBeforeRecord checks that a call said to start before its
+// request (a span with an earlier start time, say) starts with the request:
+// its offset is 0, not negative, and its duration runs from there.
+func TestStartCallAtBeforeRecord(t *testing.T) {
+	r := recordOne(t, func(_ context.Context, ar *ActiveRecord) {
+		c := ar.StartCallAt("x", "early", ar.Start().Add(-time.Second), SpanID{})
+		c.EndAt(ar.Start().Add(5*time.Millisecond), nil)
+		c = ar.StartCallAt("x", "later", ar.Start().Add(time.Millisecond), SpanID{})
+		c.EndAt(ar.Start().Add(3*time.Millisecond), nil)
+	})
+	want := []struct{ start, dur time.Duration }{{0, 5 * time.Millisecond}, {time.Millisecond, 2 * time.Millisecond}}
+	for i, c := range r.Calls {
+		if c.Start != want[i].start || c.Duration != want[i].dur {
+			t.Errorf("%s: start %v duration %v, want %v and %v", c.Method, c.Start, c.Duration, want[i].start, want[i].dur)
+		}
+	}
+}
+
+// TestFinishReleasesCalls checks that a sink keeping a finished *Record does
+// not keep its calls' working state (an ActiveCall with its stack buffer)
+// alive: each ActiveCall is collected once the record has been delivered.
+func TestFinishReleasesCalls(t *testing.T) {
+	const n = 20
+	released := make(chan struct{}, n)
+	kept := recordOne(t, func(ctx context.Context, _ *ActiveRecord) {
+		for range n {
+			c := StartCall(ctx, "sql", "SELECT x")
+			runtime.AddCleanup(c, func(ch chan struct{}) { ch <- struct{}{} }, released)
+			c.End(nil)
+		}
+	})
+	deadline := time.After(time.Minute)
+	for got := 0; got < n; {
+		runtime.GC()
+		select {
+		case <-released:
+			got++
+		case <-deadline:
+			t.Fatalf("%d of %d calls released while the record is kept", got, n)
+		default:
+			runtime.Gosched()
+		}
+	}
+	if len(kept.Calls) != n {
+		t.Errorf("record has %d calls, want %d", len(kept.Calls), n)
+	}
+}

@@ -1,0 +1,5 @@
+package ui
+
+// Disconnect ends every stream of l and keeps l open, so that tests can watch
+// dashboards reconnect.
+func Disconnect(l *Live) { l.disconnect() }
