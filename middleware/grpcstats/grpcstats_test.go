@@ -663,12 +663,21 @@ func TestNotRecorded(t *testing.T) {
 }
 
 // TestUnknownMethod checks that an RPC gRPC rejects before any handler runs
-// is still recorded, as Unimplemented.
+// is still recorded, as Unimplemented, with the one route of unknown
+// methods rather than the made-up name; a registered method that answers
+// Unimplemented keeps its own route.
 func TestUnknownMethod(t *testing.T) {
 	rec, sink := newRecorder(t)
 	addr, stop := startServer(t, &testServer{}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
 	conn, _ := dial(t, addr)
-	for _, method := range []string{"/no.Such/Service", "/grpc.testing.TestService/NoSuchMethod", "/grpc.testing.TestService/UnimplementedCall"} {
+	long := "/evil.Svc/" + strings.Repeat("x", 2000)
+	routes := map[string]string{
+		"/no.Such/Service":                       "(unknown gRPC method)",
+		"/grpc.testing.TestService/NoSuchMethod": "(unknown gRPC method)",
+		long:                                     "(unknown gRPC method)",
+		"/grpc.testing.TestService/UnimplementedCall": "/grpc.testing.TestService/UnimplementedCall",
+	}
+	for _, method := range []string{"/no.Such/Service", "/grpc.testing.TestService/NoSuchMethod", long, "/grpc.testing.TestService/UnimplementedCall"} {
 		err := conn.Invoke(context.Background(), method, &testgrpc.Empty{}, &testgrpc.Empty{})
 		if status.Code(err) != codes.Unimplemented {
 			t.Fatalf("%s: err = %v, want Unimplemented", method, err)
@@ -678,12 +687,15 @@ func TestUnknownMethod(t *testing.T) {
 	stop()
 	closeRecorder(t, rec)
 	recs := sink.Records()
-	if len(recs) != 3 {
-		t.Fatalf("got %d records, want 3", len(recs))
+	if len(recs) != 4 {
+		t.Fatalf("got %d records, want 4", len(recs))
 	}
 	for _, r := range recs {
 		if r.Status != int(codes.Unimplemented) || r.Error == "" || r.Attr(grpcstats.AttrStatusCode) != "12" {
-			t.Errorf("%s: Status %d, Error %q, status attr %q; want 12, an error, 12", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode))
+			t.Errorf("%.40s: Status %d, Error %q, status attr %q; want 12, an error, 12", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode))
+		}
+		if want := routes[r.Path]; r.Route != want {
+			t.Errorf("%.40s: route %.60q, want %q", r.Path, r.Route, want)
 		}
 	}
 }

@@ -1,0 +1,243 @@
+package faults_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/middleware/grpcstats"
+	"github.com/goappstats/appstats/store"
+)
+
+// letters returns n random lowercase letters.
+func letters(rng *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('a' + rng.IntN(26))
+	}
+	return string(b)
+}
+
+// floodSize is the number of requests of a flood: the figure of the
+// reproduction, or a tenth of it with -short.
+func floodSize(n int) int {
+	if testing.Short() {
+		return n / 10
+	}
+	return n
+}
+
+// parallel runs fn(i) for i in [0, n) on workers goroutines.
+func parallel(n, workers int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// drain waits until the recorder has handed every finished record to its
+// sinks.
+func drain(t *testing.T, as *appstats.Appstats) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		s := as.Recorder().Stats()
+		if s.QueueDepth == 0 && s.Written+s.Dropped >= s.Recorded {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("records still queued after 60s: %+v", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// rss returns the process's resident set size and its peak, in MiB, from
+// /proc (zero elsewhere).
+func rss() (cur, peak float64) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb float64
+		if _, err := fmt.Sscanf(line, "VmRSS: %f kB", &kb); err == nil {
+			cur = kb / 1024
+		}
+		if _, err := fmt.Sscanf(line, "VmHWM: %f kB", &kb); err == nil {
+			peak = kb / 1024
+		}
+	}
+	return cur, peak
+}
+
+// get fetches url from a loopback client and returns the status, the body's
+// size and the time to the last byte.
+func get(t *testing.T, c *http.Client, url string) (int, int64, time.Duration) {
+	t.Helper()
+	t0 := time.Now()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: body: %v", url, err)
+	}
+	return resp.StatusCode, n, time.Since(t0)
+}
+
+// maxAnswer is the size every dashboard page and API answer must stay
+// under, whatever was recorded.
+const maxAnswer = 1 << 20
+
+// checkAnswers fetches every page and API answer of the dashboard at base
+// (".../stats/") and fails t for an error status or an answer over
+// maxAnswer. It logs each answer's size and time.
+func checkAnswers(t *testing.T, c *http.Client, base string) {
+	t.Helper()
+	// A record of the flood, for the details page.
+	var list struct {
+		Records []struct{ ID string } `json:"records"`
+	}
+	if err := getJSON(c, base+"api/records?limit=1", &list); err != nil || len(list.Records) == 0 {
+		t.Fatalf("api/records: %v (%d records)", err, len(list.Records))
+	}
+	id := list.Records[0].ID
+	for _, p := range []string{
+		"", "?window=7d", "?limit=1000", "?window=15m&limit=1000",
+		"part/stats", "part/stats?window=7d", "part/history?limit=1000",
+		"api/stats", "api/stats?window=31d", "api/series?window=7d", "api/health",
+		"api/records", "api/records?limit=1000", "api/records?limit=1000&status=4xx",
+		"records/" + id, "api/records/" + id,
+	} {
+		code, n, d := get(t, c, base+p)
+		t.Logf("%-40s %3d %9d bytes %8.1f ms", "/stats/"+p, code, n, float64(d.Microseconds())/1000)
+		if code != http.StatusOK {
+			t.Errorf("%s: status %d", p, code)
+		}
+		if n > maxAnswer {
+			t.Errorf("%s: %d bytes, want at most %d", p, n, maxAnswer)
+		}
+	}
+}
+
+// TestRouteFlood is issue 11's unbounded route cardinality: 20,000 requests
+// to /nf/<2,000 random letters> (404s) and 5,000 calls to unknown gRPC
+// methods /evil.Svc/<2,000 letters>, through the facade with its Badger
+// store. They must become one route each, and every dashboard answer stay
+// under 1 MiB.
+func TestRouteFlood(t *testing.T) {
+	as, err := appstats.Open(appstats.Config{Dir: t.TempDir(), NoOTLP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "user") })
+	mux.Handle("/stats/", as.UI())
+	srv := httptest.NewServer(as.Middleware(mux))
+	defer srv.Close()
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	defer c.CloseIdleConnections()
+
+	gs := grpc.NewServer(grpc.StatsHandler(grpcstats.NewServerHandler(as.Recorder())))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(ln)
+	defer gs.Stop()
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	rng := rand.New(rand.NewPCG(11, 3))
+	nHTTP, nGRPC := floodSize(20000), floodSize(5000)
+	paths := make([]string, nHTTP)
+	for i := range paths {
+		paths[i] = "/nf/" + letters(rng, 2000)
+	}
+	methods := make([]string, nGRPC)
+	for i := range methods {
+		methods[i] = "/evil.Svc/" + letters(rng, 2000)
+	}
+
+	t0 := time.Now()
+	for i := range 50 {
+		if code, _, _ := get(t, c, fmt.Sprintf("%s/users/%d", srv.URL, i)); code != 200 {
+			t.Fatalf("/users/%d: %d", i, code)
+		}
+	}
+	parallel(nHTTP, 8, func(i int) {
+		resp, err := c.Get(srv.URL + paths[i])
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d", paths[i][:20], resp.StatusCode)
+		}
+	})
+	parallel(nGRPC, 8, func(i int) {
+		err := conn.Invoke(context.Background(), methods[i], &emptypb.Empty{}, &emptypb.Empty{})
+		if err == nil || !strings.Contains(err.Error(), "Unimplemented") {
+			t.Errorf("unknown method: %v", err)
+		}
+	})
+	drain(t, as)
+	t.Logf("flood: %d HTTP requests and %d gRPC calls in %v; recorder %+v", nHTTP, nGRPC, time.Since(t0).Round(time.Millisecond), as.Recorder().Stats())
+
+	st, err := as.Store().Stats(context.Background(), store.Window{Since: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("routes %d, RPCs %d, route×RPC %d", len(st.Routes), len(st.RPCs), len(st.RouteRPCs))
+	checkAnswers(t, c, srv.URL+"/stats/")
+	cur, peak := rss()
+	t.Logf("RSS %.0f MiB, peak %.0f MiB", cur, peak)
+}
+
+// getJSON decodes the JSON answer at url into v.
+func getJSON(c *http.Client, url string, v any) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return jsonDecode(resp.Body, v)
+}
