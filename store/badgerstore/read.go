@@ -143,7 +143,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	ru := codec.NewRollup()
+	ru := codec.NewBoundedRollup(s.opts.MaxKeys)
 	r := s.newReader()
 	defer r.close()
 	err = r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)

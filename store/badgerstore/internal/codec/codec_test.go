@@ -2,7 +2,9 @@ package codec
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -131,6 +133,73 @@ func BenchmarkDecodeSummary(b *testing.B) {
 	for b.Loop() {
 		if _, err := DecodeSummary(enc, nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestBoundedRollup checks that a bounded rollup keeps at most twice its
+// maximum of keys while adding, exactly its maximum plus one Other group
+// in what it encodes and answers, and the totals of what it folded.
+func TestBoundedRollup(t *testing.T) {
+	const maxKeys = 10
+	ru := NewBoundedRollup(maxKeys)
+	all := NewRollup()
+	start := time.Unix(1700000000, 0)
+	for i := range 300 {
+		r := &recording.Record{
+			Start: start.Add(time.Duration(i) * time.Millisecond), Duration: time.Duration(i%5+1) * time.Millisecond,
+			Route: fmt.Sprintf("GET /r/%d", i), Status: 200,
+			Calls: []recording.Call{{Service: "svc", Method: fmt.Sprintf("M%d", i), Duration: time.Millisecond}},
+		}
+		if i%3 == 0 { // a busy route and RPC
+			r.Route, r.Calls[0].Method = "GET /busy", "busy"
+		}
+		sum := r.Summary()
+		durs := CallDurations(r, &sum)
+		ru.Add(&sum, durs)
+		all.Add(&sum, durs)
+		for what, n := range map[string]int{"routes": len(ru.routes), "rpcs": len(ru.rpcs), "route×rpcs": len(ru.rr)} {
+			if n > 2*maxKeys+1 {
+				t.Fatalf("after %d records: %d %s, want at most %d", i+1, n, what, 2*maxKeys+1)
+			}
+		}
+	}
+	var scratch sketch.Sketch
+	decoded := NewRollup() // unbounded: sees exactly what was encoded
+	if err := decoded.MergeEncoded(AppendRollup(nil, ru), false, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	// A rollup of every key, read into a bounded one, is bounded too.
+	read := NewBoundedRollup(maxKeys)
+	if err := read.MergeEncoded(AppendRollup(nil, all), false, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	w := store.Window{Since: start, Until: start.Add(time.Hour)}
+	want := all.Stats(w)
+	for name, st := range map[string]*store.Stats{"encoded": decoded.Stats(w), "answered": ru.Stats(w), "read": read.Stats(w)} {
+		if len(st.Routes) != maxKeys+1 || len(st.RPCs) != maxKeys+1 || len(st.RouteRPCs) != maxKeys+1 {
+			t.Errorf("%s: %d routes, %d rpcs, %d route×rpcs; want %d each", name, len(st.Routes), len(st.RPCs), len(st.RouteRPCs), maxKeys+1)
+		}
+		if i := slices.IndexFunc(st.Routes, func(r store.RouteStats) bool { return r.Route == "GET /busy" }); i < 0 || st.Routes[i].Requests != 100 {
+			t.Errorf("%s: GET /busy folded or miscounted: %+v", name, st.Routes)
+		}
+		var reqs, calls, rrCalls int64
+		var total time.Duration
+		for _, r := range st.Routes {
+			reqs += r.Requests
+			total += r.Total
+		}
+		for _, r := range st.RPCs {
+			calls += r.Count
+		}
+		for _, r := range st.RouteRPCs {
+			rrCalls += r.Count
+		}
+		if reqs != 300 || calls != 300 || rrCalls != 300 || total != all.all.total || st.Requests != want.Requests {
+			t.Errorf("%s: lists add up to %d requests (%v), %d calls, %d route×rpc calls; want 300 (%v) each", name, reqs, total, calls, rrCalls, all.all.total)
+		}
+		if !slices.ContainsFunc(st.Routes, func(r store.RouteStats) bool { return r.Route == store.Other }) {
+			t.Errorf("%s: no Other route", name)
 		}
 	}
 }
