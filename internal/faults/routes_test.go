@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/middleware/grpcstats"
+	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/store"
 )
 
@@ -224,9 +226,88 @@ func TestRouteFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("routes %d, RPCs %d, route×RPC %d", len(st.Routes), len(st.RPCs), len(st.RouteRPCs))
+	want := map[string]bool{"GET /users/{id}": true, "GET (unmatched 4xx)": true, "(unknown gRPC method)": true}
+	for _, r := range st.Routes {
+		if !want[r.Route] {
+			t.Errorf("route %.80q (%d requests): want only %v", r.Route, r.Requests, want)
+		}
+		delete(want, r.Route)
+	}
+	if len(want) > 0 {
+		t.Errorf("routes missing: %v", want)
+	}
 	checkAnswers(t, c, srv.URL+"/stats/")
 	cur, peak := rss()
 	t.Logf("RSS %.0f MiB, peak %.0f MiB", cur, peak)
+}
+
+// TestKeyFlood is the same flood against an app that defeats the route
+// rules: its route hook returns the raw path (WithRouteFunc still wins),
+// and each request calls a distinct URL, so every request brings a new
+// route, RPC and route×RPC pair. The store keeps at most its maximum of
+// each (store.DefaultMaxKeys), folding the rest into store.Other, and the
+// dashboard's answers stay under 1 MiB.
+func TestKeyFlood(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer backend.Close()
+	as, err := appstats.Open(appstats.Config{Dir: t.TempDir(), NoOTLP: true,
+		MiddlewareOptions: []httpstats.Option{httpstats.WithRouteFunc(func(r *http.Request) string { return r.URL.Path })}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	client := &http.Client{Transport: as.Transport(nil)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /k/{key}", func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), "GET", backend.URL+"/"+r.PathValue("key"), nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	})
+	mux.Handle("/stats/", as.UI())
+	srv := httptest.NewServer(as.Middleware(mux))
+	defer srv.Close()
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	defer c.CloseIdleConnections()
+
+	rng := rand.New(rand.NewPCG(11, 4))
+	n := 3 * store.DefaultMaxKeys
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = letters(rng, 2000)
+	}
+	parallel(n, 4, func(i int) {
+		// Few enough at once that the recorder's queue keeps them all.
+		resp, err := c.Get(srv.URL + "/k/" + keys[i])
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	})
+	drain(t, as)
+	st, err := as.Store().Stats(context.Background(), store.Window{Since: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d requests: %d routes, %d RPCs, %d route×RPCs; recorder %+v", n, len(st.Routes), len(st.RPCs), len(st.RouteRPCs), as.Recorder().Stats())
+	if len(st.Routes) > store.DefaultMaxKeys+1 || len(st.RPCs) > store.DefaultMaxKeys+1 || len(st.RouteRPCs) > store.DefaultMaxKeys+1 {
+		t.Errorf("%d routes, %d RPCs, %d route×RPCs kept; want at most %d each", len(st.Routes), len(st.RPCs), len(st.RouteRPCs), store.DefaultMaxKeys+1)
+	}
+	if !slices.ContainsFunc(st.Routes, func(r store.RouteStats) bool { return r.Route == store.Other }) {
+		t.Error("no route folded into store.Other")
+	}
+	for _, r := range st.Routes {
+		if len(r.Route) > 256 {
+			t.Errorf("a route of %d bytes was kept", len(r.Route))
+		}
+	}
+	checkAnswers(t, c, srv.URL+"/stats/")
 }
 
 // getJSON decodes the JSON answer at url into v.
