@@ -37,6 +37,13 @@
 // cost grows with the window's buckets, not with the records stored; Series
 // does the same per step, reading only the rollups' overall part.
 //
+// The minute and hour rollups, and each list of a Stats answer, keep at
+// most [Options.MaxKeys] routes, service.methods and route×service.method
+// pairs (500 by default), the ones with the most requests or calls; the
+// others are folded into one [store.Other] group, so routes or call names
+// without end cost neither disk nor memory without end. A rollup may grow
+// to twice the maximum while being merged, before it is folded.
+//
 // # Encoding
 //
 // Values are a tag byte, a version byte and varint fields. A call's stack is
