@@ -27,14 +27,7 @@ const local = "127.0.0.1:40000"
 
 // do serves one request from a loopback client.
 func do(h http.Handler, method, target string, hdr http.Header) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, target, nil)
-	r.RemoteAddr, r.Host = local, local
-	for k, vs := range hdr {
-		r.Header[k] = vs
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
+	return doCtx(context.Background(), h, method, target, hdr)
 }
 
 // doBounded is do with a request context that ends after two seconds, for
@@ -42,6 +35,10 @@ func do(h http.Handler, method, target string, hdr http.Header) *httptest.Respon
 func doBounded(h http.Handler, method, target string, hdr http.Header) *httptest.ResponseRecorder {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	return doCtx(ctx, h, method, target, hdr)
+}
+
+func doCtx(ctx context.Context, h http.Handler, method, target string, hdr http.Header) *httptest.ResponseRecorder {
 	r := httptest.NewRequestWithContext(ctx, method, target, nil)
 	r.RemoteAddr, r.Host = local, local
 	for k, vs := range hdr {

@@ -14,10 +14,10 @@ import (
 	"github.com/goappstats/appstats/internal/browsertest"
 )
 
-// openDemo opens the facade on a temporary Badger store and serves, on
+// openDashboardApp opens the facade on a temporary Badger store and serves, on
 // loopback, an app with one route, the dashboard at /stats/ and page, a
 // page of the app's own (which an attacker's page stands in for below).
-func openDemo(t *testing.T, cfg appstats.Config, page string) (*appstats.Appstats, *httptest.Server) {
+func openDashboardApp(t *testing.T, cfg appstats.Config, page string) (*appstats.Appstats, *httptest.Server) {
 	t.Helper()
 	cfg.Dir, cfg.NoOTLP = t.TempDir(), true
 	as, err := appstats.Open(cfg)
@@ -41,7 +41,7 @@ func openDemo(t *testing.T, cfg appstats.Config, page string) (*appstats.Appstat
 		}
 		resp.Body.Close()
 	}
-	drain(t, as)
+	waitWritten(t, as)
 	return as, srv
 }
 
@@ -63,7 +63,7 @@ fetch('/stats/pause', {method: 'POST', headers: {'Accept': 'application/json'}})
 // The same page on http://127.0.0.1:PORT/ (a local user's own page) still
 // can, which shows the attack's requests reach the dashboard.
 func TestDNSRebinding(t *testing.T) {
-	as, srv := openDemo(t, appstats.Config{}, rebindPage)
+	as, srv := openDashboardApp(t, appstats.Config{}, rebindPage)
 	u, _ := url.Parse(srv.URL)
 	attacker := "rebind.attacker.test:" + u.Port()
 	b := browsertest.New(t, srv.URL, browsertest.Options{
@@ -97,14 +97,19 @@ func TestDNSRebinding(t *testing.T) {
 	}
 }
 
-// noRedirect is a client that reports redirects instead of following them.
-var noRedirect = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// noRedirectClient returns a client that reports redirects instead of
+// following them, and gives up on an answer after 10 seconds (an event
+// stream opened by mistake).
+func noRedirectClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
 
 // TestDashboardPathEscape is issue 11's item 8: the dashboard's router
 // answered /stats/api/records/..%2f..%2fetc%2fpasswd with a 307 to
 // /etc/passwd. No path under the prefix may redirect outside it.
 func TestDashboardPathEscape(t *testing.T) {
-	_, srv := openDemo(t, appstats.Config{}, "")
+	_, srv := openDashboardApp(t, appstats.Config{}, "")
+	noRedirect := noRedirectClient()
 	for _, p := range []string{
 		"/stats/api/records/..%2f..%2fetc%2fpasswd",
 		"/stats/records/..%2f..%2f..%2fetc%2fpasswd",
@@ -137,14 +142,15 @@ func TestDashboardPathEscape(t *testing.T) {
 // TestDashboardRepeatedParameters is issue 11's item 8: a query parameter
 // given twice is answered with 400 by every endpoint, as ui/API.md says.
 func TestDashboardRepeatedParameters(t *testing.T) {
-	_, srv := openDemo(t, appstats.Config{}, "")
+	_, srv := openDashboardApp(t, appstats.Config{}, "")
 	var list struct {
 		Records []struct{ ID string } `json:"records"`
 	}
-	if err := getJSON(http.DefaultClient, srv.URL+"/stats/api/records?limit=1", &list); err != nil || len(list.Records) == 0 {
+	if err := fetchJSON(http.DefaultClient, srv.URL+"/stats/api/records?limit=1", &list); err != nil || len(list.Records) == 0 {
 		t.Fatalf("api/records: %v", err)
 	}
 	id := list.Records[0].ID
+	noRedirect := noRedirectClient()
 	for _, p := range []string{
 		"?window=1h&window=7d", "?route=a&route=b", "?limit=1&limit=2",
 		"part/stats?window=1h&window=7d", "part/history?status=2xx&status=5xx",

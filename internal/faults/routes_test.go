@@ -2,6 +2,7 @@ package faults_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -25,8 +26,8 @@ import (
 	"github.com/goappstats/appstats/store"
 )
 
-// letters returns n random lowercase letters.
-func letters(rng *rand.Rand, n int) string {
+// randomLetters returns n random lowercase letters.
+func randomLetters(rng *rand.Rand, n int) string {
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = byte('a' + rng.IntN(26))
@@ -34,17 +35,17 @@ func letters(rng *rand.Rand, n int) string {
 	return string(b)
 }
 
-// floodSize is the number of requests of a flood: the figure of the
+// floodCount is the number of requests of a flood: the figure of the
 // reproduction, or a tenth of it with -short.
-func floodSize(n int) int {
+func floodCount(n int) int {
 	if testing.Short() {
 		return n / 10
 	}
 	return n
 }
 
-// parallel runs fn(i) for i in [0, n) on workers goroutines.
-func parallel(n, workers int, fn func(i int)) {
+// runParallel runs fn(i) for i in [0, n) on workers goroutines.
+func runParallel(n, workers int, fn func(i int)) {
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range workers {
@@ -63,9 +64,9 @@ func parallel(n, workers int, fn func(i int)) {
 	wg.Wait()
 }
 
-// drain waits until the recorder has handed every finished record to its
+// waitWritten waits until the recorder has handed every finished record to its
 // sinks.
-func drain(t *testing.T, as *appstats.Appstats) {
+func waitWritten(t *testing.T, as *appstats.Appstats) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -80,9 +81,9 @@ func drain(t *testing.T, as *appstats.Appstats) {
 	}
 }
 
-// rss returns the process's resident set size and its peak, in MiB, from
+// processRSS returns the process's resident set size and its peak, in MiB, from
 // /proc (zero elsewhere).
-func rss() (cur, peak float64) {
+func processRSS() (cur, peak float64) {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0, 0
@@ -99,9 +100,9 @@ func rss() (cur, peak float64) {
 	return cur, peak
 }
 
-// get fetches url from a loopback client and returns the status, the body's
+// fetch fetches url from a loopback client and returns the status, the body's
 // size and the time to the last byte.
-func get(t *testing.T, c *http.Client, url string) (int, int64, time.Duration) {
+func fetch(t *testing.T, c *http.Client, url string) (int, int64, time.Duration) {
 	t.Helper()
 	t0 := time.Now()
 	resp, err := c.Get(url)
@@ -116,20 +117,20 @@ func get(t *testing.T, c *http.Client, url string) (int, int64, time.Duration) {
 	return resp.StatusCode, n, time.Since(t0)
 }
 
-// maxAnswer is the size every dashboard page and API answer must stay
+// maxDashboardAnswer is the size every dashboard page and API answer must stay
 // under, whatever was recorded.
-const maxAnswer = 1 << 20
+const maxDashboardAnswer = 1 << 20
 
 // checkAnswers fetches every page and API answer of the dashboard at base
 // (".../stats/") and fails t for an error status or an answer over
-// maxAnswer. It logs each answer's size and time.
+// maxDashboardAnswer. It logs each answer's size and time.
 func checkAnswers(t *testing.T, c *http.Client, base string) {
 	t.Helper()
 	// A record of the flood, for the details page.
 	var list struct {
 		Records []struct{ ID string } `json:"records"`
 	}
-	if err := getJSON(c, base+"api/records?limit=1", &list); err != nil || len(list.Records) == 0 {
+	if err := fetchJSON(c, base+"api/records?limit=1", &list); err != nil || len(list.Records) == 0 {
 		t.Fatalf("api/records: %v (%d records)", err, len(list.Records))
 	}
 	id := list.Records[0].ID
@@ -140,13 +141,13 @@ func checkAnswers(t *testing.T, c *http.Client, base string) {
 		"api/records", "api/records?limit=1000", "api/records?limit=1000&status=4xx",
 		"records/" + id, "api/records/" + id,
 	} {
-		code, n, d := get(t, c, base+p)
+		code, n, d := fetch(t, c, base+p)
 		t.Logf("%-40s %3d %9d bytes %8.1f ms", "/stats/"+p, code, n, float64(d.Microseconds())/1000)
 		if code != http.StatusOK {
 			t.Errorf("%s: status %d", p, code)
 		}
-		if n > maxAnswer {
-			t.Errorf("%s: %d bytes, want at most %d", p, n, maxAnswer)
+		if n > maxDashboardAnswer {
+			t.Errorf("%s: %d bytes, want at most %d", p, n, maxDashboardAnswer)
 		}
 	}
 }
@@ -184,23 +185,23 @@ func TestRouteFlood(t *testing.T) {
 	defer conn.Close()
 
 	rng := rand.New(rand.NewPCG(11, 3))
-	nHTTP, nGRPC := floodSize(20000), floodSize(5000)
+	nHTTP, nGRPC := floodCount(20000), floodCount(5000)
 	paths := make([]string, nHTTP)
 	for i := range paths {
-		paths[i] = "/nf/" + letters(rng, 2000)
+		paths[i] = "/nf/" + randomLetters(rng, 2000)
 	}
 	methods := make([]string, nGRPC)
 	for i := range methods {
-		methods[i] = "/evil.Svc/" + letters(rng, 2000)
+		methods[i] = "/evil.Svc/" + randomLetters(rng, 2000)
 	}
 
 	t0 := time.Now()
 	for i := range 50 {
-		if code, _, _ := get(t, c, fmt.Sprintf("%s/users/%d", srv.URL, i)); code != 200 {
+		if code, _, _ := fetch(t, c, fmt.Sprintf("%s/users/%d", srv.URL, i)); code != 200 {
 			t.Fatalf("/users/%d: %d", i, code)
 		}
 	}
-	parallel(nHTTP, 8, func(i int) {
+	runParallel(nHTTP, 8, func(i int) {
 		resp, err := c.Get(srv.URL + paths[i])
 		if err != nil {
 			t.Error(err)
@@ -212,13 +213,13 @@ func TestRouteFlood(t *testing.T) {
 			t.Errorf("%s: %d", paths[i][:20], resp.StatusCode)
 		}
 	})
-	parallel(nGRPC, 8, func(i int) {
+	runParallel(nGRPC, 8, func(i int) {
 		err := conn.Invoke(context.Background(), methods[i], &emptypb.Empty{}, &emptypb.Empty{})
 		if err == nil || !strings.Contains(err.Error(), "Unimplemented") {
 			t.Errorf("unknown method: %v", err)
 		}
 	})
-	drain(t, as)
+	waitWritten(t, as)
 	t.Logf("flood: %d HTTP requests and %d gRPC calls in %v; recorder %+v", nHTTP, nGRPC, time.Since(t0).Round(time.Millisecond), as.Recorder().Stats())
 
 	st, err := as.Store().Stats(context.Background(), store.Window{Since: time.Now().Add(-time.Hour)})
@@ -237,7 +238,7 @@ func TestRouteFlood(t *testing.T) {
 		t.Errorf("routes missing: %v", want)
 	}
 	checkAnswers(t, c, srv.URL+"/stats/")
-	cur, peak := rss()
+	cur, peak := processRSS()
 	t.Logf("RSS %.0f MiB, peak %.0f MiB", cur, peak)
 }
 
@@ -278,9 +279,9 @@ func TestKeyFlood(t *testing.T) {
 	n := 3 * store.DefaultMaxKeys
 	keys := make([]string, n)
 	for i := range keys {
-		keys[i] = letters(rng, 2000)
+		keys[i] = randomLetters(rng, 2000)
 	}
-	parallel(n, 4, func(i int) {
+	runParallel(n, 4, func(i int) {
 		// Few enough at once that the recorder's queue keeps them all.
 		resp, err := c.Get(srv.URL + "/k/" + keys[i])
 		if err != nil {
@@ -290,7 +291,7 @@ func TestKeyFlood(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	})
-	drain(t, as)
+	waitWritten(t, as)
 	st, err := as.Store().Stats(context.Background(), store.Window{Since: time.Now().Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -310,8 +311,8 @@ func TestKeyFlood(t *testing.T) {
 	checkAnswers(t, c, srv.URL+"/stats/")
 }
 
-// getJSON decodes the JSON answer at url into v.
-func getJSON(c *http.Client, url string, v any) error {
+// fetchJSON decodes the JSON answer at url into v.
+func fetchJSON(c *http.Client, url string, v any) error {
 	resp, err := c.Get(url)
 	if err != nil {
 		return err
@@ -320,5 +321,5 @@ func getJSON(c *http.Client, url string, v any) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("status %s", resp.Status)
 	}
-	return jsonDecode(resp.Body, v)
+	return json.NewDecoder(resp.Body).Decode(v)
 }

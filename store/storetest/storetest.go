@@ -781,47 +781,14 @@ func testMaxKeys(t *testing.T, s store.Store) {
 		if got.Requests != want.Requests || got.Errors != want.Errors {
 			t.Errorf("requests/errors = %d/%d, want %d/%d", got.Requests, got.Errors, want.Requests, want.Errors)
 		}
-		type sums struct {
-			n, errs, calls int64
-			total          time.Duration
-		}
-		var gr, wr, gc, wc, grr, wrr sums
-		for _, l := range []struct {
-			rows []store.RouteStats
-			into *sums
-		}{{got.Routes, &gr}, {want.Routes, &wr}} {
-			for _, r := range l.rows {
-				l.into.n += r.Requests
-				l.into.errs += r.Errors
-				l.into.calls += r.Calls
-				l.into.total += r.Total
-			}
-		}
-		for _, l := range []struct {
-			rows []store.RPCStats
-			into *sums
-		}{{got.RPCs, &gc}, {want.RPCs, &wc}} {
-			for _, r := range l.rows {
-				l.into.n += r.Count
-				l.into.errs += r.Errors
-				l.into.total += r.Total
-			}
-		}
-		for _, l := range []struct {
-			rows []store.RouteRPCStats
-			into *sums
-		}{{got.RouteRPCs, &grr}, {want.RouteRPCs, &wrr}} {
-			for _, r := range l.rows {
-				l.into.n += r.Count
-				l.into.errs += r.Errors
-				l.into.total += r.Total
-			}
-		}
+		gr, wr := sumRoutes(got.Routes), sumRoutes(want.Routes)
+		gc, wc := sumRPCs(got.RPCs, func(r store.RPCStats) store.RPCStats { return r }), sumRPCs(want.RPCs, func(r store.RPCStats) store.RPCStats { return r })
+		grr, wrr := sumRPCs(got.RouteRPCs, func(r store.RouteRPCStats) store.RPCStats { return r.RPCStats }), sumRPCs(want.RouteRPCs, func(r store.RouteRPCStats) store.RPCStats { return r.RPCStats })
 		for _, c := range []struct {
 			what      string
 			rows      int
 			hasOther  bool
-			got, want sums
+			got, want statSums
 		}{
 			{"routes", len(got.Routes), slices.ContainsFunc(got.Routes, func(r store.RouteStats) bool { return r.Route == store.Other }), gr, wr},
 			{"RPCs", len(got.RPCs), slices.ContainsFunc(got.RPCs, func(r store.RPCStats) bool { return r.Service == store.Other && r.Method == "" }), gc, wc},
@@ -854,4 +821,30 @@ func testMaxKeys(t *testing.T, s store.Store) {
 			t.Errorf("busy RPC %+v, want %+v", g, w)
 		}
 	}
+}
+
+// statSums adds up the figures of a Stats list.
+type statSums struct {
+	n, errs, calls int64
+	total          time.Duration
+}
+
+func sumRoutes(rows []store.RouteStats) (s statSums) {
+	for _, r := range rows {
+		s.n += r.Requests
+		s.errs += r.Errors
+		s.calls += r.Calls
+		s.total += r.Total
+	}
+	return s
+}
+
+func sumRPCs[T any](rows []T, rpc func(T) store.RPCStats) (s statSums) {
+	for _, row := range rows {
+		r := rpc(row)
+		s.n += r.Count
+		s.errs += r.Errors
+		s.total += r.Total
+	}
+	return s
 }
