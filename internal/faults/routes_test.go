@@ -35,10 +35,10 @@ func randomLetters(rng *rand.Rand, n int) string {
 	return string(b)
 }
 
-// floodCount is the number of requests of a flood: the figure of the
-// reproduction, or a tenth of it with -short.
+// floodCount is the number of requests of a flood: n, the figure of the
+// reproduction, or a tenth of it with -short or under the race detector.
 func floodCount(n int) int {
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		return n / 10
 	}
 	return n

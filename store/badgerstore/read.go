@@ -304,6 +304,16 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 	}
 	ma := -floorDiv(-a, nsMinute) // first whole minute
 	mb := floorDiv(b, nsMinute)   // end of the last whole minute
+	// A minute cut by an edge of the window, with no record on the far
+	// side of the edge, counts whole, from its rollup: the window's end is
+	// usually now, and the current minute may hold a flood of records
+	// that reading summaries would cost far more.
+	if ma*nsMinute > a && r.none((ma-1)*nsMinute, a) {
+		ma--
+	}
+	if mb*nsMinute < b && r.none(b, (mb+1)*nsMinute) {
+		mb++
+	}
 	if ma >= mb {
 		return r.summaries(ctx, into, a, b, overallOnly)
 	}
@@ -325,6 +335,17 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 		return r.minutes(into, hb*60, mb, overallOnly)
 	}
 	return r.minutes(into, ma, mb, overallOnly)
+}
+
+// none reports whether no record started in [a, b) (Unix nanoseconds).
+func (r *reader) none(a, b int64) bool {
+	it := r.its[pSummary]
+	if it == nil {
+		it = r.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
+		r.its[pSummary] = it
+	}
+	it.Seek(timeKey([]byte{pSummary}, a))
+	return !it.Valid() || bytes.Compare(it.Item().Key(), timeKey([]byte{pSummary}, b)) >= 0
 }
 
 // minutes adds the minute rollups and pending deltas of minutes [a, b).
