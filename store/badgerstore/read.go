@@ -277,21 +277,22 @@ func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64, 
 		return err
 	}
 	return r.scan(pSummary, timeKey([]byte{pSummary}, a), timeKey([]byte{pSummary}, b), func(k, v []byte) error {
-		r.durs = r.durs[:0]
-		durs := &r.durs
 		if overallOnly {
-			durs = nil
+			o, err := codec.DecodeOverall(v)
+			if err != nil {
+				r.s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
+				return nil
+			}
+			into.AddOverall(o)
+			return nil
 		}
-		sum, err := codec.DecodeSummary(v, durs)
+		r.durs = r.durs[:0]
+		sum, err := codec.DecodeSummary(v, &r.durs)
 		if err != nil {
 			r.s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
 			return nil
 		}
-		if overallOnly {
-			into.AddOverall(&sum)
-		} else {
-			into.Add(&sum, r.durs)
-		}
+		into.Add(&sum, r.durs)
 		return nil
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,7 +95,14 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		var durs []time.Duration
-		DecodeSummary(b, &durs)
+		sum, serr := DecodeSummary(b, &durs)
+		o, oerr := DecodeOverall(b)
+		if (serr == nil) != (oerr == nil) {
+			t.Fatalf("DecodeSummary: %v; DecodeOverall: %v", serr, oerr)
+		}
+		if serr == nil && (o.Duration != sum.Duration || o.Failed != sum.HasError() || o.Calls != sum.CallCount) {
+			t.Fatalf("DecodeOverall = %+v, summary %+v", o, sum)
+		}
 		var scratch sketch.Sketch
 		ru := NewRollup()
 		if ru.MergeEncoded(b, false, &scratch) == nil {
@@ -134,6 +142,38 @@ func BenchmarkDecodeSummary(b *testing.B) {
 		if _, err := DecodeSummary(enc, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDecodeOverall decodes what Series needs of a summary, against
+// BenchmarkDecodeSummary's full decode; "long" is a 404 of a 2,000-byte
+// path, as a scan of random paths records.
+func BenchmarkDecodeOverall(b *testing.B) {
+	r := storetest.Record20(time.Now(), 1)
+	long := &recording.Record{Kind: recording.KindHTTP, Start: time.Now(), Method: "GET", Path: "/nf/" + strings.Repeat("x", 2000),
+		Route: "GET (unmatched 4xx)", Status: 404}
+	for _, c := range []struct {
+		name string
+		r    *recording.Record
+	}{{"Record20", r}, {"long", long}} {
+		sum := c.r.Summary()
+		enc := AppendSummary(nil, &sum, CallDurations(c.r, &sum))
+		b.Run(c.name+"/overall", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeOverall(enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/summary", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeSummary(enc, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -201,5 +241,33 @@ func TestBoundedRollup(t *testing.T) {
 		if !slices.ContainsFunc(st.Routes, func(r store.RouteStats) bool { return r.Route == store.Other }) {
 			t.Errorf("%s: no Other route", name)
 		}
+	}
+}
+
+// TestDecodeOverall checks DecodeOverall against DecodeSummary, and that it
+// reports corrupt input.
+func TestDecodeOverall(t *testing.T) {
+	recs := storetest.Records(3, time.Unix(1700000000, 0), time.Second, 300)
+	recs = append(recs, storetest.FullRecord(time.Unix(1700000000, 0), 1), &recording.Record{Kind: recording.KindGRPC, Status: 14})
+	failed := 0
+	for _, r := range recs {
+		sum := r.Summary()
+		b := AppendSummary(nil, &sum, CallDurations(r, &sum))
+		o, err := DecodeOverall(b)
+		want := Overall{Duration: sum.Duration, Failed: sum.HasError(), Calls: sum.CallCount}
+		if err != nil || o != want {
+			t.Fatalf("DecodeOverall = %+v, %v; want %+v", o, err, want)
+		}
+		if o.Failed {
+			failed++
+		}
+		for i := range b {
+			if _, err := DecodeOverall(b[:i]); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("summary truncated at %d: err = %v, want ErrCorrupt", i, err)
+			}
+		}
+	}
+	if failed == 0 || failed == len(recs) {
+		t.Errorf("%d of %d records failed: the test does not tell failures apart", failed, len(recs))
 	}
 }

@@ -127,16 +127,16 @@ func newGroup() *group { return new(group) }
 func mergeInto(dst, src *group) { dst.merge(src) }
 
 // AddOverall counts one record in the overall group and histogram only
-// (what Series needs).
-func (ru *Rollup) AddOverall(s *recording.Summary) {
+// (what Series needs), from [DecodeOverall].
+func (ru *Rollup) AddOverall(o Overall) {
 	ru.all.count++
-	if s.HasError() {
+	if o.Failed {
 		ru.all.errors++
 	}
-	ru.all.calls += int64(s.CallCount)
-	ru.all.total += s.Duration
-	ru.all.sk.Add(s.Duration)
-	ru.hist[storekit.HistogramIndex(s.Duration)]++
+	ru.all.calls += int64(o.Calls)
+	ru.all.total += o.Duration
+	ru.all.sk.Add(o.Duration)
+	ru.hist[storekit.HistogramIndex(o.Duration)]++
 }
 
 // Add counts one record from its summary and its calls' durations (in the
