@@ -466,17 +466,17 @@ func DecodeOverall(b []byte) (Overall, error) {
 	d.skip() // Route
 	d.skip() // Query
 	status := d.int()
-	d.i() // RequestBytes
-	d.i() // ResponseBytes
+	d.i()    // RequestBytes
+	d.i()    // ResponseBytes
 	d.skip() // User
 	d.skip() // Instance
 	d.d()    // Overhead
 	hasErr := d.skip()
 	hasPanic := d.skip()
 	o.Calls = d.int()
-	d.int() // ErrorCalls
-	d.int() // DroppedCalls
-	d.int() // Warnings
+	d.int()            // ErrorCalls
+	d.int()            // DroppedCalls
+	d.int()            // Warnings
 	for range d.n(6) { // RPCs: checked, not kept
 		d.skip()
 		d.skip()
