@@ -24,7 +24,11 @@ import (
 // and url.full, and the status, sizes, error, and phases timed
 // through [net/http/httptrace] — dns, connect, tls, send, wait (for the first
 // response byte) and receive. The call ends when the response body reaches
-// EOF or is closed, so reading the body is part of the call.
+// EOF or is closed, so reading the body is part of the call. Sizes are body
+// bytes that crossed the wire: a HEAD response has none, whatever its
+// Content-Length, and a request body of unknown length, or one that waits
+// for "100 Continue", is counted as it is sent (none, when the server
+// answered without asking for it).
 //
 // The call's trace context (its own span ID) is injected into the outgoing
 // request through the recorder's propagator, so a recorded downstream service
@@ -62,9 +66,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.SetRequest(hc.Request)
 	var attrs [4]recording.Attr
 	c.SetAttrs(convention.AppendHTTPAttrs(attrs[:0], hc)...)
-	unknown := req.ContentLength < 0 || req.ContentLength == 0 && req.Body != nil && req.Body != http.NoBody
-	if !unknown {
-		c.SetRequestSize(req.ContentLength)
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	// The body is counted as it is sent when its length is unknown, and when
+	// the request waits for "100 Continue": a server that answers otherwise
+	// (417, say) is never sent the body.
+	count := hasBody && (req.ContentLength <= 0 || expectsContinue(req.Header))
+	if !count {
+		c.SetRequestSize(max(req.ContentLength, 0))
 	}
 
 	pt := &phases{c: c, start: c.StartTime()}
@@ -76,16 +84,33 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		out.Header = make(http.Header)
 	}
 	rec.Propagator().Inject(ctx, c.TraceContext(), recording.HeaderCarrier(out.Header))
-	var sent *countingBody
-	if unknown && req.Body != nil && req.Body != http.NoBody {
-		sent = &countingBody{rc: req.Body}
-		out.Body = sent
+	var sent *atomic.Pointer[countingBody] // the body of the last attempt
+	if count {
+		sent = new(atomic.Pointer[countingBody])
+		cb := &countingBody{rc: req.Body}
+		sent.Store(cb)
+		out.Body = cb
+		if req.GetBody != nil {
+			// A retry rewinds the body through GetBody: count the new one.
+			out.GetBody = func() (io.ReadCloser, error) {
+				rc, err := req.GetBody()
+				if err != nil {
+					return rc, err
+				}
+				cb := &countingBody{rc: rc}
+				sent.Store(cb)
+				return cb, nil
+			}
+		}
 	}
 	a.AddOverhead(time.Since(t0))
 
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
 		pt.end(time.Now())
+		if sent != nil {
+			c.SetRequestSize(sent.Load().n.Load())
+		}
 		c.End(err)
 		return resp, err
 	}
@@ -95,6 +120,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	b := &trackedBody{rc: resp.Body, c: c, pt: pt, sent: sent, length: resp.ContentLength}
 	if resp.Body == nil || resp.Body == http.NoBody || req.Method == http.MethodHead {
+		// No body crossed the wire, whatever Content-Length says (it is the
+		// length of the GET response, for HEAD).
+		b.length = 0
 		b.finish(nil)
 		return resp, nil
 	}
@@ -128,7 +156,7 @@ type trackedBody struct {
 	rc     io.ReadCloser
 	c      *recording.ActiveCall
 	pt     *phases
-	sent   *countingBody
+	sent   *atomic.Pointer[countingBody]
 	length int64
 	n      atomic.Int64
 	once   sync.Once
@@ -156,7 +184,7 @@ func (b *trackedBody) finish(err error) {
 		now := time.Now()
 		b.pt.end(now)
 		if b.sent != nil {
-			b.c.SetRequestSize(b.sent.n.Load())
+			b.c.SetRequestSize(b.sent.Load().n.Load())
 		}
 		size := b.n.Load()
 		if size == 0 && b.length > 0 {
