@@ -23,12 +23,16 @@ import (
 // HTTP client spans the same way), the redacted URL as its request summary
 // and url.full, and the status, sizes, error, and phases timed
 // through [net/http/httptrace] — dns, connect, tls, send, wait (for the first
-// response byte) and receive. The call ends when the response body reaches
-// EOF or is closed, so reading the body is part of the call. Sizes are body
-// bytes that crossed the wire: a HEAD response has none, whatever its
-// Content-Length, and a request body of unknown length, or one that waits
-// for "100 Continue", is counted as it is sent (none, when the server
-// answered without asking for it).
+// response byte) and receive. A phase that happened but could not be timed
+// is named in the call's attribute appstats.phases.unknown ("send,wait"
+// when an HTTP/2 transport reported the request written only after the
+// response had begun), never left out silently.
+//
+// The call ends when the response body reaches EOF or is closed, so reading
+// the body is part of the call. Sizes are body bytes that crossed the wire:
+// a HEAD response has none, whatever its Content-Length, and a request body
+// of unknown length, or one that waits for "100 Continue", is counted as it
+// is sent (none, when the server answered without asking for it).
 //
 // The call's trace context (its own span ID) is injected into the outgoing
 // request through the recorder's propagator, so a recorded downstream service
@@ -276,7 +280,17 @@ func (p *phases) end(now time.Time) {
 	if sendFrom.IsZero() {
 		sendFrom = p.start
 	}
-	add("send", sendFrom, ph.wrote)
-	add("wait", ph.wrote, ph.resp)
+	switch {
+	case !ph.wrote.IsZero() && (ph.resp.IsZero() || !ph.wrote.After(ph.resp)):
+		add("send", sendFrom, ph.wrote)
+		add("wait", ph.wrote, ph.resp)
+	case !ph.resp.IsZero():
+		// The response came before the request was reported written: HTTP/2
+		// writes a request on a goroutine of its own, whose WroteRequest
+		// event may come after the first response byte, or after the whole
+		// response was read. When the request went out is not known; say
+		// so rather than leave the phases out, or time them by a late event.
+		c.SetAttr(convention.KeyPhasesUnknown, "send,wait")
+	}
 	add("receive", ph.resp, now)
 }
