@@ -37,7 +37,12 @@ import (
 // The call's trace context (its own span ID) is injected into the outgoing
 // request through the recorder's propagator, so a recorded downstream service
 // joins the trace. Requests without a recorded context go straight to base.
-// A nil base means [http.DefaultTransport].
+// A request made inside a call recorded already ([recording.CallFromContext]:
+// by another recording transport around this one, by hand with
+// [recording.ContextWithCall], or as an OpenTelemetry CLIENT span bridged by
+// package otelexport, as when otelhttp's transport wraps this one) is not
+// recorded again: it goes to base with that call's trace context. A nil
+// base means [http.DefaultTransport].
 //
 // The transport has no options: what it records is set by the recorder of
 // each request (its redaction rules, limits and propagator).
@@ -59,6 +64,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return t.base.RoundTrip(withTrace(req, tc, propagatorOf(nil)))
 		}
 		return t.base.RoundTrip(req)
+	}
+	if outer := recording.CallFromContext(req.Context()); outer != nil {
+		// The request is a call recorded already, by instrumentation around
+		// this transport (otelhttp's span, bridged by otelexport; another
+		// recording transport): one request is one call. Its trace context
+		// goes out, so the downstream's parent is that call.
+		return t.base.RoundTrip(withTrace(req, outer.TraceContext(), propagatorOf(a.Recorder())))
 	}
 	c := a.StartCall(convention.ServiceHTTP, convention.HTTPURLCallName(req.Method, req.URL))
 	if c == nil { // over MaxCalls, or after the request ended
