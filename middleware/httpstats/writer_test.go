@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -28,11 +29,15 @@ var protocols = []struct {
 }
 
 // startServer starts h on loopback speaking the protocol, and returns it
-// with a client that speaks the same.
-func startServer(t *testing.T, h http.Handler, useTLS, h2 bool) (*httptest.Server, *http.Client) {
+// with a client that speaks the same. The server's error log is discarded
+// when quiet is set.
+func startServer(t *testing.T, h http.Handler, useTLS, h2 bool, quiet ...bool) (*httptest.Server, *http.Client) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.EnableHTTP2 = h2
+	if len(quiet) > 0 && quiet[0] {
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	}
 	if useTLS {
 		srv.StartTLS()
 	} else {
