@@ -57,18 +57,9 @@ func wrappers() []byte {
 	for i, f := range ifaces {
 		fmt.Fprintf(&b, "\tif _, ok := rw.w.(%s); ok {\n\t\tm |= 1 << %d\n\t}\n", f.iface, i)
 	}
-	b.WriteString("\tswitch m {\n")
-	n := 1 << len(ifaces)
-	for m := 0; m < n; m++ {
-		if m == n-1 {
-			b.WriteString("\tdefault:\n")
-		} else {
-			fmt.Fprintf(&b, "\tcase %d:\n", m)
-		}
-		fmt.Fprintf(&b, "\t\treturn rw%d{rw}\n", m)
-	}
-	b.WriteString("\t}\n}\n")
-	for m := 0; m < n; m++ {
+	switchMask(&b, func(m int) { fmt.Fprintf(&b, "\t\treturn rw%d{rw}\n", m) })
+	b.WriteString("}\n")
+	for m := 0; m < 1<<len(ifaces); m++ {
 		fmt.Fprintf(&b, "\n// rw%d: %s.\ntype rw%d struct{ *respWriter }\n\n", m, names(m), m)
 		for i, f := range ifaces {
 			if m&(1<<i) != 0 {
@@ -96,14 +87,8 @@ func inners() []byte {
 	}
 	b.WriteString("}\n\n")
 	b.WriteString("// combo returns f seen as a writer with the optional interfaces in\n// the mask m and no others.\n")
-	b.WriteString("func combo(m uint, f *fakeWriter) http.ResponseWriter {\n\tswitch m {\n")
-	n := 1 << len(ifaces)
-	for m := 0; m < n; m++ {
-		if m == n-1 {
-			b.WriteString("\tdefault:\n")
-		} else {
-			fmt.Fprintf(&b, "\tcase %d:\n", m)
-		}
+	b.WriteString("func combo(m uint, f *fakeWriter) http.ResponseWriter {\n")
+	switchMask(&b, func(m int) {
 		b.WriteString("\t\treturn struct {\n\t\t\thttp.ResponseWriter\n")
 		args := "f"
 		for i, f := range ifaces {
@@ -113,9 +98,26 @@ func inners() []byte {
 			}
 		}
 		fmt.Fprintf(&b, "\t\t}{%s}\n", args)
-	}
-	b.WriteString("\t}\n}\n")
+	})
+	b.WriteString("}\n")
 	return b.Bytes()
+}
+
+// switchMask writes a switch on the mask m with a case for every
+// combination (the last one as default, so that the function returns on
+// every path), its body written by body.
+func switchMask(b *bytes.Buffer, body func(m int)) {
+	b.WriteString("\tswitch m {\n")
+	n := 1 << len(ifaces)
+	for m := 0; m < n; m++ {
+		if m == n-1 {
+			b.WriteString("\tdefault:\n")
+		} else {
+			fmt.Fprintf(b, "\tcase %d:\n", m)
+		}
+		body(m)
+	}
+	b.WriteString("\t}\n")
 }
 
 func write(name string, src []byte) {

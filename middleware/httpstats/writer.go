@@ -17,6 +17,15 @@ import (
 // handlers, and [http.ResponseController] through Unwrap, behave as without
 // it. The methods below that those types call are unexported, so that no
 // optional interface is claimed by embedding.
+//
+// github.com/felixge/httpsnoop, which otelhttp uses, preserves interfaces the
+// same way, and was not taken for three reasons: its Unwrap hands
+// ResponseController the wrapped writer itself, so a hijack or a flush made
+// through a controller past a writer that lacks the interface would go
+// unobserved (rcShim observes them); its hooks are closures built for each
+// request, several allocations where wrap makes none; and the record's
+// rules (1xx headers are not the status, a hijack ends observation) would
+// be spread over hooks instead of one type.
 type respWriter struct {
 	w        http.ResponseWriter
 	status   int
