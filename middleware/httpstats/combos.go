@@ -34,6 +34,9 @@ func wrap(rw *respWriter) http.ResponseWriter {
 	if _, ok := rw.w.(io.StringWriter); ok {
 		m |= 1 << 5
 	}
+	if _, ok := rw.w.(flushErrorer); ok {
+		m |= 1 << 6
+	}
 	switch m {
 	case 0:
 		return rw0{rw}
@@ -161,8 +164,136 @@ func wrap(rw *respWriter) http.ResponseWriter {
 		return rw61{rw}
 	case 62:
 		return rw62{rw}
-	default:
+	case 63:
 		return rw63{rw}
+	case 64:
+		return rw64{rw}
+	case 65:
+		return rw65{rw}
+	case 66:
+		return rw66{rw}
+	case 67:
+		return rw67{rw}
+	case 68:
+		return rw68{rw}
+	case 69:
+		return rw69{rw}
+	case 70:
+		return rw70{rw}
+	case 71:
+		return rw71{rw}
+	case 72:
+		return rw72{rw}
+	case 73:
+		return rw73{rw}
+	case 74:
+		return rw74{rw}
+	case 75:
+		return rw75{rw}
+	case 76:
+		return rw76{rw}
+	case 77:
+		return rw77{rw}
+	case 78:
+		return rw78{rw}
+	case 79:
+		return rw79{rw}
+	case 80:
+		return rw80{rw}
+	case 81:
+		return rw81{rw}
+	case 82:
+		return rw82{rw}
+	case 83:
+		return rw83{rw}
+	case 84:
+		return rw84{rw}
+	case 85:
+		return rw85{rw}
+	case 86:
+		return rw86{rw}
+	case 87:
+		return rw87{rw}
+	case 88:
+		return rw88{rw}
+	case 89:
+		return rw89{rw}
+	case 90:
+		return rw90{rw}
+	case 91:
+		return rw91{rw}
+	case 92:
+		return rw92{rw}
+	case 93:
+		return rw93{rw}
+	case 94:
+		return rw94{rw}
+	case 95:
+		return rw95{rw}
+	case 96:
+		return rw96{rw}
+	case 97:
+		return rw97{rw}
+	case 98:
+		return rw98{rw}
+	case 99:
+		return rw99{rw}
+	case 100:
+		return rw100{rw}
+	case 101:
+		return rw101{rw}
+	case 102:
+		return rw102{rw}
+	case 103:
+		return rw103{rw}
+	case 104:
+		return rw104{rw}
+	case 105:
+		return rw105{rw}
+	case 106:
+		return rw106{rw}
+	case 107:
+		return rw107{rw}
+	case 108:
+		return rw108{rw}
+	case 109:
+		return rw109{rw}
+	case 110:
+		return rw110{rw}
+	case 111:
+		return rw111{rw}
+	case 112:
+		return rw112{rw}
+	case 113:
+		return rw113{rw}
+	case 114:
+		return rw114{rw}
+	case 115:
+		return rw115{rw}
+	case 116:
+		return rw116{rw}
+	case 117:
+		return rw117{rw}
+	case 118:
+		return rw118{rw}
+	case 119:
+		return rw119{rw}
+	case 120:
+		return rw120{rw}
+	case 121:
+		return rw121{rw}
+	case 122:
+		return rw122{rw}
+	case 123:
+		return rw123{rw}
+	case 124:
+		return rw124{rw}
+	case 125:
+		return rw125{rw}
+	case 126:
+		return rw126{rw}
+	default:
+		return rw127{rw}
 	}
 }
 
@@ -612,3 +743,515 @@ func (w rw63) CloseNotify() <-chan bool                         { return w.close
 func (w rw63) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
 func (w rw63) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
 func (w rw63) WriteString(s string) (int, error)                { return w.writeString(s) }
+
+// rw64: flushErrorer.
+type rw64 struct{ *respWriter }
+
+func (w rw64) FlushError() error { return w.flushError() }
+
+// rw65: http.Flusher, flushErrorer.
+type rw65 struct{ *respWriter }
+
+func (w rw65) Flush()            { w.flush() }
+func (w rw65) FlushError() error { return w.flushError() }
+
+// rw66: http.Hijacker, flushErrorer.
+type rw66 struct{ *respWriter }
+
+func (w rw66) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw66) FlushError() error                            { return w.flushError() }
+
+// rw67: http.Flusher, http.Hijacker, flushErrorer.
+type rw67 struct{ *respWriter }
+
+func (w rw67) Flush()                                       { w.flush() }
+func (w rw67) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw67) FlushError() error                            { return w.flushError() }
+
+// rw68: http.CloseNotifier, flushErrorer.
+type rw68 struct{ *respWriter }
+
+func (w rw68) CloseNotify() <-chan bool { return w.closeNotify() }
+func (w rw68) FlushError() error        { return w.flushError() }
+
+// rw69: http.Flusher, http.CloseNotifier, flushErrorer.
+type rw69 struct{ *respWriter }
+
+func (w rw69) Flush()                   { w.flush() }
+func (w rw69) CloseNotify() <-chan bool { return w.closeNotify() }
+func (w rw69) FlushError() error        { return w.flushError() }
+
+// rw70: http.Hijacker, http.CloseNotifier, flushErrorer.
+type rw70 struct{ *respWriter }
+
+func (w rw70) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw70) CloseNotify() <-chan bool                     { return w.closeNotify() }
+func (w rw70) FlushError() error                            { return w.flushError() }
+
+// rw71: http.Flusher, http.Hijacker, http.CloseNotifier, flushErrorer.
+type rw71 struct{ *respWriter }
+
+func (w rw71) Flush()                                       { w.flush() }
+func (w rw71) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw71) CloseNotify() <-chan bool                     { return w.closeNotify() }
+func (w rw71) FlushError() error                            { return w.flushError() }
+
+// rw72: io.ReaderFrom, flushErrorer.
+type rw72 struct{ *respWriter }
+
+func (w rw72) ReadFrom(r io.Reader) (int64, error) { return w.readFrom(r) }
+func (w rw72) FlushError() error                   { return w.flushError() }
+
+// rw73: http.Flusher, io.ReaderFrom, flushErrorer.
+type rw73 struct{ *respWriter }
+
+func (w rw73) Flush()                              { w.flush() }
+func (w rw73) ReadFrom(r io.Reader) (int64, error) { return w.readFrom(r) }
+func (w rw73) FlushError() error                   { return w.flushError() }
+
+// rw74: http.Hijacker, io.ReaderFrom, flushErrorer.
+type rw74 struct{ *respWriter }
+
+func (w rw74) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw74) ReadFrom(r io.Reader) (int64, error)          { return w.readFrom(r) }
+func (w rw74) FlushError() error                            { return w.flushError() }
+
+// rw75: http.Flusher, http.Hijacker, io.ReaderFrom, flushErrorer.
+type rw75 struct{ *respWriter }
+
+func (w rw75) Flush()                                       { w.flush() }
+func (w rw75) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw75) ReadFrom(r io.Reader) (int64, error)          { return w.readFrom(r) }
+func (w rw75) FlushError() error                            { return w.flushError() }
+
+// rw76: http.CloseNotifier, io.ReaderFrom, flushErrorer.
+type rw76 struct{ *respWriter }
+
+func (w rw76) CloseNotify() <-chan bool            { return w.closeNotify() }
+func (w rw76) ReadFrom(r io.Reader) (int64, error) { return w.readFrom(r) }
+func (w rw76) FlushError() error                   { return w.flushError() }
+
+// rw77: http.Flusher, http.CloseNotifier, io.ReaderFrom, flushErrorer.
+type rw77 struct{ *respWriter }
+
+func (w rw77) Flush()                              { w.flush() }
+func (w rw77) CloseNotify() <-chan bool            { return w.closeNotify() }
+func (w rw77) ReadFrom(r io.Reader) (int64, error) { return w.readFrom(r) }
+func (w rw77) FlushError() error                   { return w.flushError() }
+
+// rw78: http.Hijacker, http.CloseNotifier, io.ReaderFrom, flushErrorer.
+type rw78 struct{ *respWriter }
+
+func (w rw78) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw78) CloseNotify() <-chan bool                     { return w.closeNotify() }
+func (w rw78) ReadFrom(r io.Reader) (int64, error)          { return w.readFrom(r) }
+func (w rw78) FlushError() error                            { return w.flushError() }
+
+// rw79: http.Flusher, http.Hijacker, http.CloseNotifier, io.ReaderFrom, flushErrorer.
+type rw79 struct{ *respWriter }
+
+func (w rw79) Flush()                                       { w.flush() }
+func (w rw79) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw79) CloseNotify() <-chan bool                     { return w.closeNotify() }
+func (w rw79) ReadFrom(r io.Reader) (int64, error)          { return w.readFrom(r) }
+func (w rw79) FlushError() error                            { return w.flushError() }
+
+// rw80: http.Pusher, flushErrorer.
+type rw80 struct{ *respWriter }
+
+func (w rw80) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw80) FlushError() error                                { return w.flushError() }
+
+// rw81: http.Flusher, http.Pusher, flushErrorer.
+type rw81 struct{ *respWriter }
+
+func (w rw81) Flush()                                           { w.flush() }
+func (w rw81) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw81) FlushError() error                                { return w.flushError() }
+
+// rw82: http.Hijacker, http.Pusher, flushErrorer.
+type rw82 struct{ *respWriter }
+
+func (w rw82) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw82) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw82) FlushError() error                                { return w.flushError() }
+
+// rw83: http.Flusher, http.Hijacker, http.Pusher, flushErrorer.
+type rw83 struct{ *respWriter }
+
+func (w rw83) Flush()                                           { w.flush() }
+func (w rw83) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw83) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw83) FlushError() error                                { return w.flushError() }
+
+// rw84: http.CloseNotifier, http.Pusher, flushErrorer.
+type rw84 struct{ *respWriter }
+
+func (w rw84) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw84) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw84) FlushError() error                                { return w.flushError() }
+
+// rw85: http.Flusher, http.CloseNotifier, http.Pusher, flushErrorer.
+type rw85 struct{ *respWriter }
+
+func (w rw85) Flush()                                           { w.flush() }
+func (w rw85) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw85) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw85) FlushError() error                                { return w.flushError() }
+
+// rw86: http.Hijacker, http.CloseNotifier, http.Pusher, flushErrorer.
+type rw86 struct{ *respWriter }
+
+func (w rw86) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw86) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw86) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw86) FlushError() error                                { return w.flushError() }
+
+// rw87: http.Flusher, http.Hijacker, http.CloseNotifier, http.Pusher, flushErrorer.
+type rw87 struct{ *respWriter }
+
+func (w rw87) Flush()                                           { w.flush() }
+func (w rw87) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw87) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw87) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw87) FlushError() error                                { return w.flushError() }
+
+// rw88: io.ReaderFrom, http.Pusher, flushErrorer.
+type rw88 struct{ *respWriter }
+
+func (w rw88) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw88) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw88) FlushError() error                                { return w.flushError() }
+
+// rw89: http.Flusher, io.ReaderFrom, http.Pusher, flushErrorer.
+type rw89 struct{ *respWriter }
+
+func (w rw89) Flush()                                           { w.flush() }
+func (w rw89) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw89) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw89) FlushError() error                                { return w.flushError() }
+
+// rw90: http.Hijacker, io.ReaderFrom, http.Pusher, flushErrorer.
+type rw90 struct{ *respWriter }
+
+func (w rw90) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw90) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw90) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw90) FlushError() error                                { return w.flushError() }
+
+// rw91: http.Flusher, http.Hijacker, io.ReaderFrom, http.Pusher, flushErrorer.
+type rw91 struct{ *respWriter }
+
+func (w rw91) Flush()                                           { w.flush() }
+func (w rw91) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw91) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw91) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw91) FlushError() error                                { return w.flushError() }
+
+// rw92: http.CloseNotifier, io.ReaderFrom, http.Pusher, flushErrorer.
+type rw92 struct{ *respWriter }
+
+func (w rw92) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw92) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw92) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw92) FlushError() error                                { return w.flushError() }
+
+// rw93: http.Flusher, http.CloseNotifier, io.ReaderFrom, http.Pusher, flushErrorer.
+type rw93 struct{ *respWriter }
+
+func (w rw93) Flush()                                           { w.flush() }
+func (w rw93) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw93) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw93) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw93) FlushError() error                                { return w.flushError() }
+
+// rw94: http.Hijacker, http.CloseNotifier, io.ReaderFrom, http.Pusher, flushErrorer.
+type rw94 struct{ *respWriter }
+
+func (w rw94) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw94) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw94) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw94) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw94) FlushError() error                                { return w.flushError() }
+
+// rw95: http.Flusher, http.Hijacker, http.CloseNotifier, io.ReaderFrom, http.Pusher, flushErrorer.
+type rw95 struct{ *respWriter }
+
+func (w rw95) Flush()                                           { w.flush() }
+func (w rw95) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw95) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw95) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw95) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw95) FlushError() error                                { return w.flushError() }
+
+// rw96: io.StringWriter, flushErrorer.
+type rw96 struct{ *respWriter }
+
+func (w rw96) WriteString(s string) (int, error) { return w.writeString(s) }
+func (w rw96) FlushError() error                 { return w.flushError() }
+
+// rw97: http.Flusher, io.StringWriter, flushErrorer.
+type rw97 struct{ *respWriter }
+
+func (w rw97) Flush()                            { w.flush() }
+func (w rw97) WriteString(s string) (int, error) { return w.writeString(s) }
+func (w rw97) FlushError() error                 { return w.flushError() }
+
+// rw98: http.Hijacker, io.StringWriter, flushErrorer.
+type rw98 struct{ *respWriter }
+
+func (w rw98) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw98) WriteString(s string) (int, error)            { return w.writeString(s) }
+func (w rw98) FlushError() error                            { return w.flushError() }
+
+// rw99: http.Flusher, http.Hijacker, io.StringWriter, flushErrorer.
+type rw99 struct{ *respWriter }
+
+func (w rw99) Flush()                                       { w.flush() }
+func (w rw99) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw99) WriteString(s string) (int, error)            { return w.writeString(s) }
+func (w rw99) FlushError() error                            { return w.flushError() }
+
+// rw100: http.CloseNotifier, io.StringWriter, flushErrorer.
+type rw100 struct{ *respWriter }
+
+func (w rw100) CloseNotify() <-chan bool          { return w.closeNotify() }
+func (w rw100) WriteString(s string) (int, error) { return w.writeString(s) }
+func (w rw100) FlushError() error                 { return w.flushError() }
+
+// rw101: http.Flusher, http.CloseNotifier, io.StringWriter, flushErrorer.
+type rw101 struct{ *respWriter }
+
+func (w rw101) Flush()                            { w.flush() }
+func (w rw101) CloseNotify() <-chan bool          { return w.closeNotify() }
+func (w rw101) WriteString(s string) (int, error) { return w.writeString(s) }
+func (w rw101) FlushError() error                 { return w.flushError() }
+
+// rw102: http.Hijacker, http.CloseNotifier, io.StringWriter, flushErrorer.
+type rw102 struct{ *respWriter }
+
+func (w rw102) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw102) CloseNotify() <-chan bool                     { return w.closeNotify() }
+func (w rw102) WriteString(s string) (int, error)            { return w.writeString(s) }
+func (w rw102) FlushError() error                            { return w.flushError() }
+
+// rw103: http.Flusher, http.Hijacker, http.CloseNotifier, io.StringWriter, flushErrorer.
+type rw103 struct{ *respWriter }
+
+func (w rw103) Flush()                                       { w.flush() }
+func (w rw103) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw103) CloseNotify() <-chan bool                     { return w.closeNotify() }
+func (w rw103) WriteString(s string) (int, error)            { return w.writeString(s) }
+func (w rw103) FlushError() error                            { return w.flushError() }
+
+// rw104: io.ReaderFrom, io.StringWriter, flushErrorer.
+type rw104 struct{ *respWriter }
+
+func (w rw104) ReadFrom(r io.Reader) (int64, error) { return w.readFrom(r) }
+func (w rw104) WriteString(s string) (int, error)   { return w.writeString(s) }
+func (w rw104) FlushError() error                   { return w.flushError() }
+
+// rw105: http.Flusher, io.ReaderFrom, io.StringWriter, flushErrorer.
+type rw105 struct{ *respWriter }
+
+func (w rw105) Flush()                              { w.flush() }
+func (w rw105) ReadFrom(r io.Reader) (int64, error) { return w.readFrom(r) }
+func (w rw105) WriteString(s string) (int, error)   { return w.writeString(s) }
+func (w rw105) FlushError() error                   { return w.flushError() }
+
+// rw106: http.Hijacker, io.ReaderFrom, io.StringWriter, flushErrorer.
+type rw106 struct{ *respWriter }
+
+func (w rw106) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw106) ReadFrom(r io.Reader) (int64, error)          { return w.readFrom(r) }
+func (w rw106) WriteString(s string) (int, error)            { return w.writeString(s) }
+func (w rw106) FlushError() error                            { return w.flushError() }
+
+// rw107: http.Flusher, http.Hijacker, io.ReaderFrom, io.StringWriter, flushErrorer.
+type rw107 struct{ *respWriter }
+
+func (w rw107) Flush()                                       { w.flush() }
+func (w rw107) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw107) ReadFrom(r io.Reader) (int64, error)          { return w.readFrom(r) }
+func (w rw107) WriteString(s string) (int, error)            { return w.writeString(s) }
+func (w rw107) FlushError() error                            { return w.flushError() }
+
+// rw108: http.CloseNotifier, io.ReaderFrom, io.StringWriter, flushErrorer.
+type rw108 struct{ *respWriter }
+
+func (w rw108) CloseNotify() <-chan bool            { return w.closeNotify() }
+func (w rw108) ReadFrom(r io.Reader) (int64, error) { return w.readFrom(r) }
+func (w rw108) WriteString(s string) (int, error)   { return w.writeString(s) }
+func (w rw108) FlushError() error                   { return w.flushError() }
+
+// rw109: http.Flusher, http.CloseNotifier, io.ReaderFrom, io.StringWriter, flushErrorer.
+type rw109 struct{ *respWriter }
+
+func (w rw109) Flush()                              { w.flush() }
+func (w rw109) CloseNotify() <-chan bool            { return w.closeNotify() }
+func (w rw109) ReadFrom(r io.Reader) (int64, error) { return w.readFrom(r) }
+func (w rw109) WriteString(s string) (int, error)   { return w.writeString(s) }
+func (w rw109) FlushError() error                   { return w.flushError() }
+
+// rw110: http.Hijacker, http.CloseNotifier, io.ReaderFrom, io.StringWriter, flushErrorer.
+type rw110 struct{ *respWriter }
+
+func (w rw110) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw110) CloseNotify() <-chan bool                     { return w.closeNotify() }
+func (w rw110) ReadFrom(r io.Reader) (int64, error)          { return w.readFrom(r) }
+func (w rw110) WriteString(s string) (int, error)            { return w.writeString(s) }
+func (w rw110) FlushError() error                            { return w.flushError() }
+
+// rw111: http.Flusher, http.Hijacker, http.CloseNotifier, io.ReaderFrom, io.StringWriter, flushErrorer.
+type rw111 struct{ *respWriter }
+
+func (w rw111) Flush()                                       { w.flush() }
+func (w rw111) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
+func (w rw111) CloseNotify() <-chan bool                     { return w.closeNotify() }
+func (w rw111) ReadFrom(r io.Reader) (int64, error)          { return w.readFrom(r) }
+func (w rw111) WriteString(s string) (int, error)            { return w.writeString(s) }
+func (w rw111) FlushError() error                            { return w.flushError() }
+
+// rw112: http.Pusher, io.StringWriter, flushErrorer.
+type rw112 struct{ *respWriter }
+
+func (w rw112) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw112) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw112) FlushError() error                                { return w.flushError() }
+
+// rw113: http.Flusher, http.Pusher, io.StringWriter, flushErrorer.
+type rw113 struct{ *respWriter }
+
+func (w rw113) Flush()                                           { w.flush() }
+func (w rw113) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw113) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw113) FlushError() error                                { return w.flushError() }
+
+// rw114: http.Hijacker, http.Pusher, io.StringWriter, flushErrorer.
+type rw114 struct{ *respWriter }
+
+func (w rw114) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw114) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw114) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw114) FlushError() error                                { return w.flushError() }
+
+// rw115: http.Flusher, http.Hijacker, http.Pusher, io.StringWriter, flushErrorer.
+type rw115 struct{ *respWriter }
+
+func (w rw115) Flush()                                           { w.flush() }
+func (w rw115) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw115) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw115) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw115) FlushError() error                                { return w.flushError() }
+
+// rw116: http.CloseNotifier, http.Pusher, io.StringWriter, flushErrorer.
+type rw116 struct{ *respWriter }
+
+func (w rw116) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw116) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw116) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw116) FlushError() error                                { return w.flushError() }
+
+// rw117: http.Flusher, http.CloseNotifier, http.Pusher, io.StringWriter, flushErrorer.
+type rw117 struct{ *respWriter }
+
+func (w rw117) Flush()                                           { w.flush() }
+func (w rw117) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw117) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw117) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw117) FlushError() error                                { return w.flushError() }
+
+// rw118: http.Hijacker, http.CloseNotifier, http.Pusher, io.StringWriter, flushErrorer.
+type rw118 struct{ *respWriter }
+
+func (w rw118) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw118) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw118) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw118) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw118) FlushError() error                                { return w.flushError() }
+
+// rw119: http.Flusher, http.Hijacker, http.CloseNotifier, http.Pusher, io.StringWriter, flushErrorer.
+type rw119 struct{ *respWriter }
+
+func (w rw119) Flush()                                           { w.flush() }
+func (w rw119) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw119) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw119) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw119) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw119) FlushError() error                                { return w.flushError() }
+
+// rw120: io.ReaderFrom, http.Pusher, io.StringWriter, flushErrorer.
+type rw120 struct{ *respWriter }
+
+func (w rw120) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw120) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw120) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw120) FlushError() error                                { return w.flushError() }
+
+// rw121: http.Flusher, io.ReaderFrom, http.Pusher, io.StringWriter, flushErrorer.
+type rw121 struct{ *respWriter }
+
+func (w rw121) Flush()                                           { w.flush() }
+func (w rw121) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw121) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw121) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw121) FlushError() error                                { return w.flushError() }
+
+// rw122: http.Hijacker, io.ReaderFrom, http.Pusher, io.StringWriter, flushErrorer.
+type rw122 struct{ *respWriter }
+
+func (w rw122) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw122) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw122) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw122) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw122) FlushError() error                                { return w.flushError() }
+
+// rw123: http.Flusher, http.Hijacker, io.ReaderFrom, http.Pusher, io.StringWriter, flushErrorer.
+type rw123 struct{ *respWriter }
+
+func (w rw123) Flush()                                           { w.flush() }
+func (w rw123) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw123) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw123) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw123) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw123) FlushError() error                                { return w.flushError() }
+
+// rw124: http.CloseNotifier, io.ReaderFrom, http.Pusher, io.StringWriter, flushErrorer.
+type rw124 struct{ *respWriter }
+
+func (w rw124) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw124) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw124) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw124) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw124) FlushError() error                                { return w.flushError() }
+
+// rw125: http.Flusher, http.CloseNotifier, io.ReaderFrom, http.Pusher, io.StringWriter, flushErrorer.
+type rw125 struct{ *respWriter }
+
+func (w rw125) Flush()                                           { w.flush() }
+func (w rw125) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw125) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw125) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw125) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw125) FlushError() error                                { return w.flushError() }
+
+// rw126: http.Hijacker, http.CloseNotifier, io.ReaderFrom, http.Pusher, io.StringWriter, flushErrorer.
+type rw126 struct{ *respWriter }
+
+func (w rw126) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw126) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw126) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw126) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw126) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw126) FlushError() error                                { return w.flushError() }
+
+// rw127: http.Flusher, http.Hijacker, http.CloseNotifier, io.ReaderFrom, http.Pusher, io.StringWriter, flushErrorer.
+type rw127 struct{ *respWriter }
+
+func (w rw127) Flush()                                           { w.flush() }
+func (w rw127) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.hijack() }
+func (w rw127) CloseNotify() <-chan bool                         { return w.closeNotify() }
+func (w rw127) ReadFrom(r io.Reader) (int64, error)              { return w.readFrom(r) }
+func (w rw127) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
+func (w rw127) WriteString(s string) (int, error)                { return w.writeString(s) }
+func (w rw127) FlushError() error                                { return w.flushError() }

@@ -10,7 +10,7 @@ import (
 )
 
 // comboNames are the optional interfaces, in the bit order of a mask.
-var comboNames = []string{"http.Flusher", "http.Hijacker", "http.CloseNotifier", "io.ReaderFrom", "http.Pusher", "io.StringWriter"}
+var comboNames = []string{"http.Flusher", "http.Hijacker", "http.CloseNotifier", "io.ReaderFrom", "http.Pusher", "io.StringWriter", "flushErrorer"}
 
 // combo returns f seen as a writer with the optional interfaces in
 // the mask m and no others.
@@ -454,7 +454,7 @@ func combo(m uint, f *fakeWriter) http.ResponseWriter {
 			http.Pusher
 			io.StringWriter
 		}{f, f, f, f, f, f}
-	default:
+	case 63:
 		return struct {
 			http.ResponseWriter
 			http.Flusher
@@ -464,5 +464,517 @@ func combo(m uint, f *fakeWriter) http.ResponseWriter {
 			http.Pusher
 			io.StringWriter
 		}{f, f, f, f, f, f, f}
+	case 64:
+		return struct {
+			http.ResponseWriter
+			flushErrorer
+		}{f, f}
+	case 65:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			flushErrorer
+		}{f, f, f}
+	case 66:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			flushErrorer
+		}{f, f, f}
+	case 67:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			flushErrorer
+		}{f, f, f, f}
+	case 68:
+		return struct {
+			http.ResponseWriter
+			http.CloseNotifier
+			flushErrorer
+		}{f, f, f}
+	case 69:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.CloseNotifier
+			flushErrorer
+		}{f, f, f, f}
+	case 70:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			http.CloseNotifier
+			flushErrorer
+		}{f, f, f, f}
+	case 71:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			http.CloseNotifier
+			flushErrorer
+		}{f, f, f, f, f}
+	case 72:
+		return struct {
+			http.ResponseWriter
+			io.ReaderFrom
+			flushErrorer
+		}{f, f, f}
+	case 73:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			io.ReaderFrom
+			flushErrorer
+		}{f, f, f, f}
+	case 74:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			io.ReaderFrom
+			flushErrorer
+		}{f, f, f, f}
+	case 75:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			io.ReaderFrom
+			flushErrorer
+		}{f, f, f, f, f}
+	case 76:
+		return struct {
+			http.ResponseWriter
+			http.CloseNotifier
+			io.ReaderFrom
+			flushErrorer
+		}{f, f, f, f}
+	case 77:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.CloseNotifier
+			io.ReaderFrom
+			flushErrorer
+		}{f, f, f, f, f}
+	case 78:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			http.CloseNotifier
+			io.ReaderFrom
+			flushErrorer
+		}{f, f, f, f, f}
+	case 79:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			http.CloseNotifier
+			io.ReaderFrom
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 80:
+		return struct {
+			http.ResponseWriter
+			http.Pusher
+			flushErrorer
+		}{f, f, f}
+	case 81:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f}
+	case 82:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f}
+	case 83:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f}
+	case 84:
+		return struct {
+			http.ResponseWriter
+			http.CloseNotifier
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f}
+	case 85:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.CloseNotifier
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f}
+	case 86:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			http.CloseNotifier
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f}
+	case 87:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			http.CloseNotifier
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 88:
+		return struct {
+			http.ResponseWriter
+			io.ReaderFrom
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f}
+	case 89:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			io.ReaderFrom
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f}
+	case 90:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			io.ReaderFrom
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f}
+	case 91:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			io.ReaderFrom
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 92:
+		return struct {
+			http.ResponseWriter
+			http.CloseNotifier
+			io.ReaderFrom
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f}
+	case 93:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.CloseNotifier
+			io.ReaderFrom
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 94:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			http.CloseNotifier
+			io.ReaderFrom
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 95:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			http.CloseNotifier
+			io.ReaderFrom
+			http.Pusher
+			flushErrorer
+		}{f, f, f, f, f, f, f}
+	case 96:
+		return struct {
+			http.ResponseWriter
+			io.StringWriter
+			flushErrorer
+		}{f, f, f}
+	case 97:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f}
+	case 98:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f}
+	case 99:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f}
+	case 100:
+		return struct {
+			http.ResponseWriter
+			http.CloseNotifier
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f}
+	case 101:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.CloseNotifier
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f}
+	case 102:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			http.CloseNotifier
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f}
+	case 103:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			http.CloseNotifier
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 104:
+		return struct {
+			http.ResponseWriter
+			io.ReaderFrom
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f}
+	case 105:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			io.ReaderFrom
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f}
+	case 106:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			io.ReaderFrom
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f}
+	case 107:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			io.ReaderFrom
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 108:
+		return struct {
+			http.ResponseWriter
+			http.CloseNotifier
+			io.ReaderFrom
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f}
+	case 109:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.CloseNotifier
+			io.ReaderFrom
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 110:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			http.CloseNotifier
+			io.ReaderFrom
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 111:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			http.CloseNotifier
+			io.ReaderFrom
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f, f}
+	case 112:
+		return struct {
+			http.ResponseWriter
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f}
+	case 113:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f}
+	case 114:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f}
+	case 115:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 116:
+		return struct {
+			http.ResponseWriter
+			http.CloseNotifier
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f}
+	case 117:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.CloseNotifier
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 118:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			http.CloseNotifier
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 119:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			http.CloseNotifier
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f, f}
+	case 120:
+		return struct {
+			http.ResponseWriter
+			io.ReaderFrom
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f}
+	case 121:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			io.ReaderFrom
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 122:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			io.ReaderFrom
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 123:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			io.ReaderFrom
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f, f}
+	case 124:
+		return struct {
+			http.ResponseWriter
+			http.CloseNotifier
+			io.ReaderFrom
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f}
+	case 125:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.CloseNotifier
+			io.ReaderFrom
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f, f}
+	case 126:
+		return struct {
+			http.ResponseWriter
+			http.Hijacker
+			http.CloseNotifier
+			io.ReaderFrom
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f, f}
+	default:
+		return struct {
+			http.ResponseWriter
+			http.Flusher
+			http.Hijacker
+			http.CloseNotifier
+			io.ReaderFrom
+			http.Pusher
+			io.StringWriter
+			flushErrorer
+		}{f, f, f, f, f, f, f, f}
 	}
 }

@@ -40,10 +40,11 @@
 // The middleware observes and never alters a response. The ResponseWriter a
 // handler is given has exactly the optional interfaces of the one the
 // middleware was given — any combination of [http.Flusher], [http.Hijacker],
-// [http.CloseNotifier], [io.ReaderFrom], [http.Pusher] and [io.StringWriter],
-// whether it is the server's own or one already wrapped by other middleware —
-// and Unwrap, so [http.ResponseController] reaches the rest (deadlines, full
-// duplex). Flushes, hijacks, ReadFrom and WriteString made through it are
+// [http.CloseNotifier], [io.ReaderFrom], [http.Pusher], [io.StringWriter]
+// and the FlushError method by which [http.ResponseController] learns that a
+// flush failed, whether it is the server's own or one already wrapped by
+// other middleware — and Unwrap, so ResponseController reaches the rest
+// (deadlines, full duplex). Flushes, hijacks, ReadFrom and WriteString made through it are
 // observed: status, body bytes and the hijack are recorded. A panicking
 // handler is recorded with status 500 and the panic value, and the panic
 // continues.

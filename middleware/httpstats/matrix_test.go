@@ -49,6 +49,14 @@ func (f *fakeWriter) Write(b []byte) (int, error) {
 	return f.body.Write(b)
 }
 func (f *fakeWriter) Flush() { f.calls = append(f.calls, "Flush") }
+func (f *fakeWriter) FlushError() error {
+	f.calls = append(f.calls, "FlushError")
+	return errFlush
+}
+
+// errFlush is what the fake's FlushError returns, to see it come through.
+var errFlush = errors.New("flush failed: the client went away")
+
 func (f *fakeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	f.calls = append(f.calls, "Hijack")
 	c1, c2 := net.Pipe()
@@ -79,12 +87,17 @@ func (f *fakeWriter) close() {
 	}
 }
 
+// flushErrorer is the FlushError method http.ResponseController calls, when
+// a writer has it, rather than Flush.
+type flushErrorer interface{ FlushError() error }
+
 // claims returns the mask of optional interfaces w has, in comboNames order.
 func claims(w http.ResponseWriter) uint {
 	var m uint
 	for i, ok := range []bool{
 		is[http.Flusher](w), is[http.Hijacker](w), is[http.CloseNotifier](w),
 		is[io.ReaderFrom](w), is[http.Pusher](w), is[io.StringWriter](w),
+		is[flushErrorer](w),
 	} {
 		if ok {
 			m |= 1 << i
@@ -120,7 +133,7 @@ func maskNames(m uint) string {
 // whether Flush and Hijack are supported.
 func controllerResult(w http.ResponseWriter, hijack bool) string {
 	rc := http.NewResponseController(w)
-	res := fmt.Sprintf("flush:%v", !errors.Is(rc.Flush(), http.ErrNotSupported))
+	res := fmt.Sprint("flush: ", rc.Flush())
 	if hijack {
 		c, _, err := rc.Hijack()
 		if c != nil {
@@ -131,14 +144,14 @@ func controllerResult(w http.ResponseWriter, hijack bool) string {
 	return res
 }
 
-// TestWriterMatrix wraps a writer of each of the 64 combinations of
-// http.Flusher, http.Hijacker, http.CloseNotifier, io.ReaderFrom, http.Pusher
-// and io.StringWriter, and checks that the writer the handler is given has
+// TestWriterMatrix wraps a writer of each of the 128 combinations of
+// http.Flusher, http.Hijacker, http.CloseNotifier, io.ReaderFrom,
+// http.Pusher, io.StringWriter and FlushError, and checks that the writer the handler is given has
 // exactly the methods of the one it wraps (plus Unwrap), that
 // http.ResponseController finds the same features through it, and that each
 // optional method reaches the wrapped writer and is observed in the record.
 func TestWriterMatrix(t *testing.T) {
-	if len(comboNames) != 6 {
+	if len(comboNames) != 7 {
 		t.Fatalf("combos_test.go has %d interfaces; run go generate", len(comboNames))
 	}
 	rec, sink := newRecorder(t, recording.WithQueueSize(1024), recording.WithMaxStack(0))
@@ -187,6 +200,13 @@ func TestWriterMatrix(t *testing.T) {
 				sw.WriteString(payload)
 			}
 		}, want{"WriteString", 200, int64(len(payload)), false}},
+		{"FlushError", 6, func(w http.ResponseWriter) {
+			if fe, ok := w.(flushErrorer); ok {
+				if err := fe.FlushError(); err != errFlush {
+					t.Errorf("FlushError returned %v, want the wrapped writer's %v", err, errFlush)
+				}
+			}
+		}, want{"FlushError", 200, 0, false}},
 		// io.WriteString takes WriteString where the writer has it, else Write.
 		{"io.WriteString", -1, func(w http.ResponseWriter) { io.WriteString(w, payload) }, want{"", 200, int64(len(payload)), false}},
 	}
@@ -220,7 +240,7 @@ func TestWriterMatrix(t *testing.T) {
 		fw.close()
 		// A flush sends status 200; a hijack without one leaves no status.
 		rcWant := want{status: 200, hijacked: hj}
-		if hj && m&1 == 0 {
+		if hj && m&(1|1<<6) == 0 {
 			rcWant.status = 0
 		}
 		wants[fmt.Sprintf("/rc/%d", m)] = rcWant

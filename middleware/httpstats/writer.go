@@ -13,9 +13,10 @@ import (
 // writes. It is handed to the handler dressed by wrap (combos.go, generated)
 // in a type that has exactly the optional interfaces of the writer it wraps —
 // any combination of http.Flusher, http.Hijacker, http.CloseNotifier,
-// io.ReaderFrom, http.Pusher and io.StringWriter — so that type assertions in
-// handlers, and [http.ResponseController] through Unwrap, behave as without
-// it. The methods below that those types call are unexported, so that no
+// io.ReaderFrom, http.Pusher, io.StringWriter and the FlushError method that
+// http.ResponseController prefers to Flush (for its error) — so that type
+// assertions in handlers, and [http.ResponseController] (through Unwrap for
+// what is not listed: deadlines, full duplex), behave as without it. The methods below that those types call are unexported, so that no
 // optional interface is claimed by embedding.
 //
 // github.com/felixge/httpsnoop, which otelhttp uses, preserves interfaces the
@@ -117,6 +118,15 @@ func (rw *respWriter) readFrom(r io.Reader) (int64, error) {
 
 func (rw *respWriter) push(target string, opts *http.PushOptions) error {
 	return rw.w.(http.Pusher).Push(target, opts)
+}
+
+// flushErrorer is the method http.ResponseController calls to flush, when a
+// writer has it, rather than Flush: it reports the error.
+type flushErrorer interface{ FlushError() error }
+
+func (rw *respWriter) flushError() error {
+	rw.sent()
+	return rw.w.(flushErrorer).FlushError()
 }
 
 // writeString keeps io.WriteString from copying the string, where the
