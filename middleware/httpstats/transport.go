@@ -65,7 +65,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.base.RoundTrip(req)
 	}
-	if outer := recording.CallFromContext(req.Context()); outer != nil {
+	if outer := recording.CallFromContext(req.Context()); outer != nil && outer.Record() == a {
 		// The request is a call recorded already, by instrumentation around
 		// this transport (otelhttp's span, bridged by otelexport; another
 		// recording transport): one request is one call. Its trace context
