@@ -280,6 +280,8 @@ func TestCurlTranscripts(t *testing.T) {
 				"POST /upload":     {200, 5000, int64(len("read 5000 bytes, <nil>\n"))},
 				"GET /closenotify": {200, 0, int64(len("CloseNotifier ok\n"))},
 				"GET /readfrom":    {200, 0, 128 << 10},
+				"GET /early-hints": {200, 0, int64(len("after the hints\n"))}, // 103 is not the status
+				"GET /notmodified": {304, 0, 0},
 			}
 			if !p.http2 {
 				wantSizes["POST /reject"] = sizes{417, 0, int64(len("no uploads here\n"))}
