@@ -74,20 +74,36 @@ type interopCase struct {
 }
 
 var interopCases = []interopCase{
-	{"empty_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) { interop.DoEmptyUnaryCall(ctx, tc) }},
-	{"large_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) { interop.DoLargeUnaryCall(ctx, tc) }},
-	{"client_streaming", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) { interop.DoClientStreaming(ctx, tc) }},
-	{"server_streaming", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) { interop.DoServerStreaming(ctx, tc) }},
-	{"ping_pong", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) { interop.DoPingPong(ctx, tc) }},
-	{"empty_stream", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) { interop.DoEmptyStream(ctx, tc) }},
+	{"empty_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
+		interop.DoEmptyUnaryCall(ctx, tc)
+	}},
+	{"large_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
+		interop.DoLargeUnaryCall(ctx, tc)
+	}},
+	{"client_streaming", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
+		interop.DoClientStreaming(ctx, tc)
+	}},
+	{"server_streaming", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
+		interop.DoServerStreaming(ctx, tc)
+	}},
+	{"ping_pong", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
+		interop.DoPingPong(ctx, tc)
+	}},
+	{"empty_stream", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
+		interop.DoEmptyStream(ctx, tc)
+	}},
 	{"timeout_on_sleeping_server", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
 		interop.DoTimeoutOnSleepingServer(ctx, tc)
 	}},
-	{"cancel_after_begin", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) { interop.DoCancelAfterBegin(ctx, tc) }},
+	{"cancel_after_begin", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
+		interop.DoCancelAfterBegin(ctx, tc)
+	}},
 	{"cancel_after_first_response", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
 		interop.DoCancelAfterFirstResponse(ctx, tc)
 	}},
-	{"custom_metadata", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) { interop.DoCustomMetadata(ctx, tc) }},
+	{"custom_metadata", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
+		interop.DoCustomMetadata(ctx, tc)
+	}},
 	{"status_code_and_message", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
 		interop.DoStatusCodeAndMessage(ctx, tc)
 	}},
@@ -97,8 +113,12 @@ var interopCases = []interopCase{
 	{"unimplemented_service", func(ctx context.Context, cc *grpc.ClientConn, _ testgrpc.TestServiceClient) {
 		interop.DoUnimplementedService(ctx, testgrpc.NewUnimplementedServiceClient(cc))
 	}},
-	{"unimplemented_method", func(ctx context.Context, cc *grpc.ClientConn, _ testgrpc.TestServiceClient) { interop.DoUnimplementedMethod(ctx, cc) }},
-	{"pick_first_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) { interop.DoPickFirstUnary(ctx, tc) }},
+	{"unimplemented_method", func(ctx context.Context, cc *grpc.ClientConn, _ testgrpc.TestServiceClient) {
+		interop.DoUnimplementedMethod(ctx, cc)
+	}},
+	{"pick_first_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
+		interop.DoPickFirstUnary(ctx, tc)
+	}},
 }
 
 // runInterop runs every interop case against grpc-go's interop test server,
