@@ -268,7 +268,7 @@ func TestDialerAsResolverDial(t *testing.T) {
 	run := func(r *net.Resolver, ctx context.Context) []string {
 		out := make([]string, len(lookups))
 		for i, l := range lookups {
-			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			v, err := l.run(lctx, r)
 			cancel()
 			if err != nil {
