@@ -663,27 +663,38 @@ func TestNotRecorded(t *testing.T) {
 }
 
 // TestUnknownMethod checks that an RPC gRPC rejects before any handler runs
-// is still recorded, as Unimplemented.
+// is still recorded, as Unimplemented with the status message the client
+// gets.
 func TestUnknownMethod(t *testing.T) {
 	rec, sink := newRecorder(t)
 	addr, stop := startServer(t, &testServer{}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
-	conn, _ := dial(t, addr)
+	conn, client := dial(t, addr)
+	// An RPC of the service first: the handler learns the server has it.
+	if _, err := client.EmptyCall(context.Background(), &testgrpc.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{} // full method → the client's status message
 	for _, method := range []string{"/no.Such/Service", "/grpc.testing.TestService/NoSuchMethod", "/grpc.testing.TestService/UnimplementedCall"} {
 		err := conn.Invoke(context.Background(), method, &testgrpc.Empty{}, &testgrpc.Empty{})
 		if status.Code(err) != codes.Unimplemented {
 			t.Fatalf("%s: err = %v, want Unimplemented", method, err)
 		}
+		got[method] = status.Convert(err).Message()
 	}
 	conn.Close()
 	stop()
 	closeRecorder(t, rec)
 	recs := sink.Records()
-	if len(recs) != 3 {
-		t.Fatalf("got %d records, want 3", len(recs))
+	if len(recs) != 4 {
+		t.Fatalf("got %d records, want 4", len(recs))
 	}
 	for _, r := range recs {
-		if r.Status != int(codes.Unimplemented) || r.Error == "" || r.Attr(grpcstats.AttrStatusCode) != "12" {
-			t.Errorf("%s: Status %d, Error %q, status attr %q; want 12, an error, 12", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode))
+		msg, ok := got[r.Path]
+		if !ok {
+			continue // EmptyCall
+		}
+		if r.Status != int(codes.Unimplemented) || r.Error != msg || r.Attr(grpcstats.AttrStatusCode) != "12" {
+			t.Errorf("%s: Status %d, Error %q, status attr %q; want 12, %q, 12", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode), msg)
 		}
 	}
 }

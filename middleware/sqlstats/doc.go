@@ -22,7 +22,12 @@
 // table are recorded by their operation alone ("BEGIN", "COMMIT",
 // "ROLLBACK", "PING", "PRAGMA"). Preparing a statement is a call
 // "PREPARE SELECT users"; executing it is recorded like the same statement
-// sent directly. Opening a connection inside a request is a call "CONNECT".
+// sent directly. Opening a connection inside a request is a call "CONNECT",
+// whichever way the driver was wrapped ([Open], [WrapConnector] or [Wrap]).
+//
+// A PostgreSQL COPY fed row by row through a prepared statement (lib/pq's
+// CopyIn) is one call, "COPY" and its table, from the Prepare to the Exec
+// without arguments that ends it, with the number of rows copied.
 //
 // The call's request summary, and its db.query.text attribute, is the
 // statement normalized by [Normalize]: literals replaced by ?, IN lists
@@ -34,7 +39,9 @@
 //
 // A query's call lasts until its rows are closed, and notes the number of
 // rows read (db.response.returned_rows); an Exec notes the rows it affected
-// (db.response.affected_rows). A statement's error is the call's error.
+// (db.response.affected_rows). A statement's error is the call's error; so is
+// the error of a context cancelled (or past its deadline) while the rows were
+// read, as database/sql reports it to the application.
 // Other attributes follow the OpenTelemetry conventions: db.system.name (see
 // [WithSystem]), db.operation.name and db.collection.name.
 //

@@ -1,6 +1,7 @@
 package sqlstats
 
 import (
+	"context"
 	"database/sql/driver"
 	"fmt"
 	"strconv"
@@ -40,9 +41,6 @@ type wrapper struct {
 func newWrapper(opts []Option) *wrapper { return &wrapper{cfg: newConfig(opts)} }
 
 // startStmt starts the call of a statement in a's request.
-//
-// The time spent outside StartCall (which counts its own) is added to the
-// record's overhead.
 func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare bool, args []driver.NamedValue) *recording.ActiveCall {
 	t0 := time.Now()
 	st := w.cache.get(query)
@@ -50,6 +48,15 @@ func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare boo
 	if prepare {
 		method = st.prepare
 	}
+	return w.startParsed(a, st, method, st.table, args, t0)
+}
+
+// startParsed starts a call named method of statement st, which names table,
+// in a's request. t0 is when the work for the call began.
+//
+// The time spent outside StartCall (which counts its own) is added to the
+// record's overhead.
+func (w *wrapper) startParsed(a *recording.ActiveRecord, st *statement, method, table string, args []driver.NamedValue, t0 time.Time) *recording.ActiveCall {
 	t1 := time.Now()
 	c := a.StartCall(Service, method)
 	if c == nil {
@@ -68,8 +75,8 @@ func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare boo
 	if st.operation != "" {
 		attrs = append(attrs, recording.Attr{Key: AttrOperation, Value: st.operation})
 	}
-	if st.table != "" {
-		attrs = append(attrs, recording.Attr{Key: AttrCollection, Value: st.table})
+	if table != "" {
+		attrs = append(attrs, recording.Attr{Key: AttrCollection, Value: table})
 	}
 	c.SetAttrs(attrs...)
 	if w.cfg.args && len(args) > 0 {
@@ -164,8 +171,9 @@ func endExec(c *recording.ActiveCall, res driver.Result, err error) {
 }
 
 // endQuery ends the call of a Query that failed, or returns the rows wrapped
-// so that the call ends when they are closed.
-func endQuery(c *recording.ActiveCall, rows driver.Rows, err error) driver.Rows {
+// so that the call ends when they are closed. ctx is the query's, txCtx its
+// transaction's (or nil).
+func endQuery(ctx, txCtx context.Context, c *recording.ActiveCall, rows driver.Rows, err error) driver.Rows {
 	if c == nil {
 		return rows
 	}
@@ -177,7 +185,7 @@ func endQuery(c *recording.ActiveCall, rows driver.Rows, err error) driver.Rows 
 		c.End(err)
 		return rows
 	}
-	return newRows(rows, c)
+	return newRows(ctx, txCtx, rows, c)
 }
 
 // rowsText returns "1 row" or "n rows".

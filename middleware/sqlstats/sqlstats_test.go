@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -495,28 +496,41 @@ func TestOpenUnknownDriver(t *testing.T) {
 	}
 }
 
+// TestWrapDriver checks that a wrapped driver, with DriverContext or without
+// (as sqlite's and lib/pq's), opens its connections through a connector, so
+// that opening one inside a request is recorded.
 func TestWrapDriver(t *testing.T) {
-	if _, ok := sqlstats.Wrap(sqliteDriver(t)).(driver.DriverContext); ok {
-		t.Fatal("wrapped sqlite driver claims DriverContext")
-	}
-	d := sqlstats.Wrap(ctxDriver{sqliteDriver(t)})
-	if _, ok := d.(driver.DriverContext); !ok {
-		t.Fatal("wrapped driver lacks DriverContext")
-	}
-	c, err := d.(driver.DriverContext).OpenConnector("file:" + filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(c)
-	defer db.Close()
-	setup(t, db)
-	r := record(t, func(ctx context.Context) {
-		if err := db.PingContext(ctx); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if got := calls(r); !reflect.DeepEqual(got, []string{"sql PING"}) {
-		t.Errorf("calls = %q", got)
+	for _, tt := range []struct {
+		name string
+		d    driver.Driver
+	}{
+		{"without DriverContext", sqliteDriver(t)},
+		{"with DriverContext", ctxDriver{sqliteDriver(t)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := sqlstats.Wrap(tt.d)
+			dc, ok := d.(driver.DriverContext)
+			if !ok {
+				t.Fatal("wrapped driver lacks DriverContext")
+			}
+			c, err := dc.OpenConnector("file:" + filepath.Join(t.TempDir(), "w.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Driver() != d {
+				t.Error("the connector's driver is not the wrapped driver")
+			}
+			db := sql.OpenDB(c)
+			defer db.Close()
+			r := record(t, func(ctx context.Context) {
+				if err := db.PingContext(ctx); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if got := calls(r); !reflect.DeepEqual(got[:2], []string{"sql CONNECT", "sql PING"}) {
+				t.Errorf("calls = %q", got)
+			}
+		})
 	}
 }
 
@@ -553,5 +567,63 @@ func TestConnectorClose(t *testing.T) {
 	}
 	if _, ok := sqlstats.WrapConnector(dsnConnector{sqliteDriver(t), dsn}).(io.Closer); ok {
 		t.Error("wrapped connector claims io.Closer")
+	}
+}
+
+// TestCancelledWhileRead checks that rows whose context is cancelled while
+// they are read record the context's error the application gets, whether it
+// closes them at once or reads on until database/sql has closed them.
+func TestCancelledWhileRead(t *testing.T) {
+	db := openDB(t)
+	const q = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100000) SELECT x FROM c"
+	for _, readOn := range []bool{false, true} {
+		var appErr error
+		r := record(t, func(ctx context.Context) {
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			rows, err := db.QueryContext(cctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rows.Next() {
+				t.Fatalf("no first row: %v", rows.Err())
+			}
+			cancel()
+			if readOn {
+				for rows.Next() {
+				}
+				appErr = rows.Err()
+			}
+			rows.Close()
+		})
+		if readOn && !errors.Is(appErr, context.Canceled) {
+			t.Fatalf("the application got %v, want context canceled", appErr)
+		}
+		c := r.Calls[0]
+		if c.Error != context.Canceled.Error() || c.Response != "" {
+			t.Errorf("read on %v: call recorded with error %q, response %q", readOn, c.Error, c.Response)
+		}
+	}
+	// Rows read to the end, or closed early, before a cancellation are not
+	// failures.
+	r := record(t, func(ctx context.Context) {
+		cctx, cancel := context.WithCancel(ctx)
+		var x int
+		if err := db.QueryRowContext(cctx, q).Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.QueryContext(cctx, "SELECT 1 UNION ALL SELECT 2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+		}
+		cancel()
+		rows.Close()
+	})
+	for _, c := range r.Calls {
+		if c.Error != "" || c.Response != "1 row" && c.Response != "2 rows" {
+			t.Errorf("%s: error %q, response %q", c.Method, c.Error, c.Response)
+		}
 	}
 }
