@@ -139,11 +139,7 @@ func (b *bridge) OnEnd(s sdktrace.ReadOnlySpan) {
 		c.SetRequest(n.request)
 	}
 	if n.url != nil {
-		var params []string
-		if e.redac != nil {
-			params = e.redac.Params
-		}
-		hc := convention.NewHTTPCall(n.httpMethod, n.url, params)
+		hc := convention.NewHTTPCall(n.httpMethod, n.url, e.redac)
 		c.SetRequest(hc.Request)
 		c.SetAttrs(convention.AppendHTTPAttrs([]recording.Attr(nil), hc)...)
 	}

@@ -160,10 +160,10 @@ func TestBridgeSpans(t *testing.T) {
 					attribute.Int("http.status_code", 404)))
 			s.End()
 		}, []wantCall{{service: "http", method: "GET api.example.com/users/{id}",
-			request: "GET https://API.example.com:443/users/42?token=%5BREDACTED%5D&q=1",
+			request: "GET https://[REDACTED]@API.example.com:443/users/42?token=[REDACTED]&q=1",
 			attrs: map[string]string{"http.request.method": "GET", "http.response.status_code": "404",
 				"server.address": "API.example.com", "server.port": "443",
-				"url.full":    "https://API.example.com:443/users/42?token=%5BREDACTED%5D&q=1",
+				"url.full":    "https://[REDACTED]@API.example.com:443/users/42?token=[REDACTED]&q=1",
 				"http.method": "", "http.url": "", "http.status_code": ""}}}},
 		{"http span without a URL", func(ctx context.Context, tr trace.Tracer) {
 			_, s := tr.Start(ctx, "POST", trace.WithSpanKind(trace.SpanKindClient),
