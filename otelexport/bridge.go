@@ -15,6 +15,7 @@ import (
 	grpccodes "google.golang.org/grpc/codes"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/sqlnorm"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -136,7 +137,7 @@ func (b *bridge) OnEnd(s sdktrace.ReadOnlySpan) {
 	c.SetService(n.service)
 	c.SetMethod(n.method)
 	if n.request != "" {
-		c.SetRequest(n.request)
+		c.SetRequest(n.queryText())
 	}
 	if n.url != nil {
 		hc := convention.NewHTTPCall(n.httpMethod, n.url, e.redac)
@@ -239,7 +240,8 @@ var sqlSystems = map[string]bool{
 // same operation (see package convention).
 type callName struct {
 	service, method string
-	request         string   // database spans: the query text
+	request         string   // database spans: the query text…
+	system          string   // …and the database system
 	httpMethod      string   // HTTP client spans with a URL: the method…
 	url             *url.URL // …and the URL
 }
@@ -297,7 +299,7 @@ func classify(name string, attrs []attribute.KeyValue) callName {
 		return callName{service: sys, method: method}
 	}
 	if sys := get(convention.KeyDBSystemName, convention.KeyOldDBSystem); sys != "" {
-		n := callName{service: sys, method: get(convention.KeyDBQuerySummary)}
+		n := callName{service: sys, method: get(convention.KeyDBQuerySummary), system: sys}
 		if sqlSystems[sys] {
 			n.service = convention.ServiceSQL
 		}
@@ -313,6 +315,16 @@ func classify(name string, attrs []attribute.KeyValue) callName {
 		return n
 	}
 	return callName{service: convention.ServiceOTel, method: name}
+}
+
+// queryText returns the request of a database call: its query text,
+// normalized as package sqlstats normalizes statements when the system is
+// an SQL database (the span's instrumentation may record literals).
+func (n *callName) queryText() string {
+	if n.service != convention.ServiceSQL {
+		return n.request
+	}
+	return sqlnorm.Normalize(sqlnorm.Of(n.system), n.request)
 }
 
 func exceptionMessage(events []sdktrace.Event) string {

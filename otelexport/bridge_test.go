@@ -147,6 +147,14 @@ func TestBridgeSpans(t *testing.T) {
 			s.End()
 		}, []wantCall{{service: "sql", method: "SELECT users", request: "SELECT * FROM users WHERE id = $1",
 			attrs: map[string]string{"db.system.name": "postgresql"}}}},
+		{"database span with literals: normalized in its dialect", func(ctx context.Context, tr trace.Tracer) {
+			_, s := tr.Start(ctx, "SELECT users", trace.WithSpanKind(trace.SpanKindClient),
+				trace.WithAttributes(attribute.String("db.system", "mysql"), attribute.String("db.operation", "SELECT"),
+					attribute.String("db.sql.table", "users"),
+					attribute.String("db.statement", `SELECT * FROM users WHERE n = 'O\'Brien' AND pw = "hunter2" # hunter3`)))
+			s.End()
+		}, []wantCall{{service: "sql", method: "SELECT users", request: "SELECT * FROM users WHERE n = ? AND pw = ?",
+			attrs: map[string]string{"db.system.name": "mysql"}}}},
 		{"redis span keeps its system, under the newer key", func(ctx context.Context, tr trace.Tracer) {
 			_, s := tr.Start(ctx, "get", trace.WithSpanKind(trace.SpanKindClient),
 				trace.WithAttributes(attribute.String("db.system", "redis"), attribute.String("db.operation", "get")))

@@ -18,6 +18,7 @@ func Wrap(d driver.Driver, opts ...Option) driver.Driver {
 }
 
 func wrapDriver(d driver.Driver, w *wrapper) driver.Driver {
+	w.detect(d)
 	wd := &wdriver{d: d, w: w}
 	if dc, ok := d.(driver.DriverContext); ok {
 		return &wdriverCtx{wd, dc}
