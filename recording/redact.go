@@ -49,7 +49,8 @@ type Redaction struct {
 	// values).
 	Errors bool
 
-	rules *convention.Rules // compiled by a Recorder; nil means compile on each use
+	rules *convention.Rules // compiled from Params and Values, if they have not changed since…
+	fixed bool              // …unless a Recorder compiled them for its own copy, which never changes
 }
 
 // DefaultRedaction hides credentials and personal data: the Authorization,
@@ -61,23 +62,29 @@ type Redaction struct {
 // certificate, email, csrf and xsrf; values that look secret; and the
 // quoted fragments of error messages.
 func DefaultRedaction() Redaction {
-	return Redaction{
+	r := Redaction{
 		Headers: []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Authorization", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token"},
 		Params:  convention.DefaultSecretWords(),
 		Values:  true,
 		Errors:  true,
 	}
+	r.rules = convention.NewRules(r.Params, r.Values)
+	return r
 }
 
 // compile prepares the rules once, for a Recorder's own copy.
-func (r *Redaction) compile() { r.rules = convention.NewRules(r.Params, r.Values) }
+func (r *Redaction) compile() {
+	r.rules = convention.NewRules(r.Params, r.Values)
+	r.fixed = true
+}
 
-// compiled returns the rules of r; nil hides nothing.
+// compiled returns the rules of r (nil hides nothing): those compiled
+// before, unless Params or Values changed since.
 func (r *Redaction) compiled() *convention.Rules {
 	switch {
 	case r == nil:
 		return nil
-	case r.rules != nil:
+	case r.rules != nil && (r.fixed || r.rules.For(r.Params, r.Values)):
 		return r.rules
 	}
 	return convention.NewRules(r.Params, r.Values)
@@ -216,7 +223,7 @@ func (r *Recorder) scrub(rec *Record) {
 	rec.Route = rules.Text(rec.Route)
 	rec.Error = red.Error(rec.Error)
 	rec.Panic = red.Error(rec.Panic)
-	scrubAttrs(rules, rec.Attrs)
+	r.scrubAttrs(rules, rec.Attrs)
 	for i := range rec.Calls {
 		c := &rec.Calls[i]
 		c.Method = rules.Text(c.Method)
@@ -225,19 +232,20 @@ func (r *Recorder) scrub(rec *Record) {
 		}
 		c.Response = rules.Text(c.Response)
 		c.Error = red.Error(c.Error)
-		scrubAttrs(rules, c.Attrs)
+		r.scrubAttrs(rules, c.Attrs)
 	}
 }
 
 // scrubAttrs redacts attributes in place: the value of an attribute whose
-// key holds a secret word, and the secrets in the others. db.query.text,
-// normalized by the wrapper that recorded it, is left as it is.
-func scrubAttrs(rules *convention.Rules, attrs []Attr) {
+// key is secret (it holds a secret word, or names a redacted header), and
+// the secrets in the others. db.query.text, normalized by the wrapper that
+// recorded it, is left as it is.
+func (r *Recorder) scrubAttrs(rules *convention.Rules, attrs []Attr) {
 	for i := range attrs {
 		a := &attrs[i]
 		switch {
 		case a.Key == convention.KeyDBQueryText:
-		case rules.SecretName(a.Key):
+		case r.secretKey(a.Key):
 			if a.Value != "" {
 				a.Value = Redacted
 			}

@@ -105,3 +105,24 @@ func dump(r *recording.Record) string {
 	}
 	return b.String()
 }
+
+// TestRedactionChanged: a Redaction whose words change after
+// DefaultRedaction made it follows the change.
+func TestRedactionChanged(t *testing.T) {
+	r := recording.DefaultRedaction()
+	if r.SecretName("tenant") {
+		t.Fatal("tenant is secret by default")
+	}
+	r.Params = append(r.Params, "tenant")
+	if !r.SecretName("x-tenant-id") || r.Query("tenant=acme") != "tenant=[REDACTED]" {
+		t.Error("an added word is not used")
+	}
+	r.Params = []string{"tenant"}
+	if r.SecretName("password") {
+		t.Error("a removed word is still used")
+	}
+	r.Values = false
+	if r.Query("n=4111111111111111") != "n=4111111111111111" {
+		t.Error("values are hidden after Values was turned off")
+	}
+}

@@ -2,6 +2,7 @@ package convention
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -24,6 +25,7 @@ const maxRun = 64
 // whether values that look like secrets are hidden whatever their name. A
 // nil *Rules hides nothing. Rules are immutable and safe for concurrent use.
 type Rules struct {
+	words  []string            // as given to NewRules
 	exact  map[string]struct{} // normalized secret words
 	long   []string            // the secret words of minLong bytes or more
 	last   [256]bool           // the last bytes of long, to skip most suffix checks
@@ -35,7 +37,7 @@ type Rules struct {
 // and, if values is set, the detection of secret-looking values
 // ([SecretValue]).
 func NewRules(words []string, values bool) *Rules {
-	r := &Rules{exact: make(map[string]struct{}, len(words)), values: values}
+	r := &Rules{words: slices.Clone(words), exact: make(map[string]struct{}, len(words)), values: values}
 	for _, w := range words {
 		n := normalizeWord(w)
 		if n == "" {
@@ -52,6 +54,13 @@ func NewRules(words []string, values bool) *Rules {
 		}
 	}
 	return r
+}
+
+// For reports whether r was compiled from these words and values flag, so
+// that a caller holding r for a configuration that may have changed can
+// tell whether it is still good.
+func (r *Rules) For(words []string, values bool) bool {
+	return r != nil && r.values == values && slices.Equal(r.words, words)
 }
 
 // normalizeWord lowercases a secret word and drops what separates its parts:

@@ -226,17 +226,6 @@ func BenchmarkQueryNothingToHide(b *testing.B) {
 	}
 }
 
-func BenchmarkSecretName(b *testing.B) {
-	r := defaultRules()
-	names := []string{"User-Agent", "Accept", "Accept-Encoding", "X-Request-Id", "Content-Type", "Traceparent"}
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, n := range names {
-			r.SecretName(n)
-		}
-	}
-}
-
 func BenchmarkTextNothingToHide(b *testing.B) {
 	r := defaultRules()
 	b.ReportAllocs()
