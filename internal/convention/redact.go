@@ -27,8 +27,7 @@ const maxRun = 64
 type Rules struct {
 	words  []string            // as given to NewRules
 	exact  map[string]struct{} // normalized secret words
-	long   []string            // the secret words of minLong bytes or more
-	last   [256]bool           // the last bytes of long, to skip most suffix checks
+	long   [256][]string       // the secret words of minLong bytes or more, by their last byte
 	lens   [256]uint64         // by first byte, the lengths (< 64) of the secret words: skips most lookups
 	values bool
 }
@@ -49,8 +48,7 @@ func NewRules(words []string, values bool) *Rules {
 		r.exact[n] = struct{}{}
 		r.lens[n[0]] |= 1 << min(len(n), 63)
 		if len(n) >= minLong {
-			r.long = append(r.long, n)
-			r.last[n[len(n)-1]] = true
+			r.long[n[len(n)-1]] = append(r.long[n[len(n)-1]], n)
 		}
 	}
 	return r
@@ -138,10 +136,7 @@ func (r *Rules) matchRun(run []byte, single bool) bool {
 			return true
 		}
 	}
-	if !r.last[run[len(run)-1]] {
-		return false
-	}
-	for _, p := range r.long {
+	for _, p := range r.long[run[len(run)-1]] {
 		if len(run) > len(p) && string(run[len(run)-len(p):]) == p {
 			return true
 		}
@@ -188,9 +183,9 @@ func (r *Rules) Query(raw string) string {
 	}
 	var out []byte // nil until something changes
 	for start := 0; start <= len(raw); {
-		end := start + strings.IndexAny(raw[start:], "&;")
-		if end < start {
-			end = len(raw)
+		end := start
+		for end < len(raw) && raw[end] != '&' && raw[end] != ';' {
+			end++
 		}
 		part := raw[start:end]
 		if red, ok := r.param(part); ok {
@@ -235,8 +230,8 @@ func (r *Rules) param(part string) (string, bool) {
 	if r.values && SecretValue(dec) {
 		return key + "=" + Redacted, true
 	}
-	if !strings.ContainsAny(dec, "=:@") && len(dec) < 6 {
-		return "", false
+	if !nests(dec) {
+		return "", false // a single word, judged above: nothing nested to look into
 	}
 	scrubbed := r.Text(dec)
 	if scrubbed == dec {
@@ -246,6 +241,18 @@ func (r *Rules) param(part string) (string, bool) {
 		return key + "=" + scrubbed, true
 	}
 	return key + "=" + escapeAround(scrubbed), true // the value was encoded: encode it again
+}
+
+// nests reports whether a value may hold more than one word: a URL, a
+// query string, a text.
+func nests(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '=', ':', '@', '/', ' ', '"', '\'':
+			return true
+		}
+	}
+	return false
 }
 
 // escapeAround query-escapes s except for the [Redacted] markers in it.

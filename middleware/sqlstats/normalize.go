@@ -236,7 +236,7 @@ type token struct {
 
 // tokens splits a normalized statement, keeping at most limit tokens.
 func tokens(s string, limit int) []token {
-	var out []token
+	out := make([]token, 0, min(limit, len(s)/2+1))
 	for i := 0; i < len(s) && len(out) < limit; {
 		c := s[i]
 		switch {
