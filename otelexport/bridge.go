@@ -15,6 +15,7 @@ import (
 	grpccodes "google.golang.org/grpc/codes"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/sqlnorm"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -167,14 +168,10 @@ func (b *bridge) OnEnd(s sdktrace.ReadOnlySpan) {
 	c.SetService(n.service)
 	c.SetMethod(n.method)
 	if n.request != "" {
-		c.SetRequest(n.request)
+		c.SetRequest(n.queryText())
 	}
 	if n.url != nil {
-		var params []string
-		if e.redac != nil {
-			params = e.redac.Params
-		}
-		hc := convention.NewHTTPCall(n.httpMethod, n.url, params)
+		hc := convention.NewHTTPCall(n.httpMethod, n.url, e.redac)
 		c.SetRequest(hc.Request)
 		c.SetAttrs(convention.AppendHTTPAttrs([]recording.Attr(nil), hc)...)
 	}
@@ -274,7 +271,8 @@ var sqlSystems = map[string]bool{
 // same operation (see package convention).
 type callName struct {
 	service, method string
-	request         string   // database spans: the query text
+	request         string   // database spans: the query text…
+	system          string   // …and the database system
 	httpMethod      string   // HTTP client spans with a URL: the method…
 	url             *url.URL // …and the URL
 }
@@ -332,7 +330,7 @@ func classify(name string, attrs []attribute.KeyValue) callName {
 		return callName{service: sys, method: method}
 	}
 	if sys := get(convention.KeyDBSystemName, convention.KeyOldDBSystem); sys != "" {
-		n := callName{service: sys, method: get(convention.KeyDBQuerySummary)}
+		n := callName{service: sys, method: get(convention.KeyDBQuerySummary), system: sys}
 		if sqlSystems[sys] {
 			n.service = convention.ServiceSQL
 		}
@@ -348,6 +346,16 @@ func classify(name string, attrs []attribute.KeyValue) callName {
 		return n
 	}
 	return callName{service: convention.ServiceOTel, method: name}
+}
+
+// queryText returns the request of a database call: its query text,
+// normalized as package sqlstats normalizes statements when the system is
+// an SQL database (the span's instrumentation may record literals).
+func (n *callName) queryText() string {
+	if n.service != convention.ServiceSQL {
+		return n.request
+	}
+	return sqlnorm.Normalize(sqlnorm.Of(n.system), n.request)
 }
 
 func exceptionMessage(events []sdktrace.Event) string {

@@ -72,6 +72,7 @@ func newConfig(opts []Option) config {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
+	c.redaction.compile()
 	return c
 }
 

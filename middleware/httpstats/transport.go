@@ -78,7 +78,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t0 := time.Now()
 	rec := a.Recorder()
-	hc := convention.NewHTTPCall(req.Method, req.URL, rec.Redaction().Params)
+	hc := convention.NewHTTPCall(req.Method, req.URL, rec.Redaction())
 	c.SetRequest(hc.Request)
 	var attrs [4]recording.Attr
 	c.SetAttrs(convention.AppendHTTPAttrs(attrs[:0], hc)...)

@@ -76,7 +76,7 @@ func TestTransportPhasesTLSReuse(t *testing.T) {
 		if c.Attr("http.response.status_code") != "200" || c.ResponseSize != int64(len("hello from backend")) {
 			t.Errorf("call %d: status %q size %d", i, c.Attr("http.response.status_code"), c.ResponseSize)
 		}
-		full := backend.URL + "/items/12?api_key=%5BREDACTED%5D"
+		full := backend.URL + "/items/12?api_key=[REDACTED]"
 		if c.Request != "GET "+full || c.Attr("url.full") != full {
 			t.Errorf("call %d: request summary %q, url.full %q; want them redacted: %q", i, c.Request, c.Attr("url.full"), full)
 		}

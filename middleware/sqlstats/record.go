@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/sqlnorm"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -38,7 +39,19 @@ type wrapper struct {
 	cache cache
 }
 
-func newWrapper(opts []Option) *wrapper { return &wrapper{cfg: newConfig(opts)} }
+func newWrapper(opts []Option) *wrapper {
+	w := &wrapper{cfg: newConfig(opts)}
+	w.cache.dialect = sqlnorm.Of(w.cfg.system)
+	return w
+}
+
+// detect sets the wrapper's SQL dialect from the driver's package when
+// [WithSystem] named no known one. It runs before the wrapper is used.
+func (w *wrapper) detect(d driver.Driver) {
+	if w.cache.dialect == sqlnorm.Unknown {
+		w.cache.dialect = sqlnorm.OfDriver(d)
+	}
+}
 
 // startStmt starts the call of a statement in a's request.
 func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare bool, args []driver.NamedValue) *recording.ActiveCall {
@@ -118,9 +131,21 @@ func (w *wrapper) recordArgs(a *recording.ActiveRecord, c *recording.ActiveCall,
 		v := recording.Redacted
 		if !secret {
 			v = formatArg(nv.Value)
+			if red.SecretValue(rawArg(nv.Value, v)) {
+				v = recording.Redacted
+			}
 		}
 		c.SetAttr(AttrParamPrefix+key, v)
 	}
+}
+
+// rawArg returns the text of an argument to judge by its shape: a string
+// itself, not its quoted and clipped form; the formatted text of others.
+func rawArg(v any, formatted string) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return formatted
 }
 
 func formatArg(v any) string {
