@@ -10,6 +10,8 @@
 //     constants): OpenTelemetry semantic-convention names where one exists,
 //     appstats' own under "appstats.";
 //   - redaction of query strings and URLs ([RedactQuery], [RedactURL]);
+//   - how a string over its byte cap is cut, with a visible note of what was
+//     cut ([Truncate]);
 //   - the rate-limited logger for problems found in the background
 //     ([Logger]);
 //   - how options treat values that keep a default ([SetPositive],
