@@ -136,11 +136,18 @@ func serveApp(t *testing.T, as *appstats.Appstats) string {
 		io.WriteString(w, "item "+r.PathValue("id"))
 	})
 	mux.Handle("/stats/", as.UI())
+	return serveHandler(t, as.Middleware(mux))
+}
+
+// serveHandler serves h on a loopback port until the test ends; it returns
+// the base URL.
+func serveHandler(t *testing.T, h http.Handler) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: as.Middleware(mux)}
+	srv := &http.Server{Handler: h}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
