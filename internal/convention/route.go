@@ -8,10 +8,8 @@ import (
 // Routes are the keys records are grouped by, so there must be few of
 // them: a route comes from a router (a pattern, a template, a registered
 // gRPC method), never from a request's raw path, which a client chooses.
-
-// MaxRouteLen is the longest route kept, in bytes; [ClipRoute] cuts longer
-// ones.
-const MaxRouteLen = 256
+// (The recorder also cuts a route longer than its name cap, 256 bytes by
+// default: recording.WithMaxName.)
 
 // RouteUnknownGRPC is the route of every gRPC call to a service or method
 // the server does not know (answered Unimplemented before any handler ran),
@@ -37,18 +35,4 @@ func UnmatchedRoute(method string, status int) string {
 		return m + " (unmatched)"
 	}
 	return m + " (unmatched " + strconv.Itoa(status/100) + "xx)"
-}
-
-// ClipRoute returns route cut to at most [MaxRouteLen] bytes, at a UTF-8
-// character boundary, ending in "..." when cut: a router's hook that
-// returns long strings cannot make a route of any size.
-func ClipRoute(route string) string {
-	if len(route) <= MaxRouteLen {
-		return route
-	}
-	cut := MaxRouteLen - len("...")
-	for cut > 0 && route[cut]&0xC0 == 0x80 { // a continuation byte
-		cut--
-	}
-	return route[:cut] + "..."
 }

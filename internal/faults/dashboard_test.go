@@ -146,8 +146,9 @@ func TestDashboardRepeatedParameters(t *testing.T) {
 	var list struct {
 		Records []struct{ ID string } `json:"records"`
 	}
-	if err := fetchJSON(http.DefaultClient, srv.URL+"/stats/api/records?limit=1", &list); err != nil || len(list.Records) == 0 {
-		t.Fatalf("api/records: %v", err)
+	getJSON(t, loopbackClient(t), srv.URL+"/stats/api/records?limit=1", &list)
+	if len(list.Records) == 0 {
+		t.Fatal("api/records: no records")
 	}
 	id := list.Records[0].ID
 	noRedirect := noRedirectClient()

@@ -35,8 +35,8 @@ func newConfig(opts []Option) config {
 // after the handler returned, with the request the handler saw; an empty
 // result falls back to r.Pattern, then to the route of unmatched requests
 // ("GET (unmatched 4xx)"). Return the router's template, never the raw
-// path: records are grouped by route. A result longer than 256 bytes is
-// cut.
+// path: records are grouped by route. The recorder cuts a result longer
+// than its name cap ([recording.WithMaxName], 256 bytes by default).
 func WithRouteFunc(f func(r *http.Request) string) Option {
 	return optionFunc(func(c *config) { c.routeFunc = f })
 }
