@@ -64,14 +64,18 @@ func runParallel(n, workers int, fn func(i int)) {
 	wg.Wait()
 }
 
-// waitWritten waits until the recorder has handed every finished record to its
-// sinks.
+// waitWritten waits until the recorder has handed every finished record
+// to its sinks (which accepted or dropped it).
 func waitWritten(t *testing.T, as *appstats.Appstats) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		s := as.Recorder().Stats()
-		if s.QueueDepth == 0 && s.Written+s.Dropped >= s.Recorded {
+		done := s.QueueDepth == 0
+		for _, k := range s.Sinks {
+			done = done && k.QueueDepth == 0 && k.Written+k.Dropped+s.Dropped >= s.Recorded
+		}
+		if done {
 			return
 		}
 		if time.Now().After(deadline) {
