@@ -25,7 +25,12 @@ type Options struct {
 	// Default 1,000,000; negative: no cap.
 	MaxRecords int64
 	// MaxBytes caps the stored size of the records (keys and encoded
-	// values, before Badger's own overhead); the oldest go first.
+	// values, before Badger's own overhead); the oldest go first. It is
+	// enforced as records are written, not only every RetentionInterval:
+	// past it, a retention pass starts at once and deletes the oldest
+	// records down to 15/16 of it; and the directory's size on disk is
+	// kept within MaxBytes plus [Options.DiskSlack] at every moment, Write
+	// dropping (and counting) records rather than going beyond.
 	// Default 1 GiB; negative: no cap.
 	MaxBytes int64
 	// RetentionInterval is how often retention and value-log garbage
@@ -63,7 +68,10 @@ type Options struct {
 	MemTableSize int64
 	// NumMemtables is how many memtables may be in memory. Default 2 (Badger: 5).
 	NumMemtables int
-	// BlockCacheSize is the block cache size. Default 8 MiB (Badger: 256 MiB).
+	// BlockCacheSize is the block cache size. Default: none when the
+	// tables are not compressed (Badger then reads blocks from its
+	// memory-mapped tables, and a cache only adds work), 8 MiB with
+	// Compress (Badger: 256 MiB).
 	BlockCacheSize int64
 	// IndexCacheSize is the index cache size. Default 4 MiB (Badger: unbounded
 	// in-heap indexes).
@@ -71,8 +79,10 @@ type Options struct {
 	// BaseTableSize is the size of level-1 tables. Default 2 MiB (Badger: 2 MiB).
 	BaseTableSize int64
 	// ValueLogFileSize is the size of each value-log file; garbage
-	// collection reclaims space a file at a time. Default 64 MiB (Badger:
-	// 1 GiB); at least 1 MiB. A record larger than this cannot be stored.
+	// collection reclaims space a file at a time. Default MaxBytes/16
+	// within [1 MiB, 64 MiB] (Badger: 1 GiB), so that space comes back in
+	// steps small against MaxBytes; at least 1 MiB. A record larger than
+	// this cannot be stored.
 	ValueLogFileSize int64
 	// ValueThreshold: values at least this large go to the value log,
 	// smaller ones stay in the LSM tree. Default 1 KiB, so summaries stay in
@@ -96,6 +106,21 @@ type Options struct {
 	// background failures) and Badger's own log lines, at their levels.
 	// Nil means silent.
 	Logger *slog.Logger
+}
+
+// DiskSlack is how far beyond MaxBytes the store's directory may grow: an
+// eighth of MaxBytes (records deleted by retention, whose space Badger
+// gives back only when it compacts and collects its value log) plus two
+// value-log files (space comes back a file at a time, and garbage
+// collection copies a file's live records before deleting it). Zero when
+// MaxBytes is negative (no cap). With the defaults (1 GiB, 64 MiB files)
+// it is 256 MiB.
+func (o Options) DiskSlack() int64 {
+	o, err := o.withDefaults()
+	if err != nil || o.MaxBytes <= 0 {
+		return 0
+	}
+	return o.MaxBytes/8 + 2*o.ValueLogFileSize
 }
 
 // Defaults.
@@ -129,10 +154,16 @@ func (o Options) withDefaults() (Options, error) {
 	if o.NumMemtables == 0 {
 		o.NumMemtables = 2
 	}
-	def(&o.BlockCacheSize, 8<<20)
+	if o.Compress {
+		def(&o.BlockCacheSize, 8<<20)
+	}
 	def(&o.IndexCacheSize, 4<<20)
 	def(&o.BaseTableSize, 2<<20)
-	def(&o.ValueLogFileSize, 64<<20)
+	vlog := int64(64 << 20)
+	if o.MaxBytes > 0 {
+		vlog = min(max(o.MaxBytes/16, 1<<20), vlog)
+	}
+	def(&o.ValueLogFileSize, vlog)
 	def(&o.ValueThreshold, 1<<10)
 	if o.NumCompactors == 0 {
 		o.NumCompactors = 2
@@ -176,6 +207,7 @@ func (o Options) badger(dir string) badger.Options {
 		WithSyncWrites(o.SyncWrites).
 		WithReadOnly(o.ReadOnly).
 		WithMetricsEnabled(false).
+		WithVerifyValueChecksum(true).
 		WithLogger(slogAdapter{o.Logger}).
 		WithCompression(options.None)
 	if o.Compress {
@@ -195,8 +227,19 @@ func (a slogAdapter) log(level slog.Level, format string, args []any) {
 	a.l.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "badger")
 }
 
-func (a slogAdapter) Errorf(f string, v ...any)   { a.log(slog.LevelError, f, v) }
-func (a slogAdapter) Warningf(f string, v ...any) { a.log(slog.LevelWarn, f, v) }
+func (a slogAdapter) Errorf(f string, v ...any) { a.log(slog.LevelError, f, v) }
+
+// Warningf logs at warn level, except Badger's advice about its caches
+// ("Block cache might be too small", with the cache's metrics over several
+// lines, then its life expectancy), which it repeats every minute while
+// reads miss the cache: the store's caches are small on purpose.
+func (a slogAdapter) Warningf(f string, v ...any) {
+	level := slog.LevelWarn
+	if strings.Contains(f, "might be too small") || strings.HasPrefix(f, "Cache life expectancy") {
+		level = slog.LevelDebug
+	}
+	a.log(level, f, v)
+}
 
 // Badger narrates opening, compactions and flushes at info level; for an
 // embedded profiler that is debug detail.

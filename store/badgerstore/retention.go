@@ -39,21 +39,36 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	if s.opts.ReadOnly {
 		return res, ErrReadOnly
 	}
+	if !s.writable() {
+		return res, nil // opened on a full disk: nothing may be written
+	}
+	s.measure()
+	if !s.hasRoom(0) {
+		// Even deleting writes to the logs, and starts flushes.
+		return res, nil
+	}
 	if err := s.trim(ctx, &res); err != nil {
 		return res, err
 	}
-	if res.DeletedBytes > 0 && (res.DeletedBytes >= 64<<20 || res.DeletedBytes >= s.bytes.Load()/8) {
+	g := s.garbage.Add(res.DeletedBytes)
+	big := g >= min(s.opts.ValueLogFileSize, 64<<20) || g >= s.bytes.Load()/8 ||
+		s.limit > 0 && s.diskNow() > (s.opts.MaxBytes+s.limit)/2
+	// Compacting rewrites the LSM tree's tables before deleting the old
+	// ones: it needs that much room.
+	if g > 0 && big && s.hasRoom(s.disk.lsm.Load()) {
 		// Flush memtables and compact, so that the deletions reach the
 		// levels where the value log's discard statistics are kept.
 		if err := s.compact(); err != nil {
 			return res, err
 		}
+		s.garbage.Store(0)
 	}
 	if err := s.rlock(); err != nil {
 		return res, err
 	}
 	defer s.mu.RUnlock()
-	for ctx.Err() == nil {
+	// Garbage collection copies a file's live entries before deleting it.
+	for ctx.Err() == nil && s.hasRoom(s.opts.ValueLogFileSize) {
 		s.syncMu.RLock()
 		err := s.db.RunValueLogGC(0.5)
 		s.syncMu.RUnlock()
@@ -105,9 +120,16 @@ func (s *Store) trim(ctx context.Context, res *RetentionResult) error {
 // after the newest deleted; or the minimum time when nothing was deleted).
 func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *RetentionResult) (int64, error) {
 	keepFrom := int64(-1 << 63)
+	// Past MaxBytes, records go down to 15/16 of it, so that passes
+	// started by writes free space in steps (a value-log file, with the
+	// default file size), not a record at a time.
+	maxBytes := s.opts.MaxBytes
+	if maxBytes > 0 && s.bytes.Load() > maxBytes {
+		maxBytes -= maxBytes / 16
+	}
 	over := func() bool {
 		return s.opts.MaxRecords > 0 && s.count.Load() > s.opts.MaxRecords ||
-			s.opts.MaxBytes > 0 && s.bytes.Load() > s.opts.MaxBytes
+			maxBytes > 0 && s.bytes.Load() > maxBytes
 	}
 	const chunk = 1000
 	for {
@@ -135,7 +157,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *Retention
 				start := keyTime(k[1:9])
 				tooOld := start < ageCutoff
 				tooMany := s.opts.MaxRecords > 0 && count > s.opts.MaxRecords
-				tooBig := s.opts.MaxBytes > 0 && bytes > s.opts.MaxBytes
+				tooBig := maxBytes > 0 && bytes > maxBytes
 				if !tooOld && !tooMany && !tooBig {
 					keepFrom = start
 					done = true
@@ -284,6 +306,7 @@ func (s *Store) retentionLoop() {
 		case <-s.stop:
 			return
 		case <-t.C:
+		case <-s.retainNow:
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {

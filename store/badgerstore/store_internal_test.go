@@ -69,11 +69,14 @@ func TestCorruptEntriesSkipped(t *testing.T) {
 			t.Error("List returned the corrupt record")
 		}
 	}
-	if !strings.Contains(logs.String(), "skipping corrupt summary") {
+	if !strings.Contains(logs.String(), "skipping a damaged summary") {
 		t.Errorf("no warning logged; logs:\n%s", logs.String())
 	}
-	if _, err := s.Get(ctx, bad.ID); !errors.Is(err, store.ErrCorrupt) {
-		t.Errorf("Get of a corrupt record = %v, want a corrupt-data error", err)
+	if _, err := s.Get(ctx, bad.ID); !errors.Is(err, store.ErrCorrupt) || !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get of a corrupt record = %v, want a corrupt-data error that is also not-found", err)
+	}
+	if h := s.Health(); h.Skipped != 2 || h.State != store.StateOK {
+		t.Errorf("Health = %+v, want 2 skipped (the summary and the record), state ok", h)
 	}
 	// Stats over the corrupt summary's minute edge still works.
 	if _, err := s.Stats(ctx, store.Window{Since: bad.Start.Add(-time.Second)}); err != nil {

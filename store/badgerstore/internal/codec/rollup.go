@@ -73,6 +73,15 @@ func NewRollup() *Rollup {
 	}
 }
 
+// Reset empties ru, keeping its histogram's storage.
+func (ru *Rollup) Reset() {
+	ru.all = group{}
+	clear(ru.hist)
+	clear(ru.routes)
+	clear(ru.rpcs)
+	clear(ru.rr)
+}
+
 // AddOverall counts one record in the overall group and histogram only
 // (what Series needs).
 func (ru *Rollup) AddOverall(s *recording.Summary) {
