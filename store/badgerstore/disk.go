@@ -61,7 +61,11 @@ func (s *Store) measureLocked() {
 	d := &s.disk
 	added := d.added.Load()
 	used, lsm := dirUsage(s.dir)
-	free, err := fsFree(s.dir)
+	statfs := fsFree
+	if s.opts.statfs != nil {
+		statfs = s.opts.statfs
+	}
+	free, err := statfs(s.dir)
 	if err != nil {
 		free = -1
 	}

@@ -44,7 +44,7 @@ func (s *Store) Health() store.Health {
 		case modeReadOnly:
 			h.Detail += " (the records stored before are shown read-only)"
 		case modeMemory:
-			h.Detail += " (the stored records could not be opened read-only: none are shown)"
+			h.Detail += " (stored records are not shown until then: the store is new, or was not closed cleanly and cannot be opened read-only)"
 		}
 	case s.movedAside != "":
 		h.Detail = fmt.Sprintf("the store in %s was damaged: it was moved to %s and an empty store started", s.dir, s.movedAside)

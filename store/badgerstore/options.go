@@ -24,14 +24,15 @@ type Options struct {
 	// MaxRecords caps the number of records; the oldest go first.
 	// Default 1,000,000; negative: no cap.
 	MaxRecords int64
-	// MaxBytes caps the stored size of the records (keys and encoded
-	// values, before Badger's own overhead); the oldest go first. It is
-	// enforced as records are written, not only every RetentionInterval:
-	// past it, a retention pass starts at once and deletes the oldest
-	// records down to 15/16 of it; and the directory's size on disk is
-	// kept within MaxBytes plus [Options.DiskSlack] at every moment, Write
-	// dropping (and counting) records rather than going beyond.
-	// Default 1 GiB; negative: no cap.
+	// MaxBytes caps the store's size. Retention deletes the oldest records
+	// until their stored size (keys and encoded values) is within MaxBytes,
+	// and until the directory, Badger's own files included, is within
+	// MaxBytes too (records are not cut below half of MaxBytes for that).
+	// Past MaxBytes a retention pass starts at once, not at the next
+	// RetentionInterval (unless that is negative), and at every moment the
+	// directory stays within MaxBytes + [Options.DiskSlack]: Write drops
+	// (and counts) records rather than go beyond. Default 1 GiB; negative:
+	// no cap.
 	MaxBytes int64
 	// RetentionInterval is how often retention and value-log garbage
 	// collection run in the background. Default 1 minute; negative: never
@@ -106,15 +107,19 @@ type Options struct {
 	// background failures) and Badger's own log lines, at their levels.
 	// Nil means silent.
 	Logger *slog.Logger
+
+	// statfs, when set, replaces the filesystem's free-space query (tests).
+	statfs func(dir string) (int64, error)
 }
 
-// DiskSlack is how far beyond MaxBytes the store's directory may grow: an
-// eighth of MaxBytes (records deleted by retention, whose space Badger
-// gives back only when it compacts and collects its value log) plus two
-// value-log files (space comes back a file at a time, and garbage
-// collection copies a file's live records before deleting it). Zero when
-// MaxBytes is negative (no cap). With the defaults (1 GiB, 64 MiB files)
-// it is 256 MiB.
+// DiskSlack is how far beyond MaxBytes the store's directory may grow at
+// any moment: an eighth of MaxBytes plus two value-log files, 256 MiB with
+// the defaults (1 GiB, 64 MiB files); zero when MaxBytes is negative. Space
+// comes back late and in steps: deleted records free theirs only when
+// Badger has compacted its tables and collected its value log, a file at a
+// time, and both write their new files before deleting the old. So Write
+// drops records past MaxBytes + DiskSlack/2 (until retention catches up),
+// and the other half is room for that work.
 func (o Options) DiskSlack() int64 {
 	o, err := o.withDefaults()
 	if err != nil || o.MaxBytes <= 0 {

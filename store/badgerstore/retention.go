@@ -52,7 +52,7 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	}
 	g := s.garbage.Add(res.DeletedBytes)
 	big := g >= min(s.opts.ValueLogFileSize, 64<<20) || g >= s.bytes.Load()/8 ||
-		s.limit > 0 && s.diskNow() > (s.opts.MaxBytes+s.limit)/2
+		s.opts.MaxBytes > 0 && s.diskNow() > s.opts.MaxBytes
 	// Compacting rewrites the LSM tree's tables before deleting the old
 	// ones: it needs that much room.
 	if g > 0 && big && s.hasRoom(s.disk.lsm.Load()) {
@@ -120,13 +120,7 @@ func (s *Store) trim(ctx context.Context, res *RetentionResult) error {
 // after the newest deleted; or the minimum time when nothing was deleted).
 func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *RetentionResult) (int64, error) {
 	keepFrom := int64(-1 << 63)
-	// Past MaxBytes, records go down to 15/16 of it, so that passes
-	// started by writes free space in steps (a value-log file, with the
-	// default file size), not a record at a time.
-	maxBytes := s.opts.MaxBytes
-	if maxBytes > 0 && s.bytes.Load() > maxBytes {
-		maxBytes -= maxBytes / 16
-	}
+	maxBytes := s.byteTarget()
 	over := func() bool {
 		return s.opts.MaxRecords > 0 && s.count.Load() > s.opts.MaxRecords ||
 			maxBytes > 0 && s.bytes.Load() > maxBytes
@@ -202,6 +196,29 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *Retention
 			return keepFrom, nil
 		}
 	}
+}
+
+// byteTarget is the stored size of the records retention keeps, when
+// MaxBytes is set: MaxBytes, less what the directory holds beyond MaxBytes
+// besides records and the garbage already deleted (Badger's own files),
+// down to half of MaxBytes at most, so that the directory itself stays
+// within MaxBytes. Past it, records go down an extra sixteenth of MaxBytes,
+// so that passes started by writes free space in steps (a value-log file,
+// with the default file size), not a record at a time.
+func (s *Store) byteTarget() int64 {
+	limit := s.opts.MaxBytes
+	if limit <= 0 {
+		return limit
+	}
+	bytes := s.bytes.Load()
+	target := limit
+	if over := s.diskNow() - s.garbage.Load() - limit; over > 0 {
+		target = min(target, bytes-over)
+	}
+	if bytes > target {
+		target -= limit / 16
+	}
+	return max(target, limit/2)
 }
 
 // trimRollups deletes minute rollups and deltas before minute m, and hour

@@ -63,7 +63,7 @@ type Store struct {
 	bytes atomic.Int64  // their stored size (keys and values)
 
 	disk       diskState
-	limit      int64        // MaxBytes + DiskSlack; 0: none
+	limit      int64        // where Write stops: MaxBytes + DiskSlack/2; 0: none
 	mode       atomic.Int32 // modeNormal, or how the store opened on a full disk
 	garbage    atomic.Int64 // bytes retention deleted since the last compaction
 	dropped    atomic.Uint64
@@ -107,7 +107,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		overLog: convention.NewLogger(o.Logger, 0), readLog: convention.NewLogger(o.Logger, 0)}
 	s.disk.free.Store(-1)
 	if o.MaxBytes > 0 {
-		s.limit = o.MaxBytes + o.DiskSlack()
+		// The other half of the slack is for what Badger writes on its
+		// own: garbage collection and compaction write their new files
+		// before deleting the old.
+		s.limit = o.MaxBytes + o.DiskSlack()/2
 	}
 	if o.ReadOnly {
 		db, err := badger.Open(o.badger(dir))

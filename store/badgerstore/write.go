@@ -142,7 +142,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		used, arena = used[:0], nil
 		s.count.Add(nrec)
-		if s.bytes.Add(stored) > s.opts.MaxBytes && s.opts.MaxBytes > 0 {
+		if s.bytes.Add(stored) > s.opts.MaxBytes && s.opts.MaxBytes > 0 || s.diskNow() > s.opts.MaxBytes && s.opts.MaxBytes > 0 {
 			s.kickRetention()
 		}
 		if s.npending.Add(int64(len(deltas))) >= foldThreshold {
