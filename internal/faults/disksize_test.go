@@ -78,9 +78,10 @@ func TestDiskBoundedByMaxBytes(t *testing.T) {
 	elapsed := time.Since(start)
 	sampler.Wait()
 	h := s.Health()
-	t.Logf("MaxBytes %d MiB (+ DiskSlack %d MiB): %d records of ~64 KB given in %v (%.0f MB/s), %d dropped, %d kept; directory peaked at %.1f MiB, ends at %.1f MiB",
+	stored := written - int(h.Dropped)
+	t.Logf("MaxBytes %d MiB (+ DiskSlack %d MiB): %d records of ~64 KB given in %v (%.0f MB/s), %d stored (%.0f MB/s), %d dropped, %d kept at the end; directory peaked at %.1f MiB, ends at %.1f MiB",
 		maxBytes>>20, opts.DiskSlack()>>20, written, elapsed.Round(time.Millisecond),
-		float64(written)*64e3/1e6/elapsed.Seconds(), h.Dropped, s.Len(),
+		float64(written)*64e3/1e6/elapsed.Seconds(), stored, float64(stored)*64e3/1e6/elapsed.Seconds(), h.Dropped, s.Len(),
 		float64(peak.Load())/(1<<20), float64(allocatedIn(t, dir))/(1<<20))
 	if peak.Load() > limit {
 		t.Errorf("the directory reached %d bytes, over MaxBytes + DiskSlack = %d", peak.Load(), limit)

@@ -16,4 +16,4 @@ func allocated(fi fs.FileInfo) int64 { return fi.Size() }
 
 // lockDir does nothing on this platform; Badger's own lock still keeps a
 // second process out when the store opens.
-func lockDir(string) (func(), error) { return func() {}, nil }
+func lockDir(string, bool) (func(), error) { return func() {}, nil }

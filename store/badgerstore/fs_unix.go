@@ -29,16 +29,20 @@ func allocated(fi fs.FileInfo) int64 {
 	return fi.Size()
 }
 
-// lockDir takes the lock Badger takes on dir (an exclusive flock on the
-// directory), so that the directory is not checked or moved while another
-// process, or another Store of this one, has it open. The returned function
-// releases it.
-func lockDir(dir string) (func(), error) {
+// lockDir takes the lock Badger takes on dir (a flock on the directory:
+// shared for reading, else exclusive), so that the directory is not
+// checked or moved while another process, or another Store of this one,
+// writes it. The returned function releases it.
+func lockDir(dir string, shared bool) (func(), error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	how := syscall.LOCK_EX
+	if shared {
+		how = syscall.LOCK_SH
+	}
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
 		f.Close()
 		return nil, errDirLocked
 	}

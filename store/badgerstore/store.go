@@ -113,10 +113,22 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.limit = o.MaxBytes + o.DiskSlack()/2
 	}
 	if o.ReadOnly {
+		// Checked as for writing, but a damaged directory is reported,
+		// not moved.
+		unlock, err := lockDir(dir, true)
+		if err != nil {
+			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+		}
+		_, err = checkDir(dir, o.badger(dir))
+		unlock()
+		if err != nil {
+			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+		}
 		db, err := badger.Open(o.badger(dir))
 		if err != nil {
 			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 		}
+		s.measure()
 		s.db = db
 		if err := s.load(); err != nil {
 			db.Close()
@@ -141,7 +153,7 @@ func (s *Store) open() error {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
 	}
-	unlock, err := lockDir(s.dir)
+	unlock, err := lockDir(s.dir, false)
 	if err != nil {
 		return err
 	}
@@ -256,9 +268,13 @@ func (s *Store) reopen() {
 		s.log.Warn("badgerstore: reopening for writing", "dir", s.dir, "err", err)
 	}
 	s.mode.Store(modeNormal)
-	s.disk.full.Store(false)
+	d := &s.disk
+	d.mu.Lock()
+	d.full.Store(false)
+	dropped, since := s.dropped.Load()-d.fullDropped, time.Since(d.fullSince)
+	d.mu.Unlock()
 	s.log.Warn("badgerstore: disk space available again: opened for writing", "dir", s.dir,
-		"dropped", s.dropped.Load()-s.disk.fullDropped, "after", time.Since(s.disk.fullSince).Round(time.Second))
+		"dropped", dropped, "after", since.Round(time.Second))
 }
 
 // OpenReadOnly opens the store in dir for reading only, with default
