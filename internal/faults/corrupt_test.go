@@ -98,6 +98,9 @@ func TestCorruptStore(t *testing.T) {
 				if n := strings.Count(log, "level=ERROR"); n != 1 || !strings.Contains(log, s.MovedAside) {
 					t.Errorf("want one ERROR line naming %s; log:\n%s", s.MovedAside, log)
 				}
+				if _, body := v.get("/stats/"); !strings.Contains(string(body), s.MovedAside) {
+					t.Error("the dashboard does not name the directory moved aside")
+				}
 			} else {
 				if s.MovedAside != "" || len(listed) < 2000 {
 					t.Fatalf("a store with a damaged older value log was set aside or lost records: %+v, %d listed", s, len(listed))

@@ -309,8 +309,13 @@ func (s *Store) flushMemtables() error {
 	return nil
 }
 
-// retentionLoop calls EnforceRetention every RetentionInterval until Close,
-// which cancels a pass under way.
+// minRetentionGap is the least time between the end of a retention pass
+// and the start of one asked for by Write.
+const minRetentionGap = 200 * time.Millisecond
+
+// retentionLoop calls EnforceRetention every RetentionInterval, and when
+// Write finds the store over MaxBytes, until Close, which cancels a pass
+// under way.
 func (s *Store) retentionLoop() {
 	defer s.wg.Done()
 	if s.opts.RetentionInterval < 0 {
@@ -318,12 +323,20 @@ func (s *Store) retentionLoop() {
 	}
 	t := time.NewTicker(s.opts.RetentionInterval)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 		case <-s.retainNow:
+			// Writes ask for passes as long as the store is over
+			// MaxBytes: one every minRetentionGap at most.
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(time.Until(last.Add(minRetentionGap))):
+			}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
@@ -337,5 +350,6 @@ func (s *Store) retentionLoop() {
 			s.log.Warn("badgerstore: retention", "err", err)
 		}
 		cancel()
+		last = time.Now()
 	}
 }

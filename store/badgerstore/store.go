@@ -474,7 +474,10 @@ func (s *Store) foldLoop() {
 		case <-tick:
 		case <-s.foldNow:
 		case <-sync:
-			if err := s.sync(); err != nil {
+			if !s.writable() {
+				continue // opened degraded: nothing written to sync
+			}
+			if err := s.sync(); err != nil && !errors.Is(err, store.ErrClosed) {
 				s.log.Warn("badgerstore: sync", "err", err)
 			}
 			continue

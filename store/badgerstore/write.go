@@ -18,8 +18,8 @@ import (
 // Records the store cannot keep safely are dropped, counted in
 // [Store.Health], and not reported as an error (so that the recorder does
 // not log every batch): all of them while the disk is full, and those that
-// would take the directory beyond MaxBytes + [Options.DiskSlack] or are
-// larger than a value-log file.
+// would take the directory past MaxBytes + DiskSlack/2 (see
+// [Options.DiskSlack]) or are larger than a value-log file.
 func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	if err := s.rlock(); err != nil {
 		return err
@@ -78,7 +78,8 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				continue
 			}
 			// On disk, a value in the LSM tree is written twice (the
-			// write-ahead log, then a table), one in the value log once.
+			// write-ahead log, then a table), a value in the value log
+			// once.
 			lsm := int64(len(sk)+len(sv)+len(fk)) + entryOverhead
 			cost := 2*lsm + int64(len(fv))
 			if int64(len(fv)) < s.opts.ValueThreshold {
@@ -142,7 +143,8 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		used, arena = used[:0], nil
 		s.count.Add(nrec)
-		if s.bytes.Add(stored) > s.opts.MaxBytes && s.opts.MaxBytes > 0 || s.diskNow() > s.opts.MaxBytes && s.opts.MaxBytes > 0 {
+		bytes := s.bytes.Add(stored)
+		if m := s.opts.MaxBytes; m > 0 && (bytes > m || s.diskNow() > m) {
 			s.kickRetention()
 		}
 		if s.npending.Add(int64(len(deltas))) >= foldThreshold {
