@@ -36,7 +36,7 @@ import (
 // entry by entry (see scanLog).
 
 // errDirLocked: another process (or Store) has the directory open.
-var errDirLocked = errors.New("badgerstore: directory in use by another process")
+var errDirLocked = errors.New("directory in use by another process")
 
 // corruptError is damage checkDir found.
 type corruptError struct{ what string }
@@ -133,6 +133,13 @@ func checkDir(dir string, bo badger.Options) (clean bool, err error) {
 // checksum, recovering from the panics Badger's table code raises on a
 // truncated file.
 func checkTable(path string, c options.CompressionType, bo badger.Options) (err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() == 0 {
+		return corrupt("table %s is empty", filepath.Base(path))
+	}
 	mf, err := z.OpenMmapFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return err

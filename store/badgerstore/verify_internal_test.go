@@ -121,6 +121,9 @@ func TestCheckDir(t *testing.T) {
 			fi, _ := os.Stat(sst)
 			os.Truncate(sst, fi.Size()/2)
 		}, "unreadable", false},
+		{"table emptied", func(t *testing.T, dir string) {
+			os.Truncate(glob(t, dir, "*.sst")[0], 0)
+		}, "empty", false},
 		{"table block damaged", func(t *testing.T, dir string) {
 			flip(t, glob(t, dir, "*.sst")[0], func(int) int { return 100 })
 		}, "checksum", false},
