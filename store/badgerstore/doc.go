@@ -74,11 +74,13 @@
 // Every [Options.RetentionInterval] (or on [Store.EnforceRetention]), the
 // oldest records are deleted until MaxAge, MaxRecords and MaxBytes all hold;
 // rollups of minutes before the oldest record kept are deleted with them
-// (an hour rollup goes once its whole hour is gone, so a window reaching
-// into a partly deleted hour may still count up to an hour of deleted
-// records); then Badger's value-log garbage collection runs until it has
-// nothing to rewrite. After a large deletion the LSM tree is flushed and
-// compacted first so that the collector sees the freed space.
+// (the minute of the oldest record kept keeps its rollup, and an hour
+// rollup goes once its whole hour is gone, so a window reaching into a
+// partly deleted minute or hour may still count up to a minute, or an
+// hour, of deleted records); then Badger's value-log garbage collection
+// runs until it has nothing to rewrite. After a large deletion the LSM
+// tree is flushed and compacted first so that the collector sees the freed
+// space.
 //
 // MaxBytes bounds the directory, not only the records: a pass starts as
 // soon as a write takes the records or the directory past MaxBytes, and
