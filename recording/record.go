@@ -83,6 +83,7 @@ type Record struct {
 	Attrs    []Attr
 
 	hdrFlat []string // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
+	spare   spare    // memory to reuse when the record is (see Borrower)
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
 	size    int64 // estimated bytes held, while queued
