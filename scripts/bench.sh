@@ -135,6 +135,34 @@ if [[ -n $b && -n $a && -n $o ]]; then
   fi
 fi
 
+# Issue 14, target 1: request added cost ≤ 1.5× x/net/trace's, ≤ 0.12×
+# otelhttp's, at most 2 allocations beyond bare.
+b=$(metric BenchmarkMiddleware/bare ns/op); a=$(metric BenchmarkMiddleware/appstats ns/op)
+o=$(metric BenchmarkMiddleware/otelhttp ns/op); x=$(metric BenchmarkMiddleware/xnettrace ns/op)
+if [[ -n $b && -n $a && -n $o && -n $x ]]; then
+  ba=$(metric BenchmarkMiddleware/bare allocs/op); aa=$(metric BenchmarkMiddleware/appstats allocs/op)
+  rx=$(calc %.2f "($a - $b) / ($x - $b)"); ro=$(calc %.3f "($a - $b) / ($o - $b)"); da=$(calc %.0f "$aa - $ba")
+  v=$(verdict "$rx <= 1.5 && $ro <= 0.12 && $da <= 2"); [[ $v == MISSED ]] && MISSED_BENCH+=("./middleware/httpstats BenchmarkMiddleware/appstats\$")
+  echo "| request added cost ≤ 1.5× x/net/trace's, ≤ 0.12× otelhttp's, ≤ 2 allocs beyond bare (hello handler) | added: appstats $(ns "$(calc %.0f "$a - $b")"), x/net/trace $(ns "$(calc %.0f "$x - $b")"), otelhttp $(ns "$(calc %.0f "$o - $b")"): ÷ x/net/trace **$rx**, ÷ otelhttp **$ro**; **$da** allocs beyond bare | $v |"
+fi
+# Issue 14, target 2: one recorded call with a 16-frame stack ≤ 2× an
+# x/net/trace event and ≤ 0.25× an OTel span, ≤ 0.25 allocations: each
+# peer's ten-call request minus its plain request, less the same difference
+# bare, divided by ten.
+percall() { # percall PEER UNIT
+  local c m cb mb
+  c=$(metric "BenchmarkMiddlewareCalls/$1" "$2"); m=$(metric "BenchmarkMiddleware/$1" "$2")
+  cb=$(metric BenchmarkMiddlewareCalls/bare "$2"); mb=$(metric BenchmarkMiddleware/bare "$2")
+  [[ -n $c && -n $m && -n $cb && -n $mb ]] && calc %.2f "(($c - $m) - ($cb - $mb)) / 10"
+}
+pa=$(percall appstats ns/op || true); px=$(percall xnettrace ns/op || true); po=$(percall otelhttp ns/op || true)
+if [[ -n $pa && -n $px && -n $po ]]; then
+  al=$(percall appstats allocs/op)
+  rx=$(calc %.2f "$pa / $px"); ro=$(calc %.3f "$pa / $po")
+  v=$(verdict "$rx <= 2 && $ro <= 0.25 && $al <= 0.25"); [[ $v == MISSED ]] && MISSED_BENCH+=("./middleware/httpstats BenchmarkMiddlewareCalls/appstats\$")
+  echo "| one recorded call (16-frame stack) ≤ 2× an x/net/trace event, ≤ 0.25× an OTel span, ≤ 0.25 allocs (ten-call handler) | per call: appstats $(ns "$pa"), x/net/trace event $(ns "$px"), OTel span $(ns "$po"): ÷ event **$rx**, ÷ span **$ro**; **$al** allocs per call | $v |"
+fi
+
 # One recorded call with a 16-frame stack: ≤ 500 ns, ≤ 1 alloc.
 c=$(metric BenchmarkCall ns/op); ca=$(metric BenchmarkCall allocs/op)
 if [[ -n $c ]]; then
@@ -154,12 +182,23 @@ fi
 awk -F'|' '/^## Summary/ { s = 1; next } s && /^\| [a-z]/ && $2 !~ /scenario/ { gsub(/ /, "", $2); gsub(/ /, "", $3); gsub(/^ +| +$/, "", $4); gsub(/ /, "", $9)
   printf "| loopback load, scenario %s: recorded throughput ≥ 95%% of bare | recorded ÷ bare = **%s** (pairs: %s) | %s |\n", $2, $3, $4, $9 }' "$OUT/load.md"
 
+# Live refresh of the dashboard while the ui scenario's load runs: ≤ 10 ms.
+lrline=$(grep -o 'Live refresh under load.*refreshes\.' "$OUT/load.md" | head -1 || true)
+if [[ -n $lrline ]]; then
+  lr=$(echo "$lrline" | sed -E 's/.*median ([^,]*),.*/\1/')
+  lrns=$(awk -v d="$lr" 'BEGIN { v = d + 0; if (d ~ /µs$/) v *= 1e3; else if (d ~ /ms$/) v *= 1e6; else if (d ~ /[0-9]s$/) v *= 1e9; print v }')
+  echo "| live refresh of the dashboard while ingest is heavy ≤ 10 ms (load test, ui scenario: part/stats, part/history, api/series in turn) | median **$lr** (${lrline#*: }) | $(verdict "$lrns <= 10e6") |"
+fi
+
 # Store ingest and dashboard/details timings, where benchmarks report them.
 for name in $(awk -F'\t' '$2 == "records/s" { print $1 }' "$OUT/metrics.tsv"); do
-  rs=$(metric "$name" records/s); heap=$(metric "$name" peak-heap-MiB)
+  rs=$(metric "$name" records/s); heap=$(metric "$name" peak-heap-MiB); cpu=$(metric "$name" cpu-µs/record)
   cond="$rs >= 30000"; meas="$(calc %.0f "$rs") records/s"
   if [[ -n $heap ]]; then cond="$cond && $heap <= 64"; meas="$meas, peak heap $heap MiB"; fi
   echo "| store ingest ($name): ≥ 30k records/s, heap ≤ 64 MiB | $meas | $(verdict "$cond") |"
+  if [[ -n $cpu ]]; then
+    echo "| CPU per stored record ≤ 5 µs ($name: user+system of the process, 20-call records) | **$cpu µs** | $(verdict "$cpu <= 5") |"
+  fi
 done
 d=$(metric BenchmarkDetails ns/op)
 if [[ -n $d ]]; then
