@@ -5,7 +5,8 @@ import "slices"
 // SetHeaders keeps the request's headers for the full record, within the
 // recorder's header caps ([WithMaxHeaders]): a value over its cap is cut,
 // values past the total are left out and counted under [HeaderTruncated]. It
-// copies them with one allocation (and one per value it cuts) — the header
+// copies them with at most one allocation (none in a reused record, see
+// [Borrower]; and one per value it cuts) — the header
 // map may change after the request ends — and leaves building the map and
 // redacting it to the recorder's writer, off the request path. Like
 // [ActiveRecord.Record], it is for the goroutine that started the record.

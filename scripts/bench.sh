@@ -24,7 +24,9 @@
 #   LOAD_CONC      load-test concurrency             (default 8)
 #   SCALE          1 runs the store scale benchmarks (default 1)
 #   PROFILE        1 profiles missed targets         (default 1)
-#   QUICK          1: BENCHTIME=100ms COUNT=1 LOAD_DURATION=300ms LOAD_ROUNDS=1 SCALE=0
+#   CALLGRIND      1 counts instructions per request of the middleware's
+#                  peers under valgrind, if installed      (default 1)
+#   QUICK          1: BENCHTIME=100ms COUNT=1 LOAD_DURATION=300ms LOAD_ROUNDS=1 SCALE=0 CALLGRIND=0
 #   REPORT_ONLY    1: rewrite the report from the raw outputs already in $OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +34,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-bench-out}
 if [[ ${QUICK:-0} == 1 ]]; then
   BENCHTIME=${BENCHTIME:-100ms} COUNT=${COUNT:-1}
-  LOAD_DURATION=${LOAD_DURATION:-300ms} LOAD_ROUNDS=${LOAD_ROUNDS:-1} SCALE=${SCALE:-0}
+  LOAD_DURATION=${LOAD_DURATION:-300ms} LOAD_ROUNDS=${LOAD_ROUNDS:-1} SCALE=${SCALE:-0} CALLGRIND=${CALLGRIND:-0}
 fi
 BENCHTIME=${BENCHTIME:-1s}
 COUNT=${COUNT:-5}
@@ -41,6 +43,7 @@ LOAD_ROUNDS=${LOAD_ROUNDS:-5}
 LOAD_CONC=${LOAD_CONC:-8}
 SCALE=${SCALE:-1}
 PROFILE=${PROFILE:-1}
+CALLGRIND=${CALLGRIND:-1}
 
 mkdir -p "$OUT"
 START=$(date +%s)
@@ -83,6 +86,13 @@ go build -o "$OUT/appstats-bench" ./cmd/appstats-bench
 "$OUT/appstats-bench" -scenario all -duration "$LOAD_DURATION" -rounds "$LOAD_ROUNDS" \
   -concurrency "$LOAD_CONC" > "$OUT/load.md"
 rm -f "$OUT/appstats-bench"
+
+# ---------------------------------------------------------------- 3b. instructions
+: > "$OUT/callgrind.md"
+if [[ $CALLGRIND == 1 ]] && command -v valgrind > /dev/null; then
+  log "instructions per request under callgrind (scripts/callgrind-middleware.sh)"
+  OUT="$OUT" scripts/callgrind-middleware.sh > /dev/null
+fi
 fi
 
 # ---------------------------------------------------------------- parse
@@ -252,6 +262,23 @@ awk -F'\t' '$2 == "ns/op" { print $1 }' "$OUT/metrics.tsv" | awk -F/ 'NF == 2 { 
   done
 done
 echo
+
+if [[ -s $OUT/callgrind.md ]]; then
+  echo "## Instructions per request (callgrind, same code; load-independent)"
+  echo
+  echo "| benchmark | instructions per request |"
+  echo "|---|--:|"
+  cat "$OUT/callgrind.md"
+  echo
+  ins() { awk -F'|' -v n="$1" '{ gsub(/ /, "", $2); gsub(/ /, "", $3) } $2 == n { print $3 }' "$OUT/callgrind.md"; }
+  add() { calc %.0f "$(ins "BenchmarkMiddleware/$1") - $(ins BenchmarkMiddleware/bare)"; }
+  per() { calc %.0f "(($(ins "BenchmarkMiddlewareCalls/$1") - $(ins "BenchmarkMiddleware/$1")) - ($(ins BenchmarkMiddlewareCalls/bare) - $(ins BenchmarkMiddleware/bare))) / 10"; }
+  echo "| in instructions | appstats | otelhttp | x/net/trace | appstats ÷ otelhttp | appstats ÷ x/net/trace |"
+  echo "|---|--:|--:|--:|--:|--:|"
+  echo "| request, added over bare | $(add appstats) | $(add otelhttp) | $(add xnettrace) | $(calc %.2f "$(add appstats) / $(add otelhttp)") | $(calc %.2f "$(add appstats) / $(add xnettrace)") |"
+  echo "| one call (span, event) | $(per appstats) | $(per otelhttp) | $(per xnettrace) | $(calc %.2f "$(per appstats) / $(per otelhttp)") | $(calc %.2f "$(per appstats) / $(per xnettrace)") |"
+  echo
+fi
 
 echo "## Loopback load test (cmd/appstats-bench)"
 echo
