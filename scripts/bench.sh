@@ -146,14 +146,17 @@ if [[ -n $b && -n $a && -n $o ]]; then
 fi
 
 # Issue 14, target 1: request added cost ≤ 1.5× x/net/trace's, ≤ 0.12×
-# otelhttp's, at most 2 allocations beyond bare.
-b=$(metric BenchmarkMiddleware/bare ns/op); a=$(metric BenchmarkMiddleware/appstats ns/op)
-o=$(metric BenchmarkMiddleware/otelhttp ns/op); x=$(metric BenchmarkMiddleware/xnettrace ns/op)
+# otelhttp's, at most 2 allocations beyond bare. In process CPU time
+# (cpu-ns/op: background goroutines included, and steadier than wall time
+# on a shared machine), else wall time.
+U=cpu-ns/op; [[ -n $(metric BenchmarkMiddleware/bare cpu-ns/op) ]] || U=ns/op
+b=$(metric BenchmarkMiddleware/bare $U); a=$(metric BenchmarkMiddleware/appstats $U)
+o=$(metric BenchmarkMiddleware/otelhttp $U); x=$(metric BenchmarkMiddleware/xnettrace $U)
 if [[ -n $b && -n $a && -n $o && -n $x ]]; then
   ba=$(metric BenchmarkMiddleware/bare allocs/op); aa=$(metric BenchmarkMiddleware/appstats allocs/op)
   rx=$(calc %.2f "($a - $b) / ($x - $b)"); ro=$(calc %.3f "($a - $b) / ($o - $b)"); da=$(calc %.0f "$aa - $ba")
   v=$(verdict "$rx <= 1.5 && $ro <= 0.12 && $da <= 2"); [[ $v == MISSED ]] && MISSED_BENCH+=("./middleware/httpstats BenchmarkMiddleware/appstats\$")
-  echo "| request added cost ≤ 1.5× x/net/trace's, ≤ 0.12× otelhttp's, ≤ 2 allocs beyond bare (hello handler) | added: appstats $(ns "$(calc %.0f "$a - $b")"), x/net/trace $(ns "$(calc %.0f "$x - $b")"), otelhttp $(ns "$(calc %.0f "$o - $b")"): ÷ x/net/trace **$rx**, ÷ otelhttp **$ro**; **$da** allocs beyond bare | $v |"
+  echo "| request added cost ≤ 1.5× x/net/trace's, ≤ 0.12× otelhttp's, ≤ 2 allocs beyond bare (hello handler, $U) | added: appstats $(ns "$(calc %.0f "$a - $b")"), x/net/trace $(ns "$(calc %.0f "$x - $b")"), otelhttp $(ns "$(calc %.0f "$o - $b")"): ÷ x/net/trace **$rx**, ÷ otelhttp **$ro**; **$da** allocs beyond bare | $v |"
 fi
 # Issue 14, target 2: one recorded call with a 16-frame stack ≤ 2× an
 # x/net/trace event and ≤ 0.25× an OTel span, ≤ 0.25 allocations: each
@@ -165,12 +168,12 @@ percall() { # percall PEER UNIT
   cb=$(metric BenchmarkMiddlewareCalls/bare "$2"); mb=$(metric BenchmarkMiddleware/bare "$2")
   [[ -n $c && -n $m && -n $cb && -n $mb ]] && calc %.2f "(($c - $m) - ($cb - $mb)) / 10"
 }
-pa=$(percall appstats ns/op || true); px=$(percall xnettrace ns/op || true); po=$(percall otelhttp ns/op || true)
+pa=$(percall appstats $U || true); px=$(percall xnettrace $U || true); po=$(percall otelhttp $U || true)
 if [[ -n $pa && -n $px && -n $po ]]; then
   al=$(percall appstats allocs/op)
   rx=$(calc %.2f "$pa / $px"); ro=$(calc %.3f "$pa / $po")
   v=$(verdict "$rx <= 2 && $ro <= 0.25 && $al <= 0.25"); [[ $v == MISSED ]] && MISSED_BENCH+=("./middleware/httpstats BenchmarkMiddlewareCalls/appstats\$")
-  echo "| one recorded call (16-frame stack) ≤ 2× an x/net/trace event, ≤ 0.25× an OTel span, ≤ 0.25 allocs (ten-call handler) | per call: appstats $(ns "$pa"), x/net/trace event $(ns "$px"), OTel span $(ns "$po"): ÷ event **$rx**, ÷ span **$ro**; **$al** allocs per call | $v |"
+  echo "| one recorded call (16-frame stack) ≤ 2× an x/net/trace event, ≤ 0.25× an OTel span, ≤ 0.25 allocs (ten-call handler, $U) | per call: appstats $(ns "$pa"), x/net/trace event $(ns "$px"), OTel span $(ns "$po"): ÷ event **$rx**, ÷ span **$ro**; **$al** allocs per call | $v |"
 fi
 
 # One recorded call with a 16-frame stack: ≤ 500 ns, ≤ 1 alloc.
@@ -197,7 +200,14 @@ lrline=$(grep -o 'Live refresh under load.*refreshes\.' "$OUT/load.md" | head -1
 if [[ -n $lrline ]]; then
   lr=$(echo "$lrline" | sed -E 's/.*median ([^,]*),.*/\1/')
   lrns=$(awk -v d="$lr" 'BEGIN { v = d + 0; if (d ~ /µs$/) v *= 1e3; else if (d ~ /ms$/) v *= 1e6; else if (d ~ /[0-9]s$/) v *= 1e9; print v }')
-  echo "| live refresh of the dashboard while ingest is heavy ≤ 10 ms (load test, ui scenario: part/stats, part/history, api/series in turn) | median **$lr** (${lrline#*: }) | $(verdict "$lrns <= 10e6") |"
+  echo "| live refresh of the dashboard while ingest is heavy ≤ 10 ms (load test, ui scenario: part/stats, part/history, api/series in turn) | median **$lr** (${lrline#*, }) | $(verdict "$lrns <= 10e6") |"
+fi
+
+# Store.Stats while records are written as fast as Write takes them: the
+# figures of a live refresh (a refresh reads Stats twice, List and Series).
+su=$(metric BenchmarkStatsUnderIngest/now ns/op); sg=$(metric BenchmarkStatsUnderIngest/until-given ns/op)
+if [[ -n $su ]]; then
+  echo "| badgerstore Stats while ingest is heavy (BenchmarkStatsUnderIngest: wall time, the writer competing; part of a live refresh) | window ending now $(ns "$su"); with an explicit Until $(ns "$sg") | $(verdict "$su <= 10e6") |"
 fi
 
 # Store ingest and dashboard/details timings, where benchmarks report them.
@@ -264,7 +274,7 @@ done
 echo
 
 if [[ -s $OUT/callgrind.md ]]; then
-  echo "## Instructions per request (callgrind, same code; load-independent)"
+  echo "## Instructions per request (callgrind: one P, no garbage collector; load-independent)"
   echo
   echo "| benchmark | instructions per request |"
   echo "|---|--:|"
