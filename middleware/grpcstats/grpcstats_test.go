@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -400,15 +401,20 @@ func TestRPCs(t *testing.T) {
 			if want := wire(x.recv...); sr.ResponseBytes != want {
 				t.Errorf("server ResponseBytes = %d, want %d", sr.ResponseBytes, want)
 			}
-			svc, m := "grpc.testing.TestService", tt.method[len("/grpc.testing.TestService/"):]
+			host, port, _ := net.SplitHostPort(addr)
 			for key, want := range map[string]string{
-				grpcstats.AttrSystem:           "grpc",
-				grpcstats.AttrService:          svc,
-				grpcstats.AttrMethod:           m,
-				grpcstats.AttrStatusCode:       fmt.Sprint(sr.Status),
+				grpcstats.AttrSystemName:       "grpc",
+				grpcstats.AttrMethod:           tt.method[1:],
+				grpcstats.AttrMethodOriginal:   "",
+				grpcstats.AttrStatusCode:       codeName(codes.Code(sr.Status)),
 				grpcstats.AttrStreamType:       tt.typ,
 				grpcstats.AttrMessagesReceived: fmt.Sprint(tt.sent),
 				grpcstats.AttrMessagesSent:     fmt.Sprint(tt.recv),
+				grpcstats.AttrServerAddress:    host,
+				grpcstats.AttrServerPort:       port,
+				"rpc.system":                   "", // deprecated keys are not written
+				"rpc.service":                  "",
+				"rpc.grpc.status_code":         "",
 			} {
 				if got := sr.Attr(key); got != want {
 					t.Errorf("server record attr %s = %q, want %q", key, got, want)
@@ -438,7 +444,7 @@ func TestRPCs(t *testing.T) {
 			if !strings.HasPrefix(c.Error, tt.clientErr) || (tt.clientErr == "") != (c.Error == "") {
 				t.Errorf("call Error = %q, want %q…", c.Error, tt.clientErr)
 			}
-			if got, want := c.Attr(grpcstats.AttrStatusCode), fmt.Sprint(int(tt.codes[0])); got != want {
+			if got, want := c.Attr(grpcstats.AttrStatusCode), codeName(tt.codes[0]); got != want {
 				t.Errorf("call status code = %q, want %q", got, want)
 			}
 			if host, port, _ := net.SplitHostPort(addr); c.Attr(grpcstats.AttrServerAddress) != host || c.Attr(grpcstats.AttrServerPort) != port {
@@ -693,10 +699,38 @@ func TestUnknownMethod(t *testing.T) {
 		if !ok {
 			continue // EmptyCall
 		}
-		if r.Status != int(codes.Unimplemented) || r.Error != msg || r.Attr(grpcstats.AttrStatusCode) != "12" {
-			t.Errorf("%s: Status %d, Error %q, status attr %q; want 12, %q, 12", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode), msg)
+		if r.Status != int(codes.Unimplemented) || r.Error != msg || r.Attr(grpcstats.AttrStatusCode) != "UNIMPLEMENTED" {
+			t.Errorf("%s: Status %d, Error %q, status attr %q; want 12, %q, UNIMPLEMENTED", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode), msg)
+		}
+		// A method the server does not have is _OTHER, with the name the
+		// client sent; one it has (that answers Unimplemented itself) is
+		// named.
+		wantMethod, wantOriginal := "_OTHER", r.Path[1:]
+		if r.Path == "/grpc.testing.TestService/UnimplementedCall" {
+			wantMethod, wantOriginal = r.Path[1:], ""
+		}
+		if r.Attr(grpcstats.AttrMethod) != wantMethod || r.Attr(grpcstats.AttrMethodOriginal) != wantOriginal {
+			t.Errorf("%s: rpc.method %q, rpc.method_original %q; want %q, %q", r.Path,
+				r.Attr(grpcstats.AttrMethod), r.Attr(grpcstats.AttrMethodOriginal), wantMethod, wantOriginal)
 		}
 	}
+}
+
+// codeName is the rpc.response.status_code of a code: "NOT_FOUND".
+func codeName(c codes.Code) string {
+	if c == codes.Canceled {
+		return "CANCELLED"
+	}
+	var b strings.Builder
+	lower := false // the previous letter was lowercase
+	for _, r := range c.String() {
+		if lower && unicode.IsUpper(r) {
+			b.WriteByte('_')
+		}
+		lower = unicode.IsLower(r)
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
 }
 
 // TestMessageSummaryAndExactMethodFilter checks WithMessageSummary, and that

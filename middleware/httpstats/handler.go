@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, tc := h.rec.Propagator().Extract(r.Context(), recording.HeaderCarrier(r.Header))
+	pctx := ctx // what the propagator read: the caller's trace context, baggage
 	ctx, ar := h.rec.StartRecord(ctx, recording.RequestInfo{
 		Kind:         recording.KindHTTP,
 		Method:       r.Method,
@@ -68,12 +70,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		TraceID:      tc.TraceID,
 		ParentSpanID: tc.SpanID,
 		TraceState:   tc.State,
+		Unsampled:    tc.IsValid() && !tc.Sampled,
 		Start:        t0,
 	})
 	if ar == nil {
-		if tc.IsValid() {
-			// Not recorded, but the caller's trace still passes through.
-			r = r.WithContext(recording.ContextWithTrace(ctx, tc))
+		if tc.IsValid() || pctx != r.Context() {
+			// Not recorded, but the caller's trace (sampled or not) and
+			// baggage still pass through.
+			r = r.WithContext(h.rec.ContextWithTrace(pctx, tc))
 		}
 		h.next.ServeHTTP(w, r)
 		return
@@ -95,7 +99,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				rec.Error = "handler aborted"
 			}
 			if !rw.wrote && !rw.hijacked {
+				// Recorded as the 500 the client sees as a failure; no
+				// response is sent, though (net/http drops the connection).
 				rw.status = http.StatusInternalServerError
+				rec.Attrs = append(rec.Attrs, recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
 			}
 			h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0)))
 			panic(v)
@@ -105,6 +112,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0))) // one monotonic clock read
 }
 
+// appendRequestAttrs appends to dst the attributes of r that a record has
+// no field for: url.scheme, network.protocol.version and
+// user_agent.original.
+//
+// It makes room for one more attribute (an unmatched route, a hijacked
+// connection), so that a record's attributes cost one allocation.
+func appendRequestAttrs(dst []recording.Attr, r *http.Request) []recording.Attr {
+	dst = slices.Grow(dst, 4)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	dst = append(dst, recording.Attr{Key: convention.KeyURLScheme, Value: scheme})
+	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
+		dst = append(dst, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
+	}
+	if ua := r.UserAgent(); ua != "" {
+		dst = append(dst, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
+	}
+	return dst
+}
+
 func asError(v any) error {
 	err, _ := v.(error)
 	return err
@@ -112,6 +141,7 @@ func asError(v any) error {
 
 func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, end time.Time) {
 	rec := ar.Record()
+	rec.Attrs = appendRequestAttrs(rec.Attrs, r)
 	switch {
 	case rw.hijacked:
 		rec.Status = rw.status // 0 unless a status was written before hijacking
@@ -135,6 +165,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	}
 	if rec.Route == "" {
 		rec.Route = NormalizePath(r.URL.Path)
+		rec.Attrs = append(rec.Attrs, recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
 	}
 	if r.URL.RawQuery != "" {
 		rec.Query = ar.Recorder().Redaction().Query(r.URL.RawQuery)

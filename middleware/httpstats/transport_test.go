@@ -98,8 +98,8 @@ func TestTransportPhasesTLSReuse(t *testing.T) {
 	if got := fmt.Sprint(phaseNames(calls[0])); got != "[connect tls send wait receive]" {
 		t.Errorf("first call phases %s", got)
 	}
-	if calls[0].Attr("http.connection.reused") != "false" || calls[1].Attr("http.connection.reused") != "true" {
-		t.Errorf("reuse attrs: %q %q", calls[0].Attr("http.connection.reused"), calls[1].Attr("http.connection.reused"))
+	if calls[0].Attr("appstats.http.connection.reused") != "false" || calls[1].Attr("appstats.http.connection.reused") != "true" {
+		t.Errorf("reuse attrs: %q %q", calls[0].Attr("appstats.http.connection.reused"), calls[1].Attr("appstats.http.connection.reused"))
 	}
 	if got := fmt.Sprint(phaseNames(calls[1])); got != "[send wait receive]" {
 		t.Errorf("second call phases %s", got)

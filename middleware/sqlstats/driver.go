@@ -20,7 +20,7 @@ import (
 // own and [database/sql.OpenDB], register it with [database/sql.Register], or
 // call [Open] or [WrapConnector].
 func Wrap(d driver.Driver, opts ...Option) driver.Driver {
-	return &wdriver{d: d, w: newWrapper(opts)}
+	return &wdriver{d: d, w: newWrapper(d, opts)}
 }
 
 type wdriver struct {
@@ -60,7 +60,7 @@ func (d *wdriver) OpenConnector(name string) (driver.Connector, error) {
 // A connection opened while a recorded request waits for it is recorded as a
 // call "sql"/"CONNECT".
 func WrapConnector(c driver.Connector, opts ...Option) driver.Connector {
-	w := newWrapper(opts)
+	w := newWrapper(c.Driver(), opts)
 	return wrapConnector(c, w, nil)
 }
 
@@ -84,7 +84,7 @@ type connector struct {
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	call := startOpCtx(ctx, c.w, "CONNECT")
 	conn, err := c.c.Connect(ctx)
-	call.End(err)
+	endCall(call, err)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func Open(driverName, dsn string, opts ...Option) (*sql.DB, error) {
 	if err := probe.Close(); err != nil {
 		return nil, fmt.Errorf("sqlstats: %w", err)
 	}
-	c, err := (&wdriver{d: d, w: newWrapper(opts)}).OpenConnector(dsn)
+	c, err := (&wdriver{d: d, w: newWrapper(d, opts)}).OpenConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstats: open connector: %w", err)
 	}
