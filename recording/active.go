@@ -3,6 +3,7 @@ package recording
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -59,8 +60,9 @@ type callCtxKey struct{}
 // a database/sql driver, or code that uses [StartCall] by hand) should pass
 // such a context to the code that performs the call, so that other
 // instrumentation running underneath — OpenTelemetry spans bridged into
-// records by package otelexport — knows the call is already recorded and does
-// not record it twice. A nil c returns ctx unchanged.
+// records by package otelexport, or middleware/httpstats' transport — knows
+// the call is already recorded and does not record it twice. A nil c returns
+// ctx unchanged.
 func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
 	if c == nil {
 		return ctx
@@ -68,14 +70,61 @@ func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
 	return context.WithValue(ctx, callCtxKey{}, c)
 }
 
-// CallFromContext returns the recorded call ctx is inside of (see
-// [ContextWithCall]), or nil.
+// CallFromContext returns the recorded call ctx is inside of, or nil: the
+// call of the innermost [ContextWithCall], else one that a [CallFinder] of
+// ctx's record finds.
 func CallFromContext(ctx context.Context) *ActiveCall {
 	if ctx == nil {
 		return nil
 	}
-	c, _ := ctx.Value(callCtxKey{}).(*ActiveCall)
-	return c
+	if c, ok := ctx.Value(callCtxKey{}).(*ActiveCall); ok {
+		return c
+	}
+	a := FromContext(ctx)
+	if a == nil {
+		return nil
+	}
+	if fs := a.finders.Load(); fs != nil {
+		for _, f := range *fs {
+			if c := f.FindCall(ctx); c != nil && c.a == a {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// A CallFinder finds the recorded call a context is inside of, for
+// instrumentation that records calls but cannot mark the contexts under them
+// with [ContextWithCall] — package otelexport's bridge, whose calls are
+// OpenTelemetry spans that the context carries. FindCall returns nil for a
+// context inside none of its calls; it may be called from any goroutine.
+type CallFinder interface {
+	FindCall(ctx context.Context) *ActiveCall
+}
+
+// AddCallFinder makes [CallFromContext] ask f about contexts of a's request
+// that carry no call of [ContextWithCall]. Adding a finder a has already (the
+// same pointer, or an equal comparable value) has no effect.
+func (a *ActiveRecord) AddCallFinder(f CallFinder) {
+	if a == nil || f == nil {
+		return
+	}
+	comparable := reflect.TypeOf(f).Comparable()
+	for {
+		old := a.finders.Load()
+		var fs []CallFinder
+		if old != nil {
+			if comparable && slices.Contains(*old, f) {
+				return
+			}
+			fs = append(fs, *old...)
+		}
+		fs = append(fs, f)
+		if a.finders.CompareAndSwap(old, &fs) {
+			return
+		}
+	}
 }
 
 // An ActiveRecord is a record in the making: the request has started and has
@@ -97,6 +146,7 @@ type ActiveRecord struct {
 	ended   bool
 
 	overhead atomic.Int64
+	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
 }
 
 // Record returns the record being made, for the goroutine that started it to

@@ -46,15 +46,22 @@
 //
 // Options bound what is kept: [WithSampleRate], [WithInclude] and
 // [WithExclude] filters, [WithMaxCalls], [WithMaxStack], [WithMaxSummary].
-// [DefaultRedaction] hides credentials in headers and query parameters;
-// summaries never contain bodies unless a wrapper is told to keep them.
+// [DefaultRedaction] hides credentials and personal data: secret headers,
+// the values of names holding a secret word (password, token, pin, ssn,
+// email…, matched as words: "author" and ":authority" stay readable),
+// values that look secret (JSON Web Tokens, card numbers, long random
+// tokens), the user information and secret parameters of URLs found in any
+// recorded text, and the quoted fragments of error messages. The recorder's
+// background writer applies it to every record before any sink sees it; the
+// one marker, [Redacted], is never percent-encoded. Summaries never contain
+// bodies unless a wrapper is told to keep them.
 //
 // # Imports
 //
 // Every other package of appstats may import recording; recording imports
 // none of them. The one exception is internal/convention, a leaf that
 // imports only the standard library and holds the conventions the wrappers,
-// the exporter and recording share: call names, attribute keys, query and
-// URL redaction (the mechanics behind [Redaction]) and the rate-limited
+// the exporter and recording share: call names, attribute keys, the
+// mechanics of redaction (behind [Redaction]) and the rate-limited
 // logging of background problems.
 package recording

@@ -28,15 +28,23 @@ func (r *Recorder) headerMap(flat []string) map[string][]string {
 	}
 	red := &r.cfg.redaction
 	for k, vs := range out {
-		secret, ok := r.secretNames[k]
-		if !ok {
-			if len(r.secretNames) >= 4096 {
-				clear(r.secretNames)
-			}
-			secret = red.secretHeader(k)
-			r.secretNames[k] = secret
-		}
-		out[k] = red.headerValues(k, vs, secret)
+		out[k] = red.headerValues(k, vs, r.secretKey(k))
 	}
 	return out
+}
+
+// secretKey reports whether a header name or an attribute key is secret
+// ([Redaction.secretHeader]), from a cache: a record's names repeat from
+// record to record. It runs in the writer goroutine, which alone uses the
+// cache.
+func (r *Recorder) secretKey(k string) bool {
+	secret, ok := r.secretNames[k]
+	if !ok {
+		if len(r.secretNames) >= 4096 {
+			clear(r.secretNames)
+		}
+		secret = r.cfg.redaction.secretHeader(k)
+		r.secretNames[k] = secret
+	}
+	return secret
 }

@@ -73,6 +73,7 @@ func newConfig(opts []Option) config {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
+	c.redaction.compile()
 	return c
 }
 

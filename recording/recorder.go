@@ -391,7 +391,7 @@ type panicError struct{ v any }
 
 func (p panicError) Error() string { return "sink panicked: " + panicString(p.v) }
 
-// prepare symbolizes stacks, redacts headers and analyses the record.
+// prepare symbolizes stacks, redacts the record and analyses it.
 func (r *Recorder) prepare(rec *Record) {
 	for i := range rec.Calls {
 		c := &rec.Calls[i]
@@ -407,5 +407,6 @@ func (r *Recorder) prepare(rec *Record) {
 	case rec.Headers != nil:
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
 	}
+	r.scrub(rec)
 	rec.Warnings = append(rec.Warnings, Analyze(rec, r.cfg.repeatThreshold)...)
 }

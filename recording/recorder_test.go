@@ -399,14 +399,14 @@ func TestRedaction(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                          "",
 		"page=2":                    "page=2",
-		"token=abc&page=2":          "token=%5BREDACTED%5D&page=2",
-		"a=1&API_KEY=zz&b":          "a=1&API_KEY=%5BREDACTED%5D&b",
-		"&password=x&":              "&password=%5BREDACTED%5D&",
-		"user%5Fsecret=1":           "user%5Fsecret=%5BREDACTED%5D",
+		"token=abc&page=2":          "token=[REDACTED]&page=2",
+		"a=1&API_KEY=zz&b":          "a=1&API_KEY=[REDACTED]&b",
+		"&password=x&":              "&password=[REDACTED]&",
+		"user%5Fsecret=1":           "user%5Fsecret=[REDACTED]",
 		"%zz=1":                     "%zz=1",
-		"session_id=1&sessions=all": "session_id=%5BREDACTED%5D&sessions=%5BREDACTED%5D",
-		"a=1;token=x;b=2":           "a=1;token=%5BREDACTED%5D;b=2",
-		"a%zz=1&token=y":            "a%zz=1&token=%5BREDACTED%5D",
+		"session_id=1&sessions=all": "session_id=[REDACTED]&sessions=[REDACTED]",
+		"a=1;token=x;b=2":           "a=1;token=[REDACTED];b=2",
+		"a%zz=1&token=y":            "a%zz=1&token=[REDACTED]",
 	} {
 		if got := r.Query(in); got != want {
 			t.Errorf("Query(%q) = %q, want %q", in, got, want)
@@ -417,7 +417,7 @@ func TestRedaction(t *testing.T) {
 	got := r.Header(h)
 	if got["Authorization"][0] != recording.Redacted || got["cookie"][1] != recording.Redacted || got["Accept"][0] != "*/*" ||
 		got["X-Access-Token"][0] != recording.Redacted || got["Private-Token"][0] != recording.Redacted ||
-		got["Referer"][0] != "https://app/reset?token=%5BREDACTED%5D&step=2" {
+		got["Referer"][0] != "https://app/reset?token=[REDACTED]&step=2" {
 		t.Fatalf("headers %v", got)
 	}
 	if h["Authorization"][0] != "Bearer x" {

@@ -331,7 +331,7 @@ func TestAPIRecord(t *testing.T) {
 	if len(full.Calls[1].Phases) != 4 || full.Calls[1].Phases[0].Name != "dns" {
 		t.Errorf("call 1 phases = %+v", full.Calls[1].Phases)
 	}
-	if full.Headers["Authorization"][0] != "[redacted]" {
+	if full.Headers["Authorization"][0] != "[REDACTED]" {
 		t.Errorf("headers = %v", full.Headers)
 	}
 	if len(full.RPCStats) == 0 {

@@ -9,7 +9,10 @@
 //   - the attribute keys wrappers record and the exporter writes (Key…
 //     constants): OpenTelemetry semantic-convention names where one exists,
 //     appstats' own under "appstats.";
-//   - redaction of query strings and URLs ([RedactQuery], [RedactURL]);
+//   - redaction ([Rules]): secret names matched by word, values that look
+//     secret ([SecretValue]), URLs, query strings and free texts, and the
+//     quoted fragments of error messages ([ScrubError]), all hidden behind
+//     one marker, [Redacted];
 //   - the rate-limited logger for problems found in the background
 //     ([Logger]);
 //   - how options treat values that keep a default ([SetPositive],

@@ -103,6 +103,7 @@ const (
 	KeyCallRequestSize  = "appstats.call.request_size"
 	KeyCallResponseSize = "appstats.call.response_size"
 	KeyPhaseDurationMS  = "appstats.phase.duration_ms"
+	KeyPhasesUnknown    = "appstats.phases.unknown" // phases of a call that happened but could not be timed, comma-separated
 	KeyEventDetail      = "appstats.event.detail"
 	KeyWarningKind      = "appstats.warning.kind"
 	KeyWarningCount     = "appstats.warning.count"

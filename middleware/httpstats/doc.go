@@ -37,13 +37,17 @@
 //
 // # What the wrapped ResponseWriter keeps
 //
-// The middleware observes and never alters a response. Its ResponseWriter
-// offers exactly the optional interfaces of the server's own — Flusher,
-// Hijacker and io.ReaderFrom over HTTP/1, Flusher and Pusher over HTTP/2 —
-// and Unwrap for [http.ResponseController]. It also keeps io.StringWriter,
-// without a copy, and leaves out the deprecated [http.CloseNotifier]: use the
-// request's context to learn that the client went away. A panicking handler is recorded
-// with status 500 and the panic value, and the panic continues.
+// The middleware observes and never alters a response. The ResponseWriter a
+// handler is given has exactly the optional interfaces of the one the
+// middleware was given — any combination of [http.Flusher], [http.Hijacker],
+// [http.CloseNotifier], [io.ReaderFrom], [http.Pusher], [io.StringWriter]
+// and the FlushError method by which [http.ResponseController] learns that a
+// flush failed, whether it is the server's own or one already wrapped by
+// other middleware — and Unwrap, so ResponseController reaches the rest
+// (deadlines, full duplex). Flushes, hijacks, ReadFrom and WriteString made through it are
+// observed: status, body bytes and the hijack are recorded. A panicking
+// handler is recorded with status 500 and the panic value, and the panic
+// continues.
 //
 // # Trace context
 //

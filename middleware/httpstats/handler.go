@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,13 @@ import (
 // r.WithContext, say) hides it: mount this middleware next to the mux, or
 // give [WithRouteFunc] a way to find the route. W3C trace context is taken
 // from the request through the recorder's propagator.
+//
+// Request and response bytes are body bytes that crossed the wire: none for
+// the body a handler writes to a HEAD response (the server drops it), none
+// for the request body of an "Expect: 100-continue" request the handler
+// answered without reading it (the client never sent it; over HTTP/1 — the
+// HTTP/2 server hides the Expect header from handlers, so there the
+// Content-Length is counted), the bytes read for a body of unknown length.
 //
 // A panicking handler is recorded with status 500 and the panic value, and
 // the panic continues, as net/http expects. Flushing, hijacking, server push,
@@ -85,7 +93,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &respWriter{w: w}
 	r2 := r.WithContext(ctx)
 	var body *countingBody
-	if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
+	if r.Body != nil && r.Body != http.NoBody && (r.ContentLength < 0 || expectsContinue(r.Header)) {
 		body = &countingBody{rc: r.Body}
 		r2.Body = body
 	}
@@ -152,11 +160,10 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		rec.Status = rw.status
 	}
 	rec.ResponseBytes = rw.written
-	if body != nil {
-		rec.RequestBytes = body.n.Load()
-	} else if r.ContentLength > 0 {
-		rec.RequestBytes = r.ContentLength
+	if r.Method == http.MethodHead {
+		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response
 	}
+	rec.RequestBytes = requestBytes(r, body)
 	if h.cfg.routeFunc != nil {
 		rec.Route = h.cfg.routeFunc(r2)
 	}
@@ -178,6 +185,37 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		rec.User = h.cfg.userFunc(r2)
 	}
 	ar.FinishAt(end)
+}
+
+// requestBytes returns the bytes of r's body that crossed the wire: its
+// Content-Length, as the client sends the body unasked — unless the client
+// waits for "100 Continue", which the server sends when the handler starts
+// reading: then the body came only if the handler read some of it. A body of
+// unknown length is counted as the handler reads it.
+func requestBytes(r *http.Request, body *countingBody) int64 {
+	switch {
+	case body == nil:
+		return max(r.ContentLength, 0)
+	case r.ContentLength < 0:
+		return body.n.Load()
+	case body.n.Load() > 0:
+		return r.ContentLength
+	}
+	return 0
+}
+
+// expectsContinue reports whether a request's header asks for "100 Continue"
+// before the body is sent. (The HTTP/2 server takes the Expect header out of
+// the request it hands over, so there the body is taken as sent.)
+func expectsContinue(h http.Header) bool {
+	for _, v := range h["Expect"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "100-continue") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // countingBody counts the bytes a handler reads from a request body of

@@ -174,7 +174,7 @@ func TestRecordFields(t *testing.T) {
 		{"path", r.Path, "/users/42"},
 		{"route", r.Route, "POST /users/{id}"},
 		{"status", r.Status, 201},
-		{"query", r.Query, "token=%5BREDACTED%5D&page=2"},
+		{"query", r.Query, "token=[REDACTED]&page=2"},
 		{"request bytes", r.RequestBytes, int64(5)},
 		{"response bytes", r.ResponseBytes, int64(len("got 5 bytes"))},
 		{"user", r.User, "ann"},

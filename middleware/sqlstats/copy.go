@@ -69,7 +69,9 @@ func (w *wrapper) startCopy(a *recording.ActiveRecord, query string, cp *copyIn)
 	t0 := time.Now()
 	st := w.cache.get(query)
 	if cp.table == "" {
-		cp.table = copyTable(st.text)
+		// COPY is PostgreSQL's: its table is read by PostgreSQL's rules,
+		// where "…" is an identifier, whatever dialect the wrapper assumed.
+		cp.table = copyTable(NormalizeFor("postgresql", query))
 	}
 	method := "COPY"
 	if cp.table != "" {

@@ -23,7 +23,7 @@ func TestCopyStatement(t *testing.T) {
 		if !tt.copy {
 			continue
 		}
-		if got := copyTable(Normalize(tt.query)); got != tt.table {
+		if got := copyTable(NormalizeFor("postgresql", tt.query)); got != tt.table {
 			t.Errorf("copyTable(%q) = %q, want %q", tt.query, got, tt.table)
 		}
 	}

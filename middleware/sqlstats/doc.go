@@ -30,12 +30,22 @@
 // without arguments that ends it, with the number of rows copied.
 //
 // The call's request summary, and its db.query.text attribute, is the
-// statement normalized by [Normalize]: literals replaced by ?, IN lists
-// collapsed, comments dropped, white space collapsed (of a text longer than 4 KiB, only the
-// start is normalized and recorded). No value a query carries as a literal is
+// statement normalized by a lexer of its SQL dialect ([NormalizeFor]; the
+// dialect comes from [WithSystem] or from the driver's package, and a
+// statement of unknown dialect is read by [Normalize], which hides what any
+// dialect would take as a literal): every literal replaced by ? — strings,
+// numbers, blobs, PostgreSQL's escape and dollar-quoted strings, the
+// elements of arrays, and SQLite's and MySQL's "…" unless it can only be an
+// identifier — IN lists collapsed, comments dropped (nested ones, and
+// MySQL's # comments, too), white space collapsed (of a text longer than 4
+// KiB, only the start is normalized and recorded). Each distinct text is
+// normalized once and cached. No value a query carries as a literal is
 // recorded, and the same query run in a loop is recorded with the same text,
 // which is how the recorder's analysis reports an N+1 pattern
-// ([recording.WarnRepeated]).
+// ([recording.WarnRepeated]). The recorder scrubs a statement's error
+// message before it is stored: drivers quote the tokens they reject (SQLite's
+// near "'hunter2'": syntax error), and those fragments are replaced (see
+// [recording.Redaction]).
 //
 // A query's call lasts until its rows are closed, and notes the number of
 // rows read (db.response.returned_rows); an Exec notes the rows it affected

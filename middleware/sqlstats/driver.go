@@ -20,7 +20,14 @@ import (
 // own and [database/sql.OpenDB], register it with [database/sql.Register], or
 // call [Open] or [WrapConnector].
 func Wrap(d driver.Driver, opts ...Option) driver.Driver {
-	return &wdriver{d: d, w: newWrapper(d, opts)}
+	return newWDriver(d, newWrapper(opts))
+}
+
+// newWDriver wraps d, taking the SQL dialect from d unless an option named
+// it.
+func newWDriver(d driver.Driver, w *wrapper) *wdriver {
+	w.detect(d)
+	return &wdriver{d: d, w: w}
 }
 
 type wdriver struct {
@@ -60,13 +67,13 @@ func (d *wdriver) OpenConnector(name string) (driver.Connector, error) {
 // A connection opened while a recorded request waits for it is recorded as a
 // call "sql"/"CONNECT".
 func WrapConnector(c driver.Connector, opts ...Option) driver.Connector {
-	w := newWrapper(c.Driver(), opts)
+	w := newWrapper(opts)
 	return wrapConnector(c, w, nil)
 }
 
 func wrapConnector(c driver.Connector, w *wrapper, d driver.Driver) driver.Connector {
 	if d == nil {
-		d = &wdriver{d: c.Driver(), w: w}
+		d = newWDriver(c.Driver(), w)
 	}
 	wc := &connector{c: c, w: w, d: d}
 	if cl, ok := c.(io.Closer); ok {
@@ -116,7 +123,7 @@ func Open(driverName, dsn string, opts ...Option) (*sql.DB, error) {
 	if err := probe.Close(); err != nil {
 		return nil, fmt.Errorf("sqlstats: %w", err)
 	}
-	c, err := (&wdriver{d: d, w: newWrapper(d, opts)}).OpenConnector(dsn)
+	c, err := newWDriver(d, newWrapper(opts)).OpenConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstats: open connector: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/sqlnorm"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -41,14 +42,23 @@ type wrapper struct {
 	cache  cache
 }
 
-// newWrapper returns the wrapper of driver d.
-func newWrapper(d driver.Driver, opts []Option) *wrapper {
+func newWrapper(opts []Option) *wrapper {
 	w := &wrapper{cfg: newConfig(opts)}
 	w.system = w.cfg.system
+	w.cache.dialect = sqlnorm.Of(w.cfg.system)
+	return w
+}
+
+// detect sets the wrapper's SQL dialect, and its database system, from the
+// driver's package when [WithSystem] named no known one. It runs before the
+// wrapper is used.
+func (w *wrapper) detect(d driver.Driver) {
+	if w.cache.dialect == sqlnorm.Unknown {
+		w.cache.dialect = sqlnorm.OfDriver(d)
+	}
 	if w.system == "" {
 		w.system = systemOf(d)
 	}
-	return w
 }
 
 // startStmt starts the call of a statement in a's request.
@@ -151,9 +161,21 @@ func (w *wrapper) recordArgs(a *recording.ActiveRecord, c *recording.ActiveCall,
 		v := recording.Redacted
 		if !secret {
 			v = formatArg(nv.Value)
+			if red.SecretValue(rawArg(nv.Value, v)) {
+				v = recording.Redacted
+			}
 		}
 		c.SetAttr(AttrParamPrefix+key, v)
 	}
+}
+
+// rawArg returns the text of an argument to judge by its shape: a string
+// itself, not its quoted and clipped form; the formatted text of others.
+func rawArg(v any, formatted string) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return formatted
 }
 
 func formatArg(v any) string {

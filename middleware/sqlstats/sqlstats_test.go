@@ -296,6 +296,16 @@ func TestArgs(t *testing.T) {
 			if _, err := db.ExecContext(ctx, "UPDATE users SET password = ? WHERE id = ?", "s3cret", 2); err != nil {
 				t.Fatal(err)
 			}
+			// Harmless-looking names: a secret word (ssn), and positional
+			// arguments whose values look secret.
+			if _, err := db.ExecContext(ctx, "UPDATE users SET name = :ssn WHERE id = :id", sql.Named("ssn", "078-05-1120"), sql.Named("id", 9)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, "UPDATE users SET name = ?, score = ? WHERE name IN (?, ?, ?, ?)",
+				"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlXzEyMzQ1", int64(4111111111111111), "ann@example.com",
+				"Zx81kQ2mP9vL3nR7tY5wB1cD", "550e8400-e29b-41d4-a716-446655440000", "ann"); err != nil {
+				t.Fatal(err)
+			}
 		})
 		tests := []struct {
 			call  int
@@ -304,8 +314,12 @@ func TestArgs(t *testing.T) {
 			{0, map[string]string{"db.query.parameter.name": `"ann"`, "db.query.parameter.password": recording.Redacted}},
 			{1, map[string]string{"db.query.parameter.0": "2", "db.query.parameter.1": `"x"`}},
 			{2, map[string]string{"db.query.parameter.0": recording.Redacted, "db.query.parameter.1": recording.Redacted}},
+			{3, map[string]string{"db.query.parameter.ssn": recording.Redacted, "db.query.parameter.id": "9"}},
+			{4, map[string]string{"db.query.parameter.0": recording.Redacted, "db.query.parameter.1": recording.Redacted,
+				"db.query.parameter.2": recording.Redacted, "db.query.parameter.3": recording.Redacted,
+				"db.query.parameter.4": `"550e8400-e29b-41d4-a716-446655440000"`, "db.query.parameter.5": `"ann"`}},
 		}
-		if len(r.Calls) != 3 {
+		if len(r.Calls) != 5 {
 			t.Fatalf("calls = %q", calls(r))
 		}
 		for _, tt := range tests {
@@ -317,6 +331,38 @@ func TestArgs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDialectFromDriver: without WithSystem, statements are normalized in
+// the dialect of the driver (modernc.org/sqlite here), so a double-quoted
+// string is hidden and a double-quoted table name is kept.
+func TestDialectFromDriver(t *testing.T) {
+	dsn := "file:" + filepath.Join(t.TempDir(), "test.db")
+	db, err := sqlstats.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	setup(t, db)
+	r := record(t, func(ctx context.Context) {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM "users" WHERE name <> "SECRET" /* SECRET2 */`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		// SQLite quotes the rejected token in its error message.
+		if _, err := db.ExecContext(ctx, `SELECT 1 WHERE 'FIRST_LIT' 'SECOND_LIT'`); err == nil || !strings.Contains(err.Error(), "SECOND_LIT") {
+			t.Fatalf("error %v does not quote the literal", err)
+		}
+	})
+	if got, want := r.Calls[0].Request, `SELECT count(*) FROM "users" WHERE name <> ?`; got != want {
+		t.Errorf("request %q, want %q", got, want)
+	}
+	if got := r.Calls[0].Attr(sqlstats.AttrQuerySummary); got != "SELECT users" {
+		t.Errorf("summary %q, want the table read from the unquoted identifier", got)
+	}
+	if c := r.Calls[1]; strings.Contains(c.Error, "LIT") || !strings.Contains(c.Error, recording.Redacted) {
+		t.Errorf("error stored as %q", c.Error)
+	}
 }
 
 func TestNotRecorded(t *testing.T) {
