@@ -403,16 +403,22 @@ func hasAttr(attrs []Attr, key string) bool {
 // copy in the record, made when the request ended while it ran.
 func (c *ActiveCall) final(rec Call) (Call, bool) {
 	c.a.mu.Lock()
-	defer c.a.mu.Unlock()
-	if !c.ended || c.discarded {
-		return rec, c.ended
+	if ended := c.ended; !ended || c.discarded {
+		c.a.mu.Unlock()
+		return rec, ended
 	}
 	f := c.c
 	f.Attrs = slices.Clone(c.c.Attrs)
 	f.Phases = slices.Clone(c.c.Phases)
+	c.a.mu.Unlock()
 	f.Start, f.SpanID, f.Event = rec.Start, rec.SpanID, rec.Event
 	f.Stack, f.pcs = rec.Stack, nil
 	f.Running = true
+	// Redacted as the recorder's writer redacted the record's copy (without
+	// its cache, which is the writer's alone).
+	if red := &c.a.rec.cfg.redaction; !red.empty() {
+		scrubCall(red, red.compiled(), &f, red.secretHeader)
+	}
 	return f, true
 }
 
