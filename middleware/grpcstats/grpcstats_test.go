@@ -856,3 +856,47 @@ func TestRecorderFilters(t *testing.T) {
 		t.Errorf("Filtered = %d, want 2", st.Filtered)
 	}
 }
+
+// TestCallerTraceContextPassesOn sends A an RPC whose caller did not sample
+// the trace (flags 00): recorded, A's call to B sends flags 00 with the
+// call as parent; not recorded, the caller's traceparent passes to B as it
+// came.
+func TestCallerTraceContextPassesOn(t *testing.T) {
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+	for _, recorded := range []bool{true, false} {
+		var opts []recording.Option
+		if !recorded {
+			opts = append(opts, recording.WithSampleRate(0))
+		}
+		rec, sink := newRecorder(t, opts...)
+		bsrv := &testServer{}
+		baddr, stopB := startServer(t, bsrv)
+		bconn, bclient := dial(t, baddr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
+		aaddr, stopA := startServer(t, &testServer{next: bclient}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
+		aconn, aclient := dial(t, aaddr)
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "traceparent", tp)
+		if _, err := aclient.EmptyCall(ctx, &testgrpc.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+		aconn.Close()
+		stopA()
+		bconn.Close()
+		stopB()
+		closeRecorder(t, rec)
+		seen := bsrv.seen()
+		if len(seen) != 1 {
+			t.Fatalf("B saw %d RPCs", len(seen))
+		}
+		want := tp
+		if recorded {
+			recs := sink.Records()
+			if len(recs) != 1 || len(recs[0].Calls) != 1 || !recs[0].Unsampled {
+				t.Fatalf("records %+v, want one unsampled with one call", recs)
+			}
+			want = recording.FormatTraceparent(recording.TraceContext{TraceID: recs[0].TraceID, SpanID: recs[0].Calls[0].SpanID})
+		}
+		if seen[0] != want {
+			t.Errorf("recorded %v: B got traceparent %q, want %q", recorded, seen[0], want)
+		}
+	}
+}
