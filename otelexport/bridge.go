@@ -211,6 +211,10 @@ func (b *bridge) OnEnd(s sdktrace.ReadOnlySpan) {
 			msg = "error"
 		}
 		err = errors.New(msg)
+		if !hasAttr(attrs, convention.KeyErrorType) {
+			// The span's error has no type to tell, only its message.
+			c.SetAttr(convention.KeyErrorType, convention.Other)
+		}
 	}
 	c.EndAt(s.EndTime(), err)
 }
@@ -232,9 +236,11 @@ func (b *bridge) ForceFlush(context.Context) error { return nil }
 var bridgedAttrs = map[string]bool{
 	convention.KeyHTTPRequestMethod: true, convention.KeyHTTPResponseStatusCode: true,
 	convention.KeyServerAddress: true, convention.KeyServerPort: true, convention.KeyURLTemplate: true,
-	convention.KeyDBSystemName: true, convention.KeyDBOperationName: true,
+	convention.KeyDBSystemName: true, convention.KeyDBOperationName: true, convention.KeyDBQuerySummary: true,
 	convention.KeyDBCollectionName: true, convention.KeyDBNamespace: true,
+	convention.KeyDBResponseStatusCode: true, convention.KeyDBResponseReturnedRows: true,
 	convention.KeyMessagingSystem: true, convention.KeyMessagingDestinationName: true,
+	convention.KeyErrorType: true,
 }
 
 // renamedAttrs maps the older semantic-convention keys a span may carry to

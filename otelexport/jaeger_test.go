@@ -129,7 +129,7 @@ func TestJaegerInterop(t *testing.T) {
 				if c.Event {
 					continue
 				}
-				name := map[string]string{"grpc": "pkg.Users/Get", "memcache": "memcache Get"}[c.Service]
+				name := map[string]string{"grpc": "pkg.Users/Get", "memcache": "memcache Get", "http": "GET"}[c.Service]
 				if name == "" {
 					name = c.Method
 				}
