@@ -156,6 +156,26 @@ func dial(t testing.TB, addr string, opts ...grpc.DialOption) (*grpc.ClientConn,
 	return conn, testgrpc.NewTestServiceClient(conn)
 }
 
+// chain starts a service B (with the server options bOpts) and a service
+// A, recorded by rec, whose EmptyCall calls B's through a recording client;
+// it returns a client of A (dialed with aOpts), B's implementation (which
+// notes the traceparents it is sent), and stop, which closes the
+// connections and stops both servers.
+func chain(t testing.TB, rec *recording.Recorder, bOpts []grpc.ServerOption, aOpts ...grpc.DialOption) (testgrpc.TestServiceClient, *testServer, func()) {
+	t.Helper()
+	bsrv := &testServer{}
+	baddr, stopB := startServer(t, bsrv, bOpts...)
+	bconn, bclient := dial(t, baddr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
+	aaddr, stopA := startServer(t, &testServer{next: bclient}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
+	aconn, aclient := dial(t, aaddr, aOpts...)
+	return aclient, bsrv, func() {
+		aconn.Close()
+		stopA()
+		bconn.Close()
+		stopB()
+	}
+}
+
 func newRecorder(t testing.TB, opts ...recording.Option) (*recording.Recorder, *recordingtest.Sink) {
 	t.Helper()
 	c := recordingtest.NewSink()
@@ -526,11 +546,8 @@ func checkPhases(t *testing.T, c recording.Call, responded bool) {
 // request that called it, with that call as parent.
 func TestNested(t *testing.T) {
 	rec, sink := newRecorder(t)
-	bsrv := &testServer{}
-	baddr, stopB := startServer(t, bsrv, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
-	bconn, bclient := dial(t, baddr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
-	aaddr, stopA := startServer(t, &testServer{next: bclient}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
-	aconn, aclient := dial(t, aaddr) // an unrecorded client: A starts each trace
+	// An unrecorded client of A: A starts each trace.
+	aclient, bsrv, stop := chain(t, rec, []grpc.ServerOption{grpc.StatsHandler(grpcstats.NewServerHandler(rec))})
 
 	const n = 8
 	var wg sync.WaitGroup
@@ -548,10 +565,7 @@ func TestNested(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	aconn.Close()
-	stopA()
-	bconn.Close()
-	stopB()
+	stop()
 	closeRecorder(t, rec)
 
 	var as, bs []*recording.Record
@@ -636,20 +650,14 @@ func TestIncomingTraceparent(t *testing.T) {
 // a client call made without a recorded request adds no metadata.
 func TestNotRecorded(t *testing.T) {
 	rec, sink := newRecorder(t, recording.WithSampleRate(0))
-	bsrv := &testServer{}
-	baddr, stopB := startServer(t, bsrv, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
-	bconn, bclient := dial(t, baddr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
-	aaddr, stopA := startServer(t, &testServer{next: bclient}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
-	aconn, aclient := dial(t, aaddr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
+	aclient, bsrv, stop := chain(t, rec, []grpc.ServerOption{grpc.StatsHandler(grpcstats.NewServerHandler(rec))},
+		grpc.WithStatsHandler(grpcstats.NewClientHandler()))
 	for range 5 {
 		if _, err := aclient.EmptyCall(context.Background(), &testgrpc.Empty{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	aconn.Close()
-	stopA()
-	bconn.Close()
-	stopB()
+	stop()
 	closeRecorder(t, rec)
 	if recs := sink.Records(); len(recs) != 0 {
 		t.Errorf("got %d records with sampling 0, want none", len(recs))
@@ -869,19 +877,12 @@ func TestCallerTraceContextPassesOn(t *testing.T) {
 			opts = append(opts, recording.WithSampleRate(0))
 		}
 		rec, sink := newRecorder(t, opts...)
-		bsrv := &testServer{}
-		baddr, stopB := startServer(t, bsrv)
-		bconn, bclient := dial(t, baddr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
-		aaddr, stopA := startServer(t, &testServer{next: bclient}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
-		aconn, aclient := dial(t, aaddr)
+		aclient, bsrv, stop := chain(t, rec, nil)
 		ctx := metadata.AppendToOutgoingContext(context.Background(), "traceparent", tp)
 		if _, err := aclient.EmptyCall(ctx, &testgrpc.Empty{}); err != nil {
 			t.Fatal(err)
 		}
-		aconn.Close()
-		stopA()
-		bconn.Close()
-		stopB()
+		stop()
 		closeRecorder(t, rec)
 		seen := bsrv.seen()
 		if len(seen) != 1 {
