@@ -142,6 +142,7 @@ type ActiveRecord struct {
 	mu      sync.Mutex
 	calls   []*ActiveCall
 	inline  [8]*ActiveCall
+	attrs   [4]Attr // room for the record's first attributes (see AddAttrs)
 	dropped int
 	ended   bool
 
@@ -158,6 +159,19 @@ func (a *ActiveRecord) Record() *Record {
 		return nil
 	}
 	return &a.r
+}
+
+// AddAttrs appends attributes to the record's [Record.Attrs]; the first
+// four take no allocation. Like [ActiveRecord.Record], it is for the
+// goroutine that started the record, before [ActiveRecord.Finish].
+func (a *ActiveRecord) AddAttrs(attrs ...Attr) {
+	if a == nil || len(attrs) == 0 {
+		return
+	}
+	if a.r.Attrs == nil {
+		a.r.Attrs = a.attrs[:0]
+	}
+	a.r.Attrs = append(a.r.Attrs, attrs...)
 }
 
 // Recorder returns the recorder a belongs to.

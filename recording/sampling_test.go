@@ -2,6 +2,7 @@ package recording_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +147,20 @@ func TestFinalCall(t *testing.T) {
 	if _, ended := manual.FinalCall(0); ended {
 		t.Error("a record built by hand knows of a later end")
 	}
+}
+
+// TestAddAttrs: attributes added to a record are kept in order, past the
+// room the record has for the first ones too.
+func TestAddAttrs(t *testing.T) {
+	r := recordOne(t, "/attrs", func(ar *recording.ActiveRecord) {
+		for i := range 6 {
+			ar.AddAttrs(recording.Attr{Key: "k" + strconv.Itoa(i), Value: strconv.Itoa(i)})
+		}
+		ar.AddAttrs()
+	})
+	if len(r.Attrs) != 6 || r.Attr("k0") != "0" || r.Attr("k5") != "5" {
+		t.Errorf("attrs %v", r.Attrs)
+	}
+	var none *recording.ActiveRecord
+	none.AddAttrs(recording.Attr{Key: "k"}) // a nil record ignores it
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -110,7 +109,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				// Recorded as the 500 the client sees as a failure; no
 				// response is sent, though (net/http drops the connection).
 				rw.status = http.StatusInternalServerError
-				rec.Attrs = append(rec.Attrs, recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
+				ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
 			}
 			h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0)))
 			panic(v)
@@ -120,26 +119,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0))) // one monotonic clock read
 }
 
-// appendRequestAttrs appends to dst the attributes of r that a record has
-// no field for: url.scheme, network.protocol.version and
-// user_agent.original.
-//
-// It makes room for one more attribute (an unmatched route, a hijacked
-// connection), so that a record's attributes cost one allocation.
-func appendRequestAttrs(dst []recording.Attr, r *http.Request) []recording.Attr {
-	dst = slices.Grow(dst, 4)
+// addRequestAttrs adds to ar the attributes of r that a record has no
+// field for: url.scheme, network.protocol.version and user_agent.original.
+func addRequestAttrs(ar *recording.ActiveRecord, r *http.Request) {
+	var buf [3]recording.Attr
+	attrs := buf[:0]
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	dst = append(dst, recording.Attr{Key: convention.KeyURLScheme, Value: scheme})
+	attrs = append(attrs, recording.Attr{Key: convention.KeyURLScheme, Value: scheme})
 	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
-		dst = append(dst, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
+		attrs = append(attrs, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
 	}
 	if ua := r.UserAgent(); ua != "" {
-		dst = append(dst, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
+		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
 	}
-	return dst
+	ar.AddAttrs(attrs...)
 }
 
 func asError(v any) error {
@@ -149,11 +145,11 @@ func asError(v any) error {
 
 func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, end time.Time) {
 	rec := ar.Record()
-	rec.Attrs = appendRequestAttrs(rec.Attrs, r)
+	addRequestAttrs(ar, r)
 	switch {
 	case rw.hijacked:
 		rec.Status = rw.status // 0 unless a status was written before hijacking
-		rec.Attrs = append(rec.Attrs, recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
+		ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	default:
@@ -172,7 +168,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	}
 	if rec.Route == "" {
 		rec.Route = NormalizePath(r.URL.Path)
-		rec.Attrs = append(rec.Attrs, recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
+		ar.AddAttrs(recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
 	}
 	if r.URL.RawQuery != "" {
 		rec.Query = ar.Recorder().Redaction().Query(r.URL.RawQuery)
