@@ -228,7 +228,8 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 	return nil
 }
 
-// ForceFlush exports the records queued before the call and returns when they
+// ForceFlush exports the records queued before the call, and those waiting
+// for calls still running (see [WithRunningCallWait]), and returns when they
 // have been handed to the SpanExporter (successfully or not), or when ctx is
 // done.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
@@ -251,10 +252,11 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting records, exports those still queued, stops the worker
-// goroutine and shuts the SpanExporter down. If ctx ends first, the export in
-// progress is cancelled, the records left are dropped and counted, and Close
-// returns ctx's error once the worker has stopped. Calling Close again returns
+// Close stops accepting records, exports those still queued or waiting for
+// calls still running, stops the worker goroutine and shuts the
+// SpanExporter down. If ctx ends first, the export in progress is
+// cancelled, the records left are dropped and counted, and Close returns
+// ctx's error once the worker has stopped. Calling Close again returns
 // [ErrClosed].
 func (e *Exporter) Close(ctx context.Context) error {
 	err := ErrClosed
