@@ -5,10 +5,22 @@
 //
 //	as, err := appstats.Open(appstats.Config{Dir: "appstats-data"})
 //	if err != nil { ... }
-//	defer as.Close()                                      // flushes pending records
-//	mux.Handle("/stats/", as.UI())                        // admin-only: loopback by default
-//	client := &http.Client{Transport: as.Transport(nil)}  // outgoing calls recorded
-//	http.ListenAndServe(addr, as.Middleware(mux))         // requests recorded
+//	mux.Handle("/stats/", as.UI())                               // admin-only: loopback by default
+//	client := &http.Client{Transport: as.Transport(nil)}         // outgoing calls recorded
+//	srv := &http.Server{Addr: addr, Handler: as.Middleware(mux)} // requests recorded
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	go srv.ListenAndServe()
+//	<-ctx.Done()
+//	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//	defer cancel()
+//	srv.Shutdown(shutdown) // requests in flight finish; dashboards' live streams end
+//	as.Close()             // then their records are written and the store closed
+//
+// Close comes after the server's Shutdown: a deferred Close would never run
+// after log.Fatal(http.ListenAndServe(...)), and the records still queued
+// would be lost.
 //
 // Calls made with the request's context are attributed to that request, also
 // from goroutines the handler starts. Other kinds of call are recorded by
@@ -28,6 +40,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -118,6 +131,8 @@ type Appstats struct {
 	live  *ui.Live
 	ui    http.Handler
 	mw    func(http.Handler) http.Handler
+
+	closeOnce sync.Once
 }
 
 // Open opens the store and starts the recorder.
@@ -140,10 +155,11 @@ func Open(cfg Config) (*Appstats, error) {
 		st.Close()
 		return nil, err
 	}
-	// The live feed comes after the store, so a dashboard told of new
-	// records finds them stored.
+	// The live feed follows the store in one sequence, so a dashboard told
+	// of new records finds them stored; the exporter has a queue of its
+	// own, so a collector that is down or slow costs the store nothing.
 	opts := []recording.Option{
-		recording.WithSinks(st, a.live),
+		recording.WithSinks(recording.Sequence(st, a.live)),
 		recording.WithLogger(cfg.Logger),
 		recording.WithPropagator(otelexport.NewPropagator(nil)),           // trace context + baggage
 		recording.WithExclude(recording.Filter{PathPrefix: cfg.UIPrefix}), // the dashboard's own requests
@@ -247,16 +263,35 @@ func (a *Appstats) Recorder() *recording.Recorder { return a.rec }
 // Store returns the store records are kept in.
 func (a *Appstats) Store() store.Store { return a.store }
 
-// Close stops recording, writes the records still pending (waiting at most
-// Config.CloseTimeout), and closes the store.
+// Close ends the dashboards' live streams, stops recording, writes the
+// records still pending (waiting at most Config.CloseTimeout), and closes the
+// store. Calling it again does nothing and returns nil.
+//
+// Call it after the server has stopped serving, so that no request is cut
+// short of its record:
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	go srv.ListenAndServe()
+//	<-ctx.Done()
+//	srv.Shutdown(context.Background()) // ends live streams too: they do not hold it up
+//	as.Close()
 func (a *Appstats) Close() error {
+	first := false
+	a.closeOnce.Do(func() { first = true })
+	if !first {
+		return nil
+	}
+	// Open streams first: a dashboard must not wait on, or hold up, what
+	// follows.
+	a.live.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.CloseTimeout)
 	defer cancel()
 	err := a.rec.Close(ctx)
 	if errors.Is(err, recording.ErrClosed) {
-		return nil
+		err = nil // closed by hand through Recorder(): the store still needs closing
 	}
-	errs := []error{err, a.live.Close(), a.store.Close()}
+	errs := []error{err, a.store.Close()}
 	if a.otlp != nil {
 		// A deadline of its own: the recorder's drain may have used up ctx.
 		octx, ocancel := context.WithTimeout(context.Background(), a.cfg.CloseTimeout)

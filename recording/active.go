@@ -153,7 +153,9 @@ type ActiveRecord struct {
 // Record returns the record being made, for the goroutine that started it to
 // fill in request fields (Status, Route, sizes, Attrs, …) before
 // [ActiveRecord.Finish]. Its Calls are assembled by Finish; they must not be
-// set here. It is not safe to use from other goroutines.
+// set here. Finish cuts the strings set here to the recorder's byte caps
+// ([WithMaxName], [WithMaxText], [WithMaxAttrs], [WithMaxHeaders]). It is not
+// safe to use from other goroutines.
 func (a *ActiveRecord) Record() *Record {
 	if a == nil {
 		return nil
@@ -215,7 +217,10 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	r := &a.r
 	r.Duration = end.Sub(a.start)
 	rec := a.rec
-	if !rec.admitRoute(r.Method, r.Path, r.Route, a.hdr) {
+	cfg := &rec.cfg
+	admitted := rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
+	a.hdr = nil // the request's headers: the queued record must not keep them alive
+	if !admitted {
 		a.mu.Lock()
 		a.ended = true
 		a.mu.Unlock()
@@ -230,6 +235,9 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 			c := &r.Calls[i]
 			*c = ac.c
 			c.Attrs = append([]Attr(nil), ac.c.Attrs...)
+			if ac.droppedAttrs > 0 { // SetAttr capped the others
+				c.Attrs = append(c.Attrs, droppedAttrs(ac.droppedAttrs))
+			}
 			c.Phases = append([]Phase(nil), ac.c.Phases...)
 			if !ac.ended {
 				c.Running = true
@@ -245,6 +253,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	if a.dropped > 0 {
 		rec.droppedCalls.Add(uint64(a.dropped))
 	}
+	cfg.capRecord(r)
 	r.Overhead += time.Duration(a.overhead.Load()) + max(time.Since(end), 0)
 	rec.enqueue(r)
 }
@@ -258,11 +267,14 @@ type ActiveCall struct {
 	c         Call // guarded by a.mu once published
 	ended     bool
 	discarded bool
-	pcbuf     [stackBuf]uintptr
+	// droppedAttrs counts attributes over the recorder's cap, not kept.
+	droppedAttrs int
+	pcbuf        [stackBuf]uintptr
 }
 
 // StartCall starts recording a call made for the request in ctx. If ctx
-// carries no recorded request, it returns nil at almost no cost.
+// carries no recorded request, it returns nil at almost no cost. The service
+// and method are names, cut to the recorder's [WithMaxName].
 //
 // End the call with c.End(err) where the error is known — not with
 // defer c.End(err), which would evaluate err too early.
@@ -315,6 +327,9 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	if !span.IsValid() {
 		span = NewSpanID()
 	}
+	cfg := &a.rec.cfg
+	capString(&service, cfg.maxName)
+	capString(&method, cfg.maxName)
 	// Checked before the stack is captured, so that a call that will not be
 	// kept costs little, and again when the call is added.
 	a.mu.Lock()
@@ -365,8 +380,12 @@ func (a *ActiveRecord) roomLocked() bool {
 	return true
 }
 
-// End ends the call. A non-nil err is recorded as the call's error. Calling
-// End again has no effect.
+// End ends the call. A non-nil err is recorded as the call's error, and
+// the class of err as its error.type attribute (OpenTelemetry's: the
+// result of an ErrorType() string method in err's chain, else the Go type
+// of err, such as "*net.OpError"), unless the call has one already — a
+// wrapper that knows better (a status code, a database's code) sets it
+// first. Calling End again has no effect.
 func (c *ActiveCall) End(err error) {
 	if c == nil {
 		return
@@ -395,10 +414,12 @@ func (c *ActiveCall) end(end time.Time, err error) {
 		c.ended = true
 		c.c.Duration = max(end.Sub(c.start), 0)
 		if err != nil && c.c.Error == "" {
-			c.c.Error = c.clip(err.Error())
+			c.c.Error = convention.Truncate(err.Error(), a.rec.cfg.maxText)
 		}
-		if typ != "" && !hasAttr(c.c.Attrs, convention.KeyErrorType) {
-			c.c.Attrs = append(c.c.Attrs, Attr{Key: convention.KeyErrorType, Value: typ})
+		// The error's type, unless the wrapper set one or the call has no
+		// room left (the recorder's own attribute is not counted as dropped).
+		if typ != "" && len(c.c.Attrs) < a.rec.cfg.maxAttrs && !hasAttr(c.c.Attrs, convention.KeyErrorType) {
+			c.c.Attrs = append(c.c.Attrs, Attr{Key: convention.KeyErrorType, Value: convention.Truncate(typ, a.rec.cfg.maxAttrValue)})
 		}
 	}
 	a.mu.Unlock()
@@ -423,6 +444,9 @@ func (c *ActiveCall) final(rec Call) (Call, bool) {
 	}
 	f := c.c
 	f.Attrs = slices.Clone(c.c.Attrs)
+	if c.droppedAttrs > 0 { // SetAttr capped the others, as FinishAt notes
+		f.Attrs = append(f.Attrs, droppedAttrs(c.droppedAttrs))
+	}
 	f.Phases = slices.Clone(c.c.Phases)
 	c.a.mu.Unlock()
 	f.Start, f.SpanID, f.Event = rec.Start, rec.SpanID, rec.Event
@@ -447,41 +471,48 @@ func setField[T any](c *ActiveCall, field func(*Call) *T, v T) {
 	c.a.mu.Unlock()
 }
 
-// clip truncates a summary or an error message to the recorder's
-// [WithMaxSummary].
-func (c *ActiveCall) clip(s string) string { return clip(s, c.a.rec.cfg.maxSummary) }
-
-// SetError records msg as the call's error without ending it.
-func (c *ActiveCall) SetError(msg string) {
-	if c != nil && msg != "" {
-		setField(c, func(x *Call) *string { return &x.Error }, c.clip(msg))
+// setText is setField for a string cut to n(cfg) bytes, cut before the lock
+// is taken.
+func setText(c *ActiveCall, field func(*Call) *string, s string, n func(*config) int) {
+	if c != nil {
+		setField(c, field, convention.Truncate(s, n(&c.a.rec.cfg)))
 	}
 }
 
-// SetMethod replaces the call's method name, for wrappers that learn it late.
+func maxName(c *config) int    { return c.maxName }
+func maxText(c *config) int    { return c.maxText }
+func maxSummary(c *config) int { return c.maxSummary }
+
+// SetError records msg as the call's error without ending it, cut to the
+// recorder's [WithMaxText].
+func (c *ActiveCall) SetError(msg string) {
+	if msg != "" {
+		setText(c, func(x *Call) *string { return &x.Error }, msg, maxText)
+	}
+}
+
+// SetMethod replaces the call's method name, for wrappers that learn it
+// late; it is cut to the recorder's [WithMaxName].
 func (c *ActiveCall) SetMethod(method string) {
-	setField(c, func(x *Call) *string { return &x.Method }, method)
+	setText(c, func(x *Call) *string { return &x.Method }, method, maxName)
 }
 
 // SetService replaces the call's service name, for wrappers that learn it
-// late (such as the OpenTelemetry bridge, from a span's final attributes).
+// late (such as the OpenTelemetry bridge, from a span's final attributes);
+// it is cut to the recorder's [WithMaxName].
 func (c *ActiveCall) SetService(service string) {
-	setField(c, func(x *Call) *string { return &x.Service }, service)
+	setText(c, func(x *Call) *string { return &x.Service }, service, maxName)
 }
 
-// SetRequest sets the request summary, truncated to the recorder's
+// SetRequest sets the request summary, cut to the recorder's
 // [WithMaxSummary]. The caller redacts it.
 func (c *ActiveCall) SetRequest(s string) {
-	if c != nil {
-		setField(c, func(x *Call) *string { return &x.Request }, c.clip(s))
-	}
+	setText(c, func(x *Call) *string { return &x.Request }, s, maxSummary)
 }
 
-// SetResponse sets the response summary, truncated like SetRequest.
+// SetResponse sets the response summary, cut like SetRequest.
 func (c *ActiveCall) SetResponse(s string) {
-	if c != nil {
-		setField(c, func(x *Call) *string { return &x.Response }, c.clip(s))
-	}
+	setText(c, func(x *Call) *string { return &x.Response }, s, maxSummary)
 }
 
 // SetRequestSize sets the bytes sent.
@@ -506,19 +537,18 @@ func (c *ActiveCall) AddSizes(sent, received int64) {
 }
 
 // SetAttr sets an attribute of the call, replacing one with the same key.
+// The key is cut to the recorder's [WithMaxName], the value to its
+// [WithMaxAttrs] value cap; a new key past the attribute cap is not kept,
+// only counted (see [WithMaxAttrs]).
 func (c *ActiveCall) SetAttr(key, value string) {
 	if c == nil {
 		return
 	}
+	cfg := &c.a.rec.cfg
+	capString(&key, cfg.maxName)
+	capString(&value, cfg.maxAttrValue)
 	c.a.mu.Lock()
-	for i := range c.c.Attrs {
-		if c.c.Attrs[i].Key == key {
-			c.c.Attrs[i].Value = value
-			c.a.mu.Unlock()
-			return
-		}
-	}
-	c.c.Attrs = append(c.c.Attrs, Attr{Key: key, Value: value})
+	c.setAttrLocked(Attr{Key: key, Value: value}, cfg.maxAttrs)
 	c.a.mu.Unlock()
 }
 
@@ -528,28 +558,44 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 	if c == nil || len(attrs) == 0 {
 		return
 	}
+	cfg := &c.a.rec.cfg
 	c.a.mu.Lock()
-	c.c.Attrs = slices.Grow(c.c.Attrs, len(attrs))
-next:
+	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(len(attrs), cfg.maxAttrs-len(c.c.Attrs)), 0))
 	for _, at := range attrs {
-		for i := range c.c.Attrs {
-			if c.c.Attrs[i].Key == at.Key {
-				c.c.Attrs[i].Value = at.Value
-				continue next
-			}
+		if len(at.Key) > cfg.maxName || len(at.Value) > cfg.maxAttrValue {
+			at = Attr{Key: convention.Truncate(at.Key, cfg.maxName), Value: convention.Truncate(at.Value, cfg.maxAttrValue)}
 		}
-		c.c.Attrs = append(c.c.Attrs, at)
+		c.setAttrLocked(at, cfg.maxAttrs)
 	}
 	c.a.mu.Unlock()
 }
 
-// AddPhase records a phase of the call that ran from start to end.
+// setAttrLocked sets at, already capped, with c.a.mu held.
+func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
+	for i := range c.c.Attrs {
+		if c.c.Attrs[i].Key == at.Key {
+			c.c.Attrs[i].Value = at.Value
+			return
+		}
+	}
+	if len(c.c.Attrs) >= maxAttrs {
+		c.droppedAttrs++
+		return
+	}
+	c.c.Attrs = append(c.c.Attrs, at)
+}
+
+// AddPhase records a phase of the call that ran from start to end. A call
+// keeps at most 32 phases; its name is cut to the recorder's [WithMaxName].
 func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
 	if c == nil || start.IsZero() || end.Before(start) {
 		return
 	}
+	capString(&name, c.a.rec.cfg.maxName)
 	c.a.mu.Lock()
-	c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
+	if len(c.c.Phases) < maxPhases {
+		c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
+	}
 	c.a.mu.Unlock()
 }
 

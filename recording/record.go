@@ -92,6 +92,11 @@ type Record struct {
 
 	hdrFlat []string   // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
 	live    []liveCall // the calls still running when the request ended, for FinalCall
+
+	// The pipeline's bookkeeping, read and written by the recorder alone.
+	size    int64 // estimated bytes held, while queued
+	pending int32 // sinks not yet done with the record (atomic)
+	missed  int32 // 1 when a sink did not accept it (atomic)
 }
 
 // liveCall is a call of a record that was still running when its request

@@ -199,17 +199,29 @@ type healthJSON struct {
 }
 
 type recorderJSON struct {
-	Recorded     uint64 `json:"recorded"`
-	Written      uint64 `json:"written"`
-	Dropped      uint64 `json:"dropped"`
-	SinkErrors   uint64 `json:"sink_errors"`
-	SampledOut   uint64 `json:"sampled_out"`
-	Filtered     uint64 `json:"filtered"`
-	DroppedCalls uint64 `json:"dropped_calls"`
-	LateCalls    uint64 `json:"late_calls"`
-	QueueDepth   int    `json:"queue_depth"`
-	QueueCap     int    `json:"queue_cap"`
-	Paused       bool   `json:"paused"`
+	Recorded      uint64     `json:"recorded"`
+	Written       uint64     `json:"written"`
+	Dropped       uint64     `json:"dropped"`
+	SinkErrors    uint64     `json:"sink_errors"`
+	SampledOut    uint64     `json:"sampled_out"`
+	Filtered      uint64     `json:"filtered"`
+	DroppedCalls  uint64     `json:"dropped_calls"`
+	LateCalls     uint64     `json:"late_calls"`
+	QueueDepth    int        `json:"queue_depth"`
+	QueueCap      int        `json:"queue_cap"`
+	QueueBytes    int64      `json:"queue_bytes"`
+	QueueBytesCap int64      `json:"queue_bytes_cap"`
+	Sinks         []sinkJSON `json:"sinks"`
+	Paused        bool       `json:"paused"`
+}
+
+type sinkJSON struct {
+	Name       string `json:"name"`
+	Written    uint64 `json:"written"`
+	Dropped    uint64 `json:"dropped"`
+	Errors     uint64 `json:"errors"`
+	QueueDepth int    `json:"queue_depth"`
+	QueueBytes int64  `json:"queue_bytes"`
 }
 
 type liveJSON struct {
@@ -488,7 +500,12 @@ func (h *handler) health() healthJSON {
 		out.Recorder = &recorderJSON{
 			Recorded: s.Recorded, Written: s.Written, Dropped: s.Dropped, SinkErrors: s.SinkErrors,
 			SampledOut: s.SampledOut, Filtered: s.Filtered, DroppedCalls: s.DroppedCalls,
-			LateCalls: s.LateCalls, QueueDepth: s.QueueDepth, QueueCap: s.QueueCap, Paused: s.Paused,
+			LateCalls: s.LateCalls, QueueDepth: s.QueueDepth, QueueCap: s.QueueCap,
+			QueueBytes: s.QueueBytes, QueueBytesCap: s.QueueBytesCap, Sinks: []sinkJSON{}, Paused: s.Paused,
+		}
+		for _, k := range s.Sinks {
+			out.Recorder.Sinks = append(out.Recorder.Sinks, sinkJSON{Name: k.Name, Written: k.Written, Dropped: k.Dropped,
+				Errors: k.Errors, QueueDepth: k.QueueDepth, QueueBytes: k.QueueBytes})
 		}
 	}
 	if l := h.cfg.live; l != nil {

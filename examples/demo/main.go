@@ -41,7 +41,11 @@ func main() {
 	}
 }
 
-func run(addr, data string, traffic bool) error {
+// run serves the demo until SIGINT or SIGTERM, then shuts down in the order
+// that loses nothing: the server first (requests in flight finish, the
+// dashboards' live streams end), then what the app started, then appstats,
+// which writes the last records and closes the store.
+func run(addr, data string, traffic bool) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -57,13 +61,13 @@ func run(addr, data string, traffic bool) error {
 	if err != nil {
 		return err
 	}
-	defer as.Close()
+	defer func() { err = errors.Join(err, as.Close()) }() // runs last
 
 	handler, closeApp, err := newApp(as)
 	if err != nil {
 		return err
 	}
-	defer closeApp()
+	defer func() { err = errors.Join(err, closeApp()) }()
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -80,6 +84,7 @@ func run(addr, data string, traffic bool) error {
 		go func() { defer wg.Done(); generate(ctx, base) }()
 	}
 	<-ctx.Done()
+	logger.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdown)

@@ -16,6 +16,8 @@
 //     secret ([SecretValue]), URLs, query strings and free texts, and the
 //     quoted fragments of error messages ([ScrubError]), all hidden behind
 //     one marker, [Redacted];
+//   - how a string over its byte cap is cut, with a visible note of what was
+//     cut ([Truncate]);
 //   - the rate-limited logger for problems found in the background
 //     ([Logger]);
 //   - how options treat values that keep a default ([SetPositive],

@@ -88,3 +88,42 @@ func TestSetters(t *testing.T) {
 		t.Error("a logger was not stored")
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"", 0, ""},
+		{"abc", 3, "abc"},
+		{"abc", 10, "abc"},
+		{"abcdef", 3, "abc…[truncated 3 bytes]"},
+		{"abc", 0, "…[truncated 3 bytes]"},
+		{"abc", -1, "…[truncated 3 bytes]"},
+		{"héllo", 2, "h…[truncated 5 bytes]"},                       // "é" is 2 bytes: not split
+		{"日本語", 4, "日…[truncated 6 bytes]"},                         // 3-byte runes
+		{"\xff\xff\xff\xff\xff", 2, "\xff\xff…[truncated 3 bytes]"}, // not UTF-8: cut at n
+	} {
+		if got := Truncate(tc.s, tc.n); got != tc.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+	long := strings.Repeat("x", 100000)
+	got := Truncate(long, 1000)
+	if got != long[:1000]+"…[truncated 99000 bytes]" {
+		t.Errorf("Truncate of a long string: %q…", got[:20])
+	}
+	if n := TruncatedLen(len(long), 1000); n != len(got) {
+		t.Errorf("TruncatedLen = %d, want %d", n, len(got))
+	}
+	if n := TruncatedLen(5, 10); n != 5 {
+		t.Errorf("TruncatedLen of a short string = %d, want 5", n)
+	}
+	if a := testing.AllocsPerRun(100, func() { _ = Truncate(long, 1000) }); a != 1 {
+		t.Errorf("Truncate allocates %v times, want 1", a)
+	}
+	if a := testing.AllocsPerRun(100, func() { _ = Truncate("short", 1000) }); a != 0 {
+		t.Errorf("Truncate of a short string allocates %v times, want 0", a)
+	}
+}

@@ -113,3 +113,7 @@ const (
 	EventWarning   = "appstats.warning" // a record's warning, on the request's span
 	EventException = "exception"        // an error event, read from bridged spans; appstats does not export it
 )
+
+// KeyDroppedAttrs is the attribute, on a record or a call, that counts the
+// attributes over the recorder's cap that were not kept.
+const KeyDroppedAttrs = "appstats.dropped_attributes"

@@ -57,8 +57,10 @@ func get(t *testing.T, c *http.Client, url string) (int, string) {
 // checks every call landed in its own request's record.
 func TestConcurrentAttribution(t *testing.T) {
 	// Stacks are covered elsewhere; half a million symbolizations under -race
-	// would only slow this test down.
-	rec, sink := newRecorder(t, recording.WithQueueSize(2000), recording.WithMaxStack(0))
+	// would only slow this test down. The records hold half a million calls
+	// (~125 MB) in all: the queue's byte bound is raised so that none is
+	// dropped when the recorder falls behind.
+	rec, sink := newRecorder(t, recording.WithQueueSize(2000), recording.WithQueueBytes(1<<30), recording.WithMaxStack(0))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /work/{n}", func(w http.ResponseWriter, r *http.Request) {
 		var n int

@@ -2,6 +2,7 @@ package httpstats_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -121,6 +122,11 @@ func TestHijack(t *testing.T) {
 	if body != "raw ok" {
 		t.Fatalf("body %q", body)
 	}
+	// The client has the body before the handler returns and the record is
+	// queued: wait for it rather than close the recorder under it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sink.Wait(ctx, 1)
 	recs := flush(t, rec, sink)
 	if len(recs) != 1 || recs[0].Attr("appstats.http.hijacked") != "true" {
 		t.Fatalf("records %+v", recs)
