@@ -405,12 +405,13 @@ func (e *Exporter) hold(r *recording.Record) bool {
 	return true
 }
 
-// settled reports whether every call of r has ended: none was running when
-// the request ended, or those that were have ended since.
+// settled reports whether every call of r is in its final state: none was
+// running when the request ended, or those that were have ended since (or
+// r cannot know of their ends).
 func settled(r *recording.Record) bool {
 	for i := range r.Calls {
 		if r.Calls[i].Running {
-			if _, ended := r.FinalCall(i); !ended {
+			if _, final := r.FinalCall(i); !final {
 				return false
 			}
 		}

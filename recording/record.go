@@ -312,19 +312,21 @@ func (c *Call) Attr(key string) string {
 // End returns the offset of the call's end from the record's start.
 func (c *Call) End() time.Duration { return c.Start + c.Duration }
 
-// FinalCall returns the i-th call of r as it is now. A call still running
-// when the request ended ([Call.Running]) is in r.Calls as it was then, with
-// the request's end as its end; it may have ended since, and then
-// FinalCall returns it as it ended — its true duration, error, sizes,
-// response, phases and attributes — with ended true, and Running still set
-// (it was running when the request ended). Until then it returns r.Calls[i]
-// and false. Any other call is r.Calls[i], and ended is true.
+// FinalCall returns the i-th call of r as it is now, and whether that is
+// its final state. A call still running when the request ended
+// ([Call.Running]) is in r.Calls as it was then, with the request's end as
+// its end; it may have ended since, and then FinalCall returns it as it
+// ended — its true duration, error, sizes, response, phases and attributes,
+// redacted as the record is — with Running still set (it was running when
+// the request ended), and final true. Until it ends, FinalCall returns
+// r.Calls[i] and false. Any other call is r.Calls[i], final; so is every
+// call of a record built by hand or read from a store, which knows nothing
+// of later ends.
 //
 // Sinks that write a record some time after they got it (an exporter that
 // waits a little for such calls, say) use it; it does not modify r, and is
-// safe to call from any goroutine. A record built by hand, or read from a
-// store, knows nothing of its calls' later ends.
-func (r *Record) FinalCall(i int) (c Call, ended bool) {
+// safe to call from any goroutine.
+func (r *Record) FinalCall(i int) (c Call, final bool) {
 	c = r.Calls[i]
 	if !c.Running {
 		return c, true
@@ -334,5 +336,5 @@ func (r *Record) FinalCall(i int) (c Call, ended bool) {
 			return l.ac.final(c)
 		}
 	}
-	return c, false
+	return c, true
 }
