@@ -85,3 +85,25 @@ func TestRunningCallWait(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordByHandNotHeld: a record built by hand, with a call marked
+// running, cannot learn of the call's end: the exporter exports it at once,
+// however long it would wait for a recorder's.
+func TestRecordByHandNotHeld(t *testing.T) {
+	mem := tracetest.NewInMemoryExporter()
+	exp := otelexport.New(mem, otelexport.WithRunningCallWait(time.Hour))
+	r := fixture(t)
+	r.Start = time.Now()
+	if err := exp.Write(t.Context(), []*recording.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; len(mem.GetSpans()) == 0; i++ {
+		if i == 1000 {
+			t.Fatalf("not exported without a flush: stats %+v", exp.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := exp.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
