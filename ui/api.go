@@ -165,12 +165,15 @@ type histogramJSON struct {
 }
 
 type statsJSON struct {
-	Window    windowJSON      `json:"window"`
-	Requests  int64           `json:"requests"`
-	Errors    int64           `json:"errors"`
-	RPCs      []rpcStatsJSON  `json:"rpcs"`
-	Paths     []pathStatsJSON `json:"paths"`
-	Histogram []histogramJSON `json:"histogram"`
+	Window           windowJSON      `json:"window"`
+	Requests         int64           `json:"requests"`
+	Errors           int64           `json:"errors"`
+	RPCs             []rpcStatsJSON  `json:"rpcs"`
+	Paths            []pathStatsJSON `json:"paths"`
+	Histogram        []histogramJSON `json:"histogram"`
+	RPCsOmitted      int             `json:"rpcs_omitted"`
+	PathsOmitted     int             `json:"paths_omitted"`
+	RouteRPCsOmitted int             `json:"route_rpcs_omitted"`
 }
 
 type windowJSON struct {
@@ -196,6 +199,19 @@ type bucketJSON struct {
 type healthJSON struct {
 	Recorder *recorderJSON `json:"recorder"`
 	Live     *liveJSON     `json:"live"`
+	Store    *storeJSON    `json:"store"`
+}
+
+// storeJSON is a store's [store.Health], for stores that report it.
+type storeJSON struct {
+	State      string `json:"state"`
+	Detail     string `json:"detail,omitempty"`
+	Dropped    uint64 `json:"dropped"`
+	Skipped    uint64 `json:"skipped"`
+	MovedAside string `json:"moved_aside,omitempty"`
+	DiskBytes  int64  `json:"disk_bytes"`
+	DiskFree   int64  `json:"disk_free"`
+	MaxBytes   int64  `json:"max_bytes"`
 }
 
 type recorderJSON struct {
@@ -334,18 +350,25 @@ func attrsJSON(as []recording.Attr) []attrJSON {
 	return out
 }
 
-func toStatsJSON(st *store.Stats) statsJSON {
-	out := statsJSON{
-		Window:    windowJSON{Since: rfc3339(st.Window.Since), Until: rfc3339(st.Window.Until)},
-		Requests:  st.Requests,
-		Errors:    st.Errors,
-		RPCs:      make([]rpcStatsJSON, 0, len(st.RPCs)),
-		Paths:     make([]pathStatsJSON, 0, len(st.Routes)),
-		Histogram: make([]histogramJSON, 0, len(st.Histogram)),
-	}
+// toStatsJSON converts st, cut to the bounds of boundStats; shares are of
+// the total call time of every RPC, listed or not.
+func toStatsJSON(all *store.Stats) statsJSON {
 	var total time.Duration
-	for i := range st.RPCs {
-		total += st.RPCs[i].Total
+	for i := range all.RPCs {
+		total += all.RPCs[i].Total
+	}
+	shown := boundStats(all)
+	st := shown.Stats
+	out := statsJSON{
+		Window:           windowJSON{Since: rfc3339(st.Window.Since), Until: rfc3339(st.Window.Until)},
+		Requests:         st.Requests,
+		Errors:           st.Errors,
+		RPCs:             make([]rpcStatsJSON, 0, len(st.RPCs)),
+		Paths:            make([]pathStatsJSON, 0, len(st.Routes)),
+		Histogram:        make([]histogramJSON, 0, len(st.Histogram)),
+		RPCsOmitted:      shown.RPCsOmitted,
+		PathsOmitted:     shown.RoutesOmitted,
+		RouteRPCsOmitted: shown.RouteRPCsOmitted,
 	}
 	byRPC := make(map[[2]string][]routeRPCJSON)
 	byRoute := make(map[string][]pathRPCJSON)
@@ -412,7 +435,7 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	page, err := h.st.List(r.Context(), p.query)
+	page, err := h.list(r.Context(), p.query, apiListFixed, apiListBudget)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
@@ -510,6 +533,13 @@ func (h *handler) health() healthJSON {
 	}
 	if l := h.cfg.live; l != nil {
 		out.Live = &liveJSON{Subscribers: l.Subscribers(), Notified: l.notified.Load()}
+	}
+	if hr, ok := h.st.(store.HealthReporter); ok {
+		sh := hr.Health()
+		out.Store = &storeJSON{
+			State: sh.State, Detail: sh.Detail, Dropped: sh.Dropped, Skipped: sh.Skipped, MovedAside: sh.MovedAside,
+			DiskBytes: sh.DiskBytes, DiskFree: sh.DiskFree, MaxBytes: sh.MaxBytes,
+		}
 	}
 	return out
 }

@@ -678,7 +678,9 @@ func TestNotRecorded(t *testing.T) {
 
 // TestUnknownMethod checks that an RPC gRPC rejects before any handler runs
 // is still recorded, as Unimplemented with the status message the client
-// gets.
+// gets, and with the one route of unknown methods rather than the made-up
+// name; a registered method that answers Unimplemented keeps its own
+// route.
 func TestUnknownMethod(t *testing.T) {
 	rec, sink := newRecorder(t)
 	addr, stop := startServer(t, &testServer{}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
@@ -687,11 +689,18 @@ func TestUnknownMethod(t *testing.T) {
 	if _, err := client.EmptyCall(context.Background(), &testgrpc.Empty{}); err != nil {
 		t.Fatal(err)
 	}
+	long := "/evil.Svc/" + strings.Repeat("x", 2000)
+	routes := map[string]string{
+		"/no.Such/Service":                       "(unknown gRPC method)",
+		"/grpc.testing.TestService/NoSuchMethod": "(unknown gRPC method)",
+		long:                                     "(unknown gRPC method)",
+		"/grpc.testing.TestService/UnimplementedCall": "/grpc.testing.TestService/UnimplementedCall",
+	}
 	got := map[string]string{} // full method → the client's status message
-	for _, method := range []string{"/no.Such/Service", "/grpc.testing.TestService/NoSuchMethod", "/grpc.testing.TestService/UnimplementedCall"} {
+	for method := range routes {
 		err := conn.Invoke(context.Background(), method, &testgrpc.Empty{}, &testgrpc.Empty{})
 		if status.Code(err) != codes.Unimplemented {
-			t.Fatalf("%s: err = %v, want Unimplemented", method, err)
+			t.Fatalf("%.40s: err = %v, want Unimplemented", method, err)
 		}
 		got[method] = status.Convert(err).Message()
 	}
@@ -699,27 +708,40 @@ func TestUnknownMethod(t *testing.T) {
 	stop()
 	closeRecorder(t, rec)
 	recs := sink.Records()
-	if len(recs) != 4 {
-		t.Fatalf("got %d records, want 4", len(recs))
+	if len(recs) != 5 {
+		t.Fatalf("got %d records, want 5", len(recs))
 	}
 	for _, r := range recs {
-		msg, ok := got[r.Path]
+		method := r.Path
+		if strings.HasPrefix(method, "/evil.Svc/") {
+			method = long // the recorded path may be cut
+		}
+		msg, ok := got[method]
 		if !ok {
 			continue // EmptyCall
 		}
-		if r.Status != int(codes.Unimplemented) || r.Error != msg || r.Attr(grpcstats.AttrStatusCode) != "UNIMPLEMENTED" {
-			t.Errorf("%s: Status %d, Error %q, status attr %q; want 12, %q, UNIMPLEMENTED", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode), msg)
+		if r.Status != int(codes.Unimplemented) || (method != long && r.Error != msg) || r.Attr(grpcstats.AttrStatusCode) != "UNIMPLEMENTED" {
+			t.Errorf("%.40s: Status %d, Error %.60q, status attr %q; want 12, %.60q, UNIMPLEMENTED", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode), msg)
+		}
+		if want := routes[method]; r.Route != want {
+			t.Errorf("%.40s: route %.60q, want %q", r.Path, r.Route, want)
 		}
 		// A method the server does not have is _OTHER, with the name the
-		// client sent; one it has (that answers Unimplemented itself) is
-		// named.
-		wantMethod, wantOriginal := "_OTHER", r.Path[1:]
-		if r.Path == "/grpc.testing.TestService/UnimplementedCall" {
-			wantMethod, wantOriginal = r.Path[1:], ""
+		// client sent (cut as the recorder cuts attributes); one it has
+		// (that answers Unimplemented itself) is named.
+		wantMethod, wantOriginal := "_OTHER", method[1:]
+		if method == "/grpc.testing.TestService/UnimplementedCall" {
+			wantMethod, wantOriginal = method[1:], ""
 		}
-		if r.Attr(grpcstats.AttrMethod) != wantMethod || r.Attr(grpcstats.AttrMethodOriginal) != wantOriginal {
-			t.Errorf("%s: rpc.method %q, rpc.method_original %q; want %q, %q", r.Path,
-				r.Attr(grpcstats.AttrMethod), r.Attr(grpcstats.AttrMethodOriginal), wantMethod, wantOriginal)
+		gotOriginal := r.Attr(grpcstats.AttrMethodOriginal)
+		okOriginal := gotOriginal == wantOriginal
+		if method == long {
+			kept, _, cut := strings.Cut(gotOriginal, "…[truncated ")
+			okOriginal = cut && kept != "" && strings.HasPrefix(wantOriginal, kept)
+		}
+		if r.Attr(grpcstats.AttrMethod) != wantMethod || !okOriginal {
+			t.Errorf("%.40s: rpc.method %q, rpc.method_original %.60q; want %q, %.60q", r.Path,
+				r.Attr(grpcstats.AttrMethod), gotOriginal, wantMethod, wantOriginal)
 		}
 	}
 }
