@@ -187,7 +187,7 @@ func (b *bridge) OnEnd(s sdktrace.ReadOnlySpan) {
 		case k == convention.KeyHTTPResponseBodySize:
 			c.SetResponseSize(kv.Value.AsInt64())
 		case k == convention.KeyRPCResponseStatusCode:
-			if code, ok := convention.ParseGRPCStatus(kv.Value.Emit()); ok {
+			if code, ok := convention.ParseGRPCStatus(kv.Value.String()); ok {
 				c.SetAttr(convention.KeyRPCResponseStatusCode, convention.GRPCStatusName(code))
 			}
 		case k == convention.KeyOldRPCGRPCStatusCode:

@@ -150,7 +150,7 @@ func baseResource(cfg config, version string) *resource.Resource {
 	name := cfg.serviceName
 	if name == "" {
 		if v, ok := res.Set().Value(attribute.Key(convention.KeyServiceName)); ok {
-			name = v.Emit()
+			name = v.String()
 		}
 	}
 	if name == "" {

@@ -300,7 +300,7 @@ func TestServerAndCallSpanNames(t *testing.T) {
 		for _, kv := range s.Attributes {
 			switch kv.Key {
 			case "rpc.system", "rpc.system.name", "rpc.service", "rpc.method", "rpc.grpc.status_code", "rpc.response.status_code":
-				kvs = append(kvs, string(kv.Key)+"="+kv.Value.Emit())
+				kvs = append(kvs, string(kv.Key)+"="+kv.Value.String())
 			}
 		}
 		slices.Sort(kvs)

@@ -62,7 +62,7 @@ func TestResource(t *testing.T) {
 			}
 			s := spans[0]
 			res := s.Resource.Set()
-			get := func(k attribute.Key) string { v, _ := res.Value(k); return v.Emit() }
+			get := func(k attribute.Key) string { v, _ := res.Value(k); return v.String() }
 			if got := get(semconv.ServiceNameKey); got != tt.want {
 				t.Errorf("service.name %q, want %q", got, tt.want)
 			}

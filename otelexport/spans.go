@@ -92,7 +92,7 @@ func (s attrSet) get(key string) (attribute.Value, bool) {
 // getStr returns the value of key as a string, or "".
 func (s attrSet) getStr(key string) string {
 	if v, ok := s.get(key); ok {
-		return v.Emit()
+		return v.String()
 	}
 	return ""
 }
