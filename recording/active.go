@@ -138,12 +138,13 @@ type ActiveRecord struct {
 	// the recorder's pool when its sinks borrow records (see [Borrower]).
 	// Nothing reads it after FinishAt; trace and span are kept apart for
 	// the calls that ask later.
-	r     *Record
-	trace TraceID
-	span  SpanID
-	ctx   recordCtx           // set once, by the first NewContext
-	hdr   map[string][]string // request headers, for route-time filters
-	state string              // incoming tracestate
+	r         *Record
+	trace     TraceID
+	span      SpanID
+	unsampled bool                // Record.Unsampled, for the calls that ask after FinishAt
+	ctx       recordCtx           // set once, by the first NewContext
+	hdr       map[string][]string // request headers, for route-time filters
+	state     string              // incoming tracestate
 
 	mu sync.Mutex
 	// Calls live in chunks of slots, filled in the order the calls start:
@@ -153,6 +154,7 @@ type ActiveRecord struct {
 	inline  [4][]ActiveCall // the first chunks' slice headers
 	used    int             // slots used in the last chunk
 	live    int             // calls kept: started, not discarded
+	attrs   [4]Attr         // room for the record's first attributes (see AddAttrs)
 	dropped int
 	ended   bool
 	// callCost is what starting a call was last measured to cost; the
@@ -195,6 +197,19 @@ func (a *ActiveRecord) Record() *Record {
 		return nil
 	}
 	return a.r
+}
+
+// AddAttrs appends attributes to the record's [Record.Attrs]; the first
+// four take no allocation. Like [ActiveRecord.Record], it is for the
+// goroutine that started the record, before [ActiveRecord.Finish].
+func (a *ActiveRecord) AddAttrs(attrs ...Attr) {
+	if a == nil || len(attrs) == 0 {
+		return
+	}
+	if a.r.Attrs == nil {
+		a.r.Attrs = a.attrs[:0]
+	}
+	a.r.Attrs = append(a.r.Attrs, attrs...)
 }
 
 // Recorder returns the recorder a belongs to.
@@ -253,7 +268,8 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	a.ended = true
 	if n := a.live; n > 0 {
 		// Once ended, a's calls are never changed again (every setter
-		// checks a.ended), so their slices pass to the record as they are.
+		// checks frozenLocked), so their slices pass to the record as they are;
+		// those of calls still running are copied.
 		r.Calls = slices.Grow(r.spare.calls[:0], n)[:0]
 		for i, chunk := range a.chunks {
 			if i == len(a.chunks)-1 {
@@ -266,12 +282,18 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 				}
 				r.Calls = append(r.Calls, ac.c)
 				c := &r.Calls[len(r.Calls)-1]
-				if ac.droppedAttrs > 0 { // SetAttr capped the others
-					c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(ac.droppedAttrs))
-				}
 				if !ac.ended {
+					// The call may still change (see Record.FinalCall): the
+					// record gets copies of its slices.
+					ac.running = true
+					c.Attrs = slices.Clone(c.Attrs)
+					c.Phases = slices.Clone(c.Phases)
 					c.Running = true
 					c.Duration = r.Duration - c.Start
+					r.live = append(r.live, liveCall{i: len(r.Calls) - 1, ac: ac})
+				}
+				if ac.droppedAttrs > 0 { // SetAttr capped the others
+					c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(ac.droppedAttrs))
 				}
 			}
 		}
@@ -295,8 +317,11 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 // *ActiveCall (no request is being recorded) ignores every method.
 type ActiveCall struct {
 	a     *ActiveRecord
-	c     Call // guarded by a.mu once published; never changed once a has ended
+	c     Call // guarded by a.mu once published; never changed once a has ended, unless running (see frozenLocked)
 	ended bool
+	// running: the call had not ended when its record did; it may still
+	// end, for Record.FinalCall (see frozenLocked).
+	running bool
 	// discarded: Discard took the call out of the record.
 	discarded bool
 	// droppedAttrs counts attributes over the recorder's cap, not kept.
@@ -455,8 +480,12 @@ func (a *ActiveRecord) roomLocked() bool {
 	return true
 }
 
-// End ends the call. A non-nil err is recorded as the call's error. Calling
-// End again has no effect.
+// End ends the call. A non-nil err is recorded as the call's error, and
+// the class of err as its error.type attribute (OpenTelemetry's: the
+// result of an ErrorType() string method in err's chain, else the Go type
+// of err, such as "*net.OpError"), unless the call has one already — a
+// wrapper that knows better (a status code, a database's code) sets it
+// first. Calling End again has no effect.
 func (c *ActiveCall) End(err error) {
 	if c == nil {
 		return
@@ -477,15 +506,65 @@ func (c *ActiveCall) EndAt(end time.Time, err error) {
 // end ends the call at offset end from its record's start.
 func (c *ActiveCall) end(end time.Duration, err error) {
 	a := c.a
+	var typ string
+	if err != nil {
+		typ = convention.ErrorType(err) // before the lock: it may reflect
+	}
 	a.mu.Lock()
-	if !c.ended && !a.ended {
+	if !c.ended && !c.frozenLocked() {
 		c.ended = true
 		c.c.Duration = max(end-c.c.Start, 0)
 		if err != nil && c.c.Error == "" {
 			c.c.Error = convention.Truncate(err.Error(), a.rec.cfg.maxText)
 		}
+		// The error's type, unless the wrapper set one or the call has no
+		// room left (the recorder's own attribute is not counted as dropped).
+		if typ != "" && len(c.c.Attrs) < a.rec.cfg.maxAttrs && !hasAttr(c.c.Attrs, convention.KeyErrorType) {
+			c.c.Attrs = append(c.c.Attrs, Attr{Key: convention.KeyErrorType, Value: convention.Truncate(typ, a.rec.cfg.maxAttrValue)})
+		}
 	}
 	a.mu.Unlock()
+}
+
+// frozenLocked reports whether c may no longer change, with c.a.mu held:
+// once its record has ended, a call's slices belong to the record, unless
+// the call was still running then (the record has copies; the call goes on
+// for [Record.FinalCall]).
+func (c *ActiveCall) frozenLocked() bool { return c.a.ended && !c.running }
+
+func hasAttr(attrs []Attr, key string) bool {
+	for i := range attrs {
+		if attrs[i].Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// final returns the call as it is now, for [Record.FinalCall]: rec is its
+// copy in the record, made when the request ended while it ran.
+func (c *ActiveCall) final(rec Call) (Call, bool) {
+	c.a.mu.Lock()
+	if ended := c.ended; !ended || c.discarded {
+		c.a.mu.Unlock()
+		return rec, ended
+	}
+	f := c.c
+	f.Attrs = slices.Clone(c.c.Attrs)
+	if c.droppedAttrs > 0 { // SetAttr capped the others, as FinishAt notes
+		f.Attrs = append(f.Attrs, droppedAttrs(c.droppedAttrs))
+	}
+	f.Phases = slices.Clone(c.c.Phases)
+	c.a.mu.Unlock()
+	f.Start, f.SpanID, f.Event = rec.Start, rec.SpanID, rec.Event
+	f.Stack, f.pcs = rec.Stack, nil
+	f.Running = true
+	// Redacted as the recorder's writer redacted the record's copy (without
+	// its cache, which is the writer's alone).
+	if red := &c.a.rec.cfg.redaction; !red.empty() {
+		scrubCall(red, red.compiled(), &f, red.secretHeader)
+	}
+	return f, true
 }
 
 // setField stores v, under the record's lock, in the field of c's call that
@@ -495,7 +574,7 @@ func setField[T any](c *ActiveCall, field func(*Call) *T, v T) {
 		return
 	}
 	c.a.mu.Lock()
-	if !c.a.ended {
+	if !c.frozenLocked() {
 		*field(&c.c) = v
 	}
 	c.a.mu.Unlock()
@@ -561,7 +640,7 @@ func (c *ActiveCall) AddSizes(sent, received int64) {
 		return
 	}
 	c.a.mu.Lock()
-	if !c.a.ended {
+	if !c.frozenLocked() {
 		c.c.RequestSize = max(c.c.RequestSize, 0) + sent
 		c.c.ResponseSize = max(c.c.ResponseSize, 0) + received
 	}
@@ -593,7 +672,7 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 	cfg := &c.a.rec.cfg
 	c.a.mu.Lock()
 	defer c.a.mu.Unlock()
-	if c.a.ended {
+	if c.frozenLocked() {
 		return
 	}
 	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(len(attrs), cfg.maxAttrs-len(c.c.Attrs)), 0))
@@ -608,7 +687,7 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 // setAttrLocked sets at, already capped, with c.a.mu held; it has no
 // effect once the record has ended.
 func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
-	if c.a.ended {
+	if c.frozenLocked() {
 		return
 	}
 	for i := range c.c.Attrs {
@@ -632,19 +711,20 @@ func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
 	}
 	capString(&name, c.a.rec.cfg.maxName)
 	c.a.mu.Lock()
-	if len(c.c.Phases) < maxPhases && !c.a.ended {
+	if len(c.c.Phases) < maxPhases && !c.frozenLocked() {
 		c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
 	}
 	c.a.mu.Unlock()
 }
 
 // TraceContext returns the trace context to send with the call: the
-// request's trace, the call's span, and the incoming tracestate.
+// request's trace, the call's span, the request's sampling decision (see
+// [Record.Unsampled]) and the incoming tracestate.
 func (c *ActiveCall) TraceContext() TraceContext {
 	if c == nil {
 		return TraceContext{}
 	}
-	return TraceContext{TraceID: c.a.trace, SpanID: c.c.SpanID, Sampled: true, State: c.a.state}
+	return TraceContext{TraceID: c.a.trace, SpanID: c.c.SpanID, Sampled: !c.a.unsampled, State: c.a.state}
 }
 
 // TraceContext returns the request's own trace context (its span as the
@@ -653,23 +733,54 @@ func (a *ActiveRecord) TraceContext() TraceContext {
 	if a == nil {
 		return TraceContext{}
 	}
-	return TraceContext{TraceID: a.trace, SpanID: a.span, Sampled: true, State: a.state}
+	return TraceContext{TraceID: a.trace, SpanID: a.span, Sampled: !a.unsampled, State: a.state}
 }
 
 type traceKey struct{}
 
+// passthrough is what a context of a request that is not recorded carries
+// for the calls it makes: the caller's trace context, and the propagator to
+// pass it on with.
+type passthrough struct {
+	tc TraceContext
+	p  Propagator
+}
+
 // ContextWithTrace returns ctx carrying tc, the trace context of a request
 // that is not recorded (sampled out, filtered, paused), so that outgoing calls
-// still pass the caller's trace on.
+// still pass the caller's trace on, with its sampling flag unchanged, through
+// the W3C propagator. Server wrappers use [Recorder.ContextWithTrace], which
+// passes it on through the recorder's own propagator.
 func ContextWithTrace(ctx context.Context, tc TraceContext) context.Context {
-	return context.WithValue(ctx, traceKey{}, tc)
+	return context.WithValue(ctx, traceKey{}, passthrough{tc: tc, p: W3CPropagator{}})
+}
+
+// ContextWithTrace returns ctx carrying tc, the trace context of a request r
+// does not record, so that outgoing calls made with it (through
+// middleware/httpstats' transport, middleware/grpcstats' client) pass it on
+// unchanged — sampled or not — through r's propagator, with whatever else
+// the propagator reads from ctx: the baggage of an OpenTelemetry propagator
+// (see package otelexport) passes through even when tc is not valid. ctx is
+// the context the propagator's Extract returned.
+func (r *Recorder) ContextWithTrace(ctx context.Context, tc TraceContext) context.Context {
+	return context.WithValue(ctx, traceKey{}, passthrough{tc: tc, p: r.Propagator()})
 }
 
 // TraceFromContext returns the trace context put on ctx by
-// [ContextWithTrace].
+// [ContextWithTrace], if it is valid.
 func TraceFromContext(ctx context.Context) (TraceContext, bool) {
-	tc, ok := ctx.Value(traceKey{}).(TraceContext)
-	return tc, ok && tc.IsValid()
+	pt, ok := ctx.Value(traceKey{}).(passthrough)
+	return pt.tc, ok && pt.tc.IsValid()
+}
+
+// Passthrough returns what [ContextWithTrace] or [Recorder.ContextWithTrace]
+// put on ctx: the trace context of a request that is not recorded (valid or
+// not) and the propagator to pass it on with; ok is false when ctx carries
+// none. Client wrappers inject tc into the requests they send for such a
+// context with p.Inject(ctx, tc, carrier).
+func Passthrough(ctx context.Context) (tc TraceContext, p Propagator, ok bool) {
+	pt, ok := ctx.Value(traceKey{}).(passthrough)
+	return pt.tc, pt.p, ok
 }
 
 // SpanID returns the call's span ID, to propagate downstream.
@@ -756,7 +867,7 @@ func (c *ActiveCall) Discard() {
 	}
 	a := c.a
 	a.mu.Lock()
-	if !c.ended && !a.ended {
+	if !c.ended && !c.frozenLocked() {
 		c.ended = true
 		c.discarded = true
 		a.live--

@@ -211,8 +211,12 @@ type RequestInfo struct {
 	Header       map[string][]string // consulted by filters; not stored
 	TraceID      TraceID             // from an incoming traceparent; generated when zero
 	ParentSpanID SpanID
-	TraceState   string    // an incoming tracestate, passed on to outgoing calls
-	Start        time.Time // zero means now
+	TraceState   string // an incoming tracestate, passed on to outgoing calls
+	// Unsampled says the caller did not sample the trace: an incoming
+	// traceparent with flags 00 (TraceContext.Sampled false). What the
+	// recorder does then is set by [WithCallerSampling].
+	Unsampled bool
+	Start     time.Time // zero means now
 }
 
 // StartRecord decides whether a request is recorded and, if so, starts its
@@ -265,6 +269,10 @@ func (r *Recorder) sample(info RequestInfo) bool {
 		r.sampledOut.Add(1)
 		return false
 	}
+	if r.cfg.callerSampling == SkipUnsampled && info.Unsampled {
+		r.sampledOut.Add(1)
+		return false
+	}
 	return true
 }
 
@@ -289,9 +297,10 @@ func (r *Recorder) startRecord(a *ActiveRecord, info RequestInfo) {
 		rec.TraceID = NewTraceID()
 	}
 	rec.ParentSpanID = info.ParentSpanID
+	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
 	rec.SpanID = NewSpanID()
 	rec.Instance = r.cfg.instance
-	a.trace, a.span = rec.TraceID, rec.SpanID
+	a.trace, a.span, a.unsampled = rec.TraceID, rec.SpanID, rec.Unsampled
 }
 
 func (r *Recorder) admit(method, path string, h map[string][]string) bool {
