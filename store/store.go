@@ -55,6 +55,7 @@ type Store interface {
 type Query struct {
 	Since, Until time.Time     // start time within [Since, Until)
 	Route        string        // exact route
+	Instance     string        // exact instance (recording.Record.Instance: host/pid)
 	Method       string        // exact HTTP method
 	Status       int           // exact status
 	StatusClass  int           // 1..5 for 1xx..5xx
@@ -111,6 +112,19 @@ type RouteStats struct {
 	Latency
 }
 
+// InstanceStats aggregates the requests recorded by one instance (a process
+// of the service, [recording.Record.Instance]), so that a dashboard over a
+// fleet's shared store can compare them.
+type InstanceStats struct {
+	Instance string
+	Requests int64
+	Errors   int64
+	Calls    int64 // calls made by these requests
+	Total    time.Duration
+	Mean     time.Duration
+	Latency
+}
+
 // RouteRPCStats aggregates one kind of call made by one route's requests.
 type RouteRPCStats struct {
 	Route string
@@ -126,6 +140,7 @@ type Stats struct {
 	RPCs      []RPCStats
 	Routes    []RouteStats
 	RouteRPCs []RouteRPCStats
+	Instances []InstanceStats
 	// Histogram counts request durations in buckets of increasing upper
 	// bounds; the last bucket, with Le = 0, counts everything slower. The
 	// stores of this module use the same bounds, 1 ms to 10 s in 1-2-5

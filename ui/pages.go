@@ -59,6 +59,7 @@ type statsSection struct {
 	CallsPerReq   float64
 	RPCs          []rpcRow
 	Paths         []pathRow
+	Instances     []instanceRow // only when more than one instance recorded
 	Health        *healthJSON
 	HistogramJSON template.JS
 }
@@ -98,10 +99,25 @@ type pathRow struct {
 	RPCs       []store.RouteRPCStats
 }
 
+// instanceRow is a row of the Instances table: one process of a fleet
+// writing to a shared store.
+type instanceRow struct {
+	Instance    string
+	Requests    int64
+	Errors      int64
+	CallsPerReq float64
+	Total       time.Duration
+	Mean        time.Duration
+	store.Latency
+	Share      float64 // of the window's requests
+	HistoryURL string
+}
+
 type historySection struct {
 	Rows      []historyRow
 	Filter    listParams
 	Routes    []string
+	Instances []string // offered by the instance filter, when more than one
 	Window    string
 	Filtered  bool
 	Paged     bool
@@ -257,6 +273,22 @@ func (h *handler) statsSection(st *store.Stats, window string) statsSection {
 		}
 		s.Paths = append(s.Paths, row)
 	}
+	if len(st.Instances) > 1 {
+		for _, in := range st.Instances {
+			row := instanceRow{
+				Instance: in.Instance, Requests: in.Requests, Errors: in.Errors,
+				Total: in.Total, Mean: in.Mean, Latency: in.Latency,
+				HistoryURL: "?" + url.Values{"window": {window}, "instance": {in.Instance}}.Encode() + "#history",
+			}
+			if in.Requests > 0 {
+				row.CallsPerReq = float64(in.Calls) / float64(in.Requests)
+			}
+			if st.Requests > 0 {
+				row.Share = float64(in.Requests) / float64(st.Requests)
+			}
+			s.Instances = append(s.Instances, row)
+		}
+	}
 	hj := h.health()
 	if hj.Recorder != nil || hj.Live != nil {
 		s.Health = &hj
@@ -271,7 +303,7 @@ func (h *handler) statsSection(st *store.Stats, window string) statsSection {
 
 func historySectionOf(page store.Page, lp listParams, st *store.Stats, window string) historySection {
 	hs := historySection{Filter: lp, Window: window, Paged: lp.Before != ""}
-	hs.Filtered = lp.Route != "" || lp.Status != "" || lp.MinMS != "" || lp.Error
+	hs.Filtered = lp.Route != "" || lp.Instance != "" || lp.Status != "" || lp.MinMS != "" || lp.Error
 	for i := range page.Records {
 		s := page.Records[i]
 		hs.Rows = append(hs.Rows, historyRow{Summary: s, Failed: s.HasError()})
@@ -285,6 +317,15 @@ func historySectionOf(page store.Page, lp listParams, st *store.Stats, window st
 	}
 	sort.Strings(routes)
 	hs.Routes = routes
+	if len(st.Instances) > 1 || lp.Instance != "" {
+		for _, in := range st.Instances {
+			hs.Instances = append(hs.Instances, in.Instance)
+		}
+		if lp.Instance != "" && !slices.Contains(hs.Instances, lp.Instance) {
+			hs.Instances = append(hs.Instances, lp.Instance)
+		}
+		sort.Strings(hs.Instances)
+	}
 	vals := lp.values()
 	vals.Set("window", window)
 	hs.NewestURL = "?" + vals.Encode() + "#history"

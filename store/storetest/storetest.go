@@ -169,7 +169,8 @@ var (
 )
 
 // Records returns n synthetic records starting at start, about every
-// spacing, with varied routes, statuses, errors, warnings and calls. The
+// spacing, with varied routes, instances, statuses, errors, warnings and
+// calls. The
 // same seed gives the same records.
 func Records(seed uint64, start time.Time, spacing time.Duration, n int) []*recording.Record {
 	rng := rand.New(rand.NewPCG(seed, 99))
@@ -185,7 +186,7 @@ func Records(seed uint64, start time.Time, spacing time.Duration, n int) []*reco
 			Method:   methods[rng.IntN(len(methods))],
 			Route:    routes[rng.IntN(len(routes))],
 			Status:   statuses[rng.IntN(len(statuses))],
-			Instance: "test/1",
+			Instance: fmt.Sprintf("test/%d", 1+i%3),
 		}
 		r.Path = fmt.Sprintf("/p/%d", i)
 		if rng.IntN(20) == 0 {
@@ -361,6 +362,7 @@ func testList(t *testing.T, s store.Store) {
 		{"until", store.Query{Until: start.Add(10 * time.Minute)}},
 		{"range", store.Query{Since: start.Add(7 * time.Minute), Until: start.Add(19*time.Minute + 30*time.Second)}},
 		{"route", store.Query{Route: "POST /b"}},
+		{"instance", store.Query{Instance: "test/2"}},
 		{"empty route matches all", store.Query{Route: ""}},
 		{"method", store.Query{Method: "POST"}},
 		{"status", store.Query{Status: 404}},
@@ -492,13 +494,14 @@ func compareStats(t *testing.T, got, want *store.Stats) {
 	if !reflect.DeepEqual(got.Histogram, want.Histogram) {
 		t.Errorf("histogram = %v, want %v", got.Histogram, want.Histogram)
 	}
-	if len(got.Routes) != len(want.Routes) || len(got.RPCs) != len(want.RPCs) || len(got.RouteRPCs) != len(want.RouteRPCs) {
-		t.Fatalf("%d routes, %d rpcs, %d route×rpcs; want %d, %d, %d", len(got.Routes), len(got.RPCs), len(got.RouteRPCs),
-			len(want.Routes), len(want.RPCs), len(want.RouteRPCs))
+	if len(got.Routes) != len(want.Routes) || len(got.RPCs) != len(want.RPCs) || len(got.RouteRPCs) != len(want.RouteRPCs) || len(got.Instances) != len(want.Instances) {
+		t.Fatalf("%d routes, %d rpcs, %d route×rpcs, %d instances; want %d, %d, %d, %d", len(got.Routes), len(got.RPCs), len(got.RouteRPCs), len(got.Instances),
+			len(want.Routes), len(want.RPCs), len(want.RouteRPCs), len(want.Instances))
 	}
 	compareRows(t, "route", got.Routes, want.Routes, func(r *store.RouteStats) *store.Latency { return &r.Latency })
 	compareRows(t, "rpc", got.RPCs, want.RPCs, func(r *store.RPCStats) *store.Latency { return &r.Latency })
 	compareRows(t, "route×rpc", got.RouteRPCs, want.RouteRPCs, func(r *store.RouteRPCStats) *store.Latency { return &r.Latency })
+	compareRows(t, "instance", got.Instances, want.Instances, func(r *store.InstanceStats) *store.Latency { return &r.Latency })
 }
 
 // compareRows compares rows of Stats: equal but for their latency, which
@@ -617,7 +620,7 @@ func testClear(t *testing.T, s store.Store) {
 		t.Errorf("Get after Clear = %v, want ErrNotFound", err)
 	}
 	w := store.Window{Since: base().Add(-time.Hour)}
-	if st, err := s.Stats(ctx, w); err != nil || st.Requests != 0 || len(st.Routes) != 0 || len(st.RPCs) != 0 {
+	if st, err := s.Stats(ctx, w); err != nil || st.Requests != 0 || len(st.Routes) != 0 || len(st.RPCs) != 0 || len(st.Instances) != 0 {
 		t.Errorf("Stats after Clear = %+v, %v", st, err)
 	}
 	// The store keeps working.

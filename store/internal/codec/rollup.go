@@ -53,7 +53,7 @@ type routeRPCKey struct{ route, service, method string }
 
 // A Rollup pre-aggregates the records of a time bucket (a minute, an hour,
 // or one write's records of one minute): totals, a request-latency histogram
-// and per-route, per-RPC and per-route×RPC groups, each with a
+// and per-route, per-RPC, per-route×RPC and per-instance groups, each with a
 // [sketch.Sketch].
 type Rollup struct {
 	all    group
@@ -61,6 +61,7 @@ type Rollup struct {
 	routes map[string]*group
 	rpcs   map[rpcKey]*group
 	rr     map[routeRPCKey]*group
+	insts  map[string]*group
 }
 
 // NewRollup returns an empty rollup.
@@ -70,6 +71,7 @@ func NewRollup() *Rollup {
 		routes: make(map[string]*group),
 		rpcs:   make(map[rpcKey]*group),
 		rr:     make(map[routeRPCKey]*group),
+		insts:  make(map[string]*group),
 	}
 }
 
@@ -102,6 +104,7 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 	addReq(&ru.all)
 	ru.hist[storekit.HistogramIndex(s.Duration)]++
 	addReq(groupOf(ru.routes, s.Route))
+	addReq(groupOf(ru.insts, s.Instance))
 	for _, rpc := range s.RPCs {
 		n := min(rpc.Count, len(durs))
 		cd := durs[:n]
@@ -126,6 +129,7 @@ func (ru *Rollup) Merge(o *Rollup) {
 	mergeGroups(ru.routes, o.routes)
 	mergeGroups(ru.rpcs, o.rpcs)
 	mergeGroups(ru.rr, o.rr)
+	mergeGroups(ru.insts, o.insts)
 }
 
 func appendGroup(e *enc, g *group) {
@@ -137,10 +141,11 @@ func appendGroup(e *enc, g *group) {
 	e.sketch(&g.sk)
 }
 
-// AppendRollup encodes ru. The overall group and the histogram come first,
-// so a reader that needs only them (Series) stops early.
+// AppendRollup encodes ru (version 2: version 1 had no instances). The
+// overall group and the histogram come first, so a reader that needs only
+// them (Series) stops early.
 func AppendRollup(b []byte, ru *Rollup) []byte {
-	e := enc{b: append(b, tagRollup, codecV1)}
+	e := enc{b: append(b, tagRollup, rollupV2)}
 	appendGroup(&e, &ru.all)
 	e.n(len(ru.hist))
 	for _, c := range ru.hist {
@@ -162,6 +167,11 @@ func AppendRollup(b []byte, ru *Rollup) []byte {
 		e.s(k.route)
 		e.s(k.service)
 		e.s(k.method)
+		appendGroup(&e, g)
+	}
+	e.n(len(ru.insts))
+	for k, g := range ru.insts {
+		e.s(k)
 		appendGroup(&e, g)
 	}
 	return e.b
@@ -190,7 +200,7 @@ func mergeGroup(d *dec, g *group, scratch *sketch.Sketch) {
 // overall group and histogram are read. On error ru may hold part of b.
 func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketch) error {
 	d := newDec(b, !overallOnly)
-	d.header(tagRollup)
+	v := d.header(tagRollup, rollupV2)
 	mergeGroup(d, &ru.all, scratch)
 	if n := d.n(1); n != len(ru.hist) {
 		d.fail(errShortHist)
@@ -220,6 +230,13 @@ func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketc
 			mergeGroup(d, groupOf(ru.rr, k), scratch)
 		}
 	}
+	if v >= rollupV2 {
+		for range d.n(7) {
+			if k := d.s(); d.err == nil {
+				mergeGroup(d, groupOf(ru.insts, k), scratch)
+			}
+		}
+	}
 	return d.done("rollup")
 }
 
@@ -235,6 +252,12 @@ func (ru *Rollup) Stats(w store.Window) *store.Stats {
 	for k, g := range ru.routes {
 		st.Routes = append(st.Routes, store.RouteStats{
 			Route: k, Requests: g.count, Errors: g.errors, Calls: g.calls,
+			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Latency: g.sk.Latency(),
+		})
+	}
+	for k, g := range ru.insts {
+		st.Instances = append(st.Instances, store.InstanceStats{
+			Instance: k, Requests: g.count, Errors: g.errors, Calls: g.calls,
 			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Latency: g.sk.Latency(),
 		})
 	}

@@ -18,8 +18,9 @@ type Exact struct {
 	errors   int64
 	durs     []time.Duration
 	rpcs     map[[2]string]*exactRPC
-	routes   map[string]*exactRoute
+	routes   map[string]*exactReqs
 	rr       map[[3]string]*exactRPC
+	insts    map[string]*exactReqs
 }
 
 type exactRPC struct {
@@ -27,9 +28,33 @@ type exactRPC struct {
 	durs []time.Duration
 }
 
-type exactRoute struct {
-	s    store.RouteStats
-	durs []time.Duration
+// exactReqs aggregates requests: those of a route, or of an instance.
+type exactReqs struct {
+	requests, errors, calls int64
+	total                   time.Duration
+	durs                    []time.Duration
+}
+
+func (e *exactReqs) add(s *recording.Summary, failed bool) {
+	e.requests++
+	if failed {
+		e.errors++
+	}
+	e.calls += int64(s.CallCount)
+	e.total += s.Duration
+	e.durs = append(e.durs, s.Duration)
+}
+
+func (e *exactReqs) mean() time.Duration { return e.total / time.Duration(max(e.requests, 1)) }
+
+// exactReqsOf returns m's entry for k, added if new.
+func exactReqsOf(m map[string]*exactReqs, k string) *exactReqs {
+	e := m[k]
+	if e == nil {
+		e = new(exactReqs)
+		m[k] = e
+	}
+	return e
 }
 
 // NewExact starts aggregating for window w.
@@ -37,8 +62,9 @@ func NewExact(w store.Window) *Exact {
 	return &Exact{
 		w:      w,
 		rpcs:   make(map[[2]string]*exactRPC),
-		routes: make(map[string]*exactRoute),
+		routes: make(map[string]*exactReqs),
 		rr:     make(map[[3]string]*exactRPC),
+		insts:  make(map[string]*exactReqs),
 	}
 }
 
@@ -61,18 +87,8 @@ func (a *Exact) AddRecord(r *recording.Record) {
 		a.errors++
 	}
 	a.durs = append(a.durs, s.Duration)
-	rt := a.routes[s.Route]
-	if rt == nil {
-		rt = &exactRoute{s: store.RouteStats{Route: s.Route}}
-		a.routes[s.Route] = rt
-	}
-	rt.s.Requests++
-	if failed {
-		rt.s.Errors++
-	}
-	rt.s.Calls += int64(s.CallCount)
-	rt.s.Total += s.Duration
-	rt.durs = append(rt.durs, s.Duration)
+	exactReqsOf(a.routes, s.Route).add(&s, failed)
+	exactReqsOf(a.insts, s.Instance).add(&s, failed)
 	for _, r := range s.RPCs {
 		k := [2]string{r.Service, r.Method}
 		for _, e := range []*exactRPC{
@@ -106,10 +122,17 @@ func (a *Exact) Stats() *store.Stats {
 		e.s.Latency = exactLatency(e.durs)
 		st.RPCs = append(st.RPCs, e.s)
 	}
-	for _, e := range a.routes {
-		e.s.Mean = e.s.Total / time.Duration(max(e.s.Requests, 1))
-		e.s.Latency = exactLatency(e.durs)
-		st.Routes = append(st.Routes, e.s)
+	for k, e := range a.routes {
+		st.Routes = append(st.Routes, store.RouteStats{
+			Route: k, Requests: e.requests, Errors: e.errors, Calls: e.calls,
+			Total: e.total, Mean: e.mean(), Latency: exactLatency(e.durs),
+		})
+	}
+	for k, e := range a.insts {
+		st.Instances = append(st.Instances, store.InstanceStats{
+			Instance: k, Requests: e.requests, Errors: e.errors, Calls: e.calls,
+			Total: e.total, Mean: e.mean(), Latency: exactLatency(e.durs),
+		})
 	}
 	for k, e := range a.rr {
 		e.s.Mean = e.s.Total / time.Duration(max(e.s.Count, 1))
