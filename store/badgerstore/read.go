@@ -297,34 +297,20 @@ func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64, 
 }
 
 // add aggregates the records that started in [a, b) (Unix nanoseconds)
-// into into.
+// into into: whole hours from hour rollups and the deltas of their minutes,
+// whole minutes from minute rollups and deltas, the edges from summaries.
 func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overallOnly bool) error {
-	if a >= b {
-		return nil
-	}
-	ma := -floorDiv(-a, nsMinute) // first whole minute
-	mb := floorDiv(b, nsMinute)   // end of the last whole minute
-	if ma >= mb {
-		return r.summaries(ctx, into, a, b, overallOnly)
-	}
-	if err := r.summaries(ctx, into, a, ma*nsMinute, overallOnly); err != nil {
-		return err
-	}
-	if err := r.summaries(ctx, into, mb*nsMinute, b, overallOnly); err != nil {
-		return err
-	}
-	ha, hb := -floorDiv(-ma, 60), floorDiv(mb, 60)
-	if ha < hb {
-		if err := r.minutes(into, ma, ha*60, overallOnly); err != nil {
-			return err
-		}
-		if err := r.rollups(pHour, ha, hb, into, overallOnly); err != nil {
-			return err
-		}
-		r.deltas(into, ha*60, hb*60, overallOnly)
-		return r.minutes(into, hb*60, mb, overallOnly)
-	}
-	return r.minutes(into, ma, mb, overallOnly)
+	return storekit.SplitRange(a, b, storekit.Parts{
+		Records: func(a, b int64) error { return r.summaries(ctx, into, a, b, overallOnly) },
+		Minutes: func(a, b int64) error { return r.minutes(into, a, b, overallOnly) },
+		Hours: func(a, b int64) error {
+			if err := r.rollups(pHour, a, b, into, overallOnly); err != nil {
+				return err
+			}
+			r.deltas(into, a*60, b*60, overallOnly)
+			return nil
+		},
+	})
 }
 
 // minutes adds the minute rollups and pending deltas of minutes [a, b).
