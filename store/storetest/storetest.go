@@ -465,7 +465,9 @@ func testPaging(t *testing.T, s store.Store) {
 	}
 }
 
-func expectStats(recs []*recording.Record, w store.Window) *store.Stats {
+// ExpectStats returns the exact [store.Stats] of the records that started
+// within w (w.Until must be set).
+func ExpectStats(recs []*recording.Record, w store.Window) *store.Stats {
 	a := storekit.NewExact(w)
 	for _, r := range recs {
 		if !r.Start.Before(w.Since) && r.Start.Before(w.Until) {
@@ -486,7 +488,10 @@ func latencyWithin(got, want store.Latency) bool {
 	return ok(got.P50, want.P50) && ok(got.P95, want.P95) && ok(got.P99, want.P99)
 }
 
-func compareStats(t *testing.T, got, want *store.Stats) {
+// CompareStats reports differences between a store's Stats and the exact
+// ones: counts, totals and histograms must be equal, percentiles within
+// the sketches' relative error.
+func CompareStats(t testing.TB, got, want *store.Stats) {
 	t.Helper()
 	if got.Requests != want.Requests || got.Errors != want.Errors {
 		t.Errorf("requests/errors = %d/%d, want %d/%d", got.Requests, got.Errors, want.Requests, want.Errors)
@@ -506,7 +511,7 @@ func compareStats(t *testing.T, got, want *store.Stats) {
 
 // compareRows compares rows of Stats: equal but for their latency, which
 // must be within the sketches' relative error.
-func compareRows[T comparable](t *testing.T, what string, got, want []T, latency func(*T) *store.Latency) {
+func compareRows[T comparable](t testing.TB, what string, got, want []T, latency func(*T) *store.Latency) {
 	t.Helper()
 	for i := range want {
 		g, w := got[i], want[i]
@@ -552,11 +557,11 @@ func testStats(t *testing.T, s store.Store) {
 			} else if !got.Window.Since.Equal(w.Since) || !got.Window.Until.Equal(w.Until) {
 				t.Errorf("Window = %v, want %v", got.Window, w)
 			}
-			want := expectStats(recs, w)
+			want := ExpectStats(recs, w)
 			if tt.name != "empty" && want.Requests == 0 {
 				t.Fatal("window selects nothing")
 			}
-			compareStats(t, got, want)
+			CompareStats(t, got, want)
 		})
 	}
 }
