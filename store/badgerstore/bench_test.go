@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -161,40 +160,15 @@ func fill(b *testing.B, n int) (string, []string) {
 			return
 		}
 		t0 := time.Now()
-		end := time.Now().Add(-time.Minute)
-		span := 7*24*time.Hour - time.Hour
-		step := span / time.Duration(n)
-		rng := rand.New(rand.NewPCG(1, 2))
-		routes := []string{"GET /", "GET /users/{id}", "POST /orders", "GET /orders/{id}", "GET /search", "GET /static/", "POST /login", "GET /api/items"}
-		rpcs := [][2]string{{"sql", "SELECT users"}, {"sql", "SELECT orders"}, {"sql", "INSERT orders"}, {"http", "GET payments/charge"}, {"grpc", "/inventory.Stock/Get"}, {"memcache", "Get"}, {"memcache", "Set"}, {"dns", "lookup db"}}
-		const batch = 1000
-		recs := make([]*recording.Record, 0, batch)
-		for i := range n {
-			st := end.Add(-span + time.Duration(i)*step)
-			r := &recording.Record{
-				Start: st, Duration: time.Duration(rng.ExpFloat64() * float64(30*time.Millisecond)),
-				Method: "GET", Path: "/p", Route: routes[rng.IntN(len(routes))], Status: 200, Instance: "bench/1",
-			}
-			if rng.IntN(50) == 0 {
-				r.Status = 500
-			}
-			binary.BigEndian.PutUint64(r.ID[:8], uint64(st.UnixNano()))
-			binary.BigEndian.PutUint64(r.ID[8:], uint64(i))
-			for range rng.IntN(10) {
-				k := rpcs[rng.IntN(len(rpcs))]
-				r.Calls = append(r.Calls, recording.Call{Service: k[0], Method: k[1], Duration: time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond))})
-			}
-			recs = append(recs, r)
-			if len(recs) == batch || i == n-1 {
-				if err := s.Write(context.Background(), recs); err != nil {
-					ds.err = err
-					return
-				}
-				recs = recs[:0]
-			}
-			if i%(n/100+1) == 0 {
-				ds.ids = append(ds.ids, r.ID.String())
-			}
+		ids, err := storetest.Dataset(n, time.Now().Add(-time.Minute), 7*24*time.Hour-time.Hour, 1000, func(recs []*recording.Record) error {
+			return s.Write(context.Background(), recs)
+		})
+		if err != nil {
+			ds.err = err
+			return
+		}
+		for _, id := range ids {
+			ds.ids = append(ds.ids, id.String())
 		}
 		if ds.err = s.Close(); ds.err != nil {
 			return

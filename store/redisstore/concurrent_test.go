@@ -1,13 +1,9 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,28 +36,15 @@ func testConcurrentProcesses(t *testing.T, url string) {
 	// across an hour boundary.
 	start := time.Now().Add(-90 * time.Minute).Truncate(time.Hour).Add(55 * time.Minute)
 	spacing := 2 * time.Second
-	var wg sync.WaitGroup
-	errs := make([]error, procs)
-	outs := make([]bytes.Buffer, procs)
-	for k := range procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d %d %s %d", writerEnv, url, prefix, k, start.UnixNano(), spacing, n))
-		cmd.Stdout, cmd.Stderr = &outs[k], &outs[k]
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		wg.Go(func() { errs[k] = cmd.Wait() })
+	specs := make([]writerSpec, procs)
+	for k := range specs {
+		specs[k] = writerSpec{url: url, prefix: prefix, k: k, start: start, spacing: spacing, n: n, batch: 7, fold: 3 * time.Millisecond}
 	}
-	wg.Wait()
-	for k, err := range errs {
-		if err != nil {
-			t.Fatalf("writer %d: %v\n%s", k, err, outs[k].String())
-		}
-	}
+	startWriters(t, specs)()
 
 	var all []*recording.Record
 	for k := range procs {
-		all = append(all, writerRecords(k, start, spacing, n)...)
+		all = append(all, writerRecords(k, start, spacing, n, false)...)
 	}
 	slices.SortFunc(all, func(a, b *recording.Record) int { return a.Start.Compare(b.Start) })
 	s := openAt(t, url, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1})

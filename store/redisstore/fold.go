@@ -137,7 +137,7 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 		merged := map[string]*codec.Rollup{hourRollup: codec.NewRollup()}
 		var size int64
 		for _, it := range items {
-			size -= int64(len(it))
+			size -= allocSize(int64(len(it)))
 			d := parseDelta(it)
 			if d.b == nil || hourOf(d.minute*int64(time.Minute)) != h {
 				s.log.Warn("redisstore: dropping a corrupt rollup delta", "hour", h)
@@ -167,13 +167,13 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 		for i, f := range fields {
 			ru := merged[f]
 			if v, ok := cur[i].(string); ok {
-				size -= int64(len(v))
+				size -= allocSize(int64(len(v)))
 				if err := ru.MergeEncoded([]byte(v), false, &scratch); err != nil {
 					s.log.Warn("redisstore: replacing a corrupt rollup", "hour", h, "field", f, "err", err)
 				}
 			}
 			b := codec.AppendRollup(nil, ru)
-			size += int64(len(b))
+			size += allocSize(int64(len(b)))
 			kv = append(kv, f, b)
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -233,13 +233,13 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 				}
 			}
 			for f, v := range all {
-				size -= int64(len(v))
+				size -= allocSize(int64(len(v)))
 				if off, err := strconv.ParseInt(f, 10, 64); err == nil && f != hourRollup {
 					add(60*h+off, []byte(v))
 				}
 			}
 			for _, it := range items {
-				size -= int64(len(it))
+				size -= allocSize(int64(len(it)))
 				if d := parseDelta(it); d.b != nil {
 					add(d.minute, d.b)
 				}
@@ -249,12 +249,12 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 			for m, ru := range minutes {
 				hour.Merge(ru)
 				b := codec.AppendRollup(nil, ru)
-				size += int64(len(b))
+				size += allocSize(int64(len(b)))
 				kv = append(kv, minuteField(m), b)
 			}
 			if len(minutes) > 0 {
 				b := codec.AppendRollup(nil, hour)
-				size += int64(len(b))
+				size += allocSize(int64(len(b)))
 				kv = append(kv, hourRollup, b)
 			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {

@@ -105,12 +105,20 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 
 // trimScript deletes the given summary members of an hour, oldest first,
 // and their full records, until it has deleted at least a number of them
-// and freed at least a number of bytes (as MaxBytes counts them). It
+// and freed at least a number of bytes (as MaxBytes counts them: alloc is
+// allocSize, the overhead RecordOverhead). It
 // returns how many it deleted and the bytes freed.
 //
 // KEYS: sums, recs, bytes. ARGV: the per-record overhead, the number and
 // the bytes to delete at least, then members.
 const trimScript = `
+local function alloc(n)
+  n = n + 6
+  if n <= 128 then return math.ceil(n / 16) * 16 end
+  local step, limit = 32, 256
+  while n > limit do step, limit = 2 * step, 2 * limit end
+  return math.ceil(n / step) * step
+end
 local n, freed = 0, 0
 local atLeast, bytes = tonumber(ARGV[2]), tonumber(ARGV[3])
 for i = 4, #ARGV do
@@ -118,7 +126,7 @@ for i = 4, #ARGV do
   local m = ARGV[i]
   if redis.call('ZREM', KEYS[1], m) == 1 then
     local id = string.sub(m, 9, 24)
-    freed = freed + #m + 16 + tonumber(ARGV[1]) + redis.call('HSTRLEN', KEYS[2], id)
+    freed = freed + alloc(#m) + alloc(redis.call('HSTRLEN', KEYS[2], id)) + tonumber(ARGV[1])
     redis.call('HDEL', KEYS[2], id)
   end
   n = n + 1

@@ -13,7 +13,7 @@ import (
 
 // openAt opens a store under a fresh prefix of the Redis at url, so that
 // the suite's tests share one server without seeing each other's keys.
-func openAt(t *testing.T, url string, opts redisstore.Options) *redisstore.Store {
+func openAt(t testing.TB, url string, opts redisstore.Options) *redisstore.Store {
 	t.Helper()
 	if opts.Prefix == "" {
 		opts.Prefix = fmt.Sprintf("t%d", prefixes.Add(1))

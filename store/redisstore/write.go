@@ -3,11 +3,12 @@ package redisstore
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
-	"time"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -16,50 +17,34 @@ import (
 )
 
 // RecordOverhead is what [Options.MaxBytes] counts for each record beyond
-// its encoded bytes: Redis's own memory for the record's hash field and
-// sorted-set entry, measured with INFO memory on Redis 7.0 (64-bit,
-// jemalloc).
+// the allocations of its two values (the full record and the summary, each
+// rounded up to jemalloc's size classes): Redis's own memory for the
+// record's hash field and entry and its sorted-set node and entry,
+// measured with INFO memory on Redis 7.0 (64-bit, jemalloc).
 const RecordOverhead = 160
 
-// writeScript stores one hour's share of a Write in one atomic step: the
-// full records, the summaries, the rollup deltas, the hour's size; it sets
-// the hour's expiry and announces the write. It returns the number of
-// pending deltas.
-//
-// KEYS: recs, sums, deltas, bytes. ARGV: expiry (Unix ms, 0 for none),
-// size, records n, deltas d, the announcement ("" for none), then n ID and
-// record pairs, n summary members and d deltas.
-const writeScript = `
-local n, d = tonumber(ARGV[3]), tonumber(ARGV[4])
-local function each(cmd, key, pre, from, to, step)
-  local i = from
-  while i <= to do
-    local j = math.min(to, i + step - 1)
-    local args = {}
-    for k = i, j do
-      if pre then args[#args+1] = pre end
-      args[#args+1] = ARGV[k]
-    end
-    redis.call(cmd, key, unpack(args))
-    i = j + 1
-  end
-end
-each('HSET', KEYS[1], nil, 6, 5 + 2*n, 1000)
-each('ZADD', KEYS[2], '0', 6 + 2*n, 5 + 3*n, 500)
-local pending = 0
-if d > 0 then
-  each('RPUSH', KEYS[3], nil, 6 + 3*n, 5 + 3*n + d, 1000)
-  pending = redis.call('LLEN', KEYS[3])
-end
-redis.call('INCRBY', KEYS[4], ARGV[2])
-if ARGV[1] ~= '0' then
-  for i = 1, 4 do redis.call('PEXPIREAT', KEYS[i], ARGV[1]) end
-end
-if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[6 + 3*n + d], ARGV[5]) end
-return pending
-`
+// allocSize is the memory Redis allocates for a string value of n bytes:
+// its header and terminator, rounded up to jemalloc's size class (16-byte
+// steps up to 128, then four classes per doubling).
+func allocSize(n int64) int64 {
+	n += 6
+	if n <= 128 {
+		return (n + 15) &^ 15
+	}
+	step, limit := int64(32), int64(256)
+	for n > limit {
+		step, limit = 2*step, 2*limit
+	}
+	return (n + step - 1) / step * step
+}
 
-// Batch limits of one script call: a Write of more records or bytes makes
+// recordSize is what MaxBytes counts for a record: its values' allocations
+// and RecordOverhead.
+func recordSize(full, member int) int64 {
+	return allocSize(int64(full)) + allocSize(int64(member)) + RecordOverhead
+}
+
+// Batch limits of one transaction: a Write of more records or bytes makes
 // several.
 const (
 	maxBatchRecords = 512
@@ -137,6 +122,8 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 	byHour := make(map[int64]*hourBatch)
 	var size int64
 	count := 0
+	var buf []byte // the current encoding chunk
+	last := 0      // the previous record's encoded size
 	i := 0
 	for ; i < len(recs) && count < maxBatchRecords && size < maxBatchBytes; i++ {
 		r := recs[i]
@@ -152,8 +139,19 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 		}
 		sum := r.Summary()
 		durs := codec.CallDurations(r, &sum)
-		full := codec.AppendRecord(nil, r)
-		member := codec.AppendSummary(sumKey(start, r.ID), &sum, durs)
+		// Values are encoded into shared chunks, a new one when the
+		// current may not hold the next record, so that a batch makes a
+		// few allocations, not a growing slice per value.
+		if cap(buf)-len(buf) < max(2*last, 16<<10) {
+			buf = make([]byte, 0, max(1<<20, 4*last))
+		}
+		off := len(buf)
+		buf = codec.AppendRecord(buf, r)
+		full := buf[off:len(buf):len(buf)]
+		off = len(buf)
+		buf = codec.AppendSummary(append(buf, sumKey(start, r.ID)...), &sum, durs)
+		member := buf[off:len(buf):len(buf)]
+		last = len(full) + len(member)
 		b.recs = append(b.recs, string(r.ID[:]), full)
 		b.members = append(b.members, member)
 		m := minuteOf(start)
@@ -163,7 +161,7 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 			b.deltas[m] = d
 		}
 		d.Add(&sum, durs)
-		sz := int64(len(full)+len(member)+len(r.ID)) + RecordOverhead
+		sz := recordSize(len(full), len(member))
 		b.size += sz
 		b.n++
 		if string(r.ID[:]) > string(b.newest[:]) {
@@ -178,8 +176,12 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 	return i, slices.SortedFunc(maps.Values(byHour), func(a, b *hourBatch) int { return int(a.hour - b.hour) })
 }
 
-// writeBatches runs the write script of each hour, with the hours' listing,
-// in one pipeline, and returns how many records it stored.
+// writeBatches stores each hour's batch in a MULTI transaction of its own
+// (the hour's keys share a slot) — records, summaries, deltas, size,
+// expiry, and the announcement with the last — while the hours are listed
+// (and foreign IDs recorded) in a pipeline of their own, at the same time:
+// in a cluster those keys live in other slots. It returns how many records
+// it stored.
 func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (int, error) {
 	var total int
 	var newest recording.ID
@@ -189,60 +191,67 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (int, er
 			newest = b.newest
 		}
 	}
-	cmds := make([]*redis.Cmd, len(batches))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		z := make([]redis.Z, len(batches))
-		for i, b := range batches {
-			z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
-			if len(b.ids) > 0 {
-				p.HSet(ctx, s.k.ids(), b.ids...)
-			}
-		}
+	var wg sync.WaitGroup
+	errs := make([]error, len(batches)+1)
+	pushed := make([]*redis.IntCmd, len(batches))
+	wg.Go(func() {
 		// Every write lists its hours (a no-op when they are listed), so
 		// the list holds them again after another process's Clear.
-		p.ZAdd(ctx, s.k.hours(), z...)
-		for i, b := range batches {
-			hk := s.k.hour(b.hour)
-			var exp int64 // the hour's keys expire MaxAge after its end
-			if s.opts.MaxAge > 0 {
-				exp = time.Unix((b.hour+1)*3600, 0).Add(s.opts.MaxAge).UnixMilli()
+		_, errs[len(batches)] = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			z := make([]redis.Z, len(batches))
+			for i, b := range batches {
+				z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
+				if len(b.ids) > 0 {
+					p.HSet(ctx, s.k.ids(), b.ids...)
+				}
 			}
-			var deltas []any
+			p.ZAdd(ctx, s.k.hours(), z...)
+			return nil
+		})
+	})
+	for i, b := range batches {
+		wg.Go(func() {
+			hk := s.k.hour(b.hour)
+			deltas := make([]any, 0, len(b.deltas))
 			var dsize int64
 			for m, ru := range b.deltas {
 				v := codec.AppendRollup(binary.AppendVarint(nil, m), ru)
 				deltas = append(deltas, v)
-				dsize += int64(len(v))
+				dsize += allocSize(int64(len(v)))
 			}
-			announce := "" // once, with the last script
-			if i == len(batches)-1 {
-				announce = strconv.Itoa(total) + " " + newest.String()
-			}
-			args := make([]any, 0, 6+len(b.recs)+len(b.members)+len(deltas))
-			args = append(args, exp, b.size+dsize, b.n, len(deltas), announce)
-			args = append(args, b.recs...)
-			args = append(args, b.members...)
-			args = append(args, deltas...)
-			args = append(args, s.k.events())
-			cmds[i] = p.Eval(ctx, writeScript, []string{hk.recs, hk.sums, hk.deltas, hk.bytes}, args...)
-		}
-		return nil
-	})
+			_, errs[i] = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, hk.recs, b.recs...)
+				z := make([]redis.Z, len(b.members))
+				for j, m := range b.members {
+					z[j] = redis.Z{Member: m}
+				}
+				p.ZAdd(ctx, hk.sums, z...)
+				pushed[i] = p.RPush(ctx, hk.deltas, deltas...)
+				p.IncrBy(ctx, hk.bytes, b.size+dsize)
+				s.expire(ctx, p, b.hour, hk.recs, hk.sums, hk.deltas, hk.bytes)
+				if i == len(batches)-1 {
+					p.Publish(ctx, s.k.events(), strconv.Itoa(total)+" "+newest.String())
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
 	stored := 0
-	for i, c := range cmds {
-		if c == nil || c.Err() != nil {
+	for i, b := range batches {
+		if errs[i] != nil {
 			continue
 		}
-		stored += batches[i].n
+		stored += b.n
 		s.dmu.Lock()
-		s.dirty[batches[i].hour] = true
+		s.dirty[b.hour] = true
 		s.dmu.Unlock()
-		if pending, _ := c.Int64(); pending >= foldAt {
+		if pushed[i].Val() >= foldAt {
 			select {
 			case s.foldNow <- struct{}{}:
 			default:
 			}
 		}
 	}
-	return stored, err
+	return stored, errors.Join(errs...)
 }

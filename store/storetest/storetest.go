@@ -728,3 +728,44 @@ func testConcurrent(t *testing.T, s store.Store) {
 		t.Errorf("Stats counts %d requests, want %d", st.Requests, total)
 	}
 }
+
+// Dataset writes n synthetic records for read benchmarks, in batches of
+// batch through write: start times spread evenly over span up to end,
+// eight routes, up to nine calls of eight kinds each (no stacks), one
+// request in fifty failing. It returns the IDs of a hundred of them, spread
+// out, for Get. The same n, end and span give the same records.
+func Dataset(n int, end time.Time, span time.Duration, batch int, write func([]*recording.Record) error) ([]recording.ID, error) {
+	step := span / time.Duration(n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	routes := []string{"GET /", "GET /users/{id}", "POST /orders", "GET /orders/{id}", "GET /search", "GET /static/", "POST /login", "GET /api/items"}
+	rpcs := [][2]string{{"sql", "SELECT users"}, {"sql", "SELECT orders"}, {"sql", "INSERT orders"}, {"http", "GET payments/charge"}, {"grpc", "/inventory.Stock/Get"}, {"memcache", "Get"}, {"memcache", "Set"}, {"dns", "lookup db"}}
+	var ids []recording.ID
+	recs := make([]*recording.Record, 0, batch)
+	for i := range n {
+		st := end.Add(-span + time.Duration(i)*step)
+		r := &recording.Record{
+			Start: st, Duration: time.Duration(rng.ExpFloat64() * float64(30*time.Millisecond)),
+			Method: "GET", Path: "/p", Route: routes[rng.IntN(len(routes))], Status: 200, Instance: "bench/1",
+		}
+		if rng.IntN(50) == 0 {
+			r.Status = 500
+		}
+		binary.BigEndian.PutUint64(r.ID[:8], uint64(st.UnixNano()))
+		binary.BigEndian.PutUint64(r.ID[8:], uint64(i))
+		for range rng.IntN(10) {
+			k := rpcs[rng.IntN(len(rpcs))]
+			r.Calls = append(r.Calls, recording.Call{Service: k[0], Method: k[1], Duration: time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond))})
+		}
+		recs = append(recs, r)
+		if len(recs) == batch || i == n-1 {
+			if err := write(recs); err != nil {
+				return ids, err
+			}
+			recs = recs[:0]
+		}
+		if i%(n/100+1) == 0 {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids, nil
+}

@@ -1,0 +1,194 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goappstats/appstats/internal/testservers"
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/redisstore"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// BenchmarkWrite measures ingest of 20-call records (storetest.Record20)
+// from one process, in batches of 128 as the recorder hands them over, and
+// the memory Redis uses per record (INFO memory, after folding).
+func BenchmarkWrite(b *testing.B) {
+	r := testservers.StartRedis(b)
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	before := usedMemory(b, c)
+	s := openAt(b, "redis://"+r.Addr, redisstore.Options{MaxRecords: -1, MaxBytes: -1, RetentionInterval: -1})
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	const batch = 128
+	recs := make([]*recording.Record, batch)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range recs {
+			recs[i] = storetest.Record20(start.Add(time.Duration(n)*time.Millisecond), uint32(n))
+			n++
+		}
+		if err := s.Write(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(usedMemory(b, c)-before)/float64(n), "redis-B/record")
+}
+
+// ingestRecords is how many records each writer process of
+// BenchmarkIngest4Procs writes (REDISSTORE_BENCH_INGEST overrides it).
+func ingestRecords() int {
+	n := 20000
+	if v := os.Getenv("REDISSTORE_BENCH_INGEST"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	return n
+}
+
+// BenchmarkIngest4Procs measures the ingest rate of a fleet: four writer
+// processes, each writing 20-call records in batches of 128 into the same
+// minutes, folding every 5 s as by default; and Redis's memory per record.
+// One op is the whole run.
+func BenchmarkIngest4Procs(b *testing.B) {
+	for _, mode := range []string{"server", "cluster"} {
+		b.Run(mode, func(b *testing.B) {
+			var url string
+			var nodes []*testservers.Redis
+			if mode == "server" {
+				nodes = []*testservers.Redis{testservers.StartRedis(b)}
+			} else {
+				nodes = testservers.StartRedisCluster(b, 3)
+			}
+			url = "redis://" + nodes[0].Addr
+			mem := func() int64 {
+				var total int64
+				for _, n := range nodes {
+					c := redis.NewClient(&redis.Options{Addr: n.Addr})
+					total += usedMemory(b, c)
+					c.Close()
+				}
+				return total
+			}
+			n := ingestRecords()
+			total := 0
+			var used int64
+			for b.Loop() {
+				prefix := fmt.Sprintf("ingest%d", prefixes.Add(1))
+				before := mem()
+				specs := make([]writerSpec, 4)
+				start := time.Now().Add(-time.Hour)
+				for k := range specs {
+					specs[k] = writerSpec{url: url, prefix: prefix, k: k, start: start, spacing: time.Hour / time.Duration(n),
+						n: n, batch: 128, record20: true, fold: 5 * time.Second}
+				}
+				startWriters(b, specs)()
+				total += 4 * n
+				used += mem() - before
+			}
+			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(used)/float64(total), "redis-B/record")
+		})
+	}
+}
+
+// readSizes are the store sizes BenchmarkRead uses: 100k records, and 1M
+// with REDISSTORE_BENCH_1M=1 (about 800 MB of Redis memory).
+func readSizes() []int {
+	out := []int{100_000}
+	if os.Getenv("REDISSTORE_BENCH_1M") != "" {
+		out = append(out, 1_000_000)
+	} else if testing.Short() {
+		out = []int{10_000}
+	}
+	return out
+}
+
+// BenchmarkRead measures the dashboard's reads — Get, the first List page,
+// Stats and Series over the last hour and the last 7 days — on stores of
+// 100k (and 1M) records spread over 7 days (storetest.Dataset, as
+// badgerstore's BenchmarkRead), folded, in a Redis on loopback.
+func BenchmarkRead(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range readSizes() {
+		r := testservers.StartRedis(b)
+		c := redis.NewClient(&redis.Options{Addr: r.Addr})
+		before := usedMemory(b, c)
+		s := openAt(b, "redis://"+r.Addr, redisstore.Options{MaxRecords: -1, MaxBytes: -1, RetentionInterval: -1, FoldInterval: -1})
+		t0 := time.Now()
+		ids, err := storetest.Dataset(n, time.Now().Add(-time.Minute), 7*24*time.Hour-time.Hour, 1000, func(recs []*recording.Record) error {
+			return s.Write(ctx, recs)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.FoldAll(ctx); err != nil {
+			b.Fatal(err)
+		}
+		used := usedMemory(b, c) - before
+		c.Close()
+		fmt.Fprintf(os.Stderr, "dataset of %d records written in %v; Redis memory %d MB, %d bytes per record\n",
+			n, time.Since(t0).Round(time.Millisecond), used>>20, used/int64(n))
+		b.Run(fmt.Sprintf("records=%d/Get", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := s.Get(ctx, ids[i%len(ids)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("records=%d/ListFirstPage", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := s.List(ctx, store.Query{})
+				if err != nil || len(p.Records) != store.DefaultLimit {
+					b.Fatal(len(p.Records), err)
+				}
+			}
+		})
+		end := time.Now().Truncate(time.Minute)
+		for _, win := range []struct {
+			name string
+			w    store.Window
+			step time.Duration
+		}{
+			{"1h", store.Window{Since: end.Add(-time.Hour), Until: end}, time.Minute},
+			{"7d", store.Window{Since: end.Add(-7 * 24 * time.Hour), Until: end}, time.Hour},
+			{"7dRagged", store.Window{Since: time.Now().Add(-7 * 24 * time.Hour)}, time.Hour},
+		} {
+			b.Run(fmt.Sprintf("records=%d/Stats%s", n, win.name), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					st, err := s.Stats(ctx, win.w)
+					if err != nil || st.Requests == 0 {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(fmt.Sprintf("records=%d/Series%s", n, win.name), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.Series(ctx, win.w, win.step); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		s.Close()
+		r.Stop()
+	}
+}
