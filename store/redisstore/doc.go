@@ -34,9 +34,10 @@
 // # Writes and rollups
 //
 // A Write stores each hour's records, summaries and a rollup delta per
-// minute with one Lua script (atomic: a reader never sees records without
-// their rollup), in one pipeline with the hours' listing. Writers only
-// append deltas, so concurrent writers never conflict. In the background,
+// minute in one MULTI transaction (atomic: a reader never sees records
+// without their rollup; a Lua script doing the same measured twice the
+// Redis CPU), while it lists the hours in a pipeline of its own. Writers
+// only append deltas, so concurrent writers never conflict. In the background,
 // a process folds the deltas of the hours it wrote into the minute and
 // hour rollups: under WATCH it reads the rollups and the oldest deltas,
 // merges them in Go, and in one MULTI writes the rollups and removes the
@@ -67,11 +68,14 @@
 // and logs; while Redis stays unreachable, writes are dropped at once, for
 // a backoff that doubles up to 5 seconds, and the first write after it
 // tries again, so writing resumes by itself when Redis returns. Reads
-// fail with an error the dashboard shows.
+// fail with an error the dashboard shows. (go-redis itself logs failed
+// dials to the standard logger, a setting global to the process: a program
+// that wants them elsewhere calls redis.SetLogger; this package changes no
+// global.)
 //
 // # Live updates
 //
-// Every write is announced on the events channel by the script that stores
-// it; [Store.Subscribe] delivers the announcements of all instances, so a
+// Every write is announced on the events channel by the transaction that
+// stores it; [Store.Subscribe] delivers the announcements of all instances, so a
 // dashboard of the fleet refreshes live.
 package redisstore

@@ -13,7 +13,7 @@ import (
 // other with the same prefix — with the number of records written and the
 // newest one's ID, and with n == 0 after a Clear, until ctx ends (it
 // returns ctx's error) or the store is closed (it returns
-// [store.ErrClosed]). Writes are announced by the same script that stores
+// [store.ErrClosed]). Writes are announced by the transaction that stores
 // them, so fn finds them stored. fn runs on Subscribe's goroutine and
 // should not block for long. If Redis goes away the subscription is
 // renewed when it returns; writes made meanwhile are not announced.

@@ -67,7 +67,7 @@ type hourBatch struct {
 }
 
 // Write stores records, and the rollup deltas for them, in one pipeline:
-// one atomic script per hour the records fall in, so that readers never see
+// one MULTI transaction per hour the records fall in, so that readers never see
 // records without their rollups, and concurrent writers never lose each
 // other's updates (rollups are merged by folding, under optimistic locks).
 // A record whose ID is already stored replaces it (its rollup contribution
