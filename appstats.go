@@ -39,6 +39,7 @@ import (
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/badgerstore"
 	"github.com/goappstats/appstats/store/memstore"
+	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/ui"
 )
 
@@ -52,7 +53,16 @@ type Config struct {
 	// default), durability and memory; the zero value is the documented
 	// defaults.
 	Store badgerstore.Options
-	// InMemory keeps records in memory only (memstore), when Dir is empty.
+	// StoreURL, when set, keeps records in a Redis shared by the instances
+	// of a fleet (store/redisstore) instead of Badger under Dir:
+	// redis://[user:password@]host:port[/db] or rediss:// for TLS, a
+	// single server or any node of a Redis Cluster. Every instance's
+	// dashboard then shows the records of all, and refreshes when any of
+	// them records. Open fails if the server does not answer; once open,
+	// an outage drops records (counted) and never fails a request.
+	StoreURL string
+	// InMemory keeps records in memory only (memstore), when Dir and
+	// StoreURL are empty.
 	InMemory bool
 	// MemoryCapacity bounds the in-memory store (default memstore.DefaultCapacity).
 	MemoryCapacity int
@@ -117,6 +127,11 @@ type Appstats struct {
 	live  *ui.Live
 	ui    http.Handler
 	mw    func(http.Handler) http.Handler
+
+	// A shared store's announcements of other instances' records, to
+	// the live feed: stopped by Close.
+	stopSub func()
+	subDone chan struct{}
 }
 
 // Open opens the store and starts the recorder.
@@ -140,9 +155,20 @@ func Open(cfg Config) (*Appstats, error) {
 		return nil, err
 	}
 	// The live feed comes after the store, so a dashboard told of new
-	// records finds them stored.
+	// records finds them stored. A shared store announces every instance's
+	// records, this one's included.
+	sinks := []recording.Sink{st, a.live}
+	if rs, ok := st.(*redisstore.Store); ok {
+		sinks = sinks[:1]
+		ctx, cancel := context.WithCancel(context.Background())
+		a.stopSub, a.subDone = cancel, make(chan struct{})
+		go func() {
+			defer close(a.subDone)
+			rs.Subscribe(ctx, a.live.Announce)
+		}()
+	}
 	opts := []recording.Option{
-		recording.WithSinks(st, a.live),
+		recording.WithSinks(sinks...),
 		recording.WithLogger(cfg.Logger),
 		recording.WithPropagator(otelexport.NewPropagator(nil)),           // trace context + baggage
 		recording.WithExclude(recording.Filter{PathPrefix: cfg.UIPrefix}), // the dashboard's own requests
@@ -203,6 +229,18 @@ func openOTLP(cfg Config) (*otelexport.Exporter, error) {
 }
 
 func openStore(cfg Config) (store.Store, error) {
+	if cfg.StoreURL != "" {
+		if cfg.Dir != "" || cfg.InMemory {
+			return nil, errors.New("appstats: StoreURL is set together with Dir or InMemory; set one")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		st, err := redisstore.Open(ctx, cfg.StoreURL, redisstore.Options{Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("appstats: %w", err)
+		}
+		return st, nil
+	}
 	if cfg.Dir == "" && cfg.InMemory {
 		return memstore.New(cfg.MemoryCapacity), nil
 	}
@@ -254,6 +292,10 @@ func (a *Appstats) Close() error {
 	err := a.rec.Close(ctx)
 	if errors.Is(err, recording.ErrClosed) {
 		return nil
+	}
+	if a.stopSub != nil {
+		a.stopSub()
+		<-a.subDone
 	}
 	errs := []error{err, a.live.Close(), a.store.Close()}
 	if a.otlp != nil {

@@ -2,8 +2,13 @@ package redisstore
 
 import (
 	"context"
+	"errors"
+	"net"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -26,25 +31,56 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 	}
 	ps := s.rdb.Subscribe(ctx, s.k.events())
 	s.mu.RUnlock()
-	defer ps.Close()
-	ch := ps.Channel()
-	for {
+	// Closing ps ends a receive that waits: on Close, or when ctx ends.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
 		select {
+		case <-s.stop:
 		case <-ctx.Done():
-			return ctx.Err()
+		case <-done:
+		}
+		ps.Close()
+	}()
+	// While Redis is away, each receive dials again: back off, so that
+	// go-redis's log line for each failed dial stays rare.
+	var backoff time.Duration
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, subscribeIdle)
+		select {
 		case <-s.stop:
 			return store.ErrClosed
-		case m, ok := <-ch:
-			if !ok {
-				return store.ErrClosed
+		default:
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			ps.Ping(ctx) // an idle subscription: check it is alive
+			continue
+		case err != nil:
+			backoff = min(max(2*backoff, minBackoff), maxBackoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+			case <-s.stop:
 			}
-			n, latest, ok := parseEvent(m.Payload)
-			if ok {
+			continue
+		}
+		backoff = 0
+		if m, ok := msg.(*redis.Message); ok {
+			if n, latest, ok := parseEvent(m.Payload); ok {
 				fn(n, latest)
 			}
 		}
 	}
 }
+
+// subscribeIdle is how long a subscription waits for a message before it
+// pings the server.
+const subscribeIdle = 30 * time.Second
 
 // parseEvent parses "n id" (a write) or "0" (a clear).
 func parseEvent(p string) (int, recording.ID, bool) {
