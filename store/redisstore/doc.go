@@ -70,8 +70,8 @@
 // tries again, so writing resumes by itself when Redis returns. Reads
 // fail with an error the dashboard shows. (go-redis itself logs failed
 // dials to the standard logger, a setting global to the process: a program
-// that wants them elsewhere calls redis.SetLogger; this package changes no
-// global.)
+// that wants them in its own log calls redis.SetLogger with
+// [GoRedisLogger]; this package changes no global.)
 //
 // # Live updates
 //

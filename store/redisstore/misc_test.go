@@ -1,9 +1,12 @@
 package redisstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,4 +196,16 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		t.Errorf("second Close = %v", err)
 	}
 	goleak.VerifyNone(t, opts)
+}
+
+// GoRedisLogger puts go-redis's messages in a structured log at a level.
+func TestGoRedisLogger(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	redisstore.GoRedisLogger(l, slog.LevelDebug).Printf(context.Background(), "hidden %d", 1)
+	redisstore.GoRedisLogger(l, slog.LevelWarn).Printf(context.Background(), "redis: failed to dial after %d attempts", 5)
+	out := buf.String()
+	if strings.Contains(out, "hidden") || !strings.Contains(out, `level=WARN msg="redis: failed to dial after 5 attempts" component=go-redis`) {
+		t.Errorf("log = %q", out)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -356,4 +357,30 @@ func (s *Store) eachNode(ctx context.Context, fn func(context.Context, *redis.Cl
 		return fn(ctx, c)
 	}
 	return fmt.Errorf("clients of type %T are not supported for this operation", s.rdb)
+}
+
+// GoRedisLogger adapts l to go-redis's logger interface, for programs that
+// want go-redis's own messages (failed dials while Redis is away, cluster
+// changes) in their structured log at the given level rather than on the
+// standard logger, go-redis's default:
+//
+//	redis.SetLogger(redisstore.GoRedisLogger(logger, slog.LevelDebug))
+//
+// go-redis's logger is global to the process, so this package never sets
+// it; a main program may.
+func GoRedisLogger(l *slog.Logger, level slog.Level) interface {
+	Printf(ctx context.Context, format string, v ...any)
+} {
+	return goRedisLogger{l, level}
+}
+
+type goRedisLogger struct {
+	l     *slog.Logger
+	level slog.Level
+}
+
+func (g goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
+	if g.l.Enabled(ctx, g.level) {
+		g.l.Log(ctx, g.level, fmt.Sprintf(format, v...), "component", "go-redis")
+	}
 }
