@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,9 +77,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.ReadOnly {
+		// Badger would create a missing directory, even to read it.
+		if _, err := os.Stat(filepath.Join(dir, badger.ManifestFilename)); err != nil {
+			return nil, fmt.Errorf("badgerstore: open %s: no store there: %w", dir, err)
+		}
+	}
 	db, err := badger.Open(o.badger(dir))
 	if err != nil {
-		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+		return nil, lockedError(dir, fmt.Errorf("badgerstore: open %s: %w", dir, err))
 	}
 	s := &Store{db: db, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), stop: make(chan struct{}),
 		pending: make(map[int64][]pendingDelta)}
@@ -95,7 +103,9 @@ func Open(dir string, opts Options) (*Store, error) {
 
 // OpenReadOnly opens the store in dir for reading only, with default
 // options, for a second process such as a CLI. Badger allows it only while
-// no process has the directory open for writing. Write, Clear and
+// no process has the directory open for writing: otherwise the error wraps
+// [ErrLocked], and [Snapshot] copies the store to read it. A directory that
+// holds no store gives an error wrapping [io/fs.ErrNotExist]. Write, Clear and
 // EnforceRetention return [ErrReadOnly]; reads see rollup deltas not yet
 // folded, so they are as exact as the writer's.
 func OpenReadOnly(dir string) (*Store, error) {
