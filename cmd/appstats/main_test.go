@@ -396,4 +396,3 @@ func TestServeRedis(t *testing.T) {
 		t.Errorf("serve exit status %d", code)
 	}
 }
-
