@@ -155,27 +155,28 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 			}
 			merged[hourRollup].MergeEncoded(d.b, false, &scratch)
 		}
-		fields := make([]string, 0, len(merged))
+		fields := make([]string, 0, 2*len(merged))
 		for f := range merged {
-			fields = append(fields, f)
+			fields = append(fields, f, overall(f))
 		}
 		cur, err := tx.HMGet(ctx, hk.rollups, fields...).Result()
 		if err != nil {
 			return err
 		}
-		kv := make([]any, 0, 2*len(fields))
 		for i, f := range fields {
-			ru := merged[f]
-			if v, ok := cur[i].(string); ok {
-				size -= allocSize(int64(len(v)))
+			v, ok := cur[i].(string)
+			if !ok {
+				continue
+			}
+			size -= allocSize(int64(len(v)))
+			if ru := merged[f]; ru != nil {
 				if err := ru.MergeEncoded([]byte(v), false, &scratch); err != nil {
 					s.log.Warn("redisstore: replacing a corrupt rollup", "hour", h, "field", f, "err", err)
 				}
 			}
-			b := codec.AppendRollup(nil, ru)
-			size += allocSize(int64(len(b)))
-			kv = append(kv, f, b)
 		}
+		kv, grown := rollupFields(merged)
+		size += grown
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.HSet(ctx, hk.rollups, kv...)
 			p.LTrim(ctx, hk.deltas, int64(len(items)), -1)
@@ -187,6 +188,19 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 		return err
 	}, hk.rollups)
 	return n, err
+}
+
+// rollupFields encodes rollups for an hour's hash, each in full and its
+// overall part, and returns the field-value pairs and their size.
+func rollupFields(byField map[string]*codec.Rollup) ([]any, int64) {
+	kv := make([]any, 0, 4*len(byField))
+	var size int64
+	for f, ru := range byField {
+		full, head := codec.AppendRollup(nil, ru), codec.AppendOverall(nil, ru)
+		size += allocSize(int64(len(full))) + allocSize(int64(len(head)))
+		kv = append(kv, f, full, overall(f), head)
+	}
+	return kv, size
 }
 
 // expire sets the expiry of hour h's keys: MaxAge after the hour ends.
@@ -234,8 +248,8 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 			}
 			for f, v := range all {
 				size -= allocSize(int64(len(v)))
-				if off, err := strconv.ParseInt(f, 10, 64); err == nil && f != hourRollup {
-					add(60*h+off, []byte(v))
+				if off, err := strconv.ParseInt(f, 10, 64); err == nil {
+					add(60*h+off, []byte(v)) // a minute's; "h" and overall parts are rebuilt
 				}
 			}
 			for _, it := range items {
@@ -244,19 +258,17 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 					add(d.minute, d.b)
 				}
 			}
+			byField := make(map[string]*codec.Rollup, len(minutes)+1)
 			hour := codec.NewRollup()
-			kv := make([]any, 0, 2*len(minutes)+2)
 			for m, ru := range minutes {
 				hour.Merge(ru)
-				b := codec.AppendRollup(nil, ru)
-				size += allocSize(int64(len(b)))
-				kv = append(kv, minuteField(m), b)
+				byField[minuteField(m)] = ru
 			}
 			if len(minutes) > 0 {
-				b := codec.AppendRollup(nil, hour)
-				size += allocSize(int64(len(b)))
-				kv = append(kv, hourRollup, b)
+				byField[hourRollup] = hour
 			}
+			kv, grown := rollupFields(byField)
+			size += grown
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.Del(ctx, hk.rollups)
 				if len(kv) > 0 {

@@ -18,7 +18,7 @@ type hourKeys struct {
 	recs    string // hash: ID (16 bytes) → full record
 	sums    string // sorted set, scores 0: start(8) | ID(16) | summary, in byte order
 	deltas  string // list: minute (varint) | rollup of one write's records of that minute
-	rollups string // hash: "h" → hour rollup, "0".."59" → minute rollups
+	rollups string // hash: "h" → hour rollup, "0".."59" → minute rollups; "o…" → their overall parts
 	bytes   string // integer: the hour's size, as MaxBytes counts it
 	lease   string // string: the process folding the hour's deltas
 }
@@ -55,6 +55,10 @@ func (k keys) events() string { return k.prefix + ":events" }
 
 // hourRollup is the field of the hour rollup in an hour's rollups hash.
 const hourRollup = "h"
+
+// overall names the field that holds the overall part of field f's rollup
+// (codec.AppendOverall): what Series reads.
+func overall(f string) string { return "o" + f }
 
 // minuteField is the field of minute m's rollup in its hour's hash.
 func minuteField(m int64) string { return strconv.FormatInt(m-60*storekit.FloorDiv(m, 60), 10) }

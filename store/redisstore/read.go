@@ -213,19 +213,20 @@ type sumEntry struct {
 // (hour rollups and the hour's deltas), whole minutes (minute rollups and
 // deltas) and edge minutes (summaries).
 type aggregation struct {
-	s       *Store
+	s           *Store
+	overallOnly bool // Series: read rollups' overall parts only
 	hours   map[int64]*hourRead
 	listed  map[int64]bool
 	scratch sketch.Sketch
 	durs    []time.Duration
 }
 
-func (s *Store) newAggregation(ctx context.Context, a, b int64) (*aggregation, error) {
+func (s *Store) newAggregation(ctx context.Context, a, b int64, overallOnly bool) (*aggregation, error) {
 	hs, err := s.listHours(ctx, hourOf(a), hourOf(b), false)
 	if err != nil {
 		return nil, err
 	}
-	ag := &aggregation{s: s, hours: make(map[int64]*hourRead), listed: make(map[int64]bool, len(hs))}
+	ag := &aggregation{s: s, overallOnly: overallOnly, hours: make(map[int64]*hourRead), listed: make(map[int64]bool, len(hs))}
 	for _, h := range hs {
 		ag.listed[h] = true
 	}
@@ -257,7 +258,7 @@ func (ag *aggregation) plan(a, b int64) {
 		Minutes: func(a, b int64) error {
 			for m := a; m < b; m++ {
 				if hr := ag.need(storekit.FloorDiv(m, 60)); hr != nil {
-					hr.fields[minuteField(m)] = true
+					hr.fields[ag.field(minuteField(m))] = true
 					hr.deltas = true
 				}
 			}
@@ -266,13 +267,22 @@ func (ag *aggregation) plan(a, b int64) {
 		Hours: func(a, b int64) error {
 			for h := a; h < b; h++ {
 				if hr := ag.need(h); hr != nil {
-					hr.fields[hourRollup] = true
+					hr.fields[ag.field(hourRollup)] = true
 					hr.deltas = true
 				}
 			}
 			return nil
 		},
 	})
+}
+
+// field names the rollup field to read: the whole rollup, or only its
+// overall part.
+func (ag *aggregation) field(f string) string {
+	if ag.overallOnly {
+		return overall(f)
+	}
+	return f
 }
 
 // read reads what the plan needs.
@@ -340,7 +350,8 @@ func (ag *aggregation) mergeEncoded(into *codec.Rollup, b []byte, overallOnly bo
 }
 
 // add aggregates the records that started in [a, b) into into.
-func (ag *aggregation) add(into *codec.Rollup, a, b int64, overallOnly bool) {
+func (ag *aggregation) add(into *codec.Rollup, a, b int64) {
+	overallOnly := ag.overallOnly
 	deltas := func(hr *hourRead, h, from, to int64) {
 		for _, d := range hr.pending {
 			if d.b != nil && d.minute >= from && d.minute < to {
@@ -378,7 +389,7 @@ func (ag *aggregation) add(into *codec.Rollup, a, b int64, overallOnly bool) {
 			for m := a; m < b; m++ {
 				h := storekit.FloorDiv(m, 60)
 				if hr := ag.hours[h]; hr != nil {
-					if v := hr.rollups[minuteField(m)]; v != nil {
+					if v := hr.rollups[ag.field(minuteField(m))]; v != nil {
 						ag.mergeEncoded(into, v, overallOnly, h)
 					}
 					deltas(hr, h, m, m+1)
@@ -389,7 +400,7 @@ func (ag *aggregation) add(into *codec.Rollup, a, b int64, overallOnly bool) {
 		Hours: func(a, b int64) error {
 			for h := a; h < b; h++ {
 				if hr := ag.hours[h]; hr != nil {
-					if v := hr.rollups[hourRollup]; v != nil {
+					if v := hr.rollups[ag.field(hourRollup)]; v != nil {
 						ag.mergeEncoded(into, v, overallOnly, h)
 					}
 					deltas(hr, h, 60*h, 60*h+60)
@@ -437,7 +448,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 	}
 	defer s.mu.RUnlock()
 	a, b := w.Since.UnixNano(), w.Until.UnixNano()
-	ag, err := s.newAggregation(ctx, a, b)
+	ag, err := s.newAggregation(ctx, a, b, false)
 	if err != nil {
 		return nil, wrap("stats", err)
 	}
@@ -446,7 +457,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 		return nil, wrap("stats", err)
 	}
 	ru := codec.NewRollup()
-	ag.add(ru, a, b, false)
+	ag.add(ru, a, b)
 	return ru.Stats(w), nil
 }
 
@@ -462,7 +473,7 @@ func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) 
 	}
 	defer s.mu.RUnlock()
 	since, until := w.Since.UnixNano(), w.Until.UnixNano()
-	ag, err := s.newAggregation(ctx, since, until)
+	ag, err := s.newAggregation(ctx, since, until, true)
 	if err != nil {
 		return nil, wrap("series", err)
 	}
@@ -475,7 +486,7 @@ func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) 
 	var out []store.Bucket
 	for a := since; a < until; a += int64(step) {
 		ru := codec.NewRollup()
-		ag.add(ru, a, min(a+int64(step), until), true)
+		ag.add(ru, a, min(a+int64(step), until))
 		out = append(out, store.Bucket{
 			Start: time.Unix(0, a), Requests: ru.Requests(), Errors: ru.Errors(), Calls: ru.Calls(), Latency: ru.Latency(),
 		})

@@ -73,6 +73,32 @@ func TestRollupRoundTrip(t *testing.T) {
 	}
 }
 
+// AppendOverall keeps what Series reads, in a fraction of the bytes.
+func TestAppendOverall(t *testing.T) {
+	ru := NewRollup()
+	for _, r := range storetest.Records(3, time.Unix(1700000000, 0), time.Second, 300) {
+		sum := r.Summary()
+		ru.Add(&sum, CallDurations(r, &sum))
+	}
+	full, head := AppendRollup(nil, ru), AppendOverall(nil, ru)
+	var scratch sketch.Sketch
+	a, b := NewRollup(), NewRollup()
+	if err := a.MergeEncoded(full, true, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.MergeEncoded(head, false, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	w := store.Window{Since: time.Unix(0, 0), Until: time.Unix(1800000000, 0)}
+	if sa, sb := a.Stats(w), b.Stats(w); !reflect.DeepEqual(sa, sb) || sb.Requests != 300 || len(sb.Routes) != 0 {
+		t.Errorf("overall only:\n%+v\nwant\n%+v", sb, sa)
+	}
+	if a.Latency() != b.Latency() {
+		t.Errorf("latency %v, want %v", b.Latency(), a.Latency())
+	}
+	t.Logf("rollup of 300 records: %d bytes, overall part %d", len(full), len(head))
+}
+
 // A version 1 rollup, written before rollups had instances, still decodes:
 // stores keep rollups for their whole retention.
 func TestRollupVersion1(t *testing.T) {

@@ -177,6 +177,23 @@ func AppendRollup(b []byte, ru *Rollup) []byte {
 	return e.b
 }
 
+// AppendOverall encodes only ru's overall group and histogram, as a
+// rollup without routes, RPCs or instances: what a reader that needs only
+// them (Series) can fetch instead of the whole rollup, which is tens of
+// times larger.
+func AppendOverall(b []byte, ru *Rollup) []byte {
+	e := enc{b: append(b, tagRollup, rollupV2)}
+	appendGroup(&e, &ru.all)
+	e.n(len(ru.hist))
+	for _, c := range ru.hist {
+		e.u(uint64(c))
+	}
+	for range 4 { // no routes, RPCs, route×RPCs, instances
+		e.n(0)
+	}
+	return e.b
+}
+
 // mergeGroup decodes a group and adds it to g.
 func mergeGroup(d *dec, g *group, scratch *sketch.Sketch) {
 	g.count += int64(d.u())
