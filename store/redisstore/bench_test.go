@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,19 +13,41 @@ import (
 
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/recording"
-	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
 )
 
+// redisCPU returns the CPU time Redis has used (INFO cpu: user + system).
+func redisCPU(tb testing.TB, c *redis.Client) time.Duration {
+	tb.Helper()
+	info, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var total float64
+	for _, l := range strings.Split(info, "\r\n") {
+		for _, k := range []string{"used_cpu_sys:", "used_cpu_user:"} {
+			if v, ok := strings.CutPrefix(l, k); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					tb.Fatal(err)
+				}
+				total += f
+			}
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
 // BenchmarkWrite measures ingest of 20-call records (storetest.Record20)
-// from one process, in batches of 128 as the recorder hands them over, and
-// the memory Redis uses per record (INFO memory, after folding).
+// from one process, in batches of 128 as the recorder hands them over: the
+// rate, the CPU Redis spends per record, and the memory it uses per record
+// (INFO memory, after folding).
 func BenchmarkWrite(b *testing.B) {
 	r := testservers.StartRedis(b)
 	c := redis.NewClient(&redis.Options{Addr: r.Addr})
 	defer c.Close()
-	before := usedMemory(b, c)
+	before, cpu := usedMemory(b, c), redisCPU(b, c)
 	s := openAt(b, "redis://"+r.Addr, redisstore.Options{MaxRecords: -1, MaxBytes: -1, RetentionInterval: -1})
 	ctx := context.Background()
 	start := time.Now().Add(-time.Hour)
@@ -45,6 +69,7 @@ func BenchmarkWrite(b *testing.B) {
 	if err := s.Close(); err != nil {
 		b.Fatal(err)
 	}
+	b.ReportMetric(float64(redisCPU(b, c)-cpu)/float64(time.Microsecond)/float64(n), "redis-cpu-µs/record")
 	b.ReportMetric(float64(usedMemory(b, c)-before)/float64(n), "redis-B/record")
 }
 
@@ -60,8 +85,8 @@ func ingestRecords() int {
 
 // BenchmarkIngest4Procs measures the ingest rate of a fleet: four writer
 // processes, each writing 20-call records in batches of 128 into the same
-// minutes, folding every 5 s as by default; and Redis's memory per record.
-// One op is the whole run.
+// minutes, folding every 5 s as by default; the CPU Redis spends and the
+// memory it uses per record. One op is the whole run.
 func BenchmarkIngest4Procs(b *testing.B) {
 	for _, mode := range []string{"server", "cluster"} {
 		b.Run(mode, func(b *testing.B) {
@@ -73,21 +98,22 @@ func BenchmarkIngest4Procs(b *testing.B) {
 				nodes = testservers.StartRedisCluster(b, 3)
 			}
 			url = "redis://" + nodes[0].Addr
-			mem := func() int64 {
-				var total int64
+			usage := func() (mem int64, cpu time.Duration) {
 				for _, n := range nodes {
 					c := redis.NewClient(&redis.Options{Addr: n.Addr})
-					total += usedMemory(b, c)
+					mem += usedMemory(b, c)
+					cpu += redisCPU(b, c)
 					c.Close()
 				}
-				return total
+				return mem, cpu
 			}
 			n := ingestRecords()
 			total := 0
 			var used int64
+			var cpu time.Duration
 			for b.Loop() {
 				prefix := fmt.Sprintf("ingest%d", prefixes.Add(1))
-				before := mem()
+				mem0, cpu0 := usage()
 				specs := make([]writerSpec, 4)
 				start := time.Now().Add(-time.Hour)
 				for k := range specs {
@@ -96,9 +122,12 @@ func BenchmarkIngest4Procs(b *testing.B) {
 				}
 				startWriters(b, specs)()
 				total += 4 * n
-				used += mem() - before
+				mem1, cpu1 := usage()
+				used += mem1 - mem0
+				cpu += cpu1 - cpu0
 			}
 			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(cpu)/float64(time.Microsecond)/float64(total), "redis-cpu-µs/record")
 			b.ReportMetric(float64(used)/float64(total), "redis-B/record")
 		})
 	}
@@ -149,53 +178,7 @@ func BenchmarkRead(b *testing.B) {
 		c.Close()
 		fmt.Fprintf(os.Stderr, "dataset of %d records written in %v; Redis memory %d MB, %d bytes per record\n",
 			n, time.Since(t0).Round(time.Millisecond), used>>20, used/int64(n))
-		b.Run(fmt.Sprintf("records=%d/Get", n), func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if _, err := s.Get(ctx, ids[i%len(ids)]); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
-		b.Run(fmt.Sprintf("records=%d/ListFirstPage", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				p, err := s.List(ctx, store.Query{})
-				if err != nil || len(p.Records) != store.DefaultLimit {
-					b.Fatal(len(p.Records), err)
-				}
-			}
-		})
-		end := time.Now().Truncate(time.Minute)
-		for _, win := range []struct {
-			name string
-			w    store.Window
-			step time.Duration
-		}{
-			{"1h", store.Window{Since: end.Add(-time.Hour), Until: end}, time.Minute},
-			{"7d", store.Window{Since: end.Add(-7 * 24 * time.Hour), Until: end}, time.Hour},
-			{"7dRagged", store.Window{Since: time.Now().Add(-7 * 24 * time.Hour)}, time.Hour},
-		} {
-			b.Run(fmt.Sprintf("records=%d/Stats%s", n, win.name), func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					st, err := s.Stats(ctx, win.w)
-					if err != nil || st.Requests == 0 {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run(fmt.Sprintf("records=%d/Series%s", n, win.name), func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := s.Series(ctx, win.w, win.step); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+		storetest.BenchmarkReads(b, s, n, ids)
 		s.Close()
 		r.Stop()
 	}

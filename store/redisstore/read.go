@@ -215,10 +215,10 @@ type sumEntry struct {
 type aggregation struct {
 	s           *Store
 	overallOnly bool // Series: read rollups' overall parts only
-	hours   map[int64]*hourRead
-	listed  map[int64]bool
-	scratch sketch.Sketch
-	durs    []time.Duration
+	hours       map[int64]*hourRead
+	listed      map[int64]bool
+	scratch     sketch.Sketch
+	durs        []time.Duration
 }
 
 func (s *Store) newAggregation(ctx context.Context, a, b int64, overallOnly bool) (*aggregation, error) {

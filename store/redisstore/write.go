@@ -66,10 +66,11 @@ type hourBatch struct {
 	newest  recording.ID // of the records, by ID
 }
 
-// Write stores records, and the rollup deltas for them, in one pipeline:
-// one MULTI transaction per hour the records fall in, so that readers never see
-// records without their rollups, and concurrent writers never lose each
-// other's updates (rollups are merged by folding, under optimistic locks).
+// Write stores records, and the rollup deltas for them, with one MULTI
+// transaction per hour the records fall in (sent at once), so that readers
+// never see records without their rollups, and concurrent writers never
+// lose each other's updates (rollups are merged by folding, under
+// optimistic locks).
 // A record whose ID is already stored replaces it (its rollup contribution
 // is counted again). The store does not keep recs.
 //

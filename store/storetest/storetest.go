@@ -769,3 +769,60 @@ func Dataset(n int, end time.Time, span time.Duration, batch int, write func([]*
 	}
 	return ids, nil
 }
+
+// BenchmarkReads runs the dashboard's reads on a store holding n records
+// of [Dataset]: Get (of ids, in turn), the first List page, and Stats and
+// Series over the last hour and the last 7 days, as sub-benchmarks named
+// "records=n/…". A dashboard passes minute-aligned windows, answered from
+// rollups alone; a ragged window also reads the records of its partial edge
+// minutes (every step's, for Series).
+func BenchmarkReads(b *testing.B, s store.Store, n int, ids []recording.ID) {
+	ctx := context.Background()
+	b.Run(fmt.Sprintf("records=%d/Get", n), func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := s.Get(ctx, ids[i%len(ids)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run(fmt.Sprintf("records=%d/ListFirstPage", n), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := s.List(ctx, store.Query{})
+			if err != nil || len(p.Records) != store.DefaultLimit {
+				b.Fatal(len(p.Records), err)
+			}
+		}
+	})
+	end := time.Now().Truncate(time.Minute)
+	for _, win := range []struct {
+		name string
+		w    store.Window
+		step time.Duration
+	}{
+		{"1h", store.Window{Since: end.Add(-time.Hour), Until: end}, time.Minute},
+		{"7d", store.Window{Since: end.Add(-7 * 24 * time.Hour), Until: end}, time.Hour},
+		{"7dRagged", store.Window{Since: time.Now().Add(-7 * 24 * time.Hour)}, time.Hour},
+	} {
+		b.Run(fmt.Sprintf("records=%d/Stats%s", n, win.name), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				st, err := s.Stats(ctx, win.w)
+				if err != nil || st.Requests == 0 {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("records=%d/Series%s", n, win.name), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Series(ctx, win.w, win.step); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
