@@ -47,6 +47,12 @@ func TestSnapshotOfALiveStore(t *testing.T) {
 	defer func() { close(stop); wg.Wait() }()
 	for i := range 3 {
 		time.Sleep(100 * time.Millisecond)
+		// Everything written before the copy started is in it.
+		before := w.Len()
+		for before == 0 {
+			time.Sleep(10 * time.Millisecond)
+			before = w.Len()
+		}
 		snap := filepath.Join(t.TempDir(), "snap")
 		if err := badgerstore.Snapshot(dir, snap); err != nil {
 			t.Fatal(err)
@@ -67,6 +73,9 @@ func TestSnapshotOfALiveStore(t *testing.T) {
 		st, err := s.Stats(ctx, store.Window{Since: time.Now().Add(-2 * time.Hour)})
 		if err != nil || st.Requests != int64(s.Len()) {
 			t.Errorf("snapshot %d: Stats counts %d requests, %v; the snapshot holds %d", i, st.Requests, err, s.Len())
+		}
+		if s.Len() < before {
+			t.Errorf("snapshot %d holds %d records; %d were written before it was taken", i, s.Len(), before)
 		}
 		t.Logf("snapshot %d: %d records (the writer has %d)", i, s.Len(), w.Len())
 		s.Close()

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -365,7 +366,7 @@ func (ag *aggregation) add(into *codec.Rollup, a, b int64) {
 			if hr == nil {
 				return nil
 			}
-			i, _ := slices.BinarySearchFunc(hr.sums, a, func(e sumEntry, t int64) int { return cmpInt(e.start, t) })
+			i, _ := slices.BinarySearchFunc(hr.sums, a, func(e sumEntry, t int64) int { return cmp.Compare(e.start, t) })
 			for ; i < len(hr.sums) && hr.sums[i].start < b; i++ {
 				ag.durs = ag.durs[:0]
 				durs := &ag.durs
@@ -414,23 +415,13 @@ func (ag *aggregation) add(into *codec.Rollup, a, b int64) {
 // addRange adds [a, b) to sorted, disjoint ranges, merging those it
 // overlaps or touches.
 func addRange(rs [][2]int64, a, b int64) [][2]int64 {
-	i, _ := slices.BinarySearchFunc(rs, a, func(r [2]int64, t int64) int { return cmpInt(r[1], t) })
+	i, _ := slices.BinarySearchFunc(rs, a, func(r [2]int64, t int64) int { return cmp.Compare(r[1], t) })
 	j := i
 	for j < len(rs) && rs[j][0] <= b {
 		a, b = min(a, rs[j][0]), max(b, rs[j][1])
 		j++
 	}
 	return slices.Replace(rs, i, j, [2]int64{a, b})
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Stats aggregates the records that started within w from rollups: whole

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -174,7 +175,7 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 			b.ids = append(b.ids, string(r.ID[:]), strconv.FormatInt(h, 10))
 		}
 	}
-	return i, slices.SortedFunc(maps.Values(byHour), func(a, b *hourBatch) int { return int(a.hour - b.hour) })
+	return i, slices.SortedFunc(maps.Values(byHour), func(a, b *hourBatch) int { return cmp.Compare(a.hour, b.hour) })
 }
 
 // writeBatches stores each hour's batch in a MULTI transaction of its own
