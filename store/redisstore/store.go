@@ -379,6 +379,7 @@ type goRedisLogger struct {
 	level slog.Level
 }
 
+// Printf logs one of go-redis's messages.
 func (g goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
 	if g.l.Enabled(ctx, g.level) {
 		g.l.Log(ctx, g.level, fmt.Sprintf(format, v...), "component", "go-redis")
