@@ -56,7 +56,8 @@ type Config struct {
 	// StoreURL, when set, keeps records in a Redis shared by the instances
 	// of a fleet (store/redisstore) instead of Badger under Dir:
 	// redis://[user:password@]host:port[/db] or rediss:// for TLS, a
-	// single server or any node of a Redis Cluster. Every instance's
+	// single server or any node of a Redis Cluster, with ?prefix=name to
+	// keep this service's records apart from others' in a shared Redis. Every instance's
 	// dashboard then shows the records of all, and refreshes when any of
 	// them records. Open fails if the server does not answer; once open,
 	// an outage drops records (counted) and never fails a request.

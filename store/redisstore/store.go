@@ -70,10 +70,21 @@ var _ store.Store = (*Store)(nil)
 // with AUTH from the user info. A Redis Cluster is detected by asking the
 // server (INFO cluster), so the address of any node will do; more seed
 // nodes can be given with addr= options ([redis.ParseClusterURL]), and
-// cluster=true skips the detection. Open fails, with the URL's password
+// cluster=true skips the detection. A prefix= option sets [Options.Prefix]
+// (so a URL alone can name a service's records in a shared Redis). Open fails, with the URL's password
 // redacted, if the URL is malformed or the server does not answer PING
 // before ctx ends: a store opened successfully survives later outages.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	rawURL, prefix, err := cutPrefix(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if prefix != "" {
+		if opts.Prefix != "" && opts.Prefix != prefix {
+			return nil, fmt.Errorf("redisstore: the URL says prefix=%q, the options %q", prefix, opts.Prefix)
+		}
+		opts.Prefix = prefix
+	}
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -117,6 +128,23 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 	go s.foldLoop()
 	go s.retentionLoop()
 	return s
+}
+
+// cutPrefix takes the prefix= option, which is this package's, not
+// go-redis's, out of a URL.
+func cutPrefix(rawURL string) (string, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || !u.Query().Has("prefix") {
+		return rawURL, "", nil // dial explains a bad URL
+	}
+	q := u.Query()
+	prefix := q.Get("prefix")
+	if prefix == "" {
+		return "", "", fmt.Errorf("redisstore: %s: an empty prefix=", u.Redacted())
+	}
+	q.Del("prefix")
+	u.RawQuery = q.Encode()
+	return u.String(), prefix, nil
 }
 
 // dial parses rawURL, connects, and returns a cluster client if the server

@@ -24,6 +24,7 @@ import (
 
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store/redisstore"
+	"github.com/goappstats/appstats/store/storetest"
 )
 
 // Bad URLs and unreachable servers give clear errors, without the password.
@@ -52,8 +53,35 @@ func TestOpenErrors(t *testing.T) {
 			t.Errorf("Open(%q) error shows the password: %v", tt.url, err)
 		}
 	}
-	if _, err := redisstore.Open(ctx, "redis://127.0.0.1:1", redisstore.Options{Prefix: "a{b}"}); err == nil || !strings.Contains(err.Error(), "prefix") {
-		t.Errorf("a prefix with braces: %v", err)
+	for _, tt := range []struct {
+		url, prefix string
+	}{
+		{"redis://127.0.0.1:1", "a{b}"},
+		{"redis://127.0.0.1:1?prefix=a*b", ""},
+		{"redis://127.0.0.1:1?prefix=", ""},
+		{"redis://127.0.0.1:1?prefix=shop", "other"},
+	} {
+		if _, err := redisstore.Open(ctx, tt.url, redisstore.Options{Prefix: tt.prefix}); err == nil || !strings.Contains(err.Error(), "prefix") {
+			t.Errorf("Open(%q, prefix %q) = %v, want an error about the prefix", tt.url, tt.prefix, err)
+		}
+	}
+}
+
+// prefix= in the URL names the records, as Options.Prefix does.
+func TestURLPrefix(t *testing.T) {
+	r := testservers.StartRedis(t)
+	ctx := context.Background()
+	a := openAt(t, "redis://"+r.Addr+"?prefix=shop", redisstore.Options{Prefix: "shop"})
+	if err := a.Write(ctx, storetest.Records(1, time.Now(), time.Millisecond, 3)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := redisstore.Open(ctx, "redis://"+r.Addr+"/0?prefix=shop&dial_timeout=2s", redisstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if n, err := b.Len(ctx); n != 3 || err != nil {
+		t.Errorf("Len through prefix=shop = %d, %v; want 3", n, err)
 	}
 }
 
