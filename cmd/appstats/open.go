@@ -54,7 +54,7 @@ type source struct {
 func (s *source) flags(fs *flag.FlagSet, follows bool) {
 	fs.StringVar(&s.data, "data", "", "a service's data directory (Badger)")
 	fs.StringVar(&s.redis, "redis", "", "a Redis URL: redis://[user:password@]host:port[/db] or rediss://")
-	fs.StringVar(&s.prefix, "prefix", redisstore.DefaultPrefix, "the key prefix of the records in Redis")
+	fs.StringVar(&s.prefix, "prefix", "", `the key prefix of the service's records in Redis (default "appstats", or the URL's prefix=)`)
 	if follows {
 		fs.DurationVar(&s.refresh, "refresh", 10*time.Second, "how often to copy again a data directory a running service holds")
 	}
