@@ -5,10 +5,22 @@
 //
 //	as, err := appstats.Open(appstats.Config{Dir: "appstats-data"})
 //	if err != nil { ... }
-//	defer as.Close()                                      // flushes pending records
-//	mux.Handle("/stats/", as.UI())                        // admin-only: loopback by default
-//	client := &http.Client{Transport: as.Transport(nil)}  // outgoing calls recorded
-//	http.ListenAndServe(addr, as.Middleware(mux))         // requests recorded
+//	mux.Handle("/stats/", as.UI())                               // admin-only: loopback by default
+//	client := &http.Client{Transport: as.Transport(nil)}         // outgoing calls recorded
+//	srv := &http.Server{Addr: addr, Handler: as.Middleware(mux)} // requests recorded
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	go srv.ListenAndServe()
+//	<-ctx.Done()
+//	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//	defer cancel()
+//	srv.Shutdown(shutdown) // requests in flight finish; dashboards' live streams end
+//	as.Close()             // then their records are written and the store closed
+//
+// Close comes after the server's Shutdown: a deferred Close would never run
+// after log.Fatal(http.ListenAndServe(...)), and the records still queued
+// would be lost.
 //
 // Calls made with the request's context are attributed to that request, also
 // from goroutines the handler starts. Other kinds of call are recorded by
@@ -28,6 +40,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -50,8 +63,9 @@ type Config struct {
 	// InMemory is set.
 	Dir string
 	// Store tunes the Badger store: retention (7 days, 1M records, 1 GiB by
-	// default), durability and memory; the zero value is the documented
-	// defaults.
+	// default), durability, memory, and the maximum of distinct routes and
+	// RPCs kept per time window (MaxKeys, which the in-memory store uses
+	// too); the zero value is the documented defaults.
 	Store badgerstore.Options
 	// StoreURL, when set, keeps records in a Redis shared by the instances
 	// of a fleet (store/redisstore) instead of Badger under Dir:
@@ -78,9 +92,19 @@ type Config struct {
 	UIPrefix string
 
 	// Auth decides who may see the dashboard. Nil means [ui.LocalOnly]:
-	// loopback clients whose requests carry no proxy headers. Use
-	// [ui.BasicAuth] or your own check for anything else.
+	// loopback clients, asking for localhost or a loopback IP (or a name of
+	// LocalHosts), whose requests carry no proxy headers. A reverse proxy
+	// on the same host that adds no proxy header cannot be told from a
+	// local client: behind one, set Auth. Use [ui.BasicAuth] or your own
+	// check for anything else.
 	Auth func(*http.Request) bool
+	// LocalHosts are more names the default check admits in a request's
+	// Host header, besides localhost, *.localhost and loopback IPs: a name
+	// /etc/hosts maps to 127.0.0.1, say (see [ui.WithLocalHosts]). Only
+	// names you control: a web page served under a listed name could read
+	// the dashboard from a browser on this machine. Ignored when Auth is
+	// set.
+	LocalHosts []string
 
 	// TraceLink, when set, links each record's trace ID to an external trace
 	// viewer; "{trace_id}" is replaced, e.g.
@@ -129,8 +153,10 @@ type Appstats struct {
 	ui    http.Handler
 	mw    func(http.Handler) http.Handler
 
-	// A shared store's announcements of other instances' records, to
-	// the live feed: stopped by Close.
+	closeOnce sync.Once
+
+	// A shared store's announcements of every instance's records, to the
+	// live feed: stopped by Close.
 	stopSub func()
 	subDone chan struct{}
 }
@@ -155,12 +181,14 @@ func Open(cfg Config) (*Appstats, error) {
 		st.Close()
 		return nil, err
 	}
-	// The live feed comes after the store, so a dashboard told of new
-	// records finds them stored. A shared store announces every instance's
-	// records, this one's included.
-	sinks := []recording.Sink{st, a.live}
+	// The live feed follows the store in one sequence, so a dashboard told
+	// of new records finds them stored; the exporter has a queue of its
+	// own, so a collector that is down or slow costs the store nothing. A
+	// shared store announces every instance's records, this one's
+	// included, to the live feed itself.
+	sink := recording.Sequence(st, a.live)
 	if rs, ok := st.(*redisstore.Store); ok {
-		sinks = sinks[:1]
+		sink = st
 		ctx, cancel := context.WithCancel(context.Background())
 		a.stopSub, a.subDone = cancel, make(chan struct{})
 		go func() {
@@ -169,7 +197,7 @@ func Open(cfg Config) (*Appstats, error) {
 		}()
 	}
 	opts := []recording.Option{
-		recording.WithSinks(sinks...),
+		recording.WithSinks(sink),
 		recording.WithLogger(cfg.Logger),
 		recording.WithPropagator(otelexport.NewPropagator(nil)),           // trace context + baggage
 		recording.WithExclude(recording.Filter{PathPrefix: cfg.UIPrefix}), // the dashboard's own requests
@@ -185,6 +213,9 @@ func Open(cfg Config) (*Appstats, error) {
 	uiOpts := []ui.Option{ui.WithPrefix(cfg.UIPrefix), ui.WithRecorder(a.rec), ui.WithLive(a.live), ui.WithLogger(cfg.Logger)}
 	if cfg.Auth != nil {
 		uiOpts = append(uiOpts, ui.WithAuth(cfg.Auth))
+	}
+	if len(cfg.LocalHosts) > 0 {
+		uiOpts = append(uiOpts, ui.WithLocalHosts(cfg.LocalHosts...))
 	}
 	if cfg.TraceLink != "" {
 		uiOpts = append(uiOpts, ui.WithTraceLink(cfg.TraceLink))
@@ -243,7 +274,7 @@ func openStore(cfg Config) (store.Store, error) {
 		return st, nil
 	}
 	if cfg.Dir == "" && cfg.InMemory {
-		return memstore.New(cfg.MemoryCapacity), nil
+		return memstore.New(cfg.MemoryCapacity, memstore.WithMaxKeys(cfg.Store.MaxKeys)), nil
 	}
 	dir := cfg.Dir
 	if dir == "" {
@@ -285,20 +316,39 @@ func (a *Appstats) Recorder() *recording.Recorder { return a.rec }
 // Store returns the store records are kept in.
 func (a *Appstats) Store() store.Store { return a.store }
 
-// Close stops recording, writes the records still pending (waiting at most
-// Config.CloseTimeout), and closes the store.
+// Close ends the dashboards' live streams, stops recording, writes the
+// records still pending (waiting at most Config.CloseTimeout), and closes the
+// store. Calling it again does nothing and returns nil.
+//
+// Call it after the server has stopped serving, so that no request is cut
+// short of its record:
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	go srv.ListenAndServe()
+//	<-ctx.Done()
+//	srv.Shutdown(context.Background()) // ends live streams too: they do not hold it up
+//	as.Close()
 func (a *Appstats) Close() error {
+	first := false
+	a.closeOnce.Do(func() { first = true })
+	if !first {
+		return nil
+	}
+	// Open streams first: a dashboard must not wait on, or hold up, what
+	// follows.
+	a.live.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.CloseTimeout)
 	defer cancel()
 	err := a.rec.Close(ctx)
 	if errors.Is(err, recording.ErrClosed) {
-		return nil
+		err = nil // closed by hand through Recorder(): the store still needs closing
 	}
 	if a.stopSub != nil {
 		a.stopSub()
 		<-a.subDone
 	}
-	errs := []error{err, a.live.Close(), a.store.Close()}
+	errs := []error{err, a.store.Close()}
 	if a.otlp != nil {
 		// A deadline of its own: the recorder's drain may have used up ctx.
 		octx, ocancel := context.WithTimeout(context.Background(), a.cfg.CloseTimeout)

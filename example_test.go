@@ -1,14 +1,20 @@
 package appstats_test
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"time"
 
 	"github.com/goappstats/appstats"
 )
 
+// A service records its requests, serves until it is told to stop, then
+// shuts down in the order that loses nothing: the server first (requests in
+// flight finish, dashboards' live streams end), then appstats (the last
+// records are written, the store closed).
 func Example() {
 	as, err := appstats.Open(appstats.Config{InMemory: true})
 	if err != nil {
@@ -16,13 +22,35 @@ func Example() {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })
-	srv := httptest.NewServer(as.Middleware(mux))
-	defer srv.Close()
+	mux.Handle("/stats/", as.UI())
+	srv := &http.Server{Handler: as.Middleware(mux)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	go srv.Serve(ln)
 
-	resp, _ := http.Get(srv.URL + "/hello")
+	// A real service waits for a signal:
+	//
+	//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	//	defer stop()
+	//	<-ctx.Done()
+	//
+	// This one stops after one request.
+	resp, err := http.Get("http://" + ln.Addr().String() + "/hello")
+	if err != nil {
+		panic(err)
+	}
 	resp.Body.Close()
 
-	as.Close() // flushes the pending record into the store
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		panic(err)
+	}
+	if err := as.Close(); err != nil {
+		panic(err)
+	}
 	fmt.Println(as.Recorder().Stats().Written, "record written")
 	// Output: 1 record written
 }

@@ -15,6 +15,7 @@ import (
 	grpccodes "google.golang.org/grpc/codes"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/sqlnorm"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -44,11 +45,17 @@ const maxBridged = 1 << 16
 //
 // Only CLIENT, PRODUCER and INTERNAL spans are bridged, never SERVER or
 // CONSUMER spans (such as the request's own span from otelhttp's handler).
-// To avoid recording a call twice, a span is skipped when its parent context
-// is inside a call recorded by appstats' own wrappers (see
-// [recording.ContextWithCall]), and when its parent span is a bridged CLIENT
-// or PRODUCER span (whose children are its internals, such as the DNS lookup
-// of an HTTP request).
+// One request is one call, however the instrumentations are stacked: a span
+// is skipped when its parent context is inside a call recorded by appstats'
+// own wrappers (see [recording.ContextWithCall]), and when its parent span is
+// a bridged CLIENT or PRODUCER span (whose children are its internals, such
+// as the DNS lookup of an HTTP request); and the processor is a
+// [recording.CallFinder] of the records it feeds, so that appstats' wrappers
+// under a bridged CLIENT or PRODUCER span — middleware/httpstats' transport
+// under otelhttp's — see the call as recorded, record nothing more, and send
+// its trace context downstream. In the other order (otelhttp's transport
+// under appstats'), [NewIDGenerator] gives otelhttp's span the call's span ID,
+// so the traceparent otelhttp writes names the call too.
 //
 // If rec is not nil, only records made by rec are fed; otherwise any record
 // found in the parent context is.
@@ -61,11 +68,13 @@ type spanKey struct {
 	span  trace.SpanID
 }
 
-// bridged is the state of a span between OnStart and OnEnd. A span that is
-// tracked only so that its children are skipped has no call.
+// bridged is the state of a span between OnStart and OnEnd: the call made
+// of it, if any, and the call that contexts under it are inside of (see
+// FindCall) — its own call for a CLIENT or PRODUCER span, the already
+// recorded call around it for a span that was skipped, none for others.
 type bridged struct {
 	call  *recording.ActiveCall
-	leaf  bool // the span's children are skipped
+	owner *recording.ActiveCall
 	redac *recording.Redaction
 }
 
@@ -74,6 +83,8 @@ type bridge struct {
 	mu    sync.Mutex
 	spans map[spanKey]bridged
 }
+
+var _ recording.CallFinder = (*bridge)(nil)
 
 func keyOf(sc trace.SpanContext) spanKey { return spanKey{sc.TraceID(), sc.SpanID()} }
 
@@ -87,25 +98,22 @@ func (b *bridge) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	if ar == nil || (b.rec != nil && ar.Recorder() != b.rec) {
 		return
 	}
-	leaf := kind == trace.SpanKindClient || kind == trace.SpanKindProducer
 	key := keyOf(s.SpanContext())
-	psc := trace.SpanContextFromContext(parent)
-
 	b.mu.Lock()
-	p, parentTracked := b.spans[keyOf(psc)]
 	full := len(b.spans) >= maxBridged
 	b.mu.Unlock()
 	if full {
 		return
 	}
-	if (parentTracked && p.leaf) || recording.CallFromContext(parent) != nil {
-		// Inside a call that is already recorded: track the span only so
-		// that its own children are skipped too.
-		if leaf || parentTracked {
-			b.mu.Lock()
-			b.spans[key] = bridged{leaf: true}
-			b.mu.Unlock()
-		}
+	if owner := recording.CallFromContext(parent); owner != nil {
+		// Inside a call that is already recorded — by appstats' own
+		// wrappers, or as a bridged CLIENT or PRODUCER span: the span is a
+		// part of it. Tracked so that contexts under it are found inside
+		// the call too.
+		b.mu.Lock()
+		b.spans[key] = bridged{owner: owner}
+		b.mu.Unlock()
+		ar.AddCallFinder(b)
 		return
 	}
 	n := classify(s.Name(), s.Attributes())
@@ -113,9 +121,33 @@ func (b *bridge) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	if c == nil {
 		return // over the record's call limit, or the request has ended
 	}
+	e := bridged{call: c, redac: ar.Recorder().Redaction()}
+	leaf := kind == trace.SpanKindClient || kind == trace.SpanKindProducer
+	if leaf {
+		e.owner = c
+	}
 	b.mu.Lock()
-	b.spans[key] = bridged{call: c, leaf: leaf, redac: ar.Recorder().Redaction()}
+	b.spans[key] = e
 	b.mu.Unlock()
+	if leaf {
+		ar.AddCallFinder(b)
+	}
+}
+
+// FindCall returns the call a context is inside of, if its span is a
+// bridged CLIENT or PRODUCER span, or a span under one or under a call of
+// appstats' own wrappers: so appstats' transports and the other wrappers
+// under otelhttp, otelgrpc, … see the request as recorded already, and this
+// bridge skips the spans under it.
+func (b *bridge) FindCall(ctx context.Context) *recording.ActiveCall {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return nil
+	}
+	b.mu.Lock()
+	e := b.spans[keyOf(sc)]
+	b.mu.Unlock()
+	return e.owner
 }
 
 // OnEnd completes the call of s, if it has one.
@@ -136,14 +168,10 @@ func (b *bridge) OnEnd(s sdktrace.ReadOnlySpan) {
 	c.SetService(n.service)
 	c.SetMethod(n.method)
 	if n.request != "" {
-		c.SetRequest(n.request)
+		c.SetRequest(n.queryText())
 	}
 	if n.url != nil {
-		var params []string
-		if e.redac != nil {
-			params = e.redac.Params
-		}
-		hc := convention.NewHTTPCall(n.httpMethod, n.url, params)
+		hc := convention.NewHTTPCall(n.httpMethod, n.url, e.redac)
 		c.SetRequest(hc.Request)
 		c.SetAttrs(convention.AppendHTTPAttrs([]recording.Attr(nil), hc)...)
 	}
@@ -243,7 +271,8 @@ var sqlSystems = map[string]bool{
 // same operation (see package convention).
 type callName struct {
 	service, method string
-	request         string   // database spans: the query text
+	request         string   // database spans: the query text…
+	system          string   // …and the database system
 	httpMethod      string   // HTTP client spans with a URL: the method…
 	url             *url.URL // …and the URL
 }
@@ -301,7 +330,7 @@ func classify(name string, attrs []attribute.KeyValue) callName {
 		return callName{service: sys, method: method}
 	}
 	if sys := get(convention.KeyDBSystemName, convention.KeyOldDBSystem); sys != "" {
-		n := callName{service: sys, method: get(convention.KeyDBQuerySummary)}
+		n := callName{service: sys, method: get(convention.KeyDBQuerySummary), system: sys}
 		if sqlSystems[sys] {
 			n.service = convention.ServiceSQL
 		}
@@ -317,6 +346,16 @@ func classify(name string, attrs []attribute.KeyValue) callName {
 		return n
 	}
 	return callName{service: convention.ServiceOTel, method: name}
+}
+
+// queryText returns the request of a database call: its query text,
+// normalized as package sqlstats normalizes statements when the system is
+// an SQL database (the span's instrumentation may record literals).
+func (n *callName) queryText() string {
+	if n.service != convention.ServiceSQL {
+		return n.request
+	}
+	return sqlnorm.Normalize(sqlnorm.Of(n.system), n.request)
 }
 
 func exceptionMessage(events []sdktrace.Event) string {
@@ -356,6 +395,12 @@ func grpcCode(name string) (grpccodes.Code, bool) {
 // its own, and the requests it propagates downstream would not join the
 // trace the record is exported as.
 //
+// A span started directly inside a call of appstats' own wrappers — the
+// span of otelhttp's transport under middleware/httpstats' transport, say —
+// takes the call's span ID, so that whichever of the two writes the
+// outgoing traceparent last, the downstream's parent is the call. (The span
+// itself is not bridged: the call is recorded already.)
+//
 //	tp := sdktrace.NewTracerProvider(
 //		sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)),
 //		sdktrace.WithIDGenerator(otelexport.NewIDGenerator()),
@@ -365,16 +410,25 @@ func NewIDGenerator() sdktrace.IDGenerator { return idGenerator{} }
 type idGenerator struct{}
 
 // NewIDs returns the record's trace ID if ctx carries one, else a new one,
-// and a new span ID.
-func (idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
+// and a span ID as NewSpanID does.
+func (g idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
 	if ar := recording.FromContext(ctx); ar != nil {
 		// The trace ID is set when the record starts and never changes.
-		return trace.TraceID(ar.Record().TraceID), trace.SpanID(recording.NewSpanID())
+		tid := trace.TraceID(ar.Record().TraceID)
+		return tid, g.NewSpanID(ctx, tid)
 	}
 	return trace.TraceID(recording.NewTraceID()), trace.SpanID(recording.NewSpanID())
 }
 
-// NewSpanID returns a new span ID.
-func (idGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
+// NewSpanID returns the span ID of the recorded call ctx is directly inside
+// of, if that call is in trace tid and the span would not be a child of a
+// span that has the ID already; otherwise a new span ID.
+func (idGenerator) NewSpanID(ctx context.Context, tid trace.TraceID) trace.SpanID {
+	if c := recording.CallFromContext(ctx); c != nil && trace.TraceID(c.TraceID()) == tid {
+		id := trace.SpanID(c.SpanID())
+		if trace.SpanContextFromContext(ctx).SpanID() != id {
+			return id
+		}
+	}
 	return trace.SpanID(recording.NewSpanID())
 }

@@ -147,6 +147,14 @@ func TestBridgeSpans(t *testing.T) {
 			s.End()
 		}, []wantCall{{service: "sql", method: "SELECT users", request: "SELECT * FROM users WHERE id = $1",
 			attrs: map[string]string{"db.system.name": "postgresql"}}}},
+		{"database span with literals: normalized in its dialect", func(ctx context.Context, tr trace.Tracer) {
+			_, s := tr.Start(ctx, "SELECT users", trace.WithSpanKind(trace.SpanKindClient),
+				trace.WithAttributes(attribute.String("db.system", "mysql"), attribute.String("db.operation", "SELECT"),
+					attribute.String("db.sql.table", "users"),
+					attribute.String("db.statement", `SELECT * FROM users WHERE n = 'O\'Brien' AND pw = "hunter2" # hunter3`)))
+			s.End()
+		}, []wantCall{{service: "sql", method: "SELECT users", request: "SELECT * FROM users WHERE n = ? AND pw = ?",
+			attrs: map[string]string{"db.system.name": "mysql"}}}},
 		{"redis span keeps its system, under the newer key", func(ctx context.Context, tr trace.Tracer) {
 			_, s := tr.Start(ctx, "get", trace.WithSpanKind(trace.SpanKindClient),
 				trace.WithAttributes(attribute.String("db.system", "redis"), attribute.String("db.operation", "get")))
@@ -160,10 +168,10 @@ func TestBridgeSpans(t *testing.T) {
 					attribute.Int("http.status_code", 404)))
 			s.End()
 		}, []wantCall{{service: "http", method: "GET api.example.com/users/{id}",
-			request: "GET https://API.example.com:443/users/42?token=%5BREDACTED%5D&q=1",
+			request: "GET https://[REDACTED]@API.example.com:443/users/42?token=[REDACTED]&q=1",
 			attrs: map[string]string{"http.request.method": "GET", "http.response.status_code": "404",
 				"server.address": "API.example.com", "server.port": "443",
-				"url.full":    "https://API.example.com:443/users/42?token=%5BREDACTED%5D&q=1",
+				"url.full":    "https://[REDACTED]@API.example.com:443/users/42?token=[REDACTED]&q=1",
 				"http.method": "", "http.url": "", "http.status_code": ""}}}},
 		{"http span without a URL", func(ctx context.Context, tr trace.Tracer) {
 			_, s := tr.Start(ctx, "POST", trace.WithSpanKind(trace.SpanKindClient),

@@ -106,8 +106,14 @@
 // older semantic-convention names (http.method, http.status_code,
 // db.system, …) are recorded under the newer ones.
 //
-// To avoid recording a call twice, appstats' own wrappers mark the contexts
+// One outgoing request is one call and one exported span, whichever way
+// the instrumentations are stacked. appstats' own wrappers mark the contexts
 // they pass down with [recording.ContextWithCall]; the bridge skips spans
 // started under such a context, and the children of the CLIENT and PRODUCER
-// spans it bridges.
+// spans it bridges. The other way round, appstats' wrappers ask the bridge
+// (a [recording.CallFinder]) whether a context is inside a bridged CLIENT or
+// PRODUCER span: middleware/httpstats' transport under otelhttp's records no
+// second call and sends the bridged call's trace context. With otelhttp's
+// transport under appstats', [NewIDGenerator] gives otelhttp's span the
+// call's span ID, so the traceparent it writes last names the call.
 package otelexport

@@ -74,16 +74,16 @@ func TestOneNameWhateverThePath(t *testing.T) {
 	wantHTTP := recordedCall{
 		service: "http",
 		method:  "GET " + hostPort + "/users/{id}",
-		request: "GET " + backend.URL + "/users/42?access_token=%5BREDACTED%5D&q=1",
+		request: "GET " + backend.URL + "/users/42?access_token=[REDACTED]&q=1",
 		attrs: map[string]string{
 			"http.request.method": "GET", "server.address": "127.0.0.1", "server.port": httpPort,
-			"url.full": backend.URL + "/users/42?access_token=%5BREDACTED%5D&q=1", "http.response.status_code": "200",
+			"url.full": backend.URL + "/users/42?access_token=[REDACTED]&q=1", "http.response.status_code": "200",
 		},
 		span: "GET " + hostPort + "/users/{id}",
 		kind: trace.SpanKindClient,
 		spanAttrs: map[attribute.Key]string{
 			"appstats.service": "http", "http.request.method": "GET", "server.address": "127.0.0.1",
-			"server.port": httpPort, "url.full": backend.URL + "/users/42?access_token=%5BREDACTED%5D&q=1",
+			"server.port": httpPort, "url.full": backend.URL + "/users/42?access_token=[REDACTED]&q=1",
 			"http.response.status_code": "200",
 		},
 	}

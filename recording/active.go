@@ -3,10 +3,13 @@ package recording
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 type ctxKey struct{}
@@ -57,8 +60,9 @@ type callCtxKey struct{}
 // a database/sql driver, or code that uses [StartCall] by hand) should pass
 // such a context to the code that performs the call, so that other
 // instrumentation running underneath — OpenTelemetry spans bridged into
-// records by package otelexport — knows the call is already recorded and does
-// not record it twice. A nil c returns ctx unchanged.
+// records by package otelexport, or middleware/httpstats' transport — knows
+// the call is already recorded and does not record it twice. A nil c returns
+// ctx unchanged.
 func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
 	if c == nil {
 		return ctx
@@ -66,14 +70,61 @@ func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
 	return context.WithValue(ctx, callCtxKey{}, c)
 }
 
-// CallFromContext returns the recorded call ctx is inside of (see
-// [ContextWithCall]), or nil.
+// CallFromContext returns the recorded call ctx is inside of, or nil: the
+// call of the innermost [ContextWithCall], else one that a [CallFinder] of
+// ctx's record finds.
 func CallFromContext(ctx context.Context) *ActiveCall {
 	if ctx == nil {
 		return nil
 	}
-	c, _ := ctx.Value(callCtxKey{}).(*ActiveCall)
-	return c
+	if c, ok := ctx.Value(callCtxKey{}).(*ActiveCall); ok {
+		return c
+	}
+	a := FromContext(ctx)
+	if a == nil {
+		return nil
+	}
+	if fs := a.finders.Load(); fs != nil {
+		for _, f := range *fs {
+			if c := f.FindCall(ctx); c != nil && c.a == a {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// A CallFinder finds the recorded call a context is inside of, for
+// instrumentation that records calls but cannot mark the contexts under them
+// with [ContextWithCall] — package otelexport's bridge, whose calls are
+// OpenTelemetry spans that the context carries. FindCall returns nil for a
+// context inside none of its calls; it may be called from any goroutine.
+type CallFinder interface {
+	FindCall(ctx context.Context) *ActiveCall
+}
+
+// AddCallFinder makes [CallFromContext] ask f about contexts of a's request
+// that carry no call of [ContextWithCall]. Adding a finder a has already (the
+// same pointer, or an equal comparable value) has no effect.
+func (a *ActiveRecord) AddCallFinder(f CallFinder) {
+	if a == nil || f == nil {
+		return
+	}
+	comparable := reflect.TypeOf(f).Comparable()
+	for {
+		old := a.finders.Load()
+		var fs []CallFinder
+		if old != nil {
+			if comparable && slices.Contains(*old, f) {
+				return
+			}
+			fs = append(fs, *old...)
+		}
+		fs = append(fs, f)
+		if a.finders.CompareAndSwap(old, &fs) {
+			return
+		}
+	}
 }
 
 // An ActiveRecord is a record in the making: the request has started and has
@@ -95,12 +146,15 @@ type ActiveRecord struct {
 	ended   bool
 
 	overhead atomic.Int64
+	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
 }
 
 // Record returns the record being made, for the goroutine that started it to
 // fill in request fields (Status, Route, sizes, Attrs, …) before
 // [ActiveRecord.Finish]. Its Calls are assembled by Finish; they must not be
-// set here. It is not safe to use from other goroutines.
+// set here. Finish cuts the strings set here to the recorder's byte caps
+// ([WithMaxName], [WithMaxText], [WithMaxAttrs], [WithMaxHeaders]). It is not
+// safe to use from other goroutines.
 func (a *ActiveRecord) Record() *Record {
 	if a == nil {
 		return nil
@@ -149,7 +203,10 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	r := &a.r
 	r.Duration = end.Sub(a.start)
 	rec := a.rec
-	if !rec.admitRoute(r.Method, r.Path, r.Route, a.hdr) {
+	cfg := &rec.cfg
+	admitted := rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
+	a.hdr = nil // the request's headers: the queued record must not keep them alive
+	if !admitted {
 		a.mu.Lock()
 		a.ended = true
 		a.mu.Unlock()
@@ -164,6 +221,9 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 			c := &r.Calls[i]
 			*c = ac.c
 			c.Attrs = append([]Attr(nil), ac.c.Attrs...)
+			if ac.droppedAttrs > 0 { // SetAttr capped the others
+				c.Attrs = append(c.Attrs, droppedAttrs(ac.droppedAttrs))
+			}
 			c.Phases = append([]Phase(nil), ac.c.Phases...)
 			if !ac.ended {
 				c.Running = true
@@ -178,6 +238,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	if a.dropped > 0 {
 		rec.droppedCalls.Add(uint64(a.dropped))
 	}
+	cfg.capRecord(r)
 	r.Overhead += time.Duration(a.overhead.Load()) + max(time.Since(end), 0)
 	rec.enqueue(r)
 }
@@ -190,11 +251,14 @@ type ActiveCall struct {
 	start time.Time
 	c     Call // guarded by a.mu once published
 	ended bool
-	pcbuf [stackBuf]uintptr
+	// droppedAttrs counts attributes over the recorder's cap, not kept.
+	droppedAttrs int
+	pcbuf        [stackBuf]uintptr
 }
 
 // StartCall starts recording a call made for the request in ctx. If ctx
-// carries no recorded request, it returns nil at almost no cost.
+// carries no recorded request, it returns nil at almost no cost. The service
+// and method are names, cut to the recorder's [WithMaxName].
 //
 // End the call with c.End(err) where the error is known — not with
 // defer c.End(err), which would evaluate err too early.
@@ -247,6 +311,9 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	if !span.IsValid() {
 		span = NewSpanID()
 	}
+	cfg := &a.rec.cfg
+	capString(&service, cfg.maxName)
+	capString(&method, cfg.maxName)
 	// Checked before the stack is captured, so that a call that will not be
 	// kept costs little, and again when the call is added.
 	a.mu.Lock()
@@ -323,7 +390,7 @@ func (c *ActiveCall) end(end time.Time, err error) {
 		c.ended = true
 		c.c.Duration = max(end.Sub(c.start), 0)
 		if err != nil && c.c.Error == "" {
-			c.c.Error = c.clip(err.Error())
+			c.c.Error = convention.Truncate(err.Error(), a.rec.cfg.maxText)
 		}
 	}
 	a.mu.Unlock()
@@ -340,41 +407,48 @@ func setField[T any](c *ActiveCall, field func(*Call) *T, v T) {
 	c.a.mu.Unlock()
 }
 
-// clip truncates a summary or an error message to the recorder's
-// [WithMaxSummary].
-func (c *ActiveCall) clip(s string) string { return clip(s, c.a.rec.cfg.maxSummary) }
-
-// SetError records msg as the call's error without ending it.
-func (c *ActiveCall) SetError(msg string) {
-	if c != nil && msg != "" {
-		setField(c, func(x *Call) *string { return &x.Error }, c.clip(msg))
+// setText is setField for a string cut to n(cfg) bytes, cut before the lock
+// is taken.
+func setText(c *ActiveCall, field func(*Call) *string, s string, n func(*config) int) {
+	if c != nil {
+		setField(c, field, convention.Truncate(s, n(&c.a.rec.cfg)))
 	}
 }
 
-// SetMethod replaces the call's method name, for wrappers that learn it late.
+func maxName(c *config) int    { return c.maxName }
+func maxText(c *config) int    { return c.maxText }
+func maxSummary(c *config) int { return c.maxSummary }
+
+// SetError records msg as the call's error without ending it, cut to the
+// recorder's [WithMaxText].
+func (c *ActiveCall) SetError(msg string) {
+	if msg != "" {
+		setText(c, func(x *Call) *string { return &x.Error }, msg, maxText)
+	}
+}
+
+// SetMethod replaces the call's method name, for wrappers that learn it
+// late; it is cut to the recorder's [WithMaxName].
 func (c *ActiveCall) SetMethod(method string) {
-	setField(c, func(x *Call) *string { return &x.Method }, method)
+	setText(c, func(x *Call) *string { return &x.Method }, method, maxName)
 }
 
 // SetService replaces the call's service name, for wrappers that learn it
-// late (such as the OpenTelemetry bridge, from a span's final attributes).
+// late (such as the OpenTelemetry bridge, from a span's final attributes);
+// it is cut to the recorder's [WithMaxName].
 func (c *ActiveCall) SetService(service string) {
-	setField(c, func(x *Call) *string { return &x.Service }, service)
+	setText(c, func(x *Call) *string { return &x.Service }, service, maxName)
 }
 
-// SetRequest sets the request summary, truncated to the recorder's
+// SetRequest sets the request summary, cut to the recorder's
 // [WithMaxSummary]. The caller redacts it.
 func (c *ActiveCall) SetRequest(s string) {
-	if c != nil {
-		setField(c, func(x *Call) *string { return &x.Request }, c.clip(s))
-	}
+	setText(c, func(x *Call) *string { return &x.Request }, s, maxSummary)
 }
 
-// SetResponse sets the response summary, truncated like SetRequest.
+// SetResponse sets the response summary, cut like SetRequest.
 func (c *ActiveCall) SetResponse(s string) {
-	if c != nil {
-		setField(c, func(x *Call) *string { return &x.Response }, c.clip(s))
-	}
+	setText(c, func(x *Call) *string { return &x.Response }, s, maxSummary)
 }
 
 // SetRequestSize sets the bytes sent.
@@ -399,19 +473,18 @@ func (c *ActiveCall) AddSizes(sent, received int64) {
 }
 
 // SetAttr sets an attribute of the call, replacing one with the same key.
+// The key is cut to the recorder's [WithMaxName], the value to its
+// [WithMaxAttrs] value cap; a new key past the attribute cap is not kept,
+// only counted (see [WithMaxAttrs]).
 func (c *ActiveCall) SetAttr(key, value string) {
 	if c == nil {
 		return
 	}
+	cfg := &c.a.rec.cfg
+	capString(&key, cfg.maxName)
+	capString(&value, cfg.maxAttrValue)
 	c.a.mu.Lock()
-	for i := range c.c.Attrs {
-		if c.c.Attrs[i].Key == key {
-			c.c.Attrs[i].Value = value
-			c.a.mu.Unlock()
-			return
-		}
-	}
-	c.c.Attrs = append(c.c.Attrs, Attr{Key: key, Value: value})
+	c.setAttrLocked(Attr{Key: key, Value: value}, cfg.maxAttrs)
 	c.a.mu.Unlock()
 }
 
@@ -421,28 +494,44 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 	if c == nil || len(attrs) == 0 {
 		return
 	}
+	cfg := &c.a.rec.cfg
 	c.a.mu.Lock()
-	c.c.Attrs = slices.Grow(c.c.Attrs, len(attrs))
-next:
+	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(len(attrs), cfg.maxAttrs-len(c.c.Attrs)), 0))
 	for _, at := range attrs {
-		for i := range c.c.Attrs {
-			if c.c.Attrs[i].Key == at.Key {
-				c.c.Attrs[i].Value = at.Value
-				continue next
-			}
+		if len(at.Key) > cfg.maxName || len(at.Value) > cfg.maxAttrValue {
+			at = Attr{Key: convention.Truncate(at.Key, cfg.maxName), Value: convention.Truncate(at.Value, cfg.maxAttrValue)}
 		}
-		c.c.Attrs = append(c.c.Attrs, at)
+		c.setAttrLocked(at, cfg.maxAttrs)
 	}
 	c.a.mu.Unlock()
 }
 
-// AddPhase records a phase of the call that ran from start to end.
+// setAttrLocked sets at, already capped, with c.a.mu held.
+func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
+	for i := range c.c.Attrs {
+		if c.c.Attrs[i].Key == at.Key {
+			c.c.Attrs[i].Value = at.Value
+			return
+		}
+	}
+	if len(c.c.Attrs) >= maxAttrs {
+		c.droppedAttrs++
+		return
+	}
+	c.c.Attrs = append(c.c.Attrs, at)
+}
+
+// AddPhase records a phase of the call that ran from start to end. A call
+// keeps at most 32 phases; its name is cut to the recorder's [WithMaxName].
 func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
 	if c == nil || start.IsZero() || end.Before(start) {
 		return
 	}
+	capString(&name, c.a.rec.cfg.maxName)
 	c.a.mu.Lock()
-	c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
+	if len(c.c.Phases) < maxPhases {
+		c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
+	}
 	c.a.mu.Unlock()
 }
 

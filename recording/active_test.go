@@ -120,3 +120,66 @@ func TestFinishReleasesCalls(t *testing.T) {
 		t.Errorf("record has %d calls, want %d", len(kept.Calls), n)
 	}
 }
+
+// spanFinder is a CallFinder that finds a call by a context value, as
+// otelexport's bridge finds a bridged span's call by the span in a context.
+type spanFinder struct {
+	key   any
+	calls map[any]*ActiveCall
+}
+
+func (f *spanFinder) FindCall(ctx context.Context) *ActiveCall { return f.calls[ctx.Value(f.key)] }
+
+type finderKey struct{}
+
+// TestCallFinder checks CallFromContext: the innermost ContextWithCall
+// first, then the finders of the context's record, added once each, and
+// never a call of another record.
+func TestCallFinder(t *testing.T) {
+	rec := New()
+	defer rec.Close(context.Background())
+	ctx, ar := rec.StartRecord(context.Background(), RequestInfo{Kind: KindBackground, Path: "/"})
+	defer ar.Finish()
+	_, other := rec.StartRecord(context.Background(), RequestInfo{Kind: KindBackground, Path: "/other"})
+	defer other.Finish()
+
+	span := ar.StartCall("http", "GET x")
+	foreign := other.StartCall("http", "GET y")
+	f := &spanFinder{key: finderKey{}, calls: map[any]*ActiveCall{"span": span, "foreign": foreign}}
+	inSpan := context.WithValue(ctx, finderKey{}, "span")
+	if c := CallFromContext(inSpan); c != nil {
+		t.Fatalf("call %v found before a finder was added", c)
+	}
+	ar.AddCallFinder(f)
+	ar.AddCallFinder(f)
+	ar.AddCallFinder(nil)
+	if n := len(*ar.finders.Load()); n != 1 {
+		t.Errorf("%d finders after adding one twice, want 1", n)
+	}
+	if c := CallFromContext(inSpan); c != span {
+		t.Errorf("CallFromContext found %v, want the finder's call", c)
+	}
+	if c := CallFromContext(context.WithValue(ctx, finderKey{}, "foreign")); c != nil {
+		t.Errorf("CallFromContext found a call of another record")
+	}
+	if c := CallFromContext(ctx); c != nil {
+		t.Errorf("CallFromContext found %v in a context inside no call", c)
+	}
+	own := ar.StartCall("sql", "SELECT t")
+	if c := CallFromContext(ContextWithCall(inSpan, own)); c != own {
+		t.Errorf("CallFromContext found %v, want the ContextWithCall call first", c)
+	}
+	var nilRecord *ActiveRecord
+	nilRecord.AddCallFinder(f) // no effect, no panic
+
+	// A finder of a type that cannot be compared is added, not compared.
+	ar.AddCallFinder(finderFunc(func(context.Context) *ActiveCall { return nil }))
+	ar.AddCallFinder(finderFunc(func(context.Context) *ActiveCall { return nil }))
+	if n := len(*ar.finders.Load()); n != 3 {
+		t.Errorf("%d finders, want 3", n)
+	}
+}
+
+type finderFunc func(context.Context) *ActiveCall
+
+func (f finderFunc) FindCall(ctx context.Context) *ActiveCall { return f(ctx) }

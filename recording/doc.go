@@ -35,26 +35,41 @@
 //
 // # The pipeline
 //
-// A finished record goes into a bounded queue; one background goroutine
-// symbolizes stacks, runs [Analyze] (N+1 and still-running warnings) and
-// writes batches to the [Sink]s. A full queue drops the record and counts
-// it; a failing or slow sink is counted and logged (rate-limited) and never
-// reaches a request. [Recorder.Close] drains the queue within its context's
-// deadline and stops the goroutine.
+// A finished record goes into a queue bounded in records ([WithQueueSize])
+// and in bytes ([WithQueueBytes]); one background goroutine symbolizes
+// stacks, redacts headers, runs [Analyze] (N+1 and still-running warnings)
+// and offers batches to every [Sink], each of which has a bounded queue and
+// a goroutine of its own. A record that does not fit a queue is dropped and
+// counted there, never waited for: a failing, slow or stuck sink loses its
+// own backlog, is counted and logged (rate-limited), and never reaches a
+// request or holds up the other sinks. [Stats] counts per sink what was
+// written and dropped. [Recorder.Close] drains every queue within its
+// context's deadline and stops the goroutines.
 //
 // # Limits and privacy
 //
 // Options bound what is kept: [WithSampleRate], [WithInclude] and
-// [WithExclude] filters, [WithMaxCalls], [WithMaxStack], [WithMaxSummary].
-// [DefaultRedaction] hides credentials in headers and query parameters;
-// summaries never contain bodies unless a wrapper is told to keep them.
+// [WithExclude] filters, [WithMaxCalls], [WithMaxStack], and a byte cap on
+// every recorded string — [WithMaxSummary], [WithMaxName], [WithMaxText],
+// [WithMaxHeaders], [WithMaxAttrs] — whose defaults suit production: a
+// string over its cap is cut, with a note of how much was cut
+// ("…[truncated N bytes]"), never kept whole.
+// [DefaultRedaction] hides credentials and personal data: secret headers,
+// the values of names holding a secret word (password, token, pin, ssn,
+// email…, matched as words: "author" and ":authority" stay readable),
+// values that look secret (JSON Web Tokens, card numbers, long random
+// tokens), the user information and secret parameters of URLs found in any
+// recorded text, and the quoted fragments of error messages. The recorder's
+// background writer applies it to every record before any sink sees it; the
+// one marker, [Redacted], is never percent-encoded. Summaries never contain
+// bodies unless a wrapper is told to keep them.
 //
 // # Imports
 //
 // Every other package of appstats may import recording; recording imports
 // none of them. The one exception is internal/convention, a leaf that
 // imports only the standard library and holds the conventions the wrappers,
-// the exporter and recording share: call names, attribute keys, query and
-// URL redaction (the mechanics behind [Redaction]) and the rate-limited
+// the exporter and recording share: call names, attribute keys, the
+// mechanics of redaction (behind [Redaction]) and the rate-limited
 // logging of background problems.
 package recording

@@ -1,21 +1,17 @@
 package recording
 
-// SetHeaders keeps the request's headers for the full record. It copies
-// them with one allocation — the header map may change after the request
-// ends — and leaves building the map and redacting it to the recorder's
-// writer, off the request path. Like [ActiveRecord.Record], it is for the
-// goroutine that started the record.
+// SetHeaders keeps the request's headers for the full record, within the
+// recorder's header caps ([WithMaxHeaders]): a value over its cap is cut,
+// values past the total are left out and counted under [HeaderTruncated]. It
+// copies them with one allocation (and one per value it cuts) — the header
+// map may change after the request ends — and leaves building the map and
+// redacting it to the recorder's writer, off the request path. Like
+// [ActiveRecord.Record], it is for the goroutine that started the record.
 func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	if a == nil || h == nil {
 		return
 	}
-	flat := make([]string, 0, 2*len(h)) // one pass: most headers have one value
-	for k, vs := range h {
-		for _, v := range vs {
-			flat = append(flat, k, v)
-		}
-	}
-	a.r.hdrFlat = flat
+	a.r.hdrFlat = a.rec.cfg.flatHeaders(h)
 }
 
 // headerMap builds the redacted header map of a record from the pairs
@@ -28,15 +24,23 @@ func (r *Recorder) headerMap(flat []string) map[string][]string {
 	}
 	red := &r.cfg.redaction
 	for k, vs := range out {
-		secret, ok := r.secretNames[k]
-		if !ok {
-			if len(r.secretNames) >= 4096 {
-				clear(r.secretNames)
-			}
-			secret = red.secretHeader(k)
-			r.secretNames[k] = secret
-		}
-		out[k] = red.headerValues(k, vs, secret)
+		out[k] = red.headerValues(k, vs, r.secretKey(k))
 	}
 	return out
+}
+
+// secretKey reports whether a header name or an attribute key is secret
+// ([Redaction.secretHeader]), from a cache: a record's names repeat from
+// record to record. It runs in the writer goroutine, which alone uses the
+// cache.
+func (r *Recorder) secretKey(k string) bool {
+	secret, ok := r.secretNames[k]
+	if !ok {
+		if len(r.secretNames) >= 4096 {
+			clear(r.secretNames)
+		}
+		secret = r.cfg.redaction.secretHeader(k)
+		r.secretNames[k] = secret
+	}
+	return secret
 }

@@ -16,10 +16,24 @@ const (
 	DefaultMaxStack        = 16
 	DefaultMaxSummary      = 256
 	DefaultQueueSize       = 1024
+	DefaultQueueBytes      = 32 << 20 // 32 MiB
 	DefaultBatchSize       = 128
 	DefaultBatchInterval   = 200 * time.Millisecond
 	DefaultSinkTimeout     = 10 * time.Second
 	DefaultRepeatThreshold = 5
+)
+
+// Defaults of the byte caps on the strings a record keeps; see [WithMaxName]
+// and the options after it. With them a call keeps at most about 20 KiB of
+// text (most of it in attributes) however much its wrapper was given, and a
+// record at most 16 KiB of headers.
+const (
+	DefaultMaxName        = 256      // service, method, route, user, remote address; header and attribute names
+	DefaultMaxText        = 1024     // path, query, error messages, panic values
+	DefaultMaxHeaderValue = 1024     // one header value
+	DefaultMaxHeaderBytes = 16 << 10 // all of a request's headers together
+	DefaultMaxAttrs       = 32       // attributes of a record or a call
+	DefaultMaxAttrValue   = 256      // one attribute value
 )
 
 // An Option configures a [Recorder].
@@ -36,8 +50,15 @@ type config struct {
 	maxCalls        int
 	maxStack        int
 	maxSummary      int
+	maxName         int
+	maxText         int
+	maxHeaderValue  int
+	maxHeaderBytes  int
+	maxAttrs        int
+	maxAttrValue    int
 	redaction       Redaction
 	queueSize       int
+	queueBytes      int64
 	batchSize       int
 	batchInterval   time.Duration
 	sinkTimeout     time.Duration
@@ -55,8 +76,15 @@ func newConfig(opts []Option) config {
 		maxCalls:        DefaultMaxCalls,
 		maxStack:        DefaultMaxStack,
 		maxSummary:      DefaultMaxSummary,
+		maxName:         DefaultMaxName,
+		maxText:         DefaultMaxText,
+		maxHeaderValue:  DefaultMaxHeaderValue,
+		maxHeaderBytes:  DefaultMaxHeaderBytes,
+		maxAttrs:        DefaultMaxAttrs,
+		maxAttrValue:    DefaultMaxAttrValue,
 		redaction:       DefaultRedaction(),
 		queueSize:       DefaultQueueSize,
+		queueBytes:      DefaultQueueBytes,
 		batchSize:       DefaultBatchSize,
 		batchInterval:   DefaultBatchInterval,
 		sinkTimeout:     DefaultSinkTimeout,
@@ -72,6 +100,8 @@ func newConfig(opts []Option) config {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
+	c.redaction.compile()
+	c.instance = convention.Truncate(c.instance, c.maxName)
 	return c
 }
 
@@ -130,8 +160,51 @@ func WithMaxStack(n int) Option {
 
 // WithMaxSummary truncates request and response summaries to n bytes (default
 // [DefaultMaxSummary]). n <= 0 keeps the default.
+//
+// Like every byte cap of the recorder, it cuts a longer string on a UTF-8
+// boundary and appends a note of what was cut, "…[truncated N bytes]"
+// (beginning with [TruncatedMarker]): a string over its cap is shortened,
+// never dropped, and never kept whole.
 func WithMaxSummary(n int) Option {
 	return optionFunc(func(c *config) { convention.SetPositive(&c.maxSummary, n) })
+}
+
+// WithMaxName caps names at n bytes (default [DefaultMaxName]): a call's
+// service and method, a record's method, route, user and remote address, the
+// names of headers, attributes and phases. n <= 0 keeps the default.
+func WithMaxName(n int) Option {
+	return optionFunc(func(c *config) { convention.SetPositive(&c.maxName, n) })
+}
+
+// WithMaxText caps the longer texts at n bytes (default [DefaultMaxText]): a
+// record's path, redacted query, error and panic value, and a call's error.
+// n <= 0 keeps the default.
+func WithMaxText(n int) Option {
+	return optionFunc(func(c *config) { convention.SetPositive(&c.maxText, n) })
+}
+
+// WithMaxHeaders caps the request headers a record keeps: each value at
+// value bytes (default [DefaultMaxHeaderValue]) and all of them together at
+// total bytes (default [DefaultMaxHeaderBytes]), where each value counts its
+// name, itself and 32 bytes. Values past the total are left out and counted
+// under the pseudo-header [HeaderTruncated]. Values <= 0 keep the defaults.
+func WithMaxHeaders(value, total int) Option {
+	return optionFunc(func(c *config) {
+		convention.SetPositive(&c.maxHeaderValue, value)
+		convention.SetPositive(&c.maxHeaderBytes, total)
+	})
+}
+
+// WithMaxAttrs caps the attributes of a record and of each call at n
+// (default [DefaultMaxAttrs]) and each attribute value at value bytes
+// (default [DefaultMaxAttrValue]); keys are names ([WithMaxName]). The
+// attributes past n are not kept: the attribute "appstats.dropped_attributes"
+// counts them. Values <= 0 keep the defaults.
+func WithMaxAttrs(n, value int) Option {
+	return optionFunc(func(c *config) {
+		convention.SetPositive(&c.maxAttrs, n)
+		convention.SetPositive(&c.maxAttrValue, value)
+	})
 }
 
 // WithRedaction replaces the default [Redaction] rules.
@@ -139,11 +212,21 @@ func WithRedaction(r Redaction) Option {
 	return optionFunc(func(c *config) { c.redaction = r })
 }
 
-// WithQueueSize bounds the queue of finished records waiting for the sinks
-// (default [DefaultQueueSize]). When it is full, records are dropped and
-// counted. n <= 0 keeps the default.
+// WithQueueSize bounds the queues of finished records (default
+// [DefaultQueueSize]): the queue of records waiting to be prepared for the
+// sinks, and each sink's own queue. A record that does not fit is dropped
+// and counted; a request never waits. n <= 0 keeps the default.
 func WithQueueSize(n int) Option {
 	return optionFunc(func(c *config) { convention.SetPositive(&c.queueSize, n) })
+}
+
+// WithQueueBytes bounds the same queues in bytes (default
+// [DefaultQueueBytes]), as the recorder estimates a record's size: its
+// strings, calls, stacks, headers and attributes. So memory held for
+// records waiting is bounded by n for the records not yet prepared plus n
+// for each sink, whatever the records hold. n <= 0 keeps the default.
+func WithQueueBytes(n int64) Option {
+	return optionFunc(func(c *config) { convention.SetPositive(&c.queueBytes, n) })
 }
 
 // WithBatch sets how many records the background writer hands the sinks at
@@ -167,7 +250,12 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { convention.SetNonNil(&c.logger, l) })
 }
 
-// WithSinks adds sinks that receive every finished record.
+// WithSinks adds sinks that receive every finished record. Each sink is
+// written from a goroutine of its own, through a bounded queue of its own,
+// so a slow or stuck sink drops (and counts, in [Stats.Sinks]) its own
+// backlog while the others keep receiving every record. To have a sink see
+// records only after another one has written them, give both as one
+// [Sequence].
 func WithSinks(sinks ...Sink) Option {
 	return optionFunc(func(c *config) {
 		for _, s := range sinks {
@@ -178,7 +266,8 @@ func WithSinks(sinks ...Sink) Option {
 	})
 }
 
-// WithInstance sets [Record.Instance] (default "hostname/pid").
+// WithInstance sets [Record.Instance] (default "hostname/pid"), capped like
+// a name ([WithMaxName]).
 func WithInstance(name string) Option {
 	return optionFunc(func(c *config) {
 		if name != "" {

@@ -58,7 +58,7 @@ type Record struct {
 
 	Method string // HTTP method, or "POST" for gRPC
 	Path   string // URL path, or the gRPC full method
-	Route  string // low-cardinality grouping key: r.Pattern, a router's template, or a normalized path
+	Route  string // low-cardinality grouping key from the router: r.Pattern, a router's template, a gRPC method, or "GET (unmatched 4xx)"
 	Query  string // the raw query, redacted
 	Status int    // HTTP status, or the gRPC status code
 
@@ -83,6 +83,11 @@ type Record struct {
 	Attrs    []Attr
 
 	hdrFlat []string // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
+
+	// The pipeline's bookkeeping, read and written by the recorder alone.
+	size    int64 // estimated bytes held, while queued
+	pending int32 // sinks not yet done with the record (atomic)
+	missed  int32 // 1 when a sink did not accept it (atomic)
 }
 
 // A Call is one outgoing call a request made: an RPC, an HTTP request, a SQL

@@ -11,14 +11,18 @@ import (
 	"github.com/goappstats/appstats/internal/convention"
 )
 
-// A Sink receives finished records from a [Recorder]'s background writer.
+// A Sink receives finished records from a [Recorder].
 //
-// Write is called from one goroutine at a time, with batches in the order the
-// records finished. The records and the slice belong to the recorder: a sink
-// must not modify them and must not keep the slice after Write returns (it may
-// keep the *Record values, which are never modified again). Write should honour
-// ctx, which is cancelled after the recorder's sink timeout or when Close runs
-// out of time. An error is counted and logged; it never reaches a request.
+// Each sink of a recorder is written from a goroutine of its own, one Write
+// at a time, with batches in the order the records finished; different sinks
+// are written concurrently, with the same *Record values. The records and
+// the slice belong to the recorder: a sink must not modify them and must not
+// keep the slice after Write returns (it may keep the *Record values, which
+// are never modified again). Write should honour ctx, which is cancelled
+// after the recorder's sink timeout or when Close runs out of time. An error
+// is counted and logged; it never reaches a request. A sink that falls
+// behind loses records of its own queue (counted in [Stats.Sinks]), not the
+// other sinks' records.
 //
 // The recorder does not close its sinks: whoever opened a sink closes it after
 // [Recorder.Close] has returned.
@@ -36,18 +40,22 @@ func (f SinkFunc) Write(ctx context.Context, records []*Record) error { return f
 var ErrClosed = errors.New("recording: recorder closed")
 
 // A Recorder decides which requests are recorded, collects their calls, and
-// hands finished records to its sinks from one background goroutine, through a
-// bounded queue that never blocks a request.
+// hands finished records to its sinks in the background, through queues
+// bounded in records and bytes that never block a request: one goroutine
+// prepares records (symbolizes stacks, redacts headers, analyses calls) and
+// one per sink writes them.
 //
 // All methods are safe for concurrent use. Create one with [New] and release it
 // with [Recorder.Close].
 type Recorder struct {
-	cfg  config
-	ids  *idSource
-	sym  *symbolizer
-	q    chan *Record
-	stop chan struct{}
-	done chan struct{}
+	cfg    config
+	ids    *idSource
+	sym    *symbolizer
+	q      chan *Record
+	qBytes atomic.Int64 // estimated bytes of the records in q
+	sinks  []*sinkQueue
+	stop   chan struct{}
+	done   chan struct{} // closed when the preparer has stopped
 
 	// stacks caches whole symbolized stacks in front of sym.
 	stacks *stackCache
@@ -68,7 +76,6 @@ type Recorder struct {
 	filtered     atomic.Uint64
 	dropped      atomic.Uint64
 	written      atomic.Uint64
-	sinkErrors   atomic.Uint64
 	droppedCalls atomic.Uint64
 	lateCalls    atomic.Uint64
 
@@ -96,40 +103,77 @@ func New(opts ...Option) *Recorder {
 		secretNames: make(map[string]bool),
 		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
-	go r.writer()
+	for _, s := range cfg.sinks {
+		q := newSinkQueue(s, cfg.queueSize)
+		r.sinks = append(r.sinks, q)
+		go q.run(r)
+	}
+	go r.prepareLoop()
 	return r
 }
 
 // Stats counts what a [Recorder] has done since it was created.
 type Stats struct {
-	Recorded     uint64 // records finished and queued
-	SampledOut   uint64 // requests not recorded because of the sample rate or pause
-	Filtered     uint64 // requests not recorded because of filters
-	Dropped      uint64 // finished records lost: queue full, or recorder closed
-	Written      uint64 // records handed to the sinks
-	SinkErrors   uint64 // failed Sink.Write calls
-	DroppedCalls uint64 // calls over MaxCalls
-	LateCalls    uint64 // calls started after their request had ended
-	QueueDepth   int    // records waiting now
-	QueueCap     int
-	Paused       bool
+	Recorded   uint64 // records finished and queued
+	SampledOut uint64 // requests not recorded because of the sample rate or pause
+	Filtered   uint64 // requests not recorded because of filters
+	// Dropped counts finished records lost before any sink saw them: the
+	// queue was full (in records or bytes), or the recorder was closing.
+	Dropped uint64
+	// Written counts records every sink accepted (a Write that returned
+	// nil); with no sinks, records prepared. A record some sink did not
+	// accept is counted in that sink's SinkStats.Dropped instead.
+	Written       uint64
+	SinkErrors    uint64 // failed Sink.Write calls, all sinks together
+	DroppedCalls  uint64 // calls over MaxCalls
+	LateCalls     uint64 // calls started after their request had ended
+	QueueDepth    int    // records waiting now to be prepared for the sinks
+	QueueCap      int
+	QueueBytes    int64 // estimated bytes of the records waiting now
+	QueueBytesCap int64 // the bound of QueueBytes ([WithQueueBytes])
+	Sinks         []SinkStats
+	Paused        bool
+}
+
+// SinkStats counts what one sink of a [Recorder] was given.
+type SinkStats struct {
+	// Name is the sink's type, e.g. "*badgerstore.Store", or its parts'
+	// joined by "+" for a [Sequence].
+	Name string
+	// Written counts records in Write calls that returned nil.
+	Written uint64
+	// Dropped counts records this sink did not accept: its queue was full
+	// (in records or bytes), its Write failed, or the recorder was closing.
+	Dropped    uint64
+	Errors     uint64 // failed Write calls: an error, a panic, or its timeout
+	QueueDepth int    // records waiting for it now
+	QueueBytes int64  // their estimated bytes
 }
 
 // Stats returns the recorder's counters.
 func (r *Recorder) Stats() Stats {
-	return Stats{
-		Recorded:     r.recorded.Load(),
-		SampledOut:   r.sampledOut.Load(),
-		Filtered:     r.filtered.Load(),
-		Dropped:      r.dropped.Load(),
-		Written:      r.written.Load(),
-		SinkErrors:   r.sinkErrors.Load(),
-		DroppedCalls: r.droppedCalls.Load(),
-		LateCalls:    r.lateCalls.Load(),
-		QueueDepth:   len(r.q),
-		QueueCap:     cap(r.q),
-		Paused:       r.paused.Load(),
+	st := Stats{
+		Recorded:      r.recorded.Load(),
+		SampledOut:    r.sampledOut.Load(),
+		Filtered:      r.filtered.Load(),
+		Dropped:       r.dropped.Load(),
+		Written:       r.written.Load(),
+		DroppedCalls:  r.droppedCalls.Load(),
+		LateCalls:     r.lateCalls.Load(),
+		QueueDepth:    len(r.q),
+		QueueCap:      cap(r.q),
+		QueueBytes:    r.qBytes.Load(),
+		QueueBytesCap: r.cfg.queueBytes,
+		Paused:        r.paused.Load(),
 	}
+	if len(r.sinks) > 0 {
+		st.Sinks = make([]SinkStats, len(r.sinks))
+		for i, q := range r.sinks {
+			st.Sinks[i] = q.stats()
+			st.SinkErrors += st.Sinks[i].Errors
+		}
+	}
+	return st
 }
 
 // SetPaused stops (true) or resumes (false) recording new requests.
@@ -184,7 +228,7 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 	a := &ActiveRecord{rec: r, start: start}
 	a.calls = a.inline[:0]
 	a.hdr = info.Header
-	a.state = info.TraceState
+	a.state = capTraceState(info.TraceState)
 	rec := &a.r
 	rec.ID = r.ids.next(start)
 	rec.Kind = info.Kind
@@ -238,159 +282,4 @@ func (r *Recorder) admitRoute(method, path, route string, h map[string][]string)
 		}
 	}
 	return false
-}
-
-// enqueue hands a finished record to the writer without ever blocking.
-func (r *Recorder) enqueue(rec *Record) {
-	if r.closed.Load() {
-		r.dropped.Add(1)
-		return
-	}
-	select {
-	case r.q <- rec:
-		r.recorded.Add(1)
-		// The writer does not wait on the queue itself, so a request does
-		// not wake it for every record: only once a batch is ready (the
-		// ticker collects the rest).
-		if len(r.q) >= r.kickAt {
-			select {
-			case r.kick <- struct{}{}:
-			default:
-			}
-		}
-	default:
-		r.dropped.Add(1)
-	}
-}
-
-// Close stops recording, hands the records still queued to the sinks, and
-// stops the background writer. If ctx ends first, the sinks' contexts are
-// cancelled, the remaining records are dropped and counted, and Close returns
-// ctx's error once the writer has stopped (it waits at most one more second
-// for a sink that ignores its context). Calling Close again returns
-// [ErrClosed].
-func (r *Recorder) Close(ctx context.Context) error {
-	err := ErrClosed
-	r.closeOnce.Do(func() {
-		err = nil
-		r.closed.Store(true)
-		close(r.stop)
-		select {
-		case <-r.done:
-		case <-ctx.Done():
-			err = ctx.Err()
-			r.sinkCancel()
-			select {
-			case <-r.done:
-			case <-time.After(time.Second):
-				r.log.Warn("recorder: a sink ignored its context; its goroutine is still running")
-			}
-		}
-		r.sinkCancel()
-		// A record that raced past the closed flag is counted, not lost silently.
-		for {
-			select {
-			case <-r.q:
-				r.dropped.Add(1)
-				continue
-			default:
-			}
-			break
-		}
-	})
-	return err
-}
-
-func (r *Recorder) writer() {
-	defer close(r.done)
-	t := time.NewTicker(r.cfg.batchInterval)
-	defer t.Stop()
-	size := r.cfg.batchSize
-	batch := make([]*Record, 0, size)
-	// drain hands the queued records to the sinks a batch at a time; unless
-	// all is set, it keeps a partial batch for later.
-	drain := func(all bool) {
-		for {
-		fill:
-			for len(batch) < size {
-				select {
-				case rec := <-r.q:
-					batch = append(batch, rec)
-				default:
-					break fill
-				}
-			}
-			if len(batch) == 0 || len(batch) < size && !all {
-				return
-			}
-			r.deliver(batch)
-			clear(batch)
-			batch = batch[:0]
-		}
-	}
-	for {
-		select {
-		case <-r.kick:
-			drain(false)
-		case <-t.C:
-			drain(true)
-		case <-r.stop:
-			drain(true)
-			return
-		}
-	}
-}
-
-// deliver finishes the records off the request path (stack symbolization,
-// analysis) and writes them to every sink.
-func (r *Recorder) deliver(batch []*Record) {
-	if r.sinkCtx.Err() != nil {
-		r.dropped.Add(uint64(len(batch)))
-		return
-	}
-	for _, rec := range batch {
-		r.prepare(rec)
-	}
-	for _, s := range r.cfg.sinks {
-		ctx, cancel := context.WithTimeout(r.sinkCtx, r.cfg.sinkTimeout)
-		err := safeWrite(ctx, s, batch)
-		cancel()
-		if err != nil {
-			r.sinkErrors.Add(1)
-			r.log.Warn("recorder: sink write failed", "records", len(batch), "err", err)
-		}
-	}
-	r.written.Add(uint64(len(batch)))
-}
-
-func safeWrite(ctx context.Context, s Sink, batch []*Record) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = panicError{v}
-		}
-	}()
-	return s.Write(ctx, batch)
-}
-
-type panicError struct{ v any }
-
-func (p panicError) Error() string { return "sink panicked: " + panicString(p.v) }
-
-// prepare symbolizes stacks, redacts headers and analyses the record.
-func (r *Recorder) prepare(rec *Record) {
-	for i := range rec.Calls {
-		c := &rec.Calls[i]
-		if len(c.pcs) > 0 {
-			c.Stack = r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
-			c.pcs = nil
-		}
-	}
-	switch {
-	case rec.hdrFlat != nil:
-		rec.Headers = r.headerMap(rec.hdrFlat)
-		rec.hdrFlat = nil
-	case rec.Headers != nil:
-		rec.Headers = r.cfg.redaction.Header(rec.Headers)
-	}
-	rec.Warnings = append(rec.Warnings, Analyze(rec, r.cfg.repeatThreshold)...)
 }

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +29,19 @@ func oneRequest(rec *recording.Recorder, path string, calls int) {
 		recording.StartCall(ctx, "svc", fmt.Sprint(i)).End(nil)
 	}
 	ar.Finish()
+}
+
+// waitStats polls rec's counters until cond holds of them or ten seconds
+// have passed, and returns the last ones read.
+func waitStats(rec *recording.Recorder, cond func(recording.Stats) bool) recording.Stats {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := rec.Stats()
+		if cond(st) || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // goroutines waits briefly for the goroutine count to settle at or below n.
@@ -75,12 +87,12 @@ func TestCloseDrainsAndStops(t *testing.T) {
 }
 
 // TestStalledSink: a sink that blocks neither blocks requests nor lets memory
-// grow past the queue bound; the surplus is dropped and counted, and Close
-// still returns within its deadline, cancelling the sink.
+// grow past its queue's bound, nor keeps records from the other sinks; its
+// surplus is dropped and counted against it alone, and Close still returns
+// within its deadline, cancelling the sink.
 func TestStalledSink(t *testing.T) {
 	before := runtime.NumGoroutine()
 	release := make(chan struct{})
-	var calls sync.WaitGroup
 	stalled := recording.SinkFunc(func(ctx context.Context, recs []*recording.Record) error {
 		select {
 		case <-release:
@@ -88,30 +100,52 @@ func TestStalledSink(t *testing.T) {
 		}
 		return ctx.Err()
 	})
-	const queue = 16
-	rec := recording.New(recording.WithSinks(stalled), recording.WithQueueSize(queue), recording.WithBatch(4, time.Millisecond))
-	calls.Add(1)
+	good := recordingtest.NewSink()
+	const queue, n = 64, 5000
+	rec := recording.New(recording.WithSinks(stalled, good), recording.WithQueueSize(queue), recording.WithBatch(4, time.Millisecond))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for i := range 5000 {
+		for i := range n {
 			oneRequest(rec, fmt.Sprint(i), 3)
+			if i%8 == 0 {
+				// Let the pipeline run: records are dropped because the
+				// stalled sink holds them, not because requests outran
+				// the good sink.
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				good.Wait(ctx, i+1-int(rec.Stats().Dropped))
+				cancel()
+			}
 		}
 	}()
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
-		t.Fatal("requests blocked behind a stalled sink")
+		t.Fatalf("requests blocked behind a stalled sink: %+v, good %d", rec.Stats(), good.Len())
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	st := rec.Stats()
-	// At most one batch in the sink plus a full queue can be held.
-	if held := st.Recorded - st.Dropped; st.QueueDepth > queue || st.Recorded > uint64(queue+4) {
-		t.Fatalf("queue depth %d, recorded %d (held %d): memory not bounded by the queue", st.QueueDepth, st.Recorded, held)
+	if got := good.Wait(ctx, int(st.Recorded)); len(got) != int(st.Recorded) {
+		t.Fatalf("the good sink got %d of %d records recorded", len(got), st.Recorded)
 	}
-	if st.Dropped < 5000-queue-4 {
-		t.Fatalf("dropped %d, want nearly all of 5000", st.Dropped)
+	// The counters follow Write's return.
+	st = waitStats(rec, func(st recording.Stats) bool { return st.Sinks[1].Written == st.Recorded })
+	if st.Recorded < n/2 {
+		t.Fatalf("recorded %d of %d: the stalled sink held the queue up (%+v)", st.Recorded, n, st)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	stuck := st.Sinks[0]
+	// At most a batch being written plus a full queue can be held.
+	if stuck.QueueDepth > queue+4 || stuck.Written != 0 || stuck.Dropped < st.Recorded-queue-4 {
+		t.Fatalf("stalled sink %+v: memory not bounded by its queue, or its drops not counted (recorded %d)", stuck, st.Recorded)
+	}
+	if g := st.Sinks[1]; g.Written != st.Recorded || g.Dropped != 0 || g.Errors != 0 {
+		t.Fatalf("good sink %+v, want all %d written", g, st.Recorded)
+	}
+	if st.Written != 0 {
+		t.Fatalf("written %d: no record was accepted by every sink", st.Written)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	if err := rec.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -121,12 +155,15 @@ func TestStalledSink(t *testing.T) {
 		t.Fatalf("close waited %v", waited)
 	}
 	close(release)
-	calls.Done()
 	if got := goroutinesSettle(before); got > before {
 		t.Fatalf("%d goroutines after Close, %d before", got, before)
 	}
-	if st := rec.Stats(); st.SinkErrors == 0 {
+	st = rec.Stats()
+	if st.SinkErrors == 0 || st.Sinks[0].Errors == 0 {
 		t.Fatalf("sink errors not counted: %+v", st)
+	}
+	if s := st.Sinks[0]; s.Written+s.Dropped != st.Recorded || s.QueueDepth != 0 || s.QueueBytes != 0 {
+		t.Fatalf("stalled sink after Close %+v: written and dropped should add up to the %d recorded, the queue be empty", s, st.Recorded)
 	}
 }
 
@@ -140,8 +177,18 @@ func TestFailingAndPanickingSinks(t *testing.T) {
 	if good.Len() != 1 {
 		t.Fatal("a failing sink kept records from the others")
 	}
-	if st := rec.Stats(); st.SinkErrors != 2 {
-		t.Fatalf("sink errors %d, want 2", st.SinkErrors)
+	st := rec.Stats()
+	if st.SinkErrors != 2 || st.Written != 0 {
+		t.Fatalf("sink errors %d, written %d; want 2 errors and nothing written by every sink", st.SinkErrors, st.Written)
+	}
+	for i, want := range []recording.SinkStats{
+		{Name: "recording.SinkFunc", Dropped: 1, Errors: 1},
+		{Name: "recording.SinkFunc", Dropped: 1, Errors: 1},
+		{Name: "*recordingtest.Sink", Written: 1},
+	} {
+		if st.Sinks[i] != want {
+			t.Errorf("sink %d: %+v, want %+v", i, st.Sinks[i], want)
+		}
 	}
 }
 
@@ -198,7 +245,7 @@ func TestCallDetails(t *testing.T) {
 		t.Fatalf("%d calls", len(r.Calls))
 	}
 	got := r.Calls[0]
-	if got.Request != "a very ..." || got.Response != "short" || got.RequestSize != 3 || got.ResponseSize != 7 ||
+	if got.Request != "a very lon…[truncated 12 bytes]" || got.Response != "short" || got.RequestSize != 3 || got.ResponseSize != 7 ||
 		got.Attr("k") != "v2" || len(got.Attrs) != 1 || got.Error != "miss" || len(got.Phases) != 1 ||
 		got.Phases[0].Duration != time.Millisecond || !got.SpanID.IsValid() {
 		t.Fatalf("call %+v", got)
@@ -399,14 +446,14 @@ func TestRedaction(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                          "",
 		"page=2":                    "page=2",
-		"token=abc&page=2":          "token=%5BREDACTED%5D&page=2",
-		"a=1&API_KEY=zz&b":          "a=1&API_KEY=%5BREDACTED%5D&b",
-		"&password=x&":              "&password=%5BREDACTED%5D&",
-		"user%5Fsecret=1":           "user%5Fsecret=%5BREDACTED%5D",
+		"token=abc&page=2":          "token=[REDACTED]&page=2",
+		"a=1&API_KEY=zz&b":          "a=1&API_KEY=[REDACTED]&b",
+		"&password=x&":              "&password=[REDACTED]&",
+		"user%5Fsecret=1":           "user%5Fsecret=[REDACTED]",
 		"%zz=1":                     "%zz=1",
-		"session_id=1&sessions=all": "session_id=%5BREDACTED%5D&sessions=%5BREDACTED%5D",
-		"a=1;token=x;b=2":           "a=1;token=%5BREDACTED%5D;b=2",
-		"a%zz=1&token=y":            "a%zz=1&token=%5BREDACTED%5D",
+		"session_id=1&sessions=all": "session_id=[REDACTED]&sessions=[REDACTED]",
+		"a=1;token=x;b=2":           "a=1;token=[REDACTED];b=2",
+		"a%zz=1&token=y":            "a%zz=1&token=[REDACTED]",
 	} {
 		if got := r.Query(in); got != want {
 			t.Errorf("Query(%q) = %q, want %q", in, got, want)
@@ -417,7 +464,7 @@ func TestRedaction(t *testing.T) {
 	got := r.Header(h)
 	if got["Authorization"][0] != recording.Redacted || got["cookie"][1] != recording.Redacted || got["Accept"][0] != "*/*" ||
 		got["X-Access-Token"][0] != recording.Redacted || got["Private-Token"][0] != recording.Redacted ||
-		got["Referer"][0] != "https://app/reset?token=%5BREDACTED%5D&step=2" {
+		got["Referer"][0] != "https://app/reset?token=[REDACTED]&step=2" {
 		t.Fatalf("headers %v", got)
 	}
 	if h["Authorization"][0] != "Bearer x" {

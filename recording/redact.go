@@ -1,47 +1,157 @@
 package recording
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/goappstats/appstats/internal/convention"
 )
 
-// Redacted ("[REDACTED]") replaces a value that redaction hid.
+// Redacted ("[REDACTED]") replaces a value that redaction hid. It is written
+// as it is in every output — records, the dashboard's JSON API, exported
+// spans — and never percent-encoded, so that it reads the same in a query
+// string as anywhere else.
 const Redacted = convention.Redacted
 
 // Redaction says which recorded values are hidden. The zero value hides
 // nothing; [DefaultRedaction] is what a [Recorder] uses unless told otherwise.
+//
+// A Recorder applies its Redaction twice: wrappers redact what they know the
+// meaning of as they record it (a query string, a URL, SQL arguments), and
+// the recorder's background writer redacts every record before any sink sees
+// it — headers, paths, routes, call names, request and response summaries,
+// attributes and error messages ([Redaction.Text], [Redaction.Error]) — so
+// that nothing a wrapper missed reaches a store or an exporter.
 type Redaction struct {
 	// Headers are header names (any case) whose values are replaced by
-	// [Redacted].
+	// [Redacted], whatever the words in their names.
 	Headers []string
-	// Params are case-insensitive substrings: a query parameter, SQL argument
-	// or attribute whose name contains one has its value replaced.
+	// Params are secret words: a query parameter, header, SQL argument or
+	// attribute whose name holds one as a word has its value replaced, and
+	// so has a "name=value" written in any recorded text. Names are split
+	// into words at punctuation, between camelCase words and between letters
+	// and digits, so "token" hides access_token, X-Auth-Token and
+	// accessToken; a word of five letters or more also matches as the end
+	// of a longer word (csrftoken) and spelled over several words ("apikey"
+	// hides api_key and apiKey). Short words match whole words only: "auth"
+	// hides X-Auth-Token but not author or :authority.
 	Params []string
+	// Values hides values that look secret whatever their name: JSON Web
+	// Tokens, card numbers, social security numbers, e-mail addresses, long
+	// random-looking tokens (see [Redaction.SecretValue]), in query values,
+	// paths, summaries, headers, attributes and SQL arguments.
+	Values bool
+	// Errors replaces the quoted fragments of recorded error messages —
+	// drivers and servers quote the values they reject, as SQLite's
+	// near "'hunter2'": syntax error does — by [Redacted]. Set it to false
+	// to keep error messages as they are (they are still redacted like any
+	// text: URLs, secret names' values and, with Values, secret-looking
+	// values).
+	Errors bool
+
+	rules *convention.Rules // compiled from Params and Values, if they have not changed since…
+	fixed bool              // …unless a Recorder compiled them for its own copy, which never changes
 }
 
-// DefaultRedaction hides credentials: the Authorization, Cookie, Set-Cookie and
-// Proxy-Authorization headers (and common token headers), and parameters whose
-// names look secret.
+// DefaultRedaction hides credentials and personal data: the Authorization,
+// Cookie, Set-Cookie and Proxy-Authorization headers (and common token
+// headers); names holding one of the words password, passwd, pwd, pw, pass,
+// passphrase, secret, token, auth, authorization, credential, apikey,
+// accesskey, private, ssn, pin, card, creditcard, cc, cvv, cvc, session,
+// sessionid, sessid, cookie, signature, sig, jwt, otp, bearer, cert,
+// certificate, email, csrf and xsrf; values that look secret; and the
+// quoted fragments of error messages.
 func DefaultRedaction() Redaction {
-	return Redaction{
+	r := Redaction{
 		Headers: []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Authorization", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token"},
-		Params: []string{"token", "password", "passwd", "pwd", "secret", "key", "auth", "session", "signature",
-			"sig", "credential", "jwt", "code", "otp"},
+		Params:  convention.DefaultSecretWords(),
+		Values:  true,
+		Errors:  true,
 	}
+	r.rules = convention.NewRules(r.Params, r.Values)
+	return r
 }
 
-// SecretName reports whether a parameter called name should be hidden: its
-// name contains one of r.Params, compared without regard to case.
-func (r *Redaction) SecretName(name string) bool { return convention.SecretName(name, r.Params) }
+// compile prepares the rules once, for a Recorder's own copy.
+func (r *Redaction) compile() {
+	r.rules = convention.NewRules(r.Params, r.Values)
+	r.fixed = true
+}
 
-// Query returns the raw query with the values of secret-looking parameters
-// replaced. Both "&" and ";" separate parameters, as many servers accept
-// either; a name that does not unescape is checked as it is.
-func (r *Redaction) Query(raw string) string { return convention.RedactQuery(raw, r.Params) }
+// compiled returns the rules of r (nil hides nothing): those compiled
+// before, unless Params or Values changed since.
+func (r *Redaction) compiled() *convention.Rules {
+	switch {
+	case r == nil:
+		return nil
+	case r.rules != nil && (r.fixed || r.rules.For(r.Params, r.Values)):
+		return r.rules
+	}
+	return convention.NewRules(r.Params, r.Values)
+}
 
-// Header returns a copy of h with the values of redacted headers replaced.
-// A nil h gives nil.
+// empty reports whether r hides nothing at all.
+func (r *Redaction) empty() bool {
+	return len(r.Headers) == 0 && len(r.Params) == 0 && !r.Values && !r.Errors
+}
+
+// SecretName reports whether a parameter called name should be hidden: it
+// holds one of r.Params as a word (see [Redaction.Params]).
+func (r *Redaction) SecretName(name string) bool { return r.compiled().SecretName(name) }
+
+// SecretValue reports whether v looks like a secret whatever its name, when
+// r.Values is set: a JSON Web Token; a payment card number (13 to 19 digits,
+// possibly in groups, passing the Luhn check); a US social security number;
+// an e-mail address; a token with a well-known prefix (sk_live_, ghp_,
+// AKIA…); or a long random-looking token (20 characters or more of base64
+// or base64url mixing letters and digits, or both cases, as random strings
+// do). Identifiers stay readable: other numbers, UUIDs and hexadecimal
+// strings (hashes, object IDs), dates, words and names in camelCase or
+// snake_case. A secret written in hexadecimal is hidden only by its name.
+func (r *Redaction) SecretValue(v string) bool {
+	return r != nil && r.Values && convention.SecretValue(v)
+}
+
+// Query returns the raw query with the values of secret parameters
+// replaced by [Redacted] (not percent-encoded), as are values that look
+// secret and the secrets of URLs and query strings nested in a value. Both
+// "&" and ";" separate parameters, as many servers accept either; a name
+// that does not unescape is checked as it is.
+func (r *Redaction) Query(raw string) string { return r.compiled().Query(raw) }
+
+// URL returns u written out with its user information replaced by
+// [Redacted] and its path, query and fragment redacted. u is not modified.
+// A nil r gives u.String().
+func (r *Redaction) URL(u *url.URL) string {
+	if r == nil {
+		return u.String()
+	}
+	return r.compiled().URL(u)
+}
+
+// Text returns a free text — a header value, a summary, a path — with its
+// secrets replaced by [Redacted]: the user information and secret
+// parameters of URLs and query strings found anywhere in it, the value of
+// any secret name written "name=value", name:"value" or "name": value, and,
+// with r.Values, every word that looks secret.
+func (r *Redaction) Text(s string) string { return r.compiled().Text(s) }
+
+// Error returns an error message redacted for storage: with r.Errors, its
+// quoted fragments replaced by [Redacted]; then redacted as a text
+// ([Redaction.Text]).
+func (r *Redaction) Error(msg string) string {
+	if msg == "" || r == nil {
+		return msg
+	}
+	if r.Errors {
+		msg = convention.ScrubError(msg)
+	}
+	return r.compiled().Text(msg)
+}
+
+// Header returns a copy of h with the values of redacted headers replaced,
+// and the other values redacted as texts ([Redaction.Text]). A nil h gives
+// nil.
 func (r *Redaction) Header(h map[string][]string) map[string][]string {
 	if h == nil {
 		return nil
@@ -67,27 +177,25 @@ func (r *Redaction) Header(h map[string][]string) map[string][]string {
 	return out
 }
 
-// headerValues redacts vs, a copy the caller owns, in place.
-func (r *Redaction) headerValues(name string, vs []string, secret bool) []string {
+// headerValues redacts vs, a copy the caller owns, in place: every value of
+// a secret header, and the secrets found in the others (a Referer's query,
+// an X-Original-URL's token).
+func (r *Redaction) headerValues(_ string, vs []string, secret bool) []string {
 	if secret {
 		for i := range vs {
 			vs[i] = Redacted
 		}
 		return vs
 	}
-	if strings.EqualFold(name, "Referer") {
-		// A referring URL carries the previous page's query.
-		for i, v := range vs {
-			if base, q, ok := strings.Cut(v, "?"); ok {
-				vs[i] = base + "?" + r.Query(q)
-			}
-		}
+	rules := r.compiled()
+	for i, v := range vs {
+		vs[i] = rules.Text(v)
 	}
 	return vs
 }
 
 // secretHeader reports whether a header is hidden: it is listed, or its
-// name looks secret the way a parameter's does (X-Access-Token,
+// name holds a secret word the way a parameter's does (X-Access-Token,
 // Private-Token, X-Amz-Security-Token…). Header names compare
 // case-insensitively, so name need not be canonical.
 func (r *Redaction) secretHeader(name string) bool {
@@ -97,4 +205,52 @@ func (r *Redaction) secretHeader(name string) bool {
 		}
 	}
 	return r.SecretName(name)
+}
+
+// scrub redacts a finished record before the sinks see it: its path, route,
+// errors and attributes, and its calls' names, summaries, errors and
+// attributes. Headers are redacted by headerMap. The request summary of an
+// SQL call, normalized by the wrapper that recorded it (it is also the
+// call's db.query.text), holds no literal and is left as it is. It runs in
+// the writer goroutine, which owns the record.
+func (r *Recorder) scrub(rec *Record) {
+	red := &r.cfg.redaction
+	if red.empty() {
+		return
+	}
+	rules := red.compiled()
+	rec.Path = rules.Text(rec.Path)
+	rec.Route = rules.Text(rec.Route)
+	rec.Error = red.Error(rec.Error)
+	rec.Panic = red.Error(rec.Panic)
+	r.scrubAttrs(rules, rec.Attrs)
+	for i := range rec.Calls {
+		c := &rec.Calls[i]
+		c.Method = rules.Text(c.Method)
+		if c.Request == "" || c.Request != c.Attr(convention.KeyDBQueryText) {
+			c.Request = rules.Text(c.Request)
+		}
+		c.Response = rules.Text(c.Response)
+		c.Error = red.Error(c.Error)
+		r.scrubAttrs(rules, c.Attrs)
+	}
+}
+
+// scrubAttrs redacts attributes in place: the value of an attribute whose
+// key is secret (it holds a secret word, or names a redacted header), and
+// the secrets in the others. db.query.text, normalized by the wrapper that
+// recorded it, is left as it is.
+func (r *Recorder) scrubAttrs(rules *convention.Rules, attrs []Attr) {
+	for i := range attrs {
+		a := &attrs[i]
+		switch {
+		case a.Key == convention.KeyDBQueryText:
+		case r.secretKey(a.Key):
+			if a.Value != "" {
+				a.Value = Redacted
+			}
+		default:
+			a.Value = rules.Text(a.Value)
+		}
+	}
 }

@@ -72,6 +72,35 @@ const (
 	MaxLimit     = 1000
 )
 
+// Bounded aggregates. Routes and call names come from the application and
+// its clients: a router hook that returns raw paths, a gRPC server with an
+// unknown-service handler, or an HTTP client calling many URLs could make
+// them without end. So a store keeps, in each time bucket it aggregates
+// and in each [Stats] answer, at most a fixed number of distinct routes,
+// of RPCs (service and method), of route×RPC pairs and of instances, each
+// list on its own, and folds the others into one entry named Other:
+//
+//   - [RouteStats] with Route Other;
+//   - [RPCStats] with Service Other and an empty Method;
+//   - [RouteRPCStats] with Route and Service Other and an empty Method;
+//   - [InstanceStats] with Instance Other.
+//
+// Totals are kept: the counts and times of every list still add up to the
+// window's. The entries kept are those with the most requests or calls;
+// an entry's own figures count what was kept under its name, so a key
+// folded in some time buckets and kept in others is split between its
+// entry and Other. The Requests of the Other RPC entry count a request once
+// per folded RPC it made.
+const (
+	// Other names the entry that keys beyond the maximum fold into.
+	Other = "(other)"
+	// DefaultMaxKeys is how many distinct routes, RPCs, route×RPC pairs
+	// and instances a store keeps per time bucket and per [Stats] list
+	// unless configured otherwise (badgerstore.Options.MaxKeys,
+	// redisstore.Options.MaxKeys, memstore.WithMaxKeys).
+	DefaultMaxKeys = 500
+)
+
 // A Page is one page of [Store.List] results.
 type Page struct {
 	Records []recording.Summary
@@ -132,7 +161,8 @@ type RouteRPCStats struct {
 }
 
 // Stats is what [Store.Stats] returns. Each list is sorted by Total,
-// largest first.
+// largest first, and holds at most the store's maximum of distinct keys
+// ([DefaultMaxKeys] unless configured) plus one [Other] entry.
 type Stats struct {
 	Window    Window
 	Requests  int64
@@ -162,4 +192,50 @@ type Bucket struct {
 	Errors   int64
 	Calls    int64
 	Latency
+}
+
+// A HealthReporter is a [Store] that can tell an operator what keeps it from
+// working normally — a full disk, a damaged directory it moved aside,
+// records it dropped or could not read. The dashboard shows it, and
+// api/health returns it, when the store implements it.
+type HealthReporter interface {
+	// Health returns the store's condition now. It must be cheap (no I/O)
+	// and safe for concurrent use.
+	Health() Health
+}
+
+// Store states, for [Health.State].
+const (
+	// StateOK: the store keeps what it is given.
+	StateOK = "ok"
+	// StateDiskFull: the filesystem is too full to write safely, so records
+	// are dropped (and counted) until space returns.
+	StateDiskFull = "disk full"
+	// StateReadOnly: the store was opened for reading only.
+	StateReadOnly = "read-only"
+	// StateClosed: the store has been closed.
+	StateClosed = "closed"
+)
+
+// Health is a store's condition, as [HealthReporter] reports it.
+type Health struct {
+	// State is StateOK or another of the State constants.
+	State string
+	// Detail explains State in a sentence for an operator; empty when
+	// there is nothing to say.
+	Detail string
+	// Dropped counts records the store was given but did not keep since it
+	// was opened: written while the disk was full or the store was over its
+	// size limit, or too large to store.
+	Dropped uint64
+	// Skipped counts stored entries that could not be read since the store
+	// was opened (damaged bytes): they are left out of answers.
+	Skipped uint64
+	// MovedAside names the directory a damaged store was moved to when
+	// this one was opened; empty if none was.
+	MovedAside string
+	// DiskBytes is the space the store's files take on disk, DiskFree the
+	// space left on their filesystem (-1: unknown), and MaxBytes the limit
+	// the store keeps its records to (0: none).
+	DiskBytes, DiskFree, MaxBytes int64
 }

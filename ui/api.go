@@ -176,13 +176,17 @@ type histogramJSON struct {
 }
 
 type statsJSON struct {
-	Window    windowJSON          `json:"window"`
-	Requests  int64               `json:"requests"`
-	Errors    int64               `json:"errors"`
-	RPCs      []rpcStatsJSON      `json:"rpcs"`
-	Paths     []pathStatsJSON     `json:"paths"`
-	Instances []instanceStatsJSON `json:"instances"`
-	Histogram []histogramJSON     `json:"histogram"`
+	Window           windowJSON          `json:"window"`
+	Requests         int64               `json:"requests"`
+	Errors           int64               `json:"errors"`
+	RPCs             []rpcStatsJSON      `json:"rpcs"`
+	Paths            []pathStatsJSON     `json:"paths"`
+	Instances        []instanceStatsJSON `json:"instances"`
+	Histogram        []histogramJSON     `json:"histogram"`
+	RPCsOmitted      int                 `json:"rpcs_omitted"`
+	PathsOmitted     int                 `json:"paths_omitted"`
+	RouteRPCsOmitted int                 `json:"route_rpcs_omitted"`
+	InstancesOmitted int                 `json:"instances_omitted"`
 }
 
 type windowJSON struct {
@@ -208,20 +212,45 @@ type bucketJSON struct {
 type healthJSON struct {
 	Recorder *recorderJSON `json:"recorder"`
 	Live     *liveJSON     `json:"live"`
+	Store    *storeJSON    `json:"store"`
+}
+
+// storeJSON is a store's [store.Health], for stores that report it.
+type storeJSON struct {
+	State      string `json:"state"`
+	Detail     string `json:"detail,omitempty"`
+	Dropped    uint64 `json:"dropped"`
+	Skipped    uint64 `json:"skipped"`
+	MovedAside string `json:"moved_aside,omitempty"`
+	DiskBytes  int64  `json:"disk_bytes"`
+	DiskFree   int64  `json:"disk_free"`
+	MaxBytes   int64  `json:"max_bytes"`
 }
 
 type recorderJSON struct {
-	Recorded     uint64 `json:"recorded"`
-	Written      uint64 `json:"written"`
-	Dropped      uint64 `json:"dropped"`
-	SinkErrors   uint64 `json:"sink_errors"`
-	SampledOut   uint64 `json:"sampled_out"`
-	Filtered     uint64 `json:"filtered"`
-	DroppedCalls uint64 `json:"dropped_calls"`
-	LateCalls    uint64 `json:"late_calls"`
-	QueueDepth   int    `json:"queue_depth"`
-	QueueCap     int    `json:"queue_cap"`
-	Paused       bool   `json:"paused"`
+	Recorded      uint64     `json:"recorded"`
+	Written       uint64     `json:"written"`
+	Dropped       uint64     `json:"dropped"`
+	SinkErrors    uint64     `json:"sink_errors"`
+	SampledOut    uint64     `json:"sampled_out"`
+	Filtered      uint64     `json:"filtered"`
+	DroppedCalls  uint64     `json:"dropped_calls"`
+	LateCalls     uint64     `json:"late_calls"`
+	QueueDepth    int        `json:"queue_depth"`
+	QueueCap      int        `json:"queue_cap"`
+	QueueBytes    int64      `json:"queue_bytes"`
+	QueueBytesCap int64      `json:"queue_bytes_cap"`
+	Sinks         []sinkJSON `json:"sinks"`
+	Paused        bool       `json:"paused"`
+}
+
+type sinkJSON struct {
+	Name       string `json:"name"`
+	Written    uint64 `json:"written"`
+	Dropped    uint64 `json:"dropped"`
+	Errors     uint64 `json:"errors"`
+	QueueDepth int    `json:"queue_depth"`
+	QueueBytes int64  `json:"queue_bytes"`
 }
 
 type liveJSON struct {
@@ -334,19 +363,27 @@ func attrsJSON(as []recording.Attr) []attrJSON {
 	return out
 }
 
-func toStatsJSON(st *store.Stats) statsJSON {
-	out := statsJSON{
-		Window:    windowJSON{Since: rfc3339(st.Window.Since), Until: rfc3339(st.Window.Until)},
-		Requests:  st.Requests,
-		Errors:    st.Errors,
-		RPCs:      make([]rpcStatsJSON, 0, len(st.RPCs)),
-		Paths:     make([]pathStatsJSON, 0, len(st.Routes)),
-		Instances: make([]instanceStatsJSON, 0, len(st.Instances)),
-		Histogram: make([]histogramJSON, 0, len(st.Histogram)),
-	}
+// toStatsJSON converts st, cut to the bounds of boundStats; shares are of
+// the total call time of every RPC, listed or not.
+func toStatsJSON(all *store.Stats) statsJSON {
 	var total time.Duration
-	for i := range st.RPCs {
-		total += st.RPCs[i].Total
+	for i := range all.RPCs {
+		total += all.RPCs[i].Total
+	}
+	shown := boundStats(all)
+	st := shown.Stats
+	out := statsJSON{
+		Window:           windowJSON{Since: rfc3339(st.Window.Since), Until: rfc3339(st.Window.Until)},
+		Requests:         st.Requests,
+		Errors:           st.Errors,
+		RPCs:             make([]rpcStatsJSON, 0, len(st.RPCs)),
+		Paths:            make([]pathStatsJSON, 0, len(st.Routes)),
+		Instances:        make([]instanceStatsJSON, 0, len(st.Instances)),
+		Histogram:        make([]histogramJSON, 0, len(st.Histogram)),
+		RPCsOmitted:      shown.RPCsOmitted,
+		PathsOmitted:     shown.RoutesOmitted,
+		RouteRPCsOmitted: shown.RouteRPCsOmitted,
+		InstancesOmitted: shown.InstancesOmitted,
 	}
 	byRPC := make(map[[2]string][]routeRPCJSON)
 	byRoute := make(map[string][]pathRPCJSON)
@@ -424,7 +461,7 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	page, err := h.st.List(r.Context(), p.query)
+	page, err := h.list(r.Context(), p.query, apiListFixed, apiListBudget)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
@@ -512,11 +549,23 @@ func (h *handler) health() healthJSON {
 		out.Recorder = &recorderJSON{
 			Recorded: s.Recorded, Written: s.Written, Dropped: s.Dropped, SinkErrors: s.SinkErrors,
 			SampledOut: s.SampledOut, Filtered: s.Filtered, DroppedCalls: s.DroppedCalls,
-			LateCalls: s.LateCalls, QueueDepth: s.QueueDepth, QueueCap: s.QueueCap, Paused: s.Paused,
+			LateCalls: s.LateCalls, QueueDepth: s.QueueDepth, QueueCap: s.QueueCap,
+			QueueBytes: s.QueueBytes, QueueBytesCap: s.QueueBytesCap, Sinks: []sinkJSON{}, Paused: s.Paused,
+		}
+		for _, k := range s.Sinks {
+			out.Recorder.Sinks = append(out.Recorder.Sinks, sinkJSON{Name: k.Name, Written: k.Written, Dropped: k.Dropped,
+				Errors: k.Errors, QueueDepth: k.QueueDepth, QueueBytes: k.QueueBytes})
 		}
 	}
 	if l := h.cfg.live; l != nil {
 		out.Live = &liveJSON{Subscribers: l.Subscribers(), Notified: l.notified.Load()}
+	}
+	if hr, ok := h.st.(store.HealthReporter); ok {
+		sh := hr.Health()
+		out.Store = &storeJSON{
+			State: sh.State, Detail: sh.Detail, Dropped: sh.Dropped, Skipped: sh.Skipped, MovedAside: sh.MovedAside,
+			DiskBytes: sh.DiskBytes, DiskFree: sh.DiskFree, MaxBytes: sh.MaxBytes,
+		}
 	}
 	return out
 }

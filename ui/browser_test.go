@@ -261,7 +261,7 @@ func TestBrowserDashboard(t *testing.T) {
 	st, _ := demoStore(t)
 	live := ui.NewLive()
 	defer live.Close()
-	rec := recording.New(recording.WithSinks(st, live))
+	rec := recording.New(recording.WithSinks(recording.Sequence(st, live)))
 	defer rec.Close(context.Background())
 	// A few requests through a real recorder: its health counters move, and
 	// they reach the store and the live stream through its sinks.

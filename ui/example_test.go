@@ -19,9 +19,9 @@ func ExampleNewHandler() {
 	defer st.Close()
 	live := ui.NewLive()
 	defer live.Close()
-	// The Live comes after the store, so that a dashboard told about new
-	// records finds them there.
-	rec := recording.New(recording.WithSinks(st, live))
+	// The Live follows the store in one sequence, so that a dashboard told
+	// about new records finds them there.
+	rec := recording.New(recording.WithSinks(recording.Sequence(st, live)))
 	defer rec.Close(context.Background())
 
 	mux := http.NewServeMux()

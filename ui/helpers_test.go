@@ -36,7 +36,7 @@ func makeRecord(t time.Time, n uint64, path string, status int, calls int) *reco
 		Status:        status,
 		RequestBytes:  120,
 		ResponseBytes: 2048,
-		Headers:       map[string][]string{"Accept": {"text/html"}, "Authorization": {"[redacted]"}},
+		Headers:       map[string][]string{"Accept": {"text/html"}, "Authorization": {"[REDACTED]"}},
 		Remote:        "127.0.0.1:5555",
 		Instance:      "test/1",
 		Overhead:      35 * time.Microsecond,
@@ -153,7 +153,7 @@ func demoRecords(now time.Time, span time.Duration, n int, seed uint64) []*recor
 			ID: recID(start, uint64(i+1)), Kind: recording.KindHTTP, Start: start,
 			Method: rt.method, Path: path, Route: rt.pattern, Status: 200,
 			RequestBytes: int64(rng.IntN(400)), ResponseBytes: int64(2000 + rng.IntN(20000)),
-			Headers: map[string][]string{"Accept": {"application/json"}, "Cookie": {"[redacted]"}, "User-Agent": {"loadgen/1.0"}},
+			Headers: map[string][]string{"Accept": {"application/json"}, "Cookie": {"[REDACTED]"}, "User-Agent": {"loadgen/1.0"}},
 			Remote:  "127.0.0.1:52314", Instance: "shop-7f9c/4242",
 			Overhead: time.Duration(20+rng.IntN(60)) * time.Microsecond,
 		}
@@ -247,7 +247,7 @@ func timelineRecord(start time.Time) *recording.Record {
 	r.ID = recID(start, 424242)
 	r.Start = start
 	r.Method, r.Path, r.Route, r.Status = "GET", "/users/1042/dashboard", "GET /users/{id}/dashboard", 200
-	r.Query = "tab=activity&token=[redacted]"
+	r.Query = "tab=activity&token=[REDACTED]"
 	r.Calls = nil
 	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 	stack := []recording.Frame{

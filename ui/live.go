@@ -17,17 +17,23 @@ import (
 const DefaultKeepAlive = 15 * time.Second
 
 // Live fans out "new records" notifications to the dashboards that are open,
-// over Server-Sent Events. It is a [recording.Sink]: add it to the recorder's
-// sinks after the store, so that a dashboard told about new records finds
-// them in the store:
+// over Server-Sent Events. It is a [recording.Sink]: give it to the recorder
+// after the store in one [recording.Sequence], so that a dashboard told about
+// new records finds them in the store (sinks given side by side are written
+// concurrently):
 //
 //	live := ui.NewLive()
-//	rec := recording.New(recording.WithSinks(st, live))
+//	rec := recording.New(recording.WithSinks(recording.Sequence(st, live)))
 //	h := ui.NewHandler(st, ui.WithLive(live), ui.WithRecorder(rec))
 //
 // Write never blocks the recorder: notifications to a subscriber that has not
 // read the previous one are merged into it (the counts add up), so a slow
 // dashboard costs nothing and gets one refresh for many records.
+//
+// A stream never holds up a graceful shutdown: the streams a server serves
+// end as soon as its [http.Server.Shutdown] begins (the first stream a
+// server serves registers that with [http.Server.RegisterOnShutdown]), and
+// that server opens no new ones; Close ends them all.
 //
 // All methods are safe for concurrent use. Close ends every stream; the
 // zero Live is not usable, create one with [NewLive].
@@ -38,6 +44,9 @@ type Live struct {
 	subs   map[*subscriber]struct{}
 	closed bool
 	done   chan struct{}
+	// servers are the servers that served a stream, with true once their
+	// shutdown has begun.
+	servers map[*http.Server]bool
 
 	notified atomic.Uint64 // records announced
 	merged   atomic.Uint64 // notifications merged into a pending one
@@ -67,6 +76,7 @@ func NewLive(opts ...LiveOption) *Live {
 		keepAlive: DefaultKeepAlive,
 		subs:      make(map[*subscriber]struct{}),
 		done:      make(chan struct{}),
+		servers:   make(map[*http.Server]bool),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -77,6 +87,7 @@ func NewLive(opts ...LiveOption) *Live {
 }
 
 type subscriber struct {
+	srv  *http.Server  // the server the stream is served by; nil if unknown
 	wake chan struct{} // capacity 1: a notification is pending
 	kick chan struct{} // closed to end this stream
 
@@ -146,13 +157,29 @@ func (l *Live) Subscribers() int {
 
 // disconnect ends every open stream but keeps l open: dashboards reconnect
 // (with backoff) and carry on.
-func (l *Live) disconnect() {
+func (l *Live) disconnect() { l.endStreams(nil) }
+
+// endStreams ends the open streams served by srv, or all of them if srv is
+// nil.
+func (l *Live) endStreams(srv *http.Server) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for s := range l.subs {
-		close(s.kick)
-		delete(l.subs, s)
+		if srv == nil || s.srv == srv {
+			close(s.kick)
+			delete(l.subs, s)
+		}
 	}
+}
+
+// shutdown runs when srv's Shutdown begins: it ends srv's streams, which
+// would otherwise keep Shutdown waiting until its deadline, and refuses new
+// ones from srv.
+func (l *Live) shutdown(srv *http.Server) {
+	l.mu.Lock()
+	l.servers[srv] = true
+	l.mu.Unlock()
+	l.endStreams(srv)
 }
 
 // Close ends every stream and refuses new ones; dashboards stop
@@ -168,13 +195,27 @@ func (l *Live) Close() error {
 	return nil
 }
 
-func (l *Live) subscribe() *subscriber {
+// subscribe opens a stream served by srv (nil if unknown), or returns nil
+// if l is closed or srv is shutting down.
+func (l *Live) subscribe(srv *http.Server) *subscriber {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return nil
 	}
-	s := &subscriber{wake: make(chan struct{}, 1), kick: make(chan struct{})}
+	if srv != nil {
+		down, known := l.servers[srv]
+		if down {
+			return nil
+		}
+		if !known {
+			l.servers[srv] = false
+			// The hook runs in a goroutine of its own: taking l.mu
+			// there does not deadlock with this call.
+			srv.RegisterOnShutdown(func() { l.shutdown(srv) })
+		}
+	}
+	s := &subscriber{srv: srv, wake: make(chan struct{}, 1), kick: make(chan struct{})}
 	l.subs[s] = struct{}{}
 	return s
 }
@@ -203,7 +244,8 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	s := l.subscribe()
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	s := l.subscribe(srv)
 	if s == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return

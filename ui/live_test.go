@@ -238,3 +238,36 @@ func TestLiveAnnounce(t *testing.T) {
 		t.Fatalf("after Announce(0): %+v, %v", got, err)
 	}
 }
+
+// TestLiveEndsOnServerShutdown: a graceful shutdown of the server that serves
+// live streams ends them at once instead of waiting for its deadline, and
+// that server opens no new stream; the Live itself stays open for others.
+func TestLiveEndsOnServerShutdown(t *testing.T) {
+	l := ui.NewLive()
+	t.Cleanup(func() { l.Close() })
+	srv := liveServer(t, l)
+	other := liveServer(t, l)
+	s := openStream(t, srv)
+	s.expect(t, "hello")
+	o := openStream(t, other)
+	o.expect(t, "hello")
+	waitSubscribers(t, l, 2)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Config.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with a live stream open: %v", err)
+	}
+	// Shutdown polls idle connections every 500 ms at most: well under
+	// the 10 s it was given.
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Shutdown took %v", took)
+	}
+	if _, ok := s.next(); ok {
+		t.Error("the stream of the server shut down is still open")
+	}
+	waitSubscribers(t, l, 1) // the other server's stream is still open
+	l.Write(context.Background(), []*recording.Record{{ID: recID(time.Now(), 1)}})
+	o.expect(t, "records")
+}

@@ -250,7 +250,7 @@ func setupUI(e *env, o options) error {
 	}
 	live := ui.NewLive()
 	e.closers = append(e.closers, live.Close)
-	if err := setupHelloSinks(e, "", st, live); err != nil {
+	if err := setupHelloSinks(e, "", recording.Sequence(st, live)); err != nil {
 		return err
 	}
 	e.note = "The hello handler recorded into " + durableName + "; with the dashboard (ui.NewHandler with ui.WithLive) mounted at /stats/ beside the app in both configurations. During each recorded round a client keeps its live stream (/stats/events) open and, on news of records, fetches the dashboard's parts (part/stats, part/history, api/series) at most once a second, 150 ms after the news, as the page's script does."

@@ -62,7 +62,11 @@ type options struct {
 	storeURL, instance string
 }
 
-func run(o options) error {
+// run serves the demo until SIGINT or SIGTERM, then shuts down in the order
+// that loses nothing: the server first (requests in flight finish, the
+// dashboards' live streams end), then what the app started, then appstats,
+// which writes the last records and closes the store.
+func run(o options) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -87,13 +91,13 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer as.Close()
+	defer func() { err = errors.Join(err, as.Close()) }() // runs last
 
 	handler, closeApp, err := newApp(as)
 	if err != nil {
 		return err
 	}
-	defer closeApp()
+	defer func() { err = errors.Join(err, closeApp()) }()
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -110,6 +114,7 @@ func run(o options) error {
 		go func() { defer wg.Done(); generate(ctx, base) }()
 	}
 	<-ctx.Done()
+	logger.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdown)

@@ -6,10 +6,18 @@
 //     ([HTTPCallName], with the path normalized by [NormalizePath]) and of a
 //     gRPC call ([GRPCCallName]), and the one splitter of a gRPC full method
 //     ([SplitGRPCMethod]);
+//   - routes: the one route of HTTP requests no router matched
+//     ([UnmatchedRoute]) and of calls to unknown gRPC methods
+//     ([RouteUnknownGRPC]);
 //   - the attribute keys wrappers record and the exporter writes (Key…
 //     constants): OpenTelemetry semantic-convention names where one exists,
 //     appstats' own under "appstats.";
-//   - redaction of query strings and URLs ([RedactQuery], [RedactURL]);
+//   - redaction ([Rules]): secret names matched by word, values that look
+//     secret ([SecretValue]), URLs, query strings and free texts, and the
+//     quoted fragments of error messages ([ScrubError]), all hidden behind
+//     one marker, [Redacted];
+//   - how a string over its byte cap is cut, with a visible note of what was
+//     cut ([Truncate]);
 //   - the rate-limited logger for problems found in the background
 //     ([Logger]);
 //   - how options treat values that keep a default ([SetPositive],

@@ -14,7 +14,7 @@ func Example() {
 	u, _ := url.Parse("https://API.example.com:443/users/42/orders?token=abc")
 	fmt.Println(convention.HTTPURLCallName("GET", u))
 	fmt.Println(convention.HTTPCallName("GET", "api.example.com", "443", "/users/42/orders"))
-	fmt.Println(convention.NewHTTPCall("GET", u, []string{"token"}).Request)
+	fmt.Println(convention.NewHTTPCall("GET", u, convention.NewRules([]string{"token"}, false)).Request)
 
 	fmt.Println(convention.GRPCCallName("", "/grpc.health.v1.Health/Check"))
 	fmt.Println(convention.GRPCCallName("grpc.health.v1.Health", "Check"))
@@ -24,7 +24,7 @@ func Example() {
 	// Output:
 	// GET api.example.com/users/{id}/orders
 	// GET api.example.com/users/{id}/orders
-	// GET https://API.example.com:443/users/42/orders?token=%5BREDACTED%5D
+	// GET https://API.example.com:443/users/42/orders?token=[REDACTED]
 	// /grpc.health.v1.Health/Check
 	// /grpc.health.v1.Health/Check
 	// grpc.health.v1.Health Check

@@ -97,6 +97,7 @@ const (
 	KeyCallRequestSize  = "appstats.call.request_size"
 	KeyCallResponseSize = "appstats.call.response_size"
 	KeyPhaseDurationMS  = "appstats.phase.duration_ms"
+	KeyPhasesUnknown    = "appstats.phases.unknown" // phases of a call that happened but could not be timed, comma-separated
 	KeyEventDetail      = "appstats.event.detail"
 	KeyWarningKind      = "appstats.warning.kind"
 	KeyWarningCount     = "appstats.warning.count"
@@ -106,3 +107,7 @@ const (
 	EventWarning   = "appstats.warning" // a record's warning, on the request's span
 	EventException = "exception"        // an error or panic (semantic conventions)
 )
+
+// KeyDroppedAttrs is the attribute, on a record or a call, that counts the
+// attributes over the recorder's cap that were not kept.
+const KeyDroppedAttrs = "appstats.dropped_attributes"

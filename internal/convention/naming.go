@@ -71,17 +71,28 @@ type HTTPCall struct {
 	Method        string // http.request.method
 	ServerAddress string // server.address: the URL's host
 	ServerPort    string // server.port: the URL's port, else its scheme's default
-	URLFull       string // url.full: the URL, redacted by RedactURL
+	URLFull       string // url.full: the URL, redacted
 }
 
-// NewHTTPCall describes a call with method (empty means "GET") to u,
-// redacting the values of the query parameters whose names are secret
-// ([SecretName] of params).
-func NewHTTPCall(method string, u *url.URL, params []string) HTTPCall {
+// A URLRedactor writes a URL out with its secrets hidden, as [Rules.URL]
+// does. recording.Redaction is one.
+type URLRedactor interface {
+	URL(u *url.URL) string
+}
+
+// NewHTTPCall describes a call with method (empty means "GET") to u, written
+// out by r (u.String() when r is nil).
+func NewHTTPCall(method string, u *url.URL, r URLRedactor) HTTPCall {
 	if method == "" {
 		method = "GET"
 	}
-	req := method + " " + RedactURL(u, params)
+	s := ""
+	if r != nil {
+		s = r.URL(u)
+	} else {
+		s = u.String()
+	}
+	req := method + " " + s
 	return HTTPCall{
 		Request:       req,
 		Method:        method,

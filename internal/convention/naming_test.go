@@ -99,15 +99,15 @@ func TestHTTPServerPort(t *testing.T) {
 }
 
 func TestNewHTTPCall(t *testing.T) {
-	params := []string{"token"}
+	rules := convention.NewRules([]string{"token"}, false)
 	u, _ := url.Parse("https://user:pw@[2001:db8::1]/users/42?token=abc&q=1")
-	hc := convention.NewHTTPCall("", u, params)
+	hc := convention.NewHTTPCall("", u, rules)
 	want := convention.HTTPCall{
-		Request:       "GET https://[2001:db8::1]/users/42?token=%5BREDACTED%5D&q=1",
+		Request:       "GET https://[REDACTED]@[2001:db8::1]/users/42?token=[REDACTED]&q=1",
 		Method:        "GET",
 		ServerAddress: "2001:db8::1",
 		ServerPort:    "443",
-		URLFull:       "https://[2001:db8::1]/users/42?token=%5BREDACTED%5D&q=1",
+		URLFull:       "https://[REDACTED]@[2001:db8::1]/users/42?token=[REDACTED]&q=1",
 	}
 	if hc != want {
 		t.Errorf("NewHTTPCall = %+v, want %+v", hc, want)

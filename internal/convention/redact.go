@@ -2,140 +2,381 @@ package convention
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
-// Redacted replaces a value that redaction hid.
+// Redacted replaces a value that redaction hid. It is written as it is
+// everywhere — in queries, URLs, headers, error messages — and never
+// percent-encoded.
 const Redacted = "[REDACTED]"
 
-// SecretName reports whether a parameter (of a query, an SQL statement, a
-// header) called name should be hidden: it contains one of params, compared
-// without regard to case.
-func SecretName(name string, params []string) bool {
-	for _, p := range params {
-		if containsFold(name, p) {
-			return true
-		}
-	}
-	return false
+// minLong is the length from which a secret word also matches as the end of
+// a longer word ("accesstoken", "xapikey") and as a run of several words
+// ("api_key", "creditCard"). Shorter secret words ("pw", "pin", "cc", "sig",
+// "auth") match whole words only, so that "spin", "design" and "author" do
+// not.
+const minLong = 5
+
+// maxRun bounds the bytes of a run of words compared with the secret words.
+const maxRun = 64
+
+// Rules are compiled redaction rules: which names are secret (by word), and
+// whether values that look like secrets are hidden whatever their name. A
+// nil *Rules hides nothing. Rules are immutable and safe for concurrent use.
+type Rules struct {
+	words  []string            // as given to NewRules
+	exact  map[string]struct{} // normalized secret words
+	long   [256][]string       // the secret words of minLong bytes or more, by their last byte
+	lens   [256]uint64         // by first byte, the lengths (< 64) of the secret words: skips most lookups
+	values bool
 }
 
-// RedactQuery returns the raw query with the values of the parameters whose
-// names are secret ([SecretName]) replaced by [Redacted], query-escaped.
-// Both "&" and ";" separate parameters, as many servers accept either; a
-// name that does not unescape is checked as it is. A query with nothing to
-// hide is returned as it is, without allocating.
-func RedactQuery(raw string, params []string) string {
-	if raw == "" || len(params) == 0 || !anySecret(raw, params) {
-		return raw
+// NewRules compiles secret words (matched as words, see [Rules.SecretName])
+// and, if values is set, the detection of secret-looking values
+// ([SecretValue]).
+func NewRules(words []string, values bool) *Rules {
+	r := &Rules{words: slices.Clone(words), exact: make(map[string]struct{}, len(words)), values: values}
+	for _, w := range words {
+		n := normalizeWord(w)
+		if n == "" {
+			continue
+		}
+		if _, dup := r.exact[n]; dup {
+			continue
+		}
+		r.exact[n] = struct{}{}
+		r.lens[n[0]] |= 1 << min(len(n), 63)
+		if len(n) >= minLong {
+			r.long[n[len(n)-1]] = append(r.long[n[len(n)-1]], n)
+		}
 	}
+	return r
+}
+
+// For reports whether r was compiled from these words and values flag, so
+// that a caller holding r for a configuration that may have changed can
+// tell whether it is still good.
+func (r *Rules) For(words []string, values bool) bool {
+	return r != nil && r.values == values && slices.Equal(r.words, words)
+}
+
+// normalizeWord lowercases a secret word and drops what separates its parts:
+// "API key", "api_key" and "apiKey" all give "apikey".
+func normalizeWord(w string) string {
 	var b strings.Builder
-	b.Grow(len(raw))
-	for rest := raw; ; {
-		part, sep, tail := cutParam(rest)
-		key, _, hasValue := strings.Cut(part, "=")
-		if hasValue && SecretName(unescapeName(key), params) {
-			b.WriteString(key)
-			b.WriteString("=")
-			b.WriteString(url.QueryEscape(Redacted))
-		} else {
-			b.WriteString(part)
+	for i := 0; i < len(w); i++ {
+		if c := w[i]; isAlnum(c) {
+			b.WriteByte(lowerASCII(c))
 		}
-		if sep == 0 {
-			return b.String()
-		}
-		b.WriteByte(sep)
-		rest = tail
 	}
+	return b.String()
 }
 
-// RedactURL returns u as a string without its user information (which
-// holds credentials) and with its query redacted by [RedactQuery]. u is not
-// modified.
-func RedactURL(u *url.URL, params []string) string {
-	if u.User == nil && (u.RawQuery == "" || !anySecret(u.RawQuery, params)) {
-		return u.String()
-	}
-	c := *u
-	c.User = nil
-	c.RawQuery = RedactQuery(c.RawQuery, params)
-	return c.String()
-}
+// Values reports whether r hides values that look secret whatever their name.
+func (r *Rules) Values() bool { return r != nil && r.values }
 
-// cutParam cuts the first parameter off a raw query: the parameter, the
-// separator after it ('&' or ';'; 0 at the end) and what follows.
-func cutParam(raw string) (part string, sep byte, rest string) {
-	i := strings.IndexAny(raw, "&;")
-	if i < 0 {
-		return raw, 0, ""
-	}
-	return raw[:i], raw[i], raw[i+1:]
-}
-
-func unescapeName(key string) string {
-	if name, err := url.QueryUnescape(key); err == nil {
-		return name
-	}
-	return key
-}
-
-// anySecret reports whether any parameter name in raw may be secret, without
-// allocating: the common case of a query with nothing to hide costs a scan.
-func anySecret(raw string, params []string) bool {
-	if len(params) == 0 {
+// SecretName reports whether a name (of a query parameter, a header, an SQL
+// argument, an attribute) is secret. The name is split into words — at
+// anything that is not a letter or a digit, between a lowercase and an
+// uppercase letter (camelCase), before the last capital of an acronym
+// (APIKey), and between letters and digits — and compared without regard to
+// case:
+//
+//   - a word equal to a secret word, or to its plural, is secret: "pass",
+//     "X-Pass", "pin", "tokens", but not "spin", "author" or "keyword";
+//   - a word that ends with a secret word of five letters or more is secret:
+//     "accesstoken", "clientsecret";
+//   - two or three adjacent words that spell a secret word of five letters
+//     or more together are secret: "api_key", "apiKey", "credit-card".
+func (r *Rules) SecretName(name string) bool {
+	if r == nil || len(r.exact) == 0 {
 		return false
 	}
-	for rest := raw; ; {
-		part, sep, tail := cutParam(rest)
-		key, _, _ := strings.Cut(part, "=")
-		if strings.IndexByte(key, '%') >= 0 || strings.IndexByte(key, '+') >= 0 || SecretName(key, params) {
-			return true // escaped names are decoded and checked on the slow path
-		}
-		if sep == 0 {
+	var w [3][2]int // the last three words: start and end in name
+	n := 0
+	var buf [maxRun]byte
+	for i := 0; ; {
+		s, e := nextWord(name, i)
+		if s == e {
 			return false
 		}
-		rest = tail
-	}
-}
-
-// containsFold reports whether sub is within s, without regard to case.
-func containsFold(s, sub string) bool {
-	if len(sub) > len(s) {
-		return false
-	}
-	if len(sub) == 0 || !isASCII(sub) {
-		for i := 0; i+len(sub) <= len(s); i++ {
-			if strings.EqualFold(s[i:i+len(sub)], sub) {
+		i = e
+		w[0], w[1], w[2] = w[1], w[2], [2]int{s, e}
+		n = min(n+1, 3)
+		for k := 1; k <= n; k++ {
+			run := buf[:0]
+			for _, ww := range w[3-k:] {
+				if len(run)+ww[1]-ww[0] > maxRun {
+					run = nil
+					break
+				}
+				for j := ww[0]; j < ww[1]; j++ {
+					run = append(run, lowerASCII(name[j]))
+				}
+			}
+			if run != nil && r.matchRun(run, k == 1) {
 				return true
 			}
 		}
-		return false
 	}
-	// An ASCII sub can only fold-match a window that starts with its first
-	// letter in either case (a multi-byte rune would make the window hold
-	// fewer runes than sub), so most positions are skipped with a byte
-	// comparison instead of a call to EqualFold.
-	c0 := lowerASCII(sub[0])
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if lowerASCII(s[i]) == c0 && strings.EqualFold(s[i:i+len(sub)], sub) {
+}
+
+// matchRun reports whether a run of words, lowercased and joined, is secret.
+// A run of several words matches long secret words only.
+func (r *Rules) matchRun(run []byte, single bool) bool {
+	lens := r.lens[run[0]]
+	if lens&(1<<min(len(run), 63)) != 0 {
+		if _, ok := r.exact[string(run)]; ok && (single || len(run) >= minLong) {
+			return true
+		}
+	}
+	if n := len(run); n > 2 && run[n-1] == 's' && lens&(1<<min(n-1, 63)) != 0 {
+		if _, ok := r.exact[string(run[:n-1])]; ok && (single || n-1 >= minLong) {
+			return true
+		}
+	}
+	for _, p := range r.long[run[len(run)-1]] {
+		if len(run) > len(p) && string(run[len(run)-len(p):]) == p {
 			return true
 		}
 	}
 	return false
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
+// nextWord returns the bounds of the first word of s at or after i; start ==
+// end when there is none.
+func nextWord(s string, i int) (start, end int) {
+	for i < len(s) && !isAlnum(s[i]) {
+		i++
+	}
+	if i >= len(s) {
+		return i, i
+	}
+	start = i
+	j := i + 1
+	for ; j < len(s); j++ {
+		c, p := s[j], s[j-1]
+		if !isAlnum(c) || isDigit(c) != isDigit(p) {
+			break
+		}
+		if isUpper(c) && !isUpper(p) && !isDigit(p) {
+			break // camelCase: "apiKey"
+		}
+		if !isUpper(c) && isUpper(p) && j-1 > start && isUpper(s[j-2]) {
+			return start, j - 1 // an acronym ends before its last capital: "APIKey"
 		}
 	}
-	return true
+	return start, j
 }
+
+// Query returns a raw query string with the values of secret parameters
+// ([Rules.SecretName]) replaced by [Redacted], as are values that look
+// secret ([SecretValue], when r hides values) and the secrets of URLs and
+// query strings nested in a value (a redirect target, say), decoded to be
+// judged and encoded again around the marker. Both "&" and ";" separate
+// parameters, as many servers accept either; a name that does not unescape
+// is judged as it is. A query with nothing to hide is returned as it is.
+func (r *Rules) Query(raw string) string {
+	if r == nil || raw == "" {
+		return raw
+	}
+	var out []byte // nil until something changes
+	for start := 0; start <= len(raw); {
+		end := start
+		for end < len(raw) && raw[end] != '&' && raw[end] != ';' {
+			end++
+		}
+		part := raw[start:end]
+		if red, ok := r.param(part); ok {
+			if out == nil {
+				out = append(make([]byte, 0, len(raw)+len(Redacted)), raw[:start]...)
+			}
+			out = append(out, red...)
+		} else if out != nil {
+			out = append(out, part...)
+		}
+		if end < len(raw) && out != nil {
+			out = append(out, raw[end])
+		}
+		start = end + 1
+	}
+	if out == nil {
+		return raw
+	}
+	return string(out)
+}
+
+// param redacts one parameter of a query ("name=value"); ok is false when
+// it has nothing to hide.
+func (r *Rules) param(part string) (string, bool) {
+	key, val, hasValue := strings.Cut(part, "=")
+	if !hasValue {
+		if r.values && len(key) >= 6 && SecretValue(unescape(key)) {
+			return Redacted, true
+		}
+		return "", false
+	}
+	if r.SecretName(unescape(key)) {
+		if val == Redacted {
+			return "", false
+		}
+		return key + "=" + Redacted, true
+	}
+	if val == "" {
+		return "", false
+	}
+	dec := unescape(val)
+	if r.values && SecretValue(dec) {
+		return key + "=" + Redacted, true
+	}
+	if !nests(dec) {
+		return "", false // a single word, judged above: nothing nested to look into
+	}
+	scrubbed := r.Text(dec)
+	if scrubbed == dec {
+		return "", false
+	}
+	if dec == val {
+		return key + "=" + scrubbed, true
+	}
+	return key + "=" + escapeAround(scrubbed), true // the value was encoded: encode it again
+}
+
+// nests reports whether a value may hold more than one word: a URL, a
+// query string, a text.
+func nests(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '=', ':', '@', '/', ' ', '"', '\'':
+			return true
+		}
+	}
+	return false
+}
+
+// escapeAround query-escapes s except for the [Redacted] markers in it.
+func escapeAround(s string) string {
+	var b strings.Builder
+	for {
+		before, after, found := strings.Cut(s, Redacted)
+		b.WriteString(url.QueryEscape(before))
+		if !found {
+			return b.String()
+		}
+		b.WriteString(Redacted)
+		s = after
+	}
+}
+
+func unescape(s string) string {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s
+	}
+	if d, err := url.QueryUnescape(s); err == nil {
+		return d
+	}
+	return s
+}
+
+// URL returns u as a string with its user information (which holds
+// credentials) replaced by [Redacted], secret-looking path segments
+// replaced, and its query and fragment redacted by [Rules.Query] (an OAuth
+// implicit grant returns its access token in the fragment). u is not
+// modified. A nil r gives u.String().
+func (r *Rules) URL(u *url.URL) string {
+	if r == nil {
+		return u.String()
+	}
+	if u.User == nil {
+		return r.urlString(u.String())
+	}
+	c := *u
+	c.User = nil
+	s := c.String()
+	if i := strings.Index(s, "//"); i >= 0 {
+		s = s[:i+2] + Redacted + "@" + s[i+2:]
+	}
+	return r.urlString(s)
+}
+
+// urlString redacts a URL written out: "scheme://user:pw@host/path?query#frag".
+func (r *Rules) urlString(s string) string {
+	head, rest := "", s
+	changed := false
+	if i := strings.Index(s, "://"); i >= 0 {
+		auth := i + 3
+		end := len(s)
+		if j := strings.IndexAny(s[auth:], "/?#"); j >= 0 {
+			end = auth + j
+		}
+		head = s[:end]
+		if at := strings.LastIndexByte(s[auth:end], '@'); at >= 0 && s[auth:auth+at] != Redacted {
+			head = s[:auth] + Redacted + s[auth+at:end]
+			changed = true
+		}
+		rest = s[end:]
+	}
+	path, query, frag := rest, "", ""
+	hasQuery, hasFrag := false, false
+	if i := strings.IndexByte(path, '#'); i >= 0 {
+		path, frag, hasFrag = path[:i], path[i+1:], true
+	}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path, query, hasQuery = path[:i], path[i+1:], true
+	}
+	p2, q2, f2 := r.pathText(path), r.Query(query), r.Query(frag)
+	if !changed && p2 == path && q2 == query && f2 == frag {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + len(Redacted))
+	b.WriteString(head)
+	b.WriteString(p2)
+	if hasQuery {
+		b.WriteByte('?')
+		b.WriteString(q2)
+	}
+	if hasFrag {
+		b.WriteByte('#')
+		b.WriteString(f2)
+	}
+	return b.String()
+}
+
+// pathText redacts secret-looking segments of a URL path.
+func (r *Rules) pathText(p string) string {
+	if !r.values {
+		return p
+	}
+	return r.Text(p)
+}
+
+// isAlnum reports whether c is part of a word: an ASCII letter or digit, or
+// a byte of a non-ASCII letter.
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c >= 0x80
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
 
 func lowerASCII(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
 		return c + 'a' - 'A'
 	}
 	return c
+}
+
+// DefaultSecretWords returns the words that make a name secret by default
+// (see [Rules.SecretName]): passwords, tokens, keys, sessions, signatures,
+// certificates and the personal data that must not be stored (card numbers,
+// social security numbers, e-mail addresses).
+func DefaultSecretWords() []string {
+	return []string{
+		"password", "passwd", "pwd", "pw", "pass", "passphrase", "secret", "token", "auth", "authorization",
+		"credential", "apikey", "accesskey", "private", "ssn", "pin", "card", "creditcard", "cc", "cvv", "cvc",
+		"session", "sessionid", "sessid", "cookie", "signature", "sig", "jwt", "otp", "bearer", "cert",
+		"certificate", "email", "csrf", "xsrf",
+	}
 }

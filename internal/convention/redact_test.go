@@ -2,78 +2,256 @@ package convention_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/goappstats/appstats/internal/convention"
 )
 
-var secretParams = []string{"token", "password", "key", "sig"}
+func defaultRules() *convention.Rules {
+	return convention.NewRules(convention.DefaultSecretWords(), true)
+}
 
 func TestSecretName(t *testing.T) {
-	for name, want := range map[string]bool{
-		"token": true, "access_TOKEN": true, "X-Api-Key": true, "apikey": true, "Password": true,
-		"q": false, "page": false, "": false, "ſig": false,
-	} {
-		if got := convention.SecretName(name, secretParams); got != want {
-			t.Errorf("SecretName(%q) = %v, want %v", name, got, want)
+	r := defaultRules()
+	secret := []string{
+		"password", "Password", "PASSWORD", "user_password", "pass", "X-Pass", "pw", "pwd", "passwd",
+		"passphrase", "pin", "PIN", "pin2", "private", "private_key", "ssn", ":ssn", "email", "user.email",
+		"credit_card", "creditCard", "CreditCardNumber", "credit-card", "cc", "cc_number", "cvv", "card",
+		"token", "access_token", "accessToken", "AccessToken", "csrftoken", "X-Csrf-Token", "tokens",
+		"api_key", "apiKey", "APIKey", "X-Api-Key", "apikey", "X-APIKey", "api key", "XAPIKey", "aws_access_key_id",
+		"secret", "client_secret", "clientSecret", "auth", "X-Auth-Token", "Authorization", "Proxy-Authorization",
+		"credential", "credentials", "session", "session_id", "sessionid", "JSESSIONID", "PHPSESSID", "sessions",
+		"cookie", "Set-Cookie", "signature", "sig", "X-Hub-Signature-256", "jwt", "otp", "X-Bearer", "bearer",
+		"X-Client-Cert", "cert", "certificate", "db.query.parameter.password", "oauth_token",
+	}
+	visible := []string{
+		":authority", "authority", "author", "authors", "keyword", "keywords", "monkey", "design", "designer",
+		"country_code", "key1", "key", "q", "page", "sort", "spin", "pinned", "passenger", "compass", "bypass",
+		"discard", "scorecard", "cardinality", "tokenizer", "secretary", "user-agent", "Accept", "content-type",
+		"x-request-id", "traceparent", "grpc-timeout", "signed", "", "_", "--", "status_code",
+		"accept-encoding", "mailbox", "ccc", "sigma", "otpl",
+	}
+	for _, n := range secret {
+		if !r.SecretName(n) {
+			t.Errorf("SecretName(%q) = false, want true", n)
 		}
 	}
-	if convention.SecretName("token", nil) {
-		t.Error("SecretName with no params hides a name")
+	for _, n := range visible {
+		if r.SecretName(n) {
+			t.Errorf("SecretName(%q) = true, want false", n)
+		}
+	}
+	var none *convention.Rules
+	if none.SecretName("token") || convention.NewRules(nil, true).SecretName("token") {
+		t.Error("rules without words hide a name")
+	}
+	custom := convention.NewRules([]string{"Tenant ID", "x"}, false)
+	if !custom.SecretName("tenant_id") || !custom.SecretName("tenantId") || !custom.SecretName("x") || custom.SecretName("tenant") {
+		t.Error("custom words are not matched as words")
 	}
 }
 
-func TestRedactQuery(t *testing.T) {
-	const r = "%5BREDACTED%5D" // convention.Redacted, query-escaped
+func TestQuery(t *testing.T) {
+	r := defaultRules()
+	const R = convention.Redacted
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
 	tests := []struct{ in, want string }{
 		{"", ""},
 		{"q=1&page=2", "q=1&page=2"},
-		{"token=abc", "token=" + r},
-		{"q=1&access_token=abc&page=2", "q=1&access_token=" + r + "&page=2"},
-		{"q=1;token=abc", "q=1;token=" + r}, // ";" separates too
-		{"Token=abc&KEY=x", "Token=" + r + "&KEY=" + r},
-		{"tok%65n=abc", "tok%65n=" + r}, // an escaped name is unescaped to be judged
-		{"api+key=abc", "api+key=" + r},
-		{"token", "token"}, // no value, nothing to hide
-		{"token=", "token=" + r},
+		{"token=abc", "token=" + R},
+		{"q=1&access_token=abc&page=2", "q=1&access_token=" + R + "&page=2"},
+		{"q=1;token=abc", "q=1;token=" + R},
+		{"Token=abc&KEY=x", "Token=" + R + "&KEY=x"},
+		{"tok%65n=abc", "tok%65n=" + R},
+		{"api+key=abc", "api+key=" + R},
+		{"token", "token"},
+		{"token=", "token=" + R},
 		{"q=1&", "q=1&"},
-		{"%zz=1&token=2", "%zz=1&token=" + r}, // a name that does not unescape is judged as it is
+		{"%zz=1&token=2", "%zz=1&token=" + R},
+		{"pass=a&pw=b&passphrase=c&pin=1234&private=x&ssn=1&email=a%40b.c&credit_card=4", "pass=" + R + "&pw=" + R +
+			"&passphrase=" + R + "&pin=" + R + "&private=" + R + "&ssn=" + R + "&email=" + R + "&credit_card=" + R},
+		{"keyword=go&author=ann&country_code=fr&design=flat&monkey=1", "keyword=go&author=ann&country_code=fr&design=flat&monkey=1"},
+		{"u=" + jwt, "u=" + R},
+		{"n=4111111111111111&id=42", "n=" + R + "&id=42"},
+		{"id=550e8400-e29b-41d4-a716-446655440000", "id=550e8400-e29b-41d4-a716-446655440000"},
+		{"u=http://user:PW@host/?token=abc", "u=http://" + R + "@host/?token=" + R},
+		{"u=http%3A%2F%2Fuser%3APW%40host%2F%3Ftoken%3Dabc&x=1", "u=http%3A%2F%2F" + R + "%40host%2F%3Ftoken%3D" + R + "&x=1"},
+		{"next=%2Freset%3Ftoken%3Dabc", "next=%2Freset%3Ftoken%3D" + R},
+		{"token=" + R, "token=" + R},
+		{jwt, R},
 	}
 	for _, tt := range tests {
-		if got := convention.RedactQuery(tt.in, secretParams); got != tt.want {
-			t.Errorf("RedactQuery(%q) = %q, want %q", tt.in, got, tt.want)
+		got := r.Query(tt.in)
+		if got != tt.want {
+			t.Errorf("Query(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if again := r.Query(got); again != got {
+			t.Errorf("Query(Query(%q)) = %q, want %q", tt.in, again, got)
+		}
+		if strings.Contains(got, "%5BREDACTED") {
+			t.Errorf("Query(%q) = %q: the marker is encoded", tt.in, got)
 		}
 	}
-	if got := convention.RedactQuery("token=abc", nil); got != "token=abc" {
-		t.Errorf("RedactQuery with no params = %q", got)
+	var none *convention.Rules
+	if none.Query("token=1") != "token=1" {
+		t.Error("nil rules redacted")
 	}
 }
 
-func TestRedactURL(t *testing.T) {
+func TestURL(t *testing.T) {
+	r := convention.NewRules([]string{"token", "password", "sig"}, true)
+	const R = convention.Redacted
 	tests := []struct{ in, want string }{
 		{"https://api.example.com/x?q=1", "https://api.example.com/x?q=1"},
-		{"https://user:pw@api.example.com/x", "https://api.example.com/x"},
-		{"https://api.example.com/x?sig=abc&q=1", "https://api.example.com/x?sig=%5BREDACTED%5D&q=1"},
-		{"http://u@[::1]:8080/x?password=p", "http://[::1]:8080/x?password=%5BREDACTED%5D"},
+		{"https://user:pw@api.example.com/x", "https://" + R + "@api.example.com/x"},
+		{"https://api.example.com/x?sig=abc&q=1", "https://api.example.com/x?sig=" + R + "&q=1"},
+		{"http://u@[::1]:8080/x?password=p", "http://" + R + "@[::1]:8080/x?password=" + R},
+		{"https://app.example/cb#access_token=abc&state=1", "https://app.example/cb#access_token=" + R + "&state=1"},
+		{"https://h/reset/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlXzEyMzQ1", "https://h/reset/" + R},
+		{"https://h/users/42/orders/550e8400-e29b-41d4-a716-446655440000", "https://h/users/42/orders/550e8400-e29b-41d4-a716-446655440000"},
 	}
 	for _, tt := range tests {
 		u, err := url.Parse(tt.in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := convention.RedactURL(u, secretParams); got != tt.want {
-			t.Errorf("RedactURL(%s) = %q, want %q", tt.in, got, tt.want)
+		if got := r.URL(u); got != tt.want {
+			t.Errorf("URL(%s) = %q, want %q", tt.in, got, tt.want)
 		}
 		if u.String() != tt.in {
-			t.Errorf("RedactURL changed its URL to %s", u)
+			t.Errorf("URL changed its URL to %s", u)
 		}
 	}
 }
 
-func BenchmarkRedactQueryNothingToHide(b *testing.B) {
-	params := []string{"token", "password", "passwd", "pwd", "secret", "key", "auth", "session", "signature"}
+func TestText(t *testing.T) {
+	r := defaultRules()
+	const R = convention.Redacted
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"GET http://127.0.0.1:8080/items/12", "GET http://127.0.0.1:8080/items/12"},
+		{"/reset?token=abc123", "/reset?token=" + R},
+		{"GET http://h/x?access_token=" + R + "&q=1", "GET http://h/x?access_token=" + R + "&q=1"},
+		{"GET http://[::1]:8080/x?token=a&q=1", "GET http://[::1]:8080/x?token=" + R + "&q=1"},
+		{"/go?u=http://user:PW@host/?token=xyz", "/go?u=http://" + R + "@host/?token=" + R},
+		{"dial postgres://app:hunter2@db:5432/app failed", "dial postgres://" + R + "@db:5432/app failed"},
+		{"app:hunter2@tcp(db:3306)/app", "app:" + R + "@tcp(db:3306)/app"},
+		{`{"password":"hunter2","user":"ann"}`, `{"password":"` + R + `","user":"ann"}`},
+		{`{"pin": 1234, "n": 2}`, `{"pin": ` + R + `, "n": 2}`},
+		{`password:"hunter2" name:"x"`, `password:"` + R + `" name:"x"`},
+		{"auth: failed", "auth: failed"},
+		{"WHERE password=? AND token=$1", "WHERE password=? AND token=$1"},
+		{"card 4111 1111 1111 1111 ok", "card " + R + " ok"},
+		{"card 4111-1111-1111-1111", "card " + R},
+		{"order 4111111111111112", "order 4111111111111112"}, // fails the Luhn check
+		{"mail ann@example.com now", "mail " + R + " now"},
+		{"ssn 123-45-6789", "ssn " + R},
+		{"key sk_live_4eC39HqLyjWDarjtT1zdp7dc!", "key " + R + "!"},
+		{"tok Zx81kQ2mP9vL3nR7tY5wB1cD", "tok " + R},
+		{"id 550e8400-e29b-41d4-a716-446655440000 at 2024-01-02T10:00:00Z", "id 550e8400-e29b-41d4-a716-446655440000 at 2024-01-02T10:00:00Z"},
+		{"XMLHttpRequestFactory getUserProfileSettings my-long-blog-post-title-2024", "XMLHttpRequestFactory getUserProfileSettings my-long-blog-post-title-2024"},
+		{"sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+		{"basic dXNlcjpwYXNzd29yZDEyMzQ=", "basic " + R},
+		{"version go1.26.8-linux-amd64 release-v1.2.3-rc4-build5 20241122T101500Z", "version go1.26.8-linux-amd64 release-v1.2.3-rc4-build5 20241122T101500Z"},
+	}
+	for _, tt := range tests {
+		got := r.Text(tt.in)
+		if got != tt.want {
+			t.Errorf("Text(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+		}
+		if again := r.Text(got); again != got {
+			t.Errorf("Text(Text(%q)) = %q, want %q", tt.in, again, got)
+		}
+	}
+	byName := convention.NewRules(convention.DefaultSecretWords(), false)
+	if got := byName.Text("tok Zx81kQ2mP9vL3nR7tY5wB1cD token=x"); got != "tok Zx81kQ2mP9vL3nR7tY5wB1cD token="+R {
+		t.Errorf("rules without values: %q", got)
+	}
+}
+
+func TestScrubError(t *testing.T) {
+	const R = convention.Redacted
+	tests := []struct{ in, want string }{
+		{`near "'SECOND_LIT'": syntax error`, `near "` + R + `": syntax error`},
+		{`ERROR: syntax error at or near "'hunter2'" (SQLSTATE 42601)`, `ERROR: syntax error at or near "` + R + `" (SQLSTATE 42601)`},
+		{"rpc error: code = NotFound desc = user 'bob' not found", "rpc error: code = NotFound desc = user '" + R + "' not found"},
+		{"can't connect to O'Brien's server", "can't connect to O'Brien's server"},
+		{"unterminated 'SECRET", "unterminated '" + R},
+		{"value `x` rejected", "value `" + R + "` rejected"},
+		{`it's "a ""quoted"" word" here`, `it's "` + R + `" here`},
+		{`empty "" stays`, `empty "" stays`},
+		{"no quotes", "no quotes"},
+	}
+	for _, tt := range tests {
+		if got := convention.ScrubError(tt.in); got != tt.want {
+			t.Errorf("ScrubError(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := convention.ScrubError(tt.want); got != tt.want {
+			t.Errorf("ScrubError is not idempotent on %q: %q", tt.want, got)
+		}
+	}
+}
+
+func TestSecretValue(t *testing.T) {
+	secret := []string{
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "4111111111111111", "4111 1111 1111 1111",
+		"5500-0000-0000-0004", "378282246310005", "123-45-6789", "ann@example.com", "a.b+c@mail.example.org",
+		"ghp_16C7e42F292c6912E7710c838347Ae178B4a", "AKIAIOSFODNN7EXAMPLE", "Zx81kQ2mP9vL3nR7tY5wB1cD",
+		"q8Vd2LkP0sXr7YwZ3nTbHc5JmGfA1eUiKo9NpQzR", "dGhpcyBpcyBhIHNlY3JldA==", "kXwQzRtYpLmNbVcXzQwErTyU",
+	}
+	benign := []string{
+		"", "42", "hello", "4111111111111112", "1732000000000", "12345678901234567", "550e8400-e29b-41d4-a716-446655440000",
+		"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b", "2024-01-02", "postgres@localhost", "user@host", "@handle",
+		"getUserProfileSettings", "ThisIsALongCamelCaseName", "internationalization", "my-long-blog-post-title-2024",
+		"country_code_and_region", "XMLHttpRequestFactory", "v1.2.3-beta.4+build.567", "12-34-5678",
+	}
+	for _, v := range secret {
+		if !convention.SecretValue(v) {
+			t.Errorf("SecretValue(%q) = false, want true", v)
+		}
+	}
+	for _, v := range benign {
+		if convention.SecretValue(v) {
+			t.Errorf("SecretValue(%q) = true, want false", v)
+		}
+	}
+}
+
+func BenchmarkQueryNothingToHide(b *testing.B) {
+	r := defaultRules()
 	b.ReportAllocs()
 	for b.Loop() {
-		convention.RedactQuery("q=golang&page=2&sort=desc", params)
+		r.Query("q=golang&page=2&sort=desc")
 	}
+}
+
+func BenchmarkTextNothingToHide(b *testing.B) {
+	r := defaultRules()
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Text("GET http://127.0.0.1:8080/items/12?page=2")
+	}
+}
+
+// FuzzRedact checks that redacting any text, query or error message never
+// panics, is idempotent, and grows a text only by markers: each one
+// replaces at least one byte.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{"token=a&b=c", "http://u:p@h/?x=1#y", `"password": "x"`, "4111 1111 1111 1111",
+		"a@b.co", "'unterminated", "x=%zz", "u=http%3A%2F%2Fu%3Ap%40h", "::=@@", "eyJa.eyJb.c"} {
+		f.Add(s)
+	}
+	r := defaultRules()
+	f.Fuzz(func(t *testing.T, s string) {
+		for name, fn := range map[string]func(string) string{"Text": r.Text, "Query": r.Query, "Error": r.Error} {
+			out := fn(s)
+			if len(out) > len(s)*len(convention.Redacted)+len(convention.Redacted) {
+				t.Errorf("%s(%q) grew to %d bytes", name, s, len(out))
+			}
+			if again := fn(out); again != out && name != "Query" {
+				t.Errorf("%s is not idempotent: %q -> %q -> %q", name, s, out, again)
+			}
+		}
+	})
 }

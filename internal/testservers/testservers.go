@@ -1,10 +1,11 @@
 // Package testservers starts real servers for the project's tests — a
 // throwaway PostgreSQL cluster, redis-server, a Redis Cluster — on loopback
-// ports, in temporary directories, stopped when the test ends.
+// ports, in temporary directories, stopped when the test ends, and finds real
+// clients ([Curl]).
 //
-// A test that needs a server binary that is not installed skips with a
-// message saying what to install, unless APPSTATS_REQUIRE_SERVERS=1 is set (as
-// .ci/run does), in which case it fails. [RequireRoot] does the same for tests
+// A test that needs a server or client binary that is not installed skips
+// with a message saying what to install, unless APPSTATS_REQUIRE_SERVERS=1 is
+// set (as .ci/run does), in which case it fails. [RequireRoot] does the same for tests
 // that need root, with APPSTATS_REQUIRE_ROOT.
 package testservers
 

@@ -45,3 +45,10 @@ func TestRedisCluster(t *testing.T) {
 		}
 	}
 }
+
+func TestCurl(t *testing.T) {
+	bin := Curl(t)
+	if out, err := exec.Command(bin, "--version").Output(); err != nil || !strings.HasPrefix(string(out), "curl ") {
+		t.Fatalf("%s --version: %v %q", bin, err, out)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,13 +69,24 @@ func streamType(client, server bool) string {
 // propagator reads) is taken from the incoming metadata.
 //
 // A record has Method "POST", Path and Route set to the full method
-// ("/pkg.Service/Method"), Status set to the numeric gRPC status code, Error to
+// ("/pkg.Service/Method"; the Route of a call to a service or method the
+// server does not know is "(unknown gRPC method)", so that made-up names
+// share one route), Status set to the numeric gRPC status code, Error to
 // the status message when the code is not OK, RequestBytes and ResponseBytes
 // to the messages' wire lengths (compressed, with gRPC framing), Remote to the
 // peer's address, Headers to the incoming metadata (redacted by the recorder;
 // binary values replaced by their size),
 // and the Attrs rpc.system, rpc.service, rpc.method, rpc.grpc.status_code,
 // rpc.grpc.type and the message counts.
+//
+// gRPC rejects an RPC of a service or method the server does not have before
+// any method runs. Its record has Status Unimplemented and, as Error, the
+// message gRPC sends the client: "unknown service pkg.Service", or "unknown
+// method Method for service pkg.Service" for a service the handler has seen
+// RPCs of (a stats handler cannot ask its server which services it has, so
+// until an RPC of a service has run, an unknown method of it is recorded as
+// an unknown service). Its RequestBytes are 0: gRPC discards the request
+// message unread, and gives a stats handler no count of it.
 //
 // A nil rec gives a handler that records nothing.
 func NewServerHandler(rec *recording.Recorder, opts ...Option) stats.Handler {
@@ -84,6 +96,38 @@ func NewServerHandler(rec *recording.Recorder, opts ...Option) stats.Handler {
 type serverHandler struct {
 	rec *recording.Recorder
 	cfg config
+
+	// services are the services the server has, as far as this handler has
+	// seen RPCs of them begin: gRPC's status message for an unknown method
+	// depends on whether its service is one of them.
+	services  sync.Map // service name → struct{}
+	nServices atomic.Int64
+}
+
+// maxServices bounds the services a handler remembers; a server with an
+// unknown-service handler begins RPCs of any name a client sends.
+const maxServices = 1024
+
+// sawService notes that svc is a service of the server.
+func (h *serverHandler) sawService(svc string) {
+	if _, ok := h.services.Load(svc); ok || h.nServices.Load() >= maxServices {
+		return
+	}
+	if _, loaded := h.services.LoadOrStore(svc, struct{}{}); !loaded {
+		h.nServices.Add(1)
+	}
+}
+
+// unknownError returns the error gRPC answers an RPC of a method the server
+// does not have with: "unknown service pkg.Svc", or "unknown method M for
+// service pkg.Svc" when the service is one the handler has seen (a service
+// whose RPCs have not begun yet is taken for unknown).
+func (h *serverHandler) unknownError(fullMethod string) error {
+	svc, m := convention.SplitGRPCMethod(fullMethod)
+	if _, ok := h.services.Load(svc); ok {
+		return status.Errorf(codes.Unimplemented, "unknown method %v for service %v", m, svc)
+	}
+	return status.Errorf(codes.Unimplemented, "unknown service %v", svc)
 }
 
 type serverKey struct{}
@@ -92,6 +136,7 @@ type serverKey struct{}
 // itself, which saves an allocation per RPC.
 type serverRPC struct {
 	context.Context
+	h      *serverHandler
 	ar     *recording.ActiveRecord
 	method string
 
@@ -140,7 +185,7 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	if remote, ok := ctx.Value(connKey{}).(string); ok {
 		r.Remote = remote
 	}
-	s := &serverRPC{Context: rctx, ar: ar, method: info.FullMethodName, typ: TypeUnary}
+	s := &serverRPC{Context: rctx, h: h, ar: ar, method: info.FullMethodName, typ: TypeUnary}
 	ar.AddOverhead(time.Since(t0))
 	return s
 }
@@ -170,7 +215,8 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		// gRPC rejects an unknown service or method after TagRPC without
 		// Begin or End; the trailer is the last event such an RPC gets.
 		if !s.begun.Load() {
-			s.finish(time.Now(), status.Error(codes.Unimplemented, "unknown service or method"))
+			s.ar.Record().Route = convention.RouteUnknownGRPC
+			s.finish(time.Now(), h.unknownError(s.method))
 		}
 	case *stats.End:
 		end := rs.EndTime
@@ -200,6 +246,9 @@ func (s *serverRPC) finish(end time.Time, err error) {
 	r.RequestBytes = s.inBytes.Load()
 	r.ResponseBytes = s.outBytes.Load()
 	svc, m := convention.SplitGRPCMethod(s.method)
+	if svc != "" && s.begun.Load() {
+		s.h.sawService(svc)
+	}
 	r.Attrs = append(r.Attrs, recording.Attr{Key: AttrSystem, Value: convention.ServiceGRPC})
 	if svc != "" {
 		r.Attrs = append(r.Attrs, recording.Attr{Key: AttrService, Value: svc})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,13 +21,22 @@ import (
 // [recording.WithExclude]); leave the dashboard's own requests out with an
 // exclusion such as recording.Filter{PathPrefix: "/stats/"}.
 //
-// The route is r.Pattern as set by [http.ServeMux] (read after next
-// returns), else the [WithRouteFunc] hook's answer, else [NormalizePath] of
-// the path. ServeMux sets Pattern on the request it is given, so a
-// middleware between this one and the mux that replaces the request (with
-// r.WithContext, say) hides it: mount this middleware next to the mux, or
-// give [WithRouteFunc] a way to find the route. W3C trace context is taken
-// from the request through the recorder's propagator.
+// The route is the [WithRouteFunc] hook's answer, else r.Pattern as set by
+// [http.ServeMux] (both read after next returns), else, for a request no
+// router matched, one route per method and status class such as
+// "GET (unmatched 4xx)" (see Routes in the package documentation). ServeMux
+// sets Pattern on the request it is given, so a middleware between this one
+// and the mux that replaces the request (with r.WithContext, say) hides it:
+// mount this middleware next to the mux, or give [WithRouteFunc] a way to
+// find the route. W3C trace context is taken from the request through the
+// recorder's propagator.
+//
+// Request and response bytes are body bytes that crossed the wire: none for
+// the body a handler writes to a HEAD response (the server drops it), none
+// for the request body of an "Expect: 100-continue" request the handler
+// answered without reading it (the client never sent it; over HTTP/1 — the
+// HTTP/2 server hides the Expect header from handlers, so there the
+// Content-Length is counted), the bytes read for a body of unknown length.
 //
 // A panicking handler is recorded with status 500 and the panic value, and
 // the panic continues, as net/http expects. Flushing, hijacking, server push,
@@ -81,7 +91,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &respWriter{w: w}
 	r2 := r.WithContext(ctx)
 	var body *countingBody
-	if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
+	if r.Body != nil && r.Body != http.NoBody && (r.ContentLength < 0 || expectsContinue(r.Header)) {
 		body = &countingBody{rc: r.Body}
 		r2.Body = body
 	}
@@ -105,6 +115,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0))) // one monotonic clock read
 }
 
+// route returns the route of a finished request: the [WithRouteFunc]
+// hook's answer, else the pattern [http.ServeMux] matched, else the route
+// all unmatched requests of the method and status class share (never the
+// raw path, which the client chooses). The recorder cuts a long one
+// ([recording.WithMaxName]).
+func (h *handler) route(r *http.Request, status int) string {
+	route := ""
+	if h.cfg.routeFunc != nil {
+		route = h.cfg.routeFunc(r)
+	}
+	if route == "" {
+		route = r.Pattern
+	}
+	if route == "" {
+		route = convention.UnmatchedRoute(r.Method, status)
+	}
+	return route
+}
+
 func asError(v any) error {
 	err, _ := v.(error)
 	return err
@@ -122,20 +151,11 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		rec.Status = rw.status
 	}
 	rec.ResponseBytes = rw.written
-	if body != nil {
-		rec.RequestBytes = body.n.Load()
-	} else if r.ContentLength > 0 {
-		rec.RequestBytes = r.ContentLength
+	if r.Method == http.MethodHead {
+		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response
 	}
-	if h.cfg.routeFunc != nil {
-		rec.Route = h.cfg.routeFunc(r2)
-	}
-	if rec.Route == "" {
-		rec.Route = r2.Pattern
-	}
-	if rec.Route == "" {
-		rec.Route = NormalizePath(r.URL.Path)
-	}
+	rec.RequestBytes = requestBytes(r, body)
+	rec.Route = h.route(r2, rec.Status)
 	if r.URL.RawQuery != "" {
 		rec.Query = ar.Recorder().Redaction().Query(r.URL.RawQuery)
 	}
@@ -147,6 +167,37 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		rec.User = h.cfg.userFunc(r2)
 	}
 	ar.FinishAt(end)
+}
+
+// requestBytes returns the bytes of r's body that crossed the wire: its
+// Content-Length, as the client sends the body unasked — unless the client
+// waits for "100 Continue", which the server sends when the handler starts
+// reading: then the body came only if the handler read some of it. A body of
+// unknown length is counted as the handler reads it.
+func requestBytes(r *http.Request, body *countingBody) int64 {
+	switch {
+	case body == nil:
+		return max(r.ContentLength, 0)
+	case r.ContentLength < 0:
+		return body.n.Load()
+	case body.n.Load() > 0:
+		return r.ContentLength
+	}
+	return 0
+}
+
+// expectsContinue reports whether a request's header asks for "100 Continue"
+// before the body is sent. (The HTTP/2 server takes the Expect header out of
+// the request it hands over, so there the body is taken as sent.)
+func expectsContinue(h http.Header) bool {
+	for _, v := range h["Expect"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "100-continue") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // countingBody counts the bytes a handler reads from a request body of

@@ -23,13 +23,26 @@ import (
 // HTTP client spans the same way), the redacted URL as its request summary
 // and url.full, and the status, sizes, error, and phases timed
 // through [net/http/httptrace] — dns, connect, tls, send, wait (for the first
-// response byte) and receive. The call ends when the response body reaches
-// EOF or is closed, so reading the body is part of the call.
+// response byte) and receive. A phase that happened but could not be timed
+// is named in the call's attribute appstats.phases.unknown ("send,wait"
+// when an HTTP/2 transport reported the request written only after the
+// response had begun), never left out silently.
+//
+// The call ends when the response body reaches EOF or is closed, so reading
+// the body is part of the call. Sizes are body bytes that crossed the wire:
+// a HEAD response has none, whatever its Content-Length, and a request body
+// of unknown length, or one that waits for "100 Continue", is counted as it
+// is sent (none, when the server answered without asking for it).
 //
 // The call's trace context (its own span ID) is injected into the outgoing
 // request through the recorder's propagator, so a recorded downstream service
 // joins the trace. Requests without a recorded context go straight to base.
-// A nil base means [http.DefaultTransport].
+// A request made inside a call recorded already ([recording.CallFromContext]:
+// by another recording transport around this one, by hand with
+// [recording.ContextWithCall], or as an OpenTelemetry CLIENT span bridged by
+// package otelexport, as when otelhttp's transport wraps this one) is not
+// recorded again: it goes to base with that call's trace context. A nil
+// base means [http.DefaultTransport].
 //
 // The transport has no options: what it records is set by the recorder of
 // each request (its redaction rules, limits and propagator).
@@ -52,19 +65,30 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.base.RoundTrip(req)
 	}
+	if outer := recording.CallFromContext(req.Context()); outer != nil && outer.Record() == a {
+		// The request is a call recorded already, by instrumentation around
+		// this transport (otelhttp's span, bridged by otelexport; another
+		// recording transport): one request is one call. Its trace context
+		// goes out, so the downstream's parent is that call.
+		return t.base.RoundTrip(withTrace(req, outer.TraceContext(), propagatorOf(a.Recorder())))
+	}
 	c := a.StartCall(convention.ServiceHTTP, convention.HTTPURLCallName(req.Method, req.URL))
 	if c == nil { // over MaxCalls, or after the request ended
 		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(a.Recorder())))
 	}
 	t0 := time.Now()
 	rec := a.Recorder()
-	hc := convention.NewHTTPCall(req.Method, req.URL, rec.Redaction().Params)
+	hc := convention.NewHTTPCall(req.Method, req.URL, rec.Redaction())
 	c.SetRequest(hc.Request)
 	var attrs [4]recording.Attr
 	c.SetAttrs(convention.AppendHTTPAttrs(attrs[:0], hc)...)
-	unknown := req.ContentLength < 0 || req.ContentLength == 0 && req.Body != nil && req.Body != http.NoBody
-	if !unknown {
-		c.SetRequestSize(req.ContentLength)
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	// The body is counted as it is sent when its length is unknown, and when
+	// the request waits for "100 Continue": a server that answers otherwise
+	// (417, say) is never sent the body.
+	count := hasBody && (req.ContentLength <= 0 || expectsContinue(req.Header))
+	if !count {
+		c.SetRequestSize(max(req.ContentLength, 0))
 	}
 
 	pt := &phases{c: c, start: c.StartTime()}
@@ -76,16 +100,33 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		out.Header = make(http.Header)
 	}
 	rec.Propagator().Inject(ctx, c.TraceContext(), recording.HeaderCarrier(out.Header))
-	var sent *countingBody
-	if unknown && req.Body != nil && req.Body != http.NoBody {
-		sent = &countingBody{rc: req.Body}
-		out.Body = sent
+	var sent *atomic.Pointer[countingBody] // the body of the last attempt
+	if count {
+		sent = new(atomic.Pointer[countingBody])
+		cb := &countingBody{rc: req.Body}
+		sent.Store(cb)
+		out.Body = cb
+		if req.GetBody != nil {
+			// A retry rewinds the body through GetBody: count the new one.
+			out.GetBody = func() (io.ReadCloser, error) {
+				rc, err := req.GetBody()
+				if err != nil {
+					return rc, err
+				}
+				cb := &countingBody{rc: rc}
+				sent.Store(cb)
+				return cb, nil
+			}
+		}
 	}
 	a.AddOverhead(time.Since(t0))
 
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
 		pt.end(time.Now())
+		if sent != nil {
+			c.SetRequestSize(sent.Load().n.Load())
+		}
 		c.End(err)
 		return resp, err
 	}
@@ -95,6 +136,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	b := &trackedBody{rc: resp.Body, c: c, pt: pt, sent: sent, length: resp.ContentLength}
 	if resp.Body == nil || resp.Body == http.NoBody || req.Method == http.MethodHead {
+		// No body crossed the wire, whatever Content-Length says (it is the
+		// length of the GET response, for HEAD).
+		b.length = 0
 		b.finish(nil)
 		return resp, nil
 	}
@@ -128,7 +172,7 @@ type trackedBody struct {
 	rc     io.ReadCloser
 	c      *recording.ActiveCall
 	pt     *phases
-	sent   *countingBody
+	sent   *atomic.Pointer[countingBody]
 	length int64
 	n      atomic.Int64
 	once   sync.Once
@@ -156,7 +200,7 @@ func (b *trackedBody) finish(err error) {
 		now := time.Now()
 		b.pt.end(now)
 		if b.sent != nil {
-			b.c.SetRequestSize(b.sent.n.Load())
+			b.c.SetRequestSize(b.sent.Load().n.Load())
 		}
 		size := b.n.Load()
 		if size == 0 && b.length > 0 {
@@ -248,7 +292,17 @@ func (p *phases) end(now time.Time) {
 	if sendFrom.IsZero() {
 		sendFrom = p.start
 	}
-	add("send", sendFrom, ph.wrote)
-	add("wait", ph.wrote, ph.resp)
+	switch {
+	case !ph.wrote.IsZero() && (ph.resp.IsZero() || !ph.wrote.After(ph.resp)):
+		add("send", sendFrom, ph.wrote)
+		add("wait", ph.wrote, ph.resp)
+	case !ph.resp.IsZero():
+		// The response came before the request was reported written: HTTP/2
+		// writes a request on a goroutine of its own, whose WroteRequest
+		// event may come after the first response byte, or after the whole
+		// response was read. When the request went out is not known; say
+		// so rather than leave the phases out, or time them by a late event.
+		c.SetAttr(convention.KeyPhasesUnknown, "send,wait")
+	}
 	add("receive", ph.resp, now)
 }

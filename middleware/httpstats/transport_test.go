@@ -76,7 +76,7 @@ func TestTransportPhasesTLSReuse(t *testing.T) {
 		if c.Attr("http.response.status_code") != "200" || c.ResponseSize != int64(len("hello from backend")) {
 			t.Errorf("call %d: status %q size %d", i, c.Attr("http.response.status_code"), c.ResponseSize)
 		}
-		full := backend.URL + "/items/12?api_key=%5BREDACTED%5D"
+		full := backend.URL + "/items/12?api_key=[REDACTED]"
 		if c.Request != "GET "+full || c.Attr("url.full") != full {
 			t.Errorf("call %d: request summary %q, url.full %q; want them redacted: %q", i, c.Request, c.Attr("url.full"), full)
 		}
@@ -356,4 +356,45 @@ func TestTransportNilHeader(t *testing.T) {
 	if len(r.Calls) != 1 || got == "" {
 		t.Fatalf("calls %+v, traceparent %q", r.Calls, got)
 	}
+}
+
+// TestTransportInsideRecordedCall checks that a request made inside a call
+// recorded already — by a recording transport around this one, or by hand
+// with recording.ContextWithCall — is not recorded again, and carries the
+// outer call's trace context downstream.
+func TestTransportInsideRecordedCall(t *testing.T) {
+	parents := make(chan string, 2)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parents <- r.Header.Get("traceparent")
+		io.WriteString(w, "ok")
+	}))
+	defer backend.Close()
+	traceparent := func(r *recording.Record, c recording.Call) string {
+		return recording.FormatTraceparent(recording.TraceContext{TraceID: r.TraceID, SpanID: c.SpanID, Sampled: true})
+	}
+
+	t.Run("stacked transports", func(t *testing.T) {
+		r := recordRequest(t, httpstats.NewTransport(nil), func(ctx context.Context, client *http.Client) {
+			fetch(t, ctx, client, "GET", backend.URL+"/x", nil)
+		})
+		if len(r.Calls) != 1 || r.Calls[0].Attr("http.response.status_code") != "200" || len(r.Calls[0].Phases) == 0 {
+			t.Fatalf("calls %+v, want one with its status and phases", r.Calls)
+		}
+		if got, want := <-parents, traceparent(r, r.Calls[0]); got != want {
+			t.Errorf("traceparent %q, want the call's %q", got, want)
+		}
+	})
+	t.Run("hand-made call", func(t *testing.T) {
+		r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+			c := recording.StartCall(ctx, "payments", "Charge")
+			fetch(t, recording.ContextWithCall(ctx, c), client, "GET", backend.URL+"/charge", nil)
+			c.End(nil)
+		})
+		if len(r.Calls) != 1 || r.Calls[0].Service != "payments" {
+			t.Fatalf("calls %+v, want the payments call alone", r.Calls)
+		}
+		if got, want := <-parents, traceparent(r, r.Calls[0]); got != want {
+			t.Errorf("traceparent %q, want the call's %q", got, want)
+		}
+	})
 }

@@ -1,5 +1,7 @@
 package httpstats
 
+//go:generate go run gen_combos.go
+
 import (
 	"bufio"
 	"io"
@@ -8,9 +10,23 @@ import (
 )
 
 // respWriter observes status and bytes; it never changes what the handler
-// writes. The wrappers below add exactly the optional interfaces the
-// underlying writer has, so type assertions in handlers and
-// [http.ResponseController] (through Unwrap) behave as without us.
+// writes. It is handed to the handler dressed by wrap (combos.go, generated)
+// in a type that has exactly the optional interfaces of the writer it wraps —
+// any combination of http.Flusher, http.Hijacker, http.CloseNotifier,
+// io.ReaderFrom, http.Pusher, io.StringWriter and the FlushError method that
+// http.ResponseController prefers to Flush (for its error) — so that type
+// assertions in handlers, and [http.ResponseController] (through Unwrap for
+// what is not listed: deadlines, full duplex), behave as without it. The methods below that those types call are unexported, so that no
+// optional interface is claimed by embedding.
+//
+// github.com/felixge/httpsnoop, which otelhttp uses, preserves interfaces the
+// same way, and was not taken for three reasons: its Unwrap hands
+// ResponseController the wrapped writer itself, so a hijack or a flush made
+// through a controller past a writer that lacks the interface would go
+// unobserved (rcShim observes them); its hooks are closures built for each
+// request, several allocations where wrap makes none; and the record's
+// rules (1xx headers are not the status, a hijack ends observation) would
+// be spread over hooks instead of one type.
 type respWriter struct {
 	w        http.ResponseWriter
 	status   int
@@ -34,23 +50,18 @@ func (rw *respWriter) WriteHeader(code int) {
 	rw.w.WriteHeader(code)
 }
 
-func (rw *respWriter) Write(b []byte) (int, error) {
+// sent notes that the response header is out: writing a body, or flushing,
+// sends status 200 when the handler set none.
+func (rw *respWriter) sent() {
 	if !rw.wrote && !rw.hijacked {
 		rw.status = http.StatusOK
 		rw.wrote = true
 	}
-	n, err := rw.w.Write(b)
-	rw.written += int64(n)
-	return n, err
 }
 
-// WriteString keeps io.WriteString from allocating a []byte copy.
-func (rw *respWriter) WriteString(s string) (int, error) {
-	if !rw.wrote && !rw.hijacked {
-		rw.status = http.StatusOK
-		rw.wrote = true
-	}
-	n, err := io.WriteString(rw.w, s)
+func (rw *respWriter) Write(b []byte) (int, error) {
+	rw.sent()
+	n, err := rw.w.Write(b)
 	rw.written += int64(n)
 	return n, err
 }
@@ -64,8 +75,8 @@ type rcShim struct{ *respWriter }
 func (s rcShim) Unwrap() http.ResponseWriter { return s.w }
 func (s rcShim) FlushError() error {
 	err := http.NewResponseController(s.w).Flush()
-	if err == nil && !s.wrote && !s.hijacked {
-		s.status, s.wrote = http.StatusOK, true
+	if err == nil {
+		s.sent()
 	}
 	return err
 }
@@ -77,11 +88,11 @@ func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c, brw, err
 }
 
+// The observing halves of the optional interfaces; wrap's types call them
+// only when rw.w has the interface.
+
 func (rw *respWriter) flush() {
-	if !rw.wrote && !rw.hijacked {
-		rw.status = http.StatusOK
-		rw.wrote = true
-	}
+	rw.sent()
 	rw.w.(http.Flusher).Flush()
 }
 
@@ -93,11 +104,13 @@ func (rw *respWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c, brw, err
 }
 
+func (rw *respWriter) closeNotify() <-chan bool {
+	//lint:ignore SA1019 kept for handlers that still use it, where the server's writer has it.
+	return rw.w.(http.CloseNotifier).CloseNotify()
+}
+
 func (rw *respWriter) readFrom(r io.Reader) (int64, error) {
-	if !rw.wrote && !rw.hijacked {
-		rw.status = http.StatusOK
-		rw.wrote = true
-	}
+	rw.sent()
 	n, err := rw.w.(io.ReaderFrom).ReadFrom(r)
 	rw.written += n
 	return n, err
@@ -107,39 +120,20 @@ func (rw *respWriter) push(target string, opts *http.PushOptions) error {
 	return rw.w.(http.Pusher).Push(target, opts)
 }
 
-// The combinations net/http's own writers have: HTTP/1 (Flusher, Hijacker,
-// ReaderFrom), HTTP/2 (Flusher, Pusher), and httptest (Flusher).
-type (
-	rwPlain struct{ *respWriter }
-	rwFlush struct{ *respWriter }
-	rwH1    struct{ *respWriter }
-	rwH2    struct{ *respWriter }
-)
+// flushErrorer is the method http.ResponseController calls to flush, when a
+// writer has it, rather than Flush: it reports the error.
+type flushErrorer interface{ FlushError() error }
 
-func (w rwFlush) Flush() { w.flush() }
+func (rw *respWriter) flushError() error {
+	rw.sent()
+	return rw.w.(flushErrorer).FlushError()
+}
 
-func (w rwH1) Flush()                                       { w.flush() }
-func (w rwH1) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
-func (w rwH1) ReadFrom(r io.Reader) (int64, error)          { return w.readFrom(r) }
-
-func (w rwH2) Flush()                                           { w.flush() }
-func (w rwH2) Push(target string, opts *http.PushOptions) error { return w.push(target, opts) }
-
-// wrap returns rw dressed with the optional interfaces of rw.w. Writers with
-// another combination get the plain wrapper; http.ResponseController still
-// reaches every feature through Unwrap.
-func wrap(rw *respWriter) http.ResponseWriter {
-	_, fl := rw.w.(http.Flusher)
-	_, hj := rw.w.(http.Hijacker)
-	_, rf := rw.w.(io.ReaderFrom)
-	_, pu := rw.w.(http.Pusher)
-	switch {
-	case fl && hj && rf && !pu:
-		return rwH1{rw}
-	case fl && pu && !hj && !rf:
-		return rwH2{rw}
-	case fl && !hj && !rf && !pu:
-		return rwFlush{rw}
-	}
-	return rwPlain{rw}
+// writeString keeps io.WriteString from copying the string, where the
+// underlying writer can take it as it is.
+func (rw *respWriter) writeString(s string) (int, error) {
+	rw.sent()
+	n, err := rw.w.(io.StringWriter).WriteString(s)
+	rw.written += int64(n)
+	return n, err
 }

@@ -2,32 +2,76 @@ package httpstats_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 )
 
-// TestWriterInterfaces checks the wrapped writer offers exactly what the
-// server's writer offers, over HTTP/1 and HTTP/2, and that streaming works.
+// protocols are the ways a client reaches a server in the tests: HTTP/1.1
+// in clear and over TLS, HTTP/2 in clear (h2c, prior knowledge) and over TLS.
+var protocols = []struct {
+	name       string
+	tls, http2 bool
+}{
+	{"http1", false, false},
+	{"http1-tls", true, false},
+	{"h2c", false, true},
+	{"h2-tls", true, true},
+}
+
+// startServer starts h on loopback speaking the protocol, and returns it
+// with a client that speaks the same. The server's error log is discarded
+// when quiet is set.
+func startServer(t *testing.T, h http.Handler, useTLS, h2 bool, quiet ...bool) (*httptest.Server, *http.Client) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = h2
+	if len(quiet) > 0 && quiet[0] {
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	}
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		if h2 {
+			srv.Config.Protocols = new(http.Protocols)
+			srv.Config.Protocols.SetUnencryptedHTTP2(true)
+		}
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	if h2 && !useTLS {
+		tr := client.Transport.(*http.Transport).Clone()
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetUnencryptedHTTP2(true)
+		client = &http.Client{Transport: tr}
+	}
+	return srv, client
+}
+
+// TestWriterInterfaces checks, over each protocol, that the wrapped writer
+// claims exactly what the server's writer claims, that streaming through
+// http.ResponseController works, and that the response is recorded.
 func TestWriterInterfaces(t *testing.T) {
-	for _, h2 := range []bool{false, true} {
-		t.Run(fmt.Sprintf("http2=%v", h2), func(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
 			rec, sink := newRecorder(t)
-			type caps struct{ flusher, hijacker, pusher, readerFrom bool }
-			var bare, wrapped caps
-			probe := func(dst *caps) http.HandlerFunc {
+			var bare, wrapped uint
+			var proto string
+			probe := func(dst *uint) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
-					_, dst.flusher = w.(http.Flusher)
-					_, dst.hijacker = w.(http.Hijacker)
-					_, dst.pusher = w.(http.Pusher)
-					_, dst.readerFrom = w.(io.ReaderFrom)
+					*dst = claims(w)
+					proto = r.Proto
 					// Streaming through the controller.
 					rc := http.NewResponseController(w)
 					fmt.Fprint(w, "part1;")
@@ -40,17 +84,17 @@ func TestWriterInterfaces(t *testing.T) {
 			mux := http.NewServeMux()
 			mux.Handle("/bare", probe(&bare))
 			mux.Handle("/wrapped", httpstats.NewHandler(rec, probe(&wrapped)))
-			srv := httptest.NewUnstartedServer(mux)
-			srv.EnableHTTP2 = h2
-			srv.StartTLS()
-			defer srv.Close()
-			_, b1 := get(t, srv.Client(), srv.URL+"/bare")
-			_, b2 := get(t, srv.Client(), srv.URL+"/wrapped")
+			srv, client := startServer(t, mux, p.tls, p.http2)
+			_, b1 := get(t, client, srv.URL+"/bare")
+			_, b2 := get(t, client, srv.URL+"/wrapped")
 			if b1 != "part1;part2" || b2 != b1 {
 				t.Fatalf("bodies %q %q", b1, b2)
 			}
+			if want := map[bool]string{false: "HTTP/1.1", true: "HTTP/2.0"}[p.http2]; proto != want {
+				t.Fatalf("served over %s, want %s", proto, want)
+			}
 			if bare != wrapped {
-				t.Fatalf("interfaces differ: bare %+v wrapped %+v", bare, wrapped)
+				t.Fatalf("interfaces differ: bare %s, wrapped %s", maskNames(bare), maskNames(wrapped))
 			}
 			recs := flush(t, rec, sink)
 			if len(recs) != 1 || recs[0].ResponseBytes != int64(len(b2)) || recs[0].Status != 200 {
@@ -78,6 +122,11 @@ func TestHijack(t *testing.T) {
 	if body != "raw ok" {
 		t.Fatalf("body %q", body)
 	}
+	// The client has the body before the handler returns and the record is
+	// queued: wait for it rather than close the recorder under it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sink.Wait(ctx, 1)
 	recs := flush(t, rec, sink)
 	if len(recs) != 1 || recs[0].Attr("http.hijacked") != "true" {
 		t.Fatalf("records %+v", recs)
@@ -148,37 +197,39 @@ func TestHijackViaController(t *testing.T) {
 	}
 }
 
-// TestWriterStringWriter checks that the wrapped writer keeps io.StringWriter
-// without copying the string, and leaves out the deprecated CloseNotifier,
-// as the package documentation says.
+// TestWriterStringWriter checks that the wrapped writer keeps the server's
+// io.StringWriter without copying the string, and its http.CloseNotifier,
+// whose channel fires when the client goes away.
 func TestWriterStringWriter(t *testing.T) {
 	rec, _ := newRecorder(t, recording.WithMaxStack(0))
 	s := strings.Repeat("x", 512)
-	var bareCN, isCN, isSW bool
+	var isSW bool
 	allocs := -1.0
-	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		//lint:ignore SA1019 the test checks that the deprecated interface is not offered.
-		_, bareCN = w.(http.CloseNotifier)
-	})
-	wrapped := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		//lint:ignore SA1019 the test checks that the deprecated interface is not offered.
-		_, isCN = w.(http.CloseNotifier)
+	gone := make(chan bool, 1)
+	mux := http.NewServeMux()
+	mux.Handle("/write", httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, isSW = w.(io.StringWriter)
 		allocs = testing.AllocsPerRun(100, func() { io.WriteString(w, s) })
-	}))
-	mux := http.NewServeMux()
-	mux.Handle("/bare", bare)
-	mux.Handle("/wrapped", wrapped)
+	})))
+	mux.Handle("/notify", httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cn, ok := w.(http.CloseNotifier)
+		if !ok {
+			t.Error("the wrapped writer is no http.CloseNotifier")
+			gone <- false
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		w.(http.Flusher).Flush()
+		select {
+		case <-cn.CloseNotify():
+			gone <- true
+		case <-time.After(time.Minute):
+			gone <- false
+		}
+	})))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	get(t, srv.Client(), srv.URL+"/bare")
-	_, body := get(t, srv.Client(), srv.URL+"/wrapped")
-	if !bareCN {
-		t.Fatal("the server's own writer is no CloseNotifier: the test proves nothing")
-	}
-	if isCN {
-		t.Error("the wrapped writer offers http.CloseNotifier")
-	}
+	_, body := get(t, srv.Client(), srv.URL+"/write")
 	if !isSW {
 		t.Error("the wrapped writer is no io.StringWriter")
 	}
@@ -187,5 +238,20 @@ func TestWriterStringWriter(t *testing.T) {
 	}
 	if len(body) != 101*len(s) {
 		t.Errorf("body is %d bytes, want %d", len(body), 101*len(s))
+	}
+
+	// The client hangs up once the header is in; CloseNotify says so.
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(conn, "GET /notify HTTP/1.1\r\nHost: x\r\n\r\n")
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	conn.Close()
+	if !strings.HasPrefix(line, "HTTP/1.1 202") {
+		t.Fatalf("status line %q", line)
+	}
+	if !<-gone {
+		t.Error("CloseNotify did not fire when the client went away")
 	}
 }

@@ -1,5 +1,7 @@
 package netstats
 
+//go:generate go run gen_combos.go
+
 import (
 	"context"
 	"errors"
@@ -8,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
@@ -49,20 +52,70 @@ func (m Mode) String() string {
 // [WrapConn]), or the one given to the latest [Bind]. See the package
 // documentation for the rules.
 //
+// A Conn has the optional interfaces of the connection it wraps, and no
+// others: [syscall.Conn], [io.ReaderFrom], [io.WriterTo], CloseRead and
+// CloseWrite (as [net.TCPConn] and [net.UnixConn] have them), and the packet
+// methods ReadFrom and WriteTo of [net.PacketConn] (as [net.UDPConn] has
+// them), so that code asserting them — a pool checking its idle connections
+// through syscall.Conn, Go's resolver framing DNS messages as datagrams on a
+// PacketConn, io.Copy splicing — behaves as with the bare connection. Bytes
+// moved by ReadFrom and WriteTo are recorded as those of Write and Read;
+// I/O done on the raw connection that SyscallConn returns is not recorded.
+// Other methods of the wrapped connection are reached through NetConn.
+//
 // Its methods are safe for concurrent use as far as the wrapped connection's
-// are; Read and Write may run concurrently, as net.Conn allows.
-type Conn struct {
+// are; Read and Write may run concurrently, as net.Conn allows. Only this
+// package implements Conn.
+type Conn interface {
+	net.Conn
+	// Bind attributes the conn's further operations to the request of ctx;
+	// see the function [Bind]. Binding to the request it is already bound to
+	// changes nothing.
+	Bind(ctx context.Context)
+	// Mode returns the conn's recording mode.
+	Mode() Mode
+	// NetConn returns the wrapped connection.
+	NetConn() net.Conn
+
+	conn() *conn
+}
+
+// conn is the implementation of Conn. It has the methods of every optional
+// interface but the packet ones (see packetConn); compose (combos.go)
+// returns it inside a value that claims those of the wrapped connection only.
+type conn struct {
 	net.Conn
 	mode    Mode
 	network string
 	remote  string
 
+	// The wrapped connection's optional interfaces, nil where it lacks them.
+	sys sysConn
+	rf  io.ReaderFrom
+	wt  io.WriterTo
+	cr  closeReader
+	cw  closeWriter
+	pc  packetIO
+
 	mu sync.Mutex              // serializes changes of st
 	st atomic.Pointer[binding] // never nil
 }
 
-// A binding is the request a Conn's operations are recorded in. It is
-// immutable once published; changes store a new binding, under Conn.mu.
+// sysConn is [syscall.Conn], named so as not to clash with Conn where it
+// is embedded.
+type sysConn = syscall.Conn
+
+type closeReader interface{ CloseRead() error }
+type closeWriter interface{ CloseWrite() error }
+
+// packetIO is the part of [net.PacketConn] that [net.Conn] lacks.
+type packetIO interface {
+	ReadFrom(p []byte) (n int, addr net.Addr, err error)
+	WriteTo(p []byte, addr net.Addr) (n int, err error)
+}
+
+// A binding is the request a conn's operations are recorded in. It is
+// immutable once published; changes store a new binding, under conn.mu.
 type binding struct {
 	a *recording.ActiveRecord // nil: not recorded
 
@@ -70,37 +123,56 @@ type binding struct {
 	call    *recording.ActiveCall // PerConn: the connection's call in a, if any
 }
 
-var _ net.Conn = (*Conn)(nil)
+var (
+	_ Conn          = (*conn)(nil)
+	_ syscall.Conn  = (*conn)(nil)
+	_ io.ReaderFrom = (*conn)(nil)
+	_ io.WriterTo   = (*conn)(nil)
+	_ closeReader   = (*conn)(nil)
+	_ closeWriter   = (*conn)(nil)
+	_ packetIO      = packetConn{}
+)
 
-// WrapConn wraps conn so that its use is recorded in the request of ctx (if
+// WrapConn wraps nc so that its use is recorded in the request of ctx (if
 // any), in the given mode. In PerConn mode the connection's call starts now.
-// Wrapping a *Conn again returns it re-bound to ctx, as [Bind] does, keeping
+// Wrapping a Conn again returns it re-bound to ctx, as [Bind] does, keeping
 // its mode.
-func WrapConn(ctx context.Context, conn net.Conn, mode Mode) *Conn {
-	if c, ok := conn.(*Conn); ok {
+func WrapConn(ctx context.Context, nc net.Conn, mode Mode) Conn {
+	if c, ok := nc.(Conn); ok {
 		c.Bind(ctx)
 		return c
 	}
-	c := newConn(conn, mode)
+	c := newConn(nc, mode)
 	b := &binding{a: recording.FromContext(ctx)}
 	if mode == PerConn && b.a != nil {
 		b.call = c.startConnCall(b.a)
 		b.started = true
 	}
 	c.st.Store(b)
-	return c
+	return c.compose()
 }
 
-func newConn(conn net.Conn, mode Mode) *Conn {
-	c := &Conn{Conn: conn, mode: mode, network: "tcp"}
-	if ra := conn.RemoteAddr(); ra != nil {
+func newConn(nc net.Conn, mode Mode) *conn {
+	c := &conn{Conn: nc, mode: mode, network: "tcp"}
+	if ra := nc.RemoteAddr(); ra != nil {
 		c.network = ra.Network()
 		c.remote = ra.String()
+	}
+	c.sys, _ = nc.(syscall.Conn)
+	c.cr, _ = nc.(closeReader)
+	c.cw, _ = nc.(closeWriter)
+	if pc, ok := nc.(packetIO); ok {
+		c.pc = pc
+	} else {
+		c.rf, _ = nc.(io.ReaderFrom)
+		c.wt, _ = nc.(io.WriterTo)
 	}
 	return c
 }
 
-func (c *Conn) startConnCall(a *recording.ActiveRecord) *recording.ActiveCall {
+func (c *conn) conn() *conn { return c }
+
+func (c *conn) startConnCall(a *recording.ActiveRecord) *recording.ActiveCall {
 	call := a.StartCall(ServiceNet, "conn "+c.network)
 	if call != nil {
 		call.SetRequest(c.remote)
@@ -117,16 +189,11 @@ func (c *Conn) startConnCall(a *recording.ActiveRecord) *recording.ActiveCall {
 	return call
 }
 
-// Mode returns the conn's recording mode.
-func (c *Conn) Mode() Mode { return c.mode }
+func (c *conn) Mode() Mode { return c.mode }
 
-// NetConn returns the wrapped connection.
-func (c *Conn) NetConn() net.Conn { return c.Conn }
+func (c *conn) NetConn() net.Conn { return c.Conn }
 
-// Bind attributes the conn's further operations to the request of ctx; see
-// the function [Bind]. Binding to the request it is already bound to changes
-// nothing.
-func (c *Conn) Bind(ctx context.Context) {
+func (c *conn) Bind(ctx context.Context) {
 	a := recording.FromContext(ctx)
 	c.mu.Lock()
 	if c.st.Load().a == a {
@@ -142,7 +209,7 @@ func (c *Conn) Bind(ctx context.Context) {
 
 // connCall returns the PerConn call of the current binding, starting it on
 // the first operation after a Bind.
-func (c *Conn) connCall() *recording.ActiveCall {
+func (c *conn) connCall() *recording.ActiveCall {
 	b := c.st.Load()
 	if b.a == nil || b.started {
 		return b.call
@@ -168,53 +235,118 @@ func opError(err error) error {
 	return err
 }
 
-// Read reads from the connection, recording the bytes read.
-func (c *Conn) Read(p []byte) (int, error) {
+// startIO returns the call an operation is recorded in: a new call named
+// method in PerOp mode, the connection's call in PerConn mode.
+func (c *conn) startIO(method string) *recording.ActiveCall {
 	if c.mode == PerOp {
-		call := c.startOp("read")
-		n, err := c.Conn.Read(p)
-		if call != nil {
-			call.SetResponseSize(int64(n))
-			call.End(opError(err))
-		}
-		return n, err
+		return c.startOp(method)
 	}
-	call := c.connCall()
+	return c.connCall()
+}
+
+// endIO records n bytes written (write) or read and the operation's error
+// in call, which startIO returned.
+func (c *conn) endIO(call *recording.ActiveCall, write bool, n int64, err error) {
+	if call == nil {
+		return
+	}
+	if c.mode == PerOp {
+		if write {
+			call.SetRequestSize(n)
+		} else {
+			call.SetResponseSize(n)
+		}
+		call.End(opError(err))
+		return
+	}
+	if write {
+		call.AddSizes(n, 0)
+	} else {
+		call.AddSizes(0, n)
+	}
+	if e := opError(err); e != nil {
+		call.SetError(e.Error())
+	}
+}
+
+// Read reads from the connection, recording the bytes read.
+func (c *conn) Read(p []byte) (int, error) {
+	call := c.startIO("read")
 	n, err := c.Conn.Read(p)
-	if call != nil {
-		call.AddSizes(0, int64(n))
-		if e := opError(err); e != nil {
-			call.SetError(e.Error())
-		}
-	}
+	c.endIO(call, false, int64(n), err)
 	return n, err
 }
 
 // Write writes to the connection, recording the bytes written.
-func (c *Conn) Write(p []byte) (int, error) {
-	if c.mode == PerOp {
-		call := c.startOp("write")
-		n, err := c.Conn.Write(p)
-		if call != nil {
-			call.SetRequestSize(int64(n))
-			call.End(opError(err))
-		}
-		return n, err
-	}
-	call := c.connCall()
+func (c *conn) Write(p []byte) (int, error) {
+	call := c.startIO("write")
 	n, err := c.Conn.Write(p)
-	if call != nil {
-		call.AddSizes(int64(n), 0)
-		if e := opError(err); e != nil {
-			call.SetError(e.Error())
-		}
+	c.endIO(call, true, int64(n), err)
+	return n, err
+}
+
+// ReadFrom is the wrapped connection's [io.ReaderFrom], recorded as a write.
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	call := c.startIO("write")
+	n, err := c.rf.ReadFrom(r)
+	c.endIO(call, true, n, err)
+	return n, err
+}
+
+// WriteTo is the wrapped connection's [io.WriterTo], recorded as a read.
+func (c *conn) WriteTo(w io.Writer) (int64, error) {
+	call := c.startIO("read")
+	n, err := c.wt.WriteTo(w)
+	c.endIO(call, false, n, err)
+	return n, err
+}
+
+// SyscallConn is the wrapped connection's [syscall.Conn]. What is read or
+// written through the raw connection is not recorded.
+func (c *conn) SyscallConn() (syscall.RawConn, error) { return c.sys.SyscallConn() }
+
+// CloseRead shuts down the reading side of the wrapped connection. In PerOp
+// mode it is recorded as a call "close read".
+func (c *conn) CloseRead() error { return c.closeHalf("close read", c.cr.CloseRead) }
+
+// CloseWrite shuts down the writing side of the wrapped connection. In PerOp
+// mode it is recorded as a call "close write".
+func (c *conn) CloseWrite() error { return c.closeHalf("close write", c.cw.CloseWrite) }
+
+func (c *conn) closeHalf(method string, f func() error) error {
+	if c.mode != PerOp {
+		return f()
 	}
+	call := c.startOp(method)
+	err := f()
+	call.End(err)
+	return err
+}
+
+// packetConn gives a conn the packet methods of the [net.PacketConn] it
+// wraps; they cannot be methods of conn, whose ReadFrom and WriteTo are
+// those of io.ReaderFrom and io.WriterTo.
+type packetConn struct{ c *conn }
+
+// ReadFrom reads a packet, recorded as a read.
+func (p packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	call := p.c.startIO("read")
+	n, addr, err := p.c.pc.ReadFrom(b)
+	p.c.endIO(call, false, int64(n), err)
+	return n, addr, err
+}
+
+// WriteTo writes a packet to addr, recorded as a write.
+func (p packetConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	call := p.c.startIO("write")
+	n, err := p.c.pc.WriteTo(b, addr)
+	p.c.endIO(call, true, int64(n), err)
 	return n, err
 }
 
 // Close closes the connection. In PerConn mode it ends the connection's
 // call; in PerOp mode it is recorded as a call "close".
-func (c *Conn) Close() error {
+func (c *conn) Close() error {
 	if c.mode == PerOp {
 		call := c.startOp("close")
 		err := c.Conn.Close()
@@ -231,7 +363,7 @@ func (c *Conn) Close() error {
 	return err
 }
 
-func (c *Conn) startOp(method string) *recording.ActiveCall {
+func (c *conn) startOp(method string) *recording.ActiveCall {
 	a := c.st.Load().a
 	if a == nil {
 		return nil
@@ -243,7 +375,7 @@ func (c *Conn) startOp(method string) *recording.ActiveCall {
 	return call
 }
 
-// Bind attributes the further operations of conn — a [*Conn], or a
+// Bind attributes the further operations of conn — a [Conn], or a
 // connection wrapping one that has a NetConn method, such as a
 // [crypto/tls.Conn] — to the request of ctx, replacing any earlier binding:
 // the binding belongs to the connection, and the latest Bind wins. In
@@ -254,7 +386,7 @@ func (c *Conn) startOp(method string) *recording.ActiveCall {
 func Bind(ctx context.Context, conn net.Conn) bool {
 	for range 8 { // unwrap a few layers at most
 		switch x := conn.(type) {
-		case *Conn:
+		case Conn:
 			x.Bind(ctx)
 			return true
 		case interface{ NetConn() net.Conn }:

@@ -12,7 +12,9 @@ import (
 // tcp" (the network name follows "dial") of the request in the dial's
 // context, with the address as its request, the connected peer as its
 // response and the error if the dial fails. The connections it returns are
-// [*Conn]s, recorded in Mode.
+// [Conn]s, recorded in Mode, with the optional interfaces of the connections
+// they wrap: a UDP connection is a [net.PacketConn], so that the Dialer can
+// serve as the Dial of a [net.Resolver] with PreferGo.
 //
 // A name in the address is resolved inside the dial, and its lookup is part
 // of the dial call; use a [Resolver] to record lookups as calls of their own.
@@ -48,7 +50,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		}
 		c := newConn(conn, d.Mode)
 		c.st.Store(&binding{})
-		return c, nil
+		return c.compose(), nil
 	}
 	call := a.StartCall(ServiceNet, "dial "+network)
 	if call != nil {

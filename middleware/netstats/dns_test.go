@@ -16,6 +16,25 @@ import (
 // returns a resolver that queries only it.
 func dnsServer(t testing.TB) *net.Resolver {
 	t.Helper()
+	var d net.Dialer
+	return resolverOf(startDNS(t), d.DialContext)
+}
+
+// resolverOf returns a resolver in Go that sends its queries to addr through
+// dial.
+func resolverOf(addr string, dial func(ctx context.Context, network, address string) (net.Conn, error)) *net.Resolver {
+	return &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dial(ctx, network, addr)
+		},
+	}
+}
+
+// startDNS starts a loopback DNS server, over UDP only, for a small test
+// zone and returns its address. It stops when the test ends.
+func startDNS(t testing.TB) string {
+	t.Helper()
 	zone := map[uint16]map[string][]string{
 		dns.TypeA: {
 			"app.test.":   {"app.test. 60 IN A 10.0.0.1", "app.test. 60 IN A 10.0.0.2"},
@@ -69,14 +88,7 @@ func dnsServer(t testing.TB) *net.Resolver {
 		srv.Shutdown()
 		<-served
 	})
-	addr := pc.LocalAddr().String()
-	return &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "udp", addr)
-		},
-	}
+	return pc.LocalAddr().String()
 }
 
 func TestResolver(t *testing.T) {

@@ -6,13 +6,13 @@
 // # Dials and connections
 //
 // A [Dialer] records each dial as a call "dial tcp" (or "dial udp", …) with
-// the address and the error, and returns a [*Conn]. Its DialContext fits
+// the address and the error, and returns a [Conn]. Its DialContext fits
 // [net/http.Transport.DialContext]:
 //
 //	d := &netstats.Dialer{}
 //	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 //
-// A [*Conn] records its use in one of two modes:
+// A [Conn] records its use in one of two modes:
 //
 //   - [PerConn] (the default): one call "conn tcp" per connection and
 //     request, from the dial (or the first operation after a [Bind]) to
@@ -22,6 +22,23 @@
 //     with its byte count, and Close is a call "close".
 //
 // [WrapConn] wraps a connection made some other way.
+//
+// # What the wrapped code sees
+//
+// A Conn is meant to be invisible to the code using it. It has exactly the
+// optional interfaces of the connection it wraps among [syscall.Conn],
+// [io.ReaderFrom], [io.WriterTo], CloseRead, CloseWrite and the packet
+// methods of [net.PacketConn]: a client library that checks its pooled
+// connections through syscall.Conn (go-redis does) works as with the bare
+// connection, and a UDP connection stays a PacketConn, so that a Dialer can
+// be the Dial of a [net.Resolver] with PreferGo (Go's resolver frames DNS
+// messages as TCP otherwise):
+//
+//	d := &netstats.Dialer{}
+//	r := &net.Resolver{PreferGo: true, Dial: d.DialContext}
+//
+// Each Conn also has NetConn, as [crypto/tls.Conn] does, to reach the wrapped
+// connection and the rest of its methods.
 //
 // # Which request a connection's operations belong to
 //

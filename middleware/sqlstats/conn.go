@@ -52,6 +52,10 @@ type conn struct {
 	resetter   driver.SessionResetter
 	validator  driver.Validator
 	checker    driver.NamedValueChecker
+
+	// txCtx is the context of the recorded transaction in progress, if
+	// any. database/sql uses a connection from one goroutine at a time.
+	txCtx context.Context
 }
 
 // connCore is the method set every wrapped connection has.
@@ -89,34 +93,40 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wrapStmt(s, query, c), nil
+	return wrapStmt(s, query, c, nil), nil
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if isCopy(query) {
+		return c.prepareCopy(ctx, query)
+	}
 	call := (*recording.ActiveCall)(nil)
 	if a := recording.FromContext(ctx); a != nil {
 		call = c.w.startStmt(a, query, true, nil)
 	}
-	var s driver.Stmt
-	var err error
-	if c.prepareCtx != nil {
-		s, err = c.prepareCtx.PrepareContext(ctx, query)
-	} else {
-		s, err = c.c.Prepare(query)
-		if err == nil {
-			select {
-			default:
-			case <-ctx.Done():
-				s.Close()
-				s, err = nil, ctx.Err()
-			}
-		}
-	}
+	s, err := c.prepare(ctx, query)
 	call.End(err)
 	if err != nil {
 		return nil, err
 	}
-	return wrapStmt(s, query, c), nil
+	return wrapStmt(s, query, c, nil), nil
+}
+
+// prepare is database/sql's ctxDriverPrepare.
+func (c *conn) prepare(ctx context.Context, query string) (driver.Stmt, error) {
+	if c.prepareCtx != nil {
+		return c.prepareCtx.PrepareContext(ctx, query)
+	}
+	s, err := c.c.Prepare(query)
+	if err == nil {
+		select {
+		default:
+		case <-ctx.Done():
+			s.Close()
+			return nil, ctx.Err()
+		}
+	}
+	return s, err
 }
 
 func (c *conn) Close() error { return c.c.Close() }
@@ -140,7 +150,8 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if err != nil {
 		return nil, err
 	}
-	return &wtx{tx: tx, ctx: ctx, w: c.w}, nil
+	c.txCtx = ctx
+	return &wtx{tx: tx, ctx: ctx, c: c}, nil
 }
 
 // begin is database/sql's ctxDriverBegin.
@@ -196,7 +207,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	}
 	call := c.w.startStmt(a, query, false, args)
 	rows, err := c.query(ctx, query, args)
-	return endQuery(call, rows, err), err
+	return endQuery(ctx, c.txCtx, call, rows, err), err
 }
 
 // query is database/sql's ctxDriverQuery.
@@ -296,18 +307,20 @@ func namedValueToValue(named []driver.NamedValue) ([]driver.Value, error) {
 type wtx struct {
 	tx  driver.Tx
 	ctx context.Context
-	w   *wrapper
+	c   *conn
 }
 
 func (t *wtx) Commit() error {
-	call := startOpCtx(t.ctx, t.w, "COMMIT")
+	t.c.txCtx = nil
+	call := startOpCtx(t.ctx, t.c.w, "COMMIT")
 	err := t.tx.Commit()
 	call.End(err)
 	return err
 }
 
 func (t *wtx) Rollback() error {
-	call := startOpCtx(t.ctx, t.w, "ROLLBACK")
+	t.c.txCtx = nil
+	call := startOpCtx(t.ctx, t.c.w, "ROLLBACK")
 	err := t.tx.Rollback()
 	call.End(err)
 	return err

@@ -22,19 +22,36 @@
 // table are recorded by their operation alone ("BEGIN", "COMMIT",
 // "ROLLBACK", "PING", "PRAGMA"). Preparing a statement is a call
 // "PREPARE SELECT users"; executing it is recorded like the same statement
-// sent directly. Opening a connection inside a request is a call "CONNECT".
+// sent directly. Opening a connection inside a request is a call "CONNECT",
+// whichever way the driver was wrapped ([Open], [WrapConnector] or [Wrap]).
+//
+// A PostgreSQL COPY fed row by row through a prepared statement (lib/pq's
+// CopyIn) is one call, "COPY" and its table, from the Prepare to the Exec
+// without arguments that ends it, with the number of rows copied.
 //
 // The call's request summary, and its db.query.text attribute, is the
-// statement normalized by [Normalize]: literals replaced by ?, IN lists
-// collapsed, comments dropped, white space collapsed (of a text longer than 4 KiB, only the
-// start is normalized and recorded). No value a query carries as a literal is
+// statement normalized by a lexer of its SQL dialect ([NormalizeFor]; the
+// dialect comes from [WithSystem] or from the driver's package, and a
+// statement of unknown dialect is read by [Normalize], which hides what any
+// dialect would take as a literal): every literal replaced by ? — strings,
+// numbers, blobs, PostgreSQL's escape and dollar-quoted strings, the
+// elements of arrays, and SQLite's and MySQL's "…" unless it can only be an
+// identifier — IN lists collapsed, comments dropped (nested ones, and
+// MySQL's # comments, too), white space collapsed (of a text longer than 4
+// KiB, only the start is normalized and recorded). Each distinct text is
+// normalized once and cached. No value a query carries as a literal is
 // recorded, and the same query run in a loop is recorded with the same text,
 // which is how the recorder's analysis reports an N+1 pattern
-// ([recording.WarnRepeated]).
+// ([recording.WarnRepeated]). The recorder scrubs a statement's error
+// message before it is stored: drivers quote the tokens they reject (SQLite's
+// near "'hunter2'": syntax error), and those fragments are replaced (see
+// [recording.Redaction]).
 //
 // A query's call lasts until its rows are closed, and notes the number of
 // rows read (db.response.returned_rows); an Exec notes the rows it affected
-// (db.response.affected_rows). A statement's error is the call's error.
+// (db.response.affected_rows). A statement's error is the call's error; so is
+// the error of a context cancelled (or past its deadline) while the rows were
+// read, as database/sql reports it to the application.
 // Other attributes follow the OpenTelemetry conventions: db.system.name (see
 // [WithSystem]), db.operation.name and db.collection.name.
 //

@@ -9,20 +9,25 @@ import (
 )
 
 // Wrap returns a driver that records the calls made through d's connections.
-// The result implements [driver.DriverContext] exactly when d does.
+//
+// The result implements [driver.DriverContext] whether d does or not, so that
+// database/sql opens connections through a connector, with the context of the
+// request waiting for one, and each is recorded as a call "CONNECT". For a
+// driver without DriverContext, the connector opens connections with d.Open
+// and the data source name, as database/sql does for such a driver.
 //
 // Wrap registers nothing: use the result with a [driver.Connector] of your
-// own and [database/sql.OpenDB], or call [Open] or [WrapConnector].
+// own and [database/sql.OpenDB], register it with [database/sql.Register], or
+// call [Open] or [WrapConnector].
 func Wrap(d driver.Driver, opts ...Option) driver.Driver {
-	return wrapDriver(d, newWrapper(opts))
+	return newWDriver(d, newWrapper(opts))
 }
 
-func wrapDriver(d driver.Driver, w *wrapper) driver.Driver {
-	wd := &wdriver{d: d, w: w}
-	if dc, ok := d.(driver.DriverContext); ok {
-		return &wdriverCtx{wd, dc}
-	}
-	return wd
+// newWDriver wraps d, taking the SQL dialect from d unless an option named
+// it.
+func newWDriver(d driver.Driver, w *wrapper) *wdriver {
+	w.detect(d)
+	return &wdriver{d: d, w: w}
 }
 
 type wdriver struct {
@@ -30,6 +35,10 @@ type wdriver struct {
 	w *wrapper
 }
 
+var _ driver.DriverContext = (*wdriver)(nil)
+
+// Open opens a connection without a context, so the connection is not
+// recorded; database/sql uses OpenConnector instead.
 func (d *wdriver) Open(name string) (driver.Conn, error) {
 	c, err := d.d.Open(name)
 	if err != nil {
@@ -38,13 +47,12 @@ func (d *wdriver) Open(name string) (driver.Conn, error) {
 	return wrapConn(c, d.w), nil
 }
 
-type wdriverCtx struct {
-	*wdriver
-	dc driver.DriverContext
-}
-
-func (d *wdriverCtx) OpenConnector(name string) (driver.Connector, error) {
-	c, err := d.dc.OpenConnector(name)
+func (d *wdriver) OpenConnector(name string) (driver.Connector, error) {
+	dc, ok := d.d.(driver.DriverContext)
+	if !ok {
+		return wrapConnector(dsnConnector{d: d.d, dsn: name}, d.w, d), nil
+	}
+	c, err := dc.OpenConnector(name)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +73,7 @@ func WrapConnector(c driver.Connector, opts ...Option) driver.Connector {
 
 func wrapConnector(c driver.Connector, w *wrapper, d driver.Driver) driver.Connector {
 	if d == nil {
-		d = wrapDriver(c.Driver(), w)
+		d = newWDriver(c.Driver(), w)
 	}
 	wc := &connector{c: c, w: w, d: d}
 	if cl, ok := c.(io.Closer); ok {
@@ -115,16 +123,11 @@ func Open(driverName, dsn string, opts ...Option) (*sql.DB, error) {
 	if err := probe.Close(); err != nil {
 		return nil, fmt.Errorf("sqlstats: %w", err)
 	}
-	var c driver.Connector
-	if dc, ok := d.(driver.DriverContext); ok {
-		c, err = dc.OpenConnector(dsn)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstats: open connector: %w", err)
-		}
-	} else {
-		c = dsnConnector{d: d, dsn: dsn}
+	c, err := newWDriver(d, newWrapper(opts)).OpenConnector(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstats: open connector: %w", err)
 	}
-	return sql.OpenDB(WrapConnector(c, opts...)), nil
+	return sql.OpenDB(c), nil
 }
 
 // dsnConnector is database/sql's connector for drivers without

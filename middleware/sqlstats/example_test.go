@@ -56,6 +56,16 @@ func ExampleNormalize() {
 	// Output: SELECT * FROM orders WHERE user_id = ? AND status = ?
 }
 
+func ExampleNormalizeFor() {
+	fmt.Println(sqlstats.NormalizeFor("postgresql", `SELECT "Name" FROM users WHERE pw = E'it\'s' OR note = $$x$$ /* a /* b */ c */`))
+	fmt.Println(sqlstats.NormalizeFor("mysql", `SELECT name FROM users WHERE pw = "it\"s" # note`))
+	fmt.Println(sqlstats.NormalizeFor("sqlite", `SELECT "users"."name" FROM "users" WHERE pw = "secret"`))
+	// Output:
+	// SELECT "Name" FROM users WHERE pw = ? OR note = ?
+	// SELECT name FROM users WHERE pw = ?
+	// SELECT "users"."name" FROM "users" WHERE pw = ?
+}
+
 func ExampleDescribe() {
 	fmt.Println(sqlstats.Describe("UPDATE accounts SET balance = ? WHERE id = ?"))
 	fmt.Println(sqlstats.Describe("WITH t AS (SELECT ?) INSERT INTO audit SELECT * FROM t"))

@@ -3,6 +3,8 @@ package sqlstats
 import (
 	"strings"
 	"sync"
+
+	"github.com/goappstats/appstats/internal/sqlnorm"
 )
 
 // A statement is what the wrapper learns from a query's text, computed once
@@ -26,15 +28,18 @@ const maxScan = 4096
 // once full, the cache is reset.
 const maxCache = 1024
 
-// A cache maps raw query texts to their parsed statements.
+// A cache maps raw query texts to their parsed statements, normalized in
+// its dialect.
 type cache struct {
+	dialect sqlnorm.Dialect // set before the wrapper is used
+
 	mu sync.RWMutex
 	m  map[string]*statement
 }
 
 func (c *cache) get(query string) *statement {
 	if len(query) > maxScan {
-		return parseStatement(query)
+		return parseStatement(c.dialect, query)
 	}
 	c.mu.RLock()
 	s := c.m[query]
@@ -42,7 +47,7 @@ func (c *cache) get(query string) *statement {
 	if s != nil {
 		return s
 	}
-	s = parseStatement(query)
+	s = parseStatement(c.dialect, query)
 	c.mu.Lock()
 	if len(c.m) >= maxCache || c.m == nil {
 		c.m = make(map[string]*statement)
@@ -52,12 +57,12 @@ func (c *cache) get(query string) *statement {
 	return s
 }
 
-func parseStatement(query string) *statement {
+func parseStatement(d sqlnorm.Dialect, query string) *statement {
 	var norm string
 	if len(query) > maxScan {
-		norm = Normalize(query[:maxScan]) + "…"
+		norm = normalize(d, query[:maxScan]) + "…"
 	} else {
-		norm = Normalize(query)
+		norm = normalize(d, query)
 	}
 	op, table := Describe(norm)
 	s := &statement{text: norm, operation: op, table: table}
@@ -72,110 +77,34 @@ func parseStatement(query string) *statement {
 	return s
 }
 
-// Normalize returns the query text as recorded: string, numeric and blob
-// literals replaced by ?, comments removed and runs of white space collapsed
-// to one space. Placeholders ($1, ?, :name, @name) and quoted identifiers are
-// kept. A list of two or more values or placeholders after IN becomes
-// "IN (?, ...)", whatever its length. Two queries that differ only in their
-// literal values normalize to the same text, which is how the recorder's
-// analysis finds repeated queries.
-func Normalize(query string) string {
-	return collapseIn(normalize(query))
-}
+// Normalize returns the query text as recorded when its dialect is not
+// known: string, numeric, blob and every other kind of literal replaced by
+// ?, comments removed and runs of white space collapsed to one space.
+// Placeholders ($1, ?, :name, @name) and identifiers are kept. A list of two
+// or more values or placeholders after IN becomes "IN (?, ...)", whatever
+// its length. Two queries that differ only in their literal values
+// normalize to the same text, which is how the recorder's analysis finds
+// repeated queries.
+//
+// Not knowing the dialect, Normalize reads the text as PostgreSQL, MySQL
+// and SQLite would, and hides whatever any of them takes as a literal or a
+// comment: "…" is hidden unless it can only be an identifier, a string with
+// a backslash before its closing quote may hide what follows it.
+// [NormalizeFor] reads a text in its own dialect.
+func Normalize(query string) string { return normalize(sqlnorm.Unknown, query) }
 
-func normalize(query string) string {
-	b := make([]byte, 0, len(query))
-	space := false
-	emit := func() {
-		if space && len(b) > 0 {
-			b = append(b, ' ')
-		}
-		space = false
-	}
-	n := len(query)
-	for i := 0; i < n; {
-		c := query[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
-			space = true
-			i++
-		case c == '-' && i+1 < n && query[i+1] == '-':
-			for i < n && query[i] != '\n' {
-				i++
-			}
-			space = true
-		case c == '/' && i+1 < n && query[i+1] == '*':
-			end := strings.Index(query[i+2:], "*/")
-			if end < 0 {
-				i = n
-			} else {
-				i += 2 + end + 2
-			}
-			space = true
-		case c == '\'':
-			i = skipQuoted(query, i, '\'')
-			emit()
-			b = append(b, '?')
-		case c == '"' || c == '`':
-			j := skipQuoted(query, i, c)
-			emit()
-			b = append(b, query[i:j]...)
-			i = j
-		case c == '[':
-			j := strings.IndexByte(query[i:], ']')
-			if j < 0 {
-				j = n
-			} else {
-				j += i + 1
-			}
-			emit()
-			b = append(b, query[i:j]...)
-			i = j
-		case isDigit(c) || (c == '.' && i+1 < n && isDigit(query[i+1])):
-			j := i + 1
-			for j < n {
-				d := query[j]
-				if isIdent(d) || d == '.' {
-					j++
-				} else if (d == '+' || d == '-') && (query[j-1] == 'e' || query[j-1] == 'E') && !isHex(query[i:j]) {
-					j++
-				} else {
-					break
-				}
-			}
-			emit()
-			b = append(b, '?')
-			i = j
-		case c == '$' && i+1 < n && isDigit(query[i+1]):
-			j := i + 1
-			for j < n && isDigit(query[j]) {
-				j++
-			}
-			emit()
-			b = append(b, query[i:j]...)
-			i = j
-		case isIdentStart(c):
-			j := i + 1
-			for j < n && (isIdent(query[j]) || query[j] == '$') {
-				j++
-			}
-			// N'…', X'…', B'…', E'…': prefixed string and blob literals.
-			if j == i+1 && j < n && query[j] == '\'' && strings.IndexByte("nNxXbBeE", c) >= 0 {
-				i = skipQuoted(query, j, '\'')
-				emit()
-				b = append(b, '?')
-				continue
-			}
-			emit()
-			b = append(b, query[i:j]...)
-			i = j
-		default:
-			emit()
-			b = append(b, c)
-			i++
-		}
-	}
-	return string(b)
+// NormalizeFor is [Normalize] for a statement of the given database system,
+// named as in [WithSystem] ("postgresql", "mysql", "sqlite", or another
+// OpenTelemetry db.system.name): the text is read by that dialect's rules —
+// PostgreSQL's "…" identifiers, dollar-quoted strings ($$…$$, $tag$…$tag$),
+// escape strings (E'…') and nested comments; MySQL's backslash escapes, "…"
+// strings and # comments; SQLite's "…" taken as a string unless it can only
+// be an identifier (after FROM, INTO, AS…, beside a dot, in a column list).
+// A system of no known dialect is read as [Normalize] reads it.
+func NormalizeFor(system, query string) string { return normalize(sqlnorm.Of(system), query) }
+
+func normalize(d sqlnorm.Dialect, query string) string {
+	return collapseIn(sqlnorm.Normalize(d, query))
 }
 
 // collapseIn rewrites the IN lists of a normalized statement: "IN (?, ?, ?)"
@@ -297,7 +226,6 @@ func isIdentStart(c byte) bool {
 	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
 }
 func isIdent(c byte) bool { return isIdentStart(c) || isDigit(c) }
-func isHex(s string) bool { return len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') }
 
 // A token of a normalized statement: a word (keyword or identifier, possibly
 // quoted and dotted) or a single punctuation byte.
@@ -308,7 +236,7 @@ type token struct {
 
 // tokens splits a normalized statement, keeping at most limit tokens.
 func tokens(s string, limit int) []token {
-	var out []token
+	out := make([]token, 0, min(limit, len(s)/2+1))
 	for i := 0; i < len(s) && len(out) < limit; {
 		c := s[i]
 		switch {

@@ -25,6 +25,14 @@ func newConfig(opts []Option) *config {
 // WithSystem sets the database system recorded in each call's
 // db.system.name attribute, such as "sqlite", "postgresql" or "mysql"
 // (OpenTelemetry's well-known values). Without it the attribute is not set.
+//
+// The system also chooses the SQL dialect statements are normalized in (see
+// [NormalizeFor]). Without a known one, the dialect is found from the
+// driver's package (github.com/jackc/pgx, github.com/lib/pq,
+// github.com/go-sql-driver/mysql, modernc.org/sqlite,
+// github.com/mattn/go-sqlite3…), and a driver of no known dialect has its
+// statements normalized by [Normalize], which hides what any dialect would
+// take as a literal.
 func WithSystem(name string) Option {
 	return optionFunc(func(c *config) { c.system = name })
 }
@@ -34,10 +42,13 @@ func WithSystem(name string) Option {
 // (positional arguments, from 0). Arguments are not recorded by default.
 //
 // Recorded arguments are redacted with the recorder's [recording.Redaction]:
-// a named argument whose name looks secret is replaced by
-// [recording.Redacted]; positional arguments cannot be matched to column
-// names reliably, so all of them are replaced when the statement's text
-// itself contains a secret-looking name (for example "password" or "token").
+// a named argument whose name holds a secret word (:ssn, @password) is
+// replaced by [recording.Redacted]; positional arguments cannot be matched
+// to column names reliably, so all of them are replaced when the
+// statement's text itself holds a secret word (for example "password" or
+// "token"); and any argument whose value looks secret — a JSON Web Token, a
+// card number, an e-mail address, a long random token
+// ([recording.Redaction.SecretValue]) — is replaced whatever its name.
 // Strings are clipped and byte slices are recorded as their length only.
 func WithArgs(enabled bool) Option {
 	return optionFunc(func(c *config) { c.args = enabled })

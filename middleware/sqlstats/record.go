@@ -1,12 +1,14 @@
 package sqlstats
 
 import (
+	"context"
 	"database/sql/driver"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/sqlnorm"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -37,12 +39,21 @@ type wrapper struct {
 	cache cache
 }
 
-func newWrapper(opts []Option) *wrapper { return &wrapper{cfg: newConfig(opts)} }
+func newWrapper(opts []Option) *wrapper {
+	w := &wrapper{cfg: newConfig(opts)}
+	w.cache.dialect = sqlnorm.Of(w.cfg.system)
+	return w
+}
+
+// detect sets the wrapper's SQL dialect from the driver's package when
+// [WithSystem] named no known one. It runs before the wrapper is used.
+func (w *wrapper) detect(d driver.Driver) {
+	if w.cache.dialect == sqlnorm.Unknown {
+		w.cache.dialect = sqlnorm.OfDriver(d)
+	}
+}
 
 // startStmt starts the call of a statement in a's request.
-//
-// The time spent outside StartCall (which counts its own) is added to the
-// record's overhead.
 func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare bool, args []driver.NamedValue) *recording.ActiveCall {
 	t0 := time.Now()
 	st := w.cache.get(query)
@@ -50,6 +61,15 @@ func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare boo
 	if prepare {
 		method = st.prepare
 	}
+	return w.startParsed(a, st, method, st.table, args, t0)
+}
+
+// startParsed starts a call named method of statement st, which names table,
+// in a's request. t0 is when the work for the call began.
+//
+// The time spent outside StartCall (which counts its own) is added to the
+// record's overhead.
+func (w *wrapper) startParsed(a *recording.ActiveRecord, st *statement, method, table string, args []driver.NamedValue, t0 time.Time) *recording.ActiveCall {
 	t1 := time.Now()
 	c := a.StartCall(Service, method)
 	if c == nil {
@@ -68,8 +88,8 @@ func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare boo
 	if st.operation != "" {
 		attrs = append(attrs, recording.Attr{Key: AttrOperation, Value: st.operation})
 	}
-	if st.table != "" {
-		attrs = append(attrs, recording.Attr{Key: AttrCollection, Value: st.table})
+	if table != "" {
+		attrs = append(attrs, recording.Attr{Key: AttrCollection, Value: table})
 	}
 	c.SetAttrs(attrs...)
 	if w.cfg.args && len(args) > 0 {
@@ -111,9 +131,21 @@ func (w *wrapper) recordArgs(a *recording.ActiveRecord, c *recording.ActiveCall,
 		v := recording.Redacted
 		if !secret {
 			v = formatArg(nv.Value)
+			if red.SecretValue(rawArg(nv.Value, v)) {
+				v = recording.Redacted
+			}
 		}
 		c.SetAttr(AttrParamPrefix+key, v)
 	}
+}
+
+// rawArg returns the text of an argument to judge by its shape: a string
+// itself, not its quoted and clipped form; the formatted text of others.
+func rawArg(v any, formatted string) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return formatted
 }
 
 func formatArg(v any) string {
@@ -164,8 +196,9 @@ func endExec(c *recording.ActiveCall, res driver.Result, err error) {
 }
 
 // endQuery ends the call of a Query that failed, or returns the rows wrapped
-// so that the call ends when they are closed.
-func endQuery(c *recording.ActiveCall, rows driver.Rows, err error) driver.Rows {
+// so that the call ends when they are closed. ctx is the query's, txCtx its
+// transaction's (or nil).
+func endQuery(ctx, txCtx context.Context, c *recording.ActiveCall, rows driver.Rows, err error) driver.Rows {
 	if c == nil {
 		return rows
 	}
@@ -177,7 +210,7 @@ func endQuery(c *recording.ActiveCall, rows driver.Rows, err error) driver.Rows 
 		c.End(err)
 		return rows
 	}
-	return newRows(rows, c)
+	return newRows(ctx, txCtx, rows, c)
 }
 
 // rowsText returns "1 row" or "n rows".

@@ -1,6 +1,7 @@
 package sqlstats
 
 import (
+	"context"
 	"database/sql/driver"
 	"io"
 	"reflect"
@@ -11,17 +12,24 @@ import (
 )
 
 // rows wraps the rows of a recorded query: the query's call ends when they
-// are closed, with the number of rows read.
+// are closed, with the number of rows read and the error that ended the
+// reading, if any: one of Next, or the cancellation of the query's context
+// (or its transaction's) before the rows were read to the end, for which
+// database/sql closes them and reports the context's error to the
+// application.
 //
 // Only database/sql sees a driver.Rows, so rows claims every optional Rows
 // interface and answers exactly as database/sql does when the driver's rows
 // lack one: a ScanType of any, no length, nullability, precision or database
 // type name, and no further result set.
 type rows struct {
-	r    driver.Rows
-	call *recording.ActiveCall
-	n    int64
-	err  error // the first failure of Next other than io.EOF
+	r     driver.Rows
+	call  *recording.ActiveCall
+	ctx   context.Context // the query's
+	txCtx context.Context // its transaction's, or nil
+	n     int64
+	eof   bool  // Next returned io.EOF
+	err   error // the first failure of Next other than io.EOF
 }
 
 var (
@@ -34,7 +42,9 @@ var (
 	_ driver.RowsColumnTypePrecisionScale   = (*rows)(nil)
 )
 
-func newRows(r driver.Rows, c *recording.ActiveCall) *rows { return &rows{r: r, call: c} }
+func newRows(ctx, txCtx context.Context, r driver.Rows, c *recording.ActiveCall) *rows {
+	return &rows{r: r, call: c, ctx: ctx, txCtx: txCtx}
+}
 
 func (r *rows) Columns() []string { return r.r.Columns() }
 
@@ -44,22 +54,45 @@ func (r *rows) Close() error {
 		r.call = nil
 		t0 := time.Now()
 		c.SetAttr(AttrReturnedRows, strconv.FormatInt(r.n, 10))
-		c.SetResponse(rowsText(r.n))
-		c.Record().AddOverhead(time.Since(t0))
-		if r.err != nil {
-			c.End(r.err) // the failure that ended the reading, not Close's
-		} else {
-			c.End(err)
+		failure := r.failure()
+		if failure == nil {
+			failure = err
 		}
+		if failure == nil {
+			c.SetResponse(rowsText(r.n))
+		}
+		c.Record().AddOverhead(time.Since(t0))
+		c.End(failure)
 	}
 	return err
 }
 
+// failure returns the error that ended the reading before Close: a failure
+// of Next, or, when the rows were not read to the end, the error of a
+// context that is done — database/sql closes the rows when the query's
+// context or its transaction's is done, and the application gets that
+// context's error.
+func (r *rows) failure() error {
+	if r.err != nil || r.eof {
+		return r.err
+	}
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	if r.txCtx != nil {
+		return r.txCtx.Err()
+	}
+	return nil
+}
+
 func (r *rows) Next(dest []driver.Value) error {
 	err := r.r.Next(dest)
-	if err == nil {
+	switch {
+	case err == nil:
 		r.n++
-	} else if err != io.EOF && r.err == nil {
+	case err == io.EOF:
+		r.eof = true
+	case r.err == nil:
 		r.err = err
 	}
 	return err

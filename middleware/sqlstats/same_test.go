@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goappstats/appstats/middleware/sqlstats"
 )
@@ -27,12 +28,6 @@ func scenario(ctx context.Context, t *testing.T, db *sql.DB) []string {
 	t.Helper()
 	var out []string
 	logf := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
-	errs := func(err error) string {
-		if err == nil {
-			return "<nil>"
-		}
-		return err.Error()
-	}
 	setup(t, db)
 
 	// Column types, NULLs, blobs, values scanned as any.
@@ -40,6 +35,151 @@ func scenario(ctx context.Context, t *testing.T, db *sql.DB) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	transcribeRows(t, rows, logf)
+	logf("rows.Err %s; next result set %v", errText(rows.Err()), rows.NextResultSet())
+	logf("close %s", errText(rows.Close()))
+
+	// Exec results.
+	res, err := db.ExecContext(ctx, "INSERT INTO users (name, email) VALUES (?, ?)", "dan", upper("dan@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err1 := res.LastInsertId()
+	n, err2 := res.RowsAffected()
+	logf("insert id=%d %s affected=%d %s", id, errText(err1), n, errText(err2))
+	var email string
+	logf("valuer %s %s", errText(db.QueryRowContext(ctx, "SELECT email FROM users WHERE id = ?", id).Scan(&email)), email)
+	res, err = db.ExecContext(ctx, "UPDATE users SET score = score + 1 WHERE score IS NOT NULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ = res.RowsAffected()
+	logf("update affected=%d", n)
+	_, err = db.ExecContext(ctx, "INSERT INTO users (name) VALUES ('m1'); INSERT INTO users (name) VALUES ('m2')")
+	logf("multi %s", errText(err))
+
+	// Named parameters.
+	var name string
+	err = db.QueryRowContext(ctx, "SELECT name FROM users WHERE email = :e", sql.Named("e", "ann@example.com")).Scan(&name)
+	logf("named %s %s", errText(err), name)
+
+	// Failures: a syntax error, a constraint, no rows, argument conversion,
+	// argument count, a cancelled context.
+	_, err = db.ExecContext(ctx, "SELEKT 1")
+	logf("syntax %s", errText(err))
+	_, err = db.ExecContext(ctx, "INSERT INTO users (id, name) VALUES (1, 'dup')")
+	logf("constraint %s", errText(err))
+	logf("norows %s", errText(db.QueryRowContext(ctx, "SELECT name FROM users WHERE id = -1").Scan(&name)))
+	_, err = db.ExecContext(ctx, "SELECT ?", struct{ X int }{1})
+	logf("convert %s", errText(err))
+	_, err = db.ExecContext(ctx, "SELECT ?, ?", 1)
+	logf("argcount %s", errText(err))
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = db.QueryContext(cctx, "SELECT 1")
+	logf("cancelled %s", errText(err))
+
+	// Transactions.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.ExecContext(ctx, "DELETE FROM users WHERE name = 'dan'")
+	logf("rollback %s", errText(tx.Rollback()))
+	logf("rollback again %s", errText(tx.Rollback()))
+	tx, err = db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
+	logf("serializable %s", errText(err))
+	if err == nil {
+		tx.Rollback()
+	}
+	tx, err = db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.ExecContext(ctx, "DELETE FROM users WHERE name = 'm1'")
+	logf("commit %s", errText(tx.Commit()))
+	var count int
+	db.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&count)
+	logf("count %d", count)
+
+	transcribeStmt(ctx, t, db, "SELECT name FROM users WHERE id = ?", logf)
+	transcribeConn(ctx, t, db, logf)
+	logf("ping %s", errText(db.PingContext(ctx)))
+	return out
+}
+
+// queryerDriver exposes sqlite's connections with the legacy Queryer and
+// Execer but none of the context interfaces.
+type queryerDriver struct{ d driver.Driver }
+
+func (d queryerDriver) Open(name string) (driver.Conn, error) {
+	c, err := d.d.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		driver.Conn
+		driver.Queryer
+		driver.Execer
+	}{c, c.(driver.Queryer), c.(driver.Execer)}, nil
+}
+
+// errText returns err's text, or "<nil>".
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+// transcribeStmt prepares query, which takes an id, and logs what it returns
+// for ids of several types.
+func transcribeStmt(ctx context.Context, t *testing.T, db *sql.DB, query string, logf func(format string, args ...any)) {
+	t.Helper()
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []any{1, int64(2), "3", nil} {
+		var n sql.NullString
+		err := st.QueryRowContext(ctx, id).Scan(&n)
+		logf("stmt %v: %v %s", id, n, errText(err))
+	}
+	logf("stmt close %s", errText(st.Close()))
+}
+
+// transcribeConn logs which optional interfaces the driver connection seen
+// through Raw has, and pings it.
+func transcribeConn(ctx context.Context, t *testing.T, db *sql.DB, logf func(format string, args ...any)) {
+	t.Helper()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Raw(func(dc any) error {
+		for _, it := range []reflect.Type{
+			reflect.TypeFor[driver.Pinger](),
+			reflect.TypeFor[driver.Execer](),
+			reflect.TypeFor[driver.ExecerContext](),
+			reflect.TypeFor[driver.Queryer](),
+			reflect.TypeFor[driver.QueryerContext](),
+			reflect.TypeFor[driver.ConnPrepareContext](),
+			reflect.TypeFor[driver.ConnBeginTx](),
+			reflect.TypeFor[driver.SessionResetter](),
+			reflect.TypeFor[driver.Validator](),
+			reflect.TypeFor[driver.NamedValueChecker](),
+		} {
+			logf("raw %v %v", it, reflect.TypeOf(dc).Implements(it))
+		}
+		return nil
+	})
+	logf("conn ping %s; close %s", errText(conn.PingContext(ctx)), errText(conn.Close()))
+}
+
+// transcribeRows logs the columns of rows, their types as database/sql
+// reports them, and every value, scanned as any.
+func transcribeRows(t *testing.T, rows *sql.Rows, logf func(format string, args ...any)) {
+	t.Helper()
 	cols, _ := rows.Columns()
 	logf("columns %v", cols)
 	cts, err := rows.ColumnTypes()
@@ -62,129 +202,12 @@ func scenario(ctx context.Context, t *testing.T, db *sql.DB) []string {
 			t.Fatal(err)
 		}
 		for i, v := range vals {
+			if tm, ok := v.(time.Time); ok {
+				v = tm.UTC() // drivers may give the process's local zone
+			}
 			logf("%s=%T(%v)", cols[i], v, v)
 		}
 	}
-	logf("rows.Err %s; next result set %v", errs(rows.Err()), rows.NextResultSet())
-	logf("close %s", errs(rows.Close()))
-
-	// Exec results.
-	res, err := db.ExecContext(ctx, "INSERT INTO users (name, email) VALUES (?, ?)", "dan", upper("dan@example.com"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err1 := res.LastInsertId()
-	n, err2 := res.RowsAffected()
-	logf("insert id=%d %s affected=%d %s", id, errs(err1), n, errs(err2))
-	var email string
-	logf("valuer %s %s", errs(db.QueryRowContext(ctx, "SELECT email FROM users WHERE id = ?", id).Scan(&email)), email)
-	res, err = db.ExecContext(ctx, "UPDATE users SET score = score + 1 WHERE score IS NOT NULL")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ = res.RowsAffected()
-	logf("update affected=%d", n)
-	_, err = db.ExecContext(ctx, "INSERT INTO users (name) VALUES ('m1'); INSERT INTO users (name) VALUES ('m2')")
-	logf("multi %s", errs(err))
-
-	// Named parameters.
-	var name string
-	err = db.QueryRowContext(ctx, "SELECT name FROM users WHERE email = :e", sql.Named("e", "ann@example.com")).Scan(&name)
-	logf("named %s %s", errs(err), name)
-
-	// Failures: a syntax error, a constraint, no rows, argument conversion,
-	// argument count, a cancelled context.
-	_, err = db.ExecContext(ctx, "SELEKT 1")
-	logf("syntax %s", errs(err))
-	_, err = db.ExecContext(ctx, "INSERT INTO users (id, name) VALUES (1, 'dup')")
-	logf("constraint %s", errs(err))
-	logf("norows %s", errs(db.QueryRowContext(ctx, "SELECT name FROM users WHERE id = -1").Scan(&name)))
-	_, err = db.ExecContext(ctx, "SELECT ?", struct{ X int }{1})
-	logf("convert %s", errs(err))
-	_, err = db.ExecContext(ctx, "SELECT ?, ?", 1)
-	logf("argcount %s", errs(err))
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	_, err = db.QueryContext(cctx, "SELECT 1")
-	logf("cancelled %s", errs(err))
-
-	// Transactions.
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx.ExecContext(ctx, "DELETE FROM users WHERE name = 'dan'")
-	logf("rollback %s", errs(tx.Rollback()))
-	logf("rollback again %s", errs(tx.Rollback()))
-	tx, err = db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
-	logf("serializable %s", errs(err))
-	if err == nil {
-		tx.Rollback()
-	}
-	tx, err = db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx.ExecContext(ctx, "DELETE FROM users WHERE name = 'm1'")
-	logf("commit %s", errs(tx.Commit()))
-	var count int
-	db.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&count)
-	logf("count %d", count)
-
-	// Prepared statements.
-	st, err := db.PrepareContext(ctx, "SELECT name FROM users WHERE id = ?")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []any{1, int64(2), "3", nil} {
-		var n sql.NullString
-		err := st.QueryRowContext(ctx, id).Scan(&n)
-		logf("stmt %v: %v %s", id, n, errs(err))
-	}
-	st.Close()
-
-	// The driver connection seen through Raw claims the same interfaces.
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.Raw(func(dc any) error {
-		for _, it := range []reflect.Type{
-			reflect.TypeFor[driver.Pinger](),
-			reflect.TypeFor[driver.Execer](),
-			reflect.TypeFor[driver.ExecerContext](),
-			reflect.TypeFor[driver.Queryer](),
-			reflect.TypeFor[driver.QueryerContext](),
-			reflect.TypeFor[driver.ConnPrepareContext](),
-			reflect.TypeFor[driver.ConnBeginTx](),
-			reflect.TypeFor[driver.SessionResetter](),
-			reflect.TypeFor[driver.Validator](),
-			reflect.TypeFor[driver.NamedValueChecker](),
-		} {
-			logf("raw %v %v", it, reflect.TypeOf(dc).Implements(it))
-		}
-		return nil
-	})
-	logf("conn ping %s", errs(conn.PingContext(ctx)))
-	conn.Close()
-	logf("ping %s", errs(db.PingContext(ctx)))
-	return out
-}
-
-// queryerDriver exposes sqlite's connections with the legacy Queryer and
-// Execer but none of the context interfaces.
-type queryerDriver struct{ d driver.Driver }
-
-func (d queryerDriver) Open(name string) (driver.Conn, error) {
-	c, err := d.d.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		driver.Conn
-		driver.Queryer
-		driver.Execer
-	}{c, c.(driver.Queryer), c.(driver.Execer)}, nil
 }
 
 func TestBehaviourUnchanged(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -282,6 +283,16 @@ func TestArgs(t *testing.T) {
 			if _, err := db.ExecContext(ctx, "UPDATE users SET password = ? WHERE id = ?", "s3cret", 2); err != nil {
 				t.Fatal(err)
 			}
+			// Harmless-looking names: a secret word (ssn), and positional
+			// arguments whose values look secret.
+			if _, err := db.ExecContext(ctx, "UPDATE users SET name = :ssn WHERE id = :id", sql.Named("ssn", "078-05-1120"), sql.Named("id", 9)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, "UPDATE users SET name = ?, score = ? WHERE name IN (?, ?, ?, ?)",
+				"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlXzEyMzQ1", int64(4111111111111111), "ann@example.com",
+				"Zx81kQ2mP9vL3nR7tY5wB1cD", "550e8400-e29b-41d4-a716-446655440000", "ann"); err != nil {
+				t.Fatal(err)
+			}
 		})
 		tests := []struct {
 			call  int
@@ -290,8 +301,12 @@ func TestArgs(t *testing.T) {
 			{0, map[string]string{"db.query.parameter.name": `"ann"`, "db.query.parameter.password": recording.Redacted}},
 			{1, map[string]string{"db.query.parameter.0": "2", "db.query.parameter.1": `"x"`}},
 			{2, map[string]string{"db.query.parameter.0": recording.Redacted, "db.query.parameter.1": recording.Redacted}},
+			{3, map[string]string{"db.query.parameter.ssn": recording.Redacted, "db.query.parameter.id": "9"}},
+			{4, map[string]string{"db.query.parameter.0": recording.Redacted, "db.query.parameter.1": recording.Redacted,
+				"db.query.parameter.2": recording.Redacted, "db.query.parameter.3": recording.Redacted,
+				"db.query.parameter.4": `"550e8400-e29b-41d4-a716-446655440000"`, "db.query.parameter.5": `"ann"`}},
 		}
-		if len(r.Calls) != 3 {
+		if len(r.Calls) != 5 {
 			t.Fatalf("calls = %q", calls(r))
 		}
 		for _, tt := range tests {
@@ -303,6 +318,38 @@ func TestArgs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDialectFromDriver: without WithSystem, statements are normalized in
+// the dialect of the driver (modernc.org/sqlite here), so a double-quoted
+// string is hidden and a double-quoted table name is kept.
+func TestDialectFromDriver(t *testing.T) {
+	dsn := "file:" + filepath.Join(t.TempDir(), "test.db")
+	db, err := sqlstats.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	setup(t, db)
+	r := record(t, func(ctx context.Context) {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM "users" WHERE name <> "SECRET" /* SECRET2 */`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		// SQLite quotes the rejected token in its error message.
+		if _, err := db.ExecContext(ctx, `SELECT 1 WHERE 'FIRST_LIT' 'SECOND_LIT'`); err == nil || !strings.Contains(err.Error(), "SECOND_LIT") {
+			t.Fatalf("error %v does not quote the literal", err)
+		}
+	})
+	if got, want := r.Calls[0].Request, `SELECT count(*) FROM "users" WHERE name <> ?`; got != want {
+		t.Errorf("request %q, want %q", got, want)
+	}
+	if got := r.Calls[0].Attr("db.collection.name"); got != "users" {
+		t.Errorf("table %q", got)
+	}
+	if c := r.Calls[1]; strings.Contains(c.Error, "LIT") || !strings.Contains(c.Error, recording.Redacted) {
+		t.Errorf("error stored as %q", c.Error)
+	}
 }
 
 func TestNotRecorded(t *testing.T) {
@@ -495,28 +542,41 @@ func TestOpenUnknownDriver(t *testing.T) {
 	}
 }
 
+// TestWrapDriver checks that a wrapped driver, with DriverContext or without
+// (as sqlite's and lib/pq's), opens its connections through a connector, so
+// that opening one inside a request is recorded.
 func TestWrapDriver(t *testing.T) {
-	if _, ok := sqlstats.Wrap(sqliteDriver(t)).(driver.DriverContext); ok {
-		t.Fatal("wrapped sqlite driver claims DriverContext")
-	}
-	d := sqlstats.Wrap(ctxDriver{sqliteDriver(t)})
-	if _, ok := d.(driver.DriverContext); !ok {
-		t.Fatal("wrapped driver lacks DriverContext")
-	}
-	c, err := d.(driver.DriverContext).OpenConnector("file:" + filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(c)
-	defer db.Close()
-	setup(t, db)
-	r := record(t, func(ctx context.Context) {
-		if err := db.PingContext(ctx); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if got := calls(r); !reflect.DeepEqual(got, []string{"sql PING"}) {
-		t.Errorf("calls = %q", got)
+	for _, tt := range []struct {
+		name string
+		d    driver.Driver
+	}{
+		{"without DriverContext", sqliteDriver(t)},
+		{"with DriverContext", ctxDriver{sqliteDriver(t)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := sqlstats.Wrap(tt.d)
+			dc, ok := d.(driver.DriverContext)
+			if !ok {
+				t.Fatal("wrapped driver lacks DriverContext")
+			}
+			c, err := dc.OpenConnector("file:" + filepath.Join(t.TempDir(), "w.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Driver() != d {
+				t.Error("the connector's driver is not the wrapped driver")
+			}
+			db := sql.OpenDB(c)
+			defer db.Close()
+			r := record(t, func(ctx context.Context) {
+				if err := db.PingContext(ctx); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if got := calls(r); !reflect.DeepEqual(got[:2], []string{"sql CONNECT", "sql PING"}) {
+				t.Errorf("calls = %q", got)
+			}
+		})
 	}
 }
 
@@ -553,5 +613,63 @@ func TestConnectorClose(t *testing.T) {
 	}
 	if _, ok := sqlstats.WrapConnector(dsnConnector{sqliteDriver(t), dsn}).(io.Closer); ok {
 		t.Error("wrapped connector claims io.Closer")
+	}
+}
+
+// TestCancelledWhileRead checks that rows whose context is cancelled while
+// they are read record the context's error the application gets, whether it
+// closes them at once or reads on until database/sql has closed them.
+func TestCancelledWhileRead(t *testing.T) {
+	db := openDB(t)
+	const q = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100000) SELECT x FROM c"
+	for _, readOn := range []bool{false, true} {
+		var appErr error
+		r := record(t, func(ctx context.Context) {
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			rows, err := db.QueryContext(cctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rows.Next() {
+				t.Fatalf("no first row: %v", rows.Err())
+			}
+			cancel()
+			if readOn {
+				for rows.Next() {
+				}
+				appErr = rows.Err()
+			}
+			rows.Close()
+		})
+		if readOn && !errors.Is(appErr, context.Canceled) {
+			t.Fatalf("the application got %v, want context canceled", appErr)
+		}
+		c := r.Calls[0]
+		if c.Error != context.Canceled.Error() || c.Response != "" {
+			t.Errorf("read on %v: call recorded with error %q, response %q", readOn, c.Error, c.Response)
+		}
+	}
+	// Rows read to the end, or closed early, before a cancellation are not
+	// failures.
+	r := record(t, func(ctx context.Context) {
+		cctx, cancel := context.WithCancel(ctx)
+		var x int
+		if err := db.QueryRowContext(cctx, q).Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.QueryContext(cctx, "SELECT 1 UNION ALL SELECT 2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+		}
+		cancel()
+		rows.Close()
+	})
+	for _, c := range r.Calls {
+		if c.Error != "" || c.Response != "1 row" && c.Response != "2 rows" {
+			t.Errorf("%s: error %q, response %q", c.Method, c.Error, c.Response)
+		}
 	}
 }

@@ -20,6 +20,7 @@ type stmt struct {
 	s     driver.Stmt
 	query string
 	c     *conn
+	copy  *copyIn // a COPY … FROM STDIN, or nil
 
 	execCtx  driver.StmtExecContext
 	queryCtx driver.StmtQueryContext
@@ -40,8 +41,8 @@ var (
 	_ driver.ColumnConverter   = stmtCC{}
 )
 
-func wrapStmt(s driver.Stmt, query string, c *conn) driver.Stmt {
-	ws := &stmt{s: s, query: query, c: c}
+func wrapStmt(s driver.Stmt, query string, c *conn, cp *copyIn) driver.Stmt {
+	ws := &stmt{s: s, query: query, c: c, copy: cp}
 	ws.execCtx, _ = s.(driver.StmtExecContext)
 	ws.queryCtx, _ = s.(driver.StmtQueryContext)
 	ws.checker, _ = s.(driver.NamedValueChecker)
@@ -56,7 +57,13 @@ func wrapStmt(s driver.Stmt, query string, c *conn) driver.Stmt {
 
 func (s stmtCC) ColumnConverter(idx int) driver.ValueConverter { return s.cc.ColumnConverter(idx) }
 
-func (s *stmt) Close() error  { return s.s.Close() }
+func (s *stmt) Close() error {
+	if s.copy != nil {
+		return s.closeCopy()
+	}
+	return s.s.Close()
+}
+
 func (s *stmt) NumInput() int { return s.s.NumInput() }
 
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) { return s.s.Exec(args) }
@@ -64,6 +71,9 @@ func (s *stmt) Exec(args []driver.Value) (driver.Result, error) { return s.s.Exe
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) { return s.s.Query(args) }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if s.copy != nil {
+		return s.execCopy(ctx, args)
+	}
 	a := recording.FromContext(ctx)
 	if a == nil {
 		return s.exec(ctx, args)
@@ -89,7 +99,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	}
 	call := s.c.w.startStmt(a, s.query, false, args)
 	rows, err := s.queryRows(ctx, args)
-	return endQuery(call, rows, err), err
+	return endQuery(ctx, s.c.txCtx, call, rows, err), err
 }
 
 // queryRows is database/sql's ctxDriverStmtQuery.

@@ -7,24 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
 
 // ErrLocked is wrapped by the error of [Open] or [OpenReadOnly] on a
-// directory another process holds open for writing (Badger's lock). Such a
-// directory can still be read through [Snapshot].
-var ErrLocked = errors.New("badgerstore: directory in use by another process")
-
-// lockedError wraps Badger's error for a held directory lock with
-// ErrLocked.
-func lockedError(dir string, err error) error {
-	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
-		return fmt.Errorf("%w: %s (a running service has it open; read it through a snapshot): %w", ErrLocked, dir, err)
-	}
-	return err
-}
+// directory another process (or Store) holds open. Such a directory can
+// still be read through [Snapshot].
+var ErrLocked = errors.New("directory in use by another process")
 
 // Snapshot copies the store in directory src — which a running service may
 // hold open and keep writing — into directory dst, which must not exist,

@@ -134,7 +134,7 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 			return err
 		}
 		var scratch sketch.Sketch
-		merged := map[string]*codec.Rollup{hourRollup: codec.NewRollup()}
+		merged := map[string]*codec.Rollup{hourRollup: codec.NewBoundedRollup(s.opts.MaxKeys)}
 		var size int64
 		for _, it := range items {
 			size -= allocSize(int64(len(it)))
@@ -146,7 +146,7 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 			f := minuteField(d.minute)
 			ru := merged[f]
 			if ru == nil {
-				ru = codec.NewRollup()
+				ru = codec.NewBoundedRollup(s.opts.MaxKeys)
 				merged[f] = ru
 			}
 			if err := ru.MergeEncoded(d.b, false, &scratch); err != nil {
@@ -239,7 +239,7 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 				}
 				ru := minutes[m]
 				if ru == nil {
-					ru = codec.NewRollup()
+					ru = codec.NewBoundedRollup(s.opts.MaxKeys)
 					minutes[m] = ru
 				}
 				if err := ru.MergeEncoded(b, false, &scratch); err != nil {
@@ -259,7 +259,7 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 				}
 			}
 			byField := make(map[string]*codec.Rollup, len(minutes)+1)
-			hour := codec.NewRollup()
+			hour := codec.NewBoundedRollup(s.opts.MaxKeys)
 			for m, ru := range minutes {
 				hour.Merge(ru)
 				byField[minuteField(m)] = ru

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/goappstats/appstats/store"
 )
 
 // Options configures a [Store]. The zero value is ready to use: every zero
@@ -15,6 +17,13 @@ type Options struct {
 	// a service written under another prefix are invisible to this one.
 	// Default "appstats". It may not contain '{', '}' or glob characters.
 	Prefix string
+
+	// MaxKeys is how many distinct routes, RPCs (service and method),
+	// route×RPC pairs and instances each minute and hour rollup and each
+	// Stats answer keeps; the others fold into one store.Other entry (see
+	// [store.DefaultMaxKeys]). Default [store.DefaultMaxKeys] (500);
+	// negative: no cap.
+	MaxKeys int
 
 	// Retention, enforced by every open store (one at a time, under a
 	// lease) every RetentionInterval, and by [Store.EnforceRetention].
@@ -73,6 +82,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if strings.ContainsAny(o.Prefix, "{}*?[]\\") {
 		return o, fmt.Errorf("redisstore: prefix %q: '{', '}' and glob characters are not allowed", o.Prefix)
+	}
+	switch {
+	case o.MaxKeys == 0:
+		o.MaxKeys = store.DefaultMaxKeys
+	case o.MaxKeys < 0:
+		o.MaxKeys = 0 // no cap, as codec.NewBoundedRollup reads it
 	}
 	if o.MaxAge == 0 {
 		o.MaxAge = DefaultMaxAge

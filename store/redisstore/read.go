@@ -368,21 +368,22 @@ func (ag *aggregation) add(into *codec.Rollup, a, b int64) {
 			}
 			i, _ := slices.BinarySearchFunc(hr.sums, a, func(e sumEntry, t int64) int { return cmp.Compare(e.start, t) })
 			for ; i < len(hr.sums) && hr.sums[i].start < b; i++ {
-				ag.durs = ag.durs[:0]
-				durs := &ag.durs
 				if overallOnly {
-					durs = nil
+					o, err := codec.DecodeOverall(hr.sums[i].b)
+					if err != nil {
+						ag.s.log.Warn("redisstore: skipping a corrupt summary", "hour", hourOf(a), "err", err)
+						continue
+					}
+					into.AddOverall(o)
+					continue
 				}
-				sum, err := codec.DecodeSummary(hr.sums[i].b, durs)
+				ag.durs = ag.durs[:0]
+				sum, err := codec.DecodeSummary(hr.sums[i].b, &ag.durs)
 				if err != nil {
 					ag.s.log.Warn("redisstore: skipping a corrupt summary", "hour", hourOf(a), "err", err)
 					continue
 				}
-				if overallOnly {
-					into.AddOverall(&sum)
-				} else {
-					into.Add(&sum, ag.durs)
-				}
+				into.Add(&sum, ag.durs)
 			}
 			return nil
 		},
@@ -447,7 +448,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 	if err := ag.read(ctx); err != nil {
 		return nil, wrap("stats", err)
 	}
-	ru := codec.NewRollup()
+	ru := codec.NewBoundedRollup(s.opts.MaxKeys)
 	ag.add(ru, a, b)
 	return ru.Stats(w), nil
 }

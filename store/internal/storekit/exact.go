@@ -1,6 +1,7 @@
 package storekit
 
 import (
+	"cmp"
 	"sort"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 // instead.
 type Exact struct {
 	w        store.Window
+	maxKeys  int
 	requests int64
 	errors   int64
 	durs     []time.Duration
@@ -57,14 +59,17 @@ func exactReqsOf(m map[string]*exactReqs, k string) *exactReqs {
 	return e
 }
 
-// NewExact starts aggregating for window w.
-func NewExact(w store.Window) *Exact {
+// NewExact starts aggregating for window w. Its lists keep at most maxKeys
+// distinct keys each, as [store.DefaultMaxKeys] documents; maxKeys <= 0
+// keeps them all.
+func NewExact(w store.Window, maxKeys int) *Exact {
 	return &Exact{
-		w:      w,
-		rpcs:   make(map[[2]string]*exactRPC),
-		routes: make(map[string]*exactReqs),
-		rr:     make(map[[3]string]*exactRPC),
-		insts:  make(map[string]*exactReqs),
+		w:       w,
+		maxKeys: maxKeys,
+		rpcs:    make(map[[2]string]*exactRPC),
+		routes:  make(map[string]*exactReqs),
+		rr:      make(map[[3]string]*exactRPC),
+		insts:   make(map[string]*exactReqs),
 	}
 }
 
@@ -114,8 +119,10 @@ func exactRPCOf[K comparable](m map[K]*exactRPC, k K, r recording.RPCStat) *exac
 	return e
 }
 
-// Stats returns the aggregate.
+// Stats returns the aggregate, with each list folded to the maximum of
+// keys.
 func (a *Exact) Stats() *store.Stats {
+	a.fold()
 	st := &store.Stats{Window: a.w, Requests: a.requests, Errors: a.errors}
 	for _, e := range a.rpcs {
 		e.s.Mean = e.s.Total / time.Duration(max(e.s.Count, 1))
@@ -184,4 +191,42 @@ func ExactSeries(w store.Window, step time.Duration, sums []*recording.Summary) 
 		out[i].Latency = exactLatency(durs[i])
 	}
 	return out
+}
+
+// fold folds each map to a.maxKeys entries and one [store.Other].
+func (a *Exact) fold() {
+	foldReqs(a.routes, a.maxKeys)
+	foldReqs(a.insts, a.maxKeys)
+	foldRPCs(a.rpcs, a.maxKeys, [2]string{store.Other, ""})
+	foldRPCs(a.rr, a.maxKeys, [3]string{store.Other, store.Other, ""})
+}
+
+func foldReqs(m map[string]*exactReqs, n int) {
+	Fold(m, n, store.Other,
+		func(ka string, x *exactReqs, kb string, y *exactReqs) int {
+			return cmp.Or(Rank(x.requests, x.total, y.requests, y.total), cmp.Compare(ka, kb))
+		},
+		func() *exactReqs { return new(exactReqs) },
+		func(dst, src *exactReqs) {
+			dst.requests += src.requests
+			dst.errors += src.errors
+			dst.calls += src.calls
+			dst.total += src.total
+			dst.durs = append(dst.durs, src.durs...)
+		})
+}
+
+func foldRPCs[K [2]string | [3]string](m map[K]*exactRPC, n int, other K) {
+	Fold(m, n, other,
+		func(ka K, x *exactRPC, kb K, y *exactRPC) int {
+			return cmp.Or(Rank(x.s.Count, x.s.Total, y.s.Count, y.s.Total), CompareKeys(ka, kb))
+		},
+		func() *exactRPC { return &exactRPC{s: store.RPCStats{Service: store.Other}} },
+		func(dst, src *exactRPC) {
+			dst.s.Count += src.s.Count
+			dst.s.Errors += src.s.Errors
+			dst.s.Requests += src.s.Requests
+			dst.s.Total += src.s.Total
+			dst.durs = append(dst.durs, src.durs...)
+		})
 }

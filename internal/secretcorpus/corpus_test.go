@@ -1,0 +1,588 @@
+package secretcorpus
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/goappstats/appstats/internal/testservers"
+	"github.com/goappstats/appstats/middleware/grpcstats"
+	"github.com/goappstats/appstats/middleware/httpstats"
+	"github.com/goappstats/appstats/middleware/sqlstats"
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/badgerstore"
+	"github.com/goappstats/appstats/ui"
+)
+
+// corpus collects the secrets sent through the application, and the benign
+// names and values that must stay readable.
+type corpus struct {
+	mu      sync.Mutex
+	secrets []item // must appear nowhere
+	benign  []item // must appear in the API, as written
+}
+
+// An item is one input of the corpus: where it went, and the text to look
+// for.
+type item struct{ where, text string }
+
+// secret notes a secret sent through the application and returns it. A
+// secret noted again (a handler run twice, as net/http's client retries a
+// GET whose connection a panic closed) counts once.
+func (c *corpus) secret(where, s string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, it := range c.secrets {
+		if it.text == s {
+			return s
+		}
+	}
+	c.secrets = append(c.secrets, item{where, s})
+	return s
+}
+
+// readable notes a text that the API must show as it is.
+func (c *corpus) readable(where, s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.benign = append(c.benign, item{where, s})
+}
+
+// Secret-looking values, each used once: the corpus checks every one.
+var (
+	jwtPath    = jwt("path")
+	jwtQuery   = jwt("query")
+	jwtHeader  = jwt("header")
+	jwtOutPath = jwt("outpath")
+)
+
+// jwt returns a well-formed (unsigned) JSON Web Token whose subject is sub.
+func jwt(sub string) string {
+	enc := func(s string) string {
+		return strings.TrimRight(strings.NewReplacer("+", "-", "/", "_").Replace(
+			base64Std(s)), "=")
+	}
+	return enc(`{"alg":"HS256","typ":"JWT"}`) + "." + enc(`{"sub":"`+sub+`","iat":1732000000}`) + ".c2lnbmF0dXJlLWZvci0" + sub
+}
+
+func base64Std(s string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	var b strings.Builder
+	for i := 0; i < len(s); i += 3 {
+		var n uint32
+		k := min(3, len(s)-i)
+		for j := 0; j < 3; j++ {
+			n <<= 8
+			if j < k {
+				n |= uint32(s[i+j])
+			}
+		}
+		for j := 0; j < 4; j++ {
+			if j <= k {
+				b.WriteByte(alphabet[(n>>(18-6*j))&63])
+			} else {
+				b.WriteByte('=')
+			}
+		}
+	}
+	return b.String()
+}
+
+// TestCorpus sends the corpus through the application and checks what was
+// stored.
+func TestCorpus(t *testing.T) {
+	dir := t.TempDir()
+	st, err := badgerstore.Open(dir, badgerstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recording.New(recording.WithSinks(st), recording.WithBatch(16, 10*time.Millisecond))
+	c := &corpus{}
+
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	defer backend.Close()
+	client := &http.Client{Transport: httpstats.NewTransport(nil)}
+
+	gs, cc := startGRPC(t, rec)
+	grpcClient := testgrpc.NewTestServiceClient(cc)
+
+	lite := openSQLite(t)
+	pg := openPostgres(t)
+	my := sql.OpenDB(sqlstats.WrapConnector(myConnector{}, sqlstats.WithSystem("mysql"), sqlstats.WithArgs(true)))
+	defer my.Close()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) {
+		panic("bad input '" + c.secret("panic value, quoted", "panicquotedsecret") + "'")
+	})
+	mux.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		outgoingHTTP(t, ctx, c, client, backend.URL)
+		grpcCalls(ctx, c, grpcClient)
+		sqliteCalls(t, ctx, c, lite)
+		postgresCalls(t, ctx, c, pg)
+		mysqlCalls(ctx, c, my)
+		io.WriteString(w, "done")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })
+	app := httptest.NewUnstartedServer(httpstats.NewHandler(rec, mux, httpstats.WithHeaders(true)))
+	app.Config.ErrorLog = log.New(io.Discard, "", 0) // the panicking handler's panic is logged by net/http
+	app.Start()
+	defer app.Close()
+
+	incomingHTTP(t, c, app.URL)
+
+	// Everything is stored; then the API is read, and the store closed.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	gs.Stop()
+	cc.Close()
+	if err := rec.Close(ctx); err != nil {
+		t.Fatalf("recorder close: %v", err)
+	}
+	api := readAPI(t, st)
+	if err := st.Close(); err != nil {
+		t.Fatalf("store close: %v", err)
+	}
+	files := readFiles(t, dir)
+
+	var leakedAPI, leakedFiles, hidden []string
+	for _, s := range c.secrets {
+		if strings.Contains(api, s.text) {
+			leakedAPI = append(leakedAPI, s.where+": "+s.text)
+		}
+		if bytes.Contains(files, []byte(s.text)) {
+			leakedFiles = append(leakedFiles, s.where+": "+s.text)
+		}
+	}
+	for _, b := range c.benign {
+		if !strings.Contains(api, b.text) {
+			hidden = append(hidden, b.where+": "+b.text)
+		}
+	}
+	t.Logf("corpus: %d secrets: %d leaked in the API, %d in the data directory; %d benign: %d wrongly hidden",
+		len(c.secrets), len(leakedAPI), len(leakedFiles), len(c.benign), len(hidden))
+	if len(c.secrets) < 50 || len(c.benign) < 20 {
+		t.Errorf("the corpus is too small: %d secrets, %d benign", len(c.secrets), len(c.benign))
+	}
+	for _, s := range leakedAPI {
+		t.Errorf("leaked in the API: %s", s)
+	}
+	for _, s := range leakedFiles {
+		t.Errorf("leaked in the data directory: %s", s)
+	}
+	for _, s := range hidden {
+		t.Errorf("wrongly hidden: %s", s)
+	}
+	if os.Getenv("SECRETCORPUS_DUMP") != "" { // to look at what the API shows
+		os.WriteFile(os.Getenv("SECRETCORPUS_DUMP"), []byte(api), 0o644)
+	}
+}
+
+// incomingHTTP sends requests to the application: secrets in query
+// parameters, headers and path segments, and benign names around them.
+func incomingHTTP(t *testing.T, c *corpus, base string) {
+	t.Helper()
+	get := func(path string, hdr map[string]string) {
+		t.Helper()
+		req, err := http.NewRequest("GET", base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			if strings.HasPrefix(path, "/panic") {
+				return // the connection is closed by the panic
+			}
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+
+	// Query parameters hidden by their names.
+	q := url.Values{}
+	for _, name := range []string{"pass", "pw", "passphrase", "pin", "private", "ssn", "email", "credit_card",
+		"token", "api_key", "access_token", "session_id", "signature", "otp", "cvv", "password", "secret", "auth", "apiKey"} {
+		q.Set(name, c.secret("query parameter "+name, "zz"+strings.ReplaceAll(name, "_", "")+"val"))
+	}
+	benign := map[string]string{"keyword": "golang", "author": "ann", "country_code": "fr", "design": "flat",
+		"monkey": "banana", "page": "2", "sort": "desc", "id": "550e8400-e29b-41d4-a716-446655440000",
+		"ts": "2024-01-02", "hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b", "order": "100042"}
+	for k, v := range benign {
+		q.Set(k, v)
+		c.readable("query parameter "+k, k+"="+v)
+	}
+	get("/search?"+q.Encode(), map[string]string{"User-Agent": "corpus-agent/1.0", "X-Request-Id": "req-12345", "Accept-Language": "fr-CH"})
+	c.readable("header User-Agent", `"corpus-agent/1.0"`)
+	c.readable("header X-Request-Id", `"req-12345"`)
+	c.readable("header Accept-Language", `"fr-CH"`)
+
+	// Query values that look secret, whatever their names.
+	q = url.Values{}
+	q.Set("ref", c.secret("query value: a JWT", jwtQuery))
+	q.Set("n", c.secret("query value: a card number", "4111111111111111"))
+	q.Set("contact", c.secret("query value: an e-mail address", "corpus.person@example.org"))
+	q.Set("k", c.secret("query value: a random token", "Zx81kQ2mP9vL3nR7tY5wB1cD"))
+	get("/lookup?"+q.Encode(), nil)
+
+	// URLs nested in query values, raw and encoded.
+	get("/go?next=http://nestuser:"+c.secret("nested URL password", "nestpwsecret")+"@host.example/?token="+
+		c.secret("nested URL token", "nesttokensecret"), nil)
+	get("/go?u="+url.QueryEscape("http://h.example/cb?password="+c.secret("encoded nested URL password", "encnestedsecret")+"&lang=en"), nil)
+
+	// Headers hidden by their names, and values found in other headers.
+	get("/profile", map[string]string{
+		"X-Pass":         c.secret("header X-Pass", "hdrpassval"),
+		"X-Bearer":       c.secret("header X-Bearer", "hdrbearerval"),
+		"X-Client-Cert":  c.secret("header X-Client-Cert", "hdrcertval"),
+		"Authorization":  "Basic " + c.secret("header Authorization", "aGRyYXV0aHZhbA=="),
+		"Cookie":         "sid=" + c.secret("header Cookie", "hdrcookieval"),
+		"X-Api-Key":      c.secret("header X-Api-Key", "hdrapikeyval"),
+		"X-Original-URL": "/reset?token=" + c.secret("header X-Original-URL's token", "hdrurltokenval") + "&step=2",
+		"Referer":        "https://app.example/x?sig=" + c.secret("header Referer's sig", "hdrrefsigval"),
+		"X-Debug":        c.secret("header value: a JWT", jwtHeader),
+		"X-Note":         "paid with " + c.secret("header value: a card number", "6011000000000004"),
+	})
+	c.readable("header X-Original-URL, its other parameter", "step=2")
+
+	// Path segments that look like tokens.
+	get("/reset/"+c.secret("path segment: a JWT", jwtPath), nil)
+	get("/verify/"+c.secret("path segment: a random token", "q8Vd2LkP0sXr7YwZ3nTbHc5JmGfA1eUiKo9NpQzR"), nil)
+	get("/cards/"+c.secret("path segment: a card number", "340000000000009"), nil)
+	get("/users/"+c.secret("path segment: an e-mail address", "path.person@example.com")+"/profile", nil)
+	get("/users/42/orders/550e8400-e29b-41d4-a716-446655440000", nil)
+	c.readable("path with a numeric id and a UUID", "/users/42/orders/550e8400-e29b-41d4-a716-446655440000")
+
+	get("/panic", nil)
+	get("/work", nil)
+}
+
+// outgoingHTTP makes HTTP calls through the recording transport: secrets in
+// the URL's query, user information, fragment and path, and in an error.
+func outgoingHTTP(t *testing.T, ctx context.Context, c *corpus, client *http.Client, base string) {
+	do := func(raw string) {
+		req, err := http.NewRequestWithContext(ctx, "GET", raw, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	do(base + "/api/items?api_key=" + c.secret("outgoing URL api_key", "outapikeyval") + "&q=golang")
+	c.readable("outgoing URL, a benign parameter", "&q=golang")
+	u, _ := url.Parse(base)
+	do(u.Scheme + "://outuser:" + c.secret("outgoing URL password", "outpwval") + "@" + u.Host + "/x")
+	do(base + "/cb#access_token=" + c.secret("outgoing URL fragment token", "outfragval"))
+	do(base + "/v/" + c.secret("outgoing URL path: a JWT", jwtOutPath))
+	// A refused connection: the error quotes the URL.
+	do("http://127.0.0.1:1/lookup?token=" + c.secret("outgoing error: the URL quoted", "outerrval"))
+}
+
+// grpcServer answers EmptyCall, and UnaryCall with the status it is asked
+// for.
+type grpcServer struct {
+	testgrpc.UnimplementedTestServiceServer
+}
+
+func (grpcServer) EmptyCall(context.Context, *testgrpc.Empty) (*testgrpc.Empty, error) {
+	return &testgrpc.Empty{}, nil
+}
+
+func (grpcServer) UnaryCall(_ context.Context, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+	if st := req.GetResponseStatus(); st.GetCode() != 0 {
+		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage())
+	}
+	return &testgrpc.SimpleResponse{}, nil
+}
+
+func startGRPC(t *testing.T, rec *recording.Recorder) (*grpc.Server, *grpc.ClientConn) {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer(grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
+	testgrpc.RegisterTestServiceServer(gs, grpcServer{})
+	go gs.Serve(lis)
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(grpcstats.NewClientHandler()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gs, cc
+}
+
+// grpcCalls makes gRPC calls with secrets in their metadata and in a status
+// message.
+func grpcCalls(ctx context.Context, c *corpus, client testgrpc.TestServiceClient) {
+	md := metadata.Pairs(
+		"authorization", "Bearer "+c.secret("gRPC metadata authorization", "grpcbearerval"),
+		"x-pass", c.secret("gRPC metadata x-pass", "grpcpassval"),
+		"x-session-token", c.secret("gRPC metadata x-session-token", "grpcsessionval"),
+		"x-client-cert", c.secret("gRPC metadata x-client-cert", "grpccertval"),
+		"x-user", c.secret("gRPC metadata value: an e-mail address", "grpc.user@example.com"),
+		"key1", "value1",
+	)
+	c.readable("gRPC metadata key1", `"key1":["value1"]`)
+	c.readable("gRPC metadata :authority", `":authority":["127.0.0.1:`)
+	c.readable("gRPC method", "/grpc.testing.TestService/UnaryCall")
+	mctx := metadata.NewOutgoingContext(ctx, md)
+	client.EmptyCall(mctx, &testgrpc.Empty{})
+	client.UnaryCall(mctx, &testgrpc.SimpleRequest{ResponseStatus: &testgrpc.EchoStatus{
+		Code: int32(codes.NotFound), Message: "user '" + c.secret("gRPC status message, quoted", "grpcerrval") + "' not found"}})
+}
+
+func openSQLite(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sqlstats.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "app.db"), sqlstats.WithArgs(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		"CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, note BLOB, password TEXT)",
+		"INSERT INTO users (name) VALUES ('ann')",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+// sqliteCalls runs statements with literals of every SQLite kind, an error
+// that quotes one, and arguments, on a real SQLite database.
+func sqliteCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
+	exec := func(q string, args ...any) {
+		if _, err := db.ExecContext(ctx, q, args...); err != nil && !strings.Contains(q, "sqliteerr") {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+	exec("SELECT count(*) FROM users WHERE name = '" + c.secret("SQLite string", "sqlitestrval") + "'")
+	exec(`SELECT count(*) FROM "users" WHERE name = "` + c.secret("SQLite double-quoted string", "sqlitedqval") + `"`)
+	exec("SELECT count(*) FROM users WHERE note = X'" + c.secret("SQLite blob", "C0FFEE15BEEF") + "'")
+	exec("SELECT count(*) FROM users /* " + c.secret("SQLite comment", "sqlitecommentval") + " */ WHERE id = " +
+		c.secret("SQLite number", "8675309121"))
+	exec("-- " + c.secret("SQLite line comment", "sqlitelineval") + "\nSELECT 1")
+	exec("UPDATE users SET name = 'x' WHERE password = '" + c.secret("SQLite string compared to a password", "sqlitepwval") + "'")
+	exec("SELECT 1 WHERE 'x' '" + c.secret("SQLite error: near the quoted literal", "sqliteerrval") + "'")
+	exec("SELECT count(*) FROM users WHERE name = :ssn", sql.Named("ssn", c.secret("SQLite argument :ssn", "argssnval")))
+	exec("SELECT count(*) FROM users WHERE name = ? OR name = ? OR name = ?",
+		c.secret("SQLite positional argument: a card number", "5500000000000004"),
+		c.secret("SQLite positional argument: an e-mail address", "arg.person@example.net"), "ann")
+	c.readable("SQLite statement", "SELECT count(*) FROM users WHERE name = ?")
+	c.readable("SQLite call name", `"SELECT users"`)
+	c.readable("SQLite benign argument", `\"ann\"`)
+}
+
+// openPostgres starts a PostgreSQL server and opens it through pgx. Like
+// every test of the project that needs a server, the corpus is skipped when
+// PostgreSQL's binaries are missing, unless APPSTATS_REQUIRE_SERVERS=1.
+func openPostgres(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sqlstats.Open("pgx", testservers.StartPostgres(t), sqlstats.WithArgs(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// postgresCalls runs statements with literals of every PostgreSQL kind, and
+// an error that quotes one, on a real PostgreSQL.
+func postgresCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
+	query := func(q string) {
+		rows, err := db.QueryContext(ctx, q)
+		if err == nil {
+			for rows.Next() {
+			}
+			err = rows.Err()
+			rows.Close()
+		}
+		if err != nil && !strings.Contains(q, "pgerr") {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+	query(`SELECT E'pw\'` + c.secret("PostgreSQL escape string", "pgescapeval") + `'`)
+	query(`SELECT $$` + c.secret("PostgreSQL dollar-quoted string", "pgdollarval") + `$$`)
+	query(`SELECT $tag$` + c.secret("PostgreSQL tagged dollar-quoted string", "pgtagval") + ` $$ $tag$`)
+	query(`SELECT ARRAY['` + c.secret("PostgreSQL array element", "pgarrayval") + `', 'card-4111']`)
+	query(`SELECT 1 /* a /* nested */ ` + c.secret("PostgreSQL nested comment", "pgnestedval") + ` */`)
+	query(`SELECT U&'` + c.secret("PostgreSQL Unicode string", "pgunicodeval") + `'`)
+	query(`SELECT '` + c.secret("PostgreSQL error: the rejected value quoted", "pgerrval") + `'::int`)
+	c.readable("PostgreSQL statement", "SELECT ?::int")
+}
+
+// mysqlCalls runs MySQL statements through a MySQL-dialect driver.
+func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
+	query := func(q string) {
+		if rows, err := db.QueryContext(ctx, q); err == nil {
+			rows.Close()
+		}
+	}
+	query(`SELECT * FROM t WHERE n = 'O\'` + c.secret("MySQL string after an escaped quote", "mysqlbrienval") +
+		`' AND password = '` + c.secret("MySQL string after a backslash-escaped one", "mysqlpwval") + `'`)
+	query(`SELECT 1 # ` + c.secret("MySQL # comment", "mysqlhashval"))
+	query(`SELECT * FROM t WHERE n = "` + c.secret("MySQL double-quoted string", "mysqldqval") + `"`)
+	query(`SELECT * FROM t WHERE n = 'mysqlerr` + c.secret("MySQL error: near the quoted literal", "mysqlerrval") + `'`)
+	c.readable("MySQL statement", "SELECT * FROM t WHERE n = ? AND password = ?")
+}
+
+// myConnector is a database/sql driver that answers every query with no
+// rows, and with MySQL's syntax error (which quotes the statement from where
+// it failed) for a query holding "mysqlerr": a MySQL-dialect driver for the
+// statements above, where no MySQL server can run.
+type myConnector struct{}
+
+func (myConnector) Connect(context.Context) (driver.Conn, error) { return myConn{}, nil }
+func (myConnector) Driver() driver.Driver                        { return myDriver{} }
+
+type myDriver struct{}
+
+func (myDriver) Open(string) (driver.Conn, error) { return myConn{}, nil }
+
+type myConn struct{}
+
+func (myConn) Prepare(string) (driver.Stmt, error) { return nil, errors.New("mysql stub: no prepare") }
+func (myConn) Close() error                        { return nil }
+func (myConn) Begin() (driver.Tx, error)           { return nil, errors.New("mysql stub: no transactions") }
+
+func (myConn) QueryContext(_ context.Context, q string, _ []driver.NamedValue) (driver.Rows, error) {
+	if i := strings.Index(q, "mysqlerr"); i >= 0 {
+		return nil, fmt.Errorf("Error 1064 (42000): You have an error in your SQL syntax; check the manual that "+
+			"corresponds to your MySQL server version for the right syntax to use near '%s' at line 1", strings.TrimSuffix(q[i:], "'"))
+	}
+	return noRows{}, nil
+}
+
+type noRows struct{}
+
+func (noRows) Columns() []string         { return nil }
+func (noRows) Close() error              { return nil }
+func (noRows) Next([]driver.Value) error { return io.EOF }
+
+// readAPI reads every record through the dashboard's JSON API — the list,
+// each full record, the statistics — and returns it all as compact JSON.
+func readAPI(t *testing.T, st *badgerstore.Store) string {
+	t.Helper()
+	srv := httptest.NewServer(ui.NewHandler(st))
+	defer srv.Close()
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s %v", path, resp.StatusCode, body, err)
+		}
+		return body
+	}
+	var out bytes.Buffer
+	compact := func(body []byte) {
+		var v any
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatalf("API answer is not JSON: %v", err)
+		}
+		enc := json.NewEncoder(&out)
+		enc.SetEscapeHTML(false)
+		enc.Encode(v)
+	}
+	var ids []string
+	for before := ""; ; {
+		body := get("/stats/api/records?limit=100" + before)
+		compact(body)
+		var page struct {
+			Records []struct {
+				ID string `json:"id"`
+			} `json:"records"`
+			Next string `json:"next"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Records {
+			ids = append(ids, r.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		before = "&before=" + url.QueryEscape(page.Next)
+	}
+	if len(ids) < 10 {
+		t.Fatalf("the API lists %d records", len(ids))
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		compact(get("/stats/api/records/" + id))
+	}
+	compact(get("/stats/api/stats?window=24h"))
+	return out.String()
+}
+
+// readFiles returns the bytes of every file under dir.
+func readFiles(t *testing.T, dir string) []byte {
+	t.Helper()
+	var all bytes.Buffer
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		all.Write(b)
+		all.WriteByte(0)
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || all.Len() < 1024 {
+		t.Fatalf("the data directory holds %d files, %d bytes", n, all.Len())
+	}
+	return all.Bytes()
+}

@@ -1,0 +1,330 @@
+package sqlnorm
+
+import "strings"
+
+// kind is the kind of a token.
+type kind uint8
+
+const (
+	kSpace   kind = iota // white space
+	kComment             // -- …, # … (MySQL), /* … */ (nested)
+	kLiteral             // a string, number, blob, bit string, dollar-quoted or escape string
+	kWord                // a keyword or an identifier
+	kQuoted              // a quoted identifier: kept
+	kParam               // a placeholder or variable: $1, ?, ?1, :name, @name, @@name
+	kPunct               // one byte of punctuation or an operator
+)
+
+// A lexer splits a statement into tokens by the rules of one dialect.
+type lexer struct {
+	s string
+	d Dialect
+	i int
+
+	// Context for SQLite's and MySQL's double quotes, which are identifiers
+	// or strings depending on where they stand.
+	prev     kind   // the last significant token (not space or comment)
+	prevText string // its text
+	prev2    string // the text of the significant token before it
+	ddl      bool   // the statement is CREATE, ALTER or DROP
+	depth    int    // parenthesis depth
+	colList  int    // depth of an INSERT INTO name (…) column list; 0 when outside one
+	started  bool   // a significant token has been seen
+}
+
+func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpace} }
+
+// next returns the next token's kind and end; start is l.i before the call.
+// It returns false at the end of the text.
+func (l *lexer) next() (k kind, start, end int, ok bool) {
+	s, i := l.s, l.i
+	if i >= len(s) {
+		return 0, i, i, false
+	}
+	start = i
+	k, end = l.scan(i)
+	l.i = end
+	if k != kSpace && k != kComment {
+		l.note(k, s[start:end])
+	}
+	return k, start, end, true
+}
+
+// note updates the context with a significant token.
+func (l *lexer) note(k kind, text string) {
+	if !l.started && k == kWord {
+		switch strings.ToUpper(text) {
+		case "CREATE", "ALTER", "DROP":
+			l.ddl = true
+		}
+	}
+	l.started = true
+	if k == kPunct {
+		switch text {
+		case "(":
+			l.depth++
+			if l.prev2 != "" && strings.EqualFold(l.prev2, "INTO") && (l.prev == kWord || l.prev == kQuoted) {
+				l.colList = l.depth
+			}
+		case ")":
+			if l.colList == l.depth {
+				l.colList = 0
+			}
+			l.depth--
+		}
+	}
+	l.prev2 = l.prevText
+	l.prev, l.prevText = k, text
+}
+
+// scan returns the kind and end of the token at i.
+func (l *lexer) scan(i int) (kind, int) {
+	s, d := l.s, l.d
+	c := s[i]
+	switch {
+	case isSpace(c):
+		j := i + 1
+		for j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		return kSpace, j
+	case c == '-' && i+1 < len(s) && s[i+1] == '-', c == '#' && d == MySQL:
+		j := strings.IndexByte(s[i:], '\n')
+		if j < 0 {
+			return kComment, len(s)
+		}
+		return kComment, i + j
+	case c == '/' && i+1 < len(s) && s[i+1] == '*':
+		return kComment, blockComment(s, i)
+	case c == '\'':
+		return kLiteral, literal(s, i, '\'', d == MySQL)
+	case c == '"':
+		if d == PostgreSQL {
+			return l.quotedIdent(i, '"')
+		}
+		end, closed := quoted(s, i, '"', d == MySQL)
+		if closed && l.certainIdent(end) {
+			return kQuoted, end
+		}
+		return kLiteral, end
+	case c == '`' && d != PostgreSQL:
+		return l.quotedIdent(i, '`')
+	case c == '[' && d == SQLite:
+		j := strings.IndexByte(s[i+1:], ']')
+		if j < 0 {
+			return kLiteral, len(s)
+		}
+		return kQuoted, i + 1 + j + 1
+	case c == '$' && d == PostgreSQL:
+		if i+1 < len(s) && isDigit(s[i+1]) {
+			return kParam, digitsEnd(s, i+1)
+		}
+		if end, ok := dollarQuoted(s, i); ok {
+			return kLiteral, end
+		}
+		return kPunct, i + 1
+	case c == '$' && d == SQLite && i+1 < len(s) && (isIdentStart(s[i+1]) || isDigit(s[i+1])):
+		return kParam, identEnd(s, i+1, false)
+	case isDigit(c) || c == '.' && i+1 < len(s) && isDigit(s[i+1]):
+		return kLiteral, numberEnd(s, i)
+	case c == '?':
+		return kParam, digitsEnd(s, i+1)
+	case (c == ':' || c == '@') && i+1 < len(s) && isIdentStart(s[i+1]):
+		return kParam, identEnd(s, i+1, d != SQLite)
+	case c == '@' && i+2 < len(s) && s[i+1] == '@' && isIdentStart(s[i+2]):
+		return kParam, identEnd(s, i+2, true)
+	case isIdentStart(c) || c == '$' && d == MySQL:
+		j := identEnd(s, i, d != SQLite)
+		if k, end, ok := l.prefixed(i, j); ok {
+			return k, end
+		}
+		return kWord, j
+	}
+	return kPunct, i + 1
+}
+
+// prefixed recognizes the literals written as a letter before a quote —
+// E'…', X'…', B'…', N'…', U&'…' — and PostgreSQL's U&"…" identifiers,
+// given the word s[i:j].
+func (l *lexer) prefixed(i, j int) (kind, int, bool) {
+	s, d := l.s, l.d
+	if j-i != 1 || j >= len(s) {
+		return 0, 0, false
+	}
+	p := s[i] | 0x20 // lower case
+	switch {
+	case s[j] == '\'':
+		switch {
+		case p == 'e' && d == PostgreSQL:
+			return kLiteral, literal(s, j, '\'', true), true
+		case p == 'x' || p == 'b' || p == 'n':
+			return kLiteral, literal(s, j, '\'', d == MySQL), true
+		}
+	case p == 'u' && d == PostgreSQL && s[j] == '&' && j+1 < len(s):
+		switch s[j+1] {
+		case '\'':
+			return kLiteral, literal(s, j+1, '\'', false), true
+		case '"':
+			k, end := l.quotedIdent(j+1, '"')
+			return k, end, true
+		}
+	}
+	return 0, 0, false
+}
+
+// quotedIdent scans an identifier quoted with q (doubled inside); an
+// unterminated one is taken as a literal, as it may swallow one.
+func (l *lexer) quotedIdent(i int, q byte) (kind, int) {
+	end, closed := quoted(l.s, i, q, false)
+	if !closed {
+		return kLiteral, end
+	}
+	return kQuoted, end
+}
+
+// certainIdent reports whether a double-quoted token ending at end can only
+// be an identifier where it stands: after FROM, JOIN, INTO, UPDATE, TABLE,
+// AS and the like, before or after a dot, in an INSERT's column list, or in
+// the column definitions of CREATE or ALTER. Anywhere else SQLite and MySQL
+// may read it as a string, and it is taken as one.
+func (l *lexer) certainIdent(end int) bool {
+	if l.prev == kPunct && l.prevText == "." {
+		return true
+	}
+	j := end
+	for j < len(l.s) && isSpace(l.s[j]) {
+		j++
+	}
+	if j < len(l.s) && l.s[j] == '.' && !(j+1 < len(l.s) && isDigit(l.s[j+1])) {
+		return true
+	}
+	switch l.prev {
+	case kWord:
+		switch strings.ToUpper(l.prevText) {
+		case "FROM", "JOIN", "INTO", "UPDATE", "TABLE", "VIEW", "INDEX", "TRIGGER", "EXISTS", "AS", "SET":
+			return true
+		}
+	case kPunct:
+		if l.prevText == "(" || l.prevText == "," {
+			return l.colList != 0 && l.colList == l.depth || l.ddl && l.depth == 1
+		}
+	}
+	return false
+}
+
+// quoted returns the end of the string or identifier opened by q at i: a
+// doubled quote is a quote, and so is a backslash-escaped one when
+// backslash is set. An unterminated literal runs to the end of the text,
+// and closed is false.
+func quoted(s string, i int, q byte, backslash bool) (end int, closed bool) {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			if backslash {
+				j++
+			}
+		case q:
+			if j+1 < len(s) && s[j+1] == q {
+				j++
+				continue
+			}
+			return j + 1, true
+		}
+	}
+	return len(s), false
+}
+
+// literal returns the end of the string opened by q at i.
+func literal(s string, i int, q byte, backslash bool) int {
+	end, _ := quoted(s, i, q, backslash)
+	return end
+}
+
+// blockComment returns the end of the comment opened at i. Comments nest,
+// as in PostgreSQL and the SQL standard; reading MySQL's or SQLite's
+// non-nesting comments this way can only hide more.
+func blockComment(s string, i int) int {
+	depth := 0
+	for j := i; j+1 < len(s); j++ {
+		switch {
+		case s[j] == '/' && s[j+1] == '*':
+			depth++
+			j++
+		case s[j] == '*' && s[j+1] == '/':
+			depth--
+			j++
+			if depth == 0 {
+				return j + 1
+			}
+		}
+	}
+	return len(s)
+}
+
+// dollarQuoted reports whether a PostgreSQL dollar-quoted string ($$…$$ or
+// $tag$…$tag$) opens at i, and where it ends (the end of the text when it
+// is not closed).
+func dollarQuoted(s string, i int) (int, bool) {
+	j := i + 1
+	if j < len(s) && isIdentStart(s[j]) {
+		for j < len(s) && (isIdentStart(s[j]) || isDigit(s[j])) {
+			j++
+		}
+	}
+	if j >= len(s) || s[j] != '$' {
+		return 0, false
+	}
+	tag := s[i : j+1]
+	k := strings.Index(s[j+1:], tag)
+	if k < 0 {
+		return len(s), true
+	}
+	return j + 1 + k + len(tag), true
+}
+
+// numberEnd returns the end of a number at i. Letters, digits, dots and
+// underscores that follow are taken with it (hexadecimal, binary and octal
+// forms, 1_000, and trailing junk that PostgreSQL would reject), as is the
+// sign of an exponent.
+func numberEnd(s string, i int) int {
+	j := i + 1
+	for j < len(s) {
+		c := s[j]
+		switch {
+		case isIdentStart(c) || isDigit(c) || c == '.':
+			j++
+		case (c == '+' || c == '-') && (s[j-1] == 'e' || s[j-1] == 'E') && !isHexPrefix(s[i:j]):
+			j++
+		default:
+			return j
+		}
+	}
+	return j
+}
+
+func isHexPrefix(s string) bool { return len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') }
+
+func digitsEnd(s string, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
+}
+
+// identEnd returns the end of the identifier at i; dollar says whether $ is
+// an identifier character (PostgreSQL, MySQL).
+func identEnd(s string, i int, dollar bool) int {
+	j := i + 1
+	for j < len(s) && (isIdentStart(s[j]) || isDigit(s[j]) || dollar && s[j] == '$') {
+		j++
+	}
+	return j
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isIdentStart(c byte) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
+}

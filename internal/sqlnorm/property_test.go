@@ -1,0 +1,379 @@
+package sqlnorm
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// markers are the letters literal contents are drawn from. The generator's
+// own words (keywords, names, tags) never use them, so any of them in a
+// normalized text is a literal's content that survived.
+const markers = "QJqj"
+
+// specials are the other characters of literal contents: every quote,
+// escape and comment character of the dialects.
+const specials = ` '"\` + "`" + `$*/-#;,()[]:?@.` + "\n\t"
+
+// gen generates statements of one dialect with literals nested at random.
+type gen struct {
+	d     Dialect
+	rng   *rand.Rand
+	other []string // contents that are not marker letters (numbers, hex digits) and must not survive
+}
+
+func (g *gen) n(k int) int             { return g.rng.IntN(k) }
+func (g *gen) pick(s ...string) string { return s[g.n(len(s))] }
+
+// content returns a literal's content: marker letters, special characters
+// and, with depth left, whole literals and comments of the dialect (which,
+// inside another literal, are content too).
+func (g *gen) content(depth int) string {
+	var b strings.Builder
+	b.WriteByte(markers[g.n(len(markers))]) // never empty, always detectable
+	for range g.n(8) {
+		switch r := g.n(10); {
+		case r < 4:
+			b.WriteByte(markers[g.n(len(markers))])
+		case r < 8:
+			b.WriteByte(specials[g.n(len(specials))])
+		case depth > 0:
+			b.WriteString(g.literal(depth - 1))
+		}
+	}
+	return b.String()
+}
+
+// literal returns a literal or a comment of the dialect.
+func (g *gen) literal(depth int) string {
+	switch g.d {
+	case PostgreSQL:
+		switch g.n(11) {
+		case 0:
+			return g.eString(depth)
+		case 1:
+			return g.dollar(depth)
+		case 2:
+			return g.array(depth)
+		case 3:
+			return "B'" + g.pick("0101", "1", "") + "'"
+		case 4:
+			return "U&'" + strings.ReplaceAll(g.content(depth), "'", "''") + "'"
+		case 5:
+			return `'\x` + g.hex() + `'` // bytea in hex form
+		}
+	case MySQL:
+		switch g.n(10) {
+		case 0:
+			return `"` + mysqlEscape(g.content(depth), '"', g.rng) + `"`
+		case 1:
+			return "#" + noNewline(g.content(depth)) + "\n"
+		case 2:
+			return "0x" + g.hex()
+		case 3:
+			return g.pick("b'0101'", "0b1101", "N'"+mysqlEscape(g.content(depth), '\'', g.rng)+"'", "_utf8mb4'"+mysqlEscape(g.content(depth), '\'', g.rng)+"'")
+		}
+	case SQLite:
+		switch g.n(8) {
+		case 0, 1:
+			return `"` + strings.ReplaceAll(g.content(depth), `"`, `""`) + `"`
+		}
+	}
+	switch g.n(6) {
+	case 0:
+		return g.number()
+	case 1:
+		return "X'" + g.hex() + "'"
+	case 2:
+		return "--" + noNewline(g.content(depth)) + "\n"
+	case 3:
+		return g.comment(depth)
+	}
+	return g.str(depth)
+}
+
+// str returns a string in the dialect's standard quotes.
+func (g *gen) str(depth int) string {
+	c := g.content(depth)
+	if g.d == MySQL {
+		return "'" + mysqlEscape(c, '\'', g.rng) + "'"
+	}
+	return "'" + strings.ReplaceAll(c, "'", "''") + "'"
+}
+
+// eString returns a PostgreSQL escape string, with backslash escapes.
+func (g *gen) eString(depth int) string {
+	var b strings.Builder
+	b.WriteString(g.pick("E'", "e'"))
+	for _, c := range []byte(g.content(depth)) {
+		switch c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '\'':
+			b.WriteString(g.pick(`\'`, `''`))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	if g.n(3) == 0 {
+		b.WriteString(`\x51\n`) // \x51 is Q: escapes are content too
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// dollar returns a dollar-quoted string, with or without a tag.
+func (g *gen) dollar(depth int) string {
+	tag := "$" + g.pick("", "tag", "a_b", "x1", "_") + "$"
+	c := g.content(depth)
+	for strings.Contains(c, tag) {
+		c = strings.ReplaceAll(c, tag, "Q")
+	}
+	if strings.HasSuffix(c, "$") && strings.HasPrefix(tag+tag[1:], c[len(c)-1:]+tag[1:]) {
+		c += "Q" // a content ending in $ would merge with the closing tag
+	}
+	return tag + c + tag
+}
+
+// array returns an ARRAY[…] constructor of literals, nested.
+func (g *gen) array(depth int) string {
+	var parts []string
+	for range 1 + g.n(3) {
+		if depth > 0 && g.n(3) == 0 {
+			parts = append(parts, g.array(depth-1))
+		} else {
+			parts = append(parts, g.pick(g.str(0), g.number(), g.eString(0)))
+		}
+	}
+	return "ARRAY[" + strings.Join(parts, g.pick(",", ", ")) + "]"
+}
+
+// comment returns a block comment, with comments nested inside.
+func (g *gen) comment(depth int) string {
+	c := g.content(0)
+	c = strings.ReplaceAll(strings.ReplaceAll(c, "*/", "Q"), "/*", "Q")
+	if strings.HasSuffix(c, "*") || strings.HasSuffix(c, "/") {
+		c += "Q"
+	}
+	if strings.HasPrefix(c, "/") || strings.HasPrefix(c, "*") {
+		c = "Q" + c
+	}
+	if depth > 0 && g.n(2) == 0 {
+		c += " " + g.comment(depth-1) + " Q"
+	}
+	return "/*" + c + "*/"
+}
+
+func (g *gen) number() string {
+	var b strings.Builder
+	b.WriteByte("123456789"[g.n(9)])
+	for range 3 + g.n(5) {
+		b.WriteByte("0123456789"[g.n(10)])
+	}
+	n := b.String()
+	g.other = append(g.other, n)
+	switch g.n(4) {
+	case 0:
+		return n + ".5e-" + n[:1]
+	case 1:
+		return "." + n
+	}
+	return n
+}
+
+func (g *gen) hex() string {
+	var b strings.Builder
+	b.WriteString("A1") // letters and digits: never a placeholder or a word of the generator
+	for range 4 + g.n(6) {
+		b.WriteByte("0123456789ABCDEF"[g.n(16)])
+	}
+	g.other = append(g.other, b.String())
+	return b.String()
+}
+
+// placeholder returns a placeholder of the dialect.
+func (g *gen) placeholder() string {
+	switch g.d {
+	case PostgreSQL:
+		return "$" + g.pick("1", "2", "3")
+	case SQLite:
+		return g.pick("?", "?1", ":name", "@name", "$name")
+	}
+	return "?"
+}
+
+// expr returns an expression: a literal, a placeholder or a column.
+func (g *gen) expr() string {
+	switch g.n(5) {
+	case 0:
+		return g.placeholder()
+	case 1:
+		return g.pick("id", "name", "users.id", "col_a")
+	}
+	return g.literal(3)
+}
+
+// gap returns what separates two tokens: white space, or a comment.
+func (g *gen) gap() string {
+	switch g.n(6) {
+	case 0:
+		return " " + g.comment(2) + " "
+	case 1:
+		return " --" + noNewline(g.content(0)) + "\n"
+	case 2:
+		if g.d == MySQL {
+			return " #" + noNewline(g.content(0)) + "\n"
+		}
+	}
+	return g.pick(" ", "\n", "\t ")
+}
+
+// statement returns a statement of the dialect.
+func (g *gen) statement() string {
+	var b strings.Builder
+	switch g.n(3) {
+	case 0:
+		b.WriteString("SELECT" + g.gap() + g.expr())
+		for range g.n(3) {
+			b.WriteString("," + g.gap() + g.expr())
+		}
+		b.WriteString(g.gap() + "FROM users WHERE id =" + g.gap() + g.expr())
+		for range g.n(3) {
+			b.WriteString(g.gap() + g.pick("AND", "OR") + " name " + g.pick("=", "<>", "LIKE") + g.gap() + g.expr())
+		}
+	case 1:
+		b.WriteString("INSERT INTO orders (id, name) VALUES (" + g.expr() + "," + g.gap() + g.expr() + ")")
+	default:
+		b.WriteString("UPDATE users SET name =" + g.gap() + g.expr() + g.gap() + "WHERE id IN (" + g.expr() + ", " + g.expr() + ")")
+	}
+	return b.String()
+}
+
+func mysqlEscape(s string, q byte, rng *rand.Rand) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch {
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c == q && rng.IntN(2) == 0:
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == q:
+			b.WriteByte(c)
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func noNewline(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// TestNoLiteralSurvives is the normalizer's property: for statements of
+// every dialect with literals and comments nested at random, the normalized
+// text holds none of their contents — read in the statement's own dialect,
+// and read as of unknown dialect.
+func TestNoLiteralSurvives(t *testing.T) {
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	for _, d := range []Dialect{PostgreSQL, MySQL, SQLite} {
+		g := &gen{d: d, rng: rand.New(rand.NewPCG(12, uint64(d)))}
+		failures := 0
+		for range n {
+			g.other = g.other[:0]
+			q := g.statement()
+			for _, as := range []Dialect{d, Unknown} {
+				out := Normalize(as, q)
+				leak := strings.ContainsAny(out, markers)
+				for _, o := range g.other {
+					leak = leak || strings.Contains(out, o)
+				}
+				if len(out) > len(q) {
+					t.Errorf("%v read as %v: %d bytes grew to %d", d, as, len(q), len(out))
+				}
+				if leak && failures < 10 {
+					failures++
+					t.Errorf("%v read as %v: a literal survived\n  in:  %q\n  out: %q", d, as, q, out)
+				}
+			}
+		}
+	}
+}
+
+// TestIssueCases are the leaks the normalizer once had, each in its
+// dialect.
+func TestIssueCases(t *testing.T) {
+	tests := []struct {
+		d       Dialect
+		in, out string
+	}{
+		{PostgreSQL, `SELECT E'pw\'hunter2'`, `SELECT ?`},
+		{PostgreSQL, `SELECT $$hunter2$$, $tag$hunter2 $$ x$tag$ FROM t WHERE id = $1`, `SELECT ?, ? FROM t WHERE id = $1`},
+		{PostgreSQL, `SELECT ARRAY['hunter2','card-4111111111111111']`, `SELECT ARRAY[?,?]`},
+		{PostgreSQL, `SELECT 1 /* a /* nested */ hunter2 */`, `SELECT ?`},
+		{PostgreSQL, `SELECT "Col" FROM "my""table" WHERE x::text = U&'d\0061t' AND y = B'101'`, `SELECT "Col" FROM "my""table" WHERE x::text = ? AND y = ?`},
+		{SQLite, `SELECT * FROM "users" WHERE password = "SECRET" AND "users"."id" = ?`, `SELECT * FROM "users" WHERE password = ? AND "users"."id" = ?`},
+		{SQLite, `INSERT INTO "t" ("a", "b") VALUES ("SECRET", X'DEADBEEF')`, `INSERT INTO "t" ("a", "b") VALUES (?, ?)`},
+		{SQLite, `CREATE TABLE "t" ("id" INTEGER, "v" TEXT DEFAULT "SECRET")`, `CREATE TABLE "t" ("id" INTEGER, "v" TEXT DEFAULT ?)`},
+		{SQLite, `SELECT [a b] FROM t WHERE x = :x`, `SELECT [a b] FROM t WHERE x = :x`},
+		{MySQL, `SELECT * FROM t WHERE n = 'O\'Brien' AND password = 'SECRET' # SECRET2`, `SELECT * FROM t WHERE n = ? AND password = ?`},
+		{MySQL, "SELECT `a``b`, \"SECRET\" FROM t -- SECRET2", "SELECT `a``b`, ? FROM t"},
+		{MySQL, `SELECT x'4142', 0x4142, @v, @@global.x FROM t`, `SELECT ?, ?, @v, @@global.x FROM t`},
+		{Unknown, `SELECT * FROM t WHERE n = 'O\'Brien' AND password = 'SECRET'`, `SELECT * FROM t WHERE n = ?`},
+		{Unknown, `SELECT "col" FROM "users" WHERE x = "SECRET"`, `SELECT ? FROM "users" WHERE x = ?`},
+		{PostgreSQL, `SELECT "unterminated 'SECRET'`, `SELECT ?`},
+		{PostgreSQL, `SELECT 1; -- SECRET`, `SELECT ?;`},
+		{PostgreSQL, "  \n ", ""},
+	}
+	for _, tt := range tests {
+		if got := Normalize(tt.d, tt.in); got != tt.out {
+			t.Errorf("Normalize(%v, %q)\n = %q\nwant %q", tt.d, tt.in, got, tt.out)
+		}
+	}
+}
+
+func TestOf(t *testing.T) {
+	for in, want := range map[string]Dialect{
+		"postgresql": PostgreSQL, "cockroachdb": PostgreSQL, "mysql": MySQL, "MariaDB": MySQL,
+		"sqlite": SQLite, "": Unknown, "oracle.db": Unknown,
+	} {
+		if got := Of(in); got != want {
+			t.Errorf("Of(%q) = %v, want %v", in, got, want)
+		}
+	}
+	for _, d := range []Dialect{PostgreSQL, MySQL, SQLite} {
+		if Of(d.String()) != d {
+			t.Errorf("Of(%v.String()) = %v", d, Of(d.String()))
+		}
+	}
+	if OfDriver(nil) != Unknown || OfDriver(struct{}{}) != Unknown || OfDriver(new(int)) != Unknown {
+		t.Error("OfDriver of no driver is not Unknown")
+	}
+}
+
+// FuzzNormalize checks that normalizing never panics, never grows a text,
+// and is idempotent in a known dialect.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{
+		"SELECT 'a''b' FROM t WHERE x = 1e+5", "/* x", "\"", "[", "WITH (", "e'", "$1$", `E'\`, "$a$ $b$",
+		"/* /* */", `"a" . "b"`, "INSERT INTO t (\"a\"", "U&\"x", "0x", "#", "@@", "?1", `'\'`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, d := range []Dialect{Unknown, PostgreSQL, MySQL, SQLite} {
+			n := Normalize(d, s)
+			if len(n) > len(s) {
+				t.Errorf("%v: %q (%d bytes) grew to %q (%d)", d, s, len(s), n, len(n))
+			}
+			if d != Unknown {
+				if again := Normalize(d, n); again != n {
+					t.Errorf("%v: not idempotent: %q -> %q -> %q", d, s, n, again)
+				}
+			}
+		}
+	})
+}

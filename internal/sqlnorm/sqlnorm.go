@@ -1,0 +1,209 @@
+// Package sqlnorm normalizes SQL statements for recording: a lexer per
+// dialect (PostgreSQL, MySQL, SQLite) replaces every literal — strings,
+// numbers, blobs and bit strings, PostgreSQL's escape strings (E'…') and
+// dollar-quoted strings ($$…$$, $tag$…$tag$), the elements of ARRAY[…] —
+// by ?, drops comments (-- …, MySQL's # …, nested /* … */) and collapses
+// white space, keeping keywords, identifiers, quoted identifiers and
+// placeholders. Normalized text never holds a value a statement carried as
+// a literal.
+//
+// Where a token is ambiguous — SQLite and MySQL read "…" as an identifier or
+// as a string depending on what the database holds — it is taken as a
+// literal unless it can only be an identifier where it stands. A statement
+// of unknown dialect is read by all three lexers and a byte any of them
+// takes as part of a literal or comment is hidden: more is hidden than
+// needed, nothing that any of them would call a literal is kept.
+//
+// Package sqlstats records statements this way; package otelexport's bridge
+// normalizes the query texts of bridged database spans with it too.
+package sqlnorm
+
+import (
+	"reflect"
+	"strings"
+)
+
+// A Dialect is a family of SQL syntax.
+type Dialect uint8
+
+// The dialects.
+const (
+	Unknown    Dialect = iota // read by every lexer below; hides the union of what they hide
+	PostgreSQL                // also CockroachDB, Redshift and other PostgreSQL wire-compatible systems
+	MySQL                     // also MariaDB and TiDB
+	SQLite
+)
+
+// String returns the dialect's OpenTelemetry db.system.name: "postgresql",
+// "mysql", "sqlite", or "" for Unknown.
+func (d Dialect) String() string {
+	switch d {
+	case PostgreSQL:
+		return "postgresql"
+	case MySQL:
+		return "mysql"
+	case SQLite:
+		return "sqlite"
+	}
+	return ""
+}
+
+// Of returns the dialect of a database system named as OpenTelemetry's
+// db.system.name (or the older db.system) names it: "postgresql",
+// "cockroachdb", "mysql", "mariadb", "sqlite"…; Unknown for any other.
+func Of(system string) Dialect {
+	switch strings.ToLower(system) {
+	case "postgresql", "postgres", "pg", "cockroachdb", "redshift", "aws.redshift", "yugabytedb", "timescaledb":
+		return PostgreSQL
+	case "mysql", "mariadb", "tidb", "memsql", "singlestore":
+		return MySQL
+	case "sqlite", "sqlite3":
+		return SQLite
+	}
+	return Unknown
+}
+
+// OfDriver returns the dialect of a database/sql driver (or connector) from
+// the package that defines its type: github.com/jackc/pgx and
+// github.com/lib/pq are PostgreSQL, github.com/go-sql-driver/mysql is MySQL,
+// modernc.org/sqlite, github.com/mattn/go-sqlite3 and other packages named
+// for SQLite are SQLite. Any other driver is Unknown.
+func OfDriver(driver any) Dialect {
+	t := reflect.TypeOf(driver)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return Unknown
+	}
+	p := strings.ToLower(t.PkgPath())
+	switch {
+	case strings.Contains(p, "sqlite"):
+		return SQLite
+	case strings.Contains(p, "jackc/pgx"), strings.HasSuffix(p, "lib/pq"), strings.Contains(p, "postgres"):
+		return PostgreSQL
+	case strings.Contains(p, "mysql"), strings.Contains(p, "mariadb"):
+		return MySQL
+	}
+	return Unknown
+}
+
+// Normalize returns query as recorded in dialect d: literals replaced by ?,
+// comments dropped, runs of white space collapsed to one space, everything
+// else — keywords, identifiers, quoted identifiers, placeholders, operators
+// — kept. The result is never longer than query.
+func Normalize(d Dialect, query string) string {
+	if d == Unknown {
+		return normalizeUnknown(query)
+	}
+	b := make([]byte, 0, len(query))
+	w := writer{b: b}
+	l := newLexer(query, d)
+	for {
+		k, start, end, ok := l.next()
+		if !ok {
+			break
+		}
+		w.token(k, query[start:end])
+	}
+	return string(w.b)
+}
+
+// writer builds a normalized text from tokens.
+type writer struct {
+	b     []byte
+	space bool // white space or a comment since the last token written
+	lit   bool // the last token written is a literal's ?
+}
+
+func (w *writer) token(k kind, text string) {
+	switch k {
+	case kSpace, kComment:
+		w.space = true
+		return
+	}
+	if w.space && len(w.b) > 0 {
+		w.b = append(w.b, ' ')
+	}
+	w.space = false
+	if k == kLiteral {
+		w.b = append(w.b, '?')
+		w.lit = true
+		return
+	}
+	w.b = append(w.b, text...)
+	w.lit = false
+}
+
+// hidden bits of a byte, by what the lexers found it in.
+const (
+	inLiteral = 1 << iota
+	inComment
+)
+
+// normalizeUnknown reads query with every dialect's lexer, marks each byte
+// that any of them takes as part of a literal or a comment, and writes the
+// tokens of the PostgreSQL reading: a token with a byte in a literal becomes
+// ? (one for a run of them), a token wholly in comments is dropped.
+func normalizeUnknown(query string) string {
+	mask := make([]byte, len(query))
+	for _, d := range [...]Dialect{PostgreSQL, MySQL, SQLite} {
+		l := newLexer(query, d)
+		for {
+			k, start, end, ok := l.next()
+			if !ok {
+				break
+			}
+			var bit byte
+			switch k {
+			case kLiteral:
+				bit = inLiteral
+			case kComment:
+				bit = inComment
+			default:
+				continue
+			}
+			for i := start; i < end; i++ {
+				mask[i] |= bit
+			}
+		}
+	}
+	w := writer{b: make([]byte, 0, len(query))}
+	l := newLexer(query, PostgreSQL)
+	hiddenRun := false // the last token written is a ? for hidden bytes, with nothing but space since
+	for {
+		k, start, end, ok := l.next()
+		if !ok {
+			break
+		}
+		var m byte
+		for i := start; i < end; i++ {
+			m |= mask[i]
+		}
+		switch {
+		case k == kSpace:
+			w.token(k, "")
+		case m&inLiteral != 0:
+			if !hiddenRun {
+				w.token(kLiteral, "")
+			}
+			w.space = false
+			hiddenRun = true
+		case m&inComment != 0 && allHidden(mask[start:end]):
+			w.token(kComment, "")
+		default:
+			w.token(k, query[start:end])
+			hiddenRun = false
+		}
+	}
+	return string(w.b)
+}
+
+func allHidden(m []byte) bool {
+	for _, b := range m {
+		if b == 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,330 @@
+//lint:file-ignore SA1019 the transcripts cover handlers that still use http.CloseNotifier.
+
+package httpstats_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/internal/testservers"
+	"github.com/goappstats/appstats/middleware/httpstats"
+	"github.com/goappstats/appstats/recording"
+)
+
+// curlHandlers is an application whose handlers use what a ResponseWriter
+// and a request offer: optional interfaces, ResponseController, 1xx
+// responses, trailers, HEAD, Expect: 100-continue, hijacking, panics.
+func curlHandlers(t *testing.T) http.Handler {
+	dir := t.TempDir()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 8192) // 128 KiB
+	file := filepath.Join(dir, "big.bin")
+	if err := os.WriteFile(file, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello\n") })
+	mux.HandleFunc("/interfaces", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s\n", maskNames(claims(w)))
+	})
+	mux.HandleFunc("/closenotify", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := w.(http.CloseNotifier); !ok {
+			http.Error(w, "no CloseNotifier", http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, "CloseNotifier ok\n")
+	})
+	mux.HandleFunc("/flush", func(w http.ResponseWriter, r *http.Request) {
+		f, ok := w.(http.Flusher)
+		if !ok {
+			http.Error(w, "no Flusher", http.StatusInternalServerError)
+			return
+		}
+		for i := range 3 {
+			fmt.Fprintf(w, "part %d\n", i)
+			f.Flush()
+		}
+	})
+	mux.HandleFunc("/controller", func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		res := []string{
+			fmt.Sprint("read deadline: ", rc.SetReadDeadline(time.Now().Add(time.Minute))),
+			fmt.Sprint("write deadline: ", rc.SetWriteDeadline(time.Now().Add(time.Minute))),
+			fmt.Sprint("full duplex: ", rc.EnableFullDuplex()),
+		}
+		io.WriteString(w, strings.Join(res, "\n")+"\n")
+		fmt.Fprintln(w, "flush:", rc.Flush())
+	})
+	mux.HandleFunc("/stringwriter", func(w http.ResponseWriter, r *http.Request) {
+		if sw, ok := w.(io.StringWriter); ok {
+			sw.WriteString("through WriteString\n")
+			return
+		}
+		io.WriteString(w, "through Write\n")
+	})
+	mux.HandleFunc("/readfrom", func(w http.ResponseWriter, r *http.Request) {
+		f, err := os.Open(file)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		io.Copy(w, f) // ReadFrom (sendfile) over HTTP/1
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) { w.Write(big) })
+	mux.HandleFunc("/doc", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "24")
+		io.WriteString(w, "twenty-four bytes of it!")
+	})
+	mux.HandleFunc("/nocontent", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/notmodified", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "v1\n")
+	})
+	mux.HandleFunc("/accepted", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
+	mux.HandleFunc("/early-hints", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload; as=style")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "after the hints\n")
+	})
+	mux.HandleFunc("/trailers", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Sum")
+		io.WriteString(w, "body with a trailer\n")
+		w.Header().Set("X-Sum", "42")
+	})
+	mux.HandleFunc("/sniff", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html><body>sniffed</body></html>") })
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/hello", http.StatusFound) })
+	mux.HandleFunc("/range", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "big.bin", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), bytes.NewReader(big))
+	})
+	mux.HandleFunc("/reject", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no uploads here", http.StatusExpectationFailed)
+	})
+	mux.HandleFunc("/upload", func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "read %d bytes, %v\n", n, err)
+	})
+	mux.HandleFunc("/hijack", func(w http.ResponseWriter, r *http.Request) {
+		h, ok := w.(http.Hijacker)
+		if !ok {
+			http.Error(w, "no Hijacker", http.StatusNotImplemented)
+			return
+		}
+		conn, brw, err := h.Hijack()
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nraw ok\n")
+		brw.Flush()
+	})
+	mux.HandleFunc("/push", func(w http.ResponseWriter, r *http.Request) {
+		p, ok := w.(http.Pusher)
+		if !ok {
+			io.WriteString(w, "no Pusher\n")
+			return
+		}
+		fmt.Fprintln(w, "push:", p.Push("/hello", nil))
+	})
+	mux.HandleFunc("/abort", func(w http.ResponseWriter, r *http.Request) { panic(http.ErrAbortHandler) })
+	mux.HandleFunc("/abort-partial", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	})
+	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) { panic("handler bug") })
+	return mux
+}
+
+// curlCase is one curl command line (after the protocol's flags), run
+// against the path.
+type curlCase struct {
+	name string
+	args []string
+	path string
+	only string // "http1" or "http2": the case is for that protocol only
+}
+
+var curlCases = []curlCase{
+	{name: "hello", path: "/hello"},
+	{name: "interfaces", path: "/interfaces"},
+	{name: "closenotify", path: "/closenotify"},
+	{name: "flush", path: "/flush"},
+	{name: "controller", path: "/controller"},
+	{name: "stringwriter", path: "/stringwriter"},
+	{name: "readfrom", path: "/readfrom"},
+	{name: "big", path: "/big"},
+	{name: "get doc", path: "/doc"},
+	{name: "head doc", args: []string{"-I"}, path: "/doc"},
+	{name: "nocontent", path: "/nocontent"},
+	{name: "notmodified", args: []string{"-H", `If-None-Match: "v1"`}, path: "/notmodified"},
+	{name: "accepted", path: "/accepted"},
+	{name: "early hints", path: "/early-hints"},
+	{name: "trailers", path: "/trailers"},
+	{name: "sniff", path: "/sniff"},
+	{name: "redirect", args: []string{"-L"}, path: "/redirect"},
+	{name: "range", args: []string{"-r", "16-47"}, path: "/range"},
+	// curl waits for 100 Continue over HTTP/1.1 only; over HTTP/2 it sends
+	// the body at once, and how a stream reset by a 417 ends is a race.
+	{name: "expect 417", args: []string{"-H", "Expect: 100-continue", "--data-binary", "@BODY"}, path: "/reject", only: "http1"},
+	{name: "expect upload", args: []string{"-H", "Expect: 100-continue", "--data-binary", "@BODY"}, path: "/upload"},
+	{name: "chunked upload", args: []string{"-H", "Transfer-Encoding: chunked", "--data-binary", "@BODY"}, path: "/upload", only: "http1"},
+	{name: "hijack", path: "/hijack"},
+	{name: "push", path: "/push"},
+	{name: "abort", path: "/abort"},
+	// Over HTTP/2, whether the flushed part reaches curl before the stream
+	// is reset is a race.
+	{name: "abort after a flush", path: "/abort-partial", only: "http1"},
+	{name: "panic", path: "/panic"},
+}
+
+// TestCurlTranscripts runs real curl against the same application bare and
+// wrapped by NewHandler, over HTTP/1.1, HTTP/1.1 over TLS, h2c and TLS h2,
+// and compares what curl saw: status lines, headers (but Date), bodies,
+// chunking (--raw), curl's exit status and error. The wrapper must not
+// change a byte of it.
+func TestCurlTranscripts(t *testing.T) {
+	curl := testservers.Curl(t)
+	body := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(body, bytes.Repeat([]byte("u"), 5000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := map[string][]string{
+		"http1":     {"--http1.1"},
+		"http1-tls": {"--http1.1", "-k"},
+		"h2c":       {"--http2-prior-knowledge"},
+		"h2-tls":    {"--http2", "-k"},
+	}
+	app := curlHandlers(t)
+	total, same, raced := 0, 0, 0
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			rec, sink := newRecorder(t, recording.WithMaxStack(0))
+			bare, _ := startServer(t, app, p.tls, p.http2, true)
+			// Requests reaching the wrapped application, to be recorded
+			// (curl may make more than one: -L, a retry after 417).
+			var served atomic.Int64
+			wrappedApp := httpstats.NewHandler(rec, app)
+			wrapped, _ := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				served.Add(1)
+				wrappedApp.ServeHTTP(w, r)
+			}), p.tls, p.http2, true)
+			n, ok, race := 0, 0, 0
+			for _, c := range curlCases {
+				if c.only == "http1" && p.http2 || c.only == "http2" && !p.http2 {
+					continue
+				}
+				run := func(base string) string {
+					args := append([]string{"-sS", "-i", "--raw", "--max-time", "20"}, flags[p.name]...)
+					for _, a := range c.args {
+						args = append(args, strings.ReplaceAll(a, "@BODY", "@"+body))
+					}
+					args = append(args, base+c.path)
+					return curlTranscript(t, curl, base, args)
+				}
+				n++
+				b, w := run(bare.URL), run(wrapped.URL)
+				if b == w {
+					ok++
+					continue
+				}
+				// A difference is the wrapper's only if the bare application
+				// never answers so: some answers race (how much of a response
+				// gets out before a stream is reset), bare too.
+				seen := map[string]bool{b: true}
+				for range 20 {
+					seen[run(bare.URL)] = true
+				}
+				if seen[w] {
+					race++
+					t.Logf("%s: transcripts differ, as the bare application's differ from one run to the next", c.name)
+					continue
+				}
+				t.Errorf("%s: transcripts differ\n--- bare\n%s\n--- wrapped\n%s", c.name, b, w)
+			}
+			t.Logf("%s: %d of %d transcripts identical bare and wrapped, %d more differ as bare ones do between runs", p.name, ok, n, race)
+			total, same, raced = total+n, same+ok, raced+race
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			want := int(served.Load())
+			recs := sink.Wait(ctx, want)
+			if len(recs) != want {
+				t.Errorf("%d records of %d requests", len(recs), want)
+			}
+			// What crossed the wire, as recorded.
+			type sizes struct {
+				status         int
+				request, reply int64
+			}
+			wantSizes := map[string]sizes{
+				"GET /doc":         {200, 0, 24},
+				"HEAD /doc":        {200, 0, 0},
+				"POST /upload":     {200, 5000, int64(len("read 5000 bytes, <nil>\n"))},
+				"GET /closenotify": {200, 0, int64(len("CloseNotifier ok\n"))},
+				"GET /readfrom":    {200, 0, 128 << 10},
+				"GET /early-hints": {200, 0, int64(len("after the hints\n"))}, // 103 is not the status
+				"GET /notmodified": {304, 0, 0},
+			}
+			if !p.http2 {
+				wantSizes["POST /reject"] = sizes{417, 0, int64(len("no uploads here\n"))}
+			}
+			for _, r := range recs {
+				key := r.Method + " " + r.Path
+				if w, ok := wantSizes[key]; ok {
+					if got := (sizes{r.Status, r.RequestBytes, r.ResponseBytes}); got != w {
+						t.Errorf("%s: recorded status %d, %d request bytes, %d response bytes; want %+v", key, got.status, got.request, got.reply, w)
+					}
+				}
+				if key == "GET /hijack" && (r.Attr("http.hijacked") == "true") == p.http2 {
+					t.Errorf("%s: http.hijacked=%q over %s", key, r.Attr("http.hijacked"), p.name)
+				}
+			}
+		})
+	}
+	t.Logf("all protocols: %d of %d transcripts identical, %d more differ as bare ones do between runs", same, total, raced)
+}
+
+var (
+	dateHeader = regexp.MustCompile(`(?mi)^date: .*\r?\n`)
+	timeStamp  = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT[0-9:.]+Z?\b`)
+)
+
+// curlTranscript runs curl and returns what it printed, its error output
+// and exit status, with the Date header left out and the server's address
+// spelled BASE.
+func curlTranscript(t *testing.T, curl, base string, args []string) string {
+	t.Helper()
+	cmd := exec.Command(curl, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("curl: %v", err)
+	}
+	s := fmt.Sprintf("%s\n[stderr] %s[exit %d]", out.String(), errOut.String(), code)
+	s = dateHeader.ReplaceAllString(s, "")
+	s = timeStamp.ReplaceAllString(s, "TIME")
+	return strings.ReplaceAll(s, base, "BASE")
+}

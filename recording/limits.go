@@ -1,0 +1,228 @@
+package recording
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/goappstats/appstats/internal/convention"
+)
+
+// TruncatedMarker begins the note the recorder appends where it cut a string
+// over its byte cap: "…[truncated 1234 bytes]". See [WithMaxSummary].
+const TruncatedMarker = convention.TruncatedMarker
+
+// HeaderTruncated is the pseudo-header under which a record notes the
+// request header values it left out because all of them together were over
+// [WithMaxHeaders]' total, e.g. "[3 values, 1048410 bytes not kept]". It is
+// not a valid header name, so no request can send it.
+const HeaderTruncated = "(truncated)"
+
+// maxPhases is how many phases a call keeps; AddPhase ignores the rest.
+const maxPhases = 32
+
+// headerEntryCost is what a kept header value costs besides its name and
+// its bytes: the two string headers of its pair. It bounds the number of
+// values kept, however short.
+const headerEntryCost = 32
+
+// capString cuts *s to n bytes with convention.Truncate. The common case,
+// a string under its cap, costs one comparison.
+func capString(s *string, n int) {
+	if len(*s) > n {
+		*s = convention.Truncate(*s, n)
+	}
+}
+
+// capRecord applies the byte caps to the fields of a finished record that
+// its server wrapper set directly (the calls were capped as they were
+// made). It runs on the request path and allocates only for what it cuts.
+func (c *config) capRecord(r *Record) {
+	capString(&r.Method, c.maxName)
+	capString(&r.Path, c.maxText)
+	capString(&r.Route, c.maxName)
+	capString(&r.Query, c.maxText)
+	capString(&r.User, c.maxName)
+	capString(&r.Remote, c.maxName)
+	capString(&r.Error, c.maxText)
+	capString(&r.Panic, c.maxText)
+	r.Attrs = c.capAttrs(r.Attrs)
+	if r.Headers != nil && !c.headersFit(r.Headers) {
+		r.hdrFlat = c.flatHeaders(r.Headers)
+		r.Headers = nil
+	}
+}
+
+// capAttrs caps the keys and values of attrs in place and keeps at most
+// c.maxAttrs of them; the ones left out are counted by a KeyDroppedAttrs
+// attribute at the end.
+func (c *config) capAttrs(attrs []Attr) []Attr {
+	dropped := 0
+	if over := len(attrs) - c.maxAttrs; over > 0 {
+		attrs = attrs[:c.maxAttrs:c.maxAttrs]
+		dropped += over
+	}
+	for i := range attrs {
+		capString(&attrs[i].Key, c.maxName)
+		capString(&attrs[i].Value, c.maxAttrValue)
+	}
+	if dropped > 0 {
+		attrs = append(attrs, droppedAttrs(dropped))
+	}
+	return attrs
+}
+
+// droppedAttrs is the attribute that counts n attributes not kept.
+func droppedAttrs(n int) Attr { return Attr{Key: convention.KeyDroppedAttrs, Value: strconv.Itoa(n)} }
+
+// headersFit reports whether h is within the header caps as it is.
+func (c *config) headersFit(h map[string][]string) bool {
+	budget := c.maxHeaderBytes
+	for k, vs := range h {
+		if len(k) > c.maxName {
+			return false
+		}
+		for _, v := range vs {
+			if len(v) > c.maxHeaderValue {
+				return false
+			}
+			budget -= len(k) + len(v) + headerEntryCost
+			if budget < 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// flatHeaders returns h as name/value pairs within the header caps: names
+// and values cut to their caps, and the values past the total left out and
+// counted under HeaderTruncated. It allocates one slice whose size is
+// bounded by the caps (and a copy of each value it cuts), not by h.
+func (c *config) flatHeaders(h map[string][]string) []string {
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	n = min(n, c.maxHeaderBytes/headerEntryCost)
+	flat := make([]string, 0, 2*n)
+	budget := c.maxHeaderBytes
+	var leftValues, leftBytes int
+	for k, vs := range h {
+		kn := convention.TruncatedLen(len(k), c.maxName)
+		name := ""
+		for _, v := range vs {
+			cost := kn + convention.TruncatedLen(len(v), c.maxHeaderValue) + headerEntryCost
+			if cost > budget {
+				leftValues++
+				leftBytes += len(k) + len(v)
+				continue
+			}
+			budget -= cost
+			if name == "" {
+				name = convention.Truncate(k, c.maxName)
+			}
+			flat = append(flat, name, convention.Truncate(v, c.maxHeaderValue))
+		}
+	}
+	if leftValues > 0 {
+		flat = append(flat, HeaderTruncated,
+			"["+strconv.Itoa(leftValues)+" values, "+strconv.Itoa(leftBytes)+" bytes not kept]")
+	}
+	return flat
+}
+
+// maxTraceState is the longest incoming tracestate a record keeps to pass
+// on, the length W3C Trace Context asks every vendor to propagate.
+const maxTraceState = 512
+
+// capTraceState shortens a tracestate longer than maxTraceState as W3C
+// Trace Context says to: whole list members are removed from the end, the
+// ones over 128 bytes first. One that cannot be valid (over 32 members of at
+// most 256 + 256 bytes) is dropped. The result is a copy, so that the record
+// does not keep a huge header alive.
+func capTraceState(s string) string {
+	if len(s) <= maxTraceState {
+		return s
+	}
+	const maxMembers, maxValid = 32, 32*(256+1+256) + 31
+	if len(s) > maxValid {
+		return ""
+	}
+	var members []string
+	for m := range strings.SplitSeq(s, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			members = append(members, m)
+		}
+	}
+	if len(members) > maxMembers {
+		return ""
+	}
+	size := len(members) - 1 // the commas
+	for _, m := range members {
+		size += len(m)
+	}
+	for _, long := range []bool{true, false} {
+		for i := len(members) - 1; i >= 0 && size > maxTraceState; i-- {
+			if !long || len(members[i]) > 128 {
+				size -= len(members[i]) + 1
+				members = slices.Delete(members, i, i+1)
+			}
+		}
+	}
+	return strings.Join(members, ",")
+}
+
+// Sizes used to estimate the memory a queued record holds.
+const (
+	sizeRecord  = int64(unsafe.Sizeof(ActiveRecord{}))
+	sizeCall    = int64(unsafe.Sizeof(Call{}))
+	sizeActive  = int64(unsafe.Sizeof(ActiveCall{})) // kept alive by a call's raw stack until it is symbolized
+	sizeString  = int64(unsafe.Sizeof(""))
+	sizeAttr    = int64(unsafe.Sizeof(Attr{}))
+	sizeFrame   = int64(unsafe.Sizeof(Frame{})) // the strings are the symbolizer's, shared
+	sizePhase   = int64(unsafe.Sizeof(Phase{}))
+	sizeWarning = int64(unsafe.Sizeof(Warning{}))
+)
+
+// recordSize estimates the bytes r holds: its own struct and the memory its
+// strings, calls, stacks, headers and attributes point to. A string shared
+// with other records (the instance name, a symbolized function) is counted
+// by each, which errs on the safe side.
+func recordSize(r *Record) int64 {
+	n := sizeRecord + int64(len(r.Method)+len(r.Path)+len(r.Route)+len(r.Query)+
+		len(r.User)+len(r.Remote)+len(r.Error)+len(r.Panic))
+	n += attrsSize(r.Attrs)
+	for _, s := range r.hdrFlat {
+		n += sizeString + int64(len(s))
+	}
+	for k, vs := range r.Headers {
+		n += 3*sizeString + int64(len(k))
+		for _, v := range vs {
+			n += sizeString + int64(len(v))
+		}
+	}
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		n += sizeCall + int64(len(c.Service)+len(c.Method)+len(c.Error)+len(c.Request)+len(c.Response))
+		if c.pcs != nil {
+			n += sizeActive
+		}
+		n += sizeFrame*int64(len(c.Stack)) + sizePhase*int64(len(c.Phases))
+		n += attrsSize(c.Attrs)
+	}
+	for i := range r.Warnings {
+		w := &r.Warnings[i]
+		n += sizeWarning + int64(len(w.Service)+len(w.Method)+len(w.Request)+len(w.Message))
+	}
+	return n
+}
+
+func attrsSize(attrs []Attr) int64 {
+	n := sizeAttr * int64(len(attrs))
+	for _, a := range attrs {
+		n += int64(len(a.Key) + len(a.Value))
+	}
+	return n
+}

@@ -1,0 +1,416 @@
+package recording
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// The pipeline: a request hands its finished record to enqueue, which puts
+// it in r.q without ever blocking; prepareLoop takes records off r.q in
+// batches, prepares them (stacks, headers, analysis) and offers each batch
+// to every sink's own queue; one goroutine per sink writes its queue. Every
+// queue is bounded in records and in estimated bytes, and a record that does
+// not fit is dropped and counted where it did not fit.
+
+// enqueue hands a finished record to the preparer without ever blocking.
+func (r *Recorder) enqueue(rec *Record) {
+	if r.closed.Load() {
+		r.dropped.Add(1)
+		return
+	}
+	rec.size = recordSize(rec)
+	if r.qBytes.Add(rec.size) > r.cfg.queueBytes {
+		r.qBytes.Add(-rec.size)
+		r.dropped.Add(1)
+		return
+	}
+	select {
+	case r.q <- rec:
+		r.recorded.Add(1)
+		// The preparer does not wait on the queue itself, so a request
+		// does not wake it for every record: only once a batch is ready
+		// (the ticker collects the rest).
+		if len(r.q) >= r.kickAt {
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
+		}
+	default:
+		r.qBytes.Add(-rec.size)
+		r.dropped.Add(1)
+	}
+}
+
+// Close stops recording, hands the records still queued to the sinks, waits
+// for every sink to write them, and stops the background goroutines. If ctx
+// ends first, the sinks' contexts are cancelled, the records not yet written
+// are dropped and counted, and Close returns ctx's error once the goroutines
+// have stopped (it waits at most one more second for a sink that ignores its
+// context, and logs which one did). Calling Close again returns [ErrClosed].
+//
+// Close does not close the sinks.
+func (r *Recorder) Close(ctx context.Context) error {
+	err := ErrClosed
+	r.closeOnce.Do(func() {
+		err = nil
+		r.closed.Store(true)
+		close(r.stop)
+		if !r.wait(ctx) {
+			err = ctx.Err()
+			r.sinkCancel()
+			grace, cancel := context.WithTimeout(context.Background(), time.Second)
+			if !r.wait(grace) {
+				r.log.Warn("recorder: a sink ignored its context; its goroutine is still running", "sinks", r.running())
+			}
+			cancel()
+		}
+		r.sinkCancel()
+		// A record that raced past the closed flag is counted, not lost silently.
+		for {
+			select {
+			case rec := <-r.q:
+				r.qBytes.Add(-rec.size)
+				r.dropped.Add(1)
+				continue
+			default:
+			}
+			break
+		}
+	})
+	return err
+}
+
+// wait waits until the preparer and every sink's goroutine have stopped,
+// or ctx is done; it reports whether they all stopped.
+func (r *Recorder) wait(ctx context.Context) bool {
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return false
+	}
+	for _, q := range r.sinks {
+		select {
+		case <-q.done:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// running names the sinks whose goroutine has not stopped.
+func (r *Recorder) running() string {
+	var names []string
+	for _, q := range r.sinks {
+		select {
+		case <-q.done:
+		default:
+			names = append(names, q.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// prepareLoop is the preparer: it takes records off r.q a batch at a time,
+// prepares them and offers them to the sinks' queues. When it stops, it
+// closes the sinks' queues, so that their goroutines write what they hold
+// and stop.
+func (r *Recorder) prepareLoop() {
+	defer close(r.done)
+	defer func() {
+		for _, q := range r.sinks {
+			close(q.in)
+		}
+	}()
+	t := time.NewTicker(r.cfg.batchInterval)
+	defer t.Stop()
+	size := r.cfg.batchSize
+	batch := make([]*Record, 0, size)
+	// drain prepares the queued records a batch at a time; unless all is
+	// set, it keeps a partial batch for later.
+	drain := func(all bool) {
+		for {
+		fill:
+			for len(batch) < size {
+				select {
+				case rec := <-r.q:
+					batch = append(batch, rec)
+				default:
+					break fill
+				}
+			}
+			if len(batch) == 0 || len(batch) < size && !all {
+				return
+			}
+			r.deliver(batch)
+			clear(batch)
+			batch = batch[:0]
+		}
+	}
+	var reported uint64 // r.dropped when last logged
+	for {
+		select {
+		case <-r.kick:
+			drain(false)
+		case <-t.C:
+			drain(true)
+			if d := r.dropped.Load(); d > reported {
+				r.log.Warn("recorder: queue full; records dropped", "dropped", d-reported)
+				reported = d
+			}
+		case <-r.stop:
+			drain(true)
+			return
+		}
+	}
+}
+
+// deliver prepares a batch off the request path (stack symbolization,
+// header redaction, analysis) and offers it to every sink's queue.
+func (r *Recorder) deliver(batch []*Record) {
+	var size int64
+	for _, rec := range batch {
+		size += rec.size
+	}
+	r.qBytes.Add(-size)
+	if r.sinkCtx.Err() != nil {
+		r.dropped.Add(uint64(len(batch)))
+		return
+	}
+	for _, rec := range batch {
+		r.prepare(rec)
+		rec.size = recordSize(rec)
+		rec.pending = int32(len(r.sinks))
+	}
+	if len(r.sinks) == 0 {
+		r.written.Add(uint64(len(batch)))
+		return
+	}
+	shared := slices.Clone(batch) // batch is reused; the sinks' queues keep this one
+	for _, q := range r.sinks {
+		q.offer(r, shared)
+	}
+}
+
+// prepare symbolizes stacks, redacts the record and analyses it.
+func (r *Recorder) prepare(rec *Record) {
+	for i := range rec.Calls {
+		c := &rec.Calls[i]
+		if len(c.pcs) > 0 {
+			c.Stack = r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
+			c.pcs = nil
+		}
+	}
+	switch {
+	case rec.hdrFlat != nil:
+		rec.Headers = r.headerMap(rec.hdrFlat)
+		rec.hdrFlat = nil
+	case rec.Headers != nil:
+		rec.Headers = r.cfg.redaction.Header(rec.Headers)
+	}
+	r.scrub(rec)
+	rec.Warnings = append(rec.Warnings, Analyze(rec, r.cfg.repeatThreshold)...)
+}
+
+// sinkDone notes that one sink is done with rec, having accepted it or
+// not; the last one counts rec as written if every sink accepted it.
+func (r *Recorder) sinkDone(rec *Record, accepted bool) {
+	if !accepted {
+		atomic.StoreInt32(&rec.missed, 1)
+	}
+	if atomic.AddInt32(&rec.pending, -1) == 0 && atomic.LoadInt32(&rec.missed) == 0 {
+		r.written.Add(1)
+	}
+}
+
+// A sinkQueue is one sink's bounded queue and the goroutine that writes it.
+type sinkQueue struct {
+	sink Sink
+	name string
+	// in holds batches; it never blocks the preparer, which sends only
+	// what depth and bytes admit: each batch holds a record at least, and
+	// in has room for queueSize batches.
+	in   chan sinkBatch
+	done chan struct{} // closed when the goroutine has stopped
+
+	depth   atomic.Int64 // records in in and being written
+	bytes   atomic.Int64 // their estimated bytes
+	written atomic.Uint64
+	dropped atomic.Uint64
+	errors  atomic.Uint64
+}
+
+type sinkBatch struct {
+	recs  []*Record
+	bytes int64
+}
+
+func newSinkQueue(s Sink, queueSize int) *sinkQueue {
+	return &sinkQueue{sink: s, name: sinkName(s), in: make(chan sinkBatch, queueSize), done: make(chan struct{})}
+}
+
+func (q *sinkQueue) stats() SinkStats {
+	return SinkStats{
+		Name:       q.name,
+		Written:    q.written.Load(),
+		Dropped:    q.dropped.Load(),
+		Errors:     q.errors.Load(),
+		QueueDepth: int(q.depth.Load()),
+		QueueBytes: q.bytes.Load(),
+	}
+}
+
+// offer queues the records of batch that fit in q and drops the others,
+// counting them. Only the preparer calls it, so depth and bytes can only
+// shrink between the check and the send.
+func (q *sinkQueue) offer(r *Recorder, batch []*Record) {
+	depth, used := int(q.depth.Load()), q.bytes.Load()
+	var total int64
+	for _, rec := range batch {
+		total += rec.size
+	}
+	if depth+len(batch) > r.cfg.queueSize || used+total > r.cfg.queueBytes {
+		// Some do not fit: keep, in order, those that do.
+		kept := make([]*Record, 0, len(batch))
+		total = 0
+		for _, rec := range batch {
+			if depth+len(kept) < r.cfg.queueSize && used+total+rec.size <= r.cfg.queueBytes {
+				kept = append(kept, rec)
+				total += rec.size
+				continue
+			}
+			q.dropped.Add(1)
+			r.sinkDone(rec, false)
+		}
+		r.log.Warn("recorder: a sink is behind; its records are dropped", "sink", q.name, "dropped", len(batch)-len(kept))
+		batch = kept
+	}
+	if len(batch) == 0 {
+		return
+	}
+	q.depth.Add(int64(len(batch)))
+	q.bytes.Add(total)
+	select {
+	case q.in <- sinkBatch{recs: batch, bytes: total}:
+	default: // not reached: depth bounds the batches in q.in
+		q.depth.Add(-int64(len(batch)))
+		q.bytes.Add(-total)
+		q.dropped.Add(uint64(len(batch)))
+		for _, rec := range batch {
+			r.sinkDone(rec, false)
+		}
+	}
+}
+
+// run writes q's batches to its sink until the preparer closes q.in,
+// merging batches that wait into one Write of up to the batch size.
+func (q *sinkQueue) run(r *Recorder) {
+	defer close(q.done)
+	buf := make([]*Record, 0, r.cfg.batchSize)
+	for b := range q.in {
+		buf = append(buf, b.recs...)
+		bytes := b.bytes
+	more:
+		for len(buf) < r.cfg.batchSize {
+			select {
+			case b, ok := <-q.in:
+				if !ok {
+					break more
+				}
+				buf = append(buf, b.recs...)
+				bytes += b.bytes
+			default:
+				break more
+			}
+		}
+		q.write(r, buf)
+		q.depth.Add(-int64(len(buf)))
+		q.bytes.Add(-bytes)
+		clear(buf)
+		buf = buf[:0]
+	}
+}
+
+// write hands batch to the sink, within the sink timeout, and counts the
+// outcome; once Close has run out of time it drops the batch unwritten.
+func (q *sinkQueue) write(r *Recorder, batch []*Record) {
+	var err error
+	if err = r.sinkCtx.Err(); err == nil {
+		ctx, cancel := context.WithTimeout(r.sinkCtx, r.cfg.sinkTimeout)
+		err = safeWrite(ctx, q.sink, batch)
+		cancel()
+		if err != nil {
+			q.errors.Add(1)
+			r.log.Warn("recorder: sink write failed", "sink", q.name, "records", len(batch), "err", err)
+		}
+	}
+	if err != nil {
+		q.dropped.Add(uint64(len(batch)))
+	} else {
+		q.written.Add(uint64(len(batch)))
+	}
+	for _, rec := range batch {
+		r.sinkDone(rec, err == nil)
+	}
+}
+
+func safeWrite(ctx context.Context, s Sink, batch []*Record) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError{v}
+		}
+	}()
+	return s.Write(ctx, batch)
+}
+
+type panicError struct{ v any }
+
+func (p panicError) Error() string { return "sink panicked: " + panicString(p.v) }
+
+// Sequence returns a [Sink] that writes each batch to sinks in turn, in one
+// delivery: a sink sees a batch only once the sinks before it have returned
+// from Write. That is how package ui's Live follows a store, so that a
+// dashboard told of new records finds them stored:
+//
+//	recording.WithSinks(recording.Sequence(st, live), exporter)
+//
+// The sinks of a sequence share its queue, so a slow one delays the ones
+// after it; an error or a panic of one does not keep the batch from the
+// others, and Write returns the errors joined. Nil sinks are ignored.
+func Sequence(sinks ...Sink) Sink {
+	return sequence(slices.DeleteFunc(slices.Clone(sinks), func(s Sink) bool { return s == nil }))
+}
+
+type sequence []Sink
+
+func (s sequence) Write(ctx context.Context, records []*Record) error {
+	var errs []error
+	for _, k := range s {
+		if err := safeWrite(ctx, k, records); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", sinkName(k), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s sequence) sinkName() string {
+	names := make([]string, len(s))
+	for i, k := range s {
+		names[i] = sinkName(k)
+	}
+	return strings.Join(names, "+")
+}
+
+// sinkName names a sink in Stats and logs: its type, or a sequence's parts.
+func sinkName(s Sink) string {
+	if n, ok := s.(interface{ sinkName() string }); ok {
+		return n.sinkName()
+	}
+	return fmt.Sprintf("%T", s)
+}
