@@ -182,7 +182,6 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 		return err
 	}
 	now := time.Now()
-	current := hourOf(now.UnixNano())
 	var count, size int64
 	live := hs[:0]
 	var gone []any
@@ -193,9 +192,10 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 			}
 			res.Folded++
 		}
-		// An hour whose keys expired (or were never written) leaves the
-		// list; the current hours stay, a writer may be about to fill them.
-		if !h.exists && h.hour < current-1 {
+		// An hour whose keys expired leaves the list. Only an expired one:
+		// an empty hour may be one a writer has listed and is about to
+		// fill, which would then be missed.
+		if !h.exists && s.opts.MaxAge > 0 && time.Unix((h.hour+1)*3600, 0).Add(s.opts.MaxAge).Before(now) {
 			gone = append(gone, strconv.FormatInt(h.hour, 10))
 			continue
 		}
@@ -227,10 +227,12 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 			break
 		}
 		if (h.hour+1)*int64(time.Hour) <= ageCutoff || recs >= h.records || bytes >= h.bytes {
-			if err := s.rdb.Unlink(ctx, s.k.hour(h.hour).all()...).Err(); err != nil {
+			// Unlisted first: a write to the hour meanwhile lists it again,
+			// so no record is left stored but unlisted.
+			if err := s.rdb.ZRem(ctx, s.k.hours(), strconv.FormatInt(h.hour, 10)).Err(); err != nil {
 				return err
 			}
-			if err := s.rdb.ZRem(ctx, s.k.hours(), strconv.FormatInt(h.hour, 10)).Err(); err != nil {
+			if err := s.rdb.Unlink(ctx, s.k.hour(h.hour).all()...).Err(); err != nil {
 				return err
 			}
 			count -= h.records

@@ -121,6 +121,15 @@ func TestRetentionMaxAge(t *testing.T) {
 	}
 	if n, _ := s.Len(ctx); n < len(kept) || n > len(kept)+5 {
 		t.Errorf("Len = %d, want about %d", n, len(kept))
+		have := map[recording.ID]bool{}
+		for _, id := range listIDs(t, s) {
+			have[id] = true
+		}
+		for _, r := range kept {
+			if !have[r.ID] {
+				t.Logf("missing: started %v before the test's now (hour %d)", now.Sub(r.Start), r.Start.Unix()/3600)
+			}
+		}
 	}
 	// Keys expire MaxAge after their hour's end.
 	c := redis.NewClient(&redis.Options{Addr: r.Addr})
