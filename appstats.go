@@ -64,8 +64,8 @@ type Config struct {
 	Dir string
 	// Store tunes the Badger store: retention (7 days, 1M records, 1 GiB by
 	// default), durability, memory, and the maximum of distinct routes and
-	// RPCs kept per time window (MaxKeys, which the in-memory store uses
-	// too); the zero value is the documented defaults.
+	// RPCs kept per time window (MaxKeys, which the in-memory and Redis
+	// stores use too); the zero value is the documented defaults.
 	Store badgerstore.Options
 	// StoreURL, when set, keeps records in a Redis shared by the instances
 	// of a fleet (store/redisstore) instead of Badger under Dir:
@@ -267,7 +267,7 @@ func openStore(cfg Config) (store.Store, error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		st, err := redisstore.Open(ctx, cfg.StoreURL, redisstore.Options{Logger: cfg.Logger})
+		st, err := redisstore.Open(ctx, cfg.StoreURL, redisstore.Options{Logger: cfg.Logger, MaxKeys: cfg.Store.MaxKeys})
 		if err != nil {
 			return nil, fmt.Errorf("appstats: %w", err)
 		}
