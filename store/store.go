@@ -211,6 +211,10 @@ const (
 	// StateDiskFull: the filesystem is too full to write safely, so records
 	// are dropped (and counted) until space returns.
 	StateDiskFull = "disk full"
+	// StateUnavailable: the server the store keeps its records in is
+	// unreachable, slow or failing, so records are dropped (and counted)
+	// until it answers again.
+	StateUnavailable = "unavailable"
 	// StateReadOnly: the store was opened for reading only.
 	StateReadOnly = "read-only"
 	// StateClosed: the store has been closed.

@@ -63,11 +63,13 @@
 // # Outages
 //
 // Recording never waits for Redis: a Write that fails or takes longer than
-// [Options.WriteTimeout] drops its records, counts them ([Store.Health])
+// [Options.WriteTimeout] drops its records, counts them ([Store.WriteStats])
 // and returns an error wrapping [ErrUnavailable], which the recorder counts
 // and logs; while Redis stays unreachable, writes are dropped at once, for
 // a backoff that doubles up to 5 seconds, and the first write after it
-// tries again, so writing resumes by itself when Redis returns. Reads
+// tries again, so writing resumes by itself when Redis returns. Meanwhile
+// [Store.Health] says "unavailable", which the dashboard's health panel and
+// api/health show. Reads
 // fail with an error the dashboard shows. (go-redis itself logs failed
 // dials to the standard logger, a setting global to the process: a program
 // that wants them in its own log calls redis.SetLogger with

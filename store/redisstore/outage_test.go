@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,9 +66,12 @@ func TestRedisDown(t *testing.T) {
 	if err := s.Write(ctx, batch(3, 10)); !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Fatalf("second Write with Redis down = %v, want ErrUnavailable", err)
 	}
-	h := s.Health()
+	h := s.WriteStats()
 	if h.Dropped != 20 || !h.Down || h.LastError == "" || h.Failures != 1 {
-		t.Errorf("Health with Redis down = %+v, want 20 dropped, down, an error, 1 failure (the second was dropped at once)", h)
+		t.Errorf("WriteStats with Redis down = %+v, want 20 dropped, down, an error, 1 failure (the second was dropped at once)", h)
+	}
+	if h := s.Health(); h.State != store.StateUnavailable || h.Dropped != 20 || !strings.Contains(h.Detail, "records are dropped") {
+		t.Errorf("Health with Redis down = %+v, want unavailable, 20 dropped", h)
 	}
 	if _, err := s.List(ctx, store.Query{}); err == nil {
 		t.Error("List with Redis down succeeded")
@@ -85,8 +89,11 @@ func TestRedisDown(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if h := s.Health(); h.Down || h.Written < 15 {
-		t.Errorf("Health after Redis returned = %+v", h)
+	if h := s.WriteStats(); h.Down || h.Written < 15 {
+		t.Errorf("WriteStats after Redis returned = %+v", h)
+	}
+	if h := s.Health(); h.State != store.StateOK || h.Dropped != 20 {
+		t.Errorf("Health after Redis returned = %+v, want ok, 20 dropped", h)
 	}
 	p, err := s.List(ctx, store.Query{})
 	if err != nil || len(p.Records) != 5 || p.Records[0].ID != last[4].ID {
@@ -130,7 +137,7 @@ func TestRedisSlow(t *testing.T) {
 	if !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Errorf("Write to a paused Redis = %v, want ErrUnavailable", err)
 	}
-	if h := s.Health(); h.Dropped != 10 {
-		t.Errorf("Health = %+v, want 10 dropped", h)
+	if h := s.WriteStats(); h.Dropped != 10 {
+		t.Errorf("WriteStats = %+v, want 10 dropped", h)
 	}
 }

@@ -244,8 +244,10 @@ func wrap(what string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w", what, err)
 }
 
-// Health says how writing to Redis has gone since the store was opened.
-type Health struct {
+var _ store.HealthReporter = (*Store)(nil)
+
+// WriteStats says how writing to Redis has gone since the store was opened.
+type WriteStats struct {
 	Written   uint64 // records stored
 	Dropped   uint64 // records lost because Redis was unreachable, slow or failing
 	Failures  uint64 // Write calls that lost records
@@ -253,16 +255,37 @@ type Health struct {
 	LastError string // the last write error, if any
 }
 
-// Health returns the store's write counters.
-func (s *Store) Health() Health {
+// WriteStats returns the store's write counters.
+func (s *Store) WriteStats() WriteStats {
 	s.omu.Lock()
 	defer s.omu.Unlock()
-	h := Health{
+	h := WriteStats{
 		Written: s.written.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load(),
 		Down: time.Now().Before(s.downUntil),
 	}
 	if s.lastErr != nil {
 		h.LastError = s.lastErr.Error()
+	}
+	return h
+}
+
+// Health reports the store's condition for the dashboard and api/health,
+// without asking Redis: [store.StateUnavailable] while writes back off
+// after a failure (Detail says why), the records dropped since Open, and
+// MaxBytes. A Redis store has no disk of its own: DiskBytes is 0 and
+// DiskFree -1 (unknown).
+func (s *Store) Health() store.Health {
+	ws := s.WriteStats()
+	h := store.Health{State: store.StateOK, Dropped: ws.Dropped, DiskFree: -1, MaxBytes: max(s.opts.MaxBytes, 0)}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	switch {
+	case closed:
+		h.State = store.StateClosed
+	case ws.Down:
+		h.State = store.StateUnavailable
+		h.Detail = "writing to Redis failed, records are dropped until it answers again: " + ws.LastError
 	}
 	return h
 }
