@@ -29,7 +29,9 @@
 //
 // Records, summaries and rollups use the encoding badgerstore uses
 // (store/internal/codec). List reads an hour's summaries newest first with
-// ZREVRANGEBYLEX, decoding summaries only; Get is one HGET.
+// ZREVRANGEBYLEX, decoding summaries only; Get is one HGET. An entry that
+// does not decode is left out of answers (Get says [store.ErrCorrupt]),
+// logged, and counted once in [Store.Health]'s Skipped.
 //
 // # Writes and rollups
 //

@@ -117,6 +117,10 @@ type delta struct {
 	b      []byte // encoded rollup; nil if the delta is corrupt
 }
 
+// errBadDelta is the error of a delta whose minute does not parse or is
+// not in its hour.
+var errBadDelta = errors.New("no minute of its hour")
+
 func parseDelta(v string) delta {
 	m, n := binary.Varint([]byte(v[:min(len(v), binary.MaxVarintLen64)]))
 	if n <= 0 {
@@ -140,7 +144,7 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 			size -= allocSize(int64(len(it)))
 			d := parseDelta(it)
 			if d.b == nil || hourOf(d.minute*int64(time.Minute)) != h {
-				s.log.Warn("redisstore: dropping a corrupt rollup delta", "hour", h)
+				s.damaged("rollup delta", h, []byte(it), errBadDelta)
 				continue
 			}
 			f := minuteField(d.minute)
@@ -150,7 +154,7 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 				merged[f] = ru
 			}
 			if err := ru.MergeEncoded(d.b, false, &scratch); err != nil {
-				s.log.Warn("redisstore: dropping a corrupt rollup delta", "hour", h, "err", err)
+				s.damaged("rollup", h, d.b, err)
 				continue
 			}
 			merged[hourRollup].MergeEncoded(d.b, false, &scratch)
@@ -171,7 +175,7 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 			size -= allocSize(int64(len(v)))
 			if ru := merged[f]; ru != nil {
 				if err := ru.MergeEncoded([]byte(v), false, &scratch); err != nil {
-					s.log.Warn("redisstore: replacing a corrupt rollup", "hour", h, "field", f, "err", err)
+					s.damaged("rollup", h, []byte(v), err)
 				}
 			}
 		}
@@ -243,7 +247,7 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 					minutes[m] = ru
 				}
 				if err := ru.MergeEncoded(b, false, &scratch); err != nil {
-					s.log.Warn("redisstore: skipping a corrupt rollup", "hour", h, "err", err)
+					s.damaged("rollup", h, b, err)
 				}
 			}
 			for f, v := range all {

@@ -168,6 +168,13 @@ func TestCorrupt(t *testing.T) {
 	if st, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Hour)}); err != nil || st.Requests != 30 {
 		t.Errorf("Stats after folding a corrupt delta = %v, %v; want 30 requests", st, err)
 	}
+	// Each damaged entry counts once, however often it is read: the
+	// record, the summary (in List and in Stats) and the delta.
+	s.Get(ctx, recs[0].ID)
+	s.List(ctx, store.Query{Limit: 100})
+	if h := s.Health(); h.Skipped != 3 || h.State != store.StateOK {
+		t.Errorf("Health = %+v, want 3 damaged entries skipped", h)
+	}
 }
 
 // Close stops every goroutine the store started, its subscriptions' too,

@@ -54,6 +54,7 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 	}
 	r, err := codec.DecodeRecord([]byte(v))
 	if err != nil {
+		s.damaged("record", hourOf(id.Time().UnixNano()), id[:], err)
 		return nil, fmt.Errorf("redisstore: get %s: %w", id, err)
 	}
 	return r, nil
@@ -146,7 +147,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 				}
 				sum, err := codec.DecodeSummary([]byte(m[sumKeyLen:]), nil)
 				if err != nil {
-					s.log.Warn("redisstore: skipping a corrupt summary", "hour", h, "err", err)
+					s.damaged("summary", h, []byte(m[sumKeyLen:]), err)
 					continue
 				}
 				if !storekit.Matches(&q, &sum) {
@@ -343,10 +344,10 @@ func (ag *aggregation) read(ctx context.Context) error {
 	return nil
 }
 
-// mergeEncoded adds an encoded rollup to into, logging a corrupt one.
+// mergeEncoded adds an encoded rollup to into, counting a damaged one.
 func (ag *aggregation) mergeEncoded(into *codec.Rollup, b []byte, overallOnly bool, h int64) {
 	if err := into.MergeEncoded(b, overallOnly, &ag.scratch); err != nil {
-		ag.s.log.Warn("redisstore: skipping a corrupt rollup", "hour", h, "err", err)
+		ag.s.damaged("rollup", h, b, err)
 	}
 }
 
@@ -371,7 +372,7 @@ func (ag *aggregation) add(into *codec.Rollup, a, b int64) {
 				if overallOnly {
 					o, err := codec.DecodeOverall(hr.sums[i].b)
 					if err != nil {
-						ag.s.log.Warn("redisstore: skipping a corrupt summary", "hour", hourOf(a), "err", err)
+						ag.s.damaged("summary", hourOf(a), hr.sums[i].b, err)
 						continue
 					}
 					into.AddOverall(o)
@@ -380,7 +381,7 @@ func (ag *aggregation) add(into *codec.Rollup, a, b int64) {
 				ag.durs = ag.durs[:0]
 				sum, err := codec.DecodeSummary(hr.sums[i].b, &ag.durs)
 				if err != nil {
-					ag.s.log.Warn("redisstore: skipping a corrupt summary", "hour", hourOf(a), "err", err)
+					ag.s.damaged("summary", hourOf(a), hr.sums[i].b, err)
 					continue
 				}
 				into.Add(&sum, ag.durs)

@@ -3,9 +3,11 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -47,6 +49,11 @@ type Store struct {
 	written   atomic.Uint64
 	dropped   atomic.Uint64
 	failures  atomic.Uint64
+
+	// Entries found damaged (see damaged).
+	skipped     atomic.Uint64
+	damagedMu   sync.Mutex
+	damagedKeys map[uint64]struct{}
 
 	// dirty holds the hours this store wrote to since it last folded them.
 	dmu   sync.Mutex
@@ -271,12 +278,12 @@ func (s *Store) WriteStats() WriteStats {
 
 // Health reports the store's condition for the dashboard and api/health,
 // without asking Redis: [store.StateUnavailable] while writes back off
-// after a failure (Detail says why), the records dropped since Open, and
-// MaxBytes. A Redis store has no disk of its own: DiskBytes is 0 and
+// after a failure (Detail says why), the records dropped and the damaged
+// entries skipped since Open, and MaxBytes. A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
 	ws := s.WriteStats()
-	h := store.Health{State: store.StateOK, Dropped: ws.Dropped, DiskFree: -1, MaxBytes: max(s.opts.MaxBytes, 0)}
+	h := store.Health{State: store.StateOK, Dropped: ws.Dropped, Skipped: s.skipped.Load(), DiskFree: -1, MaxBytes: max(s.opts.MaxBytes, 0)}
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
@@ -288,6 +295,36 @@ func (s *Store) Health() store.Health {
 		h.Detail = "writing to Redis failed, records are dropped until it answers again: " + ws.LastError
 	}
 	return h
+}
+
+// maxDamagedKeys bounds the set of damaged entries the store remembers, so
+// that an entry read again is not counted again; past it, every read of a
+// damaged entry counts.
+const maxDamagedKeys = 4096
+
+// damaged notes that an entry of hour h (a record, summary, rollup or
+// delta: what) could not be decoded from b: it is counted once in Health's
+// Skipped, and logged at most every few seconds.
+func (s *Store) damaged(what string, h int64, b []byte, err error) {
+	f := fnv.New64a()
+	f.Write([]byte(what))
+	f.Write(binary.AppendVarint(nil, h))
+	f.Write(b)
+	key := f.Sum64()
+	s.damagedMu.Lock()
+	_, seen := s.damagedKeys[key]
+	if !seen && len(s.damagedKeys) < maxDamagedKeys {
+		if s.damagedKeys == nil {
+			s.damagedKeys = make(map[uint64]struct{})
+		}
+		s.damagedKeys[key] = struct{}{}
+	}
+	s.damagedMu.Unlock()
+	if seen {
+		return
+	}
+	s.skipped.Add(1)
+	s.log.Warn("redisstore: skipping a damaged "+what, "hour", h, "err", err)
 }
 
 // Backoff bounds of writes after a failure.
