@@ -72,10 +72,12 @@ func background(t *testing.T, args ...string) (stdout, stderr *syncBuffer, stop 
 	return stdout, stderr, stop
 }
 
-// waitFor polls until cond holds.
+// waitFor polls until cond holds. The deadline is generous: each refresh
+// of a held directory copies and opens it, which takes seconds under the
+// race detector on a loaded machine.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -193,10 +194,41 @@ func copyFile(from, to string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(out, in)
+	n, err := copySparse(out, in)
 	if err != nil {
 		out.Close()
 		return n, err
 	}
 	return n, out.Close()
+}
+
+// copySparse copies in to out and returns the bytes copied. Blocks of
+// zeros are skipped rather than written, so that the preallocated tails of
+// Badger's logs (holes in the source) stay holes in the copy instead of
+// taking disk space and time.
+func copySparse(out, in *os.File) (int64, error) {
+	const block = 64 << 10
+	buf, zero := make([]byte, block), make([]byte, block)
+	var n int64
+	for {
+		k, err := io.ReadFull(in, buf)
+		if k > 0 {
+			if bytes.Equal(buf[:k], zero[:k]) {
+				_, serr := out.Seek(int64(k), io.SeekCurrent)
+				if serr != nil {
+					return n, serr
+				}
+			} else if _, werr := out.Write(buf[:k]); werr != nil {
+				return n, werr
+			}
+			n += int64(k)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			// A trailing hole: Truncate gives the copy its size.
+			return n, out.Truncate(n)
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
