@@ -141,7 +141,7 @@ func TestTLS(t *testing.T) {
 	port := testservers.FreePort(t)
 	r := testservers.StartRedis(t, "--tls-port", strconv.Itoa(port), "--tls-cert-file", cert, "--tls-key-file", key, "--tls-auth-clients", "no")
 	url := fmt.Sprintf("rediss://127.0.0.1:%d", port)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := redisstore.Open(ctx, url, redisstore.Options{}); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("Open(%q) with an untrusted certificate = %v, want a certificate error", url, err)
@@ -155,6 +155,9 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("writing over TLS: %v\n%s", err, out.String())
 	}
 	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "tls"})
+	// A context of its own: the child process may have taken long.
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if n, err := s.Len(ctx); n != 5 || err != nil {
 		t.Errorf("after writing over TLS: Len = %d, %v; want 5", n, err)
 	}
