@@ -14,8 +14,8 @@ import "sync"
 // reuses a record's memory once every sink is done with it: a recorded
 // request then allocates no Record, no Calls, no header map, whatever its
 // size. With any other sink, records are never reused, and sinks may keep
-// them, as the [Sink] contract allows. Package badgerstore's Store and
-// package ui's Live are Borrowers; package memstore's Store and package
+// them, as the [Sink] contract allows. Package badgerstore's Store, package
+// redisstore's Store and package ui's Live are Borrowers; package memstore's Store and package
 // otelexport's Exporter (which queues records for its own batches) keep
 // records.
 type Borrower interface {
