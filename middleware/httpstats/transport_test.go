@@ -397,4 +397,24 @@ func TestTransportInsideRecordedCall(t *testing.T) {
 			t.Errorf("traceparent %q, want the call's %q", got, want)
 		}
 	})
+	// Work wrapped in recording.Do is made of calls: the transport records
+	// its request as a call of its own, a child of Do's call, and sends its
+	// own span downstream.
+	t.Run("inside Do", func(t *testing.T) {
+		r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+			_ = recording.Do(ctx, "report", "Build", func(ctx context.Context) error {
+				fetch(t, ctx, client, "GET", backend.URL+"/orders", nil)
+				return nil
+			})
+		})
+		if len(r.Calls) != 2 || r.Calls[0].Service != "report" || r.Calls[1].Service != "http" {
+			t.Fatalf("calls %+v, want report.Build and its HTTP call", r.Calls)
+		}
+		if ps := r.Parents(); ps[0] != -1 || ps[1] != 0 {
+			t.Errorf("parents %v, want [-1 0]", ps)
+		}
+		if got, want := <-parents, traceparent(r, r.Calls[1]); got != want {
+			t.Errorf("traceparent %q, want the HTTP call's %q", got, want)
+		}
+	})
 }

@@ -109,6 +109,9 @@ func FullRecord(start time.Time, n uint32) *recording.Record {
 			c.Stack = append([]recording.Frame{{Function: "net/http.(*Client).Do", File: "/go/src/net/http/client.go", Line: 590}}, stack[1:]...)
 			c.Phases = []recording.Phase{{Name: "dns", Start: time.Millisecond, Duration: 100 * time.Microsecond}, {Name: "connect", Start: 1100 * time.Microsecond, Duration: 300 * time.Microsecond}}
 		}
+		if i == 2 {
+			c.ParentSpanID = r.Calls[1].SpanID // made inside the HTTP call
+		}
 		if i == 3 {
 			c.Running = true
 		}

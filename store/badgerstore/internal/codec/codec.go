@@ -237,7 +237,13 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		if c.Event {
 			flags |= 2
 		}
+		if c.ParentSpanID.IsValid() {
+			flags |= 4 // the parent's span ID follows
+		}
 		e.u(flags)
+		if flags&4 != 0 {
+			e.raw(c.ParentSpanID[:])
+		}
 	}
 	e.i(int64(r.DroppedCalls))
 	e.n(len(r.Warnings))
@@ -366,6 +372,12 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 		flags := d.u()
 		c.Running = flags&1 != 0
 		c.Event = flags&2 != 0
+		if flags&4 != 0 {
+			d.raw(c.ParentSpanID[:])
+		}
+		if flags&^7 != 0 {
+			d.fail(fmt.Errorf("unknown call flags %#x", flags))
+		}
 	}
 	r.DroppedCalls = d.int()
 	if n := d.n(7); n > 0 {
