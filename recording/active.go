@@ -296,6 +296,7 @@ type ActiveRecord struct {
 
 	overhead atomic.Int64
 	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
+	slot     int32                        // in the recorder's in-flight table: index+1, -1 unlisted, 0 none
 }
 
 // Record returns the record being made, for the goroutine that started it to
@@ -352,6 +353,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	r := &a.r
 	r.Duration = end.Sub(a.start)
 	rec := a.rec
+	rec.inflight.remove(a)
 	cfg := &rec.cfg
 	admitted := rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
 	a.hdr = nil // the request's headers: the queued record must not keep them alive

@@ -73,6 +73,7 @@ type Recorder struct {
 
 	recorded     atomic.Uint64
 	sampledOut   atomic.Uint64
+	pausedOut    atomic.Uint64
 	filtered     atomic.Uint64
 	dropped      atomic.Uint64
 	written      atomic.Uint64
@@ -80,6 +81,8 @@ type Recorder struct {
 	lateCalls    atomic.Uint64
 
 	secretNames map[string]bool // header name → secret; used by the writer goroutine only
+
+	inflight *inflight // the requests being recorded now
 
 	log *convention.Logger // the recorder's own problems, rate-limited
 }
@@ -101,6 +104,7 @@ func New(opts ...Option) *Recorder {
 		sinkCtx:     ctx,
 		sinkCancel:  cancel,
 		secretNames: make(map[string]bool),
+		inflight:    newInflight(),
 		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
 	for _, s := range cfg.sinks {
@@ -115,8 +119,11 @@ func New(opts ...Option) *Recorder {
 // Stats counts what a [Recorder] has done since it was created.
 type Stats struct {
 	Recorded   uint64 // records finished and queued
-	SampledOut uint64 // requests not recorded because of the sample rate or pause
-	Filtered   uint64 // requests not recorded because of filters
+	SampledOut uint64 // requests not recorded because of the sample rate
+	// PausedOut counts requests not recorded because recording was paused
+	// ([Recorder.SetPaused]).
+	PausedOut uint64
+	Filtered  uint64 // requests not recorded because of filters
 	// Dropped counts finished records lost before any sink saw them: the
 	// queue was full (in records or bytes), or the recorder was closing.
 	Dropped uint64
@@ -155,6 +162,7 @@ func (r *Recorder) Stats() Stats {
 	st := Stats{
 		Recorded:      r.recorded.Load(),
 		SampledOut:    r.sampledOut.Load(),
+		PausedOut:     r.pausedOut.Load(),
 		Filtered:      r.filtered.Load(),
 		Dropped:       r.dropped.Load(),
 		Written:       r.written.Load(),
@@ -210,7 +218,7 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 		return ctx, nil
 	}
 	if r.paused.Load() {
-		r.sampledOut.Add(1)
+		r.pausedOut.Add(1)
 		return ctx, nil
 	}
 	if !r.admit(info.Method, info.Path, info.Header) {
@@ -242,6 +250,7 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 	rec.ParentSpanID = info.ParentSpanID
 	rec.SpanID = NewSpanID()
 	rec.Instance = r.cfg.instance
+	r.inflight.add(a)
 	return NewContext(ctx, a), a
 }
 
