@@ -61,6 +61,19 @@ type Query struct {
 	MinDuration  time.Duration // at least this long
 	ErrorsOnly   bool          // only failed requests (see recording.Summary.HasError)
 	WarningsOnly bool          // only records with warnings (N+1, calls left running)
+	MaxDuration  time.Duration // at most this long (0: no bound)
+	// TraceID keeps only the records of one trace (zero: any): the
+	// requests of the services that stored their records here, linked by
+	// W3C trace context.
+	TraceID recording.TraceID
+	// PathContains keeps only records whose path contains this text,
+	// ASCII letters matched without regard to case.
+	PathContains string
+	// CallService keeps only records that made at least one call of this
+	// service ([recording.Call.Service]); with CallMethod, of this service
+	// and method.
+	CallService string
+	CallMethod  string
 	Limit        int           // page size; 0 means DefaultLimit, capped at MaxLimit
 	Cursor       string        // Page.Next of the previous page
 }

@@ -400,6 +400,18 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 	return r, nil
 }
 
+// SummaryTraceID returns the trace ID of an encoded summary without
+// decoding the rest, for scans that look for one trace; ok is false for
+// bytes that are not a summary of this encoding.
+func SummaryTraceID(b []byte) (id recording.TraceID, ok bool) {
+	const at = 2 + len(recording.ID{}) // tag, version, record ID
+	if len(b) < at+len(id) || b[0] != tagSummary || b[1] != codecV1 {
+		return id, false
+	}
+	copy(id[:], b[at:])
+	return id, true
+}
+
 // AppendSummary appends the summary encoding: recording.Summary's fields,
 // and for each RPC the durations of its calls (durs, grouped in the order
 // of s.RPCs as CallDurations makes them), so that
