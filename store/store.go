@@ -74,8 +74,8 @@ type Query struct {
 	// and method.
 	CallService string
 	CallMethod  string
-	Limit        int           // page size; 0 means DefaultLimit, capped at MaxLimit
-	Cursor       string        // Page.Next of the previous page
+	Limit       int    // page size; 0 means DefaultLimit, capped at MaxLimit
+	Cursor      string // Page.Next of the previous page
 }
 
 // Page sizes.
