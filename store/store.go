@@ -61,6 +61,9 @@ type Query struct {
 	MinDuration  time.Duration // at least this long
 	ErrorsOnly   bool          // only failed requests (see recording.Summary.HasError)
 	WarningsOnly bool          // only records with warnings (N+1, calls left running)
+	Limit        int           // page size; 0 means DefaultLimit, capped at MaxLimit
+	Cursor       string        // Page.Next of the previous page
+
 	MaxDuration  time.Duration // at most this long (0: no bound)
 	// TraceID keeps only the records of one trace (zero: any): the
 	// requests of the services that stored their records here, linked by
@@ -74,8 +77,6 @@ type Query struct {
 	// and method.
 	CallService string
 	CallMethod  string
-	Limit       int    // page size; 0 means DefaultLimit, capped at MaxLimit
-	Cursor      string // Page.Next of the previous page
 }
 
 // Page sizes.
