@@ -64,7 +64,7 @@ type Query struct {
 	Limit        int           // page size; 0 means DefaultLimit, capped at MaxLimit
 	Cursor       string        // Page.Next of the previous page
 
-	MaxDuration  time.Duration // at most this long (0: no bound)
+	MaxDuration time.Duration // at most this long (0: no bound)
 	// TraceID keeps only the records of one trace (zero: any): the
 	// requests of the services that stored their records here, linked by
 	// W3C trace context.
