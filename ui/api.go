@@ -65,6 +65,10 @@ type callJSON struct {
 	SpanID       string      `json:"span_id,omitempty"`
 	Running      bool        `json:"running,omitempty"`
 	Event        bool        `json:"event,omitempty"`
+	// Parent is the index in calls of the call this one was made inside
+	// of; absent for a call the request made directly.
+	Parent *int    `json:"parent,omitempty"`
+	SelfMS float64 `json:"self_ms"`
 }
 
 type frameJSON struct {
@@ -294,6 +298,8 @@ func toRecordJSON(r *recording.Record) recordJSON {
 			Service: s.Service, Method: s.Method, Count: s.Count, Errors: s.Errors, TotalMS: ms(s.Total),
 		})
 	}
+	parents := r.Parents()
+	self := recording.SelfTimes(r.Calls, parents)
 	for i := range r.Calls {
 		c := &r.Calls[i]
 		cj := callJSON{
@@ -321,6 +327,10 @@ func toRecordJSON(r *recording.Record) recordJSON {
 		for j, p := range c.Phases {
 			cj.Phases[j] = phaseJSON{Name: p.Name, StartMS: ms(p.Start), DurationMS: ms(p.Duration)}
 		}
+		if p := parents[i]; p >= 0 {
+			cj.Parent = &p
+		}
+		cj.SelfMS = ms(self[i])
 		out.Calls = append(out.Calls, cj)
 	}
 	return out
