@@ -36,17 +36,22 @@ type windowLink struct {
 
 type dashboardView struct {
 	pageMeta
-	Window     string
-	Windows    []windowLink
-	Live       bool
-	Stats      statsSection
-	History    historySection
-	Requests   chartView
-	Latency    chartView
-	Histogram  chartView
-	Recorder   bool
-	Paused     bool
-	SeriesJSON template.JS // the api/series answer, read by the charts
+	Window    string
+	Windows   []windowLink
+	Live      bool
+	Stats     statsSection
+	History   historySection
+	Requests  chartView
+	Latency   chartView
+	Histogram chartView
+	Recorder  bool
+	Paused    bool
+	// Custom is set for a custom range (?from=&to=), which RangeLabel
+	// describes; FromInput and ToInput fill the range form.
+	Custom             bool
+	RangeLabel         string
+	FromInput, ToInput string
+	SeriesJSON         template.JS // the api/series answer, read by the charts
 }
 
 type statsSection struct {
@@ -67,11 +72,14 @@ type statsSection struct {
 // histogramIsland is the histogram chart's data: a label and a count per
 // bucket.
 type histogramIsland struct {
-	Labels []string `json:"labels"`
-	Counts []int64  `json:"counts"`
+	Labels []string  `json:"labels"`
+	Counts []int64   `json:"counts"`
+	LeMS   []float64 `json:"le_ms"` // upper bounds; 0 for the last bucket
 }
 
 type rpcRow struct {
+	Color    int    // the service's colour
+	CallURL  string // the history of the requests that made this call
 	Key      string
 	Service  string
 	Method   string
@@ -108,6 +116,7 @@ type historySection struct {
 	Paged     bool
 	NextURL   string
 	NewestURL string
+	More      historyMore
 }
 
 type historyRow struct {
@@ -134,7 +143,7 @@ func (h *handler) dashboardParams(w http.ResponseWriter, r *http.Request) (windo
 // recentStats reads the store's aggregates over the window wc ending at now.
 // On failure it answers with the store's error and returns nil.
 func (h *handler) recentStats(w http.ResponseWriter, r *http.Request, wc windowChoice, now time.Time) *store.Stats {
-	st, err := h.st.Stats(r.Context(), store.Window{Since: now.Add(-wc.Span), Until: now})
+	st, err := h.st.Stats(r.Context(), wc.span(now))
 	if err != nil {
 		h.storeError(w, r, err)
 		return nil
@@ -160,7 +169,12 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	page, err := h.list(ctx, lp.query, pageListFixed, pageListBudget)
+	if target := h.searchTarget(ctx, lp.more.Q, wc); target != "" {
+		// A search for an ID: the record's page, or the trace view.
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	page, cut, err := h.historyPage(ctx, wc, &lp, st.Histogram, now)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
@@ -175,11 +189,21 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		History:  historySectionOf(page, lp, st, wc.Name),
 		Recorder: h.cfg.rec != nil,
 	}
+	extendHistory(&v.History, wc, lp, page.Next, cut, now)
 	if h.cfg.rec != nil {
 		v.Paused = h.cfg.rec.Paused()
 	}
+	v.Custom = !wc.Until.IsZero()
+	span := wc.span(now)
+	v.FromInput = span.Since.UTC().Format("2006-01-02T15:04:05")
+	if v.Custom {
+		v.ToInput = span.Until.UTC().Format("2006-01-02T15:04:05")
+		v.RangeLabel = windowLabel(wc.Name)
+	}
 	for _, c := range windowChoices {
 		vals := lp.values()
+		vals.Del("since")
+		vals.Del("until")
 		vals.Set("window", c.Name)
 		v.Windows = append(v.Windows, windowLink{Name: c.Name, URL: "?" + vals.Encode(), Current: c.Name == wc.Name})
 	}
@@ -246,6 +270,10 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 			Key: "rpc\x1f" + r.Service + "\x1f" + r.Method, Service: r.Service, Method: r.Method,
 			Count: r.Count, Errors: r.Errors, Requests: r.Requests, Total: r.Total, Mean: r.Mean,
 			Latency: r.Latency, Routes: byRPC[[2]string{r.Service, r.Method}],
+			Color: serviceColor(r.Service),
+		}
+		if r.Service != store.Other {
+			row.CallURL = "?" + url.Values{"window": {window}, "call_service": {r.Service}, "call_method": {r.Method}}.Encode() + "#history"
 		}
 		if rpcTotal > 0 {
 			row.Share = float64(r.Total) / float64(rpcTotal)
@@ -270,6 +298,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 	hist := histogramIsland{Labels: histogramLabels(st.Histogram), Counts: make([]int64, len(st.Histogram))}
 	for i, b := range st.Histogram {
 		hist.Counts[i] = b.Count
+		hist.LeMS = append(hist.LeMS, ms(b.Le))
 	}
 	s.HistogramJSON = template.JS(mustJSON(hist))
 	return s
@@ -329,12 +358,14 @@ func (h *handler) partHistory(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	page, err := h.list(r.Context(), lp.query, pageListFixed, pageListBudget)
+	now := time.Now()
+	page, cut, err := h.historyPage(r.Context(), wc, &lp, st.Histogram, now)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
 	}
 	hs := historySectionOf(page, lp, st, wc.Name)
+	extendHistory(&hs, wc, lp, page.Next, cut, now)
 	h.render(w, r, h.pages.dashboard, "history", "", &hs)
 }
 

@@ -44,6 +44,7 @@ var funcs = template.FuncMap{
 	"list":     func(s ...string) []string { return s },
 	"joinVals": func(vs []string) string { return strings.Join(vs, ", ") },
 	"status":   statusOf,
+	"window":   windowLabel,
 	"wbr":      wbr,
 	"signed":   fmtSigned,
 	"signedN": func(n int) string {

@@ -436,7 +436,22 @@
     this.status.className = 'live-status ' + s;
     this.status.textContent = text || s;
     document.body.dataset.liveState = s;
+    showPaused();
   };
+
+  // showPaused makes a paused recorder visible at a glance: the header's
+  // badge, and the live dot turns amber. The stats fragment says whether
+  // the recorder is paused (it may be paused from another window).
+  function showPaused() {
+    var kpi = document.getElementById('recorder-kpi');
+    if (!kpi) return;
+    var paused = kpi.dataset.paused === '1';
+    var badge = document.getElementById('paused-badge');
+    if (badge) badge.hidden = !paused;
+    var st = document.getElementById('live-status');
+    if (st) st.classList.toggle('paused', paused);
+    document.body.dataset.paused = paused ? '1' : '0';
+  }
 
   Live.prototype.connect = function () {
     var self = this;
@@ -504,9 +519,14 @@
     this.lastRefresh = Date.now();
     var w = document.body.dataset.window || '';
     var params = new URLSearchParams(location.search);
-    var paged = params.has('before');
+    var paged = params.has('before') || (params.get('offset') || '0') !== '0';
+    // The history keeps its filters and sort; the window (a custom range
+    // too) is the page's.
     var hq = new URLSearchParams();
-    ['route', 'status', 'min_ms', 'error', 'limit'].forEach(function (k) { if (params.get(k)) hq.set(k, params.get(k)); });
+    params.forEach(function (v, k) {
+      if (v && ['window', 'from', 'to', 'before', 'offset', 'q'].indexOf(k) < 0) hq.set(k, v);
+    });
+    if (params.get('q') && !/^[0-9a-f]{32}$/.test(params.get('q'))) hq.set('q', params.get('q'));
     hq.set('window', w);
     var jobs = [
       get('part/stats?window=' + encodeURIComponent(w), false),
@@ -518,6 +538,7 @@
       if (stats) {
         stats.innerHTML = res[0];
         restoreExpanded(stats);
+        showPaused();
       }
       var hist = document.getElementById('history-section');
       if (hist && res[1] !== null) {
@@ -548,24 +569,137 @@
 
   // The dashboard charts' data: the api/series answer and the histogram's
   // labels and counts, from the page's JSON islands.
-  AppStats.fillRequests = function (c) {
-    var b = island('series-data', {}).buckets || [];
-    c.setOption({ series: [
-      { data: b.map(function (x) { return [x.start_unix_ms, x.requests]; }) },
-      { data: b.map(function (x) { return [x.start_unix_ms, x.errors]; }) }
-    ] });
-  };
-  AppStats.fillLatency = function (c) {
-    var b = island('series-data', {}).buckets || [];
-    var pick = function (k) {
-      return b.map(function (x) { return [x.start_unix_ms, x.requests ? x[k] : '-']; });
+  function seriesData() { return island('series-data', {}); }
+
+  // partialMark marks the last bucket when it has not ended yet: its
+  // counts are not a drop in traffic, only an unfinished bucket.
+  function partialMark(sd) {
+    var b = sd.buckets || [], step = sd.step_ms || 0;
+    if (!b.length || !step) return {};
+    var last = b[b.length - 1].start_unix_ms, now = Date.now();
+    if (last + step <= now) return { data: [] };
+    return {
+      silent: true, itemStyle: { color: 'rgba(148,163,184,0.16)' },
+      label: { show: true, position: 'insideTop', color: '#64748b', fontSize: 10, formatter: 'so far' },
+      data: [[{ xAxis: last }, { xAxis: last + step }]]
     };
-    c.setOption({ series: [{ data: pick('p50_ms') }, { data: pick('p95_ms') }, { data: pick('p99_ms') }] });
+  }
+
+  // timeAxis gives a time axis the window's extent, so that an empty or
+  // sparse chart still spans the window and its first label is not cut.
+  function timeAxis(sd) {
+    var w = sd.window || {};
+    var a = Date.parse(w.since), z = Date.parse(w.until);
+    return {
+      min: isNaN(a) ? null : a, max: isNaN(z) ? null : z,
+      axisLabel: { alignMinLabel: 'left', alignMaxLabel: 'right', hideOverlap: true, color: '#64748b' }
+    };
+  }
+
+  // points returns a line's data, with the points that stand alone (no
+  // value on either side) drawn as dots: a line through one point is
+  // invisible.
+  function points(b, value) {
+    var out = new Array(b.length);
+    for (var i = 0; i < b.length; i++) {
+      var v = value(b[i]);
+      var alone = v !== '-' && (i === 0 || value(b[i - 1]) === '-') && (i === b.length - 1 || value(b[i + 1]) === '-');
+      out[i] = alone ? { value: [b[i].start_unix_ms, v], symbol: 'circle', symbolSize: 7 } : [b[i].start_unix_ms, v];
+    }
+    return out;
+  }
+
+  AppStats.fillRequests = function (c) {
+    var sd = seriesData(), b = sd.buckets || [];
+    c.setOption({
+      xAxis: timeAxis(sd),
+      series: [
+        { data: points(b, function (x) { return x.requests; }), showSymbol: true, symbolSize: 0, markArea: partialMark(sd) },
+        { data: points(b, function (x) { return x.errors; }), showSymbol: true, symbolSize: 0 }
+      ]
+    });
+    clickable(c, 'requests');
   };
+
+  var latencyLog = false;
+  try { latencyLog = localStorage.getItem('appstats.latencyLog') === '1'; } catch (e) { /* no storage */ }
+
+  AppStats.fillLatency = function (c) {
+    var sd = seriesData(), b = sd.buckets || [];
+    var pick = function (k) {
+      return points(b, function (x) { return x.requests && (!latencyLog || x[k] > 0) ? x[k] : '-'; });
+    };
+    c.setOption({
+      xAxis: timeAxis(sd),
+      yAxis: { type: latencyLog ? 'log' : 'value', logBase: 10, min: latencyLog ? 'dataMin' : null },
+      series: [
+        { data: pick('p50_ms'), showSymbol: true, symbolSize: 0, markArea: partialMark(sd) },
+        { data: pick('p95_ms'), showSymbol: true, symbolSize: 0 },
+        { data: pick('p99_ms'), showSymbol: true, symbolSize: 0 }
+      ]
+    });
+    var btn = document.getElementById('latency-log');
+    if (btn) btn.setAttribute('aria-pressed', latencyLog ? 'true' : 'false');
+    document.body.dataset.latencyScale = latencyLog ? 'log' : 'linear';
+    clickable(c, 'latency');
+  };
+
   AppStats.fillHistogram = function (c) {
     var h = island('hist-data', {});
-    c.setOption({ xAxis: [{ data: h.labels || [] }], series: [{ data: h.counts || [] }] });
+    c.setOption({
+      xAxis: [{ data: h.labels || [], axisLabel: { interval: 0, rotate: 40, fontSize: 10, color: '#64748b' } }],
+      series: [{ data: h.counts || [] }]
+    });
+    clickable(c, 'histogram');
   };
+
+  // historyURL is the dashboard's URL with the history's parameters
+  // changed: set ones set, null ones removed, the paging reset.
+  function historyURL(set) {
+    var p = new URLSearchParams(location.search);
+    p.delete('before');
+    p.delete('offset');
+    Object.keys(set).forEach(function (k) {
+      if (set[k] === null) p.delete(k); else p.set(k, set[k]);
+    });
+    return '?' + p.toString() + '#history';
+  }
+  AppStats.historyURL = historyURL;
+
+  // clickable makes a click in a chart list the requests behind the point:
+  // a time bucket's (the slowest first on the latency chart), or a
+  // histogram bucket's.
+  function clickable(c, kind) {
+    if (c.__appstatsClick) return;
+    c.__appstatsClick = true;
+    c.getZr().on('click', function (e) {
+      var at = [e.offsetX, e.offsetY];
+      if (!c.containPixel({ gridIndex: 0 }, at)) return;
+      var v = c.convertFromPixel({ gridIndex: 0 }, at);
+      if (!v) return;
+      if (kind === 'histogram') {
+        var h = island('hist-data', {}), le = h.le_ms || [], i = Math.round(v[0]);
+        if (i < 0 || i >= le.length) return;
+        location.href = historyURL({
+          min_ms: i > 0 ? String(le[i - 1]) : null,
+          max_ms: le[i] ? String(le[i]) : null,
+          sort: 'duration', since: null, until: null
+        });
+        return;
+      }
+      var sd = seriesData(), b = sd.buckets || [], step = sd.step_ms || 0;
+      for (var k = 0; k < b.length; k++) {
+        var a = b[k].start_unix_ms;
+        if (v[0] >= a && v[0] < a + step) {
+          location.href = historyURL({
+            since: String(a), until: String(a + step),
+            sort: kind === 'latency' ? 'duration' : null, min_ms: null, max_ms: null
+          });
+          return;
+        }
+      }
+    });
+  }
 
   // ---- In-flight page ---------------------------------------------------
 
@@ -618,6 +752,38 @@
       for (var i = 0; i < g.calls.length; i++) if (g.calls[i].n === Number(m[1])) { openRow(i); break; }
     }
     if (document.body.dataset.page === 'active') startActive();
+    showPaused();
+    var logBtn = document.getElementById('latency-log');
+    if (logBtn) {
+      logBtn.addEventListener('click', function () {
+        latencyLog = !latencyLog;
+        try { localStorage.setItem('appstats.latencyLog', latencyLog ? '1' : '0'); } catch (e) { /* no storage */ }
+        var lc = chart('chartLatency');
+        if (lc) AppStats.fillLatency(lc);
+      });
+    }
+    var rf = document.getElementById('range-form');
+    if (rf) {
+      // The server fills the inputs in UTC; show them in local time.
+      ['from', 'to'].forEach(function (n) {
+        var el = rf.elements[n], t = el && el.value ? Date.parse(el.value + 'Z') : NaN;
+        if (isNaN(t)) return;
+        var d = new Date(t), pad = function (x) { return (x < 10 ? '0' : '') + x; };
+        el.value = d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' +
+          pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+      });
+      // datetime-local values are the browser's local time: send them as
+      // Unix milliseconds, which the server reads without a time zone.
+      rf.addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        var p = new URLSearchParams();
+        var from = Date.parse(rf.elements.from.value), to = rf.elements.to.value ? Date.parse(rf.elements.to.value) : NaN;
+        if (isNaN(from)) return;
+        p.set('from', String(from));
+        if (!isNaN(to)) p.set('to', String(to));
+        location.href = '?' + p.toString();
+      });
+    }
     if (document.body.dataset.live === '1' && window.EventSource) {
       var live = new Live();
       AppStats.live = live;
