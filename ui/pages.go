@@ -170,8 +170,12 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if target := h.searchTarget(ctx, lp.more.Q, wc); target != "" {
-		// A search for an ID: the record's page, or the trace view.
-		http.Redirect(w, r, target, http.StatusSeeOther)
+		// A search for an ID: the record's page, or the trace view. The
+		// Location is relative to this page, wherever the handler is
+		// mounted (http.Redirect would resolve it against the path
+		// without the prefix).
+		w.Header().Set("Location", target)
+		w.WriteHeader(http.StatusSeeOther)
 		return
 	}
 	page, cut, err := h.historyPage(ctx, wc, &lp, st.Histogram, now)

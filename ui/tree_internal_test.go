@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
 )
 
 func TestCriticalPath(t *testing.T) {
@@ -68,5 +69,41 @@ func TestTreeOrder(t *testing.T) {
 	}
 	if tr.kids[0] != 2 || tr.kids[3] != 1 || tr.kids[1] != 0 {
 		t.Errorf("kids %v", tr.kids)
+	}
+}
+
+// wbr escapes what it is given: a path is request-controlled.
+func TestWbrEscapes(t *testing.T) {
+	for in, want := range map[string]string{
+		"/a/b":            "/<wbr>a/<wbr>b",
+		"GET /users/{id}": "GET /<wbr>users/<wbr>{id}",
+		`/x/<script>"&'`:  `/<wbr>x/<wbr>&lt;script&gt;&#34;<wbr>&amp;&#39;`,
+		"/naïve.café/é":   "/<wbr>naïve<wbr>.café/<wbr>é",
+	} {
+		if got := string(wbr(in)); got != want {
+			t.Errorf("wbr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHistogramFloor(t *testing.T) {
+	ms := time.Millisecond
+	h := []store.HistogramBucket{{Le: ms, Count: 5}, {Le: 2 * ms, Count: 3}, {Le: 5 * ms, Count: 2}, {Le: 0, Count: 1}}
+	for n, want := range map[int]time.Duration{1: 5 * ms, 2: 2 * ms, 3: 2 * ms, 4: ms, 6: ms, 7: 0, 11: 0, 12: 0} {
+		if got := histogramFloor(h, n); got != want {
+			t.Errorf("histogramFloor(%d) = %v, want %v", n, got, want)
+		}
+	}
+}
+
+func TestServiceColor(t *testing.T) {
+	if serviceColor("http") != 0 || serviceColor("sql") != 1 || serviceColor("memcache") != serviceColor("cache") {
+		t.Error("the common services lost their colours")
+	}
+	for _, s := range []string{"report", "payments", "dashboard", "", "ünïcode"} {
+		c := serviceColor(s)
+		if c != serviceColor(s) || c < firstHashed || c >= len(palette) {
+			t.Errorf("serviceColor(%q) = %d", s, c)
+		}
 	}
 }
