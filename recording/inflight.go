@@ -71,7 +71,9 @@ func (in *inflight) remove(a *ActiveRecord) {
 // The records are snapshots, not finished records: their Duration is the
 // time run so far; their calls' stacks are not symbolized; calls still
 // running have Running set and their duration so far; Route, Status, sizes
-// and other fields the request's wrapper sets as it ends are empty;
+// and other fields the request's wrapper sets as it ends are empty; paths,
+// call names, summaries, errors and attributes are redacted by the
+// recorder's rules ([WithRedaction]) as finished records are;
 // DroppedCalls counts the calls not copied or not kept. Listing costs the
 // requests nothing but a short hold of each record's lock while its calls
 // are copied.
@@ -90,6 +92,7 @@ func (r *Recorder) Active(max, maxCalls int) (recs []Record, unlisted int) {
 			break
 		}
 		if s, ok := a.snapshot(now, maxCalls); ok {
+			r.scrub(&s) // redacted as the finished record will be
 			recs = append(recs, s)
 		}
 	}

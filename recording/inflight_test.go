@@ -2,7 +2,9 @@ package recording_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,5 +138,38 @@ func TestPausedCounted(t *testing.T) {
 	rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 	if st := rec.Stats(); st.SampledOut != 1 || st.PausedOut != 2 || !st.Paused {
 		t.Errorf("sampled out %d, paused out %d, paused %v; want 1, 2, true", st.SampledOut, st.PausedOut, st.Paused)
+	}
+}
+
+// The requests in flight are redacted as finished records are: a page
+// listing them shows no secret the stored record would hide.
+func TestActiveRedacted(t *testing.T) {
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+	rec := recording.New(recording.WithSinks(discard))
+	defer closeRec(t, rec)
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: "/reset/" + jwt})
+	defer ar.Finish()
+	recording.StartCall(ctx, "sql", "SELECT users").End(errors.New(`near "'SECOND_LIT'": syntax error`))
+	c := recording.StartCall(ctx, "http", "GET api.example.com/x")
+	c.SetRequest("GET https://api.example.com/x?token=URLSECRET&q=go")
+	c.SetAttrs(recording.Attr{Key: "db.query.parameter.pin", Value: "1234"})
+	defer c.End(nil)
+
+	recs, _ := rec.Active(0, 0)
+	if len(recs) != 1 || len(recs[0].Calls) != 2 {
+		t.Fatalf("Active: %+v", recs)
+	}
+	r := recs[0]
+	if r.Path != "/reset/[REDACTED]" {
+		t.Errorf("path %q", r.Path)
+	}
+	if got := r.Calls[0].Error; got != `near "[REDACTED]": syntax error` {
+		t.Errorf("call error %q", got)
+	}
+	if got := r.Calls[1].Request; strings.Contains(got, "URLSECRET") || !strings.Contains(got, "q=go") {
+		t.Errorf("call request %q", got)
+	}
+	if got := r.Calls[1].Attrs[0].Value; got != recording.Redacted {
+		t.Errorf("secret attribute %q", got)
 	}
 }
