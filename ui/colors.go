@@ -20,11 +20,11 @@ var palette = []string{
 	"#7c3aed", // violet
 	"#ea580c", // orange
 	"#be185d", // raspberry
-	"#1e40af", // navy
+	"#ca8a04", // mustard
 	"#4d7c0f", // olive
 	"#a21caf", // magenta
 	"#92400e", // brown
-	"#0369a1", // steel blue
+	"#4f46e5", // indigo
 }
 
 // fixedColors are the colours of the services appstats' own wrappers name,
