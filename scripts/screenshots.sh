@@ -6,11 +6,12 @@
 #
 # Settings (environment):
 #   ADDR    where the demo listens      (default 127.0.0.1:18080)
-#   WARMUP  seconds of traffic first    (default 60)
+#   WARMUP  seconds of traffic first    (default 90; the dashboard is shot
+#           on a 2-minute window)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 addr=${ADDR:-127.0.0.1:18080}
-warmup=${WARMUP:-60}
+warmup=${WARMUP:-90}
 tmp=$(mktemp -d)
 go build -o "$tmp/demo" ./examples/demo
 "$tmp/demo" -addr "$addr" -data "$tmp/data" 2>"$tmp/demo.log" &

@@ -39,7 +39,7 @@ func TestScreenshots(t *testing.T) {
 	}
 	b := browsertest.New(t, base, browsertest.Options{Timeout: 5 * time.Minute})
 
-	b.Navigate(t, "/stats/?window=15m&limit=20")
+	b.Navigate(t, "/stats/?window=2m&limit=20")
 	b.WaitPainted(t, "chartRequests", "chartLatency", "chartHistogram")
 	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, 10*time.Second)
 	b.Screenshot(t, filepath.Join(docs, "dashboard.png"))
