@@ -262,9 +262,9 @@ func TestBrowserDetails(t *testing.T) {
 	if v := b.Eval(t, `document.body.dataset.ganttRows`); v != strconv.Itoa(n) {
 		t.Fatalf("Gantt rows %v, want %d", v, n)
 	}
-	// Row 3 is the dashboard.Widgets call, numbered, with its three
-	// children under it.
-	if l := b.Eval(t, `AppStats.ganttLabel(2)`).(string); !strings.HasPrefix(l, "#3") || !strings.Contains(l, "▾ dashboard Widgets") {
+	// Row 3 is the dashboard.Widgets call, numbered (the number set apart
+	// from the fold mark), with its three children under it.
+	if l := b.Eval(t, `AppStats.ganttLabel(2)`).(string); !strings.HasPrefix(l, "#3\u2007") || !strings.Contains(l, "▾ dashboard Widgets") {
 		t.Errorf("label of row 3 %q", l)
 	}
 	b.click(t, "#call-3 .ctog")

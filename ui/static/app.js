@@ -103,7 +103,7 @@
     var num = '';
     if (c.n) { // numbers padded with figure spaces, so the tree lines up
       num = '#' + c.n;
-      while (num.length <= g.numWidth) num += '\u2007';
+      while (num.length <= g.numWidth + 1) num += '\u2007';
     }
     return num + pad + tog + midEllipsis(c.s + ' ' + c.m, Math.max(18, 48 - 2 * depth));
   };
