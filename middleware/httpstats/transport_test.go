@@ -154,13 +154,14 @@ func TestTransportBodyReadCounted(t *testing.T) {
 	if string(b) != "head;tail" || c.ResponseSize != 9 {
 		t.Fatalf("body %q size %d", b, c.ResponseSize)
 	}
-	// The body read took at least pause (the server slept); the call must
-	// include it, and the receive phase must cover most of it.
-	if read < pause || c.Duration < read {
+	// The body read took about pause (the server slept; it began sleeping
+	// as it sent the head, a little before Do returned); the call must
+	// include the read, and the receive phase must cover most of it.
+	if read < pause/2 || c.Duration < read {
 		t.Fatalf("call %v, body read %v: reading is not inside the call", c.Duration, read)
 	}
 	recv := c.Phases[len(c.Phases)-1]
-	if recv.Name != "receive" || recv.Duration < pause {
+	if recv.Name != "receive" || recv.Duration < read*9/10 {
 		t.Fatalf("receive phase %+v", recv)
 	}
 }
