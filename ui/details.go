@@ -147,8 +147,15 @@ func callStatus(c *recording.Call) statusView {
 	if c.Service != convention.ServiceGRPC {
 		return statusView{}
 	}
-	s := c.Attr(convention.KeyRPCGRPCStatusCode)
-	code, err := strconv.Atoi(s)
+	if s := c.Attr(convention.KeyRPCResponseStatusCode); s != "" {
+		code, ok := convention.ParseGRPCStatus(s) // "NOT_FOUND"
+		if !ok {
+			return statusView{}
+		}
+		return statusOf(recording.KindGRPC, code)
+	}
+	// Calls recorded before the status was written by name have its number.
+	code, err := strconv.Atoi(c.Attr(convention.KeyOldRPCGRPCStatusCode))
 	if err != nil {
 		return statusView{}
 	}

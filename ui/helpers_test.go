@@ -285,7 +285,7 @@ func timelineRecord(start time.Time) *recording.Record {
 	phases(call("http", "GET recs.internal/v1/recommendations", 3.8, 21, "GET https://recs.internal/v1/recommendations?user=1042", "200 OK"))
 	phases(call("http", "GET ads.example.com/slot", 3.9, 14.5, "GET https://ads.example.com/slot?page=dashboard", "200 OK"))
 	g := call("grpc", "/notify.Inbox/Unread", 4.2, 6.3, "user_id: 1042", "count: 3")
-	g.Attrs = []recording.Attr{{Key: "rpc.grpc.status_code", Value: "0"}}
+	g.Attrs = []recording.Attr{{Key: "rpc.grpc.status_code", Value: "0"}} // as stored before statuses were recorded by name
 	call("orders", "Load", 25.3, 19, "", "")
 	call("sql", "SELECT orders", 25.5, 4.1, "SELECT * FROM orders WHERE user_id = ? ORDER BY created DESC LIMIT 10", "10 rows")
 	for i := range 10 {
@@ -293,7 +293,7 @@ func timelineRecord(start time.Time) *recording.Record {
 	}
 	c := call("grpc", "/inventory.Stock/Get", 45.2, 9.8, "sku: 4411", "")
 	c.Error = "rpc error: code = Unavailable desc = connection refused"
-	c.Attrs = []recording.Attr{{Key: "rpc.grpc.status_code", Value: "14"}}
+	c.Attrs = []recording.Attr{{Key: "rpc.response.status_code", Value: "UNAVAILABLE"}}
 	r.Calls = append(r.Calls, recording.Call{Service: "event", Method: "cache warmed", Start: ms(55.6), Event: true, RequestSize: -1, ResponseSize: -1})
 	call("memcache", "Set", 55.8, 0.5, "dashboard:1042", "stored")
 	c = call("http", "POST audit.internal/events", 56.5, 6.5, "POST https://audit.internal/events", "")
