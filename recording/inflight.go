@@ -92,7 +92,7 @@ func (r *Recorder) Active(max, maxCalls int) (recs []Record, unlisted int) {
 			break
 		}
 		if s, ok := a.snapshot(now, maxCalls); ok {
-			r.scrub(&s) // redacted as the finished record will be
+			r.scrubWith(&s, r.cfg.redaction.secretHeader) // redacted as the finished record will be
 			recs = append(recs, s)
 		}
 	}
