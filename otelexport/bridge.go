@@ -82,7 +82,7 @@ type bridge struct {
 	spans map[spanKey]bridged
 }
 
-var _ recording.CallFinder = (*bridge)(nil)
+var _ recording.ParentFinder = (*bridge)(nil)
 
 func keyOf(sc trace.SpanContext) spanKey { return spanKey{sc.TraceID(), sc.SpanID()} }
 
@@ -115,21 +115,21 @@ func (b *bridge) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 		return
 	}
 	n := classify(s.Name(), s.Attributes())
-	c := ar.StartCallAt(n.service, n.method, s.StartTime(), recording.SpanID(key.span))
+	// The call's parent: the call the parent context is inside of — the
+	// parent span's call, when it was bridged, or a call of appstats' own
+	// (recording.Do) around it.
+	c := ar.StartChildAt(recording.ParentFromContext(parent), n.service, n.method, s.StartTime(), recording.SpanID(key.span))
 	if c == nil {
 		return // over the record's call limit, or the request has ended
 	}
 	e := bridged{call: c, redac: ar.Recorder().Redaction()}
-	leaf := kind == trace.SpanKindClient || kind == trace.SpanKindProducer
-	if leaf {
+	if kind == trace.SpanKindClient || kind == trace.SpanKindProducer {
 		e.owner = c
 	}
 	b.mu.Lock()
 	b.spans[key] = e
 	b.mu.Unlock()
-	if leaf {
-		ar.AddCallFinder(b)
-	}
+	ar.AddCallFinder(b)
 }
 
 // FindCall returns the call a context is inside of, if its span is a
@@ -145,6 +145,24 @@ func (b *bridge) FindCall(ctx context.Context) *recording.ActiveCall {
 	b.mu.Lock()
 	e := b.spans[keyOf(sc)]
 	b.mu.Unlock()
+	return e.owner
+}
+
+// FindParent returns the call of the span a context carries, whatever the
+// span's kind: calls started under a bridged INTERNAL span are its
+// children; under a span that was skipped, children of the call it is a
+// part of.
+func (b *bridge) FindParent(ctx context.Context) *recording.ActiveCall {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return nil
+	}
+	b.mu.Lock()
+	e := b.spans[keyOf(sc)]
+	b.mu.Unlock()
+	if e.call != nil {
+		return e.call
+	}
 	return e.owner
 }
 

@@ -185,14 +185,27 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 		})
 	}
 	dst = append(dst, root.Snapshot())
+	parents := r.Parents()
 	for i := range r.Calls {
 		if r.Calls[i].Event {
 			continue
 		}
 		c, _ := r.FinalCall(i) // a call still running at the request's end may have ended since
-		dst = append(dst, callSpan(r, &c, self, res, scope))
+		dst = append(dst, callSpan(r, &c, callParent(r, parents[i], self), res, scope))
 	}
 	return dst
+}
+
+// callParent returns the span context a call's span is a child of: the span
+// of the call it was made inside of (index p in r.Calls, -1 for none), as
+// the record has it, else the record's own span.
+func callParent(r *recording.Record, p int, self trace.SpanContext) trace.SpanContext {
+	if p < 0 || r.Calls[p].Event {
+		return self
+	}
+	return trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: self.TraceID(), SpanID: trace.SpanID(r.Calls[p].SpanID), TraceFlags: self.TraceFlags(),
+	})
 }
 
 // serverSpanName follows the conventions: "{method} {http.route}", or

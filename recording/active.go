@@ -14,13 +14,17 @@ import (
 
 type ctxKey struct{}
 
+// scopeKey finds the innermost recording scope of a context in one walk: a
+// *recordCtx (a request), a *callCtx (inside a call, as its own operation)
+// or a *parentCtx (inside a call, as a part of it).
+type scopeKey struct{}
+
 // NewContext returns a copy of ctx that carries a. Calls started with the
-// returned context, or any context derived from it, are recorded into a.
+// returned context, or any context derived from it, are recorded into a. A
+// nil a hides any record ctx carries: calls made with the returned context
+// are not recorded.
 func NewContext(ctx context.Context, a *ActiveRecord) context.Context {
-	if a == nil {
-		return context.WithValue(ctx, ctxKey{}, a)
-	}
-	if a.ctx.Context == nil {
+	if a != nil && a.ctx.Context == nil {
 		// The context node lives inside the record: no allocation.
 		a.ctx = recordCtx{Context: ctx, a: a}
 		return &a.ctx
@@ -36,8 +40,11 @@ type recordCtx struct {
 }
 
 func (c *recordCtx) Value(key any) any {
-	if key == (ctxKey{}) {
+	switch key {
+	case ctxKey{}:
 		return c.a
+	case scopeKey{}:
+		return c
 	}
 	return c.Context.Value(key)
 }
@@ -53,45 +60,174 @@ func FromContext(ctx context.Context) *ActiveRecord {
 	return a
 }
 
-type callCtxKey struct{}
+// callCtx is the context node of [ContextWithCall]: inside call c, as the
+// operation c records.
+type callCtx struct {
+	context.Context
+	c *ActiveCall
+}
+
+func (c *callCtx) Value(key any) any {
+	switch key {
+	case ctxKey{}:
+		return c.c.a
+	case scopeKey{}:
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *callCtx) String() string { return "recording.ContextWithCall" }
+
+// parentCtx is the context node of [ContextWithParent] and [Do]: inside
+// call c, as work that c is made of.
+type parentCtx struct {
+	context.Context
+	c *ActiveCall
+}
+
+func (c *parentCtx) Value(key any) any {
+	switch key {
+	case ctxKey{}:
+		return c.c.a
+	case scopeKey{}:
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *parentCtx) String() string { return "recording.ContextWithParent" }
+
+// scopeOf returns the record ctx carries and the call its innermost call
+// mark names (nil when the innermost scope is the request itself), and
+// whether that mark is a [ContextWithCall] one: one walk up the context.
+func scopeOf(ctx context.Context) (a *ActiveRecord, mark *ActiveCall, own bool) {
+	if ctx == nil {
+		return nil, nil, false
+	}
+	switch s := ctx.Value(scopeKey{}).(type) {
+	case *recordCtx:
+		return s.a, nil, false
+	case *callCtx:
+		return s.c.a, s.c, true
+	case *parentCtx:
+		return s.c.a, s.c, false
+	}
+	return nil, nil, false
+}
 
 // ContextWithCall returns a copy of ctx that says it is inside the recorded
-// call c. Wrappers that record a call (an HTTP transport, a gRPC interceptor,
-// a database/sql driver, or code that uses [StartCall] by hand) should pass
-// such a context to the code that performs the call, so that other
-// instrumentation running underneath — OpenTelemetry spans bridged into
-// records by package otelexport, or middleware/httpstats' transport — knows
-// the call is already recorded and does not record it twice. A nil c returns
-// ctx unchanged.
+// call c, as the operation c records. Wrappers that record a call (an HTTP
+// transport, a gRPC interceptor, a database/sql driver, or code that uses
+// [StartCall] by hand) should pass such a context to the code that performs
+// the call, so that other instrumentation running underneath —
+// OpenTelemetry spans bridged into records by package otelexport, or
+// middleware/httpstats' transport — knows the call is already recorded and
+// does not record it twice. Calls that are recorded under it all the same
+// (the socket a transport dials, say) are children of c: their
+// [Call.ParentSpanID] is c's span. The returned context belongs to c's
+// record. A nil c returns ctx unchanged.
+//
+// To record the calls some work makes as children of c — the HTTP requests
+// a report builder makes, say — use [ContextWithParent] instead, which does
+// not stop wrappers from recording them.
 func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
 	if c == nil {
 		return ctx
 	}
-	return context.WithValue(ctx, callCtxKey{}, c)
+	return &callCtx{Context: ctx, c: c}
 }
 
-// CallFromContext returns the recorded call ctx is inside of, or nil: the
-// call of the innermost [ContextWithCall], else one that a [CallFinder] of
-// ctx's record finds.
+// ContextWithParent returns a copy of ctx that says it is inside the
+// recorded call c, as work c is made of: calls started with the returned
+// context (by [StartCall], [Do], or any wrapper) are recorded as usual, as
+// children of c — their [Call.ParentSpanID] is c's span — so that the
+// dashboard draws them under c and counts their time once. [Do] passes such
+// a context to its function. The returned context belongs to c's record. A
+// nil c returns ctx unchanged.
+//
+//	c := recording.StartCall(ctx, "report", "Build")
+//	err := build(recording.ContextWithParent(ctx, c)) // its HTTP calls nest under report.Build
+//	c.End(err)
+func ContextWithParent(ctx context.Context, c *ActiveCall) context.Context {
+	if c == nil {
+		return ctx
+	}
+	return &parentCtx{Context: ctx, c: c}
+}
+
+// CallFromContext returns the recorded call ctx is inside of as that call's
+// own operation, or nil: the call of the innermost [ContextWithCall], or one
+// that a [CallFinder] of ctx's record finds inside the innermost
+// [ContextWithParent] (or the request). A context under [ContextWithParent]
+// alone is inside no such call: the calls made there are calls of their
+// own.
 func CallFromContext(ctx context.Context) *ActiveCall {
-	if ctx == nil {
-		return nil
+	a, mark, own := scopeOf(ctx)
+	if own {
+		return mark
 	}
-	if c, ok := ctx.Value(callCtxKey{}).(*ActiveCall); ok {
-		return c
-	}
-	a := FromContext(ctx)
 	if a == nil {
 		return nil
 	}
 	if fs := a.finders.Load(); fs != nil {
 		for _, f := range *fs {
-			if c := f.FindCall(ctx); c != nil && c.a == a {
+			if c := f.FindCall(ctx); c != nil && c.a == a && (mark == nil || c.within(mark)) {
 				return c
 			}
 		}
 	}
 	return nil
+}
+
+// ParentFromContext returns the recorded call that a call started with ctx
+// would be a child of, or nil: the call of the innermost [ContextWithCall]
+// or [ContextWithParent], or a call inside it that a [ParentFinder] of ctx's
+// record finds (an OpenTelemetry span bridged by package otelexport). It is
+// how [StartCall] and [Do] find a call's parent; wrappers that start calls
+// with [ActiveRecord.StartChildAt] use it too.
+func ParentFromContext(ctx context.Context) *ActiveCall {
+	a, mark, _ := scopeOf(ctx)
+	return a.parentIn(ctx, mark)
+}
+
+// parentIn returns the parent of a call of a started with ctx, whose
+// innermost call mark is mark: mark, or a call inside it that a
+// ParentFinder finds.
+func (a *ActiveRecord) parentIn(ctx context.Context, mark *ActiveCall) *ActiveCall {
+	if a == nil {
+		return nil
+	}
+	fs := a.finders.Load()
+	if fs == nil {
+		return mark
+	}
+	for _, f := range *fs {
+		pf, ok := f.(ParentFinder)
+		if !ok {
+			continue
+		}
+		if c := pf.FindParent(ctx); c != nil && c.a == a && c != mark && (mark == nil || c.within(mark)) {
+			return c
+		}
+	}
+	return mark
+}
+
+// maxDepth bounds the walk up a call's parents.
+const maxDepth = 256
+
+// within reports whether c is p or a call made inside p, at any depth. A
+// call's parent is set before the call is published and never changes, so
+// the walk needs no lock.
+func (c *ActiveCall) within(p *ActiveCall) bool {
+	for i := 0; c != nil && i < maxDepth; i++ {
+		if c == p {
+			return true
+		}
+		c = c.parent
+	}
+	return false
 }
 
 // A CallFinder finds the recorded call a context is inside of, for
@@ -103,9 +239,22 @@ type CallFinder interface {
 	FindCall(ctx context.Context) *ActiveCall
 }
 
+// A ParentFinder is a [CallFinder] that also finds the call a context is
+// inside of as a part of it, the way [ContextWithParent] says so: package
+// otelexport's bridge returns the call of the span the context carries,
+// whatever its kind, so that calls started under an INTERNAL span are its
+// children. FindParent returns nil for a context inside none of its calls;
+// it may be called from any goroutine.
+type ParentFinder interface {
+	CallFinder
+	FindParent(ctx context.Context) *ActiveCall
+}
+
 // AddCallFinder makes [CallFromContext] ask f about contexts of a's request
-// that carry no call of [ContextWithCall]. Adding a finder a has already (the
-// same pointer, or an equal comparable value) has no effect.
+// that carry no call of [ContextWithCall], and, if f is a [ParentFinder],
+// makes [ParentFromContext] (and so [StartCall]) ask it for their parents.
+// Adding a finder a has already (the same pointer, or an equal comparable
+// value) has no effect.
 func (a *ActiveRecord) AddCallFinder(f CallFinder) {
 	if a == nil || f == nil {
 		return
@@ -163,6 +312,7 @@ type ActiveRecord struct {
 
 	overhead atomic.Int64
 	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
+	slot     int32                        // in the recorder's in-flight table: index+1, -1 unlisted, 0 none
 }
 
 // Calls are carved from chunks of slots that the record allocates as it
@@ -253,6 +403,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	r := a.r
 	r.Duration = end.Sub(a.start)
 	rec := a.rec
+	rec.inflight.remove(a)
 	cfg := &rec.cfg
 	admitted := rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
 	a.hdr = nil // the request's headers: the queued record must not keep them alive
@@ -282,6 +433,16 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 				}
 				r.Calls = append(r.Calls, ac.c)
 				c := &r.Calls[len(r.Calls)-1]
+				if p := ac.parent; p != nil && p.discarded {
+					// Its parent was removed: the nearest kept ancestor adopts it.
+					for p != nil && p.discarded {
+						p = p.parent
+					}
+					c.ParentSpanID = SpanID{}
+					if p != nil {
+						c.ParentSpanID = p.c.SpanID
+					}
+				}
 				if !ac.ended {
 					// The call may still change (see Record.FinalCall): the
 					// record gets copies of its slices.
@@ -322,10 +483,12 @@ type ActiveCall struct {
 	// running: the call had not ended when its record did; it may still
 	// end, for Record.FinalCall (see frozenLocked).
 	running bool
-	// discarded: Discard took the call out of the record.
+	// discarded says Discard removed the call: its children take its parent.
 	discarded bool
 	// droppedAttrs counts attributes over the recorder's cap, not kept.
 	droppedAttrs int
+	parent       *ActiveCall // the call this one was made inside of; set before publication, never changed
+	pctx         parentCtx   // the context Do passes to its function: no allocation
 }
 
 // StartCall starts recording a call made for the request in ctx. If ctx
@@ -334,15 +497,20 @@ type ActiveCall struct {
 //
 // End the call with c.End(err) where the error is known — not with
 // defer c.End(err), which would evaluate err too early.
+//
+// The call's parent ([Call.ParentSpanID]) is the call ctx is inside of, if
+// any (see [ParentFromContext]): the call of a [Do] whose function made
+// it, of a [ContextWithParent] or [ContextWithCall].
 func StartCall(ctx context.Context, service, method string) *ActiveCall {
-	a := FromContext(ctx)
+	a, mark, _ := scopeOf(ctx)
 	if a == nil {
 		return nil
 	}
-	return a.startCall(service, method, false)
+	return a.startCallAt(service, method, false, time.Time{}, SpanID{}, a.parentIn(ctx, mark))
 }
 
-// StartCall starts a call in a directly; see the function [StartCall].
+// StartCall starts a call in a directly, as a child of no other call; see
+// the function [StartCall].
 func (a *ActiveRecord) StartCall(service, method string) *ActiveCall {
 	if a == nil {
 		return nil
@@ -360,11 +528,33 @@ func (a *ActiveRecord) StartCallAt(service, method string, start time.Time, span
 	if a == nil {
 		return nil
 	}
-	return a.startCallAt(service, method, false, start, span)
+	return a.startCallAt(service, method, false, start, span, nil)
+}
+
+// StartChild is [ActiveRecord.StartCall] for a call made inside parent, a
+// call of a: wrappers that found a with [FromContext] pass
+// [ParentFromContext] of the same context, so that the calls they record
+// inside a [Do] nest under it. A nil parent, or one of another record,
+// makes a call of no parent.
+func (a *ActiveRecord) StartChild(parent *ActiveCall, service, method string) *ActiveCall {
+	return a.StartChildAt(parent, service, method, time.Time{}, SpanID{})
+}
+
+// StartChildAt is [ActiveRecord.StartCallAt] for a call made inside parent,
+// a call of a (from [ParentFromContext], say); a nil parent, or one of
+// another record, makes a call of no parent.
+func (a *ActiveRecord) StartChildAt(parent *ActiveCall, service, method string, start time.Time, span SpanID) *ActiveCall {
+	if a == nil {
+		return nil
+	}
+	if parent != nil && parent.a != a {
+		parent = nil
+	}
+	return a.startCallAt(service, method, false, start, span, parent)
 }
 
 func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall {
-	return a.startCallAt(service, method, event, time.Time{}, SpanID{})
+	return a.startCallAt(service, method, event, time.Time{}, SpanID{}, nil)
 }
 
 // since returns the time elapsed since the request's start, read from the
@@ -374,7 +564,7 @@ func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall
 // recorded call's budget.
 func (a *ActiveRecord) since() time.Duration { return time.Since(a.start) }
 
-func (a *ActiveRecord) startCallAt(service, method string, event bool, start time.Time, span SpanID) *ActiveCall {
+func (a *ActiveRecord) startCallAt(service, method string, event bool, start time.Time, span SpanID, parent *ActiveCall) *ActiveCall {
 	t0 := a.since()
 	off := t0
 	if !start.IsZero() {
@@ -412,6 +602,10 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 		SpanID:       span,
 		Event:        event,
 	}
+	if parent != nil {
+		ac.parent = parent
+		ac.c.ParentSpanID = parent.c.SpanID // set before publication, never changed
+	}
 	if len(pcs) > 0 {
 		ac.c.pcs = a.keepPCsLocked(pcs)
 	}
@@ -442,6 +636,22 @@ func (a *ActiveRecord) keepPCsLocked(pcs []uintptr) []uintptr {
 	buf = append(buf, pcs...)
 	a.r.spare.pcs = buf
 	return buf[at:len(buf):len(buf)]
+}
+
+// callsLocked calls yield for each call of a that is kept (started, not
+// discarded), in the order they started, until yield returns false. a.mu
+// must be held.
+func (a *ActiveRecord) callsLocked(yield func(*ActiveCall) bool) {
+	for i, chunk := range a.chunks {
+		if i == len(a.chunks)-1 {
+			chunk = chunk[:a.used]
+		}
+		for j := range chunk {
+			if ac := &chunk[j]; !ac.discarded && !yield(ac) {
+				return
+			}
+		}
+	}
 }
 
 // slotLocked returns a fresh slot for a call, carved from a's newest chunk
@@ -815,14 +1025,23 @@ func (c *ActiveCall) Record() *ActiveRecord {
 	return c.a
 }
 
-// Do records fn as a call of the request in ctx and returns fn's error.
+// Do records fn as a call of the request in ctx and returns fn's error. fn
+// gets a context inside the call (see [ContextWithParent]): the calls it
+// makes with it are recorded as the call's children, drawn under it on the
+// dashboard, their time counted once.
 func Do(ctx context.Context, service, method string, fn func(ctx context.Context) error) error {
-	a := FromContext(ctx)
+	a, mark, _ := scopeOf(ctx)
 	if a == nil {
 		return fn(ctx)
 	}
-	c := a.startCall(service, method, false)
-	err := fn(ctx)
+	c := a.startCallAt(service, method, false, time.Time{}, SpanID{}, a.parentIn(ctx, mark))
+	if c == nil {
+		return fn(ctx)
+	}
+	// The node lives in the call: Do costs no allocation more than
+	// StartCall. Nothing reads it before fn does.
+	c.pctx = parentCtx{Context: ctx, c: c}
+	err := fn(&c.pctx)
 	c.End(err)
 	return err
 }
@@ -830,11 +1049,11 @@ func Do(ctx context.Context, service, method string, fn func(ctx context.Context
 // Event records a custom event (App Engine Appstats' record_custom_event) in
 // the request in ctx: a point on the timeline with a label and a detail text.
 func Event(ctx context.Context, label, detail string) {
-	a := FromContext(ctx)
+	a, mark, _ := scopeOf(ctx)
 	if a == nil {
 		return
 	}
-	c := a.startCall("event", label, true)
+	c := a.startCallAt("event", label, true, time.Time{}, SpanID{}, a.parentIn(ctx, mark))
 	if c == nil {
 		return
 	}

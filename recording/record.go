@@ -1,6 +1,8 @@
 package recording
 
 import (
+	"cmp"
+	"slices"
 	"time"
 )
 
@@ -127,9 +129,13 @@ type Call struct {
 	Phases []Phase
 	Attrs  []Attr
 
-	SpanID  SpanID // the call's span, as propagated downstream
-	Running bool   // still running when the request ended
-	Event   bool   // a custom event (see [Event]), not a timed call
+	SpanID SpanID // the call's span, as propagated downstream
+	// ParentSpanID is the SpanID of the call this one was made inside of
+	// (see [ContextWithParent], [Do]), or zero for a call the request made
+	// directly. [Record.Parents] turns it into indexes.
+	ParentSpanID SpanID
+	Running      bool // still running when the request ended
+	Event        bool // a custom event (see [Event]), not a timed call
 
 	pcs []uintptr // raw stack, symbolized into Stack off the request path
 }
@@ -312,6 +318,116 @@ func (c *Call) Attr(key string) string {
 
 // End returns the offset of the call's end from the record's start.
 func (c *Call) End() time.Duration { return c.Start + c.Duration }
+
+// Parents returns, for each call of r, the index in r.Calls of the call it
+// was made inside of ([Call.ParentSpanID]), or -1 for a call the request
+// made directly, or whose parent is not among r.Calls. The result is a
+// forest: a parent link that would close a cycle (only a record built by
+// hand can have one) is dropped.
+func (r *Record) Parents() []int {
+	out := make([]int, len(r.Calls))
+	var idx map[SpanID]int
+	for i := range r.Calls {
+		out[i] = -1
+		if r.Calls[i].ParentSpanID.IsValid() && idx == nil {
+			idx = make(map[SpanID]int, len(r.Calls))
+		}
+	}
+	if idx == nil {
+		return out
+	}
+	for i := range r.Calls {
+		if s := r.Calls[i].SpanID; s.IsValid() {
+			if _, dup := idx[s]; !dup {
+				idx[s] = i
+			}
+		}
+	}
+	for i := range r.Calls {
+		if p := r.Calls[i].ParentSpanID; p.IsValid() {
+			if j, ok := idx[p]; ok && j != i {
+				out[i] = j
+			}
+		}
+	}
+	// Drop links that close a cycle: walk up from each call, marking the
+	// calls of the current walk; reaching one of them again is a cycle.
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := make([]uint8, len(out))
+	for i := range out {
+		j := i
+		for j >= 0 && state[j] == unseen {
+			state[j] = onPath
+			if p := out[j]; p >= 0 && state[p] == onPath {
+				out[j] = -1
+			}
+			j = out[j]
+		}
+		for j = i; j >= 0 && state[j] == onPath; j = out[j] {
+			state[j] = done
+		}
+	}
+	return out
+}
+
+// SelfTimes returns, for each call of r, its self time: its duration less
+// the time its children (see [Record.Parents]) ran within it, each instant
+// counted once however many children ran in parallel. Summed over all
+// calls, self times count every instant of nested calls once, where
+// durations count it at every level.
+func (r *Record) SelfTimes() []time.Duration {
+	return SelfTimes(r.Calls, r.Parents())
+}
+
+// SelfTimes is [Record.SelfTimes] for calls whose parents (indexes, -1 for
+// none) are known already.
+func SelfTimes(calls []Call, parents []int) []time.Duration {
+	out := make([]time.Duration, len(calls))
+	kids := make([][]int, len(calls))
+	for i := range calls {
+		out[i] = max(calls[i].Duration, 0)
+		if p := parents[i]; p >= 0 && p < len(calls) && !calls[i].Event {
+			kids[p] = append(kids[p], i)
+		}
+	}
+	for p, ks := range kids {
+		if len(ks) == 0 {
+			continue
+		}
+		// The union of the children's intervals, clipped to the parent's.
+		lo, hi := calls[p].Start, calls[p].End()
+		iv := make([][2]time.Duration, 0, len(ks))
+		for _, k := range ks {
+			a, b := max(calls[k].Start, lo), min(calls[k].End(), hi)
+			if a < b {
+				iv = append(iv, [2]time.Duration{a, b})
+			}
+		}
+		slices.SortFunc(iv, func(x, y [2]time.Duration) int { return cmp.Compare(x[0], y[0]) })
+		var covered time.Duration
+		var curA, curB time.Duration
+		for j, v := range iv {
+			switch {
+			case j == 0:
+				curA, curB = v[0], v[1]
+			case v[0] <= curB:
+				curB = max(curB, v[1])
+			default:
+				covered += curB - curA
+				curA, curB = v[0], v[1]
+			}
+		}
+		if len(iv) > 0 {
+			covered += curB - curA
+		}
+		out[p] = max(out[p]-covered, 0)
+	}
+	return out
+}
 
 // FinalCall returns the i-th call of r as it is now, and whether that is
 // its final state. A call still running when the request ended

@@ -76,6 +76,7 @@ type Recorder struct {
 
 	recorded     atomic.Uint64
 	sampledOut   atomic.Uint64
+	pausedOut    atomic.Uint64
 	filtered     atomic.Uint64
 	dropped      atomic.Uint64
 	written      atomic.Uint64
@@ -91,6 +92,8 @@ type Recorder struct {
 	// pool holds records every sink is done with, when all of them borrow
 	// records (see Borrower); nil when some sink may keep them.
 	pool *recordPool
+
+	inflight *inflight // the requests being recorded now
 
 	log *convention.Logger // the recorder's own problems, rate-limited
 }
@@ -112,6 +115,7 @@ func New(opts ...Option) *Recorder {
 		sinkCtx:     ctx,
 		sinkCancel:  cancel,
 		secretNames: make(map[string]bool),
+		inflight:    newInflight(),
 		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
 	if !slices.ContainsFunc(cfg.sinks, func(s Sink) bool { return !borrows(s) }) {
@@ -129,8 +133,11 @@ func New(opts ...Option) *Recorder {
 // Stats counts what a [Recorder] has done since it was created.
 type Stats struct {
 	Recorded   uint64 // records finished and queued
-	SampledOut uint64 // requests not recorded because of the sample rate or pause
-	Filtered   uint64 // requests not recorded because of filters
+	SampledOut uint64 // requests not recorded because of the sample rate
+	// PausedOut counts requests not recorded because recording was paused
+	// ([Recorder.SetPaused]).
+	PausedOut uint64
+	Filtered  uint64 // requests not recorded because of filters
 	// Dropped counts finished records lost before any sink saw them: the
 	// queue was full (in records or bytes), or the recorder was closing.
 	Dropped uint64
@@ -169,6 +176,7 @@ func (r *Recorder) Stats() Stats {
 	st := Stats{
 		Recorded:      r.recorded.Load(),
 		SampledOut:    r.sampledOut.Load(),
+		PausedOut:     r.pausedOut.Load(),
 		Filtered:      r.filtered.Load(),
 		Dropped:       r.dropped.Load(),
 		Written:       r.written.Load(),
@@ -258,7 +266,7 @@ func (r *Recorder) sample(info RequestInfo) bool {
 		return false
 	}
 	if r.paused.Load() {
-		r.sampledOut.Add(1)
+		r.pausedOut.Add(1)
 		return false
 	}
 	if !r.admit(info.Method, info.Path, info.Header) {
@@ -301,6 +309,7 @@ func (r *Recorder) startRecord(a *ActiveRecord, info RequestInfo) {
 	rec.SpanID = NewSpanID()
 	rec.Instance = r.cfg.instance
 	a.trace, a.span, a.unsampled = rec.TraceID, rec.SpanID, rec.Unsampled
+	r.inflight.add(a)
 }
 
 func (r *Recorder) admit(method, path string, h map[string][]string) bool {

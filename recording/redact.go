@@ -213,7 +213,12 @@ func (r *Redaction) secretHeader(name string) bool {
 // SQL call, normalized by the wrapper that recorded it (it is also the
 // call's db.query.text), holds no literal and is left as it is. It runs in
 // the writer goroutine, which owns the record.
-func (r *Recorder) scrub(rec *Record) {
+func (r *Recorder) scrub(rec *Record) { r.scrubWith(rec, r.secretKey) }
+
+// scrubWith is scrub with secret reporting whether an attribute key is
+// secret: the writer's cache ([Recorder.secretKey]), or, in any other
+// goroutine, the rules themselves.
+func (r *Recorder) scrubWith(rec *Record, secret func(string) bool) {
 	red := &r.cfg.redaction
 	if red.empty() {
 		return
@@ -223,9 +228,9 @@ func (r *Recorder) scrub(rec *Record) {
 	rec.Route = rules.Text(rec.Route)
 	rec.Error = red.Error(rec.Error)
 	rec.Panic = red.Error(rec.Panic)
-	scrubAttrs(rules, rec.Attrs, r.secretKey)
+	scrubAttrs(rules, rec.Attrs, secret)
 	for i := range rec.Calls {
-		scrubCall(red, rules, &rec.Calls[i], r.secretKey)
+		scrubCall(red, rules, &rec.Calls[i], secret)
 	}
 }
 

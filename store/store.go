@@ -64,6 +64,20 @@ type Query struct {
 	WarningsOnly bool          // only records with warnings (N+1, calls left running)
 	Limit        int           // page size; 0 means DefaultLimit, capped at MaxLimit
 	Cursor       string        // Page.Next of the previous page
+
+	MaxDuration time.Duration // at most this long (0: no bound)
+	// TraceID keeps only the records of one trace (zero: any): the
+	// requests of the services that stored their records here, linked by
+	// W3C trace context.
+	TraceID recording.TraceID
+	// PathContains keeps only records whose path contains this text,
+	// ASCII letters matched without regard to case.
+	PathContains string
+	// CallService keeps only records that made at least one call of this
+	// service ([recording.Call.Service]); with CallMethod, of this service
+	// and method.
+	CallService string
+	CallMethod  string
 }
 
 // Page sizes.

@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -65,6 +66,10 @@ type callJSON struct {
 	SpanID       string      `json:"span_id,omitempty"`
 	Running      bool        `json:"running,omitempty"`
 	Event        bool        `json:"event,omitempty"`
+	// Parent is the index in calls of the call this one was made inside
+	// of; absent for a call the request made directly.
+	Parent *int    `json:"parent,omitempty"`
+	SelfMS float64 `json:"self_ms"`
 }
 
 type frameJSON struct {
@@ -105,6 +110,9 @@ type rpcStatJSON struct {
 type listJSON struct {
 	Records []summaryJSON `json:"records"`
 	Next    string        `json:"next"`
+	// Truncated says a list sorted by duration is the slowest of the
+	// newest maxSortScan matching records, not of all of them.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 type latencyJSON struct {
@@ -233,6 +241,7 @@ type recorderJSON struct {
 	Dropped       uint64     `json:"dropped"`
 	SinkErrors    uint64     `json:"sink_errors"`
 	SampledOut    uint64     `json:"sampled_out"`
+	PausedOut     uint64     `json:"paused_out"`
 	Filtered      uint64     `json:"filtered"`
 	DroppedCalls  uint64     `json:"dropped_calls"`
 	LateCalls     uint64     `json:"late_calls"`
@@ -323,6 +332,8 @@ func toRecordJSON(r *recording.Record) recordJSON {
 			Service: s.Service, Method: s.Method, Count: s.Count, Errors: s.Errors, TotalMS: ms(s.Total),
 		})
 	}
+	parents := r.Parents()
+	self := recording.SelfTimes(r.Calls, parents)
 	for i := range r.Calls {
 		c := &r.Calls[i]
 		cj := callJSON{
@@ -350,6 +361,10 @@ func toRecordJSON(r *recording.Record) recordJSON {
 		for j, p := range c.Phases {
 			cj.Phases[j] = phaseJSON{Name: p.Name, StartMS: ms(p.Start), DurationMS: ms(p.Duration)}
 		}
+		if p := parents[i]; p >= 0 {
+			cj.Parent = &p
+		}
+		cj.SelfMS = ms(self[i])
 		out.Calls = append(out.Calls, cj)
 	}
 	return out
@@ -461,12 +476,31 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	page, err := h.list(r.Context(), p.query, apiListFixed, apiListBudget)
+	if f := &p.more; !f.since.IsZero() {
+		p.query.Since = f.since
+	}
+	if f := &p.more; !f.until.IsZero() {
+		p.query.Until = f.until
+	}
+	var page store.Page
+	var cut bool
+	if p.more.Sort == "duration" {
+		var more bool
+		page.Records, more, cut, err = h.slowest(r.Context(), p.query, p.more.Offset, nil)
+		if n := fitBudget(page.Records, apiListFixed, apiListBudget); n < len(page.Records) {
+			page.Records, more = page.Records[:n], true
+		}
+		if more {
+			page.Next = strconv.Itoa(p.more.Offset + len(page.Records))
+		}
+	} else {
+		page, err = h.list(r.Context(), p.query, apiListFixed, apiListBudget)
+	}
 	if err != nil {
 		h.storeError(w, r, err)
 		return
 	}
-	out := listJSON{Records: make([]summaryJSON, len(page.Records)), Next: page.Next}
+	out := listJSON{Truncated: cut, Records: make([]summaryJSON, len(page.Records)), Next: page.Next}
 	for i := range page.Records {
 		out.Records[i] = toSummaryJSON(&page.Records[i])
 	}
@@ -492,7 +526,7 @@ func (h *handler) apiStats(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	st, err := h.st.Stats(r.Context(), store.Window{Since: time.Now().Add(-wc.Span)})
+	st, err := h.st.Stats(r.Context(), wc.span(time.Now()))
 	if err != nil {
 		h.storeError(w, r, err)
 		return
@@ -533,6 +567,9 @@ func toSeriesJSON(win store.Window, wc windowChoice, bs []store.Bucket) seriesJS
 // seriesWindow aligns the window to whole steps, so that buckets do not
 // shift on every refresh; the last bucket ends after now.
 func seriesWindow(now time.Time, wc windowChoice) store.Window {
+	if !wc.Until.IsZero() {
+		return wc.span(now) // a custom range, as given
+	}
 	until := now.Truncate(wc.Step).Add(wc.Step)
 	return store.Window{Since: until.Add(-wc.Span), Until: until}
 }
@@ -548,7 +585,7 @@ func (h *handler) health() healthJSON {
 		s := rec.Stats()
 		out.Recorder = &recorderJSON{
 			Recorded: s.Recorded, Written: s.Written, Dropped: s.Dropped, SinkErrors: s.SinkErrors,
-			SampledOut: s.SampledOut, Filtered: s.Filtered, DroppedCalls: s.DroppedCalls,
+			SampledOut: s.SampledOut, PausedOut: s.PausedOut, Filtered: s.Filtered, DroppedCalls: s.DroppedCalls,
 			LateCalls: s.LateCalls, QueueDepth: s.QueueDepth, QueueCap: s.QueueCap,
 			QueueBytes: s.QueueBytes, QueueBytesCap: s.QueueBytesCap, Sinks: []sinkJSON{}, Paused: s.Paused,
 		}

@@ -25,12 +25,25 @@ func callsHTML(calls []callView) template.HTML {
 		cv := &calls[i]
 		c := cv.C
 		num := strconv.Itoa(cv.Num)
+		idx := strconv.Itoa(cv.Index)
 		b.WriteString(`<details class="call`)
 		if c.Error != "" {
 			b.WriteString(` failed`)
 		}
+		if cv.Dup > 0 {
+			b.WriteString(` dup`)
+		}
+		if cv.Crit > 0 {
+			b.WriteString(` crit`)
+		}
 		b.WriteString(`" id="call-`)
 		b.WriteString(num)
+		b.WriteString(`" data-i="`)
+		b.WriteString(idx)
+		b.WriteString(`" data-p="`)
+		b.WriteString(strconv.Itoa(cv.Parent))
+		b.WriteString(`" style="--d:`)
+		b.WriteString(strconv.Itoa(min(cv.Depth, 24)))
 		b.WriteString(`"><summary class="call-row"><span class="muted">`)
 		b.WriteString(num)
 		b.WriteString(`</span><span>`)
@@ -44,13 +57,56 @@ func callsHTML(calls []callView) template.HTML {
 		if c.Running {
 			b.WriteString(` <span class="badge warn">running</span>`)
 		}
-		b.WriteString(`</span><span class="name"><i class="sw c`)
-		b.WriteString(strconv.Itoa(cv.SvcIdx))
+		b.WriteString(`</span><span class="self">`)
+		if !c.Event && cv.Kids > 0 {
+			b.WriteString(fmtDur(cv.Self))
+		} else if !c.Event {
+			b.WriteString(`<span class="muted" title="no calls inside: all of it">`)
+			b.WriteString(fmtDur(c.Duration))
+			b.WriteString(`</span>`)
+		}
+		b.WriteString(`</span><span class="name">`)
+		if cv.Kids > 0 {
+			b.WriteString(`<button type="button" class="ctog" data-i="`)
+			b.WriteString(idx)
+			b.WriteString(`" aria-expanded="true" title="Fold the calls made inside this one">▾</button>`)
+		} else {
+			b.WriteString(`<span class="ctog-pad"></span>`)
+		}
+		b.WriteString(`<i class="sw c`)
+		b.WriteString(strconv.Itoa(cv.Color))
 		b.WriteString(`"></i><span class="svc">`)
 		esc(c.Service)
 		b.WriteString(`</span> <span class="meth">`)
 		esc(c.Method)
 		b.WriteString(`</span>`)
+		if cv.Status.Text != "" {
+			b.WriteString(` <span class="status `)
+			b.WriteString(cv.Status.Class)
+			b.WriteString(`" title="`)
+			esc(cv.Status.Title)
+			b.WriteString(`">`)
+			esc(cv.Status.Text)
+			b.WriteString(`</span>`)
+		}
+		if cv.Dup > 0 {
+			b.WriteString(` <span class="badge dupb" title="one of `)
+			b.WriteString(strconv.Itoa(cv.Dup))
+			b.WriteString(` identical calls: an N+1 pattern">×`)
+			b.WriteString(strconv.Itoa(cv.Dup))
+			b.WriteString(`</span>`)
+		}
+		if cv.Crit > 0 {
+			b.WriteString(` <span class="critb" title="on the critical path for `)
+			b.WriteString(fmtDur(cv.Crit))
+			b.WriteString(`" aria-label="on the critical path"></span>`)
+		}
+		if cv.Link != "" {
+			// A link built from a record ID: hex digits only.
+			b.WriteString(` <a class="caused" href="`)
+			esc(cv.Link)
+			b.WriteString(`" title="the request this call caused, recorded in this store">→ record</a>`)
+		}
 		if c.Error != "" {
 			b.WriteString(` <span class="err-text">`)
 			esc(c.Error)
@@ -80,7 +136,7 @@ func callsHTML(calls []callView) template.HTML {
 			b.WriteString(`<div class="kv"><span>Phases</span><div>`)
 			for _, p := range c.Phases {
 				b.WriteString(`<span class="phase"><i class="sw ph ph-`)
-				esc(p.Name)
+				esc(phaseClass(p.Name))
 				b.WriteString(`"></i>`)
 				esc(p.Name)
 				b.WriteString(` `)
@@ -116,4 +172,14 @@ func callsHTML(calls []callView) template.HTML {
 		b.WriteString("</div></details>\n")
 	}
 	return template.HTML(b.String())
+}
+
+// phaseClass is the CSS class suffix of a phase: its name when it is one of
+// the HTTP phases app.css colours, "other" for anything else.
+func phaseClass(name string) string {
+	switch name {
+	case "dns", "connect", "tls", "send", "wait", "receive":
+		return name
+	}
+	return "other"
 }

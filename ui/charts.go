@@ -26,12 +26,6 @@ import (
 // and &), and app.js reads them from there. chartScript checks the result
 // anyway and refuses a script that could end early.
 
-// palette colours services and series; app.js and app.css use the same list.
-var palette = []string{
-	"#2563eb", "#16a34a", "#d97706", "#9333ea", "#0891b2",
-	"#db2777", "#65a30d", "#7c3aed", "#0d9488", "#ea580c",
-}
-
 const (
 	colorRequests = "#2563eb"
 	colorErrors   = "#dc2626"
@@ -221,13 +215,13 @@ func ganttChart(assets string) *charts.Custom {
 			SplitLine: splitLine()}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Inverse: opts.Bool(true),
 			AxisLabel: &opts.AxisLabel{Color: "#334155", Formatter: opts.FuncOpts(`function (v, i) { return AppStats.ganttLabel(i); }`)}}),
-		// Time zoom (wheel and slider); the row zoom is turned on by
-		// ganttFill when the calls do not fit.
+		// Time zoom (ctrl + wheel, and the slider); the rows in view are
+		// set by ganttFill through the third, hidden one, from the scroll
+		// position of the box around the chart.
 		charts.WithDataZoomOpts(
 			opts.DataZoom{Type: "inside", XAxisIndex: 0, FilterMode: "weakFilter"},
 			opts.DataZoom{Type: "slider", XAxisIndex: 0, FilterMode: "weakFilter"},
 			opts.DataZoom{Type: "slider", YAxisIndex: 0, Orient: "vertical", FilterMode: "weakFilter"},
-			opts.DataZoom{Type: "inside", YAxisIndex: 0, Orient: "vertical", FilterMode: "weakFilter"},
 		),
 	)
 	c.AddSeries("Calls", nil,

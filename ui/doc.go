@@ -3,25 +3,38 @@
 //
 // # Pages
 //
-// The dashboard has a time-window selector, charts of requests, errors and
-// latency percentiles over time and a latency histogram (drawn with
-// go-echarts; the echarts script is embedded and served by the handler, no
-// page loads anything from another host), the RPC Stats and Path Stats
-// tables (expand a row for its breakdown by route or by RPC), the requests
-// history with filters and paging, and the recorder's health with buttons to
-// pause recording and to clear the store, beside the store's health when
-// the store reports it ([store.HealthReporter]: a full disk, records
-// dropped, damaged entries skipped, a damaged directory moved aside).
+// The dashboard has a time-window selector (or a custom range), charts of
+// requests, errors and latency percentiles over time (a log scale option,
+// the unfinished last bucket marked) and a latency histogram, drawn with
+// go-echarts (the echarts script is embedded and served by the handler, no
+// page loads anything from another host); clicking a point or a bar lists
+// its requests. Then the RPC Stats and Path Stats tables (expand a row for
+// its breakdown by route or by RPC), the requests history of the window
+// with filters, search (path text, record or trace ID, a call made), sort
+// by duration and paging, and the recorder's health with buttons to pause
+// recording and to clear the store, beside the store's health when the
+// store reports it ([store.HealthReporter]: a full disk, records dropped,
+// damaged entries skipped, a damaged directory moved aside).
 //
 // The details page of a record shows its summary, a Gantt timeline of its
-// calls (one row per call, coloured by service, errors and HTTP phases
-// marked, zoomable), the calls with their request and response summaries and
-// stacks, per-RPC statistics, warnings (repeated calls: N+1; calls left
-// running), the redacted request headers, the trace ID (linked to a trace
-// viewer with [WithTraceLink]) and a JSON download.
+// calls as a tree (calls made inside another drawn under it, folding; one
+// numbered row per call, coloured by service, errors, HTTP phases and the
+// critical path marked, zoomable, long records scrolled), the same tree in
+// the call list with request and response summaries, stacks and self
+// times, per-RPC statistics that count nested time once, warnings
+// (repeated calls: N+1, marked in the list; calls left running), the
+// redacted request headers, the trace ID (linked to a trace viewer with
+// [WithTraceLink]) and the other records of its trace in the store, a form
+// to compare it with another request of its route, and a JSON download.
+//
+// The trace view draws the records of one trace on one time axis, each
+// under the call that caused it; the comparison matches two requests' calls
+// by name and order; the in-flight page lists the requests running now
+// with their calls so far (with [WithRecorder]).
 //
 // The JSON API (api/records, api/records/{id}, api/stats, api/series,
-// api/health) is documented in API.md next to this package's source.
+// api/traces/{trace}, api/compare, api/active, api/health) is documented
+// in API.md next to this package's source.
 //
 // # Live updates
 //

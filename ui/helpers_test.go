@@ -268,22 +268,51 @@ func timelineRecord(start time.Time) *recording.Record {
 			{Name: "receive", Start: s + d/10 + d/8 + d/6 + d/2, Duration: d - (d/10 + d/8 + d/6 + d/2)},
 		}
 	}
+	// Each call has a span; calls made inside another (recording.Do)
+	// name it as their parent.
+	span := byte(0)
+	under := func(parent *recording.Call, c *recording.Call) *recording.Call {
+		span++
+		c.SpanID = recording.SpanID{0x5a, 0, 0, 0, 0, 0, 0, span}
+		if parent != nil {
+			c.ParentSpanID = parent.SpanID
+		}
+		return c
+	}
 	call("memcache", "Get", 0.3, 0.6, "session:8f2c", "hit (212 B)")
 	call("sql", "SELECT users", 1.1, 2.4, "SELECT * FROM users WHERE id = ?", "1 row")
+	call("dashboard", "Widgets", 3.6, 22, "", "")
 	phases(call("http", "GET recs.internal/v1/recommendations", 3.8, 21, "GET https://recs.internal/v1/recommendations?user=1042", "200 OK"))
 	phases(call("http", "GET ads.example.com/slot", 3.9, 14.5, "GET https://ads.example.com/slot?page=dashboard", "200 OK"))
-	call("grpc", "/notify.Inbox/Unread", 4.2, 6.3, "user_id: 1042", "count: 3")
+	g := call("grpc", "/notify.Inbox/Unread", 4.2, 6.3, "user_id: 1042", "count: 3")
+	g.Attrs = []recording.Attr{{Key: "rpc.grpc.status_code", Value: "0"}} // as stored before statuses were recorded by name
+	call("orders", "Load", 25.3, 19, "", "")
 	call("sql", "SELECT orders", 25.5, 4.1, "SELECT * FROM orders WHERE user_id = ? ORDER BY created DESC LIMIT 10", "10 rows")
 	for i := range 10 {
 		call("sql", "SELECT products", 30+float64(i)*1.45, 1.2+float64(i%3)*0.2, "SELECT * FROM products WHERE id = ?", "1 row")
 	}
 	c := call("grpc", "/inventory.Stock/Get", 45.2, 9.8, "sku: 4411", "")
 	c.Error = "rpc error: code = Unavailable desc = connection refused"
+	c.Attrs = []recording.Attr{{Key: "rpc.response.status_code", Value: "UNAVAILABLE"}}
 	r.Calls = append(r.Calls, recording.Call{Service: "event", Method: "cache warmed", Start: ms(55.6), Event: true, RequestSize: -1, ResponseSize: -1})
 	call("memcache", "Set", 55.8, 0.5, "dashboard:1042", "stored")
 	c = call("http", "POST audit.internal/events", 56.5, 6.5, "POST https://audit.internal/events", "")
 	c.Running = true
 	r.Duration = ms(63)
+	var parent *recording.Call
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		switch {
+		case c.Service == "dashboard" || c.Service == "orders":
+			under(nil, c)
+			parent = c
+		case parent != nil && c.Start < parent.End():
+			under(parent, c)
+		default:
+			under(nil, c)
+			parent = nil
+		}
+	}
 	r.Warnings = recording.Analyze(r, 5)
 	return r
 }

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -37,17 +36,22 @@ type windowLink struct {
 
 type dashboardView struct {
 	pageMeta
-	Window     string
-	Windows    []windowLink
-	Live       bool
-	Stats      statsSection
-	History    historySection
-	Requests   chartView
-	Latency    chartView
-	Histogram  chartView
-	Recorder   bool
-	Paused     bool
-	SeriesJSON template.JS // the api/series answer, read by the charts
+	Window    string
+	Windows   []windowLink
+	Live      bool
+	Stats     statsSection
+	History   historySection
+	Requests  chartView
+	Latency   chartView
+	Histogram chartView
+	Recorder  bool
+	Paused    bool
+	// Custom is set for a custom range (?from=&to=), which RangeLabel
+	// describes; FromInput and ToInput fill the range form.
+	Custom             bool
+	RangeLabel         string
+	FromInput, ToInput string
+	SeriesJSON         template.JS // the api/series answer, read by the charts
 }
 
 type statsSection struct {
@@ -70,11 +74,14 @@ type statsSection struct {
 // histogramIsland is the histogram chart's data: a label and a count per
 // bucket.
 type histogramIsland struct {
-	Labels []string `json:"labels"`
-	Counts []int64  `json:"counts"`
+	Labels []string  `json:"labels"`
+	Counts []int64   `json:"counts"`
+	LeMS   []float64 `json:"le_ms"` // upper bounds; 0 for the last bucket
 }
 
 type rpcRow struct {
+	Color    int    // the service's colour
+	CallURL  string // the history of the requests that made this call
 	Key      string
 	Service  string
 	Method   string
@@ -126,6 +133,7 @@ type historySection struct {
 	Paged     bool
 	NextURL   string
 	NewestURL string
+	More      historyMore
 }
 
 type historyRow struct {
@@ -156,7 +164,11 @@ func (h *handler) dashboardParams(w http.ResponseWriter, r *http.Request) (windo
 // [store.Window]). On failure it answers with the store's error and returns
 // nil.
 func (h *handler) recentStats(w http.ResponseWriter, r *http.Request, wc windowChoice, now time.Time) *store.Stats {
-	st, err := h.st.Stats(r.Context(), store.Window{Since: now.Add(-wc.Span)})
+	win := store.Window{Since: now.Add(-wc.Span)}
+	if !wc.Until.IsZero() { // a custom range
+		win = wc.span(now)
+	}
+	st, err := h.st.Stats(r.Context(), win)
 	if err != nil {
 		h.storeError(w, r, err)
 		return nil
@@ -182,7 +194,16 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	page, err := h.list(ctx, lp.query, pageListFixed, pageListBudget)
+	if target := h.searchTarget(ctx, lp.more.Q, wc); target != "" {
+		// A search for an ID: the record's page, or the trace view. The
+		// Location is relative to this page, wherever the handler is
+		// mounted (http.Redirect would resolve it against the path
+		// without the prefix).
+		w.Header().Set("Location", target)
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
+	page, cut, err := h.historyPage(ctx, wc, &lp, st.Histogram, now)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
@@ -197,11 +218,21 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		History:  historySectionOf(page, lp, st, wc.Name),
 		Recorder: h.cfg.rec != nil,
 	}
+	extendHistory(&v.History, wc, lp, page.Next, cut, now)
 	if h.cfg.rec != nil {
 		v.Paused = h.cfg.rec.Paused()
 	}
+	v.Custom = !wc.Until.IsZero()
+	span := wc.span(now)
+	v.FromInput = span.Since.UTC().Format("2006-01-02T15:04:05")
+	if v.Custom {
+		v.ToInput = span.Until.UTC().Format("2006-01-02T15:04:05")
+		v.RangeLabel = windowLabel(wc.Name)
+	}
 	for _, c := range windowChoices {
 		vals := lp.values()
+		vals.Del("since")
+		vals.Del("until")
 		vals.Set("window", c.Name)
 		v.Windows = append(v.Windows, windowLink{Name: c.Name, URL: "?" + vals.Encode(), Current: c.Name == wc.Name})
 	}
@@ -268,6 +299,10 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 			Key: "rpc\x1f" + r.Service + "\x1f" + r.Method, Service: r.Service, Method: r.Method,
 			Count: r.Count, Errors: r.Errors, Requests: r.Requests, Total: r.Total, Mean: r.Mean,
 			Latency: r.Latency, Routes: byRPC[[2]string{r.Service, r.Method}],
+			Color: serviceColor(r.Service),
+		}
+		if r.Service != store.Other {
+			row.CallURL = "?" + url.Values{"window": {window}, "call_service": {r.Service}, "call_method": {r.Method}}.Encode() + "#history"
 		}
 		if rpcTotal > 0 {
 			row.Share = float64(r.Total) / float64(rpcTotal)
@@ -310,6 +345,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 	hist := histogramIsland{Labels: histogramLabels(st.Histogram), Counts: make([]int64, len(st.Histogram))}
 	for i, b := range st.Histogram {
 		hist.Counts[i] = b.Count
+		hist.LeMS = append(hist.LeMS, ms(b.Le))
 	}
 	s.HistogramJSON = template.JS(mustJSON(hist))
 	return s
@@ -380,203 +416,15 @@ func (h *handler) partHistory(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	page, err := h.list(r.Context(), lp.query, pageListFixed, pageListBudget)
+	now := time.Now()
+	page, cut, err := h.historyPage(r.Context(), wc, &lp, st.Histogram, now)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
 	}
 	hs := historySectionOf(page, lp, st, wc.Name)
+	extendHistory(&hs, wc, lp, page.Next, cut, now)
 	h.render(w, r, h.pages.dashboard, "history", "", &hs)
-}
-
-// The details page.
-
-type detailsView struct {
-	pageMeta
-	ID         string
-	Rec        *recording.Record
-	Sum        recording.Summary
-	Failed     bool
-	TraceURL   string
-	Gantt      chartView
-	GanttError bool
-	GanttData  template.JS
-	GanttMaxMS float64
-	GanttClass string
-	Rows       int // calls in the timeline
-	Services   []serviceSwatch
-	Calls      []callView
-	CallsHTML  template.HTML
-	RPCs       []rpcStatView
-	Headers    []headerView
-	Phases     []string
-}
-
-type serviceSwatch struct {
-	Name string
-	Idx  int
-}
-
-type callView struct {
-	Num    int
-	SvcIdx int
-	C      *recording.Call
-}
-
-type rpcStatView struct {
-	recording.RPCStat
-	Mean  time.Duration
-	Share float64
-}
-
-type headerView struct {
-	Name   string
-	Values []string
-}
-
-// ganttCall is one entry of the Gantt chart's data island.
-type ganttCall struct {
-	Service  string       `json:"s"`
-	Method   string       `json:"m"`
-	Error    string       `json:"e,omitempty"`
-	StartMS  float64      `json:"st"`
-	DurMS    float64      `json:"d"`
-	ReqSize  int64        `json:"rq"`
-	RespSize int64        `json:"rs"`
-	Phases   []ganttPhase `json:"ph,omitempty"`
-	Running  bool         `json:"r,omitempty"`
-	Event    bool         `json:"ev,omitempty"`
-	Num      int          `json:"n"`
-	SvcIdx   int          `json:"si"`
-}
-
-// ganttPhase is a phase of a call: name, start and duration in ms.
-type ganttPhase struct {
-	Name    string  `json:"n"`
-	StartMS float64 `json:"s"`
-	DurMS   float64 `json:"d"`
-}
-
-type ganttIsland struct {
-	MaxMS    float64     `json:"max_ms"`
-	Calls    []ganttCall `json:"calls"`
-	Services []string    `json:"services"`
-	Colors   []string    `json:"colors"`
-}
-
-// details serves the page of one record.
-func (h *handler) details(w http.ResponseWriter, r *http.Request) {
-	rec := h.recordParam(w, r)
-	if rec == nil {
-		return
-	}
-	nonce := newNonce()
-	v := h.detailsView(rec, nonce)
-	h.render(w, r, h.pages.details, "page", nonce, v)
-}
-
-func (h *handler) detailsView(rec *recording.Record, nonce string) *detailsView {
-	const b = "../"
-	v := &detailsView{
-		pageMeta: pageMeta{Base: b, Nonce: nonce, Title: rec.Method + " " + rec.Path, Page: "details"},
-		ID:       rec.ID.String(),
-		Rec:      rec,
-		Sum:      rec.Summary(),
-	}
-	v.Failed = v.Sum.HasError()
-	if h.cfg.traceLink != "" && rec.TraceID.IsValid() {
-		link := strings.ReplaceAll(h.cfg.traceLink, "{trace_id}", rec.TraceID.String())
-		if u, err := url.Parse(link); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-			v.TraceURL = link
-		}
-	}
-
-	// Calls in start order; the chart's rows and the list share numbers.
-	order := make([]int, len(rec.Calls))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return rec.Calls[order[a]].Start < rec.Calls[order[b]].Start })
-	svcIdx := make(map[string]int)
-	island := ganttIsland{Calls: make([]ganttCall, 0, len(order)), Colors: palette}
-	v.Calls = make([]callView, 0, len(order))
-	maxEnd := rec.Duration
-	phaseSeen := make(map[string]bool)
-	for n, i := range order {
-		c := &rec.Calls[i]
-		si, ok := svcIdx[c.Service]
-		if !ok {
-			si = len(svcIdx)
-			svcIdx[c.Service] = si
-			island.Services = append(island.Services, c.Service)
-			v.Services = append(v.Services, serviceSwatch{Name: c.Service, Idx: si % len(palette)})
-		}
-		if e := c.End(); e > maxEnd {
-			maxEnd = e
-		}
-		v.Rows++
-		gc := ganttCall{
-			Service: c.Service, Method: c.Method, Error: c.Error, StartMS: ms(c.Start), DurMS: ms(c.Duration),
-			ReqSize: c.RequestSize, RespSize: c.ResponseSize, Running: c.Running, Event: c.Event, Num: n + 1,
-			SvcIdx: si,
-		}
-		for _, p := range c.Phases {
-			gc.Phases = append(gc.Phases, ganttPhase{Name: p.Name, StartMS: ms(p.Start), DurMS: ms(p.Duration)})
-			if !phaseSeen[p.Name] {
-				phaseSeen[p.Name] = true
-				v.Phases = append(v.Phases, p.Name)
-			}
-		}
-		island.Calls = append(island.Calls, gc)
-		v.Calls = append(v.Calls, callView{Num: n + 1, SvcIdx: si % len(palette), C: c})
-	}
-	v.GanttMaxMS = ms(maxEnd)
-	if v.GanttMaxMS <= 0 {
-		v.GanttMaxMS = 1
-	}
-	island.MaxMS = v.GanttMaxMS
-	// encoding/json escapes <, >, &, U+2028 and U+2029: the island cannot
-	// end its script element or start a comment.
-	v.GanttData = template.JS(mustJSON(island))
-	switch rows := v.Rows; {
-	case rows <= 8:
-		v.GanttClass = "gantt-s"
-	case rows <= 20:
-		v.GanttClass = "gantt-m"
-	default:
-		v.GanttClass = "gantt-l"
-	}
-	if v.Rows > 0 {
-		v.Gantt.ID = "chartGantt"
-		h.ganttOnce.Do(func() { h.ganttBody, h.ganttErr = chartScript(ganttChart(b + "static/")) })
-		if h.ganttErr != nil {
-			h.cfg.logger.Error("appstats ui: chart", "chart", "gantt", "err", h.ganttErr)
-			v.GanttError = true
-		} else {
-			v.Gantt.Script = withNonce(h.ganttBody, nonce)
-		}
-	}
-
-	v.CallsHTML = callsHTML(v.Calls)
-
-	var callTotal time.Duration
-	for _, s := range v.Sum.RPCs {
-		callTotal += s.Total
-	}
-	for _, s := range v.Sum.RPCs {
-		rv := rpcStatView{RPCStat: s, Mean: s.Total / time.Duration(max(s.Count, 1))}
-		if callTotal > 0 {
-			rv.Share = float64(s.Total) / float64(callTotal)
-		}
-		v.RPCs = append(v.RPCs, rv)
-	}
-	sort.SliceStable(v.RPCs, func(i, j int) bool { return v.RPCs[i].Total > v.RPCs[j].Total })
-
-	for k, vals := range rec.Headers {
-		v.Headers = append(v.Headers, headerView{Name: k, Values: vals})
-	}
-	sort.Slice(v.Headers, func(i, j int) bool { return v.Headers[i].Name < v.Headers[j].Name })
-	return v
 }
 
 // mustJSON encodes v for a JSON data island: <script type="application/json">.

@@ -19,14 +19,17 @@ type windowChoice struct {
 	Name string
 	Span time.Duration
 	Step time.Duration
+	// From and Until are a custom range's (?from=&to=); zero for a
+	// window that ends now.
+	From, Until time.Time
 }
 
 var windowChoices = [...]windowChoice{
-	{"15m", 15 * time.Minute, 15 * time.Second},
-	{"1h", time.Hour, time.Minute},
-	{"6h", 6 * time.Hour, 6 * time.Minute},
-	{"24h", 24 * time.Hour, 20 * time.Minute},
-	{"7d", 7 * 24 * time.Hour, 3 * time.Hour},
+	{Name: "15m", Span: 15 * time.Minute, Step: 15 * time.Second},
+	{Name: "1h", Span: time.Hour, Step: time.Minute},
+	{Name: "6h", Span: 6 * time.Hour, Step: 6 * time.Minute},
+	{Name: "24h", Span: 24 * time.Hour, Step: 20 * time.Minute},
+	{Name: "7d", Span: 7 * 24 * time.Hour, Step: 3 * time.Hour},
 }
 
 const (
@@ -36,10 +39,15 @@ const (
 	maxMinMS      = float64(365 * 24 * time.Hour / time.Millisecond)
 )
 
-// windowParam reads the request's window parameter (see parseWindow); on
-// bad input it answers 400 and returns false.
+// windowParam reads the request's custom range (see parseRange) or else its
+// window parameter (see parseWindow); on bad input it answers 400 and
+// returns false.
 func (h *handler) windowParam(w http.ResponseWriter, r *http.Request) (windowChoice, bool) {
-	wc, err := parseWindow(r.URL.Query().Get("window"))
+	q := r.URL.Query()
+	wc, ok, err := parseRange(q, time.Now())
+	if !ok {
+		wc, err = parseWindow(q.Get("window"))
+	}
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return wc, false
@@ -65,7 +73,8 @@ func (h *handler) recordParam(w http.ResponseWriter, r *http.Request) *recording
 }
 
 // parseWindow parses the window parameter: one of the selector's names, a Go
-// duration ("90m") or a number of days ("3d"), at most 31 days. It returns the
+// duration ("90m") or a number of days ("3d"), at most 31 days, ending now;
+// or a range "FROM~TO" in Unix milliseconds (see parseRange). It returns the
 // span and a chart step giving about 60 buckets.
 func parseWindow(s string) (windowChoice, error) {
 	if s == "" {
@@ -78,6 +87,16 @@ func parseWindow(s string) (windowChoice, error) {
 		if c.Name == s {
 			return c, nil
 		}
+	}
+	if a, b, ok := strings.Cut(s, "~"); ok {
+		// A custom range, as parseRange names it: Unix milliseconds.
+		from, err1 := strconv.ParseInt(a, 10, 64)
+		to, err2 := strconv.ParseInt(b, 10, 64)
+		if err1 != nil || err2 != nil {
+			return windowChoice{}, fmt.Errorf("window %q: a range is two Unix times in milliseconds, FROM~TO", s)
+		}
+		wc, _, err := rangeChoice(time.UnixMilli(from), time.UnixMilli(to), s)
+		return wc, err
 	}
 	var d time.Duration
 	if n, ok := strings.CutSuffix(s, "d"); ok {
@@ -117,6 +136,7 @@ type listParams struct {
 
 	limitSet bool // limit was given
 
+	more historyFilters
 }
 
 // parseList validates the record-list parameters. A limit over
@@ -179,7 +199,7 @@ func parseList(v url.Values, defLimit int) (listParams, error) {
 		p.Error = b
 		q.ErrorsOnly = b
 	}
-	return p, nil
+	return p, parseHistoryFilters(v, &p)
 }
 
 // isBigInt reports whether s is a decimal integer too large for int.
@@ -218,5 +238,6 @@ func (p *listParams) values() url.Values {
 	if p.Error {
 		v.Set("error", "true")
 	}
+	p.more.addTo(v)
 	return v
 }

@@ -113,6 +113,15 @@ func UnmarshalRecord(b []byte) (*recording.Record, error) {
 		}
 		r.Calls = append(r.Calls, c)
 	}
+	// A call's parent is an index in calls: its span is the parent span.
+	for i, cj := range j.Calls {
+		if p := cj.Parent; p != nil {
+			if *p < 0 || *p >= len(r.Calls) || *p == i {
+				return bad(fmt.Sprintf("calls[%d].parent", i), fmt.Errorf("%d is not the index of another call", *p))
+			}
+			r.Calls[i].ParentSpanID = r.Calls[*p].SpanID
+		}
+	}
 	return r, nil
 }
 

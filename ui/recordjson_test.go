@@ -70,6 +70,8 @@ func TestRecordJSONErrors(t *testing.T) {
 		{"huge duration", `"duration_ms":123.456`, `"duration_ms":1e300`},
 		{"bad span", `"span_id":"0102`, `"span_id":"xx02`},
 		{"a string for a number", `"status":503`, `"status":"503"`},
+		{"a parent that is no call", `"parent":1`, `"parent":99`},
+		{"a call its own parent", `"parent":1`, `"parent":2`},
 	} {
 		b := strings.Replace(string(good), tt.from, tt.to, 1)
 		if b == string(good) {

@@ -20,6 +20,9 @@ var templateFS embed.FS
 type pageTemplates struct {
 	dashboard *template.Template
 	details   *template.Template
+	trace     *template.Template
+	compare   *template.Template
+	active    *template.Template
 	errorPage *template.Template
 }
 
@@ -40,6 +43,16 @@ var funcs = template.FuncMap{
 	},
 	"list":     func(s ...string) []string { return s },
 	"joinVals": func(vs []string) string { return strings.Join(vs, ", ") },
+	"status":   statusOf,
+	"window":   windowLabel,
+	"wbr":      wbr,
+	"signed":   fmtSigned,
+	"signedN": func(n int) string {
+		if n > 0 {
+			return "+" + strconv.Itoa(n)
+		}
+		return strings.Replace(strconv.Itoa(n), "-", "−", 1)
+	},
 }
 
 func mustParseTemplates() *pageTemplates {
@@ -53,7 +66,10 @@ func mustParseTemplates() *pageTemplates {
 	}
 	return &pageTemplates{
 		dashboard: parse("layout.html", "dashboard.html"),
-		details:   parse("layout.html", "details.html"),
+		details:   parse("layout.html", "timeline.html", "details.html"),
+		trace:     parse("layout.html", "timeline.html", "trace.html"),
+		compare:   parse("layout.html", "compare.html"),
+		active:    parse("layout.html", "active.html"),
 		errorPage: parse("layout.html", "error.html").Lookup("page"),
 	}
 }
@@ -131,4 +147,40 @@ func statusClass(code int) string {
 		return "st2"
 	}
 	return "st0"
+}
+
+// fmtSigned formats a difference of durations with its sign: "+1.2 ms",
+// "−850 µs", "±0".
+func fmtSigned(d time.Duration) string {
+	switch {
+	case d > 0:
+		return "+" + fmtDur(d)
+	case d < 0:
+		return "−" + fmtDur(-d)
+	}
+	return "±0"
+}
+
+// wbr escapes s for HTML and lets the browser break the line after each
+// slash, and before each brace, dot, question mark or ampersand, so that
+// long routes and paths wrap between their parts rather than anywhere.
+func wbr(s string) template.HTML {
+	var b strings.Builder
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '/':
+			b.WriteString(template.HTMLEscapeString(s[start : i+1]))
+			b.WriteString("<wbr>")
+			start = i + 1
+		case '{', '.', '?', '&', '_', '-':
+			if i > start {
+				b.WriteString(template.HTMLEscapeString(s[start:i]))
+				b.WriteString("<wbr>")
+				start = i
+			}
+		}
+	}
+	b.WriteString(template.HTMLEscapeString(s[start:]))
+	return template.HTML(b.String())
 }

@@ -184,6 +184,13 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 	m := h.mux
 	m.HandleFunc("GET /{$}", h.dashboard)
 	m.HandleFunc("GET /records/{id}", h.details)
+	m.HandleFunc("GET /traces/{trace}", h.trace)
+	m.HandleFunc("GET /compare", h.compare)
+	m.HandleFunc("GET /active", h.active)
+	m.HandleFunc("GET /part/active", h.partActive)
+	m.HandleFunc("GET /api/active", h.apiActive)
+	m.HandleFunc("GET /api/traces/{trace}", h.apiTrace)
+	m.HandleFunc("GET /api/compare", h.apiCompare)
 	m.HandleFunc("GET /part/stats", h.partStats)
 	m.HandleFunc("GET /part/history", h.partHistory)
 	m.HandleFunc("GET /api/records", h.apiRecords)
@@ -202,6 +209,8 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 		"/api/records": "GET, HEAD", "/api/records/{id}": "GET, HEAD", "/api/stats": "GET, HEAD",
 		"/api/series": "GET, HEAD", "/api/health": "GET, HEAD", "/events": "GET, HEAD", "/static/{name}": "GET, HEAD",
 		"/clear": "POST", "/pause": "POST", "/resume": "POST",
+		"/traces/{trace}": "GET, HEAD", "/compare": "GET, HEAD", "/active": "GET, HEAD", "/part/active": "GET, HEAD",
+		"/api/active": "GET, HEAD", "/api/traces/{trace}": "GET, HEAD", "/api/compare": "GET, HEAD",
 	} {
 		m.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)

@@ -1013,7 +1013,7 @@ func TestDetailsContent(t *testing.T) {
 	for _, s := range []string{
 		`href="http://jaeger:16686/trace/` + rec.TraceID.String() + `"`,
 		"N+1", "left running", `<details class="call`, "main.loadFriends", "/app/friends.go:17",
-		"connection refused", "RPC stats", "gantt-l", `"ph":[{"n":"dns"`,
+		"connection refused", "RPC stats", `id="gantt-wrap"`, `"ph":[{"n":"dns"`,
 	} {
 		if !strings.Contains(body, s) {
 			t.Errorf("details page lacks %q", s)

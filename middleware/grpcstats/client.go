@@ -88,7 +88,7 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 		}
 		return ctx
 	}
-	c := a.StartCall(convention.ServiceGRPC, convention.GRPCCallName("", info.FullMethodName))
+	c := a.StartChild(recording.ParentFromContext(ctx), convention.ServiceGRPC, convention.GRPCCallName("", info.FullMethodName))
 	if c == nil { // over the record's call limit, or the request has ended
 		return inject(ctx, a.Recorder().Propagator(), a.TraceContext())
 	}

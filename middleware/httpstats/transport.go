@@ -74,7 +74,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// goes out, so the downstream's parent is that call.
 		return t.base.RoundTrip(withTrace(req, outer.TraceContext(), propagatorOf(a.Recorder())))
 	}
-	c := a.StartCall(convention.ServiceHTTP, convention.HTTPURLCallName(req.Method, req.URL))
+	c := a.StartChild(recording.ParentFromContext(req.Context()), convention.ServiceHTTP, convention.HTTPURLCallName(req.Method, req.URL))
 	if c == nil { // over MaxCalls, or after the request ended
 		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(a.Recorder())))
 	}

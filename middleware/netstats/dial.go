@@ -52,7 +52,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		c.st.Store(&binding{})
 		return c.compose(), nil
 	}
-	call := a.StartCall(ServiceNet, "dial "+network)
+	call := a.StartChild(recording.ParentFromContext(ctx), ServiceNet, "dial "+network)
 	if call != nil {
 		call.SetRequest(address)
 		var buf [4]recording.Attr

@@ -102,7 +102,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	}
 	call := (*recording.ActiveCall)(nil)
 	if a := recording.FromContext(ctx); a != nil {
-		call = c.w.startStmt(a, query, true, nil)
+		call = c.w.startStmt(ctx, a, query, true, nil)
 	}
 	s, err := c.prepare(ctx, query)
 	endCall(call, err)
@@ -144,7 +144,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if a == nil {
 		return c.begin(ctx, opts)
 	}
-	call := c.w.startOp(a, "BEGIN")
+	call := c.w.startOp(ctx, a, "BEGIN")
 	tx, err := c.begin(ctx, opts)
 	endCall(call, err)
 	if err != nil {
@@ -205,7 +205,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if a == nil {
 		return c.query(ctx, query, args)
 	}
-	call := c.w.startStmt(a, query, false, args)
+	call := c.w.startStmt(ctx, a, query, false, args)
 	rows, err := c.query(ctx, query, args)
 	return endQuery(ctx, c.txCtx, call, rows, err), err
 }
@@ -226,7 +226,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if a == nil {
 		return c.exec(ctx, query, args)
 	}
-	call := c.w.startStmt(a, query, false, args)
+	call := c.w.startStmt(ctx, a, query, false, args)
 	res, err := c.exec(ctx, query, args)
 	endExec(call, res, err)
 	return res, err
@@ -248,7 +248,7 @@ func (c *conn) Ping(ctx context.Context) error {
 	if a == nil {
 		return c.pinger.Ping(ctx)
 	}
-	call := c.w.startOp(a, "PING")
+	call := c.w.startOp(ctx, a, "PING")
 	err := c.pinger.Ping(ctx)
 	endCall(call, err)
 	return err
@@ -331,5 +331,5 @@ func startOpCtx(ctx context.Context, w *wrapper, op string) *recording.ActiveCal
 	if a == nil {
 		return nil
 	}
-	return w.startOp(a, op)
+	return w.startOp(ctx, a, op)
 }

@@ -65,7 +65,7 @@ func copyTable(normalized string) string {
 const maxCopyTable = 64
 
 // startCopy starts the call of a COPY statement in a's request.
-func (w *wrapper) startCopy(a *recording.ActiveRecord, query string, cp *copyIn) *recording.ActiveCall {
+func (w *wrapper) startCopy(ctx context.Context, a *recording.ActiveRecord, query string, cp *copyIn) *recording.ActiveCall {
 	t0 := time.Now()
 	st := w.cache.get(query)
 	if cp.table == "" {
@@ -77,14 +77,14 @@ func (w *wrapper) startCopy(a *recording.ActiveRecord, query string, cp *copyIn)
 	if cp.table != "" {
 		method += " " + cp.table
 	}
-	return w.startParsed(a, st, method, nil, t0)
+	return w.startParsed(ctx, a, st, method, nil, t0)
 }
 
 // prepareCopy prepares a COPY statement, starting its call.
 func (c *conn) prepareCopy(ctx context.Context, query string) (driver.Stmt, error) {
 	cp := &copyIn{}
 	if a := recording.FromContext(ctx); a != nil {
-		cp.call = c.w.startCopy(a, query, cp)
+		cp.call = c.w.startCopy(ctx, a, query, cp)
 	}
 	s, err := c.prepare(ctx, query)
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *stmt) execCopy(ctx context.Context, args []driver.NamedValue) (driver.R
 	cp := s.copy
 	if cp.call == nil && !cp.done {
 		if a := recording.FromContext(ctx); a != nil {
-			cp.call = s.c.w.startCopy(a, s.query, cp)
+			cp.call = s.c.w.startCopy(ctx, a, s.query, cp)
 		}
 	}
 	res, err := s.exec(ctx, args)

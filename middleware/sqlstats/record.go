@@ -61,15 +61,15 @@ func (w *wrapper) detect(d driver.Driver) {
 	}
 }
 
-// startStmt starts the call of a statement in a's request.
-func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare bool, args []driver.NamedValue) *recording.ActiveCall {
+// startStmt starts the call of a statement in a's request, made with ctx.
+func (w *wrapper) startStmt(ctx context.Context, a *recording.ActiveRecord, query string, prepare bool, args []driver.NamedValue) *recording.ActiveCall {
 	t0 := time.Now()
 	st := w.cache.get(query)
 	method := st.method
 	if prepare {
 		method = st.prepare
 	}
-	return w.startParsed(a, st, method, args, t0)
+	return w.startParsed(ctx, a, st, method, args, t0)
 }
 
 // startParsed starts a call named method of statement st in a's request.
@@ -77,9 +77,9 @@ func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare boo
 //
 // The time spent outside StartCall (which counts its own) is added to the
 // record's overhead.
-func (w *wrapper) startParsed(a *recording.ActiveRecord, st *statement, method string, args []driver.NamedValue, t0 time.Time) *recording.ActiveCall {
+func (w *wrapper) startParsed(ctx context.Context, a *recording.ActiveRecord, st *statement, method string, args []driver.NamedValue, t0 time.Time) *recording.ActiveCall {
 	t1 := time.Now()
-	c := a.StartCall(Service, method)
+	c := a.StartChild(recording.ParentFromContext(ctx), Service, method)
 	if c == nil {
 		a.AddOverhead(t1.Sub(t0))
 		return nil
@@ -103,8 +103,8 @@ func (w *wrapper) startParsed(a *recording.ActiveRecord, st *statement, method s
 }
 
 // startOp starts a call without a statement (BEGIN, COMMIT, PING…).
-func (w *wrapper) startOp(a *recording.ActiveRecord, op string) *recording.ActiveCall {
-	c := a.StartCall(Service, op)
+func (w *wrapper) startOp(ctx context.Context, a *recording.ActiveRecord, op string) *recording.ActiveCall {
+	c := a.StartChild(recording.ParentFromContext(ctx), Service, op)
 	if c == nil {
 		return nil
 	}

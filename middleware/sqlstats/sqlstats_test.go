@@ -686,3 +686,40 @@ func TestCancelledWhileRead(t *testing.T) {
 		}
 	}
 }
+
+// Statements run inside recording.Do are its children, transactions too.
+func TestParentCall(t *testing.T) {
+	db := openDB(t)
+	r := record(t, func(ctx context.Context) {
+		_ = recording.Do(ctx, "report", "Build", func(ctx context.Context) error {
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE users SET score = 3 WHERE id = 1"); err != nil {
+				t.Fatal(err)
+			}
+			return tx.Commit()
+		})
+		if _, err := db.ExecContext(ctx, "DELETE FROM users WHERE id = 3"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	parents := r.Parents()
+	for i, c := range r.Calls {
+		want := 0 // inside report.Build
+		if c.Service == "report" || c.Method == "DELETE users" {
+			want = -1
+		}
+		if parents[i] != want {
+			t.Errorf("%s %s: parent %d, want %d (calls %q)", c.Service, c.Method, parents[i], want, calls(r))
+		}
+	}
+	if len(r.Calls) < 5 {
+		t.Errorf("calls %q, want report, SELECT, BEGIN, UPDATE, COMMIT and DELETE", calls(r))
+	}
+}

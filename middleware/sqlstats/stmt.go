@@ -78,7 +78,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if a == nil {
 		return s.exec(ctx, args)
 	}
-	call := s.c.w.startStmt(a, s.query, false, args)
+	call := s.c.w.startStmt(ctx, a, s.query, false, args)
 	res, err := s.exec(ctx, args)
 	endExec(call, res, err)
 	return res, err
@@ -97,7 +97,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if a == nil {
 		return s.queryRows(ctx, args)
 	}
-	call := s.c.w.startStmt(a, s.query, false, args)
+	call := s.c.w.startStmt(ctx, a, s.query, false, args)
 	rows, err := s.queryRows(ctx, args)
 	return endQuery(ctx, s.c.txCtx, call, rows, err), err
 }

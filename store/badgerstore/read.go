@@ -108,10 +108,21 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 				}
 			}
 			var sum recording.Summary
+			skip := false
 			err := item.Value(func(v []byte) (err error) {
+				if q.TraceID.IsValid() {
+					// One trace: compare its ID before decoding.
+					if tid, ok := codec.SummaryTraceID(v); ok && tid != q.TraceID {
+						skip = true
+						return nil
+					}
+				}
 				sum, err = codec.DecodeSummary(v, nil)
 				return err
 			})
+			if skip {
+				continue
+			}
 			if err != nil {
 				s.damaged("summary", k, err)
 				continue

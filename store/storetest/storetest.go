@@ -112,6 +112,9 @@ func FullRecord(start time.Time, n uint32) *recording.Record {
 			c.Stack = append([]recording.Frame{{Function: "net/http.(*Client).Do", File: "/go/src/net/http/client.go", Line: 590}}, stack[1:]...)
 			c.Phases = []recording.Phase{{Name: "dns", Start: time.Millisecond, Duration: 100 * time.Microsecond}, {Name: "connect", Start: 1100 * time.Microsecond, Duration: 300 * time.Microsecond}}
 		}
+		if i == 2 {
+			c.ParentSpanID = r.Calls[1].SpanID // made inside the HTTP call
+		}
 		if i == 3 {
 			c.Running = true
 		}
@@ -285,6 +288,8 @@ func testErrors(t *testing.T, s store.Store) {
 		{MinDuration: -1},
 		{StatusClass: 6},
 		{Status: 1000},
+		{MaxDuration: -1},
+		{CallMethod: "SELECT t"},
 	} {
 		if _, err := s.List(ctx, q); !errors.Is(err, store.ErrInvalidQuery) {
 			t.Errorf("List(%+v) = %v, want ErrInvalidQuery", q, err)
@@ -349,6 +354,9 @@ func ids(sums []recording.Summary) []recording.ID {
 func testList(t *testing.T, s store.Store) {
 	start := base()
 	recs := Records(2, start, 5*time.Second, 400)
+	// Three records of one trace, far apart.
+	trace := recs[10].TraceID
+	recs[200].TraceID, recs[399].TraceID = trace, trace
 	// Write in shuffled batches: the order of writes must not matter.
 	shuffled := slices.Clone(recs)
 	rand.New(rand.NewPCG(5, 6)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
@@ -373,6 +381,13 @@ func testList(t *testing.T, s store.Store) {
 		{"errors only", store.Query{ErrorsOnly: true}},
 		{"warnings only", store.Query{WarningsOnly: true}},
 		{"combined", store.Query{Route: "GET /a/{id}", Method: "GET", StatusClass: 2, MinDuration: 5 * time.Millisecond, Since: start.Add(3 * time.Minute)}},
+		{"max duration", store.Query{MaxDuration: 10 * time.Millisecond}},
+		{"duration range", store.Query{MinDuration: 5 * time.Millisecond, MaxDuration: 20 * time.Millisecond}},
+		{"trace", store.Query{TraceID: trace}},
+		{"trace in a range", store.Query{TraceID: trace, Since: start.Add(time.Minute)}},
+		{"path contains, any case", store.Query{PathContains: "/P/1"}},
+		{"call service", store.Query{CallService: rpcs[0][0]}},
+		{"call service and method", store.Query{CallService: rpcs[1][0], CallMethod: rpcs[1][1]}},
 		{"nothing", store.Query{Route: "no such route"}},
 	}
 	for _, tt := range tests {

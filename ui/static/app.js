@@ -7,12 +7,6 @@
 
   var AppStats = (window.AppStats = {});
 
-  var PALETTE = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#0891b2',
-    '#db2777', '#65a30d', '#7c3aed', '#0d9488', '#ea580c'];
-  var PHASE_COLORS = {
-    dns: '#a855f7', connect: '#f59e0b', tls: '#14b8a6', send: '#3b82f6',
-    wait: '#cbd5e1', receive: '#22c55e'
-  };
 
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) {
@@ -40,85 +34,279 @@
   }
 
   // ---- Gantt chart ------------------------------------------------------
+  //
+  // The rows come from the page's data island ("gantt-data"): calls (or, in
+  // the trace view, records and their calls) in tree order, each with its
+  // parent row (p), depth (dp) and number of children (k). Folding a row
+  // hides the rows under it, in the chart and in the call list alike. The
+  // chart shows at most MAX_ROWS rows at once: the box around it scrolls,
+  // and only the rows in view are drawn (a vertical dataZoom follows the
+  // scroll position), so records of a thousand calls stay readable.
 
-  var gantt = null;
-  function ganttData() {
-    if (!gantt) {
-      var el = document.getElementById('gantt-data');
-      try {
-        gantt = el ? JSON.parse(el.textContent) : null;
-      } catch (e) {
-        gantt = null;
+  var ROW_H = 24, MAX_ROWS = 28, TOP = 30, BOTTOM = 50, CHROME = TOP + BOTTOM; // x axis on top, time slider below
+  // Phases are drawn in greys and browns, which no service has.
+  var PHASE_COLORS = {
+    dns: '#1e293b', connect: '#57534e', tls: '#78716c', send: '#94a3b8',
+    wait: '#cbd5e1', receive: '#475569', other: '#e7e5e4'
+  };
+  var RECORD_COLOR = '#334155';
+
+  var G = null;
+  function gantt() {
+    if (!G) {
+      var d = island('gantt-data', null) || {};
+      G = { d: d, calls: d.calls || [], colors: d.colors || ['#2563eb'], collapsed: {}, visible: [],
+        first: 0, shown: 0, crit: true, chart: null, bound: false };
+      G.numWidth = 0;
+      for (var i = 0; i < G.calls.length; i++) {
+        if (G.calls[i].c && G.calls[i].k) G.collapsed[i] = true;
+        G.numWidth = Math.max(G.numWidth, String(G.calls[i].n || '').length);
       }
-      if (!gantt) gantt = { calls: [], services: [], colors: PALETTE };
+      computeVisible();
     }
-    return gantt;
+    return G;
+  }
+  AppStats.gantt = gantt;
+
+  // computeVisible lists the rows not folded away: the island is in tree
+  // order, so a folded row's descendants are the rows after it that are
+  // deeper.
+  function computeVisible() {
+    var out = [], hide = -1;
+    for (var i = 0; i < G.calls.length; i++) {
+      var c = G.calls[i];
+      if (hide >= 0) {
+        if (c.dp > hide) continue;
+        hide = -1;
+      }
+      out.push(i);
+      if (G.collapsed[i] && c.k) hide = c.dp;
+    }
+    G.visible = out;
   }
 
-  AppStats.ganttLabel = function (i) {
-    var c = ganttData().calls[i];
+  // midEllipsis keeps the start and the end of s, the distinctive part of
+  // many call names, and drops the middle.
+  function midEllipsis(s, n) {
+    if (s.length <= n) return s;
+    var head = Math.ceil((n - 1) * 0.4);
+    return s.slice(0, head) + '…' + s.slice(s.length - (n - 1 - head));
+  }
+  AppStats.midEllipsis = midEllipsis;
+
+  AppStats.ganttLabel = function (pos) {
+    var g = gantt(), i = g.visible[pos], c = g.calls[i];
     if (!c) return '';
-    var s = c.s + ' ' + c.m;
-    if (s.length > 44) s = s.slice(0, 43) + '…';
-    return s;
-  };
-
-  var GANTT_ROWS = 40; // rows the Gantt chart shows before it scrolls
-
-  // ganttFill gives the Gantt chart its rows, from the data island: one
-  // item [row, start, end, service index, flags, row] per call; flags: 1
-  // error, 2 still running, 4 custom event.
-  AppStats.ganttFill = function (chart) {
-    var calls = ganttData().calls;
-    var rows = new Array(calls.length), labels = new Array(calls.length);
-    for (var i = 0; i < calls.length; i++) {
-      var c = calls[i];
-      var flags = (c.e ? 1 : 0) | (c.r ? 2 : 0) | (c.ev ? 4 : 0);
-      rows[i] = [i, c.st, c.ev ? c.st : c.st + c.d, c.si, flags, i];
-      labels[i] = String(i + 1);
+    var depth = Math.min(c.dp || 0, 10), pad = '';
+    for (var k = 0; k < depth; k++) pad += '\u2003';
+    var tog = c.k ? (g.collapsed[i] ? '▸ ' : '▾ ') : '   ';
+    var num = '';
+    if (c.n) { // numbers padded with figure spaces, so the tree lines up
+      num = '#' + c.n;
+      while (num.length <= g.numWidth + 1) num += '\u2007';
     }
-    var d = ganttData(), n = calls.length, fits = n <= GANTT_ROWS;
-    var end = fits ? 100 : GANTT_ROWS * 100 / n;
-    chart.setOption({
-      xAxis: { max: d.max_ms || null },
-      yAxis: { data: labels },
-      dataZoom: [{}, {}, { show: !fits, start: 0, end: end }, { disabled: fits, start: 0, end: end }],
-      series: [{ data: rows }]
-    });
+    return num + pad + tog + midEllipsis(c.s + ' ' + c.m, Math.max(18, 48 - 2 * depth));
   };
+
+  function ganttRows() {
+    var g = gantt(), n = g.visible.length, rows = new Array(n), labels = new Array(n);
+    for (var k = 0; k < n; k++) {
+      var i = g.visible[k], c = g.calls[i];
+      var flags = (c.e ? 1 : 0) | (c.r ? 2 : 0) | (c.ev ? 4 : 0) | (c.rec ? 8 : 0);
+      rows[k] = [k, c.st, c.ev ? c.st : c.st + c.d, c.si, flags, i];
+      labels[k] = String(k);
+    }
+    return { rows: rows, labels: labels };
+  }
+
+  // layoutGantt sizes the chart for the rows not folded away and gives it
+  // its data.
+  function layoutGantt() {
+    var g = gantt(), n = g.visible.length;
+    var wrap = document.getElementById('gantt-wrap'), space = document.getElementById('gantt-space');
+    var el = document.getElementById('chartGantt');
+    g.shown = Math.max(1, Math.min(n, MAX_ROWS));
+    var h = Math.max(g.shown, 3) * ROW_H + CHROME;
+    if (el && wrap && space) {
+      el.style.height = h + 'px';
+      wrap.style.height = h + 'px';
+      space.style.height = (h + Math.max(0, n - g.shown) * ROW_H) + 'px';
+    }
+    g.first = Math.max(0, Math.min(g.first, n - g.shown));
+    if (wrap && Math.round(wrap.scrollTop / ROW_H) !== g.first) wrap.scrollTop = g.first * ROW_H;
+    var r = ganttRows();
+    g.chart.resize();
+    // Labels are left-aligned, so that the tree's indentation shows: the
+    // grid starts after the widest label.
+    var lw = labelWidth(g.chart.getWidth() * 0.45);
+    g.chart.setOption({
+      grid: { left: lw + 14, right: 56, top: TOP, bottom: BOTTOM, containLabel: false },
+      xAxis: { max: g.d.max_ms || null },
+      yAxis: { data: r.labels, triggerEvent: true, axisLabel: { align: 'left', margin: lw + 6 } },
+      dataZoom: [{ zoomOnMouseWheel: 'ctrl', moveOnMouseWheel: false }, {},
+        { show: false, startValue: g.first, endValue: g.first + g.shown - 1 }],
+      series: [{ data: r.rows }]
+    });
+    document.body.dataset.ganttRows = String(n);
+  }
+
+  var measure = null;
+  // labelWidth is the width of the widest label of the rows not folded
+  // away, at most limit pixels.
+  function labelWidth(limit) {
+    var g = gantt();
+    if (!measure) measure = document.createElement('canvas').getContext('2d');
+    measure.font = '12px sans-serif';
+    var w = 60;
+    for (var k = 0; k < g.visible.length && w < limit; k++) {
+      w = Math.max(w, measure.measureText(AppStats.ganttLabel(k)).width);
+    }
+    return Math.ceil(Math.min(w, limit));
+  }
+
+  function scrollGantt() {
+    var g = gantt(), wrap = document.getElementById('gantt-wrap');
+    if (!g.chart || !wrap) return;
+    var first = Math.max(0, Math.min(Math.round(wrap.scrollTop / ROW_H), g.visible.length - g.shown));
+    if (first === g.first) return;
+    g.first = first;
+    g.chart.setOption({ dataZoom: [{}, {}, { startValue: first, endValue: first + g.shown - 1 }] });
+  }
+
+  // ganttFill gives the chart its rows, once it is made.
+  AppStats.ganttFill = function (chart) {
+    var g = gantt();
+    g.chart = chart;
+    layoutGantt();
+    if (g.bound) return;
+    g.bound = true;
+    chart.on('click', function (p) {
+      if (p.componentType === 'yAxis') {
+        var i = g.visible[Number(p.value)];
+        if (i !== undefined && g.calls[i].k) toggleRow(i);
+      } else if (p.componentType === 'series' && p.value) {
+        openRow(p.value[5]);
+      }
+    });
+    var wrap = document.getElementById('gantt-wrap'), pending = false;
+    if (wrap) {
+      wrap.addEventListener('scroll', function () {
+        if (pending) return;
+        pending = true;
+        requestAnimationFrame(function () { pending = false; scrollGantt(); });
+      });
+    }
+    var crit = document.getElementById('gantt-crit');
+    if (crit) {
+      crit.addEventListener('change', function () { g.crit = crit.checked; layoutGantt(); });
+    }
+    var fold = document.getElementById('gantt-fold');
+    if (fold) {
+      fold.addEventListener('click', function () {
+        var folding = fold.dataset.fold === '1';
+        g.collapsed = {};
+        if (folding) for (var i = 0; i < g.calls.length; i++) if (g.calls[i].k) g.collapsed[i] = true;
+        fold.dataset.fold = folding ? '0' : '1';
+        fold.textContent = folding ? 'Unfold all' : 'Fold all';
+        refold();
+      });
+    }
+  };
+
+  // toggleRow folds or unfolds row i, in the chart and in the list.
+  function toggleRow(i) {
+    var g = gantt();
+    if (g.collapsed[i]) delete g.collapsed[i]; else g.collapsed[i] = true;
+    refold();
+  }
+  AppStats.toggleRow = toggleRow;
+
+  function refold() {
+    var g = gantt();
+    computeVisible();
+    if (g.chart) layoutGantt();
+    var shown = {};
+    g.visible.forEach(function (i) { shown[i] = true; });
+    var items = document.querySelectorAll('#calls details.call[data-i]');
+    for (var k = 0; k < items.length; k++) {
+      var i = Number(items[k].dataset.i);
+      items[k].hidden = !shown[i];
+      var btn = items[k].querySelector('.ctog');
+      if (btn) {
+        btn.textContent = g.collapsed[i] ? '▸' : '▾';
+        btn.setAttribute('aria-expanded', g.collapsed[i] ? 'false' : 'true');
+      }
+    }
+  }
+
+  // openRow shows row i's call in the list (unfolding the rows above it,
+  // opening it and scrolling to it), or follows its link where the page
+  // has no list.
+  function openRow(i) {
+    var g = gantt(), c = g.calls[i];
+    if (!c) return;
+    var el = g.d.anchor && c.n ? document.getElementById(g.d.anchor + c.n) : null;
+    if (!el) {
+      if (c.u) location.href = c.u;
+      return;
+    }
+    var changed = false;
+    for (var p = c.p; p >= 0 && p !== undefined; p = g.calls[p].p) {
+      if (g.collapsed[p]) { delete g.collapsed[p]; changed = true; }
+    }
+    if (changed) refold();
+    el.open = true;
+    el.classList.remove('flash');
+    void el.offsetWidth; // restart the animation
+    el.classList.add('flash');
+    el.scrollIntoView({ block: 'center' });
+    if (history.replaceState) history.replaceState(null, '', '#' + el.id);
+  }
+  AppStats.openRow = openRow;
 
   AppStats.ganttItem = function (params, api) {
-    var d = ganttData();
-    var call = d.calls[params.dataIndex] || {};
+    var g = gantt();
+    var i = api.value(5), call = g.calls[i] || {};
     var row = api.value(0), st = api.value(1), en = api.value(2);
     var svc = api.value(3), flags = api.value(4);
     var p0 = api.coord([st, row]), p1 = api.coord([en, row]);
     var band = api.size([0, 1])[1];
-    var h = Math.max(4, Math.min(16, band * 0.62));
+    var h = Math.max(4, Math.min(14, band * 0.58));
     var cs = params.coordSys;
     var clip = { x: cs.x, y: cs.y, width: cs.width, height: cs.height };
-    var color = d.colors[svc % d.colors.length];
+    var color = (flags & 8) ? RECORD_COLOR : g.colors[svc % g.colors.length];
+    var onPath = !!(call.cp && call.cp.length);
+    var dim = g.crit && !onPath && !(flags & 8);
     var children = [];
     if (flags & 4) { // a custom event: a diamond at its time
       var cx = p0[0], cy = p0[1], r = h / 2;
       if (cx < cs.x || cx > cs.x + cs.width || cy < cs.y || cy > cs.y + cs.height) return null;
       children.push({ type: 'polygon', shape: { points: [[cx, cy - r], [cx + r, cy], [cx, cy + r], [cx - r, cy]] },
-        style: { fill: color, stroke: '#1e293b', lineWidth: 1 } });
+        style: { fill: color, stroke: '#1e293b', lineWidth: 1, opacity: dim ? 0.5 : 1 } });
       return { type: 'group', children: children };
     }
     var rect = echarts.graphic.clipRectByRect(
       { x: p0[0], y: p0[1] - h / 2, width: Math.max(p1[0] - p0[0], 2), height: h }, clip);
     if (!rect) return null;
-    var style = { fill: color, opacity: (flags & 2) ? 0.55 : 0.9 };
+    var style = { fill: color, opacity: (flags & 2) ? 0.55 : (dim ? 0.4 : 0.92) };
+    if (flags & 8) { style.fill = '#e2e8f0'; style.stroke = RECORD_COLOR; style.lineWidth = 1.5; style.opacity = 1; }
     if (flags & 1) { style.stroke = '#dc2626'; style.lineWidth = 2; }
     if (flags & 2) { style.stroke = '#334155'; style.lineWidth = 1; style.lineDash = [3, 2]; }
     children.push({ type: 'rect', shape: rect, style: style });
     (call.ph || []).forEach(function (p) {
       var a = api.coord([p.s, row]), b = api.coord([p.s + p.d, row]);
       var pr = echarts.graphic.clipRectByRect(
-        { x: a[0], y: p0[1] + h / 2 - h * 0.4, width: Math.max(b[0] - a[0], 1), height: h * 0.4 }, clip);
-      if (pr) children.push({ type: 'rect', shape: pr, style: { fill: PHASE_COLORS[p.n] || '#94a3b8' } });
+        { x: a[0], y: p0[1] + h / 2 - h * 0.38, width: Math.max(b[0] - a[0], 1), height: h * 0.38 }, clip);
+      if (pr) children.push({ type: 'rect', shape: pr, style: { fill: PHASE_COLORS[p.n] || PHASE_COLORS.other, opacity: dim ? 0.5 : 1 } });
     });
+    if (g.crit && onPath) {
+      call.cp.forEach(function (s) {
+        var a = api.coord([s[0], row]), b = api.coord([s[1], row]);
+        var cr = echarts.graphic.clipRectByRect(
+          { x: a[0], y: p0[1] - h / 2 - 3, width: Math.max(b[0] - a[0], 1), height: 3 }, clip);
+        if (cr) children.push({ type: 'rect', shape: cr, style: { fill: '#0f172a' } });
+      });
+    }
     if (flags & 1) {
       var ex = Math.min(rect.x + rect.width + 6, cs.x + cs.width - 3);
       children.push({ type: 'circle', shape: { cx: ex, cy: p0[1], r: 3.5 }, style: { fill: '#dc2626' } });
@@ -127,13 +315,21 @@
   };
 
   AppStats.ganttTooltip = function (p) {
-    var c = ganttData().calls[p.dataIndex];
+    var g = gantt(), c = p && p.value ? g.calls[p.value[5]] : null;
     if (!c) return '';
-    var out = '<div class="tt"><div class="tt-title">#' + esc(c.n) + ' <b>' + esc(c.s) + '</b> ' + esc(c.m) + '</div>';
+    var out = '<div class="tt"><div class="tt-title">' + (c.n ? '#' + esc(c.n) + ' ' : '') +
+      '<b>' + esc(c.s) + '</b> ' + esc(c.m) + '</div>';
     out += '<div>offset <b>' + fmtMS(c.st) + '</b>';
     out += c.ev ? ' · event' : ' · duration <b>' + fmtMS(c.d) + '</b>';
+    if (c.k && !c.ev && !c.rec) out += ' · self <b>' + fmtMS(c.sf) + '</b>';
     out += '</div>';
     if (!c.ev) out += '<div>sent ' + fmtBytes(c.rq) + ' · received ' + fmtBytes(c.rs) + '</div>';
+    if (c.cp && c.cp.length) {
+      var t = 0;
+      c.cp.forEach(function (s) { t += s[1] - s[0]; });
+      out += '<div>on the critical path for <b>' + fmtMS(t) + '</b></div>';
+    }
+    if (c.dup) out += '<div class="tt-warn">one of ' + esc(c.dup) + ' identical calls (N+1)</div>';
     if (c.r) out += '<div class="tt-warn">still running when the request ended</div>';
     if (c.ph && c.ph.length) {
       out += '<div class="tt-phases">' + c.ph.map(function (x) {
@@ -144,6 +340,7 @@
       var e = c.e.length > 200 ? c.e.slice(0, 199) + '…' : c.e;
       out += '<div class="tt-err">' + esc(e) + '</div>';
     }
+    if (c.u && !c.rec) out += '<div class="muted">it caused a request recorded here: see the call</div>';
     return out + '</div>';
   };
 
@@ -185,6 +382,13 @@
   function onClick(ev) {
     var t = ev.target;
     if (!(t instanceof Element)) return;
+    var ctog = t.closest('button.ctog');
+    if (ctog) {
+      // Inside a call's summary: fold its children, do not open it.
+      ev.preventDefault();
+      toggleRow(Number(ctog.dataset.i));
+      return;
+    }
     var tog = t.closest('button.toggle');
     if (tog) {
       var on = tog.getAttribute('aria-expanded') !== 'true';
@@ -232,7 +436,22 @@
     this.status.className = 'live-status ' + s;
     this.status.textContent = text || s;
     document.body.dataset.liveState = s;
+    showPaused();
   };
+
+  // showPaused makes a paused recorder visible at a glance: the header's
+  // badge, and the live dot turns amber. The stats fragment says whether
+  // the recorder is paused (it may be paused from another window).
+  function showPaused() {
+    var kpi = document.getElementById('recorder-kpi');
+    if (!kpi) return;
+    var paused = kpi.dataset.paused === '1';
+    var badge = document.getElementById('paused-badge');
+    if (badge) badge.hidden = !paused;
+    var st = document.getElementById('live-status');
+    if (st) st.classList.toggle('paused', paused);
+    document.body.dataset.paused = paused ? '1' : '0';
+  }
 
   Live.prototype.connect = function () {
     var self = this;
@@ -300,9 +519,14 @@
     this.lastRefresh = Date.now();
     var w = document.body.dataset.window || '';
     var params = new URLSearchParams(location.search);
-    var paged = params.has('before');
+    var paged = params.has('before') || (params.get('offset') || '0') !== '0';
+    // The history keeps its filters and sort; the window (a custom range
+    // too) is the page's.
     var hq = new URLSearchParams();
-    ['route', 'status', 'min_ms', 'error', 'limit'].forEach(function (k) { if (params.get(k)) hq.set(k, params.get(k)); });
+    params.forEach(function (v, k) {
+      if (v && ['window', 'from', 'to', 'before', 'offset', 'q'].indexOf(k) < 0) hq.set(k, v);
+    });
+    if (params.get('q') && !/^[0-9a-f]{32}$/.test(params.get('q'))) hq.set('q', params.get('q'));
     hq.set('window', w);
     var jobs = [
       get('part/stats?window=' + encodeURIComponent(w), false),
@@ -314,6 +538,7 @@
       if (stats) {
         stats.innerHTML = res[0];
         restoreExpanded(stats);
+        showPaused();
       }
       var hist = document.getElementById('history-section');
       if (hist && res[1] !== null) {
@@ -344,24 +569,158 @@
 
   // The dashboard charts' data: the api/series answer and the histogram's
   // labels and counts, from the page's JSON islands.
-  AppStats.fillRequests = function (c) {
-    var b = island('series-data', {}).buckets || [];
-    c.setOption({ series: [
-      { data: b.map(function (x) { return [x.start_unix_ms, x.requests]; }) },
-      { data: b.map(function (x) { return [x.start_unix_ms, x.errors]; }) }
-    ] });
-  };
-  AppStats.fillLatency = function (c) {
-    var b = island('series-data', {}).buckets || [];
-    var pick = function (k) {
-      return b.map(function (x) { return [x.start_unix_ms, x.requests ? x[k] : '-']; });
+  function seriesData() { return island('series-data', {}); }
+
+  // partialMark marks the last bucket when it has not ended yet: its
+  // counts are not a drop in traffic, only an unfinished bucket.
+  function partialMark(sd) {
+    var b = sd.buckets || [], step = sd.step_ms || 0;
+    if (!b.length || !step) return {};
+    var last = b[b.length - 1].start_unix_ms, now = Date.now();
+    if (last + step <= now) return { data: [] };
+    return {
+      silent: true, itemStyle: { color: 'rgba(148,163,184,0.16)' },
+      label: { show: true, position: 'insideTop', color: '#64748b', fontSize: 10, formatter: 'so far' },
+      data: [[{ xAxis: last }, { xAxis: last + step }]]
     };
-    c.setOption({ series: [{ data: pick('p50_ms') }, { data: pick('p95_ms') }, { data: pick('p99_ms') }] });
+  }
+
+  // timeAxis gives a time axis the window's extent, so that an empty or
+  // sparse chart still spans the window and its first label is not cut.
+  function timeAxis(sd) {
+    var w = sd.window || {};
+    var a = Date.parse(w.since), z = Date.parse(w.until);
+    return {
+      min: isNaN(a) ? null : a, max: isNaN(z) ? null : z,
+      axisLabel: { alignMinLabel: 'left', alignMaxLabel: 'right', hideOverlap: true, color: '#64748b' }
+    };
+  }
+
+  // points returns a line's data, with the points that stand alone (no
+  // value on either side) drawn as dots: a line through one point is
+  // invisible.
+  function points(b, value) {
+    var out = new Array(b.length);
+    for (var i = 0; i < b.length; i++) {
+      var v = value(b[i]);
+      var alone = v !== '-' && (i === 0 || value(b[i - 1]) === '-') && (i === b.length - 1 || value(b[i + 1]) === '-');
+      out[i] = alone ? { value: [b[i].start_unix_ms, v], symbol: 'circle', symbolSize: 7 } : [b[i].start_unix_ms, v];
+    }
+    return out;
+  }
+
+  AppStats.fillRequests = function (c) {
+    var sd = seriesData(), b = sd.buckets || [];
+    c.setOption({
+      xAxis: timeAxis(sd),
+      series: [
+        { data: points(b, function (x) { return x.requests; }), showSymbol: true, symbolSize: 0, markArea: partialMark(sd) },
+        { data: points(b, function (x) { return x.errors; }), showSymbol: true, symbolSize: 0 }
+      ]
+    });
+    clickable(c, 'requests');
   };
+
+  var latencyLog = false;
+  try { latencyLog = localStorage.getItem('appstats.latencyLog') === '1'; } catch (e) { /* no storage */ }
+
+  AppStats.fillLatency = function (c) {
+    var sd = seriesData(), b = sd.buckets || [];
+    var pick = function (k) {
+      return points(b, function (x) { return x.requests && (!latencyLog || x[k] > 0) ? x[k] : '-'; });
+    };
+    c.setOption({
+      xAxis: timeAxis(sd),
+      yAxis: { type: latencyLog ? 'log' : 'value', logBase: 10, min: latencyLog ? 'dataMin' : null },
+      series: [
+        { data: pick('p50_ms'), showSymbol: true, symbolSize: 0, markArea: partialMark(sd) },
+        { data: pick('p95_ms'), showSymbol: true, symbolSize: 0 },
+        { data: pick('p99_ms'), showSymbol: true, symbolSize: 0 }
+      ]
+    });
+    var btn = document.getElementById('latency-log');
+    if (btn) btn.setAttribute('aria-pressed', latencyLog ? 'true' : 'false');
+    document.body.dataset.latencyScale = latencyLog ? 'log' : 'linear';
+    clickable(c, 'latency');
+  };
+
   AppStats.fillHistogram = function (c) {
     var h = island('hist-data', {});
-    c.setOption({ xAxis: [{ data: h.labels || [] }], series: [{ data: h.counts || [] }] });
+    c.setOption({
+      xAxis: [{ data: h.labels || [], axisLabel: { interval: 0, rotate: 40, fontSize: 10, color: '#64748b' } }],
+      series: [{ data: h.counts || [] }]
+    });
+    clickable(c, 'histogram');
   };
+
+  // historyURL is the dashboard's URL with the history's parameters
+  // changed: set ones set, null ones removed, the paging reset.
+  function historyURL(set) {
+    var p = new URLSearchParams(location.search);
+    p.delete('before');
+    p.delete('offset');
+    Object.keys(set).forEach(function (k) {
+      if (set[k] === null) p.delete(k); else p.set(k, set[k]);
+    });
+    return '?' + p.toString() + '#history';
+  }
+  AppStats.historyURL = historyURL;
+
+  // clickable makes a click in a chart list the requests behind the point:
+  // a time bucket's (the slowest first on the latency chart), or a
+  // histogram bucket's.
+  function clickable(c, kind) {
+    if (c.__appstatsClick) return;
+    c.__appstatsClick = true;
+    c.getZr().on('click', function (e) {
+      var at = [e.offsetX, e.offsetY];
+      if (!c.containPixel({ gridIndex: 0 }, at)) return;
+      var v = c.convertFromPixel({ gridIndex: 0 }, at);
+      if (!v) return;
+      if (kind === 'histogram') {
+        var h = island('hist-data', {}), le = h.le_ms || [], i = Math.round(v[0]);
+        if (i < 0 || i >= le.length) return;
+        location.href = historyURL({
+          min_ms: i > 0 ? String(le[i - 1]) : null,
+          max_ms: le[i] ? String(le[i]) : null,
+          sort: 'duration', since: null, until: null
+        });
+        return;
+      }
+      var sd = seriesData(), b = sd.buckets || [], step = sd.step_ms || 0;
+      for (var k = 0; k < b.length; k++) {
+        var a = b[k].start_unix_ms;
+        if (v[0] >= a && v[0] < a + step) {
+          location.href = historyURL({
+            since: String(a), until: String(a + step),
+            sort: kind === 'latency' ? 'duration' : null, min_ms: null, max_ms: null
+          });
+          return;
+        }
+      }
+    });
+  }
+
+  // ---- In-flight page ---------------------------------------------------
+
+  // startActive refreshes the in-flight table every 2 s while the page is
+  // visible and "refresh" is checked, keeping open rows open.
+  function startActive() {
+    var box = document.getElementById('active-section');
+    var auto = document.getElementById('active-auto');
+    if (!box) return;
+    var busy = false;
+    setInterval(function () {
+      if (busy || document.hidden || (auto && !auto.checked)) return;
+      busy = true;
+      get('part/active?limit=' + encodeURIComponent(box.dataset.limit || '50'), false).then(function (html) {
+        box.innerHTML = html;
+        restoreExpanded(box);
+        localizeTimes(box);
+        document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
+      }).catch(function () { /* the next tick tries again */ }).then(function () { busy = false; });
+    }, 2000);
+  }
 
   function updateCharts(series) {
     var el = document.getElementById('series-data');
@@ -387,6 +746,44 @@
       clearTimeout(rt);
       rt = setTimeout(resizeCharts, 100);
     });
+    var m = /^#call-(\d+)$/.exec(location.hash);
+    if (m && document.getElementById('gantt-data')) {
+      var g = gantt();
+      for (var i = 0; i < g.calls.length; i++) if (g.calls[i].n === Number(m[1])) { openRow(i); break; }
+    }
+    if (document.body.dataset.page === 'active') startActive();
+    showPaused();
+    var logBtn = document.getElementById('latency-log');
+    if (logBtn) {
+      logBtn.addEventListener('click', function () {
+        latencyLog = !latencyLog;
+        try { localStorage.setItem('appstats.latencyLog', latencyLog ? '1' : '0'); } catch (e) { /* no storage */ }
+        var lc = chart('chartLatency');
+        if (lc) AppStats.fillLatency(lc);
+      });
+    }
+    var rf = document.getElementById('range-form');
+    if (rf) {
+      // The server fills the inputs in UTC; show them in local time.
+      ['from', 'to'].forEach(function (n) {
+        var el = rf.elements[n], t = el && el.value ? Date.parse(el.value + 'Z') : NaN;
+        if (isNaN(t)) return;
+        var d = new Date(t), pad = function (x) { return (x < 10 ? '0' : '') + x; };
+        el.value = d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' +
+          pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+      });
+      // datetime-local values are the browser's local time: send them as
+      // Unix milliseconds, which the server reads without a time zone.
+      rf.addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        var p = new URLSearchParams();
+        var from = Date.parse(rf.elements.from.value), to = rf.elements.to.value ? Date.parse(rf.elements.to.value) : NaN;
+        if (isNaN(from)) return;
+        p.set('from', String(from));
+        if (!isNaN(to)) p.set('to', String(to));
+        location.href = '?' + p.toString();
+      });
+    }
     if (document.body.dataset.live === '1' && window.EventSource) {
       var live = new Live();
       AppStats.live = live;

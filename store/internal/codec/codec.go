@@ -249,7 +249,13 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		if c.Event {
 			flags |= 2
 		}
+		if c.ParentSpanID.IsValid() {
+			flags |= 4 // the parent's span ID follows
+		}
 		e.u(flags)
+		if flags&4 != 0 {
+			e.raw(c.ParentSpanID[:])
+		}
 	}
 	e.i(int64(r.DroppedCalls))
 	e.n(len(r.Warnings))
@@ -378,6 +384,12 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 		flags := d.u()
 		c.Running = flags&1 != 0
 		c.Event = flags&2 != 0
+		if flags&4 != 0 {
+			d.raw(c.ParentSpanID[:])
+		}
+		if flags&^7 != 0 {
+			d.fail(fmt.Errorf("unknown call flags %#x", flags))
+		}
 	}
 	r.DroppedCalls = d.int()
 	if n := d.n(7); n > 0 {
@@ -398,6 +410,18 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// SummaryTraceID returns the trace ID of an encoded summary without
+// decoding the rest, for scans that look for one trace; ok is false for
+// bytes that are not a summary of this encoding.
+func SummaryTraceID(b []byte) (id recording.TraceID, ok bool) {
+	const at = 2 + len(recording.ID{}) // tag, version, record ID
+	if len(b) < at+len(id) || b[0] != tagSummary || b[1] != codecV1 {
+		return id, false
+	}
+	copy(id[:], b[at:])
+	return id, true
 }
 
 // AppendSummary appends the summary encoding: recording.Summary's fields,

@@ -213,6 +213,20 @@ func BenchmarkDecodeSummary(b *testing.B) {
 	}
 }
 
+func TestSummaryTraceID(t *testing.T) {
+	r := storetest.FullRecord(time.Unix(1700000000, 5), 1)
+	sum := r.Summary()
+	b := AppendSummary(nil, &sum, CallDurations(r, &sum))
+	if id, ok := SummaryTraceID(b); !ok || id != r.TraceID {
+		t.Errorf("SummaryTraceID = %s, %v; want %s", id, ok, r.TraceID)
+	}
+	for _, bad := range [][]byte{nil, b[:20], AppendRecord(nil, r)} {
+		if _, ok := SummaryTraceID(bad); ok {
+			t.Errorf("SummaryTraceID(%.20x…) ok", bad)
+		}
+	}
+}
+
 // BenchmarkDecodeOverall decodes what Series needs of a summary, against
 // BenchmarkDecodeSummary's full decode; "long" is a 404 of a 2,000-byte
 // path, as a scan of random paths records.

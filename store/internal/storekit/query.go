@@ -25,6 +25,10 @@ func Limit(q *store.Query) (int, error) {
 		return 0, InvalidQuery("negative limit")
 	case q.MinDuration < 0:
 		return 0, InvalidQuery("negative minimum duration")
+	case q.MaxDuration < 0:
+		return 0, InvalidQuery("negative maximum duration")
+	case q.CallMethod != "" && q.CallService == "":
+		return 0, InvalidQuery("a call method needs its service")
 	case q.StatusClass < 0 || q.StatusClass > 5:
 		return 0, InvalidQuery("status class must be 1 to 5")
 	case q.Status < 0 || q.Status > 999:
@@ -47,10 +51,54 @@ func Matches(q *store.Query, s *recording.Summary) bool {
 		q.StatusClass != 0 && s.Status/100 != q.StatusClass,
 		q.MinDuration > 0 && s.Duration < q.MinDuration,
 		q.ErrorsOnly && !s.HasError(),
-		q.WarningsOnly && s.Warnings == 0:
+		q.WarningsOnly && s.Warnings == 0,
+		q.MaxDuration > 0 && s.Duration > q.MaxDuration,
+		q.TraceID.IsValid() && s.TraceID != q.TraceID,
+		q.PathContains != "" && !containsFold(s.Path, q.PathContains),
+		q.CallService != "" && !madeCall(s, q.CallService, q.CallMethod):
 		return false
 	}
 	return true
+}
+
+// madeCall reports whether s counts a call of service (and method, unless
+// it is empty).
+func madeCall(s *recording.Summary, service, method string) bool {
+	for i := range s.RPCs {
+		if r := &s.RPCs[i]; r.Service == service && (method == "" || r.Method == method) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether sub is within s, ASCII letters matched
+// without regard to case, without allocating.
+func containsFold(s, sub string) bool {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		if equalFoldASCII(s[i:i+n], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFoldASCII(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x != y && lower(x) != lower(y) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // ResolveWindow fills a zero w.Until with now and checks that the window is

@@ -1,0 +1,175 @@
+package recording_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+func TestActive(t *testing.T) {
+	rec := recording.New(recording.WithSinks(discard))
+	defer closeRec(t, rec)
+	start := time.Now().Add(-2 * time.Second)
+	var ars []*recording.ActiveRecord
+	var ctxs []context.Context
+	for i := range 3 {
+		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{
+			Kind: recording.KindHTTP, Method: "GET", Path: fmt.Sprintf("/r%d", i), Start: start.Add(time.Duration(i) * time.Millisecond),
+		})
+		ars, ctxs = append(ars, ar), append(ctxs, ctx)
+	}
+	recording.StartCall(ctxs[1], "sql", "SELECT done").End(nil)
+	running := recording.StartCall(ctxs[1], "http", "GET slow")
+	_ = recording.Do(ctxs[1], "report", "Build", func(ctx context.Context) error {
+		recording.StartCall(ctx, "cache", "Get").End(nil)
+		return nil
+	})
+
+	recs, unlisted := rec.Active(0, 0)
+	if unlisted != 0 || len(recs) != 3 {
+		t.Fatalf("Active: %d records, %d unlisted; want 3, 0", len(recs), unlisted)
+	}
+	for i, r := range recs {
+		if want := fmt.Sprintf("/r%d", i); r.Path != want || r.Method != "GET" || r.ID.IsZero() || r.Duration < time.Second {
+			t.Errorf("record %d: path %q method %q id %s duration %v", i, r.Path, r.Method, r.ID, r.Duration)
+		}
+	}
+	r1 := recs[1]
+	if len(r1.Calls) != 4 || r1.Calls[0].Running || !r1.Calls[1].Running || r1.Calls[1].Duration <= 0 {
+		t.Fatalf("calls so far %+v", r1.Calls)
+	}
+	if ps := r1.Parents(); ps[3] != 2 {
+		t.Errorf("parents of the calls so far %v, want cache.Get under report.Build", ps)
+	}
+	// Bounded: two records, one call each.
+	recs, unlisted = rec.Active(2, 1)
+	if len(recs) != 2 || unlisted != 1 || len(recs[1].Calls) != 1 || recs[1].DroppedCalls != 3 {
+		t.Errorf("Active(2, 1): %d records, %d unlisted, calls %d, dropped %d", len(recs), unlisted, len(recs[1].Calls), recs[1].DroppedCalls)
+	}
+
+	running.End(nil)
+	ars[1].Finish()
+	recs, _ = rec.Active(0, 0)
+	if len(recs) != 2 || recs[0].Path != "/r0" || recs[1].Path != "/r2" {
+		t.Errorf("after one finished: %+v", recs)
+	}
+	ars[0].Finish()
+	ars[2].Finish()
+	if recs, n := rec.Active(0, 0); len(recs) != 0 || n != 0 {
+		t.Errorf("after all finished: %d records, %d unlisted", len(recs), n)
+	}
+}
+
+// More requests than the table holds: the others are counted, and the
+// count goes back down as they finish.
+func TestActiveOverflow(t *testing.T) {
+	rec := recording.New(recording.WithSinks(discard))
+	defer closeRec(t, rec)
+	const n = 1100
+	ars := make([]*recording.ActiveRecord, n)
+	for i := range ars {
+		_, ars[i] = rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	}
+	recs, unlisted := rec.Active(0, 0)
+	if len(recs)+unlisted != n || len(recs) < 1000 {
+		t.Errorf("%d listed + %d unlisted, want %d in all, most of them listed", len(recs), unlisted, n)
+	}
+	for _, ar := range ars {
+		ar.Finish()
+	}
+	if recs, unlisted := rec.Active(0, 0); len(recs) != 0 || unlisted != 0 {
+		t.Errorf("after all finished: %d listed, %d unlisted", len(recs), unlisted)
+	}
+}
+
+// Listing while requests start, make calls and finish: no race, no
+// finished request listed.
+func TestActiveConcurrent(t *testing.T) {
+	rec := recording.New(recording.WithSinks(discard))
+	defer closeRec(t, rec)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: fmt.Sprintf("/w%d", w)})
+				for j := range 5 {
+					c := recording.StartCall(ctx, "svc", fmt.Sprint(j))
+					c.SetAttr("k", "v")
+					c.End(nil)
+				}
+				ar.Record().Route = "GET /w"
+				ar.Finish()
+			}
+		}()
+	}
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		recs, _ := rec.Active(0, 0)
+		for _, r := range recs {
+			if r.Path == "" || len(r.Calls) > 5 {
+				t.Fatalf("snapshot %+v", r)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+func TestPausedCounted(t *testing.T) {
+	rec := recording.New(recording.WithSinks(discard), recording.WithSampleRate(0))
+	defer closeRec(t, rec)
+	rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	rec.SetPaused(true)
+	rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	if st := rec.Stats(); st.SampledOut != 1 || st.PausedOut != 2 || !st.Paused {
+		t.Errorf("sampled out %d, paused out %d, paused %v; want 1, 2, true", st.SampledOut, st.PausedOut, st.Paused)
+	}
+}
+
+// The requests in flight are redacted as finished records are: a page
+// listing them shows no secret the stored record would hide.
+func TestActiveRedacted(t *testing.T) {
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+	rec := recording.New(recording.WithSinks(discard))
+	defer closeRec(t, rec)
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: "/reset/" + jwt})
+	defer ar.Finish()
+	recording.StartCall(ctx, "sql", "SELECT users").End(errors.New(`near "'SECOND_LIT'": syntax error`))
+	c := recording.StartCall(ctx, "http", "GET api.example.com/x")
+	c.SetRequest("GET https://api.example.com/x?token=URLSECRET&q=go")
+	c.SetAttrs(recording.Attr{Key: "db.query.parameter.pin", Value: "1234"})
+	defer c.End(nil)
+
+	recs, _ := rec.Active(0, 0)
+	if len(recs) != 1 || len(recs[0].Calls) != 2 {
+		t.Fatalf("Active: %+v", recs)
+	}
+	r := recs[0]
+	if r.Path != "/reset/[REDACTED]" {
+		t.Errorf("path %q", r.Path)
+	}
+	if got := r.Calls[0].Error; got != `near "[REDACTED]": syntax error` {
+		t.Errorf("call error %q", got)
+	}
+	if got := r.Calls[1].Request; strings.Contains(got, "URLSECRET") || !strings.Contains(got, "q=go") {
+		t.Errorf("call request %q", got)
+	}
+	if got := r.Calls[1].Attrs[0].Value; got != recording.Redacted {
+		t.Errorf("secret attribute %q", got)
+	}
+}

@@ -1,0 +1,241 @@
+package ui
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// In-flight requests (x/net/trace's "active" requests): the requests the
+// recorder is recording now, with their calls so far, from
+// [recording.Recorder.Active].
+
+const (
+	defaultActiveLimit = 50
+	maxActiveLimit     = 200
+	defaultActiveCalls = 50
+	maxActiveCalls     = 200
+	// maxActiveCallsTotal bounds the calls of one answer, all records
+	// together (about 200 bytes each in JSON).
+	maxActiveCallsTotal = 5000
+)
+
+type activeJSON struct {
+	At       string             `json:"at"`
+	Active   []activeRecordJSON `json:"active"`
+	Unlisted int                `json:"unlisted"`
+	Paused   bool               `json:"paused"`
+}
+
+type activeRecordJSON struct {
+	ID           string           `json:"id"`
+	TraceID      string           `json:"trace_id"`
+	Kind         string           `json:"kind"`
+	Start        string           `json:"start"`
+	RunningMS    float64          `json:"running_ms"`
+	Method       string           `json:"method"`
+	Path         string           `json:"path"`
+	Instance     string           `json:"instance,omitempty"`
+	CallCount    int              `json:"call_count"`
+	CallsRunning int              `json:"calls_running"`
+	Calls        []activeCallJSON `json:"calls"`
+	// CallsOmitted counts calls made so far and not listed: over the
+	// answer's bounds, or over the recorder's MaxCalls.
+	CallsOmitted int `json:"calls_omitted"`
+}
+
+type activeCallJSON struct {
+	Service    string  `json:"service"`
+	Method     string  `json:"method"`
+	StartMS    float64 `json:"start_ms"`
+	DurationMS float64 `json:"duration_ms"`
+	Running    bool    `json:"running,omitempty"`
+	Event      bool    `json:"event,omitempty"`
+	Error      string  `json:"error,omitempty"`
+	Parent     *int    `json:"parent,omitempty"`
+}
+
+// activeParams reads ?limit= (records) and ?calls= (calls per record).
+func activeParams(r *http.Request) (limit, calls int, err error) {
+	q := r.URL.Query()
+	limit, calls = defaultActiveLimit, defaultActiveCalls
+	for _, p := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{{"limit", &limit, maxActiveLimit}, {"calls", &calls, maxActiveCalls}} {
+		s := q.Get(p.name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil && !isBigInt(s) {
+			return 0, 0, fmt.Errorf("%s %q: not a number", p.name, s)
+		}
+		if err != nil || n > p.max {
+			n = p.max
+		}
+		if n < 1 {
+			return 0, 0, fmt.Errorf("%s %q: must be at least 1", p.name, s)
+		}
+		*p.dst = n
+	}
+	return limit, calls, nil
+}
+
+// activeRecords lists the requests in flight within the bounds.
+func (h *handler) activeRecords(limit, calls int) ([]recording.Record, int) {
+	recs, unlisted := h.cfg.rec.Active(limit, calls)
+	// Over the total bound, later records keep fewer calls.
+	left := maxActiveCallsTotal
+	for i := range recs {
+		r := &recs[i]
+		if len(r.Calls) > left {
+			r.DroppedCalls += len(r.Calls) - left
+			r.Calls = r.Calls[:left]
+		}
+		left -= len(r.Calls)
+	}
+	return recs, unlisted
+}
+
+func toActiveJSON(recs []recording.Record, unlisted int, paused bool, now time.Time) activeJSON {
+	out := activeJSON{At: rfc3339(now), Active: make([]activeRecordJSON, 0, len(recs)), Unlisted: unlisted, Paused: paused}
+	for i := range recs {
+		r := &recs[i]
+		a := activeRecordJSON{
+			ID: r.ID.String(), TraceID: r.TraceID.String(), Kind: r.Kind.String(), Start: rfc3339(r.Start),
+			RunningMS: ms(r.Duration), Method: r.Method, Path: r.Path, Instance: r.Instance,
+			CallCount: len(r.Calls) + r.DroppedCalls, Calls: make([]activeCallJSON, len(r.Calls)),
+			CallsOmitted: r.DroppedCalls,
+		}
+		parents := r.Parents()
+		for j := range r.Calls {
+			c := &r.Calls[j]
+			cj := activeCallJSON{Service: c.Service, Method: c.Method, StartMS: ms(c.Start), DurationMS: ms(c.Duration),
+				Running: c.Running, Event: c.Event, Error: c.Error}
+			if p := parents[j]; p >= 0 {
+				cj.Parent = &p
+			}
+			if c.Running {
+				a.CallsRunning++
+			}
+			a.Calls[j] = cj
+		}
+		out.Active = append(out.Active, a)
+	}
+	return out
+}
+
+// apiActive serves GET api/active.
+func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.rec == nil {
+		h.fail(w, r, http.StatusNotFound, "no recorder is attached to this dashboard (ui.WithRecorder)")
+		return
+	}
+	limit, calls, err := activeParams(r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	recs, unlisted := h.activeRecords(limit, calls)
+	writeJSON(w, http.StatusOK, toActiveJSON(recs, unlisted, h.cfg.rec.Paused(), time.Now()))
+}
+
+// The in-flight page.
+
+type activeView struct {
+	pageMeta
+	Section activeSection
+}
+
+type activeSection struct {
+	Rows     []activeRow
+	Unlisted int
+	Paused   bool
+	Limit    int
+}
+
+type activeRow struct {
+	ID      string
+	Method  string
+	Path    string
+	Kind    string
+	Running time.Duration
+	Start   time.Time
+	Calls   []activeCallRow
+	Total   int // calls so far
+	Open    int // calls running now
+	Omitted int
+}
+
+type activeCallRow struct {
+	Num     int
+	Depth   int
+	Color   int
+	Service string
+	Method  string
+	Start   time.Duration
+	Dur     time.Duration
+	Running bool
+	Event   bool
+	Error   string
+}
+
+func (h *handler) activeSection(limit, calls int) activeSection {
+	recs, unlisted := h.activeRecords(limit, calls)
+	s := activeSection{Unlisted: unlisted, Paused: h.cfg.rec.Paused(), Limit: limit}
+	for i := range recs {
+		r := &recs[i]
+		row := activeRow{ID: r.ID.String(), Method: r.Method, Path: r.Path, Kind: r.Kind.String(), Running: r.Duration,
+			Start: r.Start, Total: len(r.Calls) + r.DroppedCalls, Omitted: r.DroppedCalls}
+		tree := buildTree(r)
+		for _, j := range tree.order {
+			c := &r.Calls[j]
+			if c.Running {
+				row.Open++
+			}
+			row.Calls = append(row.Calls, activeCallRow{Num: tree.num[j], Depth: min(tree.depth[j], 24), Color: serviceColor(c.Service),
+				Service: c.Service, Method: c.Method, Start: c.Start, Dur: c.Duration, Running: c.Running, Event: c.Event, Error: c.Error})
+		}
+		s.Rows = append(s.Rows, row)
+	}
+	return s
+}
+
+// active serves the in-flight page.
+func (h *handler) active(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.rec == nil {
+		h.fail(w, r, http.StatusNotFound, "no recorder is attached to this dashboard (ui.WithRecorder)")
+		return
+	}
+	limit, calls, err := activeParams(r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	nonce := newNonce()
+	v := &activeView{
+		pageMeta: pageMeta{Base: "./", Nonce: nonce, Title: "in flight", Page: "active"},
+		Section:  h.activeSection(limit, calls),
+	}
+	h.render(w, r, h.pages.active, "page", nonce, v)
+}
+
+// partActive serves the in-flight table alone, for the page's refresh.
+func (h *handler) partActive(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.rec == nil {
+		h.fail(w, r, http.StatusNotFound, "no recorder is attached to this dashboard (ui.WithRecorder)")
+		return
+	}
+	limit, calls, err := activeParams(r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	s := h.activeSection(limit, calls)
+	h.render(w, r, h.pages.active, "active", "", &s)
+}

@@ -1,0 +1,147 @@
+package ui
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// A callTree is a record's calls as the details page shows them: nested
+// under the calls they were made inside of ([recording.Call.ParentSpanID]),
+// each with its self time and the parts of it on the request's critical
+// path.
+type callTree struct {
+	// order lists call indexes in display order: depth first, siblings
+	// by start time.
+	order   []int
+	parents []int // per call: the parent's index, or -1
+	depth   []int // per call: 0 for a call the request made directly
+	kids    []int // per call: how many children it has
+	num     []int // per call: its number, 1-based, in start order
+	self    []time.Duration
+	// crit lists, per call, the segments of its time on the critical path
+	// (offsets from the record's start), earliest first.
+	crit [][]span
+}
+
+// span is a time range as offsets from a record's start.
+type span struct{ a, b time.Duration }
+
+func buildTree(r *recording.Record) *callTree {
+	n := len(r.Calls)
+	t := &callTree{
+		parents: r.Parents(),
+		depth:   make([]int, n),
+		kids:    make([]int, n),
+		num:     make([]int, n),
+		crit:    make([][]span, n),
+		order:   make([]int, 0, n),
+	}
+	t.self = recording.SelfTimes(r.Calls, t.parents)
+	byStart := func(a, b int) int {
+		return cmp.Or(cmp.Compare(r.Calls[a].Start, r.Calls[b].Start), cmp.Compare(a, b))
+	}
+	start := make([]int, n)
+	for i := range start {
+		start[i] = i
+	}
+	slices.SortFunc(start, byStart)
+	for k, i := range start {
+		t.num[i] = k + 1
+	}
+	children := make([][]int, n)
+	var roots []int
+	for _, i := range start { // so children lists are in start order
+		if p := t.parents[i]; p >= 0 {
+			children[p] = append(children[p], i)
+			t.kids[p]++
+		} else {
+			roots = append(roots, i)
+		}
+	}
+	// Depth first, without recursion: records may nest deeply.
+	stack := make([]int, 0, 16)
+	for k := len(roots) - 1; k >= 0; k-- {
+		stack = append(stack, roots[k])
+	}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		t.order = append(t.order, i)
+		for k := len(children[i]) - 1; k >= 0; k-- {
+			c := children[i][k]
+			t.depth[c] = t.depth[i] + 1
+			stack = append(stack, c)
+		}
+	}
+	t.criticalPath(r, roots, children)
+	return t
+}
+
+// criticalPath finds the calls that made the request as long as it was:
+// walking back from the request's end, the time belongs to the call that
+// ended last before it, recursively into that call's own children, then
+// to whatever ran before that call started (Jaeger's critical path). Time
+// no call covers is the handler's own. Custom events take no time and are
+// never on the path.
+func (t *callTree) criticalPath(r *recording.Record, roots []int, children [][]int) {
+	type job struct {
+		node   int // -1: the request itself
+		lo, hi time.Duration
+	}
+	kidsOf := func(node int) []int {
+		if node < 0 {
+			return roots
+		}
+		return children[node]
+	}
+	jobs := []job{{-1, 0, r.Duration}}
+	for steps := 0; len(jobs) > 0 && steps < 1<<20; steps++ {
+		j := jobs[len(jobs)-1]
+		jobs = jobs[:len(jobs)-1]
+		cur := j.hi
+		for cur > j.lo {
+			// The child that ends last before cur (a child still running
+			// at cur counts up to cur).
+			best, bestEnd := -1, time.Duration(0)
+			for _, k := range kidsOf(j.node) {
+				c := &r.Calls[k]
+				if c.Event || c.Start >= cur {
+					continue
+				}
+				if e := min(c.End(), cur); e > j.lo && (best < 0 || e > bestEnd) {
+					best, bestEnd = k, e
+				}
+			}
+			if best < 0 {
+				t.addCrit(j.node, j.lo, cur)
+				break
+			}
+			t.addCrit(j.node, bestEnd, cur)
+			a := max(r.Calls[best].Start, j.lo)
+			jobs = append(jobs, job{best, a, bestEnd})
+			cur = a
+		}
+	}
+	for i := range t.crit {
+		slices.SortFunc(t.crit[i], func(x, y span) int { return cmp.Compare(x.a, y.a) })
+	}
+}
+
+func (t *callTree) addCrit(node int, a, b time.Duration) {
+	if node < 0 || b <= a {
+		return
+	}
+	t.crit[node] = append(t.crit[node], span{a, b})
+}
+
+// critTime is how long call i is on the critical path.
+func (t *callTree) critTime(i int) time.Duration {
+	var d time.Duration
+	for _, s := range t.crit[i] {
+		d += s.b - s.a
+	}
+	return d
+}

@@ -1,0 +1,109 @@
+package ui
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+func TestCriticalPath(t *testing.T) {
+	ms := time.Millisecond
+	sp := func(b byte) recording.SpanID { return recording.SpanID{0, 0, 0, 0, 0, 0, 0, b} }
+	call := func(id, parent byte, start, dur int) recording.Call {
+		c := recording.Call{Method: fmt.Sprint(id), SpanID: sp(id), Start: time.Duration(start) * ms, Duration: time.Duration(dur) * ms}
+		if parent != 0 {
+			c.ParentSpanID = sp(parent)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name  string
+		dur   int
+		calls []recording.Call
+		want  []string // per call: its critical segments
+	}{
+		{"serial", 40, []recording.Call{call(1, 0, 0, 10), call(2, 0, 10, 20)}, []string{"[0s 10ms]", "[10ms 30ms]"}},
+		{"parallel", 40, []recording.Call{call(1, 0, 0, 10), call(2, 0, 0, 30)}, []string{"[]", "[0s 30ms]"}},
+		{"nested", 60, []recording.Call{call(1, 0, 0, 50), call(2, 1, 5, 15), call(3, 1, 10, 30)},
+			[]string{"[0s 5ms 40ms 50ms]", "[5ms 10ms]", "[10ms 40ms]"}},
+		{"event and running", 30, []recording.Call{call(1, 0, 0, 10), {Method: "ev", Start: 20 * ms, Event: true}, call(2, 0, 15, 40)},
+			[]string{"[0s 10ms]", "[]", "[15ms 30ms]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &recording.Record{Duration: time.Duration(tc.dur) * ms, Calls: tc.calls}
+			tr := buildTree(r)
+			for i, want := range tc.want {
+				var got []time.Duration
+				for _, s := range tr.crit[i] {
+					got = append(got, s.a, s.b)
+				}
+				if g := fmt.Sprint(got); g != want {
+					t.Errorf("call %d: critical %s, want %s", i, g, want)
+				}
+			}
+		})
+	}
+}
+
+func TestTreeOrder(t *testing.T) {
+	ms := time.Millisecond
+	sp := func(b byte) recording.SpanID { return recording.SpanID{0, 0, 0, 0, 0, 0, 0, b} }
+	r := &recording.Record{Duration: 100 * ms, Calls: []recording.Call{
+		{Method: "a", SpanID: sp(1), Start: 0, Duration: 50 * ms},
+		{Method: "b", SpanID: sp(2), Start: 10 * ms, Duration: 5 * ms},
+		{Method: "a1", SpanID: sp(3), ParentSpanID: sp(1), Start: 20 * ms, Duration: 5 * ms},
+		{Method: "a0", SpanID: sp(4), ParentSpanID: sp(1), Start: 5 * ms, Duration: 5 * ms},
+		{Method: "a00", SpanID: sp(5), ParentSpanID: sp(4), Start: 6 * ms, Duration: 1 * ms},
+	}}
+	tr := buildTree(r)
+	var got []string
+	for _, i := range tr.order {
+		got = append(got, fmt.Sprintf("%s/%d/#%d", r.Calls[i].Method, tr.depth[i], tr.num[i]))
+	}
+	want := "[a/0/#1 a0/1/#2 a00/2/#3 a1/1/#5 b/0/#4]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("order %v, want %s", got, want)
+	}
+	if tr.kids[0] != 2 || tr.kids[3] != 1 || tr.kids[1] != 0 {
+		t.Errorf("kids %v", tr.kids)
+	}
+}
+
+// wbr escapes what it is given: a path is request-controlled.
+func TestWbrEscapes(t *testing.T) {
+	for in, want := range map[string]string{
+		"/a/b":            "/<wbr>a/<wbr>b",
+		"GET /users/{id}": "GET /<wbr>users/<wbr>{id}",
+		`/x/<script>"&'`:  `/<wbr>x/<wbr>&lt;script&gt;&#34;<wbr>&amp;&#39;`,
+		"/naïve.café/é":   "/<wbr>naïve<wbr>.café/<wbr>é",
+	} {
+		if got := string(wbr(in)); got != want {
+			t.Errorf("wbr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHistogramFloor(t *testing.T) {
+	ms := time.Millisecond
+	h := []store.HistogramBucket{{Le: ms, Count: 5}, {Le: 2 * ms, Count: 3}, {Le: 5 * ms, Count: 2}, {Le: 0, Count: 1}}
+	for n, want := range map[int]time.Duration{1: 5 * ms, 2: 2 * ms, 3: 2 * ms, 4: ms, 6: ms, 7: 0, 11: 0, 12: 0} {
+		if got := histogramFloor(h, n); got != want {
+			t.Errorf("histogramFloor(%d) = %v, want %v", n, got, want)
+		}
+	}
+}
+
+func TestServiceColor(t *testing.T) {
+	if serviceColor("http") != 0 || serviceColor("sql") != 1 || serviceColor("memcache") != serviceColor("cache") {
+		t.Error("the common services lost their colours")
+	}
+	for _, s := range []string{"report", "payments", "dashboard", "", "ünïcode"} {
+		c := serviceColor(s)
+		if c != serviceColor(s) || c < firstHashed || c >= len(palette) {
+			t.Errorf("serviceColor(%q) = %d", s, c)
+		}
+	}
+}
