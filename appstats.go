@@ -100,6 +100,14 @@ type Config struct {
 	// "http://127.0.0.1:16686/trace/{trace_id}".
 	TraceLink string
 
+	// SourceRoots turns on the dashboard's source viewer: a stack frame of
+	// a file under one of these directories links to the lines around it
+	// (see [ui.WithSourceRoots]). Only .go files under the roots, resolved
+	// after symlinks, are served; [ui.SourceGOROOT] and [ui.SourceModCache]
+	// name the standard library's sources and the module cache. Empty (the
+	// default) serves no source at all.
+	SourceRoots []string
+
 	// ServiceName names this service in exported traces (default
 	// OTEL_SERVICE_NAME, else the executable's name).
 	ServiceName string
@@ -191,6 +199,9 @@ func Open(cfg Config) (*Appstats, error) {
 	}
 	if cfg.TraceLink != "" {
 		uiOpts = append(uiOpts, ui.WithTraceLink(cfg.TraceLink))
+	}
+	if len(cfg.SourceRoots) > 0 {
+		uiOpts = append(uiOpts, ui.WithSourceRoots(cfg.SourceRoots...))
 	}
 	a.ui = ui.NewHandler(st, uiOpts...)
 	return a, nil

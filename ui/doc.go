@@ -18,6 +18,16 @@
 // running), the redacted request headers, the trace ID (linked to a trace
 // viewer with [WithTraceLink]) and a JSON download.
 //
+// # Source viewer
+//
+// With [WithSourceRoots], each stack frame of a file under one of the named
+// directories links to a page showing the lines around the frame's line,
+// highlighted, as App Engine's Appstats did. It is off by default. It serves
+// only .go files under the roots once resolved after symlinks; anything else
+// — "..", encoded or over-long paths, NUL bytes, a symlink out of a root —
+// is answered 404. The standard library ([SourceGOROOT]) and the module
+// cache ([SourceModCache]) are served only when named.
+//
 // The JSON API (api/records, api/records/{id}, api/stats, api/series,
 // api/health) is documented in API.md next to this package's source.
 //

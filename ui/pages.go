@@ -507,7 +507,7 @@ func (h *handler) detailsView(rec *recording.Record, nonce string) *detailsView 
 		}
 	}
 
-	v.CallsHTML = callsHTML(v.Calls)
+	v.CallsHTML = callsHTML(v.Calls, h.src, b)
 
 	var callTotal time.Duration
 	for _, s := range v.Sum.RPCs {

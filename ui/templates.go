@@ -20,6 +20,7 @@ var templateFS embed.FS
 type pageTemplates struct {
 	dashboard *template.Template
 	details   *template.Template
+	source    *template.Template
 	errorPage *template.Template
 }
 
@@ -54,6 +55,7 @@ func mustParseTemplates() *pageTemplates {
 	return &pageTemplates{
 		dashboard: parse("layout.html", "dashboard.html"),
 		details:   parse("layout.html", "details.html"),
+		source:    parse("layout.html", "source.html"),
 		errorPage: parse("layout.html", "error.html").Lookup("page"),
 	}
 }

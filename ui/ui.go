@@ -39,6 +39,8 @@ type config struct {
 	traceLink  string
 	live       *Live
 	logger     *slog.Logger
+
+	sourceRoots []string // see WithSourceRoots
 }
 
 // WithPrefix sets the path the handler is mounted at (default
@@ -145,6 +147,8 @@ type handler struct {
 	ganttOnce sync.Once // the Gantt chart's script is the same for every record
 	ganttBody string
 	ganttErr  error
+
+	src *sourceViewer // nil: the source viewer is off
 }
 
 // NewHandler returns the dashboard: HTML pages, the JSON API, live updates and
@@ -181,6 +185,7 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 		assets: newAssetSet(),
 	}
 	h.bufs.New = func() any { return new(bytes.Buffer) }
+	h.src = newSourceViewer(cfg.sourceRoots, cfg.logger.Warn)
 	m := h.mux
 	m.HandleFunc("GET /{$}", h.dashboard)
 	m.HandleFunc("GET /records/{id}", h.details)
@@ -193,6 +198,7 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 	m.HandleFunc("GET /api/health", h.apiHealth)
 	m.HandleFunc("GET /events", h.events)
 	m.HandleFunc("GET /static/{name}", h.static)
+	m.HandleFunc("GET /source/{file...}", h.source)
 	m.HandleFunc("POST /clear", h.clear)
 	m.HandleFunc("POST /pause", h.pause)
 	m.HandleFunc("POST /resume", h.resume)
@@ -202,15 +208,20 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 		"/api/records": "GET, HEAD", "/api/records/{id}": "GET, HEAD", "/api/stats": "GET, HEAD",
 		"/api/series": "GET, HEAD", "/api/health": "GET, HEAD", "/events": "GET, HEAD", "/static/{name}": "GET, HEAD",
 		"/clear": "POST", "/pause": "POST", "/resume": "POST",
+		"/source/{file...}": "GET, HEAD",
 	} {
 		m.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			h.fail(w, r, http.StatusMethodNotAllowed, "method not allowed")
 		})
 	}
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "page not found")
-	})
+	}
+	m.HandleFunc("/", notFound)
+	// Without it the router would redirect to source/, a path it knows
+	// without the prefix.
+	m.HandleFunc("/source", notFound)
 	return h
 }
 

@@ -7,7 +7,9 @@
 //	go run ./examples/demo            # then open http://127.0.0.1:8080/stats/
 //
 // Flags: -addr (default 127.0.0.1:8080), -data (default ./appstats-data),
-// -traffic (default true: request its own pages a few times a second).
+// -traffic (default true: request its own pages a few times a second),
+// -source (the directory whose Go files the dashboard's stack frames link
+// to; default this module's, "" for none).
 package main
 
 import (
@@ -23,6 +25,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -35,8 +39,9 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to serve the demo on")
 	data := flag.String("data", "appstats-data", "directory for recorded data")
 	traffic := flag.Bool("traffic", true, "generate traffic against the demo's own pages")
+	source := flag.String("source", moduleDir(), "directory whose .go files the dashboard shows at stack frames (\"\": none)")
 	flag.Parse()
-	if err := run(*addr, *data, *traffic); err != nil {
+	if err := run(*addr, *data, *source, *traffic); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -45,7 +50,7 @@ func main() {
 // that loses nothing: the server first (requests in flight finish, the
 // dashboards' live streams end), then what the app started, then appstats,
 // which writes the last records and closes the store.
-func run(addr, data string, traffic bool) (err error) {
+func run(addr, data, source string, traffic bool) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -54,6 +59,9 @@ func run(addr, data string, traffic bool) (err error) {
 	// OTEL_EXPORTER_OTLP_ENDPOINT is set (protocol from
 	// OTEL_EXPORTER_OTLP_PROTOCOL, service name from OTEL_SERVICE_NAME).
 	cfg := appstats.Config{Dir: data, Logger: logger}
+	if source != "" {
+		cfg.SourceRoots = []string{source}
+	}
 	if os.Getenv("OTEL_SERVICE_NAME") == "" {
 		cfg.ServiceName = "appstats-demo"
 	}
@@ -90,6 +98,16 @@ func run(addr, data string, traffic bool) (err error) {
 	err = srv.Shutdown(shutdown)
 	wg.Wait()
 	return err
+}
+
+// moduleDir returns the directory of this module's sources as the build
+// recorded it, or "" when it recorded none (-trimpath).
+func moduleDir() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return ""
+	}
+	return filepath.Dir(filepath.Dir(filepath.Dir(file))) // examples/demo/main.go → the module
 }
 
 // newApp starts the shop's backend and services and returns its handler,
