@@ -67,6 +67,7 @@ type config struct {
 	instance        string
 	repeatThreshold int
 	propagator      Propagator
+	flight          *FlightRecording // nil: no execution traces
 }
 
 func newConfig(opts []Option) config {

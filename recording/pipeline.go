@@ -71,6 +71,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 			cancel()
 		}
 		r.sinkCancel()
+		r.flight.stop()
 		// A record that raced past the closed flag is counted, not lost silently.
 		for {
 			select {
@@ -185,6 +186,16 @@ func (r *Recorder) deliver(batch []*Record) {
 	}
 	for _, rec := range batch {
 		r.prepare(rec)
+	}
+	if r.flight != nil {
+		traced, limited, err := r.flight.attach(batch, time.Now())
+		r.traced.Add(uint64(traced))
+		r.traceLimited.Add(uint64(limited))
+		if err != nil {
+			r.log.Warn(err.Error())
+		}
+	}
+	for _, rec := range batch {
 		rec.size = recordSize(rec)
 		rec.pending = int32(len(r.sinks))
 	}

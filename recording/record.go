@@ -82,6 +82,11 @@ type Record struct {
 	Warnings []Warning // filled by the recorder's analysis before sinks see the record
 	Attrs    []Attr
 
+	// ExecTrace is the Go execution trace taken when the request ended, if
+	// it was slow and the recorder runs a flight recorder (see
+	// [WithFlightRecorder]); nil otherwise.
+	ExecTrace *ExecTrace
+
 	hdrFlat []string // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.

@@ -14,11 +14,25 @@ import (
 
 // Encoding versions. Every stored value starts with a tag byte and a
 // version byte; a decoder rejects tags and versions it does not know.
+// Encoders write the latest version; decoders read every version, so a
+// directory written before an upgrade still reads.
+//
+// Version 2 of a record adds, after its attributes, a set of flags saying
+// which optional parts follow: the execution trace's metadata (the trace
+// itself is stored apart, see [AppendExecTrace]).
 const (
-	tagRecord  = 'F'
-	tagSummary = 'S'
-	tagRollup  = 'R'
-	codecV1    = 1
+	tagRecord    = 'F'
+	tagSummary   = 'S'
+	tagRollup    = 'R'
+	tagExecTrace = 'T'
+	codecV1      = 1
+	codecV2      = 2
+)
+
+// Optional parts of a version 2 record.
+const (
+	recExecTrace = 1 << 1 // the execution trace's size, time and reason
+	recKnown     = recExecTrace
 )
 
 // enc appends varint-encoded fields to b.
@@ -138,16 +152,19 @@ func (d *dec) raw(dst []byte) {
 	d.p += len(dst)
 }
 
-func (d *dec) header(tag byte) {
+// header reads the tag and version; it returns the version, which is at
+// most latest, or 0 after a failure.
+func (d *dec) header(tag, latest byte) byte {
 	if len(d.b) < 2 || d.b[0] != tag {
 		d.fail(errors.New("unknown encoding"))
-		return
+		return 0
 	}
-	if d.b[1] != codecV1 {
-		d.fail(fmt.Errorf("unknown version %d", d.b[1]))
-		return
+	if v := d.b[1]; v < codecV1 || v > latest {
+		d.fail(fmt.Errorf("unknown version %d", v))
+		return 0
 	}
 	d.p = 2
+	return d.b[1]
 }
 
 func (d *dec) done(what string) error {
@@ -168,7 +185,7 @@ func (d *dec) done(what string) error {
 // from the previous frame's. The unexported raw PCs are not stored: stacks
 // are symbolized before sinks see records.
 func AppendRecord(b []byte, r *recording.Record) []byte {
-	e := enc{b: append(b, tagRecord, codecV1)}
+	e := enc{b: append(b, tagRecord, codecV2)}
 	e.raw(r.ID[:])
 	e.raw(r.TraceID[:])
 	e.raw(r.SpanID[:])
@@ -259,6 +276,16 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.s(w.Message)
 	}
 	appendAttrs(&e, r.Attrs)
+	var parts uint64
+	if r.ExecTrace != nil {
+		parts |= recExecTrace
+	}
+	e.u(parts)
+	if t := r.ExecTrace; t != nil {
+		e.i(max(t.Size, int64(len(t.Data))))
+		e.i(t.Taken.UnixNano())
+		e.s(t.Reason)
+	}
 	return e.b
 }
 
@@ -286,7 +313,7 @@ func decodeAttrs(d *dec) []recording.Attr {
 // gives an error wrapping [store.ErrCorrupt], never a panic.
 func DecodeRecord(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
-	d.header(tagRecord)
+	v := d.header(tagRecord, codecV2)
 	r := new(recording.Record)
 	d.raw(r.ID[:])
 	d.raw(r.TraceID[:])
@@ -390,10 +417,36 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 		}
 	}
 	r.Attrs = decodeAttrs(d)
+	if v >= codecV2 {
+		parts := d.u()
+		if parts&^recKnown != 0 {
+			d.fail(fmt.Errorf("unknown record parts %#x", parts))
+		}
+		if parts&recExecTrace != 0 {
+			r.ExecTrace = &recording.ExecTrace{Size: d.i(), Taken: time.Unix(0, d.i()), Reason: d.s()}
+		}
+	}
 	if err := d.done("record"); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// AppendExecTrace appends the stored form of an execution trace's data
+// (its metadata is in the record).
+func AppendExecTrace(b, data []byte) []byte {
+	return append(append(b, tagExecTrace, codecV1), data...)
+}
+
+// DecodeExecTrace returns the trace data in what AppendExecTrace wrote,
+// sharing b's memory.
+func DecodeExecTrace(b []byte) ([]byte, error) {
+	d := newDec(b, false)
+	d.header(tagExecTrace, codecV1)
+	if d.err != nil {
+		return nil, d.done("execution trace")
+	}
+	return b[2:], nil
 }
 
 // AppendSummary appends the summary encoding: recording.Summary's fields,
@@ -454,7 +507,7 @@ type Overall struct {
 // and a minute can hold a flood of records with long paths.
 func DecodeOverall(b []byte) (Overall, error) {
 	d := newDec(b, false)
-	d.header(tagSummary)
+	d.header(tagSummary, codecV1)
 	var id [16]byte
 	d.raw(id[:]) // ID
 	d.raw(id[:]) // TraceID
@@ -503,7 +556,7 @@ func DecodeOverall(b []byte) (Overall, error) {
 // counts are the RPCs' Count fields); otherwise they are skipped.
 func DecodeSummary(b []byte, durs *[]time.Duration) (recording.Summary, error) {
 	d := newDec(b, true)
-	d.header(tagSummary)
+	d.header(tagSummary, codecV1)
 	var s recording.Summary
 	d.raw(s.ID[:])
 	d.raw(s.TraceID[:])
