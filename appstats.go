@@ -108,6 +108,16 @@ type Config struct {
 	// default) serves no source at all.
 	SourceRoots []string
 
+	// SlowTraces attaches a Go execution trace to the records of slow
+	// requests: the recorder runs the runtime's flight recorder and
+	// snapshots it when a request ends slower than a threshold (per route,
+	// or the route's p99), a few times a minute at most; the details page
+	// offers the trace for `go tool trace` (see
+	// [recording.WithFlightRecorder]). The zero value, the default, runs
+	// no flight recorder. The store bounds the traces it keeps
+	// (Store.MaxTraceBytes) and drops them before records.
+	SlowTraces recording.FlightRecording
+
 	// ServiceName names this service in exported traces (default
 	// OTEL_SERVICE_NAME, else the executable's name).
 	ServiceName string
@@ -188,6 +198,8 @@ func Open(cfg Config) (*Appstats, error) {
 	if cfg.SampleRate > 0 {
 		opts = append(opts, recording.WithSampleRate(cfg.SampleRate))
 	}
+	// The zero value runs no flight recorder.
+	opts = append(opts, recording.WithFlightRecorder(cfg.SlowTraces))
 	a.rec = recording.New(append(opts, cfg.RecorderOptions...)...)
 	a.mw = httpstats.NewMiddleware(a.rec, cfg.MiddlewareOptions...)
 	uiOpts := []ui.Option{ui.WithPrefix(cfg.UIPrefix), ui.WithRecorder(a.rec), ui.WithLive(a.live), ui.WithLogger(cfg.Logger)}

@@ -47,6 +47,7 @@ type recordJSON struct {
 	Warnings     []warningJSON       `json:"warnings"`
 	RPCStats     []rpcStatJSON       `json:"rpc_stats"`
 	Calls        []callJSON          `json:"calls"`
+	ExecTrace    *execTraceJSON      `json:"exec_trace,omitempty"`
 }
 
 type callJSON struct {
@@ -292,6 +293,7 @@ func toRecordJSON(r *recording.Record) recordJSON {
 		Warnings:    make([]warningJSON, 0, len(r.Warnings)),
 		RPCStats:    make([]rpcStatJSON, 0, len(sum.RPCs)),
 		Calls:       make([]callJSON, 0, len(r.Calls)),
+		ExecTrace:   toExecTraceJSON(r),
 	}
 	if out.Headers == nil {
 		out.Headers = map[string][]string{}

@@ -360,6 +360,7 @@ type detailsView struct {
 	RPCs       []rpcStatView
 	Headers    []headerView
 	Phases     []string
+	TraceFile  string // the name the execution trace downloads as
 }
 
 type serviceSwatch struct {
@@ -432,6 +433,9 @@ func (h *handler) detailsView(rec *recording.Record, nonce string) *detailsView 
 		ID:       rec.ID.String(),
 		Rec:      rec,
 		Sum:      rec.Summary(),
+	}
+	if rec.ExecTrace != nil {
+		v.TraceFile = execTraceFile(rec.ID)
 	}
 	v.Failed = v.Sum.HasError()
 	if h.cfg.traceLink != "" && rec.TraceID.IsValid() {

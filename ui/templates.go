@@ -54,7 +54,7 @@ func mustParseTemplates() *pageTemplates {
 	}
 	return &pageTemplates{
 		dashboard: parse("layout.html", "dashboard.html"),
-		details:   parse("layout.html", "details.html"),
+		details:   parse("layout.html", "details.html", "exectrace.html"),
 		source:    parse("layout.html", "source.html"),
 		errorPage: parse("layout.html", "error.html").Lookup("page"),
 	}
