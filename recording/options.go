@@ -68,6 +68,7 @@ type config struct {
 	repeatThreshold int
 	propagator      Propagator
 	flight          *FlightRecording // nil: no execution traces
+	cost            *CostModel       // nil: calls are not priced
 }
 
 func newConfig(opts []Option) config {

@@ -225,6 +225,9 @@ func (r *Recorder) prepare(rec *Record) {
 	case rec.Headers != nil:
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
 	}
+	if r.cfg.cost != nil {
+		r.price(rec) // before redaction: a secret-looking name ("tokens") may hold a count
+	}
 	r.scrub(rec)
 	rec.Warnings = append(rec.Warnings, Analyze(rec, r.cfg.repeatThreshold)...)
 }

@@ -119,6 +119,10 @@ type Call struct {
 	Running bool   // still running when the request ended
 	Event   bool   // a custom event (see [Event]), not a timed call
 
+	// Cost is what the call cost, in the unit of the recorder's cost
+	// model ([WithCostModel]); 0 without one.
+	Cost float64
+
 	pcs []uintptr // raw stack, symbolized into Stack off the request path
 }
 
@@ -168,6 +172,7 @@ type RPCStat struct {
 	Count   int
 	Errors  int
 	Total   time.Duration
+	Cost    float64 // the calls' total cost (see [CostModel])
 }
 
 // A Summary is the part of a record that lists and aggregates need: no call
@@ -265,6 +270,7 @@ func (r *Record) RPCStats() []RPCStat {
 		}
 		out[j].Count++
 		out[j].Total += c.Duration
+		out[j].Cost += c.Cost
 		if c.Error != "" {
 			out[j].Errors++
 		}

@@ -140,6 +140,7 @@ type RPCStats struct {
 	Requests int64 // records that made at least one such call
 	Total    time.Duration
 	Mean     time.Duration
+	Cost     float64 // the calls' total cost (see recording.CostModel)
 	Latency
 }
 
@@ -151,6 +152,7 @@ type RouteStats struct {
 	Calls    int64 // calls made by these requests
 	Total    time.Duration
 	Mean     time.Duration
+	Cost     float64 // the total cost of their calls (see recording.CostModel)
 	Latency
 }
 

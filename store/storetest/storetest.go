@@ -107,6 +107,7 @@ func FullRecord(start time.Time, n uint32) *recording.Record {
 			Stack:        slices.Clone(stack),
 			Attrs:        []recording.Attr{{Key: "db.system", Value: "sqlite"}},
 			SpanID:       recording.SpanID{9, 9, 9, 9, 9, 9, 9, byte(i)},
+			Cost:         float64(i+1) * 0.25,
 		}
 		if i == 1 {
 			c.Service, c.Method, c.Error = "http", "GET api.example.com/x", "502 Bad Gateway"
@@ -117,7 +118,7 @@ func FullRecord(start time.Time, n uint32) *recording.Record {
 			c.Running = true
 		}
 		if i == 4 {
-			c.Service, c.Method, c.Event, c.Duration, c.Stack = "event", "cache miss", true, 0, nil
+			c.Service, c.Method, c.Event, c.Duration, c.Stack, c.Cost = "event", "cache miss", true, 0, nil, 0
 		}
 		r.Calls = append(r.Calls, c)
 	}
@@ -208,6 +209,9 @@ func Records(seed uint64, start time.Time, spacing time.Duration, n int) []*reco
 			}
 			if rng.IntN(15) == 0 {
 				c.Event, c.Duration = true, 0
+			} else {
+				// Costs in eighths add up exactly in any order.
+				c.Cost = float64(len(c.Method)%5) * 0.125
 			}
 			r.Calls = append(r.Calls, c)
 		}

@@ -77,6 +77,7 @@ func (a *Exact) AddRecord(r *recording.Record) {
 	}
 	rt.s.Calls += int64(s.CallCount)
 	rt.s.Total += s.Duration
+	rt.s.Cost += s.Cost()
 	rt.durs = append(rt.durs, s.Duration)
 	for _, r := range s.RPCs {
 		k := [2]string{r.Service, r.Method}
@@ -88,6 +89,7 @@ func (a *Exact) AddRecord(r *recording.Record) {
 			e.s.Errors += int64(r.Errors)
 			e.s.Requests++
 			e.s.Total += r.Total
+			e.s.Cost += r.Cost
 			e.durs = append(e.durs, callDurs[k]...)
 		}
 	}
@@ -182,6 +184,7 @@ func (a *Exact) fold() {
 			dst.s.Errors += src.s.Errors
 			dst.s.Calls += src.s.Calls
 			dst.s.Total += src.s.Total
+			dst.s.Cost += src.s.Cost
 			dst.durs = append(dst.durs, src.durs...)
 		})
 	foldRPCs(a.rpcs, a.maxKeys, [2]string{store.Other, ""})
@@ -199,6 +202,7 @@ func foldRPCs[K [2]string | [3]string](m map[K]*exactRPC, n int, other K) {
 			dst.s.Errors += src.s.Errors
 			dst.s.Requests += src.s.Requests
 			dst.s.Total += src.s.Total
+			dst.s.Cost += src.s.Cost
 			dst.durs = append(dst.durs, src.durs...)
 		})
 }

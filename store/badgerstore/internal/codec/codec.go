@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -18,8 +19,12 @@ import (
 // directory written before an upgrade still reads.
 //
 // Version 2 of a record adds, after its attributes, a set of flags saying
-// which optional parts follow: the execution trace's metadata (the trace
-// itself is stored apart, see [AppendExecTrace]).
+// which optional parts follow: the calls' costs, and the execution trace's
+// metadata (the trace itself is stored apart, see [AppendExecTrace]).
+// Version 2 of a summary adds each RPC's cost after its durations, and
+// version 2 of a rollup each group's cost after its total time. Costs are
+// float64s written as uvarints of their bytes reversed (as encoding/gob
+// does), so that 0 takes one byte and round prices few.
 const (
 	tagRecord    = 'F'
 	tagSummary   = 'S'
@@ -31,8 +36,9 @@ const (
 
 // Optional parts of a version 2 record.
 const (
+	recCallCosts = 1 << 0 // each call's cost
 	recExecTrace = 1 << 1 // the execution trace's size, time and reason
-	recKnown     = recExecTrace
+	recKnown     = recCallCosts | recExecTrace
 )
 
 // enc appends varint-encoded fields to b.
@@ -44,6 +50,7 @@ func (e *enc) d(v time.Duration)       { e.b = binary.AppendVarint(e.b, int64(v)
 func (e *enc) raw(v []byte)            { e.b = append(e.b, v...) }
 func (e *enc) s(v string)              { e.u(uint64(len(v))); e.b = append(e.b, v...) }
 func (e *enc) n(n int)                 { e.u(uint64(n)) }
+func (e *enc) f(v float64)             { e.u(bits.ReverseBytes64(math.Float64bits(v))) }
 func (e *enc) sketch(s *sketch.Sketch) { e.b, _ = s.AppendBinary(e.b) }
 
 // dec reads what enc wrote. The first error sticks: later reads return zero
@@ -100,6 +107,9 @@ func (d *dec) i() int64 {
 }
 
 func (d *dec) d() time.Duration { return time.Duration(d.i()) }
+
+// f reads a float64 that enc.f wrote.
+func (d *dec) f() float64 { return math.Float64frombits(bits.ReverseBytes64(d.u())) }
 
 // int reads a varint that must fit an int.
 func (d *dec) int() int {
@@ -277,10 +287,18 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 	}
 	appendAttrs(&e, r.Attrs)
 	var parts uint64
+	if r.Cost() != 0 {
+		parts |= recCallCosts
+	}
 	if r.ExecTrace != nil {
 		parts |= recExecTrace
 	}
 	e.u(parts)
+	if parts&recCallCosts != 0 {
+		for i := range r.Calls {
+			e.f(r.Calls[i].Cost)
+		}
+	}
 	if t := r.ExecTrace; t != nil {
 		e.i(max(t.Size, int64(len(t.Data))))
 		e.i(t.Taken.UnixNano())
@@ -422,6 +440,11 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 		if parts&^recKnown != 0 {
 			d.fail(fmt.Errorf("unknown record parts %#x", parts))
 		}
+		if parts&recCallCosts != 0 {
+			for i := range r.Calls {
+				r.Calls[i].Cost = d.f()
+			}
+		}
 		if parts&recExecTrace != 0 {
 			r.ExecTrace = &recording.ExecTrace{Size: d.i(), Taken: time.Unix(0, d.i()), Reason: d.s()}
 		}
@@ -454,7 +477,7 @@ func DecodeExecTrace(b []byte) ([]byte, error) {
 // of s.RPCs as CallDurations makes them), so that
 // partial time buckets can be aggregated exactly from summaries alone.
 func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte {
-	e := enc{b: append(b, tagSummary, codecV1)}
+	e := enc{b: append(b, tagSummary, codecV2)}
 	e.raw(s.ID[:])
 	e.raw(s.TraceID[:])
 	e.u(uint64(s.Kind))
@@ -489,6 +512,7 @@ func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte 
 			e.d(d)
 		}
 		durs = durs[n:]
+		e.f(rpc.Cost)
 	}
 	return e.b
 }
@@ -499,6 +523,7 @@ type Overall struct {
 	Duration time.Duration
 	Failed   bool // recording.Summary.HasError
 	Calls    int
+	Cost     float64 // of the calls
 }
 
 // DecodeOverall decodes the part of what AppendSummary wrote that
@@ -507,7 +532,7 @@ type Overall struct {
 // and a minute can hold a flood of records with long paths.
 func DecodeOverall(b []byte) (Overall, error) {
 	d := newDec(b, false)
-	d.header(tagSummary, codecV1)
+	v := d.header(tagSummary, codecV2)
 	var id [16]byte
 	d.raw(id[:]) // ID
 	d.raw(id[:]) // TraceID
@@ -542,6 +567,9 @@ func DecodeOverall(b []byte) (Overall, error) {
 		for range count {
 			d.d()
 		}
+		if v >= codecV2 {
+			o.Cost += d.f()
+		}
 	}
 	if err := d.done("summary"); err != nil {
 		return Overall{}, err
@@ -556,7 +584,7 @@ func DecodeOverall(b []byte) (Overall, error) {
 // counts are the RPCs' Count fields); otherwise they are skipped.
 func DecodeSummary(b []byte, durs *[]time.Duration) (recording.Summary, error) {
 	d := newDec(b, true)
-	d.header(tagSummary, codecV1)
+	ver := d.header(tagSummary, codecV2)
 	var s recording.Summary
 	d.raw(s.ID[:])
 	d.raw(s.TraceID[:])
@@ -598,6 +626,9 @@ func DecodeSummary(b []byte, durs *[]time.Duration) (recording.Summary, error) {
 			if durs != nil {
 				*durs = append(*durs, v)
 			}
+		}
+		if ver >= codecV2 {
+			rpc.Cost = d.f()
 		}
 	}
 	if err := d.done("summary"); err != nil {

@@ -84,6 +84,7 @@ func TestExecTraceRoundTrip(t *testing.T) {
 	// Unknown optional parts are refused: a record without any ends with
 	// its parts' flags, 0.
 	r.ExecTrace = nil
+	noCosts(r)
 	b = AppendRecord(nil, r)
 	if b[len(b)-1] != 0 {
 		t.Fatalf("a record without optional parts ends with %#x", b[len(b)-1])
@@ -94,8 +95,17 @@ func TestExecTraceRoundTrip(t *testing.T) {
 	}
 }
 
+// noCosts clears the costs of r's calls, which the first version of the
+// encoding did not have.
+func noCosts(r *recording.Record) {
+	for i := range r.Calls {
+		r.Calls[i].Cost = 0
+	}
+}
+
 // TestDecodeV1 reads values written by the first version of the encoding,
-// before records had optional parts: directories written then still read.
+// before records had optional parts and calls costs: directories written
+// then still read.
 func TestDecodeV1(t *testing.T) {
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -109,6 +119,7 @@ func TestDecodeV1(t *testing.T) {
 	}
 	want := storetest.FullRecord(time.Unix(1700000000, 5), 1)
 	want.Start = time.Unix(0, want.Start.UnixNano())
+	noCosts(want)
 	got, err := DecodeRecord(read("v1-record.bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +141,7 @@ func TestDecodeV1(t *testing.T) {
 	}
 	wr := NewRollup()
 	for _, r := range storetest.Records(1, time.Unix(1700000000, 0), time.Second, 50) {
+		noCosts(r)
 		s := r.Summary()
 		wr.Add(&s, CallDurations(r, &s))
 	}
@@ -347,7 +359,7 @@ func TestDecodeOverall(t *testing.T) {
 		sum := r.Summary()
 		b := AppendSummary(nil, &sum, CallDurations(r, &sum))
 		o, err := DecodeOverall(b)
-		want := Overall{Duration: sum.Duration, Failed: sum.HasError(), Calls: sum.CallCount}
+		want := Overall{Duration: sum.Duration, Failed: sum.HasError(), Calls: sum.CallCount, Cost: sum.Cost()}
 		if err != nil || o != want {
 			t.Fatalf("DecodeOverall = %+v, %v; want %+v", o, err, want)
 		}

@@ -19,6 +19,7 @@ type group struct {
 	calls    int64 // requests: calls they made
 	requests int64 // calls: requests that made at least one
 	total    time.Duration
+	cost     float64 // of the calls (see recording.CostModel)
 	sk       sketch.Sketch
 }
 
@@ -28,6 +29,7 @@ func (g *group) merge(o *group) {
 	g.calls += o.calls
 	g.requests += o.requests
 	g.total += o.total
+	g.cost += o.cost
 	g.sk.Merge(&o.sk)
 }
 
@@ -144,6 +146,7 @@ func (ru *Rollup) AddOverall(o Overall) {
 	}
 	ru.all.calls += int64(o.Calls)
 	ru.all.total += o.Duration
+	ru.all.cost += o.Cost
 	ru.all.sk.Add(o.Duration)
 	ru.hist[storekit.HistogramIndex(o.Duration)]++
 }
@@ -152,6 +155,7 @@ func (ru *Rollup) AddOverall(o Overall) {
 // order of s.RPCs, Count durations each).
 func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 	failed := s.HasError()
+	cost := s.Cost()
 	addReq := func(g *group) {
 		g.count++
 		if failed {
@@ -159,6 +163,7 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 		}
 		g.calls += int64(s.CallCount)
 		g.total += s.Duration
+		g.cost += cost
 		g.sk.Add(s.Duration)
 	}
 	addReq(&ru.all)
@@ -173,6 +178,7 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 			g.errors += int64(rpc.Errors)
 			g.requests++
 			g.total += rpc.Total
+			g.cost += rpc.Cost
 			for _, d := range cd {
 				g.sk.Add(d)
 			}
@@ -198,6 +204,7 @@ func appendGroup(e *enc, g *group) {
 	e.u(uint64(g.calls))
 	e.u(uint64(g.requests))
 	e.d(g.total)
+	e.f(g.cost)
 	e.sketch(&g.sk)
 }
 
@@ -206,7 +213,7 @@ func appendGroup(e *enc, g *group) {
 // them (Series) stops early.
 func AppendRollup(b []byte, ru *Rollup) []byte {
 	ru.bound(1)
-	e := enc{b: append(b, tagRollup, codecV1)}
+	e := enc{b: append(b, tagRollup, codecV2)}
 	appendGroup(&e, &ru.all)
 	e.n(len(ru.hist))
 	for _, c := range ru.hist {
@@ -233,13 +240,16 @@ func AppendRollup(b []byte, ru *Rollup) []byte {
 	return e.b
 }
 
-// mergeGroup decodes a group and adds it to g.
-func mergeGroup(d *dec, g *group, scratch *sketch.Sketch) {
+// mergeGroup decodes a group of a rollup of version ver and adds it to g.
+func mergeGroup(d *dec, ver byte, g *group, scratch *sketch.Sketch) {
 	g.count += int64(d.u())
 	g.errors += int64(d.u())
 	g.calls += int64(d.u())
 	g.requests += int64(d.u())
 	g.total += d.d()
+	if ver >= codecV2 {
+		g.cost += d.f()
+	}
 	if d.err != nil {
 		return
 	}
@@ -256,8 +266,8 @@ func mergeGroup(d *dec, g *group, scratch *sketch.Sketch) {
 // overall group and histogram are read. On error ru may hold part of b.
 func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketch) error {
 	d := newDec(b, !overallOnly)
-	d.header(tagRollup, codecV1)
-	mergeGroup(d, &ru.all, scratch)
+	ver := d.header(tagRollup, codecV2)
+	mergeGroup(d, ver, &ru.all, scratch)
 	if n := d.n(1); n != len(ru.hist) {
 		d.fail(errShortHist)
 	}
@@ -275,19 +285,19 @@ func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketc
 	// (written with a larger maximum) costs no more memory.
 	for range d.n(7) {
 		if k := d.s(); d.err == nil {
-			mergeGroup(d, groupOf(ru.routes, k), scratch)
+			mergeGroup(d, ver, groupOf(ru.routes, k), scratch)
 			ru.bound(2)
 		}
 	}
 	for range d.n(8) {
 		if k := (rpcKey{d.s(), d.s()}); d.err == nil {
-			mergeGroup(d, groupOf(ru.rpcs, k), scratch)
+			mergeGroup(d, ver, groupOf(ru.rpcs, k), scratch)
 			ru.bound(2)
 		}
 	}
 	for range d.n(9) {
 		if k := (routeRPCKey{d.s(), d.s(), d.s()}); d.err == nil {
-			mergeGroup(d, groupOf(ru.rr, k), scratch)
+			mergeGroup(d, ver, groupOf(ru.rr, k), scratch)
 			ru.bound(2)
 		}
 	}
@@ -308,14 +318,14 @@ func (ru *Rollup) Stats(w store.Window) *store.Stats {
 	for k, g := range ru.routes {
 		st.Routes = append(st.Routes, store.RouteStats{
 			Route: k, Requests: g.count, Errors: g.errors, Calls: g.calls,
-			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Latency: g.sk.Latency(),
+			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Cost: g.cost, Latency: g.sk.Latency(),
 		})
 	}
 	rpc := func(k rpcKey, g *group) store.RPCStats {
 		return store.RPCStats{
 			Service: k.service, Method: k.method, Count: g.count, Errors: g.errors,
 			Requests: g.requests, Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)),
-			Latency: g.sk.Latency(),
+			Cost: g.cost, Latency: g.sk.Latency(),
 		}
 	}
 	for k, g := range ru.rpcs {
