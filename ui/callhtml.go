@@ -78,6 +78,15 @@ func callsHTML(calls []callView, src *sourceViewer, base string) template.HTML {
 		pre("Request", c.Request, "")
 		pre("Response", c.Response, "")
 		pre("Error", c.Error, ` class="bad"`)
+		if c.Cost != 0 {
+			b.WriteString(`<div class="kv"><span>Cost</span><div class="cost">`)
+			b.WriteString(fmtCost(c.Cost))
+			if cv.CostUnit != "" {
+				b.WriteString(` `)
+				esc(cv.CostUnit)
+			}
+			b.WriteString(`</div></div>`)
+		}
 		if len(c.Phases) > 0 {
 			b.WriteString(`<div class="kv"><span>Phases</span><div>`)
 			for _, p := range c.Phases {

@@ -63,6 +63,7 @@ type statsSection struct {
 	PathsOmitted  int
 	Health        *healthJSON
 	HistogramJSON template.JS
+	Cost          costColumns
 }
 
 // histogramIsland is the histogram chart's data: a label and a count per
@@ -84,6 +85,7 @@ type rpcRow struct {
 	store.Latency
 	Share  float64
 	Routes []store.RouteRPCStats
+	Cost   float64
 }
 
 type pathRow struct {
@@ -98,6 +100,7 @@ type pathRow struct {
 	store.Latency
 	HistoryURL string
 	RPCs       []store.RouteRPCStats
+	Cost       float64
 }
 
 type historySection struct {
@@ -232,6 +235,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 	for i := range all.RPCs {
 		rpcTotal += all.RPCs[i].Total
 	}
+	s.Cost = costColumnsOf(all, h.costUnit())
 	shown := boundStats(all)
 	st := shown.Stats
 	s.RPCsOmitted, s.PathsOmitted = shown.RPCsOmitted, shown.RoutesOmitted
@@ -246,7 +250,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 		row := rpcRow{
 			Key: "rpc\x1f" + r.Service + "\x1f" + r.Method, Service: r.Service, Method: r.Method,
 			Count: r.Count, Errors: r.Errors, Requests: r.Requests, Total: r.Total, Mean: r.Mean,
-			Latency: r.Latency, Routes: byRPC[[2]string{r.Service, r.Method}],
+			Latency: r.Latency, Routes: byRPC[[2]string{r.Service, r.Method}], Cost: r.Cost,
 		}
 		if rpcTotal > 0 {
 			row.Share = float64(r.Total) / float64(rpcTotal)
@@ -258,6 +262,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 			Key: "path\x1f" + r.Route, Route: r.Route, Requests: r.Requests, Errors: r.Errors, Calls: r.Calls,
 			Total: r.Total, Mean: r.Mean, Latency: r.Latency, RPCs: byRoute[r.Route],
 			HistoryURL: "?" + url.Values{"window": {window}, "route": {r.Route}}.Encode() + "#history",
+			Cost:       r.Cost,
 		}
 		if r.Requests > 0 {
 			row.CallsPerReq = float64(r.Calls) / float64(r.Requests)
@@ -361,6 +366,7 @@ type detailsView struct {
 	Headers    []headerView
 	Phases     []string
 	TraceFile  string // the name the execution trace downloads as
+	Cost       costColumns
 }
 
 type serviceSwatch struct {
@@ -369,9 +375,10 @@ type serviceSwatch struct {
 }
 
 type callView struct {
-	Num    int
-	SvcIdx int
-	C      *recording.Call
+	Num      int
+	SvcIdx   int
+	C        *recording.Call
+	CostUnit string
 }
 
 type rpcStatView struct {
@@ -437,6 +444,7 @@ func (h *handler) detailsView(rec *recording.Record, nonce string) *detailsView 
 	if rec.ExecTrace != nil {
 		v.TraceFile = execTraceFile(rec.ID)
 	}
+	v.Cost = requestCostOf(rec, h.costUnit())
 	v.Failed = v.Sum.HasError()
 	if h.cfg.traceLink != "" && rec.TraceID.IsValid() {
 		link := strings.ReplaceAll(h.cfg.traceLink, "{trace_id}", rec.TraceID.String())
@@ -482,7 +490,7 @@ func (h *handler) detailsView(rec *recording.Record, nonce string) *detailsView 
 			}
 		}
 		island.Calls = append(island.Calls, gc)
-		v.Calls = append(v.Calls, callView{Num: n + 1, SvcIdx: si % len(palette), C: c})
+		v.Calls = append(v.Calls, callView{Num: n + 1, SvcIdx: si % len(palette), C: c, CostUnit: v.Cost.Unit})
 	}
 	v.GanttMaxMS = ms(maxEnd)
 	if v.GanttMaxMS <= 0 {

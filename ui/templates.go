@@ -40,6 +40,8 @@ var funcs = template.FuncMap{
 		return "?" + url.Values{"window": {window}, "route": {route}}.Encode() + "#history"
 	},
 	"list":     func(s ...string) []string { return s },
+	"cost":     fmtCost,
+	"costCell": costCell,
 	"joinVals": func(vs []string) string { return strings.Join(vs, ", ") },
 }
 
@@ -53,8 +55,8 @@ func mustParseTemplates() *pageTemplates {
 		return template.Must(t.ParseFS(templateFS, paths...))
 	}
 	return &pageTemplates{
-		dashboard: parse("layout.html", "dashboard.html"),
-		details:   parse("layout.html", "details.html", "exectrace.html"),
+		dashboard: parse("layout.html", "dashboard.html", "cost.html"),
+		details:   parse("layout.html", "details.html", "exectrace.html", "cost.html"),
 		source:    parse("layout.html", "source.html"),
 		errorPage: parse("layout.html", "error.html").Lookup("page"),
 	}

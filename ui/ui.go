@@ -41,6 +41,7 @@ type config struct {
 	logger     *slog.Logger
 
 	sourceRoots []string // see WithSourceRoots
+	costUnit    string   // see WithCostUnit
 }
 
 // WithPrefix sets the path the handler is mounted at (default
