@@ -108,6 +108,12 @@ type Config struct {
 	// default) serves no source at all.
 	SourceRoots []string
 
+	// Cost prices every recorded call (see [recording.CostModel]): the
+	// dashboard then shows Cost and Cost % columns in its RPC and path
+	// stats, each request's total, and the API carries them, in
+	// Cost.Unit. The zero value prices nothing.
+	Cost recording.CostModel
+
 	// SlowTraces attaches a Go execution trace to the records of slow
 	// requests: the recorder runs the runtime's flight recorder and
 	// snapshots it when a request ends slower than a threshold (per route,
@@ -198,8 +204,8 @@ func Open(cfg Config) (*Appstats, error) {
 	if cfg.SampleRate > 0 {
 		opts = append(opts, recording.WithSampleRate(cfg.SampleRate))
 	}
-	// The zero value runs no flight recorder.
-	opts = append(opts, recording.WithFlightRecorder(cfg.SlowTraces))
+	// The zero values run no flight recorder and price nothing.
+	opts = append(opts, recording.WithFlightRecorder(cfg.SlowTraces), recording.WithCostModel(cfg.Cost))
 	a.rec = recording.New(append(opts, cfg.RecorderOptions...)...)
 	a.mw = httpstats.NewMiddleware(a.rec, cfg.MiddlewareOptions...)
 	uiOpts := []ui.Option{ui.WithPrefix(cfg.UIPrefix), ui.WithRecorder(a.rec), ui.WithLive(a.live), ui.WithLogger(cfg.Logger)}

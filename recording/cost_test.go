@@ -70,6 +70,33 @@ func TestCostModel(t *testing.T) {
 	if s.RPCs[0].Service != "llm" || math.Abs(s.RPCs[0].Cost-0.012) > 1e-12 {
 		t.Errorf("RPC stats %+v: want llm first, costing 0.012", s.RPCs[0])
 	}
+	// Token counts are counts, not secrets, though "tokens" is a secret
+	// word: redaction leaves their numbers alone.
+	if in := r.Calls[0].Attr("gen_ai.usage.input_tokens"); in != "1000" {
+		t.Errorf("input tokens recorded as %q", in)
+	}
+}
+
+// TestTokenCountsRedacted: only plain numbers pass under the names of
+// token counts; other values, and other names with "tokens", are redacted.
+func TestTokenCountsRedacted(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithBatch(1, 10*time.Millisecond))
+	defer rec.Close(context.Background())
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: "/"})
+	c := recording.StartCall(ctx, "llm", "chat")
+	c.SetAttr("gen_ai.usage.input_tokens", "sk-live-1234")
+	c.SetAttr("gen_ai.usage.output_tokens", "42")
+	c.SetAttr("api.tokens", "12")
+	c.End(nil)
+	ar.Finish()
+	r := waitRecords(t, sink, 1)[0]
+	for key, want := range map[string]string{"gen_ai.usage.input_tokens": recording.Redacted,
+		"gen_ai.usage.output_tokens": "42", "api.tokens": recording.Redacted} {
+		if got := r.Calls[0].Attr(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
 }
 
 // TestCostModelPanics: a model that panics leaves the record's calls

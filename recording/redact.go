@@ -239,12 +239,14 @@ func (r *Recorder) scrub(rec *Record) {
 // scrubAttrs redacts attributes in place: the value of an attribute whose
 // key is secret (it holds a secret word, or names a redacted header), and
 // the secrets in the others. db.query.text, normalized by the wrapper that
-// recorded it, is left as it is.
+// recorded it, is left as it is, and so are the plain numbers of counts
+// whose names hold a secret word ("gen_ai.usage.input_tokens").
 func (r *Recorder) scrubAttrs(rules *convention.Rules, attrs []Attr) {
 	for i := range attrs {
 		a := &attrs[i]
 		switch {
 		case a.Key == convention.KeyDBQueryText:
+		case convention.IsCount(a.Key) && convention.IsDigits(a.Value):
 		case r.secretKey(a.Key):
 			if a.Value != "" {
 				a.Value = Redacted

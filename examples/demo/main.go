@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -58,7 +59,13 @@ func run(addr, data, source string, traffic bool) (err error) {
 	// Records are exported as OpenTelemetry traces when
 	// OTEL_EXPORTER_OTLP_ENDPOINT is set (protocol from
 	// OTEL_EXPORTER_OTLP_PROTOCOL, service name from OTEL_SERVICE_NAME).
-	cfg := appstats.Config{Dir: data, Logger: logger}
+	cfg := appstats.Config{Dir: data, Logger: logger,
+		// Every call priced as a cloud API would bill it (cost.go).
+		Cost: demoCost,
+		// An execution trace of requests slower than 150 ms, or than
+		// their route's p99 once it has 30 requests; two a minute at most.
+		SlowTraces: recording.FlightRecording{Threshold: 150 * time.Millisecond, RouteP99: true, MinRequests: 30},
+	}
 	if source != "" {
 		cfg.SourceRoots = []string{source}
 	}
@@ -148,6 +155,7 @@ func (s *shop) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /orders/batched", s.ordersBatched)
 	mux.HandleFunc("GET /checkout", s.checkout)
 	mux.HandleFunc("GET /report", s.report)
+	mux.HandleFunc("GET /assistant", s.assistant)
 }
 
 func (s *shop) index(w http.ResponseWriter, r *http.Request) {
@@ -279,10 +287,26 @@ func (s *shop) report(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "report ready\n")
 }
 
+// assistant asks a language model (simulated here) for a product
+// description: a call whose price depends on its token counts, which the
+// call carries as attributes.
+func (s *shop) assistant(w http.ResponseWriter, r *http.Request) {
+	c := recording.StartCall(r.Context(), "llm", "chat demo-model")
+	in, out := 300+rand.IntN(1500), 50+rand.IntN(400)
+	c.SetRequest("Describe product 42 in two sentences.")
+	time.Sleep(time.Duration(out/10+rand.IntN(20)) * time.Millisecond) // about 10 tokens a millisecond
+	c.SetAttrs(recording.Attr{Key: "gen_ai.request.model", Value: "demo-model"},
+		recording.Attr{Key: "gen_ai.usage.input_tokens", Value: strconv.Itoa(in)},
+		recording.Attr{Key: "gen_ai.usage.output_tokens", Value: strconv.Itoa(out)})
+	c.SetResponse(fmt.Sprintf("%d tokens", out))
+	c.End(nil)
+	io.WriteString(w, "A sturdy widget. Loved by gophers.\n")
+}
+
 // generate requests the demo's pages until ctx ends.
 func generate(ctx context.Context, base string) {
 	pages := []string{"/product/7", "/product/42", "/home", "/orders", "/orders/batched", "/checkout", "/report", "/",
-		"/customers/orders", "/customers/orders/joined", "/stock", "/stock/unknown", "/lookup", "/socket"}
+		"/customers/orders", "/customers/orders/joined", "/stock", "/stock/unknown", "/lookup", "/socket", "/assistant"}
 	client := &http.Client{Timeout: 10 * time.Second}
 	t := time.NewTicker(300 * time.Millisecond)
 	defer t.Stop()
