@@ -64,6 +64,17 @@
 // one marker, [Redacted], is never percent-encoded. Summaries never contain
 // bodies unless a wrapper is told to keep them.
 //
+// # Costs and execution traces
+//
+// [WithCostModel] prices every call with a [CostModel], a function from a
+// call (its service, method, sizes and attributes) to a cost in a unit the
+// operator names; [Call.Cost], [RPCStat.Cost], [Record.Cost] and
+// [Summary.Cost] carry the result, which the stores aggregate per RPC and
+// per route. [WithFlightRecorder] runs the runtime's flight recorder and
+// attaches a snapshot of it ([ExecTrace]) to the records of slow
+// requests. Both work on the background writer, off the request path, and
+// are off by default.
+//
 // # Imports
 //
 // Every other package of appstats may import recording; recording imports

@@ -30,8 +30,16 @@
 // is answered 404. The standard library ([SourceGOROOT]) and the module
 // cache ([SourceModCache]) are served only when named.
 //
-// The JSON API (api/records, api/records/{id}, api/stats, api/series,
-// api/health) is documented in API.md next to this package's source.
+// When calls have costs (see recording.WithCostModel), the RPC and path
+// stats gain Cost and Cost % columns and each details page the request's
+// total, in the unit of [WithCostUnit] or of the recorder. A slow
+// request's execution trace (recording.WithFlightRecorder) is offered on
+// its details page for download and for go tool trace, when the store
+// keeps traces (store.ExecTraceStore).
+//
+// The JSON API (api/records, api/records/{id}, api/records/{id}/trace,
+// api/stats, api/series, api/health) is documented in API.md next to this
+// package's source.
 //
 // # Live updates
 //

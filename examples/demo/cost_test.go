@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -19,18 +18,7 @@ import (
 // its tokens' price, HTTP and SQL calls their per-call prices, and the
 // dashboard's stats add them up.
 func TestDemoCost(t *testing.T) {
-	as, err := appstats.Open(appstats.Config{InMemory: true, NoOTLP: true, Cost: demoCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer as.Close()
-	h, closeApp, err := newApp(as)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeApp()
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	as, srv := startDemo(t, appstats.Config{InMemory: true, NoOTLP: true, Cost: demoCost})
 	for _, p := range []string{"/assistant", "/orders"} {
 		resp, err := http.Get(srv.URL + p)
 		if err != nil {

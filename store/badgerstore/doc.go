@@ -69,7 +69,10 @@
 // shared with other work).
 //
 // Version 2 of the record encoding adds optional parts after the
-// attributes; decoders read version 1 values as they were written.
+// attributes (the calls' costs, an execution trace's metadata), and
+// version 2 of the summary and rollup encodings carries costs (see
+// recording.CostModel), which rollups add up per route and per RPC;
+// decoders read version 1 values as they were written, with no costs.
 //
 // # Execution traces
 //
