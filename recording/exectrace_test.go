@@ -200,3 +200,25 @@ func TestFlightRecorderOff(t *testing.T) {
 		t.Error("a trace with the flight recorder off")
 	}
 }
+
+// TestFlightRecorderQueueBytes: a trace that does not fit in a sink's
+// queue is taken off its records, which are delivered without it.
+func TestFlightRecorderQueueBytes(t *testing.T) {
+	rec, sink := newFlightRecorder(t, recording.FlightRecording{Threshold: time.Millisecond},
+		recording.WithQueueBytes(16<<10))
+	// Scheduling events fill the flight recorder's window well past the
+	// queue's 16 KiB.
+	ch := make(chan int)
+	for i := range 3000 {
+		go func() { ch <- i }()
+		<-ch
+	}
+	finishTook(rec, "GET /slow", time.Second)
+	r := waitRecords(t, sink, 1)[0]
+	if r.ExecTrace != nil {
+		t.Errorf("a %d-byte trace went through a 16 KiB queue", len(r.ExecTrace.Data))
+	}
+	if st := rec.Stats(); st.ExecTraces != 0 || st.ExecTracesLimited != 1 || st.Sinks[0].Dropped != 0 {
+		t.Errorf("stats: %d traced, %d limited, %d dropped; want 0, 1, 0", st.ExecTraces, st.ExecTracesLimited, st.Sinks[0].Dropped)
+	}
+}

@@ -218,7 +218,8 @@ func recordSize(r *Record) int64 {
 		n += sizeWarning + int64(len(w.Service)+len(w.Method)+len(w.Request)+len(w.Message))
 	}
 	if t := r.ExecTrace; t != nil {
-		// Counted whole for every record that shares it.
+		// Counted whole; the recorder counts a snapshot shared by several
+		// records of a batch once (see Recorder.fitTraces).
 		n += sizeExecTrace + int64(len(t.Data)+len(t.Reason))
 	}
 	return n

@@ -146,7 +146,9 @@ type Stats struct {
 	Paused        bool
 	// ExecTraces counts records that got an execution trace;
 	// ExecTracesLimited slow requests that got none because of
-	// [FlightRecording.PerMinute] (see [WithFlightRecorder]).
+	// [FlightRecording.PerMinute], or because a sink's queue had no room
+	// for the trace ([WithQueueBytes]; the record goes on without it).
+	// See [WithFlightRecorder].
 	ExecTraces, ExecTracesLimited uint64
 	// FlightRecorder reports whether the recorder runs the runtime's
 	// flight recorder.
