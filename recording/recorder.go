@@ -221,8 +221,12 @@ type RequestInfo struct {
 	Header       map[string][]string // consulted by filters; not stored
 	TraceID      TraceID             // from an incoming traceparent; generated when zero
 	ParentSpanID SpanID
-	TraceState   string    // an incoming tracestate, passed on to outgoing calls
-	Start        time.Time // zero means now
+	TraceState   string // an incoming tracestate, passed on to outgoing calls
+	// Unsampled says the caller did not sample the trace: an incoming
+	// traceparent with flags 00 (TraceContext.Sampled false). What the
+	// recorder does then is set by [WithCallerSampling].
+	Unsampled bool
+	Start     time.Time // zero means now
 }
 
 // StartRecord decides whether a request is recorded and, if so, starts its
@@ -245,6 +249,16 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 		r.sampledOut.Add(1)
 		return ctx, nil
 	}
+	unsampled := info.Unsampled
+	switch r.cfg.callerSampling {
+	case SkipUnsampled:
+		if unsampled {
+			r.sampledOut.Add(1)
+			return ctx, nil
+		}
+	case OverrideCaller:
+		unsampled = false
+	}
 	start := info.Start
 	if start.IsZero() {
 		start = time.Now()
@@ -264,6 +278,7 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 		rec.TraceID = NewTraceID()
 	}
 	rec.ParentSpanID = info.ParentSpanID
+	rec.Unsampled = unsampled
 	rec.SpanID = NewSpanID()
 	rec.Instance = r.cfg.instance
 	return NewContext(ctx, a), a

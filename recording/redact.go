@@ -223,17 +223,22 @@ func (r *Recorder) scrub(rec *Record) {
 	rec.Route = rules.Text(rec.Route)
 	rec.Error = red.Error(rec.Error)
 	rec.Panic = red.Error(rec.Panic)
-	r.scrubAttrs(rules, rec.Attrs)
+	scrubAttrs(rules, rec.Attrs, r.secretKey)
 	for i := range rec.Calls {
-		c := &rec.Calls[i]
-		c.Method = rules.Text(c.Method)
-		if c.Request == "" || c.Request != c.Attr(convention.KeyDBQueryText) {
-			c.Request = rules.Text(c.Request)
-		}
-		c.Response = rules.Text(c.Response)
-		c.Error = red.Error(c.Error)
-		r.scrubAttrs(rules, c.Attrs)
+		scrubCall(red, rules, &rec.Calls[i], r.secretKey)
 	}
+}
+
+// scrubCall redacts a call in place, as scrub does; secret reports whether
+// an attribute key is secret.
+func scrubCall(red *Redaction, rules *convention.Rules, c *Call, secret func(string) bool) {
+	c.Method = rules.Text(c.Method)
+	if c.Request == "" || c.Request != c.Attr(convention.KeyDBQueryText) {
+		c.Request = rules.Text(c.Request)
+	}
+	c.Response = rules.Text(c.Response)
+	c.Error = red.Error(c.Error)
+	scrubAttrs(rules, c.Attrs, secret)
 }
 
 // scrubAttrs redacts attributes in place: the value of an attribute whose
@@ -241,13 +246,13 @@ func (r *Recorder) scrub(rec *Record) {
 // the secrets in the others. db.query.text, normalized by the wrapper that
 // recorded it, is left as it is, and so are the plain numbers of counts
 // whose names hold a secret word ("gen_ai.usage.input_tokens").
-func (r *Recorder) scrubAttrs(rules *convention.Rules, attrs []Attr) {
+func scrubAttrs(rules *convention.Rules, attrs []Attr, secret func(string) bool) {
 	for i := range attrs {
 		a := &attrs[i]
 		switch {
 		case a.Key == convention.KeyDBQueryText:
 		case convention.IsCount(a.Key) && convention.IsDigits(a.Value):
-		case r.secretKey(a.Key):
+		case secret(a.Key):
 			if a.Value != "" {
 				a.Value = Redacted
 			}
