@@ -9,7 +9,10 @@
 // Flags: -addr (default 127.0.0.1:8080), -data (default ./appstats-data),
 // -traffic (default true: request its own pages a few times a second),
 // -source (the directory whose Go files the dashboard's stack frames link
-// to; default this module's, "" for none).
+// to; default this module's, "" for none), -slowtraces (default false:
+// attach a Go execution trace to the records of slow requests). Its calls
+// are priced as a cloud provider would bill them (cost.go), so the
+// dashboard shows what each route costs.
 package main
 
 import (
@@ -41,8 +44,9 @@ func main() {
 	data := flag.String("data", "appstats-data", "directory for recorded data")
 	traffic := flag.Bool("traffic", true, "generate traffic against the demo's own pages")
 	source := flag.String("source", moduleDir(), "directory whose .go files the dashboard shows at stack frames (\"\": none)")
+	slowTraces := flag.Bool("slowtraces", false, "attach a Go execution trace to the records of slow requests (the runtime's flight recorder)")
 	flag.Parse()
-	if err := run(*addr, *data, *source, *traffic); err != nil {
+	if err := run(*addr, *data, *source, *traffic, *slowTraces); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -51,7 +55,7 @@ func main() {
 // that loses nothing: the server first (requests in flight finish, the
 // dashboards' live streams end), then what the app started, then appstats,
 // which writes the last records and closes the store.
-func run(addr, data, source string, traffic bool) (err error) {
+func run(addr, data, source string, traffic, slowTraces bool) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -62,9 +66,11 @@ func run(addr, data, source string, traffic bool) (err error) {
 	cfg := appstats.Config{Dir: data, Logger: logger,
 		// Every call priced as a cloud API would bill it (cost.go).
 		Cost: demoCost,
+	}
+	if slowTraces {
 		// An execution trace of requests slower than 150 ms, or than
 		// their route's p99 once it has 30 requests; two a minute at most.
-		SlowTraces: recording.FlightRecording{Threshold: 150 * time.Millisecond, RouteP99: true, MinRequests: 30},
+		cfg.SlowTraces = recording.FlightRecording{Threshold: 150 * time.Millisecond, RouteP99: true, MinRequests: 30}
 	}
 	if source != "" {
 		cfg.SourceRoots = []string{source}
