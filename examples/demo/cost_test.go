@@ -18,7 +18,7 @@ import (
 // its tokens' price, HTTP and SQL calls their per-call prices, and the
 // dashboard's stats add them up.
 func TestDemoCost(t *testing.T) {
-	as, srv := startDemo(t, appstats.Config{InMemory: true, NoOTLP: true, Cost: demoCost})
+	as, srv := serveDemo(t, appstats.Config{InMemory: true, NoOTLP: true, Cost: demoCost})
 	for _, p := range []string{"/assistant", "/orders"} {
 		resp, err := http.Get(srv.URL + p)
 		if err != nil {

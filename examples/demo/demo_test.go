@@ -14,9 +14,9 @@ import (
 	"github.com/goappstats/appstats/store"
 )
 
-// startDemo serves the demo app recorded by appstats opened with cfg,
+// serveDemo serves the demo app recorded by appstats opened with cfg,
 // both closed at the end of the test.
-func startDemo(t *testing.T, cfg appstats.Config) (*appstats.Appstats, *httptest.Server) {
+func serveDemo(t *testing.T, cfg appstats.Config) (*appstats.Appstats, *httptest.Server) {
 	t.Helper()
 	as, err := appstats.Open(cfg)
 	if err != nil {
@@ -37,7 +37,7 @@ func startDemo(t *testing.T, cfg appstats.Config) (*appstats.Appstats, *httptest
 // recorded: the N+1 warning fires on the N+1 routes and not on their fixed
 // twins, and each kind of call shows up where it should.
 func TestDemoRoutes(t *testing.T) {
-	as, srv := startDemo(t, appstats.Config{InMemory: true, NoOTLP: true})
+	as, srv := serveDemo(t, appstats.Config{InMemory: true, NoOTLP: true})
 
 	paths := []string{"/orders", "/orders/batched", "/customers/orders", "/customers/orders/joined",
 		"/stock", "/stock/unknown", "/lookup", "/socket", "/report", "/home"}

@@ -8,11 +8,19 @@
 //
 // Flags: -addr (default 127.0.0.1:8080), -data (default ./appstats-data),
 // -traffic (default true: request its own pages a few times a second),
-// -source (the directory whose Go files the dashboard's stack frames link
-// to; default this module's, "" for none), -slowtraces (default false:
-// attach a Go execution trace to the records of slow requests). Its calls
-// are priced as a cloud provider would bill them (cost.go), so the
-// dashboard shows what each route costs.
+// -store (a redis:// or rediss:// URL: keep records in a Redis shared by
+// several demos instead of Badger under -data), -instance (this process's
+// name in the records, default host/pid), -source (the directory whose Go
+// files the dashboard's stack frames link to; default this module's, ""
+// for none), -slowtraces (default false: attach a Go execution trace to
+// the records of slow requests). Its calls are priced as a cloud provider
+// would bill them (cost.go), so the dashboard shows what each route costs.
+//
+// A fleet of three on one Redis, each dashboard showing all three:
+//
+//	go run ./examples/demo -addr 127.0.0.1:8081 -store redis://127.0.0.1:6379 -instance web-1
+//	go run ./examples/demo -addr 127.0.0.1:8082 -store redis://127.0.0.1:6379 -instance web-2
+//	go run ./examples/demo -addr 127.0.0.1:8083 -store redis://127.0.0.1:6379 -instance web-3
 package main
 
 import (
@@ -35,27 +43,42 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/redisstore"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to serve the demo on")
 	data := flag.String("data", "appstats-data", "directory for recorded data")
 	traffic := flag.Bool("traffic", true, "generate traffic against the demo's own pages")
+	storeURL := flag.String("store", "", "redis:// or rediss:// URL of a Redis shared by a fleet (instead of -data)")
+	instance := flag.String("instance", "", "this process's name in the records (default host/pid)")
 	source := flag.String("source", moduleDir(), "directory whose .go files the dashboard shows at stack frames (\"\": none)")
 	slowTraces := flag.Bool("slowtraces", false, "attach a Go execution trace to the records of slow requests (the runtime's flight recorder)")
 	flag.Parse()
-	if err := run(*addr, *data, *source, *traffic, *slowTraces); err != nil {
+	if err := run(options{addr: *addr, data: *data, traffic: *traffic, storeURL: *storeURL, instance: *instance,
+		source: *source, slowTraces: *slowTraces}); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// options are the demo's flags.
+type options struct {
+	addr, data         string
+	traffic            bool
+	storeURL, instance string
+	source             string // see -source
+	slowTraces         bool
 }
 
 // run serves the demo until SIGINT or SIGTERM, then shuts down in the order
 // that loses nothing: the server first (requests in flight finish, the
 // dashboards' live streams end), then what the app started, then appstats,
 // which writes the last records and closes the store.
-func run(addr, data, source string, traffic, slowTraces bool) (err error) {
+func run(o options) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -63,17 +86,26 @@ func run(addr, data, source string, traffic, slowTraces bool) (err error) {
 	// Records are exported as OpenTelemetry traces when
 	// OTEL_EXPORTER_OTLP_ENDPOINT is set (protocol from
 	// OTEL_EXPORTER_OTLP_PROTOCOL, service name from OTEL_SERVICE_NAME).
-	cfg := appstats.Config{Dir: data, Logger: logger,
+	cfg := appstats.Config{Dir: o.data, Logger: logger,
 		// Every call priced as a cloud API would bill it (cost.go).
 		Cost: demoCost,
 	}
-	if slowTraces {
+	if o.storeURL != "" {
+		cfg.Dir, cfg.StoreURL = "", o.storeURL
+		// go-redis's own messages (failed dials while Redis is away) into
+		// this log, at debug level.
+		redis.SetLogger(redisstore.GoRedisLogger(logger, slog.LevelDebug))
+	}
+	if o.instance != "" {
+		cfg.RecorderOptions = append(cfg.RecorderOptions, recording.WithInstance(o.instance))
+	}
+	if o.slowTraces {
 		// An execution trace of requests slower than 150 ms, or than
 		// their route's p99 once it has 30 requests; two a minute at most.
 		cfg.SlowTraces = recording.FlightRecording{Threshold: 150 * time.Millisecond, RouteP99: true, MinRequests: 30}
 	}
-	if source != "" {
-		cfg.SourceRoots = []string{source}
+	if o.source != "" {
+		cfg.SourceRoots = []string{o.source}
 	}
 	if os.Getenv("OTEL_SERVICE_NAME") == "" {
 		cfg.ServiceName = "appstats-demo"
@@ -90,7 +122,7 @@ func run(addr, data, source string, traffic, slowTraces bool) (err error) {
 	}
 	defer func() { err = errors.Join(err, closeApp()) }()
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
@@ -100,7 +132,7 @@ func run(addr, data, source string, traffic, slowTraces bool) (err error) {
 	logger.Info("demo listening", "app", base+"/", "dashboard", base+"/stats/")
 
 	var wg sync.WaitGroup
-	if traffic {
+	if o.traffic {
 		wg.Add(1)
 		go func() { defer wg.Done(); generate(ctx, base) }()
 	}

@@ -21,8 +21,9 @@ import (
 // Version 2 of a record adds, after its attributes, a set of flags saying
 // which optional parts follow: the calls' costs, and the execution trace's
 // metadata (the trace itself is stored apart, see [AppendExecTrace]).
-// Version 2 of a summary adds each RPC's cost after its durations, and
-// version 2 of a rollup each group's cost after its total time. Costs are
+// Version 2 of a summary adds each RPC's cost after its durations;
+// version 2 of a rollup adds per-instance groups, and version 3 each
+// group's cost after its total time. Costs are
 // float64s written as uvarints of their bytes reversed (as encoding/gob
 // does), so that 0 takes one byte and round prices few.
 const (
@@ -32,6 +33,8 @@ const (
 	tagExecTrace = 'T'
 	codecV1      = 1
 	codecV2      = 2
+	rollupV2     = 2 // rollups with per-instance groups
+	rollupV3     = 3 // rollups with costs
 )
 
 // Optional parts of a version 2 record.
@@ -162,15 +165,15 @@ func (d *dec) raw(dst []byte) {
 	d.p += len(dst)
 }
 
-// header reads the tag and version; it returns the version, which is at
-// most latest, or 0 after a failure.
-func (d *dec) header(tag, latest byte) byte {
+// header reads the tag and a version from 1 to maxVersion, and returns the
+// version (0 after an error).
+func (d *dec) header(tag byte, maxVersion byte) byte {
 	if len(d.b) < 2 || d.b[0] != tag {
 		d.fail(errors.New("unknown encoding"))
 		return 0
 	}
-	if v := d.b[1]; v < codecV1 || v > latest {
-		d.fail(fmt.Errorf("unknown version %d", v))
+	if d.b[1] < codecV1 || d.b[1] > maxVersion {
+		d.fail(fmt.Errorf("unknown version %d", d.b[1]))
 		return 0
 	}
 	d.p = 2

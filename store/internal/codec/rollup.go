@@ -56,20 +56,21 @@ type routeRPCKey struct{ route, service, method string }
 
 // A Rollup pre-aggregates the records of a time bucket (a minute, an hour,
 // or one write's records of one minute): totals, a request-latency histogram
-// and per-route, per-RPC and per-route×RPC groups, each with a
+// and per-route, per-RPC, per-route×RPC and per-instance groups, each with a
 // [sketch.Sketch].
 //
-// A bounded rollup keeps at most maxKeys groups per map in what it encodes
-// and answers, folding the others into the [store.Other] group as
-// [store.DefaultMaxKeys] documents; while adding it lets a map grow to
-// twice that before folding, so that the groups with the most requests or
-// calls are the ones kept.
+// A bounded rollup keeps at most maxKeys groups per map (instances
+// included) in what it encodes and answers, folding the others into the
+// [store.Other] group as [store.DefaultMaxKeys] documents; while adding it
+// lets a map grow to twice that before folding, so that the groups with
+// the most requests or calls are the ones kept.
 type Rollup struct {
 	all     group
 	hist    []int64 // storekit.HistogramBuckets
 	routes  map[string]*group
 	rpcs    map[rpcKey]*group
 	rr      map[routeRPCKey]*group
+	insts   map[string]*group
 	maxKeys int // 0: unbounded
 }
 
@@ -87,6 +88,7 @@ func NewBoundedRollup(maxKeys int) *Rollup {
 		routes:  make(map[string]*group),
 		rpcs:    make(map[rpcKey]*group),
 		rr:      make(map[routeRPCKey]*group),
+		insts:   make(map[string]*group),
 		maxKeys: max(maxKeys, 0),
 	}
 }
@@ -105,10 +107,14 @@ func (ru *Rollup) bound(slack int) {
 		return
 	}
 	limit := slack*ru.maxKeys + 1
+	byRequests := func(ka string, a *group, kb string, b *group) int {
+		return cmp.Or(storekit.Rank(a.count, a.total, b.count, b.total), cmp.Compare(ka, kb))
+	}
 	if len(ru.routes) > limit {
-		storekit.Fold(ru.routes, ru.maxKeys, store.Other, func(ka string, a *group, kb string, b *group) int {
-			return cmp.Or(storekit.Rank(a.count, a.total, b.count, b.total), cmp.Compare(ka, kb))
-		}, newGroup, mergeInto)
+		storekit.Fold(ru.routes, ru.maxKeys, store.Other, byRequests, newGroup, mergeInto)
+	}
+	if len(ru.insts) > limit {
+		storekit.Fold(ru.insts, ru.maxKeys, store.Other, byRequests, newGroup, mergeInto)
 	}
 	if len(ru.rpcs) > limit {
 		storekit.Fold(ru.rpcs, ru.maxKeys, otherRPC, func(ka rpcKey, a *group, kb rpcKey, b *group) int {
@@ -135,6 +141,7 @@ func (ru *Rollup) Reset() {
 	clear(ru.routes)
 	clear(ru.rpcs)
 	clear(ru.rr)
+	clear(ru.insts)
 }
 
 // AddOverall counts one record in the overall group and histogram only
@@ -169,6 +176,7 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 	addReq(&ru.all)
 	ru.hist[storekit.HistogramIndex(s.Duration)]++
 	addReq(groupOf(ru.routes, s.Route))
+	addReq(groupOf(ru.insts, s.Instance))
 	for _, rpc := range s.RPCs {
 		n := min(rpc.Count, len(durs))
 		cd := durs[:n]
@@ -195,26 +203,36 @@ func (ru *Rollup) Merge(o *Rollup) {
 	mergeGroups(ru.routes, o.routes)
 	mergeGroups(ru.rpcs, o.rpcs)
 	mergeGroups(ru.rr, o.rr)
+	mergeGroups(ru.insts, o.insts)
 	ru.bound(2)
 }
 
-func appendGroup(e *enc, g *group) {
+// appendGroup encodes g as a rollup of version ver has it.
+func appendGroup(e *enc, g *group, ver byte) {
 	e.u(uint64(g.count))
 	e.u(uint64(g.errors))
 	e.u(uint64(g.calls))
 	e.u(uint64(g.requests))
 	e.d(g.total)
-	e.f(g.cost)
+	if ver >= rollupV3 {
+		e.f(g.cost)
+	}
 	e.sketch(&g.sk)
 }
 
-// AppendRollup encodes ru, folded first to its maximum of keys. The
-// overall group and the histogram come first, so a reader that needs only
-// them (Series) stops early.
-func AppendRollup(b []byte, ru *Rollup) []byte {
+// AppendRollup encodes ru (version 3: version 1 had no instances, version
+// 2 no costs), folded
+// first to its maximum of keys. The overall group and the histogram come
+// first, so a reader that needs only them (Series) stops early.
+func AppendRollup(b []byte, ru *Rollup) []byte { return appendRollupVersion(b, ru, rollupV3) }
+
+// appendRollupVersion encodes ru as version ver of the encoding writes
+// it: the latest for AppendRollup, earlier ones for the tests that read
+// them.
+func appendRollupVersion(b []byte, ru *Rollup, ver byte) []byte {
 	ru.bound(1)
-	e := enc{b: append(b, tagRollup, codecV2)}
-	appendGroup(&e, &ru.all)
+	e := enc{b: append(b, tagRollup, ver)}
+	appendGroup(&e, &ru.all, ver)
 	e.n(len(ru.hist))
 	for _, c := range ru.hist {
 		e.u(uint64(c))
@@ -222,20 +240,44 @@ func AppendRollup(b []byte, ru *Rollup) []byte {
 	e.n(len(ru.routes))
 	for k, g := range ru.routes {
 		e.s(k)
-		appendGroup(&e, g)
+		appendGroup(&e, g, ver)
 	}
 	e.n(len(ru.rpcs))
 	for k, g := range ru.rpcs {
 		e.s(k.service)
 		e.s(k.method)
-		appendGroup(&e, g)
+		appendGroup(&e, g, ver)
 	}
 	e.n(len(ru.rr))
 	for k, g := range ru.rr {
 		e.s(k.route)
 		e.s(k.service)
 		e.s(k.method)
-		appendGroup(&e, g)
+		appendGroup(&e, g, ver)
+	}
+	if ver >= rollupV2 {
+		e.n(len(ru.insts))
+		for k, g := range ru.insts {
+			e.s(k)
+			appendGroup(&e, g, ver)
+		}
+	}
+	return e.b
+}
+
+// AppendOverall encodes only ru's overall group and histogram, as a
+// rollup without routes, RPCs or instances: what a reader that needs only
+// them (Series) can fetch instead of the whole rollup, which is tens of
+// times larger.
+func AppendOverall(b []byte, ru *Rollup) []byte {
+	e := enc{b: append(b, tagRollup, rollupV3)}
+	appendGroup(&e, &ru.all, rollupV3)
+	e.n(len(ru.hist))
+	for _, c := range ru.hist {
+		e.u(uint64(c))
+	}
+	for range 4 { // no routes, RPCs, route×RPCs, instances
+		e.n(0)
 	}
 	return e.b
 }
@@ -247,7 +289,7 @@ func mergeGroup(d *dec, ver byte, g *group, scratch *sketch.Sketch) {
 	g.calls += int64(d.u())
 	g.requests += int64(d.u())
 	g.total += d.d()
-	if ver >= codecV2 {
+	if ver >= rollupV3 {
 		g.cost += d.f()
 	}
 	if d.err != nil {
@@ -266,7 +308,7 @@ func mergeGroup(d *dec, ver byte, g *group, scratch *sketch.Sketch) {
 // overall group and histogram are read. On error ru may hold part of b.
 func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketch) error {
 	d := newDec(b, !overallOnly)
-	ver := d.header(tagRollup, codecV2)
+	ver := d.header(tagRollup, rollupV3)
 	mergeGroup(d, ver, &ru.all, scratch)
 	if n := d.n(1); n != len(ru.hist) {
 		d.fail(errShortHist)
@@ -301,6 +343,14 @@ func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketc
 			ru.bound(2)
 		}
 	}
+	if ver >= rollupV2 {
+		for range d.n(7) {
+			if k := d.s(); d.err == nil {
+				mergeGroup(d, ver, groupOf(ru.insts, k), scratch)
+				ru.bound(2)
+			}
+		}
+	}
 	return d.done("rollup")
 }
 
@@ -319,6 +369,12 @@ func (ru *Rollup) Stats(w store.Window) *store.Stats {
 		st.Routes = append(st.Routes, store.RouteStats{
 			Route: k, Requests: g.count, Errors: g.errors, Calls: g.calls,
 			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Cost: g.cost, Latency: g.sk.Latency(),
+		})
+	}
+	for k, g := range ru.insts {
+		st.Instances = append(st.Instances, store.InstanceStats{
+			Instance: k, Requests: g.count, Errors: g.errors, Calls: g.calls,
+			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Latency: g.sk.Latency(),
 		})
 	}
 	rpc := func(k rpcKey, g *group) store.RPCStats {
