@@ -32,8 +32,8 @@
 // rest of its statistics. A store that also keeps the Go execution traces
 // attached to slow requests' records implements [ExecTraceStore]: it keeps
 // them apart from the records, under a byte cap of its own, and drops
-// them before records when space runs short. Both stores of this module
-// do.
+// them before records when space runs short. badgerstore and memstore
+// do; redisstore keeps no traces and stores such records without theirs.
 //
 // # Sizes
 //
