@@ -405,8 +405,9 @@ type idGenerator struct{}
 // and a span ID as NewSpanID does.
 func (g idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
 	if ar := recording.FromContext(ctx); ar != nil {
-		// The trace ID is set when the record starts and never changes.
-		tid := trace.TraceID(ar.Record().TraceID)
+		// The trace ID is set when the record starts and never changes;
+		// TraceContext reads it also after the request has ended.
+		tid := trace.TraceID(ar.TraceContext().TraceID)
 		return tid, g.NewSpanID(ctx, tid)
 	}
 	return trace.TraceID(recording.NewTraceID()), trace.SpanID(recording.NewSpanID())

@@ -134,33 +134,69 @@ func (a *ActiveRecord) AddCallFinder(f CallFinder) {
 type ActiveRecord struct {
 	rec   *Recorder
 	start time.Time
-	r     Record
-	ctx   recordCtx           // set once, by the first NewContext
-	hdr   map[string][]string // request headers, for route-time filters
-	state string              // incoming tracestate
+	// r is the record being made, handed to the sinks by FinishAt: from
+	// the recorder's pool when its sinks borrow records (see [Borrower]).
+	// Nothing reads it after FinishAt; trace and span are kept apart for
+	// the calls that ask later.
+	r         *Record
+	trace     TraceID
+	span      SpanID
+	unsampled bool                // Record.Unsampled, for the calls that ask after FinishAt
+	ctx       recordCtx           // set once, by the first NewContext
+	hdr       map[string][]string // request headers, for route-time filters
+	state     string              // incoming tracestate
 
-	mu      sync.Mutex
-	calls   []*ActiveCall
-	inline  [8]*ActiveCall
-	attrs   [4]Attr // room for the record's first attributes (see AddAttrs)
+	mu sync.Mutex
+	// Calls live in chunks of slots, filled in the order the calls start:
+	// the calls of the record are the used slots of its chunks, in order,
+	// but those discarded.
+	chunks  [][]ActiveCall
+	inline  [4][]ActiveCall // the first chunks' slice headers
+	used    int             // slots used in the last chunk
+	live    int             // calls kept: started, not discarded
+	attrs   [4]Attr         // room for the record's first attributes (see AddAttrs)
 	dropped int
 	ended   bool
+	// callCost is what starting a call was last measured to cost; the
+	// calls in between measurements are charged that (see startCallAt).
+	callCost atomic.Int64
 
 	overhead atomic.Int64
 	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
 }
+
+// Calls are carved from chunks of slots that the record allocates as it
+// needs them: the first one holds as many calls as the last record that
+// made calls made (at least minChunk, at most maxFirstChunk), each next one
+// twice as many as the one before, up to maxChunk. A request that makes no
+// call allocates none; a service whose requests make ten calls each
+// allocates one chunk a request.
+const (
+	minChunk      = 4
+	maxFirstChunk = 32
+	maxChunk      = 256
+)
+
+// measureEvery is how often starting a call reads the clock a second time
+// to measure its own cost, which is charged to the record's overhead: the
+// first call of a record and every measureEvery-th after it. The calls in
+// between are charged the last measurement, which saves a clock read
+// (~25–50 ns on a virtual machine) on most calls.
+const measureEvery = 8
 
 // Record returns the record being made, for the goroutine that started it to
 // fill in request fields (Status, Route, sizes, Attrs, …) before
 // [ActiveRecord.Finish]. Its Calls are assembled by Finish; they must not be
 // set here. Finish cuts the strings set here to the recorder's byte caps
 // ([WithMaxName], [WithMaxText], [WithMaxAttrs], [WithMaxHeaders]). It is not
-// safe to use from other goroutines.
+// safe to use from other goroutines, nor after Finish: the record then
+// belongs to the sinks, and its memory may be reused for another request
+// (see [Borrower]).
 func (a *ActiveRecord) Record() *Record {
 	if a == nil {
 		return nil
 	}
-	return &a.r
+	return a.r
 }
 
 // AddAttrs appends attributes to the record's [Record.Attrs]; the first
@@ -214,7 +250,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	if a == nil {
 		return
 	}
-	r := &a.r
+	r := a.r
 	r.Duration = end.Sub(a.start)
 	rec := a.rec
 	cfg := &rec.cfg
@@ -225,29 +261,47 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		a.ended = true
 		a.mu.Unlock()
 		rec.filtered.Add(1)
+		rec.release(r)
 		return
 	}
 	a.mu.Lock()
 	a.ended = true
-	if n := len(a.calls); n > 0 {
-		r.Calls = make([]Call, n)
-		for i, ac := range a.calls {
-			c := &r.Calls[i]
-			*c = ac.c
-			c.Attrs = append([]Attr(nil), ac.c.Attrs...)
-			if ac.droppedAttrs > 0 { // SetAttr capped the others
-				c.Attrs = append(c.Attrs, droppedAttrs(ac.droppedAttrs))
+	if n := a.live; n > 0 {
+		// Once ended, a's calls are never changed again (every setter
+		// checks frozenLocked), so their slices pass to the record as they are;
+		// those of calls still running are copied.
+		r.Calls = slices.Grow(r.spare.calls[:0], n)[:0]
+		for i, chunk := range a.chunks {
+			if i == len(a.chunks)-1 {
+				chunk = chunk[:a.used]
 			}
-			c.Phases = append([]Phase(nil), ac.c.Phases...)
-			if !ac.ended {
-				c.Running = true
-				c.Duration = r.Duration - c.Start
-				r.live = append(r.live, liveCall{i: i, ac: ac}) // see Record.FinalCall
+			for j := range chunk {
+				ac := &chunk[j]
+				if ac.discarded {
+					continue
+				}
+				r.Calls = append(r.Calls, ac.c)
+				c := &r.Calls[len(r.Calls)-1]
+				if !ac.ended {
+					// The call may still change (see Record.FinalCall): the
+					// record gets copies of its slices.
+					ac.running = true
+					c.Attrs = slices.Clone(c.Attrs)
+					c.Phases = slices.Clone(c.Phases)
+					c.Running = true
+					c.Duration = r.Duration - c.Start
+					r.live = append(r.live, liveCall{i: len(r.Calls) - 1, ac: ac})
+				}
+				if ac.droppedAttrs > 0 { // SetAttr capped the others
+					c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(ac.droppedAttrs))
+				}
 			}
 		}
+		r.spare.calls = r.Calls
+		rec.callHint.Store(int32(n))
 	}
 	r.DroppedCalls += a.dropped
-	a.calls = nil // the sinks may keep r; do not keep the ActiveCalls alive with it
+	a.chunks = nil // the sinks may keep r; do not keep the ActiveCalls alive with it
 	clear(a.inline[:])
 	a.mu.Unlock()
 	if a.dropped > 0 {
@@ -262,14 +316,16 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 // [ActiveCall.End]. Its methods are safe for concurrent use; a nil
 // *ActiveCall (no request is being recorded) ignores every method.
 type ActiveCall struct {
-	a         *ActiveRecord
-	start     time.Time
-	c         Call // guarded by a.mu once published
-	ended     bool
+	a     *ActiveRecord
+	c     Call // guarded by a.mu once published; never changed once a has ended, unless running (see frozenLocked)
+	ended bool
+	// running: the call had not ended when its record did; it may still
+	// end, for Record.FinalCall (see frozenLocked).
+	running bool
+	// discarded: Discard took the call out of the record.
 	discarded bool
 	// droppedAttrs counts attributes over the recorder's cap, not kept.
 	droppedAttrs int
-	pcbuf        [stackBuf]uintptr
 }
 
 // StartCall starts recording a call made for the request in ctx. If ctx
@@ -311,18 +367,18 @@ func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall
 	return a.startCallAt(service, method, event, time.Time{}, SpanID{})
 }
 
-// now returns the current time read from the monotonic clock alone, as an
-// offset from the request's start: one clock read where time.Now makes two
-// (wall and monotonic). On virtual machines a read costs ~50 ns, a large
-// part of a recorded call's budget.
-func (a *ActiveRecord) now() time.Time { return a.start.Add(time.Since(a.start)) }
+// since returns the time elapsed since the request's start, read from the
+// monotonic clock alone: one clock read where time.Now makes two (wall and
+// monotonic), and no time.Time arithmetic. Calls keep their times as such
+// offsets. On virtual machines a read costs ~25–50 ns, a large part of a
+// recorded call's budget.
+func (a *ActiveRecord) since() time.Duration { return time.Since(a.start) }
 
 func (a *ActiveRecord) startCallAt(service, method string, event bool, start time.Time, span SpanID) *ActiveCall {
-	t0 := a.now()
-	if start.IsZero() {
-		start = t0
-	} else if start.Before(a.start) {
-		start = a.start
+	t0 := a.since()
+	off := t0
+	if !start.IsZero() {
+		off = max(start.Sub(a.start), 0)
 	}
 	if !span.IsValid() {
 		span = NewSpanID()
@@ -330,28 +386,13 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	cfg := &a.rec.cfg
 	capString(&service, cfg.maxName)
 	capString(&method, cfg.maxName)
-	// Checked before the stack is captured, so that a call that will not be
-	// kept costs little, and again when the call is added.
-	a.mu.Lock()
-	room := a.roomLocked()
-	a.mu.Unlock()
-	if !room {
-		return nil
-	}
-
-	// One composite literal: the call is built in the new object itself,
-	// not copied into it through write barriers.
-	ac := &ActiveCall{a: a, start: start, c: Call{
-		Service:      service,
-		Method:       method,
-		Start:        start.Sub(a.start),
-		RequestSize:  -1,
-		ResponseSize: -1,
-		SpanID:       span,
-		Event:        event,
-	}}
-	if a.rec.cfg.maxStack > 0 {
-		ac.c.pcs = captureStack(ac.pcbuf[:])
+	// The stack is captured before the lock is taken, into a buffer on
+	// this goroutine's stack, and copied into the call's slot with the
+	// lock held: one lock for the whole start.
+	var pcbuf [stackBuf]uintptr
+	var pcs []uintptr
+	if cfg.maxStack > 0 {
+		pcs = captureStack(pcbuf[:])
 	}
 
 	a.mu.Lock()
@@ -359,9 +400,68 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 		a.mu.Unlock()
 		return nil
 	}
-	a.calls = append(a.calls, ac)
+	ac := a.slotLocked()
+	a.live++
+	ac.a = a
+	ac.c = Call{
+		Service:      service,
+		Method:       method,
+		Start:        off,
+		RequestSize:  -1,
+		ResponseSize: -1,
+		SpanID:       span,
+		Event:        event,
+	}
+	if len(pcs) > 0 {
+		ac.c.pcs = a.keepPCsLocked(pcs)
+	}
+	n := a.live
 	a.mu.Unlock()
-	a.overhead.Add(int64(time.Since(t0)))
+	cost := a.callCost.Load()
+	if n%measureEvery == 1 {
+		cost = int64(a.since() - t0)
+		a.callCost.Store(cost)
+	}
+	a.overhead.Add(cost)
+	return ac
+}
+
+// keepPCsLocked copies a call's raw stack into the record's buffer of
+// stacks (memory without pointers, which the garbage collector does not
+// scan, reused with the record when its sinks borrow records) and returns
+// the copy. a.mu must be held, and a must not have ended.
+func (a *ActiveRecord) keepPCsLocked(pcs []uintptr) []uintptr {
+	buf := a.r.spare.pcs
+	if cap(buf)-len(buf) < len(pcs) {
+		// Room for as many calls as the last record made, or twice the
+		// buffer: earlier calls keep the old array, which stays valid.
+		hint := min(max(int(a.rec.callHint.Load()), minChunk), maxFirstChunk)
+		buf = slices.Grow(buf[len(buf):], max(2*cap(buf), hint*stackBuf/2, len(pcs)))
+	}
+	at := len(buf)
+	buf = append(buf, pcs...)
+	a.r.spare.pcs = buf
+	return buf[at:len(buf):len(buf)]
+}
+
+// slotLocked returns a fresh slot for a call, carved from a's newest chunk
+// of calls, allocating the next chunk when that one is used up. a.mu must
+// be held.
+func (a *ActiveRecord) slotLocked() *ActiveCall {
+	if len(a.chunks) == 0 || a.used == len(a.chunks[len(a.chunks)-1]) {
+		var n int
+		if len(a.chunks) == 0 {
+			a.chunks = a.inline[:0]
+			n = min(int(a.rec.callHint.Load()), maxFirstChunk)
+		} else {
+			n = 2 * len(a.chunks[len(a.chunks)-1])
+		}
+		n = min(max(n, minChunk), maxChunk, a.rec.cfg.maxCalls)
+		a.chunks = append(a.chunks, make([]ActiveCall, n))
+		a.used = 0
+	}
+	ac := &a.chunks[len(a.chunks)-1][a.used]
+	a.used++
 	return ac
 }
 
@@ -373,7 +473,7 @@ func (a *ActiveRecord) roomLocked() bool {
 		a.rec.lateCalls.Add(1)
 		return false
 	}
-	if len(a.calls) >= a.rec.cfg.maxCalls {
+	if a.live >= a.rec.cfg.maxCalls {
 		a.dropped++
 		return false
 	}
@@ -390,7 +490,7 @@ func (c *ActiveCall) End(err error) {
 	if c == nil {
 		return
 	}
-	c.end(c.a.now(), err)
+	c.end(c.a.since(), err)
 	// End's own cost (a lock) is not added to the overhead: timing it
 	// would cost more than it does.
 }
@@ -399,20 +499,21 @@ func (c *ActiveCall) End(err error) {
 // end after the fact.
 func (c *ActiveCall) EndAt(end time.Time, err error) {
 	if c != nil {
-		c.end(end, err)
+		c.end(end.Sub(c.a.start), err)
 	}
 }
 
-func (c *ActiveCall) end(end time.Time, err error) {
+// end ends the call at offset end from its record's start.
+func (c *ActiveCall) end(end time.Duration, err error) {
 	a := c.a
 	var typ string
 	if err != nil {
 		typ = convention.ErrorType(err) // before the lock: it may reflect
 	}
 	a.mu.Lock()
-	if !c.ended {
+	if !c.ended && !c.frozenLocked() {
 		c.ended = true
-		c.c.Duration = max(end.Sub(c.start), 0)
+		c.c.Duration = max(end-c.c.Start, 0)
 		if err != nil && c.c.Error == "" {
 			c.c.Error = convention.Truncate(err.Error(), a.rec.cfg.maxText)
 		}
@@ -424,6 +525,12 @@ func (c *ActiveCall) end(end time.Time, err error) {
 	}
 	a.mu.Unlock()
 }
+
+// frozenLocked reports whether c may no longer change, with c.a.mu held:
+// once its record has ended, a call's slices belong to the record, unless
+// the call was still running then (the record has copies; the call goes on
+// for [Record.FinalCall]).
+func (c *ActiveCall) frozenLocked() bool { return c.a.ended && !c.running }
 
 func hasAttr(attrs []Attr, key string) bool {
 	for i := range attrs {
@@ -467,7 +574,9 @@ func setField[T any](c *ActiveCall, field func(*Call) *T, v T) {
 		return
 	}
 	c.a.mu.Lock()
-	*field(&c.c) = v
+	if !c.frozenLocked() {
+		*field(&c.c) = v
+	}
 	c.a.mu.Unlock()
 }
 
@@ -531,8 +640,10 @@ func (c *ActiveCall) AddSizes(sent, received int64) {
 		return
 	}
 	c.a.mu.Lock()
-	c.c.RequestSize = max(c.c.RequestSize, 0) + sent
-	c.c.ResponseSize = max(c.c.ResponseSize, 0) + received
+	if !c.frozenLocked() {
+		c.c.RequestSize = max(c.c.RequestSize, 0) + sent
+		c.c.ResponseSize = max(c.c.ResponseSize, 0) + received
+	}
 	c.a.mu.Unlock()
 }
 
@@ -560,6 +671,10 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 	}
 	cfg := &c.a.rec.cfg
 	c.a.mu.Lock()
+	defer c.a.mu.Unlock()
+	if c.frozenLocked() {
+		return
+	}
 	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(len(attrs), cfg.maxAttrs-len(c.c.Attrs)), 0))
 	for _, at := range attrs {
 		if len(at.Key) > cfg.maxName || len(at.Value) > cfg.maxAttrValue {
@@ -567,11 +682,14 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 		}
 		c.setAttrLocked(at, cfg.maxAttrs)
 	}
-	c.a.mu.Unlock()
 }
 
-// setAttrLocked sets at, already capped, with c.a.mu held.
+// setAttrLocked sets at, already capped, with c.a.mu held; it has no
+// effect once the record has ended.
 func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
+	if c.frozenLocked() {
+		return
+	}
 	for i := range c.c.Attrs {
 		if c.c.Attrs[i].Key == at.Key {
 			c.c.Attrs[i].Value = at.Value
@@ -593,7 +711,7 @@ func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
 	}
 	capString(&name, c.a.rec.cfg.maxName)
 	c.a.mu.Lock()
-	if len(c.c.Phases) < maxPhases {
+	if len(c.c.Phases) < maxPhases && !c.frozenLocked() {
 		c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
 	}
 	c.a.mu.Unlock()
@@ -606,7 +724,7 @@ func (c *ActiveCall) TraceContext() TraceContext {
 	if c == nil {
 		return TraceContext{}
 	}
-	return TraceContext{TraceID: c.a.r.TraceID, SpanID: c.c.SpanID, Sampled: !c.a.r.Unsampled, State: c.a.state}
+	return TraceContext{TraceID: c.a.trace, SpanID: c.c.SpanID, Sampled: !c.a.unsampled, State: c.a.state}
 }
 
 // TraceContext returns the request's own trace context (its span as the
@@ -615,7 +733,7 @@ func (a *ActiveRecord) TraceContext() TraceContext {
 	if a == nil {
 		return TraceContext{}
 	}
-	return TraceContext{TraceID: a.r.TraceID, SpanID: a.r.SpanID, Sampled: !a.r.Unsampled, State: a.state}
+	return TraceContext{TraceID: a.trace, SpanID: a.span, Sampled: !a.unsampled, State: a.state}
 }
 
 type traceKey struct{}
@@ -678,7 +796,7 @@ func (c *ActiveCall) TraceID() TraceID {
 	if c == nil {
 		return TraceID{}
 	}
-	return c.a.r.TraceID // set before publication, never changed
+	return c.a.trace // set before publication, never changed
 }
 
 // StartTime returns when the call started.
@@ -686,7 +804,7 @@ func (c *ActiveCall) StartTime() time.Time {
 	if c == nil {
 		return time.Time{}
 	}
-	return c.start
+	return c.a.start.Add(c.c.Start) // set before publication, never changed
 }
 
 // Record returns the active record the call belongs to.
@@ -721,7 +839,7 @@ func Event(ctx context.Context, label, detail string) {
 		return
 	}
 	c.SetRequest(detail)
-	c.EndAt(c.start, nil) // an event is a point in time
+	c.end(c.c.Start, nil) // an event is a point in time
 }
 
 func panicString(v any) string {
@@ -749,14 +867,10 @@ func (c *ActiveCall) Discard() {
 	}
 	a := c.a
 	a.mu.Lock()
-	if !c.ended {
-		c.ended, c.discarded = true, true
-		for i := len(a.calls) - 1; i >= 0; i-- {
-			if a.calls[i] == c {
-				a.calls = append(a.calls[:i], a.calls[i+1:]...)
-				break
-			}
-		}
+	if !c.ended && !c.frozenLocked() {
+		c.ended = true
+		c.discarded = true
+		a.live--
 	}
 	a.mu.Unlock()
 }

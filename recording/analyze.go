@@ -1,7 +1,8 @@
 package recording
 
 import (
-	"fmt"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -16,22 +17,46 @@ import (
 // A [Recorder] runs it on every record before the sinks see it, with its
 // repeat threshold (default [DefaultRepeatThreshold]).
 func Analyze(r *Record, threshold int) []Warning {
+	var a analysis
+	return a.analyze(nil, r, threshold)
+}
+
+// analysis is Analyze's working memory, kept from record to record by the
+// recorder's writer goroutine (which alone uses it), so that analysing a
+// record allocates nothing but the messages of its warnings.
+type analysis struct {
+	groups map[callKey]callGroup
+	reps   []repeated
+	buf    []byte
+}
+
+type callKey struct{ service, method, request string }
+
+type callGroup struct {
+	n     int
+	total time.Duration
+	first int
+}
+
+type repeated struct {
+	k callKey
+	g callGroup
+}
+
+// analyze appends r's warnings to dst.
+func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 	if threshold <= 1 {
 		threshold = DefaultRepeatThreshold
 	}
-	type key struct{ service, method, request string }
-	type agg struct {
-		n     int
-		total time.Duration
-		first int
-	}
-	var out []Warning
 	if len(r.Calls) == 0 {
-		return nil
+		return dst
 	}
-	var groups map[key]*agg
-	if len(r.Calls) >= threshold {
-		groups = make(map[key]*agg)
+	group := len(r.Calls) >= threshold
+	if group {
+		if a.groups == nil {
+			a.groups = make(map[callKey]callGroup)
+		}
+		clear(a.groups)
 	}
 	var running int
 	var runningTotal time.Duration
@@ -44,53 +69,65 @@ func Analyze(r *Record, threshold int) []Warning {
 			running++
 			runningTotal += c.Duration
 		}
-		if groups == nil {
+		if !group {
 			continue
 		}
-		k := key{c.Service, c.Method, c.Request}
-		g := groups[k]
-		if g == nil {
-			g = &agg{first: i}
-			groups[k] = g
+		k := callKey{c.Service, c.Method, c.Request}
+		g, ok := a.groups[k]
+		if !ok {
+			g.first = i
 		}
 		g.n++
 		g.total += c.Duration
+		a.groups[k] = g
 	}
-	type found struct {
-		k key
-		g *agg
-	}
-	var reps []found
-	for k, g := range groups {
+	a.reps = a.reps[:0]
+	for k, g := range a.groups {
 		if g.n >= threshold {
-			reps = append(reps, found{k, g})
+			a.reps = append(a.reps, repeated{k, g})
+		}
+	}
+	if group {
+		clear(a.groups) // do not keep the record's strings alive
+		// A map that grew for a record of many distinct calls is let go.
+		if len(r.Calls) > 1024 {
+			a.groups = nil
 		}
 	}
 	// Report in order of first appearance, so the output is deterministic.
-	for i := 1; i < len(reps); i++ {
-		for j := i; j > 0 && reps[j].g.first < reps[j-1].g.first; j-- {
-			reps[j], reps[j-1] = reps[j-1], reps[j]
-		}
-	}
-	for _, f := range reps {
-		out = append(out, Warning{
+	slices.SortFunc(a.reps, func(x, y repeated) int { return x.g.first - y.g.first })
+	for _, f := range a.reps {
+		// "10 identical svc calls Method (1.2ms in all): an N+1 pattern? …"
+		b := strconv.AppendInt(a.buf[:0], int64(f.g.n), 10)
+		b = append(b, " identical "...)
+		b = append(b, f.k.service...)
+		b = append(b, " calls "...)
+		b = append(b, f.k.method...)
+		b = append(b, " ("...)
+		b = append(b, f.g.total.Round(time.Microsecond).String()...)
+		b = append(b, " in all): an N+1 pattern? batch them or run them once"...)
+		a.buf = b
+		dst = append(dst, Warning{
 			Kind:    WarnRepeated,
 			Service: f.k.service,
 			Method:  f.k.method,
 			Request: f.k.request,
 			Count:   f.g.n,
 			Total:   f.g.total,
-			Message: fmt.Sprintf("%d identical %s calls %s (%v in all): an N+1 pattern? batch them or run them once",
-				f.g.n, f.k.service, f.k.method, f.g.total.Round(time.Microsecond)),
+			Message: string(b),
 		})
 	}
+	clear(a.reps)
 	if running > 0 {
-		out = append(out, Warning{
+		b := strconv.AppendInt(a.buf[:0], int64(running), 10)
+		b = append(b, " call(s) still running when the request ended"...)
+		a.buf = b
+		dst = append(dst, Warning{
 			Kind:    WarnRunning,
 			Count:   running,
 			Total:   runningTotal,
-			Message: fmt.Sprintf("%d call(s) still running when the request ended", running),
+			Message: string(b),
 		})
 	}
-	return out
+	return dst
 }

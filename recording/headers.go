@@ -1,9 +1,12 @@
 package recording
 
+import "slices"
+
 // SetHeaders keeps the request's headers for the full record, within the
 // recorder's header caps ([WithMaxHeaders]): a value over its cap is cut,
 // values past the total are left out and counted under [HeaderTruncated]. It
-// copies them with one allocation (and one per value it cuts) — the header
+// copies them with at most one allocation (none in a reused record, see
+// [Borrower]; and one per value it cuts) — the header
 // map may change after the request ends — and leaves building the map and
 // redacting it to the recorder's writer, off the request path. Like
 // [ActiveRecord.Record], it is for the goroutine that started the record.
@@ -11,21 +14,41 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	if a == nil || h == nil {
 		return
 	}
-	a.r.hdrFlat = a.rec.cfg.flatHeaders(h)
+	a.r.hdrFlat = a.rec.cfg.flatHeaders(a.r.hdrFlat[:0], h)
 }
 
-// headerMap builds the redacted header map of a record from the pairs
-// SetHeaders kept. It runs in the writer goroutine, which alone uses the
+// headerMap makes rec's redacted header map from the pairs SetHeaders
+// kept, in the map and the values rec's spare memory holds when it has
+// been used before. It runs in the writer goroutine, which alone uses the
 // recorder's cache of which header names are secret.
-func (r *Recorder) headerMap(flat []string) map[string][]string {
-	out := make(map[string][]string, len(flat)/2)
-	for i := 0; i+1 < len(flat); i += 2 {
-		out[flat[i]] = append(out[flat[i]], flat[i+1])
+func (r *Recorder) headerMap(rec *Record) map[string][]string {
+	flat := rec.hdrFlat
+	out := rec.spare.hdr
+	if out == nil {
+		out = make(map[string][]string, len(flat)/2)
+	}
+	// The values of a name, in order, share one backing array, as
+	// http.Header.Clone makes them. SetHeaders keeps the pairs of a name
+	// next to each other; a name met again (two long names cut to the
+	// same prefix) has its values copied.
+	vals := slices.Grow(rec.spare.hdrVals[:0], len(flat)/2)
+	for i := 0; i+1 < len(flat); {
+		k := flat[i]
+		start := len(vals)
+		for ; i+1 < len(flat) && flat[i] == k; i += 2 {
+			vals = append(vals, flat[i+1])
+		}
+		if prev, ok := out[k]; ok {
+			out[k] = append(prev[:len(prev):len(prev)], vals[start:]...)
+			continue
+		}
+		out[k] = vals[start:len(vals):len(vals)]
 	}
 	red := &r.cfg.redaction
 	for k, vs := range out {
-		out[k] = red.headerValues(k, vs, r.secretKey(k))
+		red.headerValues(k, vs, r.secretKey(k))
 	}
+	rec.spare.hdr, rec.spare.hdrVals = out, vals
 	return out
 }
 

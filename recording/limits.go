@@ -49,7 +49,7 @@ func (c *config) capRecord(r *Record) {
 	capString(&r.Panic, c.maxText)
 	r.Attrs = c.capAttrs(r.Attrs)
 	if r.Headers != nil && !c.headersFit(r.Headers) {
-		r.hdrFlat = c.flatHeaders(r.Headers)
+		r.hdrFlat = c.flatHeaders(r.hdrFlat[:0], r.Headers)
 		r.Headers = nil
 	}
 }
@@ -98,15 +98,16 @@ func (c *config) headersFit(h map[string][]string) bool {
 
 // flatHeaders returns h as name/value pairs within the header caps: names
 // and values cut to their caps, and the values past the total left out and
-// counted under HeaderTruncated. It allocates one slice whose size is
-// bounded by the caps (and a copy of each value it cuts), not by h.
-func (c *config) flatHeaders(h map[string][]string) []string {
+// counted under HeaderTruncated, appended to dst. It allocates at most one
+// slice whose size is bounded by the caps (none when dst has room), and a
+// copy of each value it cuts.
+func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
 	n := 0
 	for _, vs := range h {
 		n += len(vs)
 	}
 	n = min(n, c.maxHeaderBytes/headerEntryCost)
-	flat := make([]string, 0, 2*n)
+	flat := slices.Grow(dst, 2*n)
 	budget := c.maxHeaderBytes
 	var leftValues, leftBytes int
 	for k, vs := range h {
@@ -207,9 +208,7 @@ func recordSize(r *Record) int64 {
 	for i := range r.Calls {
 		c := &r.Calls[i]
 		n += sizeCall + int64(len(c.Service)+len(c.Method)+len(c.Error)+len(c.Request)+len(c.Response))
-		if c.pcs != nil {
-			n += sizeActive
-		}
+		n += int64(len(c.pcs)) * int64(unsafe.Sizeof(uintptr(0)))
 		n += sizeFrame*int64(len(c.Stack)) + sizePhase*int64(len(c.Phases))
 		n += attrsSize(c.Attrs)
 	}

@@ -21,12 +21,14 @@ import (
 func (r *Recorder) enqueue(rec *Record) {
 	if r.closed.Load() {
 		r.dropped.Add(1)
+		r.release(rec)
 		return
 	}
 	rec.size = recordSize(rec)
 	if r.qBytes.Add(rec.size) > r.cfg.queueBytes {
 		r.qBytes.Add(-rec.size)
 		r.dropped.Add(1)
+		r.release(rec)
 		return
 	}
 	select {
@@ -44,6 +46,7 @@ func (r *Recorder) enqueue(rec *Record) {
 	default:
 		r.qBytes.Add(-rec.size)
 		r.dropped.Add(1)
+		r.release(rec)
 	}
 }
 
@@ -78,6 +81,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 			case rec := <-r.q:
 				r.qBytes.Add(-rec.size)
 				r.dropped.Add(1)
+				r.release(rec)
 				continue
 			default:
 			}
@@ -182,6 +186,9 @@ func (r *Recorder) deliver(batch []*Record) {
 	r.qBytes.Add(-size)
 	if r.sinkCtx.Err() != nil {
 		r.dropped.Add(uint64(len(batch)))
+		for _, rec := range batch {
+			r.release(rec)
+		}
 		return
 	}
 	for _, rec := range batch {
@@ -209,6 +216,9 @@ func (r *Recorder) deliver(batch []*Record) {
 	}
 	if len(r.sinks) == 0 {
 		r.written.Add(uint64(len(batch)))
+		for _, rec := range batch {
+			r.release(rec)
+		}
 		return
 	}
 	shared := slices.Clone(batch) // batch is reused; the sinks' queues keep this one
@@ -266,9 +276,9 @@ func (r *Recorder) prepare(rec *Record) {
 		}
 	}
 	switch {
-	case rec.hdrFlat != nil:
-		rec.Headers = r.headerMap(rec.hdrFlat)
-		rec.hdrFlat = nil
+	case len(rec.hdrFlat) > 0:
+		rec.Headers = r.headerMap(rec)
+		rec.hdrFlat = rec.hdrFlat[:0]
 	case rec.Headers != nil:
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
 	}
@@ -276,7 +286,21 @@ func (r *Recorder) prepare(rec *Record) {
 		r.price(rec) // before redaction: a secret-looking name ("tokens") may hold a count
 	}
 	r.scrub(rec)
-	rec.Warnings = append(rec.Warnings, Analyze(rec, r.cfg.repeatThreshold)...)
+	if rec.Warnings != nil { // set by a wrapper: appended to
+		rec.Warnings = r.analysis.analyze(rec.Warnings, rec, r.cfg.repeatThreshold)
+	} else {
+		w := r.analysis.analyze(rec.spare.warnings[:0], rec, r.cfg.repeatThreshold)
+		rec.spare.warnings = w
+		if len(w) > 0 {
+			rec.Warnings = w
+		}
+	}
+	if r.pool == nil {
+		// The record may be kept by a sink, and is never reused: it
+		// keeps no memory for a next use (the raw stacks' buffer above
+		// all).
+		rec.spare, rec.hdrFlat = spare{}, nil
+	}
 }
 
 // sinkDone notes that one sink is done with rec, having accepted it or
@@ -285,8 +309,11 @@ func (r *Recorder) sinkDone(rec *Record, accepted bool) {
 	if !accepted {
 		atomic.StoreInt32(&rec.missed, 1)
 	}
-	if atomic.AddInt32(&rec.pending, -1) == 0 && atomic.LoadInt32(&rec.missed) == 0 {
-		r.written.Add(1)
+	if atomic.AddInt32(&rec.pending, -1) == 0 {
+		if atomic.LoadInt32(&rec.missed) == 0 {
+			r.written.Add(1)
+		}
+		r.release(rec)
 	}
 }
 
@@ -458,6 +485,17 @@ func (s sequence) Write(ctx context.Context, records []*Record) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// BorrowsRecords reports whether every sink of the sequence is a
+// [Borrower] that borrows records.
+func (s sequence) BorrowsRecords() bool {
+	for _, k := range s {
+		if !borrows(k) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s sequence) sinkName() string {

@@ -97,6 +97,7 @@ type Record struct {
 
 	hdrFlat []string   // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
 	live    []liveCall // the calls still running when the request ended, for FinalCall
+	spare   spare      // memory to reuse when the record is (see Borrower)
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
 	size    int64 // estimated bytes held, while queued

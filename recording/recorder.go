@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	mrand "math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,8 +18,10 @@ import (
 // at a time, with batches in the order the records finished; different sinks
 // are written concurrently, with the same *Record values. The records and
 // the slice belong to the recorder: a sink must not modify them and must not
-// keep the slice after Write returns (it may keep the *Record values, which
-// are never modified again). Write should honour ctx, which is cancelled
+// keep the slice after Write returns. It may keep the *Record values, which
+// are never modified again, unless it is a [Borrower]: when every sink of a
+// recorder is a Borrower, the recorder reuses a record's memory for a later
+// request once every sink's Write has returned. Write should honour ctx, which is cancelled
 // after the recorder's sink timeout or when Close runs out of time. An error
 // is counted and logged; it never reaches a request. A sink that falls
 // behind loses records of its own queue (counted in [Stats.Sinks]), not the
@@ -84,6 +87,14 @@ type Recorder struct {
 	traceLimited atomic.Uint64
 
 	secretNames map[string]bool // header name → secret; used by the writer goroutine only
+	analysis    analysis        // used by the writer goroutine only
+	// callHint is how many calls the last record with calls made: the
+	// size of the next record's first chunk of calls.
+	callHint atomic.Int32
+
+	// pool holds records every sink is done with, when all of them borrow
+	// records (see Borrower); nil when some sink may keep them.
+	pool *recordPool
 
 	log *convention.Logger // the recorder's own problems, rate-limited
 }
@@ -106,6 +117,9 @@ func New(opts ...Option) *Recorder {
 		sinkCancel:  cancel,
 		secretNames: make(map[string]bool),
 		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
+	}
+	if !slices.ContainsFunc(cfg.sinks, func(s Sink) bool { return !borrows(s) }) {
+		r.pool = newRecordPool()
 	}
 	if cfg.flight != nil {
 		f, err := startFlight(cfg.flight)
@@ -234,40 +248,69 @@ type RequestInfo struct {
 // it returns ctx and nil; every method of a nil *ActiveRecord is a no-op, so
 // callers need not check.
 func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord) {
+	ctx, a, _ := StartRecordWith[struct{}](r, ctx, info)
+	return ctx, a
+}
+
+// StartRecordWith is [Recorder.StartRecord] for a wrapper that keeps state of
+// its own for each recorded request, such as a response-writer wrapper: a
+// zero T is allocated together with the record's own state, in one
+// allocation, and returned with it (nil when the request is not recorded).
+// The T lives as long as the [ActiveRecord] (contexts of the request keep it
+// alive), not as long as the finished [Record]. A nil r records nothing.
+func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord, *T) {
+	if !r.sample(info) {
+		return ctx, nil, nil
+	}
+	w := new(activeWith[T])
+	a := &w.a
+	a.rec = r
+	r.startRecord(a, info)
+	return NewContext(ctx, a), a, &w.x
+}
+
+// activeWith is an ActiveRecord and a wrapper's state in one allocation.
+type activeWith[T any] struct {
+	a ActiveRecord
+	x T
+}
+
+// sample decides whether the request info describes is recorded, and
+// counts it if not.
+func (r *Recorder) sample(info RequestInfo) bool {
 	if r == nil || r.closed.Load() {
-		return ctx, nil
+		return false
 	}
 	if r.paused.Load() {
 		r.sampledOut.Add(1)
-		return ctx, nil
+		return false
 	}
 	if !r.admit(info.Method, info.Path, info.Header) {
 		r.filtered.Add(1)
-		return ctx, nil
+		return false
 	}
 	if rate := r.cfg.sampleRate; rate < 1 && (rate <= 0 || mrand.Float64() >= rate) {
 		r.sampledOut.Add(1)
-		return ctx, nil
+		return false
 	}
-	unsampled := info.Unsampled
-	switch r.cfg.callerSampling {
-	case SkipUnsampled:
-		if unsampled {
-			r.sampledOut.Add(1)
-			return ctx, nil
-		}
-	case OverrideCaller:
-		unsampled = false
+	if r.cfg.callerSampling == SkipUnsampled && info.Unsampled {
+		r.sampledOut.Add(1)
+		return false
 	}
+	return true
+}
+
+// startRecord starts a's record.
+func (r *Recorder) startRecord(a *ActiveRecord, info RequestInfo) {
 	start := info.Start
 	if start.IsZero() {
 		start = time.Now()
 	}
-	a := &ActiveRecord{rec: r, start: start}
-	a.calls = a.inline[:0]
+	a.start = start
+	a.r = r.newRecord()
 	a.hdr = info.Header
 	a.state = capTraceState(info.TraceState)
-	rec := &a.r
+	rec := a.r
 	rec.ID = r.ids.next(start)
 	rec.Kind = info.Kind
 	rec.Start = start
@@ -278,10 +321,10 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 		rec.TraceID = NewTraceID()
 	}
 	rec.ParentSpanID = info.ParentSpanID
-	rec.Unsampled = unsampled
+	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
 	rec.SpanID = NewSpanID()
 	rec.Instance = r.cfg.instance
-	return NewContext(ctx, a), a
+	a.trace, a.span, a.unsampled = rec.TraceID, rec.SpanID, rec.Unsampled
 }
 
 func (r *Recorder) admit(method, path string, h map[string][]string) bool {

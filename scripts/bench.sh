@@ -24,7 +24,9 @@
 #   LOAD_CONC      load-test concurrency             (default 8)
 #   SCALE          1 runs the store scale benchmarks (default 1)
 #   PROFILE        1 profiles missed targets         (default 1)
-#   QUICK          1: BENCHTIME=100ms COUNT=1 LOAD_DURATION=300ms LOAD_ROUNDS=1 SCALE=0
+#   CALLGRIND      1 counts instructions per request of the middleware's
+#                  peers under valgrind, if installed      (default 1)
+#   QUICK          1: BENCHTIME=100ms COUNT=1 LOAD_DURATION=300ms LOAD_ROUNDS=1 SCALE=0 CALLGRIND=0
 #   REPORT_ONLY    1: rewrite the report from the raw outputs already in $OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +34,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-bench-out}
 if [[ ${QUICK:-0} == 1 ]]; then
   BENCHTIME=${BENCHTIME:-100ms} COUNT=${COUNT:-1}
-  LOAD_DURATION=${LOAD_DURATION:-300ms} LOAD_ROUNDS=${LOAD_ROUNDS:-1} SCALE=${SCALE:-0}
+  LOAD_DURATION=${LOAD_DURATION:-300ms} LOAD_ROUNDS=${LOAD_ROUNDS:-1} SCALE=${SCALE:-0} CALLGRIND=${CALLGRIND:-0}
 fi
 BENCHTIME=${BENCHTIME:-1s}
 COUNT=${COUNT:-5}
@@ -41,6 +43,7 @@ LOAD_ROUNDS=${LOAD_ROUNDS:-5}
 LOAD_CONC=${LOAD_CONC:-8}
 SCALE=${SCALE:-1}
 PROFILE=${PROFILE:-1}
+CALLGRIND=${CALLGRIND:-1}
 
 mkdir -p "$OUT"
 START=$(date +%s)
@@ -83,6 +86,13 @@ go build -o "$OUT/appstats-bench" ./cmd/appstats-bench
 "$OUT/appstats-bench" -scenario all -duration "$LOAD_DURATION" -rounds "$LOAD_ROUNDS" \
   -concurrency "$LOAD_CONC" > "$OUT/load.md"
 rm -f "$OUT/appstats-bench"
+
+# ---------------------------------------------------------------- 3b. instructions
+: > "$OUT/callgrind.md"
+if [[ $CALLGRIND == 1 ]] && command -v valgrind > /dev/null; then
+  log "instructions per request under callgrind (scripts/callgrind-middleware.sh)"
+  OUT="$OUT" scripts/callgrind-middleware.sh > /dev/null
+fi
 fi
 
 # ---------------------------------------------------------------- parse
@@ -135,6 +145,37 @@ if [[ -n $b && -n $a && -n $o ]]; then
   fi
 fi
 
+# Issue 14, target 1: request added cost ≤ 1.5× x/net/trace's, ≤ 0.12×
+# otelhttp's, at most 2 allocations beyond bare. In process CPU time
+# (cpu-ns/op: background goroutines included, and steadier than wall time
+# on a shared machine), else wall time.
+U=cpu-ns/op; [[ -n $(metric BenchmarkMiddleware/bare cpu-ns/op) ]] || U=ns/op
+b=$(metric BenchmarkMiddleware/bare $U); a=$(metric BenchmarkMiddleware/appstats $U)
+o=$(metric BenchmarkMiddleware/otelhttp $U); x=$(metric BenchmarkMiddleware/xnettrace $U)
+if [[ -n $b && -n $a && -n $o && -n $x ]]; then
+  ba=$(metric BenchmarkMiddleware/bare allocs/op); aa=$(metric BenchmarkMiddleware/appstats allocs/op)
+  rx=$(calc %.2f "($a - $b) / ($x - $b)"); ro=$(calc %.3f "($a - $b) / ($o - $b)"); da=$(calc %.0f "$aa - $ba")
+  v=$(verdict "$rx <= 1.5 && $ro <= 0.12 && $da <= 2"); [[ $v == MISSED ]] && MISSED_BENCH+=("./middleware/httpstats BenchmarkMiddleware/appstats\$")
+  echo "| request added cost ≤ 1.5× x/net/trace's, ≤ 0.12× otelhttp's, ≤ 2 allocs beyond bare (hello handler, $U) | added: appstats $(ns "$(calc %.0f "$a - $b")"), x/net/trace $(ns "$(calc %.0f "$x - $b")"), otelhttp $(ns "$(calc %.0f "$o - $b")"): ÷ x/net/trace **$rx**, ÷ otelhttp **$ro**; **$da** allocs beyond bare | $v |"
+fi
+# Issue 14, target 2: one recorded call with a 16-frame stack ≤ 2× an
+# x/net/trace event and ≤ 0.25× an OTel span, ≤ 0.25 allocations: each
+# peer's ten-call request minus its plain request, less the same difference
+# bare, divided by ten.
+percall() { # percall PEER UNIT
+  local c m cb mb
+  c=$(metric "BenchmarkMiddlewareCalls/$1" "$2"); m=$(metric "BenchmarkMiddleware/$1" "$2")
+  cb=$(metric BenchmarkMiddlewareCalls/bare "$2"); mb=$(metric BenchmarkMiddleware/bare "$2")
+  [[ -n $c && -n $m && -n $cb && -n $mb ]] && calc %.2f "(($c - $m) - ($cb - $mb)) / 10"
+}
+pa=$(percall appstats $U || true); px=$(percall xnettrace $U || true); po=$(percall otelhttp $U || true)
+if [[ -n $pa && -n $px && -n $po ]]; then
+  al=$(percall appstats allocs/op)
+  rx=$(calc %.2f "$pa / $px"); ro=$(calc %.3f "$pa / $po")
+  v=$(verdict "$rx <= 2 && $ro <= 0.25 && $al <= 0.25"); [[ $v == MISSED ]] && MISSED_BENCH+=("./middleware/httpstats BenchmarkMiddlewareCalls/appstats\$")
+  echo "| one recorded call (16-frame stack) ≤ 2× an x/net/trace event, ≤ 0.25× an OTel span, ≤ 0.25 allocs (ten-call handler, $U) | per call: appstats $(ns "$pa"), x/net/trace event $(ns "$px"), OTel span $(ns "$po"): ÷ event **$rx**, ÷ span **$ro**; **$al** allocs per call | $v |"
+fi
+
 # One recorded call with a 16-frame stack: ≤ 500 ns, ≤ 1 alloc.
 c=$(metric BenchmarkCall ns/op); ca=$(metric BenchmarkCall allocs/op)
 if [[ -n $c ]]; then
@@ -154,12 +195,30 @@ fi
 awk -F'|' '/^## Summary/ { s = 1; next } s && /^\| [a-z]/ && $2 !~ /scenario/ { gsub(/ /, "", $2); gsub(/ /, "", $3); gsub(/^ +| +$/, "", $4); gsub(/ /, "", $9)
   printf "| loopback load, scenario %s: recorded throughput ≥ 95%% of bare | recorded ÷ bare = **%s** (pairs: %s) | %s |\n", $2, $3, $4, $9 }' "$OUT/load.md"
 
+# Live refresh of the dashboard while the ui scenario's load runs: ≤ 10 ms.
+lrline=$(grep -o 'Live refresh under load.*refreshes\.' "$OUT/load.md" | head -1 || true)
+if [[ -n $lrline ]]; then
+  lr=$(echo "$lrline" | sed -E 's/.*median ([^,]*),.*/\1/')
+  lrns=$(awk -v d="$lr" 'BEGIN { v = d + 0; if (d ~ /µs$/) v *= 1e3; else if (d ~ /ms$/) v *= 1e6; else if (d ~ /[0-9]s$/) v *= 1e9; print v }')
+  echo "| live refresh of the dashboard while ingest is heavy ≤ 10 ms (load test, ui scenario: part/stats, part/history, api/series in turn) | median **$lr** (${lrline#*, }) | $(verdict "$lrns <= 10e6") |"
+fi
+
+# Store.Stats while records are written as fast as Write takes them: the
+# figures of a live refresh (a refresh reads Stats twice, List and Series).
+su=$(metric BenchmarkStatsUnderIngest/now ns/op); sg=$(metric BenchmarkStatsUnderIngest/until-given ns/op)
+if [[ -n $su ]]; then
+  echo "| badgerstore Stats while ingest is heavy (BenchmarkStatsUnderIngest: wall time, the writer competing; part of a live refresh) | window ending now $(ns "$su"); with an explicit Until $(ns "$sg") | $(verdict "$su <= 10e6") |"
+fi
+
 # Store ingest and dashboard/details timings, where benchmarks report them.
 for name in $(awk -F'\t' '$2 == "records/s" { print $1 }' "$OUT/metrics.tsv"); do
-  rs=$(metric "$name" records/s); heap=$(metric "$name" peak-heap-MiB)
+  rs=$(metric "$name" records/s); heap=$(metric "$name" peak-heap-MiB); cpu=$(metric "$name" cpu-µs/record)
   cond="$rs >= 30000"; meas="$(calc %.0f "$rs") records/s"
   if [[ -n $heap ]]; then cond="$cond && $heap <= 64"; meas="$meas, peak heap $heap MiB"; fi
   echo "| store ingest ($name): ≥ 30k records/s, heap ≤ 64 MiB | $meas | $(verdict "$cond") |"
+  if [[ -n $cpu ]]; then
+    echo "| CPU per stored record ≤ 5 µs ($name: user+system of the process, 20-call records) | **$cpu µs** | $(verdict "$cpu <= 5") |"
+  fi
 done
 d=$(metric BenchmarkDetails ns/op)
 if [[ -n $d ]]; then
@@ -213,6 +272,23 @@ awk -F'\t' '$2 == "ns/op" { print $1 }' "$OUT/metrics.tsv" | awk -F/ 'NF == 2 { 
   done
 done
 echo
+
+if [[ -s $OUT/callgrind.md ]]; then
+  echo "## Instructions per request (callgrind: one P, no garbage collector; load-independent)"
+  echo
+  echo "| benchmark | instructions per request |"
+  echo "|---|--:|"
+  cat "$OUT/callgrind.md"
+  echo
+  ins() { awk -F'|' -v n="$1" '{ gsub(/ /, "", $2); gsub(/ /, "", $3) } $2 == n { print $3 }' "$OUT/callgrind.md"; }
+  add() { calc %.0f "$(ins "BenchmarkMiddleware/$1") - $(ins BenchmarkMiddleware/bare)"; }
+  per() { calc %.0f "(($(ins "BenchmarkMiddlewareCalls/$1") - $(ins "BenchmarkMiddleware/$1")) - ($(ins BenchmarkMiddlewareCalls/bare) - $(ins BenchmarkMiddleware/bare))) / 10"; }
+  echo "| in instructions | appstats | otelhttp | x/net/trace | appstats ÷ otelhttp | appstats ÷ x/net/trace |"
+  echo "|---|--:|--:|--:|--:|--:|"
+  echo "| request, added over bare | $(add appstats) | $(add otelhttp) | $(add xnettrace) | $(calc %.2f "$(add appstats) / $(add otelhttp)") | $(calc %.2f "$(add appstats) / $(add xnettrace)") |"
+  echo "| one call (span, event) | $(per appstats) | $(per otelhttp) | $(per xnettrace) | $(calc %.2f "$(per appstats) / $(per otelhttp)") | $(calc %.2f "$(per appstats) / $(per xnettrace)") |"
+  echo
+fi
 
 echo "## Loopback load test (cmd/appstats-bench)"
 echo

@@ -123,7 +123,12 @@ type Page struct {
 	Next    string // cursor for the next (older) page; "" at the end
 }
 
-// A Window is a time range [Since, Until). A zero Until means now.
+// A Window is a time range [Since, Until). A zero Until means now, as the
+// store reads it when it answers: badgerstore reads it once it holds its
+// snapshot of the records, so that the current minute, which no record of
+// the snapshot started after, is read from its running rollup; a window
+// with an explicit Until in the current minute has its records of that
+// minute decoded one by one when some records started after Until.
 type Window struct {
 	Since, Until time.Time
 }

@@ -124,6 +124,12 @@ func (l *Live) Announce(n int, latest recording.ID) {
 	l.notify(n, id)
 }
 
+// BorrowsRecords reports true: Write reads the last record's ID and keeps
+// no record (see [recording.Borrower]).
+func (l *Live) BorrowsRecords() bool { return true }
+
+var _ recording.Borrower = (*Live)(nil)
+
 // notify tells every subscriber about n new records; n == 0 means the store
 // was cleared.
 func (l *Live) notify(n int, latest string) {

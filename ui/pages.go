@@ -152,10 +152,14 @@ func (h *handler) dashboardParams(w http.ResponseWriter, r *http.Request) (windo
 	return wc, lp, true
 }
 
-// recentStats reads the store's aggregates over the window wc ending at now.
-// On failure it answers with the store's error and returns nil.
+// recentStats reads the store's aggregates over the window wc ending now.
+// The window's Until is left zero: the store reads "now" itself, once it
+// holds its snapshot of the records, which lets a store answer for the
+// current minute from a running rollup instead of record by record (see
+// [store.Window]). On failure it answers with the store's error and returns
+// nil.
 func (h *handler) recentStats(w http.ResponseWriter, r *http.Request, wc windowChoice, now time.Time) *store.Stats {
-	st, err := h.st.Stats(r.Context(), store.Window{Since: now.Add(-wc.Span), Until: now})
+	st, err := h.st.Stats(r.Context(), store.Window{Since: now.Add(-wc.Span)})
 	if err != nil {
 		h.storeError(w, r, err)
 		return nil

@@ -274,6 +274,9 @@ func setupUI(e *env, o options) error {
 // news.
 type dashboard struct {
 	streams, events, refreshes, errors int
+	// took holds how long each refresh took: its three parts fetched one
+	// after the other, while the load runs.
+	took []time.Duration
 }
 
 var dashboardParts = []string{"part/stats?window=", "part/history?window=", "api/series?window="}
@@ -314,6 +317,7 @@ func (d *dashboard) open(ctx context.Context, base string) (stop func(), err err
 	news := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	var events, refreshes, errs int
+	var took []time.Duration
 	wg.Go(func() { // the stream
 		defer close(news)
 		for sc.Scan() {
@@ -338,10 +342,15 @@ func (d *dashboard) open(ctx context.Context, base string) (stop func(), err err
 			}
 			last = time.Now()
 			refreshes++
+			failed := false
 			for _, p := range dashboardParts {
 				if err := get(ctx, client, base+p); err != nil && ctx.Err() == nil {
 					errs++
+					failed = true
 				}
+			}
+			if !failed && ctx.Err() == nil {
+				took = append(took, time.Since(last))
 			}
 		}
 	})
@@ -353,10 +362,17 @@ func (d *dashboard) open(ctx context.Context, base string) (stop func(), err err
 		d.events += events
 		d.refreshes += refreshes
 		d.errors += errs
+		d.took = append(d.took, took...)
 	}, nil
 }
 
 func (d *dashboard) report() string {
-	return fmt.Sprintf("Dashboard client: %d live streams opened, %d \"records\" events received, %d refreshes of %d parts, %d failed fetches.",
+	s := fmt.Sprintf("Dashboard client: %d live streams opened, %d \"records\" events received, %d refreshes of %d parts, %d failed fetches.",
 		d.streams, d.events, d.refreshes, len(dashboardParts), d.errors)
+	if n := len(d.took); n > 0 {
+		t := slices.Sorted(slices.Values(d.took))
+		s += fmt.Sprintf(" Live refresh under load (the %d parts one after the other): median %v, 90th percentile %v, max %v over %d refreshes.",
+			len(dashboardParts), t[n/2].Round(10*time.Microsecond), t[n*9/10].Round(10*time.Microsecond), t[n-1].Round(10*time.Microsecond), n)
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package convention
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -24,15 +25,36 @@ const RouteUnknownGRPC = "(unknown gRPC method)"
 // OpenTelemetry does, since a client can send any token; a status outside
 // 100–599 gives "GET (unmatched)".
 func UnmatchedRoute(method string, status int) string {
-	m := method
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
-	default:
-		m = "_OTHER"
+	m := slices.Index(routeMethods[:], method)
+	if m < 0 {
+		m = len(routeMethods)
 	}
-	if status < 100 || status > 599 {
-		return m + " (unmatched)"
+	class := 0 // outside 100–599
+	if status >= 100 && status <= 599 {
+		class = status / 100
 	}
-	return m + " (unmatched " + strconv.Itoa(status/100) + "xx)"
+	return unmatchedRoutes[m][class]
 }
+
+// routeMethods are the methods UnmatchedRoute names; any other is "_OTHER".
+var routeMethods = [...]string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace,
+}
+
+// unmatchedRoutes holds every answer of UnmatchedRoute, by method (the
+// index in routeMethods, or len(routeMethods) for "_OTHER") and status class
+// (0 for none), so that a request's route costs no allocation.
+var unmatchedRoutes = func() (t [len(routeMethods) + 1][6]string) {
+	for i := range t {
+		m := "_OTHER"
+		if i < len(routeMethods) {
+			m = routeMethods[i]
+		}
+		t[i][0] = m + " (unmatched)"
+		for c := 1; c <= 5; c++ {
+			t[i][c] = m + " (unmatched " + strconv.Itoa(c) + "xx)"
+		}
+	}
+	return t
+}()

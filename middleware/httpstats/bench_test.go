@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"golang.org/x/net/trace"
 
 	"github.com/goappstats/appstats/internal/cputime"
 	"github.com/goappstats/appstats/middleware/httpstats"
@@ -37,9 +38,15 @@ func otelProvider(b *testing.B) *sdktrace.TracerProvider {
 	return tp
 }
 
+// discardSink drops records, keeping none (a recording.Borrower, as the
+// stores are: the recorder reuses records' memory).
+type discardSink struct{}
+
+func (discardSink) Write(context.Context, []*recording.Record) error { return nil }
+func (discardSink) BorrowsRecords() bool                             { return true }
+
 func discardRecorder(b *testing.B, opts ...recording.Option) *recording.Recorder {
-	sink := recording.SinkFunc(func(context.Context, []*recording.Record) error { return nil })
-	rec := recording.New(append([]recording.Option{recording.WithSinks(sink), recording.WithQueueSize(1 << 14)}, opts...)...)
+	rec := recording.New(append([]recording.Option{recording.WithSinks(discardSink{}), recording.WithQueueSize(1 << 14)}, opts...)...)
 	b.Cleanup(func() { rec.Close(context.Background()) })
 	return rec
 }
@@ -73,7 +80,9 @@ func startCPU(b *testing.B) (stop func()) {
 
 // BenchmarkMiddleware compares, in one run, the hello handler bare, wrapped
 // by appstats (100% sampled, real pipeline, discarding sink), at 1% sampling,
-// unsampled, and wrapped by otelhttp.
+// unsampled, wrapped by otelhttp, and traced with golang.org/x/net/trace (a
+// trace per request put in the request's context, as a user must to attach
+// events to it).
 func BenchmarkMiddleware(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { serve(b, hello) })
 	b.Run("appstats", func(b *testing.B) { serve(b, httpstats.NewHandler(discardRecorder(b), hello)) })
@@ -86,6 +95,75 @@ func BenchmarkMiddleware(b *testing.B) {
 	b.Run("otelhttp", func(b *testing.B) {
 		serve(b, otelhttp.NewHandler(hello, "hello", otelhttp.WithTracerProvider(otelProvider(b)),
 			otelhttp.WithPropagators(propagation.TraceContext{})))
+	})
+	b.Run("xnettrace", func(b *testing.B) { serve(b, netTrace(hello)) })
+}
+
+// netTrace is the x/net/trace peer: a trace per request, in its context.
+func netTrace(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tr := trace.New("hello", r.URL.Path)
+		next.ServeHTTP(w, r.WithContext(trace.NewContext(r.Context(), tr)))
+		tr.Finish()
+	})
+}
+
+// callDepth is how deep below the handler each call of tenCalls is made, so
+// that with the frames above the handler the call site is 16 frames deep:
+// the stack appstats captures is the full default of 16 frames.
+const callDepth = 6
+
+// tenCalls is the hello handler making ten calls, each reported the way the
+// tool under test needs: call(ctx) is run ten times, callDepth frames below
+// the handler.
+func tenCalls(call func(ctx context.Context)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		for range 10 {
+			atDepth(callDepth, func() { call(ctx) })
+		}
+		io.WriteString(w, "hello")
+	})
+}
+
+// atDepth calls f with n more frames on the stack.
+//
+//go:noinline
+func atDepth(n int, f func()) {
+	if n <= 0 {
+		f()
+		return
+	}
+	atDepth(n-1, f)
+}
+
+// BenchmarkMiddlewareCalls is BenchmarkMiddleware's peers with a handler
+// making ten calls: none reported (bare), ten recorded calls with their
+// 16-frame stacks (appstats), ten child spans (otelhttp), ten events of the
+// request's trace (x/net/trace, LazyPrintf). Subtracting
+// BenchmarkMiddleware's figure of the same peer and dividing by ten gives
+// the cost of one call, span or event.
+func BenchmarkMiddlewareCalls(b *testing.B) {
+	b.Run("bare", func(b *testing.B) { serve(b, tenCalls(func(context.Context) {})) })
+	b.Run("appstats", func(b *testing.B) {
+		serve(b, httpstats.NewHandler(discardRecorder(b), tenCalls(func(ctx context.Context) {
+			recording.StartCall(ctx, "svc", "Method").End(nil)
+		})))
+	})
+	b.Run("otelhttp", func(b *testing.B) {
+		tp := otelProvider(b)
+		tr := tp.Tracer("bench")
+		serve(b, otelhttp.NewHandler(tenCalls(func(ctx context.Context) {
+			_, sp := tr.Start(ctx, "svc.Method")
+			sp.End()
+		}), "hello", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.TraceContext{})))
+	})
+	b.Run("xnettrace", func(b *testing.B) {
+		serve(b, netTrace(tenCalls(func(ctx context.Context) {
+			if tr, ok := trace.FromContext(ctx); ok {
+				tr.LazyPrintf("%s.%s", "svc", "Method")
+			}
+		})))
 	})
 }
 

@@ -63,6 +63,13 @@ type handler struct {
 	cfg  config
 }
 
+// requestState is what the handler keeps for a recorded request, allocated
+// with the record (recording.StartRecordWith).
+type requestState struct {
+	rw   respWriter
+	body countingBody
+}
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
 	if h.rec == nil {
@@ -71,7 +78,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, tc := h.rec.Propagator().Extract(r.Context(), recording.HeaderCarrier(r.Header))
 	pctx := ctx // what the propagator read: the caller's trace context, baggage
-	ctx, ar := h.rec.StartRecord(ctx, recording.RequestInfo{
+	ctx, ar, st := recording.StartRecordWith[requestState](h.rec, ctx, recording.RequestInfo{
 		Kind:         recording.KindHTTP,
 		Method:       r.Method,
 		Path:         r.URL.Path,
@@ -91,11 +98,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	rw := &respWriter{w: w}
+	rw := &st.rw
+	rw.w = w
 	r2 := r.WithContext(ctx)
 	var body *countingBody
 	if r.Body != nil && r.Body != http.NoBody && (r.ContentLength < 0 || expectsContinue(r.Header)) {
-		body = &countingBody{rc: r.Body}
+		body = &st.body
+		body.rc = r.Body
 		r2.Body = body
 	}
 	ar.AddOverhead(time.Since(t0))

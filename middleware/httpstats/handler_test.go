@@ -193,7 +193,11 @@ func TestRecordFields(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	if r.Duration <= 0 || r.Overhead <= 0 || r.Overhead > r.Duration {
+	// Overhead is not compared with Duration: it also counts the wrapper's
+	// work before the handler and after the request's end (see
+	// ActiveRecord.FinishAt), which on a loaded machine can exceed a
+	// request of a few microseconds.
+	if r.Duration <= 0 || r.Overhead <= 0 {
 		t.Errorf("duration %v overhead %v", r.Duration, r.Overhead)
 	}
 	if !r.SpanID.IsValid() || r.ID.IsZero() || r.Remote == "" || r.Instance == "" {

@@ -282,3 +282,55 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// BenchmarkStatsUnderIngest measures the dashboard's live refresh of its
+// figures, Stats over the last hour, while records of the current minute
+// are written as fast as Write takes them (batches of 128, each record
+// started just before it is written, as the recorder writes). "now" leaves
+// Until zero, as the dashboard does: the store reads now once it holds its
+// snapshot, and the current minute comes from its running rollup.
+// "until-given" passes an Until read just before the call: records written
+// since then make the current minute's records be decoded one by one.
+func BenchmarkStatsUnderIngest(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{RetentionInterval: -1, MaxRecords: -1, MaxBytes: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var written int
+	wg.Go(func() {
+		for n := uint64(0); ctx.Err() == nil; n++ {
+			recs := storetest.Records(n, time.Now().Add(-time.Millisecond), time.Microsecond, 128)
+			if err := s.Write(ctx, recs); err != nil && ctx.Err() == nil {
+				b.Error(err)
+				return
+			}
+			written += len(recs)
+		}
+	})
+	// Let the current minute fill before measuring.
+	for time.Sleep(time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if s.Len() >= 20_000 {
+			break
+		}
+	}
+	for _, mode := range []string{"now", "until-given"} {
+		b.Run(mode, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w := store.Window{Since: time.Now().Add(-time.Hour)}
+				if mode == "until-given" {
+					w.Until = time.Now()
+				}
+				if _, err := s.Stats(context.Background(), w); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	cancel()
+	wg.Wait()
+	b.Logf("%d records written during the benchmark", written)
+}

@@ -178,6 +178,14 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	return nil
 }
 
+// BorrowsRecords reports true: Write encodes the records it is given and
+// keeps none of them, nor any of their slices or maps, once it returns
+// (the rollups keep strings alone). A recorder whose sinks all borrow
+// records reuses their memory (see [recording.Borrower]).
+func (s *Store) BorrowsRecords() bool { return true }
+
+var _ recording.Borrower = (*Store)(nil)
+
 // entryOverhead is what Badger adds to a record's two entries on disk:
 // their versions, headers and checksums, and the value pointer.
 const entryOverhead = 64

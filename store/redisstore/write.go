@@ -118,6 +118,15 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	return nil
 }
 
+// BorrowsRecords reports true: Write encodes the records it is given
+// before sending anything, and keeps none of them, nor any of their slices
+// or maps, once it returns (the rollup deltas keep strings alone). A
+// recorder whose sinks all borrow records reuses their memory (see
+// [recording.Borrower]).
+func (s *Store) BorrowsRecords() bool { return true }
+
+var _ recording.Borrower = (*Store)(nil)
+
 // batch encodes records from the start of recs, up to the batch limits,
 // grouped by hour, and returns how many it took.
 func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {

@@ -1,0 +1,115 @@
+package recording
+
+import "sync"
+
+// A Borrower is a [Sink] that uses the records of a batch only while its
+// Write runs: once Write has returned, it keeps no *Record of the batch,
+// nor any slice or map a record holds (Calls, a call's Stack, Phases and
+// Attrs, Headers, Warnings, Attrs). Strings may be kept: they are never
+// changed. A sink that keeps records, such as package memstore's, is not a
+// Borrower; nor is a [SinkFunc].
+//
+// When every sink of a recorder is a Borrower whose BorrowsRecords returns
+// true (and a [Sequence] is one when all its sinks are), the recorder
+// reuses a record's memory once every sink is done with it: a recorded
+// request then allocates no Record, no Calls, no header map, whatever its
+// size. With any other sink, records are never reused, and sinks may keep
+// them, as the [Sink] contract allows. Package badgerstore's Store, package
+// redisstore's Store and package ui's Live are Borrowers; package memstore's Store and package
+// otelexport's Exporter (which queues records for its own batches) keep
+// records.
+type Borrower interface {
+	Sink
+	// BorrowsRecords reports whether the sink keeps nothing of a record
+	// after Write returns. It is asked once, by [New].
+	BorrowsRecords() bool
+}
+
+// borrows reports whether s promises to keep nothing of the records it is
+// given.
+func borrows(s Sink) bool {
+	b, ok := s.(Borrower)
+	return ok && b.BorrowsRecords()
+}
+
+// A recordPool holds records whose sinks are done with them, for the next
+// requests to fill.
+type recordPool struct{ p sync.Pool }
+
+func newRecordPool() *recordPool {
+	return &recordPool{p: sync.Pool{New: func() any { return new(Record) }}}
+}
+
+// Bounds on the memory a pooled record keeps for the next one: a record
+// that grew past them (a request of thousands of calls) gives its memory
+// back to the garbage collector instead.
+const (
+	maxSpareCalls   = 256
+	maxSpareHeaders = 512
+	maxSparePCs     = 64 << 10
+)
+
+// newRecord returns an empty record: from the pool when r's sinks borrow
+// records, else a new one.
+func (r *Recorder) newRecord() *Record {
+	if r.pool == nil {
+		return new(Record)
+	}
+	return r.pool.p.Get().(*Record)
+}
+
+// release hands rec back to the pool, once every sink is done with it (or
+// it was never handed to one). It does nothing when r's sinks may keep
+// records.
+func (r *Recorder) release(rec *Record) {
+	if r.pool == nil {
+		return
+	}
+	rec.reset()
+	r.pool.p.Put(rec)
+}
+
+// reset empties rec for its next use, keeping the memory the recorder
+// allocated for it (never memory a wrapper or a user set).
+func (rec *Record) reset() {
+	calls := rec.spare.calls
+	clear(calls)
+	if cap(calls) > maxSpareCalls {
+		calls = nil
+	}
+	flat := rec.hdrFlat[:cap(rec.hdrFlat)]
+	clear(flat)
+	vals := rec.spare.hdrVals
+	clear(vals)
+	hdr := rec.spare.hdr
+	clear(hdr)
+	if cap(flat) > maxSpareHeaders || cap(vals) > maxSpareHeaders || len(hdr) > maxSpareHeaders {
+		flat, vals, hdr = nil, nil, nil
+	}
+	warns := rec.spare.warnings
+	clear(warns)
+	pcs := rec.spare.pcs
+	if cap(pcs) > maxSparePCs {
+		pcs = nil
+	}
+	*rec = Record{
+		hdrFlat: flat[:0],
+		spare: spare{
+			calls:    calls[:0],
+			hdr:      hdr,
+			hdrVals:  vals[:0],
+			warnings: warns[:0],
+			pcs:      pcs[:0],
+		},
+	}
+}
+
+// spare is the memory of a record that the recorder allocated itself, kept
+// for the next record made in it when its sinks borrow records.
+type spare struct {
+	calls    []Call              // Calls as FinishAt made them
+	hdr      map[string][]string // Headers as headerMap made them
+	hdrVals  []string            // the values of hdr
+	warnings []Warning           // Warnings as prepare made them
+	pcs      []uintptr           // the calls' raw stacks, until prepare symbolizes them
+}
