@@ -111,6 +111,30 @@ type Config struct {
 	// "http://127.0.0.1:16686/trace/{trace_id}".
 	TraceLink string
 
+	// SourceRoots turns on the dashboard's source viewer: a stack frame of
+	// a file under one of these directories links to the lines around it
+	// (see [ui.WithSourceRoots]). Only .go files under the roots, resolved
+	// after symlinks, are served; [ui.SourceGOROOT] and [ui.SourceModCache]
+	// name the standard library's sources and the module cache. Empty (the
+	// default) serves no source at all.
+	SourceRoots []string
+
+	// Cost prices every recorded call (see [recording.CostModel]): the
+	// dashboard then shows Cost and Cost % columns in its RPC and path
+	// stats, each request's total, and the API carries them, in
+	// Cost.Unit. The zero value prices nothing.
+	Cost recording.CostModel
+
+	// SlowTraces attaches a Go execution trace to the records of slow
+	// requests: the recorder runs the runtime's flight recorder and
+	// snapshots it when a request ends slower than a threshold (per route,
+	// or the route's p99), a few times a minute at most; the details page
+	// offers the trace for `go tool trace` (see
+	// [recording.WithFlightRecorder]). The zero value, the default, runs
+	// no flight recorder. The store bounds the traces it keeps
+	// (Store.MaxTraceBytes) and drops them before records.
+	SlowTraces recording.FlightRecording
+
 	// ServiceName names this service in exported traces (default
 	// OTEL_SERVICE_NAME, else a service.name in OTEL_RESOURCE_ATTRIBUTES,
 	// else "unknown_service:" and the executable's name).
@@ -209,6 +233,8 @@ func Open(cfg Config) (*Appstats, error) {
 	if cfg.SampleRate > 0 {
 		opts = append(opts, recording.WithSampleRate(cfg.SampleRate))
 	}
+	// The zero values run no flight recorder and price nothing.
+	opts = append(opts, recording.WithFlightRecorder(cfg.SlowTraces), recording.WithCostModel(cfg.Cost))
 	a.rec = recording.New(append(opts, cfg.RecorderOptions...)...)
 	a.mw = httpstats.NewMiddleware(a.rec, cfg.MiddlewareOptions...)
 	uiOpts := []ui.Option{ui.WithPrefix(cfg.UIPrefix), ui.WithRecorder(a.rec), ui.WithLive(a.live), ui.WithLogger(cfg.Logger)}
@@ -220,6 +246,9 @@ func Open(cfg Config) (*Appstats, error) {
 	}
 	if cfg.TraceLink != "" {
 		uiOpts = append(uiOpts, ui.WithTraceLink(cfg.TraceLink))
+	}
+	if len(cfg.SourceRoots) > 0 {
+		uiOpts = append(uiOpts, ui.WithSourceRoots(cfg.SourceRoots...))
 	}
 	a.ui = ui.NewHandler(st, uiOpts...)
 	return a, nil

@@ -87,6 +87,17 @@
 // set and the request's end as its end; [Record.FinalCall] tells a sink that
 // writes the record later (an exporter) how it really ended.
 //
+// # Costs and execution traces
+//
+// [WithCostModel] prices every call with a [CostModel], a function from a
+// call (its service, method, sizes and attributes) to a cost in a unit the
+// operator names; [Call.Cost], [RPCStat.Cost], [Record.Cost] and
+// [Summary.Cost] carry the result, which the stores aggregate per RPC and
+// per route. [WithFlightRecorder] runs the runtime's flight recorder and
+// attaches a snapshot of it ([ExecTrace]) to the records of slow
+// requests. Both work on the background writer, off the request path, and
+// are off by default.
+//
 // # Imports
 //
 // Every other package of appstats may import recording; recording imports

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/recording/recordingtest"
@@ -50,4 +52,55 @@ func ExampleAnalyze() {
 		fmt.Println(w.Kind, w.Count, w.Method)
 	}
 	// Output: repeated 6 SELECT items
+}
+
+// A cost model pricing a language model's calls by their tokens and
+// every other call by the request.
+func ExampleWithCostModel() {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithCostModel(recording.CostModel{
+		Unit: "USD",
+		Price: func(c *recording.Call) float64 {
+			if c.Service == "llm" {
+				in, _ := strconv.Atoi(c.Attr("gen_ai.usage.input_tokens"))
+				out, _ := strconv.Atoi(c.Attr("gen_ai.usage.output_tokens"))
+				return float64(in)*3e-6 + float64(out)*15e-6
+			}
+			return 0.4e-6
+		},
+	}))
+
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/ask"})
+	c := recording.StartCall(ctx, "llm", "chat")
+	c.SetAttr("gen_ai.usage.input_tokens", "1200")
+	c.SetAttr("gen_ai.usage.output_tokens", "300")
+	c.End(nil)
+	recording.StartCall(ctx, "http", "GET api.example.com/users/{id}").End(nil)
+	ar.Finish()
+
+	_ = rec.Close(context.Background())
+	r := sink.Records()[0]
+	for _, c := range r.Calls {
+		fmt.Printf("%s %.7f %s\n", c.Service, c.Cost, rec.CostUnit())
+	}
+	fmt.Printf("request %.7f %s\n", r.Cost(), rec.CostUnit())
+	// Output:
+	// llm 0.0081000 USD
+	// http 0.0000004 USD
+	// request 0.0081004 USD
+}
+
+// Execution traces of the requests slower than 500 ms, or than 2 s on
+// GET /search: the record of such a request carries a snapshot of the
+// runtime's flight recorder, for go tool trace.
+func ExampleWithFlightRecorder() {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithFlightRecorder(recording.FlightRecording{
+		Threshold: 500 * time.Millisecond,
+		Routes:    map[string]time.Duration{"GET /search": 2 * time.Second},
+	}))
+	defer rec.Close(context.Background())
+	fmt.Println("flight recorder running:", rec.Stats().FlightRecorder)
+	// Output:
+	// flight recorder running: true
 }

@@ -177,14 +177,15 @@ func capTraceState(s string) string {
 
 // Sizes used to estimate the memory a queued record holds.
 const (
-	sizeRecord  = int64(unsafe.Sizeof(ActiveRecord{}))
-	sizeCall    = int64(unsafe.Sizeof(Call{}))
-	sizeActive  = int64(unsafe.Sizeof(ActiveCall{})) // kept alive by a call's raw stack until it is symbolized
-	sizeString  = int64(unsafe.Sizeof(""))
-	sizeAttr    = int64(unsafe.Sizeof(Attr{}))
-	sizeFrame   = int64(unsafe.Sizeof(Frame{})) // the strings are the symbolizer's, shared
-	sizePhase   = int64(unsafe.Sizeof(Phase{}))
-	sizeWarning = int64(unsafe.Sizeof(Warning{}))
+	sizeRecord    = int64(unsafe.Sizeof(ActiveRecord{}))
+	sizeCall      = int64(unsafe.Sizeof(Call{}))
+	sizeActive    = int64(unsafe.Sizeof(ActiveCall{})) // kept alive by a call's raw stack until it is symbolized
+	sizeString    = int64(unsafe.Sizeof(""))
+	sizeAttr      = int64(unsafe.Sizeof(Attr{}))
+	sizeFrame     = int64(unsafe.Sizeof(Frame{})) // the strings are the symbolizer's, shared
+	sizePhase     = int64(unsafe.Sizeof(Phase{}))
+	sizeWarning   = int64(unsafe.Sizeof(Warning{}))
+	sizeExecTrace = int64(unsafe.Sizeof(ExecTrace{}))
 )
 
 // recordSize estimates the bytes r holds: its own struct and the memory its
@@ -214,6 +215,11 @@ func recordSize(r *Record) int64 {
 	for i := range r.Warnings {
 		w := &r.Warnings[i]
 		n += sizeWarning + int64(len(w.Service)+len(w.Method)+len(w.Request)+len(w.Message))
+	}
+	if t := r.ExecTrace; t != nil {
+		// Counted whole; the recorder counts a snapshot shared by several
+		// records of a batch once (see Recorder.fitTraces).
+		n += sizeExecTrace + int64(len(t.Data)+len(t.Reason))
 	}
 	return n
 }

@@ -67,6 +67,8 @@ type config struct {
 	instance        string
 	repeatThreshold int
 	propagator      Propagator
+	flight          *FlightRecording // nil: no execution traces
+	cost            *CostModel       // nil: calls are not priced
 	callerSampling  CallerSampling
 }
 

@@ -74,6 +74,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 			cancel()
 		}
 		r.sinkCancel()
+		r.flight.stop()
 		// A record that raced past the closed flag is counted, not lost silently.
 		for {
 			select {
@@ -192,8 +193,26 @@ func (r *Recorder) deliver(batch []*Record) {
 	}
 	for _, rec := range batch {
 		r.prepare(rec)
+	}
+	var traced int
+	if r.flight != nil {
+		var limited int
+		var err error
+		traced, limited, err = r.flight.attach(batch, time.Now())
+		r.traceLimited.Add(uint64(limited))
+		if err != nil {
+			r.log.Warn(err.Error())
+		}
+	}
+	var total int64
+	for _, rec := range batch {
 		rec.size = recordSize(rec)
+		total += rec.size
 		rec.pending = int32(len(r.sinks))
+	}
+	if traced > 0 {
+		traced = r.fitTraces(batch, total)
+		r.traced.Add(uint64(traced))
 	}
 	if len(r.sinks) == 0 {
 		r.written.Add(uint64(len(batch)))
@@ -206,6 +225,45 @@ func (r *Recorder) deliver(batch []*Record) {
 	for _, q := range r.sinks {
 		q.offer(r, shared)
 	}
+}
+
+// fitTraces makes room for the batch's execution trace, whose records
+// weigh total bytes. The snapshot they share is counted once, with the
+// first of them; if a sink's queue has no room for it, the trace is taken
+// off every record of the batch (counted in ExecTracesLimited) rather
+// than records dropped. It returns how many records keep a trace.
+func (r *Recorder) fitTraces(batch []*Record, total int64) int {
+	var first []byte
+	n := 0
+	for _, rec := range batch {
+		t := rec.ExecTrace
+		if t == nil {
+			continue
+		}
+		n++
+		if len(t.Data) == 0 {
+			continue
+		}
+		if first != nil && &t.Data[0] == &first[0] {
+			rec.size -= int64(len(t.Data))
+			total -= int64(len(t.Data))
+		} else {
+			first = t.Data
+		}
+	}
+	for _, q := range r.sinks {
+		if q.bytes.Load()+total > r.cfg.queueBytes {
+			for _, rec := range batch {
+				if rec.ExecTrace != nil {
+					rec.ExecTrace = nil
+					rec.size = recordSize(rec)
+				}
+			}
+			r.traceLimited.Add(uint64(n))
+			return 0
+		}
+	}
+	return n
 }
 
 // prepare symbolizes stacks, redacts the record and analyses it.
@@ -223,6 +281,9 @@ func (r *Recorder) prepare(rec *Record) {
 		rec.hdrFlat = rec.hdrFlat[:0]
 	case rec.Headers != nil:
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
+	}
+	if r.cfg.cost != nil {
+		r.price(rec) // before redaction: a secret-looking name ("tokens") may hold a count
 	}
 	r.scrub(rec)
 	if rec.Warnings != nil { // set by a wrapper: appended to

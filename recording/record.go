@@ -92,6 +92,11 @@ type Record struct {
 	Warnings []Warning // filled by the recorder's analysis before sinks see the record
 	Attrs    []Attr
 
+	// ExecTrace is the Go execution trace taken when the request ended, if
+	// it was slow and the recorder runs a flight recorder (see
+	// [WithFlightRecorder]); nil otherwise.
+	ExecTrace *ExecTrace
+
 	hdrFlat []string   // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
 	live    []liveCall // the calls still running when the request ended, for FinalCall
 	spare   spare      // memory to reuse when the record is (see Borrower)
@@ -136,6 +141,10 @@ type Call struct {
 	ParentSpanID SpanID
 	Running      bool // still running when the request ended
 	Event        bool // a custom event (see [Event]), not a timed call
+
+	// Cost is what the call cost, in the unit of the recorder's cost
+	// model ([WithCostModel]); 0 without one.
+	Cost float64
 
 	pcs []uintptr // raw stack, symbolized into Stack off the request path
 }
@@ -186,6 +195,7 @@ type RPCStat struct {
 	Count   int
 	Errors  int
 	Total   time.Duration
+	Cost    float64 // the calls' total cost (see [CostModel])
 }
 
 // A Summary is the part of a record that lists and aggregates need: no call
@@ -283,6 +293,7 @@ func (r *Record) RPCStats() []RPCStat {
 		}
 		out[j].Count++
 		out[j].Total += c.Duration
+		out[j].Cost += c.Cost
 		if c.Error != "" {
 			out[j].Errors++
 		}

@@ -83,6 +83,10 @@ type Recorder struct {
 	droppedCalls atomic.Uint64
 	lateCalls    atomic.Uint64
 
+	flight       *flight // nil: no execution traces (see WithFlightRecorder)
+	traced       atomic.Uint64
+	traceLimited atomic.Uint64
+
 	secretNames map[string]bool // header name → secret; used by the writer goroutine only
 	analysis    analysis        // used by the writer goroutine only
 	// callHint is how many calls the last record with calls made: the
@@ -121,6 +125,13 @@ func New(opts ...Option) *Recorder {
 	if !slices.ContainsFunc(cfg.sinks, func(s Sink) bool { return !borrows(s) }) {
 		r.pool = newRecordPool()
 	}
+	if cfg.flight != nil {
+		f, err := startFlight(cfg.flight)
+		if err != nil {
+			r.log.Warn(err.Error())
+		}
+		r.flight = f
+	}
 	for _, s := range cfg.sinks {
 		q := newSinkQueue(s, cfg.queueSize)
 		r.sinks = append(r.sinks, q)
@@ -154,6 +165,15 @@ type Stats struct {
 	QueueBytesCap int64 // the bound of QueueBytes ([WithQueueBytes])
 	Sinks         []SinkStats
 	Paused        bool
+	// ExecTraces counts records that got an execution trace;
+	// ExecTracesLimited slow requests that got none because of
+	// [FlightRecording.PerMinute], or because a sink's queue had no room
+	// for the trace ([WithQueueBytes]; the record goes on without it).
+	// See [WithFlightRecorder].
+	ExecTraces, ExecTracesLimited uint64
+	// FlightRecorder reports whether the recorder runs the runtime's
+	// flight recorder.
+	FlightRecorder bool
 }
 
 // SinkStats counts what one sink of a [Recorder] was given.
@@ -187,6 +207,10 @@ func (r *Recorder) Stats() Stats {
 		QueueBytes:    r.qBytes.Load(),
 		QueueBytesCap: r.cfg.queueBytes,
 		Paused:        r.paused.Load(),
+
+		ExecTraces:        r.traced.Load(),
+		ExecTracesLimited: r.traceLimited.Load(),
+		FlightRecorder:    r.flight != nil,
 	}
 	if len(r.sinks) > 0 {
 		st.Sinks = make([]SinkStats, len(r.sinks))

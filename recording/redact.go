@@ -249,12 +249,14 @@ func scrubCall(red *Redaction, rules *convention.Rules, c *Call, secret func(str
 // scrubAttrs redacts attributes in place: the value of an attribute whose
 // key is secret (it holds a secret word, or names a redacted header), and
 // the secrets in the others. db.query.text, normalized by the wrapper that
-// recorded it, is left as it is.
+// recorded it, is left as it is, and so are the plain numbers of counts
+// whose names hold a secret word ("gen_ai.usage.input_tokens").
 func scrubAttrs(rules *convention.Rules, attrs []Attr, secret func(string) bool) {
 	for i := range attrs {
 		a := &attrs[i]
 		switch {
 		case a.Key == convention.KeyDBQueryText:
+		case convention.IsCount(a.Key) && convention.IsDigits(a.Value):
 		case secret(a.Key):
 			if a.Value != "" {
 				a.Value = Redacted

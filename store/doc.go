@@ -25,6 +25,16 @@
 // mergeable DDSketch per group and time bucket, with a relative error of
 // 1%, and merge them to answer any window; memstore computes them exactly.
 //
+// # Costs and execution traces
+//
+// [RPCStats.Cost] and [RouteStats.Cost] add up the costs of calls, as a
+// recording.CostModel priced them; every store aggregates them with the
+// rest of its statistics. A store that also keeps the Go execution traces
+// attached to slow requests' records implements [ExecTraceStore]: it keeps
+// them apart from the records, under a byte cap of its own, and drops
+// them before records when space runs short. badgerstore and memstore
+// do; redisstore keeps no traces and stores such records without theirs.
+//
 // # Sizes
 //
 // Each implementation also reports how many records it holds with a Len

@@ -51,6 +51,22 @@ type Store interface {
 	Close() error
 }
 
+// An ExecTraceStore is a [Store] that also keeps the Go execution traces
+// attached to records ([recording.Record.ExecTrace], see
+// [recording.WithFlightRecorder]). Traces are large, so it keeps them apart
+// from their records: the records Get returns carry the trace's Size,
+// Taken and Reason but no Data, and ExecTrace serves the data. It keeps
+// traces within a byte cap of its own, dropping the oldest first, and
+// drops traces before records when it runs short of space; a record whose
+// trace was dropped comes back with no ExecTrace.
+type ExecTraceStore interface {
+	Store
+	// ExecTrace returns the execution trace of the record with the given
+	// ID, or an error wrapping ErrNotFound if the record has none (or no
+	// longer has one). The returned slice must not be modified.
+	ExecTrace(ctx context.Context, id recording.ID) ([]byte, error)
+}
+
 // A Query selects records for [Store.List]. Zero fields do not filter.
 type Query struct {
 	Since, Until time.Time     // start time within [Since, Until)
@@ -146,6 +162,7 @@ type RPCStats struct {
 	Requests int64 // records that made at least one such call
 	Total    time.Duration
 	Mean     time.Duration
+	Cost     float64 // the calls' total cost (see recording.CostModel)
 	Latency
 }
 
@@ -157,6 +174,7 @@ type RouteStats struct {
 	Calls    int64 // calls made by these requests
 	Total    time.Duration
 	Mean     time.Duration
+	Cost     float64 // the total cost of their calls (see recording.CostModel)
 	Latency
 }
 

@@ -36,6 +36,7 @@ type summaryJSON struct {
 	Panic         string  `json:"panic,omitempty"`
 	Failed        bool    `json:"failed"`
 	WarningCount  int     `json:"warning_count"`
+	Cost          float64 `json:"cost"`
 }
 
 type recordJSON struct {
@@ -48,6 +49,8 @@ type recordJSON struct {
 	Warnings     []warningJSON       `json:"warnings"`
 	RPCStats     []rpcStatJSON       `json:"rpc_stats"`
 	Calls        []callJSON          `json:"calls"`
+	ExecTrace    *execTraceJSON      `json:"exec_trace,omitempty"`
+	CostUnit     string              `json:"cost_unit,omitempty"`
 }
 
 type callJSON struct {
@@ -66,6 +69,7 @@ type callJSON struct {
 	SpanID       string      `json:"span_id,omitempty"`
 	Running      bool        `json:"running,omitempty"`
 	Event        bool        `json:"event,omitempty"`
+	Cost         float64     `json:"cost"`
 	// Parent is the index in calls of the call this one was made inside
 	// of; absent for a call the request made directly.
 	Parent *int    `json:"parent,omitempty"`
@@ -105,6 +109,7 @@ type rpcStatJSON struct {
 	Count   int     `json:"count"`
 	Errors  int     `json:"errors"`
 	TotalMS float64 `json:"total_ms"`
+	Cost    float64 `json:"cost"`
 }
 
 type listJSON struct {
@@ -130,8 +135,10 @@ type rpcStatsJSON struct {
 	TotalMS  float64 `json:"total_ms"`
 	MeanMS   float64 `json:"mean_ms"`
 	latencyJSON
-	Share  float64        `json:"share"`
-	Routes []routeRPCJSON `json:"routes,omitempty"`
+	Share     float64        `json:"share"`
+	Cost      float64        `json:"cost"`
+	CostShare float64        `json:"cost_share"`
+	Routes    []routeRPCJSON `json:"routes,omitempty"`
 }
 
 type routeRPCJSON struct {
@@ -141,6 +148,7 @@ type routeRPCJSON struct {
 	Requests int64   `json:"requests"`
 	TotalMS  float64 `json:"total_ms"`
 	MeanMS   float64 `json:"mean_ms"`
+	Cost     float64 `json:"cost"`
 	latencyJSON
 }
 
@@ -152,6 +160,8 @@ type pathStatsJSON struct {
 	CallsPerRequest float64 `json:"calls_per_request"`
 	TotalMS         float64 `json:"total_ms"`
 	MeanMS          float64 `json:"mean_ms"`
+	Cost            float64 `json:"cost"`
+	CostShare       float64 `json:"cost_share"`
 	latencyJSON
 	RPCs []pathRPCJSON `json:"rpcs,omitempty"`
 }
@@ -164,6 +174,7 @@ type pathRPCJSON struct {
 	Requests int64   `json:"requests"`
 	TotalMS  float64 `json:"total_ms"`
 	MeanMS   float64 `json:"mean_ms"`
+	Cost     float64 `json:"cost"`
 	latencyJSON
 }
 
@@ -195,6 +206,8 @@ type statsJSON struct {
 	PathsOmitted     int                 `json:"paths_omitted"`
 	RouteRPCsOmitted int                 `json:"route_rpcs_omitted"`
 	InstancesOmitted int                 `json:"instances_omitted"`
+	Cost             float64             `json:"cost"`
+	CostUnit         string              `json:"cost_unit,omitempty"`
 }
 
 type windowJSON struct {
@@ -300,6 +313,7 @@ func toSummaryJSON(s *recording.Summary) summaryJSON {
 		Panic:         s.Panic,
 		Failed:        s.HasError(),
 		WarningCount:  s.Warnings,
+		Cost:          s.Cost(),
 	}
 }
 
@@ -314,6 +328,7 @@ func toRecordJSON(r *recording.Record) recordJSON {
 		Warnings:    make([]warningJSON, 0, len(r.Warnings)),
 		RPCStats:    make([]rpcStatJSON, 0, len(sum.RPCs)),
 		Calls:       make([]callJSON, 0, len(r.Calls)),
+		ExecTrace:   toExecTraceJSON(r),
 	}
 	if out.Headers == nil {
 		out.Headers = map[string][]string{}
@@ -329,7 +344,7 @@ func toRecordJSON(r *recording.Record) recordJSON {
 	}
 	for _, s := range sum.RPCs {
 		out.RPCStats = append(out.RPCStats, rpcStatJSON{
-			Service: s.Service, Method: s.Method, Count: s.Count, Errors: s.Errors, TotalMS: ms(s.Total),
+			Service: s.Service, Method: s.Method, Count: s.Count, Errors: s.Errors, TotalMS: ms(s.Total), Cost: s.Cost,
 		})
 	}
 	parents := r.Parents()
@@ -351,6 +366,7 @@ func toRecordJSON(r *recording.Record) recordJSON {
 			Attrs:        attrsJSON(c.Attrs),
 			Running:      c.Running,
 			Event:        c.Event,
+			Cost:         c.Cost,
 		}
 		if c.SpanID.IsValid() {
 			cj.SpanID = c.SpanID.String()
@@ -380,7 +396,8 @@ func attrsJSON(as []recording.Attr) []attrJSON {
 
 // toStatsJSON converts st, cut to the bounds of boundStats; shares are of
 // the total call time of every RPC, listed or not.
-func toStatsJSON(all *store.Stats) statsJSON {
+func toStatsJSON(all *store.Stats, costUnit string) statsJSON {
+	cost := costColumnsOf(all, costUnit)
 	var total time.Duration
 	for i := range all.RPCs {
 		total += all.RPCs[i].Total
@@ -399,6 +416,8 @@ func toStatsJSON(all *store.Stats) statsJSON {
 		PathsOmitted:     shown.RoutesOmitted,
 		RouteRPCsOmitted: shown.RouteRPCsOmitted,
 		InstancesOmitted: shown.InstancesOmitted,
+		Cost:             cost.Total,
+		CostUnit:         costUnit,
 	}
 	byRPC := make(map[[2]string][]routeRPCJSON)
 	byRoute := make(map[string][]pathRPCJSON)
@@ -407,11 +426,11 @@ func toStatsJSON(all *store.Stats) statsJSON {
 		k := [2]string{rr.Service, rr.Method}
 		byRPC[k] = append(byRPC[k], routeRPCJSON{
 			Route: rr.Route, Count: rr.Count, Errors: rr.Errors, Requests: rr.Requests,
-			TotalMS: ms(rr.Total), MeanMS: ms(rr.Mean), latencyJSON: latencyOf(rr.Latency),
+			TotalMS: ms(rr.Total), MeanMS: ms(rr.Mean), Cost: rr.Cost, latencyJSON: latencyOf(rr.Latency),
 		})
 		byRoute[rr.Route] = append(byRoute[rr.Route], pathRPCJSON{
 			Service: rr.Service, Method: rr.Method, Count: rr.Count, Errors: rr.Errors, Requests: rr.Requests,
-			TotalMS: ms(rr.Total), MeanMS: ms(rr.Mean), latencyJSON: latencyOf(rr.Latency),
+			TotalMS: ms(rr.Total), MeanMS: ms(rr.Mean), Cost: rr.Cost, latencyJSON: latencyOf(rr.Latency),
 		})
 	}
 	for i := range st.RPCs {
@@ -423,7 +442,7 @@ func toStatsJSON(all *store.Stats) statsJSON {
 		out.RPCs = append(out.RPCs, rpcStatsJSON{
 			Service: r.Service, Method: r.Method, Count: r.Count, Errors: r.Errors, Requests: r.Requests,
 			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), latencyJSON: latencyOf(r.Latency),
-			Share: share, Routes: byRPC[[2]string{r.Service, r.Method}],
+			Share: share, Cost: r.Cost, CostShare: cost.share(r.Cost), Routes: byRPC[[2]string{r.Service, r.Method}],
 		})
 	}
 	for i := range st.Routes {
@@ -434,8 +453,8 @@ func toStatsJSON(all *store.Stats) statsJSON {
 		}
 		out.Paths = append(out.Paths, pathStatsJSON{
 			Route: r.Route, Requests: r.Requests, Errors: r.Errors, Calls: r.Calls, CallsPerRequest: cpr,
-			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), latencyJSON: latencyOf(r.Latency),
-			RPCs: byRoute[r.Route],
+			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), Cost: r.Cost, CostShare: cost.share(r.Cost),
+			latencyJSON: latencyOf(r.Latency), RPCs: byRoute[r.Route],
 		})
 	}
 	for i := range st.Instances {
@@ -517,7 +536,9 @@ func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
 		// The ID is 32 hex digits: safe in the header.
 		w.Header().Set("Content-Disposition", `attachment; filename="appstats-`+rec.ID.String()+`.json"`)
 	}
-	writeJSON(w, http.StatusOK, toRecordJSON(rec))
+	out := toRecordJSON(rec)
+	out.CostUnit = h.costUnit()
+	writeJSON(w, http.StatusOK, out)
 }
 
 // apiStats serves GET api/stats?window=.
@@ -531,7 +552,7 @@ func (h *handler) apiStats(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toStatsJSON(st))
+	writeJSON(w, http.StatusOK, toStatsJSON(st, h.costUnit()))
 }
 
 // apiSeries serves GET api/series?window=.

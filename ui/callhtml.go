@@ -16,8 +16,10 @@ var htmlEscaper = strings.NewReplacer(
 // rather than with html/template because a record may have a thousand calls
 // with a dozen fields and frames each, and html/template's reflective
 // escaping costs ten times more; every string that comes from the record goes
-// through htmlEscaper, and everything else is a constant or a number.
-func callsHTML(calls []callView) template.HTML {
+// through htmlEscaper, and everything else is a constant or a number. A
+// frame under a source root of src (nil: none) links to its source, from
+// the page at base.
+func callsHTML(calls []callView, src *sourceViewer, base string) template.HTML {
 	var b strings.Builder
 	b.Grow(len(calls) * 1024)
 	esc := func(s string) { _, _ = htmlEscaper.WriteString(&b, s) }
@@ -132,6 +134,15 @@ func callsHTML(calls []callView) template.HTML {
 		pre("Request", c.Request, "")
 		pre("Response", c.Response, "")
 		pre("Error", c.Error, ` class="bad"`)
+		if c.Cost != 0 {
+			b.WriteString(`<div class="kv"><span>Cost</span><div class="cost">`)
+			b.WriteString(fmtCost(c.Cost))
+			if cv.CostUnit != "" {
+				b.WriteString(` `)
+				esc(cv.CostUnit)
+			}
+			b.WriteString(`</div></div>`)
+		}
 		if len(c.Phases) > 0 {
 			b.WriteString(`<div class="kv"><span>Phases</span><div>`)
 			for _, p := range c.Phases {
@@ -161,11 +172,23 @@ func callsHTML(calls []callView) template.HTML {
 			for _, f := range c.Stack {
 				b.WriteString(`<li><span class="fn">`)
 				esc(f.Function)
-				b.WriteString(`</span><span class="file">`)
+				b.WriteString(`</span>`)
+				link := src.linkable(f.File)
+				if link {
+					b.WriteString(`<a class="file src" href="`)
+					esc(sourceLink(base, f.File, f.Line))
+					b.WriteString(`">`)
+				} else {
+					b.WriteString(`<span class="file">`)
+				}
 				esc(f.File)
 				b.WriteString(`:`)
 				b.WriteString(strconv.Itoa(f.Line))
-				b.WriteString(`</span></li>`)
+				if link {
+					b.WriteString(`</a></li>`)
+				} else {
+					b.WriteString(`</span></li>`)
+				}
 			}
 			b.WriteString(`</ol></div>`)
 		}

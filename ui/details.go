@@ -44,6 +44,8 @@ type detailsView struct {
 	Warnings    []warningView
 	Headers     []headerView
 	Compare     compareChoice
+	TraceFile   string      // the name the execution trace downloads as
+	Cost        costColumns // the request's total cost, and its unit
 }
 
 // timelineView is a Gantt chart: its data island and script.
@@ -76,6 +78,8 @@ type callView struct {
 	Status statusView    // a gRPC call's status, if known
 	Link   string        // the record this call caused, in this store
 	C      *recording.Call
+	// CostUnit is the unit of the call's cost (see recording.CostModel).
+	CostUnit string
 }
 
 type rpcStatView struct {
@@ -88,6 +92,7 @@ type rpcStatView struct {
 	Self    time.Duration
 	Mean    time.Duration
 	Share   float64 // of the request's call time (self times)
+	Cost    float64 // of the calls (see recording.CostModel)
 }
 
 type headerView struct {
@@ -224,6 +229,10 @@ func (h *handler) detailsView(ctx context.Context, rec *recording.Record, nonce 
 		Sum:      rec.Summary(),
 		Status:   statusOf(rec.Kind, rec.Status),
 	}
+	if rec.ExecTrace != nil {
+		v.TraceFile = execTraceFile(rec.ID)
+	}
+	v.Cost = requestCostOf(rec, h.costUnit())
 	v.Failed = v.Sum.HasError()
 	v.TraceURL = h.traceLink(rec.TraceID)
 	v.Trace = h.traceLinksOf(ctx, rec)
@@ -255,6 +264,7 @@ func (h *handler) detailsView(ctx context.Context, rec *recording.Record, nonce 
 		cv := callView{
 			Index: k, Num: tree.num[i], Depth: tree.depth[i], Parent: parent, Kids: tree.kids[i], Color: color,
 			Self: tree.self[i], Crit: tree.critTime(i), Dup: dups[i], Status: callStatus(c), C: c,
+			CostUnit: v.Cost.Unit,
 		}
 		if v.Trace != nil {
 			cv.Link = v.Trace.causedBy[c.SpanID]
@@ -288,7 +298,7 @@ func (h *handler) detailsView(ctx context.Context, rec *recording.Record, nonce 
 	v.HandlerTime = max(v.HandlerTime, 0)
 	island.MaxMS = max(ms(maxEnd), 1)
 	v.Timeline = h.timeline(v.Timeline, island, len(island.Calls), b, nonce)
-	v.CallsHTML = callsHTML(v.Calls)
+	v.CallsHTML = callsHTML(v.Calls, h.src, b)
 	v.RPCs = rpcStatsOf(rec, tree, v.CallTime)
 	v.Warnings = warningsOf(rec.Warnings)
 	for k, vals := range rec.Headers {
@@ -377,6 +387,7 @@ func rpcStatsOf(r *recording.Record, tree *callTree, callTime time.Duration) []r
 		s.Count++
 		s.Total += c.Duration
 		s.Self += tree.self[i]
+		s.Cost += c.Cost
 		if c.Error != "" {
 			s.Errors++
 		}

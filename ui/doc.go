@@ -32,9 +32,27 @@
 // by name and order; the in-flight page lists the requests running now
 // with their calls so far (with [WithRecorder]).
 //
-// The JSON API (api/records, api/records/{id}, api/stats, api/series,
-// api/traces/{trace}, api/compare, api/active, api/health) is documented
-// in API.md next to this package's source.
+// When calls have costs (see recording.WithCostModel), the RPC and path
+// stats gain Cost and Cost % columns and each details page the request's
+// total, each call's cost and a Cost column in its per-RPC statistics, in
+// the unit of [WithCostUnit] or of the recorder. A slow request's
+// execution trace (recording.WithFlightRecorder) is offered on its details
+// page for download and for go tool trace, when the store keeps traces
+// (store.ExecTraceStore).
+//
+// The JSON API (api/records, api/records/{id}, api/records/{id}/trace,
+// api/stats, api/series, api/traces/{trace}, api/compare, api/active,
+// api/health) is documented in API.md next to this package's source.
+//
+// # Source viewer
+//
+// With [WithSourceRoots], each stack frame of a file under one of the named
+// directories links to a page showing the lines around the frame's line,
+// highlighted, as App Engine's Appstats did. It is off by default. It serves
+// only .go files under the roots once resolved after symlinks; anything else
+// — "..", encoded or over-long paths, NUL bytes, a symlink out of a root —
+// is answered 404. The standard library ([SourceGOROOT]) and the module
+// cache ([SourceModCache]) are served only when named.
 //
 // # Live updates
 //

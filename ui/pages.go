@@ -69,6 +69,7 @@ type statsSection struct {
 	InstancesOmitted int
 	Health           *healthJSON
 	HistogramJSON    template.JS
+	Cost             costColumns
 }
 
 // histogramIsland is the histogram chart's data: a label and a count per
@@ -93,6 +94,7 @@ type rpcRow struct {
 	store.Latency
 	Share  float64
 	Routes []store.RouteRPCStats
+	Cost   float64
 }
 
 type pathRow struct {
@@ -107,6 +109,7 @@ type pathRow struct {
 	store.Latency
 	HistoryURL string
 	RPCs       []store.RouteRPCStats
+	Cost       float64
 }
 
 // instanceRow is a row of the Instances table: one process of a fleet
@@ -284,6 +287,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 	for i := range all.RPCs {
 		rpcTotal += all.RPCs[i].Total
 	}
+	s.Cost = costColumnsOf(all, h.costUnit())
 	shown := boundStats(all)
 	st := shown.Stats
 	s.RPCsOmitted, s.PathsOmitted, s.InstancesOmitted = shown.RPCsOmitted, shown.RoutesOmitted, shown.InstancesOmitted
@@ -298,7 +302,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 		row := rpcRow{
 			Key: "rpc\x1f" + r.Service + "\x1f" + r.Method, Service: r.Service, Method: r.Method,
 			Count: r.Count, Errors: r.Errors, Requests: r.Requests, Total: r.Total, Mean: r.Mean,
-			Latency: r.Latency, Routes: byRPC[[2]string{r.Service, r.Method}],
+			Latency: r.Latency, Routes: byRPC[[2]string{r.Service, r.Method}], Cost: r.Cost,
 			Color: serviceColor(r.Service),
 		}
 		if r.Service != store.Other {
@@ -314,6 +318,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 			Key: "path\x1f" + r.Route, Route: r.Route, Requests: r.Requests, Errors: r.Errors, Calls: r.Calls,
 			Total: r.Total, Mean: r.Mean, Latency: r.Latency, RPCs: byRoute[r.Route],
 			HistoryURL: "?" + url.Values{"window": {window}, "route": {r.Route}}.Encode() + "#history",
+			Cost:       r.Cost,
 		}
 		if r.Requests > 0 {
 			row.CallsPerReq = float64(r.Calls) / float64(r.Requests)

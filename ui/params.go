@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 )
@@ -203,18 +204,7 @@ func parseList(v url.Values, defLimit int) (listParams, error) {
 }
 
 // isBigInt reports whether s is a decimal integer too large for int.
-func isBigInt(s string) bool {
-	s = strings.TrimPrefix(s, "+")
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+func isBigInt(s string) bool { return convention.IsDigits(strings.TrimPrefix(s, "+")) }
 
 // values returns the filters and page size (not the cursor) as URL
 // parameters.

@@ -24,7 +24,8 @@ var ErrBadRecordJSON = errors.New("ui: not a record's JSON")
 // UnmarshalRecord reads a record from the JSON [MarshalRecord] writes.
 // Durations and offsets come back rounded to the microsecond, as the JSON
 // has them; fields the JSON derives from others (call counts, rpc_stats,
-// failed) are ignored. The ID, the start time and the trace ID must be
+// failed, the record's cost) are ignored, and so is exec_trace (the trace
+// itself is not in the JSON). The ID, the start time and the trace ID must be
 // valid; anything malformed gives an error wrapping [ErrBadRecordJSON].
 func UnmarshalRecord(b []byte) (*recording.Record, error) {
 	var j recordJSON
@@ -87,7 +88,7 @@ func UnmarshalRecord(b []byte) (*recording.Record, error) {
 			Service: cj.Service, Method: cj.Method, Error: cj.Error,
 			RequestSize: cj.RequestSize, ResponseSize: cj.ResponseSize,
 			Request: cj.Request, Response: cj.Response,
-			Attrs: fromAttrsJSON(cj.Attrs), Running: cj.Running, Event: cj.Event,
+			Attrs: fromAttrsJSON(cj.Attrs), Running: cj.Running, Event: cj.Event, Cost: cj.Cost,
 		}
 		if c.Start, err = fromMS(cj.StartMS); err != nil {
 			return bad(fmt.Sprintf("calls[%d].start_ms", i), err)

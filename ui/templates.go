@@ -23,6 +23,7 @@ type pageTemplates struct {
 	trace     *template.Template
 	compare   *template.Template
 	active    *template.Template
+	source    *template.Template
 	errorPage *template.Template
 }
 
@@ -42,6 +43,8 @@ var funcs = template.FuncMap{
 		return "?" + url.Values{"window": {window}, "route": {route}}.Encode() + "#history"
 	},
 	"list":     func(s ...string) []string { return s },
+	"cost":     fmtCost,
+	"costCell": costCell,
 	"joinVals": func(vs []string) string { return strings.Join(vs, ", ") },
 	"status":   statusOf,
 	"window":   windowLabel,
@@ -65,11 +68,12 @@ func mustParseTemplates() *pageTemplates {
 		return template.Must(t.ParseFS(templateFS, paths...))
 	}
 	return &pageTemplates{
-		dashboard: parse("layout.html", "dashboard.html"),
-		details:   parse("layout.html", "timeline.html", "details.html"),
+		dashboard: parse("layout.html", "dashboard.html", "cost.html"),
+		details:   parse("layout.html", "timeline.html", "details.html", "exectrace.html", "cost.html"),
 		trace:     parse("layout.html", "timeline.html", "trace.html"),
 		compare:   parse("layout.html", "compare.html"),
 		active:    parse("layout.html", "active.html"),
+		source:    parse("layout.html", "source.html"),
 		errorPage: parse("layout.html", "error.html").Lookup("page"),
 	}
 }

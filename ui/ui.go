@@ -39,6 +39,9 @@ type config struct {
 	traceLink  string
 	live       *Live
 	logger     *slog.Logger
+
+	sourceRoots []string // see WithSourceRoots
+	costUnit    string   // see WithCostUnit
 }
 
 // WithPrefix sets the path the handler is mounted at (default
@@ -145,6 +148,8 @@ type handler struct {
 	ganttOnce sync.Once // the Gantt chart's script is the same for every record
 	ganttBody string
 	ganttErr  error
+
+	src *sourceViewer // nil: the source viewer is off
 }
 
 // NewHandler returns the dashboard: HTML pages, the JSON API, live updates and
@@ -181,6 +186,7 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 		assets: newAssetSet(),
 	}
 	h.bufs.New = func() any { return new(bytes.Buffer) }
+	h.src = newSourceViewer(cfg.sourceRoots, cfg.logger.Warn)
 	m := h.mux
 	m.HandleFunc("GET /{$}", h.dashboard)
 	m.HandleFunc("GET /records/{id}", h.details)
@@ -195,31 +201,39 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 	m.HandleFunc("GET /part/history", h.partHistory)
 	m.HandleFunc("GET /api/records", h.apiRecords)
 	m.HandleFunc("GET /api/records/{id}", h.apiRecord)
+	m.HandleFunc("GET /api/records/{id}/trace", h.apiExecTrace)
 	m.HandleFunc("GET /api/stats", h.apiStats)
 	m.HandleFunc("GET /api/series", h.apiSeries)
 	m.HandleFunc("GET /api/health", h.apiHealth)
 	m.HandleFunc("GET /events", h.events)
 	m.HandleFunc("GET /static/{name}", h.static)
+	m.HandleFunc("GET /source/{file...}", h.source)
 	m.HandleFunc("POST /clear", h.clear)
 	m.HandleFunc("POST /pause", h.pause)
 	m.HandleFunc("POST /resume", h.resume)
 	// The same paths with other methods: 405, not 404.
 	for path, allow := range map[string]string{
 		"/{$}": "GET, HEAD", "/records/{id}": "GET, HEAD", "/part/stats": "GET, HEAD", "/part/history": "GET, HEAD",
-		"/api/records": "GET, HEAD", "/api/records/{id}": "GET, HEAD", "/api/stats": "GET, HEAD",
+		"/api/records": "GET, HEAD", "/api/records/{id}": "GET, HEAD", "/api/records/{id}/trace": "GET, HEAD",
+		"/api/stats":  "GET, HEAD",
 		"/api/series": "GET, HEAD", "/api/health": "GET, HEAD", "/events": "GET, HEAD", "/static/{name}": "GET, HEAD",
 		"/clear": "POST", "/pause": "POST", "/resume": "POST",
 		"/traces/{trace}": "GET, HEAD", "/compare": "GET, HEAD", "/active": "GET, HEAD", "/part/active": "GET, HEAD",
 		"/api/active": "GET, HEAD", "/api/traces/{trace}": "GET, HEAD", "/api/compare": "GET, HEAD",
+		"/source/{file...}": "GET, HEAD",
 	} {
 		m.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			h.fail(w, r, http.StatusMethodNotAllowed, "method not allowed")
 		})
 	}
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "page not found")
-	})
+	}
+	m.HandleFunc("/", notFound)
+	// Without it the router would redirect to source/, a path it knows
+	// without the prefix.
+	m.HandleFunc("/source", notFound)
 	return h
 }
 

@@ -24,7 +24,7 @@ import (
 )
 
 // scenarioNames lists the scenarios in the order "all" runs them.
-var scenarioNames = []string{"hello", "fanout", "badger", "ui"}
+var scenarioNames = []string{"hello", "fanout", "badger", "ui", "flight"}
 
 // fanoutCalls is how many backend calls the fanout handler makes.
 const fanoutCalls = 10
@@ -58,6 +58,7 @@ type env struct {
 	bare     http.Handler
 	recorded http.Handler
 	rec      *recording.Recorder
+	bareRec  *recording.Recorder // the recorder of the bare rounds, if they record (flight)
 	// during, if set, starts something that runs through each recorded
 	// round (the ui scenario's dashboard) and returns a function that stops
 	// it and waits for it.
@@ -92,8 +93,11 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 	}
 	lat, errs, elapsed := load(ctx, e.client, e.front.URL+e.path, conc, d, max)
 	var drain time.Duration
-	if recorded {
+	switch {
+	case recorded:
 		drain = waitWritten(e.rec, 10*time.Second)
+	case e.bareRec != nil:
+		drain = waitWritten(e.bareRec, 10*time.Second)
 	}
 	if stop != nil {
 		stop()
@@ -126,6 +130,8 @@ func setup(name string, o options) (e *env, err error) {
 		}
 	case "ui":
 		err = setupUI(e, o)
+	case "flight":
+		err = setupFlight(e)
 	default:
 		err = fmt.Errorf("unknown scenario %q", name)
 	}

@@ -14,22 +14,30 @@ import (
 	"github.com/goappstats/appstats/store"
 )
 
-// TestDemoRoutes requests every page of the demo and checks what was
-// recorded: the N+1 warning fires on the N+1 routes and not on their fixed
-// twins, and each kind of call shows up where it should.
-func TestDemoRoutes(t *testing.T) {
-	as, err := appstats.Open(appstats.Config{InMemory: true, NoOTLP: true})
+// serveDemo serves the demo app recorded by appstats opened with cfg,
+// both closed at the end of the test.
+func serveDemo(t *testing.T, cfg appstats.Config) (*appstats.Appstats, *httptest.Server) {
+	t.Helper()
+	as, err := appstats.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer as.Close()
+	t.Cleanup(func() { as.Close() })
 	h, closeApp, err := newApp(as)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeApp()
+	t.Cleanup(func() { closeApp() })
 	srv := httptest.NewServer(h)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return as, srv
+}
+
+// TestDemoRoutes requests every page of the demo and checks what was
+// recorded: the N+1 warning fires on the N+1 routes and not on their fixed
+// twins, and each kind of call shows up where it should.
+func TestDemoRoutes(t *testing.T) {
+	as, srv := serveDemo(t, appstats.Config{InMemory: true, NoOTLP: true})
 
 	paths := []string{"/orders", "/orders/batched", "/customers/orders", "/customers/orders/joined",
 		"/stock", "/stock/unknown", "/lookup", "/socket", "/report", "/home"}

@@ -10,7 +10,11 @@
 // -traffic (default true: request its own pages a few times a second),
 // -store (a redis:// or rediss:// URL: keep records in a Redis shared by
 // several demos instead of Badger under -data), -instance (this process's
-// name in the records, default host/pid).
+// name in the records, default host/pid), -source (the directory whose Go
+// files the dashboard's stack frames link to; default this module's, ""
+// for none), -slowtraces (default false: attach a Go execution trace to
+// the records of slow requests). Its calls are priced as a cloud provider
+// would bill them (cost.go), so the dashboard shows what each route costs.
 //
 // A fleet of three on one Redis, each dashboard showing all three:
 //
@@ -32,6 +36,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -49,8 +56,11 @@ func main() {
 	traffic := flag.Bool("traffic", true, "generate traffic against the demo's own pages")
 	storeURL := flag.String("store", "", "redis:// or rediss:// URL of a Redis shared by a fleet (instead of -data)")
 	instance := flag.String("instance", "", "this process's name in the records (default host/pid)")
+	source := flag.String("source", moduleDir(), "directory whose .go files the dashboard shows at stack frames (\"\": none)")
+	slowTraces := flag.Bool("slowtraces", false, "attach a Go execution trace to the records of slow requests (the runtime's flight recorder)")
 	flag.Parse()
-	if err := run(options{addr: *addr, data: *data, traffic: *traffic, storeURL: *storeURL, instance: *instance}); err != nil {
+	if err := run(options{addr: *addr, data: *data, traffic: *traffic, storeURL: *storeURL, instance: *instance,
+		source: *source, slowTraces: *slowTraces}); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -60,6 +70,8 @@ type options struct {
 	addr, data         string
 	traffic            bool
 	storeURL, instance string
+	source             string // see -source
+	slowTraces         bool
 }
 
 // run serves the demo until SIGINT or SIGTERM, then shuts down in the order
@@ -74,7 +86,10 @@ func run(o options) (err error) {
 	// Records are exported as OpenTelemetry traces when
 	// OTEL_EXPORTER_OTLP_ENDPOINT is set (protocol from
 	// OTEL_EXPORTER_OTLP_PROTOCOL, service name from OTEL_SERVICE_NAME).
-	cfg := appstats.Config{Dir: o.data, Logger: logger}
+	cfg := appstats.Config{Dir: o.data, Logger: logger,
+		// Every call priced as a cloud API would bill it (cost.go).
+		Cost: demoCost,
+	}
 	if o.storeURL != "" {
 		cfg.Dir, cfg.StoreURL = "", o.storeURL
 		// go-redis's own messages (failed dials while Redis is away) into
@@ -83,6 +98,14 @@ func run(o options) (err error) {
 	}
 	if o.instance != "" {
 		cfg.RecorderOptions = append(cfg.RecorderOptions, recording.WithInstance(o.instance))
+	}
+	if o.slowTraces {
+		// An execution trace of requests slower than 150 ms, or than
+		// their route's p99 once it has 30 requests; two a minute at most.
+		cfg.SlowTraces = recording.FlightRecording{Threshold: 150 * time.Millisecond, RouteP99: true, MinRequests: 30}
+	}
+	if o.source != "" {
+		cfg.SourceRoots = []string{o.source}
 	}
 	if os.Getenv("OTEL_SERVICE_NAME") == "" {
 		cfg.ServiceName = "appstats-demo"
@@ -120,6 +143,16 @@ func run(o options) (err error) {
 	err = srv.Shutdown(shutdown)
 	wg.Wait()
 	return err
+}
+
+// moduleDir returns the directory of this module's sources as the build
+// recorded it, or "" when it recorded none (-trimpath).
+func moduleDir() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return ""
+	}
+	return filepath.Dir(filepath.Dir(filepath.Dir(file))) // examples/demo/main.go → the module
 }
 
 // newApp starts the shop's backend and services and returns its handler,
@@ -160,6 +193,7 @@ func (s *shop) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /orders/batched", s.ordersBatched)
 	mux.HandleFunc("GET /checkout", s.checkout)
 	mux.HandleFunc("GET /report", s.report)
+	mux.HandleFunc("GET /assistant", s.assistant)
 }
 
 func (s *shop) index(w http.ResponseWriter, r *http.Request) {
@@ -291,10 +325,26 @@ func (s *shop) report(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "report ready\n")
 }
 
+// assistant asks a language model (simulated here) for a product
+// description: a call whose price depends on its token counts, which the
+// call carries as attributes.
+func (s *shop) assistant(w http.ResponseWriter, r *http.Request) {
+	c := recording.StartCall(r.Context(), "llm", "chat demo-model")
+	in, out := 300+rand.IntN(1500), 50+rand.IntN(400)
+	c.SetRequest("Describe product 42 in two sentences.")
+	time.Sleep(time.Duration(out/10+rand.IntN(20)) * time.Millisecond) // about 10 tokens a millisecond
+	c.SetAttrs(recording.Attr{Key: "gen_ai.request.model", Value: "demo-model"},
+		recording.Attr{Key: "gen_ai.usage.input_tokens", Value: strconv.Itoa(in)},
+		recording.Attr{Key: "gen_ai.usage.output_tokens", Value: strconv.Itoa(out)})
+	c.SetResponse(fmt.Sprintf("%d tokens", out))
+	c.End(nil)
+	io.WriteString(w, "A sturdy widget. Loved by gophers.\n")
+}
+
 // generate requests the demo's pages until ctx ends.
 func generate(ctx context.Context, base string) {
 	pages := []string{"/product/7", "/product/42", "/home", "/orders", "/orders/batched", "/checkout", "/report", "/",
-		"/customers/orders", "/customers/orders/joined", "/stock", "/stock/unknown", "/lookup", "/socket"}
+		"/customers/orders", "/customers/orders/joined", "/stock", "/stock/unknown", "/lookup", "/socket", "/assistant"}
 	client := &http.Client{Timeout: 10 * time.Second}
 	t := time.NewTicker(300 * time.Millisecond)
 	defer t.Stop()

@@ -55,6 +55,12 @@ const (
 	KeyCodeFilePath     = "code.file.path"
 	KeyCodeLineNumber   = "code.line.number"
 
+	// Token counts of a call to a generative AI model; a cost model
+	// prices such calls by them (recording.CostModel).
+	KeyGenAIRequestModel      = "gen_ai.request.model"
+	KeyGenAIUsageInputTokens  = "gen_ai.usage.input_tokens"
+	KeyGenAIUsageOutputTokens = "gen_ai.usage.output_tokens"
+
 	KeyExceptionMessage = "exception.message"
 	KeyExceptionType    = "exception.type"
 
@@ -117,3 +123,24 @@ const (
 // KeyDroppedAttrs is the attribute, on a record or a call, that counts the
 // attributes over the recorder's cap that were not kept.
 const KeyDroppedAttrs = "appstats.dropped_attributes"
+
+// IsCount reports whether the attribute key names a count that
+// redaction leaves alone when its value is a plain number, although a
+// word of its name looks secret: the token counts of generative AI calls
+// ("gen_ai.usage.input_tokens").
+func IsCount(key string) bool {
+	return key == KeyGenAIUsageInputTokens || key == KeyGenAIUsageOutputTokens
+}
+
+// IsDigits reports whether s is a non-empty run of ASCII digits.
+func IsDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -24,6 +24,7 @@
 //	d | minute(8) | seq(8)  rollup delta: one Write's records of one minute
 //	m | minute(8)           minute rollup
 //	h | hour(8)             hour rollup
+//	t | id(16)              a record's execution trace (its metadata is in the record)
 //
 // Times are big-endian with the sign bit flipped, so keys sort by time.
 // List is a reverse scan of the summary keys (Seek to the prefix followed by
@@ -61,11 +62,29 @@
 // from the previous frame's. Decoding foreign or corrupt bytes returns an
 // error wrapping [store.ErrCorrupt], never panics (see FuzzDecode); List
 // skips a corrupt summary with a logged warning. A realistic record of 20
-// SQL calls with 12-frame stacks (storetest.Record20) encodes to 6,186
+// SQL calls with 12-frame stacks (storetest.Record20) encodes to 6,187
 // bytes, its summary to about 400; encoding takes about 9 µs with no
 // allocation, decoding about 37 µs with 49 allocations (all strings share
 // one copy of the value), decoding a summary about 1.2 µs (2-core machine
 // shared with other work).
+//
+// Version 2 of the record encoding adds optional parts after the
+// attributes (the calls' costs, an execution trace's metadata), and
+// version 2 of the summary and rollup encodings carries costs (see
+// recording.CostModel), which rollups add up per route and per RPC;
+// decoders read version 1 values as they were written, with no costs.
+//
+// # Execution traces
+//
+// An execution trace attached to a record (see
+// [recording.WithFlightRecorder]) is stored under its own key, so that Get
+// reads only its size, time and reason, and [Store.ExecTrace] the data.
+// Traces count in MaxBytes and are the first thing to go: Write stores one
+// only while the directory is within MaxBytes (records go on to MaxBytes
+// plus half of [Options.DiskSlack]); retention deletes the oldest past
+// [Options.MaxTraceBytes], and deletes traces, oldest first, before any
+// record when the store is over its byte target; a record deleted takes its
+// trace with it.
 //
 // # Durability
 //

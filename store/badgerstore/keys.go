@@ -16,6 +16,7 @@ const (
 	pHour    = 'h' // h | hour(8) -> rollup
 	pMarker  = 'z' // z -> scratch key used to force a memtable flush
 	pMeta    = 'x' // x -> record count and size, written by a clean Close
+	pTrace   = 't' // t | id(16) -> the record's execution trace
 )
 
 // nsMinute is a minute in nanoseconds: minute m of a d or m key spans
@@ -50,6 +51,11 @@ func summaryKey(start int64, id recording.ID) []byte {
 // recordKey is f | id.
 func recordKey(id recording.ID) []byte {
 	return append([]byte{pRecord}, id[:]...)
+}
+
+// traceKey is t | id.
+func traceKey(id recording.ID) []byte {
+	return append([]byte{pTrace}, id[:]...)
 }
 
 // bucketKey is p | n, for the minute (d, m) and hour (h) prefixes.

@@ -43,6 +43,16 @@ type Options struct {
 	// without end cannot grow the rollups or the dashboard without end.
 	// Default [store.DefaultMaxKeys] (500); negative: no cap.
 	MaxKeys int
+	// MaxTraceBytes caps the stored size of the execution traces attached
+	// to records (see [recording.WithFlightRecorder]), counted in MaxBytes
+	// too: retention deletes the oldest traces (not their records) past
+	// it, and deletes traces before any record when the store is over
+	// MaxBytes; Write stores a trace only while the directory is within
+	// MaxBytes, so traces are refused long before records. A trace larger
+	// than the cap, or than a value-log file, is not stored. Default
+	// MaxBytes/8 (128 MiB by default; 256 MiB when MaxBytes is negative);
+	// negative: no traces.
+	MaxTraceBytes int64
 	// RetentionInterval is how often retention and value-log garbage
 	// collection run in the background. Default 1 minute; negative: never
 	// (call EnforceRetention yourself).
@@ -161,6 +171,10 @@ func (o Options) withDefaults() (Options, error) {
 	defDur(&o.MaxAge, DefaultMaxAge)
 	def(&o.MaxRecords, DefaultMaxRecords)
 	def(&o.MaxBytes, DefaultMaxBytes)
+	if o.MaxBytes > 0 {
+		def(&o.MaxTraceBytes, o.MaxBytes/8)
+	}
+	def(&o.MaxTraceBytes, 256<<20)
 	switch {
 	case o.MaxKeys == 0:
 		o.MaxKeys = store.DefaultMaxKeys

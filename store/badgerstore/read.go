@@ -45,6 +45,12 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 			s.damaged("record", key, err)
 			return fmt.Errorf("get %s: record damaged, skipped: %w (%w: %v)", id, store.ErrNotFound, store.ErrCorrupt, err)
 		}
+		if r.ExecTrace != nil {
+			// The trace may have been dropped since (see trimTraces).
+			if _, err := txn.Get(traceKey(id)); err != nil {
+				r.ExecTrace = nil
+			}
+		}
 		return nil
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // RetentionResult says what one [Store.EnforceRetention] pass did.
 type RetentionResult struct {
 	Deleted      int64 // records deleted
+	Traces       int64 // execution traces deleted, with their records or alone
 	DeletedBytes int64 // their stored size
 	Rollups      int64 // rollup entries deleted
 	GCRewrites   int   // value-log files rewritten by garbage collection
@@ -98,8 +99,16 @@ func (s *Store) trim(ctx context.Context, res *RetentionResult) error {
 	if s.opts.MaxAge > 0 {
 		ageCutoff = time.Now().UnixNano() - int64(s.opts.MaxAge)
 	}
+	// The byte target is set before anything is deleted: deleting frees
+	// no disk space until compaction and garbage collection, and the
+	// target follows the disk's use.
+	target := s.byteTarget()
+	// Traces go first, past their own cap and when space is short.
+	if err := s.trimTraces(ctx, target, res); err != nil {
+		return err
+	}
 	// Delete the oldest records while any limit is exceeded.
-	keepFrom, err := s.trimRecords(ctx, ageCutoff, res)
+	keepFrom, err := s.trimRecords(ctx, ageCutoff, target, res)
 	if err != nil {
 		return err
 	}
@@ -115,12 +124,12 @@ func (s *Store) trim(ctx context.Context, res *RetentionResult) error {
 }
 
 // trimRecords deletes records, oldest first, while they started before
-// ageCutoff or the store holds more than MaxRecords or MaxBytes. It returns
+// ageCutoff or the store holds more than MaxRecords or maxBytes (the byte
+// target of MaxBytes; 0: none). It returns
 // the start time of the oldest record kept (or, when none is kept, just
 // after the newest deleted; or the minimum time when nothing was deleted).
-func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *RetentionResult) (int64, error) {
+func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res *RetentionResult) (int64, error) {
 	keepFrom := int64(-1 << 63)
-	maxBytes := s.byteTarget()
 	over := func() bool {
 		return s.opts.MaxRecords > 0 && s.count.Load() > s.opts.MaxRecords ||
 			maxBytes > 0 && s.bytes.Load() > maxBytes
@@ -131,7 +140,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *Retention
 			return keepFrom, err
 		}
 		var keys [][]byte
-		var size int64
+		var size, nrec, traces, traceSize int64
 		done := false
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
@@ -166,6 +175,18 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *Retention
 					sz += int64(len(rk)) + ri.ValueSize()
 				}
 				keys = append(keys, item.KeyCopy(nil), rk)
+				if s.traceBytes.Load() > 0 {
+					// The record's trace goes with it.
+					tk := traceKey([16]byte(k[9:25]))
+					if ti, err := txn.Get(tk); err == nil {
+						n := int64(len(tk)) + ti.ValueSize()
+						keys = append(keys, tk)
+						sz += n
+						traces++
+						traceSize += n
+					}
+				}
+				nrec++
 				count--
 				bytes -= sz
 				size += sz
@@ -186,10 +207,11 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *Retention
 			if err := s.flush(wb); err != nil {
 				return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
 			}
-			n := int64(len(keys) / 2)
-			s.count.Add(-n)
+			s.count.Add(-nrec)
 			s.bytes.Add(-size)
-			res.Deleted += n
+			s.subTraceBytes(traceSize)
+			res.Deleted += nrec
+			res.Traces += traces
 			res.DeletedBytes += size
 		}
 		if done || len(keys) == 0 || !over() && keepFrom > ageCutoff {

@@ -60,7 +60,10 @@ type Store struct {
 
 	seq   atomic.Uint64 // delta sequence numbers
 	count atomic.Int64  // records stored
-	bytes atomic.Int64  // their stored size (keys and values)
+	bytes atomic.Int64  // their stored size (keys and values), traces included
+	// traceBytes is the stored size of the execution traces (see
+	// exectrace.go), also counted in bytes.
+	traceBytes atomic.Int64
 
 	disk       diskState
 	limit      int64        // where Write stops: MaxBytes + DiskSlack/2; 0: none
@@ -323,6 +326,16 @@ func (s *Store) load() error {
 			}
 			it.Close()
 		}
+		var traces int64
+		ti := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
+		for ti.Rewind(); ti.Valid(); ti.Next() {
+			traces += int64(len(ti.Item().Key())) + ti.Item().ValueSize()
+		}
+		ti.Close()
+		s.traceBytes.Store(traces)
+		if !counted {
+			size += traces
+		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDelta}})
 		defer it.Close()
 		var scratch sketch.Sketch
@@ -363,8 +376,13 @@ func (s *Store) writable() bool { return !s.opts.ReadOnly && s.mode.Load() == mo
 // the standard library's, it is an int.
 func (s *Store) Len() int { return int(s.count.Load()) }
 
-// Size returns the stored size of the records, as MaxBytes counts it.
+// Size returns the stored size of the records, as MaxBytes counts it
+// (their execution traces included).
 func (s *Store) Size() int64 { return s.bytes.Load() }
+
+// TraceSize returns the stored size of the execution traces, as
+// MaxTraceBytes counts it.
+func (s *Store) TraceSize() int64 { return s.traceBytes.Load() }
 
 // DB returns the underlying Badger database, for inspection. Writing to it
 // directly breaks the store's invariants. A store opened on a full disk
@@ -401,6 +419,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	s.count.Store(0)
 	s.bytes.Store(0)
+	s.traceBytes.Store(0)
 	s.garbage.Store(0)
 	s.damagedMu.Lock()
 	s.damagedKeys = nil

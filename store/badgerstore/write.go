@@ -48,12 +48,20 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		s.maybeRefresh()
 		txn := s.db.NewTransaction(true)
 		deltas := make(map[int64]*codec.Rollup)
-		var size, entries, nrec, stored int64
+		var size, entries, nrec, stored, traced int64
 		i := 0
 		for ; i < len(recs) && size < maxSize && entries < maxCount; i++ {
 			r := recs[i]
 			if r == nil {
 				continue
+			}
+			// A trace is stored only where it fits well (see
+			// admitTrace); otherwise the record goes without it.
+			tk, tv := s.traceValue(r)
+			if r.ExecTrace != nil && tv == nil {
+				c := *r
+				c.ExecTrace = nil
+				r = &c
 			}
 			sum := r.Summary()
 			durs := codec.CallDurations(r, &sum)
@@ -104,6 +112,16 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			}
 			nrec++
 			stored += int64(len(sk) + len(sv) + len(fk) + len(fv))
+			if tv != nil {
+				if err := txn.Set(tk, tv); err != nil {
+					txn.Discard()
+					return fmt.Errorf("badgerstore: write: %w", err)
+				}
+				entries++
+				size += int64(len(tk)) + 32 // the value goes to the value log
+				stored += int64(len(tk) + len(tv))
+				traced += int64(len(tk) + len(tv))
+			}
 			m := floorDiv(start, nsMinute)
 			d := deltas[m]
 			if d == nil {
@@ -145,6 +163,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		s.count.Add(nrec)
 		bytes := s.bytes.Add(stored)
 		if m := s.opts.MaxBytes; m > 0 && (bytes > m || s.diskNow() > m) {
+			s.kickRetention()
+		}
+		if traced > 0 && s.traceBytes.Add(traced) > s.opts.MaxTraceBytes {
 			s.kickRetention()
 		}
 		if s.npending.Add(int64(len(deltas))) >= foldThreshold {

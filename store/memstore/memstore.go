@@ -16,6 +16,10 @@ import (
 // DefaultCapacity is how many records a store keeps when no capacity is given.
 const DefaultCapacity = 5000
 
+// DefaultMaxTraceBytes is how many bytes of execution traces a store keeps
+// when [WithMaxTraceBytes] does not say.
+const DefaultMaxTraceBytes = 64 << 20
+
 // Store keeps the newest records in memory. It is safe for concurrent use.
 type Store struct {
 	mu      sync.RWMutex
@@ -23,6 +27,10 @@ type Store struct {
 	maxKeys int
 	recs    []entry // ascending by ID
 	closed  bool
+
+	traces        map[recording.ID][]byte // execution traces, apart from their records
+	traceBytes    int64
+	maxTraceBytes int64
 }
 
 type entry struct {
@@ -30,7 +38,7 @@ type entry struct {
 	sum recording.Summary
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.ExecTraceStore = (*Store)(nil)
 
 // New returns a store that keeps at most capacity records (the oldest go
 // first); capacity <= 0 means [DefaultCapacity].
@@ -38,7 +46,8 @@ func New(capacity int, opts ...Option) *Store {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
-	s := &Store{cap: capacity, maxKeys: store.DefaultMaxKeys}
+	s := &Store{cap: capacity, maxKeys: store.DefaultMaxKeys, maxTraceBytes: DefaultMaxTraceBytes,
+		traces: make(map[recording.ID][]byte)}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(s)
@@ -69,8 +78,24 @@ func WithMaxKeys(n int) Option {
 	})
 }
 
+// WithMaxTraceBytes caps the bytes of execution traces the store keeps
+// (default [DefaultMaxTraceBytes]); past it the oldest traces are dropped
+// (their records stay). n < 0 keeps no trace, 0 keeps the default.
+func WithMaxTraceBytes(n int64) Option {
+	return optionFunc(func(s *Store) {
+		switch {
+		case n < 0:
+			s.maxTraceBytes = 0
+		case n > 0:
+			s.maxTraceBytes = n
+		}
+	})
+}
+
 // Write adds records. The store keeps the *Record values, which the recorder
-// never modifies after handing them over.
+// never modifies after handing them over; a record with an execution trace
+// is kept as a copy whose ExecTrace has no Data, the data apart (see
+// [store.ExecTraceStore]).
 func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -80,6 +105,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	for _, r := range recs {
 		if r == nil {
 			continue
+		}
+		s.dropTrace(r.ID)
+		if r.ExecTrace != nil {
+			r = s.keepTrace(r)
 		}
 		e := entry{rec: r, sum: r.Summary()}
 		i := sort.Search(len(s.recs), func(i int) bool { return bytes.Compare(s.recs[i].rec.ID[:], r.ID[:]) >= 0 })
@@ -92,10 +121,77 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		s.recs[i] = e
 	}
 	if over := len(s.recs) - s.cap; over > 0 {
+		for _, e := range s.recs[:over] {
+			s.dropTrace(e.rec.ID)
+		}
 		clear(s.recs[:over])
 		s.recs = append(s.recs[:0], s.recs[over:]...)
 	}
+	s.trimTraces()
 	return nil
+}
+
+// keepTrace keeps r's trace data apart and returns the copy of r to store:
+// without the data, or without the trace when it cannot be kept.
+func (s *Store) keepTrace(r *recording.Record) *recording.Record {
+	c := *r
+	t := r.ExecTrace
+	if t.Data == nil || int64(len(t.Data)) > s.maxTraceBytes {
+		c.ExecTrace = nil
+		return &c
+	}
+	meta := *t
+	meta.Data = nil
+	meta.Size = int64(len(t.Data))
+	c.ExecTrace = &meta
+	s.traces[r.ID] = t.Data
+	s.traceBytes += int64(len(t.Data))
+	return &c
+}
+
+// dropTrace forgets the trace data of record id, if any. The record's
+// entry is the caller's business.
+func (s *Store) dropTrace(id recording.ID) {
+	if d, ok := s.traces[id]; ok {
+		s.traceBytes -= int64(len(d))
+		delete(s.traces, id)
+	}
+}
+
+// trimTraces drops the oldest traces while they take more than the cap,
+// and their records' ExecTrace with them. Records are replaced, not
+// modified: readers may hold them.
+func (s *Store) trimTraces() {
+	for s.traceBytes > s.maxTraceBytes && len(s.traces) > 0 {
+		var oldest recording.ID
+		first := true
+		for id := range s.traces {
+			if first || bytes.Compare(id[:], oldest[:]) < 0 {
+				oldest, first = id, false
+			}
+		}
+		s.dropTrace(oldest)
+		if i, ok := s.find(oldest); ok {
+			c := *s.recs[i].rec
+			c.ExecTrace = nil
+			s.recs[i].rec = &c
+		}
+	}
+}
+
+// ExecTrace returns the execution trace data of the record with the given
+// ID (see [store.ExecTraceStore]).
+func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	d, ok := s.traces[id]
+	if !ok {
+		return nil, fmt.Errorf("execution trace of %s: %w", id, store.ErrNotFound)
+	}
+	return d, nil
 }
 
 func (s *Store) find(id recording.ID) (int, bool) {
@@ -206,6 +302,8 @@ func (s *Store) Clear(ctx context.Context) error {
 		return store.ErrClosed
 	}
 	s.recs = nil
+	clear(s.traces)
+	s.traceBytes = 0
 	return nil
 }
 
@@ -215,6 +313,8 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	s.recs = nil
+	clear(s.traces)
+	s.traceBytes = 0
 	return nil
 }
 

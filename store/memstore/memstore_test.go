@@ -1,8 +1,12 @@
 package memstore_test
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"time"
 
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/memstore"
 	"github.com/goappstats/appstats/store/storetest"
@@ -10,4 +14,70 @@ import (
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return memstore.New(0) })
+}
+
+// TestTraceBytes: traces past the byte cap go, oldest first, and their
+// records keep everything but the trace; so do the traces of records the
+// capacity evicts.
+func TestTraceBytes(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New(10, memstore.WithMaxTraceBytes(100<<10))
+	defer st.Close()
+	start := time.Now().Add(-time.Hour)
+	var recs []*recording.Record
+	for i := range 6 {
+		r := storetest.FullRecord(start.Add(time.Duration(i)*time.Second), uint32(i+1))
+		data := storetest.TraceData(uint64(i), 30<<10)
+		if i == 5 {
+			data = storetest.TraceData(9, 200<<10) // over the cap by itself
+		}
+		r.ExecTrace = &recording.ExecTrace{Data: data, Size: int64(len(data)), Taken: r.Start, Reason: "slow"}
+		recs = append(recs, r)
+		if err := st.Write(ctx, []*recording.Record{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every record is kept; of their traces, 5's was too large, 0's and
+	// 1's went to make room, and 2, 3, 4 fit in 100 KiB.
+	for i, r := range recs {
+		got, err := st.Get(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, terr := st.ExecTrace(ctx, r.ID)
+		if want := i >= 2 && i < 5; (got.ExecTrace != nil) != want || (terr == nil) != want {
+			t.Errorf("record %d: trace %v, ExecTrace error %v; want a trace: %v", i, got.ExecTrace != nil, terr, want)
+		}
+	}
+	// One more traced record pushes the oldest trace out, not its record.
+	r := storetest.FullRecord(start.Add(time.Minute), 99)
+	data := storetest.TraceData(99, 30<<10)
+	r.ExecTrace = &recording.ExecTrace{Data: data, Size: int64(len(data)), Taken: r.Start, Reason: "slow"}
+	if err := st.Write(ctx, []*recording.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.Get(ctx, recs[2].ID); err != nil || got.ExecTrace != nil {
+		t.Errorf("oldest traced record: %v, trace %v; want kept without its trace", err, got.ExecTrace)
+	}
+	if _, err := st.ExecTrace(ctx, r.ID); err != nil {
+		t.Errorf("newest trace: %v", err)
+	}
+	// A record the capacity evicts takes its trace with it.
+	small := memstore.New(2)
+	defer small.Close()
+	if err := small.Write(ctx, recs[2:5]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := small.ExecTrace(ctx, recs[2].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("trace of an evicted record: %v, want ErrNotFound", err)
+	}
+	// No traces at all with a negative cap.
+	none := memstore.New(0, memstore.WithMaxTraceBytes(-1))
+	defer none.Close()
+	if err := none.Write(ctx, []*recording.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := none.Get(ctx, r.ID); got.ExecTrace != nil {
+		t.Error("a trace kept with a negative cap")
+	}
 }

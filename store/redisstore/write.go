@@ -157,6 +157,13 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 			buf = make([]byte, 0, max(1<<20, 4*last))
 		}
 		off := len(buf)
+		if r.ExecTrace != nil {
+			// The store keeps no execution traces (it is no
+			// store.ExecTraceStore): the record goes without one.
+			c := *r
+			c.ExecTrace = nil
+			r = &c
+		}
 		buf = codec.AppendRecord(buf, r)
 		full := buf[off:len(buf):len(buf)]
 		off = len(buf)

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Clear", testClear},
 		{"Close", testClose},
 		{"Concurrent", testConcurrent},
+		{"ExecTrace", testExecTrace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,6 +107,7 @@ func FullRecord(start time.Time, n uint32) *recording.Record {
 			Stack:        slices.Clone(stack),
 			Attrs:        []recording.Attr{{Key: "db.system", Value: "sqlite"}},
 			SpanID:       recording.SpanID{9, 9, 9, 9, 9, 9, 9, byte(i)},
+			Cost:         float64(i+1) * 0.25,
 		}
 		if i == 1 {
 			c.Service, c.Method, c.Error = "http", "GET api.example.com/x", "502 Bad Gateway"
@@ -119,7 +121,7 @@ func FullRecord(start time.Time, n uint32) *recording.Record {
 			c.Running = true
 		}
 		if i == 4 {
-			c.Service, c.Method, c.Event, c.Duration, c.Stack = "event", "cache miss", true, 0, nil
+			c.Service, c.Method, c.Event, c.Duration, c.Stack, c.Cost = "event", "cache miss", true, 0, nil, 0
 		}
 		r.Calls = append(r.Calls, c)
 	}
@@ -210,6 +212,9 @@ func Records(seed uint64, start time.Time, spacing time.Duration, n int) []*reco
 			}
 			if rng.IntN(15) == 0 {
 				c.Event, c.Duration = true, 0
+			} else {
+				// Costs in eighths add up exactly in any order.
+				c.Cost = float64(len(c.Method)%5) * 0.125
 			}
 			r.Calls = append(r.Calls, c)
 		}
@@ -671,10 +676,92 @@ func testClose(t *testing.T, s store.Store) {
 	_, checks["Stats"] = s.Stats(ctx, w)
 	_, checks["Series"] = s.Series(ctx, w, time.Minute)
 	checks["Clear"] = s.Clear(ctx)
+	if ts, ok := s.(store.ExecTraceStore); ok {
+		_, checks["ExecTrace"] = ts.ExecTrace(ctx, recs[0].ID)
+	}
 	for name, err := range checks {
 		if !errors.Is(err, store.ErrClosed) {
 			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
 		}
+	}
+}
+
+// TraceData returns n bytes standing for an execution trace, the same for
+// the same seed.
+func TraceData(seed uint64, n int) []byte {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return append([]byte("go 1.26 trace\x00\x00\x00"), b...)
+}
+
+// testExecTrace checks a store that keeps execution traces
+// ([store.ExecTraceStore]): apart from their records, whole, and not past
+// Clear.
+func testExecTrace(t *testing.T, s store.Store) {
+	ts, ok := s.(store.ExecTraceStore)
+	if !ok {
+		t.Skip("the store keeps no execution traces")
+	}
+	ctx := context.Background()
+	start := base()
+	traced, plain := FullRecord(start, 1), FullRecord(start.Add(time.Second), 2)
+	data := TraceData(1, 300<<10)
+	traced.ExecTrace = &recording.ExecTrace{Data: data, Size: int64(len(data)), Taken: start.Add(200 * time.Millisecond),
+		Reason: "1.2s, over the route's p99 of 412ms"}
+	write(t, s, []*recording.Record{traced, plain})
+	if traced.ExecTrace.Data == nil || &traced.ExecTrace.Data[0] != &data[0] {
+		t.Fatal("Write modified the record's trace")
+	}
+	got, err := s.Get(ctx, traced.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	et := got.ExecTrace
+	if et == nil {
+		t.Fatal("Get: the record lost its trace")
+	}
+	if et.Data != nil || et.Size != int64(len(data)) || !et.Taken.Equal(traced.ExecTrace.Taken) || et.Reason != traced.ExecTrace.Reason {
+		t.Errorf("Get: trace %d bytes, size %d, taken %v, reason %q; want no data, size %d, %v, %q",
+			len(et.Data), et.Size, et.Taken, et.Reason, len(data), traced.ExecTrace.Taken, traced.ExecTrace.Reason)
+	}
+	// The rest of the record is as written.
+	g, w := *got, *traced
+	g.ExecTrace, w.ExecTrace = nil, nil
+	g.Start, w.Start = norm(g.Start), norm(w.Start)
+	if !reflect.DeepEqual(&g, &w) {
+		t.Errorf("Get of a traced record =\n%+v\nwant\n%+v", g, w)
+	}
+	b, err := ts.ExecTrace(ctx, traced.ID)
+	if err != nil || !slices.Equal(b, data) {
+		t.Errorf("ExecTrace = %d bytes, %v; want the %d written", len(b), err, len(data))
+	}
+	if got, err := s.Get(ctx, plain.ID); err != nil || got.ExecTrace != nil {
+		t.Errorf("Get of a record without a trace: %v, trace %v", err, got.ExecTrace)
+	}
+	for _, id := range []recording.ID{plain.ID, makeID(start, 999)} {
+		if _, err := ts.ExecTrace(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ExecTrace(%s) = %v, want ErrNotFound", id, err)
+		}
+	}
+	// Written again without its trace, the record has none.
+	again := *traced
+	again.ExecTrace = nil
+	write(t, s, []*recording.Record{&again})
+	if got, err := s.Get(ctx, traced.ID); err != nil || got.ExecTrace != nil {
+		t.Errorf("rewritten without a trace: %v, trace %+v", err, got.ExecTrace)
+	}
+	if _, err := ts.ExecTrace(ctx, traced.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ExecTrace after the record was rewritten without one = %v, want ErrNotFound", err)
+	}
+	write(t, s, []*recording.Record{traced})
+	if err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.ExecTrace(ctx, traced.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ExecTrace after Clear = %v, want ErrNotFound", err)
 	}
 }
 

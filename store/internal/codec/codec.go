@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -14,12 +15,37 @@ import (
 
 // Encoding versions. Every stored value starts with a tag byte and a
 // version byte; a decoder rejects tags and versions it does not know.
+// Encoders write the latest version; decoders read every version, so a
+// directory written before an upgrade still reads.
+//
+// Both versions of a record mark, in each call's flags, a parent's span
+// ID that follows (calls made inside another call); a decoder refuses
+// flags it does not know.
+//
+// Version 2 of a record adds, after its attributes, a set of flags saying
+// which optional parts follow: the calls' costs, and the execution trace's
+// metadata (the trace itself is stored apart, see [AppendExecTrace]).
+// Version 2 of a summary adds each RPC's cost after its durations;
+// version 2 of a rollup adds per-instance groups, and version 3 each
+// group's cost after its total time. Costs are
+// float64s written as uvarints of their bytes reversed (as encoding/gob
+// does), so that 0 takes one byte and round prices few.
 const (
-	tagRecord  = 'F'
-	tagSummary = 'S'
-	tagRollup  = 'R'
-	codecV1    = 1
-	rollupV2   = 2 // rollups with per-instance groups
+	tagRecord    = 'F'
+	tagSummary   = 'S'
+	tagRollup    = 'R'
+	tagExecTrace = 'T'
+	codecV1      = 1
+	codecV2      = 2
+	rollupV2     = 2 // rollups with per-instance groups
+	rollupV3     = 3 // rollups with costs
+)
+
+// Optional parts of a version 2 record.
+const (
+	recCallCosts = 1 << 0 // each call's cost
+	recExecTrace = 1 << 1 // the execution trace's size, time and reason
+	recKnown     = recCallCosts | recExecTrace
 )
 
 // enc appends varint-encoded fields to b.
@@ -31,6 +57,7 @@ func (e *enc) d(v time.Duration)       { e.b = binary.AppendVarint(e.b, int64(v)
 func (e *enc) raw(v []byte)            { e.b = append(e.b, v...) }
 func (e *enc) s(v string)              { e.u(uint64(len(v))); e.b = append(e.b, v...) }
 func (e *enc) n(n int)                 { e.u(uint64(n)) }
+func (e *enc) f(v float64)             { e.u(bits.ReverseBytes64(math.Float64bits(v))) }
 func (e *enc) sketch(s *sketch.Sketch) { e.b, _ = s.AppendBinary(e.b) }
 
 // dec reads what enc wrote. The first error sticks: later reads return zero
@@ -87,6 +114,9 @@ func (d *dec) i() int64 {
 }
 
 func (d *dec) d() time.Duration { return time.Duration(d.i()) }
+
+// f reads a float64 that enc.f wrote.
+func (d *dec) f() float64 { return math.Float64frombits(bits.ReverseBytes64(d.u())) }
 
 // int reads a varint that must fit an int.
 func (d *dec) int() int {
@@ -172,7 +202,7 @@ func (d *dec) done(what string) error {
 // from the previous frame's. The unexported raw PCs are not stored: stacks
 // are symbolized before sinks see records.
 func AppendRecord(b []byte, r *recording.Record) []byte {
-	e := enc{b: append(b, tagRecord, codecV1)}
+	e := enc{b: append(b, tagRecord, codecV2)}
 	e.raw(r.ID[:])
 	e.raw(r.TraceID[:])
 	e.raw(r.SpanID[:])
@@ -269,6 +299,24 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.s(w.Message)
 	}
 	appendAttrs(&e, r.Attrs)
+	var parts uint64
+	if r.Cost() != 0 {
+		parts |= recCallCosts
+	}
+	if r.ExecTrace != nil {
+		parts |= recExecTrace
+	}
+	e.u(parts)
+	if parts&recCallCosts != 0 {
+		for i := range r.Calls {
+			e.f(r.Calls[i].Cost)
+		}
+	}
+	if t := r.ExecTrace; t != nil {
+		e.i(max(t.Size, int64(len(t.Data))))
+		e.i(t.Taken.UnixNano())
+		e.s(t.Reason)
+	}
 	return e.b
 }
 
@@ -296,7 +344,7 @@ func decodeAttrs(d *dec) []recording.Attr {
 // gives an error wrapping [store.ErrCorrupt], never a panic.
 func DecodeRecord(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
-	d.header(tagRecord, codecV1)
+	v := d.header(tagRecord, codecV2)
 	r := new(recording.Record)
 	d.raw(r.ID[:])
 	d.raw(r.TraceID[:])
@@ -406,6 +454,20 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 		}
 	}
 	r.Attrs = decodeAttrs(d)
+	if v >= codecV2 {
+		parts := d.u()
+		if parts&^recKnown != 0 {
+			d.fail(fmt.Errorf("unknown record parts %#x", parts))
+		}
+		if parts&recCallCosts != 0 {
+			for i := range r.Calls {
+				r.Calls[i].Cost = d.f()
+			}
+		}
+		if parts&recExecTrace != 0 {
+			r.ExecTrace = &recording.ExecTrace{Size: d.i(), Taken: time.Unix(0, d.i()), Reason: d.s()}
+		}
+	}
 	if err := d.done("record"); err != nil {
 		return nil, err
 	}
@@ -414,14 +476,32 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 
 // SummaryTraceID returns the trace ID of an encoded summary without
 // decoding the rest, for scans that look for one trace; ok is false for
-// bytes that are not a summary of this encoding.
+// bytes that are not a summary of a version this package reads (the
+// record and trace IDs lead every version).
 func SummaryTraceID(b []byte) (id recording.TraceID, ok bool) {
 	const at = 2 + len(recording.ID{}) // tag, version, record ID
-	if len(b) < at+len(id) || b[0] != tagSummary || b[1] != codecV1 {
+	if len(b) < at+len(id) || b[0] != tagSummary || b[1] < codecV1 || b[1] > codecV2 {
 		return id, false
 	}
 	copy(id[:], b[at:])
 	return id, true
+}
+
+// AppendExecTrace appends the stored form of an execution trace's data
+// (its metadata is in the record).
+func AppendExecTrace(b, data []byte) []byte {
+	return append(append(b, tagExecTrace, codecV1), data...)
+}
+
+// DecodeExecTrace returns the trace data in what AppendExecTrace wrote,
+// sharing b's memory.
+func DecodeExecTrace(b []byte) ([]byte, error) {
+	d := newDec(b, false)
+	d.header(tagExecTrace, codecV1)
+	if d.err != nil {
+		return nil, d.done("execution trace")
+	}
+	return b[2:], nil
 }
 
 // AppendSummary appends the summary encoding: recording.Summary's fields,
@@ -429,7 +509,7 @@ func SummaryTraceID(b []byte) (id recording.TraceID, ok bool) {
 // of s.RPCs as CallDurations makes them), so that
 // partial time buckets can be aggregated exactly from summaries alone.
 func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte {
-	e := enc{b: append(b, tagSummary, codecV1)}
+	e := enc{b: append(b, tagSummary, codecV2)}
 	e.raw(s.ID[:])
 	e.raw(s.TraceID[:])
 	e.u(uint64(s.Kind))
@@ -464,6 +544,7 @@ func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte 
 			e.d(d)
 		}
 		durs = durs[n:]
+		e.f(rpc.Cost)
 	}
 	return e.b
 }
@@ -474,6 +555,7 @@ type Overall struct {
 	Duration time.Duration
 	Failed   bool // recording.Summary.HasError
 	Calls    int
+	Cost     float64 // of the calls
 }
 
 // DecodeOverall decodes the part of what AppendSummary wrote that
@@ -482,7 +564,7 @@ type Overall struct {
 // and a minute can hold a flood of records with long paths.
 func DecodeOverall(b []byte) (Overall, error) {
 	d := newDec(b, false)
-	d.header(tagSummary, codecV1)
+	v := d.header(tagSummary, codecV2)
 	var id [16]byte
 	d.raw(id[:]) // ID
 	d.raw(id[:]) // TraceID
@@ -517,6 +599,9 @@ func DecodeOverall(b []byte) (Overall, error) {
 		for range count {
 			d.d()
 		}
+		if v >= codecV2 {
+			o.Cost += d.f()
+		}
 	}
 	if err := d.done("summary"); err != nil {
 		return Overall{}, err
@@ -531,7 +616,7 @@ func DecodeOverall(b []byte) (Overall, error) {
 // counts are the RPCs' Count fields); otherwise they are skipped.
 func DecodeSummary(b []byte, durs *[]time.Duration) (recording.Summary, error) {
 	d := newDec(b, true)
-	d.header(tagSummary, codecV1)
+	ver := d.header(tagSummary, codecV2)
 	var s recording.Summary
 	d.raw(s.ID[:])
 	d.raw(s.TraceID[:])
@@ -573,6 +658,9 @@ func DecodeSummary(b []byte, durs *[]time.Duration) (recording.Summary, error) {
 			if durs != nil {
 				*durs = append(*durs, v)
 			}
+		}
+		if ver >= codecV2 {
+			rpc.Cost = d.f()
 		}
 	}
 	if err := d.done("summary"); err != nil {

@@ -3,6 +3,8 @@ package codec
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -51,6 +53,130 @@ func TestCodecRoundTrip(t *testing.T) {
 	r := storetest.Record20(time.Now(), 3)
 	sum := r.Summary()
 	t.Logf("20-call record: full %d bytes, summary %d bytes", len(AppendRecord(nil, r)), len(AppendSummary(nil, &sum, CallDurations(r, &sum))))
+}
+
+func TestExecTraceRoundTrip(t *testing.T) {
+	r := storetest.FullRecord(time.Unix(1700000000, 5), 1)
+	data := storetest.TraceData(1, 1000)
+	r.ExecTrace = &recording.ExecTrace{Data: data, Size: int64(len(data)), Taken: time.Unix(1700000001, 7), Reason: "1.2s, over the threshold of 1s"}
+	b := AppendRecord(nil, r)
+	got, err := DecodeRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if et := got.ExecTrace; et == nil || et.Data != nil || et.Size != 1016 || !et.Taken.Equal(r.ExecTrace.Taken) || et.Reason != r.ExecTrace.Reason {
+		t.Errorf("trace metadata = %+v", got.ExecTrace)
+	}
+	for i := range b {
+		if _, err := DecodeRecord(b[:i]); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("record truncated at %d: err = %v, want ErrCorrupt", i, err)
+		}
+	}
+	tv := AppendExecTrace(nil, data)
+	if d, err := DecodeExecTrace(tv); err != nil || !slices.Equal(d, data) {
+		t.Errorf("DecodeExecTrace = %d bytes, %v", len(d), err)
+	}
+	for _, bad := range [][]byte{nil, {tagExecTrace}, {tagRecord, codecV1}, {tagExecTrace, 9}} {
+		if _, err := DecodeExecTrace(bad); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("DecodeExecTrace(%q) = %v, want ErrCorrupt", bad, err)
+		}
+	}
+	// Unknown optional parts are refused: a record without any ends with
+	// its parts' flags, 0.
+	r.ExecTrace = nil
+	noCosts(r)
+	b = AppendRecord(nil, r)
+	if b[len(b)-1] != 0 {
+		t.Fatalf("a record without optional parts ends with %#x", b[len(b)-1])
+	}
+	b[len(b)-1] = 1 << 5
+	if _, err := DecodeRecord(b); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("unknown parts: err = %v, want ErrCorrupt", err)
+	}
+}
+
+// noCosts clears the costs of r's calls, which the first version of the
+// encoding did not have.
+func noCosts(r *recording.Record) {
+	for i := range r.Calls {
+		r.Calls[i].Cost = 0
+	}
+}
+
+// noParents clears the parents of r's calls, which the records in
+// testdata, written before calls had parents, do not have.
+func noParents(r *recording.Record) {
+	for i := range r.Calls {
+		r.Calls[i].ParentSpanID = recording.SpanID{}
+	}
+}
+
+// TestDecodeV1 reads values written by the first version of the encoding,
+// before records had optional parts and calls costs: directories written
+// then still read.
+func TestDecodeV1(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[1] != codecV1 {
+			t.Fatalf("%s is version %d, not 1", name, b[1])
+		}
+		return b
+	}
+	want := storetest.FullRecord(time.Unix(1700000000, 5), 1)
+	want.Start = time.Unix(0, want.Start.UnixNano())
+	noCosts(want)
+	withParents := *want
+	withParents.Calls = slices.Clone(want.Calls)
+	noParents(want)
+	got, err := DecodeRecord(read("v1-record.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("v1 record:\n%+v\nwant\n%+v", got, want)
+	}
+	// Version 1 records with call parents (their call flags say so) were
+	// written too: the version 2 layout without its trailing set of parts.
+	b := AppendRecord(nil, &withParents)
+	if b[len(b)-1] != 0 {
+		t.Fatalf("record without costs or trace ends in parts %#x, want 0", b[len(b)-1])
+	}
+	b = b[:len(b)-1]
+	b[1] = codecV1
+	if got, err := DecodeRecord(b); err != nil {
+		t.Fatal(err)
+	} else if !reflect.DeepEqual(got, &withParents) {
+		t.Errorf("v1 record with parents:\n%+v\nwant\n%+v", got, &withParents)
+	}
+	if id, ok := SummaryTraceID(read("v1-summary.bin")); !ok || id != want.TraceID {
+		t.Errorf("SummaryTraceID(v1 summary) = %s, %v; want %s", id, ok, want.TraceID)
+	}
+	sum, err := DecodeSummary(read("v1-summary.bin"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws := want.Summary(); !reflect.DeepEqual(sum, ws) {
+		t.Errorf("v1 summary:\n%+v\nwant\n%+v", sum, ws)
+	}
+	ru := NewRollup()
+	var scratch sketch.Sketch
+	if err := ru.MergeEncoded(read("v1-rollup.bin"), false, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	wr := NewRollup()
+	for _, r := range storetest.Records(1, time.Unix(1700000000, 0), time.Second, 50) {
+		noCosts(r)
+		s := r.Summary()
+		wr.Add(&s, CallDurations(r, &s))
+	}
+	clear(wr.insts) // version 1 had no instances
+	w := store.Window{Since: time.Unix(0, 0), Until: time.Unix(1800000000, 0)}
+	if g, want := ru.Stats(w), wr.Stats(w); !reflect.DeepEqual(g, want) {
+		t.Errorf("v1 rollup:\n%+v\nwant\n%+v", g, want)
+	}
 }
 
 func TestRollupRoundTrip(t *testing.T) {
@@ -107,6 +233,7 @@ func TestAppendOverall(t *testing.T) {
 func TestRollupVersion1(t *testing.T) {
 	ru := NewRollup()
 	for _, r := range storetest.Records(2, time.Unix(1700000000, 0), time.Second, 50) {
+		noCosts(r) // versions 1 and 2 had no costs
 		sum := r.Summary()
 		ru.Add(&sum, CallDurations(r, &sum))
 	}
@@ -115,9 +242,7 @@ func TestRollupVersion1(t *testing.T) {
 	}
 	v2 := AppendRollup(nil, ru)
 	ru.insts = map[string]*group{}
-	v1 := AppendRollup(nil, ru)
-	v1 = v1[:len(v1)-1] // the empty instance section
-	v1[1] = codecV1
+	v1 := appendRollupVersion(nil, ru, codecV1)
 	var scratch sketch.Sketch
 	got := NewRollup()
 	if err := got.MergeEncoded(v1, false, &scratch); err != nil {
@@ -135,7 +260,7 @@ func TestRollupVersion1(t *testing.T) {
 	if st := got.Stats(w); len(st.Instances) == 0 || st.Requests != 100 {
 		t.Errorf("after merging version 2: %d requests, %d instances", st.Requests, len(st.Instances))
 	}
-	for _, v := range []byte{0, rollupV2 + 1} {
+	for _, v := range []byte{0, rollupV3 + 1} {
 		b := append([]byte(nil), v2...)
 		b[1] = v
 		if err := NewRollup().MergeEncoded(b, false, &scratch); !errors.Is(err, store.ErrCorrupt) {
@@ -156,7 +281,14 @@ func FuzzDecode(f *testing.F) {
 	ru.Add(&sum, CallDurations(r, &sum))
 	f.Add(AppendRollup(nil, ru))
 	f.Add([]byte{tagRecord, codecV1})
+	traced := storetest.FullRecord(time.Unix(1700000000, 0), 3)
+	traced.ExecTrace = &recording.ExecTrace{Size: 12345, Taken: time.Unix(1700000001, 0), Reason: "slow"}
+	f.Add(AppendRecord(nil, traced))
+	f.Add(AppendExecTrace(nil, []byte("go 1.26 trace")))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if d, err := DecodeExecTrace(b); err == nil && len(d) != len(b)-2 {
+			t.Fatalf("DecodeExecTrace: %d bytes of %d", len(d), len(b))
+		}
 		if r, err := DecodeRecord(b); err == nil {
 			if _, err := DecodeRecord(AppendRecord(nil, r)); err != nil {
 				t.Fatalf("re-encoded record does not decode: %v", err)
@@ -336,7 +468,7 @@ func TestDecodeOverall(t *testing.T) {
 		sum := r.Summary()
 		b := AppendSummary(nil, &sum, CallDurations(r, &sum))
 		o, err := DecodeOverall(b)
-		want := Overall{Duration: sum.Duration, Failed: sum.HasError(), Calls: sum.CallCount}
+		want := Overall{Duration: sum.Duration, Failed: sum.HasError(), Calls: sum.CallCount, Cost: sum.Cost()}
 		if err != nil || o != want {
 			t.Fatalf("DecodeOverall = %+v, %v; want %+v", o, err, want)
 		}

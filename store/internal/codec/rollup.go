@@ -19,6 +19,7 @@ type group struct {
 	calls    int64 // requests: calls they made
 	requests int64 // calls: requests that made at least one
 	total    time.Duration
+	cost     float64 // of the calls (see recording.CostModel)
 	sk       sketch.Sketch
 }
 
@@ -28,6 +29,7 @@ func (g *group) merge(o *group) {
 	g.calls += o.calls
 	g.requests += o.requests
 	g.total += o.total
+	g.cost += o.cost
 	g.sk.Merge(&o.sk)
 }
 
@@ -151,6 +153,7 @@ func (ru *Rollup) AddOverall(o Overall) {
 	}
 	ru.all.calls += int64(o.Calls)
 	ru.all.total += o.Duration
+	ru.all.cost += o.Cost
 	ru.all.sk.Add(o.Duration)
 	ru.hist[storekit.HistogramIndex(o.Duration)]++
 }
@@ -159,6 +162,7 @@ func (ru *Rollup) AddOverall(o Overall) {
 // order of s.RPCs, Count durations each).
 func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 	failed := s.HasError()
+	cost := s.Cost()
 	addReq := func(g *group) {
 		g.count++
 		if failed {
@@ -166,6 +170,7 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 		}
 		g.calls += int64(s.CallCount)
 		g.total += s.Duration
+		g.cost += cost
 		g.sk.Add(s.Duration)
 	}
 	addReq(&ru.all)
@@ -181,6 +186,7 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 			g.errors += int64(rpc.Errors)
 			g.requests++
 			g.total += rpc.Total
+			g.cost += rpc.Cost
 			for _, d := range cd {
 				g.sk.Add(d)
 			}
@@ -201,22 +207,32 @@ func (ru *Rollup) Merge(o *Rollup) {
 	ru.bound(2)
 }
 
-func appendGroup(e *enc, g *group) {
+// appendGroup encodes g as a rollup of version ver has it.
+func appendGroup(e *enc, g *group, ver byte) {
 	e.u(uint64(g.count))
 	e.u(uint64(g.errors))
 	e.u(uint64(g.calls))
 	e.u(uint64(g.requests))
 	e.d(g.total)
+	if ver >= rollupV3 {
+		e.f(g.cost)
+	}
 	e.sketch(&g.sk)
 }
 
-// AppendRollup encodes ru (version 2: version 1 had no instances), folded
+// AppendRollup encodes ru (version 3: version 1 had no instances, version
+// 2 no costs), folded
 // first to its maximum of keys. The overall group and the histogram come
 // first, so a reader that needs only them (Series) stops early.
-func AppendRollup(b []byte, ru *Rollup) []byte {
+func AppendRollup(b []byte, ru *Rollup) []byte { return appendRollupVersion(b, ru, rollupV3) }
+
+// appendRollupVersion encodes ru as version ver of the encoding writes
+// it: the latest for AppendRollup, earlier ones for the tests that read
+// them.
+func appendRollupVersion(b []byte, ru *Rollup, ver byte) []byte {
 	ru.bound(1)
-	e := enc{b: append(b, tagRollup, rollupV2)}
-	appendGroup(&e, &ru.all)
+	e := enc{b: append(b, tagRollup, ver)}
+	appendGroup(&e, &ru.all, ver)
 	e.n(len(ru.hist))
 	for _, c := range ru.hist {
 		e.u(uint64(c))
@@ -224,25 +240,27 @@ func AppendRollup(b []byte, ru *Rollup) []byte {
 	e.n(len(ru.routes))
 	for k, g := range ru.routes {
 		e.s(k)
-		appendGroup(&e, g)
+		appendGroup(&e, g, ver)
 	}
 	e.n(len(ru.rpcs))
 	for k, g := range ru.rpcs {
 		e.s(k.service)
 		e.s(k.method)
-		appendGroup(&e, g)
+		appendGroup(&e, g, ver)
 	}
 	e.n(len(ru.rr))
 	for k, g := range ru.rr {
 		e.s(k.route)
 		e.s(k.service)
 		e.s(k.method)
-		appendGroup(&e, g)
+		appendGroup(&e, g, ver)
 	}
-	e.n(len(ru.insts))
-	for k, g := range ru.insts {
-		e.s(k)
-		appendGroup(&e, g)
+	if ver >= rollupV2 {
+		e.n(len(ru.insts))
+		for k, g := range ru.insts {
+			e.s(k)
+			appendGroup(&e, g, ver)
+		}
 	}
 	return e.b
 }
@@ -252,8 +270,8 @@ func AppendRollup(b []byte, ru *Rollup) []byte {
 // them (Series) can fetch instead of the whole rollup, which is tens of
 // times larger.
 func AppendOverall(b []byte, ru *Rollup) []byte {
-	e := enc{b: append(b, tagRollup, rollupV2)}
-	appendGroup(&e, &ru.all)
+	e := enc{b: append(b, tagRollup, rollupV3)}
+	appendGroup(&e, &ru.all, rollupV3)
 	e.n(len(ru.hist))
 	for _, c := range ru.hist {
 		e.u(uint64(c))
@@ -264,13 +282,16 @@ func AppendOverall(b []byte, ru *Rollup) []byte {
 	return e.b
 }
 
-// mergeGroup decodes a group and adds it to g.
-func mergeGroup(d *dec, g *group, scratch *sketch.Sketch) {
+// mergeGroup decodes a group of a rollup of version ver and adds it to g.
+func mergeGroup(d *dec, ver byte, g *group, scratch *sketch.Sketch) {
 	g.count += int64(d.u())
 	g.errors += int64(d.u())
 	g.calls += int64(d.u())
 	g.requests += int64(d.u())
 	g.total += d.d()
+	if ver >= rollupV3 {
+		g.cost += d.f()
+	}
 	if d.err != nil {
 		return
 	}
@@ -287,8 +308,8 @@ func mergeGroup(d *dec, g *group, scratch *sketch.Sketch) {
 // overall group and histogram are read. On error ru may hold part of b.
 func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketch) error {
 	d := newDec(b, !overallOnly)
-	v := d.header(tagRollup, rollupV2)
-	mergeGroup(d, &ru.all, scratch)
+	ver := d.header(tagRollup, rollupV3)
+	mergeGroup(d, ver, &ru.all, scratch)
 	if n := d.n(1); n != len(ru.hist) {
 		d.fail(errShortHist)
 	}
@@ -306,26 +327,26 @@ func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketc
 	// (written with a larger maximum) costs no more memory.
 	for range d.n(7) {
 		if k := d.s(); d.err == nil {
-			mergeGroup(d, groupOf(ru.routes, k), scratch)
+			mergeGroup(d, ver, groupOf(ru.routes, k), scratch)
 			ru.bound(2)
 		}
 	}
 	for range d.n(8) {
 		if k := (rpcKey{d.s(), d.s()}); d.err == nil {
-			mergeGroup(d, groupOf(ru.rpcs, k), scratch)
+			mergeGroup(d, ver, groupOf(ru.rpcs, k), scratch)
 			ru.bound(2)
 		}
 	}
 	for range d.n(9) {
 		if k := (routeRPCKey{d.s(), d.s(), d.s()}); d.err == nil {
-			mergeGroup(d, groupOf(ru.rr, k), scratch)
+			mergeGroup(d, ver, groupOf(ru.rr, k), scratch)
 			ru.bound(2)
 		}
 	}
-	if v >= rollupV2 {
+	if ver >= rollupV2 {
 		for range d.n(7) {
 			if k := d.s(); d.err == nil {
-				mergeGroup(d, groupOf(ru.insts, k), scratch)
+				mergeGroup(d, ver, groupOf(ru.insts, k), scratch)
 				ru.bound(2)
 			}
 		}
@@ -347,7 +368,7 @@ func (ru *Rollup) Stats(w store.Window) *store.Stats {
 	for k, g := range ru.routes {
 		st.Routes = append(st.Routes, store.RouteStats{
 			Route: k, Requests: g.count, Errors: g.errors, Calls: g.calls,
-			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Latency: g.sk.Latency(),
+			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Cost: g.cost, Latency: g.sk.Latency(),
 		})
 	}
 	for k, g := range ru.insts {
@@ -360,7 +381,7 @@ func (ru *Rollup) Stats(w store.Window) *store.Stats {
 		return store.RPCStats{
 			Service: k.service, Method: k.method, Count: g.count, Errors: g.errors,
 			Requests: g.requests, Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)),
-			Latency: g.sk.Latency(),
+			Cost: g.cost, Latency: g.sk.Latency(),
 		}
 	}
 	for k, g := range ru.rpcs {

@@ -34,6 +34,7 @@ type exactRPC struct {
 type exactReqs struct {
 	requests, errors, calls int64
 	total                   time.Duration
+	cost                    float64
 	durs                    []time.Duration
 }
 
@@ -44,6 +45,7 @@ func (e *exactReqs) add(s *recording.Summary, failed bool) {
 	}
 	e.calls += int64(s.CallCount)
 	e.total += s.Duration
+	e.cost += s.Cost()
 	e.durs = append(e.durs, s.Duration)
 }
 
@@ -104,6 +106,7 @@ func (a *Exact) AddRecord(r *recording.Record) {
 			e.s.Errors += int64(r.Errors)
 			e.s.Requests++
 			e.s.Total += r.Total
+			e.s.Cost += r.Cost
 			e.durs = append(e.durs, callDurs[k]...)
 		}
 	}
@@ -132,7 +135,7 @@ func (a *Exact) Stats() *store.Stats {
 	for k, e := range a.routes {
 		st.Routes = append(st.Routes, store.RouteStats{
 			Route: k, Requests: e.requests, Errors: e.errors, Calls: e.calls,
-			Total: e.total, Mean: e.mean(), Latency: exactLatency(e.durs),
+			Total: e.total, Mean: e.mean(), Cost: e.cost, Latency: exactLatency(e.durs),
 		})
 	}
 	for k, e := range a.insts {
@@ -212,6 +215,7 @@ func foldReqs(m map[string]*exactReqs, n int) {
 			dst.errors += src.errors
 			dst.calls += src.calls
 			dst.total += src.total
+			dst.cost += src.cost
 			dst.durs = append(dst.durs, src.durs...)
 		})
 }
@@ -227,6 +231,7 @@ func foldRPCs[K [2]string | [3]string](m map[K]*exactRPC, n int, other K) {
 			dst.s.Errors += src.s.Errors
 			dst.s.Requests += src.s.Requests
 			dst.s.Total += src.s.Total
+			dst.s.Cost += src.s.Cost
 			dst.durs = append(dst.durs, src.durs...)
 		})
 }

@@ -1,0 +1,88 @@
+package appstats_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// TestSlowTraces: with Config.SlowTraces, a request slower than the
+// threshold gets an execution trace, which the dashboard serves for `go
+// tool trace`; a fast one gets none.
+func TestSlowTraces(t *testing.T) {
+	as, err := appstats.Open(appstats.Config{Dir: t.TempDir(), NoOTLP: true,
+		SlowTraces: recording.FlightRecording{Routes: map[string]time.Duration{"GET /slow": 20 * time.Millisecond}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	if !as.Recorder().Stats().FlightRecorder {
+		t.Fatal("the flight recorder is not running")
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/stats/", as.UI())
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) { time.Sleep(50 * time.Millisecond) })
+	mux.HandleFunc("GET /fast", func(w http.ResponseWriter, r *http.Request) {})
+	app := httptest.NewServer(as.Middleware(mux))
+	defer app.Close()
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := http.Get(app.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %s %s", path, resp.Status, b)
+		}
+		return b
+	}
+	get("/fast")
+	get("/slow")
+	ctx := context.Background()
+	var recs []*recording.Record
+	for deadline := time.Now().Add(10 * time.Second); len(recs) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records stored, want 2", len(recs))
+		}
+		page, err := as.Store().List(ctx, store.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = nil
+		for _, s := range page.Records {
+			r, err := as.Store().Get(ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, r)
+		}
+	}
+	for _, r := range recs {
+		switch r.Route {
+		case "GET /fast":
+			if r.ExecTrace != nil {
+				t.Errorf("the fast request got a trace: %s", r.ExecTrace.Reason)
+			}
+		case "GET /slow":
+			if r.ExecTrace == nil {
+				t.Fatal("the slow request got no trace")
+			}
+			data := get("/stats/api/records/" + r.ID.String() + "/trace")
+			if int64(len(data)) != r.ExecTrace.Size || !bytes.HasPrefix(data, []byte("go 1.")) {
+				t.Errorf("the dashboard served %d bytes (%q…), want the %d of a trace", len(data), data[:min(8, len(data))], r.ExecTrace.Size)
+			}
+		default:
+			t.Errorf("unexpected record of route %q", r.Route)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package badgerstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/codec"
+)
+
+// Execution traces (recording.Record.ExecTrace) are stored apart from
+// their records, under t | id, and their metadata in the record. They are
+// the first thing to go when space is short: Write stores one only while
+// the directory is within MaxBytes (admitTrace), and retention deletes the
+// oldest past MaxTraceBytes, and all of them, oldest first, before any
+// record when the store is over its byte target (trimTraces).
+
+var _ store.ExecTraceStore = (*Store)(nil)
+
+// traceValue returns the key and the value under which r's execution
+// trace is to be stored, or nils when r has none or it is not to be
+// stored: larger than MaxTraceBytes or a value-log file, or refused by
+// admitTrace.
+func (s *Store) traceValue(r *recording.Record) (key, value []byte) {
+	t := r.ExecTrace
+	if t == nil || len(t.Data) == 0 || s.opts.MaxTraceBytes <= 0 {
+		return nil, nil
+	}
+	key = traceKey(r.ID)
+	n := int64(len(key) + len(t.Data) + 2)
+	if n > s.opts.MaxTraceBytes || n >= s.opts.ValueLogFileSize || !s.admitTrace(n+entryOverhead) {
+		return nil, nil
+	}
+	return key, codec.AppendExecTrace(make([]byte, 0, len(t.Data)+2), t.Data)
+}
+
+// admitTrace decides whether a trace taking n bytes on disk may be
+// written: only while the disk keeps its reserve and the directory stays
+// within MaxBytes, where records may go up to MaxBytes + DiskSlack/2
+// (admit). It counts n as written when it says yes.
+func (s *Store) admitTrace(n int64) bool {
+	if s.disk.full.Load() || s.freeNow()-n < s.reserve() {
+		return false
+	}
+	if m := s.opts.MaxBytes; m > 0 && (s.diskNow()+n > m || s.bytes.Load()+n > m) {
+		return false
+	}
+	s.disk.added.Add(n)
+	return true
+}
+
+// ExecTrace returns the execution trace of the record with the given ID
+// (see [store.ExecTraceStore]): a copy of its data, or an error wrapping
+// [store.ErrNotFound] when the record has none, or no longer has one.
+func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var data []byte
+	key := traceKey(id)
+	notFound := fmt.Errorf("execution trace of %s: %w", id, store.ErrNotFound)
+	err := s.db.View(func(txn *badger.Txn) error {
+		// The record says whether it has a trace: one written again
+		// without its trace leaves the old one behind until retention
+		// trims it.
+		ri, err := txn.Get(recordKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return notFound
+		}
+		if err != nil {
+			return err
+		}
+		var traced bool
+		if err := ri.Value(func(v []byte) error {
+			r, err := codec.DecodeRecord(v)
+			traced = err == nil && r.ExecTrace != nil
+			return nil
+		}); err != nil {
+			return err
+		}
+		if !traced {
+			return notFound
+		}
+		item, err := txn.Get(key)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return notFound
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			d, err := codec.DecodeExecTrace(v)
+			if err != nil {
+				s.damaged("execution trace", key, err)
+				return fmt.Errorf("execution trace of %s damaged: %w (%w: %v)", id, store.ErrNotFound, store.ErrCorrupt, err)
+			}
+			data = bytes.Clone(d)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: %w", err)
+	}
+	return data, nil
+}
+
+// trimTraces deletes the oldest execution traces (their records stay)
+// while they take more than MaxTraceBytes, and, while the store is over
+// the byte target of retention, until it is within it or no trace is
+// left: traces go before records. target is the byte target of the pass
+// (byteTarget; 0: none). It runs in a retention pass, which
+// holds s.foldMu, so it is the only one deleting traces but for
+// trimRecords in the same pass.
+func (s *Store) trimTraces(ctx context.Context, target int64, res *RetentionResult) error {
+	want := s.opts.MaxTraceBytes
+	if t := target; t > 0 {
+		if over := s.bytes.Load() - t; over > 0 {
+			want = min(want, s.traceBytes.Load()-over)
+		}
+	}
+	if s.traceBytes.Load() <= want {
+		return nil
+	}
+	var keys [][]byte
+	var size int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
+		defer it.Close()
+		have := s.traceBytes.Load()
+		for it.Rewind(); it.Valid() && have > want; it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			n := int64(len(item.Key())) + item.ValueSize()
+			keys = append(keys, item.KeyCopy(nil))
+			size += n
+			have -= n
+		}
+		return nil
+	})
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			wb.Cancel()
+			return fmt.Errorf("badgerstore: retention: %w", err)
+		}
+	}
+	if err := s.flush(wb); err != nil {
+		return fmt.Errorf("badgerstore: retention: %w", err)
+	}
+	s.subTraceBytes(size)
+	s.bytes.Add(-size)
+	res.Traces += int64(len(keys))
+	res.DeletedBytes += size
+	return nil
+}
+
+// subTraceBytes takes n bytes of deleted traces off the count. Badger's
+// sizes of stored values differ from what Write counted by a few bytes, so
+// the count stops at zero.
+func (s *Store) subTraceBytes(n int64) {
+	for {
+		old := s.traceBytes.Load()
+		if s.traceBytes.CompareAndSwap(old, max(old-n, 0)) {
+			return
+		}
+	}
+}
