@@ -147,6 +147,13 @@ type ActiveRecord struct {
 
 	overhead atomic.Int64
 	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
+
+	// The recorder's inflight set links a through these, under its
+	// shard's lock.
+	prev, next *ActiveRecord
+
+	stream *Stream  // set by StartStream; guarded by mu
+	msg    *Message // the message a is the record of; set before a is published
 }
 
 // Record returns the record being made, for the goroutine that started it to
@@ -200,11 +207,13 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	if a == nil {
 		return
 	}
+	rec := a.rec
+	rec.inflight.remove(a)
 	r := &a.r
 	r.Duration = end.Sub(a.start)
-	rec := a.rec
 	cfg := &rec.cfg
-	admitted := rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
+	// A message passed the filters with its connection.
+	admitted := r.Kind == KindMessage || rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
 	a.hdr = nil // the request's headers: the queued record must not keep them alive
 	if !admitted {
 		a.mu.Lock()
@@ -215,21 +224,10 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	}
 	a.mu.Lock()
 	a.ended = true
-	if n := len(a.calls); n > 0 {
-		r.Calls = make([]Call, n)
-		for i, ac := range a.calls {
-			c := &r.Calls[i]
-			*c = ac.c
-			c.Attrs = append([]Attr(nil), ac.c.Attrs...)
-			if ac.droppedAttrs > 0 { // SetAttr capped the others
-				c.Attrs = append(c.Attrs, droppedAttrs(ac.droppedAttrs))
-			}
-			c.Phases = append([]Phase(nil), ac.c.Phases...)
-			if !ac.ended {
-				c.Running = true
-				c.Duration = r.Duration - c.Start
-			}
-		}
+	r.Calls = a.copyCallsLocked(r.Duration)
+	s := a.stream
+	if r.Route == "" {
+		r.Route = a.liveRoute()
 	}
 	r.DroppedCalls += a.dropped
 	a.calls = nil // the sinks may keep r; do not keep the ActiveCalls alive with it
@@ -238,9 +236,57 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	if a.dropped > 0 {
 		rec.droppedCalls.Add(uint64(a.dropped))
 	}
+	if s != nil {
+		if s.closed.CompareAndSwap(false, true) {
+			// The handler returned without closing the stream: it ends
+			// with its request.
+			r.Calls = append(r.Calls, Call{Service: "event", Method: "close", Start: r.Duration,
+				Request: "the handler returned", RequestSize: -1, ResponseSize: -1, SpanID: NewSpanID(), Event: true})
+		}
+		s.fold(r)
+	}
+	if a.msg != nil {
+		r.Attrs = append(r.Attrs, a.msg.attrs()...)
+	}
 	cfg.capRecord(r)
 	r.Overhead += time.Duration(a.overhead.Load()) + max(time.Since(end), 0)
 	rec.enqueue(r)
+}
+
+// liveRoute is the route known while a runs: its stream's or its
+// message's, else "". It is called with a.mu held.
+func (a *ActiveRecord) liveRoute() string {
+	switch {
+	case a.stream != nil:
+		return a.stream.route
+	case a.msg != nil:
+		return a.msg.route
+	}
+	return ""
+}
+
+// copyCallsLocked copies a's calls so far, with a.mu held, for a record
+// whose duration is d: a call not ended yet is marked Running and lasts
+// until d.
+func (a *ActiveRecord) copyCallsLocked(d time.Duration) []Call {
+	if len(a.calls) == 0 {
+		return nil
+	}
+	calls := make([]Call, len(a.calls))
+	for i, ac := range a.calls {
+		c := &calls[i]
+		*c = ac.c
+		c.Attrs = append([]Attr(nil), ac.c.Attrs...)
+		if ac.droppedAttrs > 0 { // SetAttr capped the others
+			c.Attrs = append(c.Attrs, droppedAttrs(ac.droppedAttrs))
+		}
+		c.Phases = append([]Phase(nil), ac.c.Phases...)
+		if !ac.ended {
+			c.Running = true
+			c.Duration = max(d-c.Start, 0)
+		}
+	}
+	return calls
 }
 
 // An ActiveCall is a call in progress, returned by [StartCall]. End it with
@@ -620,12 +666,7 @@ func Event(ctx context.Context, label, detail string) {
 	if a == nil {
 		return
 	}
-	c := a.startCall("event", label, true)
-	if c == nil {
-		return
-	}
-	c.SetRequest(detail)
-	c.EndAt(c.start, nil) // an event is a point in time
+	a.event(label, detail)
 }
 
 func panicString(v any) string {

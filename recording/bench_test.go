@@ -59,3 +59,30 @@ func BenchmarkCallUnrecorded(b *testing.B) {
 		recording.StartCall(ctx, "svc", "Method").End(nil)
 	}
 }
+
+// BenchmarkRecord is one request recorded with no calls: StartRecord and
+// Finish, the record handed to a discarding sink.
+func BenchmarkRecord(b *testing.B) {
+	rec := recording.New(recording.WithSinks(discard), recording.WithQueueSize(1<<16))
+	defer rec.Close(context.Background())
+	info := recording.RequestInfo{Method: "GET", Path: "/"}
+	b.ReportAllocs()
+	for b.Loop() {
+		_, ar := rec.StartRecord(context.Background(), info)
+		ar.Finish()
+	}
+}
+
+// BenchmarkRecordParallel is BenchmarkRecord from every core at once.
+func BenchmarkRecordParallel(b *testing.B) {
+	rec := recording.New(recording.WithSinks(discard), recording.WithQueueSize(1<<16))
+	defer rec.Close(context.Background())
+	info := recording.RequestInfo{Method: "GET", Path: "/"}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_, ar := rec.StartRecord(context.Background(), info)
+			ar.Finish()
+		}
+	})
+}

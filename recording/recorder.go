@@ -67,6 +67,9 @@ type Recorder struct {
 	sinkCtx    context.Context
 	sinkCancel context.CancelFunc
 
+	// inflight holds the records in the making, for Active.
+	inflight inflight
+
 	closed    atomic.Bool
 	paused    atomic.Bool
 	closeOnce sync.Once
@@ -199,6 +202,10 @@ type RequestInfo struct {
 	ParentSpanID SpanID
 	TraceState   string    // an incoming tracestate, passed on to outgoing calls
 	Start        time.Time // zero means now
+	// Instance names what serves the request in [Record.Instance]; empty
+	// means the recorder's ([WithInstance]). Servers of one process that
+	// share a recorder tell their records apart with it.
+	Instance string
 }
 
 // StartRecord decides whether a request is recorded and, if so, starts its
@@ -217,7 +224,7 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 		r.filtered.Add(1)
 		return ctx, nil
 	}
-	if rate := r.cfg.sampleRate; rate < 1 && (rate <= 0 || mrand.Float64() >= rate) {
+	if !r.sampled() {
 		r.sampledOut.Add(1)
 		return ctx, nil
 	}
@@ -225,9 +232,23 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 	if start.IsZero() {
 		start = time.Now()
 	}
+	a := r.newActive(info, start)
+	a.hdr = info.Header
+	r.inflight.add(a)
+	return NewContext(ctx, a), a
+}
+
+// sampled reports whether the sample rate admits one more record.
+func (r *Recorder) sampled() bool {
+	rate := r.cfg.sampleRate
+	return rate >= 1 || rate > 0 && mrand.Float64() < rate
+}
+
+// newActive returns a new record in the making, not yet in the inflight
+// set, for a request that started at start.
+func (r *Recorder) newActive(info RequestInfo, start time.Time) *ActiveRecord {
 	a := &ActiveRecord{rec: r, start: start}
 	a.calls = a.inline[:0]
-	a.hdr = info.Header
 	a.state = capTraceState(info.TraceState)
 	rec := &a.r
 	rec.ID = r.ids.next(start)
@@ -242,7 +263,10 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 	rec.ParentSpanID = info.ParentSpanID
 	rec.SpanID = NewSpanID()
 	rec.Instance = r.cfg.instance
-	return NewContext(ctx, a), a
+	if info.Instance != "" {
+		rec.Instance = convention.Truncate(info.Instance, r.cfg.maxName)
+	}
+	return a
 }
 
 func (r *Recorder) admit(method, path string, h map[string][]string) bool {

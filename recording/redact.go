@@ -213,7 +213,12 @@ func (r *Redaction) secretHeader(name string) bool {
 // SQL call, normalized by the wrapper that recorded it (it is also the
 // call's db.query.text), holds no literal and is left as it is. It runs in
 // the writer goroutine, which owns the record.
-func (r *Recorder) scrub(rec *Record) {
+func (r *Recorder) scrub(rec *Record) { r.scrubWith(rec, r.secretKey) }
+
+// scrubWith is scrub with secret telling which attribute keys are secret:
+// the writer's cache ([Recorder.secretKey]), or for other goroutines the
+// uncached [Redaction.secretHeader].
+func (r *Recorder) scrubWith(rec *Record, secret func(string) bool) {
 	red := &r.cfg.redaction
 	if red.empty() {
 		return
@@ -223,7 +228,7 @@ func (r *Recorder) scrub(rec *Record) {
 	rec.Route = rules.Text(rec.Route)
 	rec.Error = red.Error(rec.Error)
 	rec.Panic = red.Error(rec.Panic)
-	r.scrubAttrs(rules, rec.Attrs)
+	scrubAttrs(rules, rec.Attrs, secret)
 	for i := range rec.Calls {
 		c := &rec.Calls[i]
 		c.Method = rules.Text(c.Method)
@@ -232,7 +237,7 @@ func (r *Recorder) scrub(rec *Record) {
 		}
 		c.Response = rules.Text(c.Response)
 		c.Error = red.Error(c.Error)
-		r.scrubAttrs(rules, c.Attrs)
+		scrubAttrs(rules, c.Attrs, secret)
 	}
 }
 
@@ -240,12 +245,12 @@ func (r *Recorder) scrub(rec *Record) {
 // key is secret (it holds a secret word, or names a redacted header), and
 // the secrets in the others. db.query.text, normalized by the wrapper that
 // recorded it, is left as it is.
-func (r *Recorder) scrubAttrs(rules *convention.Rules, attrs []Attr) {
+func scrubAttrs(rules *convention.Rules, attrs []Attr, secret func(string) bool) {
 	for i := range attrs {
 		a := &attrs[i]
 		switch {
 		case a.Key == convention.KeyDBQueryText:
-		case r.secretKey(a.Key):
+		case secret(a.Key):
 			if a.Value != "" {
 				a.Value = Redacted
 			}
