@@ -77,6 +77,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ParentSpanID: tc.SpanID,
 		TraceState:   tc.State,
 		Start:        t0,
+		Instance:     h.cfg.instance,
 	})
 	if ar == nil {
 		if tc.IsValid() {
