@@ -2,6 +2,7 @@ package recording
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -381,4 +382,59 @@ func (a *ActiveRecord) event(label, detail string) {
 	}
 	c.SetRequest(detail)
 	c.EndAt(c.start, nil) // an event is a point in time
+}
+
+// CountReader returns r, the body of a message being received on s, so that
+// the message and its bytes are counted on s once r has been read to its
+// end (io.EOF). A nil s returns r.
+func (s *Stream) CountReader(r io.Reader) io.Reader {
+	if s == nil {
+		return r
+	}
+	return &countingReader{r: r, s: s}
+}
+
+type countingReader struct {
+	r       io.Reader
+	s       *Stream
+	n       int64
+	counted bool
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.n += int64(n)
+	if err == io.EOF && !r.counted {
+		r.counted = true
+		r.s.Count(Receive, r.n)
+	}
+	return n, err
+}
+
+// Writer returns w, the writer of m's body, so that the bytes written to it
+// are m's size and closing it ends m, with Close's error. A nil m returns w.
+func (m *Message) Writer(w io.WriteCloser) io.WriteCloser {
+	if m == nil {
+		return w
+	}
+	return &messageWriter{w: w, m: m}
+}
+
+type messageWriter struct {
+	w io.WriteCloser
+	m *Message
+	n int64
+}
+
+func (w *messageWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *messageWriter) Close() error {
+	err := w.w.Close()
+	w.m.SetSize(w.n)
+	w.m.End(err)
+	return err
 }

@@ -179,10 +179,7 @@ func (c *Conn) Reader(ctx context.Context) (websocket.MessageType, io.Reader, er
 		c.readFailed(err)
 		return typ, r, err
 	}
-	if c.s == nil {
-		return typ, r, nil
-	}
-	return typ, &countingReader{r: r, s: c.s}, nil
+	return typ, c.s.CountReader(r), nil
 }
 
 // readFailed records the end of the connection that a failed read means.
@@ -216,7 +213,7 @@ func (c *Conn) Writer(ctx context.Context, typ websocket.MessageType) (io.WriteC
 	if err != nil || c.s == nil {
 		return w, err
 	}
-	return &countingWriter{w: w, m: c.s.StartSend(ctx, c.typeOf(typ, nil), -1)}, nil
+	return c.s.StartSend(ctx, c.typeOf(typ, nil), -1).Writer(w), nil
 }
 
 // Close is [websocket.Conn.Close], recording the close, with its code and
@@ -232,40 +229,4 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) error {
 func (c *Conn) CloseNow() error {
 	c.s.Close("closed by the server without a close handshake")
 	return c.Conn.CloseNow()
-}
-
-type countingReader struct {
-	r       io.Reader
-	s       *recording.Stream
-	n       int64
-	counted bool
-}
-
-func (r *countingReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	r.n += int64(n)
-	if err == io.EOF && !r.counted {
-		r.counted = true
-		r.s.Count(recording.Receive, r.n)
-	}
-	return n, err
-}
-
-type countingWriter struct {
-	w io.WriteCloser
-	m *recording.Message
-	n int64
-}
-
-func (w *countingWriter) Write(p []byte) (int, error) {
-	n, err := w.w.Write(p)
-	w.n += int64(n)
-	return n, err
-}
-
-func (w *countingWriter) Close() error {
-	err := w.w.Close()
-	w.m.SetSize(w.n)
-	w.m.End(err)
-	return err
 }
