@@ -107,6 +107,7 @@ type historySection struct {
 	Paged     bool
 	NextURL   string
 	NewestURL string
+	Running   runningSection
 }
 
 type historyRow struct {
@@ -177,6 +178,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.rec != nil {
 		v.Paused = h.cfg.rec.Paused()
 	}
+	v.History.Running = h.running()
 	for _, c := range windowChoices {
 		vals := lp.values()
 		vals.Set("window", c.Name)
@@ -325,6 +327,7 @@ func (h *handler) partHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hs := historySectionOf(page, lp, st, wc.Name)
+	hs.Running = h.running()
 	h.render(w, r, h.pages.dashboard, "history", "", &hs)
 }
 
@@ -334,6 +337,7 @@ type detailsView struct {
 	pageMeta
 	ID         string
 	Rec        *recording.Record
+	Active     bool // still in the making: a snapshot
 	Sum        recording.Summary
 	Failed     bool
 	TraceURL   string
@@ -405,12 +409,13 @@ type ganttIsland struct {
 
 // details serves the page of one record.
 func (h *handler) details(w http.ResponseWriter, r *http.Request) {
-	rec := h.recordParam(w, r)
+	rec, active := h.recordParam(w, r)
 	if rec == nil {
 		return
 	}
 	nonce := newNonce()
 	v := h.detailsView(rec, nonce)
+	v.Active = active
 	h.render(w, r, h.pages.details, "page", nonce, v)
 }
 

@@ -163,6 +163,7 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 	m.HandleFunc("GET /api/stats", h.apiStats)
 	m.HandleFunc("GET /api/series", h.apiSeries)
 	m.HandleFunc("GET /api/health", h.apiHealth)
+	m.HandleFunc("GET /api/active", h.apiActive)
 	m.HandleFunc("GET /events", h.events)
 	m.HandleFunc("GET /static/{name}", h.static)
 	m.HandleFunc("POST /clear", h.clear)
@@ -172,7 +173,7 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 	for path, allow := range map[string]string{
 		"/{$}": "GET, HEAD", "/records/{id}": "GET, HEAD", "/part/stats": "GET, HEAD", "/part/history": "GET, HEAD",
 		"/api/records": "GET, HEAD", "/api/records/{id}": "GET, HEAD", "/api/stats": "GET, HEAD",
-		"/api/series": "GET, HEAD", "/api/health": "GET, HEAD", "/events": "GET, HEAD", "/static/{name}": "GET, HEAD",
+		"/api/series": "GET, HEAD", "/api/health": "GET, HEAD", "/api/active": "GET, HEAD", "/events": "GET, HEAD", "/static/{name}": "GET, HEAD",
 		"/clear": "POST", "/pause": "POST", "/resume": "POST",
 	} {
 		m.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
