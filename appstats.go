@@ -62,8 +62,9 @@ type Config struct {
 	// InMemory is set.
 	Dir string
 	// Store tunes the Badger store: retention (7 days, 1M records, 1 GiB by
-	// default), durability and memory; the zero value is the documented
-	// defaults.
+	// default), durability, memory, and the maximum of distinct routes and
+	// RPCs kept per time window (MaxKeys, which the in-memory store uses
+	// too); the zero value is the documented defaults.
 	Store badgerstore.Options
 	// InMemory keeps records in memory only (memstore), when Dir is empty.
 	InMemory bool
@@ -80,9 +81,19 @@ type Config struct {
 	UIPrefix string
 
 	// Auth decides who may see the dashboard. Nil means [ui.LocalOnly]:
-	// loopback clients whose requests carry no proxy headers. Use
-	// [ui.BasicAuth] or your own check for anything else.
+	// loopback clients, asking for localhost or a loopback IP (or a name of
+	// LocalHosts), whose requests carry no proxy headers. A reverse proxy
+	// on the same host that adds no proxy header cannot be told from a
+	// local client: behind one, set Auth. Use [ui.BasicAuth] or your own
+	// check for anything else.
 	Auth func(*http.Request) bool
+	// LocalHosts are more names the default check admits in a request's
+	// Host header, besides localhost, *.localhost and loopback IPs: a name
+	// /etc/hosts maps to 127.0.0.1, say (see [ui.WithLocalHosts]). Only
+	// names you control: a web page served under a listed name could read
+	// the dashboard from a browser on this machine. Ignored when Auth is
+	// set.
+	LocalHosts []string
 
 	// TraceLink, when set, links each record's trace ID to an external trace
 	// viewer; "{trace_id}" is replaced, e.g.
@@ -175,6 +186,9 @@ func Open(cfg Config) (*Appstats, error) {
 	if cfg.Auth != nil {
 		uiOpts = append(uiOpts, ui.WithAuth(cfg.Auth))
 	}
+	if len(cfg.LocalHosts) > 0 {
+		uiOpts = append(uiOpts, ui.WithLocalHosts(cfg.LocalHosts...))
+	}
 	if cfg.TraceLink != "" {
 		uiOpts = append(uiOpts, ui.WithTraceLink(cfg.TraceLink))
 	}
@@ -220,7 +234,7 @@ func openOTLP(cfg Config) (*otelexport.Exporter, error) {
 
 func openStore(cfg Config) (store.Store, error) {
 	if cfg.Dir == "" && cfg.InMemory {
-		return memstore.New(cfg.MemoryCapacity), nil
+		return memstore.New(cfg.MemoryCapacity, memstore.WithMaxKeys(cfg.Store.MaxKeys)), nil
 	}
 	dir := cfg.Dir
 	if dir == "" {

@@ -149,3 +149,45 @@ func TestBadgerDefaultPersists(t *testing.T) {
 		t.Fatalf("after two runs the store lists %+v", page.Records)
 	}
 }
+
+// TestUIHosts: the dashboard admits loopback clients asking for localhost
+// or a loopback IP, and the names of Config.LocalHosts; any other Host is
+// refused (DNS rebinding), unless Config.Auth decides.
+func TestUIHosts(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  appstats.Config
+		host string
+		code int
+	}{
+		{"loopback IP", appstats.Config{}, "", 200},
+		{"localhost", appstats.Config{}, "localhost", 200},
+		{"other name", appstats.Config{}, "devbox", 403},
+		{"configured name", appstats.Config{LocalHosts: []string{"devbox"}}, "devbox", 200},
+		{"configured name, other name", appstats.Config{LocalHosts: []string{"devbox"}}, "rebind.attacker.test", 403},
+		{"Auth decides", appstats.Config{Auth: func(*http.Request) bool { return true }}, "rebind.attacker.test", 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.InMemory, tt.cfg.NoOTLP = true, true
+			as, err := appstats.Open(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer as.Close()
+			srv := httptest.NewServer(as.UI())
+			defer srv.Close()
+			req, _ := http.NewRequest("GET", srv.URL+"/stats/api/health", nil)
+			if tt.host != "" {
+				req.Host = tt.host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.code {
+				t.Errorf("Host %q: %d, want %d", req.Host, resp.StatusCode, tt.code)
+			}
+		})
+	}
+}

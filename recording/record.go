@@ -63,7 +63,7 @@ type Record struct {
 
 	Method string // HTTP method, or "POST" for gRPC
 	Path   string // URL path, or the gRPC full method
-	Route  string // low-cardinality grouping key: r.Pattern, a router's template, or a normalized path
+	Route  string // low-cardinality grouping key from the router: r.Pattern, a router's template, a gRPC method, or "GET (unmatched 4xx)"
 	Query  string // the raw query, redacted
 	Status int    // HTTP status, or the gRPC status code
 

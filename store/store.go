@@ -71,6 +71,33 @@ const (
 	MaxLimit     = 1000
 )
 
+// Bounded aggregates. Routes and call names come from the application and
+// its clients: a router hook that returns raw paths, a gRPC server with an
+// unknown-service handler, or an HTTP client calling many URLs could make
+// them without end. So a store keeps, in each time bucket it aggregates
+// and in each [Stats] answer, at most a fixed number of distinct routes,
+// of RPCs (service and method) and of route×RPC pairs, each list on its
+// own, and folds the others into one entry named Other:
+//
+//   - [RouteStats] with Route Other;
+//   - [RPCStats] with Service Other and an empty Method;
+//   - [RouteRPCStats] with Route and Service Other and an empty Method.
+//
+// Totals are kept: the counts and times of every list still add up to the
+// window's. The entries kept are those with the most requests or calls;
+// an entry's own figures count what was kept under its name, so a key
+// folded in some time buckets and kept in others is split between its
+// entry and Other. The Requests of the Other RPC entry count a request once
+// per folded RPC it made.
+const (
+	// Other names the entry that keys beyond the maximum fold into.
+	Other = "(other)"
+	// DefaultMaxKeys is how many distinct routes, RPCs and route×RPC pairs
+	// a store keeps per time bucket and per [Stats] list unless configured
+	// otherwise (badgerstore.Options.MaxKeys, memstore.WithMaxKeys).
+	DefaultMaxKeys = 500
+)
+
 // A Page is one page of [Store.List] results.
 type Page struct {
 	Records []recording.Summary
@@ -118,7 +145,8 @@ type RouteRPCStats struct {
 }
 
 // Stats is what [Store.Stats] returns. Each list is sorted by Total,
-// largest first.
+// largest first, and holds at most the store's maximum of distinct keys
+// ([DefaultMaxKeys] unless configured) plus one [Other] entry.
 type Stats struct {
 	Window    Window
 	Requests  int64

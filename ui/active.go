@@ -20,7 +20,7 @@ type activeJSON struct {
 
 type activeListJSON struct {
 	Records []activeJSON `json:"records"`
-	Total   int          `json:"total"` // records in the making, of which Records lists the newest
+	Total   int          `json:"total"` // records in the making, of which Records lists the newest (limit, and about 1 MiB)
 }
 
 // maxRunningRows bounds the dashboard's "Running now" table.
@@ -36,8 +36,16 @@ func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
 	}
 	all := h.cfg.rec.Active() // nil without a recorder
 	out := activeListJSON{Records: make([]activeJSON, 0, min(len(all), lp.Limit)), Total: len(all)}
+	budget := apiListBudget // the answer stays under about 1 MiB, as api/records does
 	for _, rec := range all[:min(len(all), lp.Limit)] {
 		sum := rec.Summary()
+		cost := summaryCost(&sum, apiListFixed)
+		for _, a := range rec.Attrs {
+			cost += 24 + textCost(a.Key) + textCost(a.Value)
+		}
+		if budget -= cost; budget < 0 && len(out.Records) > 0 {
+			break
+		}
 		out.Records = append(out.Records, activeJSON{summaryJSON: toSummaryJSON(&sum), Active: true, Attrs: attrsJSON(rec.Attrs)})
 	}
 	writeJSON(w, http.StatusOK, out)

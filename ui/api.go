@@ -166,12 +166,15 @@ type histogramJSON struct {
 }
 
 type statsJSON struct {
-	Window    windowJSON      `json:"window"`
-	Requests  int64           `json:"requests"`
-	Errors    int64           `json:"errors"`
-	RPCs      []rpcStatsJSON  `json:"rpcs"`
-	Paths     []pathStatsJSON `json:"paths"`
-	Histogram []histogramJSON `json:"histogram"`
+	Window           windowJSON      `json:"window"`
+	Requests         int64           `json:"requests"`
+	Errors           int64           `json:"errors"`
+	RPCs             []rpcStatsJSON  `json:"rpcs"`
+	Paths            []pathStatsJSON `json:"paths"`
+	Histogram        []histogramJSON `json:"histogram"`
+	RPCsOmitted      int             `json:"rpcs_omitted"`
+	PathsOmitted     int             `json:"paths_omitted"`
+	RouteRPCsOmitted int             `json:"route_rpcs_omitted"`
 }
 
 type windowJSON struct {
@@ -335,18 +338,25 @@ func attrsJSON(as []recording.Attr) []attrJSON {
 	return out
 }
 
-func toStatsJSON(st *store.Stats) statsJSON {
-	out := statsJSON{
-		Window:    windowJSON{Since: rfc3339(st.Window.Since), Until: rfc3339(st.Window.Until)},
-		Requests:  st.Requests,
-		Errors:    st.Errors,
-		RPCs:      make([]rpcStatsJSON, 0, len(st.RPCs)),
-		Paths:     make([]pathStatsJSON, 0, len(st.Routes)),
-		Histogram: make([]histogramJSON, 0, len(st.Histogram)),
-	}
+// toStatsJSON converts st, cut to the bounds of boundStats; shares are of
+// the total call time of every RPC, listed or not.
+func toStatsJSON(all *store.Stats) statsJSON {
 	var total time.Duration
-	for i := range st.RPCs {
-		total += st.RPCs[i].Total
+	for i := range all.RPCs {
+		total += all.RPCs[i].Total
+	}
+	shown := boundStats(all)
+	st := shown.Stats
+	out := statsJSON{
+		Window:           windowJSON{Since: rfc3339(st.Window.Since), Until: rfc3339(st.Window.Until)},
+		Requests:         st.Requests,
+		Errors:           st.Errors,
+		RPCs:             make([]rpcStatsJSON, 0, len(st.RPCs)),
+		Paths:            make([]pathStatsJSON, 0, len(st.Routes)),
+		Histogram:        make([]histogramJSON, 0, len(st.Histogram)),
+		RPCsOmitted:      shown.RPCsOmitted,
+		PathsOmitted:     shown.RoutesOmitted,
+		RouteRPCsOmitted: shown.RouteRPCsOmitted,
 	}
 	byRPC := make(map[[2]string][]routeRPCJSON)
 	byRoute := make(map[string][]pathRPCJSON)
@@ -413,7 +423,7 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	page, err := h.st.List(r.Context(), p.query)
+	page, err := h.list(r.Context(), p.query, apiListFixed, apiListBudget)
 	if err != nil {
 		h.storeError(w, r, err)
 		return

@@ -9,27 +9,38 @@ import (
 	"strings"
 )
 
-// LocalOnly is the default authorizer: it admits a request only if it comes
-// from a loopback address (127.0.0.0/8 or ::1) and carries none of the
-// headers a reverse proxy adds (Forwarded, any X-Forwarded-*, X-Real-IP,
-// X-Client-IP), even empty ones. An app behind a proxy on the same host is
-// therefore closed by default, not open. Requests over Unix sockets (no IP
-// address) are refused too.
-func LocalOnly(r *http.Request) bool {
+// LocalOnly is the default authorizer: it admits a request only if
+//
+//   - it comes from a loopback address (127.0.0.0/8 or ::1); requests over
+//     Unix sockets (no IP address) are refused;
+//   - its Host names this machine: a loopback IP literal, "localhost" or a
+//     name under ".localhost" (with any port). Any other name is refused,
+//     so that a web page on a name its owner points at 127.0.0.1 (DNS
+//     rebinding) cannot read the dashboard from a browser on this machine;
+//     [WithLocalHosts] admits more names;
+//   - it carries none of the headers a reverse proxy or a CDN adds, even
+//     empty: Forwarded, X-Forwarded, any X-Forwarded-*,
+//     X-Original-Forwarded-For, X-Real-IP, X-Client-IP, X-Cluster-Client-IP,
+//     True-Client-IP, CF-Connecting-IP, Fastly-Client-IP, Via. An app behind
+//     a proxy that adds one of them is closed by default, not open.
+//
+// A reverse proxy on the same host that adds none of these headers and
+// passes the client's Host through cannot be told from a local client: its
+// requests come from loopback too. Behind such a proxy, set an authorizer
+// with [WithAuth] (Config.Auth for users of package appstats), such as
+// [BasicAuth].
+func LocalOnly(r *http.Request) bool { return localOnly(r, nil) }
+
+// localOnly is [LocalOnly] admitting also the Host names in hosts
+// (lowercase, without port or trailing dot).
+func localOnly(r *http.Request, hosts map[string]bool) bool {
 	for name := range r.Header {
-		switch {
-		case name == "Forwarded", name == "X-Real-Ip", name == "X-Client-Ip",
-			strings.HasPrefix(name, "X-Forwarded-"):
+		if proxyHeader(name) {
 			return false
 		}
-		// Non-canonical spellings (from HTTP/2 or hand-built requests).
-		switch strings.ToLower(name) {
-		case "forwarded", "x-real-ip", "x-client-ip":
-			return false
-		}
-		if strings.HasPrefix(strings.ToLower(name), "x-forwarded-") {
-			return false
-		}
+	}
+	if !localHost(r.Host, hosts) {
+		return false
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -40,6 +51,49 @@ func LocalOnly(r *http.Request) bool {
 		return false
 	}
 	return ip.Unmap().IsLoopback()
+}
+
+// proxyHeader reports whether a header name, in any case, is one that
+// proxies, load balancers and CDNs add to tell the client's address or the
+// hops a request went through.
+func proxyHeader(name string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "forwarded", "x-forwarded", "x-original-forwarded-for", "x-real-ip", "x-client-ip",
+		"x-cluster-client-ip", "true-client-ip", "cf-connecting-ip", "fastly-client-ip", "via":
+		return true
+	}
+	return strings.HasPrefix(n, "x-forwarded-")
+}
+
+// localHost reports whether a request's Host (with or without a port)
+// names this machine: a loopback IP, localhost or *.localhost, or one of
+// hosts.
+func localHost(hostport string, hosts map[string]bool) bool {
+	h := hostName(hostport)
+	if h == "" {
+		return false
+	}
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") || hosts[h] {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
+	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
+}
+
+// hostName returns the host of a Host header or a host[:port] setting,
+// lowercase, without its port or a trailing dot; an IPv6 literal is in
+// brackets, as in a Host header.
+func hostName(hostport string) string {
+	h := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		h = host
+	}
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	if ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")); err == nil && ip.Is6() {
+		return "[" + ip.String() + "]"
+	}
+	return h
 }
 
 // BasicAuth returns an authorizer that admits requests carrying HTTP Basic

@@ -25,7 +25,7 @@ func BenchmarkDetails(b *testing.B) {
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("GET", target, nil)
-		r.RemoteAddr = local
+		r.RemoteAddr, r.Host = local, local
 		h.ServeHTTP(w, r)
 		if w.Code != 200 {
 			b.Fatal(w.Code)
@@ -44,7 +44,7 @@ func BenchmarkDashboard(b *testing.B) {
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("GET", "/stats/?window=24h", nil)
-		r.RemoteAddr = local
+		r.RemoteAddr, r.Host = local, local
 		h.ServeHTTP(w, r)
 		if w.Code != 200 {
 			b.Fatal(w.Code)
@@ -65,7 +65,7 @@ func BenchmarkAPIRecord(b *testing.B) {
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest("GET", target, nil)
-		r.RemoteAddr = local
+		r.RemoteAddr, r.Host = local, local
 		h.ServeHTTP(w, r)
 	}
 }

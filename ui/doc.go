@@ -31,9 +31,15 @@
 // # Security
 //
 // Every request must pass the authorizer: [LocalOnly] by default (loopback
-// clients without proxy headers), or any function given to [WithAuth], such
-// as [BasicAuth]. State-changing requests are POST only and protected by
-// [net/http.CrossOriginProtection]. Pages are html/template; strings a
+// clients, asking for localhost or a loopback IP, or a name of
+// [WithLocalHosts], without proxy headers), or any function given to
+// [WithAuth], such as [BasicAuth]. A reverse proxy on the same host that
+// adds no proxy header cannot be told from a local client: behind one, use
+// [WithAuth]. State-changing requests are POST only and protected by
+// [net/http.CrossOriginProtection]. A path that would leave the prefix once
+// cleaned is answered 404, never redirected; a query parameter given twice
+// gets 400. Every page and API answer is bounded in size, whatever was
+// recorded. Pages are html/template; strings a
 // request controls are escaped in HTML and never enter chart scripts.
 // Responses carry a Content-Security-Policy that admits scripts from the
 // handler itself or with a per-response nonce, and X-Content-Type-Options,

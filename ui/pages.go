@@ -59,6 +59,8 @@ type statsSection struct {
 	CallsPerReq   float64
 	RPCs          []rpcRow
 	Paths         []pathRow
+	RPCsOmitted   int // RPCs and routes beyond the bounds, not shown
+	PathsOmitted  int
 	Health        *healthJSON
 	HistogramJSON template.JS
 }
@@ -160,7 +162,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, r, err)
 		return
 	}
-	page, err := h.st.List(ctx, lp.query)
+	page, err := h.list(ctx, lp.query, pageListFixed, pageListBudget)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
@@ -213,23 +215,28 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, h.pages.dashboard, "page", nonce, &v)
 }
 
-func (h *handler) statsSection(st *store.Stats, window string) statsSection {
-	s := statsSection{Window: window, Requests: st.Requests, Errors: st.Errors}
+// statsSection builds the dashboard's figures and tables from all, the
+// tables cut to the bounds of boundStats.
+func (h *handler) statsSection(all *store.Stats, window string) statsSection {
+	s := statsSection{Window: window, Requests: all.Requests, Errors: all.Errors}
 	var total time.Duration
 	var calls int64
-	for i := range st.Routes {
-		total += st.Routes[i].Total
-		calls += st.Routes[i].Calls
+	for i := range all.Routes {
+		total += all.Routes[i].Total
+		calls += all.Routes[i].Calls
 	}
-	if st.Requests > 0 {
-		s.ErrorRate = float64(st.Errors) / float64(st.Requests)
-		s.Mean = total / time.Duration(st.Requests)
-		s.CallsPerReq = float64(calls) / float64(st.Requests)
+	if all.Requests > 0 {
+		s.ErrorRate = float64(all.Errors) / float64(all.Requests)
+		s.Mean = total / time.Duration(all.Requests)
+		s.CallsPerReq = float64(calls) / float64(all.Requests)
 	}
 	var rpcTotal time.Duration
-	for i := range st.RPCs {
-		rpcTotal += st.RPCs[i].Total
+	for i := range all.RPCs {
+		rpcTotal += all.RPCs[i].Total
 	}
+	shown := boundStats(all)
+	st := shown.Stats
+	s.RPCsOmitted, s.PathsOmitted = shown.RPCsOmitted, shown.RoutesOmitted
 	byRPC := make(map[[2]string][]store.RouteRPCStats)
 	byRoute := make(map[string][]store.RouteRPCStats)
 	for _, rr := range st.RouteRPCs {
@@ -278,9 +285,13 @@ func historySectionOf(page store.Page, lp listParams, st *store.Stats, window st
 		s := page.Records[i]
 		hs.Rows = append(hs.Rows, historyRow{Summary: s, Failed: s.HasError()})
 	}
-	routes := make([]string, 0, len(st.Routes)+1)
-	for _, r := range st.Routes {
-		routes = append(routes, r.Route)
+	// The filter offers the routes the stats table lists (store.Other
+	// would select nothing).
+	routes := make([]string, 0, min(len(st.Routes), maxStatRows)+1)
+	for _, r := range st.Routes[:min(len(st.Routes), maxStatRows)] {
+		if r.Route != store.Other {
+			routes = append(routes, r.Route)
+		}
 	}
 	if lp.Route != "" && !slices.Contains(routes, lp.Route) {
 		routes = append(routes, lp.Route)
@@ -321,7 +332,7 @@ func (h *handler) partHistory(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	page, err := h.st.List(r.Context(), lp.query)
+	page, err := h.list(r.Context(), lp.query, pageListFixed, pageListBudget)
 	if err != nil {
 		h.storeError(w, r, err)
 		return

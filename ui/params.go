@@ -127,18 +127,11 @@ type listParams struct {
 
 // parseList validates the record-list parameters. A limit over
 // [store.MaxLimit] is clamped; anything malformed or out of range is an error
-// whose message names the parameter.
+// whose message names the parameter. (Repeated and over-long parameters
+// were refused before, by checkQuery.)
 func parseList(v url.Values, defLimit int) (listParams, error) {
 	var p listParams
 	q := &p.query
-	for _, k := range []string{"limit", "before", "route", "status", "min_ms", "error"} {
-		if len(v[k]) > 1 {
-			return p, fmt.Errorf("%s: given more than once", k)
-		}
-		if len(v.Get(k)) > maxParamLen {
-			return p, fmt.Errorf("%s: too long", k)
-		}
-	}
 	p.Limit = defLimit
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

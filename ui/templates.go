@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goappstats/appstats/store"
 )
 
 //go:embed templates/*.html
@@ -31,6 +33,8 @@ var funcs = template.FuncMap{
 	"stamp":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") + " UTC" },
 	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	"statusCls": statusClass,
+	"isOther":   func(route string) bool { return route == store.Other },
+	"maxRows":   func() int { return maxStatRows },
 	"routeURL": func(window, route string) string {
 		return "?" + url.Values{"window": {window}, "route": {route}}.Encode() + "#history"
 	},

@@ -10,6 +10,8 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"sort"
 	"strings"
 	"sync"
 
@@ -33,6 +35,7 @@ type config struct {
 	rec        *recording.Recorder
 	auth       func(*http.Request) bool
 	customAuth bool
+	localHosts map[string]bool // more Host names LocalOnly admits
 	traceLink  string
 	live       *Live
 	logger     *slog.Logger
@@ -69,13 +72,34 @@ func WithRecorder(rec *recording.Recorder) Option {
 // WithAuth sets the authorizer: a request is served only if allow returns
 // true; everything else gets 401 with a Basic challenge, so that browsers ask
 // for the credentials [BasicAuth] checks. The default authorizer is
-// [LocalOnly], whose refusals get 403. allow runs before any other work and
+// [LocalOnly] (with the names of [WithLocalHosts]), whose refusals get 403. allow runs before any other work and
 // must be safe for concurrent use. A nil allow keeps the default.
 func WithAuth(allow func(*http.Request) bool) Option {
 	return optionFunc(func(c *config) {
 		if allow != nil {
 			c.auth = allow
 			c.customAuth = true
+		}
+	})
+}
+
+// WithLocalHosts names more hosts the default authorizer admits in a
+// request's Host header, besides loopback IPs, localhost and *.localhost
+// (see [LocalOnly]): for a dashboard reached on this machine by another
+// name, such as one /etc/hosts maps to 127.0.0.1. Ports are ignored. The
+// client must still be on loopback and send no proxy header. Only names
+// the operator controls belong here: a page served under a listed name can
+// read the dashboard from a browser on this machine. It has no effect with
+// [WithAuth].
+func WithLocalHosts(hosts ...string) Option {
+	return optionFunc(func(c *config) {
+		for _, h := range hosts {
+			if n := hostName(strings.TrimSpace(h)); n != "" {
+				if c.localHosts == nil {
+					c.localHosts = make(map[string]bool)
+				}
+				c.localHosts[n] = true
+			}
 		}
 	})
 }
@@ -135,11 +159,15 @@ type handler struct {
 // headers. The routes are documented in API.md next to this package's
 // source. A nil st makes every page answer 503.
 func NewHandler(st store.Store, opts ...Option) http.Handler {
-	cfg := config{prefix: DefaultPrefix, auth: LocalOnly}
+	cfg := config{prefix: DefaultPrefix}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&cfg)
 		}
+	}
+	if cfg.auth == nil {
+		hosts := cfg.localHosts
+		cfg.auth = func(r *http.Request) bool { return localOnly(r, hosts) }
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
@@ -187,6 +215,14 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 	return h
 }
 
+// forbidden is the default authorizer's refusal.
+const forbidden = "access denied: by default the appstats dashboard admits only local clients: " +
+	"a request from a loopback address, to localhost or a loopback IP (more names: Config.LocalHosts, " +
+	"or ui.WithLocalHosts), without proxy headers (Forwarded, X-Forwarded-*, X-Real-IP, Via, …). " +
+	"A reverse proxy on the same host that adds no such header cannot be told from a local client, " +
+	"so do not rely on this check behind one: set Config.Auth (ui.WithAuth with the ui package), " +
+	"for instance to ui.BasicAuth, to decide who may see the dashboard."
+
 // baseCSP is the policy of every response; HTML pages add a nonce.
 const baseCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -227,8 +263,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r2, http.StatusUnauthorized, "authorization required")
 			return
 		}
-		h.fail(w, r2, http.StatusForbidden, "access denied: the appstats UI admits only local clients "+
-			"that do not come through a proxy; configure ui.WithAuth to allow others")
+		h.fail(w, r2, http.StatusForbidden, forbidden)
 		return
 	}
 
@@ -239,6 +274,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !under {
 		h.fail(w, r, http.StatusNotFound, "page not found")
+		return
+	}
+	if !cleanPath(r.URL) {
+		// The router would answer with a redirect to the cleaned path,
+		// which it knows without the prefix: /etc/passwd for
+		// /stats/api/records/..%2f..%2fetc%2fpasswd.
+		h.fail(w, r2, http.StatusNotFound, "page not found")
+		return
+	}
+	if msg := checkQuery(r.URL.RawQuery); msg != "" {
+		h.fail(w, r2, http.StatusBadRequest, msg)
 		return
 	}
 
@@ -260,6 +306,63 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	h.mux.ServeHTTP(w, r2)
+}
+
+// cleanPath reports whether u's path is one the handler's router takes as
+// it is: no empty, "." or ".." segment (also percent-encoded) and no
+// encoded slash or backslash. No page of the dashboard has such a path,
+// and the router would answer one with a redirect to a path it cleaned
+// without knowing the prefix.
+func cleanPath(u *url.URL) bool {
+	raw := strings.ToLower(u.EscapedPath())
+	if strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
+		return false
+	}
+	segs := strings.Split(u.Path, "/")
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		switch {
+		case i == 0 && seg == "":
+		case seg == "" && last: // a trailing slash
+		case seg == "", seg == ".", seg == "..":
+			return false
+		}
+	}
+	return true
+}
+
+// checkQuery returns what is wrong with a raw query, or "": it must parse,
+// name each parameter at most once (API.md promises 400 for a repeated
+// one; which of two values counts would otherwise depend on the reader)
+// and keep names and values within maxParamLen bytes.
+func checkQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return "malformed query string"
+	}
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := k
+		if len(name) > 64 {
+			name = name[:64] + "..."
+		}
+		switch {
+		case len(k) > maxParamLen:
+			return "parameter name too long"
+		case len(v[k]) > 1:
+			return fmt.Sprintf("%s: given more than once", name)
+		case len(v[k][0]) > maxParamLen:
+			return fmt.Sprintf("%s: too long", name)
+		}
+	}
+	return ""
 }
 
 // base returns the relative path from the page at p (a path relative to the

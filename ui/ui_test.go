@@ -2,20 +2,24 @@ package ui_test
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/memstore"
 	"github.com/goappstats/appstats/ui"
 )
 
@@ -23,8 +27,20 @@ const local = "127.0.0.1:40000"
 
 // do serves one request from a loopback client.
 func do(h http.Handler, method, target string, hdr http.Header) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, target, nil)
-	r.RemoteAddr = local
+	return doCtx(context.Background(), h, method, target, hdr)
+}
+
+// doBounded is do with a request context that ends after two seconds, for
+// requests that might open an event stream if the handler misroutes them.
+func doBounded(h http.Handler, method, target string, hdr http.Header) *httptest.ResponseRecorder {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return doCtx(ctx, h, method, target, hdr)
+}
+
+func doCtx(ctx context.Context, h http.Handler, method, target string, hdr http.Header) *httptest.ResponseRecorder {
+	r := httptest.NewRequestWithContext(ctx, method, target, nil)
+	r.RemoteAddr, r.Host = local, local
 	for k, vs := range hdr {
 		r.Header[k] = vs
 	}
@@ -438,43 +454,85 @@ func TestStatic(t *testing.T) {
 
 func TestAuth(t *testing.T) {
 	st, _ := newStore(t, 1)
+	def := ui.NewHandler(st)
+	named := ui.NewHandler(st, ui.WithLocalHosts("devbox", "Box.Example.:9999", " ", "[::2]"))
+	basicAuth := ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret")))
 	tests := []struct {
 		name   string
 		h      http.Handler
 		remote string
+		host   string // "" means "localhost:8080"
 		hdr    http.Header
 		code   int
 	}{
-		{"loopback v4", ui.NewHandler(st), "127.0.0.1:1", nil, 200},
-		{"loopback v6", ui.NewHandler(st), "[::1]:1", nil, 200},
-		{"loopback 127/8", ui.NewHandler(st), "127.3.4.5:1", nil, 200},
-		{"v4-mapped loopback", ui.NewHandler(st), "[::ffff:127.0.0.1]:1", nil, 200},
-		{"X-Forwarded-For", ui.NewHandler(st), "127.0.0.1:1", http.Header{"X-Forwarded-For": {"127.0.0.1"}}, 403},
-		{"Forwarded", ui.NewHandler(st), "127.0.0.1:1", http.Header{"Forwarded": {"for=127.0.0.1"}}, 403},
-		{"X-Real-IP", ui.NewHandler(st), "127.0.0.1:1", http.Header{"X-Real-Ip": {"127.0.0.1"}}, 403},
-		{"X-Forwarded-Host", ui.NewHandler(st), "127.0.0.1:1", http.Header{"X-Forwarded-Host": {"a"}}, 403},
-		{"empty X-Forwarded-For", ui.NewHandler(st), "127.0.0.1:1", http.Header{"X-Forwarded-For": {""}}, 403},
-		{"lower-case header", ui.NewHandler(st), "127.0.0.1:1", http.Header{"x-forwarded-for": {"1.2.3.4"}}, 403},
-		{"non-loopback", ui.NewHandler(st), "10.0.0.1:1", nil, 403},
-		{"public", ui.NewHandler(st), "8.8.8.8:1", nil, 403},
-		{"unix socket", ui.NewHandler(st), "@", nil, 403},
-		{"no remote", ui.NewHandler(st), "", nil, 403},
-		{"basic good", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
-			http.Header{"Authorization": {basic("admin", "s3cret")}}, 200},
-		{"basic bad pass", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
-			http.Header{"Authorization": {basic("admin", "wrong")}}, 401},
-		{"basic bad user", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "10.0.0.1:1",
-			http.Header{"Authorization": {basic("root", "s3cret")}}, 401},
-		{"basic missing", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", "s3cret"))), "127.0.0.1:1", nil, 401},
-		{"basic empty password configured", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", ""))), "127.0.0.1:1",
+		{"loopback v4", def, "127.0.0.1:1", "", nil, 200},
+		{"loopback v6", def, "[::1]:1", "", nil, 200},
+		{"loopback 127/8", def, "127.3.4.5:1", "", nil, 200},
+		{"v4-mapped loopback", def, "[::ffff:127.0.0.1]:1", "", nil, 200},
+		{"non-loopback", def, "10.0.0.1:1", "", nil, 403},
+		{"public", def, "8.8.8.8:1", "", nil, 403},
+		{"unix socket", def, "@", "", nil, 403},
+		{"no remote", def, "", "", nil, 403},
+
+		// Host names this machine, or the request is refused (DNS rebinding).
+		{"host localhost", def, "127.0.0.1:1", "localhost", nil, 200},
+		{"host LOCALHOST.", def, "127.0.0.1:1", "LOCALHOST.:80", nil, 200},
+		{"host *.localhost", def, "127.0.0.1:1", "app.localhost:3000", nil, 200},
+		{"host 127.0.0.1", def, "127.0.0.1:1", "127.0.0.1:8080", nil, 200},
+		{"host 127/8", def, "127.0.0.1:1", "127.9.9.9", nil, 200},
+		{"host [::1]", def, "[::1]:1", "[::1]:8080", nil, 200},
+		{"host [::1] without port", def, "[::1]:1", "[::1]", nil, 200},
+		{"host v4-mapped", def, "127.0.0.1:1", "[::ffff:127.0.0.1]:80", nil, 200},
+		{"host rebind", def, "127.0.0.1:1", "rebind.attacker.test:8080", nil, 403},
+		{"host other", def, "127.0.0.1:1", "example.com", nil, 403},
+		{"host empty", def, "127.0.0.1:1", " ", nil, 403},
+		{"host localhost.example.com", def, "127.0.0.1:1", "localhost.example.com", nil, 403},
+		{"host evil-localhost", def, "127.0.0.1:1", "evillocalhost", nil, 403},
+		{"host 127.0.0.1.nip.io", def, "127.0.0.1:1", "127.0.0.1.nip.io", nil, 403},
+		{"host private IP", def, "127.0.0.1:1", "10.0.0.1:8080", nil, 403},
+		{"host [::2]", def, "127.0.0.1:1", "[::2]:8080", nil, 403},
+		{"host unconfigured name", def, "127.0.0.1:1", "devbox:8080", nil, 403},
+		{"configured name", named, "127.0.0.1:1", "devbox:8080", nil, 200},
+		{"configured name, case and port", named, "127.0.0.1:1", "BOX.example", nil, 200},
+		{"configured IPv6", named, "127.0.0.1:1", "[::2]:80", nil, 200},
+		{"configured, still localhost", named, "127.0.0.1:1", "localhost", nil, 200},
+		{"configured, other name", named, "127.0.0.1:1", "devbox.attacker.test", nil, 403},
+		{"configured name, remote client", named, "10.0.0.1:1", "devbox", nil, 403},
+		{"configured name, proxy header", named, "127.0.0.1:1", "devbox", http.Header{"Via": {"1.1 proxy"}}, 403},
+
+		// Proxy headers, even empty, in any case.
+		{"X-Forwarded-For", def, "127.0.0.1:1", "", http.Header{"X-Forwarded-For": {"127.0.0.1"}}, 403},
+		{"Forwarded", def, "127.0.0.1:1", "", http.Header{"Forwarded": {"for=127.0.0.1"}}, 403},
+		{"X-Real-IP", def, "127.0.0.1:1", "", http.Header{"X-Real-Ip": {"127.0.0.1"}}, 403},
+		{"X-Forwarded-Host", def, "127.0.0.1:1", "", http.Header{"X-Forwarded-Host": {"a"}}, 403},
+		{"empty X-Forwarded-For", def, "127.0.0.1:1", "", http.Header{"X-Forwarded-For": {""}}, 403},
+		{"lower-case header", def, "127.0.0.1:1", "", http.Header{"x-forwarded-for": {"1.2.3.4"}}, 403},
+		{"X-Client-IP", def, "127.0.0.1:1", "", http.Header{"X-Client-Ip": {"1.2.3.4"}}, 403},
+		{"True-Client-IP", def, "127.0.0.1:1", "", http.Header{"True-Client-Ip": {"1.2.3.4"}}, 403},
+		{"CF-Connecting-IP", def, "127.0.0.1:1", "", http.Header{"Cf-Connecting-Ip": {"1.2.3.4"}}, 403},
+		{"Fastly-Client-IP", def, "127.0.0.1:1", "", http.Header{"Fastly-Client-Ip": {"1.2.3.4"}}, 403},
+		{"X-Cluster-Client-IP", def, "127.0.0.1:1", "", http.Header{"X-Cluster-Client-Ip": {"1.2.3.4"}}, 403},
+		{"Via", def, "127.0.0.1:1", "", http.Header{"Via": {"1.1 varnish"}}, 403},
+		{"X-Forwarded", def, "127.0.0.1:1", "", http.Header{"X-Forwarded": {"for=1.2.3.4"}}, 403},
+		{"X-Original-Forwarded-For", def, "127.0.0.1:1", "", http.Header{"X-Original-Forwarded-For": {"1.2.3.4"}}, 403},
+		{"lower-case new header", def, "127.0.0.1:1", "", http.Header{"cf-connecting-ip": {""}}, 403},
+
+		{"basic good", basicAuth, "10.0.0.1:1", "stats.example.com", http.Header{"Authorization": {basic("admin", "s3cret")}}, 200},
+		{"basic bad pass", basicAuth, "10.0.0.1:1", "", http.Header{"Authorization": {basic("admin", "wrong")}}, 401},
+		{"basic bad user", basicAuth, "10.0.0.1:1", "", http.Header{"Authorization": {basic("root", "s3cret")}}, 401},
+		{"basic missing", basicAuth, "127.0.0.1:1", "", nil, 401},
+		{"basic empty password configured", ui.NewHandler(st, ui.WithAuth(ui.BasicAuth("admin", ""))), "127.0.0.1:1", "",
 			http.Header{"Authorization": {basic("admin", "")}}, 401},
-		{"custom deny", ui.NewHandler(st, ui.WithAuth(func(*http.Request) bool { return false })), "127.0.0.1:1", nil, 401},
+		{"custom deny", ui.NewHandler(st, ui.WithAuth(func(*http.Request) bool { return false })), "127.0.0.1:1", "", nil, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, target := range []string{"/stats/", "/stats/api/records", "/stats/static/app.js"} {
 				r := httptest.NewRequest("GET", target, nil)
-				r.RemoteAddr = tt.remote
+				r.RemoteAddr, r.Host = tt.remote, cmp.Or(strings.TrimSpace(tt.host), "localhost:8080")
+				if tt.host == " " {
+					r.Host = ""
+				}
 				for k, vs := range tt.hdr {
 					r.Header[k] = vs
 				}
@@ -491,6 +549,16 @@ func TestAuth(t *testing.T) {
 				}
 				if tt.code != 200 && strings.Contains(w.Body.String(), "records/") {
 					t.Errorf("%s: a refused request got data", target)
+				}
+				// The refusal says what is admitted, that a proxy adding no
+				// header cannot be told apart, and how users of the facade
+				// open the dashboard to others.
+				if tt.code == 403 {
+					for _, want := range []string{"loopback", "localhost", "reverse proxy on the same host", "Config.Auth", "Config.LocalHosts"} {
+						if !strings.Contains(w.Body.String(), want) {
+							t.Errorf("%s: 403 does not mention %q: %s", target, want, w.Body.String())
+						}
+					}
 				}
 			}
 		})
@@ -576,6 +644,210 @@ func TestPrefix(t *testing.T) {
 	if strings.Contains(body, `"/admin`) || strings.Contains(body, `"/stats`) || !strings.Contains(body, `href="../static/app.css"`) {
 		t.Error("details page does not use relative links")
 	}
+}
+
+// TestNoRedirectOutsidePrefix tries every route of the dashboard with
+// path tricks — encoded slashes and dots, dot segments, doubled and
+// trailing slashes — under several prefixes: nothing may redirect, least of
+// all outside the prefix (ServeMux's path cleaning answered
+// /stats/api/records/..%2f..%2fetc%2fpasswd with a 307 to /etc/passwd), and
+// nothing may fail.
+func TestNoRedirectOutsidePrefix(t *testing.T) {
+	st, recs := newStore(t, 1)
+	id := recs[0].ID.String()
+	routes := []string{"", "records/" + id, "part/stats", "part/history", "api/records", "api/records/" + id,
+		"api/stats", "api/series", "api/health", "events", "static/app.js", "clear", "pause", "resume", "nothing/here"}
+	tricks := []func(r string) string{
+		func(r string) string { return r + "/" },
+		func(r string) string { return r + "//" },
+		func(r string) string { return "/" + r },
+		func(r string) string { return r + "/." },
+		func(r string) string { return r + "/.." },
+		func(r string) string { return r + "/../../etc/passwd" },
+		func(r string) string { return "./" + r },
+		func(r string) string { return r + "/..%2f..%2f..%2fetc%2fpasswd" },
+		func(r string) string { return r + "/%2e%2e/%2e%2e/%2e%2e/etc/passwd" },
+		func(r string) string { return r + "%2f" },
+		func(r string) string { return r + "%2F..%2F" },
+		func(r string) string { return r + "/%2e" },
+		func(r string) string { return r + "%5c..%5c" },
+	}
+	for _, prefix := range []string{"/stats/", "/", "/admin/appstats/"} {
+		h := ui.NewHandler(st, ui.WithPrefix(prefix), ui.WithLive(ui.NewLive()))
+		for _, route := range routes {
+			for _, trick := range tricks {
+				target := prefix + trick(route)
+				for _, method := range []string{"GET", "POST"} {
+					w := doBounded(h, method, target, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+					if w.Code >= 300 && w.Code < 400 {
+						t.Errorf("%s %s: %d redirect to %q", method, target, w.Code, w.Header().Get("Location"))
+					}
+					if w.Code >= 500 {
+						t.Errorf("%s %s: %d", method, target, w.Code)
+					}
+				}
+			}
+		}
+	}
+	// The one redirect: the prefix without its slash, to the prefix.
+	w := do(ui.NewHandler(st), "GET", "/stats", nil)
+	if w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != "/stats/" {
+		t.Errorf("/stats: %d %q, want a redirect to /stats/", w.Code, w.Header().Get("Location"))
+	}
+}
+
+// TestRepeatedParameters checks that every route answers a parameter given
+// twice with 400, as API.md says, and that malformed or over-long query
+// strings get 400 too.
+func TestRepeatedParameters(t *testing.T) {
+	st, recs := newStore(t, 1)
+	id := recs[0].ID.String()
+	h := ui.NewHandler(st, ui.WithLive(ui.NewLive()))
+	for _, target := range []string{
+		"/stats/?window=1h&window=7d", "/stats/?route=a&route=a", "/stats/records/" + id + "?x=1&x=2",
+		"/stats/part/stats?window=1h&window=1h", "/stats/part/history?limit=1&limit=2",
+		"/stats/api/records?status=2xx&status=5xx", "/stats/api/records/" + id + "?download=1&download=1",
+		"/stats/api/stats?window=1h&window=7d", "/stats/api/series?window=1h&window=15m",
+		"/stats/api/health?a&a", "/stats/events?x=1&x=2", "/stats/static/app.js?v=1&v=2",
+	} {
+		for _, method := range []string{"GET", "HEAD"} {
+			w := doBounded(h, method, target, nil)
+			if w.Code != http.StatusBadRequest {
+				t.Errorf("%s %s: %d, want 400", method, target, w.Code)
+			} else if method == "GET" && !strings.Contains(w.Body.String(), "given more than once") {
+				t.Errorf("%s: %s", target, w.Body.String())
+			}
+		}
+	}
+	for _, target := range []string{"/stats/api/records?a=1;b=2", "/stats/api/stats?window=%zz",
+		"/stats/api/health?" + strings.Repeat("k", 2000) + "=1", "/stats/?x=" + strings.Repeat("v", 2000)} {
+		if w := do(h, "GET", target, nil); w.Code != http.StatusBadRequest {
+			t.Errorf("%.80s: %d, want 400", target, w.Code)
+		}
+	}
+	// Distinct parameters are fine.
+	if w := do(h, "GET", "/stats/api/records?limit=2&status=2xx&route=x", nil); w.Code != 200 {
+		t.Errorf("distinct parameters: %d", w.Code)
+	}
+}
+
+// TestBoundedAnswers fills a store with the largest records and the most
+// distinct keys it keeps — routes and call names of 256 bytes, paths of
+// 2,000 and queries of 1,000, made of characters that escape the most —
+// and checks that every page and API answer stays under 1 MiB, that the
+// stats tables say what they leave out, and that record lists cut by size
+// still page through every record.
+func TestBoundedAnswers(t *testing.T) {
+	st := memstore.New(3000)
+	t.Cleanup(func() { st.Close() })
+	now := time.Now()
+	long := func(c string, n int, i int) string {
+		s := strconv.Itoa(i) + strings.Repeat(c, n)
+		return s[:n]
+	}
+	var recs []*recording.Record
+	for i := range 3000 {
+		r := makeRecord(now.Add(-time.Duration(3000-i)*time.Millisecond), uint64(i+1), "/"+long("<", 1999, i), 404, 0)
+		r.Route = long("&", 256, i%600)
+		r.Query = "q=" + long(`"`, 998, i)
+		r.Error = long("'", 256, i)
+		for j := range 3 {
+			r.Calls = append(r.Calls, recording.Call{Service: "svc", Method: long(">", 256, (i+j)%700), Duration: time.Millisecond})
+		}
+		recs = append(recs, r)
+	}
+	if err := st.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	h := ui.NewHandler(st)
+	id := recs[2999].ID.String()
+	for _, target := range []string{
+		"/stats/", "/stats/?limit=1000", "/stats/part/stats", "/stats/part/history?limit=1000",
+		"/stats/api/stats", "/stats/api/records", "/stats/api/records?limit=1000", "/stats/api/series",
+		"/stats/records/" + id, "/stats/api/records/" + id,
+	} {
+		w := do(h, "GET", target, nil)
+		t.Logf("%-32s %d %8d bytes", target, w.Code, w.Body.Len())
+		if w.Code != 200 || w.Body.Len() > 1<<20 {
+			t.Errorf("%s: %d, %d bytes; want 200 and at most 1 MiB", target, w.Code, w.Body.Len())
+		}
+	}
+
+	// 600 routes and 700 methods, folded by the store to 500 and Other,
+	// then cut by the dashboard: to fewer than 100 here, as the names are
+	// long.
+	stats := apiStatsRows(t, h)
+	if stats.rpcs+stats.rpcsOmitted != 501 || stats.paths+stats.pathsOmitted != 501 || stats.rpcs >= 100 || stats.paths >= 100 {
+		t.Errorf("api/stats: %d rpcs (%d omitted), %d paths (%d omitted); want fewer than 100 of 501 each",
+			stats.rpcs, stats.rpcsOmitted, stats.paths, stats.pathsOmitted)
+	}
+	page := do(h, "GET", "/stats/", nil).Body.String()
+	for _, want := range []string{fmt.Sprintf("%d more RPCs", stats.rpcsOmitted), fmt.Sprintf("%d more routes", stats.pathsOmitted)} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the dashboard does not say %q", want)
+		}
+	}
+	// With short names, the tables list 100 rows each.
+	short := memstore.New(0)
+	t.Cleanup(func() { short.Close() })
+	for i := range 700 {
+		r := makeRecord(now.Add(-time.Duration(700-i)*time.Millisecond), uint64(i+1), "/x", 200, 0)
+		r.Route = fmt.Sprintf("GET /r%d", i%600)
+		r.Calls = []recording.Call{{Service: "svc", Method: fmt.Sprintf("M%d", i), Duration: time.Millisecond}}
+		if err := short.Write(context.Background(), []*recording.Record{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats = apiStatsRows(t, ui.NewHandler(short))
+	if stats.rpcs != 100 || stats.paths != 100 || stats.rpcsOmitted != 401 || stats.pathsOmitted != 401 {
+		t.Errorf("short names: %d rpcs (%d omitted), %d paths (%d omitted); want 100 (401) each",
+			stats.rpcs, stats.rpcsOmitted, stats.paths, stats.pathsOmitted)
+	}
+
+	// Pages cut by size hold fewer records than asked for, and their
+	// cursors lead through every record once.
+	seen := make(map[string]bool)
+	pages := 0
+	for next := ""; ; pages++ {
+		target := "/stats/api/records?limit=1000"
+		if next != "" {
+			target += "&before=" + next
+		}
+		l := decode[struct {
+			Records []struct{ ID string } `json:"records"`
+			Next    string                `json:"next"`
+		}](t, do(h, "GET", target, nil))
+		if len(l.Records) == 0 || len(l.Records) >= 1000 {
+			t.Fatalf("page %d: %d records", pages, len(l.Records))
+		}
+		for _, r := range l.Records {
+			if seen[r.ID] {
+				t.Fatalf("record %s listed twice", r.ID)
+			}
+			seen[r.ID] = true
+		}
+		if next = l.Next; next == "" {
+			break
+		}
+	}
+	if len(seen) != len(recs) || pages < 3 {
+		t.Errorf("%d pages listed %d records, want all %d", pages+1, len(seen), len(recs))
+	}
+}
+
+type statsRows struct{ rpcs, rpcsOmitted, paths, pathsOmitted, routeRPCsOmitted int }
+
+// apiStatsRows counts the lists of h's api/stats answer.
+func apiStatsRows(t *testing.T, h http.Handler) statsRows {
+	t.Helper()
+	v := decode[struct {
+		RPCs             []json.RawMessage `json:"rpcs"`
+		Paths            []json.RawMessage `json:"paths"`
+		RPCsOmitted      int               `json:"rpcs_omitted"`
+		PathsOmitted     int               `json:"paths_omitted"`
+		RouteRPCsOmitted int               `json:"route_rpcs_omitted"`
+	}](t, do(h, "GET", "/stats/api/stats", nil))
+	return statsRows{len(v.RPCs), v.RPCsOmitted, len(v.Paths), v.PathsOmitted, v.RouteRPCsOmitted}
 }
 
 // xssPayloads are what a request could put in a path, query, call name or

@@ -44,7 +44,7 @@ func BenchmarkDashboardScale(b *testing.B) {
 					for _, target := range targets {
 						w := httptest.NewRecorder()
 						r := httptest.NewRequest("GET", target, nil)
-						r.RemoteAddr = "127.0.0.1:40000"
+						r.RemoteAddr, r.Host = "127.0.0.1:40000", "127.0.0.1:40000"
 						h.ServeHTTP(w, r)
 						if w.Code != 200 {
 							b.Fatalf("GET %s: %d %s", target, w.Code, w.Body.String())

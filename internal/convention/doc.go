@@ -6,6 +6,9 @@
 //     ([HTTPCallName], with the path normalized by [NormalizePath]) and of a
 //     gRPC call ([GRPCCallName]), and the one splitter of a gRPC full method
 //     ([SplitGRPCMethod]);
+//   - routes: the one route of HTTP requests no router matched
+//     ([UnmatchedRoute]) and of calls to unknown gRPC methods
+//     ([RouteUnknownGRPC]);
 //   - the attribute keys wrappers record and the exporter writes (Key…
 //     constants): OpenTelemetry semantic-convention names where one exists,
 //     appstats' own under "appstats.";

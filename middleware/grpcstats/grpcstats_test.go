@@ -664,7 +664,9 @@ func TestNotRecorded(t *testing.T) {
 
 // TestUnknownMethod checks that an RPC gRPC rejects before any handler runs
 // is still recorded, as Unimplemented with the status message the client
-// gets.
+// gets, and with the one route of unknown methods rather than the made-up
+// name; a registered method that answers Unimplemented keeps its own
+// route.
 func TestUnknownMethod(t *testing.T) {
 	rec, sink := newRecorder(t)
 	addr, stop := startServer(t, &testServer{}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
@@ -673,11 +675,18 @@ func TestUnknownMethod(t *testing.T) {
 	if _, err := client.EmptyCall(context.Background(), &testgrpc.Empty{}); err != nil {
 		t.Fatal(err)
 	}
+	long := "/evil.Svc/" + strings.Repeat("x", 2000)
+	routes := map[string]string{
+		"/no.Such/Service":                       "(unknown gRPC method)",
+		"/grpc.testing.TestService/NoSuchMethod": "(unknown gRPC method)",
+		long:                                     "(unknown gRPC method)",
+		"/grpc.testing.TestService/UnimplementedCall": "/grpc.testing.TestService/UnimplementedCall",
+	}
 	got := map[string]string{} // full method → the client's status message
-	for _, method := range []string{"/no.Such/Service", "/grpc.testing.TestService/NoSuchMethod", "/grpc.testing.TestService/UnimplementedCall"} {
+	for method := range routes {
 		err := conn.Invoke(context.Background(), method, &testgrpc.Empty{}, &testgrpc.Empty{})
 		if status.Code(err) != codes.Unimplemented {
-			t.Fatalf("%s: err = %v, want Unimplemented", method, err)
+			t.Fatalf("%.40s: err = %v, want Unimplemented", method, err)
 		}
 		got[method] = status.Convert(err).Message()
 	}
@@ -685,16 +694,23 @@ func TestUnknownMethod(t *testing.T) {
 	stop()
 	closeRecorder(t, rec)
 	recs := sink.Records()
-	if len(recs) != 4 {
-		t.Fatalf("got %d records, want 4", len(recs))
+	if len(recs) != 5 {
+		t.Fatalf("got %d records, want 5", len(recs))
 	}
 	for _, r := range recs {
-		msg, ok := got[r.Path]
+		method := r.Path
+		if strings.HasPrefix(method, "/evil.Svc/") {
+			method = long // the recorded path may be cut
+		}
+		msg, ok := got[method]
 		if !ok {
 			continue // EmptyCall
 		}
-		if r.Status != int(codes.Unimplemented) || r.Error != msg || r.Attr(grpcstats.AttrStatusCode) != "12" {
-			t.Errorf("%s: Status %d, Error %q, status attr %q; want 12, %q, 12", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode), msg)
+		if r.Status != int(codes.Unimplemented) || (method != long && r.Error != msg) || r.Attr(grpcstats.AttrStatusCode) != "12" {
+			t.Errorf("%.40s: Status %d, Error %.60q, status attr %q; want 12, %.60q, 12", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode), msg)
+		}
+		if want := routes[method]; r.Route != want {
+			t.Errorf("%.40s: route %.60q, want %q", r.Path, r.Route, want)
 		}
 	}
 }

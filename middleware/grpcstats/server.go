@@ -69,7 +69,9 @@ func streamType(client, server bool) string {
 // propagator reads) is taken from the incoming metadata.
 //
 // A record has Method "POST", Path and Route set to the full method
-// ("/pkg.Service/Method"), Status set to the numeric gRPC status code, Error to
+// ("/pkg.Service/Method"; the Route of a call to a service or method the
+// server does not know is "(unknown gRPC method)", so that made-up names
+// share one route), Status set to the numeric gRPC status code, Error to
 // the status message when the code is not OK, RequestBytes and ResponseBytes
 // to the messages' wire lengths (compressed, with gRPC framing), Remote to the
 // peer's address, Headers to the incoming metadata (redacted by the recorder;
@@ -213,6 +215,7 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		// gRPC rejects an unknown service or method after TagRPC without
 		// Begin or End; the trailer is the last event such an RPC gets.
 		if !s.begun.Load() {
+			s.ar.Record().Route = convention.RouteUnknownGRPC
 			s.finish(time.Now(), h.unknownError(s.method))
 		}
 	case *stats.End:

@@ -21,10 +21,23 @@
 //
 // # Routes
 //
-// Records group by route: r.Pattern as set by [http.ServeMux] (Go 1.22
-// patterns such as "GET /users/{id}"), or what a [WithRouteFunc] hook returns
-// for other routers, or else the path with identifier-like segments replaced
-// by "{id}" ([NormalizePath]).
+// Records group by route: what a [WithRouteFunc] hook returns for routers
+// other than [http.ServeMux], or r.Pattern as ServeMux sets it (Go 1.22
+// patterns such as "GET /users/{id}"). A route comes from the router, never
+// from the path a client sent, so that a client cannot make routes without
+// end: the requests no router matched — 404s, 405s, ServeMux's redirects,
+// and every request of a handler that is not a router and has no
+// WithRouteFunc — share one route per method and status class,
+//
+//	GET (unmatched 4xx)
+//	POST (unmatched 2xx)
+//
+// with any method but the standard nine written "_OTHER". Leave them out of
+// the records with a recorder filter such as
+// recording.Filter{Route: "GET (unmatched 4xx)"}. The recorder cuts a
+// route longer than its name cap (recording.WithMaxName, 256 bytes by
+// default), and the stores cap how many distinct routes they keep per time
+// window (see store.DefaultMaxKeys).
 //
 // # Call names
 //

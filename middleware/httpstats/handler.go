@@ -21,13 +21,15 @@ import (
 // [recording.WithExclude]); leave the dashboard's own requests out with an
 // exclusion such as recording.Filter{PathPrefix: "/stats/"}.
 //
-// The route is r.Pattern as set by [http.ServeMux] (read after next
-// returns), else the [WithRouteFunc] hook's answer, else [NormalizePath] of
-// the path. ServeMux sets Pattern on the request it is given, so a
-// middleware between this one and the mux that replaces the request (with
-// r.WithContext, say) hides it: mount this middleware next to the mux, or
-// give [WithRouteFunc] a way to find the route. W3C trace context is taken
-// from the request through the recorder's propagator.
+// The route is the [WithRouteFunc] hook's answer, else r.Pattern as set by
+// [http.ServeMux] (both read after next returns), else, for a request no
+// router matched, one route per method and status class such as
+// "GET (unmatched 4xx)" (see Routes in the package documentation). ServeMux
+// sets Pattern on the request it is given, so a middleware between this one
+// and the mux that replaces the request (with r.WithContext, say) hides it:
+// mount this middleware next to the mux, or give [WithRouteFunc] a way to
+// find the route. W3C trace context is taken from the request through the
+// recorder's propagator.
 //
 // Request and response bytes are body bytes that crossed the wire: none for
 // the body a handler writes to a HEAD response (the server drops it), none
@@ -114,6 +116,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0))) // one monotonic clock read
 }
 
+// route returns the route of a finished request: the [WithRouteFunc]
+// hook's answer, else the pattern [http.ServeMux] matched, else the route
+// all unmatched requests of the method and status class share (never the
+// raw path, which the client chooses). The recorder cuts a long one
+// ([recording.WithMaxName]).
+func (h *handler) route(r *http.Request, status int) string {
+	route := ""
+	if h.cfg.routeFunc != nil {
+		route = h.cfg.routeFunc(r)
+	}
+	if route == "" {
+		route = r.Pattern
+	}
+	if route == "" {
+		route = convention.UnmatchedRoute(r.Method, status)
+	}
+	return route
+}
+
 func asError(v any) error {
 	err, _ := v.(error)
 	return err
@@ -135,15 +156,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response
 	}
 	rec.RequestBytes = requestBytes(r, body)
-	if h.cfg.routeFunc != nil {
-		rec.Route = h.cfg.routeFunc(r2)
-	}
-	if rec.Route == "" {
-		rec.Route = r2.Pattern
-	}
-	if rec.Route == "" {
-		rec.Route = NormalizePath(r.URL.Path)
-	}
+	rec.Route = h.route(r2, rec.Status)
 	if r.URL.RawQuery != "" {
 		rec.Query = ar.Recorder().Redaction().Query(r.URL.RawQuery)
 	}

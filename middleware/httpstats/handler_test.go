@@ -186,7 +186,7 @@ func TestRecordFields(t *testing.T) {
 		{"trace id", r.TraceID.String(), "0af7651916cd43dd8448eb211c80319c"},
 		{"parent span", r.ParentSpanID.String(), "b7ad6b7169203331"},
 		{"kind", r.Kind, recording.KindHTTP},
-		{"route fallback", recs[1].Route, "/plain/"},
+		{"prefix route", recs[1].Route, "/plain/"},
 	}
 	for _, c := range checks {
 		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
@@ -201,15 +201,66 @@ func TestRecordFields(t *testing.T) {
 	}
 }
 
-func TestRouteFallbackNormalizes(t *testing.T) {
-	rec, sink := newRecorder(t)
-	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	get(t, srv.Client(), srv.URL+"/plain/7/items/550e8400-e29b-41d4-a716-446655440000/x")
-	recs := flush(t, rec, sink)
-	if len(recs) != 1 || recs[0].Route != "/plain/{id}/items/{id}/x" {
-		t.Fatalf("route = %q", recs[0].Route)
+// TestRoutes checks where a record's route comes from: the router, never
+// the path a client chose.
+func TestRoutes(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/plain/", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /teapot", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	plain := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	long := strings.Repeat("x", 5000)
+	tests := []struct {
+		name         string
+		h            http.Handler
+		opts         []httpstats.Option
+		method, path string
+		want         string
+	}{
+		{"pattern", mux, nil, "GET", "/users/42", "GET /users/{id}"},
+		{"prefix pattern", mux, nil, "GET", "/plain/7/x", "/plain/"},
+		{"pattern, handler's status", mux, nil, "GET", "/teapot", "GET /teapot"},
+		{"not found", mux, nil, "GET", "/nf/" + long, "GET (unmatched 4xx)"},
+		{"not found, other path", mux, nil, "GET", "/nf/abc", "GET (unmatched 4xx)"},
+		{"method not allowed", mux, nil, "DELETE", "/users/42", "DELETE (unmatched 4xx)"},
+		{"made-up method", mux, nil, "BREW", "/nf", "_OTHER (unmatched 4xx)"},
+		{"trailing-slash redirect", mux, nil, "GET", "/plain", "/plain/"},
+		{"no router", plain, nil, "GET", "/anything/" + long, "GET (unmatched 2xx)"},
+		{"route func", plain, []httpstats.Option{httpstats.WithRouteFunc(func(r *http.Request) string { return "GET /things/{id}" })},
+			"GET", "/things/1", "GET /things/{id}"},
+		{"route func wins over the pattern", mux, []httpstats.Option{httpstats.WithRouteFunc(func(r *http.Request) string { return "users" })},
+			"GET", "/users/1", "users"},
+		{"route func empty: pattern", mux, []httpstats.Option{httpstats.WithRouteFunc(func(r *http.Request) string { return "" })},
+			"GET", "/users/1", "GET /users/{id}"},
+		{"route func empty: unmatched", mux, []httpstats.Option{httpstats.WithRouteFunc(func(r *http.Request) string { return "" })},
+			"GET", "/nf", "GET (unmatched 4xx)"},
+		{"long route cut", plain, []httpstats.Option{httpstats.WithRouteFunc(func(r *http.Request) string { return r.URL.Path })},
+			"GET", "/" + long, "/" + long[:recording.DefaultMaxName-1] + recording.TruncatedMarker + "4745 bytes]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, sink := newRecorder(t)
+			srv := httptest.NewServer(httpstats.NewHandler(rec, tt.h, tt.opts...))
+			defer srv.Close()
+			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			recs := flush(t, rec, sink)
+			if len(recs) != 1 {
+				t.Fatalf("%d records", len(recs))
+			}
+			if recs[0].Route != tt.want {
+				t.Errorf("route %q (status %d), want %q", recs[0].Route, recs[0].Status, tt.want)
+			}
+		})
 	}
 }
 

@@ -31,9 +31,13 @@ func newConfig(opts []Option) config {
 }
 
 // WithRouteFunc sets how a request's route is found, for routers other than
-// [net/http.ServeMux]. It is called after the handler returned, with the
-// request the handler saw; an empty result falls back to r.Pattern, then to
-// the normalized path.
+// [net/http.ServeMux]: chi's RouteContext(r.Context()).RoutePattern(),
+// gorilla/mux's CurrentRoute(r).GetPathTemplate(), and so on. It is called
+// after the handler returned, with the request the handler saw; an empty
+// result falls back to r.Pattern, then to the route of unmatched requests
+// ("GET (unmatched 4xx)"). Return the router's template, never the raw
+// path: records are grouped by route. The recorder cuts a result longer
+// than its name cap ([recording.WithMaxName], 256 bytes by default).
 func WithRouteFunc(f func(r *http.Request) string) Option {
 	return optionFunc(func(c *config) { c.routeFunc = f })
 }
@@ -61,8 +65,7 @@ func WithInstance(name string) Option {
 
 // NormalizePath replaces path segments that look like identifiers —
 // numbers, UUIDs, long hex strings, dates — with "{id}", so that
-// /users/42/orders and /users/43/orders group under one route. It is the
-// normalization of the route of a request no router matched, and of the
-// path in the name of every HTTP client call, whichever wrapper recorded
-// it ([NewTransport], or otelexport's bridge).
+// /users/42/orders and /users/43/orders group under one name. It is the
+// normalization of the path in the name of every HTTP client call,
+// whichever wrapper recorded it ([NewTransport], or otelexport's bridge).
 func NormalizePath(p string) string { return convention.NormalizePath(p) }

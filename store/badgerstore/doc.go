@@ -33,9 +33,18 @@
 // (atomically deleting them). Pending deltas are also kept decoded in
 // memory, so reads add them without scanning. Stats over a window reads hour
 // rollups for its whole hours, minute rollups for its remaining whole
-// minutes, and summaries for the partial minutes at its two edges, so its
-// cost grows with the window's buckets, not with the records stored; Series
+// minutes, and summaries for the partial minutes at its two edges (unless
+// no record of that minute lies beyond the edge, as in the current minute
+// of a window that ends now: then the minute's rollup serves), so its cost
+// grows with the window's buckets, not with the records stored; Series
 // does the same per step, reading only the rollups' overall part.
+//
+// The minute and hour rollups, and each list of a Stats answer, keep at
+// most [Options.MaxKeys] routes, service.methods and route×service.method
+// pairs (500 by default), the ones with the most requests or calls; the
+// others are folded into one [store.Other] group, so routes or call names
+// without end cost neither disk nor memory without end. A rollup may grow
+// to twice the maximum while being merged, before it is folded.
 //
 // # Encoding
 //

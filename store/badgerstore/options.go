@@ -9,6 +9,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/goappstats/appstats/store"
 )
 
 // Options configures a [Store]. The zero value is ready to use: every zero
@@ -28,6 +30,13 @@ type Options struct {
 	// values, before Badger's own overhead); the oldest go first.
 	// Default 1 GiB; negative: no cap.
 	MaxBytes int64
+	// MaxKeys is how many distinct routes, RPCs (service and method) and
+	// route×RPC pairs the per-minute and per-hour rollups, and each list of
+	// a Stats answer, keep; the others are folded into one [store.Other]
+	// entry (see [store.DefaultMaxKeys]), so that routes or call names
+	// without end cannot grow the rollups or the dashboard without end.
+	// Default [store.DefaultMaxKeys] (500); negative: no cap.
+	MaxKeys int
 	// RetentionInterval is how often retention and value-log garbage
 	// collection run in the background. Default 1 minute; negative: never
 	// (call EnforceRetention yourself).
@@ -122,6 +131,12 @@ func (o Options) withDefaults() (Options, error) {
 	defDur(&o.MaxAge, DefaultMaxAge)
 	def(&o.MaxRecords, DefaultMaxRecords)
 	def(&o.MaxBytes, DefaultMaxBytes)
+	switch {
+	case o.MaxKeys == 0:
+		o.MaxKeys = store.DefaultMaxKeys
+	case o.MaxKeys < 0:
+		o.MaxKeys = 0 // no cap, as codec.NewBoundedRollup reads it
+	}
 	defDur(&o.RetentionInterval, DefaultRetentionInterval)
 	defDur(&o.SyncInterval, DefaultSyncInterval)
 	defDur(&o.FoldInterval, DefaultFoldInterval)

@@ -143,7 +143,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	ru := codec.NewRollup()
+	ru := codec.NewBoundedRollup(s.opts.MaxKeys)
 	r := s.newReader()
 	defer r.close()
 	err = r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)
@@ -277,21 +277,22 @@ func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64, 
 		return err
 	}
 	return r.scan(pSummary, timeKey([]byte{pSummary}, a), timeKey([]byte{pSummary}, b), func(k, v []byte) error {
-		r.durs = r.durs[:0]
-		durs := &r.durs
 		if overallOnly {
-			durs = nil
+			o, err := codec.DecodeOverall(v)
+			if err != nil {
+				r.s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
+				return nil
+			}
+			into.AddOverall(o)
+			return nil
 		}
-		sum, err := codec.DecodeSummary(v, durs)
+		r.durs = r.durs[:0]
+		sum, err := codec.DecodeSummary(v, &r.durs)
 		if err != nil {
 			r.s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
 			return nil
 		}
-		if overallOnly {
-			into.AddOverall(&sum)
-		} else {
-			into.Add(&sum, r.durs)
-		}
+		into.Add(&sum, r.durs)
 		return nil
 	})
 }
@@ -304,6 +305,16 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 	}
 	ma := -floorDiv(-a, nsMinute) // first whole minute
 	mb := floorDiv(b, nsMinute)   // end of the last whole minute
+	// A minute cut by an edge of the window, with no record on the far
+	// side of the edge, counts whole, from its rollup: the window's end is
+	// usually now, and the current minute may hold a flood of records
+	// that reading summaries would cost far more.
+	if ma*nsMinute > a && r.none((ma-1)*nsMinute, a) {
+		ma--
+	}
+	if mb*nsMinute < b && r.none(b, (mb+1)*nsMinute) {
+		mb++
+	}
 	if ma >= mb {
 		return r.summaries(ctx, into, a, b, overallOnly)
 	}
@@ -325,6 +336,17 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 		return r.minutes(into, hb*60, mb, overallOnly)
 	}
 	return r.minutes(into, ma, mb, overallOnly)
+}
+
+// none reports whether no record started in [a, b) (Unix nanoseconds).
+func (r *reader) none(a, b int64) bool {
+	it := r.its[pSummary]
+	if it == nil {
+		it = r.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
+		r.its[pSummary] = it
+	}
+	it.Seek(timeKey([]byte{pSummary}, a))
+	return !it.Valid() || bytes.Compare(it.Item().Key(), timeKey([]byte{pSummary}, b)) >= 0
 }
 
 // minutes adds the minute rollups and pending deltas of minutes [a, b).

@@ -80,7 +80,7 @@ func (s *Store) foldChunk(items []foldItem) error {
 		}{{minutes, it.minute}, {hours, floorDiv(it.minute, 60)}} {
 			ru := b.m[b.k]
 			if ru == nil {
-				ru = codec.NewRollup()
+				ru = codec.NewBoundedRollup(s.opts.MaxKeys)
 				b.m[b.k] = ru
 			}
 			ru.Merge(it.d.ru)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +13,10 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
+	"github.com/goappstats/appstats/store/internal/sketch"
 	"github.com/goappstats/appstats/store/storetest"
 )
 
@@ -104,5 +108,60 @@ func TestBadgerLogsRoutedToSlog(t *testing.T) {
 	s.Close()
 	if quiet.String() != "" {
 		t.Errorf("logged below the handler's level:\n%s", quiet.String())
+	}
+}
+
+// TestStoredRollupsBounded checks that the per-minute and per-hour rollups
+// on disk keep at most MaxKeys routes, RPCs and route×RPC pairs, plus the
+// Other entry, however many distinct ones were written.
+func TestStoredRollupsBounded(t *testing.T) {
+	const maxKeys = 10
+	s, err := Open(t.TempDir(), Options{MaxKeys: maxKeys, FoldInterval: -1, RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now().Add(-3 * time.Hour).Truncate(time.Hour)
+	var recs []*recording.Record
+	for i := range 500 {
+		st := start.Add(time.Duration(i) * time.Second)
+		r := storetest.Records(uint64(i), st, time.Millisecond, 1)[0]
+		r.Route = "GET /r/" + strconv.Itoa(i)
+		r.Calls = []recording.Call{{Service: "svc", Method: "M" + strconv.Itoa(i), Duration: time.Millisecond}}
+		recs = append(recs, r)
+	}
+	if err := s.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.fold(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[byte]int{}
+	var scratch sketch.Sketch
+	err = s.db.View(func(txn *badger.Txn) error {
+		for _, p := range []byte{pMinute, pHour} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+			for it.Rewind(); it.Valid(); it.Next() {
+				ru := codec.NewRollup() // unbounded: counts what is stored
+				if err := it.Item().Value(func(v []byte) error { return ru.MergeEncoded(v, false, &scratch) }); err != nil {
+					it.Close()
+					return err
+				}
+				st := ru.Stats(store.Window{})
+				if len(st.Routes) > maxKeys+1 || len(st.RPCs) > maxKeys+1 || len(st.RouteRPCs) > maxKeys+1 {
+					t.Errorf("stored rollup %x: %d routes, %d RPCs, %d route×RPCs; want at most %d", it.Item().Key(),
+						len(st.Routes), len(st.RPCs), len(st.RouteRPCs), maxKeys+1)
+				}
+				seen[p]++
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen[pMinute] < 8 || seen[pHour] < 1 {
+		t.Fatalf("rollups stored: %d minutes, %d hours", seen[pMinute], seen[pHour])
 	}
 }

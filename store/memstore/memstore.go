@@ -18,10 +18,11 @@ const DefaultCapacity = 5000
 
 // Store keeps the newest records in memory. It is safe for concurrent use.
 type Store struct {
-	mu     sync.RWMutex
-	cap    int
-	recs   []entry // ascending by ID
-	closed bool
+	mu      sync.RWMutex
+	cap     int
+	maxKeys int
+	recs    []entry // ascending by ID
+	closed  bool
 }
 
 type entry struct {
@@ -33,11 +34,39 @@ var _ store.Store = (*Store)(nil)
 
 // New returns a store that keeps at most capacity records (the oldest go
 // first); capacity <= 0 means [DefaultCapacity].
-func New(capacity int) *Store {
+func New(capacity int, opts ...Option) *Store {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
-	return &Store{cap: capacity}
+	s := &Store{cap: capacity, maxKeys: store.DefaultMaxKeys}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(s)
+		}
+	}
+	return s
+}
+
+// An Option configures [New].
+type Option interface{ apply(*Store) }
+
+type optionFunc func(*Store)
+
+func (f optionFunc) apply(s *Store) { f(s) }
+
+// WithMaxKeys sets how many distinct routes, RPCs and route×RPC pairs each
+// list of a [Store.Stats] answer keeps before folding the rest into
+// [store.Other] (default [store.DefaultMaxKeys]); n < 0 keeps them all, 0
+// keeps the default.
+func WithMaxKeys(n int) Option {
+	return optionFunc(func(s *Store) {
+		switch {
+		case n < 0:
+			s.maxKeys = 0
+		case n > 0:
+			s.maxKeys = n
+		}
+	})
 }
 
 // Write adds records. The store keeps the *Record values, which the recorder
@@ -125,7 +154,8 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 	return p, nil
 }
 
-// Stats aggregates the records that started within w, exactly.
+// Stats aggregates the records that started within w, exactly, each list
+// folded to the store's maximum of keys (see [WithMaxKeys]).
 func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
 	w, err := storekit.ResolveWindow(w, time.Now())
 	if err != nil {
@@ -136,7 +166,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 	if s.closed {
 		return nil, store.ErrClosed
 	}
-	a := storekit.NewExact(w)
+	a := storekit.NewExact(w, s.maxKeys)
 	for i := range s.recs {
 		if sum := &s.recs[i].sum; !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
 			a.AddRecord(s.recs[i].rec)

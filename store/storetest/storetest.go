@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +19,9 @@ import (
 	"github.com/goappstats/appstats/store/internal/storekit"
 )
 
-// Run runs the conformance suite. open must return a new, empty store; the
-// suite closes it.
+// Run runs the conformance suite. open must return a new, empty store with
+// the default maximum of keys ([store.DefaultMaxKeys]); the suite closes
+// it.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
@@ -30,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"List", testList},
 		{"Paging", testPaging},
 		{"Stats", testStats},
+		{"MaxKeys", testMaxKeys},
 		{"Series", testSeries},
 		{"Clear", testClear},
 		{"Close", testClose},
@@ -464,7 +467,7 @@ func testPaging(t *testing.T, s store.Store) {
 }
 
 func expectStats(recs []*recording.Record, w store.Window) *store.Stats {
-	a := storekit.NewExact(w)
+	a := storekit.NewExact(w, store.DefaultMaxKeys)
 	for _, r := range recs {
 		if !r.Start.Before(w.Since) && r.Start.Before(w.Until) {
 			a.AddRecord(r)
@@ -719,4 +722,129 @@ func testConcurrent(t *testing.T, s store.Store) {
 	if st.Requests != total {
 		t.Errorf("Stats counts %d requests, want %d", st.Requests, total)
 	}
+}
+
+// testMaxKeys checks that Stats lists are bounded as store.DefaultMaxKeys
+// documents: twice the maximum of distinct routes, RPCs and route×RPC
+// pairs over three hours, among them a busy route, must come back as at
+// most the maximum plus one store.Other entry per list, the busy route and
+// its RPC kept by name with their exact figures, and every list adding up
+// to the window's totals.
+func testMaxKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	start := base()
+	const busy = 200
+	n := 2*store.DefaultMaxKeys + 100
+	span := 3 * time.Hour
+	var recs []*recording.Record
+	for i := range n + busy {
+		st := start.Add(time.Duration(i) * span / time.Duration(n+busy))
+		r := &recording.Record{
+			ID: makeID(st, uint32(i)), Kind: recording.KindHTTP, Start: st, Method: "GET",
+			Duration: time.Duration(1+i%7) * time.Millisecond, Status: 200, Instance: "test/1",
+		}
+		r.Path = fmt.Sprintf("/r/%d", i)
+		if i%((n+busy)/busy) == 0 && i/((n+busy)/busy) < busy {
+			r.Route = "GET /busy"
+			for j := range 3 {
+				r.Calls = append(r.Calls, recording.Call{Service: "sql", Method: "SELECT busy", Start: time.Duration(j) * time.Microsecond, Duration: 100 * time.Microsecond})
+			}
+		} else {
+			r.Route = "GET /r/" + strconv.Itoa(i)
+			r.Calls = []recording.Call{{Service: "svc", Method: "M" + strconv.Itoa(i), Duration: 200 * time.Microsecond}}
+			if i%10 == 0 {
+				r.Status, r.Calls[0].Error = 500, "failed"
+			}
+		}
+		recs = append(recs, r)
+	}
+	write(t, s, recs[:len(recs)/2])
+	write(t, s, recs[len(recs)/2:])
+	for _, w := range []store.Window{
+		{Since: start.Add(-time.Minute), Until: start.Add(4 * time.Hour)},
+		{Since: start.Add(17*time.Minute + 31*time.Second), Until: start.Add(2*time.Hour + 53*time.Minute + 10*time.Second)},
+	} {
+		got, err := s.Stats(ctx, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exact := storekit.NewExact(w, 0)
+		for _, r := range recs {
+			if !r.Start.Before(w.Since) && r.Start.Before(w.Until) {
+				exact.AddRecord(r)
+			}
+		}
+		want := exact.Stats()
+		if len(want.Routes) <= store.DefaultMaxKeys {
+			t.Fatalf("window %v holds only %d routes", w, len(want.Routes))
+		}
+		if got.Requests != want.Requests || got.Errors != want.Errors {
+			t.Errorf("requests/errors = %d/%d, want %d/%d", got.Requests, got.Errors, want.Requests, want.Errors)
+		}
+		gr, wr := sumRoutes(got.Routes), sumRoutes(want.Routes)
+		gc, wc := sumRPCs(got.RPCs, func(r store.RPCStats) store.RPCStats { return r }), sumRPCs(want.RPCs, func(r store.RPCStats) store.RPCStats { return r })
+		grr, wrr := sumRPCs(got.RouteRPCs, func(r store.RouteRPCStats) store.RPCStats { return r.RPCStats }), sumRPCs(want.RouteRPCs, func(r store.RouteRPCStats) store.RPCStats { return r.RPCStats })
+		for _, c := range []struct {
+			what      string
+			rows      int
+			hasOther  bool
+			got, want statSums
+		}{
+			{"routes", len(got.Routes), slices.ContainsFunc(got.Routes, func(r store.RouteStats) bool { return r.Route == store.Other }), gr, wr},
+			{"RPCs", len(got.RPCs), slices.ContainsFunc(got.RPCs, func(r store.RPCStats) bool { return r.Service == store.Other && r.Method == "" }), gc, wc},
+			{"route×RPCs", len(got.RouteRPCs), slices.ContainsFunc(got.RouteRPCs, func(r store.RouteRPCStats) bool {
+				return r.Route == store.Other && r.Service == store.Other && r.Method == ""
+			}), grr, wrr},
+		} {
+			if c.rows > store.DefaultMaxKeys+1 {
+				t.Errorf("%s: %d entries, want at most %d", c.what, c.rows, store.DefaultMaxKeys+1)
+			}
+			if !c.hasOther {
+				t.Errorf("%s: no %q entry", c.what, store.Other)
+			}
+			if c.got != c.want {
+				t.Errorf("%s add up to %+v, want %+v", c.what, c.got, c.want)
+			}
+		}
+		wantBusy := slices.IndexFunc(want.Routes, func(r store.RouteStats) bool { return r.Route == "GET /busy" })
+		gotBusy := slices.IndexFunc(got.Routes, func(r store.RouteStats) bool { return r.Route == "GET /busy" })
+		if gotBusy < 0 {
+			t.Errorf("the busiest route was folded")
+		} else if g, w := got.Routes[gotBusy], want.Routes[wantBusy]; g.Requests != w.Requests || g.Total != w.Total || !latencyWithin(g.Latency, w.Latency) {
+			t.Errorf("busy route %+v, want %+v", g, w)
+		}
+		wantRPC := slices.IndexFunc(want.RPCs, func(r store.RPCStats) bool { return r.Method == "SELECT busy" })
+		gotRPC := slices.IndexFunc(got.RPCs, func(r store.RPCStats) bool { return r.Method == "SELECT busy" })
+		if gotRPC < 0 {
+			t.Errorf("the most frequent RPC was folded")
+		} else if g, w := got.RPCs[gotRPC], want.RPCs[wantRPC]; g.Count != w.Count || g.Requests != w.Requests || g.Total != w.Total {
+			t.Errorf("busy RPC %+v, want %+v", g, w)
+		}
+	}
+}
+
+// statSums adds up the figures of a Stats list.
+type statSums struct {
+	n, errs, calls int64
+	total          time.Duration
+}
+
+func sumRoutes(rows []store.RouteStats) (s statSums) {
+	for _, r := range rows {
+		s.n += r.Requests
+		s.errs += r.Errors
+		s.calls += r.Calls
+		s.total += r.Total
+	}
+	return s
+}
+
+func sumRPCs[T any](rows []T, rpc func(T) store.RPCStats) (s statSums) {
+	for _, row := range rows {
+		r := rpc(row)
+		s.n += r.Count
+		s.errs += r.Errors
+		s.total += r.Total
+	}
+	return s
 }

@@ -7,7 +7,8 @@
 //     with errors wrapping [store.ErrInvalidQuery] ([InvalidQuery]);
 //   - [NewHistogram], [HistogramIndex] and [Histogram] fix the buckets of
 //     [store.Stats.Histogram], the same for every store;
-//   - [SortStats] puts [store.Stats] lists in their documented order;
+//   - [SortStats] puts [store.Stats] lists in their documented order, and
+//     [Fold] bounds them to a maximum of keys and one [store.Other] entry;
 //   - [Exact] and [ExactSeries] aggregate exactly, by keeping every
 //     duration: memstore's answers, and the reference the suite holds other
 //     stores to.

@@ -1,6 +1,7 @@
 package storekit
 
 import (
+	"cmp"
 	"sort"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 // instead.
 type Exact struct {
 	w        store.Window
+	maxKeys  int
 	requests int64
 	errors   int64
 	durs     []time.Duration
@@ -32,13 +34,16 @@ type exactRoute struct {
 	durs []time.Duration
 }
 
-// NewExact starts aggregating for window w.
-func NewExact(w store.Window) *Exact {
+// NewExact starts aggregating for window w. Its lists keep at most maxKeys
+// distinct keys each, as [store.DefaultMaxKeys] documents; maxKeys <= 0
+// keeps them all.
+func NewExact(w store.Window, maxKeys int) *Exact {
 	return &Exact{
-		w:      w,
-		rpcs:   make(map[[2]string]*exactRPC),
-		routes: make(map[string]*exactRoute),
-		rr:     make(map[[3]string]*exactRPC),
+		w:       w,
+		maxKeys: maxKeys,
+		rpcs:    make(map[[2]string]*exactRPC),
+		routes:  make(map[string]*exactRoute),
+		rr:      make(map[[3]string]*exactRPC),
 	}
 }
 
@@ -98,8 +103,10 @@ func exactRPCOf[K comparable](m map[K]*exactRPC, k K, r recording.RPCStat) *exac
 	return e
 }
 
-// Stats returns the aggregate.
+// Stats returns the aggregate, with each list folded to the maximum of
+// keys.
 func (a *Exact) Stats() *store.Stats {
+	a.fold()
 	st := &store.Stats{Window: a.w, Requests: a.requests, Errors: a.errors}
 	for _, e := range a.rpcs {
 		e.s.Mean = e.s.Total / time.Duration(max(e.s.Count, 1))
@@ -161,4 +168,37 @@ func ExactSeries(w store.Window, step time.Duration, sums []*recording.Summary) 
 		out[i].Latency = exactLatency(durs[i])
 	}
 	return out
+}
+
+// fold folds each map to a.maxKeys entries and one [store.Other].
+func (a *Exact) fold() {
+	Fold(a.routes, a.maxKeys, store.Other,
+		func(ka string, x *exactRoute, kb string, y *exactRoute) int {
+			return cmp.Or(Rank(x.s.Requests, x.s.Total, y.s.Requests, y.s.Total), cmp.Compare(ka, kb))
+		},
+		func() *exactRoute { return &exactRoute{s: store.RouteStats{Route: store.Other}} },
+		func(dst, src *exactRoute) {
+			dst.s.Requests += src.s.Requests
+			dst.s.Errors += src.s.Errors
+			dst.s.Calls += src.s.Calls
+			dst.s.Total += src.s.Total
+			dst.durs = append(dst.durs, src.durs...)
+		})
+	foldRPCs(a.rpcs, a.maxKeys, [2]string{store.Other, ""})
+	foldRPCs(a.rr, a.maxKeys, [3]string{store.Other, store.Other, ""})
+}
+
+func foldRPCs[K [2]string | [3]string](m map[K]*exactRPC, n int, other K) {
+	Fold(m, n, other,
+		func(ka K, x *exactRPC, kb K, y *exactRPC) int {
+			return cmp.Or(Rank(x.s.Count, x.s.Total, y.s.Count, y.s.Total), CompareKeys(ka, kb))
+		},
+		func() *exactRPC { return &exactRPC{s: store.RPCStats{Service: store.Other}} },
+		func(dst, src *exactRPC) {
+			dst.s.Count += src.s.Count
+			dst.s.Errors += src.s.Errors
+			dst.s.Requests += src.s.Requests
+			dst.s.Total += src.s.Total
+			dst.durs = append(dst.durs, src.durs...)
+		})
 }

@@ -32,7 +32,7 @@ func Example() {
 // store uses.
 func ExampleExact() {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	a := storekit.NewExact(store.Window{Since: now.Add(-time.Hour), Until: now})
+	a := storekit.NewExact(store.Window{Since: now.Add(-time.Hour), Until: now}, store.DefaultMaxKeys)
 	for _, d := range []time.Duration{3, 4, 40} {
 		a.AddRecord(&recording.Record{
 			Start: now.Add(-time.Minute), Duration: d * time.Millisecond, Route: "GET /", Status: 200,

@@ -1,6 +1,7 @@
 package storekit_test
 
 import (
+	"cmp"
 	"errors"
 	"testing"
 	"time"
@@ -70,5 +71,33 @@ func TestResolveSeries(t *testing.T) {
 		if _, err := storekit.ResolveSeries(w, step, now); !errors.Is(err, store.ErrInvalidQuery) {
 			t.Errorf("ResolveSeries(step %v) = %v, want ErrInvalidQuery", step, err)
 		}
+	}
+}
+
+func TestFold(t *testing.T) {
+	type v struct{ n int64 }
+	rank := func(ka string, a *v, kb string, b *v) int {
+		return cmp.Or(storekit.Rank(a.n, 0, b.n, 0), cmp.Compare(ka, kb))
+	}
+	mk := func() *v { return new(v) }
+	merge := func(dst, src *v) { dst.n += src.n }
+	m := map[string]*v{"a": {5}, "b": {1}, "c": {9}, "d": {1}, store.Other: {100}}
+	storekit.Fold(m, 3, store.Other, rank, mk, merge)
+	// c and a are kept, then b (before d, by key); d goes to Other.
+	if len(m) != 4 || m["c"] == nil || m["a"] == nil || m["b"] == nil || m[store.Other].n != 101 {
+		t.Errorf("Fold to 3 = %v", m)
+	}
+	storekit.Fold(m, 3, store.Other, rank, mk, merge) // already within bounds
+	if len(m) != 4 || m[store.Other].n != 101 {
+		t.Errorf("Fold again changed %v", m)
+	}
+	m = map[string]*v{"a": {1}, "b": {2}}
+	storekit.Fold(m, 1, store.Other, rank, mk, merge)
+	if len(m) != 2 || m["b"].n != 2 || m[store.Other].n != 1 {
+		t.Errorf("Fold to 1 = %v, want b and a new Other", m)
+	}
+	storekit.Fold(m, 0, store.Other, rank, mk, merge) // no limit
+	if len(m) != 2 {
+		t.Errorf("Fold with no limit changed %v", m)
 	}
 }

@@ -118,6 +118,14 @@ func (d *dec) s() string {
 	return v
 }
 
+// skip passes a string without reading it and reports whether it was not
+// empty.
+func (d *dec) skip() bool {
+	n := d.n(1)
+	d.p += n
+	return n > 0
+}
+
 func (d *dec) raw(dst []byte) {
 	if d.err != nil {
 		return
@@ -430,6 +438,64 @@ func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte 
 		durs = durs[n:]
 	}
 	return e.b
+}
+
+// An Overall is what a summary adds to a rollup's overall group and
+// histogram ([Rollup.AddOverall]).
+type Overall struct {
+	Duration time.Duration
+	Failed   bool // recording.Summary.HasError
+	Calls    int
+}
+
+// DecodeOverall decodes the part of what AppendSummary wrote that
+// [Rollup.AddOverall] needs, skipping the texts without copying them: the
+// time series over sub-minute steps reads every summary of their minutes,
+// and a minute can hold a flood of records with long paths.
+func DecodeOverall(b []byte) (Overall, error) {
+	d := newDec(b, false)
+	d.header(tagSummary)
+	var id [16]byte
+	d.raw(id[:]) // ID
+	d.raw(id[:]) // TraceID
+	kind := recording.Kind(d.u())
+	d.i() // Start
+	o := Overall{Duration: d.d()}
+	d.skip() // Method
+	d.skip() // Path
+	d.skip() // Route
+	d.skip() // Query
+	status := d.int()
+	d.i()    // RequestBytes
+	d.i()    // ResponseBytes
+	d.skip() // User
+	d.skip() // Instance
+	d.d()    // Overhead
+	hasErr := d.skip()
+	hasPanic := d.skip()
+	o.Calls = d.int()
+	d.int()            // ErrorCalls
+	d.int()            // DroppedCalls
+	d.int()            // Warnings
+	for range d.n(6) { // RPCs: checked, not kept
+		d.skip()
+		d.skip()
+		count := d.int()
+		d.int()
+		d.d()
+		if n := d.n(1); n != count {
+			d.fail(errors.New("call durations do not match the count"))
+		}
+		for range count {
+			d.d()
+		}
+	}
+	if err := d.done("summary"); err != nil {
+		return Overall{}, err
+	}
+	s := recording.Summary{Kind: kind, Status: status}
+	o.Failed = hasErr || hasPanic || s.HasError()
+	return o, nil
 }
 
 // DecodeSummary decodes what AppendSummary wrote. If durs is not nil, the

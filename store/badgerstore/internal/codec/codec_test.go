@@ -2,7 +2,10 @@ package codec
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,7 +95,14 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		var durs []time.Duration
-		DecodeSummary(b, &durs)
+		sum, serr := DecodeSummary(b, &durs)
+		o, oerr := DecodeOverall(b)
+		if (serr == nil) != (oerr == nil) {
+			t.Fatalf("DecodeSummary: %v; DecodeOverall: %v", serr, oerr)
+		}
+		if serr == nil && (o.Duration != sum.Duration || o.Failed != sum.HasError() || o.Calls != sum.CallCount) {
+			t.Fatalf("DecodeOverall = %+v, summary %+v", o, sum)
+		}
 		var scratch sketch.Sketch
 		ru := NewRollup()
 		if ru.MergeEncoded(b, false, &scratch) == nil {
@@ -132,5 +142,132 @@ func BenchmarkDecodeSummary(b *testing.B) {
 		if _, err := DecodeSummary(enc, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDecodeOverall decodes what Series needs of a summary, against
+// BenchmarkDecodeSummary's full decode; "long" is a 404 of a 2,000-byte
+// path, as a scan of random paths records.
+func BenchmarkDecodeOverall(b *testing.B) {
+	r := storetest.Record20(time.Now(), 1)
+	long := &recording.Record{Kind: recording.KindHTTP, Start: time.Now(), Method: "GET", Path: "/nf/" + strings.Repeat("x", 2000),
+		Route: "GET (unmatched 4xx)", Status: 404}
+	for _, c := range []struct {
+		name string
+		r    *recording.Record
+	}{{"Record20", r}, {"long", long}} {
+		sum := c.r.Summary()
+		enc := AppendSummary(nil, &sum, CallDurations(c.r, &sum))
+		b.Run(c.name+"/overall", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeOverall(enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/summary", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeSummary(enc, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestBoundedRollup checks that a bounded rollup keeps at most twice its
+// maximum of keys while adding, exactly its maximum plus one Other group
+// in what it encodes and answers, and the totals of what it folded.
+func TestBoundedRollup(t *testing.T) {
+	const maxKeys = 10
+	ru := NewBoundedRollup(maxKeys)
+	all := NewRollup()
+	start := time.Unix(1700000000, 0)
+	for i := range 300 {
+		r := &recording.Record{
+			Start: start.Add(time.Duration(i) * time.Millisecond), Duration: time.Duration(i%5+1) * time.Millisecond,
+			Route: fmt.Sprintf("GET /r/%d", i), Status: 200,
+			Calls: []recording.Call{{Service: "svc", Method: fmt.Sprintf("M%d", i), Duration: time.Millisecond}},
+		}
+		if i%3 == 0 { // a busy route and RPC
+			r.Route, r.Calls[0].Method = "GET /busy", "busy"
+		}
+		sum := r.Summary()
+		durs := CallDurations(r, &sum)
+		ru.Add(&sum, durs)
+		all.Add(&sum, durs)
+		for what, n := range map[string]int{"routes": len(ru.routes), "rpcs": len(ru.rpcs), "route×rpcs": len(ru.rr)} {
+			if n > 2*maxKeys+1 {
+				t.Fatalf("after %d records: %d %s, want at most %d", i+1, n, what, 2*maxKeys+1)
+			}
+		}
+	}
+	var scratch sketch.Sketch
+	decoded := NewRollup() // unbounded: sees exactly what was encoded
+	if err := decoded.MergeEncoded(AppendRollup(nil, ru), false, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	// A rollup of every key, read into a bounded one, is bounded too.
+	read := NewBoundedRollup(maxKeys)
+	if err := read.MergeEncoded(AppendRollup(nil, all), false, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	w := store.Window{Since: start, Until: start.Add(time.Hour)}
+	want := all.Stats(w)
+	for name, st := range map[string]*store.Stats{"encoded": decoded.Stats(w), "answered": ru.Stats(w), "read": read.Stats(w)} {
+		if len(st.Routes) != maxKeys+1 || len(st.RPCs) != maxKeys+1 || len(st.RouteRPCs) != maxKeys+1 {
+			t.Errorf("%s: %d routes, %d rpcs, %d route×rpcs; want %d each", name, len(st.Routes), len(st.RPCs), len(st.RouteRPCs), maxKeys+1)
+		}
+		if i := slices.IndexFunc(st.Routes, func(r store.RouteStats) bool { return r.Route == "GET /busy" }); i < 0 || st.Routes[i].Requests != 100 {
+			t.Errorf("%s: GET /busy folded or miscounted: %+v", name, st.Routes)
+		}
+		var reqs, calls, rrCalls int64
+		var total time.Duration
+		for _, r := range st.Routes {
+			reqs += r.Requests
+			total += r.Total
+		}
+		for _, r := range st.RPCs {
+			calls += r.Count
+		}
+		for _, r := range st.RouteRPCs {
+			rrCalls += r.Count
+		}
+		if reqs != 300 || calls != 300 || rrCalls != 300 || total != all.all.total || st.Requests != want.Requests {
+			t.Errorf("%s: lists add up to %d requests (%v), %d calls, %d route×rpc calls; want 300 (%v) each", name, reqs, total, calls, rrCalls, all.all.total)
+		}
+		if !slices.ContainsFunc(st.Routes, func(r store.RouteStats) bool { return r.Route == store.Other }) {
+			t.Errorf("%s: no Other route", name)
+		}
+	}
+}
+
+// TestDecodeOverall checks DecodeOverall against DecodeSummary, and that it
+// reports corrupt input.
+func TestDecodeOverall(t *testing.T) {
+	recs := storetest.Records(3, time.Unix(1700000000, 0), time.Second, 300)
+	recs = append(recs, storetest.FullRecord(time.Unix(1700000000, 0), 1), &recording.Record{Kind: recording.KindGRPC, Status: 14})
+	failed := 0
+	for _, r := range recs {
+		sum := r.Summary()
+		b := AppendSummary(nil, &sum, CallDurations(r, &sum))
+		o, err := DecodeOverall(b)
+		want := Overall{Duration: sum.Duration, Failed: sum.HasError(), Calls: sum.CallCount}
+		if err != nil || o != want {
+			t.Fatalf("DecodeOverall = %+v, %v; want %+v", o, err, want)
+		}
+		if o.Failed {
+			failed++
+		}
+		for i := range b {
+			if _, err := DecodeOverall(b[:i]); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("summary truncated at %d: err = %v, want ErrCorrupt", i, err)
+			}
+		}
+	}
+	if failed == 0 || failed == len(recs) {
+		t.Errorf("%d of %d records failed: the test does not tell failures apart", failed, len(recs))
 	}
 }

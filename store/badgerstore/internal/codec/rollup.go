@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"cmp"
 	"errors"
 	"time"
 
@@ -55,35 +56,87 @@ type routeRPCKey struct{ route, service, method string }
 // or one write's records of one minute): totals, a request-latency histogram
 // and per-route, per-RPC and per-route×RPC groups, each with a
 // [sketch.Sketch].
+//
+// A bounded rollup keeps at most maxKeys groups per map in what it encodes
+// and answers, folding the others into the [store.Other] group as
+// [store.DefaultMaxKeys] documents; while adding it lets a map grow to
+// twice that before folding, so that the groups with the most requests or
+// calls are the ones kept.
 type Rollup struct {
-	all    group
-	hist   []int64 // storekit.HistogramBuckets
-	routes map[string]*group
-	rpcs   map[rpcKey]*group
-	rr     map[routeRPCKey]*group
+	all     group
+	hist    []int64 // storekit.HistogramBuckets
+	routes  map[string]*group
+	rpcs    map[rpcKey]*group
+	rr      map[routeRPCKey]*group
+	maxKeys int // 0: unbounded
 }
 
-// NewRollup returns an empty rollup.
-func NewRollup() *Rollup {
+// NewRollup returns an empty rollup that keeps every key: for one write's
+// deltas, which a transaction's size bounds, and for Series, which reads
+// only the overall group.
+func NewRollup() *Rollup { return NewBoundedRollup(0) }
+
+// NewBoundedRollup returns an empty rollup that keeps at most maxKeys
+// routes, RPCs and route×RPC pairs (maxKeys <= 0: all of them): for the
+// minute and hour rollups, and for Stats.
+func NewBoundedRollup(maxKeys int) *Rollup {
 	return &Rollup{
-		hist:   make([]int64, storekit.HistogramBuckets),
-		routes: make(map[string]*group),
-		rpcs:   make(map[rpcKey]*group),
-		rr:     make(map[routeRPCKey]*group),
+		hist:    make([]int64, storekit.HistogramBuckets),
+		routes:  make(map[string]*group),
+		rpcs:    make(map[rpcKey]*group),
+		rr:      make(map[routeRPCKey]*group),
+		maxKeys: max(maxKeys, 0),
 	}
 }
+
+// The keys of the Other groups; never modified.
+var (
+	otherRPC      = rpcKey{store.Other, ""}
+	otherRouteRPC = routeRPCKey{store.Other, store.Other, ""}
+)
+
+// bound folds each map that holds more than slack×maxKeys groups (and an
+// Other group) down to maxKeys: slack 2 while adding, 1 before encoding
+// or answering.
+func (ru *Rollup) bound(slack int) {
+	if ru.maxKeys == 0 {
+		return
+	}
+	limit := slack*ru.maxKeys + 1
+	if len(ru.routes) > limit {
+		storekit.Fold(ru.routes, ru.maxKeys, store.Other, func(ka string, a *group, kb string, b *group) int {
+			return cmp.Or(storekit.Rank(a.count, a.total, b.count, b.total), cmp.Compare(ka, kb))
+		}, newGroup, mergeInto)
+	}
+	if len(ru.rpcs) > limit {
+		storekit.Fold(ru.rpcs, ru.maxKeys, otherRPC, func(ka rpcKey, a *group, kb rpcKey, b *group) int {
+			return cmp.Or(storekit.Rank(a.count, a.total, b.count, b.total),
+				cmp.Compare(ka.service, kb.service), cmp.Compare(ka.method, kb.method))
+		}, newGroup, mergeInto)
+	}
+	if len(ru.rr) > limit {
+		storekit.Fold(ru.rr, ru.maxKeys, otherRouteRPC, func(ka routeRPCKey, a *group, kb routeRPCKey, b *group) int {
+			return cmp.Or(storekit.Rank(a.count, a.total, b.count, b.total),
+				cmp.Compare(ka.route, kb.route), cmp.Compare(ka.service, kb.service), cmp.Compare(ka.method, kb.method))
+		}, newGroup, mergeInto)
+	}
+}
+
+func newGroup() *group { return new(group) }
+
+func mergeInto(dst, src *group) { dst.merge(src) }
 
 // AddOverall counts one record in the overall group and histogram only
-// (what Series needs).
-func (ru *Rollup) AddOverall(s *recording.Summary) {
+// (what Series needs), from [DecodeOverall].
+func (ru *Rollup) AddOverall(o Overall) {
 	ru.all.count++
-	if s.HasError() {
+	if o.Failed {
 		ru.all.errors++
 	}
-	ru.all.calls += int64(s.CallCount)
-	ru.all.total += s.Duration
-	ru.all.sk.Add(s.Duration)
-	ru.hist[storekit.HistogramIndex(s.Duration)]++
+	ru.all.calls += int64(o.Calls)
+	ru.all.total += o.Duration
+	ru.all.sk.Add(o.Duration)
+	ru.hist[storekit.HistogramIndex(o.Duration)]++
 }
 
 // Add counts one record from its summary and its calls' durations (in the
@@ -118,6 +171,7 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 		addRPC(groupOf(ru.rpcs, rpcKey{rpc.Service, rpc.Method}))
 		addRPC(groupOf(ru.rr, routeRPCKey{s.Route, rpc.Service, rpc.Method}))
 	}
+	ru.bound(2)
 }
 
 // Merge adds o to ru. It copies: ru never shares groups with o.
@@ -126,6 +180,7 @@ func (ru *Rollup) Merge(o *Rollup) {
 	mergeGroups(ru.routes, o.routes)
 	mergeGroups(ru.rpcs, o.rpcs)
 	mergeGroups(ru.rr, o.rr)
+	ru.bound(2)
 }
 
 func appendGroup(e *enc, g *group) {
@@ -137,9 +192,11 @@ func appendGroup(e *enc, g *group) {
 	e.sketch(&g.sk)
 }
 
-// AppendRollup encodes ru. The overall group and the histogram come first,
-// so a reader that needs only them (Series) stops early.
+// AppendRollup encodes ru, folded first to its maximum of keys. The
+// overall group and the histogram come first, so a reader that needs only
+// them (Series) stops early.
 func AppendRollup(b []byte, ru *Rollup) []byte {
+	ru.bound(1)
 	e := enc{b: append(b, tagRollup, codecV1)}
 	appendGroup(&e, &ru.all)
 	e.n(len(ru.hist))
@@ -204,20 +261,25 @@ func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketc
 		}
 		return nil
 	}
-	// A group whose key could not be read is not added.
+	// A group whose key could not be read is not added. Each list is
+	// bounded as it is read, so a stored rollup of more keys than ru keeps
+	// (written with a larger maximum) costs no more memory.
 	for range d.n(7) {
 		if k := d.s(); d.err == nil {
 			mergeGroup(d, groupOf(ru.routes, k), scratch)
+			ru.bound(2)
 		}
 	}
 	for range d.n(8) {
 		if k := (rpcKey{d.s(), d.s()}); d.err == nil {
 			mergeGroup(d, groupOf(ru.rpcs, k), scratch)
+			ru.bound(2)
 		}
 	}
 	for range d.n(9) {
 		if k := (routeRPCKey{d.s(), d.s(), d.s()}); d.err == nil {
 			mergeGroup(d, groupOf(ru.rr, k), scratch)
+			ru.bound(2)
 		}
 	}
 	return d.done("rollup")
@@ -225,8 +287,10 @@ func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketc
 
 var errShortHist = errors.New("histogram size mismatch")
 
-// Stats converts ru into [store.Stats].
+// Stats converts ru into [store.Stats], folded first to its maximum of
+// keys.
 func (ru *Rollup) Stats(w store.Window) *store.Stats {
+	ru.bound(1)
 	st := &store.Stats{Window: w, Requests: ru.all.count, Errors: ru.all.errors}
 	st.Histogram = storekit.NewHistogram()
 	for i, c := range ru.hist {
