@@ -98,8 +98,16 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 		Resource:             res,
 		InstrumentationScope: scope,
 	}
-	if r.Kind == recording.KindBackground {
+	switch r.Kind {
+	case recording.KindBackground:
 		root.SpanKind = trace.SpanKindInternal
+	case recording.KindMessage:
+		// A message handled on a long-lived connection: consumed, or
+		// produced, as OpenTelemetry's messaging conventions say.
+		root.SpanKind = trace.SpanKindConsumer
+		if r.Method == "SEND" {
+			root.SpanKind = trace.SpanKindProducer
+		}
 	}
 	if r.Error != "" {
 		root.Events = append(root.Events, exceptionEvent(end, "", r.Error))
@@ -168,6 +176,11 @@ func serverSpanName(r *recording.Record) string {
 		if r.Path != "" {
 			return convention.GRPCSpanName(r.Path)
 		}
+	case recording.KindMessage:
+		// "{operation} {destination}": "process GET /ws typing".
+		if op := r.Attr(convention.KeyMessagingOperationType); op != "" && r.Route != "" {
+			return op + " " + r.Route
+		}
 	}
 	if r.Path != "" {
 		return r.Path
@@ -225,6 +238,11 @@ func serverAttrs(r *recording.Record) attrSet {
 		grpcAttrs(&as, r.Path)
 		as.set(attribute.Int(convention.KeyRPCGRPCStatusCode, r.Status))
 		as.str(convention.KeyRPCResponseStatusCode, grpccodes.Code(r.Status).String())
+	case recording.KindMessage:
+		as.str(convention.KeyMessagingDestinationName, r.Route)
+		if n := max(r.RequestBytes, r.ResponseBytes); n > 0 {
+			as.set(attribute.Int64(convention.KeyMessagingMessageBodySize, n))
+		}
 	}
 	if r.Remote != "" {
 		if host, port, err := net.SplitHostPort(r.Remote); err == nil {

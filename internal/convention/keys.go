@@ -46,6 +46,7 @@ const (
 	KeyMessagingSystem          = "messaging.system"
 	KeyMessagingDestinationName = "messaging.destination.name"
 	KeyMessagingOperationType   = "messaging.operation.type"
+	KeyMessagingMessageBodySize = "messaging.message.body.size"
 
 	KeyCodeFunctionName = "code.function.name"
 	KeyCodeFilePath     = "code.file.path"
