@@ -18,8 +18,13 @@
 // running), the redacted request headers, the trace ID (linked to a trace
 // viewer with [WithTraceLink]) and a JSON download.
 //
+// With [WithRecorder], the dashboard also lists what is in the making —
+// requests that have not ended, long-lived connections still open
+// ([recording.Recorder.Active]) — and their pages show them so far.
+//
 // The JSON API (api/records, api/records/{id}, api/stats, api/series,
-// api/health) is documented in API.md next to this package's source.
+// api/health, api/active) is documented in API.md next to this package's
+// source.
 //
 // # Live updates
 //
