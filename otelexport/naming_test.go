@@ -144,18 +144,7 @@ func TestOneNameWhateverThePath(t *testing.T) {
 				t.Fatalf("%d records, want 2", len(recs))
 			}
 
-			mem := tracetest.NewInMemoryExporter()
-			exp := otelexport.New(mem)
-			if err := exp.Write(t.Context(), recs); err != nil {
-				t.Fatal(err)
-			}
-			if err := exp.ForceFlush(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			spans := mem.GetSpans() // before Close, whose Shutdown empties mem
-			if err := exp.Close(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			spans := exportSpans(t, recs)
 
 			byPath := map[string][]recordedCall{}
 			for _, r := range recs {
@@ -269,18 +258,7 @@ func TestServerAndCallSpanNames(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mem := tracetest.NewInMemoryExporter()
-	exp := otelexport.New(mem)
-	if err := exp.Write(t.Context(), sink.Records()); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.ForceFlush(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	spans := mem.GetSpans() // before Close, whose Shutdown empties mem
-	if err := exp.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	spans := exportSpans(t, sink.Records())
 	var server, client []tracetest.SpanStub
 	for _, s := range spans {
 		switch s.SpanKind {
@@ -330,18 +308,7 @@ func TestMessageSpans(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mem := tracetest.NewInMemoryExporter()
-	exp := otelexport.New(mem)
-	if err := exp.Write(t.Context(), sink.Records()); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.ForceFlush(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	spans := mem.GetSpans()
-	if err := exp.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	spans := exportSpans(t, sink.Records())
 	byName := map[string]tracetest.SpanStub{}
 	for _, sp := range spans {
 		byName[sp.Name] = sp
@@ -381,4 +348,23 @@ func names(spans tracetest.SpanStubs) []string {
 		out = append(out, s.Name)
 	}
 	return out
+}
+
+// exportSpans exports recs through an Exporter into memory and returns the
+// spans.
+func exportSpans(t *testing.T, recs []*recording.Record) tracetest.SpanStubs {
+	t.Helper()
+	mem := tracetest.NewInMemoryExporter()
+	exp := otelexport.New(mem)
+	if err := exp.Write(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	spans := mem.GetSpans() // before Close, whose Shutdown empties mem
+	if err := exp.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return spans
 }

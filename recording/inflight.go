@@ -178,12 +178,6 @@ func (a *ActiveRecord) snapshot(now time.Time) *Record {
 // prepareSnapshot does for a snapshot what the writer does for a finished
 // record: symbolizes stacks and redacts. It may run in any goroutine.
 func (r *Recorder) prepareSnapshot(rec *Record) {
-	for i := range rec.Calls {
-		c := &rec.Calls[i]
-		if len(c.pcs) > 0 {
-			c.Stack = r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
-			c.pcs = nil
-		}
-	}
+	r.symbolize(rec)
 	r.scrubWith(rec, r.cfg.redaction.secretHeader)
 }

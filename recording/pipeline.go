@@ -200,13 +200,7 @@ func (r *Recorder) deliver(batch []*Record) {
 
 // prepare symbolizes stacks, redacts the record and analyses it.
 func (r *Recorder) prepare(rec *Record) {
-	for i := range rec.Calls {
-		c := &rec.Calls[i]
-		if len(c.pcs) > 0 {
-			c.Stack = r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
-			c.pcs = nil
-		}
-	}
+	r.symbolize(rec)
 	switch {
 	case rec.hdrFlat != nil:
 		rec.Headers = r.headerMap(rec.hdrFlat)
@@ -216,6 +210,18 @@ func (r *Recorder) prepare(rec *Record) {
 	}
 	r.scrub(rec)
 	rec.Warnings = append(rec.Warnings, Analyze(rec, r.cfg.repeatThreshold)...)
+}
+
+// symbolize turns the raw stacks of rec's calls into frames, through the
+// recorder's caches. It may run in any goroutine.
+func (r *Recorder) symbolize(rec *Record) {
+	for i := range rec.Calls {
+		c := &rec.Calls[i]
+		if len(c.pcs) > 0 {
+			c.Stack = r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
+			c.pcs = nil
+		}
+	}
 }
 
 // sinkDone notes that one sink is done with rec, having accepted it or

@@ -21,11 +21,7 @@ func streamRecords(t *testing.T, rec *recording.Recorder, sink *recordingtest.Si
 		}
 		t.Fatalf("%d records written, want %d", len(recs), n)
 	}
-	out := make(map[string][]*recording.Record)
-	for _, r := range recs {
-		out[r.Route] = append(out[r.Route], r)
-	}
-	return out
+	return sink.ByRoute()
 }
 
 func startConn(rec *recording.Recorder) (context.Context, *recording.ActiveRecord) {
@@ -89,16 +85,14 @@ func TestStreamMessagesAreRecordsOfTheirOwn(t *testing.T) {
 	if ev := c.Calls[2]; !ev.Event || ev.Method != "close" || ev.Request != "1000 normal closure" {
 		t.Errorf("last call %+v, want the close event", ev)
 	}
-	for k, want := range map[string]string{
+	for _, d := range recordingtest.AttrDiff(c, map[string]string{
 		convention.KeyMessagingSystem:        "websocket",
 		convention.KeyStreamMessagesReceived: "2",
 		convention.KeyStreamMessagesSent:     "0",
 		convention.KeyStreamBytesReceived:    "22",
 		convention.KeyStreamBytesSent:        "0",
-	} {
-		if got := c.Attr(k); got != want {
-			t.Errorf("connection attr %s = %q, want %q", k, got, want)
-		}
+	}) {
+		t.Error(d)
 	}
 	if c.RequestBytes != 22 {
 		t.Errorf("connection RequestBytes = %d, want 22", c.RequestBytes)

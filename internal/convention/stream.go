@@ -23,6 +23,15 @@ func WebSocketMessageType(opcode int) string {
 	return "opcode " + strconv.Itoa(opcode)
 }
 
+// WebSocketConnect is the detail of a websocket connection's "connect"
+// event: its negotiated subprotocol, if any.
+func WebSocketConnect(subprotocol string) string {
+	if subprotocol == "" {
+		return ""
+	}
+	return "subprotocol " + subprotocol
+}
+
 // CloseDetail describes how a connection closed, for the detail of its
 // record's "close" event: "closed by the client: 1001 going away" (by is
 // "client" or "server"; a reason may be empty).

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -53,9 +52,7 @@ func ExampleUpgrade() {
 	c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 	c.ReadMessage() // until the server has closed
 	c.Close()
-	for len(rec.Active()) > 0 { // until the handler has returned
-		time.Sleep(time.Millisecond)
-	}
+	recordingtest.WaitIdle(context.Background(), rec) // until the handler has returned
 	srv.Close()
 	rec.Close(context.Background())
 

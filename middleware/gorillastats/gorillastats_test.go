@@ -30,19 +30,6 @@ func envelopeType(typ int, data []byte) string {
 	return convention.WebSocketMessageType(typ)
 }
 
-// waitIdle waits until rec has no record in the making: the middleware
-// finishes a hijacked connection's record after its handler returns.
-func waitIdle(t *testing.T, rec *recording.Recorder) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(rec.Active()) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("records still in the making: %d", len(rec.Active()))
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func wsURL(srv *httptest.Server, path string) string {
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + path
 }
@@ -127,16 +114,15 @@ func TestMessagesRecorded(t *testing.T) {
 	}
 	c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "tab closed"))
 	<-closed
-	waitIdle(t, rec)
+	if !recordingtest.WaitIdle(t.Context(), rec) {
+		t.Fatal("records still in the making")
+	}
 	srv.Close()
 	if err := rec.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
-	byRoute := map[string][]*recording.Record{}
-	for _, r := range sink.Records() {
-		byRoute[r.Route] = append(byRoute[r.Route], r)
-	}
+	byRoute := sink.ByRoute()
 	cr := byRoute["GET /ws"]
 	if len(cr) != 1 {
 		t.Fatalf("%d connection records", len(cr))
@@ -145,15 +131,13 @@ func TestMessagesRecorded(t *testing.T) {
 	if last := connRec.Calls[len(connRec.Calls)-1]; last.Method != "close" || last.Request != "closed by the client: 1001 tab closed" {
 		t.Errorf("close event %+v", last)
 	}
-	for k, want := range map[string]string{
+	for _, d := range recordingtest.AttrDiff(connRec, map[string]string{
 		convention.KeyStreamMessagesReceived: "2",
 		convention.KeyStreamMessagesSent:     "3",
 		convention.KeyStreamBytesReceived:    "19",
 		convention.KeyStreamBytesSent:        "35",
-	} {
-		if got := connRec.Attr(k); got != want {
-			t.Errorf("connection attr %s = %q, want %q", k, got, want)
-		}
+	}) {
+		t.Error(d)
 	}
 	for _, route := range []string{"GET /ws typing", "GET /ws text"} {
 		ms := byRoute[route]
@@ -222,7 +206,9 @@ func TestCounting(t *testing.T) {
 		}
 	}
 	<-done
-	waitIdle(t, rec)
+	if !recordingtest.WaitIdle(t.Context(), rec) {
+		t.Fatal("records still in the making")
+	}
 	srv.Close()
 	rec.Close(context.Background())
 	recs := sink.Records()
@@ -230,15 +216,13 @@ func TestCounting(t *testing.T) {
 		t.Fatalf("%d records, want the connection's alone", len(recs))
 	}
 	r := recs[0]
-	for k, want := range map[string]string{
+	for _, d := range recordingtest.AttrDiff(r, map[string]string{
 		convention.KeyStreamMessagesReceived: "2",
 		convention.KeyStreamBytesReceived:    "13",
 		convention.KeyStreamMessagesSent:     "4",
 		convention.KeyStreamBytesSent:        "15",
-	} {
-		if got := r.Attr(k); got != want {
-			t.Errorf("%s = %q, want %q", k, got, want)
-		}
+	}) {
+		t.Error(d)
 	}
 	if last := r.Calls[len(r.Calls)-1]; last.Method != "close" || last.Request != "closed by the server: 1000 bye" {
 		t.Errorf("close event %+v", last)

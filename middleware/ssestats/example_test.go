@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"time"
 
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/middleware/ssestats"
@@ -51,9 +50,7 @@ func ExampleNew() {
 		}
 	}
 	resp.Body.Close()
-	for len(rec.Active()) > 0 {
-		time.Sleep(time.Millisecond)
-	}
+	recordingtest.WaitIdle(context.Background(), rec) // until the handler has returned
 	srv.Close()
 	rec.Close(context.Background())
 

@@ -101,31 +101,25 @@ func TestEventsRecorded(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(rec.Active()) > 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	if !recordingtest.WaitIdle(t.Context(), rec) {
+		t.Fatal("records still in the making")
 	}
 	srv.Close()
 	rec.Close(context.Background())
 
-	byRoute := map[string][]*recording.Record{}
-	for _, r := range sink.Records() {
-		byRoute[r.Route] = append(byRoute[r.Route], r)
-	}
+	byRoute := sink.ByRoute()
 	conn := byRoute["GET /events"]
 	if len(conn) != 1 {
 		t.Fatalf("%d stream records", len(conn))
 	}
 	c := conn[0]
-	for k, want := range map[string]string{
+	for _, d := range recordingtest.AttrDiff(c, map[string]string{
 		convention.KeyMessagingSystem:        "sse",
 		convention.KeyStreamMessagesSent:     "3",
 		convention.KeyStreamBytesSent:        "85",
 		convention.KeyStreamMessagesReceived: "0",
-	} {
-		if got := c.Attr(k); got != want {
-			t.Errorf("stream attr %s = %q, want %q", k, got, want)
-		}
+	}) {
+		t.Error(d)
 	}
 	if last := c.Calls[len(c.Calls)-1]; last.Method != "close" || last.Request != "closed by the client" {
 		t.Errorf("close event %+v", last)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -52,9 +51,7 @@ func ExampleAccept() {
 	c.Write(ctx, websocket.MessageText, []byte("hello"))
 	c.Read(ctx)
 	c.Close(websocket.StatusNormalClosure, "")
-	for len(rec.Active()) > 0 { // until the handler has returned
-		time.Sleep(time.Millisecond)
-	}
+	recordingtest.WaitIdle(ctx, rec) // until the handler has returned
 	srv.Close()
 	rec.Close(ctx)
 

@@ -105,14 +105,10 @@ func NewConn(c *websocket.Conn, r *http.Request, opts ...Option) *Conn {
 			o.apply(&cfg)
 		}
 	}
-	detail := ""
-	if p := c.Subprotocol(); p != "" {
-		detail = "subprotocol " + p
-	}
 	s := recording.StartStream(r.Context(), recording.StreamInfo{
 		System: convention.SystemWebSocket,
 		Route:  cfg.route,
-		Detail: detail,
+		Detail: convention.WebSocketConnect(c.Subprotocol()),
 	})
 	return &Conn{Conn: c, s: s, typeOf: cfg.typeOf}
 }

@@ -150,16 +150,15 @@ func TestMessagesRecorded(t *testing.T) {
 		t.Fatalf("client close: %v", err)
 	}
 	<-h.closed
-	waitIdle(t, rec)
+	if !recordingtest.WaitIdle(t.Context(), rec) {
+		t.Fatal("records still in the making")
+	}
 	srv.Close()
 	if err := rec.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
-	byRoute := map[string][]*recording.Record{}
-	for _, r := range sink.Records() {
-		byRoute[r.Route] = append(byRoute[r.Route], r)
-	}
+	byRoute := sink.ByRoute()
 	cr := byRoute["GET /ws"]
 	if len(cr) != 1 {
 		t.Fatalf("connection records: %d (routes %v)", len(cr), keys(byRoute))
@@ -168,18 +167,15 @@ func TestMessagesRecorded(t *testing.T) {
 	if n := len(connRec.Calls); n != 2 || connRec.Calls[1].Method != "close" || connRec.Calls[1].Request != "closed by the client: 1000 bye" {
 		t.Errorf("connection calls %+v, want connect and close events", connRec.Calls)
 	}
-	wantAttrs := map[string]string{
+	for _, d := range recordingtest.AttrDiff(connRec, map[string]string{
 		convention.KeyMessagingSystem:        "websocket",
 		convention.KeyStreamMessagesReceived: "3",
 		convention.KeyStreamMessagesSent:     "4",
 		convention.KeyStreamBytesReceived:    "55",
 		convention.KeyStreamBytesSent:        "49",
 		convention.KeyHTTPHijacked:           "true",
-	}
-	for k, want := range wantAttrs {
-		if got := connRec.Attr(k); got != want {
-			t.Errorf("connection attr %s = %q, want %q", k, got, want)
-		}
+	}) {
+		t.Error(d)
 	}
 
 	typing := byRoute["GET /ws typing"]
@@ -201,20 +197,6 @@ func TestMessagesRecorded(t *testing.T) {
 	notify := byRoute["POST /notify"]
 	if len(notify) != 1 || len(notify[0].Calls) != 1 || notify[0].Calls[0].Method != "send text" || notify[0].Calls[0].Service != "websocket" {
 		t.Errorf("the push from another request: %+v", notify)
-	}
-}
-
-// waitIdle waits until rec has no record in the making: a hijacked
-// connection's handler has returned before the middleware finishes its
-// record, and httptest.Server.Close does not wait for hijacked connections.
-func waitIdle(t *testing.T, rec *recording.Recorder) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(rec.Active()) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("records still in the making: %d", len(rec.Active()))
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -281,7 +263,9 @@ func TestStreamingAndUnrecorded(t *testing.T) {
 		cl.Read(ctx) // the close
 		cl.CloseNow()
 		<-done
-		waitIdle(t, rec)
+		if !recordingtest.WaitIdle(t.Context(), rec) {
+			t.Fatal("records still in the making")
+		}
 		srv.Close()
 		if err := rec.Close(context.Background()); err != nil {
 			t.Fatal(err)
@@ -302,15 +286,13 @@ func TestStreamingAndUnrecorded(t *testing.T) {
 		if conn == nil {
 			t.Fatalf("no connection record in %d", len(recs))
 		}
-		for k, want := range map[string]string{
+		for _, d := range recordingtest.AttrDiff(conn, map[string]string{
 			convention.KeyStreamMessagesReceived: "2",
 			convention.KeyStreamBytesReceived:    "8",
 			convention.KeyStreamMessagesSent:     "1",
 			convention.KeyStreamBytesSent:        "8",
-		} {
-			if got := conn.Attr(k); got != want {
-				t.Errorf("%s = %q, want %q", k, got, want)
-			}
+		}) {
+			t.Error(d)
 		}
 		if last := conn.Calls[len(conn.Calls)-1]; last.Method != "close" || last.Request != "closed by the server: 1001 done" {
 			t.Errorf("close event %+v", last)
