@@ -211,7 +211,8 @@ type RequestInfo struct {
 // StartRecord decides whether a request is recorded and, if so, starts its
 // record and returns a context carrying it. When the request is not recorded
 // it returns ctx and nil; every method of a nil *ActiveRecord is a no-op, so
-// callers need not check.
+// callers need not check. Until it finishes, the record is listed by
+// [Recorder.Active]: a record that is never finished stays listed.
 func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord) {
 	if r == nil || r.closed.Load() {
 		return ctx, nil

@@ -85,7 +85,7 @@ func run(appAddr, hubAddr, data, dbPath string) (err error) {
 	if err != nil {
 		return err
 	}
-	logger.Info("chat listening", "app", c.appURL+"/", "hub", c.hubURL+"/ws", "dashboard", c.appURL+"/stats/")
+	logger.Info("chat listening", "app", c.appURL+"/", "hub", c.app.wsURL(), "dashboard", c.appURL+"/stats/")
 	<-ctx.Done()
 	logger.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
