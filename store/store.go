@@ -176,3 +176,49 @@ type Bucket struct {
 	Calls    int64
 	Latency
 }
+
+// A HealthReporter is a [Store] that can tell an operator what keeps it from
+// working normally — a full disk, a damaged directory it moved aside,
+// records it dropped or could not read. The dashboard shows it, and
+// api/health returns it, when the store implements it.
+type HealthReporter interface {
+	// Health returns the store's condition now. It must be cheap (no I/O)
+	// and safe for concurrent use.
+	Health() Health
+}
+
+// Store states, for [Health.State].
+const (
+	// StateOK: the store keeps what it is given.
+	StateOK = "ok"
+	// StateDiskFull: the filesystem is too full to write safely, so records
+	// are dropped (and counted) until space returns.
+	StateDiskFull = "disk full"
+	// StateReadOnly: the store was opened for reading only.
+	StateReadOnly = "read-only"
+	// StateClosed: the store has been closed.
+	StateClosed = "closed"
+)
+
+// Health is a store's condition, as [HealthReporter] reports it.
+type Health struct {
+	// State is StateOK or another of the State constants.
+	State string
+	// Detail explains State in a sentence for an operator; empty when
+	// there is nothing to say.
+	Detail string
+	// Dropped counts records the store was given but did not keep since it
+	// was opened: written while the disk was full or the store was over its
+	// size limit, or too large to store.
+	Dropped uint64
+	// Skipped counts stored entries that could not be read since the store
+	// was opened (damaged bytes): they are left out of answers.
+	Skipped uint64
+	// MovedAside names the directory a damaged store was moved to when
+	// this one was opened; empty if none was.
+	MovedAside string
+	// DiskBytes is the space the store's files take on disk, DiskFree the
+	// space left on their filesystem (-1: unknown), and MaxBytes the limit
+	// the store keeps its records to (0: none).
+	DiskBytes, DiskFree, MaxBytes int64
+}

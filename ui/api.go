@@ -200,6 +200,19 @@ type bucketJSON struct {
 type healthJSON struct {
 	Recorder *recorderJSON `json:"recorder"`
 	Live     *liveJSON     `json:"live"`
+	Store    *storeJSON    `json:"store"`
+}
+
+// storeJSON is a store's [store.Health], for stores that report it.
+type storeJSON struct {
+	State      string `json:"state"`
+	Detail     string `json:"detail,omitempty"`
+	Dropped    uint64 `json:"dropped"`
+	Skipped    uint64 `json:"skipped"`
+	MovedAside string `json:"moved_aside,omitempty"`
+	DiskBytes  int64  `json:"disk_bytes"`
+	DiskFree   int64  `json:"disk_free"`
+	MaxBytes   int64  `json:"max_bytes"`
 }
 
 type recorderJSON struct {
@@ -523,6 +536,13 @@ func (h *handler) health() healthJSON {
 	}
 	if l := h.cfg.live; l != nil {
 		out.Live = &liveJSON{Subscribers: l.Subscribers(), Notified: l.notified.Load()}
+	}
+	if hr, ok := h.st.(store.HealthReporter); ok {
+		sh := hr.Health()
+		out.Store = &storeJSON{
+			State: sh.State, Detail: sh.Detail, Dropped: sh.Dropped, Skipped: sh.Skipped, MovedAside: sh.MovedAside,
+			DiskBytes: sh.DiskBytes, DiskFree: sh.DiskFree, MaxBytes: sh.MaxBytes,
+		}
 	}
 	return out
 }

@@ -9,7 +9,9 @@
 // page loads anything from another host), the RPC Stats and Path Stats
 // tables (expand a row for its breakdown by route or by RPC), the requests
 // history with filters and paging, and the recorder's health with buttons to
-// pause recording and to clear the store.
+// pause recording and to clear the store, beside the store's health when
+// the store reports it ([store.HealthReporter]: a full disk, records
+// dropped, damaged entries skipped, a damaged directory moved aside).
 //
 // The details page of a record shows its summary, a Gantt timeline of its
 // calls (one row per call, coloured by service, errors and HTTP phases

@@ -267,7 +267,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 		s.Paths = append(s.Paths, row)
 	}
 	hj := h.health()
-	if hj.Recorder != nil || hj.Live != nil {
+	if hj.Recorder != nil || hj.Live != nil || hj.Store != nil {
 		s.Health = &hj
 	}
 	hist := histogramIsland{Labels: histogramLabels(st.Histogram), Counts: make([]int64, len(st.Histogram))}

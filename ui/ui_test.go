@@ -1051,3 +1051,46 @@ func TestNilStore(t *testing.T) {
 		}
 	}
 }
+
+// reportingStore is a store with a condition to report.
+type reportingStore struct {
+	store.Store
+	health store.Health
+}
+
+func (s reportingStore) Health() store.Health { return s.health }
+
+// TestStoreHealth: a store's health reaches api/health and the dashboard,
+// escaped like everything else.
+func TestStoreHealth(t *testing.T) {
+	st, _ := newStore(t, 3)
+	rs := reportingStore{Store: st, health: store.Health{
+		State: store.StateDiskFull, Detail: "1 MiB free on <dir>, 89 MiB needed", Dropped: 12, Skipped: 3,
+		MovedAside: "/data.damaged-1", DiskBytes: 5 << 20, DiskFree: 1 << 20, MaxBytes: 1 << 30,
+	}}
+	h := ui.NewHandler(rs)
+	type healthResp struct {
+		Store *struct {
+			State      string `json:"state"`
+			Detail     string `json:"detail"`
+			Dropped    uint64 `json:"dropped"`
+			Skipped    uint64 `json:"skipped"`
+			MovedAside string `json:"moved_aside"`
+			DiskFree   int64  `json:"disk_free"`
+		} `json:"store"`
+	}
+	got := decode[healthResp](t, do(h, "GET", "/stats/api/health", nil)).Store
+	if got == nil || got.State != "disk full" || got.Dropped != 12 || got.Skipped != 3 || got.MovedAside != "/data.damaged-1" || got.DiskFree != 1<<20 {
+		t.Fatalf("api/health store = %+v", got)
+	}
+	body := do(h, "GET", "/stats/", nil).Body.String()
+	for _, want := range []string{"disk full", "1 MiB free on &lt;dir&gt;, 89 MiB needed", "12 dropped", "3 damaged skipped"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	// A store that reports nothing: no store part.
+	if strings.Contains(do(ui.NewHandler(st), "GET", "/stats/api/health", nil).Body.String(), `"store":{`) {
+		t.Error("api/health has a store part for a store without health")
+	}
+}

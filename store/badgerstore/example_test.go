@@ -84,3 +84,27 @@ func ExampleOpenReadOnly() {
 	fmt.Println(ro.Len(), ro.Write(context.Background(), nil))
 	// Output: 0 badgerstore: store is read-only
 }
+
+// A store says what keeps it from working normally — a full disk (records
+// are then dropped and counted), damaged entries skipped, a damaged
+// directory moved aside at Open — and how much it holds against MaxBytes.
+// The dashboard's health panel and api/health show the same.
+func ExampleStore_Health() {
+	dir := exampleDir()
+	defer os.RemoveAll(dir)
+	s, err := badgerstore.Open(dir, badgerstore.Options{MaxBytes: 64 << 20})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+
+	h := s.Health()
+	if h.State == store.StateDiskFull {
+		log.Printf("appstats: %s (%d records dropped)", h.Detail, h.Dropped)
+	}
+	fmt.Println(h.State, h.Dropped, h.Skipped, h.MovedAside == "", h.MaxBytes>>20, "MiB")
+	fmt.Println("slack:", badgerstore.Options{MaxBytes: 64 << 20}.DiskSlack()>>20, "MiB")
+	// Output:
+	// ok 0 0 true 64 MiB
+	// slack: 16 MiB
+}

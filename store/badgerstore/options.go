@@ -26,9 +26,15 @@ type Options struct {
 	// MaxRecords caps the number of records; the oldest go first.
 	// Default 1,000,000; negative: no cap.
 	MaxRecords int64
-	// MaxBytes caps the stored size of the records (keys and encoded
-	// values, before Badger's own overhead); the oldest go first.
-	// Default 1 GiB; negative: no cap.
+	// MaxBytes caps the store's size. Retention deletes the oldest records
+	// until their stored size (keys and encoded values) is within MaxBytes,
+	// and until the directory, Badger's own files included, is within
+	// MaxBytes too (records are not cut below half of MaxBytes for that).
+	// Past MaxBytes a retention pass starts at once, not at the next
+	// RetentionInterval (unless that is negative), and at every moment the
+	// directory stays within MaxBytes + [Options.DiskSlack]: Write drops
+	// (and counts) records rather than go beyond. Default 1 GiB; negative:
+	// no cap.
 	MaxBytes int64
 	// MaxKeys is how many distinct routes, RPCs (service and method) and
 	// route×RPC pairs the per-minute and per-hour rollups, and each list of
@@ -72,7 +78,10 @@ type Options struct {
 	MemTableSize int64
 	// NumMemtables is how many memtables may be in memory. Default 2 (Badger: 5).
 	NumMemtables int
-	// BlockCacheSize is the block cache size. Default 8 MiB (Badger: 256 MiB).
+	// BlockCacheSize is the block cache size. Default: none when the
+	// tables are not compressed (Badger then reads blocks from its
+	// memory-mapped tables, and a cache only adds work), 8 MiB with
+	// Compress (Badger: 256 MiB).
 	BlockCacheSize int64
 	// IndexCacheSize is the index cache size. Default 4 MiB (Badger: unbounded
 	// in-heap indexes).
@@ -80,8 +89,10 @@ type Options struct {
 	// BaseTableSize is the size of level-1 tables. Default 2 MiB (Badger: 2 MiB).
 	BaseTableSize int64
 	// ValueLogFileSize is the size of each value-log file; garbage
-	// collection reclaims space a file at a time. Default 64 MiB (Badger:
-	// 1 GiB); at least 1 MiB. A record larger than this cannot be stored.
+	// collection reclaims space a file at a time. Default MaxBytes/16
+	// within [1 MiB, 64 MiB] (Badger: 1 GiB), so that space comes back in
+	// steps small against MaxBytes; at least 1 MiB. A record larger than
+	// this cannot be stored.
 	ValueLogFileSize int64
 	// ValueThreshold: values at least this large go to the value log,
 	// smaller ones stay in the LSM tree. Default 1 KiB, so summaries stay in
@@ -105,6 +116,25 @@ type Options struct {
 	// background failures) and Badger's own log lines, at their levels.
 	// Nil means silent.
 	Logger *slog.Logger
+
+	// statfs, when set, replaces the filesystem's free-space query (tests).
+	statfs func(dir string) (int64, error)
+}
+
+// DiskSlack is how far beyond MaxBytes the store's directory may grow at
+// any moment: an eighth of MaxBytes plus two value-log files, 256 MiB with
+// the defaults (1 GiB, 64 MiB files); zero when MaxBytes is negative. Space
+// comes back late and in steps: deleted records free theirs only when
+// Badger has compacted its tables and collected its value log, a file at a
+// time, and both write their new files before deleting the old. So Write
+// drops records past MaxBytes + DiskSlack/2 (until retention catches up),
+// and the other half is room for that work.
+func (o Options) DiskSlack() int64 {
+	o, err := o.withDefaults()
+	if err != nil || o.MaxBytes <= 0 {
+		return 0
+	}
+	return o.MaxBytes/8 + 2*o.ValueLogFileSize
 }
 
 // Defaults.
@@ -144,10 +174,16 @@ func (o Options) withDefaults() (Options, error) {
 	if o.NumMemtables == 0 {
 		o.NumMemtables = 2
 	}
-	def(&o.BlockCacheSize, 8<<20)
+	if o.Compress {
+		def(&o.BlockCacheSize, 8<<20)
+	}
 	def(&o.IndexCacheSize, 4<<20)
 	def(&o.BaseTableSize, 2<<20)
-	def(&o.ValueLogFileSize, 64<<20)
+	vlog := int64(64 << 20)
+	if o.MaxBytes > 0 {
+		vlog = min(max(o.MaxBytes/16, 1<<20), vlog)
+	}
+	def(&o.ValueLogFileSize, vlog)
 	def(&o.ValueThreshold, 1<<10)
 	if o.NumCompactors == 0 {
 		o.NumCompactors = 2
@@ -191,6 +227,7 @@ func (o Options) badger(dir string) badger.Options {
 		WithSyncWrites(o.SyncWrites).
 		WithReadOnly(o.ReadOnly).
 		WithMetricsEnabled(false).
+		WithVerifyValueChecksum(true).
 		WithLogger(slogAdapter{o.Logger}).
 		WithCompression(options.None)
 	if o.Compress {
@@ -210,8 +247,19 @@ func (a slogAdapter) log(level slog.Level, format string, args []any) {
 	a.l.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "badger")
 }
 
-func (a slogAdapter) Errorf(f string, v ...any)   { a.log(slog.LevelError, f, v) }
-func (a slogAdapter) Warningf(f string, v ...any) { a.log(slog.LevelWarn, f, v) }
+func (a slogAdapter) Errorf(f string, v ...any) { a.log(slog.LevelError, f, v) }
+
+// Warningf logs at warn level, except Badger's advice about its caches
+// ("Block cache might be too small", with the cache's metrics over several
+// lines, then its life expectancy), which it repeats every minute while
+// reads miss the cache: the store's caches are small on purpose.
+func (a slogAdapter) Warningf(f string, v ...any) {
+	level := slog.LevelWarn
+	if strings.Contains(f, "might be too small") || strings.HasPrefix(f, "Cache life expectancy") {
+		level = slog.LevelDebug
+	}
+	a.log(level, f, v)
+}
 
 // Badger narrates opening, compactions and flushes at info level; for an
 // embedded profiler that is debug detail.

@@ -19,25 +19,33 @@ import (
 	"github.com/goappstats/appstats/store/internal/storekit"
 )
 
-// Get returns the full record with the given ID.
+// Get returns the full record with the given ID. A record whose stored
+// bytes are damaged is skipped like a missing one: the error wraps both
+// [store.ErrCorrupt] and [store.ErrNotFound], and [Store.Health] counts it.
 func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, error) {
 	if err := s.rlock(); err != nil {
 		return nil, err
 	}
 	defer s.mu.RUnlock()
 	var r *recording.Record
+	key := recordKey(id)
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(recordKey(id))
+		item, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return fmt.Errorf("get %s: %w", id, store.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error {
+		err = item.Value(func(v []byte) error {
 			r, err = codec.DecodeRecord(v)
 			return err
 		})
+		if err != nil {
+			s.damaged("record", key, err)
+			return fmt.Errorf("get %s: record damaged, skipped: %w (%w: %v)", id, store.ErrNotFound, store.ErrCorrupt, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: %w", err)
@@ -104,12 +112,9 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 				sum, err = codec.DecodeSummary(v, nil)
 				return err
 			})
-			if errors.Is(err, store.ErrCorrupt) {
-				s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
-				continue
-			}
 			if err != nil {
-				return err
+				s.damaged("summary", k, err)
+				continue
 			}
 			if !storekit.Matches(&q, &sum) {
 				continue
@@ -195,6 +200,11 @@ type reader struct {
 	its     map[byte]*badger.Iterator
 	pending []minuteDeltas // sorted by minute
 	scratch sketch.Sketch
+	tmp     *codec.Rollup // one stored rollup, decoded
+	// recount holds the minutes with a damaged pending delta: their
+	// rollups (and their hours') lack its records, so they are counted
+	// from summaries.
+	recount map[int64]bool
 	durs    []time.Duration
 }
 
@@ -209,6 +219,14 @@ func (s *Store) newReader() *reader {
 	r.txn = s.db.NewTransaction(false)
 	for m, ds := range s.pending {
 		r.pending = append(r.pending, minuteDeltas{m, ds[:len(ds):len(ds)]})
+		for _, d := range ds {
+			if d.ru == nil {
+				if r.recount == nil {
+					r.recount = make(map[int64]bool)
+				}
+				r.recount[m] = true
+			}
+		}
 	}
 	s.pmu.RUnlock()
 	slices.SortFunc(r.pending, func(a, b minuteDeltas) int { return cmp.Compare(a.minute, b.minute) })
@@ -222,10 +240,14 @@ func (r *reader) close() {
 	r.txn.Discard()
 }
 
-// deltas adds the pending deltas of minutes [a, b).
-func (r *reader) deltas(into *codec.Rollup, a, b int64, overallOnly bool) {
+// deltas adds the pending deltas of minutes [a, b), except those of the
+// minutes in skip.
+func (r *reader) deltas(into *codec.Rollup, a, b int64, overallOnly bool, skip []int64) {
 	i, _ := slices.BinarySearchFunc(r.pending, a, func(md minuteDeltas, m int64) int { return cmp.Compare(md.minute, m) })
 	for ; i < len(r.pending) && r.pending[i].minute < b; i++ {
+		if slices.Contains(skip, r.pending[i].minute) {
+			continue
+		}
 		for _, d := range r.pending[i].ds {
 			if d.ru == nil {
 				continue
@@ -239,8 +261,9 @@ func (r *reader) deltas(into *codec.Rollup, a, b int64, overallOnly bool) {
 	}
 }
 
-// scan calls fn for each key in [from, to) with prefix p.
-func (r *reader) scan(p byte, from, to []byte, fn func(k, v []byte) error) error {
+// scan calls fn for each key in [from, to) with prefix p, with its value,
+// or the error reading the value (a damaged value log) as verr.
+func (r *reader) scan(p byte, from, to []byte, fn func(k, v []byte, verr error) error) error {
 	it := r.its[p]
 	if it == nil {
 		it = r.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
@@ -252,21 +275,73 @@ func (r *reader) scan(p byte, from, to []byte, fn func(k, v []byte) error) error
 		if bytes.Compare(k, to) >= 0 {
 			break
 		}
-		if err := item.Value(func(v []byte) error { return fn(k, v) }); err != nil {
+		var err error
+		if verr := item.Value(func(v []byte) error { err = fn(k, v, nil); return nil }); verr != nil {
+			err = fn(k, nil, verr)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *reader) rollups(p byte, from, to int64, into *codec.Rollup, overallOnly bool) error {
-	return r.scan(p, bucketKey(p, from), bucketKey(p, to), func(k, v []byte) error {
-		if err := into.MergeEncoded(v, overallOnly, &r.scratch); err != nil {
-			r.s.log.Warn("badgerstore: skipping corrupt rollup", "key", hex.EncodeToString(k), "err", err)
+// rollups adds the stored rollups of buckets [from, to) with prefix p (of
+// minutes or hours), and returns the buckets whose rollup is damaged, for
+// the caller to count again from finer data. A rollup is decoded apart and
+// then merged, so that a damaged one adds nothing.
+func (r *reader) rollups(p byte, from, to int64, into *codec.Rollup, overallOnly bool) (damaged []int64, err error) {
+	err = r.scan(p, bucketKey(p, from), bucketKey(p, to), func(k, v []byte, verr error) error {
+		if len(k) != 9 {
+			r.s.damaged("rollup", k, errBadKey)
+			return nil
+		}
+		n := keyTime(k[1:])
+		if verr == nil && bytes.Equal(v, recountRollup) || r.needsRecount(p, n) {
+			damaged = append(damaged, n)
+			return nil
+		}
+		if r.tmp == nil {
+			r.tmp = codec.NewRollup()
+		}
+		r.tmp.Reset()
+		if verr == nil {
+			verr = r.tmp.MergeEncoded(v, overallOnly, &r.scratch)
+		}
+		if verr != nil {
+			r.s.damaged("rollup", k, verr)
+			damaged = append(damaged, n)
+			return nil
+		}
+		if overallOnly {
+			into.MergeOverall(r.tmp)
+		} else {
+			into.Merge(r.tmp)
 		}
 		return nil
 	})
+	return damaged, err
 }
+
+// needsRecount reports whether bucket n with prefix p (pMinute or pHour)
+// lacks the records of a damaged pending delta.
+func (r *reader) needsRecount(p byte, n int64) bool {
+	if len(r.recount) == 0 {
+		return false
+	}
+	if p == pMinute {
+		return r.recount[n]
+	}
+	for m := range r.recount {
+		if floorDiv(m, 60) == n {
+			return true
+		}
+	}
+	return false
+}
+
+// errBadKey: a key of the wrong length under a rollup prefix.
+var errBadKey = errors.New("malformed key")
 
 // summaries adds the records that started in [a, b) from their summaries.
 func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64, overallOnly bool) error {
@@ -276,20 +351,26 @@ func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64, 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return r.scan(pSummary, timeKey([]byte{pSummary}, a), timeKey([]byte{pSummary}, b), func(k, v []byte) error {
+	return r.scan(pSummary, timeKey([]byte{pSummary}, a), timeKey([]byte{pSummary}, b), func(k, v []byte, verr error) error {
 		if overallOnly {
-			o, err := codec.DecodeOverall(v)
-			if err != nil {
-				r.s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
+			var o codec.Overall
+			if verr == nil {
+				o, verr = codec.DecodeOverall(v)
+			}
+			if verr != nil {
+				r.s.damaged("summary", k, verr)
 				return nil
 			}
 			into.AddOverall(o)
 			return nil
 		}
 		r.durs = r.durs[:0]
-		sum, err := codec.DecodeSummary(v, &r.durs)
-		if err != nil {
-			r.s.log.Warn("badgerstore: skipping corrupt summary", "key", hex.EncodeToString(k), "err", err)
+		var sum recording.Summary
+		if verr == nil {
+			sum, verr = codec.DecodeSummary(v, &r.durs)
+		}
+		if verr != nil {
+			r.s.damaged("summary", k, verr)
 			return nil
 		}
 		into.Add(&sum, r.durs)
@@ -298,7 +379,12 @@ func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64, 
 }
 
 // add aggregates the records that started in [a, b) (Unix nanoseconds)
-// into into.
+// into into: the partial minutes at the edges from summaries, whole hours
+// from hour rollups, the other whole minutes from minute rollups, and the
+// pending deltas of all those minutes. A damaged hour rollup is replaced by
+// its minutes' rollups, and a damaged minute rollup by its summaries
+// (without its pending deltas, which the summaries include), so that
+// Stats stays consistent with what List shows.
 func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overallOnly bool) error {
 	if a >= b {
 		return nil
@@ -324,18 +410,51 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 	if err := r.summaries(ctx, into, mb*nsMinute, b, overallOnly); err != nil {
 		return err
 	}
+	var redo []int64 // minutes to count from summaries
+	for m := range r.recount {
+		if ma <= m && m < mb {
+			redo = append(redo, m)
+		}
+	}
+	minutes := func(a, b int64) error {
+		if a >= b {
+			return nil
+		}
+		d, err := r.rollups(pMinute, a, b, into, overallOnly)
+		for _, m := range d {
+			if !slices.Contains(redo, m) {
+				redo = append(redo, m)
+			}
+		}
+		return err
+	}
 	ha, hb := -floorDiv(-ma, 60), floorDiv(mb, 60)
 	if ha < hb {
-		if err := r.minutes(into, ma, ha*60, overallOnly); err != nil {
+		if err := minutes(ma, ha*60); err != nil {
 			return err
 		}
-		if err := r.rollups(pHour, ha, hb, into, overallOnly); err != nil {
+		hours, err := r.rollups(pHour, ha, hb, into, overallOnly)
+		if err != nil {
 			return err
 		}
-		r.deltas(into, ha*60, hb*60, overallOnly)
-		return r.minutes(into, hb*60, mb, overallOnly)
+		for _, h := range hours {
+			if err := minutes(h*60, h*60+60); err != nil {
+				return err
+			}
+		}
+		if err := minutes(hb*60, mb); err != nil {
+			return err
+		}
+	} else if err := minutes(ma, mb); err != nil {
+		return err
 	}
-	return r.minutes(into, ma, mb, overallOnly)
+	r.deltas(into, ma, mb, overallOnly, redo)
+	for _, m := range redo {
+		if err := r.summaries(ctx, into, m*nsMinute, (m+1)*nsMinute, overallOnly); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // none reports whether no record started in [a, b) (Unix nanoseconds).
@@ -347,16 +466,4 @@ func (r *reader) none(a, b int64) bool {
 	}
 	it.Seek(timeKey([]byte{pSummary}, a))
 	return !it.Valid() || bytes.Compare(it.Item().Key(), timeKey([]byte{pSummary}, b)) >= 0
-}
-
-// minutes adds the minute rollups and pending deltas of minutes [a, b).
-func (r *reader) minutes(into *codec.Rollup, a, b int64, overallOnly bool) error {
-	if a >= b {
-		return nil
-	}
-	if err := r.rollups(pMinute, a, b, into, overallOnly); err != nil {
-		return err
-	}
-	r.deltas(into, a, b, overallOnly)
-	return nil
 }

@@ -39,21 +39,36 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	if s.opts.ReadOnly {
 		return res, ErrReadOnly
 	}
+	if !s.writable() {
+		return res, nil // opened on a full disk: nothing may be written
+	}
+	s.measure()
+	if !s.hasRoom(0) {
+		// Even deleting writes to the logs, and starts flushes.
+		return res, nil
+	}
 	if err := s.trim(ctx, &res); err != nil {
 		return res, err
 	}
-	if res.DeletedBytes > 0 && (res.DeletedBytes >= 64<<20 || res.DeletedBytes >= s.bytes.Load()/8) {
+	g := s.garbage.Add(res.DeletedBytes)
+	big := g >= min(s.opts.ValueLogFileSize, 64<<20) || g >= s.bytes.Load()/8 ||
+		s.opts.MaxBytes > 0 && s.diskNow() > s.opts.MaxBytes
+	// Compacting rewrites the LSM tree's tables before deleting the old
+	// ones: it needs that much room.
+	if g > 0 && big && s.hasRoom(s.disk.lsm.Load()) {
 		// Flush memtables and compact, so that the deletions reach the
 		// levels where the value log's discard statistics are kept.
 		if err := s.compact(); err != nil {
 			return res, err
 		}
+		s.garbage.Store(0)
 	}
 	if err := s.rlock(); err != nil {
 		return res, err
 	}
 	defer s.mu.RUnlock()
-	for ctx.Err() == nil {
+	// Garbage collection copies a file's live entries before deleting it.
+	for ctx.Err() == nil && s.hasRoom(s.opts.ValueLogFileSize) {
 		s.syncMu.RLock()
 		err := s.db.RunValueLogGC(0.5)
 		s.syncMu.RUnlock()
@@ -105,9 +120,10 @@ func (s *Store) trim(ctx context.Context, res *RetentionResult) error {
 // after the newest deleted; or the minimum time when nothing was deleted).
 func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *RetentionResult) (int64, error) {
 	keepFrom := int64(-1 << 63)
+	maxBytes := s.byteTarget()
 	over := func() bool {
 		return s.opts.MaxRecords > 0 && s.count.Load() > s.opts.MaxRecords ||
-			s.opts.MaxBytes > 0 && s.bytes.Load() > s.opts.MaxBytes
+			maxBytes > 0 && s.bytes.Load() > maxBytes
 	}
 	const chunk = 1000
 	for {
@@ -135,7 +151,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *Retention
 				start := keyTime(k[1:9])
 				tooOld := start < ageCutoff
 				tooMany := s.opts.MaxRecords > 0 && count > s.opts.MaxRecords
-				tooBig := s.opts.MaxBytes > 0 && bytes > s.opts.MaxBytes
+				tooBig := maxBytes > 0 && bytes > maxBytes
 				if !tooOld && !tooMany && !tooBig {
 					keepFrom = start
 					done = true
@@ -180,6 +196,29 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff int64, res *Retention
 			return keepFrom, nil
 		}
 	}
+}
+
+// byteTarget is the stored size of the records retention keeps, when
+// MaxBytes is set: MaxBytes, less what the directory holds beyond MaxBytes
+// besides records and the garbage already deleted (Badger's own files),
+// down to half of MaxBytes at most, so that the directory itself stays
+// within MaxBytes. Past it, records go down an extra sixteenth of MaxBytes,
+// so that passes started by writes free space in steps (a value-log file,
+// with the default file size), not a record at a time.
+func (s *Store) byteTarget() int64 {
+	limit := s.opts.MaxBytes
+	if limit <= 0 {
+		return limit
+	}
+	bytes := s.bytes.Load()
+	target := limit
+	if over := s.diskNow() - s.garbage.Load() - limit; over > 0 {
+		target = min(target, bytes-over)
+	}
+	if bytes > target {
+		target -= limit / 16
+	}
+	return max(target, limit/2)
 }
 
 // trimRollups deletes minute rollups and deltas before minute m, and hour
@@ -270,8 +309,13 @@ func (s *Store) flushMemtables() error {
 	return nil
 }
 
-// retentionLoop calls EnforceRetention every RetentionInterval until Close,
-// which cancels a pass under way.
+// minRetentionGap is the least time between the end of a retention pass
+// and the start of one asked for by Write.
+const minRetentionGap = 200 * time.Millisecond
+
+// retentionLoop calls EnforceRetention every RetentionInterval, and when
+// Write finds the store over MaxBytes, until Close, which cancels a pass
+// under way.
 func (s *Store) retentionLoop() {
 	defer s.wg.Done()
 	if s.opts.RetentionInterval < 0 {
@@ -279,11 +323,20 @@ func (s *Store) retentionLoop() {
 	}
 	t := time.NewTicker(s.opts.RetentionInterval)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
+		case <-s.retainNow:
+			// Writes ask for passes as long as the store is over
+			// MaxBytes: one every minRetentionGap at most.
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(time.Until(last.Add(minRetentionGap))):
+			}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
@@ -297,5 +350,6 @@ func (s *Store) retentionLoop() {
 			s.log.Warn("badgerstore: retention", "err", err)
 		}
 		cancel()
+		last = time.Now()
 	}
 }

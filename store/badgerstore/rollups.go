@@ -1,7 +1,7 @@
 package badgerstore
 
 import (
-	"encoding/hex"
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -17,6 +17,12 @@ const (
 	// foldChunk is the number of deltas folded per transaction.
 	foldChunk = 256
 )
+
+// recountRollup is stored in place of a minute or hour rollup that lacks
+// records (a damaged delta could not be folded into it, or it was damaged
+// itself): reads count its bucket from finer data instead — an hour from
+// its minutes, a minute from its summaries.
+var recountRollup = []byte{0}
 
 // A pendingDelta is a rollup delta stored under key, not yet folded. Its
 // rollup is never modified.
@@ -70,8 +76,11 @@ func (s *Store) foldChunk(items []foldItem) error {
 	var scratch sketch.Sketch
 	minutes := make(map[int64]*codec.Rollup)
 	hours := make(map[int64]*codec.Rollup)
+	recount := make(map[string]bool) // keys of rollups that lose a damaged delta
 	for _, it := range items {
 		if it.d.ru == nil {
+			recount[string(bucketKey(pMinute, it.minute))] = true
+			recount[string(bucketKey(pHour, floorDiv(it.minute, 60)))] = true
 			continue
 		}
 		for _, b := range []struct {
@@ -95,6 +104,11 @@ func (s *Store) foldChunk(items []foldItem) error {
 	}
 	for h, ru := range hours {
 		if err := s.mergeInto(txn, bucketKey(pHour, h), ru, &scratch); err != nil {
+			return err
+		}
+	}
+	for k := range recount {
+		if err := txn.Set([]byte(k), recountRollup); err != nil {
 			return err
 		}
 	}
@@ -145,7 +159,8 @@ func (s *Store) removePending(m int64, done map[string]bool) {
 	}
 }
 
-// mergeInto adds ru to the rollup stored at key.
+// mergeInto adds ru to the rollup stored at key. A rollup to be recounted
+// stays so; a damaged one becomes one.
 func (s *Store) mergeInto(txn *badger.Txn, key []byte, ru *codec.Rollup, scratch *sketch.Sketch) error {
 	item, err := txn.Get(key)
 	switch {
@@ -153,10 +168,23 @@ func (s *Store) mergeInto(txn *badger.Txn, key []byte, ru *codec.Rollup, scratch
 	case err != nil:
 		return err
 	default:
-		err := item.Value(func(v []byte) error { return ru.MergeEncoded(v, false, scratch) })
+		stored := codec.NewRollup()
+		recount := false
+		err := item.Value(func(v []byte) error {
+			recount = bytes.Equal(v, recountRollup)
+			if recount {
+				return nil
+			}
+			return stored.MergeEncoded(v, false, scratch)
+		})
 		if err != nil {
-			s.log.Warn("badgerstore: replacing corrupt rollup", "key", hex.EncodeToString(key), "err", err)
+			s.damaged("rollup", key, err)
+			recount = true
 		}
+		if recount {
+			return txn.Set(key, recountRollup)
+		}
+		ru.Merge(stored)
 	}
 	return txn.Set(key, codec.AppendRollup(nil, ru))
 }

@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/y"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
 	"github.com/goappstats/appstats/store/internal/sketch"
@@ -25,8 +28,12 @@ var ErrReadOnly = errors.New("badgerstore: store is read-only")
 // use; readers run concurrently with writers, each on a consistent snapshot.
 type Store struct {
 	db   *badger.DB
+	dir  string
 	opts Options
 	log  *slog.Logger
+	// overLog and readLog log, rate-limited, records dropped over the size
+	// limit and damaged entries skipped by reads.
+	overLog, readLog *convention.Logger
 
 	// mu guards db against Close: every operation holds it shared; Close,
 	// Clear and the flush that precedes disk reclamation hold it exclusively
@@ -55,14 +62,26 @@ type Store struct {
 	count atomic.Int64  // records stored
 	bytes atomic.Int64  // their stored size (keys and values)
 
+	disk       diskState
+	limit      int64        // where Write stops: MaxBytes + DiskSlack/2; 0: none
+	mode       atomic.Int32 // modeNormal, or how the store opened on a full disk
+	garbage    atomic.Int64 // bytes retention deleted since the last compaction
+	dropped    atomic.Uint64
+	skipped    atomic.Uint64
+	movedAside string // where a damaged directory went at Open
+
+	damagedMu   sync.Mutex
+	damagedKeys map[string]struct{} // damaged entries found by reads (see damaged)
+
 	chunks sync.Pool // *[]byte of chunkSize, for Write's encoding
 
-	foldMu   sync.Mutex // one fold (or retention pass) at a time
-	foldNow  chan struct{}
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	closeErr error
-	once     sync.Once
+	foldMu    sync.Mutex // one fold (or retention pass) at a time
+	foldNow   chan struct{}
+	retainNow chan struct{}
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeErr  error
+	once      sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -70,27 +89,192 @@ var _ store.Store = (*Store)(nil)
 // Open opens (creating if needed) the store in directory dir. The zero
 // Options are the defaults. Only one process may open a directory for
 // writing at a time.
+//
+// Open checks the directory before Badger opens it. If it is damaged in a
+// way Badger would mishandle (see the package documentation), Open moves
+// it aside, logs an error naming where it went, and starts an empty store
+// in dir. If the filesystem is too full to write safely, Open opens the
+// directory read-only (or, if that fails, an empty store in memory) and
+// drops records until space returns; then it reopens the directory for
+// writing by itself.
 func Open(dir string, opts Options) (*Store, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	db, err := badger.Open(o.badger(dir))
-	if err != nil {
+	s := &Store{dir: dir, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), retainNow: make(chan struct{}, 1),
+		stop: make(chan struct{}), pending: make(map[int64][]pendingDelta),
+		overLog: convention.NewLogger(o.Logger, 0), readLog: convention.NewLogger(o.Logger, 0)}
+	s.disk.free.Store(-1)
+	if o.MaxBytes > 0 {
+		// The other half of the slack is for what Badger writes on its
+		// own: garbage collection and compaction write their new files
+		// before deleting the old.
+		s.limit = o.MaxBytes + o.DiskSlack()/2
+	}
+	if o.ReadOnly {
+		// Checked as for writing, but a damaged directory is reported,
+		// not moved.
+		unlock, err := lockDir(dir, true)
+		if err != nil {
+			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+		}
+		_, err = checkDir(dir, o.badger(dir))
+		unlock()
+		if err != nil {
+			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+		}
+		db, err := badger.Open(o.badger(dir))
+		if err != nil {
+			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+		}
+		s.measure()
+		s.db = db
+		if err := s.load(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+		}
+		return s, nil
+	}
+	if err := s.open(); err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), stop: make(chan struct{}),
-		pending: make(map[int64][]pendingDelta)}
+	s.wg.Add(3)
+	go s.foldLoop()
+	go s.retentionLoop()
+	go s.diskLoop()
+	return s, nil
+}
+
+// open opens s.dir for writing: it checks the directory (moving it aside
+// if damaged), measures the free space, and opens Badger, or opens
+// degraded if the disk is too full.
+func (s *Store) open() error {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockDir(s.dir, false)
+	if err != nil {
+		return err
+	}
+	bo := s.opts.badger(s.dir)
+	clean, err := checkDir(s.dir, bo)
+	if errors.Is(err, store.ErrCorrupt) {
+		clean, err = true, s.setAside(err)
+	}
+	unlock()
+	if err != nil {
+		return err
+	}
+	s.refresh()
+	if s.disk.full.Load() {
+		return s.openDegraded(clean)
+	}
+	db, err := badger.Open(bo)
+	if err != nil && s.movedAside == "" && (errors.Is(err, y.ErrChecksumMismatch) || errors.Is(err, badger.ErrTruncateNeeded)) {
+		// Damage checkDir does not look for, found by Badger itself.
+		if err = s.setAside(corrupt("%v", err)); err == nil {
+			db, err = badger.Open(bo)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	s.db = db
 	if err := s.load(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+		return err
 	}
-	if !o.ReadOnly {
-		s.wg.Add(2)
-		go s.foldLoop()
-		go s.retentionLoop()
+	return nil
+}
+
+// setAside moves the damaged directory aside, logging why and where.
+func (s *Store) setAside(damage error) error {
+	to, err := moveAside(s.dir)
+	if err != nil {
+		return fmt.Errorf("%w; moving it aside: %w", damage, err)
 	}
-	return s, nil
+	s.movedAside = to
+	s.log.Error("badgerstore: store damaged: moved it aside and started an empty one",
+		"dir", s.dir, "moved_to", to, "damage", damage.Error())
+	return nil
+}
+
+// Modes of a store opened for writing.
+const (
+	modeNormal   = iota
+	modeReadOnly // opened read-only on a full disk
+	modeMemory   // opened empty, in memory, on a full disk
+)
+
+// openDegraded opens the directory read-only if Badger closed it cleanly,
+// or else an empty in-memory database, for a store opened on a full disk:
+// reads work, writes are dropped, and diskLoop reopens the directory once
+// space has returned. (After a crash, Badger would refuse to open the
+// directory read-only, its logs needing truncation; and reading their
+// sparse tails through its memory maps faults on a full tmpfs.)
+func (s *Store) openDegraded(clean bool) error {
+	mode := int32(modeMemory)
+	var db *badger.DB
+	err := errors.New("not closed cleanly")
+	if clean {
+		db, err = badger.Open(s.opts.badger(s.dir).WithReadOnly(true))
+		mode = modeReadOnly
+	}
+	if err != nil {
+		s.log.Debug("badgerstore: not opening read-only on a full disk", "err", err)
+		mode = modeMemory
+		if db, err = badger.Open(s.opts.badger("").WithInMemory(true)); err != nil {
+			return err
+		}
+	}
+	s.db = db
+	s.mode.Store(mode)
+	if err := s.load(); err != nil {
+		db.Close()
+		return err
+	}
+	return nil
+}
+
+// reopen opens the directory for writing in place of the database a
+// degraded Open opened, once space has returned. It holds s.mu: reads wait.
+func (s *Store) reopen() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.mode.Load() == modeNormal {
+		return
+	}
+	if err := s.db.Close(); err != nil {
+		s.log.Warn("badgerstore: closing the degraded database", "err", err)
+	}
+	db, err := badger.Open(s.opts.badger(s.dir))
+	if err != nil {
+		s.log.Error("badgerstore: reopening for writing", "dir", s.dir, "err", err)
+		if err := s.openDegraded(false); err != nil {
+			// Nothing to read from: an empty in-memory database keeps
+			// the store's methods working.
+			s.db, _ = badger.Open(s.opts.badger("").WithInMemory(true))
+			s.mode.Store(modeMemory)
+		}
+		return
+	}
+	s.db = db
+	s.pmu.Lock()
+	s.pending = make(map[int64][]pendingDelta)
+	s.npending.Store(0)
+	s.pmu.Unlock()
+	if err := s.load(); err != nil {
+		s.log.Warn("badgerstore: reopening for writing", "dir", s.dir, "err", err)
+	}
+	s.mode.Store(modeNormal)
+	d := &s.disk
+	d.mu.Lock()
+	d.full.Store(false)
+	dropped, since := s.dropped.Load()-d.fullDropped, time.Since(d.fullSince)
+	d.mu.Unlock()
+	s.log.Warn("badgerstore: disk space available again: opened for writing", "dir", s.dir,
+		"dropped", dropped, "after", since.Round(time.Second))
 }
 
 // OpenReadOnly opens the store in dir for reading only, with default
@@ -161,13 +345,17 @@ func (s *Store) load() error {
 	s.count.Store(count)
 	s.bytes.Store(size)
 	s.seq.Store(max(seq, uint64(time.Now().UnixNano())))
-	if err == nil && counted && !s.opts.ReadOnly {
+	if err == nil && counted && s.writable() {
 		// Until the next clean Close, the count is kept in memory only: a
 		// crash makes the next Open count again.
 		err = s.update(func(txn *badger.Txn) error { return txn.Delete([]byte{pMeta}) })
 	}
 	return err
 }
+
+// writable reports whether the database is open for writing: not
+// read-only, not opened degraded on a full disk.
+func (s *Store) writable() bool { return !s.opts.ReadOnly && s.mode.Load() == modeNormal }
 
 // Len returns the number of records stored. Like every store's Len, and
 // the standard library's, it is an int.
@@ -177,7 +365,8 @@ func (s *Store) Len() int { return int(s.count.Load()) }
 func (s *Store) Size() int64 { return s.bytes.Load() }
 
 // DB returns the underlying Badger database, for inspection. Writing to it
-// directly breaks the store's invariants.
+// directly breaks the store's invariants. A store opened on a full disk
+// replaces its database when it reopens the directory for writing.
 func (s *Store) DB() *badger.DB { return s.db }
 
 // rlock takes s.mu shared, or returns ErrClosed once the store is closed.
@@ -200,6 +389,9 @@ func (s *Store) Clear(ctx context.Context) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
 	}
+	if !s.writable() {
+		return fmt.Errorf("badgerstore: clear: the disk is full")
+	}
 	s.foldMu.Lock()
 	defer s.foldMu.Unlock()
 	if err := s.db.DropAll(); err != nil {
@@ -207,6 +399,10 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	s.count.Store(0)
 	s.bytes.Store(0)
+	s.garbage.Store(0)
+	s.damagedMu.Lock()
+	s.damagedKeys = nil
+	s.damagedMu.Unlock()
 	s.pmu.Lock()
 	s.pending = make(map[int64][]pendingDelta)
 	s.npending.Store(0)
@@ -222,7 +418,17 @@ func (s *Store) Close() error {
 		close(s.stop)
 		s.wg.Wait()
 		var errs []error
-		if !s.opts.ReadOnly {
+		// Closing flushes the memtables to tables: with less than the
+		// working space free (something else filled the disk), that could
+		// fault, so the database is left as a crash would leave it, its
+		// write-ahead logs holding every record, to be replayed by the
+		// next Open.
+		abandon := false
+		if s.writable() {
+			s.measure()
+			abandon = s.freeNow() < s.working()/2
+		}
+		if s.writable() && !abandon {
 			if err := s.fold(); err != nil {
 				errs = append(errs, err)
 			}
@@ -233,7 +439,10 @@ func (s *Store) Close() error {
 		}
 		s.mu.Lock()
 		s.closed = true
-		if err := s.db.Close(); err != nil {
+		if abandon {
+			s.log.Error("badgerstore: disk full at close: database left unflushed; its logs keep every record",
+				"dir", s.dir, "free", mib(s.freeNow()))
+		} else if err := s.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("badgerstore: close: %w", err))
 		}
 		s.mu.Unlock()
@@ -265,12 +474,15 @@ func (s *Store) foldLoop() {
 		case <-tick:
 		case <-s.foldNow:
 		case <-sync:
-			if err := s.sync(); err != nil {
+			if !s.writable() {
+				continue // opened degraded: nothing written to sync
+			}
+			if err := s.sync(); err != nil && !errors.Is(err, store.ErrClosed) {
 				s.log.Warn("badgerstore: sync", "err", err)
 			}
 			continue
 		}
-		if s.npending.Load() == 0 {
+		if s.npending.Load() == 0 || !s.writable() || !s.hasRoom(0) {
 			continue
 		}
 		if err := s.fold(); err != nil && !errors.Is(err, store.ErrClosed) {

@@ -73,11 +73,14 @@ func TestCorruptEntriesSkipped(t *testing.T) {
 			t.Error("List returned the corrupt record")
 		}
 	}
-	if !strings.Contains(logs.String(), "skipping corrupt summary") {
+	if !strings.Contains(logs.String(), "skipping a damaged summary") {
 		t.Errorf("no warning logged; logs:\n%s", logs.String())
 	}
-	if _, err := s.Get(ctx, bad.ID); !errors.Is(err, store.ErrCorrupt) {
-		t.Errorf("Get of a corrupt record = %v, want a corrupt-data error", err)
+	if _, err := s.Get(ctx, bad.ID); !errors.Is(err, store.ErrCorrupt) || !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get of a corrupt record = %v, want a corrupt-data error that is also not-found", err)
+	}
+	if h := s.Health(); h.Skipped != 2 || h.State != store.StateOK {
+		t.Errorf("Health = %+v, want 2 skipped (the summary and the record), state ok", h)
 	}
 	// Stats over the corrupt summary's minute edge still works.
 	if _, err := s.Stats(ctx, store.Window{Since: bad.Start.Add(-time.Second)}); err != nil {
@@ -164,4 +167,90 @@ func TestStoredRollupsBounded(t *testing.T) {
 	if seen[pMinute] < 8 || seen[pHour] < 1 {
 		t.Fatalf("rollups stored: %d minutes, %d hours", seen[pMinute], seen[pHour])
 	}
+}
+
+// TestDamagedRollupsRecounted damages a minute rollup, an hour rollup and a
+// pending delta: Stats and Series count those buckets again from finer
+// data, so they keep agreeing with List, before and after folding.
+func TestDamagedRollupsRecounted(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := Options{FoldInterval: -1, RetentionInterval: -1}
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-3 * time.Hour).Truncate(time.Hour)
+	if err := s.Write(ctx, storetest.Records(1, start, 6*time.Second, 900)); err != nil { // 90 minutes
+		t.Fatal(err)
+	}
+	if err := s.fold(); err != nil {
+		t.Fatal(err)
+	}
+	m := floorDiv(start.Add(70*time.Minute).UnixNano(), nsMinute) // in the second hour
+	h := floorDiv(start.UnixNano(), nsMinute*60)                  // the first hour
+	err = s.db.Update(func(txn *badger.Txn) error {
+		for _, k := range [][]byte{bucketKey(pMinute, m), bucketKey(pHour, h)} {
+			if err := txn.Set(k, []byte("garbage")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// A pending delta found damaged when the store opened (as load marks
+	// it): its records are stored, their delta lost.
+	more := start.Add(100 * time.Minute)
+	if err := s.Write(ctx, storetest.Records(2, more, time.Second, 30)); err != nil {
+		t.Fatal(err)
+	}
+	s.pmu.Lock()
+	md := floorDiv(more.UnixNano(), nsMinute)
+	if len(s.pending[md]) != 1 {
+		t.Fatalf("%d pending deltas for the minute written, want 1", len(s.pending[md]))
+	}
+	s.pending[md] = []pendingDelta{{key: s.pending[md][0].key}}
+	s.pmu.Unlock()
+
+	w := store.Window{Since: start.Add(-time.Minute), Until: start.Add(3 * time.Hour)}
+	check := func(when string) {
+		t.Helper()
+		p, err := s.List(ctx, store.Query{Since: w.Since, Until: w.Until, Limit: store.MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.Stats(ctx, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		series, err := s.Series(ctx, w, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inSeries int64
+		for _, b := range series {
+			inSeries += b.Requests
+		}
+		if st.Requests != int64(len(p.Records)) || inSeries != st.Requests || len(p.Records) != 930 {
+			t.Errorf("%s: Stats %d, Series %d, List %d; want 930 each", when, st.Requests, inSeries, len(p.Records))
+		}
+	}
+	check("before folding")
+	if h := s.Health(); h.Skipped < 2 {
+		t.Errorf("Health = %+v, want the damaged rollups counted as skipped", h)
+	}
+	if err := s.fold(); err != nil {
+		t.Fatal(err)
+	}
+	check("after folding")
 }

@@ -14,6 +14,12 @@ import (
 // crash never leaves records and rollups disagreeing. A record whose ID is
 // already stored replaces it (its rollup contribution is counted again).
 // The store does not keep recs or anything they point to.
+//
+// Records the store cannot keep safely are dropped, counted in
+// [Store.Health], and not reported as an error (so that the recorder does
+// not log every batch): all of them while the disk is full, and those that
+// would take the directory past MaxBytes + DiskSlack/2 (see
+// [Options.DiskSlack]) or are larger than a value-log file.
 func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	if err := s.rlock(); err != nil {
 		return err
@@ -21,6 +27,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	defer s.mu.RUnlock()
 	if s.opts.ReadOnly {
 		return ErrReadOnly
+	}
+	if !s.writable() || s.disk.full.Load() {
+		s.drop(recs)
+		return nil
 	}
 	maxSize, maxCount := s.db.MaxBatchSize()/2, s.db.MaxBatchCount()/2
 	// Values are encoded into arena chunks: the transaction references
@@ -35,6 +45,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.maybeRefresh()
 		txn := s.db.NewTransaction(true)
 		deltas := make(map[int64]*codec.Rollup)
 		var size, entries, nrec, stored int64
@@ -62,7 +73,20 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			last = len(arena) - off
 			sk, fk := summaryKey(start, r.ID), recordKey(r.ID)
 			if int64(len(fv)) >= s.opts.ValueLogFileSize {
-				s.log.Warn("badgerstore: record too large, dropped", "id", r.ID.String(), "bytes", len(fv))
+				s.dropped.Add(1)
+				s.overLog.Warn("badgerstore: record too large, dropped", "id", r.ID.String(), "bytes", len(fv))
+				continue
+			}
+			// On disk, a value in the LSM tree is written twice (the
+			// write-ahead log, then a table), a value in the value log
+			// once.
+			lsm := int64(len(sk)+len(sv)+len(fk)) + entryOverhead
+			cost := 2*lsm + int64(len(fv))
+			if int64(len(fv)) < s.opts.ValueThreshold {
+				cost += int64(len(fv))
+			}
+			if !s.admit(cost) {
+				s.dropped.Add(1)
 				continue
 			}
 			if err := txn.Set(sk, sv); err != nil {
@@ -119,7 +143,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		used, arena = used[:0], nil
 		s.count.Add(nrec)
-		s.bytes.Add(stored)
+		bytes := s.bytes.Add(stored)
+		if m := s.opts.MaxBytes; m > 0 && (bytes > m || s.diskNow() > m) {
+			s.kickRetention()
+		}
 		if s.npending.Add(int64(len(deltas))) >= foldThreshold {
 			select {
 			case s.foldNow <- struct{}{}:
@@ -128,6 +155,19 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 	}
 	return nil
+}
+
+// entryOverhead is what Badger adds to a record's two entries on disk:
+// their versions, headers and checksums, and the value pointer.
+const entryOverhead = 64
+
+// drop counts records dropped whole.
+func (s *Store) drop(recs []*recording.Record) {
+	for _, r := range recs {
+		if r != nil {
+			s.dropped.Add(1)
+		}
+	}
 }
 
 // chunkSize is the size of the chunks Write encodes values into.

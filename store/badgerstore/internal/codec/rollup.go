@@ -126,6 +126,15 @@ func newGroup() *group { return new(group) }
 
 func mergeInto(dst, src *group) { dst.merge(src) }
 
+// Reset empties ru, keeping its histogram's storage.
+func (ru *Rollup) Reset() {
+	ru.all = group{}
+	clear(ru.hist)
+	clear(ru.routes)
+	clear(ru.rpcs)
+	clear(ru.rr)
+}
+
 // AddOverall counts one record in the overall group and histogram only
 // (what Series needs), from [DecodeOverall].
 func (ru *Rollup) AddOverall(o Overall) {

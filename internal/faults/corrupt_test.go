@@ -1,0 +1,185 @@
+//go:build linux
+
+package faults
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCorruptStore damages a stored directory the ways an unlucky operator
+// does, then restarts the application on it. Before the fix, a table cut
+// to half its size made Badger panic in a goroutine it starts (the process
+// died in Open), a deleted MANIFEST made Badger open an empty store and
+// delete the old tables, and a flipped byte in the newest value log made
+// Badger cut the log there (records then answered 500, and api/stats
+// disagreed with api/records). Now the application must live; damage found
+// at Open moves the directory aside (named in one ERROR line, kept whole)
+// and starts an empty store; damage found later is skipped and counted,
+// never a 500, and api/stats keeps agreeing with api/records.
+func TestCorruptStore(t *testing.T) {
+	runAppVictimIfChild()
+	for _, tt := range []struct {
+		name  string
+		files appVictimConfig // Badger file sizes
+		// damage damages dir and returns the file it damaged.
+		damage func(t *testing.T, dir string) string
+		// atOpen: Open must find the damage and move the directory aside.
+		atOpen bool
+	}{
+		{"table-cut-in-half", defaultFiles(), func(t *testing.T, dir string) string {
+			sst := largest(t, dir, "*.sst")
+			fi, _ := os.Stat(sst)
+			if err := os.Truncate(sst, fi.Size()/2); err != nil {
+				t.Fatal(err)
+			}
+			return sst
+		}, true},
+		{"manifest-deleted", defaultFiles(), func(t *testing.T, dir string) string {
+			m := filepath.Join(dir, "MANIFEST")
+			if err := os.Remove(m); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}, true},
+		{"newest-value-log-byte-flipped", defaultFiles(), func(t *testing.T, dir string) string {
+			return flipByte(t, newest(t, dir, "*.vlog"))
+		}, true},
+		{"older-value-log-byte-flipped", smallFiles(""), func(t *testing.T, dir string) string {
+			// Badger reads older value-log files only when asked for a
+			// value: the damage is found by reads.
+			vlogs, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
+			slices.Sort(vlogs)
+			if len(vlogs) < 3 {
+				t.Fatalf("want several value-log files, have %v", vlogs)
+			}
+			return flipByte(t, vlogs[0])
+		}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.files
+			cfg.Dir = filepath.Join(t.TempDir(), "data")
+			v := startAppVictim(t, cfg)
+			ctx, cancel := context.WithCancel(context.Background())
+			h := startHammer(ctx, v.base, 4, 4<<10)
+			for v.requestsIn("1h") < 2000 {
+				time.Sleep(100 * time.Millisecond)
+			}
+			cancel()
+			h.wait(t)
+			v.stop()
+
+			damaged := tt.damage(t, cfg.Dir)
+			v = startAppVictim(t, cfg)
+			s := v.storeHealth()
+			listed := v.listed()
+			requests := v.requestsIn("1h")
+			t.Logf("after damaging %s: %+v; %d records listed, api/stats counts %d", filepath.Base(damaged), s, len(listed), requests)
+			if int64(len(listed)) != requests {
+				t.Errorf("api/records lists %d records, api/stats counts %d", len(listed), requests)
+			}
+			if code, body := v.get("/stats/"); code != http.StatusOK {
+				t.Errorf("dashboard: %d %s", code, body)
+			}
+			log := v.stderr.String()
+			if tt.atOpen {
+				if s.MovedAside == "" || len(listed) != 0 {
+					t.Fatalf("damage not found at Open: %+v, %d records listed", s, len(listed))
+				}
+				if _, err := os.Stat(filepath.Join(s.MovedAside, filepath.Base(damaged))); err != nil && filepath.Base(damaged) != "MANIFEST" {
+					t.Errorf("the damaged directory was not kept: %v", err)
+				}
+				if n := strings.Count(log, "level=ERROR"); n != 1 || !strings.Contains(log, s.MovedAside) {
+					t.Errorf("want one ERROR line naming %s; log:\n%s", s.MovedAside, log)
+				}
+				if _, body := v.get("/stats/"); !strings.Contains(string(body), s.MovedAside) {
+					t.Error("the dashboard does not name the directory moved aside")
+				}
+			} else {
+				if s.MovedAside != "" || len(listed) < 2000 {
+					t.Fatalf("a store with a damaged older value log was set aside or lost records: %+v, %d listed", s, len(listed))
+				}
+				// Every record's details answer 200, or 404 when its
+				// bytes are damaged: never 500.
+				missing := 0
+				for _, id := range listed {
+					switch code, body := v.get("/stats/api/records/" + id); code {
+					case http.StatusOK:
+					case http.StatusNotFound:
+						missing++
+					default:
+						t.Fatalf("record %s: %d %s", id, code, body)
+					}
+					if code, body := v.get("/stats/records/" + id); code != http.StatusOK && code != http.StatusNotFound {
+						t.Fatalf("details page of %s: %d %s", id, code, body)
+					}
+				}
+				s = v.storeHealth()
+				t.Logf("%d of %d records unreadable; store health %+v", missing, len(listed), s)
+				if missing == 0 || s.Skipped == 0 {
+					t.Errorf("the flipped byte went unnoticed: %d unreadable, %d skipped", missing, s.Skipped)
+				}
+			}
+
+			// The application records as before.
+			ctx, cancel = context.WithCancel(context.Background())
+			h = startHammer(ctx, v.base, 4, 1<<10)
+			deadline := time.Now().Add(30 * time.Second)
+			for v.requestsIn("1h") < requests+100 {
+				if time.Now().After(deadline) {
+					t.Fatalf("no new records after reopening")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			cancel()
+			h.wait(t)
+			v.stop()
+		})
+	}
+}
+
+// defaultFiles keeps the store's default file sizes: a single value-log
+// file holds everything the test writes.
+func defaultFiles() appVictimConfig { return appVictimConfig{} }
+
+// largest returns the largest file matching pattern in dir.
+func largest(t *testing.T, dir, pattern string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, pattern))
+	if len(files) == 0 {
+		t.Fatalf("no %s in %s", pattern, dir)
+	}
+	size := func(p string) int64 { fi, _ := os.Stat(p); return fi.Size() }
+	return slices.MaxFunc(files, func(a, b string) int { return int(size(a) - size(b)) })
+}
+
+// newest returns the file matching pattern in dir that sorts last (Badger
+// numbers its files in order).
+func newest(t *testing.T, dir, pattern string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, pattern))
+	if len(files) == 0 {
+		t.Fatalf("no %s in %s", pattern, dir)
+	}
+	return slices.Max(files)
+}
+
+// flipByte inverts the byte in the middle of a file.
+func flipByte(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xFF
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

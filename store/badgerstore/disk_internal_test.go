@@ -1,0 +1,236 @@
+package badgerstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// fakeFree is a filesystem's free space, as a test says.
+type fakeFree struct{ n atomic.Int64 }
+
+func (f *fakeFree) statfs(string) (int64, error) { return f.n.Load(), nil }
+
+// TestDiskFullDropsAndResumes: below the reserve the store drops records
+// (counted, one ERROR logged) and says so; above it again it writes.
+func TestDiskFullDropsAndResumes(t *testing.T) {
+	var logs syncBuffer
+	free := new(fakeFree)
+	free.n.Store(1 << 40)
+	s, err := Open(t.TempDir(), Options{statfs: free.statfs, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	write := func(seed uint64, n int) {
+		t.Helper()
+		if err := s.Write(ctx, storetest.Records(seed, start.Add(time.Duration(seed)*time.Minute), time.Millisecond, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1, 100)
+	if s.Len() != 100 || s.Health().State != store.StateOK {
+		t.Fatalf("Len %d, %+v", s.Len(), s.Health())
+	}
+
+	free.n.Store(s.reserve() - 1)
+	time.Sleep(2 * diskRecheck) // let the last measurement age
+	write(2, 100)
+	write(3, 50)
+	h := s.Health()
+	if s.Len() != 100 || h.State != store.StateDiskFull || h.Dropped != 150 {
+		t.Fatalf("below the reserve: Len %d, %+v; want 100 records kept, disk full, 150 dropped", s.Len(), h)
+	}
+	if !strings.Contains(h.Detail, "records are dropped until space returns") {
+		t.Errorf("detail %q", h.Detail)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d ERROR lines, want 1:\n%s", n, logs.String())
+	}
+
+	// Space returns, but not enough: still full (no flapping at the edge).
+	free.n.Store(s.reserve() + 1)
+	s.refresh()
+	if s.Health().State != store.StateDiskFull {
+		t.Error("resumed just above the reserve")
+	}
+	free.n.Store(1 << 40)
+	s.refresh()
+	write(4, 10)
+	if s.Len() != 110 || s.Health().State != store.StateOK {
+		t.Fatalf("after space returned: Len %d, %+v", s.Len(), s.Health())
+	}
+	if !strings.Contains(logs.String(), "writing resumed") || !strings.Contains(logs.String(), "dropped=150") {
+		t.Errorf("resuming not logged with the count dropped:\n%s", logs.String())
+	}
+}
+
+// TestOpenOnFullDisk: opened below the reserve, the store serves what it
+// holds read-only (or, with nothing to open, an empty store), drops
+// writes, and opens for writing once space returns.
+func TestOpenOnFullDisk(t *testing.T) {
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	for _, tt := range []struct {
+		name     string
+		existing int // records stored before
+		mode     int32
+	}{
+		{"existing", 200, modeReadOnly},
+		{"new", 0, modeMemory},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.existing > 0 {
+				s, err := Open(dir, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Write(ctx, storetest.Records(1, start, time.Millisecond, tt.existing)); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			free := new(fakeFree)
+			free.n.Store(1 << 20)
+			s, err := Open(dir, Options{statfs: free.statfs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.mode.Load() != tt.mode || s.Health().State != store.StateDiskFull {
+				t.Fatalf("mode %d, %+v; want mode %d, disk full", s.mode.Load(), s.Health(), tt.mode)
+			}
+			if p, err := s.List(ctx, store.Query{Limit: store.MaxLimit}); err != nil || len(p.Records) != tt.existing {
+				t.Fatalf("List: %d records, %v; want %d", len(p.Records), err, tt.existing)
+			}
+			if err := s.Write(ctx, storetest.Records(2, start.Add(time.Minute), time.Millisecond, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if s.Len() != tt.existing || s.Health().Dropped != 10 {
+				t.Fatalf("Write on a full disk: Len %d, %+v", s.Len(), s.Health())
+			}
+			if _, err := s.Retain(ctx); err != nil {
+				t.Errorf("Retain on a full disk: %v", err)
+			}
+
+			free.n.Store(1 << 40)
+			deadline := time.Now().Add(5 * diskInterval)
+			for s.Health().State != store.StateOK {
+				if time.Now().After(deadline) {
+					t.Fatalf("not reopened for writing: %+v", s.Health())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := s.Write(ctx, storetest.Records(3, start.Add(2*time.Minute), time.Millisecond, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if s.Len() != tt.existing+10 {
+				t.Errorf("after reopening: Len %d, want %d", s.Len(), tt.existing+10)
+			}
+			st, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Minute)})
+			if err != nil || st.Requests != int64(s.Len()) {
+				t.Errorf("Stats: %v requests, %v; want %d", st, err, s.Len())
+			}
+		})
+	}
+}
+
+// bigRecords returns n records of about 64 KB each (their headers), one
+// millisecond apart.
+func bigRecords(seed uint64, start time.Time, n int) []*recording.Record {
+	hdr := map[string][]string{}
+	for i := range 64 {
+		hdr[fmt.Sprintf("X-Pad-%d", i)] = []string{strings.Repeat("y", 1000)}
+	}
+	recs := storetest.Records(seed, start, time.Millisecond, n)
+	for _, r := range recs {
+		r.Headers = hdr
+	}
+	return recs
+}
+
+// TestDiskLimit: with retention unable to keep up (here: not running at
+// all), Write stops at MaxBytes + DiskSlack/2 and counts what it drops.
+func TestDiskLimit(t *testing.T) {
+	const maxBytes = 8 << 20
+	dir := t.TempDir()
+	s, err := Open(dir, Options{MaxBytes: maxBytes, RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	for i := range 60 {
+		if err := s.Write(ctx, bigRecords(uint64(i), start.Add(time.Duration(i)*time.Second), 16)); err != nil {
+			t.Fatal(err)
+		}
+		if used, _ := dirUsage(dir); used > maxBytes+s.opts.DiskSlack() {
+			t.Fatalf("directory at %d bytes, over MaxBytes + DiskSlack = %d", used, maxBytes+s.opts.DiskSlack())
+		}
+	}
+	h := s.Health()
+	t.Logf("%d records kept, %+v", s.Len(), h)
+	if h.Dropped == 0 || s.Len() == 0 || uint64(s.Len())+h.Dropped != 60*16 {
+		t.Errorf("Len %d, %+v: want records kept, the rest dropped", s.Len(), h)
+	}
+}
+
+// TestRetentionStartsAtMaxBytes: past MaxBytes, retention runs at once,
+// not at its next interval, and brings the directory back under MaxBytes.
+func TestRetentionStartsAtMaxBytes(t *testing.T) {
+	const maxBytes = 8 << 20
+	dir := t.TempDir()
+	s, err := Open(dir, Options{MaxBytes: maxBytes, RetentionInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	for i := range 12 {
+		if err := s.Write(ctx, bigRecords(uint64(i), start.Add(time.Duration(i)*time.Second), 16)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s.measure()
+		if s.Size() <= maxBytes && s.diskNow() <= maxBytes {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("20s after passing MaxBytes: %d bytes of records, %d on disk", s.Size(), s.diskNow())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDiskSlack(t *testing.T) {
+	for _, tt := range []struct {
+		opts Options
+		want int64
+	}{
+		{Options{}, 128<<20 + 2*64<<20},
+		{Options{MaxBytes: 64 << 20}, 8<<20 + 2*4<<20},
+		{Options{MaxBytes: 64 << 20, ValueLogFileSize: 16 << 20}, 8<<20 + 2*16<<20},
+		{Options{MaxBytes: -1}, 0},
+	} {
+		if got := tt.opts.DiskSlack(); got != tt.want {
+			t.Errorf("%+v.DiskSlack() = %d, want %d", tt.opts, got, tt.want)
+		}
+	}
+}

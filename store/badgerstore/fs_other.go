@@ -1,0 +1,19 @@
+//go:build !(linux || darwin || freebsd)
+
+package badgerstore
+
+import (
+	"errors"
+	"io/fs"
+)
+
+// fsFree is not implemented on this platform: free space is unknown, and
+// the store does not watch it.
+func fsFree(string) (int64, error) { return -1, errors.ErrUnsupported }
+
+// allocated returns a file's length: block counts are not known here.
+func allocated(fi fs.FileInfo) int64 { return fi.Size() }
+
+// lockDir does nothing on this platform; Badger's own lock still keeps a
+// second process out when the store opens.
+func lockDir(string, bool) (func(), error) { return func() {}, nil }

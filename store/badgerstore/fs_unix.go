@@ -1,0 +1,53 @@
+//go:build linux || darwin || freebsd
+
+package badgerstore
+
+import (
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// fsFree returns the bytes available to an unprivileged writer on the
+// filesystem holding dir (statfs's f_bavail: ext4's reserved blocks do not
+// count).
+func fsFree(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return -1, err
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
+// allocated returns the bytes a file takes on disk: its allocated blocks,
+// which for Badger's sparse, memory-mapped files is far less than their
+// length.
+func allocated(fi fs.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int64(st.Blocks) * 512
+	}
+	return fi.Size()
+}
+
+// lockDir takes the lock Badger takes on dir (a flock on the directory:
+// shared for reading, else exclusive), so that the directory is not
+// checked or moved while another process, or another Store of this one,
+// writes it. The returned function releases it.
+func lockDir(dir string, shared bool) (func(), error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	how := syscall.LOCK_EX
+	if shared {
+		how = syscall.LOCK_SH
+	}
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, errDirLocked
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

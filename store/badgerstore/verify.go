@@ -1,0 +1,407 @@
+package badgerstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/table"
+	"github.com/dgraph-io/ristretto/v2/z"
+
+	"github.com/goappstats/appstats/store"
+)
+
+// Badger cannot be trusted with a damaged directory: a truncated table
+// makes it panic in a goroutine it starts while opening (which no caller
+// can recover), a missing MANIFEST makes it start an empty database and
+// delete the tables it does not know, and a damaged entry in the newest
+// value-log file or in a write-ahead log makes it cut the file there,
+// silently dropping everything after. So before Badger opens a directory,
+// checkDir looks for exactly that damage, reading the files as Badger
+// will: the MANIFEST with Badger's own ReplayManifestFile, every table it
+// lists with Badger's table.OpenTable and VerifyChecksum (in a goroutine of
+// ours, where a panic can be recovered), and the logs Badger replays
+// entry by entry (see scanLog).
+
+// errDirLocked: another process (or Store) has the directory open.
+var errDirLocked = errors.New("directory in use by another process")
+
+// corruptError is damage checkDir found.
+type corruptError struct{ what string }
+
+func (e *corruptError) Error() string { return "damaged store: " + e.what }
+func (e *corruptError) Unwrap() error { return store.ErrCorrupt }
+
+func corrupt(format string, args ...any) error {
+	return &corruptError{fmt.Sprintf(format, args...)}
+}
+
+// checkDir returns an error wrapping store.ErrCorrupt if the Badger
+// directory dir holds damage Badger would mishandle, nil if it looks sound
+// (or does not exist), or another error if it cannot be read. Clean
+// reports whether Badger closed the directory cleanly: then its logs have
+// no sparse tails, and it can be opened read-only.
+func checkDir(dir string, bo badger.Options) (clean bool, err error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	tables := map[uint64]string{}
+	var vlogs []uint64
+	var mems []string
+	manifest := false
+	for _, e := range ents {
+		name := e.Name()
+		switch ext := filepath.Ext(name); {
+		case name == badger.ManifestFilename:
+			manifest = true
+		case ext == ".sst":
+			if id, ok := table.ParseFileID(name); ok {
+				tables[id] = filepath.Join(dir, name)
+			}
+		case ext == ".vlog":
+			if id, err := strconv.ParseUint(strings.TrimSuffix(name, ext), 10, 32); err == nil {
+				vlogs = append(vlogs, id)
+			}
+		case ext == ".mem":
+			mems = append(mems, filepath.Join(dir, name))
+		}
+	}
+	slices.Sort(vlogs)
+	if !manifest {
+		// Badger writes the MANIFEST before any other file.
+		if len(tables) > 0 || len(vlogs) > 0 || len(mems) > 0 {
+			return false, corrupt("MANIFEST missing beside %d tables and %d log files", len(tables), len(vlogs)+len(mems))
+		}
+		return true, nil
+	}
+	f, err := os.Open(filepath.Join(dir, badger.ManifestFilename))
+	if err != nil {
+		return false, err
+	}
+	m, _, err := badger.ReplayManifestFile(f, bo.ExternalMagicVersion, bo)
+	f.Close()
+	if err != nil {
+		return false, corrupt("MANIFEST: %v", err)
+	}
+	if len(m.Tables) == 0 && len(tables) > 0 {
+		return false, corrupt("MANIFEST lists no table, %d table files exist", len(tables))
+	}
+	for id, tm := range m.Tables {
+		path, ok := tables[id]
+		if !ok {
+			return false, corrupt("table %d listed in MANIFEST is missing", id)
+		}
+		if err := checkTable(path, tm.Compression, bo); err != nil {
+			return false, err
+		}
+	}
+	clean = true
+	if len(vlogs) > 0 {
+		// Badger replays (and cuts) only the newest value-log file.
+		path := filepath.Join(dir, fmt.Sprintf("%06d.vlog", vlogs[len(vlogs)-1]))
+		if clean, err = checkLog(path, vlogHeaderSize); err != nil {
+			return false, err
+		}
+	}
+	for _, path := range mems {
+		// A clean Close flushes the memtables and deletes their logs.
+		clean = false
+		if _, err := checkLog(path, vlogHeaderSize); err != nil {
+			return false, err
+		}
+	}
+	return clean, nil
+}
+
+// checkTable opens a table as Badger would and verifies every block's
+// checksum, recovering from the panics Badger's table code raises on a
+// truncated file.
+func checkTable(path string, c options.CompressionType, bo badger.Options) (err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() == 0 {
+		return corrupt("table %s is empty", filepath.Base(path))
+	}
+	mf, err := z.OpenMmapFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer mf.Close(-1)
+	defer func() {
+		if v := recover(); v != nil {
+			err = corrupt("table %s: unreadable (%s)", filepath.Base(path), panicLine(v))
+		}
+	}()
+	t, err := table.OpenTable(mf, table.Options{
+		BlockSize:          bo.BlockSize,
+		BloomFalsePositive: bo.BloomFalsePositive,
+		ChkMode:            options.NoVerification, // verified below, so that mf stays ours to close
+		Compression:        c,
+	})
+	if err != nil {
+		return corrupt("table %s: %v", filepath.Base(path), err)
+	}
+	if err := t.VerifyChecksum(); err != nil {
+		return corrupt("table %s: %v", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// panicLine returns the first informative line of a panic value (Badger's
+// table code wraps its panics in banner lines).
+func panicLine(v any) string {
+	for line := range strings.Lines(fmt.Sprint(v)) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "==") {
+			return line
+		}
+	}
+	return "panic"
+}
+
+// vlogHeaderSize is the size of a log file's header (a key ID and an
+// initialization vector), before its first entry: value logs and
+// write-ahead logs have the same.
+const vlogHeaderSize = 20
+
+// checkLog checks a value-log or write-ahead-log file from offset start,
+// and reports whether it ends cleanly: its valid entries fill it (Badger
+// truncated it when it closed), no tail left by a crash. It reads with
+// read(2), not through a memory map: on a full tmpfs, even reading a
+// sparse file's hole through a map faults.
+func checkLog(path string, start int64) (clean bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	end, next := scanLog(&window{r: f, size: fi.Size()}, start)
+	if next >= 0 {
+		return false, corrupt("%s: entry at offset %d is damaged, valid entries follow at %d", filepath.Base(path), end, next)
+	}
+	return end == fi.Size(), nil
+}
+
+// A window reads a file through a buffer of up to windowSize bytes.
+type window struct {
+	r    io.ReaderAt
+	size int64
+	off  int64  // file offset of buf[0]
+	buf  []byte // file bytes [off, off+len(buf))
+}
+
+const windowSize = 1 << 20
+
+// at returns up to n bytes of the file from offset off (fewer at its end).
+func (w *window) at(off int64, n int) []byte {
+	if off >= w.size || n <= 0 {
+		return nil
+	}
+	n = int(min(int64(n), w.size-off))
+	if off >= w.off && off+int64(n) <= w.off+int64(len(w.buf)) {
+		return w.buf[off-w.off:][:n]
+	}
+	size := int(min(max(int64(n), windowSize), w.size-off))
+	if cap(w.buf) < size {
+		w.buf = make([]byte, size)
+	}
+	w.buf = w.buf[:size]
+	k, err := w.r.ReadAt(w.buf, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		k = 0
+	}
+	w.off, w.buf = off, w.buf[:k]
+	return w.buf[:min(n, k)]
+}
+
+// from returns the file's bytes from offset off on, as many as the window
+// holds (reading the next window if it does not hold off).
+func (w *window) from(off int64) []byte {
+	if off >= w.off && off < w.off+int64(len(w.buf)) {
+		return w.buf[off-w.off:]
+	}
+	return w.at(off, windowSize)
+}
+
+// scanLog reads the entries of a Badger log file (a value log or a
+// write-ahead log) from offset start, as Badger does when it replays the
+// file, and returns the offset where valid entries end. Badger cuts the
+// file there. That is right after a crash, when the rest is zeros or a
+// torn last write; but if a valid entry follows (a damaged byte in the
+// middle), cutting would silently discard it, and scanLog returns its
+// offset as next (-1 when there is none).
+//
+// An entry is a header — meta and user-meta bytes, then the key length,
+// value length and expiry as uvarints — the key (with its 8-byte version),
+// the value, and a big-endian CRC-32C of all of it.
+func scanLog(w *window, start int64) (end, next int64) {
+	off := start
+	for off < w.size {
+		n := entryAt(w, off, false)
+		if n == 0 {
+			break
+		}
+		off += n
+	}
+	end = off
+	// Look for a valid entry further on. A key is at least 9 bytes, so a
+	// candidate's third byte (the key length) is non-zero: zero runs (the
+	// tail of a file Badger made sparse) are skipped a window at a time.
+	for p := end + 1; p+2 < w.size; p++ {
+		b := w.from(p + 2)
+		i := slices.IndexFunc(b, func(c byte) bool { return c != 0 })
+		if i < 0 {
+			p += int64(len(b)) - 1
+			continue
+		}
+		p += int64(i)
+		if entryAt(w, p, true) > 0 && plausibleKey(w, p) {
+			return end, p
+		}
+	}
+	return end, -1
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// maxHeader is the longest entry header: two bytes and three uvarints.
+const maxHeader = 2 + 3*binary.MaxVarintLen64
+
+// header decodes the entry header at off: its length and the key and value
+// lengths; ok is false if it is not well formed. Strict, it also wants the
+// meta bits Badger uses and no user meta (the store sets none): that keeps
+// a damaged file's random bytes from passing for an entry.
+func header(w *window, off int64, strict bool) (hlen int, klen, vlen uint64, ok bool) {
+	b := w.at(off, maxHeader)
+	if len(b) < 2 {
+		return 0, 0, 0, false
+	}
+	meta, userMeta := b[0], b[1]
+	i := 2
+	klen, n := binary.Uvarint(b[i:])
+	if n <= 0 {
+		return 0, 0, 0, false
+	}
+	i += n
+	vlen, n = binary.Uvarint(b[i:])
+	if n <= 0 {
+		return 0, 0, 0, false
+	}
+	i += n
+	if _, n = binary.Uvarint(b[i:]); n <= 0 {
+		return 0, 0, 0, false
+	}
+	i += n
+	if klen == 0 || klen > 1<<16 || vlen > uint64(w.size) || strict && (meta&0x30 != 0 || userMeta != 0) {
+		return 0, 0, 0, false
+	}
+	return i, klen, vlen, true
+}
+
+// entryAt returns the length of the valid entry at offset off, or 0 if
+// there is none (zeros, a torn entry, a checksum mismatch); strict as for
+// header.
+func entryAt(w *window, off int64, strict bool) int64 {
+	hlen, klen, vlen, ok := header(w, off, strict)
+	if !ok {
+		return 0
+	}
+	body := int64(hlen) + int64(klen) + int64(vlen)
+	if off+body+crc32.Size > w.size {
+		return 0
+	}
+	var crc uint32
+	for p := off; p < off+body; {
+		b := w.at(p, int(min(off+body-p, windowSize)))
+		if len(b) == 0 {
+			return 0
+		}
+		crc = crc32.Update(crc, castagnoli, b)
+		p += int64(len(b))
+	}
+	sum := w.at(off+body, crc32.Size)
+	if len(sum) != crc32.Size || binary.BigEndian.Uint32(sum) != crc {
+		return 0
+	}
+	return body + crc32.Size
+}
+
+// plausibleKey reports whether the entry at off (valid, see entryAt) has a
+// key the store writes: one of its prefixes, or Badger's internal
+// "!badger!" ones, followed by an 8-byte version.
+func plausibleKey(w *window, off int64) bool {
+	hlen, klen, _, _ := header(w, off, true)
+	if klen < 9 {
+		return false
+	}
+	key := w.at(off+int64(hlen), int(klen))
+	if len(key) == 0 {
+		return false
+	}
+	switch key[0] {
+	case pSummary, pRecord, pDelta, pMinute, pHour, pMarker, pMeta:
+		return true
+	}
+	return bytes.HasPrefix(key, []byte("!badger!"))
+}
+
+// moveAside renames the damaged directory dir to a new name beside it,
+// dir.damaged-<time>, and returns that name. If dir cannot be renamed (a
+// mount point), its files are moved into a new directory inside it
+// instead.
+func moveAside(dir string) (string, error) {
+	clean := filepath.Clean(dir)
+	stamp := time.Now().Format("20060102-150405")
+	for i := 0; ; i++ {
+		name := clean + ".damaged-" + stamp
+		if i > 0 {
+			name += "-" + strconv.Itoa(i)
+		}
+		if _, err := os.Lstat(name); err == nil {
+			continue
+		}
+		err := os.Rename(clean, name)
+		if err == nil {
+			return name, os.MkdirAll(clean, 0o755)
+		}
+		break
+	}
+	inner := filepath.Join(clean, "damaged-"+stamp)
+	if err := os.Mkdir(inner, 0o755); err != nil {
+		return "", err
+	}
+	ents, err := os.ReadDir(clean)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		if err := os.Rename(filepath.Join(clean, e.Name()), filepath.Join(inner, e.Name())); err != nil {
+			return "", err
+		}
+	}
+	return inner, nil
+}
