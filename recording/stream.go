@@ -198,8 +198,8 @@ type Message struct {
 // own, of kind [KindMessage]: method "RECEIVE" or "SEND", the connection's
 // path and instance, route the stream's route and typ, in the connection's
 // trace as a child of the connection's span, with an attribute naming the
-// connection's record ([convention.KeyStreamRecordID]'s
-// "appstats.stream.record.id"). The returned context carries that record:
+// connection's record ("appstats.stream.record.id"). The returned context
+// carries that record:
 // the calls made with it while handling the message are the message's.
 //
 // When the message is not recorded, the returned context carries no record
@@ -231,8 +231,9 @@ func (s *Stream) StartMessage(ctx context.Context, dir Direction, typ string, si
 //     [Stream.StartMessage] with [Send]): a call of that record, whose size
 //     grows by this one's, and which alone is counted;
 //   - any other record (a request that broadcasts to connections, or a
-//     message of another stream being handled): a call of that record,
-//     service the stream's system, method "send " and typ;
+//     message being handled — a reply to a message received on s, or a
+//     message of another stream passed on): a call of that record, service
+//     the stream's system, method "send " and typ, counted on s;
 //   - no record: the message is only counted.
 //
 // End it with [Message.End] once written.
