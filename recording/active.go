@@ -148,9 +148,9 @@ type ActiveRecord struct {
 	overhead atomic.Int64
 	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
 
-	// The recorder's inflight set links a through these, under its
-	// shard's lock.
-	prev, next *ActiveRecord
+	// slot is a's place in the recorder's in-flight table, plus one; -1
+	// when it found none; 0 when not listed.
+	slot int32
 
 	stream *Stream  // set by StartStream; guarded by mu
 	msg    *Message // the message a is the record of; set before a is published
@@ -224,7 +224,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	}
 	a.mu.Lock()
 	a.ended = true
-	r.Calls = a.copyCallsLocked(r.Duration)
+	r.Calls = a.copyCallsLocked(a.calls, r.Duration)
 	s := a.stream
 	if r.Route == "" {
 		r.Route = a.liveRoute()
@@ -265,15 +265,15 @@ func (a *ActiveRecord) liveRoute() string {
 	return ""
 }
 
-// copyCallsLocked copies a's calls so far, with a.mu held, for a record
-// whose duration is d: a call not ended yet is marked Running and lasts
-// until d.
-func (a *ActiveRecord) copyCallsLocked(d time.Duration) []Call {
-	if len(a.calls) == 0 {
+// copyCallsLocked copies acs, calls of a so far, with a.mu held, for a
+// record whose duration is d: a call not ended yet is marked Running and
+// lasts until d.
+func (a *ActiveRecord) copyCallsLocked(acs []*ActiveCall, d time.Duration) []Call {
+	if len(acs) == 0 {
 		return nil
 	}
-	calls := make([]Call, len(a.calls))
-	for i, ac := range a.calls {
+	calls := make([]Call, len(acs))
+	for i, ac := range acs {
 		c := &calls[i]
 		*c = ac.c
 		c.Attrs = append([]Attr(nil), ac.c.Attrs...)

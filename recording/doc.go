@@ -52,8 +52,9 @@
 // [Recorder.StartRecord] until it finishes: [Recorder.Active] and
 // [Recorder.ActiveRecord] return snapshots of them — slow requests still
 // running, long-lived connections still open — with their calls so far,
-// prepared and redacted as finished records are. A record joins and leaves
-// the set with one uncontended lock each; calls cost nothing more.
+// prepared and redacted as finished records are. A record joins the set
+// with one compare-and-swap and leaves it with one atomic store, with no
+// lock and no allocation; calls cost nothing more.
 //
 // # Long-lived connections
 //

@@ -63,7 +63,8 @@ func ExampleStartStream() {
 	s := recording.StartStream(ctx, recording.StreamInfo{System: "websocket", Route: "GET /ws"})
 
 	// While open, the connection is listed as running.
-	fmt.Println("running:", len(rec.Active()))
+	active, _ := rec.Active(0, 0)
+	fmt.Println("running:", len(active), active[0].Route)
 
 	// One message received and handled: a record of its own.
 	mctx, m := s.StartMessage(ctx, recording.Receive, "typing", 18)
@@ -78,7 +79,7 @@ func ExampleStartStream() {
 		fmt.Println(r.Kind, r.Method, r.Route, len(r.Calls), "calls", r.RequestBytes, "bytes in")
 	}
 	// Output:
-	// running: 1
+	// running: 1 GET /ws
 	// message RECEIVE GET /ws typing 1 calls 18 bytes in
 	// http GET GET /ws 2 calls 18 bytes in
 }

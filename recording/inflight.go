@@ -1,178 +1,169 @@
 package recording
 
 import (
-	"cmp"
+	"encoding/binary"
 	"slices"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// The records in the making. Every record a recorder starts is in its
-// inflight set from [Recorder.StartRecord] until [ActiveRecord.FinishAt],
-// so that what runs now — slow requests, long-lived connections — can be
-// seen before it ends (x/net/trace's "active" traces). A record joins and
-// leaves with one uncontended lock each: the set is sharded by the record
-// ID's counter, and a record links itself into its shard's list, with no
-// allocation. A call costs nothing more.
+// The in-flight registry: the records in the making — requests running now,
+// long-lived connections still open — for x/net/trace-style "active
+// requests" pages ([Recorder.Active]). A record takes a slot of a fixed
+// table when it starts (one atomic load and one compare-and-swap) and frees
+// it when it finishes (one atomic store): no lock and no allocation on the
+// request path, and nothing at all per call. A record that finds no free
+// slot near its own is counted, not listed.
 
-// inflightShards is the number of shards of an inflight set (a power of 2).
-const inflightShards = 16
+// inflightSlots is the size of the table: how many records can be listed
+// at once.
+const inflightSlots = 1024
+
+// inflightProbe is how many slots a starting record tries.
+const inflightProbe = 8
 
 type inflight struct {
-	shards [inflightShards]inflightShard
+	slots    []atomic.Pointer[ActiveRecord]
+	unlisted atomic.Int64 // records in the making that found no slot
 }
 
-type inflightShard struct {
-	mu   sync.Mutex
-	head *ActiveRecord
-	_    [40]byte // a cache line per shard
+func newInflight() *inflight {
+	return &inflight{slots: make([]atomic.Pointer[ActiveRecord], inflightSlots)}
 }
 
-func (s *inflight) shard(a *ActiveRecord) *inflightShard {
-	return &s.shards[a.r.ID[len(a.r.ID)-1]&(inflightShards-1)]
-}
-
-// add links a into its shard; a's immutable fields are set before, so that
-// readers of the set see them.
-func (s *inflight) add(a *ActiveRecord) {
-	sh := s.shard(a)
-	sh.mu.Lock()
-	a.next = sh.head
-	if sh.head != nil {
-		sh.head.prev = a
-	}
-	sh.head = a
-	sh.mu.Unlock()
-}
-
-// remove unlinks a from its shard; removing it again has no effect.
-func (s *inflight) remove(a *ActiveRecord) {
-	sh := s.shard(a)
-	sh.mu.Lock()
-	if a.prev != nil || sh.head == a {
-		if a.prev != nil {
-			a.prev.next = a.next
-		} else {
-			sh.head = a.next
+// add lists a, whose immutable fields are set. Consecutive records start at
+// slots a cache line apart, so that requests on different cores do not
+// write the same line.
+func (in *inflight) add(a *ActiveRecord) {
+	h := binary.BigEndian.Uint64(a.r.ID[8:]) // a per-recorder prefix and a counter
+	const mask = inflightSlots - 1
+	base := h*8 + h/(inflightSlots/8)
+	for i := range uint64(inflightProbe) {
+		j := (base + i) & mask
+		s := &in.slots[j]
+		if s.Load() == nil && s.CompareAndSwap(nil, a) {
+			a.slot = int32(j) + 1
+			return
 		}
-		if a.next != nil {
-			a.next.prev = a.prev
-		}
-		a.prev, a.next = nil, nil
 	}
-	sh.mu.Unlock()
+	a.slot = -1
+	in.unlisted.Add(1)
 }
 
-// each calls f for every record in the set, a shard at a time, with that
-// shard locked: f must be quick and must not start or finish records.
-func (s *inflight) each(f func(*ActiveRecord)) {
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		for a := sh.head; a != nil; a = a.next {
-			f(a)
-		}
-		sh.mu.Unlock()
+// remove unlists a; it is called by the goroutine that finishes a, and
+// removing it again has no effect.
+func (in *inflight) remove(a *ActiveRecord) {
+	switch {
+	case a.slot > 0:
+		in.slots[a.slot-1].Store(nil)
+	case a.slot < 0:
+		in.unlisted.Add(-1)
 	}
+	a.slot = 0
 }
 
-// Active returns a snapshot of every record in the making — requests that
-// are running now, long-lived connections that are open — newest first.
+// Active lists the records in the making — requests running now, long-lived
+// connections still open ([StartStream]) and the messages being handled on
+// them — longest-running first: at most max records (all when max <= 0),
+// each with at most maxCalls of its calls so far (the first ones; all when
+// maxCalls <= 0). A record that has not ended is in the list unless the
+// recorder's table of 1,024 records in the making had no room for it when
+// it started: unlisted counts those, and those left out by max. Filters
+// that depend on the route are applied when a request ends, so a request
+// they will exclude is listed while it runs.
 //
-// Each is a copy the caller owns, prepared as a finished record is before a
-// sink sees it (stacks symbolized, redacted), with what is known so far:
-// the identity and trace of the request, its method, path and instance,
-// Duration up to now, the calls made so far (those still running marked
-// [Call.Running], with their duration so far), and, for a connection whose
-// messages are recorded ([StartStream]), its route and its message counts
-// and bytes so far (as attributes and in RequestBytes and ResponseBytes).
-// Status, sizes and the other fields a server wrapper fills in when the
-// request ends are still zero. The request's headers are not included.
+// The records are snapshots the caller owns, prepared as a finished record
+// is before a sink sees it (stacks symbolized, redacted), with what is known
+// so far: the identity and trace of the request, its kind, method, path and
+// instance, Duration up to now, the calls so far (those still running
+// marked [Call.Running], with their duration so far; DroppedCalls counts
+// those not copied or not kept), and, for a connection whose messages are
+// recorded, its route and its message counts and bytes so far (attributes,
+// and in RequestBytes and ResponseBytes). Status, sizes and other fields a
+// server wrapper sets as the request ends are still zero, and the request's
+// headers are not included.
 //
-// Active takes the records' locks one at a time, briefly; the copying,
-// symbolizing and redacting run in the caller's goroutine.
-func (r *Recorder) Active() []*Record {
+// Listing costs the requests nothing but a short hold of each record's lock
+// while its calls are copied; the symbolizing and redacting run in the
+// caller's goroutine.
+func (r *Recorder) Active(max, maxCalls int) (recs []Record, unlisted int) {
 	if r == nil {
-		return nil
+		return nil, 0
 	}
-	var as []*ActiveRecord
-	r.inflight.each(func(a *ActiveRecord) { as = append(as, a) })
 	now := time.Now()
-	out := make([]*Record, 0, len(as))
-	for _, a := range as {
-		if rec := a.snapshot(now); rec != nil {
-			r.prepareSnapshot(rec)
-			out = append(out, rec)
+	var live []*ActiveRecord
+	for i := range r.inflight.slots {
+		if a := r.inflight.slots[i].Load(); a != nil {
+			live = append(live, a)
 		}
 	}
-	slices.SortFunc(out, func(x, y *Record) int { return cmp.Compare(string(y.ID[:]), string(x.ID[:])) })
-	return out
+	slices.SortFunc(live, func(x, y *ActiveRecord) int { return x.start.Compare(y.start) })
+	for _, a := range live {
+		if max > 0 && len(recs) == max {
+			unlisted += len(live) - len(recs)
+			break
+		}
+		if s, ok := a.snapshot(now, maxCalls); ok {
+			r.prepareSnapshot(&s)
+			recs = append(recs, s)
+		}
+	}
+	return recs, unlisted + int(r.inflight.unlisted.Load())
 }
 
 // ActiveRecord returns the snapshot of the record in the making with the
-// given ID, as [Recorder.Active] makes it, and whether there is one.
-func (r *Recorder) ActiveRecord(id ID) (*Record, bool) {
+// given ID, with all its calls so far, as [Recorder.Active] makes it, and
+// whether it is listed.
+func (r *Recorder) ActiveRecord(id ID) (Record, bool) {
 	if r == nil {
-		return nil, false
+		return Record{}, false
 	}
-	var found *ActiveRecord
-	sh := &r.inflight.shards[id[len(id)-1]&(inflightShards-1)]
-	sh.mu.Lock()
-	for a := sh.head; a != nil; a = a.next {
-		if a.r.ID == id {
-			found = a
-			break
+	for i := range r.inflight.slots {
+		if a := r.inflight.slots[i].Load(); a != nil && a.r.ID == id {
+			s, ok := a.snapshot(time.Now(), 0)
+			if ok {
+				r.prepareSnapshot(&s)
+			}
+			return s, ok
 		}
 	}
-	sh.mu.Unlock()
-	if found == nil {
-		return nil, false
-	}
-	rec := found.snapshot(time.Now())
-	if rec == nil {
-		return nil, false
-	}
-	r.prepareSnapshot(rec)
-	return rec, true
+	return Record{}, false
 }
 
-// snapshot copies what is known of a so far, or returns nil when a has
-// ended. Of a's record it reads only the fields StartRecord set, which the
-// goroutine that owns the record leaves alone until it finishes it.
-func (a *ActiveRecord) snapshot(now time.Time) *Record {
+// snapshot copies what is known of a so far, with at most maxCalls calls
+// (all when maxCalls <= 0); ok is false when a has ended. Of a's record it
+// reads only the fields set before a was listed, which FinishAt changes
+// (cutting strings to their caps) only after it has marked a ended, under
+// the same lock.
+func (a *ActiveRecord) snapshot(now time.Time, maxCalls int) (Record, bool) {
 	a.mu.Lock()
 	if a.ended {
 		a.mu.Unlock()
-		return nil
+		return Record{}, false
 	}
-	// Read under the lock while a has not ended: the fields StartRecord
-	// set are not changed before FinishAt, which takes the lock first.
 	src := &a.r
-	rec := &Record{
-		ID:           src.ID,
-		TraceID:      src.TraceID,
-		SpanID:       src.SpanID,
-		ParentSpanID: src.ParentSpanID,
-		Kind:         src.Kind,
-		Start:        src.Start,
-		Method:       src.Method,
-		Path:         src.Path,
-		Instance:     src.Instance,
-		Duration:     max(now.Sub(a.start), 0),
-		Overhead:     time.Duration(a.overhead.Load()),
+	s := Record{
+		ID: src.ID, TraceID: src.TraceID, SpanID: src.SpanID, ParentSpanID: src.ParentSpanID, Kind: src.Kind,
+		Start: src.Start, Method: src.Method, Path: src.Path, Instance: src.Instance,
+		Duration: max(now.Sub(a.start), 0),
+		Overhead: time.Duration(a.overhead.Load()),
 	}
-	rec.Route = a.liveRoute()
-	rec.Calls = a.copyCallsLocked(rec.Duration)
-	rec.DroppedCalls = a.dropped
-	s := a.stream
+	s.Route = a.liveRoute()
+	n := len(a.calls)
+	if maxCalls > 0 {
+		n = min(n, maxCalls)
+	}
+	s.Calls = a.copyCallsLocked(a.calls[:n], s.Duration)
+	s.DroppedCalls = a.dropped + len(a.calls) - n
+	st := a.stream
 	a.mu.Unlock()
-	if s != nil {
-		s.fold(rec)
+	if st != nil {
+		st.fold(&s)
 	}
 	if a.msg != nil {
-		rec.Attrs = append(rec.Attrs, a.msg.attrs()...)
+		s.Attrs = append(s.Attrs, a.msg.attrs()...)
 	}
-	return rec
+	return s, true
 }
 
 // prepareSnapshot does for a snapshot what the writer does for a finished

@@ -67,8 +67,7 @@ type Recorder struct {
 	sinkCtx    context.Context
 	sinkCancel context.CancelFunc
 
-	// inflight holds the records in the making, for Active.
-	inflight inflight
+	inflight *inflight // the records in the making, for Active
 
 	closed    atomic.Bool
 	paused    atomic.Bool
@@ -104,6 +103,7 @@ func New(opts ...Option) *Recorder {
 		sinkCtx:     ctx,
 		sinkCancel:  cancel,
 		secretNames: make(map[string]bool),
+		inflight:    newInflight(),
 		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
 	for _, s := range cfg.sinks {

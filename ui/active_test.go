@@ -28,27 +28,35 @@ func TestActive(t *testing.T) {
 	call := recording.StartCall(sctx, "sql", "SELECT <script>")
 
 	type activeList struct {
-		Records []struct {
+		Active []struct {
 			ID, Path, Route, Instance, Kind string
-			Active                          bool
-			CallCount                       int `json:"call_count"`
-			Attrs                           []struct{ Key, Value string }
+			RunningMS                       float64 `json:"running_ms"`
+			CallCount                       int     `json:"call_count"`
+			CallsRunning                    int     `json:"calls_running"`
+			CallsOmitted                    int     `json:"calls_omitted"`
+			Calls                           []struct {
+				Service, Method string
+				Running, Event  bool
+			}
+			Attrs []struct{ Key, Value string }
 		}
-		Total int
+		Unlisted int
 	}
 	w := do(h, "GET", "/stats/api/active", nil)
 	if w.Code != http.StatusOK {
 		t.Fatalf("api/active: %d %s", w.Code, w.Body.String())
 	}
 	got := decode[activeList](t, w)
-	if got.Total != 2 || len(got.Records) != 2 {
+	if got.Unlisted != 0 || len(got.Active) != 2 {
 		t.Fatalf("api/active = %+v, want 2 records", got)
 	}
-	report, ws := got.Records[0], got.Records[1]
-	if report.Path != "/report" || !report.Active || report.CallCount != 1 || report.Instance != "app" {
+	ws, report := got.Active[0], got.Active[1] // longest-running first
+	if report.Path != "/report" || report.CallCount != 1 || report.CallsRunning != 1 || report.Instance != "app" ||
+		len(report.Calls) != 1 || !report.Calls[0].Running || report.Calls[0].Method != "SELECT <script>" {
 		t.Errorf("running request %+v", report)
 	}
-	if ws.Path != "/ws" || ws.Route != "GET /ws" || ws.Kind != "http" || ws.Instance != "hub" {
+	if ws.Path != "/ws" || ws.Route != "GET /ws" || ws.Kind != "http" || ws.Instance != "hub" || ws.CallCount != 0 ||
+		len(ws.Calls) != 1 || !ws.Calls[0].Event || ws.Calls[0].Method != "connect" {
 		t.Errorf("open connection %+v", ws)
 	}
 	attrs := map[string]string{}
@@ -58,11 +66,16 @@ func TestActive(t *testing.T) {
 	if attrs["appstats.stream.messages_received"] != "1" || attrs["appstats.stream.messages_sent"] != "1" {
 		t.Errorf("connection attrs %v", attrs)
 	}
-	if w := do(h, "GET", "/stats/api/active?limit=1", nil); len(decode[activeList](t, w).Records) != 1 {
+	if w := do(h, "GET", "/stats/api/active?limit=1", nil); len(decode[activeList](t, w).Active) != 1 || decode[activeList](t, w).Unlisted != 1 {
 		t.Errorf("limit=1: %s", w.Body.String())
 	}
-	if w := do(h, "GET", "/stats/api/active?limit=x", nil); w.Code != http.StatusBadRequest {
-		t.Errorf("limit=x: %d", w.Code)
+	if w := do(h, "GET", "/stats/api/active?limit=1&calls=1", nil); decode[activeList](t, w).Active[0].CallsOmitted != 0 {
+		t.Errorf("calls=1 of a connection with one call: %s", w.Body.String())
+	}
+	for _, q := range []string{"limit=x", "limit=0", "calls=-1"} {
+		if w := do(h, "GET", "/stats/api/active?"+q, nil); w.Code != http.StatusBadRequest {
+			t.Errorf("%s: %d", q, w.Code)
+		}
 	}
 	if w := do(h, "POST", "/stats/api/active", nil); w.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST api/active: %d", w.Code)
@@ -98,14 +111,14 @@ func TestActive(t *testing.T) {
 	slow.Finish()
 	s.Close("1000")
 	conn.Finish()
-	if w := do(h, "GET", "/stats/api/active", nil); decode[activeList](t, w).Total != 0 {
+	if w := do(h, "GET", "/stats/api/active", nil); len(decode[activeList](t, w).Active) != 0 {
 		t.Errorf("after the end: %s", w.Body.String())
 	}
 	if w := do(h, "GET", "/stats/", nil); strings.Contains(w.Body.String(), "Running now") {
 		t.Error("the dashboard still lists records as running")
 	}
-	// Without a recorder there is nothing in the making.
-	if w := do(ui.NewHandler(st), "GET", "/stats/api/active", nil); w.Code != http.StatusOK || decode[activeList](t, w).Total != 0 {
+	// Without a recorder there is no list to give.
+	if w := do(ui.NewHandler(st), "GET", "/stats/api/active", nil); w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "WithRecorder") {
 		t.Errorf("api/active without a recorder: %d %s", w.Code, w.Body.String())
 	}
 }

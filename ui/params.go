@@ -61,7 +61,7 @@ func (h *handler) recordParam(w http.ResponseWriter, r *http.Request) (rec *reco
 	rec, err = h.st.Get(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		if a, ok := h.cfg.rec.ActiveRecord(id); ok {
-			return a, true
+			return &a, true
 		}
 	}
 	if err != nil {

@@ -131,7 +131,8 @@ func TestPushAndTrace(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n := 0
-		for _, r := range tc.as.Recorder().Active() {
+		active, _ := tc.as.Recorder().Active(0, 0)
+		for _, r := range active {
 			if r.Path == "/ws" && r.Instance == hubInstance && r.Route == "GET /ws" {
 				n++
 			}
@@ -205,7 +206,8 @@ func TestPushAndTrace(t *testing.T) {
 		t.Errorf("typing message record %s %s %s %+v", msg.Kind, msg.Method, msg.Instance, msg.Calls)
 	}
 	var connTrace bool
-	for _, r := range tc.as.Recorder().Active() {
+	active, _ := tc.as.Recorder().Active(0, 0)
+	for _, r := range active {
 		if r.Path == "/ws" && r.TraceID == msg.TraceID && r.SpanID == msg.ParentSpanID {
 			connTrace = true
 		}

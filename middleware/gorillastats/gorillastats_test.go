@@ -88,9 +88,10 @@ func TestMessagesRecorded(t *testing.T) {
 	defer c.Close()
 	<-opened
 	var open *recording.Record
-	for _, r := range rec.Active() {
-		if r.Path == "/ws" {
-			open = r
+	active, _ := rec.Active(0, 0)
+	for i := range active {
+		if active[i].Path == "/ws" {
+			open = &active[i]
 		}
 	}
 	if open == nil || open.Route != "GET /ws" || len(open.Calls) != 1 || open.Calls[0].Request != "subprotocol chat" {

@@ -533,9 +533,10 @@ func callSite(ctx context.Context) {
 // request is listed by the recorder as active while its handler runs.
 func TestWithInstance(t *testing.T) {
 	rec, sink := newRecorder(t, recording.WithInstance("proc-1"))
-	inHandler := make(chan []*recording.Record, 1)
+	inHandler := make(chan []recording.Record, 1)
 	app := httptest.NewServer(httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inHandler <- rec.Active()
+		active, _ := rec.Active(0, 0)
+		inHandler <- active
 	})))
 	defer app.Close()
 	hub := httptest.NewServer(httpstats.NewHandler(rec, http.NotFoundHandler(), httpstats.WithInstance("hub")))

@@ -118,9 +118,10 @@ func TestMessagesRecorded(t *testing.T) {
 
 	// While open, the connection is running, under its route.
 	var conn *recording.Record
-	for _, r := range rec.Active() {
-		if r.Path == "/ws" {
-			conn = r
+	active, _ := rec.Active(0, 0)
+	for i := range active {
+		if active[i].Path == "/ws" {
+			conn = &active[i]
 		}
 	}
 	if conn == nil || conn.Route != "GET /ws" || conn.Instance != "hub" {

@@ -86,14 +86,16 @@ func (s *Sink) ByRoute() map[string][]*recording.Record {
 func WaitIdle(ctx context.Context, rec *recording.Recorder) bool {
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
-	for len(rec.Active()) > 0 {
+	for {
+		if active, unlisted := rec.Active(1, 1); len(active) == 0 && unlisted == 0 {
+			return true
+		}
 		select {
 		case <-ctx.Done():
 			return false
 		case <-t.C:
 		}
 	}
-	return true
 }
 
 // AttrDiff compares attributes of r with want, a value per key, and returns
