@@ -147,10 +147,7 @@ type ActiveRecord struct {
 
 	overhead atomic.Int64
 	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
-
-	// slot is a's place in the recorder's in-flight table, plus one; -1
-	// when it found none; 0 when not listed.
-	slot int32
+	slot     int32                        // in the recorder's in-flight table: index+1, -1 unlisted, 0 none
 
 	stream *Stream  // set by StartStream; guarded by mu
 	msg    *Message // the message a is the record of; set before a is published
@@ -207,10 +204,10 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	if a == nil {
 		return
 	}
-	rec := a.rec
-	rec.inflight.remove(a)
 	r := &a.r
 	r.Duration = end.Sub(a.start)
+	rec := a.rec
+	rec.inflight.remove(a)
 	cfg := &rec.cfg
 	// A message passed the filters with its connection.
 	admitted := r.Kind == KindMessage || rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
