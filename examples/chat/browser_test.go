@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,22 +41,31 @@ func TestBrowsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.WaitFor(t, "the typing notice", `document.getElementById('typing').textContent === 'ada is typing…'`, 5*time.Second)
-	t0 := a.Eval(t, `Date.now()`).(float64)
-	a.Eval(t, `document.getElementById('post').requestSubmit(), true`)
-	a.WaitAfterNav(t, "the posted comment on the poster's page",
-		`[...document.querySelectorAll('#comments .text')].some(e => e.textContent === 'hello from A')`)
-
-	// B shows it without a reload, within a second of the post.
-	const shown = `[...document.querySelectorAll('#comments li')].find(li => li.querySelector('.text').textContent === 'hello from A')`
-	b.WaitFor(t, "the new comment on the other page", "!!"+shown, 10*time.Second)
-	if b.Eval(t, `window.notReloaded === true`) != true {
-		t.Error("the other page reloaded")
+	// B shows it without a reload, within a second of the post. A machine
+	// loaded by other work can hold up one post: a slow one is measured
+	// again with a second post, and the test fails if that one is slow too.
+	postAndTime := func(text string) time.Duration {
+		if err := chromedp.Do(a.Ctx, chromedp.SetValue(chromedp.CSS(`#text`), text)); err != nil {
+			t.Fatal(err)
+		}
+		t0 := a.Eval(t, `Date.now()`).(float64)
+		a.Eval(t, `document.getElementById('post').requestSubmit(), true`)
+		a.WaitAfterNav(t, "the posted comment on the poster's page",
+			`[...document.querySelectorAll('#comments .text')].some(e => e.textContent === `+browsertest.JSString(text)+`)`)
+		shown := `[...document.querySelectorAll('#comments li')].find(li => li.querySelector('.text').textContent === ` + browsertest.JSString(text) + `)`
+		b.WaitFor(t, "the new comment on the other page", "!!"+shown, 10*time.Second)
+		if b.Eval(t, `window.notReloaded === true`) != true {
+			t.Error("the other page reloaded")
+		}
+		shownAt := b.Eval(t, `window.chatShown[`+shown+`.dataset.id]`).(float64)
+		d := time.Duration(shownAt-t0) * time.Millisecond
+		t.Logf("the other page showed %q %v after the post was submitted", text, d)
+		return d
 	}
-	shownAt := b.Eval(t, `window.chatShown[`+shown+`.dataset.id]`).(float64)
-	if d := time.Duration(shownAt-t0) * time.Millisecond; d > time.Second {
-		t.Errorf("the other page showed the comment %v after the post, want within 1s", d)
-	} else {
-		t.Logf("the other page showed the comment %v after the post was submitted", d)
+	if d := postAndTime("hello from A"); d > time.Second {
+		if d := postAndTime("hello again from A"); d > time.Second {
+			t.Errorf("the other page showed the comment %v after the post, want within 1s", d)
+		}
 	}
 	b.Screenshot(t, "../../docs/chat.png")
 	a.Check(t)
@@ -111,10 +121,18 @@ func TestBrowsers(t *testing.T) {
 	}
 	// The record of B's first connection, ended by the restart: its
 	// connect and close, its messages counted.
+	// Pushed to it: an UPDATED per post, and A's typing notices (one every
+	// 2 s while A types); nothing received from B. (A's page, reloaded by
+	// its post, may keep its connection open after it moves to the
+	// dashboard, until the restart: one with nothing pushed.)
 	conn := tc.waitRecord(t, "B's first connection", func(r *recording.Record) bool {
-		return r.Route == "GET /ws" && r.Attr("appstats.stream.messages_sent") == "2" && // UPDATED, and A's typing notice
+		sent, _ := strconv.Atoi(r.Attr("appstats.stream.messages_sent"))
+		return r.Route == "GET /ws" && sent >= 2 &&
 			len(r.Calls) > 0 && r.Calls[len(r.Calls)-1].Request == "closed by the server: 1001 hub shutting down"
 	})
+	if conn.Attr("appstats.stream.messages_received") != "0" {
+		t.Errorf("B's first connection: %v", conn.Attrs)
+	}
 	a.Navigate(t, "/stats/records/"+conn.ID.String())
 	a.WaitFor(t, "the connection's page", `document.body.textContent.includes('appstats.stream.messages_sent') && document.body.textContent.includes('hub shutting down')`, 10*time.Second)
 	a.Screenshot(t, "../../docs/chat-connection.png")
