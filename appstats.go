@@ -101,7 +101,8 @@ type Config struct {
 	TraceLink string
 
 	// ServiceName names this service in exported traces (default
-	// OTEL_SERVICE_NAME, else the executable's name).
+	// OTEL_SERVICE_NAME, else a service.name in OTEL_RESOURCE_ATTRIBUTES,
+	// else "unknown_service:" and the executable's name).
 	ServiceName string
 
 	// OTLPEndpoint, when set, exports every record as a trace to this OTLP

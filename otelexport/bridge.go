@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -12,7 +11,6 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	grpccodes "google.golang.org/grpc/codes"
 
 	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/internal/sqlnorm"
@@ -189,8 +187,13 @@ func (b *bridge) OnEnd(s sdktrace.ReadOnlySpan) {
 		case k == convention.KeyHTTPResponseBodySize:
 			c.SetResponseSize(kv.Value.AsInt64())
 		case k == convention.KeyRPCResponseStatusCode:
-			if code, ok := grpcCode(kv.Value.String()); ok {
-				c.SetAttr(convention.KeyRPCGRPCStatusCode, strconv.Itoa(int(code)))
+			if code, ok := convention.ParseGRPCStatus(kv.Value.String()); ok {
+				c.SetAttr(convention.KeyRPCResponseStatusCode, convention.GRPCStatusName(code))
+			}
+		case k == convention.KeyOldRPCGRPCStatusCode:
+			// The older, numeric code: under the newer key, by name.
+			if !hasAttr(attrs, convention.KeyRPCResponseStatusCode) && kv.Value.Type() == attribute.INT64 {
+				c.SetAttr(convention.KeyRPCResponseStatusCode, convention.GRPCStatusName(int(kv.Value.AsInt64())))
 			}
 		case n.named(k):
 			// Set above, or by the exporter from the call's name.
@@ -208,6 +211,10 @@ func (b *bridge) OnEnd(s sdktrace.ReadOnlySpan) {
 			msg = "error"
 		}
 		err = errors.New(msg)
+		if !hasAttr(attrs, convention.KeyErrorType) {
+			// The span's error has no type to tell, only its message.
+			c.SetAttr(convention.KeyErrorType, convention.Other)
+		}
 	}
 	c.EndAt(s.EndTime(), err)
 }
@@ -229,11 +236,11 @@ func (b *bridge) ForceFlush(context.Context) error { return nil }
 var bridgedAttrs = map[string]bool{
 	convention.KeyHTTPRequestMethod: true, convention.KeyHTTPResponseStatusCode: true,
 	convention.KeyServerAddress: true, convention.KeyServerPort: true, convention.KeyURLTemplate: true,
-	convention.KeyRPCSystem: true, convention.KeyRPCSystemName: true, convention.KeyRPCService: true,
-	convention.KeyRPCMethod: true, convention.KeyRPCGRPCStatusCode: true,
-	convention.KeyDBSystemName: true, convention.KeyDBOperationName: true,
+	convention.KeyDBSystemName: true, convention.KeyDBOperationName: true, convention.KeyDBQuerySummary: true,
 	convention.KeyDBCollectionName: true, convention.KeyDBNamespace: true,
+	convention.KeyDBResponseStatusCode: true, convention.KeyDBResponseReturnedRows: true,
 	convention.KeyMessagingSystem: true, convention.KeyMessagingDestinationName: true,
+	convention.KeyErrorType: true,
 }
 
 // renamedAttrs maps the older semantic-convention keys a span may carry to
@@ -285,7 +292,7 @@ func (n *callName) named(key string) bool {
 	switch key {
 	case convention.KeyHTTPRequestMethod, convention.KeyServerAddress, convention.KeyServerPort, convention.KeyURLFull:
 		return n.url != nil
-	case convention.KeyRPCSystem, convention.KeyRPCSystemName, convention.KeyRPCService, convention.KeyRPCMethod:
+	case convention.KeyOldRPCSystem, convention.KeyRPCSystemName, convention.KeyOldRPCService, convention.KeyRPCMethod:
 		return n.service == convention.ServiceGRPC
 	}
 	return false
@@ -322,8 +329,8 @@ func classify(name string, attrs []attribute.KeyValue) callName {
 		}
 		return callName{service: convention.ServiceHTTP, method: convention.HTTPCallName(m, host, get(convention.KeyServerPort), path)}
 	}
-	if sys := get(convention.KeyRPCSystemName, convention.KeyRPCSystem); sys != "" {
-		method := convention.GRPCCallName(get(convention.KeyRPCService), get(convention.KeyRPCMethod))
+	if sys := get(convention.KeyRPCSystemName, convention.KeyOldRPCSystem); sys != "" {
+		method := convention.GRPCCallName(get(convention.KeyOldRPCService), get(convention.KeyRPCMethod))
 		if method == "" {
 			method = convention.GRPCCallName("", name) // otelgrpc names its spans "pkg.Service/Method"
 		}
@@ -370,21 +377,6 @@ func exceptionMessage(events []sdktrace.Event) string {
 		}
 	}
 	return ""
-}
-
-// grpcCode parses a gRPC status code name, as in rpc.response.status_code:
-// "OK", "NOT_FOUND" or "NotFound".
-func grpcCode(name string) (grpccodes.Code, bool) {
-	flat := strings.ReplaceAll(name, "_", "")
-	for c := grpccodes.OK; c <= grpccodes.Unauthenticated; c++ {
-		if strings.EqualFold(c.String(), flat) {
-			return c, true
-		}
-	}
-	if strings.EqualFold(flat, "cancelled") {
-		return grpccodes.Canceled, true
-	}
-	return 0, false
 }
 
 // NewIDGenerator returns an ID generator for the TracerProvider whose spans are

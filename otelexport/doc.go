@@ -22,40 +22,91 @@
 // by options ([WithHTTPOptions], [WithGRPCOptions]); [New] takes any
 // [go.opentelemetry.io/otel/sdk/trace.SpanExporter].
 //
-// Each record becomes one trace, with the record's own IDs and times:
+// Each record becomes one trace, with the record's own IDs and times, in
+// the terms of the OpenTelemetry semantic conventions v1.43.0 ([SchemaURL]),
+// which trace backends and their dashboards read:
 //
 //   - a SERVER span for the request (INTERNAL for background work), with the
-//     record's trace and span IDs, its caller's span as remote parent when a
-//     traceparent came in, and the attributes http.request.method, url.path,
-//     url.query (redacted), http.route, http.response.status_code,
-//     client.address — or rpc.system, rpc.service, rpc.method and
-//     rpc.grpc.status_code for gRPC; status Error for a 5xx response, a gRPC
-//     error code, a panic or an error, which also become "exception" events;
+//     record's trace and span IDs and its caller's span as remote parent
+//     when a traceparent came in.
+//     HTTP: named "{method} {http.route}", or "{method}" when no router
+//     matched (the record's route is then appstats' own and is not
+//     exported), "HTTP" standing for a method the conventions do not know;
+//     attributes http.request.method ("_OTHER" for such a method, with
+//     http.request.method_original), http.route, url.path, url.query (with
+//     the conventions' REDACTED for hidden values), url.scheme,
+//     http.response.status_code (none for a handler that panicked before it
+//     wrote a response: none was sent), the body sizes, user_agent.original,
+//     network.protocol.version, network.peer.address and network.peer.port
+//     (and client.address, the peer: proxy headers are not trusted); status
+//     Error for a 5xx response or a panic, with error.type the status code or
+//     "panic".
+//     gRPC: named by rpc.method, the full method "pkg.Service/Method" ("grpc"
+//     for a method the server does not have: rpc.method "_OTHER" and
+//     rpc.method_original the name called); attributes rpc.system.name,
+//     rpc.method, rpc.response.status_code ("NOT_FOUND"), server.address and
+//     server.port (the server's), network.peer.*; status Error, with
+//     error.type the status code's name, only for the codes the conventions
+//     call the server's failures (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
+//     INTERNAL, UNAVAILABLE, DATA_LOSS).
+//     Both: user.id, appstats.record.id, appstats.overhead_ms, the record's
+//     warnings as appstats.warning events, and its attributes;
 //   - a CLIENT span per call, child of the request's span, with the call's
 //     span ID (the one propagated downstream, so a downstream service's trace
-//     joins it), its recorded start and end, status Error with the call's
-//     error (and an "exception" event), a name and attributes by service:
-//     for "http" the call's method as name ("GET api.example.com/users/{id}")
-//     and http.request.method, server.address, server.port, url.full,
-//     http.response.status_code; for "grpc" the full method without its
-//     leading slash as name ("pkg.Service/Method") and rpc.system,
-//     rpc.system.name, rpc.service, rpc.method (the full method split at its
-//     last slash; a name without one is a method of no service),
-//     rpc.grpc.status_code, server.address, server.port; for "sql" db.system.name,
-//     db.operation.name and db.query.text (the recorded request summary,
-//     which database wrappers record normalized, without arguments); for any
-//     other service appstats.call.request and appstats.call.response. The
-//     call's own attributes are passed through; a call still running when
-//     the request ended has appstats.call.running=true and ends with it;
+//     joins it) and its recorded start and end. Its name and attributes
+//     depend on the call's service ("appstats.service"):
+//     "http": named by the method ("GET"), or "{method} {url.template}" for a
+//     call with a url.template — never by the URI, which the dashboard's call
+//     name shows; http.request.method, server.address, server.port, url.full,
+//     http.response.status_code, the body sizes; status Error for a 4xx or
+//     5xx, with error.type the code.
+//     "grpc": named by the full method, with rpc.system.name, rpc.method,
+//     rpc.response.status_code, server.address, server.port; status Error
+//     for any code but OK, with error.type the code's name.
+//     "sql": named by db.query.summary ("SELECT users", the call's name), or
+//     by db.operation.name for a call without a statement ("COMMIT");
+//     db.system.name ("other_sql" when the call does not say),
+//     db.query.text (normalized, without values), db.response.* and the
+//     error's db.response.status_code.
+//     "net" and "dns": network.transport, network.type, server.* or
+//     network.peer.*, dns.question.name and dns.answers (a list).
+//     Others: "{service} {method}", with appstats.call.request and
+//     appstats.call.response.
+//     A failed call has status Error, its error as description and an
+//     error.type: the one its wrapper recorded (a status code, a database's
+//     code, the Go type of its error as semconv's ErrorType names it), else
+//     "_OTHER". Errors are never "exception" events, which the conventions
+//     deprecate. The code.* attributes locate the code that made the call;
 //   - HTTP phases (dns, connect, tls, …) as span events on their call's span,
 //     at the phase's start, with its length in appstats.phase.duration_ms —
 //     events rather than child spans, so a trace has exactly one span per
 //     call and phases need no invented span IDs;
 //   - custom events ([recording.Event]) as span events of the request's span.
 //
+// Attributes of appstats' own are under "appstats.", never inside a
+// namespace of the conventions: appstats.http.connection.reused,
+// appstats.http.hijacked, appstats.rpc.grpc.type, appstats.rpc.messages_*,
+// appstats.db.affected_rows, appstats.route.unmatched, …
+//
+// A call still running when its request ended has appstats.call.running
+// set. The Exporter holds such a record, at most [WithRunningCallWait] after
+// its request's end (1 s by default), until its calls have ended: a call
+// that ends in time is exported with its true end and final attributes
+// ([recording.Record.FinalCall]); one that does not, with the request's end.
+//
+// A record whose caller did not sample the trace ([recording.Record.Unsampled],
+// see [recording.WithCallerSampling]) is not exported, and counted in
+// [Stats.Unsampled]: its spans would hang from a parent its caller did not
+// export. Exported spans are sampled.
+//
 // The resource carries service.name ([WithServiceName], else
-// OTEL_SERVICE_NAME, else the executable's name), service.instance.id (the
-// record's Instance) and OTEL_RESOURCE_ATTRIBUTES.
+// OTEL_SERVICE_NAME, else a service.name in OTEL_RESOURCE_ATTRIBUTES, else
+// "unknown_service:" and the executable's name), service.instance.id (the
+// record's Instance), telemetry.sdk.name ("appstats"),
+// telemetry.sdk.language and telemetry.sdk.version ([Version]), the rest of
+// OTEL_RESOURCE_ATTRIBUTES and [WithResourceAttributes]; the resource and the
+// instrumentation scope ([ScopeName], version [Version]) have the
+// conventions' [SchemaURL].
 //
 // The recorder's writer hands records to Write, which only queues them: one
 // goroutine of the Exporter converts and exports them, each call of the
@@ -77,7 +128,11 @@
 // each request (the request's context carries the baggage, and the caller's
 // span context as a remote parent), and the recording transports inject the
 // trace context of each call, and the baggage of its context, into the
-// request they send.
+// request they send. The sampled flag goes on as the caller set it: by
+// default a request that came with flags 00 sends 00 downstream (see
+// [recording.WithCallerSampling]). A request the recorder does not record
+// (sampled out, filtered, paused) passes its caller's trace context and
+// baggage on unchanged.
 //
 // # Bridge
 //
@@ -104,7 +159,8 @@
 // client names its RPC ("/pkg.Service/Method"), whichever of the older or
 // newer rpc.* conventions the instrumentation writes. Attributes under
 // older semantic-convention names (http.method, http.status_code,
-// db.system, …) are recorded under the newer ones.
+// db.system, …) are recorded under the newer ones, and the numeric
+// rpc.grpc.status_code as rpc.response.status_code by name.
 //
 // One outgoing request is one call and one exported span, whichever way
 // the instrumentations are stacked. appstats' own wrappers mark the contexts

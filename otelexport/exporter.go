@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -57,11 +59,23 @@ type Exporter struct {
 	failed   atomic.Uint64
 	errors   atomic.Uint64
 
+	unsampled atomic.Uint64
+
 	log *convention.Logger // the exporter's own problems, rate-limited
 
+	base  *resource.Resource // the resource of every span, but service.instance.id
+	scope instrumentation.Scope
+
 	// Owned by the worker goroutine.
-	serviceName string
-	resources   map[string]*resource.Resource // by record Instance
+	resources map[string]*resource.Resource // by record Instance
+	held      []heldRecord                  // records waiting for calls still running, oldest first
+}
+
+// heldRecord is a record whose calls were still running when its request
+// ended, waiting until they end or until the deadline.
+type heldRecord struct {
+	r        *recording.Record
+	deadline time.Time
 }
 
 var _ recording.Sink = (*Exporter)(nil)
@@ -71,39 +85,90 @@ var _ recording.Sink = (*Exporter)(nil)
 func New(exp sdktrace.SpanExporter, opts ...Option) *Exporter {
 	cfg := newConfig(opts)
 	ctx, cancel := context.WithCancel(context.Background())
+	version := Version()
 	e := &Exporter{
-		cfg:         cfg,
-		exp:         exp,
-		q:           make(chan *recording.Record, cfg.queueSize),
-		flushes:     make(chan chan struct{}),
-		stop:        make(chan struct{}),
-		done:        make(chan struct{}),
-		ctx:         ctx,
-		cancel:      cancel,
-		serviceName: serviceName(cfg.serviceName),
-		resources:   make(map[string]*resource.Resource),
-		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
+		cfg:       cfg,
+		exp:       exp,
+		q:         make(chan *recording.Record, cfg.queueSize),
+		flushes:   make(chan chan struct{}),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		ctx:       ctx,
+		cancel:    cancel,
+		base:      baseResource(cfg, version),
+		scope:     instrumentation.Scope{Name: ScopeName, Version: version, SchemaURL: SchemaURL},
+		resources: make(map[string]*resource.Resource),
+		log:       convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
 	go e.worker()
 	return e
 }
 
-// serviceName resolves the service.name resource attribute: the option, else
-// $OTEL_SERVICE_NAME, else the executable's name.
-func serviceName(opt string) string {
-	if opt != "" {
-		return opt
+// modulePath is the module whose version is appstats' version.
+const modulePath = "github.com/goappstats/appstats"
+
+// Version returns the version of appstats the running program was built
+// with, as Go's build information has it ("v1.2.3", a pseudo-version, or
+// "(devel)" for a build of appstats' own tree): the telemetry.sdk.version of
+// the exported spans' resource and the version of their instrumentation
+// scope. It is "unknown" in a binary built without module support.
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
 	}
-	if s := os.Getenv("OTEL_SERVICE_NAME"); s != "" {
-		return s
+	if bi.Main.Path == modulePath && bi.Main.Version != "" {
+		return bi.Main.Version
 	}
-	if exe, err := os.Executable(); err == nil {
-		return filepath.Base(exe)
+	for _, m := range bi.Deps {
+		if m.Path == modulePath {
+			if m.Replace != nil && m.Replace.Version != "" {
+				return m.Replace.Version
+			}
+			return m.Version
+		}
 	}
-	if len(os.Args) > 0 && os.Args[0] != "" {
-		return filepath.Base(os.Args[0])
+	return "unknown"
+}
+
+// baseResource returns the resource of the exported spans, but for
+// service.instance.id: the OTEL_RESOURCE_ATTRIBUTES (and OTEL_SERVICE_NAME)
+// of the environment, the option's attributes over them, and the
+// exporter's: service.name (the option's, else the environment's, else
+// "unknown_service:" and the executable's name, as OpenTelemetry SDKs do)
+// and telemetry.sdk.*, with the conventions' schema URL.
+func baseResource(cfg config, version string) *resource.Resource {
+	res, err := resource.New(context.Background(), resource.WithFromEnv())
+	if err != nil && res == nil { // a partly malformed environment still gives what it could read
+		res = resource.Empty()
 	}
-	return "unknown_service:go"
+	if len(cfg.resAttrs) > 0 {
+		if m, err := resource.Merge(res, resource.NewSchemaless(cfg.resAttrs...)); err == nil {
+			res = m
+		}
+	}
+	name := cfg.serviceName
+	if name == "" {
+		if v, ok := res.Set().Value(attribute.Key(convention.KeyServiceName)); ok {
+			name = v.String()
+		}
+	}
+	if name == "" {
+		name = "unknown_service:go"
+		if exe, err := os.Executable(); err == nil {
+			name = "unknown_service:" + filepath.Base(exe)
+		}
+	}
+	own := resource.NewWithAttributes(SchemaURL,
+		attribute.String(convention.KeyServiceName, name),
+		attribute.String(convention.KeyTelemetrySDKName, "appstats"),
+		attribute.String(convention.KeyTelemetrySDKLanguage, "go"),
+		attribute.String(convention.KeyTelemetrySDKVersion, version),
+	)
+	if m, err := resource.Merge(res, own); err == nil {
+		return m
+	}
+	return own
 }
 
 // Stats counts what an [Exporter] has done since it was created.
@@ -113,6 +178,7 @@ type Stats struct {
 	Dropped    uint64 // records not exported: queue full, or exporter closed
 	Failed     uint64 // records lost in ExportSpans calls that failed
 	Errors     uint64 // failed ExportSpans calls
+	Unsampled  uint64 // records not exported because their caller did not sample the trace (Record.Unsampled)
 	QueueDepth int    // records waiting now
 	QueueCap   int
 }
@@ -125,6 +191,7 @@ func (e *Exporter) Stats() Stats {
 		Dropped:    e.dropped.Load(),
 		Failed:     e.failed.Load(),
 		Errors:     e.errors.Load(),
+		Unsampled:  e.unsampled.Load(),
 		QueueDepth: len(e.q),
 		QueueCap:   cap(e.q),
 	}
@@ -144,6 +211,10 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 		if r == nil {
 			continue
 		}
+		if r.Unsampled {
+			e.unsampled.Add(1) // the caller's decision: see recording.WithCallerSampling
+			continue
+		}
 		select {
 		case e.q <- r:
 		default:
@@ -157,7 +228,8 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 	return nil
 }
 
-// ForceFlush exports the records queued before the call and returns when they
+// ForceFlush exports the records queued before the call, and those waiting
+// for calls still running (see [WithRunningCallWait]), and returns when they
 // have been handed to the SpanExporter (successfully or not), or when ctx is
 // done.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
@@ -180,10 +252,11 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting records, exports those still queued, stops the worker
-// goroutine and shuts the SpanExporter down. If ctx ends first, the export in
-// progress is cancelled, the records left are dropped and counted, and Close
-// returns ctx's error once the worker has stopped. Calling Close again returns
+// Close stops accepting records, exports those still queued or waiting for
+// calls still running, stops the worker goroutine and shuts the
+// SpanExporter down. If ctx ends first, the export in progress is
+// cancelled, the records left are dropped and counted, and Close returns
+// ctx's error once the worker has stopped. Calling Close again returns
 // [ErrClosed].
 func (e *Exporter) Close(ctx context.Context) error {
 	err := ErrClosed
@@ -222,6 +295,10 @@ func (e *Exporter) Close(ctx context.Context) error {
 
 // worker converts queued records to spans and exports them. It batches
 // naturally: it takes what is queued, up to the span budget, and exports.
+// A record with calls still running when its request ended is held until
+// they end or its deadline passes (see [WithRunningCallWait]); the worker
+// looks at held records every pollHeld, and exports them all at once on
+// ForceFlush and Close.
 func (e *Exporter) worker() {
 	defer close(e.done)
 	var batch []sdktrace.ReadOnlySpan
@@ -240,34 +317,106 @@ func (e *Exporter) worker() {
 			flush()
 		}
 	}
+	// take adds r to the batch, or holds it.
+	take := func(r *recording.Record) {
+		if e.hold(r) {
+			return
+		}
+		add(r)
+	}
 	// drain takes what is queued now, exporting as the budget fills up.
 	drain := func() {
 		for {
 			select {
 			case r := <-e.q:
-				add(r)
+				take(r)
 				continue
 			default:
 			}
 			return
 		}
 	}
+	// release adds the held records whose calls have ended, or whose
+	// deadline has passed (all of them, when all is set).
+	release := func(all bool) {
+		now := time.Now()
+		kept := e.held[:0]
+		for _, h := range e.held {
+			if all || !now.Before(h.deadline) || settled(h.r) {
+				add(h.r)
+			} else {
+				kept = append(kept, h)
+			}
+		}
+		clear(e.held[len(kept):])
+		e.held = kept
+	}
+	// The poll timer runs only while records are held.
+	poll := time.NewTimer(pollHeld)
+	poll.Stop()
+	defer poll.Stop()
+	var pollC <-chan time.Time
 	for {
+		if len(e.held) > 0 && pollC == nil {
+			poll.Reset(pollHeld)
+			pollC = poll.C
+		}
 		select {
 		case r := <-e.q:
-			add(r)
+			take(r)
 			drain()
+			flush()
+		case <-pollC:
+			pollC = nil
+			release(false)
 			flush()
 		case ack := <-e.flushes:
 			drain()
+			release(true)
 			flush()
 			close(ack)
 		case <-e.stop:
 			drain()
+			release(true)
 			flush()
 			return
 		}
 	}
+}
+
+// pollHeld is how often the worker looks at the records it holds for
+// calls still running.
+const pollHeld = 50 * time.Millisecond
+
+// hold holds r, and reports whether it did: a record with calls that were
+// running when its request ended, and have not ended yet, waits until
+// WithRunningCallWait after the request's end, while fewer than the queue's
+// size of records wait.
+func (e *Exporter) hold(r *recording.Record) bool {
+	wait := e.cfg.runningWait
+	if wait <= 0 || len(e.held) >= e.cfg.queueSize || settled(r) {
+		return false
+	}
+	deadline := r.Start.Add(r.Duration).Add(wait)
+	if !time.Now().Before(deadline) {
+		return false
+	}
+	e.held = append(e.held, heldRecord{r: r, deadline: deadline})
+	return true
+}
+
+// settled reports whether every call of r is in its final state: none was
+// running when the request ended, or those that were have ended since (or
+// r cannot know of their ends).
+func settled(r *recording.Record) bool {
+	for i := range r.Calls {
+		if r.Calls[i].Running {
+			if _, final := r.FinalCall(i); !final {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // export hands spans (from n records) to the SpanExporter, in chunks of at
@@ -308,25 +457,17 @@ func safeExport(ctx context.Context, exp sdktrace.SpanExporter, spans []sdktrace
 	return exp.ExportSpans(ctx, spans)
 }
 
-// resource returns the resource of the spans of records made by instance.
+// resource returns the resource of the spans of records made by instance:
+// the exporter's, with service.instance.id.
 func (e *Exporter) resource(instance string) *resource.Resource {
 	if r, ok := e.resources[instance]; ok {
 		return r
 	}
-	attrs := make([]attribute.KeyValue, 0, len(e.cfg.resAttrs)+4)
-	attrs = append(attrs, e.cfg.resAttrs...)
-	attrs = append(attrs,
-		attribute.String(convention.KeyServiceName, e.serviceName),
-		attribute.String(convention.KeyTelemetrySDKName, "appstats"),
-		attribute.String(convention.KeyTelemetrySDKLanguage, "go"),
-	)
+	res := e.base
 	if instance != "" {
-		attrs = append(attrs, attribute.String(convention.KeyServiceInstanceID, instance))
-	}
-	res := resource.NewSchemaless(attrs...)
-	if env, err := resource.New(context.Background(), resource.WithFromEnv()); err == nil {
-		if merged, err := resource.Merge(env, res); err == nil {
-			res = merged
+		if m, err := resource.Merge(e.base, resource.NewWithAttributes(SchemaURL,
+			attribute.String(convention.KeyServiceInstanceID, instance))); err == nil {
+			res = m
 		}
 	}
 	if len(e.resources) >= 64 { // Instance is one value per process; be safe.

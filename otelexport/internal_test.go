@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -137,6 +138,6 @@ func BenchmarkConvert(b *testing.B) {
 	var dst []sdktrace.ReadOnlySpan
 	b.ReportAllocs()
 	for b.Loop() {
-		dst = appendSpans(dst[:0], r, res)
+		dst = appendSpans(dst[:0], r, res, instrumentation.Scope{Name: ScopeName})
 	}
 }

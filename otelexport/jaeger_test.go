@@ -121,19 +121,27 @@ func TestJaegerInterop(t *testing.T) {
 				parent     string
 				start, dur time.Duration
 				kind       string
+				tags       map[string]any // semantic-convention attributes, as Jaeger shows them
 			}
 			exp2 := map[string]expect{
-				r.SpanID.String(): {"GET /users/{id}", r.ParentSpanID.String(), 0, r.Duration, "server"},
+				r.SpanID.String(): {"GET /users/{id}", r.ParentSpanID.String(), 0, r.Duration, "server", map[string]any{
+					"http.route": "/users/{id}", "http.response.status_code": 503.0, "error.type": "503",
+					"url.query": "token=REDACTED&page=2", "otel.scope.version": otelexport.Version(),
+				}},
 			}
 			for _, c := range r.Calls {
 				if c.Event {
 					continue
 				}
-				name := map[string]string{"grpc": "pkg.Users/Get", "memcache": "memcache Get"}[c.Service]
+				name := map[string]string{"grpc": "pkg.Users/Get", "memcache": "memcache Get", "http": "GET"}[c.Service]
 				if name == "" {
 					name = c.Method
 				}
-				exp2[c.SpanID.String()] = expect{name, r.SpanID.String(), c.Start, c.Duration, "client"}
+				var tags map[string]any
+				if c.Service == "grpc" {
+					tags = map[string]any{"rpc.method": "pkg.Users/Get", "rpc.response.status_code": "NOT_FOUND", "error.type": "NOT_FOUND"}
+				}
+				exp2[c.SpanID.String()] = expect{name, r.SpanID.String(), c.Start, c.Duration, "client", tags}
 			}
 			for _, s := range tr.Spans {
 				w, ok := exp2[s.SpanID]
@@ -158,6 +166,11 @@ func TestJaegerInterop(t *testing.T) {
 				if s.StartTime != r.Start.Add(w.start).UnixMicro() || s.Duration != w.dur.Microseconds() {
 					t.Errorf("span %q: start %d µs, %d µs long; want %d, %d", s.OperationName,
 						s.StartTime, s.Duration, r.Start.Add(w.start).UnixMicro(), w.dur.Microseconds())
+				}
+				for k, v := range w.tags {
+					if tags[k] != v {
+						t.Errorf("span %q: tag %s = %#v, want %#v", s.OperationName, k, tags[k], v)
+					}
 				}
 				if p := tr.Processes[s.ProcessID]; p.ServiceName != service {
 					t.Errorf("span %q: service %q, want %q", s.OperationName, p.ServiceName, service)

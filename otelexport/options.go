@@ -16,6 +16,7 @@ const (
 	DefaultQueueSize     = 2048             // records waiting for export
 	DefaultBatchSpans    = 1024             // spans per ExportSpans call, at most
 	DefaultExportTimeout = 10 * time.Second // per ExportSpans call
+	DefaultRunningWait   = time.Second      // how long a record waits for calls still running at its request's end
 )
 
 // An Option configures an [Exporter].
@@ -31,6 +32,7 @@ type config struct {
 	queueSize     int
 	batchSpans    int
 	exportTimeout time.Duration
+	runningWait   time.Duration
 	logger        *slog.Logger
 	httpOpts      []otlptracehttp.Option
 	grpcOpts      []otlptracegrpc.Option
@@ -41,6 +43,7 @@ func newConfig(opts []Option) config {
 		queueSize:     DefaultQueueSize,
 		batchSpans:    DefaultBatchSpans,
 		exportTimeout: DefaultExportTimeout,
+		runningWait:   DefaultRunningWait,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -51,15 +54,17 @@ func newConfig(opts []Option) config {
 }
 
 // WithServiceName sets the service.name resource attribute of the exported
-// spans. Without it the exporter uses $OTEL_SERVICE_NAME, else the name of the
-// running executable.
+// spans. Without it the exporter uses $OTEL_SERVICE_NAME, else a service.name
+// in $OTEL_RESOURCE_ATTRIBUTES, else "unknown_service:" and the name of the
+// running executable, as OpenTelemetry SDKs do.
 func WithServiceName(name string) Option {
 	return optionFunc(func(c *config) { c.serviceName = name })
 }
 
 // WithResourceAttributes adds attributes to the resource of the exported
 // spans (for example deployment.environment.name). They are merged over
-// $OTEL_RESOURCE_ATTRIBUTES; service.name and service.instance.id are set by
+// $OTEL_RESOURCE_ATTRIBUTES; service.name (see [WithServiceName]),
+// service.instance.id (the record's Instance) and telemetry.sdk.* are set by
 // the exporter itself.
 func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 	return optionFunc(func(c *config) { c.resAttrs = append(c.resAttrs, attrs...) })
@@ -82,6 +87,22 @@ func WithBatchSpans(n int) Option {
 // (default [DefaultExportTimeout]). d <= 0 keeps the default.
 func WithExportTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { convention.SetPositive(&c.exportTimeout, d) })
+}
+
+// WithRunningCallWait sets how long, at most, a record with calls still
+// running when its request ended waits before export for them to end
+// (default [DefaultRunningWait], counted from the request's end): a call
+// that ends in time is exported with its true end and final attributes
+// (see [recording.Record.FinalCall]), the others with the request's end;
+// all keep appstats.call.running=true. At most the queue's size of records
+// wait; [Exporter.ForceFlush] and [Exporter.Close] export them at once.
+// d < 0 exports such records without waiting; 0 keeps the default.
+func WithRunningCallWait(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d != 0 {
+			c.runningWait = d
+		}
+	})
 }
 
 // WithLogger sets the logger for the exporter's own problems (failed exports,

@@ -85,19 +85,23 @@ func startHTTPReceiver(t *testing.T, r *receiver) string {
 
 // gotSpan is a received span in a comparable form.
 type gotSpan struct {
-	Name     string
-	Kind     tracepb.Span_SpanKind
-	TraceID  string
-	SpanID   string
-	Parent   string
-	Start    uint64
-	End      uint64
-	Status   tracepb.Status_StatusCode
-	Message  string
-	Attrs    map[string]any
-	Events   []string
-	Resource map[string]any
-	Scope    string
+	Name           string
+	Kind           tracepb.Span_SpanKind
+	TraceID        string
+	SpanID         string
+	Parent         string
+	Flags          uint32
+	Start          uint64
+	End            uint64
+	Status         tracepb.Status_StatusCode
+	Message        string
+	Attrs          map[string]any
+	Events         []string
+	Resource       map[string]any
+	ResourceSchema string
+	Scope          string
+	ScopeVersion   string
+	ScopeSchema    string
 }
 
 func attrMap(kvs []*commonpb.KeyValue) map[string]any {
@@ -112,6 +116,12 @@ func attrMap(kvs []*commonpb.KeyValue) map[string]any {
 			m[kv.GetKey()] = v.BoolValue
 		case *commonpb.AnyValue_DoubleValue:
 			m[kv.GetKey()] = v.DoubleValue
+		case *commonpb.AnyValue_ArrayValue:
+			var vs []string
+			for _, e := range v.ArrayValue.GetValues() {
+				vs = append(vs, e.GetStringValue())
+			}
+			m[kv.GetKey()] = vs
 		default:
 			m[kv.GetKey()] = kv.GetValue().String()
 		}
@@ -129,18 +139,22 @@ func (r *receiver) spans() map[string]gotSpan {
 		for _, ss := range rs.GetScopeSpans() {
 			for _, s := range ss.GetSpans() {
 				g := gotSpan{
-					Name:     s.GetName(),
-					Kind:     s.GetKind(),
-					TraceID:  hex.EncodeToString(s.GetTraceId()),
-					SpanID:   hex.EncodeToString(s.GetSpanId()),
-					Parent:   hex.EncodeToString(s.GetParentSpanId()),
-					Start:    s.GetStartTimeUnixNano(),
-					End:      s.GetEndTimeUnixNano(),
-					Status:   s.GetStatus().GetCode(),
-					Message:  s.GetStatus().GetMessage(),
-					Attrs:    attrMap(s.GetAttributes()),
-					Resource: res,
-					Scope:    ss.GetScope().GetName(),
+					Name:           s.GetName(),
+					Kind:           s.GetKind(),
+					TraceID:        hex.EncodeToString(s.GetTraceId()),
+					SpanID:         hex.EncodeToString(s.GetSpanId()),
+					Parent:         hex.EncodeToString(s.GetParentSpanId()),
+					Flags:          s.GetFlags(),
+					Start:          s.GetStartTimeUnixNano(),
+					End:            s.GetEndTimeUnixNano(),
+					Status:         s.GetStatus().GetCode(),
+					Message:        s.GetStatus().GetMessage(),
+					Attrs:          attrMap(s.GetAttributes()),
+					Resource:       res,
+					ResourceSchema: rs.GetSchemaUrl(),
+					Scope:          ss.GetScope().GetName(),
+					ScopeVersion:   ss.GetScope().GetVersion(),
+					ScopeSchema:    ss.GetSchemaUrl(),
 				}
 				for _, ev := range s.GetEvents() {
 					g.Events = append(g.Events, ev.GetName())

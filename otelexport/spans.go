@@ -2,6 +2,7 @@ package otelexport
 
 import (
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +14,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
-	grpccodes "google.golang.org/grpc/codes"
 
 	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
@@ -22,14 +22,34 @@ import (
 // ScopeName is the instrumentation scope of the spans an [Exporter] makes.
 const ScopeName = "github.com/goappstats/appstats/otelexport"
 
-// intKeys are attribute keys whose values OpenTelemetry defines as integers;
-// recording.Attr values (strings) under these keys are exported as ints.
-var intKeys = map[string]bool{
-	convention.KeyHTTPResponseStatusCode: true, convention.KeyHTTPRequestBodySize: true,
-	convention.KeyHTTPResponseBodySize: true, convention.KeyServerPort: true, convention.KeyClientPort: true,
-	convention.KeyNetworkPeerPort: true, convention.KeyRPCGRPCStatusCode: true,
-	convention.KeyDBResponseReturnedRows: true,
-}
+// SchemaURL is the schema of the semantic conventions the exported spans
+// follow (semconv v1.43.0): the schema URL of their resource and scope.
+const SchemaURL = "https://opentelemetry.io/schemas/1.43.0"
+
+// Attribute types: OpenTelemetry defines these keys as integers, booleans
+// or lists of strings; recorded attributes (strings) under them are
+// exported so.
+var (
+	intKeys = map[string]bool{
+		convention.KeyHTTPResponseStatusCode: true, convention.KeyHTTPRequestBodySize: true,
+		convention.KeyHTTPResponseBodySize: true, convention.KeyServerPort: true, convention.KeyClientPort: true,
+		convention.KeyNetworkPeerPort: true, convention.KeyDBResponseReturnedRows: true,
+		convention.KeyCodeLineNumber: true, convention.KeyDBAffectedRows: true,
+		convention.KeyRPCMessagesReceived: true, convention.KeyRPCMessagesSent: true,
+	}
+	boolKeys = map[string]bool{
+		convention.KeyHTTPConnectionReused: true, convention.KeyHTTPHijacked: true,
+		convention.KeyHTTPNoResponse: true, convention.KeyRouteUnmatched: true, convention.KeyCallRunning: true,
+	}
+	listKeys = map[string]string{ // key → separator of the recorded value
+		convention.KeyDNSAnswers: convention.AnswerSep,
+	}
+	// droppedKeys are never exported: older semantic-convention keys whose
+	// content the exporter writes under the current ones.
+	droppedKeys = map[string]bool{
+		convention.KeyOldRPCSystem: true, convention.KeyOldRPCService: true, convention.KeyOldRPCGRPCStatusCode: true,
+	}
+)
 
 // attrSet collects attributes; a later value replaces an earlier one with
 // the same key.
@@ -51,30 +71,66 @@ func (s *attrSet) str(k, v string) {
 	}
 }
 
+func (s *attrSet) del(k string) {
+	for i := range *s {
+		if string((*s)[i].Key) == k {
+			*s = append((*s)[:i], (*s)[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s attrSet) get(key string) (attribute.Value, bool) {
+	for i := range s {
+		if string(s[i].Key) == key {
+			return s[i].Value, true
+		}
+	}
+	return attribute.Value{}, false
+}
+
+// getStr returns the value of key as a string, or "".
+func (s attrSet) getStr(key string) string {
+	if v, ok := s.get(key); ok {
+		return v.String()
+	}
+	return ""
+}
+
+// typed returns a recorded attribute as OpenTelemetry types it.
+func typed(key, value string) attribute.KeyValue {
+	switch {
+	case intKeys[key]:
+		if n, err := strconv.ParseInt(value, 10, 64); err == nil {
+			return attribute.Int64(key, n)
+		}
+	case boolKeys[key]:
+		if b, err := strconv.ParseBool(value); err == nil {
+			return attribute.Bool(key, b)
+		}
+	case listKeys[key] != "":
+		return attribute.StringSlice(key, strings.Split(value, listKeys[key]))
+	}
+	return attribute.String(key, value)
+}
+
 // passthrough adds recorded attributes, typed per the conventions.
 func (s *attrSet) passthrough(attrs []recording.Attr) {
 	for _, a := range attrs {
-		if a.Key == "" {
+		if a.Key == "" || droppedKeys[a.Key] {
 			continue
 		}
-		if intKeys[a.Key] {
-			if n, err := strconv.ParseInt(a.Value, 10, 64); err == nil {
-				s.set(attribute.Int64(a.Key, n))
-				continue
-			}
-		}
-		s.set(attribute.String(a.Key, a.Value))
+		s.set(typed(a.Key, a.Value))
 	}
 }
 
 // appendSpans appends the spans of one record to dst: the record's own span
 // first, then one CLIENT span per call.
 func (e *Exporter) appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record) []sdktrace.ReadOnlySpan {
-	return appendSpans(dst, r, e.resource(r.Instance))
+	return appendSpans(dst, r, e.resource(r.Instance), e.scope)
 }
 
-func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource.Resource) []sdktrace.ReadOnlySpan {
-	scope := instrumentation.Scope{Name: ScopeName}
+func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource.Resource, scope instrumentation.Scope) []sdktrace.ReadOnlySpan {
 	tid := trace.TraceID(r.TraceID)
 	self := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: tid, SpanID: trace.SpanID(r.SpanID), TraceFlags: trace.FlagsSampled,
@@ -86,15 +142,16 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 		})
 	}
 	end := r.Start.Add(r.Duration)
+	attrs, status := serverAttrs(r)
 	root := tracetest.SpanStub{
-		Name:                 serverSpanName(r),
+		Name:                 serverSpanName(r, attrs),
 		SpanContext:          self,
 		Parent:               parent,
 		SpanKind:             trace.SpanKindServer,
 		StartTime:            r.Start,
 		EndTime:              end,
-		Attributes:           serverAttrs(r),
-		Status:               serverStatus(r),
+		Attributes:           attrs,
+		Status:               status,
 		Resource:             res,
 		InstrumentationScope: scope,
 	}
@@ -108,12 +165,6 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 		if r.Method == "SEND" {
 			root.SpanKind = trace.SpanKindProducer
 		}
-	}
-	if r.Error != "" {
-		root.Events = append(root.Events, exceptionEvent(end, "", r.Error))
-	}
-	if r.Panic != "" {
-		root.Events = append(root.Events, exceptionEvent(end, "panic", r.Panic))
 	}
 	for _, w := range r.Warnings {
 		root.Events = append(root.Events, sdktrace.Event{
@@ -143,39 +194,32 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 	}
 	dst = append(dst, root.Snapshot())
 	for i := range r.Calls {
-		c := &r.Calls[i]
-		if c.Event {
+		if r.Calls[i].Event {
 			continue
 		}
-		dst = append(dst, callSpan(r, c, self, res, scope))
+		c, _ := r.FinalCall(i) // a call still running at the request's end may have ended since
+		dst = append(dst, callSpan(r, &c, self, res, scope))
 	}
 	return dst
 }
 
-func exceptionEvent(t time.Time, typ, msg string) sdktrace.Event {
-	attrs := []attribute.KeyValue{attribute.String(convention.KeyExceptionMessage, msg)}
-	if typ != "" {
-		attrs = append(attrs, attribute.String(convention.KeyExceptionType, typ))
-	}
-	return sdktrace.Event{Name: convention.EventException, Time: t, Attributes: attrs}
-}
-
-// serverSpanName follows the conventions: "{method} {route}" or "{method}"
-// for HTTP, the full method without its leading slash for gRPC.
-func serverSpanName(r *recording.Record) string {
+// serverSpanName follows the conventions: "{method} {http.route}", or
+// "{method}" without a route from the router, "HTTP" standing for a method
+// the conventions do not know; rpc.method for gRPC, or "grpc" for a method
+// the server does not have.
+func serverSpanName(r *recording.Record, attrs attrSet) string {
 	switch r.Kind {
 	case recording.KindHTTP:
-		if rt := httpRoute(r.Method, r.Route); rt != "" {
-			return r.Method + " " + rt
+		name := httpSpanMethod(attrs.getStr(convention.KeyHTTPRequestMethod))
+		if rt := attrs.getStr(convention.KeyHTTPRoute); rt != "" {
+			return name + " " + rt
 		}
-		if r.Method == "" {
-			return "HTTP"
-		}
-		return r.Method
+		return name
 	case recording.KindGRPC:
-		if r.Path != "" {
-			return convention.GRPCSpanName(r.Path)
+		if m := attrs.getStr(convention.KeyRPCMethod); m != "" && m != convention.Other {
+			return m
 		}
+		return convention.RPCSystemGRPC
 	case recording.KindMessage:
 		// "{operation} {destination}": "process GET /ws typing".
 		if op := r.Attr(convention.KeyMessagingOperationType); op != "" && r.Route != "" {
@@ -189,6 +233,15 @@ func serverSpanName(r *recording.Record) string {
 		return r.Method
 	}
 	return r.Kind.String()
+}
+
+// httpSpanMethod is the method part of an HTTP span's name: the
+// http.request.method, or "HTTP" for _OTHER.
+func httpSpanMethod(m string) string {
+	if m == "" || m == convention.Other {
+		return "HTTP"
+	}
+	return m
 }
 
 // httpRoute turns a net/http pattern ("GET example.com/users/{id}") into an
@@ -217,15 +270,23 @@ func isMethodToken(s string) bool {
 	return true
 }
 
-func serverAttrs(r *recording.Record) attrSet {
-	as := make(attrSet, 0, 12+len(r.Attrs))
+// serverAttrs returns the attributes and the status of a record's span.
+func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
+	as := make(attrSet, 0, 16+len(r.Attrs))
+	as.passthrough(r.Attrs)
+	var errType string
+	failed := r.Error != "" || r.Panic != ""
 	switch r.Kind {
 	case recording.KindHTTP:
-		as.str(convention.KeyHTTPRequestMethod, r.Method)
+		httpMethodAttrs(&as, r.Method)
 		as.str(convention.KeyURLPath, r.Path)
-		as.str(convention.KeyURLQuery, r.Query)
-		as.str(convention.KeyHTTPRoute, httpRoute(r.Method, r.Route))
-		if r.Status != 0 {
+		as.str(convention.KeyURLQuery, specRedacted(r.Query))
+		if r.Attr(convention.KeyRouteUnmatched) == "" {
+			// The route came from the router: the one http.route.
+			as.str(convention.KeyHTTPRoute, httpRoute(r.Method, r.Route))
+		}
+		sent := r.Status != 0 && r.Attr(convention.KeyHTTPNoResponse) == ""
+		if sent {
 			as.set(attribute.Int(convention.KeyHTTPResponseStatusCode, r.Status))
 		}
 		if r.RequestBytes > 0 {
@@ -234,26 +295,31 @@ func serverAttrs(r *recording.Record) attrSet {
 		if r.ResponseBytes > 0 {
 			as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, r.ResponseBytes))
 		}
+		switch {
+		case sent && r.Status >= 500:
+			failed, errType = true, strconv.Itoa(r.Status)
+		case r.Panic != "":
+			errType = "panic"
+		}
 	case recording.KindGRPC:
-		grpcAttrs(&as, r.Path)
-		as.set(attribute.Int(convention.KeyRPCGRPCStatusCode, r.Status))
-		as.str(convention.KeyRPCResponseStatusCode, grpccodes.Code(r.Status).String())
+		as.set(attribute.String(convention.KeyRPCSystemName, convention.RPCSystemGRPC))
+		if _, ok := as.get(convention.KeyRPCMethod); !ok {
+			as.str(convention.KeyRPCMethod, convention.GRPCSpanName(r.Path))
+		}
+		code := convention.GRPCStatusName(r.Status)
+		as.set(attribute.String(convention.KeyRPCResponseStatusCode, code))
+		if convention.GRPCServerFailed(r.Status) {
+			failed, errType = true, code
+		} else if r.Panic == "" {
+			failed = false // an answer to the client, such as NOT_FOUND
+		}
 	case recording.KindMessage:
 		as.str(convention.KeyMessagingDestinationName, r.Route)
 		if n := max(r.RequestBytes, r.ResponseBytes); n > 0 {
 			as.set(attribute.Int64(convention.KeyMessagingMessageBodySize, n))
 		}
 	}
-	if r.Remote != "" {
-		if host, port, err := net.SplitHostPort(r.Remote); err == nil {
-			as.str(convention.KeyClientAddress, host)
-			if p, err := strconv.Atoi(port); err == nil {
-				as.set(attribute.Int(convention.KeyClientPort, p))
-			}
-		} else {
-			as.str(convention.KeyClientAddress, r.Remote)
-		}
-	}
+	peerAttrs(&as, r.Remote)
 	as.str(convention.KeyUserID, r.User)
 	if !r.ID.IsZero() {
 		as.str(convention.KeyRecordID, r.ID.String())
@@ -262,61 +328,91 @@ func serverAttrs(r *recording.Record) attrSet {
 	if r.DroppedCalls > 0 {
 		as.set(attribute.Int(convention.KeyDroppedCalls, r.DroppedCalls))
 	}
-	as.passthrough(r.Attrs)
-	return as
-}
-
-func serverStatus(r *recording.Record) sdktrace.Status {
-	if !r.HasError() {
-		return sdktrace.Status{Code: codes.Unset}
+	if !failed {
+		return as, sdktrace.Status{Code: codes.Unset}
 	}
-	desc := r.Error
 	switch {
+	case errType != "":
 	case r.Panic != "":
-		desc = "panic: " + r.Panic
-	case desc != "":
-	case r.Kind == recording.KindGRPC:
-		desc = grpccodes.Code(r.Status).String()
+		errType = "panic"
 	default:
-		desc = "HTTP " + strconv.Itoa(r.Status)
+		errType = convention.Other
 	}
-	return sdktrace.Status{Code: codes.Error, Description: desc}
+	as.set(attribute.String(convention.KeyErrorType, errType))
+	desc := r.Error
+	if r.Panic != "" {
+		desc = "panic: " + r.Panic
+	}
+	return as, sdktrace.Status{Code: codes.Error, Description: desc}
 }
 
-// grpcAttrs sets the attributes that name a gRPC method, read from its full
-// method ("/pkg.Service/Method").
-func grpcAttrs(as *attrSet, full string) {
-	svc, method := convention.SplitGRPCMethod(full)
-	as.str(convention.KeyRPCSystem, convention.ServiceGRPC)
-	as.str(convention.KeyRPCSystemName, convention.ServiceGRPC)
-	as.str(convention.KeyRPCService, svc)
-	as.str(convention.KeyRPCMethod, method)
+// peerAttrs sets the attributes of a server's peer, from its address
+// "host:port": network.peer.address and network.peer.port, and
+// client.address (the peer itself: headers a proxy may add are the
+// client's to write, and are not trusted).
+func peerAttrs(as *attrSet, remote string) {
+	if remote == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	as.str(convention.KeyClientAddress, host)
+	as.str(convention.KeyNetworkPeerAddress, host)
+	if p, err := strconv.Atoi(port); err == nil {
+		as.set(attribute.Int(convention.KeyNetworkPeerPort, p))
+	}
 }
 
+// httpMethodAttrs sets http.request.method, and
+// http.request.method_original for a method the conventions do not know.
+func httpMethodAttrs(as *attrSet, method string) {
+	name, original := convention.HTTPMethod(method)
+	as.set(attribute.String(convention.KeyHTTPRequestMethod, name))
+	if original != "" {
+		as.set(attribute.String(convention.KeyHTTPRequestMethodOriginal, original))
+	} else {
+		as.del(convention.KeyHTTPRequestMethodOriginal)
+	}
+}
+
+// specRedacted rewrites the redaction marker of recorded URLs and queries
+// ("[REDACTED]", or its escaped form) into the conventions' "REDACTED" (for
+// url.full and url.query); a URL's user information becomes
+// "REDACTED:REDACTED".
+func specRedacted(s string) string {
+	if !strings.Contains(s, "REDACTED") {
+		return s
+	}
+	s = strings.ReplaceAll(s, escapedMarker, convention.Redacted)
+	if i := strings.Index(s, "://"+convention.Redacted+"@"); i >= 0 {
+		s = s[:i+3] + "REDACTED:REDACTED" + s[i+3+len(convention.Redacted):]
+	}
+	return strings.ReplaceAll(s, convention.Redacted, "REDACTED")
+}
+
+var escapedMarker = url.QueryEscape(convention.Redacted)
+
+// callSpan returns the span of call c of record r.
 func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, res *resource.Resource, scope instrumentation.Scope) sdktrace.ReadOnlySpan {
 	start := r.Start.Add(c.Start)
 	end := start.Add(c.Duration)
-	st := sdktrace.Status{Code: codes.Unset}
-	if c.Error != "" {
-		st = sdktrace.Status{Code: codes.Error, Description: c.Error}
-	}
-	as := make(attrSet, 0, 12+len(c.Attrs))
+	as := make(attrSet, 0, 16+len(c.Attrs))
 	as.str(convention.KeyService, c.Service)
-	name := c.Method
+	as.passthrough(c.Attrs)
+	var name string
+	var failed bool // by the call's own status codes
+	var errType string
 	switch c.Service {
 	case convention.ServiceHTTP:
-		httpCallAttrs(&as, c)
+		name, failed, errType = httpCallAttrs(&as, c)
 	case convention.ServiceGRPC:
-		name = convention.GRPCSpanName(c.Method)
-		grpcAttrs(&as, c.Method)
+		name, failed, errType = grpcCallAttrs(&as, c)
 	case convention.ServiceSQL:
-		sqlCallAttrs(&as, c)
+		name = sqlCallAttrs(&as, c)
 	default:
-		if c.Method == "" {
-			name = c.Service
-		} else {
-			name = c.Service + " " + c.Method
-		}
+		name = strings.TrimSpace(c.Service + " " + c.Method)
 		as.str(convention.KeyCallRequest, c.Request)
 		as.str(convention.KeyCallResponse, c.Response)
 		if c.RequestSize >= 0 {
@@ -340,25 +436,19 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 	if c.Running {
 		as.set(attribute.Bool(convention.KeyCallRunning, true))
 	}
-	as.passthrough(c.Attrs)
 
-	// Status from codes the call's attributes carry.
-	if st.Code != codes.Error {
-		for _, kv := range as {
-			switch kv.Key {
-			case convention.KeyHTTPResponseStatusCode:
-				if n := kv.Value.AsInt64(); n >= 400 { // a client span fails on 4xx too
-					st = sdktrace.Status{Code: codes.Error, Description: "HTTP " + strconv.FormatInt(n, 10)}
-				}
-			case convention.KeyRPCGRPCStatusCode:
-				if n := kv.Value.AsInt64(); n != 0 {
-					st = sdktrace.Status{Code: codes.Error, Description: grpccodes.Code(n).String()}
-				}
-			}
+	st := sdktrace.Status{Code: codes.Unset}
+	if failed || c.Error != "" {
+		st = sdktrace.Status{Code: codes.Error, Description: c.Error}
+		if errType == "" {
+			errType = as.getStr(convention.KeyErrorType) // the wrapper's, or the error's type
 		}
-	}
-	if c.Service == convention.ServiceGRPC && as.lookup(convention.KeyRPCGRPCStatusCode) == nil && c.Error == "" && !c.Running {
-		as.set(attribute.Int(convention.KeyRPCGRPCStatusCode, 0))
+		if errType == "" {
+			errType = convention.Other
+		}
+		as.set(attribute.String(convention.KeyErrorType, errType))
+	} else {
+		as.del(convention.KeyErrorType)
 	}
 
 	var events []sdktrace.Event
@@ -370,9 +460,6 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 				attribute.Float64(convention.KeyPhaseDurationMS, float64(p.Duration)/float64(time.Millisecond)),
 			},
 		})
-	}
-	if c.Error != "" {
-		events = append(events, exceptionEvent(end, "", c.Error))
 	}
 	return tracetest.SpanStub{
 		Name: name,
@@ -391,26 +478,28 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 	}.Snapshot()
 }
 
-func (s attrSet) lookup(key attribute.Key) *attribute.Value {
-	for i := range s {
-		if s[i].Key == key {
-			return &s[i].Value
+// httpCallAttrs sets the attributes of an HTTP client call — its method,
+// host and port as its name gives them ("GET api.example.com:8080/users/{id}",
+// see [convention.HTTPCallName]) for calls named by hand or recorded
+// without those attributes, url.full with the conventions' redaction
+// marker, its sizes — and returns its span's name ("{method}", or
+// "{method} {url.template}" when the call has a url.template), whether its
+// status code is a failure (4xx and 5xx, on a client) and, then, its
+// error.type (the code).
+func httpCallAttrs(as *attrSet, c *recording.Call) (name string, failed bool, errType string) {
+	method, host, port, _ := convention.ParseHTTPCallName(c.Method)
+	if _, ok := as.get(convention.KeyHTTPRequestMethod); ok {
+		method = as.getStr(convention.KeyHTTPRequestMethod)
+	}
+	httpMethodAttrs(as, method)
+	if _, ok := as.get(convention.KeyServerAddress); !ok {
+		as.str(convention.KeyServerAddress, host)
+		if n, err := strconv.Atoi(port); err == nil {
+			as.set(attribute.Int(convention.KeyServerPort, n))
 		}
 	}
-	return nil
-}
-
-// httpCallAttrs sets the attributes of an HTTP client call: its method,
-// host and port as its name gives them ("GET api.example.com:8080/users/{id}",
-// see [convention.HTTPCallName]), for calls named by hand or recorded
-// without those attributes — the call's own attributes, passed through
-// after these, win — and its sizes.
-func httpCallAttrs(as *attrSet, c *recording.Call) {
-	method, host, port, _ := convention.ParseHTTPCallName(c.Method)
-	as.str(convention.KeyHTTPRequestMethod, method)
-	as.str(convention.KeyServerAddress, host)
-	if n, err := strconv.Atoi(port); err == nil {
-		as.set(attribute.Int(convention.KeyServerPort, n))
+	if u := as.getStr(convention.KeyURLFull); u != "" {
+		as.set(attribute.String(convention.KeyURLFull, specRedacted(u)))
 	}
 	if c.RequestSize >= 0 {
 		as.set(attribute.Int64(convention.KeyHTTPRequestBodySize, c.RequestSize))
@@ -418,22 +507,66 @@ func httpCallAttrs(as *attrSet, c *recording.Call) {
 	if c.ResponseSize >= 0 {
 		as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, c.ResponseSize))
 	}
+	name = httpSpanMethod(as.getStr(convention.KeyHTTPRequestMethod))
+	if t := as.getStr(convention.KeyURLTemplate); t != "" {
+		name += " " + t
+	}
+	if v, ok := as.get(convention.KeyHTTPResponseStatusCode); ok && v.Type() == attribute.INT64 && v.AsInt64() >= 400 {
+		return name, true, strconv.FormatInt(v.AsInt64(), 10)
+	}
+	return name, false, ""
 }
 
-// sqlCallAttrs sets the database attributes. The query text is the call's
+// grpcCallAttrs sets the attributes of a gRPC client call, read from its
+// full method ("/pkg.Service/Method") and its status, and returns its
+// span's name ("pkg.Service/Method"), whether its status is a failure
+// (anything but OK, on a client) and, then, its error.type (the status
+// code's name).
+func grpcCallAttrs(as *attrSet, c *recording.Call) (name string, failed bool, errType string) {
+	name = convention.GRPCSpanName(c.Method)
+	as.set(attribute.String(convention.KeyRPCSystemName, convention.RPCSystemGRPC))
+	as.set(attribute.String(convention.KeyRPCMethod, name))
+	code := as.getStr(convention.KeyRPCResponseStatusCode)
+	if code == "" {
+		// An older record's numeric code, else what the call's end says.
+		for _, a := range c.Attrs {
+			if a.Key == convention.KeyOldRPCGRPCStatusCode {
+				if n, err := strconv.Atoi(a.Value); err == nil {
+					code = convention.GRPCStatusName(n)
+				}
+			}
+		}
+		if code == "" && c.Error == "" && !c.Running {
+			code = convention.GRPCStatusName(0)
+		}
+		as.str(convention.KeyRPCResponseStatusCode, code)
+	}
+	if code != "" && code != convention.GRPCStatusName(0) {
+		return name, true, code
+	}
+	return name, false, ""
+}
+
+// sqlCallAttrs sets the database attributes and returns the span's name:
+// db.query.summary ("SELECT users", the call's method as package sqlstats
+// names statements) when the call has one or names no operation, else
+// db.operation.name and db.collection.name. The query text is the call's
 // request summary, which database wrappers record normalized, without
 // arguments; a db.query.text attribute of the call wins over it.
-func sqlCallAttrs(as *attrSet, c *recording.Call) {
-	sys := c.Attr(convention.KeyDBSystemName)
-	if sys == "" {
-		sys = "other_sql"
+// db.system.name is "other_sql" when the call does not say.
+func sqlCallAttrs(as *attrSet, c *recording.Call) string {
+	if as.getStr(convention.KeyDBSystemName) == "" {
+		as.set(attribute.String(convention.KeyDBSystemName, "other_sql"))
 	}
-	as.str(convention.KeyDBSystemName, sys)
-	as.str(convention.KeyDBQueryText, c.Request)
-	op := c.Attr(convention.KeyDBOperationName)
-	if op == "" {
-		op, _, _ = strings.Cut(strings.TrimSpace(c.Method), " ")
-		op = strings.ToUpper(op)
+	if as.getStr(convention.KeyDBQueryText) == "" {
+		as.str(convention.KeyDBQueryText, c.Request)
 	}
-	as.str(convention.KeyDBOperationName, op)
+	if s := as.getStr(convention.KeyDBQuerySummary); s != "" {
+		return s
+	}
+	if op := as.getStr(convention.KeyDBOperationName); op != "" {
+		return strings.TrimSpace(op + " " + as.getStr(convention.KeyDBCollectionName))
+	}
+	as.str(convention.KeyDBQuerySummary, c.Method)
+	return c.Method
 }

@@ -142,6 +142,7 @@ type ActiveRecord struct {
 	mu      sync.Mutex
 	calls   []*ActiveCall
 	inline  [8]*ActiveCall
+	attrs   [4]Attr // room for the record's first attributes (see AddAttrs)
 	dropped int
 	ended   bool
 
@@ -164,6 +165,19 @@ func (a *ActiveRecord) Record() *Record {
 		return nil
 	}
 	return &a.r
+}
+
+// AddAttrs appends attributes to the record's [Record.Attrs]; the first
+// four take no allocation. Like [ActiveRecord.Record], it is for the
+// goroutine that started the record, before [ActiveRecord.Finish].
+func (a *ActiveRecord) AddAttrs(attrs ...Attr) {
+	if a == nil || len(attrs) == 0 {
+		return
+	}
+	if a.r.Attrs == nil {
+		a.r.Attrs = a.attrs[:0]
+	}
+	a.r.Attrs = append(a.r.Attrs, attrs...)
 }
 
 // Recorder returns the recorder a belongs to.
@@ -222,6 +236,11 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	a.mu.Lock()
 	a.ended = true
 	r.Calls = a.copyCallsLocked(a.calls, r.Duration)
+	for i, ac := range a.calls {
+		if !ac.ended {
+			r.live = append(r.live, liveCall{i: i, ac: ac}) // see Record.FinalCall
+		}
+	}
 	s := a.stream
 	if r.Route == "" {
 		r.Route = a.liveRoute()
@@ -290,10 +309,11 @@ func (a *ActiveRecord) copyCallsLocked(acs []*ActiveCall, d time.Duration) []Cal
 // [ActiveCall.End]. Its methods are safe for concurrent use; a nil
 // *ActiveCall (no request is being recorded) ignores every method.
 type ActiveCall struct {
-	a     *ActiveRecord
-	start time.Time
-	c     Call // guarded by a.mu once published
-	ended bool
+	a         *ActiveRecord
+	start     time.Time
+	c         Call // guarded by a.mu once published
+	ended     bool
+	discarded bool
 	// droppedAttrs counts attributes over the recorder's cap, not kept.
 	droppedAttrs int
 	pcbuf        [stackBuf]uintptr
@@ -407,8 +427,12 @@ func (a *ActiveRecord) roomLocked() bool {
 	return true
 }
 
-// End ends the call. A non-nil err is recorded as the call's error. Calling
-// End again has no effect.
+// End ends the call. A non-nil err is recorded as the call's error, and
+// the class of err as its error.type attribute (OpenTelemetry's: the
+// result of an ErrorType() string method in err's chain, else the Go type
+// of err, such as "*net.OpError"), unless the call has one already — a
+// wrapper that knows better (a status code, a database's code) sets it
+// first. Calling End again has no effect.
 func (c *ActiveCall) End(err error) {
 	if c == nil {
 		return
@@ -428,6 +452,10 @@ func (c *ActiveCall) EndAt(end time.Time, err error) {
 
 func (c *ActiveCall) end(end time.Time, err error) {
 	a := c.a
+	var typ string
+	if err != nil {
+		typ = convention.ErrorType(err) // before the lock: it may reflect
+	}
 	a.mu.Lock()
 	if !c.ended {
 		c.ended = true
@@ -435,8 +463,48 @@ func (c *ActiveCall) end(end time.Time, err error) {
 		if err != nil && c.c.Error == "" {
 			c.c.Error = convention.Truncate(err.Error(), a.rec.cfg.maxText)
 		}
+		// The error's type, unless the wrapper set one or the call has no
+		// room left (the recorder's own attribute is not counted as dropped).
+		if typ != "" && len(c.c.Attrs) < a.rec.cfg.maxAttrs && !hasAttr(c.c.Attrs, convention.KeyErrorType) {
+			c.c.Attrs = append(c.c.Attrs, Attr{Key: convention.KeyErrorType, Value: convention.Truncate(typ, a.rec.cfg.maxAttrValue)})
+		}
 	}
 	a.mu.Unlock()
+}
+
+func hasAttr(attrs []Attr, key string) bool {
+	for i := range attrs {
+		if attrs[i].Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// final returns the call as it is now, for [Record.FinalCall]: rec is its
+// copy in the record, made when the request ended while it ran.
+func (c *ActiveCall) final(rec Call) (Call, bool) {
+	c.a.mu.Lock()
+	if ended := c.ended; !ended || c.discarded {
+		c.a.mu.Unlock()
+		return rec, ended
+	}
+	f := c.c
+	f.Attrs = slices.Clone(c.c.Attrs)
+	if c.droppedAttrs > 0 { // SetAttr capped the others, as FinishAt notes
+		f.Attrs = append(f.Attrs, droppedAttrs(c.droppedAttrs))
+	}
+	f.Phases = slices.Clone(c.c.Phases)
+	c.a.mu.Unlock()
+	f.Start, f.SpanID, f.Event = rec.Start, rec.SpanID, rec.Event
+	f.Stack, f.pcs = rec.Stack, nil
+	f.Running = true
+	// Redacted as the recorder's writer redacted the record's copy (without
+	// its cache, which is the writer's alone).
+	if red := &c.a.rec.cfg.redaction; !red.empty() {
+		scrubCall(red, red.compiled(), &f, red.secretHeader)
+	}
+	return f, true
 }
 
 // setField stores v, under the record's lock, in the field of c's call that
@@ -579,12 +647,13 @@ func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
 }
 
 // TraceContext returns the trace context to send with the call: the
-// request's trace, the call's span, and the incoming tracestate.
+// request's trace, the call's span, the request's sampling decision (see
+// [Record.Unsampled]) and the incoming tracestate.
 func (c *ActiveCall) TraceContext() TraceContext {
 	if c == nil {
 		return TraceContext{}
 	}
-	return TraceContext{TraceID: c.a.r.TraceID, SpanID: c.c.SpanID, Sampled: true, State: c.a.state}
+	return TraceContext{TraceID: c.a.r.TraceID, SpanID: c.c.SpanID, Sampled: !c.a.r.Unsampled, State: c.a.state}
 }
 
 // TraceContext returns the request's own trace context (its span as the
@@ -593,23 +662,54 @@ func (a *ActiveRecord) TraceContext() TraceContext {
 	if a == nil {
 		return TraceContext{}
 	}
-	return TraceContext{TraceID: a.r.TraceID, SpanID: a.r.SpanID, Sampled: true, State: a.state}
+	return TraceContext{TraceID: a.r.TraceID, SpanID: a.r.SpanID, Sampled: !a.r.Unsampled, State: a.state}
 }
 
 type traceKey struct{}
 
+// passthrough is what a context of a request that is not recorded carries
+// for the calls it makes: the caller's trace context, and the propagator to
+// pass it on with.
+type passthrough struct {
+	tc TraceContext
+	p  Propagator
+}
+
 // ContextWithTrace returns ctx carrying tc, the trace context of a request
 // that is not recorded (sampled out, filtered, paused), so that outgoing calls
-// still pass the caller's trace on.
+// still pass the caller's trace on, with its sampling flag unchanged, through
+// the W3C propagator. Server wrappers use [Recorder.ContextWithTrace], which
+// passes it on through the recorder's own propagator.
 func ContextWithTrace(ctx context.Context, tc TraceContext) context.Context {
-	return context.WithValue(ctx, traceKey{}, tc)
+	return context.WithValue(ctx, traceKey{}, passthrough{tc: tc, p: W3CPropagator{}})
+}
+
+// ContextWithTrace returns ctx carrying tc, the trace context of a request r
+// does not record, so that outgoing calls made with it (through
+// middleware/httpstats' transport, middleware/grpcstats' client) pass it on
+// unchanged — sampled or not — through r's propagator, with whatever else
+// the propagator reads from ctx: the baggage of an OpenTelemetry propagator
+// (see package otelexport) passes through even when tc is not valid. ctx is
+// the context the propagator's Extract returned.
+func (r *Recorder) ContextWithTrace(ctx context.Context, tc TraceContext) context.Context {
+	return context.WithValue(ctx, traceKey{}, passthrough{tc: tc, p: r.Propagator()})
 }
 
 // TraceFromContext returns the trace context put on ctx by
-// [ContextWithTrace].
+// [ContextWithTrace], if it is valid.
 func TraceFromContext(ctx context.Context) (TraceContext, bool) {
-	tc, ok := ctx.Value(traceKey{}).(TraceContext)
-	return tc, ok && tc.IsValid()
+	pt, ok := ctx.Value(traceKey{}).(passthrough)
+	return pt.tc, ok && pt.tc.IsValid()
+}
+
+// Passthrough returns what [ContextWithTrace] or [Recorder.ContextWithTrace]
+// put on ctx: the trace context of a request that is not recorded (valid or
+// not) and the propagator to pass it on with; ok is false when ctx carries
+// none. Client wrappers inject tc into the requests they send for such a
+// context with p.Inject(ctx, tc, carrier).
+func Passthrough(ctx context.Context) (tc TraceContext, p Propagator, ok bool) {
+	pt, ok := ctx.Value(traceKey{}).(passthrough)
+	return pt.tc, pt.p, ok
 }
 
 // SpanID returns the call's span ID, to propagate downstream.
@@ -692,7 +792,7 @@ func (c *ActiveCall) Discard() {
 	a := c.a
 	a.mu.Lock()
 	if !c.ended {
-		c.ended = true
+		c.ended, c.discarded = true, true
 		for i := len(a.calls) - 1; i >= 0; i-- {
 			if a.calls[i] == c {
 				a.calls = append(a.calls[:i], a.calls[i+1:]...)

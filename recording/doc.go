@@ -88,6 +88,23 @@
 // one marker, [Redacted], is never percent-encoded. Summaries never contain
 // bodies unless a wrapper is told to keep them.
 //
+// # Trace context and sampling
+//
+// A record carries the W3C trace context of its request: the caller's trace
+// and span when a traceparent came in ([Propagator]), else a new trace.
+// Calls send their own span downstream with the request's sampled flag. The
+// recorder's own sampling ([WithSampleRate]) decides what the dashboard
+// keeps; the caller's decision is kept for the trace: by default
+// ([WithCallerSampling]) a request whose caller did not sample it is
+// recorded, marked [Record.Unsampled], and its calls send "not sampled" on,
+// as OpenTelemetry's parent-based sampler would. A request that is not
+// recorded still passes its caller's trace context on
+// ([Recorder.ContextWithTrace], [Passthrough]).
+//
+// A call still running when its request ends is kept with [Call.Running]
+// set and the request's end as its end; [Record.FinalCall] tells a sink that
+// writes the record later (an exporter) how it really ended.
+//
 // # Imports
 //
 // Every other package of appstats may import recording; recording imports

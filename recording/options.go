@@ -67,6 +67,7 @@ type config struct {
 	instance        string
 	repeatThreshold int
 	propagator      Propagator
+	callerSampling  CallerSampling
 }
 
 func newConfig(opts []Option) config {
@@ -358,6 +359,38 @@ func WithPropagator(p Propagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {
 			c.propagator = p
+		}
+	})
+}
+
+// CallerSampling says what a [Recorder] does with a request whose caller
+// did not sample its trace (an incoming W3C traceparent with flags 00; see
+// [RequestInfo.Unsampled]).
+type CallerSampling uint8
+
+// The ways to treat a request its caller did not sample.
+const (
+	// FollowCaller, the default, records the request (subject to the
+	// sample rate and filters, as any other) for the dashboard, but keeps
+	// the caller's decision, as OpenTelemetry's parent-based sampler does:
+	// the record is [Record.Unsampled], its calls send flags 00 downstream,
+	// and exporters (package otelexport) leave it out.
+	FollowCaller CallerSampling = iota
+	// SkipUnsampled does not record the request; its calls still pass the
+	// caller's trace context on, flags 00 unchanged.
+	SkipUnsampled
+	// OverrideCaller samples the request whatever its caller decided: its
+	// calls send flags 01 downstream, and it is exported like any other,
+	// as a child of a span its caller does not export.
+	OverrideCaller
+)
+
+// WithCallerSampling sets what the recorder does with a request whose
+// caller did not sample its trace (default [FollowCaller]).
+func WithCallerSampling(s CallerSampling) Option {
+	return optionFunc(func(c *config) {
+		if s <= OverrideCaller {
+			c.callerSampling = s
 		}
 	})
 }

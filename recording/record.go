@@ -58,6 +58,14 @@ type Record struct {
 	ParentSpanID SpanID  // the caller's span, when a traceparent came in
 	Kind         Kind
 
+	// Unsampled says the caller did not sample the trace (an incoming W3C
+	// traceparent with flags 00) and the recorder followed it (see
+	// [WithCallerSampling]): the record is kept, but its calls pass "not
+	// sampled" downstream and exporters leave it out. It is the negative of
+	// the trace flag so that a Record built by hand is sampled; stores do
+	// not keep it.
+	Unsampled bool
+
 	Start    time.Time
 	Duration time.Duration
 
@@ -87,12 +95,20 @@ type Record struct {
 	Warnings []Warning // filled by the recorder's analysis before sinks see the record
 	Attrs    []Attr
 
-	hdrFlat []string // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
+	hdrFlat []string   // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
+	live    []liveCall // the calls still running when the request ended, for FinalCall
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
 	size    int64 // estimated bytes held, while queued
 	pending int32 // sinks not yet done with the record (atomic)
 	missed  int32 // 1 when a sink did not accept it (atomic)
+}
+
+// liveCall is a call of a record that was still running when its request
+// ended: its index in Calls, and the call itself, which may end later.
+type liveCall struct {
+	i  int
+	ac *ActiveCall
 }
 
 // A Call is one outgoing call a request made: an RPC, an HTTP request, a SQL
@@ -300,3 +316,30 @@ func (c *Call) Attr(key string) string {
 
 // End returns the offset of the call's end from the record's start.
 func (c *Call) End() time.Duration { return c.Start + c.Duration }
+
+// FinalCall returns the i-th call of r as it is now, and whether that is
+// its final state. A call still running when the request ended
+// ([Call.Running]) is in r.Calls as it was then, with the request's end as
+// its end; it may have ended since, and then FinalCall returns it as it
+// ended — its true duration, error, sizes, response, phases and attributes,
+// redacted as the record is — with Running still set (it was running when
+// the request ended), and final true. Until it ends, FinalCall returns
+// r.Calls[i] and false. Any other call is r.Calls[i], final; so is every
+// call of a record built by hand or read from a store, which knows nothing
+// of later ends.
+//
+// Sinks that write a record some time after they got it (an exporter that
+// waits a little for such calls, say) use it; it does not modify r, and is
+// safe to call from any goroutine.
+func (r *Record) FinalCall(i int) (c Call, final bool) {
+	c = r.Calls[i]
+	if !c.Running {
+		return c, true
+	}
+	for _, l := range r.live {
+		if l.i == i {
+			return l.ac.final(c)
+		}
+	}
+	return c, true
+}

@@ -200,8 +200,12 @@ type RequestInfo struct {
 	Header       map[string][]string // consulted by filters; not stored
 	TraceID      TraceID             // from an incoming traceparent; generated when zero
 	ParentSpanID SpanID
-	TraceState   string    // an incoming tracestate, passed on to outgoing calls
-	Start        time.Time // zero means now
+	TraceState   string // an incoming tracestate, passed on to outgoing calls
+	// Unsampled says the caller did not sample the trace: an incoming
+	// traceparent with flags 00 (TraceContext.Sampled false). What the
+	// recorder does then is set by [WithCallerSampling].
+	Unsampled bool
+	Start     time.Time // zero means now
 	// Instance names what serves the request in [Record.Instance]; empty
 	// means the recorder's ([WithInstance]). Servers of one process that
 	// share a recorder tell their records apart with it.
@@ -229,10 +233,21 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 		r.sampledOut.Add(1)
 		return ctx, nil
 	}
+	unsampled := info.Unsampled
+	switch r.cfg.callerSampling {
+	case SkipUnsampled:
+		if unsampled {
+			r.sampledOut.Add(1)
+			return ctx, nil
+		}
+	case OverrideCaller:
+		unsampled = false
+	}
 	start := info.Start
 	if start.IsZero() {
 		start = time.Now()
 	}
+	info.Unsampled = unsampled
 	a := r.newActive(info, start)
 	a.hdr = info.Header
 	r.inflight.add(a)
@@ -262,6 +277,7 @@ func (r *Recorder) newActive(info RequestInfo, start time.Time) *ActiveRecord {
 		rec.TraceID = NewTraceID()
 	}
 	rec.ParentSpanID = info.ParentSpanID
+	rec.Unsampled = info.Unsampled
 	rec.SpanID = NewSpanID()
 	rec.Instance = r.cfg.instance
 	if info.Instance != "" {

@@ -246,7 +246,7 @@ func TestCallDetails(t *testing.T) {
 	}
 	got := r.Calls[0]
 	if got.Request != "a very lon…[truncated 12 bytes]" || got.Response != "short" || got.RequestSize != 3 || got.ResponseSize != 7 ||
-		got.Attr("k") != "v2" || len(got.Attrs) != 1 || got.Error != "miss" || len(got.Phases) != 1 ||
+		got.Attr("k") != "v2" || got.Attr("error.type") != "*errors.errorString" || len(got.Attrs) != 2 || got.Error != "miss" || len(got.Phases) != 1 ||
 		got.Phases[0].Duration != time.Millisecond || !got.SpanID.IsValid() {
 		t.Fatalf("call %+v", got)
 	}

@@ -230,15 +230,20 @@ func (r *Recorder) scrubWith(rec *Record, secret func(string) bool) {
 	rec.Panic = red.Error(rec.Panic)
 	scrubAttrs(rules, rec.Attrs, secret)
 	for i := range rec.Calls {
-		c := &rec.Calls[i]
-		c.Method = rules.Text(c.Method)
-		if c.Request == "" || c.Request != c.Attr(convention.KeyDBQueryText) {
-			c.Request = rules.Text(c.Request)
-		}
-		c.Response = rules.Text(c.Response)
-		c.Error = red.Error(c.Error)
-		scrubAttrs(rules, c.Attrs, secret)
+		scrubCall(red, rules, &rec.Calls[i], secret)
 	}
+}
+
+// scrubCall redacts a call in place, as scrub does; secret reports whether
+// an attribute key is secret.
+func scrubCall(red *Redaction, rules *convention.Rules, c *Call, secret func(string) bool) {
+	c.Method = rules.Text(c.Method)
+	if c.Request == "" || c.Request != c.Attr(convention.KeyDBQueryText) {
+		c.Request = rules.Text(c.Request)
+	}
+	c.Response = rules.Text(c.Response)
+	c.Error = red.Error(c.Error)
+	scrubAttrs(rules, c.Attrs, secret)
 }
 
 // scrubAttrs redacts attributes in place: the value of an attribute whose

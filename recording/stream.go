@@ -365,6 +365,7 @@ func (r *Recorder) startMessage(s *Stream, m *Message) *ActiveRecord {
 		TraceID:      conn.r.TraceID,
 		ParentSpanID: conn.r.SpanID,
 		TraceState:   conn.state,
+		Unsampled:    conn.r.Unsampled, // the caller's decision for the trace
 		Instance:     conn.r.Instance,
 	}, time.Now())
 	m.route = s.route + " " + typ

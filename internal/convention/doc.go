@@ -10,8 +10,11 @@
 //     ([UnmatchedRoute]) and of calls to unknown gRPC methods
 //     ([RouteUnknownGRPC]);
 //   - the attribute keys wrappers record and the exporter writes (Key…
-//     constants): OpenTelemetry semantic-convention names where one exists,
-//     appstats' own under "appstats.";
+//     constants): OpenTelemetry semantic-convention names (v1.43.0) where
+//     one exists, appstats' own under "appstats."; and the conventions'
+//     values that every wrapper computes the same way ([HTTPMethod],
+//     [HTTPProtocolVersion], [GRPCStatusName], [ErrorType],
+//     [NetworkTransport]);
 //   - redaction ([Rules]): secret names matched by word, values that look
 //     secret ([SecretValue]), URLs, query strings and free texts, and the
 //     quoted fragments of error messages ([ScrubError]), all hidden behind

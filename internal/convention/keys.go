@@ -2,37 +2,41 @@ package convention
 
 // Attribute keys of records, calls and exported spans. Every key appstats
 // writes or reads is spelled here, once: OpenTelemetry semantic-convention
-// names where one exists (HTTP, database, code and exception attributes as
-// in semconv v1.40+; rpc.* in the form trace backends read today, with the
-// newer rpc.system.name and rpc.response.status_code beside them), and
-// appstats' own under "appstats.".
+// names where one exists (as in semconv v1.43.0), and appstats' own under
+// "appstats." — never inside a namespace of the conventions.
 const (
-	KeyHTTPRequestMethod      = "http.request.method"
-	KeyHTTPResponseStatusCode = "http.response.status_code"
-	KeyHTTPRoute              = "http.route"
-	KeyHTTPRequestBodySize    = "http.request.body.size"
-	KeyHTTPResponseBodySize   = "http.response.body.size"
-	KeyURLFull                = "url.full"
-	KeyURLPath                = "url.path"
-	KeyURLQuery               = "url.query"
-	KeyURLTemplate            = "url.template"
-	KeyServerAddress          = "server.address"
-	KeyServerPort             = "server.port"
-	KeyClientAddress          = "client.address"
-	KeyClientPort             = "client.port"
-	KeyUserID                 = "user.id"
+	KeyHTTPRequestMethod         = "http.request.method"
+	KeyHTTPRequestMethodOriginal = "http.request.method_original" // the method sent, when http.request.method is _OTHER
+	KeyHTTPResponseStatusCode    = "http.response.status_code"
+	KeyHTTPRoute                 = "http.route"
+	KeyHTTPRequestBodySize       = "http.request.body.size"
+	KeyHTTPResponseBodySize      = "http.response.body.size"
+	KeyURLFull                   = "url.full"
+	KeyURLPath                   = "url.path"
+	KeyURLQuery                  = "url.query"
+	KeyURLTemplate               = "url.template"
+	KeyURLScheme                 = "url.scheme"
+	KeyUserAgentOriginal         = "user_agent.original"
+	KeyServerAddress             = "server.address"
+	KeyServerPort                = "server.port"
+	KeyClientAddress             = "client.address"
+	KeyClientPort                = "client.port"
+	KeyUserID                    = "user.id"
+	KeyErrorType                 = "error.type" // the class of a failure: a status code, an error's type, or _OTHER
 
-	KeyNetworkTransport   = "network.transport"
-	KeyNetworkType        = "network.type"
-	KeyNetworkPeerAddress = "network.peer.address"
-	KeyNetworkPeerPort    = "network.peer.port"
+	KeyNetworkTransport       = "network.transport" // tcp, udp, unix, pipe: see NetworkTransport
+	KeyNetworkType            = "network.type"      // ipv4, ipv6: see NetworkType
+	KeyNetworkPeerAddress     = "network.peer.address"
+	KeyNetworkPeerPort        = "network.peer.port"
+	KeyNetworkProtocolVersion = "network.protocol.version" // "1.1", "2": see HTTPProtocolVersion
 
-	KeyRPCSystem             = "rpc.system"
-	KeyRPCSystemName         = "rpc.system.name"
-	KeyRPCService            = "rpc.service"
-	KeyRPCMethod             = "rpc.method"
-	KeyRPCGRPCStatusCode     = "rpc.grpc.status_code"
-	KeyRPCResponseStatusCode = "rpc.response.status_code"
+	KeyRPCSystemName         = "rpc.system.name"          // "grpc"
+	KeyRPCMethod             = "rpc.method"               // the full method without its leading slash, "pkg.Service/Method", or _OTHER
+	KeyRPCMethodOriginal     = "rpc.method_original"      // the method called, when rpc.method is _OTHER
+	KeyRPCResponseStatusCode = "rpc.response.status_code" // "OK", "NOT_FOUND": see GRPCStatusName
+
+	KeyDNSQuestionName = "dns.question.name"
+	KeyDNSAnswers      = "dns.answers" // exported as a list; recorded as the addresses joined by AnswerSep
 
 	KeyDBSystemName           = "db.system.name"
 	KeyDBNamespace            = "db.namespace"
@@ -41,7 +45,8 @@ const (
 	KeyDBOperationName        = "db.operation.name"
 	KeyDBCollectionName       = "db.collection.name"
 	KeyDBResponseReturnedRows = "db.response.returned_rows"
-	KeyDBQueryParameterPrefix = "db.query.parameter." // followed by the parameter's name or position
+	KeyDBResponseStatusCode   = "db.response.status_code" // the database's own code of an error: SQLSTATE, SQLite's result code
+	KeyDBQueryParameterPrefix = "db.query.parameter."     // followed by the parameter's name or position
 
 	KeyMessagingSystem          = "messaging.system"
 	KeyMessagingDestinationName = "messaging.destination.name"
@@ -60,35 +65,36 @@ const (
 	KeyServiceInstanceID    = "service.instance.id"
 	KeyTelemetrySDKName     = "telemetry.sdk.name"
 	KeyTelemetrySDKLanguage = "telemetry.sdk.language"
-)
-
-// Keys appstats has recorded since before it kept its own keys under
-// "appstats.", and still records under these names; they have no semantic
-// convention.
-const (
-	KeyHTTPConnectionReused   = "http.connection.reused"    // "true" when the HTTP client reused a connection
-	KeyHTTPHijacked           = "http.hijacked"             // "true" on a record whose handler hijacked the connection
-	KeyRPCGRPCType            = "rpc.grpc.type"             // "unary", "client_stream", "server_stream" or "bidi_stream"
-	KeyRPCMessagesReceived    = "rpc.messages_received"     // messages received by the recording side
-	KeyRPCMessagesSent        = "rpc.messages_sent"         // messages sent by the recording side
-	KeyDBResponseAffectedRows = "db.response.affected_rows" // rows an Exec changed
+	KeyTelemetrySDKVersion  = "telemetry.sdk.version"
 )
 
 // Older semantic-convention keys, read from spans of instrumentation that
 // still writes them; appstats never writes them.
 const (
-	KeyOldHTTPMethod     = "http.method"      // now http.request.method
-	KeyOldHTTPURL        = "http.url"         // now url.full
-	KeyOldHTTPStatusCode = "http.status_code" // now http.response.status_code
-	KeyOldNetPeerName    = "net.peer.name"    // now server.address
-	KeyOldDBSystem       = "db.system"        // now db.system.name
-	KeyOldDBOperation    = "db.operation"     // now db.operation.name
-	KeyOldDBStatement    = "db.statement"     // now db.query.text
-	KeyOldDBSQLTable     = "db.sql.table"     // now db.collection.name
+	KeyOldRPCSystem         = "rpc.system"           // now rpc.system.name
+	KeyOldRPCService        = "rpc.service"          // now the part of rpc.method before its slash
+	KeyOldRPCGRPCStatusCode = "rpc.grpc.status_code" // now rpc.response.status_code, by name
+	KeyOldHTTPMethod        = "http.method"          // now http.request.method
+	KeyOldHTTPURL           = "http.url"             // now url.full
+	KeyOldHTTPStatusCode    = "http.status_code"     // now http.response.status_code
+	KeyOldNetPeerName       = "net.peer.name"        // now server.address
+	KeyOldDBSystem          = "db.system"            // now db.system.name
+	KeyOldDBOperation       = "db.operation"         // now db.operation.name
+	KeyOldDBStatement       = "db.statement"         // now db.query.text
+	KeyOldDBSQLTable        = "db.sql.table"         // now db.collection.name
 )
 
 // appstats' own keys, and the names of the span events it exports.
 const (
+	KeyHTTPConnectionReused = "appstats.http.connection.reused" // "true" when the HTTP client reused a connection
+	KeyHTTPHijacked         = "appstats.http.hijacked"          // "true" on a record whose handler hijacked the connection
+	KeyHTTPNoResponse       = "appstats.http.no_response"       // "true" on a record whose handler panicked before it wrote a response: none was sent
+	KeyRouteUnmatched       = "appstats.route.unmatched"        // "true" on a record no router matched: its Route is appstats' own, not the router's
+	KeyRPCGRPCType          = "appstats.rpc.grpc.type"          // "unary", "client_stream", "server_stream" or "bidi_stream"
+	KeyRPCMessagesReceived  = "appstats.rpc.messages_received"  // messages received by the recording side
+	KeyRPCMessagesSent      = "appstats.rpc.messages_sent"      // messages sent by the recording side
+	KeyDBAffectedRows       = "appstats.db.affected_rows"       // rows an Exec changed
+
 	KeyRecordID         = "appstats.record.id"
 	KeyOverheadMS       = "appstats.overhead_ms"
 	KeyDroppedCalls     = "appstats.dropped_calls"
@@ -115,7 +121,7 @@ const (
 	KeyStreamRecordID         = "appstats.stream.record.id"
 
 	EventWarning   = "appstats.warning" // a record's warning, on the request's span
-	EventException = "exception"        // an error or panic (semantic conventions)
+	EventException = "exception"        // an error event, read from bridged spans; appstats does not export it
 )
 
 // KeyDroppedAttrs is the attribute, on a record or a call, that counts the

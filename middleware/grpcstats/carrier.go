@@ -87,6 +87,9 @@ func (c *outgoingCarrier) Keys() []string {
 // replaced, not duplicated: a receiver reads the first value.
 func inject(ctx context.Context, p recording.Propagator, tc recording.TraceContext) context.Context {
 	if _, w3c := p.(recording.W3CPropagator); w3c && tc.State == "" {
+		if !tc.IsValid() {
+			return ctx // W3CPropagator.Inject writes nothing
+		}
 		// The default, without the carrier's allocation.
 		tp := recording.FormatTraceparent(tc)
 		if len(metadata.ValueFromOutgoingContext(ctx, "traceparent")) == 0 {

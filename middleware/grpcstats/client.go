@@ -22,8 +22,9 @@ import (
 // grpc.NewClient(target, grpc.WithStatsHandler(h)).
 //
 // A call has the request and response sizes (the messages' wire lengths:
-// compressed, with gRPC framing), the status as the rpc.grpc.status_code
-// attribute, an error "Code: message" when the status is not OK, message
+// compressed, with gRPC framing), the status as the rpc.response.status_code
+// attribute ("OK", "NOT_FOUND"), an error "Code: message" when the status
+// is not OK, message
 // counts for streaming RPCs, the host and port of the target's authority
 // as server.address and server.port, and two phases: "wait", from the
 // start to the first sign of a response (headers, message or trailers), and
@@ -33,7 +34,11 @@ import (
 //
 // The call's trace context is injected into the outgoing metadata through
 // the request's recorder's propagator (W3C traceparent by default), so a
-// recorded server downstream joins the trace with this call as parent.
+// recorded server downstream joins the trace with this call as parent; its
+// sampled flag is the request's (see [recording.Record.Unsampled]). An RPC
+// made for a request that is not recorded, but whose caller's trace context
+// the server wrapper kept ([recording.Recorder.ContextWithTrace]), passes
+// that context on unchanged.
 //
 // An RPC made without a recorded request costs a context lookup per stats
 // event and no allocation.
@@ -76,15 +81,19 @@ func (s *clientRPC) Value(key any) any {
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	a := recording.FromContext(ctx)
 	if a == nil {
+		if tc, p, ok := recording.Passthrough(ctx); ok {
+			// A request that is not recorded: its caller's trace context
+			// (and baggage) pass through unchanged.
+			return inject(ctx, p, tc)
+		}
 		return ctx
 	}
 	c := a.StartCall(convention.ServiceGRPC, convention.GRPCCallName("", info.FullMethodName))
 	if c == nil { // over the record's call limit, or the request has ended
-		return ctx
+		return inject(ctx, a.Recorder().Propagator(), a.TraceContext())
 	}
 	t0 := time.Now()
-	tc := recording.TraceContext{TraceID: c.TraceID(), SpanID: c.SpanID(), Sampled: true}
-	ctx = inject(ctx, a.Recorder().Propagator(), tc)
+	ctx = inject(ctx, a.Recorder().Propagator(), c.TraceContext())
 	s := &clientRPC{Context: ctx, c: c, method: info.FullMethodName, summary: h.cfg.summary}
 	a.AddOverhead(time.Since(t0))
 	return s
@@ -160,7 +169,7 @@ func (s *clientRPC) finish(end time.Time, err error) {
 		code = st.Code()
 		c.SetError(code.String() + ": " + st.Message())
 	}
-	c.SetAttr(AttrStatusCode, strconv.Itoa(int(code)))
+	c.SetAttr(AttrStatusCode, convention.GRPCStatusName(int(code)))
 	if s.streaming.Load() {
 		c.SetAttr(AttrMessagesSent, strconv.FormatInt(s.sent.Load(), 10))
 		c.SetAttr(AttrMessagesReceived, strconv.FormatInt(s.recv.Load(), 10))

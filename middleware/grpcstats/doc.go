@@ -24,11 +24,17 @@
 // the full method, Status the numeric gRPC status code, Error the status
 // message when the code is not OK, the messages' wire sizes, the peer's
 // address, the incoming metadata as Headers (redacted by the recorder; binary
-// values replaced by their size) and OpenTelemetry-style attributes
-// ([AttrSystem], [AttrService], [AttrMethod], [AttrStatusCode],
-// [AttrStreamType], and the message counts). The trace context of the caller
-// is read from the metadata with the recorder's propagator (W3C traceparent
-// by default), so the record joins the caller's trace.
+// values replaced by their size) and the attributes of the OpenTelemetry
+// semantic conventions for gRPC ([AttrSystemName], [AttrMethod] — the full
+// method, or "_OTHER" with [AttrMethodOriginal] for a method the server does
+// not have — [AttrStatusCode] by name, "NOT_FOUND", [AttrServerAddress] and
+// [AttrServerPort]) with appstats' own ([AttrStreamType] and the message
+// counts). The trace context of the caller is read from the metadata with
+// the recorder's propagator (W3C traceparent by default), so the record
+// joins the caller's trace; a caller that did not sample the trace makes an
+// unsampled record ([recording.WithCallerSampling]), and an RPC that is not
+// recorded passes its caller's trace context on to the calls its method
+// makes.
 //
 // # Client
 //
@@ -38,8 +44,9 @@
 //
 // One client handler serves any number of recorders: the record a call
 // belongs to comes from the RPC's context. A call has service "grpc" and the
-// full method as its method, its sizes, status code and error, message counts
-// for streams, and the phases "wait" (until the first response) and
+// full method as its method, its sizes, status code (rpc.response.status_code,
+// "OK", "NOT_FOUND") and error, server.address and server.port, message
+// counts for streams, and the phases "wait" (until the first response) and
 // "receive". Its trace context is sent in the outgoing metadata, so a
 // recorded server downstream records the call's span as its parent.
 //

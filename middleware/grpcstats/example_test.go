@@ -58,13 +58,13 @@ func Example() {
 
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Kind < recs[j].Kind })
 	server, client := recs[0], recs[1]
-	fmt.Println(server.Kind, server.Path, "status", server.Status, server.Attr(grpcstats.AttrService))
+	fmt.Println(server.Kind, server.Path, "status", server.Status, server.Attr(grpcstats.AttrMethod), server.Attr(grpcstats.AttrStatusCode))
 	for _, c := range client.Calls {
 		fmt.Println(client.Kind, client.Path, "called", c.Service, c.Method, "status", c.Attr(grpcstats.AttrStatusCode))
 		fmt.Println("same trace:", server.TraceID == client.TraceID, "parent is the call:", server.ParentSpanID == c.SpanID)
 	}
 	// Output:
-	// grpc /grpc.health.v1.Health/Check status 0 grpc.health.v1.Health
-	// background nightly-report called grpc /grpc.health.v1.Health/Check status 0
+	// grpc /grpc.health.v1.Health/Check status 0 grpc.health.v1.Health/Check OK
+	// background nightly-report called grpc /grpc.health.v1.Health/Check status OK
 	// same trace: true parent is the call: true
 }

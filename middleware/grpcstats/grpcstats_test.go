@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -153,6 +154,26 @@ func dial(t testing.TB, addr string, opts ...grpc.DialOption) (*grpc.ClientConn,
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn, testgrpc.NewTestServiceClient(conn)
+}
+
+// chain starts a service B (with the server options bOpts) and a service
+// A, recorded by rec, whose EmptyCall calls B's through a recording client;
+// it returns a client of A (dialed with aOpts), B's implementation (which
+// notes the traceparents it is sent), and stop, which closes the
+// connections and stops both servers.
+func chain(t testing.TB, rec *recording.Recorder, bOpts []grpc.ServerOption, aOpts ...grpc.DialOption) (testgrpc.TestServiceClient, *testServer, func()) {
+	t.Helper()
+	bsrv := &testServer{}
+	baddr, stopB := startServer(t, bsrv, bOpts...)
+	bconn, bclient := dial(t, baddr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
+	aaddr, stopA := startServer(t, &testServer{next: bclient}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
+	aconn, aclient := dial(t, aaddr, aOpts...)
+	return aclient, bsrv, func() {
+		aconn.Close()
+		stopA()
+		bconn.Close()
+		stopB()
+	}
 }
 
 func newRecorder(t testing.TB, opts ...recording.Option) (*recording.Recorder, *recordingtest.Sink) {
@@ -400,15 +421,20 @@ func TestRPCs(t *testing.T) {
 			if want := wire(x.recv...); sr.ResponseBytes != want {
 				t.Errorf("server ResponseBytes = %d, want %d", sr.ResponseBytes, want)
 			}
-			svc, m := "grpc.testing.TestService", tt.method[len("/grpc.testing.TestService/"):]
+			host, port, _ := net.SplitHostPort(addr)
 			for key, want := range map[string]string{
-				grpcstats.AttrSystem:           "grpc",
-				grpcstats.AttrService:          svc,
-				grpcstats.AttrMethod:           m,
-				grpcstats.AttrStatusCode:       fmt.Sprint(sr.Status),
+				grpcstats.AttrSystemName:       "grpc",
+				grpcstats.AttrMethod:           tt.method[1:],
+				grpcstats.AttrMethodOriginal:   "",
+				grpcstats.AttrStatusCode:       codeName(codes.Code(sr.Status)),
 				grpcstats.AttrStreamType:       tt.typ,
 				grpcstats.AttrMessagesReceived: fmt.Sprint(tt.sent),
 				grpcstats.AttrMessagesSent:     fmt.Sprint(tt.recv),
+				grpcstats.AttrServerAddress:    host,
+				grpcstats.AttrServerPort:       port,
+				"rpc.system":                   "", // deprecated keys are not written
+				"rpc.service":                  "",
+				"rpc.grpc.status_code":         "",
 			} {
 				if got := sr.Attr(key); got != want {
 					t.Errorf("server record attr %s = %q, want %q", key, got, want)
@@ -438,7 +464,7 @@ func TestRPCs(t *testing.T) {
 			if !strings.HasPrefix(c.Error, tt.clientErr) || (tt.clientErr == "") != (c.Error == "") {
 				t.Errorf("call Error = %q, want %q…", c.Error, tt.clientErr)
 			}
-			if got, want := c.Attr(grpcstats.AttrStatusCode), fmt.Sprint(int(tt.codes[0])); got != want {
+			if got, want := c.Attr(grpcstats.AttrStatusCode), codeName(tt.codes[0]); got != want {
 				t.Errorf("call status code = %q, want %q", got, want)
 			}
 			if host, port, _ := net.SplitHostPort(addr); c.Attr(grpcstats.AttrServerAddress) != host || c.Attr(grpcstats.AttrServerPort) != port {
@@ -520,11 +546,8 @@ func checkPhases(t *testing.T, c recording.Call, responded bool) {
 // request that called it, with that call as parent.
 func TestNested(t *testing.T) {
 	rec, sink := newRecorder(t)
-	bsrv := &testServer{}
-	baddr, stopB := startServer(t, bsrv, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
-	bconn, bclient := dial(t, baddr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
-	aaddr, stopA := startServer(t, &testServer{next: bclient}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
-	aconn, aclient := dial(t, aaddr) // an unrecorded client: A starts each trace
+	// An unrecorded client of A: A starts each trace.
+	aclient, bsrv, stop := chain(t, rec, []grpc.ServerOption{grpc.StatsHandler(grpcstats.NewServerHandler(rec))})
 
 	const n = 8
 	var wg sync.WaitGroup
@@ -542,10 +565,7 @@ func TestNested(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	aconn.Close()
-	stopA()
-	bconn.Close()
-	stopB()
+	stop()
 	closeRecorder(t, rec)
 
 	var as, bs []*recording.Record
@@ -630,20 +650,14 @@ func TestIncomingTraceparent(t *testing.T) {
 // a client call made without a recorded request adds no metadata.
 func TestNotRecorded(t *testing.T) {
 	rec, sink := newRecorder(t, recording.WithSampleRate(0))
-	bsrv := &testServer{}
-	baddr, stopB := startServer(t, bsrv, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
-	bconn, bclient := dial(t, baddr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
-	aaddr, stopA := startServer(t, &testServer{next: bclient}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
-	aconn, aclient := dial(t, aaddr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
+	aclient, bsrv, stop := chain(t, rec, []grpc.ServerOption{grpc.StatsHandler(grpcstats.NewServerHandler(rec))},
+		grpc.WithStatsHandler(grpcstats.NewClientHandler()))
 	for range 5 {
 		if _, err := aclient.EmptyCall(context.Background(), &testgrpc.Empty{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	aconn.Close()
-	stopA()
-	bconn.Close()
-	stopB()
+	stop()
 	closeRecorder(t, rec)
 	if recs := sink.Records(); len(recs) != 0 {
 		t.Errorf("got %d records with sampling 0, want none", len(recs))
@@ -706,13 +720,47 @@ func TestUnknownMethod(t *testing.T) {
 		if !ok {
 			continue // EmptyCall
 		}
-		if r.Status != int(codes.Unimplemented) || (method != long && r.Error != msg) || r.Attr(grpcstats.AttrStatusCode) != "12" {
-			t.Errorf("%.40s: Status %d, Error %.60q, status attr %q; want 12, %.60q, 12", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode), msg)
+		if r.Status != int(codes.Unimplemented) || (method != long && r.Error != msg) || r.Attr(grpcstats.AttrStatusCode) != "UNIMPLEMENTED" {
+			t.Errorf("%.40s: Status %d, Error %.60q, status attr %q; want 12, %.60q, UNIMPLEMENTED", r.Path, r.Status, r.Error, r.Attr(grpcstats.AttrStatusCode), msg)
 		}
 		if want := routes[method]; r.Route != want {
 			t.Errorf("%.40s: route %.60q, want %q", r.Path, r.Route, want)
 		}
+		// A method the server does not have is _OTHER, with the name the
+		// client sent (cut as the recorder cuts attributes); one it has
+		// (that answers Unimplemented itself) is named.
+		wantMethod, wantOriginal := "_OTHER", method[1:]
+		if method == "/grpc.testing.TestService/UnimplementedCall" {
+			wantMethod, wantOriginal = method[1:], ""
+		}
+		gotOriginal := r.Attr(grpcstats.AttrMethodOriginal)
+		okOriginal := gotOriginal == wantOriginal
+		if method == long {
+			kept, _, cut := strings.Cut(gotOriginal, "…[truncated ")
+			okOriginal = cut && kept != "" && strings.HasPrefix(wantOriginal, kept)
+		}
+		if r.Attr(grpcstats.AttrMethod) != wantMethod || !okOriginal {
+			t.Errorf("%.40s: rpc.method %q, rpc.method_original %.60q; want %q, %.60q", r.Path,
+				r.Attr(grpcstats.AttrMethod), gotOriginal, wantMethod, wantOriginal)
+		}
 	}
+}
+
+// codeName is the rpc.response.status_code of a code: "NOT_FOUND".
+func codeName(c codes.Code) string {
+	if c == codes.Canceled {
+		return "CANCELLED"
+	}
+	var b strings.Builder
+	lower := false // the previous letter was lowercase
+	for _, r := range c.String() {
+		if lower && unicode.IsUpper(r) {
+			b.WriteByte('_')
+		}
+		lower = unicode.IsLower(r)
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
 }
 
 // TestMessageSummaryAndExactMethodFilter checks WithMessageSummary, and that
@@ -836,5 +884,42 @@ func TestRecorderFilters(t *testing.T) {
 	}
 	if st := rec.Stats(); st.Filtered != 2 {
 		t.Errorf("Filtered = %d, want 2", st.Filtered)
+	}
+}
+
+// TestCallerTraceContextPassesOn sends A an RPC whose caller did not sample
+// the trace (flags 00): recorded, A's call to B sends flags 00 with the
+// call as parent; not recorded, the caller's traceparent passes to B as it
+// came.
+func TestCallerTraceContextPassesOn(t *testing.T) {
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+	for _, recorded := range []bool{true, false} {
+		var opts []recording.Option
+		if !recorded {
+			opts = append(opts, recording.WithSampleRate(0))
+		}
+		rec, sink := newRecorder(t, opts...)
+		aclient, bsrv, stop := chain(t, rec, nil)
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "traceparent", tp)
+		if _, err := aclient.EmptyCall(ctx, &testgrpc.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+		stop()
+		closeRecorder(t, rec)
+		seen := bsrv.seen()
+		if len(seen) != 1 {
+			t.Fatalf("B saw %d RPCs", len(seen))
+		}
+		want := tp
+		if recorded {
+			recs := sink.Records()
+			if len(recs) != 1 || len(recs[0].Calls) != 1 || !recs[0].Unsampled {
+				t.Fatalf("records %+v, want one unsampled with one call", recs)
+			}
+			want = recording.FormatTraceparent(recording.TraceContext{TraceID: recs[0].TraceID, SpanID: recs[0].Calls[0].SpanID})
+		}
+		if seen[0] != want {
+			t.Errorf("recorded %v: B got traceparent %q, want %q", recorded, seen[0], want)
+		}
 	}
 }

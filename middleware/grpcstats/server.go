@@ -2,6 +2,7 @@ package grpcstats
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,23 +18,25 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// Attribute keys set on records and calls. rpc.system, rpc.service,
-// rpc.method, rpc.grpc.status_code, server.address and server.port follow
-// the OpenTelemetry semantic conventions for RPC; the stream type and the
-// message counts have no convention and use names of their own. Server
-// records carry all but the server's address and port; client calls carry
-// the status code, the server's address and port and, for streaming RPCs,
-// the message counts.
+// Attribute keys set on records and calls. rpc.system.name, rpc.method,
+// rpc.method_original, rpc.response.status_code, server.address and
+// server.port follow the OpenTelemetry semantic conventions for gRPC
+// (semconv v1.43.0); the stream type and the message counts have no
+// convention and are appstats' own. Server records carry the rpc.*
+// attributes, the server's address and port (its local address), the
+// stream type and the message counts; client calls carry the status code,
+// the server's address and port (from the target's authority) and, for
+// streaming RPCs, the message counts.
 const (
-	AttrSystem           = convention.KeyRPCSystem           // "rpc.system": always "grpc"
-	AttrService          = convention.KeyRPCService          // "rpc.service": "pkg.Service"; absent for a method name without a slash
-	AttrMethod           = convention.KeyRPCMethod           // "rpc.method": "Method"
-	AttrStatusCode       = convention.KeyRPCGRPCStatusCode   // "rpc.grpc.status_code": the numeric gRPC status code
-	AttrStreamType       = convention.KeyRPCGRPCType         // "rpc.grpc.type": "unary", "client_stream", "server_stream" or "bidi_stream"
-	AttrMessagesReceived = convention.KeyRPCMessagesReceived // "rpc.messages_received": messages received by the recording side
-	AttrMessagesSent     = convention.KeyRPCMessagesSent     // "rpc.messages_sent": messages sent by the recording side
-	AttrServerAddress    = convention.KeyServerAddress       // "server.address": the host of the client's target authority
-	AttrServerPort       = convention.KeyServerPort          // "server.port": the port of the client's target authority
+	AttrSystemName       = convention.KeyRPCSystemName         // "rpc.system.name": always "grpc"
+	AttrMethod           = convention.KeyRPCMethod             // "rpc.method": the full method without its leading slash, "pkg.Service/Method"; "_OTHER" for a method the server does not have
+	AttrMethodOriginal   = convention.KeyRPCMethodOriginal     // "rpc.method_original": the method called, when rpc.method is "_OTHER"
+	AttrStatusCode       = convention.KeyRPCResponseStatusCode // "rpc.response.status_code": the status code's name, "OK", "NOT_FOUND", …
+	AttrStreamType       = convention.KeyRPCGRPCType           // "appstats.rpc.grpc.type": "unary", "client_stream", "server_stream" or "bidi_stream"
+	AttrMessagesReceived = convention.KeyRPCMessagesReceived   // "appstats.rpc.messages_received": messages received by the recording side
+	AttrMessagesSent     = convention.KeyRPCMessagesSent       // "appstats.rpc.messages_sent": messages sent by the recording side
+	AttrServerAddress    = convention.KeyServerAddress         // "server.address": the host of the client's target authority, or the server's local address
+	AttrServerPort       = convention.KeyServerPort            // "server.port": its port
 )
 
 // The values of [AttrStreamType].
@@ -75,12 +78,18 @@ func streamType(client, server bool) string {
 // the status message when the code is not OK, RequestBytes and ResponseBytes
 // to the messages' wire lengths (compressed, with gRPC framing), Remote to the
 // peer's address, Headers to the incoming metadata (redacted by the recorder;
-// binary values replaced by their size),
-// and the Attrs rpc.system, rpc.service, rpc.method, rpc.grpc.status_code,
-// rpc.grpc.type and the message counts.
+// binary values replaced by their size), and the Attrs rpc.system.name,
+// rpc.method, rpc.response.status_code, server.address and server.port,
+// the stream type and the message counts (see [AttrMethod] and the other
+// Attr… constants). A record whose caller did not sample the trace is
+// [recording.Record.Unsampled] (see [recording.WithCallerSampling]); an RPC
+// the recorder does not record passes its caller's trace context on to the
+// calls its method makes, unchanged.
 //
 // gRPC rejects an RPC of a service or method the server does not have before
-// any method runs. Its record has Status Unimplemented and, as Error, the
+// any method runs. Its record has rpc.method "_OTHER" and the method called
+// in rpc.method_original (a client chooses such names, without limit),
+// Status Unimplemented and, as Error, the
 // message gRPC sends the client: "unknown service pkg.Service", or "unknown
 // method Method for service pkg.Service" for a service the handler has seen
 // RPCs of (a stats handler cannot ask its server which services it has, so
@@ -139,6 +148,7 @@ type serverRPC struct {
 	h      *serverHandler
 	ar     *recording.ActiveRecord
 	method string
+	conn   *connInfo // nil when TagConn had no addresses
 
 	// Set by the goroutine that runs TagRPC, Begin and End.
 	typ string
@@ -166,6 +176,7 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	}
 	t0 := time.Now()
 	md, _ := metadata.FromIncomingContext(ctx) // a copy: ours to keep
+	in := ctx
 	ctx, tc := h.rec.Propagator().Extract(ctx, MetadataCarrier(md))
 	rctx, ar := h.rec.StartRecord(ctx, recording.RequestInfo{
 		Kind:         recording.KindGRPC,
@@ -174,18 +185,26 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 		Header:       md,
 		TraceID:      tc.TraceID,
 		ParentSpanID: tc.SpanID,
+		TraceState:   tc.State,
+		Unsampled:    tc.IsValid() && !tc.Sampled,
 		Start:        t0,
 	})
 	if ar == nil {
+		if tc.IsValid() || ctx != in {
+			// Not recorded, but the caller's trace (sampled or not) and
+			// baggage still pass through to the calls the method makes.
+			return h.rec.ContextWithTrace(ctx, tc)
+		}
 		return ctx
 	}
 	r := ar.Record()
 	r.Route = info.FullMethodName
 	r.Headers = textMetadata(md)
-	if remote, ok := ctx.Value(connKey{}).(string); ok {
-		r.Remote = remote
+	conn, _ := ctx.Value(connKey{}).(*connInfo)
+	if conn != nil {
+		r.Remote = conn.remote
 	}
-	s := &serverRPC{Context: rctx, h: h, ar: ar, method: info.FullMethodName, typ: TypeUnary}
+	s := &serverRPC{Context: rctx, h: h, ar: ar, method: info.FullMethodName, typ: TypeUnary, conn: conn}
 	ar.AddOverhead(time.Since(t0))
 	return s
 }
@@ -245,21 +264,33 @@ func (s *serverRPC) finish(end time.Time, err error) {
 	}
 	r.RequestBytes = s.inBytes.Load()
 	r.ResponseBytes = s.outBytes.Load()
-	svc, m := convention.SplitGRPCMethod(s.method)
+	svc, _ := convention.SplitGRPCMethod(s.method)
 	if svc != "" && s.begun.Load() {
 		s.h.sawService(svc)
 	}
-	r.Attrs = append(r.Attrs, recording.Attr{Key: AttrSystem, Value: convention.ServiceGRPC})
-	if svc != "" {
-		r.Attrs = append(r.Attrs, recording.Attr{Key: AttrService, Value: svc})
+	r.Attrs = slices.Grow(r.Attrs, 9)
+	r.Attrs = append(r.Attrs, recording.Attr{Key: AttrSystemName, Value: convention.RPCSystemGRPC})
+	if s.begun.Load() {
+		r.Attrs = append(r.Attrs, recording.Attr{Key: AttrMethod, Value: convention.GRPCSpanName(s.method)})
+	} else {
+		// A method the server does not have: its name is the client's
+		// choice, kept apart from the known ones.
+		r.Attrs = append(r.Attrs,
+			recording.Attr{Key: AttrMethod, Value: convention.Other},
+			recording.Attr{Key: AttrMethodOriginal, Value: convention.GRPCSpanName(s.method)})
 	}
 	r.Attrs = append(r.Attrs,
-		recording.Attr{Key: AttrMethod, Value: m},
-		recording.Attr{Key: AttrStatusCode, Value: strconv.Itoa(int(code))},
+		recording.Attr{Key: AttrStatusCode, Value: convention.GRPCStatusName(int(code))},
 		recording.Attr{Key: AttrStreamType, Value: s.typ},
 		recording.Attr{Key: AttrMessagesReceived, Value: strconv.FormatInt(s.inMsgs.Load(), 10)},
 		recording.Attr{Key: AttrMessagesSent, Value: strconv.FormatInt(s.outMsgs.Load(), 10)},
 	)
+	if c := s.conn; c != nil && c.localHost != "" {
+		r.Attrs = append(r.Attrs, recording.Attr{Key: AttrServerAddress, Value: c.localHost})
+		if c.localPort != "" {
+			r.Attrs = append(r.Attrs, recording.Attr{Key: AttrServerPort, Value: c.localPort})
+		}
+	}
 	s.ar.FinishAt(end)
 }
 
@@ -279,13 +310,26 @@ func textMetadata(md metadata.MD) metadata.MD {
 
 type connKey struct{}
 
-// TagConn returns a context carrying the peer's address, formatted once per
-// connection rather than once per RPC.
+// connInfo is what a connection's RPCs record of it.
+type connInfo struct {
+	remote               string // the peer's address
+	localHost, localPort string // the server's own address: server.address, server.port
+}
+
+// TagConn returns a context carrying the peer's address and the server's,
+// formatted once per connection rather than once per RPC.
 func (h *serverHandler) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
-	if h.rec == nil || info == nil || info.RemoteAddr == nil {
+	if h.rec == nil || info == nil || (info.RemoteAddr == nil && info.LocalAddr == nil) {
 		return ctx
 	}
-	return context.WithValue(ctx, connKey{}, info.RemoteAddr.String())
+	c := &connInfo{}
+	if info.RemoteAddr != nil {
+		c.remote = info.RemoteAddr.String()
+	}
+	if info.LocalAddr != nil {
+		c.localHost, c.localPort = convention.SplitHostPort(info.LocalAddr.String())
+	}
+	return context.WithValue(ctx, connKey{}, c)
 }
 
 // HandleConn does nothing: connections are not recorded.

@@ -293,8 +293,8 @@ func TestCurlTranscripts(t *testing.T) {
 						t.Errorf("%s: recorded status %d, %d request bytes, %d response bytes; want %+v", key, got.status, got.request, got.reply, w)
 					}
 				}
-				if key == "GET /hijack" && (r.Attr("http.hijacked") == "true") == p.http2 {
-					t.Errorf("%s: http.hijacked=%q over %s", key, r.Attr("http.hijacked"), p.name)
+				if key == "GET /hijack" && (r.Attr("appstats.http.hijacked") == "true") == p.http2 {
+					t.Errorf("%s: appstats.http.hijacked=%q over %s", key, r.Attr("appstats.http.hijacked"), p.name)
 				}
 			}
 		})

@@ -62,10 +62,27 @@
 // handler is recorded with status 500 and the panic value, and the panic
 // continues.
 //
+// # Attributes
+//
+// Besides its fields, a record has the attributes url.scheme,
+// network.protocol.version ("1.1", "2") and user_agent.original (the
+// OpenTelemetry semantic conventions' names), appstats.route.unmatched when
+// no router matched the request (its route is then appstats' own, and
+// exporters give it no http.route), appstats.http.hijacked for a hijacked
+// connection, and appstats.http.no_response for a handler that panicked
+// before it wrote a response (recorded as a 500, though none was sent).
+// [NewTransport]'s calls have http.request.method, server.address,
+// server.port, url.full, http.response.status_code,
+// appstats.http.connection.reused, and error.type for a request that
+// failed.
+//
 // # Trace context
 //
 // The recorder's propagator ([recording.W3CPropagator] by default) reads
 // traceparent from incoming requests, so a record joins its caller's trace,
 // and [NewTransport] writes one carrying the call's span into outgoing
-// requests.
+// requests, with the caller's sampled flag (see
+// [recording.WithCallerSampling]). A request the recorder does not record
+// passes its caller's trace context (and, with an OpenTelemetry propagator,
+// its baggage) on to the requests the transport makes for it, unchanged.
 package httpstats

@@ -70,6 +70,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, tc := h.rec.Propagator().Extract(r.Context(), recording.HeaderCarrier(r.Header))
+	pctx := ctx // what the propagator read: the caller's trace context, baggage
 	ctx, ar := h.rec.StartRecord(ctx, recording.RequestInfo{
 		Kind:         recording.KindHTTP,
 		Method:       r.Method,
@@ -78,13 +79,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		TraceID:      tc.TraceID,
 		ParentSpanID: tc.SpanID,
 		TraceState:   tc.State,
+		Unsampled:    tc.IsValid() && !tc.Sampled,
 		Start:        t0,
 		Instance:     h.cfg.instance,
 	})
 	if ar == nil {
-		if tc.IsValid() {
-			// Not recorded, but the caller's trace still passes through.
-			r = r.WithContext(recording.ContextWithTrace(ctx, tc))
+		if tc.IsValid() || pctx != r.Context() {
+			// Not recorded, but the caller's trace (sampled or not) and
+			// baggage still pass through.
+			r = r.WithContext(h.rec.ContextWithTrace(pctx, tc))
 		}
 		h.next.ServeHTTP(w, r)
 		return
@@ -106,7 +109,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				rec.Error = "handler aborted"
 			}
 			if !rw.wrote && !rw.hijacked {
+				// Recorded as the 500 the client sees as a failure; no
+				// response is sent, though (net/http drops the connection).
 				rw.status = http.StatusInternalServerError
+				ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
 			}
 			h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0)))
 			panic(v)
@@ -116,13 +122,31 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0))) // one monotonic clock read
 }
 
+// addRequestAttrs adds to ar the attributes of r that a record has no
+// field for: url.scheme, network.protocol.version and user_agent.original.
+func addRequestAttrs(ar *recording.ActiveRecord, r *http.Request) {
+	var buf [3]recording.Attr
+	attrs := buf[:0]
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	attrs = append(attrs, recording.Attr{Key: convention.KeyURLScheme, Value: scheme})
+	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
+		attrs = append(attrs, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
+	}
+	if ua := r.UserAgent(); ua != "" {
+		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
+	}
+	ar.AddAttrs(attrs...)
+}
+
 // route returns the route of a finished request: the [WithRouteFunc]
 // hook's answer, else the pattern [http.ServeMux] matched, else the route
 // all unmatched requests of the method and status class share (never the
-// raw path, which the client chooses). The recorder cuts a long one
-// ([recording.WithMaxName]).
-func (h *handler) route(r *http.Request, status int) string {
-	route := ""
+// raw path, which the client chooses), and whether a router gave it. The
+// recorder cuts a long one ([recording.WithMaxName]).
+func (h *handler) route(r *http.Request, status int) (route string, matched bool) {
 	if h.cfg.routeFunc != nil {
 		route = h.cfg.routeFunc(r)
 	}
@@ -130,9 +154,9 @@ func (h *handler) route(r *http.Request, status int) string {
 		route = r.Pattern
 	}
 	if route == "" {
-		route = convention.UnmatchedRoute(r.Method, status)
+		return convention.UnmatchedRoute(r.Method, status), false
 	}
-	return route
+	return route, true
 }
 
 func asError(v any) error {
@@ -142,10 +166,11 @@ func asError(v any) error {
 
 func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, end time.Time) {
 	rec := ar.Record()
+	addRequestAttrs(ar, r)
 	switch {
 	case rw.hijacked:
 		rec.Status = rw.status // 0 unless a status was written before hijacking
-		rec.Attrs = append(rec.Attrs, recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
+		ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	default:
@@ -156,7 +181,13 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response
 	}
 	rec.RequestBytes = requestBytes(r, body)
-	rec.Route = h.route(r2, rec.Status)
+	route, matched := h.route(r2, rec.Status)
+	rec.Route = route
+	if !matched {
+		// The route is appstats' own, not the router's: exporters give it
+		// no http.route.
+		ar.AddAttrs(recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
+	}
 	if r.URL.RawQuery != "" {
 		rec.Query = ar.Recorder().Redaction().Query(r.URL.RawQuery)
 	}

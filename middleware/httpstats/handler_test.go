@@ -260,7 +260,52 @@ func TestRoutes(t *testing.T) {
 			if recs[0].Route != tt.want {
 				t.Errorf("route %q (status %d), want %q", recs[0].Route, recs[0].Status, tt.want)
 			}
+			// An unmatched request's route is appstats' own, not the
+			// router's: marked, so that exporters give it no http.route.
+			if unmatched := strings.Contains(tt.want, "(unmatched"); (recs[0].Attr("appstats.route.unmatched") == "true") != unmatched {
+				t.Errorf("attrs %v; want appstats.route.unmatched %v", recs[0].Attrs, unmatched)
+			}
 		})
+	}
+}
+
+// TestRequestAttrs: a record carries the request's scheme, protocol version
+// and user agent, over HTTP/1.1 and over HTTP/2 with TLS.
+func TestRequestAttrs(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		rec, sink := newRecorder(t)
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /items/{id}", func(http.ResponseWriter, *http.Request) {})
+		srv := httptest.NewUnstartedServer(httpstats.NewHandler(rec, mux))
+		scheme, version := "http", "1.1"
+		if h2 {
+			srv.EnableHTTP2 = true
+			srv.StartTLS()
+			scheme, version = "https", "2"
+		} else {
+			srv.Start()
+		}
+		req, _ := http.NewRequest("GET", srv.URL+"/items/7", nil)
+		req.Header.Set("User-Agent", "attrs-test/2.0")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		srv.Close()
+		recs := flush(t, rec, sink)
+		if len(recs) != 1 {
+			t.Fatalf("%d records", len(recs))
+		}
+		r := recs[0]
+		for k, want := range map[string]string{
+			"url.scheme": scheme, "network.protocol.version": version, "user_agent.original": "attrs-test/2.0",
+			"appstats.route.unmatched": "",
+		} {
+			if got := r.Attr(k); got != want {
+				t.Errorf("h2 %v: %s = %q, want %q", h2, k, got, want)
+			}
+		}
 	}
 }
 
@@ -292,11 +337,12 @@ func TestPanicRecordedAndRepanicked(t *testing.T) {
 	if len(recs) != 2 {
 		t.Fatalf("%d records", len(recs))
 	}
-	if recs[0].Status != 500 || recs[0].Panic != "kaboom" || !recs[0].HasError() {
-		t.Errorf("panic record: status %d panic %q", recs[0].Status, recs[0].Panic)
+	// A 500 for the dashboard, but marked: no response was sent.
+	if recs[0].Status != 500 || recs[0].Panic != "kaboom" || !recs[0].HasError() || recs[0].Attr("appstats.http.no_response") != "true" {
+		t.Errorf("panic record: status %d panic %q, attrs %v", recs[0].Status, recs[0].Panic, recs[0].Attrs)
 	}
-	if recs[1].Status != 200 || recs[1].Panic == "" || recs[1].Error != "handler aborted" {
-		t.Errorf("abort record: status %d panic %q error %q", recs[1].Status, recs[1].Panic, recs[1].Error)
+	if recs[1].Status != 200 || recs[1].Panic == "" || recs[1].Error != "handler aborted" || recs[1].Attr("appstats.http.no_response") != "" {
+		t.Errorf("abort record: status %d panic %q error %q, attrs %v", recs[1].Status, recs[1].Panic, recs[1].Error, recs[1].Attrs)
 	}
 	mu.Lock()
 	defer mu.Unlock()

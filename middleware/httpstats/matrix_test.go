@@ -292,7 +292,7 @@ func TestWriterMatrix(t *testing.T) {
 			t.Errorf("unexpected record %s", r.Path)
 			continue
 		}
-		hijacked := r.Attr("http.hijacked") == "true"
+		hijacked := r.Attr("appstats.http.hijacked") == "true"
 		if r.Status != w.status || r.ResponseBytes != w.bytes || hijacked != w.hijacked {
 			t.Errorf("%s: recorded status %d, %d bytes, hijacked %v; want %d, %d, %v",
 				r.Path, r.Status, r.ResponseBytes, hijacked, w.status, w.bytes, w.hijacked)

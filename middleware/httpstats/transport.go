@@ -60,8 +60,10 @@ type transport struct {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := recording.FromContext(req.Context())
 	if a == nil {
-		if tc, ok := recording.TraceFromContext(req.Context()); ok {
-			return t.base.RoundTrip(withTrace(req, tc, propagatorOf(nil)))
+		if tc, p, ok := recording.Passthrough(req.Context()); ok {
+			// A request that is not recorded: its caller's trace context
+			// (and baggage) pass through unchanged.
+			return t.base.RoundTrip(withTrace(req, tc, p))
 		}
 		return t.base.RoundTrip(req)
 	}

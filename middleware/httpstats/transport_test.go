@@ -98,8 +98,8 @@ func TestTransportPhasesTLSReuse(t *testing.T) {
 	if got := fmt.Sprint(phaseNames(calls[0])); got != "[connect tls send wait receive]" {
 		t.Errorf("first call phases %s", got)
 	}
-	if calls[0].Attr("http.connection.reused") != "false" || calls[1].Attr("http.connection.reused") != "true" {
-		t.Errorf("reuse attrs: %q %q", calls[0].Attr("http.connection.reused"), calls[1].Attr("http.connection.reused"))
+	if calls[0].Attr("appstats.http.connection.reused") != "false" || calls[1].Attr("appstats.http.connection.reused") != "true" {
+		t.Errorf("reuse attrs: %q %q", calls[0].Attr("appstats.http.connection.reused"), calls[1].Attr("appstats.http.connection.reused"))
 	}
 	if got := fmt.Sprint(phaseNames(calls[1])); got != "[send wait receive]" {
 		t.Errorf("second call phases %s", got)
@@ -260,18 +260,26 @@ func TestTransportUnknownBodySize(t *testing.T) {
 // span when it is sampled out, and the tracestate unchanged either way.
 func TestTransportTraceContext(t *testing.T) {
 	const (
-		incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-		state    = "vendor=abc"
+		sampled   = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+		unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+		state     = "vendor=abc"
 	)
 	for _, tt := range []struct {
-		name string
-		rate float64
+		name     string
+		incoming string
+		opts     []recording.Option
+		recorded bool
 	}{
-		{"recorded", 1},
-		{"sampled out", 0},
+		{"recorded", sampled, nil, true},
+		{"sampled out", sampled, []recording.Option{recording.WithSampleRate(0)}, false},
+		// The caller's "not sampled" is kept: the call sends flags 00.
+		{"unsampled, recorded", unsampled, nil, true},
+		{"unsampled, sampled out", unsampled, []recording.Option{recording.WithSampleRate(0)}, false},
+		{"unsampled, skipped", unsampled, []recording.Option{recording.WithCallerSampling(recording.SkipUnsampled)}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			rec, sink := newRecorder(t, recording.WithSampleRate(tt.rate))
+			incoming := tt.incoming
+			rec, sink := newRecorder(t, tt.opts...)
 			var gotParent, gotState string
 			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				gotParent, gotState = r.Header.Get("traceparent"), r.Header.Get("tracestate")
@@ -295,8 +303,12 @@ func TestTransportTraceContext(t *testing.T) {
 
 			want := incoming
 			if len(recs) == 1 && len(recs[0].Calls) == 1 {
-				want = recording.FormatTraceparent(recording.TraceContext{TraceID: recs[0].TraceID, SpanID: recs[0].Calls[0].SpanID, Sampled: true})
-			} else if tt.rate == 1 {
+				want = recording.FormatTraceparent(recording.TraceContext{TraceID: recs[0].TraceID,
+					SpanID: recs[0].Calls[0].SpanID, Sampled: incoming == sampled})
+				if recs[0].Unsampled != (incoming == unsampled) {
+					t.Errorf("record Unsampled = %v", recs[0].Unsampled)
+				}
+			} else if tt.recorded {
 				t.Fatalf("records %+v, want one with one call", recs)
 			}
 			if gotParent != want || !strings.Contains(want, "4bf92f3577b34da6a3ce929d0e0e4736") {

@@ -128,7 +128,7 @@ func TestHijack(t *testing.T) {
 	defer cancel()
 	sink.Wait(ctx, 1)
 	recs := flush(t, rec, sink)
-	if len(recs) != 1 || recs[0].Attr("http.hijacked") != "true" {
+	if len(recs) != 1 || recs[0].Attr("appstats.http.hijacked") != "true" {
 		t.Fatalf("records %+v", recs)
 	}
 }
@@ -192,7 +192,7 @@ func TestHijackViaController(t *testing.T) {
 		t.Errorf("client read %q", got)
 	}
 	recs := flush(t, rec, sink)
-	if len(recs) != 1 || recs[0].Status != 0 || recs[0].Attr("http.hijacked") != "true" {
+	if len(recs) != 1 || recs[0].Status != 0 || recs[0].Attr("appstats.http.hijacked") != "true" {
 		t.Fatalf("records %+v, want one with status 0 and http.hijacked", recs)
 	}
 }

@@ -176,17 +176,31 @@ func (c *conn) startConnCall(a *recording.ActiveRecord) *recording.ActiveCall {
 	call := a.StartCall(ServiceNet, "conn "+c.network)
 	if call != nil {
 		call.SetRequest(c.remote)
-		if host, port, err := net.SplitHostPort(c.remote); err == nil {
-			call.SetAttrs(
-				recording.Attr{Key: convention.KeyNetworkTransport, Value: c.network},
-				recording.Attr{Key: convention.KeyNetworkPeerAddress, Value: host},
-				recording.Attr{Key: convention.KeyNetworkPeerPort, Value: port})
-		} else {
-			call.SetAttr(convention.KeyNetworkTransport, c.network)
-		}
+		var buf [4]recording.Attr
+		call.SetAttrs(addrAttrs(buf[:0], c.network, c.remote, convention.KeyNetworkPeerAddress, convention.KeyNetworkPeerPort)...)
 		call.AddSizes(0, 0)
 	}
 	return call
+}
+
+// addrAttrs appends to dst the attributes of addr, an address on a Go
+// network ("tcp4", "udp", "unix"): network.transport ("tcp", "udp",
+// "unix"), network.type when the network pins the IP version ("ipv4"), and
+// addr's host and port under hostKey and portKey (the whole of addr under
+// hostKey when it has no port, as a Unix socket's path).
+func addrAttrs(dst []recording.Attr, network, addr, hostKey, portKey string) []recording.Attr {
+	transport, typ := convention.NetworkTransport(network)
+	dst = append(dst, recording.Attr{Key: convention.KeyNetworkTransport, Value: transport})
+	if typ != "" {
+		dst = append(dst, recording.Attr{Key: convention.KeyNetworkType, Value: typ})
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		return append(dst, recording.Attr{Key: hostKey, Value: host}, recording.Attr{Key: portKey, Value: port})
+	}
+	if addr != "" {
+		dst = append(dst, recording.Attr{Key: hostKey, Value: addr})
+	}
+	return dst
 }
 
 func (c *conn) Mode() Mode { return c.mode }

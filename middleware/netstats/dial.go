@@ -55,14 +55,8 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	call := a.StartCall(ServiceNet, "dial "+network)
 	if call != nil {
 		call.SetRequest(address)
-		if host, port, err := net.SplitHostPort(address); err == nil {
-			call.SetAttrs(
-				recording.Attr{Key: convention.KeyNetworkTransport, Value: network},
-				recording.Attr{Key: convention.KeyServerAddress, Value: host},
-				recording.Attr{Key: convention.KeyServerPort, Value: port})
-		} else {
-			call.SetAttr(convention.KeyNetworkTransport, network)
-		}
+		var buf [4]recording.Attr
+		call.SetAttrs(addrAttrs(buf[:0], network, address, convention.KeyServerAddress, convention.KeyServerPort)...)
 	}
 	conn, err := nd.DialContext(ctx, network, address)
 	if err != nil {

@@ -99,6 +99,7 @@ func TestResolver(t *testing.T) {
 	type lookup struct {
 		method, request, response string
 		run                       func() error
+		answers, networkType      string // dns.answers (as a set) and network.type
 	}
 	tests := []lookup{
 		{"lookup host", "app.test.", "", func() error {
@@ -107,46 +108,46 @@ func TestResolver(t *testing.T) {
 				return errors.New("want 3 addresses, got " + strings.Join(addrs, " "))
 			}
 			return err
-		}},
+		}, "10.0.0.1,10.0.0.2,fd00::1", ""},
 		{"lookup ip", "app.test.", "10.0.0.1, 10.0.0.2", func() error {
 			_, err := r.LookupIP(ctx, "ip4", "app.test.")
 			return err
-		}},
+		}, "10.0.0.1,10.0.0.2", "ipv4"},
 		{"lookup ipaddr", "app.test.", "", func() error {
 			_, err := r.LookupIPAddr(ctx, "app.test.")
 			return err
-		}},
+		}, "10.0.0.1,10.0.0.2,fd00::1", ""},
 		{"lookup ip", "app.test.", "fd00::1", func() error {
 			_, err := r.LookupNetIP(ctx, "ip6", "app.test.")
 			return err
-		}},
+		}, "fd00::1", "ipv6"},
 		{"lookup cname", "alias.test.", "app.test.", func() error {
 			_, err := r.LookupCNAME(ctx, "alias.test.")
 			return err
-		}},
+		}, "", ""},
 		{"lookup txt", "txt.test.", `"v=spf1 -all", "hello world"`, func() error {
 			_, err := r.LookupTXT(ctx, "txt.test.")
 			return err
-		}},
+		}, "", ""},
 		{"lookup mx", "mail.test.", "10 mx1.test., 20 mx2.test.", func() error {
 			_, err := r.LookupMX(ctx, "mail.test.")
 			return err
-		}},
+		}, "", ""},
 		{"lookup srv", "_http._tcp.svc.test.", "1 5 8080 web.test.", func() error {
 			_, srvs, err := r.LookupSRV(ctx, "http", "tcp", "svc.test.")
 			if err == nil && (len(srvs) != 1 || srvs[0].Port != 8080) {
 				return errors.New("wrong SRV answer")
 			}
 			return err
-		}},
+		}, "", ""},
 		{"lookup ns", "zone.test.", "ns1.test.", func() error {
 			_, err := r.LookupNS(ctx, "zone.test.")
 			return err
-		}},
+		}, "", ""},
 		{"lookup addr", "10.0.0.1", "app.test.", func() error {
 			_, err := r.LookupAddr(ctx, "10.0.0.1")
 			return err
-		}},
+		}, "", ""},
 	}
 	for _, tt := range tests {
 		if err := tt.run(); err != nil {
@@ -175,6 +176,17 @@ func TestResolver(t *testing.T) {
 		}
 		if c.ResponseSize <= 0 {
 			t.Errorf("%s: response size %d", tt.method, c.ResponseSize)
+		}
+		// The conventions' attributes: the name asked, the addresses
+		// answered, the IP version asked for.
+		if got := c.Attr("dns.question.name"); got != tt.request {
+			t.Errorf("%s: dns.question.name %q, want %q", tt.method, got, tt.request)
+		}
+		if got := c.Attr("dns.answers"); !sameSet(strings.ReplaceAll(got, ",", ", "), strings.ReplaceAll(tt.answers, ",", ", ")) {
+			t.Errorf("%s: dns.answers %q, want %q", tt.method, got, tt.answers)
+		}
+		if got := c.Attr("network.type"); got != tt.networkType {
+			t.Errorf("%s: network.type %q, want %q", tt.method, got, tt.networkType)
 		}
 	}
 	// LookupHost answers both families, in an order of the resolver's.

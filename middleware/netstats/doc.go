@@ -72,4 +72,14 @@
 // short summary of the answer as its response, the number of answers as its
 // response size, and the error — a name that does not exist included. The
 // lookups a dial makes internally are part of the dial's call.
+//
+// # Attributes
+//
+// Calls carry the OpenTelemetry semantic conventions' attributes:
+// network.transport ("tcp", "udp", "unix") and network.type ("ipv4",
+// "ipv6", when the network names one: "tcp4", "ip6"), server.address and
+// server.port of a dial, network.peer.address and network.peer.port of a
+// connection's operations, dns.question.name of a lookup and dns.answers
+// (the addresses of a lookup of addresses, comma-separated; exported as a
+// list), and error.type for a failure.
 package netstats

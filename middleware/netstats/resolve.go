@@ -15,7 +15,11 @@ import (
 // as a call "dns"/"lookup host" (or "lookup ip", "lookup mx", …) of the
 // request in the lookup's context, with the name as its request, a short
 // summary of the answer as its response, and the error, if any — including
-// a name that does not exist.
+// a name that does not exist. The name queried is also its
+// dns.question.name attribute; the addresses a lookup of host addresses
+// returns (LookupHost, LookupIP, LookupIPAddr, LookupNetIP; at most 32) its
+// dns.answers, and the IP version LookupIP asks for ("ip4", "ip6") its
+// network.type ("ipv4", "ipv6").
 //
 // The zero Resolver uses [net.DefaultResolver]. A Resolver is safe for
 // concurrent use.
@@ -35,6 +39,7 @@ func start(ctx context.Context, method, name string) *recording.ActiveCall {
 	c := recording.StartCall(ctx, ServiceDNS, method)
 	if c != nil {
 		c.SetRequest(name)
+		c.SetAttr(convention.KeyDNSQuestionName, name)
 	}
 	return c
 }
@@ -50,6 +55,38 @@ func end(c *recording.ActiveCall, n int, summary func() string, err error) {
 		c.SetResponseSize(int64(n))
 	}
 	c.End(err)
+}
+
+// maxAnswers bounds the addresses recorded in dns.answers.
+const maxAnswers = 32
+
+// endAddrs ends the call of a lookup of addresses, as end does, and records
+// the addresses (at most maxAnswers) as its dns.answers.
+func endAddrs[T any](c *recording.ActiveCall, addrs []T, f func(T) string, err error) {
+	if c == nil {
+		return
+	}
+	if err == nil && len(addrs) > 0 {
+		var b strings.Builder
+		for i, a := range addrs[:min(len(addrs), maxAnswers)] {
+			if i > 0 {
+				b.WriteString(convention.AnswerSep)
+			}
+			b.WriteString(f(a))
+		}
+		c.SetAttr(convention.KeyDNSAnswers, b.String())
+	}
+	end(c, len(addrs), func() string { return join(addrs, f) }, err)
+}
+
+// startIP starts the call of a lookup of host's addresses of network ("ip",
+// "ip4" or "ip6"), with the IP version it asks for as network.type.
+func startIP(ctx context.Context, network, host string) *recording.ActiveCall {
+	c := start(ctx, "lookup ip", host)
+	if typ := convention.NetworkType(network); typ != "" {
+		c.SetAttr(convention.KeyNetworkType, typ)
+	}
+	return c
 }
 
 // join joins the answers with ", " up to a few hundred bytes: the recorder
@@ -75,7 +112,7 @@ func str(s string) string { return s }
 func (r *Resolver) LookupHost(ctx context.Context, host string) ([]string, error) {
 	c := start(ctx, "lookup host", host)
 	addrs, err := r.res().LookupHost(ctx, host)
-	end(c, len(addrs), func() string { return join(addrs, str) }, err)
+	endAddrs(c, addrs, str, err)
 	return addrs, err
 }
 
@@ -83,27 +120,25 @@ func (r *Resolver) LookupHost(ctx context.Context, host string) ([]string, error
 func (r *Resolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
 	c := start(ctx, "lookup ipaddr", host)
 	addrs, err := r.res().LookupIPAddr(ctx, host)
-	end(c, len(addrs), func() string { return join(addrs, func(a net.IPAddr) string { return a.String() }) }, err)
+	endAddrs(c, addrs, func(a net.IPAddr) string { return a.String() }, err)
 	return addrs, err
 }
 
 // LookupIP looks up host's IP addresses of network ("ip", "ip4" or "ip6"),
 // recorded as "lookup ip".
 func (r *Resolver) LookupIP(ctx context.Context, network, host string) ([]net.IP, error) {
-	c := start(ctx, "lookup ip", host)
-	c.SetAttr(convention.KeyNetworkType, network)
+	c := startIP(ctx, network, host)
 	ips, err := r.res().LookupIP(ctx, network, host)
-	end(c, len(ips), func() string { return join(ips, net.IP.String) }, err)
+	endAddrs(c, ips, net.IP.String, err)
 	return ips, err
 }
 
 // LookupNetIP looks up host's addresses of network as netip.Addrs, recorded
 // as "lookup ip".
 func (r *Resolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	c := start(ctx, "lookup ip", host)
-	c.SetAttr(convention.KeyNetworkType, network)
+	c := startIP(ctx, network, host)
 	ips, err := r.res().LookupNetIP(ctx, network, host)
-	end(c, len(ips), func() string { return join(ips, netip.Addr.String) }, err)
+	endAddrs(c, ips, netip.Addr.String, err)
 	return ips, err
 }
 

@@ -105,7 +105,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 		call = c.w.startStmt(a, query, true, nil)
 	}
 	s, err := c.prepare(ctx, query)
-	call.End(err)
+	endCall(call, err)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	}
 	call := c.w.startOp(a, "BEGIN")
 	tx, err := c.begin(ctx, opts)
-	call.End(err)
+	endCall(call, err)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func (c *conn) Ping(ctx context.Context) error {
 	}
 	call := c.w.startOp(a, "PING")
 	err := c.pinger.Ping(ctx)
-	call.End(err)
+	endCall(call, err)
 	return err
 }
 
@@ -314,7 +314,7 @@ func (t *wtx) Commit() error {
 	t.c.txCtx = nil
 	call := startOpCtx(t.ctx, t.c.w, "COMMIT")
 	err := t.tx.Commit()
-	call.End(err)
+	endCall(call, err)
 	return err
 }
 
@@ -322,7 +322,7 @@ func (t *wtx) Rollback() error {
 	t.c.txCtx = nil
 	call := startOpCtx(t.ctx, t.c.w, "ROLLBACK")
 	err := t.tx.Rollback()
-	call.End(err)
+	endCall(call, err)
 	return err
 }
 

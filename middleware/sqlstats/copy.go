@@ -77,7 +77,7 @@ func (w *wrapper) startCopy(a *recording.ActiveRecord, query string, cp *copyIn)
 	if cp.table != "" {
 		method += " " + cp.table
 	}
-	return w.startParsed(a, st, method, cp.table, nil, t0)
+	return w.startParsed(a, st, method, nil, t0)
 }
 
 // prepareCopy prepares a COPY statement, starting its call.
@@ -88,7 +88,7 @@ func (c *conn) prepareCopy(ctx context.Context, query string) (driver.Stmt, erro
 	}
 	s, err := c.prepare(ctx, query)
 	if err != nil {
-		cp.call.End(err)
+		endCall(cp.call, err)
 		return nil, err
 	}
 	return wrapStmt(s, query, c, cp), nil
@@ -146,5 +146,5 @@ func (s *stmt) endCopy(res driver.Result, err error) {
 		call.SetResponse(response)
 	}
 	call.Record().AddOverhead(time.Since(t0))
-	call.End(err)
+	endCall(call, err)
 }

@@ -49,11 +49,19 @@
 //
 // A query's call lasts until its rows are closed, and notes the number of
 // rows read (db.response.returned_rows); an Exec notes the rows it affected
-// (db.response.affected_rows). A statement's error is the call's error; so is
-// the error of a context cancelled (or past its deadline) while the rows were
-// read, as database/sql reports it to the application.
+// (appstats.db.affected_rows: the conventions have no such attribute). A
+// statement's error is the call's error; so is the error of a context
+// cancelled (or past its deadline) while the rows were read, as database/sql
+// reports it to the application. The database's own code of an error — the
+// SQLSTATE of PostgreSQL drivers, SQLite's result code — is the call's
+// db.response.status_code and error.type; other errors have their Go type as
+// error.type.
+//
 // Other attributes follow the OpenTelemetry conventions: db.system.name (see
-// [WithSystem]), db.operation.name and db.collection.name.
+// [WithSystem]; found from the driver without it), db.query.summary (the
+// call's method, "SELECT users", which names the exported span), and
+// db.operation.name for calls without a statement ("BEGIN", "COMMIT",
+// "PING", "CONNECT").
 //
 // Arguments are not recorded unless [WithArgs] enables them, and then they
 // are redacted by the recorder's rules.

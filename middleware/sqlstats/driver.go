@@ -91,7 +91,7 @@ type connector struct {
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	call := startOpCtx(ctx, c.w, "CONNECT")
 	conn, err := c.c.Connect(ctx)
-	call.End(err)
+	endCall(call, err)
 	if err != nil {
 		return nil, err
 	}

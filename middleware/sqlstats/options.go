@@ -24,7 +24,11 @@ func newConfig(opts []Option) *config {
 
 // WithSystem sets the database system recorded in each call's
 // db.system.name attribute, such as "sqlite", "postgresql" or "mysql"
-// (OpenTelemetry's well-known values). Without it the attribute is not set.
+// (OpenTelemetry's well-known values). Without it the system is found from
+// the driver's package (pgx and lib/pq: "postgresql"; modernc.org/sqlite,
+// mattn/go-sqlite3: "sqlite"; go-sql-driver/mysql: "mysql"; the drivers of
+// SQL Server, Oracle, ClickHouse, …); for a driver of no known database the
+// attribute is not set (exporters write "other_sql").
 //
 // The system also chooses the SQL dialect statements are normalized in (see
 // [NormalizeFor]). Without a known one, the dialect is found from the

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -284,7 +285,7 @@ func checkPostgresRecord(t *testing.T, way string, r *recording.Record, copyIn b
 			t.Errorf("%s: COPY recorded as %v", way, count)
 		}
 		for _, c := range r.Calls {
-			if c.Method == "COPY copy_target" && (c.Response != "5 rows copied" || c.Error != "" || c.Attr(sqlstats.AttrCollection) != "copy_target") {
+			if c.Method == "COPY copy_target" && (c.Response != "5 rows copied" || c.Error != "" || c.Attr(sqlstats.AttrQuerySummary) != "COPY copy_target") {
 				t.Errorf("%s: COPY call %+v", way, c)
 			}
 		}
@@ -294,4 +295,65 @@ func checkPostgresRecord(t *testing.T, way string, r *recording.Record, copyIn b
 			t.Errorf("%s: warning %s", way, w.Message)
 		}
 	}
+}
+
+// TestSystemFromDriver checks that db.system.name is found from the driver
+// when WithSystem does not set it — modernc.org/sqlite, lib/pq and pgx,
+// opened by name, wrapped as drivers and as connectors — and that
+// WithSystem wins. PostgreSQL need not run: the failed CONNECT is recorded
+// with it.
+func TestSystemFromDriver(t *testing.T) {
+	closed := "postgres://u:p@127.0.0.1:1/db?sslmode=disable&connect_timeout=2"
+	pqConnector, err := pq.NewConnector(closed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		open func() (*sql.DB, error)
+		want string
+	}{
+		{"sqlite by name", func() (*sql.DB, error) {
+			return sqlstats.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "s.db"))
+		}, "sqlite"},
+		{"WithSystem wins", func() (*sql.DB, error) {
+			return sqlstats.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "s.db"), sqlstats.WithSystem("other_sql"))
+		}, "other_sql"},
+		{"lib/pq driver", func() (*sql.DB, error) {
+			return sql.OpenDB(mustConnector(t, sqlstats.Wrap(&pq.Driver{}), closed)), nil
+		}, "postgresql"},
+		{"lib/pq connector", func() (*sql.DB, error) {
+			return sql.OpenDB(sqlstats.WrapConnector(pqConnector)), nil
+		}, "postgresql"},
+		{"pgx", func() (*sql.DB, error) {
+			return sql.OpenDB(mustConnector(t, sqlstats.Wrap(stdlib.GetDefaultDriver()), closed)), nil
+		}, "postgresql"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := tt.open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			r := record(t, func(ctx context.Context) { db.PingContext(ctx) })
+			if len(r.Calls) == 0 {
+				t.Fatal("no call recorded")
+			}
+			for _, c := range r.Calls {
+				if got := c.Attr(sqlstats.AttrSystem); got != tt.want {
+					t.Errorf("call %s: db.system.name %q, want %q", c.Method, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func mustConnector(t *testing.T, d driver.Driver, dsn string) driver.Connector {
+	t.Helper()
+	c, err := d.(driver.DriverContext).OpenConnector(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -3,6 +3,7 @@ package sqlstats
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -18,12 +19,13 @@ const Service = convention.ServiceSQL
 // Attribute keys, from the OpenTelemetry semantic conventions for database
 // client calls where one exists.
 const (
-	AttrSystem       = convention.KeyDBSystemName           // "db.system.name"
-	AttrQueryText    = convention.KeyDBQueryText            // "db.query.text"
-	AttrOperation    = convention.KeyDBOperationName        // "db.operation.name"
-	AttrCollection   = convention.KeyDBCollectionName       // "db.collection.name"
+	AttrSystem       = convention.KeyDBSystemName           // "db.system.name": see WithSystem
+	AttrQueryText    = convention.KeyDBQueryText            // "db.query.text": the statement, normalized
+	AttrQuerySummary = convention.KeyDBQuerySummary         // "db.query.summary": the call's method, "SELECT users"
+	AttrOperation    = convention.KeyDBOperationName        // "db.operation.name": of calls without a statement, "COMMIT"
 	AttrReturnedRows = convention.KeyDBResponseReturnedRows // "db.response.returned_rows"
-	AttrAffectedRows = convention.KeyDBResponseAffectedRows // "db.response.affected_rows": not in the conventions (yet)
+	AttrStatusCode   = convention.KeyDBResponseStatusCode   // "db.response.status_code": the database's code of an error, such as a SQLSTATE
+	AttrAffectedRows = convention.KeyDBAffectedRows         // "appstats.db.affected_rows": not in the conventions
 	AttrParamPrefix  = convention.KeyDBQueryParameterPrefix // "db.query.parameter.", then the name or position
 )
 
@@ -35,21 +37,27 @@ const (
 
 // A wrapper holds what all the connections of one wrapped driver share.
 type wrapper struct {
-	cfg   *config
-	cache cache
+	cfg    *config
+	system string // db.system.name: WithSystem's, else the driver's (see systemOf)
+	cache  cache
 }
 
 func newWrapper(opts []Option) *wrapper {
 	w := &wrapper{cfg: newConfig(opts)}
+	w.system = w.cfg.system
 	w.cache.dialect = sqlnorm.Of(w.cfg.system)
 	return w
 }
 
-// detect sets the wrapper's SQL dialect from the driver's package when
-// [WithSystem] named no known one. It runs before the wrapper is used.
+// detect sets the wrapper's SQL dialect, and its database system, from the
+// driver's package when [WithSystem] named no known one. It runs before the
+// wrapper is used.
 func (w *wrapper) detect(d driver.Driver) {
 	if w.cache.dialect == sqlnorm.Unknown {
 		w.cache.dialect = sqlnorm.OfDriver(d)
+	}
+	if w.system == "" {
+		w.system = systemOf(d)
 	}
 }
 
@@ -61,15 +69,15 @@ func (w *wrapper) startStmt(a *recording.ActiveRecord, query string, prepare boo
 	if prepare {
 		method = st.prepare
 	}
-	return w.startParsed(a, st, method, st.table, args, t0)
+	return w.startParsed(a, st, method, args, t0)
 }
 
-// startParsed starts a call named method of statement st, which names table,
-// in a's request. t0 is when the work for the call began.
+// startParsed starts a call named method of statement st in a's request.
+// t0 is when the work for the call began.
 //
 // The time spent outside StartCall (which counts its own) is added to the
 // record's overhead.
-func (w *wrapper) startParsed(a *recording.ActiveRecord, st *statement, method, table string, args []driver.NamedValue, t0 time.Time) *recording.ActiveCall {
+func (w *wrapper) startParsed(a *recording.ActiveRecord, st *statement, method string, args []driver.NamedValue, t0 time.Time) *recording.ActiveCall {
 	t1 := time.Now()
 	c := a.StartCall(Service, method)
 	if c == nil {
@@ -79,18 +87,14 @@ func (w *wrapper) startParsed(a *recording.ActiveRecord, st *statement, method, 
 	t2 := time.Now()
 	defer func() { a.AddOverhead(t1.Sub(t0) + time.Since(t2)) }()
 	c.SetRequest(st.text)
-	var buf [4]recording.Attr
+	var buf [3]recording.Attr
 	attrs := buf[:0]
-	if w.cfg.system != "" {
-		attrs = append(attrs, recording.Attr{Key: AttrSystem, Value: w.cfg.system})
+	if w.system != "" {
+		attrs = append(attrs, recording.Attr{Key: AttrSystem, Value: w.system})
 	}
-	attrs = append(attrs, recording.Attr{Key: AttrQueryText, Value: st.text})
-	if st.operation != "" {
-		attrs = append(attrs, recording.Attr{Key: AttrOperation, Value: st.operation})
-	}
-	if table != "" {
-		attrs = append(attrs, recording.Attr{Key: AttrCollection, Value: table})
-	}
+	attrs = append(attrs,
+		recording.Attr{Key: AttrQueryText, Value: st.text},
+		recording.Attr{Key: AttrQuerySummary, Value: method})
 	c.SetAttrs(attrs...)
 	if w.cfg.args && len(args) > 0 {
 		w.recordArgs(a, c, st, args)
@@ -104,12 +108,38 @@ func (w *wrapper) startOp(a *recording.ActiveRecord, op string) *recording.Activ
 	if c == nil {
 		return nil
 	}
-	if w.cfg.system != "" {
-		c.SetAttrs(recording.Attr{Key: AttrSystem, Value: w.cfg.system}, recording.Attr{Key: AttrOperation, Value: op})
+	if w.system != "" {
+		c.SetAttrs(recording.Attr{Key: AttrSystem, Value: w.system}, recording.Attr{Key: AttrOperation, Value: op})
 	} else {
 		c.SetAttr(AttrOperation, op)
 	}
 	return c
+}
+
+// endCall ends c with err. The database's own code of a failure — the
+// SQLSTATE of PostgreSQL drivers (pgx, lib/pq: an error with a
+// SQLState() string method), the result code of modernc.org/sqlite (a
+// Code() int method) — is its db.response.status_code and its error.type;
+// failures without one get the error's type (see [recording.ActiveCall.End]).
+func endCall(c *recording.ActiveCall, err error) {
+	if err != nil && c != nil {
+		if code := statusCode(err); code != "" {
+			c.SetAttrs(recording.Attr{Key: AttrStatusCode, Value: code}, recording.Attr{Key: convention.KeyErrorType, Value: code})
+		}
+	}
+	c.End(err)
+}
+
+func statusCode(err error) string {
+	var state interface{ SQLState() string }
+	if errors.As(err, &state) {
+		return state.SQLState()
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return strconv.Itoa(coded.Code())
+	}
+	return ""
 }
 
 func (w *wrapper) recordArgs(a *recording.ActiveRecord, c *recording.ActiveCall, st *statement, args []driver.NamedValue) {
@@ -192,7 +222,7 @@ func endExec(c *recording.ActiveCall, res driver.Result, err error) {
 		}
 		c.Record().AddOverhead(time.Since(t0))
 	}
-	c.End(err)
+	endCall(c, err)
 }
 
 // endQuery ends the call of a Query that failed, or returns the rows wrapped
@@ -207,7 +237,7 @@ func endQuery(ctx, txCtx context.Context, c *recording.ActiveCall, rows driver.R
 		return rows
 	}
 	if err != nil || rows == nil {
-		c.End(err)
+		endCall(c, err)
 		return rows
 	}
 	return newRows(ctx, txCtx, rows, c)

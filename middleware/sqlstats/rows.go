@@ -62,7 +62,7 @@ func (r *rows) Close() error {
 			c.SetResponse(rowsText(r.n))
 		}
 		c.Record().AddOverhead(time.Since(t0))
-		c.End(failure)
+		endCall(c, failure)
 	}
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,8 +113,9 @@ func TestQuery(t *testing.T) {
 	want := map[string]string{
 		"db.system.name":            "sqlite",
 		"db.query.text":             "SELECT name FROM users WHERE score > ? OR name = ? ORDER BY id",
-		"db.operation.name":         "SELECT",
-		"db.collection.name":        "users",
+		"db.query.summary":          "SELECT users",
+		"db.operation.name":         "", // parsed from the text: the summary says it
+		"db.collection.name":        "",
 		"db.response.returned_rows": "3",
 	}
 	for k, v := range want {
@@ -153,7 +155,7 @@ func TestExecAndError(t *testing.T) {
 		}
 	})
 	upd := findCall(t, r, "UPDATE users")
-	if upd.Attr("db.response.affected_rows") != "2" || upd.Error != "" {
+	if upd.Attr(sqlstats.AttrAffectedRows) != "2" || upd.Error != "" {
 		t.Errorf("update call = %+v", upd)
 	}
 	for _, m := range []string{"SELECT missing", "INSERT users"} {
@@ -164,6 +166,17 @@ func TestExecAndError(t *testing.T) {
 	}
 	if c := findCall(t, r, "SELECT missing"); !strings.Contains(c.Error, "no such table") {
 		t.Errorf("error = %q", c.Error)
+	}
+	// SQLite's result code is the failure's status code and its class.
+	for _, m := range []string{"SELECT missing", "INSERT users"} {
+		c := findCall(t, r, m)
+		code := c.Attr(sqlstats.AttrStatusCode)
+		if _, err := strconv.Atoi(code); err != nil || c.Attr("error.type") != code {
+			t.Errorf("%s: db.response.status_code %q, error.type %q; want SQLite's result code in both", m, code, c.Attr("error.type"))
+		}
+	}
+	if c := findCall(t, r, "UPDATE users"); c.Attr(sqlstats.AttrStatusCode) != "" || c.Attr("error.type") != "" {
+		t.Errorf("a call that succeeded has %v", c.Attrs)
 	}
 	findCall(t, r, "PING")
 	if s := r.Summary(); s.ErrorCalls != 2 {
@@ -240,8 +253,8 @@ func TestTransactions(t *testing.T) {
 	if got := calls(r); !reflect.DeepEqual(got, want) {
 		t.Errorf("calls = %q, want %q", got, want)
 	}
-	if c := findCall(t, r, "DELETE users"); c.Attr("db.response.affected_rows") != "4" {
-		t.Errorf("DELETE affected %q rows", c.Attr("db.response.affected_rows"))
+	if c := findCall(t, r, "DELETE users"); c.Attr(sqlstats.AttrAffectedRows) != "4" {
+		t.Errorf("DELETE affected %q rows", c.Attr(sqlstats.AttrAffectedRows))
 	}
 	var n int
 	if err := db.QueryRow("SELECT count(*) FROM users").Scan(&n); err != nil || n != 4 {
@@ -344,8 +357,8 @@ func TestDialectFromDriver(t *testing.T) {
 	if got, want := r.Calls[0].Request, `SELECT count(*) FROM "users" WHERE name <> ?`; got != want {
 		t.Errorf("request %q, want %q", got, want)
 	}
-	if got := r.Calls[0].Attr("db.collection.name"); got != "users" {
-		t.Errorf("table %q", got)
+	if got := r.Calls[0].Attr(sqlstats.AttrQuerySummary); got != "SELECT users" {
+		t.Errorf("summary %q, want the table read from the unquoted identifier", got)
 	}
 	if c := r.Calls[1]; strings.Contains(c.Error, "LIT") || !strings.Contains(c.Error, recording.Redacted) {
 		t.Errorf("error stored as %q", c.Error)
