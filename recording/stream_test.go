@@ -265,3 +265,21 @@ func TestStreamNil(t *testing.T) {
 		t.Error("StartStream on a finished record returned a stream")
 	}
 }
+
+// A message record follows its connection's trace, and so its caller's
+// sampling decision: the messages of a connection whose caller did not
+// sample the trace are unsampled too.
+func TestStreamMessageFollowsCallerSampling(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
+	ctx, conn := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/ws", Unsampled: true})
+	s := recording.StartStream(ctx, recording.StreamInfo{System: "websocket", Route: "GET /ws"})
+	_, m := s.StartMessage(ctx, recording.Receive, "typing", 3)
+	m.End(nil)
+	conn.Finish()
+	for _, r := range streamRecords(t, rec, sink, 2) {
+		if !r[0].Unsampled {
+			t.Errorf("%s record %q is sampled, want unsampled as its caller decided", r[0].Kind, r[0].Route)
+		}
+	}
+}
