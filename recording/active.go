@@ -145,13 +145,19 @@ type ActiveRecord struct {
 	attrs   [4]Attr // room for the record's first attributes (see AddAttrs)
 	dropped int
 	ended   bool
+	// slot is a's place in the recorder's in-flight table: index+1, -1
+	// unlisted, 0 none. It is no field of mu's: the goroutines that start
+	// and finish a use it. (Beside ended, it takes no room of its own.)
+	slot int32
 
 	overhead atomic.Int64
 	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
-	slot     int32                        // in the recorder's in-flight table: index+1, -1 unlisted, 0 none
 
-	stream *Stream  // set by StartStream; guarded by mu
-	msg    *Message // the message a is the record of; set before a is published
+	// link ties a to a long-lived connection: for the connection's own
+	// record, its stream's head (set by StartStream, under mu); for a
+	// message's record, the message (set before a is listed). One pointer
+	// for both keeps a record within its allocation size class.
+	link atomic.Pointer[Message]
 }
 
 // Record returns the record being made, for the goroutine that started it to
@@ -221,7 +227,6 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	r := &a.r
 	r.Duration = end.Sub(a.start)
 	rec := a.rec
-	rec.inflight.remove(a)
 	cfg := &rec.cfg
 	// A message passed the filters with its connection.
 	admitted := r.Kind == KindMessage || rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
@@ -231,6 +236,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		a.ended = true
 		a.mu.Unlock()
 		rec.filtered.Add(1)
+		rec.inflight.remove(a)
 		return
 	}
 	a.mu.Lock()
@@ -241,7 +247,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 			r.live = append(r.live, liveCall{i: i, ac: ac}) // see Record.FinalCall
 		}
 	}
-	s := a.stream
+	s := a.stream()
 	if r.Route == "" {
 		r.Route = a.liveRoute()
 	}
@@ -261,24 +267,44 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		}
 		s.fold(r)
 	}
-	if a.msg != nil {
-		r.Attrs = append(r.Attrs, a.msg.attrs()...)
+	if m := a.message(); m != nil {
+		r.Attrs = append(r.Attrs, m.attrs()...)
 	}
 	cfg.capRecord(r)
 	r.Overhead += time.Duration(a.overhead.Load()) + max(time.Since(end), 0)
 	rec.enqueue(r)
+	// Listed until queued: once no record is listed, every finished one
+	// has reached the queue, and Close delivers it.
+	rec.inflight.remove(a)
 }
 
 // liveRoute is the route known while a runs: its stream's or its
-// message's, else "". It is called with a.mu held.
+// message's, else "".
 func (a *ActiveRecord) liveRoute() string {
+	l := a.link.Load()
 	switch {
-	case a.stream != nil:
-		return a.stream.route
-	case a.msg != nil:
-		return a.msg.route
+	case l == nil:
+		return ""
+	case l == &l.s.head:
+		return l.s.route
 	}
-	return ""
+	return l.route
+}
+
+// stream returns the stream a is the connection's record of, or nil.
+func (a *ActiveRecord) stream() *Stream {
+	if l := a.link.Load(); l != nil && l == &l.s.head {
+		return l.s
+	}
+	return nil
+}
+
+// message returns the message a is the record of, or nil.
+func (a *ActiveRecord) message() *Message {
+	if l := a.link.Load(); l != nil && l != &l.s.head {
+		return l
+	}
+	return nil
 }
 
 // copyCallsLocked copies acs, calls of a so far, with a.mu held, for a

@@ -68,9 +68,10 @@ func (in *inflight) remove(a *ActiveRecord) {
 // each with at most maxCalls of its calls so far (the first ones; all when
 // maxCalls <= 0). A record that has not ended is in the list unless the
 // recorder's table of 1,024 records in the making had no room for it when
-// it started: unlisted counts those, and those left out by max. Filters
-// that depend on the route are applied when a request ends, so a request
-// they will exclude is listed while it runs.
+// it started: unlisted counts those, those left out by max, and those
+// finishing (ended, not yet queued for the sinks). Filters that depend on
+// the route are applied when a request ends, so a request they will
+// exclude is listed while it runs.
 //
 // The records are snapshots the caller owns, prepared as a finished record
 // is before a sink sees it (stacks symbolized, redacted), with what is known
@@ -98,14 +99,16 @@ func (r *Recorder) Active(max, maxCalls int) (recs []Record, unlisted int) {
 		}
 	}
 	slices.SortFunc(live, func(x, y *ActiveRecord) int { return x.start.Compare(y.start) })
-	for _, a := range live {
+	for i, a := range live {
 		if max > 0 && len(recs) == max {
-			unlisted += len(live) - len(recs)
+			unlisted += len(live) - i
 			break
 		}
 		if s, ok := a.snapshot(now, maxCalls); ok {
 			r.prepareSnapshot(&s)
 			recs = append(recs, s)
+		} else {
+			unlisted++ // finishing: on its way to the queue
 		}
 	}
 	return recs, unlisted + int(r.inflight.unlisted.Load())
@@ -155,13 +158,13 @@ func (a *ActiveRecord) snapshot(now time.Time, maxCalls int) (Record, bool) {
 	}
 	s.Calls = a.copyCallsLocked(a.calls[:n], s.Duration)
 	s.DroppedCalls = a.dropped + len(a.calls) - n
-	st := a.stream
+	st := a.stream()
 	a.mu.Unlock()
 	if st != nil {
 		st.fold(&s)
 	}
-	if a.msg != nil {
-		s.Attrs = append(s.Attrs, a.msg.attrs()...)
+	if m := a.message(); m != nil {
+		s.Attrs = append(s.Attrs, m.attrs()...)
 	}
 	return s, true
 }

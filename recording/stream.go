@@ -78,6 +78,10 @@ type Stream struct {
 	received, sent    atomic.Int64 // messages
 	bytesIn, bytesOut atomic.Int64
 	closed            atomic.Bool
+
+	// head stands for the connection's record in its link
+	// (ActiveRecord.link): a Message of s that is no message.
+	head Message
 }
 
 // StartStream makes the record ctx carries — the request that opened a
@@ -98,6 +102,7 @@ func StartStream(ctx context.Context, info StreamInfo) *Stream {
 	}
 	cfg := &a.rec.cfg
 	s := &Stream{a: a, system: info.System, route: info.Route}
+	s.head.s, s.head.a = s, a
 	if s.system == "" {
 		s.system = "stream"
 	}
@@ -107,9 +112,9 @@ func StartStream(ctx context.Context, info StreamInfo) *Stream {
 	capString(&s.system, cfg.maxName)
 	capString(&s.route, cfg.maxName)
 	a.mu.Lock()
-	ok := !a.ended && a.stream == nil
+	ok := !a.ended && a.link.Load() == nil
 	if ok {
-		a.stream = s
+		a.link.Store(&s.head)
 	}
 	a.mu.Unlock()
 	if !ok {
@@ -251,7 +256,7 @@ func (s *Stream) StartSend(ctx context.Context, typ string, size int64) *Message
 	if a == nil {
 		return m
 	}
-	if p := a.msg; p != nil && p.s == s && p.dir == Send {
+	if p := a.message(); p != nil && p.s == s && p.dir == Send {
 		m.parent = p
 	}
 	m.call = a.StartCall(s.system, "send "+typ)
@@ -371,7 +376,7 @@ func (r *Recorder) startMessage(s *Stream, m *Message) *ActiveRecord {
 	m.route = s.route + " " + typ
 	capString(&m.route, r.cfg.maxName)
 	a.r.Route = m.route
-	a.msg = m
+	a.link.Store(m)
 	r.inflight.add(a)
 	return a
 }
