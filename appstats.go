@@ -52,6 +52,7 @@ import (
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/badgerstore"
 	"github.com/goappstats/appstats/store/memstore"
+	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/ui"
 )
 
@@ -63,10 +64,20 @@ type Config struct {
 	Dir string
 	// Store tunes the Badger store: retention (7 days, 1M records, 1 GiB by
 	// default), durability, memory, and the maximum of distinct routes and
-	// RPCs kept per time window (MaxKeys, which the in-memory store uses
-	// too); the zero value is the documented defaults.
+	// RPCs kept per time window (MaxKeys, which the in-memory and Redis
+	// stores use too); the zero value is the documented defaults.
 	Store badgerstore.Options
-	// InMemory keeps records in memory only (memstore), when Dir is empty.
+	// StoreURL, when set, keeps records in a Redis shared by the instances
+	// of a fleet (store/redisstore) instead of Badger under Dir:
+	// redis://[user:password@]host:port[/db] or rediss:// for TLS, a
+	// single server or any node of a Redis Cluster, with ?prefix=name to
+	// keep this service's records apart from others' in a shared Redis. Every instance's
+	// dashboard then shows the records of all, and refreshes when any of
+	// them records. Open fails if the server does not answer; once open,
+	// an outage drops records (counted) and never fails a request.
+	StoreURL string
+	// InMemory keeps records in memory only (memstore), when Dir and
+	// StoreURL are empty.
 	InMemory bool
 	// MemoryCapacity bounds the in-memory store (default memstore.DefaultCapacity).
 	MemoryCapacity int
@@ -144,6 +155,11 @@ type Appstats struct {
 	mw    func(http.Handler) http.Handler
 
 	closeOnce sync.Once
+
+	// A shared store's announcements of every instance's records, to the
+	// live feed: stopped by Close.
+	stopSub func()
+	subDone chan struct{}
 }
 
 // Open opens the store and starts the recorder.
@@ -168,9 +184,21 @@ func Open(cfg Config) (*Appstats, error) {
 	}
 	// The live feed follows the store in one sequence, so a dashboard told
 	// of new records finds them stored; the exporter has a queue of its
-	// own, so a collector that is down or slow costs the store nothing.
+	// own, so a collector that is down or slow costs the store nothing. A
+	// shared store announces every instance's records, this one's
+	// included, to the live feed itself.
+	sink := recording.Sequence(st, a.live)
+	if rs, ok := st.(*redisstore.Store); ok {
+		sink = st
+		ctx, cancel := context.WithCancel(context.Background())
+		a.stopSub, a.subDone = cancel, make(chan struct{})
+		go func() {
+			defer close(a.subDone)
+			rs.Subscribe(ctx, a.live.Announce)
+		}()
+	}
 	opts := []recording.Option{
-		recording.WithSinks(recording.Sequence(st, a.live)),
+		recording.WithSinks(sink),
 		recording.WithLogger(cfg.Logger),
 		recording.WithPropagator(otelexport.NewPropagator(nil)),           // trace context + baggage
 		recording.WithExclude(recording.Filter{PathPrefix: cfg.UIPrefix}), // the dashboard's own requests
@@ -234,6 +262,18 @@ func openOTLP(cfg Config) (*otelexport.Exporter, error) {
 }
 
 func openStore(cfg Config) (store.Store, error) {
+	if cfg.StoreURL != "" {
+		if cfg.Dir != "" || cfg.InMemory {
+			return nil, errors.New("appstats: StoreURL is set together with Dir or InMemory; set one")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		st, err := redisstore.Open(ctx, cfg.StoreURL, redisstore.Options{Logger: cfg.Logger, MaxKeys: cfg.Store.MaxKeys})
+		if err != nil {
+			return nil, fmt.Errorf("appstats: %w", err)
+		}
+		return st, nil
+	}
 	if cfg.Dir == "" && cfg.InMemory {
 		return memstore.New(cfg.MemoryCapacity, memstore.WithMaxKeys(cfg.Store.MaxKeys)), nil
 	}
@@ -304,6 +344,10 @@ func (a *Appstats) Close() error {
 	err := a.rec.Close(ctx)
 	if errors.Is(err, recording.ErrClosed) {
 		err = nil // closed by hand through Recorder(): the store still needs closing
+	}
+	if a.stopSub != nil {
+		a.stopSub()
+		<-a.subDone
 	}
 	errs := []error{err, a.store.Close()}
 	if a.otlp != nil {

@@ -1,18 +1,26 @@
 package appstats_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/internal/testservers"
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/redisstore"
 )
 
 // TestFacade wires everything the way the README says and checks a request
@@ -108,6 +116,9 @@ func TestOpenErrors(t *testing.T) {
 		{InMemory: true, SampleRate: 2},
 		{InMemory: true, SampleRate: -0.5},
 		{InMemory: true, OTLPEndpoint: "http://127.0.0.1:1", OTLPProtocol: "carrier-pigeon"},
+		{StoreURL: "http://127.0.0.1:6379", NoOTLP: true},
+		{StoreURL: "redis://127.0.0.1:1", NoOTLP: true},
+		{StoreURL: "redis://127.0.0.1:1", Dir: "x", NoOTLP: true},
 	} {
 		if as, err := appstats.Open(cfg); err == nil {
 			as.Close()
@@ -147,6 +158,89 @@ func TestBadgerDefaultPersists(t *testing.T) {
 	}
 	if len(page.Records) != 2 || page.Records[0].Path != "/round" || page.Records[0].Status != 404 {
 		t.Fatalf("after two runs the store lists %+v", page.Records)
+	}
+}
+
+// TestRedisStore: with a StoreURL, two instances share one Redis: each
+// dashboard lists the other's requests and is told of them live, and
+// requests keep succeeding while Redis is down.
+func TestRedisStore(t *testing.T) {
+	r := testservers.StartRedis(t)
+	open := func(name string) (*appstats.Appstats, *httptest.Server) {
+		as, err := appstats.Open(appstats.Config{
+			StoreURL: "redis://" + r.Addr, NoOTLP: true,
+			RecorderOptions: []recording.Option{recording.WithInstance(name), recording.WithBatch(0, 10*time.Millisecond)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/stats/", as.UI())
+		mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hi") })
+		srv := httptest.NewServer(as.Middleware(mux))
+		t.Cleanup(func() { srv.Close(); as.Close() })
+		return as, srv
+	}
+	a, srvA := open("a")
+	_, srvB := open("b")
+	get := func(srv *httptest.Server, path string) *http.Response {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	events := get(srvA, "/stats/events")
+	if events.StatusCode != 200 {
+		t.Fatalf("A's events: %s", events.Status)
+	}
+	lines := bufio.NewScanner(events.Body)
+	for i := range 3 {
+		if resp := get(srvB, fmt.Sprintf("/hello?i=%d", i)); resp.StatusCode != 200 {
+			t.Fatalf("B: %s", resp.Status)
+		}
+	}
+	// A's live stream announces B's records.
+	for lines.Scan() && lines.Text() != "event: records" {
+	}
+	if lines.Err() != nil {
+		t.Fatal(lines.Err())
+	}
+	// A's dashboard lists them, with B's instance.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var list struct {
+			Records []struct {
+				Instance string `json:"instance"`
+			} `json:"records"`
+		}
+		resp := get(srvA, "/stats/api/records?instance=b")
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Records) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A lists %d of B's records, want 3", len(list.Records))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	r.Stop()
+	for i := range 20 {
+		if resp := get(srvA, fmt.Sprintf("/hello?down=%d", i)); resp.StatusCode != 200 {
+			t.Fatalf("a request while Redis is down: %s", resp.Status)
+		}
+	}
+	if resp := get(srvA, "/stats/api/records"); resp.StatusCode < 500 {
+		t.Errorf("the dashboard's list while Redis is down: %s, want a 5xx", resp.Status)
+	}
+	r.Start()
+	if err := a.Close(); err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Errorf("Close after the outage: %v", err)
 	}
 }
 

@@ -4,8 +4,10 @@
 // such as the dashboard in package ui, programs against.
 //
 // Implementations: [github.com/goappstats/appstats/store/badgerstore] (the
-// embedded, durable default) and [github.com/goappstats/appstats/store/memstore]
-// (in memory, for tests and ephemeral use). Every implementation passes the
+// embedded, durable default), [github.com/goappstats/appstats/store/redisstore]
+// (Redis or Redis Cluster, shared by the instances of a fleet) and
+// [github.com/goappstats/appstats/store/memstore] (in memory, for tests and
+// ephemeral use). Every implementation passes the
 // conformance suite in [github.com/goappstats/appstats/store/storetest].
 // What implementations share — query matching, exact aggregation, the
 // histogram's buckets, percentile sketches — is internal to store/, so a new
@@ -19,9 +21,9 @@
 //
 // # Percentiles
 //
-// [Latency] percentiles may be estimates: badgerstore keeps a mergeable
-// DDSketch per group and time bucket, with a relative error of 1%, and
-// merges them to answer any window; memstore computes them exactly.
+// [Latency] percentiles may be estimates: badgerstore and redisstore keep a
+// mergeable DDSketch per group and time bucket, with a relative error of
+// 1%, and merge them to answer any window; memstore computes them exactly.
 //
 // # Sizes
 //
@@ -29,4 +31,6 @@
 // method outside the interface. Len returns an int, as every Len in the
 // standard library does; so does
 // [github.com/goappstats/appstats/recording/recordingtest.Sink.Len].
+// redisstore's Len asks the server, so it takes a context and returns an
+// error too.
 package store

@@ -55,6 +55,7 @@ type Store interface {
 type Query struct {
 	Since, Until time.Time     // start time within [Since, Until)
 	Route        string        // exact route
+	Instance     string        // exact instance (recording.Record.Instance: host/pid)
 	Method       string        // exact HTTP method
 	Status       int           // exact status
 	StatusClass  int           // 1..5 for 1xx..5xx
@@ -76,12 +77,13 @@ const (
 // unknown-service handler, or an HTTP client calling many URLs could make
 // them without end. So a store keeps, in each time bucket it aggregates
 // and in each [Stats] answer, at most a fixed number of distinct routes,
-// of RPCs (service and method) and of route×RPC pairs, each list on its
-// own, and folds the others into one entry named Other:
+// of RPCs (service and method), of route×RPC pairs and of instances, each
+// list on its own, and folds the others into one entry named Other:
 //
 //   - [RouteStats] with Route Other;
 //   - [RPCStats] with Service Other and an empty Method;
-//   - [RouteRPCStats] with Route and Service Other and an empty Method.
+//   - [RouteRPCStats] with Route and Service Other and an empty Method;
+//   - [InstanceStats] with Instance Other.
 //
 // Totals are kept: the counts and times of every list still add up to the
 // window's. The entries kept are those with the most requests or calls;
@@ -92,9 +94,10 @@ const (
 const (
 	// Other names the entry that keys beyond the maximum fold into.
 	Other = "(other)"
-	// DefaultMaxKeys is how many distinct routes, RPCs and route×RPC pairs
-	// a store keeps per time bucket and per [Stats] list unless configured
-	// otherwise (badgerstore.Options.MaxKeys, memstore.WithMaxKeys).
+	// DefaultMaxKeys is how many distinct routes, RPCs, route×RPC pairs
+	// and instances a store keeps per time bucket and per [Stats] list
+	// unless configured otherwise (badgerstore.Options.MaxKeys,
+	// redisstore.Options.MaxKeys, memstore.WithMaxKeys).
 	DefaultMaxKeys = 500
 )
 
@@ -138,6 +141,19 @@ type RouteStats struct {
 	Latency
 }
 
+// InstanceStats aggregates the requests recorded by one instance (a process
+// of the service, [recording.Record.Instance]), so that a dashboard over a
+// fleet's shared store can compare them.
+type InstanceStats struct {
+	Instance string
+	Requests int64
+	Errors   int64
+	Calls    int64 // calls made by these requests
+	Total    time.Duration
+	Mean     time.Duration
+	Latency
+}
+
 // RouteRPCStats aggregates one kind of call made by one route's requests.
 type RouteRPCStats struct {
 	Route string
@@ -154,6 +170,7 @@ type Stats struct {
 	RPCs      []RPCStats
 	Routes    []RouteStats
 	RouteRPCs []RouteRPCStats
+	Instances []InstanceStats
 	// Histogram counts request durations in buckets of increasing upper
 	// bounds; the last bucket, with Le = 0, counts everything slower. The
 	// stores of this module use the same bounds, 1 ms to 10 s in 1-2-5
@@ -194,6 +211,10 @@ const (
 	// StateDiskFull: the filesystem is too full to write safely, so records
 	// are dropped (and counted) until space returns.
 	StateDiskFull = "disk full"
+	// StateUnavailable: the server the store keeps its records in is
+	// unreachable, slow or failing, so records are dropped (and counted)
+	// until it answers again.
+	StateUnavailable = "unavailable"
 	// StateReadOnly: the store was opened for reading only.
 	StateReadOnly = "read-only"
 	// StateClosed: the store has been closed.

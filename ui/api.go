@@ -160,21 +160,34 @@ type pathRPCJSON struct {
 	latencyJSON
 }
 
+type instanceStatsJSON struct {
+	Instance        string  `json:"instance"`
+	Requests        int64   `json:"requests"`
+	Errors          int64   `json:"errors"`
+	Calls           int64   `json:"calls"`
+	CallsPerRequest float64 `json:"calls_per_request"`
+	TotalMS         float64 `json:"total_ms"`
+	MeanMS          float64 `json:"mean_ms"`
+	latencyJSON
+}
+
 type histogramJSON struct {
 	LeMS  float64 `json:"le_ms"` // 0: the overflow bucket
 	Count int64   `json:"count"`
 }
 
 type statsJSON struct {
-	Window           windowJSON      `json:"window"`
-	Requests         int64           `json:"requests"`
-	Errors           int64           `json:"errors"`
-	RPCs             []rpcStatsJSON  `json:"rpcs"`
-	Paths            []pathStatsJSON `json:"paths"`
-	Histogram        []histogramJSON `json:"histogram"`
-	RPCsOmitted      int             `json:"rpcs_omitted"`
-	PathsOmitted     int             `json:"paths_omitted"`
-	RouteRPCsOmitted int             `json:"route_rpcs_omitted"`
+	Window           windowJSON          `json:"window"`
+	Requests         int64               `json:"requests"`
+	Errors           int64               `json:"errors"`
+	RPCs             []rpcStatsJSON      `json:"rpcs"`
+	Paths            []pathStatsJSON     `json:"paths"`
+	Instances        []instanceStatsJSON `json:"instances"`
+	Histogram        []histogramJSON     `json:"histogram"`
+	RPCsOmitted      int                 `json:"rpcs_omitted"`
+	PathsOmitted     int                 `json:"paths_omitted"`
+	RouteRPCsOmitted int                 `json:"route_rpcs_omitted"`
+	InstancesOmitted int                 `json:"instances_omitted"`
 }
 
 type windowJSON struct {
@@ -366,10 +379,12 @@ func toStatsJSON(all *store.Stats) statsJSON {
 		Errors:           st.Errors,
 		RPCs:             make([]rpcStatsJSON, 0, len(st.RPCs)),
 		Paths:            make([]pathStatsJSON, 0, len(st.Routes)),
+		Instances:        make([]instanceStatsJSON, 0, len(st.Instances)),
 		Histogram:        make([]histogramJSON, 0, len(st.Histogram)),
 		RPCsOmitted:      shown.RPCsOmitted,
 		PathsOmitted:     shown.RoutesOmitted,
 		RouteRPCsOmitted: shown.RouteRPCsOmitted,
+		InstancesOmitted: shown.InstancesOmitted,
 	}
 	byRPC := make(map[[2]string][]routeRPCJSON)
 	byRoute := make(map[string][]pathRPCJSON)
@@ -407,6 +422,17 @@ func toStatsJSON(all *store.Stats) statsJSON {
 			Route: r.Route, Requests: r.Requests, Errors: r.Errors, Calls: r.Calls, CallsPerRequest: cpr,
 			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), latencyJSON: latencyOf(r.Latency),
 			RPCs: byRoute[r.Route],
+		})
+	}
+	for i := range st.Instances {
+		in := &st.Instances[i]
+		cpr := 0.0
+		if in.Requests > 0 {
+			cpr = float64(in.Calls) / float64(in.Requests)
+		}
+		out.Instances = append(out.Instances, instanceStatsJSON{
+			Instance: in.Instance, Requests: in.Requests, Errors: in.Errors, Calls: in.Calls, CallsPerRequest: cpr,
+			TotalMS: ms(in.Total), MeanMS: ms(in.Mean), latencyJSON: latencyOf(in.Latency),
 		})
 	}
 	for _, b := range st.Histogram {

@@ -34,7 +34,7 @@ const (
 // out.
 type shownStats struct {
 	*store.Stats
-	RPCsOmitted, RoutesOmitted, RouteRPCsOmitted int
+	RPCsOmitted, RoutesOmitted, RouteRPCsOmitted, InstancesOmitted int
 }
 
 // boundStats keeps the largest RPCs and routes of st, at most maxStatRows
@@ -72,6 +72,12 @@ func boundStats(st *store.Stats) shownStats {
 	for _, r := range out.Routes {
 		routes[r.Route] = true
 	}
+	// Instances are a fleet's processes: a few, or many under autoscaling.
+	n := 0
+	for budget = rowsBudget / 4; n < len(st.Instances) && n < maxStatRows && budget > 0; n++ {
+		budget -= statCost(st.Instances[n].Instance)
+	}
+	out.Instances, s.InstancesOmitted = st.Instances[:n], len(st.Instances)-n
 	out.RouteRPCs = nil
 	budget = routeRPCBudget
 	for _, rr := range st.RouteRPCs {

@@ -109,6 +109,21 @@ func (l *Live) Write(_ context.Context, records []*recording.Record) error {
 	return nil
 }
 
+// Announce tells the open dashboards about n records that another process
+// wrote to a shared store, the newest with ID latest; n == 0 tells them the
+// store was cleared. It never blocks, as Write. A dashboard over a shared
+// store (store/redisstore) calls it from the store's subscription, so that
+// it refreshes when any instance of the fleet records something:
+//
+//	go st.Subscribe(ctx, live.Announce)
+func (l *Live) Announce(n int, latest recording.ID) {
+	id := ""
+	if n > 0 {
+		id = latest.String()
+	}
+	l.notify(n, id)
+}
+
 // notify tells every subscriber about n new records; n == 0 means the store
 // was cleared.
 func (l *Live) notify(n int, latest string) {

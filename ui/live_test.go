@@ -214,6 +214,31 @@ func TestLiveClientGone(t *testing.T) {
 	waitSubscribers(t, l, 0)
 }
 
+// Announce, for writes by other processes to a shared store, notifies as
+// Write does.
+func TestLiveAnnounce(t *testing.T) {
+	l := ui.NewLive()
+	defer l.Close()
+	srv := liveServer(t, l)
+	s := openStream(t, srv)
+	s.expect(t, "hello")
+	id := recording.ID{0x18, 15: 7}
+	l.Announce(3, id)
+	var got struct {
+		Records int    `json:"records"`
+		Latest  string `json:"latest"`
+		Cleared bool   `json:"cleared"`
+	}
+	if err := json.Unmarshal([]byte(s.expect(t, "records").data), &got); err != nil || got.Records != 3 || got.Latest != id.String() {
+		t.Fatalf("after Announce(3): %+v, %v", got, err)
+	}
+	l.Announce(0, recording.ID{})
+	got.Cleared = false
+	if err := json.Unmarshal([]byte(s.expect(t, "records").data), &got); err != nil || !got.Cleared {
+		t.Fatalf("after Announce(0): %+v, %v", got, err)
+	}
+}
+
 // TestLiveEndsOnServerShutdown: a graceful shutdown of the server that serves
 // live streams ends them at once instead of waiting for its deadline, and
 // that server opens no new stream; the Live itself stays open for others.

@@ -51,18 +51,20 @@ type dashboardView struct {
 }
 
 type statsSection struct {
-	Window        string
-	Requests      int64
-	Errors        int64
-	ErrorRate     float64
-	Mean          time.Duration
-	CallsPerReq   float64
-	RPCs          []rpcRow
-	Paths         []pathRow
-	RPCsOmitted   int // RPCs and routes beyond the bounds, not shown
-	PathsOmitted  int
-	Health        *healthJSON
-	HistogramJSON template.JS
+	Window           string
+	Requests         int64
+	Errors           int64
+	ErrorRate        float64
+	Mean             time.Duration
+	CallsPerReq      float64
+	RPCs             []rpcRow
+	Paths            []pathRow
+	Instances        []instanceRow // only when more than one instance recorded
+	RPCsOmitted      int           // RPCs, routes and instances beyond the bounds, not shown
+	PathsOmitted     int
+	InstancesOmitted int
+	Health           *healthJSON
+	HistogramJSON    template.JS
 }
 
 // histogramIsland is the histogram chart's data: a label and a count per
@@ -100,10 +102,25 @@ type pathRow struct {
 	RPCs       []store.RouteRPCStats
 }
 
+// instanceRow is a row of the Instances table: one process of a fleet
+// writing to a shared store.
+type instanceRow struct {
+	Instance    string
+	Requests    int64
+	Errors      int64
+	CallsPerReq float64
+	Total       time.Duration
+	Mean        time.Duration
+	store.Latency
+	Share      float64 // of the window's requests
+	HistoryURL string
+}
+
 type historySection struct {
 	Rows      []historyRow
 	Filter    listParams
 	Routes    []string
+	Instances []string // offered by the instance filter, when more than one
 	Window    string
 	Filtered  bool
 	Paged     bool
@@ -236,7 +253,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 	}
 	shown := boundStats(all)
 	st := shown.Stats
-	s.RPCsOmitted, s.PathsOmitted = shown.RPCsOmitted, shown.RoutesOmitted
+	s.RPCsOmitted, s.PathsOmitted, s.InstancesOmitted = shown.RPCsOmitted, shown.RoutesOmitted, shown.InstancesOmitted
 	byRPC := make(map[[2]string][]store.RouteRPCStats)
 	byRoute := make(map[string][]store.RouteRPCStats)
 	for _, rr := range st.RouteRPCs {
@@ -266,6 +283,24 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 		}
 		s.Paths = append(s.Paths, row)
 	}
+	if len(st.Instances) > 1 {
+		for _, in := range st.Instances {
+			row := instanceRow{
+				Instance: in.Instance, Requests: in.Requests, Errors: in.Errors,
+				Total: in.Total, Mean: in.Mean, Latency: in.Latency,
+			}
+			if in.Instance != store.Other { // the folded ones have no records of that name
+				row.HistoryURL = "?" + url.Values{"window": {window}, "instance": {in.Instance}}.Encode() + "#history"
+			}
+			if in.Requests > 0 {
+				row.CallsPerReq = float64(in.Calls) / float64(in.Requests)
+			}
+			if st.Requests > 0 {
+				row.Share = float64(in.Requests) / float64(st.Requests)
+			}
+			s.Instances = append(s.Instances, row)
+		}
+	}
 	hj := h.health()
 	if hj.Recorder != nil || hj.Live != nil || hj.Store != nil {
 		s.Health = &hj
@@ -280,7 +315,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 
 func historySectionOf(page store.Page, lp listParams, st *store.Stats, window string) historySection {
 	hs := historySection{Filter: lp, Window: window, Paged: lp.Before != ""}
-	hs.Filtered = lp.Route != "" || lp.Status != "" || lp.MinMS != "" || lp.Error
+	hs.Filtered = lp.Route != "" || lp.Instance != "" || lp.Status != "" || lp.MinMS != "" || lp.Error
 	for i := range page.Records {
 		s := page.Records[i]
 		hs.Rows = append(hs.Rows, historyRow{Summary: s, Failed: s.HasError()})
@@ -298,6 +333,17 @@ func historySectionOf(page store.Page, lp listParams, st *store.Stats, window st
 	}
 	sort.Strings(routes)
 	hs.Routes = routes
+	if len(st.Instances) > 1 || lp.Instance != "" {
+		for _, in := range st.Instances[:min(len(st.Instances), maxStatRows)] {
+			if in.Instance != store.Other {
+				hs.Instances = append(hs.Instances, in.Instance)
+			}
+		}
+		if lp.Instance != "" && !slices.Contains(hs.Instances, lp.Instance) {
+			hs.Instances = append(hs.Instances, lp.Instance)
+		}
+		sort.Strings(hs.Instances)
+	}
 	vals := lp.values()
 	vals.Set("window", window)
 	hs.NewestURL = "?" + vals.Encode() + "#history"

@@ -113,13 +113,14 @@ func parseWindow(s string) (windowChoice, error) {
 // listParams are the filters and paging of GET api/records and of the
 // dashboard's history table.
 type listParams struct {
-	Limit  int
-	Before string
-	Route  string
-	Status string // as given: "", "2xx".."5xx" or a code
-	MinMS  string // as given
-	Error  bool
-	query  store.Query
+	Limit    int
+	Before   string
+	Route    string
+	Instance string
+	Status   string // as given: "", "2xx".."5xx" or a code
+	MinMS    string // as given
+	Error    bool
+	query    store.Query
 
 	limitSet bool // limit was given
 
@@ -152,6 +153,8 @@ func parseList(v url.Values, defLimit int) (listParams, error) {
 	q.Cursor = p.Before
 	p.Route = v.Get("route")
 	q.Route = p.Route
+	p.Instance = v.Get("instance")
+	q.Instance = p.Instance
 	p.Status = v.Get("status")
 	if s := p.Status; s != "" {
 		if len(s) == 3 && s[1:] == "xx" && s[0] >= '1' && s[0] <= '5' {
@@ -209,6 +212,9 @@ func (p *listParams) values() url.Values {
 	}
 	if p.Route != "" {
 		v.Set("route", p.Route)
+	}
+	if p.Instance != "" {
+		v.Set("instance", p.Instance)
 	}
 	if p.Status != "" {
 		v.Set("status", p.Status)

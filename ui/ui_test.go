@@ -1052,6 +1052,80 @@ func TestNilStore(t *testing.T) {
 	}
 }
 
+// With records of several instances (a fleet sharing a store), the stats
+// group them, the history filters by them, and the dashboard shows both;
+// with one instance it shows neither.
+func TestInstances(t *testing.T) {
+	st := memstore.New(0)
+	defer st.Close()
+	now := time.Now()
+	var recs []*recording.Record
+	for i := range 30 {
+		r := makeRecord(now.Add(-time.Duration(30-i)*time.Second), uint64(i+1), fmt.Sprintf("/users/%d", i), 200, 2)
+		r.Instance = []string{"web-1/10", "web-2/20", "web-3/30"}[i%3]
+		recs = append(recs, r)
+	}
+	if err := st.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	h := ui.NewHandler(st)
+
+	type statsResp struct {
+		Instances []struct {
+			Instance string  `json:"instance"`
+			Requests int64   `json:"requests"`
+			Calls    int64   `json:"calls"`
+			P50      float64 `json:"p50_ms"`
+		} `json:"instances"`
+	}
+	s := decode[statsResp](t, do(h, "GET", "/stats/api/stats?window=1h", nil))
+	if len(s.Instances) != 3 {
+		t.Fatalf("instances = %+v, want 3", s.Instances)
+	}
+	for _, in := range s.Instances {
+		if in.Requests != 10 || in.Calls != 20 || in.P50 <= 0 {
+			t.Errorf("instance %+v: want 10 requests, 20 calls, a p50", in)
+		}
+	}
+
+	type list struct {
+		Records []map[string]any `json:"records"`
+	}
+	l := decode[list](t, do(h, "GET", "/stats/api/records?limit=100&instance=web-2%2F20", nil))
+	if len(l.Records) != 10 {
+		t.Errorf("instance filter: %d records, want 10", len(l.Records))
+	}
+	for _, m := range l.Records {
+		if m["instance"] != "web-2/20" {
+			t.Errorf("instance filter let through %v", m["instance"])
+		}
+	}
+	if w := do(h, "GET", "/stats/api/records?instance=a&instance=b", nil); w.Code != 400 {
+		t.Errorf("instance given twice: %d, want 400", w.Code)
+	}
+
+	w := do(h, "GET", "/stats/?instance=web-3%2F30", nil)
+	body := w.Body.String()
+	if w.Code != 200 || !strings.Contains(body, `class="card instance-card"`) {
+		t.Fatalf("dashboard: %d, no Instances table", w.Code)
+	}
+	if !strings.Contains(body, `<option value="web-3/30" selected>`) {
+		t.Error("the instance filter does not show the instance selected")
+	}
+	if n := strings.Count(body, `<span class="instance">web-3/30</span>`); n != 10 {
+		t.Errorf("history shows %d rows of web-3/30, want 10", n)
+	}
+	if strings.Contains(body, `<span class="instance">web-1/10</span>`) {
+		t.Error("history shows a row of another instance")
+	}
+
+	one, _ := newStore(t, 10)
+	body = do(ui.NewHandler(one), "GET", "/stats/", nil).Body.String()
+	if strings.Contains(body, "instance-card") || strings.Contains(body, `name="instance"`) {
+		t.Error("a single instance gets an Instances table or filter")
+	}
+}
+
 // reportingStore is a store with a condition to report.
 type reportingStore struct {
 	store.Store

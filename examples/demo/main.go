@@ -7,7 +7,16 @@
 //	go run ./examples/demo            # then open http://127.0.0.1:8080/stats/
 //
 // Flags: -addr (default 127.0.0.1:8080), -data (default ./appstats-data),
-// -traffic (default true: request its own pages a few times a second).
+// -traffic (default true: request its own pages a few times a second),
+// -store (a redis:// or rediss:// URL: keep records in a Redis shared by
+// several demos instead of Badger under -data), -instance (this process's
+// name in the records, default host/pid).
+//
+// A fleet of three on one Redis, each dashboard showing all three:
+//
+//	go run ./examples/demo -addr 127.0.0.1:8081 -store redis://127.0.0.1:6379 -instance web-1
+//	go run ./examples/demo -addr 127.0.0.1:8082 -store redis://127.0.0.1:6379 -instance web-2
+//	go run ./examples/demo -addr 127.0.0.1:8083 -store redis://127.0.0.1:6379 -instance web-3
 package main
 
 import (
@@ -27,25 +36,37 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/redisstore"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to serve the demo on")
 	data := flag.String("data", "appstats-data", "directory for recorded data")
 	traffic := flag.Bool("traffic", true, "generate traffic against the demo's own pages")
+	storeURL := flag.String("store", "", "redis:// or rediss:// URL of a Redis shared by a fleet (instead of -data)")
+	instance := flag.String("instance", "", "this process's name in the records (default host/pid)")
 	flag.Parse()
-	if err := run(*addr, *data, *traffic); err != nil {
+	if err := run(options{addr: *addr, data: *data, traffic: *traffic, storeURL: *storeURL, instance: *instance}); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// options are the demo's flags.
+type options struct {
+	addr, data         string
+	traffic            bool
+	storeURL, instance string
 }
 
 // run serves the demo until SIGINT or SIGTERM, then shuts down in the order
 // that loses nothing: the server first (requests in flight finish, the
 // dashboards' live streams end), then what the app started, then appstats,
 // which writes the last records and closes the store.
-func run(addr, data string, traffic bool) (err error) {
+func run(o options) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -53,7 +74,16 @@ func run(addr, data string, traffic bool) (err error) {
 	// Records are exported as OpenTelemetry traces when
 	// OTEL_EXPORTER_OTLP_ENDPOINT is set (protocol from
 	// OTEL_EXPORTER_OTLP_PROTOCOL, service name from OTEL_SERVICE_NAME).
-	cfg := appstats.Config{Dir: data, Logger: logger}
+	cfg := appstats.Config{Dir: o.data, Logger: logger}
+	if o.storeURL != "" {
+		cfg.Dir, cfg.StoreURL = "", o.storeURL
+		// go-redis's own messages (failed dials while Redis is away) into
+		// this log, at debug level.
+		redis.SetLogger(redisstore.GoRedisLogger(logger, slog.LevelDebug))
+	}
+	if o.instance != "" {
+		cfg.RecorderOptions = append(cfg.RecorderOptions, recording.WithInstance(o.instance))
+	}
 	if os.Getenv("OTEL_SERVICE_NAME") == "" {
 		cfg.ServiceName = "appstats-demo"
 	}
@@ -69,7 +99,7 @@ func run(addr, data string, traffic bool) (err error) {
 	}
 	defer func() { err = errors.Join(err, closeApp()) }()
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
@@ -79,7 +109,7 @@ func run(addr, data string, traffic bool) (err error) {
 	logger.Info("demo listening", "app", base+"/", "dashboard", base+"/stats/")
 
 	var wg sync.WaitGroup
-	if traffic {
+	if o.traffic {
 		wg.Add(1)
 		go func() { defer wg.Done(); generate(ctx, base) }()
 	}

@@ -212,6 +212,7 @@ func TestWriterStringWriter(t *testing.T) {
 		allocs = testing.AllocsPerRun(100, func() { io.WriteString(w, s) })
 	})))
 	mux.Handle("/notify", httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		//lint:ignore SA1019 the wrapper must keep the deprecated interface that handlers still assert
 		cn, ok := w.(http.CloseNotifier)
 		if !ok {
 			t.Error("the wrapped writer is no http.CloseNotifier")

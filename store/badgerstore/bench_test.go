@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -161,40 +160,15 @@ func fill(b *testing.B, n int) (string, []string) {
 			return
 		}
 		t0 := time.Now()
-		end := time.Now().Add(-time.Minute)
-		span := 7*24*time.Hour - time.Hour
-		step := span / time.Duration(n)
-		rng := rand.New(rand.NewPCG(1, 2))
-		routes := []string{"GET /", "GET /users/{id}", "POST /orders", "GET /orders/{id}", "GET /search", "GET /static/", "POST /login", "GET /api/items"}
-		rpcs := [][2]string{{"sql", "SELECT users"}, {"sql", "SELECT orders"}, {"sql", "INSERT orders"}, {"http", "GET payments/charge"}, {"grpc", "/inventory.Stock/Get"}, {"memcache", "Get"}, {"memcache", "Set"}, {"dns", "lookup db"}}
-		const batch = 1000
-		recs := make([]*recording.Record, 0, batch)
-		for i := range n {
-			st := end.Add(-span + time.Duration(i)*step)
-			r := &recording.Record{
-				Start: st, Duration: time.Duration(rng.ExpFloat64() * float64(30*time.Millisecond)),
-				Method: "GET", Path: "/p", Route: routes[rng.IntN(len(routes))], Status: 200, Instance: "bench/1",
-			}
-			if rng.IntN(50) == 0 {
-				r.Status = 500
-			}
-			binary.BigEndian.PutUint64(r.ID[:8], uint64(st.UnixNano()))
-			binary.BigEndian.PutUint64(r.ID[8:], uint64(i))
-			for range rng.IntN(10) {
-				k := rpcs[rng.IntN(len(rpcs))]
-				r.Calls = append(r.Calls, recording.Call{Service: k[0], Method: k[1], Duration: time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond))})
-			}
-			recs = append(recs, r)
-			if len(recs) == batch || i == n-1 {
-				if err := s.Write(context.Background(), recs); err != nil {
-					ds.err = err
-					return
-				}
-				recs = recs[:0]
-			}
-			if i%(n/100+1) == 0 {
-				ds.ids = append(ds.ids, r.ID.String())
-			}
+		ids, err := storetest.Dataset(n, time.Now().Add(-time.Minute), 7*24*time.Hour-time.Hour, 1000, func(recs []*recording.Record) error {
+			return s.Write(context.Background(), recs)
+		})
+		if err != nil {
+			ds.err = err
+			return
+		}
+		for _, id := range ids {
+			ds.ids = append(ds.ids, id.String())
 		}
 		if ds.err = s.Close(); ds.err != nil {
 			return
@@ -246,56 +220,7 @@ func BenchmarkRead(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range sizes(b) {
 		s, ids := openDataset(b, n)
-		b.Run(fmt.Sprintf("records=%d/Get", n), func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if _, err := s.Get(ctx, ids[i%len(ids)]); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
-		b.Run(fmt.Sprintf("records=%d/ListFirstPage", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				p, err := s.List(ctx, store.Query{})
-				if err != nil || len(p.Records) != store.DefaultLimit {
-					b.Fatal(len(p.Records), err)
-				}
-			}
-		})
-		// A dashboard passes minute-aligned windows, answered from rollups
-		// alone; a ragged window also scans the records of its partial
-		// edge minutes (every step's, for Series).
-		end := time.Now().Truncate(time.Minute)
-		for _, win := range []struct {
-			name string
-			w    store.Window
-			step time.Duration
-		}{
-			{"1h", store.Window{Since: end.Add(-time.Hour), Until: end}, time.Minute},
-			{"7d", store.Window{Since: end.Add(-7 * 24 * time.Hour), Until: end}, time.Hour},
-			{"7dRagged", store.Window{Since: time.Now().Add(-7 * 24 * time.Hour)}, time.Hour},
-		} {
-			b.Run(fmt.Sprintf("records=%d/Stats%s", n, win.name), func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					st, err := s.Stats(ctx, win.w)
-					if err != nil || st.Requests == 0 {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run(fmt.Sprintf("records=%d/Series%s", n, win.name), func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := s.Series(ctx, win.w, win.step); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+		storetest.BenchmarkReads(b, s, n, ids)
 		runtime.GC()
 		debug.FreeOSMemory()
 		b.Run(fmt.Sprintf("records=%d/RSS", n), func(b *testing.B) {

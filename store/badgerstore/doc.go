@@ -32,8 +32,8 @@
 //
 // A rollup holds, for its time bucket, the request count, errors, calls,
 // total time, a latency sketch (a DDSketch with 1% relative error) and a
-// histogram with the buckets of [store.Stats.Histogram], and the same (with
-// a sketch of call durations) per route, per
+// histogram with the buckets of [store.Stats.Histogram], and the same per
+// route and per instance, and (with a sketch of call durations) per
 // service.method and per route×service.method. Write stores each
 // transaction's records together with the deltas for them, atomically; a
 // background fold merges deltas into the minute and hour rollups

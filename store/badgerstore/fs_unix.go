@@ -44,7 +44,7 @@ func lockDir(dir string, shared bool) (func(), error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, errDirLocked
+		return nil, ErrLocked
 	}
 	return func() {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
+	"github.com/goappstats/appstats/store/internal/codec"
 	"github.com/goappstats/appstats/store/internal/sketch"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/store"
-	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
+	"github.com/goappstats/appstats/store/internal/codec"
 	"github.com/goappstats/appstats/store/internal/sketch"
 )
 
@@ -279,7 +279,9 @@ func (s *Store) reopen() {
 
 // OpenReadOnly opens the store in dir for reading only, with default
 // options, for a second process such as a CLI. Badger allows it only while
-// no process has the directory open for writing. Write, Clear and
+// no process has the directory open for writing: otherwise the error wraps
+// [ErrLocked], and [Snapshot] copies the store to read it. A directory that
+// holds no store gives an error wrapping [io/fs.ErrNotExist]. Write, Clear and
 // EnforceRetention return [ErrReadOnly]; reads see rollup deltas not yet
 // folded, so they are as exact as the writer's.
 func OpenReadOnly(dir string) (*Store, error) {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
-	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
+	"github.com/goappstats/appstats/store/internal/codec"
 	"github.com/goappstats/appstats/store/internal/sketch"
 	"github.com/goappstats/appstats/store/storetest"
 )

@@ -35,9 +35,6 @@ import (
 // ours, where a panic can be recovered), and the logs Badger replays
 // entry by entry (see scanLog).
 
-// errDirLocked: another process (or Store) has the directory open.
-var errDirLocked = errors.New("directory in use by another process")
-
 // corruptError is damage checkDir found.
 type corruptError struct{ what string }
 
@@ -270,7 +267,7 @@ func scanLog(w *window, start int64) (end, next int64) {
 	// tail of a file Badger made sparse) are skipped a window at a time.
 	for p := end + 1; p+2 < w.size; p++ {
 		b := w.from(p + 2)
-		i := slices.IndexFunc(b, func(c byte) bool { return c != 0 })
+		i := firstNonZero(b)
 		if i < 0 {
 			p += int64(len(b)) - 1
 			continue
@@ -281,6 +278,20 @@ func scanLog(w *window, start int64) (end, next int64) {
 		}
 	}
 	return end, -1
+}
+
+// firstNonZero returns the index of b's first non-zero byte, or -1: a
+// block of zeros at a time, compared with bytes.Equal (vectorized), so
+// that the long zero tails of preallocated logs are skipped quickly.
+func firstNonZero(b []byte) int {
+	var zero [4096]byte
+	for off := 0; off < len(b); off += len(zero) {
+		c := b[off:min(off+len(zero), len(b))]
+		if !bytes.Equal(c, zero[:len(c)]) {
+			return off + slices.IndexFunc(c, func(x byte) bool { return x != 0 })
+		}
+	}
+	return -1
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

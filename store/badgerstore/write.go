@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/goappstats/appstats/recording"
-	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
+	"github.com/goappstats/appstats/store/internal/codec"
 )
 
 // Write stores records and their rollup deltas. Records are committed in

@@ -172,8 +172,8 @@ var (
 )
 
 // Records returns n synthetic records starting at start, about every
-// spacing, with varied routes, statuses, errors, warnings and calls. The
-// same seed gives the same records.
+// spacing, with varied routes, instances, statuses, errors, warnings and
+// calls. The same seed gives the same records.
 func Records(seed uint64, start time.Time, spacing time.Duration, n int) []*recording.Record {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	out := make([]*recording.Record, n)
@@ -188,7 +188,7 @@ func Records(seed uint64, start time.Time, spacing time.Duration, n int) []*reco
 			Method:   methods[rng.IntN(len(methods))],
 			Route:    routes[rng.IntN(len(routes))],
 			Status:   statuses[rng.IntN(len(statuses))],
-			Instance: "test/1",
+			Instance: fmt.Sprintf("test/%d", 1+i%3),
 		}
 		r.Path = fmt.Sprintf("/p/%d", i)
 		if rng.IntN(20) == 0 {
@@ -364,6 +364,7 @@ func testList(t *testing.T, s store.Store) {
 		{"until", store.Query{Until: start.Add(10 * time.Minute)}},
 		{"range", store.Query{Since: start.Add(7 * time.Minute), Until: start.Add(19*time.Minute + 30*time.Second)}},
 		{"route", store.Query{Route: "POST /b"}},
+		{"instance", store.Query{Instance: "test/2"}},
 		{"empty route matches all", store.Query{Route: ""}},
 		{"method", store.Query{Method: "POST"}},
 		{"status", store.Query{Status: 404}},
@@ -466,7 +467,10 @@ func testPaging(t *testing.T, s store.Store) {
 	}
 }
 
-func expectStats(recs []*recording.Record, w store.Window) *store.Stats {
+// ExpectStats returns the exact [store.Stats] of the records that started
+// within w (w.Until must be set), with lists bounded to
+// [store.DefaultMaxKeys].
+func ExpectStats(recs []*recording.Record, w store.Window) *store.Stats {
 	a := storekit.NewExact(w, store.DefaultMaxKeys)
 	for _, r := range recs {
 		if !r.Start.Before(w.Since) && r.Start.Before(w.Until) {
@@ -487,7 +491,10 @@ func latencyWithin(got, want store.Latency) bool {
 	return ok(got.P50, want.P50) && ok(got.P95, want.P95) && ok(got.P99, want.P99)
 }
 
-func compareStats(t *testing.T, got, want *store.Stats) {
+// CompareStats reports differences between a store's Stats and the exact
+// ones: counts, totals and histograms must be equal, percentiles within
+// the sketches' relative error.
+func CompareStats(t testing.TB, got, want *store.Stats) {
 	t.Helper()
 	if got.Requests != want.Requests || got.Errors != want.Errors {
 		t.Errorf("requests/errors = %d/%d, want %d/%d", got.Requests, got.Errors, want.Requests, want.Errors)
@@ -495,18 +502,19 @@ func compareStats(t *testing.T, got, want *store.Stats) {
 	if !reflect.DeepEqual(got.Histogram, want.Histogram) {
 		t.Errorf("histogram = %v, want %v", got.Histogram, want.Histogram)
 	}
-	if len(got.Routes) != len(want.Routes) || len(got.RPCs) != len(want.RPCs) || len(got.RouteRPCs) != len(want.RouteRPCs) {
-		t.Fatalf("%d routes, %d rpcs, %d route×rpcs; want %d, %d, %d", len(got.Routes), len(got.RPCs), len(got.RouteRPCs),
-			len(want.Routes), len(want.RPCs), len(want.RouteRPCs))
+	if len(got.Routes) != len(want.Routes) || len(got.RPCs) != len(want.RPCs) || len(got.RouteRPCs) != len(want.RouteRPCs) || len(got.Instances) != len(want.Instances) {
+		t.Fatalf("%d routes, %d rpcs, %d route×rpcs, %d instances; want %d, %d, %d, %d", len(got.Routes), len(got.RPCs), len(got.RouteRPCs), len(got.Instances),
+			len(want.Routes), len(want.RPCs), len(want.RouteRPCs), len(want.Instances))
 	}
 	compareRows(t, "route", got.Routes, want.Routes, func(r *store.RouteStats) *store.Latency { return &r.Latency })
 	compareRows(t, "rpc", got.RPCs, want.RPCs, func(r *store.RPCStats) *store.Latency { return &r.Latency })
 	compareRows(t, "route×rpc", got.RouteRPCs, want.RouteRPCs, func(r *store.RouteRPCStats) *store.Latency { return &r.Latency })
+	compareRows(t, "instance", got.Instances, want.Instances, func(r *store.InstanceStats) *store.Latency { return &r.Latency })
 }
 
 // compareRows compares rows of Stats: equal but for their latency, which
 // must be within the sketches' relative error.
-func compareRows[T comparable](t *testing.T, what string, got, want []T, latency func(*T) *store.Latency) {
+func compareRows[T comparable](t testing.TB, what string, got, want []T, latency func(*T) *store.Latency) {
 	t.Helper()
 	for i := range want {
 		g, w := got[i], want[i]
@@ -552,11 +560,11 @@ func testStats(t *testing.T, s store.Store) {
 			} else if !got.Window.Since.Equal(w.Since) || !got.Window.Until.Equal(w.Until) {
 				t.Errorf("Window = %v, want %v", got.Window, w)
 			}
-			want := expectStats(recs, w)
+			want := ExpectStats(recs, w)
 			if tt.name != "empty" && want.Requests == 0 {
 				t.Fatal("window selects nothing")
 			}
-			compareStats(t, got, want)
+			CompareStats(t, got, want)
 		})
 	}
 }
@@ -620,7 +628,7 @@ func testClear(t *testing.T, s store.Store) {
 		t.Errorf("Get after Clear = %v, want ErrNotFound", err)
 	}
 	w := store.Window{Since: base().Add(-time.Hour)}
-	if st, err := s.Stats(ctx, w); err != nil || st.Requests != 0 || len(st.Routes) != 0 || len(st.RPCs) != 0 {
+	if st, err := s.Stats(ctx, w); err != nil || st.Requests != 0 || len(st.Routes) != 0 || len(st.RPCs) != 0 || len(st.Instances) != 0 {
 		t.Errorf("Stats after Clear = %+v, %v", st, err)
 	}
 	// The store keeps working.
@@ -721,6 +729,104 @@ func testConcurrent(t *testing.T, s store.Store) {
 	}
 	if st.Requests != total {
 		t.Errorf("Stats counts %d requests, want %d", st.Requests, total)
+	}
+}
+
+// Dataset writes n synthetic records for read benchmarks, in batches of
+// batch through write: start times spread evenly over span up to end,
+// eight routes, up to nine calls of eight kinds each (no stacks), one
+// request in fifty failing. It returns the IDs of a hundred of them, spread
+// out, for Get. The same n, end and span give the same records.
+func Dataset(n int, end time.Time, span time.Duration, batch int, write func([]*recording.Record) error) ([]recording.ID, error) {
+	step := span / time.Duration(n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	routes := []string{"GET /", "GET /users/{id}", "POST /orders", "GET /orders/{id}", "GET /search", "GET /static/", "POST /login", "GET /api/items"}
+	rpcs := [][2]string{{"sql", "SELECT users"}, {"sql", "SELECT orders"}, {"sql", "INSERT orders"}, {"http", "GET payments/charge"}, {"grpc", "/inventory.Stock/Get"}, {"memcache", "Get"}, {"memcache", "Set"}, {"dns", "lookup db"}}
+	var ids []recording.ID
+	recs := make([]*recording.Record, 0, batch)
+	for i := range n {
+		st := end.Add(-span + time.Duration(i)*step)
+		r := &recording.Record{
+			Start: st, Duration: time.Duration(rng.ExpFloat64() * float64(30*time.Millisecond)),
+			Method: "GET", Path: "/p", Route: routes[rng.IntN(len(routes))], Status: 200, Instance: "bench/1",
+		}
+		if rng.IntN(50) == 0 {
+			r.Status = 500
+		}
+		binary.BigEndian.PutUint64(r.ID[:8], uint64(st.UnixNano()))
+		binary.BigEndian.PutUint64(r.ID[8:], uint64(i))
+		for range rng.IntN(10) {
+			k := rpcs[rng.IntN(len(rpcs))]
+			r.Calls = append(r.Calls, recording.Call{Service: k[0], Method: k[1], Duration: time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond))})
+		}
+		recs = append(recs, r)
+		if len(recs) == batch || i == n-1 {
+			if err := write(recs); err != nil {
+				return ids, err
+			}
+			recs = recs[:0]
+		}
+		if i%(n/100+1) == 0 {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids, nil
+}
+
+// BenchmarkReads runs the dashboard's reads on a store holding n records
+// of [Dataset]: Get (of ids, in turn), the first List page, and Stats and
+// Series over the last hour and the last 7 days, as sub-benchmarks named
+// "records=n/…". A dashboard passes minute-aligned windows, answered from
+// rollups alone; a ragged window also reads the records of its partial edge
+// minutes (every step's, for Series).
+func BenchmarkReads(b *testing.B, s store.Store, n int, ids []recording.ID) {
+	ctx := context.Background()
+	b.Run(fmt.Sprintf("records=%d/Get", n), func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := s.Get(ctx, ids[i%len(ids)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run(fmt.Sprintf("records=%d/ListFirstPage", n), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := s.List(ctx, store.Query{})
+			if err != nil || len(p.Records) != store.DefaultLimit {
+				b.Fatal(len(p.Records), err)
+			}
+		}
+	})
+	end := time.Now().Truncate(time.Minute)
+	for _, win := range []struct {
+		name string
+		w    store.Window
+		step time.Duration
+	}{
+		{"1h", store.Window{Since: end.Add(-time.Hour), Until: end}, time.Minute},
+		{"7d", store.Window{Since: end.Add(-7 * 24 * time.Hour), Until: end}, time.Hour},
+		{"7dRagged", store.Window{Since: time.Now().Add(-7 * 24 * time.Hour)}, time.Hour},
+	} {
+		b.Run(fmt.Sprintf("records=%d/Stats%s", n, win.name), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				st, err := s.Stats(ctx, win.w)
+				if err != nil || st.Requests == 0 {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("records=%d/Series%s", n, win.name), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Series(ctx, win.w, win.step); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -9,6 +9,9 @@
 //     [store.Stats.Histogram], the same for every store;
 //   - [SortStats] puts [store.Stats] lists in their documented order, and
 //     [Fold] bounds them to a maximum of keys and one [store.Other] entry;
+//   - [SplitRange] cuts a time range into the whole hours, whole minutes
+//     and partial edge minutes that a store with hour and minute rollups
+//     answers from each;
 //   - [Exact] and [ExactSeries] aggregate exactly, by keeping every
 //     duration: memstore's answers, and the reference the suite holds other
 //     stores to.

@@ -20,8 +20,9 @@ type Exact struct {
 	errors   int64
 	durs     []time.Duration
 	rpcs     map[[2]string]*exactRPC
-	routes   map[string]*exactRoute
+	routes   map[string]*exactReqs
 	rr       map[[3]string]*exactRPC
+	insts    map[string]*exactReqs
 }
 
 type exactRPC struct {
@@ -29,9 +30,33 @@ type exactRPC struct {
 	durs []time.Duration
 }
 
-type exactRoute struct {
-	s    store.RouteStats
-	durs []time.Duration
+// exactReqs aggregates requests: those of a route, or of an instance.
+type exactReqs struct {
+	requests, errors, calls int64
+	total                   time.Duration
+	durs                    []time.Duration
+}
+
+func (e *exactReqs) add(s *recording.Summary, failed bool) {
+	e.requests++
+	if failed {
+		e.errors++
+	}
+	e.calls += int64(s.CallCount)
+	e.total += s.Duration
+	e.durs = append(e.durs, s.Duration)
+}
+
+func (e *exactReqs) mean() time.Duration { return e.total / time.Duration(max(e.requests, 1)) }
+
+// exactReqsOf returns m's entry for k, added if new.
+func exactReqsOf(m map[string]*exactReqs, k string) *exactReqs {
+	e := m[k]
+	if e == nil {
+		e = new(exactReqs)
+		m[k] = e
+	}
+	return e
 }
 
 // NewExact starts aggregating for window w. Its lists keep at most maxKeys
@@ -42,8 +67,9 @@ func NewExact(w store.Window, maxKeys int) *Exact {
 		w:       w,
 		maxKeys: maxKeys,
 		rpcs:    make(map[[2]string]*exactRPC),
-		routes:  make(map[string]*exactRoute),
+		routes:  make(map[string]*exactReqs),
 		rr:      make(map[[3]string]*exactRPC),
+		insts:   make(map[string]*exactReqs),
 	}
 }
 
@@ -66,18 +92,8 @@ func (a *Exact) AddRecord(r *recording.Record) {
 		a.errors++
 	}
 	a.durs = append(a.durs, s.Duration)
-	rt := a.routes[s.Route]
-	if rt == nil {
-		rt = &exactRoute{s: store.RouteStats{Route: s.Route}}
-		a.routes[s.Route] = rt
-	}
-	rt.s.Requests++
-	if failed {
-		rt.s.Errors++
-	}
-	rt.s.Calls += int64(s.CallCount)
-	rt.s.Total += s.Duration
-	rt.durs = append(rt.durs, s.Duration)
+	exactReqsOf(a.routes, s.Route).add(&s, failed)
+	exactReqsOf(a.insts, s.Instance).add(&s, failed)
 	for _, r := range s.RPCs {
 		k := [2]string{r.Service, r.Method}
 		for _, e := range []*exactRPC{
@@ -113,10 +129,17 @@ func (a *Exact) Stats() *store.Stats {
 		e.s.Latency = exactLatency(e.durs)
 		st.RPCs = append(st.RPCs, e.s)
 	}
-	for _, e := range a.routes {
-		e.s.Mean = e.s.Total / time.Duration(max(e.s.Requests, 1))
-		e.s.Latency = exactLatency(e.durs)
-		st.Routes = append(st.Routes, e.s)
+	for k, e := range a.routes {
+		st.Routes = append(st.Routes, store.RouteStats{
+			Route: k, Requests: e.requests, Errors: e.errors, Calls: e.calls,
+			Total: e.total, Mean: e.mean(), Latency: exactLatency(e.durs),
+		})
+	}
+	for k, e := range a.insts {
+		st.Instances = append(st.Instances, store.InstanceStats{
+			Instance: k, Requests: e.requests, Errors: e.errors, Calls: e.calls,
+			Total: e.total, Mean: e.mean(), Latency: exactLatency(e.durs),
+		})
 	}
 	for k, e := range a.rr {
 		e.s.Mean = e.s.Total / time.Duration(max(e.s.Count, 1))
@@ -172,20 +195,25 @@ func ExactSeries(w store.Window, step time.Duration, sums []*recording.Summary) 
 
 // fold folds each map to a.maxKeys entries and one [store.Other].
 func (a *Exact) fold() {
-	Fold(a.routes, a.maxKeys, store.Other,
-		func(ka string, x *exactRoute, kb string, y *exactRoute) int {
-			return cmp.Or(Rank(x.s.Requests, x.s.Total, y.s.Requests, y.s.Total), cmp.Compare(ka, kb))
-		},
-		func() *exactRoute { return &exactRoute{s: store.RouteStats{Route: store.Other}} },
-		func(dst, src *exactRoute) {
-			dst.s.Requests += src.s.Requests
-			dst.s.Errors += src.s.Errors
-			dst.s.Calls += src.s.Calls
-			dst.s.Total += src.s.Total
-			dst.durs = append(dst.durs, src.durs...)
-		})
+	foldReqs(a.routes, a.maxKeys)
+	foldReqs(a.insts, a.maxKeys)
 	foldRPCs(a.rpcs, a.maxKeys, [2]string{store.Other, ""})
 	foldRPCs(a.rr, a.maxKeys, [3]string{store.Other, store.Other, ""})
+}
+
+func foldReqs(m map[string]*exactReqs, n int) {
+	Fold(m, n, store.Other,
+		func(ka string, x *exactReqs, kb string, y *exactReqs) int {
+			return cmp.Or(Rank(x.requests, x.total, y.requests, y.total), cmp.Compare(ka, kb))
+		},
+		func() *exactReqs { return new(exactReqs) },
+		func(dst, src *exactReqs) {
+			dst.requests += src.requests
+			dst.errors += src.errors
+			dst.calls += src.calls
+			dst.total += src.total
+			dst.durs = append(dst.durs, src.durs...)
+		})
 }
 
 func foldRPCs[K [2]string | [3]string](m map[K]*exactRPC, n int, other K) {

@@ -41,6 +41,7 @@ func Matches(q *store.Query, s *recording.Summary) bool {
 	case !q.Since.IsZero() && s.Start.Before(q.Since),
 		!q.Until.IsZero() && !s.Start.Before(q.Until),
 		q.Route != "" && s.Route != q.Route,
+		q.Instance != "" && s.Instance != q.Instance,
 		q.Method != "" && s.Method != q.Method,
 		q.Status != 0 && s.Status != q.Status,
 		q.StatusClass != 0 && s.Status/100 != q.StatusClass,

@@ -55,6 +55,10 @@ func SortStats(st *store.Stats) {
 		return st.Routes[i].Total > st.Routes[j].Total ||
 			st.Routes[i].Total == st.Routes[j].Total && st.Routes[i].Route < st.Routes[j].Route
 	})
+	sort.Slice(st.Instances, func(i, j int) bool {
+		return st.Instances[i].Total > st.Instances[j].Total ||
+			st.Instances[i].Total == st.Instances[j].Total && st.Instances[i].Instance < st.Instances[j].Instance
+	})
 	sort.Slice(st.RouteRPCs, func(i, j int) bool {
 		a, b := st.RouteRPCs[i], st.RouteRPCs[j]
 		return a.Total > b.Total || a.Total == b.Total && a.Route+a.Service+a.Method < b.Route+b.Service+b.Method

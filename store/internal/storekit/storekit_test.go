@@ -74,6 +74,84 @@ func TestResolveSeries(t *testing.T) {
 	}
 }
 
+// SplitRange covers a range exactly once, with whole hours and minutes where
+// they fit.
+func TestSplitRange(t *testing.T) {
+	m, h := storekit.NsMinute, storekit.NsHour
+	base := 1000 * h // an hour boundary
+	for _, tt := range []struct {
+		name         string
+		a, b         int64
+		recs         int64 // nanoseconds answered from records
+		mins, hours  int64
+		wantSegments int
+	}{
+		{"empty", base, base, 0, 0, 0, 0},
+		{"within a minute", base + 5, base + 50, 45, 0, 0, 1},
+		{"aligned minutes", base + 3*m, base + 50*m, 0, 47, 0, 1},
+		{"aligned hours", base, base + 3*h, 0, 0, 3, 1},
+		{"ragged", base - 17*m - 31, base + 2*h + 13*m + 10, 31 + 10, 17 + 13, 2, 5},
+		{"before 1970", -2*h - 30, -h + m, 30, 1, 1, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var recs, mins, hours int64
+			segs := 0
+			covered := map[int64]int{} // minute → times covered (whole minutes count each ns range's minute)
+			err := storekit.SplitRange(tt.a, tt.b, storekit.Parts{
+				Records: func(a, b int64) error {
+					if a >= b || storekit.FloorDiv(a, m) != storekit.FloorDiv(b-1, m) {
+						t.Errorf("records part [%d, %d) is empty or spans minutes", a, b)
+					}
+					recs += b - a
+					segs++
+					return nil
+				},
+				Minutes: func(a, b int64) error {
+					for x := a; x < b; x++ {
+						covered[x]++
+					}
+					mins += b - a
+					segs++
+					return nil
+				},
+				Hours: func(a, b int64) error {
+					for x := a * 60; x < b*60; x++ {
+						covered[x]++
+					}
+					hours += b - a
+					segs++
+					return nil
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if recs != tt.recs || mins != tt.mins || hours != tt.hours || segs != tt.wantSegments {
+				t.Errorf("records %d ns, %d minutes, %d hours in %d parts; want %d, %d, %d in %d",
+					recs, mins, hours, segs, tt.recs, tt.mins, tt.hours, tt.wantSegments)
+			}
+			if recs+(mins+60*hours)*m != tt.b-tt.a && tt.b > tt.a {
+				t.Errorf("parts add up to %d ns, want %d", recs+(mins+60*hours)*m, tt.b-tt.a)
+			}
+			for x, n := range covered {
+				if n != 1 {
+					t.Errorf("minute %d covered %d times", x, n)
+				}
+			}
+		})
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := storekit.SplitRange(base+5, base+2*h+5, storekit.Parts{
+		Records: func(a, b int64) error { n++; return stop },
+		Minutes: func(a, b int64) error { n++; return nil },
+		Hours:   func(a, b int64) error { n++; return nil },
+	})
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("an error from a part: %v after %d calls, want it returned after 1", err, n)
+	}
+}
+
 func TestFold(t *testing.T) {
 	type v struct{ n int64 }
 	rank := func(ka string, a *v, kb string, b *v) int {

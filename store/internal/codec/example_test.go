@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/store"
-	"github.com/goappstats/appstats/store/badgerstore/internal/codec"
+	"github.com/goappstats/appstats/store/internal/codec"
 	"github.com/goappstats/appstats/store/storetest"
 )
 

@@ -76,6 +76,74 @@ func TestRollupRoundTrip(t *testing.T) {
 	}
 }
 
+// AppendOverall keeps what Series reads, in a fraction of the bytes.
+func TestAppendOverall(t *testing.T) {
+	ru := NewRollup()
+	for _, r := range storetest.Records(3, time.Unix(1700000000, 0), time.Second, 300) {
+		sum := r.Summary()
+		ru.Add(&sum, CallDurations(r, &sum))
+	}
+	full, head := AppendRollup(nil, ru), AppendOverall(nil, ru)
+	var scratch sketch.Sketch
+	a, b := NewRollup(), NewRollup()
+	if err := a.MergeEncoded(full, true, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.MergeEncoded(head, false, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	w := store.Window{Since: time.Unix(0, 0), Until: time.Unix(1800000000, 0)}
+	if sa, sb := a.Stats(w), b.Stats(w); !reflect.DeepEqual(sa, sb) || sb.Requests != 300 || len(sb.Routes) != 0 {
+		t.Errorf("overall only:\n%+v\nwant\n%+v", sb, sa)
+	}
+	if a.Latency() != b.Latency() {
+		t.Errorf("latency %v, want %v", b.Latency(), a.Latency())
+	}
+	t.Logf("rollup of 300 records: %d bytes, overall part %d", len(full), len(head))
+}
+
+// A version 1 rollup, written before rollups had instances, still decodes:
+// stores keep rollups for their whole retention.
+func TestRollupVersion1(t *testing.T) {
+	ru := NewRollup()
+	for _, r := range storetest.Records(2, time.Unix(1700000000, 0), time.Second, 50) {
+		sum := r.Summary()
+		ru.Add(&sum, CallDurations(r, &sum))
+	}
+	if len(ru.insts) == 0 {
+		t.Fatal("no instance groups")
+	}
+	v2 := AppendRollup(nil, ru)
+	ru.insts = map[string]*group{}
+	v1 := AppendRollup(nil, ru)
+	v1 = v1[:len(v1)-1] // the empty instance section
+	v1[1] = codecV1
+	var scratch sketch.Sketch
+	got := NewRollup()
+	if err := got.MergeEncoded(v1, false, &scratch); err != nil {
+		t.Fatalf("version 1: %v", err)
+	}
+	w := store.Window{Since: time.Unix(0, 0), Until: time.Unix(1800000000, 0)}
+	if g, want := got.Stats(w), ru.Stats(w); !reflect.DeepEqual(g, want) || len(g.Instances) != 0 {
+		t.Errorf("version 1 rollup:\n%+v\nwant\n%+v", g, want)
+	}
+	// A version 1 rollup merged with a version 2 one keeps the instances
+	// of the second.
+	if err := got.MergeEncoded(v2, false, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	if st := got.Stats(w); len(st.Instances) == 0 || st.Requests != 100 {
+		t.Errorf("after merging version 2: %d requests, %d instances", st.Requests, len(st.Instances))
+	}
+	for _, v := range []byte{0, rollupV2 + 1} {
+		b := append([]byte(nil), v2...)
+		b[1] = v
+		if err := NewRollup().MergeEncoded(b, false, &scratch); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("version %d: err = %v, want ErrCorrupt", v, err)
+		}
+	}
+}
+
 // FuzzDecode feeds arbitrary bytes to every decoder: they must return an
 // error or a value, never panic or allocate without bound.
 func FuzzDecode(f *testing.F) {

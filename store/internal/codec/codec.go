@@ -19,6 +19,7 @@ const (
 	tagSummary = 'S'
 	tagRollup  = 'R'
 	codecV1    = 1
+	rollupV2   = 2 // rollups with per-instance groups
 )
 
 // enc appends varint-encoded fields to b.
@@ -138,16 +139,19 @@ func (d *dec) raw(dst []byte) {
 	d.p += len(dst)
 }
 
-func (d *dec) header(tag byte) {
+// header reads the tag and a version from 1 to maxVersion, and returns the
+// version (0 after an error).
+func (d *dec) header(tag byte, maxVersion byte) byte {
 	if len(d.b) < 2 || d.b[0] != tag {
 		d.fail(errors.New("unknown encoding"))
-		return
+		return 0
 	}
-	if d.b[1] != codecV1 {
+	if d.b[1] < codecV1 || d.b[1] > maxVersion {
 		d.fail(fmt.Errorf("unknown version %d", d.b[1]))
-		return
+		return 0
 	}
 	d.p = 2
+	return d.b[1]
 }
 
 func (d *dec) done(what string) error {
@@ -286,7 +290,7 @@ func decodeAttrs(d *dec) []recording.Attr {
 // gives an error wrapping [store.ErrCorrupt], never a panic.
 func DecodeRecord(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
-	d.header(tagRecord)
+	d.header(tagRecord, codecV1)
 	r := new(recording.Record)
 	d.raw(r.ID[:])
 	d.raw(r.TraceID[:])
@@ -454,7 +458,7 @@ type Overall struct {
 // and a minute can hold a flood of records with long paths.
 func DecodeOverall(b []byte) (Overall, error) {
 	d := newDec(b, false)
-	d.header(tagSummary)
+	d.header(tagSummary, codecV1)
 	var id [16]byte
 	d.raw(id[:]) // ID
 	d.raw(id[:]) // TraceID
@@ -503,7 +507,7 @@ func DecodeOverall(b []byte) (Overall, error) {
 // counts are the RPCs' Count fields); otherwise they are skipped.
 func DecodeSummary(b []byte, durs *[]time.Duration) (recording.Summary, error) {
 	d := newDec(b, true)
-	d.header(tagSummary)
+	d.header(tagSummary, codecV1)
 	var s recording.Summary
 	d.raw(s.ID[:])
 	d.raw(s.TraceID[:])

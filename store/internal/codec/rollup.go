@@ -54,20 +54,21 @@ type routeRPCKey struct{ route, service, method string }
 
 // A Rollup pre-aggregates the records of a time bucket (a minute, an hour,
 // or one write's records of one minute): totals, a request-latency histogram
-// and per-route, per-RPC and per-route×RPC groups, each with a
+// and per-route, per-RPC, per-route×RPC and per-instance groups, each with a
 // [sketch.Sketch].
 //
-// A bounded rollup keeps at most maxKeys groups per map in what it encodes
-// and answers, folding the others into the [store.Other] group as
-// [store.DefaultMaxKeys] documents; while adding it lets a map grow to
-// twice that before folding, so that the groups with the most requests or
-// calls are the ones kept.
+// A bounded rollup keeps at most maxKeys groups per map (instances
+// included) in what it encodes and answers, folding the others into the
+// [store.Other] group as [store.DefaultMaxKeys] documents; while adding it
+// lets a map grow to twice that before folding, so that the groups with
+// the most requests or calls are the ones kept.
 type Rollup struct {
 	all     group
 	hist    []int64 // storekit.HistogramBuckets
 	routes  map[string]*group
 	rpcs    map[rpcKey]*group
 	rr      map[routeRPCKey]*group
+	insts   map[string]*group
 	maxKeys int // 0: unbounded
 }
 
@@ -85,6 +86,7 @@ func NewBoundedRollup(maxKeys int) *Rollup {
 		routes:  make(map[string]*group),
 		rpcs:    make(map[rpcKey]*group),
 		rr:      make(map[routeRPCKey]*group),
+		insts:   make(map[string]*group),
 		maxKeys: max(maxKeys, 0),
 	}
 }
@@ -103,10 +105,14 @@ func (ru *Rollup) bound(slack int) {
 		return
 	}
 	limit := slack*ru.maxKeys + 1
+	byRequests := func(ka string, a *group, kb string, b *group) int {
+		return cmp.Or(storekit.Rank(a.count, a.total, b.count, b.total), cmp.Compare(ka, kb))
+	}
 	if len(ru.routes) > limit {
-		storekit.Fold(ru.routes, ru.maxKeys, store.Other, func(ka string, a *group, kb string, b *group) int {
-			return cmp.Or(storekit.Rank(a.count, a.total, b.count, b.total), cmp.Compare(ka, kb))
-		}, newGroup, mergeInto)
+		storekit.Fold(ru.routes, ru.maxKeys, store.Other, byRequests, newGroup, mergeInto)
+	}
+	if len(ru.insts) > limit {
+		storekit.Fold(ru.insts, ru.maxKeys, store.Other, byRequests, newGroup, mergeInto)
 	}
 	if len(ru.rpcs) > limit {
 		storekit.Fold(ru.rpcs, ru.maxKeys, otherRPC, func(ka rpcKey, a *group, kb rpcKey, b *group) int {
@@ -133,6 +139,7 @@ func (ru *Rollup) Reset() {
 	clear(ru.routes)
 	clear(ru.rpcs)
 	clear(ru.rr)
+	clear(ru.insts)
 }
 
 // AddOverall counts one record in the overall group and histogram only
@@ -164,6 +171,7 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 	addReq(&ru.all)
 	ru.hist[storekit.HistogramIndex(s.Duration)]++
 	addReq(groupOf(ru.routes, s.Route))
+	addReq(groupOf(ru.insts, s.Instance))
 	for _, rpc := range s.RPCs {
 		n := min(rpc.Count, len(durs))
 		cd := durs[:n]
@@ -189,6 +197,7 @@ func (ru *Rollup) Merge(o *Rollup) {
 	mergeGroups(ru.routes, o.routes)
 	mergeGroups(ru.rpcs, o.rpcs)
 	mergeGroups(ru.rr, o.rr)
+	mergeGroups(ru.insts, o.insts)
 	ru.bound(2)
 }
 
@@ -201,12 +210,12 @@ func appendGroup(e *enc, g *group) {
 	e.sketch(&g.sk)
 }
 
-// AppendRollup encodes ru, folded first to its maximum of keys. The
-// overall group and the histogram come first, so a reader that needs only
-// them (Series) stops early.
+// AppendRollup encodes ru (version 2: version 1 had no instances), folded
+// first to its maximum of keys. The overall group and the histogram come
+// first, so a reader that needs only them (Series) stops early.
 func AppendRollup(b []byte, ru *Rollup) []byte {
 	ru.bound(1)
-	e := enc{b: append(b, tagRollup, codecV1)}
+	e := enc{b: append(b, tagRollup, rollupV2)}
 	appendGroup(&e, &ru.all)
 	e.n(len(ru.hist))
 	for _, c := range ru.hist {
@@ -229,6 +238,28 @@ func AppendRollup(b []byte, ru *Rollup) []byte {
 		e.s(k.service)
 		e.s(k.method)
 		appendGroup(&e, g)
+	}
+	e.n(len(ru.insts))
+	for k, g := range ru.insts {
+		e.s(k)
+		appendGroup(&e, g)
+	}
+	return e.b
+}
+
+// AppendOverall encodes only ru's overall group and histogram, as a
+// rollup without routes, RPCs or instances: what a reader that needs only
+// them (Series) can fetch instead of the whole rollup, which is tens of
+// times larger.
+func AppendOverall(b []byte, ru *Rollup) []byte {
+	e := enc{b: append(b, tagRollup, rollupV2)}
+	appendGroup(&e, &ru.all)
+	e.n(len(ru.hist))
+	for _, c := range ru.hist {
+		e.u(uint64(c))
+	}
+	for range 4 { // no routes, RPCs, route×RPCs, instances
+		e.n(0)
 	}
 	return e.b
 }
@@ -256,7 +287,7 @@ func mergeGroup(d *dec, g *group, scratch *sketch.Sketch) {
 // overall group and histogram are read. On error ru may hold part of b.
 func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketch) error {
 	d := newDec(b, !overallOnly)
-	d.header(tagRollup)
+	v := d.header(tagRollup, rollupV2)
 	mergeGroup(d, &ru.all, scratch)
 	if n := d.n(1); n != len(ru.hist) {
 		d.fail(errShortHist)
@@ -291,6 +322,14 @@ func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketc
 			ru.bound(2)
 		}
 	}
+	if v >= rollupV2 {
+		for range d.n(7) {
+			if k := d.s(); d.err == nil {
+				mergeGroup(d, groupOf(ru.insts, k), scratch)
+				ru.bound(2)
+			}
+		}
+	}
 	return d.done("rollup")
 }
 
@@ -308,6 +347,12 @@ func (ru *Rollup) Stats(w store.Window) *store.Stats {
 	for k, g := range ru.routes {
 		st.Routes = append(st.Routes, store.RouteStats{
 			Route: k, Requests: g.count, Errors: g.errors, Calls: g.calls,
+			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Latency: g.sk.Latency(),
+		})
+	}
+	for k, g := range ru.insts {
+		st.Instances = append(st.Instances, store.InstanceStats{
+			Instance: k, Requests: g.count, Errors: g.errors, Calls: g.calls,
 			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Latency: g.sk.Latency(),
 		})
 	}

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/badgerstore"
+	"github.com/goappstats/appstats/store/redisstore"
+)
+
+// errUsage reports a command line the flag package has already complained
+// about; errHelp, one that asked for help.
+var (
+	errUsage = errors.New("usage")
+	errHelp  = errors.New("help")
+)
+
+// newFlags returns a flag set for a command that prints its errors and
+// usage to stderr.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("appstats "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses args, mapping the flag package's errors to errUsage and
+// errHelp.
+func parse(fs *flag.FlagSet, args []string) error {
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return errHelp
+	case err != nil:
+		return errUsage
+	}
+	return nil
+}
+
+// A source is where a command finds records: -data or -redis.
+type source struct {
+	data, redis, prefix string
+	refresh             time.Duration
+}
+
+func (s *source) flags(fs *flag.FlagSet, follows bool) {
+	fs.StringVar(&s.data, "data", "", "a service's data directory (Badger)")
+	fs.StringVar(&s.redis, "redis", "", "a Redis URL: redis://[user:password@]host:port[/db] or rediss://")
+	fs.StringVar(&s.prefix, "prefix", "", `the key prefix of the service's records in Redis (default "appstats", or the URL's prefix=)`)
+	if follows {
+		fs.DurationVar(&s.refresh, "refresh", 10*time.Second, "how often to copy again a data directory a running service holds")
+	}
+}
+
+// open opens the store the flags name: for writing (import), or for
+// reading, through a snapshot if a running service holds the directory.
+func (s *source) open(ctx context.Context, stderr io.Writer, write bool) (store.Store, error) {
+	switch {
+	case s.data == "" && s.redis == "":
+		return nil, errors.New("no store: give -data DIR or -redis URL")
+	case s.data != "" && s.redis != "":
+		return nil, errors.New("two stores: give -data DIR or -redis URL, not both")
+	case s.redis != "":
+		opts := redisstore.Options{Prefix: s.prefix, RetentionInterval: -1}
+		if !write {
+			opts.FoldInterval = -1
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return redisstore.Open(ctx, s.redis, opts)
+	}
+	fi, err := os.Stat(s.data)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("-data %s: no such directory", s.data)
+	case err != nil:
+		return nil, fmt.Errorf("-data %s: %w", s.data, err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("-data %s: not a directory", s.data)
+	}
+	if write {
+		st, err := badgerstore.Open(s.data, badgerstore.Options{RetentionInterval: -1})
+		if errors.Is(err, badgerstore.ErrLocked) {
+			return nil, fmt.Errorf("-data %s is in use by a running service: stop it first, or import into another directory and serve that", s.data)
+		}
+		return st, err
+	}
+	if _, err := os.Stat(filepath.Join(s.data, "MANIFEST")); err != nil {
+		return nil, fmt.Errorf("-data %s holds no appstats records (no Badger MANIFEST)", s.data)
+	}
+	st, err := badgerstore.OpenReadOnly(s.data)
+	if !errors.Is(err, badgerstore.ErrLocked) {
+		return st, err
+	}
+	ss, err := openSnapshots(s.data, s.refresh)
+	if err != nil {
+		return nil, err
+	}
+	if s.refresh > 0 {
+		fmt.Fprintf(stderr, "appstats: %s is in use by a running service: reading a copy of it, taken again every %v\n", s.data, s.refresh)
+	} else {
+		fmt.Fprintf(stderr, "appstats: %s is in use by a running service: reading a copy of it\n", s.data)
+	}
+	return ss, nil
+}
+
+// errReadOnly is what a store opened for reading says to Write and Clear.
+var errReadOnly = errors.New("the store is opened read-only")
+
+// readOnly refuses writes to a store opened for reading.
+type readOnly struct{ store.Store }
+
+func (readOnly) Write(context.Context, []*recording.Record) error { return errReadOnly }
+func (readOnly) Clear(context.Context) error                      { return errReadOnly }
+
+// snapshots reads copies (badgerstore.Snapshot) of a data directory a
+// running service holds, taken again every refresh, swapping each new copy
+// in for the last.
+type snapshots struct {
+	src, root string
+	refresh   time.Duration
+
+	mu      sync.RWMutex
+	cur     *badgerstore.Store
+	curDir  string
+	taken   int
+	closed  bool
+	onTaken func(added int, newest recording.ID) // called after a new copy is swapped in
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+var _ store.Store = (*snapshots)(nil)
+
+func openSnapshots(src string, refresh time.Duration) (*snapshots, error) {
+	root, err := os.MkdirTemp("", "appstats-snapshot-")
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshots{src: src, root: root, refresh: refresh, stop: make(chan struct{}), done: make(chan struct{})}
+	if err := s.take(); err != nil {
+		os.RemoveAll(root)
+		return nil, err
+	}
+	if refresh > 0 {
+		go s.loop()
+	} else {
+		close(s.done)
+	}
+	return s, nil
+}
+
+// take copies the directory and swaps the copy in.
+func (s *snapshots) take() error {
+	s.taken++
+	dir := filepath.Join(s.root, fmt.Sprint(s.taken))
+	if err := badgerstore.Snapshot(s.src, dir); err != nil {
+		return err
+	}
+	st, err := badgerstore.Open(dir, badgerstore.Options{RetentionInterval: -1, FoldInterval: -1})
+	if err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("opening a copy of %s: %w", s.src, err)
+	}
+	s.mu.Lock()
+	old, oldDir := s.cur, s.curDir
+	s.cur, s.curDir = st, dir
+	onTaken := s.onTaken
+	s.mu.Unlock()
+	if old != nil {
+		added := st.Len() - old.Len()
+		old.Close()
+		os.RemoveAll(oldDir)
+		if onTaken != nil && added != 0 {
+			var newest recording.ID
+			if p, err := st.List(context.Background(), store.Query{Limit: 1}); err == nil && len(p.Records) > 0 {
+				newest = p.Records[0].ID
+			}
+			onTaken(added, newest)
+		}
+	}
+	return nil
+}
+
+func (s *snapshots) loop() {
+	defer close(s.done)
+	t := time.NewTicker(s.refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		// A failed copy keeps the last one: the next tick tries again.
+		s.take()
+	}
+}
+
+// notify makes every new copy call fn with the number of records it
+// added (negative if retention deleted more) and the newest record's ID.
+func (s *snapshots) notify(fn func(added int, newest recording.ID)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onTaken = fn
+}
+
+// with runs fn on the current copy.
+func (s *snapshots) with(fn func(*badgerstore.Store) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	return fn(s.cur)
+}
+
+func (s *snapshots) Write(context.Context, []*recording.Record) error { return errReadOnly }
+func (s *snapshots) Clear(context.Context) error                      { return errReadOnly }
+
+func (s *snapshots) Get(ctx context.Context, id recording.ID) (r *recording.Record, err error) {
+	err = s.with(func(st *badgerstore.Store) error { r, err = st.Get(ctx, id); return err })
+	return r, err
+}
+
+func (s *snapshots) List(ctx context.Context, q store.Query) (p store.Page, err error) {
+	err = s.with(func(st *badgerstore.Store) error { p, err = st.List(ctx, q); return err })
+	return p, err
+}
+
+func (s *snapshots) Stats(ctx context.Context, w store.Window) (st *store.Stats, err error) {
+	err = s.with(func(b *badgerstore.Store) error { st, err = b.Stats(ctx, w); return err })
+	return st, err
+}
+
+func (s *snapshots) Series(ctx context.Context, w store.Window, step time.Duration) (bs []store.Bucket, err error) {
+	err = s.with(func(b *badgerstore.Store) error { bs, err = b.Series(ctx, w, step); return err })
+	return bs, err
+}
+
+// Close stops taking copies and removes them.
+func (s *snapshots) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.cur.Close()
+	return errors.Join(err, os.RemoveAll(s.root))
+}

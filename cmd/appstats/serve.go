@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/redisstore"
+	"github.com/goappstats/appstats/ui"
+)
+
+// basicAuthEnv holds user:password for serve, out of the process list.
+const basicAuthEnv = "APPSTATS_BASIC_AUTH"
+
+// serve serves the dashboard over the store until ctx ends.
+func serve(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) (err error) {
+	fs := newFlags("serve", stderr)
+	var src source
+	src.flags(fs, true)
+	addr := fs.String("addr", "127.0.0.1:8081", "the address to serve on")
+	basic := fs.String("basic-auth", "", "user:password for HTTP Basic authentication (or in $"+basicAuthEnv+"); needed to serve beyond loopback")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cred := *basic
+	if cred == "" {
+		cred = os.Getenv(basicAuthEnv)
+	}
+	var auth func(*http.Request) bool
+	if cred != "" {
+		user, pass, ok := strings.Cut(cred, ":")
+		if !ok || user == "" || pass == "" {
+			return errors.New("-basic-auth: want user:password, both non-empty")
+		}
+		auth = ui.BasicAuth(user, pass)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() && auth == nil {
+		return fmt.Errorf("-addr %s is not a loopback address: serving beyond this machine needs -basic-auth user:password (or $%s)", *addr, basicAuthEnv)
+	}
+	st, err := src.open(ctx, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	live := ui.NewLive()
+	defer live.Close()
+	switch s := st.(type) {
+	case *redisstore.Store:
+		// Every instance's writes refresh the dashboard.
+		subCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go s.Subscribe(subCtx, live.Announce)
+	case *snapshots:
+		s.notify(func(added int, newest recording.ID) {
+			if added > 0 {
+				live.Announce(added, newest)
+			}
+		})
+	}
+	opts := []ui.Option{ui.WithPrefix("/"), ui.WithLive(live), ui.WithLogger(logger)}
+	if auth != nil {
+		opts = append(opts, ui.WithAuth(auth))
+	}
+	srv := &http.Server{Handler: ui.NewHandler(readOnly{st}, opts...), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "appstats: dashboard at http://%s/\n", ln.Addr())
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	live.Close() // ends the dashboards' live streams, which Shutdown would wait for
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}

@@ -1,0 +1,234 @@
+package badgerstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// ErrLocked is wrapped by the error of [Open] or [OpenReadOnly] on a
+// directory another process (or Store) holds open. Such a directory can
+// still be read through [Snapshot].
+var ErrLocked = errors.New("directory in use by another process")
+
+// Snapshot copies the store in directory src — which a running service may
+// hold open and keep writing — into directory dst, which must not exist,
+// so that dst opens with [Open] as the store src held at about the time of
+// the copy, the way a crash at that moment would have left it: Badger's
+// recovery drops writes the copy caught half done.
+//
+// The manifest is copied first, then the tables it names, then the
+// write-ahead logs, in passes until the manifest stays the same (each pass
+// copies only the tables new since the last), and the value logs last, so
+// that every value the copied tables and logs point to was copied. Files
+// are read with read(2), never mapped, so a file the service shrinks
+// meanwhile cannot fault this process; nothing is hard-linked, since Badger
+// truncates a table it deletes. A copy costs as much disk and time as the
+// directory is large.
+//
+// Open the copy read-write (it is private): Badger refuses a read-only
+// open of a store whose last writes need recovery.
+func Snapshot(src, dst string) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("badgerstore: snapshot: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("badgerstore: snapshot: %s is not a directory", src)
+	}
+	if _, err := os.Stat(filepath.Join(src, badger.ManifestFilename)); err != nil {
+		return fmt.Errorf("badgerstore: snapshot: %s holds no store: %w", src, err)
+	}
+	if err := os.Mkdir(dst, 0o700); err != nil {
+		return fmt.Errorf("badgerstore: snapshot: %w", err)
+	}
+	if err := snapshotInto(src, dst); err != nil {
+		os.RemoveAll(dst)
+		return fmt.Errorf("badgerstore: snapshot of %s: %w", src, err)
+	}
+	return nil
+}
+
+// snapshotPasses bounds the passes of a snapshot over a store that keeps
+// compacting.
+const snapshotPasses = 20
+
+var errChanged = errors.New("changed during the copy")
+
+// snapshotInto makes passes until one saw no change, then copies the value
+// logs.
+func snapshotInto(src, dst string) error {
+	copied := make(map[uint64]bool)
+	var err error
+	for range snapshotPasses {
+		if err = snapshotPass(src, dst, copied); err == nil || !errors.Is(err, errChanged) && !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("after %d passes: %w", snapshotPasses, err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && (filepath.Ext(e.Name()) == ".vlog" || e.Name() == "DISCARD") {
+			if _, err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// snapshotPass copies the manifest, the tables it names not copied yet,
+// and the write-ahead logs; it fails with errChanged if a memtable was
+// flushed into a new table meanwhile (the copy would miss its writes).
+func snapshotPass(src, dst string, copied map[uint64]bool) error {
+	for _, name := range []string{badger.ManifestFilename, badger.KeyRegistryFileName} {
+		os.Remove(filepath.Join(dst, name))
+		if _, err := copyFile(filepath.Join(src, name), filepath.Join(dst, name)); err != nil && !(errors.Is(err, fs.ErrNotExist) && name != badger.ManifestFilename) {
+			return err
+		}
+	}
+	tables, err := manifestTables(filepath.Join(dst, badger.ManifestFilename))
+	if err != nil {
+		return err
+	}
+	for id := range tables {
+		if copied[id] {
+			continue
+		}
+		name := fmt.Sprintf("%06d.sst", id)
+		from, to := filepath.Join(src, name), filepath.Join(dst, name)
+		fi, err := os.Stat(from)
+		if err != nil {
+			return err // fs.ErrNotExist: compacted away since the manifest was read
+		}
+		os.Remove(to)
+		n, err := copyFile(from, to)
+		if err != nil {
+			return err
+		}
+		if n == 0 || n != fi.Size() {
+			return fmt.Errorf("%s: %w", name, errChanged) // truncated: being deleted
+		}
+		copied[id] = true
+	}
+	for id := range copied {
+		if !tables[id] {
+			os.Remove(filepath.Join(dst, fmt.Sprintf("%06d.sst", id)))
+			delete(copied, id)
+		}
+	}
+	old, _ := filepath.Glob(filepath.Join(dst, "*.mem"))
+	for _, f := range old {
+		os.Remove(f)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".mem" {
+			continue
+		}
+		to := filepath.Join(dst, e.Name())
+		n, err := copyFile(filepath.Join(src, e.Name()), to)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: %w", e.Name(), errChanged) // flushed since the listing
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			os.Remove(to) // a write-ahead log not yet written: Badger refuses it
+		}
+	}
+	now, err := manifestTables(filepath.Join(src, badger.ManifestFilename))
+	if err != nil {
+		return err
+	}
+	for id := range now {
+		if !tables[id] {
+			return fmt.Errorf("table %d: %w", id, errChanged)
+		}
+	}
+	return nil
+}
+
+// manifestTables returns the IDs of the tables a manifest file names.
+func manifestTables(path string) (map[uint64]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, _, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions(filepath.Dir(path)))
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	ids := make(map[uint64]bool, len(m.Tables))
+	for id := range m.Tables {
+		ids[id] = true
+	}
+	return ids, nil
+}
+
+// copyFile copies with read(2), never mmap: a file the writer truncates
+// meanwhile gives a short copy, not a fault. It returns the bytes copied.
+func copyFile(from, to string) (int64, error) {
+	in, err := os.Open(from)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := copySparse(out, in)
+	if err != nil {
+		out.Close()
+		return n, err
+	}
+	return n, out.Close()
+}
+
+// copySparse copies in to out and returns the bytes copied. Blocks of
+// zeros are skipped rather than written, so that the preallocated tails of
+// Badger's logs (holes in the source) stay holes in the copy instead of
+// taking disk space and time.
+func copySparse(out, in *os.File) (int64, error) {
+	const block = 64 << 10
+	buf, zero := make([]byte, block), make([]byte, block)
+	var n int64
+	for {
+		k, err := io.ReadFull(in, buf)
+		if k > 0 {
+			if bytes.Equal(buf[:k], zero[:k]) {
+				_, serr := out.Seek(int64(k), io.SeekCurrent)
+				if serr != nil {
+					return n, serr
+				}
+			} else if _, werr := out.Write(buf[:k]); werr != nil {
+				return n, werr
+			}
+			n += int64(k)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			// A trailing hole: Truncate gives the copy its size.
+			return n, out.Truncate(n)
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}

@@ -1,0 +1,12 @@
+// Package codec encodes what the stores under store/ keep — badgerstore on
+// disk, redisstore in Redis: full records, summaries (with each call's
+// duration, so partial time buckets can be aggregated from summaries alone)
+// and rollups (per-bucket aggregates with latency sketches, merged in Go so
+// that every store folds them the same way).
+//
+// Every value starts with a tag byte and a version byte, followed by varint
+// fields. Decoders reject unknown tags and versions, truncated input, counts
+// larger than the input could hold and trailing bytes, with an error
+// wrapping [store.ErrCorrupt]; they never panic (FuzzDecode). It is
+// a package of its own so that fuzzing runs in a small binary.
+package codec

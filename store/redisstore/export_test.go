@@ -1,0 +1,30 @@
+package redisstore
+
+import "context"
+
+// FoldAll folds the pending deltas of every listed hour, as retention does
+// for hours no writer folded.
+func (s *Store) FoldAll(ctx context.Context) error {
+	hs, err := s.usage(ctx)
+	if err != nil {
+		return err
+	}
+	for _, h := range hs {
+		if h.pending > 0 {
+			if err := s.fold(ctx, h.hour); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Pending returns the number of deltas not folded, over every hour.
+func (s *Store) Pending(ctx context.Context) (int64, error) {
+	hs, err := s.usage(ctx)
+	var n int64
+	for _, h := range hs {
+		n += h.pending
+	}
+	return n, err
+}

@@ -1,0 +1,293 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/codec"
+	"github.com/goappstats/appstats/store/internal/sketch"
+)
+
+// Folding merges the deltas writers push into an hour's list into the
+// hour's minute and hour rollups. It reads the rollups and the oldest
+// deltas under WATCH, merges them in Go (the rollup encoding is the one
+// badgerstore uses, so the merge is the same code), and writes the rollups
+// and trims the folded deltas from the list's head in one MULTI; if another
+// process changed the rollups meanwhile, EXEC fails and the fold starts
+// over. Writers only append to the list, so they never conflict with a
+// fold, and no update is lost. A lease (SET NX with a expiry) keeps
+// processes from folding the same hour at once, which would only waste
+// work.
+
+const (
+	// foldChunk is the number of deltas folded per transaction.
+	foldChunk = 256
+	// foldTries bounds the retries of a fold that lost a race.
+	foldTries = 10
+)
+
+// releaseScript deletes a lease if this process still holds it.
+const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+
+// foldLoop folds the hours this store wrote to every FoldInterval, and when
+// a write finds many deltas pending, until Close.
+func (s *Store) foldLoop() {
+	defer s.wg.Done()
+	var tick <-chan time.Time
+	if s.opts.FoldInterval > 0 {
+		t := time.NewTicker(s.opts.FoldInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick:
+		case <-s.foldNow:
+		}
+		if err := s.foldDirty(s.bg); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrClosed) {
+			s.log.Warn("redisstore: folding rollups", "err", err)
+		}
+	}
+}
+
+// foldDirty folds the hours this store wrote to since it last folded them.
+func (s *Store) foldDirty(ctx context.Context) error {
+	s.dmu.Lock()
+	hours := make([]int64, 0, len(s.dirty))
+	for h := range s.dirty {
+		hours = append(hours, h)
+	}
+	clear(s.dirty)
+	s.dmu.Unlock()
+	var errs []error
+	for i, h := range hours {
+		if err := s.fold(ctx, h); err != nil {
+			// Folded later, by this store or by retention.
+			s.dmu.Lock()
+			for _, h := range hours[i:] {
+				s.dirty[h] = true
+			}
+			s.dmu.Unlock()
+			errs = append(errs, err)
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// fold folds hour h's pending deltas, unless another process holds the
+// hour's fold lease.
+func (s *Store) fold(ctx context.Context, h int64) error {
+	hk := s.k.hour(h)
+	ok, err := s.rdb.SetNX(ctx, hk.lease, s.token, time.Minute).Result()
+	if err != nil {
+		return fmt.Errorf("fold hour %d: %w", h, err)
+	}
+	if !ok {
+		return nil
+	}
+	defer s.rdb.Eval(context.WithoutCancel(ctx), releaseScript, []string{hk.lease}, s.token)
+	for tries := 0; tries < foldTries; {
+		n, err := s.foldChunk(ctx, h, hk)
+		switch {
+		case errors.Is(err, redis.TxFailedErr):
+			tries++
+			continue
+		case err != nil:
+			return fmt.Errorf("fold hour %d: %w", h, err)
+		case n < foldChunk:
+			return nil
+		}
+	}
+	return fmt.Errorf("fold hour %d: %d attempts lost to concurrent changes", h, foldTries)
+}
+
+// A delta is one pending rollup delta of an hour, split from its minute.
+type delta struct {
+	minute int64
+	b      []byte // encoded rollup; nil if the delta is corrupt
+}
+
+// errBadDelta is the error of a delta whose minute does not parse or is
+// not in its hour.
+var errBadDelta = errors.New("no minute of its hour")
+
+func parseDelta(v string) delta {
+	m, n := binary.Varint([]byte(v[:min(len(v), binary.MaxVarintLen64)]))
+	if n <= 0 {
+		return delta{}
+	}
+	return delta{minute: m, b: []byte(v[n:])}
+}
+
+// foldChunk folds up to foldChunk deltas of hour h and returns how many.
+func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error) {
+	var n int
+	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		items, err := tx.LRange(ctx, hk.deltas, 0, foldChunk-1).Result()
+		if err != nil || len(items) == 0 {
+			return err
+		}
+		var scratch sketch.Sketch
+		merged := map[string]*codec.Rollup{hourRollup: codec.NewBoundedRollup(s.opts.MaxKeys)}
+		var size int64
+		for _, it := range items {
+			size -= allocSize(int64(len(it)))
+			d := parseDelta(it)
+			if d.b == nil || hourOf(d.minute*int64(time.Minute)) != h {
+				s.damaged("rollup delta", h, []byte(it), errBadDelta)
+				continue
+			}
+			f := minuteField(d.minute)
+			ru := merged[f]
+			if ru == nil {
+				ru = codec.NewBoundedRollup(s.opts.MaxKeys)
+				merged[f] = ru
+			}
+			if err := ru.MergeEncoded(d.b, false, &scratch); err != nil {
+				s.damaged("rollup", h, d.b, err)
+				continue
+			}
+			merged[hourRollup].MergeEncoded(d.b, false, &scratch)
+		}
+		fields := make([]string, 0, 2*len(merged))
+		for f := range merged {
+			fields = append(fields, f, overall(f))
+		}
+		cur, err := tx.HMGet(ctx, hk.rollups, fields...).Result()
+		if err != nil {
+			return err
+		}
+		for i, f := range fields {
+			v, ok := cur[i].(string)
+			if !ok {
+				continue
+			}
+			size -= allocSize(int64(len(v)))
+			if ru := merged[f]; ru != nil {
+				if err := ru.MergeEncoded([]byte(v), false, &scratch); err != nil {
+					s.damaged("rollup", h, []byte(v), err)
+				}
+			}
+		}
+		kv, grown := rollupFields(merged)
+		size += grown
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HSet(ctx, hk.rollups, kv...)
+			p.LTrim(ctx, hk.deltas, int64(len(items)), -1)
+			p.IncrBy(ctx, hk.bytes, size)
+			s.expire(ctx, p, h, hk.rollups, hk.bytes)
+			return nil
+		})
+		n = len(items)
+		return err
+	}, hk.rollups)
+	return n, err
+}
+
+// rollupFields encodes rollups for an hour's hash, each in full and its
+// overall part, and returns the field-value pairs and their size.
+func rollupFields(byField map[string]*codec.Rollup) ([]any, int64) {
+	kv := make([]any, 0, 4*len(byField))
+	var size int64
+	for f, ru := range byField {
+		full, head := codec.AppendRollup(nil, ru), codec.AppendOverall(nil, ru)
+		size += allocSize(int64(len(full))) + allocSize(int64(len(head)))
+		kv = append(kv, f, full, overall(f), head)
+	}
+	return kv, size
+}
+
+// expire sets the expiry of hour h's keys: MaxAge after the hour ends.
+func (s *Store) expire(ctx context.Context, p redis.Pipeliner, h int64, keys ...string) {
+	if s.opts.MaxAge <= 0 {
+		return
+	}
+	at := time.Unix((h+1)*3600, 0).Add(s.opts.MaxAge)
+	for _, k := range keys {
+		p.PExpireAt(ctx, k, at)
+	}
+}
+
+// refold rebuilds hour h's rollups without the minutes before minute from
+// (whose records retention deleted): it folds the pending deltas, drops
+// the minute rollups before from, and makes the hour rollup the sum of the
+// minutes left.
+func (s *Store) refold(ctx context.Context, h, from int64) error {
+	hk := s.k.hour(h)
+	for range foldTries {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			items, err := tx.LRange(ctx, hk.deltas, 0, -1).Result()
+			if err != nil {
+				return err
+			}
+			all, err := tx.HGetAll(ctx, hk.rollups).Result()
+			if err != nil {
+				return err
+			}
+			var scratch sketch.Sketch
+			var size int64
+			minutes := make(map[int64]*codec.Rollup)
+			add := func(m int64, b []byte) {
+				if m < from || hourOf(m*int64(time.Minute)) != h {
+					return
+				}
+				ru := minutes[m]
+				if ru == nil {
+					ru = codec.NewBoundedRollup(s.opts.MaxKeys)
+					minutes[m] = ru
+				}
+				if err := ru.MergeEncoded(b, false, &scratch); err != nil {
+					s.damaged("rollup", h, b, err)
+				}
+			}
+			for f, v := range all {
+				size -= allocSize(int64(len(v)))
+				if off, err := strconv.ParseInt(f, 10, 64); err == nil {
+					add(60*h+off, []byte(v)) // a minute's; "h" and overall parts are rebuilt
+				}
+			}
+			for _, it := range items {
+				size -= allocSize(int64(len(it)))
+				if d := parseDelta(it); d.b != nil {
+					add(d.minute, d.b)
+				}
+			}
+			byField := make(map[string]*codec.Rollup, len(minutes)+1)
+			hour := codec.NewBoundedRollup(s.opts.MaxKeys)
+			for m, ru := range minutes {
+				hour.Merge(ru)
+				byField[minuteField(m)] = ru
+			}
+			if len(minutes) > 0 {
+				byField[hourRollup] = hour
+			}
+			kv, grown := rollupFields(byField)
+			size += grown
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Del(ctx, hk.rollups)
+				if len(kv) > 0 {
+					p.HSet(ctx, hk.rollups, kv...)
+				}
+				p.LTrim(ctx, hk.deltas, int64(len(items)), -1)
+				p.IncrBy(ctx, hk.bytes, size)
+				s.expire(ctx, p, h, hk.rollups, hk.bytes)
+				return nil
+			})
+			return err
+		}, hk.rollups)
+		if !errors.Is(err, redis.TxFailedErr) {
+			return err
+		}
+	}
+	return fmt.Errorf("refold hour %d: %d attempts lost to concurrent changes", h, foldTries)
+}

@@ -1,0 +1,97 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// Subscribe calls fn for every write to the store — by this process or any
+// other with the same prefix — with the number of records written and the
+// newest one's ID, and with n == 0 after a Clear, until ctx ends (it
+// returns ctx's error) or the store is closed (it returns
+// [store.ErrClosed]). Writes are announced by the transaction that stores
+// them, so fn finds them stored. fn runs on Subscribe's goroutine and
+// should not block for long. If Redis goes away the subscription is
+// renewed when it returns; writes made meanwhile are not announced.
+//
+// A dashboard of a fleet uses it to refresh when any instance records
+// something: pass [github.com/goappstats/appstats/ui.Live.Announce].
+func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.ID)) error {
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	ps := s.rdb.Subscribe(ctx, s.k.events())
+	s.mu.RUnlock()
+	// Closing ps ends a receive that waits: on Close, or when ctx ends.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-s.stop:
+		case <-ctx.Done():
+		case <-done:
+		}
+		ps.Close()
+	}()
+	// While Redis is away, each receive dials again: back off, so that
+	// go-redis's log line for each failed dial stays rare.
+	var backoff time.Duration
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, subscribeIdle)
+		select {
+		case <-s.stop:
+			return store.ErrClosed
+		default:
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			ps.Ping(ctx) // an idle subscription: check it is alive
+			continue
+		case err != nil:
+			backoff = min(max(2*backoff, minBackoff), maxBackoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+			case <-s.stop:
+			}
+			continue
+		}
+		backoff = 0
+		if m, ok := msg.(*redis.Message); ok {
+			if n, latest, ok := parseEvent(m.Payload); ok {
+				fn(n, latest)
+			}
+		}
+	}
+}
+
+// subscribeIdle is how long a subscription waits for a message before it
+// pings the server.
+const subscribeIdle = 30 * time.Second
+
+// parseEvent parses "n id" (a write) or "0" (a clear).
+func parseEvent(p string) (int, recording.ID, bool) {
+	ns, ids, _ := strings.Cut(p, " ")
+	n, err := strconv.Atoi(ns)
+	if err != nil || n < 0 {
+		return 0, recording.ID{}, false
+	}
+	if n == 0 {
+		return 0, recording.ID{}, true
+	}
+	id, err := recording.ParseID(ids)
+	return n, id, err == nil
+}

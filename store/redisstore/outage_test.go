@@ -1,0 +1,143 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goappstats/appstats/internal/testservers"
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/redisstore"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// While Redis is down, writes drop their records at once and count them;
+// when it returns, writing and announcements resume by themselves.
+func TestRedisDown(t *testing.T) {
+	r := testservers.StartRedis(t)
+	s := openAt(t, "redis://"+r.Addr, redisstore.Options{WriteTimeout: 500 * time.Millisecond})
+	ctx := context.Background()
+	events := make(chan int, 100)
+	subCtx, stopSub := context.WithCancel(ctx)
+	subDone := make(chan error, 1)
+	go func() {
+		subDone <- s.Subscribe(subCtx, func(n int, _ recording.ID) { events <- n })
+	}()
+	defer func() {
+		stopSub()
+		if err := <-subDone; !errors.Is(err, context.Canceled) {
+			t.Errorf("Subscribe after its context ended: %v", err)
+		}
+	}()
+	now := time.Now()
+	batch := func(seed uint64, n int) []*recording.Record {
+		return storetest.Records(seed, now.Add(-time.Minute), 100*time.Millisecond, n)
+	}
+	// The subscription is live once a write is announced.
+	for i := 0; ; i++ {
+		if err := s.Write(ctx, batch(1, 10)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-events:
+		case <-time.After(100 * time.Millisecond):
+			if i < 50 {
+				continue
+			}
+			t.Fatal("writes are not announced")
+		}
+		break
+	}
+
+	r.Stop()
+	start := time.Now()
+	err := s.Write(ctx, batch(2, 10))
+	if !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Fatalf("Write with Redis down = %v, want ErrUnavailable", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("Write with Redis down took %v (WriteTimeout 500ms)", el)
+	}
+	if err := s.Write(ctx, batch(3, 10)); !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Fatalf("second Write with Redis down = %v, want ErrUnavailable", err)
+	}
+	h := s.WriteStats()
+	if h.Dropped != 20 || !h.Down || h.LastError == "" || h.Failures != 1 {
+		t.Errorf("WriteStats with Redis down = %+v, want 20 dropped, down, an error, 1 failure (the second was dropped at once)", h)
+	}
+	if h := s.Health(); h.State != store.StateUnavailable || h.Dropped != 20 || !strings.Contains(h.Detail, "records are dropped") {
+		t.Errorf("Health with Redis down = %+v, want unavailable, 20 dropped", h)
+	}
+	if _, err := s.List(ctx, store.Query{}); err == nil {
+		t.Error("List with Redis down succeeded")
+	}
+
+	r.Start() // empty: the server keeps no data
+	var last []*recording.Record
+	deadline := time.Now().Add(20 * time.Second)
+	for seed := uint64(10); ; seed++ {
+		last = batch(seed, 5)
+		if err := s.Write(ctx, last); err == nil {
+			break
+		} else if !errors.Is(err, redisstore.ErrUnavailable) || time.Now().After(deadline) {
+			t.Fatalf("writing after Redis returned: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if h := s.WriteStats(); h.Down || h.Written < 15 {
+		t.Errorf("WriteStats after Redis returned = %+v", h)
+	}
+	if h := s.Health(); h.State != store.StateOK || h.Dropped != 20 {
+		t.Errorf("Health after Redis returned = %+v, want ok, 20 dropped", h)
+	}
+	p, err := s.List(ctx, store.Query{})
+	if err != nil || len(p.Records) != 5 || p.Records[0].ID != last[4].ID {
+		t.Fatalf("List after Redis returned = %d records, %v; want the 5 written since", len(p.Records), err)
+	}
+	// The subscription came back too.
+	for seed := uint64(100); ; seed++ {
+		if err := s.Write(ctx, batch(seed, 7)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case n := <-events:
+			if n != 7 {
+				continue
+			}
+		case <-time.After(200 * time.Millisecond):
+			if time.Now().Before(deadline) {
+				continue
+			}
+			t.Fatal("announcements did not resume after Redis returned")
+		}
+		break
+	}
+}
+
+// A Redis that stops answering costs a Write at most WriteTimeout.
+func TestRedisSlow(t *testing.T) {
+	r := testservers.StartRedis(t)
+	s := openAt(t, "redis://"+r.Addr, redisstore.Options{WriteTimeout: 200 * time.Millisecond})
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	if err := c.Do(ctx, "CLIENT", "PAUSE", 4000, "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err := s.Write(ctx, storetest.Records(1, time.Now(), time.Millisecond, 10))
+	if el := time.Since(start); el > 3*time.Second {
+		t.Errorf("Write to a paused Redis took %v, want about WriteTimeout (200ms)", el)
+	}
+	if !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Errorf("Write to a paused Redis = %v, want ErrUnavailable", err)
+	}
+	if h := s.WriteStats(); h.Dropped != 10 {
+		t.Errorf("WriteStats = %+v, want 10 dropped", h)
+	}
+}

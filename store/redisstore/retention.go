@@ -1,0 +1,352 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goappstats/appstats/store"
+)
+
+// RetentionResult says what one [Store.Retain] pass did.
+type RetentionResult struct {
+	Ran          bool  // false when another process held the retention lease
+	Deleted      int64 // records deleted
+	DeletedBytes int64 // their size, as MaxBytes counts it
+	Hours        int64 // hours deleted whole
+	Folded       int64 // hours whose pending deltas were folded
+}
+
+// Usage is how much a store holds.
+type Usage struct {
+	Records int64 // records
+	Bytes   int64 // their size, as [Options.MaxBytes] counts it (rollups included)
+	Hours   int   // hours that hold records or rollups
+}
+
+// hourUsage is one hour's share of a Usage.
+type hourUsage struct {
+	hour           int64
+	records, bytes int64
+	pending        int64 // deltas not folded
+	exists         bool  // any of its keys exists
+}
+
+// usage reads the listed hours' sizes, oldest first.
+func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
+	hours, err := s.listHours(ctx, -1<<62, 1<<62, false)
+	if err != nil {
+		return nil, err
+	}
+	type cmds struct {
+		card, pending, exists *redis.IntCmd
+		bytes                 *redis.StringCmd
+	}
+	cs := make([]cmds, len(hours))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, h := range hours {
+			hk := s.k.hour(h)
+			cs[i] = cmds{
+				card:    p.ZCard(ctx, hk.sums),
+				pending: p.LLen(ctx, hk.deltas),
+				bytes:   p.Get(ctx, hk.bytes),
+				exists:  p.Exists(ctx, hk.rollups), // one key per command: a cluster's EXISTS takes one slot
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	out := make([]hourUsage, len(hours))
+	for i, h := range hours {
+		b, _ := cs[i].bytes.Int64()
+		out[i] = hourUsage{
+			hour: h, records: cs[i].card.Val(), bytes: b, pending: cs[i].pending.Val(),
+			exists: cs[i].card.Val() > 0 || cs[i].pending.Val() > 0 || cs[i].exists.Val() > 0 || b != 0,
+		}
+	}
+	return out, nil
+}
+
+// Usage returns how many records the store holds and their size, summed
+// over its hours (a few commands per hour, in one pipeline).
+func (s *Store) Usage(ctx context.Context) (Usage, error) {
+	if err := s.rlock(); err != nil {
+		return Usage{}, err
+	}
+	defer s.mu.RUnlock()
+	hs, err := s.usage(ctx)
+	if err != nil {
+		return Usage{}, wrap("usage", err)
+	}
+	var u Usage
+	for _, h := range hs {
+		u.Records += h.records
+		u.Bytes += h.bytes
+		if h.exists {
+			u.Hours++
+		}
+	}
+	return u, nil
+}
+
+// Len returns the number of records stored. Unlike the other stores' Len,
+// it asks the server, so it takes a context and may fail.
+func (s *Store) Len(ctx context.Context) (int, error) {
+	u, err := s.Usage(ctx)
+	return int(u.Records), err
+}
+
+// trimScript deletes the given summary members of an hour, oldest first,
+// and their full records, until it has deleted at least a number of them
+// and freed at least a number of bytes (as MaxBytes counts them: alloc is
+// allocSize, the overhead RecordOverhead). It
+// returns how many it deleted and the bytes freed.
+//
+// KEYS: sums, recs, bytes. ARGV: the per-record overhead, the number and
+// the bytes to delete at least, then members.
+const trimScript = `
+local function alloc(n)
+  n = n + 6
+  if n <= 128 then return math.ceil(n / 16) * 16 end
+  local step, limit = 32, 256
+  while n > limit do step, limit = 2 * step, 2 * limit end
+  return math.ceil(n / step) * step
+end
+local n, freed = 0, 0
+local atLeast, bytes = tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 4, #ARGV do
+  if n >= atLeast and freed >= bytes then break end
+  local m = ARGV[i]
+  if redis.call('ZREM', KEYS[1], m) == 1 then
+    local id = string.sub(m, 9, 24)
+    freed = freed + alloc(#m) + alloc(redis.call('HSTRLEN', KEYS[2], id)) + tonumber(ARGV[1])
+    redis.call('HDEL', KEYS[2], id)
+  end
+  n = n + 1
+end
+redis.call('DECRBY', KEYS[3], freed)
+return {n, freed}
+`
+
+// trimChunk is the number of records one trim script deletes at most, to
+// keep Redis responsive.
+const trimChunk = 1000
+
+// EnforceRetention applies MaxAge, MaxRecords and MaxBytes now; see
+// [Store.Retain].
+func (s *Store) EnforceRetention(ctx context.Context) error {
+	_, err := s.Retain(ctx)
+	return err
+}
+
+// Retain applies MaxAge, MaxRecords and MaxBytes now, unless another
+// process holds the retention lease (then it reports Ran false): it folds
+// the deltas of hours no process folded (a writer that died), deletes the
+// oldest hours whole while the limits allow, and then the oldest records
+// of the oldest hour left, one by one, rebuilding that hour's rollups
+// without the minutes deleted (a minute partly deleted keeps counting its
+// deleted records until it is deleted whole). Expiry deletes an hour's keys
+// MaxAge after the hour ends even if no process is running.
+func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
+	var res RetentionResult
+	if err := s.rlock(); err != nil {
+		return res, err
+	}
+	defer s.mu.RUnlock()
+	lease := max(2*s.opts.RetentionInterval, time.Minute)
+	ok, err := s.rdb.SetNX(ctx, s.k.retain(), s.token, lease).Result()
+	if err != nil {
+		return res, wrap("retention", err)
+	}
+	if !ok {
+		return res, nil
+	}
+	defer s.rdb.Eval(context.WithoutCancel(ctx), releaseScript, []string{s.k.retain()}, s.token)
+	res.Ran = true
+	if err := s.retain(ctx, &res); err != nil {
+		return res, wrap("retention", err)
+	}
+	return res, nil
+}
+
+func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
+	hs, err := s.usage(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var count, size int64
+	live := hs[:0]
+	var gone []any
+	for _, h := range hs {
+		if h.pending > 0 {
+			if err := s.fold(ctx, h.hour); err != nil {
+				return err
+			}
+			res.Folded++
+		}
+		// An hour whose keys expired leaves the list. Only an expired one:
+		// an empty hour may be one a writer has listed and is about to
+		// fill, which would then be missed.
+		if !h.exists && s.opts.MaxAge > 0 && time.Unix((h.hour+1)*3600, 0).Add(s.opts.MaxAge).Before(now) {
+			gone = append(gone, strconv.FormatInt(h.hour, 10))
+			continue
+		}
+		count += h.records
+		size += h.bytes
+		live = append(live, h)
+	}
+	if len(gone) > 0 {
+		if err := s.rdb.ZRem(ctx, s.k.hours(), gone...).Err(); err != nil {
+			return err
+		}
+	}
+	ageCutoff := int64(-1 << 63)
+	if s.opts.MaxAge > 0 {
+		ageCutoff = now.Add(-s.opts.MaxAge).UnixNano()
+	}
+	over := func(h hourUsage) (recs, bytes int64, old bool) {
+		if s.opts.MaxRecords > 0 {
+			recs = count - s.opts.MaxRecords
+		}
+		if s.opts.MaxBytes > 0 {
+			bytes = size - s.opts.MaxBytes
+		}
+		return recs, bytes, h.hour*int64(time.Hour) < ageCutoff
+	}
+	for _, h := range live {
+		recs, bytes, old := over(h)
+		if recs <= 0 && bytes <= 0 && !old {
+			break
+		}
+		if (h.hour+1)*int64(time.Hour) <= ageCutoff || recs >= h.records || bytes >= h.bytes {
+			// Unlisted first: a write to the hour meanwhile lists it again,
+			// so no record is left stored but unlisted.
+			if err := s.rdb.ZRem(ctx, s.k.hours(), strconv.FormatInt(h.hour, 10)).Err(); err != nil {
+				return err
+			}
+			if err := s.rdb.Unlink(ctx, s.k.hour(h.hour).all()...).Err(); err != nil {
+				return err
+			}
+			count -= h.records
+			size -= h.bytes
+			res.Deleted += h.records
+			res.DeletedBytes += h.bytes
+			res.Hours++
+			continue
+		}
+		n, freed, err := s.trimHour(ctx, h.hour, max(recs, 0), max(bytes, 0), ageCutoff)
+		count -= n
+		size -= freed
+		res.Deleted += n
+		res.DeletedBytes += freed
+		if err != nil {
+			return err
+		}
+		break // the limits hold, or this hour still has records that must stay
+	}
+	return s.cleanIDs(ctx)
+}
+
+// trimHour deletes hour h's oldest records until recs records and bytes
+// bytes are deleted and the oldest left started at or after ageCutoff,
+// then rebuilds the hour's rollups without the minutes deleted whole.
+func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (n, freed int64, err error) {
+	hk := s.k.hour(h)
+	const none = int64(-1 << 63)
+	keep := none // start of the oldest record kept
+	for keep == none {
+		members, err := s.rdb.ZRangeByLex(ctx, hk.sums, &redis.ZRangeBy{Min: "-", Max: "+", Count: trimChunk}).Result()
+		if err != nil || len(members) == 0 {
+			return n, freed, err
+		}
+		old := 0 // members that started before ageCutoff
+		for old < len(members) && (len(members[old]) < 8 || keyTime([]byte(members[old][:8])) < ageCutoff) {
+			old++
+		}
+		args := make([]any, 0, 3+len(members))
+		args = append(args, RecordOverhead, max(recs-n, int64(old)), max(bytes-freed, 0))
+		for _, m := range members {
+			args = append(args, m)
+		}
+		res, err := s.rdb.Eval(ctx, trimScript, []string{hk.sums, hk.recs, hk.bytes}, args...).Int64Slice()
+		if err != nil {
+			return n, freed, err
+		}
+		if len(res) != 2 {
+			return n, freed, fmt.Errorf("trim script: unexpected reply %v", res)
+		}
+		n += res[0]
+		freed += res[1]
+		switch {
+		case res[0] < int64(len(members)):
+			keep = ageCutoff // a corrupt member: no start
+			if m := members[res[0]]; len(m) >= 8 {
+				keep = keyTime([]byte(m[:8]))
+			}
+		case len(members) < trimChunk:
+			return n, freed, s.refold(ctx, h, 60*h+60) // the whole hour went
+		}
+		if err := ctx.Err(); err != nil {
+			return n, freed, err
+		}
+	}
+	return n, freed, s.refold(ctx, h, minuteOf(keep))
+}
+
+// cleanIDs deletes the entries of the ids hash whose hour is gone.
+func (s *Store) cleanIDs(ctx context.Context) error {
+	if n, err := s.rdb.HLen(ctx, s.k.ids()).Result(); err != nil || n == 0 {
+		return err
+	}
+	hours, err := s.listHours(ctx, -1<<62, 1<<62, false)
+	if err != nil {
+		return err
+	}
+	var dead []string
+	it := s.rdb.HScan(ctx, s.k.ids(), 0, "", 1000).Iterator()
+	for it.Next(ctx) {
+		id := it.Val()
+		if !it.Next(ctx) {
+			break
+		}
+		h, err := strconv.ParseInt(it.Val(), 10, 64)
+		if _, found := slices.BinarySearch(hours, h); err != nil || !found {
+			dead = append(dead, id)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if len(dead) == 0 {
+		return nil
+	}
+	return s.rdb.HDel(ctx, s.k.ids(), dead...).Err()
+}
+
+// retentionLoop calls Retain every RetentionInterval until Close.
+func (s *Store) retentionLoop() {
+	defer s.wg.Done()
+	if s.opts.RetentionInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.opts.RetentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		if _, err := s.Retain(s.bg); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrClosed) {
+			s.log.Warn("redisstore: retention", "err", fmt.Sprint(err))
+		}
+	}
+}

@@ -1,0 +1,475 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/store"
+)
+
+// ErrUnavailable is wrapped by the error of a Write that dropped its
+// records because Redis did not answer, or failed, or because an earlier
+// Write found it so less than a backoff ago.
+var ErrUnavailable = errors.New("redisstore: redis unavailable, records dropped")
+
+// Store is a [store.Store] in Redis or a Redis Cluster, shared by every
+// process that opens it with the same prefix. Its methods are safe for
+// concurrent use.
+type Store struct {
+	rdb   redis.UniversalClient
+	own   bool // Close closes rdb
+	opts  Options
+	k     keys
+	log   *convention.Logger
+	token string // this store's lease value
+
+	// mu guards rdb against Close: every operation holds it shared.
+	mu     sync.RWMutex
+	closed bool
+
+	// Writing and outages.
+	omu       sync.Mutex
+	downUntil time.Time // writes are dropped until then
+	backoff   time.Duration
+	lastErr   error
+	written   atomic.Uint64
+	dropped   atomic.Uint64
+	failures  atomic.Uint64
+
+	// Entries found damaged (see damaged).
+	skipped     atomic.Uint64
+	damagedMu   sync.Mutex
+	damagedKeys map[uint64]struct{}
+
+	// dirty holds the hours this store wrote to since it last folded them.
+	dmu   sync.Mutex
+	dirty map[int64]bool
+
+	foldNow chan struct{}
+	stop    chan struct{}
+	bg      context.Context // cancelled by Close, for background work
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	once    sync.Once
+	err     error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the Redis at rawURL and opens the store in it.
+//
+// The URL is what go-redis parses ([redis.ParseURL]):
+// redis://[user:password@]host:port[/db][?options] or rediss:// for TLS,
+// with AUTH from the user info. A Redis Cluster is detected by asking the
+// server (INFO cluster), so the address of any node will do; more seed
+// nodes can be given with addr= options ([redis.ParseClusterURL]), and
+// cluster=true skips the detection. A prefix= option sets [Options.Prefix]
+// (so a URL alone can name a service's records in a shared Redis). Open fails, with the URL's password
+// redacted, if the URL is malformed or the server does not answer PING
+// before ctx ends: a store opened successfully survives later outages.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	rawURL, prefix, err := cutPrefix(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if prefix != "" {
+		if opts.Prefix != "" && opts.Prefix != prefix {
+			return nil, fmt.Errorf("redisstore: the URL says prefix=%q, the options %q", prefix, opts.Prefix)
+		}
+		opts.Prefix = prefix
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := dial(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	s := newStore(rdb, o)
+	s.own = true
+	return s, nil
+}
+
+// New opens the store in the Redis that rdb talks to (a *redis.Client, a
+// *redis.ClusterClient, or any [redis.UniversalClient]). The store does not
+// close rdb. Set ContextTimeoutEnabled in rdb's options so that contexts'
+// deadlines bound each command, as Open does.
+func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return newStore(rdb, o), nil
+}
+
+func newStore(rdb redis.UniversalClient, o Options) *Store {
+	var tok [12]byte
+	rand.Read(tok[:])
+	bg, cancel := context.WithCancel(context.Background())
+	s := &Store{
+		rdb: rdb, opts: o, k: keys{o.Prefix},
+		log:     convention.NewLogger(o.Logger, convention.LogInterval),
+		token:   hex.EncodeToString(tok[:]),
+		dirty:   make(map[int64]bool),
+		foldNow: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		bg:      bg,
+		cancel:  cancel,
+	}
+	s.wg.Add(2)
+	go s.foldLoop()
+	go s.retentionLoop()
+	return s
+}
+
+// cutPrefix takes the prefix= option, which is this package's, not
+// go-redis's, out of a URL.
+func cutPrefix(rawURL string) (string, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || !u.Query().Has("prefix") {
+		return rawURL, "", nil // dial explains a bad URL
+	}
+	q := u.Query()
+	prefix := q.Get("prefix")
+	if prefix == "" {
+		return "", "", fmt.Errorf("redisstore: %s: an empty prefix=", u.Redacted())
+	}
+	q.Del("prefix")
+	u.RawQuery = q.Encode()
+	return u.String(), prefix, nil
+}
+
+// dial parses rawURL, connects, and returns a cluster client if the server
+// is a cluster node.
+func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return nil, fmt.Errorf("redisstore: %q is not a redis:// or rediss:// URL (redis://[user:password@]host:port[/db])", redactURL(rawURL))
+	}
+	shown := u.Redacted()
+	q := u.Query()
+	cluster := q.Has("addr")
+	if v := q.Get("cluster"); v != "" {
+		switch strings.ToLower(v) {
+		case "1", "true", "yes":
+			cluster = true
+		case "0", "false", "no":
+		default:
+			return nil, fmt.Errorf("redisstore: %s: cluster=%q: want true or false", shown, v)
+		}
+		q.Del("cluster")
+		u.RawQuery = q.Encode()
+	}
+	var rdb redis.UniversalClient
+	if cluster {
+		co, err := redis.ParseClusterURL(u.String())
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %s: %w", shown, err)
+		}
+		co.ContextTimeoutEnabled = true
+		rdb = redis.NewClusterClient(co)
+	} else {
+		o, err := redis.ParseURL(u.String())
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %s: %w", shown, err)
+		}
+		o.ContextTimeoutEnabled = true
+		c := redis.NewClient(o)
+		info, err := c.Info(ctx, "cluster").Result()
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("redisstore: %s is unreachable: %w", shown, err)
+		}
+		if !strings.Contains(info, "cluster_enabled:1") {
+			return c, nil
+		}
+		c.Close()
+		if o.DB != 0 {
+			return nil, fmt.Errorf("redisstore: %s: a Redis Cluster has no database %d", shown, o.DB)
+		}
+		rdb = redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, TLSConfig: o.TLSConfig,
+			Protocol: o.Protocol, ClientName: o.ClientName, DialTimeout: o.DialTimeout,
+			ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize,
+			MaxRetries: o.MaxRetries, ContextTimeoutEnabled: true,
+		})
+	}
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redisstore: %s is unreachable: %w", shown, err)
+	}
+	return rdb, nil
+}
+
+// redactURL hides the password of a URL that may not parse.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		if i := strings.Index(s, "://"); i >= 0 && i < at {
+			return s[:i+3] + "xxxxx" + s[at:]
+		}
+	}
+	return s
+}
+
+// Client returns the Redis client the store uses.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// rlock takes s.mu shared, or returns ErrClosed once the store is closed.
+func (s *Store) rlock() error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+// wrap adds what failed to a Redis error, and makes a closed client's error
+// [store.ErrClosed].
+func wrap(what string, err error) error {
+	if errors.Is(err, redis.ErrClosed) {
+		err = store.ErrClosed
+	}
+	return fmt.Errorf("redisstore: %s: %w", what, err)
+}
+
+var _ store.HealthReporter = (*Store)(nil)
+
+// WriteStats says how writing to Redis has gone since the store was opened.
+type WriteStats struct {
+	Written   uint64 // records stored
+	Dropped   uint64 // records lost because Redis was unreachable, slow or failing
+	Failures  uint64 // Write calls that lost records
+	Down      bool   // writes are being dropped until the backoff ends
+	LastError string // the last write error, if any
+}
+
+// WriteStats returns the store's write counters.
+func (s *Store) WriteStats() WriteStats {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	h := WriteStats{
+		Written: s.written.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load(),
+		Down: time.Now().Before(s.downUntil),
+	}
+	if s.lastErr != nil {
+		h.LastError = s.lastErr.Error()
+	}
+	return h
+}
+
+// Health reports the store's condition for the dashboard and api/health,
+// without asking Redis: [store.StateUnavailable] while writes back off
+// after a failure (Detail says why), the records dropped and the damaged
+// entries skipped since Open, and MaxBytes. A Redis store has no disk of its own: DiskBytes is 0 and
+// DiskFree -1 (unknown).
+func (s *Store) Health() store.Health {
+	ws := s.WriteStats()
+	h := store.Health{State: store.StateOK, Dropped: ws.Dropped, Skipped: s.skipped.Load(), DiskFree: -1, MaxBytes: max(s.opts.MaxBytes, 0)}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	switch {
+	case closed:
+		h.State = store.StateClosed
+	case ws.Down:
+		h.State = store.StateUnavailable
+		h.Detail = "writing to Redis failed, records are dropped until it answers again: " + ws.LastError
+	}
+	return h
+}
+
+// maxDamagedKeys bounds the set of damaged entries the store remembers, so
+// that an entry read again is not counted again; past it, every read of a
+// damaged entry counts.
+const maxDamagedKeys = 4096
+
+// damaged notes that an entry of hour h (a record, summary, rollup or
+// delta: what) could not be decoded from b: it is counted once in Health's
+// Skipped, and logged at most every few seconds.
+func (s *Store) damaged(what string, h int64, b []byte, err error) {
+	f := fnv.New64a()
+	f.Write([]byte(what))
+	f.Write(binary.AppendVarint(nil, h))
+	f.Write(b)
+	key := f.Sum64()
+	s.damagedMu.Lock()
+	_, seen := s.damagedKeys[key]
+	if !seen && len(s.damagedKeys) < maxDamagedKeys {
+		if s.damagedKeys == nil {
+			s.damagedKeys = make(map[uint64]struct{})
+		}
+		s.damagedKeys[key] = struct{}{}
+	}
+	s.damagedMu.Unlock()
+	if seen {
+		return
+	}
+	s.skipped.Add(1)
+	s.log.Warn("redisstore: skipping a damaged "+what, "hour", h, "err", err)
+}
+
+// Backoff bounds of writes after a failure.
+const (
+	minBackoff = 250 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// admit returns an error wrapping ErrUnavailable while writes back off.
+func (s *Store) admit() error {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	if wait := time.Until(s.downUntil); wait > 0 {
+		return fmt.Errorf("%w (retrying in %v after: %v)", ErrUnavailable, wait.Round(time.Millisecond), s.lastErr)
+	}
+	return nil
+}
+
+// outcome records a write's result: a failure starts or doubles the backoff.
+func (s *Store) outcome(err error) {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	if err == nil {
+		s.backoff = 0
+		return
+	}
+	s.lastErr = err
+	s.backoff = min(max(2*s.backoff, minBackoff), maxBackoff)
+	s.downUntil = time.Now().Add(s.backoff)
+}
+
+// Close stops the background work, folds the rollup deltas this store
+// wrote (for up to WriteTimeout), and closes the client if Open made it.
+// Calling it again returns the first call's result.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		close(s.stop)
+		s.cancel()
+		s.wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
+		err := s.foldDirty(ctx)
+		cancel()
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		if s.own {
+			err = errors.Join(err, s.rdb.Close())
+		}
+		if err != nil {
+			s.err = fmt.Errorf("redisstore: close: %w", err)
+		}
+	})
+	return s.err
+}
+
+// Clear deletes every key of the store (under its prefix), on every node of
+// a cluster, and tells subscribers.
+func (s *Store) Clear(ctx context.Context) error {
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	var dels []string
+	flush := func(ctx context.Context, c redis.Cmdable) error {
+		if len(dels) == 0 {
+			return nil
+		}
+		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range dels {
+				p.Unlink(ctx, k) // one key per command: keys of several slots
+			}
+			return nil
+		})
+		dels = dels[:0]
+		return err
+	}
+	err := s.eachNode(ctx, func(ctx context.Context, c *redis.Client) error {
+		for _, pattern := range []string{"{" + s.k.prefix + ":*", s.k.prefix + ":*"} {
+			it := c.Scan(ctx, 0, pattern, 1000).Iterator()
+			for it.Next(ctx) {
+				dels = append(dels, it.Val())
+				if len(dels) == 1000 {
+					if err := flush(ctx, s.rdb); err != nil {
+						return err
+					}
+				}
+			}
+			if err := it.Err(); err != nil {
+				return err
+			}
+		}
+		return flush(ctx, s.rdb)
+	})
+	if err != nil {
+		return wrap("clear", err)
+	}
+	s.dmu.Lock()
+	clear(s.dirty)
+	s.dmu.Unlock()
+	if err := s.rdb.Publish(ctx, s.k.events(), "0").Err(); err != nil {
+		return wrap("clear", err)
+	}
+	return nil
+}
+
+// eachNode calls fn for every master of a cluster, one at a time, or for
+// the one server.
+func (s *Store) eachNode(ctx context.Context, fn func(context.Context, *redis.Client) error) error {
+	switch c := s.rdb.(type) {
+	case *redis.ClusterClient:
+		var mu sync.Mutex // ForEachMaster runs fn concurrently
+		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return fn(ctx, n)
+		})
+	case *redis.Client:
+		return fn(ctx, c)
+	}
+	return fmt.Errorf("clients of type %T are not supported for this operation", s.rdb)
+}
+
+// GoRedisLogger adapts l to go-redis's logger interface, for programs that
+// want go-redis's own messages (failed dials while Redis is away, cluster
+// changes) in their structured log at the given level rather than on the
+// standard logger, go-redis's default:
+//
+//	redis.SetLogger(redisstore.GoRedisLogger(logger, slog.LevelDebug))
+//
+// go-redis's logger is global to the process, so this package never sets
+// it; a main program may.
+func GoRedisLogger(l *slog.Logger, level slog.Level) interface {
+	Printf(ctx context.Context, format string, v ...any)
+} {
+	return goRedisLogger{l, level}
+}
+
+type goRedisLogger struct {
+	l     *slog.Logger
+	level slog.Level
+}
+
+// Printf logs one of go-redis's messages.
+func (g goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
+	if g.l.Enabled(ctx, g.level) {
+		g.l.Log(ctx, g.level, fmt.Sprintf(format, v...), "component", "go-redis")
+	}
+}

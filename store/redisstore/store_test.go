@@ -1,0 +1,41 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/goappstats/appstats/internal/testservers"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/redisstore"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// openAt opens a store under a fresh prefix of the Redis at url, so that
+// the suite's tests share one server without seeing each other's keys.
+func openAt(t testing.TB, url string, opts redisstore.Options) *redisstore.Store {
+	t.Helper()
+	if opts.Prefix == "" {
+		opts.Prefix = fmt.Sprintf("t%d", prefixes.Add(1))
+	}
+	s, err := redisstore.Open(context.Background(), url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	r := testservers.StartRedis(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openAt(t, "redis://"+r.Addr, redisstore.Options{})
+	})
+}
+
+func TestConformanceCluster(t *testing.T) {
+	nodes := testservers.StartRedisCluster(t, 3)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openAt(t, "redis://"+nodes[1].Addr, redisstore.Options{})
+	})
+}

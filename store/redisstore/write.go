@@ -1,0 +1,259 @@
+package redisstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/internal/codec"
+)
+
+// RecordOverhead is what [Options.MaxBytes] counts for each record beyond
+// the allocations of its two values (the full record and the summary, each
+// rounded up to jemalloc's size classes): Redis's own memory for the
+// record's hash field and entry and its sorted-set node and entry,
+// measured with INFO memory on Redis 7.0 (64-bit, jemalloc).
+const RecordOverhead = 160
+
+// allocSize is the memory Redis allocates for a string value of n bytes:
+// its header and terminator, rounded up to jemalloc's size class (16-byte
+// steps up to 128, then four classes per doubling).
+func allocSize(n int64) int64 {
+	n += 6
+	if n <= 128 {
+		return (n + 15) &^ 15
+	}
+	step, limit := int64(32), int64(256)
+	for n > limit {
+		step, limit = 2*step, 2*limit
+	}
+	return (n + step - 1) / step * step
+}
+
+// recordSize is what MaxBytes counts for a record: its values' allocations
+// and RecordOverhead.
+func recordSize(full, member int) int64 {
+	return allocSize(int64(full)) + allocSize(int64(member)) + RecordOverhead
+}
+
+// Batch limits of one transaction: a Write of more records or bytes makes
+// several.
+const (
+	maxBatchRecords = 512
+	maxBatchBytes   = 8 << 20
+	// foldAt is the number of pending deltas of an hour that makes a
+	// write wake the fold.
+	foldAt = 64
+)
+
+// An hourBatch is one hour's share of a Write.
+type hourBatch struct {
+	hour    int64
+	n       int   // records
+	recs    []any // ID, record pairs
+	members []any // summary members
+	deltas  map[int64]*codec.Rollup
+	size    int64
+	ids     []any        // ID, hour pairs for the ids hash
+	newest  recording.ID // of the records, by ID
+}
+
+// Write stores records, and the rollup deltas for them, with one MULTI
+// transaction per hour the records fall in (sent at once), so that readers
+// never see records without their rollups, and concurrent writers never
+// lose each other's updates (rollups are merged by folding, under
+// optimistic locks).
+// A record whose ID is already stored replaces it (its rollup contribution
+// is counted again). The store does not keep recs.
+//
+// If Redis fails, or does not answer within WriteTimeout, the records are
+// dropped and counted ([Store.Health]) and the error wraps
+// [ErrUnavailable]; later writes are dropped at once until a backoff ends.
+// Write never waits longer than WriteTimeout.
+func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	n := 0
+	for _, r := range recs {
+		if r != nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := s.admit(); err != nil {
+		s.dropped.Add(uint64(n))
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	defer cancel()
+	stored := 0
+	for len(recs) > 0 {
+		k, batches := s.batch(recs)
+		m, err := s.writeBatches(ctx, batches)
+		stored += m
+		if err != nil {
+			s.outcome(err)
+			s.written.Add(uint64(stored))
+			s.dropped.Add(uint64(n - stored))
+			s.failures.Add(1)
+			return fmt.Errorf("redisstore: write: %d of %d records dropped: %w: %w", n-stored, n, ErrUnavailable, err)
+		}
+		recs = recs[k:]
+	}
+	s.outcome(nil)
+	s.written.Add(uint64(stored))
+	return nil
+}
+
+// batch encodes records from the start of recs, up to the batch limits,
+// grouped by hour, and returns how many it took.
+func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
+	byHour := make(map[int64]*hourBatch)
+	var size int64
+	count := 0
+	var buf []byte // the current encoding chunk
+	last := 0      // the previous record's encoded size
+	i := 0
+	for ; i < len(recs) && count < maxBatchRecords && size < maxBatchBytes; i++ {
+		r := recs[i]
+		if r == nil {
+			continue
+		}
+		start := r.Start.UnixNano()
+		h := hourOf(start)
+		b := byHour[h]
+		if b == nil {
+			b = &hourBatch{hour: h, deltas: make(map[int64]*codec.Rollup)}
+			byHour[h] = b
+		}
+		sum := r.Summary()
+		durs := codec.CallDurations(r, &sum)
+		// Values are encoded into shared chunks, a new one when the
+		// current may not hold the next record, so that a batch makes a
+		// few allocations, not a growing slice per value.
+		if cap(buf)-len(buf) < max(2*last, 16<<10) {
+			buf = make([]byte, 0, max(1<<20, 4*last))
+		}
+		off := len(buf)
+		buf = codec.AppendRecord(buf, r)
+		full := buf[off:len(buf):len(buf)]
+		off = len(buf)
+		buf = codec.AppendSummary(append(buf, sumKey(start, r.ID)...), &sum, durs)
+		member := buf[off:len(buf):len(buf)]
+		last = len(full) + len(member)
+		b.recs = append(b.recs, string(r.ID[:]), full)
+		b.members = append(b.members, member)
+		m := minuteOf(start)
+		d := b.deltas[m]
+		if d == nil {
+			d = codec.NewRollup()
+			b.deltas[m] = d
+		}
+		d.Add(&sum, durs)
+		sz := recordSize(len(full), len(member))
+		b.size += sz
+		b.n++
+		if string(r.ID[:]) > string(b.newest[:]) {
+			b.newest = r.ID
+		}
+		size += sz
+		count++
+		if hourOf(r.ID.Time().UnixNano()) != h {
+			b.ids = append(b.ids, string(r.ID[:]), strconv.FormatInt(h, 10))
+		}
+	}
+	return i, slices.SortedFunc(maps.Values(byHour), func(a, b *hourBatch) int { return cmp.Compare(a.hour, b.hour) })
+}
+
+// writeBatches stores each hour's batch in a MULTI transaction of its own
+// (the hour's keys share a slot) — records, summaries, deltas, size,
+// expiry, and the announcement with the last — while the hours are listed
+// (and foreign IDs recorded) in a pipeline of their own, at the same time:
+// in a cluster those keys live in other slots. It returns how many records
+// it stored.
+func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (int, error) {
+	var total int
+	var newest recording.ID
+	for _, b := range batches {
+		total += b.n
+		if string(b.newest[:]) > string(newest[:]) {
+			newest = b.newest
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(batches)+1)
+	pushed := make([]*redis.IntCmd, len(batches))
+	wg.Go(func() {
+		// Every write lists its hours (a no-op when they are listed), so
+		// the list holds them again after another process's Clear.
+		_, errs[len(batches)] = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			z := make([]redis.Z, len(batches))
+			for i, b := range batches {
+				z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
+				if len(b.ids) > 0 {
+					p.HSet(ctx, s.k.ids(), b.ids...)
+				}
+			}
+			p.ZAdd(ctx, s.k.hours(), z...)
+			return nil
+		})
+	})
+	for i, b := range batches {
+		wg.Go(func() {
+			hk := s.k.hour(b.hour)
+			deltas := make([]any, 0, len(b.deltas))
+			var dsize int64
+			for m, ru := range b.deltas {
+				v := codec.AppendRollup(binary.AppendVarint(nil, m), ru)
+				deltas = append(deltas, v)
+				dsize += allocSize(int64(len(v)))
+			}
+			_, errs[i] = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, hk.recs, b.recs...)
+				z := make([]redis.Z, len(b.members))
+				for j, m := range b.members {
+					z[j] = redis.Z{Member: m}
+				}
+				p.ZAdd(ctx, hk.sums, z...)
+				pushed[i] = p.RPush(ctx, hk.deltas, deltas...)
+				p.IncrBy(ctx, hk.bytes, b.size+dsize)
+				s.expire(ctx, p, b.hour, hk.recs, hk.sums, hk.deltas, hk.bytes)
+				if i == len(batches)-1 {
+					p.Publish(ctx, s.k.events(), strconv.Itoa(total)+" "+newest.String())
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	stored := 0
+	for i, b := range batches {
+		if errs[i] != nil {
+			continue
+		}
+		stored += b.n
+		s.dmu.Lock()
+		s.dirty[b.hour] = true
+		s.dmu.Unlock()
+		if pushed[i].Val() >= foldAt {
+			select {
+			case s.foldNow <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return stored, errors.Join(errs...)
+}
