@@ -48,6 +48,7 @@ type recordJSON struct {
 	Warnings     []warningJSON       `json:"warnings"`
 	RPCStats     []rpcStatJSON       `json:"rpc_stats"`
 	Calls        []callJSON          `json:"calls"`
+	Active       bool                `json:"active,omitempty"` // still in the making: a snapshot
 }
 
 type callJSON struct {
@@ -509,7 +510,7 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 
 // apiRecord serves GET api/records/{id}; ?download=1 makes it an attachment.
 func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
-	rec := h.recordParam(w, r)
+	rec, active := h.recordParam(w, r)
 	if rec == nil {
 		return
 	}
@@ -517,7 +518,9 @@ func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
 		// The ID is 32 hex digits: safe in the header.
 		w.Header().Set("Content-Disposition", `attachment; filename="appstats-`+rec.ID.String()+`.json"`)
 	}
-	writeJSON(w, http.StatusOK, toRecordJSON(rec))
+	out := toRecordJSON(rec)
+	out.Active = active
+	writeJSON(w, http.StatusOK, out)
 }
 
 // apiStats serves GET api/stats?window=.

@@ -32,6 +32,10 @@
 // by name and order; the in-flight page lists the requests running now
 // with their calls so far (with [WithRecorder]).
 //
+// With [WithRecorder], the dashboard also lists what is in the making —
+// requests that have not ended, long-lived connections still open
+// ([recording.Recorder.Active]) — and their pages show them so far.
+//
 // The JSON API (api/records, api/records/{id}, api/stats, api/series,
 // api/traces/{trace}, api/compare, api/active, api/health) is documented
 // in API.md next to this package's source.
