@@ -146,18 +146,7 @@ func TestOneNameWhateverThePath(t *testing.T) {
 				t.Fatalf("%d records, want 2", len(recs))
 			}
 
-			mem := tracetest.NewInMemoryExporter()
-			exp := otelexport.New(mem)
-			if err := exp.Write(t.Context(), recs); err != nil {
-				t.Fatal(err)
-			}
-			if err := exp.ForceFlush(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			spans := mem.GetSpans() // before Close, whose Shutdown empties mem
-			if err := exp.Close(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			spans := exportSpans(t, recs)
 
 			byPath := map[string][]recordedCall{}
 			for _, r := range recs {
@@ -271,18 +260,7 @@ func TestServerAndCallSpanNames(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mem := tracetest.NewInMemoryExporter()
-	exp := otelexport.New(mem)
-	if err := exp.Write(t.Context(), sink.Records()); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.ForceFlush(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	spans := mem.GetSpans() // before Close, whose Shutdown empties mem
-	if err := exp.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	spans := exportSpans(t, sink.Records())
 	var server, client []tracetest.SpanStub
 	for _, s := range spans {
 		switch s.SpanKind {
@@ -312,4 +290,84 @@ func TestServerAndCallSpanNames(t *testing.T) {
 			t.Errorf("%v span %q with %q; want %q with %q", s.SpanKind, s.Name, attrs(s), "grpc.health.v1.Health/Check", want)
 		}
 	}
+}
+
+// A long-lived connection's messages become spans of their own in the
+// connection's trace: consumers for the messages it received and handled,
+// producers for those it sent, children of the connection's server span.
+func TestMessageSpans(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
+	ctx, conn := rec.StartRecord(t.Context(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: "/ws"})
+	s := recording.StartStream(ctx, recording.StreamInfo{System: "websocket", Route: "GET /ws"})
+	mctx, m := s.StartMessage(ctx, recording.Receive, "typing", 30)
+	recording.StartCall(mctx, "websocket", "send typing").End(nil)
+	m.End(nil)
+	s.StartSend(ctx, "UPDATED", 7).End(nil)
+	conn.Record().Route = "GET /ws"
+	conn.Record().Status = 101
+	conn.Finish()
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	spans := exportSpans(t, sink.Records())
+	byName := map[string]tracetest.SpanStub{}
+	for _, sp := range spans {
+		byName[sp.Name] = sp
+	}
+	server, ok := byName["GET /ws"]
+	if !ok || server.SpanKind != trace.SpanKindServer {
+		t.Fatalf("no server span for the connection in %v", names(spans))
+	}
+	for name, kind := range map[string]trace.SpanKind{
+		"process GET /ws typing": trace.SpanKindConsumer,
+		"send GET /ws UPDATED":   trace.SpanKindProducer,
+	} {
+		sp, ok := byName[name]
+		if !ok {
+			t.Errorf("no span %q in %v", name, names(spans))
+			continue
+		}
+		if sp.SpanKind != kind || sp.SpanContext.TraceID() != server.SpanContext.TraceID() || sp.Parent.SpanID() != server.SpanContext.SpanID() {
+			t.Errorf("span %q: kind %v, not a child of the connection's span", name, sp.SpanKind)
+		}
+		attrs := map[string]string{}
+		for _, kv := range sp.Attributes {
+			attrs[string(kv.Key)] = kv.Value.Emit()
+		}
+		if attrs["messaging.system"] != "websocket" || attrs["messaging.destination.name"] == "" || attrs["messaging.message.body.size"] == "" {
+			t.Errorf("span %q attributes %v", name, attrs)
+		}
+	}
+	if c, ok := byName["websocket send typing"]; !ok || c.Parent.SpanID() != byName["process GET /ws typing"].SpanContext.SpanID() {
+		t.Errorf("the call made while handling the message is not its child: %v", names(spans))
+	}
+}
+
+func names(spans tracetest.SpanStubs) []string {
+	var out []string
+	for _, s := range spans {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// exportSpans exports recs through an Exporter into memory and returns the
+// spans.
+func exportSpans(t *testing.T, recs []*recording.Record) tracetest.SpanStubs {
+	t.Helper()
+	mem := tracetest.NewInMemoryExporter()
+	exp := otelexport.New(mem)
+	if err := exp.Write(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	spans := mem.GetSpans() // before Close, whose Shutdown empties mem
+	if err := exp.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return spans
 }

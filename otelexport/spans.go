@@ -155,8 +155,16 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 		Resource:             res,
 		InstrumentationScope: scope,
 	}
-	if r.Kind == recording.KindBackground {
+	switch r.Kind {
+	case recording.KindBackground:
 		root.SpanKind = trace.SpanKindInternal
+	case recording.KindMessage:
+		// A message handled on a long-lived connection: consumed, or
+		// produced, as OpenTelemetry's messaging conventions say.
+		root.SpanKind = trace.SpanKindConsumer
+		if r.Method == "SEND" {
+			root.SpanKind = trace.SpanKindProducer
+		}
 	}
 	for _, w := range r.Warnings {
 		root.Events = append(root.Events, sdktrace.Event{
@@ -225,6 +233,11 @@ func serverSpanName(r *recording.Record, attrs attrSet) string {
 			return m
 		}
 		return convention.RPCSystemGRPC
+	case recording.KindMessage:
+		// "{operation} {destination}": "process GET /ws typing".
+		if op := r.Attr(convention.KeyMessagingOperationType); op != "" && r.Route != "" {
+			return op + " " + r.Route
+		}
 	}
 	if r.Path != "" {
 		return r.Path
@@ -312,6 +325,11 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 			failed, errType = true, code
 		} else if r.Panic == "" {
 			failed = false // an answer to the client, such as NOT_FOUND
+		}
+	case recording.KindMessage:
+		as.str(convention.KeyMessagingDestinationName, r.Route)
+		if n := max(r.RequestBytes, r.ResponseBytes); n > 0 {
+			as.set(attribute.Int64(convention.KeyMessagingMessageBodySize, n))
 		}
 	}
 	peerAttrs(&as, r.Remote)

@@ -214,6 +214,20 @@ func (a *ActiveRecord) parentIn(ctx context.Context, mark *ActiveCall) *ActiveCa
 	return mark
 }
 
+// keptParentSpan returns the span of c's nearest ancestor that Discard did
+// not remove, or zero: the parent of c in a record, when c's own parent was
+// removed. c.a.mu must be held.
+func (c *ActiveCall) keptParentSpan() SpanID {
+	p := c.parent
+	for p != nil && p.discarded {
+		p = p.parent
+	}
+	if p == nil {
+		return SpanID{}
+	}
+	return p.c.SpanID
+}
+
 // maxDepth bounds the walk up a call's parents.
 const maxDepth = 256
 
@@ -306,13 +320,22 @@ type ActiveRecord struct {
 	attrs   [4]Attr         // room for the record's first attributes (see AddAttrs)
 	dropped int
 	ended   bool
+	// slot is a's place in the recorder's in-flight table: index+1, -1
+	// unlisted, 0 none. It is no field of mu's: the goroutines that start
+	// and finish a use it. (Beside ended, it takes no room of its own.)
+	slot int32
 	// callCost is what starting a call was last measured to cost; the
 	// calls in between measurements are charged that (see startCallAt).
 	callCost atomic.Int64
 
 	overhead atomic.Int64
 	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
-	slot     int32                        // in the recorder's in-flight table: index+1, -1 unlisted, 0 none
+
+	// link ties a to a long-lived connection: for the connection's own
+	// record, its stream's head (set by StartStream, under mu); for a
+	// message's record, the message (set before a is listed). One pointer
+	// for both keeps a record within its allocation size class.
+	link atomic.Pointer[Message]
 }
 
 // Calls are carved from chunks of slots that the record allocates as it
@@ -403,15 +426,16 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	r := a.r
 	r.Duration = end.Sub(a.start)
 	rec := a.rec
-	rec.inflight.remove(a)
 	cfg := &rec.cfg
-	admitted := rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
+	// A message passed the filters with its connection.
+	admitted := r.Kind == KindMessage || rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
 	a.hdr = nil // the request's headers: the queued record must not keep them alive
 	if !admitted {
 		a.mu.Lock()
 		a.ended = true
 		a.mu.Unlock()
 		rec.filtered.Add(1)
+		rec.inflight.remove(a)
 		rec.release(r)
 		return
 	}
@@ -434,14 +458,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 				r.Calls = append(r.Calls, ac.c)
 				c := &r.Calls[len(r.Calls)-1]
 				if p := ac.parent; p != nil && p.discarded {
-					// Its parent was removed: the nearest kept ancestor adopts it.
-					for p != nil && p.discarded {
-						p = p.parent
-					}
-					c.ParentSpanID = SpanID{}
-					if p != nil {
-						c.ParentSpanID = p.c.SpanID
-					}
+					c.ParentSpanID = ac.keptParentSpan() // its parent was removed: the nearest kept ancestor adopts it
 				}
 				if !ac.ended {
 					// The call may still change (see Record.FinalCall): the
@@ -461,6 +478,10 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		r.spare.calls = r.Calls
 		rec.callHint.Store(int32(n))
 	}
+	s := a.stream()
+	if r.Route == "" {
+		r.Route = a.liveRoute()
+	}
 	r.DroppedCalls += a.dropped
 	a.chunks = nil // the sinks may keep r; do not keep the ActiveCalls alive with it
 	clear(a.inline[:])
@@ -468,9 +489,53 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	if a.dropped > 0 {
 		rec.droppedCalls.Add(uint64(a.dropped))
 	}
+	if s != nil {
+		if s.closed.CompareAndSwap(false, true) {
+			// The handler returned without closing the stream: it ends
+			// with its request.
+			r.Calls = append(r.Calls, Call{Service: "event", Method: "close", Start: r.Duration,
+				Request: "the handler returned", RequestSize: -1, ResponseSize: -1, SpanID: NewSpanID(), Event: true})
+		}
+		s.fold(r)
+	}
+	if m := a.message(); m != nil {
+		r.Attrs = append(r.Attrs, m.attrs()...)
+	}
 	cfg.capRecord(r)
 	r.Overhead += time.Duration(a.overhead.Load()) + max(time.Since(end), 0)
 	rec.enqueue(r)
+	// Listed until queued: once no record is listed, every finished one
+	// has reached the queue, and Close delivers it.
+	rec.inflight.remove(a)
+}
+
+// liveRoute is the route known while a runs: its stream's or its
+// message's, else "".
+func (a *ActiveRecord) liveRoute() string {
+	l := a.link.Load()
+	switch {
+	case l == nil:
+		return ""
+	case l == &l.s.head:
+		return l.s.route
+	}
+	return l.route
+}
+
+// stream returns the stream a is the connection's record of, or nil.
+func (a *ActiveRecord) stream() *Stream {
+	if l := a.link.Load(); l != nil && l == &l.s.head {
+		return l.s
+	}
+	return nil
+}
+
+// message returns the message a is the record of, or nil.
+func (a *ActiveRecord) message() *Message {
+	if l := a.link.Load(); l != nil && l != &l.s.head {
+		return l
+	}
+	return nil
 }
 
 // An ActiveCall is a call in progress, returned by [StartCall]. End it with
@@ -1053,12 +1118,7 @@ func Event(ctx context.Context, label, detail string) {
 	if a == nil {
 		return
 	}
-	c := a.startCallAt("event", label, true, time.Time{}, SpanID{}, a.parentIn(ctx, mark))
-	if c == nil {
-		return
-	}
-	c.SetRequest(detail)
-	c.end(c.c.Start, nil) // an event is a point in time
+	a.event(label, detail, a.parentIn(ctx, mark))
 }
 
 func panicString(v any) string {

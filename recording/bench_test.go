@@ -95,3 +95,17 @@ func BenchmarkRecord(b *testing.B) {
 		ar.Finish()
 	}
 }
+
+// BenchmarkRecordParallel is BenchmarkRecord from every core at once.
+func BenchmarkRecordParallel(b *testing.B) {
+	rec := recording.New(recording.WithSinks(discard), recording.WithQueueSize(1<<16))
+	defer rec.Close(context.Background())
+	info := recording.RequestInfo{Method: "GET", Path: "/"}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_, ar := rec.StartRecord(context.Background(), info)
+			ar.Finish()
+		}
+	})
+}

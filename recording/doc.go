@@ -52,6 +52,30 @@
 // written and dropped. [Recorder.Close] drains every queue within its
 // context's deadline and stops the goroutines.
 //
+// # What runs now
+//
+// A record is in its recorder's set of records in the making from
+// [Recorder.StartRecord] until it finishes: [Recorder.Active] and
+// [Recorder.ActiveRecord] return snapshots of them — slow requests still
+// running, long-lived connections still open — with their calls so far,
+// prepared and redacted as finished records are. A record joins the set
+// with one compare-and-swap and leaves it with one atomic store, with no
+// lock and no allocation; calls cost nothing more.
+//
+// # Long-lived connections
+//
+// A websocket or a server-sent event stream is one request that may live
+// for hours. [StartStream] turns its record into a [Stream]: each message
+// handled on the connection ([Stream.StartMessage], [Stream.StartSend])
+// becomes a record of its own, of kind [KindMessage], with the calls made
+// while handling it, in the connection's trace as a child of the
+// connection's span; the connection's record keeps "connect" and "close"
+// events and counts the messages and bytes, and is visible while open
+// through [Recorder.Active]. Packages middleware/wsstats
+// (github.com/coder/websocket), middleware/gorillastats
+// (github.com/gorilla/websocket) and middleware/ssestats (server-sent
+// events) do this for their protocols.
+//
 // # Limits and privacy
 //
 // Options bound what is kept: [WithSampleRate], [WithInclude] and

@@ -104,3 +104,35 @@ func ExampleWithFlightRecorder() {
 	// Output:
 	// flight recorder running: true
 }
+
+// A long-lived connection whose messages are recorded one by one, as the
+// websocket and SSE adapters do it.
+func ExampleStartStream() {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
+
+	// The request that opened the connection (the HTTP middleware starts it).
+	ctx, conn := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/ws"})
+	s := recording.StartStream(ctx, recording.StreamInfo{System: "websocket", Route: "GET /ws"})
+
+	// While open, the connection is listed as running.
+	active, _ := rec.Active(0, 0)
+	fmt.Println("running:", len(active), active[0].Route)
+
+	// One message received and handled: a record of its own.
+	mctx, m := s.StartMessage(ctx, recording.Receive, "typing", 18)
+	recording.StartCall(mctx, "cache", "Get").End(nil)
+	m.End(nil)
+
+	s.Close("1000 normal closure")
+	conn.Finish()
+
+	_ = rec.Close(context.Background())
+	for _, r := range sink.Records() {
+		fmt.Println(r.Kind, r.Method, r.Route, len(r.Calls), "calls", r.RequestBytes, "bytes in")
+	}
+	// Output:
+	// running: 1 GET /ws
+	// message RECEIVE GET /ws typing 1 calls 18 bytes in
+	// http GET GET /ws 2 calls 18 bytes in
+}

@@ -7,14 +7,15 @@ import (
 	"time"
 )
 
-// The in-flight registry: the records of requests running now, for
-// x/net/trace-style "active requests" pages ([Recorder.Active]). A record
-// takes a slot of a fixed table when it starts (one atomic load and one
-// compare-and-swap) and frees it when it finishes (one atomic store): no
-// lock and no allocation on the request path, and nothing at all per call.
-// A request that finds no free slot near its own is counted, not listed.
+// The in-flight registry: the records in the making — requests running now,
+// long-lived connections still open — for x/net/trace-style "active
+// requests" pages ([Recorder.Active]). A record takes a slot of a fixed
+// table when it starts (one atomic load and one compare-and-swap) and frees
+// it when it finishes (one atomic store): no lock and no allocation on the
+// request path, and nothing at all per call. A record that finds no free
+// slot near its own is counted, not listed.
 
-// inflightSlots is the size of the table: how many requests can be listed
+// inflightSlots is the size of the table: how many records can be listed
 // at once.
 const inflightSlots = 1024
 
@@ -23,17 +24,18 @@ const inflightProbe = 8
 
 type inflight struct {
 	slots    []atomic.Pointer[ActiveRecord]
-	unlisted atomic.Int64 // records running now that found no slot
+	unlisted atomic.Int64 // records in the making that found no slot
 }
 
 func newInflight() *inflight {
 	return &inflight{slots: make([]atomic.Pointer[ActiveRecord], inflightSlots)}
 }
 
-// add lists a. Consecutive records start at slots a cache line apart, so
-// that requests on different cores do not write the same line.
+// add lists a, whose immutable fields are set. Consecutive records start at
+// slots a cache line apart, so that requests on different cores do not
+// write the same line.
 func (in *inflight) add(a *ActiveRecord) {
-	h := binary.BigEndian.Uint64(a.r.ID[8:]) // a per-process prefix and a counter
+	h := binary.BigEndian.Uint64(a.r.ID[8:]) // a per-recorder prefix and a counter
 	const mask = inflightSlots - 1
 	base := h*8 + h/(inflightSlots/8)
 	for i := range uint64(inflightProbe) {
@@ -48,7 +50,8 @@ func (in *inflight) add(a *ActiveRecord) {
 	in.unlisted.Add(1)
 }
 
-// remove unlists a; it is called once, by the goroutine that added it.
+// remove unlists a; it is called by the goroutine that finishes a, and
+// removing it again has no effect.
 func (in *inflight) remove(a *ActiveRecord) {
 	switch {
 	case a.slot > 0:
@@ -59,25 +62,35 @@ func (in *inflight) remove(a *ActiveRecord) {
 	a.slot = 0
 }
 
-// Active lists the requests being recorded now, longest-running first: at
-// most max records (all when max <= 0), each with at most maxCalls of its
-// calls so far (the first ones; all when maxCalls <= 0), copied when Active
-// runs. A request whose record has not ended is in the list unless the
-// recorder's table of 1,024 in-flight requests had no room for it when it
-// started: unlisted counts those. Filters that depend on the route are
-// applied when a request ends, so a request they will exclude is listed
-// while it runs.
+// Active lists the records in the making — requests running now, long-lived
+// connections still open ([StartStream]) and the messages being handled on
+// them — longest-running first: at most max records (all when max <= 0),
+// each with at most maxCalls of its calls so far (the first ones; all when
+// maxCalls <= 0). A record that has not ended is in the list unless the
+// recorder's table of 1,024 records in the making had no room for it when
+// it started: unlisted counts those, those left out by max, and those
+// finishing (ended, not yet queued for the sinks). Filters that depend on
+// the route are applied when a request ends, so a request they will
+// exclude is listed while it runs.
 //
-// The records are snapshots, not finished records: their Duration is the
-// time run so far; their calls' stacks are not symbolized; calls still
-// running have Running set and their duration so far; Route, Status, sizes
-// and other fields the request's wrapper sets as it ends are empty; paths,
-// call names, summaries, errors and attributes are redacted by the
-// recorder's rules ([WithRedaction]) as finished records are;
-// DroppedCalls counts the calls not copied or not kept. Listing costs the
-// requests nothing but a short hold of each record's lock while its calls
-// are copied.
+// The records are snapshots the caller owns, prepared as a finished record
+// is before a sink sees it (stacks symbolized, redacted), with what is known
+// so far: the identity and trace of the request, its kind, method, path and
+// instance, Duration up to now, the calls so far (those still running
+// marked [Call.Running], with their duration so far; DroppedCalls counts
+// those not copied or not kept), and, for a connection whose messages are
+// recorded, its route and its message counts and bytes so far (attributes,
+// and in RequestBytes and ResponseBytes). Status, sizes and other fields a
+// server wrapper sets as the request ends are still zero, and the request's
+// headers are not included.
+//
+// Listing costs the requests nothing but a short hold of each record's lock
+// while its calls are copied; the symbolizing and redacting run in the
+// caller's goroutine.
 func (r *Recorder) Active(max, maxCalls int) (recs []Record, unlisted int) {
+	if r == nil {
+		return nil, 0
+	}
 	now := time.Now()
 	var live []*ActiveRecord
 	for i := range r.inflight.slots {
@@ -86,27 +99,58 @@ func (r *Recorder) Active(max, maxCalls int) (recs []Record, unlisted int) {
 		}
 	}
 	slices.SortFunc(live, func(x, y *ActiveRecord) int { return x.start.Compare(y.start) })
-	for _, a := range live {
+	for i, a := range live {
 		if max > 0 && len(recs) == max {
-			unlisted += len(live) - len(recs)
+			unlisted += len(live) - i
 			break
 		}
 		if s, ok := a.snapshot(now, maxCalls); ok {
-			r.scrubWith(&s, r.cfg.redaction.secretHeader) // redacted as the finished record will be
+			r.prepareSnapshot(&s)
 			recs = append(recs, s)
+		} else {
+			unlisted++ // finishing: on its way to the queue
 		}
 	}
 	return recs, unlisted + int(r.inflight.unlisted.Load())
 }
 
-// snapshot copies what is known of a running request; ok is false when it
-// has ended. The request fields it reads are set before the record is
-// listed; FinishAt changes them (cutting strings to their caps) only after
-// it has marked the record ended, under the same lock.
+// ActiveRecord returns the snapshot of the record in the making with the
+// given ID, with all its calls so far, as [Recorder.Active] makes it, and
+// whether it is listed.
+func (r *Recorder) ActiveRecord(id ID) (Record, bool) {
+	if r == nil {
+		return Record{}, false
+	}
+	now := time.Now()
+	for i := range r.inflight.slots {
+		a := r.inflight.slots[i].Load()
+		if a == nil {
+			continue
+		}
+		if s, ok := a.snapshotIf(now, 0, func(r *Record) bool { return r.ID == id }); ok {
+			r.prepareSnapshot(&s)
+			return s, true
+		}
+	}
+	return Record{}, false
+}
+
+// snapshot copies what is known of a so far, with at most maxCalls calls
+// (all when maxCalls <= 0); ok is false when a has ended.
 func (a *ActiveRecord) snapshot(now time.Time, maxCalls int) (Record, bool) {
+	return a.snapshotIf(now, maxCalls, nil)
+}
+
+// snapshotIf is snapshot for a record that match (nil: any) accepts; ok is
+// false when a has ended or match refuses it. Of a's record it reads, with
+// a.mu held, only the fields set before a was listed, which FinishAt
+// changes (cutting strings to their caps) only after it has marked a
+// ended, under the same lock: once ended, the record belongs to the sinks,
+// and its memory may be reused for another request.
+func (a *ActiveRecord) snapshotIf(now time.Time, maxCalls int, match func(*Record) bool) (Record, bool) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.ended {
+	if a.ended || match != nil && !match(a.r) {
+		a.mu.Unlock()
 		return Record{}, false
 	}
 	src := a.r
@@ -114,7 +158,9 @@ func (a *ActiveRecord) snapshot(now time.Time, maxCalls int) (Record, bool) {
 		ID: src.ID, TraceID: src.TraceID, SpanID: src.SpanID, ParentSpanID: src.ParentSpanID, Kind: src.Kind,
 		Start: src.Start, Method: src.Method, Path: src.Path, Instance: src.Instance,
 		Duration: max(now.Sub(a.start), 0),
+		Overhead: time.Duration(a.overhead.Load()),
 	}
+	s.Route = a.liveRoute()
 	n := a.live
 	if maxCalls > 0 {
 		n = min(n, maxCalls)
@@ -126,9 +172,19 @@ func (a *ActiveRecord) snapshot(now time.Time, maxCalls int) (Record, bool) {
 		}
 		s.Calls = append(s.Calls, ac.c)
 		c := &s.Calls[len(s.Calls)-1]
-		c.pcs, c.Stack = nil, nil
+		// The raw stack lives in the record's buffer, which is reused
+		// once the record is done with: the snapshot gets its own copy,
+		// symbolized later without the lock.
+		c.pcs = slices.Clone(ac.c.pcs)
+		c.Stack = nil
 		c.Attrs = slices.Clone(ac.c.Attrs)
+		if ac.droppedAttrs > 0 { // SetAttr capped the others
+			c.Attrs = append(c.Attrs, droppedAttrs(ac.droppedAttrs))
+		}
 		c.Phases = slices.Clone(ac.c.Phases)
+		if p := ac.parent; p != nil && p.discarded {
+			c.ParentSpanID = ac.keptParentSpan() // its parent was removed
+		}
 		if !ac.ended {
 			c.Running = true
 			c.Duration = max(s.Duration-c.Start, 0)
@@ -136,5 +192,20 @@ func (a *ActiveRecord) snapshot(now time.Time, maxCalls int) (Record, bool) {
 		return true
 	})
 	s.DroppedCalls = a.dropped + a.live - len(s.Calls)
+	st := a.stream()
+	a.mu.Unlock()
+	if st != nil {
+		st.fold(&s)
+	}
+	if m := a.message(); m != nil {
+		s.Attrs = append(s.Attrs, m.attrs()...)
+	}
 	return s, true
+}
+
+// prepareSnapshot does for a snapshot what the writer does for a finished
+// record: symbolizes stacks and redacts. It may run in any goroutine.
+func (r *Recorder) prepareSnapshot(rec *Record) {
+	r.symbolize(rec)
+	r.scrubWith(rec, r.cfg.redaction.secretHeader)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
 func TestActive(t *testing.T) {
@@ -88,10 +89,104 @@ func TestActiveOverflow(t *testing.T) {
 	}
 }
 
-// Listing while requests start, make calls and finish: no race, no
-// finished request listed.
+func TestActiveListsRecordsInTheMaking(t *testing.T) {
+	rec := recording.New(recording.WithSinks(recordingtest.NewSink()), recording.WithInstance("web-1"))
+	defer closeRec(t, rec)
+
+	if got, unlisted := rec.Active(0, 0); len(got) != 0 || unlisted != 0 {
+		t.Fatalf("Active before any request = %d records, %d unlisted", len(got), unlisted)
+	}
+	ctx1, a1 := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: "/slow"})
+	id1, trace1 := a1.Record().ID, a1.Record().TraceID
+	done := recording.StartCall(ctx1, "sql", "SELECT users")
+	done.SetRequest("https://db.example/login?password=hunter2")
+	done.End(nil)
+	running := recording.StartCall(ctx1, "http", "GET backend/report")
+	running.SetError("token=s3cr3tvalue1234 rejected")
+	ctx2, a2 := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "POST", Path: "/b", Instance: "hub"})
+	id2 := a2.Record().ID
+	recording.Event(ctx2, "cache", "miss")
+
+	got, unlisted := rec.Active(0, 0)
+	if len(got) != 2 || unlisted != 0 {
+		t.Fatalf("Active = %d records, %d unlisted; want 2, 0", len(got), unlisted)
+	}
+	if got[0].ID != id1 || got[1].ID != id2 {
+		t.Errorf("Active is not longest-running first: %s %s", got[0].Path, got[1].Path)
+	}
+	r1 := got[0]
+	if r1.Method != "GET" || r1.Path != "/slow" || r1.Instance != "web-1" || r1.TraceID != trace1 || r1.Duration <= 0 {
+		t.Errorf("snapshot = %+v", r1)
+	}
+	if got[1].Instance != "hub" {
+		t.Errorf("instance of a request started with RequestInfo.Instance = %q, want hub", got[1].Instance)
+	}
+	if len(r1.Calls) != 2 {
+		t.Fatalf("snapshot has %d calls, want 2", len(r1.Calls))
+	}
+	if c := r1.Calls[0]; c.Running || c.Service != "sql" || strings.Contains(c.Request, "hunter2") {
+		t.Errorf("ended call = %+v (running, or not redacted)", c)
+	}
+	if c := r1.Calls[1]; !c.Running || c.Duration <= 0 || strings.Contains(c.Error, "s3cr3t") {
+		t.Errorf("running call = %+v (not running, no duration, or not redacted)", c)
+	}
+	if len(r1.Calls[0].Stack) == 0 || r1.Calls[0].Stack[0].Function == "" {
+		t.Errorf("snapshot's stack is not symbolized: %+v", r1.Calls[0].Stack)
+	}
+
+	one, ok := rec.ActiveRecord(id1)
+	if !ok || one.Path != "/slow" || len(one.Calls) != 2 {
+		t.Errorf("ActiveRecord(a1) = %+v, %v", one, ok)
+	}
+	// Bounded: one record, its first call; the other counted.
+	if got, unlisted := rec.Active(1, 1); len(got) != 1 || unlisted != 1 || got[0].ID != id1 ||
+		len(got[0].Calls) != 1 || got[0].DroppedCalls != 1 {
+		t.Errorf("Active(1, 1) = %d records, %d unlisted, %+v", len(got), unlisted, got)
+	}
+
+	// The snapshot is the caller's: changing it changes nothing recorded.
+	r1.Calls[0].Service = "changed"
+	running.End(errors.New("boom"))
+	a1.Finish()
+	if _, ok := rec.ActiveRecord(id1); ok {
+		t.Error("a finished record is still active")
+	}
+	if got, _ := rec.Active(0, 0); len(got) != 1 || got[0].ID != id2 {
+		t.Errorf("after one finished, Active = %v", got)
+	}
+	a2.Finish()
+	if got, _ := rec.Active(0, 0); len(got) != 0 {
+		t.Errorf("after all finished, Active = %d records", len(got))
+	}
+}
+
+func TestActiveLeavesWhenFilteredAtTheEnd(t *testing.T) {
+	rec := recording.New(recording.WithExclude(recording.Filter{Route: "GET /health"}))
+	defer closeRec(t, rec)
+	_, a := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/health"})
+	if got, _ := rec.Active(0, 0); len(got) != 1 {
+		t.Fatal("a request whose route is not yet known is not active")
+	}
+	a.Record().Route = "GET /health"
+	a.Finish()
+	if got, _ := rec.Active(0, 0); len(got) != 0 {
+		t.Errorf("a request excluded by its route stays active: %d", len(got))
+	}
+	if _, ok := rec.ActiveRecord(recording.ID{}); ok {
+		t.Error("ActiveRecord of the zero ID found one")
+	}
+	var nilRec *recording.Recorder
+	if got, n := nilRec.Active(0, 0); got != nil || n != 0 {
+		t.Error("a nil recorder has active records")
+	}
+}
+
+// Listing while requests start, make calls, open streams whose messages
+// are recorded, and finish, with records reused as soon as their sink is
+// done with them: no race (the race detector checks that the snapshots
+// read only what they may), no finished request listed.
 func TestActiveConcurrent(t *testing.T) {
-	rec := recording.New(recording.WithSinks(discard))
+	rec := recording.New(recording.WithSinks(&borrowSink{seen: make(map[*recording.Record]int)}))
 	defer closeRec(t, rec)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -111,6 +206,16 @@ func TestActiveConcurrent(t *testing.T) {
 					c.SetAttr("k", "v")
 					c.End(nil)
 				}
+				if i%2 == 1 {
+					// A connection: its message ends after its record.
+					s := recording.StartStream(ctx, recording.StreamInfo{System: "websocket"})
+					_, m := s.StartMessage(ctx, recording.Receive, "ping", 4)
+					ar.Record().Route = "GET /w"
+					ar.Finish()
+					m.End(nil)
+					s.Close("done")
+					continue
+				}
 				ar.Record().Route = "GET /w"
 				ar.Finish()
 			}
@@ -120,13 +225,16 @@ func TestActiveConcurrent(t *testing.T) {
 	for time.Now().Before(deadline) {
 		recs, _ := rec.Active(0, 0)
 		for _, r := range recs {
-			if r.Path == "" || len(r.Calls) > 5 {
+			if r.Path == "" || len(r.Calls) > 6 {
 				t.Fatalf("snapshot %+v", r)
 			}
 		}
 	}
 	close(stop)
 	wg.Wait()
+	if recs, n := rec.Active(0, 0); len(recs) != 0 || n != 0 {
+		t.Errorf("%d records active, %d unlisted, after every request finished", len(recs), n)
+	}
 }
 
 func TestPausedCounted(t *testing.T) {

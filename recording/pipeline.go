@@ -268,13 +268,7 @@ func (r *Recorder) fitTraces(batch []*Record, total int64) int {
 
 // prepare symbolizes stacks, redacts the record and analyses it.
 func (r *Recorder) prepare(rec *Record) {
-	for i := range rec.Calls {
-		c := &rec.Calls[i]
-		if len(c.pcs) > 0 {
-			c.Stack = r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
-			c.pcs = nil
-		}
-	}
+	r.symbolize(rec)
 	switch {
 	case len(rec.hdrFlat) > 0:
 		rec.Headers = r.headerMap(rec)
@@ -300,6 +294,18 @@ func (r *Recorder) prepare(rec *Record) {
 		// keeps no memory for a next use (the raw stacks' buffer above
 		// all).
 		rec.spare, rec.hdrFlat = spare{}, nil
+	}
+}
+
+// symbolize turns the raw stacks of rec's calls into frames, through the
+// recorder's caches. It may run in any goroutine.
+func (r *Recorder) symbolize(rec *Record) {
+	for i := range rec.Calls {
+		c := &rec.Calls[i]
+		if len(c.pcs) > 0 {
+			c.Stack = r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
+			c.pcs = nil
+		}
 	}
 }
 

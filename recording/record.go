@@ -14,9 +14,10 @@ const (
 	KindHTTP       Kind = iota // an incoming net/http request
 	KindGRPC                   // an incoming gRPC call
 	KindBackground             // work started with [Recorder.StartRecord] outside a server
+	KindMessage                // one message handled on a long-lived connection: see [Stream]
 )
 
-// String returns "http", "grpc" or "background".
+// String returns "http", "grpc", "background" or "message".
 func (k Kind) String() string {
 	switch k {
 	case KindHTTP:
@@ -25,6 +26,8 @@ func (k Kind) String() string {
 		return "grpc"
 	case KindBackground:
 		return "background"
+	case KindMessage:
+		return "message"
 	}
 	return "unknown"
 }
@@ -38,6 +41,8 @@ func ParseKind(s string) (Kind, bool) {
 		return KindGRPC, true
 	case "background":
 		return KindBackground, true
+	case "message":
+		return KindMessage, true
 	}
 	return 0, false
 }

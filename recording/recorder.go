@@ -70,6 +70,8 @@ type Recorder struct {
 	sinkCtx    context.Context
 	sinkCancel context.CancelFunc
 
+	inflight *inflight // the records in the making, for Active
+
 	closed    atomic.Bool
 	paused    atomic.Bool
 	closeOnce sync.Once
@@ -96,8 +98,6 @@ type Recorder struct {
 	// pool holds records every sink is done with, when all of them borrow
 	// records (see Borrower); nil when some sink may keep them.
 	pool *recordPool
-
-	inflight *inflight // the requests being recorded now
 
 	log *convention.Logger // the recorder's own problems, rate-limited
 }
@@ -249,12 +249,17 @@ type RequestInfo struct {
 	// recorder does then is set by [WithCallerSampling].
 	Unsampled bool
 	Start     time.Time // zero means now
+	// Instance names what serves the request in [Record.Instance]; empty
+	// means the recorder's ([WithInstance]). Servers of one process that
+	// share a recorder tell their records apart with it.
+	Instance string
 }
 
 // StartRecord decides whether a request is recorded and, if so, starts its
 // record and returns a context carrying it. When the request is not recorded
 // it returns ctx and nil; every method of a nil *ActiveRecord is a no-op, so
-// callers need not check.
+// callers need not check. Until it finishes, the record is listed by
+// [Recorder.Active]: a record that is never finished stays listed.
 func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord) {
 	ctx, a, _ := StartRecordWith[struct{}](r, ctx, info)
 	return ctx, a
@@ -274,6 +279,7 @@ func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) 
 	a := &w.a
 	a.rec = r
 	r.startRecord(a, info)
+	r.inflight.add(a)
 	return NewContext(ctx, a), a, &w.x
 }
 
@@ -297,7 +303,7 @@ func (r *Recorder) sample(info RequestInfo) bool {
 		r.filtered.Add(1)
 		return false
 	}
-	if rate := r.cfg.sampleRate; rate < 1 && (rate <= 0 || mrand.Float64() >= rate) {
+	if !r.sampled() {
 		r.sampledOut.Add(1)
 		return false
 	}
@@ -308,7 +314,7 @@ func (r *Recorder) sample(info RequestInfo) bool {
 	return true
 }
 
-// startRecord starts a's record.
+// startRecord starts a's record, not yet listed in the in-flight table.
 func (r *Recorder) startRecord(a *ActiveRecord, info RequestInfo) {
 	start := info.Start
 	if start.IsZero() {
@@ -332,8 +338,16 @@ func (r *Recorder) startRecord(a *ActiveRecord, info RequestInfo) {
 	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
 	rec.SpanID = NewSpanID()
 	rec.Instance = r.cfg.instance
+	if info.Instance != "" {
+		rec.Instance = convention.Truncate(info.Instance, r.cfg.maxName)
+	}
 	a.trace, a.span, a.unsampled = rec.TraceID, rec.SpanID, rec.Unsampled
-	r.inflight.add(a)
+}
+
+// sampled reports whether the sample rate admits one more record.
+func (r *Recorder) sampled() bool {
+	rate := r.cfg.sampleRate
+	return rate >= 1 || rate > 0 && mrand.Float64() < rate
 }
 
 func (r *Recorder) admit(method, path string, h map[string][]string) bool {

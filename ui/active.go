@@ -6,12 +6,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
-// In-flight requests (x/net/trace's "active" requests): the requests the
-// recorder is recording now, with their calls so far, from
-// [recording.Recorder.Active].
+// Records in the making (x/net/trace's "active" requests): requests running
+// now and long-lived connections still open, with their calls so far, from
+// the recorder ([recording.Recorder.Active]).
 
 const (
 	defaultActiveLimit = 50
@@ -38,6 +39,7 @@ type activeRecordJSON struct {
 	RunningMS    float64          `json:"running_ms"`
 	Method       string           `json:"method"`
 	Path         string           `json:"path"`
+	Route        string           `json:"route,omitempty"`
 	Instance     string           `json:"instance,omitempty"`
 	CallCount    int              `json:"call_count"`
 	CallsRunning int              `json:"calls_running"`
@@ -45,6 +47,9 @@ type activeRecordJSON struct {
 	// CallsOmitted counts calls made so far and not listed: over the
 	// answer's bounds, or over the recorder's MaxCalls.
 	CallsOmitted int `json:"calls_omitted"`
+	// Attrs are a connection's messaging system and message counts so far,
+	// or a message's link to its connection.
+	Attrs []attrJSON `json:"attrs,omitempty"`
 }
 
 type activeCallJSON struct {
@@ -58,7 +63,8 @@ type activeCallJSON struct {
 	Parent     *int    `json:"parent,omitempty"`
 }
 
-// activeParams reads ?limit= (records) and ?calls= (calls per record).
+// activeParams reads ?limit= (records) and ?calls= (calls per record):
+// numbers from 1, clamped to their maximum.
 func activeParams(r *http.Request) (limit, calls int, err error) {
 	q := r.URL.Query()
 	limit, calls = defaultActiveLimit, defaultActiveCalls
@@ -86,11 +92,13 @@ func activeParams(r *http.Request) (limit, calls int, err error) {
 	return limit, calls, nil
 }
 
-// activeRecords lists the requests in flight within the bounds.
+// activeRecords lists the records in the making within the bounds: at most
+// limit records of at most calls calls each, maxActiveCallsTotal calls in
+// all (later records keep fewer calls), and about apiListBudget bytes of
+// texts.
 func (h *handler) activeRecords(limit, calls int) ([]recording.Record, int) {
 	recs, unlisted := h.cfg.rec.Active(limit, calls)
-	// Over the total bound, later records keep fewer calls.
-	left := maxActiveCallsTotal
+	left, budget := maxActiveCallsTotal, apiListBudget
 	for i := range recs {
 		r := &recs[i]
 		if len(r.Calls) > left {
@@ -98,6 +106,19 @@ func (h *handler) activeRecords(limit, calls int) ([]recording.Record, int) {
 			r.Calls = r.Calls[:left]
 		}
 		left -= len(r.Calls)
+		cost := apiListFixed + textCost(r.Path) + textCost(r.Route) + textCost(r.Instance)
+		for _, a := range r.Attrs {
+			cost += 24 + textCost(a.Key) + textCost(a.Value)
+		}
+		for j := range r.Calls {
+			c := &r.Calls[j]
+			cost += 120 + textCost(c.Service) + textCost(c.Method) + textCost(c.Error)
+		}
+		if budget -= cost; budget < 0 && i > 0 {
+			unlisted += len(recs) - i
+			recs = recs[:i]
+			break
+		}
 	}
 	return recs, unlisted
 }
@@ -108,9 +129,9 @@ func toActiveJSON(recs []recording.Record, unlisted int, paused bool, now time.T
 		r := &recs[i]
 		a := activeRecordJSON{
 			ID: r.ID.String(), TraceID: r.TraceID.String(), Kind: r.Kind.String(), Start: rfc3339(r.Start),
-			RunningMS: ms(r.Duration), Method: r.Method, Path: r.Path, Instance: r.Instance,
-			CallCount: len(r.Calls) + r.DroppedCalls, Calls: make([]activeCallJSON, len(r.Calls)),
-			CallsOmitted: r.DroppedCalls,
+			RunningMS: ms(r.Duration), Method: r.Method, Path: r.Path, Route: r.Route, Instance: r.Instance,
+			CallCount: r.DroppedCalls, Calls: make([]activeCallJSON, len(r.Calls)),
+			CallsOmitted: r.DroppedCalls, Attrs: attrsJSON(r.Attrs),
 		}
 		parents := r.Parents()
 		for j := range r.Calls {
@@ -119,6 +140,9 @@ func toActiveJSON(recs []recording.Record, unlisted int, paused bool, now time.T
 				Running: c.Running, Event: c.Event, Error: c.Error}
 			if p := parents[j]; p >= 0 {
 				cj.Parent = &p
+			}
+			if !c.Event {
+				a.CallCount++
 			}
 			if c.Running {
 				a.CallsRunning++
@@ -130,7 +154,8 @@ func toActiveJSON(recs []recording.Record, unlisted int, paused bool, now time.T
 	return out
 }
 
-// apiActive serves GET api/active.
+// apiActive serves GET api/active?limit=&calls=: the records in the making,
+// longest-running first.
 func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.rec == nil {
 		h.fail(w, r, http.StatusNotFound, "no recorder is attached to this dashboard (ui.WithRecorder)")
@@ -160,16 +185,19 @@ type activeSection struct {
 }
 
 type activeRow struct {
-	ID      string
-	Method  string
-	Path    string
-	Kind    string
-	Running time.Duration
-	Start   time.Time
-	Calls   []activeCallRow
-	Total   int // calls so far
-	Open    int // calls running now
-	Omitted int
+	ID       string
+	Method   string
+	Path     string
+	Route    string
+	Instance string
+	Messages string // a connection's messages in and out: see messagesOf
+	Kind     string
+	Running  time.Duration
+	Start    time.Time
+	Calls    []activeCallRow
+	Total    int // calls so far
+	Open     int // calls running now
+	Omitted  int
 }
 
 type activeCallRow struct {
@@ -190,11 +218,15 @@ func (h *handler) activeSection(limit, calls int) activeSection {
 	s := activeSection{Unlisted: unlisted, Paused: h.cfg.rec.Paused(), Limit: limit}
 	for i := range recs {
 		r := &recs[i]
-		row := activeRow{ID: r.ID.String(), Method: r.Method, Path: r.Path, Kind: r.Kind.String(), Running: r.Duration,
-			Start: r.Start, Total: len(r.Calls) + r.DroppedCalls, Omitted: r.DroppedCalls}
+		row := activeRow{ID: r.ID.String(), Method: r.Method, Path: r.Path, Route: r.Route, Instance: r.Instance,
+			Messages: messagesOf(r), Kind: r.Kind.String(), Running: r.Duration,
+			Start: r.Start, Total: r.DroppedCalls, Omitted: r.DroppedCalls}
 		tree := buildTree(r)
 		for _, j := range tree.order {
 			c := &r.Calls[j]
+			if !c.Event {
+				row.Total++
+			}
 			if c.Running {
 				row.Open++
 			}
@@ -238,4 +270,42 @@ func (h *handler) partActive(w http.ResponseWriter, r *http.Request) {
 	}
 	s := h.activeSection(limit, calls)
 	h.render(w, r, h.pages.active, "active", "", &s)
+}
+
+// runningSection is the dashboard's "Running now" table: the records in the
+// making that have run longest.
+type runningSection struct {
+	Rows  []runningRow
+	Total int // records in the making, listed or not
+}
+
+type runningRow struct {
+	recording.Summary
+	Messages string // see messagesOf
+}
+
+// maxRunningRows bounds the dashboard's "Running now" table; the in-flight
+// page lists more.
+const maxRunningRows = 20
+
+// running returns the dashboard's "Running now" section, empty without a
+// recorder.
+func (h *handler) running() runningSection {
+	recs, unlisted := h.cfg.rec.Active(maxRunningRows, 0)
+	s := runningSection{Total: len(recs) + unlisted}
+	for i := range recs {
+		rec := &recs[i]
+		s.Rows = append(s.Rows, runningRow{Summary: rec.Summary(), Messages: messagesOf(rec)})
+	}
+	return s
+}
+
+// messagesOf returns a connection's messages in and out so far, such as
+// "3 in · 5 out", or "" for a record of no connection.
+func messagesOf(rec *recording.Record) string {
+	in := rec.Attr(convention.KeyStreamMessagesReceived)
+	if in == "" {
+		return ""
+	}
+	return in + " in · " + rec.Attr(convention.KeyStreamMessagesSent) + " out"
 }

@@ -51,6 +51,7 @@ type recordJSON struct {
 	Calls        []callJSON          `json:"calls"`
 	ExecTrace    *execTraceJSON      `json:"exec_trace,omitempty"`
 	CostUnit     string              `json:"cost_unit,omitempty"`
+	Active       bool                `json:"active,omitempty"` // still in the making: a snapshot
 }
 
 type callJSON struct {
@@ -528,7 +529,7 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 
 // apiRecord serves GET api/records/{id}; ?download=1 makes it an attachment.
 func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
-	rec := h.recordParam(w, r)
+	rec, active := h.recordParam(w, r)
 	if rec == nil {
 		return
 	}
@@ -538,6 +539,7 @@ func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	out := toRecordJSON(rec)
 	out.CostUnit = h.costUnit()
+	out.Active = active
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -26,6 +26,7 @@ type detailsView struct {
 	pageMeta
 	ID       string
 	Rec      *recording.Record
+	Active   bool // still in the making: a snapshot
 	Sum      recording.Summary
 	Failed   bool
 	Status   statusView
@@ -211,12 +212,13 @@ type ganttIsland struct {
 
 // details serves the page of one record.
 func (h *handler) details(w http.ResponseWriter, r *http.Request) {
-	rec := h.recordParam(w, r)
+	rec, active := h.recordParam(w, r)
 	if rec == nil {
 		return
 	}
 	nonce := newNonce()
 	v := h.detailsView(r.Context(), rec, nonce)
+	v.Active = active
 	h.render(w, r, h.pages.details, "page", nonce, v)
 }
 

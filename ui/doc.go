@@ -32,6 +32,10 @@
 // by name and order; the in-flight page lists the requests running now
 // with their calls so far (with [WithRecorder]).
 //
+// With [WithRecorder], the dashboard also lists what is in the making —
+// requests that have not ended, long-lived connections still open
+// ([recording.Recorder.Active]) — and their pages show them so far.
+//
 // When calls have costs (see recording.WithCostModel), the RPC and path
 // stats gain Cost and Cost % columns and each details page the request's
 // total, each call's cost and a Cost column in its per-RPC statistics, in

@@ -137,6 +137,7 @@ type historySection struct {
 	NextURL   string
 	NewestURL string
 	More      historyMore
+	Running   runningSection
 }
 
 type historyRow struct {
@@ -232,6 +233,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		v.ToInput = span.Until.UTC().Format("2006-01-02T15:04:05")
 		v.RangeLabel = windowLabel(wc.Name)
 	}
+	v.History.Running = h.running()
 	for _, c := range windowChoices {
 		vals := lp.values()
 		vals.Del("since")
@@ -429,6 +431,7 @@ func (h *handler) partHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	hs := historySectionOf(page, lp, st, wc.Name)
 	extendHistory(&hs, wc, lp, page.Next, cut, now)
+	hs.Running = h.running()
 	h.render(w, r, h.pages.dashboard, "history", "", &hs)
 }
 

@@ -306,7 +306,7 @@ func TestActive(t *testing.T) {
 	if n := len(got.Active[0].Calls); n != 1 {
 		t.Errorf("calls=1 listed %d calls", n)
 	}
-	if body := do(h, "GET", "/stats/active", nil).Body.String(); !strings.Contains(body, "export</td>") || !strings.Contains(body, "GET backend/chunk") {
+	if body := do(h, "GET", "/stats/active", nil).Body.String(); !strings.Contains(body, "export</a>") || !strings.Contains(body, "GET backend/chunk") {
 		t.Error("the in-flight page lacks the request or its calls")
 	}
 	for target, code := range map[string]int{"/stats/api/active?limit=0": 400, "/stats/api/active?calls=x": 400, "/stats/part/active": 200} {

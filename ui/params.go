@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -57,20 +58,26 @@ func (h *handler) windowParam(w http.ResponseWriter, r *http.Request) (windowCho
 }
 
 // recordParam reads the record named by the {id} path parameter from the
-// store. The ID is parsed here, at the edge: a malformed one is answered with
-// 400, an unknown one with 404 (see storeError), and recordParam returns nil.
-func (h *handler) recordParam(w http.ResponseWriter, r *http.Request) *recording.Record {
+// store, or else, if it is still in the making, a snapshot of it from the
+// recorder (active is then true). A malformed ID is answered with 400, an
+// unknown one with 404 (see storeError), and recordParam returns nil.
+func (h *handler) recordParam(w http.ResponseWriter, r *http.Request) (rec *recording.Record, active bool) {
 	id, err := recording.ParseID(r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, "malformed record id")
-		return nil
+		return nil, false
 	}
-	rec, err := h.st.Get(r.Context(), id)
+	rec, err = h.st.Get(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		if a, ok := h.cfg.rec.ActiveRecord(id); ok {
+			return &a, true
+		}
+	}
 	if err != nil {
 		h.storeError(w, r, err)
-		return nil
+		return nil, false
 	}
-	return rec
+	return rec, false
 }
 
 // parseWindow parses the window parameter: one of the selector's names, a Go

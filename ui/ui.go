@@ -66,7 +66,9 @@ func WithPrefix(prefix string) Option {
 }
 
 // WithRecorder shows the recorder's health (records recorded, written,
-// dropped; sink errors; queue depth) on the dashboard and enables the
+// dropped; sink errors; queue depth) on the dashboard, lists the records in
+// the making ([recording.Recorder.Active]) there, on the in-flight page and
+// in api/active, shows their pages while they run, and enables the
 // pause/resume buttons, which call [recording.Recorder.SetPaused].
 func WithRecorder(rec *recording.Recorder) Option {
 	return optionFunc(func(c *config) { c.rec = rec })

@@ -50,6 +50,8 @@ const (
 
 	KeyMessagingSystem          = "messaging.system"
 	KeyMessagingDestinationName = "messaging.destination.name"
+	KeyMessagingOperationType   = "messaging.operation.type"
+	KeyMessagingMessageBodySize = "messaging.message.body.size"
 
 	KeyCodeFunctionName = "code.function.name"
 	KeyCodeFilePath     = "code.file.path"
@@ -115,6 +117,14 @@ const (
 	KeyWarningCount     = "appstats.warning.count"
 	KeyWarningMessage   = "appstats.warning.message"
 	KeyWarningMethod    = "appstats.warning.method"
+
+	// A long-lived connection's record counts its messages and bytes; the
+	// record of one of its messages names the connection's record.
+	KeyStreamMessagesReceived = "appstats.stream.messages_received"
+	KeyStreamMessagesSent     = "appstats.stream.messages_sent"
+	KeyStreamBytesReceived    = "appstats.stream.bytes_received"
+	KeyStreamBytesSent        = "appstats.stream.bytes_sent"
+	KeyStreamRecordID         = "appstats.stream.record.id"
 
 	EventWarning   = "appstats.warning" // a record's warning, on the request's span
 	EventException = "exception"        // an error event, read from bridged spans; appstats does not export it

@@ -159,7 +159,7 @@ func TestDashboardRepeatedParameters(t *testing.T) {
 		"api/records/" + id + "?download=1&download=0",
 		"records/" + id + "?x=1&x=2",
 		"api/stats?window=1h&window=7d", "api/series?window=1h&window=15m",
-		"api/health?a=1&a=1", "static/app.js?v=1&v=2", "events?x=1&x=2",
+		"api/health?a=1&a=1", "api/active?limit=1&limit=2", "static/app.js?v=1&v=2", "events?x=1&x=2",
 	} {
 		resp, err := noRedirect.Get(srv.URL + "/stats/" + p)
 		if err != nil {

@@ -123,7 +123,7 @@ func checkAnswers(t *testing.T, c *http.Client, base string) {
 	for _, p := range []string{
 		"", "?window=7d", "?limit=1000", "?window=15m&limit=1000",
 		"part/stats", "part/stats?window=7d", "part/history?limit=1000",
-		"api/stats", "api/stats?window=31d", "api/series?window=7d", "api/health",
+		"api/stats", "api/stats?window=31d", "api/series?window=7d", "api/health", "api/active?limit=1000",
 		"api/records", "api/records?limit=1000", "api/records?limit=1000&status=4xx",
 		"records/" + id, "api/records/" + id,
 	} {

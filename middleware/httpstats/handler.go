@@ -88,6 +88,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		TraceState:   tc.State,
 		Unsampled:    tc.IsValid() && !tc.Sampled,
 		Start:        t0,
+		Instance:     h.cfg.instance,
 	})
 	if ar == nil {
 		if tc.IsValid() || pctx != r.Context() {

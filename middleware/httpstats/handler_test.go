@@ -578,3 +578,30 @@ func TestStackPointsAtCaller(t *testing.T) {
 func callSite(ctx context.Context) {
 	recording.StartCall(ctx, "svc", "m").End(errors.New("x"))
 }
+
+// Two servers sharing one recorder tell their records apart by instance; a
+// request is listed by the recorder as active while its handler runs.
+func TestWithInstance(t *testing.T) {
+	rec, sink := newRecorder(t, recording.WithInstance("proc-1"))
+	inHandler := make(chan []recording.Record, 1)
+	app := httptest.NewServer(httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		active, _ := rec.Active(0, 0)
+		inHandler <- active
+	})))
+	defer app.Close()
+	hub := httptest.NewServer(httpstats.NewHandler(rec, http.NotFoundHandler(), httpstats.WithInstance("hub")))
+	defer hub.Close()
+
+	get(t, app.Client(), app.URL+"/a")
+	if active := <-inHandler; len(active) != 1 || active[0].Path != "/a" || active[0].Instance != "proc-1" {
+		t.Errorf("active while the handler ran: %+v", active)
+	}
+	get(t, hub.Client(), hub.URL+"/b")
+	got := map[string]string{}
+	for _, r := range flush(t, rec, sink) {
+		got[r.Path] = r.Instance
+	}
+	if got["/a"] != "proc-1" || got["/b"] != "hub" {
+		t.Errorf("instances by path = %v, want /a proc-1 and /b hub", got)
+	}
+}

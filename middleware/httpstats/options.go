@@ -17,6 +17,7 @@ type config struct {
 	routeFunc func(*http.Request) string
 	userFunc  func(*http.Request) string
 	headers   bool
+	instance  string
 }
 
 func newConfig(opts []Option) config {
@@ -51,6 +52,15 @@ func WithUser(f func(r *http.Request) string) Option {
 // true; they are always redacted by the recorder's rules).
 func WithHeaders(keep bool) Option {
 	return optionFunc(func(c *config) { c.headers = keep })
+}
+
+// WithInstance names the server in the records of its requests
+// ([recording.Record.Instance]) instead of the recorder's instance
+// ([recording.WithInstance], host/pid by default): servers of one process
+// that share a recorder — an app and its push hub on two ports, say — are
+// then told apart on the dashboard. Empty keeps the recorder's.
+func WithInstance(name string) Option {
+	return optionFunc(func(c *config) { c.instance = name })
 }
 
 // NormalizePath replaces path segments that look like identifiers —

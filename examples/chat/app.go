@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver
+
+	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/middleware/sqlstats"
+)
+
+// static holds the page's script and style.
+//
+//go:embed static
+var static embed.FS
+
+//go:embed index.html
+var indexHTML string
+
+var page = template.Must(template.New("index").Parse(indexHTML))
+
+// Bounds of a comment.
+const (
+	maxName   = 40
+	maxText   = 500
+	listLimit = 20
+)
+
+// app is the web app: a page of the latest comments with a form, the
+// comments as JSON for the browsers' fetch, and the dashboard.
+type app struct {
+	as     *appstats.Appstats
+	db     *sql.DB
+	hubURL string // http://host:port of the push hub
+	client *http.Client
+	log    *slog.Logger
+}
+
+// newApp opens the comments' database (the SQLite file dbPath, created if
+// missing) through sqlstats, so that its statements are calls of the
+// requests that make them.
+func newApp(as *appstats.Appstats, dbPath, hubURL string, logger *slog.Logger) (*app, error) {
+	db, err := sqlstats.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)", sqlstats.WithSystem("sqlite"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS comments (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		name TEXT NOT NULL,
+		text TEXT NOT NULL,
+		created INTEGER NOT NULL)`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create comments table: %w", err)
+	}
+	return &app{
+		as:     as,
+		db:     db,
+		hubURL: hubURL,
+		client: &http.Client{Transport: as.Transport(nil), Timeout: 2 * time.Second},
+		log:    logger,
+	}, nil
+}
+
+func (a *app) close() error { return a.db.Close() }
+
+// handler returns the app's routes, recorded by appstats, with the
+// dashboard at /stats/.
+func (a *app) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.index)
+	mux.HandleFunc("GET /comments", a.list)
+	mux.HandleFunc("POST /comments", a.post)
+	mux.Handle("GET /static/", http.FileServerFS(static))
+	mux.Handle("/stats/", a.as.UI())
+	return a.as.Middleware(mux)
+}
+
+// A comment as the page and GET /comments show it.
+type comment struct {
+	ID      int64     `json:"id"`
+	Name    string    `json:"name"`
+	Text    string    `json:"text"`
+	Created time.Time `json:"created"`
+}
+
+// latest reads the newest comments, newest first.
+func (a *app) latest(ctx context.Context) ([]comment, error) {
+	rows, err := a.db.QueryContext(ctx, `SELECT id, name, text, created FROM comments ORDER BY id DESC LIMIT ?`, listLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []comment{}
+	for rows.Next() {
+		var c comment
+		var created int64
+		if err := rows.Scan(&c.ID, &c.Name, &c.Text, &created); err != nil {
+			return nil, err
+		}
+		c.Created = time.UnixMilli(created).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// securityHeaders lets the page load only its own script and style, and
+// connect only to itself and to the hub's websocket.
+func (a *app) securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self' "+a.wsURL()+"; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+}
+
+// wsURL is the hub's websocket endpoint.
+func (a *app) wsURL() string { return "ws" + strings.TrimPrefix(a.hubURL, "http") + "/ws" }
+
+func (a *app) index(w http.ResponseWriter, r *http.Request) {
+	cs, err := a.latest(r.Context())
+	if err != nil {
+		a.log.Error("chat: list comments", "err", err)
+		http.Error(w, "the comments cannot be read now", http.StatusInternalServerError)
+		return
+	}
+	a.securityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := page.Execute(w, struct {
+		Comments []comment
+		Hub      string
+	}{cs, a.wsURL()}); err != nil {
+		a.log.Warn("chat: render page", "err", err)
+	}
+}
+
+// list serves GET /comments, the browsers' fetch after "UPDATED".
+func (a *app) list(w http.ResponseWriter, r *http.Request) {
+	cs, err := a.latest(r.Context())
+	if err != nil {
+		a.log.Error("chat: list comments", "err", err)
+		http.Error(w, "the comments cannot be read now", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(cs)
+}
+
+// post saves a comment, notifies the hub and redirects to the page.
+func (a *app) post(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	text := strings.TrimSpace(r.PostFormValue("text"))
+	if msg := validate(name, text); msg != "" {
+		http.Error(w, msg, http.StatusBadRequest)
+		return
+	}
+	ctx := r.Context()
+	if _, err := a.db.ExecContext(ctx, `INSERT INTO comments (name, text, created) VALUES (?, ?, ?)`,
+		name, text, time.Now().UnixMilli()); err != nil {
+		a.log.Error("chat: save comment", "err", err)
+		http.Error(w, "the comment could not be saved", http.StatusInternalServerError)
+		return
+	}
+	// The comment is saved: a hub that is down only delays the others'
+	// view of it until they reconnect.
+	if err := a.notify(ctx); err != nil {
+		a.log.Warn("chat: notify the hub", "err", err)
+	}
+	http.Redirect(w, r, "./", http.StatusSeeOther)
+}
+
+// validate returns why a comment is refused, or "".
+func validate(name, text string) string {
+	switch {
+	case name == "" || text == "":
+		return "a comment needs a name and a text"
+	case !utf8.ValidString(name) || !utf8.ValidString(text):
+		return "a comment must be UTF-8 text"
+	case utf8.RuneCountInString(name) > maxName:
+		return fmt.Sprintf("a name has at most %d characters", maxName)
+	case utf8.RuneCountInString(text) > maxText:
+		return fmt.Sprintf("a comment has at most %d characters", maxText)
+	}
+	return ""
+}
+
+// notify tells the hub that the comments changed, with the request's
+// context, so that the call is recorded in the request's record and the
+// hub's record joins its trace. As in the original, the URL carries a
+// time-stamp, so that no cache on the way answers it.
+func (a *app) notify(ctx context.Context) error {
+	u := a.hubURL + "/notify?t=" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	if resp.StatusCode != http.StatusOK {
+		return errors.New("hub answered " + resp.Status)
+	}
+	return nil
+}

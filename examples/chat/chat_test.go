@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// testChat is the chat served on loopback for a test, its appstats in
+// memory.
+type testChat struct {
+	*chat
+	as *appstats.Appstats
+}
+
+func startChat(t *testing.T) *testChat {
+	t.Helper()
+	cfg := config("", slog.New(slog.DiscardHandler))
+	cfg.Dir, cfg.InMemory, cfg.NoOTLP = "", true, true
+	as, err := appstats.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appLn := listen(t, "127.0.0.1:0")
+	hubLn := listen(t, "127.0.0.1:0")
+	c, err := start(as, appLn, hubLn, filepath.Join(t.TempDir(), "chat.sqlite"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		as.Close()
+		t.Fatal(err)
+	}
+	tc := &testChat{chat: c, as: as}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := as.Close(); err != nil {
+			t.Errorf("close appstats: %v", err)
+		}
+	})
+	return tc
+}
+
+func listen(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// dialHub connects to the hub's websocket as a page of the app would.
+func (tc *testChat) dialHub(t *testing.T) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, tc.app.wsURL(), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {tc.appURL}}})
+	if err != nil {
+		t.Fatalf("dial hub: %v", err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	return ws
+}
+
+func readWS(t *testing.T, ws *websocket.Conn) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, b, err := ws.Read(ctx)
+	if err != nil {
+		t.Fatalf("read from hub: %v", err)
+	}
+	return string(b)
+}
+
+// waitRecord waits for a stored record that match accepts.
+func (tc *testChat) waitRecord(t *testing.T, what string, match func(*recording.Record) bool) *recording.Record {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		page, err := tc.as.Store().List(ctx, store.Query{Limit: store.MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range page.Records {
+			r, err := tc.as.Store().Get(ctx, s.ID)
+			if err == nil && match(r) {
+				return r
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no record of %s stored", what)
+	return nil
+}
+
+func callsNamed(r *recording.Record, service, prefix string) []recording.Call {
+	var out []recording.Call
+	for _, c := range r.Calls {
+		if c.Service == service && strings.HasPrefix(c.Method, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestPushAndTrace posts a comment with two browsers' websockets open and
+// checks the push, the fetch, and the trace the records make.
+func TestPushAndTrace(t *testing.T) {
+	tc := startChat(t)
+	ws1, ws2 := tc.dialHub(t), tc.dialHub(t)
+
+	// Both connections run on the hub, listed as active.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := 0
+		active, _ := tc.as.Recorder().Active(0, 0)
+		for _, r := range active {
+			if r.Path == "/ws" && r.Instance == hubInstance && r.Route == "GET /ws" {
+				n++
+			}
+		}
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d hub connections active, want 2", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	resp, err := http.PostForm(tc.appURL+"/comments", url.Values{"name": {"ada"}, "text": {"hello <b>world</b>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "hello &lt;b&gt;world&lt;/b&gt;") {
+		t.Fatalf("after the post's redirect: %d, page lacks the comment", resp.StatusCode)
+	}
+	for _, ws := range []*websocket.Conn{ws1, ws2} {
+		if got := readWS(t, ws); got != updated {
+			t.Fatalf("pushed %q, want %q", got, updated)
+		}
+	}
+	resp, err = http.Get(tc.appURL + "/comments?t=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []comment
+	json.NewDecoder(resp.Body).Decode(&cs)
+	resp.Body.Close()
+	if len(cs) != 1 || cs[0].Name != "ada" || cs[0].Text != "hello <b>world</b>" {
+		t.Fatalf("GET /comments = %+v", cs)
+	}
+
+	// One trace: the POST with its SQL and webhook calls, the hub's record
+	// of the webhook as the child of that call, with the broadcast.
+	post := tc.waitRecord(t, "POST /comments", func(r *recording.Record) bool { return r.Route == "POST /comments" })
+	if post.Instance != appInstance || post.Status != http.StatusSeeOther {
+		t.Errorf("POST record: instance %q, status %d", post.Instance, post.Status)
+	}
+	if len(callsNamed(post, "sql", "INSERT comments")) != 1 {
+		t.Errorf("POST record lacks the INSERT: %+v", post.Calls)
+	}
+	hook := callsNamed(post, "http", "GET 127.0.0.1:")
+	if len(hook) != 1 || !strings.HasSuffix(hook[0].Method, "/notify") || !strings.Contains(hook[0].Request, "/notify?t=") {
+		t.Fatalf("POST record's webhook call: %+v", hook)
+	}
+	hub := tc.waitRecord(t, "the hub's GET /notify", func(r *recording.Record) bool { return r.Route == "GET /notify" })
+	if hub.TraceID != post.TraceID || hub.ParentSpanID != hook[0].SpanID || hub.Instance != hubInstance {
+		t.Errorf("hub record: trace %s (POST's %s), parent %s (call's %s), instance %q",
+			hub.TraceID, post.TraceID, hub.ParentSpanID, hook[0].SpanID, hub.Instance)
+	}
+	if sends := callsNamed(hub, "websocket", "send UPDATED"); len(sends) != 2 {
+		t.Errorf("hub record's broadcast: %+v", hub.Calls)
+	}
+
+	// A typing notice is a message record of its own, in the
+	// connection's trace, passing the notice on to the other browser.
+	if err := ws1.Write(context.Background(), websocket.MessageText, []byte(`{"type":"typing","name":"ada"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readWS(t, ws2); got != `{"type":"typing","name":"ada"}` {
+		t.Errorf("ws2 got %q, want the typing notice", got)
+	}
+	msg := tc.waitRecord(t, "the typing message", func(r *recording.Record) bool { return r.Route == "GET /ws typing" })
+	if msg.Kind != recording.KindMessage || msg.Method != "RECEIVE" || msg.Instance != hubInstance || len(callsNamed(msg, "websocket", "send typing")) != 1 {
+		t.Errorf("typing message record %s %s %s %+v", msg.Kind, msg.Method, msg.Instance, msg.Calls)
+	}
+	var connTrace bool
+	active, _ := tc.as.Recorder().Active(0, 0)
+	for _, r := range active {
+		if r.Path == "/ws" && r.TraceID == msg.TraceID && r.SpanID == msg.ParentSpanID {
+			connTrace = true
+		}
+	}
+	if !connTrace {
+		t.Error("the typing message is not a child of an open connection's record")
+	}
+	// A made-up notice is an error of its message, under a known name.
+	ws1.Write(context.Background(), websocket.MessageText, []byte(`{"type":"x<script>"}`))
+	bad := tc.waitRecord(t, "the unknown notice", func(r *recording.Record) bool { return r.Route == "GET /ws text" })
+	if bad.Error != "unknown notice type" {
+		t.Errorf("unknown notice recorded with error %q", bad.Error)
+	}
+
+	// The hub's shutdown closes the connections, "going away", and their
+	// records end with it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tc.hub.shutdown(ctx, tc.hubSrv); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ws1.Read(ctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("client saw %v, want going away", err)
+	}
+	conn := tc.waitRecord(t, "a connection's record", func(r *recording.Record) bool { return r.Route == "GET /ws" && r.Instance == hubInstance })
+	if last := conn.Calls[len(conn.Calls)-1]; last.Method != "close" || last.Request != "closed by the server: 1001 hub shutting down" {
+		t.Errorf("connection's close event %+v", last)
+	}
+	if conn.Attr("appstats.stream.messages_sent") == "" {
+		t.Errorf("connection's record lacks its counts: %v", conn.Attrs)
+	}
+}
+
+func TestPostRefused(t *testing.T) {
+	tc := startChat(t)
+	for _, form := range []url.Values{
+		{"name": {"ada"}},
+		{"text": {"hi"}},
+		{"name": {strings.Repeat("n", maxName+1)}, "text": {"hi"}},
+		{"name": {"ada"}, "text": {strings.Repeat("t", maxText+1)}},
+		{"name": {"ada"}, "text": {"\xff\xfe"}},
+	} {
+		resp, err := http.PostForm(tc.appURL+"/comments", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || len(body) == 0 {
+			t.Errorf("post %v: %d %q, want 400 with a message", form, resp.StatusCode, body)
+		}
+	}
+	// A page of another origin may not connect to the hub.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, resp, err := websocket.Dial(ctx, tc.app.wsURL(), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}}); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("dial from another origin: %v", err)
+	}
+}
+
+// With the hub down, a post is saved all the same; the failed webhook call
+// is recorded with its error.
+func TestHubDown(t *testing.T) {
+	tc := startChat(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tc.hub.shutdown(ctx, tc.hubSrv); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.PostForm(tc.appURL+"/comments", url.Values{"name": {"bo"}, "text": {"anyone?"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("post with the hub down: %d", resp.StatusCode)
+	}
+	post := tc.waitRecord(t, "POST /comments", func(r *recording.Record) bool { return r.Route == "POST /comments" })
+	hook := callsNamed(post, "http", "GET 127.0.0.1:")
+	if len(hook) != 1 || hook[0].Error == "" {
+		t.Errorf("the webhook call with the hub down: %+v", hook)
+	}
+}

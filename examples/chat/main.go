@@ -1,0 +1,141 @@
+// Command chat is the push architecture of the App Engine application
+// appstats descends from, profiled end to end. The web app saves a comment,
+// then notifies a separate websocket server — the push hub — with an HTTP
+// call (a time-stamp in its URL, so that no cache answers it); the hub
+// tells every connected browser "UPDATED"; each browser then fetches the
+// newest comments with an ordinary request.
+//
+//	go run ./examples/chat   # then open the printed URL in two browser windows
+//
+// Both servers run in this one binary, on two ports, with appstats on both:
+// one store, and the records' instance ("chat-app", "chat-hub") telling
+// them apart. One trace covers a post: the browser's POST → the app → its
+// SQL → the webhook call → the hub → the broadcast to every connection. The
+// hub's websocket connections are recorded message by message
+// (middleware/wsstats): each "typing" notice a browser sends is a record of
+// its own, with the writes that pass it on to the others; each connection's
+// own record shows its connect and close and counts its messages, and is
+// listed as running on the dashboard while the browser is connected.
+//
+// Flags: -addr (the app, default 127.0.0.1:8090), -hub (the push hub,
+// default 127.0.0.1:8091), -data (appstats' data, default
+// ./appstats-data-chat), -db (the SQLite file of comments, default
+// ./chat.sqlite).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/middleware/httpstats"
+)
+
+// The instances of the two servers, in their records.
+const (
+	appInstance = "chat-app"
+	hubInstance = "chat-hub"
+)
+
+func main() {
+	appAddr := flag.String("addr", "127.0.0.1:8090", "address to serve the chat app on")
+	hubAddr := flag.String("hub", "127.0.0.1:8091", "address to serve the push hub on")
+	data := flag.String("data", "appstats-data-chat", "directory for recorded data")
+	dbPath := flag.String("db", "chat.sqlite", "SQLite file of the comments")
+	flag.Parse()
+	if err := run(*appAddr, *hubAddr, *data, *dbPath); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run serves the chat until SIGINT or SIGTERM, then shuts down in the order
+// that loses nothing: the app (requests in flight finish), the hub (its
+// connections are closed and their handlers end), the database, then
+// appstats, which writes the last records.
+func run(appAddr, hubAddr, data, dbPath string) (err error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	as, err := appstats.Open(config(data, logger))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, as.Close()) }() // runs last
+
+	appLn, err := net.Listen("tcp", appAddr)
+	if err != nil {
+		return err
+	}
+	hubLn, err := net.Listen("tcp", hubAddr)
+	if err != nil {
+		appLn.Close()
+		return err
+	}
+	c, err := start(as, appLn, hubLn, dbPath, logger)
+	if err != nil {
+		return err
+	}
+	logger.Info("chat listening", "app", c.appURL+"/", "hub", c.app.wsURL(), "dashboard", c.appURL+"/stats/")
+	<-ctx.Done()
+	logger.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return c.shutdown(shutdown)
+}
+
+// config is the appstats configuration of the chat: the dashboard on the
+// app, the app's records named by its instance.
+func config(data string, logger *slog.Logger) appstats.Config {
+	cfg := appstats.Config{
+		Dir:               data,
+		Logger:            logger,
+		MiddlewareOptions: []httpstats.Option{httpstats.WithInstance(appInstance)},
+	}
+	if os.Getenv("OTEL_SERVICE_NAME") == "" {
+		cfg.ServiceName = "appstats-chat"
+	}
+	return cfg
+}
+
+// chat is the running app and hub.
+type chat struct {
+	app            *app
+	hub            *hub
+	appSrv, hubSrv *http.Server
+	appURL, hubURL string // http://host:port
+}
+
+// start serves the app on appLn and the hub on hubLn, both recorded by as,
+// with the comments in the SQLite file dbPath.
+func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, logger *slog.Logger) (*chat, error) {
+	c := &chat{appURL: "http://" + appLn.Addr().String(), hubURL: "http://" + hubLn.Addr().String()}
+	var err error
+	c.app, err = newApp(as, dbPath, c.hubURL, logger)
+	if err != nil {
+		appLn.Close()
+		hubLn.Close()
+		return nil, err
+	}
+	c.hub = newHub([]string{appLn.Addr().String()}, logger)
+	c.appSrv = &http.Server{Handler: c.app.handler(), ReadHeaderTimeout: 10 * time.Second}
+	c.hubSrv = c.hub.server(as.Recorder())
+	go c.appSrv.Serve(appLn)
+	go c.hubSrv.Serve(hubLn)
+	return c, nil
+}
+
+// shutdown stops the app, then the hub, then closes the database.
+func (c *chat) shutdown(ctx context.Context) error {
+	err := c.appSrv.Shutdown(ctx)
+	return errors.Join(err, c.hub.shutdown(ctx, c.hubSrv), c.app.close())
+}

@@ -1,0 +1,118 @@
+// The chat page: listens to the push hub over a websocket and, told
+// "UPDATED", fetches the newest comments with an ordinary request. It
+// reconnects with exponential backoff (0.5 s to 10 s, with jitter) when the
+// hub goes away, and fetches once reconnected, in case it missed a push.
+(function () {
+  'use strict';
+  var hubURL = document.body.dataset.hub;
+  var statusEl = document.getElementById('status');
+  var list = document.getElementById('comments');
+  var empty = document.getElementById('empty');
+  var typingEl = document.getElementById('typing');
+  var nameEl = document.getElementById('name');
+  var textEl = document.getElementById('text');
+
+  var minDelay = 500, maxDelay = 10000;
+  var delay = minDelay, ws = null, connectedOnce = false;
+  // When each comment was first shown, by id: read by the tests.
+  window.chatShown = {};
+
+  nameEl.value = localStorage.getItem('chat-name') || '';
+  document.getElementById('post').addEventListener('submit', function () {
+    localStorage.setItem('chat-name', nameEl.value);
+  });
+
+  function setStatus(text, cls) {
+    statusEl.textContent = text;
+    statusEl.className = 'status ' + (cls || '');
+  }
+
+  function render(comments) {
+    var known = {};
+    for (var i = 0; i < list.children.length; i++) known[list.children[i].dataset.id] = true;
+    var frag = document.createDocumentFragment();
+    comments.forEach(function (c) {
+      var li = document.createElement('li');
+      li.dataset.id = String(c.id);
+      if (!known[li.dataset.id]) {
+        li.className = 'new';
+        window.chatShown[c.id] = Date.now();
+      }
+      var name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = c.name;
+      var t = document.createElement('time');
+      var d = new Date(c.created);
+      t.dateTime = d.toISOString();
+      t.textContent = d.toISOString().slice(11, 19);
+      var p = document.createElement('p');
+      p.className = 'text';
+      p.textContent = c.text;
+      li.append(name, ' ', t, p);
+      frag.append(li);
+    });
+    list.replaceChildren(frag);
+    empty.hidden = comments.length > 0;
+  }
+
+  var fetching = false, again = false;
+  function refresh() {
+    if (fetching) { again = true; return; }
+    fetching = true;
+    // A time-stamp in the URL, as in the original: no cache answers it.
+    fetch('comments?t=' + Date.now(), { cache: 'no-store' })
+      .then(function (r) {
+        if (!r.ok) throw new Error('comments: HTTP ' + r.status);
+        return r.json();
+      })
+      .then(render)
+      .catch(function (e) { setStatus('fetch failed: ' + e.message, 'down'); })
+      .finally(function () {
+        fetching = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  var typingTimer = null;
+  function showTyping(name) {
+    typingEl.textContent = name + ' is typing…';
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { typingEl.textContent = ''; }, 3000);
+  }
+
+  function connect() {
+    setStatus(connectedOnce ? 'reconnecting…' : 'connecting…');
+    ws = new WebSocket(hubURL);
+    ws.onopen = function () {
+      delay = minDelay;
+      setStatus('live', 'live');
+      if (connectedOnce) refresh(); // a push may have been missed while away
+      connectedOnce = true;
+    };
+    ws.onmessage = function (ev) {
+      if (ev.data === 'UPDATED') { refresh(); return; }
+      try {
+        var n = JSON.parse(ev.data);
+        if (n.type === 'typing') showTyping(n.name);
+      } catch (e) { /* not a notice: ignored */ }
+    };
+    ws.onclose = function () {
+      ws = null;
+      var wait = Math.round(delay * (0.8 + 0.4 * Math.random()));
+      setStatus('hub away: retrying in ' + (wait / 1000).toFixed(1) + ' s', 'down');
+      setTimeout(connect, wait);
+      delay = Math.min(delay * 2, maxDelay);
+    };
+  }
+
+  // "typing" notices, at most one every 2 s.
+  var lastTyping = 0;
+  textEl.addEventListener('input', function () {
+    var now = Date.now();
+    if (!ws || ws.readyState !== WebSocket.OPEN || !nameEl.value || now - lastTyping < 2000) return;
+    lastTyping = now;
+    ws.send(JSON.stringify({ type: 'typing', name: nameEl.value }));
+  });
+
+  connect();
+})();
