@@ -171,6 +171,14 @@ func (s *snapshots) take() error {
 		os.RemoveAll(dir)
 		return fmt.Errorf("opening a copy of %s: %w", s.src, err)
 	}
+	if h := st.Health(); h.MovedAside != "" {
+		// Open found the copy damaged and started empty: serving that
+		// would show a store without records. Keep the last copy.
+		st.Close()
+		os.RemoveAll(dir)
+		os.RemoveAll(h.MovedAside)
+		return fmt.Errorf("opening a copy of %s: the copy was damaged: %w", s.src, store.ErrCorrupt)
+	}
 	s.mu.Lock()
 	old, oldDir := s.cur, s.curDir
 	s.cur, s.curDir = st, dir

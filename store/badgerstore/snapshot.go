@@ -32,6 +32,13 @@ var ErrLocked = errors.New("directory in use by another process")
 // truncates a table it deletes. A copy costs as much disk and time as the
 // directory is large.
 //
+// A log the service appends to while it is read can be copied torn (a
+// block read before the service wrote there, the next after it wrote
+// further); Snapshot reads such gaps again from the source (see mendLog),
+// then checks the copy as [Open] will. A copy Open would find damaged —
+// and move aside, starting an empty store — is not returned: the error
+// wraps [store.ErrCorrupt] instead.
+//
 // Open the copy read-write (it is private): Badger refuses a read-only
 // open of a store whose last writes need recovery.
 func Snapshot(src, dst string) error {
@@ -48,12 +55,16 @@ func Snapshot(src, dst string) error {
 	if err := os.Mkdir(dst, 0o700); err != nil {
 		return fmt.Errorf("badgerstore: snapshot: %w", err)
 	}
-	if err := snapshotInto(src, dst); err != nil {
+	if err := snapshotInto(src, dst, copyFile); err != nil {
 		os.RemoveAll(dst)
 		return fmt.Errorf("badgerstore: snapshot of %s: %w", src, err)
 	}
 	return nil
 }
+
+// A copier copies file from to the new file to and returns the bytes
+// copied: copyFile, or in tests one that interleaves with a writer.
+type copier func(from, to string) (int64, error)
 
 // snapshotPasses bounds the passes of a snapshot over a store that keeps
 // compacting.
@@ -62,12 +73,13 @@ const snapshotPasses = 20
 var errChanged = errors.New("changed during the copy")
 
 // snapshotInto makes passes until one saw no change, then copies the value
-// logs.
-func snapshotInto(src, dst string) error {
+// logs, and checks the copy as Open will: a copy Open would move aside
+// (and start empty) is an error, not a snapshot.
+func snapshotInto(src, dst string, cp copier) error {
 	copied := make(map[uint64]bool)
 	var err error
 	for range snapshotPasses {
-		if err = snapshotPass(src, dst, copied); err == nil || !errors.Is(err, errChanged) && !errors.Is(err, fs.ErrNotExist) {
+		if err = snapshotPass(src, dst, copied, cp); err == nil || !errors.Is(err, errChanged) && !errors.Is(err, fs.ErrNotExist) {
 			break
 		}
 	}
@@ -80,10 +92,22 @@ func snapshotInto(src, dst string) error {
 	}
 	for _, e := range entries {
 		if e.Type().IsRegular() && (filepath.Ext(e.Name()) == ".vlog" || e.Name() == "DISCARD") {
-			if _, err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
+			_, err := cp(from, to)
+			if err == nil && e.Name() != "DISCARD" {
+				err = mendLog(from, to)
+			}
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
 		}
+	}
+	o, err := Options{}.withDefaults()
+	if err != nil {
+		return err
+	}
+	if _, err := checkDir(dst, o.badger(dst)); err != nil {
+		return fmt.Errorf("the copy: %w", err)
 	}
 	return nil
 }
@@ -91,10 +115,10 @@ func snapshotInto(src, dst string) error {
 // snapshotPass copies the manifest, the tables it names not copied yet,
 // and the write-ahead logs; it fails with errChanged if a memtable was
 // flushed into a new table meanwhile (the copy would miss its writes).
-func snapshotPass(src, dst string, copied map[uint64]bool) error {
+func snapshotPass(src, dst string, copied map[uint64]bool, cp copier) error {
 	for _, name := range []string{badger.ManifestFilename, badger.KeyRegistryFileName} {
 		os.Remove(filepath.Join(dst, name))
-		if _, err := copyFile(filepath.Join(src, name), filepath.Join(dst, name)); err != nil && !(errors.Is(err, fs.ErrNotExist) && name != badger.ManifestFilename) {
+		if _, err := cp(filepath.Join(src, name), filepath.Join(dst, name)); err != nil && !(errors.Is(err, fs.ErrNotExist) && name != badger.ManifestFilename) {
 			return err
 		}
 	}
@@ -113,7 +137,7 @@ func snapshotPass(src, dst string, copied map[uint64]bool) error {
 			return err // fs.ErrNotExist: compacted away since the manifest was read
 		}
 		os.Remove(to)
-		n, err := copyFile(from, to)
+		n, err := cp(from, to)
 		if err != nil {
 			return err
 		}
@@ -140,8 +164,11 @@ func snapshotPass(src, dst string, copied map[uint64]bool) error {
 		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".mem" {
 			continue
 		}
-		to := filepath.Join(dst, e.Name())
-		n, err := copyFile(filepath.Join(src, e.Name()), to)
+		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
+		n, err := cp(from, to)
+		if err == nil && n > 0 {
+			err = mendLog(from, to)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%s: %w", e.Name(), errChanged) // flushed since the listing
 		}
@@ -180,6 +207,58 @@ func manifestTables(path string) (map[uint64]bool, error) {
 		ids[id] = true
 	}
 	return ids, nil
+}
+
+// mendAttempts bounds the re-reads of a log's torn parts.
+const mendAttempts = 10
+
+// mendLog repairs the copy to of a log file (a write-ahead log or a value
+// log) that the service was appending to while it was read. The copy reads
+// the file a block at a time: a block read before the service wrote its
+// part of an entry, followed by a block read after the service had written
+// further, leaves the copy with a hole or torn entry between valid entries
+// — a file no crash leaves, which Open would take for damage and move
+// aside, starting empty. The bytes from the end of the valid entries to the
+// next valid entry were all written by then, so mendLog reads them again
+// from the source until the copy's entries run without a gap. A gap the
+// source still holds after that is damage in the source.
+func mendLog(from, to string) error {
+	out, err := os.OpenFile(to, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	fi, err := out.Stat()
+	if err != nil {
+		return err
+	}
+	for i := 0; ; i++ {
+		end, next := scanLog(&window{r: out, size: fi.Size()}, vlogHeaderSize)
+		if next < 0 {
+			return nil
+		}
+		if i == mendAttempts {
+			return corrupt("%s: entry at offset %d is damaged in the source, valid entries follow at %d", filepath.Base(from), end, next)
+		}
+		if err := copyRange(out, from, end, next-end); err != nil {
+			return err
+		}
+	}
+}
+
+// copyRange copies the n bytes at offset off of file from to the same
+// offset of out.
+func copyRange(out *os.File, from string, off, n int64) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	k, err := io.Copy(io.NewOffsetWriter(out, off), io.NewSectionReader(in, off, n))
+	if err == nil && k != n {
+		err = fmt.Errorf("%s: %w", filepath.Base(from), errChanged) // shrunk since the copy
+	}
+	return err
 }
 
 // copyFile copies with read(2), never mmap: a file the writer truncates

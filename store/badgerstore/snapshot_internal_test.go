@@ -4,10 +4,20 @@ package badgerstore
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/storetest"
 )
 
 // A copy has the source's bytes and size, and keeps its zero runs as
@@ -58,5 +68,105 @@ func TestFirstNonZero(t *testing.T) {
 		if got := firstNonZero(b); got != tt.at {
 			t.Errorf("firstNonZero(%d bytes, non-zero at %d) = %d", tt.size, tt.at, got)
 		}
+	}
+}
+
+// A write-ahead log the service appends to while the snapshot reads it
+// can be copied torn: a block read before the service wrote there, then a
+// block read after it wrote further. Snapshot mends the copy from the
+// source, so it opens with every record, not moved aside as damaged and
+// replaced by an empty store.
+func TestSnapshotOfATornLog(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Open(dir, Options{RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	if err := w.Write(ctx, storetest.Records(1, start, time.Millisecond, 200)); err != nil {
+		t.Fatal(err)
+	}
+	before := w.Len()
+	tore := false
+	torn := func(from, to string) (int64, error) {
+		if tore || filepath.Ext(from) != ".mem" {
+			return copyFile(from, to)
+		}
+		tore = true
+		first, err := os.ReadFile(from)
+		if err != nil {
+			return 0, err
+		}
+		// The service writes on while the copy is between blocks.
+		for i := range 4 {
+			if err := w.Write(ctx, storetest.Records(uint64(2+i), start, time.Millisecond, 200)); err != nil {
+				return 0, err
+			}
+		}
+		second, err := os.ReadFile(from)
+		if err != nil {
+			return 0, err
+		}
+		const block = 64 << 10
+		end, _ := scanLog(&window{r: bytes.NewReader(first), size: int64(len(first))}, vlogHeaderSize)
+		q := min((end/block+1)*block, int64(len(first)), int64(len(second)))
+		b := append(first[:q:q], second[q:]...)
+		if _, next := scanLog(&window{r: bytes.NewReader(b), size: int64(len(b))}, vlogHeaderSize); next < 0 {
+			return 0, fmt.Errorf("the copy of %s is not torn (valid entries end at %d of %d)", from, end, len(b))
+		}
+		return int64(len(b)), os.WriteFile(to, b, 0o600)
+	}
+	snap := filepath.Join(t.TempDir(), "snap")
+	if err := os.Mkdir(snap, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := snapshotInto(dir, snap, torn); err != nil {
+		t.Fatal(err)
+	}
+	if !tore {
+		t.Fatal("no write-ahead log was copied")
+	}
+	s, err := Open(snap, Options{RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.movedAside != "" {
+		t.Fatalf("Open moved the snapshot aside to %s as damaged", s.movedAside)
+	}
+	if s.Len() < before {
+		t.Fatalf("the snapshot holds %d records; %d were written before it was taken", s.Len(), before)
+	}
+}
+
+// A log damaged in the source itself cannot be mended: Snapshot fails with
+// an error wrapping store.ErrCorrupt, and leaves no copy that Open would
+// move aside and replace by an empty store.
+func TestSnapshotOfADamagedLog(t *testing.T) {
+	opts, _ := Options{ValueLogFileSize: 1 << 20}.withDefaults()
+	dir := storedDir(t, opts, 500)
+	vlogs, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	if len(vlogs) == 0 {
+		t.Fatal("no value log")
+	}
+	newest := slices.Max(vlogs)
+	b, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xFF
+	if err := os.WriteFile(newest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(t.TempDir(), "snap")
+	err = Snapshot(dir, snap)
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), filepath.Base(newest)) {
+		t.Fatalf("Snapshot of a store with a damaged value log = %v, want an error wrapping ErrCorrupt naming %s", err, filepath.Base(newest))
+	}
+	t.Logf("Snapshot: %v", err)
+	if _, err := os.Stat(snap); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed snapshot left %s behind (%v)", snap, err)
 	}
 }
