@@ -99,6 +99,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
+	// The state lives with the ActiveRecord, which the finished record may
+	// keep alive while it is queued (its inline attributes, a call still
+	// running): it must not keep the response writer — and through it the
+	// request with its headers — alive once the request is served.
+	defer func() { *st = requestState{} }()
 	rw := &st.rw
 	rw.w = w
 	r2 := r.WithContext(ctx)
