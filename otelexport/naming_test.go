@@ -334,7 +334,7 @@ func TestMessageSpans(t *testing.T) {
 		}
 		attrs := map[string]string{}
 		for _, kv := range sp.Attributes {
-			attrs[string(kv.Key)] = kv.Value.Emit()
+			attrs[string(kv.Key)] = kv.Value.String()
 		}
 		if attrs["messaging.system"] != "websocket" || attrs["messaging.destination.name"] == "" || attrs["messaging.message.body.size"] == "" {
 			t.Errorf("span %q attributes %v", name, attrs)
