@@ -154,16 +154,27 @@ func toActiveJSON(recs []recording.Record, unlisted int, paused bool, now time.T
 	return out
 }
 
-// apiActive serves GET api/active?limit=&calls=: the records in the making,
-// longest-running first.
-func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
+// activeRequest reads the parameters of a request for the records in the
+// making; it answers 404 without a recorder and 400 for bad parameters, and
+// then returns ok false.
+func (h *handler) activeRequest(w http.ResponseWriter, r *http.Request) (limit, calls int, ok bool) {
 	if h.cfg.rec == nil {
 		h.fail(w, r, http.StatusNotFound, "no recorder is attached to this dashboard (ui.WithRecorder)")
-		return
+		return 0, 0, false
 	}
 	limit, calls, err := activeParams(r)
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return 0, 0, false
+	}
+	return limit, calls, true
+}
+
+// apiActive serves GET api/active?limit=&calls=: the records in the making,
+// longest-running first.
+func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
+	limit, calls, ok := h.activeRequest(w, r)
+	if !ok {
 		return
 	}
 	recs, unlisted := h.activeRecords(limit, calls)
@@ -240,13 +251,8 @@ func (h *handler) activeSection(limit, calls int) activeSection {
 
 // active serves the in-flight page.
 func (h *handler) active(w http.ResponseWriter, r *http.Request) {
-	if h.cfg.rec == nil {
-		h.fail(w, r, http.StatusNotFound, "no recorder is attached to this dashboard (ui.WithRecorder)")
-		return
-	}
-	limit, calls, err := activeParams(r)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	limit, calls, ok := h.activeRequest(w, r)
+	if !ok {
 		return
 	}
 	nonce := newNonce()
@@ -259,13 +265,8 @@ func (h *handler) active(w http.ResponseWriter, r *http.Request) {
 
 // partActive serves the in-flight table alone, for the page's refresh.
 func (h *handler) partActive(w http.ResponseWriter, r *http.Request) {
-	if h.cfg.rec == nil {
-		h.fail(w, r, http.StatusNotFound, "no recorder is attached to this dashboard (ui.WithRecorder)")
-		return
-	}
-	limit, calls, err := activeParams(r)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err.Error())
+	limit, calls, ok := h.activeRequest(w, r)
+	if !ok {
 		return
 	}
 	s := h.activeSection(limit, calls)

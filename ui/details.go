@@ -371,27 +371,19 @@ func duplicates(r *recording.Record) []int {
 // their self times; the shares are of callTime, the sum of self times, so
 // that they add up to 100% whatever the nesting.
 func rpcStatsOf(r *recording.Record, tree *callTree, callTime time.Duration) []rpcStatView {
-	var out []rpcStatView
-	idx := make(map[[2]string]int)
+	stats := r.RPCStats()
+	out := make([]rpcStatView, len(stats))
+	idx := make(map[[2]string]int, len(stats))
+	for j, st := range stats {
+		out[j] = rpcStatView{
+			Service: st.Service, Method: st.Method, Color: serviceColor(st.Service),
+			Count: st.Count, Errors: st.Errors, Total: st.Total, Cost: st.Cost,
+		}
+		idx[[2]string{st.Service, st.Method}] = j
+	}
 	for i := range r.Calls {
-		c := &r.Calls[i]
-		if c.Event {
-			continue
-		}
-		k := [2]string{c.Service, c.Method}
-		j, ok := idx[k]
-		if !ok {
-			j = len(out)
-			idx[k] = j
-			out = append(out, rpcStatView{Service: c.Service, Method: c.Method, Color: serviceColor(c.Service)})
-		}
-		s := &out[j]
-		s.Count++
-		s.Total += c.Duration
-		s.Self += tree.self[i]
-		s.Cost += c.Cost
-		if c.Error != "" {
-			s.Errors++
+		if c := &r.Calls[i]; !c.Event {
+			out[idx[[2]string{c.Service, c.Method}]].Self += tree.self[i]
 		}
 	}
 	for i := range out {
