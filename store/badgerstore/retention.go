@@ -70,9 +70,9 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	defer s.mu.RUnlock()
 	// Garbage collection copies a file's live entries before deleting it.
 	for ctx.Err() == nil && s.hasRoom(s.opts.ValueLogFileSize) {
-		s.syncMu.RLock()
+		s.syncMu.Lock() // exclusive: see syncMu
 		err := s.db.RunValueLogGC(0.5)
-		s.syncMu.RUnlock()
+		s.syncMu.Unlock()
 		if err != nil {
 			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
 				return res, fmt.Errorf("badgerstore: value-log gc: %w", err)

@@ -43,8 +43,9 @@ type Store struct {
 
 	// syncMu keeps DB.Sync apart from writes: in Badger v4.9.6, DB.Sync
 	// races with the value-log rotation a write may trigger (found with
-	// -race). Writers (commits, batch flushes, value-log GC) hold it
-	// shared, sync holds it exclusively.
+	// -race). Writers (commits, batch flushes) hold it shared; sync holds
+	// it exclusively, and so does value-log GC, whose rewrite reads
+	// DB.MaxVersion racing with memtable writes in the same version.
 	syncMu sync.RWMutex
 
 	// pmu orders rollup deltas against readers' snapshots. pending holds
