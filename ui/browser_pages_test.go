@@ -129,7 +129,7 @@ func TestBrowserCharts(t *testing.T) {
 
 	// The log scale, kept across a reload.
 	b.click(t, "#latency-log")
-	b.WaitFor(t, "a log scale", `document.body.dataset.latencyScale === "log"`, 5*time.Second)
+	b.WaitFor(t, "a log scale", `document.body.dataset.latencyScale === "log"`, browsertest.Patience)
 	if v := b.option(t, "chartLatency", `o.yAxis[0].type`); v != "log" {
 		t.Errorf("latency axis %v after the toggle, want log", v)
 	}
@@ -139,7 +139,7 @@ func TestBrowserCharts(t *testing.T) {
 		t.Errorf("latency axis %v after a reload, want log", v)
 	}
 	b.click(t, "#latency-log")
-	b.WaitFor(t, "a linear scale", `document.body.dataset.latencyScale === "linear"`, 5*time.Second)
+	b.WaitFor(t, "a linear scale", `document.body.dataset.latencyScale === "linear"`, browsertest.Patience)
 
 	// A click on the requests chart's point lists its bucket's requests.
 	bucket := at.Truncate(time.Minute).UnixMilli()
@@ -280,17 +280,17 @@ func TestBrowserDetails(t *testing.T) {
 		t.Errorf("label of row 3 %q", l)
 	}
 	b.click(t, "#call-3 .ctog")
-	b.WaitFor(t, "the rows folded", `document.body.dataset.ganttRows === "`+strconv.Itoa(n-3)+`"`, 5*time.Second)
+	b.WaitFor(t, "the rows folded", `document.body.dataset.ganttRows === "`+strconv.Itoa(n-3)+`"`, browsertest.Patience)
 	if v := b.Eval(t, `document.getElementById("call-4").hidden && !document.getElementById("call-3").open`); v != true {
 		t.Error("folding hid nothing in the list, or opened the call")
 	}
 	b.click(t, "#call-3 .ctog")
-	b.WaitFor(t, "the rows unfolded", `document.body.dataset.ganttRows === "`+strconv.Itoa(n)+`"`, 5*time.Second)
+	b.WaitFor(t, "the rows unfolded", `document.body.dataset.ganttRows === "`+strconv.Itoa(n)+`"`, browsertest.Patience)
 
 	// A click on a bar opens its call in the list.
 	row := b.Eval(t, `AppStats.gantt().visible.findIndex(i => AppStats.gantt().calls[i].n === 19)`).(float64)
 	b.clickChart(t, "chartGantt", 50.1, row)
-	b.WaitFor(t, "call 19 opened", `document.getElementById("call-19").open && location.hash === "#call-19"`, 5*time.Second)
+	b.WaitFor(t, "call 19 opened", `document.getElementById("call-19").open && location.hash === "#call-19"`, browsertest.Patience)
 	if v := b.Eval(t, `document.querySelector("#call-19 .status").textContent + "|" + document.querySelector("#call-19 .status").className`); v != "Unavailable|status st5" {
 		t.Errorf("gRPC status of call 19: %v", v)
 	}
@@ -305,10 +305,10 @@ func TestBrowserDetails(t *testing.T) {
 		t.Error("no critical path highlighted")
 	}
 	b.click(t, "#gantt-crit")
-	b.WaitFor(t, "the highlight off", `AppStats.gantt().crit === false`, 5*time.Second)
+	b.WaitFor(t, "the highlight off", `AppStats.gantt().crit === false`, browsertest.Patience)
 	// The tooltip says self time and critical path time.
 	b.Eval(t, `echarts.getInstanceByDom(document.getElementById("chartGantt")).dispatchAction({type: "showTip", seriesIndex: 0, dataIndex: 2}), true`)
-	b.WaitFor(t, "tooltip", `Array.from(document.querySelectorAll("#chartGantt div")).some(d => d.textContent.includes("self") && d.textContent.includes("dashboard"))`, 5*time.Second)
+	b.WaitFor(t, "tooltip", `Array.from(document.querySelectorAll("#chartGantt div")).some(d => d.textContent.includes("self") && d.textContent.includes("dashboard"))`, browsertest.Patience)
 
 	// Long names keep their distinctive end.
 	b.Navigate(t, "/stats/records/"+long.ID.String())
@@ -329,7 +329,7 @@ func TestBrowserDetails(t *testing.T) {
 		t.Errorf("%v rows in view, want 28", v)
 	}
 	b.Eval(t, `document.getElementById("gantt-wrap").scrollTop = 1e6, true`)
-	b.WaitFor(t, "the last rows in view", `echarts.getInstanceByDom(document.getElementById("chartGantt")).getOption().dataZoom[2].endValue === 999`, 5*time.Second)
+	b.WaitFor(t, "the last rows in view", `echarts.getInstanceByDom(document.getElementById("chartGantt")).getOption().dataZoom[2].endValue === 999`, browsertest.Patience)
 	if l := b.Eval(t, `AppStats.ganttLabel(999)`).(string); !strings.HasPrefix(l, "#1000") {
 		t.Errorf("last label %q", l)
 	}
@@ -433,14 +433,14 @@ func TestBrowserActive(t *testing.T) {
 	// A second request appears at the next refresh; the open row stays
 	// open.
 	_, ar2 := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "POST", Path: "/slow/import"})
-	b.WaitFor(t, "two requests", `document.querySelectorAll(".active-table tr.main").length === 2`, 10*time.Second)
+	b.WaitFor(t, "two requests", `document.querySelectorAll(".active-table tr.main").length === 2`, browsertest.Patience)
 	if v := b.Eval(t, `document.querySelector(".active-table button.toggle").getAttribute("aria-expanded")`); v != "true" {
 		t.Error("the open row closed at the refresh")
 	}
 	running.End(nil)
 	ar.Finish()
 	ar2.Finish()
-	b.WaitFor(t, "none in flight", `document.querySelector("#active-section .empty") !== null`, 10*time.Second)
+	b.WaitFor(t, "none in flight", `document.querySelector("#active-section .empty") !== null`, browsertest.Patience)
 	b.Check(t)
 }
 

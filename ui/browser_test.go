@@ -70,7 +70,7 @@ func TestBrowserDashboard(t *testing.T) {
 
 	b.Navigate(t, "/stats/")
 	b.WaitPainted(t, "chartRequests", "chartLatency", "chartHistogram")
-	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, 10*time.Second)
+	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, browsertest.Patience)
 
 	// The histogram's categories are the store's buckets, one bar each.
 	hist := b.Eval(t, `(function () {
@@ -115,7 +115,7 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	// Paused shows at a glance: a badge in the header, an amber live dot;
 	// requests skipped now are counted as such, not as sampled out.
-	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, 10*time.Second)
+	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, browsertest.Patience)
 	if v := b.Eval(t, `!document.getElementById("paused-badge").hidden && document.getElementById("live-status").classList.contains("paused")`); v != true {
 		t.Error("a paused recorder does not show in the header")
 	}
@@ -187,7 +187,7 @@ func TestBrowserXSS(t *testing.T) {
 	}
 	b.Navigate(t, "/stats/?route="+url.QueryEscape(flag.Route))
 	b.WaitPainted(t, "chartRequests")
-	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, 10*time.Second)
+	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, browsertest.Patience)
 	noXSS("dashboard")
 
 	// A live refresh inserts fragments: still inert.
@@ -197,11 +197,11 @@ func TestBrowserXSS(t *testing.T) {
 	}
 	live.Write(context.Background(), []*recording.Record{evil2})
 	b.Navigate(t, "/stats/")
-	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, 10*time.Second)
+	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, browsertest.Patience)
 	evil3 := xssRecord(time.Now(), 4)
 	st.Write(context.Background(), []*recording.Record{evil3})
 	live.Write(context.Background(), []*recording.Record{evil3})
-	b.WaitFor(t, "the new record", `document.querySelector('tr[data-id="`+evil3.ID.String()+`"]') !== null`, 5*time.Second)
+	b.WaitFor(t, "the new record", `document.querySelector('tr[data-id="`+evil3.ID.String()+`"]') !== null`, browsertest.Patience)
 	noXSS("dashboard after a live refresh")
 
 	for _, r := range []*recording.Record{evil, flag} {
@@ -210,7 +210,7 @@ func TestBrowserXSS(t *testing.T) {
 		b.Eval(t, `document.querySelectorAll("details").forEach(d => d.open = true), true`)
 		for i := range 6 {
 			b.Eval(t, fmt.Sprintf(`echarts.getInstanceByDom(document.getElementById("chartGantt")).dispatchAction({type: "showTip", seriesIndex: 0, dataIndex: %d}), true`, i))
-			b.WaitFor(t, "tooltip", `Array.from(document.querySelectorAll("#chartGantt div")).some(d => d.textContent.includes("offset"))`, 5*time.Second)
+			b.WaitFor(t, "tooltip", `Array.from(document.querySelectorAll("#chartGantt div")).some(d => d.textContent.includes("offset"))`, browsertest.Patience)
 		}
 		noXSS("details of " + r.Path)
 		if n := b.Eval(t, `document.querySelectorAll('a[href^="javascript:"]').length`).(float64); n != 0 {
@@ -227,7 +227,7 @@ func TestBrowserLive(t *testing.T) {
 	b := newBrowser(t, ui.NewHandler(st, ui.WithLive(live)))
 	b.Navigate(t, "/stats/")
 	b.WaitPainted(t, "chartRequests")
-	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, 10*time.Second)
+	b.WaitFor(t, "live connection", `document.body.dataset.liveState === "live"`, browsertest.Patience)
 
 	appear := func(path string) {
 		t.Helper()
@@ -239,15 +239,20 @@ func TestBrowserLive(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.WaitFor(t, path+" on the dashboard without a reload",
-			`document.querySelector('tr[data-id="`+r.ID.String()+`"]') !== null`, 2*time.Second)
+			`document.querySelector('tr[data-id="`+r.ID.String()+`"]') !== null`, browsertest.Patience)
 	}
 	b.Eval(t, `window.__sameDocument = true`)
 	appear("/live/first")
 
 	// Cut every stream; the page reconnects with backoff and carries on.
+	// The page notes every state it shows, so that a test held up past the
+	// reconnection still sees that the page noticed.
+	b.Eval(t, `window.__states = [];
+		new MutationObserver(() => window.__states.push(document.body.dataset.liveState))
+			.observe(document.body, {attributes: true, attributeFilter: ["data-live-state"]}), true`)
 	ui.Disconnect(live)
-	b.WaitFor(t, "the page to notice", `document.body.dataset.liveState !== "live"`, 10*time.Second)
-	b.WaitFor(t, "reconnection", `document.body.dataset.liveState === "live"`, 15*time.Second)
+	b.WaitFor(t, "the page to notice", `window.__states.some(s => s !== "live")`, browsertest.Patience)
+	b.WaitFor(t, "reconnection", `document.body.dataset.liveState === "live"`, browsertest.Patience)
 	appear("/live/after-reconnect")
 	if v := b.Eval(t, `window.__sameDocument === true`); v != true {
 		t.Error("the page was reloaded")

@@ -91,7 +91,7 @@ func TestBrowserCostAndTrace(t *testing.T) {
 	b := browsertest.New(t, srv.URL, browsertest.Options{Height: 1000})
 
 	b.Navigate(t, "/stats/?window=1h")
-	b.WaitFor(t, "the cost columns", `document.querySelectorAll("th.cost").length === 2`, 10*time.Second)
+	b.WaitFor(t, "the cost columns", `document.querySelectorAll("th.cost").length === 2`, browsertest.Patience)
 	if n := b.Eval(t, `document.querySelectorAll(".rpc-table tr.main td.cost").length`).(float64); n == 0 {
 		t.Error("no RPC row shows a cost")
 	}
@@ -109,7 +109,7 @@ func TestBrowserCostAndTrace(t *testing.T) {
 	b.Screenshot(t, filepath.Join("..", "docs", "cost.png"))
 
 	b.Navigate(t, "/stats/records/"+slow.ID.String())
-	b.WaitFor(t, "the execution trace", `!!document.querySelector("#exectrace a[download]")`, 10*time.Second)
+	b.WaitFor(t, "the execution trace", `!!document.querySelector("#exectrace a[download]")`, browsertest.Patience)
 	if got := b.Eval(t, `document.querySelector("dd.cost").textContent`).(string); !strings.HasSuffix(got, " USD") {
 		t.Errorf("the request's cost reads %q", got)
 	}

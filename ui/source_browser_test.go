@@ -70,7 +70,7 @@ func TestBrowserSourceViewer(t *testing.T) {
 	if err := chromedp.Do(b.Ctx, chromedp.Click(chromedp.CSS("details.call summary"))); err != nil {
 		t.Fatal(err)
 	}
-	b.WaitFor(t, "a linked stack frame", `!!document.querySelector("details.call[open] .stack a.src")`, 10*time.Second)
+	b.WaitFor(t, "a linked stack frame", `!!document.querySelector("details.call[open] .stack a.src")`, browsertest.Patience)
 	href := b.Eval(t, `document.querySelector(".stack a.src").getAttribute("href")`).(string)
 	if want := "source" + self + "?line=" + strconv.Itoa(line); !strings.Contains(href, want) {
 		t.Fatalf("first frame links to %q, want …%s", href, want)
@@ -104,7 +104,7 @@ func TestBrowserSourceViewer(t *testing.T) {
 		}
 	}
 	b.Navigate(t, "/stats/source"+filepath.Join(shop, "main.go")+"?line="+strconv.Itoa(demoLine)+"#L"+strconv.Itoa(demoLine))
-	b.WaitFor(t, "the demo's source", `!!document.querySelector(".sl.target")`, 10*time.Second)
+	b.WaitFor(t, "the demo's source", `!!document.querySelector(".sl.target")`, browsertest.Patience)
 	if got := b.Eval(t, `document.querySelector(".sl.target").textContent`).(string); !strings.Contains(got, "s.client.Do(req)") {
 		t.Errorf("demo line %d highlighted = %q", demoLine, got)
 	}

@@ -30,10 +30,12 @@ func do(h http.Handler, method, target string, hdr http.Header) *httptest.Respon
 	return doCtx(context.Background(), h, method, target, hdr)
 }
 
-// doBounded is do with a request context that ends after two seconds, for
-// requests that might open an event stream if the handler misroutes them.
+// doBounded is do with a request context that ends after 30 seconds, for
+// requests that might open an event stream if the handler misroutes them:
+// long enough that a loaded machine never cuts short a request the handler
+// answers.
 func doBounded(h http.Handler, method, target string, hdr http.Header) *httptest.ResponseRecorder {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return doCtx(ctx, h, method, target, hdr)
 }

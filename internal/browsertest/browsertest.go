@@ -49,6 +49,13 @@ func Find(t testing.TB) string {
 	return ""
 }
 
+// Patience is how long a test waits for what a page is expected to do
+// eventually (a live refresh, a chart painted, a connection made): tests
+// assert what pages do, not how fast they do it, and a loaded machine (CI's
+// two cores under -race, with builds running beside) can take many times as
+// long as a quiet one. A wait that succeeds returns as soon as it does.
+const Patience = time.Minute
+
 // Options tune [New].
 type Options struct {
 	// Hosts are the host:port pairs pages may load from, besides the host of
@@ -58,7 +65,8 @@ type Options struct {
 	// Flags are extra Chromium command-line flags, e.g.
 	// {"host-resolver-rules": "MAP rebind.test 127.0.0.1"}.
 	Flags map[string]any
-	// Timeout bounds the whole browser session (default 90s).
+	// Timeout bounds the whole browser session (default 5 minutes, room
+	// for several waits of [Patience]).
 	Timeout time.Duration
 	// Width and Height of the window (default 1440×1000).
 	Width, Height int
@@ -89,7 +97,7 @@ func New(t testing.TB, base string, o Options) *Browser {
 		t.Fatalf("browsertest: base URL %q: %v", base, err)
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 90 * time.Second
+		o.Timeout = 5 * time.Minute
 	}
 	if o.Width <= 0 || o.Height <= 0 {
 		o.Width, o.Height = 1440, 1000
@@ -232,7 +240,8 @@ func (b *Browser) Eval(t testing.TB, expr string) any {
 }
 
 // WaitFor polls a JavaScript predicate until it is true, failing t after
-// timeout.
+// timeout: [Patience] for what a page does eventually; a shorter bound only
+// where the test means it (a state that must still hold).
 func (b *Browser) WaitFor(t testing.TB, what, predicate string, timeout time.Duration) {
 	t.Helper()
 	if _, err := chromedp.Run(b.Ctx, chromedp.Poll[bool](predicate,
@@ -243,10 +252,10 @@ func (b *Browser) WaitFor(t testing.TB, what, predicate string, timeout time.Dur
 
 // WaitAfterNav is WaitFor across a navigation the page started itself (a
 // form post, a link): evaluation errors while the old page goes away are
-// retried for up to 15 seconds.
+// retried for up to [Patience].
 func (b *Browser) WaitAfterNav(t testing.TB, what, predicate string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(Patience)
 	for {
 		ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](predicate))
 		if err == nil && ok {
@@ -272,12 +281,12 @@ const PaintedJS = `(function (id) {
   return n;
 })`
 
-// WaitPainted waits until the chart canvas in each element id has more than
-// 500 painted pixels.
+// WaitPainted waits, up to [Patience] each, until the chart canvas in each
+// element id has more than 500 painted pixels.
 func (b *Browser) WaitPainted(t testing.TB, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
-		b.WaitFor(t, "chart "+id+" painted", PaintedJS+"("+JSString(id)+") > 500", 20*time.Second)
+		b.WaitFor(t, "chart "+id+" painted", PaintedJS+"("+JSString(id)+") > 500", Patience)
 	}
 }
 

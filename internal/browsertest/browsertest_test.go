@@ -35,7 +35,7 @@ func TestCheckReportsErrorsAndForeignRequests(t *testing.T) {
 
 	b := New(t, srv.URL, Options{})
 	b.Navigate(t, "/clean")
-	b.WaitFor(t, "the paragraph", `document.getElementById("x") !== null`, 10*time.Second)
+	b.WaitFor(t, "the paragraph", `document.getElementById("x") !== null`, Patience)
 	var clean collectTB
 	clean.TB = t
 	b.Check(&clean)
@@ -44,8 +44,8 @@ func TestCheckReportsErrorsAndForeignRequests(t *testing.T) {
 	}
 
 	b.Navigate(t, "/dirty")
-	b.WaitFor(t, "the paragraph", `document.getElementById("x") !== null`, 10*time.Second)
-	deadline := time.Now().Add(5 * time.Second)
+	b.WaitFor(t, "the paragraph", `document.getElementById("x") !== null`, Patience)
+	deadline := time.Now().Add(Patience)
 	var dirty collectTB
 	for {
 		dirty = collectTB{TB: t}

@@ -74,7 +74,7 @@ func TestDNSRebinding(t *testing.T) {
 
 	// The control: from the loopback origin the page reads and pauses.
 	b.Navigate(t, srv.URL+"/page.html")
-	b.WaitFor(t, "the local page's requests", done, 15*time.Second)
+	b.WaitFor(t, "the local page's requests", done, browsertest.Patience)
 	if got := b.Eval(t, "[result.read, result.pause]"); fmt.Sprint(got) != "[200 204]" {
 		t.Fatalf("from 127.0.0.1: read, pause = %v, want [200 204]", got)
 	}
@@ -85,7 +85,7 @@ func TestDNSRebinding(t *testing.T) {
 
 	// The attack.
 	b.Navigate(t, "http://"+attacker+"/page.html")
-	b.WaitFor(t, "the attacker page's requests", done, 15*time.Second)
+	b.WaitFor(t, "the attacker page's requests", done, browsertest.Patience)
 	read, pause := b.Eval(t, "result.read"), b.Eval(t, "result.pause")
 	body, _ := b.Eval(t, "result.body").(string)
 	t.Logf("from %s: api/records %v, pause %v, body %.120q", attacker, read, pause, body)
