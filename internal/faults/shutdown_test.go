@@ -22,7 +22,9 @@ import (
 // TestDemoShutdownWithDashboardOpen starts the demo as a child process, opens
 // the dashboard's live stream as a browser tab would, and presses Ctrl-C
 // (SIGINT): the demo ends the stream, writes its last records, closes its
-// store and exits with status 0 within a second.
+// store and exits with status 0, promptly: in tens of milliseconds on a
+// quiet machine, and in well under its shutdown timeout (demoShutdownTimeout)
+// on one loaded with other work.
 //
 // Reported: with a dashboard tab open, the demo always waited for its 5 s
 // shutdown timeout and exited 1 ("context deadline exceeded"), since
@@ -76,8 +78,22 @@ func TestDemoShutdownWithDashboardOpen(t *testing.T) {
 	if line, err := br.ReadString('\n'); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("live stream: %s %q %v", resp.Status, line, err)
 	}
-	// Let the demo's own traffic make some records.
-	time.Sleep(time.Second)
+	// Let the demo's own traffic make a record (it is written to the store
+	// by the time the demo has exited).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		var health struct {
+			Recorder struct {
+				Recorded int64 `json:"recorded"`
+			} `json:"recorder"`
+		}
+		getJSON(t, client, base+"api/health", &health)
+		if health.Recorder.Recorded > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo recorded nothing in a minute\n%s", log.String())
+		}
+	}
 
 	start := time.Now()
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
@@ -91,23 +107,25 @@ func TestDemoShutdownWithDashboardOpen(t *testing.T) {
 	var waitErr error
 	select {
 	case waitErr = <-exited:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the demo did not exit 10 s after SIGINT\n%s", log.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the demo did not exit 30 s after SIGINT\n%s", log.String())
 	}
 	took := time.Since(start)
 	t.Logf("the demo exited %v after SIGINT with a live stream open: %v", took.Round(time.Millisecond), waitErr)
 	if waitErr != nil {
 		t.Errorf("exit: %v, want status 0\n%s", waitErr, log.String())
 	}
-	if took > time.Second {
-		t.Errorf("the demo took %v to exit, want under 1 s", took)
+	// Held up by the stream, the demo would exit 1 at its shutdown timeout;
+	// half of it leaves room for a machine loaded by other work.
+	if prompt := demoShutdownTimeout / 2; took > prompt {
+		t.Errorf("the demo took %v to exit, want under %v", took, prompt)
 	}
 	select {
 	case err := <-streamEnded:
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Logf("stream ended with %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Error("the live stream stayed open after the demo exited")
 	}
 
@@ -123,6 +141,10 @@ func TestDemoShutdownWithDashboardOpen(t *testing.T) {
 		t.Errorf("the demo's store holds %d records (%v)", len(page.Records), err)
 	}
 }
+
+// demoShutdownTimeout is how long examples/demo waits for its server to shut
+// down before it gives up and exits 1.
+const demoShutdownTimeout = 5 * time.Second
 
 // buildDemo builds examples/demo into the test's temporary directory.
 func buildDemo(t *testing.T) string {
