@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -374,10 +376,18 @@ func TestServeRedis(t *testing.T) {
 	sc := bufio.NewScanner(events.Body)
 	for sc.Scan() && !strings.HasPrefix(sc.Text(), "event: hello") {
 	}
-	go func() {
-		time.Sleep(200 * time.Millisecond) // the subscription is set up
-		w.Write(ctx, testRecords(6, 4))
-	}()
+	// serve subscribes to the store's announcements in a goroutine of its
+	// own: a write before that is not announced. Wait for the subscription
+	// (the p:events channel of package redisstore), then write.
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	waitFor(t, "serve to subscribe to the store's announcements", func() bool {
+		subs, err := rdb.PubSubNumSub(ctx, redisstore.DefaultPrefix+":events").Result()
+		return err == nil && subs[redisstore.DefaultPrefix+":events"] > 0
+	})
+	if err := w.Write(ctx, testRecords(6, 4)); err != nil {
+		t.Fatal(err)
+	}
 	for sc.Scan() && sc.Text() != "event: records" {
 	}
 	if sc.Err() != nil {
