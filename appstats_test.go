@@ -197,6 +197,10 @@ func TestRedisStore(t *testing.T) {
 		t.Fatalf("A's events: %s", events.Status)
 	}
 	lines := bufio.NewScanner(events.Body)
+	// Each instance subscribes to the store's announcements in a goroutine
+	// of its own: wait for both subscriptions, or B's writes could be
+	// published before A listens.
+	r.WaitSubscribed(t, redisstore.DefaultPrefix+":events", 2)
 	for i := range 3 {
 		if resp := get(srvB, fmt.Sprintf("/hello?i=%d", i)); resp.StatusCode != 200 {
 			t.Fatalf("B: %s", resp.Status)

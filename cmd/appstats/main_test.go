@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -378,13 +376,8 @@ func TestServeRedis(t *testing.T) {
 	}
 	// serve subscribes to the store's announcements in a goroutine of its
 	// own: a write before that is not announced. Wait for the subscription
-	// (the p:events channel of package redisstore), then write.
-	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer rdb.Close()
-	waitFor(t, "serve to subscribe to the store's announcements", func() bool {
-		subs, err := rdb.PubSubNumSub(ctx, redisstore.DefaultPrefix+":events").Result()
-		return err == nil && subs[redisstore.DefaultPrefix+":events"] > 0
-	})
+	// (to the p:events channel of package redisstore), then write.
+	r.WaitSubscribed(t, redisstore.DefaultPrefix+":events", 1)
 	if err := w.Write(ctx, testRecords(6, 4)); err != nil {
 		t.Fatal(err)
 	}

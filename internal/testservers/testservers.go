@@ -207,6 +207,53 @@ func (r *Redis) Stop() {
 	r.cmd = nil
 }
 
+// WaitSubscribed waits until at least n clients subscribe to channel
+// (PUBSUB NUMSUB), for up to a minute, and fails t if they do not. A process
+// that subscribes in a goroutine of its own misses what is published before
+// its subscription reaches the server: a test that publishes waits for it.
+func (r *Redis) WaitSubscribed(t testing.TB, channel string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		got, err := redisNumSub(r.Addr, channel)
+		if err == nil && got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testservers: %d subscribers to %s after a minute, want %d (%v)", got, channel, n, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// redisNumSub returns the number of subscribers to channel: the reply to
+// PUBSUB NUMSUB is an array of the channel's name and that number.
+func redisNumSub(addr, channel string) (int, error) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := fmt.Fprintf(c, "PUBSUB NUMSUB %s\r\n", channel); err != nil {
+		return 0, err
+	}
+	br := bufio.NewReader(c)
+	var last string
+	for range 4 { // *2, $len, the channel, :n
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return 0, err
+		}
+		last = strings.TrimRight(line, "\r\n")
+	}
+	num, ok := strings.CutPrefix(last, ":")
+	if !ok {
+		return 0, fmt.Errorf("PUBSUB NUMSUB %s: unexpected reply %q", channel, last)
+	}
+	return strconv.Atoi(num)
+}
+
 // redisCommand sends one inline command and returns the first line of the
 // reply.
 func redisCommand(addr string, args ...string) (string, error) {
