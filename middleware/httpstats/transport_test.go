@@ -130,39 +130,51 @@ func TestTransportRefused(t *testing.T) {
 // the call: the call lasts until EOF, and the receive phase covers it.
 func TestTransportBodyReadCounted(t *testing.T) {
 	const pause = 150 * time.Millisecond
+	// The server sends the tail a pause after Do has returned, so that the
+	// read waits for it however the machine schedules the two sides.
+	returned := make(chan struct{})
+	tailSent := make(chan time.Time, 1)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "head;")
 		http.NewResponseController(w).Flush()
+		select {
+		case <-returned:
+		case <-r.Context().Done():
+			return
+		}
 		time.Sleep(pause)
+		tailSent <- time.Now()
 		fmt.Fprint(w, "tail")
 	}))
 	defer backend.Close()
 	var b []byte
-	var read time.Duration
+	var doReturned time.Time
 	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
 		req, _ := http.NewRequestWithContext(ctx, "GET", backend.URL, nil)
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		returned := time.Now()
+		doReturned = time.Now()
+		close(returned)
 		b, _ = io.ReadAll(resp.Body)
-		read = time.Since(returned)
 		resp.Body.Close()
 	})
 	c := r.Calls[0]
 	if string(b) != "head;tail" || c.ResponseSize != 9 {
 		t.Fatalf("body %q size %d", b, c.ResponseSize)
 	}
-	// The body read took about pause (the server slept; it began sleeping
-	// as it sent the head, a little before Do returned); the call must
-	// include the read, and the receive phase must cover most of it.
-	if read < pause/2 || c.Duration < read {
-		t.Fatalf("call %v, body read %v: reading is not inside the call", c.Duration, read)
+	// The body read ran from Do's return until after the tail was sent:
+	// the call must include it, and its receive phase cover it.
+	sent := <-tailSent
+	at := func(offset time.Duration) time.Time { return r.Start.Add(offset) }
+	if end := at(c.End()); end.Before(sent) {
+		t.Fatalf("call ends %v before the tail was sent: reading is not inside the call", sent.Sub(end))
 	}
 	recv := c.Phases[len(c.Phases)-1]
-	if recv.Name != "receive" || recv.Duration < read*9/10 {
-		t.Fatalf("receive phase %+v", recv)
+	if recv.Name != "receive" || at(recv.Start).After(doReturned) || at(recv.Start+recv.Duration).Before(sent) {
+		t.Fatalf("receive phase %+v does not cover the body read (Do returned at %v, the tail sent at %v, from the request's start)",
+			recv, doReturned.Sub(r.Start), sent.Sub(r.Start))
 	}
 }
 
