@@ -837,7 +837,7 @@ func (c *ActiveCall) final(rec Call) (Call, bool) {
 	// Redacted as the recorder's writer redacted the record's copy (without
 	// its cache, which is the writer's alone).
 	if red := &c.a.rec.cfg.redaction; !red.empty() {
-		scrubCall(red, red.compiled(), &f, red.secretHeader)
+		c.a.rec.otherScrubber().call(&f)
 	}
 	return f, true
 }

@@ -31,6 +31,9 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	// http.Header.Clone makes them. SetHeaders keeps the pairs of a name
 	// next to each other; a name met again (two long names cut to the
 	// same prefix) has its values copied.
+	// Each name's values are redacted as they are copied (no walk of the
+	// map afterwards).
+	s := r.scrubber()
 	vals := slices.Grow(rec.spare.hdrVals[:0], len(flat)/2)
 	for i := 0; i+1 < len(flat); {
 		k := flat[i]
@@ -38,15 +41,12 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		for ; i+1 < len(flat) && flat[i] == k; i += 2 {
 			vals = append(vals, flat[i+1])
 		}
+		s.headerValues(vals[start:], r.secretKey(k))
 		if prev, ok := out[k]; ok {
 			out[k] = append(prev[:len(prev):len(prev)], vals[start:]...)
 			continue
 		}
 		out[k] = vals[start:len(vals):len(vals)]
-	}
-	red := &r.cfg.redaction
-	for k, vs := range out {
-		red.headerValues(k, vs, r.secretKey(k))
 	}
 	rec.spare.hdr, rec.spare.hdrVals = out, vals
 	return out

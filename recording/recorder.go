@@ -90,6 +90,7 @@ type Recorder struct {
 	traceLimited atomic.Uint64
 
 	secretNames map[string]bool // header name → secret; used by the writer goroutine only
+	writerScrub scrubber        // the writer goroutine's redaction, with its caches (see Recorder.scrubber)
 	analysis    analysis        // used by the writer goroutine only
 	// callHint is how many calls the last record with calls made: the
 	// size of the next record's first chunk of calls.
@@ -122,6 +123,8 @@ func New(opts ...Option) *Recorder {
 		inflight:    newInflight(),
 		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
+	red := &r.cfg.redaction
+	r.writerScrub = scrubber{red: red, rules: red.compiled(), secret: r.secretKey, clean: newCleanTexts()}
 	if !slices.ContainsFunc(cfg.sinks, func(s Sink) bool { return !borrows(s) }) {
 		r.pool = newRecordPool()
 	}

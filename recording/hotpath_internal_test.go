@@ -1,0 +1,87 @@
+package recording
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCleanTexts checks that the writer's cache of clean texts gives what
+// the rules give, however often a text is seen, and never remembers a text
+// redaction changed.
+func TestCleanTexts(t *testing.T) {
+	red := DefaultRedaction()
+	rules := red.compiled()
+	texts := []string{
+		"Method", "GET /users/{id}", "token=hunter2", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+		"4111 1111 1111 1111", "bench", "*/*", "https://u:pw@example.com/x?sig=abc", "",
+		strings.Repeat("a", maxCleanLen+1), strings.Repeat("a", maxCleanLen+1) + " password=x",
+	}
+	c := newCleanTexts()
+	for round := range 4 {
+		for _, s := range texts {
+			want := rules.Text(s)
+			if got := c.text(rules, s); got != want {
+				t.Fatalf("round %d: text(%q) = %q, want %q", round, s, got, want)
+			}
+		}
+	}
+	for _, k := range c.clean {
+		if rules.Text(k) != k {
+			t.Errorf("cache holds %q, which redaction changes", k)
+		}
+	}
+	if len(c.clean) == 0 {
+		t.Error("no clean text remembered after four rounds")
+	}
+	// A full cache starts afresh and still answers right.
+	for i := range 3 * maxCleanTexts {
+		s := fmt.Sprintf("name%d", i%(maxCleanTexts+7))
+		if got := c.text(rules, s); got != s {
+			t.Fatalf("text(%q) = %q", s, got)
+		}
+	}
+	if len(c.clean) > maxCleanTexts || len(c.seen) > maxCleanTexts {
+		t.Errorf("cache grew past its bound: %d clean, %d seen", len(c.clean), len(c.seen))
+	}
+}
+
+// TestAnalysisGroups checks the N+1 analysis over records of few and of
+// many distinct calls, with one analysis reused from record to record as
+// the writer reuses it.
+func TestAnalysisGroups(t *testing.T) {
+	var a analysis
+	call := func(m string) Call { return Call{Service: "svc", Method: m, Duration: time.Millisecond} }
+	many := &Record{}
+	for i := range 40 {
+		m := fmt.Sprint("m", i%20) // 20 distinct calls, each twice…
+		many.Calls = append(many.Calls, call(m))
+	}
+	for range 3 {
+		many.Calls = append(many.Calls, call("m15"), call("m3")) // …and m3 and m15 five times
+	}
+	few := &Record{}
+	for range 6 {
+		few.Calls = append(few.Calls, call("one"))
+	}
+	few.Calls = append(few.Calls, call("two"))
+	for round := range 3 {
+		w := a.analyze(nil, many, 5)
+		if len(w) != 2 || w[0].Method != "m3" || w[1].Method != "m15" || w[0].Count != 5 || w[1].Count != 5 {
+			t.Fatalf("round %d, many: %+v", round, w)
+		}
+		w = a.analyze(nil, few, 5)
+		if len(w) != 1 || w[0].Method != "one" || w[0].Count != 6 || w[0].Total != 6*time.Millisecond {
+			t.Fatalf("round %d, few: %+v", round, w)
+		}
+		if !strings.HasPrefix(w[0].Message, "6 identical svc calls one (6ms in all)") {
+			t.Fatalf("message %q", w[0].Message)
+		}
+	}
+	for _, g := range a.groups[:cap(a.groups)] {
+		if g.k != (callKey{}) {
+			t.Fatalf("analysis keeps a record's strings: %+v", g.k)
+		}
+	}
+}
