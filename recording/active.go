@@ -316,6 +316,7 @@ type ActiveRecord struct {
 	chunks  [][]ActiveCall
 	inline  [4][]ActiveCall // the first chunks' slice headers
 	used    int             // slots used in the last chunk
+	last    *ActiveCall     // the call started last, whose stack the next one may share
 	live    int             // calls kept: started, not discarded
 	attrs   [4]Attr         // room for the record's first attributes (see AddAttrs)
 	dropped int
@@ -483,7 +484,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		r.Route = a.liveRoute()
 	}
 	r.DroppedCalls += a.dropped
-	a.chunks = nil // the sinks may keep r; do not keep the ActiveCalls alive with it
+	a.chunks, a.last = nil, nil // the sinks may keep r; do not keep the ActiveCalls alive with it
 	clear(a.inline[:])
 	a.mu.Unlock()
 	if a.dropped > 0 {
@@ -672,7 +673,14 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 		ac.c.ParentSpanID = parent.c.SpanID // set before publication, never changed
 	}
 	if len(pcs) > 0 {
-		ac.c.pcs = a.keepPCsLocked(pcs)
+		// A call made from the same place as the one before it (a loop)
+		// shares its stack: no copy, and the writer symbolizes it once.
+		if l := a.last; l != nil && slices.Equal(l.c.pcs, pcs) {
+			ac.c.pcs = l.c.pcs
+		} else {
+			ac.c.pcs = a.keepPCsLocked(pcs)
+		}
+		a.last = ac
 	}
 	n := a.live
 	a.mu.Unlock()
