@@ -149,8 +149,10 @@ func addRequestAttrs(ar *recording.ActiveRecord, r *http.Request) {
 	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
 		attrs = append(attrs, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
 	}
-	if ua := r.UserAgent(); ua != "" {
-		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
+	// r.Header's keys are canonical: indexing it is r.UserAgent() without
+	// canonicalizing the name.
+	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
+		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua[0]})
 	}
 	ar.AddAttrs(attrs...)
 }
