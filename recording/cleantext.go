@@ -38,7 +38,7 @@ func newCleanTexts() *cleanTexts {
 
 // text returns rules.Text(s), from the cache when s is known clean.
 func (c *cleanTexts) text(rules *convention.Rules, s string) string {
-	if s == "" || len(s) > maxCleanLen {
+	if len(s) < 6 || len(s) > maxCleanLen { // short texts are quick to scan (Rules.Text)
 		return rules.Text(s)
 	}
 	h := maphash.String(c.seed, s)

@@ -213,10 +213,11 @@ func recordSize(r *Record) int64 {
 	for _, s := range r.hdrFlat {
 		n += sizeString + int64(len(s))
 	}
-	for k, vs := range r.Headers {
-		n += 3*sizeString + int64(len(k))
-		for _, v := range vs {
-			n += sizeString + int64(len(v))
+	if r.hdrBytes > 0 {
+		n += r.hdrBytes
+	} else {
+		for k, vs := range r.Headers {
+			n += headerSize(k, vs)
 		}
 	}
 	for i := range r.Calls {
@@ -234,6 +235,15 @@ func recordSize(r *Record) int64 {
 		// Counted whole; the recorder counts a snapshot shared by several
 		// records of a batch once (see Recorder.fitTraces).
 		n += sizeExecTrace + int64(len(t.Data)+len(t.Reason))
+	}
+	return n
+}
+
+// headerSize is recordSize's estimate of a header's bytes.
+func headerSize(k string, vs []string) int64 {
+	n := 3*sizeString + int64(len(k))
+	for _, v := range vs {
+		n += sizeString + int64(len(v))
 	}
 	return n
 }

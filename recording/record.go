@@ -108,6 +108,9 @@ type Record struct {
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
 	size    int64 // estimated bytes held, while queued
+	// hdrBytes is recordSize's estimate of Headers when headerMap made
+	// them (0: count them).
+	hdrBytes int64
 	pending int32 // sinks not yet done with the record (atomic)
 	missed  int32 // 1 when a sink did not accept it (atomic)
 }

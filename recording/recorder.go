@@ -90,6 +90,9 @@ type Recorder struct {
 	traceLimited atomic.Uint64
 
 	secretNames map[string]bool // header name → secret; used by the writer goroutine only
+	// secretRecent finds keys of secretNames by their address; used by the
+	// writer goroutine only.
+	secretRecent [64]secretEntry
 	writerScrub scrubber        // the writer goroutine's redaction, with its caches (see Recorder.scrubber)
 	analysis    analysis        // used by the writer goroutine only
 	// callHint is how many calls the last record with calls made: the
