@@ -93,8 +93,8 @@ type Recorder struct {
 	// secretRecent finds keys of secretNames by their address; used by the
 	// writer goroutine only.
 	secretRecent [64]secretEntry
-	writerScrub scrubber        // the writer goroutine's redaction, with its caches (see Recorder.scrubber)
-	analysis    analysis        // used by the writer goroutine only
+	writerScrub  scrubber // the writer goroutine's redaction, with its caches (see Recorder.scrubber)
+	analysis     analysis // used by the writer goroutine only
 	// callHint is how many calls the last record with calls made: the
 	// size of the next record's first chunk of calls.
 	callHint atomic.Int32
