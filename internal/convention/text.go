@@ -33,7 +33,15 @@ const minSecretWord = 6
 // URL's scheme, "name=value", name:"value", "user:password@host"): Text
 // leaves such a text ("http", "1.1", "*/*", a short method name) as it is.
 func shortPlain(s string) bool {
-	return len(s) < minSecretWord && strings.IndexByte(s, '=') < 0 && strings.IndexByte(s, ':') < 0
+	if len(s) >= minSecretWord {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '=' || s[i] == ':' {
+			return false
+		}
+	}
+	return true
 }
 
 // text is Text's scan.

@@ -58,9 +58,10 @@ func NewMiddleware(rec *recording.Recorder, opts ...Option) func(http.Handler) h
 }
 
 type handler struct {
-	rec  *recording.Recorder
-	next http.Handler
-	cfg  config
+	rec     *recording.Recorder
+	next    http.Handler
+	cfg     config
+	writers writerTypes
 }
 
 // requestState is what the handler keeps for a recorded request, allocated
@@ -132,7 +133,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(v)
 		}
 	}()
-	h.next.ServeHTTP(wrap(rw), r2)
+	h.next.ServeHTTP(h.writers.wrap(rw), r2)
 	h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0))) // one monotonic clock read
 }
 
