@@ -85,3 +85,28 @@ func TestAnalysisGroups(t *testing.T) {
 		}
 	}
 }
+
+// TestCallSpans checks the span IDs made for calls: valid, never shared
+// within a record, nor with the record's own span, and not the same from
+// record to record.
+func TestCallSpans(t *testing.T) {
+	seen := map[SpanID]bool{}
+	for range 3 {
+		a := &ActiveRecord{span: NewSpanID()}
+		seen[a.span] = true
+		for range 20000 {
+			s := a.callSpanLocked()
+			if !s.IsValid() || seen[s] {
+				t.Fatalf("span %v: invalid or made twice", s)
+			}
+			seen[s] = true
+		}
+	}
+	// Even a record of no span (never one that was started) gets valid IDs.
+	a := &ActiveRecord{}
+	for range 1000 {
+		if s := a.callSpanLocked(); !s.IsValid() {
+			t.Fatal("zero span ID")
+		}
+	}
+}
