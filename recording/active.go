@@ -660,16 +660,15 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	}
 	ac := a.slotLocked()
 	a.live++
+	// A slot is fresh, zero memory (chunks are never reused): only the
+	// fields that are not zero are written.
 	ac.a = a
-	ac.c = Call{
-		Service:      service,
-		Method:       method,
-		Start:        off,
-		RequestSize:  -1,
-		ResponseSize: -1,
-		SpanID:       span,
-		Event:        event,
-	}
+	c := &ac.c
+	c.Service, c.Method = service, method
+	c.Start = off
+	c.RequestSize, c.ResponseSize = -1, -1
+	c.SpanID = span
+	c.Event = event
 	if parent != nil {
 		ac.parent = parent
 		ac.c.ParentSpanID = parent.c.SpanID // set before publication, never changed
