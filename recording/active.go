@@ -676,7 +676,7 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	if len(pcs) > 0 {
 		// A call made from the same place as the one before it (a loop)
 		// shares its stack: no copy, and the writer symbolizes it once.
-		if l := a.last; l != nil && slices.Equal(l.c.pcs, pcs) {
+		if l := a.last; l != nil && samePCs(l.c.pcs, pcs) {
 			ac.c.pcs = l.c.pcs
 		} else {
 			ac.c.pcs = a.keepPCsLocked(pcs)
