@@ -47,9 +47,13 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		}
 		s.headerValues(vals[start:], r.secretKey(k))
 		size += headerSize(k, vals[start:])
-		if prev, ok := out[k]; ok {
-			out[k] = append(prev[:len(prev):len(prev)], vals[start:]...)
-			continue
+		// Only a name cut to its cap, or the note of values left out,
+		// may be met again: the names of a header map are distinct.
+		if len(k) > r.cfg.maxName || k == HeaderTruncated {
+			if prev, ok := out[k]; ok {
+				out[k] = append(prev[:len(prev):len(prev)], vals[start:]...)
+				continue
+			}
 		}
 		out[k] = vals[start:len(vals):len(vals)]
 	}

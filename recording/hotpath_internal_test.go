@@ -110,3 +110,38 @@ func TestCallSpans(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderMapMerges checks that the header map keeps every value of two
+// long names cut to the same name, and the note of values left out next
+// to a header of the same name.
+func TestHeaderMapMerges(t *testing.T) {
+	r := New(WithMaxName(len(HeaderTruncated)), WithMaxHeaders(1<<10, 200))
+	defer r.Close(t.Context())
+	h := map[string][]string{
+		"X-Long-Name-1": {"a"},
+		"X-Long-Name-2": {"b"},
+		HeaderTruncated: {"mine"},
+		"Big":           {strings.Repeat("v", 300)},
+	}
+	rec := &Record{hdrFlat: r.cfg.flatHeaders(nil, h)}
+	out := r.headerMap(rec)
+	var cut []string
+	for k, vs := range out {
+		if strings.HasPrefix(k, "X-Long-Name") {
+			cut = append(cut, vs...)
+		}
+	}
+	if len(cut) != 2 {
+		t.Errorf("values of the cut names: %q (map %q)", cut, out)
+	}
+	if vs := out[HeaderTruncated]; len(vs) != 2 || vs[0] != "mine" && vs[1] != "mine" {
+		t.Errorf("%s: %q, want the header of that name and the note", HeaderTruncated, vs)
+	}
+	var n int
+	for _, vs := range out {
+		n += len(vs)
+	}
+	if n != len(rec.hdrFlat)/2 {
+		t.Errorf("%d values in the map, %d pairs kept", n, len(rec.hdrFlat)/2)
+	}
+}
