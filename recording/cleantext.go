@@ -38,14 +38,23 @@ func newCleanTexts() *cleanTexts {
 
 // text returns rules.Text(s), from the cache when s is known clean.
 func (c *cleanTexts) text(rules *convention.Rules, s string) string {
-	if len(s) < 6 || len(s) > maxCleanLen { // short texts are quick to scan (Rules.Text)
+	if len(s) < 6 { // quick to scan (Rules.Text)
 		return rules.Text(s)
+	}
+	return c.redact(rules.Text, s)
+}
+
+// redact returns red(s), from the cache when s is known clean. red must be
+// the same function at every call, or one giving the same results.
+func (c *cleanTexts) redact(red func(string) string, s string) string {
+	if s == "" || len(s) > maxCleanLen {
+		return red(s)
 	}
 	h := maphash.String(c.seed, s)
 	if k, ok := c.clean[h]; ok && k == s {
 		return s
 	}
-	t := rules.Text(s)
+	t := red(s)
 	if t != s {
 		return t
 	}

@@ -127,7 +127,9 @@ func New(opts ...Option) *Recorder {
 		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
 	red := &r.cfg.redaction
-	r.writerScrub = scrubber{red: red, rules: red.compiled(), secret: r.secretKey, clean: newCleanTexts()}
+	rules := red.compiled()
+	r.writerScrub = scrubber{red: red, rules: rules, secret: r.secretKey, clean: newCleanTexts(),
+		queries: newCleanTexts(), query: rules.Query}
 	if !slices.ContainsFunc(cfg.sinks, func(s Sink) bool { return !borrows(s) }) {
 		r.pool = newRecordPool()
 	}

@@ -17,11 +17,12 @@ const Redacted = convention.Redacted
 // nothing; [DefaultRedaction] is what a [Recorder] uses unless told otherwise.
 //
 // A Recorder applies its Redaction twice: wrappers redact what they know the
-// meaning of as they record it (a query string, a URL, SQL arguments), and
-// the recorder's background writer redacts every record before any sink sees
-// it — headers, paths, routes, call names, request and response summaries,
-// attributes and error messages ([Redaction.Text], [Redaction.Error]) — so
-// that nothing a wrapper missed reaches a store or an exporter.
+// meaning of as they record it (a URL, SQL arguments), and the recorder's
+// background writer redacts every record before any sink sees it — the
+// request's query string ([Redaction.Query]), headers, paths, routes, call
+// names, request and response summaries, attributes and error messages
+// ([Redaction.Text], [Redaction.Error]) — so that nothing a wrapper missed
+// reaches a store or an exporter.
 type Redaction struct {
 	// Headers are header names (any case) whose values are replaced by
 	// [Redacted], whatever the words in their names.
@@ -208,6 +209,10 @@ type scrubber struct {
 	rules  *convention.Rules
 	secret func(string) bool
 	clean  *cleanTexts
+	// queries remembers the query strings the rules leave unchanged, and
+	// query is rules.Query; both are set with clean.
+	queries *cleanTexts
+	query   func(string) string
 }
 
 // text returns s redacted as a text.
@@ -266,6 +271,14 @@ func (r *Recorder) scrub(rec *Record) { r.scrubber().record(rec) }
 
 // record redacts rec in place, as [Recorder.scrub] describes.
 func (s *scrubber) record(rec *Record) {
+	// The query, as the server wrapper that set it left it to the writer.
+	if rec.Query != "" {
+		if s.queries != nil {
+			rec.Query = s.queries.redact(s.query, rec.Query)
+		} else {
+			rec.Query = s.rules.Query(rec.Query)
+		}
+	}
 	if s.red.empty() {
 		return
 	}

@@ -205,9 +205,9 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		// no http.route.
 		ar.AddAttrs(recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
 	}
-	if r.URL.RawQuery != "" {
-		rec.Query = ar.Recorder().Redaction().Query(r.URL.RawQuery)
-	}
+	// Redacted by the recorder's writer, off the request path, before any
+	// sink sees it (recording.Redaction.Query).
+	rec.Query = r.URL.RawQuery
 	if h.cfg.headers {
 		ar.SetHeaders(r.Header) // copied: code outside this handler may still change r.Header
 	}
