@@ -3,6 +3,7 @@ package recording
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -143,5 +144,37 @@ func TestHeaderMapMerges(t *testing.T) {
 	}
 	if n != len(rec.hdrFlat)/2 {
 		t.Errorf("%d values in the map, %d pairs kept", n, len(rec.hdrFlat)/2)
+	}
+}
+
+// TestRecordPoolReserve checks that records handed back go to the
+// reserve first, that the reserve serves when the sync.Pool is empty (as
+// after garbage collections), and that it stays within its bound.
+func TestRecordPoolReserve(t *testing.T) {
+	p := newRecordPool()
+	recs := make([]*Record, reserveRecords+10)
+	for i := range recs {
+		recs[i] = &Record{Method: fmt.Sprint(i)}
+		p.put(recs[i])
+	}
+	if len(p.reserve) != reserveRecords {
+		t.Fatalf("reserve holds %d, want %d", len(p.reserve), reserveRecords)
+	}
+	p.p = sync.Pool{} // what two collections leave of the pool
+	seen := map[*Record]bool{}
+	for range reserveRecords {
+		rec := p.get()
+		if seen[rec] {
+			t.Fatal("a record handed out twice")
+		}
+		seen[rec] = true
+	}
+	for _, rec := range recs[:reserveRecords] {
+		if !seen[rec] {
+			t.Fatalf("record %s of the reserve not handed out", rec.Method)
+		}
+	}
+	if rec := p.get(); seen[rec] || rec.Method != "" {
+		t.Fatalf("with pool and reserve empty, get gave %+v", rec)
 	}
 }

@@ -33,11 +33,53 @@ func borrows(s Sink) bool {
 }
 
 // A recordPool holds records whose sinks are done with them, for the next
-// requests to fill.
-type recordPool struct{ p sync.Pool }
+// requests to fill: a sync.Pool, and a reserve of records that a garbage
+// collection does not empty. Every collection empties a sync.Pool (over
+// two cycles), and the records queued and in flight at the time — a batch
+// or two — would then be allocated afresh with their calls, header map and
+// buffers, several allocations each; the reserve refills first and serves
+// when the pool is empty.
+type recordPool struct {
+	p sync.Pool
+
+	mu      sync.Mutex
+	reserve []*Record
+}
+
+// reserveRecords is how many records a recordPool keeps through garbage
+// collections: about what a recorder has queued and in flight with its
+// default batch size.
+const reserveRecords = 2 * DefaultBatchSize
 
 func newRecordPool() *recordPool {
-	return &recordPool{p: sync.Pool{New: func() any { return new(Record) }}}
+	return &recordPool{reserve: make([]*Record, 0, reserveRecords)}
+}
+
+func (p *recordPool) get() *Record {
+	if rec, _ := p.p.Get().(*Record); rec != nil {
+		return rec
+	}
+	p.mu.Lock()
+	if n := len(p.reserve); n > 0 {
+		rec := p.reserve[n-1]
+		p.reserve[n-1] = nil
+		p.reserve = p.reserve[:n-1]
+		p.mu.Unlock()
+		return rec
+	}
+	p.mu.Unlock()
+	return new(Record)
+}
+
+func (p *recordPool) put(rec *Record) {
+	p.mu.Lock()
+	if len(p.reserve) < cap(p.reserve) {
+		p.reserve = append(p.reserve, rec)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	p.p.Put(rec)
 }
 
 // Bounds on the memory a pooled record keeps for the next one: a record
@@ -55,7 +97,7 @@ func (r *Recorder) newRecord() *Record {
 	if r.pool == nil {
 		return new(Record)
 	}
-	return r.pool.p.Get().(*Record)
+	return r.pool.get()
 }
 
 // release hands rec back to the pool, once every sink is done with it (or
@@ -66,7 +108,7 @@ func (r *Recorder) release(rec *Record) {
 		return
 	}
 	rec.reset()
-	r.pool.p.Put(rec)
+	r.pool.put(rec)
 }
 
 // reset empties rec for its next use, keeping the memory the recorder
