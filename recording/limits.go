@@ -213,9 +213,10 @@ func recordSize(r *Record) int64 {
 	for _, s := range r.hdrFlat {
 		n += sizeString + int64(len(s))
 	}
-	if r.hdrBytes > 0 {
+	switch {
+	case r.hdrBytes > 0:
 		n += r.hdrBytes
-	} else {
+	case len(r.Headers) > 0: // ranging over a nil map is not free: it starts an iterator
 		for k, vs := range r.Headers {
 			n += headerSize(k, vs)
 		}

@@ -109,7 +109,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw.w = w
 	r2 := r.WithContext(ctx)
 	var body *countingBody
-	if r.Body != nil && r.Body != http.NoBody && (r.ContentLength < 0 || expectsContinue(r.Header)) {
+	// Comparing r.Body with http.NoBody compares two interfaces of the
+	// same type by value, through the runtime: asked last.
+	if r.Body != nil && (r.ContentLength < 0 || expectsContinue(r.Header)) && r.Body != http.NoBody {
 		body = &st.body
 		body.rc = r.Body
 		r2.Body = body
