@@ -178,3 +178,23 @@ func TestRecordPoolReserve(t *testing.T) {
 		t.Fatalf("with pool and reserve empty, get gave %+v", rec)
 	}
 }
+
+// TestRecordPoolReserveBytes checks that the reserve keeps records of much
+// spare memory only within its byte bound.
+func TestRecordPoolReserveBytes(t *testing.T) {
+	p := newRecordPool()
+	for range 20 {
+		rec := &Record{}
+		rec.spare.pcs = make([]uintptr, 0, maxSparePCs) // 512 KB kept for the next use
+		p.put(rec)
+	}
+	if p.bytes > maxReserveBytes || len(p.reserve) == 0 || len(p.reserve) >= 20 {
+		t.Fatalf("reserve holds %d records, %d bytes (bound %d)", len(p.reserve), p.bytes, maxReserveBytes)
+	}
+	for len(p.reserve) > 0 {
+		p.get()
+	}
+	if p.bytes != 0 {
+		t.Fatalf("empty reserve counts %d bytes", p.bytes)
+	}
+}

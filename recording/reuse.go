@@ -1,6 +1,9 @@
 package recording
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // A Borrower is a [Sink] that uses the records of a batch only while its
 // Write runs: once Write has returned, it keeps no *Record of the batch,
@@ -38,18 +41,32 @@ func borrows(s Sink) bool {
 // two cycles), and the records queued and in flight at the time — a batch
 // or two — would then be allocated afresh with their calls, header map and
 // buffers, several allocations each; the reserve refills first and serves
-// when the pool is empty.
+// when the pool is empty. The reserve is bounded in records and in the
+// memory they keep for their next use.
 type recordPool struct {
 	p sync.Pool
 
 	mu      sync.Mutex
 	reserve []*Record
+	bytes   int64 // the spare memory of the reserve's records (spareBytes)
 }
 
 // reserveRecords is how many records a recordPool keeps through garbage
 // collections: about what a recorder has queued and in flight with its
-// default batch size.
-const reserveRecords = 2 * DefaultBatchSize
+// default batch size; together they keep at most maxReserveBytes of spare
+// memory (a record of many calls keeps up to ~130 KB).
+const (
+	reserveRecords  = 2 * DefaultBatchSize
+	maxReserveBytes = 4 << 20
+)
+
+// spareBytes estimates the memory rec keeps for its next use.
+func spareBytes(rec *Record) int64 {
+	return sizeRecord + int64(cap(rec.spare.calls))*sizeCall +
+		int64(cap(rec.spare.pcs))*int64(unsafe.Sizeof(uintptr(0))) +
+		int64(cap(rec.hdrFlat)+cap(rec.spare.hdrVals))*sizeString +
+		int64(len(rec.spare.hdr))*4*sizeString + int64(cap(rec.spare.warnings))*sizeWarning
+}
 
 func newRecordPool() *recordPool {
 	return &recordPool{reserve: make([]*Record, 0, reserveRecords)}
@@ -64,6 +81,7 @@ func (p *recordPool) get() *Record {
 		rec := p.reserve[n-1]
 		p.reserve[n-1] = nil
 		p.reserve = p.reserve[:n-1]
+		p.bytes -= spareBytes(rec)
 		p.mu.Unlock()
 		return rec
 	}
@@ -72,9 +90,11 @@ func (p *recordPool) get() *Record {
 }
 
 func (p *recordPool) put(rec *Record) {
+	n := spareBytes(rec)
 	p.mu.Lock()
-	if len(p.reserve) < cap(p.reserve) {
+	if len(p.reserve) < cap(p.reserve) && p.bytes+n <= maxReserveBytes {
 		p.reserve = append(p.reserve, rec)
+		p.bytes += n
 		p.mu.Unlock()
 		return
 	}
