@@ -2,6 +2,7 @@ package recording
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"reflect"
 	"slices"
@@ -315,7 +316,9 @@ type ActiveRecord struct {
 	// but those discarded.
 	chunks  [][]ActiveCall
 	inline  [4][]ActiveCall // the first chunks' slice headers
-	used    int             // slots used in the last chunk
+	used    int32           // slots used in the last chunk
+	spans   uint32          // span IDs made for calls (see callSpanLocked)
+	last    *ActiveCall     // the call started last, whose stack the next one may share
 	live    int             // calls kept: started, not discarded
 	attrs   [4]Attr         // room for the record's first attributes (see AddAttrs)
 	dropped int
@@ -483,7 +486,7 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		r.Route = a.liveRoute()
 	}
 	r.DroppedCalls += a.dropped
-	a.chunks = nil // the sinks may keep r; do not keep the ActiveCalls alive with it
+	a.chunks, a.last = nil, nil // the sinks may keep r; do not keep the ActiveCalls alive with it
 	clear(a.inline[:])
 	a.mu.Unlock()
 	if a.dropped > 0 {
@@ -635,9 +638,6 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	if !start.IsZero() {
 		off = max(start.Sub(a.start), 0)
 	}
-	if !span.IsValid() {
-		span = NewSpanID()
-	}
 	cfg := &a.rec.cfg
 	capString(&service, cfg.maxName)
 	capString(&method, cfg.maxName)
@@ -655,24 +655,33 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 		a.mu.Unlock()
 		return nil
 	}
+	if !span.IsValid() {
+		span = a.callSpanLocked()
+	}
 	ac := a.slotLocked()
 	a.live++
+	// A slot is fresh, zero memory (chunks are never reused): only the
+	// fields that are not zero are written.
 	ac.a = a
-	ac.c = Call{
-		Service:      service,
-		Method:       method,
-		Start:        off,
-		RequestSize:  -1,
-		ResponseSize: -1,
-		SpanID:       span,
-		Event:        event,
-	}
+	c := &ac.c
+	c.Service, c.Method = service, method
+	c.Start = off
+	c.RequestSize, c.ResponseSize = -1, -1
+	c.SpanID = span
+	c.Event = event
 	if parent != nil {
 		ac.parent = parent
 		ac.c.ParentSpanID = parent.c.SpanID // set before publication, never changed
 	}
 	if len(pcs) > 0 {
-		ac.c.pcs = a.keepPCsLocked(pcs)
+		// A call made from the same place as the one before it (a loop)
+		// shares its stack: no copy, and the writer symbolizes it once.
+		if l := a.last; l != nil && samePCs(l.c.pcs, pcs) {
+			ac.c.pcs = l.c.pcs
+		} else {
+			ac.c.pcs = a.keepPCsLocked(pcs)
+		}
+		a.last = ac
 	}
 	n := a.live
 	a.mu.Unlock()
@@ -683,6 +692,27 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	}
 	a.overhead.Add(cost)
 	return ac
+}
+
+// callSpanLocked returns a new span ID for a call of a: the record's
+// random span ID, plus the number of span IDs made before times an odd
+// constant, through splitmix64's finalizer. The finalizer is a bijection,
+// so the calls of a record never share an ID; the IDs look as random as
+// the record's own, and cost no random bits. a.mu must be held.
+func (a *ActiveRecord) callSpanLocked() SpanID {
+	seed := binary.BigEndian.Uint64(a.span[:])
+	for {
+		a.spans++
+		z := seed + uint64(a.spans)*0x9e3779b97f4a7c15
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		z ^= z >> 31
+		if z != 0 {
+			var s SpanID
+			binary.BigEndian.PutUint64(s[:], z)
+			return s
+		}
+	}
 }
 
 // keepPCsLocked copies a call's raw stack into the record's buffer of
@@ -723,7 +753,7 @@ func (a *ActiveRecord) callsLocked(yield func(*ActiveCall) bool) {
 // of calls, allocating the next chunk when that one is used up. a.mu must
 // be held.
 func (a *ActiveRecord) slotLocked() *ActiveCall {
-	if len(a.chunks) == 0 || a.used == len(a.chunks[len(a.chunks)-1]) {
+	if len(a.chunks) == 0 || int(a.used) == len(a.chunks[len(a.chunks)-1]) {
 		var n int
 		if len(a.chunks) == 0 {
 			a.chunks = a.inline[:0]
@@ -837,7 +867,7 @@ func (c *ActiveCall) final(rec Call) (Call, bool) {
 	// Redacted as the recorder's writer redacted the record's copy (without
 	// its cache, which is the writer's alone).
 	if red := &c.a.rec.cfg.redaction; !red.empty() {
-		scrubCall(red, red.compiled(), &f, red.secretHeader)
+		c.a.rec.otherScrubber().call(&f)
 	}
 	return f, true
 }

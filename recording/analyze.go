@@ -1,7 +1,6 @@
 package recording
 
 import (
-	"slices"
 	"strconv"
 	"time"
 )
@@ -25,10 +24,19 @@ func Analyze(r *Record, threshold int) []Warning {
 // recorder's writer goroutine (which alone uses it), so that analysing a
 // record allocates nothing but the messages of its warnings.
 type analysis struct {
-	groups map[callKey]callGroup
-	reps   []repeated
-	buf    []byte
+	// groups are the record's distinct calls, in the order they first
+	// appear. A record's calls are mostly a few distinct ones (one in a
+	// loop, the N+1 pattern itself), found by comparing with each group;
+	// past maxLinearGroups, index finds them (indexed).
+	groups  []repeated
+	index   map[callKey]int
+	indexed bool
+	buf     []byte
 }
+
+// maxLinearGroups is how many distinct calls analysis finds by comparing
+// with each; more are found through a map.
+const maxLinearGroups = 8
 
 type callKey struct{ service, method, request string }
 
@@ -43,6 +51,35 @@ type repeated struct {
 	g callGroup
 }
 
+// group returns the group of the calls like c, the i-th call of its
+// record, adding one if c is the first.
+func (a *analysis) group(c *Call, i int) *callGroup {
+	k := callKey{c.Service, c.Method, c.Request}
+	if !a.indexed {
+		for j := range a.groups {
+			if a.groups[j].k == k {
+				return &a.groups[j].g
+			}
+		}
+		if len(a.groups) == maxLinearGroups {
+			if a.index == nil {
+				a.index = make(map[callKey]int)
+			}
+			for j := range a.groups {
+				a.index[a.groups[j].k] = j
+			}
+			a.indexed = true
+		}
+	} else if j, ok := a.index[k]; ok {
+		return &a.groups[j].g
+	}
+	if a.indexed {
+		a.index[k] = len(a.groups)
+	}
+	a.groups = append(a.groups, repeated{k: k, g: callGroup{first: i}})
+	return &a.groups[len(a.groups)-1].g
+}
+
 // analyze appends r's warnings to dst.
 func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 	if threshold <= 1 {
@@ -52,12 +89,6 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 		return dst
 	}
 	group := len(r.Calls) >= threshold
-	if group {
-		if a.groups == nil {
-			a.groups = make(map[callKey]callGroup)
-		}
-		clear(a.groups)
-	}
 	var running int
 	var runningTotal time.Duration
 	for i := range r.Calls {
@@ -72,31 +103,19 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 		if !group {
 			continue
 		}
-		k := callKey{c.Service, c.Method, c.Request}
-		g, ok := a.groups[k]
-		if !ok {
-			g.first = i
-		}
+		g := a.group(c, i)
 		g.n++
 		g.total += c.Duration
-		a.groups[k] = g
 	}
-	a.reps = a.reps[:0]
-	for k, g := range a.groups {
-		if g.n >= threshold {
-			a.reps = append(a.reps, repeated{k, g})
+	// The repeated groups, in order of first appearance (deterministic
+	// output), are moved to the front.
+	reps := a.groups[:0]
+	for _, f := range a.groups {
+		if f.g.n >= threshold {
+			reps = append(reps, f)
 		}
 	}
-	if group {
-		clear(a.groups) // do not keep the record's strings alive
-		// A map that grew for a record of many distinct calls is let go.
-		if len(r.Calls) > 1024 {
-			a.groups = nil
-		}
-	}
-	// Report in order of first appearance, so the output is deterministic.
-	slices.SortFunc(a.reps, func(x, y repeated) int { return x.g.first - y.g.first })
-	for _, f := range a.reps {
+	for _, f := range reps {
 		// "10 identical svc calls Method (1.2ms in all): an N+1 pattern? …"
 		b := strconv.AppendInt(a.buf[:0], int64(f.g.n), 10)
 		b = append(b, " identical "...)
@@ -117,7 +136,17 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 			Message: string(b),
 		})
 	}
-	clear(a.reps)
+	// Do not keep the record's strings alive; memory that grew for a
+	// record of many distinct calls is let go.
+	clear(a.groups)
+	a.groups = a.groups[:0]
+	if a.indexed {
+		clear(a.index)
+		a.indexed = false
+		if cap(a.groups) > 1024 {
+			a.groups, a.index = nil, nil
+		}
+	}
 	if running > 0 {
 		b := strconv.AppendInt(a.buf[:0], int64(running), 10)
 		b = append(b, " call(s) still running when the request ended"...)

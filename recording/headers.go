@@ -1,6 +1,9 @@
 package recording
 
-import "slices"
+import (
+	"slices"
+	"unsafe"
+)
 
 // SetHeaders keeps the request's headers for the full record, within the
 // recorder's header caps ([WithMaxHeaders]): a value over its cap is cut,
@@ -31,24 +34,31 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	// http.Header.Clone makes them. SetHeaders keeps the pairs of a name
 	// next to each other; a name met again (two long names cut to the
 	// same prefix) has its values copied.
+	// Each name's values are redacted as they are copied (no walk of the
+	// map afterwards).
+	s := r.scrubber()
 	vals := slices.Grow(rec.spare.hdrVals[:0], len(flat)/2)
+	var size int64 // recordSize's estimate, without a walk of the map
 	for i := 0; i+1 < len(flat); {
 		k := flat[i]
 		start := len(vals)
 		for ; i+1 < len(flat) && flat[i] == k; i += 2 {
 			vals = append(vals, flat[i+1])
 		}
-		if prev, ok := out[k]; ok {
-			out[k] = append(prev[:len(prev):len(prev)], vals[start:]...)
-			continue
+		s.headerValues(vals[start:], r.secretKey(k))
+		size += headerSize(k, vals[start:])
+		// Only a name cut to its cap, or the note of values left out,
+		// may be met again: the names of a header map are distinct.
+		if len(k) > r.cfg.maxName || k == HeaderTruncated {
+			if prev, ok := out[k]; ok {
+				out[k] = append(prev[:len(prev):len(prev)], vals[start:]...)
+				continue
+			}
 		}
 		out[k] = vals[start:len(vals):len(vals)]
 	}
-	red := &r.cfg.redaction
-	for k, vs := range out {
-		red.headerValues(k, vs, r.secretKey(k))
-	}
 	rec.spare.hdr, rec.spare.hdrVals = out, vals
+	rec.hdrBytes = size
 	return out
 }
 
@@ -57,6 +67,18 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 // record to record. It runs in the writer goroutine, which alone uses the
 // cache.
 func (r *Recorder) secretKey(k string) bool {
+	if k == "" {
+		return r.cfg.redaction.secretHeader(k)
+	}
+	// Most keys are constants of the code that sets them
+	// (convention.KeyURLScheme…), the same string every time: found by
+	// their address first, without hashing them. An entry holds its key,
+	// which stays alive and unchanged, so the same address and length
+	// are the same key.
+	e := &r.secretRecent[(uintptr(unsafe.Pointer(unsafe.StringData(k)))>>3^uintptr(len(k)))%uintptr(len(r.secretRecent))]
+	if unsafe.StringData(e.key) == unsafe.StringData(k) && len(e.key) == len(k) {
+		return e.secret
+	}
 	secret, ok := r.secretNames[k]
 	if !ok {
 		if len(r.secretNames) >= 4096 {
@@ -65,5 +87,12 @@ func (r *Recorder) secretKey(k string) bool {
 		secret = r.cfg.redaction.secretHeader(k)
 		r.secretNames[k] = secret
 	}
+	*e = secretEntry{key: k, secret: secret}
 	return secret
+}
+
+// secretEntry is an entry of the writer's cache of secret keys by address.
+type secretEntry struct {
+	key    string
+	secret bool
 }

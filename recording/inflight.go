@@ -207,5 +207,5 @@ func (a *ActiveRecord) snapshotIf(now time.Time, maxCalls int, match func(*Recor
 // record: symbolizes stacks and redacts. It may run in any goroutine.
 func (r *Recorder) prepareSnapshot(rec *Record) {
 	r.symbolize(rec)
-	r.scrubWith(rec, r.cfg.redaction.secretHeader)
+	r.otherScrubber().record(rec)
 }

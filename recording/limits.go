@@ -102,12 +102,12 @@ func (c *config) headersFit(h map[string][]string) bool {
 // slice whose size is bounded by the caps (none when dst has room), and a
 // copy of each value it cuts.
 func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
-	n := 0
-	for _, vs := range h {
-		n += len(vs)
+	flat := dst
+	if cap(dst)-len(dst) < 2*len(h) {
+		// No room for one value a name (a reused record has room, and a
+		// name has one value mostly): make room for all, in one go.
+		flat = slices.Grow(dst, 2*c.headerValues(h))
 	}
-	n = min(n, c.maxHeaderBytes/headerEntryCost)
-	flat := slices.Grow(dst, 2*n)
 	budget := c.maxHeaderBytes
 	var leftValues, leftBytes int
 	for k, vs := range h {
@@ -124,6 +124,11 @@ func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
 			if name == "" {
 				name = convention.Truncate(k, c.maxName)
 			}
+			if cap(flat)-len(flat) < 2 {
+				// More values than names, past the room dst had: room
+				// for all of them, in one allocation.
+				flat = slices.Grow(flat, 2*c.headerValues(h))
+			}
 			flat = append(flat, name, convention.Truncate(v, c.maxHeaderValue))
 		}
 	}
@@ -132,6 +137,15 @@ func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
 			"["+strconv.Itoa(leftValues)+" values, "+strconv.Itoa(leftBytes)+" bytes not kept]")
 	}
 	return flat
+}
+
+// headerValues returns how many header values flatHeaders may keep of h.
+func (c *config) headerValues(h map[string][]string) int {
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	return min(n, c.maxHeaderBytes/headerEntryCost)
 }
 
 // maxTraceState is the longest incoming tracestate a record keeps to pass
@@ -199,10 +213,12 @@ func recordSize(r *Record) int64 {
 	for _, s := range r.hdrFlat {
 		n += sizeString + int64(len(s))
 	}
-	for k, vs := range r.Headers {
-		n += 3*sizeString + int64(len(k))
-		for _, v := range vs {
-			n += sizeString + int64(len(v))
+	switch {
+	case r.hdrBytes > 0:
+		n += r.hdrBytes
+	case len(r.Headers) > 0: // ranging over a nil map is not free: it starts an iterator
+		for k, vs := range r.Headers {
+			n += headerSize(k, vs)
 		}
 	}
 	for i := range r.Calls {
@@ -220,6 +236,15 @@ func recordSize(r *Record) int64 {
 		// Counted whole; the recorder counts a snapshot shared by several
 		// records of a batch once (see Recorder.fitTraces).
 		n += sizeExecTrace + int64(len(t.Data)+len(t.Reason))
+	}
+	return n
+}
+
+// headerSize is recordSize's estimate of a header's bytes.
+func headerSize(k string, vs []string) int64 {
+	n := 3*sizeString + int64(len(k))
+	for _, v := range vs {
+		n += sizeString + int64(len(v))
 	}
 	return n
 }

@@ -300,12 +300,20 @@ func (r *Recorder) prepare(rec *Record) {
 // symbolize turns the raw stacks of rec's calls into frames, through the
 // recorder's caches. It may run in any goroutine.
 func (r *Recorder) symbolize(rec *Record) {
+	var prev []uintptr // the last call's raw stack, which the next may share
+	var prevStack []Frame
 	for i := range rec.Calls {
 		c := &rec.Calls[i]
-		if len(c.pcs) > 0 {
-			c.Stack = r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
-			c.pcs = nil
+		if len(c.pcs) == 0 {
+			continue
 		}
+		if len(c.pcs) == len(prev) && &c.pcs[0] == &prev[0] {
+			c.Stack = prevStack // the same stack (see startCallAt): the same frames
+		} else {
+			prev, prevStack = c.pcs, r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
+			c.Stack = prevStack
+		}
+		c.pcs = nil
 	}
 }
 

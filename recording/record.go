@@ -107,9 +107,12 @@ type Record struct {
 	spare   spare      // memory to reuse when the record is (see Borrower)
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
-	size    int64 // estimated bytes held, while queued
-	pending int32 // sinks not yet done with the record (atomic)
-	missed  int32 // 1 when a sink did not accept it (atomic)
+	size int64 // estimated bytes held, while queued
+	// hdrBytes is recordSize's estimate of Headers when headerMap made
+	// them (0: count them).
+	hdrBytes int64
+	pending  int32 // sinks not yet done with the record (atomic)
+	missed   int32 // 1 when a sink did not accept it (atomic)
 }
 
 // liveCall is a call of a record that was still running when its request

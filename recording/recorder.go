@@ -90,7 +90,11 @@ type Recorder struct {
 	traceLimited atomic.Uint64
 
 	secretNames map[string]bool // header name → secret; used by the writer goroutine only
-	analysis    analysis        // used by the writer goroutine only
+	// secretRecent finds keys of secretNames by their address; used by the
+	// writer goroutine only.
+	secretRecent [64]secretEntry
+	writerScrub  scrubber // the writer goroutine's redaction, with its caches (see Recorder.scrubber)
+	analysis     analysis // used by the writer goroutine only
 	// callHint is how many calls the last record with calls made: the
 	// size of the next record's first chunk of calls.
 	callHint atomic.Int32
@@ -122,6 +126,10 @@ func New(opts ...Option) *Recorder {
 		inflight:    newInflight(),
 		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
+	red := &r.cfg.redaction
+	rules := red.compiled()
+	r.writerScrub = scrubber{red: red, rules: rules, secret: r.secretKey, clean: newCleanTexts(),
+		queries: newCleanTexts(), query: rules.Query}
 	if !slices.ContainsFunc(cfg.sinks, func(s Sink) bool { return !borrows(s) }) {
 		r.pool = newRecordPool()
 	}

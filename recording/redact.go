@@ -17,11 +17,12 @@ const Redacted = convention.Redacted
 // nothing; [DefaultRedaction] is what a [Recorder] uses unless told otherwise.
 //
 // A Recorder applies its Redaction twice: wrappers redact what they know the
-// meaning of as they record it (a query string, a URL, SQL arguments), and
-// the recorder's background writer redacts every record before any sink sees
-// it — headers, paths, routes, call names, request and response summaries,
-// attributes and error messages ([Redaction.Text], [Redaction.Error]) — so
-// that nothing a wrapper missed reaches a store or an exporter.
+// meaning of as they record it (a URL, SQL arguments), and the recorder's
+// background writer redacts every record before any sink sees it — the
+// request's query string ([Redaction.Query]), headers, paths, routes, call
+// names, request and response summaries, attributes and error messages
+// ([Redaction.Text], [Redaction.Error]) — so that nothing a wrapper missed
+// reaches a store or an exporter.
 type Redaction struct {
 	// Headers are header names (any case) whose values are replaced by
 	// [Redacted], whatever the words in their names.
@@ -181,17 +182,8 @@ func (r *Redaction) Header(h map[string][]string) map[string][]string {
 // a secret header, and the secrets found in the others (a Referer's query,
 // an X-Original-URL's token).
 func (r *Redaction) headerValues(_ string, vs []string, secret bool) []string {
-	if secret {
-		for i := range vs {
-			vs[i] = Redacted
-		}
-		return vs
-	}
-	rules := r.compiled()
-	for i, v := range vs {
-		vs[i] = rules.Text(v)
-	}
-	return vs
+	s := scrubber{rules: r.compiled()}
+	return s.headerValues(vs, secret)
 }
 
 // secretHeader reports whether a header is hidden: it is listed, or its
@@ -207,62 +199,127 @@ func (r *Redaction) secretHeader(name string) bool {
 	return r.SecretName(name)
 }
 
+// scrubber redacts finished records and their calls, as the recorder's
+// writer does before any sink sees them: rules are the redaction's compiled
+// rules, secret reports whether an attribute key is secret, and clean, when
+// set, remembers the texts the rules leave unchanged (the writer's cache,
+// see cleanTexts; nil in any other goroutine).
+type scrubber struct {
+	red    *Redaction
+	rules  *convention.Rules
+	secret func(string) bool
+	clean  *cleanTexts
+	// queries remembers the query strings the rules leave unchanged, and
+	// query is rules.Query; both are set with clean.
+	queries *cleanTexts
+	query   func(string) string
+}
+
+// text returns s redacted as a text.
+func (s *scrubber) text(t string) string {
+	if s.clean == nil || t == "" {
+		return s.rules.Text(t)
+	}
+	return s.clean.text(s.rules, t)
+}
+
+// error returns an error message redacted as [Redaction.Error] does.
+func (s *scrubber) error(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	if s.red.Errors {
+		msg = convention.ScrubError(msg)
+	}
+	return s.text(msg)
+}
+
+// headerValues redacts vs, a copy the caller owns, in place, as
+// [Redaction.headerValues] does.
+func (s *scrubber) headerValues(vs []string, secret bool) []string {
+	if secret {
+		for i := range vs {
+			vs[i] = Redacted
+		}
+		return vs
+	}
+	for i, v := range vs {
+		vs[i] = s.text(v)
+	}
+	return vs
+}
+
+// scrubber returns the redaction of r's writer goroutine, with its caches:
+// the texts redaction leaves unchanged, the secret header names and
+// attribute keys.
+func (r *Recorder) scrubber() *scrubber { return &r.writerScrub }
+
+// otherScrubber returns r's redaction for goroutines other than the
+// writer: without the writer's caches.
+func (r *Recorder) otherScrubber() *scrubber {
+	red := &r.cfg.redaction
+	return &scrubber{red: red, rules: red.compiled(), secret: red.secretHeader}
+}
+
 // scrub redacts a finished record before the sinks see it: its path, route,
 // errors and attributes, and its calls' names, summaries, errors and
 // attributes. Headers are redacted by headerMap. The request summary of an
 // SQL call, normalized by the wrapper that recorded it (it is also the
 // call's db.query.text), holds no literal and is left as it is. It runs in
 // the writer goroutine, which owns the record.
-func (r *Recorder) scrub(rec *Record) { r.scrubWith(rec, r.secretKey) }
+func (r *Recorder) scrub(rec *Record) { r.scrubber().record(rec) }
 
-// scrubWith is scrub with secret reporting whether an attribute key is
-// secret: the writer's cache ([Recorder.secretKey]), or, in any other
-// goroutine, the rules themselves.
-func (r *Recorder) scrubWith(rec *Record, secret func(string) bool) {
-	red := &r.cfg.redaction
-	if red.empty() {
+// record redacts rec in place, as [Recorder.scrub] describes.
+func (s *scrubber) record(rec *Record) {
+	// The query, as the server wrapper that set it left it to the writer.
+	if rec.Query != "" {
+		if s.queries != nil {
+			rec.Query = s.queries.redact(s.query, rec.Query)
+		} else {
+			rec.Query = s.rules.Query(rec.Query)
+		}
+	}
+	if s.red.empty() {
 		return
 	}
-	rules := red.compiled()
-	rec.Path = rules.Text(rec.Path)
-	rec.Route = rules.Text(rec.Route)
-	rec.Error = red.Error(rec.Error)
-	rec.Panic = red.Error(rec.Panic)
-	scrubAttrs(rules, rec.Attrs, secret)
+	rec.Path = s.text(rec.Path)
+	rec.Route = s.text(rec.Route)
+	rec.Error = s.error(rec.Error)
+	rec.Panic = s.error(rec.Panic)
+	s.attrs(rec.Attrs)
 	for i := range rec.Calls {
-		scrubCall(red, rules, &rec.Calls[i], secret)
+		s.call(&rec.Calls[i])
 	}
 }
 
-// scrubCall redacts a call in place, as scrub does; secret reports whether
-// an attribute key is secret.
-func scrubCall(red *Redaction, rules *convention.Rules, c *Call, secret func(string) bool) {
-	c.Method = rules.Text(c.Method)
-	if c.Request == "" || c.Request != c.Attr(convention.KeyDBQueryText) {
-		c.Request = rules.Text(c.Request)
+// call redacts a call in place, as scrub does.
+func (s *scrubber) call(c *Call) {
+	c.Method = s.text(c.Method)
+	if c.Request != "" && c.Request != c.Attr(convention.KeyDBQueryText) {
+		c.Request = s.text(c.Request)
 	}
-	c.Response = rules.Text(c.Response)
-	c.Error = red.Error(c.Error)
-	scrubAttrs(rules, c.Attrs, secret)
+	c.Response = s.text(c.Response)
+	c.Error = s.error(c.Error)
+	s.attrs(c.Attrs)
 }
 
-// scrubAttrs redacts attributes in place: the value of an attribute whose
-// key is secret (it holds a secret word, or names a redacted header), and
-// the secrets in the others. db.query.text, normalized by the wrapper that
+// attrs redacts attributes in place: the value of an attribute whose key
+// is secret (it holds a secret word, or names a redacted header), and the
+// secrets in the others. db.query.text, normalized by the wrapper that
 // recorded it, is left as it is, and so are the plain numbers of counts
 // whose names hold a secret word ("gen_ai.usage.input_tokens").
-func scrubAttrs(rules *convention.Rules, attrs []Attr, secret func(string) bool) {
+func (s *scrubber) attrs(attrs []Attr) {
 	for i := range attrs {
 		a := &attrs[i]
 		switch {
 		case a.Key == convention.KeyDBQueryText:
 		case convention.IsCount(a.Key) && convention.IsDigits(a.Value):
-		case secret(a.Key):
+		case s.secret(a.Key):
 			if a.Value != "" {
 				a.Value = Redacted
 			}
 		default:
-			a.Value = rules.Text(a.Value)
+			a.Value = s.text(a.Value)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package recording
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // A Borrower is a [Sink] that uses the records of a batch only while its
 // Write runs: once Write has returned, it keeps no *Record of the batch,
@@ -33,11 +36,70 @@ func borrows(s Sink) bool {
 }
 
 // A recordPool holds records whose sinks are done with them, for the next
-// requests to fill.
-type recordPool struct{ p sync.Pool }
+// requests to fill: a sync.Pool, and a reserve of records that a garbage
+// collection does not empty. Every collection empties a sync.Pool (over
+// two cycles), and the records queued and in flight at the time — a batch
+// or two — would then be allocated afresh with their calls, header map and
+// buffers, several allocations each; the reserve refills first and serves
+// when the pool is empty. The reserve is bounded in records and in the
+// memory they keep for their next use.
+type recordPool struct {
+	p sync.Pool
+
+	mu      sync.Mutex
+	reserve []*Record
+	bytes   int64 // the spare memory of the reserve's records (spareBytes)
+}
+
+// reserveRecords is how many records a recordPool keeps through garbage
+// collections: about what a recorder has queued and in flight with its
+// default batch size; together they keep at most maxReserveBytes of spare
+// memory (a record of many calls keeps up to ~130 KB).
+const (
+	reserveRecords  = 2 * DefaultBatchSize
+	maxReserveBytes = 4 << 20
+)
+
+// spareBytes estimates the memory rec keeps for its next use.
+func spareBytes(rec *Record) int64 {
+	return sizeRecord + int64(cap(rec.spare.calls))*sizeCall +
+		int64(cap(rec.spare.pcs))*int64(unsafe.Sizeof(uintptr(0))) +
+		int64(cap(rec.hdrFlat)+cap(rec.spare.hdrVals))*sizeString +
+		int64(len(rec.spare.hdr))*4*sizeString + int64(cap(rec.spare.warnings))*sizeWarning
+}
 
 func newRecordPool() *recordPool {
-	return &recordPool{p: sync.Pool{New: func() any { return new(Record) }}}
+	return &recordPool{reserve: make([]*Record, 0, reserveRecords)}
+}
+
+func (p *recordPool) get() *Record {
+	if rec, _ := p.p.Get().(*Record); rec != nil {
+		return rec
+	}
+	p.mu.Lock()
+	if n := len(p.reserve); n > 0 {
+		rec := p.reserve[n-1]
+		p.reserve[n-1] = nil
+		p.reserve = p.reserve[:n-1]
+		p.bytes -= spareBytes(rec)
+		p.mu.Unlock()
+		return rec
+	}
+	p.mu.Unlock()
+	return new(Record)
+}
+
+func (p *recordPool) put(rec *Record) {
+	n := spareBytes(rec)
+	p.mu.Lock()
+	if len(p.reserve) < cap(p.reserve) && p.bytes+n <= maxReserveBytes {
+		p.reserve = append(p.reserve, rec)
+		p.bytes += n
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	p.p.Put(rec)
 }
 
 // Bounds on the memory a pooled record keeps for the next one: a record
@@ -55,7 +117,7 @@ func (r *Recorder) newRecord() *Record {
 	if r.pool == nil {
 		return new(Record)
 	}
-	return r.pool.p.Get().(*Record)
+	return r.pool.get()
 }
 
 // release hands rec back to the pool, once every sink is done with it (or
@@ -66,7 +128,7 @@ func (r *Recorder) release(rec *Record) {
 		return
 	}
 	rec.reset()
-	r.pool.p.Put(rec)
+	r.pool.put(rec)
 }
 
 // reset empties rec for its next use, keeping the memory the recorder

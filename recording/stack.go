@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // stackBuf is how many raw frames a call keeps before internal frames are
@@ -17,6 +18,21 @@ const stackBuf = 32
 //go:noinline
 func captureStack(buf []uintptr) []uintptr {
 	return buf[:unwind(buf)]
+}
+
+// samePCs reports whether two raw stacks are the same, comparing their
+// memory in one go (slices.Equal compares a word at a time).
+func samePCs(a, b []uintptr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || pcBytes(a) == pcBytes(b)
+}
+
+// pcBytes returns the memory of a non-empty raw stack as a string, to
+// compare or hash, and not to keep.
+func pcBytes(pcs []uintptr) string {
+	return unsafe.String((*byte)(unsafe.Pointer(&pcs[0])), len(pcs)*int(unsafe.Sizeof(pcs[0])))
 }
 
 // internalPackages are the packages whose frames are left out of recorded

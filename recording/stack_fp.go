@@ -10,29 +10,39 @@ func getfp() unsafe.Pointer
 // unwind walks the frame-pointer chain, as Go's execution tracer does since Go
 // 1.21: a few nanoseconds a frame instead of runtime.Callers' ~45 ns. It stops
 // at the end of the chain, when buf is full, or at a frame pointer that does
-// not move up the stack (which would mean a frame without one).
+// not move up the stack by at most maxFrameStep (which would mean a frame
+// without one).
 //
 //go:nosplit
 func unwind(buf []uintptr) int {
 	fp := getfp()
 	// The first return address leads into captureStack; skip it.
-	i, skip := 0, 1
-	for fp != nil && i < len(buf) {
-		ret := *(*uintptr)(unsafe.Add(fp, unsafe.Sizeof(uintptr(0))))
-		next := *(*unsafe.Pointer)(fp)
+	if fp == nil || *(*uintptr)(unsafe.Add(fp, ptrSize)) == 0 {
+		return 0
+	}
+	next := *(*unsafe.Pointer)(fp)
+	if uintptr(next)-uintptr(fp)-1 >= maxFrameStep {
+		return 0
+	}
+	fp = next
+	for i := range buf {
+		ret := *(*uintptr)(unsafe.Add(fp, ptrSize))
 		if ret == 0 {
-			break
+			return i
 		}
-		if skip > 0 {
-			skip--
-		} else {
-			buf[i] = ret
-			i++
-		}
-		if next != nil && (uintptr(next) <= uintptr(fp) || uintptr(next)-uintptr(fp) > 64<<20) {
-			break
+		buf[i] = ret
+		next := *(*unsafe.Pointer)(fp)
+		// One comparison for both checks: next is above fp, by at most
+		// maxFrameStep (a nil next, the chain's end, fails it too).
+		if uintptr(next)-uintptr(fp)-1 >= maxFrameStep {
+			return i + 1
 		}
 		fp = next
 	}
-	return i
+	return len(buf)
 }
+
+const (
+	ptrSize      = unsafe.Sizeof(uintptr(0))
+	maxFrameStep = 64 << 20
+)

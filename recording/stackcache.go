@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"slices"
 	"sync"
-	"unsafe"
 )
 
 // maxStackCache is how many whole stacks a recorder's stackCache remembers;
@@ -40,11 +39,11 @@ func (c *stackCache) frames(sym *symbolizer, pcs []uintptr, max int) []Frame {
 	if len(pcs) == 0 || max <= 0 {
 		return sym.frames(pcs, max)
 	}
-	h := maphash.Bytes(c.seed, unsafe.Slice((*byte)(unsafe.Pointer(&pcs[0])), len(pcs)*int(unsafe.Sizeof(pcs[0]))))
+	h := maphash.String(c.seed, pcBytes(pcs))
 	c.mu.Lock()
 	e, ok := c.m[h]
 	c.mu.Unlock()
-	if ok && e.max == max && slices.Equal(e.pcs, pcs) {
+	if ok && e.max == max && samePCs(e.pcs, pcs) {
 		return e.frames
 	}
 	f := slices.Clip(sym.frames(pcs, max)) // an append to a shared stack must copy

@@ -3,6 +3,7 @@ package convention
 import (
 	"bytes"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,49 @@ func TestTruncate(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(100, func() { _ = Truncate("short", 1000) }); a != 0 {
 		t.Errorf("Truncate of a short string allocates %v times, want 0", a)
+	}
+}
+
+// TestShortPlain checks Text's shortcut: every text it returns as it is
+// without a scan is one the scan leaves as it is — all texts of up to four
+// bytes over an alphabet of the characters the rules look at, and random
+// five-byte ones.
+func TestShortPlain(t *testing.T) {
+	r := NewRules(DefaultSecretWords(), true)
+	alphabet := []byte("apwsc4%7@./-_+~ \"'*")
+	var check func(b []byte)
+	n := 0
+	check = func(b []byte) {
+		if s := string(b); shortPlain(s) {
+			n++
+			if got := r.text(s); got != s {
+				t.Fatalf("shortPlain(%q), but the scan gives %q", s, got)
+			}
+		}
+		if len(b) == 4 {
+			return
+		}
+		for _, c := range alphabet {
+			check(append(b, c))
+		}
+	}
+	check(nil)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		var b [5]byte
+		for i := range b {
+			b[i] = byte(rnd.IntN(95) + 32)
+		}
+		if s := string(b[:]); shortPlain(s) && r.text(s) != s {
+			t.Fatalf("shortPlain(%q), but the scan gives %q", s, r.text(s))
+		}
+	}
+	for _, s := range []string{"pw=x", "a:b@c", "x://y", "sig=1"} {
+		if shortPlain(s) {
+			t.Errorf("shortPlain(%q): it may hold a secret", s)
+		}
+	}
+	if n < 1000 {
+		t.Fatalf("only %d texts checked", n)
 	}
 }

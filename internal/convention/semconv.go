@@ -52,6 +52,12 @@ func HTTPProtocolVersion(major, minor int) string {
 	switch {
 	case major <= 0:
 		return ""
+	case major == 1 && minor == 1: // the usual ones, without building a string
+		return "1.1"
+	case major == 2 && minor == 0:
+		return "2"
+	case major == 1 && minor == 0:
+		return "1.0"
 	case major >= 2 && minor == 0:
 		return strconv.Itoa(major)
 	}

@@ -18,9 +18,34 @@ import (
 //
 // A text with nothing to hide is returned as it is, without allocating.
 func (r *Rules) Text(s string) string {
-	if r == nil || s == "" {
+	if r == nil || s == "" || shortPlain(s) {
 		return s
 	}
+	return r.text(s)
+}
+
+// minSecretWord is the length of the shortest word [SecretValue] may find
+// secret; a card number is longer still (13 digits).
+const minSecretWord = 6
+
+// shortPlain reports whether s is too short to hold a word that looks
+// secret and has no '=' nor ':', which every other rule of Text needs (a
+// URL's scheme, "name=value", name:"value", "user:password@host"): Text
+// leaves such a text ("http", "1.1", "*/*", a short method name) as it is.
+func shortPlain(s string) bool {
+	if len(s) >= minSecretWord {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '=' || s[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// text is Text's scan.
+func (r *Rules) text(s string) string {
 	t := textScrub{s: s}
 	for i := 0; i < len(s); {
 		if !isAtom(s[i]) {
@@ -68,7 +93,7 @@ func (r *Rules) Text(s string) string {
 			if k > j && k < len(s) && isAtom(s[k]) {
 				k = j
 			}
-			if len(atom) >= 6 && SecretValue(pathUnescape(s[i:k])) {
+			if len(atom) >= minSecretWord && SecretValue(pathUnescape(s[i:k])) {
 				t.replace(i, k, Redacted)
 				i = k
 				continue

@@ -11,32 +11,38 @@ import (
 	"net/http"
 )
 
-// wrap returns rw dressed with exactly the optional interfaces of the
-// writer it wraps: one type per combination, each a single pointer, so
-// that storing it in an interface does not allocate.
-func wrap(rw *respWriter) http.ResponseWriter {
+// optionalMask returns the mask of the optional interfaces w has.
+func optionalMask(w http.ResponseWriter) uint {
 	var m uint
-	if _, ok := rw.w.(http.Flusher); ok {
+	if _, ok := w.(http.Flusher); ok {
 		m |= 1 << 0
 	}
-	if _, ok := rw.w.(http.Hijacker); ok {
+	if _, ok := w.(http.Hijacker); ok {
 		m |= 1 << 1
 	}
-	if _, ok := rw.w.(http.CloseNotifier); ok {
+	if _, ok := w.(http.CloseNotifier); ok {
 		m |= 1 << 2
 	}
-	if _, ok := rw.w.(io.ReaderFrom); ok {
+	if _, ok := w.(io.ReaderFrom); ok {
 		m |= 1 << 3
 	}
-	if _, ok := rw.w.(http.Pusher); ok {
+	if _, ok := w.(http.Pusher); ok {
 		m |= 1 << 4
 	}
-	if _, ok := rw.w.(io.StringWriter); ok {
+	if _, ok := w.(io.StringWriter); ok {
 		m |= 1 << 5
 	}
-	if _, ok := rw.w.(flushErrorer); ok {
+	if _, ok := w.(flushErrorer); ok {
 		m |= 1 << 6
 	}
+	return m
+}
+
+// wrapMask returns rw dressed with exactly the optional interfaces of
+// the mask m, those of the writer it wraps: one type per combination,
+// each a single pointer, so that storing it in an interface does not
+// allocate.
+func wrapMask(rw *respWriter, m uint) http.ResponseWriter {
 	switch m {
 	case 0:
 		return rw0{rw}

@@ -53,13 +53,17 @@ func wrappers() []byte {
 	var b bytes.Buffer
 	b.WriteString(header)
 	b.WriteString("package httpstats\n\nimport (\n\t\"bufio\"\n\t\"io\"\n\t\"net\"\n\t\"net/http\"\n)\n\n")
-	b.WriteString("// wrap returns rw dressed with exactly the optional interfaces of the\n")
-	b.WriteString("// writer it wraps: one type per combination, each a single pointer, so\n")
-	b.WriteString("// that storing it in an interface does not allocate.\n")
-	b.WriteString("func wrap(rw *respWriter) http.ResponseWriter {\n\tvar m uint\n")
+	b.WriteString("// optionalMask returns the mask of the optional interfaces w has.\n")
+	b.WriteString("func optionalMask(w http.ResponseWriter) uint {\n\tvar m uint\n")
 	for i, f := range ifaces {
-		fmt.Fprintf(&b, "\tif _, ok := rw.w.(%s); ok {\n\t\tm |= 1 << %d\n\t}\n", f.iface, i)
+		fmt.Fprintf(&b, "\tif _, ok := w.(%s); ok {\n\t\tm |= 1 << %d\n\t}\n", f.iface, i)
 	}
+	b.WriteString("\treturn m\n}\n\n")
+	b.WriteString("// wrapMask returns rw dressed with exactly the optional interfaces of\n")
+	b.WriteString("// the mask m, those of the writer it wraps: one type per combination,\n")
+	b.WriteString("// each a single pointer, so that storing it in an interface does not\n")
+	b.WriteString("// allocate.\n")
+	b.WriteString("func wrapMask(rw *respWriter, m uint) http.ResponseWriter {\n")
 	switchMask(&b, func(m int) { fmt.Fprintf(&b, "\t\treturn rw%d{rw}\n", m) })
 	b.WriteString("}\n")
 	for m := 0; m < 1<<len(ifaces); m++ {

@@ -58,9 +58,10 @@ func NewMiddleware(rec *recording.Recorder, opts ...Option) func(http.Handler) h
 }
 
 type handler struct {
-	rec  *recording.Recorder
-	next http.Handler
-	cfg  config
+	rec     *recording.Recorder
+	next    http.Handler
+	cfg     config
+	writers writerTypes
 }
 
 // requestState is what the handler keeps for a recorded request, allocated
@@ -108,7 +109,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw.w = w
 	r2 := r.WithContext(ctx)
 	var body *countingBody
-	if r.Body != nil && r.Body != http.NoBody && (r.ContentLength < 0 || expectsContinue(r.Header)) {
+	// Comparing r.Body with http.NoBody compares two interfaces of the
+	// same type by value, through the runtime: asked last.
+	if r.Body != nil && (r.ContentLength < 0 || expectsContinue(r.Header)) && r.Body != http.NoBody {
 		body = &st.body
 		body.rc = r.Body
 		r2.Body = body
@@ -132,7 +135,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(v)
 		}
 	}()
-	h.next.ServeHTTP(wrap(rw), r2)
+	h.next.ServeHTTP(h.writers.wrap(rw), r2)
 	h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0))) // one monotonic clock read
 }
 
@@ -149,8 +152,10 @@ func addRequestAttrs(ar *recording.ActiveRecord, r *http.Request) {
 	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
 		attrs = append(attrs, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
 	}
-	if ua := r.UserAgent(); ua != "" {
-		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
+	// r.Header's keys are canonical: indexing it is r.UserAgent() without
+	// canonicalizing the name.
+	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
+		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua[0]})
 	}
 	ar.AddAttrs(attrs...)
 }
@@ -202,9 +207,9 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		// no http.route.
 		ar.AddAttrs(recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
 	}
-	if r.URL.RawQuery != "" {
-		rec.Query = ar.Recorder().Redaction().Query(r.URL.RawQuery)
-	}
+	// Redacted by the recorder's writer, off the request path, before any
+	// sink sees it (recording.Redaction.Query).
+	rec.Query = r.URL.RawQuery
 	if h.cfg.headers {
 		ar.SetHeaders(r.Header) // copied: code outside this handler may still change r.Header
 	}

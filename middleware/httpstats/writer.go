@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
+	"sync/atomic"
 )
 
 // respWriter observes status and bytes; it never changes what the handler
-// writes. It is handed to the handler dressed by wrap (combos.go, generated)
+// writes. It is handed to the handler dressed by wrapMask (combos.go, generated)
 // in a type that has exactly the optional interfaces of the writer it wraps —
 // any combination of http.Flusher, http.Hijacker, http.CloseNotifier,
 // io.ReaderFrom, http.Pusher, io.StringWriter and the FlushError method that
@@ -136,4 +138,32 @@ func (rw *respWriter) writeString(s string) (int, error) {
 	n, err := rw.w.(io.StringWriter).WriteString(s)
 	rw.written += int64(n)
 	return n, err
+}
+
+// writerTypes remembers the optional interfaces of the writer types a
+// handler has wrapped: a server hands its handlers writers of one type or
+// two (HTTP/1 and HTTP/2), and finding a type's seven interfaces costs
+// seven itab lookups per request, where comparing a type costs one load.
+type writerTypes struct {
+	seen [4]atomic.Pointer[writerType]
+	next atomic.Uint32 // the entry a new type takes
+}
+
+type writerType struct {
+	t reflect.Type
+	m uint
+}
+
+// wrap returns rw dressed with exactly the optional interfaces of the
+// writer it wraps (see wrapMask).
+func (wt *writerTypes) wrap(rw *respWriter) http.ResponseWriter {
+	t := reflect.TypeOf(rw.w)
+	for i := range wt.seen {
+		if e := wt.seen[i].Load(); e != nil && e.t == t {
+			return wrapMask(rw, e.m)
+		}
+	}
+	m := optionalMask(rw.w)
+	wt.seen[wt.next.Add(1)%uint32(len(wt.seen))].Store(&writerType{t: t, m: m})
+	return wrapMask(rw, m)
 }

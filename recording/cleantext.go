@@ -1,0 +1,73 @@
+package recording
+
+import (
+	"hash/maphash"
+	"strings"
+
+	"github.com/goappstats/appstats/internal/convention"
+)
+
+// cleanTexts remembers texts that redaction left unchanged, so that the
+// writer does not scan them again: a call's method, a route, a header's or an
+// attribute's value repeat from record to record, and redacting one
+// ([convention.Rules.Text]) costs hundreds of instructions where looking it
+// up costs one hash. Redaction is a function of the text alone (the
+// recorder's rules never change), so a text found here is exactly a text the
+// rules leave as it is, and is kept as it is. A text redaction changed is
+// never remembered, so the cache holds no secret.
+//
+// A text is remembered the second time it is seen clean (the first time
+// only its hash is noted), as a copy: texts seen once — paths with IDs,
+// summaries — neither fill the cache nor cost a copy, and a remembered text
+// keeps no larger string alive. Both sets start afresh when full. It is the
+// writer goroutine's alone.
+type cleanTexts struct {
+	seed  maphash.Seed
+	clean map[uint64]string   // hash → a text redaction leaves unchanged
+	seen  map[uint64]struct{} // hashes of clean texts seen once
+}
+
+const (
+	maxCleanTexts = 4096
+	maxCleanLen   = 256 // longer texts are redacted every time
+)
+
+func newCleanTexts() *cleanTexts {
+	return &cleanTexts{seed: maphash.MakeSeed(), clean: make(map[uint64]string), seen: make(map[uint64]struct{})}
+}
+
+// text returns rules.Text(s), from the cache when s is known clean.
+func (c *cleanTexts) text(rules *convention.Rules, s string) string {
+	if len(s) < 6 { // quick to scan (Rules.Text)
+		return rules.Text(s)
+	}
+	return c.redact(rules.Text, s)
+}
+
+// redact returns red(s), from the cache when s is known clean. red must be
+// the same function at every call, or one giving the same results.
+func (c *cleanTexts) redact(red func(string) string, s string) string {
+	if s == "" || len(s) > maxCleanLen {
+		return red(s)
+	}
+	h := maphash.String(c.seed, s)
+	if k, ok := c.clean[h]; ok && k == s {
+		return s
+	}
+	t := red(s)
+	if t != s {
+		return t
+	}
+	if _, ok := c.seen[h]; !ok {
+		if len(c.seen) >= maxCleanTexts {
+			clear(c.seen)
+		}
+		c.seen[h] = struct{}{}
+		return s
+	}
+	if len(c.clean) >= maxCleanTexts {
+		clear(c.clean)
+	}
+	c.clean[h] = strings.Clone(s)
+	return s
+}

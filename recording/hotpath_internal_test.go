@@ -1,0 +1,200 @@
+package recording
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestCleanTexts checks that the writer's cache of clean texts gives what
+// the rules give, however often a text is seen, and never remembers a text
+// redaction changed.
+func TestCleanTexts(t *testing.T) {
+	red := DefaultRedaction()
+	rules := red.compiled()
+	texts := []string{
+		"Method", "GET /users/{id}", "token=hunter2", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+		"4111 1111 1111 1111", "bench", "*/*", "https://u:pw@example.com/x?sig=abc", "",
+		strings.Repeat("a", maxCleanLen+1), strings.Repeat("a", maxCleanLen+1) + " password=x",
+	}
+	c := newCleanTexts()
+	for round := range 4 {
+		for _, s := range texts {
+			want := rules.Text(s)
+			if got := c.text(rules, s); got != want {
+				t.Fatalf("round %d: text(%q) = %q, want %q", round, s, got, want)
+			}
+		}
+	}
+	for _, k := range c.clean {
+		if rules.Text(k) != k {
+			t.Errorf("cache holds %q, which redaction changes", k)
+		}
+	}
+	if len(c.clean) == 0 {
+		t.Error("no clean text remembered after four rounds")
+	}
+	// A full cache starts afresh and still answers right.
+	for i := range 3 * maxCleanTexts {
+		s := fmt.Sprintf("name%d", i%(maxCleanTexts+7))
+		if got := c.text(rules, s); got != s {
+			t.Fatalf("text(%q) = %q", s, got)
+		}
+	}
+	if len(c.clean) > maxCleanTexts || len(c.seen) > maxCleanTexts {
+		t.Errorf("cache grew past its bound: %d clean, %d seen", len(c.clean), len(c.seen))
+	}
+}
+
+// TestAnalysisGroups checks the N+1 analysis over records of few and of
+// many distinct calls, with one analysis reused from record to record as
+// the writer reuses it.
+func TestAnalysisGroups(t *testing.T) {
+	var a analysis
+	call := func(m string) Call { return Call{Service: "svc", Method: m, Duration: time.Millisecond} }
+	many := &Record{}
+	for i := range 40 {
+		m := fmt.Sprint("m", i%20) // 20 distinct calls, each twice…
+		many.Calls = append(many.Calls, call(m))
+	}
+	for range 3 {
+		many.Calls = append(many.Calls, call("m15"), call("m3")) // …and m3 and m15 five times
+	}
+	few := &Record{}
+	for range 6 {
+		few.Calls = append(few.Calls, call("one"))
+	}
+	few.Calls = append(few.Calls, call("two"))
+	for round := range 3 {
+		w := a.analyze(nil, many, 5)
+		if len(w) != 2 || w[0].Method != "m3" || w[1].Method != "m15" || w[0].Count != 5 || w[1].Count != 5 {
+			t.Fatalf("round %d, many: %+v", round, w)
+		}
+		w = a.analyze(nil, few, 5)
+		if len(w) != 1 || w[0].Method != "one" || w[0].Count != 6 || w[0].Total != 6*time.Millisecond {
+			t.Fatalf("round %d, few: %+v", round, w)
+		}
+		if !strings.HasPrefix(w[0].Message, "6 identical svc calls one (6ms in all)") {
+			t.Fatalf("message %q", w[0].Message)
+		}
+	}
+	for _, g := range a.groups[:cap(a.groups)] {
+		if g.k != (callKey{}) {
+			t.Fatalf("analysis keeps a record's strings: %+v", g.k)
+		}
+	}
+}
+
+// TestCallSpans checks the span IDs made for calls: valid, never shared
+// within a record, nor with the record's own span, and not the same from
+// record to record.
+func TestCallSpans(t *testing.T) {
+	seen := map[SpanID]bool{}
+	for range 3 {
+		a := &ActiveRecord{span: NewSpanID()}
+		seen[a.span] = true
+		for range 20000 {
+			s := a.callSpanLocked()
+			if !s.IsValid() || seen[s] {
+				t.Fatalf("span %v: invalid or made twice", s)
+			}
+			seen[s] = true
+		}
+	}
+	// Even a record of no span (never one that was started) gets valid IDs.
+	a := &ActiveRecord{}
+	for range 1000 {
+		if s := a.callSpanLocked(); !s.IsValid() {
+			t.Fatal("zero span ID")
+		}
+	}
+}
+
+// TestHeaderMapMerges checks that the header map keeps every value of two
+// long names cut to the same name, and the note of values left out next
+// to a header of the same name.
+func TestHeaderMapMerges(t *testing.T) {
+	r := New(WithMaxName(len(HeaderTruncated)), WithMaxHeaders(1<<10, 200))
+	defer r.Close(t.Context())
+	h := map[string][]string{
+		"X-Long-Name-1": {"a"},
+		"X-Long-Name-2": {"b"},
+		HeaderTruncated: {"mine"},
+		"Big":           {strings.Repeat("v", 300)},
+	}
+	rec := &Record{hdrFlat: r.cfg.flatHeaders(nil, h)}
+	out := r.headerMap(rec)
+	var cut []string
+	for k, vs := range out {
+		if strings.HasPrefix(k, "X-Long-Name") {
+			cut = append(cut, vs...)
+		}
+	}
+	if len(cut) != 2 {
+		t.Errorf("values of the cut names: %q (map %q)", cut, out)
+	}
+	if vs := out[HeaderTruncated]; len(vs) != 2 || vs[0] != "mine" && vs[1] != "mine" {
+		t.Errorf("%s: %q, want the header of that name and the note", HeaderTruncated, vs)
+	}
+	var n int
+	for _, vs := range out {
+		n += len(vs)
+	}
+	if n != len(rec.hdrFlat)/2 {
+		t.Errorf("%d values in the map, %d pairs kept", n, len(rec.hdrFlat)/2)
+	}
+}
+
+// TestRecordPoolReserve checks that records handed back go to the
+// reserve first, that the reserve serves when the sync.Pool is empty (as
+// after garbage collections), and that it stays within its bound.
+func TestRecordPoolReserve(t *testing.T) {
+	p := newRecordPool()
+	recs := make([]*Record, reserveRecords+10)
+	for i := range recs {
+		recs[i] = &Record{Method: fmt.Sprint(i)}
+		p.put(recs[i])
+	}
+	if len(p.reserve) != reserveRecords {
+		t.Fatalf("reserve holds %d, want %d", len(p.reserve), reserveRecords)
+	}
+	p.p = sync.Pool{} // what two collections leave of the pool
+	seen := map[*Record]bool{}
+	for range reserveRecords {
+		rec := p.get()
+		if seen[rec] {
+			t.Fatal("a record handed out twice")
+		}
+		seen[rec] = true
+	}
+	for _, rec := range recs[:reserveRecords] {
+		if !seen[rec] {
+			t.Fatalf("record %s of the reserve not handed out", rec.Method)
+		}
+	}
+	if rec := p.get(); seen[rec] || rec.Method != "" {
+		t.Fatalf("with pool and reserve empty, get gave %+v", rec)
+	}
+}
+
+// TestRecordPoolReserveBytes checks that the reserve keeps records of much
+// spare memory only within its byte bound.
+func TestRecordPoolReserveBytes(t *testing.T) {
+	p := newRecordPool()
+	for range 20 {
+		rec := &Record{}
+		rec.spare.pcs = make([]uintptr, 0, maxSparePCs) // 512 KB kept for the next use
+		p.put(rec)
+	}
+	if p.bytes > maxReserveBytes || len(p.reserve) == 0 || len(p.reserve) >= 20 {
+		t.Fatalf("reserve holds %d records, %d bytes (bound %d)", len(p.reserve), p.bytes, maxReserveBytes)
+	}
+	for len(p.reserve) > 0 {
+		p.get()
+	}
+	if p.bytes != 0 {
+		t.Fatalf("empty reserve counts %d bytes", p.bytes)
+	}
+}
