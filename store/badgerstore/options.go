@@ -53,6 +53,20 @@ type Options struct {
 	// MaxBytes/8 (128 MiB by default; 256 MiB when MaxBytes is negative);
 	// negative: no traces.
 	MaxTraceBytes int64
+	// RecordBudget is how many full records of each route the store
+	// persists per second (of the records' start). Every record is
+	// counted in the rollups, so Stats and Series count every request;
+	// beyond the budget a record is persisted only if it failed
+	// ([recording.Summary.HasError]) or is slower than every record of its
+	// route persisted so far in that second, so each second keeps its
+	// errors and its slowest as they come. Records not persisted are
+	// counted in [store.Health]'s OverBudget, and each route's
+	// [store.RouteStats] Stored says how many of its requests were
+	// persisted. Routes beyond MaxKeys share the budget of [store.Other].
+	// A record over budget costs a small fraction of one persisted (see
+	// docs/BENCHMARKS.md). Default [DefaultRecordBudget] (20); negative:
+	// persist every record.
+	RecordBudget int
 	// RetentionInterval is how often retention and value-log garbage
 	// collection run in the background. Default 1 minute; negative: never
 	// (call EnforceRetention yourself).
@@ -175,6 +189,9 @@ func (o Options) withDefaults() (Options, error) {
 		def(&o.MaxTraceBytes, o.MaxBytes/8)
 	}
 	def(&o.MaxTraceBytes, 256<<20)
+	if o.RecordBudget == 0 {
+		o.RecordBudget = DefaultRecordBudget
+	}
 	switch {
 	case o.MaxKeys == 0:
 		o.MaxKeys = store.DefaultMaxKeys

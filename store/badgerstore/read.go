@@ -232,6 +232,14 @@ type reader struct {
 	// from summaries.
 	recount map[int64]bool
 	durs    []time.Duration
+	// lossy caches minute rollups read by lossyMinute: nil for a minute
+	// whose records were all persisted.
+	lossy map[lossyKey]*codec.Rollup
+}
+
+type lossyKey struct {
+	minute      int64
+	overallOnly bool
 }
 
 type minuteDeltas struct {
@@ -421,19 +429,21 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 	// side of the edge, counts whole, from its rollup: the window's end is
 	// usually now, and the current minute may hold a flood of records
 	// that reading summaries would cost far more.
-	if ma*nsMinute > a && r.none((ma-1)*nsMinute, a) {
+	// (A minute whose records were not all persisted may hold records
+	// beyond the edge that have no summary.)
+	if ma*nsMinute > a && r.lossyMinute(ma-1, true) == nil && r.none((ma-1)*nsMinute, a) {
 		ma--
 	}
-	if mb*nsMinute < b && r.none(b, (mb+1)*nsMinute) {
+	if mb*nsMinute < b && r.lossyMinute(mb, true) == nil && r.none(b, (mb+1)*nsMinute) {
 		mb++
 	}
 	if ma >= mb {
-		return r.summaries(ctx, into, a, b, overallOnly)
+		return r.cut(ctx, into, a, b, overallOnly)
 	}
-	if err := r.summaries(ctx, into, a, ma*nsMinute, overallOnly); err != nil {
+	if err := r.cut(ctx, into, a, ma*nsMinute, overallOnly); err != nil {
 		return err
 	}
-	if err := r.summaries(ctx, into, mb*nsMinute, b, overallOnly); err != nil {
+	if err := r.cut(ctx, into, mb*nsMinute, b, overallOnly); err != nil {
 		return err
 	}
 	var redo []int64 // minutes to count from summaries
@@ -481,6 +491,57 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 		}
 	}
 	return nil
+}
+
+// cut adds the records that started in [a, b), a range within minutes
+// that it does not cover whole: in each minute whose records were all
+// persisted, from their summaries; in a minute whose records were not
+// (over the storage budget), the share of the minute's rollup that the
+// range covers (see [Options.RecordBudget]).
+func (r *reader) cut(ctx context.Context, into *codec.Rollup, a, b int64, overallOnly bool) error {
+	for a < b {
+		m := floorDiv(a, nsMinute)
+		e := min(b, (m+1)*nsMinute)
+		if ru := r.lossyMinute(m, overallOnly); ru != nil {
+			into.MergeShare(ru, e-a, nsMinute)
+		} else if err := r.summaries(ctx, into, a, e, overallOnly); err != nil {
+			return err
+		}
+		a = e
+	}
+	return nil
+}
+
+// lossyMinute returns the rollup of minute m (its stored rollup and
+// pending deltas) if some of its records were counted but not persisted,
+// or nil if all were (or the minute's rollup is to be recounted).
+func (r *reader) lossyMinute(m int64, overallOnly bool) *codec.Rollup {
+	k := lossyKey{m, overallOnly}
+	if ru, ok := r.lossy[k]; ok {
+		return ru
+	}
+	if r.lossy == nil {
+		r.lossy = make(map[lossyKey]*codec.Rollup)
+	}
+	var ru *codec.Rollup
+	if !r.recount[m] {
+		if !overallOnly && r.lossyMinute(m, true) == nil {
+			r.lossy[k] = nil
+			return nil
+		}
+		ru = codec.NewBoundedRollup(r.s.opts.MaxKeys)
+		damaged, err := r.rollups(pMinute, m, m+1, ru, overallOnly)
+		if err != nil || len(damaged) > 0 {
+			ru = nil
+		} else {
+			r.deltas(ru, m, m+1, overallOnly, nil)
+			if ru.Stored() >= ru.Requests() {
+				ru = nil
+			}
+		}
+	}
+	r.lossy[k] = ru
+	return ru
 }
 
 // none reports whether no record started in [a, b) (Unix nanoseconds).

@@ -72,7 +72,10 @@ type Store struct {
 	garbage    atomic.Int64 // bytes retention deleted since the last compaction
 	dropped    atomic.Uint64
 	skipped    atomic.Uint64
-	movedAside string // where a damaged directory went at Open
+	overBudget atomic.Uint64 // records counted but not persisted
+
+	budget     *budget // which records are persisted (Options.RecordBudget)
+	movedAside string  // where a damaged directory went at Open
 
 	damagedMu   sync.Mutex
 	damagedKeys map[string]struct{} // damaged entries found by reads (see damaged)
@@ -108,7 +111,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{dir: dir, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), retainNow: make(chan struct{}, 1),
 		stop: make(chan struct{}), pending: make(map[int64][]pendingDelta),
-		overLog: convention.NewLogger(o.Logger, 0), readLog: convention.NewLogger(o.Logger, 0)}
+		overLog: convention.NewLogger(o.Logger, 0), readLog: convention.NewLogger(o.Logger, 0),
+		budget: newBudget(o.RecordBudget, o.MaxKeys)}
 	s.disk.free.Store(-1)
 	if o.MaxBytes > 0 {
 		// The other half of the slack is for what Badger writes on its
@@ -422,6 +426,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	s.bytes.Store(0)
 	s.traceBytes.Store(0)
 	s.garbage.Store(0)
+	s.budget.reset()
 	s.damagedMu.Lock()
 	s.damagedKeys = nil
 	s.damagedMu.Unlock()

@@ -26,8 +26,11 @@ import (
 // which optional parts follow: the calls' costs, and the execution trace's
 // metadata (the trace itself is stored apart, see [AppendExecTrace]).
 // Version 2 of a summary adds each RPC's cost after its durations;
-// version 2 of a rollup adds per-instance groups, and version 3 each
-// group's cost after its total time. Costs are
+// version 2 of a rollup adds per-instance groups, version 3 each
+// group's cost after its total time, and version 4 each group's count of
+// records persisted in full after its requests (a store with a storage
+// budget counts every record but persists only some; a rollup of an
+// earlier version counts every record as persisted). Costs are
 // float64s written as uvarints of their bytes reversed (as encoding/gob
 // does), so that 0 takes one byte and round prices few.
 const (
@@ -39,6 +42,7 @@ const (
 	codecV2      = 2
 	rollupV2     = 2 // rollups with per-instance groups
 	rollupV3     = 3 // rollups with costs
+	rollupV4     = 4 // rollups with counts of stored records
 )
 
 // Optional parts of a version 2 record.
