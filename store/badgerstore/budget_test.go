@@ -2,7 +2,9 @@ package badgerstore_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/badgerstore"
+	"github.com/goappstats/appstats/store/internal/storekit"
 	"github.com/goappstats/appstats/store/storetest"
 )
 
@@ -40,7 +43,8 @@ func keptByBudget(recs []*recording.Record, n int) map[recording.ID]bool {
 // TestRecordBudget writes 3,000 records in six seconds, across a minute's
 // end, with a budget of 10 per route and second: every one is counted in
 // Stats and Series, the ones the budget keeps (and only they) are
-// persisted, and each route's Stored says how many.
+// persisted, and each route's Stored says how many. (No ring: List and
+// Get find persisted records only.)
 func TestRecordBudget(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now().Add(-2 * time.Hour).Truncate(time.Minute).Add(57 * time.Second)
@@ -50,7 +54,7 @@ func TestRecordBudget(t *testing.T) {
 		t.Fatalf("the budget keeps %d records of 3000: the test data does not exercise it", len(kept))
 	}
 	dir := t.TempDir()
-	s, err := badgerstore.Open(dir, badgerstore.Options{RecordBudget: 10, RetentionInterval: -1})
+	s, err := badgerstore.Open(dir, badgerstore.Options{RecordBudget: 10, RingBytes: -1, RetentionInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +127,7 @@ func TestRecordBudget(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = badgerstore.Open(dir, badgerstore.Options{RecordBudget: 10, RetentionInterval: -1})
+	s, err = badgerstore.Open(dir, badgerstore.Options{RecordBudget: 10, RingBytes: -1, RetentionInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,4 +194,138 @@ func inWindow(recs []*recording.Record, since, until time.Time) []*recording.Rec
 		}
 	}
 	return out
+}
+
+// TestRingListAndGet writes records most of which are over budget, with a
+// ring large enough for all: List pages through persisted records and
+// those held in memory, newest first, under every filter, without
+// repeating or skipping one; Get finds both; Clear empties the ring, and
+// reopening the store leaves only the persisted ones.
+func TestRingListAndGet(t *testing.T) {
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	recs := storetest.Records(12, start, 3*time.Millisecond, 1500)
+	kept := keptByBudget(recs, 4)
+	dir := t.TempDir()
+	opts := badgerstore.Options{RecordBudget: 4, RingBytes: 16 << 20, RetentionInterval: -1}
+	s, err := badgerstore.Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	for i := 0; i < len(recs); i += 250 {
+		if err := s.Write(ctx, recs[i:i+250]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(kept); n < 100 || n > 1000 {
+		t.Fatalf("the budget keeps %d of %d records", n, len(recs))
+	}
+	queries := []store.Query{
+		{},
+		{Route: "POST /b"},
+		{ErrorsOnly: true},
+		{StatusClass: 2, MinDuration: 5 * time.Millisecond},
+		{Since: start.Add(time.Second), Until: start.Add(3 * time.Second)},
+		{PathContains: "/p/1"},
+		{TraceID: recs[700].TraceID},
+		{WarningsOnly: true, Method: "GET"},
+	}
+	for _, q := range queries {
+		want := wantList(recs, q)
+		for _, limit := range []int{1, 7, 50, store.MaxLimit} {
+			q.Limit = limit
+			got := listAll(t, s, q)
+			if !slices.Equal(got, want) {
+				t.Fatalf("List(%+v): %d records, want %d (first difference at %d)", q, len(got), len(want), firstDiff(got, want))
+			}
+		}
+	}
+	for _, i := range []int{0, 1, 700, 1499} {
+		r, err := s.Get(ctx, recs[i].ID)
+		if err != nil || r.ID != recs[i].ID || len(r.Calls) != len(recs[i].Calls) {
+			t.Fatalf("Get record %d (persisted: %v): %v", i, kept[recs[i].ID], err)
+		}
+	}
+	// Reopened, only the persisted records remain; Stats still counts
+	// them all.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = badgerstore.Open(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := listAll(t, s, store.Query{}); len(got) != len(kept) {
+		t.Fatalf("after reopening: %d records listed, want the %d persisted", len(got), len(kept))
+	}
+	st, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Minute), Until: start.Add(time.Hour)})
+	if err != nil || st.Requests != int64(len(recs)) {
+		t.Fatalf("after reopening: Stats counts %d, %v; want %d", st.Requests, err, len(recs))
+	}
+	// Clear empties the ring too.
+	if err := s.Write(ctx, recs[:300]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := listAll(t, s, store.Query{}); len(got) != 0 {
+		t.Fatalf("after Clear: %d records listed", len(got))
+	}
+	if _, err := s.Get(ctx, recs[299].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after Clear: Get: %v", err)
+	}
+}
+
+// wantList is what List returns for q over recs, all listed: the matches,
+// newest first.
+func wantList(recs []*recording.Record, q store.Query) []recording.ID {
+	var sums []recording.Summary
+	for _, r := range recs {
+		sum := r.Summary()
+		if storekit.Matches(&q, &sum) && (!q.TraceID.IsValid() || sum.TraceID == q.TraceID) {
+			sums = append(sums, sum)
+		}
+	}
+	slices.SortFunc(sums, func(a, b recording.Summary) int {
+		return cmp.Or(b.Start.Compare(a.Start), bytes.Compare(b.ID[:], a.ID[:]))
+	})
+	out := make([]recording.ID, len(sums))
+	for i := range sums {
+		out[i] = sums[i].ID
+	}
+	return out
+}
+
+func listAll(t *testing.T, s store.Store, q store.Query) []recording.ID {
+	t.Helper()
+	var out []recording.ID
+	for pages := 0; ; pages++ {
+		p, err := s.List(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		limit := q.Limit
+		if limit == 0 {
+			limit = store.DefaultLimit
+		}
+		if len(p.Records) > limit || pages > 5000 {
+			t.Fatalf("page of %d records for limit %d", len(p.Records), q.Limit)
+		}
+		for _, sum := range p.Records {
+			out = append(out, sum.ID)
+		}
+		if q.Cursor = p.Next; q.Cursor == "" {
+			return out
+		}
+	}
+}
+
+func firstDiff(a, b []recording.ID) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

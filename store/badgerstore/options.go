@@ -67,6 +67,15 @@ type Options struct {
 	// docs/BENCHMARKS.md). Default [DefaultRecordBudget] (20); negative:
 	// persist every record.
 	RecordBudget int
+	// RingBytes bounds the memory that holds the most recent records not
+	// persisted (over RecordBudget), encoded, so that Get and List still
+	// find them while they are recent: the oldest go first when a new one
+	// needs room. The ring is memory only: Close and Clear empty it, and
+	// a record held only there is gone after a restart (the rollups still
+	// count it). It counts toward the store's heap. Default
+	// [DefaultRingBytes] (4 MiB, about 1,000 20-call records); negative:
+	// none.
+	RingBytes int64
 	// RetentionInterval is how often retention and value-log garbage
 	// collection run in the background. Default 1 minute; negative: never
 	// (call EnforceRetention yourself).
@@ -189,6 +198,7 @@ func (o Options) withDefaults() (Options, error) {
 		def(&o.MaxTraceBytes, o.MaxBytes/8)
 	}
 	def(&o.MaxTraceBytes, 256<<20)
+	def(&o.RingBytes, DefaultRingBytes)
 	if o.RecordBudget == 0 {
 		o.RecordBudget = DefaultRecordBudget
 	}

@@ -19,8 +19,9 @@ import (
 	"github.com/goappstats/appstats/store/internal/storekit"
 )
 
-// Get returns the full record with the given ID. A record whose stored
-// bytes are damaged is skipped like a missing one: the error wraps both
+// Get returns the full record with the given ID, persisted or, if it was
+// over the storage budget, held in memory (see [Options.RingBytes]). A
+// record whose stored bytes are damaged is skipped like a missing one: the error wraps both
 // [store.ErrCorrupt] and [store.ErrNotFound], and [Store.Health] counts it.
 func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, error) {
 	if err := s.rlock(); err != nil {
@@ -53,6 +54,16 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		// Not persisted: the ring may hold it.
+		rr, ok, rerr := s.ring.get(id)
+		switch {
+		case rerr != nil:
+			return nil, fmt.Errorf("badgerstore: get %s from memory: %w", id, rerr)
+		case ok:
+			return rr, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: %w", err)
 	}
@@ -64,8 +75,13 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 const cursorLen = 24
 
 // List returns summaries newest first: a reverse scan of the summary keys,
-// which decodes summaries only, never full records. Page.Next is an opaque
-// cursor. A summary that cannot be decoded is skipped and logged.
+// which decodes summaries only, never full records, merged with the
+// summaries of the records over the storage budget held in memory (see
+// [Options.RingBytes]). Page.Next is an opaque cursor, the same for both:
+// pages follow one another across persisted records and records held in
+// memory without repeating or skipping one (records that leave memory
+// between two pages are not listed). A summary that cannot be decoded is
+// skipped and logged.
 func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 	limit, err := storekit.Limit(&q)
 	if err != nil {
@@ -98,6 +114,53 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		if !q.Since.IsZero() {
 			since = timeKey([]byte{pSummary}, q.Since.UnixNano())
 		}
+		// The ring's summaries in the same range, newest first, are
+		// merged in as the scan passes their keys.
+		var ringSince []byte
+		if since != nil {
+			ringSince = since[1:]
+		}
+		var ringUntil []byte
+		if !bytes.Equal(seek, []byte{pSummary, 0xFF}) {
+			ringUntil = seek[1:]
+		}
+		mem := s.ring.summaries(ringSince, ringUntil)
+		full := false
+		// add appends sum to the page if it matches; once the page is
+		// full, a further match sets the cursor and ends the scan.
+		add := func(sum *recording.Summary) {
+			if !storekit.Matches(&q, sum) {
+				return
+			}
+			if len(p.Records) == limit {
+				last := p.Records[limit-1]
+				p.Next = hex.EncodeToString(summaryKey(last.Start.UnixNano(), last.ID)[1:])
+				full = true
+				return
+			}
+			p.Records = append(p.Records, *sum)
+		}
+		// memUntil adds the ring's summaries with keys above k (all of
+		// them if k is nil).
+		memUntil := func(k []byte) {
+			for len(mem) > 0 && !full && (k == nil || bytes.Compare(mem[0].key[:], k) > 0) {
+				m := mem[0]
+				mem = mem[1:]
+				if cursor != nil && bytes.Equal(m.key[:], cursor[1:]) {
+					continue
+				}
+				if q.TraceID.IsValid() {
+					if tid, ok := codec.SummaryTraceID(m.b); ok && tid != q.TraceID {
+						continue
+					}
+				}
+				sum, err := codec.DecodeSummary(m.b, nil)
+				if err != nil {
+					continue // the ring encoded it: not damaged on disk
+				}
+				add(&sum)
+			}
+		}
 		n := 0
 		for it.Seek(seek); it.Valid(); it.Next() {
 			item := it.Item()
@@ -107,6 +170,9 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			}
 			if cursor != nil && bytes.Equal(k, cursor) {
 				continue
+			}
+			if memUntil(k[1:]); full {
+				break
 			}
 			if n++; n%1024 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -133,16 +199,11 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 				s.damaged("summary", k, err)
 				continue
 			}
-			if !storekit.Matches(&q, &sum) {
-				continue
-			}
-			if len(p.Records) == limit {
-				last := p.Records[limit-1]
-				p.Next = hex.EncodeToString(summaryKey(last.Start.UnixNano(), last.ID)[1:])
+			if add(&sum); full {
 				break
 			}
-			p.Records = append(p.Records, sum)
 		}
+		memUntil(nil)
 		return nil
 	})
 	if err != nil {

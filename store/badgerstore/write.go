@@ -71,8 +71,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				deltas[m] = d
 			}
 			if !s.budget.keep(sum.Route, start, sum.Duration, sum.HasError()) {
-				// Over the route's budget: counted, not persisted.
+				// Over the route's budget: counted, not persisted,
+				// kept in memory while the ring has room.
 				d.AddCounted(&sum, durs)
+				s.ring.add(r, &sum, durs)
 				counted++
 				continue
 			}
