@@ -29,8 +29,8 @@ type ring struct {
 	buf     []byte // allocated at the first record
 	head    int    // where the next record goes
 	ents    []ringEntry
-	first   int // index in ents of the oldest entry
-	n       int // entries held
+	first   int    // index in ents of the oldest entry
+	n       int    // entries held
 	scratch []byte // encoding buffer (see add)
 }
 
