@@ -184,6 +184,31 @@ func TestRecordBudgetEdges(t *testing.T) {
 			t.Errorf("%s: %d stored, want all %d", tc.name, stored, tc.count)
 		}
 	}
+	// The current minute, most of its records over budget, counts whole
+	// in a window that ends now, and by the share of its past part in
+	// one that ends a moment ago.
+	now := storetest.Records(10, time.Now().Add(-50*time.Millisecond), 50*time.Microsecond, 400)
+	if err := s.Write(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stats(ctx, store.Window{Since: m0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(600 + 59 + 400); st.Requests != want {
+		t.Errorf("window ending now: %d requests, want %d", st.Requests, want)
+	}
+	bs, err := s.Series(ctx, store.Window{Since: m0, Until: time.Now().Add(time.Minute)}, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, b := range bs {
+		n += b.Requests
+	}
+	if want := int64(600 + 59 + 400); n < want-8 || n > want+8 {
+		t.Errorf("Series in 15 s steps: %d requests, want %d give or take rounding", n, want)
+	}
 }
 
 func inWindow(recs []*recording.Record, since, until time.Time) []*recording.Record {

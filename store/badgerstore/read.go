@@ -236,7 +236,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 		// rollup and the pending deltas of every Write) rather than
 		// decoded record by record, which under heavy ingest costs tens
 		// of milliseconds.
-		w.Until = time.Now()
+		w.Until = time.Unix(0, r.now)
 	}
 	err := r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)
 	if err != nil {
@@ -296,6 +296,9 @@ type reader struct {
 	// lossy caches minute rollups read by lossyMinute: nil for a minute
 	// whose records were all persisted.
 	lossy map[lossyKey]*codec.Rollup
+	// now is when the snapshot was taken (Unix nanoseconds): no record
+	// in it started later.
+	now int64
 }
 
 type lossyKey struct {
@@ -324,6 +327,7 @@ func (s *Store) newReader() *reader {
 		}
 	}
 	s.pmu.RUnlock()
+	r.now = time.Now().UnixNano()
 	slices.SortFunc(r.pending, func(a, b minuteDeltas) int { return cmp.Compare(a.minute, b.minute) })
 	return r
 }
@@ -558,13 +562,18 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 // that it does not cover whole: in each minute whose records were all
 // persisted, from their summaries; in a minute whose records were not
 // (over the storage budget), the share of the minute's rollup that the
-// range covers (see [Options.RecordBudget]).
+// range covers (see [Options.RecordBudget]): of the part of the minute
+// that has passed, for the current minute.
 func (r *reader) cut(ctx context.Context, into *codec.Rollup, a, b int64, overallOnly bool) error {
 	for a < b {
 		m := floorDiv(a, nsMinute)
 		e := min(b, (m+1)*nsMinute)
 		if ru := r.lossyMinute(m, overallOnly); ru != nil {
-			into.MergeShare(ru, e-a, nsMinute)
+			// The minute's records started before the snapshot: of
+			// the current minute, the part that has passed holds them.
+			if span, part := min(nsMinute, r.now-m*nsMinute), min(e, r.now)-a; part > 0 {
+				into.MergeShare(ru, min(part, span), span)
+			}
 		} else if err := r.summaries(ctx, into, a, e, overallOnly); err != nil {
 			return err
 		}
