@@ -391,3 +391,33 @@ func BenchmarkStatsUnderIngest(b *testing.B) {
 	wg.Wait()
 	b.Logf("%d records written during the benchmark", written)
 }
+
+// BenchmarkListRing lists the newest 50 records of a store whose ring is
+// full of small records over budget (about 15,000 hello-handler records
+// in 4 MiB), as the dashboard's history does on every refresh.
+func BenchmarkListRing(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{RetentionInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now().Add(-time.Minute)
+	recs := make([]*recording.Record, 0, 30000)
+	for i := range 30000 {
+		r := &recording.Record{Kind: recording.KindHTTP, Duration: 80 * time.Microsecond,
+			Method: "GET", Path: "/hello", Route: "GET /hello", Status: 200, Instance: "bench/1"}
+		recs = append(recs, withID(r, start.Add(time.Duration(i)*20*time.Microsecond), uint64(i)))
+	}
+	if err := s.Write(context.Background(), recs); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(s.ring.len()), "ring-records")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := s.List(context.Background(), store.Query{Limit: 50})
+		if err != nil || len(p.Records) != 50 {
+			b.Fatal(len(p.Records), err)
+		}
+	}
+}

@@ -124,7 +124,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		if !bytes.Equal(seek, []byte{pSummary, 0xFF}) {
 			ringUntil = seek[1:]
 		}
-		mem := s.ring.summaries(ringSince, ringUntil)
+		mem := ringReader{g: s.ring, since: ringSince, until: ringUntil, batch: max(limit+1, 64)}
 		full := false
 		// add appends sum to the page if it matches; once the page is
 		// full, a further match sets the cursor and ends the scan.
@@ -143,9 +143,12 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		// memUntil adds the ring's summaries with keys above k (all of
 		// them if k is nil).
 		memUntil := func(k []byte) {
-			for len(mem) > 0 && !full && (k == nil || bytes.Compare(mem[0].key[:], k) > 0) {
-				m := mem[0]
-				mem = mem[1:]
+			for !full {
+				m := mem.peek()
+				if m == nil || k != nil && bytes.Compare(m.key[:], k) <= 0 {
+					return
+				}
+				mem.next()
 				if cursor != nil && bytes.Equal(m.key[:], cursor[1:]) {
 					continue
 				}

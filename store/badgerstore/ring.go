@@ -138,34 +138,141 @@ type ringSummary struct {
 	b   []byte
 }
 
-// summaries returns copies of the encoded summaries whose keys are in
-// [since, until) (nil: unbounded), newest first.
-func (g *ring) summaries(since, until []byte) []ringSummary {
+// summaries returns copies of the encoded summaries of the k records with
+// the highest keys in [since, until) (nil: unbounded), newest first. It
+// reads every entry's key but copies only those k summaries, so that a
+// page of List costs little however many records the ring holds.
+func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 	g.mu.RLock()
-	var out []ringSummary
-	var data []byte
-	for i := range g.n {
-		e := &g.ents[(g.first+i)%len(g.ents)]
+	// top is a min-heap of entry indexes by key: the k highest seen.
+	top := make([]int, 0, min(k, g.n))
+	less := func(a, b int) bool { return keyLess(&g.ents[a].key, &g.ents[b].key) }
+	// Newest first: records are written about in the order they start,
+	// so the heap fills with the highest keys early and most older
+	// entries cost one comparison.
+	var least [cursorLen]byte // the heap's least key, once full
+	for j := range g.newestFirst() {
+		e := &g.ents[j]
+		if len(top) == k && !keyLess(&least, &e.key) {
+			continue
+		}
 		if since != nil && bytes.Compare(e.key[:], since) < 0 || until != nil && bytes.Compare(e.key[:], until) >= 0 {
 			continue
 		}
-		out = append(out, ringSummary{key: e.key, b: g.buf[e.off : e.off+e.sumLen]})
+		if len(top) < k {
+			top = append(top, j)
+			heapUp(top, len(top)-1, less)
+		} else {
+			top[0] = j
+			heapDown(top, 0, less)
+		}
+		if len(top) == k {
+			least = g.ents[top[0]].key
+		}
+	}
+	out := make([]ringSummary, len(top))
+	n := 0
+	for _, j := range top {
+		n += g.ents[j].sumLen
 	}
 	// One copy for all, so that the lock is released before decoding.
-	n := 0
-	for _, s := range out {
-		n += len(s.b)
-	}
-	data = make([]byte, 0, n)
-	for i := range out {
+	data := make([]byte, 0, n)
+	for i, j := range top {
+		e := &g.ents[j]
 		at := len(data)
-		data = append(data, out[i].b...)
-		out[i].b = data[at:len(data):len(data)]
+		data = append(data, g.buf[e.off:e.off+e.sumLen]...)
+		out[i] = ringSummary{key: e.key, b: data[at:len(data):len(data)]}
 	}
 	g.mu.RUnlock()
 	slices.SortFunc(out, func(a, b ringSummary) int { return bytes.Compare(b.key[:], a.key[:]) })
 	return out
 }
+
+// newestFirst yields the indexes in g.ents of the entries held, newest
+// first.
+func (g *ring) newestFirst() func(yield func(int) bool) {
+	return func(yield func(int) bool) {
+		end := g.first + g.n // one past the newest, unwrapped
+		for j := min(end, len(g.ents)) - 1; j >= g.first; j-- {
+			if !yield(j) {
+				return
+			}
+		}
+		for j := end - len(g.ents) - 1; j >= 0; j-- {
+			if !yield(j) {
+				return
+			}
+		}
+	}
+}
+
+// keyLess compares two keys: their start times first, as integers.
+func keyLess(a, b *[cursorLen]byte) bool {
+	ta, tb := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if ta != tb {
+		return ta < tb
+	}
+	return bytes.Compare(a[8:], b[8:]) < 0
+}
+
+func heapUp(h []int, i int, less func(a, b int) bool) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(h[i], h[p]) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func heapDown(h []int, i int, less func(a, b int) bool) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && less(h[c+1], h[c]) {
+			c++
+		}
+		if !less(h[c], h[i]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
+
+// A ringReader hands out the ring's summaries in [since, until) newest
+// first, fetching them in batches that double in size, for List's merge.
+type ringReader struct {
+	g            *ring
+	since, until []byte
+	batch        int
+	buf          []ringSummary
+	done         bool
+}
+
+// peek returns the next summary without taking it; nil at the end.
+func (rr *ringReader) peek() *ringSummary {
+	if len(rr.buf) == 0 && !rr.done {
+		rr.buf = rr.g.summaries(rr.since, rr.until, rr.batch)
+		if len(rr.buf) < rr.batch {
+			rr.done = true
+		} else {
+			k := rr.buf[len(rr.buf)-1].key
+			rr.until = k[:]
+			rr.batch *= 2
+		}
+	}
+	if len(rr.buf) == 0 {
+		return nil
+	}
+	return &rr.buf[0]
+}
+
+// next takes the summary peek returned.
+func (rr *ringReader) next() { rr.buf = rr.buf[1:] }
 
 // reset empties the ring (Clear); free also releases its buffer (Close).
 func (g *ring) reset(free bool) {

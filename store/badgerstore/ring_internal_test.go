@@ -46,7 +46,7 @@ func TestRingEvictsOldest(t *testing.T) {
 		}
 	}
 	// Summaries come newest first, within the keys asked for.
-	sums := g.summaries(nil, nil)
+	sums := g.summaries(nil, nil, g.len())
 	if len(sums) != g.len() {
 		t.Fatalf("%d summaries, want %d", len(sums), g.len())
 	}
@@ -55,8 +55,26 @@ func TestRingEvictsOldest(t *testing.T) {
 			t.Fatalf("summary %d not older than the one before", i)
 		}
 	}
+	// The k newest within bounds, and a reader's batches, agree with the
+	// whole list.
+	until := sums[10].key[:]
+	since := sums[len(sums)-5].key[:]
+	if top := g.summaries(since, until, 7); len(top) != 7 || top[0].key != sums[11].key || top[6].key != sums[17].key {
+		t.Fatalf("top 7 below summary 10: %d summaries", len(top))
+	}
+	rr := ringReader{g: g, batch: 3}
+	for i := range sums {
+		m := rr.peek()
+		if m == nil || m.key != sums[i].key {
+			t.Fatalf("reader: summary %d differs", i)
+		}
+		rr.next()
+	}
+	if rr.peek() != nil {
+		t.Fatal("reader: more summaries than the ring holds")
+	}
 	g.reset(false)
-	if g.len() != 0 || len(g.summaries(nil, nil)) != 0 {
+	if g.len() != 0 || len(g.summaries(nil, nil, 10)) != 0 {
 		t.Fatal("reset left records")
 	}
 	if _, ok, _ := g.get(recs[len(recs)-1].ID); ok {
