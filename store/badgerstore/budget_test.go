@@ -98,19 +98,7 @@ func TestRecordBudget(t *testing.T) {
 		if n != 3000 {
 			t.Errorf("%s: Series counts %d requests, want 3000", what, n)
 		}
-		var listed []recording.ID
-		for q := (store.Query{Limit: store.MaxLimit}); ; {
-			p, err := s.List(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, sum := range p.Records {
-				listed = append(listed, sum.ID)
-			}
-			if q.Cursor = p.Next; q.Cursor == "" {
-				break
-			}
-		}
+		listed := listIDs(t, s, store.Query{Limit: store.MaxLimit})
 		var persisted []recording.ID
 		for _, r := range recs {
 			if kept[r.ID] {
@@ -260,9 +248,9 @@ func TestRingListAndGet(t *testing.T) {
 		want := wantList(recs, q)
 		for _, limit := range []int{1, 7, 50, store.MaxLimit} {
 			q.Limit = limit
-			got := listAll(t, s, q)
+			got := listIDs(t, s, q)
 			if !slices.Equal(got, want) {
-				t.Fatalf("List(%+v): %d records, want %d (first difference at %d)", q, len(got), len(want), firstDiff(got, want))
+				t.Fatalf("List(%+v): %d records, want %d", q, len(got), len(want))
 			}
 		}
 	}
@@ -280,7 +268,7 @@ func TestRingListAndGet(t *testing.T) {
 	if s, err = badgerstore.Open(dir, opts); err != nil {
 		t.Fatal(err)
 	}
-	if got := listAll(t, s, store.Query{}); len(got) != len(kept) {
+	if got := listIDs(t, s, store.Query{}); len(got) != len(kept) {
 		t.Fatalf("after reopening: %d records listed, want the %d persisted", len(got), len(kept))
 	}
 	st, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Minute), Until: start.Add(time.Hour)})
@@ -294,7 +282,7 @@ func TestRingListAndGet(t *testing.T) {
 	if err := s.Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := listAll(t, s, store.Query{}); len(got) != 0 {
+	if got := listIDs(t, s, store.Query{}); len(got) != 0 {
 		t.Fatalf("after Clear: %d records listed", len(got))
 	}
 	if _, err := s.Get(ctx, recs[299].ID); !errors.Is(err, store.ErrNotFound) {
@@ -322,35 +310,12 @@ func wantList(recs []*recording.Record, q store.Query) []recording.ID {
 	return out
 }
 
-func listAll(t *testing.T, s store.Store, q store.Query) []recording.ID {
+// listIDs lists every record q selects, page by page.
+func listIDs(t *testing.T, s store.Store, q store.Query) []recording.ID {
 	t.Helper()
 	var out []recording.ID
-	for pages := 0; ; pages++ {
-		p, err := s.List(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		limit := q.Limit
-		if limit == 0 {
-			limit = store.DefaultLimit
-		}
-		if len(p.Records) > limit || pages > 5000 {
-			t.Fatalf("page of %d records for limit %d", len(p.Records), q.Limit)
-		}
-		for _, sum := range p.Records {
-			out = append(out, sum.ID)
-		}
-		if q.Cursor = p.Next; q.Cursor == "" {
-			return out
-		}
+	for _, sum := range storetest.ListAll(t, s, q) {
+		out = append(out, sum.ID)
 	}
-}
-
-func firstDiff(a, b []recording.ID) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	return min(len(a), len(b))
+	return out
 }

@@ -317,6 +317,14 @@ func testErrors(t *testing.T, s store.Store) {
 // listAll pages through q with the given page size.
 func listAll(t *testing.T, s store.Store, q store.Query) []recording.Summary {
 	t.Helper()
+	return ListAll(t, s, q)
+}
+
+// ListAll pages through q with its page size (q.Limit) from its cursor to
+// the end, and returns every summary listed. It fails t if a page holds
+// more than the limit, or is empty with a cursor, or paging does not end.
+func ListAll(t testing.TB, s store.Store, q store.Query) []recording.Summary {
+	t.Helper()
 	var out []recording.Summary
 	for pages := 0; ; pages++ {
 		p, err := s.List(context.Background(), q)
