@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/internal/codec"
@@ -43,6 +44,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	// a pool.
 	var arena []byte
 	var used [][]byte
+	var durs []time.Duration
 	last := 0
 	for len(recs) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -62,7 +64,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				continue
 			}
 			sum := r.Summary()
-			durs := codec.CallDurations(r, &sum)
+			// The durations are read before the next record: one
+			// buffer serves the batch.
+			durs = codec.AppendCallDurations(durs[:0], r, &sum)
 			start := r.Start.UnixNano()
 			m := floorDiv(start, nsMinute)
 			d := deltas[m]

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -198,6 +199,18 @@ func (d *dec) done(what string) error {
 	return nil
 }
 
+// sameFrame reports whether a and b are equal. Frames of one record
+// mostly share their strings (the stack cache symbolizes a PC once), so
+// their pointers are compared before their bytes; inlined, it costs a few
+// instructions where the generated struct comparison is a call.
+func sameFrame(a, b *recording.Frame) bool {
+	return a.Line == b.Line && sameString(a.Function, b.Function) && sameString(a.File, b.File)
+}
+
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
 // AppendRecord appends the full encoding of r to b.
 //
 // Stacks are delta-encoded: a call's stack shares its outer frames with the
@@ -251,7 +264,7 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.s(c.Response)
 		shared := 0
 		for shared < len(c.Stack) && shared < len(prev) &&
-			c.Stack[len(c.Stack)-1-shared] == prev[len(prev)-1-shared] {
+			sameFrame(&c.Stack[len(c.Stack)-1-shared], &prev[len(prev)-1-shared]) {
 			shared++
 		}
 		e.n(shared)

@@ -429,7 +429,12 @@ func (ru *Rollup) Stats(w store.Window) *store.Stats {
 // CallDurations lists the durations of r's calls grouped in the order of
 // s.RPCs, as [Rollup.Add] and [AppendSummary] expect.
 func CallDurations(r *recording.Record, s *recording.Summary) []time.Duration {
-	out := make([]time.Duration, 0, s.CallCount)
+	return AppendCallDurations(make([]time.Duration, 0, s.CallCount), r, s)
+}
+
+// AppendCallDurations appends what [CallDurations] returns to out, so that
+// a writer can reuse one buffer for its records.
+func AppendCallDurations(out []time.Duration, r *recording.Record, s *recording.Summary) []time.Duration {
 	for _, rpc := range s.RPCs {
 		for i := range r.Calls {
 			c := &r.Calls[i]
