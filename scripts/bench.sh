@@ -89,9 +89,12 @@ rm -f "$OUT/appstats-bench"
 
 # ---------------------------------------------------------------- 3b. instructions
 : > "$OUT/callgrind.md"
+: > "$OUT/callgrind-store.md"
 if [[ $CALLGRIND == 1 ]] && command -v valgrind > /dev/null; then
   log "instructions per request under callgrind (scripts/callgrind-middleware.sh)"
   OUT="$OUT" scripts/callgrind-middleware.sh > /dev/null
+  log "instructions per record written to badgerstore under callgrind (scripts/callgrind-store.sh)"
+  OUT="$OUT" scripts/callgrind-store.sh > /dev/null
 fi
 fi
 
@@ -217,7 +220,16 @@ for name in $(awk -F'\t' '$2 == "records/s" { print $1 }' "$OUT/metrics.tsv"); d
   if [[ -n $heap ]]; then cond="$cond && $heap <= 64"; meas="$meas, peak heap $heap MiB"; fi
   echo "| store ingest ($name): ≥ 30k records/s, heap ≤ 64 MiB | $meas | $(verdict "$cond") |"
   if [[ -n $cpu ]]; then
-    echo "| CPU per stored record ≤ 5 µs ($name: user+system of the process, 20-call records) | **$cpu µs** | $(verdict "$cpu <= 5") |"
+    # BenchmarkWrite's cases: every record persisted; records over the
+    # storage budget (counted, held in the in-memory ring); a mix under the
+    # default budget. The target is per record written, whatever its fate.
+    case $name in
+      */persisted*) what="per persisted record" ;;
+      */over-budget*) what="per record over the storage budget (counted, held in memory)" ;;
+      */mix*) what="per record of a realistic mix (ten routes, 1% failed, default budget: $(metric "$name" %persisted)% persisted)" ;;
+      *) what="per stored record" ;;
+    esac
+    echo "| CPU per stored record ≤ 5 µs ($name: $what; user+system of the process, 20-call records) | **$cpu µs** | $(verdict "$cpu <= 5") |"
   fi
 done
 d=$(metric BenchmarkDetails ns/op)
@@ -287,6 +299,14 @@ if [[ -s $OUT/callgrind.md ]]; then
   echo "|---|--:|--:|--:|--:|--:|"
   echo "| request, added over bare | $(add appstats) | $(add otelhttp) | $(add xnettrace) | $(calc %.2f "$(add appstats) / $(add otelhttp)") | $(calc %.2f "$(add appstats) / $(add xnettrace)") |"
   echo "| one call (span, event) | $(per appstats) | $(per otelhttp) | $(per xnettrace) | $(calc %.2f "$(per appstats) / $(per otelhttp)") | $(calc %.2f "$(per appstats) / $(per xnettrace)") |"
+  echo
+fi
+if [[ -s $OUT/callgrind-store.md ]]; then
+  echo "## Instructions per record written to badgerstore (callgrind; Badger's page faults and syscalls, most of a persisted record's CPU time, are not instructions)"
+  echo
+  echo "| benchmark | instructions per record |"
+  echo "|---|--:|"
+  cat "$OUT/callgrind-store.md"
   echo
 fi
 

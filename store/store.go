@@ -170,11 +170,17 @@ type RPCStats struct {
 type RouteStats struct {
 	Route    string
 	Requests int64
-	Errors   int64
-	Calls    int64 // calls made by these requests
-	Total    time.Duration
-	Mean     time.Duration
-	Cost     float64 // the total cost of their calls (see recording.CostModel)
+	// Stored counts the requests whose full record the store keeps
+	// (persisted; Get and List find them): equal to Requests in a store
+	// that keeps every record it counts, fewer in one with a storage
+	// budget (badgerstore.Options.RecordBudget), which counts every
+	// request in these figures but persists only some records in full.
+	Stored int64
+	Errors int64
+	Calls  int64 // calls made by these requests
+	Total  time.Duration
+	Mean   time.Duration
+	Cost   float64 // the total cost of their calls (see recording.CostModel)
 	Latency
 }
 
@@ -269,6 +275,11 @@ type Health struct {
 	// was opened: written while the disk was full or the store was over its
 	// size limit, or too large to store.
 	Dropped uint64
+	// OverBudget counts records the store counted in its aggregates but
+	// did not persist in full since it was opened, being over its storage
+	// budget (badgerstore.Options.RecordBudget); unlike Dropped, they are
+	// in Stats and Series. Zero for a store that persists every record.
+	OverBudget uint64
 	// Skipped counts stored entries that could not be read since the store
 	// was opened (damaged bytes): they are left out of answers.
 	Skipped uint64

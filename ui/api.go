@@ -156,6 +156,7 @@ type routeRPCJSON struct {
 type pathStatsJSON struct {
 	Route           string  `json:"route"`
 	Requests        int64   `json:"requests"`
+	Stored          int64   `json:"stored"`
 	Errors          int64   `json:"errors"`
 	Calls           int64   `json:"calls"`
 	CallsPerRequest float64 `json:"calls_per_request"`
@@ -242,6 +243,7 @@ type storeJSON struct {
 	State      string `json:"state"`
 	Detail     string `json:"detail,omitempty"`
 	Dropped    uint64 `json:"dropped"`
+	OverBudget uint64 `json:"over_budget"`
 	Skipped    uint64 `json:"skipped"`
 	MovedAside string `json:"moved_aside,omitempty"`
 	DiskBytes  int64  `json:"disk_bytes"`
@@ -453,7 +455,7 @@ func toStatsJSON(all *store.Stats, costUnit string) statsJSON {
 			cpr = float64(r.Calls) / float64(r.Requests)
 		}
 		out.Paths = append(out.Paths, pathStatsJSON{
-			Route: r.Route, Requests: r.Requests, Errors: r.Errors, Calls: r.Calls, CallsPerRequest: cpr,
+			Route: r.Route, Requests: r.Requests, Stored: r.Stored, Errors: r.Errors, Calls: r.Calls, CallsPerRequest: cpr,
 			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), Cost: r.Cost, CostShare: cost.share(r.Cost),
 			latencyJSON: latencyOf(r.Latency), RPCs: byRoute[r.Route],
 		})
@@ -623,7 +625,7 @@ func (h *handler) health() healthJSON {
 	if hr, ok := h.st.(store.HealthReporter); ok {
 		sh := hr.Health()
 		out.Store = &storeJSON{
-			State: sh.State, Detail: sh.Detail, Dropped: sh.Dropped, Skipped: sh.Skipped, MovedAside: sh.MovedAside,
+			State: sh.State, Detail: sh.Detail, Dropped: sh.Dropped, OverBudget: sh.OverBudget, Skipped: sh.Skipped, MovedAside: sh.MovedAside,
 			DiskBytes: sh.DiskBytes, DiskFree: sh.DiskFree, MaxBytes: sh.MaxBytes,
 		}
 	}

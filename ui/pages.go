@@ -101,6 +101,7 @@ type pathRow struct {
 	Key         string
 	Route       string
 	Requests    int64
+	Stored      int64 // requests kept in full (see store.RouteStats.Stored)
 	Errors      int64
 	Calls       int64
 	CallsPerReq float64
@@ -317,7 +318,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 	}
 	for _, r := range st.Routes {
 		row := pathRow{
-			Key: "path\x1f" + r.Route, Route: r.Route, Requests: r.Requests, Errors: r.Errors, Calls: r.Calls,
+			Key: "path\x1f" + r.Route, Route: r.Route, Requests: r.Requests, Stored: r.Stored, Errors: r.Errors, Calls: r.Calls,
 			Total: r.Total, Mean: r.Mean, Latency: r.Latency, RPCs: byRoute[r.Route],
 			HistoryURL: "?" + url.Values{"window": {window}, "route": {r.Route}}.Encode() + "#history",
 			Cost:       r.Cost,

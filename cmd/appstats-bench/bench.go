@@ -16,6 +16,7 @@ import (
 
 	"github.com/goappstats/appstats/internal/cputime"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
 )
 
 // ThroughputTarget is DESIGN.md's loopback target: throughput with recording
@@ -128,6 +129,27 @@ type result struct {
 	Recorded measurement
 	Stats    recording.Stats // the recorder's counters at the end
 	Extra    string          // scenario-specific report, if any
+	Store    *storeCounts    // what the Badger store counted, in the scenarios that have one
+}
+
+// storeCounts is what a scenario's Badger store holds at the end.
+type storeCounts struct {
+	Counted    int64  // requests its rollups count (Stats)
+	Stored     int64  // of them, persisted in full
+	OverBudget uint64 // records counted but not persisted (Health)
+}
+
+// countStore reads what st counted since the scenario opened it.
+func countStore(ctx context.Context, st durableStore, since time.Time) (*storeCounts, error) {
+	s, err := st.Stats(ctx, store.Window{Since: since.Add(-time.Minute)})
+	if err != nil {
+		return nil, err
+	}
+	c := &storeCounts{Counted: s.Requests, OverBudget: st.Health().OverBudget}
+	for _, r := range s.Routes {
+		c.Stored += r.Stored
+	}
+	return c, nil
 }
 
 // Ratio is recorded throughput over bare throughput, pooled over the rounds.
@@ -208,6 +230,11 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 	res.Bare.summarize()
 	res.Recorded.summarize()
 	res.Stats = env.rec.Stats()
+	if env.store != nil {
+		if res.Store, err = countStore(ctx, env.store, env.opened); err != nil {
+			return nil, err
+		}
+	}
 	if env.report != nil {
 		res.Extra = env.report()
 	}
@@ -359,6 +386,10 @@ func writeScenario(w io.Writer, r *result) {
 	}
 	fmt.Fprintf(w, "\nreq/s per round (bare/recorded): %s. Recorder: %d records written, %d dropped, %d sink errors; longest drain after a round %s.\n",
 		strings.Join(rounds, ", "), r.Stats.Written, r.Stats.Dropped, r.Stats.SinkErrors, fmtDur(maxDrain(r.Recorded.Rounds)))
+	if c := r.Store; c != nil {
+		fmt.Fprintf(w, "Store: %d requests counted in its rollups (the recorder wrote %d records, warm-up included); %d persisted in full, %d over the storage budget (counted, not persisted; the most recent held in memory).\n",
+			c.Counted, r.Stats.Written, c.Stored, c.OverBudget)
+	}
 	if r.Extra != "" {
 		fmt.Fprintf(w, "%s\n", r.Extra)
 	}

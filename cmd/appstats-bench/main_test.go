@@ -51,6 +51,15 @@ func TestSmoke(t *testing.T) {
 		if r.Stats.Written != uint64(want) || r.Stats.Dropped != 0 {
 			t.Errorf("%s: recorder wrote %d, dropped %d; want %d recorded requests written", r.Scenario, r.Stats.Written, r.Stats.Dropped, want)
 		}
+		// Every record the recorder wrote to a Badger store is counted
+		// in its rollups, persisted in full or not.
+		if c := r.Store; c != nil {
+			if c.Counted != int64(r.Stats.Written) || c.Stored > c.Counted || c.Stored+int64(c.OverBudget) != c.Counted {
+				t.Errorf("%s: the store counts %d requests, %d persisted, %d over budget; the recorder wrote %d", r.Scenario, c.Counted, c.Stored, c.OverBudget, r.Stats.Written)
+			}
+		} else if r.Scenario == "badger" || r.Scenario == "ui" {
+			t.Errorf("%s: no store counts", r.Scenario)
+		}
 		if !strings.Contains(out.String(), "\n| "+r.Scenario+" | ") {
 			t.Errorf("summary has no row for %s:\n%s", r.Scenario, out.String())
 		}

@@ -65,6 +65,10 @@ type env struct {
 	during  func(ctx context.Context) (stop func(), err error)
 	report  func() string  // extra lines for the report, if set
 	closers []func() error // run in reverse order
+	// store is the Badger store the badger and ui scenarios record
+	// into, nil in the others; opened is when the scenario started.
+	store  durableStore
+	opened time.Time
 }
 
 func (e *env) close() error {
@@ -165,7 +169,7 @@ func memSink(e *env) recording.Sink {
 type durableStore = *badgerstore.Store
 
 // durableName describes it in reports.
-const durableName = "badgerstore (default Options) in a temporary directory, removed at exit"
+const durableName = "badgerstore (default Options: every request counted, full records persisted within 20 per route and second, the failed and slowest always, the most recent others held in memory) in a temporary directory, removed at exit"
 
 // badgerSink opens a Badger store in a new temporary directory, closed and
 // removed with e.
@@ -180,6 +184,7 @@ func badgerSink(e *env) (durableStore, error) {
 		return nil, err
 	}
 	e.closers = append(e.closers, st.Close)
+	e.store, e.opened = st, time.Now()
 	return st, nil
 }
 

@@ -32,7 +32,7 @@ func TestDiskBoundedByMaxBytes(t *testing.T) {
 		t.Skip("writes for -faults.load (10s)")
 	}
 	const maxBytes = 64 << 20
-	opts := badgerstore.Options{MaxBytes: maxBytes}
+	opts := badgerstore.Options{MaxBytes: maxBytes, RecordBudget: -1} // every record written to disk
 	limit := maxBytes + opts.DiskSlack()
 	dir := filepath.Join(t.TempDir(), "data")
 	s, err := badgerstore.Open(dir, opts)

@@ -38,6 +38,7 @@ func TestStuckSinkDoesNotStarveStore(t *testing.T) {
 	})
 	as, err := appstats.Open(appstats.Config{
 		Dir:             t.TempDir(),
+		Store:           badgerstore.Options{RecordBudget: -1}, // every record persisted: Len counts them
 		NoOTLP:          true,
 		CloseTimeout:    5 * time.Second,
 		RecorderOptions: []recording.Option{recording.WithSinks(stuck), recording.WithSinkTimeout(time.Minute)},

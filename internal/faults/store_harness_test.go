@@ -47,10 +47,14 @@ type appVictimConfig struct {
 	NumMemtables                                            int
 }
 
+// options are the victim's store options. Every record is persisted
+// (RecordBudget -1): the tests count the records on disk against those
+// recorded, and fill the disk with them.
 func (c appVictimConfig) options() badgerstore.Options {
 	return badgerstore.Options{
 		MemTableSize: c.MemTableSize, NumMemtables: c.NumMemtables, ValueLogFileSize: c.ValueLogFileSize,
 		BaseTableSize: c.BaseTableSize, MaxBytes: c.MaxBytes, RetentionInterval: time.Minute,
+		RecordBudget: -1,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -71,17 +72,69 @@ func withID(r *recording.Record, start time.Time, n uint64) *recording.Record {
 }
 
 // BenchmarkWrite measures ingest of 20-call records through Write, in
-// batches of 256 as the recorder's background writer hands them over.
+// batches of 256 as the recorder's background writer hands them over, a
+// record every 50 µs (20,000 a second):
+//
+//   - persisted: every record persisted (RecordBudget -1), successful
+//     records of one route, as before the storage budget;
+//   - over-budget: records of one route, each second's first 20 persisted
+//     and the rest (99.9%) over budget, counted in the rollups and kept
+//     in the in-memory ring;
+//   - mix: ten routes, durations spread exponentially, 1% failed; the
+//     default budget persists each second's first 20 of each route, the
+//     failed and the slowest as they come (about 2% of the records).
+//
+// cpu-µs/record is the process's CPU time (user and system, all threads,
+// Badger's compactions included) per record written, persisted or not.
 func BenchmarkWrite(b *testing.B) {
-	s, err := Open(b.TempDir(), Options{RetentionInterval: -1})
+	tmpl := storetest.Record20(time.Now(), 0)
+	tmpl.Status, tmpl.Error, tmpl.Panic = 200, "", ""
+	routes := make([]string, 10)
+	for i := range routes {
+		routes[i] = fmt.Sprintf("GET /shop/r%d/{id}", i)
+	}
+	for _, bc := range []struct {
+		name   string
+		budget int
+		vary   bool
+	}{
+		{"persisted", -1, false},
+		{"over-budget", 0, false},
+		{"mix", 0, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var rng uint64 = 1
+			benchWrite(b, Options{RetentionInterval: -1, RecordBudget: bc.budget}, func(r *recording.Record, n int) {
+				if !bc.vary {
+					return
+				}
+				rng = rng*6364136223846793005 + 1442695040888963407
+				r.Route = routes[rng>>60%10]
+				u := float64(rng>>11) / (1 << 53)
+				r.Duration = time.Duration(-math.Log(1-u) * float64(20*time.Millisecond))
+				if n%100 == 7 {
+					r.Status = 500
+				}
+			})
+		})
+	}
+}
+
+// benchWrite writes b.N copies of a 20-call record, 50 µs apart, each
+// changed by vary, and reports records/s, the heap's peak and live size,
+// and the CPU time per record.
+func benchWrite(b *testing.B, opts Options, vary func(r *recording.Record, n int)) {
+	s, err := Open(b.TempDir(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
 	tmpl := storetest.Record20(time.Now(), 0)
+	tmpl.Status, tmpl.Error, tmpl.Panic = 200, "", ""
 	const batch = 256
 	recs := make([]*recording.Record, batch)
-	start := time.Now().Add(-time.Hour)
+	copies := make([]recording.Record, batch)
+	start := time.Now().Add(-time.Hour).Truncate(time.Second)
 	runtime.GC()
 	cpu0, _ := cputime.Process()
 	stop := heapPeak()
@@ -91,7 +144,9 @@ func BenchmarkWrite(b *testing.B) {
 	for i := 0; i < b.N; i += batch {
 		k := min(batch, b.N-i)
 		for j := range k {
-			recs[j] = withID(tmpl, start.Add(time.Duration(n)*time.Millisecond), uint64(n))
+			copies[j] = *withID(tmpl, start.Add(time.Duration(n)*50*time.Microsecond), uint64(n))
+			vary(&copies[j], n)
+			recs[j] = &copies[j]
 			n++
 		}
 		if err := s.Write(context.Background(), recs[:k]); err != nil {
@@ -111,9 +166,11 @@ func BenchmarkWrite(b *testing.B) {
 			f.Close()
 		}
 	}
+	h := s.Health()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(live[0].Value.Uint64())/(1<<20), "live-heap-MiB")
+	b.ReportMetric(100*float64(uint64(b.N)-h.OverBudget)/float64(b.N), "%persisted")
 	// CPU time per record (user+system, all threads): unlike records/s it
 	// does not depend on what else the machine runs.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/record")
@@ -333,4 +390,35 @@ func BenchmarkStatsUnderIngest(b *testing.B) {
 	cancel()
 	wg.Wait()
 	b.Logf("%d records written during the benchmark", written)
+}
+
+// BenchmarkListRing lists the newest 50 records of a store whose ring is
+// full of small records over budget (about 15,000 hello-handler records
+// in 4 MiB), as the dashboard's history does on every refresh.
+func BenchmarkListRing(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{RetentionInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now().Add(-time.Minute)
+	recs := make([]*recording.Record, 0, 30000)
+	for i := range 30000 {
+		r := &recording.Record{Kind: recording.KindHTTP, Duration: 80 * time.Microsecond,
+			Method: "GET", Path: "/hello", Route: "GET /hello", Status: 200, Instance: "bench/1"}
+		recs = append(recs, withID(r, start.Add(time.Duration(i)*20*time.Microsecond), uint64(i)))
+	}
+	if err := s.Write(context.Background(), recs); err != nil {
+		b.Fatal(err)
+	}
+	held := s.ring.len()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := s.List(context.Background(), store.Query{Limit: 50})
+		if err != nil || len(p.Records) != 50 {
+			b.Fatal(len(p.Records), err)
+		}
+	}
+	b.ReportMetric(float64(held), "ring-records")
 }

@@ -25,7 +25,7 @@ const crashDirEnv = "BADGERSTORE_CRASH_DIR"
 func crashChild(dir string) {
 	// Fold often, so that the kill also lands between folds and
 	// memtable flushes, not only between writes.
-	s, err := badgerstore.Open(dir, badgerstore.Options{FoldInterval: 5 * time.Millisecond})
+	s, err := badgerstore.Open(dir, badgerstore.Options{RecordBudget: -1, FoldInterval: 5 * time.Millisecond})
 	if err != nil {
 		fmt.Println("open:", err)
 		os.Exit(2)
@@ -91,7 +91,7 @@ func TestCrash(t *testing.T) {
 		t.Fatalf("child acknowledged only %d records", acked)
 	}
 
-	s, err := badgerstore.Open(dir, badgerstore.Options{})
+	s, err := badgerstore.Open(dir, badgerstore.Options{RecordBudget: -1})
 	if err != nil {
 		t.Fatalf("reopen after kill -9: %v", err)
 	}

@@ -25,7 +25,7 @@ func TestDiskFullDropsAndResumes(t *testing.T) {
 	var logs syncBuffer
 	free := new(fakeFree)
 	free.n.Store(1 << 40)
-	s, err := Open(t.TempDir(), Options{statfs: free.statfs, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s, err := Open(t.TempDir(), Options{RecordBudget: -1, statfs: free.statfs, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestOpenOnFullDisk(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if tt.existing > 0 {
-				s, err := Open(dir, Options{})
+				s, err := Open(dir, Options{RecordBudget: -1})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -105,7 +105,7 @@ func TestOpenOnFullDisk(t *testing.T) {
 			}
 			free := new(fakeFree)
 			free.n.Store(1 << 20)
-			s, err := Open(dir, Options{statfs: free.statfs})
+			s, err := Open(dir, Options{RecordBudget: -1, statfs: free.statfs})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,6 +17,39 @@
 // stated slack at every moment, and moves a damaged directory aside rather
 // than let Badger panic or silently discard data (see the sections below).
 //
+// # Storage budget
+//
+// Every record Write is given is counted in the rollups, so Stats, Series
+// and the histogram count every request. Full records are persisted within
+// a budget of [Options.RecordBudget] per route and second of their start
+// (20 by default): beyond it, a record is persisted only if it failed or is
+// slower than every record of its route persisted so far in that second,
+// so each second keeps its errors and its slowest as they come. A busy
+// route's records beyond the budget cost a small part of a persisted one
+// (encoding into memory and the rollup's counts, against Badger's logs and
+// tables; see Performance). Each route's [store.RouteStats] Stored counts
+// its requests persisted in full, [store.Health]'s OverBudget the records
+// counted but not persisted, and the dashboard says so under a route
+// whose records were not all kept. RecordBudget -1 persists every record.
+//
+// The records not persisted are held, encoded, in a ring in memory of
+// [Options.RingBytes] (4 MiB by default; oldest out first), so that the
+// recent ones can still be listed and opened: Get finds them by ID, and
+// List merges their summaries with the persisted ones, newest first, under
+// every filter, with one cursor for both (a record that leaves the ring
+// between two pages is not listed). The ring is memory only: Clear and
+// Close empty it, and after a restart only the persisted records remain
+// (the rollups still count the others). Execution traces of records not
+// persisted are not kept.
+//
+// Where a window's edge cuts a minute whose records were not all
+// persisted, Stats and Series cannot count that minute record by record:
+// they count the share of its rollup that the window covers by time (of
+// the part that has passed, for the current minute), so a window that
+// ends now counts its current minute whole, and a Series step within a
+// minute, or a window that begins in one, is an estimate, the minute's
+// latencies standing for its share.
+//
 // # Key layout
 //
 //	s | start(8) | id(16)   summary: what List needs, plus each call's duration
@@ -194,10 +227,14 @@
 //
 // Measured on a 2-core machine shared with other work (go test -bench, see
 // bench_test.go). Ingest of 20-call records in batches of 256: 30–37 µs of
-// CPU per record (all threads, GC and compaction included), 20–29k
-// records/s wall-clock, 4 KB and 40 allocations per record; live heap
-// 27–38 MiB, peak 57–81 MiB at GOGC=100 (with Compress, compactions hold
-// about 35 MiB more). With 1M records
+// CPU per record persisted (all threads, GC and compaction included),
+// 20–29k records/s wall-clock, 4 KB and 40 allocations per record; live
+// heap 27–38 MiB, peak 57–81 MiB at GOGC=100 (with Compress, compactions
+// hold about 35 MiB more). A record over the storage budget costs a
+// tenth of that or less (BenchmarkWrite/over-budget; docs/BENCHMARKS.md
+// has the figures of each run), and a List page merges a full ring
+// (BenchmarkListRing: about 15,000 small records) in a fraction of a
+// millisecond. With 1M records
 // spread over 7 days (681 MB on disk): Get 34 µs, the first List page
 // 0.13 ms, Stats over the last hour 7 ms and over 7 days 56 ms, Series
 // 1.5 ms and 48 ms, on minute-aligned windows; with 100k records the same

@@ -20,6 +20,7 @@ func (s *Store) Health() store.Health {
 		State:      store.StateOK,
 		Dropped:    s.dropped.Load(),
 		Skipped:    s.skipped.Load(),
+		OverBudget: s.overBudget.Load(),
 		MovedAside: s.movedAside,
 		DiskBytes:  s.diskNow(),
 		DiskFree:   s.disk.free.Load(),

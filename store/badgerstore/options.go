@@ -53,6 +53,29 @@ type Options struct {
 	// MaxBytes/8 (128 MiB by default; 256 MiB when MaxBytes is negative);
 	// negative: no traces.
 	MaxTraceBytes int64
+	// RecordBudget is how many full records of each route the store
+	// persists per second (of the records' start). Every record is
+	// counted in the rollups, so Stats and Series count every request;
+	// beyond the budget a record is persisted only if it failed
+	// ([recording.Summary.HasError]) or is slower than every record of its
+	// route persisted so far in that second, so each second keeps its
+	// errors and its slowest as they come. Records not persisted are
+	// counted in [store.Health]'s OverBudget, and each route's
+	// [store.RouteStats] Stored says how many of its requests were
+	// persisted. Routes beyond MaxKeys share the budget of [store.Other].
+	// A record over budget costs a small fraction of one persisted (see
+	// docs/BENCHMARKS.md). Default [DefaultRecordBudget] (20); negative:
+	// persist every record.
+	RecordBudget int
+	// RingBytes bounds the memory that holds the most recent records not
+	// persisted (over RecordBudget), encoded, so that Get and List still
+	// find them while they are recent: the oldest go first when a new one
+	// needs room. The ring is memory only: Close and Clear empty it, and
+	// a record held only there is gone after a restart (the rollups still
+	// count it). It counts toward the store's heap. Default
+	// [DefaultRingBytes] (4 MiB, about 1,000 20-call records); negative:
+	// none.
+	RingBytes int64
 	// RetentionInterval is how often retention and value-log garbage
 	// collection run in the background. Default 1 minute; negative: never
 	// (call EnforceRetention yourself).
@@ -175,6 +198,10 @@ func (o Options) withDefaults() (Options, error) {
 		def(&o.MaxTraceBytes, o.MaxBytes/8)
 	}
 	def(&o.MaxTraceBytes, 256<<20)
+	def(&o.RingBytes, DefaultRingBytes)
+	if o.RecordBudget == 0 {
+		o.RecordBudget = DefaultRecordBudget
+	}
 	switch {
 	case o.MaxKeys == 0:
 		o.MaxKeys = store.DefaultMaxKeys

@@ -19,8 +19,9 @@ import (
 	"github.com/goappstats/appstats/store/internal/storekit"
 )
 
-// Get returns the full record with the given ID. A record whose stored
-// bytes are damaged is skipped like a missing one: the error wraps both
+// Get returns the full record with the given ID, persisted or, if it was
+// over the storage budget, held in memory (see [Options.RingBytes]). A
+// record whose stored bytes are damaged is skipped like a missing one: the error wraps both
 // [store.ErrCorrupt] and [store.ErrNotFound], and [Store.Health] counts it.
 func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, error) {
 	if err := s.rlock(); err != nil {
@@ -53,6 +54,16 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		// Not persisted: the ring may hold it.
+		rr, ok, rerr := s.ring.get(id)
+		switch {
+		case rerr != nil:
+			return nil, fmt.Errorf("badgerstore: get %s from memory: %w", id, rerr)
+		case ok:
+			return rr, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: %w", err)
 	}
@@ -64,8 +75,13 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 const cursorLen = 24
 
 // List returns summaries newest first: a reverse scan of the summary keys,
-// which decodes summaries only, never full records. Page.Next is an opaque
-// cursor. A summary that cannot be decoded is skipped and logged.
+// which decodes summaries only, never full records, merged with the
+// summaries of the records over the storage budget held in memory (see
+// [Options.RingBytes]). Page.Next is an opaque cursor, the same for both:
+// pages follow one another across persisted records and records held in
+// memory without repeating or skipping one (records that leave memory
+// between two pages are not listed). A summary that cannot be decoded is
+// skipped and logged.
 func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 	limit, err := storekit.Limit(&q)
 	if err != nil {
@@ -98,6 +114,56 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		if !q.Since.IsZero() {
 			since = timeKey([]byte{pSummary}, q.Since.UnixNano())
 		}
+		// The ring's summaries in the same range, newest first, are
+		// merged in as the scan passes their keys.
+		var ringSince []byte
+		if since != nil {
+			ringSince = since[1:]
+		}
+		var ringUntil []byte
+		if !bytes.Equal(seek, []byte{pSummary, 0xFF}) {
+			ringUntil = seek[1:]
+		}
+		mem := ringReader{g: s.ring, since: ringSince, until: ringUntil, batch: max(limit+1, 64)}
+		full := false
+		// add appends sum to the page if it matches; once the page is
+		// full, a further match sets the cursor and ends the scan.
+		add := func(sum *recording.Summary) {
+			if !storekit.Matches(&q, sum) {
+				return
+			}
+			if len(p.Records) == limit {
+				last := p.Records[limit-1]
+				p.Next = hex.EncodeToString(summaryKey(last.Start.UnixNano(), last.ID)[1:])
+				full = true
+				return
+			}
+			p.Records = append(p.Records, *sum)
+		}
+		// memUntil adds the ring's summaries with keys above k (all of
+		// them if k is nil).
+		memUntil := func(k []byte) {
+			for !full {
+				m := mem.peek()
+				if m == nil || k != nil && bytes.Compare(m.key[:], k) <= 0 {
+					return
+				}
+				mem.next()
+				if cursor != nil && bytes.Equal(m.key[:], cursor[1:]) {
+					continue
+				}
+				if q.TraceID.IsValid() {
+					if tid, ok := codec.SummaryTraceID(m.b); ok && tid != q.TraceID {
+						continue
+					}
+				}
+				sum, err := codec.DecodeSummary(m.b, nil)
+				if err != nil {
+					continue // the ring encoded it: not damaged on disk
+				}
+				add(&sum)
+			}
+		}
 		n := 0
 		for it.Seek(seek); it.Valid(); it.Next() {
 			item := it.Item()
@@ -107,6 +173,9 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			}
 			if cursor != nil && bytes.Equal(k, cursor) {
 				continue
+			}
+			if memUntil(k[1:]); full {
+				break
 			}
 			if n++; n%1024 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -133,16 +202,11 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 				s.damaged("summary", k, err)
 				continue
 			}
-			if !storekit.Matches(&q, &sum) {
-				continue
-			}
-			if len(p.Records) == limit {
-				last := p.Records[limit-1]
-				p.Next = hex.EncodeToString(summaryKey(last.Start.UnixNano(), last.ID)[1:])
+			if add(&sum); full {
 				break
 			}
-			p.Records = append(p.Records, sum)
 		}
+		memUntil(nil)
 		return nil
 	})
 	if err != nil {
@@ -175,7 +239,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 		// rollup and the pending deltas of every Write) rather than
 		// decoded record by record, which under heavy ingest costs tens
 		// of milliseconds.
-		w.Until = time.Now()
+		w.Until = time.Unix(0, r.now)
 	}
 	err := r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)
 	if err != nil {
@@ -232,6 +296,17 @@ type reader struct {
 	// from summaries.
 	recount map[int64]bool
 	durs    []time.Duration
+	// lossy caches minute rollups read by lossyMinute: nil for a minute
+	// whose records were all persisted.
+	lossy map[lossyKey]*codec.Rollup
+	// now is when the snapshot was taken (Unix nanoseconds): no record
+	// in it started later.
+	now int64
+}
+
+type lossyKey struct {
+	minute      int64
+	overallOnly bool
 }
 
 type minuteDeltas struct {
@@ -255,6 +330,7 @@ func (s *Store) newReader() *reader {
 		}
 	}
 	s.pmu.RUnlock()
+	r.now = time.Now().UnixNano()
 	slices.SortFunc(r.pending, func(a, b minuteDeltas) int { return cmp.Compare(a.minute, b.minute) })
 	return r
 }
@@ -421,19 +497,21 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 	// side of the edge, counts whole, from its rollup: the window's end is
 	// usually now, and the current minute may hold a flood of records
 	// that reading summaries would cost far more.
-	if ma*nsMinute > a && r.none((ma-1)*nsMinute, a) {
+	// (A minute whose records were not all persisted may hold records
+	// beyond the edge that have no summary.)
+	if ma*nsMinute > a && r.lossyMinute(ma-1, true) == nil && r.none((ma-1)*nsMinute, a) {
 		ma--
 	}
-	if mb*nsMinute < b && r.none(b, (mb+1)*nsMinute) {
+	if mb*nsMinute < b && r.lossyMinute(mb, true) == nil && r.none(b, (mb+1)*nsMinute) {
 		mb++
 	}
 	if ma >= mb {
-		return r.summaries(ctx, into, a, b, overallOnly)
+		return r.cut(ctx, into, a, b, overallOnly)
 	}
-	if err := r.summaries(ctx, into, a, ma*nsMinute, overallOnly); err != nil {
+	if err := r.cut(ctx, into, a, ma*nsMinute, overallOnly); err != nil {
 		return err
 	}
-	if err := r.summaries(ctx, into, mb*nsMinute, b, overallOnly); err != nil {
+	if err := r.cut(ctx, into, mb*nsMinute, b, overallOnly); err != nil {
 		return err
 	}
 	var redo []int64 // minutes to count from summaries
@@ -481,6 +559,62 @@ func (r *reader) add(ctx context.Context, into *codec.Rollup, a, b int64, overal
 		}
 	}
 	return nil
+}
+
+// cut adds the records that started in [a, b), a range within minutes
+// that it does not cover whole: in each minute whose records were all
+// persisted, from their summaries; in a minute whose records were not
+// (over the storage budget), the share of the minute's rollup that the
+// range covers (see [Options.RecordBudget]): of the part of the minute
+// that has passed, for the current minute.
+func (r *reader) cut(ctx context.Context, into *codec.Rollup, a, b int64, overallOnly bool) error {
+	for a < b {
+		m := floorDiv(a, nsMinute)
+		e := min(b, (m+1)*nsMinute)
+		if ru := r.lossyMinute(m, overallOnly); ru != nil {
+			// The minute's records started before the snapshot: of
+			// the current minute, the part that has passed holds them.
+			if span, part := min(nsMinute, r.now-m*nsMinute), min(e, r.now)-a; part > 0 {
+				into.MergeShare(ru, min(part, span), span)
+			}
+		} else if err := r.summaries(ctx, into, a, e, overallOnly); err != nil {
+			return err
+		}
+		a = e
+	}
+	return nil
+}
+
+// lossyMinute returns the rollup of minute m (its stored rollup and
+// pending deltas) if some of its records were counted but not persisted,
+// or nil if all were (or the minute's rollup is to be recounted).
+func (r *reader) lossyMinute(m int64, overallOnly bool) *codec.Rollup {
+	k := lossyKey{m, overallOnly}
+	if ru, ok := r.lossy[k]; ok {
+		return ru
+	}
+	if r.lossy == nil {
+		r.lossy = make(map[lossyKey]*codec.Rollup)
+	}
+	var ru *codec.Rollup
+	if !r.recount[m] {
+		if !overallOnly && r.lossyMinute(m, true) == nil {
+			r.lossy[k] = nil
+			return nil
+		}
+		ru = codec.NewBoundedRollup(r.s.opts.MaxKeys)
+		damaged, err := r.rollups(pMinute, m, m+1, ru, overallOnly)
+		if err != nil || len(damaged) > 0 {
+			ru = nil
+		} else {
+			r.deltas(ru, m, m+1, overallOnly, nil)
+			if ru.Stored() >= ru.Requests() {
+				ru = nil
+			}
+		}
+	}
+	r.lossy[k] = ru
+	return ru
 }
 
 // none reports whether no record started in [a, b) (Unix nanoseconds).

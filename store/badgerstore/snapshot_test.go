@@ -20,7 +20,7 @@ import (
 // and the rollups count exactly the records.
 func TestSnapshotOfALiveStore(t *testing.T) {
 	dir := t.TempDir()
-	w, err := badgerstore.Open(dir, badgerstore.Options{RetentionInterval: -1})
+	w, err := badgerstore.Open(dir, badgerstore.Options{RecordBudget: -1, RetentionInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestSnapshotOfALiveStore(t *testing.T) {
 		if err := badgerstore.Snapshot(dir, snap); err != nil {
 			t.Fatal(err)
 		}
-		s, err := badgerstore.Open(snap, badgerstore.Options{RetentionInterval: -1})
+		s, err := badgerstore.Open(snap, badgerstore.Options{RecordBudget: -1, RetentionInterval: -1})
 		if err != nil {
 			t.Fatalf("snapshot %d: %v", i, err)
 		}

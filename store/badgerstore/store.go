@@ -72,7 +72,11 @@ type Store struct {
 	garbage    atomic.Int64 // bytes retention deleted since the last compaction
 	dropped    atomic.Uint64
 	skipped    atomic.Uint64
-	movedAside string // where a damaged directory went at Open
+	overBudget atomic.Uint64 // records counted but not persisted
+
+	budget     *budget // which records are persisted (Options.RecordBudget)
+	ring       *ring   // recent records not persisted (Options.RingBytes)
+	movedAside string  // where a damaged directory went at Open
 
 	damagedMu   sync.Mutex
 	damagedKeys map[string]struct{} // damaged entries found by reads (see damaged)
@@ -108,7 +112,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{dir: dir, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), retainNow: make(chan struct{}, 1),
 		stop: make(chan struct{}), pending: make(map[int64][]pendingDelta),
-		overLog: convention.NewLogger(o.Logger, 0), readLog: convention.NewLogger(o.Logger, 0)}
+		overLog: convention.NewLogger(o.Logger, 0), readLog: convention.NewLogger(o.Logger, 0),
+		budget: newBudget(o.RecordBudget, o.MaxKeys), ring: newRing(o.RingBytes)}
 	s.disk.free.Store(-1)
 	if o.MaxBytes > 0 {
 		// The other half of the slack is for what Badger writes on its
@@ -422,6 +427,8 @@ func (s *Store) Clear(ctx context.Context) error {
 	s.bytes.Store(0)
 	s.traceBytes.Store(0)
 	s.garbage.Store(0)
+	s.budget.reset()
+	s.ring.reset(false)
 	s.damagedMu.Lock()
 	s.damagedKeys = nil
 	s.damagedMu.Unlock()
@@ -433,7 +440,9 @@ func (s *Store) Clear(ctx context.Context) error {
 }
 
 // Close folds pending rollup deltas, stops the background goroutines and
-// closes the database. After a clean Close nothing written is lost. Calling
+// closes the database. After a clean Close nothing persisted is lost; the
+// records over the storage budget held in memory (see
+// [Options.RingBytes]) are gone, though still counted in the rollups. Calling
 // it again returns the first call's result.
 func (s *Store) Close() error {
 	s.once.Do(func() {
@@ -461,6 +470,7 @@ func (s *Store) Close() error {
 		}
 		s.mu.Lock()
 		s.closed = true
+		s.ring.reset(true) // memory only: its records are gone
 		if abandon {
 			s.log.Error("badgerstore: disk full at close: database left unflushed; its logs keep every record",
 				"dir", s.dir, "free", mib(s.freeNow()))

@@ -1,6 +1,7 @@
 package badgerstore_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -19,8 +20,17 @@ func openTest(t *testing.T, opts badgerstore.Options) *badgerstore.Store {
 	return s
 }
 
+// TestConformance runs the suite on a store that persists every record,
+// and on one with a budget of five records per route and second (the
+// suite writes fewer), which must then keep every record too.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t, badgerstore.Options{}) })
+	for _, budget := range []int{-1, 5} {
+		t.Run(fmt.Sprintf("budget=%d", budget), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store {
+				return openTest(t, badgerstore.Options{RecordBudget: budget})
+			})
+		})
+	}
 }
 
 // TestConformanceFolding folds rollup deltas as often as possible, so the

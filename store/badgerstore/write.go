@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/internal/codec"
 )
 
-// Write stores records and their rollup deltas. Records are committed in
+// Write counts records in the rollups and stores them, within the
+// storage budget (see [Options.RecordBudget]): every record is counted in
+// the rollup deltas, and those over budget are not persisted (they are
+// counted in [Store.Health]'s OverBudget). Records are committed in
 // transactions of a few hundred, each with the deltas for its records, so a
 // crash never leaves records and rollups disagreeing. A record whose ID is
 // already stored replaces it (its rollup contribution is counted again).
@@ -40,6 +44,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	// a pool.
 	var arena []byte
 	var used [][]byte
+	var durs []time.Duration
 	last := 0
 	for len(recs) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -48,11 +53,33 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		s.maybeRefresh()
 		txn := s.db.NewTransaction(true)
 		deltas := make(map[int64]*codec.Rollup)
-		var size, entries, nrec, stored, traced int64
+		var size, entries, nrec, stored, traced, counted int64
 		i := 0
+		// The budget's lock is held for the batch: one lock per
+		// transaction rather than per record.
+		s.budget.mu.Lock()
 		for ; i < len(recs) && size < maxSize && entries < maxCount; i++ {
 			r := recs[i]
 			if r == nil {
+				continue
+			}
+			sum := r.Summary()
+			// The durations are read before the next record: one
+			// buffer serves the batch.
+			durs = codec.AppendCallDurations(durs[:0], r, &sum)
+			start := r.Start.UnixNano()
+			m := floorDiv(start, nsMinute)
+			d := deltas[m]
+			if d == nil {
+				d = codec.NewRollup()
+				deltas[m] = d
+			}
+			if !s.budget.keep(sum.Route, start, sum.Duration, sum.HasError()) {
+				// Over the route's budget: counted, not persisted,
+				// kept in memory while the ring has room.
+				d.AddCounted(&sum, durs)
+				s.ring.add(r, &sum, durs)
+				counted++
 				continue
 			}
 			// A trace is stored only where it fits well (see
@@ -63,9 +90,6 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				c.ExecTrace = nil
 				r = &c
 			}
-			sum := r.Summary()
-			durs := codec.CallDurations(r, &sum)
-			start := r.Start.UnixNano()
 			if need := max(2*last, 16<<10); cap(arena)-len(arena) < need {
 				if arena != nil {
 					used = append(used, arena)
@@ -98,10 +122,12 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				continue
 			}
 			if err := txn.Set(sk, sv); err != nil {
+				s.budget.mu.Unlock()
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write: %w", err)
 			}
 			if err := txn.Set(fk, fv); err != nil {
+				s.budget.mu.Unlock()
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write: %w", err)
 			}
@@ -114,6 +140,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			stored += int64(len(sk) + len(sv) + len(fk) + len(fv))
 			if tv != nil {
 				if err := txn.Set(tk, tv); err != nil {
+					s.budget.mu.Unlock()
 					txn.Discard()
 					return fmt.Errorf("badgerstore: write: %w", err)
 				}
@@ -122,17 +149,16 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				stored += int64(len(tk) + len(tv))
 				traced += int64(len(tk) + len(tv))
 			}
-			m := floorDiv(start, nsMinute)
-			d := deltas[m]
-			if d == nil {
-				d = codec.NewRollup()
-				deltas[m] = d
-			}
 			d.Add(&sum, durs)
 		}
+		s.budget.mu.Unlock()
 		recs = recs[i:]
 		keys := make(map[int64][]byte, len(deltas))
 		for m, d := range deltas {
+			if d.Requests() == 0 { // its records were dropped
+				delete(deltas, m)
+				continue
+			}
 			k := binary.BigEndian.AppendUint64(bucketKey(pDelta, m), s.seq.Add(1))
 			keys[m] = k
 			if err := txn.Set(k, codec.AppendRollup(nil, d)); err != nil {
@@ -161,6 +187,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		used, arena = used[:0], nil
 		s.count.Add(nrec)
+		s.overBudget.Add(uint64(counted))
 		bytes := s.bytes.Add(stored)
 		if m := s.opts.MaxBytes; m > 0 && (bytes > m || s.diskNow() > m) {
 			s.kickRetention()

@@ -21,7 +21,10 @@ import (
 
 // Run runs the conformance suite. open must return a new, empty store with
 // the default maximum of keys ([store.DefaultMaxKeys]); the suite closes
-// it.
+// it. The suite expects every record it writes to be kept in full (each
+// route's [store.RouteStats] Stored equal to its Requests): a store with
+// a storage budget passes if the budget allows five records per route
+// and second, more than the suite writes.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
@@ -314,6 +317,14 @@ func testErrors(t *testing.T, s store.Store) {
 // listAll pages through q with the given page size.
 func listAll(t *testing.T, s store.Store, q store.Query) []recording.Summary {
 	t.Helper()
+	return ListAll(t, s, q)
+}
+
+// ListAll pages through q with its page size (q.Limit) from its cursor to
+// the end, and returns every summary listed. It fails t if a page holds
+// more than the limit, or is empty with a cursor, or paging does not end.
+func ListAll(t testing.TB, s store.Store, q store.Query) []recording.Summary {
+	t.Helper()
 	var out []recording.Summary
 	for pages := 0; ; pages++ {
 		p, err := s.List(context.Background(), q)
@@ -513,7 +524,9 @@ func latencyWithin(got, want store.Latency) bool {
 
 // CompareStats reports differences between a store's Stats and the exact
 // ones: counts, totals and histograms must be equal, percentiles within
-// the sketches' relative error.
+// the sketches' relative error. Each route's Stored must be at most its
+// Requests, and equal to want's: [ExpectStats] counts every record as
+// stored, as a store without a storage budget does.
 func CompareStats(t testing.TB, got, want *store.Stats) {
 	t.Helper()
 	if got.Requests != want.Requests || got.Errors != want.Errors {
@@ -525,6 +538,11 @@ func CompareStats(t testing.TB, got, want *store.Stats) {
 	if len(got.Routes) != len(want.Routes) || len(got.RPCs) != len(want.RPCs) || len(got.RouteRPCs) != len(want.RouteRPCs) || len(got.Instances) != len(want.Instances) {
 		t.Fatalf("%d routes, %d rpcs, %d route×rpcs, %d instances; want %d, %d, %d, %d", len(got.Routes), len(got.RPCs), len(got.RouteRPCs), len(got.Instances),
 			len(want.Routes), len(want.RPCs), len(want.RouteRPCs), len(want.Instances))
+	}
+	for _, r := range got.Routes {
+		if r.Stored < 0 || r.Stored > r.Requests {
+			t.Errorf("route %q: %d of %d requests stored", r.Route, r.Stored, r.Requests)
+		}
 	}
 	compareRows(t, "route", got.Routes, want.Routes, func(r *store.RouteStats) *store.Latency { return &r.Latency })
 	compareRows(t, "rpc", got.RPCs, want.RPCs, func(r *store.RPCStats) *store.Latency { return &r.Latency })

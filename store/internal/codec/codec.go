@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -26,8 +27,11 @@ import (
 // which optional parts follow: the calls' costs, and the execution trace's
 // metadata (the trace itself is stored apart, see [AppendExecTrace]).
 // Version 2 of a summary adds each RPC's cost after its durations;
-// version 2 of a rollup adds per-instance groups, and version 3 each
-// group's cost after its total time. Costs are
+// version 2 of a rollup adds per-instance groups, version 3 each
+// group's cost after its total time, and version 4 each group's count of
+// records persisted in full after its requests (a store with a storage
+// budget counts every record but persists only some; a rollup of an
+// earlier version counts every record as persisted). Costs are
 // float64s written as uvarints of their bytes reversed (as encoding/gob
 // does), so that 0 takes one byte and round prices few.
 const (
@@ -39,6 +43,7 @@ const (
 	codecV2      = 2
 	rollupV2     = 2 // rollups with per-instance groups
 	rollupV3     = 3 // rollups with costs
+	rollupV4     = 4 // rollups with counts of stored records
 )
 
 // Optional parts of a version 2 record.
@@ -194,6 +199,18 @@ func (d *dec) done(what string) error {
 	return nil
 }
 
+// sameFrame reports whether a and b are equal. Frames of one record
+// mostly share their strings (the stack cache symbolizes a PC once), so
+// their pointers are compared before their bytes; inlined, it costs a few
+// instructions where the generated struct comparison is a call.
+func sameFrame(a, b *recording.Frame) bool {
+	return a.Line == b.Line && sameString(a.Function, b.Function) && sameString(a.File, b.File)
+}
+
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
 // AppendRecord appends the full encoding of r to b.
 //
 // Stacks are delta-encoded: a call's stack shares its outer frames with the
@@ -247,7 +264,7 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.s(c.Response)
 		shared := 0
 		for shared < len(c.Stack) && shared < len(prev) &&
-			c.Stack[len(c.Stack)-1-shared] == prev[len(prev)-1-shared] {
+			sameFrame(&c.Stack[len(c.Stack)-1-shared], &prev[len(prev)-1-shared]) {
 			shared++
 		}
 		e.n(shared)

@@ -179,6 +179,78 @@ func TestDecodeV1(t *testing.T) {
 	}
 }
 
+// TestRollupVersion3 reads a version 3 rollup, written before rollups
+// counted stored records: every record it counts was persisted, so each
+// route's Stored equals its Requests.
+func TestRollupVersion3(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "v3-rollup.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[1] != rollupV3 {
+		t.Fatalf("v3-rollup.bin is version %d, not 3", b[1])
+	}
+	ru := NewRollup()
+	var scratch sketch.Sketch
+	if err := ru.MergeEncoded(b, false, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	wr := NewRollup()
+	for _, r := range storetest.Records(3, time.Unix(1700000000, 0), time.Second, 50) {
+		s := r.Summary()
+		wr.Add(&s, CallDurations(r, &s))
+	}
+	w := store.Window{Since: time.Unix(0, 0), Until: time.Unix(1800000000, 0)}
+	got, want := ru.Stats(w), wr.Stats(w)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("v3 rollup:\n%+v\nwant\n%+v", got, want)
+	}
+	if ru.Stored() != 50 || len(got.Routes) == 0 {
+		t.Fatalf("v3 rollup: %d stored, %d routes; want 50 stored", ru.Stored(), len(got.Routes))
+	}
+	for _, r := range got.Routes {
+		if r.Stored != r.Requests {
+			t.Errorf("route %s: %d stored of %d requests", r.Route, r.Stored, r.Requests)
+		}
+	}
+	// Its call groups count as stored every request that made the call.
+	for _, g := range ru.rpcs {
+		if g.stored != g.requests {
+			t.Errorf("rpc group: %d stored of %d requests", g.stored, g.requests)
+		}
+	}
+}
+
+// TestRollupStored counts records persisted and records only counted:
+// both count in every figure, only the first in the stored ones, and the
+// counts survive encoding.
+func TestRollupStored(t *testing.T) {
+	ru := NewRollup()
+	for i, r := range storetest.Records(4, time.Unix(1700000000, 0), time.Second, 60) {
+		r.Route = "GET /a"
+		sum := r.Summary()
+		if i%3 == 0 {
+			ru.Add(&sum, CallDurations(r, &sum))
+		} else {
+			ru.AddCounted(&sum, CallDurations(r, &sum))
+		}
+	}
+	got := NewRollup()
+	var scratch sketch.Sketch
+	if err := got.MergeEncoded(AppendRollup(nil, ru), false, &scratch); err != nil {
+		t.Fatal(err)
+	}
+	st := got.Stats(store.Window{Since: time.Unix(0, 0), Until: time.Unix(1800000000, 0)})
+	if st.Requests != 60 || got.Stored() != 20 || len(st.Routes) != 1 || st.Routes[0].Requests != 60 || st.Routes[0].Stored != 20 {
+		t.Fatalf("requests %d, stored %d, routes %+v; want 60 requests, 20 stored", st.Requests, got.Stored(), st.Routes)
+	}
+	o := NewRollup()
+	o.MergeOverall(got)
+	if o.Stored() != 20 {
+		t.Errorf("overall merge: %d stored, want 20", o.Stored())
+	}
+}
+
 func TestRollupRoundTrip(t *testing.T) {
 	ru := NewRollup()
 	for _, r := range storetest.Records(1, time.Unix(1700000000, 0), time.Second, 200) {
@@ -260,7 +332,7 @@ func TestRollupVersion1(t *testing.T) {
 	if st := got.Stats(w); len(st.Instances) == 0 || st.Requests != 100 {
 		t.Errorf("after merging version 2: %d requests, %d instances", st.Requests, len(st.Instances))
 	}
-	for _, v := range []byte{0, rollupV3 + 1} {
+	for _, v := range []byte{0, rollupV4 + 1} {
 		b := append([]byte(nil), v2...)
 		b[1] = v
 		if err := NewRollup().MergeEncoded(b, false, &scratch); !errors.Is(err, store.ErrCorrupt) {

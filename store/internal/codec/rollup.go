@@ -3,6 +3,7 @@ package codec
 import (
 	"cmp"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -18,9 +19,13 @@ type group struct {
 	errors   int64 // failed requests, or failed calls
 	calls    int64 // requests: calls they made
 	requests int64 // calls: requests that made at least one
-	total    time.Duration
-	cost     float64 // of the calls (see recording.CostModel)
-	sk       sketch.Sketch
+	// stored counts the requests (of a request group), or the requests
+	// that made at least one such call (of a call group), whose full
+	// record was persisted: at most count, or requests.
+	stored int64
+	total  time.Duration
+	cost   float64 // of the calls (see recording.CostModel)
+	sk     sketch.Sketch
 }
 
 func (g *group) merge(o *group) {
@@ -28,6 +33,7 @@ func (g *group) merge(o *group) {
 	g.errors += o.errors
 	g.calls += o.calls
 	g.requests += o.requests
+	g.stored += o.stored
 	g.total += o.total
 	g.cost += o.cost
 	g.sk.Merge(&o.sk)
@@ -158,13 +164,22 @@ func (ru *Rollup) AddOverall(o Overall) {
 	ru.hist[storekit.HistogramIndex(o.Duration)]++
 }
 
-// Add counts one record from its summary and its calls' durations (in the
-// order of s.RPCs, Count durations each).
-func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
+// Add counts one record whose full record is persisted from its summary
+// and its calls' durations (in the order of s.RPCs, Count durations each).
+func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) { ru.add(s, durs, 1) }
+
+// AddCounted counts one record as Add does, but as one whose full record
+// was not persisted (over a storage budget): it counts in every figure
+// but the stored ones.
+func (ru *Rollup) AddCounted(s *recording.Summary, durs []time.Duration) { ru.add(s, durs, 0) }
+
+// add counts one record; stored is 1 if its full record is persisted.
+func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) {
 	failed := s.HasError()
 	cost := s.Cost()
 	addReq := func(g *group) {
 		g.count++
+		g.stored += stored
 		if failed {
 			g.errors++
 		}
@@ -185,6 +200,7 @@ func (ru *Rollup) Add(s *recording.Summary, durs []time.Duration) {
 			g.count += int64(rpc.Count)
 			g.errors += int64(rpc.Errors)
 			g.requests++
+			g.stored += stored
 			g.total += rpc.Total
 			g.cost += rpc.Cost
 			for _, d := range cd {
@@ -213,6 +229,9 @@ func appendGroup(e *enc, g *group, ver byte) {
 	e.u(uint64(g.errors))
 	e.u(uint64(g.calls))
 	e.u(uint64(g.requests))
+	if ver >= rollupV4 {
+		e.u(uint64(g.stored))
+	}
 	e.d(g.total)
 	if ver >= rollupV3 {
 		e.f(g.cost)
@@ -220,11 +239,11 @@ func appendGroup(e *enc, g *group, ver byte) {
 	e.sketch(&g.sk)
 }
 
-// AppendRollup encodes ru (version 3: version 1 had no instances, version
-// 2 no costs), folded
-// first to its maximum of keys. The overall group and the histogram come
+// AppendRollup encodes ru (version 4: version 1 had no instances, version
+// 2 no costs, version 3 no counts of stored records), folded first to its
+// maximum of keys. The overall group and the histogram come
 // first, so a reader that needs only them (Series) stops early.
-func AppendRollup(b []byte, ru *Rollup) []byte { return appendRollupVersion(b, ru, rollupV3) }
+func AppendRollup(b []byte, ru *Rollup) []byte { return appendRollupVersion(b, ru, rollupV4) }
 
 // appendRollupVersion encodes ru as version ver of the encoding writes
 // it: the latest for AppendRollup, earlier ones for the tests that read
@@ -270,8 +289,8 @@ func appendRollupVersion(b []byte, ru *Rollup, ver byte) []byte {
 // them (Series) can fetch instead of the whole rollup, which is tens of
 // times larger.
 func AppendOverall(b []byte, ru *Rollup) []byte {
-	e := enc{b: append(b, tagRollup, rollupV3)}
-	appendGroup(&e, &ru.all, rollupV3)
+	e := enc{b: append(b, tagRollup, rollupV4)}
+	appendGroup(&e, &ru.all, rollupV4)
 	e.n(len(ru.hist))
 	for _, c := range ru.hist {
 		e.u(uint64(c))
@@ -282,12 +301,25 @@ func AppendOverall(b []byte, ru *Rollup) []byte {
 	return e.b
 }
 
-// mergeGroup decodes a group of a rollup of version ver and adds it to g.
-func mergeGroup(d *dec, ver byte, g *group, scratch *sketch.Sketch) {
-	g.count += int64(d.u())
+// mergeGroup decodes a group of a rollup of version ver and adds it to g,
+// a group of calls (per RPC, per route×RPC) if calls is set, else of
+// requests.
+func mergeGroup(d *dec, ver byte, g *group, scratch *sketch.Sketch, calls bool) {
+	count := int64(d.u())
+	g.count += count
 	g.errors += int64(d.u())
 	g.calls += int64(d.u())
-	g.requests += int64(d.u())
+	requests := int64(d.u())
+	g.requests += requests
+	if ver >= rollupV4 {
+		g.stored += int64(d.u())
+	} else {
+		// Before version 4 every record counted was persisted.
+		g.stored += count
+		if calls {
+			g.stored += requests - count
+		}
+	}
 	g.total += d.d()
 	if ver >= rollupV3 {
 		g.cost += d.f()
@@ -308,8 +340,8 @@ func mergeGroup(d *dec, ver byte, g *group, scratch *sketch.Sketch) {
 // overall group and histogram are read. On error ru may hold part of b.
 func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketch) error {
 	d := newDec(b, !overallOnly)
-	ver := d.header(tagRollup, rollupV3)
-	mergeGroup(d, ver, &ru.all, scratch)
+	ver := d.header(tagRollup, rollupV4)
+	mergeGroup(d, ver, &ru.all, scratch, false)
 	if n := d.n(1); n != len(ru.hist) {
 		d.fail(errShortHist)
 	}
@@ -327,26 +359,26 @@ func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketc
 	// (written with a larger maximum) costs no more memory.
 	for range d.n(7) {
 		if k := d.s(); d.err == nil {
-			mergeGroup(d, ver, groupOf(ru.routes, k), scratch)
+			mergeGroup(d, ver, groupOf(ru.routes, k), scratch, false)
 			ru.bound(2)
 		}
 	}
 	for range d.n(8) {
 		if k := (rpcKey{d.s(), d.s()}); d.err == nil {
-			mergeGroup(d, ver, groupOf(ru.rpcs, k), scratch)
+			mergeGroup(d, ver, groupOf(ru.rpcs, k), scratch, true)
 			ru.bound(2)
 		}
 	}
 	for range d.n(9) {
 		if k := (routeRPCKey{d.s(), d.s(), d.s()}); d.err == nil {
-			mergeGroup(d, ver, groupOf(ru.rr, k), scratch)
+			mergeGroup(d, ver, groupOf(ru.rr, k), scratch, true)
 			ru.bound(2)
 		}
 	}
 	if ver >= rollupV2 {
 		for range d.n(7) {
 			if k := d.s(); d.err == nil {
-				mergeGroup(d, ver, groupOf(ru.insts, k), scratch)
+				mergeGroup(d, ver, groupOf(ru.insts, k), scratch, false)
 				ru.bound(2)
 			}
 		}
@@ -367,7 +399,7 @@ func (ru *Rollup) Stats(w store.Window) *store.Stats {
 	}
 	for k, g := range ru.routes {
 		st.Routes = append(st.Routes, store.RouteStats{
-			Route: k, Requests: g.count, Errors: g.errors, Calls: g.calls,
+			Route: k, Requests: g.count, Stored: g.stored, Errors: g.errors, Calls: g.calls,
 			Total: g.total, Mean: g.total / time.Duration(max(g.count, 1)), Cost: g.cost, Latency: g.sk.Latency(),
 		})
 	}
@@ -397,7 +429,12 @@ func (ru *Rollup) Stats(w store.Window) *store.Stats {
 // CallDurations lists the durations of r's calls grouped in the order of
 // s.RPCs, as [Rollup.Add] and [AppendSummary] expect.
 func CallDurations(r *recording.Record, s *recording.Summary) []time.Duration {
-	out := make([]time.Duration, 0, s.CallCount)
+	return AppendCallDurations(make([]time.Duration, 0, s.CallCount), r, s)
+}
+
+// AppendCallDurations appends what [CallDurations] returns to out, so that
+// a writer can reuse one buffer for its records.
+func AppendCallDurations(out []time.Duration, r *recording.Record, s *recording.Summary) []time.Duration {
 	for _, rpc := range s.RPCs {
 		for i := range r.Calls {
 			c := &r.Calls[i]
@@ -418,11 +455,53 @@ func (ru *Rollup) MergeOverall(o *Rollup) {
 	}
 }
 
+// MergeShare adds the share num/den (0 < num <= den) of o to ru: each
+// group's counts, times and costs, and each histogram bucket, scaled and
+// rounded to the nearest; its latency sketches whole (their percentiles
+// are o's). It estimates the records of part of a bucket from the
+// bucket's rollup, for a store that did not persist every record of it.
+func (ru *Rollup) MergeShare(o *Rollup, num, den int64) {
+	f := float64(num) / float64(den)
+	n := func(v int64) int64 { return int64(math.Round(float64(v) * f)) }
+	share := func(dst, src *group) {
+		dst.count += n(src.count)
+		dst.errors += n(src.errors)
+		dst.calls += n(src.calls)
+		dst.requests += n(src.requests)
+		dst.stored += n(src.stored)
+		dst.total += time.Duration(n(int64(src.total)))
+		dst.cost += src.cost * f
+		dst.sk.Merge(&src.sk)
+	}
+	share(&ru.all, &o.all)
+	for i, c := range o.hist {
+		ru.hist[i] += n(c)
+	}
+	shareAll := func(dst, src map[string]*group) {
+		for k, g := range src {
+			share(groupOf(dst, k), g)
+		}
+	}
+	shareAll(ru.routes, o.routes)
+	shareAll(ru.insts, o.insts)
+	for k, g := range o.rpcs {
+		share(groupOf(ru.rpcs, k), g)
+	}
+	for k, g := range o.rr {
+		share(groupOf(ru.rr, k), g)
+	}
+	ru.bound(2)
+}
+
 // Requests returns the number of requests aggregated.
 func (ru *Rollup) Requests() int64 { return ru.all.count }
 
 // Errors returns the number of failed requests aggregated.
 func (ru *Rollup) Errors() int64 { return ru.all.errors }
+
+// Stored returns the number of requests aggregated whose full record was
+// persisted.
+func (ru *Rollup) Stored() int64 { return ru.all.stored }
 
 // Calls returns the number of calls the aggregated requests made.
 func (ru *Rollup) Calls() int64 { return ru.all.calls }

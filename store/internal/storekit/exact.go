@@ -134,7 +134,8 @@ func (a *Exact) Stats() *store.Stats {
 	}
 	for k, e := range a.routes {
 		st.Routes = append(st.Routes, store.RouteStats{
-			Route: k, Requests: e.requests, Errors: e.errors, Calls: e.calls,
+			// Every record counted here is kept in full.
+			Route: k, Requests: e.requests, Stored: e.requests, Errors: e.errors, Calls: e.calls,
 			Total: e.total, Mean: e.mean(), Cost: e.cost, Latency: exactLatency(e.durs),
 		})
 	}

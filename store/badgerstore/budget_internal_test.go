@@ -1,0 +1,77 @@
+package badgerstore
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/store"
+)
+
+func TestBudgetKeep(t *testing.T) {
+	b := newBudget(3, 2)
+	sec := int64(time.Second)
+	type rec struct {
+		route  string
+		start  int64
+		d      time.Duration
+		failed bool
+		want   bool
+	}
+	for i, r := range []rec{
+		{"a", 0, 5, false, true},           // within budget
+		{"a", 1, 9, false, true},           // within budget
+		{"a", 2, 1, false, true},           // within budget (3)
+		{"a", 3, 4, false, false},          // over, not the slowest
+		{"a", 4, 9, false, false},          // over, as slow as the slowest
+		{"a", 5, 10, false, true},          // over, the slowest so far
+		{"a", 6, 1, true, true},            // over, failed
+		{"b", 7, 1, false, true},           // another route
+		{"a", sec, 1, false, true},         // the next second
+		{"c", 8, 1, false, true},           // a third route: Other's budget
+		{"d", 9, 1, false, true},           // Other's budget
+		{"e", 10, 1, false, true},          // Other's budget (3)
+		{store.Other, 11, 1, false, false}, // Other is over
+		{"f", 12, 2, false, true},          // over, but Other's slowest
+		{"a", -1, 1, false, true},          // a second before 1970 is its own
+	} {
+		if got := b.keep(r.route, r.start, r.d, r.failed); got != r.want {
+			t.Errorf("record %d (%s at %d, %v, failed %v): keep = %v, want %v", i, r.route, r.start, r.d, r.failed, got, r.want)
+		}
+	}
+	if len(b.slots) != 2 {
+		t.Errorf("%d route slots, want at most 2", len(b.slots))
+	}
+	// A minute later the idle slots make room for new routes.
+	if !b.keep("g", 70*sec, 1, false) || b.slots["g"] == nil {
+		t.Errorf("route g has no slot of its own after the others went idle: %v", b.slots)
+	}
+	// Unbudgeted: every record.
+	all := newBudget(-1, 2)
+	for i := range 100 {
+		if !all.keep("a", 0, 1, false) {
+			t.Fatalf("record %d not kept without a budget", i)
+		}
+	}
+}
+
+// TestBudgetNoAlloc checks that deciding costs no allocation once every
+// route has its slot.
+func TestBudgetNoAlloc(t *testing.T) {
+	b := newBudget(20, 500)
+	routes := make([]string, 50)
+	for i := range routes {
+		routes[i] = fmt.Sprintf("GET /r%d", i)
+		b.keep(routes[i], 0, 1, false)
+	}
+	n := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, r := range routes {
+			b.keep(r, int64(n)*int64(time.Millisecond), time.Duration(n%7), false)
+		}
+		n++
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per 50 decisions", allocs)
+	}
+}

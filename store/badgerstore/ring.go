@@ -1,0 +1,292 @@
+package badgerstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/internal/codec"
+)
+
+// DefaultRingBytes is the default of [Options.RingBytes]: 4 MiB, about
+// 1,000 20-call records (4 KiB each, encoded), counted toward the store's
+// heap.
+const DefaultRingBytes = 4 << 20
+
+// A ring holds, in memory only, the most recent records the storage
+// budget did not persist, encoded as the store encodes them (a summary,
+// then the full record), one after the other in a fixed buffer: a new
+// record overwrites the oldest ones. The store borrows the records it is
+// given (see [Store.BorrowsRecords]), so the ring keeps their bytes, not
+// the records; it allocates nothing per record once its buffer and index
+// have grown.
+type ring struct {
+	mu      sync.RWMutex
+	size    int    // the buffer's size; 0: no ring
+	buf     []byte // allocated at the first record
+	head    int    // where the next record goes
+	ents    []ringEntry
+	first   int    // index in ents of the oldest entry
+	n       int    // entries held
+	scratch []byte // encoding buffer (see add)
+}
+
+// A ringEntry locates one record in the ring's buffer: its summary at
+// off, its full record right after.
+type ringEntry struct {
+	key          [cursorLen]byte // start time and ID, as a summary key without its prefix
+	off          int
+	sumLen, size int
+}
+
+func newRing(size int64) *ring { return &ring{size: int(max(size, 0))} }
+
+// add keeps r (whose summary is sum, with its calls' durations durs),
+// evicting the oldest records to make room. A record larger than a
+// quarter of the ring is not kept. Write calls it holding the budget's
+// lock, which also guards g.scratch.
+func (g *ring) add(r *recording.Record, sum *recording.Summary, durs []time.Duration) {
+	if g.size == 0 {
+		return
+	}
+	b := codec.AppendSummary(g.scratch[:0], sum, durs)
+	sumLen := len(b)
+	b = codec.AppendRecord(b, r)
+	g.scratch = b
+	n := len(b)
+	if n > g.size/4 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.buf == nil {
+		g.buf = make([]byte, g.size)
+	}
+	if g.head+n > len(g.buf) {
+		// The rest of the buffer is too short: the oldest records, those
+		// in it, go, and the record goes at the start.
+		for g.n > 0 && g.ents[g.first].off >= g.head {
+			g.pop()
+		}
+		g.head = 0
+	}
+	for g.n > 0 {
+		e := &g.ents[g.first]
+		if e.off >= g.head+n || e.off+e.size <= g.head {
+			break
+		}
+		g.pop()
+	}
+	copy(g.buf[g.head:], b)
+	g.push(ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: g.head, sumLen: sumLen, size: n})
+	g.head += n
+}
+
+// ringKey is summaryKey(start, id) without its prefix, in an array.
+func ringKey(start int64, id recording.ID) (k [cursorLen]byte) {
+	binary.BigEndian.PutUint64(k[:8], uint64(start)^(1<<63))
+	copy(k[8:], id[:])
+	return k
+}
+
+// push appends e as the newest entry, growing the index if it is full.
+func (g *ring) push(e ringEntry) {
+	if g.n == len(g.ents) {
+		grown := make([]ringEntry, max(2*len(g.ents), 64))
+		for i := range g.n {
+			grown[i] = g.ents[(g.first+i)%len(g.ents)]
+		}
+		g.ents, g.first = grown, 0
+	}
+	g.ents[(g.first+g.n)%len(g.ents)] = e
+	g.n++
+}
+
+// pop removes the oldest entry.
+func (g *ring) pop() {
+	g.first = (g.first + 1) % len(g.ents)
+	g.n--
+}
+
+// get decodes the record with ID id, if the ring holds it. The record is
+// a copy: it shares nothing with the ring. Its execution trace, never
+// stored for a record not persisted, is left out.
+func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for i := g.n - 1; i >= 0; i-- {
+		e := &g.ents[(g.first+i)%len(g.ents)]
+		if !bytes.Equal(e.key[8:], id[:]) {
+			continue
+		}
+		r, err := codec.DecodeRecord(g.buf[e.off+e.sumLen : e.off+e.size])
+		if err != nil {
+			return nil, true, err
+		}
+		r.ExecTrace = nil
+		return r, true, nil
+	}
+	return nil, false, nil
+}
+
+// A ringSummary is a summary the ring holds, still encoded, with its key.
+type ringSummary struct {
+	key [cursorLen]byte
+	b   []byte
+}
+
+// summaries returns copies of the encoded summaries of the k records with
+// the highest keys in [since, until) (nil: unbounded), newest first. It
+// reads every entry's key but copies only those k summaries, so that a
+// page of List costs little however many records the ring holds.
+func (g *ring) summaries(since, until []byte, k int) []ringSummary {
+	g.mu.RLock()
+	// top is a min-heap of entry indexes by key: the k highest seen.
+	top := make([]int, 0, min(k, g.n))
+	less := func(a, b int) bool { return keyLess(&g.ents[a].key, &g.ents[b].key) }
+	// Newest first: records are written about in the order they start,
+	// so the heap fills with the highest keys early and most older
+	// entries cost one comparison.
+	var least [cursorLen]byte // the heap's least key, once full
+	for j := range g.newestFirst() {
+		e := &g.ents[j]
+		if len(top) == k && !keyLess(&least, &e.key) {
+			continue
+		}
+		if since != nil && bytes.Compare(e.key[:], since) < 0 || until != nil && bytes.Compare(e.key[:], until) >= 0 {
+			continue
+		}
+		if len(top) < k {
+			top = append(top, j)
+			heapUp(top, len(top)-1, less)
+		} else {
+			top[0] = j
+			heapDown(top, 0, less)
+		}
+		if len(top) == k {
+			least = g.ents[top[0]].key
+		}
+	}
+	out := make([]ringSummary, len(top))
+	n := 0
+	for _, j := range top {
+		n += g.ents[j].sumLen
+	}
+	// One copy for all, so that the lock is released before decoding.
+	data := make([]byte, 0, n)
+	for i, j := range top {
+		e := &g.ents[j]
+		at := len(data)
+		data = append(data, g.buf[e.off:e.off+e.sumLen]...)
+		out[i] = ringSummary{key: e.key, b: data[at:len(data):len(data)]}
+	}
+	g.mu.RUnlock()
+	slices.SortFunc(out, func(a, b ringSummary) int { return bytes.Compare(b.key[:], a.key[:]) })
+	return out
+}
+
+// newestFirst yields the indexes in g.ents of the entries held, newest
+// first.
+func (g *ring) newestFirst() func(yield func(int) bool) {
+	return func(yield func(int) bool) {
+		end := g.first + g.n // one past the newest, unwrapped
+		for j := min(end, len(g.ents)) - 1; j >= g.first; j-- {
+			if !yield(j) {
+				return
+			}
+		}
+		for j := end - len(g.ents) - 1; j >= 0; j-- {
+			if !yield(j) {
+				return
+			}
+		}
+	}
+}
+
+// keyLess compares two keys: their start times first, as integers.
+func keyLess(a, b *[cursorLen]byte) bool {
+	ta, tb := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if ta != tb {
+		return ta < tb
+	}
+	return bytes.Compare(a[8:], b[8:]) < 0
+}
+
+func heapUp(h []int, i int, less func(a, b int) bool) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(h[i], h[p]) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func heapDown(h []int, i int, less func(a, b int) bool) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && less(h[c+1], h[c]) {
+			c++
+		}
+		if !less(h[c], h[i]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
+
+// A ringReader hands out the ring's summaries in [since, until) newest
+// first, fetching them in batches that double in size, for List's merge.
+type ringReader struct {
+	g            *ring
+	since, until []byte
+	batch        int
+	buf          []ringSummary
+	done         bool
+}
+
+// peek returns the next summary without taking it; nil at the end.
+func (rr *ringReader) peek() *ringSummary {
+	if len(rr.buf) == 0 && !rr.done {
+		rr.buf = rr.g.summaries(rr.since, rr.until, rr.batch)
+		if len(rr.buf) < rr.batch {
+			rr.done = true
+		} else {
+			k := rr.buf[len(rr.buf)-1].key
+			rr.until = k[:]
+			rr.batch *= 2
+		}
+	}
+	if len(rr.buf) == 0 {
+		return nil
+	}
+	return &rr.buf[0]
+}
+
+// next takes the summary peek returned.
+func (rr *ringReader) next() { rr.buf = rr.buf[1:] }
+
+// reset empties the ring (Clear); free also releases its buffer (Close).
+func (g *ring) reset(free bool) {
+	g.mu.Lock()
+	g.head, g.first, g.n = 0, 0, 0
+	if free {
+		g.buf, g.ents, g.scratch = nil, nil, nil
+	}
+	g.mu.Unlock()
+}
+
+// len returns the number of records the ring holds.
+func (g *ring) len() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.n
+}

@@ -1,0 +1,114 @@
+package badgerstore
+
+import (
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/internal/codec"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// TestRingEvictsOldest fills a small ring many times over: it holds the
+// most recent records that fit, oldest out first, within its bytes, and
+// finds each by ID.
+func TestRingEvictsOldest(t *testing.T) {
+	const size = 64 << 10
+	g := newRing(size)
+	recs := storetest.Records(11, time.Unix(1700000000, 0), time.Millisecond, 2000)
+	var encoded []int // each record's size in the ring
+	for _, r := range recs {
+		sum := r.Summary()
+		durs := codec.CallDurations(r, &sum)
+		g.add(r, &sum, durs)
+		encoded = append(encoded, len(g.scratch))
+		if g.head > size {
+			t.Fatalf("head %d beyond the ring's %d bytes", g.head, size)
+		}
+	}
+	// The newest records, back to where they no longer fit, are held.
+	held, used := 0, 0
+	for i := len(recs) - 1; i >= 0 && used+encoded[i] <= size/2; i-- {
+		used += encoded[i]
+		held++
+	}
+	if g.len() < held || g.len() >= len(recs) {
+		t.Fatalf("the ring holds %d records; want at least the newest %d, and not all %d", g.len(), held, len(recs))
+	}
+	for i, r := range recs {
+		got, ok, err := g.get(r.ID)
+		newest := i >= len(recs)-g.len()
+		if err != nil || ok != newest {
+			t.Fatalf("record %d: get: %v, %v; want found = %v", i, ok, err, newest)
+		}
+		if ok && (got.ID != r.ID || len(got.Calls) != len(r.Calls) || got.Route != r.Route) {
+			t.Fatalf("record %d: got %+v", i, got)
+		}
+	}
+	// Summaries come newest first, within the keys asked for.
+	sums := g.summaries(nil, nil, g.len())
+	if len(sums) != g.len() {
+		t.Fatalf("%d summaries, want %d", len(sums), g.len())
+	}
+	for i := 1; i < len(sums); i++ {
+		if string(sums[i].key[:]) >= string(sums[i-1].key[:]) {
+			t.Fatalf("summary %d not older than the one before", i)
+		}
+	}
+	// The k newest within bounds, and a reader's batches, agree with the
+	// whole list.
+	until := sums[10].key[:]
+	since := sums[len(sums)-5].key[:]
+	if top := g.summaries(since, until, 7); len(top) != 7 || top[0].key != sums[11].key || top[6].key != sums[17].key {
+		t.Fatalf("top 7 below summary 10: %d summaries", len(top))
+	}
+	rr := ringReader{g: g, batch: 3}
+	for i := range sums {
+		m := rr.peek()
+		if m == nil || m.key != sums[i].key {
+			t.Fatalf("reader: summary %d differs", i)
+		}
+		rr.next()
+	}
+	if rr.peek() != nil {
+		t.Fatal("reader: more summaries than the ring holds")
+	}
+	g.reset(false)
+	if g.len() != 0 || len(g.summaries(nil, nil, 10)) != 0 {
+		t.Fatal("reset left records")
+	}
+	if _, ok, _ := g.get(recs[len(recs)-1].ID); ok {
+		t.Fatal("reset ring still finds a record")
+	}
+}
+
+// TestRingNoAlloc checks that a ring whose buffer and index have grown
+// allocates nothing per record.
+func TestRingNoAlloc(t *testing.T) {
+	g := newRing(256 << 10)
+	r := storetest.Record20(time.Unix(1700000000, 0), 1)
+	sum := r.Summary()
+	durs := codec.CallDurations(r, &sum)
+	for range 1000 {
+		g.add(r, &sum, durs)
+	}
+	n := uint32(0)
+	if a := testing.AllocsPerRun(1000, func() {
+		n++
+		r.ID = recording.ID{byte(n), byte(n >> 8), byte(n >> 16)}
+		g.add(r, &sum, durs)
+	}); a != 0 {
+		t.Errorf("%v allocations per record", a)
+	}
+}
+
+// TestRingNone: a ring of no bytes keeps nothing.
+func TestRingNone(t *testing.T) {
+	g := newRing(0)
+	r := storetest.Record20(time.Unix(1700000000, 0), 1)
+	sum := r.Summary()
+	g.add(r, &sum, codec.CallDurations(r, &sum))
+	if g.len() != 0 || g.buf != nil {
+		t.Fatal("a ring of size 0 kept a record")
+	}
+}
