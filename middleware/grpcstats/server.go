@@ -224,6 +224,12 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	case *stats.Begin:
 		s.typ = streamType(rs.IsClientStream, rs.IsServerStream)
 		s.begun.Store(true)
+		// Noted at Begin, before the method runs and so before the
+		// client can have its answer: an RPC the client makes next, of
+		// an unknown method of this service, is recorded as such.
+		if svc, _ := convention.SplitGRPCMethod(s.method); svc != "" {
+			h.sawService(svc)
+		}
 	case *stats.InPayload:
 		s.inMsgs.Add(1)
 		s.inBytes.Add(int64(rs.WireLength))
@@ -264,10 +270,6 @@ func (s *serverRPC) finish(end time.Time, err error) {
 	}
 	r.RequestBytes = s.inBytes.Load()
 	r.ResponseBytes = s.outBytes.Load()
-	svc, _ := convention.SplitGRPCMethod(s.method)
-	if svc != "" && s.begun.Load() {
-		s.h.sawService(svc)
-	}
 	r.Attrs = slices.Grow(r.Attrs, 9)
 	r.Attrs = append(r.Attrs, recording.Attr{Key: AttrSystemName, Value: convention.RPCSystemGRPC})
 	if s.begun.Load() {
