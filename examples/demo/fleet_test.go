@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/internal/testservers"
+	"github.com/goappstats/appstats/store"
 )
 
 // demoArgsEnv makes the test binary run the demo with these arguments.
@@ -208,6 +209,26 @@ func TestFleet(t *testing.T) {
 		}
 	}
 	r.Start()
+	// Writes back off after failures (up to 5 s) and records made
+	// meanwhile are dropped: wait until every store writes again.
+	for _, base := range bases {
+		var h struct {
+			Store struct {
+				State string `json:"state"`
+			} `json:"store"`
+		}
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+			if err := json.Unmarshal(getOK(t, base+"/stats/api/health"), &h); err != nil {
+				t.Fatal(err)
+			}
+			if h.Store.State == store.StateOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the store is still %q a minute after Redis restarted", base, h.Store.State)
+			}
+		}
+	}
 	send(4)
 	check("after the restart")
 }
