@@ -53,17 +53,35 @@ const (
 	recKnown     = recCallCosts | recExecTrace
 )
 
-// enc appends varint-encoded fields to b.
+// enc appends varint-encoded fields to b. Most fields written are small
+// (counts, lengths, flags, line numbers), so a value that takes one byte
+// is appended without the varint loop; the bytes are those of
+// [binary.AppendUvarint] and [binary.AppendVarint].
 type enc struct{ b []byte }
 
-func (e *enc) u(v uint64)              { e.b = binary.AppendUvarint(e.b, v) }
-func (e *enc) i(v int64)               { e.b = binary.AppendVarint(e.b, v) }
-func (e *enc) d(v time.Duration)       { e.b = binary.AppendVarint(e.b, int64(v)) }
+func (e *enc) u(v uint64) {
+	if v < 0x80 {
+		e.b = append(e.b, byte(v))
+		return
+	}
+	e.b = binary.AppendUvarint(e.b, v)
+}
+
+func (e *enc) i(v int64) { e.u(uint64(v<<1) ^ uint64(v>>63)) } // zig-zag, as binary.AppendVarint
+
+func (e *enc) d(v time.Duration)       { e.i(int64(v)) }
 func (e *enc) raw(v []byte)            { e.b = append(e.b, v...) }
-func (e *enc) s(v string)              { e.u(uint64(len(v))); e.b = append(e.b, v...) }
 func (e *enc) n(n int)                 { e.u(uint64(n)) }
 func (e *enc) f(v float64)             { e.u(bits.ReverseBytes64(math.Float64bits(v))) }
 func (e *enc) sketch(s *sketch.Sketch) { e.b, _ = s.AppendBinary(e.b) }
+
+func (e *enc) s(v string) {
+	if len(v) < 0x80 {
+		e.b = append(append(e.b, byte(len(v))), v...)
+		return
+	}
+	e.b = append(binary.AppendUvarint(e.b, uint64(len(v))), v...)
+}
 
 // dec reads what enc wrote. The first error sticks: later reads return zero
 // values, and the caller checks err once at the end. Strings are sliced from
@@ -262,14 +280,15 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.i(c.ResponseSize)
 		e.s(c.Request)
 		e.s(c.Response)
-		shared := 0
-		for shared < len(c.Stack) && shared < len(prev) &&
-			sameFrame(&c.Stack[len(c.Stack)-1-shared], &prev[len(prev)-1-shared]) {
-			shared++
+		// The frames shared with the previous stack, from the outermost:
+		// fresh and p are shortened past them.
+		fresh, p := c.Stack, prev
+		for len(fresh) > 0 && len(p) > 0 && sameFrame(&fresh[len(fresh)-1], &p[len(p)-1]) {
+			fresh, p = fresh[:len(fresh)-1], p[:len(p)-1]
 		}
-		e.n(shared)
-		e.n(len(c.Stack) - shared)
-		for _, f := range c.Stack[:len(c.Stack)-shared] {
+		e.n(len(c.Stack) - len(fresh))
+		e.n(len(fresh))
+		for _, f := range fresh {
 			e.s(f.Function)
 			if f.File == lastFile {
 				e.u(0)
