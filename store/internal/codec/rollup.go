@@ -177,6 +177,9 @@ func (ru *Rollup) AddCounted(s *recording.Summary, durs []time.Duration) { ru.ad
 func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) {
 	failed := s.HasError()
 	cost := s.Cost()
+	// A duration's sketch bucket (a logarithm) is computed once for the
+	// groups it is counted in: the request's three, each call's two.
+	rb := sketch.BucketOf(s.Duration)
 	addReq := func(g *group) {
 		g.count++
 		g.stored += stored
@@ -186,7 +189,7 @@ func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) 
 		g.calls += int64(s.CallCount)
 		g.total += s.Duration
 		g.cost += cost
-		g.sk.Add(s.Duration)
+		g.sk.AddBucket(rb, 1)
 	}
 	addReq(&ru.all)
 	ru.hist[storekit.HistogramIndex(s.Duration)]++
@@ -196,19 +199,27 @@ func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) 
 		n := min(rpc.Count, len(durs))
 		cd := durs[:n]
 		durs = durs[n:]
-		addRPC := func(g *group) {
+		g, gr := groupOf(ru.rpcs, rpcKey{rpc.Service, rpc.Method}), groupOf(ru.rr, routeRPCKey{s.Route, rpc.Service, rpc.Method})
+		for _, g := range [2]*group{g, gr} {
 			g.count += int64(rpc.Count)
 			g.errors += int64(rpc.Errors)
 			g.requests++
 			g.stored += stored
 			g.total += rpc.Total
 			g.cost += rpc.Cost
-			for _, d := range cd {
-				g.sk.Add(d)
-			}
 		}
-		addRPC(groupOf(ru.rpcs, rpcKey{rpc.Service, rpc.Method}))
-		addRPC(groupOf(ru.rr, routeRPCKey{s.Route, rpc.Service, rpc.Method}))
+		// Equal durations in a row (a coarse clock, or calls answered
+		// alike) are counted together.
+		for len(cd) > 0 {
+			k := 1
+			for k < len(cd) && cd[k] == cd[0] {
+				k++
+			}
+			b := sketch.BucketOf(cd[0])
+			g.sk.AddBucket(b, uint64(k))
+			gr.sk.AddBucket(b, uint64(k))
+			cd = cd[k:]
+		}
 	}
 	ru.bound(2)
 }
