@@ -222,11 +222,11 @@ func (d *dec) done(what string) error {
 // their pointers are compared before their bytes; inlined, it costs a few
 // instructions where the generated struct comparison is a call.
 func sameFrame(a, b *recording.Frame) bool {
-	return a.Line == b.Line && sameString(a.Function, b.Function) && sameString(a.File, b.File)
-}
-
-func sameString(a, b string) bool {
-	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+	if a.Line != b.Line || len(a.Function) != len(b.Function) || len(a.File) != len(b.File) {
+		return false
+	}
+	return unsafe.StringData(a.Function) == unsafe.StringData(b.Function) && unsafe.StringData(a.File) == unsafe.StringData(b.File) ||
+		a.Function == b.Function && a.File == b.File
 }
 
 // AppendRecord appends the full encoding of r to b.
@@ -280,12 +280,15 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.i(c.ResponseSize)
 		e.s(c.Request)
 		e.s(c.Response)
-		// The frames shared with the previous stack, from the outermost:
-		// fresh and p are shortened past them.
-		fresh, p := c.Stack, prev
-		for len(fresh) > 0 && len(p) > 0 && sameFrame(&fresh[len(fresh)-1], &p[len(p)-1]) {
-			fresh, p = fresh[:len(fresh)-1], p[:len(p)-1]
+		// The frames shared with the previous stack, from the outermost,
+		// are not written.
+		n := min(len(c.Stack), len(prev))
+		a, p := c.Stack[len(c.Stack)-n:], prev[len(prev)-n:]
+		k := len(a)
+		for k > 0 && k <= len(p) && sameFrame(&a[k-1], &p[k-1]) {
+			k--
 		}
+		fresh := c.Stack[:len(c.Stack)-(n-k)]
 		e.n(len(c.Stack) - len(fresh))
 		e.n(len(fresh))
 		for _, f := range fresh {
@@ -306,7 +309,7 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 			e.d(p.Start)
 			e.d(p.Duration)
 		}
-		appendAttrs(&e, c.Attrs)
+		e.b = appendAttrs(e.b, c.Attrs)
 		e.raw(c.SpanID[:])
 		var flags uint64
 		if c.Running {
@@ -334,7 +337,7 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.d(w.Total)
 		e.s(w.Message)
 	}
-	appendAttrs(&e, r.Attrs)
+	e.b = appendAttrs(e.b, r.Attrs)
 	var parts uint64
 	if r.Cost() != 0 {
 		parts |= recCallCosts
@@ -356,12 +359,16 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 	return e.b
 }
 
-func appendAttrs(e *enc, attrs []recording.Attr) {
+// appendAttrs appends attrs to b. It takes and returns the bytes, not an
+// *enc, so that the encoder's enc stays in registers.
+func appendAttrs(b []byte, attrs []recording.Attr) []byte {
+	e := enc{b: b}
 	e.n(len(attrs))
 	for _, a := range attrs {
 		e.s(a.Key)
 		e.s(a.Value)
 	}
+	return e.b
 }
 
 func decodeAttrs(d *dec) []recording.Attr {
