@@ -283,18 +283,42 @@ func (r *Record) Summary() Summary {
 // first appearance. Custom events are not counted.
 func (r *Record) RPCStats() []RPCStat {
 	var out []RPCStat
-	idx := make(map[[2]string]int)
+	// A record's RPCs are mostly few, and its calls in a row mostly of
+	// one: the previous call's RPC is tried first, then the others in
+	// order; a map indexes them once there are many.
+	var idx map[[2]string]int
+	j := -1
 	for i := range r.Calls {
 		c := &r.Calls[i]
 		if c.Event {
 			continue
 		}
-		k := [2]string{c.Service, c.Method}
-		j, ok := idx[k]
-		if !ok {
-			j = len(out)
-			idx[k] = j
-			out = append(out, RPCStat{Service: c.Service, Method: c.Method})
+		if j < 0 || out[j].Service != c.Service || out[j].Method != c.Method {
+			j = -1
+			if idx != nil {
+				if k, ok := idx[[2]string{c.Service, c.Method}]; ok {
+					j = k
+				}
+			} else {
+				for k := range out {
+					if out[k].Service == c.Service && out[k].Method == c.Method {
+						j = k
+						break
+					}
+				}
+			}
+			if j < 0 {
+				j = len(out)
+				out = append(out, RPCStat{Service: c.Service, Method: c.Method})
+				if idx == nil && len(out) > 16 {
+					idx = make(map[[2]string]int, 2*len(out))
+					for k := range out {
+						idx[[2]string{out[k].Service, out[k].Method}] = k
+					}
+				} else if idx != nil {
+					idx[[2]string{c.Service, c.Method}] = j
+				}
+			}
 		}
 		out[j].Count++
 		out[j].Total += c.Duration
