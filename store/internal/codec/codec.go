@@ -221,6 +221,20 @@ func (d *dec) done(what string) error {
 // mostly share their strings (the stack cache symbolizes a PC once), so
 // their pointers are compared before their bytes; inlined, it costs a few
 // instructions where the generated struct comparison is a call.
+// sharedFrames returns how many outermost frames stack shares with prev
+// (the previous call's stack), which are not written again. It is apart
+// from AppendRecord, whose many live values would keep the loop's in
+// memory.
+func sharedFrames(stack, prev []recording.Frame) int {
+	n := min(len(stack), len(prev))
+	a, p := stack[len(stack)-n:], prev[len(prev)-n:]
+	k := len(a)
+	for k > 0 && k <= len(p) && sameFrame(&a[k-1], &p[k-1]) {
+		k--
+	}
+	return n - k
+}
+
 func sameFrame(a, b *recording.Frame) bool {
 	if a.Line != b.Line || len(a.Function) != len(b.Function) || len(a.File) != len(b.File) {
 		return false
@@ -280,16 +294,9 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.i(c.ResponseSize)
 		e.s(c.Request)
 		e.s(c.Response)
-		// The frames shared with the previous stack, from the outermost,
-		// are not written.
-		n := min(len(c.Stack), len(prev))
-		a, p := c.Stack[len(c.Stack)-n:], prev[len(prev)-n:]
-		k := len(a)
-		for k > 0 && k <= len(p) && sameFrame(&a[k-1], &p[k-1]) {
-			k--
-		}
-		fresh := c.Stack[:len(c.Stack)-(n-k)]
-		e.n(len(c.Stack) - len(fresh))
+		shared := sharedFrames(c.Stack, prev)
+		fresh := c.Stack[:len(c.Stack)-shared]
+		e.n(shared)
 		e.n(len(fresh))
 		for _, f := range fresh {
 			e.s(f.Function)
