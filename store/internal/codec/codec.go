@@ -226,6 +226,11 @@ func (d *dec) done(what string) error {
 // from AppendRecord, whose many live values would keep the loop's in
 // memory.
 func sharedFrames(stack, prev []recording.Frame) int {
+	if len(stack) == len(prev) && (len(stack) == 0 || &stack[0] == &prev[0]) {
+		// One stack: the recorder's stack cache gives calls made from
+		// one place (a loop's, say) the same frames.
+		return len(stack)
+	}
 	n := min(len(stack), len(prev))
 	a, p := stack[len(stack)-n:], prev[len(prev)-n:]
 	k := len(a)

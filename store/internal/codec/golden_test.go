@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,33 @@ func TestEncodingGolden(t *testing.T) {
 	for i := range got {
 		if !bytes.Equal(got[i], want[i]) {
 			t.Errorf("value %d: encoded %d bytes differing from the %d stored", i, len(got[i]), len(want[i]))
+		}
+	}
+}
+
+// TestEncodingSharedStacks: calls whose stacks are one slice (as the
+// recorder's stack cache gives calls made from one place) encode as
+// calls with equal stacks of their own do.
+func TestEncodingSharedStacks(t *testing.T) {
+	shared := storetest.Record20(time.Unix(1700000000, 0), 1)
+	own := storetest.Record20(time.Unix(1700000000, 0), 1)
+	for i := range shared.Calls {
+		shared.Calls[i].Stack = shared.Calls[0].Stack
+		own.Calls[i].Stack = slices.Clone(shared.Calls[0].Stack)
+	}
+	own.Calls[3].Stack = own.Calls[3].Stack[1:] // a shorter stack between
+	shared.Calls[3].Stack = shared.Calls[3].Stack[1:]
+	a, b := AppendRecord(nil, shared), AppendRecord(nil, own)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("shared stacks: %d bytes differing from the %d of stacks of their own", len(a), len(b))
+	}
+	got, err := DecodeRecord(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got.Calls {
+		if !slices.Equal(got.Calls[i].Stack, own.Calls[i].Stack) {
+			t.Fatalf("call %d: stack %v, want %v", i, got.Calls[i].Stack, own.Calls[i].Stack)
 		}
 	}
 }
