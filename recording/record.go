@@ -245,7 +245,17 @@ func (s *Summary) HasError() bool {
 
 // Summary returns the record's summary.
 func (r *Record) Summary() Summary {
-	s := Summary{
+	var s Summary
+	r.SummaryInto(&s)
+	return s
+}
+
+// SummaryInto sets *s to the record's summary, as [Record.Summary]
+// returns it, reusing the memory of s.RPCs (so that s.RPCs may be empty
+// rather than nil): a writer that summarizes record after record
+// allocates nothing for their RPC stats.
+func (r *Record) SummaryInto(s *Summary) {
+	*s = Summary{
 		ID:            r.ID,
 		TraceID:       r.TraceID,
 		Kind:          r.Kind,
@@ -265,7 +275,7 @@ func (r *Record) Summary() Summary {
 		Panic:         r.Panic,
 		DroppedCalls:  r.DroppedCalls,
 		Warnings:      len(r.Warnings),
-		RPCs:          r.RPCStats(),
+		RPCs:          r.AppendRPCStats(s.RPCs[:0]),
 	}
 	for i := range r.Calls {
 		if r.Calls[i].Event {
@@ -276,13 +286,15 @@ func (r *Record) Summary() Summary {
 			s.ErrorCalls++
 		}
 	}
-	return s
 }
 
 // RPCStats aggregates the record's calls per service and method, in order of
 // first appearance. Custom events are not counted.
-func (r *Record) RPCStats() []RPCStat {
-	var out []RPCStat
+func (r *Record) RPCStats() []RPCStat { return r.AppendRPCStats(nil) }
+
+// AppendRPCStats appends what [Record.RPCStats] returns to out.
+func (r *Record) AppendRPCStats(out []RPCStat) []RPCStat {
+	base := len(out)
 	// A record's RPCs are mostly few, and its calls in a row mostly of
 	// one: the previous call's RPC is tried first, then the others in
 	// order; a map indexes them once there are many.
@@ -300,7 +312,7 @@ func (r *Record) RPCStats() []RPCStat {
 					j = k
 				}
 			} else {
-				for k := range out {
+				for k := base; k < len(out); k++ {
 					if out[k].Service == c.Service && out[k].Method == c.Method {
 						j = k
 						break
@@ -310,9 +322,9 @@ func (r *Record) RPCStats() []RPCStat {
 			if j < 0 {
 				j = len(out)
 				out = append(out, RPCStat{Service: c.Service, Method: c.Method})
-				if idx == nil && len(out) > 16 {
-					idx = make(map[[2]string]int, 2*len(out))
-					for k := range out {
+				if idx == nil && len(out)-base > 16 {
+					idx = make(map[[2]string]int, 2*(len(out)-base))
+					for k := base; k < len(out); k++ {
 						idx[[2]string{out[k].Service, out[k].Method}] = k
 					}
 				} else if idx != nil {

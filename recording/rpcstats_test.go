@@ -63,3 +63,26 @@ func TestRPCStats(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryInto: a summary set into one that held another record's is
+// the record's Summary, and reusing it allocates nothing.
+func TestSummaryInto(t *testing.T) {
+	a, b := recording.Record{Route: "GET /a"}, recording.Record{Route: "GET /b", Status: 500}
+	for i := range 6 {
+		a.Calls = append(a.Calls, recording.Call{Service: "sql", Method: fmt.Sprint("q", i%4), Duration: time.Duration(i)})
+		b.Calls = append(b.Calls, recording.Call{Service: "http", Method: "GET", Duration: time.Duration(i), Error: "x"})
+	}
+	var s recording.Summary
+	b.SummaryInto(&s)
+	a.SummaryInto(&s)
+	if want := a.Summary(); !reflect.DeepEqual(s, want) {
+		t.Fatalf("SummaryInto: %+v\nSummary: %+v", s, want)
+	}
+	b.SummaryInto(&s)
+	if want := b.Summary(); !reflect.DeepEqual(s, want) {
+		t.Fatalf("SummaryInto: %+v\nSummary: %+v", s, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { a.SummaryInto(&s) }); n != 0 {
+		t.Errorf("SummaryInto allocated %v times", n)
+	}
+}
