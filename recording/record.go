@@ -248,7 +248,17 @@ func (s *Summary) HasError() bool {
 
 // Summary returns the record's summary.
 func (r *Record) Summary() Summary {
-	s := Summary{
+	var s Summary
+	r.SummaryInto(&s)
+	return s
+}
+
+// SummaryInto sets *s to the record's summary, as [Record.Summary]
+// returns it, reusing the memory of s.RPCs (so that s.RPCs may be empty
+// rather than nil): a writer that summarizes record after record
+// allocates nothing for their RPC stats.
+func (r *Record) SummaryInto(s *Summary) {
+	*s = Summary{
 		ID:            r.ID,
 		TraceID:       r.TraceID,
 		Kind:          r.Kind,
@@ -268,7 +278,7 @@ func (r *Record) Summary() Summary {
 		Panic:         r.Panic,
 		DroppedCalls:  r.DroppedCalls,
 		Warnings:      len(r.Warnings),
-		RPCs:          r.RPCStats(),
+		RPCs:          r.AppendRPCStats(s.RPCs[:0]),
 	}
 	for i := range r.Calls {
 		if r.Calls[i].Event {
@@ -279,25 +289,51 @@ func (r *Record) Summary() Summary {
 			s.ErrorCalls++
 		}
 	}
-	return s
 }
 
 // RPCStats aggregates the record's calls per service and method, in order of
 // first appearance. Custom events are not counted.
-func (r *Record) RPCStats() []RPCStat {
-	var out []RPCStat
-	idx := make(map[[2]string]int)
+func (r *Record) RPCStats() []RPCStat { return r.AppendRPCStats(nil) }
+
+// AppendRPCStats appends what [Record.RPCStats] returns to out.
+func (r *Record) AppendRPCStats(out []RPCStat) []RPCStat {
+	base := len(out)
+	// A record's RPCs are mostly few, and its calls in a row mostly of
+	// one: the previous call's RPC is tried first, then the others in
+	// order; a map indexes them once there are many.
+	var idx map[[2]string]int
+	j := -1
 	for i := range r.Calls {
 		c := &r.Calls[i]
 		if c.Event {
 			continue
 		}
-		k := [2]string{c.Service, c.Method}
-		j, ok := idx[k]
-		if !ok {
-			j = len(out)
-			idx[k] = j
-			out = append(out, RPCStat{Service: c.Service, Method: c.Method})
+		if j < 0 || out[j].Service != c.Service || out[j].Method != c.Method {
+			j = -1
+			if idx != nil {
+				if k, ok := idx[[2]string{c.Service, c.Method}]; ok {
+					j = k
+				}
+			} else {
+				for k := base; k < len(out); k++ {
+					if out[k].Service == c.Service && out[k].Method == c.Method {
+						j = k
+						break
+					}
+				}
+			}
+			if j < 0 {
+				j = len(out)
+				out = append(out, RPCStat{Service: c.Service, Method: c.Method})
+				if idx == nil && len(out)-base > 16 {
+					idx = make(map[[2]string]int, 2*(len(out)-base))
+					for k := base; k < len(out); k++ {
+						idx[[2]string{out[k].Service, out[k].Method}] = k
+					}
+				} else if idx != nil {
+					idx[[2]string{c.Service, c.Method}] = j
+				}
+			}
 		}
 		out[j].Count++
 		out[j].Total += c.Duration

@@ -45,6 +45,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	var arena []byte
 	var used [][]byte
 	var durs []time.Duration
+	var sum recording.Summary // its RPCs' memory serves the call's records
 	last := 0
 	for len(recs) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -63,9 +64,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			if r == nil {
 				continue
 			}
-			sum := r.Summary()
-			// The durations are read before the next record: one
-			// buffer serves the batch.
+			r.SummaryInto(&sum)
+			// The summary and durations are read before the next
+			// record: one buffer each serves the batch.
 			durs = codec.AppendCallDurations(durs[:0], r, &sum)
 			start := r.Start.UnixNano()
 			m := floorDiv(start, nsMinute)

@@ -53,17 +53,35 @@ const (
 	recKnown     = recCallCosts | recExecTrace
 )
 
-// enc appends varint-encoded fields to b.
+// enc appends varint-encoded fields to b. Most fields written are small
+// (counts, lengths, flags, line numbers), so a value that takes one byte
+// is appended without the varint loop; the bytes are those of
+// [binary.AppendUvarint] and [binary.AppendVarint].
 type enc struct{ b []byte }
 
-func (e *enc) u(v uint64)              { e.b = binary.AppendUvarint(e.b, v) }
-func (e *enc) i(v int64)               { e.b = binary.AppendVarint(e.b, v) }
-func (e *enc) d(v time.Duration)       { e.b = binary.AppendVarint(e.b, int64(v)) }
+func (e *enc) u(v uint64) {
+	if v < 0x80 {
+		e.b = append(e.b, byte(v))
+		return
+	}
+	e.b = binary.AppendUvarint(e.b, v)
+}
+
+func (e *enc) i(v int64) { e.u(uint64(v<<1) ^ uint64(v>>63)) } // zig-zag, as binary.AppendVarint
+
+func (e *enc) d(v time.Duration)       { e.i(int64(v)) }
 func (e *enc) raw(v []byte)            { e.b = append(e.b, v...) }
-func (e *enc) s(v string)              { e.u(uint64(len(v))); e.b = append(e.b, v...) }
 func (e *enc) n(n int)                 { e.u(uint64(n)) }
 func (e *enc) f(v float64)             { e.u(bits.ReverseBytes64(math.Float64bits(v))) }
 func (e *enc) sketch(s *sketch.Sketch) { e.b, _ = s.AppendBinary(e.b) }
+
+func (e *enc) s(v string) {
+	if len(v) < 0x80 {
+		e.b = append(append(e.b, byte(len(v))), v...)
+		return
+	}
+	e.b = append(binary.AppendUvarint(e.b, uint64(len(v))), v...)
+}
 
 // dec reads what enc wrote. The first error sticks: later reads return zero
 // values, and the caller checks err once at the end. Strings are sliced from
@@ -203,12 +221,31 @@ func (d *dec) done(what string) error {
 // mostly share their strings (the stack cache symbolizes a PC once), so
 // their pointers are compared before their bytes; inlined, it costs a few
 // instructions where the generated struct comparison is a call.
-func sameFrame(a, b *recording.Frame) bool {
-	return a.Line == b.Line && sameString(a.Function, b.Function) && sameString(a.File, b.File)
+// sharedFrames returns how many outermost frames stack shares with prev
+// (the previous call's stack), which are not written again. It is apart
+// from AppendRecord, whose many live values would keep the loop's in
+// memory.
+func sharedFrames(stack, prev []recording.Frame) int {
+	if len(stack) == len(prev) && (len(stack) == 0 || &stack[0] == &prev[0]) {
+		// One stack: the recorder's stack cache gives calls made from
+		// one place (a loop's, say) the same frames.
+		return len(stack)
+	}
+	n := min(len(stack), len(prev))
+	a, p := stack[len(stack)-n:], prev[len(prev)-n:]
+	k := len(a)
+	for k > 0 && k <= len(p) && sameFrame(&a[k-1], &p[k-1]) {
+		k--
+	}
+	return n - k
 }
 
-func sameString(a, b string) bool {
-	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+func sameFrame(a, b *recording.Frame) bool {
+	if a.Line != b.Line || len(a.Function) != len(b.Function) || len(a.File) != len(b.File) {
+		return false
+	}
+	return unsafe.StringData(a.Function) == unsafe.StringData(b.Function) && unsafe.StringData(a.File) == unsafe.StringData(b.File) ||
+		a.Function == b.Function && a.File == b.File
 }
 
 // AppendRecord appends the full encoding of r to b.
@@ -262,14 +299,11 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.i(c.ResponseSize)
 		e.s(c.Request)
 		e.s(c.Response)
-		shared := 0
-		for shared < len(c.Stack) && shared < len(prev) &&
-			sameFrame(&c.Stack[len(c.Stack)-1-shared], &prev[len(prev)-1-shared]) {
-			shared++
-		}
+		shared := sharedFrames(c.Stack, prev)
+		fresh := c.Stack[:len(c.Stack)-shared]
 		e.n(shared)
-		e.n(len(c.Stack) - shared)
-		for _, f := range c.Stack[:len(c.Stack)-shared] {
+		e.n(len(fresh))
+		for _, f := range fresh {
 			e.s(f.Function)
 			if f.File == lastFile {
 				e.u(0)
@@ -287,7 +321,7 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 			e.d(p.Start)
 			e.d(p.Duration)
 		}
-		appendAttrs(&e, c.Attrs)
+		e.b = appendAttrs(e.b, c.Attrs)
 		e.raw(c.SpanID[:])
 		var flags uint64
 		if c.Running {
@@ -315,7 +349,7 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.d(w.Total)
 		e.s(w.Message)
 	}
-	appendAttrs(&e, r.Attrs)
+	e.b = appendAttrs(e.b, r.Attrs)
 	var parts uint64
 	if r.Cost() != 0 {
 		parts |= recCallCosts
@@ -337,12 +371,16 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 	return e.b
 }
 
-func appendAttrs(e *enc, attrs []recording.Attr) {
+// appendAttrs appends attrs to b. It takes and returns the bytes, not an
+// *enc, so that the encoder's enc stays in registers.
+func appendAttrs(b []byte, attrs []recording.Attr) []byte {
+	e := enc{b: b}
 	e.n(len(attrs))
 	for _, a := range attrs {
 		e.s(a.Key)
 		e.s(a.Value)
 	}
+	return e.b
 }
 
 func decodeAttrs(d *dec) []recording.Attr {

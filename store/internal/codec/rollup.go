@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -177,6 +178,9 @@ func (ru *Rollup) AddCounted(s *recording.Summary, durs []time.Duration) { ru.ad
 func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) {
 	failed := s.HasError()
 	cost := s.Cost()
+	// A duration's sketch bucket (a logarithm) is computed once for the
+	// groups it is counted in: the request's three, each call's two.
+	rb := sketch.BucketOf(s.Duration)
 	addReq := func(g *group) {
 		g.count++
 		g.stored += stored
@@ -186,7 +190,7 @@ func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) 
 		g.calls += int64(s.CallCount)
 		g.total += s.Duration
 		g.cost += cost
-		g.sk.Add(s.Duration)
+		g.sk.AddBucket(rb, 1)
 	}
 	addReq(&ru.all)
 	ru.hist[storekit.HistogramIndex(s.Duration)]++
@@ -196,19 +200,27 @@ func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) 
 		n := min(rpc.Count, len(durs))
 		cd := durs[:n]
 		durs = durs[n:]
-		addRPC := func(g *group) {
+		g, gr := groupOf(ru.rpcs, rpcKey{rpc.Service, rpc.Method}), groupOf(ru.rr, routeRPCKey{s.Route, rpc.Service, rpc.Method})
+		for _, g := range [2]*group{g, gr} {
 			g.count += int64(rpc.Count)
 			g.errors += int64(rpc.Errors)
 			g.requests++
 			g.stored += stored
 			g.total += rpc.Total
 			g.cost += rpc.Cost
-			for _, d := range cd {
-				g.sk.Add(d)
-			}
 		}
-		addRPC(groupOf(ru.rpcs, rpcKey{rpc.Service, rpc.Method}))
-		addRPC(groupOf(ru.rr, routeRPCKey{s.Route, rpc.Service, rpc.Method}))
+		// Equal durations in a row (a coarse clock, or calls answered
+		// alike) are counted together.
+		for len(cd) > 0 {
+			k := 1
+			for k < len(cd) && cd[k] == cd[0] {
+				k++
+			}
+			b := sketch.BucketOf(cd[0])
+			g.sk.AddBucket(b, uint64(k))
+			gr.sk.AddBucket(b, uint64(k))
+			cd = cd[k:]
+		}
 	}
 	ru.bound(2)
 }
@@ -435,6 +447,12 @@ func CallDurations(r *recording.Record, s *recording.Summary) []time.Duration {
 // AppendCallDurations appends what [CallDurations] returns to out, so that
 // a writer can reuse one buffer for its records.
 func AppendCallDurations(out []time.Duration, r *recording.Record, s *recording.Summary) []time.Duration {
+	// One pass over the calls when the RPCs are few (as they mostly are):
+	// each call's duration goes to the next place in its RPC's run. A
+	// summary that is not the record's takes the general way below.
+	if out, ok := appendCallDurationsFew(out, r, s); ok {
+		return out
+	}
 	for _, rpc := range s.RPCs {
 		for i := range r.Calls {
 			c := &r.Calls[i]
@@ -508,3 +526,41 @@ func (ru *Rollup) Calls() int64 { return ru.all.calls }
 
 // Latency returns the aggregated requests' latency percentiles.
 func (ru *Rollup) Latency() store.Latency { return ru.all.sk.Latency() }
+
+// appendCallDurationsFew does what AppendCallDurations does in one pass
+// over r's calls, for up to 16 RPCs; ok is false (and out unchanged) if s
+// has more, or does not count r's calls.
+func appendCallDurationsFew(out []time.Duration, r *recording.Record, s *recording.Summary) (_ []time.Duration, ok bool) {
+	var next, end [16]int
+	if len(s.RPCs) > len(next) {
+		return out, false
+	}
+	n, at := len(out), len(out)
+	for j := range s.RPCs {
+		next[j] = at
+		at += max(s.RPCs[j].Count, 0)
+		end[j] = at
+	}
+	buf := slices.Grow(out, at-n)[:at]
+	j := -1 // the previous call's RPC: calls in a row are often of one
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		if c.Event {
+			continue
+		}
+		if j < 0 || c.Service != s.RPCs[j].Service || c.Method != s.RPCs[j].Method {
+			j = slices.IndexFunc(s.RPCs, func(rpc recording.RPCStat) bool { return c.Service == rpc.Service && c.Method == rpc.Method })
+		}
+		if j < 0 || next[j] == end[j] {
+			return out, false
+		}
+		buf[next[j]] = c.Duration
+		next[j]++
+	}
+	for j := range s.RPCs {
+		if next[j] != end[j] {
+			return out, false
+		}
+	}
+	return buf, true
+}

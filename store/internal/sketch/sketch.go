@@ -59,10 +59,29 @@ func sketchValue(i int) float64 {
 func (s *Sketch) Add(d time.Duration) { s.AddN(d, 1) }
 
 // AddN counts a duration n times.
-func (s *Sketch) AddN(d time.Duration, n uint64) {
+func (s *Sketch) AddN(d time.Duration, n uint64) { s.AddBucket(BucketOf(d), n) }
+
+// A Bucket is a duration with its bucket, computed once (a logarithm) to
+// count the duration in several sketches with [Sketch.AddBucket].
+type Bucket struct {
+	d time.Duration
+	i int // the bucket's index; unused for d <= 0
+}
+
+// BucketOf returns d with its bucket.
+func BucketOf(d time.Duration) Bucket {
+	if d <= 0 {
+		return Bucket{d: d}
+	}
+	return Bucket{d: d, i: sketchIndex(d)}
+}
+
+// AddBucket counts b's duration n times: s.AddN(d, n) for b = BucketOf(d).
+func (s *Sketch) AddBucket(b Bucket, n uint64) {
 	if n == 0 {
 		return
 	}
+	d := b.d
 	if s.n == 0 || d < s.min {
 		s.min = d
 	}
@@ -74,10 +93,14 @@ func (s *Sketch) AddN(d time.Duration, n uint64) {
 		s.zero += n
 		return
 	}
-	s.addIndex(sketchIndex(d), n)
+	s.addIndex(b.i, n)
 }
 
 func (s *Sketch) addIndex(i int, n uint64) {
+	if j := i - s.offset; j >= 0 && j < len(s.counts) {
+		s.counts[j] += n
+		return
+	}
 	s.cover(i, i)
 	s.counts[i-s.offset] += n
 }

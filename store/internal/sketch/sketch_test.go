@@ -128,3 +128,37 @@ func ExampleSketch() {
 	fmt.Println(s.Count(), l.P50.Round(time.Millisecond), l.P99.Round(time.Millisecond))
 	// Output: 100 50ms 99ms
 }
+
+// TestSketchAddBucket: counting a duration through its bucket, in two
+// sketches, n at a time, gives each what n Adds do, byte for byte.
+func TestSketchAddBucket(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var want, a, b sketch.Sketch
+	for i := range 2000 {
+		d := time.Duration(rng.ExpFloat64() * float64(time.Millisecond))
+		switch i % 50 {
+		case 0:
+			d = 0
+		case 1:
+			d = -time.Microsecond
+		case 2:
+			d = time.Hour
+		}
+		n := uint64(i % 3) // 0 counts nothing
+		for range n {
+			want.Add(d)
+		}
+		bk := sketch.BucketOf(d)
+		a.AddBucket(bk, n)
+		b.AddBucket(bk, n)
+	}
+	w, _ := want.MarshalBinary()
+	for _, s := range []*sketch.Sketch{&a, &b} {
+		if got, _ := s.MarshalBinary(); !slices.Equal(got, w) || s.Count() != want.Count() || s.Min() != want.Min() || s.Max() != want.Max() {
+			t.Fatalf("AddBucket: %d durations, min %v, max %v; Add: %d, %v, %v", s.Count(), s.Min(), s.Max(), want.Count(), want.Min(), want.Max())
+		}
+	}
+	if want.Count() == 0 || want.Min() >= 0 {
+		t.Fatalf("the test added %d durations, the least %v", want.Count(), want.Min())
+	}
+}
