@@ -38,11 +38,12 @@ func capString(s *string, n int) {
 // capRecord applies the byte caps to the fields of a finished record that
 // its server wrapper set directly (the calls were capped as they were
 // made). It runs on the request path and allocates only for what it cuts.
+// The path and the query are capped later, by the writer, after their
+// redaction (see capRedacted): a secret value cut in two would no longer
+// look like one, and its kept part would be stored.
 func (c *config) capRecord(r *Record) {
 	capString(&r.Method, c.maxName)
-	capString(&r.Path, c.maxText)
 	capString(&r.Route, c.maxName)
-	capString(&r.Query, c.maxText)
 	capString(&r.User, c.maxName)
 	capString(&r.Remote, c.maxName)
 	capString(&r.Error, c.maxText)
@@ -52,6 +53,14 @@ func (c *config) capRecord(r *Record) {
 		r.hdrFlat = c.flatHeaders(r.hdrFlat[:0], r.Headers)
 		r.Headers = nil
 	}
+}
+
+// capRedacted caps the path and the query of a record once the writer
+// has redacted them. Until then they are the request's own strings
+// (counted whole in the queue's bytes).
+func (c *config) capRedacted(r *Record) {
+	capString(&r.Path, c.maxText)
+	capString(&r.Query, c.maxText)
 }
 
 // capAttrs caps the keys and values of attrs in place and keeps at most

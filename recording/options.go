@@ -181,7 +181,8 @@ func WithMaxName(n int) Option {
 
 // WithMaxText caps the longer texts at n bytes (default [DefaultMaxText]): a
 // record's path, redacted query, error and panic value, and a call's error.
-// n <= 0 keeps the default.
+// The path and the query are cut after their redaction, so a secret value
+// is redacted whole wherever the cap falls. n <= 0 keeps the default.
 func WithMaxText(n int) Option {
 	return optionFunc(func(c *config) { convention.SetPositive(&c.maxText, n) })
 }

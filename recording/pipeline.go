@@ -280,6 +280,7 @@ func (r *Recorder) prepare(rec *Record) {
 		r.price(rec) // before redaction: a secret-looking name ("tokens") may hold a count
 	}
 	r.scrub(rec)
+	r.cfg.capRedacted(rec)
 	if rec.Warnings != nil { // set by a wrapper: appended to
 		rec.Warnings = r.analysis.analyze(rec.Warnings, rec, r.cfg.repeatThreshold)
 	} else {
