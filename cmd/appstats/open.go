@@ -87,7 +87,9 @@ func (s *source) open(ctx context.Context, stderr io.Writer, write bool) (store.
 		return nil, fmt.Errorf("-data %s: not a directory", s.data)
 	}
 	if write {
-		st, err := badgerstore.Open(s.data, badgerstore.Options{RetentionInterval: -1})
+		// An import persists every record it is given: a process that
+		// ends when it is done has no ring in memory to hold the others.
+		st, err := badgerstore.Open(s.data, badgerstore.Options{RetentionInterval: -1, RecordBudget: -1})
 		if errors.Is(err, badgerstore.ErrLocked) {
 			return nil, fmt.Errorf("-data %s is in use by a running service: stop it first, or import into another directory and serve that", s.data)
 		}
