@@ -140,6 +140,11 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			}
 			p.Records = append(p.Records, *sum)
 		}
+		// prev is the key of the summary last taken from the disk or the
+		// ring: a record written again with the same ID and start, held
+		// in the ring and then persisted (or held twice), is listed
+		// once, as the disk has it.
+		var prev []byte
 		// memUntil adds the ring's summaries with keys above k (all of
 		// them if k is nil).
 		memUntil := func(k []byte) {
@@ -149,9 +154,10 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 					return
 				}
 				mem.next()
-				if cursor != nil && bytes.Equal(m.key[:], cursor[1:]) {
+				if cursor != nil && bytes.Equal(m.key[:], cursor[1:]) || bytes.Equal(m.key[:], prev) {
 					continue
 				}
+				prev = append(prev[:0], m.key[:]...)
 				if q.TraceID.IsValid() {
 					if tid, ok := codec.SummaryTraceID(m.b); ok && tid != q.TraceID {
 						continue
@@ -177,6 +183,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			if memUntil(k[1:]); full {
 				break
 			}
+			prev = append(prev[:0], k[1:]...)
 			if n++; n%1024 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
