@@ -175,6 +175,8 @@ type RouteStats struct {
 	// that keeps every record it counts, fewer in one with a storage
 	// budget (badgerstore.Options.RecordBudget), which counts every
 	// request in these figures but persists only some records in full.
+	// Readers take a zero Stored with Requests above zero as every
+	// request stored: a store that does not fill the field keeps all.
 	Stored int64
 	Errors int64
 	Calls  int64 // calls made by these requests

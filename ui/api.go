@@ -455,7 +455,7 @@ func toStatsJSON(all *store.Stats, costUnit string) statsJSON {
 			cpr = float64(r.Calls) / float64(r.Requests)
 		}
 		out.Paths = append(out.Paths, pathStatsJSON{
-			Route: r.Route, Requests: r.Requests, Stored: r.Stored, Errors: r.Errors, Calls: r.Calls, CallsPerRequest: cpr,
+			Route: r.Route, Requests: r.Requests, Stored: storedOf(r), Errors: r.Errors, Calls: r.Calls, CallsPerRequest: cpr,
 			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), Cost: r.Cost, CostShare: cost.share(r.Cost),
 			latencyJSON: latencyOf(r.Latency), RPCs: byRoute[r.Route],
 		})

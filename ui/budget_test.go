@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/badgerstore"
+	"github.com/goappstats/appstats/store/memstore"
 	"github.com/goappstats/appstats/ui"
 )
 
@@ -86,5 +88,50 @@ func TestStoredNotice(t *testing.T) {
 	}
 	if w := do(h, "GET", "/stats/records/"+recs[59].ID.String(), nil); w.Code != 200 {
 		t.Errorf("details of a record held in memory: %d", w.Code)
+	}
+}
+
+// unfilledStored is a store that does not fill RouteStats.Stored, as a
+// store written before the field would not.
+type unfilledStored struct{ store.Store }
+
+func (s unfilledStored) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
+	st, err := s.Store.Stats(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	for i := range st.Routes {
+		st.Routes[i].Stored = 0
+	}
+	return st, nil
+}
+
+// TestStoredUnfilled checks that a store leaving Stored zero is taken to
+// keep every record: no notice on the dashboard, stored = requests in the
+// API.
+func TestStoredUnfilled(t *testing.T) {
+	ms := memstore.New(100)
+	defer ms.Close()
+	now := time.Now().Add(-time.Minute)
+	var recs []*recording.Record
+	for i := range 5 {
+		recs = append(recs, makeRecord(now.Add(time.Duration(i)*time.Millisecond), uint64(i), fmt.Sprintf("/users/%d", i), 200, 1))
+	}
+	if err := ms.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	h := ui.NewHandler(unfilledStored{ms})
+	w := do(h, "GET", "/stats/api/stats?window=1h", nil)
+	s := decode[struct {
+		Paths []struct {
+			Requests int64 `json:"requests"`
+			Stored   int64 `json:"stored"`
+		} `json:"paths"`
+	}](t, w)
+	if len(s.Paths) != 1 || s.Paths[0].Requests != 5 || s.Paths[0].Stored != 5 {
+		t.Errorf("api/stats paths = %+v, want one with 5 requests, 5 stored", s.Paths)
+	}
+	if page := do(h, "GET", "/stats/?window=1h", nil).Body.String(); strings.Contains(page, "kept in full") {
+		t.Error("dashboard says records were not kept in full, of a store that does not fill Stored")
 	}
 }

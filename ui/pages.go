@@ -318,7 +318,7 @@ func (h *handler) statsSection(all *store.Stats, window string) statsSection {
 	}
 	for _, r := range st.Routes {
 		row := pathRow{
-			Key: "path\x1f" + r.Route, Route: r.Route, Requests: r.Requests, Stored: r.Stored, Errors: r.Errors, Calls: r.Calls,
+			Key: "path\x1f" + r.Route, Route: r.Route, Requests: r.Requests, Stored: storedOf(&r), Errors: r.Errors, Calls: r.Calls,
 			Total: r.Total, Mean: r.Mean, Latency: r.Latency, RPCs: byRoute[r.Route],
 			HistoryURL: "?" + url.Values{"window": {window}, "route": {r.Route}}.Encode() + "#history",
 			Cost:       r.Cost,
@@ -446,4 +446,14 @@ func mustJSON(v any) []byte {
 		return []byte("null")
 	}
 	return b
+}
+
+// storedOf returns r's requests kept in full, reading a zero Stored as all
+// of them (see store.RouteStats.Stored): a store that does not fill the
+// field keeps every record, and the dashboard must not say otherwise.
+func storedOf(r *store.RouteStats) int64 {
+	if r.Stored == 0 {
+		return r.Requests
+	}
+	return r.Stored
 }
