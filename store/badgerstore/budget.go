@@ -21,7 +21,8 @@ const DefaultRecordBudget = 20
 // RecordBudget per route and second (of the record's start), and beyond
 // it those that failed or are slower than every record of their route
 // persisted so far in that second. Its state is one slot per route, at
-// most MaxKeys of them (the others share the store.Other slot); it
+// most MaxKeys of them (the others share the store.Other slot; with no
+// cap, routes idle for a minute are forgotten all the same); it
 // allocates only when a route gets its slot.
 type budget struct {
 	mu    sync.Mutex
@@ -30,7 +31,13 @@ type budget struct {
 	slots map[string]*budgetSlot
 	other budgetSlot
 	swept int64 // the second of the last sweep of idle slots
+	// sweepAt is, with no cap, the number of slots at which idle ones
+	// are swept: it doubles when a sweep leaves that many busy.
+	sweepAt int
 }
+
+// budgetSweepAt is the first sweepAt of a budget with no cap on routes.
+const budgetSweepAt = 1024
 
 // A budgetSlot is one route's budget in one second.
 type budgetSlot struct {
@@ -40,7 +47,7 @@ type budgetSlot struct {
 }
 
 func newBudget(n, maxKeys int) *budget {
-	return &budget{n: n, max: maxKeys, slots: make(map[string]*budgetSlot)}
+	return &budget{n: n, max: maxKeys, slots: make(map[string]*budgetSlot), sweepAt: budgetSweepAt}
 }
 
 // keep reports whether a record of route that started at start (Unix
@@ -77,19 +84,32 @@ func (b *budget) slot(route string, sec int64) *budgetSlot {
 		if sec == b.swept {
 			return &b.other
 		}
-		b.swept = sec
-		for k, sl := range b.slots {
-			if sl.sec < sec-60 {
-				delete(b.slots, k)
-			}
-		}
+		b.sweep(sec)
 		if len(b.slots) >= b.max {
 			return &b.other
+		}
+	}
+	if b.max <= 0 && len(b.slots) >= b.sweepAt && sec != b.swept {
+		// No cap: idle routes are forgotten all the same, so that routes
+		// without end do not grow the map without end.
+		b.sweep(sec)
+		if len(b.slots) >= b.sweepAt/2 {
+			b.sweepAt *= 2
 		}
 	}
 	sl := &budgetSlot{sec: sec}
 	b.slots[route] = sl
 	return sl
+}
+
+// sweep forgets the routes idle for a minute before sec.
+func (b *budget) sweep(sec int64) {
+	b.swept = sec
+	for k, sl := range b.slots {
+		if sl.sec < sec-60 {
+			delete(b.slots, k)
+		}
+	}
 }
 
 // reset forgets every route's counts (Clear).

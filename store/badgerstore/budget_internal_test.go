@@ -75,3 +75,23 @@ func TestBudgetNoAlloc(t *testing.T) {
 		t.Errorf("%v allocations per 50 decisions", allocs)
 	}
 }
+
+// TestBudgetUncappedSweeps checks that a budget with no cap on routes
+// (MaxKeys negative) still forgets idle routes: routes without end do not
+// grow its map without end.
+func TestBudgetUncappedSweeps(t *testing.T) {
+	b := newBudget(20, -1)
+	for i := range 5000 {
+		b.keep(fmt.Sprintf("GET /r%d", i), 0, time.Millisecond, false)
+	}
+	if len(b.slots) != 5000 {
+		t.Fatalf("%d slots after 5000 routes, want 5000 (none idle yet)", len(b.slots))
+	}
+	// Two minutes later, new routes: the idle ones are swept.
+	for i := range 5000 {
+		b.keep(fmt.Sprintf("GET /s%d", i), int64(120*time.Second), time.Millisecond, false)
+	}
+	if n := len(b.slots); n > 5000 {
+		t.Errorf("%d slots after 10000 routes, the first 5000 idle for two minutes; want at most 5000", n)
+	}
+}
