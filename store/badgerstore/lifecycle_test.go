@@ -105,6 +105,7 @@ func TestOptionsValidation(t *testing.T) {
 		{NumCompactors: 1},
 		{BaseTableSize: 10},
 		{ValueThreshold: 1 << 30},
+		{RingBytes: 1 << 40},
 	} {
 		if s, err := badgerstore.Open(t.TempDir(), o); err == nil {
 			s.Close()

@@ -74,7 +74,8 @@ type Options struct {
 	// a record held only there is gone after a restart (the rollups still
 	// count it). It counts toward the store's heap. Default
 	// [DefaultRingBytes] (4 MiB, about 1,000 20-call records); negative:
-	// none.
+	// none; at most 1 GiB (the buffer is allocated whole, at the first
+	// record over budget).
 	RingBytes int64
 	// RetentionInterval is how often retention and value-log garbage
 	// collection run in the background. Default 1 minute; negative: never
@@ -170,6 +171,10 @@ func (o Options) DiskSlack() int64 {
 	return o.MaxBytes/8 + 2*o.ValueLogFileSize
 }
 
+// maxRingBytes bounds Options.RingBytes: the ring's buffer is one
+// allocation, which must not take the host's memory.
+const maxRingBytes = 1 << 30
+
 // Defaults.
 const (
 	DefaultMaxAge            = 7 * 24 * time.Hour
@@ -244,6 +249,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("badgerstore: ValueThreshold %d outside [1, MemTableSize/4]", o.ValueThreshold)
 	case o.NumCompactors < 2:
 		return o, fmt.Errorf("badgerstore: NumCompactors %d below 2", o.NumCompactors)
+	case o.RingBytes > maxRingBytes:
+		return o, fmt.Errorf("badgerstore: RingBytes %d over 1 GiB", o.RingBytes)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
