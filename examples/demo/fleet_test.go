@@ -180,27 +180,35 @@ func TestFleet(t *testing.T) {
 			getOK(t, fmt.Sprintf("%s/product/%d", base, 100+j))
 		}
 	}
+	// health polls base's api/health for up to a minute until done
+	// holds, and returns the last answer.
+	type fleetHealth struct {
+		Recorder struct {
+			SinkErrors int `json:"sink_errors"`
+		} `json:"recorder"`
+		Store struct {
+			State   string `json:"state"`
+			Dropped int    `json:"dropped"`
+		} `json:"store"`
+	}
+	health := func(base string, done func(*fleetHealth) bool) fleetHealth {
+		t.Helper()
+		var h fleetHealth
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+			if err := json.Unmarshal(getOK(t, base+"/stats/api/health"), &h); err != nil {
+				t.Fatal(err)
+			}
+			if done(&h) || time.Now().After(deadline) {
+				return h
+			}
+		}
+	}
 	// The recorders hand those records over within 200 ms, and a write
 	// gives up after WriteTimeout (2 s): then they are dropped, and the
 	// failed write counted. (A loaded machine takes longer: wait until all
 	// three are, so that none is written after the restart.)
 	for _, base := range bases {
-		var h struct {
-			Recorder struct {
-				SinkErrors int `json:"sink_errors"`
-			} `json:"recorder"`
-			Store struct {
-				Dropped int `json:"dropped"`
-			} `json:"store"`
-		}
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-			if err := json.Unmarshal(getOK(t, base+"/stats/api/health"), &h); err != nil {
-				t.Fatal(err)
-			}
-			if h.Store.Dropped >= 3 && h.Recorder.SinkErrors > 0 || time.Now().After(deadline) {
-				break
-			}
-		}
+		h := health(base, func(h *fleetHealth) bool { return h.Store.Dropped >= 3 && h.Recorder.SinkErrors > 0 })
 		if h.Store.Dropped < 3 {
 			t.Errorf("%s: %d records dropped while Redis was down, want 3", base, h.Store.Dropped)
 		}
@@ -212,21 +220,8 @@ func TestFleet(t *testing.T) {
 	// Writes back off after failures (up to 5 s) and records made
 	// meanwhile are dropped: wait until every store writes again.
 	for _, base := range bases {
-		var h struct {
-			Store struct {
-				State string `json:"state"`
-			} `json:"store"`
-		}
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-			if err := json.Unmarshal(getOK(t, base+"/stats/api/health"), &h); err != nil {
-				t.Fatal(err)
-			}
-			if h.Store.State == store.StateOK {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: the store is still %q a minute after Redis restarted", base, h.Store.State)
-			}
+		if h := health(base, func(h *fleetHealth) bool { return h.Store.State == store.StateOK }); h.Store.State != store.StateOK {
+			t.Fatalf("%s: the store is still %q a minute after Redis restarted", base, h.Store.State)
 		}
 	}
 	send(4)
