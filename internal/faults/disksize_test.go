@@ -18,6 +18,7 @@ import (
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/badgerstore"
+	"github.com/goappstats/appstats/store/storetest"
 )
 
 var loadFor = flag.Duration("faults.load", 10*time.Second, "how long TestDiskBoundedByMaxBytes writes")
@@ -96,19 +97,7 @@ func TestDiskBoundedByMaxBytes(t *testing.T) {
 	// and after it.
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		before := s.Len()
-		listed := 0
-		q := store.Query{Limit: store.MaxLimit}
-		for {
-			p, err := s.List(context.Background(), q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			listed += len(p.Records)
-			if p.Next == "" {
-				break
-			}
-			q.Cursor = p.Next
-		}
+		listed := len(storetest.ListAll(t, s, store.Query{Limit: store.MaxLimit}))
 		if after := s.Len(); after == before {
 			if listed != after {
 				t.Errorf("List returns %d records, the store holds %d", listed, after)

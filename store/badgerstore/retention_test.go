@@ -39,18 +39,7 @@ func dirSize(t *testing.T, dir string) int64 {
 func count(t *testing.T, s store.Store, w store.Window) (listed int, requests int64) {
 	t.Helper()
 	ctx := context.Background()
-	q := store.Query{Since: w.Since, Until: w.Until, Limit: store.MaxLimit}
-	for {
-		p, err := s.List(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		listed += len(p.Records)
-		if p.Next == "" {
-			break
-		}
-		q.Cursor = p.Next
-	}
+	listed = len(storetest.ListAll(t, s, store.Query{Since: w.Since, Until: w.Until, Limit: store.MaxLimit}))
 	st, err := s.Stats(ctx, w)
 	if err != nil {
 		t.Fatal(err)
