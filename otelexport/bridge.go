@@ -138,14 +138,7 @@ func (b *bridge) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 // under otelhttp, otelgrpc, … see the request as recorded already, and this
 // bridge skips the spans under it.
 func (b *bridge) FindCall(ctx context.Context) *recording.ActiveCall {
-	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() {
-		return nil
-	}
-	b.mu.Lock()
-	e := b.spans[keyOf(sc)]
-	b.mu.Unlock()
-	return e.owner
+	return b.entry(ctx).owner
 }
 
 // FindParent returns the call of the span a context carries, whatever the
@@ -153,17 +146,24 @@ func (b *bridge) FindCall(ctx context.Context) *recording.ActiveCall {
 // children; under a span that was skipped, children of the call it is a
 // part of.
 func (b *bridge) FindParent(ctx context.Context) *recording.ActiveCall {
-	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() {
-		return nil
-	}
-	b.mu.Lock()
-	e := b.spans[keyOf(sc)]
-	b.mu.Unlock()
+	e := b.entry(ctx)
 	if e.call != nil {
 		return e.call
 	}
 	return e.owner
+}
+
+// entry returns the bridge's entry for the span ctx carries (the zero
+// entry if none).
+func (b *bridge) entry(ctx context.Context) bridged {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return bridged{}
+	}
+	b.mu.Lock()
+	e := b.spans[keyOf(sc)]
+	b.mu.Unlock()
+	return e
 }
 
 // OnEnd completes the call of s, if it has one.
