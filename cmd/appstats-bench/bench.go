@@ -32,6 +32,9 @@ type options struct {
 	Requests    int           // at most this many requests per round
 	Scenarios   []string
 	CPUProfile  string // file for a CPU profile of the whole run, if set
+	// RoundProfiles, if set, is the prefix of one CPU profile per measured
+	// round: PREFIX-SCENARIO-CONFIG-N.prof (see roundProfile).
+	RoundProfiles string
 }
 
 func (o options) validate() error {
@@ -48,6 +51,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-requests %d: want at least 1", o.Requests)
 	case len(o.Scenarios) == 0:
 		return errors.New("no scenario")
+	case o.CPUProfile != "" && o.RoundProfiles != "":
+		return errors.New("-cpuprofile and -roundprofiles: a process has one CPU profile at a time; choose one")
 	}
 	return nil
 }
@@ -209,14 +214,15 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 	res = &result{Scenario: name, Note: env.note}
 	if o.Warmup > 0 {
 		for _, recorded := range []bool{false, true} {
-			if _, err := env.round(ctx, recorded, o.Warmup, o.Requests, o.Concurrency); err != nil {
+			if _, err := env.round(ctx, recorded, o.Warmup, o.Requests, o.Concurrency, ""); err != nil {
 				return nil, err
 			}
 		}
 	}
-	for range o.Rounds {
+	for i := range o.Rounds {
 		for _, recorded := range []bool{false, true} {
-			r, err := env.round(ctx, recorded, o.Duration, o.Requests, o.Concurrency)
+			prof := roundProfile(o.RoundProfiles, name, recorded, i+1)
+			r, err := env.round(ctx, recorded, o.Duration, o.Requests, o.Concurrency, prof)
 			if err != nil {
 				return nil, err
 			}
@@ -239,6 +245,22 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 		res.Extra = env.report()
 	}
 	return res, ctx.Err()
+}
+
+// roundProfile names the CPU profile of one measured round, or returns ""
+// when prefix is empty: PREFIX-SCENARIO-CONFIG-N.prof, CONFIG bare or
+// recorded, N from 1. Profiles of one configuration merge into one view
+// with go tool pprof, and their samples over the round's requests are its
+// CPU per request, function by function.
+func roundProfile(prefix, scenario string, recorded bool, n int) string {
+	if prefix == "" {
+		return ""
+	}
+	config := "bare"
+	if recorded {
+		config = "recorded"
+	}
+	return fmt.Sprintf("%s-%s-%s-%d.prof", prefix, scenario, config, n)
 }
 
 // switcher serves the handler set for the current round, so that one

@@ -12,7 +12,7 @@
 //
 // Usage:
 //
-//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-cpuprofile file]
+//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-cpuprofile file | -roundprofiles prefix]
 //
 // Scenarios:
 //
@@ -85,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Requests, "requests", o.Requests, "at most this many requests per round")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "length of the unmeasured warm-up round of each configuration (0: none)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (both configurations) to this file")
+	fs.StringVar(&o.RoundProfiles, "roundprofiles", "", "write a CPU profile of each measured round to PREFIX-SCENARIO-CONFIG-N.prof (CONFIG bare or recorded; not with -cpuprofile)")
 	fs.StringVar(&scen, "scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames, ", ")+", or all")
 	if err := fs.Parse(args); err != nil {
 		return o, err

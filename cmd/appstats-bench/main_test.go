@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +86,8 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-requests", "0"}, wantErr: true},
 		{args: []string{"-warmup", "-1s"}, wantErr: true},
 		{args: []string{"extra"}, wantErr: true},
+		{args: []string{"-cpuprofile", "a.prof", "-roundprofiles", "b"}, wantErr: true},
+		{args: []string{"-roundprofiles", "/tmp/p"}, check: func(o options) bool { return o.RoundProfiles == "/tmp/p" }},
 	} {
 		o, err := parseFlags(tc.args, io.Discard)
 		if (err != nil) != tc.wantErr {
@@ -121,21 +125,31 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-// TestRequestLimit checks that -requests bounds a round.
+// TestRequestLimit checks that -requests bounds a round, and that
+// -roundprofiles writes a CPU profile of each measured round.
 func TestRequestLimit(t *testing.T) {
 	o := defaultOptions()
 	o.Scenarios = []string{"hello"}
 	o.Duration = time.Minute // the request limit ends the round first
 	o.Warmup = 0
-	o.Rounds = 1
+	o.Rounds = 2
 	o.Concurrency = 3
 	o.Requests = 50
+	o.RoundProfiles = filepath.Join(t.TempDir(), "p")
 	results, err := run(context.Background(), o, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := results[0]
-	if r.Bare.Requests != 50 || r.Recorded.Requests != 50 {
-		t.Errorf("requests bare %d, recorded %d; want 50 each", r.Bare.Requests, r.Recorded.Requests)
+	if r.Bare.Requests != 100 || r.Recorded.Requests != 100 {
+		t.Errorf("requests bare %d, recorded %d; want 50 a round, 100 each", r.Bare.Requests, r.Recorded.Requests)
+	}
+	for _, config := range []string{"bare", "recorded"} {
+		for n := 1; n <= 2; n++ {
+			name := fmt.Sprintf("%s-hello-%s-%d.prof", o.RoundProfiles, config, n)
+			if fi, err := os.Stat(name); err != nil || fi.Size() == 0 {
+				t.Errorf("round profile %s: %v, %v; want a non-empty file", name, fi, err)
+			}
+		}
 	}
 }

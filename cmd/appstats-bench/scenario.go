@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,14 +80,22 @@ func (e *env) close() error {
 	return errors.Join(errs...)
 }
 
-// round runs one round of load on one configuration.
-func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, conc int) (round, error) {
+// round runs one round of load on one configuration, and writes a CPU
+// profile of it to the file prof names, if not empty.
+func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, conc int, prof string) (r round, err error) {
 	if recorded {
 		e.sw.set(e.recorded)
 	} else {
 		e.sw.set(e.bare)
 	}
 	runtime.GC() // each round starts without the previous round's garbage
+	if prof != "" {
+		stopProfile, err := startProfile(prof)
+		if err != nil {
+			return round{}, err
+		}
+		defer func() { err = errors.Join(err, stopProfile()) }()
+	}
 	cpu0, _ := cputime.Process()
 	var stop func()
 	if recorded && e.during != nil {
@@ -111,6 +120,22 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 		return round{}, fmt.Errorf("no request succeeded (%d failed)", errs)
 	}
 	return round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, Drain: drain, lat: lat}, nil
+}
+
+// startProfile starts a CPU profile written to the file path names, and
+// returns the function that stops it and closes the file.
+func startProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(err, f.Close(), os.Remove(path))
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 // setup builds the named scenario.

@@ -25,8 +25,13 @@ type Store struct {
 	mu      sync.RWMutex
 	cap     int
 	maxKeys int
-	recs    []entry // ascending by ID
-	closed  bool
+	recs    []entry // ascending by ID; a window of buf
+	// buf holds recs, which move towards its end as the oldest records go
+	// and new ones come, and are moved back to its start when they reach
+	// it: each record is moved about once, rather than every record at
+	// every Write (see room).
+	buf    []entry
+	closed bool
 
 	traces        map[recording.ID][]byte // execution traces, apart from their records
 	traceBytes    int64
@@ -111,13 +116,17 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			r = s.keepTrace(r)
 		}
 		e := entry{rec: r, sum: r.Summary()}
-		i := sort.Search(len(s.recs), func(i int) bool { return bytes.Compare(s.recs[i].rec.ID[:], r.ID[:]) >= 0 })
-		if i < len(s.recs) && s.recs[i].rec.ID == r.ID {
+		n := len(s.recs)
+		i := n // records come about in order of their IDs: the newest goes last
+		if n > 0 && bytes.Compare(s.recs[n-1].rec.ID[:], r.ID[:]) >= 0 {
+			i, _ = s.find(r.ID)
+		}
+		if i < n && s.recs[i].rec.ID == r.ID {
 			s.recs[i] = e
 			continue
 		}
-		s.recs = append(s.recs, entry{})
-		copy(s.recs[i+1:], s.recs[i:])
+		s.room()
+		copy(s.recs[i+1:], s.recs[i:n])
 		s.recs[i] = e
 	}
 	if over := len(s.recs) - s.cap; over > 0 {
@@ -125,10 +134,27 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			s.dropTrace(e.rec.ID)
 		}
 		clear(s.recs[:over])
-		s.recs = append(s.recs[:0], s.recs[over:]...)
+		s.recs = s.recs[over:]
 	}
 	s.trimTraces()
 	return nil
+}
+
+// room makes s.recs one entry longer, at its end. When s.recs has reached
+// the end of s.buf, it is moved back to the start of s.buf if that is at
+// most half full, or to a new buffer twice its length.
+func (s *Store) room() {
+	n := len(s.recs)
+	if n < cap(s.recs) {
+		s.recs = s.recs[:n+1]
+		return
+	}
+	if n+1 > len(s.buf)/2 {
+		s.buf = make([]entry, max(2*(n+1), 16))
+	}
+	copy(s.buf, s.recs)
+	clear(s.buf[n:])
+	s.recs = s.buf[:n+1]
 }
 
 // keepTrace keeps r's trace data apart and returns the copy of r to store:
@@ -301,7 +327,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	if s.closed {
 		return store.ErrClosed
 	}
-	s.recs = nil
+	s.recs, s.buf = nil, nil
 	clear(s.traces)
 	s.traceBytes = 0
 	return nil
@@ -312,7 +338,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.recs = nil
+	s.recs, s.buf = nil, nil
 	clear(s.traces)
 	s.traceBytes = 0
 	return nil

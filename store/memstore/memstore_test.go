@@ -1,8 +1,10 @@
 package memstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,5 +81,63 @@ func TestTraceBytes(t *testing.T) {
 	}
 	if got, _ := none.Get(ctx, r.ID); got.ExecTrace != nil {
 		t.Error("a trace kept with a negative cap")
+	}
+}
+
+// TestCapacityOrder writes records in batches, a little out of order, many
+// times the capacity over: the store keeps exactly the newest records by
+// ID, in order, however its buffer has moved them.
+func TestCapacityOrder(t *testing.T) {
+	ctx := context.Background()
+	const capacity = 50
+	st := memstore.New(capacity)
+	defer st.Close()
+	start := time.Now().Add(-time.Hour)
+	var all []recording.ID
+	n := uint32(0)
+	for batch := range 60 {
+		var recs []*recording.Record
+		for j := range 1 + batch%17 {
+			// Within a batch, every third record finished before the one
+			// written ahead of it: IDs come a little out of order.
+			k := n + uint32(j)
+			if j%3 == 2 {
+				k--
+			} else if j%3 == 1 && j+1 < 1+batch%17 {
+				k++
+			}
+			r := storetest.FullRecord(start.Add(time.Duration(k)*time.Millisecond), k+1)
+			recs = append(recs, r)
+			all = append(all, r.ID)
+		}
+		n += uint32(len(recs))
+		if err := st.Write(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		// Writing a record again replaces it and keeps the count.
+		if err := st.Write(ctx, recs[:1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.SortFunc(all, func(a, b recording.ID) int { return bytes.Compare(a[:], b[:]) })
+	all = slices.Compact(all)
+	want := all[len(all)-capacity:]
+	if st.Len() != capacity {
+		t.Fatalf("Len %d, want %d", st.Len(), capacity)
+	}
+	page, err := st.List(ctx, store.Query{Limit: capacity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != capacity {
+		t.Fatalf("List: %d records, want %d", len(page.Records), capacity)
+	}
+	for i, s := range page.Records {
+		if w := want[capacity-1-i]; s.ID != w {
+			t.Fatalf("List[%d] = %s, want %s", i, s.ID, w)
+		}
+	}
+	if _, err := st.Get(ctx, all[len(all)-capacity-1]); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the newest record evicted: %v, want ErrNotFound", err)
 	}
 }
