@@ -202,6 +202,51 @@ func TestLiveNeverBlocks(t *testing.T) {
 	}
 }
 
+// TestLiveEventPace writes batches without pause for a while: the stream
+// tells every record, in events at least LiveEventInterval apart, so that a
+// busy recorder's batches (one every few milliseconds) do not each cost the
+// server and the page an event.
+func TestLiveEventPace(t *testing.T) {
+	l := ui.NewLive()
+	defer l.Close()
+	srv := liveServer(t, l)
+	s := openStream(t, srv)
+	s.expect(t, "hello")
+	waitSubscribers(t, l, 1)
+	const total = 400
+	start := time.Now()
+	go func() {
+		for i := range total {
+			l.Write(context.Background(), []*recording.Record{makeRecord(time.Now(), uint64(i), "/a", 200, 1)})
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	got, events := 0, 0
+	for got < total {
+		ev := s.expect(t, "records")
+		var d struct {
+			Records int `json:"records"`
+		}
+		if err := json.Unmarshal([]byte(ev.data), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Records <= 0 {
+			t.Fatalf("event %s: no records", ev.data)
+		}
+		got += d.Records
+		events++
+	}
+	if got != total {
+		t.Errorf("announced %d records, want %d", got, total)
+	}
+	// The events were sent between start and now, at least
+	// LiveEventInterval apart (a late reader only makes the span longer).
+	if span := time.Since(start); time.Duration(events-1)*ui.LiveEventInterval > span {
+		t.Errorf("%d events in %v; want them at least %v apart", events, span, ui.LiveEventInterval)
+	}
+	t.Logf("%d records in %d events", got, events)
+}
+
 // TestLiveClientGone checks that a stream ends when its client goes away.
 func TestLiveClientGone(t *testing.T) {
 	l := ui.NewLive()
