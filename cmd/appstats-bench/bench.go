@@ -187,7 +187,7 @@ func run(ctx context.Context, o options, w io.Writer) ([]*result, error) {
 		return nil, err
 	}
 	fmt.Fprintf(w, "# appstats-bench: loopback load, bare vs recorded\n\n")
-	fmt.Fprintf(w, "GOMAXPROCS=%d, %s, concurrency %d, %d rounds of %v per configuration (alternating bare, recorded; warm-up %v each), at most %d requests a round.\n",
+	fmt.Fprintf(w, "GOMAXPROCS=%d, %s, concurrency %d, %d rounds of %v per configuration (alternating: bare, recorded, recorded, bare, …; warm-up %v each), at most %d requests a round.\n",
 		runtime.GOMAXPROCS(0), runtime.Version(), o.Concurrency, o.Rounds, o.Duration, o.Warmup, o.Requests)
 	if _, ok := cputime.Process(); !ok {
 		fmt.Fprintf(w, "Process CPU time is not available on %s: CPU/req shows 0.\n", runtime.GOOS)
@@ -220,7 +220,7 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 		}
 	}
 	for i := range o.Rounds {
-		for _, recorded := range []bool{false, true} {
+		for _, recorded := range pairOrder(i) {
 			prof := roundProfile(o.RoundProfiles, name, recorded, i+1)
 			r, err := env.round(ctx, recorded, o.Duration, o.Requests, o.Concurrency, prof)
 			if err != nil {
@@ -245,6 +245,20 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 		res.Extra = env.report()
 	}
 	return res, ctx.Err()
+}
+
+// pairOrder is the order of the configurations in the i-th pair of
+// measured rounds (i from 0), recorded or not: bare first in even pairs,
+// recorded first in odd ones — bare, recorded, recorded, bare, bare, … — so
+// that neither configuration always follows the other (and finds the other's
+// leftovers: a store's background flushes and compactions, its heap) nor
+// always comes first, and a drift of the machine's load over a pair falls on
+// both alike.
+func pairOrder(i int) []bool {
+	if i%2 == 1 {
+		return []bool{true, false}
+	}
+	return []bool{false, true}
 }
 
 // roundProfile names the CPU profile of one measured round, or returns ""

@@ -1,8 +1,9 @@
 // Command appstats-bench measures what recording costs a running service: it
 // starts a loopback HTTP server and a load generator in one process and
 // alternates rounds without recording ("bare") and with it ("recorded") —
-// bare, recorded, bare, recorded, … — so that drift of the machine (other
-// processes, thermal limits, caches) falls on both configurations alike.
+// bare, recorded, recorded, bare, bare, recorded, … — so that drift of the
+// machine (other processes, thermal limits, caches) falls on both
+// configurations alike, and neither always follows the other.
 //
 // For each configuration it prints requests per second, the median and 99th
 // percentile latency, and the CPU time the process spent per request

@@ -153,3 +153,16 @@ func TestRequestLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestPairOrder: the pairs alternate which configuration goes first, so
+// each follows the other as often (bare, recorded, recorded, bare, …).
+func TestPairOrder(t *testing.T) {
+	var seq []bool
+	for i := range 4 {
+		seq = append(seq, pairOrder(i)...)
+	}
+	want := []bool{false, true, true, false, false, true, true, false}
+	if fmt.Sprint(seq) != fmt.Sprint(want) {
+		t.Errorf("rounds recorded: %v, want %v", seq, want)
+	}
+}
