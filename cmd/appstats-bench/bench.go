@@ -32,6 +32,10 @@ type options struct {
 	Requests    int           // at most this many requests per round
 	Scenarios   []string
 	CPUProfile  string // file for a CPU profile of the whole run, if set
+	// Slice, if positive, interleaves each pair of measured rounds: one
+	// stretch of load of twice Duration, whose configuration switches
+	// every Slice (see env.sliced).
+	Slice time.Duration
 	// RoundProfiles, if set, is the prefix of one CPU profile per measured
 	// round: PREFIX-SCENARIO-CONFIG-N.prof (see roundProfile).
 	RoundProfiles string
@@ -51,6 +55,10 @@ func (o options) validate() error {
 		return fmt.Errorf("-requests %d: want at least 1", o.Requests)
 	case len(o.Scenarios) == 0:
 		return errors.New("no scenario")
+	case o.Slice < 0 || o.Slice > o.Duration:
+		return fmt.Errorf("-slice %v: want 0 (rounds) to -duration (%v)", o.Slice, o.Duration)
+	case o.Slice > 0 && o.RoundProfiles != "":
+		return errors.New("-slice and -roundprofiles: an interleaved pair of rounds has no profile of each configuration")
 	case o.CPUProfile != "" && o.RoundProfiles != "":
 		return errors.New("-cpuprofile and -roundprofiles: a process has one CPU profile at a time; choose one")
 	}
@@ -189,6 +197,10 @@ func run(ctx context.Context, o options, w io.Writer) ([]*result, error) {
 	fmt.Fprintf(w, "# appstats-bench: loopback load, bare vs recorded\n\n")
 	fmt.Fprintf(w, "GOMAXPROCS=%d, %s, concurrency %d, %d rounds of %v per configuration (alternating: bare, recorded, recorded, bare, …; warm-up %v each), at most %d requests a round.\n",
 		runtime.GOMAXPROCS(0), runtime.Version(), o.Concurrency, o.Rounds, o.Duration, o.Warmup, o.Requests)
+	if o.Slice > 0 {
+		fmt.Fprintf(w, "Each pair of rounds is interleaved: %v of load whose configuration switches every %v (a request counts for the configuration it was sent in; the recorded slices' CPU time includes what the recorder does after them only up to the switch); the ui scenario's dashboard stays open through both configurations' slices; the flight scenario runs whole rounds.\n",
+			2*o.Duration, o.Slice)
+	}
 	if _, ok := cputime.Process(); !ok {
 		fmt.Fprintf(w, "Process CPU time is not available on %s: CPU/req shows 0.\n", runtime.GOOS)
 	}
@@ -220,6 +232,15 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 		}
 	}
 	for i := range o.Rounds {
+		if o.Slice > 0 && env.sliceable() {
+			bare, rec, err := env.sliced(ctx, pairOrder(i)[0], o.Duration, o.Slice, o.Requests, o.Concurrency)
+			if err != nil {
+				return nil, err
+			}
+			res.Bare.add(bare)
+			res.Recorded.add(rec)
+			continue
+		}
 		for _, recorded := range pairOrder(i) {
 			prof := roundProfile(o.RoundProfiles, name, recorded, i+1)
 			r, err := env.round(ctx, recorded, o.Duration, o.Requests, o.Concurrency, prof)

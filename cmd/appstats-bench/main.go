@@ -13,7 +13,7 @@
 //
 // Usage:
 //
-//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-cpuprofile file | -roundprofiles prefix]
+//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-slice 0] [-cpuprofile file | -roundprofiles prefix]
 //
 // Scenarios:
 //
@@ -26,6 +26,12 @@
 //	        stream (/stats/events) open by a client during each recorded round,
 //	        which refreshes the dashboard's parts (stats, history, series) at
 //	        most once a second on news, as the page's script does
+//
+// With -slice, each pair of rounds is one stretch of load of twice
+// -duration whose configuration switches every slice (bare, recorded, bare,
+// …, or recorded first in every other pair): a machine shared with other
+// work changes its load over seconds, and so shifts whole rounds, not
+// slices of a quarter second.
 //
 // Every address is 127.0.0.1; every loop is bounded by -duration and
 // -requests; the program exits by itself.
@@ -86,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Requests, "requests", o.Requests, "at most this many requests per round")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "length of the unmeasured warm-up round of each configuration (0: none)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (both configurations) to this file")
+	fs.DurationVar(&o.Slice, "slice", 0, "interleave each pair of rounds: one stretch of twice -duration whose configuration switches every SLICE (0: whole rounds)")
 	fs.StringVar(&o.RoundProfiles, "roundprofiles", "", "write a CPU profile of each measured round to PREFIX-SCENARIO-CONFIG-N.prof (CONFIG bare or recorded; not with -cpuprofile)")
 	fs.StringVar(&scen, "scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames, ", ")+", or all")
 	if err := fs.Parse(args); err != nil {

@@ -88,6 +88,10 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"extra"}, wantErr: true},
 		{args: []string{"-cpuprofile", "a.prof", "-roundprofiles", "b"}, wantErr: true},
 		{args: []string{"-roundprofiles", "/tmp/p"}, check: func(o options) bool { return o.RoundProfiles == "/tmp/p" }},
+		{args: []string{"-slice", "250ms"}, check: func(o options) bool { return o.Slice == 250*time.Millisecond }},
+		{args: []string{"-slice", "3s", "-duration", "2s"}, wantErr: true},
+		{args: []string{"-slice", "-1s"}, wantErr: true},
+		{args: []string{"-slice", "100ms", "-roundprofiles", "p"}, wantErr: true},
 	} {
 		o, err := parseFlags(tc.args, io.Discard)
 		if (err != nil) != tc.wantErr {
@@ -164,5 +168,48 @@ func TestPairOrder(t *testing.T) {
 	want := []bool{false, true, true, false, false, true, true, false}
 	if fmt.Sprint(seq) != fmt.Sprint(want) {
 		t.Errorf("rounds recorded: %v, want %v", seq, want)
+	}
+}
+
+// TestSliced interleaves the configurations slice by slice: both serve
+// requests, their slices' times add up to the stretch, and the recorder
+// wrote a record for about every recorded request (a request in flight at
+// a switch may be served by the other configuration's handler).
+func TestSliced(t *testing.T) {
+	o := defaultOptions()
+	o.Scenarios = []string{"hello", "flight"}
+	o.Duration = 200 * time.Millisecond
+	o.Slice = 50 * time.Millisecond
+	o.Warmup = 0
+	o.Rounds = 2
+	o.Concurrency = 2
+	var out bytes.Buffer
+	results, err := run(context.Background(), o, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	r := results[0]
+	for _, m := range []*measurement{&r.Bare, &r.Recorded} {
+		if m.Requests == 0 || m.Errors != 0 || len(m.Rounds) != 2 || m.CPU <= 0 {
+			t.Errorf("%d requests, %d errors, %d rounds, CPU %v; want some requests, no errors, 2 rounds, some CPU", m.Requests, m.Errors, len(m.Rounds), m.CPU)
+		}
+	}
+	// Each configuration had half of each 400 ms stretch, give or take the
+	// last responses and the sleeps' lateness.
+	for i := range 2 {
+		b, rec := r.Bare.Rounds[i].Elapsed, r.Recorded.Rounds[i].Elapsed
+		if b < 150*time.Millisecond || rec < 150*time.Millisecond || b+rec < 400*time.Millisecond {
+			t.Errorf("pair %d: bare %v, recorded %v; want about 200 ms each", i, b, rec)
+		}
+	}
+	if w, n := r.Stats.Written, uint64(r.Recorded.Requests); r.Stats.Dropped != 0 || w+uint64(2*8*o.Concurrency) < n || w > n+uint64(2*8*o.Concurrency) {
+		t.Errorf("recorder wrote %d, dropped %d; want about the %d recorded requests", w, r.Stats.Dropped, n)
+	}
+	// The flight scenario runs whole rounds.
+	if f := results[1]; f.Stats.Written != uint64(f.Bare.Requests) {
+		t.Errorf("flight: bare rounds' recorder wrote %d, want %d", f.Stats.Written, f.Bare.Requests)
+	}
+	if !strings.Contains(out.String(), "switches every 50ms") {
+		t.Errorf("report does not say the rounds were interleaved:\n%s", out.String())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goappstats/appstats/internal/cputime"
@@ -120,6 +121,127 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 		return round{}, fmt.Errorf("no request succeeded (%d failed)", errs)
 	}
 	return round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, Drain: drain, lat: lat}, nil
+}
+
+// sliceable reports whether the scenario can interleave its configurations
+// slice by slice: not the flight scenario, whose recorded rounds each start
+// a recorder of their own.
+func (e *env) sliceable() bool { return e.bareRec == nil }
+
+// sliced runs one pair of rounds as one stretch of load of 2*d, whose
+// configuration switches every slice, starting with the recorded one if
+// recordedFirst. A request counts for the configuration that was set when
+// it was sent; each configuration's elapsed time and process CPU time are
+// the sums over its slices (the recorder's work on a recorded slice's last
+// records, done after the switch, counts for the bare slice after it: at
+// most a batch's). The dashboard of the ui scenario stays open through the
+// whole stretch. At most max requests are sent in each configuration.
+func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Duration, max, conc int) (bare, rec round, err error) {
+	var cfg atomic.Int32 // 1: recorded
+	set := func(recorded bool) {
+		if recorded {
+			e.sw.set(e.recorded)
+			cfg.Store(1)
+		} else {
+			e.sw.set(e.bare)
+			cfg.Store(0)
+		}
+	}
+	set(recordedFirst)
+	runtime.GC()
+	var stop func()
+	if e.during != nil {
+		if stop, err = e.during(ctx); err != nil {
+			return round{}, round{}, err
+		}
+	}
+	var (
+		rounds  [2]round
+		claimed [2]atomic.Int64
+		failed  [2]atomic.Int64
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(2 * d)
+	for range conc {
+		wg.Go(func() {
+			var mine [2][]time.Duration
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				c := cfg.Load()
+				if claimed[c].Add(1) > int64(max) {
+					if claimed[1-c].Load() >= int64(max) {
+						break
+					}
+					time.Sleep(time.Millisecond) // this configuration is done; wait for the switch
+					continue
+				}
+				t := time.Now()
+				if err := get(ctx, e.client, e.front.URL+e.path); err != nil {
+					failed[c].Add(1)
+					continue
+				}
+				mine[c] = append(mine[c], time.Since(t))
+			}
+			mu.Lock()
+			for c := range mine {
+				rounds[c].lat = append(rounds[c].lat, mine[c]...)
+			}
+			mu.Unlock()
+		})
+	}
+	// The switches: each slice's wall and CPU time go to its configuration.
+	cur := recordedFirst
+	t0 := start
+	cpu0, _ := cputime.Process()
+	account := func() {
+		t1 := time.Now()
+		cpu1, _ := cputime.Process()
+		r := &rounds[b2i(cur)]
+		r.Elapsed += t1.Sub(t0)
+		r.CPU += cpu1 - cpu0
+		t0, cpu0 = t1, cpu1
+	}
+	for ctx.Err() == nil {
+		end := t0.Add(slice)
+		if end.After(deadline) {
+			end = deadline
+		}
+		time.Sleep(time.Until(end))
+		if !time.Now().Before(deadline) {
+			break
+		}
+		account()
+		cur = !cur
+		set(cur)
+	}
+	// The last slice ends with its last responses; the recorder then hands
+	// its queue to the sinks, on the last slice's CPU time but not its
+	// elapsed time, as a round's drain.
+	wg.Wait()
+	account()
+	last := &rounds[b2i(cur)]
+	last.Drain = waitWritten(e.rec, 10*time.Second)
+	if stop != nil {
+		stop()
+	}
+	cpu1, _ := cputime.Process()
+	last.CPU += cpu1 - cpu0
+	for c := range rounds {
+		rounds[c].Requests = len(rounds[c].lat)
+		rounds[c].Errors = int(failed[c].Load())
+		if rounds[c].Requests == 0 && ctx.Err() == nil {
+			return round{}, round{}, fmt.Errorf("no request succeeded (%d failed)", rounds[c].Errors)
+		}
+	}
+	return rounds[0], rounds[1], nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // startProfile starts a CPU profile written to the file path names, and
