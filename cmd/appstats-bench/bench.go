@@ -403,12 +403,17 @@ func get(ctx context.Context, client *http.Client, url string) error {
 }
 
 // waitWritten waits, at most limit, until rec has handed every queued record
-// to its sinks.
+// to its sinks: until every record is written, or dropped by a sink (whose
+// queue was full), which then never will be.
 func waitWritten(rec *recording.Recorder, limit time.Duration) time.Duration {
 	t0 := time.Now()
 	for time.Since(t0) < limit {
 		st := rec.Stats()
-		if st.Written >= st.Recorded {
+		var dropped uint64
+		for _, k := range st.Sinks {
+			dropped = max(dropped, k.Dropped)
+		}
+		if st.Written+dropped >= st.Recorded {
 			break
 		}
 		time.Sleep(time.Millisecond)
@@ -441,8 +446,12 @@ func writeScenario(w io.Writer, r *result) {
 	for i := range r.Bare.Rounds {
 		rounds = append(rounds, fmt.Sprintf("%.0f/%.0f", r.Bare.Rounds[i].RPS(), r.Recorded.Rounds[i].RPS()))
 	}
-	fmt.Fprintf(w, "\nreq/s per round (bare/recorded): %s. Recorder: %d records written, %d dropped, %d sink errors; longest drain after a round %s.\n",
-		strings.Join(rounds, ", "), r.Stats.Written, r.Stats.Dropped, r.Stats.SinkErrors, fmtDur(maxDrain(r.Recorded.Rounds)))
+	var sinkDropped uint64
+	for _, k := range r.Stats.Sinks {
+		sinkDropped += k.Dropped
+	}
+	fmt.Fprintf(w, "\nreq/s per round (bare/recorded): %s. Recorder: %d records written, %d dropped, %d dropped by a sink, %d sink errors; longest drain after a round %s.\n",
+		strings.Join(rounds, ", "), r.Stats.Written, r.Stats.Dropped, sinkDropped, r.Stats.SinkErrors, fmtDur(maxDrain(r.Recorded.Rounds)))
 	if c := r.Store; c != nil {
 		fmt.Fprintf(w, "Store: %d requests counted in its rollups (the recorder wrote %d records, warm-up included); %d persisted in full, %d over the storage budget (counted, not persisted; the most recent held in memory).\n",
 			c.Counted, r.Stats.Written, c.Stored, c.OverBudget)

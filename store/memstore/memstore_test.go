@@ -3,6 +3,7 @@ package memstore_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"slices"
 	"testing"
@@ -140,4 +141,52 @@ func TestCapacityOrder(t *testing.T) {
 	if _, err := st.Get(ctx, all[len(all)-capacity-1]); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the newest record evicted: %v, want ErrNotFound", err)
 	}
+}
+
+// BenchmarkWrite writes batches of 128 records, as a recorder hands them
+// over, into a store that is full (DefaultCapacity records), so every
+// batch evicts as many old ones. Reported per record.
+func BenchmarkWrite(b *testing.B) {
+	ctx := context.Background()
+	st := memstore.New(0)
+	defer st.Close()
+	tmpl := storetest.FullRecord(time.Now().Add(-time.Hour), 1)
+	const batch = 128
+	n := uint32(0)
+	// fill makes new batches, newer than every stored record: copies of
+	// one record with new IDs (a store never modifies a record).
+	fill := func(batches [][]*recording.Record) {
+		for i := range batches {
+			if batches[i] == nil {
+				batches[i] = make([]*recording.Record, batch)
+			}
+			for j := range batches[i] {
+				n++
+				r := *tmpl
+				binary.BigEndian.PutUint64(r.ID[:8], uint64(n)) // ascending
+				batches[i][j] = &r
+			}
+		}
+	}
+	batches := make([][]*recording.Record, 64)
+	for st.Len() < memstore.DefaultCapacity {
+		fill(batches[:1])
+		if err := st.Write(ctx, batches[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fill(batches)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if i > 0 && i%len(batches) == 0 {
+			b.StopTimer()
+			fill(batches)
+			b.StartTimer()
+		}
+		if err := st.Write(ctx, batches[i%len(batches)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/record")
 }
