@@ -90,6 +90,18 @@ func waitSubscribers(t *testing.T, l *ui.Live, n int) {
 	}
 }
 
+// subscribed returns a Live, closed at the end of the test, and a stream of
+// it that has had its hello and is subscribed.
+func subscribed(t *testing.T) (*ui.Live, *sseStream) {
+	t.Helper()
+	l := ui.NewLive()
+	t.Cleanup(func() { l.Close() })
+	s := openStream(t, liveServer(t, l))
+	s.expect(t, "hello")
+	waitSubscribers(t, l, 1)
+	return l, s
+}
+
 func TestLiveStream(t *testing.T) {
 	l := ui.NewLive()
 	defer l.Close()
@@ -207,12 +219,7 @@ func TestLiveNeverBlocks(t *testing.T) {
 // busy recorder's batches (one every few milliseconds) do not each cost the
 // server and the page an event.
 func TestLiveEventPace(t *testing.T) {
-	l := ui.NewLive()
-	defer l.Close()
-	srv := liveServer(t, l)
-	s := openStream(t, srv)
-	s.expect(t, "hello")
-	waitSubscribers(t, l, 1)
+	l, s := subscribed(t)
 	const total = 400
 	start := time.Now()
 	go func() {
@@ -249,12 +256,7 @@ func TestLiveEventPace(t *testing.T) {
 
 // TestLiveClientGone checks that a stream ends when its client goes away.
 func TestLiveClientGone(t *testing.T) {
-	l := ui.NewLive()
-	defer l.Close()
-	srv := liveServer(t, l)
-	s := openStream(t, srv)
-	s.expect(t, "hello")
-	waitSubscribers(t, l, 1)
+	l, s := subscribed(t)
 	s.resp.Body.Close()
 	waitSubscribers(t, l, 0)
 }
