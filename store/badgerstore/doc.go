@@ -6,9 +6,10 @@
 //	...
 //	defer s.Close()
 //
-// The zero [Options] are tuned for an embedded profiler: 4 MiB memtables and
-// small caches, 7 days / 1M records / 1 GiB of retention, and Badger's
-// logging routed to an optional [log/slog.Logger] (silent by default; its
+// The zero [Options] are tuned for an embedded profiler: 8 MiB memtables
+// (4 MiB under a small MaxBytes) and small caches, 7 days / 1M records /
+// 1 GiB of retention, and Badger's logging routed to an optional
+// [log/slog.Logger] (silent by default; its
 // advice that a cache "might be too small", repeated every minute while
 // reads miss the deliberately small caches, is demoted to debug).
 //
@@ -53,7 +54,9 @@
 // # Key layout
 //
 //	s | start(8) | id(16)   summary: what List needs, plus each call's duration
-//	f | id(16)              full record: calls, stacks, phases, headers, …
+//	f | id(16)              where the full record is: its block, offset and length
+//	b | last(8) | seq(8)    block: full records (calls, stacks, phases,
+//	                        headers, …), compressed together
 //	d | minute(8) | seq(8)  rollup delta: one Write's records of one minute
 //	m | minute(8)           minute rollup
 //	h | hour(8)             hour rollup
@@ -63,6 +66,22 @@
 // List is a reverse scan of the summary keys (Seek to the prefix followed by
 // 0xFF, or to the Until bound, or to the cursor) that never decodes a full
 // record; Get reads one full record.
+//
+// Write encodes the records it persists one after another into a block,
+// and stores the block, compressed with S2, once it holds 64 KiB of
+// records and at the end of each transaction: one Badger value and one
+// compression per block, rather than a value per record, since Badger
+// copies each value-log entry into a memory-mapped file (faulting fresh
+// pages in), and a service's records repeat each other (routes, calls,
+// stacks), so a block of them compresses well. An f value points into its
+// block; Get decompresses the block (the last one read is kept for the
+// next Get) and decodes the record. A block's key leads with the latest
+// start of its records, so retention, which deletes records oldest
+// first, deletes with them every block whose records are all gone. A
+// directory written before blocks (its f values the records themselves)
+// is read, listed, trimmed and cleared as before, and new records go to
+// blocks beside them; a version of this package from before blocks
+// cannot read the blocks.
 //
 // A rollup holds, for its time bucket, the request count, errors, calls,
 // total time, a latency sketch (a DDSketch with 1% relative error) and a
@@ -174,7 +193,7 @@
 // than a reserve: room for the memtables' logs and their level-0 tables
 // (2 × (NumMemtables+1) × MemTableSize), for one value-log file (garbage
 // collection rewrites one), for a compaction's new tables (the LSM tree's
-// size, up to 64 MiB), and a MiB: 89 MiB with the defaults on an empty
+// size, up to 64 MiB), and a MiB: 113 MiB with the defaults on an empty
 // store. Records are then dropped and counted ([Store.Health] says "disk
 // full"), one ERROR is logged, and writing resumes by itself once the free
 // space is an eighth above the reserve. Retention, folding and garbage
@@ -205,8 +224,9 @@
 // (a crash leaves zeros or a torn last entry there, damage does not).
 // Opening in a child process, the other way to survive Badger's panics,
 // is not open to a library: it would run the host program again. The
-// check reads every table (the LSM tree, a tenth of the data or less) and
-// the newest value-log file: 0.14 s for 100k records (BenchmarkOpen, 2
+// check reads every table (the LSM tree: the summaries, where each record
+// is, and blocks that compress below ValueThreshold) and the newest
+// value-log file: 0.14 s for 100k records before blocks (BenchmarkOpen, 2
 // cores shared with other work; Open and Close took 0.38 s in all), growing
 // with the LSM tree.
 //
