@@ -68,7 +68,7 @@
 // record; Get reads one full record.
 //
 // Write encodes the records it persists one after another into a block,
-// and stores the block, compressed with S2, once it holds 64 KiB of
+// and stores the block, compressed with S2, once it holds 32 KiB of
 // records and at the end of each transaction: one Badger value and one
 // compression per block, rather than a value per record, since Badger
 // copies each value-log entry into a memory-mapped file (faulting fresh
