@@ -16,8 +16,9 @@ import (
 )
 
 // Full records are persisted in blocks: Write encodes the records it
-// persists one after another, and every blockBytes of them (32 KiB; and at the end
-// of each transaction) compresses them (S2) into one value under a b key.
+// persists one after another, and every blockBytes of them (32 KiB; and at
+// the end of each transaction) compresses them (S2) into one value under a
+// b key.
 // A record's f key then holds where it is in its block, not the record.
 // One value and one compression per block, rather than per record, is what
 // makes a persisted record cheap: Badger copies a value-log entry into its
