@@ -246,15 +246,18 @@
 // # Performance
 //
 // Measured on a 2-core machine shared with other work (go test -bench, see
-// bench_test.go). Ingest of 20-call records in batches of 256: 30–37 µs of
-// CPU per record persisted (all threads, GC and compaction included),
-// 20–29k records/s wall-clock, 4 KB and 40 allocations per record; live
-// heap 27–38 MiB, peak 57–81 MiB at GOGC=100 (with Compress, compactions
-// hold about 35 MiB more). A record over the storage budget costs a
+// bench_test.go). Ingest of 20-call records in batches of 256: 10–21 µs of
+// CPU per record persisted (median 14, at load 5–6; 30–62 µs before
+// records were stored in blocks), all threads, GC and compaction
+// included, 1.1 KB and 33 allocations per record; peak heap 23–25 MiB
+// over 20,000 records at GOGC=100, and about 67 MiB over 60,000 (82 MiB
+// before blocks; with Compress, compactions hold about 35 MiB more). A record over the storage budget costs a
 // tenth of that or less (BenchmarkWrite/over-budget; docs/BENCHMARKS.md
 // has the figures of each run), and a List page merges a full ring
 // (BenchmarkListRing: about 15,000 small records) in a fraction of a
-// millisecond. With 1M records
+// millisecond. A Get whose record is not in the block read last
+// decompresses its block: about 0.1 ms at load 5–6, against 12–29 µs
+// before blocks (BenchmarkGetBlock). Before blocks, with 1M records
 // spread over 7 days (681 MB on disk): Get 34 µs, the first List page
 // 0.13 ms, Stats over the last hour 7 ms and over 7 days 56 ms, Series
 // 1.5 ms and 48 ms, on minute-aligned windows; with 100k records the same
