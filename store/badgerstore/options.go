@@ -27,9 +27,11 @@ type Options struct {
 	// Default 1,000,000; negative: no cap.
 	MaxRecords int64
 	// MaxBytes caps the store's size. Retention deletes the oldest records
-	// until their stored size (keys and encoded values) is within MaxBytes,
-	// and until the directory, Badger's own files included, is within
-	// MaxBytes too (records are not cut below half of MaxBytes for that).
+	// until their stored size (keys and encoded values, those in the LSM
+	// tree counted twice, and each record's share of its compressed block:
+	// see [Store.Size]) is within MaxBytes, and until the directory,
+	// Badger's own files included, is within MaxBytes too (records are not
+	// cut below half of MaxBytes for that).
 	// Past MaxBytes a retention pass starts at once, not at the next
 	// RetentionInterval (unless that is negative), and at every moment the
 	// directory stays within MaxBytes + [Options.DiskSlack]: Write drops

@@ -406,7 +406,8 @@ func (s *Store) writable() bool { return !s.opts.ReadOnly && s.mode.Load() == mo
 func (s *Store) Len() int { return int(s.count.Load()) }
 
 // Size returns the stored size of the records, as MaxBytes counts it
-// (their execution traces included).
+// (their execution traces included): keys and values, those kept in the
+// LSM tree counted twice, and each record's share of its block.
 func (s *Store) Size() int64 { return s.bytes.Load() }
 
 // TraceSize returns the stored size of the execution traces, as
