@@ -80,8 +80,9 @@
 // first, deletes with them every block whose records are all gone. A
 // directory written before blocks (its f values the records themselves)
 // is read, listed, trimmed and cleared as before, and new records go to
-// blocks beside them; a version of this package from before blocks
-// cannot read the blocks.
+// blocks beside them (its first Open counts its records again, as after a
+// crash, since Size now counts the LSM tree's bytes twice); a version of
+// this package from before blocks cannot read the blocks.
 //
 // A rollup holds, for its time bucket, the request count, errors, calls,
 // total time, a latency sketch (a DDSketch with 1% relative error) and a
