@@ -18,8 +18,8 @@ import (
 // Full records are persisted in blocks: Write encodes the records it
 // persists one after another, and every blockBytes of them (32 KiB; and at
 // the end of each transaction) compresses them (S2) into one value under a
-// b key.
-// A record's f key then holds where it is in its block, not the record.
+// b key. A record's f key then holds where it is in its block, not the
+// record.
 // One value and one compression per block, rather than per record, is what
 // makes a persisted record cheap: Badger copies a value-log entry into its
 // memory-mapped file, faulting fresh pages in, and records of a service
@@ -37,10 +37,11 @@ const (
 
 	// blockBytes is the size of encoded records at which a block is
 	// closed. Get decompresses a whole block: measured (BenchmarkGetBlock,
-	// 2 cores shared, load 5–6), a Get that reads its block took 35 µs
-	// with 16 KiB blocks, 75 µs with 32 KiB and 116 µs with 64 KiB, where
-	// Write's CPU per record was the same with 32 KiB as with 64 KiB and a
-	// half more with 16 KiB.
+	// wall time, 2 cores shared, load 5–6, one run each within minutes),
+	// a Get that reads its block took 35 µs with 16 KiB blocks, 75 µs with
+	// 32 KiB (106 µs in a later run) and 116 µs with 64 KiB, where Write's
+	// CPU per record was the same with 32 KiB as with 64 KiB and a half
+	// more with 16 KiB.
 	blockBytes = 32 << 10
 	// maxRefLen bounds a ref's encoding: tag, version, 16 bytes of block
 	// key and three uvarints.
