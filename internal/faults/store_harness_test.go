@@ -6,11 +6,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -329,16 +331,22 @@ type hammer struct {
 
 func startHammer(ctx context.Context, base string, clients, headerBytes int) *hammer {
 	h := new(hammer)
-	value := strings.Repeat("x", 1000)
-	for range clients {
+	for n := range clients {
 		h.wg.Add(1)
 		go func() {
 			defer h.wg.Done()
 			c := &http.Client{Timeout: 30 * time.Second}
+			// Random header values: the store compresses records in
+			// blocks, and repeated ones would take next to nothing.
+			rng := rand.New(rand.NewPCG(uint64(n), 1))
+			raw := make([]byte, 500)
 			for ctx.Err() == nil {
 				req, _ := http.NewRequestWithContext(ctx, "GET", base+"/", nil)
-				for i := 0; i*len(value) < headerBytes; i++ {
-					req.Header.Set(fmt.Sprintf("X-Pad-%d", i), value)
+				for i := 0; i*2*len(raw) < headerBytes; i++ {
+					for j := range raw {
+						raw[j] = byte(rng.Uint32())
+					}
+					req.Header.Set(fmt.Sprintf("X-Pad-%d", i), hex.EncodeToString(raw))
 				}
 				resp, err := c.Do(req)
 				if err != nil {

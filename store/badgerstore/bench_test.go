@@ -422,3 +422,31 @@ func BenchmarkListRing(b *testing.B) {
 	}
 	b.ReportMetric(float64(held), "ring-records")
 }
+
+// BenchmarkGetBlock measures Get of a record stored in a block (see
+// block.go), on the store of BenchmarkRead: again the record just read,
+// whose block is kept decoded, and records in turn with the kept block
+// forgotten before each, so that every Get reads and decompresses a block
+// (a record opened alone, with none of its neighbours).
+func BenchmarkGetBlock(b *testing.B) {
+	ctx := context.Background()
+	s, ids := openDataset(b, sizes(b)[0])
+	for _, c := range []struct {
+		name   string
+		cached bool
+	}{{"cached", true}, {"uncached", false}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if !c.cached {
+					s.blocks.put([16]byte{}, nil)
+					i++
+				}
+				if _, err := s.Get(ctx, ids[i%len(ids)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -194,8 +194,11 @@ func (s *Store) admit(n int64) bool {
 	if d.full.Load() {
 		return false
 	}
+	// The limit holds for the directory as last measured and for the
+	// records' Size, which counts what the LSM tree will take as its
+	// compactions catch up (see lsmCost).
 	fits := func() (room, limit bool) {
-		return s.freeNow()-n >= s.reserve(), s.limit == 0 || s.diskNow()+n <= s.limit
+		return s.freeNow()-n >= s.reserve(), s.limit == 0 || max(s.diskNow(), s.bytes.Load())+n <= s.limit
 	}
 	if room, limit := fits(); !room || !limit {
 		s.maybeRefresh()

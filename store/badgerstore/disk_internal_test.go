@@ -2,7 +2,6 @@ package badgerstore
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -148,16 +147,12 @@ func TestOpenOnFullDisk(t *testing.T) {
 	}
 }
 
-// bigRecords returns n records of about 64 KB each (their headers), one
-// millisecond apart.
+// bigRecords returns n records of about 64 KB each (random digits, which
+// blocks do not compress), one millisecond apart.
 func bigRecords(seed uint64, start time.Time, n int) []*recording.Record {
-	hdr := map[string][]string{}
-	for i := range 64 {
-		hdr[fmt.Sprintf("X-Pad-%d", i)] = []string{strings.Repeat("y", 1000)}
-	}
 	recs := storetest.Records(seed, start, time.Millisecond, n)
-	for _, r := range recs {
-		r.Headers = hdr
+	for i, r := range recs {
+		Noisy(r, seed<<20|uint64(i), 64000)
 	}
 	return recs
 }

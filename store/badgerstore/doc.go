@@ -6,9 +6,10 @@
 //	...
 //	defer s.Close()
 //
-// The zero [Options] are tuned for an embedded profiler: 4 MiB memtables and
-// small caches, 7 days / 1M records / 1 GiB of retention, and Badger's
-// logging routed to an optional [log/slog.Logger] (silent by default; its
+// The zero [Options] are tuned for an embedded profiler: 8 MiB memtables
+// (4 MiB under a small MaxBytes) and small caches, 7 days / 1M records /
+// 1 GiB of retention, and Badger's logging routed to an optional
+// [log/slog.Logger] (silent by default; its
 // advice that a cache "might be too small", repeated every minute while
 // reads miss the deliberately small caches, is demoted to debug).
 //
@@ -53,7 +54,9 @@
 // # Key layout
 //
 //	s | start(8) | id(16)   summary: what List needs, plus each call's duration
-//	f | id(16)              full record: calls, stacks, phases, headers, …
+//	f | id(16)              where the full record is: its block, offset and length
+//	b | last(8) | seq(8)    block: full records (calls, stacks, phases,
+//	                        headers, …), compressed together
 //	d | minute(8) | seq(8)  rollup delta: one Write's records of one minute
 //	m | minute(8)           minute rollup
 //	h | hour(8)             hour rollup
@@ -63,6 +66,23 @@
 // List is a reverse scan of the summary keys (Seek to the prefix followed by
 // 0xFF, or to the Until bound, or to the cursor) that never decodes a full
 // record; Get reads one full record.
+//
+// Write encodes the records it persists one after another into a block,
+// and stores the block, compressed with S2, once it holds 32 KiB of
+// records and at the end of each transaction: one Badger value and one
+// compression per block, rather than a value per record, since Badger
+// copies each value-log entry into a memory-mapped file (faulting fresh
+// pages in), and a service's records repeat each other (routes, calls,
+// stacks), so a block of them compresses well. An f value points into its
+// block; Get decompresses the block (the last one read is kept for the
+// next Get) and decodes the record. A block's key leads with the latest
+// start of its records, so retention, which deletes records oldest
+// first, deletes with them every block whose records are all gone. A
+// directory written before blocks (its f values the records themselves)
+// is read, listed, trimmed and cleared as before, and new records go to
+// blocks beside them (its first Open counts its records again, as after a
+// crash, since Size now counts the LSM tree's bytes twice); a version of
+// this package from before blocks cannot read the blocks.
 //
 // A rollup holds, for its time bucket, the request count, errors, calls,
 // total time, a latency sketch (a DDSketch with 1% relative error) and a
@@ -174,7 +194,7 @@
 // than a reserve: room for the memtables' logs and their level-0 tables
 // (2 × (NumMemtables+1) × MemTableSize), for one value-log file (garbage
 // collection rewrites one), for a compaction's new tables (the LSM tree's
-// size, up to 64 MiB), and a MiB: 89 MiB with the defaults on an empty
+// size, up to 64 MiB), and a MiB: 113 MiB with the defaults on an empty
 // store. Records are then dropped and counted ([Store.Health] says "disk
 // full"), one ERROR is logged, and writing resumes by itself once the free
 // space is an eighth above the reserve. Retention, folding and garbage
@@ -205,8 +225,9 @@
 // (a crash leaves zeros or a torn last entry there, damage does not).
 // Opening in a child process, the other way to survive Badger's panics,
 // is not open to a library: it would run the host program again. The
-// check reads every table (the LSM tree, a tenth of the data or less) and
-// the newest value-log file: 0.14 s for 100k records (BenchmarkOpen, 2
+// check reads every table (the LSM tree: the summaries, where each record
+// is, and blocks that compress below ValueThreshold) and the newest
+// value-log file: 0.14 s for 100k records before blocks (BenchmarkOpen, 2
 // cores shared with other work; Open and Close took 0.38 s in all), growing
 // with the LSM tree.
 //
@@ -226,15 +247,18 @@
 // # Performance
 //
 // Measured on a 2-core machine shared with other work (go test -bench, see
-// bench_test.go). Ingest of 20-call records in batches of 256: 30–37 µs of
-// CPU per record persisted (all threads, GC and compaction included),
-// 20–29k records/s wall-clock, 4 KB and 40 allocations per record; live
-// heap 27–38 MiB, peak 57–81 MiB at GOGC=100 (with Compress, compactions
-// hold about 35 MiB more). A record over the storage budget costs a
+// bench_test.go). Ingest of 20-call records in batches of 256: 10–21 µs of
+// CPU per record persisted (median 14, at load 5–6; 30–62 µs before
+// records were stored in blocks), all threads, GC and compaction
+// included, 1.1 KB and 33 allocations per record; peak heap 23–25 MiB
+// over 20,000 records at GOGC=100, and about 67 MiB over 60,000 (82 MiB
+// before blocks; with Compress, compactions hold about 35 MiB more). A record over the storage budget costs a
 // tenth of that or less (BenchmarkWrite/over-budget; docs/BENCHMARKS.md
 // has the figures of each run), and a List page merges a full ring
 // (BenchmarkListRing: about 15,000 small records) in a fraction of a
-// millisecond. With 1M records
+// millisecond. A Get whose record is not in the block read last
+// decompresses its block: about 0.1 ms at load 5–6, against 12–29 µs
+// before blocks (BenchmarkGetBlock). Before blocks, with 1M records
 // spread over 7 days (681 MB on disk): Get 34 µs, the first List page
 // 0.13 ms, Stats over the last hour 7 ms and over 7 days 56 ms, Series
 // 1.5 ms and 48 ms, on minute-aligned windows; with 100k records the same

@@ -76,15 +76,11 @@ func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) 
 		if err != nil {
 			return err
 		}
-		var traced bool
-		if err := ri.Value(func(v []byte) error {
-			r, err := codec.DecodeRecord(v)
-			traced = err == nil && r.ExecTrace != nil
-			return nil
-		}); err != nil {
+		r, bad, err := s.readRecord(txn, ri)
+		if err != nil && bad == nil {
 			return err
 		}
-		if !traced {
+		if err != nil || r.ExecTrace == nil {
 			return notFound
 		}
 		item, err := txn.Get(key)

@@ -137,7 +137,7 @@ func TestTracesGoFirst(t *testing.T) {
 		var batch []*recording.Record
 		for range 500 {
 			next++
-			batch = append(batch, storetest.Record20(start.Add(time.Duration(next)*time.Millisecond), next))
+			batch = append(batch, badgerstore.Noisy(storetest.Record20(start.Add(time.Duration(next)*time.Millisecond), next), uint64(next), 4096))
 		}
 		if err := st.Write(ctx, batch); err != nil {
 			t.Fatal(err)
@@ -159,7 +159,7 @@ func TestTracesGoFirst(t *testing.T) {
 		var batch []*recording.Record
 		for range 1500 {
 			next++
-			batch = append(batch, storetest.Record20(start.Add(90*time.Minute+time.Duration(next)*time.Millisecond), next))
+			batch = append(batch, badgerstore.Noisy(storetest.Record20(start.Add(90*time.Minute+time.Duration(next)*time.Millisecond), next), uint64(next), 4096))
 		}
 		if err := st.Write(ctx, batch); err != nil {
 			t.Fatal(err)

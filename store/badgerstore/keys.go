@@ -10,7 +10,8 @@ import (
 // Key prefixes (see the package documentation for the layout).
 const (
 	pSummary = 's' // s | start(8) | id(16) -> summary
-	pRecord  = 'f' // f | id(16) -> full record
+	pRecord  = 'f' // f | id(16) -> full record, or where it is in a block
+	pBlock   = 'b' // b | last start(8) | seq(8) -> block of full records
 	pDelta   = 'd' // d | minute(8) | seq(8) -> rollup of one write's records of that minute
 	pMinute  = 'm' // m | minute(8) -> rollup
 	pHour    = 'h' // h | hour(8) -> rollup

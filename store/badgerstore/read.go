@@ -29,6 +29,7 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 	}
 	defer s.mu.RUnlock()
 	var r *recording.Record
+	var bad []byte
 	key := recordKey(id)
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(key)
@@ -38,12 +39,12 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 		if err != nil {
 			return err
 		}
-		err = item.Value(func(v []byte) error {
-			r, err = codec.DecodeRecord(v)
+		r, bad, err = s.readRecord(txn, item)
+		if err != nil && bad == nil {
 			return err
-		})
+		}
 		if err != nil {
-			s.damaged("record", key, err)
+			s.damaged("record", bad, err)
 			return fmt.Errorf("get %s: record damaged, skipped: %w (%w: %v)", id, store.ErrNotFound, store.ErrCorrupt, err)
 		}
 		if r.ExecTrace != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -55,8 +56,15 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	big := g >= min(s.opts.ValueLogFileSize, 64<<20) || g >= s.bytes.Load()/8 ||
 		s.opts.MaxBytes > 0 && s.diskNow() > s.opts.MaxBytes
 	// Compacting rewrites the LSM tree's tables before deleting the old
-	// ones: it needs that much room.
-	if g > 0 && big && s.hasRoom(s.disk.lsm.Load()) {
+	// ones: it needs that much room, on the disk and within MaxBytes plus
+	// DiskSlack (records in blocks take little of the value log, so the
+	// tree can be most of the directory; Badger's own compactions, a few
+	// tables at a time, then drop the deleted keys).
+	if g > 0 && big {
+		s.measure()
+	}
+	lsm := s.disk.lsm.Load()
+	if g > 0 && big && s.hasRoom(lsm) && (s.limit == 0 || s.diskNow()+lsm <= s.opts.MaxBytes+s.slack) {
 		// Flush memtables and compact, so that the deletions reach the
 		// levels where the value log's discard statistics are kept.
 		if err := s.compact(); err != nil {
@@ -149,6 +157,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 			for it.Rewind(); ; it.Next() {
 				if !it.Valid() {
 					done = true
+					keys = s.oldBlocks(txn, keys, math.MaxInt64)
 					return nil
 				}
 				item := it.Item()
@@ -164,15 +173,17 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 				if !tooOld && !tooMany && !tooBig {
 					keepFrom = start
 					done = true
+					keys = s.oldBlocks(txn, keys, start)
 					return nil
 				}
 				if len(keys) >= 2*chunk {
+					keys = s.oldBlocks(txn, keys, start)
 					return nil
 				}
 				rk := recordKey([16]byte(k[9:25]))
-				sz := int64(len(k)) + item.ValueSize()
+				sz := summarySize(item)
 				if ri, err := txn.Get(rk); err == nil {
-					sz += int64(len(rk)) + ri.ValueSize()
+					sz += recordSize(ri)
 				}
 				keys = append(keys, item.KeyCopy(nil), rk)
 				if s.traceBytes.Load() > 0 {
@@ -374,4 +385,20 @@ func (s *Store) retentionLoop() {
 		cancel()
 		last = time.Now()
 	}
+}
+
+// oldBlocks appends to keys those of the blocks whose records all started
+// before the summary at start, the first retention keeps: every record
+// before it is deleted with keys, and their blocks can go with them.
+func (s *Store) oldBlocks(txn *badger.Txn, keys [][]byte, start int64) [][]byte {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pBlock}})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != 17 || keyTime(k[1:9]) >= start {
+			break
+		}
+		keys = append(keys, it.Item().KeyCopy(nil))
+	}
+	return keys
 }

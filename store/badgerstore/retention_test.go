@@ -129,6 +129,7 @@ func TestRetentionShrinksDisk(t *testing.T) {
 		for range 3 {
 			r.Calls = append(r.Calls, r.Calls...)
 		}
+		badgerstore.Noisy(r, uint64(i), 4096)
 		recs = append(recs, r)
 	}
 	for i := 0; i < len(recs); i += 500 {

@@ -68,6 +68,7 @@ type Store struct {
 
 	disk       diskState
 	limit      int64        // where Write stops: MaxBytes + DiskSlack/2; 0: none
+	slack      int64        // DiskSlack
 	mode       atomic.Int32 // modeNormal, or how the store opened on a full disk
 	garbage    atomic.Int64 // bytes retention deleted since the last compaction
 	dropped    atomic.Uint64
@@ -81,7 +82,10 @@ type Store struct {
 	damagedMu   sync.Mutex
 	damagedKeys map[string]struct{} // damaged entries found by reads (see damaged)
 
-	chunks sync.Pool // *[]byte of chunkSize, for Write's encoding
+	chunks    sync.Pool    // *[]byte of chunkSize, for Write's encoding
+	blockPool sync.Pool    // *blockWriter, for Write's blocks
+	ratio     atomic.Int64 // the last block's stored size per 1000 bytes of records
+	blocks    blockCache   // the block Get decoded last
 
 	foldMu    sync.Mutex // one fold (or retention pass) at a time
 	foldNow   chan struct{}
@@ -119,7 +123,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		// The other half of the slack is for what Badger writes on its
 		// own: garbage collection and compaction write their new files
 		// before deleting the old.
-		s.limit = o.MaxBytes + o.DiskSlack()/2
+		s.slack = o.DiskSlack()
+		s.limit = o.MaxBytes + s.slack/2
 	}
 	if o.ReadOnly {
 		// Checked as for writing, but a damaged directory is reported,
@@ -311,7 +316,11 @@ func (s *Store) load() error {
 				if n <= 0 || m <= 0 || c < 0 || b < 0 {
 					return store.ErrCorrupt
 				}
-				count, size, counted = c, b, true
+				// A count saved before blocks counted sizes as they
+				// were then (see lsmCost): counted again.
+				if l, k := binary.Uvarint(v[n+m:]); k > 0 && l == metaBlocks {
+					count, size, counted = c, b, true
+				}
 				return nil
 			})
 			if err != nil {
@@ -325,13 +334,23 @@ func (s *Store) load() error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
 			for it.Rewind(); it.Valid(); it.Next() {
 				item := it.Item()
-				size += int64(len(item.Key())) + item.ValueSize()
 				if p == pSummary {
+					size += summarySize(item)
 					count++
+				} else {
+					size += recordSize(item)
 				}
 			}
 			it.Close()
 		}
+		// Blocks take sequence numbers too.
+		bi := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pBlock}})
+		for bi.Rewind(); bi.Valid(); bi.Next() {
+			if k := bi.Item().Key(); len(k) == 17 {
+				seq = max(seq, binary.BigEndian.Uint64(k[9:]))
+			}
+		}
+		bi.Close()
 		var traces int64
 		ti := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
 		for ti.Rewind(); ti.Valid(); ti.Next() {
@@ -374,6 +393,10 @@ func (s *Store) load() error {
 	return err
 }
 
+// metaBlocks follows the count and size in the x value since records are
+// stored in blocks, whose sizes count as lsmCost says.
+const metaBlocks = 2
+
 // writable reports whether the database is open for writing: not
 // read-only, not opened degraded on a full disk.
 func (s *Store) writable() bool { return !s.opts.ReadOnly && s.mode.Load() == modeNormal }
@@ -383,7 +406,8 @@ func (s *Store) writable() bool { return !s.opts.ReadOnly && s.mode.Load() == mo
 func (s *Store) Len() int { return int(s.count.Load()) }
 
 // Size returns the stored size of the records, as MaxBytes counts it
-// (their execution traces included).
+// (their execution traces included): keys and values, those kept in the
+// LSM tree counted twice, and each record's share of its block.
 func (s *Store) Size() int64 { return s.bytes.Load() }
 
 // TraceSize returns the stored size of the execution traces, as
@@ -429,6 +453,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	s.garbage.Store(0)
 	s.budget.reset()
 	s.ring.reset(false)
+	s.blocks.put([16]byte{}, nil)
 	s.damagedMu.Lock()
 	s.damagedKeys = nil
 	s.damagedMu.Unlock()
@@ -464,6 +489,7 @@ func (s *Store) Close() error {
 				errs = append(errs, err)
 			}
 			meta := binary.AppendVarint(binary.AppendVarint(nil, s.count.Load()), s.bytes.Load())
+			meta = binary.AppendUvarint(meta, metaBlocks)
 			if err := s.update(func(txn *badger.Txn) error { return txn.Set([]byte{pMeta}, meta) }); err != nil {
 				errs = append(errs, fmt.Errorf("badgerstore: close: %w", err))
 			}

@@ -80,7 +80,7 @@ func storedDir(t *testing.T, opts Options, n int) string {
 	}
 	start := time.Now().Add(-time.Hour)
 	for i := range n {
-		if err := s.Write(context.Background(), []*recording.Record{storetest.Record20(start.Add(time.Duration(i)*time.Millisecond), uint32(i))}); err != nil {
+		if err := s.Write(context.Background(), []*recording.Record{Noisy(storetest.Record20(start.Add(time.Duration(i)*time.Millisecond), uint32(i)), uint64(i), 4096)}); err != nil {
 			t.Fatal(err)
 		}
 	}

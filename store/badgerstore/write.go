@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/internal/codec"
 )
@@ -44,9 +46,21 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	// a pool.
 	var arena []byte
 	var used [][]byte
+	room := func(need int) {
+		if cap(arena)-len(arena) < need {
+			if arena != nil {
+				used = append(used, arena)
+			}
+			arena = s.chunk(max(need, 16<<10))
+		}
+	}
+	// Full records are encoded into blk, and stored a block at a time
+	// (see block.go).
+	blk := s.blockBuf()
+	defer s.putBlockBuf(blk)
+	lastSum := 0
 	var durs []time.Duration
 	var sum recording.Summary // its RPCs' memory serves the call's records
-	last := 0
 	for len(recs) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -55,6 +69,50 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		txn := s.db.NewTransaction(true)
 		deltas := make(map[int64]*codec.Rollup)
 		var size, entries, nrec, stored, traced, counted int64
+		// closeBlock compresses the block's records into one value and
+		// sets it and their refs.
+		closeBlock := func() error {
+			if len(blk.refs) == 0 {
+				return nil
+			}
+			bk := blockKey(blk.last, s.seq.Add(1))
+			raw := blk.raw[:blk.end]
+			room(2 + s2.MaxEncodedLen(len(raw)) + len(blk.refs)*maxRefLen)
+			off := len(arena)
+			arena = appendBlock(arena, raw)
+			bv := arena[off:len(arena):len(arena)]
+			if err := txn.Set(bk, bv); err != nil {
+				return err
+			}
+			s.ratio.Store(int64(len(bv)) * 1000 / int64(len(raw)))
+			total := int64(len(bk) + len(bv))
+			entries++
+			size += int64(len(bk)) + 32
+			if int64(len(bv)) < s.opts.ValueThreshold {
+				// A small block stays in the tree.
+				size += int64(len(bv))
+				total = lsmCost(len(bk) + len(bv))
+			}
+			rf := ref{key: [16]byte(bk[1:])}
+			left := total
+			for i, p := range blk.refs {
+				rf.off, rf.n = p.off, p.n
+				rf.share = total * int64(p.n) / int64(len(raw))
+				if i == len(blk.refs)-1 {
+					rf.share = left
+				}
+				left -= rf.share
+				off := len(arena)
+				arena = appendRef(arena, rf)
+				fk := recordKey(p.id)
+				if err := txn.Set(fk, arena[off:len(arena):len(arena)]); err != nil {
+					return err
+				}
+				stored += lsmCost(len(fk)+len(arena)-off) + rf.share
+			}
+			blk.reset()
+			return nil
+		}
 		i := 0
 		// The budget's lock is held for the batch: one lock per
 		// transaction rather than per record.
@@ -91,54 +149,50 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				c.ExecTrace = nil
 				r = &c
 			}
-			if need := max(2*last, 16<<10); cap(arena)-len(arena) < need {
-				if arena != nil {
-					used = append(used, arena)
-				}
-				arena = s.chunk(need)
-			}
-			off := len(arena)
-			arena = codec.AppendSummary(arena, &sum, durs)
-			sv := arena[off:len(arena):len(arena)]
-			off = len(arena)
-			arena = codec.AppendRecord(arena, r)
-			fv := arena[off:len(arena):len(arena)]
-			last = len(arena) - off
-			sk, fk := summaryKey(start, r.ID), recordKey(r.ID)
-			if int64(len(fv)) >= s.opts.ValueLogFileSize {
+			off := len(blk.raw)
+			blk.raw = codec.AppendRecord(blk.raw, r)
+			n := len(blk.raw) - off
+			if m := s2.MaxEncodedLen(n); m < 0 || int64(m) >= s.opts.ValueLogFileSize-64 {
+				blk.raw = blk.raw[:off]
 				s.dropped.Add(1)
-				s.overLog.Warn("badgerstore: record too large, dropped", "id", r.ID.String(), "bytes", len(fv))
+				s.overLog.Warn("badgerstore: record too large, dropped", "id", r.ID.String(), "bytes", n)
 				continue
 			}
 			// On disk, a value in the LSM tree is written twice (the
 			// write-ahead log, then a table), a value in the value log
-			// once.
-			lsm := int64(len(sk)+len(sv)+len(fk)) + entryOverhead
-			cost := 2*lsm + int64(len(fv))
-			if int64(len(fv)) < s.opts.ValueThreshold {
-				cost += int64(len(fv))
-			}
-			if !s.admit(cost) {
+			// once; a record's part of its block is estimated from the
+			// last block's compression.
+			sk, fk := summaryKey(start, r.ID), recordKey(r.ID)
+			room(2 * lastSum)
+			soff := len(arena)
+			arena = codec.AppendSummary(arena, &sum, durs)
+			sv := arena[soff:len(arena):len(arena)]
+			lastSum = len(sv)
+			lsm := int64(len(sk)+len(sv)+len(fk)+maxRefLen) + entryOverhead
+			if !s.admit(2*lsm + s.compressed(n)) {
+				blk.raw, arena = blk.raw[:off], arena[:soff]
 				s.dropped.Add(1)
 				continue
 			}
+			if n > blockBytes && off > 0 {
+				// A large record gets a block of its own.
+				if err := closeBlock(); err != nil {
+					s.budget.mu.Unlock()
+					txn.Discard()
+					return fmt.Errorf("badgerstore: write: %w", err)
+				}
+				off = 0
+			}
+			blk.add(r.ID, off, n, start)
 			if err := txn.Set(sk, sv); err != nil {
 				s.budget.mu.Unlock()
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write: %w", err)
 			}
-			if err := txn.Set(fk, fv); err != nil {
-				s.budget.mu.Unlock()
-				txn.Discard()
-				return fmt.Errorf("badgerstore: write: %w", err)
-			}
 			entries += 2
-			size += int64(len(sk)+len(sv)+len(fk)) + 32
-			if int64(len(fv)) < s.opts.ValueThreshold {
-				size += int64(len(fv))
-			}
+			size += int64(len(sk)+len(sv)+len(fk)+maxRefLen) + 64
 			nrec++
-			stored += int64(len(sk) + len(sv) + len(fk) + len(fv))
+			stored += lsmCost(len(sk) + len(sv))
 			if tv != nil {
 				if err := txn.Set(tk, tv); err != nil {
 					s.budget.mu.Unlock()
@@ -151,6 +205,18 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				traced += int64(len(tk) + len(tv))
 			}
 			d.Add(&sum, durs)
+			if len(blk.raw) >= blockBytes {
+				if err := closeBlock(); err != nil {
+					s.budget.mu.Unlock()
+					txn.Discard()
+					return fmt.Errorf("badgerstore: write: %w", err)
+				}
+			}
+		}
+		if err := closeBlock(); err != nil {
+			s.budget.mu.Unlock()
+			txn.Discard()
+			return fmt.Errorf("badgerstore: write: %w", err)
 		}
 		s.budget.mu.Unlock()
 		recs = recs[i:]

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestExportOldLayout exports a directory written before badgerstore kept
+// records in blocks (its testdata/v1-store: 48 records, each a summary and
+// a full record), imports the export into a new directory, which keeps
+// them in blocks, and exports that again: the two exports are the same.
+func TestExportOldLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.CopyFS(dir, os.DirFS("../../store/badgerstore/testdata/v1-store")); err != nil {
+		t.Fatal(err)
+	}
+	code, first, stderr := appstats(t, "", "export", "-data", dir)
+	if code != 0 || strings.Count(first, "\n") != 48 {
+		t.Fatalf("export = %d, %d lines, %s", code, strings.Count(first, "\n"), stderr)
+	}
+	target := filepath.Join(t.TempDir(), "new")
+	if err := os.Mkdir(target, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := appstats(t, first, "import", "-data", target)
+	if code != 0 || !strings.Contains(stdout, "imported 48 records (0 already stored)") {
+		t.Fatalf("import = %d, %q %q", code, stdout, stderr)
+	}
+	code, again, _ := appstats(t, "", "export", "-data", target)
+	if code != 0 {
+		t.Fatal(code)
+	}
+	if !reflect.DeepEqual(parseLines(t, again), parseLines(t, first)) {
+		t.Error("the export of the import differs from the export of the old directory")
+	}
+}

@@ -1,0 +1,129 @@
+package badgerstore
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// blockKeys returns the keys of the blocks stored.
+func blockKeys(t *testing.T, s *Store) [][]byte {
+	t.Helper()
+	var keys [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pBlock}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// TestBlockLargeRecord: a record larger than a block gets a block of its
+// own, and the records around it are read back whole.
+func TestBlockLargeRecord(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now().Add(-time.Hour)
+	recs := []*recording.Record{
+		storetest.FullRecord(start, 1),
+		storetest.FullRecord(start.Add(time.Millisecond), 2),
+		Noisy(storetest.FullRecord(start.Add(2*time.Millisecond), 3), 3, 3*blockBytes),
+		storetest.FullRecord(start.Add(3*time.Millisecond), 4),
+	}
+	if err := s.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	checkGet(t, s, recs)
+	// The two before it, itself, the one after.
+	if n := len(blockKeys(t, s)); n != 3 {
+		t.Errorf("%d blocks, want 3", n)
+	}
+}
+
+// TestBlockDamaged: a record whose block is damaged or missing is skipped
+// like a damaged record: Get says not found and corrupt, Health counts it,
+// and the other records of the store are still read.
+func TestBlockDamaged(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now().Add(-time.Hour)
+	first := storetest.Records(1, start, time.Millisecond, 10)
+	second := storetest.Records(2, start.Add(time.Second), time.Millisecond, 10)
+	third := storetest.Records(3, start.Add(2*time.Second), time.Millisecond, 10)
+	for _, recs := range [][]*recording.Record{first, second, third} {
+		if err := s.Write(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := blockKeys(t, s)
+	if len(keys) != 3 {
+		t.Fatalf("%d blocks, want 3", len(keys))
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(keys[0], []byte{tagBlock, blockV1, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3}); err != nil {
+			return err
+		}
+		return txn.Delete(keys[1])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.blocks.put([16]byte{}, nil)
+	for _, recs := range [][]*recording.Record{first, second} {
+		for _, r := range recs {
+			_, err := s.Get(ctx, r.ID)
+			if !errors.Is(err, store.ErrNotFound) || !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("Get(%s) = %v, want ErrNotFound and ErrCorrupt", r.ID, err)
+			}
+		}
+	}
+	if h := s.Health(); h.Skipped == 0 {
+		t.Errorf("Health = %+v: damaged records not counted", h)
+	}
+	checkGet(t, s, third)
+	// What is listed is unchanged: summaries are apart from blocks.
+	if n := len(listIDs(t, s, store.Query{})); n != 30 {
+		t.Errorf("List: %d records, want 30", n)
+	}
+}
+
+// TestDecodeRefShort: every cut of a ref, and a ref with bytes after it, is
+// refused without a panic.
+func TestDecodeRefShort(t *testing.T) {
+	v := appendRef(nil, ref{key: [16]byte{1, 2, 3}, off: 1 << 20, n: 70000, share: 12345})
+	got, err := decodeRef(v)
+	if err != nil || got.off != 1<<20 || got.n != 70000 || got.share != 12345 || got.key[2] != 3 {
+		t.Fatalf("decodeRef = %+v, %v", got, err)
+	}
+	for i := range v {
+		if _, err := decodeRef(v[:i]); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("decodeRef of %d of %d bytes: %v, want ErrCorrupt", i, len(v), err)
+		}
+	}
+	if _, err := decodeRef(append(v, 0)); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("decodeRef with a byte after it: %v, want ErrCorrupt", err)
+	}
+	if _, err := decodeBlock([]byte{tagBlock, blockV1, 0x80}); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("decodeBlock of a cut length: %v, want ErrCorrupt", err)
+	}
+}
