@@ -194,18 +194,20 @@ func (s *Store) compressed(n int) int64 {
 	return int64(n)
 }
 
-// maxBlockRaw bounds a block's decoded size: a block holds one record
-// larger than blockBytes (at most a value-log file), or records up to
-// blockBytes and one more.
-const maxBlockRaw = 2<<30 + blockBytes
-
-// decodeBlock decompresses a block value.
-func decodeBlock(v []byte) ([]byte, error) {
+// decodeBlock decompresses a block value. A block holds one record larger
+// than blockBytes (Write keeps it under a value-log file), or records up to
+// blockBytes and one more: a decoded size over max (the value-log file
+// size and a block) says the block is damaged, and is refused before
+// anything is allocated for it.
+func decodeBlock(v []byte, max int64) ([]byte, error) {
 	if len(v) < 2 || v[0] != tagBlock || v[1] != blockV1 {
 		return nil, fmt.Errorf("%w: not a block", store.ErrCorrupt)
 	}
 	n, err := s2.DecodedLen(v[2:])
-	if err != nil || n > maxBlockRaw {
+	if err == nil && int64(n) > max {
+		err = fmt.Errorf("decoded size %d over %d", n, max)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: block: %v", store.ErrCorrupt, err)
 	}
 	raw, err := s2.Decode(make([]byte, n), v[2:])
@@ -269,7 +271,7 @@ func (s *Store) readRecord(txn *badger.Txn, item *badger.Item) (r *recording.Rec
 			return nil, nil, err
 		}
 		err = bi.Value(func(v []byte) error {
-			raw, err = decodeBlock(v)
+			raw, err = decodeBlock(v, s.opts.ValueLogFileSize+blockBytes)
 			return err
 		})
 		if err != nil {

@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -123,7 +124,27 @@ func TestDecodeRefShort(t *testing.T) {
 	if _, err := decodeRef(append(v, 0)); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("decodeRef with a byte after it: %v, want ErrCorrupt", err)
 	}
-	if _, err := decodeBlock([]byte{tagBlock, blockV1, 0x80}); !errors.Is(err, store.ErrCorrupt) {
+	if _, err := decodeBlock([]byte{tagBlock, blockV1, 0x80}, 1<<20); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("decodeBlock of a cut length: %v, want ErrCorrupt", err)
+	}
+	// A damaged length claiming more than a block can hold is refused
+	// before anything is allocated for it.
+	blk := appendBlock(nil, make([]byte, 1000))
+	if raw, err := decodeBlock(blk, 1<<20); err != nil || len(raw) != 1000 {
+		t.Fatalf("decodeBlock of a good block = %d bytes, %v", len(raw), err)
+	}
+	if _, err := decodeBlock(blk, 999); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("decodeBlock of a block decoding to more than its bound: %v, want ErrCorrupt", err)
+	}
+	huge := append([]byte{tagBlock, blockV1}, 0x80, 0x80, 0x80, 0x80, 0x04) // a length of 1 GiB, no data
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = decodeBlock(huge, 64<<20)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("decodeBlock of a block claiming 1 GiB: %v, want ErrCorrupt", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("decodeBlock of a block claiming 1 GiB allocated %d bytes", n)
 	}
 }
