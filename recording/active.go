@@ -703,11 +703,7 @@ func (a *ActiveRecord) callSpanLocked() SpanID {
 	seed := binary.BigEndian.Uint64(a.span[:])
 	for {
 		a.spans++
-		z := seed + uint64(a.spans)*0x9e3779b97f4a7c15
-		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-		z = (z ^ z>>27) * 0x94d049bb133111eb
-		z ^= z >> 31
-		if z != 0 {
+		if z := mix64(seed + uint64(a.spans)*0x9e3779b97f4a7c15); z != 0 {
 			var s SpanID
 			binary.BigEndian.PutUint64(s[:], z)
 			return s

@@ -3,6 +3,7 @@ package recording
 import (
 	"hash/maphash"
 	"strings"
+	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
 )
@@ -21,10 +22,18 @@ import (
 // summaries — neither fill the cache nor cost a copy, and a remembered text
 // keeps no larger string alive. Both sets start afresh when full. It is the
 // writer goroutine's alone.
+//
+// In front of the hashes, recent finds clean texts by their address, with
+// no hash at all: most texts of a record are constants of the code that
+// recorded it (a call's method, an attribute's value such as "http" or
+// "1.1", an unmatched route), the same string every time. An entry holds
+// its text, which stays alive and unchanged, so a string of the same
+// address and length is the same text.
 type cleanTexts struct {
-	seed  maphash.Seed
-	clean map[uint64]string   // hash → a text redaction leaves unchanged
-	seen  map[uint64]struct{} // hashes of clean texts seen once
+	seed   maphash.Seed
+	clean  map[uint64]string   // hash → a text redaction leaves unchanged
+	seen   map[uint64]struct{} // hashes of clean texts seen once
+	recent [128]string         // clean texts, by address (see recentSlot)
 }
 
 const (
@@ -36,12 +45,33 @@ func newCleanTexts() *cleanTexts {
 	return &cleanTexts{seed: maphash.MakeSeed(), clean: make(map[uint64]string), seen: make(map[uint64]struct{})}
 }
 
+// recentSlot returns the entry of recent where s, not empty, is kept when
+// known clean, and whether s is that entry: the same address and length.
+func (c *cleanTexts) recentSlot(s string) (*string, bool) {
+	p := unsafe.StringData(s)
+	e := &c.recent[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(c.recent))]
+	return e, unsafe.StringData(*e) == p && len(*e) == len(s)
+}
+
 // text returns rules.Text(s), from the cache when s is known clean.
 func (c *cleanTexts) text(rules *convention.Rules, s string) string {
-	if len(s) < 6 { // quick to scan (Rules.Text)
+	if s == "" || len(s) > maxCleanLen {
 		return rules.Text(s)
 	}
-	return c.redact(rules.Text, s)
+	e, ok := c.recentSlot(s)
+	if ok {
+		return s
+	}
+	var t string
+	if len(s) < 6 { // quick to scan (Rules.Text)
+		t = rules.Text(s)
+	} else {
+		t = c.redactHashed(rules.Text, s)
+	}
+	if t == s {
+		*e = s
+	}
+	return t
 }
 
 // redact returns red(s), from the cache when s is known clean. red must be
@@ -50,6 +80,20 @@ func (c *cleanTexts) redact(red func(string) string, s string) string {
 	if s == "" || len(s) > maxCleanLen {
 		return red(s)
 	}
+	e, ok := c.recentSlot(s)
+	if ok {
+		return s
+	}
+	t := c.redactHashed(red, s)
+	if t == s {
+		*e = s
+	}
+	return t
+}
+
+// redactHashed is redact without the look-up by address; s is neither
+// empty nor over maxCleanLen.
+func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 	h := maphash.String(c.seed, s)
 	if k, ok := c.clean[h]; ok && k == s {
 		return s

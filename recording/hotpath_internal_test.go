@@ -20,8 +20,13 @@ func TestCleanTexts(t *testing.T) {
 		strings.Repeat("a", maxCleanLen+1), strings.Repeat("a", maxCleanLen+1) + " password=x",
 	}
 	c := newCleanTexts()
-	for round := range 4 {
+	for round := range 8 {
 		for _, s := range texts {
+			if round%2 == 1 {
+				// A copy: the same text at another address, found by
+				// its hash rather than by its address.
+				s = strings.Clone(s)
+			}
 			want := rules.Text(s)
 			if got := c.text(rules, s); got != want {
 				t.Fatalf("round %d: text(%q) = %q, want %q", round, s, got, want)
@@ -34,7 +39,20 @@ func TestCleanTexts(t *testing.T) {
 		}
 	}
 	if len(c.clean) == 0 {
-		t.Error("no clean text remembered after four rounds")
+		t.Error("no clean text remembered by its hash after eight rounds")
+	}
+	recent := 0
+	for _, k := range c.recent {
+		if k == "" {
+			continue
+		}
+		recent++
+		if rules.Text(k) != k {
+			t.Errorf("cache holds %q by its address, which redaction changes", k)
+		}
+	}
+	if recent == 0 {
+		t.Error("no clean text remembered by its address after eight rounds")
 	}
 	// A full cache starts afresh and still answers right.
 	for i := range 3 * maxCleanTexts {

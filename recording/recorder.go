@@ -342,13 +342,9 @@ func (r *Recorder) startRecord(a *ActiveRecord, info RequestInfo) {
 	rec.Start = start
 	rec.Method = info.Method
 	rec.Path = info.Path
-	rec.TraceID = info.TraceID
-	if !rec.TraceID.IsValid() {
-		rec.TraceID = NewTraceID()
-	}
+	rec.TraceID, rec.SpanID = r.ids.traceSpan(info.TraceID)
 	rec.ParentSpanID = info.ParentSpanID
 	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
-	rec.SpanID = NewSpanID()
 	rec.Instance = r.cfg.instance
 	if info.Instance != "" {
 		rec.Instance = convention.Truncate(info.Instance, r.cfg.maxName)
