@@ -120,6 +120,15 @@ func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
 	budget := c.maxHeaderBytes
 	var leftValues, leftBytes int
 	for k, vs := range h {
+		// Most names have one value, both within their caps: kept as
+		// they are, with no cut to make.
+		if len(vs) == 1 && len(k) <= c.maxName && len(vs[0]) <= c.maxHeaderValue && cap(flat)-len(flat) >= 2 {
+			if cost := len(k) + len(vs[0]) + headerEntryCost; cost <= budget {
+				budget -= cost
+				flat = append(flat, k, vs[0])
+				continue
+			}
+		}
 		kn := convention.TruncatedLen(len(k), c.maxName)
 		name := ""
 		for _, v := range vs {

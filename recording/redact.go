@@ -208,7 +208,10 @@ type scrubber struct {
 	red    *Redaction
 	rules  *convention.Rules
 	secret func(string) bool
-	clean  *cleanTexts
+	// kind, when set (the writer's), tells at once whether an attribute
+	// key is secret, a count or db.query.text, from a cache.
+	kind  func(string) keyKind
+	clean *cleanTexts
 	// queries remembers the query strings the rules leave unchanged, and
 	// query is rules.Query; both are set with clean.
 	queries *cleanTexts
@@ -309,6 +312,22 @@ func (s *scrubber) call(c *Call) {
 // recorded it, is left as it is, and so are the plain numbers of counts
 // whose names hold a secret word ("gen_ai.usage.input_tokens").
 func (s *scrubber) attrs(attrs []Attr) {
+	if s.kind != nil {
+		for i := range attrs {
+			a := &attrs[i]
+			switch k := s.kind(a.Key); {
+			case k&keyQuery != 0:
+			case k&keyCount != 0 && convention.IsDigits(a.Value):
+			case k&keySecret != 0:
+				if a.Value != "" {
+					a.Value = Redacted
+				}
+			default:
+				a.Value = s.text(a.Value)
+			}
+		}
+		return
+	}
 	for i := range attrs {
 		a := &attrs[i]
 		switch {

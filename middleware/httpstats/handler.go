@@ -109,9 +109,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw.w = w
 	r2 := r.WithContext(ctx)
 	var body *countingBody
-	// Comparing r.Body with http.NoBody compares two interfaces of the
-	// same type by value, through the runtime: asked last.
-	if r.Body != nil && (r.ContentLength < 0 || expectsContinue(r.Header)) && r.Body != http.NoBody {
+	// Comparing r.Body with http.NoBody (the body of every request
+	// without one that net/http serves) compares two interfaces through
+	// the runtime, which costs less than looking up Expect in the header
+	// map: asked before it.
+	if r.Body != nil && r.Body != http.NoBody && (r.ContentLength < 0 || expectsContinue(r.Header)) {
 		body = &st.body
 		body.rc = r.Body
 		r2.Body = body
