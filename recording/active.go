@@ -448,7 +448,10 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		// Once ended, a's calls are never changed again (every setter
 		// checks frozenLocked), so their slices pass to the record as they are;
 		// those of calls still running are copied.
-		r.Calls = slices.Grow(r.spare.calls[:0], n)[:0]
+		// Each call is copied straight into its place (an append would
+		// copy it to the stack first).
+		calls := slices.Grow(r.spare.calls[:0], n)[:n]
+		k := 0
 		for i, chunk := range a.chunks {
 			if i == len(a.chunks)-1 {
 				chunk = chunk[:a.used]
@@ -458,8 +461,9 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 				if ac.discarded {
 					continue
 				}
-				r.Calls = append(r.Calls, ac.c)
-				c := &r.Calls[len(r.Calls)-1]
+				c := &calls[k]
+				*c = ac.c
+				k++
 				if p := ac.parent; p != nil && p.discarded {
 					c.ParentSpanID = ac.keptParentSpan() // its parent was removed: the nearest kept ancestor adopts it
 				}
@@ -471,13 +475,14 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 					c.Phases = slices.Clone(c.Phases)
 					c.Running = true
 					c.Duration = r.Duration - c.Start
-					r.live = append(r.live, liveCall{i: len(r.Calls) - 1, ac: ac})
+					r.live = append(r.live, liveCall{i: k - 1, ac: ac})
 				}
 				if ac.droppedAttrs > 0 { // SetAttr capped the others
 					c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(ac.droppedAttrs))
 				}
 			}
 		}
+		r.Calls = calls[:k]
 		r.spare.calls = r.Calls
 		rec.callHint.Store(int32(n))
 	}
