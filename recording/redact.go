@@ -223,6 +223,9 @@ func (s *scrubber) text(t string) string {
 	if s.clean == nil || t == "" {
 		return s.rules.Text(t)
 	}
+	if _, ok := s.clean.recentSlot(t); ok {
+		return t // known clean by its address (see cleanTexts)
+	}
 	return s.clean.text(s.rules, t)
 }
 
