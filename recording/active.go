@@ -41,10 +41,12 @@ type recordCtx struct {
 }
 
 func (c *recordCtx) Value(key any) any {
-	switch key {
-	case ctxKey{}:
+	// A switch on the key's type compares type words alone; the keys
+	// are empty structs, so the type is the key.
+	switch key.(type) {
+	case ctxKey:
 		return c.a
-	case scopeKey{}:
+	case scopeKey:
 		return c
 	}
 	return c.Context.Value(key)
@@ -69,10 +71,12 @@ type callCtx struct {
 }
 
 func (c *callCtx) Value(key any) any {
-	switch key {
-	case ctxKey{}:
+	// A switch on the key's type compares type words alone; the keys
+	// are empty structs, so the type is the key.
+	switch key.(type) {
+	case ctxKey:
 		return c.c.a
-	case scopeKey{}:
+	case scopeKey:
 		return c
 	}
 	return c.Context.Value(key)
@@ -88,10 +92,12 @@ type parentCtx struct {
 }
 
 func (c *parentCtx) Value(key any) any {
-	switch key {
-	case ctxKey{}:
+	// A switch on the key's type compares type words alone; the keys
+	// are empty structs, so the type is the key.
+	switch key.(type) {
+	case ctxKey:
 		return c.c.a
-	case scopeKey{}:
+	case scopeKey:
 		return c
 	}
 	return c.Context.Value(key)

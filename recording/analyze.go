@@ -3,6 +3,7 @@ package recording
 import (
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Analyze looks for problems in a finished record and returns them as
@@ -40,6 +41,19 @@ const maxLinearGroups = 8
 
 type callKey struct{ service, method, request string }
 
+// same reports whether k and o are equal. The calls of a record that are
+// alike mostly share their strings (constants of the code that made
+// them), which are then compared by address, without a call to compare
+// their bytes.
+func (k callKey) same(o callKey) bool {
+	return sameString(k.service, o.service) && sameString(k.method, o.method) && sameString(k.request, o.request)
+}
+
+// sameString reports whether a == b, comparing their addresses first.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
 type callGroup struct {
 	n     int
 	total time.Duration
@@ -57,7 +71,7 @@ func (a *analysis) group(c *Call, i int) *callGroup {
 	k := callKey{c.Service, c.Method, c.Request}
 	if !a.indexed {
 		for j := range a.groups {
-			if a.groups[j].k == k {
+			if a.groups[j].k.same(k) {
 				return &a.groups[j].g
 			}
 		}
