@@ -1,7 +1,9 @@
 package recording
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +216,34 @@ func TestRecordPoolReserveBytes(t *testing.T) {
 	}
 	if p.bytes != 0 {
 		t.Fatalf("empty reserve counts %d bytes", p.bytes)
+	}
+}
+
+// TestTraceSpan checks that records made from one draw each get valid,
+// distinct trace and span IDs, that a caller's trace ID is kept, and that
+// the trace IDs' halves are evenly spread.
+func TestTraceSpan(t *testing.T) {
+	s := newIDSource()
+	traces := map[TraceID]bool{}
+	spans := map[SpanID]bool{}
+	var ones [2]int
+	const n = 20000
+	for range n {
+		tr, sp := s.traceSpan(TraceID{})
+		if !tr.IsValid() || !sp.IsValid() || traces[tr] || spans[sp] {
+			t.Fatalf("trace %v span %v: invalid or repeated", tr, sp)
+		}
+		traces[tr], spans[sp] = true, true
+		ones[0] += bits.OnesCount64(binary.BigEndian.Uint64(tr[:8]))
+		ones[1] += bits.OnesCount64(binary.BigEndian.Uint64(tr[8:]))
+	}
+	for i, c := range ones {
+		if mean := float64(c) / n; mean < 31.5 || mean > 32.5 {
+			t.Errorf("half %d of the trace IDs has %.2f bits set on average, want about 32", i, mean)
+		}
+	}
+	caller := TraceID{1, 2, 3}
+	if tr, sp := s.traceSpan(caller); tr != caller || !sp.IsValid() {
+		t.Errorf("with the caller's trace: %v, %v", tr, sp)
 	}
 }

@@ -135,10 +135,13 @@ func newIDSource() *idSource {
 // traceSpan returns a new record's span ID, random, and its trace ID:
 // trace when it is valid (the caller's), else one made from the same
 // random draw — each half the draw under one of s's keys, through
-// splitmix64's finalizer. The finalizer is a bijection, so two records of
-// s never share a trace ID any more than a span ID; and a trace ID no more
-// tells another record's IDs than a span ID does. One draw a record
-// instead of three.
+// splitmix64's finalizer: one draw a record instead of three. The
+// finalizer is a bijection, so two records of s share a trace ID only if
+// they share a span ID (as likely as two random draws being equal); the
+// halves are as evenly spread as random bits, for samplers that read them;
+// and a record's trace ID tells nothing of another record's IDs (each
+// record's draw is its own), only of its own span ID, which travels with
+// it anyway.
 func (s *idSource) traceSpan(trace TraceID) (TraceID, SpanID) {
 	for {
 		r := mrand.Uint64()
