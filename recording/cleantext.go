@@ -28,7 +28,10 @@ import (
 // recorded it (a call's method, an attribute's value such as "http" or
 // "1.1", an unmatched route), the same string every time. An entry holds
 // its text, which stays alive and unchanged, so a string of the same
-// address and length is the same text.
+// address and length is the same text. Holding it keeps alive the memory
+// the text is part of, which is why a text cut from a larger string that
+// a client chose (a request's path and query, parts of its URI) is looked
+// up by its hash alone (redactHashed).
 type cleanTexts struct {
 	seed   maphash.Seed
 	clean  map[uint64]string   // hash → a text redaction leaves unchanged
@@ -62,38 +65,30 @@ func (c *cleanTexts) text(rules *convention.Rules, s string) string {
 	if ok {
 		return s
 	}
-	var t string
-	if len(s) < 6 { // quick to scan (Rules.Text)
-		t = rules.Text(s)
-	} else {
-		t = c.redactHashed(rules.Text, s)
-	}
+	t := c.textHashed(rules, s)
 	if t == s {
 		*e = s
 	}
 	return t
 }
 
-// redact returns red(s), from the cache when s is known clean. red must be
-// the same function at every call, or one giving the same results.
-func (c *cleanTexts) redact(red func(string) string, s string) string {
+// textHashed is text without the look-up by address, for texts that must
+// not be held as they are (see cleanTexts).
+func (c *cleanTexts) textHashed(rules *convention.Rules, s string) string {
+	if len(s) < 6 { // quick to scan (Rules.Text)
+		return rules.Text(s)
+	}
+	return c.redactHashed(rules.Text, s)
+}
+
+// redactHashed returns red(s), from the cache by hash when s is known
+// clean, without the look-up by address (texts that must not be held as
+// they are, see cleanTexts). red must be the same function at every call,
+// or one giving the same results.
+func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 	if s == "" || len(s) > maxCleanLen {
 		return red(s)
 	}
-	e, ok := c.recentSlot(s)
-	if ok {
-		return s
-	}
-	t := c.redactHashed(red, s)
-	if t == s {
-		*e = s
-	}
-	return t
-}
-
-// redactHashed is redact without the look-up by address; s is neither
-// empty nor over maxCleanLen.
-func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 	h := maphash.String(c.seed, s)
 	if k, ok := c.clean[h]; ok && k == s {
 		return s

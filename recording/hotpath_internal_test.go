@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestCleanTexts checks that the writer's cache of clean texts gives what
@@ -245,5 +246,37 @@ func TestTraceSpan(t *testing.T) {
 	caller := TraceID{1, 2, 3}
 	if tr, sp := s.traceSpan(caller); tr != caller || !sp.IsValid() {
 		t.Errorf("with the caller's trace: %v, %v", tr, sp)
+	}
+}
+
+// TestPathQueryNotHeld checks that the writer's caches never hold a
+// record's path or query by its address: they are parts of the request's
+// URI, and holding one would keep the whole URI alive.
+func TestPathQueryNotHeld(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	uri := "/hello?x=1" + strings.Repeat("&pad=1", 1000)
+	route := "GET /hello"
+	for range 4 {
+		rec := &Record{Path: uri[:6], Query: uri[7:10], Route: route}
+		r.scrub(rec)
+		if rec.Path != "/hello" || rec.Query != "x=1" {
+			t.Fatalf("path %q query %q", rec.Path, rec.Query)
+		}
+	}
+	s := r.scrubber()
+	for _, c := range []*cleanTexts{s.clean, s.queries} {
+		for _, e := range c.recent {
+			if e == "" {
+				continue
+			}
+			if p := uintptr(unsafe.Pointer(unsafe.StringData(e))); p >= uintptr(unsafe.Pointer(unsafe.StringData(uri))) &&
+				p < uintptr(unsafe.Pointer(unsafe.StringData(uri)))+uintptr(len(uri)) {
+				t.Errorf("cache holds %q, part of the request's URI", e)
+			}
+		}
+	}
+	if _, ok := s.clean.recentSlot(route); !ok {
+		t.Error("the route, a constant, is not held by its address")
 	}
 }

@@ -278,9 +278,12 @@ func (r *Recorder) scrub(rec *Record) { r.scrubber().record(rec) }
 // record redacts rec in place, as [Recorder.scrub] describes.
 func (s *scrubber) record(rec *Record) {
 	// The query, as the server wrapper that set it left it to the writer.
+	// The path and the query are parts of the request's URI, which they
+	// would keep alive: they are looked up by their hash alone, never
+	// entered by their address (see cleanTexts).
 	if rec.Query != "" {
 		if s.queries != nil {
-			rec.Query = s.queries.redact(s.query, rec.Query)
+			rec.Query = s.queries.redactHashed(s.query, rec.Query)
 		} else {
 			rec.Query = s.rules.Query(rec.Query)
 		}
@@ -288,7 +291,11 @@ func (s *scrubber) record(rec *Record) {
 	if s.red.empty() {
 		return
 	}
-	rec.Path = s.text(rec.Path)
+	if s.clean != nil {
+		rec.Path = s.clean.textHashed(s.rules, rec.Path)
+	} else {
+		rec.Path = s.rules.Text(rec.Path)
+	}
 	rec.Route = s.text(rec.Route)
 	rec.Error = s.error(rec.Error)
 	rec.Panic = s.error(rec.Panic)
