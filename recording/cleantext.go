@@ -29,9 +29,10 @@ import (
 // "1.1", an unmatched route), the same string every time. An entry holds
 // its text, which stays alive and unchanged, so a string of the same
 // address and length is the same text. Holding it keeps alive the memory
-// the text is part of, which is why a text cut from a larger string that
-// a client chose (a request's path and query, parts of its URI) is looked
-// up by its hash alone (redactHashed).
+// the text is part of, which is why only texts that are mostly constants
+// (see scrubber.name) are held so; the others (a request's path and query,
+// parts of its URI; header values; summaries; errors) are looked up by
+// their hash alone (textHashed, redactHashed).
 type cleanTexts struct {
 	seed   maphash.Seed
 	clean  map[uint64]string   // hash → a text redaction leaves unchanged

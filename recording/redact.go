@@ -223,8 +223,23 @@ func (s *scrubber) text(t string) string {
 	if s.clean == nil || t == "" {
 		return s.rules.Text(t)
 	}
+	return s.clean.textHashed(s.rules, t)
+}
+
+// name is text for the texts that are mostly constants of the code that
+// recorded them — a route, a call's method, an attribute's value — which
+// the writer's cache also finds, and holds, by their address (see
+// cleanTexts). Texts that are parts of what a client or a peer sent — the
+// path and query, header values, summaries, errors — are redacted with
+// text, looked up by their hash alone: holding one could keep alive the
+// larger string it was cut from, and a fresh string a request would never
+// be found by its address anyway.
+func (s *scrubber) name(t string) string {
+	if s.clean == nil || t == "" {
+		return s.rules.Text(t)
+	}
 	if _, ok := s.clean.recentSlot(t); ok {
-		return t // known clean by its address (see cleanTexts)
+		return t // known clean by its address
 	}
 	return s.clean.text(s.rules, t)
 }
@@ -280,7 +295,7 @@ func (s *scrubber) record(rec *Record) {
 	// The query, as the server wrapper that set it left it to the writer.
 	// The path and the query are parts of the request's URI, which they
 	// would keep alive: they are looked up by their hash alone, never
-	// entered by their address (see cleanTexts).
+	// held by their address (see cleanTexts).
 	if rec.Query != "" {
 		if s.queries != nil {
 			rec.Query = s.queries.redactHashed(s.query, rec.Query)
@@ -291,12 +306,8 @@ func (s *scrubber) record(rec *Record) {
 	if s.red.empty() {
 		return
 	}
-	if s.clean != nil {
-		rec.Path = s.clean.textHashed(s.rules, rec.Path)
-	} else {
-		rec.Path = s.rules.Text(rec.Path)
-	}
-	rec.Route = s.text(rec.Route)
+	rec.Path = s.text(rec.Path)
+	rec.Route = s.name(rec.Route)
 	rec.Error = s.error(rec.Error)
 	rec.Panic = s.error(rec.Panic)
 	s.attrs(rec.Attrs)
@@ -307,7 +318,7 @@ func (s *scrubber) record(rec *Record) {
 
 // call redacts a call in place, as scrub does.
 func (s *scrubber) call(c *Call) {
-	c.Method = s.text(c.Method)
+	c.Method = s.name(c.Method)
 	if c.Request != "" && c.Request != c.Attr(convention.KeyDBQueryText) {
 		c.Request = s.text(c.Request)
 	}
@@ -333,7 +344,7 @@ func (s *scrubber) attrs(attrs []Attr) {
 					a.Value = Redacted
 				}
 			default:
-				a.Value = s.text(a.Value)
+				a.Value = s.name(a.Value)
 			}
 		}
 		return
@@ -348,7 +359,7 @@ func (s *scrubber) attrs(attrs []Attr) {
 				a.Value = Redacted
 			}
 		default:
-			a.Value = s.text(a.Value)
+			a.Value = s.name(a.Value)
 		}
 	}
 }
