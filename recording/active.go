@@ -41,10 +41,12 @@ type recordCtx struct {
 }
 
 func (c *recordCtx) Value(key any) any {
-	switch key {
-	case ctxKey{}:
+	// A switch on the key's type compares type words alone; the keys
+	// are empty structs, so the type is the key.
+	switch key.(type) {
+	case ctxKey:
 		return c.a
-	case scopeKey{}:
+	case scopeKey:
 		return c
 	}
 	return c.Context.Value(key)
@@ -69,10 +71,12 @@ type callCtx struct {
 }
 
 func (c *callCtx) Value(key any) any {
-	switch key {
-	case ctxKey{}:
+	// A switch on the key's type compares type words alone; the keys
+	// are empty structs, so the type is the key.
+	switch key.(type) {
+	case ctxKey:
 		return c.c.a
-	case scopeKey{}:
+	case scopeKey:
 		return c
 	}
 	return c.Context.Value(key)
@@ -88,10 +92,12 @@ type parentCtx struct {
 }
 
 func (c *parentCtx) Value(key any) any {
-	switch key {
-	case ctxKey{}:
+	// A switch on the key's type compares type words alone; the keys
+	// are empty structs, so the type is the key.
+	switch key.(type) {
+	case ctxKey:
 		return c.c.a
-	case scopeKey{}:
+	case scopeKey:
 		return c
 	}
 	return c.Context.Value(key)
@@ -448,7 +454,10 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		// Once ended, a's calls are never changed again (every setter
 		// checks frozenLocked), so their slices pass to the record as they are;
 		// those of calls still running are copied.
-		r.Calls = slices.Grow(r.spare.calls[:0], n)[:0]
+		// Each call is copied straight into its place (an append would
+		// copy it to the stack first).
+		calls := slices.Grow(r.spare.calls[:0], n)[:n]
+		k := 0
 		for i, chunk := range a.chunks {
 			if i == len(a.chunks)-1 {
 				chunk = chunk[:a.used]
@@ -458,8 +467,9 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 				if ac.discarded {
 					continue
 				}
-				r.Calls = append(r.Calls, ac.c)
-				c := &r.Calls[len(r.Calls)-1]
+				c := &calls[k]
+				*c = ac.c
+				k++
 				if p := ac.parent; p != nil && p.discarded {
 					c.ParentSpanID = ac.keptParentSpan() // its parent was removed: the nearest kept ancestor adopts it
 				}
@@ -471,13 +481,14 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 					c.Phases = slices.Clone(c.Phases)
 					c.Running = true
 					c.Duration = r.Duration - c.Start
-					r.live = append(r.live, liveCall{i: len(r.Calls) - 1, ac: ac})
+					r.live = append(r.live, liveCall{i: k - 1, ac: ac})
 				}
 				if ac.droppedAttrs > 0 { // SetAttr capped the others
 					c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(ac.droppedAttrs))
 				}
 			}
 		}
+		r.Calls = calls[:k]
 		r.spare.calls = r.Calls
 		rec.callHint.Store(int32(n))
 	}
@@ -703,11 +714,7 @@ func (a *ActiveRecord) callSpanLocked() SpanID {
 	seed := binary.BigEndian.Uint64(a.span[:])
 	for {
 		a.spans++
-		z := seed + uint64(a.spans)*0x9e3779b97f4a7c15
-		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-		z = (z ^ z>>27) * 0x94d049bb133111eb
-		z ^= z >> 31
-		if z != 0 {
+		if z := mix64(seed + uint64(a.spans)*0x9e3779b97f4a7c15); z != 0 {
 			var s SpanID
 			binary.BigEndian.PutUint64(s[:], z)
 			return s

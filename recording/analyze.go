@@ -3,6 +3,7 @@ package recording
 import (
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Analyze looks for problems in a finished record and returns them as
@@ -40,6 +41,19 @@ const maxLinearGroups = 8
 
 type callKey struct{ service, method, request string }
 
+// same reports whether k and o are equal. The calls of a record that are
+// alike mostly share their strings (constants of the code that made
+// them), which are then compared by address, without a call to compare
+// their bytes.
+func (k callKey) same(o callKey) bool {
+	return sameString(k.service, o.service) && sameString(k.method, o.method) && sameString(k.request, o.request)
+}
+
+// sameString reports whether a == b, comparing their addresses first.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
 type callGroup struct {
 	n     int
 	total time.Duration
@@ -51,14 +65,14 @@ type repeated struct {
 	g callGroup
 }
 
-// group returns the group of the calls like c, the i-th call of its
-// record, adding one if c is the first.
-func (a *analysis) group(c *Call, i int) *callGroup {
-	k := callKey{c.Service, c.Method, c.Request}
+// group returns the index in a.groups of the group of the calls like c,
+// whose key is k, the i-th call of its record, adding one if c is the
+// first.
+func (a *analysis) group(k callKey, i int) int {
 	if !a.indexed {
 		for j := range a.groups {
-			if a.groups[j].k == k {
-				return &a.groups[j].g
+			if a.groups[j].k.same(k) {
+				return j
 			}
 		}
 		if len(a.groups) == maxLinearGroups {
@@ -71,13 +85,13 @@ func (a *analysis) group(c *Call, i int) *callGroup {
 			a.indexed = true
 		}
 	} else if j, ok := a.index[k]; ok {
-		return &a.groups[j].g
+		return j
 	}
 	if a.indexed {
 		a.index[k] = len(a.groups)
 	}
 	a.groups = append(a.groups, repeated{k: k, g: callGroup{first: i}})
-	return &a.groups[len(a.groups)-1].g
+	return len(a.groups) - 1
 }
 
 // analyze appends r's warnings to dst.
@@ -91,6 +105,7 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 	group := len(r.Calls) >= threshold
 	var running int
 	var runningTotal time.Duration
+	last, lastKey := -1, callKey{} // the group of the last call grouped, and its key
 	for i := range r.Calls {
 		c := &r.Calls[i]
 		if c.Event {
@@ -103,7 +118,13 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 		if !group {
 			continue
 		}
-		g := a.group(c, i)
+		// A call like the one before it (a loop, the N+1 pattern
+		// itself) is of its group, without a look through the groups.
+		k := callKey{c.Service, c.Method, c.Request}
+		if last < 0 || !k.same(lastKey) {
+			last, lastKey = a.group(k, i), k
+		}
+		g := &a.groups[last].g
 		g.n++
 		g.total += c.Duration
 	}

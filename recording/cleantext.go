@@ -3,6 +3,7 @@ package recording
 import (
 	"hash/maphash"
 	"strings"
+	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
 )
@@ -21,10 +22,22 @@ import (
 // summaries — neither fill the cache nor cost a copy, and a remembered text
 // keeps no larger string alive. Both sets start afresh when full. It is the
 // writer goroutine's alone.
+//
+// In front of the hashes, recent finds clean texts by their address, with
+// no hash at all: most texts of a record are constants of the code that
+// recorded it (a call's method, an attribute's value such as "http" or
+// "1.1", an unmatched route), the same string every time. An entry holds
+// its text, which stays alive and unchanged, so a string of the same
+// address and length is the same text. Holding it keeps alive the memory
+// the text is part of, which is why only texts that are mostly constants
+// (see scrubber.name) are held so; the others (a request's path and query,
+// parts of its URI; header values; summaries; errors) are looked up by
+// their hash alone (textHashed, redactHashed).
 type cleanTexts struct {
-	seed  maphash.Seed
-	clean map[uint64]string   // hash → a text redaction leaves unchanged
-	seen  map[uint64]struct{} // hashes of clean texts seen once
+	seed   maphash.Seed
+	clean  map[uint64]string   // hash → a text redaction leaves unchanged
+	seen   map[uint64]struct{} // hashes of clean texts seen once
+	recent [128]string         // clean texts, by address (see recentSlot)
 }
 
 const (
@@ -36,17 +49,44 @@ func newCleanTexts() *cleanTexts {
 	return &cleanTexts{seed: maphash.MakeSeed(), clean: make(map[uint64]string), seen: make(map[uint64]struct{})}
 }
 
+// recentSlot returns the entry of recent where s, not empty, is kept when
+// known clean, and whether s is that entry: the same address and length.
+func (c *cleanTexts) recentSlot(s string) (*string, bool) {
+	p := unsafe.StringData(s)
+	e := &c.recent[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(c.recent))]
+	return e, unsafe.StringData(*e) == p && len(*e) == len(s)
+}
+
 // text returns rules.Text(s), from the cache when s is known clean.
 func (c *cleanTexts) text(rules *convention.Rules, s string) string {
+	if s == "" || len(s) > maxCleanLen {
+		return rules.Text(s)
+	}
+	e, ok := c.recentSlot(s)
+	if ok {
+		return s
+	}
+	t := c.textHashed(rules, s)
+	if t == s {
+		*e = s
+	}
+	return t
+}
+
+// textHashed is text without the look-up by address, for texts that must
+// not be held as they are (see cleanTexts).
+func (c *cleanTexts) textHashed(rules *convention.Rules, s string) string {
 	if len(s) < 6 { // quick to scan (Rules.Text)
 		return rules.Text(s)
 	}
-	return c.redact(rules.Text, s)
+	return c.redactHashed(rules.Text, s)
 }
 
-// redact returns red(s), from the cache when s is known clean. red must be
-// the same function at every call, or one giving the same results.
-func (c *cleanTexts) redact(red func(string) string, s string) string {
+// redactHashed returns red(s), from the cache by hash when s is known
+// clean, without the look-up by address (texts that must not be held as
+// they are, see cleanTexts). red must be the same function at every call,
+// or one giving the same results.
+func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 	if s == "" || len(s) > maxCleanLen {
 		return red(s)
 	}

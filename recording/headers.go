@@ -3,6 +3,8 @@ package recording
 import (
 	"slices"
 	"unsafe"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 // SetHeaders keeps the request's headers for the full record, within the
@@ -63,12 +65,27 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 }
 
 // secretKey reports whether a header name or an attribute key is secret
-// ([Redaction.secretHeader]), from a cache: a record's names repeat from
-// record to record. It runs in the writer goroutine, which alone uses the
-// cache.
-func (r *Recorder) secretKey(k string) bool {
+// ([Redaction.secretHeader]), from the writer's cache (see keyKind). It
+// runs in the writer goroutine, which alone uses the cache.
+func (r *Recorder) secretKey(k string) bool { return r.keyKind(k)&keySecret != 0 }
+
+// A keyKind says how the writer redacts the value of a header or an
+// attribute by its name: whether the name is secret, counts something
+// (convention.IsCount), or is db.query.text.
+type keyKind uint8
+
+const (
+	keySecret keyKind = 1 << iota
+	keyCount
+	keyQuery
+)
+
+// keyKind returns what k is, as a header name or an attribute key, from a
+// cache: a record's names repeat from record to record. It runs in the
+// writer goroutine, which alone uses the cache.
+func (r *Recorder) keyKind(k string) keyKind {
 	if k == "" {
-		return r.cfg.redaction.secretHeader(k)
+		return r.kindOf(k)
 	}
 	// Most keys are constants of the code that sets them
 	// (convention.KeyURLScheme…), the same string every time: found by
@@ -77,22 +94,37 @@ func (r *Recorder) secretKey(k string) bool {
 	// are the same key.
 	e := &r.secretRecent[(uintptr(unsafe.Pointer(unsafe.StringData(k)))>>3^uintptr(len(k)))%uintptr(len(r.secretRecent))]
 	if unsafe.StringData(e.key) == unsafe.StringData(k) && len(e.key) == len(k) {
-		return e.secret
+		return e.kind
 	}
-	secret, ok := r.secretNames[k]
+	kind, ok := r.secretNames[k]
 	if !ok {
 		if len(r.secretNames) >= 4096 {
 			clear(r.secretNames)
 		}
-		secret = r.cfg.redaction.secretHeader(k)
-		r.secretNames[k] = secret
+		kind = r.kindOf(k)
+		r.secretNames[k] = kind
 	}
-	*e = secretEntry{key: k, secret: secret}
-	return secret
+	*e = secretEntry{key: k, kind: kind}
+	return kind
 }
 
-// secretEntry is an entry of the writer's cache of secret keys by address.
+// kindOf is keyKind without the cache.
+func (r *Recorder) kindOf(k string) keyKind {
+	var kind keyKind
+	if r.cfg.redaction.secretHeader(k) {
+		kind |= keySecret
+	}
+	if convention.IsCount(k) {
+		kind |= keyCount
+	}
+	if k == convention.KeyDBQueryText {
+		kind |= keyQuery
+	}
+	return kind
+}
+
+// secretEntry is an entry of the writer's cache of keys by address.
 type secretEntry struct {
-	key    string
-	secret bool
+	key  string
+	kind keyKind
 }

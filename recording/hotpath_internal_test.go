@@ -1,11 +1,14 @@
 package recording
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestCleanTexts checks that the writer's cache of clean texts gives what
@@ -20,8 +23,13 @@ func TestCleanTexts(t *testing.T) {
 		strings.Repeat("a", maxCleanLen+1), strings.Repeat("a", maxCleanLen+1) + " password=x",
 	}
 	c := newCleanTexts()
-	for round := range 4 {
+	for round := range 8 {
 		for _, s := range texts {
+			if round%2 == 1 {
+				// A copy: the same text at another address, found by
+				// its hash rather than by its address.
+				s = strings.Clone(s)
+			}
 			want := rules.Text(s)
 			if got := c.text(rules, s); got != want {
 				t.Fatalf("round %d: text(%q) = %q, want %q", round, s, got, want)
@@ -34,7 +42,20 @@ func TestCleanTexts(t *testing.T) {
 		}
 	}
 	if len(c.clean) == 0 {
-		t.Error("no clean text remembered after four rounds")
+		t.Error("no clean text remembered by its hash after eight rounds")
+	}
+	recent := 0
+	for _, k := range c.recent {
+		if k == "" {
+			continue
+		}
+		recent++
+		if rules.Text(k) != k {
+			t.Errorf("cache holds %q by its address, which redaction changes", k)
+		}
+	}
+	if recent == 0 {
+		t.Error("no clean text remembered by its address after eight rounds")
 	}
 	// A full cache starts afresh and still answers right.
 	for i := range 3 * maxCleanTexts {
@@ -196,5 +217,66 @@ func TestRecordPoolReserveBytes(t *testing.T) {
 	}
 	if p.bytes != 0 {
 		t.Fatalf("empty reserve counts %d bytes", p.bytes)
+	}
+}
+
+// TestTraceSpan checks that records made from one draw each get valid,
+// distinct trace and span IDs, that a caller's trace ID is kept, and that
+// the trace IDs' halves are evenly spread.
+func TestTraceSpan(t *testing.T) {
+	s := newIDSource()
+	traces := map[TraceID]bool{}
+	spans := map[SpanID]bool{}
+	var ones [2]int
+	const n = 20000
+	for range n {
+		tr, sp := s.traceSpan(TraceID{})
+		if !tr.IsValid() || !sp.IsValid() || traces[tr] || spans[sp] {
+			t.Fatalf("trace %v span %v: invalid or repeated", tr, sp)
+		}
+		traces[tr], spans[sp] = true, true
+		ones[0] += bits.OnesCount64(binary.BigEndian.Uint64(tr[:8]))
+		ones[1] += bits.OnesCount64(binary.BigEndian.Uint64(tr[8:]))
+	}
+	for i, c := range ones {
+		if mean := float64(c) / n; mean < 31.5 || mean > 32.5 {
+			t.Errorf("half %d of the trace IDs has %.2f bits set on average, want about 32", i, mean)
+		}
+	}
+	caller := TraceID{1, 2, 3}
+	if tr, sp := s.traceSpan(caller); tr != caller || !sp.IsValid() {
+		t.Errorf("with the caller's trace: %v, %v", tr, sp)
+	}
+}
+
+// TestPathQueryNotHeld checks that the writer's caches never hold a
+// record's path or query by its address: they are parts of the request's
+// URI, and holding one would keep the whole URI alive.
+func TestPathQueryNotHeld(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	uri := "/hello?x=1" + strings.Repeat("&pad=1", 1000)
+	route := "GET /hello"
+	for range 4 {
+		rec := &Record{Path: uri[:6], Query: uri[7:10], Route: route}
+		r.scrub(rec)
+		if rec.Path != "/hello" || rec.Query != "x=1" {
+			t.Fatalf("path %q query %q", rec.Path, rec.Query)
+		}
+	}
+	s := r.scrubber()
+	for _, c := range []*cleanTexts{s.clean, s.queries} {
+		for _, e := range c.recent {
+			if e == "" {
+				continue
+			}
+			if p := uintptr(unsafe.Pointer(unsafe.StringData(e))); p >= uintptr(unsafe.Pointer(unsafe.StringData(uri))) &&
+				p < uintptr(unsafe.Pointer(unsafe.StringData(uri)))+uintptr(len(uri)) {
+				t.Errorf("cache holds %q, part of the request's URI", e)
+			}
+		}
+	}
+	if _, ok := s.clean.recentSlot(route); !ok {
+		t.Error("the route, a constant, is not held by its address")
 	}
 }

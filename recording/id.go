@@ -111,18 +111,62 @@ func ParseSpanID(s string) (SpanID, error) {
 	return v, nil
 }
 
-// idSource makes record IDs for one Recorder.
+// idSource makes record IDs for one Recorder, and the trace and span IDs
+// of its records.
 type idSource struct {
 	prefix uint32
 	n      atomic.Uint32
+	// keys turn a record's random span ID into its trace ID (see
+	// traceSpan).
+	keys [2]uint64
 }
 
 func newIDSource() *idSource {
-	var b [4]byte
+	var b [20]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		binary.BigEndian.PutUint32(b[:], mrand.Uint32())
+		binary.BigEndian.PutUint64(b[4:], mrand.Uint64())
+		binary.BigEndian.PutUint64(b[12:], mrand.Uint64())
 	}
-	return &idSource{prefix: binary.BigEndian.Uint32(b[:])}
+	return &idSource{prefix: binary.BigEndian.Uint32(b[:]),
+		keys: [2]uint64{binary.BigEndian.Uint64(b[4:]), binary.BigEndian.Uint64(b[12:])}}
+}
+
+// traceSpan returns a new record's span ID, random, and its trace ID:
+// trace when it is valid (the caller's), else one made from the same
+// random draw — each half the draw under one of s's keys, through
+// splitmix64's finalizer: one draw a record instead of three. The
+// finalizer is a bijection, so two records of s share a trace ID only if
+// they share a span ID (as likely as two random draws being equal); the
+// halves are as evenly spread as random bits, for samplers that read them;
+// and a record's trace ID tells nothing of another record's IDs (each
+// record's draw is its own), only of its own span ID, which travels with
+// it anyway.
+func (s *idSource) traceSpan(trace TraceID) (TraceID, SpanID) {
+	for {
+		r := mrand.Uint64()
+		if r == 0 {
+			continue
+		}
+		var span SpanID
+		binary.BigEndian.PutUint64(span[:], r)
+		if !trace.IsValid() {
+			binary.BigEndian.PutUint64(trace[:8], mix64(r^s.keys[0]))
+			binary.BigEndian.PutUint64(trace[8:], mix64(r^s.keys[1]))
+			if !trace.IsValid() {
+				continue
+			}
+		}
+		return trace, span
+	}
+}
+
+// mix64 is splitmix64's finalizer: a bijection of uint64 whose outputs look
+// random.
+func mix64(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
 
 func (s *idSource) next(t time.Time) ID {

@@ -120,6 +120,15 @@ func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
 	budget := c.maxHeaderBytes
 	var leftValues, leftBytes int
 	for k, vs := range h {
+		// Most names have one value, both within their caps: kept as
+		// they are, with no cut to make.
+		if len(vs) == 1 && len(k) <= c.maxName && len(vs[0]) <= c.maxHeaderValue && cap(flat)-len(flat) >= 2 {
+			if cost := len(k) + len(vs[0]) + headerEntryCost; cost <= budget {
+				budget -= cost
+				flat = append(flat, k, vs[0])
+				continue
+			}
+		}
 		kn := convention.TruncatedLen(len(k), c.maxName)
 		name := ""
 		for _, v := range vs {
@@ -230,12 +239,14 @@ func recordSize(r *Record) int64 {
 			n += headerSize(k, vs)
 		}
 	}
+	n += sizeCall * int64(len(r.Calls))
 	for i := range r.Calls {
 		c := &r.Calls[i]
-		n += sizeCall + int64(len(c.Service)+len(c.Method)+len(c.Error)+len(c.Request)+len(c.Response))
-		n += int64(len(c.pcs)) * int64(unsafe.Sizeof(uintptr(0)))
-		n += sizeFrame*int64(len(c.Stack)) + sizePhase*int64(len(c.Phases))
-		n += attrsSize(c.Attrs)
+		n += int64(len(c.Service) + len(c.Method) + len(c.Error) + len(c.Request) + len(c.Response) +
+			len(c.pcs)*int(unsafe.Sizeof(uintptr(0))) + len(c.Stack)*int(sizeFrame) + len(c.Phases)*int(sizePhase))
+		if len(c.Attrs) > 0 {
+			n += attrsSize(c.Attrs)
+		}
 	}
 	for i := range r.Warnings {
 		w := &r.Warnings[i]

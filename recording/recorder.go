@@ -89,7 +89,7 @@ type Recorder struct {
 	traced       atomic.Uint64
 	traceLimited atomic.Uint64
 
-	secretNames map[string]bool // header name → secret; used by the writer goroutine only
+	secretNames map[string]keyKind // header name or attribute key → its kind; used by the writer goroutine only
 	// secretRecent finds keys of secretNames by their address; used by the
 	// writer goroutine only.
 	secretRecent [64]secretEntry
@@ -122,13 +122,13 @@ func New(opts ...Option) *Recorder {
 		done:        make(chan struct{}),
 		sinkCtx:     ctx,
 		sinkCancel:  cancel,
-		secretNames: make(map[string]bool),
+		secretNames: make(map[string]keyKind),
 		inflight:    newInflight(),
 		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
 	red := &r.cfg.redaction
 	rules := red.compiled()
-	r.writerScrub = scrubber{red: red, rules: rules, secret: r.secretKey, clean: newCleanTexts(),
+	r.writerScrub = scrubber{red: red, rules: rules, secret: r.secretKey, kind: r.keyKind, clean: newCleanTexts(),
 		queries: newCleanTexts(), query: rules.Query}
 	if !slices.ContainsFunc(cfg.sinks, func(s Sink) bool { return !borrows(s) }) {
 		r.pool = newRecordPool()
@@ -342,13 +342,9 @@ func (r *Recorder) startRecord(a *ActiveRecord, info RequestInfo) {
 	rec.Start = start
 	rec.Method = info.Method
 	rec.Path = info.Path
-	rec.TraceID = info.TraceID
-	if !rec.TraceID.IsValid() {
-		rec.TraceID = NewTraceID()
-	}
+	rec.TraceID, rec.SpanID = r.ids.traceSpan(info.TraceID)
 	rec.ParentSpanID = info.ParentSpanID
 	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
-	rec.SpanID = NewSpanID()
 	rec.Instance = r.cfg.instance
 	if info.Instance != "" {
 		rec.Instance = convention.Truncate(info.Instance, r.cfg.maxName)

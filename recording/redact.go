@@ -208,7 +208,10 @@ type scrubber struct {
 	red    *Redaction
 	rules  *convention.Rules
 	secret func(string) bool
-	clean  *cleanTexts
+	// kind, when set (the writer's), tells at once whether an attribute
+	// key is secret, a count or db.query.text, from a cache.
+	kind  func(string) keyKind
+	clean *cleanTexts
 	// queries remembers the query strings the rules leave unchanged, and
 	// query is rules.Query; both are set with clean.
 	queries *cleanTexts
@@ -219,6 +222,24 @@ type scrubber struct {
 func (s *scrubber) text(t string) string {
 	if s.clean == nil || t == "" {
 		return s.rules.Text(t)
+	}
+	return s.clean.textHashed(s.rules, t)
+}
+
+// name is text for the texts that are mostly constants of the code that
+// recorded them — a route, a call's method, an attribute's value — which
+// the writer's cache also finds, and holds, by their address (see
+// cleanTexts). Texts that are parts of what a client or a peer sent — the
+// path and query, header values, summaries, errors — are redacted with
+// text, looked up by their hash alone: holding one could keep alive the
+// larger string it was cut from, and a fresh string a request would never
+// be found by its address anyway.
+func (s *scrubber) name(t string) string {
+	if s.clean == nil || t == "" {
+		return s.rules.Text(t)
+	}
+	if _, ok := s.clean.recentSlot(t); ok {
+		return t // known clean by its address
 	}
 	return s.clean.text(s.rules, t)
 }
@@ -272,9 +293,12 @@ func (r *Recorder) scrub(rec *Record) { r.scrubber().record(rec) }
 // record redacts rec in place, as [Recorder.scrub] describes.
 func (s *scrubber) record(rec *Record) {
 	// The query, as the server wrapper that set it left it to the writer.
+	// The path and the query are parts of the request's URI, which they
+	// would keep alive: they are looked up by their hash alone, never
+	// held by their address (see cleanTexts).
 	if rec.Query != "" {
 		if s.queries != nil {
-			rec.Query = s.queries.redact(s.query, rec.Query)
+			rec.Query = s.queries.redactHashed(s.query, rec.Query)
 		} else {
 			rec.Query = s.rules.Query(rec.Query)
 		}
@@ -283,7 +307,7 @@ func (s *scrubber) record(rec *Record) {
 		return
 	}
 	rec.Path = s.text(rec.Path)
-	rec.Route = s.text(rec.Route)
+	rec.Route = s.name(rec.Route)
 	rec.Error = s.error(rec.Error)
 	rec.Panic = s.error(rec.Panic)
 	s.attrs(rec.Attrs)
@@ -294,7 +318,7 @@ func (s *scrubber) record(rec *Record) {
 
 // call redacts a call in place, as scrub does.
 func (s *scrubber) call(c *Call) {
-	c.Method = s.text(c.Method)
+	c.Method = s.name(c.Method)
 	if c.Request != "" && c.Request != c.Attr(convention.KeyDBQueryText) {
 		c.Request = s.text(c.Request)
 	}
@@ -309,6 +333,22 @@ func (s *scrubber) call(c *Call) {
 // recorded it, is left as it is, and so are the plain numbers of counts
 // whose names hold a secret word ("gen_ai.usage.input_tokens").
 func (s *scrubber) attrs(attrs []Attr) {
+	if s.kind != nil {
+		for i := range attrs {
+			a := &attrs[i]
+			switch k := s.kind(a.Key); {
+			case k&keyQuery != 0:
+			case k&keyCount != 0 && convention.IsDigits(a.Value):
+			case k&keySecret != 0:
+				if a.Value != "" {
+					a.Value = Redacted
+				}
+			default:
+				a.Value = s.name(a.Value)
+			}
+		}
+		return
+	}
 	for i := range attrs {
 		a := &attrs[i]
 		switch {
@@ -319,7 +359,7 @@ func (s *scrubber) attrs(attrs []Attr) {
 				a.Value = Redacted
 			}
 		default:
-			a.Value = s.text(a.Value)
+			a.Value = s.name(a.Value)
 		}
 	}
 }

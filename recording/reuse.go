@@ -154,16 +154,15 @@ func (rec *Record) reset() {
 	if cap(pcs) > maxSparePCs {
 		pcs = nil
 	}
-	*rec = Record{
-		hdrFlat: flat[:0],
-		spare: spare{
-			calls:    calls[:0],
-			hdr:      hdr,
-			hdrVals:  vals[:0],
-			warnings: warns[:0],
-			pcs:      pcs[:0],
-		},
-	}
+	// Zeroed as a whole, then the kept memory put back: a composite
+	// literal would be built aside and copied in.
+	*rec = Record{}
+	rec.hdrFlat = flat[:0]
+	rec.spare.calls = calls[:0]
+	rec.spare.hdr = hdr
+	rec.spare.hdrVals = vals[:0]
+	rec.spare.warnings = warns[:0]
+	rec.spare.pcs = pcs[:0]
 }
 
 // spare is the memory of a record that the recorder allocated itself, kept
