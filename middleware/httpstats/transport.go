@@ -1,6 +1,7 @@
 package httpstats
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net/http"
@@ -93,19 +94,19 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.SetRequestSize(max(req.ContentLength, 0))
 	}
 
-	pt := &phases{c: c, start: c.StartTime()}
+	st := &callState{}
+	pt := &st.pt
+	pt.c, pt.start = c, c.StartTime()
+	pt.hooks(&st.trace)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
-	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), pt.trace())
-	out := req.Clone(ctx) // a RoundTripper must not modify the request it is given
-	if out.Header == nil {
-		out.Header = make(http.Header)
-	}
-	rec.Propagator().Inject(ctx, c.TraceContext(), recording.HeaderCarrier(out.Header))
+	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), &st.trace)
+	out := traced(req, ctx, &st.header, c.TraceContext(), rec.Propagator())
 	var sent *atomic.Pointer[countingBody] // the body of the last attempt
 	if count {
-		sent = new(atomic.Pointer[countingBody])
-		cb := &countingBody{rc: req.Body}
+		sent = &st.sent
+		cb := &st.firstBody
+		cb.rc = req.Body
 		sent.Store(cb)
 		out.Body = cb
 		if req.GetBody != nil {
@@ -136,7 +137,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp.StatusCode >= 500 {
 		c.SetError(resp.Status)
 	}
-	b := &trackedBody{rc: resp.Body, c: c, pt: pt, sent: sent, length: resp.ContentLength}
+	b := &st.body
+	b.rc, b.c, b.pt, b.sent, b.length = resp.Body, c, pt, sent, resp.ContentLength
 	if resp.Body == nil || resp.Body == http.NoBody || req.Method == http.MethodHead {
 		// No body crossed the wire, whatever Content-Length says (it is the
 		// length of the GET response, for HEAD).
@@ -161,12 +163,104 @@ func propagatorOf(rec *recording.Recorder) recording.Propagator {
 
 // withTrace returns a copy of req carrying tc in its headers.
 func withTrace(req *http.Request, tc recording.TraceContext, p recording.Propagator) *http.Request {
-	out := req.Clone(req.Context())
-	if out.Header == nil {
-		out.Header = make(http.Header)
-	}
-	p.Inject(req.Context(), tc, recording.HeaderCarrier(out.Header))
+	return traced(req, req.Context(), new(headerCopy), tc, p)
+}
+
+// traced returns a copy of req with context ctx, and with tc written by p
+// into a copy of its header that h holds. A RoundTripper must not modify
+// the request it is given: the copy is shallow but for the header.
+func traced(req *http.Request, ctx context.Context, h *headerCopy, tc recording.TraceContext, p recording.Propagator) *http.Request {
+	out := req.WithContext(ctx)
+	h.copy(req.Header)
+	out.Header = h.h
+	p.Inject(ctx, tc, h)
 	return out
+}
+
+// callState is what a recorded round trip keeps past RoundTrip's return,
+// allocated at once: the response body's wrapper, the phases and the trace
+// whose hooks fill them (which may fire after the call ended), the
+// outgoing request's header, and its body when that is counted.
+type callState struct {
+	body   trackedBody
+	pt     phases
+	trace  httptrace.ClientTrace
+	header headerCopy
+
+	sent      atomic.Pointer[countingBody] // for a body counted as it is sent
+	firstBody countingBody
+}
+
+// headerCopy is a copy of a request's header, and the [recording.Carrier]
+// through which the propagator writes the trace context into it. The
+// copy's values share one array (as [http.Header.Clone]'s do) with room
+// for the propagation fields, so setting one allocates nothing; the array
+// is vals when that is long enough.
+type headerCopy struct {
+	h     http.Header
+	spare []string // the array's free slots
+	vals  [spareFields + 3]string
+}
+
+// spareFields is how many fields a propagator can set without an
+// allocation: traceparent and tracestate, and baggage.
+const spareFields = 3
+
+// copy makes c a copy of h (an empty header when h is nil).
+func (c *headerCopy) copy(h http.Header) {
+	nv := spareFields
+	for _, vv := range h {
+		nv += len(vv)
+	}
+	var sv []string
+	if nv <= len(c.vals) {
+		sv = c.vals[:nv]
+	} else {
+		sv = make([]string, nv)
+	}
+	c.h = make(http.Header, len(h)+1)
+	for k, vv := range h {
+		if vv == nil {
+			c.h[k] = nil // as Clone keeps it
+			continue
+		}
+		n := copy(sv, vv)
+		c.h[k] = sv[:n:n]
+		sv = sv[n:]
+	}
+	c.spare = sv
+}
+
+// Get returns the first value of key.
+func (c *headerCopy) Get(key string) string { return recording.HeaderCarrier(c.h).Get(key) }
+
+// Keys returns the header's keys.
+func (c *headerCopy) Keys() []string { return recording.HeaderCarrier(c.h).Keys() }
+
+// Set replaces the values of key with value, in a free slot of the
+// copy's array while one is left.
+func (c *headerCopy) Set(key, value string) {
+	if len(c.spare) == 0 {
+		recording.HeaderCarrier(c.h).Set(key, value)
+		return
+	}
+	c.spare[0] = value
+	c.h[canonicalKey(key)] = c.spare[:1:1]
+	c.spare = c.spare[1:]
+}
+
+// canonicalKey is [http.CanonicalHeaderKey], without its allocation for
+// the propagation fields.
+func canonicalKey(key string) string {
+	switch key {
+	case "traceparent":
+		return "Traceparent"
+	case "tracestate":
+		return "Tracestate"
+	case "baggage":
+		return "Baggage"
+	}
+	return http.CanonicalHeaderKey(key)
 }
 
 // trackedBody ends the call when the body is read to the end or closed.
@@ -249,8 +343,9 @@ func (p *phases) set(dst *time.Time) {
 	p.mu.Unlock()
 }
 
-func (p *phases) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
+// hooks sets t's hooks to record into p.
+func (p *phases) hooks(t *httptrace.ClientTrace) {
+	*t = httptrace.ClientTrace{
 		DNSStart:     func(httptrace.DNSStartInfo) { p.set(&p.t.dnsStart) },
 		DNSDone:      func(httptrace.DNSDoneInfo) { p.set(&p.t.dnsDone) },
 		ConnectStart: func(string, string) { p.set(&p.t.connStart) },
