@@ -355,8 +355,11 @@ func (p *phases) hooks(t *httptrace.ClientTrace) {
 		},
 		TLSHandshakeDone: func(tls.ConnectionState, error) { p.set(&p.t.tlsDone) },
 		GotConn: func(info httptrace.GotConnInfo) {
-			p.set(&p.t.gotConn)
+			now := time.Now()
 			p.mu.Lock()
+			if p.t.gotConn.IsZero() {
+				p.t.gotConn = now
+			}
 			p.t.reused = info.Reused
 			p.mu.Unlock()
 		},
