@@ -548,3 +548,48 @@ func TestTransportLeavesRequestAlone(t *testing.T) {
 		})
 	}
 }
+
+// trailerBody sets the request's trailer when its body reaches EOF, as a
+// client sending a checksum of its body does.
+type trailerBody struct {
+	r   io.Reader
+	req *http.Request
+}
+
+func (b *trailerBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.req.Trailer.Set("X-Sum", "42")
+	}
+	return n, err
+}
+
+// TestTransportRequestTrailer checks that a trailer the caller fills in
+// while its body is read reaches the server: the request that goes out
+// shares the caller's Trailer map, as net/http documents for clients.
+func TestTransportRequestTrailer(t *testing.T) {
+	got := make(chan string, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got <- r.Trailer.Get("X-Sum")
+	}))
+	defer backend.Close()
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", backend.URL+"/upload", nil)
+		req.Body = io.NopCloser(&trailerBody{r: strings.NewReader("payload"), req: req})
+		req.ContentLength = -1
+		req.Trailer = http.Header{"X-Sum": nil}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	})
+	if sum := <-got; sum != "42" {
+		t.Errorf("server got trailer X-Sum %q, want 42", sum)
+	}
+	if len(r.Calls) != 1 || r.Calls[0].RequestSize != int64(len("payload")) {
+		t.Fatalf("calls %+v, want one that sent the body", r.Calls)
+	}
+}
