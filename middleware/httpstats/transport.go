@@ -321,11 +321,30 @@ type phases struct {
 	c     *recording.ActiveCall
 	start time.Time
 
-	mu    sync.Mutex
-	t     phaseTimes
-	ended bool
+	mu     sync.Mutex
+	at     [numEvents]time.Duration // when each event came, since start
+	seen   uint16                   // the events that came, by bit
+	reused bool
+	ended  bool
 }
 
+// An event is an httptrace event the phases are timed by.
+type event uint8
+
+const (
+	dnsStart event = iota
+	dnsDone
+	connStart
+	connDone
+	tlsStart
+	tlsDone
+	gotConn
+	wrote
+	firstByte
+	numEvents
+)
+
+// phaseTimes are the events' times, zero for one that did not come.
 type phaseTimes struct {
 	dnsStart, dnsDone    time.Time
 	connStart, connDone  time.Time
@@ -334,37 +353,60 @@ type phaseTimes struct {
 	reused               bool
 }
 
-func (p *phases) set(dst *time.Time) {
-	now := time.Now()
+// set notes that e came now, unless it came before.
+func (p *phases) set(e event) {
+	d := time.Since(p.start)
 	p.mu.Lock()
-	if dst.IsZero() {
-		*dst = now
-	}
+	p.setLocked(e, d)
 	p.mu.Unlock()
+}
+
+// setLocked notes that e came d after the start, unless it came before,
+// with p.mu held.
+func (p *phases) setLocked(e event, d time.Duration) {
+	if p.seen&(1<<e) == 0 {
+		p.at[e] = d
+		p.seen |= 1 << e
+	}
+}
+
+// timesLocked returns the events' times, with p.mu held. A time is the
+// call's start plus the event's offset from it: the same monotonic
+// reading as the clock's when the event came.
+func (p *phases) timesLocked() phaseTimes {
+	t := func(e event) time.Time {
+		if p.seen&(1<<e) == 0 {
+			return time.Time{}
+		}
+		return p.start.Add(p.at[e])
+	}
+	return phaseTimes{
+		dnsStart: t(dnsStart), dnsDone: t(dnsDone),
+		connStart: t(connStart), connDone: t(connDone),
+		tlsStart: t(tlsStart), tlsDone: t(tlsDone),
+		gotConn: t(gotConn), wrote: t(wrote), resp: t(firstByte),
+		reused: p.reused,
+	}
 }
 
 // hooks sets t's hooks to record into p.
 func (p *phases) hooks(t *httptrace.ClientTrace) {
 	*t = httptrace.ClientTrace{
-		DNSStart:     func(httptrace.DNSStartInfo) { p.set(&p.t.dnsStart) },
-		DNSDone:      func(httptrace.DNSDoneInfo) { p.set(&p.t.dnsDone) },
-		ConnectStart: func(string, string) { p.set(&p.t.connStart) },
-		ConnectDone:  func(string, string, error) { p.set(&p.t.connDone) },
-		TLSHandshakeStart: func() {
-			p.set(&p.t.tlsStart)
-		},
-		TLSHandshakeDone: func(tls.ConnectionState, error) { p.set(&p.t.tlsDone) },
+		DNSStart:          func(httptrace.DNSStartInfo) { p.set(dnsStart) },
+		DNSDone:           func(httptrace.DNSDoneInfo) { p.set(dnsDone) },
+		ConnectStart:      func(string, string) { p.set(connStart) },
+		ConnectDone:       func(string, string, error) { p.set(connDone) },
+		TLSHandshakeStart: func() { p.set(tlsStart) },
+		TLSHandshakeDone:  func(tls.ConnectionState, error) { p.set(tlsDone) },
 		GotConn: func(info httptrace.GotConnInfo) {
-			now := time.Now()
+			d := time.Since(p.start)
 			p.mu.Lock()
-			if p.t.gotConn.IsZero() {
-				p.t.gotConn = now
-			}
-			p.t.reused = info.Reused
+			p.setLocked(gotConn, d)
+			p.reused = info.Reused
 			p.mu.Unlock()
 		},
-		WroteRequest:         func(httptrace.WroteRequestInfo) { p.set(&p.t.wrote) },
-		GotFirstResponseByte: func() { p.set(&p.t.resp) },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { p.set(wrote) },
+		GotFirstResponseByte: func() { p.set(firstByte) },
 	}
 }
 
@@ -376,7 +418,7 @@ func (p *phases) end(now time.Time) {
 		return
 	}
 	p.ended = true
-	ph := p.t
+	ph := p.timesLocked()
 	p.mu.Unlock()
 	c := p.c
 	c.SetAttr(convention.KeyHTTPConnectionReused, strconv.FormatBool(ph.reused))
