@@ -1,6 +1,7 @@
 package httpstats
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net/http"
@@ -93,19 +94,19 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.SetRequestSize(max(req.ContentLength, 0))
 	}
 
-	pt := &phases{c: c, start: c.StartTime()}
+	st := &callState{}
+	pt := &st.pt
+	pt.c, pt.start = c, c.StartTime()
+	pt.hooks(&st.trace)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
-	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), pt.trace())
-	out := req.Clone(ctx) // a RoundTripper must not modify the request it is given
-	if out.Header == nil {
-		out.Header = make(http.Header)
-	}
-	rec.Propagator().Inject(ctx, c.TraceContext(), recording.HeaderCarrier(out.Header))
+	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), &st.trace)
+	out := traced(req, ctx, &st.header, c.TraceContext(), rec.Propagator())
 	var sent *atomic.Pointer[countingBody] // the body of the last attempt
 	if count {
-		sent = new(atomic.Pointer[countingBody])
-		cb := &countingBody{rc: req.Body}
+		sent = &st.sent
+		cb := &st.firstBody
+		cb.rc = req.Body
 		sent.Store(cb)
 		out.Body = cb
 		if req.GetBody != nil {
@@ -136,7 +137,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp.StatusCode >= 500 {
 		c.SetError(resp.Status)
 	}
-	b := &trackedBody{rc: resp.Body, c: c, pt: pt, sent: sent, length: resp.ContentLength}
+	b := &st.body
+	b.rc, b.c, b.pt, b.sent, b.length = resp.Body, c, pt, sent, resp.ContentLength
 	if resp.Body == nil || resp.Body == http.NoBody || req.Method == http.MethodHead {
 		// No body crossed the wire, whatever Content-Length says (it is the
 		// length of the GET response, for HEAD).
@@ -161,12 +163,104 @@ func propagatorOf(rec *recording.Recorder) recording.Propagator {
 
 // withTrace returns a copy of req carrying tc in its headers.
 func withTrace(req *http.Request, tc recording.TraceContext, p recording.Propagator) *http.Request {
-	out := req.Clone(req.Context())
-	if out.Header == nil {
-		out.Header = make(http.Header)
-	}
-	p.Inject(req.Context(), tc, recording.HeaderCarrier(out.Header))
+	return traced(req, req.Context(), new(headerCopy), tc, p)
+}
+
+// traced returns a copy of req with context ctx, and with tc written by p
+// into a copy of its header that h holds. A RoundTripper must not modify
+// the request it is given: the copy is shallow but for the header.
+func traced(req *http.Request, ctx context.Context, h *headerCopy, tc recording.TraceContext, p recording.Propagator) *http.Request {
+	out := req.WithContext(ctx)
+	h.copy(req.Header)
+	out.Header = h.h
+	p.Inject(ctx, tc, h)
 	return out
+}
+
+// callState is what a recorded round trip keeps past RoundTrip's return,
+// allocated at once: the response body's wrapper, the phases and the trace
+// whose hooks fill them (which may fire after the call ended), the
+// outgoing request's header, and its body when that is counted.
+type callState struct {
+	body   trackedBody
+	pt     phases
+	trace  httptrace.ClientTrace
+	header headerCopy
+
+	sent      atomic.Pointer[countingBody] // for a body counted as it is sent
+	firstBody countingBody
+}
+
+// headerCopy is a copy of a request's header, and the [recording.Carrier]
+// through which the propagator writes the trace context into it. The
+// copy's values share one array (as [http.Header.Clone]'s do) with room
+// for the propagation fields, so setting one allocates nothing; the array
+// is vals when that is long enough.
+type headerCopy struct {
+	h     http.Header
+	spare []string // the array's free slots
+	vals  [spareFields + 3]string
+}
+
+// spareFields is how many fields a propagator can set without an
+// allocation: traceparent and tracestate, and baggage.
+const spareFields = 3
+
+// copy makes c a copy of h (an empty header when h is nil).
+func (c *headerCopy) copy(h http.Header) {
+	nv := spareFields
+	for _, vv := range h {
+		nv += len(vv)
+	}
+	var sv []string
+	if nv <= len(c.vals) {
+		sv = c.vals[:nv]
+	} else {
+		sv = make([]string, nv)
+	}
+	c.h = make(http.Header, len(h)+1)
+	for k, vv := range h {
+		if vv == nil {
+			c.h[k] = nil // as Clone keeps it
+			continue
+		}
+		n := copy(sv, vv)
+		c.h[k] = sv[:n:n]
+		sv = sv[n:]
+	}
+	c.spare = sv
+}
+
+// Get returns the first value of key.
+func (c *headerCopy) Get(key string) string { return recording.HeaderCarrier(c.h).Get(key) }
+
+// Keys returns the header's keys.
+func (c *headerCopy) Keys() []string { return recording.HeaderCarrier(c.h).Keys() }
+
+// Set replaces the values of key with value, in a free slot of the
+// copy's array while one is left.
+func (c *headerCopy) Set(key, value string) {
+	if len(c.spare) == 0 {
+		recording.HeaderCarrier(c.h).Set(key, value)
+		return
+	}
+	c.spare[0] = value
+	c.h[canonicalKey(key)] = c.spare[:1:1]
+	c.spare = c.spare[1:]
+}
+
+// canonicalKey is [http.CanonicalHeaderKey], without its allocation for
+// the propagation fields.
+func canonicalKey(key string) string {
+	switch key {
+	case "traceparent":
+		return "Traceparent"
+	case "tracestate":
+		return "Tracestate"
+	case "baggage":
+		return "Baggage"
+	}
+	return http.CanonicalHeaderKey(key)
 }
 
 // trackedBody ends the call when the body is read to the end or closed.
@@ -227,11 +321,30 @@ type phases struct {
 	c     *recording.ActiveCall
 	start time.Time
 
-	mu    sync.Mutex
-	t     phaseTimes
-	ended bool
+	mu     sync.Mutex
+	at     [numEvents]time.Duration // when each event came, since start
+	seen   uint16                   // the events that came, by bit
+	reused bool
+	ended  bool
 }
 
+// An event is an httptrace event the phases are timed by.
+type event uint8
+
+const (
+	dnsStart event = iota
+	dnsDone
+	connStart
+	connDone
+	tlsStart
+	tlsDone
+	gotConn
+	wrote
+	firstByte
+	numEvents
+)
+
+// phaseTimes are the events' times, zero for one that did not come.
 type phaseTimes struct {
 	dnsStart, dnsDone    time.Time
 	connStart, connDone  time.Time
@@ -240,33 +353,60 @@ type phaseTimes struct {
 	reused               bool
 }
 
-func (p *phases) set(dst *time.Time) {
-	now := time.Now()
+// set notes that e came now, unless it came before.
+func (p *phases) set(e event) {
+	d := time.Since(p.start)
 	p.mu.Lock()
-	if dst.IsZero() {
-		*dst = now
-	}
+	p.setLocked(e, d)
 	p.mu.Unlock()
 }
 
-func (p *phases) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
-		DNSStart:     func(httptrace.DNSStartInfo) { p.set(&p.t.dnsStart) },
-		DNSDone:      func(httptrace.DNSDoneInfo) { p.set(&p.t.dnsDone) },
-		ConnectStart: func(string, string) { p.set(&p.t.connStart) },
-		ConnectDone:  func(string, string, error) { p.set(&p.t.connDone) },
-		TLSHandshakeStart: func() {
-			p.set(&p.t.tlsStart)
-		},
-		TLSHandshakeDone: func(tls.ConnectionState, error) { p.set(&p.t.tlsDone) },
+// setLocked notes that e came d after the start, unless it came before,
+// with p.mu held.
+func (p *phases) setLocked(e event, d time.Duration) {
+	if p.seen&(1<<e) == 0 {
+		p.at[e] = d
+		p.seen |= 1 << e
+	}
+}
+
+// timesLocked returns the events' times, with p.mu held. A time is the
+// call's start plus the event's offset from it: the same monotonic
+// reading as the clock's when the event came.
+func (p *phases) timesLocked() phaseTimes {
+	t := func(e event) time.Time {
+		if p.seen&(1<<e) == 0 {
+			return time.Time{}
+		}
+		return p.start.Add(p.at[e])
+	}
+	return phaseTimes{
+		dnsStart: t(dnsStart), dnsDone: t(dnsDone),
+		connStart: t(connStart), connDone: t(connDone),
+		tlsStart: t(tlsStart), tlsDone: t(tlsDone),
+		gotConn: t(gotConn), wrote: t(wrote), resp: t(firstByte),
+		reused: p.reused,
+	}
+}
+
+// hooks sets t's hooks to record into p.
+func (p *phases) hooks(t *httptrace.ClientTrace) {
+	*t = httptrace.ClientTrace{
+		DNSStart:          func(httptrace.DNSStartInfo) { p.set(dnsStart) },
+		DNSDone:           func(httptrace.DNSDoneInfo) { p.set(dnsDone) },
+		ConnectStart:      func(string, string) { p.set(connStart) },
+		ConnectDone:       func(string, string, error) { p.set(connDone) },
+		TLSHandshakeStart: func() { p.set(tlsStart) },
+		TLSHandshakeDone:  func(tls.ConnectionState, error) { p.set(tlsDone) },
 		GotConn: func(info httptrace.GotConnInfo) {
-			p.set(&p.t.gotConn)
+			d := time.Since(p.start)
 			p.mu.Lock()
-			p.t.reused = info.Reused
+			p.setLocked(gotConn, d)
+			p.reused = info.Reused
 			p.mu.Unlock()
 		},
-		WroteRequest:         func(httptrace.WroteRequestInfo) { p.set(&p.t.wrote) },
-		GotFirstResponseByte: func() { p.set(&p.t.resp) },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { p.set(wrote) },
+		GotFirstResponseByte: func() { p.set(firstByte) },
 	}
 }
 
@@ -278,7 +418,7 @@ func (p *phases) end(now time.Time) {
 		return
 	}
 	p.ended = true
-	ph := p.t
+	ph := p.timesLocked()
 	p.mu.Unlock()
 	c := p.c
 	c.SetAttr(convention.KeyHTTPConnectionReused, strconv.FormatBool(ph.reused))

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -442,4 +443,153 @@ func TestTransportInsideRecordedCall(t *testing.T) {
 			t.Errorf("traceparent %q, want the HTTP call's %q", got, want)
 		}
 	})
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// extraFields is a propagator that writes traceparent and n more fields,
+// more than the transport keeps room for in its copy of the header.
+type extraFields struct{ n int }
+
+func (extraFields) Extract(ctx context.Context, c recording.Carrier) (context.Context, recording.TraceContext) {
+	return recording.W3CPropagator{}.Extract(ctx, c)
+}
+
+func (p extraFields) Inject(ctx context.Context, tc recording.TraceContext, c recording.Carrier) {
+	recording.W3CPropagator{}.Inject(ctx, tc, c)
+	for i := range p.n {
+		c.Set(fmt.Sprintf("x-extra-%d", i), fmt.Sprint(i))
+	}
+}
+
+// TestTransportLeavesRequestAlone checks that the request given to the
+// transport is not modified, even by a base transport that changes the
+// request it is given, whatever the size of its header, and that what goes
+// out has the caller's header and the propagator's fields.
+func TestTransportLeavesRequestAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fields int // caller's header fields, each with one value
+		extra  int // fields the propagator sets beyond traceparent
+	}{
+		{"empty header", 0, 0},
+		{"small header", 2, 0},
+		{"large header", 12, 0},
+		{"many propagated fields", 2, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, sink := newRecorder(t, recording.WithPropagator(extraFields{tc.extra}))
+			var sent http.Header
+			base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				sent = r.Header.Clone()
+				// A misbehaving base transport: it writes into the header
+				// it was given, appending to a value too.
+				for k := range r.Header {
+					r.Header[k] = append(r.Header[k], "base")
+				}
+				r.Header.Set("Traceparent", "base")
+				return &http.Response{StatusCode: 200, Status: "200 OK", Body: io.NopCloser(strings.NewReader("ok")), ContentLength: 2, Request: r}, nil
+			})
+			ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+			req, _ := http.NewRequestWithContext(ctx, "GET", "http://example.test/items/7?q=1", nil)
+			spare := make([][]string, tc.fields) // each value has room past its length
+			for i := range spare {
+				spare[i] = make([]string, 1, 4)
+				spare[i][0] = fmt.Sprint("v", i)
+				req.Header[fmt.Sprintf("X-Field-%d", i)] = spare[i]
+			}
+			req.Header["X-Nil"] = nil
+			before, url := req.Header.Clone(), req.URL.String()
+
+			resp, err := httpstats.NewTransport(base).RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			ar.Finish()
+			recs := flush(t, rec, sink)
+
+			if !reflect.DeepEqual(req.Header, before) || req.URL.String() != url {
+				t.Errorf("caller's request changed: header %v, URL %s; was %v, %s", req.Header, req.URL, before, url)
+			}
+			for i, vv := range spare {
+				if got := vv[:2][1]; got != "" {
+					t.Errorf("X-Field-%d: %q written past the caller's value", i, got)
+				}
+			}
+			for k, vv := range before {
+				if !reflect.DeepEqual(sent[k], vv) {
+					t.Errorf("sent %s: %q, want %q", k, sent[k], vv)
+				}
+			}
+			if _, ok := sent["X-Nil"]; !ok {
+				t.Error("sent header lost X-Nil")
+			}
+			if len(recs) != 1 || len(recs[0].Calls) != 1 {
+				t.Fatalf("records %+v, want one with one call", recs)
+			}
+			r := recs[0]
+			want := recording.FormatTraceparent(recording.TraceContext{TraceID: r.TraceID, SpanID: r.Calls[0].SpanID, Sampled: true})
+			if got := sent.Get("traceparent"); got != want {
+				t.Errorf("traceparent %q, want %q", got, want)
+			}
+			for i := range tc.extra {
+				if got := sent.Get(fmt.Sprintf("x-extra-%d", i)); got != fmt.Sprint(i) {
+					t.Errorf("x-extra-%d: %q", i, got)
+				}
+			}
+			if n := len(sent); n != len(before)+1+tc.extra {
+				t.Errorf("sent %d fields, want %d: %v", n, len(before)+1+tc.extra, sent)
+			}
+		})
+	}
+}
+
+// trailerBody sets the request's trailer when its body reaches EOF, as a
+// client sending a checksum of its body does.
+type trailerBody struct {
+	r   io.Reader
+	req *http.Request
+}
+
+func (b *trailerBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.req.Trailer.Set("X-Sum", "42")
+	}
+	return n, err
+}
+
+// TestTransportRequestTrailer checks that a trailer the caller fills in
+// while its body is read reaches the server: the request that goes out
+// shares the caller's Trailer map, as net/http documents for clients.
+func TestTransportRequestTrailer(t *testing.T) {
+	got := make(chan string, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got <- r.Trailer.Get("X-Sum")
+	}))
+	defer backend.Close()
+	r := recordRequest(t, nil, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", backend.URL+"/upload", nil)
+		req.Body = io.NopCloser(&trailerBody{r: strings.NewReader("payload"), req: req})
+		req.ContentLength = -1
+		req.Trailer = http.Header{"X-Sum": nil}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	})
+	if sum := <-got; sum != "42" {
+		t.Errorf("server got trailer X-Sum %q, want 42", sum)
+	}
+	if len(r.Calls) != 1 || r.Calls[0].RequestSize != int64(len("payload")) {
+		t.Fatalf("calls %+v, want one that sent the body", r.Calls)
+	}
 }
