@@ -987,7 +987,13 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 	if c.frozenLocked() {
 		return
 	}
-	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(len(attrs), cfg.maxAttrs-len(c.c.Attrs)), 0))
+	n := len(attrs)
+	if c.c.Attrs == nil {
+		// Room for two more: a wrapper sets a call's attributes at its
+		// start and adds one or two (a status, a count) at its end.
+		n += 2
+	}
+	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(n, cfg.maxAttrs-len(c.c.Attrs)), 0))
 	for _, at := range attrs {
 		if len(at.Key) > cfg.maxName || len(at.Value) > cfg.maxAttrValue {
 			at = Attr{Key: convention.Truncate(at.Key, cfg.maxName), Value: convention.Truncate(at.Value, cfg.maxAttrValue)}
@@ -1024,6 +1030,11 @@ func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
 	capString(&name, c.a.rec.cfg.maxName)
 	c.a.mu.Lock()
 	if len(c.c.Phases) < maxPhases && !c.frozenLocked() {
+		if c.c.Phases == nil {
+			// A call with phases has several (an HTTP call's send, wait and
+			// more): one allocation for the first four, not three.
+			c.c.Phases = make([]Phase, 0, min(4, maxPhases))
+		}
 		c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
 	}
 	c.a.mu.Unlock()

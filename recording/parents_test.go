@@ -224,3 +224,27 @@ func TestDoError(t *testing.T) {
 		t.Errorf("Do returned %v; call error %q", got, r.Calls[0].Error)
 	}
 }
+
+// A call's phases and the attributes a wrapper adds at its end take no
+// allocation beyond the first phase's and the first attributes'.
+func TestPhaseAttrAllocations(t *testing.T) {
+	rec := recording.New(recording.WithSinks(discard), recording.WithMaxCalls(1<<20))
+	defer closeRec(t, rec)
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	defer ar.Finish()
+	base := testing.AllocsPerRun(200, func() { recording.StartCall(ctx, "svc", "m").End(nil) })
+	now := time.Now()
+	got := testing.AllocsPerRun(200, func() {
+		c := recording.StartCall(ctx, "svc", "m")
+		c.SetAttrs(recording.Attr{Key: "a", Value: "1"}, recording.Attr{Key: "b", Value: "2"})
+		for _, name := range []string{"connect", "send", "wait", "receive"} {
+			c.AddPhase(name, now, now.Add(time.Millisecond))
+		}
+		c.SetAttr("status", "200")
+		c.SetAttr("reused", "true")
+		c.End(nil)
+	})
+	if got > base+2 {
+		t.Errorf("a call with 4 phases and 2+2 attributes: %v allocations, want at most %v (one for the phases, one for the attributes)", got, base+2)
+	}
+}
