@@ -3,8 +3,9 @@ package recording
 import (
 	"context"
 	"encoding/hex"
-	"net/textproto"
 	"strings"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 // A Carrier holds propagation fields: HTTP headers or gRPC metadata. It has
@@ -22,7 +23,7 @@ type HeaderCarrier map[string][]string
 
 // Get returns the first value of key.
 func (h HeaderCarrier) Get(key string) string {
-	vs := h[canonicalKey(key)]
+	vs := h[convention.CanonicalHeaderKey(key)]
 	if len(vs) == 0 {
 		return ""
 	}
@@ -30,20 +31,8 @@ func (h HeaderCarrier) Get(key string) string {
 }
 
 // Set replaces the values of key.
-func (h HeaderCarrier) Set(key, value string) { h[canonicalKey(key)] = []string{value} }
-
-// canonicalKey is textproto.CanonicalMIMEHeaderKey without its allocation
-// for the propagation headers asked for on every request.
-func canonicalKey(key string) string {
-	switch key {
-	case "traceparent":
-		return "Traceparent"
-	case "tracestate":
-		return "Tracestate"
-	case "baggage":
-		return "Baggage"
-	}
-	return textproto.CanonicalMIMEHeaderKey(key)
+func (h HeaderCarrier) Set(key, value string) {
+	h[convention.CanonicalHeaderKey(key)] = []string{value}
 }
 
 // Keys returns the keys present.

@@ -245,22 +245,8 @@ func (c *headerCopy) Set(key, value string) {
 		return
 	}
 	c.spare[0] = value
-	c.h[canonicalKey(key)] = c.spare[:1:1]
+	c.h[convention.CanonicalHeaderKey(key)] = c.spare[:1:1]
 	c.spare = c.spare[1:]
-}
-
-// canonicalKey is [http.CanonicalHeaderKey], without its allocation for
-// the propagation fields.
-func canonicalKey(key string) string {
-	switch key {
-	case "traceparent":
-		return "Traceparent"
-	case "tracestate":
-		return "Tracestate"
-	case "baggage":
-		return "Baggage"
-	}
-	return http.CanonicalHeaderKey(key)
 }
 
 // trackedBody ends the call when the body is read to the end or closed.
