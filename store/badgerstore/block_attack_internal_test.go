@@ -1,0 +1,293 @@
+package badgerstore
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// noisyRecords returns n records from start, a millisecond apart, each
+// with size bytes of noise, so that they fill several blocks.
+func noisyRecords(seed uint64, start time.Time, n, size int) []*recording.Record {
+	recs := storetest.Records(seed, start, time.Millisecond, n)
+	for i, r := range recs {
+		Noisy(r, seed*1000+uint64(i), size)
+	}
+	return recs
+}
+
+// TestBlocksAcrossWritesAndReopen: records written in several Writes,
+// across many blocks, are read back whole before and after a reopen, and a
+// recount gives the Size the store kept.
+func TestBlocksAcrossWritesAndReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1}
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	var all []*recording.Record
+	for i := range 4 {
+		recs := noisyRecords(uint64(i+1), start.Add(time.Duration(i)*time.Second), 300, 400)
+		if err := s.Write(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, recs...)
+	}
+	if n := len(blockKeys(t, s)); n < 8 {
+		t.Fatalf("%d blocks: the records should span many", n)
+	}
+	checkGet(t, s, all)
+	if n := len(listIDs(t, s, store.Query{})); n != len(all) {
+		t.Errorf("List: %d records, want %d", n, len(all))
+	}
+	st, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Minute), Until: start.Add(time.Hour)})
+	if err != nil || st.Requests != int64(len(all)) {
+		t.Errorf("Stats = %+v, %v; want %d requests", st, err, len(all))
+	}
+	size := s.Size()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGet(t, s, all)
+	if s.Size() != size || s.Len() != len(all) {
+		t.Errorf("reopened: Size %d, Len %d; want %d, %d", s.Size(), s.Len(), size, len(all))
+	}
+	s.Close()
+	s = recount(t, dir, opts)
+	defer s.Close()
+	if s.Size() != size || s.Len() != len(all) {
+		t.Errorf("recounted: Size %d, Len %d; want %d, %d", s.Size(), s.Len(), size, len(all))
+	}
+}
+
+// TestBlocksRetentionKeepsLiveBlocks: retention deleting the oldest half
+// leaves every record it keeps readable, and deleting the rest leaves no
+// block, no record count and no size.
+func TestBlocksRetentionKeepsLiveBlocks(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now().Add(-time.Hour)
+	var all []*recording.Record
+	// Writes of records out of order: blocks overlap in time.
+	for i := range 4 {
+		recs := noisyRecords(uint64(i+1), start.Add(time.Duration(i)*100*time.Microsecond), 250, 300)
+		if err := s.Write(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, recs...)
+	}
+	before := len(blockKeys(t, s))
+	s.opts.MaxRecords = int64(len(all) / 2)
+	if _, err := s.Retain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var kept []*recording.Record
+	listed := map[recording.ID]bool{}
+	for _, id := range listIDs(t, s, store.Query{}) {
+		listed[id] = true
+	}
+	for _, r := range all {
+		if listed[r.ID] {
+			kept = append(kept, r)
+		}
+	}
+	if len(kept) == 0 || len(kept) > len(all)/2 {
+		t.Fatalf("%d records kept of %d", len(kept), len(all))
+	}
+	checkGet(t, s, kept)
+	if after := len(blockKeys(t, s)); after >= before {
+		t.Errorf("%d blocks after deleting half the records, %d before", after, before)
+	}
+	s.opts.MaxAge = time.Minute
+	if _, err := s.Retain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, size, blocks := s.Len(), s.Size(), len(blockKeys(t, s)); n != 0 || size != 0 || blocks != 0 {
+		t.Errorf("everything deleted: Len %d, Size %d, %d blocks; want 0", n, size, blocks)
+	}
+}
+
+// TestBlocksClear: Clear leaves no block and no size, and records written
+// after it are read back (the block cache holds nothing from before).
+func TestBlocksClear(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now().Add(-time.Hour)
+	recs := noisyRecords(1, start, 100, 300)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	checkGet(t, s, recs[:1]) // its block is cached
+	if err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, size, blocks := s.Len(), s.Size(), len(blockKeys(t, s)); n != 0 || size != 0 || blocks != 0 {
+		t.Errorf("cleared: Len %d, Size %d, %d blocks; want 0", n, size, blocks)
+	}
+	if _, err := s.Get(ctx, recs[0].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get after Clear: %v, want ErrNotFound", err)
+	}
+	next := noisyRecords(2, start, 100, 300)
+	if err := s.Write(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	checkGet(t, s, next)
+}
+
+// TestBlocksDamagedBytes: a block or a ref cut anywhere, or with a byte
+// changed anywhere, makes Get return an error (or, for a change the
+// checks cannot see, a record), never panic or hang.
+func TestBlocksDamagedBytes(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	recs := noisyRecords(1, time.Now().Add(-time.Hour), 20, 100)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	keys := blockKeys(t, s)
+	if len(keys) != 1 {
+		t.Fatalf("%d blocks, want 1", len(keys))
+	}
+	var block, rv []byte
+	fk := recordKey(recs[7].ID)
+	err = s.db.View(func(txn *badger.Txn) error {
+		bi, err := txn.Get(keys[0])
+		if err != nil {
+			return err
+		}
+		if block, err = bi.ValueCopy(nil); err != nil {
+			return err
+		}
+		ri, err := txn.Get(fk)
+		if err != nil {
+			return err
+		}
+		rv, err = ri.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(k, v []byte) {
+		t.Helper()
+		if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
+			t.Fatal(err)
+		}
+		s.blocks.put([16]byte{}, nil)
+	}
+	get := func(what string) {
+		t.Helper()
+		r, err := s.Get(ctx, recs[7].ID)
+		if err == nil && r == nil {
+			t.Fatalf("%s: Get returned no record and no error", what)
+		}
+		if err != nil && !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("%s: Get: %v, want ErrCorrupt", what, err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < len(block); i += 1 + len(block)/200 {
+		set(keys[0], block[:i])
+		get("block cut")
+		d := append([]byte(nil), block...)
+		d[i] ^= byte(1 + rng.IntN(255))
+		set(keys[0], d)
+		get("block changed")
+	}
+	set(keys[0], block)
+	for i := range rv {
+		set(fk, rv[:i])
+		get("ref cut")
+		for _, x := range []byte{1, 0x80, 0xff} {
+			d := append([]byte(nil), rv...)
+			d[i] ^= x
+			set(fk, d)
+			get("ref changed")
+		}
+	}
+}
+
+// TestBlocksGetDuringRetention: Gets of records while retention deletes
+// their blocks return the record or ErrNotFound, never a damaged or wrong
+// record (run with -race for the block cache).
+func TestBlocksGetDuringRetention(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now().Add(-time.Hour)
+	recs := noisyRecords(1, start, 600, 300)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; ; i = (i + 7) % len(recs) {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r, err := s.Get(ctx, recs[i].ID)
+				switch {
+				case errors.Is(err, store.ErrCorrupt) || err != nil && !errors.Is(err, store.ErrNotFound):
+					errs <- err
+					return
+				case err == nil && (r.ID != recs[i].ID || r.Status != recs[i].Status || len(r.Attrs) != len(recs[i].Attrs)):
+					errs <- errors.New("Get returned another record")
+					return
+				}
+			}
+		}()
+	}
+	for n := len(recs) - 50; n >= 0; n -= 50 {
+		s.opts.MaxRecords = int64(max(n, 1))
+		if _, err := s.Retain(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if s.Len() != 1 {
+		t.Errorf("Len = %d, want 1", s.Len())
+	}
+}
