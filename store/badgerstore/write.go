@@ -3,9 +3,11 @@ package badgerstore
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/klauspost/compress/s2"
 
 	"github.com/goappstats/appstats/recording"
@@ -184,6 +186,20 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				off = 0
 			}
 			blk.add(r.ID, off, n, start)
+			// A record stored already is replaced: what it counted
+			// goes, and so does its trace if the new one has none.
+			if gone, err := s.replaced(txn, r.ID, sk, tv == nil); err != nil {
+				s.budget.mu.Unlock()
+				txn.Discard()
+				return fmt.Errorf("badgerstore: write: %w", err)
+			} else if gone.found {
+				nrec -= gone.summary
+				stored -= gone.bytes
+				traced -= gone.trace
+				if gone.dropped {
+					entries++
+				}
+			}
 			if err := txn.Set(sk, sv); err != nil {
 				s.budget.mu.Unlock()
 				txn.Discard()
@@ -259,7 +275,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if m := s.opts.MaxBytes; m > 0 && (bytes > m || s.diskNow() > m) {
 			s.kickRetention()
 		}
-		if traced > 0 && s.traceBytes.Add(traced) > s.opts.MaxTraceBytes {
+		if traced != 0 && s.traceBytes.Add(traced) > s.opts.MaxTraceBytes {
 			s.kickRetention()
 		}
 		if s.npending.Add(int64(len(deltas))) >= foldThreshold {
@@ -305,4 +321,54 @@ func (s *Store) chunk(need int) []byte {
 		return *c
 	}
 	return make([]byte, 0, chunkSize)
+}
+
+// old is what a record written again took: its summary (1 if the new one
+// has the same key, 0 if not), its stored bytes and its trace's, and
+// whether its trace was deleted.
+type old struct {
+	found, dropped bool
+	summary        int64
+	bytes          int64
+	trace          int64
+}
+
+// replaced looks for the stored record with ID id, which Write is about
+// to replace with a record whose summary key is sk, and returns what it
+// counted; if drop is set, its trace is deleted. A record is looked up by
+// its f key alone (one look-up for every record written, nearly always
+// answered by the memtables and bloom filters): a summary and a trace of
+// that ID without it are not looked for.
+func (s *Store) replaced(txn *badger.Txn, id recording.ID, sk []byte, drop bool) (old, error) {
+	var o old
+	fi, err := txn.Get(recordKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return o, nil
+	}
+	if err != nil {
+		return o, err
+	}
+	o.found = true
+	o.bytes = recordSize(fi)
+	if si, err := txn.Get(sk); err == nil {
+		o.summary = 1
+		o.bytes += summarySize(si)
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return o, err
+	}
+	tk := traceKey(id)
+	if ti, err := txn.Get(tk); err == nil {
+		n := int64(len(tk)) + ti.ValueSize()
+		o.bytes += n
+		o.trace = n
+		if drop {
+			if err := txn.Delete(tk); err != nil {
+				return o, err
+			}
+			o.dropped = true
+		}
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return o, err
+	}
+	return o, nil
 }
