@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -85,7 +86,11 @@ type Store struct {
 	chunks    sync.Pool    // *[]byte of chunkSize, for Write's encoding
 	blockPool sync.Pool    // *blockWriter, for Write's blocks
 	ratio     atomic.Int64 // the last block's stored size per 1000 bytes of records
-	blocks    blockCache   // the block Get decoded last
+	// newest is the latest start of the records written (since Open,
+	// and stored at Open): a record that started later is not stored
+	// already (see replaced).
+	newest atomic.Int64
+	blocks blockCache // the block Get decoded last
 
 	foldMu    sync.Mutex // one fold (or retention pass) at a time
 	foldNow   chan struct{}
@@ -343,6 +348,17 @@ func (s *Store) load() error {
 			}
 			it.Close()
 		}
+		// The newest start stored (a malformed last key: any).
+		newest := int64(-1 << 63)
+		si := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}, Reverse: true})
+		if si.Seek([]byte{pSummary, 0xFF}); si.Valid() {
+			newest = math.MaxInt64
+			if k := si.Item().Key(); len(k) == 25 {
+				newest = keyTime(k[1:9])
+			}
+		}
+		si.Close()
+		s.newest.Store(newest)
 		// Blocks take sequence numbers too.
 		bi := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pBlock}})
 		for bi.Rewind(); bi.Valid(); bi.Next() {

@@ -20,7 +20,8 @@ import (
 // counted in [Store.Health]'s OverBudget). Records are committed in
 // transactions of a few hundred, each with the deltas for its records, so a
 // crash never leaves records and rollups disagreeing. A record whose ID is
-// already stored replaces it (its rollup contribution is counted again).
+// already stored replaces it (its rollup contribution is counted again;
+// in Len and Size it counts once, and a trace it lacks is deleted).
 // The store does not keep recs or anything they point to.
 //
 // Records the store cannot keep safely are dropped, counted in
@@ -187,8 +188,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			}
 			blk.add(r.ID, off, n, start)
 			// A record stored already is replaced: what it counted
-			// goes, and so does its trace if the new one has none.
-			if gone, err := s.replaced(txn, r.ID, sk, tv == nil); err != nil {
+			// goes, and so does its trace if the new one has none. No
+			// record stored started after the newest start: a record
+			// of the service's own, written as it ends, is mostly not
+			// looked up.
+			if gone, err := s.replaced(txn, r.ID, start, sk, tv == nil); err != nil {
 				s.budget.mu.Unlock()
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write: %w", err)
@@ -334,13 +338,23 @@ type old struct {
 }
 
 // replaced looks for the stored record with ID id, which Write is about
-// to replace with a record whose summary key is sk, and returns what it
-// counted; if drop is set, its trace is deleted. A record is looked up by
-// its f key alone (one look-up for every record written, nearly always
-// answered by the memtables and bloom filters): a summary and a trace of
-// that ID without it are not looked for.
-func (s *Store) replaced(txn *badger.Txn, id recording.ID, sk []byte, drop bool) (old, error) {
+// to replace with a record that started at start, whose summary key is
+// sk, and returns what it counted; if drop is set, its trace is deleted.
+// Only a record that started no later than the newest start written can
+// be stored already: it is looked up by its f key alone (a summary and a
+// trace of that ID without it are not looked for); a later one raises the
+// newest start instead.
+func (s *Store) replaced(txn *badger.Txn, id recording.ID, start int64, sk []byte, drop bool) (old, error) {
 	var o old
+	for {
+		n := s.newest.Load()
+		if start <= n {
+			break
+		}
+		if s.newest.CompareAndSwap(n, start) {
+			return o, nil
+		}
+	}
 	fi, err := txn.Get(recordKey(id))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return o, nil
