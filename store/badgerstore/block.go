@@ -194,11 +194,9 @@ func (s *Store) compressed(n int) int64 {
 	return int64(n)
 }
 
-// decodeBlock decompresses a block value. A block holds one record larger
-// than blockBytes (Write keeps it under a value-log file), or records up to
-// blockBytes and one more: a decoded size over max (the value-log file
-// size and a block) says the block is damaged, and is refused before
-// anything is allocated for it.
+// decodeBlock decompresses a block value. A decoded size over max (see
+// blockBound) says the block is damaged, and is refused before anything is
+// allocated for it.
 func decodeBlock(v []byte, max int64) ([]byte, error) {
 	if len(v) < 2 || v[0] != tagBlock || v[1] != blockV1 {
 		return nil, fmt.Errorf("%w: not a block", store.ErrCorrupt)
@@ -215,6 +213,17 @@ func decodeBlock(v []byte, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: block: %v", store.ErrCorrupt, err)
 	}
 	return raw, nil
+}
+
+// blockBound is the most the block of rf can hold decoded: records up to
+// blockBytes and one more, itself up to a block (Write closes the block
+// once it reaches blockBytes), or a record larger than a block alone, at
+// its start, under a value-log file of vlog bytes.
+func blockBound(rf ref, vlog int64) int64 {
+	if rf.off == 0 && rf.n > blockBytes {
+		return min(int64(rf.n), vlog)
+	}
+	return 2 * blockBytes
 }
 
 // blockCache keeps the last block Get decoded: the records of a block are
@@ -271,7 +280,7 @@ func (s *Store) readRecord(txn *badger.Txn, item *badger.Item) (r *recording.Rec
 			return nil, nil, err
 		}
 		err = bi.Value(func(v []byte) error {
-			raw, err = decodeBlock(v, s.opts.ValueLogFileSize+blockBytes)
+			raw, err = decodeBlock(v, blockBound(rf, s.opts.ValueLogFileSize))
 			return err
 		})
 		if err != nil {

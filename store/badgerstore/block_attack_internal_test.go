@@ -2,8 +2,10 @@ package badgerstore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -289,5 +291,40 @@ func TestBlocksGetDuringRetention(t *testing.T) {
 	}
 	if s.Len() != 1 {
 		t.Errorf("Len = %d, want 1", s.Len())
+	}
+}
+
+// TestBlockDamagedLengthBounded: a block whose damaged length claims tens
+// of MiB, within a value-log file, is refused by Get before its buffer is
+// allocated: its records are small, so it holds two blocks' worth at most.
+func TestBlockDamagedLengthBounded(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	recs := noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	keys := blockKeys(t, s)
+	if len(keys) != 1 {
+		t.Fatalf("%d blocks, want 1", len(keys))
+	}
+	claim := binary.AppendUvarint([]byte{tagBlock, blockV1}, uint64(s.opts.ValueLogFileSize-1<<20))
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(keys[0], append(claim, 0, 1, 2, 3)) }); err != nil {
+		t.Fatal(err)
+	}
+	s.blocks.put([16]byte{}, nil)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = s.Get(ctx, recs[3].ID)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("Get of a record in a block claiming %d MiB: %v, want ErrCorrupt", s.opts.ValueLogFileSize>>20-1, err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("Get of a record in a block claiming %d MiB allocated %d bytes", s.opts.ValueLogFileSize>>20-1, n)
 	}
 }
