@@ -106,17 +106,28 @@ func decodeRef(v []byte) (ref, error) {
 // of the directory, and Size must say so for MaxBytes to bound it.
 func lsmCost(n int) int64 { return 2 * int64(n) }
 
+// valueLen is the length of item's value: its ValueSize, which is 0 for a
+// value set in a transaction not yet committed.
+func valueLen(item *badger.Item) int64 {
+	n := item.ValueSize()
+	if n == 0 {
+		item.Value(func(v []byte) error { n = int64(len(v)); return nil })
+	}
+	return n
+}
+
 // summarySize is what a summary entry counts in Size.
 func summarySize(item *badger.Item) int64 {
-	return lsmCost(len(item.Key()) + int(item.ValueSize()))
+	return lsmCost(len(item.Key()) + int(valueLen(item)))
 }
 
 // recordSize is what an f entry counts in Size: a ref in the tree and its
 // share of its block, or a record written before blocks, its key and value
 // counted once, as they were then.
 func recordSize(item *badger.Item) int64 {
-	n := int64(len(item.Key())) + item.ValueSize()
-	if item.ValueSize() > maxRefLen {
+	v := valueLen(item)
+	n := int64(len(item.Key())) + v
+	if v > maxRefLen {
 		return n
 	}
 	var share int64 = -1

@@ -69,3 +69,40 @@ func TestBlocksRewrite(t *testing.T) {
 		t.Errorf("everything deleted: Len %d, Size %d, TraceSize %d, %d blocks; want 0", n, size, traces, blocks)
 	}
 }
+
+// TestBlocksRewriteInOneWrite: a record given twice to one Write, in
+// one block or in two, is stored once, as given last, and counted once.
+func TestBlocksRewriteInOneWrite(t *testing.T) {
+	for _, n := range []int{10, 300} {
+		ctx := context.Background()
+		dir := t.TempDir()
+		opts := Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1}
+		s, err := Open(dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := noisyRecords(1, time.Now().Add(-time.Hour), n, 100)
+		c := *recs[4]
+		c.Status = 503
+		if err := s.Write(ctx, append(recs, &c)); err != nil {
+			t.Fatal(err)
+		}
+		if b := len(blockKeys(t, s)); n > 10 && b < 2 {
+			t.Fatalf("%d records in %d block", n, b)
+		}
+		recs[4] = &c
+		checkGet(t, s, recs)
+		size, l := s.Size(), s.Len()
+		if l != len(recs) {
+			t.Errorf("%d records: Len %d, want %d", n, l, len(recs))
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = recount(t, dir, opts)
+		if s.Size() != size || s.Len() != l {
+			t.Errorf("%d records: Size %d, Len %d; recounted %d, %d", n, size, l, s.Size(), s.Len())
+		}
+		s.Close()
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -192,7 +193,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			// record stored started after the newest start: a record
 			// of the service's own, written as it ends, is mostly not
 			// looked up.
-			if gone, err := s.replaced(txn, r.ID, start, sk, tv == nil); err != nil {
+			if gone, err := s.replaced(txn, blk, r.ID, start, sk, tv == nil); err != nil {
 				s.budget.mu.Unlock()
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write: %w", err)
@@ -344,7 +345,9 @@ type old struct {
 // be stored already: it is looked up by its f key alone (a summary and a
 // trace of that ID without it are not looked for); a later one raises the
 // newest start instead.
-func (s *Store) replaced(txn *badger.Txn, id recording.ID, start int64, sk []byte, drop bool) (old, error) {
+// The record given last to blk is the new one: an earlier one of the
+// same ID in blk, not yet in txn, is taken out of it.
+func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, id recording.ID, start int64, sk []byte, drop bool) (old, error) {
 	var o old
 	for {
 		n := s.newest.Load()
@@ -355,15 +358,22 @@ func (s *Store) replaced(txn *badger.Txn, id recording.ID, start int64, sk []byt
 			return o, nil
 		}
 	}
-	fi, err := txn.Get(recordKey(id))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return o, nil
+	if i := slices.IndexFunc(blk.refs[:len(blk.refs)-1], func(p pending) bool { return p.id == id }); i >= 0 {
+		// Its ref, not yet counted, is not written; its bytes stay in
+		// the block, whose stored size the other refs share.
+		blk.refs = slices.Delete(blk.refs, i, i+1)
+		o.found = true
+	} else {
+		fi, err := txn.Get(recordKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return o, nil
+		}
+		if err != nil {
+			return o, err
+		}
+		o.found = true
+		o.bytes = recordSize(fi)
 	}
-	if err != nil {
-		return o, err
-	}
-	o.found = true
-	o.bytes = recordSize(fi)
 	if si, err := txn.Get(sk); err == nil {
 		o.summary = 1
 		o.bytes += summarySize(si)
@@ -372,7 +382,7 @@ func (s *Store) replaced(txn *badger.Txn, id recording.ID, start int64, sk []byt
 	}
 	tk := traceKey(id)
 	if ti, err := txn.Get(tk); err == nil {
-		n := int64(len(tk)) + ti.ValueSize()
+		n := int64(len(tk)) + valueLen(ti)
 		o.bytes += n
 		o.trace = n
 		if drop {
