@@ -328,3 +328,55 @@ func TestBlockDamagedLengthBounded(t *testing.T) {
 		t.Errorf("Get of a record in a block claiming %d MiB allocated %d bytes", s.opts.ValueLogFileSize>>20-1, n)
 	}
 }
+
+// TestBlocksRetentionInChunks: a retention pass deleting thousands of
+// records, in several chunks, deletes the blocks of the records it
+// deleted and keeps those of the records it kept.
+func TestBlocksRetentionInChunks(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now().Add(-time.Hour)
+	recs := noisyRecords(1, start, 3000, 50)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	s.opts.MaxRecords = 400
+	res, err := s.Retain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deleted != 2600 || s.Len() != 400 {
+		t.Fatalf("deleted %d, %d left; want 2600, 400", res.Deleted, s.Len())
+	}
+	checkGet(t, s, recs[2600:])
+	// Every block left holds a record kept.
+	live := map[[16]byte]bool{}
+	err = s.db.View(func(txn *badger.Txn) error {
+		for _, r := range recs[2600:] {
+			item, err := txn.Get(recordKey(r.ID))
+			if err != nil {
+				return err
+			}
+			if err := item.Value(func(v []byte) error {
+				rf, err := decodeRef(v)
+				live[rf.key] = true
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range blockKeys(t, s) {
+		if !live[[16]byte(k[1:])] {
+			t.Errorf("block %x left with no record kept", k)
+		}
+	}
+}
