@@ -27,13 +27,36 @@ func noisyRecords(seed uint64, start time.Time, n, size int) []*recording.Record
 	return recs
 }
 
+// blockOpts are the options of the tests of blocks: every record
+// persisted, none deleted but by the test's own Retain calls.
+func blockOpts() Options {
+	return Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1}
+}
+
+// openWritten opens a store in a new directory, closed when t ends, and
+// writes each of batches to it.
+func openWritten(t *testing.T, batches ...[]*recording.Record) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir(), blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for _, recs := range batches {
+		if err := s.Write(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
 // TestBlocksAcrossWritesAndReopen: records written in several Writes,
 // across many blocks, are read back whole before and after a reopen, and a
 // recount gives the Size the store kept.
 func TestBlocksAcrossWritesAndReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	opts := Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1}
+	opts := blockOpts()
 	s, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -83,21 +106,16 @@ func TestBlocksAcrossWritesAndReopen(t *testing.T) {
 // block, no record count and no size.
 func TestBlocksRetentionKeepsLiveBlocks(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	start := time.Now().Add(-time.Hour)
 	var all []*recording.Record
+	var batches [][]*recording.Record
 	// Writes of records out of order: blocks overlap in time.
 	for i := range 4 {
 		recs := noisyRecords(uint64(i+1), start.Add(time.Duration(i)*100*time.Microsecond), 250, 300)
-		if err := s.Write(ctx, recs); err != nil {
-			t.Fatal(err)
-		}
+		batches = append(batches, recs)
 		all = append(all, recs...)
 	}
+	s := openWritten(t, batches...)
 	before := len(blockKeys(t, s))
 	s.opts.MaxRecords = int64(len(all) / 2)
 	if _, err := s.Retain(ctx); err != nil {
@@ -133,16 +151,9 @@ func TestBlocksRetentionKeepsLiveBlocks(t *testing.T) {
 // after it are read back (the block cache holds nothing from before).
 func TestBlocksClear(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	start := time.Now().Add(-time.Hour)
 	recs := noisyRecords(1, start, 100, 300)
-	if err := s.Write(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
+	s := openWritten(t, recs)
 	checkGet(t, s, recs[:1]) // its block is cached
 	if err := s.Clear(ctx); err != nil {
 		t.Fatal(err)
@@ -165,22 +176,15 @@ func TestBlocksClear(t *testing.T) {
 // checks cannot see, a record), never panic or hang.
 func TestBlocksDamagedBytes(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	recs := noisyRecords(1, time.Now().Add(-time.Hour), 20, 100)
-	if err := s.Write(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
+	s := openWritten(t, recs)
 	keys := blockKeys(t, s)
 	if len(keys) != 1 {
 		t.Fatalf("%d blocks, want 1", len(keys))
 	}
 	var block, rv []byte
 	fk := recordKey(recs[7].ID)
-	err = s.db.View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn *badger.Txn) error {
 		bi, err := txn.Get(keys[0])
 		if err != nil {
 			return err
@@ -242,16 +246,9 @@ func TestBlocksDamagedBytes(t *testing.T) {
 // record (run with -race for the block cache).
 func TestBlocksGetDuringRetention(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	start := time.Now().Add(-time.Hour)
 	recs := noisyRecords(1, start, 600, 300)
-	if err := s.Write(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
+	s := openWritten(t, recs)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	errs := make(chan error, 4)
@@ -299,15 +296,8 @@ func TestBlocksGetDuringRetention(t *testing.T) {
 // allocated: its records are small, so it holds two blocks' worth at most.
 func TestBlockDamagedLengthBounded(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	recs := noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)
-	if err := s.Write(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
+	s := openWritten(t, recs)
 	keys := blockKeys(t, s)
 	if len(keys) != 1 {
 		t.Fatalf("%d blocks, want 1", len(keys))
@@ -319,7 +309,7 @@ func TestBlockDamagedLengthBounded(t *testing.T) {
 	s.blocks.put([16]byte{}, nil)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err = s.Get(ctx, recs[3].ID)
+	_, err := s.Get(ctx, recs[3].ID)
 	runtime.ReadMemStats(&after)
 	if !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("Get of a record in a block claiming %d MiB: %v, want ErrCorrupt", s.opts.ValueLogFileSize>>20-1, err)
@@ -334,16 +324,9 @@ func TestBlockDamagedLengthBounded(t *testing.T) {
 // deleted and keeps those of the records it kept.
 func TestBlocksRetentionInChunks(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	start := time.Now().Add(-time.Hour)
 	recs := noisyRecords(1, start, 3000, 50)
-	if err := s.Write(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
+	s := openWritten(t, recs)
 	s.opts.MaxRecords = 400
 	res, err := s.Retain(ctx)
 	if err != nil {

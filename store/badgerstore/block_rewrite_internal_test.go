@@ -17,7 +17,7 @@ import (
 func TestBlocksRewrite(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	opts := Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1}
+	opts := blockOpts()
 	s, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestBlocksRewriteInOneWrite(t *testing.T) {
 	for _, n := range []int{10, 300} {
 		ctx := context.Background()
 		dir := t.TempDir()
-		opts := Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1}
+		opts := blockOpts()
 		s, err := Open(dir, opts)
 		if err != nil {
 			t.Fatal(err)
