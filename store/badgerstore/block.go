@@ -163,6 +163,7 @@ type blockWriter struct {
 type pending struct {
 	id     recording.ID
 	off, n int
+	start  int64
 }
 
 // add adds the record encoded in raw[off:off+n].
@@ -170,7 +171,7 @@ func (w *blockWriter) add(id recording.ID, off, n int, start int64) {
 	if len(w.refs) == 0 || start > w.last {
 		w.last = start
 	}
-	w.refs = append(w.refs, pending{id, off, n})
+	w.refs = append(w.refs, pending{id, off, n, start})
 	w.end = off + n
 }
 

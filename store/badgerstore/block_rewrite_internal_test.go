@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/storetest"
 )
 
@@ -104,5 +105,61 @@ func TestBlocksRewriteInOneWrite(t *testing.T) {
 			t.Errorf("%d records: Size %d, Len %d; recounted %d, %d", n, size, l, s.Size(), s.Len())
 		}
 		s.Close()
+	}
+}
+
+// TestBlocksRewriteMoved: a record written again with the same ID and
+// another start (no later than the newest stored), in another Write or
+// the same one, replaces the stored one: it is listed once, at its new
+// start, counted once, and retention deleting the records before it
+// leaves it whole.
+func TestBlocksRewriteMoved(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir, blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	start := time.Now().Add(-time.Hour)
+	recs := noisyRecords(1, start, 20, 100)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	later := noisyRecords(2, start.Add(time.Minute), 20, 100)
+	// Moved within the records stored: one started later than all of
+	// them is not looked up (see replaced).
+	moved := *recs[3]
+	moved.Start = start.Add(30 * time.Second)
+	twice := *recs[5] // twice in one Write
+	twice.Start = start.Add(40 * time.Second)
+	if err := s.Write(ctx, append(later, &moved, recs[5], &twice)); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(append([]*recording.Record{}, recs[:3]...), recs[4]), recs[6:]...)
+	want = append(append(want, &moved, &twice), later...)
+	if ids := listIDs(t, s, store.Query{}); len(ids) != len(want) {
+		t.Errorf("List: %d records, want %d", len(ids), len(want))
+	}
+	checkGet(t, s, want)
+	size, n := s.Size(), s.Len()
+	if n != len(want) {
+		t.Errorf("Len %d, want %d", n, len(want))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = recount(t, dir, blockOpts())
+	if s.Size() != size || s.Len() != n {
+		t.Errorf("Size %d, Len %d; recounted %d, %d", size, n, s.Size(), s.Len())
+	}
+	// The first Write's records go, the moved ones stay.
+	s.opts.MaxRecords = int64(len(later) + 2)
+	if _, err := s.Retain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkGet(t, s, want[len(want)-len(later)-2:])
+	if s.Len() != len(later)+2 {
+		t.Errorf("Len %d after retention, want %d", s.Len(), len(later)+2)
 	}
 }

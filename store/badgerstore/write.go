@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -22,7 +23,8 @@ import (
 // transactions of a few hundred, each with the deltas for its records, so a
 // crash never leaves records and rollups disagreeing. A record whose ID is
 // already stored replaces it (its rollup contribution is counted again;
-// in Len and Size it counts once, and a trace it lacks is deleted).
+// in Len and Size it counts once, and a trace it lacks is deleted), unless
+// it started later than every record stored.
 // The store does not keep recs or anything they point to.
 //
 // Records the store cannot keep safely are dropped, counted in
@@ -201,9 +203,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				nrec -= gone.summary
 				stored -= gone.bytes
 				traced -= gone.trace
-				if gone.dropped {
-					entries++
-				}
+				entries += gone.deletes
 			}
 			if err := txn.Set(sk, sv); err != nil {
 				s.budget.mu.Unlock()
@@ -328,25 +328,27 @@ func (s *Store) chunk(need int) []byte {
 	return make([]byte, 0, chunkSize)
 }
 
-// old is what a record written again took: its summary (1 if the new one
-// has the same key, 0 if not), its stored bytes and its trace's, and
-// whether its trace was deleted.
+// old is what a record written again took: its summary (1 if found), its
+// stored bytes and its trace's, and the keys deleted with it.
 type old struct {
-	found, dropped bool
-	summary        int64
-	bytes          int64
-	trace          int64
+	found   bool
+	summary int64
+	bytes   int64
+	trace   int64
+	deletes int64
 }
 
 // replaced looks for the stored record with ID id, which Write is about
 // to replace with a record that started at start, whose summary key is
-// sk, and returns what it counted; if drop is set, its trace is deleted.
-// Only a record that started no later than the newest start written can
-// be stored already: it is looked up by its f key alone (a summary and a
-// trace of that ID without it are not looked for); a later one raises the
-// newest start instead.
-// The record given last to blk is the new one: an earlier one of the
-// same ID in blk, not yet in txn, is taken out of it.
+// sk, and returns what it counted; if drop is set, its trace is deleted,
+// and a summary of the stored record at another start is deleted.
+// A record that started later than the newest start written is taken as
+// new (a record written again at the same start cannot be; one moved past
+// every record stored is not looked for, and is listed at both starts);
+// it raises the newest start. Another is looked up by its f key (a
+// summary and a trace of that ID without it are not looked for). The
+// record given last to blk is the new one: an earlier one of the same ID
+// in blk, not yet in txn, is taken out of it.
 func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, id recording.ID, start int64, sk []byte, drop bool) (old, error) {
 	var o old
 	for {
@@ -358,9 +360,13 @@ func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, id recording.ID, sta
 			return o, nil
 		}
 	}
+	// The stored record's summary key: sk, or, if it started at another
+	// time, the key of that start, found in the record.
+	osk := sk
 	if i := slices.IndexFunc(blk.refs[:len(blk.refs)-1], func(p pending) bool { return p.id == id }); i >= 0 {
 		// Its ref, not yet counted, is not written; its bytes stay in
 		// the block, whose stored size the other refs share.
+		osk = summaryKey(blk.refs[i].start, id)
 		blk.refs = slices.Delete(blk.refs, i, i+1)
 		o.found = true
 	} else {
@@ -373,10 +379,23 @@ func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, id recording.ID, sta
 		}
 		o.found = true
 		o.bytes = recordSize(fi)
+		if _, err := txn.Get(sk); errors.Is(err, badger.ErrKeyNotFound) {
+			// Moved: its start is read from it (a damaged one
+			// keeps its summary, which retention deletes with it).
+			if r, _, err := s.readRecord(txn, fi); err == nil {
+				osk = summaryKey(r.Start.UnixNano(), id)
+			}
+		}
 	}
-	if si, err := txn.Get(sk); err == nil {
+	if si, err := txn.Get(osk); err == nil {
 		o.summary = 1
 		o.bytes += summarySize(si)
+		if !bytes.Equal(osk, sk) {
+			if err := txn.Delete(osk); err != nil {
+				return o, err
+			}
+			o.deletes++
+		}
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return o, err
 	}
@@ -389,7 +408,7 @@ func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, id recording.ID, sta
 			if err := txn.Delete(tk); err != nil {
 				return o, err
 			}
-			o.dropped = true
+			o.deletes++
 		}
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return o, err
