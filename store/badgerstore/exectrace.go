@@ -66,9 +66,10 @@ func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) 
 	key := traceKey(id)
 	notFound := fmt.Errorf("execution trace of %s: %w", id, store.ErrNotFound)
 	err := s.db.View(func(txn *badger.Txn) error {
-		// The record says whether it has a trace: one written again
-		// without its trace leaves the old one behind until retention
-		// trims it.
+		// The record says whether it has a trace: Write deletes the
+		// old trace of a record written again without one, but not of
+		// one it does not look up (see replaced), and the old one stays
+		// until retention trims it.
 		ri, err := txn.Get(recordKey(id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return notFound
