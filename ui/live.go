@@ -280,6 +280,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	// news that comes sooner waits in s, merged, for the pace timer.
 	pace := time.NewTimer(time.Hour)
 	pace.Stop()
+	defer pace.Stop()
 	var paceC <-chan time.Time // the pace timer's channel while it runs
 	wake := s.wake             // nil while the pace timer runs
 	var sent time.Time         // when the last "records" event went
