@@ -33,6 +33,18 @@ func blockOpts() Options {
 	return Options{RetentionInterval: -1, RecordBudget: -1, MaxAge: -1}
 }
 
+// openBlockDir opens a store with blockOpts in a new directory, which it
+// returns for the test to reopen; the test closes the store.
+func openBlockDir(t *testing.T) (*Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := Open(dir, blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
+}
+
 // openWritten opens a store in a new directory, closed when t ends, and
 // writes each of batches to it.
 func openWritten(t *testing.T, batches ...[]*recording.Record) *Store {
@@ -55,12 +67,7 @@ func openWritten(t *testing.T, batches ...[]*recording.Record) *Store {
 // recount gives the Size the store kept.
 func TestBlocksAcrossWritesAndReopen(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	opts := blockOpts()
-	s, err := Open(dir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir := openBlockDir(t)
 	start := time.Now().Add(-time.Hour).Truncate(time.Minute)
 	var all []*recording.Record
 	for i := range 4 {
@@ -85,7 +92,7 @@ func TestBlocksAcrossWritesAndReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(dir, opts)
+	s, err = Open(dir, blockOpts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +101,7 @@ func TestBlocksAcrossWritesAndReopen(t *testing.T) {
 		t.Errorf("reopened: Size %d, Len %d; want %d, %d", s.Size(), s.Len(), size, len(all))
 	}
 	s.Close()
-	s = recount(t, dir, opts)
+	s = recount(t, dir, blockOpts())
 	defer s.Close()
 	if s.Size() != size || s.Len() != len(all) {
 		t.Errorf("recounted: Size %d, Len %d; want %d, %d", s.Size(), s.Len(), size, len(all))

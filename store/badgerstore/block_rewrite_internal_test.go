@@ -17,12 +17,7 @@ import (
 // them leaves nothing counted.
 func TestBlocksRewrite(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	opts := blockOpts()
-	s, err := Open(dir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir := openBlockDir(t)
 	start := time.Now().Add(-time.Hour)
 	recs := noisyRecords(1, start, 200, 300)
 	for i, r := range recs[:20] {
@@ -52,7 +47,7 @@ func TestBlocksRewrite(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = recount(t, dir, opts)
+	s = recount(t, dir, blockOpts())
 	defer s.Close()
 	if s.Size() != size || s.Len() != n || s.TraceSize() != traces {
 		t.Errorf("written twice: Size %d, Len %d, TraceSize %d; recounted %d, %d, %d", size, n, traces, s.Size(), s.Len(), s.TraceSize())
@@ -76,12 +71,7 @@ func TestBlocksRewrite(t *testing.T) {
 func TestBlocksRewriteInOneWrite(t *testing.T) {
 	for _, n := range []int{10, 300} {
 		ctx := context.Background()
-		dir := t.TempDir()
-		opts := blockOpts()
-		s, err := Open(dir, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, dir := openBlockDir(t)
 		recs := noisyRecords(1, time.Now().Add(-time.Hour), n, 100)
 		c := *recs[4]
 		c.Status = 503
@@ -100,7 +90,7 @@ func TestBlocksRewriteInOneWrite(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		s = recount(t, dir, opts)
+		s = recount(t, dir, blockOpts())
 		if s.Size() != size || s.Len() != l {
 			t.Errorf("%d records: Size %d, Len %d; recounted %d, %d", n, size, l, s.Size(), s.Len())
 		}
@@ -115,11 +105,7 @@ func TestBlocksRewriteInOneWrite(t *testing.T) {
 // leaves it whole.
 func TestBlocksRewriteMoved(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(dir, blockOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir := openBlockDir(t)
 	defer func() { s.Close() }()
 	start := time.Now().Add(-time.Hour)
 	recs := noisyRecords(1, start, 20, 100)
