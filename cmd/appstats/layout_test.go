@@ -8,13 +8,21 @@ import (
 	"testing"
 )
 
-// TestExportOldLayout exports a directory written before badgerstore kept
-// records in blocks (its testdata/v1-store: 48 records, each a summary and
-// a full record), imports the export into a new directory, which keeps
-// them in blocks, and exports that again: the two exports are the same.
+// TestExportOldLayout exports directories written by older layouts of
+// badgerstore (its testdata: v1-store, before records were kept in
+// blocks, 48 records, each a summary and a full record; v2-store, the same
+// records in blocks, each with its summary), imports the export into a
+// new directory, which keeps records and summaries in blocks, and exports
+// that again: the two exports are the same.
 func TestExportOldLayout(t *testing.T) {
+	for _, v := range []string{"v1-store", "v2-store"} {
+		t.Run(v, func(t *testing.T) { testExportOldLayout(t, v) })
+	}
+}
+
+func testExportOldLayout(t *testing.T, fixture string) {
 	dir := filepath.Join(t.TempDir(), "data")
-	if err := os.CopyFS(dir, os.DirFS("../../store/badgerstore/testdata/v1-store")); err != nil {
+	if err := os.CopyFS(dir, os.DirFS("../../store/badgerstore/testdata/"+fixture)); err != nil {
 		t.Fatal(err)
 	}
 	code, first, stderr := appstats(t, "", "export", "-data", dir)

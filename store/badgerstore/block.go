@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/klauspost/compress/s2"
@@ -48,9 +49,10 @@ const (
 	maxRefLen = 2 + 16 + 3*binary.MaxVarintLen64
 )
 
-// blockKey is b | last start | seq.
-func blockKey(last int64, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(timeKey([]byte{pBlock}, last), seq)
+// blockKey is p | last start | seq, for blocks of records (pBlock) and of
+// summaries (pSumBlock).
+func blockKey(p byte, last int64, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(timeKey([]byte{p}, last), seq)
 }
 
 // A ref is where a full record is: in the block under b | key, n bytes at
@@ -116,19 +118,33 @@ func valueLen(item *badger.Item) int64 {
 	return n
 }
 
-// summarySize is what a summary entry counts in Size.
+// summarySize is what an s entry counts in Size: a ref in the tree and
+// its share of its summary block, or a summary written before summary
+// blocks, in the tree.
 func summarySize(item *badger.Item) int64 {
-	return lsmCost(len(item.Key()) + int(valueLen(item)))
+	n := lsmCost(len(item.Key()) + int(valueLen(item)))
+	if share := refShare(item); share >= 0 {
+		return n + share
+	}
+	return n
 }
 
 // recordSize is what an f entry counts in Size: a ref in the tree and its
 // share of its block, or a record written before blocks, its key and value
 // counted once, as they were then.
 func recordSize(item *badger.Item) int64 {
-	v := valueLen(item)
-	n := int64(len(item.Key())) + v
-	if v > maxRefLen {
-		return n
+	n := int64(len(item.Key())) + valueLen(item)
+	if share := refShare(item); share >= 0 {
+		return lsmCost(int(n)) + share
+	}
+	return n
+}
+
+// refShare returns the share of its block that the ref item holds, or -1
+// if item holds no ref (a value written before blocks).
+func refShare(item *badger.Item) int64 {
+	if valueLen(item) > maxRefLen {
+		return -1
 	}
 	var share int64 = -1
 	item.Value(func(v []byte) error {
@@ -137,10 +153,7 @@ func recordSize(item *badger.Item) int64 {
 		}
 		return nil
 	})
-	if share < 0 {
-		return n
-	}
-	return lsmCost(int(n)) + share
+	return share
 }
 
 // appendBlock appends the block value of the encoded records raw.
@@ -197,10 +210,19 @@ func (s *Store) putBlockBuf(w *blockWriter) {
 	}
 }
 
-// compressed estimates the stored size of n bytes of records, from the
-// last block's compression (none before the first).
-func (s *Store) compressed(n int) int64 {
-	if r := s.ratio.Load(); r > 0 {
+// ratioOf is the compression of the last block with prefix p.
+func (s *Store) ratioOf(p byte) *atomic.Int64 {
+	if p == pSumBlock {
+		return &s.sumRatio
+	}
+	return &s.ratio
+}
+
+// compressed estimates the stored size of n bytes of records (p: pBlock)
+// or summaries (pSumBlock), from the last such block's compression (none
+// before the first).
+func (s *Store) compressed(p byte, n int) int64 {
+	if r := s.ratioOf(p).Load(); r > 0 {
 		return int64(n) * r / 1000
 	}
 	return int64(n)
@@ -209,7 +231,10 @@ func (s *Store) compressed(n int) int64 {
 // decodeBlock decompresses a block value. A decoded size over max (see
 // blockBound) says the block is damaged, and is refused before anything is
 // allocated for it.
-func decodeBlock(v []byte, max int64) ([]byte, error) {
+func decodeBlock(v []byte, max int64) ([]byte, error) { return decodeBlockInto(nil, v, max) }
+
+// decodeBlockInto is decodeBlock decoding into buf if it has room.
+func decodeBlockInto(buf, v []byte, max int64) ([]byte, error) {
 	if len(v) < 2 || v[0] != tagBlock || v[1] != blockV1 {
 		return nil, fmt.Errorf("%w: not a block", store.ErrCorrupt)
 	}
@@ -220,7 +245,10 @@ func decodeBlock(v []byte, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: block: %v", store.ErrCorrupt, err)
 	}
-	raw, err := s2.Decode(make([]byte, n), v[2:])
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	raw, err := s2.Decode(buf[:n], v[2:])
 	if err != nil {
 		return nil, fmt.Errorf("%w: block: %v", store.ErrCorrupt, err)
 	}
@@ -308,4 +336,79 @@ func (s *Store) readRecord(txn *badger.Txn, item *badger.Item) (r *recording.Rec
 		return nil, bk, err
 	}
 	return r, nil, nil
+}
+
+// A sumReader reads summaries in one read transaction: an s value is a
+// summary written before summary blocks, or a ref into a summary block
+// (see Write). The block last decoded is kept, since a scan of s keys reads
+// the summaries of a block one after another, and its memory serves the
+// next.
+type sumReader struct {
+	s   *Store
+	txn *badger.Txn
+	ref []byte
+	ok  bool     // key's block was read: raw, or err
+	key [16]byte // the block last read
+	raw []byte
+	err error
+}
+
+// read calls fn once, with the summary bytes of the s entry item (valid
+// during the call) or, if they cannot be read (a damaged value, ref or
+// block, a missing block), the error saying so, and returns fn's error.
+func (c *sumReader) read(item *badger.Item, fn func(v []byte, verr error) error) error {
+	var err error
+	isref := false
+	if verr := item.Value(func(v []byte) error {
+		if isRef(v) {
+			c.ref, isref = append(c.ref[:0], v...), true
+			return nil
+		}
+		err = fn(v, nil)
+		return nil
+	}); verr != nil {
+		return fn(nil, verr)
+	}
+	if !isref {
+		return err
+	}
+	v, verr := c.resolve(c.ref)
+	return fn(v, verr)
+}
+
+// resolve returns the summary a ref points to.
+func (c *sumReader) resolve(v []byte) ([]byte, error) {
+	rf, err := decodeRef(v)
+	if err != nil {
+		return nil, err
+	}
+	if !c.ok || c.key != rf.key {
+		c.ok, c.key = true, rf.key
+		c.raw, c.err = c.block(rf)
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	if rf.off+rf.n > len(c.raw) {
+		return nil, errRef
+	}
+	return c.raw[rf.off : rf.off+rf.n : rf.off+rf.n], nil
+}
+
+// block reads and decodes the summary block of rf.
+func (c *sumReader) block(rf ref) ([]byte, error) {
+	bi, err := c.txn.Get(append([]byte{pSumBlock}, rf.key[:]...))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, fmt.Errorf("%w: its summary block is missing", store.ErrCorrupt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	buf := c.raw
+	var raw []byte
+	err = bi.Value(func(v []byte) error {
+		raw, err = decodeBlockInto(buf, v, blockBound(rf, c.s.opts.ValueLogFileSize))
+		return err
+	})
+	return raw, err
 }

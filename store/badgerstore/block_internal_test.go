@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,12 +15,15 @@ import (
 	"github.com/goappstats/appstats/store/storetest"
 )
 
-// blockKeys returns the keys of the blocks stored.
-func blockKeys(t *testing.T, s *Store) [][]byte {
+// blockKeys returns the keys of the blocks of records stored.
+func blockKeys(t *testing.T, s *Store) [][]byte { return prefixKeys(t, s, pBlock) }
+
+// prefixKeys returns the keys with prefix p.
+func prefixKeys(t *testing.T, s *Store, p byte) [][]byte {
 	t.Helper()
 	var keys [][]byte
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pBlock}})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))
@@ -105,6 +109,59 @@ func TestBlockDamaged(t *testing.T) {
 	// What is listed is unchanged: summaries are apart from blocks.
 	if n := len(listIDs(t, s, store.Query{})); n != 30 {
 		t.Errorf("List: %d records, want 30", n)
+	}
+}
+
+// TestSummaryBlockDamaged: the summaries of a damaged or missing summary
+// block are skipped by List and Stats, counted in Health; the records are
+// still read by Get, and the other summaries listed and counted.
+func TestSummaryBlockDamaged(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	var all [][]*recording.Record
+	for i := range 3 {
+		recs := storetest.Records(uint64(i+1), start.Add(time.Duration(i)*time.Second), time.Millisecond, 10)
+		if err := s.Write(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, recs)
+	}
+	keys := prefixKeys(t, s, pSumBlock)
+	if len(keys) != 3 {
+		t.Fatalf("%d summary blocks, want 3", len(keys))
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(keys[0], []byte{tagBlock, blockV1, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3}); err != nil {
+			return err
+		}
+		return txn.Delete(keys[1])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := listIDs(t, s, store.Query{}), wantIDs(all[2], func(*recording.Record) bool { return true }); !slices.Equal(got, want) {
+		t.Errorf("List: %d records, want the %d of the block left", len(got), len(want))
+	}
+	if h := s.Health(); h.Skipped != 20 {
+		t.Errorf("Health = %+v: want the 20 damaged summaries counted", h)
+	}
+	// A window that cuts its minute on both sides is counted from
+	// summaries: the third Write's first five.
+	w := store.Window{Since: start.Add(500 * time.Millisecond), Until: start.Add(2*time.Second + 5*time.Millisecond)}
+	st, err := s.Stats(ctx, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Requests != 5 {
+		t.Errorf("Stats over the summaries: %d requests, want 5", st.Requests)
+	}
+	for _, recs := range all {
+		checkGet(t, s, recs)
 	}
 }
 

@@ -53,7 +53,9 @@
 //
 // # Key layout
 //
-//	s | start(8) | id(16)   summary: what List needs, plus each call's duration
+//	s | start(8) | id(16)   where the summary is: its summary block, offset and length
+//	c | last(8) | seq(8)    summary block: what List needs of each record,
+//	                        plus each call's duration, compressed together
 //	f | id(16)              where the full record is: its block, offset and length
 //	b | last(8) | seq(8)    block: full records (calls, stacks, phases,
 //	                        headers, …), compressed together
@@ -65,7 +67,8 @@
 // Times are big-endian with the sign bit flipped, so keys sort by time.
 // List is a reverse scan of the summary keys (Seek to the prefix followed by
 // 0xFF, or to the Until bound, or to the cursor) that never decodes a full
-// record; Get reads one full record.
+// record, decompressing each summary block once as it passes its
+// summaries; Get reads one full record.
 //
 // Write encodes the records it persists one after another into a block,
 // and stores the block, compressed with S2, once it holds 32 KiB of
@@ -83,6 +86,17 @@
 // blocks beside them (its first Open counts its records again, as after a
 // crash, since Size now counts the LSM tree's bytes twice); a version of
 // this package from before blocks cannot read the blocks.
+//
+// Summaries go to blocks of their own in the same way (one per
+// transaction, and every 32 KiB of summaries), so that a persisted record
+// puts two small refs into the LSM tree, not its summary of a few hundred
+// bytes: Badger's work on the tree (its write-ahead log, memtables,
+// tables built and synced) is what a persisted record cost most once its
+// full record was in a block. The s keys stay, ordered by start, so List,
+// Stats' partial minutes and retention walk them as before. A directory
+// written with summaries in the tree (s values the summaries themselves)
+// is read as it is, and a version of this package from before summary
+// blocks cannot read the new ones.
 //
 // A rollup holds, for its time bucket, the request count, errors, calls,
 // total time, a latency sketch (a DDSketch with 1% relative error) and a

@@ -9,15 +9,16 @@ import (
 
 // Key prefixes (see the package documentation for the layout).
 const (
-	pSummary = 's' // s | start(8) | id(16) -> summary
-	pRecord  = 'f' // f | id(16) -> full record, or where it is in a block
-	pBlock   = 'b' // b | last start(8) | seq(8) -> block of full records
-	pDelta   = 'd' // d | minute(8) | seq(8) -> rollup of one write's records of that minute
-	pMinute  = 'm' // m | minute(8) -> rollup
-	pHour    = 'h' // h | hour(8) -> rollup
-	pMarker  = 'z' // z -> scratch key used to force a memtable flush
-	pMeta    = 'x' // x -> record count and size, written by a clean Close
-	pTrace   = 't' // t | id(16) -> the record's execution trace
+	pSummary  = 's' // s | start(8) | id(16) -> summary, or where it is in a summary block
+	pRecord   = 'f' // f | id(16) -> full record, or where it is in a block
+	pBlock    = 'b' // b | last start(8) | seq(8) -> block of full records
+	pSumBlock = 'c' // c | last start(8) | seq(8) -> block of summaries
+	pDelta    = 'd' // d | minute(8) | seq(8) -> rollup of one write's records of that minute
+	pMinute   = 'm' // m | minute(8) -> rollup
+	pHour     = 'h' // h | hour(8) -> rollup
+	pMarker   = 'z' // z -> scratch key used to force a memtable flush
+	pMeta     = 'x' // x -> record count and size, written by a clean Close
+	pTrace    = 't' // t | id(16) -> the record's execution trace
 )
 
 // nsMinute is a minute in nanoseconds: minute m of a d or m key spans

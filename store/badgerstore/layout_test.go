@@ -17,13 +17,15 @@ import (
 	"github.com/goappstats/appstats/store/storetest"
 )
 
-// openV1 copies testdata/v1-store, written by Write before records were
-// stored in blocks (commit bcb2cf2: a summary and a full record per record,
-// layoutRecords in two Writes), and opens the copy.
-func openV1(t *testing.T, opts Options) (*Store, string) {
+// openLayout copies a store of testdata and opens the copy. Both hold
+// layoutRecords, written in two Writes: v1-store before records were
+// stored in blocks (commit bcb2cf2: a summary and a full record per
+// record), v2-store before summaries were (commit 771da5a: a summary and
+// a ref into a block of records per record).
+func openLayout(t *testing.T, fixture string, opts Options) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS("testdata/v1-store")); err != nil {
+	if err := os.CopyFS(dir, os.DirFS("testdata/"+fixture)); err != nil {
 		t.Fatal(err)
 	}
 	s, err := Open(dir, opts)
@@ -153,19 +155,29 @@ func recount(t *testing.T, dir string, opts Options) *Store {
 }
 
 // TestLayoutV1 reads a store written with a summary and a full record per
-// record (testdata/v1-store), writes records in blocks beside them, and
-// reads, lists, counts, trims and clears the two together.
-func TestLayoutV1(t *testing.T) {
+// record (testdata/v1-store), writes records and summaries in blocks
+// beside them, and reads, lists, counts, trims and clears them together.
+func TestLayoutV1(t *testing.T) { testLayout(t, "v1-store") }
+
+// TestLayoutV2 does the same with a store written with records in blocks
+// and their summaries in the LSM tree (testdata/v2-store).
+func TestLayoutV2(t *testing.T) { testLayout(t, "v2-store") }
+
+func testLayout(t *testing.T, fixture string) {
 	ctx := context.Background()
 	opts := Options{RetentionInterval: -1, MaxAge: -1, RecordBudget: -1}
-	s, dir := openV1(t, opts)
+	s, dir := openLayout(t, fixture, opts)
 	old := layoutRecords()
 	if s.Len() != len(old) {
 		t.Fatalf("Len = %d, want %d", s.Len(), len(old))
 	}
-	if n := countKeys(t, s, pBlock); n != 0 {
-		t.Fatalf("%d blocks in the old store", n)
+	if n := countKeys(t, s, pSumBlock); n != 0 {
+		t.Fatalf("%d summary blocks in the old store", n)
 	}
+	if n := countKeys(t, s, pBlock); fixture == "v1-store" && n != 0 || fixture != "v1-store" && n == 0 {
+		t.Fatalf("%d blocks in the old store (%s)", n, fixture)
+	}
+	oldBlocks := countKeys(t, s, pBlock)
 	checkGet(t, s, old)
 
 	recs := shifted(old)
@@ -175,8 +187,11 @@ func TestLayoutV1(t *testing.T) {
 	if err := s.Write(ctx, recs[20:]); err != nil {
 		t.Fatal(err)
 	}
-	if n := countKeys(t, s, pBlock); n < 2 {
-		t.Fatalf("%d blocks after two Writes, want 2 or more", n)
+	if n := countKeys(t, s, pBlock); n < oldBlocks+2 {
+		t.Fatalf("%d blocks after two Writes, want %d or more", n, oldBlocks+2)
+	}
+	if n := countKeys(t, s, pSumBlock); n != 2 {
+		t.Fatalf("%d summary blocks after two Writes, want 2", n)
 	}
 	all := append(slices.Clone(old), recs...)
 	checkGet(t, s, all)
@@ -229,7 +244,7 @@ func TestLayoutV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	blocks := countKeys(t, s, pBlock)
+	blocks, sumBlocks := countKeys(t, s, pBlock), countKeys(t, s, pSumBlock)
 	res, err := s.Retain(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +254,9 @@ func TestLayoutV1(t *testing.T) {
 	}
 	if after := countKeys(t, s, pBlock); after >= blocks || after == 0 {
 		t.Errorf("blocks: %d before retention, %d after; want fewer, not none", blocks, after)
+	}
+	if after := countKeys(t, s, pSumBlock); after != sumBlocks-1 {
+		t.Errorf("summary blocks: %d before retention, %d after; want %d", sumBlocks, after, sumBlocks-1)
 	}
 	checkGet(t, s, all[len(all)-keep:])
 	for _, r := range all[:len(all)-keep] {
@@ -261,7 +279,7 @@ func TestLayoutV1(t *testing.T) {
 	if err := s.Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := countKeys(t, s, pBlock) + countKeys(t, s, pRecord) + countKeys(t, s, pSummary); n != 0 || s.Len() != 0 || s.Size() != 0 {
+	if n := countKeys(t, s, pBlock) + countKeys(t, s, pRecord) + countKeys(t, s, pSummary) + countKeys(t, s, pSumBlock); n != 0 || s.Len() != 0 || s.Size() != 0 {
 		t.Errorf("after Clear: %d keys, Len %d, Size %d", n, s.Len(), s.Size())
 	}
 }

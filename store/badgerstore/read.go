@@ -171,6 +171,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 				add(&sum)
 			}
 		}
+		sums := sumReader{s: s, txn: txn}
 		n := 0
 		for it.Seek(seek); it.Valid(); it.Next() {
 			item := it.Item()
@@ -192,7 +193,10 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			}
 			var sum recording.Summary
 			skip := false
-			err := item.Value(func(v []byte) (err error) {
+			err := sums.read(item, func(v []byte, err error) error {
+				if err != nil {
+					return err
+				}
 				if q.TraceID.IsValid() {
 					// One trace: compare its ID before decoding.
 					if tid, ok := codec.SummaryTraceID(v); ok && tid != q.TraceID {
@@ -296,6 +300,7 @@ type reader struct {
 	s       *Store
 	txn     *badger.Txn
 	its     map[byte]*badger.Iterator
+	sums    sumReader
 	pending []minuteDeltas // sorted by minute
 	scratch sketch.Sketch
 	tmp     *codec.Rollup // one stored rollup, decoded
@@ -326,6 +331,7 @@ func (s *Store) newReader() *reader {
 	r := &reader{s: s, its: make(map[byte]*badger.Iterator)}
 	s.pmu.RLock()
 	r.txn = s.db.NewTransaction(false)
+	r.sums = sumReader{s: s, txn: r.txn}
 	for m, ds := range s.pending {
 		r.pending = append(r.pending, minuteDeltas{m, ds[:len(ds):len(ds)]})
 		for _, d := range ds {
@@ -372,7 +378,8 @@ func (r *reader) deltas(into *codec.Rollup, a, b int64, overallOnly bool, skip [
 }
 
 // scan calls fn for each key in [from, to) with prefix p, with its value,
-// or the error reading the value (a damaged value log) as verr.
+// or the error reading the value (a damaged value log) as verr. The value
+// of an s key is its summary (see sumReader).
 func (r *reader) scan(p byte, from, to []byte, fn func(k, v []byte, verr error) error) error {
 	it := r.its[p]
 	if it == nil {
@@ -386,7 +393,9 @@ func (r *reader) scan(p byte, from, to []byte, fn func(k, v []byte, verr error) 
 			break
 		}
 		var err error
-		if verr := item.Value(func(v []byte) error { err = fn(k, v, nil); return nil }); verr != nil {
+		if p == pSummary {
+			err = r.sums.read(item, func(v []byte, verr error) error { return fn(k, v, verr) })
+		} else if verr := item.Value(func(v []byte) error { err = fn(k, v, nil); return nil }); verr != nil {
 			err = fn(k, nil, verr)
 		}
 		if err != nil {

@@ -387,18 +387,21 @@ func (s *Store) retentionLoop() {
 	}
 }
 
-// oldBlocks appends to keys those of the blocks whose records all started
-// before the summary at start, the first retention keeps: every record
-// before it is deleted with keys, and their blocks can go with them.
+// oldBlocks appends to keys those of the blocks (of records and of
+// summaries) whose records all started before the summary at start, the
+// first retention keeps: every record before it is deleted with keys, and
+// their blocks can go with them.
 func (s *Store) oldBlocks(txn *badger.Txn, keys [][]byte, start int64) [][]byte {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pBlock}})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		if len(k) != 17 || keyTime(k[1:9]) >= start {
-			break
+	for _, p := range []byte{pBlock, pSumBlock} {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 17 || keyTime(k[1:9]) >= start {
+				break
+			}
+			keys = append(keys, it.Item().KeyCopy(nil))
 		}
-		keys = append(keys, it.Item().KeyCopy(nil))
+		it.Close()
 	}
 	return keys
 }

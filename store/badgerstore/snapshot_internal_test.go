@@ -99,18 +99,22 @@ func TestSnapshotOfATornLog(t *testing.T) {
 		if err != nil {
 			return 0, err
 		}
-		// The service writes on while the copy is between blocks.
-		for i := range 4 {
+		// The service writes on while the copy is between blocks, until
+		// its log has passed the next block.
+		const block = 64 << 10
+		end, _ := scanLog(&window{r: bytes.NewReader(first), size: int64(len(first))}, vlogHeaderSize)
+		var second []byte
+		for i := range 64 {
 			if err := w.Write(ctx, storetest.Records(uint64(2+i), start, time.Millisecond, 200)); err != nil {
 				return 0, err
 			}
+			if second, err = os.ReadFile(from); err != nil {
+				return 0, err
+			}
+			if e, _ := scanLog(&window{r: bytes.NewReader(second), size: int64(len(second))}, vlogHeaderSize); e > (end/block+1)*block {
+				break
+			}
 		}
-		second, err := os.ReadFile(from)
-		if err != nil {
-			return 0, err
-		}
-		const block = 64 << 10
-		end, _ := scanLog(&window{r: bytes.NewReader(first), size: int64(len(first))}, vlogHeaderSize)
 		q := min((end/block+1)*block, int64(len(first)), int64(len(second)))
 		b := append(first[:q:q], second[q:]...)
 		if _, next := scanLog(&window{r: bytes.NewReader(b), size: int64(len(b))}, vlogHeaderSize); next < 0 {

@@ -86,6 +86,7 @@ type Store struct {
 	chunks    sync.Pool    // *[]byte of chunkSize, for Write's encoding
 	blockPool sync.Pool    // *blockWriter, for Write's blocks
 	ratio     atomic.Int64 // the last block's stored size per 1000 bytes of records
+	sumRatio  atomic.Int64 // the same for the last summary block
 	// newest is the latest start of the records written (since Open,
 	// and stored at Open): a record that started later is not stored
 	// already (see replaced).
@@ -360,13 +361,15 @@ func (s *Store) load() error {
 		si.Close()
 		s.newest.Store(newest)
 		// Blocks take sequence numbers too.
-		bi := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pBlock}})
-		for bi.Rewind(); bi.Valid(); bi.Next() {
-			if k := bi.Item().Key(); len(k) == 17 {
-				seq = max(seq, binary.BigEndian.Uint64(k[9:]))
+		for _, p := range []byte{pBlock, pSumBlock} {
+			bi := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+			for bi.Rewind(); bi.Valid(); bi.Next() {
+				if k := bi.Item().Key(); len(k) == 17 {
+					seq = max(seq, binary.BigEndian.Uint64(k[9:]))
+				}
 			}
+			bi.Close()
 		}
-		bi.Close()
 		var traces int64
 		ti := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
 		for ti.Rewind(); ti.Valid(); ti.Next() {

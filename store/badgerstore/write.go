@@ -60,11 +60,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			arena = s.chunk(max(need, 16<<10))
 		}
 	}
-	// Full records are encoded into blk, and stored a block at a time
-	// (see block.go).
-	blk := s.blockBuf()
+	// Full records are encoded into blk and their summaries into sblk,
+	// and each stored a block at a time (see block.go).
+	blk, sblk := s.blockBuf(), s.blockBuf()
 	defer s.putBlockBuf(blk)
-	lastSum := 0
+	defer s.putBlockBuf(sblk)
 	var durs []time.Duration
 	var sum recording.Summary // its RPCs' memory serves the call's records
 	for len(recs) > 0 {
@@ -75,13 +75,14 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		txn := s.db.NewTransaction(true)
 		deltas := make(map[int64]*codec.Rollup)
 		var size, entries, nrec, stored, traced, counted int64
-		// closeBlock compresses the block's records into one value and
-		// sets it and their refs.
-		closeBlock := func() error {
+		// closeBlock compresses the records (p: pBlock) or summaries
+		// (pSumBlock) of blk into one value and sets it and their refs:
+		// f keys for records, s keys for summaries.
+		closeBlock := func(blk *blockWriter, p byte) error {
 			if len(blk.refs) == 0 {
 				return nil
 			}
-			bk := blockKey(blk.last, s.seq.Add(1))
+			bk := blockKey(p, blk.last, s.seq.Add(1))
 			raw := blk.raw[:blk.end]
 			room(2 + s2.MaxEncodedLen(len(raw)) + len(blk.refs)*maxRefLen)
 			off := len(arena)
@@ -90,7 +91,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			if err := txn.Set(bk, bv); err != nil {
 				return err
 			}
-			s.ratio.Store(int64(len(bv)) * 1000 / int64(len(raw)))
+			s.ratioOf(p).Store(int64(len(bv)) * 1000 / int64(len(raw)))
 			total := int64(len(bk) + len(bv))
 			entries++
 			size += int64(len(bk)) + 32
@@ -101,20 +102,25 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			}
 			rf := ref{key: [16]byte(bk[1:])}
 			left := total
-			for i, p := range blk.refs {
-				rf.off, rf.n = p.off, p.n
-				rf.share = total * int64(p.n) / int64(len(raw))
+			for i, pe := range blk.refs {
+				rf.off, rf.n = pe.off, pe.n
+				rf.share = total * int64(pe.n) / int64(len(raw))
 				if i == len(blk.refs)-1 {
 					rf.share = left
 				}
 				left -= rf.share
 				off := len(arena)
 				arena = appendRef(arena, rf)
-				fk := recordKey(p.id)
-				if err := txn.Set(fk, arena[off:len(arena):len(arena)]); err != nil {
+				var k []byte
+				if p == pBlock {
+					k = recordKey(pe.id)
+				} else {
+					k = summaryKey(pe.start, pe.id)
+				}
+				if err := txn.Set(k, arena[off:len(arena):len(arena)]); err != nil {
 					return err
 				}
-				stored += lsmCost(len(fk)+len(arena)-off) + rf.share
+				stored += lsmCost(len(k)+len(arena)-off) + rf.share
 			}
 			blk.reset()
 			return nil
@@ -166,36 +172,44 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			}
 			// On disk, a value in the LSM tree is written twice (the
 			// write-ahead log, then a table), a value in the value log
-			// once; a record's part of its block is estimated from the
-			// last block's compression.
+			// once; a record's and a summary's parts of their blocks
+			// are estimated from the last blocks' compression.
 			sk, fk := summaryKey(start, r.ID), recordKey(r.ID)
-			room(2 * lastSum)
-			soff := len(arena)
-			arena = codec.AppendSummary(arena, &sum, durs)
-			sv := arena[soff:len(arena):len(arena)]
-			lastSum = len(sv)
-			lsm := int64(len(sk)+len(sv)+len(fk)+maxRefLen) + entryOverhead
-			if !s.admit(2*lsm + s.compressed(n)) {
-				blk.raw, arena = blk.raw[:off], arena[:soff]
+			soff := len(sblk.raw)
+			sblk.raw = codec.AppendSummary(sblk.raw, &sum, durs)
+			sn := len(sblk.raw) - soff
+			lsm := int64(len(sk)+len(fk)+2*maxRefLen) + entryOverhead
+			if !s.admit(2*lsm + s.compressed(pBlock, n) + s.compressed(pSumBlock, sn)) {
+				blk.raw, sblk.raw = blk.raw[:off], sblk.raw[:soff]
 				s.dropped.Add(1)
 				continue
 			}
 			if n > blockBytes && off > 0 {
 				// A large record gets a block of its own.
-				if err := closeBlock(); err != nil {
+				if err := closeBlock(blk, pBlock); err != nil {
 					s.budget.mu.Unlock()
 					txn.Discard()
 					return fmt.Errorf("badgerstore: write: %w", err)
 				}
 				off = 0
 			}
+			if sn > blockBytes && soff > 0 {
+				// So does a large summary.
+				if err := closeBlock(sblk, pSumBlock); err != nil {
+					s.budget.mu.Unlock()
+					txn.Discard()
+					return fmt.Errorf("badgerstore: write: %w", err)
+				}
+				soff = 0
+			}
 			blk.add(r.ID, off, n, start)
+			sblk.add(r.ID, soff, sn, start)
 			// A record stored already is replaced: what it counted
 			// goes, and so does its trace if the new one has none. No
 			// record stored started after the newest start: a record
 			// of the service's own, written as it ends, is mostly not
 			// looked up.
-			if gone, err := s.replaced(txn, blk, r.ID, start, sk, tv == nil); err != nil {
+			if gone, err := s.replaced(txn, blk, sblk, r.ID, start, sk, tv == nil); err != nil {
 				s.budget.mu.Unlock()
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write: %w", err)
@@ -205,15 +219,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				traced -= gone.trace
 				entries += gone.deletes
 			}
-			if err := txn.Set(sk, sv); err != nil {
-				s.budget.mu.Unlock()
-				txn.Discard()
-				return fmt.Errorf("badgerstore: write: %w", err)
-			}
 			entries += 2
-			size += int64(len(sk)+len(sv)+len(fk)+maxRefLen) + 64
+			size += int64(len(sk)+len(fk)+2*maxRefLen+sn) + 64
 			nrec++
-			stored += lsmCost(len(sk) + len(sv))
 			if tv != nil {
 				if err := txn.Set(tk, tv); err != nil {
 					s.budget.mu.Unlock()
@@ -226,15 +234,24 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				traced += int64(len(tk) + len(tv))
 			}
 			d.Add(&sum, durs)
-			if len(blk.raw) >= blockBytes {
-				if err := closeBlock(); err != nil {
-					s.budget.mu.Unlock()
-					txn.Discard()
-					return fmt.Errorf("badgerstore: write: %w", err)
+			for _, b := range []struct {
+				w *blockWriter
+				p byte
+			}{{blk, pBlock}, {sblk, pSumBlock}} {
+				if len(b.w.raw) >= blockBytes {
+					if err := closeBlock(b.w, b.p); err != nil {
+						s.budget.mu.Unlock()
+						txn.Discard()
+						return fmt.Errorf("badgerstore: write: %w", err)
+					}
 				}
 			}
 		}
-		if err := closeBlock(); err != nil {
+		err := closeBlock(blk, pBlock)
+		if err == nil {
+			err = closeBlock(sblk, pSumBlock)
+		}
+		if err != nil {
 			s.budget.mu.Unlock()
 			txn.Discard()
 			return fmt.Errorf("badgerstore: write: %w", err)
@@ -256,7 +273,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		s.pmu.Lock()
 		s.syncMu.RLock()
-		err := txn.Commit()
+		err = txn.Commit()
 		s.syncMu.RUnlock()
 		if err == nil {
 			for m, d := range deltas {
@@ -347,9 +364,10 @@ type old struct {
 // every record stored is not looked for, and is listed at both starts);
 // it raises the newest start. Another is looked up by its f key (a
 // summary and a trace of that ID without it are not looked for). The
-// record given last to blk is the new one: an earlier one of the same ID
-// in blk, not yet in txn, is taken out of it.
-func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, id recording.ID, start int64, sk []byte, drop bool) (old, error) {
+// record given last to blk, and its summary given last to sblk, are the
+// new ones: an earlier one of the same ID in blk or sblk, not yet in txn,
+// is taken out of it.
+func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, id recording.ID, start int64, sk []byte, drop bool) (old, error) {
 	var o old
 	for {
 		n := s.newest.Load()
@@ -363,7 +381,16 @@ func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, id recording.ID, sta
 	// The stored record's summary key: sk, or, if it started at another
 	// time, the key of that start, found in the record.
 	osk := sk
-	if i := slices.IndexFunc(blk.refs[:len(blk.refs)-1], func(p pending) bool { return p.id == id }); i >= 0 {
+	sameID := func(p pending) bool { return p.id == id }
+	pendingSum := false
+	if i := slices.IndexFunc(sblk.refs[:len(sblk.refs)-1], sameID); i >= 0 {
+		// Its summary's ref, not yet counted, is not written either;
+		// a summary stored under its key was counted as replaced
+		// when it was given.
+		sblk.refs = slices.Delete(sblk.refs, i, i+1)
+		o.summary, pendingSum = 1, true
+	}
+	if i := slices.IndexFunc(blk.refs[:len(blk.refs)-1], sameID); i >= 0 {
 		// Its ref, not yet counted, is not written; its bytes stay in
 		// the block, whose stored size the other refs share.
 		osk = summaryKey(blk.refs[i].start, id)
@@ -388,8 +415,10 @@ func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, id recording.ID, sta
 		}
 	}
 	if si, err := txn.Get(osk); err == nil {
-		o.summary = 1
-		o.bytes += summarySize(si)
+		if !pendingSum {
+			o.summary = 1
+			o.bytes += summarySize(si)
+		}
 		if !bytes.Equal(osk, sk) {
 			if err := txn.Delete(osk); err != nil {
 				return o, err
