@@ -33,7 +33,8 @@ import (
 // start is before the oldest record it keeps.
 const (
 	tagBlock = 'B' // a block value: tag, version, the S2 block of its records
-	tagRef   = 'P' // an f value in a block: tag, version, block key, offset, length, share
+	tagRef   = 'P' // an f or s value in a block: tag, version, block key, offset, length, share
+	tagPair  = 'Q' // an s value: tag, version, the summary's ref, then the record's (fields as tagRef's)
 	blockV1  = 1
 
 	// blockBytes is the size of encoded records at which a block is
@@ -66,38 +67,78 @@ type ref struct {
 }
 
 func appendRef(b []byte, r ref) []byte {
-	b = append(b, tagRef, blockV1)
+	return appendRefFields(append(b, tagRef, blockV1), r)
+}
+
+// appendPair appends an s value that says where both the summary and the
+// record are: a record whose ID holds its start (as the recorder's IDs
+// do) is then found by Get at its s key, and has no f entry: one entry
+// in the LSM tree per record rather than two.
+func appendPair(b []byte, sum, rec ref) []byte {
+	return appendRefFields(appendRefFields(append(b, tagPair, blockV1), sum), rec)
+}
+
+func appendRefFields(b []byte, r ref) []byte {
 	b = append(b, r.key[:]...)
 	b = binary.AppendUvarint(b, uint64(r.off))
 	b = binary.AppendUvarint(b, uint64(r.n))
 	return binary.AppendUvarint(b, uint64(r.share))
 }
 
-// isRef reports whether an f value is a ref rather than a record.
+// isRef reports whether an f value is a ref rather than a record, or an s
+// value a ref rather than a summary.
 func isRef(v []byte) bool { return len(v) > 0 && v[0] == tagRef }
+
+// isPair reports whether an s value is a pair of refs (see appendPair).
+func isPair(v []byte) bool { return len(v) > 0 && v[0] == tagPair }
 
 var errRef = fmt.Errorf("%w: bad block reference", store.ErrCorrupt)
 
 func decodeRef(v []byte) (ref, error) {
-	var r ref
-	if len(v) < 2+16 || v[0] != tagRef || v[1] != blockV1 {
-		return r, errRef
+	if len(v) < 2 || v[0] != tagRef || v[1] != blockV1 {
+		return ref{}, errRef
 	}
-	copy(r.key[:], v[2:18])
-	v = v[18:]
+	r, rest, err := decodeRefFields(v[2:])
+	if err == nil && len(rest) != 0 {
+		err = errRef
+	}
+	return r, err
+}
+
+// decodePair decodes what appendPair wrote.
+func decodePair(v []byte) (sum, rec ref, err error) {
+	if len(v) < 2 || v[0] != tagPair || v[1] != blockV1 {
+		return sum, rec, errRef
+	}
+	sum, v, err = decodeRefFields(v[2:])
+	if err == nil {
+		rec, v, err = decodeRefFields(v)
+	}
+	if err == nil && len(v) != 0 {
+		err = errRef
+	}
+	return sum, rec, err
+}
+
+// decodeRefFields decodes a ref's fields at the start of v and returns
+// what follows them.
+func decodeRefFields(v []byte) (ref, []byte, error) {
+	var r ref
+	if len(v) < 16 {
+		return r, nil, errRef
+	}
+	copy(r.key[:], v[:16])
+	v = v[16:]
 	var f [3]uint64
 	for i := range f {
 		x, n := binary.Uvarint(v)
 		if n <= 0 || x > 1<<40 {
-			return r, errRef
+			return r, nil, errRef
 		}
 		f[i], v = x, v[n:]
 	}
-	if len(v) != 0 {
-		return r, errRef
-	}
 	r.off, r.n, r.share = int(f[0]), int(f[1]), int64(f[2])
-	return r, nil
+	return r, v, nil
 }
 
 // lsmCost is what n bytes kept in the LSM tree count in Size: twice their
@@ -140,16 +181,18 @@ func recordSize(item *badger.Item) int64 {
 	return n
 }
 
-// refShare returns the share of its block that the ref item holds, or -1
-// if item holds no ref (a value written before blocks).
+// refShare returns the share of their blocks that the ref or pair of refs
+// item holds, or -1 if item holds neither (a value written before blocks).
 func refShare(item *badger.Item) int64 {
-	if valueLen(item) > maxRefLen {
+	if valueLen(item) > 2*maxRefLen {
 		return -1
 	}
 	var share int64 = -1
 	item.Value(func(v []byte) error {
 		if r, err := decodeRef(v); err == nil {
 			share = r.share
+		} else if sum, rec, err := decodePair(v); err == nil {
+			share = sum.share + rec.share
 		}
 		return nil
 	})
@@ -291,13 +334,45 @@ func (c *blockCache) put(key [16]byte, raw []byte) {
 	c.mu.Unlock()
 }
 
-// readRecord decodes the full record whose f entry is item: the record
-// itself, or its place in a block. An error wraps store.ErrCorrupt, and
-// bad is the damaged key: item's, or its block's.
+// recordItem returns the entry that says where the record with ID id is:
+// the s entry at the ID's time if it holds a pair of refs (see
+// appendPair), else its f entry; or, if there is no f entry, that s entry
+// (damaged: readRecord says so). An error wraps badger.ErrKeyNotFound if
+// there is neither.
+func recordItem(txn *badger.Txn, id recording.ID) (*badger.Item, error) {
+	si, err := txn.Get(summaryKey(idTime(id), id))
+	if err == nil {
+		pair := false
+		si.Value(func(v []byte) error { pair = isPair(v); return nil })
+		if pair {
+			return si, nil
+		}
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, err
+	}
+	fi, ferr := txn.Get(recordKey(id))
+	if errors.Is(ferr, badger.ErrKeyNotFound) && err == nil {
+		return si, nil
+	}
+	return fi, ferr
+}
+
+// readRecord decodes the full record whose entry is item (see
+// recordItem): the record itself, or its place in a block. An error wraps
+// store.ErrCorrupt, and bad is the damaged key: item's, or its block's.
 func (s *Store) readRecord(txn *badger.Txn, item *badger.Item) (r *recording.Record, bad []byte, err error) {
 	var rf ref
 	var inBlock bool
 	err = item.Value(func(v []byte) error {
+		if isPair(v) {
+			inBlock = true
+			_, rf, err = decodePair(v)
+			return err
+		}
+		if item.Key()[0] != pRecord {
+			// An s entry that should have held a pair.
+			return fmt.Errorf("%w: no record's ref in its summary entry", store.ErrCorrupt)
+		}
 		if !isRef(v) {
 			r, err = codec.DecodeRecord(v)
 			return err
@@ -360,7 +435,7 @@ func (c *sumReader) read(item *badger.Item, fn func(v []byte, verr error) error)
 	var err error
 	isref := false
 	if verr := item.Value(func(v []byte) error {
-		if isRef(v) {
+		if isRef(v) || isPair(v) {
 			c.ref, isref = append(c.ref[:0], v...), true
 			return nil
 		}
@@ -376,9 +451,15 @@ func (c *sumReader) read(item *badger.Item, fn func(v []byte, verr error) error)
 	return fn(v, verr)
 }
 
-// resolve returns the summary a ref points to.
+// resolve returns the summary a ref or pair points to.
 func (c *sumReader) resolve(v []byte) ([]byte, error) {
-	rf, err := decodeRef(v)
+	var rf ref
+	var err error
+	if isPair(v) {
+		rf, _, err = decodePair(v)
+	} else {
+		rf, err = decodeRef(v)
+	}
 	if err != nil {
 		return nil, err
 	}

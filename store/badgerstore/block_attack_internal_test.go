@@ -189,8 +189,7 @@ func TestBlocksDamagedBytes(t *testing.T) {
 	if len(keys) != 1 {
 		t.Fatalf("%d blocks, want 1", len(keys))
 	}
-	var block, rv []byte
-	fk := recordKey(recs[7].ID)
+	var block, rv, fk []byte // fk: the entry of the record's ref
 	err := s.db.View(func(txn *badger.Txn) error {
 		bi, err := txn.Get(keys[0])
 		if err != nil {
@@ -199,10 +198,11 @@ func TestBlocksDamagedBytes(t *testing.T) {
 		if block, err = bi.ValueCopy(nil); err != nil {
 			return err
 		}
-		ri, err := txn.Get(fk)
+		ri, err := recordItem(txn, recs[7].ID)
 		if err != nil {
 			return err
 		}
+		fk = ri.KeyCopy(nil)
 		rv, err = ri.ValueCopy(nil)
 		return err
 	})
@@ -347,12 +347,15 @@ func TestBlocksRetentionInChunks(t *testing.T) {
 	live := map[[16]byte]bool{}
 	err = s.db.View(func(txn *badger.Txn) error {
 		for _, r := range recs[2600:] {
-			item, err := txn.Get(recordKey(r.ID))
+			item, err := recordItem(txn, r.ID)
 			if err != nil {
 				return err
 			}
 			if err := item.Value(func(v []byte) error {
 				rf, err := decodeRef(v)
+				if isPair(v) {
+					_, rf, err = decodePair(v)
+				}
 				live[rf.key] = true
 				return err
 			}); err != nil {

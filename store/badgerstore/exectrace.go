@@ -70,7 +70,7 @@ func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) 
 		// old trace of a record written again without one, but not of
 		// one it does not look up (see replaced), and the old one stays
 		// until retention trims it.
-		ri, err := txn.Get(recordKey(id))
+		ri, err := recordItem(txn, id)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return notFound
 		}

@@ -50,6 +50,10 @@ func summaryKey(start int64, id recording.ID) []byte {
 	return append(k, id[:]...)
 }
 
+// idTime is the time an ID holds (see recording.ID): the start of the
+// record, for IDs made by a recorder.
+func idTime(id recording.ID) int64 { return int64(binary.BigEndian.Uint64(id[:8])) }
+
 // recordKey is f | id.
 func recordKey(id recording.ID) []byte {
 	return append([]byte{pRecord}, id[:]...)

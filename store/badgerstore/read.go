@@ -30,9 +30,8 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 	defer s.mu.RUnlock()
 	var r *recording.Record
 	var bad []byte
-	key := recordKey(id)
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(key)
+		item, err := recordItem(txn, id)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return fmt.Errorf("get %s: %w", id, store.ErrNotFound)
 		}

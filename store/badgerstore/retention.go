@@ -180,12 +180,15 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 					keys = s.oldBlocks(txn, keys, start)
 					return nil
 				}
+				// A record's ref is in its f entry, or with its
+				// summary's (see appendPair).
 				rk := recordKey([16]byte(k[9:25]))
 				sz := summarySize(item)
+				keys = append(keys, item.KeyCopy(nil))
 				if ri, err := txn.Get(rk); err == nil {
 					sz += recordSize(ri)
+					keys = append(keys, rk)
 				}
-				keys = append(keys, item.KeyCopy(nil), rk)
 				if s.traceBytes.Load() > 0 {
 					// The record's trace goes with it.
 					tk := traceKey([16]byte(k[9:25]))

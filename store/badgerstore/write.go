@@ -65,6 +65,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	blk, sblk := s.blockBuf(), s.blockBuf()
 	defer s.putBlockBuf(blk)
 	defer s.putBlockBuf(sblk)
+	// recRefs holds the refs of records whose block is closed and whose
+	// summary's is not: they go into their summaries' s values.
+	recRefs := make(map[recording.ID]closedRef)
 	var durs []time.Duration
 	var sum recording.Summary // its RPCs' memory serves the call's records
 	for len(recs) > 0 {
@@ -75,16 +78,26 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		txn := s.db.NewTransaction(true)
 		deltas := make(map[int64]*codec.Rollup)
 		var size, entries, nrec, stored, traced, counted int64
-		// closeBlock compresses the records (p: pBlock) or summaries
-		// (pSumBlock) of blk into one value and sets it and their refs:
-		// f keys for records, s keys for summaries.
-		closeBlock := func(blk *blockWriter, p byte) error {
-			if len(blk.refs) == 0 {
+		clear(recRefs)
+		// closeBlock compresses the records (p: pBlock, w: blk) or
+		// summaries (pSumBlock, w: sblk) of w into one value and sets it
+		// and their refs. A record's ref goes into its summary's s value
+		// if its ID holds its start (see appendPair), else into its f
+		// key; the block of records is closed first, so that the refs
+		// of the summaries' records are known.
+		var closeBlock func(w *blockWriter, p byte) error
+		closeBlock = func(w *blockWriter, p byte) error {
+			if p == pSumBlock {
+				if err := closeBlock(blk, pBlock); err != nil {
+					return err
+				}
+			}
+			if len(w.refs) == 0 {
 				return nil
 			}
-			bk := blockKey(p, blk.last, s.seq.Add(1))
-			raw := blk.raw[:blk.end]
-			room(2 + s2.MaxEncodedLen(len(raw)) + len(blk.refs)*maxRefLen)
+			bk := blockKey(p, w.last, s.seq.Add(1))
+			raw := w.raw[:w.end]
+			room(2 + s2.MaxEncodedLen(len(raw)) + len(w.refs)*2*maxRefLen)
 			off := len(arena)
 			arena = appendBlock(arena, raw)
 			bv := arena[off:len(arena):len(arena)]
@@ -102,27 +115,38 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			}
 			rf := ref{key: [16]byte(bk[1:])}
 			left := total
-			for i, pe := range blk.refs {
+			for i, pe := range w.refs {
 				rf.off, rf.n = pe.off, pe.n
 				rf.share = total * int64(pe.n) / int64(len(raw))
-				if i == len(blk.refs)-1 {
+				if i == len(w.refs)-1 {
 					rf.share = left
 				}
 				left -= rf.share
+				if p == pBlock && pe.start == idTime(pe.id) {
+					recRefs[pe.id] = closedRef{rf, pe.start}
+					stored += rf.share
+					continue
+				}
 				off := len(arena)
-				arena = appendRef(arena, rf)
 				var k []byte
-				if p == pBlock {
+				switch rec, ok := recRefs[pe.id]; {
+				case p == pBlock:
 					k = recordKey(pe.id)
-				} else {
+					arena = appendRef(arena, rf)
+				case ok && rec.start == pe.start:
+					delete(recRefs, pe.id)
 					k = summaryKey(pe.start, pe.id)
+					arena = appendPair(arena, rf, rec.rf)
+				default:
+					k = summaryKey(pe.start, pe.id)
+					arena = appendRef(arena, rf)
 				}
 				if err := txn.Set(k, arena[off:len(arena):len(arena)]); err != nil {
 					return err
 				}
 				stored += lsmCost(len(k)+len(arena)-off) + rf.share
 			}
-			blk.reset()
+			w.reset()
 			return nil
 		}
 		i := 0
@@ -194,7 +218,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				off = 0
 			}
 			if sn > blockBytes && soff > 0 {
-				// So does a large summary.
+				// So does a large summary (closing the block of
+				// records first, which takes the record along).
+				if len(blk.refs) > 0 {
+					off = 0
+				}
 				if err := closeBlock(sblk, pSumBlock); err != nil {
 					s.budget.mu.Unlock()
 					txn.Discard()
@@ -209,7 +237,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			// record stored started after the newest start: a record
 			// of the service's own, written as it ends, is mostly not
 			// looked up.
-			if gone, err := s.replaced(txn, blk, sblk, r.ID, start, sk, tv == nil); err != nil {
+			if gone, err := s.replaced(txn, blk, sblk, recRefs, r.ID, start, sk, tv == nil); err != nil {
 				s.budget.mu.Unlock()
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write: %w", err)
@@ -247,9 +275,15 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				}
 			}
 		}
-		err := closeBlock(blk, pBlock)
-		if err == nil {
-			err = closeBlock(sblk, pSumBlock)
+		err := closeBlock(sblk, pSumBlock)
+		// Every record's summary has taken its ref; should one not
+		// have, the record is still found by its f key.
+		for id, rec := range recRefs {
+			if err == nil {
+				rf := appendRef(nil, rec.rf)
+				err = txn.Set(recordKey(id), rf)
+				stored += lsmCost(len(id) + 1 + len(rf))
+			}
 		}
 		if err != nil {
 			s.budget.mu.Unlock()
@@ -318,6 +352,12 @@ func (s *Store) BorrowsRecords() bool { return true }
 
 var _ recording.Borrower = (*Store)(nil)
 
+// A closedRef is the ref of a record whose block is closed, and its start.
+type closedRef struct {
+	rf    ref
+	start int64
+}
+
 // entryOverhead is what Badger adds to a record's two entries on disk:
 // their versions, headers and checksums, and the value pointer.
 const entryOverhead = 64
@@ -362,12 +402,12 @@ type old struct {
 // A record that started later than the newest start written is taken as
 // new (a record written again at the same start cannot be; one moved past
 // every record stored is not looked for, and is listed at both starts);
-// it raises the newest start. Another is looked up by its f key (a
-// summary and a trace of that ID without it are not looked for). The
-// record given last to blk, and its summary given last to sblk, are the
-// new ones: an earlier one of the same ID in blk or sblk, not yet in txn,
-// is taken out of it.
-func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, id recording.ID, start int64, sk []byte, drop bool) (old, error) {
+// it raises the newest start. Another is looked up where Get finds it
+// (see recordItem; a summary and a trace of that ID without it are not
+// looked for). The record given last to blk, and its summary given last to
+// sblk, are the new ones: an earlier one of the same ID in blk or sblk, or
+// in recRefs, not yet in txn, is taken out of it.
+func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[recording.ID]closedRef, id recording.ID, start int64, sk []byte, drop bool) (old, error) {
 	var o old
 	for {
 		n := s.newest.Load()
@@ -396,8 +436,15 @@ func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, id recording.I
 		osk = summaryKey(blk.refs[i].start, id)
 		blk.refs = slices.Delete(blk.refs, i, i+1)
 		o.found = true
+	} else if rec, ok := recRefs[id]; ok {
+		// Its block is closed, and its ref, counted, waits for its
+		// summary's: it is not written.
+		delete(recRefs, id)
+		osk = summaryKey(rec.start, id)
+		o.found = true
+		o.bytes = rec.rf.share
 	} else {
-		fi, err := txn.Get(recordKey(id))
+		fi, err := recordItem(txn, id)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return o, nil
 		}
@@ -405,12 +452,25 @@ func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, id recording.I
 			return o, err
 		}
 		o.found = true
-		o.bytes = recordSize(fi)
-		if _, err := txn.Get(sk); errors.Is(err, badger.ErrKeyNotFound) {
-			// Moved: its start is read from it (a damaged one
-			// keeps its summary, which retention deletes with it).
-			if r, _, err := s.readRecord(txn, fi); err == nil {
-				osk = summaryKey(r.Start.UnixNano(), id)
+		if fi.Key()[0] != pRecord {
+			// A pair of refs: the summary is there too.
+			osk = fi.KeyCopy(nil)
+		} else {
+			o.bytes = recordSize(fi)
+			if start == idTime(id) {
+				// The new record's ref goes with its summary.
+				if err := txn.Delete(recordKey(id)); err != nil {
+					return o, err
+				}
+				o.deletes++
+			}
+			if _, err := txn.Get(sk); errors.Is(err, badger.ErrKeyNotFound) {
+				// Moved: its start is read from it (a damaged
+				// one keeps its summary, which retention
+				// deletes with it).
+				if r, _, err := s.readRecord(txn, fi); err == nil {
+					osk = summaryKey(r.Start.UnixNano(), id)
+				}
 			}
 		}
 	}
