@@ -426,6 +426,25 @@ type sumReader struct {
 	key [16]byte // the block last read
 	raw []byte
 	err error
+	buf []byte // what raw is decoded into
+}
+
+// newSumReader returns a sumReader for txn, with a buffer from the pool;
+// done gives it back.
+func (s *Store) newSumReader(txn *badger.Txn) sumReader {
+	c := sumReader{s: s, txn: txn}
+	if b, ok := s.sumBufs.Get().(*[]byte); ok {
+		c.buf = *b
+	}
+	return c
+}
+
+// done gives the buffer back: nothing decoded by c is used after.
+func (c *sumReader) done() {
+	if b := c.buf; b != nil && cap(b) <= 4*blockBytes {
+		c.s.sumBufs.Put(&b)
+	}
+	c.buf, c.raw = nil, nil
 }
 
 // read calls fn once, with the summary bytes of the s entry item (valid
@@ -485,11 +504,13 @@ func (c *sumReader) block(rf ref) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := c.raw
 	var raw []byte
 	err = bi.Value(func(v []byte) error {
-		raw, err = decodeBlockInto(buf, v, blockBound(rf, c.s.opts.ValueLogFileSize))
+		raw, err = decodeBlockInto(c.buf, v, blockBound(rf, c.s.opts.ValueLogFileSize))
 		return err
 	})
+	if cap(raw) > cap(c.buf) {
+		c.buf = raw
+	}
 	return raw, err
 }

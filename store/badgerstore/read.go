@@ -170,7 +170,8 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 				add(&sum)
 			}
 		}
-		sums := sumReader{s: s, txn: txn}
+		sums := s.newSumReader(txn)
+		defer sums.done()
 		n := 0
 		for it.Seek(seek); it.Valid(); it.Next() {
 			item := it.Item()
@@ -330,7 +331,7 @@ func (s *Store) newReader() *reader {
 	r := &reader{s: s, its: make(map[byte]*badger.Iterator)}
 	s.pmu.RLock()
 	r.txn = s.db.NewTransaction(false)
-	r.sums = sumReader{s: s, txn: r.txn}
+	r.sums = s.newSumReader(r.txn)
 	for m, ds := range s.pending {
 		r.pending = append(r.pending, minuteDeltas{m, ds[:len(ds):len(ds)]})
 		for _, d := range ds {
@@ -352,6 +353,7 @@ func (r *reader) close() {
 	for _, it := range r.its {
 		it.Close()
 	}
+	r.sums.done()
 	r.txn.Discard()
 }
 

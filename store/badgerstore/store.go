@@ -85,6 +85,7 @@ type Store struct {
 
 	chunks    sync.Pool    // *[]byte of chunkSize, for Write's encoding
 	blockPool sync.Pool    // *blockWriter, for Write's blocks
+	sumBufs   sync.Pool    // *[]byte, for reads of summary blocks
 	ratio     atomic.Int64 // the last block's stored size per 1000 bytes of records
 	sumRatio  atomic.Int64 // the same for the last summary block
 	// newest is the latest start of the records written (since Open,

@@ -97,7 +97,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			}
 			bk := blockKey(p, w.last, s.seq.Add(1))
 			raw := w.raw[:w.end]
-			room(2 + s2.MaxEncodedLen(len(raw)) + len(w.refs)*2*maxRefLen)
+			room(2 + s2.MaxEncodedLen(len(raw)) + len(w.refs)*(25+2*maxRefLen))
 			off := len(arena)
 			arena = appendBlock(arena, raw)
 			bv := arena[off:len(arena):len(arena)]
@@ -127,24 +127,27 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 					stored += rf.share
 					continue
 				}
+				// Keys and values go into the arena.
+				koff := len(arena)
+				if p == pBlock {
+					arena = append(append(arena, pRecord), pe.id[:]...)
+				} else {
+					arena = append(timeKey(append(arena, pSummary), pe.start), pe.id[:]...)
+				}
 				off := len(arena)
-				var k []byte
 				switch rec, ok := recRefs[pe.id]; {
 				case p == pBlock:
-					k = recordKey(pe.id)
 					arena = appendRef(arena, rf)
 				case ok && rec.start == pe.start:
 					delete(recRefs, pe.id)
-					k = summaryKey(pe.start, pe.id)
 					arena = appendPair(arena, rf, rec.rf)
 				default:
-					k = summaryKey(pe.start, pe.id)
 					arena = appendRef(arena, rf)
 				}
-				if err := txn.Set(k, arena[off:len(arena):len(arena)]); err != nil {
+				if err := txn.Set(arena[koff:off:off], arena[off:len(arena):len(arena)]); err != nil {
 					return err
 				}
-				stored += lsmCost(len(k)+len(arena)-off) + rf.share
+				stored += lsmCost(len(arena)-koff) + rf.share
 			}
 			w.reset()
 			return nil
@@ -198,11 +201,13 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			// write-ahead log, then a table), a value in the value log
 			// once; a record's and a summary's parts of their blocks
 			// are estimated from the last blocks' compression.
-			sk, fk := summaryKey(start, r.ID), recordKey(r.ID)
+			// The keys are made in closeBlock (in the arena), and
+			// by replaced for a record it looks up.
+			const sk, fk = 1 + 8 + 16, 1 + 16 // key lengths
 			soff := len(sblk.raw)
 			sblk.raw = codec.AppendSummary(sblk.raw, &sum, durs)
 			sn := len(sblk.raw) - soff
-			lsm := int64(len(sk)+len(fk)+2*maxRefLen) + entryOverhead
+			lsm := int64(sk+fk+2*maxRefLen) + entryOverhead
 			if !s.admit(2*lsm + s.compressed(pBlock, n) + s.compressed(pSumBlock, sn)) {
 				blk.raw, sblk.raw = blk.raw[:off], sblk.raw[:soff]
 				s.dropped.Add(1)
@@ -237,7 +242,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			// record stored started after the newest start: a record
 			// of the service's own, written as it ends, is mostly not
 			// looked up.
-			if gone, err := s.replaced(txn, blk, sblk, recRefs, r.ID, start, sk, tv == nil); err != nil {
+			if gone, err := s.replaced(txn, blk, sblk, recRefs, r.ID, start, tv == nil); err != nil {
 				s.budget.mu.Unlock()
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write: %w", err)
@@ -248,7 +253,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				entries += gone.deletes
 			}
 			entries += 2
-			size += int64(len(sk)+len(fk)+2*maxRefLen+sn) + 64
+			size += int64(sk+fk+2*maxRefLen+sn) + 64
 			nrec++
 			if tv != nil {
 				if err := txn.Set(tk, tv); err != nil {
@@ -358,8 +363,8 @@ type closedRef struct {
 	start int64
 }
 
-// entryOverhead is what Badger adds to a record's two entries on disk:
-// their versions, headers and checksums, and the value pointer.
+// entryOverhead is what Badger adds to a record's entries on disk (one or
+// two; see appendPair): their versions, headers and checksums.
 const entryOverhead = 64
 
 // drop counts records dropped whole.
@@ -396,8 +401,8 @@ type old struct {
 }
 
 // replaced looks for the stored record with ID id, which Write is about
-// to replace with a record that started at start, whose summary key is
-// sk, and returns what it counted; if drop is set, its trace is deleted,
+// to replace with a record that started at start, and returns what it
+// counted; if drop is set, its trace is deleted,
 // and a summary of the stored record at another start is deleted.
 // A record that started later than the newest start written is taken as
 // new (a record written again at the same start cannot be; one moved past
@@ -407,7 +412,7 @@ type old struct {
 // looked for). The record given last to blk, and its summary given last to
 // sblk, are the new ones: an earlier one of the same ID in blk or sblk, or
 // in recRefs, not yet in txn, is taken out of it.
-func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[recording.ID]closedRef, id recording.ID, start int64, sk []byte, drop bool) (old, error) {
+func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[recording.ID]closedRef, id recording.ID, start int64, drop bool) (old, error) {
 	var o old
 	for {
 		n := s.newest.Load()
@@ -418,6 +423,7 @@ func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[re
 			return o, nil
 		}
 	}
+	sk := summaryKey(start, id)
 	// The stored record's summary key: sk, or, if it started at another
 	// time, the key of that start, found in the record.
 	osk := sk
