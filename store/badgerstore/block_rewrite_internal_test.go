@@ -149,3 +149,60 @@ func TestBlocksRewriteMoved(t *testing.T) {
 		t.Errorf("Len %d after retention, want %d", s.Len(), len(later)+2)
 	}
 }
+
+// TestBlocksRewriteRefMoves: a record's ref is with its summary when its
+// ID holds its start, in its f entry when not. Written again from one to
+// the other (moved to its ID's time, and away from it), it is read, listed
+// and counted once, and the entry it no longer needs is gone.
+func TestBlocksRewriteRefMoves(t *testing.T) {
+	ctx := context.Background()
+	s, dir := openBlockDir(t)
+	defer func() { s.Close() }()
+	start := time.Now().Add(-time.Hour)
+	recs := noisyRecords(1, start, 20, 100)
+	// An f entry for the first ten: started a second after their IDs'
+	// time. The newest record starts last, so that the rest are looked
+	// up when written again.
+	away := make([]*recording.Record, 10)
+	for i, r := range recs[:10] {
+		c := *r
+		c.Start = r.Start.Add(time.Second)
+		away[i] = &c
+	}
+	if err := s.Write(ctx, append(append([]*recording.Record{}, away...), recs[10:]...)); err != nil {
+		t.Fatal(err)
+	}
+	if n := countKeys(t, s, pRecord); n != 10 {
+		t.Fatalf("%d f entries, want 10", n)
+	}
+	// Back to their IDs' time (pairs), and ten others away from it.
+	moved := append([]*recording.Record{}, recs[:10]...)
+	for _, r := range recs[10:19] {
+		c := *r
+		c.Start = r.Start.Add(-time.Millisecond / 2)
+		moved = append(moved, &c)
+	}
+	if err := s.Write(ctx, moved); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]*recording.Record{}, moved...), recs[19])
+	checkGet(t, s, want)
+	if n := countKeys(t, s, pRecord); n != 9 {
+		t.Errorf("%d f entries, want 9 (the records away from their IDs' time)", n)
+	}
+	if ids := listIDs(t, s, store.Query{}); len(ids) != len(want) {
+		t.Errorf("List: %d records, want %d", len(ids), len(want))
+	}
+	size, n := s.Size(), s.Len()
+	if n != len(want) {
+		t.Errorf("Len %d, want %d", n, len(want))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = recount(t, dir, blockOpts())
+	if s.Size() != size || s.Len() != n {
+		t.Errorf("Size %d, Len %d; recounted %d, %d", size, n, s.Size(), s.Len())
+	}
+	checkGet(t, s, want)
+}
