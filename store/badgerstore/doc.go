@@ -53,10 +53,13 @@
 //
 // # Key layout
 //
-//	s | start(8) | id(16)   where the summary is: its summary block, offset and length
+//	s | start(8) | id(16)   where the summary is: its summary block, offset and
+//	                        length; and where the full record is, if its ID
+//	                        holds its start (as the recorder's IDs do)
 //	c | last(8) | seq(8)    summary block: what List needs of each record,
 //	                        plus each call's duration, compressed together
-//	f | id(16)              where the full record is: its block, offset and length
+//	f | id(16)              where the full record is, if its ID does not hold
+//	                        its start: its block, offset and length
 //	b | last(8) | seq(8)    block: full records (calls, stacks, phases,
 //	                        headers, …), compressed together
 //	d | minute(8) | seq(8)  rollup delta: one Write's records of one minute
@@ -93,10 +96,13 @@
 // bytes: Badger's work on the tree (its write-ahead log, memtables,
 // tables built and synced) is what a persisted record cost most once its
 // full record was in a block. The s keys stay, ordered by start, so List,
-// Stats' partial minutes and retention walk them as before. A directory
-// written with summaries in the tree (s values the summaries themselves)
-// is read as it is, and a version of this package from before summary
-// blocks cannot read the new ones.
+// Stats' partial minutes and retention walk them as before. A record's
+// reference goes with its summary's when its ID holds its start, so that
+// Get finds it at s | ID's time | ID: one entry per record in the tree;
+// other records (written again at another start, IDs made elsewhere) keep
+// an f entry. A directory written with summaries in the tree (s values the
+// summaries themselves) is read as it is, and a version of this package
+// from before summary blocks cannot read the new ones.
 //
 // A rollup holds, for its time bucket, the request count, errors, calls,
 // total time, a latency sketch (a DDSketch with 1% relative error) and a
@@ -239,7 +245,7 @@
 // (a crash leaves zeros or a torn last entry there, damage does not).
 // Opening in a child process, the other way to survive Badger's panics,
 // is not open to a library: it would run the host program again. The
-// check reads every table (the LSM tree: the summaries, where each record
+// check reads every table (the LSM tree: where each summary and record
 // is, and blocks that compress below ValueThreshold) and the newest
 // value-log file: 0.14 s for 100k records before blocks (BenchmarkOpen, 2
 // cores shared with other work; Open and Close took 0.38 s in all), growing
@@ -261,13 +267,15 @@
 // # Performance
 //
 // Measured on a 2-core machine shared with other work (go test -bench, see
-// bench_test.go). Ingest of 20-call records in batches of 256: 10–21 µs of
-// CPU per record persisted (median 14, at load 5–6; 30–62 µs before
-// records were stored in blocks), all threads, GC and compaction
-// included, 1.1 KB and 33 allocations per record; peak heap 23–25 MiB
-// over 20,000 records at GOGC=100, and about 67 MiB over 60,000 (82 MiB
-// before blocks; with Compress, compactions hold about 35 MiB more). A record over the storage budget costs a
-// tenth of that or less (BenchmarkWrite/over-budget; docs/BENCHMARKS.md
+// bench_test.go). Ingest of 20-call records in batches of 256: 8–11 µs of
+// CPU per record persisted (median 9.5, at load 7–8; in the same minutes
+// 10–18 µs, median 10.7, with summaries in the LSM tree, and 30–62 µs at
+// load 5–6 before records were stored in blocks), all threads, GC and
+// compaction included, 0.8 KB and 17 allocations per record; peak heap
+// 21–22 MiB over 20,000 records at GOGC=100, and about 52 MiB over 100,000
+// (108–119 MiB with summaries in the tree; with Compress, compactions hold
+// about 35 MiB more). A record over the storage budget costs half of that
+// or less (BenchmarkWrite/over-budget; docs/BENCHMARKS.md
 // has the figures of each run), and a List page merges a full ring
 // (BenchmarkListRing: about 15,000 small records) in a fraction of a
 // millisecond. A Get whose record is not in the block read last
