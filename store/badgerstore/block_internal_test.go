@@ -61,28 +61,29 @@ func TestBlockLargeRecord(t *testing.T) {
 	}
 }
 
-// TestBlockDamaged: a record whose block is damaged or missing is skipped
-// like a damaged record: Get says not found and corrupt, Health counts it,
-// and the other records of the store are still read.
-func TestBlockDamaged(t *testing.T) {
-	ctx := context.Background()
+// damagedBlocks opens a store, writes three Writes of ten records from
+// start, a second apart, each into a block of its own with prefix p
+// (pBlock or pSumBlock), damages the first block and deletes the second.
+// It returns the store, closed with the test, and the three Writes'
+// records.
+func damagedBlocks(t *testing.T, p byte, start time.Time) (*Store, [][]*recording.Record) {
+	t.Helper()
 	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	start := time.Now().Add(-time.Hour)
-	first := storetest.Records(1, start, time.Millisecond, 10)
-	second := storetest.Records(2, start.Add(time.Second), time.Millisecond, 10)
-	third := storetest.Records(3, start.Add(2*time.Second), time.Millisecond, 10)
-	for _, recs := range [][]*recording.Record{first, second, third} {
-		if err := s.Write(ctx, recs); err != nil {
+	t.Cleanup(func() { s.Close() })
+	var all [][]*recording.Record
+	for i := range 3 {
+		recs := storetest.Records(uint64(i+1), start.Add(time.Duration(i)*time.Second), time.Millisecond, 10)
+		if err := s.Write(context.Background(), recs); err != nil {
 			t.Fatal(err)
 		}
+		all = append(all, recs)
 	}
-	keys := blockKeys(t, s)
+	keys := prefixKeys(t, s, p)
 	if len(keys) != 3 {
-		t.Fatalf("%d blocks, want 3", len(keys))
+		t.Fatalf("%d blocks with prefix %c, want 3", len(keys), p)
 	}
 	err = s.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(keys[0], []byte{tagBlock, blockV1, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3}); err != nil {
@@ -93,6 +94,16 @@ func TestBlockDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, all
+}
+
+// TestBlockDamaged: a record whose block is damaged or missing is skipped
+// like a damaged record: Get says not found and corrupt, Health counts it,
+// and the other records of the store are still read.
+func TestBlockDamaged(t *testing.T) {
+	ctx := context.Background()
+	s, recs := damagedBlocks(t, pBlock, time.Now().Add(-time.Hour))
+	first, second, third := recs[0], recs[1], recs[2]
 	s.blocks.put([16]byte{}, nil)
 	for _, recs := range [][]*recording.Record{first, second} {
 		for _, r := range recs {
@@ -117,33 +128,8 @@ func TestBlockDamaged(t *testing.T) {
 // still read by Get, and the other summaries listed and counted.
 func TestSummaryBlockDamaged(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir(), Options{RetentionInterval: -1, RecordBudget: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	start := time.Now().Add(-time.Hour).Truncate(time.Minute)
-	var all [][]*recording.Record
-	for i := range 3 {
-		recs := storetest.Records(uint64(i+1), start.Add(time.Duration(i)*time.Second), time.Millisecond, 10)
-		if err := s.Write(ctx, recs); err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, recs)
-	}
-	keys := prefixKeys(t, s, pSumBlock)
-	if len(keys) != 3 {
-		t.Fatalf("%d summary blocks, want 3", len(keys))
-	}
-	err = s.db.Update(func(txn *badger.Txn) error {
-		if err := txn.Set(keys[0], []byte{tagBlock, blockV1, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3}); err != nil {
-			return err
-		}
-		return txn.Delete(keys[1])
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, all := damagedBlocks(t, pSumBlock, start)
 	if got, want := listIDs(t, s, store.Query{}), wantIDs(all[2], func(*recording.Record) bool { return true }); !slices.Equal(got, want) {
 		t.Errorf("List: %d records, want the %d of the block left", len(got), len(want))
 	}

@@ -124,21 +124,8 @@ func TestBlocksRewriteMoved(t *testing.T) {
 	}
 	want := append(append(append([]*recording.Record{}, recs[:3]...), recs[4]), recs[6:]...)
 	want = append(append(want, &moved, &twice), later...)
-	if ids := listIDs(t, s, store.Query{}); len(ids) != len(want) {
-		t.Errorf("List: %d records, want %d", len(ids), len(want))
-	}
 	checkGet(t, s, want)
-	size, n := s.Size(), s.Len()
-	if n != len(want) {
-		t.Errorf("Len %d, want %d", n, len(want))
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = recount(t, dir, blockOpts())
-	if s.Size() != size || s.Len() != n {
-		t.Errorf("Size %d, Len %d; recounted %d, %d", size, n, s.Size(), s.Len())
-	}
+	s = listedAndCounted(t, s, dir, want)
 	// The first Write's records go, the moved ones stay.
 	s.opts.MaxRecords = int64(len(later) + 2)
 	if _, err := s.Retain(ctx); err != nil {
@@ -190,6 +177,15 @@ func TestBlocksRewriteRefMoves(t *testing.T) {
 	if n := countKeys(t, s, pRecord); n != 9 {
 		t.Errorf("%d f entries, want 9 (the records away from their IDs' time)", n)
 	}
+	s = listedAndCounted(t, s, dir, want)
+	checkGet(t, s, want)
+}
+
+// listedAndCounted checks that s, in dir, lists and counts want's records
+// once each, and that a recount at Open counts them as s did; it returns
+// the store opened again (s is closed).
+func listedAndCounted(t *testing.T, s *Store, dir string, want []*recording.Record) *Store {
+	t.Helper()
 	if ids := listIDs(t, s, store.Query{}); len(ids) != len(want) {
 		t.Errorf("List: %d records, want %d", len(ids), len(want))
 	}
@@ -204,5 +200,5 @@ func TestBlocksRewriteRefMoves(t *testing.T) {
 	if s.Size() != size || s.Len() != n {
 		t.Errorf("Size %d, Len %d; recounted %d, %d", size, n, s.Size(), s.Len())
 	}
-	checkGet(t, s, want)
+	return s
 }
