@@ -402,8 +402,8 @@ type old struct {
 
 // replaced looks for the stored record with ID id, which Write is about
 // to replace with a record that started at start, and returns what it
-// counted; if drop is set, its trace is deleted,
-// and a summary of the stored record at another start is deleted.
+// counted; if drop is set, its trace is deleted, and a summary of the
+// stored record at another start is deleted.
 // A record that started later than the newest start written is taken as
 // new (a record written again at the same start cannot be; one moved past
 // every record stored is not looked for, and is listed at both starts);
