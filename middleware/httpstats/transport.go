@@ -56,6 +56,9 @@ func NewTransport(base http.RoundTripper) http.RoundTripper {
 
 type transport struct {
 	base http.RoundTripper
+	// calls remembers the names and descriptions of the URLs called
+	// again and again, for each recorder's redaction rules.
+	calls convention.HTTPCalls[*recording.Redaction]
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -75,13 +78,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// goes out, so the downstream's parent is that call.
 		return t.base.RoundTrip(withTrace(req, outer.TraceContext(), propagatorOf(a.Recorder())))
 	}
-	c := a.StartChild(recording.ParentFromContext(req.Context()), convention.ServiceHTTP, convention.HTTPURLCallName(req.Method, req.URL))
-	if c == nil { // over MaxCalls, or after the request ended
-		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(a.Recorder())))
-	}
-	t0 := time.Now()
 	rec := a.Recorder()
-	hc := convention.NewHTTPCall(req.Method, req.URL, rec.Redaction())
+	name, hc := t.calls.Get(req.Method, req.URL, rec.Redaction())
+	c := a.StartChild(recording.ParentFromContext(req.Context()), convention.ServiceHTTP, name)
+	if c == nil { // over MaxCalls, or after the request ended
+		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(rec)))
+	}
+	t0 := c.StartTime() // the overhead counts from the call's start
 	c.SetRequest(hc.Request)
 	var attrs [4]recording.Attr
 	c.SetAttrs(convention.AppendHTTPAttrs(attrs[:0], hc)...)
@@ -133,7 +136,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.End(err)
 		return resp, err
 	}
-	c.SetAttr(convention.KeyHTTPResponseStatusCode, strconv.Itoa(resp.StatusCode))
+	c.SetAttr(convention.KeyHTTPResponseStatusCode, statusCodeText(resp.StatusCode))
 	if resp.StatusCode >= 500 {
 		c.SetError(resp.Status)
 	}
@@ -152,6 +155,56 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = b
 	}
 	return resp, nil
+}
+
+// statusCodeText returns strconv.Itoa(code), without an allocation for
+// the usual codes.
+func statusCodeText(code int) string {
+	switch code {
+	case http.StatusOK:
+		return "200"
+	case http.StatusCreated:
+		return "201"
+	case http.StatusAccepted:
+		return "202"
+	case http.StatusNoContent:
+		return "204"
+	case http.StatusPartialContent:
+		return "206"
+	case http.StatusMovedPermanently:
+		return "301"
+	case http.StatusFound:
+		return "302"
+	case http.StatusSeeOther:
+		return "303"
+	case http.StatusNotModified:
+		return "304"
+	case http.StatusTemporaryRedirect:
+		return "307"
+	case http.StatusPermanentRedirect:
+		return "308"
+	case http.StatusBadRequest:
+		return "400"
+	case http.StatusUnauthorized:
+		return "401"
+	case http.StatusForbidden:
+		return "403"
+	case http.StatusNotFound:
+		return "404"
+	case http.StatusConflict:
+		return "409"
+	case http.StatusTooManyRequests:
+		return "429"
+	case http.StatusInternalServerError:
+		return "500"
+	case http.StatusBadGateway:
+		return "502"
+	case http.StatusServiceUnavailable:
+		return "503"
+	case http.StatusGatewayTimeout:
+		return "504"
+	}
+	return strconv.Itoa(code)
 }
 
 func propagatorOf(rec *recording.Recorder) recording.Propagator {
