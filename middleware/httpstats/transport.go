@@ -383,15 +383,6 @@ const (
 	numEvents
 )
 
-// phaseTimes are the events' times, zero for one that did not come.
-type phaseTimes struct {
-	dnsStart, dnsDone    time.Time
-	connStart, connDone  time.Time
-	tlsStart, tlsDone    time.Time
-	gotConn, wrote, resp time.Time
-	reused               bool
-}
-
 // set notes that e came now, unless it came before.
 func (p *phases) set(e event) {
 	d := time.Since(p.start)
@@ -406,25 +397,6 @@ func (p *phases) setLocked(e event, d time.Duration) {
 	if p.seen&(1<<e) == 0 {
 		p.at[e] = d
 		p.seen |= 1 << e
-	}
-}
-
-// timesLocked returns the events' times, with p.mu held. A time is the
-// call's start plus the event's offset from it: the same monotonic
-// reading as the clock's when the event came.
-func (p *phases) timesLocked() phaseTimes {
-	t := func(e event) time.Time {
-		if p.seen&(1<<e) == 0 {
-			return time.Time{}
-		}
-		return p.start.Add(p.at[e])
-	}
-	return phaseTimes{
-		dnsStart: t(dnsStart), dnsDone: t(dnsDone),
-		connStart: t(connStart), connDone: t(connDone),
-		tlsStart: t(tlsStart), tlsDone: t(tlsDone),
-		gotConn: t(gotConn), wrote: t(wrote), resp: t(firstByte),
-		reused: p.reused,
 	}
 }
 
@@ -449,7 +421,9 @@ func (p *phases) hooks(t *httptrace.ClientTrace) {
 	}
 }
 
-// end records the phases once the call is over.
+// end records the phases once the call is over. An event's time is the
+// call's start plus the event's offset from it: the same monotonic reading
+// as the clock's when the event came.
 func (p *phases) end(now time.Time) {
 	p.mu.Lock()
 	if p.ended {
@@ -457,27 +431,29 @@ func (p *phases) end(now time.Time) {
 		return
 	}
 	p.ended = true
-	ph := p.timesLocked()
+	at, seen, reused := p.at, p.seen, p.reused
 	p.mu.Unlock()
 	c := p.c
-	c.SetAttr(convention.KeyHTTPConnectionReused, strconv.FormatBool(ph.reused))
-	add := func(name string, from, to time.Time) {
-		if !from.IsZero() && !to.IsZero() {
-			c.AddPhase(name, from, to)
+	c.SetAttr(convention.KeyHTTPConnectionReused, strconv.FormatBool(reused))
+	came := func(e event) bool { return seen&(1<<e) != 0 }
+	t := func(e event) time.Time { return p.start.Add(at[e]) }
+	add := func(name string, from, to event) {
+		if came(from) && came(to) {
+			c.AddPhase(name, t(from), t(to))
 		}
 	}
-	add("dns", ph.dnsStart, ph.dnsDone)
-	add("connect", ph.connStart, ph.connDone)
-	add("tls", ph.tlsStart, ph.tlsDone)
-	sendFrom := ph.gotConn
-	if sendFrom.IsZero() {
-		sendFrom = p.start
-	}
+	add("dns", dnsStart, dnsDone)
+	add("connect", connStart, connDone)
+	add("tls", tlsStart, tlsDone)
 	switch {
-	case !ph.wrote.IsZero() && (ph.resp.IsZero() || !ph.wrote.After(ph.resp)):
-		add("send", sendFrom, ph.wrote)
-		add("wait", ph.wrote, ph.resp)
-	case !ph.resp.IsZero():
+	case came(wrote) && (!came(firstByte) || at[wrote] <= at[firstByte]):
+		sendFrom := p.start
+		if came(gotConn) {
+			sendFrom = t(gotConn)
+		}
+		c.AddPhase("send", sendFrom, t(wrote))
+		add("wait", wrote, firstByte)
+	case came(firstByte):
 		// The response came before the request was reported written: HTTP/2
 		// writes a request on a goroutine of its own, whose WroteRequest
 		// event may come after the first response byte, or after the whole
@@ -485,5 +461,7 @@ func (p *phases) end(now time.Time) {
 		// so rather than leave the phases out, or time them by a late event.
 		c.SetAttr(convention.KeyPhasesUnknown, "send,wait")
 	}
-	add("receive", ph.resp, now)
+	if came(firstByte) {
+		c.AddPhase("receive", t(firstByte), now)
+	}
 }
