@@ -129,7 +129,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
-		pt.end(time.Now())
+		pt.end(pt.now())
 		if sent != nil {
 			c.SetRequestSize(sent.Load().n.Load())
 		}
@@ -332,7 +332,7 @@ func (b *trackedBody) Close() error {
 
 func (b *trackedBody) finish(err error) {
 	b.once.Do(func() {
-		now := time.Now()
+		now := b.pt.now()
 		b.pt.end(now)
 		if b.sent != nil {
 			b.c.SetRequestSize(b.sent.Load().n.Load())
@@ -382,6 +382,11 @@ const (
 	firstByte
 	numEvents
 )
+
+// now returns the time now as the call's start plus the time since: one
+// read of the monotonic clock, where time.Now reads the wall clock too. The
+// call's times are offsets from its record's start, which this keeps.
+func (p *phases) now() time.Time { return p.start.Add(time.Since(p.start)) }
 
 // set notes that e came now, unless it came before.
 func (p *phases) set(e event) {
