@@ -5,7 +5,8 @@
 //   - call naming: the service and method of an HTTP client call
 //     ([HTTPCallName], with the path normalized by [NormalizePath]) and of a
 //     gRPC call ([GRPCCallName]), and the one splitter of a gRPC full method
-//     ([SplitGRPCMethod]);
+//     ([SplitGRPCMethod]); the bounded cache of the names and descriptions
+//     of the URLs a client calls again and again ([HTTPCalls]);
 //   - routes: the one route of HTTP requests no router matched
 //     ([UnmatchedRoute]) and of calls to unknown gRPC methods
 //     ([RouteUnknownGRPC]);

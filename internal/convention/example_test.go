@@ -30,3 +30,19 @@ func Example() {
 	// grpc.health.v1.Health Check
 	// "" "Check"
 }
+
+// A client calling a backend's few URLs again and again names each call
+// from the cache; the texts are those HTTPURLCallName and NewHTTPCall give.
+func ExampleHTTPCalls() {
+	rules := convention.NewRules([]string{"token"}, false)
+	var calls convention.HTTPCalls[*convention.Rules]
+	for range 3 {
+		u, _ := url.Parse("http://127.0.0.1:8080/item/7?q=1")
+		name, call := calls.Get("GET", u, rules)
+		fmt.Println(name, "|", call.Request)
+	}
+	// Output:
+	// GET 127.0.0.1:8080/item/{id} | GET http://127.0.0.1:8080/item/7?q=1
+	// GET 127.0.0.1:8080/item/{id} | GET http://127.0.0.1:8080/item/7?q=1
+	// GET 127.0.0.1:8080/item/{id} | GET http://127.0.0.1:8080/item/7?q=1
+}

@@ -56,6 +56,9 @@ func NewTransport(base http.RoundTripper) http.RoundTripper {
 
 type transport struct {
 	base http.RoundTripper
+	// calls remembers the names and descriptions of the URLs called
+	// again and again, for each recorder's redaction rules.
+	calls convention.HTTPCalls[*recording.Redaction]
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -75,13 +78,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// goes out, so the downstream's parent is that call.
 		return t.base.RoundTrip(withTrace(req, outer.TraceContext(), propagatorOf(a.Recorder())))
 	}
-	c := a.StartChild(recording.ParentFromContext(req.Context()), convention.ServiceHTTP, convention.HTTPURLCallName(req.Method, req.URL))
-	if c == nil { // over MaxCalls, or after the request ended
-		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(a.Recorder())))
-	}
-	t0 := time.Now()
 	rec := a.Recorder()
-	hc := convention.NewHTTPCall(req.Method, req.URL, rec.Redaction())
+	name, hc := t.calls.Get(req.Method, req.URL, rec.Redaction())
+	c := a.StartChild(recording.ParentFromContext(req.Context()), convention.ServiceHTTP, name)
+	if c == nil { // over MaxCalls, or after the request ended
+		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(rec)))
+	}
+	t0 := c.StartTime() // the overhead counts from the call's start
 	c.SetRequest(hc.Request)
 	var attrs [4]recording.Attr
 	c.SetAttrs(convention.AppendHTTPAttrs(attrs[:0], hc)...)
@@ -126,14 +129,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
-		pt.end(time.Now())
+		pt.end(pt.now())
 		if sent != nil {
 			c.SetRequestSize(sent.Load().n.Load())
 		}
 		c.End(err)
 		return resp, err
 	}
-	c.SetAttr(convention.KeyHTTPResponseStatusCode, strconv.Itoa(resp.StatusCode))
+	c.SetAttr(convention.KeyHTTPResponseStatusCode, statusCodeText(resp.StatusCode))
 	if resp.StatusCode >= 500 {
 		c.SetError(resp.Status)
 	}
@@ -152,6 +155,56 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = b
 	}
 	return resp, nil
+}
+
+// statusCodeText returns strconv.Itoa(code), without an allocation for
+// the usual codes.
+func statusCodeText(code int) string {
+	switch code {
+	case http.StatusOK:
+		return "200"
+	case http.StatusCreated:
+		return "201"
+	case http.StatusAccepted:
+		return "202"
+	case http.StatusNoContent:
+		return "204"
+	case http.StatusPartialContent:
+		return "206"
+	case http.StatusMovedPermanently:
+		return "301"
+	case http.StatusFound:
+		return "302"
+	case http.StatusSeeOther:
+		return "303"
+	case http.StatusNotModified:
+		return "304"
+	case http.StatusTemporaryRedirect:
+		return "307"
+	case http.StatusPermanentRedirect:
+		return "308"
+	case http.StatusBadRequest:
+		return "400"
+	case http.StatusUnauthorized:
+		return "401"
+	case http.StatusForbidden:
+		return "403"
+	case http.StatusNotFound:
+		return "404"
+	case http.StatusConflict:
+		return "409"
+	case http.StatusTooManyRequests:
+		return "429"
+	case http.StatusInternalServerError:
+		return "500"
+	case http.StatusBadGateway:
+		return "502"
+	case http.StatusServiceUnavailable:
+		return "503"
+	case http.StatusGatewayTimeout:
+		return "504"
+	}
+	return strconv.Itoa(code)
 }
 
 func propagatorOf(rec *recording.Recorder) recording.Propagator {
@@ -279,7 +332,7 @@ func (b *trackedBody) Close() error {
 
 func (b *trackedBody) finish(err error) {
 	b.once.Do(func() {
-		now := time.Now()
+		now := b.pt.now()
 		b.pt.end(now)
 		if b.sent != nil {
 			b.c.SetRequestSize(b.sent.Load().n.Load())
@@ -330,14 +383,10 @@ const (
 	numEvents
 )
 
-// phaseTimes are the events' times, zero for one that did not come.
-type phaseTimes struct {
-	dnsStart, dnsDone    time.Time
-	connStart, connDone  time.Time
-	tlsStart, tlsDone    time.Time
-	gotConn, wrote, resp time.Time
-	reused               bool
-}
+// now returns the time now as the call's start plus the time since: one
+// read of the monotonic clock, where time.Now reads the wall clock too. The
+// call's times are offsets from its record's start, which this keeps.
+func (p *phases) now() time.Time { return p.start.Add(time.Since(p.start)) }
 
 // set notes that e came now, unless it came before.
 func (p *phases) set(e event) {
@@ -353,25 +402,6 @@ func (p *phases) setLocked(e event, d time.Duration) {
 	if p.seen&(1<<e) == 0 {
 		p.at[e] = d
 		p.seen |= 1 << e
-	}
-}
-
-// timesLocked returns the events' times, with p.mu held. A time is the
-// call's start plus the event's offset from it: the same monotonic
-// reading as the clock's when the event came.
-func (p *phases) timesLocked() phaseTimes {
-	t := func(e event) time.Time {
-		if p.seen&(1<<e) == 0 {
-			return time.Time{}
-		}
-		return p.start.Add(p.at[e])
-	}
-	return phaseTimes{
-		dnsStart: t(dnsStart), dnsDone: t(dnsDone),
-		connStart: t(connStart), connDone: t(connDone),
-		tlsStart: t(tlsStart), tlsDone: t(tlsDone),
-		gotConn: t(gotConn), wrote: t(wrote), resp: t(firstByte),
-		reused: p.reused,
 	}
 }
 
@@ -396,7 +426,9 @@ func (p *phases) hooks(t *httptrace.ClientTrace) {
 	}
 }
 
-// end records the phases once the call is over.
+// end records the phases once the call is over. An event's time is the
+// call's start plus the event's offset from it: the same monotonic reading
+// as the clock's when the event came.
 func (p *phases) end(now time.Time) {
 	p.mu.Lock()
 	if p.ended {
@@ -404,27 +436,29 @@ func (p *phases) end(now time.Time) {
 		return
 	}
 	p.ended = true
-	ph := p.timesLocked()
+	at, seen, reused := p.at, p.seen, p.reused
 	p.mu.Unlock()
 	c := p.c
-	c.SetAttr(convention.KeyHTTPConnectionReused, strconv.FormatBool(ph.reused))
-	add := func(name string, from, to time.Time) {
-		if !from.IsZero() && !to.IsZero() {
-			c.AddPhase(name, from, to)
+	c.SetAttr(convention.KeyHTTPConnectionReused, strconv.FormatBool(reused))
+	came := func(e event) bool { return seen&(1<<e) != 0 }
+	t := func(e event) time.Time { return p.start.Add(at[e]) }
+	add := func(name string, from, to event) {
+		if came(from) && came(to) {
+			c.AddPhase(name, t(from), t(to))
 		}
 	}
-	add("dns", ph.dnsStart, ph.dnsDone)
-	add("connect", ph.connStart, ph.connDone)
-	add("tls", ph.tlsStart, ph.tlsDone)
-	sendFrom := ph.gotConn
-	if sendFrom.IsZero() {
-		sendFrom = p.start
-	}
+	add("dns", dnsStart, dnsDone)
+	add("connect", connStart, connDone)
+	add("tls", tlsStart, tlsDone)
 	switch {
-	case !ph.wrote.IsZero() && (ph.resp.IsZero() || !ph.wrote.After(ph.resp)):
-		add("send", sendFrom, ph.wrote)
-		add("wait", ph.wrote, ph.resp)
-	case !ph.resp.IsZero():
+	case came(wrote) && (!came(firstByte) || at[wrote] <= at[firstByte]):
+		sendFrom := p.start
+		if came(gotConn) {
+			sendFrom = t(gotConn)
+		}
+		c.AddPhase("send", sendFrom, t(wrote))
+		add("wait", wrote, firstByte)
+	case came(firstByte):
 		// The response came before the request was reported written: HTTP/2
 		// writes a request on a goroutine of its own, whose WroteRequest
 		// event may come after the first response byte, or after the whole
@@ -432,5 +466,7 @@ func (p *phases) end(now time.Time) {
 		// so rather than leave the phases out, or time them by a late event.
 		c.SetAttr(convention.KeyPhasesUnknown, "send,wait")
 	}
-	add("receive", ph.resp, now)
+	if came(firstByte) {
+		c.AddPhase("receive", t(firstByte), now)
+	}
 }

@@ -593,3 +593,59 @@ func TestTransportRequestTrailer(t *testing.T) {
 		t.Fatalf("calls %+v, want one that sent the body", r.Calls)
 	}
 }
+
+// TestTransportRepeatedURLs calls the same URLs many times through one
+// transport, from the requests of two recorders whose redaction rules
+// differ: every call is named and described as the first was, by its own
+// recorder's rules, whether the transport remembered the URL or not.
+func TestTransportRepeatedURLs(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "ok")
+	}))
+	defer backend.Close()
+	tr := httpstats.NewTransport(backend.Client().Transport)
+	client := &http.Client{Transport: tr}
+	host := strings.TrimPrefix(backend.URL, "http://")
+	urls := []string{"/items/1?x=1", "/items/2?session=abc", "/items/3?x=1"}
+	for _, tc := range []struct {
+		params []string
+		full   []string // url.full of each URL
+	}{
+		{nil, []string{"/items/1?x=1", "/items/2?session=[REDACTED]", "/items/3?x=1"}},
+		{[]string{"x"}, []string{"/items/1?x=[REDACTED]", "/items/2?session=abc", "/items/3?x=[REDACTED]"}},
+	} {
+		var opts []recording.Option
+		if tc.params != nil {
+			opts = append(opts, recording.WithRedaction(recording.Redaction{Params: tc.params}))
+		}
+		rec, sink := newRecorder(t, opts...)
+		for range 4 {
+			ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+			for _, u := range urls {
+				fetch(t, ctx, client, "GET", backend.URL+u, nil)
+			}
+			ar.Finish()
+		}
+		recs := flush(t, rec, sink)
+		if len(recs) != 4 {
+			t.Fatalf("params %q: %d records, want 4", tc.params, len(recs))
+		}
+		for i, r := range recs {
+			if len(r.Calls) != len(urls) {
+				t.Fatalf("params %q, record %d: %d calls", tc.params, i, len(r.Calls))
+			}
+			for j, c := range r.Calls {
+				full := backend.URL + tc.full[j]
+				if want := "GET " + host + "/items/{id}"; c.Method != want {
+					t.Errorf("params %q, record %d, call %d: method %q, want %q", tc.params, i, j, c.Method, want)
+				}
+				if c.Request != "GET "+full || c.Attr("url.full") != full {
+					t.Errorf("params %q, record %d, call %d: request %q, url.full %q, want %q", tc.params, i, j, c.Request, c.Attr("url.full"), full)
+				}
+				if c.Attr("server.address") != "127.0.0.1" || c.Attr("http.request.method") != "GET" || c.Attr("http.response.status_code") != "200" {
+					t.Errorf("params %q, record %d, call %d: attributes %v", tc.params, i, j, c.Attrs)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,175 @@
+package convention
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// prefixRedactor writes a URL out behind a prefix of its own, so that two
+// of them give different texts for one URL.
+type prefixRedactor struct{ prefix string }
+
+func (p *prefixRedactor) URL(u *url.URL) string { return p.prefix + u.String() }
+
+func mustParse(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// entries returns the URLs c remembers, written out.
+func entries[R interface {
+	comparable
+	URLRedactor
+}](c *HTTPCalls[R]) []string {
+	var out []string
+	for i := range c.sets {
+		for j := range c.sets[i].ways {
+			if e := c.sets[i].ways[j].Load(); e != nil {
+				out = append(out, e.method+" "+e.u.String())
+			}
+		}
+	}
+	return out
+}
+
+func TestHTTPCallsSameAsUncached(t *testing.T) {
+	rules := NewRules(DefaultSecretWords(), true)
+	urls := []string{
+		"http://127.0.0.1:8080/item/1",
+		"http://127.0.0.1:8080/item/2?q=1",
+		"https://api.example.com/users/42/orders",
+		"https://api.example.com/users/42/orders#frag",
+		"https://api.example.com/users/42/orders?",
+		"https://API.example.com:443/a%2Fb/c",
+		"http://[::1]:9000/x",
+		"https://api.example.com/x?token=s3cr3t-value-abcdef",     // redacted: never remembered
+		"https://user:pw@api.example.com/x",                       // user information: never remembered
+		"https://api.example.com/" + strings.Repeat("a", 300),     // too long: never remembered
+		"http://api.example.com/x",                                // differs from the next only in its scheme
+		"https://api.example.com/x",                               // (the scheme is not hashed: same set)
+		"mailto:someone@example.com",                              // opaque
+		"https://api.example.com/p?a=1&api_key=AKIA0123456789ABC", // redacted
+	}
+	var c HTTPCalls[*Rules]
+	for round := range 4 {
+		for _, s := range urls {
+			for _, method := range []string{"", "GET", "POST"} {
+				u := mustParse(t, s)
+				name, call := c.Get(method, u, rules)
+				if want := HTTPURLCallName(method, u); name != want {
+					t.Errorf("round %d: Get(%q, %s) name = %q, want %q", round, method, s, name, want)
+				}
+				if want := NewHTTPCall(method, u, rules); call != want {
+					t.Errorf("round %d: Get(%q, %s) call = %+v, want %+v", round, method, s, call, want)
+				}
+			}
+		}
+	}
+	got := entries(&c)
+	if len(got) == 0 {
+		t.Fatal("nothing remembered")
+	}
+	for _, e := range got {
+		for _, secret := range []string{"s3cr3t", "AKIA", "user:pw", "aaaaaaaa"} {
+			if strings.Contains(e, secret) {
+				t.Errorf("remembered %q, which holds %q", e, secret)
+			}
+		}
+	}
+}
+
+func TestHTTPCallsRedactors(t *testing.T) {
+	a, b := &prefixRedactor{"a:"}, &prefixRedactor{"b:"}
+	var c HTTPCalls[*prefixRedactor]
+	u := mustParse(t, "http://h/x")
+	for range 3 {
+		if _, call := c.Get("GET", u, a); call.Request != "GET a:http://h/x" {
+			t.Fatalf("with a: %q", call.Request)
+		}
+		if _, call := c.Get("GET", u, b); call.Request != "GET b:http://h/x" {
+			t.Fatalf("with b: %q", call.Request)
+		}
+	}
+	// Both redactors changed the text: nothing is remembered.
+	if got := entries(&c); len(got) != 0 {
+		t.Errorf("remembered %q", got)
+	}
+}
+
+func TestHTTPCallsBounded(t *testing.T) {
+	var c HTTPCalls[*Rules]
+	for i := range 20000 {
+		c.Get("GET", mustParse(t, fmt.Sprintf("http://host%d.example.com/p/%d", i%5000, i)), nil)
+	}
+	if n := len(entries(&c)); n > 2*httpCallSets {
+		t.Errorf("%d URLs remembered, want at most %d", n, 2*httpCallSets)
+	}
+	// The URLs a client repeats are remembered in spite of the others,
+	// when each is alone in its set (two that take turns in a full set
+	// are not).
+	var repeated []*url.URL
+	used := map[uint64]bool{}
+	for i := 0; len(repeated) < 10; i++ {
+		u := mustParse(t, fmt.Sprintf("http://backend:8080/item/%d", i))
+		if set := c.hash("GET", u) % httpCallSets; !used[set] {
+			used[set] = true
+			repeated = append(repeated, u)
+		}
+	}
+	for range 3 {
+		for _, u := range repeated {
+			c.Get("GET", u, nil)
+		}
+	}
+	remembered := 0
+	for _, e := range entries(&c) {
+		if strings.HasPrefix(e, "GET http://backend:8080/item/") {
+			remembered++
+		}
+	}
+	if remembered != len(repeated) {
+		t.Errorf("%d of the 10 repeated URLs remembered", remembered)
+	}
+}
+
+func TestHTTPCallsHitAllocs(t *testing.T) {
+	rules := NewRules(DefaultSecretWords(), true)
+	var c HTTPCalls[*Rules]
+	u := mustParse(t, "http://127.0.0.1:8080/item/7?q=1")
+	c.Get("GET", u, rules)
+	c.Get("GET", u, rules)
+	if n := testing.AllocsPerRun(100, func() { c.Get("GET", u, rules) }); n != 0 {
+		t.Errorf("a remembered URL costs %v allocations, want 0", n)
+	}
+}
+
+func TestHTTPCallsConcurrent(t *testing.T) {
+	rules := NewRules(DefaultSecretWords(), true)
+	var c HTTPCalls[*Rules]
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 2000 {
+				s := fmt.Sprintf("http://h%d/item/%d?n=%d", (g+i)%3, i%40, i%7)
+				u := mustParse(t, s)
+				name, call := c.Get("GET", u, rules)
+				if want := HTTPURLCallName("GET", u); name != want {
+					t.Errorf("name of %s = %q, want %q", s, name, want)
+					return
+				}
+				if want := NewHTTPCall("GET", u, rules); call != want {
+					t.Errorf("call of %s = %+v, want %+v", s, call, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
