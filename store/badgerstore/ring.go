@@ -3,11 +3,14 @@ package badgerstore
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/internal/codec"
 )
 
@@ -23,6 +26,16 @@ const DefaultRingBytes = 4 << 20
 // given (see [Store.BorrowsRecords]), so the ring keeps their bytes, not
 // the records; it allocates nothing per record once its buffer and index
 // have grown.
+//
+// Encoding a call's stack was most of a record's cost (its frames
+// compared with the previous call's, the new ones written), while a
+// service makes its calls from a few hundred places whose stacks the
+// recorder's stack cache hands out as shared slices. So the ring keeps
+// copies of the stacks it has seen in a table (see ringStacks), and a
+// record whose stacks are all there is written without them, followed
+// by their numbers in the table; the stacks are put back when the record
+// is read. A record with a stack not in the table is written whole, and
+// one of its stacks is added for the records that follow.
 type ring struct {
 	mu      sync.RWMutex
 	size    int    // the buffer's size; 0: no ring
@@ -32,14 +45,129 @@ type ring struct {
 	first   int    // index in ents of the oldest entry
 	n       int    // entries held
 	scratch []byte // encoding buffer (see add)
+	// stacks is the table of stacks records are written against; calls
+	// and ids are add's buffers for a record's calls without their
+	// stacks and for their numbers in the table.
+	stacks *ringStacks
+	calls  []recording.Call
+	ids    []int32
 }
 
 // A ringEntry locates one record in the ring's buffer: its summary at
-// off, its full record right after.
+// off, its full record right after, then, if stacks is set, the numbers
+// of its calls' stacks in that table (from off+recEnd to off+size).
 type ringEntry struct {
 	key          [cursorLen]byte // start time and ID, as a summary key without its prefix
 	off          int
 	sumLen, size int
+	recEnd       int
+	stacks       *ringStacks
+}
+
+// A ringStacks is a table of stacks: copies of the frames of stacks the
+// ring has seen (their strings are the records', which the recorder
+// never changes), found by the address of the slice a record had (an
+// address, not a pointer: the record's slice is not kept). A table is
+// only added to; once it holds maxRingFrames frames, the ring starts
+// another, and the old one goes once no record held refers to it.
+type ringStacks struct {
+	frames [][]recording.Frame
+	at     map[uintptr]int32 // by the address of a record's stack
+	n      int               // frames held
+}
+
+// maxRingFrames bounds a table of stacks: 16,384 frames take 640 KiB (on
+// 64-bit platforms), the stacks of a service's calls many times over.
+const maxRingFrames = 16 << 10
+
+func newRingStacks() *ringStacks { return &ringStacks{at: make(map[uintptr]int32)} }
+
+// find returns the number of stack in t, or -1. A stack is found by its
+// slice's address and then compared with the copy word for word: the
+// copy keeps its strings alive, so the same pointers and lengths are the
+// same strings, and a slice whose memory now holds another stack is not
+// taken for the one it held.
+func (t *ringStacks) find(stack []recording.Frame) int32 {
+	if len(stack) == 0 {
+		return -1
+	}
+	id, ok := t.at[uintptr(unsafe.Pointer(&stack[0]))]
+	if !ok {
+		return -1
+	}
+	if c := t.frames[id]; len(c) != len(stack) || frameMemory(c) != frameMemory(stack) {
+		return -1
+	}
+	return id
+}
+
+// frameMemory returns the memory of frames as a string, to compare
+// frames by their words: the pointers and lengths of their strings, and
+// their lines.
+func frameMemory(frames []recording.Frame) string {
+	return unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(frames))), len(frames)*int(unsafe.Sizeof(recording.Frame{})))
+}
+
+// addStack adds to g's table the first stack of r it lacks, starting
+// another table when this one is full. One a record: records whose
+// stacks are new each time (not from the recorder's stack cache) cost an
+// allocation each, and records of the same stacks (from the cache) find
+// them all after a few records.
+func (g *ring) addStack(r *recording.Record) {
+	for i := range r.Calls {
+		st := r.Calls[i].Stack
+		if len(st) == 0 || g.stacks.find(st) >= 0 {
+			continue
+		}
+		if g.stacks.n+len(st) > maxRingFrames {
+			g.stacks = newRingStacks()
+		}
+		// Readers (get) look stacks up under the lock; add, the only
+		// writer, reads the table without it.
+		t, c := g.stacks, slices.Clone(st)
+		g.mu.Lock()
+		t.at[uintptr(unsafe.Pointer(&st[0]))] = int32(len(t.frames))
+		t.frames = append(t.frames, c)
+		g.mu.Unlock()
+		t.n += len(st)
+		return
+	}
+}
+
+// encode appends r to b, without its stacks if g's table has them all:
+// then the record ends at recEnd, followed by the numbers of its calls'
+// stacks in the table (-1 for a call without one), and byID is set.
+func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID bool) {
+	if g.stacks == nil {
+		g.stacks = newRingStacks()
+	}
+	g.ids = g.ids[:0]
+	for i := range r.Calls {
+		st := r.Calls[i].Stack
+		id := g.stacks.find(st)
+		if id < 0 && len(st) > 0 {
+			g.addStack(r)
+			b = codec.AppendRecord(b, r)
+			return b, len(b), false
+		}
+		g.ids = append(g.ids, id)
+	}
+	// A copy of the record whose calls have no stacks; the copies of
+	// the calls are cleared once written, so that the ring keeps nothing
+	// of the record but its bytes.
+	c := *r
+	g.calls = append(g.calls[:0], r.Calls...)
+	for i := range g.calls {
+		g.calls[i].Stack = nil
+	}
+	c.Calls = g.calls
+	b = codec.AppendRecord(b, &c)
+	clear(g.calls)
+	recEnd = len(b)
+	for _, id := range g.ids {
+		b = binary.AppendVarint(b, int64(id))
+	}
+	return b, recEnd, true
 }
 
 func newRing(size int64) *ring { return &ring{size: int(max(size, 0))} }
@@ -54,7 +182,7 @@ func (g *ring) add(r *recording.Record, sum *recording.Summary, durs []time.Dura
 	}
 	b := codec.AppendSummary(g.scratch[:0], sum, durs)
 	sumLen := len(b)
-	b = codec.AppendRecord(b, r)
+	b, recEnd, byID := g.encode(b, r)
 	g.scratch = b
 	n := len(b)
 	if n > g.size/4 {
@@ -81,7 +209,11 @@ func (g *ring) add(r *recording.Record, sum *recording.Summary, durs []time.Dura
 		g.pop()
 	}
 	copy(g.buf[g.head:], b)
-	g.push(ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: g.head, sumLen: sumLen, size: n})
+	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: g.head, sumLen: sumLen, size: n, recEnd: recEnd}
+	if byID {
+		e.stacks = g.stacks
+	}
+	g.push(e)
 	g.head += n
 }
 
@@ -107,6 +239,7 @@ func (g *ring) push(e ringEntry) {
 
 // pop removes the oldest entry.
 func (g *ring) pop() {
+	g.ents[g.first].stacks = nil // a table no record refers to goes
 	g.first = (g.first + 1) % len(g.ents)
 	g.n--
 }
@@ -122,14 +255,35 @@ func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 		if !bytes.Equal(e.key[8:], id[:]) {
 			continue
 		}
-		r, err := codec.DecodeRecord(g.buf[e.off+e.sumLen : e.off+e.size])
+		r, err := codec.DecodeRecord(g.buf[e.off+e.sumLen : e.off+e.recEnd])
 		if err != nil {
 			return nil, true, err
+		}
+		if e.stacks != nil {
+			if err := e.stacks.restore(r, g.buf[e.off+e.recEnd:e.off+e.size]); err != nil {
+				return nil, true, err
+			}
 		}
 		r.ExecTrace = nil
 		return r, true, nil
 	}
 	return nil, false, nil
+}
+
+// restore gives r's calls copies of their stacks from t, whose numbers
+// are ids (encoded by add).
+func (t *ringStacks) restore(r *recording.Record, ids []byte) error {
+	for i := range r.Calls {
+		id, n := binary.Varint(ids)
+		if n <= 0 || id >= int64(len(t.frames)) {
+			return fmt.Errorf("badgerstore: ring: %w: stack of call %d", store.ErrCorrupt, i)
+		}
+		ids = ids[n:]
+		if id >= 0 {
+			r.Calls[i].Stack = slices.Clone(t.frames[id])
+		}
+	}
+	return nil
 }
 
 // A ringSummary is a summary the ring holds, still encoded, with its key.
@@ -278,8 +432,10 @@ func (rr *ringReader) next() { rr.buf = rr.buf[1:] }
 func (g *ring) reset(free bool) {
 	g.mu.Lock()
 	g.head, g.first, g.n = 0, 0, 0
+	clear(g.ents)
+	g.stacks = nil
 	if free {
-		g.buf, g.ents, g.scratch = nil, nil, nil
+		g.buf, g.ents, g.scratch, g.calls, g.ids = nil, nil, nil, nil, nil
 	}
 	g.mu.Unlock()
 }

@@ -1,6 +1,8 @@
 package badgerstore
 
 import (
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -110,5 +112,102 @@ func TestRingNone(t *testing.T) {
 	g.add(r, &sum, codec.CallDurations(r, &sum))
 	if g.len() != 0 || g.buf != nil {
 		t.Fatal("a ring of size 0 kept a record")
+	}
+}
+
+// TestRingStacks checks records written against the ring's table of
+// stacks: records sharing stack slices (as the recorder's stack cache
+// hands them out) are written without their stacks once the table has
+// them, and read back equal to what was written; a slice whose frames
+// were changed in place, and records whose stacks are new each time, are
+// written whole; a full table is replaced, and records written against
+// the old one still read.
+func TestRingStacks(t *testing.T) {
+	g := newRing(16 << 20)
+	base := storetest.Record20(time.Unix(1700000000, 0), 1)
+	// write adds a record like base to the ring, changed by mod, and
+	// returns it with what reading it should give: its encoding by the
+	// store's codec, made as it is written.
+	type written struct {
+		id   recording.ID
+		want []byte
+	}
+	write := func(n int, mod func(r *recording.Record)) written {
+		r := *base
+		r.ID = recording.ID{byte(n), byte(n >> 8), 7}
+		r.Start = base.Start.Add(time.Duration(n) * time.Millisecond)
+		r.Calls = slices.Clone(base.Calls) // the stacks stay shared
+		r.ExecTrace = nil
+		if mod != nil {
+			mod(&r)
+		}
+		sum := r.Summary()
+		g.add(&r, &sum, codec.CallDurations(&r, &sum))
+		return written{r.ID, codec.AppendRecord(nil, &r)}
+	}
+	check := func(w written) {
+		t.Helper()
+		got, ok, err := g.get(w.id)
+		if err != nil || !ok {
+			t.Fatalf("get %v: %v, %v", w.id, ok, err)
+		}
+		want, err := codec.DecodeRecord(w.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			for i := range want.Calls {
+				if !reflect.DeepEqual(got.Calls[i], want.Calls[i]) {
+					t.Fatalf("record %v: call %d read back differs: stack %v, want %v", w.id, i, got.Calls[i].Stack, want.Calls[i].Stack)
+				}
+			}
+			t.Fatalf("record %v read back differs", w.id)
+		}
+		for i := range got.Calls {
+			if len(got.Calls[i].Stack) > 0 && &got.Calls[i].Stack[0] == &base.Calls[i].Stack[0] {
+				t.Fatal("a record read back shares a stack with the record written")
+			}
+		}
+	}
+	byID := func() bool { return g.ents[(g.first+g.n-1)%len(g.ents)].stacks != nil }
+	var recs []written
+	for n := range 30 {
+		recs = append(recs, write(n, nil))
+	}
+	if !byID() {
+		t.Fatal("a record whose stacks the table has was written whole")
+	}
+	first := g.stacks
+	// A stack slice whose frames changed in place is not taken for the
+	// stack it held.
+	st := base.Calls[3].Stack
+	old := st[2]
+	st[2] = recording.Frame{Function: "main.other", File: "/x/other.go", Line: 9}
+	changed := write(30, nil)
+	st[2] = old
+	if byID() {
+		t.Fatal("a record with a stack changed in place was written against the table")
+	}
+	recs = append(recs, changed)
+	for _, r := range recs {
+		check(r)
+	}
+	// Stacks new in each record: written whole, one stack added each.
+	for n := 31; n < 31+maxRingFrames/12+10; n++ {
+		recs = append(recs, write(n, func(r *recording.Record) {
+			for i := range r.Calls {
+				r.Calls[i].Stack = slices.Clone(r.Calls[i].Stack)
+			}
+		}))
+	}
+	if byID() {
+		t.Fatal("a record of new stacks was written against the table")
+	}
+	// The table filled up and was replaced; records of the old one read.
+	if g.stacks.n >= maxRingFrames || g.stacks == first {
+		t.Fatalf("table of %d frames not replaced", g.stacks.n)
+	}
+	for _, r := range recs {
+		check(r)
 	}
 }
