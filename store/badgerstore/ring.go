@@ -45,11 +45,9 @@ type ring struct {
 	first   int    // index in ents of the oldest entry
 	n       int    // entries held
 	scratch []byte // encoding buffer (see add)
-	// stacks is the table of stacks records are written against; calls
-	// and ids are add's buffers for a record's calls without their
-	// stacks and for their numbers in the table.
+	// stacks is the table of stacks records are written against; ids is
+	// add's buffer for a record's stacks' numbers in it.
 	stacks *ringStacks
-	calls  []recording.Call
 	ids    []int32
 }
 
@@ -74,6 +72,19 @@ type ringStacks struct {
 	frames [][]recording.Frame
 	at     map[uintptr]int32 // by the address of a record's stack
 	n      int               // frames held
+	// recent holds, by a hash of their addresses, stacks found lately:
+	// most are found there without the map's look-up.
+	recent [64]recentStack
+}
+
+type recentStack struct {
+	addr uintptr
+	id   int32
+}
+
+// recentOf returns addr's place in t.recent.
+func (t *ringStacks) recentOf(addr uintptr) *recentStack {
+	return &t.recent[uint64(addr)*0x9e3779b97f4a7c15>>(64-6)]
 }
 
 // maxRingFrames bounds a table of stacks: 16,384 frames take 640 KiB (on
@@ -91,9 +102,15 @@ func (t *ringStacks) find(stack []recording.Frame) int32 {
 	if len(stack) == 0 {
 		return -1
 	}
-	id, ok := t.at[uintptr(unsafe.Pointer(&stack[0]))]
-	if !ok {
-		return -1
+	addr := uintptr(unsafe.Pointer(&stack[0]))
+	rs := t.recentOf(addr)
+	id := rs.id
+	if rs.addr != addr {
+		var ok bool
+		if id, ok = t.at[addr]; !ok {
+			return -1
+		}
+		*rs = recentStack{addr, id}
 	}
 	if c := t.frames[id]; len(c) != len(stack) || frameMemory(c) != frameMemory(stack) {
 		return -1
@@ -125,10 +142,12 @@ func (g *ring) addStack(r *recording.Record) {
 		// Readers (get) look stacks up under the lock; add, the only
 		// writer, reads the table without it.
 		t, c := g.stacks, slices.Clone(st)
+		addr, id := uintptr(unsafe.Pointer(&st[0])), int32(len(t.frames))
 		g.mu.Lock()
-		t.at[uintptr(unsafe.Pointer(&st[0]))] = int32(len(t.frames))
+		t.at[addr] = id
 		t.frames = append(t.frames, c)
 		g.mu.Unlock()
+		*t.recentOf(addr) = recentStack{addr, id}
 		t.n += len(st)
 		return
 	}
@@ -152,17 +171,7 @@ func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID
 		}
 		g.ids = append(g.ids, id)
 	}
-	// A copy of the record whose calls have no stacks; the copies of
-	// the calls are cleared once written, so that the ring keeps nothing
-	// of the record but its bytes.
-	c := *r
-	g.calls = append(g.calls[:0], r.Calls...)
-	for i := range g.calls {
-		g.calls[i].Stack = nil
-	}
-	c.Calls = g.calls
-	b = codec.AppendRecord(b, &c)
-	clear(g.calls)
+	b = codec.AppendRecordWithoutStacks(b, r)
 	recEnd = len(b)
 	for _, id := range g.ids {
 		b = binary.AppendVarint(b, int64(id))
@@ -435,7 +444,7 @@ func (g *ring) reset(free bool) {
 	clear(g.ents)
 	g.stacks = nil
 	if free {
-		g.buf, g.ents, g.scratch, g.calls, g.ids = nil, nil, nil, nil, nil
+		g.buf, g.ents, g.scratch, g.ids = nil, nil, nil, nil
 	}
 	g.mu.Unlock()
 }
