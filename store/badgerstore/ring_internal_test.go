@@ -171,13 +171,23 @@ func TestRingStacks(t *testing.T) {
 	}
 	byID := func() bool { return g.ents[(g.first+g.n-1)%len(g.ents)].stacks != nil }
 	var recs []written
-	for n := range 30 {
+	for n := range 29 {
 		recs = append(recs, write(n, nil))
 	}
 	if !byID() {
 		t.Fatal("a record whose stacks the table has was written whole")
 	}
 	first := g.stacks
+	// Calls in a row made from one place share their stack's slice.
+	recs = append(recs, write(29, func(r *recording.Record) {
+		for i := 1; i < 5; i++ {
+			r.Calls[i].Stack = r.Calls[0].Stack
+		}
+		r.Calls[7].Stack = nil
+	}))
+	if !byID() {
+		t.Fatal("a record of calls sharing stacks was written whole")
+	}
 	// A stack slice whose frames changed in place is not taken for the
 	// stack it held.
 	st := base.Calls[3].Stack
