@@ -1,8 +1,11 @@
 package badgerstore
 
 import (
+	"context"
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,5 +222,77 @@ func TestRingStacks(t *testing.T) {
 	}
 	for _, r := range recs {
 		check(r)
+	}
+}
+
+// TestRingStacksFromRecorder records requests through a recorder into a
+// store that persists none of them beyond the first of each second: the
+// recorder's stack cache gives the calls of each place one stack slice,
+// so the ring writes its records against its table of stacks, and Get
+// gives their stacks back.
+func TestRingStacksFromRecorder(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{RecordBudget: 1, RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rec := recording.New(recording.WithSinks(s), recording.WithBatch(16, time.Millisecond))
+	query := func(ctx context.Context, i int) {
+		c := recording.StartCall(ctx, "sql", "SELECT items")
+		c.SetRequest(fmt.Sprintf("SELECT * FROM items WHERE id = %d", i))
+		c.End(nil)
+	}
+	lookup := func(ctx context.Context) {
+		c := recording.StartCall(ctx, "memcache", "Get")
+		c.End(nil)
+	}
+	const n = 50
+	for i := range n {
+		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/items"})
+		for j := range 5 { // calls in a loop: one stack
+			query(ctx, j)
+		}
+		lookup(ctx)
+		ar.Record().Route = "GET /items"
+		ar.Record().Status = 200
+		ar.Finish()
+		if i%10 == 9 {
+			time.Sleep(2 * time.Millisecond) // batches of several records
+		}
+	}
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g := s.ring
+	g.mu.RLock()
+	held, byID := g.n, 0
+	var ids []recording.ID
+	for i := range g.n {
+		e := &g.ents[(g.first+i)%len(g.ents)]
+		if e.stacks != nil {
+			byID++
+		}
+		ids = append(ids, recording.ID(e.key[8:]))
+	}
+	g.mu.RUnlock()
+	if held < n/2 || byID < held-5 {
+		t.Fatalf("the ring holds %d records, %d of them written against its stacks; want most of %d", held, byID, n)
+	}
+	for _, id := range ids {
+		r, err := s.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Calls) != 6 {
+			t.Fatalf("record %v: %d calls, want 6", id, len(r.Calls))
+		}
+		for i, c := range r.Calls {
+			if len(c.Stack) == 0 || !strings.Contains(c.Stack[0].Function, "TestRingStacksFromRecorder") {
+				t.Fatalf("record %v: call %d's stack %v does not start in the test", id, i, c.Stack)
+			}
+		}
+		if !reflect.DeepEqual(r.Calls[0].Stack, r.Calls[4].Stack) || reflect.DeepEqual(r.Calls[0].Stack, r.Calls[5].Stack) {
+			t.Fatalf("record %v: the loop's calls differ in their stacks, or the lookup's is theirs", id)
+		}
 	}
 }
