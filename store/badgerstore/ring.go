@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -49,7 +50,14 @@ type ring struct {
 	// add's buffer for a record's stacks' numbers in it.
 	stacks *ringStacks
 	ids    []int32
+	// writes numbers Write's calls (see newWrite).
+	writes atomic.Uint64
 }
+
+// newWrite tells the ring that a call of Write begins: stacks compared
+// before may since have been freed with their records, and another stack
+// put at their address, so they are compared again (see ringStacks.find).
+func (g *ring) newWrite() { g.writes.Add(1) }
 
 // A ringEntry locates one record in the ring's buffer: its summary at
 // off, its full record right after, then, if stacks is set, the numbers
@@ -70,6 +78,7 @@ type ringEntry struct {
 // another, and the old one goes once no record held refers to it.
 type ringStacks struct {
 	frames [][]recording.Frame
+	seen   []uint64          // by number: the write the stack was last compared in
 	at     map[uintptr]int32 // by the address of a record's stack
 	n      int               // frames held
 	// recent holds, by a hash of their addresses, stacks found lately:
@@ -97,8 +106,11 @@ func newRingStacks() *ringStacks { return &ringStacks{at: make(map[uintptr]int32
 // slice's address and then compared with the copy word for word: the
 // copy keeps its strings alive, so the same pointers and lengths are the
 // same strings, and a slice whose memory now holds another stack is not
-// taken for the one it held.
-func (t *ringStacks) find(stack []recording.Frame) int32 {
+// taken for the one it held. It is compared once per call of Write (the
+// write numbered write): until Write returns, the records it was given
+// are the caller's, unchanged, and hold the slice, so no other stack can
+// be at its address.
+func (t *ringStacks) find(stack []recording.Frame, write uint64) int32 {
 	if len(stack) == 0 {
 		return -1
 	}
@@ -112,8 +124,13 @@ func (t *ringStacks) find(stack []recording.Frame) int32 {
 		}
 		*rs = recentStack{addr, id}
 	}
-	if c := t.frames[id]; len(c) != len(stack) || frameMemory(c) != frameMemory(stack) {
+	if c := t.frames[id]; len(c) != len(stack) {
 		return -1
+	} else if t.seen[id] != write {
+		if frameMemory(c) != frameMemory(stack) {
+			return -1
+		}
+		t.seen[id] = write
 	}
 	return id
 }
@@ -130,10 +147,10 @@ func frameMemory(frames []recording.Frame) string {
 // stacks are new each time (not from the recorder's stack cache) cost an
 // allocation each, and records of the same stacks (from the cache) find
 // them all after a few records.
-func (g *ring) addStack(r *recording.Record) {
+func (g *ring) addStack(r *recording.Record, write uint64) {
 	for i := range r.Calls {
 		st := r.Calls[i].Stack
-		if len(st) == 0 || g.stacks.find(st) >= 0 {
+		if len(st) == 0 || g.stacks.find(st, write) >= 0 {
 			continue
 		}
 		if g.stacks.n+len(st) > maxRingFrames {
@@ -147,6 +164,7 @@ func (g *ring) addStack(r *recording.Record) {
 		t.at[addr] = id
 		t.frames = append(t.frames, c)
 		g.mu.Unlock()
+		t.seen = append(t.seen, write)
 		*t.recentOf(addr) = recentStack{addr, id}
 		t.n += len(st)
 		return
@@ -157,6 +175,7 @@ func (g *ring) addStack(r *recording.Record) {
 // then the record ends at recEnd, followed by the numbers of its calls'
 // stacks in the table (-1 for a call without one), and byID is set.
 func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID bool) {
+	write := g.writes.Load()
 	if g.stacks == nil {
 		g.stacks = newRingStacks()
 	}
@@ -172,9 +191,9 @@ func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID
 			continue
 		}
 		prev = st
-		id := g.stacks.find(st)
+		id := g.stacks.find(st, write)
 		if id < 0 && len(st) > 0 {
-			g.addStack(r)
+			g.addStack(r, write)
 			b = codec.AppendRecord(b, r)
 			return b, len(b), false
 		}

@@ -145,6 +145,7 @@ func TestRingStacks(t *testing.T) {
 			mod(&r)
 		}
 		sum := r.Summary()
+		g.newWrite() // a call of Write each
 		g.add(&r, &sum, codec.CallDurations(&r, &sum))
 		return written{r.ID, codec.AppendRecord(nil, &r)}
 	}
