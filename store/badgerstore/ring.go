@@ -25,8 +25,9 @@ const DefaultRingBytes = 4 << 20
 // then the full record), one after the other in a fixed buffer: a new
 // record overwrites the oldest ones. The store borrows the records it is
 // given (see [Store.BorrowsRecords]), so the ring keeps their bytes, not
-// the records; it allocates nothing per record once its buffer and index
-// have grown.
+// the records; it allocates nothing per record once its buffer, index and
+// table of stacks have grown (a record with a stack the table lacks adds
+// it: one allocation).
 //
 // Encoding a call's stack was most of a record's cost (its frames
 // compared with the previous call's, the new ones written), while a
