@@ -34,7 +34,8 @@
 // whose records were not all kept. RecordBudget -1 persists every record.
 //
 // The records not persisted are held, encoded, in a ring in memory of
-// [Options.RingBytes] (4 MiB by default; oldest out first), so that the
+// [Options.RingBytes] (4 MiB by default; oldest out first; the stacks
+// their calls share are kept once, beside it), so that the
 // recent ones can still be listed and opened: Get finds them by ID, and
 // List merges their summaries with the persisted ones, newest first, under
 // every filter, with one cursor for both (a record that leaves the ring

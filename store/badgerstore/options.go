@@ -74,7 +74,9 @@ type Options struct {
 	// find them while they are recent: the oldest go first when a new one
 	// needs room. The ring is memory only: Close and Clear empty it, and
 	// a record held only there is gone after a restart (the rollups still
-	// count it). It counts toward the store's heap. Default
+	// count it). It counts toward the store's heap, as do the stacks of
+	// its records, kept once each beside it (at most 16,384 frames, 640
+	// KiB, in a table; a table no record refers to any longer goes). Default
 	// [DefaultRingBytes] (4 MiB, about 1,000 20-call records); negative:
 	// none; at most 1 GiB (the buffer is allocated whole, at the first
 	// record over budget).

@@ -3,17 +3,21 @@ package badgerstore
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/internal/codec"
 )
 
 // DefaultRingBytes is the default of [Options.RingBytes]: 4 MiB, about
-// 1,000 20-call records (4 KiB each, encoded), counted toward the store's
-// heap.
+// 1,000 20-call records (3.5 KiB each, encoded without their stacks),
+// counted toward the store's heap.
 const DefaultRingBytes = 4 << 20
 
 // A ring holds, in memory only, the most recent records the storage
@@ -21,8 +25,19 @@ const DefaultRingBytes = 4 << 20
 // then the full record), one after the other in a fixed buffer: a new
 // record overwrites the oldest ones. The store borrows the records it is
 // given (see [Store.BorrowsRecords]), so the ring keeps their bytes, not
-// the records; it allocates nothing per record once its buffer and index
-// have grown.
+// the records; it allocates nothing per record once its buffer, index and
+// table of stacks have grown (a record with a stack the table lacks adds
+// it: one allocation).
+//
+// Encoding a call's stack was most of a record's cost (its frames
+// compared with the previous call's, the new ones written), while a
+// service makes its calls from a few hundred places whose stacks the
+// recorder's stack cache hands out as shared slices. So the ring keeps
+// copies of the stacks it has seen in a table (see ringStacks), and a
+// record whose stacks are all there is written without them, followed
+// by their numbers in the table; the stacks are put back when the record
+// is read. A record with a stack not in the table is written whole, and
+// one of its stacks is added for the records that follow.
 type ring struct {
 	mu      sync.RWMutex
 	size    int    // the buffer's size; 0: no ring
@@ -32,14 +47,165 @@ type ring struct {
 	first   int    // index in ents of the oldest entry
 	n       int    // entries held
 	scratch []byte // encoding buffer (see add)
+	// stacks is the table of stacks records are written against; ids is
+	// add's buffer for a record's stacks' numbers in it.
+	stacks *ringStacks
+	ids    []int32
+	// writes numbers Write's calls (see newWrite).
+	writes atomic.Uint64
 }
 
+// newWrite tells the ring that a call of Write begins: stacks compared
+// before may since have been freed with their records, and another stack
+// put at their address, so they are compared again (see ringStacks.find).
+func (g *ring) newWrite() { g.writes.Add(1) }
+
 // A ringEntry locates one record in the ring's buffer: its summary at
-// off, its full record right after.
+// off, its full record right after, then, if stacks is set, the numbers
+// of its calls' stacks in that table (from off+recEnd to off+size).
 type ringEntry struct {
 	key          [cursorLen]byte // start time and ID, as a summary key without its prefix
 	off          int
 	sumLen, size int
+	recEnd       int
+	stacks       *ringStacks
+}
+
+// A ringStacks is a table of stacks: copies of the frames of stacks the
+// ring has seen (their strings are the records', which the recorder
+// never changes), found by the address of the slice a record had (an
+// address, not a pointer: the record's slice is not kept). A table is
+// only added to; once it holds maxRingFrames frames, the ring starts
+// another, and the old one goes once no record held refers to it.
+type ringStacks struct {
+	frames [][]recording.Frame
+	seen   []uint64          // by number: the write the stack was last compared in
+	at     map[uintptr]int32 // by the address of a record's stack
+	n      int               // frames held
+	// recent holds, by a hash of their addresses, stacks found lately:
+	// most are found there without the map's look-up.
+	recent [64]recentStack
+}
+
+type recentStack struct {
+	addr uintptr
+	id   int32
+}
+
+// recentOf returns addr's place in t.recent.
+func (t *ringStacks) recentOf(addr uintptr) *recentStack {
+	return &t.recent[uint64(addr)*0x9e3779b97f4a7c15>>(64-6)]
+}
+
+// maxRingFrames bounds a table of stacks: 16,384 frames take 640 KiB (on
+// 64-bit platforms), the stacks of a service's calls many times over.
+const maxRingFrames = 16 << 10
+
+func newRingStacks() *ringStacks { return &ringStacks{at: make(map[uintptr]int32)} }
+
+// find returns the number of stack in t, or -1. A stack is found by its
+// slice's address and then compared with the copy word for word: the
+// copy keeps its strings alive, so the same pointers and lengths are the
+// same strings, and a slice whose memory now holds another stack is not
+// taken for the one it held. It is compared once per call of Write (the
+// write numbered write): until Write returns, the records it was given
+// are the caller's, unchanged, and hold the slice, so no other stack can
+// be at its address.
+func (t *ringStacks) find(stack []recording.Frame, write uint64) int32 {
+	if len(stack) == 0 {
+		return -1
+	}
+	addr := uintptr(unsafe.Pointer(&stack[0]))
+	rs := t.recentOf(addr)
+	id := rs.id
+	if rs.addr != addr {
+		var ok bool
+		if id, ok = t.at[addr]; !ok {
+			return -1
+		}
+		*rs = recentStack{addr, id}
+	}
+	if c := t.frames[id]; len(c) != len(stack) {
+		return -1
+	} else if t.seen[id] != write {
+		if frameMemory(c) != frameMemory(stack) {
+			return -1
+		}
+		t.seen[id] = write
+	}
+	return id
+}
+
+// frameMemory returns the memory of frames as a string, to compare
+// frames by their words: the pointers and lengths of their strings, and
+// their lines.
+func frameMemory(frames []recording.Frame) string {
+	return unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(frames))), len(frames)*int(unsafe.Sizeof(recording.Frame{})))
+}
+
+// addStack adds to g's table the first stack of r it lacks, starting
+// another table when this one is full. One a record: records whose
+// stacks are new each time (not from the recorder's stack cache) cost an
+// allocation each, and records of the same stacks (from the cache) find
+// them all after a few records.
+func (g *ring) addStack(r *recording.Record, write uint64) {
+	for i := range r.Calls {
+		st := r.Calls[i].Stack
+		if len(st) == 0 || g.stacks.find(st, write) >= 0 {
+			continue
+		}
+		if g.stacks.n+len(st) > maxRingFrames {
+			g.stacks = newRingStacks()
+		}
+		// Readers (get) look stacks up under the lock; add, the only
+		// writer, reads the table without it.
+		t, c := g.stacks, slices.Clone(st)
+		addr, id := uintptr(unsafe.Pointer(&st[0])), int32(len(t.frames))
+		g.mu.Lock()
+		t.at[addr] = id
+		t.frames = append(t.frames, c)
+		g.mu.Unlock()
+		t.seen = append(t.seen, write)
+		*t.recentOf(addr) = recentStack{addr, id}
+		t.n += len(st)
+		return
+	}
+}
+
+// encode appends r to b, without its stacks if g's table has them all:
+// then the record ends at recEnd, followed by the numbers of its calls'
+// stacks in the table (-1 for a call without one), and byID is set.
+func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID bool) {
+	write := g.writes.Load()
+	if g.stacks == nil {
+		g.stacks = newRingStacks()
+	}
+	g.ids = g.ids[:0]
+	var prev []recording.Frame
+	for i := range r.Calls {
+		st := r.Calls[i].Stack
+		if i > 0 && len(st) > 0 && len(st) == len(prev) && &st[0] == &prev[0] {
+			// The previous call's stack (calls made from one place),
+			// found already: the record does not change while Write
+			// runs.
+			g.ids = append(g.ids, g.ids[i-1])
+			continue
+		}
+		prev = st
+		id := g.stacks.find(st, write)
+		if id < 0 && len(st) > 0 {
+			g.addStack(r, write)
+			b = codec.AppendRecord(b, r)
+			return b, len(b), false
+		}
+		g.ids = append(g.ids, id)
+	}
+	b = codec.AppendRecordWithoutStacks(b, r)
+	recEnd = len(b)
+	for _, id := range g.ids {
+		b = binary.AppendVarint(b, int64(id))
+	}
+	return b, recEnd, true
 }
 
 func newRing(size int64) *ring { return &ring{size: int(max(size, 0))} }
@@ -54,7 +220,7 @@ func (g *ring) add(r *recording.Record, sum *recording.Summary, durs []time.Dura
 	}
 	b := codec.AppendSummary(g.scratch[:0], sum, durs)
 	sumLen := len(b)
-	b = codec.AppendRecord(b, r)
+	b, recEnd, byID := g.encode(b, r)
 	g.scratch = b
 	n := len(b)
 	if n > g.size/4 {
@@ -81,7 +247,11 @@ func (g *ring) add(r *recording.Record, sum *recording.Summary, durs []time.Dura
 		g.pop()
 	}
 	copy(g.buf[g.head:], b)
-	g.push(ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: g.head, sumLen: sumLen, size: n})
+	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: g.head, sumLen: sumLen, size: n, recEnd: recEnd}
+	if byID {
+		e.stacks = g.stacks
+	}
+	g.push(e)
 	g.head += n
 }
 
@@ -107,6 +277,7 @@ func (g *ring) push(e ringEntry) {
 
 // pop removes the oldest entry.
 func (g *ring) pop() {
+	g.ents[g.first].stacks = nil // a table no record refers to goes
 	g.first = (g.first + 1) % len(g.ents)
 	g.n--
 }
@@ -122,14 +293,35 @@ func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 		if !bytes.Equal(e.key[8:], id[:]) {
 			continue
 		}
-		r, err := codec.DecodeRecord(g.buf[e.off+e.sumLen : e.off+e.size])
+		r, err := codec.DecodeRecord(g.buf[e.off+e.sumLen : e.off+e.recEnd])
 		if err != nil {
 			return nil, true, err
+		}
+		if e.stacks != nil {
+			if err := e.stacks.restore(r, g.buf[e.off+e.recEnd:e.off+e.size]); err != nil {
+				return nil, true, err
+			}
 		}
 		r.ExecTrace = nil
 		return r, true, nil
 	}
 	return nil, false, nil
+}
+
+// restore gives r's calls copies of their stacks from t, whose numbers
+// are ids (encoded by add).
+func (t *ringStacks) restore(r *recording.Record, ids []byte) error {
+	for i := range r.Calls {
+		id, n := binary.Varint(ids)
+		if n <= 0 || id >= int64(len(t.frames)) {
+			return fmt.Errorf("badgerstore: ring: %w: stack of call %d", store.ErrCorrupt, i)
+		}
+		ids = ids[n:]
+		if id >= 0 {
+			r.Calls[i].Stack = slices.Clone(t.frames[id])
+		}
+	}
+	return nil
 }
 
 // A ringSummary is a summary the ring holds, still encoded, with its key.
@@ -278,8 +470,10 @@ func (rr *ringReader) next() { rr.buf = rr.buf[1:] }
 func (g *ring) reset(free bool) {
 	g.mu.Lock()
 	g.head, g.first, g.n = 0, 0, 0
+	clear(g.ents)
+	g.stacks = nil
 	if free {
-		g.buf, g.ents, g.scratch = nil, nil, nil
+		g.buf, g.ents, g.scratch, g.ids = nil, nil, nil, nil
 	}
 	g.mu.Unlock()
 }

@@ -1,6 +1,11 @@
 package badgerstore
 
 import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +115,185 @@ func TestRingNone(t *testing.T) {
 	g.add(r, &sum, codec.CallDurations(r, &sum))
 	if g.len() != 0 || g.buf != nil {
 		t.Fatal("a ring of size 0 kept a record")
+	}
+}
+
+// TestRingStacks checks records written against the ring's table of
+// stacks: records sharing stack slices (as the recorder's stack cache
+// hands them out) are written without their stacks once the table has
+// them, and read back equal to what was written; a slice whose frames
+// were changed in place, and records whose stacks are new each time, are
+// written whole; a full table is replaced, and records written against
+// the old one still read.
+func TestRingStacks(t *testing.T) {
+	g := newRing(16 << 20)
+	base := storetest.Record20(time.Unix(1700000000, 0), 1)
+	// write adds a record like base to the ring, changed by mod, and
+	// returns it with what reading it should give: its encoding by the
+	// store's codec, made as it is written.
+	type written struct {
+		id   recording.ID
+		want []byte
+	}
+	write := func(n int, mod func(r *recording.Record)) written {
+		r := *base
+		r.ID = recording.ID{byte(n), byte(n >> 8), 7}
+		r.Start = base.Start.Add(time.Duration(n) * time.Millisecond)
+		r.Calls = slices.Clone(base.Calls) // the stacks stay shared
+		r.ExecTrace = nil
+		if mod != nil {
+			mod(&r)
+		}
+		sum := r.Summary()
+		g.newWrite() // a call of Write each
+		g.add(&r, &sum, codec.CallDurations(&r, &sum))
+		return written{r.ID, codec.AppendRecord(nil, &r)}
+	}
+	check := func(w written) {
+		t.Helper()
+		got, ok, err := g.get(w.id)
+		if err != nil || !ok {
+			t.Fatalf("get %v: %v, %v", w.id, ok, err)
+		}
+		want, err := codec.DecodeRecord(w.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			for i := range want.Calls {
+				if !reflect.DeepEqual(got.Calls[i], want.Calls[i]) {
+					t.Fatalf("record %v: call %d read back differs: stack %v, want %v", w.id, i, got.Calls[i].Stack, want.Calls[i].Stack)
+				}
+			}
+			t.Fatalf("record %v read back differs", w.id)
+		}
+		for i := range got.Calls {
+			if len(got.Calls[i].Stack) > 0 && &got.Calls[i].Stack[0] == &base.Calls[i].Stack[0] {
+				t.Fatal("a record read back shares a stack with the record written")
+			}
+		}
+	}
+	byID := func() bool { return g.ents[(g.first+g.n-1)%len(g.ents)].stacks != nil }
+	var recs []written
+	for n := range 29 {
+		recs = append(recs, write(n, nil))
+	}
+	if !byID() {
+		t.Fatal("a record whose stacks the table has was written whole")
+	}
+	first := g.stacks
+	// Calls in a row made from one place share their stack's slice.
+	recs = append(recs, write(29, func(r *recording.Record) {
+		for i := 1; i < 5; i++ {
+			r.Calls[i].Stack = r.Calls[0].Stack
+		}
+		r.Calls[7].Stack = nil
+	}))
+	if !byID() {
+		t.Fatal("a record of calls sharing stacks was written whole")
+	}
+	// A stack slice whose frames changed in place is not taken for the
+	// stack it held.
+	st := base.Calls[3].Stack
+	old := st[2]
+	st[2] = recording.Frame{Function: "main.other", File: "/x/other.go", Line: 9}
+	changed := write(30, nil)
+	st[2] = old
+	if byID() {
+		t.Fatal("a record with a stack changed in place was written against the table")
+	}
+	recs = append(recs, changed)
+	for _, r := range recs {
+		check(r)
+	}
+	// Stacks new in each record: written whole, one stack added each.
+	for n := 31; n < 31+maxRingFrames/12+10; n++ {
+		recs = append(recs, write(n, func(r *recording.Record) {
+			for i := range r.Calls {
+				r.Calls[i].Stack = slices.Clone(r.Calls[i].Stack)
+			}
+		}))
+	}
+	if byID() {
+		t.Fatal("a record of new stacks was written against the table")
+	}
+	// The table filled up and was replaced; records of the old one read.
+	if g.stacks.n >= maxRingFrames || g.stacks == first {
+		t.Fatalf("table of %d frames not replaced", g.stacks.n)
+	}
+	for _, r := range recs {
+		check(r)
+	}
+}
+
+// TestRingStacksFromRecorder records requests through a recorder into a
+// store that persists none of them beyond the first of each second: the
+// recorder's stack cache gives the calls of each place one stack slice,
+// so the ring writes its records against its table of stacks, and Get
+// gives their stacks back.
+func TestRingStacksFromRecorder(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{RecordBudget: 1, RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rec := recording.New(recording.WithSinks(s), recording.WithBatch(16, time.Millisecond))
+	query := func(ctx context.Context, i int) {
+		c := recording.StartCall(ctx, "sql", "SELECT items")
+		c.SetRequest(fmt.Sprintf("SELECT * FROM items WHERE id = %d", i))
+		c.End(nil)
+	}
+	lookup := func(ctx context.Context) {
+		c := recording.StartCall(ctx, "memcache", "Get")
+		c.End(nil)
+	}
+	const n = 50
+	for i := range n {
+		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/items"})
+		for j := range 5 { // calls in a loop: one stack
+			query(ctx, j)
+		}
+		lookup(ctx)
+		ar.Record().Route = "GET /items"
+		ar.Record().Status = 200
+		ar.Finish()
+		if i%10 == 9 {
+			time.Sleep(2 * time.Millisecond) // batches of several records
+		}
+	}
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g := s.ring
+	g.mu.RLock()
+	held, byID := g.n, 0
+	var ids []recording.ID
+	for i := range g.n {
+		e := &g.ents[(g.first+i)%len(g.ents)]
+		if e.stacks != nil {
+			byID++
+		}
+		ids = append(ids, recording.ID(e.key[8:]))
+	}
+	g.mu.RUnlock()
+	if held < n/2 || byID < held-5 {
+		t.Fatalf("the ring holds %d records, %d of them written against its stacks; want most of %d", held, byID, n)
+	}
+	for _, id := range ids {
+		r, err := s.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Calls) != 6 {
+			t.Fatalf("record %v: %d calls, want 6", id, len(r.Calls))
+		}
+		for i, c := range r.Calls {
+			if len(c.Stack) == 0 || !strings.Contains(c.Stack[0].Function, "TestRingStacksFromRecorder") {
+				t.Fatalf("record %v: call %d's stack %v does not start in the test", id, i, c.Stack)
+			}
+		}
+		if !reflect.DeepEqual(r.Calls[0].Stack, r.Calls[4].Stack) || reflect.DeepEqual(r.Calls[0].Stack, r.Calls[5].Stack) {
+			t.Fatalf("record %v: the loop's calls differ in their stacks, or the lookup's is theirs", id)
+		}
 	}
 }

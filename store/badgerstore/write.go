@@ -44,6 +44,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		s.drop(recs)
 		return nil
 	}
+	s.ring.newWrite()
 	maxSize, maxCount := s.db.MaxBatchSize()/2, s.db.MaxBatchCount()/2
 	// Values are encoded into arena chunks: the transaction references
 	// them until it commits, so a full chunk is replaced, never grown (a

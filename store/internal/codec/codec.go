@@ -255,7 +255,18 @@ func sameFrame(a, b *recording.Frame) bool {
 // frames are written, and a frame's file is written only when it differs
 // from the previous frame's. The unexported raw PCs are not stored: stacks
 // are symbolized before sinks see records.
-func AppendRecord(b []byte, r *recording.Record) []byte {
+func AppendRecord(b []byte, r *recording.Record) []byte { return appendRecord(b, r, true) }
+
+// AppendRecordWithoutStacks appends r's encoding as AppendRecord would
+// if r's calls had no stacks, for a writer that keeps the stacks apart
+// (badgerstore's in-memory ring). [DecodeRecord] reads it, its calls
+// without stacks.
+func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
+	return appendRecord(b, r, false)
+}
+
+// appendRecord appends r's encoding, its calls' stacks if stacks is set.
+func appendRecord(b []byte, r *recording.Record, stacks bool) []byte {
 	e := enc{b: append(b, tagRecord, codecV2)}
 	e.raw(r.ID[:])
 	e.raw(r.TraceID[:])
@@ -299,22 +310,26 @@ func AppendRecord(b []byte, r *recording.Record) []byte {
 		e.i(c.ResponseSize)
 		e.s(c.Request)
 		e.s(c.Response)
-		shared := sharedFrames(c.Stack, prev)
-		fresh := c.Stack[:len(c.Stack)-shared]
-		e.n(shared)
-		e.n(len(fresh))
-		for _, f := range fresh {
-			e.s(f.Function)
-			if f.File == lastFile {
-				e.u(0)
-			} else {
-				e.u(uint64(len(f.File)) + 1)
-				e.b = append(e.b, f.File...)
-				lastFile = f.File
+		if stacks {
+			shared := sharedFrames(c.Stack, prev)
+			fresh := c.Stack[:len(c.Stack)-shared]
+			e.n(shared)
+			e.n(len(fresh))
+			for _, f := range fresh {
+				e.s(f.Function)
+				if f.File == lastFile {
+					e.u(0)
+				} else {
+					e.u(uint64(len(f.File)) + 1)
+					e.b = append(e.b, f.File...)
+					lastFile = f.File
+				}
+				e.i(int64(f.Line))
 			}
-			e.i(int64(f.Line))
+			prev = c.Stack
+		} else {
+			e.b = append(e.b, 0, 0) // no frame shared, none fresh
 		}
-		prev = c.Stack
 		e.n(len(c.Phases))
 		for _, p := range c.Phases {
 			e.s(p.Name)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -548,7 +549,7 @@ func appendCallDurationsFew(out []time.Duration, r *recording.Record, s *recordi
 		if c.Event {
 			continue
 		}
-		if j < 0 || c.Service != s.RPCs[j].Service || c.Method != s.RPCs[j].Method {
+		if j < 0 || !sameString(c.Service, s.RPCs[j].Service) || !sameString(c.Method, s.RPCs[j].Method) {
 			j = slices.IndexFunc(s.RPCs, func(rpc recording.RPCStat) bool { return c.Service == rpc.Service && c.Method == rpc.Method })
 		}
 		if j < 0 || next[j] == end[j] {
@@ -563,4 +564,11 @@ func appendCallDurationsFew(out []time.Duration, r *recording.Record, s *recordi
 		}
 	}
 	return buf, true
+}
+
+// sameString reports whether a and b are equal, comparing their pointers
+// before their bytes: a call's service and method are mostly the very
+// strings of its RPC's stats (the summary takes them from the calls).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
