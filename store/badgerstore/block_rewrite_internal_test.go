@@ -202,3 +202,36 @@ func listedAndCounted(t *testing.T, s *Store, dir string, want []*recording.Reco
 	}
 	return s
 }
+
+// TestBlocksRewriteTwiceBackToIDTime: a record stored with an f entry
+// (it started after its ID's time), given twice to one Write, first at
+// its stored start, then at its ID's time, is stored once with a pair of
+// refs: its f entry goes, and a recount counts the Size the store kept.
+func TestBlocksRewriteTwiceBackToIDTime(t *testing.T) {
+	ctx := context.Background()
+	s, dir := openBlockDir(t)
+	recs := noisyRecords(1, time.Now().Add(-time.Hour), 20, 300)
+	r := recs[5]
+	idStart := r.Start
+	r.Start = r.Start.Add(time.Second) // not its ID's time: an f entry
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if n := countKeys(t, s, pRecord); n != 1 {
+		t.Fatalf("%d f entries, want 1", n)
+	}
+	again, back := *r, *r
+	again.Status = 502
+	back.Status = 503
+	back.Start = idStart
+	if err := s.Write(ctx, []*recording.Record{&again, &back}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countKeys(t, s, pRecord); n != 0 {
+		t.Errorf("%d f entries left, want 0", n)
+	}
+	recs[5] = &back
+	s = listedAndCounted(t, s, dir, recs)
+	defer s.Close()
+	checkGet(t, s, recs)
+}

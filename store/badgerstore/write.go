@@ -440,9 +440,23 @@ func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[re
 	if i := slices.IndexFunc(blk.refs[:len(blk.refs)-1], sameID); i >= 0 {
 		// Its ref, not yet counted, is not written; its bytes stay in
 		// the block, whose stored size the other refs share.
-		osk = summaryKey(blk.refs[i].start, id)
+		prev := blk.refs[i].start
+		osk = summaryKey(prev, id)
 		blk.refs = slices.Delete(blk.refs, i, i+1)
 		o.found = true
+		if start == idTime(id) && prev != start {
+			// It would have replaced an f entry (stored, or set in
+			// txn), whose size it counted as replaced: the new ref
+			// goes with its summary, and that entry goes.
+			if _, err := txn.Get(recordKey(id)); err == nil {
+				if err := txn.Delete(recordKey(id)); err != nil {
+					return o, err
+				}
+				o.deletes++
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return o, err
+			}
+		}
 	} else if rec, ok := recRefs[id]; ok {
 		// Its block is closed, and its ref, counted, waits for its
 		// summary's: it is not written.
