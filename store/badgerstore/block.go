@@ -410,7 +410,29 @@ func (s *Store) readRecord(txn *badger.Txn, item *badger.Item) (r *recording.Rec
 	if err != nil {
 		return nil, bk, err
 	}
+	if id, ok := keyID(item.Key()); ok && r.ID != id {
+		// A damaged ref that points at another record of the block.
+		return nil, item.KeyCopy(nil), fmt.Errorf("%w: its ref points at record %s", store.ErrCorrupt, r.ID)
+	}
 	return r, nil, nil
+}
+
+// keyID returns the record ID in an f or s key.
+func keyID(k []byte) (id recording.ID, ok bool) {
+	switch {
+	case len(k) == 1+len(id) && k[0] == pRecord:
+		return recording.ID(k[1:]), true
+	case len(k) == 25 && k[0] == pSummary:
+		return recording.ID(k[9:]), true
+	}
+	return id, false
+}
+
+// leadsWithID reports whether the encoded summary v is of the record
+// with ID id: the codec's summaries and records start with a tag, a
+// version and the record's ID.
+func leadsWithID(v []byte, id recording.ID) bool {
+	return len(v) >= 2+len(id) && recording.ID(v[2:2+len(id)]) == id
 }
 
 // A sumReader reads summaries in one read transaction: an s value is a
@@ -467,6 +489,10 @@ func (c *sumReader) read(item *badger.Item, fn func(v []byte, verr error) error)
 		return err
 	}
 	v, verr := c.resolve(c.ref)
+	if id, ok := keyID(item.Key()); verr == nil && ok && !leadsWithID(v, id) {
+		// A damaged ref that points at another summary of the block.
+		verr = fmt.Errorf("%w: its ref points at another record's summary", store.ErrCorrupt)
+	}
 	return fn(v, verr)
 }
 

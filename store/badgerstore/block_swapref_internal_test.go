@@ -1,0 +1,77 @@
+package badgerstore
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+)
+
+// TestBlocksRefToAnotherRecord: a pair of refs damaged so that it points
+// at another record of the same blocks (its offset and length changed, as
+// one flipped bit does between records of one length) makes Get and
+// ExecTrace say the record is damaged, and List skip its summary, rather
+// than give the other record's as this one's.
+func TestBlocksRefToAnotherRecord(t *testing.T) {
+	ctx := context.Background()
+	recs := noisyRecords(1, time.Now().Add(-time.Hour), 20, 100)
+	s := openWritten(t, recs)
+	pairOf := func(r *recording.Record) (k, v []byte) {
+		k = summaryKey(r.Start.UnixNano(), r.ID)
+		err := s.db.View(func(txn *badger.Txn) error {
+			item, err := txn.Get(k)
+			if err != nil {
+				return err
+			}
+			v, err = item.ValueCopy(nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k, v
+	}
+	k7, v7 := pairOf(recs[7])
+	_, v8 := pairOf(recs[8])
+	sum7, rec7, err := decodePair(v7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum8, rec8, err := decodePair(v8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum7.off, sum7.n = sum8.off, sum8.n
+	rec7.off, rec7.n = rec8.off, rec8.n
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k7, appendPair(nil, sum7, rec7)) }); err != nil {
+		t.Fatal(err)
+	}
+	s.blocks.put([16]byte{}, nil)
+	r, err := s.Get(ctx, recs[7].ID)
+	if err == nil {
+		t.Errorf("Get(%v) of a damaged ref = record %v, want an error", recs[7].ID, r.ID)
+	} else if !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("Get of a damaged ref: %v, want ErrCorrupt", err)
+	}
+	if _, err := s.ExecTrace(ctx, recs[7].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ExecTrace of a damaged ref: %v, want ErrNotFound", err)
+	}
+	p, err := s.List(ctx, store.Query{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(map[recording.ID]int)
+	for _, sum := range p.Records {
+		if seen[sum.ID]++; seen[sum.ID] > 1 {
+			t.Errorf("List gives %v twice", sum.ID)
+		}
+	}
+	if len(p.Records) != len(recs)-1 || seen[recs[7].ID] != 0 {
+		t.Errorf("List: %d records, %d of the damaged one; want %d, 0", len(p.Records), seen[recs[7].ID], len(recs)-1)
+	}
+}
