@@ -235,3 +235,28 @@ func TestBlocksRewriteTwiceBackToIDTime(t *testing.T) {
 	defer s.Close()
 	checkGet(t, s, recs)
 }
+
+// TestBlocksRewriteLaterThanAll: a record whose ID holds its start,
+// written again later than every record stored (not looked up: listed at
+// both starts, see replaced), keeps its new version when retention
+// deletes the old one: the f entry of the new version is not taken for
+// the old one's.
+func TestBlocksRewriteLaterThanAll(t *testing.T) {
+	ctx := context.Background()
+	recs := noisyRecords(1, time.Now().Add(-time.Hour), 20, 100)
+	s := openWritten(t, recs)
+	moved := *recs[3]
+	moved.Start = recs[len(recs)-1].Start.Add(time.Second)
+	moved.Status = 503
+	if err := s.Write(ctx, []*recording.Record{&moved}); err != nil {
+		t.Fatal(err)
+	}
+	s.opts.MaxRecords = int64(len(recs) + 1 - 4) // recs[:4] go
+	if _, err := s.Retain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != len(recs)-3 {
+		t.Fatalf("Len %d, want %d", s.Len(), len(recs)-3)
+	}
+	checkGet(t, s, append(recs[4:], &moved))
+}

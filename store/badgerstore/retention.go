@@ -181,11 +181,15 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 					return nil
 				}
 				// A record's ref is in its f entry, or with its
-				// summary's (see appendPair).
+				// summary's (see appendPair): then an f entry of its
+				// ID is another version's, written later than every
+				// record stored (see replaced), and stays.
 				rk := recordKey([16]byte(k[9:25]))
 				sz := summarySize(item)
 				keys = append(keys, item.KeyCopy(nil))
-				if ri, err := txn.Get(rk); err == nil {
+				pair := false
+				item.Value(func(v []byte) error { pair = isPair(v); return nil })
+				if ri, err := txn.Get(rk); err == nil && !pair {
 					sz += recordSize(ri)
 					keys = append(keys, rk)
 				}
