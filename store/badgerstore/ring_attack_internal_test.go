@@ -103,7 +103,7 @@ func TestRingPooledStacks(t *testing.T) {
 
 // TestRingReadDuringWrites: Gets and Lists of the ring's records while
 // Writes add records of stacks new each time (the table of stacks filling
-// and replaced) and of stacks shared, and Clear empties it, return the
+// and replaced) and of stacks shared, from two writers at once, and Clear empties it, return the
 // records as written (run with -race).
 func TestRingReadDuringWrites(t *testing.T) {
 	ctx := context.Background()
@@ -144,7 +144,7 @@ func TestRingReadDuringWrites(t *testing.T) {
 	var written sync.WaitGroup
 	var mu sync.Mutex
 	done := 0
-	errs := make(chan error, 8)
+	errs := make(chan error, 8) // two readers, two writers
 	stop := make(chan struct{})
 	for g := range 2 {
 		written.Add(1)
@@ -179,20 +179,32 @@ func TestRingReadDuringWrites(t *testing.T) {
 			}
 		}()
 	}
-	for n := 0; n < total; n += 4 {
-		batch := []*recording.Record{mk(n), mk(n + 1), mk(n + 2), mk(n + 3)}
-		if err := s.Write(ctx, batch); err != nil {
-			t.Fatal(err)
+	// Two writers, each its own batches: the ring's table is shared.
+	write := func(from, to int) {
+		var writers sync.WaitGroup
+		for w := range 2 {
+			writers.Add(1)
+			go func() {
+				defer writers.Done()
+				for n := from + 4*w; n < to; n += 8 {
+					batch := []*recording.Record{mk(n), mk(n + 1), mk(n + 2), mk(n + 3)}
+					if err := s.Write(ctx, batch); err != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					done = max(done, n+4)
+					mu.Unlock()
+				}
+			}()
 		}
-		if n == total/2 {
-			if err := s.Clear(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		mu.Lock()
-		done = n + 4
-		mu.Unlock()
+		writers.Wait()
 	}
+	write(0, total/2)
+	if err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write(total/2, total)
 	close(stop)
 	written.Wait()
 	close(errs)
