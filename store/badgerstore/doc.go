@@ -263,7 +263,9 @@
 // [store.ErrNotFound] and [store.ErrCorrupt]; List skips the summary;
 // Stats and Series count a bucket whose rollup is damaged, or lacks a
 // damaged delta, again from finer data — an hour from its minutes, a
-// minute from its summaries — so that they keep agreeing with List.
+// minute from its summaries — so that they keep agreeing with List. A
+// ref into a block that leads to another record, or another record's
+// summary, than its key's ID is damaged too.
 //
 // # Performance
 //
