@@ -226,24 +226,32 @@ func TestBlocksDamagedBytes(t *testing.T) {
 			t.Fatalf("%s: Get: %v, want ErrCorrupt", what, err)
 		}
 	}
+	damageBlockAndRef(keys[0], block, fk, rv, 200, set, get)
+}
+
+// damageBlockAndRef sets, with set, the value block of key bk cut and
+// with a byte changed at about every n-th place, then the value ref of
+// key rk cut and changed at every place, calling check after each (with
+// what was damaged), and block again before the ref's.
+func damageBlockAndRef(bk, block, rk, ref []byte, n int, set func(k, v []byte), check func(what string)) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < len(block); i += 1 + len(block)/200 {
-		set(keys[0], block[:i])
-		get("block cut")
+	for i := 0; i < len(block); i += 1 + len(block)/n {
+		set(bk, block[:i])
+		check("block cut")
 		d := append([]byte(nil), block...)
 		d[i] ^= byte(1 + rng.IntN(255))
-		set(keys[0], d)
-		get("block changed")
+		set(bk, d)
+		check("block changed")
 	}
-	set(keys[0], block)
-	for i := range rv {
-		set(fk, rv[:i])
-		get("ref cut")
+	set(bk, block)
+	for i := range ref {
+		set(rk, ref[:i])
+		check("ref cut")
 		for _, x := range []byte{1, 0x80, 0xff} {
-			d := append([]byte(nil), rv...)
+			d := append([]byte(nil), ref...)
 			d[i] ^= x
-			set(fk, d)
-			get("ref changed")
+			set(rk, d)
+			check("ref changed")
 		}
 	}
 }

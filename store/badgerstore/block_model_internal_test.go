@@ -189,9 +189,16 @@ func testBlocksModel(t *testing.T, seed uint64) {
 	if _, err := s.Retain(ctx); err != nil {
 		t.Fatal(err)
 	}
+	checkAllDeleted(t, s)
+}
+
+// checkAllDeleted checks that s, whose records were all deleted, holds no
+// summary, record or block, and counts no record or byte.
+func checkAllDeleted(t *testing.T, s *Store) {
+	t.Helper()
 	for _, p := range []byte{pSummary, pRecord, pBlock, pSumBlock} {
-		if k := countKeys(t, s, p); k != 0 {
-			t.Errorf("everything deleted: %d keys %q left", k, p)
+		if n := countKeys(t, s, p); n != 0 {
+			t.Errorf("everything deleted: %d keys %q left", n, p)
 		}
 	}
 	if s.Len() != 0 || s.Size() != 0 {

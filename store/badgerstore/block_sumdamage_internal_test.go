@@ -3,7 +3,6 @@ package badgerstore
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -77,26 +76,7 @@ func TestSumBlocksDamagedBytes(t *testing.T) {
 	if s.Health().Skipped == skipped {
 		t.Error("a summary block cut in half: no summary skipped")
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < len(block); i += 1 + len(block)/100 {
-		set(keys[0], block[:i])
-		read("summary block cut")
-		d := append([]byte(nil), block...)
-		d[i] ^= byte(1 + rng.IntN(255))
-		set(keys[0], d)
-		read("summary block changed")
-	}
-	set(keys[0], block)
-	for i := range pair {
-		set(sk, pair[:i])
-		read("pair cut")
-		for _, x := range []byte{1, 0x80, 0xff} {
-			d := append([]byte(nil), pair...)
-			d[i] ^= x
-			set(sk, d)
-			read("pair changed")
-		}
-	}
+	damageBlockAndRef(keys[0], block, sk, pair, 100, set, read)
 	// Damaged, then counted and deleted.
 	set(keys[0], block[:len(block)/3])
 	set(sk, pair[:len(pair)/2])
@@ -113,12 +93,5 @@ func TestSumBlocksDamagedBytes(t *testing.T) {
 	if _, err := s.Retain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []byte{pSummary, pRecord, pBlock, pSumBlock} {
-		if n := countKeys(t, s, p); n != 0 {
-			t.Errorf("everything deleted: %d keys %q left", n, p)
-		}
-	}
-	if s.Len() != 0 || s.Size() != 0 {
-		t.Errorf("everything deleted: Len %d, Size %d", s.Len(), s.Size())
-	}
+	checkAllDeleted(t, s)
 }
