@@ -209,13 +209,7 @@ func TestBlocksDamagedBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := func(k, v []byte) {
-		t.Helper()
-		if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
-			t.Fatal(err)
-		}
-		s.blocks.put([16]byte{}, nil)
-	}
+	set := func(k, v []byte) { t.Helper(); setValue(t, s, k, v) }
 	get := func(what string) {
 		t.Helper()
 		r, err := s.Get(ctx, recs[7].ID)
@@ -227,6 +221,16 @@ func TestBlocksDamagedBytes(t *testing.T) {
 		}
 	}
 	damageBlockAndRef(keys[0], block, fk, rv, 200, set, get)
+}
+
+// setValue sets key k of s to v, as damage would, and empties the cache
+// of the block last read.
+func setValue(t *testing.T, s *Store, k, v []byte) {
+	t.Helper()
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
+		t.Fatal(err)
+	}
+	s.blocks.put([16]byte{}, nil)
 }
 
 // damageBlockAndRef sets, with set, the value block of key bk cut and

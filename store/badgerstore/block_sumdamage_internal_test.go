@@ -48,13 +48,7 @@ func TestSumBlocksDamagedBytes(t *testing.T) {
 	if !isPair(pair) {
 		t.Fatalf("s value %x: not a pair of refs", pair)
 	}
-	set := func(k, v []byte) {
-		t.Helper()
-		if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
-			t.Fatal(err)
-		}
-		s.blocks.put([16]byte{}, nil)
-	}
+	set := func(k, v []byte) { t.Helper(); setValue(t, s, k, v) }
 	read := func(what string) {
 		t.Helper()
 		p, err := s.List(ctx, store.Query{Limit: 100})

@@ -48,10 +48,7 @@ func TestBlocksRefToAnotherRecord(t *testing.T) {
 	}
 	sum7.off, sum7.n = sum8.off, sum8.n
 	rec7.off, rec7.n = rec8.off, rec8.n
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k7, appendPair(nil, sum7, rec7)) }); err != nil {
-		t.Fatal(err)
-	}
-	s.blocks.put([16]byte{}, nil)
+	setValue(t, s, k7, appendPair(nil, sum7, rec7))
 	r, err := s.Get(ctx, recs[7].ID)
 	if err == nil {
 		t.Errorf("Get(%v) of a damaged ref = record %v, want an error", recs[7].ID, r.ID)
