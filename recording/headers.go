@@ -29,6 +29,17 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	flat := rec.hdrFlat
 	out := rec.spare.hdr
+	if len(out) > 0 {
+		// The map of the record's last use, its values cleared by reset:
+		// requests mostly send the same names, and writing the values
+		// in place costs a look-up a name, where emptying the map and
+		// filling it again costs a clear and an insert a name.
+		if size, ok := r.refillHeaderMap(rec, out); ok {
+			rec.hdrBytes = size
+			return out
+		}
+		clear(out)
+	}
 	if out == nil {
 		out = make(map[string][]string, len(flat)/2)
 	}
@@ -62,6 +73,47 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	rec.spare.hdr, rec.spare.hdrVals = out, vals
 	rec.hdrBytes = size
 	return out
+}
+
+// refillHeaderMap writes the pairs SetHeaders kept into out, the header
+// map of rec's last use, when they have the same names, each with as many
+// values: the map's entries are kept, and their values, which share
+// rec.spare.hdrVals, overwritten in place and redacted. It returns
+// recordSize's estimate of the headers, or false — having maybe written
+// some values, which the caller's rebuild of the map overwrites — when
+// the names differ. Only names that cannot repeat are refilled (see
+// headerMap): a name cut to its cap, or the note of values left out,
+// sends the record to the rebuild.
+func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64, bool) {
+	flat := rec.hdrFlat
+	s := r.scrubber()
+	var size int64
+	names := 0
+	for i := 0; i+1 < len(flat); {
+		k := flat[i]
+		if len(k) > r.cfg.maxName || k == HeaderTruncated {
+			return 0, false
+		}
+		vs, ok := out[k]
+		if !ok {
+			return 0, false
+		}
+		n := 0
+		for ; i+1 < len(flat) && flat[i] == k; i += 2 {
+			if n == len(vs) {
+				return 0, false
+			}
+			vs[n] = flat[i+1]
+			n++
+		}
+		if n != len(vs) {
+			return 0, false
+		}
+		s.headerValues(vs, r.secretKey(k))
+		size += headerSize(k, vs)
+		names++
+	}
+	return size, names == len(out)
 }
 
 // secretKey reports whether a header name or an attribute key is secret

@@ -3,7 +3,9 @@ package recording
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -165,6 +167,67 @@ func TestHeaderMapMerges(t *testing.T) {
 	}
 	if n != len(rec.hdrFlat)/2 {
 		t.Errorf("%d values in the map, %d pairs kept", n, len(rec.hdrFlat)/2)
+	}
+}
+
+// TestHeaderMapRefill checks that a reused record's header map, refilled
+// in place when a request sends the names of the last one, holds exactly
+// the new request's values, redacted, and that other names, other value
+// counts, cut names and the note of values left out rebuild it.
+func TestHeaderMapRefill(t *testing.T) {
+	r := New(WithMaxName(16), WithMaxHeaders(256, 200))
+	defer r.Close(t.Context())
+	rec := &Record{}
+	long := strings.Repeat("v", 200)
+	steps := []struct {
+		h    map[string][]string
+		want map[string][]string
+	}{
+		{map[string][]string{"Accept": {"a"}, "X-Two": {"1", "2"}}, nil},
+		// The same names and counts: refilled.
+		{map[string][]string{"Accept": {"b"}, "X-Two": {"3", "4"}}, nil},
+		// A secret name where the last request had another: rebuilt,
+		// then refilled, redacted both times.
+		{map[string][]string{"Accept": {"c"}, "Authorization": {"Bearer abc"}}, map[string][]string{"Accept": {"c"}, "Authorization": {Redacted}}},
+		{map[string][]string{"Accept": {"d"}, "Authorization": {"Bearer def"}}, map[string][]string{"Accept": {"d"}, "Authorization": {Redacted}}},
+		// One value more, one name fewer, one name more.
+		{map[string][]string{"Accept": {"e", "f"}, "Authorization": {"x"}}, map[string][]string{"Accept": {"e", "f"}, "Authorization": {Redacted}}},
+		{map[string][]string{"Accept": {"g"}}, nil},
+		{map[string][]string{"Accept": {"h"}, "X-New": {"i"}}, nil},
+		// A cut name, a value left out: never refilled.
+		{map[string][]string{"X-Long-Header-Name": {"j"}}, nil},
+		{map[string][]string{"X-Long-Header-Name": {"k"}}, nil},
+		{map[string][]string{"Big": {long, long}}, nil},
+		{map[string][]string{"Big": {long, long}}, nil},
+		{map[string][]string{"Accept": {"l"}, "X-New": {"m"}}, nil},
+	}
+	for i, st := range steps {
+		rec.hdrFlat = r.cfg.flatHeaders(rec.hdrFlat[:0], st.h)
+		flat := slices.Clone(rec.hdrFlat)
+		out := r.headerMap(rec)
+		want := st.want
+		if want == nil {
+			// What building the map afresh gives.
+			want = r.headerMap(&Record{hdrFlat: flat})
+		}
+		if !maps.EqualFunc(out, want, slices.Equal) {
+			t.Errorf("step %d: headers %q, want %q", i, out, want)
+		}
+		var size int64
+		for k, vs := range out {
+			size += headerSize(k, vs)
+		}
+		if rec.hdrBytes != size {
+			t.Errorf("step %d: header bytes %d, want %d", i, rec.hdrBytes, size)
+		}
+		rec.reset()
+		for k, vs := range rec.spare.hdr {
+			for _, v := range vs {
+				if v != "" {
+					t.Errorf("step %d: reset left the value %q of %s", i, v, k)
+				}
+			}
+		}
 	}
 }
 

@@ -143,8 +143,10 @@ func (rec *Record) reset() {
 	clear(flat)
 	vals := rec.spare.hdrVals
 	clear(vals)
+	// The header map keeps its names, for headerMap to refill when the
+	// next request sends the same ones; its values, which share vals,
+	// are cleared with them.
 	hdr := rec.spare.hdr
-	clear(hdr)
 	if cap(flat) > maxSpareHeaders || cap(vals) > maxSpareHeaders || len(hdr) > maxSpareHeaders {
 		flat, vals, hdr = nil, nil, nil
 	}
@@ -160,7 +162,7 @@ func (rec *Record) reset() {
 	rec.hdrFlat = flat[:0]
 	rec.spare.calls = calls[:0]
 	rec.spare.hdr = hdr
-	rec.spare.hdrVals = vals[:0]
+	rec.spare.hdrVals = vals // its length: the values hdr's entries hold, cleared above
 	rec.spare.warnings = warns[:0]
 	rec.spare.pcs = pcs[:0]
 }
