@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"maps"
@@ -341,5 +342,44 @@ func TestPathQueryNotHeld(t *testing.T) {
 	}
 	if _, ok := s.clean.recentSlot(route); !ok {
 		t.Error("the route, a constant, is not held by its address")
+	}
+}
+
+// TestPreparedSize checks that the estimate of a record's bytes that
+// enqueue makes and prepare updates is what recordSize gives for the
+// prepared record (with nothing that redaction changes): stacks
+// symbolized, header pairs made a map, warnings added.
+func TestPreparedSize(t *testing.T) {
+	var mu sync.Mutex
+	var got, want []int64
+	r := New(WithSinks(SinkFunc(func(_ context.Context, recs []*Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, rec := range recs {
+			got = append(got, rec.size)
+			want = append(want, recordSize(rec))
+		}
+		return nil
+	})))
+	for i := range 3 {
+		ctx, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/size"})
+		ar.SetHeaders(map[string][]string{"Accept": {"a", "b"}, "X-Req": {fmt.Sprint(i)}})
+		for range 2 + 3*i { // the last two repeat a call: an N+1 warning
+			StartCall(ctx, "sql", "SELECT users").End(nil)
+		}
+		ar.Finish()
+	}
+	if err := r.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 {
+		t.Fatalf("%d records written, want 3", len(got))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("record %d: estimate %d, recordSize %d", i, got[i], want[i])
+		}
 	}
 }

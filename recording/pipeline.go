@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // The pipeline: a request hands its finished record to enqueue, which puts
@@ -192,7 +193,7 @@ func (r *Recorder) deliver(batch []*Record) {
 		return
 	}
 	for _, rec := range batch {
-		r.prepare(rec)
+		rec.size += r.prepare(rec)
 	}
 	var traced int
 	if r.flight != nil {
@@ -206,7 +207,9 @@ func (r *Recorder) deliver(batch []*Record) {
 	}
 	var total int64
 	for _, rec := range batch {
-		rec.size = recordSize(rec)
+		if t := rec.ExecTrace; t != nil {
+			rec.size += sizeExecTrace + int64(len(t.Data)+len(t.Reason))
+		}
 		total += rec.size
 		rec.pending = int32(len(r.sinks))
 	}
@@ -266,12 +269,21 @@ func (r *Recorder) fitTraces(batch []*Record, total int64) int {
 	return n
 }
 
-// prepare symbolizes stacks, redacts the record and analyses it.
-func (r *Recorder) prepare(rec *Record) {
-	r.symbolize(rec)
+// prepare symbolizes stacks, redacts the record and analyses it. It
+// returns by how much that changed recordSize's estimate of the record,
+// which enqueue made: its stacks symbolized, its header pairs made a map,
+// its warnings. (Redaction and the caps change a few strings' lengths,
+// which the estimate leaves out: computing it afresh would walk the whole
+// record a second time.)
+func (r *Recorder) prepare(rec *Record) (grown int64) {
+	grown = r.symbolize(rec)
 	switch {
 	case len(rec.hdrFlat) > 0:
+		for _, s := range rec.hdrFlat {
+			grown -= sizeString + int64(len(s))
+		}
 		rec.Headers = r.headerMap(rec)
+		grown += rec.hdrBytes
 		rec.hdrFlat = rec.hdrFlat[:0]
 	case rec.Headers != nil:
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
@@ -281,7 +293,9 @@ func (r *Recorder) prepare(rec *Record) {
 	}
 	r.scrub(rec)
 	r.cfg.capRedacted(rec)
-	if rec.Warnings != nil { // set by a wrapper: appended to
+	// A wrapper's warnings, which enqueue counted, are appended to.
+	counted := len(rec.Warnings)
+	if rec.Warnings != nil {
 		rec.Warnings = r.analysis.analyze(rec.Warnings, rec, r.cfg.repeatThreshold)
 	} else {
 		w := r.analysis.analyze(rec.spare.warnings[:0], rec, r.cfg.repeatThreshold)
@@ -290,17 +304,23 @@ func (r *Recorder) prepare(rec *Record) {
 			rec.Warnings = w
 		}
 	}
+	for i := counted; i < len(rec.Warnings); i++ {
+		w := &rec.Warnings[i]
+		grown += sizeWarning + int64(len(w.Service)+len(w.Method)+len(w.Request)+len(w.Message))
+	}
 	if r.pool == nil {
 		// The record may be kept by a sink, and is never reused: it
 		// keeps no memory for a next use (the raw stacks' buffer above
 		// all).
 		rec.spare, rec.hdrFlat = spare{}, nil
 	}
+	return grown
 }
 
 // symbolize turns the raw stacks of rec's calls into frames, through the
-// recorder's caches. It may run in any goroutine.
-func (r *Recorder) symbolize(rec *Record) {
+// recorder's caches, and returns by how much that changed recordSize's
+// estimate. It may run in any goroutine.
+func (r *Recorder) symbolize(rec *Record) (grown int64) {
 	var prev []uintptr // the last call's raw stack, which the next may share
 	var prevStack []Frame
 	for i := range rec.Calls {
@@ -314,8 +334,10 @@ func (r *Recorder) symbolize(rec *Record) {
 			prev, prevStack = c.pcs, r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
 			c.Stack = prevStack
 		}
+		grown += int64(len(c.Stack))*sizeFrame - int64(len(c.pcs))*int64(unsafe.Sizeof(uintptr(0)))
 		c.pcs = nil
 	}
+	return grown
 }
 
 // sinkDone notes that one sink is done with rec, having accepted it or
