@@ -51,6 +51,7 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	// map afterwards).
 	s := r.scrubber()
 	vals := slices.Grow(rec.spare.hdrVals[:0], len(flat)/2)
+	order := rec.spare.hdrOrder[:0]
 	var size int64 // recordSize's estimate, without a walk of the map
 	for i := 0; i+1 < len(flat); {
 		k := flat[i]
@@ -65,12 +66,14 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		if len(k) > r.cfg.maxName || k == HeaderTruncated {
 			if prev, ok := out[k]; ok {
 				out[k] = append(prev[:len(prev):len(prev)], vals[start:]...)
+				order = append(order, headerEntry{name: k}) // never refilled (see refillHeaderMap)
 				continue
 			}
 		}
 		out[k] = vals[start:len(vals):len(vals)]
+		order = append(order, headerEntry{k, out[k]})
 	}
-	rec.spare.hdr, rec.spare.hdrVals = out, vals
+	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder = out, vals, order
 	rec.hdrBytes = size
 	return out
 }
@@ -78,25 +81,38 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 // refillHeaderMap writes the pairs SetHeaders kept into out, the header
 // map of rec's last use, when they have the same names, each with as many
 // values: the map's entries are kept, and their values, which share
-// rec.spare.hdrVals, overwritten in place and redacted. It returns
-// recordSize's estimate of the headers, or false — having maybe written
-// some values, which the caller's rebuild of the map overwrites — when
-// the names differ. Only names that cannot repeat are refilled (see
-// headerMap): a name cut to its cap, or the note of values left out,
-// sends the record to the rebuild.
+// rec.spare.hdrVals, overwritten in place and redacted. A name is found
+// in rec.spare.hdrOrder, the map's entries in the order headerMap made
+// them, when it comes in the same place (mostly: the pairs come from a
+// walk of the request's header map, which starts anywhere), else by a
+// look-up in the map. It returns recordSize's estimate of the headers,
+// or false — having maybe written some values, which the caller's
+// rebuild of the map overwrites — when the names differ. A map in which
+// headerMap merged a name met twice (a name cut to its cap, or the note
+// of values left out) is never refilled, nor is a name that may be met
+// twice looked up.
 func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64, bool) {
-	flat := rec.hdrFlat
+	flat, order := rec.hdrFlat, rec.spare.hdrOrder
+	if len(order) != len(out) {
+		return 0, false // a name was merged
+	}
 	s := r.scrubber()
 	var size int64
-	names := 0
-	for i := 0; i+1 < len(flat); {
+	p := 0
+	for i := 0; i+1 < len(flat); p++ {
 		k := flat[i]
-		if len(k) > r.cfg.maxName || k == HeaderTruncated {
+		if p == len(order) {
 			return 0, false
 		}
-		vs, ok := out[k]
-		if !ok {
-			return 0, false
+		vs := order[p].vals
+		if order[p].name != k {
+			if len(k) > r.cfg.maxName || k == HeaderTruncated {
+				return 0, false
+			}
+			var ok bool
+			if vs, ok = out[k]; !ok {
+				return 0, false
+			}
 		}
 		n := 0
 		for ; i+1 < len(flat) && flat[i] == k; i += 2 {
@@ -111,9 +127,15 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 		}
 		s.headerValues(vs, r.secretKey(k))
 		size += headerSize(k, vs)
-		names++
 	}
-	return size, names == len(out)
+	return size, p == len(out)
+}
+
+// A headerEntry is an entry of a header map headerMap made: a name and
+// its values.
+type headerEntry struct {
+	name string
+	vals []string
 }
 
 // secretKey reports whether a header name or an attribute key is secret

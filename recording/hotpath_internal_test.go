@@ -232,6 +232,34 @@ func TestHeaderMapRefill(t *testing.T) {
 	}
 }
 
+// TestHeaderMapRefillOrder checks a refill whose names come in another
+// order than the map's last fill, and one with a name the map has not.
+func TestHeaderMapRefillOrder(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	rec := &Record{hdrFlat: []string{"Accept", "a", "Cookie", "c1", "Cookie", "c2", "X-Req", "1"}}
+	r.headerMap(rec)
+	for _, st := range []struct {
+		flat []string
+		want map[string][]string
+	}{
+		{[]string{"X-Req", "2", "Accept", "b", "Cookie", "c3", "Cookie", "c4"},
+			map[string][]string{"Accept": {"b"}, "Cookie": {Redacted, Redacted}, "X-Req": {"2"}}},
+		{[]string{"Cookie", "c5", "Cookie", "c6", "X-Req", "3", "Accept", "d"},
+			map[string][]string{"Accept": {"d"}, "Cookie": {Redacted, Redacted}, "X-Req": {"3"}}},
+		{[]string{"Cookie", "c5", "Cookie", "c6", "X-Other", "3", "Accept", "d"},
+			map[string][]string{"Accept": {"d"}, "Cookie": {Redacted, Redacted}, "X-Other": {"3"}}},
+		{[]string{"Cookie", "c7", "X-Other", "4", "Accept", "e"},
+			map[string][]string{"Accept": {"e"}, "Cookie": {Redacted}, "X-Other": {"4"}}},
+	} {
+		rec.reset()
+		rec.hdrFlat = append(rec.hdrFlat, st.flat...)
+		if out := r.headerMap(rec); !maps.EqualFunc(out, st.want, slices.Equal) {
+			t.Errorf("pairs %q: headers %q, want %q", st.flat, out, st.want)
+		}
+	}
+}
+
 // TestRecordPoolReserve checks that records handed back go to the
 // reserve first, that the reserve serves when the sync.Pool is empty (as
 // after garbage collections), and that it stays within its bound.
