@@ -12,7 +12,7 @@ import (
 )
 
 // The pipeline: a request hands its finished record to enqueue, which puts
-// it in r.q without ever blocking; prepareLoop takes records off r.q in
+// it in r.q (a recordQueue) without ever blocking; prepareLoop takes records off r.q in
 // batches, prepares them (stacks, headers, analysis) and offers each batch
 // to every sink's own queue; one goroutine per sink writes its queue. Every
 // queue is bounded in records and in estimated bytes, and a record that does
@@ -32,22 +32,21 @@ func (r *Recorder) enqueue(rec *Record) {
 		r.release(rec)
 		return
 	}
-	select {
-	case r.q <- rec:
-		r.recorded.Add(1)
-		// The preparer does not wait on the queue itself, so a request
-		// does not wake it for every record: only once a batch is ready
-		// (the ticker collects the rest).
-		if len(r.q) >= r.kickAt {
-			select {
-			case r.kick <- struct{}{}:
-			default:
-			}
-		}
-	default:
+	if !r.q.push(rec) {
 		r.qBytes.Add(-rec.size)
 		r.dropped.Add(1)
 		r.release(rec)
+		return
+	}
+	r.recorded.Add(1)
+	// The preparer does not wait on the queue itself, so a request does
+	// not wake it for every record: only once a batch is ready (the
+	// ticker collects the rest).
+	if r.q.len() >= r.kickAt {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -77,16 +76,10 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.sinkCancel()
 		r.flight.stop()
 		// A record that raced past the closed flag is counted, not lost silently.
-		for {
-			select {
-			case rec := <-r.q:
-				r.qBytes.Add(-rec.size)
-				r.dropped.Add(1)
-				r.release(rec)
-				continue
-			default:
-			}
-			break
+		for rec := r.q.pop(); rec != nil; rec = r.q.pop() {
+			r.qBytes.Add(-rec.size)
+			r.dropped.Add(1)
+			r.release(rec)
 		}
 	})
 	return err
@@ -142,14 +135,12 @@ func (r *Recorder) prepareLoop() {
 	// set, it keeps a partial batch for later.
 	drain := func(all bool) {
 		for {
-		fill:
 			for len(batch) < size {
-				select {
-				case rec := <-r.q:
-					batch = append(batch, rec)
-				default:
-					break fill
+				rec := r.q.pop()
+				if rec == nil {
+					break
 				}
+				batch = append(batch, rec)
 			}
 			if len(batch) == 0 || len(batch) < size && !all {
 				return
