@@ -110,7 +110,7 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 				return 0, false
 			}
 			var ok bool
-			if vs, ok = out[k]; !ok {
+			if vs, ok = findHeader(order, out, k); !ok {
 				return 0, false
 			}
 		}
@@ -129,6 +129,22 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 		size += headerSize(k, vs)
 	}
 	return size, p == len(out)
+}
+
+// findHeader returns the values of name k in the header map out, whose
+// entries order lists: a few names are compared faster than a map looks
+// one up.
+func findHeader(order []headerEntry, out map[string][]string, k string) ([]string, bool) {
+	if len(order) > 8 {
+		vs, ok := out[k]
+		return vs, ok
+	}
+	for i := range order {
+		if order[i].name == k {
+			return order[i].vals, true
+		}
+	}
+	return nil, false
 }
 
 // A headerEntry is an entry of a header map headerMap made: a name and

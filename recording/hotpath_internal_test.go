@@ -260,6 +260,30 @@ func TestHeaderMapRefillOrder(t *testing.T) {
 	}
 }
 
+// TestHeaderMapRefillMany checks a refill of more names than findHeader
+// compares, in the reverse order.
+func TestHeaderMapRefillMany(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	rec := &Record{}
+	var flat []string
+	for i := range 10 {
+		flat = append(flat, fmt.Sprintf("X-H%d", i), "a")
+	}
+	rec.hdrFlat = append(rec.hdrFlat, flat...)
+	r.headerMap(rec)
+	rec.reset()
+	want := map[string][]string{}
+	for i := 9; i >= 0; i-- {
+		k := fmt.Sprintf("X-H%d", i)
+		rec.hdrFlat = append(rec.hdrFlat, k, fmt.Sprint(i))
+		want[k] = []string{fmt.Sprint(i)}
+	}
+	if out := r.headerMap(rec); !maps.EqualFunc(out, want, slices.Equal) {
+		t.Errorf("headers %q, want %q", out, want)
+	}
+}
+
 // TestRecordPoolReserve checks that records handed back go to the
 // reserve first, that the reserve serves when the sync.Pool is empty (as
 // after garbage collections), and that it stays within its bound.

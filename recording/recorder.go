@@ -98,6 +98,9 @@ type Recorder struct {
 	// callHint is how many calls the last record with calls made: the
 	// size of the next record's first chunk of calls.
 	callHint atomic.Int32
+	// finishCost is what finishing a record was last measured to cost
+	// (see ActiveRecord.FinishAt).
+	finishCost atomic.Int64
 
 	// pool holds records every sink is done with, when all of them borrow
 	// records (see Borrower); nil when some sink may keep them.
