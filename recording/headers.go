@@ -114,8 +114,14 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 				return 0, false
 			}
 		}
-		n := 0
-		for ; i+1 < len(flat) && flat[i] == k; i += 2 {
+		if len(vs) == 0 {
+			return 0, false
+		}
+		vs[0] = flat[i+1]
+		n := 1
+		// The name's next values follow it (mostly none: the next pair
+		// has another name).
+		for i += 2; i+1 < len(flat) && flat[i] == k; i += 2 {
 			if n == len(vs) {
 				return 0, false
 			}
