@@ -20,8 +20,11 @@ import (
 // A text is remembered the second time it is seen clean (the first time
 // only its hash is noted), as a copy: texts seen once — paths with IDs,
 // summaries — neither fill the cache nor cost a copy, and a remembered text
-// keeps no larger string alive. Both sets start afresh when full. It is the
-// writer goroutine's alone.
+// keeps no larger string alive. The remembered texts are a table indexed
+// by their hash, a slot each (a text takes the slot of the one before it
+// of the same index): looking one up costs an index and a comparison,
+// where a map's look-up costs several times as much. The hashes seen once
+// start afresh when full. It is the writer goroutine's alone.
 //
 // In front of the hashes, recent finds clean texts by their address, with
 // no hash at all: most texts of a record are constants of the code that
@@ -35,18 +38,24 @@ import (
 // their hash alone (textHashed, redactHashed).
 type cleanTexts struct {
 	seed   maphash.Seed
-	clean  map[uint64]string   // hash → a text redaction leaves unchanged
+	clean  []cleanEntry        // texts redaction leaves unchanged, by hash; nil until the first
 	seen   map[uint64]struct{} // hashes of clean texts seen once
 	recent [128]string         // clean texts, by address (see recentSlot)
 }
 
+// A cleanEntry is a slot of cleanTexts.clean: a clean text and its hash.
+type cleanEntry struct {
+	h uint64
+	s string
+}
+
 const (
-	maxCleanTexts = 4096
-	maxCleanLen   = 256 // longer texts are redacted every time
+	maxCleanTexts = 4096 // slots of clean (a power of two), and hashes seen once
+	maxCleanLen   = 256  // longer texts are redacted every time
 )
 
 func newCleanTexts() *cleanTexts {
-	return &cleanTexts{seed: maphash.MakeSeed(), clean: make(map[uint64]string), seen: make(map[uint64]struct{})}
+	return &cleanTexts{seed: maphash.MakeSeed(), seen: make(map[uint64]struct{})}
 }
 
 // recentSlot returns the entry of recent where s, not empty, is kept when
@@ -91,8 +100,10 @@ func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 		return red(s)
 	}
 	h := maphash.String(c.seed, s)
-	if k, ok := c.clean[h]; ok && k == s {
-		return s
+	if c.clean != nil {
+		if e := &c.clean[h%maxCleanTexts]; e.h == h && e.s == s {
+			return s
+		}
 	}
 	t := red(s)
 	if t != s {
@@ -105,9 +116,9 @@ func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 		c.seen[h] = struct{}{}
 		return s
 	}
-	if len(c.clean) >= maxCleanTexts {
-		clear(c.clean)
+	if c.clean == nil {
+		c.clean = make([]cleanEntry, maxCleanTexts)
 	}
-	c.clean[h] = strings.Clone(s)
+	c.clean[h%maxCleanTexts] = cleanEntry{h, strings.Clone(s)}
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"math/bits"
 	"slices"
@@ -39,12 +40,20 @@ func TestCleanTexts(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range c.clean {
-		if rules.Text(k) != k {
-			t.Errorf("cache holds %q, which redaction changes", k)
+	remembered := 0
+	for _, e := range c.clean {
+		if e.s == "" {
+			continue
+		}
+		remembered++
+		if rules.Text(e.s) != e.s {
+			t.Errorf("cache holds %q, which redaction changes", e.s)
+		}
+		if e.h != maphash.String(c.seed, e.s) {
+			t.Errorf("cache holds %q under another hash", e.s)
 		}
 	}
-	if len(c.clean) == 0 {
+	if remembered == 0 {
 		t.Error("no clean text remembered by its hash after eight rounds")
 	}
 	recent := 0
@@ -67,7 +76,7 @@ func TestCleanTexts(t *testing.T) {
 			t.Fatalf("text(%q) = %q", s, got)
 		}
 	}
-	if len(c.clean) > maxCleanTexts || len(c.seen) > maxCleanTexts {
+	if len(c.clean) != maxCleanTexts || len(c.seen) > maxCleanTexts {
 		t.Errorf("cache grew past its bound: %d clean, %d seen", len(c.clean), len(c.seen))
 	}
 }
