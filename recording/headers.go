@@ -59,7 +59,8 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		for ; i+1 < len(flat) && flat[i] == k; i += 2 {
 			vals = append(vals, flat[i+1])
 		}
-		s.headerValues(vals[start:], r.secretKey(k))
+		secret := r.secretKey(k)
+		s.headerValues(vals[start:], secret)
 		size += headerSize(k, vals[start:])
 		// Only a name cut to its cap, or the note of values left out,
 		// may be met again: the names of a header map are distinct.
@@ -71,7 +72,7 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 			}
 		}
 		out[k] = vals[start:len(vals):len(vals)]
-		order = append(order, headerEntry{k, out[k]})
+		order = append(order, headerEntry{k, out[k], secret})
 	}
 	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder = out, vals, order
 	rec.hdrBytes = size
@@ -104,8 +105,9 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 		if p == len(order) {
 			return 0, false
 		}
-		vs := order[p].vals
-		if order[p].name != k {
+		e := &order[p]
+		vs, secret := e.vals, e.secret
+		if e.name != k {
 			if len(k) > r.cfg.maxName || k == HeaderTruncated {
 				return 0, false
 			}
@@ -113,6 +115,7 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 			if vs, ok = findHeader(order, out, k); !ok {
 				return 0, false
 			}
+			secret = r.secretKey(k)
 		}
 		if len(vs) == 0 {
 			return 0, false
@@ -131,7 +134,7 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 		if n != len(vs) {
 			return 0, false
 		}
-		s.headerValues(vs, r.secretKey(k))
+		s.headerValues(vs, secret)
 		size += headerSize(k, vs)
 	}
 	return size, p == len(out)
@@ -153,11 +156,13 @@ func findHeader(order []headerEntry, out map[string][]string, k string) ([]strin
 	return nil, false
 }
 
-// A headerEntry is an entry of a header map headerMap made: a name and
-// its values.
+// A headerEntry is an entry of a header map headerMap made: a name, its
+// values, and whether the name is secret (the recorder's redaction never
+// changes).
 type headerEntry struct {
-	name string
-	vals []string
+	name   string
+	vals   []string
+	secret bool
 }
 
 // secretKey reports whether a header name or an attribute key is secret
