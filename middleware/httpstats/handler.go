@@ -154,12 +154,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rw.status = http.StatusInternalServerError
 			ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
 		}
-		h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0)))
+		h.finish(ar, r, r2, rw, body, time.Since(t0))
 		*st = requestState{}
 		panic(v)
 	}()
 	h.next.ServeHTTP(h.writers.wrap(rw), r2)
-	h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0))) // one monotonic clock read
+	h.finish(ar, r, r2, rw, body, time.Since(t0)) // one monotonic clock read
 }
 
 // addRequestAttrs adds to ar the attributes of r that a record has no
@@ -206,7 +206,9 @@ func asError(v any) error {
 	return err
 }
 
-func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, end time.Time) {
+// finish fills in and finishes the record of a request whose handler
+// returned elapsed after the request's start.
+func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, elapsed time.Duration) {
 	rec := ar.Record()
 	addRequestAttrs(ar, r)
 	switch {
@@ -240,7 +242,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	if h.cfg.userFunc != nil {
 		rec.User = h.cfg.userFunc(r2)
 	}
-	ar.FinishAt(end)
+	ar.FinishAfter(elapsed)
 }
 
 // requestBytes returns the bytes of r's body that crossed the wire: its
