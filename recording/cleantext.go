@@ -41,7 +41,12 @@ type cleanTexts struct {
 	clean  []cleanEntry        // texts redaction leaves unchanged, by hash; nil until the first
 	seen   map[uint64]struct{} // hashes of clean texts seen once
 	recent [128]string         // clean texts, by address (see recentSlot)
+	attrs  [64]cleanAttr       // attributes redaction leaves as they are, by address (see attrSlot)
 }
+
+// A cleanAttr is an attribute, key and value, that redaction leaves as it
+// is.
+type cleanAttr struct{ key, value string }
 
 // A cleanEntry is a slot of cleanTexts.clean: a clean text and its hash.
 type cleanEntry struct {
@@ -64,6 +69,19 @@ func (c *cleanTexts) recentSlot(s string) (*string, bool) {
 	p := unsafe.StringData(s)
 	e := &c.recent[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(c.recent))]
 	return e, unsafe.StringData(*e) == p && len(*e) == len(s)
+}
+
+// attrSlot returns the entry of attrs where the attribute of key k and
+// value v, neither empty, is kept when redaction leaves it as it is, and
+// whether it is that entry: the same addresses and lengths. An attribute's
+// redaction is a function of its key and value, and most attributes are
+// constants of the code that recorded them ("url.scheme"="http"): one
+// look-up where the key's kind and the value would take one each. Like
+// recent, an entry holds its strings.
+func (c *cleanTexts) attrSlot(k, v string) (*cleanAttr, bool) {
+	pk, pv := unsafe.StringData(k), unsafe.StringData(v)
+	e := &c.attrs[(uintptr(unsafe.Pointer(pk))>>3^uintptr(unsafe.Pointer(pv))>>3^uintptr(len(v)))%uintptr(len(c.attrs))]
+	return e, unsafe.StringData(e.key) == pk && len(e.key) == len(k) && unsafe.StringData(e.value) == pv && len(e.value) == len(v)
 }
 
 // text returns rules.Text(s), from the cache when s is known clean.

@@ -444,3 +444,46 @@ func TestPreparedSize(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanAttrs checks that the writer finds attributes left as they are
+// by their key's and value's addresses, and that attributes redaction
+// changes — a secret key's value, a secret in a plain key's value — are
+// redacted every time they come, by the same strings.
+func TestCleanAttrs(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	s := r.scrubber()
+	in := []Attr{
+		{Key: "url.scheme", Value: "http"},
+		{Key: "user_agent.original", Value: "Mozilla/5.0 (X11; Linux x86_64)"},
+		{Key: "api_key", Value: "abc123"},
+		{Key: "note", Value: "token=hunter2"},
+		{Key: "gen_ai.usage.input_tokens", Value: "42"},
+		{Key: "gen_ai.usage.output_tokens", Value: "not a number"},
+	}
+	want := []string{"http", "Mozilla/5.0 (X11; Linux x86_64)", Redacted, "", "42", Redacted}
+	for round := range 4 {
+		attrs := slices.Clone(in)
+		s.attrs(attrs)
+		for i, a := range attrs {
+			w := want[i]
+			if i == 3 {
+				w = r.cfg.redaction.compiled().Text(in[3].Value)
+			}
+			if a.Value != w {
+				t.Errorf("round %d: %s = %q, want %q", round, a.Key, a.Value, w)
+			}
+		}
+	}
+	if _, ok := s.clean.attrSlot(in[0].Key, in[0].Value); !ok {
+		t.Error("url.scheme=http, left as it is, not held by its addresses")
+	}
+	for _, e := range s.clean.attrs {
+		if e.key == "" {
+			continue
+		}
+		if e.key != "url.scheme" && e.key != "user_agent.original" && e.key != "gen_ai.usage.input_tokens" {
+			t.Errorf("attribute %s=%q held as clean", e.key, e.value)
+		}
+	}
+}
