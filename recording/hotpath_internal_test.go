@@ -475,6 +475,7 @@ func TestCleanAttrs(t *testing.T) {
 			}
 		}
 	}
+	s.attrs(slices.Clone(in[:1])) // alone: no other attribute takes its slot
 	if _, ok := s.clean.attrSlot(in[0].Key, in[0].Value); !ok {
 		t.Error("url.scheme=http, left as it is, not held by its addresses")
 	}
