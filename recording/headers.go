@@ -40,6 +40,11 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		}
 		clear(out)
 	}
+	// The entries' order, for refillHeaderMap, is kept only in a map
+	// made before: a record made afresh (the pool ran dry) does not
+	// allocate it, the first time its map is remade does, with room for
+	// all the names.
+	keepOrder := out != nil
 	if out == nil {
 		out = make(map[string][]string, len(flat)/2)
 	}
@@ -52,6 +57,9 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	s := r.scrubber()
 	vals := slices.Grow(rec.spare.hdrVals[:0], len(flat)/2)
 	order := rec.spare.hdrOrder[:0]
+	if keepOrder && cap(order) < len(flat)/2 {
+		order = make([]headerEntry, 0, len(flat)/2)
+	}
 	var size int64 // recordSize's estimate, without a walk of the map
 	for i := 0; i+1 < len(flat); {
 		k := flat[i]
@@ -67,12 +75,16 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		if len(k) > r.cfg.maxName || k == HeaderTruncated {
 			if prev, ok := out[k]; ok {
 				out[k] = append(prev[:len(prev):len(prev)], vals[start:]...)
-				order = append(order, headerEntry{name: k}) // never refilled (see refillHeaderMap)
+				if keepOrder {
+					order = append(order, headerEntry{name: k}) // never refilled (see refillHeaderMap)
+				}
 				continue
 			}
 		}
 		out[k] = vals[start:len(vals):len(vals)]
-		order = append(order, headerEntry{k, out[k], secret})
+		if keepOrder {
+			order = append(order, headerEntry{k, out[k], secret})
+		}
 	}
 	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder = out, vals, order
 	rec.hdrBytes = size

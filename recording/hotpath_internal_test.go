@@ -246,8 +246,17 @@ func TestHeaderMapRefill(t *testing.T) {
 func TestHeaderMapRefillOrder(t *testing.T) {
 	r := New()
 	defer r.Close(t.Context())
-	rec := &Record{hdrFlat: []string{"Accept", "a", "Cookie", "c1", "Cookie", "c2", "X-Req", "1"}}
+	first := []string{"Accept", "a", "Cookie", "c1", "Cookie", "c2", "X-Req", "1"}
+	rec := &Record{hdrFlat: slices.Clone(first)}
 	r.headerMap(rec)
+	// A map made afresh keeps no order of its entries: made again, it
+	// does.
+	rec.reset()
+	rec.hdrFlat = append(rec.hdrFlat, first...)
+	r.headerMap(rec)
+	if len(rec.spare.hdrOrder) != 3 {
+		t.Fatalf("order of the entries: %v", rec.spare.hdrOrder)
+	}
 	for _, st := range []struct {
 		flat []string
 		want map[string][]string
@@ -279,9 +288,11 @@ func TestHeaderMapRefillMany(t *testing.T) {
 	for i := range 10 {
 		flat = append(flat, fmt.Sprintf("X-H%d", i), "a")
 	}
-	rec.hdrFlat = append(rec.hdrFlat, flat...)
-	r.headerMap(rec)
-	rec.reset()
+	for range 2 { // made afresh, then with the order of its entries
+		rec.hdrFlat = append(rec.hdrFlat, flat...)
+		r.headerMap(rec)
+		rec.reset()
+	}
 	want := map[string][]string{}
 	for i := 9; i >= 0; i-- {
 		k := fmt.Sprintf("X-H%d", i)
