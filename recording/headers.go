@@ -19,7 +19,16 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	if a == nil || h == nil {
 		return
 	}
-	a.r.hdrFlat = a.rec.cfg.flatHeaders(a.r.hdrFlat[:0], h)
+	r, cfg := a.r, &a.rec.cfg
+	flat := r.hdrFlat[:0]
+	if cap(flat) < 2*len(h) && cap(r.spare.hdrVals) == 0 {
+		// A record made afresh: the pairs, and the values of the map
+		// the writer makes of them, in one allocation.
+		n := cfg.headerValues(h)
+		buf := make([]string, 3*n)
+		flat, r.spare.hdrVals = buf[:0:2*n], buf[2*n:2*n:3*n]
+	}
+	r.hdrFlat = cfg.flatHeaders(flat, h)
 }
 
 // headerMap makes rec's redacted header map from the pairs SetHeaders
