@@ -499,3 +499,26 @@ func TestCleanAttrs(t *testing.T) {
 		}
 	}
 }
+
+// TestSetHeadersFresh checks that a record made afresh, whose header
+// pairs and map values share one allocation, gets the map the pairs make,
+// also when the pairs outgrow their room (the note of values left out).
+func TestSetHeadersFresh(t *testing.T) {
+	r := New(WithMaxHeaders(96, 64))
+	defer r.Close(t.Context())
+	for _, h := range []map[string][]string{
+		{"Accept": {"a"}, "X-Two": {"1", "2"}},
+		{"X-Many": {"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc", "dddddddddddddddd", "eeeeeeeeeeeeeeee"}},
+	} {
+		_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/"})
+		rec := ar.r
+		rec.spare = spare{} // made afresh
+		rec.hdrFlat = nil
+		ar.SetHeaders(h)
+		want := r.headerMap(&Record{hdrFlat: slices.Clone(rec.hdrFlat)})
+		if got := r.headerMap(rec); !maps.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("headers %q: map %q, want %q", h, got, want)
+		}
+		ar.FinishAt(ar.Start())
+	}
+}
