@@ -522,3 +522,34 @@ func TestSetHeadersFresh(t *testing.T) {
 		ar.FinishAt(ar.Start())
 	}
 }
+
+// TestKeptRecordNoRawHeaders checks that a record a sink may keep holds
+// no unredacted header value in the array its map's values share with
+// the pairs SetHeaders kept.
+func TestKeptRecordNoRawHeaders(t *testing.T) {
+	var mu sync.Mutex
+	var got []*Record
+	r := New(WithSinks(SinkFunc(func(_ context.Context, recs []*Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, recs...)
+		return nil
+	})))
+	_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/"})
+	ar.SetHeaders(map[string][]string{"Authorization": {"Bearer sekrit-token-value"}, "Accept": {"a"}})
+	flat := ar.r.hdrFlat[:cap(ar.r.hdrFlat)]
+	ar.Finish()
+	if err := r.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0].Headers["Authorization"][0] != Redacted {
+		t.Fatalf("records %v", got)
+	}
+	for _, s := range flat {
+		if strings.Contains(s, "sekrit") {
+			t.Errorf("the kept record's header array still holds %q", s)
+		}
+	}
+}

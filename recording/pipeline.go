@@ -302,7 +302,10 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 	if r.pool == nil {
 		// The record may be kept by a sink, and is never reused: it
 		// keeps no memory for a next use (the raw stacks' buffer above
-		// all).
+		// all). The header pairs, unredacted, are cleared: a record
+		// made afresh has them in one array with its map's values
+		// (see SetHeaders), which the sink may keep.
+		clear(rec.hdrFlat[:cap(rec.hdrFlat)])
 		rec.spare, rec.hdrFlat = spare{}, nil
 	}
 	return grown
