@@ -3,7 +3,6 @@ package recording
 import (
 	"context"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 )
@@ -188,14 +187,8 @@ func (f finderFunc) FindCall(ctx context.Context) *ActiveCall { return f(ctx) }
 // TestFinishAfter checks that FinishAfter and FinishAt give a record the
 // same duration.
 func TestFinishAfter(t *testing.T) {
-	var mu sync.Mutex
-	var got []*Record
-	rec := New(WithSinks(SinkFunc(func(_ context.Context, recs []*Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, recs...)
-		return nil
-	})))
+	sink, records := keptRecords()
+	rec := New(WithSinks(sink))
 	start := time.Now()
 	_, a := rec.StartRecord(context.Background(), RequestInfo{Method: "GET", Path: "/after", Start: start})
 	a.FinishAfter(1500 * time.Millisecond)
@@ -204,8 +197,7 @@ func TestFinishAfter(t *testing.T) {
 	if err := rec.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := records()
 	if len(got) != 2 {
 		t.Fatalf("%d records, want 2", len(got))
 	}

@@ -527,14 +527,8 @@ func TestSetHeadersFresh(t *testing.T) {
 // no unredacted header value in the array its map's values share with
 // the pairs SetHeaders kept.
 func TestKeptRecordNoRawHeaders(t *testing.T) {
-	var mu sync.Mutex
-	var got []*Record
-	r := New(WithSinks(SinkFunc(func(_ context.Context, recs []*Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, recs...)
-		return nil
-	})))
+	sink, records := keptRecords()
+	r := New(WithSinks(sink))
 	_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/"})
 	ar.SetHeaders(map[string][]string{"Authorization": {"Bearer sekrit-token-value"}, "Accept": {"a"}})
 	flat := ar.r.hdrFlat[:cap(ar.r.hdrFlat)]
@@ -542,8 +536,7 @@ func TestKeptRecordNoRawHeaders(t *testing.T) {
 	if err := r.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := records()
 	if len(got) != 1 || got[0].Headers["Authorization"][0] != Redacted {
 		t.Fatalf("records %v", got)
 	}
@@ -551,5 +544,24 @@ func TestKeptRecordNoRawHeaders(t *testing.T) {
 		if strings.Contains(s, "sekrit") {
 			t.Errorf("the kept record's header array still holds %q", s)
 		}
+	}
+}
+
+// keptRecords returns a sink that keeps the records it is given (not a
+// Borrower: the recorder never reuses them), and a function that returns
+// them once the recorder is closed.
+func keptRecords() (Sink, func() []*Record) {
+	var mu sync.Mutex
+	var got []*Record
+	sink := SinkFunc(func(_ context.Context, recs []*Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, recs...)
+		return nil
+	})
+	return sink, func() []*Record {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
 	}
 }
