@@ -432,8 +432,24 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 	if a == nil {
 		return
 	}
+	a.finish(end.Sub(a.start))
+}
+
+// FinishAfter is [ActiveRecord.FinishAt] with the end given as the time
+// elapsed since the request's start ([ActiveRecord.Start]), such as
+// time.Since(start) taken when the handler returned: it spares the caller
+// and the record the time.Time arithmetic of an end time.
+func (a *ActiveRecord) FinishAfter(d time.Duration) {
+	if a == nil {
+		return
+	}
+	a.finish(d)
+}
+
+// finish is FinishAt, with the request's duration.
+func (a *ActiveRecord) finish(d time.Duration) {
 	r := a.r
-	r.Duration = end.Sub(a.start)
+	r.Duration = d
 	rec := a.rec
 	cfg := &rec.cfg
 	// A message passed the filters with its connection.
@@ -516,7 +532,16 @@ func (a *ActiveRecord) FinishAt(end time.Time) {
 		r.Attrs = append(r.Attrs, m.attrs()...)
 	}
 	cfg.capRecord(r)
-	r.Overhead += time.Duration(a.overhead.Load()) + max(time.Since(end), 0)
+	// Finishing is measured, like a call's start, on one record in
+	// measureEvery (picked by its random span ID), and until one is
+	// measured, and charged the last measurement otherwise: a clock read
+	// saved on most records.
+	cost := rec.finishCost.Load()
+	if cost == 0 || r.SpanID[len(r.SpanID)-1]%measureEvery == 0 {
+		cost = int64(max(a.since()-d, 0))
+		rec.finishCost.Store(cost)
+	}
+	r.Overhead += time.Duration(a.overhead.Load() + cost)
 	rec.enqueue(r)
 	// Listed until queued: once no record is listed, every finished one
 	// has reached the queue, and Close delivers it.

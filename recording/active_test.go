@@ -183,3 +183,27 @@ func TestCallFinder(t *testing.T) {
 type finderFunc func(context.Context) *ActiveCall
 
 func (f finderFunc) FindCall(ctx context.Context) *ActiveCall { return f(ctx) }
+
+// TestFinishAfter checks that FinishAfter and FinishAt give a record the
+// same duration.
+func TestFinishAfter(t *testing.T) {
+	sink, records := keptRecords()
+	rec := New(WithSinks(sink))
+	start := time.Now()
+	_, a := rec.StartRecord(context.Background(), RequestInfo{Method: "GET", Path: "/after", Start: start})
+	a.FinishAfter(1500 * time.Millisecond)
+	_, b := rec.StartRecord(context.Background(), RequestInfo{Method: "GET", Path: "/at", Start: start})
+	b.FinishAt(start.Add(1500 * time.Millisecond))
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := records()
+	if len(got) != 2 {
+		t.Fatalf("%d records, want 2", len(got))
+	}
+	for _, r := range got {
+		if r.Duration != 1500*time.Millisecond {
+			t.Errorf("%s: duration %v, want 1.5s", r.Path, r.Duration)
+		}
+	}
+}

@@ -20,8 +20,11 @@ import (
 // A text is remembered the second time it is seen clean (the first time
 // only its hash is noted), as a copy: texts seen once — paths with IDs,
 // summaries — neither fill the cache nor cost a copy, and a remembered text
-// keeps no larger string alive. Both sets start afresh when full. It is the
-// writer goroutine's alone.
+// keeps no larger string alive. The remembered texts are a table indexed
+// by their hash, a slot each (a text takes the slot of the one before it
+// of the same index): looking one up costs an index and a comparison,
+// where a map's look-up costs several times as much. The hashes seen once
+// start afresh when full. It is the writer goroutine's alone.
 //
 // In front of the hashes, recent finds clean texts by their address, with
 // no hash at all: most texts of a record are constants of the code that
@@ -35,18 +38,29 @@ import (
 // their hash alone (textHashed, redactHashed).
 type cleanTexts struct {
 	seed   maphash.Seed
-	clean  map[uint64]string   // hash → a text redaction leaves unchanged
+	clean  []cleanEntry        // texts redaction leaves unchanged, by hash; nil until the first
 	seen   map[uint64]struct{} // hashes of clean texts seen once
 	recent [128]string         // clean texts, by address (see recentSlot)
+	attrs  [64]cleanAttr       // attributes redaction leaves as they are, by address (see attrSlot)
+}
+
+// A cleanAttr is an attribute, key and value, that redaction leaves as it
+// is.
+type cleanAttr struct{ key, value string }
+
+// A cleanEntry is a slot of cleanTexts.clean: a clean text and its hash.
+type cleanEntry struct {
+	h uint64
+	s string
 }
 
 const (
-	maxCleanTexts = 4096
-	maxCleanLen   = 256 // longer texts are redacted every time
+	maxCleanTexts = 4096 // slots of clean (a power of two), and hashes seen once
+	maxCleanLen   = 256  // longer texts are redacted every time
 )
 
 func newCleanTexts() *cleanTexts {
-	return &cleanTexts{seed: maphash.MakeSeed(), clean: make(map[uint64]string), seen: make(map[uint64]struct{})}
+	return &cleanTexts{seed: maphash.MakeSeed(), seen: make(map[uint64]struct{})}
 }
 
 // recentSlot returns the entry of recent where s, not empty, is kept when
@@ -55,6 +69,19 @@ func (c *cleanTexts) recentSlot(s string) (*string, bool) {
 	p := unsafe.StringData(s)
 	e := &c.recent[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(c.recent))]
 	return e, unsafe.StringData(*e) == p && len(*e) == len(s)
+}
+
+// attrSlot returns the entry of attrs where the attribute of key k and
+// value v, neither empty, is kept when redaction leaves it as it is, and
+// whether it is that entry: the same addresses and lengths. An attribute's
+// redaction is a function of its key and value, and most attributes are
+// constants of the code that recorded them ("url.scheme"="http"): one
+// look-up where the key's kind and the value would take one each. Like
+// recent, an entry holds its strings.
+func (c *cleanTexts) attrSlot(k, v string) (*cleanAttr, bool) {
+	pk, pv := unsafe.StringData(k), unsafe.StringData(v)
+	e := &c.attrs[(uintptr(unsafe.Pointer(pk))>>3^uintptr(unsafe.Pointer(pv))>>3^uintptr(len(v)))%uintptr(len(c.attrs))]
+	return e, unsafe.StringData(e.key) == pk && len(e.key) == len(k) && unsafe.StringData(e.value) == pv && len(e.value) == len(v)
 }
 
 // text returns rules.Text(s), from the cache when s is known clean.
@@ -91,8 +118,10 @@ func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 		return red(s)
 	}
 	h := maphash.String(c.seed, s)
-	if k, ok := c.clean[h]; ok && k == s {
-		return s
+	if c.clean != nil {
+		if e := &c.clean[h%maxCleanTexts]; e.h == h && e.s == s {
+			return s
+		}
 	}
 	t := red(s)
 	if t != s {
@@ -105,9 +134,9 @@ func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 		c.seen[h] = struct{}{}
 		return s
 	}
-	if len(c.clean) >= maxCleanTexts {
-		clear(c.clean)
+	if c.clean == nil {
+		c.clean = make([]cleanEntry, maxCleanTexts)
 	}
-	c.clean[h] = strings.Clone(s)
+	c.clean[h%maxCleanTexts] = cleanEntry{h, strings.Clone(s)}
 	return s
 }

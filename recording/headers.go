@@ -19,7 +19,16 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	if a == nil || h == nil {
 		return
 	}
-	a.r.hdrFlat = a.rec.cfg.flatHeaders(a.r.hdrFlat[:0], h)
+	r, cfg := a.r, &a.rec.cfg
+	flat := r.hdrFlat[:0]
+	if cap(flat) < 2*len(h) && cap(r.spare.hdrVals) == 0 {
+		// A record made afresh: the pairs, and the values of the map
+		// the writer makes of them, in one allocation.
+		n := cfg.headerValues(h)
+		buf := make([]string, 3*n)
+		flat, r.spare.hdrVals = buf[:0:2*n], buf[2*n:2*n:3*n]
+	}
+	r.hdrFlat = cfg.flatHeaders(flat, h)
 }
 
 // headerMap makes rec's redacted header map from the pairs SetHeaders
@@ -29,6 +38,22 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	flat := rec.hdrFlat
 	out := rec.spare.hdr
+	if len(out) > 0 {
+		// The map of the record's last use, its values cleared by reset:
+		// requests mostly send the same names, and writing the values
+		// in place costs a look-up a name, where emptying the map and
+		// filling it again costs a clear and an insert a name.
+		if size, ok := r.refillHeaderMap(rec, out); ok {
+			rec.hdrBytes = size
+			return out
+		}
+		clear(out)
+	}
+	// The entries' order, for refillHeaderMap, is kept only in a map
+	// made before: a record made afresh (the pool ran dry) does not
+	// allocate it, the first time its map is remade does, with room for
+	// all the names.
+	keepOrder := out != nil
 	if out == nil {
 		out = make(map[string][]string, len(flat)/2)
 	}
@@ -40,6 +65,10 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	// map afterwards).
 	s := r.scrubber()
 	vals := slices.Grow(rec.spare.hdrVals[:0], len(flat)/2)
+	order := rec.spare.hdrOrder[:0]
+	if keepOrder && cap(order) < len(flat)/2 {
+		order = make([]headerEntry, 0, len(flat)/2)
+	}
 	var size int64 // recordSize's estimate, without a walk of the map
 	for i := 0; i+1 < len(flat); {
 		k := flat[i]
@@ -47,21 +76,114 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		for ; i+1 < len(flat) && flat[i] == k; i += 2 {
 			vals = append(vals, flat[i+1])
 		}
-		s.headerValues(vals[start:], r.secretKey(k))
+		secret := r.secretKey(k)
+		s.headerValues(vals[start:], secret)
 		size += headerSize(k, vals[start:])
 		// Only a name cut to its cap, or the note of values left out,
 		// may be met again: the names of a header map are distinct.
 		if len(k) > r.cfg.maxName || k == HeaderTruncated {
 			if prev, ok := out[k]; ok {
 				out[k] = append(prev[:len(prev):len(prev)], vals[start:]...)
+				if keepOrder {
+					order = append(order, headerEntry{name: k}) // never refilled (see refillHeaderMap)
+				}
 				continue
 			}
 		}
 		out[k] = vals[start:len(vals):len(vals)]
+		if keepOrder {
+			order = append(order, headerEntry{k, out[k], secret})
+		}
 	}
-	rec.spare.hdr, rec.spare.hdrVals = out, vals
+	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder = out, vals, order
 	rec.hdrBytes = size
 	return out
+}
+
+// refillHeaderMap writes the pairs SetHeaders kept into out, the header
+// map of rec's last use, when they have the same names, each with as many
+// values: the map's entries are kept, and their values, which share
+// rec.spare.hdrVals, overwritten in place and redacted. A name is found
+// in rec.spare.hdrOrder, the map's entries in the order headerMap made
+// them, when it comes in the same place (mostly: the pairs come from a
+// walk of the request's header map, which starts anywhere), else by a
+// look-up in the map. It returns recordSize's estimate of the headers,
+// or false — having maybe written some values, which the caller's
+// rebuild of the map overwrites — when the names differ. A map in which
+// headerMap merged a name met twice (a name cut to its cap, or the note
+// of values left out) is never refilled, nor is a name that may be met
+// twice looked up.
+func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64, bool) {
+	flat, order := rec.hdrFlat, rec.spare.hdrOrder
+	if len(order) != len(out) {
+		return 0, false // a name was merged
+	}
+	s := r.scrubber()
+	var size int64
+	p := 0
+	for i := 0; i+1 < len(flat); p++ {
+		k := flat[i]
+		if p == len(order) {
+			return 0, false
+		}
+		e := &order[p]
+		vs, secret := e.vals, e.secret
+		if e.name != k {
+			if len(k) > r.cfg.maxName || k == HeaderTruncated {
+				return 0, false
+			}
+			var ok bool
+			if vs, ok = findHeader(order, out, k); !ok {
+				return 0, false
+			}
+			secret = r.secretKey(k)
+		}
+		if len(vs) == 0 {
+			return 0, false
+		}
+		vs[0] = flat[i+1]
+		n := 1
+		// The name's next values follow it (mostly none: the next pair
+		// has another name).
+		for i += 2; i+1 < len(flat) && flat[i] == k; i += 2 {
+			if n == len(vs) {
+				return 0, false
+			}
+			vs[n] = flat[i+1]
+			n++
+		}
+		if n != len(vs) {
+			return 0, false
+		}
+		s.headerValues(vs, secret)
+		size += headerSize(k, vs)
+	}
+	return size, p == len(out)
+}
+
+// findHeader returns the values of name k in the header map out, whose
+// entries order lists: a few names are compared faster than a map looks
+// one up.
+func findHeader(order []headerEntry, out map[string][]string, k string) ([]string, bool) {
+	if len(order) > 8 {
+		vs, ok := out[k]
+		return vs, ok
+	}
+	for i := range order {
+		if order[i].name == k {
+			return order[i].vals, true
+		}
+	}
+	return nil, false
+}
+
+// A headerEntry is an entry of a header map headerMap made: a name, its
+// values, and whether the name is secret (the recorder's redaction never
+// changes).
+type headerEntry struct {
+	name   string
+	vals   []string
+	secret bool
 }
 
 // secretKey reports whether a header name or an attribute key is secret

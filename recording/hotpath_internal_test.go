@@ -1,9 +1,13 @@
 package recording
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
+	"maps"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,12 +40,20 @@ func TestCleanTexts(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range c.clean {
-		if rules.Text(k) != k {
-			t.Errorf("cache holds %q, which redaction changes", k)
+	remembered := 0
+	for _, e := range c.clean {
+		if e.s == "" {
+			continue
+		}
+		remembered++
+		if rules.Text(e.s) != e.s {
+			t.Errorf("cache holds %q, which redaction changes", e.s)
+		}
+		if e.h != maphash.String(c.seed, e.s) {
+			t.Errorf("cache holds %q under another hash", e.s)
 		}
 	}
-	if len(c.clean) == 0 {
+	if remembered == 0 {
 		t.Error("no clean text remembered by its hash after eight rounds")
 	}
 	recent := 0
@@ -64,7 +76,7 @@ func TestCleanTexts(t *testing.T) {
 			t.Fatalf("text(%q) = %q", s, got)
 		}
 	}
-	if len(c.clean) > maxCleanTexts || len(c.seen) > maxCleanTexts {
+	if len(c.clean) != maxCleanTexts || len(c.seen) > maxCleanTexts {
 		t.Errorf("cache grew past its bound: %d clean, %d seen", len(c.clean), len(c.seen))
 	}
 }
@@ -165,6 +177,130 @@ func TestHeaderMapMerges(t *testing.T) {
 	}
 	if n != len(rec.hdrFlat)/2 {
 		t.Errorf("%d values in the map, %d pairs kept", n, len(rec.hdrFlat)/2)
+	}
+}
+
+// TestHeaderMapRefill checks that a reused record's header map, refilled
+// in place when a request sends the names of the last one, holds exactly
+// the new request's values, redacted, and that other names, other value
+// counts, cut names and the note of values left out rebuild it.
+func TestHeaderMapRefill(t *testing.T) {
+	r := New(WithMaxName(16), WithMaxHeaders(256, 200))
+	defer r.Close(t.Context())
+	rec := &Record{}
+	long := strings.Repeat("v", 200)
+	steps := []struct {
+		h    map[string][]string
+		want map[string][]string
+	}{
+		{map[string][]string{"Accept": {"a"}, "X-Two": {"1", "2"}}, nil},
+		// The same names and counts: refilled.
+		{map[string][]string{"Accept": {"b"}, "X-Two": {"3", "4"}}, nil},
+		// A secret name where the last request had another: rebuilt,
+		// then refilled, redacted both times.
+		{map[string][]string{"Accept": {"c"}, "Authorization": {"Bearer abc"}}, map[string][]string{"Accept": {"c"}, "Authorization": {Redacted}}},
+		{map[string][]string{"Accept": {"d"}, "Authorization": {"Bearer def"}}, map[string][]string{"Accept": {"d"}, "Authorization": {Redacted}}},
+		// One value more, one name fewer, one name more.
+		{map[string][]string{"Accept": {"e", "f"}, "Authorization": {"x"}}, map[string][]string{"Accept": {"e", "f"}, "Authorization": {Redacted}}},
+		{map[string][]string{"Accept": {"g"}}, nil},
+		{map[string][]string{"Accept": {"h"}, "X-New": {"i"}}, nil},
+		// A cut name, a value left out: never refilled.
+		{map[string][]string{"X-Long-Header-Name": {"j"}}, nil},
+		{map[string][]string{"X-Long-Header-Name": {"k"}}, nil},
+		{map[string][]string{"Big": {long, long}}, nil},
+		{map[string][]string{"Big": {long, long}}, nil},
+		{map[string][]string{"Accept": {"l"}, "X-New": {"m"}}, nil},
+	}
+	for i, st := range steps {
+		rec.hdrFlat = r.cfg.flatHeaders(rec.hdrFlat[:0], st.h)
+		flat := slices.Clone(rec.hdrFlat)
+		out := r.headerMap(rec)
+		want := st.want
+		if want == nil {
+			// What building the map afresh gives.
+			want = r.headerMap(&Record{hdrFlat: flat})
+		}
+		if !maps.EqualFunc(out, want, slices.Equal) {
+			t.Errorf("step %d: headers %q, want %q", i, out, want)
+		}
+		var size int64
+		for k, vs := range out {
+			size += headerSize(k, vs)
+		}
+		if rec.hdrBytes != size {
+			t.Errorf("step %d: header bytes %d, want %d", i, rec.hdrBytes, size)
+		}
+		rec.reset()
+		for k, vs := range rec.spare.hdr {
+			for _, v := range vs {
+				if v != "" {
+					t.Errorf("step %d: reset left the value %q of %s", i, v, k)
+				}
+			}
+		}
+	}
+}
+
+// TestHeaderMapRefillOrder checks a refill whose names come in another
+// order than the map's last fill, and one with a name the map has not.
+func TestHeaderMapRefillOrder(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	first := []string{"Accept", "a", "Cookie", "c1", "Cookie", "c2", "X-Req", "1"}
+	rec := &Record{hdrFlat: slices.Clone(first)}
+	r.headerMap(rec)
+	// A map made afresh keeps no order of its entries: made again, it
+	// does.
+	rec.reset()
+	rec.hdrFlat = append(rec.hdrFlat, first...)
+	r.headerMap(rec)
+	if len(rec.spare.hdrOrder) != 3 {
+		t.Fatalf("order of the entries: %v", rec.spare.hdrOrder)
+	}
+	for _, st := range []struct {
+		flat []string
+		want map[string][]string
+	}{
+		{[]string{"X-Req", "2", "Accept", "b", "Cookie", "c3", "Cookie", "c4"},
+			map[string][]string{"Accept": {"b"}, "Cookie": {Redacted, Redacted}, "X-Req": {"2"}}},
+		{[]string{"Cookie", "c5", "Cookie", "c6", "X-Req", "3", "Accept", "d"},
+			map[string][]string{"Accept": {"d"}, "Cookie": {Redacted, Redacted}, "X-Req": {"3"}}},
+		{[]string{"Cookie", "c5", "Cookie", "c6", "X-Other", "3", "Accept", "d"},
+			map[string][]string{"Accept": {"d"}, "Cookie": {Redacted, Redacted}, "X-Other": {"3"}}},
+		{[]string{"Cookie", "c7", "X-Other", "4", "Accept", "e"},
+			map[string][]string{"Accept": {"e"}, "Cookie": {Redacted}, "X-Other": {"4"}}},
+	} {
+		rec.reset()
+		rec.hdrFlat = append(rec.hdrFlat, st.flat...)
+		if out := r.headerMap(rec); !maps.EqualFunc(out, st.want, slices.Equal) {
+			t.Errorf("pairs %q: headers %q, want %q", st.flat, out, st.want)
+		}
+	}
+}
+
+// TestHeaderMapRefillMany checks a refill of more names than findHeader
+// compares, in the reverse order.
+func TestHeaderMapRefillMany(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	rec := &Record{}
+	var flat []string
+	for i := range 10 {
+		flat = append(flat, fmt.Sprintf("X-H%d", i), "a")
+	}
+	for range 2 { // made afresh, then with the order of its entries
+		rec.hdrFlat = append(rec.hdrFlat, flat...)
+		r.headerMap(rec)
+		rec.reset()
+	}
+	want := map[string][]string{}
+	for i := 9; i >= 0; i-- {
+		k := fmt.Sprintf("X-H%d", i)
+		rec.hdrFlat = append(rec.hdrFlat, k, fmt.Sprint(i))
+		want[k] = []string{fmt.Sprint(i)}
+	}
+	if out := r.headerMap(rec); !maps.EqualFunc(out, want, slices.Equal) {
+		t.Errorf("headers %q, want %q", out, want)
 	}
 }
 
@@ -278,5 +414,154 @@ func TestPathQueryNotHeld(t *testing.T) {
 	}
 	if _, ok := s.clean.recentSlot(route); !ok {
 		t.Error("the route, a constant, is not held by its address")
+	}
+}
+
+// TestPreparedSize checks that the estimate of a record's bytes that
+// enqueue makes and prepare updates is what recordSize gives for the
+// prepared record (with nothing that redaction changes): stacks
+// symbolized, header pairs made a map, warnings added.
+func TestPreparedSize(t *testing.T) {
+	var mu sync.Mutex
+	var got, want []int64
+	r := New(WithSinks(SinkFunc(func(_ context.Context, recs []*Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, rec := range recs {
+			got = append(got, rec.size)
+			want = append(want, recordSize(rec))
+		}
+		return nil
+	})))
+	for i := range 3 {
+		ctx, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/size"})
+		ar.SetHeaders(map[string][]string{"Accept": {"a", "b"}, "X-Req": {fmt.Sprint(i)}})
+		for range 2 + 3*i { // the last two repeat a call: an N+1 warning
+			StartCall(ctx, "sql", "SELECT users").End(nil)
+		}
+		ar.Finish()
+	}
+	if err := r.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 {
+		t.Fatalf("%d records written, want 3", len(got))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("record %d: estimate %d, recordSize %d", i, got[i], want[i])
+		}
+	}
+}
+
+// TestCleanAttrs checks that the writer finds attributes left as they are
+// by their key's and value's addresses, and that attributes redaction
+// changes — a secret key's value, a secret in a plain key's value — are
+// redacted every time they come, by the same strings.
+func TestCleanAttrs(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	s := r.scrubber()
+	in := []Attr{
+		{Key: "url.scheme", Value: "http"},
+		{Key: "user_agent.original", Value: "Mozilla/5.0 (X11; Linux x86_64)"},
+		{Key: "api_key", Value: "abc123"},
+		{Key: "note", Value: "token=hunter2"},
+		{Key: "gen_ai.usage.input_tokens", Value: "42"},
+		{Key: "gen_ai.usage.output_tokens", Value: "not a number"},
+	}
+	want := []string{"http", "Mozilla/5.0 (X11; Linux x86_64)", Redacted, "", "42", Redacted}
+	for round := range 4 {
+		attrs := slices.Clone(in)
+		s.attrs(attrs)
+		for i, a := range attrs {
+			w := want[i]
+			if i == 3 {
+				w = r.cfg.redaction.compiled().Text(in[3].Value)
+			}
+			if a.Value != w {
+				t.Errorf("round %d: %s = %q, want %q", round, a.Key, a.Value, w)
+			}
+		}
+	}
+	s.attrs(slices.Clone(in[:1])) // alone: no other attribute takes its slot
+	if _, ok := s.clean.attrSlot(in[0].Key, in[0].Value); !ok {
+		t.Error("url.scheme=http, left as it is, not held by its addresses")
+	}
+	for _, e := range s.clean.attrs {
+		if e.key == "" {
+			continue
+		}
+		if e.key != "url.scheme" && e.key != "user_agent.original" && e.key != "gen_ai.usage.input_tokens" {
+			t.Errorf("attribute %s=%q held as clean", e.key, e.value)
+		}
+	}
+}
+
+// TestSetHeadersFresh checks that a record made afresh, whose header
+// pairs and map values share one allocation, gets the map the pairs make,
+// also when the pairs outgrow their room (the note of values left out).
+func TestSetHeadersFresh(t *testing.T) {
+	r := New(WithMaxHeaders(96, 64))
+	defer r.Close(t.Context())
+	for _, h := range []map[string][]string{
+		{"Accept": {"a"}, "X-Two": {"1", "2"}},
+		{"X-Many": {"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc", "dddddddddddddddd", "eeeeeeeeeeeeeeee"}},
+	} {
+		_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/"})
+		rec := ar.r
+		rec.spare = spare{} // made afresh
+		rec.hdrFlat = nil
+		ar.SetHeaders(h)
+		want := r.headerMap(&Record{hdrFlat: slices.Clone(rec.hdrFlat)})
+		if got := r.headerMap(rec); !maps.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("headers %q: map %q, want %q", h, got, want)
+		}
+		ar.FinishAt(ar.Start())
+	}
+}
+
+// TestKeptRecordNoRawHeaders checks that a record a sink may keep holds
+// no unredacted header value in the array its map's values share with
+// the pairs SetHeaders kept.
+func TestKeptRecordNoRawHeaders(t *testing.T) {
+	sink, records := keptRecords()
+	r := New(WithSinks(sink))
+	_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/"})
+	ar.SetHeaders(map[string][]string{"Authorization": {"Bearer sekrit-token-value"}, "Accept": {"a"}})
+	flat := ar.r.hdrFlat[:cap(ar.r.hdrFlat)]
+	ar.Finish()
+	if err := r.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := records()
+	if len(got) != 1 || got[0].Headers["Authorization"][0] != Redacted {
+		t.Fatalf("records %v", got)
+	}
+	for _, s := range flat {
+		if strings.Contains(s, "sekrit") {
+			t.Errorf("the kept record's header array still holds %q", s)
+		}
+	}
+}
+
+// keptRecords returns a sink that keeps the records it is given (not a
+// Borrower: the recorder never reuses them), and a function that returns
+// them once the recorder is closed.
+func keptRecords() (Sink, func() []*Record) {
+	var mu sync.Mutex
+	var got []*Record
+	sink := SinkFunc(func(_ context.Context, recs []*Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, recs...)
+		return nil
+	})
+	return sink, func() []*Record {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
 	}
 }

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // The pipeline: a request hands its finished record to enqueue, which puts
-// it in r.q without ever blocking; prepareLoop takes records off r.q in
+// it in r.q (a recordQueue) without ever blocking; prepareLoop takes records off r.q in
 // batches, prepares them (stacks, headers, analysis) and offers each batch
 // to every sink's own queue; one goroutine per sink writes its queue. Every
 // queue is bounded in records and in estimated bytes, and a record that does
@@ -31,22 +32,21 @@ func (r *Recorder) enqueue(rec *Record) {
 		r.release(rec)
 		return
 	}
-	select {
-	case r.q <- rec:
-		r.recorded.Add(1)
-		// The preparer does not wait on the queue itself, so a request
-		// does not wake it for every record: only once a batch is ready
-		// (the ticker collects the rest).
-		if len(r.q) >= r.kickAt {
-			select {
-			case r.kick <- struct{}{}:
-			default:
-			}
-		}
-	default:
+	if !r.q.push(rec) {
 		r.qBytes.Add(-rec.size)
 		r.dropped.Add(1)
 		r.release(rec)
+		return
+	}
+	r.recorded.Add(1)
+	// The preparer does not wait on the queue itself, so a request does
+	// not wake it for every record: only once a batch is ready (the
+	// ticker collects the rest).
+	if r.q.len() >= r.kickAt {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -76,16 +76,10 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.sinkCancel()
 		r.flight.stop()
 		// A record that raced past the closed flag is counted, not lost silently.
-		for {
-			select {
-			case rec := <-r.q:
-				r.qBytes.Add(-rec.size)
-				r.dropped.Add(1)
-				r.release(rec)
-				continue
-			default:
-			}
-			break
+		for rec := r.q.pop(); rec != nil; rec = r.q.pop() {
+			r.qBytes.Add(-rec.size)
+			r.dropped.Add(1)
+			r.release(rec)
 		}
 	})
 	return err
@@ -141,14 +135,12 @@ func (r *Recorder) prepareLoop() {
 	// set, it keeps a partial batch for later.
 	drain := func(all bool) {
 		for {
-		fill:
 			for len(batch) < size {
-				select {
-				case rec := <-r.q:
-					batch = append(batch, rec)
-				default:
-					break fill
+				rec := r.q.pop()
+				if rec == nil {
+					break
 				}
+				batch = append(batch, rec)
 			}
 			if len(batch) == 0 || len(batch) < size && !all {
 				return
@@ -192,7 +184,7 @@ func (r *Recorder) deliver(batch []*Record) {
 		return
 	}
 	for _, rec := range batch {
-		r.prepare(rec)
+		rec.size += r.prepare(rec)
 	}
 	var traced int
 	if r.flight != nil {
@@ -206,7 +198,9 @@ func (r *Recorder) deliver(batch []*Record) {
 	}
 	var total int64
 	for _, rec := range batch {
-		rec.size = recordSize(rec)
+		if t := rec.ExecTrace; t != nil {
+			rec.size += sizeExecTrace + int64(len(t.Data)+len(t.Reason))
+		}
 		total += rec.size
 		rec.pending = int32(len(r.sinks))
 	}
@@ -266,12 +260,21 @@ func (r *Recorder) fitTraces(batch []*Record, total int64) int {
 	return n
 }
 
-// prepare symbolizes stacks, redacts the record and analyses it.
-func (r *Recorder) prepare(rec *Record) {
-	r.symbolize(rec)
+// prepare symbolizes stacks, redacts the record and analyses it. It
+// returns by how much that changed recordSize's estimate of the record,
+// which enqueue made: its stacks symbolized, its header pairs made a map,
+// its warnings. (Redaction and the caps change a few strings' lengths,
+// which the estimate leaves out: computing it afresh would walk the whole
+// record a second time.)
+func (r *Recorder) prepare(rec *Record) (grown int64) {
+	grown = r.symbolize(rec)
 	switch {
 	case len(rec.hdrFlat) > 0:
+		for _, s := range rec.hdrFlat {
+			grown -= sizeString + int64(len(s))
+		}
 		rec.Headers = r.headerMap(rec)
+		grown += rec.hdrBytes
 		rec.hdrFlat = rec.hdrFlat[:0]
 	case rec.Headers != nil:
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
@@ -281,7 +284,9 @@ func (r *Recorder) prepare(rec *Record) {
 	}
 	r.scrub(rec)
 	r.cfg.capRedacted(rec)
-	if rec.Warnings != nil { // set by a wrapper: appended to
+	// A wrapper's warnings, which enqueue counted, are appended to.
+	counted := len(rec.Warnings)
+	if rec.Warnings != nil {
 		rec.Warnings = r.analysis.analyze(rec.Warnings, rec, r.cfg.repeatThreshold)
 	} else {
 		w := r.analysis.analyze(rec.spare.warnings[:0], rec, r.cfg.repeatThreshold)
@@ -290,17 +295,26 @@ func (r *Recorder) prepare(rec *Record) {
 			rec.Warnings = w
 		}
 	}
+	for i := counted; i < len(rec.Warnings); i++ {
+		w := &rec.Warnings[i]
+		grown += sizeWarning + int64(len(w.Service)+len(w.Method)+len(w.Request)+len(w.Message))
+	}
 	if r.pool == nil {
 		// The record may be kept by a sink, and is never reused: it
 		// keeps no memory for a next use (the raw stacks' buffer above
-		// all).
+		// all). The header pairs, unredacted, are cleared: a record
+		// made afresh has them in one array with its map's values
+		// (see SetHeaders), which the sink may keep.
+		clear(rec.hdrFlat[:cap(rec.hdrFlat)])
 		rec.spare, rec.hdrFlat = spare{}, nil
 	}
+	return grown
 }
 
 // symbolize turns the raw stacks of rec's calls into frames, through the
-// recorder's caches. It may run in any goroutine.
-func (r *Recorder) symbolize(rec *Record) {
+// recorder's caches, and returns by how much that changed recordSize's
+// estimate. It may run in any goroutine.
+func (r *Recorder) symbolize(rec *Record) (grown int64) {
 	var prev []uintptr // the last call's raw stack, which the next may share
 	var prevStack []Frame
 	for i := range rec.Calls {
@@ -314,8 +328,10 @@ func (r *Recorder) symbolize(rec *Record) {
 			prev, prevStack = c.pcs, r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
 			c.Stack = prevStack
 		}
+		grown += int64(len(c.Stack))*sizeFrame - int64(len(c.pcs))*int64(unsafe.Sizeof(uintptr(0)))
 		c.pcs = nil
 	}
+	return grown
 }
 
 // sinkDone notes that one sink is done with rec, having accepted it or

@@ -88,8 +88,9 @@ type Record struct {
 	// path (stack capture included). To spare clock reads, some parts are
 	// measured on a sample and charged the last measurement otherwise:
 	// starting a call (measured on a record's first call and every eighth
-	// after it) and middleware/httpstats' setup of a request (measured on
-	// one request in eight).
+	// after it), finishing a record (measured on one record in eight, by
+	// the recorder) and middleware/httpstats' setup of a request (measured
+	// on one request in eight).
 	Overhead time.Duration
 
 	Error string // a failure of the request as a whole (e.g. a gRPC error message)

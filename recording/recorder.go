@@ -54,7 +54,7 @@ type Recorder struct {
 	cfg    config
 	ids    *idSource
 	sym    *symbolizer
-	q      chan *Record
+	q      *recordQueue
 	qBytes atomic.Int64 // estimated bytes of the records in q
 	sinks  []*sinkQueue
 	stop   chan struct{}
@@ -98,6 +98,9 @@ type Recorder struct {
 	// callHint is how many calls the last record with calls made: the
 	// size of the next record's first chunk of calls.
 	callHint atomic.Int32
+	// finishCost is what finishing a record was last measured to cost
+	// (see ActiveRecord.FinishAt).
+	finishCost atomic.Int64
 
 	// pool holds records every sink is done with, when all of them borrow
 	// records (see Borrower); nil when some sink may keep them.
@@ -115,7 +118,7 @@ func New(opts ...Option) *Recorder {
 		ids:         newIDSource(),
 		sym:         newSymbolizer(),
 		stacks:      newStackCache(maxStackCache),
-		q:           make(chan *Record, cfg.queueSize),
+		q:           newRecordQueue(cfg.queueSize),
 		kick:        make(chan struct{}, 1),
 		kickAt:      min(cfg.batchSize, cfg.queueSize),
 		stop:        make(chan struct{}),
@@ -210,8 +213,8 @@ func (r *Recorder) Stats() Stats {
 		Written:       r.written.Load(),
 		DroppedCalls:  r.droppedCalls.Load(),
 		LateCalls:     r.lateCalls.Load(),
-		QueueDepth:    len(r.q),
-		QueueCap:      cap(r.q),
+		QueueDepth:    r.q.len(),
+		QueueCap:      int(r.q.size),
 		QueueBytes:    r.qBytes.Load(),
 		QueueBytesCap: r.cfg.queueBytes,
 		Paused:        r.paused.Load(),

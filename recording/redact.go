@@ -336,16 +336,30 @@ func (s *scrubber) attrs(attrs []Attr) {
 	if s.kind != nil {
 		for i := range attrs {
 			a := &attrs[i]
+			// An attribute found left as it is, by the addresses of its
+			// key and value (see cleanTexts.attrSlot), is left so.
+			var e *cleanAttr
+			if s.clean != nil && a.Key != "" && a.Value != "" {
+				var ok bool
+				if e, ok = s.clean.attrSlot(a.Key, a.Value); ok {
+					continue
+				}
+			}
+			v := a.Value
 			switch k := s.kind(a.Key); {
 			case k&keyQuery != 0:
-			case k&keyCount != 0 && convention.IsDigits(a.Value):
+			case k&keyCount != 0 && convention.IsDigits(v):
 			case k&keySecret != 0:
-				if a.Value != "" {
-					a.Value = Redacted
+				if v != "" {
+					v = Redacted
 				}
 			default:
-				a.Value = s.name(a.Value)
+				v = s.name(v)
 			}
+			if e != nil && v == a.Value {
+				*e = cleanAttr{a.Key, a.Value}
+			}
+			a.Value = v
 		}
 		return
 	}

@@ -65,17 +65,19 @@ func spareBytes(rec *Record) int64 {
 	return sizeRecord + int64(cap(rec.spare.calls))*sizeCall +
 		int64(cap(rec.spare.pcs))*int64(unsafe.Sizeof(uintptr(0))) +
 		int64(cap(rec.hdrFlat)+cap(rec.spare.hdrVals))*sizeString +
-		int64(len(rec.spare.hdr))*4*sizeString + int64(cap(rec.spare.warnings))*sizeWarning
+		int64(len(rec.spare.hdr))*4*sizeString + int64(cap(rec.spare.hdrOrder))*int64(unsafe.Sizeof(headerEntry{})) +
+		int64(cap(rec.spare.warnings))*sizeWarning
 }
 
 func newRecordPool() *recordPool {
 	return &recordPool{reserve: make([]*Record, 0, reserveRecords)}
 }
 
+// get takes a record from the reserve first: put fills it first, so that
+// the sync.Pool holds records only while the reserve is full, and asking
+// the pool first would mostly find it empty — a miss costs more than the
+// reserve's lock.
 func (p *recordPool) get() *Record {
-	if rec, _ := p.p.Get().(*Record); rec != nil {
-		return rec
-	}
 	p.mu.Lock()
 	if n := len(p.reserve); n > 0 {
 		rec := p.reserve[n-1]
@@ -86,6 +88,9 @@ func (p *recordPool) get() *Record {
 		return rec
 	}
 	p.mu.Unlock()
+	if rec, _ := p.p.Get().(*Record); rec != nil {
+		return rec
+	}
 	return new(Record)
 }
 
@@ -143,10 +148,12 @@ func (rec *Record) reset() {
 	clear(flat)
 	vals := rec.spare.hdrVals
 	clear(vals)
-	hdr := rec.spare.hdr
-	clear(hdr)
+	// The header map keeps its names, for headerMap to refill when the
+	// next request sends the same ones; its values, which share vals,
+	// are cleared with them.
+	hdr, order := rec.spare.hdr, rec.spare.hdrOrder
 	if cap(flat) > maxSpareHeaders || cap(vals) > maxSpareHeaders || len(hdr) > maxSpareHeaders {
-		flat, vals, hdr = nil, nil, nil
+		flat, vals, hdr, order = nil, nil, nil, nil
 	}
 	warns := rec.spare.warnings
 	clear(warns)
@@ -159,8 +166,8 @@ func (rec *Record) reset() {
 	*rec = Record{}
 	rec.hdrFlat = flat[:0]
 	rec.spare.calls = calls[:0]
-	rec.spare.hdr = hdr
-	rec.spare.hdrVals = vals[:0]
+	rec.spare.hdr, rec.spare.hdrOrder = hdr, order
+	rec.spare.hdrVals = vals // its length: the values hdr's entries hold, cleared above
 	rec.spare.warnings = warns[:0]
 	rec.spare.pcs = pcs[:0]
 }
@@ -171,6 +178,7 @@ type spare struct {
 	calls    []Call              // Calls as FinishAt made them
 	hdr      map[string][]string // Headers as headerMap made them
 	hdrVals  []string            // the values of hdr
+	hdrOrder []headerEntry       // the entries of hdr, in the order headerMap made them
 	warnings []Warning           // Warnings as prepare made them
 	pcs      []uintptr           // the calls' raw stacks, until prepare symbolizes them
 }

@@ -111,11 +111,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	// The state lives with the ActiveRecord, which the finished record may
-	// keep alive while it is queued (its inline attributes, a call still
-	// running): it must not keep the response writer — and through it the
-	// request with its headers — alive once the request is served.
-	defer func() { *st = requestState{} }()
 	rw := &st.rw
 	rw.w = w
 	r2 := r.WithContext(ctx)
@@ -137,25 +132,34 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ar.AddOverhead(time.Duration(h.setupCost.Load()))
 	}
 
+	// The state lives with the ActiveRecord, which the finished record may
+	// keep alive while it is queued (its inline attributes, a call still
+	// running): it must not keep the response writer — and through it the
+	// request with its headers — alive once the request is served. One
+	// deferred function empties it and records a panic.
 	defer func() {
-		if v := recover(); v != nil {
-			rec := ar.Record()
-			rec.Panic = recording.PanicString(v)
-			if errors.Is(asError(v), http.ErrAbortHandler) {
-				rec.Error = "handler aborted"
-			}
-			if !rw.wrote && !rw.hijacked {
-				// Recorded as the 500 the client sees as a failure; no
-				// response is sent, though (net/http drops the connection).
-				rw.status = http.StatusInternalServerError
-				ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
-			}
-			h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0)))
-			panic(v)
+		v := recover()
+		if v == nil {
+			*st = requestState{}
+			return
 		}
+		rec := ar.Record()
+		rec.Panic = recording.PanicString(v)
+		if errors.Is(asError(v), http.ErrAbortHandler) {
+			rec.Error = "handler aborted"
+		}
+		if !rw.wrote && !rw.hijacked {
+			// Recorded as the 500 the client sees as a failure; no
+			// response is sent, though (net/http drops the connection).
+			rw.status = http.StatusInternalServerError
+			ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
+		}
+		h.finish(ar, r, r2, rw, body, time.Since(t0))
+		*st = requestState{}
+		panic(v)
 	}()
 	h.next.ServeHTTP(h.writers.wrap(rw), r2)
-	h.finish(ar, r, r2, rw, body, t0.Add(time.Since(t0))) // one monotonic clock read
+	h.finish(ar, r, r2, rw, body, time.Since(t0)) // one monotonic clock read
 }
 
 // addRequestAttrs adds to ar the attributes of r that a record has no
@@ -202,7 +206,9 @@ func asError(v any) error {
 	return err
 }
 
-func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, end time.Time) {
+// finish fills in and finishes the record of a request whose handler
+// returned elapsed after the request's start.
+func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, elapsed time.Duration) {
 	rec := ar.Record()
 	addRequestAttrs(ar, r)
 	switch {
@@ -236,7 +242,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	if h.cfg.userFunc != nil {
 		rec.User = h.cfg.userFunc(r2)
 	}
-	ar.FinishAt(end)
+	ar.FinishAfter(elapsed)
 }
 
 // requestBytes returns the bytes of r's body that crossed the wire: its
