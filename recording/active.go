@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"sync"
@@ -500,7 +501,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 					r.live = append(r.live, liveCall{i: k - 1, ac: ac})
 				}
 				if ac.droppedAttrs > 0 { // SetAttr capped the others
-					c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(ac.droppedAttrs))
+					c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(int(ac.droppedAttrs)))
 				}
 			}
 		}
@@ -589,11 +590,30 @@ type ActiveCall struct {
 	running bool
 	// discarded says Discard removed the call: its children take its parent.
 	discarded bool
-	// droppedAttrs counts attributes over the recorder's cap, not kept.
-	droppedAttrs int
-	parent       *ActiveCall // the call this one was made inside of; set before publication, never changed
-	pctx         parentCtx   // the context Do passes to its function: no allocation
+	// droppedAttrs counts attributes over the recorder's cap, not kept
+	// (an int32 beside the flags: the room field takes no slot size).
+	droppedAttrs int32
+	// room is what Reserve allocated for the call's attributes and phases,
+	// taken by the first attribute and the first phase set.
+	room   *callRoom
+	parent *ActiveCall // the call this one was made inside of; set before publication, never changed
+	pctx   parentCtx   // the context Do passes to its function: no allocation
 }
+
+// callRoom is the room [ActiveCall.Reserve] makes: the attributes and the
+// phases of an HTTP client call (see [ActiveCall.Reserve]), in one
+// allocation.
+type callRoom struct {
+	attrs  [reservedAttrs]Attr
+	phases [reservedPhases]Phase
+}
+
+// reservedAttrs and reservedPhases are how many attributes and phases
+// [ActiveCall.Reserve] makes room for.
+const (
+	reservedAttrs  = 6
+	reservedPhases = 6
+)
 
 // StartCall starts recording a call made for the request in ctx. If ctx
 // carries no recorded request, it returns nil at almost no cost. The service
@@ -889,7 +909,7 @@ func (c *ActiveCall) final(rec Call) (Call, bool) {
 	f := c.c
 	f.Attrs = slices.Clone(c.c.Attrs)
 	if c.droppedAttrs > 0 { // SetAttr capped the others, as FinishAt notes
-		f.Attrs = append(f.Attrs, droppedAttrs(c.droppedAttrs))
+		f.Attrs = append(f.Attrs, droppedAttrs(int(c.droppedAttrs)))
 	}
 	f.Phases = slices.Clone(c.c.Phases)
 	c.a.mu.Unlock()
@@ -1014,9 +1034,13 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 	}
 	n := len(attrs)
 	if c.c.Attrs == nil {
-		// Room for two more: a wrapper sets a call's attributes at its
-		// start and adds one or two (a status, a count) at its end.
-		n += 2
+		if c.room != nil {
+			c.c.Attrs = c.room.attrs[:0]
+		} else {
+			// Room for two more: a wrapper sets a call's attributes at its
+			// start and adds one or two (a status, a count) at its end.
+			n += 2
+		}
 	}
 	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(n, cfg.maxAttrs-len(c.c.Attrs)), 0))
 	for _, at := range attrs {
@@ -1040,10 +1064,33 @@ func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
 		}
 	}
 	if len(c.c.Attrs) >= maxAttrs {
-		c.droppedAttrs++
+		if c.droppedAttrs < math.MaxInt32 {
+			c.droppedAttrs++
+		}
 		return
 	}
+	if c.c.Attrs == nil && c.room != nil {
+		c.c.Attrs = c.room.attrs[:0]
+	}
 	c.c.Attrs = append(c.c.Attrs, at)
+}
+
+// Reserve makes room for the call's first six attributes and first six
+// phases in one allocation, where setting them would take two: for a call
+// that will have both, such as an HTTP client call (method, server
+// address and port, URL, status and connection reuse; dns, connect, tls,
+// send, wait and receive). Call it before setting any attribute or phase;
+// it has no effect on a call that has some, and it changes nothing that is
+// recorded: a call without phases has none, as without Reserve.
+func (c *ActiveCall) Reserve() {
+	if c == nil {
+		return
+	}
+	c.a.mu.Lock()
+	if c.room == nil && c.c.Attrs == nil && c.c.Phases == nil && !c.frozenLocked() {
+		c.room = new(callRoom)
+	}
+	c.a.mu.Unlock()
 }
 
 // AddPhase records a phase of the call that ran from start to end. A call
@@ -1056,9 +1103,13 @@ func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
 	c.a.mu.Lock()
 	if len(c.c.Phases) < maxPhases && !c.frozenLocked() {
 		if c.c.Phases == nil {
-			// A call with phases has several (an HTTP call's send, wait and
-			// more): one allocation for the first four, not three.
-			c.c.Phases = make([]Phase, 0, min(4, maxPhases))
+			if c.room != nil {
+				c.c.Phases = c.room.phases[:0]
+			} else {
+				// A call with phases has several (an HTTP call's send, wait
+				// and more): one allocation for the first four, not three.
+				c.c.Phases = make([]Phase, 0, min(4, maxPhases))
+			}
 		}
 		c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
 	}

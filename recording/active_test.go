@@ -2,7 +2,10 @@ package recording
 
 import (
 	"context"
+	"errors"
+	"reflect"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -205,5 +208,109 @@ func TestFinishAfter(t *testing.T) {
 		if r.Duration != 1500*time.Millisecond {
 			t.Errorf("%s: duration %v, want 1.5s", r.Path, r.Duration)
 		}
+	}
+}
+
+// Reserve changes what a call allocates, never what it records: the calls
+// of each case, made with and without Reserve, record the same attributes
+// and phases (a call without any keeps nil slices).
+func TestReserveRecordsTheSame(t *testing.T) {
+	attrs := func(n int) []Attr {
+		out := make([]Attr, n)
+		for i := range out {
+			out[i] = Attr{Key: "k" + strconv.Itoa(i), Value: "v"}
+		}
+		return out
+	}
+	phases := func(c *ActiveCall, n int) {
+		start := c.StartTime()
+		for i := range n {
+			c.AddPhase("p"+strconv.Itoa(i), start, start.Add(time.Duration(i+1)*time.Millisecond))
+		}
+	}
+	cases := []struct {
+		name string
+		fn   func(c *ActiveCall)
+	}{
+		{"none", func(*ActiveCall) {}},
+		{"attrs", func(c *ActiveCall) { c.SetAttrs(attrs(4)...) }},
+		{"one attr", func(c *ActiveCall) { c.SetAttr("status", "200") }},
+		{"phases", func(c *ActiveCall) { phases(c, 3) }},
+		{"http", func(c *ActiveCall) {
+			c.SetAttrs(attrs(4)...)
+			phases(c, 6)
+			c.SetAttr("status", "200")
+			c.SetAttr("reused", "true")
+		}},
+		{"past the room", func(c *ActiveCall) {
+			c.SetAttrs(attrs(5)...)
+			phases(c, 9)
+			c.SetAttrs(attrs(9)...)
+		}},
+		{"over the cap", func(c *ActiveCall) { c.SetAttrs(attrs(12)...) }},
+		{"error", func(c *ActiveCall) { phases(c, 1) }},
+	}
+	record := func(reserve bool) *Record {
+		return recordOne(t, func(ctx context.Context, _ *ActiveRecord) {
+			for _, tc := range cases {
+				c := StartCall(ctx, "svc", tc.name)
+				if reserve {
+					c.Reserve()
+				}
+				tc.fn(c)
+				var err error
+				if tc.name == "error" {
+					err = errors.New("refused")
+				}
+				c.End(err)
+			}
+			// A call still running when the request ends.
+			c := StartCall(ctx, "svc", "running")
+			if reserve {
+				c.Reserve()
+			}
+			c.SetAttrs(attrs(2)...)
+			phases(c, 2)
+		}, WithMaxAttrs(8, 64))
+	}
+	without, with := record(false), record(true)
+	if len(with.Calls) != len(without.Calls) {
+		t.Fatalf("%d calls with Reserve, %d without", len(with.Calls), len(without.Calls))
+	}
+	for i := range with.Calls {
+		w, wo := with.Calls[i], without.Calls[i]
+		for _, p := range [][]Phase{w.Phases, wo.Phases} {
+			for j := range p {
+				p[j].Start = 0 // the calls of two records start at other offsets
+			}
+		}
+		if !reflect.DeepEqual(w.Attrs, wo.Attrs) || !reflect.DeepEqual(w.Phases, wo.Phases) {
+			t.Errorf("call %s: with Reserve %#v %#v, without %#v %#v", w.Method, w.Attrs, w.Phases, wo.Attrs, wo.Phases)
+		}
+	}
+}
+
+// Reserve after an attribute, or after the record ended, has no effect.
+func TestReserveLate(t *testing.T) {
+	var late *ActiveCall
+	r := recordOne(t, func(ctx context.Context, _ *ActiveRecord) {
+		c := StartCall(ctx, "svc", "set")
+		c.SetAttr("a", "1")
+		c.Reserve()
+		if c.room != nil {
+			t.Error("Reserve after an attribute made room")
+		}
+		c.End(nil)
+		late = StartCall(ctx, "svc", "late")
+		late.End(nil)
+	})
+	late.Reserve()
+	if late.room != nil {
+		t.Error("Reserve after the record ended made room")
+	}
+	var none *ActiveCall
+	none.Reserve() // no call: no effect, no panic
+	if len(r.Calls) != 2 || len(r.Calls[0].Attrs) != 1 {
+		t.Errorf("calls %+v", r.Calls)
 	}
 }

@@ -179,7 +179,7 @@ func (a *ActiveRecord) snapshotIf(now time.Time, maxCalls int, match func(*Recor
 		c.Stack = nil
 		c.Attrs = slices.Clone(ac.c.Attrs)
 		if ac.droppedAttrs > 0 { // SetAttr capped the others
-			c.Attrs = append(c.Attrs, droppedAttrs(ac.droppedAttrs))
+			c.Attrs = append(c.Attrs, droppedAttrs(int(ac.droppedAttrs)))
 		}
 		c.Phases = slices.Clone(ac.c.Phases)
 		if p := ac.parent; p != nil && p.discarded {

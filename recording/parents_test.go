@@ -254,3 +254,33 @@ func TestPhaseAttrAllocations(t *testing.T) {
 		t.Errorf("a call with 2 attributes: %v allocations; with 4 phases and 2 more attributes: %v, want at most %v (one for the phases)", base, got, base+1)
 	}
 }
+
+// With Reserve, an HTTP client call's attributes and phases (four
+// attributes at its start, six phases and two attributes at its end) take
+// one allocation.
+func TestReserveAllocations(t *testing.T) {
+	rec := recording.New(recording.WithSinks(discard), recording.WithMaxCalls(1<<20))
+	defer closeRec(t, rec)
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	defer ar.Finish()
+	base := testing.AllocsPerRun(200, func() {
+		c := recording.StartCall(ctx, "svc", "m")
+		c.End(nil)
+	})
+	attrs := []recording.Attr{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}, {Key: "c", Value: "3"}, {Key: "d", Value: "4"}}
+	now := time.Now()
+	got := testing.AllocsPerRun(200, func() {
+		c := recording.StartCall(ctx, "svc", "m")
+		c.Reserve()
+		c.SetAttrs(attrs...)
+		for _, p := range []string{"dns", "connect", "tls", "send", "wait", "receive"} {
+			c.AddPhase(p, now, now.Add(time.Millisecond))
+		}
+		c.SetAttr("status", "200")
+		c.SetAttr("reused", "true")
+		c.End(nil)
+	})
+	if got > base+1 {
+		t.Errorf("a call: %v allocations; with Reserve, 6 attributes and 6 phases: %v, want at most %v", base, got, base+1)
+	}
+}

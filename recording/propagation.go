@@ -3,6 +3,7 @@ package recording
 import (
 	"context"
 	"encoding/hex"
+	"slices"
 	"strings"
 
 	"github.com/goappstats/appstats/internal/convention"
@@ -120,8 +121,22 @@ func ParseTraceparent(s string) (TraceContext, bool) {
 
 // FormatTraceparent formats tc as a version-00 traceparent value.
 func FormatTraceparent(tc TraceContext) string {
-	var b [55]byte
-	copy(b[:], "00-")
+	var b [TraceparentLen]byte
+	return string(AppendTraceparent(b[:0], tc))
+}
+
+// TraceparentLen is the length of a version-00 traceparent value.
+const TraceparentLen = 55
+
+// AppendTraceparent appends tc, formatted as a version-00 traceparent
+// value, to dst and returns the extended buffer, as [FormatTraceparent]
+// formats it: a caller that holds a buffer of [TraceparentLen] bytes
+// formats without an allocation.
+func AppendTraceparent(dst []byte, tc TraceContext) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, TraceparentLen)[:n+TraceparentLen]
+	b := dst[n:]
+	copy(b, "00-")
 	hex.Encode(b[3:35], tc.TraceID[:])
 	b[35] = '-'
 	hex.Encode(b[36:52], tc.SpanID[:])
@@ -130,5 +145,5 @@ func FormatTraceparent(tc TraceContext) string {
 	if tc.Sampled {
 		b[54] = '1'
 	}
-	return string(b[:])
+	return dst
 }

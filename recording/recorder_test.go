@@ -442,6 +442,25 @@ func TestTraceparent(t *testing.T) {
 	}
 }
 
+// AppendTraceparent appends what FormatTraceparent returns, into a buffer
+// with room for it without an allocation.
+func TestAppendTraceparent(t *testing.T) {
+	for _, sampled := range []bool{true, false} {
+		tc := recording.TraceContext{TraceID: recording.NewTraceID(), SpanID: recording.NewSpanID(), Sampled: sampled}
+		want := recording.FormatTraceparent(tc)
+		if got := string(recording.AppendTraceparent([]byte("x="), tc)); got != "x="+want {
+			t.Errorf("AppendTraceparent after x= = %q, want %q", got, "x="+want)
+		}
+		if got, ok := recording.ParseTraceparent(want); !ok || got != tc {
+			t.Errorf("%q parses as %+v, %v; want %+v", want, got, ok, tc)
+		}
+		var buf [recording.TraceparentLen]byte
+		if n := testing.AllocsPerRun(100, func() { recording.AppendTraceparent(buf[:0], tc) }); n != 0 {
+			t.Errorf("AppendTraceparent into a buffer of TraceparentLen: %v allocations, want 0", n)
+		}
+	}
+}
+
 func TestRedaction(t *testing.T) {
 	r := recording.DefaultRedaction()
 	for in, want := range map[string]string{
