@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
@@ -86,6 +87,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t0 := c.StartTime() // the overhead counts from the call's start
 	c.SetRequest(hc.Request)
+	c.Reserve() // its attributes and phases in one allocation
 	var attrs [4]recording.Attr
 	c.SetAttrs(convention.AppendHTTPAttrs(attrs[:0], hc)...)
 	hasBody := req.Body != nil && req.Body != http.NoBody
@@ -99,7 +101,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	st := &callState{}
 	pt := &st.pt
-	pt.c, pt.start = c, c.StartTime()
+	pt.c = c
 	pt.hooks(&st.trace)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
@@ -226,7 +228,7 @@ func traced(req *http.Request, ctx context.Context, h *headerCopy, tc recording.
 	out := req.WithContext(ctx)
 	h.copy(req.Header)
 	out.Header = h.h
-	p.Inject(ctx, tc, h)
+	h.inject(ctx, tc, p)
 	return out
 }
 
@@ -253,6 +255,7 @@ type headerCopy struct {
 	h     http.Header
 	spare []string // the array's free slots
 	vals  [spareFields + 3]string
+	tp    [recording.TraceparentLen]byte // traceparent's bytes, see inject
 }
 
 // spareFields is how many fields a propagator can set without an
@@ -282,6 +285,23 @@ func (c *headerCopy) copy(h http.Header) {
 		sv = sv[n:]
 	}
 	c.spare = sv
+}
+
+// inject writes tc into the copy through p. The W3C propagator's
+// traceparent is formatted into the copy's own bytes, which the value
+// shares rather than a string of its own: they are written once, before
+// the value is made, and never changed after (a headerCopy is never
+// reused), so the value is as immutable as a string must be.
+func (c *headerCopy) inject(ctx context.Context, tc recording.TraceContext, p recording.Propagator) {
+	if _, ok := p.(recording.W3CPropagator); !ok || !tc.IsValid() {
+		p.Inject(ctx, tc, c)
+		return
+	}
+	b := recording.AppendTraceparent(c.tp[:0], tc)
+	c.Set("traceparent", unsafe.String(unsafe.SliceData(b), len(b)))
+	if tc.State != "" {
+		c.Set("tracestate", tc.State)
+	}
 }
 
 // Get returns the first value of key.
@@ -357,8 +377,7 @@ func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 // phases collects httptrace events, which may arrive from other goroutines
 // (the dialer runs apart from the request), and turns them into call phases.
 type phases struct {
-	c     *recording.ActiveCall
-	start time.Time
+	c *recording.ActiveCall // the times are offsets from its start
 
 	mu     sync.Mutex
 	at     [numEvents]time.Duration // when each event came, since start
@@ -386,11 +405,14 @@ const (
 // now returns the time now as the call's start plus the time since: one
 // read of the monotonic clock, where time.Now reads the wall clock too. The
 // call's times are offsets from its record's start, which this keeps.
-func (p *phases) now() time.Time { return p.start.Add(time.Since(p.start)) }
+func (p *phases) now() time.Time {
+	start := p.c.StartTime()
+	return start.Add(time.Since(start))
+}
 
 // set notes that e came now, unless it came before.
 func (p *phases) set(e event) {
-	d := time.Since(p.start)
+	d := time.Since(p.c.StartTime())
 	p.mu.Lock()
 	p.setLocked(e, d)
 	p.mu.Unlock()
@@ -415,7 +437,7 @@ func (p *phases) hooks(t *httptrace.ClientTrace) {
 		TLSHandshakeStart: func() { p.set(tlsStart) },
 		TLSHandshakeDone:  func(tls.ConnectionState, error) { p.set(tlsDone) },
 		GotConn: func(info httptrace.GotConnInfo) {
-			d := time.Since(p.start)
+			d := time.Since(p.c.StartTime())
 			p.mu.Lock()
 			p.setLocked(gotConn, d)
 			p.reused = info.Reused
@@ -441,7 +463,8 @@ func (p *phases) end(now time.Time) {
 	c := p.c
 	c.SetAttr(convention.KeyHTTPConnectionReused, strconv.FormatBool(reused))
 	came := func(e event) bool { return seen&(1<<e) != 0 }
-	t := func(e event) time.Time { return p.start.Add(at[e]) }
+	start := c.StartTime()
+	t := func(e event) time.Time { return start.Add(at[e]) }
 	add := func(name string, from, to event) {
 		if came(from) && came(to) {
 			c.AddPhase(name, t(from), t(to))
@@ -452,7 +475,7 @@ func (p *phases) end(now time.Time) {
 	add("tls", tlsStart, tlsDone)
 	switch {
 	case came(wrote) && (!came(firstByte) || at[wrote] <= at[firstByte]):
-		sendFrom := p.start
+		sendFrom := start
 		if came(gotConn) {
 			sendFrom = t(gotConn)
 		}
