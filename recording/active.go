@@ -590,8 +590,9 @@ type ActiveCall struct {
 	running bool
 	// discarded says Discard removed the call: its children take its parent.
 	discarded bool
-	// droppedAttrs counts attributes over the recorder's cap, not kept
-	// (an int32 beside the flags: the room field takes no slot size).
+	// droppedAttrs counts attributes over the recorder's cap, not kept: an
+	// int32 beside the flags, in their padding, so that room below keeps a
+	// call's slot at 296 bytes (on 64-bit platforms).
 	droppedAttrs int32
 	// room is what Reserve allocated for the call's attributes and phases,
 	// taken by the first attribute and the first phase set.
