@@ -429,7 +429,8 @@ func (a *ActiveRecord) Finish() { a.FinishAt(time.Now()) }
 // Running flag, calls started afterwards are counted as late, and the record
 // is queued for the sinks unless a route filter excludes it. It must be called
 // once, by the goroutine that started the record; a later call (or one of
-// Finish or FinishAfter) has no effect. The time from end until
+// Finish or FinishAfter) has no effect. An end before the start gives the
+// record a duration of zero. The time from end until
 // the record is queued counts as recording overhead, so a caller that does
 // its own finishing work (status, route, headers) after taking end is
 // charged for it without reading the clock again.
@@ -451,14 +452,15 @@ func (a *ActiveRecord) FinishAfter(d time.Duration) {
 	a.finish(d)
 }
 
-// finish is FinishAt, with the request's duration. Only the first call has
-// an effect.
+// finish is FinishAt, with the request's duration (none below zero: an
+// end before the start). Only the first call has an effect.
 func (a *ActiveRecord) finish(d time.Duration) {
 	if !a.finished.CompareAndSwap(false, true) {
 		return
 	}
 	r := a.r
-	r.Duration = d
+	r.Duration = max(d, 0)
+	d = r.Duration
 	rec := a.rec
 	cfg := &rec.cfg
 	// A message passed the filters with its connection.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
 // TestFinishAfterInput finishes records with FinishAfter given odd
@@ -55,6 +56,31 @@ func TestFinishAfterInput(t *testing.T) {
 	for path, n := range sink.seen {
 		if n != 1 {
 			t.Errorf("%s written %d times", path, n)
+		}
+	}
+}
+
+// TestFinishAfterDuration checks the duration FinishAfter gives the
+// record: as given, and none below zero.
+func TestFinishAfterDuration(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
+	for _, d := range []time.Duration{0, time.Millisecond, -time.Hour, math.MinInt64, math.MaxInt64} {
+		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: fmt.Sprint("/", int64(d))})
+		ar.FinishAfter(d)
+	}
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sink.Records() {
+		var d int64
+		fmt.Sscan(r.Path[1:], &d)
+		want := max(time.Duration(d), 0)
+		if r.Duration != want {
+			t.Errorf("FinishAfter(%v): Duration %v, want %v", time.Duration(d), r.Duration, want)
+		}
+		if r.Overhead < 0 {
+			t.Errorf("FinishAfter(%v): Overhead %v", time.Duration(d), r.Overhead)
 		}
 	}
 }
