@@ -132,3 +132,57 @@ func isSecretHeader(k string) bool {
 	}
 	return false
 }
+
+// TestHeaderSecretPerRecorder alternates requests between two recorders
+// with Borrower sinks, one of which hides X-Shared-Value by name: each
+// keeps its own rules on its reused records, whatever the other did with
+// the same names.
+func TestHeaderSecretPerRecorder(t *testing.T) {
+	redA := recording.DefaultRedaction()
+	redA.Headers = append(redA.Headers, "X-Shared-Value")
+	var mu sync.Mutex
+	var failures []string
+	sinkFor := func(hidden bool) *funcBorrower {
+		return &funcBorrower{write: func(recs []*recording.Record) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range recs {
+				got := r.Headers["X-Shared-Value"]
+				want := "v" + r.Path
+				if hidden {
+					want = recording.Redacted
+				}
+				if len(got) != 1 || got[0] != want {
+					failures = append(failures, fmt.Sprintf("%s (hidden %v): X-Shared-Value %q, want %q", r.Path, hidden, got, want))
+				}
+			}
+		}}
+	}
+	recA := recording.New(recording.WithSinks(sinkFor(true)), recording.WithRedaction(redA), recording.WithBatch(1, time.Millisecond))
+	recB := recording.New(recording.WithSinks(sinkFor(false)), recording.WithBatch(1, time.Millisecond))
+	for i := range 200 {
+		for _, rec := range []*recording.Recorder{recA, recB} {
+			path := fmt.Sprintf("/r%d", i)
+			_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
+			ar.SetHeaders(map[string][]string{"X-Shared-Value": {"v" + path}, "Accept": {"*/*"}})
+			ar.Finish()
+		}
+	}
+	for _, rec := range []*recording.Recorder{recA, recB} {
+		if err := rec.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if st := rec.Stats(); st.Written != 200 {
+			t.Errorf("Written %d, want 200 (Dropped %d)", st.Written, st.Dropped)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, f := range failures {
+		if i == 20 {
+			t.Errorf("… and %d more", len(failures)-20)
+			break
+		}
+		t.Error(f)
+	}
+}
