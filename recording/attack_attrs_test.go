@@ -86,13 +86,7 @@ func TestAttrsCleanByAddress(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	for i, f := range failures {
-		if i == 20 {
-			t.Errorf("… and %d more", len(failures)-20)
-			break
-		}
-		t.Error(f)
-	}
+	reportFailures(t, failures)
 }
 
 // funcBorrower is a Borrower that hands each batch to write.
@@ -106,3 +100,16 @@ func (s *funcBorrower) Write(_ context.Context, recs []*recording.Record) error 
 }
 
 func (*funcBorrower) BorrowsRecords() bool { return true }
+
+// reportFailures reports the first 20 failures, and how many more there
+// are.
+func reportFailures(t *testing.T, failures []string) {
+	t.Helper()
+	for i, f := range failures {
+		if i == 20 {
+			t.Errorf("… and %d more", len(failures)-20)
+			break
+		}
+		t.Error(f)
+	}
+}
