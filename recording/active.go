@@ -340,6 +340,10 @@ type ActiveRecord struct {
 
 	overhead atomic.Int64
 	finders  atomic.Pointer[[]CallFinder] // see AddCallFinder
+	// finished is set by the first FinishAt: a second one (a caller
+	// finishing twice) must not queue the record again, which may by then
+	// be another request's (see Borrower).
+	finished atomic.Bool
 
 	// link ties a to a long-lived connection: for the connection's own
 	// record, its stream's head (set by StartStream, under mu); for a
@@ -425,7 +429,9 @@ func (a *ActiveRecord) Finish() { a.FinishAt(time.Now()) }
 // FinishAt ends the request at end: calls still running are kept with the
 // Running flag, calls started afterwards are counted as late, and the record
 // is queued for the sinks unless a route filter excludes it. It must be called
-// once, by the goroutine that started the record. The time from end until
+// once, by the goroutine that started the record; a later call (or one of
+// Finish or FinishAfter) has no effect. An end before the start gives the
+// record a duration of zero. The time from end until
 // the record is queued counts as recording overhead, so a caller that does
 // its own finishing work (status, route, headers) after taking end is
 // charged for it without reading the clock again.
@@ -447,10 +453,15 @@ func (a *ActiveRecord) FinishAfter(d time.Duration) {
 	a.finish(d)
 }
 
-// finish is FinishAt, with the request's duration.
+// finish is FinishAt, with the request's duration (none below zero: an
+// end before the start). Only the first call has an effect.
 func (a *ActiveRecord) finish(d time.Duration) {
+	if !a.finished.CompareAndSwap(false, true) {
+		return
+	}
 	r := a.r
-	r.Duration = d
+	r.Duration = max(d, 0)
+	d = r.Duration
 	rec := a.rec
 	cfg := &rec.cfg
 	// A message passed the filters with its connection.

@@ -13,7 +13,9 @@ import (
 // copies them with at most one allocation (none in a reused record, see
 // [Borrower]; and one per value it cuts) — the header
 // map may change after the request ends — and leaves building the map and
-// redacting it to the recorder's writer, off the request path. Like
+// redacting it to the recorder's writer, off the request path — but for
+// the values of a name over its cap ([WithMaxName]) that is secret by its
+// whole name, hidden here, since the cut name may no longer say so. Like
 // [ActiveRecord.Record], it is for the goroutine that started the record.
 func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	if a == nil || h == nil {

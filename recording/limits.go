@@ -131,6 +131,10 @@ func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
 		}
 		kn := convention.TruncatedLen(len(k), c.maxName)
 		name := ""
+		// A name over its cap is secret or not by the whole of it: the
+		// cut name the writer redacts by may have lost the word that
+		// made it secret (X-…-Api-Key), so its values are hidden here.
+		secret := len(k) > c.maxName && c.redaction.secretHeader(k)
 		for _, v := range vs {
 			cost := kn + convention.TruncatedLen(len(v), c.maxHeaderValue) + headerEntryCost
 			if cost > budget {
@@ -146,6 +150,9 @@ func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
 				// More values than names, past the room dst had: room
 				// for all of them, in one allocation.
 				flat = slices.Grow(flat, 2*c.headerValues(h))
+			}
+			if secret {
+				v = Redacted
 			}
 			flat = append(flat, name, convention.Truncate(v, c.maxHeaderValue))
 		}

@@ -39,6 +39,15 @@ func (r *Recorder) enqueue(rec *Record) {
 		return
 	}
 	r.recorded.Add(1)
+	if r.closed.Load() {
+		// Close set the flag while rec was being pushed, and may have
+		// taken the queue's last records already: what is queued now is
+		// dropped and counted here, so that no record stays in the
+		// queue, neither written nor counted. (The push is seen either
+		// by Close's own emptying of the queue, or by this check.)
+		r.dropQueued()
+		return
+	}
 	// The preparer does not wait on the queue itself, so a request does
 	// not wake it for every record: only once a batch is ready (the
 	// ticker collects the rest).
@@ -76,13 +85,19 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.sinkCancel()
 		r.flight.stop()
 		// A record that raced past the closed flag is counted, not lost silently.
-		for rec := r.q.pop(); rec != nil; rec = r.q.pop() {
-			r.qBytes.Add(-rec.size)
-			r.dropped.Add(1)
-			r.release(rec)
-		}
+		r.dropQueued()
 	})
 	return err
+}
+
+// dropQueued empties the queue once Close has begun, counting its records
+// as dropped.
+func (r *Recorder) dropQueued() {
+	for rec := r.q.pop(); rec != nil; rec = r.q.pop() {
+		r.qBytes.Add(-rec.size)
+		r.dropped.Add(1)
+		r.release(rec)
+	}
 }
 
 // wait waits until the preparer and every sink's goroutine have stopped,

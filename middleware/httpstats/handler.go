@@ -137,12 +137,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// running): it must not keep the response writer — and through it the
 	// request with its headers — alive once the request is served. One
 	// deferred function empties it and records a panic.
+	finishing := false
 	defer func() {
 		v := recover()
-		if v == nil {
+		if v == nil || finishing {
+			// finishing: a hook of finish (route, user) panicked, and
+			// finish ended the record all the same.
 			*st = requestState{}
+			if v != nil {
+				panic(v)
+			}
 			return
 		}
+		defer func() { *st = requestState{} }() // even if a hook panics in finish
 		rec := ar.Record()
 		rec.Panic = recording.PanicString(v)
 		if errors.Is(asError(v), http.ErrAbortHandler) {
@@ -155,10 +162,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
 		}
 		h.finish(ar, r, r2, rw, body, time.Since(t0))
-		*st = requestState{}
 		panic(v)
 	}()
 	h.next.ServeHTTP(h.writers.wrap(rw), r2)
+	finishing = true
 	h.finish(ar, r, r2, rw, body, time.Since(t0)) // one monotonic clock read
 }
 
@@ -207,9 +214,20 @@ func asError(v any) error {
 }
 
 // finish fills in and finishes the record of a request whose handler
-// returned elapsed after the request's start.
+// returned elapsed after the request's start. A route or user hook that
+// panics does not leave the record unfinished (listed in flight, never
+// written): it is finished with the panic, which goes on.
 func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, elapsed time.Duration) {
 	rec := ar.Record()
+	defer func() {
+		if v := recover(); v != nil {
+			if rec.Panic == "" {
+				rec.Panic = recording.PanicString(v)
+			}
+			ar.FinishAfter(elapsed)
+			panic(v)
+		}
+	}()
 	addRequestAttrs(ar, r)
 	switch {
 	case rw.hijacked:

@@ -1,0 +1,182 @@
+package recording_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// TestHeaderRefillSequences hands one pooled record, request after
+// request, header maps that a refill of the last request's map must not
+// take for the same ones — the same names with the values spread
+// otherwise, a name swapped for another of the same length, fewer and
+// more values and names, non-canonical secret names, more names than a
+// refill compares one by one — and checks each record's headers, inside
+// a Borrower's Write, against what its request sent: secret names'
+// values redacted, the others as sent, none of another request's.
+func TestHeaderRefillSequences(t *testing.T) {
+	red := recording.DefaultRedaction()
+	red.Headers = append(red.Headers, "X-House-Secret")
+	var mu sync.Mutex
+	want := map[string]map[string][]string{}
+	var failures []string
+	sink := &funcBorrower{write: func(recs []*recording.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range recs {
+			if w := want[r.Path]; !maps.EqualFunc(r.Headers, w, slices.Equal) {
+				failures = append(failures, fmt.Sprintf("%s: headers %v, want %v", r.Path, r.Headers, w))
+			}
+		}
+	}}
+	rec := recording.New(recording.WithSinks(sink), recording.WithRedaction(red), recording.WithBatch(1, time.Millisecond))
+	many := func(tag string, n int) map[string][]string {
+		h := map[string][]string{}
+		for j := range n {
+			h[fmt.Sprintf("X-Many-%02d", j)] = []string{fmt.Sprintf("%s-%d", tag, j)}
+		}
+		h["X-House-Secret"] = []string{"house-" + tag}
+		return h
+	}
+	seqs := []func(tag string) map[string][]string{
+		func(tag string) map[string][]string {
+			return map[string][]string{"X-A": {tag + "a1"}, "X-B": {tag + "b1", tag + "b2"}, "Authorization": {"Basic " + tag}}
+		},
+		func(tag string) map[string][]string {
+			return map[string][]string{"X-A": {tag + "a1", tag + "a2"}, "X-B": {tag + "b1"}, "Authorization": {"Basic " + tag}}
+		},
+		func(tag string) map[string][]string {
+			return map[string][]string{"X-A": {tag + "a1", tag + "a2"}, "X-C": {tag + "c1"}, "authorization": {"Basic " + tag}}
+		},
+		func(tag string) map[string][]string {
+			return map[string][]string{"X-A": {tag + "a1", tag + "a2"}, "X-C": {tag + "c1"}, "x-house-secret": {"Basic " + tag}}
+		},
+		func(tag string) map[string][]string {
+			return map[string][]string{"X-A": {tag + "a1"}}
+		},
+		func(tag string) map[string][]string {
+			return map[string][]string{"X-A": {tag + "a1"}, "Cookie": {"a=" + tag, "b=" + tag}}
+		},
+		func(tag string) map[string][]string {
+			return map[string][]string{"X-A": {tag + "a1"}, "Cookie": {"a=" + tag}}
+		},
+		func(tag string) map[string][]string {
+			return map[string][]string{"X-A": {tag + "a1"}, "Cookie": {"a=" + tag}, "X-Z": {}} // a name with no value
+		},
+		func(tag string) map[string][]string { return many(tag, 12) },
+		func(tag string) map[string][]string { return many(tag, 12) },
+		func(tag string) map[string][]string {
+			h := many(tag, 12)
+			delete(h, "X-Many-03")
+			h["X-Many-99"] = []string{tag}
+			return h
+		},
+		func(tag string) map[string][]string {
+			h := many(tag, 12)
+			h["X-Many-05"] = append(h["X-Many-05"], tag+"more")
+			h["X-Many-06"] = nil
+			return h
+		},
+	}
+	for i := range 3 * len(seqs) {
+		path := fmt.Sprintf("/r%d", i)
+		tag := fmt.Sprintf("t%d", i)
+		h := seqs[i%len(seqs)](tag)
+		w := map[string][]string{}
+		for k, vs := range h {
+			if len(vs) == 0 {
+				continue
+			}
+			if isSecretHeader(k) {
+				vs = slices.Repeat([]string{recording.Redacted}, len(vs))
+			}
+			w[k] = slices.Clone(vs)
+		}
+		mu.Lock()
+		want[path] = w
+		mu.Unlock()
+		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
+		ar.SetHeaders(h)
+		ar.Finish()
+		// Written before the next starts: the next request gets this
+		// record back from the pool.
+		for deadline := time.Now().Add(10 * time.Second); rec.Stats().Written < uint64(i+1); {
+			if time.Now().After(deadline) {
+				t.Fatalf("request %d not written", i)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, f := range failures {
+		t.Error(f)
+	}
+}
+
+// isSecretHeader is the test's own list of the secret names it sends.
+func isSecretHeader(k string) bool {
+	switch strings.ToLower(k) {
+	case "authorization", "cookie", "x-house-secret":
+		return true
+	}
+	return false
+}
+
+// TestHeaderSecretPerRecorder alternates requests between two recorders
+// with Borrower sinks, one of which hides X-Shared-Value by name: each
+// keeps its own rules on its reused records, whatever the other did with
+// the same names.
+func TestHeaderSecretPerRecorder(t *testing.T) {
+	redA := recording.DefaultRedaction()
+	redA.Headers = append(redA.Headers, "X-Shared-Value")
+	var mu sync.Mutex
+	var failures []string
+	sinkFor := func(hidden bool) *funcBorrower {
+		return &funcBorrower{write: func(recs []*recording.Record) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range recs {
+				got := r.Headers["X-Shared-Value"]
+				want := "v" + r.Path
+				if hidden {
+					want = recording.Redacted
+				}
+				if len(got) != 1 || got[0] != want {
+					failures = append(failures, fmt.Sprintf("%s (hidden %v): X-Shared-Value %q, want %q", r.Path, hidden, got, want))
+				}
+			}
+		}}
+	}
+	recA := recording.New(recording.WithSinks(sinkFor(true)), recording.WithRedaction(redA), recording.WithBatch(1, time.Millisecond))
+	recB := recording.New(recording.WithSinks(sinkFor(false)), recording.WithBatch(1, time.Millisecond))
+	for i := range 200 {
+		for _, rec := range []*recording.Recorder{recA, recB} {
+			path := fmt.Sprintf("/r%d", i)
+			_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
+			ar.SetHeaders(map[string][]string{"X-Shared-Value": {"v" + path}, "Accept": {"*/*"}})
+			ar.Finish()
+		}
+	}
+	for _, rec := range []*recording.Recorder{recA, recB} {
+		if err := rec.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if st := rec.Stats(); st.Written != 200 {
+			t.Errorf("Written %d, want 200 (Dropped %d)", st.Written, st.Dropped)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	reportFailures(t, failures)
+}
