@@ -37,13 +37,17 @@ func newConfig(opts []Option) config {
 // result falls back to r.Pattern, then to the route of unmatched requests
 // ("GET (unmatched 4xx)"). Return the router's template, never the raw
 // path: records are grouped by route. The recorder cuts a result longer
-// than its name cap ([recording.WithMaxName], 256 bytes by default).
+// than its name cap ([recording.WithMaxName], 256 bytes by default). If f
+// panics, the request is still recorded, with the panic as its
+// [recording.Record.Panic] (unless the handler panicked first), and the
+// panic goes on to net/http.
 func WithRouteFunc(f func(r *http.Request) string) Option {
 	return optionFunc(func(c *config) { c.routeFunc = f })
 }
 
 // WithUser sets a hook that names the request's user (for [recording.Record.User]).
-// It is called after the handler returned.
+// It is called after the handler returned. A panic of f is handled as
+// [WithRouteFunc] says.
 func WithUser(f func(r *http.Request) string) Option {
 	return optionFunc(func(c *config) { c.userFunc = f })
 }
