@@ -39,12 +39,14 @@ func (r *Recorder) enqueue(rec *Record) {
 		return
 	}
 	r.recorded.Add(1)
-	if r.closed.Load() {
-		// Close set the flag while rec was being pushed, and may have
-		// taken the queue's last records already: what is queued now is
-		// dropped and counted here, so that no record stays in the
-		// queue, neither written nor counted. (The push is seen either
-		// by Close's own emptying of the queue, or by this check.)
+	if r.drained.Load() {
+		// The preparer has stopped and Close is emptying the queue, and
+		// may have passed rec's slot while rec was being pushed: what is
+		// queued now is dropped and counted here, so that no record stays
+		// in the queue, neither written nor counted. (The push is seen
+		// either by Close's own emptying of the queue, or by this check.)
+		// While the preparer runs, Close waits for it to write what is
+		// queued, rec included.
 		r.dropQueued()
 		return
 	}
@@ -84,7 +86,9 @@ func (r *Recorder) Close(ctx context.Context) error {
 		}
 		r.sinkCancel()
 		r.flight.stop()
-		// A record that raced past the closed flag is counted, not lost silently.
+		// A record that raced past the closed flag is counted, not lost
+		// silently: here, or by its own enqueue once drained is set.
+		r.drained.Store(true)
 		r.dropQueued()
 	})
 	return err

@@ -73,6 +73,7 @@ type Recorder struct {
 	inflight *inflight // the records in the making, for Active
 
 	closed    atomic.Bool
+	drained   atomic.Bool // Close's last emptying of the queue has begun: the preparer has stopped
 	paused    atomic.Bool
 	closeOnce sync.Once
 
