@@ -140,33 +140,34 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	finishing := false
 	defer func() {
 		v := recover()
-		if v == nil || finishing {
-			// finishing: a hook of finish (route, user) panicked, and
-			// finish ended the record all the same.
-			*st = requestState{}
-			if v != nil {
-				panic(v)
+		if v != nil && !finishing {
+			rec := ar.Record()
+			rec.Panic = recording.PanicString(v)
+			if errors.Is(asError(v), http.ErrAbortHandler) {
+				rec.Error = "handler aborted"
 			}
-			return
+			if !rw.wrote && !rw.hijacked {
+				// Recorded as the 500 the client sees as a failure; no
+				// response is sent, though (net/http drops the connection).
+				rw.status = http.StatusInternalServerError
+				ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
+			}
+			if hv := h.finish(ar, r, r2, rw, body, time.Since(t0)); hv != nil {
+				v = hv
+			}
 		}
-		defer func() { *st = requestState{} }() // even if a hook panics in finish
-		rec := ar.Record()
-		rec.Panic = recording.PanicString(v)
-		if errors.Is(asError(v), http.ErrAbortHandler) {
-			rec.Error = "handler aborted"
+		// finishing: a hook of finish (route, user) panicked, and finish
+		// ended the record all the same.
+		*st = requestState{}
+		if v != nil {
+			panic(v)
 		}
-		if !rw.wrote && !rw.hijacked {
-			// Recorded as the 500 the client sees as a failure; no
-			// response is sent, though (net/http drops the connection).
-			rw.status = http.StatusInternalServerError
-			ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
-		}
-		h.finish(ar, r, r2, rw, body, time.Since(t0))
-		panic(v)
 	}()
 	h.next.ServeHTTP(h.writers.wrap(rw), r2)
 	finishing = true
-	h.finish(ar, r, r2, rw, body, time.Since(t0)) // one monotonic clock read
+	if hv := h.finish(ar, r, r2, rw, body, time.Since(t0)); hv != nil { // one monotonic clock read
+		panic(hv)
+	}
 }
 
 // addRequestAttrs adds to ar the attributes of r that a record has no
@@ -216,8 +217,9 @@ func asError(v any) error {
 // finish fills in and finishes the record of a request whose handler
 // returned elapsed after the request's start. A route or user hook that
 // panics does not leave the record unfinished (listed in flight, never
-// written): it is finished with the panic, which goes on.
-func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, elapsed time.Duration) {
+// written): it is finished with the panic, which finish returns for the
+// caller to panic with again.
+func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, elapsed time.Duration) (hookPanic any) {
 	rec := ar.Record()
 	defer func() {
 		if v := recover(); v != nil {
@@ -225,7 +227,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 				rec.Panic = recording.PanicString(v)
 			}
 			ar.FinishAfter(elapsed)
-			panic(v)
+			hookPanic = v
 		}
 	}()
 	addRequestAttrs(ar, r)
@@ -261,6 +263,7 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 		rec.User = h.cfg.userFunc(r2)
 	}
 	ar.FinishAfter(elapsed)
+	return nil
 }
 
 // requestBytes returns the bytes of r's body that crossed the wire: its
