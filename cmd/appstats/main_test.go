@@ -251,6 +251,10 @@ func TestStats(t *testing.T) {
 // A data directory a running service holds is read through copies: export
 // works, serve and tail follow the service, import refuses.
 func TestLockedDirectory(t *testing.T) {
+	// The copies go to a temporary directory of this test's own, so that
+	// what other processes leave in the machine's does not count.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	dir := t.TempDir()
 	w, err := badgerstore.Open(dir, badgerstore.Options{})
 	if err != nil {
@@ -300,7 +304,7 @@ func TestLockedDirectory(t *testing.T) {
 	if code := stop(); code != 0 {
 		t.Errorf("serve exit status %d", code)
 	}
-	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "appstats-snapshot-*")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(tmp, "appstats-snapshot-*")); len(left) > 0 {
 		t.Errorf("copies left behind: %v", left)
 	}
 }
