@@ -49,6 +49,12 @@ func (k callKey) same(o callKey) bool {
 	return sameString(k.service, o.service) && sameString(k.method, o.method) && sameString(k.request, o.request)
 }
 
+// sameCall reports whether c and o have the same key (see callKey.same),
+// without building the keys.
+func sameCall(c, o *Call) bool {
+	return sameString(c.Service, o.Service) && sameString(c.Method, o.Method) && sameString(c.Request, o.Request)
+}
+
 // sameString reports whether a == b, comparing their addresses first.
 func sameString(a, b string) bool {
 	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
@@ -105,7 +111,8 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 	group := len(r.Calls) >= threshold
 	var running int
 	var runningTotal time.Duration
-	last, lastKey := -1, callKey{} // the group of the last call grouped, and its key
+	var prev *Call   // the last call grouped
+	var g *callGroup // its group
 	for i := range r.Calls {
 		c := &r.Calls[i]
 		if c.Event {
@@ -120,11 +127,11 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 		}
 		// A call like the one before it (a loop, the N+1 pattern
 		// itself) is of its group, without a look through the groups.
-		k := callKey{c.Service, c.Method, c.Request}
-		if last < 0 || !k.same(lastKey) {
-			last, lastKey = a.group(k, i), k
+		// (g stays valid until the next look: only a look adds groups.)
+		if prev == nil || !sameCall(c, prev) {
+			g = &a.groups[a.group(callKey{c.Service, c.Method, c.Request}, i)].g
 		}
-		g := &a.groups[last].g
+		prev = c
 		g.n++
 		g.total += c.Duration
 	}
