@@ -485,37 +485,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		// Each call is copied straight into its place (an append would
 		// copy it to the stack first).
 		calls := slices.Grow(r.spare.calls[:0], n)[:n]
-		k := 0
-		for i, chunk := range a.chunks {
-			if i == len(a.chunks)-1 {
-				chunk = chunk[:a.used]
-			}
-			for j := range chunk {
-				ac := &chunk[j]
-				if ac.discarded {
-					continue
-				}
-				c := &calls[k]
-				*c = ac.c
-				k++
-				if p := ac.parent; p != nil && p.discarded {
-					c.ParentSpanID = ac.keptParentSpan() // its parent was removed: the nearest kept ancestor adopts it
-				}
-				if !ac.ended {
-					// The call may still change (see Record.FinalCall): the
-					// record gets copies of its slices.
-					ac.running = true
-					c.Attrs = slices.Clone(c.Attrs)
-					c.Phases = slices.Clone(c.Phases)
-					c.Running = true
-					c.Duration = r.Duration - c.Start
-					r.live = append(r.live, liveCall{i: k - 1, ac: ac})
-				}
-				if ac.droppedAttrs > 0 { // SetAttr capped the others
-					c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(int(ac.droppedAttrs)))
-				}
-			}
-		}
+		k := a.copyCallsLocked(r, calls)
 		r.Calls = calls[:k]
 		r.spare.calls = r.Calls
 		rec.callHint.Store(int32(n))
@@ -558,6 +528,45 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	// Listed until queued: once no record is listed, every finished one
 	// has reached the queue, and Close delivers it.
 	rec.inflight.remove(a)
+}
+
+// copyCallsLocked copies a's kept calls into calls, which has room for
+// them, and returns how many it copied: FinishAt's loop over the calls,
+// in a function of its own, whose variables stay in registers. a.mu must
+// be held, and a must have ended.
+func (a *ActiveRecord) copyCallsLocked(r *Record, calls []Call) int {
+	k := 0
+	for i, chunk := range a.chunks {
+		if i == len(a.chunks)-1 {
+			chunk = chunk[:a.used]
+		}
+		for j := range chunk {
+			ac := &chunk[j]
+			if ac.discarded {
+				continue
+			}
+			c := &calls[k]
+			*c = ac.c
+			k++
+			if p := ac.parent; p != nil && p.discarded {
+				c.ParentSpanID = ac.keptParentSpan() // its parent was removed: the nearest kept ancestor adopts it
+			}
+			if !ac.ended {
+				// The call may still change (see Record.FinalCall): the
+				// record gets copies of its slices.
+				ac.running = true
+				c.Attrs = slices.Clone(c.Attrs)
+				c.Phases = slices.Clone(c.Phases)
+				c.Running = true
+				c.Duration = r.Duration - c.Start
+				r.live = append(r.live, liveCall{i: k - 1, ac: ac})
+			}
+			if ac.droppedAttrs > 0 { // SetAttr capped the others
+				c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(int(ac.droppedAttrs)))
+			}
+		}
+	}
+	return k
 }
 
 // liveRoute is the route known while a runs: its stream's or its
@@ -638,11 +647,22 @@ const (
 // any (see [ParentFromContext]): the call of a [Do] whose function made
 // it, of a [ContextWithParent] or [ContextWithCall].
 func StartCall(ctx context.Context, service, method string) *ActiveCall {
-	a, mark, _ := scopeOf(ctx)
+	var a *ActiveRecord
+	var parent *ActiveCall
+	if s, ok := ctx.(*recordCtx); ok {
+		// ctx is the request's own context, as a middleware passes it
+		// on: the record, and no call mark, without a call to Value.
+		a = s.a
+	} else {
+		a, parent, _ = scopeOf(ctx)
+	}
 	if a == nil {
 		return nil
 	}
-	return a.startCallAt(service, method, false, time.Time{}, SpanID{}, a.parentIn(ctx, mark))
+	if a.finders.Load() != nil {
+		parent = a.parentIn(ctx, parent)
+	}
+	return a.startCallAt(service, method, false, time.Time{}, SpanID{}, parent)
 }
 
 // StartCall starts a call in a directly, as a child of no other call; see
