@@ -729,15 +729,6 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	cfg := &a.rec.cfg
 	capString(&service, cfg.maxName)
 	capString(&method, cfg.maxName)
-	// The stack is captured before the lock is taken, into a buffer on
-	// this goroutine's stack, and copied into the call's slot with the
-	// lock held: one lock for the whole start.
-	var pcbuf [stackBuf]uintptr
-	var pcs []uintptr
-	if cfg.maxStack > 0 {
-		pcs = captureStack(pcbuf[:])
-	}
-
 	a.mu.Lock()
 	if !a.roomLocked() {
 		a.mu.Unlock()
@@ -761,15 +752,26 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 		ac.parent = parent
 		ac.c.ParentSpanID = parent.c.SpanID // set before publication, never changed
 	}
-	if len(pcs) > 0 {
-		// A call made from the same place as the one before it (a loop)
-		// shares its stack: no copy, and the writer symbolizes it once.
-		if l := a.last; l != nil && samePCs(l.c.pcs, pcs) {
-			ac.c.pcs = l.c.pcs
-		} else {
-			ac.c.pcs = a.keepPCsLocked(pcs)
+	if cfg.maxStack > 0 {
+		// The stack is captured with the lock held, straight into the
+		// free end of the record's buffer of stacks: no buffer to zero
+		// on this goroutine's stack, and no copy.
+		buf := a.r.spare.pcs
+		if cap(buf)-len(buf) < stackBuf {
+			buf = a.growPCsLocked()
 		}
-		a.last = ac
+		if pcs := captureStack(buf[len(buf) : len(buf)+stackBuf]); len(pcs) > 0 {
+			// A call made from the same place as the one before it (a
+			// loop) shares its stack, which the writer symbolizes once;
+			// its capture is left in the free end, for the next.
+			if l := a.last; l != nil && samePCs(l.c.pcs, pcs) {
+				ac.c.pcs = l.c.pcs
+			} else {
+				ac.c.pcs = pcs[:len(pcs):len(pcs)]
+				a.r.spare.pcs = buf[:len(buf)+len(pcs)]
+			}
+			a.last = ac
+		}
 	}
 	n := a.live
 	a.mu.Unlock()
@@ -799,22 +801,19 @@ func (a *ActiveRecord) callSpanLocked() SpanID {
 	}
 }
 
-// keepPCsLocked copies a call's raw stack into the record's buffer of
-// stacks (memory without pointers, which the garbage collector does not
-// scan, reused with the record when its sinks borrow records) and returns
-// the copy. a.mu must be held, and a must not have ended.
-func (a *ActiveRecord) keepPCsLocked(pcs []uintptr) []uintptr {
+// growPCsLocked makes room for a stack of stackBuf frames after the end of
+// the record's buffer of stacks (memory without pointers, which the
+// garbage collector does not scan, reused with the record when its sinks
+// borrow records), and returns the buffer. a.mu must be held, and a must
+// not have ended.
+func (a *ActiveRecord) growPCsLocked() []uintptr {
+	// Room for as many calls as the last record made, or twice the
+	// buffer: earlier calls keep the old array, which stays valid.
 	buf := a.r.spare.pcs
-	if cap(buf)-len(buf) < len(pcs) {
-		// Room for as many calls as the last record made, or twice the
-		// buffer: earlier calls keep the old array, which stays valid.
-		hint := min(max(int(a.rec.callHint.Load()), minChunk), maxFirstChunk)
-		buf = slices.Grow(buf[len(buf):], max(2*cap(buf), hint*stackBuf/2, len(pcs)))
-	}
-	at := len(buf)
-	buf = append(buf, pcs...)
+	hint := min(max(int(a.rec.callHint.Load()), minChunk), maxFirstChunk)
+	buf = slices.Grow(buf[len(buf):], max(2*cap(buf), hint*stackBuf/2, stackBuf))
 	a.r.spare.pcs = buf
-	return buf[at:len(buf):len(buf)]
+	return buf
 }
 
 // callsLocked calls yield for each call of a that is kept (started, not
