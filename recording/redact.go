@@ -3,6 +3,7 @@ package recording
 import (
 	"net/url"
 	"strings"
+	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
 )
@@ -311,13 +312,21 @@ func (s *scrubber) record(rec *Record) {
 	rec.Error = s.error(rec.Error)
 	rec.Panic = s.error(rec.Panic)
 	s.attrs(rec.Attrs)
+	var clean string // the method of the last call passed over
 	for i := range rec.Calls {
 		c := &rec.Calls[i]
 		// Most calls carry a method name found clean by its address and
 		// nothing else to redact (no summaries, error nor attributes):
-		// they are passed over without a call for each text.
-		if c.Request == "" && c.Response == "" && c.Error == "" && len(c.Attrs) == 0 && s.knownClean(c.Method) {
-			continue
+		// they are passed over without a call for each text; a method in
+		// the very memory of the one before it (a loop) without a look-up.
+		if c.Request == "" && c.Response == "" && c.Error == "" && len(c.Attrs) == 0 {
+			if len(c.Method) == len(clean) && unsafe.StringData(c.Method) == unsafe.StringData(clean) {
+				continue
+			}
+			if s.knownClean(c.Method) {
+				clean = c.Method
+				continue
+			}
 		}
 		s.call(c)
 	}

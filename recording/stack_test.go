@@ -3,6 +3,7 @@ package recording
 import (
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -191,4 +192,41 @@ func BenchmarkSymbolize(b *testing.B) {
 			c.frames(s, pcs, 16)
 		}
 	})
+}
+
+// TestSymbolizeShared checks the recorder's symbolization of a record
+// whose calls share stacks in runs (a loop), with calls of other stacks
+// and of none among them: each call gets its own stack's frames, no raw
+// stack is kept, and the estimate's growth is that of every call.
+func TestSymbolizeShared(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	var b1, b2 [stackBuf]uintptr
+	s1 := captureStack(b1[:])
+	s2 := stackLeaf(b2[:])
+	want1, want2 := r.sym.frames(s1, r.cfg.maxStack), r.sym.frames(s2, r.cfg.maxStack)
+	rec := &Record{}
+	var wantGrown int64
+	for i, p := range []int{1, 1, 1, 0, 1, 2, 2, 1, 1} {
+		c := Call{Method: strconv.Itoa(i)}
+		switch p {
+		case 1:
+			c.pcs = s1
+			wantGrown += int64(len(want1))*sizeFrame - int64(len(s1))*8
+		case 2:
+			c.pcs = s2
+			wantGrown += int64(len(want2))*sizeFrame - int64(len(s2))*8
+		}
+		rec.Calls = append(rec.Calls, c)
+	}
+	if grown := r.symbolize(rec); grown != wantGrown {
+		t.Errorf("grown %d, want %d", grown, wantGrown)
+	}
+	for i, p := range []int{1, 1, 1, 0, 1, 2, 2, 1, 1} {
+		c := &rec.Calls[i]
+		want := map[int][]Frame{0: nil, 1: want1, 2: want2}[p]
+		if c.pcs != nil || !slices.Equal(c.Stack, want) {
+			t.Errorf("call %d: pcs %v, stack %v, want %v", i, c.pcs, c.Stack, want)
+		}
+	}
 }
