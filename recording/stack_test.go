@@ -230,3 +230,29 @@ func TestSymbolizeShared(t *testing.T) {
 		}
 	}
 }
+
+// TestUnwindBufferSizes checks that a capture into a buffer of any size
+// is the first frames of the whole stack, as many as the buffer holds.
+func TestUnwindBufferSizes(t *testing.T) {
+	stackLevel(7, func() {
+		var full [stackBuf]uintptr
+		var all []uintptr
+		for n := 0; n <= stackBuf; n++ {
+			var buf [stackBuf]uintptr
+			// Both captures from the same line: the same stack.
+			var pcs []uintptr
+			for _, b := range [][]uintptr{full[:], buf[:n]} {
+				pcs = captureStack(b)
+				if len(b) == stackBuf {
+					all = pcs
+				}
+			}
+			if want := all[:min(n, len(all))]; !slices.Equal(pcs, want) {
+				t.Fatalf("buffer of %d: %d frames %x, want %x", n, len(pcs), pcs, want)
+			}
+		}
+		if len(all) < 10 {
+			t.Fatalf("%d frames in all", len(all))
+		}
+	})
+}
