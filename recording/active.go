@@ -893,16 +893,28 @@ func (c *ActiveCall) EndAt(end time.Time, err error) {
 
 // end ends the call at offset end from its record's start.
 func (c *ActiveCall) end(end time.Duration, err error) {
-	a := c.a
-	var typ string
 	if err != nil {
-		typ = convention.ErrorType(err) // before the lock: it may reflect
+		c.endErr(end, err)
+		return
 	}
+	a := c.a
 	a.mu.Lock()
 	if !c.ended && !c.frozenLocked() {
 		c.ended = true
 		c.c.Duration = max(end-c.c.Start, 0)
-		if err != nil && c.c.Error == "" {
+	}
+	a.mu.Unlock()
+}
+
+// endErr is end for a call that failed with err (not nil).
+func (c *ActiveCall) endErr(end time.Duration, err error) {
+	a := c.a
+	typ := convention.ErrorType(err) // before the lock: it may reflect
+	a.mu.Lock()
+	if !c.ended && !c.frozenLocked() {
+		c.ended = true
+		c.c.Duration = max(end-c.c.Start, 0)
+		if c.c.Error == "" {
 			c.c.Error = convention.Truncate(err.Error(), a.rec.cfg.maxText)
 		}
 		// The error's type, unless the wrapper set one or the call has no
