@@ -776,7 +776,7 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	n := a.live
 	a.mu.Unlock()
 	cost := a.callCost.Load()
-	if n%measureEvery == 1 {
+	if uint(n)%measureEvery == 1 { // n > 0: the modulo of an unsigned number is a mask
 		cost = int64(a.since() - t0)
 		a.callCost.Store(cost)
 	}
