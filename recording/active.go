@@ -485,37 +485,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		// Each call is copied straight into its place (an append would
 		// copy it to the stack first).
 		calls := slices.Grow(r.spare.calls[:0], n)[:n]
-		k := 0
-		for i, chunk := range a.chunks {
-			if i == len(a.chunks)-1 {
-				chunk = chunk[:a.used]
-			}
-			for j := range chunk {
-				ac := &chunk[j]
-				if ac.discarded {
-					continue
-				}
-				c := &calls[k]
-				*c = ac.c
-				k++
-				if p := ac.parent; p != nil && p.discarded {
-					c.ParentSpanID = ac.keptParentSpan() // its parent was removed: the nearest kept ancestor adopts it
-				}
-				if !ac.ended {
-					// The call may still change (see Record.FinalCall): the
-					// record gets copies of its slices.
-					ac.running = true
-					c.Attrs = slices.Clone(c.Attrs)
-					c.Phases = slices.Clone(c.Phases)
-					c.Running = true
-					c.Duration = r.Duration - c.Start
-					r.live = append(r.live, liveCall{i: k - 1, ac: ac})
-				}
-				if ac.droppedAttrs > 0 { // SetAttr capped the others
-					c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(int(ac.droppedAttrs)))
-				}
-			}
-		}
+		k := a.copyCallsLocked(r, calls)
 		r.Calls = calls[:k]
 		r.spare.calls = r.Calls
 		rec.callHint.Store(int32(n))
@@ -558,6 +528,45 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	// Listed until queued: once no record is listed, every finished one
 	// has reached the queue, and Close delivers it.
 	rec.inflight.remove(a)
+}
+
+// copyCallsLocked copies a's kept calls into calls, which has room for
+// them, and returns how many it copied: FinishAt's loop over the calls,
+// in a function of its own, whose variables stay in registers. a.mu must
+// be held, and a must have ended.
+func (a *ActiveRecord) copyCallsLocked(r *Record, calls []Call) int {
+	k := 0
+	for i, chunk := range a.chunks {
+		if i == len(a.chunks)-1 {
+			chunk = chunk[:a.used]
+		}
+		for j := range chunk {
+			ac := &chunk[j]
+			if ac.discarded {
+				continue
+			}
+			c := &calls[k]
+			*c = ac.c
+			k++
+			if p := ac.parent; p != nil && p.discarded {
+				c.ParentSpanID = ac.keptParentSpan() // its parent was removed: the nearest kept ancestor adopts it
+			}
+			if !ac.ended {
+				// The call may still change (see Record.FinalCall): the
+				// record gets copies of its slices.
+				ac.running = true
+				c.Attrs = slices.Clone(c.Attrs)
+				c.Phases = slices.Clone(c.Phases)
+				c.Running = true
+				c.Duration = r.Duration - c.Start
+				r.live = append(r.live, liveCall{i: k - 1, ac: ac})
+			}
+			if ac.droppedAttrs > 0 { // SetAttr capped the others
+				c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(int(ac.droppedAttrs)))
+			}
+		}
+	}
+	return k
 }
 
 // liveRoute is the route known while a runs: its stream's or its
@@ -638,11 +647,22 @@ const (
 // any (see [ParentFromContext]): the call of a [Do] whose function made
 // it, of a [ContextWithParent] or [ContextWithCall].
 func StartCall(ctx context.Context, service, method string) *ActiveCall {
-	a, mark, _ := scopeOf(ctx)
+	var a *ActiveRecord
+	var parent *ActiveCall
+	if s, ok := ctx.(*recordCtx); ok {
+		// ctx is the request's own context, as a middleware passes it
+		// on: the record, and no call mark, without a call to Value.
+		a = s.a
+	} else {
+		a, parent, _ = scopeOf(ctx)
+	}
 	if a == nil {
 		return nil
 	}
-	return a.startCallAt(service, method, false, time.Time{}, SpanID{}, a.parentIn(ctx, mark))
+	if a.finders.Load() != nil {
+		parent = a.parentIn(ctx, parent)
+	}
+	return a.startCallAt(service, method, false, time.Time{}, SpanID{}, parent)
 }
 
 // StartCall starts a call in a directly, as a child of no other call; see
@@ -709,15 +729,6 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	cfg := &a.rec.cfg
 	capString(&service, cfg.maxName)
 	capString(&method, cfg.maxName)
-	// The stack is captured before the lock is taken, into a buffer on
-	// this goroutine's stack, and copied into the call's slot with the
-	// lock held: one lock for the whole start.
-	var pcbuf [stackBuf]uintptr
-	var pcs []uintptr
-	if cfg.maxStack > 0 {
-		pcs = captureStack(pcbuf[:])
-	}
-
 	a.mu.Lock()
 	if !a.roomLocked() {
 		a.mu.Unlock()
@@ -741,20 +752,31 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 		ac.parent = parent
 		ac.c.ParentSpanID = parent.c.SpanID // set before publication, never changed
 	}
-	if len(pcs) > 0 {
-		// A call made from the same place as the one before it (a loop)
-		// shares its stack: no copy, and the writer symbolizes it once.
-		if l := a.last; l != nil && samePCs(l.c.pcs, pcs) {
-			ac.c.pcs = l.c.pcs
-		} else {
-			ac.c.pcs = a.keepPCsLocked(pcs)
+	if cfg.maxStack > 0 {
+		// The stack is captured with the lock held, straight into the
+		// free end of the record's buffer of stacks: no buffer to zero
+		// on this goroutine's stack, and no copy.
+		buf := a.r.spare.pcs
+		if cap(buf)-len(buf) < stackBuf {
+			buf = a.growPCsLocked()
 		}
-		a.last = ac
+		if pcs := captureStack(buf[len(buf) : len(buf)+stackBuf]); len(pcs) > 0 {
+			// A call made from the same place as the one before it (a
+			// loop) shares its stack, which the writer symbolizes once;
+			// its capture is left in the free end, for the next.
+			if l := a.last; l != nil && samePCs(l.c.pcs, pcs) {
+				ac.c.pcs = l.c.pcs
+			} else {
+				ac.c.pcs = pcs[:len(pcs):len(pcs)]
+				a.r.spare.pcs = buf[:len(buf)+len(pcs)]
+			}
+			a.last = ac
+		}
 	}
 	n := a.live
 	a.mu.Unlock()
 	cost := a.callCost.Load()
-	if n%measureEvery == 1 {
+	if uint(n)%measureEvery == 1 { // n > 0: the modulo of an unsigned number is a mask
 		cost = int64(a.since() - t0)
 		a.callCost.Store(cost)
 	}
@@ -779,22 +801,19 @@ func (a *ActiveRecord) callSpanLocked() SpanID {
 	}
 }
 
-// keepPCsLocked copies a call's raw stack into the record's buffer of
-// stacks (memory without pointers, which the garbage collector does not
-// scan, reused with the record when its sinks borrow records) and returns
-// the copy. a.mu must be held, and a must not have ended.
-func (a *ActiveRecord) keepPCsLocked(pcs []uintptr) []uintptr {
+// growPCsLocked makes room for a stack of stackBuf frames after the end of
+// the record's buffer of stacks (memory without pointers, which the
+// garbage collector does not scan, reused with the record when its sinks
+// borrow records), and returns the buffer. a.mu must be held, and a must
+// not have ended.
+func (a *ActiveRecord) growPCsLocked() []uintptr {
+	// Room for as many calls as the last record made, or twice the
+	// buffer: earlier calls keep the old array, which stays valid.
 	buf := a.r.spare.pcs
-	if cap(buf)-len(buf) < len(pcs) {
-		// Room for as many calls as the last record made, or twice the
-		// buffer: earlier calls keep the old array, which stays valid.
-		hint := min(max(int(a.rec.callHint.Load()), minChunk), maxFirstChunk)
-		buf = slices.Grow(buf[len(buf):], max(2*cap(buf), hint*stackBuf/2, len(pcs)))
-	}
-	at := len(buf)
-	buf = append(buf, pcs...)
+	hint := min(max(int(a.rec.callHint.Load()), minChunk), maxFirstChunk)
+	buf = slices.Grow(buf[len(buf):], max(2*cap(buf), hint*stackBuf/2, stackBuf))
 	a.r.spare.pcs = buf
-	return buf[at:len(buf):len(buf)]
+	return buf
 }
 
 // callsLocked calls yield for each call of a that is kept (started, not
@@ -874,16 +893,28 @@ func (c *ActiveCall) EndAt(end time.Time, err error) {
 
 // end ends the call at offset end from its record's start.
 func (c *ActiveCall) end(end time.Duration, err error) {
-	a := c.a
-	var typ string
 	if err != nil {
-		typ = convention.ErrorType(err) // before the lock: it may reflect
+		c.endErr(end, err)
+		return
 	}
+	a := c.a
 	a.mu.Lock()
 	if !c.ended && !c.frozenLocked() {
 		c.ended = true
 		c.c.Duration = max(end-c.c.Start, 0)
-		if err != nil && c.c.Error == "" {
+	}
+	a.mu.Unlock()
+}
+
+// endErr is end for a call that failed with err (not nil).
+func (c *ActiveCall) endErr(end time.Duration, err error) {
+	a := c.a
+	typ := convention.ErrorType(err) // before the lock: it may reflect
+	a.mu.Lock()
+	if !c.ended && !c.frozenLocked() {
+		c.ended = true
+		c.c.Duration = max(end-c.c.Start, 0)
+		if c.c.Error == "" {
 			c.c.Error = convention.Truncate(err.Error(), a.rec.cfg.maxText)
 		}
 		// The error's type, unless the wrapper set one or the call has no

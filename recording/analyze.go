@@ -49,6 +49,12 @@ func (k callKey) same(o callKey) bool {
 	return sameString(k.service, o.service) && sameString(k.method, o.method) && sameString(k.request, o.request)
 }
 
+// sameCall reports whether c and o have the same key (see callKey.same),
+// without building the keys.
+func sameCall(c, o *Call) bool {
+	return sameString(c.Service, o.Service) && sameString(c.Method, o.Method) && sameString(c.Request, o.Request)
+}
+
 // sameString reports whether a == b, comparing their addresses first.
 func sameString(a, b string) bool {
 	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
@@ -94,20 +100,15 @@ func (a *analysis) group(k callKey, i int) int {
 	return len(a.groups) - 1
 }
 
-// analyze appends r's warnings to dst.
-func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
-	if threshold <= 1 {
-		threshold = DefaultRepeatThreshold
-	}
-	if len(r.Calls) == 0 {
-		return dst
-	}
-	group := len(r.Calls) >= threshold
-	var running int
-	var runningTotal time.Duration
-	last, lastKey := -1, callKey{} // the group of the last call grouped, and its key
-	for i := range r.Calls {
-		c := &r.Calls[i]
+// tally puts calls, but events, in their groups (with group), and counts
+// those still running and their time. It is analyze's loop over the
+// calls, in a function of its own: in analyze's, its variables would not
+// all stay in registers.
+func (a *analysis) tally(calls []Call, group bool) (running int, runningTotal time.Duration) {
+	var prev *Call   // the last call grouped
+	var g *callGroup // its group
+	for i := 0; i < len(calls); i++ {
+		c := &calls[i]
 		if c.Event {
 			continue
 		}
@@ -120,14 +121,50 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 		}
 		// A call like the one before it (a loop, the N+1 pattern
 		// itself) is of its group, without a look through the groups.
-		k := callKey{c.Service, c.Method, c.Request}
-		if last < 0 || !k.same(lastKey) {
-			last, lastKey = a.group(k, i), k
+		// (g stays valid until the next look: only a look adds groups.)
+		if prev == nil || !sameCall(c, prev) {
+			g = &a.groups[a.group(callKey{c.Service, c.Method, c.Request}, i)].g
 		}
-		g := &a.groups[last].g
+		prev = c
 		g.n++
 		g.total += c.Duration
+		// The calls right after c made with c's very strings (a loop),
+		// neither events nor running, are of g too: counted in a loop
+		// that calls nothing, whose variables stay in registers.
+		n, total := 0, time.Duration(0)
+		for i+1 < len(calls) {
+			d := &calls[i+1]
+			if d.Event || d.Running || !sameStrings(d, c) {
+				break
+			}
+			n++
+			total += d.Duration
+			i++
+		}
+		g.n += n
+		g.total += total
 	}
+	return running, runningTotal
+}
+
+// sameStrings reports whether c and o have their service, method and
+// request in the very same memory, which sameCall would find equal: a
+// comparison that calls nothing.
+func sameStrings(c, o *Call) bool {
+	return len(c.Service) == len(o.Service) && unsafe.StringData(c.Service) == unsafe.StringData(o.Service) &&
+		len(c.Method) == len(o.Method) && unsafe.StringData(c.Method) == unsafe.StringData(o.Method) &&
+		len(c.Request) == len(o.Request) && unsafe.StringData(c.Request) == unsafe.StringData(o.Request)
+}
+
+// analyze appends r's warnings to dst.
+func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
+	if threshold <= 1 {
+		threshold = DefaultRepeatThreshold
+	}
+	if len(r.Calls) == 0 {
+		return dst
+	}
+	running, runningTotal := a.tally(r.Calls, len(r.Calls) >= threshold)
 	// The repeated groups, in order of first appearance (deterministic
 	// output), are moved to the front.
 	reps := a.groups[:0]

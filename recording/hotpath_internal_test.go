@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"maps"
 	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -563,5 +564,73 @@ func keptRecords() (Sink, func() []*Record) {
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(got)
+	}
+}
+
+// TestAnalysisRuns checks the N+1 analysis's counts against a plain count
+// by key, over random records whose alike calls come in runs, with
+// events and running calls among them, their strings sometimes the same
+// memory and sometimes equal copies.
+func TestAnalysisRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var a analysis
+	names := []string{"a", "b", "get"}
+	for round := range 500 {
+		r := &Record{}
+		for range rng.IntN(40) {
+			m := names[rng.IntN(len(names))]
+			if rng.IntN(3) == 0 {
+				m = strings.Clone(m) // equal, elsewhere in memory
+			}
+			c := Call{Service: "svc", Method: m, Duration: time.Duration(1+rng.IntN(5)) * time.Microsecond}
+			c.Event = rng.IntN(8) == 0
+			c.Running = rng.IntN(8) == 0
+			r.Calls = append(r.Calls, c)
+		}
+		type count struct {
+			n     int
+			total time.Duration
+		}
+		want := map[string]count{}
+		var order []string
+		running := 0
+		for _, c := range r.Calls {
+			if c.Event {
+				continue
+			}
+			if c.Running {
+				running++
+			}
+			if _, ok := want[c.Method]; !ok {
+				order = append(order, c.Method)
+			}
+			w := want[c.Method]
+			want[c.Method] = count{w.n + 1, w.total + c.Duration}
+		}
+		const threshold = 4
+		var wantW []Warning
+		if len(r.Calls) >= threshold {
+			for _, m := range order {
+				if w := want[m]; w.n >= threshold {
+					wantW = append(wantW, Warning{Kind: WarnRepeated, Service: "svc", Method: m, Count: w.n, Total: w.total})
+				}
+			}
+		}
+		got := a.analyze(nil, r, threshold)
+		if running > 0 {
+			if len(got) == 0 || got[len(got)-1].Kind != WarnRunning || got[len(got)-1].Count != running {
+				t.Fatalf("round %d: running %d, warnings %+v", round, running, got)
+			}
+			got = got[:len(got)-1]
+		}
+		if len(got) != len(wantW) {
+			t.Fatalf("round %d: got %+v, want %+v", round, got, wantW)
+		}
+		for i := range got {
+			g, w := got[i], wantW[i]
+			if g.Method != w.Method || g.Count != w.Count || g.Total != w.Total || g.Kind != w.Kind {
+				t.Fatalf("round %d, warning %d: got %+v, want %+v", round, i, g, w)
+			}
+		}
 	}
 }

@@ -336,7 +336,7 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 func (r *Recorder) symbolize(rec *Record) (grown int64) {
 	var prev []uintptr // the last call's raw stack, which the next may share
 	var prevStack []Frame
-	for i := range rec.Calls {
+	for i := 0; i < len(rec.Calls); i++ {
 		c := &rec.Calls[i]
 		if len(c.pcs) == 0 {
 			continue
@@ -347,8 +347,21 @@ func (r *Recorder) symbolize(rec *Record) (grown int64) {
 			prev, prevStack = c.pcs, r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
 			c.Stack = prevStack
 		}
-		grown += int64(len(c.Stack))*sizeFrame - int64(len(c.pcs))*int64(unsafe.Sizeof(uintptr(0)))
 		c.pcs = nil
+		// The calls right after c that share its stack (a loop) get its
+		// frames in a loop that calls nothing, whose variables stay in
+		// registers.
+		n := 1
+		for i+1 < len(rec.Calls) {
+			d := &rec.Calls[i+1]
+			if len(d.pcs) != len(prev) || &d.pcs[0] != &prev[0] {
+				break
+			}
+			d.Stack, d.pcs = prevStack, nil
+			n++
+			i++
+		}
+		grown += int64(n) * (int64(len(prevStack))*sizeFrame - int64(len(prev))*int64(unsafe.Sizeof(uintptr(0))))
 	}
 	return grown
 }

@@ -3,6 +3,7 @@ package recording
 import (
 	"net/url"
 	"strings"
+	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
 )
@@ -311,20 +312,57 @@ func (s *scrubber) record(rec *Record) {
 	rec.Error = s.error(rec.Error)
 	rec.Panic = s.error(rec.Panic)
 	s.attrs(rec.Attrs)
+	var clean string // the method of the last call passed over
 	for i := range rec.Calls {
-		s.call(&rec.Calls[i])
+		c := &rec.Calls[i]
+		// Most calls carry a method name found clean by its address and
+		// nothing else to redact (no summaries, error nor attributes):
+		// they are passed over without a call for each text; a method in
+		// the very memory of the one before it (a loop) without a look-up.
+		if c.Request == "" && c.Response == "" && c.Error == "" && len(c.Attrs) == 0 {
+			if len(c.Method) == len(clean) && unsafe.StringData(c.Method) == unsafe.StringData(clean) {
+				continue
+			}
+			if s.knownClean(c.Method) {
+				clean = c.Method
+				continue
+			}
+		}
+		s.call(c)
 	}
+}
+
+// knownClean reports whether redaction leaves t as it is, found without
+// redacting it: t is empty, or the writer's cache holds it by its address
+// (see cleanTexts.recentSlot). A false result says nothing.
+func (s *scrubber) knownClean(t string) bool {
+	if t == "" {
+		return true
+	}
+	if s.clean == nil {
+		return false
+	}
+	_, ok := s.clean.recentSlot(t)
+	return ok
 }
 
 // call redacts a call in place, as scrub does.
 func (s *scrubber) call(c *Call) {
-	c.Method = s.name(c.Method)
+	if c.Method != "" {
+		c.Method = s.name(c.Method)
+	}
 	if c.Request != "" && c.Request != c.Attr(convention.KeyDBQueryText) {
 		c.Request = s.text(c.Request)
 	}
-	c.Response = s.text(c.Response)
-	c.Error = s.error(c.Error)
-	s.attrs(c.Attrs)
+	if c.Response != "" {
+		c.Response = s.text(c.Response)
+	}
+	if c.Error != "" {
+		c.Error = s.error(c.Error)
+	}
+	if len(c.Attrs) > 0 {
+		s.attrs(c.Attrs)
+	}
 }
 
 // attrs redacts attributes in place: the value of an attribute whose key

@@ -25,21 +25,43 @@ func unwind(buf []uintptr) int {
 		return 0
 	}
 	fp = next
-	for i := range buf {
+	// Two frames a turn: one check of buf's room for both, and fp and
+	// next take turns, where one frame a turn would copy one to the other.
+	// The frames are stored through p, which i+1 < len(buf) keeps
+	// within buf: no index check of its own.
+	p := unsafe.Pointer(unsafe.SliceData(buf))
+	i := 0
+	for ; i+1 < len(buf); i += 2 {
 		ret := *(*uintptr)(unsafe.Add(fp, ptrSize))
 		if ret == 0 {
 			return i
 		}
-		buf[i] = ret
+		*(*uintptr)(unsafe.Add(p, uintptr(i)*ptrSize)) = ret
 		next := *(*unsafe.Pointer)(fp)
 		// One comparison for both checks: next is above fp, by at most
 		// maxFrameStep (a nil next, the chain's end, fails it too).
 		if uintptr(next)-uintptr(fp)-1 >= maxFrameStep {
 			return i + 1
 		}
-		fp = next
+		ret = *(*uintptr)(unsafe.Add(next, ptrSize))
+		if ret == 0 {
+			return i + 1
+		}
+		*(*uintptr)(unsafe.Add(p, uintptr(i+1)*ptrSize)) = ret
+		fp = *(*unsafe.Pointer)(next)
+		if uintptr(fp)-uintptr(next)-1 >= maxFrameStep {
+			return i + 2
+		}
 	}
-	return len(buf)
+	if i < len(buf) {
+		ret := *(*uintptr)(unsafe.Add(fp, ptrSize))
+		if ret == 0 {
+			return i
+		}
+		buf[i] = ret
+		i++
+	}
+	return i
 }
 
 const (

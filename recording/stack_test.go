@@ -3,6 +3,7 @@ package recording
 import (
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -189,6 +190,69 @@ func BenchmarkSymbolize(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			c.frames(s, pcs, 16)
+		}
+	})
+}
+
+// TestSymbolizeShared checks the recorder's symbolization of a record
+// whose calls share stacks in runs (a loop), with calls of other stacks
+// and of none among them: each call gets its own stack's frames, no raw
+// stack is kept, and the estimate's growth is that of every call.
+func TestSymbolizeShared(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	var b1, b2 [stackBuf]uintptr
+	s1 := captureStack(b1[:])
+	s2 := stackLeaf(b2[:])
+	want1, want2 := r.sym.frames(s1, r.cfg.maxStack), r.sym.frames(s2, r.cfg.maxStack)
+	rec := &Record{}
+	var wantGrown int64
+	for i, p := range []int{1, 1, 1, 0, 1, 2, 2, 1, 1} {
+		c := Call{Method: strconv.Itoa(i)}
+		switch p {
+		case 1:
+			c.pcs = s1
+			wantGrown += int64(len(want1))*sizeFrame - int64(len(s1))*8
+		case 2:
+			c.pcs = s2
+			wantGrown += int64(len(want2))*sizeFrame - int64(len(s2))*8
+		}
+		rec.Calls = append(rec.Calls, c)
+	}
+	if grown := r.symbolize(rec); grown != wantGrown {
+		t.Errorf("grown %d, want %d", grown, wantGrown)
+	}
+	for i, p := range []int{1, 1, 1, 0, 1, 2, 2, 1, 1} {
+		c := &rec.Calls[i]
+		want := map[int][]Frame{0: nil, 1: want1, 2: want2}[p]
+		if c.pcs != nil || !slices.Equal(c.Stack, want) {
+			t.Errorf("call %d: pcs %v, stack %v, want %v", i, c.pcs, c.Stack, want)
+		}
+	}
+}
+
+// TestUnwindBufferSizes checks that a capture into a buffer of any size
+// is the first frames of the whole stack, as many as the buffer holds.
+func TestUnwindBufferSizes(t *testing.T) {
+	stackLevel(7, func() {
+		var full [stackBuf]uintptr
+		var all []uintptr
+		for n := 0; n <= stackBuf; n++ {
+			var buf [stackBuf]uintptr
+			// Both captures from the same line: the same stack.
+			var pcs []uintptr
+			for _, b := range [][]uintptr{full[:], buf[:n]} {
+				pcs = captureStack(b)
+				if len(b) == stackBuf {
+					all = pcs
+				}
+			}
+			if want := all[:min(n, len(all))]; !slices.Equal(pcs, want) {
+				t.Fatalf("buffer of %d: %d frames %x, want %x", n, len(pcs), pcs, want)
+			}
+		}
+		if len(all) < 10 {
+			t.Fatalf("%d frames in all", len(all))
 		}
 	})
 }
