@@ -56,7 +56,9 @@ const (
 // plus one. Strings written in full of at least minShared bytes take the
 // next indexes, up to maxShared of them. The calls of a record repeat
 // their services, methods and stack frames: a 20-call record of
-// storetest.Record20 takes 2,500 bytes rather than 6,187.
+// storetest.Record20 takes 3,266 bytes rather than 6,187. A record
+// without its stacks ([AppendRecordWithoutStacks]) is still written in
+// version 2.
 //
 // Optional parts of a version 2 or 3 record.
 const (
@@ -410,18 +412,20 @@ func sameFrame(a, b *recording.Frame) bool {
 // files among them) are written once each, later copies as an index into
 // the record's strings (version 3). The unexported raw PCs are not stored:
 // stacks are symbolized before sinks see records.
-func AppendRecord(b []byte, r *recording.Record) []byte { return appendRecord(b, r, true) }
+func AppendRecord(b []byte, r *recording.Record) []byte { return appendRecord(b, r) }
 
 // AppendRecordWithoutStacks appends r's encoding as AppendRecord would
 // if r's calls had no stacks, for a writer that keeps the stacks apart
 // (badgerstore's in-memory ring). [DecodeRecord] reads it, its calls
-// without stacks.
+// without stacks. It writes version 2, each string in full: without their
+// stacks, calls repeat fewer strings, and writing them is cheaper than
+// finding them.
 func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
-	return appendRecord(b, r, false)
+	return appendRecordV2(b, r, false)
 }
 
-// appendRecord appends r's encoding, its calls' stacks if stacks is set.
-func appendRecord(b []byte, r *recording.Record, stacks bool) []byte {
+// appendRecord appends r's encoding in version 3.
+func appendRecord(b []byte, r *recording.Record) []byte {
 	t := getTable()
 	defer tables.Put(t)
 	e := enc{b: append(b, tagRecord, codecV3)}
@@ -470,26 +474,22 @@ func appendRecord(b []byte, r *recording.Record, stacks bool) []byte {
 		e.i(c.ResponseSize)
 		e.t(t, c.Request) // mostly not the previous call's
 		e.tf(t, &ms[4], c.Response)
-		if stacks {
-			shared := sharedFrames(c.Stack, prev)
-			fresh := c.Stack[:len(c.Stack)-shared]
-			e.n(shared)
-			e.n(len(fresh))
-			for j := range fresh {
-				f := &fresh[j]
-				if j < 2 {
-					e.tf(t, &ms[5+2*j], f.Function)
-					e.tf(t, &ms[6+2*j], f.File)
-				} else {
-					e.t(t, f.Function)
-					e.t(t, f.File)
-				}
-				e.i(int64(f.Line))
+		shared := sharedFrames(c.Stack, prev)
+		fresh := c.Stack[:len(c.Stack)-shared]
+		e.n(shared)
+		e.n(len(fresh))
+		for j := range fresh {
+			f := &fresh[j]
+			if j < 2 {
+				e.tf(t, &ms[5+2*j], f.Function)
+				e.tf(t, &ms[6+2*j], f.File)
+			} else {
+				e.t(t, f.Function)
+				e.t(t, f.File)
 			}
-			prev = c.Stack
-		} else {
-			e.b = append(e.b, 0, 0) // no frame shared, none fresh
+			e.i(int64(f.Line))
 		}
+		prev = c.Stack
 		e.n(len(c.Phases))
 		for _, p := range c.Phases {
 			e.t(t, p.Name)
@@ -533,6 +533,130 @@ func appendRecord(b []byte, r *recording.Record, stacks bool) []byte {
 		e.i(int64(w.Count))
 		e.d(w.Total)
 		e.t(t, w.Message)
+	}
+	e.b = appendAttrs(e.b, r.Attrs)
+	var parts uint64
+	if r.Cost() != 0 {
+		parts |= recCallCosts
+	}
+	if r.ExecTrace != nil {
+		parts |= recExecTrace
+	}
+	e.u(parts)
+	if parts&recCallCosts != 0 {
+		for i := range r.Calls {
+			e.f(r.Calls[i].Cost)
+		}
+	}
+	if t := r.ExecTrace; t != nil {
+		e.i(max(t.Size, int64(len(t.Data))))
+		e.i(t.Taken.UnixNano())
+		e.s(t.Reason)
+	}
+	return e.b
+}
+
+// appendRecordV2 appends r's encoding in version 2 (each string in full),
+// its calls' stacks if stacks is set: cheaper to write than version 3 for
+// a record without stacks, whose calls repeat fewer strings, and what tests
+// of reading old values write.
+func appendRecordV2(b []byte, r *recording.Record, stacks bool) []byte {
+	e := enc{b: append(b, tagRecord, codecV2)}
+	e.raw(r.ID[:])
+	e.raw(r.TraceID[:])
+	e.raw(r.SpanID[:])
+	e.raw(r.ParentSpanID[:])
+	e.u(uint64(r.Kind))
+	e.i(r.Start.UnixNano())
+	e.d(r.Duration)
+	e.s(r.Method)
+	e.s(r.Path)
+	e.s(r.Route)
+	e.s(r.Query)
+	e.i(int64(r.Status))
+	e.i(r.RequestBytes)
+	e.i(r.ResponseBytes)
+	e.s(r.User)
+	e.n(len(r.Headers))
+	for k, vs := range r.Headers {
+		e.s(k)
+		e.n(len(vs))
+		for _, v := range vs {
+			e.s(v)
+		}
+	}
+	e.s(r.Remote)
+	e.s(r.Instance)
+	e.d(r.Overhead)
+	e.s(r.Error)
+	e.s(r.Panic)
+	e.n(len(r.Calls))
+	var prev []recording.Frame
+	lastFile := ""
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		e.s(c.Service)
+		e.s(c.Method)
+		e.d(c.Start)
+		e.d(c.Duration)
+		e.s(c.Error)
+		e.i(c.RequestSize)
+		e.i(c.ResponseSize)
+		e.s(c.Request)
+		e.s(c.Response)
+		if stacks {
+			shared := sharedFrames(c.Stack, prev)
+			fresh := c.Stack[:len(c.Stack)-shared]
+			e.n(shared)
+			e.n(len(fresh))
+			for _, f := range fresh {
+				e.s(f.Function)
+				if f.File == lastFile {
+					e.u(0)
+				} else {
+					e.u(uint64(len(f.File)) + 1)
+					e.b = append(e.b, f.File...)
+					lastFile = f.File
+				}
+				e.i(int64(f.Line))
+			}
+			prev = c.Stack
+		} else {
+			e.b = append(e.b, 0, 0) // no frame shared, none fresh
+		}
+		e.n(len(c.Phases))
+		for _, p := range c.Phases {
+			e.s(p.Name)
+			e.d(p.Start)
+			e.d(p.Duration)
+		}
+		e.b = appendAttrs(e.b, c.Attrs)
+		e.raw(c.SpanID[:])
+		var flags uint64
+		if c.Running {
+			flags |= 1
+		}
+		if c.Event {
+			flags |= 2
+		}
+		if c.ParentSpanID.IsValid() {
+			flags |= 4 // the parent's span ID follows
+		}
+		e.u(flags)
+		if flags&4 != 0 {
+			e.raw(c.ParentSpanID[:])
+		}
+	}
+	e.i(int64(r.DroppedCalls))
+	e.n(len(r.Warnings))
+	for _, w := range r.Warnings {
+		e.s(w.Kind)
+		e.s(w.Service)
+		e.s(w.Method)
+		e.s(w.Request)
+		e.i(int64(w.Count))
+		e.d(w.Total)
+		e.s(w.Message)
 	}
 	e.b = appendAttrs(e.b, r.Attrs)
 	var parts uint64

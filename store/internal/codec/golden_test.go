@@ -112,7 +112,7 @@ func TestEncodingGolden(t *testing.T) {
 // appendRecordV2 still is), decode to the records they were.
 func TestDecodeV2Golden(t *testing.T) {
 	want := readGolden(t, filepath.Join("testdata", "v2-golden.bin"))
-	got := goldenValues(appendRecordV2)
+	got := goldenValues(func(b []byte, r *recording.Record) []byte { return appendRecordV2(b, r, true) })
 	if len(want) != len(got) {
 		t.Fatalf("v2-golden.bin holds %d values, want %d", len(want), len(got))
 	}
@@ -243,4 +243,25 @@ func TestStringTable(t *testing.T) {
 	if _, err := DecodeRecord(bb); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("index out of range: err = %v, want ErrCorrupt", err)
 	}
+}
+
+// TestRecordWithoutStacks: a record without its stacks is written in
+// version 2, as before string tables, and decodes with calls without
+// stacks.
+func TestRecordWithoutStacks(t *testing.T) {
+	r := storetest.Record20(time.Unix(1700000000, 0), 1)
+	r.Headers = nil
+	b := AppendRecordWithoutStacks(nil, r)
+	if b[1] != codecV2 {
+		t.Fatalf("version %d, want %d", b[1], codecV2)
+	}
+	want := *r
+	want.Calls = slices.Clone(r.Calls)
+	for i := range want.Calls {
+		want.Calls[i].Stack = nil
+	}
+	if v2 := appendRecordV2(nil, &want, true); !bytes.Equal(b, v2) {
+		t.Errorf("%d bytes, differing from the %d of version 2 without stacks", len(b), len(v2))
+	}
+	checkDecoded(t, b, &want)
 }
