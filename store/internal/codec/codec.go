@@ -133,10 +133,11 @@ func getTable() *strTable {
 	return t
 }
 
-// t appends v as a version 3 record writes its calls' strings: the index
-// of an earlier v, or v in full. It returns what an index of v takes (see
-// tf), 0 if v has none.
-func (e *enc) t(t *strTable, v string) uint64 {
+// put appends v to b as a version 3 record writes its calls' strings:
+// the index of an earlier v, or v in full. It returns what an index of v
+// takes (see enc.tf), 0 if v has none. It takes and returns the bytes, not
+// an *enc, so that the encoder's enc stays in registers.
+func (t *strTable) put(b []byte, v string) ([]byte, uint64) {
 	if len(v) >= minShared {
 		p := uintptr(unsafe.Pointer(unsafe.StringData(v)))
 		h := uint32((uint64(p) * 0x9E3779B97F4A7C15) >> 53) // 11 bits: the slots
@@ -148,28 +149,27 @@ func (e *enc) t(t *strTable, v string) uint64 {
 				}
 				*sl = strSlot{p: p, n: len(v), gen: t.gen, idx: t.n}
 				t.n++
-				e.full(v)
-				return uint64(sl.idx)<<1 | 1
+				return appendFull(b, v), uint64(sl.idx)<<1 | 1
 			}
 			if sl.p == p && sl.n == len(v) {
-				e.u(uint64(sl.idx)<<1 | 1)
-				return uint64(sl.idx)<<1 | 1
+				return binary.AppendUvarint(b, uint64(sl.idx)<<1|1), uint64(sl.idx)<<1 | 1
 			}
 			h = (h + 1) & (2*maxShared - 1)
 		}
 	}
-	e.full(v)
-	return 0
+	return appendFull(b, v), 0
 }
 
-// full appends v in full, as t does.
-func (e *enc) full(v string) {
+// appendFull appends v in full, as put does.
+func appendFull(b []byte, v string) []byte {
 	if len(v) < 0x40 {
-		e.b = append(append(e.b, byte(len(v))<<1), v...)
-		return
+		return append(append(b, byte(len(v))<<1), v...)
 	}
-	e.b = append(binary.AppendUvarint(e.b, uint64(len(v))<<1), v...)
+	return append(binary.AppendUvarint(b, uint64(len(v))<<1), v...)
 }
+
+// t appends v as put does.
+func (e *enc) t(t *strTable, v string) { e.b, _ = t.put(e.b, v) }
 
 // A memo is the last string written in one field of a record's calls
 // with an index under 64 (see enc.t), and the byte of that index; or the
@@ -188,16 +188,18 @@ func (e *enc) tf(t *strTable, m *memo, v string) {
 		e.b = append(e.b, m.code)
 		return
 	}
-	e.tm(t, m, v)
+	e.b = t.memo(e.b, m, v)
 }
 
-// tm is tf's lookup, apart so that tf inlines.
-func (e *enc) tm(t *strTable, m *memo, v string) {
-	if c := e.t(t, v); c != 0 && c < 0x80 {
+// memo is tf's lookup, apart so that tf inlines.
+func (t *strTable) memo(b []byte, m *memo, v string) []byte {
+	b, c := t.put(b, v)
+	if c != 0 && c < 0x80 {
 		*m = memo{s: v, code: byte(c)}
 	} else {
 		*m = memo{}
 	}
+	return b
 }
 
 func (e *enc) s(v string) {
@@ -389,11 +391,14 @@ func sharedFrames(stack, prev []recording.Frame) int {
 	}
 	n := min(len(stack), len(prev))
 	a, p := stack[len(stack)-n:], prev[len(prev)-n:]
-	k := len(a)
-	for k > 0 && k <= len(p) && sameFrame(&a[k-1], &p[k-1]) {
-		k--
+	p = p[:len(a)]
+	k := len(a) - 1
+	for ; k >= 0; k-- {
+		if !sameFrame(&a[k], &p[k]) {
+			break
+		}
 	}
-	return n - k
+	return n - 1 - k
 }
 
 func sameFrame(a, b *recording.Frame) bool {
