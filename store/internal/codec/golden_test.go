@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -264,4 +265,34 @@ func TestRecordWithoutStacks(t *testing.T) {
 		t.Errorf("%d bytes, differing from the %d of version 2 without stacks", len(b), len(v2))
 	}
 	checkDecoded(t, b, &want)
+}
+
+// TestStringTableConcurrent: records encoded at once on several
+// goroutines, whose string tables come from one pool, each decode to
+// themselves.
+func TestStringTableConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			r := storetest.Record20(time.Unix(1700000000, 0), uint32(g))
+			r.Headers = nil
+			for i := range r.Calls {
+				r.Calls[i].Method = fmt.Sprintf("method of %d", g)
+			}
+			var b []byte
+			for range 200 {
+				b = AppendRecord(b[:0], r)
+				got, err := DecodeRecord(b)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got.Calls[19].Method != r.Calls[19].Method || got.Calls[19].Stack[11] != r.Calls[19].Stack[11] {
+					t.Errorf("goroutine %d: decoded %q, %v", g, got.Calls[19].Method, got.Calls[19].Stack[11])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
