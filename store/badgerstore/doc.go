@@ -132,21 +132,28 @@
 //
 // Values are a tag byte, a version byte and varint fields. A call's stack is
 // stored as the number of outer frames it shares with the previous call's
-// stack plus its own inner frames, and a frame's file only when it differs
-// from the previous frame's. Decoding foreign or corrupt bytes returns an
+// stack plus its own inner frames. Decoding foreign or corrupt bytes returns an
 // error wrapping [store.ErrCorrupt], never panics (see FuzzDecode); List
 // skips a corrupt summary with a logged warning. A realistic record of 20
-// SQL calls with 12-frame stacks (storetest.Record20) encodes to 6,187
-// bytes, its summary to about 400; encoding takes about 9 µs with no
-// allocation, decoding about 37 µs with 49 allocations (all strings share
-// one copy of the value), decoding a summary about 1.2 µs (2-core machine
-// shared with other work).
+// SQL calls with 12-frame stacks (storetest.Record20) encodes to 3,266
+// bytes (6,187 in version 2), its summary to about 400; encoding takes
+// about 3–4 µs with no allocation, decoding about 30–40 µs with 50
+// allocations (all strings share one copy of the value), decoding a
+// summary about 1.2 µs (2-core machine shared with other work).
 //
 // Version 2 of the record encoding adds optional parts after the
 // attributes (the calls' costs, an execution trace's metadata), and
 // version 2 of the summary and rollup encodings carries costs (see
 // recording.CostModel), which rollups add up per route and per RPC;
 // decoders read version 1 values as they were written, with no costs.
+// Version 3 of the record encoding writes each string of a record's calls
+// (services, methods, requests, responses, errors, frames' functions and
+// files, phases, attributes, warnings) once, and later copies as an index
+// into the record's strings: the calls of a record repeat their services,
+// methods and stack frames. Records persisted in blocks are written in
+// version 3; the in-memory ring's records, without their stacks, in
+// version 2; every version is read, so blocks written before hold version
+// 2 records beside version 3 ones.
 //
 // # Execution traces
 //

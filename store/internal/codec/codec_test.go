@@ -140,7 +140,7 @@ func TestDecodeV1(t *testing.T) {
 	}
 	// Version 1 records with call parents (their call flags say so) were
 	// written too: the version 2 layout without its trailing set of parts.
-	b := AppendRecord(nil, &withParents)
+	b := appendRecordV2(nil, &withParents, true)
 	if b[len(b)-1] != 0 {
 		t.Fatalf("record without costs or trace ends in parts %#x, want 0", b[len(b)-1])
 	}

@@ -3,24 +3,29 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/storetest"
 )
 
-var writeGolden = flag.Bool("codec.write-golden", false, "rewrite testdata/v2-golden.bin from the current encoders")
+var writeGolden = flag.Bool("codec.write-golden", false, "rewrite testdata/v3-golden.bin from the current encoders")
 
-// goldenValues encodes fixed records, their summaries and a rollup of
-// them: one-byte and longer varints (negative ones too), strings shorter
-// and longer than 127 bytes, shared and fresh stack frames.
-func goldenValues() [][]byte {
+// goldenRecords are fixed records: one-byte and longer varints (negative
+// ones too), strings shorter and longer than 127 bytes, shared and fresh
+// stack frames, strings repeated between calls.
+func goldenRecords() []*recording.Record {
 	at := time.Unix(1700000000, 5)
 	full := storetest.FullRecord(at, 1)
 	full.Headers = map[string][]string{"Accept": {"text/html", "*/*"}} // one key: map order is random
@@ -32,13 +37,19 @@ func goldenValues() [][]byte {
 	long.Calls[5].Duration = 1 << 40
 	long.RequestBytes = -1
 	long.Calls[6].Stack[0].Line = 1 << 20
+	return []*recording.Record{full, long}
+}
+
+// goldenValues encodes the golden records with encode, their summaries
+// and a rollup of them.
+func goldenValues(encode func([]byte, *recording.Record) []byte) [][]byte {
 	var out [][]byte
 	ru := NewRollup()
-	for _, r := range []*recording.Record{full, long} {
+	for i, r := range goldenRecords() {
 		sum := r.Summary()
 		durs := CallDurations(r, &sum)
-		out = append(out, AppendRecord(nil, r), AppendSummary(nil, &sum, durs))
-		if r == long { // one route, instance and RPC: map order is random
+		out = append(out, encode(nil, r), AppendSummary(nil, &sum, durs))
+		if i == 1 { // the long one: one route, instance and RPC (map order is random)
 			ru.Add(&sum, durs)
 			ru.AddCounted(&sum, durs)
 		}
@@ -46,13 +57,31 @@ func goldenValues() [][]byte {
 	return append(out, AppendRollup(nil, ru))
 }
 
+// readGolden reads the values of a golden file, each after its length.
+func readGolden(t *testing.T, name string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			t.Fatalf("%s is corrupt", name)
+		}
+		out, b = append(out, b[k:k+int(n)]), b[k+int(n):]
+	}
+	return out
+}
+
 // TestEncodingGolden checks that the encoders write, byte for byte, what
-// the encoders of version 2 records and summaries and version 4 rollups
-// wrote when testdata/v2-golden.bin was made: an encoder made faster
-// must not change what it writes without a new version.
+// the encoders of version 3 records, version 2 summaries and version 4
+// rollups wrote when testdata/v3-golden.bin was made: an encoder made
+// faster must not change what it writes without a new version.
 func TestEncodingGolden(t *testing.T) {
-	name := filepath.Join("testdata", "v2-golden.bin")
-	got := goldenValues()
+	name := filepath.Join("testdata", "v3-golden.bin")
+	got := goldenValues(AppendRecord)
 	if *writeGolden {
 		var b []byte // each value after its length, as a uvarint
 		for _, v := range got {
@@ -62,18 +91,7 @@ func TestEncodingGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want [][]byte
-	for len(b) > 0 {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > uint64(len(b)-k) {
-			t.Fatalf("%s is corrupt", name)
-		}
-		want, b = append(want, b[k:k+int(n)]), b[k+int(n):]
-	}
+	want := readGolden(t, name)
 	if len(want) != len(got) {
 		t.Fatalf("%s holds %d values, want %d", name, len(want), len(got))
 	}
@@ -81,6 +99,48 @@ func TestEncodingGolden(t *testing.T) {
 		if !bytes.Equal(got[i], want[i]) {
 			t.Errorf("value %d: encoded %d bytes differing from the %d stored", i, len(got[i]), len(want[i]))
 		}
+	}
+	for i, r := range goldenRecords() {
+		if got[2*i][1] != codecV3 {
+			t.Fatalf("record %d: version %d, want %d", i, got[2*i][1], codecV3)
+		}
+		checkDecoded(t, got[2*i], r)
+	}
+}
+
+// TestDecodeV2Golden: version 2 records, written before string tables
+// (testdata/v2-golden.bin, made by the version 2 encoder, which
+// appendRecordV2 still is), decode to the records they were.
+func TestDecodeV2Golden(t *testing.T) {
+	want := readGolden(t, filepath.Join("testdata", "v2-golden.bin"))
+	got := goldenValues(func(b []byte, r *recording.Record) []byte { return appendRecordV2(b, r, true) })
+	if len(want) != len(got) {
+		t.Fatalf("v2-golden.bin holds %d values, want %d", len(want), len(got))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("value %d: appendRecordV2 wrote %d bytes differing from the %d stored", i, len(got[i]), len(want[i]))
+		}
+	}
+	for i, r := range goldenRecords() {
+		if want[2*i][1] != codecV2 {
+			t.Fatalf("record %d: version %d, want %d", i, want[2*i][1], codecV2)
+		}
+		checkDecoded(t, want[2*i], r)
+	}
+}
+
+// checkDecoded checks that b decodes to r.
+func checkDecoded(t *testing.T, b []byte, r *recording.Record) {
+	t.Helper()
+	got, err := DecodeRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *r
+	want.Start = time.Unix(0, r.Start.UnixNano())
+	if !reflect.DeepEqual(got, &want) {
+		t.Errorf("decoded:\n%+v\nwant\n%+v", got, &want)
 	}
 }
 
@@ -110,4 +170,129 @@ func TestEncodingSharedStacks(t *testing.T) {
 			t.Fatalf("call %d: stack %v, want %v", i, got.Calls[i].Stack, own.Calls[i].Stack)
 		}
 	}
+}
+
+// TestStringTable: a version 3 record writes a string repeated by its
+// calls once, whether its copies share their memory or not, and decodes
+// every string where it was; past maxShared strings, strings are written
+// in full and still decode.
+func TestStringTable(t *testing.T) {
+	r := storetest.Record20(time.Unix(1700000000, 0), 1)
+	r.Headers = nil
+	b := AppendRecord(nil, r)
+	for i := range r.Calls {
+		// Equal strings, each in memory of its own.
+		c := &r.Calls[i]
+		c.Service, c.Method = strings.Clone(c.Service), strings.Clone(c.Method)
+		c.Response = strings.Clone(c.Response)
+	}
+	apart := AppendRecord(nil, r)
+	// Methods alternating between calls: the previous call's is not the
+	// one repeated.
+	alt := storetest.Record20(time.Unix(1700000000, 0), 1)
+	alt.Headers = nil
+	for i := range alt.Calls {
+		if i%2 == 1 {
+			alt.Calls[i].Method = "SELECT order_totals"
+		}
+	}
+	ab := AppendRecord(nil, alt)
+	if n := strings.Count(string(ab), "SELECT order_"); n != 2 {
+		t.Errorf("alternating methods are written %d times, want twice", n)
+	}
+	checkDecoded(t, ab, alt)
+	if n := strings.Count(string(b), "SELECT order_lines"); n != 1 {
+		t.Errorf("the calls' method is written %d times, want once", n)
+	}
+	checkDecoded(t, b, r)
+	checkDecoded(t, apart, r)
+	if again := AppendRecord(nil, r); !bytes.Equal(again, apart) {
+		t.Error("the same record encodes differently the second time")
+	}
+
+	// More strings than the table takes, then strings seen before.
+	// Each call's response is an earlier call's method: indexed or,
+	// past the table's end, written in full.
+	many := &recording.Record{}
+	for i := range maxShared + 40 {
+		c := recording.Call{Service: "svc", Method: fmt.Sprintf("method %d", i)}
+		if i > 0 {
+			c.Response = many.Calls[i/2].Method
+		}
+		many.Calls = append(many.Calls, c)
+	}
+	mb := AppendRecord(nil, many)
+	checkDecoded(t, mb, many)
+	for i := 0; i < len(mb); i += 13 {
+		if _, err := DecodeRecord(mb[:i]); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("record truncated at %d: err = %v, want ErrCorrupt", i, err)
+		}
+	}
+
+	// An index past the strings written is corrupt.
+	bad := &recording.Record{Calls: []recording.Call{{Service: "abcd"}}}
+	bb := AppendRecord(nil, bad)
+	at := bytes.Index(bb, []byte("\x08abcd")) // "abcd" in full: its length doubled
+	if at < 0 {
+		t.Fatal("the service is not written in full")
+	}
+	bb[at] = 1<<1 | 1 // index 1: one string was written before
+	if _, err := DecodeRecord(bb); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("index out of range: err = %v, want ErrCorrupt", err)
+	}
+	bb[at] = 0<<1 | 1 // index 0: no string was written before
+	if _, err := DecodeRecord(bb); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("index out of range: err = %v, want ErrCorrupt", err)
+	}
+}
+
+// TestRecordWithoutStacks: a record without its stacks is written in
+// version 2, as before string tables, and decodes with calls without
+// stacks.
+func TestRecordWithoutStacks(t *testing.T) {
+	r := storetest.Record20(time.Unix(1700000000, 0), 1)
+	r.Headers = nil
+	b := AppendRecordWithoutStacks(nil, r)
+	if b[1] != codecV2 {
+		t.Fatalf("version %d, want %d", b[1], codecV2)
+	}
+	want := *r
+	want.Calls = slices.Clone(r.Calls)
+	for i := range want.Calls {
+		want.Calls[i].Stack = nil
+	}
+	if v2 := appendRecordV2(nil, &want, true); !bytes.Equal(b, v2) {
+		t.Errorf("%d bytes, differing from the %d of version 2 without stacks", len(b), len(v2))
+	}
+	checkDecoded(t, b, &want)
+}
+
+// TestStringTableConcurrent: records encoded at once on several
+// goroutines, whose string tables come from one pool, each decode to
+// themselves.
+func TestStringTableConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			r := storetest.Record20(time.Unix(1700000000, 0), uint32(g))
+			r.Headers = nil
+			for i := range r.Calls {
+				r.Calls[i].Method = fmt.Sprintf("method of %d", g)
+			}
+			var b []byte
+			for range 200 {
+				b = AppendRecord(b[:0], r)
+				got, err := DecodeRecord(b)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got.Calls[19].Method != r.Calls[19].Method || got.Calls[19].Stack[11] != r.Calls[19].Stack[11] {
+					t.Errorf("goroutine %d: decoded %q, %v", g, got.Calls[19].Method, got.Calls[19].Stack[11])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
