@@ -102,11 +102,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	st := &callState{}
 	pt := &st.pt
 	pt.c = c
-	pt.hooks(&st.trace)
+	traceHooks.set(&st.hooks, &st.trace, pt)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
 	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), &st.trace)
-	out := traced(req, ctx, &st.header, c.TraceContext(), rec.Propagator())
+	out := &st.req
+	traceInto(out, req, ctx, &st.header, c.TraceContext(), rec.Propagator())
 	var sent *atomic.Pointer[countingBody] // the body of the last attempt
 	if count {
 		sent = &st.sent
@@ -218,28 +219,40 @@ func propagatorOf(rec *recording.Recorder) recording.Propagator {
 
 // withTrace returns a copy of req carrying tc in its headers.
 func withTrace(req *http.Request, tc recording.TraceContext, p recording.Propagator) *http.Request {
-	return traced(req, req.Context(), new(headerCopy), tc, p)
+	t := new(tracedRequest)
+	traceInto(&t.req, req, req.Context(), &t.header, tc, p)
+	return &t.req
 }
 
-// traced returns a copy of req with context ctx, and with tc written by p
-// into a copy of its header that h holds. A RoundTripper must not modify
-// the request it is given: the copy is shallow but for the header.
-func traced(req *http.Request, ctx context.Context, h *headerCopy, tc recording.TraceContext, p recording.Propagator) *http.Request {
-	out := req.WithContext(ctx)
+// tracedRequest is a request copy and its header's, allocated at once.
+type tracedRequest struct {
+	req    http.Request
+	header headerCopy
+}
+
+// traceInto makes out a copy of req with context ctx, and with tc written
+// by p into a copy of its header that h holds. A RoundTripper must not
+// modify the request it is given: the copy is shallow but for the header.
+func traceInto(out, req *http.Request, ctx context.Context, h *headerCopy, tc recording.TraceContext, p recording.Propagator) {
+	// WithContext is inlined: its copy does not escape, and out, which
+	// lives in the caller's allocation, takes it.
+	*out = *req.WithContext(ctx)
 	h.copy(req.Header)
 	out.Header = h.h
 	h.inject(ctx, tc, p)
-	return out
 }
 
 // callState is what a recorded round trip keeps past RoundTrip's return,
 // allocated at once: the response body's wrapper, the phases and the trace
-// whose hooks fill them (which may fire after the call ended), the
-// outgoing request's header, and its body when that is counted.
+// whose hooks fill them (which may fire after the call ended, so a
+// callState is never reused), the outgoing request and its header, and
+// its body when that is counted.
 type callState struct {
 	body   trackedBody
 	pt     phases
 	trace  httptrace.ClientTrace
+	hooks  hookSet
+	req    http.Request
 	header headerCopy
 
 	sent      atomic.Pointer[countingBody] // for a body counted as it is sent
