@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/goappstats/appstats/middleware/httpstats"
@@ -102,4 +104,52 @@ func fireAll(tr *httptrace.ClientTrace) {
 	tr.GotConn(httptrace.GotConnInfo{Reused: true})
 	tr.WroteRequest(httptrace.WroteRequestInfo{})
 	tr.GotFirstResponseByte()
+}
+
+// TestTransportUserTrace makes calls whose context carries a trace of the
+// caller's own: httptrace composes the transport's hooks with it, and both
+// must see their events — the caller's hooks fire, and the calls have
+// their phases and connection reuse.
+func TestTransportUserTrace(t *testing.T) {
+	srv, client := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}), false, false)
+	client.Transport = httpstats.NewTransport(client.Transport)
+	rec, sink := newRecorder(t, recording.WithMaxStack(0))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	// The hooks run on net/http's goroutines.
+	var conns, firstBytes, connects atomic.Int32
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		ConnectDone:          func(string, string, error) { connects.Add(1) },
+		GotConn:              func(httptrace.GotConnInfo) { conns.Add(1) },
+		GotFirstResponseByte: func() { firstBytes.Add(1) },
+	})
+	const calls = 3
+	for range calls {
+		fetch(t, ctx, client, "GET", srv.URL+"/x", nil)
+	}
+	ar.Finish()
+	recs := flush(t, rec, sink)
+	if conns.Load() != calls || firstBytes.Load() != calls || connects.Load() != 1 {
+		t.Errorf("the caller's hooks saw %d connections, %d first bytes and %d connects; want %d, %d and 1", conns.Load(), firstBytes.Load(), connects.Load(), calls, calls)
+	}
+	if len(recs) != 1 || len(recs[0].Calls) != calls {
+		t.Fatalf("got %d records, want 1 of %d calls", len(recs), calls)
+	}
+	for i, c := range recs[0].Calls {
+		var names []string
+		for _, ph := range c.Phases {
+			names = append(names, ph.Name)
+		}
+		want := []string{"send", "wait", "receive"}
+		if i == 0 {
+			want = []string{"connect", "send", "wait", "receive"}
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("call %d: phases %v, want %v", i, names, want)
+		}
+		if got, want := attrValue(c, "appstats.http.connection.reused"), strconv.FormatBool(i > 0); got != want {
+			t.Errorf("call %d: connection reused %q, want %q", i, got, want)
+		}
+	}
 }
