@@ -3,6 +3,7 @@ package grpcstats
 import (
 	"context"
 	"strings"
+	"unsafe"
 
 	"google.golang.org/grpc/metadata"
 
@@ -84,14 +85,23 @@ func (c *outgoingCarrier) Keys() []string {
 
 // inject writes tc into ctx's outgoing metadata through p. Fields the context
 // already carries (set by the application or by other instrumentation) are
-// replaced, not duplicated: a receiver reads the first value.
-func inject(ctx context.Context, p recording.Propagator, tc recording.TraceContext) context.Context {
+// replaced, not duplicated: a receiver reads the first value. The W3C
+// propagator's traceparent is formatted into buf when it is not nil, and
+// the value shares its bytes rather than a string of its own: buf must be
+// written by nothing else, ever (a call's state, never reused, holds it).
+func inject(ctx context.Context, p recording.Propagator, tc recording.TraceContext, buf *[recording.TraceparentLen]byte) context.Context {
 	if _, w3c := p.(recording.W3CPropagator); w3c && tc.State == "" {
 		if !tc.IsValid() {
 			return ctx // W3CPropagator.Inject writes nothing
 		}
 		// The default, without the carrier's allocation.
-		tp := recording.FormatTraceparent(tc)
+		var tp string
+		if buf != nil {
+			b := recording.AppendTraceparent(buf[:0], tc)
+			tp = unsafe.String(unsafe.SliceData(b), len(b))
+		} else {
+			tp = recording.FormatTraceparent(tc)
+		}
 		if len(metadata.ValueFromOutgoingContext(ctx, "traceparent")) == 0 {
 			return metadata.AppendToOutgoingContext(ctx, "traceparent", tp)
 		}

@@ -65,6 +65,8 @@ type clientRPC struct {
 	sentBytes, rcvdBy atomic.Int64
 	reqDone, respDone atomic.Bool
 	done              atomic.Bool
+
+	tp [recording.TraceparentLen]byte // the outgoing traceparent's bytes, see inject
 }
 
 // Value returns the call's state for clientKey and defers to the parent for
@@ -84,17 +86,17 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 		if tc, p, ok := recording.Passthrough(ctx); ok {
 			// A request that is not recorded: its caller's trace context
 			// (and baggage) pass through unchanged.
-			return inject(ctx, p, tc)
+			return inject(ctx, p, tc, nil)
 		}
 		return ctx
 	}
 	c := a.StartChild(recording.ParentFromContext(ctx), convention.ServiceGRPC, convention.GRPCCallName("", info.FullMethodName))
 	if c == nil { // over the record's call limit, or the request has ended
-		return inject(ctx, a.Recorder().Propagator(), a.TraceContext())
+		return inject(ctx, a.Recorder().Propagator(), a.TraceContext(), nil)
 	}
 	t0 := time.Now()
-	ctx = inject(ctx, a.Recorder().Propagator(), c.TraceContext())
-	s := &clientRPC{Context: ctx, c: c, method: info.FullMethodName, summary: h.cfg.summary}
+	s := &clientRPC{c: c, method: info.FullMethodName, summary: h.cfg.summary}
+	s.Context = inject(ctx, a.Recorder().Propagator(), c.TraceContext(), &s.tp)
 	a.AddOverhead(time.Since(t0))
 	return s
 }

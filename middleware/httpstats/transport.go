@@ -101,12 +101,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	st := &callState{}
 	pt := &st.pt
-	pt.c = c
-	pt.hooks(&st.trace)
+	pt.c, pt.start = c, t0
+	traceHooks.set(&st.hooks, &st.trace, pt)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
 	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), &st.trace)
-	out := traced(req, ctx, &st.header, c.TraceContext(), rec.Propagator())
+	out := &st.req
+	traceInto(out, req, ctx, &st.header, c.TraceContext(), rec.Propagator())
 	var sent *atomic.Pointer[countingBody] // the body of the last attempt
 	if count {
 		sent = &st.sent
@@ -218,28 +219,40 @@ func propagatorOf(rec *recording.Recorder) recording.Propagator {
 
 // withTrace returns a copy of req carrying tc in its headers.
 func withTrace(req *http.Request, tc recording.TraceContext, p recording.Propagator) *http.Request {
-	return traced(req, req.Context(), new(headerCopy), tc, p)
+	t := new(tracedRequest)
+	traceInto(&t.req, req, req.Context(), &t.header, tc, p)
+	return &t.req
 }
 
-// traced returns a copy of req with context ctx, and with tc written by p
-// into a copy of its header that h holds. A RoundTripper must not modify
-// the request it is given: the copy is shallow but for the header.
-func traced(req *http.Request, ctx context.Context, h *headerCopy, tc recording.TraceContext, p recording.Propagator) *http.Request {
-	out := req.WithContext(ctx)
+// tracedRequest is a request copy and its header's, allocated at once.
+type tracedRequest struct {
+	req    http.Request
+	header headerCopy
+}
+
+// traceInto makes out a copy of req with context ctx, and with tc written
+// by p into a copy of its header that h holds. A RoundTripper must not
+// modify the request it is given: the copy is shallow but for the header.
+func traceInto(out, req *http.Request, ctx context.Context, h *headerCopy, tc recording.TraceContext, p recording.Propagator) {
+	// WithContext is inlined: its copy does not escape, and out, which
+	// lives in the caller's allocation, takes it.
+	*out = *req.WithContext(ctx)
 	h.copy(req.Header)
 	out.Header = h.h
 	h.inject(ctx, tc, p)
-	return out
 }
 
 // callState is what a recorded round trip keeps past RoundTrip's return,
 // allocated at once: the response body's wrapper, the phases and the trace
-// whose hooks fill them (which may fire after the call ended), the
-// outgoing request's header, and its body when that is counted.
+// whose hooks fill them (which may fire after the call ended, so a
+// callState is never reused), the outgoing request and its header, and
+// its body when that is counted.
 type callState struct {
 	body   trackedBody
 	pt     phases
 	trace  httptrace.ClientTrace
+	hooks  hookSet
+	req    http.Request
 	header headerCopy
 
 	sent      atomic.Pointer[countingBody] // for a body counted as it is sent
@@ -264,6 +277,11 @@ const spareFields = 3
 
 // copy makes c a copy of h (an empty header when h is nil).
 func (c *headerCopy) copy(h http.Header) {
+	if len(h) == 0 {
+		c.h = make(http.Header, 1)
+		c.spare = c.vals[:spareFields]
+		return
+	}
 	nv := spareFields
 	for _, vv := range h {
 		nv += len(vv)
@@ -298,9 +316,9 @@ func (c *headerCopy) inject(ctx context.Context, tc recording.TraceContext, p re
 		return
 	}
 	b := recording.AppendTraceparent(c.tp[:0], tc)
-	c.Set("traceparent", unsafe.String(unsafe.SliceData(b), len(b)))
+	c.setCanonical("Traceparent", unsafe.String(unsafe.SliceData(b), len(b)))
 	if tc.State != "" {
-		c.Set("tracestate", tc.State)
+		c.setCanonical("Tracestate", tc.State)
 	}
 }
 
@@ -313,12 +331,17 @@ func (c *headerCopy) Keys() []string { return recording.HeaderCarrier(c.h).Keys(
 // Set replaces the values of key with value, in a free slot of the
 // copy's array while one is left.
 func (c *headerCopy) Set(key, value string) {
+	c.setCanonical(convention.CanonicalHeaderKey(key), value)
+}
+
+// setCanonical is Set with a key in its canonical form.
+func (c *headerCopy) setCanonical(key, value string) {
 	if len(c.spare) == 0 {
-		recording.HeaderCarrier(c.h).Set(key, value)
+		c.h[key] = []string{value}
 		return
 	}
 	c.spare[0] = value
-	c.h[convention.CanonicalHeaderKey(key)] = c.spare[:1:1]
+	c.h[key] = c.spare[:1:1]
 	c.spare = c.spare[1:]
 }
 
@@ -377,7 +400,8 @@ func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 // phases collects httptrace events, which may arrive from other goroutines
 // (the dialer runs apart from the request), and turns them into call phases.
 type phases struct {
-	c *recording.ActiveCall // the times are offsets from its start
+	c     *recording.ActiveCall
+	start time.Time // c's start: the times are offsets from it
 
 	mu     sync.Mutex
 	at     [numEvents]time.Duration // when each event came, since start
@@ -406,13 +430,12 @@ const (
 // read of the monotonic clock, where time.Now reads the wall clock too. The
 // call's times are offsets from its record's start, which this keeps.
 func (p *phases) now() time.Time {
-	start := p.c.StartTime()
-	return start.Add(time.Since(start))
+	return p.start.Add(time.Since(p.start))
 }
 
 // set notes that e came now, unless it came before.
 func (p *phases) set(e event) {
-	d := time.Since(p.c.StartTime())
+	d := time.Since(p.start)
 	p.mu.Lock()
 	p.setLocked(e, d)
 	p.mu.Unlock()
@@ -437,7 +460,7 @@ func (p *phases) hooks(t *httptrace.ClientTrace) {
 		TLSHandshakeStart: func() { p.set(tlsStart) },
 		TLSHandshakeDone:  func(tls.ConnectionState, error) { p.set(tlsDone) },
 		GotConn: func(info httptrace.GotConnInfo) {
-			d := time.Since(p.c.StartTime())
+			d := time.Since(p.start)
 			p.mu.Lock()
 			p.setLocked(gotConn, d)
 			p.reused = info.Reused
@@ -463,7 +486,7 @@ func (p *phases) end(now time.Time) {
 	c := p.c
 	c.SetAttr(convention.KeyHTTPConnectionReused, strconv.FormatBool(reused))
 	came := func(e event) bool { return seen&(1<<e) != 0 }
-	start := c.StartTime()
+	start := p.start
 	t := func(e event) time.Time { return start.Add(at[e]) }
 	add := func(name string, from, to event) {
 		if came(from) && came(to) {
