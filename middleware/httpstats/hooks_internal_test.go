@@ -3,6 +3,9 @@ package httpstats
 import (
 	"context"
 	"crypto/tls"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http/httptrace"
 	"testing"
 
@@ -68,5 +71,103 @@ func TestHookSetFiresItsOwnEvent(t *testing.T) {
 				t.Errorf("%s: hooks the phases do not use are set", codes.name)
 			}
 		}
+	}
+}
+
+// TestHookClosuresCaptureOnlyP reads phases.hooks' source and checks that
+// each of its closures refers to no variable of hooks but p: a hookSet
+// gives a closure room for p alone, so a closure that captured anything
+// more would read past it. findHookCodes checks where p is, not what else
+// a closure holds; this test is what stops such a change.
+func TestHookClosuresCaptureOnlyP(t *testing.T) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "transport.go", nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hooks *ast.FuncDecl
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == "hooks" && fd.Recv != nil {
+			hooks = fd
+		}
+	}
+	if hooks == nil {
+		t.Fatal("transport.go has no method hooks")
+	}
+	// The names hooks declares: its receiver, its parameters, and anything
+	// declared in its body outside the closures.
+	outer := map[string]bool{}
+	for _, fl := range []*ast.FieldList{hooks.Recv, hooks.Type.Params} {
+		for _, fld := range fl.List {
+			for _, n := range fld.Names {
+				outer[n.Name] = true
+			}
+		}
+	}
+	ast.Inspect(hooks.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE {
+				for _, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						outer[id.Name] = true
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			for _, id := range n.Names {
+				outer[id.Name] = true
+			}
+		}
+		return true
+	})
+	closures := 0
+	ast.Inspect(hooks.Body, func(n ast.Node) bool {
+		fl, ok := n.(*ast.FuncLit)
+		if !ok {
+			return true
+		}
+		closures++
+		own := map[string]bool{}
+		ast.Inspect(fl, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.Field:
+				for _, id := range n.Names {
+					own[id.Name] = true
+				}
+			case *ast.AssignStmt:
+				if n.Tok == token.DEFINE {
+					for _, l := range n.Lhs {
+						if id, ok := l.(*ast.Ident); ok {
+							own[id.Name] = true
+						}
+					}
+				}
+			}
+			return true
+		})
+		var free func(n ast.Node) bool
+		free = func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr: // x.f: f names a field or method, not a variable
+				ast.Inspect(n.X, free)
+				return false
+			case *ast.KeyValueExpr: // T{f: v}: likewise f
+				ast.Inspect(n.Value, free)
+				return false
+			case *ast.Ident:
+				if outer[n.Name] && !own[n.Name] && n.Name != "p" {
+					t.Errorf("%s: a hook's closure captures %s", fset.Position(n.Pos()), n.Name)
+				}
+			}
+			return true
+		}
+		ast.Inspect(fl.Body, free)
+		return false
+	})
+	if closures != numHooks {
+		t.Errorf("phases.hooks makes %d closures, a hookSet has room for %d", closures, numHooks)
 	}
 }

@@ -450,7 +450,9 @@ func (p *phases) setLocked(e event, d time.Duration) {
 	}
 }
 
-// hooks sets t's hooks to record into p.
+// hooks sets t's hooks to record into p. Each closure must capture p alone:
+// a hookSet (hooks.go) lays the closures out in the call's state with room
+// for p and nothing more (TestHookClosuresCaptureOnlyP).
 func (p *phases) hooks(t *httptrace.ClientTrace) {
 	*t = httptrace.ClientTrace{
 		DNSStart:          func(httptrace.DNSStartInfo) { p.set(dnsStart) },
