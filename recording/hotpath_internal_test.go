@@ -157,7 +157,8 @@ func TestHeaderMapMerges(t *testing.T) {
 		HeaderTruncated: {"mine"},
 		"Big":           {strings.Repeat("v", 300)},
 	}
-	rec := &Record{hdrFlat: r.cfg.flatHeaders(nil, h)}
+	flat, _ := r.cfg.flatHeaders(nil, h)
+	rec := &Record{hdrFlat: flat}
 	out := r.headerMap(rec)
 	var cut []string
 	for k, vs := range out {
@@ -212,7 +213,7 @@ func TestHeaderMapRefill(t *testing.T) {
 		{map[string][]string{"Accept": {"l"}, "X-New": {"m"}}, nil},
 	}
 	for i, st := range steps {
-		rec.hdrFlat = r.cfg.flatHeaders(rec.hdrFlat[:0], st.h)
+		rec.hdrFlat, _ = r.cfg.flatHeaders(rec.hdrFlat[:0], st.h)
 		flat := slices.Clone(rec.hdrFlat)
 		out := r.headerMap(rec)
 		want := st.want
@@ -563,5 +564,31 @@ func keptRecords() (Sink, func() []*Record) {
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(got)
+	}
+}
+
+// TestFlatHeadersSize checks that flatHeaders counts the pairs it keeps as
+// a walk of them would (each string's header and bytes): for names and
+// values kept whole, cut, hidden (a long secret name) and the note of
+// values left out.
+func TestFlatHeadersSize(t *testing.T) {
+	r := New(WithMaxName(16), WithMaxHeaders(512, 100))
+	defer r.Close(t.Context())
+	for _, h := range []map[string][]string{
+		nil,
+		{"Accept": {"*/*"}, "User-Agent": {"curl/8"}},
+		{"Accept": {"a", "b"}, "X-Value-Cut": {strings.Repeat("v", 300)}},
+		{"X-Very-Long-Header-Name": {"1"}, "X-Very-Long-Api-Key-Name": {"secret"}},
+		{"A": {strings.Repeat("a", 90)}, "B": {strings.Repeat("b", 90)}, "C": {strings.Repeat("c", 90)},
+			"D": {strings.Repeat("d", 90)}, "E": {strings.Repeat("e", 90), strings.Repeat("e", 90)}},
+	} {
+		flat, size := r.cfg.flatHeaders(nil, h)
+		var want int64
+		for _, s := range flat {
+			want += sizeString + int64(len(s))
+		}
+		if size != want {
+			t.Errorf("headers %q: size %d, a walk of the pairs %q counts %d", h, size, flat, want)
+		}
 	}
 }
