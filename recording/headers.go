@@ -30,7 +30,41 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 		buf := make([]string, 3*n)
 		flat, r.spare.hdrVals = buf[:0:2*n], buf[2*n:2*n:3*n]
 	}
-	r.hdrFlat = cfg.flatHeaders(flat, h)
+	r.hdrFlat, r.hdrFlatBytes = cfg.flatHeaders(flat, h)
+}
+
+// KeptHeader returns the first value of the header name among those
+// [ActiveRecord.SetHeaders] kept, when it kept all of the request's
+// values whole (none cut to its cap, none left out): the request's own
+// value, found in the record's copy, which a wrapper that wants one header
+// after SetHeaders reads instead of looking the name up in the request's
+// map again. name is a key of the map SetHeaders was given (for
+// net/http, canonical: "User-Agent"). ok is false when the record kept no
+// headers, left some values out or cut the value, or when the map had no
+// such name: the caller then asks the map. Like SetHeaders, it is for the
+// goroutine that started the record.
+func (a *ActiveRecord) KeptHeader(name string) (value string, ok bool) {
+	if a == nil {
+		return "", false
+	}
+	flat, cfg := a.r.hdrFlat, &a.rec.cfg
+	if len(flat) < 2 || flat[len(flat)-2] == HeaderTruncated || len(name) > cfg.maxName {
+		// No copy, or values left out: the first value of the name may
+		// be one of them.
+		return "", false
+	}
+	for i := 0; i+1 < len(flat); i += 2 {
+		if flat[i] == name {
+			// A cut value is longer than its cap (its note of the cut
+			// follows the kept part); a name within its cap is never
+			// hidden.
+			if v := flat[i+1]; len(v) <= cfg.maxHeaderValue {
+				return v, true
+			}
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // headerMap makes rec's redacted header map from the pairs SetHeaders

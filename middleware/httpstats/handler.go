@@ -172,6 +172,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // addRequestAttrs adds to ar the attributes of r that a record has no
 // field for: url.scheme, network.protocol.version and user_agent.original.
+// The user agent is read from the record's copy of the headers when it has
+// one ([recording.ActiveRecord.KeptHeader]), which saves a look-up in the
+// request's header map.
 func addRequestAttrs(ar *recording.ActiveRecord, r *http.Request) {
 	var buf [3]recording.Attr
 	attrs := buf[:0]
@@ -183,10 +186,16 @@ func addRequestAttrs(ar *recording.ActiveRecord, r *http.Request) {
 	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
 		attrs = append(attrs, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
 	}
-	// r.Header's keys are canonical: indexing it is r.UserAgent() without
-	// canonicalizing the name.
-	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
-		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua[0]})
+	ua, ok := ar.KeptHeader("User-Agent")
+	if !ok {
+		// r.Header's keys are canonical: indexing it is r.UserAgent()
+		// without canonicalizing the name.
+		if vs := r.Header["User-Agent"]; len(vs) > 0 {
+			ua = vs[0]
+		}
+	}
+	if ua != "" {
+		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
 	}
 	ar.AddAttrs(attrs...)
 }
@@ -230,6 +239,12 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 			hookPanic = v
 		}
 	}()
+	if h.cfg.headers {
+		// First, so that addRequestAttrs finds the user agent in the
+		// copy. Copied: code outside this handler may still change
+		// r.Header.
+		ar.SetHeaders(r.Header)
+	}
 	addRequestAttrs(ar, r)
 	switch {
 	case rw.hijacked:
@@ -255,9 +270,6 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	// Redacted by the recorder's writer, off the request path, before any
 	// sink sees it (recording.Redaction.Query).
 	rec.Query = r.URL.RawQuery
-	if h.cfg.headers {
-		ar.SetHeaders(r.Header) // copied: code outside this handler may still change r.Header
-	}
 	rec.Remote = r.RemoteAddr
 	if h.cfg.userFunc != nil {
 		rec.User = h.cfg.userFunc(r2)
