@@ -190,6 +190,8 @@ func TestHeaderMapRefill(t *testing.T) {
 	defer r.Close(t.Context())
 	rec := &Record{}
 	long := strings.Repeat("v", 200)
+	secretText := "https://user:hunter2hunter2@example.com/x"
+	redactedText := r.scrubber().text(secretText)
 	steps := []struct {
 		h    map[string][]string
 		want map[string][]string
@@ -211,6 +213,20 @@ func TestHeaderMapRefill(t *testing.T) {
 		{map[string][]string{"Big": {long, long}}, nil},
 		{map[string][]string{"Big": {long, long}}, nil},
 		{map[string][]string{"Accept": {"l"}, "X-New": {"m"}}, nil},
+		// A value redaction changed, then a request sending what it
+		// was changed to, then the same again: redacted each time as a
+		// map built afresh would be (a value equal to the last one is
+		// left as it is only when redaction left the last one so).
+		{map[string][]string{"Accept": {"l"}, "X-New": {secretText}}, nil},
+		{map[string][]string{"Accept": {"l"}, "X-New": {redactedText}}, nil},
+		{map[string][]string{"Accept": {"l"}, "X-New": {redactedText}}, nil},
+		{map[string][]string{"Accept": {"l"}, "X-New": {secretText}}, nil},
+		// The same values again, under a secret name: redacted.
+		{map[string][]string{"Accept": {"l"}, "Authorization": {"l"}}, map[string][]string{"Accept": {"l"}, "Authorization": {Redacted}}},
+		{map[string][]string{"Accept": {"l"}, "Authorization": {"l"}}, map[string][]string{"Accept": {"l"}, "Authorization": {Redacted}}},
+	}
+	if redactedText == secretText {
+		t.Fatalf("redaction leaves %q as it is", secretText)
 	}
 	for i, st := range steps {
 		rec.hdrFlat, _ = r.cfg.flatHeaders(rec.hdrFlat[:0], st.h)
@@ -231,12 +247,20 @@ func TestHeaderMapRefill(t *testing.T) {
 		if rec.hdrBytes != size {
 			t.Errorf("step %d: header bytes %d, want %d", i, rec.hdrBytes, size)
 		}
+		given := maps.Clone(out)
+		for k, vs := range given {
+			given[k] = slices.Clone(vs)
+		}
 		rec.reset()
-		for k, vs := range rec.spare.hdr {
-			for _, v := range vs {
-				if v != "" {
-					t.Errorf("step %d: reset left the value %q of %s", i, v, k)
-				}
+		// The map keeps the values the sinks were given, redacted, for
+		// the next refill; the pairs, the request's own values, are
+		// cleared.
+		if !maps.EqualFunc(rec.spare.hdr, given, slices.Equal) {
+			t.Errorf("step %d: reset kept %q, want the redacted %q", i, rec.spare.hdr, given)
+		}
+		for _, v := range rec.hdrFlat[:cap(rec.hdrFlat)] {
+			if v != "" {
+				t.Errorf("step %d: reset left the pair value %q", i, v)
 			}
 		}
 	}
