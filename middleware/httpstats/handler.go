@@ -1,6 +1,7 @@
 package httpstats
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -88,7 +89,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	ctx, tc := h.rec.Propagator().Extract(r.Context(), recording.HeaderCarrier(r.Header))
+	var ctx context.Context
+	var tc recording.TraceContext
+	p := h.rec.Propagator()
+	if _, w3c := p.(recording.W3CPropagator); w3c {
+		// The default propagator, called directly rather than through
+		// the interface.
+		ctx, tc = recording.W3CPropagator{}.Extract(r.Context(), recording.HeaderCarrier(r.Header))
+	} else {
+		ctx, tc = p.Extract(r.Context(), recording.HeaderCarrier(r.Header))
+	}
 	pctx := ctx // what the propagator read: the caller's trace context, baggage
 	ctx, ar, st := recording.StartRecordWith[requestState](h.rec, ctx, recording.RequestInfo{
 		Kind:         recording.KindHTTP,
