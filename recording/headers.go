@@ -42,7 +42,7 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 // net/http, canonical: "User-Agent"). ok is false when the record kept no
 // headers, left some values out or cut the value, or when the map had no
 // such name: the caller then asks the map. Like SetHeaders, it is for the
-// goroutine that started the record.
+// goroutine that started the record, before [ActiveRecord.Finish].
 func (a *ActiveRecord) KeptHeader(name string) (value string, ok bool) {
 	if a == nil {
 		return "", false
