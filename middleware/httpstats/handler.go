@@ -239,6 +239,13 @@ func asError(v any) error {
 // written): it is finished with the panic, which finish returns for the
 // caller to panic with again.
 func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, elapsed time.Duration) (hookPanic any) {
+	if h.cfg.routeFunc == nil && h.cfg.userFunc == nil {
+		// No hook: nothing of the user's runs here, nothing to recover
+		// from (and no deferred function to pay for).
+		h.fill(ar, r, r2, rw, body)
+		ar.FinishAfter(elapsed)
+		return nil
+	}
 	rec := ar.Record()
 	defer func() {
 		if v := recover(); v != nil {
@@ -249,6 +256,15 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 			hookPanic = v
 		}
 	}()
+	h.fill(ar, r, r2, rw, body)
+	ar.FinishAfter(elapsed)
+	return nil
+}
+
+// fill fills in the record of a request whose handler returned, for
+// finish to finish it. The route and user hooks run here.
+func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody) {
+	rec := ar.Record()
 	if h.cfg.headers {
 		// First, so that addRequestAttrs finds the user agent in the
 		// copy. Copied: code outside this handler may still change
@@ -284,8 +300,6 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	if h.cfg.userFunc != nil {
 		rec.User = h.cfg.userFunc(r2)
 	}
-	ar.FinishAfter(elapsed)
-	return nil
 }
 
 // requestBytes returns the bytes of r's body that crossed the wire: its
