@@ -180,3 +180,41 @@ func TestHeaderSecretPerRecorder(t *testing.T) {
 	defer mu.Unlock()
 	reportFailures(t, failures)
 }
+
+// TestKeptHeader checks that KeptHeader gives a header's first value from
+// the record's copy only when SetHeaders kept all the values whole: not
+// for a cut value, a name over its cap, values left out (the first value
+// may be one of them), a name the map lacks, a record without a copy.
+func TestKeptHeader(t *testing.T) {
+	rec := recording.New(recording.WithMaxName(16), recording.WithMaxHeaders(40, 256))
+	defer rec.Close(t.Context())
+	long := strings.Repeat("v", 41)
+	for _, tc := range []struct {
+		h      map[string][]string
+		name   string
+		want   string
+		wantOK bool
+	}{
+		{map[string][]string{"User-Agent": {"curl/8", "second"}, "Accept": {"*/*"}}, "User-Agent", "curl/8", true},
+		{map[string][]string{"User-Agent": {""}}, "User-Agent", "", true},
+		{map[string][]string{"Accept": {"*/*"}}, "User-Agent", "", false},
+		{map[string][]string{"User-Agent": {long}}, "User-Agent", "", false},
+		{map[string][]string{"X-Very-Long-Header-Name": {"v"}}, "X-Very-Long-Header-Name", "", false},
+		// Over the total: the first value is left out, the second kept.
+		{map[string][]string{"User-Agent": {strings.Repeat("a", 40), "b"}, "A": {strings.Repeat("c", 40)},
+			"B": {strings.Repeat("d", 40)}, "C": {strings.Repeat("e", 40)}}, "User-Agent", "", false},
+		{nil, "User-Agent", "", false},
+	} {
+		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{})
+		ar.SetHeaders(tc.h)
+		got, ok := ar.KeptHeader(tc.name)
+		if got != tc.want || ok != tc.wantOK {
+			t.Errorf("headers %q: KeptHeader(%q) = %q, %v; want %q, %v", tc.h, tc.name, got, ok, tc.want, tc.wantOK)
+		}
+		ar.Finish()
+	}
+	var ar *recording.ActiveRecord
+	if v, ok := ar.KeptHeader("User-Agent"); v != "" || ok {
+		t.Errorf("nil ActiveRecord: %q, %v", v, ok)
+	}
+}

@@ -30,7 +30,41 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 		buf := make([]string, 3*n)
 		flat, r.spare.hdrVals = buf[:0:2*n], buf[2*n:2*n:3*n]
 	}
-	r.hdrFlat = cfg.flatHeaders(flat, h)
+	r.hdrFlat, r.hdrFlatBytes = cfg.flatHeaders(flat, h)
+}
+
+// KeptHeader returns the first value of the header name among those
+// [ActiveRecord.SetHeaders] kept, when it kept all of the request's
+// values whole (none cut to its cap, none left out): the request's own
+// value, found in the record's copy, which a wrapper that wants one header
+// after SetHeaders reads instead of looking the name up in the request's
+// map again. name is a key of the map SetHeaders was given (for
+// net/http, canonical: "User-Agent"). ok is false when the record kept no
+// headers, left some values out or cut the value, or when the map had no
+// such name: the caller then asks the map. Like SetHeaders, it is for the
+// goroutine that started the record, before [ActiveRecord.Finish].
+func (a *ActiveRecord) KeptHeader(name string) (value string, ok bool) {
+	if a == nil {
+		return "", false
+	}
+	flat, cfg := a.r.hdrFlat, &a.rec.cfg
+	if len(flat) < 2 || flat[len(flat)-2] == HeaderTruncated || len(name) > cfg.maxName {
+		// No copy, or values left out: the first value of the name may
+		// be one of them.
+		return "", false
+	}
+	for i := 0; i+1 < len(flat); i += 2 {
+		if flat[i] == name {
+			// A cut value is longer than its cap (its note of the cut
+			// follows the kept part); a name within its cap is never
+			// hidden.
+			if v := flat[i+1]; len(v) <= cfg.maxHeaderValue {
+				return v, true
+			}
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // headerMap makes rec's redacted header map from the pairs SetHeaders
@@ -79,7 +113,10 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 			vals = append(vals, flat[i+1])
 		}
 		secret := r.secretKey(k)
-		s.headerValues(vals[start:], secret)
+		clean := !secret && redactValues(s, vals[start:])
+		if secret {
+			s.headerValues(vals[start:], true)
+		}
 		size += headerSize(k, vals[start:])
 		// Only a name cut to its cap, or the note of values left out,
 		// may be met again: the names of a header map are distinct.
@@ -94,12 +131,26 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		}
 		out[k] = vals[start:len(vals):len(vals)]
 		if keepOrder {
-			order = append(order, headerEntry{k, out[k], secret})
+			order = append(order, headerEntry{k, out[k], secret, clean})
 		}
 	}
 	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder = out, vals, order
-	rec.hdrBytes = size
+	rec.hdrBytes, rec.spare.hdrBytes = size, size
 	return out
+}
+
+// redactValues redacts vs, the values of a header name that is not
+// secret, in place, and reports whether redaction left all of them as
+// they were.
+func redactValues(s *scrubber, vs []string) (clean bool) {
+	clean = true
+	for i, v := range vs {
+		t := s.text(v)
+		if t != v {
+			vs[i], clean = t, false
+		}
+	}
+	return clean
 }
 
 // refillHeaderMap writes the pairs SetHeaders kept into out, the header
@@ -109,12 +160,16 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 // in rec.spare.hdrOrder, the map's entries in the order headerMap made
 // them, when it comes in the same place (mostly: the pairs come from a
 // walk of the request's header map, which starts anywhere), else by a
-// look-up in the map. It returns recordSize's estimate of the headers,
-// or false — having maybe written some values, which the caller's
-// rebuild of the map overwrites — when the names differ. A map in which
-// headerMap merged a name met twice (a name cut to its cap, or the note
-// of values left out) is never refilled, nor is a name that may be met
-// twice looked up.
+// look-up in the map. A value equal to the one it overwrites, of a name
+// whose values redaction left as they were last time, is left as it is
+// without being redacted again: redaction is a function of the text alone
+// (and of the name, for a secret one), and requests mostly send the
+// values of the last one (Accept, User-Agent…). It returns recordSize's
+// estimate of the headers, or false — having maybe written some values,
+// which the caller's rebuild of the map overwrites — when the names
+// differ. A map in which headerMap merged a name met twice (a name cut to
+// its cap, or the note of values left out) is never refilled, nor is a
+// name that may be met twice looked up.
 func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64, bool) {
 	flat, order := rec.hdrFlat, rec.spare.hdrOrder
 	if len(order) != len(out) {
@@ -129,54 +184,73 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 			return 0, false
 		}
 		e := &order[p]
-		vs, secret := e.vals, e.secret
 		if e.name != k {
 			if len(k) > r.cfg.maxName || k == HeaderTruncated {
 				return 0, false
 			}
-			var ok bool
-			if vs, ok = findHeader(order, out, k); !ok {
+			if e = findHeader(order, out, k); e == nil {
 				return 0, false
 			}
-			secret = r.secretKey(k)
 		}
-		if len(vs) == 0 {
-			return 0, false
-		}
-		vs[0] = flat[i+1]
-		n := 1
-		// The name's next values follow it (mostly none: the next pair
-		// has another name).
-		for i += 2; i+1 < len(flat) && flat[i] == k; i += 2 {
+		vs := e.vals
+		// The name's values, mostly one: the next pair has another name.
+		n, clean := 0, true
+		for {
 			if n == len(vs) {
 				return 0, false
 			}
-			vs[n] = flat[i+1]
+			switch v := flat[i+1]; {
+			case e.secret:
+				vs[n] = Redacted
+			case e.clean && vs[n] == v:
+				// The last request's value, which redaction left as it
+				// was (the same text: kept, not redacted again).
+			default:
+				t := s.text(v)
+				vs[n], clean = t, clean && t == v
+			}
 			n++
+			if i += 2; i+1 >= len(flat) || flat[i] != k {
+				break
+			}
 		}
 		if n != len(vs) {
 			return 0, false
 		}
-		s.headerValues(vs, secret)
+		e.clean = clean && !e.secret
 		size += headerSize(k, vs)
 	}
-	return size, p == len(out)
+	if p != len(out) {
+		return 0, false
+	}
+	rec.spare.hdrBytes = size
+	return size, true
 }
 
-// findHeader returns the values of name k in the header map out, whose
-// entries order lists: a few names are compared faster than a map looks
-// one up.
-func findHeader(order []headerEntry, out map[string][]string, k string) ([]string, bool) {
+// findHeader returns the entry of the header name k in order, the entries
+// of the header map out, or nil: a few names are compared faster than a
+// map looks one up.
+func findHeader(order []headerEntry, out map[string][]string, k string) *headerEntry {
 	if len(order) > 8 {
 		vs, ok := out[k]
-		return vs, ok
+		if !ok || len(vs) == 0 {
+			return nil
+		}
+		// The entry whose values are vs: the map's values are the
+		// entries' own slices.
+		for i := range order {
+			if e := &order[i]; len(e.vals) > 0 && &e.vals[0] == &vs[0] {
+				return e
+			}
+		}
+		return nil
 	}
 	for i := range order {
 		if order[i].name == k {
-			return order[i].vals, true
+			return &order[i]
 		}
 	}
-	return nil, false
+	return nil
 }
 
 // A headerEntry is an entry of a header map headerMap made: a name, its
@@ -186,6 +260,9 @@ type headerEntry struct {
 	name   string
 	vals   []string
 	secret bool
+	// clean says redaction left all of vals as they were: each is the
+	// text a request sent, so a value equal to it needs no redaction.
+	clean bool
 }
 
 // secretKey reports whether a header name or an attribute key is secret

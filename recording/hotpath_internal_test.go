@@ -158,7 +158,8 @@ func TestHeaderMapMerges(t *testing.T) {
 		HeaderTruncated: {"mine"},
 		"Big":           {strings.Repeat("v", 300)},
 	}
-	rec := &Record{hdrFlat: r.cfg.flatHeaders(nil, h)}
+	flat, _ := r.cfg.flatHeaders(nil, h)
+	rec := &Record{hdrFlat: flat}
 	out := r.headerMap(rec)
 	var cut []string
 	for k, vs := range out {
@@ -190,6 +191,8 @@ func TestHeaderMapRefill(t *testing.T) {
 	defer r.Close(t.Context())
 	rec := &Record{}
 	long := strings.Repeat("v", 200)
+	secretText := "https://user:hunter2hunter2@example.com/x"
+	redactedText := r.scrubber().text(secretText)
 	steps := []struct {
 		h    map[string][]string
 		want map[string][]string
@@ -211,9 +214,23 @@ func TestHeaderMapRefill(t *testing.T) {
 		{map[string][]string{"Big": {long, long}}, nil},
 		{map[string][]string{"Big": {long, long}}, nil},
 		{map[string][]string{"Accept": {"l"}, "X-New": {"m"}}, nil},
+		// A value redaction changed, then a request sending what it
+		// was changed to, then the same again: redacted each time as a
+		// map built afresh would be (a value equal to the last one is
+		// left as it is only when redaction left the last one so).
+		{map[string][]string{"Accept": {"l"}, "X-New": {secretText}}, nil},
+		{map[string][]string{"Accept": {"l"}, "X-New": {redactedText}}, nil},
+		{map[string][]string{"Accept": {"l"}, "X-New": {redactedText}}, nil},
+		{map[string][]string{"Accept": {"l"}, "X-New": {secretText}}, nil},
+		// The same values again, under a secret name: redacted.
+		{map[string][]string{"Accept": {"l"}, "Authorization": {"l"}}, map[string][]string{"Accept": {"l"}, "Authorization": {Redacted}}},
+		{map[string][]string{"Accept": {"l"}, "Authorization": {"l"}}, map[string][]string{"Accept": {"l"}, "Authorization": {Redacted}}},
+	}
+	if redactedText == secretText {
+		t.Fatalf("redaction leaves %q as it is", secretText)
 	}
 	for i, st := range steps {
-		rec.hdrFlat = r.cfg.flatHeaders(rec.hdrFlat[:0], st.h)
+		rec.hdrFlat, _ = r.cfg.flatHeaders(rec.hdrFlat[:0], st.h)
 		flat := slices.Clone(rec.hdrFlat)
 		out := r.headerMap(rec)
 		want := st.want
@@ -231,12 +248,20 @@ func TestHeaderMapRefill(t *testing.T) {
 		if rec.hdrBytes != size {
 			t.Errorf("step %d: header bytes %d, want %d", i, rec.hdrBytes, size)
 		}
+		given := maps.Clone(out)
+		for k, vs := range given {
+			given[k] = slices.Clone(vs)
+		}
 		rec.reset()
-		for k, vs := range rec.spare.hdr {
-			for _, v := range vs {
-				if v != "" {
-					t.Errorf("step %d: reset left the value %q of %s", i, v, k)
-				}
+		// The map keeps the values the sinks were given, redacted, for
+		// the next refill; the pairs, the request's own values, are
+		// cleared.
+		if !maps.EqualFunc(rec.spare.hdr, given, slices.Equal) {
+			t.Errorf("step %d: reset kept %q, want the redacted %q", i, rec.spare.hdr, given)
+		}
+		for _, v := range rec.hdrFlat[:cap(rec.hdrFlat)] {
+			if v != "" {
+				t.Errorf("step %d: reset left the pair value %q", i, v)
 			}
 		}
 	}
@@ -631,6 +656,32 @@ func TestAnalysisRuns(t *testing.T) {
 			if g.Method != w.Method || g.Count != w.Count || g.Total != w.Total || g.Kind != w.Kind {
 				t.Fatalf("round %d, warning %d: got %+v, want %+v", round, i, g, w)
 			}
+		}
+	}
+}
+
+// TestFlatHeadersSize checks that flatHeaders counts the pairs it keeps as
+// a walk of them would (each string's header and bytes): for names and
+// values kept whole, cut, hidden (a long secret name) and the note of
+// values left out.
+func TestFlatHeadersSize(t *testing.T) {
+	r := New(WithMaxName(16), WithMaxHeaders(512, 100))
+	defer r.Close(t.Context())
+	for _, h := range []map[string][]string{
+		nil,
+		{"Accept": {"*/*"}, "User-Agent": {"curl/8"}},
+		{"Accept": {"a", "b"}, "X-Value-Cut": {strings.Repeat("v", 300)}},
+		{"X-Very-Long-Header-Name": {"1"}, "X-Very-Long-Api-Key-Name": {"secret"}},
+		{"A": {strings.Repeat("a", 90)}, "B": {strings.Repeat("b", 90)}, "C": {strings.Repeat("c", 90)},
+			"D": {strings.Repeat("d", 90)}, "E": {strings.Repeat("e", 90), strings.Repeat("e", 90)}},
+	} {
+		flat, size := r.cfg.flatHeaders(nil, h)
+		var want int64
+		for _, s := range flat {
+			want += sizeString + int64(len(s))
+		}
+		if size != want {
+			t.Errorf("headers %q: size %d, a walk of the pairs %q counts %d", h, size, flat, want)
 		}
 	}
 }

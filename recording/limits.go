@@ -50,7 +50,7 @@ func (c *config) capRecord(r *Record) {
 	capString(&r.Panic, c.maxText)
 	r.Attrs = c.capAttrs(r.Attrs)
 	if r.Headers != nil && !c.headersFit(r.Headers) {
-		r.hdrFlat = c.flatHeaders(r.hdrFlat[:0], r.Headers)
+		r.hdrFlat, r.hdrFlatBytes = c.flatHeaders(r.hdrFlat[:0], r.Headers)
 		r.Headers = nil
 	}
 }
@@ -107,10 +107,12 @@ func (c *config) headersFit(h map[string][]string) bool {
 
 // flatHeaders returns h as name/value pairs within the header caps: names
 // and values cut to their caps, and the values past the total left out and
-// counted under HeaderTruncated, appended to dst. It allocates at most one
-// slice whose size is bounded by the caps (none when dst has room), and a
-// copy of each value it cuts.
-func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
+// counted under HeaderTruncated, appended to dst, and recordSize's estimate
+// of the pairs it appended (each string's header and bytes), so that
+// neither recordSize nor the writer walks them to count it. It allocates
+// at most one slice whose size is bounded by the caps (none when dst has
+// room), and a copy of each value it cuts.
+func (c *config) flatHeaders(dst []string, h map[string][]string) ([]string, int64) {
 	flat := dst
 	if cap(dst)-len(dst) < 2*len(h) {
 		// No room for one value a name (a reused record has room, and a
@@ -119,12 +121,14 @@ func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
 	}
 	budget := c.maxHeaderBytes
 	var leftValues, leftBytes int
+	var size int64 // recordSize's count of the pairs appended
 	for k, vs := range h {
 		// Most names have one value, both within their caps: kept as
 		// they are, with no cut to make.
 		if len(vs) == 1 && len(k) <= c.maxName && len(vs[0]) <= c.maxHeaderValue && cap(flat)-len(flat) >= 2 {
 			if cost := len(k) + len(vs[0]) + headerEntryCost; cost <= budget {
 				budget -= cost
+				size += int64(cost) // headerEntryCost is the pair's two string headers
 				flat = append(flat, k, vs[0])
 				continue
 			}
@@ -154,14 +158,17 @@ func (c *config) flatHeaders(dst []string, h map[string][]string) []string {
 			if secret {
 				v = Redacted
 			}
-			flat = append(flat, name, convention.Truncate(v, c.maxHeaderValue))
+			v = convention.Truncate(v, c.maxHeaderValue)
+			size += 2*sizeString + int64(len(name)+len(v))
+			flat = append(flat, name, v)
 		}
 	}
 	if leftValues > 0 {
-		flat = append(flat, HeaderTruncated,
-			"["+strconv.Itoa(leftValues)+" values, "+strconv.Itoa(leftBytes)+" bytes not kept]")
+		note := "[" + strconv.Itoa(leftValues) + " values, " + strconv.Itoa(leftBytes) + " bytes not kept]"
+		size += 2*sizeString + int64(len(HeaderTruncated)+len(note))
+		flat = append(flat, HeaderTruncated, note)
 	}
-	return flat
+	return flat, size
 }
 
 // headerValues returns how many header values flatHeaders may keep of h.
@@ -235,9 +242,7 @@ func recordSize(r *Record) int64 {
 	n := sizeRecord + int64(len(r.Method)+len(r.Path)+len(r.Route)+len(r.Query)+
 		len(r.User)+len(r.Remote)+len(r.Error)+len(r.Panic))
 	n += attrsSize(r.Attrs)
-	for _, s := range r.hdrFlat {
-		n += sizeString + int64(len(s))
-	}
+	n += r.hdrFlatBytes
 	switch {
 	case r.hdrBytes > 0:
 		n += r.hdrBytes

@@ -289,12 +289,10 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 	grown = r.symbolize(rec)
 	switch {
 	case len(rec.hdrFlat) > 0:
-		for _, s := range rec.hdrFlat {
-			grown -= sizeString + int64(len(s))
-		}
+		grown -= rec.hdrFlatBytes
 		rec.Headers = r.headerMap(rec)
 		grown += rec.hdrBytes
-		rec.hdrFlat = rec.hdrFlat[:0]
+		rec.hdrFlat, rec.hdrFlatBytes = rec.hdrFlat[:0], 0
 	case rec.Headers != nil:
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
 	}
@@ -325,7 +323,7 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 		// made afresh has them in one array with its map's values
 		// (see SetHeaders), which the sink may keep.
 		clear(rec.hdrFlat[:cap(rec.hdrFlat)])
-		rec.spare, rec.hdrFlat = spare{}, nil
+		rec.spare, rec.hdrFlat, rec.hdrFlatBytes = spare{}, nil, 0
 	}
 	return grown
 }

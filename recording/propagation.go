@@ -76,7 +76,22 @@ var _ Propagator = W3CPropagator{}
 // Extract parses traceparent ("00-<trace>-<span>-<flags>"). A malformed or
 // all-zero header yields a zero TraceContext.
 func (W3CPropagator) Extract(ctx context.Context, c Carrier) (context.Context, TraceContext) {
-	tc, ok := ParseTraceparent(c.Get("traceparent"))
+	var tp string
+	if h, ok := c.(HeaderCarrier); ok {
+		// A request's header map, the common carrier: indexed by the
+		// canonical name, which is Get without its call and its
+		// canonicalization; and a request without the header (most,
+		// where nothing upstream traces) is done with.
+		if vs := h["Traceparent"]; len(vs) > 0 {
+			tp = vs[0]
+		}
+		if tp == "" {
+			return ctx, TraceContext{}
+		}
+	} else {
+		tp = c.Get("traceparent")
+	}
+	tc, ok := ParseTraceparent(tp)
 	if !ok {
 		return ctx, TraceContext{}
 	}

@@ -107,9 +107,12 @@ type Record struct {
 	// [WithFlightRecorder]); nil otherwise.
 	ExecTrace *ExecTrace
 
-	hdrFlat []string   // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
-	live    []liveCall // the calls still running when the request ended, for FinalCall
-	spare   spare      // memory to reuse when the record is (see Borrower)
+	hdrFlat []string // headers kept by ActiveRecord.SetHeaders, made into Headers off the request path
+	// hdrFlatBytes is recordSize's estimate of hdrFlat (flatHeaders
+	// counts it).
+	hdrFlatBytes int64
+	live         []liveCall // the calls still running when the request ended, for FinalCall
+	spare        spare      // memory to reuse when the record is (see Borrower)
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
 	size int64 // estimated bytes held, while queued

@@ -66,7 +66,7 @@ func spareBytes(rec *Record) int64 {
 		int64(cap(rec.spare.pcs))*int64(unsafe.Sizeof(uintptr(0))) +
 		int64(cap(rec.hdrFlat)+cap(rec.spare.hdrVals))*sizeString +
 		int64(len(rec.spare.hdr))*4*sizeString + int64(cap(rec.spare.hdrOrder))*int64(unsafe.Sizeof(headerEntry{})) +
-		int64(cap(rec.spare.warnings))*sizeWarning
+		int64(cap(rec.spare.warnings))*sizeWarning + rec.spare.hdrBytes
 }
 
 func newRecordPool() *recordPool {
@@ -146,14 +146,16 @@ func (rec *Record) reset() {
 	}
 	flat := rec.hdrFlat[:cap(rec.hdrFlat)]
 	clear(flat)
-	vals := rec.spare.hdrVals
-	clear(vals)
 	// The header map keeps its names, for headerMap to refill when the
-	// next request sends the same ones; its values, which share vals,
-	// are cleared with them.
+	// next request sends the same ones, and its values, which share vals:
+	// redacted (a secret name's are Redacted), so they hold no secret,
+	// and kept so that refillHeaderMap need not redact again a value
+	// equal to the last one. The pairs above, the request's own values,
+	// are cleared.
+	vals, valBytes := rec.spare.hdrVals, rec.spare.hdrBytes
 	hdr, order := rec.spare.hdr, rec.spare.hdrOrder
 	if cap(flat) > maxSpareHeaders || cap(vals) > maxSpareHeaders || len(hdr) > maxSpareHeaders {
-		flat, vals, hdr, order = nil, nil, nil, nil
+		flat, vals, valBytes, hdr, order = nil, nil, 0, nil, nil
 	}
 	warns := rec.spare.warnings
 	clear(warns)
@@ -167,7 +169,7 @@ func (rec *Record) reset() {
 	rec.hdrFlat = flat[:0]
 	rec.spare.calls = calls[:0]
 	rec.spare.hdr, rec.spare.hdrOrder = hdr, order
-	rec.spare.hdrVals = vals // its length: the values hdr's entries hold, cleared above
+	rec.spare.hdrVals, rec.spare.hdrBytes = vals, valBytes // its length: the values hdr's entries hold
 	rec.spare.warnings = warns[:0]
 	rec.spare.pcs = pcs[:0]
 }
@@ -178,6 +180,7 @@ type spare struct {
 	calls    []Call              // Calls as FinishAt made them
 	hdr      map[string][]string // Headers as headerMap made them
 	hdrVals  []string            // the values of hdr
+	hdrBytes int64               // recordSize's estimate of hdr, kept with its values (see reset)
 	hdrOrder []headerEntry       // the entries of hdr, in the order headerMap made them
 	warnings []Warning           // Warnings as prepare made them
 	pcs      []uintptr           // the calls' raw stacks, until prepare symbolizes them

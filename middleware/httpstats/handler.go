@@ -1,6 +1,7 @@
 package httpstats
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -88,7 +89,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	ctx, tc := h.rec.Propagator().Extract(r.Context(), recording.HeaderCarrier(r.Header))
+	var ctx context.Context
+	var tc recording.TraceContext
+	p := h.rec.Propagator()
+	if _, w3c := p.(recording.W3CPropagator); w3c {
+		// The default propagator, called directly rather than through
+		// the interface.
+		ctx, tc = recording.W3CPropagator{}.Extract(r.Context(), recording.HeaderCarrier(r.Header))
+	} else {
+		ctx, tc = p.Extract(r.Context(), recording.HeaderCarrier(r.Header))
+	}
 	pctx := ctx // what the propagator read: the caller's trace context, baggage
 	ctx, ar, st := recording.StartRecordWith[requestState](h.rec, ctx, recording.RequestInfo{
 		Kind:         recording.KindHTTP,
@@ -172,6 +182,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // addRequestAttrs adds to ar the attributes of r that a record has no
 // field for: url.scheme, network.protocol.version and user_agent.original.
+// The user agent is read from the record's copy of the headers when it has
+// one ([recording.ActiveRecord.KeptHeader]), which saves a look-up in the
+// request's header map.
 func addRequestAttrs(ar *recording.ActiveRecord, r *http.Request) {
 	var buf [3]recording.Attr
 	attrs := buf[:0]
@@ -183,10 +196,16 @@ func addRequestAttrs(ar *recording.ActiveRecord, r *http.Request) {
 	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
 		attrs = append(attrs, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
 	}
-	// r.Header's keys are canonical: indexing it is r.UserAgent() without
-	// canonicalizing the name.
-	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
-		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua[0]})
+	ua, ok := ar.KeptHeader("User-Agent")
+	if !ok {
+		// r.Header's keys are canonical: indexing it is r.UserAgent()
+		// without canonicalizing the name.
+		if vs := r.Header["User-Agent"]; len(vs) > 0 {
+			ua = vs[0]
+		}
+	}
+	if ua != "" {
+		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
 	}
 	ar.AddAttrs(attrs...)
 }
@@ -220,6 +239,13 @@ func asError(v any) error {
 // written): it is finished with the panic, which finish returns for the
 // caller to panic with again.
 func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, elapsed time.Duration) (hookPanic any) {
+	if h.cfg.routeFunc == nil && h.cfg.userFunc == nil {
+		// No hook: nothing of the user's runs here, nothing to recover
+		// from (and no deferred function to pay for).
+		h.fill(ar, r, r2, rw, body)
+		ar.FinishAfter(elapsed)
+		return nil
+	}
 	rec := ar.Record()
 	defer func() {
 		if v := recover(); v != nil {
@@ -230,6 +256,21 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 			hookPanic = v
 		}
 	}()
+	h.fill(ar, r, r2, rw, body)
+	ar.FinishAfter(elapsed)
+	return nil
+}
+
+// fill fills in the record of a request whose handler returned, for
+// finish to finish it. The route and user hooks run here.
+func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody) {
+	rec := ar.Record()
+	if h.cfg.headers {
+		// First, so that addRequestAttrs finds the user agent in the
+		// copy. Copied: code outside this handler may still change
+		// r.Header.
+		ar.SetHeaders(r.Header)
+	}
 	addRequestAttrs(ar, r)
 	switch {
 	case rw.hijacked:
@@ -255,15 +296,10 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	// Redacted by the recorder's writer, off the request path, before any
 	// sink sees it (recording.Redaction.Query).
 	rec.Query = r.URL.RawQuery
-	if h.cfg.headers {
-		ar.SetHeaders(r.Header) // copied: code outside this handler may still change r.Header
-	}
 	rec.Remote = r.RemoteAddr
 	if h.cfg.userFunc != nil {
 		rec.User = h.cfg.userFunc(r2)
 	}
-	ar.FinishAfter(elapsed)
-	return nil
 }
 
 // requestBytes returns the bytes of r's body that crossed the wire: its

@@ -605,3 +605,35 @@ func TestWithInstance(t *testing.T) {
 		t.Errorf("instances by path = %v, want /a proc-1 and /b hub", got)
 	}
 }
+
+// TestUserAgentPastHeaderCaps checks that user_agent.original is the
+// request's User-Agent whatever the header caps did to the record's copy
+// of it (the attribute has its own cap): cut to the header value cap, left
+// out past the headers' total, or not kept at all (WithHeaders(false)).
+func TestUserAgentPastHeaderCaps(t *testing.T) {
+	ua := "agent/" + strings.Repeat("x", 60)
+	for _, tc := range []struct {
+		name string
+		opts []recording.Option
+		hopt []httpstats.Option
+	}{
+		{"kept", nil, nil},
+		{"value cut", []recording.Option{recording.WithMaxHeaders(20, 0)}, nil},
+		{"left out", []recording.Option{recording.WithMaxHeaders(0, 60)}, nil},
+		{"no headers", nil, []httpstats.Option{httpstats.WithHeaders(false)}},
+	} {
+		rec, sink := newRecorder(t, tc.opts...)
+		h := httpstats.NewHandler(rec, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), tc.hopt...)
+		req := httptest.NewRequest("GET", "/ua", nil)
+		req.Header.Set("X-Before", strings.Repeat("b", 40))
+		req.Header.Set("User-Agent", ua)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		recs := flush(t, rec, sink)
+		if len(recs) != 1 {
+			t.Fatalf("%s: %d records", tc.name, len(recs))
+		}
+		if got := recs[0].Attr("user_agent.original"); got != ua {
+			t.Errorf("%s: user_agent.original = %q, want %q (headers %q)", tc.name, got, ua, recs[0].Headers)
+		}
+	}
+}

@@ -1,0 +1,43 @@
+package recording_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// getCarrier is a Carrier that is not a HeaderCarrier: W3CPropagator reads
+// it through Get.
+type getCarrier struct{ h recording.HeaderCarrier }
+
+func (c getCarrier) Get(key string) string { return c.h.Get(key) }
+func (c getCarrier) Set(key, value string) { c.h.Set(key, value) }
+func (c getCarrier) Keys() []string        { return c.h.Keys() }
+
+// TestExtractHeaderCarrier checks that W3CPropagator.Extract reads a
+// HeaderCarrier, which it indexes directly, as it reads any carrier
+// through Get: with and without traceparent, an empty first value, spaces
+// around it, a tracestate, a malformed value.
+func TestExtractHeaderCarrier(t *testing.T) {
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	for _, h := range []recording.HeaderCarrier{
+		nil,
+		{},
+		{"Accept": {"*/*"}},
+		{"Traceparent": {tp}},
+		{"Traceparent": {tp}, "Tracestate": {"k=v", "x=y"}},
+		{"Traceparent": {" " + tp + " "}},
+		{"Traceparent": {"", tp}},
+		{"Traceparent": {}},
+		{"Traceparent": {"garbage"}, "Tracestate": {"k=v"}},
+		{"traceparent": {tp}}, // not canonical: not a request's header map
+	} {
+		ctx := context.Background()
+		gotCtx, got := recording.W3CPropagator{}.Extract(ctx, h)
+		_, want := recording.W3CPropagator{}.Extract(ctx, getCarrier{h})
+		if got != want || gotCtx != ctx {
+			t.Errorf("headers %q: %+v, through Get %+v", h, got, want)
+		}
+	}
+}
