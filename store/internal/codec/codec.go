@@ -433,36 +433,7 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 func appendRecord(b []byte, r *recording.Record) []byte {
 	t := getTable()
 	defer tables.Put(t)
-	e := enc{b: append(b, tagRecord, codecV3)}
-	e.raw(r.ID[:])
-	e.raw(r.TraceID[:])
-	e.raw(r.SpanID[:])
-	e.raw(r.ParentSpanID[:])
-	e.u(uint64(r.Kind))
-	e.i(r.Start.UnixNano())
-	e.d(r.Duration)
-	e.s(r.Method)
-	e.s(r.Path)
-	e.s(r.Route)
-	e.s(r.Query)
-	e.i(int64(r.Status))
-	e.i(r.RequestBytes)
-	e.i(r.ResponseBytes)
-	e.s(r.User)
-	e.n(len(r.Headers))
-	for k, vs := range r.Headers {
-		e.s(k)
-		e.n(len(vs))
-		for _, v := range vs {
-			e.s(v)
-		}
-	}
-	e.s(r.Remote)
-	e.s(r.Instance)
-	e.d(r.Overhead)
-	e.s(r.Error)
-	e.s(r.Panic)
-	e.n(len(r.Calls))
+	e := enc{b: appendRecordHead(b, codecV3, r)}
 	var prev []recording.Frame
 	// The strings of the previous call, field by field: service, method,
 	// error, response, its two innermost frames' functions and files
@@ -512,21 +483,7 @@ func appendRecord(b []byte, r *recording.Record) []byte {
 				e.t(t, a.Value)
 			}
 		}
-		e.raw(c.SpanID[:])
-		var flags uint64
-		if c.Running {
-			flags |= 1
-		}
-		if c.Event {
-			flags |= 2
-		}
-		if c.ParentSpanID.IsValid() {
-			flags |= 4 // the parent's span ID follows
-		}
-		e.u(flags)
-		if flags&4 != 0 {
-			e.raw(c.ParentSpanID[:])
-		}
+		e.b = appendCallIDs(e.b, c)
 	}
 	e.i(int64(r.DroppedCalls))
 	e.n(len(r.Warnings))
@@ -539,26 +496,7 @@ func appendRecord(b []byte, r *recording.Record) []byte {
 		e.d(w.Total)
 		e.t(t, w.Message)
 	}
-	e.b = appendAttrs(e.b, r.Attrs)
-	var parts uint64
-	if r.Cost() != 0 {
-		parts |= recCallCosts
-	}
-	if r.ExecTrace != nil {
-		parts |= recExecTrace
-	}
-	e.u(parts)
-	if parts&recCallCosts != 0 {
-		for i := range r.Calls {
-			e.f(r.Calls[i].Cost)
-		}
-	}
-	if t := r.ExecTrace; t != nil {
-		e.i(max(t.Size, int64(len(t.Data))))
-		e.i(t.Taken.UnixNano())
-		e.s(t.Reason)
-	}
-	return e.b
+	return appendRecordTail(e.b, r)
 }
 
 // appendRecordV2 appends r's encoding in version 2 (each string in full),
@@ -566,36 +504,7 @@ func appendRecord(b []byte, r *recording.Record) []byte {
 // a record without stacks, whose calls repeat fewer strings, and what tests
 // of reading old values write.
 func appendRecordV2(b []byte, r *recording.Record, stacks bool) []byte {
-	e := enc{b: append(b, tagRecord, codecV2)}
-	e.raw(r.ID[:])
-	e.raw(r.TraceID[:])
-	e.raw(r.SpanID[:])
-	e.raw(r.ParentSpanID[:])
-	e.u(uint64(r.Kind))
-	e.i(r.Start.UnixNano())
-	e.d(r.Duration)
-	e.s(r.Method)
-	e.s(r.Path)
-	e.s(r.Route)
-	e.s(r.Query)
-	e.i(int64(r.Status))
-	e.i(r.RequestBytes)
-	e.i(r.ResponseBytes)
-	e.s(r.User)
-	e.n(len(r.Headers))
-	for k, vs := range r.Headers {
-		e.s(k)
-		e.n(len(vs))
-		for _, v := range vs {
-			e.s(v)
-		}
-	}
-	e.s(r.Remote)
-	e.s(r.Instance)
-	e.d(r.Overhead)
-	e.s(r.Error)
-	e.s(r.Panic)
-	e.n(len(r.Calls))
+	e := enc{b: appendRecordHead(b, codecV2, r)}
 	var prev []recording.Frame
 	lastFile := ""
 	for i := range r.Calls {
@@ -636,21 +545,7 @@ func appendRecordV2(b []byte, r *recording.Record, stacks bool) []byte {
 			e.d(p.Duration)
 		}
 		e.b = appendAttrs(e.b, c.Attrs)
-		e.raw(c.SpanID[:])
-		var flags uint64
-		if c.Running {
-			flags |= 1
-		}
-		if c.Event {
-			flags |= 2
-		}
-		if c.ParentSpanID.IsValid() {
-			flags |= 4 // the parent's span ID follows
-		}
-		e.u(flags)
-		if flags&4 != 0 {
-			e.raw(c.ParentSpanID[:])
-		}
+		e.b = appendCallIDs(e.b, c)
 	}
 	e.i(int64(r.DroppedCalls))
 	e.n(len(r.Warnings))
@@ -663,7 +558,73 @@ func appendRecordV2(b []byte, r *recording.Record, stacks bool) []byte {
 		e.d(w.Total)
 		e.s(w.Message)
 	}
-	e.b = appendAttrs(e.b, r.Attrs)
+	return appendRecordTail(e.b, r)
+}
+
+// appendRecordHead appends the start of r's encoding in version v, up to
+// and with the number of its calls: the same in versions 2 and 3.
+func appendRecordHead(b []byte, v byte, r *recording.Record) []byte {
+	e := enc{b: append(b, tagRecord, v)}
+	e.raw(r.ID[:])
+	e.raw(r.TraceID[:])
+	e.raw(r.SpanID[:])
+	e.raw(r.ParentSpanID[:])
+	e.u(uint64(r.Kind))
+	e.i(r.Start.UnixNano())
+	e.d(r.Duration)
+	e.s(r.Method)
+	e.s(r.Path)
+	e.s(r.Route)
+	e.s(r.Query)
+	e.i(int64(r.Status))
+	e.i(r.RequestBytes)
+	e.i(r.ResponseBytes)
+	e.s(r.User)
+	e.n(len(r.Headers))
+	for k, vs := range r.Headers {
+		e.s(k)
+		e.n(len(vs))
+		for _, v := range vs {
+			e.s(v)
+		}
+	}
+	e.s(r.Remote)
+	e.s(r.Instance)
+	e.d(r.Overhead)
+	e.s(r.Error)
+	e.s(r.Panic)
+	e.n(len(r.Calls))
+	return e.b
+}
+
+// appendCallIDs appends c's span ID, its flags and its parent's span ID
+// if it has one: the end of a call's encoding in versions 2 and 3.
+func appendCallIDs(b []byte, c *recording.Call) []byte {
+	e := enc{b: b}
+	e.raw(c.SpanID[:])
+	var flags uint64
+	if c.Running {
+		flags |= 1
+	}
+	if c.Event {
+		flags |= 2
+	}
+	if c.ParentSpanID.IsValid() {
+		flags |= 4 // the parent's span ID follows
+	}
+	e.u(flags)
+	if flags&4 != 0 {
+		e.raw(c.ParentSpanID[:])
+	}
+	return e.b
+}
+
+// appendRecordTail appends the end of r's encoding after its warnings:
+// its attributes, and the parts that follow them (the calls' costs, the
+// execution trace's description). The same in versions 2 and 3.
+func appendRecordTail(b []byte, r *recording.Record) []byte {
+	b = appendAttrs(b, r.Attrs)
+	e := enc{b: b}
 	var parts uint64
 	if r.Cost() != 0 {
 		parts |= recCallCosts

@@ -92,14 +92,7 @@ func TestEncodingGolden(t *testing.T) {
 		}
 	}
 	want := readGolden(t, name)
-	if len(want) != len(got) {
-		t.Fatalf("%s holds %d values, want %d", name, len(want), len(got))
-	}
-	for i := range got {
-		if !bytes.Equal(got[i], want[i]) {
-			t.Errorf("value %d: encoded %d bytes differing from the %d stored", i, len(got[i]), len(want[i]))
-		}
-	}
+	sameValues(t, name, got, want)
 	for i, r := range goldenRecords() {
 		if got[2*i][1] != codecV3 {
 			t.Fatalf("record %d: version %d, want %d", i, got[2*i][1], codecV3)
@@ -114,19 +107,26 @@ func TestEncodingGolden(t *testing.T) {
 func TestDecodeV2Golden(t *testing.T) {
 	want := readGolden(t, filepath.Join("testdata", "v2-golden.bin"))
 	got := goldenValues(func(b []byte, r *recording.Record) []byte { return appendRecordV2(b, r, true) })
-	if len(want) != len(got) {
-		t.Fatalf("v2-golden.bin holds %d values, want %d", len(want), len(got))
-	}
-	for i := range got {
-		if !bytes.Equal(got[i], want[i]) {
-			t.Errorf("value %d: appendRecordV2 wrote %d bytes differing from the %d stored", i, len(got[i]), len(want[i]))
-		}
-	}
+	sameValues(t, "v2-golden.bin", got, want)
 	for i, r := range goldenRecords() {
 		if want[2*i][1] != codecV2 {
 			t.Fatalf("record %d: version %d, want %d", i, want[2*i][1], codecV2)
 		}
 		checkDecoded(t, want[2*i], r)
+	}
+}
+
+// sameValues checks that the values encoded, got, are those stored in
+// the golden file name, want.
+func sameValues(t *testing.T, name string, got, want [][]byte) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Fatalf("%s holds %d values, want %d", name, len(want), len(got))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("value %d: encoded %d bytes differing from the %d stored in %s", i, len(got[i]), len(want[i]), name)
+		}
 	}
 }
 
