@@ -41,6 +41,7 @@ type diskState struct {
 	checked atomic.Int64 // when the last measurement was taken (Unix ns)
 	used    atomic.Int64 // bytes the directory's files took then
 	lsm     atomic.Int64 // of which the LSM tree's tables
+	mem     atomic.Int64 // and the memtables' write-ahead logs
 	free    atomic.Int64 // bytes free on the filesystem then; -1: unknown
 	added   atomic.Int64 // bytes written since (an estimate, see Write)
 	full    atomic.Bool  // not writing for lack of space
@@ -60,7 +61,7 @@ func (s *Store) measure() {
 func (s *Store) measureLocked() {
 	d := &s.disk
 	added := d.added.Load()
-	used, lsm := dirUsage(s.dir)
+	used, lsm, mem := dirUsage(s.dir)
 	statfs := fsFree
 	if s.opts.statfs != nil {
 		statfs = s.opts.statfs
@@ -71,17 +72,18 @@ func (s *Store) measureLocked() {
 	}
 	d.used.Store(used)
 	d.lsm.Store(lsm)
+	d.mem.Store(mem)
 	d.free.Store(free)
 	d.added.Add(-added)
 	d.checked.Store(time.Now().UnixNano())
 }
 
-// dirUsage returns the bytes the files in dir take on disk, and those of
-// its tables (.sst).
-func dirUsage(dir string) (used, lsm int64) {
+// dirUsage returns the bytes the files in dir take on disk, those of its
+// tables (.sst) and those of its memtables' write-ahead logs (.mem).
+func dirUsage(dir string) (used, lsm, mem int64) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	for _, e := range ents {
 		if !e.Type().IsRegular() {
@@ -93,11 +95,14 @@ func dirUsage(dir string) (used, lsm int64) {
 		}
 		n := allocated(fi)
 		used += n
-		if filepath.Ext(e.Name()) == ".sst" {
+		switch filepath.Ext(e.Name()) {
+		case ".sst":
 			lsm += n
+		case ".mem":
+			mem += n
 		}
 	}
-	return used, lsm
+	return used, lsm, mem
 }
 
 // working is the space Badger needs for its small writes and what they
@@ -115,6 +120,28 @@ func (s *Store) working() int64 {
 // maxCompactionReserve).
 func (s *Store) reserve() int64 {
 	return s.working() + s.opts.ValueLogFileSize + min(s.disk.lsm.Load(), maxCompactionReserve)
+}
+
+// badgerPending bounds what Badger may write on its own, from the directory as
+// last measured, before it deletes what that replaces: a compaction
+// writes its new tables before it deletes the tables it merges, and
+// NumCompactors compactions run at once, each on tables of its own, so
+// together they write at most the LSM tree's size (a table in level 0
+// spans from the newest keys to the tombstones of the oldest, and a
+// compaction from it takes every table of the next level it overlaps:
+// measured with records that stay in the tree, two compactions held 26
+// MiB of new tables beside a 58 MiB tree); each memtable's log becomes a
+// level-0 table of about its size before the log is deleted; and
+// value-log garbage collection copies the live part of one file.
+func (s *Store) badgerPending() int64 {
+	return s.disk.lsm.Load() + s.disk.mem.Load() + s.opts.ValueLogFileSize
+}
+
+// withinSlack reports whether the directory, n bytes more, leaves room
+// for badgerPending within MaxBytes + DiskSlack (always true without
+// MaxBytes).
+func (s *Store) withinSlack(n int64) bool {
+	return s.limit == 0 || s.diskNow()+n+s.badgerPending() <= s.opts.MaxBytes+s.slack
 }
 
 // freeNow estimates the free space now: the last measurement less what was
@@ -196,9 +223,13 @@ func (s *Store) admit(n int64) bool {
 	}
 	// The limit holds for the directory as last measured and for the
 	// records' Size, which counts what the LSM tree will take as its
-	// compactions catch up (see lsmCost).
+	// compactions catch up (see lsmCost); and the directory must leave
+	// room within MaxBytes + DiskSlack for what Badger may write on its
+	// own before deleting (see badgerPending), which binds first when the
+	// tree is a large part of the directory.
 	fits := func() (room, limit bool) {
-		return s.freeNow()-n >= s.reserve(), s.limit == 0 || max(s.diskNow(), s.bytes.Load())+n <= s.limit
+		return s.freeNow()-n >= s.reserve(),
+			s.limit == 0 || max(s.diskNow(), s.bytes.Load())+n <= s.limit && s.withinSlack(n)
 	}
 	if room, limit := fits(); !room || !limit {
 		s.maybeRefresh()
@@ -209,7 +240,8 @@ func (s *Store) admit(n int64) bool {
 		if !limit {
 			s.kickRetention()
 			s.overLog.Warn("badgerstore: store over its size limit: records are dropped until retention catches up",
-				"dir", s.dir, "disk", mib(s.diskNow()), "limit", mib(s.limit))
+				"dir", s.dir, "disk", mib(s.diskNow()), "limit", mib(s.limit),
+				"compaction_room", mib(s.badgerPending()), "bound", mib(s.opts.MaxBytes+s.slack))
 		}
 		if !room || !limit {
 			return false
@@ -240,7 +272,7 @@ func (s *Store) diskLoop() {
 			}
 			continue
 		}
-		if s.opts.MaxBytes > 0 && (s.diskNow() > s.opts.MaxBytes || s.bytes.Load() > s.opts.MaxBytes) {
+		if s.opts.MaxBytes > 0 && (s.diskNow() > s.opts.MaxBytes || s.bytes.Load() > s.opts.MaxBytes || s.overTarget() > 0) {
 			s.kickRetention()
 		}
 	}

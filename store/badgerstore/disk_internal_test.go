@@ -3,6 +3,8 @@ package badgerstore
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -173,7 +175,7 @@ func TestDiskLimit(t *testing.T) {
 		if err := s.Write(ctx, bigRecords(uint64(i), start.Add(time.Duration(i)*time.Second), 16)); err != nil {
 			t.Fatal(err)
 		}
-		if used, _ := dirUsage(dir); used > maxBytes+s.opts.DiskSlack() {
+		if used, _, _ := dirUsage(dir); used > maxBytes+s.opts.DiskSlack() {
 			t.Fatalf("directory at %d bytes, over MaxBytes + DiskSlack = %d", used, maxBytes+s.opts.DiskSlack())
 		}
 	}
@@ -181,6 +183,72 @@ func TestDiskLimit(t *testing.T) {
 	t.Logf("%d records kept, %+v", s.Len(), h)
 	if h.Dropped == 0 || s.Len() == 0 || uint64(s.Len())+h.Dropped != 60*16 {
 		t.Errorf("Len %d, %+v: want records kept, the rest dropped", s.Len(), h)
+	}
+}
+
+// TestDiskLimitLeavesRoomForCompactions: Write keeps room within MaxBytes
+// + DiskSlack for what Badger writes before it deletes (a compaction's new
+// tables, up to the LSM tree's size; the memtables' level-0 tables; a
+// value-log file rewritten), so the larger the tree, the earlier it
+// stops (and stores traces no more). Without it, Write went on to MaxBytes + DiskSlack/2 whatever the
+// tree, and a compaction then took the directory past MaxBytes +
+// DiskSlack.
+func TestDiskLimitLeavesRoomForCompactions(t *testing.T) {
+	const maxBytes = 64 << 20
+	dir := t.TempDir()
+	s, err := Open(dir, Options{MaxBytes: maxBytes, RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// A table a quarter of MaxBytes stands for a large tree (Badger
+	// ignores a table its manifest does not list until it opens again).
+	if err := os.WriteFile(filepath.Join(dir, "999999.sst"), make([]byte, maxBytes/4), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.measure()
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	for i := 0; s.Health().Dropped == 0; i++ {
+		if i == 100 {
+			t.Fatalf("nothing dropped after %d records: Len %d, directory %d bytes", 16*i, s.Len(), s.diskNow())
+		}
+		if err := s.Write(ctx, bigRecords(uint64(i), start.Add(time.Duration(i)*time.Second), 16)); err != nil {
+			t.Fatal(err)
+		}
+		s.measure()
+		if used, pending := s.diskNow(), s.badgerPending(); used+pending > maxBytes+s.slack {
+			t.Fatalf("directory at %d bytes with %d that Badger may write on its own: over MaxBytes + DiskSlack = %d",
+				used, pending, maxBytes+s.slack)
+		}
+	}
+	t.Logf("%d records kept, directory %d bytes, %+v", s.Len(), s.diskNow(), s.Health())
+	// Nor are traces written beyond it (the directory is within MaxBytes).
+	if s.admitTrace(1 << 20) {
+		t.Errorf("a trace of 1 MiB admitted with the directory at %d bytes and %d that Badger may write", s.diskNow(), s.badgerPending())
+	}
+
+	// Retention deletes records to make that room (and some to spare),
+	// though the records are within MaxBytes and the directory too, so
+	// that the newest records are stored again once Badger has reclaimed
+	// the space (a few passes: garbage collection frees a value-log file
+	// once half of it is deleted).
+	n := s.Len()
+	for pass := 1; ; pass++ {
+		if err := s.EnforceRetention(ctx); err != nil {
+			t.Fatal(err)
+		}
+		dropped := s.Health().Dropped
+		if err := s.Write(ctx, bigRecords(uint64(1000+pass), start.Add(time.Hour+time.Duration(pass)*time.Second), 1)); err != nil {
+			t.Fatal(err)
+		}
+		if s.Health().Dropped == dropped {
+			t.Logf("after %d passes: %d records kept, directory %d bytes", pass, s.Len(), s.diskNow())
+			break
+		}
+		if pass == 10 {
+			t.Fatalf("%d retention passes, and still dropping: %d records kept of %d, directory %d bytes", pass, s.Len(), n, s.diskNow())
+		}
 	}
 }
 

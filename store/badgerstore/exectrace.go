@@ -41,13 +41,14 @@ func (s *Store) traceValue(r *recording.Record) (key, value []byte) {
 
 // admitTrace decides whether a trace taking n bytes on disk may be
 // written: only while the disk keeps its reserve and the directory stays
-// within MaxBytes, where records may go up to MaxBytes + DiskSlack/2
-// (admit). It counts n as written when it says yes.
+// within MaxBytes and leaves the room admit keeps for Badger's own writes,
+// where records may go up to MaxBytes + DiskSlack/2 (admit). It counts n
+// as written when it says yes.
 func (s *Store) admitTrace(n int64) bool {
 	if s.disk.full.Load() || s.freeNow()-n < s.reserve() {
 		return false
 	}
-	if m := s.opts.MaxBytes; m > 0 && (s.diskNow()+n > m || s.bytes.Load()+n > m) {
+	if m := s.opts.MaxBytes; m > 0 && (s.diskNow()+n > m || s.bytes.Load()+n > m || !s.withinSlack(n)) {
 		return false
 	}
 	s.disk.added.Add(n)

@@ -35,8 +35,11 @@ type Options struct {
 	// Past MaxBytes a retention pass starts at once, not at the next
 	// RetentionInterval (unless that is negative), and at every moment the
 	// directory stays within MaxBytes + [Options.DiskSlack]: Write drops
-	// (and counts) records rather than go beyond. Default 1 GiB; negative:
-	// no cap.
+	// (and counts) records rather than go beyond. A store whose LSM tree
+	// is most of its directory (records whose blocks compress below
+	// ValueThreshold) holds less than MaxBytes, since Write keeps room
+	// for a compaction to rewrite the tree (see DiskSlack). Default 1
+	// GiB; negative: no cap.
 	MaxBytes int64
 	// MaxKeys is how many distinct routes, RPCs (service and method) and
 	// route×RPC pairs the per-minute and per-hour rollups, and each list of
@@ -173,7 +176,17 @@ type Options struct {
 // Badger has compacted its tables and collected its value log, a file at a
 // time, and both write their new files before deleting the old. So Write
 // drops records past MaxBytes + DiskSlack/2 (until retention catches up),
-// and the other half is room for that work.
+// and earlier when the directory would leave too little room within
+// MaxBytes + DiskSlack for what Badger may write before deleting on its
+// own: new tables for up to the whole LSM tree (two compactions run at
+// once, each on tables of its own, and as records are written at the
+// newest keys and deleted at the oldest, a level-0 table spans the tree
+// and a compaction from it rewrites every table of the next level it
+// overlaps), a level-0 table for each memtable's log, and one value-log
+// file's live entries; retention deletes records to keep that within
+// MaxBytes + DiskSlack/2. The larger the tree, the less of MaxBytes the
+// store fills: with records that stay in the tree (blocks compressed
+// below ValueThreshold), about 40 of 64 MiB.
 func (o Options) DiskSlack() int64 {
 	o, err := o.withDefaults()
 	if err != nil || o.MaxBytes <= 0 {

@@ -241,8 +241,11 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 // byteTarget is the stored size of the records retention keeps, when
 // MaxBytes is set: MaxBytes, less what the directory holds beyond MaxBytes
 // besides records and the garbage already deleted (Badger's own files),
-// down to half of MaxBytes at most, so that the directory itself stays
-// within MaxBytes. Past it, records go down an extra sixteenth of MaxBytes,
+// and less what the directory and what Badger may write on its own are
+// beyond MaxBytes + DiskSlack/2 (see overTarget), down to half of MaxBytes
+// at most, so that the directory itself stays within MaxBytes and Write
+// (which drops records past MaxBytes + DiskSlack with that room) keeps
+// writing. Past it, records go down an extra sixteenth of MaxBytes,
 // so that passes started by writes free space in steps (a value-log file,
 // with the default file size), not a record at a time.
 func (s *Store) byteTarget() int64 {
@@ -255,10 +258,28 @@ func (s *Store) byteTarget() int64 {
 	if over := s.diskNow() - s.garbage.Load() - limit; over > 0 {
 		target = min(target, bytes-over)
 	}
+	if over := s.overTarget(); over > 0 {
+		// Deleting a record frees its value-log bytes, or its tree
+		// bytes twice over (from the directory and from badgerPending):
+		// either way about its Size.
+		target = min(target, bytes-over)
+	}
 	if bytes > target {
 		target -= limit / 16
 	}
 	return max(target, limit/2)
+}
+
+// overTarget is how far the directory (less the garbage already deleted)
+// and what Badger may write on its own (see badgerPending) are beyond MaxBytes +
+// DiskSlack/2: retention deletes records to bring it to zero, so that
+// Write, which drops records past MaxBytes + DiskSlack, has half the
+// slack to fill. Zero or less when within, or without MaxBytes.
+func (s *Store) overTarget() int64 {
+	if s.limit == 0 {
+		return 0
+	}
+	return s.diskNow() - s.garbage.Load() + s.badgerPending() - s.opts.MaxBytes - s.slack/2
 }
 
 // trimRollups deletes minute rollups and deltas before minute m, and hour
