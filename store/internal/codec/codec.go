@@ -375,10 +375,6 @@ func (d *dec) done(what string) error {
 	return nil
 }
 
-// sameFrame reports whether a and b are equal. Frames of one record
-// mostly share their strings (the stack cache symbolizes a PC once), so
-// their pointers are compared before their bytes; inlined, it costs a few
-// instructions where the generated struct comparison is a call.
 // sharedFrames returns how many outermost frames stack shares with prev
 // (the previous call's stack), which are not written again. It is apart
 // from AppendRecord, whose many live values would keep the loop's in
@@ -394,19 +390,28 @@ func sharedFrames(stack, prev []recording.Frame) int {
 	p = p[:len(a)]
 	k := len(a) - 1
 	for ; k >= 0; k-- {
-		if !sameFrame(&a[k], &p[k]) {
+		// Frames of the same words (their strings' data and lengths,
+		// their lines) are equal, compared without a branch per field;
+		// others are compared by their strings.
+		x, y := (*frameWords)(unsafe.Pointer(&a[k])), (*frameWords)(unsafe.Pointer(&p[k]))
+		if (x[0]^y[0])|(x[1]^y[1])|(x[2]^y[2])|(x[3]^y[3])|(x[4]^y[4]) != 0 && !sameFrame(&a[k], &p[k]) {
 			break
 		}
 	}
 	return n - 1 - k
 }
 
+// frameWords is the memory of a Frame: two strings and an int. Frames
+// of equal words have equal fields; were Frame to grow, the line below
+// would not compile.
+type frameWords [5]uintptr
+
+var _ = [1]struct{}{}[unsafe.Sizeof(recording.Frame{})-unsafe.Sizeof(frameWords{})]
+
+// sameFrame reports whether a and b are equal, for frames whose words
+// differ: their strings may be equal elsewhere in memory.
 func sameFrame(a, b *recording.Frame) bool {
-	if a.Line != b.Line || len(a.Function) != len(b.Function) || len(a.File) != len(b.File) {
-		return false
-	}
-	return unsafe.StringData(a.Function) == unsafe.StringData(b.Function) && unsafe.StringData(a.File) == unsafe.StringData(b.File) ||
-		a.Function == b.Function && a.File == b.File
+	return a.Line == b.Line && a.Function == b.Function && a.File == b.File
 }
 
 // AppendRecord appends the full encoding of r to b.
