@@ -184,7 +184,10 @@ type memo struct {
 // strings in the same field (its service, its method, its stack's
 // innermost frames), which m holds: those are found without a lookup.
 func (e *enc) tf(t *strTable, m *memo, v string) {
-	if v == m.s {
+	// The same data and length, tested inline: comparing the strings
+	// would call memequal. Equal strings elsewhere in memory are found
+	// by memo.
+	if *(*[2]uintptr)(unsafe.Pointer(&v)) == *(*[2]uintptr)(unsafe.Pointer(&m.s)) {
 		e.b = append(e.b, m.code)
 		return
 	}
@@ -193,6 +196,9 @@ func (e *enc) tf(t *strTable, m *memo, v string) {
 
 // memo is tf's lookup, apart so that tf inlines.
 func (t *strTable) memo(b []byte, m *memo, v string) []byte {
+	if v == m.s {
+		return append(b, m.code)
+	}
 	b, c := t.put(b, v)
 	if c != 0 && c < 0x80 {
 		*m = memo{s: v, code: byte(c)}

@@ -1,10 +1,14 @@
 package codec
 
 import (
+	"bytes"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/storetest"
 )
 
 // TestSharedFrames: sharedFrames counts the outer frames two stacks have
@@ -68,5 +72,33 @@ func TestSharedFrames(t *testing.T) {
 	}
 	if got := sharedFrames(nil, base); got != 0 {
 		t.Errorf("no stack: %d frames shared", got)
+	}
+}
+
+// TestEncodingEqualStringsApart: a call's string equal to the previous
+// call's in the same field, in memory of its own, is written as the
+// previous one was (its index), as when both share their memory.
+func TestEncodingEqualStringsApart(t *testing.T) {
+	shared := storetest.Record20(time.Unix(1700000000, 0), 1)
+	apart := storetest.Record20(time.Unix(1700000000, 0), 1)
+	shared.Headers, apart.Headers = nil, nil // map order is random
+	for i := range apart.Calls {
+		c := &apart.Calls[i]
+		c.Method, c.Response = strings.Clone(c.Method), strings.Clone(c.Response)
+		c.Attrs = []recording.Attr{{Key: strings.Clone(c.Attrs[0].Key), Value: strings.Clone(c.Attrs[0].Value)}}
+	}
+	a, b := AppendRecord(nil, shared), AppendRecord(nil, apart)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("strings apart: %d bytes, where strings shared take %d", len(b), len(a))
+	}
+	got, err := DecodeRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got.Calls {
+		g, w := &got.Calls[i], &apart.Calls[i]
+		if g.Method != w.Method || g.Response != w.Response || !slices.Equal(g.Attrs, w.Attrs) {
+			t.Fatalf("call %d: %q %q %v, want %q %q %v", i, g.Method, g.Response, g.Attrs, w.Method, w.Response, w.Attrs)
+		}
 	}
 }
