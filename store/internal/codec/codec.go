@@ -78,6 +78,10 @@ func (e *enc) u(v uint64) {
 		e.b = append(e.b, byte(v))
 		return
 	}
+	if v < 0x4000 {
+		e.b = append(e.b, byte(v)|0x80, byte(v>>7))
+		return
+	}
 	e.b = binary.AppendUvarint(e.b, v)
 }
 
