@@ -203,6 +203,11 @@ func (t *strTable) memo(b []byte, m *memo, v string) []byte {
 	if v == m.s {
 		return append(b, m.code)
 	}
+	if len(v) < minShared {
+		// Written in full, without an index: there is nothing to look up.
+		*m = memo{}
+		return appendFull(b, v)
+	}
 	b, c := t.put(b, v)
 	if c != 0 && c < 0x80 {
 		*m = memo{s: v, code: byte(c)}
