@@ -620,9 +620,9 @@ func appendRecordHead(b []byte, v byte, r *recording.Record) []byte {
 // appendCallIDs appends c's span ID, its flags and its parent's span ID
 // if it has one: the end of a call's encoding in versions 2 and 3.
 func appendCallIDs(b []byte, c *recording.Call) []byte {
-	e := enc{b: b}
-	e.raw(c.SpanID[:])
-	var flags uint64
+	// The span ID as one word: appending its bytes would call memmove.
+	b = binary.LittleEndian.AppendUint64(b, binary.LittleEndian.Uint64(c.SpanID[:]))
+	var flags byte
 	if c.Running {
 		flags |= 1
 	}
@@ -631,12 +631,9 @@ func appendCallIDs(b []byte, c *recording.Call) []byte {
 	}
 	if c.ParentSpanID.IsValid() {
 		flags |= 4 // the parent's span ID follows
+		return append(append(b, flags), c.ParentSpanID[:]...)
 	}
-	e.u(flags)
-	if flags&4 != 0 {
-		e.raw(c.ParentSpanID[:])
-	}
-	return e.b
+	return append(b, flags)
 }
 
 // appendRecordTail appends the end of r's encoding after its warnings:
