@@ -68,9 +68,9 @@ const (
 )
 
 // enc appends varint-encoded fields to b. Most fields written are small
-// (counts, lengths, flags, line numbers), so a value that takes one byte
-// is appended without the varint loop; the bytes are those of
-// [binary.AppendUvarint] and [binary.AppendVarint].
+// (counts, lengths, flags, line numbers, sizes), so a value that takes
+// one or two bytes is appended without the varint loop; the bytes are
+// those of [binary.AppendUvarint] and [binary.AppendVarint].
 type enc struct{ b []byte }
 
 func (e *enc) u(v uint64) {

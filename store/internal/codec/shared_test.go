@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"strings"
 	"testing"
@@ -99,6 +100,28 @@ func TestEncodingEqualStringsApart(t *testing.T) {
 		g, w := &got.Calls[i], &apart.Calls[i]
 		if g.Method != w.Method || g.Response != w.Response || !slices.Equal(g.Attrs, w.Attrs) {
 			t.Fatalf("call %d: %q %q %v, want %q %q %v", i, g.Method, g.Response, g.Attrs, w.Method, w.Response, w.Attrs)
+		}
+	}
+}
+
+// TestEncVarints: enc writes the bytes of binary.AppendUvarint and
+// binary.AppendVarint, around the one- and two-byte cases it writes
+// itself.
+func TestEncVarints(t *testing.T) {
+	vals := []uint64{0, 1, 0x7f, 0x80, 0x81, 0x3fff, 0x4000, 0x4001, 1 << 20, 1<<63 - 1, 1 << 63, ^uint64(0)}
+	for v := uint64(0); v < 0x10000; v += 7 {
+		vals = append(vals, v)
+	}
+	for _, v := range vals {
+		var e enc
+		e.u(v)
+		if want := binary.AppendUvarint(nil, v); !bytes.Equal(e.b, want) {
+			t.Errorf("u(%#x) = %x, want %x", v, e.b, want)
+		}
+		e = enc{}
+		e.i(int64(v))
+		if want := binary.AppendVarint(nil, int64(v)); !bytes.Equal(e.b, want) {
+			t.Errorf("i(%d) = %x, want %x", int64(v), e.b, want)
 		}
 	}
 }
