@@ -11,15 +11,6 @@ import (
 // filtered out; MaxStack frames are kept after filtering.
 const stackBuf = 32
 
-// captureStack fills buf with the return PCs of its caller's stack and returns
-// the filled part. It is called on the request path, so it neither allocates
-// nor symbolizes.
-//
-//go:noinline
-func captureStack(buf []uintptr) []uintptr {
-	return buf[:unwind(buf)]
-}
-
 // samePCs reports whether two raw stacks are the same, comparing their
 // memory in one go (slices.Equal compares a word at a time).
 func samePCs(a, b []uintptr) bool {

@@ -42,8 +42,8 @@ func TestUnwindMatchesCallers(t *testing.T) {
 	})
 	t.Logf("fp:      %q", got)
 	t.Logf("callers: %q", want)
-	if len(got) < 8 {
-		t.Fatalf("unwound %d frames, want the whole stack", len(got))
+	if len(got) < 8 || len(got) != len(want) {
+		t.Fatalf("unwound %d frames, want the whole stack: %d", len(got), len(want))
 	}
 	// Callers starts at the closure; so does the unwinder (captureStack is
 	// the first frame it reports the caller of).
