@@ -760,15 +760,19 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 		if cap(buf)-len(buf) < stackBuf {
 			buf = a.growPCsLocked()
 		}
-		if pcs := captureStack(buf[len(buf) : len(buf)+stackBuf]); len(pcs) > 0 {
+		var prev []uintptr
+		if l := a.last; l != nil {
+			prev = l.c.pcs
+		}
+		if n, same := captureStack(buf[len(buf):len(buf)+stackBuf], prev); n > 0 {
 			// A call made from the same place as the one before it (a
 			// loop) shares its stack, which the writer symbolizes once;
 			// its capture is left in the free end, for the next.
-			if l := a.last; l != nil && samePCs(l.c.pcs, pcs) {
-				ac.c.pcs = l.c.pcs
+			if same {
+				ac.c.pcs = prev
 			} else {
-				ac.c.pcs = pcs[:len(pcs):len(pcs)]
-				a.r.spare.pcs = buf[:len(buf)+len(pcs)]
+				ac.c.pcs = buf[len(buf) : len(buf)+n : len(buf)+n]
+				a.r.spare.pcs = buf[:len(buf)+n]
 			}
 			a.last = ac
 		}

@@ -3,22 +3,26 @@
 package recording
 
 // captureStack fills buf with the return PCs of its caller's stack and
-// returns the filled part: the first is its own return address, into its
-// caller. It walks the frame-pointer chain (stack_amd64.s), as Go's
-// execution tracer does since Go 1.21: a few instructions a frame instead of
+// returns how many it stored (the first is its own return address, into its
+// caller), and whether they are prev's: slices.Equal(buf[:n], prev). It
+// walks the frame-pointer chain (stack_amd64.s), as Go's execution tracer
+// does since Go 1.21: a few instructions a frame instead of
 // runtime.Callers' ~45 ns. It stops at the end of the chain (a nil frame
-// pointer, or a zero return address), when buf is full, or at a frame pointer that does not move up
-// the stack by at most 64 MiB (which would mean a frame without one).
-// It is called on the request path, so it neither allocates nor
-// symbolizes.
+// pointer, or a zero return address), when buf is full, or at a frame
+// pointer that does not move up the stack by at most 64 MiB (which would
+// mean a frame without one). It is called on the request path, so it
+// neither allocates nor symbolizes. buf and prev must not overlap.
 //
 // It is written in assembly, where the loop takes ~10 instructions a frame
 // (the compiler's took 12.5): the frame pointers alternate between two
 // registers, one check of buf's room serves two frames, and the step check
 // is one subtraction and one comparison (fp−next, unsigned, at least
-// −64 MiB: next is above fp by 1 byte to 64 MiB, and a nil
-// next fails it). An assembly function is no asynchronous preemption point,
-// so the stack cannot move during the walk.
+// −64 MiB: next is above fp by 1 byte to 64 MiB, and a nil next fails it).
+// Each PC is compared with prev's while it is in a register, two
+// instructions a frame, until one differs: a call made from the same place
+// as the one before it (a loop) is found to share its stack without
+// comparing the two in memory afterwards. An assembly function is no
+// asynchronous preemption point, so the stack cannot move during the walk.
 //
 //go:noescape
-func captureStack(buf []uintptr) []uintptr
+func captureStack(buf, prev []uintptr) (n int, same bool)

@@ -5,8 +5,12 @@ package recording
 import "runtime"
 
 // captureStack fills buf with the return PCs of its caller's stack and
-// returns the filled part, using runtime.Callers (skipping itself). It is
-// called on the request path, so it neither allocates nor symbolizes.
+// returns how many it stored, and whether they are prev's, using
+// runtime.Callers (skipping itself). It is called on the request path, so it
+// neither allocates nor symbolizes.
 //
 //go:noinline
-func captureStack(buf []uintptr) []uintptr { return buf[:runtime.Callers(2, buf)] }
+func captureStack(buf, prev []uintptr) (n int, same bool) {
+	n = runtime.Callers(2, buf)
+	return n, samePCs(buf[:n], prev)
+}
