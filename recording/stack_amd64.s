@@ -53,8 +53,6 @@ firststore:
 cpair:
 	// As pair below, each PC compared with prev's before it is stored.
 	MOVQ	8(R10), AX
-	TESTQ	AX, AX
-	JEQ	done
 	CMPQ	AX, (DI)(R12*1)
 	JNE	diff0
 	MOVQ	AX, (DI)
@@ -63,8 +61,6 @@ cpair:
 	CMPQ	R10, $(-maxFrameStep)
 	JCS	done1
 	MOVQ	8(R11), AX
-	TESTQ	AX, AX
-	JEQ	done1
 	CMPQ	AX, 8(DI)(R12*1)
 	JNE	diff1
 	MOVQ	AX, 8(DI)
@@ -83,8 +79,6 @@ cleft:
 	CMPQ	DI, BX
 	JCC	plain
 	MOVQ	8(R10), AX
-	TESTQ	AX, AX
-	JEQ	done
 	CMPQ	AX, (DI)(R12*1)
 	JEQ	leftstore
 	XORL	DX, DX
@@ -102,8 +96,6 @@ plain:
 pair:
 	// The frame at R10: its return address, then the frame it links to.
 	MOVQ	8(R10), AX
-	TESTQ	AX, AX
-	JEQ	done
 store0:
 	MOVQ	AX, (DI)
 	MOVQ	(R10), R11
@@ -112,8 +104,6 @@ store0:
 	JCS	done1
 	// The frame at R11.
 	MOVQ	8(R11), AX
-	TESTQ	AX, AX
-	JEQ	done1
 store1:
 	MOVQ	AX, 8(DI)
 	MOVQ	(R11), R10
@@ -128,8 +118,6 @@ tail:
 	CMPQ	DI, R9
 	JCC	done
 	MOVQ	8(R10), AX
-	TESTQ	AX, AX
-	JEQ	done
 	MOVQ	AX, (DI)
 done1:
 	ADDQ	$8, DI

@@ -265,3 +265,30 @@ func TestUnwindBufferSizes(t *testing.T) {
 		}
 	})
 }
+
+// TestSymbolizeStopsAtZero checks that a zero PC, which the unwinder
+// stores where it once stopped, ends the symbolized stack, through the
+// stack cache too.
+func TestSymbolizeStopsAtZero(t *testing.T) {
+	var pcs []uintptr
+	stackLevel(3, func() {
+		var buf [stackBuf]uintptr
+		n, _ := captureStack(buf[:], nil)
+		pcs = slices.Clone(buf[:n])
+	})
+	if len(pcs) < 4 {
+		t.Fatalf("%d frames", len(pcs))
+	}
+	sym := newSymbolizer()
+	cache := newStackCache(16)
+	for k := range len(pcs) {
+		want := sym.frames(pcs[:k], 32)
+		p := append(append(slices.Clone(pcs[:k]), 0), pcs[k:]...)
+		if got := sym.frames(p, 32); !slices.Equal(got, want) {
+			t.Fatalf("zero after %d of %d PCs: %v, want %v", k, len(pcs), got, want)
+		}
+		if got := cache.frames(sym, p, 32); !slices.Equal(got, want) {
+			t.Fatalf("zero after %d of %d PCs, cached: %v, want %v", k, len(pcs), got, want)
+		}
+	}
+}
