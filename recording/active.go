@@ -747,7 +747,14 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, off time.
 		a.mu.Unlock()
 		return nil
 	}
-	ac := a.slotLocked()
+	// The newest chunk's next slot, else slotLocked's (a call less).
+	var ac *ActiveCall
+	if n := len(a.chunks); n > 0 && int(a.used) < len(a.chunks[n-1]) {
+		ac = &a.chunks[n-1][a.used]
+		a.used++
+	} else {
+		ac = a.slotLocked()
+	}
 	a.live++
 	// A slot is fresh, zero memory (chunks are never reused): only the
 	// fields that are not zero are written.
