@@ -662,7 +662,7 @@ func StartCall(ctx context.Context, service, method string) *ActiveCall {
 	if a.finders.Load() != nil {
 		parent = a.parentIn(ctx, parent)
 	}
-	return a.startCallAt(service, method, false, time.Time{}, SpanID{}, parent)
+	return a.startCallAt(service, method, false, -1, 0, parent)
 }
 
 // StartCall starts a call in a directly, as a child of no other call; see
@@ -684,7 +684,7 @@ func (a *ActiveRecord) StartCallAt(service, method string, start time.Time, span
 	if a == nil {
 		return nil
 	}
-	return a.startCallAt(service, method, false, start, span, nil)
+	return a.startCallAt(service, method, false, a.offset(start), binary.BigEndian.Uint64(span[:]), nil)
 }
 
 // StartChild is [ActiveRecord.StartCall] for a call made inside parent, a
@@ -706,11 +706,11 @@ func (a *ActiveRecord) StartChildAt(parent *ActiveCall, service, method string, 
 	if parent != nil && parent.a != a {
 		parent = nil
 	}
-	return a.startCallAt(service, method, false, start, span, parent)
+	return a.startCallAt(service, method, false, a.offset(start), binary.BigEndian.Uint64(span[:]), parent)
 }
 
 func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall {
-	return a.startCallAt(service, method, event, time.Time{}, SpanID{}, nil)
+	return a.startCallAt(service, method, event, -1, 0, nil)
 }
 
 // since returns the time elapsed since the request's start, read from the
@@ -720,11 +720,24 @@ func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall
 // recorded call's budget.
 func (a *ActiveRecord) since() time.Duration { return time.Since(a.start) }
 
-func (a *ActiveRecord) startCallAt(service, method string, event bool, start time.Time, span SpanID, parent *ActiveCall) *ActiveCall {
+// offset returns the offset of start from the request's start, none below
+// zero, or -1 (now) for a zero start: a call's start for startCallAt.
+func (a *ActiveRecord) offset(start time.Time) time.Duration {
+	if start.IsZero() {
+		return -1
+	}
+	return max(start.Sub(a.start), 0)
+}
+
+// startCallAt starts a call of a, of parent if not nil, that started at
+// offset off from the request's start (below zero: now), with span ID span
+// as a number (zero: a new one). Its nine words of arguments all go in
+// registers (a time.Time and a SpanID would make it twelve, partly passed
+// through memory).
+func (a *ActiveRecord) startCallAt(service, method string, event bool, off time.Duration, span uint64, parent *ActiveCall) *ActiveCall {
 	t0 := a.since()
-	off := t0
-	if !start.IsZero() {
-		off = max(start.Sub(a.start), 0)
+	if off < 0 {
+		off = t0
 	}
 	cfg := &a.rec.cfg
 	capString(&service, cfg.maxName)
@@ -734,10 +747,14 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 		a.mu.Unlock()
 		return nil
 	}
-	if !span.IsValid() {
-		span = a.callSpanLocked()
+	// The newest chunk's next slot, else slotLocked's (a call less).
+	var ac *ActiveCall
+	if n := len(a.chunks); n > 0 && int(a.used) < len(a.chunks[n-1]) {
+		ac = &a.chunks[n-1][a.used]
+		a.used++
+	} else {
+		ac = a.slotLocked()
 	}
-	ac := a.slotLocked()
 	a.live++
 	// A slot is fresh, zero memory (chunks are never reused): only the
 	// fields that are not zero are written.
@@ -746,7 +763,11 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 	c.Service, c.Method = service, method
 	c.Start = off
 	c.RequestSize, c.ResponseSize = -1, -1
-	c.SpanID = span
+	if span == 0 {
+		c.SpanID = a.callSpanLocked()
+	} else {
+		binary.BigEndian.PutUint64(c.SpanID[:], span)
+	}
 	c.Event = event
 	if parent != nil {
 		ac.parent = parent
@@ -760,15 +781,19 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, start tim
 		if cap(buf)-len(buf) < stackBuf {
 			buf = a.growPCsLocked()
 		}
-		if pcs := captureStack(buf[len(buf) : len(buf)+stackBuf]); len(pcs) > 0 {
+		var prev []uintptr
+		if l := a.last; l != nil {
+			prev = l.c.pcs
+		}
+		if n, same := captureStack(buf[len(buf):len(buf)+stackBuf], prev); n > 0 {
 			// A call made from the same place as the one before it (a
 			// loop) shares its stack, which the writer symbolizes once;
 			// its capture is left in the free end, for the next.
-			if l := a.last; l != nil && samePCs(l.c.pcs, pcs) {
-				ac.c.pcs = l.c.pcs
+			if same {
+				ac.c.pcs = prev
 			} else {
-				ac.c.pcs = pcs[:len(pcs):len(pcs)]
-				a.r.spare.pcs = buf[:len(buf)+len(pcs)]
+				ac.c.pcs = buf[len(buf) : len(buf)+n : len(buf)+n]
+				a.r.spare.pcs = buf[:len(buf)+n]
 			}
 			a.last = ac
 		}
@@ -878,7 +903,20 @@ func (c *ActiveCall) End(err error) {
 	if c == nil {
 		return
 	}
-	c.end(c.a.since(), err)
+	// end, written out: End is the hot path, and the call to end was a
+	// tenth of its cost.
+	a := c.a
+	end := a.since()
+	if err != nil {
+		c.endErr(end, err)
+		return
+	}
+	a.mu.Lock()
+	if !c.ended && !c.frozenLocked() {
+		c.ended = true
+		c.c.Duration = max(end-c.c.Start, 0)
+	}
+	a.mu.Unlock()
 	// End's own cost (a lock) is not added to the overhead: timing it
 	// would cost more than it does.
 }
@@ -1266,7 +1304,7 @@ func Do(ctx context.Context, service, method string, fn func(ctx context.Context
 	if a == nil {
 		return fn(ctx)
 	}
-	c := a.startCallAt(service, method, false, time.Time{}, SpanID{}, a.parentIn(ctx, mark))
+	c := a.startCallAt(service, method, false, -1, 0, a.parentIn(ctx, mark))
 	if c == nil {
 		return fn(ctx)
 	}

@@ -2,6 +2,7 @@ package recording
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -10,15 +11,6 @@ import (
 // stackBuf is how many raw frames a call keeps before internal frames are
 // filtered out; MaxStack frames are kept after filtering.
 const stackBuf = 32
-
-// captureStack fills buf with the return PCs of its caller's stack and returns
-// the filled part. It is called on the request path, so it neither allocates
-// nor symbolizes.
-//
-//go:noinline
-func captureStack(buf []uintptr) []uintptr {
-	return buf[:unwind(buf)]
-}
 
 // samePCs reports whether two raw stacks are the same, comparing their
 // memory in one go (slices.Equal compares a word at a time).
@@ -99,10 +91,16 @@ const maxSymCache = 1 << 16
 
 func newSymbolizer() *symbolizer { return &symbolizer{cache: make(map[[2]uintptr][]symFrame)} }
 
-// frames symbolizes pcs, drops internal frames, and keeps at most max.
+// frames symbolizes pcs, drops internal frames, and keeps at most max. A
+// zero PC ends the stack: no frame has a zero return address, and the
+// unwinder, which stores one without looking (see captureStack), stopped
+// at one before.
 func (s *symbolizer) frames(pcs []uintptr, max int) []Frame {
 	if max <= 0 {
 		return nil
+	}
+	if i := slices.Index(pcs, 0); i >= 0 {
+		pcs = pcs[:i]
 	}
 	out := make([]Frame, 0, min(len(pcs), max))
 	s.mu.Lock()

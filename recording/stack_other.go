@@ -4,6 +4,13 @@ package recording
 
 import "runtime"
 
-// unwind fills buf with return PCs using runtime.Callers, skipping unwind
-// and captureStack.
-func unwind(buf []uintptr) int { return runtime.Callers(3, buf) }
+// captureStack fills buf with the return PCs of its caller's stack and
+// returns how many it stored, and whether they are prev's, using
+// runtime.Callers (skipping itself). It is called on the request path, so it
+// neither allocates nor symbolizes.
+//
+//go:noinline
+func captureStack(buf, prev []uintptr) (n int, same bool) {
+	n = runtime.Callers(2, buf)
+	return n, samePCs(buf[:n], prev)
+}

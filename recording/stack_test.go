@@ -23,9 +23,10 @@ func TestUnwindMatchesCallers(t *testing.T) {
 	var got, want []string
 	stackLevel(5, func() {
 		var buf [stackBuf]uintptr
-		pcs := captureStack(buf[:])
+		n, _ := captureStack(buf[:], nil)
+		pcs := buf[:n]
 		var cbuf [stackBuf]uintptr
-		n := runtime.Callers(1, cbuf[:])
+		n = runtime.Callers(1, cbuf[:])
 		for _, pc := range pcs {
 			if sf := lookup(pc); !strings.Contains(sf.f.Function, ".gowrap") {
 				got = append(got, sf.f.Function)
@@ -42,8 +43,8 @@ func TestUnwindMatchesCallers(t *testing.T) {
 	})
 	t.Logf("fp:      %q", got)
 	t.Logf("callers: %q", want)
-	if len(got) < 8 {
-		t.Fatalf("unwound %d frames, want the whole stack", len(got))
+	if len(got) < 8 || len(got) != len(want) {
+		t.Fatalf("unwound %d frames, want the whole stack: %d", len(got), len(want))
 	}
 	// Callers starts at the closure; so does the unwinder (captureStack is
 	// the first frame it reports the caller of).
@@ -55,7 +56,10 @@ func TestUnwindMatchesCallers(t *testing.T) {
 }
 
 //go:noinline
-func stackLeaf(buf []uintptr) []uintptr { return captureStack(buf) }
+func stackLeaf(buf []uintptr) []uintptr {
+	n, _ := captureStack(buf, nil)
+	return buf[:n]
+}
 
 // stackInlined is small enough to be inlined into stackOuter.
 func stackInlined(buf []uintptr) []uintptr { return stackLeaf(buf) }
@@ -150,7 +154,7 @@ func BenchmarkCaptureStack(b *testing.B) {
 	b.ReportAllocs()
 	stackLevel(12, func() {
 		for i := 0; i < b.N; i++ {
-			captureStack(buf[:16])
+			captureStack(buf[:16], nil)
 		}
 	})
 }
@@ -171,7 +175,10 @@ func BenchmarkRuntimeCallers(b *testing.B) {
 func BenchmarkSymbolize(b *testing.B) {
 	var buf [stackBuf]uintptr
 	var pcs []uintptr
-	stackLevel(12, func() { pcs = captureStack(buf[:16]) })
+	stackLevel(12, func() {
+		n, _ := captureStack(buf[:16], nil)
+		pcs = buf[:n]
+	})
 	b.Run("cold", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
@@ -202,7 +209,8 @@ func TestSymbolizeShared(t *testing.T) {
 	r := New()
 	defer r.Close(t.Context())
 	var b1, b2 [stackBuf]uintptr
-	s1 := captureStack(b1[:])
+	n, _ := captureStack(b1[:], nil)
+	s1 := b1[:n]
 	s2 := stackLeaf(b2[:])
 	want1, want2 := r.sym.frames(s1, r.cfg.maxStack), r.sym.frames(s2, r.cfg.maxStack)
 	rec := &Record{}
@@ -242,7 +250,8 @@ func TestUnwindBufferSizes(t *testing.T) {
 			// Both captures from the same line: the same stack.
 			var pcs []uintptr
 			for _, b := range [][]uintptr{full[:], buf[:n]} {
-				pcs = captureStack(b)
+				n, _ := captureStack(b, nil)
+				pcs = b[:n]
 				if len(b) == stackBuf {
 					all = pcs
 				}
@@ -255,4 +264,31 @@ func TestUnwindBufferSizes(t *testing.T) {
 			t.Fatalf("%d frames in all", len(all))
 		}
 	})
+}
+
+// TestSymbolizeStopsAtZero checks that a zero PC, which the unwinder
+// stores where it once stopped, ends the symbolized stack, through the
+// stack cache too.
+func TestSymbolizeStopsAtZero(t *testing.T) {
+	var pcs []uintptr
+	stackLevel(3, func() {
+		var buf [stackBuf]uintptr
+		n, _ := captureStack(buf[:], nil)
+		pcs = slices.Clone(buf[:n])
+	})
+	if len(pcs) < 4 {
+		t.Fatalf("%d frames", len(pcs))
+	}
+	sym := newSymbolizer()
+	cache := newStackCache(16)
+	for k := range len(pcs) {
+		want := sym.frames(pcs[:k], 32)
+		p := append(append(slices.Clone(pcs[:k]), 0), pcs[k:]...)
+		if got := sym.frames(p, 32); !slices.Equal(got, want) {
+			t.Fatalf("zero after %d of %d PCs: %v, want %v", k, len(pcs), got, want)
+		}
+		if got := cache.frames(sym, p, 32); !slices.Equal(got, want) {
+			t.Fatalf("zero after %d of %d PCs, cached: %v, want %v", k, len(pcs), got, want)
+		}
+	}
 }

@@ -12,7 +12,8 @@ func captureAt(n int) []uintptr {
 	var pcs []uintptr
 	stackLevel(n, func() {
 		var buf [stackBuf]uintptr
-		pcs = slices.Clone(captureStack(buf[:]))
+		n, _ := captureStack(buf[:], nil)
+		pcs = slices.Clone(buf[:n])
 	})
 	return pcs
 }

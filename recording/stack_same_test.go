@@ -1,0 +1,63 @@
+package recording
+
+import (
+	"slices"
+	"testing"
+)
+
+// captureVia calls captureStack, from one place for every capture of a test.
+//
+//go:noinline
+func captureVia(buf, prev []uintptr) (int, bool) { return captureStack(buf, prev) }
+
+// TestCaptureStackSame checks captureStack's second result against
+// slices.Equal, for every buffer size and a previous stack that is the
+// same, none, longer, shorter, longer than the buffer, or different in any
+// one PC.
+func TestCaptureStackSame(t *testing.T) {
+	type capture struct {
+		size int
+		prev []uintptr
+	}
+	stackLevel(7, func() {
+		var all []uintptr
+		cases := []capture{{size: stackBuf}}
+		for i := 0; i < len(cases); i++ {
+			c := cases[i]
+			buf := make([]uintptr, c.size)
+			n, same := captureVia(buf, c.prev) // every capture from this line: the same stack
+			got := buf[:n]
+			if i == 0 {
+				all = got
+				if len(all) < 10 || len(all) >= stackBuf {
+					t.Fatalf("%d frames in all", len(all))
+				}
+				for size := range stackBuf + 1 {
+					want := all[:min(size, len(all))]
+					prevs := [][]uintptr{nil, slices.Clone(want), append(slices.Clone(want), 1), all, append(slices.Clone(all), 1)}
+					if len(want) > 0 {
+						prevs = append(prevs, slices.Clone(want[:len(want)-1]))
+					}
+					for j := range want {
+						p := slices.Clone(want)
+						p[j]++
+						prevs = append(prevs, p)
+					}
+					for _, p := range prevs {
+						cases = append(cases, capture{size, p})
+					}
+				}
+				continue
+			}
+			if want := all[:min(c.size, len(all))]; !slices.Equal(got, want) {
+				t.Fatalf("buffer of %d: %x, want %x", c.size, got, want)
+			}
+			if wantSame := slices.Equal(got, c.prev); same != wantSame {
+				t.Fatalf("buffer of %d, prev %x: same %v, want %v", c.size, c.prev, same, wantSame)
+			}
+		}
+		if len(cases) < 300 {
+			t.Fatalf("%d cases", len(cases))
+		}
+	})
+}
