@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -646,6 +647,38 @@ func TestTransportRepeatedURLs(t *testing.T) {
 					t.Errorf("params %q, record %d, call %d: attributes %v", tc.params, i, j, c.Attrs)
 				}
 			}
+		}
+	}
+}
+
+// TestTransportDNSPhase calls a server by name: the call that dials has a
+// dns phase and a connect phase, timed through the net package's hooks
+// that the call's context carries, and the call that reuses the
+// connection has neither.
+func TestTransportDNSPhase(t *testing.T) {
+	srv, client := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}), false, false)
+	client.Transport = httpstats.NewTransport(client.Transport)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	url := "http://" + net.JoinHostPort("localhost", port) + "/x"
+	rec, sink := newRecorder(t, recording.WithMaxStack(0))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	fetch(t, ctx, client, "GET", url, nil)
+	fetch(t, ctx, client, "GET", url, nil)
+	ar.Finish()
+	recs := flush(t, rec, sink)
+	if len(recs) != 1 || len(recs[0].Calls) != 2 {
+		t.Fatalf("got %d records, want 1 of 2 calls", len(recs))
+	}
+	for i, want := range [][]string{{"dns", "connect", "send", "wait", "receive"}, {"send", "wait", "receive"}} {
+		c := recs[0].Calls[i]
+		var names []string
+		for _, ph := range c.Phases {
+			names = append(names, ph.Name)
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("call %d: phases %v, want %v", i, names, want)
 		}
 	}
 }
