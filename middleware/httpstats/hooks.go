@@ -2,6 +2,7 @@ package httpstats
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http/httptrace"
 	"reflect"
@@ -90,19 +91,35 @@ func hookFields(t *httptrace.ClientTrace, n *netTrace) [numHooks]unsafe.Pointer 
 }
 
 // set sets t's and n's hooks to record into p, as p.hooks(t, n) does,
-// with their closures in s.
+// with their closures in s. t and n must have no hooks set (a new call's
+// state): the fields the phases do not use are left as they are. The
+// fields are set in hookFields' order, one by one, rather than in a loop
+// over hookFields: a third of the instructions.
 func (hc *hookCodes) set(s *hookSet, t *httptrace.ClientTrace, n *netTrace, p *phases) {
 	if !hc.ok {
 		p.hooks(t, n)
 		return
 	}
-	*t = httptrace.ClientTrace{}
-	*n = netTrace{}
-	for i, f := range hookFields(t, n) {
-		s[i] = closure{code: hc.code[i], p: p}
-		*(**closure)(f) = &s[i]
-	}
+	t.DNSStart = hook[func(httptrace.DNSStartInfo)](hc, s, 0, p)
+	t.DNSDone = hook[func(httptrace.DNSDoneInfo)](hc, s, 1, p)
+	t.ConnectStart = hook[func(string, string)](hc, s, 2, p)
+	t.ConnectDone = hook[func(string, string, error)](hc, s, 3, p)
+	t.TLSHandshakeStart = hook[func()](hc, s, 4, p)
+	t.TLSHandshakeDone = hook[func(tls.ConnectionState, error)](hc, s, 5, p)
+	t.GotConn = hook[func(httptrace.GotConnInfo)](hc, s, 6, p)
+	t.WroteRequest = hook[func(httptrace.WroteRequestInfo)](hc, s, 7, p)
+	t.GotFirstResponseByte = hook[func()](hc, s, 8, p)
+	n.DNSStart = hook[func(string)](hc, s, 9, p)
+	n.DNSDone = hook[func([]any, bool, error)](hc, s, 10, p)
 	n.ConnectStart, n.ConnectDone = t.ConnectStart, t.ConnectDone
+}
+
+// hook returns a func value of type F whose closure is s[i], set to hook
+// i's code and p. F must be the type of hookFields' field i.
+func hook[F any](hc *hookCodes, s *hookSet, i int, p *phases) F {
+	s[i] = closure{code: hc.code[i], p: p}
+	c := &s[i]
+	return *(*F)(unsafe.Pointer(&c))
 }
 
 // A traceCtx is the context of a recorded call's outgoing request: its

@@ -152,10 +152,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		b.finish(nil)
 		return resp, nil
 	}
-	if w, ok := resp.Body.(io.Writer); ok && resp.StatusCode == http.StatusSwitchingProtocols {
-		resp.Body = &trackedRWBody{trackedBody: b, w: w}
-	} else {
-		resp.Body = b
+	resp.Body = b
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if w, ok := b.rc.(io.Writer); ok {
+			resp.Body = &trackedRWBody{trackedBody: b, w: w}
+		}
 	}
 	return resp, nil
 }
@@ -506,14 +507,21 @@ func (p *phases) end(now time.Time) {
 	add("dns", dnsStart, dnsDone)
 	add("connect", connStart, connDone)
 	add("tls", tlsStart, tlsDone)
+	var first time.Time // the first response byte's time, computed once
+	if came(firstByte) {
+		first = t(firstByte)
+	}
 	switch {
 	case came(wrote) && (!came(firstByte) || at[wrote] <= at[firstByte]):
 		sendFrom := start
 		if came(gotConn) {
 			sendFrom = t(gotConn)
 		}
-		c.AddPhase("send", sendFrom, t(wrote))
-		add("wait", wrote, firstByte)
+		w := t(wrote)
+		c.AddPhase("send", sendFrom, w)
+		if came(firstByte) {
+			c.AddPhase("wait", w, first)
+		}
 	case came(firstByte):
 		// The response came before the request was reported written: HTTP/2
 		// writes a request on a goroutine of its own, whose WroteRequest
@@ -523,6 +531,6 @@ func (p *phases) end(now time.Time) {
 		c.SetAttr(convention.KeyPhasesUnknown, "send,wait")
 	}
 	if came(firstByte) {
-		c.AddPhase("receive", t(firstByte), now)
+		c.AddPhase("receive", first, now)
 	}
 }
