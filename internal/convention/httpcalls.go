@@ -1,7 +1,8 @@
 package convention
 
 import (
-	"hash/maphash"
+	"math/bits"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -32,7 +33,7 @@ type HTTPCalls[R interface {
 	comparable
 	URLRedactor
 }] struct {
-	seed atomic.Pointer[maphash.Seed] // made on first use
+	seed atomic.Uint64 // made on first use; never 0 after
 	sets [httpCallSets]httpCallSet[R]
 }
 
@@ -109,19 +110,64 @@ func urlLen(u *url.URL) int {
 
 // hash hashes the parts of a call that vary most between URLs: the method,
 // the host, the path and the query. The others are compared on a hit.
+//
+// The hash only picks a URL's set and filters the entries compared, so
+// it need not resist an attacker who chose the URLs: at worst, URLs that
+// collide take turns in one set and are built at each call, as uncached
+// ones are. It is a seeded multiply-and-fold over the strings eight bytes
+// at a time, inline, a third of the instructions of four calls to
+// [maphash.String] on URLs of a few dozen bytes.
 func (c *HTTPCalls[R]) hash(method string, u *url.URL) uint64 {
 	seed := c.seed.Load()
-	if seed == nil {
-		s := maphash.MakeSeed()
-		if !c.seed.CompareAndSwap(nil, &s) {
-			seed = c.seed.Load()
-		} else {
-			seed = &s
-		}
+	if seed == 0 {
+		c.seed.CompareAndSwap(0, rand.Uint64()|1)
+		seed = c.seed.Load()
 	}
-	const k = 0x9e3779b97f4a7c15 // mixes the parts' hashes, so that swapping them changes the sum
-	h := maphash.String(*seed, u.Path)
-	h = h*k ^ maphash.String(*seed, u.Host)
-	h = h*k ^ maphash.String(*seed, u.RawQuery)
-	return h*k ^ maphash.String(*seed, method)
+	h := mixString(seed, u.Path)
+	h = mixString(h, u.Host)
+	h = mixString(h, u.RawQuery)
+	return mixString(h, method)
+}
+
+// mixString mixes s, and its length, into h: eight bytes at a time, the
+// last eight (or four, twice) read whole even where they overlap the ones
+// before, as wyhash does.
+func mixString(h uint64, s string) uint64 {
+	n := len(s)
+	var t uint64
+	switch {
+	case n > 8:
+		r := s
+		for len(r) > 8 {
+			h = mix(h ^ le64(r))
+			r = r[8:]
+		}
+		t = le64(s[n-8:])
+	case n == 8:
+		t = le64(s)
+	case n >= 4:
+		t = le32(s) | le32(s[n-4:])<<32
+	case n > 0:
+		t = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
+	}
+	return mix(h^t) ^ uint64(n)
+}
+
+// le64 returns s's first eight bytes, little-endian.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// le32 returns s's first four bytes, little-endian.
+func le32(s string) uint64 {
+	_ = s[3]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
+}
+
+// mix folds the 128-bit product of x and an odd constant into 64 bits.
+func mix(x uint64) uint64 {
+	hi, lo := bits.Mul64(x, 0x9e3779b97f4a7c15)
+	return hi ^ lo
 }

@@ -173,3 +173,70 @@ func TestHTTPCallsConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkHTTPCallsHit looks up a remembered URL, parsed again for each
+// call as a client's request is (so its strings are never the entry's).
+func BenchmarkHTTPCallsHit(b *testing.B) {
+	rules := NewRules(DefaultSecretWords(), true)
+	var c HTTPCalls[*Rules]
+	const raw = "http://127.0.0.1:8080/items/42?q=1"
+	us := make([]*url.URL, 64)
+	for i := range us {
+		us[i] = mustParse(b, raw)
+	}
+	c.Get("GET", us[0], rules)
+	c.Get("GET", us[0], rules)
+	method := strings.Clone("GET")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		c.Get(method, us[i%len(us)], rules)
+	}
+}
+
+// TestHTTPCallsHashSpreads checks the hash that picks a URL's set: URLs
+// that differ in any hashed part, by one byte anywhere or by where one part
+// ends and the next begins, hash differently, and they spread over the
+// sets.
+func TestHTTPCallsHashSpreads(t *testing.T) {
+	var c HTTPCalls[*Rules]
+	seen := map[uint64]string{}
+	perSet := make([]int, httpCallSets)
+	add := func(method, host, path, query string) {
+		t.Helper()
+		u := &url.URL{Scheme: "http", Host: host, Path: path, RawQuery: query}
+		key := method + " " + u.String()
+		h := c.hash(method, u)
+		if prev, dup := seen[h]; dup && prev != key {
+			t.Errorf("%q and %q hash alike", prev, key)
+		}
+		seen[h] = key
+		perSet[h%httpCallSets]++
+	}
+	for n := range 40 { // every length, every byte position of the tail reads
+		s := strings.Repeat("a", n)
+		add("GET", "h", s, "")
+		add("GET", s, "/", "")
+		add("GET", "h", "/", s)
+		for i := range n {
+			b := []byte(s)
+			b[i] = 'b'
+			add("GET", "h", string(b), "")
+		}
+	}
+	for i := range 2000 {
+		add("GET", fmt.Sprintf("10.0.%d.%d:8080", i/256, i%256), "/items", "")
+		add("POST", "api.example.com", fmt.Sprintf("/items/%d", i), "")
+		add("GET", "api.example.com", "/search", fmt.Sprintf("q=%d", i))
+	}
+	// Where one part ends and the next begins.
+	add("GET", "ab", "c", "")
+	add("GET", "a", "bc", "")
+	add("GET", "a", "", "bc")
+	add("GE", "a", "", "Tbc")
+	n := len(seen)
+	for i, k := range perSet {
+		if k < n/httpCallSets/2 || k > 2*n/httpCallSets {
+			t.Errorf("set %d holds %d of %d URLs, want about %d", i, k, n, n/httpCallSets)
+		}
+	}
+}

@@ -1,18 +1,23 @@
 package httpstats
 
 import (
+	"context"
+	"crypto/tls"
+	"net"
 	"net/http/httptrace"
+	"reflect"
 	"unsafe"
 )
 
-// A hookSet holds the closures of a call's nine httptrace hooks, which
-// all capture the call's phases and nothing else, inside the call's own
-// allocation rather than in nine allocations of their own.
+// A hookSet holds the closures of a call's httptrace hooks (nine of
+// [httptrace.ClientTrace]'s, and the net package's two DNS hooks, see
+// [traceCtx]), which all capture the call's phases and nothing else, inside
+// the call's own allocation rather than in allocations of their own.
 //
 // A Go func value points to its closure: the address of the function's
 // code, followed by the variables it captured. The hooks that
 // [phases.hooks] makes capture p alone, by value, so each of their closures
-// is a [closure]: their code, then p. A hookSet is nine such closures, whose
+// is a [closure]: their code, then p. A hookSet is eleven such closures, whose
 // code is that of phases.hooks' own, found once by [findHookCodes]. It
 // checks that the compiler laid the closures out so; if it did not (one
 // that captured p by reference, say), the trace gets phases.hooks' own
@@ -31,8 +36,10 @@ type closure struct {
 	p    *phases
 }
 
-// numHooks is how many of [httptrace.ClientTrace]'s hooks the phases use.
-const numHooks = 9
+// numHooks is how many hooks the phases set: nine of
+// [httptrace.ClientTrace]'s, and the DNS hooks of the net package's trace
+// (its connect hooks are the ClientTrace's).
+const numHooks = 11
 
 // hookCodes holds the code of phases.hooks' closures, in hookFields'
 // order, and whether a hookSet can use them.
@@ -51,9 +58,10 @@ var traceHooks = findHookCodes()
 func findHookCodes() hookCodes {
 	probe := new(phases)
 	var t httptrace.ClientTrace
-	probe.hooks(&t)
+	var n netTrace
+	probe.hooks(&t, &n)
 	var hc hookCodes
-	for i, f := range hookFields(&t) {
+	for i, f := range hookFields(&t, &n) {
 		c := *(**closure)(f)
 		if c == nil || c.p != probe || c.code == 0 {
 			return hookCodes{}
@@ -64,9 +72,9 @@ func findHookCodes() hookCodes {
 	return hc
 }
 
-// hookFields returns the addresses of the func fields of t that
-// phases.hooks sets.
-func hookFields(t *httptrace.ClientTrace) [numHooks]unsafe.Pointer {
+// hookFields returns the addresses of the func fields of t and n that
+// phases.hooks sets with closures of their own.
+func hookFields(t *httptrace.ClientTrace, n *netTrace) [numHooks]unsafe.Pointer {
 	return [numHooks]unsafe.Pointer{
 		unsafe.Pointer(&t.DNSStart),
 		unsafe.Pointer(&t.DNSDone),
@@ -77,19 +85,180 @@ func hookFields(t *httptrace.ClientTrace) [numHooks]unsafe.Pointer {
 		unsafe.Pointer(&t.GotConn),
 		unsafe.Pointer(&t.WroteRequest),
 		unsafe.Pointer(&t.GotFirstResponseByte),
+		unsafe.Pointer(&n.DNSStart),
+		unsafe.Pointer(&n.DNSDone),
 	}
 }
 
-// set sets t's hooks to record into p, as p.hooks(t) does, with their
-// closures in s.
-func (hc *hookCodes) set(s *hookSet, t *httptrace.ClientTrace, p *phases) {
+// set sets t's and n's hooks to record into p, as p.hooks(t, n) does,
+// with their closures in s. t and n must have no hooks set (a new call's
+// state): the fields the phases do not use are left as they are. The
+// fields are set in hookFields' order, one by one, rather than in a loop
+// over hookFields: a third of the instructions.
+func (hc *hookCodes) set(s *hookSet, t *httptrace.ClientTrace, n *netTrace, p *phases) {
 	if !hc.ok {
-		p.hooks(t)
+		p.hooks(t, n)
 		return
 	}
-	*t = httptrace.ClientTrace{}
-	for i, f := range hookFields(t) {
-		s[i] = closure{code: hc.code[i], p: p}
-		*(**closure)(f) = &s[i]
+	t.DNSStart = hook[func(httptrace.DNSStartInfo)](hc, s, 0, p)
+	t.DNSDone = hook[func(httptrace.DNSDoneInfo)](hc, s, 1, p)
+	t.ConnectStart = hook[func(string, string)](hc, s, 2, p)
+	t.ConnectDone = hook[func(string, string, error)](hc, s, 3, p)
+	t.TLSHandshakeStart = hook[func()](hc, s, 4, p)
+	t.TLSHandshakeDone = hook[func(tls.ConnectionState, error)](hc, s, 5, p)
+	t.GotConn = hook[func(httptrace.GotConnInfo)](hc, s, 6, p)
+	t.WroteRequest = hook[func(httptrace.WroteRequestInfo)](hc, s, 7, p)
+	t.GotFirstResponseByte = hook[func()](hc, s, 8, p)
+	n.DNSStart = hook[func(string)](hc, s, 9, p)
+	n.DNSDone = hook[func([]any, bool, error)](hc, s, 10, p)
+	n.ConnectStart, n.ConnectDone = t.ConnectStart, t.ConnectDone
+}
+
+// hook returns a func value of type F whose closure is s[i], set to hook
+// i's code and p. F must be the type of hookFields' field i.
+func hook[F any](hc *hookCodes, s *hookSet, i int, p *phases) F {
+	s[i] = closure{code: hc.code[i], p: p}
+	c := &s[i]
+	return *(*F)(unsafe.Pointer(&c))
+}
+
+// A traceCtx is the context of a recorded call's outgoing request: its
+// parent with the call's trace, as [httptrace.WithClientTrace] makes it,
+// inside the call's own allocation. WithClientTrace adds two context
+// nodes, one for the [httptrace.ClientTrace] and one for the net package's
+// trace of the same hooks (DNS and connect), whose two DNS hooks are
+// closures of their own: five allocations a call. A traceCtx answers
+// both keys itself, found once by [findTraceKeys]; the net package's trace
+// is a netTrace, a struct of the same fields as that trace's type, which
+// findTraceKeys checks field by field.
+//
+// It is used only when the parent holds no trace of the caller's own, which
+// WithClientTrace composes with the call's (the hooks of both fire), and
+// when the keys were found; otherwise the request gets WithClientTrace's
+// context, as before.
+type traceCtx struct {
+	context.Context
+	trace *httptrace.ClientTrace
+	net   netTrace
+}
+
+// netTrace has the layout of the net package's trace (internal/nettrace's
+// Trace), which the dialer and resolver look up in a dial's context.
+type netTrace struct {
+	DNSStart     func(name string)
+	DNSDone      func(netIPs []any, coalesced bool, err error)
+	ConnectStart func(network, addr string)
+	ConnectDone  func(network, addr string, err error)
+}
+
+// Value returns the call's traces for their keys, and the parent's value
+// for any other.
+func (c *traceCtx) Value(key any) any {
+	switch (*eface)(unsafe.Pointer(&key)).typ {
+	case traceKeys.client:
+		return c.trace
+	case traceKeys.net:
+		// An interface value of the net package's own pointer type, to c.net.
+		v := eface{typ: traceKeys.netType, data: unsafe.Pointer(&c.net)}
+		return *(*any)(unsafe.Pointer(&v))
 	}
+	return c.Context.Value(key)
+}
+
+func (c *traceCtx) String() string { return "httpstats.callContext" }
+
+// eface is the layout of an interface value of type any.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+// traceKeysFound holds the types of the context keys of httptrace's and
+// the net package's traces, and of the net package's trace pointer. The
+// keys are empty structs, so a key's type is the key.
+type traceKeysFound struct {
+	client, net, netType unsafe.Pointer
+	ok                   bool
+}
+
+// traceKeys are the trace keys, found as the package is initialized and
+// never changed after.
+var traceKeys = findTraceKeys()
+
+// keyProbe is a context that notes the keys it is asked for.
+type keyProbe struct {
+	context.Context
+	keys []any
+}
+
+func (p *keyProbe) Value(key any) any {
+	p.keys = append(p.keys, key)
+	return p.Context.Value(key)
+}
+
+// findTraceKeys finds the keys that httptrace and the net package look up
+// a trace by: the keys they ask a context for (ContextClientTrace, and a
+// dial of a network that does not exist, which fails before any I/O),
+// which WithClientTrace's context answers with the trace it was given, and
+// with a net package trace of netTrace's layout. ok is false if any is
+// not found so.
+func findTraceKeys() traceKeysFound {
+	var probe phases
+	var tr httptrace.ClientTrace
+	var nt netTrace
+	probe.hooks(&tr, &nt)
+	ctx := httptrace.WithClientTrace(context.Background(), &tr)
+	asked := &keyProbe{Context: context.Background()}
+	httptrace.ContextClientTrace(asked)
+	var found traceKeysFound
+	for _, k := range asked.keys {
+		if v, ok := ctx.Value(k).(*httptrace.ClientTrace); ok && v == &tr {
+			found.client = (*eface)(unsafe.Pointer(&k)).typ
+		}
+	}
+	asked.keys = nil
+	if _, err := (&net.Dialer{}).DialContext(asked, "appstats-probe", ""); err == nil {
+		return traceKeysFound{}
+	}
+	want := reflect.TypeFor[netTrace]()
+	for _, k := range asked.keys {
+		v := ctx.Value(k)
+		t := reflect.TypeOf(v)
+		if t == nil || t.Kind() != reflect.Pointer || !sameLayout(t.Elem(), want) {
+			continue
+		}
+		found.net = (*eface)(unsafe.Pointer(&k)).typ
+		found.netType = (*eface)(unsafe.Pointer(&v)).typ
+	}
+	found.ok = found.client != nil && found.net != nil && found.client != found.net
+	if !found.ok {
+		return traceKeysFound{}
+	}
+	return found
+}
+
+// sameLayout reports whether struct types a and b have the same fields,
+// by name, type and offset, and the same size.
+func sameLayout(a, b reflect.Type) bool {
+	if a.Kind() != reflect.Struct || b.Kind() != reflect.Struct || a.Size() != b.Size() || a.NumField() != b.NumField() {
+		return false
+	}
+	for i := range a.NumField() {
+		fa, fb := a.Field(i), b.Field(i)
+		if fa.Name != fb.Name || fa.Type != fb.Type || fa.Offset != fb.Offset {
+			return false
+		}
+	}
+	return true
+}
+
+// withCallTrace returns parent with trace t, whose net package hooks
+// are ctx.net, for a call's request: ctx, a traceCtx in the call's state,
+// when it can serve, else [httptrace.WithClientTrace]'s context.
+func withCallTrace(ctx *traceCtx, parent context.Context, t *httptrace.ClientTrace) context.Context {
+	if !traceKeys.ok || httptrace.ContextClientTrace(parent) != nil {
+		return httptrace.WithClientTrace(parent, t)
+	}
+	ctx.Context, ctx.trace = parent, t
+	return ctx
 }

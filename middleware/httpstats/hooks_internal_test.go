@@ -7,7 +7,9 @@ import (
 	"go/parser"
 	"go/token"
 	"net/http/httptrace"
+	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/goappstats/appstats/recording"
 )
@@ -22,7 +24,8 @@ func TestHookCodesFound(t *testing.T) {
 }
 
 // TestHookSetFiresItsOwnEvent fires each hook of a trace set by a hookSet,
-// and by the fallback, and checks that it notes its own event in its own
+// and by the fallback, and of the net package's trace set with it, and
+// checks that it notes its own event in its own
 // phases, and GotConn the connection's reuse.
 func TestHookSetFiresItsOwnEvent(t *testing.T) {
 	rec := recording.New(recording.WithSinks())
@@ -31,20 +34,25 @@ func TestHookSetFiresItsOwnEvent(t *testing.T) {
 	defer ar.Finish()
 	fire := []struct {
 		e    event
-		fire func(*httptrace.ClientTrace)
+		fire func(*callState)
 	}{
-		{dnsStart, func(tr *httptrace.ClientTrace) { tr.DNSStart(httptrace.DNSStartInfo{}) }},
-		{dnsDone, func(tr *httptrace.ClientTrace) { tr.DNSDone(httptrace.DNSDoneInfo{}) }},
-		{connStart, func(tr *httptrace.ClientTrace) { tr.ConnectStart("tcp", "a:1") }},
-		{connDone, func(tr *httptrace.ClientTrace) { tr.ConnectDone("tcp", "a:1", nil) }},
-		{tlsStart, func(tr *httptrace.ClientTrace) { tr.TLSHandshakeStart() }},
-		{tlsDone, func(tr *httptrace.ClientTrace) { tr.TLSHandshakeDone(tls.ConnectionState{}, nil) }},
-		{gotConn, func(tr *httptrace.ClientTrace) { tr.GotConn(httptrace.GotConnInfo{Reused: true}) }},
-		{wrote, func(tr *httptrace.ClientTrace) { tr.WroteRequest(httptrace.WroteRequestInfo{}) }},
-		{firstByte, func(tr *httptrace.ClientTrace) { tr.GotFirstResponseByte() }},
+		{dnsStart, func(st *callState) { st.trace.DNSStart(httptrace.DNSStartInfo{}) }},
+		{dnsDone, func(st *callState) { st.trace.DNSDone(httptrace.DNSDoneInfo{}) }},
+		{connStart, func(st *callState) { st.trace.ConnectStart("tcp", "a:1") }},
+		{connDone, func(st *callState) { st.trace.ConnectDone("tcp", "a:1", nil) }},
+		{tlsStart, func(st *callState) { st.trace.TLSHandshakeStart() }},
+		{tlsDone, func(st *callState) { st.trace.TLSHandshakeDone(tls.ConnectionState{}, nil) }},
+		{gotConn, func(st *callState) { st.trace.GotConn(httptrace.GotConnInfo{Reused: true}) }},
+		{wrote, func(st *callState) { st.trace.WroteRequest(httptrace.WroteRequestInfo{}) }},
+		{firstByte, func(st *callState) { st.trace.GotFirstResponseByte() }},
+		// The net package's hooks, as its resolver and dialer call them.
+		{dnsStart, func(st *callState) { st.ctx.net.DNSStart("a") }},
+		{dnsDone, func(st *callState) { st.ctx.net.DNSDone(nil, false, nil) }},
+		{connStart, func(st *callState) { st.ctx.net.ConnectStart("tcp", "a:1") }},
+		{connDone, func(st *callState) { st.ctx.net.ConnectDone("tcp", "a:1", nil) }},
 	}
-	if len(fire) != numHooks {
-		t.Fatalf("%d hooks fired, want %d", len(fire), numHooks)
+	if len(fire) != numHooks+2 {
+		t.Fatalf("%d hooks fired, want %d", len(fire), numHooks+2)
 	}
 	for _, codes := range []struct {
 		name string
@@ -55,9 +63,9 @@ func TestHookSetFiresItsOwnEvent(t *testing.T) {
 			var st [2]callState
 			for i := range st {
 				st[i].pt.c = ar.StartCall("test", "call")
-				codes.hc.set(&st[i].hooks, &st[i].trace, &st[i].pt)
+				codes.hc.set(&st[i].hooks, &st[i].trace, &st[i].ctx.net, &st[i].pt)
 			}
-			f.fire(&st[1].trace)
+			f.fire(&st[1])
 			if st[0].pt.seen != 0 {
 				t.Errorf("%s: event %d noted in the other call's phases", codes.name, f.e)
 			}
@@ -169,5 +177,64 @@ func TestHookClosuresCaptureOnlyP(t *testing.T) {
 	})
 	if closures != numHooks {
 		t.Errorf("phases.hooks makes %d closures, a hookSet has room for %d", closures, numHooks)
+	}
+}
+
+// TestTraceKeysFound checks that the keys of httptrace's and the net
+// package's traces were found on this Go, so that a call's context takes
+// no allocations of its own (a fallback to httptrace.WithClientTrace would
+// pass every other test).
+func TestTraceKeysFound(t *testing.T) {
+	if !traceKeys.ok {
+		t.Fatal("findTraceKeys found no trace keys; calls fall back to httptrace.WithClientTrace")
+	}
+}
+
+// TestTraceCtxAnswersAsWithClientTrace checks that a call's traceCtx
+// answers httptrace's key with the call's trace, the net package's key
+// with a trace of that package's type holding the call's net hooks (as
+// the dialer finds it), and any other key as its parent does; and that a
+// parent holding a caller's own trace gets WithClientTrace's context,
+// which composes both.
+func TestTraceCtxAnswersAsWithClientTrace(t *testing.T) {
+	type key struct{}
+	parent := context.WithValue(context.Background(), key{}, "v")
+	var st callState
+	traceHooks.set(&st.hooks, &st.trace, &st.ctx.net, &st.pt)
+	ctx := withCallTrace(&st.ctx, parent, &st.trace)
+	if ctx != context.Context(&st.ctx) {
+		t.Fatalf("withCallTrace returned %T, want the call's own context", ctx)
+	}
+	if got := httptrace.ContextClientTrace(ctx); got != &st.trace {
+		t.Errorf("ContextClientTrace = %p, want the call's trace %p", got, &st.trace)
+	}
+	if got := ctx.Value(key{}); got != "v" {
+		t.Errorf("Value(key) = %v, want the parent's v", got)
+	}
+	// WithClientTrace's context answers the net package's key with a
+	// value of its type: the call's context must answer with the same type.
+	std := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{ConnectStart: func(string, string) {}})
+	nk := *(*any)(unsafe.Pointer(&eface{typ: traceKeys.net}))
+	want, got := std.Value(nk), ctx.Value(nk)
+	if reflect.TypeOf(got) != reflect.TypeOf(want) || reflect.TypeOf(got) == nil {
+		t.Fatalf("the net trace is a %T, want a %T", got, want)
+	}
+	if p := reflect.ValueOf(got).UnsafePointer(); p != unsafe.Pointer(&st.ctx.net) {
+		t.Errorf("the net trace is at %p, want the call's %p", p, &st.ctx.net)
+	}
+	st.ctx.net.ConnectDone("tcp", "a:1", nil)
+	if st.pt.seen != 1<<connDone {
+		t.Errorf("the net trace's ConnectDone noted %b, want %b", st.pt.seen, 1<<connDone)
+	}
+
+	user := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {}}
+	var st2 callState
+	traceHooks.set(&st2.hooks, &st2.trace, &st2.ctx.net, &st2.pt)
+	ctx = withCallTrace(&st2.ctx, httptrace.WithClientTrace(parent, user), &st2.trace)
+	if ctx == context.Context(&st2.ctx) {
+		t.Fatal("a parent with a trace of its own got the call's own context, which does not compose them")
+	}
+	if httptrace.ContextClientTrace(ctx) != &st2.trace {
+		t.Error("the composed context does not carry the call's trace")
 	}
 }

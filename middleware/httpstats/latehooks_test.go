@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"slices"
@@ -23,7 +24,9 @@ import (
 // state, which no other call reuses; and it checks that the late events
 // changed no call: the calls that reused a connection have no dns,
 // connect or tls phase, and none has a dns phase (the server's address is
-// an IP).
+// an IP). The net package's DNS and connect hooks, which a call's context
+// holds apart from its ClientTrace, are fired by dials by name through the
+// contexts of the finished calls.
 func TestTransportLateHooks(t *testing.T) {
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
@@ -35,6 +38,15 @@ func TestTransportLateHooks(t *testing.T) {
 			rec, sink := newRecorder(t, recording.WithMaxStack(0))
 			ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 			var traces []*httptrace.ClientTrace
+			var ctxs []context.Context
+			// Dials through a call's context connect here (the kernel
+			// completes them; nothing accepts).
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
 			var wg sync.WaitGroup
 			for range calls {
 				req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/x", nil)
@@ -49,8 +61,19 @@ func TestTransportLateHooks(t *testing.T) {
 					t.Fatal("no client trace in the response's request")
 				}
 				traces = append(traces, tr)
+				ctxs = append(ctxs, resp.Request.Context())
 				for _, tr := range traces {
 					wg.Go(func() { fireAll(tr) })
+				}
+				for _, ctx := range ctxs {
+					// The net package's hooks, which the call's context
+					// holds apart from tr: a dial by name, as one the call
+					// started may finish late, fires its DNS and connect hooks.
+					wg.Go(func() {
+						if c, err := (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort("localhost", port)); err == nil {
+							c.Close()
+						}
+					})
 				}
 			}
 			wg.Wait()

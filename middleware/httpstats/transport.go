@@ -102,10 +102,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	st := &callState{}
 	pt := &st.pt
 	pt.c, pt.start = c, t0
-	traceHooks.set(&st.hooks, &st.trace, pt)
+	traceHooks.set(&st.hooks, &st.trace, &st.ctx.net, pt)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
-	ctx := httptrace.WithClientTrace(recording.ContextWithCall(req.Context(), c), &st.trace)
+	ctx := withCallTrace(&st.ctx, recording.ContextWithCall(req.Context(), c), &st.trace)
 	out := &st.req
 	traceInto(out, req, ctx, &st.header, c.TraceContext(), rec.Propagator())
 	var sent *atomic.Pointer[countingBody] // the body of the last attempt
@@ -152,10 +152,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		b.finish(nil)
 		return resp, nil
 	}
-	if w, ok := resp.Body.(io.Writer); ok && resp.StatusCode == http.StatusSwitchingProtocols {
-		resp.Body = &trackedRWBody{trackedBody: b, w: w}
-	} else {
-		resp.Body = b
+	resp.Body = b
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if w, ok := b.rc.(io.Writer); ok {
+			resp.Body = &trackedRWBody{trackedBody: b, w: w}
+		}
 	}
 	return resp, nil
 }
@@ -245,13 +246,14 @@ func traceInto(out, req *http.Request, ctx context.Context, h *headerCopy, tc re
 // callState is what a recorded round trip keeps past RoundTrip's return,
 // allocated at once: the response body's wrapper, the phases and the trace
 // whose hooks fill them (which may fire after the call ended, so a
-// callState is never reused), the outgoing request and its header, and
-// its body when that is counted.
+// callState is never reused) and the context that carries it, the
+// outgoing request and its header, and its body when that is counted.
 type callState struct {
 	body   trackedBody
 	pt     phases
 	trace  httptrace.ClientTrace
 	hooks  hookSet
+	ctx    traceCtx
 	req    http.Request
 	header headerCopy
 
@@ -450,10 +452,16 @@ func (p *phases) setLocked(e event, d time.Duration) {
 	}
 }
 
-// hooks sets t's hooks to record into p. Each closure must capture p alone:
-// a hookSet (hooks.go) lays the closures out in the call's state with room
-// for p and nothing more (TestHookClosuresCaptureOnlyP).
-func (p *phases) hooks(t *httptrace.ClientTrace) {
+// hooks sets t's hooks to record into p, and n's as
+// [httptrace.WithClientTrace] would set those of the net package's trace
+// for t. Each closure must capture p alone: a hookSet (hooks.go) lays the
+// closures out in the call's state with room for p and nothing more
+// (TestHookClosuresCaptureOnlyP).
+func (p *phases) hooks(t *httptrace.ClientTrace, n *netTrace) {
+	*n = netTrace{
+		DNSStart: func(string) { p.set(dnsStart) },
+		DNSDone:  func([]any, bool, error) { p.set(dnsDone) },
+	}
 	*t = httptrace.ClientTrace{
 		DNSStart:          func(httptrace.DNSStartInfo) { p.set(dnsStart) },
 		DNSDone:           func(httptrace.DNSDoneInfo) { p.set(dnsDone) },
@@ -471,6 +479,7 @@ func (p *phases) hooks(t *httptrace.ClientTrace) {
 		WroteRequest:         func(httptrace.WroteRequestInfo) { p.set(wrote) },
 		GotFirstResponseByte: func() { p.set(firstByte) },
 	}
+	n.ConnectStart, n.ConnectDone = t.ConnectStart, t.ConnectDone
 }
 
 // end records the phases once the call is over. An event's time is the
@@ -498,14 +507,21 @@ func (p *phases) end(now time.Time) {
 	add("dns", dnsStart, dnsDone)
 	add("connect", connStart, connDone)
 	add("tls", tlsStart, tlsDone)
+	var first time.Time // the first response byte's time, computed once
+	if came(firstByte) {
+		first = t(firstByte)
+	}
 	switch {
 	case came(wrote) && (!came(firstByte) || at[wrote] <= at[firstByte]):
 		sendFrom := start
 		if came(gotConn) {
 			sendFrom = t(gotConn)
 		}
-		c.AddPhase("send", sendFrom, t(wrote))
-		add("wait", wrote, firstByte)
+		w := t(wrote)
+		c.AddPhase("send", sendFrom, w)
+		if came(firstByte) {
+			c.AddPhase("wait", w, first)
+		}
 	case came(firstByte):
 		// The response came before the request was reported written: HTTP/2
 		// writes a request on a goroutine of its own, whose WroteRequest
@@ -515,6 +531,6 @@ func (p *phases) end(now time.Time) {
 		c.SetAttr(convention.KeyPhasesUnknown, "send,wait")
 	}
 	if came(firstByte) {
-		c.AddPhase("receive", t(firstByte), now)
+		c.AddPhase("receive", first, now)
 	}
 }

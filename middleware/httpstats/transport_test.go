@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -647,5 +648,108 @@ func TestTransportRepeatedURLs(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTransportDNSPhase calls a server by name: the call that dials has a
+// dns phase and a connect phase, timed through the net package's hooks
+// that the call's context carries, and the call that reuses the
+// connection has neither.
+func TestTransportDNSPhase(t *testing.T) {
+	srv, client := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}), false, false)
+	client.Transport = httpstats.NewTransport(client.Transport)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	url := "http://" + net.JoinHostPort("localhost", port) + "/x"
+	rec, sink := newRecorder(t, recording.WithMaxStack(0))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	fetch(t, ctx, client, "GET", url, nil)
+	fetch(t, ctx, client, "GET", url, nil)
+	ar.Finish()
+	recs := flush(t, rec, sink)
+	if len(recs) != 1 || len(recs[0].Calls) != 2 {
+		t.Fatalf("got %d records, want 1 of 2 calls", len(recs))
+	}
+	for i, want := range [][]string{{"dns", "connect", "send", "wait", "receive"}, {"send", "wait", "receive"}} {
+		c := recs[0].Calls[i]
+		var names []string
+		for _, ph := range c.Phases {
+			names = append(names, ph.Name)
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("call %d: phases %v, want %v", i, names, want)
+		}
+	}
+}
+
+// TestTransportSwitchingProtocols upgrades a connection through the
+// transport: the 101 response's body stays writable (net/http's body of a
+// switched connection is an io.Writer), bytes go both ways through it,
+// and the call ends when the body is closed. A body of any other status
+// is not writable.
+func TestTransportSwitchingProtocols(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "echo" {
+			io.WriteString(w, "plain")
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		brw.Flush()
+		line, _ := brw.ReadString('\n')
+		brw.WriteString("echo " + line)
+		brw.Flush()
+	}))
+	t.Cleanup(srv.Close)
+	client := &http.Client{Transport: httpstats.NewTransport(srv.Client().Transport)}
+	rec, sink := newRecorder(t, recording.WithMaxStack(0))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/up", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "echo")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d, want 101", resp.StatusCode)
+	}
+	rw, ok := resp.Body.(io.ReadWriteCloser)
+	if !ok {
+		t.Fatalf("the 101 response's body is a %T, not writable", resp.Body)
+	}
+	if _, err := io.WriteString(rw, "hi\n"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, len("echo hi\n"))
+	if _, err := io.ReadFull(rw, buf); err != nil || string(buf) != "echo hi\n" {
+		t.Fatalf("read %q, %v; want %q", buf, err, "echo hi\n")
+	}
+	rw.Close()
+
+	req, _ = http.NewRequestWithContext(ctx, "GET", srv.URL+"/plain", nil)
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := resp.Body.(io.Writer); ok {
+		t.Errorf("a 200 response's body is writable (%T)", resp.Body)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	ar.Finish()
+	recs := flush(t, rec, sink)
+	if len(recs) != 1 || len(recs[0].Calls) != 2 {
+		t.Fatalf("got %d records, want 1 of 2 calls", len(recs))
+	}
+	if c := recs[0].Calls[0]; c.Attr("http.response.status_code") != "101" || c.Duration <= 0 {
+		t.Errorf("the upgraded call: status %q, duration %v", c.Attr("http.response.status_code"), c.Duration)
 	}
 }
