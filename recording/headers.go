@@ -23,6 +23,16 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	}
 	r, cfg := a.r, &a.rec.cfg
 	flat := r.hdrFlat[:0]
+	if order := r.spare.hdrOrder; len(order) == len(h) && len(h) <= maxKnownHeaders &&
+		len(order) == len(r.spare.hdr) && cap(flat) >= 2*len(h) {
+		// A reused record whose last request sent as many names as this
+		// one: mostly the same names, looked up by name rather than
+		// found by a walk of the map.
+		if kept, size, ok := cfg.knownHeaders(flat, h, order); ok {
+			r.hdrFlat, r.hdrFlatBytes = kept, size
+			return
+		}
+	}
 	if cap(flat) < 2*len(h) && cap(r.spare.hdrVals) == 0 {
 		// A record made afresh: the pairs, and the values of the map
 		// the writer makes of them, in one allocation.
@@ -31,6 +41,40 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 		flat, r.spare.hdrVals = buf[:0:2*n], buf[2*n:2*n:3*n]
 	}
 	r.hdrFlat, r.hdrFlatBytes = cfg.flatHeaders(flat, h)
+}
+
+// maxKnownHeaders is the most names SetHeaders looks up by the names of a
+// record's last request: a map of up to 8 names is one group of slots,
+// where a look-up costs less than a walk's start (which draws a random
+// number) and steps; in a larger map it costs more than a step.
+const maxKnownHeaders = 8
+
+// knownHeaders appends to flat the pairs of h, a map with as many names as
+// order, taken in order's order (the names of the header map the record's
+// last request made, all distinct), and recordSize's estimate of them, as
+// flatHeaders would append them in the order of its walk: when each name
+// of order is in h, with one value, both within their caps, all of them
+// within the total. The names of h are then exactly those of order. ok is
+// false otherwise, for the caller to walk h instead: a name that is not
+// in h, none or several values, a cut to make, values to leave out (which
+// ones flatHeaders leaves out depends on its walk's order).
+func (c *config) knownHeaders(flat []string, h map[string][]string, order []headerEntry) (_ []string, size int64, ok bool) {
+	budget := c.maxHeaderBytes
+	for i := range order {
+		k := order[i].name
+		vs := h[k]
+		if len(vs) != 1 || len(k) > c.maxName || len(vs[0]) > c.maxHeaderValue {
+			return nil, 0, false
+		}
+		cost := len(k) + len(vs[0]) + headerEntryCost
+		if cost > budget {
+			return nil, 0, false
+		}
+		budget -= cost
+		size += int64(cost) // headerEntryCost is the pair's two string headers
+		flat = append(flat, k, vs[0])
+	}
+	return flat, size, true
 }
 
 // KeptHeader returns the first value of the header name among those
