@@ -28,11 +28,12 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 		// A reused record whose last request sent as many names as this
 		// one: mostly the same names, looked up by name rather than
 		// found by a walk of the map.
-		if kept, size, ok := cfg.knownHeaders(flat, h, order); ok {
-			r.hdrFlat, r.hdrFlatBytes = kept, size
+		if kept, size, same, ok := cfg.knownHeaders(flat, h, order); ok {
+			r.hdrFlat, r.hdrFlatBytes, r.hdrSame = kept, size, same
 			return
 		}
 	}
+	r.hdrSame = false
 	if cap(flat) < 2*len(h) && cap(r.spare.hdrVals) == 0 {
 		// A record made afresh: the pairs, and the values of the map
 		// the writer makes of them, in one allocation.
@@ -50,31 +51,42 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 const maxKnownHeaders = 8
 
 // knownHeaders appends to flat the pairs of h, a map with as many names as
-// order, taken in order's order (the names of the header map the record's
-// last request made, all distinct), and recordSize's estimate of them, as
-// flatHeaders would append them in the order of its walk: when each name
-// of order is in h, with one value, both within their caps, all of them
-// within the total. The names of h are then exactly those of order. ok is
-// false otherwise, for the caller to walk h instead: a name that is not
-// in h, none or several values, a cut to make, values to leave out (which
-// ones flatHeaders leaves out depends on its walk's order).
-func (c *config) knownHeaders(flat []string, h map[string][]string, order []headerEntry) (_ []string, size int64, ok bool) {
+// order, taken in order's order (the entries of the header map the
+// record's last request made, all distinct names), and recordSize's
+// estimate of them, as flatHeaders would append them in the order of its
+// walk: when each name of order is in h, with one value, both within
+// their caps, all of them within the total. The names of h are then
+// exactly those of order. ok is false otherwise, for the caller to walk h
+// instead: a name that is not in h, none or several values, a cut to
+// make, values to leave out (which ones flatHeaders leaves out depends on
+// its walk's order).
+//
+// same reports whether the map of the last request, as redaction left
+// it, is already the map of these pairs: each name had one value, which
+// redaction left as it was and which h sends again, or a secret name's,
+// redacted whatever it is. The writer then takes the map as it is (see
+// headerMap).
+func (c *config) knownHeaders(flat []string, h map[string][]string, order []headerEntry) (_ []string, size int64, same, ok bool) {
 	budget := c.maxHeaderBytes
+	same = true
 	for i := range order {
-		k := order[i].name
+		e := &order[i]
+		k := e.name
 		vs := h[k]
 		if len(vs) != 1 || len(k) > c.maxName || len(vs[0]) > c.maxHeaderValue {
-			return nil, 0, false
+			return nil, 0, false, false
 		}
-		cost := len(k) + len(vs[0]) + headerEntryCost
+		v := vs[0]
+		cost := len(k) + len(v) + headerEntryCost
 		if cost > budget {
-			return nil, 0, false
+			return nil, 0, false, false
 		}
 		budget -= cost
 		size += int64(cost) // headerEntryCost is the pair's two string headers
-		flat = append(flat, k, vs[0])
+		flat = append(flat, k, v)
+		same = same && len(e.vals) == 1 && (e.secret || e.clean && e.vals[0] == v)
 	}
-	return flat, size, true
+	return flat, size, same, true
 }
 
 // KeptHeader returns the first value of the header name among those
@@ -118,6 +130,12 @@ func (a *ActiveRecord) KeptHeader(name string) (value string, ok bool) {
 func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	flat := rec.hdrFlat
 	out := rec.spare.hdr
+	if rec.hdrSame && len(out) > 0 && len(flat) == 2*len(rec.spare.hdrOrder) {
+		// The pairs of the last request, which the map holds as
+		// redaction left them (see knownHeaders).
+		rec.hdrBytes = rec.spare.hdrBytes
+		return out
+	}
 	if len(out) > 0 {
 		// The map of the record's last use, its values cleared by reset:
 		// requests mostly send the same names, and writing the values

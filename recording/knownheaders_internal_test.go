@@ -59,7 +59,7 @@ func TestKnownHeaders(t *testing.T) {
 		var size int64
 		ok := false
 		if len(order) == len(h) { // SetHeaders' condition
-			got, size, ok = cfg.knownHeaders(make([]string, 0, 2*len(order)), h, order)
+			got, size, _, ok = cfg.knownHeaders(make([]string, 0, 2*len(order)), h, order)
 		}
 		// The walk kept every name with its one value, within the caps.
 		whole := len(want) == 2*len(h)
