@@ -65,28 +65,33 @@ const maxKnownHeaders = 8
 // it, is already the map of these pairs: each name had one value, which
 // redaction left as it was and which h sends again, or a secret name's,
 // redacted whatever it is. The writer then takes the map as it is (see
-// headerMap).
+// headerMap). flat must have room for the pairs, 2*len(order) strings.
 func (c *config) knownHeaders(flat []string, h map[string][]string, order []headerEntry) (_ []string, size int64, same, ok bool) {
-	budget := c.maxHeaderBytes
+	// The pairs written in place (flat has room for them, see
+	// SetHeaders), the caps in registers: the loop's variables outlive
+	// the look-ups' calls.
+	flat = flat[:2*len(order)]
+	maxName, maxValue, budget := c.maxName, c.maxHeaderValue, c.maxHeaderBytes
 	same = true
 	for i := range order {
 		e := &order[i]
 		k := e.name
 		vs := h[k]
-		if len(vs) != 1 || len(k) > c.maxName || len(vs[0]) > c.maxHeaderValue {
+		if len(vs) != 1 {
 			return nil, 0, false, false
 		}
 		v := vs[0]
-		cost := len(k) + len(v) + headerEntryCost
-		if cost > budget {
+		if budget -= len(k) + len(v) + headerEntryCost; len(k) > maxName || len(v) > maxValue || budget < 0 {
 			return nil, 0, false, false
 		}
-		budget -= cost
-		size += int64(cost) // headerEntryCost is the pair's two string headers
-		flat = append(flat, k, v)
-		same = same && len(e.vals) == 1 && (e.secret || e.clean && e.vals[0] == v)
+		flat[2*i], flat[2*i+1] = k, v
+		if same && (len(e.vals) != 1 || !e.secret && (!e.clean || e.vals[0] != v)) {
+			same = false
+		}
 	}
-	return flat, size, same, true
+	// headerEntryCost is a pair's two string headers: the size is what
+	// the pairs took of the total.
+	return flat, int64(c.maxHeaderBytes - budget), same, true
 }
 
 // KeptHeader returns the first value of the header name among those
