@@ -218,3 +218,70 @@ func TestKeptHeader(t *testing.T) {
 		t.Errorf("nil ActiveRecord: %q, %v", v, ok)
 	}
 }
+
+// TestHeaderSameAgain hands one pooled record, request after request,
+// header maps of a few names, mostly the very ones of the request before
+// (which the writer takes as the last request's map, as redaction left
+// it), and checks each record's headers, inside a Borrower's Write,
+// against the recorder's redaction of what its request sent: the same
+// names with one value changed, a secret name's value changed, a value
+// redaction changes sent twice, a redacted text sent as a value, a value
+// sent under another name, a name with a second value.
+func TestHeaderSameAgain(t *testing.T) {
+	red := recording.DefaultRedaction()
+	var mu sync.Mutex
+	want := map[string]map[string][]string{}
+	var failures []string
+	sink := &funcBorrower{write: func(recs []*recording.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range recs {
+			if w := want[r.Path]; !maps.EqualFunc(r.Headers, w, slices.Equal) {
+				failures = append(failures, fmt.Sprintf("%s: headers %q, want %q", r.Path, r.Headers, w))
+			}
+		}
+	}}
+	rec := recording.New(recording.WithSinks(sink), recording.WithRedaction(red), recording.WithBatch(1, time.Millisecond))
+	base := map[string][]string{"Accept": {"*/*"}, "User-Agent": {"curl/8"}, "Authorization": {"Basic YTpi"}}
+	with := func(k string, vs ...string) map[string][]string {
+		h := maps.Clone(base)
+		h[k] = vs
+		return h
+	}
+	secretText := "x password=hunter2"
+	seq := []map[string][]string{
+		base, base, base,
+		with("User-Agent", "curl/9"), with("User-Agent", "curl/9"), base,
+		with("Authorization", "Bearer other"), base,
+		with("Accept", secretText), with("Accept", secretText), with("Accept", red.Text(secretText)), base,
+		with("Accept", "curl/8"), base,
+		with("Accept", "*/*", "*/*"), base,
+		{"Accept": {"*/*"}, "User-Agent": {"curl/8"}}, base,
+	}
+	for i, h := range seq {
+		path := fmt.Sprintf("/r%d", i)
+		w := red.Header(h)
+		mu.Lock()
+		want[path] = w
+		mu.Unlock()
+		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
+		ar.SetHeaders(h)
+		ar.Finish()
+		// Written before the next starts: the next request gets this
+		// record back from the pool.
+		for deadline := time.Now().Add(10 * time.Second); rec.Stats().Written < uint64(i+1); {
+			if time.Now().After(deadline) {
+				t.Fatalf("request %d not written", i)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, f := range failures {
+		t.Error(f)
+	}
+}

@@ -23,6 +23,17 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	}
 	r, cfg := a.r, &a.rec.cfg
 	flat := r.hdrFlat[:0]
+	if order := r.spare.hdrOrder; len(order) == len(h) && len(h) <= maxKnownHeaders &&
+		len(order) == len(r.spare.hdr) && cap(flat) >= 2*len(h) {
+		// A reused record whose last request sent as many names as this
+		// one: mostly the same names, looked up by name rather than
+		// found by a walk of the map.
+		if kept, size, same, ok := cfg.knownHeaders(flat, h, order); ok {
+			r.hdrFlat, r.hdrFlatBytes, r.hdrSame = kept, size, same
+			return
+		}
+	}
+	r.hdrSame = false
 	if cap(flat) < 2*len(h) && cap(r.spare.hdrVals) == 0 {
 		// A record made afresh: the pairs, and the values of the map
 		// the writer makes of them, in one allocation.
@@ -31,6 +42,56 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 		flat, r.spare.hdrVals = buf[:0:2*n], buf[2*n:2*n:3*n]
 	}
 	r.hdrFlat, r.hdrFlatBytes = cfg.flatHeaders(flat, h)
+}
+
+// maxKnownHeaders is the most names SetHeaders looks up by the names of a
+// record's last request: a map of up to 8 names is one group of slots,
+// where a look-up costs less than a walk's start (which draws a random
+// number) and steps; in a larger map it costs more than a step.
+const maxKnownHeaders = 8
+
+// knownHeaders appends to flat the pairs of h, a map with as many names as
+// order, taken in order's order (the entries of the header map the
+// record's last request made, all distinct names), and recordSize's
+// estimate of them, as flatHeaders would append them in the order of its
+// walk: when each name of order is in h, with one value, both within
+// their caps, all of them within the total. The names of h are then
+// exactly those of order. ok is false otherwise, for the caller to walk h
+// instead: a name that is not in h, none or several values, a cut to
+// make, values to leave out (which ones flatHeaders leaves out depends on
+// its walk's order).
+//
+// same reports whether the map of the last request, as redaction left
+// it, is already the map of these pairs: each name had one value, which
+// redaction left as it was and which h sends again, or a secret name's,
+// redacted whatever it is. The writer then takes the map as it is (see
+// headerMap). flat must have room for the pairs, 2*len(order) strings.
+func (c *config) knownHeaders(flat []string, h map[string][]string, order []headerEntry) (_ []string, size int64, same, ok bool) {
+	// The pairs written in place (flat has room for them, see
+	// SetHeaders), the caps in registers: the loop's variables outlive
+	// the look-ups' calls.
+	flat = flat[:2*len(order)]
+	maxName, maxValue, budget := c.maxName, c.maxHeaderValue, c.maxHeaderBytes
+	same = true
+	for i := range order {
+		e := &order[i]
+		k := e.name
+		vs := h[k]
+		if len(vs) != 1 {
+			return nil, 0, false, false
+		}
+		v := vs[0]
+		if budget -= len(k) + len(v) + headerEntryCost; len(k) > maxName || len(v) > maxValue || budget < 0 {
+			return nil, 0, false, false
+		}
+		flat[2*i], flat[2*i+1] = k, v
+		if same && (len(e.vals) != 1 || !e.secret && (!e.clean || e.vals[0] != v)) {
+			same = false
+		}
+	}
+	// headerEntryCost is a pair's two string headers: the size is what
+	// the pairs took of the total.
+	return flat, int64(c.maxHeaderBytes - budget), same, true
 }
 
 // KeptHeader returns the first value of the header name among those
@@ -74,6 +135,12 @@ func (a *ActiveRecord) KeptHeader(name string) (value string, ok bool) {
 func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	flat := rec.hdrFlat
 	out := rec.spare.hdr
+	if rec.hdrSame && len(out) > 0 && len(flat) == 2*len(rec.spare.hdrOrder) {
+		// The pairs of the last request, which the map holds as
+		// redaction left them (see knownHeaders).
+		rec.hdrBytes = rec.spare.hdrBytes
+		return out
+	}
 	if len(out) > 0 {
 		// The map of the record's last use, its values cleared by reset:
 		// requests mostly send the same names, and writing the values

@@ -51,6 +51,7 @@ func (c *config) capRecord(r *Record) {
 	r.Attrs = c.capAttrs(r.Attrs)
 	if r.Headers != nil && !c.headersFit(r.Headers) {
 		r.hdrFlat, r.hdrFlatBytes = c.flatHeaders(r.hdrFlat[:0], r.Headers)
+		r.hdrSame = false
 		r.Headers = nil
 	}
 }
@@ -67,6 +68,20 @@ func (c *config) capRedacted(r *Record) {
 // c.maxAttrs of them; the ones left out are counted by a KeyDroppedAttrs
 // attribute at the end.
 func (c *config) capAttrs(attrs []Attr) []Attr {
+	if len(attrs) <= c.maxAttrs {
+		// Mostly all of them, within their caps: one pass that only
+		// reads, the caps in registers.
+		maxKey, maxValue := c.maxName, c.maxAttrValue
+		i := 0
+		for ; i < len(attrs); i++ {
+			if len(attrs[i].Key) > maxKey || len(attrs[i].Value) > maxValue {
+				break
+			}
+		}
+		if i == len(attrs) {
+			return attrs
+		}
+	}
 	dropped := 0
 	if over := len(attrs) - c.maxAttrs; over > 0 {
 		attrs = attrs[:c.maxAttrs:c.maxAttrs]

@@ -67,6 +67,11 @@ type Record struct {
 	// the trace flag so that a Record built by hand is sampled; stores do
 	// not keep it.
 	Unsampled bool
+	// hdrSame says hdrFlat holds the pairs of the record's last request,
+	// which its header map spare.hdr holds as redaction left them (see
+	// config.knownHeaders). (Beside Unsampled, it takes no room of its
+	// own.)
+	hdrSame bool
 
 	Start    time.Time
 	Duration time.Duration

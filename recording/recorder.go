@@ -288,13 +288,13 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 // request (its ResponseWriter, its body) clears them once the request is
 // served, as middleware/httpstats does. A nil r records nothing.
 func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord, *T) {
-	if !r.sample(info) {
+	if !r.sample(&info) {
 		return ctx, nil, nil
 	}
 	w := new(activeWith[T])
 	a := &w.a
 	a.rec = r
-	r.startRecord(a, info)
+	r.startRecord(a, &info)
 	r.inflight.add(a)
 	return NewContext(ctx, a), a, &w.x
 }
@@ -306,8 +306,9 @@ type activeWith[T any] struct {
 }
 
 // sample decides whether the request info describes is recorded, and
-// counts it if not.
-func (r *Recorder) sample(info RequestInfo) bool {
+// counts it if not. (info is a pointer: the struct is some twenty words,
+// which a call by value copies.)
+func (r *Recorder) sample(info *RequestInfo) bool {
 	if r == nil || r.closed.Load() {
 		return false
 	}
@@ -331,7 +332,7 @@ func (r *Recorder) sample(info RequestInfo) bool {
 }
 
 // startRecord starts a's record, not yet listed in the in-flight table.
-func (r *Recorder) startRecord(a *ActiveRecord, info RequestInfo) {
+func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	start := info.Start
 	if start.IsZero() {
 		start = time.Now()

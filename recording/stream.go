@@ -377,7 +377,7 @@ func (r *Recorder) startMessage(s *Stream, m *Message) *ActiveRecord {
 		typ = "message"
 	}
 	a := &ActiveRecord{rec: r}
-	r.startRecord(a, RequestInfo{
+	r.startRecord(a, &RequestInfo{
 		Kind:         KindMessage,
 		Method:       m.dir.method(),
 		Path:         s.path,

@@ -180,14 +180,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// addRequestAttrs adds to ar the attributes of r that a record has no
+// requestAttrs appends to attrs the attributes of r that a record has no
 // field for: url.scheme, network.protocol.version and user_agent.original.
 // The user agent is read from the record's copy of the headers when it has
 // one ([recording.ActiveRecord.KeptHeader]), which saves a look-up in the
 // request's header map.
-func addRequestAttrs(ar *recording.ActiveRecord, r *http.Request) {
-	var buf [3]recording.Attr
-	attrs := buf[:0]
+func requestAttrs(attrs []recording.Attr, ar *recording.ActiveRecord, r *http.Request) []recording.Attr {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -207,7 +205,7 @@ func addRequestAttrs(ar *recording.ActiveRecord, r *http.Request) {
 	if ua != "" {
 		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
 	}
-	ar.AddAttrs(attrs...)
+	return attrs
 }
 
 // route returns the route of a finished request: the [WithRouteFunc]
@@ -266,16 +264,19 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody) {
 	rec := ar.Record()
 	if h.cfg.headers {
-		// First, so that addRequestAttrs finds the user agent in the
+		// First, so that requestAttrs finds the user agent in the
 		// copy. Copied: code outside this handler may still change
 		// r.Header.
 		ar.SetHeaders(r.Header)
 	}
-	addRequestAttrs(ar, r)
+	// The attributes, added in one go: the request's, then hijacked and
+	// unmatched when they apply.
+	var buf [5]recording.Attr
+	attrs := requestAttrs(buf[:0], ar, r)
 	switch {
 	case rw.hijacked:
 		rec.Status = rw.status // 0 unless a status was written before hijacking
-		ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
+		attrs = append(attrs, recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	default:
@@ -286,13 +287,20 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response
 	}
 	rec.RequestBytes = requestBytes(r, body)
+	if h.cfg.routeFunc != nil {
+		// Added before the route hook runs: a hook that panics leaves
+		// them in the record finish ends all the same.
+		ar.AddAttrs(attrs...)
+		attrs = attrs[:0]
+	}
 	route, matched := h.route(r2, rec.Status)
 	rec.Route = route
 	if !matched {
 		// The route is appstats' own, not the router's: exporters give it
 		// no http.route.
-		ar.AddAttrs(recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
+		attrs = append(attrs, recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
 	}
+	ar.AddAttrs(attrs...)
 	// Redacted by the recorder's writer, off the request path, before any
 	// sink sees it (recording.Redaction.Query).
 	rec.Query = r.URL.RawQuery

@@ -17,7 +17,8 @@ import (
 
 // TestPanickingHooks serves requests whose route or user hook panics,
 // after a handler that returned or one that panicked itself: each request
-// is still recorded once, with the panic, and none is left in flight.
+// is still recorded once, with the panic and the request's attributes
+// (added before the hooks run), and none is left in flight.
 func TestPanickingHooks(t *testing.T) {
 	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink))
@@ -67,6 +68,9 @@ func TestPanickingHooks(t *testing.T) {
 		}
 		if r.Panic != want {
 			t.Errorf("%s: Panic %q, want %q", r.Path, r.Panic, want)
+		}
+		if r.Attr("url.scheme") != "http" || r.Attr("user_agent.original") == "" {
+			t.Errorf("%s: attributes %v, want the request's", r.Path, r.Attrs)
 		}
 	}
 	for _, p := range paths {
