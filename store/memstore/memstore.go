@@ -128,13 +128,17 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		s.room()
 		copy(s.recs[i+1:], s.recs[i:n])
 		s.recs[i] = e
-	}
-	if over := len(s.recs) - s.cap; over > 0 {
-		for _, e := range s.recs[:over] {
-			s.dropTrace(e.rec.ID)
+		// The oldest record goes as each new one comes, rather than
+		// once the batch is in: s.recs never holds more than one
+		// record over the capacity, so room finds s.buf at most half
+		// full and moves the records back rather than growing it.
+		// (The newest s.cap records of the store and the batch stay,
+		// as they would all at once.)
+		if len(s.recs) > s.cap {
+			s.dropTrace(s.recs[0].rec.ID)
+			s.recs[0] = entry{}
+			s.recs = s.recs[1:]
 		}
-		clear(s.recs[:over])
-		s.recs = s.recs[over:]
 	}
 	s.trimTraces()
 	return nil
@@ -142,7 +146,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 
 // room makes s.recs one entry longer, at its end. When s.recs has reached
 // the end of s.buf, it is moved back to the start of s.buf if that is at
-// most half full, or to a new buffer twice its length.
+// most half full, or to a new buffer twice its length. (Write keeps
+// s.recs within the capacity and one more, so a full store's buffer
+// stops growing.)
 func (s *Store) room() {
 	n := len(s.recs)
 	if n < cap(s.recs) {
