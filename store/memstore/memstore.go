@@ -111,23 +111,27 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if r == nil {
 			continue
 		}
-		s.dropTrace(r.ID)
+		if len(s.traces) > 0 {
+			s.dropTrace(r.ID)
+		}
 		if r.ExecTrace != nil {
 			r = s.keepTrace(r)
 		}
-		e := entry{rec: r, sum: r.Summary()}
 		n := len(s.recs)
 		i := n // records come about in order of their IDs: the newest goes last
 		if n > 0 && bytes.Compare(s.recs[n-1].rec.ID[:], r.ID[:]) >= 0 {
 			i, _ = s.find(r.ID)
 		}
-		if i < n && s.recs[i].rec.ID == r.ID {
-			s.recs[i] = e
-			continue
+		if i >= n || s.recs[i].rec.ID != r.ID {
+			s.room()
+			copy(s.recs[i+1:], s.recs[i:n])
 		}
-		s.room()
-		copy(s.recs[i+1:], s.recs[i:n])
-		s.recs[i] = e
+		// The entry is written in place. Its RPCs are never reused:
+		// readers hold copies of summaries (List), which share them,
+		// and after the shift above the entry may be a copy of the next.
+		e := &s.recs[i]
+		e.rec, e.sum.RPCs = r, nil
+		r.SummaryInto(&e.sum)
 		// The oldest record goes as each new one comes, rather than
 		// once the batch is in: s.recs never holds more than one
 		// record over the capacity, so room finds s.buf at most half
