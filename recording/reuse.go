@@ -161,7 +161,7 @@ func (r *Recorder) release(rec *Record) {
 // releaseAll releases recs as release does each of them, handing them to
 // the pool at once. It may reorder recs.
 func (r *Recorder) releaseAll(recs []*Record) {
-	if r.pool == nil {
+	if r.pool == nil || len(recs) == 0 {
 		return
 	}
 	for _, rec := range recs {
