@@ -239,3 +239,34 @@ func TestWriteFullNoAllocs(t *testing.T) {
 		t.Errorf("Len %d, want %d", st.Len(), capacity)
 	}
 }
+
+// TestSummaryKeptByReader: a summary List returned is the reader's: a
+// later Write that replaces its record, or moves it along the store's
+// buffer, does not change its RPC stats.
+func TestSummaryKeptByReader(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New(10)
+	defer st.Close()
+	rec := func(id byte, method string) *recording.Record {
+		r := &recording.Record{Start: time.Unix(int64(id), 0), Route: "/",
+			Calls: []recording.Call{{Service: "svc", Method: method}}}
+		r.ID[0] = id
+		return r
+	}
+	if err := st.Write(ctx, []*recording.Record{rec(2, "Old"), rec(3, "Old")}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := st.List(ctx, store.Query{})
+	if err != nil || len(page.Records) != 2 {
+		t.Fatalf("List: %v, %d records", err, len(page.Records))
+	}
+	// Record 3 replaced, record 1 written before 2 (which moves up).
+	if err := st.Write(ctx, []*recording.Record{rec(3, "New"), rec(1, "New")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range page.Records {
+		if len(s.RPCs) != 1 || s.RPCs[0].Method != "Old" {
+			t.Errorf("summary of %s changed by a later Write: RPCs %+v", s.ID, s.RPCs)
+		}
+	}
+}
