@@ -367,15 +367,25 @@ func (r *Recorder) symbolize(rec *Record) (grown int64) {
 // sinkDone notes that one sink is done with rec, having accepted it or
 // not; the last one counts rec as written if every sink accepted it.
 func (r *Recorder) sinkDone(rec *Record, accepted bool) {
-	if !accepted {
-		atomic.StoreInt32(&rec.missed, 1)
-	}
-	if atomic.AddInt32(&rec.pending, -1) == 0 {
-		if atomic.LoadInt32(&rec.missed) == 0 {
+	if last, written := lastSink(rec, accepted); last {
+		if written {
 			r.written.Add(1)
 		}
 		r.release(rec)
 	}
+}
+
+// lastSink notes that one sink is done with rec, having accepted it or
+// not. It reports whether that sink was the last one, and then whether
+// every sink accepted rec; the caller then counts and releases rec.
+func lastSink(rec *Record, accepted bool) (last, written bool) {
+	if !accepted {
+		atomic.StoreInt32(&rec.missed, 1)
+	}
+	if atomic.AddInt32(&rec.pending, -1) != 0 {
+		return false, false
+	}
+	return true, atomic.LoadInt32(&rec.missed) == 0
 }
 
 // A sinkQueue is one sink's bounded queue and the goroutine that writes it.
@@ -393,6 +403,8 @@ type sinkQueue struct {
 	written atomic.Uint64
 	dropped atomic.Uint64
 	errors  atomic.Uint64
+
+	released []*Record // write's buffer of the records it releases
 }
 
 type sinkBatch struct {
@@ -504,9 +516,24 @@ func (q *sinkQueue) write(r *Recorder, batch []*Record) {
 	} else {
 		q.written.Add(uint64(len(batch)))
 	}
+	// The records this sink was the last to be done with are counted
+	// and handed back to the pool together: one atomic add and one lock
+	// of the pool a batch, rather than a record.
+	done, written := q.released[:0], 0
 	for _, rec := range batch {
-		r.sinkDone(rec, err == nil)
+		if last, ok := lastSink(rec, err == nil); last {
+			done = append(done, rec)
+			if ok {
+				written++
+			}
+		}
 	}
+	if written > 0 {
+		r.written.Add(uint64(written))
+	}
+	r.releaseAll(done)
+	clear(done)
+	q.released = done[:0]
 }
 
 func safeWrite(ctx context.Context, s Sink, batch []*Record) (err error) {

@@ -107,6 +107,28 @@ func (p *recordPool) put(rec *Record) {
 	p.p.Put(rec)
 }
 
+// putAll puts each of recs as put does, taking the reserve's lock once
+// rather than once a record (the requests' get takes it too). It keeps
+// nothing of recs itself.
+func (p *recordPool) putAll(recs []*Record) {
+	over := 0 // recs[:over] go to the sync.Pool
+	p.mu.Lock()
+	for i, rec := range recs {
+		n := spareBytes(rec)
+		if len(p.reserve) < cap(p.reserve) && p.bytes+n <= maxReserveBytes {
+			p.reserve = append(p.reserve, rec)
+			p.bytes += n
+			continue
+		}
+		recs[over], recs[i] = rec, recs[over]
+		over++
+	}
+	p.mu.Unlock()
+	for _, rec := range recs[:over] {
+		p.p.Put(rec)
+	}
+}
+
 // Bounds on the memory a pooled record keeps for the next one: a record
 // that grew past them (a request of thousands of calls) gives its memory
 // back to the garbage collector instead.
@@ -134,6 +156,18 @@ func (r *Recorder) release(rec *Record) {
 	}
 	rec.reset()
 	r.pool.put(rec)
+}
+
+// releaseAll releases recs as release does each of them, handing them to
+// the pool at once. It may reorder recs.
+func (r *Recorder) releaseAll(recs []*Record) {
+	if r.pool == nil || len(recs) == 0 {
+		return
+	}
+	for _, rec := range recs {
+		rec.reset()
+	}
+	r.pool.putAll(recs)
 }
 
 // reset empties rec for its next use, keeping the memory the recorder

@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/store"
 )
@@ -34,6 +35,13 @@ type budget struct {
 	// sweepAt is, with no cap, the number of slots at which idle ones
 	// are swept: it doubles when a sweep leaves that many busy.
 	sweepAt int
+	// last is the route of the slot found last, lastSlot that slot
+	// (nil: none): a route is mostly a constant of the code that set it
+	// (a mux's pattern), the same string record after record, so it is
+	// found by its address first, without hashing it. Sweeps and reset
+	// forget it.
+	last     string
+	lastSlot *budgetSlot
 }
 
 // budgetSweepAt is the first sweepAt of a budget with no cap on routes.
@@ -77,7 +85,11 @@ func (b *budget) slot(route string, sec int64) *budgetSlot {
 	if route == store.Other {
 		return &b.other
 	}
+	if b.lastSlot != nil && len(route) == len(b.last) && unsafe.StringData(route) == unsafe.StringData(b.last) {
+		return b.lastSlot
+	}
 	if sl := b.slots[route]; sl != nil {
+		b.last, b.lastSlot = route, sl
 		return sl
 	}
 	if b.max > 0 && len(b.slots) >= b.max {
@@ -99,12 +111,14 @@ func (b *budget) slot(route string, sec int64) *budgetSlot {
 	}
 	sl := &budgetSlot{sec: sec}
 	b.slots[route] = sl
+	b.last, b.lastSlot = route, sl
 	return sl
 }
 
 // sweep forgets the routes idle for a minute before sec.
 func (b *budget) sweep(sec int64) {
 	b.swept = sec
+	b.last, b.lastSlot = "", nil
 	for k, sl := range b.slots {
 		if sl.sec < sec-60 {
 			delete(b.slots, k)
@@ -116,6 +130,7 @@ func (b *budget) sweep(sec int64) {
 func (b *budget) reset() {
 	b.mu.Lock()
 	clear(b.slots)
+	b.last, b.lastSlot = "", nil
 	b.other = budgetSlot{}
 	b.mu.Unlock()
 }

@@ -95,3 +95,40 @@ func TestBudgetUncappedSweeps(t *testing.T) {
 		t.Errorf("%d slots after 10000 routes, the first 5000 idle for two minutes; want at most 5000", n)
 	}
 }
+
+// TestBudgetForgetsLastRoute checks that the slot a budget found last by
+// its route's address is forgotten with the others: by reset, and by a
+// sweep, after which the route counts afresh in a slot of the map. And
+// that a route found by its address is not taken for another one in the
+// same memory.
+func TestBudgetForgetsLastRoute(t *testing.T) {
+	sec := int64(time.Second)
+	b := newBudget(1, 0)
+	if !b.keep("/a", 0, 1, false) || b.keep("/a", 1, 1, false) {
+		t.Fatal("route /a: budget of one not applied")
+	}
+	b.reset()
+	if !b.keep("/a", 2, 1, false) {
+		t.Error("route /a over budget after reset, in the slot it had before")
+	}
+
+	b = newBudget(1, 1)
+	if !b.keep("/a", 0, 1, false) {
+		t.Fatal("route /a: first record not kept")
+	}
+	// A minute later route /b sweeps /a's idle slot and takes its place;
+	// /a, come back, finds no room (one route with a slot at most) and
+	// goes to Other's slot, not to the slot swept.
+	if !b.keep("/b", 70*sec, 1, false) || b.slots["/b"] == nil || b.slots["/a"] != nil {
+		t.Fatalf("after the sweep: slots %v", b.slots)
+	}
+	if !b.keep("/a", 70*sec, 1, false) || b.keep(store.Other, 70*sec, 1, false) {
+		t.Error("route /a, after its slot was swept, not counted in Other's slot")
+	}
+
+	routes := "/x/y"
+	b = newBudget(1, 0)
+	if !b.keep(routes, 0, 1, false) || !b.keep(routes[:2], 0, 1, false) {
+		t.Error("a route that is the start of the last one counted in its slot")
+	}
+}

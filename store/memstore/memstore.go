@@ -111,30 +111,38 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if r == nil {
 			continue
 		}
-		s.dropTrace(r.ID)
+		if len(s.traces) > 0 {
+			s.dropTrace(r.ID)
+		}
 		if r.ExecTrace != nil {
 			r = s.keepTrace(r)
 		}
-		e := entry{rec: r, sum: r.Summary()}
 		n := len(s.recs)
 		i := n // records come about in order of their IDs: the newest goes last
 		if n > 0 && bytes.Compare(s.recs[n-1].rec.ID[:], r.ID[:]) >= 0 {
 			i, _ = s.find(r.ID)
 		}
-		if i < n && s.recs[i].rec.ID == r.ID {
-			s.recs[i] = e
-			continue
+		if i >= n || s.recs[i].rec.ID != r.ID {
+			s.room()
+			copy(s.recs[i+1:], s.recs[i:n])
 		}
-		s.room()
-		copy(s.recs[i+1:], s.recs[i:n])
-		s.recs[i] = e
-	}
-	if over := len(s.recs) - s.cap; over > 0 {
-		for _, e := range s.recs[:over] {
-			s.dropTrace(e.rec.ID)
+		// The entry is written in place. Its RPCs are never reused:
+		// readers hold copies of summaries (List), which share them,
+		// and after the shift above the entry may be a copy of the next.
+		e := &s.recs[i]
+		e.rec, e.sum.RPCs = r, nil
+		r.SummaryInto(&e.sum)
+		// The oldest record goes as each new one comes, rather than
+		// once the batch is in: s.recs never holds more than one
+		// record over the capacity, so room finds s.buf at most half
+		// full and moves the records back rather than growing it.
+		// (The newest s.cap records of the store and the batch stay,
+		// as they would all at once.)
+		if len(s.recs) > s.cap {
+			s.dropTrace(s.recs[0].rec.ID)
+			s.recs[0] = entry{}
+			s.recs = s.recs[1:]
 		}
-		clear(s.recs[:over])
-		s.recs = s.recs[over:]
 	}
 	s.trimTraces()
 	return nil
@@ -142,7 +150,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 
 // room makes s.recs one entry longer, at its end. When s.recs has reached
 // the end of s.buf, it is moved back to the start of s.buf if that is at
-// most half full, or to a new buffer twice its length.
+// most half full, or to a new buffer twice its length. (Write keeps
+// s.recs within the capacity and one more, so a full store's buffer
+// stops growing.)
 func (s *Store) room() {
 	n := len(s.recs)
 	if n < cap(s.recs) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -189,4 +190,83 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/record")
+}
+
+// TestWriteFullNoAllocs: a full store's Write of records newer than all
+// allocates nothing (records without calls nor traces: their summaries
+// allocate nothing either). Its buffer of records, which the records move
+// along, is moved back to its start, not grown again, whatever the size
+// of the batches: here the store is filled a record at a time, then
+// written batches of 64.
+func TestWriteFullNoAllocs(t *testing.T) {
+	const capacity, batch, batches = 100, 64, 100
+	ctx := context.Background()
+	st := memstore.New(capacity)
+	defer st.Close()
+	n := uint64(0)
+	next := func(size int) []*recording.Record {
+		b := make([]*recording.Record, size)
+		for i := range b {
+			n++
+			r := &recording.Record{Start: time.Unix(0, int64(n)), Route: "/"}
+			binary.BigEndian.PutUint64(r.ID[:8], n)
+			b[i] = r
+		}
+		return b
+	}
+	for range 3 * capacity {
+		if err := st.Write(ctx, next(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := make([][]*recording.Record, batches)
+	for i := range all {
+		all[i] = next(batch)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for _, b := range all {
+		if err := st.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if allocs := after.Mallocs - before.Mallocs; allocs != 0 {
+		t.Errorf("%d allocations writing %d batches of %d into a full store, want 0", allocs, batches, batch)
+	}
+	if st.Len() != capacity {
+		t.Errorf("Len %d, want %d", st.Len(), capacity)
+	}
+}
+
+// TestSummaryKeptByReader: a summary List returned is the reader's: a
+// later Write that replaces its record, or moves it along the store's
+// buffer, does not change its RPC stats.
+func TestSummaryKeptByReader(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New(10)
+	defer st.Close()
+	rec := func(id byte, method string) *recording.Record {
+		r := &recording.Record{Start: time.Unix(int64(id), 0), Route: "/",
+			Calls: []recording.Call{{Service: "svc", Method: method}}}
+		r.ID[0] = id
+		return r
+	}
+	if err := st.Write(ctx, []*recording.Record{rec(2, "Old"), rec(3, "Old")}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := st.List(ctx, store.Query{})
+	if err != nil || len(page.Records) != 2 {
+		t.Fatalf("List: %v, %d records", err, len(page.Records))
+	}
+	// Record 3 replaced, record 1 written before 2 (which moves up).
+	if err := st.Write(ctx, []*recording.Record{rec(3, "New"), rec(1, "New")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range page.Records {
+		if len(s.RPCs) != 1 || s.RPCs[0].Method != "Old" {
+			t.Errorf("summary of %s changed by a later Write: RPCs %+v", s.ID, s.RPCs)
+		}
+	}
 }
