@@ -24,19 +24,7 @@ import (
 func TestHeaderRefillSequences(t *testing.T) {
 	red := recording.DefaultRedaction()
 	red.Headers = append(red.Headers, "X-House-Secret")
-	var mu sync.Mutex
-	want := map[string]map[string][]string{}
-	var failures []string
-	sink := &funcBorrower{write: func(recs []*recording.Record) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range recs {
-			if w := want[r.Path]; !maps.EqualFunc(r.Headers, w, slices.Equal) {
-				failures = append(failures, fmt.Sprintf("%s: headers %v, want %v", r.Path, r.Headers, w))
-			}
-		}
-	}}
-	rec := recording.New(recording.WithSinks(sink), recording.WithRedaction(red), recording.WithBatch(1, time.Millisecond))
+	hc := newHeaderChecker(red)
 	many := func(tag string, n int) map[string][]string {
 		h := map[string][]string{}
 		for j := range n {
@@ -99,29 +87,9 @@ func TestHeaderRefillSequences(t *testing.T) {
 			}
 			w[k] = slices.Clone(vs)
 		}
-		mu.Lock()
-		want[path] = w
-		mu.Unlock()
-		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
-		ar.SetHeaders(h)
-		ar.Finish()
-		// Written before the next starts: the next request gets this
-		// record back from the pool.
-		for deadline := time.Now().Add(10 * time.Second); rec.Stats().Written < uint64(i+1); {
-			if time.Now().After(deadline) {
-				t.Fatalf("request %d not written", i)
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
+		hc.send(t, path, h, w)
 	}
-	if err := rec.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, f := range failures {
-		t.Error(f)
-	}
+	hc.check(t)
 }
 
 // isSecretHeader is the test's own list of the secret names it sends.
@@ -229,19 +197,7 @@ func TestKeptHeader(t *testing.T) {
 // sent under another name, a name with a second value.
 func TestHeaderSameAgain(t *testing.T) {
 	red := recording.DefaultRedaction()
-	var mu sync.Mutex
-	want := map[string]map[string][]string{}
-	var failures []string
-	sink := &funcBorrower{write: func(recs []*recording.Record) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range recs {
-			if w := want[r.Path]; !maps.EqualFunc(r.Headers, w, slices.Equal) {
-				failures = append(failures, fmt.Sprintf("%s: headers %q, want %q", r.Path, r.Headers, w))
-			}
-		}
-	}}
-	rec := recording.New(recording.WithSinks(sink), recording.WithRedaction(red), recording.WithBatch(1, time.Millisecond))
+	hc := newHeaderChecker(red)
 	base := map[string][]string{"Accept": {"*/*"}, "User-Agent": {"curl/8"}, "Authorization": {"Basic YTpi"}}
 	with := func(k string, vs ...string) map[string][]string {
 		h := maps.Clone(base)
@@ -261,27 +217,68 @@ func TestHeaderSameAgain(t *testing.T) {
 	for i, h := range seq {
 		path := fmt.Sprintf("/r%d", i)
 		w := red.Header(h)
-		mu.Lock()
-		want[path] = w
-		mu.Unlock()
-		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
-		ar.SetHeaders(h)
-		ar.Finish()
-		// Written before the next starts: the next request gets this
-		// record back from the pool.
-		for deadline := time.Now().Add(10 * time.Second); rec.Stats().Written < uint64(i+1); {
-			if time.Now().After(deadline) {
-				t.Fatalf("request %d not written", i)
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
+		hc.send(t, path, h, w)
 	}
-	if err := rec.Close(context.Background()); err != nil {
+	hc.check(t)
+}
+
+// A headerChecker records requests one at a time through one recorder,
+// so that each gets the record of the one before it back from the pool,
+// and checks each record's headers, inside a Borrower's Write, against
+// those its request should have.
+type headerChecker struct {
+	rec      *recording.Recorder
+	sent     uint64
+	mu       sync.Mutex
+	want     map[string]map[string][]string // by path
+	failures []string
+}
+
+func newHeaderChecker(red recording.Redaction) *headerChecker {
+	hc := &headerChecker{want: map[string]map[string][]string{}}
+	sink := &funcBorrower{write: func(recs []*recording.Record) {
+		hc.mu.Lock()
+		defer hc.mu.Unlock()
+		for _, r := range recs {
+			if w := hc.want[r.Path]; !maps.EqualFunc(r.Headers, w, slices.Equal) {
+				hc.failures = append(hc.failures, fmt.Sprintf("%s: headers %q, want %q", r.Path, r.Headers, w))
+			}
+		}
+	}}
+	hc.rec = recording.New(recording.WithSinks(sink), recording.WithRedaction(red), recording.WithBatch(1, time.Millisecond))
+	return hc
+}
+
+// send records a request of path with headers h, whose record must hold
+// want, and waits until it is written: the next request gets its record
+// back from the pool.
+func (hc *headerChecker) send(t *testing.T, path string, h, want map[string][]string) {
+	t.Helper()
+	hc.mu.Lock()
+	hc.want[path] = want
+	hc.mu.Unlock()
+	_, ar := hc.rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
+	ar.SetHeaders(h)
+	ar.Finish()
+	hc.sent++
+	for deadline := time.Now().Add(10 * time.Second); hc.rec.Stats().Written < hc.sent; {
+		if time.Now().After(deadline) {
+			t.Fatalf("request %s not written", path)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// check closes the recorder and reports the records whose headers were
+// not those wanted.
+func (hc *headerChecker) check(t *testing.T) {
+	t.Helper()
+	if err := hc.rec.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, f := range failures {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	for _, f := range hc.failures {
 		t.Error(f)
 	}
 }
