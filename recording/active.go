@@ -912,10 +912,7 @@ func (c *ActiveCall) End(err error) {
 		return
 	}
 	a.mu.Lock()
-	if !c.ended && !c.frozenLocked() {
-		c.ended = true
-		c.c.Duration = max(end-c.c.Start, 0)
-	}
+	c.endLocked(end)
 	a.mu.Unlock()
 	// End's own cost (a lock) is not added to the overhead: timing it
 	// would cost more than it does.
@@ -937,11 +934,18 @@ func (c *ActiveCall) end(end time.Duration, err error) {
 	}
 	a := c.a
 	a.mu.Lock()
+	c.endLocked(end)
+	a.mu.Unlock()
+}
+
+// endLocked ends the call at offset end from its record's start, unless
+// it has ended already or its record was frozen while it was not running.
+// The caller holds the record's lock.
+func (c *ActiveCall) endLocked(end time.Duration) {
 	if !c.ended && !c.frozenLocked() {
 		c.ended = true
 		c.c.Duration = max(end-c.c.Start, 0)
 	}
-	a.mu.Unlock()
 }
 
 // endErr is end for a call that failed with err (not nil).
