@@ -747,13 +747,13 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, off time.
 		a.mu.Unlock()
 		return nil
 	}
-	// The newest chunk's next slot, else slotLocked's (a call less).
+	// A fresh slot: the newest chunk's next, else a new chunk's first.
 	var ac *ActiveCall
 	if n := len(a.chunks); n > 0 && int(a.used) < len(a.chunks[n-1]) {
 		ac = &a.chunks[n-1][a.used]
 		a.used++
 	} else {
-		ac = a.slotLocked()
+		ac = a.newChunkLocked()
 	}
 	a.live++
 	// A slot is fresh, zero memory (chunks are never reused): only the
@@ -857,25 +857,23 @@ func (a *ActiveRecord) callsLocked(yield func(*ActiveCall) bool) {
 	}
 }
 
-// slotLocked returns a fresh slot for a call, carved from a's newest chunk
-// of calls, allocating the next chunk when that one is used up. a.mu must
-// be held.
-func (a *ActiveRecord) slotLocked() *ActiveCall {
-	if len(a.chunks) == 0 || int(a.used) == len(a.chunks[len(a.chunks)-1]) {
-		var n int
-		if len(a.chunks) == 0 {
-			a.chunks = a.inline[:0]
-			n = min(int(a.rec.callHint.Load()), maxFirstChunk)
-		} else {
-			n = 2 * len(a.chunks[len(a.chunks)-1])
-		}
-		n = min(max(n, minChunk), maxChunk, a.rec.cfg.maxCalls)
-		a.chunks = append(a.chunks, make([]ActiveCall, n))
-		a.used = 0
+// newChunkLocked adds a chunk of fresh slots for calls to a, with a.mu
+// held, and returns its first: the first chunk sized by the recorder's
+// callHint, each next one twice the one before, within minChunk, maxChunk
+// and the call limit. (Chunks are never reused: a slot is zero memory.)
+func (a *ActiveRecord) newChunkLocked() *ActiveCall {
+	var n int
+	if len(a.chunks) == 0 {
+		a.chunks = a.inline[:0]
+		n = min(int(a.rec.callHint.Load()), maxFirstChunk)
+	} else {
+		n = 2 * len(a.chunks[len(a.chunks)-1])
 	}
-	ac := &a.chunks[len(a.chunks)-1][a.used]
-	a.used++
-	return ac
+	n = min(max(n, minChunk), maxChunk, a.rec.cfg.maxCalls)
+	c := make([]ActiveCall, n)
+	a.chunks = append(a.chunks, c)
+	a.used = 1
+	return &c[0]
 }
 
 // roomLocked reports whether a call may be added to a now, with a.mu held: a
