@@ -266,14 +266,16 @@ type callState struct {
 }
 
 // headerCopy is a copy of a request's header, and the [recording.Carrier]
-// through which the propagator writes the trace context into it. The
-// copy's values share one array (as [http.Header.Clone]'s do) with room
-// for the propagation fields, so setting one allocates nothing; the array
-// is vals when that is long enough.
+// through which the propagator writes the trace context into it. The copy
+// is shallow, as the rest of the request's copy is: its map is its own,
+// but its values are the caller's slices, cut to their length (an append
+// to one, by a base transport that misbehaves, makes a new array rather
+// than writing past the caller's value), and a field the propagator sets
+// takes a slice of its own, in vals while room is left there.
 type headerCopy struct {
 	h     http.Header
-	spare []string // the array's free slots
-	vals  [spareFields + 3]string
+	spare []string // vals' free slots
+	vals  [spareFields]string
 	tp    [recording.TraceparentLen]byte // traceparent's bytes, see inject
 }
 
@@ -283,32 +285,11 @@ const spareFields = 3
 
 // copy makes c a copy of h (an empty header when h is nil).
 func (c *headerCopy) copy(h http.Header) {
-	if len(h) == 0 {
-		c.h = make(http.Header, 1)
-		c.spare = c.vals[:spareFields]
-		return
-	}
-	nv := spareFields
-	for _, vv := range h {
-		nv += len(vv)
-	}
-	var sv []string
-	if nv <= len(c.vals) {
-		sv = c.vals[:nv]
-	} else {
-		sv = make([]string, nv)
-	}
 	c.h = make(http.Header, len(h)+1)
 	for k, vv := range h {
-		if vv == nil {
-			c.h[k] = nil // as Clone keeps it
-			continue
-		}
-		n := copy(sv, vv)
-		c.h[k] = sv[:n:n]
-		sv = sv[n:]
+		c.h[k] = vv[:len(vv):len(vv)] // nil stays nil, as Clone keeps it
 	}
-	c.spare = sv
+	c.spare = c.vals[:]
 }
 
 // inject writes tc into the copy through p. The W3C propagator's
