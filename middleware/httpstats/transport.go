@@ -273,10 +273,10 @@ type callState struct {
 // than writing past the caller's value), and a field the propagator sets
 // takes a slice of its own, in vals while room is left there.
 type headerCopy struct {
-	h     http.Header
-	spare []string // vals' free slots
-	vals  [spareFields]string
-	tp    [recording.TraceparentLen]byte // traceparent's bytes, see inject
+	h    http.Header
+	vals [spareFields]string
+	tp   [recording.TraceparentLen]byte // traceparent's bytes, see inject
+	used uint8                          // vals taken; in tp's padding
 }
 
 // spareFields is how many fields a propagator can set without an
@@ -289,7 +289,6 @@ func (c *headerCopy) copy(h http.Header) {
 	for k, vv := range h {
 		c.h[k] = vv[:len(vv):len(vv)] // nil stays nil, as Clone keeps it
 	}
-	c.spare = c.vals[:]
 }
 
 // inject writes tc into the copy through p. The W3C propagator's
@@ -323,13 +322,14 @@ func (c *headerCopy) Set(key, value string) {
 
 // setCanonical is Set with a key in its canonical form.
 func (c *headerCopy) setCanonical(key, value string) {
-	if len(c.spare) == 0 {
+	i := int(c.used)
+	if i >= len(c.vals) {
 		c.h[key] = []string{value}
 		return
 	}
-	c.spare[0] = value
-	c.h[key] = c.spare[:1:1]
-	c.spare = c.spare[1:]
+	c.vals[i] = value
+	c.h[key] = c.vals[i : i+1 : i+1]
+	c.used++
 }
 
 // trackedBody ends the call when the body is read to the end or closed.
