@@ -951,6 +951,14 @@ func (c *ActiveCall) endErr(end time.Duration, err error) {
 	a := c.a
 	typ := convention.ErrorType(err) // before the lock: it may reflect
 	a.mu.Lock()
+	c.endErrLocked(end, err, typ)
+	a.mu.Unlock()
+}
+
+// endErrLocked is endLocked for a call that failed with err (not nil), of
+// class typ, with the record's lock held.
+func (c *ActiveCall) endErrLocked(end time.Duration, err error, typ string) {
+	a := c.a
 	if !c.ended && !c.frozenLocked() {
 		c.ended = true
 		c.c.Duration = max(end-c.c.Start, 0)
@@ -963,7 +971,6 @@ func (c *ActiveCall) endErr(end time.Duration, err error) {
 			c.c.Attrs = append(c.c.Attrs, Attr{Key: convention.KeyErrorType, Value: convention.Truncate(typ, a.rec.cfg.maxAttrValue)})
 		}
 	}
-	a.mu.Unlock()
 }
 
 // frozenLocked reports whether c may no longer change, with c.a.mu held:
@@ -1109,12 +1116,16 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 	if c == nil || len(attrs) == 0 {
 		return
 	}
-	cfg := &c.a.rec.cfg
 	c.a.mu.Lock()
 	defer c.a.mu.Unlock()
 	if c.frozenLocked() {
 		return
 	}
+	c.setAttrsLocked(attrs, &c.a.rec.cfg)
+}
+
+// setAttrsLocked is SetAttrs with c.a.mu held, for a call not frozen.
+func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 	n := len(attrs)
 	if c.c.Attrs == nil {
 		if c.room != nil {
@@ -1184,19 +1195,117 @@ func (c *ActiveCall) AddPhase(name string, start, end time.Time) {
 	}
 	capString(&name, c.a.rec.cfg.maxName)
 	c.a.mu.Lock()
-	if len(c.c.Phases) < maxPhases && !c.frozenLocked() {
-		if c.c.Phases == nil {
-			if c.room != nil {
-				c.c.Phases = c.room.phases[:0]
-			} else {
-				// A call with phases has several (an HTTP call's send, wait
-				// and more): one allocation for the first four, not three.
-				c.c.Phases = make([]Phase, 0, min(4, maxPhases))
-			}
-		}
-		c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start.Sub(c.a.start), Duration: end.Sub(start)})
+	if !c.frozenLocked() {
+		c.addPhaseLocked(name, start.Sub(c.a.start), end.Sub(start))
 	}
 	c.a.mu.Unlock()
+}
+
+// addPhaseLocked adds the phase name (already cut) that started at offset
+// start from the record's start and lasted d, with c.a.mu held, for a call
+// not frozen.
+func (c *ActiveCall) addPhaseLocked(name string, start, d time.Duration) {
+	if len(c.c.Phases) >= maxPhases {
+		return
+	}
+	if c.c.Phases == nil {
+		if c.room != nil {
+			c.c.Phases = c.room.phases[:0]
+		} else {
+			// A call with phases has several (an HTTP call's send, wait
+			// and more): one allocation for the first four, not three.
+			c.c.Phases = make([]Phase, 0, min(4, maxPhases))
+		}
+	}
+	c.c.Phases = append(c.c.Phases, Phase{Name: name, Start: start, Duration: d})
+}
+
+// A CallUpdate is what a wrapper sets of a call at once, with
+// [ActiveCall.Update] or [ActiveCall.EndWith]: the record's lock is taken
+// once, where the setters take it once each (an HTTP client call's
+// attributes, phases and sizes would take it nine times). Each field is set
+// as its setter sets it. It holds no strings of its own, only slices, so
+// that a caller's arrays behind them can stay on its stack.
+type CallUpdate struct {
+	// Reserve makes room for the call's attributes and phases before they
+	// are set ([ActiveCall.Reserve]).
+	Reserve bool
+	// Attrs are the attributes to set ([ActiveCall.SetAttrs]).
+	Attrs []Attr
+	// Phases are the phases to add ([ActiveCall.AddPhase]): at most 32 a
+	// call, each name cut to [WithMaxName]. Unlike a [Record]'s, a phase's
+	// Start here is an offset from the call's start
+	// ([ActiveCall.StartTime]); a phase of negative Duration is left out,
+	// as AddPhase leaves out one that ends before it starts.
+	Phases []Phase
+	// RequestSize and ResponseSize are the bytes sent and received
+	// ([ActiveCall.SetRequestSize], [ActiveCall.SetResponseSize]), each
+	// set only when its Has field is true: the zero CallUpdate changes
+	// nothing.
+	RequestSize, ResponseSize       int64
+	HasRequestSize, HasResponseSize bool
+}
+
+// Update sets what u holds of the call, under one lock. A nil u, like a
+// nil c, changes nothing; u is not kept.
+func (c *ActiveCall) Update(u *CallUpdate) {
+	if c == nil || u == nil {
+		return
+	}
+	c.a.mu.Lock()
+	if !c.frozenLocked() {
+		c.updateLocked(u)
+	}
+	c.a.mu.Unlock()
+}
+
+// EndWith sets what u holds of the call, as [ActiveCall.Update] does, then
+// ends it d after its start with err, as [ActiveCall.End] ends it, all
+// under one lock. Once the call has ended, it sets u as Update does (as
+// the setters do after End) and ends nothing.
+func (c *ActiveCall) EndWith(u *CallUpdate, d time.Duration, err error) {
+	if c == nil {
+		return
+	}
+	var typ string
+	if err != nil {
+		typ = convention.ErrorType(err) // before the lock: it may reflect
+	}
+	c.a.mu.Lock()
+	if !c.frozenLocked() {
+		if u != nil {
+			c.updateLocked(u)
+		}
+		if err != nil {
+			c.endErrLocked(c.c.Start+d, err, typ)
+		} else {
+			c.endLocked(c.c.Start + d)
+		}
+	}
+	c.a.mu.Unlock()
+}
+
+// updateLocked sets u, with c.a.mu held, for a call not frozen.
+func (c *ActiveCall) updateLocked(u *CallUpdate) {
+	cfg := &c.a.rec.cfg
+	if u.Reserve && c.room == nil && c.c.Attrs == nil && c.c.Phases == nil {
+		c.room = new(callRoom)
+	}
+	if len(u.Attrs) > 0 {
+		c.setAttrsLocked(u.Attrs, cfg)
+	}
+	for _, p := range u.Phases {
+		if p.Duration >= 0 {
+			capString(&p.Name, cfg.maxName)
+			c.addPhaseLocked(p.Name, c.c.Start+p.Start, p.Duration)
+		}
+	}
+	if u.HasRequestSize {
+		c.c.RequestSize = u.RequestSize
+	}
+	if u.HasResponseSize {
+		c.c.ResponseSize = u.ResponseSize
+	}
 }
 
 // TraceContext returns the trace context to send with the call: the

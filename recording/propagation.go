@@ -2,7 +2,6 @@ package recording
 
 import (
 	"context"
-	"encoding/hex"
 	"slices"
 	"strings"
 
@@ -150,15 +149,30 @@ const TraceparentLen = 55
 func AppendTraceparent(dst []byte, tc TraceContext) []byte {
 	n := len(dst)
 	dst = slices.Grow(dst, TraceparentLen)[:n+TraceparentLen]
-	b := dst[n:]
-	copy(b, "00-")
-	hex.Encode(b[3:35], tc.TraceID[:])
+	b := (*[TraceparentLen]byte)(dst[n:])
+	b[0], b[1], b[2] = '0', '0', '-'
+	for i, v := range tc.TraceID {
+		b[3+2*i], b[4+2*i] = hexPairs[2*int(v)], hexPairs[2*int(v)+1]
+	}
 	b[35] = '-'
-	hex.Encode(b[36:52], tc.SpanID[:])
-	b[52] = '-'
-	b[53], b[54] = '0', '0'
+	for i, v := range tc.SpanID {
+		b[36+2*i], b[37+2*i] = hexPairs[2*int(v)], hexPairs[2*int(v)+1]
+	}
+	b[52], b[53], b[54] = '-', '0', '0'
 	if tc.Sampled {
 		b[54] = '1'
 	}
 	return dst
 }
+
+// hexPairs holds each byte's two lower-case hex digits, at twice the byte:
+// one look-up a byte, where encoding/hex takes two.
+const hexPairs = "" +
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" +
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" +
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f" +
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" +
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" +
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf" +
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"

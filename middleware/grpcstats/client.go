@@ -163,32 +163,35 @@ func (s *clientRPC) finish(end time.Time, err error) {
 	}
 	t0 := time.Now()
 	c := s.c
-	c.SetRequestSize(s.sentBytes.Load())
-	c.SetResponseSize(s.rcvdBy.Load())
 	code := codes.OK
 	if err != nil {
 		st := status.Convert(err)
 		code = st.Code()
 		c.SetError(code.String() + ": " + st.Message())
 	}
-	c.SetAttr(AttrStatusCode, convention.GRPCStatusName(int(code)))
-	if s.streaming.Load() {
-		c.SetAttr(AttrMessagesSent, strconv.FormatInt(s.sent.Load(), 10))
-		c.SetAttr(AttrMessagesReceived, strconv.FormatInt(s.recv.Load(), 10))
+	// The rest is set, and the call ended, under one lock of the record.
+	var attrs [3]recording.Attr
+	var phases [2]recording.Phase
+	u := recording.CallUpdate{
+		Attrs:          append(attrs[:0], recording.Attr{Key: AttrStatusCode, Value: convention.GRPCStatusName(int(code))}),
+		RequestSize:    s.sentBytes.Load(),
+		ResponseSize:   s.rcvdBy.Load(),
+		HasRequestSize: true, HasResponseSize: true,
 	}
-	start := c.StartTime()
+	if s.streaming.Load() {
+		u.Attrs = append(u.Attrs,
+			recording.Attr{Key: AttrMessagesSent, Value: strconv.FormatInt(s.sent.Load(), 10)},
+			recording.Attr{Key: AttrMessagesReceived, Value: strconv.FormatInt(s.recv.Load(), 10)})
+	}
+	d := end.Sub(c.StartTime()) // the phases' times are offsets from the call's start
 	if first := s.firstResp.Load(); first != 0 {
-		ft := start.Add(time.Duration(first - 1))
-		if ft.After(end) {
-			ft = end
-		}
-		c.AddPhase("wait", start, ft)
-		c.AddPhase("receive", ft, end)
+		ft := min(time.Duration(first-1), d)
+		u.Phases = append(phases[:0], recording.Phase{Name: "wait", Duration: ft}, recording.Phase{Name: "receive", Start: ft, Duration: d - ft})
 	} else {
-		c.AddPhase("wait", start, end)
+		u.Phases = append(phases[:0], recording.Phase{Name: "wait", Duration: d})
 	}
 	c.Record().AddOverhead(time.Since(t0))
-	c.EndAt(end, nil)
+	c.EndWith(&u, d, nil)
 }
 
 // TagConn returns ctx unchanged.

@@ -87,17 +87,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t0 := c.StartTime() // the overhead counts from the call's start
 	c.SetRequest(hc.Request)
-	c.Reserve() // its attributes and phases in one allocation
-	var attrs [4]recording.Attr
-	c.SetAttrs(convention.AppendHTTPAttrs(attrs[:0], hc)...)
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	// The body is counted as it is sent when its length is unknown, and when
 	// the request waits for "100 Continue": a server that answers otherwise
 	// (417, say) is never sent the body.
 	count := hasBody && (req.ContentLength <= 0 || expectsContinue(req.Header))
-	if !count {
-		c.SetRequestSize(max(req.ContentLength, 0))
-	}
+	var attrs [4]recording.Attr
+	c.Update(&recording.CallUpdate{
+		Reserve: true, // its attributes and phases in one allocation
+		Attrs:   convention.AppendHTTPAttrs(attrs[:0], hc),
+		// A body counted as it is sent is sized at the call's end.
+		RequestSize: max(req.ContentLength, 0), HasRequestSize: !count,
+	})
 
 	st := &callState{}
 	pt := &st.pt
@@ -132,17 +133,20 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
-		pt.end(pt.now())
+		var room endRoom
+		d := time.Since(t0)
+		u := pt.end(&room, d)
 		if sent != nil {
-			c.SetRequestSize(sent.Load().n.Load())
+			u.RequestSize, u.HasRequestSize = sent.Load().n.Load(), true
 		}
-		c.End(err)
+		c.EndWith(&u, d, err)
 		return resp, err
 	}
-	c.SetAttr(convention.KeyHTTPResponseStatusCode, statusCodeText(resp.StatusCode))
 	if resp.StatusCode >= 500 {
 		c.SetError(resp.Status)
 	}
+	status := [1]recording.Attr{{Key: convention.KeyHTTPResponseStatusCode, Value: statusCodeText(resp.StatusCode)}}
+	c.Update(&recording.CallUpdate{Attrs: status[:]})
 	b := &st.body
 	b.rc, b.c, b.pt, b.sent, b.length = resp.Body, c, pt, sent, resp.ContentLength
 	if resp.Body == nil || resp.Body == http.NoBody || req.Method == http.MethodHead {
@@ -262,15 +266,17 @@ type callState struct {
 }
 
 // headerCopy is a copy of a request's header, and the [recording.Carrier]
-// through which the propagator writes the trace context into it. The
-// copy's values share one array (as [http.Header.Clone]'s do) with room
-// for the propagation fields, so setting one allocates nothing; the array
-// is vals when that is long enough.
+// through which the propagator writes the trace context into it. The copy
+// is shallow, as the rest of the request's copy is: its map is its own,
+// but its values are the caller's slices, cut to their length (an append
+// to one, by a base transport that misbehaves, makes a new array rather
+// than writing past the caller's value), and a field the propagator sets
+// takes a slice of its own, in vals while room is left there.
 type headerCopy struct {
-	h     http.Header
-	spare []string // the array's free slots
-	vals  [spareFields + 3]string
-	tp    [recording.TraceparentLen]byte // traceparent's bytes, see inject
+	h    http.Header
+	vals [spareFields]string
+	tp   [recording.TraceparentLen]byte // traceparent's bytes, see inject
+	used uint8                          // vals taken; in tp's padding
 }
 
 // spareFields is how many fields a propagator can set without an
@@ -279,32 +285,10 @@ const spareFields = 3
 
 // copy makes c a copy of h (an empty header when h is nil).
 func (c *headerCopy) copy(h http.Header) {
-	if len(h) == 0 {
-		c.h = make(http.Header, 1)
-		c.spare = c.vals[:spareFields]
-		return
-	}
-	nv := spareFields
-	for _, vv := range h {
-		nv += len(vv)
-	}
-	var sv []string
-	if nv <= len(c.vals) {
-		sv = c.vals[:nv]
-	} else {
-		sv = make([]string, nv)
-	}
 	c.h = make(http.Header, len(h)+1)
 	for k, vv := range h {
-		if vv == nil {
-			c.h[k] = nil // as Clone keeps it
-			continue
-		}
-		n := copy(sv, vv)
-		c.h[k] = sv[:n:n]
-		sv = sv[n:]
+		c.h[k] = vv[:len(vv):len(vv)] // nil stays nil, as Clone keeps it
 	}
-	c.spare = sv
 }
 
 // inject writes tc into the copy through p. The W3C propagator's
@@ -338,13 +322,14 @@ func (c *headerCopy) Set(key, value string) {
 
 // setCanonical is Set with a key in its canonical form.
 func (c *headerCopy) setCanonical(key, value string) {
-	if len(c.spare) == 0 {
+	i := int(c.used)
+	if i >= len(c.vals) {
 		c.h[key] = []string{value}
 		return
 	}
-	c.spare[0] = value
-	c.h[key] = c.spare[:1:1]
-	c.spare = c.spare[1:]
+	c.vals[i] = value
+	c.h[key] = c.vals[i : i+1 : i+1]
+	c.used++
 }
 
 // trackedBody ends the call when the body is read to the end or closed.
@@ -377,17 +362,18 @@ func (b *trackedBody) Close() error {
 
 func (b *trackedBody) finish(err error) {
 	b.once.Do(func() {
-		now := b.pt.now()
-		b.pt.end(now)
+		var room endRoom
+		d := time.Since(b.pt.start)
+		u := b.pt.end(&room, d)
 		if b.sent != nil {
-			b.c.SetRequestSize(b.sent.Load().n.Load())
+			u.RequestSize, u.HasRequestSize = b.sent.Load().n.Load(), true
 		}
 		size := b.n.Load()
 		if size == 0 && b.length > 0 {
 			size = b.length
 		}
-		b.c.SetResponseSize(size)
-		b.c.EndAt(now, err)
+		u.ResponseSize, u.HasResponseSize = size, true
+		b.c.EndWith(&u, d, err)
 	})
 }
 
@@ -427,13 +413,6 @@ const (
 	firstByte
 	numEvents
 )
-
-// now returns the time now as the call's start plus the time since: one
-// read of the monotonic clock, where time.Now reads the wall clock too. The
-// call's times are offsets from its record's start, which this keeps.
-func (p *phases) now() time.Time {
-	return p.start.Add(time.Since(p.start))
-}
 
 // set notes that e came now, unless it came before.
 func (p *phases) set(e event) {
@@ -482,45 +461,50 @@ func (p *phases) hooks(t *httptrace.ClientTrace, n *netTrace) {
 	n.ConnectStart, n.ConnectDone = t.ConnectStart, t.ConnectDone
 }
 
-// end records the phases once the call is over. An event's time is the
-// call's start plus the event's offset from it: the same monotonic reading
-// as the clock's when the event came.
-func (p *phases) end(now time.Time) {
+// An endRoom is where a call's last attributes and its phases are made,
+// on the stack of the function that ends it.
+type endRoom struct {
+	attrs  [2]recording.Attr
+	phases [6]recording.Phase
+}
+
+// end returns the phases and the connection's reuse, to record once the
+// call is over, d after its start (with [recording.ActiveCall.EndWith]),
+// made in r: the first time only, as hooks may fire late. A phase's times
+// are the events' offsets from the call's start, as the monotonic clock
+// read them.
+func (p *phases) end(r *endRoom, d time.Duration) recording.CallUpdate {
 	p.mu.Lock()
 	if p.ended {
 		p.mu.Unlock()
-		return
+		return recording.CallUpdate{}
 	}
 	p.ended = true
 	at, seen, reused := p.at, p.seen, p.reused
 	p.mu.Unlock()
-	c := p.c
-	c.SetAttr(convention.KeyHTTPConnectionReused, strconv.FormatBool(reused))
+	attrs := append(r.attrs[:0], recording.Attr{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)})
+	ph := r.phases[:0]
 	came := func(e event) bool { return seen&(1<<e) != 0 }
-	start := p.start
-	t := func(e event) time.Time { return start.Add(at[e]) }
-	add := func(name string, from, to event) {
+	add := func(name string, from, to time.Duration) {
+		ph = append(ph, recording.Phase{Name: name, Start: from, Duration: to - from})
+	}
+	span := func(name string, from, to event) {
 		if came(from) && came(to) {
-			c.AddPhase(name, t(from), t(to))
+			add(name, at[from], at[to])
 		}
 	}
-	add("dns", dnsStart, dnsDone)
-	add("connect", connStart, connDone)
-	add("tls", tlsStart, tlsDone)
-	var first time.Time // the first response byte's time, computed once
-	if came(firstByte) {
-		first = t(firstByte)
-	}
+	span("dns", dnsStart, dnsDone)
+	span("connect", connStart, connDone)
+	span("tls", tlsStart, tlsDone)
 	switch {
 	case came(wrote) && (!came(firstByte) || at[wrote] <= at[firstByte]):
-		sendFrom := start
+		var sendFrom time.Duration // the call's start
 		if came(gotConn) {
-			sendFrom = t(gotConn)
+			sendFrom = at[gotConn]
 		}
-		w := t(wrote)
-		c.AddPhase("send", sendFrom, w)
+		add("send", sendFrom, at[wrote])
 		if came(firstByte) {
-			c.AddPhase("wait", w, first)
+			add("wait", at[wrote], at[firstByte])
 		}
 	case came(firstByte):
 		// The response came before the request was reported written: HTTP/2
@@ -528,9 +512,10 @@ func (p *phases) end(now time.Time) {
 		// event may come after the first response byte, or after the whole
 		// response was read. When the request went out is not known; say
 		// so rather than leave the phases out, or time them by a late event.
-		c.SetAttr(convention.KeyPhasesUnknown, "send,wait")
+		attrs = append(attrs, recording.Attr{Key: convention.KeyPhasesUnknown, Value: "send,wait"})
 	}
 	if came(firstByte) {
-		c.AddPhase("receive", first, now)
+		add("receive", at[firstByte], d)
 	}
+	return recording.CallUpdate{Attrs: attrs, Phases: ph}
 }
