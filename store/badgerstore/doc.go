@@ -132,7 +132,11 @@
 //
 // Values are a tag byte, a version byte and varint fields. A call's stack is
 // stored as the number of outer frames it shares with the previous call's
-// stack plus its own inner frames. Decoding foreign or corrupt bytes returns an
+// stack plus its own inner frames; decoded, a stack that adds no frame of
+// its own shares the previous call's memory, and a record whose calls
+// would copy more than 64 Ki frames plus 4 a byte of it from each other is
+// corrupt (its stacks would take memory in the square of its size; the
+// recorder's copy under 3 a byte). Decoding foreign or corrupt bytes returns an
 // error wrapping [store.ErrCorrupt], never panics (see FuzzDecode); List
 // skips a corrupt summary with a logged warning. A realistic record of 20
 // SQL calls with 12-frame stacks (storetest.Record20) encodes to 3,266
