@@ -405,12 +405,15 @@ type old struct {
 // to replace with a record that started at start, and returns what it
 // counted; if drop is set, its trace is deleted, and a summary of the
 // stored record at another start is deleted.
-// A record that started later than the newest start written is taken as
-// new (a record written again at the same start cannot be; one moved past
-// every record stored is not looked for, and is listed at both starts);
-// it raises the newest start. Another is looked up where Get finds it
-// (see recordItem; a summary and a trace of that ID without it are not
-// looked for). The record given last to blk, and its summary given last to
+// A record whose ID holds its start (as the recorder's do) and that
+// started later than the newest start written is taken as new: a record
+// written again at the same start cannot be (one moved there from another
+// start is not looked for, and is listed at both starts). It raises the
+// newest start. Another is looked up where Get finds it (see recordItem;
+// a summary and a trace of that ID without it are not looked for): among
+// them one moved past every record stored whose ID holds another time,
+// which taken as new would leave its earlier version where Get looks
+// first. The record given last to blk, and its summary given last to
 // sblk, are the new ones: an earlier one of the same ID in blk or sblk, or
 // in recRefs, not yet in txn, is taken out of it.
 func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[recording.ID]closedRef, id recording.ID, start int64, drop bool) (old, error) {
@@ -421,7 +424,10 @@ func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[re
 			break
 		}
 		if s.newest.CompareAndSwap(n, start) {
-			return o, nil
+			if start == idTime(id) {
+				return o, nil
+			}
+			break
 		}
 	}
 	sk := summaryKey(start, id)
