@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -62,3 +63,42 @@ func TestGetRewrittenLast(t *testing.T) {
 	}
 }
 
+
+// TestClearAsEmpty: after Clear the store is as an empty one: nothing
+// counted, its newest start that of a new store (so that the records
+// written next are taken as new, not looked up), and a record written
+// again after Clear read and counted as written.
+func TestClearAsEmpty(t *testing.T) {
+	ctx := context.Background()
+	empty, _ := openBlockDir(t)
+	defer empty.Close()
+	s, _ := openBlockDir(t)
+	defer s.Close()
+	recs := noisyRecords(1, time.Now().Add(-time.Hour), 50, 300)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.newest.Load(), empty.newest.Load(); got != want {
+		t.Errorf("after Clear, the newest start is %d, want %d as in an empty store", got, want)
+	}
+	if s.Len() != 0 || s.Size() != 0 || s.TraceSize() != 0 {
+		t.Errorf("after Clear: Len %d, Size %d, TraceSize %d", s.Len(), s.Size(), s.TraceSize())
+	}
+	if sums := storetest.ListAll(t, s, store.Query{}); len(sums) != 0 {
+		t.Errorf("after Clear: %d listed", len(sums))
+	}
+	if _, err := s.Get(ctx, recs[0].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after Clear: Get = %v, want ErrNotFound", err)
+	}
+	// The oldest record again: read, listed and counted once.
+	if err := s.Write(ctx, recs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	checkGet(t, s, recs[:1])
+	if s.Len() != 1 || len(storetest.ListAll(t, s, store.Query{})) != 1 {
+		t.Errorf("one record written after Clear: Len %d", s.Len())
+	}
+}
