@@ -63,7 +63,6 @@ func TestGetRewrittenLast(t *testing.T) {
 	}
 }
 
-
 // TestClearAsEmpty: after Clear the store is as an empty one: nothing
 // counted, its newest start that of a new store (so that the records
 // written next are taken as new, not looked up), and a record written
