@@ -207,7 +207,14 @@
 // garbage collection may write before deleting the old files: new tables
 // for up to the whole LSM tree, a level-0 table per memtable and a
 // value-log file. So the larger the tree, the less of MaxBytes the store
-// fills; retention deletes records to keep that room.
+// fills; retention deletes records to keep that room. When it cannot (the
+// tree holds tables that are not records, or the store was reopened with a
+// smaller MaxBytes) and a pass deleted and rewrote nothing, the passes that
+// writes and the directory's measurements ask for are skipped until the
+// tree changes or records could be deleted for MaxBytes or MaxRecords, or
+// else for 1 s, then 2, 4… up to a minute after each futile pass (those of
+// RetentionInterval still run): until Badger's own compactions shrink the
+// tree, records are dropped without a pass a second.
 // Measured (internal/faults, TestDiskBoundedByMaxBytes with
 // -faults.load=30s, 2 cores shared with other work): 64 KB records (of
 // repeated headers, which stay in the tree) handed to Write as fast as it

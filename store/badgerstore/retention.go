@@ -374,6 +374,50 @@ func (s *Store) flushMemtables() error {
 // and the start of one asked for by Write.
 const minRetentionGap = 200 * time.Millisecond
 
+// maxRetentionBackoff bounds how long the passes asked for by writes and
+// the disk loop wait after a pass that could not help (see
+// retentionBackoff).
+const maxRetentionBackoff = time.Minute
+
+// retentionBackoff is what the retention loop keeps of its last pass if
+// that pass deleted and rewrote nothing: the directory can then stay over
+// its target (an LSM tree of tables that are not records, a MaxBytes made
+// smaller) until Badger's own compactions shrink it, and the passes that
+// writes and the disk loop keep asking for would be as futile. They are
+// skipped until the tree has changed, or a pass could delete records for
+// MaxBytes or MaxRecords, or wait has passed since that pass; wait doubles
+// with every futile pass, from diskInterval up to maxRetentionBackoff.
+// Passes every RetentionInterval run regardless.
+type retentionBackoff struct {
+	futile bool
+	at     time.Time     // when the futile pass ended
+	wait   time.Duration // how long after it asked-for passes are skipped
+	lsm    int64         // the tree's size as measured then
+}
+
+// done records the result of a pass that ended at now.
+func (b *retentionBackoff) done(s *Store, res RetentionResult, now time.Time) {
+	if res.Deleted > 0 || res.Traces > 0 || res.Rollups > 0 || res.GCRewrites > 0 {
+		*b = retentionBackoff{}
+		return
+	}
+	b.wait = min(max(2*b.wait, diskInterval), maxRetentionBackoff)
+	b.futile, b.at, b.lsm = true, now, s.disk.lsm.Load()
+}
+
+// skip reports whether a pass asked for at now would repeat the last,
+// futile one.
+func (b *retentionBackoff) skip(s *Store, now time.Time) bool {
+	return b.futile && now.Sub(b.at) < b.wait && s.disk.lsm.Load() == b.lsm && !s.couldTrim()
+}
+
+// couldTrim reports whether a retention pass would delete records for
+// MaxRecords or MaxBytes (see trimRecords).
+func (s *Store) couldTrim() bool {
+	return s.opts.MaxRecords > 0 && s.count.Load() > s.opts.MaxRecords ||
+		s.opts.MaxBytes > 0 && s.bytes.Load() > s.byteTarget()
+}
+
 // retentionLoop calls EnforceRetention every RetentionInterval, and when
 // Write finds the store over MaxBytes, until Close, which cancels a pass
 // under way.
@@ -385,12 +429,16 @@ func (s *Store) retentionLoop() {
 	t := time.NewTicker(s.opts.RetentionInterval)
 	defer t.Stop()
 	var last time.Time
+	var backoff retentionBackoff
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 		case <-s.retainNow:
+			if backoff.skip(s, time.Now()) {
+				continue
+			}
 			// Writes ask for passes as long as the store is over
 			// MaxBytes: one every minRetentionGap at most.
 			select {
@@ -407,11 +455,14 @@ func (s *Store) retentionLoop() {
 			}
 			cancel()
 		}()
-		if err := s.EnforceRetention(ctx); err != nil && !errors.Is(err, store.ErrClosed) && !errors.Is(err, context.Canceled) {
+		res, err := s.Retain(ctx)
+		if err != nil && !errors.Is(err, store.ErrClosed) && !errors.Is(err, context.Canceled) {
 			s.log.Warn("badgerstore: retention", "err", err)
 		}
 		cancel()
 		last = time.Now()
+		s.passes.Add(1)
+		backoff.done(s, res, last)
 	}
 }
 

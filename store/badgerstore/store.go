@@ -97,6 +97,7 @@ type Store struct {
 	foldMu    sync.Mutex // one fold (or retention pass) at a time
 	foldNow   chan struct{}
 	retainNow chan struct{}
+	passes    atomic.Int64 // retention passes the background loop ran
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeErr  error
