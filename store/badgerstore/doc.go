@@ -195,6 +195,15 @@
 // tree is flushed and compacted first so that the collector sees the freed
 // space.
 //
+// A record that starts more than a day after now was written under a
+// wrong clock (or the clock is wrong now): its age is not known, so MaxAge
+// keeps it until the clock reaches its start (deleting it by the clock of
+// the moment would delete the whole store under a clock set back), but it
+// is the first to go, before the oldest, when MaxRecords or MaxBytes needs
+// room. Write gives it blocks of its own, deleted with it, so that the
+// records written with it do not stay on disk, uncounted, for as long as
+// it does (blocks written before kept it in the batch's).
+//
 // MaxBytes bounds the directory, not only the records: a pass starts as
 // soon as a write takes the records or the directory past MaxBytes, and
 // deletes records until the directory, Badger's files included, fits

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 )
 
@@ -142,6 +143,12 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 		return s.opts.MaxRecords > 0 && s.count.Load() > s.opts.MaxRecords ||
 			maxBytes > 0 && s.bytes.Load() > maxBytes
 	}
+	if over() {
+		// Records from the future go first (see futureSkew).
+		if err := s.trimFuture(ctx, maxBytes, res); err != nil {
+			return keepFrom, err
+		}
+	}
 	const chunk = 1000
 	for {
 		if err := ctx.Err(); err != nil {
@@ -236,6 +243,137 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 			return keepFrom, nil
 		}
 	}
+}
+
+// futureSkew is how far after now a record may start and be taken as
+// started then: one that starts later was written under a wrong clock (or
+// the clock is wrong now). Its age is not known, so MaxAge keeps it until
+// the clock reaches its start; MaxBytes and MaxRecords delete it before
+// any other (see trimFuture), and Write gives it blocks of its own, which
+// go with it.
+const futureSkew = 24 * time.Hour
+
+// trimFuture deletes the records that start more than futureSkew after
+// now, earliest first, while the store holds more than MaxRecords or
+// maxBytes (0: none), with the blocks that hold them alone.
+func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionResult) error {
+	from := summaryKey(time.Now().UnixNano()+int64(futureSkew), recording.ID{})
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var keys [][]byte
+		var size, nrec, traces, traceSize int64
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
+			defer it.Close()
+			count, bytes := s.count.Load(), s.bytes.Load()
+			for it.Seek(from); it.Valid() && nrec < 1000; it.Next() {
+				if !(s.opts.MaxRecords > 0 && count > s.opts.MaxRecords || maxBytes > 0 && bytes > maxBytes) {
+					break
+				}
+				item := it.Item()
+				k := item.Key()
+				if len(k) != 25 {
+					continue
+				}
+				id := recording.ID(k[9:25])
+				keys = append(keys, item.KeyCopy(nil))
+				sz := summarySize(item)
+				type blockRef struct {
+					p  byte
+					rf ref
+				}
+				var blocks []blockRef // the summary's block, and the record's
+				pair := false
+				item.Value(func(v []byte) error {
+					if sr, rr, err := decodePair(v); err == nil {
+						pair = true
+						blocks = append(blocks, blockRef{pSumBlock, sr}, blockRef{pBlock, rr})
+					} else if rf, err := decodeRef(v); err == nil {
+						blocks = append(blocks, blockRef{pSumBlock, rf})
+					}
+					return nil
+				})
+				if ri, err := txn.Get(recordKey(id)); err == nil && !pair {
+					// As in trimRecords: an f entry beside a pair is
+					// another version's, which stays.
+					sz += recordSize(ri)
+					keys = append(keys, recordKey(id))
+					ri.Value(func(v []byte) error {
+						if rf, err := decodeRef(v); err == nil {
+							blocks = append(blocks, blockRef{pBlock, rf})
+						}
+						return nil
+					})
+				}
+				for _, b := range blocks {
+					if bk := s.soleBlock(txn, b.p, b.rf); bk != nil {
+						keys = append(keys, bk)
+					}
+				}
+				tk := traceKey(id)
+				if ti, err := txn.Get(tk); err == nil {
+					n := int64(len(tk)) + ti.ValueSize()
+					keys = append(keys, tk)
+					sz += n
+					traces++
+					traceSize += n
+				}
+				nrec++
+				count--
+				bytes -= sz
+				size += sz
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("badgerstore: retention: %w", err)
+		}
+		if nrec == 0 {
+			return nil
+		}
+		wb := s.db.NewWriteBatch()
+		for _, k := range keys {
+			if err := wb.Delete(k); err != nil {
+				wb.Cancel()
+				return fmt.Errorf("badgerstore: retention: %w", err)
+			}
+		}
+		if err := s.flush(wb); err != nil {
+			return fmt.Errorf("badgerstore: retention: %w", err)
+		}
+		s.count.Add(-nrec)
+		s.bytes.Add(-size)
+		s.subTraceBytes(traceSize)
+		res.Deleted += nrec
+		res.Traces += traces
+		res.DeletedBytes += size
+	}
+}
+
+// soleBlock returns the key of the block (prefix p) that rf points into if
+// rf's record or summary is all the block holds, as Write stores one that
+// starts far in the future (its share is then the block's whole stored
+// size, as closeBlock counts it); else nil.
+func (s *Store) soleBlock(txn *badger.Txn, p byte, rf ref) []byte {
+	if rf.off != 0 {
+		return nil
+	}
+	bk := append([]byte{p}, rf.key[:]...)
+	bi, err := txn.Get(bk)
+	if err != nil {
+		return nil
+	}
+	n := valueLen(bi)
+	total := int64(len(bk)) + n
+	if n < s.opts.ValueThreshold {
+		total = lsmCost(len(bk) + int(n))
+	}
+	if rf.share != total {
+		return nil
+	}
+	return bk
 }
 
 // byteTarget is the stored size of the records retention keeps, when

@@ -78,6 +78,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		s.maybeRefresh()
 		txn := s.db.NewTransaction(true)
 		deltas := make(map[int64]*codec.Rollup)
+		horizon := time.Now().UnixNano() + int64(futureSkew)
 		var size, entries, nrec, stored, traced, counted int64
 		clear(recRefs)
 		// closeBlock compresses the records (p: pBlock, w: blk) or
@@ -214,8 +215,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				s.dropped.Add(1)
 				continue
 			}
-			if n > blockBytes && off > 0 {
-				// A large record gets a block of its own.
+			// A large record gets a block of its own, and so does one
+			// that starts far in the future (see futureSkew):
+			// retention deletes it with its blocks.
+			future := start > horizon
+			if (n > blockBytes || future) && off > 0 {
 				if err := closeBlock(blk, pBlock); err != nil {
 					s.budget.mu.Unlock()
 					txn.Discard()
@@ -223,7 +227,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				}
 				off = 0
 			}
-			if sn > blockBytes && soff > 0 {
+			if (sn > blockBytes || future) && soff > 0 {
 				// So does a large summary (closing the block of
 				// records first, which takes the record along).
 				if len(blk.refs) > 0 {
@@ -272,7 +276,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				w *blockWriter
 				p byte
 			}{{blk, pBlock}, {sblk, pSumBlock}} {
-				if len(b.w.raw) >= blockBytes {
+				if len(b.w.raw) >= blockBytes || future {
 					if err := closeBlock(b.w, b.p); err != nil {
 						s.budget.mu.Unlock()
 						txn.Discard()
