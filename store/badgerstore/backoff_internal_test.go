@@ -37,20 +37,20 @@ func TestRetentionBacksOff(t *testing.T) {
 	s := openOverTarget(t, 8<<20, time.Hour)
 	ctx := context.Background()
 	// Writes are dropped, and ask for passes too.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(6 * time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
 		if err := s.Write(ctx, bigRecords(uint64(i), time.Now().Add(-time.Hour), 1)); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// Passes at once, then 1, 2 and 4 s after the last (about 0, 1, 3
-	// and 7 s in; the next at 15): at most 4, where a pass at every
-	// write's ask made about 50.
+	// Passes at once, then 1 and 2 s after the last (about 0, 1 and 3 s
+	// in; the next at 7): at most 3, where a pass at every write's ask
+	// made about 30.
 	n := s.passes.Load()
-	t.Logf("%d retention passes in 10 s, %d records dropped", n, s.Health().Dropped)
-	if n == 0 || n > 4 {
-		t.Errorf("%d retention passes in 10 s over the target with nothing to delete, want 1 to 4", n)
+	t.Logf("%d retention passes in 6 s, %d records dropped", n, s.Health().Dropped)
+	if n == 0 || n > 3 {
+		t.Errorf("%d retention passes in 6 s over the target with nothing to delete, want 1 to 3", n)
 	}
 }
 
