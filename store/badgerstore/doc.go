@@ -132,7 +132,11 @@
 //
 // Values are a tag byte, a version byte and varint fields. A call's stack is
 // stored as the number of outer frames it shares with the previous call's
-// stack plus its own inner frames. Decoding foreign or corrupt bytes returns an
+// stack plus its own inner frames; decoded, a stack that adds no frame of
+// its own shares the previous call's memory, and a record whose calls
+// would copy more than 64 Ki frames plus 4 a byte of it from each other is
+// corrupt (its stacks would take memory in the square of its size; the
+// recorder's copy under 3 a byte). Decoding foreign or corrupt bytes returns an
 // error wrapping [store.ErrCorrupt], never panics (see FuzzDecode); List
 // skips a corrupt summary with a logged warning. A realistic record of 20
 // SQL calls with 12-frame stacks (storetest.Record20) encodes to 3,266
@@ -191,6 +195,15 @@
 // tree is flushed and compacted first so that the collector sees the freed
 // space.
 //
+// A record that starts more than a day after now was written under a
+// wrong clock (or the clock is wrong now): its age is not known, so MaxAge
+// keeps it until the clock reaches its start (deleting it by the clock of
+// the moment would delete the whole store under a clock set back), but it
+// is the first to go, before the oldest, when MaxRecords or MaxBytes needs
+// room. Write gives it blocks of its own, deleted with it, so that the
+// records written with it do not stay on disk, uncounted, for as long as
+// it does (blocks written before kept it in the batch's).
+//
 // MaxBytes bounds the directory, not only the records: a pass starts as
 // soon as a write takes the records or the directory past MaxBytes, and
 // deletes records until the directory, Badger's files included, fits
@@ -203,7 +216,14 @@
 // garbage collection may write before deleting the old files: new tables
 // for up to the whole LSM tree, a level-0 table per memtable and a
 // value-log file. So the larger the tree, the less of MaxBytes the store
-// fills; retention deletes records to keep that room.
+// fills; retention deletes records to keep that room. When it cannot (the
+// tree holds tables that are not records, or the store was reopened with a
+// smaller MaxBytes) and a pass deleted and rewrote nothing, the passes that
+// writes and the directory's measurements ask for are skipped until the
+// tree changes or records could be deleted for MaxBytes or MaxRecords, or
+// else for 1 s, then 2, 4… up to a minute after each futile pass (those of
+// RetentionInterval still run): until Badger's own compactions shrink the
+// tree, records are dropped without a pass a second.
 // Measured (internal/faults, TestDiskBoundedByMaxBytes with
 // -faults.load=30s, 2 cores shared with other work): 64 KB records (of
 // repeated headers, which stay in the tree) handed to Write as fast as it

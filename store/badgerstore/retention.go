@@ -9,6 +9,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 )
 
@@ -142,6 +143,12 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 		return s.opts.MaxRecords > 0 && s.count.Load() > s.opts.MaxRecords ||
 			maxBytes > 0 && s.bytes.Load() > maxBytes
 	}
+	if over() {
+		// Records from the future go first (see futureSkew).
+		if err := s.trimFuture(ctx, maxBytes, res); err != nil {
+			return keepFrom, err
+		}
+	}
 	const chunk = 1000
 	for {
 		if err := ctx.Err(); err != nil {
@@ -236,6 +243,137 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 			return keepFrom, nil
 		}
 	}
+}
+
+// futureSkew is how far after now a record may start and be taken as
+// started then: one that starts later was written under a wrong clock (or
+// the clock is wrong now). Its age is not known, so MaxAge keeps it until
+// the clock reaches its start; MaxBytes and MaxRecords delete it before
+// any other (see trimFuture), and Write gives it blocks of its own, which
+// go with it.
+const futureSkew = 24 * time.Hour
+
+// trimFuture deletes the records that start more than futureSkew after
+// now, earliest first, while the store holds more than MaxRecords or
+// maxBytes (0: none), with the blocks that hold them alone.
+func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionResult) error {
+	from := summaryKey(time.Now().UnixNano()+int64(futureSkew), recording.ID{})
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var keys [][]byte
+		var size, nrec, traces, traceSize int64
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
+			defer it.Close()
+			count, bytes := s.count.Load(), s.bytes.Load()
+			for it.Seek(from); it.Valid() && nrec < 1000; it.Next() {
+				if !(s.opts.MaxRecords > 0 && count > s.opts.MaxRecords || maxBytes > 0 && bytes > maxBytes) {
+					break
+				}
+				item := it.Item()
+				k := item.Key()
+				if len(k) != 25 {
+					continue
+				}
+				id := recording.ID(k[9:25])
+				keys = append(keys, item.KeyCopy(nil))
+				sz := summarySize(item)
+				type blockRef struct {
+					p  byte
+					rf ref
+				}
+				var blocks []blockRef // the summary's block, and the record's
+				pair := false
+				item.Value(func(v []byte) error {
+					if sr, rr, err := decodePair(v); err == nil {
+						pair = true
+						blocks = append(blocks, blockRef{pSumBlock, sr}, blockRef{pBlock, rr})
+					} else if rf, err := decodeRef(v); err == nil {
+						blocks = append(blocks, blockRef{pSumBlock, rf})
+					}
+					return nil
+				})
+				if ri, err := txn.Get(recordKey(id)); err == nil && !pair {
+					// As in trimRecords: an f entry beside a pair is
+					// another version's, which stays.
+					sz += recordSize(ri)
+					keys = append(keys, recordKey(id))
+					ri.Value(func(v []byte) error {
+						if rf, err := decodeRef(v); err == nil {
+							blocks = append(blocks, blockRef{pBlock, rf})
+						}
+						return nil
+					})
+				}
+				for _, b := range blocks {
+					if bk := s.soleBlock(txn, b.p, b.rf); bk != nil {
+						keys = append(keys, bk)
+					}
+				}
+				tk := traceKey(id)
+				if ti, err := txn.Get(tk); err == nil {
+					n := int64(len(tk)) + ti.ValueSize()
+					keys = append(keys, tk)
+					sz += n
+					traces++
+					traceSize += n
+				}
+				nrec++
+				count--
+				bytes -= sz
+				size += sz
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("badgerstore: retention: %w", err)
+		}
+		if nrec == 0 {
+			return nil
+		}
+		wb := s.db.NewWriteBatch()
+		for _, k := range keys {
+			if err := wb.Delete(k); err != nil {
+				wb.Cancel()
+				return fmt.Errorf("badgerstore: retention: %w", err)
+			}
+		}
+		if err := s.flush(wb); err != nil {
+			return fmt.Errorf("badgerstore: retention: %w", err)
+		}
+		s.count.Add(-nrec)
+		s.bytes.Add(-size)
+		s.subTraceBytes(traceSize)
+		res.Deleted += nrec
+		res.Traces += traces
+		res.DeletedBytes += size
+	}
+}
+
+// soleBlock returns the key of the block (prefix p) that rf points into if
+// rf's record or summary is all the block holds, as Write stores one that
+// starts far in the future (its share is then the block's whole stored
+// size, as closeBlock counts it); else nil.
+func (s *Store) soleBlock(txn *badger.Txn, p byte, rf ref) []byte {
+	if rf.off != 0 {
+		return nil
+	}
+	bk := append([]byte{p}, rf.key[:]...)
+	bi, err := txn.Get(bk)
+	if err != nil {
+		return nil
+	}
+	n := valueLen(bi)
+	total := int64(len(bk)) + n
+	if n < s.opts.ValueThreshold {
+		total = lsmCost(len(bk) + int(n))
+	}
+	if rf.share != total {
+		return nil
+	}
+	return bk
 }
 
 // byteTarget is the stored size of the records retention keeps, when
@@ -374,6 +512,50 @@ func (s *Store) flushMemtables() error {
 // and the start of one asked for by Write.
 const minRetentionGap = 200 * time.Millisecond
 
+// maxRetentionBackoff bounds how long the passes asked for by writes and
+// the disk loop wait after a pass that could not help (see
+// retentionBackoff).
+const maxRetentionBackoff = time.Minute
+
+// retentionBackoff is what the retention loop keeps of its last pass if
+// that pass deleted and rewrote nothing: the directory can then stay over
+// its target (an LSM tree of tables that are not records, a MaxBytes made
+// smaller) until Badger's own compactions shrink it, and the passes that
+// writes and the disk loop keep asking for would be as futile. They are
+// skipped until the tree has changed, or a pass could delete records for
+// MaxBytes or MaxRecords, or wait has passed since that pass; wait doubles
+// with every futile pass, from diskInterval up to maxRetentionBackoff.
+// Passes every RetentionInterval run regardless.
+type retentionBackoff struct {
+	futile bool
+	at     time.Time     // when the futile pass ended
+	wait   time.Duration // how long after it asked-for passes are skipped
+	lsm    int64         // the tree's size as measured then
+}
+
+// done records the result of a pass that ended at now.
+func (b *retentionBackoff) done(s *Store, res RetentionResult, now time.Time) {
+	if res.Deleted > 0 || res.Traces > 0 || res.Rollups > 0 || res.GCRewrites > 0 {
+		*b = retentionBackoff{}
+		return
+	}
+	b.wait = min(max(2*b.wait, diskInterval), maxRetentionBackoff)
+	b.futile, b.at, b.lsm = true, now, s.disk.lsm.Load()
+}
+
+// skip reports whether a pass asked for at now would repeat the last,
+// futile one.
+func (b *retentionBackoff) skip(s *Store, now time.Time) bool {
+	return b.futile && now.Sub(b.at) < b.wait && s.disk.lsm.Load() == b.lsm && !s.couldTrim()
+}
+
+// couldTrim reports whether a retention pass would delete records for
+// MaxRecords or MaxBytes (see trimRecords).
+func (s *Store) couldTrim() bool {
+	return s.opts.MaxRecords > 0 && s.count.Load() > s.opts.MaxRecords ||
+		s.opts.MaxBytes > 0 && s.bytes.Load() > s.byteTarget()
+}
+
 // retentionLoop calls EnforceRetention every RetentionInterval, and when
 // Write finds the store over MaxBytes, until Close, which cancels a pass
 // under way.
@@ -385,12 +567,16 @@ func (s *Store) retentionLoop() {
 	t := time.NewTicker(s.opts.RetentionInterval)
 	defer t.Stop()
 	var last time.Time
+	var backoff retentionBackoff
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 		case <-s.retainNow:
+			if backoff.skip(s, time.Now()) {
+				continue
+			}
 			// Writes ask for passes as long as the store is over
 			// MaxBytes: one every minRetentionGap at most.
 			select {
@@ -407,11 +593,14 @@ func (s *Store) retentionLoop() {
 			}
 			cancel()
 		}()
-		if err := s.EnforceRetention(ctx); err != nil && !errors.Is(err, store.ErrClosed) && !errors.Is(err, context.Canceled) {
+		res, err := s.Retain(ctx)
+		if err != nil && !errors.Is(err, store.ErrClosed) && !errors.Is(err, context.Canceled) {
 			s.log.Warn("badgerstore: retention", "err", err)
 		}
 		cancel()
 		last = time.Now()
+		s.passes.Add(1)
+		backoff.done(s, res, last)
 	}
 }
 

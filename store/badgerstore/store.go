@@ -91,12 +91,13 @@ type Store struct {
 	// newest is the latest start of the records written (since Open,
 	// and stored at Open): a record that started later is not stored
 	// already (see replaced).
-	newest atomic.Int64
-	blocks blockCache // the block Get decoded last
+	newest atomic.Int64 // emptyNewest when nothing is stored
+	blocks blockCache   // the block Get decoded last
 
 	foldMu    sync.Mutex // one fold (or retention pass) at a time
 	foldNow   chan struct{}
 	retainNow chan struct{}
+	passes    atomic.Int64 // retention passes the background loop ran
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeErr  error
@@ -351,7 +352,7 @@ func (s *Store) load() error {
 			it.Close()
 		}
 		// The newest start stored (a malformed last key: any).
-		newest := int64(-1 << 63)
+		newest := int64(emptyNewest)
 		si := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}, Reverse: true})
 		if si.Seek([]byte{pSummary, 0xFF}); si.Valid() {
 			newest = math.MaxInt64
@@ -449,7 +450,11 @@ func (s *Store) rlock() error {
 	return nil
 }
 
-// Clear deletes every record and rollup (Badger's DropAll).
+// emptyNewest is the newest start of an empty store: any record is new.
+const emptyNewest = math.MinInt64
+
+// Clear deletes every record and rollup (Badger's DropAll). The store is
+// then as a new one: its next records are new, not looked up.
 func (s *Store) Clear(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -471,6 +476,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	s.bytes.Store(0)
 	s.traceBytes.Store(0)
 	s.garbage.Store(0)
+	s.newest.Store(emptyNewest)
 	s.budget.reset()
 	s.ring.reset(false)
 	s.blocks.put([16]byte{}, nil)

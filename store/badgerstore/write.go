@@ -78,6 +78,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		s.maybeRefresh()
 		txn := s.db.NewTransaction(true)
 		deltas := make(map[int64]*codec.Rollup)
+		horizon := time.Now().UnixNano() + int64(futureSkew)
 		var size, entries, nrec, stored, traced, counted int64
 		clear(recRefs)
 		// closeBlock compresses the records (p: pBlock, w: blk) or
@@ -214,8 +215,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				s.dropped.Add(1)
 				continue
 			}
-			if n > blockBytes && off > 0 {
-				// A large record gets a block of its own.
+			// A large record gets a block of its own, and so does one
+			// that starts far in the future (see futureSkew):
+			// retention deletes it with its blocks.
+			future := start > horizon
+			if (n > blockBytes || future) && off > 0 {
 				if err := closeBlock(blk, pBlock); err != nil {
 					s.budget.mu.Unlock()
 					txn.Discard()
@@ -223,7 +227,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				}
 				off = 0
 			}
-			if sn > blockBytes && soff > 0 {
+			if (sn > blockBytes || future) && soff > 0 {
 				// So does a large summary (closing the block of
 				// records first, which takes the record along).
 				if len(blk.refs) > 0 {
@@ -272,7 +276,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				w *blockWriter
 				p byte
 			}{{blk, pBlock}, {sblk, pSumBlock}} {
-				if len(b.w.raw) >= blockBytes {
+				if len(b.w.raw) >= blockBytes || future {
 					if err := closeBlock(b.w, b.p); err != nil {
 						s.budget.mu.Unlock()
 						txn.Discard()
@@ -405,12 +409,15 @@ type old struct {
 // to replace with a record that started at start, and returns what it
 // counted; if drop is set, its trace is deleted, and a summary of the
 // stored record at another start is deleted.
-// A record that started later than the newest start written is taken as
-// new (a record written again at the same start cannot be; one moved past
-// every record stored is not looked for, and is listed at both starts);
-// it raises the newest start. Another is looked up where Get finds it
-// (see recordItem; a summary and a trace of that ID without it are not
-// looked for). The record given last to blk, and its summary given last to
+// A record whose ID holds its start (as the recorder's do) and that
+// started later than the newest start written is taken as new: a record
+// written again at the same start cannot be (one moved there from another
+// start is not looked for, and is listed at both starts). It raises the
+// newest start. Another is looked up where Get finds it (see recordItem;
+// a summary and a trace of that ID without it are not looked for): among
+// them one moved past every record stored whose ID holds another time,
+// which taken as new would leave its earlier version where Get looks
+// first. The record given last to blk, and its summary given last to
 // sblk, are the new ones: an earlier one of the same ID in blk or sblk, or
 // in recRefs, not yet in txn, is taken out of it.
 func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[recording.ID]closedRef, id recording.ID, start int64, drop bool) (old, error) {
@@ -421,7 +428,10 @@ func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[re
 			break
 		}
 		if s.newest.CompareAndSwap(n, start) {
-			return o, nil
+			if start == idTime(id) {
+				return o, nil
+			}
+			break
 		}
 	}
 	sk := summaryKey(start, id)

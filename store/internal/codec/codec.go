@@ -693,8 +693,24 @@ func decodeAttrs(d *dec, tab bool) []recording.Attr {
 	return out
 }
 
+// maxCopiedFrames is how many frames [DecodeRecord] copies from calls'
+// stacks to the next calls' (which write only how many they share) in a
+// record of n bytes: the memory of a decoded record is linear in its
+// bytes. A recorder's stacks have at most 32 frames from the PCs it
+// captures (a few more where calls were inlined), and a call that adds a
+// frame of its own takes at least 23 bytes: 4 frames a byte are more than
+// its records copy, and the first 64 Ki frames (2.5 MiB) are free.
+func maxCopiedFrames(n int) int { return 1<<16 + 4*n }
+
 // DecodeRecord decodes what AppendRecord wrote. Corrupt or foreign input
 // gives an error wrapping [store.ErrCorrupt], never a panic.
+//
+// A call whose stack adds no frame to the previous call's outer frames
+// shares their memory (as the recorder's calls made from one place share
+// their stack), its capacity ending with its length so that an append
+// copies. A record that would copy more frames from calls to the next
+// than [maxCopiedFrames] allows for its size is refused as corrupt: its
+// decoded stacks would take memory in the square of its size.
 func DecodeRecord(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
 	v := d.header(tagRecord, codecV3)
@@ -739,6 +755,7 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 	}
 	var prev []recording.Frame
 	lastFile := ""
+	copied := 0 // frames copied from previous calls' stacks
 	for i := range r.Calls {
 		c := &r.Calls[i]
 		c.Service = d.t()
@@ -758,8 +775,23 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 		if d.err != nil {
 			break
 		}
-		if n := fresh + int(shared); n > 0 {
-			c.Stack = make([]recording.Frame, n)
+		if fresh == 0 {
+			// The previous call's outer frames, shared: the call's
+			// stack costs no memory, however long. Its capacity ends
+			// with it, so an append copies.
+			if shared > 0 {
+				c.Stack = prev[len(prev)-int(shared) : len(prev) : len(prev)]
+			}
+			prev = c.Stack
+		} else {
+			// Frames of the previous call copied under fresh ones cost
+			// no input: bounded, or a crafted record of n bytes would
+			// take memory in n².
+			if copied += int(shared); copied > maxCopiedFrames(len(b)) {
+				d.fail(errors.New("stacks repeat more frames than the record's size allows"))
+				break
+			}
+			c.Stack = make([]recording.Frame, fresh+int(shared))
 		}
 		for j := range fresh {
 			f := &c.Stack[j]
@@ -780,8 +812,10 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 			}
 			f.Line = d.int()
 		}
-		copy(c.Stack[fresh:], prev[len(prev)-int(shared):])
-		prev = c.Stack
+		if fresh > 0 {
+			copy(c.Stack[fresh:], prev[len(prev)-int(shared):])
+			prev = c.Stack
+		}
 		if n := d.n(3); n > 0 {
 			c.Phases = make([]recording.Phase, n)
 			for j := range c.Phases {

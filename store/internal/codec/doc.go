@@ -7,6 +7,10 @@
 // Every value starts with a tag byte and a version byte, followed by varint
 // fields. Decoders reject unknown tags and versions, truncated input, counts
 // larger than the input could hold and trailing bytes, with an error
-// wrapping [store.ErrCorrupt]; they never panic (FuzzDecode). It is
+// wrapping [store.ErrCorrupt]; they never panic (FuzzDecode), and the
+// memory of what they decode is linear in their input: a call's stack that
+// adds no frame of its own shares the previous call's frames, and a record
+// whose calls would copy more frames than 64 Ki plus 4 a byte of it is
+// refused as corrupt (TestDecodeCopiedStacksBounded). It is
 // a package of its own so that fuzzing runs in a small binary.
 package codec
