@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 // TestCleanTexts checks that the writer's cache of clean texts gives what
@@ -520,7 +522,7 @@ func TestCleanAttrs(t *testing.T) {
 		if e.key == "" {
 			continue
 		}
-		if e.key != "url.scheme" && e.key != "user_agent.original" && e.key != "gen_ai.usage.input_tokens" {
+		if e.key != "url.scheme" && e.key != "gen_ai.usage.input_tokens" {
 			t.Errorf("attribute %s=%q held as clean", e.key, e.value)
 		}
 	}
@@ -682,6 +684,114 @@ func TestFlatHeadersSize(t *testing.T) {
 		}
 		if size != want {
 			t.Errorf("headers %q: size %d, a walk of the pairs %q counts %d", h, size, flat, want)
+		}
+	}
+}
+
+// borrowingSink is a sink that keeps nothing of a record: the recorder
+// reuses its records (see Borrower). write sees each record.
+type borrowingSink struct{ write func(*Record) }
+
+func (s borrowingSink) Write(_ context.Context, recs []*Record) error {
+	for _, rec := range recs {
+		s.write(rec)
+	}
+	return nil
+}
+
+func (borrowingSink) BorrowsRecords() bool { return true }
+
+// TestUserAgentNotHeld checks that the writer redacts a request's
+// User-Agent value, recorded both as a header and as user_agent.original
+// (the same string, as httpstats records it), the same way in both places,
+// and that none of its caches meant for constants holds the request's
+// string by its address afterwards: not the texts', not the attributes',
+// not the one it redacts both places from. Records are made afresh (a sink
+// that keeps them) and reused (one that borrows them), where the header
+// map is rebuilt, refilled, or taken as it is when the same values come
+// again.
+func TestUserAgentNotHeld(t *testing.T) {
+	for _, borrowed := range []bool{false, true} {
+		var mu sync.Mutex
+		var problems []string
+		check := func(rec *Record) {
+			mu.Lock()
+			defer mu.Unlock()
+			h := rec.Headers["User-Agent"]
+			a := rec.Attr(convention.KeyUserAgentOriginal)
+			if len(h) != 1 || h[0] != a {
+				problems = append(problems, fmt.Sprintf("header %q, attribute %q", h, a))
+			}
+			if strings.Contains(a, "hunter2") {
+				problems = append(problems, fmt.Sprintf("attribute %q holds the secret", a))
+			}
+		}
+		var sink Sink = SinkFunc(func(_ context.Context, recs []*Record) error {
+			for _, rec := range recs {
+				check(rec)
+			}
+			return nil
+		})
+		if borrowed {
+			sink = borrowingSink{check}
+		}
+		r := New(WithSinks(sink))
+		var sent []string // every value sent, kept alive: no address is reused
+		uas := []string{
+			"Go-http-client/1.1", "Go-http-client/1.1", "Go-http-client/1.1",
+			"Mozilla/5.0 (X11; Linux x86_64) token=hunter2hunter2", "Mozilla/5.0 (X11; Linux x86_64) token=hunter2hunter2",
+			"curl/8.5.0", "Go-http-client/1.1", "Go-http-client/1.1",
+		}
+		for round := range 3 {
+			for _, ua := range uas {
+				v := string([]byte(ua)) // a new string, as a server parses it
+				sent = append(sent, v)
+				_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/hello"})
+				h := map[string][]string{"User-Agent": {v}, "Accept-Encoding": {"gzip"}}
+				if round == 2 {
+					h["Accept"] = []string{"*/*"} // other names: the map rebuilt
+				}
+				ar.SetHeaders(h)
+				kept, ok := ar.KeptHeader("User-Agent")
+				if !ok || kept != v {
+					t.Fatalf("KeptHeader: %q, %v", kept, ok)
+				}
+				ar.AddAttrs(Attr{Key: convention.KeyURLScheme, Value: "http"},
+					Attr{Key: convention.KeyUserAgentOriginal, Value: kept})
+				ar.Finish()
+				time.Sleep(time.Millisecond) // mostly one record a batch: records reused
+			}
+		}
+		if err := r.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("borrowed %v: %s", borrowed, p)
+		}
+		s := r.scrubber()
+		if s.ua != "" || s.uaRed != "" {
+			t.Errorf("borrowed %v: the writer still holds the user agent %q (%q)", borrowed, s.ua, s.uaRed)
+		}
+		within := func(e string) bool {
+			p := uintptr(unsafe.Pointer(unsafe.StringData(e)))
+			for _, v := range sent {
+				if q := uintptr(unsafe.Pointer(unsafe.StringData(v))); p >= q && p < q+uintptr(len(v)) {
+					return true
+				}
+			}
+			return false
+		}
+		for _, c := range []*cleanTexts{s.clean, s.queries} {
+			for _, e := range c.recent {
+				if e != "" && within(e) {
+					t.Errorf("borrowed %v: the texts' cache holds the request's %q", borrowed, e)
+				}
+			}
+			for _, e := range c.attrs {
+				if e.value != "" && within(e.value) {
+					t.Errorf("borrowed %v: the attributes' cache holds %s=%q, the request's", borrowed, e.key, e.value)
+				}
+			}
 		}
 	}
 }

@@ -217,6 +217,12 @@ type scrubber struct {
 	// query is rules.Query; both are set with clean.
 	queries *cleanTexts
 	query   func(string) string
+	// ua is the request's User-Agent value as headerMap met it, and uaRed
+	// its redaction, for the record's user_agent.original (the same
+	// string, see httpstats): one redaction, one hash at most, for both.
+	// prepare empties them once the record is redacted, so that they hold
+	// no request's string longer.
+	ua, uaRed string
 }
 
 // text returns s redacted as a text.
@@ -244,6 +250,24 @@ func (s *scrubber) name(t string) string {
 	}
 	return s.clean.text(s.rules, t)
 }
+
+// requestText is text for an attribute's value that is a request's own
+// text (user_agent.original, see keyRequest): looked up by its hash alone,
+// never held by its address, or taken from headerMap's redaction of the
+// same string.
+func (s *scrubber) requestText(t string) string {
+	if len(t) == len(s.ua) && unsafe.StringData(t) == unsafe.StringData(s.ua) {
+		return s.uaRed
+	}
+	return s.text(t)
+}
+
+// noteUserAgent remembers red, the redaction of v, the value of the
+// request's User-Agent header, for requestText.
+func (s *scrubber) noteUserAgent(v, red string) { s.ua, s.uaRed = v, red }
+
+// forgetUserAgent empties what noteUserAgent remembered.
+func (s *scrubber) forgetUserAgent() { s.ua, s.uaRed = "", "" }
 
 // error returns an error message redacted as [Redaction.Error] does.
 func (s *scrubber) error(msg string) string {
@@ -391,6 +415,10 @@ func (s *scrubber) attrs(attrs []Attr) {
 				if v != "" {
 					v = Redacted
 				}
+			case k&keyRequest != 0:
+				// A request's own text: never held by its address.
+				a.Value = s.requestText(v)
+				continue
 			default:
 				v = s.name(v)
 			}
