@@ -182,10 +182,12 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		}
 		secret := r.secretKey(k)
 		clean := !secret && redactValues(s, vals[start:])
+		ua := false
 		if secret {
 			s.headerValues(vals[start:], true)
 		} else if k == userAgent {
 			s.noteUserAgent(first, vals[start])
+			ua = true
 		}
 		size += headerSize(k, vals[start:])
 		// Only a name cut to its cap, or the note of values left out,
@@ -201,7 +203,7 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		}
 		out[k] = vals[start:len(vals):len(vals)]
 		if keepOrder {
-			order = append(order, headerEntry{k, out[k], secret, clean})
+			order = append(order, headerEntry{k, out[k], secret, clean, ua})
 		}
 	}
 	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder = out, vals, order
@@ -288,7 +290,7 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 		if n != len(vs) {
 			return 0, false
 		}
-		if k == userAgent && !e.secret {
+		if e.ua {
 			s.noteUserAgent(flat[first], vs[0])
 		}
 		e.clean = clean && !e.secret
@@ -307,12 +309,15 @@ const userAgent = "User-Agent"
 
 // noteSameUserAgent tells s the request's User-Agent value when headerMap
 // takes the last request's map as it is (see knownHeaders): flat holds the
-// pairs in order's order, and a name that is not secret had its one value
-// left as it was by redaction, and sent again.
+// pairs in order's order, and a name that is not secret (as User-Agent's
+// entry, marked ua, is) had its one value left as it was by redaction, and
+// sent again.
 func noteSameUserAgent(s *scrubber, flat []string, order []headerEntry) {
 	for i := range order {
-		if e := &order[i]; e.name == userAgent && !e.secret && 2*i+1 < len(flat) {
-			s.noteUserAgent(flat[2*i+1], flat[2*i+1])
+		if order[i].ua {
+			if 2*i+1 < len(flat) {
+				s.noteUserAgent(flat[2*i+1], flat[2*i+1])
+			}
 			return
 		}
 	}
@@ -354,6 +359,9 @@ type headerEntry struct {
 	// clean says redaction left all of vals as they were: each is the
 	// text a request sent, so a value equal to it needs no redaction.
 	clean bool
+	// ua says the name is User-Agent, not secret: headerMap tells the
+	// scrubber its first value's redaction (see scrubber.ua).
+	ua bool
 }
 
 // secretKey reports whether a header name or an attribute key is secret

@@ -223,6 +223,10 @@ type scrubber struct {
 	// prepare empties them once the record is redacted, so that they hold
 	// no request's string longer.
 	ua, uaRed string
+	// uaPlain says user_agent.original's values are redacted as texts:
+	// its key is neither secret, a count nor db.query.text (the
+	// recorder's redaction never changes).
+	uaPlain bool
 }
 
 // text returns s redacted as a text.
@@ -398,6 +402,13 @@ func (s *scrubber) attrs(attrs []Attr) {
 	if s.kind != nil {
 		for i := range attrs {
 			a := &attrs[i]
+			if len(a.Value) == len(s.ua) && unsafe.StringData(a.Value) == unsafe.StringData(s.ua) && len(s.ua) > 0 &&
+				s.uaPlain && a.Key == convention.KeyUserAgentOriginal {
+				// The request's User-Agent value, which headerMap
+				// redacted as a header: no look-up at all.
+				a.Value = s.uaRed
+				continue
+			}
 			// An attribute found left as it is, by the addresses of its
 			// key and value (see cleanTexts.attrSlot), is left so.
 			var e *cleanAttr
