@@ -795,3 +795,62 @@ func TestUserAgentNotHeld(t *testing.T) {
 		}
 	}
 }
+
+// TestPathByRoute checks that the writer's paths by route give each
+// record's path as the rules redact it — paths with secrets, paths that
+// change under one route, the same path under two routes, a route
+// redaction changes — that a route's slot ends up holding the path its
+// requests send again, and that no slot holds a request's own string or
+// a text redaction changed.
+func TestPathByRoute(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	s := r.scrubber()
+	rules := r.cfg.redaction.compiled()
+	routes := []string{"GET /items/{id}", "GET /hello", "GET /a?token=hunter2hunter2"}
+	paths := []string{
+		"/hello", "/items/1", "/items/22", "/items/hello",
+		"/items/https://user:hunter2hunter2@example.com/x",
+		"/items/ghp_0123456789abcdefghijABCDEFGHIJ012345",
+		"/x", strings.Repeat("/long", 60),
+	}
+	var sent []string // every path sent, kept alive: no address is reused
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		route := routes[rng.IntN(len(routes))]
+		p := string([]byte(paths[rng.IntN(len(paths))])) // a new string, as a server parses it
+		sent = append(sent, p)
+		rec := &Record{Path: p, Route: route}
+		s.record(rec)
+		if want := rules.Text(p); rec.Path != want {
+			t.Fatalf("path %q under %q: %q, want %q", p, route, rec.Path, want)
+		}
+		if want := rules.Text(route); rec.Route != want {
+			t.Fatalf("route %q: %q, want %q", route, rec.Route, want)
+		}
+	}
+	for range 3 { // the last path sent again, alone: its route's slot holds it
+		s.record(&Record{Path: string([]byte("/hello")), Route: routes[1]})
+	}
+	held := false
+	for _, e := range s.clean.paths {
+		if e.route == "" {
+			continue
+		}
+		if e.route == routes[1] && e.path == "/hello" {
+			held = true
+		}
+		if rules.Text(e.path) != e.path || rules.Text(e.route) != e.route {
+			t.Errorf("slot %q: %q, which redaction changes", e.route, e.path)
+		}
+		p := uintptr(unsafe.Pointer(unsafe.StringData(e.path)))
+		for _, v := range sent {
+			if q := uintptr(unsafe.Pointer(unsafe.StringData(v))); p >= q && p < q+uintptr(len(v)) {
+				t.Errorf("slot %q holds the request's own %q", e.route, e.path)
+			}
+		}
+	}
+	if !held {
+		t.Error("GET /hello's slot does not hold /hello, sent again and again")
+	}
+}

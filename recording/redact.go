@@ -335,8 +335,15 @@ func (s *scrubber) record(rec *Record) {
 	if s.red.empty() {
 		return
 	}
-	rec.Path = s.text(rec.Path)
-	rec.Route = s.name(rec.Route)
+	route := s.name(rec.Route)
+	if s.clean != nil && route != "" && unsafe.StringData(route) == unsafe.StringData(rec.Route) {
+		// The route is clean, held by its address: the path is looked
+		// up in its slot first (see cleanTexts.path).
+		rec.Path = s.clean.path(s.rules, rec.Path, route)
+	} else {
+		rec.Path = s.text(rec.Path)
+	}
+	rec.Route = route
 	rec.Error = s.error(rec.Error)
 	rec.Panic = s.error(rec.Panic)
 	s.attrs(rec.Attrs)
