@@ -796,8 +796,8 @@ func TestUserAgentNotHeld(t *testing.T) {
 	}
 }
 
-// TestPathByRoute checks that the writer's paths by route give each
-// record's path as the rules redact it — paths with secrets, paths that
+// TestPathByRoute checks that the writer's paths and queries by route
+// give each record's path and query as the rules redact them — paths with secrets, paths that
 // change under one route, the same path under two routes, a route
 // redaction changes — that a route's slot ends up holding the path its
 // requests send again, and that no slot holds a request's own string or
@@ -814,39 +814,62 @@ func TestPathByRoute(t *testing.T) {
 		"/items/ghp_0123456789abcdefghijABCDEFGHIJ012345",
 		"/x", strings.Repeat("/long", 60),
 	}
-	var sent []string // every path sent, kept alive: no address is reused
+	queries := []string{"", "x=1", "x=1", "token=hunter2hunter2", "a=b&password=hunter2", "id=42&sort=asc"}
+	var sent []string // every path and query sent, kept alive: no address is reused
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {
 		route := routes[rng.IntN(len(routes))]
 		p := string([]byte(paths[rng.IntN(len(paths))])) // a new string, as a server parses it
-		sent = append(sent, p)
-		rec := &Record{Path: p, Route: route}
+		q := string([]byte(queries[rng.IntN(len(queries))]))
+		sent = append(sent, p, q)
+		rec := &Record{Path: p, Query: q, Route: route}
 		s.record(rec)
 		if want := rules.Text(p); rec.Path != want {
 			t.Fatalf("path %q under %q: %q, want %q", p, route, rec.Path, want)
+		}
+		if want := rules.Query(q); rec.Query != want {
+			t.Fatalf("query %q under %q: %q, want %q", q, route, rec.Query, want)
 		}
 		if want := rules.Text(route); rec.Route != want {
 			t.Fatalf("route %q: %q, want %q", route, rec.Route, want)
 		}
 	}
-	for range 3 { // the last path sent again, alone: its route's slot holds it
-		s.record(&Record{Path: string([]byte("/hello")), Route: routes[1]})
+	for range 3 { // a path and a query sent again, alone: the route's slots hold them
+		s.record(&Record{Path: string([]byte("/hello")), Query: string([]byte("x=1")), Route: routes[1]})
 	}
 	held := false
+	for _, e := range s.queries.paths {
+		if e.route == routes[1] && e.text == "x=1" {
+			held = true
+		}
+		if e.text != "" && rules.Query(e.text) != e.text {
+			t.Errorf("query slot %q: %q, which redaction changes", e.route, e.text)
+		}
+		p := uintptr(unsafe.Pointer(unsafe.StringData(e.text)))
+		for _, v := range sent {
+			if q := uintptr(unsafe.Pointer(unsafe.StringData(v))); p >= q && p < q+uintptr(len(v)) {
+				t.Errorf("query slot %q holds the request's own %q", e.route, e.text)
+			}
+		}
+	}
+	if !held {
+		t.Error("GET /hello's query slot does not hold x=1, sent again and again")
+	}
+	held = false
 	for _, e := range s.clean.paths {
 		if e.route == "" {
 			continue
 		}
-		if e.route == routes[1] && e.path == "/hello" {
+		if e.route == routes[1] && e.text == "/hello" {
 			held = true
 		}
-		if rules.Text(e.path) != e.path || rules.Text(e.route) != e.route {
-			t.Errorf("slot %q: %q, which redaction changes", e.route, e.path)
+		if rules.Text(e.text) != e.text || rules.Text(e.route) != e.route {
+			t.Errorf("slot %q: %q, which redaction changes", e.route, e.text)
 		}
-		p := uintptr(unsafe.Pointer(unsafe.StringData(e.path)))
+		p := uintptr(unsafe.Pointer(unsafe.StringData(e.text)))
 		for _, v := range sent {
 			if q := uintptr(unsafe.Pointer(unsafe.StringData(v))); p >= q && p < q+uintptr(len(v)) {
-				t.Errorf("slot %q holds the request's own %q", e.route, e.path)
+				t.Errorf("slot %q holds the request's own %q", e.route, e.text)
 			}
 		}
 	}

@@ -324,24 +324,27 @@ func (s *scrubber) record(rec *Record) {
 	// The query, as the server wrapper that set it left it to the writer.
 	// The path and the query are parts of the request's URI, which they
 	// would keep alive: they are looked up by their hash alone, never
-	// held by their address (see cleanTexts).
-	if rec.Query != "" {
-		if s.queries != nil {
-			rec.Query = s.queries.redactHashed(s.query, rec.Query)
-		} else {
-			rec.Query = s.rules.Query(rec.Query)
-		}
-	}
+	// held by their address (see cleanTexts), or found equal to the text
+	// last seen clean under the record's route (see cleanTexts.byRoute).
 	if s.red.empty() {
+		if rec.Query != "" {
+			rec.Query = s.redactQuery(rec.Query)
+		}
 		return
 	}
 	route := s.name(rec.Route)
 	if s.clean != nil && route != "" && unsafe.StringData(route) == unsafe.StringData(rec.Route) {
-		// The route is clean, held by its address: the path is looked
-		// up in its slot first (see cleanTexts.path).
+		// The route is clean, held by its address: the path and the
+		// query are looked up in its slots first.
 		rec.Path = s.clean.path(s.rules, rec.Path, route)
+		if rec.Query != "" {
+			rec.Query = s.queries.byRoute(s.query, rec.Query, route)
+		}
 	} else {
 		rec.Path = s.text(rec.Path)
+		if rec.Query != "" {
+			rec.Query = s.redactQuery(rec.Query)
+		}
 	}
 	rec.Route = route
 	rec.Error = s.error(rec.Error)
@@ -365,6 +368,15 @@ func (s *scrubber) record(rec *Record) {
 		}
 		s.call(c)
 	}
+}
+
+// redactQuery returns a record's query, not empty, redacted as
+// [Redaction.Query] does.
+func (s *scrubber) redactQuery(q string) string {
+	if s.queries != nil {
+		return s.queries.redactHashed(s.query, q)
+	}
+	return s.rules.Query(q)
 }
 
 // knownClean reports whether redaction leaves t as it is, found without
