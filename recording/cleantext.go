@@ -42,7 +42,14 @@ type cleanTexts struct {
 	seen   map[uint64]struct{} // hashes of clean texts seen once
 	recent [128]string         // clean texts, by address (see recentSlot)
 	attrs  [64]cleanAttr       // attributes redaction leaves as they are, by address (see attrSlot)
+	paths  [64]routeText       // a clean path or query of each route, by the route's address (see byRoute)
 }
+
+// A routeText is a slot of cleanTexts.paths: a route, held by its address
+// as recent holds texts, and a path (or a query) of that route that
+// redaction leaves unchanged, the copy clean holds (never the request's
+// own string).
+type routeText struct{ route, text string }
 
 // A cleanAttr is an attribute, key and value, that redaction leaves as it
 // is.
@@ -84,6 +91,46 @@ func (c *cleanTexts) attrSlot(k, v string) (*cleanAttr, bool) {
 	return e, unsafe.StringData(e.key) == pk && len(e.key) == len(k) && unsafe.StringData(e.value) == pv && len(e.value) == len(v)
 }
 
+// path returns rules.Text(p) for a record's path p, as textHashed does;
+// route is the record's route, a text known clean by its address (see
+// recentSlot).
+func (c *cleanTexts) path(rules *convention.Rules, p, route string) string {
+	if len(p) < 6 { // see textHashed
+		return rules.Text(p)
+	}
+	return c.byRoute(rules.Text, p, route)
+}
+
+// byRoute returns red(s), as redactHashed does, for s a record's path or
+// query and route the record's route, a text known clean by its address
+// (see recentSlot). A route's requests mostly have one path ("GET /hello"
+// is always "/hello"), often one query: the text last found clean under
+// the route is kept in the route's slot, and a text equal to it is clean
+// without a hash. Equal is equal by its bytes, so the result is red's
+// whatever the slot holds; the slot holds the copy clean keeps, so a text
+// is kept there only once clean holds it (the second time it is seen
+// clean), and no request's string is held.
+func (c *cleanTexts) byRoute(red func(string) string, s, route string) string {
+	if s == "" || len(s) > maxCleanLen {
+		return red(s)
+	}
+	pr := unsafe.StringData(route)
+	e := &c.paths[(uintptr(unsafe.Pointer(pr))>>3^uintptr(len(route)))%uintptr(len(c.paths))]
+	if unsafe.StringData(e.route) == pr && len(e.route) == len(route) && e.text == s {
+		return s
+	}
+	h := maphash.String(c.seed, s)
+	if c.clean != nil {
+		if k := &c.clean[h%maxCleanTexts]; k.h == h && k.s == s {
+			*e = routeText{route, k.s}
+			return s
+		}
+	}
+	// Not held yet: held by clean the second time it is seen clean, and
+	// in the route's slot the time after.
+	return c.redactMissed(red, s, h)
+}
+
 // text returns rules.Text(s), from the cache when s is known clean.
 func (c *cleanTexts) text(rules *convention.Rules, s string) string {
 	if s == "" || len(s) > maxCleanLen {
@@ -123,6 +170,12 @@ func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 			return s
 		}
 	}
+	return c.redactMissed(red, s, h)
+}
+
+// redactMissed is redactHashed for s of hash h, not empty nor longer than
+// maxCleanLen, which clean does not hold.
+func (c *cleanTexts) redactMissed(red func(string) string, s string, h uint64) string {
 	t := red(s)
 	if t != s {
 		return t

@@ -139,6 +139,7 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		// The pairs of the last request, which the map holds as
 		// redaction left them (see knownHeaders).
 		rec.hdrBytes = rec.spare.hdrBytes
+		noteSameUserAgent(r.scrubber(), flat, rec.spare.hdrOrder)
 		return out
 	}
 	if len(out) > 0 {
@@ -175,14 +176,18 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	var size int64 // recordSize's estimate, without a walk of the map
 	for i := 0; i+1 < len(flat); {
 		k := flat[i]
-		start := len(vals)
+		first, start := flat[i+1], len(vals)
 		for ; i+1 < len(flat) && flat[i] == k; i += 2 {
 			vals = append(vals, flat[i+1])
 		}
 		secret := r.secretKey(k)
 		clean := !secret && redactValues(s, vals[start:])
+		ua := false
 		if secret {
 			s.headerValues(vals[start:], true)
+		} else if k == userAgent {
+			s.noteUserAgent(first, vals[start])
+			ua = true
 		}
 		size += headerSize(k, vals[start:])
 		// Only a name cut to its cap, or the note of values left out,
@@ -198,7 +203,7 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		}
 		out[k] = vals[start:len(vals):len(vals)]
 		if keepOrder {
-			order = append(order, headerEntry{k, out[k], secret, clean})
+			order = append(order, headerEntry{k, out[k], secret, clean, ua})
 		}
 	}
 	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder = out, vals, order
@@ -260,6 +265,7 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 			}
 		}
 		vs := e.vals
+		first := i + 1 // the name's first value, the one KeptHeader gives
 		// The name's values, mostly one: the next pair has another name.
 		n, clean := 0, true
 		for {
@@ -284,6 +290,9 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 		if n != len(vs) {
 			return 0, false
 		}
+		if e.ua {
+			s.noteUserAgent(flat[first], vs[0])
+		}
 		e.clean = clean && !e.secret
 		size += headerSize(k, vs)
 	}
@@ -292,6 +301,26 @@ func (r *Recorder) refillHeaderMap(rec *Record, out map[string][]string) (int64,
 	}
 	rec.spare.hdrBytes = size
 	return size, true
+}
+
+// userAgent is the canonical name of the header whose first value
+// httpstats records as user_agent.original.
+const userAgent = "User-Agent"
+
+// noteSameUserAgent tells s the request's User-Agent value when headerMap
+// takes the last request's map as it is (see knownHeaders): flat holds the
+// pairs in order's order, and a name that is not secret (as User-Agent's
+// entry, marked ua, is) had its one value left as it was by redaction, and
+// sent again.
+func noteSameUserAgent(s *scrubber, flat []string, order []headerEntry) {
+	for i := range order {
+		if order[i].ua {
+			if 2*i+1 < len(flat) {
+				s.noteUserAgent(flat[2*i+1], flat[2*i+1])
+			}
+			return
+		}
+	}
 }
 
 // findHeader returns the entry of the header name k in order, the entries
@@ -330,6 +359,9 @@ type headerEntry struct {
 	// clean says redaction left all of vals as they were: each is the
 	// text a request sent, so a value equal to it needs no redaction.
 	clean bool
+	// ua says the name is User-Agent, not secret: headerMap tells the
+	// scrubber its first value's redaction (see scrubber.ua).
+	ua bool
 }
 
 // secretKey reports whether a header name or an attribute key is secret
@@ -346,6 +378,11 @@ const (
 	keySecret keyKind = 1 << iota
 	keyCount
 	keyQuery
+	// keyRequest is an attribute whose value is the request's own text,
+	// a new string each request (user_agent.original, url.full,
+	// url.path, url.query, client.address): the writer looks it up by
+	// its hash alone, never holds it by its address (see cleanTexts).
+	keyRequest
 )
 
 // keyKind returns what k is, as a header name or an attribute key, from a
@@ -385,8 +422,12 @@ func (r *Recorder) kindOf(k string) keyKind {
 	if convention.IsCount(k) {
 		kind |= keyCount
 	}
-	if k == convention.KeyDBQueryText {
+	switch k {
+	case convention.KeyDBQueryText:
 		kind |= keyQuery
+	case convention.KeyUserAgentOriginal, convention.KeyURLFull, convention.KeyURLPath,
+		convention.KeyURLQuery, convention.KeyClientAddress:
+		kind |= keyRequest
 	}
 	return kind
 }

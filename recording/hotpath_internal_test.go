@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 // TestCleanTexts checks that the writer's cache of clean texts gives what
@@ -520,7 +522,7 @@ func TestCleanAttrs(t *testing.T) {
 		if e.key == "" {
 			continue
 		}
-		if e.key != "url.scheme" && e.key != "user_agent.original" && e.key != "gen_ai.usage.input_tokens" {
+		if e.key != "url.scheme" && e.key != "gen_ai.usage.input_tokens" {
 			t.Errorf("attribute %s=%q held as clean", e.key, e.value)
 		}
 	}
@@ -683,5 +685,195 @@ func TestFlatHeadersSize(t *testing.T) {
 		if size != want {
 			t.Errorf("headers %q: size %d, a walk of the pairs %q counts %d", h, size, flat, want)
 		}
+	}
+}
+
+// borrowingSink is a sink that keeps nothing of a record: the recorder
+// reuses its records (see Borrower). write sees each record.
+type borrowingSink struct{ write func(*Record) }
+
+func (s borrowingSink) Write(_ context.Context, recs []*Record) error {
+	for _, rec := range recs {
+		s.write(rec)
+	}
+	return nil
+}
+
+func (borrowingSink) BorrowsRecords() bool { return true }
+
+// TestUserAgentNotHeld checks that the writer redacts a request's
+// User-Agent value, recorded both as a header and as user_agent.original
+// (the same string, as httpstats records it), the same way in both places,
+// and that none of its caches meant for constants holds the request's
+// string by its address afterwards: not the texts', not the attributes',
+// not the one it redacts both places from. Records are made afresh (a sink
+// that keeps them) and reused (one that borrows them), where the header
+// map is rebuilt, refilled, or taken as it is when the same values come
+// again.
+func TestUserAgentNotHeld(t *testing.T) {
+	for _, borrowed := range []bool{false, true} {
+		var mu sync.Mutex
+		var problems []string
+		check := func(rec *Record) {
+			mu.Lock()
+			defer mu.Unlock()
+			h := rec.Headers["User-Agent"]
+			a := rec.Attr(convention.KeyUserAgentOriginal)
+			if len(h) != 1 || h[0] != a {
+				problems = append(problems, fmt.Sprintf("header %q, attribute %q", h, a))
+			}
+			if strings.Contains(a, "hunter2") {
+				problems = append(problems, fmt.Sprintf("attribute %q holds the secret", a))
+			}
+		}
+		var sink Sink = SinkFunc(func(_ context.Context, recs []*Record) error {
+			for _, rec := range recs {
+				check(rec)
+			}
+			return nil
+		})
+		if borrowed {
+			sink = borrowingSink{check}
+		}
+		r := New(WithSinks(sink))
+		var sent []string // every value sent, kept alive: no address is reused
+		uas := []string{
+			"Go-http-client/1.1", "Go-http-client/1.1", "Go-http-client/1.1",
+			"Mozilla/5.0 (X11; Linux x86_64) token=hunter2hunter2", "Mozilla/5.0 (X11; Linux x86_64) token=hunter2hunter2",
+			"curl/8.5.0", "Go-http-client/1.1", "Go-http-client/1.1",
+		}
+		for round := range 3 {
+			for _, ua := range uas {
+				v := string([]byte(ua)) // a new string, as a server parses it
+				sent = append(sent, v)
+				_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/hello"})
+				h := map[string][]string{"User-Agent": {v}, "Accept-Encoding": {"gzip"}}
+				if round == 2 {
+					h["Accept"] = []string{"*/*"} // other names: the map rebuilt
+				}
+				ar.SetHeaders(h)
+				kept, ok := ar.KeptHeader("User-Agent")
+				if !ok || kept != v {
+					t.Fatalf("KeptHeader: %q, %v", kept, ok)
+				}
+				ar.AddAttrs(Attr{Key: convention.KeyURLScheme, Value: "http"},
+					Attr{Key: convention.KeyUserAgentOriginal, Value: kept})
+				ar.Finish()
+				time.Sleep(time.Millisecond) // mostly one record a batch: records reused
+			}
+		}
+		if err := r.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("borrowed %v: %s", borrowed, p)
+		}
+		s := r.scrubber()
+		if s.ua != "" || s.uaRed != "" {
+			t.Errorf("borrowed %v: the writer still holds the user agent %q (%q)", borrowed, s.ua, s.uaRed)
+		}
+		within := func(e string) bool {
+			p := uintptr(unsafe.Pointer(unsafe.StringData(e)))
+			for _, v := range sent {
+				if q := uintptr(unsafe.Pointer(unsafe.StringData(v))); p >= q && p < q+uintptr(len(v)) {
+					return true
+				}
+			}
+			return false
+		}
+		for _, c := range []*cleanTexts{s.clean, s.queries} {
+			for _, e := range c.recent {
+				if e != "" && within(e) {
+					t.Errorf("borrowed %v: the texts' cache holds the request's %q", borrowed, e)
+				}
+			}
+			for _, e := range c.attrs {
+				if e.value != "" && within(e.value) {
+					t.Errorf("borrowed %v: the attributes' cache holds %s=%q, the request's", borrowed, e.key, e.value)
+				}
+			}
+		}
+	}
+}
+
+// TestPathByRoute checks that the writer's paths and queries by route
+// give each record's path and query as the rules redact them — paths with secrets, paths that
+// change under one route, the same path under two routes, a route
+// redaction changes — that a route's slot ends up holding the path its
+// requests send again, and that no slot holds a request's own string or
+// a text redaction changed.
+func TestPathByRoute(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	s := r.scrubber()
+	rules := r.cfg.redaction.compiled()
+	routes := []string{"GET /items/{id}", "GET /hello", "GET /a?token=hunter2hunter2"}
+	paths := []string{
+		"/hello", "/items/1", "/items/22", "/items/hello",
+		"/items/https://user:hunter2hunter2@example.com/x",
+		"/items/ghp_0123456789abcdefghijABCDEFGHIJ012345",
+		"/x", strings.Repeat("/long", 60),
+	}
+	queries := []string{"", "x=1", "x=1", "token=hunter2hunter2", "a=b&password=hunter2", "id=42&sort=asc"}
+	var sent []string // every path and query sent, kept alive: no address is reused
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		route := routes[rng.IntN(len(routes))]
+		p := string([]byte(paths[rng.IntN(len(paths))])) // a new string, as a server parses it
+		q := string([]byte(queries[rng.IntN(len(queries))]))
+		sent = append(sent, p, q)
+		rec := &Record{Path: p, Query: q, Route: route}
+		s.record(rec)
+		if want := rules.Text(p); rec.Path != want {
+			t.Fatalf("path %q under %q: %q, want %q", p, route, rec.Path, want)
+		}
+		if want := rules.Query(q); rec.Query != want {
+			t.Fatalf("query %q under %q: %q, want %q", q, route, rec.Query, want)
+		}
+		if want := rules.Text(route); rec.Route != want {
+			t.Fatalf("route %q: %q, want %q", route, rec.Route, want)
+		}
+	}
+	for range 3 { // a path and a query sent again, alone: the route's slots hold them
+		s.record(&Record{Path: string([]byte("/hello")), Query: string([]byte("x=1")), Route: routes[1]})
+	}
+	held := false
+	for _, e := range s.queries.paths {
+		if e.route == routes[1] && e.text == "x=1" {
+			held = true
+		}
+		if e.text != "" && rules.Query(e.text) != e.text {
+			t.Errorf("query slot %q: %q, which redaction changes", e.route, e.text)
+		}
+		p := uintptr(unsafe.Pointer(unsafe.StringData(e.text)))
+		for _, v := range sent {
+			if q := uintptr(unsafe.Pointer(unsafe.StringData(v))); p >= q && p < q+uintptr(len(v)) {
+				t.Errorf("query slot %q holds the request's own %q", e.route, e.text)
+			}
+		}
+	}
+	if !held {
+		t.Error("GET /hello's query slot does not hold x=1, sent again and again")
+	}
+	held = false
+	for _, e := range s.clean.paths {
+		if e.route == "" {
+			continue
+		}
+		if e.route == routes[1] && e.text == "/hello" {
+			held = true
+		}
+		if rules.Text(e.text) != e.text || rules.Text(e.route) != e.route {
+			t.Errorf("slot %q: %q, which redaction changes", e.route, e.text)
+		}
+		p := uintptr(unsafe.Pointer(unsafe.StringData(e.text)))
+		for _, v := range sent {
+			if q := uintptr(unsafe.Pointer(unsafe.StringData(v))); p >= q && p < q+uintptr(len(v)) {
+				t.Errorf("slot %q holds the request's own %q", e.route, e.text)
+			}
+		}
+	}
+	if !held {
+		t.Error("GET /hello's slot does not hold /hello, sent again and again")
 	}
 }

@@ -300,6 +300,7 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 		r.price(rec) // before redaction: a secret-looking name ("tokens") may hold a count
 	}
 	r.scrub(rec)
+	r.scrubber().forgetUserAgent()
 	r.cfg.capRedacted(rec)
 	// A wrapper's warnings, which enqueue counted, are appended to.
 	counted := len(rec.Warnings)

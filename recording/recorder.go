@@ -133,7 +133,7 @@ func New(opts ...Option) *Recorder {
 	red := &r.cfg.redaction
 	rules := red.compiled()
 	r.writerScrub = scrubber{red: red, rules: rules, secret: r.secretKey, kind: r.keyKind, clean: newCleanTexts(),
-		queries: newCleanTexts(), query: rules.Query}
+		queries: newCleanTexts(), query: rules.Query, uaPlain: r.kindOf(convention.KeyUserAgentOriginal) == keyRequest}
 	if !slices.ContainsFunc(cfg.sinks, func(s Sink) bool { return !borrows(s) }) {
 		r.pool = newRecordPool()
 	}

@@ -217,6 +217,16 @@ type scrubber struct {
 	// query is rules.Query; both are set with clean.
 	queries *cleanTexts
 	query   func(string) string
+	// ua is the request's User-Agent value as headerMap met it, and uaRed
+	// its redaction, for the record's user_agent.original (the same
+	// string, see httpstats): one redaction, one hash at most, for both.
+	// prepare empties them once the record is redacted, so that they hold
+	// no request's string longer.
+	ua, uaRed string
+	// uaPlain says user_agent.original's values are redacted as texts:
+	// its key is neither secret, a count nor db.query.text (the
+	// recorder's redaction never changes).
+	uaPlain bool
 }
 
 // text returns s redacted as a text.
@@ -244,6 +254,24 @@ func (s *scrubber) name(t string) string {
 	}
 	return s.clean.text(s.rules, t)
 }
+
+// requestText is text for an attribute's value that is a request's own
+// text (user_agent.original, see keyRequest): looked up by its hash alone,
+// never held by its address, or taken from headerMap's redaction of the
+// same string.
+func (s *scrubber) requestText(t string) string {
+	if len(t) == len(s.ua) && unsafe.StringData(t) == unsafe.StringData(s.ua) {
+		return s.uaRed
+	}
+	return s.text(t)
+}
+
+// noteUserAgent remembers red, the redaction of v, the value of the
+// request's User-Agent header, for requestText.
+func (s *scrubber) noteUserAgent(v, red string) { s.ua, s.uaRed = v, red }
+
+// forgetUserAgent empties what noteUserAgent remembered.
+func (s *scrubber) forgetUserAgent() { s.ua, s.uaRed = "", "" }
 
 // error returns an error message redacted as [Redaction.Error] does.
 func (s *scrubber) error(msg string) string {
@@ -296,19 +324,29 @@ func (s *scrubber) record(rec *Record) {
 	// The query, as the server wrapper that set it left it to the writer.
 	// The path and the query are parts of the request's URI, which they
 	// would keep alive: they are looked up by their hash alone, never
-	// held by their address (see cleanTexts).
-	if rec.Query != "" {
-		if s.queries != nil {
-			rec.Query = s.queries.redactHashed(s.query, rec.Query)
-		} else {
-			rec.Query = s.rules.Query(rec.Query)
-		}
-	}
+	// held by their address (see cleanTexts), or found equal to the text
+	// last seen clean under the record's route (see cleanTexts.byRoute).
 	if s.red.empty() {
+		if rec.Query != "" {
+			rec.Query = s.redactQuery(rec.Query)
+		}
 		return
 	}
-	rec.Path = s.text(rec.Path)
-	rec.Route = s.name(rec.Route)
+	route := s.name(rec.Route)
+	if s.clean != nil && route != "" && unsafe.StringData(route) == unsafe.StringData(rec.Route) {
+		// The route is clean, held by its address: the path and the
+		// query are looked up in its slots first.
+		rec.Path = s.clean.path(s.rules, rec.Path, route)
+		if rec.Query != "" {
+			rec.Query = s.queries.byRoute(s.query, rec.Query, route)
+		}
+	} else {
+		rec.Path = s.text(rec.Path)
+		if rec.Query != "" {
+			rec.Query = s.redactQuery(rec.Query)
+		}
+	}
+	rec.Route = route
 	rec.Error = s.error(rec.Error)
 	rec.Panic = s.error(rec.Panic)
 	s.attrs(rec.Attrs)
@@ -330,6 +368,15 @@ func (s *scrubber) record(rec *Record) {
 		}
 		s.call(c)
 	}
+}
+
+// redactQuery returns a record's query, not empty, redacted as
+// [Redaction.Query] does.
+func (s *scrubber) redactQuery(q string) string {
+	if s.queries != nil {
+		return s.queries.redactHashed(s.query, q)
+	}
+	return s.rules.Query(q)
 }
 
 // knownClean reports whether redaction leaves t as it is, found without
@@ -374,6 +421,13 @@ func (s *scrubber) attrs(attrs []Attr) {
 	if s.kind != nil {
 		for i := range attrs {
 			a := &attrs[i]
+			if len(a.Value) == len(s.ua) && unsafe.StringData(a.Value) == unsafe.StringData(s.ua) && len(s.ua) > 0 &&
+				s.uaPlain && a.Key == convention.KeyUserAgentOriginal {
+				// The request's User-Agent value, which headerMap
+				// redacted as a header: no look-up at all.
+				a.Value = s.uaRed
+				continue
+			}
 			// An attribute found left as it is, by the addresses of its
 			// key and value (see cleanTexts.attrSlot), is left so.
 			var e *cleanAttr
@@ -391,6 +445,10 @@ func (s *scrubber) attrs(attrs []Attr) {
 				if v != "" {
 					v = Redacted
 				}
+			case k&keyRequest != 0:
+				// A request's own text: never held by its address.
+				a.Value = s.requestText(v)
+				continue
 			default:
 				v = s.name(v)
 			}
