@@ -97,6 +97,29 @@ func (e *enc) u(v uint64) {
 	e.b = binary.AppendUvarint(e.b, v)
 }
 
+// appendTime appends v as enc.d does, without binary.AppendUvarint's
+// loop for three and four bytes: what the calls' starts and durations
+// in nanoseconds mostly take (under 2²⁷ ns, 134 ms, once zig-zagged). It
+// takes and returns the bytes, not an *enc, so that the encoder's enc
+// stays in registers; it is not inlined, which would make its callers
+// too large to be.
+//
+//go:noinline
+func appendTime(b []byte, d time.Duration) []byte {
+	v := uint64(d<<1) ^ uint64(d>>63)
+	switch {
+	case v < 0x80:
+		return append(b, byte(v))
+	case v < 0x4000:
+		return append(b, byte(v)|0x80, byte(v>>7))
+	case v < 1<<21:
+		return append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14))
+	case v < 1<<28:
+		return append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21))
+	}
+	return binary.AppendUvarint(b, v)
+}
+
 func (e *enc) i(v int64) { e.u(uint64(v<<1) ^ uint64(v>>63)) } // zig-zag, as binary.AppendVarint
 
 func (e *enc) d(v time.Duration)       { e.i(int64(v)) }
@@ -168,7 +191,12 @@ func (t *strTable) put(b []byte, v string) ([]byte, uint64) {
 				return appendFull(b, v), uint64(sl.idx)<<1 | 1
 			}
 			if sl.p == p && sl.n == len(v) {
-				return binary.AppendUvarint(b, uint64(sl.idx)<<1|1), uint64(sl.idx)<<1 | 1
+				// An index under maxShared: one or two bytes.
+				c := uint64(sl.idx)<<1 | 1
+				if c < 0x80 {
+					return append(b, byte(c)), c
+				}
+				return append(b, byte(c)|0x80, byte(c>>7)), c
 			}
 			h = (h + 1) & (2*maxShared - 1)
 		}
@@ -507,8 +535,7 @@ func appendRecordV(b []byte, r *recording.Record, v byte) []byte {
 		c := &r.Calls[i]
 		e.tf(t, &ms[0], c.Service)
 		e.tf(t, &ms[1], c.Method)
-		e.d(c.Start)
-		e.d(c.Duration)
+		e.b = appendTime(appendTime(e.b, c.Start), c.Duration)
 		e.tf(t, &ms[2], c.Error)
 		e.i(c.RequestSize)
 		e.i(c.ResponseSize)
@@ -984,7 +1011,7 @@ func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte 
 		n := min(rpc.Count, len(durs))
 		e.n(n)
 		for _, d := range durs[:n] {
-			e.d(d)
+			e.b = appendTime(e.b, d)
 		}
 		durs = durs[n:]
 		e.f(rpc.Cost)
