@@ -136,10 +136,11 @@
 // error wrapping [store.ErrCorrupt], never panics (see FuzzDecode); List
 // skips a corrupt summary with a logged warning. A realistic record of 20
 // SQL calls with 12-frame stacks (storetest.Record20) encodes to 3,113
-// bytes (3,266 in version 3, 6,187 in version 2), its summary to about 400; encoding takes
-// about 3–4 µs with no allocation, decoding about 30–40 µs with 50
-// allocations (all strings share one copy of the value), decoding a
-// summary about 1.2 µs (2-core machine shared with other work).
+// bytes (3,266 in version 3, 6,187 in version 2), its summary to about
+// 400; encoding takes about 3–4 µs with no allocation, decoding about
+// 30–40 µs with 50 allocations (all strings share one copy of the value),
+// decoding a summary about 1.2 µs (2-core machine shared with other
+// work).
 //
 // Version 2 of the record encoding adds optional parts after the
 // attributes (the calls' costs, an execution trace's metadata), and
