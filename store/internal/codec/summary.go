@@ -22,9 +22,31 @@ func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration
 	if len(r.Calls) > maxCalls {
 		return summaryInto(r, s, durs)
 	}
-	head := *r
-	head.Calls = nil
-	head.SummaryInto(s)    // every field but those of the calls
+	// The fields r.SummaryInto copies (TestSummaryInto checks each);
+	// not a copy of r with no calls, which would read the recorder's
+	// own fields of r while it writes them.
+	*s = recording.Summary{
+		ID:            r.ID,
+		TraceID:       r.TraceID,
+		Kind:          r.Kind,
+		Start:         r.Start,
+		Duration:      r.Duration,
+		Method:        r.Method,
+		Path:          r.Path,
+		Route:         r.Route,
+		Query:         r.Query,
+		Status:        r.Status,
+		RequestBytes:  r.RequestBytes,
+		ResponseBytes: r.ResponseBytes,
+		User:          r.User,
+		Instance:      r.Instance,
+		Overhead:      r.Overhead,
+		Error:         r.Error,
+		Panic:         r.Panic,
+		DroppedCalls:  r.DroppedCalls,
+		Warnings:      len(r.Warnings),
+		RPCs:          s.RPCs[:0],
+	}
 	var of [maxCalls]uint8 // each call's RPC, or event
 	rpcs := s.RPCs
 	j := -1 // the previous call's RPC

@@ -2,10 +2,12 @@ package codec
 
 import (
 	"fmt"
+	"math/rand"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"testing/quick"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -15,8 +17,10 @@ import (
 // TestSummaryInto: SummaryInto gives the summary r.SummaryInto gives and
 // the durations AppendCallDurations appends (after those durs holds), for
 // records of events, failed calls, RPCs alternating, equal strings apart,
-// and more calls or RPCs than its one pass takes; a summary whose RPCs'
-// memory it reuses holds nothing of the record before.
+// more calls or RPCs than its one pass takes, and every exported field of
+// a record set at random (a field r.SummaryInto copies and SummaryInto
+// does not fails it); a summary whose RPCs' memory it reuses holds
+// nothing of the record before.
 func TestSummaryInto(t *testing.T) {
 	at := time.Unix(1700000000, 0)
 	recs := storetest.Records(7, at, time.Millisecond, 300)
@@ -46,6 +50,30 @@ func TestSummaryInto(t *testing.T) {
 				Duration: time.Duration(i+1) * time.Microsecond,
 			})
 		}
+		recs = append(recs, r)
+	}
+	// Every exported field of a record set (but its calls, Record20's):
+	// a field r.SummaryInto copies that SummaryInto does not shows.
+	rng := rand.New(rand.NewSource(1))
+	for range 20 {
+		r := new(recording.Record)
+		rv := reflect.ValueOf(r).Elem()
+		for i := range rv.NumField() {
+			f := rv.Field(i)
+			switch {
+			case !f.CanSet() || f.Kind() == reflect.Pointer: // the trace: nil
+			case rv.Type().Field(i).Name == "Calls": // Record20's, below
+			case f.Type() == reflect.TypeFor[time.Time]():
+				f.Set(reflect.ValueOf(time.Unix(0, rng.Int63())))
+			default:
+				v, ok := quick.Value(f.Type(), rng)
+				if !ok {
+					t.Fatalf("no random %s", rv.Type().Field(i).Name)
+				}
+				f.Set(v)
+			}
+		}
+		r.Calls, r.ExecTrace = storetest.Record20(at, 4).Calls, nil
 		recs = append(recs, r)
 	}
 	var sum recording.Summary
