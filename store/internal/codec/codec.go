@@ -97,7 +97,7 @@ func (e *enc) u(v uint64) {
 	e.b = binary.AppendUvarint(e.b, v)
 }
 
-// appendTime appends v as enc.d does, without binary.AppendUvarint's
+// appendTime appends d as enc.d does, without binary.AppendUvarint's
 // loop for three and four bytes: what the calls' starts and durations
 // in nanoseconds mostly take (under 2²⁷ ns, 134 ms, once zig-zagged). It
 // takes and returns the bytes, not an *enc, so that the encoder's enc
