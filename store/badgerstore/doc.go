@@ -139,11 +139,12 @@
 // recorder's copy under 3 a byte). Decoding foreign or corrupt bytes returns an
 // error wrapping [store.ErrCorrupt], never panics (see FuzzDecode); List
 // skips a corrupt summary with a logged warning. A realistic record of 20
-// SQL calls with 12-frame stacks (storetest.Record20) encodes to 3,266
-// bytes (6,187 in version 2), its summary to about 400; encoding takes
-// about 3–4 µs with no allocation, decoding about 30–40 µs with 50
-// allocations (all strings share one copy of the value), decoding a
-// summary about 1.2 µs (2-core machine shared with other work).
+// SQL calls with 12-frame stacks (storetest.Record20) encodes to 3,113
+// bytes (3,266 in version 3, 6,187 in version 2), its summary to about
+// 400; encoding takes about 3–4 µs with no allocation, decoding about
+// 30–40 µs with 50 allocations (all strings share one copy of the value),
+// decoding a summary about 1.2 µs (2-core machine shared with other
+// work).
 //
 // Version 2 of the record encoding adds optional parts after the
 // attributes (the calls' costs, an execution trace's metadata), and
@@ -154,10 +155,13 @@
 // (services, methods, requests, responses, errors, frames' functions and
 // files, phases, attributes, warnings) once, and later copies as an index
 // into the record's strings: the calls of a record repeat their services,
-// methods and stack frames. Records persisted in blocks are written in
-// version 3; the in-memory ring's records, without their stacks, in
-// version 2; every version is read, so blocks written before hold version
-// 2 records beside version 3 ones.
+// methods and stack frames. Version 4 writes a call's stack that is the
+// very stack of an earlier call of the record (the recorder gives calls
+// made from one place one stack) as a reference to that call, found by
+// the stack's address, without comparing frames. Records persisted in
+// blocks are written in version 4; the in-memory ring's records, without
+// their stacks, in version 2; every version is read, so blocks written
+// before hold version 2 and 3 records beside version 4 ones.
 //
 // # Execution traces
 //

@@ -163,10 +163,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			if r == nil {
 				continue
 			}
-			r.SummaryInto(&sum)
 			// The summary and durations are read before the next
 			// record: one buffer each serves the batch.
-			durs = codec.AppendCallDurations(durs[:0], r, &sum)
+			durs = codec.SummaryInto(r, &sum, durs[:0])
 			start := r.Start.UnixNano()
 			m := floorDiv(start, nsMinute)
 			d := deltas[m]

@@ -43,6 +43,7 @@ const (
 	codecV1      = 1
 	codecV2      = 2
 	codecV3      = 3 // records with a table of their calls' strings
+	codecV4      = 4 // records whose calls' stacks may be an earlier call's
 	rollupV2     = 2 // rollups with per-instance groups
 	rollupV3     = 3 // rollups with costs
 	rollupV4     = 4 // rollups with counts of stored records
@@ -60,7 +61,18 @@ const (
 // without its stacks ([AppendRecordWithoutStacks]) is still written in
 // version 2.
 //
-// Optional parts of a version 2 or 3 record.
+// Version 4 of a record writes a call's stack as version 3 does (the
+// count of frames shared with the previous call's stack, then the fresh
+// ones: their count, then each), but that count doubled; or, if the stack
+// is the very stack of an earlier call of the record (one slice, as the
+// recorder's stack cache gives calls made from one place), an odd uvarint:
+// how many calls back that one is, less one, doubled plus one. The stack
+// is found by its slice's address and length, among the last
+// stackRefs distinct stacks written, before any frame is compared: the
+// 20 calls of storetest.Record20, made from three places in turn, take
+// 3,113 bytes rather than 3,266, and 17 of their stacks are references.
+//
+// Optional parts of a version 2, 3 or 4 record.
 const (
 	recCallCosts = 1 << 0 // each call's cost
 	recExecTrace = 1 << 1 // the execution trace's size, time and reason
@@ -83,6 +95,29 @@ func (e *enc) u(v uint64) {
 		return
 	}
 	e.b = binary.AppendUvarint(e.b, v)
+}
+
+// appendTime appends d as enc.d does, without binary.AppendUvarint's
+// loop for three and four bytes: what the calls' starts and durations
+// in nanoseconds mostly take (under 2²⁷ ns, 134 ms, once zig-zagged). It
+// takes and returns the bytes, not an *enc, so that the encoder's enc
+// stays in registers; it is not inlined, which would make its callers
+// too large to be.
+//
+//go:noinline
+func appendTime(b []byte, d time.Duration) []byte {
+	v := uint64(d<<1) ^ uint64(d>>63)
+	switch {
+	case v < 0x80:
+		return append(b, byte(v))
+	case v < 0x4000:
+		return append(b, byte(v)|0x80, byte(v>>7))
+	case v < 1<<21:
+		return append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14))
+	case v < 1<<28:
+		return append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21))
+	}
+	return binary.AppendUvarint(b, v)
 }
 
 func (e *enc) i(v int64) { e.u(uint64(v<<1) ^ uint64(v>>63)) } // zig-zag, as binary.AppendVarint
@@ -156,7 +191,12 @@ func (t *strTable) put(b []byte, v string) ([]byte, uint64) {
 				return appendFull(b, v), uint64(sl.idx)<<1 | 1
 			}
 			if sl.p == p && sl.n == len(v) {
-				return binary.AppendUvarint(b, uint64(sl.idx)<<1|1), uint64(sl.idx)<<1 | 1
+				// An index under maxShared: one or two bytes.
+				c := uint64(sl.idx)<<1 | 1
+				if c < 0x80 {
+					return append(b, byte(c)), c
+				}
+				return append(b, byte(c)|0x80, byte(c>>7)), c
 			}
 			h = (h + 1) & (2*maxShared - 1)
 		}
@@ -416,6 +456,18 @@ func sharedFrames(stack, prev []recording.Frame) int {
 	return n - 1 - k
 }
 
+// findStack returns the index among the first n of seen of stack (the
+// same slice: its first frame and its length), or -1.
+func findStack(seen *[stackRefs]stackSeen, n int, stack []recording.Frame) int {
+	p := &stack[0]
+	for k := range seen[:n] {
+		if seen[k].p == p && seen[k].n == len(stack) {
+			return k
+		}
+	}
+	return -1
+}
+
 // frameWords is the memory of a Frame: two strings and an int. Frames
 // of equal words have equal fields; were Frame to grow, the line below
 // would not compile.
@@ -449,12 +501,32 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 	return appendRecordV2(b, r, false)
 }
 
-// appendRecord appends r's encoding in version 3.
-func appendRecord(b []byte, r *recording.Record) []byte {
+// appendRecord appends r's encoding in version 4.
+func appendRecord(b []byte, r *recording.Record) []byte { return appendRecordV(b, r, codecV4) }
+
+// stackRefs is how many of the last distinct stacks a version 4 record's
+// call looks its stack up in.
+const stackRefs = 8
+
+// A stackSeen is a stack a record's call wrote: its slice's first frame
+// and length, and the last call that had it.
+type stackSeen struct {
+	p    *recording.Frame
+	n    int
+	call int
+}
+
+// appendRecordV appends r's encoding in version v, 3 or 4 (3: what tests
+// of reading old values write).
+func appendRecordV(b []byte, r *recording.Record, v byte) []byte {
 	t := getTable()
 	defer tables.Put(t)
-	e := enc{b: appendRecordHead(b, codecV3, r)}
+	e := enc{b: appendRecordHead(b, v, r)}
 	var prev []recording.Frame
+	// The last distinct stacks written (version 4), as a ring: nseen of
+	// them, the next one going at nseen % stackRefs.
+	var seen [stackRefs]stackSeen
+	nseen := 0
 	// The strings of the previous call, field by field: service, method,
 	// error, response, its two innermost frames' functions and files
 	// written, its first two attributes' keys and values.
@@ -463,27 +535,43 @@ func appendRecord(b []byte, r *recording.Record) []byte {
 		c := &r.Calls[i]
 		e.tf(t, &ms[0], c.Service)
 		e.tf(t, &ms[1], c.Method)
-		e.d(c.Start)
-		e.d(c.Duration)
+		e.b = appendTime(appendTime(e.b, c.Start), c.Duration)
 		e.tf(t, &ms[2], c.Error)
 		e.i(c.RequestSize)
 		e.i(c.ResponseSize)
 		e.t(t, c.Request) // mostly not the previous call's
 		e.tf(t, &ms[4], c.Response)
-		shared := sharedFrames(c.Stack, prev)
-		fresh := c.Stack[:len(c.Stack)-shared]
-		e.n(shared)
-		e.n(len(fresh))
-		for j := range fresh {
-			f := &fresh[j]
-			if j < 2 {
-				e.tf(t, &ms[5+2*j], f.Function)
-				e.tf(t, &ms[6+2*j], f.File)
-			} else {
-				e.t(t, f.Function)
-				e.t(t, f.File)
+		k := -1 // the earlier call's stack in seen, if c's is one
+		if v >= codecV4 && len(c.Stack) > 0 {
+			if k = findStack(&seen, min(nseen, stackRefs), c.Stack); k < 0 {
+				seen[nseen%stackRefs] = stackSeen{&c.Stack[0], len(c.Stack), i}
+				nseen++
 			}
-			e.i(int64(f.Line))
+		}
+		if k >= 0 {
+			// An earlier call's stack: how far back it is.
+			e.u(uint64(i-seen[k].call-1)<<1 | 1)
+			seen[k].call = i
+		} else {
+			shared := sharedFrames(c.Stack, prev)
+			fresh := c.Stack[:len(c.Stack)-shared]
+			if v >= codecV4 {
+				e.n(2 * shared)
+			} else {
+				e.n(shared)
+			}
+			e.n(len(fresh))
+			for j := range fresh {
+				f := &fresh[j]
+				if j < 2 {
+					e.tf(t, &ms[5+2*j], f.Function)
+					e.tf(t, &ms[6+2*j], f.File)
+				} else {
+					e.t(t, f.Function)
+					e.t(t, f.File)
+				}
+				e.i(int64(f.Line))
+			}
 		}
 		prev = c.Stack
 		e.n(len(c.Phases))
@@ -713,7 +801,7 @@ func maxCopiedFrames(n int) int { return 1<<16 + 4*n }
 // decoded stacks would take memory in the square of its size.
 func DecodeRecord(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
-	v := d.header(tagRecord, codecV3)
+	v := d.header(tagRecord, codecV4)
 	d.v3 = v >= codecV3
 	r := new(recording.Record)
 	d.raw(r.ID[:])
@@ -767,8 +855,17 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 		c.ResponseSize = d.i()
 		c.Request = d.t()
 		c.Response = d.t()
-		shared := d.u()
-		fresh := d.n(3)
+		shared, fresh := d.u(), 0
+		if v >= codecV4 && shared&1 != 0 {
+			// An earlier call's stack (see codecV4): read as a stack
+			// that shares all its frames with it.
+			prev, shared = d.earlierStack(r.Calls[:i], shared>>1+1)
+		} else {
+			if v >= codecV4 {
+				shared >>= 1
+			}
+			fresh = d.n(3)
+		}
 		if shared > uint64(len(prev)) {
 			d.fail(errors.New("stack shares more frames than the previous call has"))
 		}
@@ -869,6 +966,18 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 	return r, nil
 }
 
+// earlierStack returns the stack of the call back calls before the end
+// of calls, and its length, for a version 4 record's call whose stack it
+// is; nil and 0 after an error.
+func (d *dec) earlierStack(calls []recording.Call, back uint64) ([]recording.Frame, uint64) {
+	if back > uint64(len(calls)) {
+		d.fail(errors.New("stack of a call before the first"))
+		return nil, 0
+	}
+	st := calls[len(calls)-int(back)].Stack
+	return st, uint64(len(st))
+}
+
 // SummaryTraceID returns the trace ID of an encoded summary without
 // decoding the rest, for scans that look for one trace; ok is false for
 // bytes that are not a summary of a version this package reads (the
@@ -936,7 +1045,7 @@ func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte 
 		n := min(rpc.Count, len(durs))
 		e.n(n)
 		for _, d := range durs[:n] {
-			e.d(d)
+			e.b = appendTime(e.b, d)
 		}
 		durs = durs[n:]
 		e.f(rpc.Cost)

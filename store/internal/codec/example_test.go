@@ -19,6 +19,6 @@ func ExampleAppendRecord() {
 	_, err = codec.DecodeRecord(b[:100])
 	fmt.Println(errors.Is(err, store.ErrCorrupt))
 	// Output:
-	// 3266 20 net/http.(*conn).serve <nil>
+	// 3113 20 net/http.(*conn).serve <nil>
 	// true
 }

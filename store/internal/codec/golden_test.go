@@ -20,7 +20,7 @@ import (
 	"github.com/goappstats/appstats/store/storetest"
 )
 
-var writeGolden = flag.Bool("codec.write-golden", false, "rewrite testdata/v3-golden.bin from the current encoders")
+var writeGolden = flag.Bool("codec.write-golden", false, "rewrite testdata/v4-golden.bin from the current encoders")
 
 // goldenRecords are fixed records: one-byte and longer varints (negative
 // ones too), strings shorter and longer than 127 bytes, shared and fresh
@@ -36,6 +36,8 @@ func goldenRecords() []*recording.Record {
 	long.Calls[4].Start = -3 * time.Millisecond
 	long.Calls[5].Duration = 1 << 40
 	long.RequestBytes = -1
+	// Call 6's stack alone (its slice is that of calls 0, 3, 9 and on).
+	long.Calls[6].Stack = slices.Clone(long.Calls[6].Stack)
 	long.Calls[6].Stack[0].Line = 1 << 20
 	return []*recording.Record{full, long}
 }
@@ -76,11 +78,13 @@ func readGolden(t *testing.T, name string) [][]byte {
 }
 
 // TestEncodingGolden checks that the encoders write, byte for byte, what
-// the encoders of version 3 records, version 2 summaries and version 4
-// rollups wrote when testdata/v3-golden.bin was made: an encoder made
-// faster must not change what it writes without a new version.
+// the encoders of version 4 records, version 2 summaries and version 4
+// rollups wrote when testdata/v4-golden.bin was made: an encoder made
+// faster must not change what it writes without a new version. The long
+// golden record's calls take their stacks from three slices in turn:
+// most of them are written as an earlier call's.
 func TestEncodingGolden(t *testing.T) {
-	name := filepath.Join("testdata", "v3-golden.bin")
+	name := filepath.Join("testdata", "v4-golden.bin")
 	got := goldenValues(AppendRecord)
 	if *writeGolden {
 		var b []byte // each value after its length, as a uvarint
@@ -94,10 +98,26 @@ func TestEncodingGolden(t *testing.T) {
 	want := readGolden(t, name)
 	sameValues(t, name, got, want)
 	for i, r := range goldenRecords() {
-		if got[2*i][1] != codecV3 {
-			t.Fatalf("record %d: version %d, want %d", i, got[2*i][1], codecV3)
+		if got[2*i][1] != codecV4 {
+			t.Fatalf("record %d: version %d, want %d", i, got[2*i][1], codecV4)
 		}
 		checkDecoded(t, got[2*i], r)
+	}
+}
+
+// TestDecodeV3Golden: version 3 records, written before stacks written as
+// an earlier call's (testdata/v3-golden.bin, made by the version 3
+// encoder, which appendRecordV with codecV3 still is), decode to the
+// records they were.
+func TestDecodeV3Golden(t *testing.T) {
+	want := readGolden(t, filepath.Join("testdata", "v3-golden.bin"))
+	got := goldenValues(func(b []byte, r *recording.Record) []byte { return appendRecordV(b, r, codecV3) })
+	sameValues(t, "v3-golden.bin", got, want)
+	for i, r := range goldenRecords() {
+		if want[2*i][1] != codecV3 {
+			t.Fatalf("record %d: version %d, want %d", i, want[2*i][1], codecV3)
+		}
+		checkDecoded(t, want[2*i], r)
 	}
 }
 
@@ -144,9 +164,12 @@ func checkDecoded(t *testing.T, b []byte, r *recording.Record) {
 	}
 }
 
-// TestEncodingSharedStacks: calls whose stacks are one slice (as the
-// recorder's stack cache gives calls made from one place) encode as
-// calls with equal stacks of their own do.
+// TestEncodingSharedStacks: in version 3, calls whose stacks are one
+// slice (as the recorder's stack cache gives calls made from one place)
+// encode as calls with equal stacks of their own do. In version 4, a
+// call whose stack is the previous call's slice is written as that
+// call's, in fewer bytes; one equal but apart is not. Both decode to the
+// stacks they were.
 func TestEncodingSharedStacks(t *testing.T) {
 	shared := storetest.Record20(time.Unix(1700000000, 0), 1)
 	own := storetest.Record20(time.Unix(1700000000, 0), 1)
@@ -157,18 +180,118 @@ func TestEncodingSharedStacks(t *testing.T) {
 	}
 	own.Calls[3].Stack = own.Calls[3].Stack[1:] // a shorter stack between
 	shared.Calls[3].Stack = shared.Calls[3].Stack[1:]
-	a, b := AppendRecord(nil, shared), AppendRecord(nil, own)
+	a, b := appendRecordV(nil, shared, codecV3), appendRecordV(nil, own, codecV3)
 	if !bytes.Equal(a, b) {
-		t.Fatalf("shared stacks: %d bytes differing from the %d of stacks of their own", len(a), len(b))
+		t.Fatalf("version 3, shared stacks: %d bytes differing from the %d of stacks of their own", len(a), len(b))
 	}
-	got, err := DecodeRecord(a)
-	if err != nil {
-		t.Fatal(err)
+	a4, b4 := AppendRecord(nil, shared), AppendRecord(nil, own)
+	if len(a4) >= len(b4) {
+		t.Errorf("version 4, shared stacks: %d bytes, not fewer than the %d of stacks of their own", len(a4), len(b4))
 	}
-	for i := range got.Calls {
-		if !slices.Equal(got.Calls[i].Stack, own.Calls[i].Stack) {
-			t.Fatalf("call %d: stack %v, want %v", i, got.Calls[i].Stack, own.Calls[i].Stack)
+	for _, v := range [][]byte{a, a4, b4} {
+		got, err := DecodeRecord(v)
+		if err != nil {
+			t.Fatal(err)
 		}
+		for i := range got.Calls {
+			if !slices.Equal(got.Calls[i].Stack, own.Calls[i].Stack) {
+				t.Fatalf("version %d, call %d: stack %v, want %v", v[1], i, got.Calls[i].Stack, own.Calls[i].Stack)
+			}
+		}
+	}
+}
+
+// TestStackRefs: a version 4 record writes a call's stack as the stack
+// of an earlier call with the same slice (its first frame and length),
+// among the last stackRefs distinct ones, and as frames otherwise: a
+// slice of the same array shorter, equal frames apart, or a stack further
+// back. Each
+// decodes to its stack; a reference before the first call is corrupt.
+func TestStackRefs(t *testing.T) {
+	base := storetest.Record20(time.Unix(1700000000, 0), 1).Calls[0].Stack
+	place := func(i int) []recording.Frame { // a stack of its own per place
+		st := slices.Clone(base)
+		st[0].Line = 1000 + i
+		return st
+	}
+	// refs counts the calls after the first written as an earlier
+	// call's: their stack field's first byte is odd. Every call here
+	// has the same fields before its stack, so they are found by its
+	// request, written in full, and its response, "ok", which is too
+	// short to be indexed.
+	refs := func(b []byte, r *recording.Record) int {
+		n := 0
+		for i := range r.Calls {
+			at := bytes.Index(b, []byte(r.Calls[i].Request))
+			if at < 0 {
+				t.Fatalf("call %d's request is not written in full", i)
+			}
+			if b[at+len(r.Calls[i].Request)+3]&1 != 0 { // after the response, "ok" in full
+				n++
+			}
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name   string
+		stacks func(i int, st [][]recording.Frame) []recording.Frame
+		want   int
+	}{
+		{"one place", func(i int, st [][]recording.Frame) []recording.Frame { return st[0] }, 19},
+		{"three in turn", func(i int, st [][]recording.Frame) []recording.Frame { return st[i%3] }, 17},
+		{"stackRefs in turn", func(i int, st [][]recording.Frame) []recording.Frame { return st[i%stackRefs] }, 20 - stackRefs},
+		{"stackRefs+1 in turn", func(i int, st [][]recording.Frame) []recording.Frame { return st[i%(stackRefs+1)] }, 0},
+		// Two slices of one array, one a frame shorter: each is
+		// the other's from the third call on, never the other one's.
+		{"shorter", func(i int, st [][]recording.Frame) []recording.Frame { return st[0][:len(st[0])-i%2] }, 18},
+		{"apart", func(i int, st [][]recording.Frame) []recording.Frame { return slices.Clone(st[0]) }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := make([][]recording.Frame, stackRefs+1)
+			for i := range st {
+				st[i] = place(i)
+			}
+			r := &recording.Record{}
+			for i := range 20 {
+				r.Calls = append(r.Calls, recording.Call{
+					Service: "sql", Method: "SELECT", Response: "ok",
+					Request: fmt.Sprintf("request number %d", i),
+					Stack:   tc.stacks(i, st),
+				})
+			}
+			b := AppendRecord(nil, r)
+			if got := refs(b, r); got != tc.want {
+				t.Errorf("%d stacks written as an earlier call's, want %d", got, tc.want)
+			}
+			checkDecoded(t, b, r)
+			for i := 0; i < len(b); i += 7 {
+				if _, err := DecodeRecord(b[:i]); !errors.Is(err, store.ErrCorrupt) {
+					t.Fatalf("record truncated at %d: err = %v, want ErrCorrupt", i, err)
+				}
+			}
+		})
+	}
+
+	// A reference before the first call, or back past it, is corrupt.
+	r := &recording.Record{Calls: []recording.Call{
+		{Service: "sql", Request: "first request", Response: "ok", Stack: base},
+		{Service: "sql", Request: "other request", Response: "ok", Stack: base},
+	}}
+	b := AppendRecord(nil, r)
+	second := bytes.Index(b, []byte("other request")) + len("other request") + 3
+	if b[second] != 0<<1|1 {
+		t.Fatalf("the second call's stack field is %#x, want the previous call's (1)", b[second])
+	}
+	for _, bad := range []byte{1<<1 | 1, 9<<1 | 1} {
+		b[second] = bad
+		if _, err := DecodeRecord(b); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("a stack %d calls back from the second call: err = %v, want ErrCorrupt", bad>>1+1, err)
+		}
+	}
+	first := bytes.Index(b, []byte("first request")) + len("first request") + 3
+	b[first] = 0<<1 | 1
+	if _, err := DecodeRecord(b); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("the first call's stack as an earlier call's: err = %v, want ErrCorrupt", err)
 	}
 }
 

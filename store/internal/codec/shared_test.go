@@ -105,11 +105,20 @@ func TestEncodingEqualStringsApart(t *testing.T) {
 }
 
 // TestEncVarints: enc writes the bytes of binary.AppendUvarint and
-// binary.AppendVarint, around the one- and two-byte cases it writes
-// itself.
+// binary.AppendVarint, and appendTime those of binary.AppendVarint,
+// around the one- to four-byte cases they write themselves, negative
+// values too.
 func TestEncVarints(t *testing.T) {
 	vals := []uint64{0, 1, 0x7f, 0x80, 0x81, 0x3fff, 0x4000, 0x4001, 1 << 20, 1<<63 - 1, 1 << 63, ^uint64(0)}
 	for v := uint64(0); v < 0x10000; v += 7 {
+		vals = append(vals, v)
+	}
+	for _, b := range []uint{21, 28, 35} { // around the three- and four-byte ends
+		for d := uint64(0); d < 300; d++ {
+			vals = append(vals, 1<<b-150+d)
+		}
+	}
+	for v := uint64(0x10000); v < 1<<30; v = v*5/4 + 3 {
 		vals = append(vals, v)
 	}
 	for _, v := range vals {
@@ -120,8 +129,12 @@ func TestEncVarints(t *testing.T) {
 		}
 		e = enc{}
 		e.i(int64(v))
-		if want := binary.AppendVarint(nil, int64(v)); !bytes.Equal(e.b, want) {
+		want := binary.AppendVarint(nil, int64(v))
+		if !bytes.Equal(e.b, want) {
 			t.Errorf("i(%d) = %x, want %x", int64(v), e.b, want)
+		}
+		if got := appendTime([]byte{9}, time.Duration(v)); !bytes.Equal(got[1:], want) || got[0] != 9 {
+			t.Errorf("appendTime(%d) = %x, want 09%x", int64(v), got, want)
 		}
 	}
 }

@@ -1,0 +1,111 @@
+package codec
+
+import (
+	"slices"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// SummaryInto sets s to r's summary, as r.SummaryInto does, and returns
+// durs with the durations of r's calls appended, as [AppendCallDurations]
+// appends them: in one pass over the calls where those take two (one
+// grouping the calls by RPC, one finding each call's RPC again), for a
+// writer that needs both for every record. A call's RPC is found by its
+// service and method, compared by their memory first: the calls of an RPC
+// mostly share the very strings. The RPCs' memory is s.RPCs', as in
+// r.SummaryInto.
+func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
+	// Up to maxCalls calls of up to maxRPCs RPCs, each call's RPC is
+	// kept in an array; others take the two passes.
+	const maxCalls, maxRPCs, event = 256, 16, 0xff
+	if len(r.Calls) > maxCalls {
+		return summaryInto(r, s, durs)
+	}
+	// The fields r.SummaryInto copies (TestSummaryInto checks each);
+	// not a copy of r with no calls, which would read the recorder's
+	// own fields of r while it writes them.
+	*s = recording.Summary{
+		ID:            r.ID,
+		TraceID:       r.TraceID,
+		Kind:          r.Kind,
+		Start:         r.Start,
+		Duration:      r.Duration,
+		Method:        r.Method,
+		Path:          r.Path,
+		Route:         r.Route,
+		Query:         r.Query,
+		Status:        r.Status,
+		RequestBytes:  r.RequestBytes,
+		ResponseBytes: r.ResponseBytes,
+		User:          r.User,
+		Instance:      r.Instance,
+		Overhead:      r.Overhead,
+		Error:         r.Error,
+		Panic:         r.Panic,
+		DroppedCalls:  r.DroppedCalls,
+		Warnings:      len(r.Warnings),
+		RPCs:          s.RPCs[:0],
+	}
+	var of [maxCalls]uint8 // each call's RPC, or event
+	rpcs := s.RPCs
+	j := -1 // the previous call's RPC
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		if c.Event {
+			of[i] = event
+			continue
+		}
+		if j < 0 || !sameString(c.Service, rpcs[j].Service) || !sameString(c.Method, rpcs[j].Method) {
+			j = -1
+			for k := range rpcs {
+				if sameString(c.Service, rpcs[k].Service) && sameString(c.Method, rpcs[k].Method) {
+					j = k
+					break
+				}
+			}
+			if j < 0 {
+				if len(rpcs) == maxRPCs {
+					s.RPCs = rpcs[:0]
+					return summaryInto(r, s, durs)
+				}
+				j = len(rpcs)
+				rpcs = append(rpcs, recording.RPCStat{Service: c.Service, Method: c.Method})
+			}
+		}
+		st := &rpcs[j]
+		st.Count++
+		st.Total += c.Duration
+		st.Cost += c.Cost
+		s.CallCount++
+		if c.Error != "" {
+			st.Errors++
+			s.ErrorCalls++
+		}
+		of[i] = uint8(j)
+	}
+	s.RPCs = rpcs
+	// Each RPC's durations in a run, in the order of its calls.
+	var next [maxRPCs]int
+	n := len(durs)
+	at := n
+	for k := range rpcs {
+		next[k] = at
+		at += rpcs[k].Count
+	}
+	durs = slices.Grow(durs, at-n)[:at]
+	for i := range r.Calls {
+		if k := of[i]; k != event {
+			durs[next[k]] = r.Calls[i].Duration
+			next[k]++
+		}
+	}
+	return durs
+}
+
+// summaryInto is SummaryInto in two passes, for records of many calls or
+// RPCs.
+func summaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
+	r.SummaryInto(s)
+	return AppendCallDurations(durs, r, s)
+}

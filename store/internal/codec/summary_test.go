@@ -1,0 +1,96 @@
+package codec
+
+import (
+	"fmt"
+	"math/rand"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"testing/quick"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// TestSummaryInto: SummaryInto gives the summary r.SummaryInto gives and
+// the durations AppendCallDurations appends (after those durs holds), for
+// records of events, failed calls, RPCs alternating, equal strings apart,
+// more calls or RPCs than its one pass takes, and every exported field of
+// a record set at random (a field r.SummaryInto copies and SummaryInto
+// does not fails it); a summary whose RPCs' memory it reuses holds
+// nothing of the record before.
+func TestSummaryInto(t *testing.T) {
+	at := time.Unix(1700000000, 0)
+	recs := storetest.Records(7, at, time.Millisecond, 300)
+	recs = append(recs, storetest.FullRecord(at, 1), storetest.Record20(at, 2), &recording.Record{})
+	alt := storetest.Record20(at, 3)
+	for i := range alt.Calls {
+		c := &alt.Calls[i]
+		if i%2 == 1 {
+			c.Method = "SELECT order_totals"
+		}
+		if i%3 == 0 {
+			c.Service = strings.Clone(c.Service) // equal, apart
+		}
+		if i%5 == 0 {
+			c.Error, c.Cost = "timeout", 0.25
+		}
+		if i%7 == 0 {
+			c.Event = true
+		}
+	}
+	recs = append(recs, alt)
+	for _, n := range []struct{ calls, rpcs int }{{16, 16}, {17, 17}, {300, 3}, {256, 5}, {257, 5}} {
+		r := &recording.Record{Route: "GET /many"}
+		for i := range n.calls {
+			r.Calls = append(r.Calls, recording.Call{
+				Service: "svc", Method: fmt.Sprintf("m%d", i%n.rpcs),
+				Duration: time.Duration(i+1) * time.Microsecond,
+			})
+		}
+		recs = append(recs, r)
+	}
+	// Every exported field of a record set (but its calls, Record20's):
+	// a field r.SummaryInto copies that SummaryInto does not shows.
+	rng := rand.New(rand.NewSource(1))
+	for range 20 {
+		r := new(recording.Record)
+		rv := reflect.ValueOf(r).Elem()
+		for i := range rv.NumField() {
+			f := rv.Field(i)
+			switch {
+			case !f.CanSet() || f.Kind() == reflect.Pointer: // the trace: nil
+			case rv.Type().Field(i).Name == "Calls": // Record20's, below
+			case f.Type() == reflect.TypeFor[time.Time]():
+				f.Set(reflect.ValueOf(time.Unix(0, rng.Int63())))
+			default:
+				v, ok := quick.Value(f.Type(), rng)
+				if !ok {
+					t.Fatalf("no random %s", rv.Type().Field(i).Name)
+				}
+				f.Set(v)
+			}
+		}
+		r.Calls, r.ExecTrace = storetest.Record20(at, 4).Calls, nil
+		recs = append(recs, r)
+	}
+	var sum recording.Summary
+	durs := []time.Duration{-1, -2}
+	for i, r := range recs {
+		var want recording.Summary
+		r.SummaryInto(&want)
+		wantDurs := AppendCallDurations(slices.Clone(durs[:2]), r, &want)
+		durs = SummaryInto(r, &sum, durs[:2])
+		if len(want.RPCs) == 0 {
+			want.RPCs = sum.RPCs[:0] // empty, in the memory reused
+		}
+		if !reflect.DeepEqual(sum, want) {
+			t.Fatalf("record %d: summary\n%+v\nwant\n%+v", i, sum, want)
+		}
+		if !slices.Equal(durs, wantDurs) {
+			t.Fatalf("record %d: durations %v, want %v", i, durs, wantDurs)
+		}
+	}
+}
