@@ -136,7 +136,8 @@
 // its own shares the previous call's memory, and a record whose calls
 // would copy more than 64 Ki frames plus 4 a byte of it from each other is
 // corrupt (its stacks would take memory in the square of its size; the
-// recorder's copy under 3 a byte). Decoding foreign or corrupt bytes returns an
+// recorder's copy under 3 a byte, and a record whose calls would copy more
+// is written with whole stacks past that bound, so that it decodes). Decoding foreign or corrupt bytes returns an
 // error wrapping [store.ErrCorrupt], never panics (see FuzzDecode); List
 // skips a corrupt summary with a logged warning. A realistic record of 20
 // SQL calls with 12-frame stacks (storetest.Record20) encodes to 3,113

@@ -521,8 +521,14 @@ type stackSeen struct {
 func appendRecordV(b []byte, r *recording.Record, v byte) []byte {
 	t := getTable()
 	defer tables.Put(t)
+	start := len(b)
 	e := enc{b: appendRecordHead(b, v, r)}
 	var prev []recording.Frame
+	// Frames DecodeRecord will copy from a call's stack to the next's: kept
+	// within maxCopiedFrames of the bytes written so far, which the
+	// record's whole length only exceeds, so that what is written here
+	// always decodes.
+	copied := 0
 	// The last distinct stacks written (version 4), as a ring: nseen of
 	// them, the next one going at nseen % stackRefs.
 	var seen [stackRefs]stackSeen
@@ -554,6 +560,15 @@ func appendRecordV(b []byte, r *recording.Record, v byte) []byte {
 			seen[k].call = i
 		} else {
 			shared := sharedFrames(c.Stack, prev)
+			if shared > 0 && shared < len(c.Stack) {
+				// Shared under fresh frames: copied when decoded. Past
+				// the budget, the stack is written whole.
+				if copied+shared > maxCopiedFrames(len(e.b)-start) {
+					shared = 0
+				} else {
+					copied += shared
+				}
+			}
 			fresh := c.Stack[:len(c.Stack)-shared]
 			if v >= codecV4 {
 				e.n(2 * shared)
@@ -798,7 +813,8 @@ func maxCopiedFrames(n int) int { return 1<<16 + 4*n }
 // their stack), its capacity ending with its length so that an append
 // copies. A record that would copy more frames from calls to the next
 // than [maxCopiedFrames] allows for its size is refused as corrupt: its
-// decoded stacks would take memory in the square of its size.
+// decoded stacks would take memory in the square of its size. AppendRecord
+// never writes one: past the bound it writes a call's stack whole.
 func DecodeRecord(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
 	v := d.header(tagRecord, codecV4)

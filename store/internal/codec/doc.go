@@ -11,6 +11,8 @@
 // memory of what they decode is linear in their input: a call's stack that
 // adds no frame of its own shares the previous call's frames, and a record
 // whose calls would copy more frames than 64 Ki plus 4 a byte of it is
-// refused as corrupt (TestDecodeCopiedStacksBounded). It is
+// refused as corrupt (TestDecodeCopiedStacksBounded). AppendRecord writes a
+// call's stack whole where sharing would pass that bound, so every record
+// it writes decodes (TestAppendRecordAlwaysDecodes). It is
 // a package of its own so that fuzzing runs in a small binary.
 package codec

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -112,12 +113,12 @@ func craftStacks(t *testing.T, frames, calls int) []byte {
 	r := hostileStacks(frames, 1)
 	one := AppendRecord(nil, r)
 	const tail = 4 // no dropped calls, warnings, attributes or parts
-	head := len(appendRecordHead(nil, codecV3, r))
-	if len(appendRecordHead(nil, codecV3, &recording.Record{Start: r.Start, Calls: make([]recording.Call, 2)})) != head {
+	head := len(appendRecordHead(nil, codecV4, r))
+	if len(appendRecordHead(nil, codecV4, &recording.Record{Start: r.Start, Calls: make([]recording.Call, 2)})) != head {
 		t.Fatal("heads of one and two calls differ in length")
 	}
 	first, second := one[head:len(one)-tail], two[len(one)-tail:len(two)-tail]
-	b := appendRecordHead(nil, codecV3, &recording.Record{Start: r.Start, Calls: make([]recording.Call, calls)})
+	b := appendRecordHead(nil, codecV4, &recording.Record{Start: r.Start, Calls: make([]recording.Call, calls)})
 	b = append(b, first...)
 	for range calls - 1 {
 		b = append(b, second...)
@@ -182,5 +183,29 @@ func TestDecodeAllocLinear(t *testing.T) {
 	n = allocBytes(func() { DecodeRecord(rb) })
 	if n > uint64(64*len(rb)) {
 		t.Errorf("a %d-byte record without stacks allocated %d bytes to decode", len(rb), n)
+	}
+}
+
+// TestAppendRecordAlwaysDecodes: a record whose calls each add one frame
+// under a long shared stack, more than DecodeRecord would copy for the
+// record's size if each call wrote only its fresh frame, is written with
+// whole stacks past that budget, so it decodes, equal to what was written.
+func TestAppendRecordAlwaysDecodes(t *testing.T) {
+	for _, c := range []struct{ frames, calls int }{{300, 2000}, {2000, 300}} {
+		r := hostileStacks(c.frames, c.calls)
+		if copies := c.frames * (c.calls - 1); copies <= maxCopiedFrames(64*c.calls) {
+			t.Fatalf("%d calls of %d frames copy only %d frames: not past the budget", c.calls, c.frames+1, copies)
+		}
+		b := AppendRecord(nil, r)
+		got, err := DecodeRecord(b)
+		if err != nil {
+			t.Fatalf("%d calls of %d frames: %v", c.calls, c.frames+1, err)
+		}
+		for i := range r.Calls {
+			if !slices.Equal(got.Calls[i].Stack, r.Calls[i].Stack) {
+				t.Fatalf("%d calls of %d frames: call %d's stack decoded differently", c.calls, c.frames+1, i)
+			}
+		}
+		t.Logf("%d calls of %d frames: %d bytes", c.calls, c.frames+1, len(b))
 	}
 }
