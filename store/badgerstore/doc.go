@@ -220,7 +220,8 @@
 // too little room within MaxBytes + DiskSlack for what compaction and
 // garbage collection may write before deleting the old files: new tables
 // for up to the whole LSM tree, a level-0 table per memtable and a
-// value-log file. So the larger the tree, the less of MaxBytes the store
+// value-log file (with a 64th of DiskSlack to spare for what a write adds
+// beyond its estimate). So the larger the tree, the less of MaxBytes the store
 // fills; retention deletes records to keep that room. When it cannot (the
 // tree holds tables that are not records, or the store was reopened with a
 // smaller MaxBytes) and a pass deleted and rewrote nothing, the passes that
