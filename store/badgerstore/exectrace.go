@@ -146,14 +146,7 @@ func (s *Store) trimTraces(ctx context.Context, target int64, res *RetentionResu
 	if err != nil || len(keys) == 0 {
 		return err
 	}
-	wb := s.db.NewWriteBatch()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			wb.Cancel()
-			return fmt.Errorf("badgerstore: retention: %w", err)
-		}
-	}
-	if err := s.flush(wb); err != nil {
+	if err := s.deleteKeys(keys); err != nil {
 		return fmt.Errorf("badgerstore: retention: %w", err)
 	}
 	s.subTraceBytes(size)

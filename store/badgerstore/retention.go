@@ -202,9 +202,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 				}
 				if s.traceBytes.Load() > 0 {
 					// The record's trace goes with it.
-					tk := traceKey([16]byte(k[9:25]))
-					if ti, err := txn.Get(tk); err == nil {
-						n := int64(len(tk)) + ti.ValueSize()
+					if tk, n, ok := traceOf(txn, [16]byte(k[9:25])); ok {
 						keys = append(keys, tk)
 						sz += n
 						traces++
@@ -222,14 +220,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 			return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
 		}
 		if len(keys) > 0 {
-			wb := s.db.NewWriteBatch()
-			for _, k := range keys {
-				if err := wb.Delete(k); err != nil {
-					wb.Cancel()
-					return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
-				}
-			}
-			if err := s.flush(wb); err != nil {
+			if err := s.deleteKeys(keys); err != nil {
 				return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
 			}
 			s.count.Add(-nrec)
@@ -312,9 +303,7 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 						keys = append(keys, bk)
 					}
 				}
-				tk := traceKey(id)
-				if ti, err := txn.Get(tk); err == nil {
-					n := int64(len(tk)) + ti.ValueSize()
+				if tk, n, ok := traceOf(txn, id); ok {
 					keys = append(keys, tk)
 					sz += n
 					traces++
@@ -333,14 +322,7 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 		if nrec == 0 {
 			return nil
 		}
-		wb := s.db.NewWriteBatch()
-		for _, k := range keys {
-			if err := wb.Delete(k); err != nil {
-				wb.Cancel()
-				return fmt.Errorf("badgerstore: retention: %w", err)
-			}
-		}
-		if err := s.flush(wb); err != nil {
+		if err := s.deleteKeys(keys); err != nil {
 			return fmt.Errorf("badgerstore: retention: %w", err)
 		}
 		s.count.Add(-nrec)
@@ -461,14 +443,7 @@ func (s *Store) trimRollups(m int64) (int64, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
-	wb := s.db.NewWriteBatch()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			wb.Cancel()
-			return 0, fmt.Errorf("badgerstore: retention: %w", err)
-		}
-	}
-	if err := s.flush(wb); err != nil {
+	if err := s.deleteKeys(keys); err != nil {
 		return 0, fmt.Errorf("badgerstore: retention: %w", err)
 	}
 	return int64(len(keys)), nil
@@ -621,4 +596,15 @@ func (s *Store) oldBlocks(txn *badger.Txn, keys [][]byte, start int64) [][]byte 
 		it.Close()
 	}
 	return keys
+}
+
+// traceOf returns the key of the trace of the record id and the bytes it
+// takes, if the record has one.
+func traceOf(txn *badger.Txn, id [16]byte) (key []byte, n int64, ok bool) {
+	key = traceKey(id)
+	ti, err := txn.Get(key)
+	if err != nil {
+		return nil, 0, false
+	}
+	return key, int64(len(key)) + ti.ValueSize(), true
 }

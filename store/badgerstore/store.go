@@ -599,3 +599,15 @@ func (s *Store) flush(wb *badger.WriteBatch) error {
 	defer s.syncMu.RUnlock()
 	return wb.Flush()
 }
+
+// deleteKeys deletes keys in one write batch and flushes it.
+func (s *Store) deleteKeys(keys [][]byte) error {
+	wb := s.db.NewWriteBatch()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			wb.Cancel()
+			return err
+		}
+	}
+	return s.flush(wb)
+}
