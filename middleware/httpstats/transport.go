@@ -25,7 +25,10 @@ import (
 // HTTP client spans the same way), the redacted URL as its request summary
 // and url.full, and the status, sizes, error, and phases timed
 // through [net/http/httptrace] — dns, connect, tls, send, wait (for the first
-// response byte) and receive. A phase that happened but could not be timed
+// response byte) and receive; a call on a connection already open
+// (appstats.http.connection.reused "true") has no dns, connect or tls
+// phase, even when net/http began a dial for it that another request got.
+// A phase that happened but could not be timed
 // is named in the call's attribute appstats.phases.unknown ("send,wait"
 // when an HTTP/2 transport reported the request written only after the
 // response had begun), never left out silently.
@@ -493,9 +496,14 @@ func (p *phases) end(r *endRoom, d time.Duration) recording.CallUpdate {
 			add(name, at[from], at[to])
 		}
 	}
-	span("dns", dnsStart, dnsDone)
-	span("connect", connStart, connDone)
-	span("tls", tlsStart, tlsDone)
+	if !reused {
+		// A call given a connection already open dialed none of its own:
+		// dial events it saw are of a dial net/http started for it and
+		// then gave to another request, when a connection came free first.
+		span("dns", dnsStart, dnsDone)
+		span("connect", connStart, connDone)
+		span("tls", tlsStart, tlsDone)
+	}
 	switch {
 	case came(wrote) && (!came(firstByte) || at[wrote] <= at[firstByte]):
 		var sendFrom time.Duration // the call's start
