@@ -877,3 +877,35 @@ func TestPathByRoute(t *testing.T) {
 		t.Error("GET /hello's slot does not hold /hello, sent again and again")
 	}
 }
+
+// TestStackCacheRecent checks the stacks a stackCache keeps at hand: a
+// stack found again is found in its slot of recent, without the map; a
+// stack of the same slot but other PCs gets its own frames, not the slot's.
+func TestStackCacheRecent(t *testing.T) {
+	sym := newSymbolizer()
+	c := newStackCache(maxStackCache)
+	a := captureAt(3)
+	if len(a) < 6 {
+		t.Fatalf("captureAt: %d frames", len(a))
+	}
+	f := c.frames(sym, a, 16)
+	if e := c.recent[recentSlot(a)].Load(); e == nil || !slices.Equal(e.pcs, a) {
+		t.Fatal("a stack looked up is not kept at hand")
+	}
+	clear(c.m) // a hit now can only come from recent
+	if g := c.frames(sym, slices.Clone(a), 16); len(g) == 0 || &g[0] != &f[0] {
+		t.Fatal("a stack found again was not found at hand")
+	}
+	// The last PC is neither the middle one nor the third: same slot.
+	b := slices.Clone(a)
+	b[len(b)-1] = a[1]
+	if recentSlot(b) != recentSlot(a) {
+		t.Fatal("recentSlot: b was to share a's slot")
+	}
+	if got, want := c.frames(sym, b, 16), sym.frames(b, 16); !slices.Equal(got, want) {
+		t.Fatalf("a stack of the same slot: got %v, want %v", got, want)
+	}
+	if got, want := c.frames(sym, a, 15), sym.frames(a, 15); !slices.Equal(got, want) {
+		t.Fatalf("fewer frames kept: got %v, want %v", got, want)
+	}
+}
