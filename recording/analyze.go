@@ -129,31 +129,36 @@ func (a *analysis) tally(calls []Call, group bool) (running int, runningTotal ti
 		g.n++
 		g.total += c.Duration
 		// The calls right after c made with c's very strings (a loop),
-		// neither events nor running, are of g too: counted in a loop
-		// that calls nothing, whose variables stay in registers.
-		n, total := 0, time.Duration(0)
-		for i+1 < len(calls) {
-			d := &calls[i+1]
-			if d.Event || d.Running || !sameStrings(d, c) {
-				break
-			}
-			n++
-			total += d.Duration
-			i++
-		}
+		// neither events nor running, are of g too.
+		n, total := sameRun(calls[i+1:], c)
+		i += n
 		g.n += n
 		g.total += total
 	}
 	return running, runningTotal
 }
 
-// sameStrings reports whether c and o have their service, method and
-// request in the very same memory, which sameCall would find equal: a
-// comparison that calls nothing.
-func sameStrings(c, o *Call) bool {
-	return len(c.Service) == len(o.Service) && unsafe.StringData(c.Service) == unsafe.StringData(o.Service) &&
-		len(c.Method) == len(o.Method) && unsafe.StringData(c.Method) == unsafe.StringData(o.Method) &&
-		len(c.Request) == len(o.Request) && unsafe.StringData(c.Request) == unsafe.StringData(o.Request)
+// sameRun returns how many of the calls at the start of calls were made
+// with c's very strings (the same addresses and lengths, which sameCall
+// would find equal), neither events nor running, and their total
+// duration: tally's count of a loop's calls, in a function of its own,
+// kept from being inlined, that calls nothing, so that its variables, c's
+// strings among them, stay in registers.
+//
+//go:noinline
+func sameRun(calls []Call, c *Call) (n int, total time.Duration) {
+	sp, mp, rp := unsafe.StringData(c.Service), unsafe.StringData(c.Method), unsafe.StringData(c.Request)
+	sl, ml, rl := len(c.Service), len(c.Method), len(c.Request)
+	for ; n < len(calls); n++ {
+		d := &calls[n]
+		if d.Event || d.Running ||
+			unsafe.StringData(d.Service) != sp || unsafe.StringData(d.Method) != mp || unsafe.StringData(d.Request) != rp ||
+			len(d.Service) != sl || len(d.Method) != ml || len(d.Request) != rl {
+			break
+		}
+		total += d.Duration
+	}
+	return n, total
 }
 
 // analyze appends r's warnings to dst.
@@ -166,14 +171,12 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 	}
 	running, runningTotal := a.tally(r.Calls, len(r.Calls) >= threshold)
 	// The repeated groups, in order of first appearance (deterministic
-	// output), are moved to the front.
-	reps := a.groups[:0]
-	for _, f := range a.groups {
-		if f.g.n >= threshold {
-			reps = append(reps, f)
+	// output), each read in place.
+	for i := range a.groups {
+		f := &a.groups[i]
+		if f.g.n < threshold {
+			continue
 		}
-	}
-	for _, f := range reps {
 		// "10 identical svc calls Method (1.2ms in all): an N+1 pattern? …"
 		b := strconv.AppendInt(a.buf[:0], int64(f.g.n), 10)
 		b = append(b, " identical "...)
@@ -194,9 +197,13 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 			Message: string(b),
 		})
 	}
-	// Do not keep the record's strings alive; memory that grew for a
-	// record of many distinct calls is let go.
-	clear(a.groups)
+	// Do not keep the record's strings alive (the keys alone hold
+	// pointers: cleared one by one, without clear's call for a few
+	// groups); memory that grew for a record of many distinct calls is
+	// let go.
+	for i := range a.groups {
+		a.groups[i].k = callKey{}
+	}
 	a.groups = a.groups[:0]
 	if a.indexed {
 		clear(a.index)

@@ -601,7 +601,10 @@ func keptRecords() (Sink, func() []*Record) {
 func TestAnalysisRuns(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var a analysis
-	names := []string{"a", "b", "get"}
+	// "get" and "getall" share their memory: a run must compare lengths
+	// as well as addresses.
+	getall := "getall"
+	names := []string{"a", "b", getall[:3], getall}
 	for round := range 500 {
 		r := &Record{}
 		for range rng.IntN(40) {
@@ -875,6 +878,53 @@ func TestPathByRoute(t *testing.T) {
 	}
 	if !held {
 		t.Error("GET /hello's slot does not hold /hello, sent again and again")
+	}
+}
+
+// TestScrubCallsRuns checks the writer's pass over a record's calls
+// (scrubber.calls, and cleanRun within it) against redacting each call
+// alone without the writer's caches: runs of calls with nothing to redact
+// and a method in the very memory of the one before, broken by a call
+// with a summary, a response, an error or attributes (any one of them), a
+// method equal but elsewhere in memory, a prefix of the method in the same
+// memory, a method to redact, or an empty one.
+func TestScrubCallsRuns(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	const secret = "https://u:PASS@h/x?token=SECRET"
+	base := "GET api.example.com/users"
+	methods := []string{base, base, base, base[:3], strings.Clone(base), "GET /reset?token=SECRET", ""}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 2000 {
+		var calls []Call
+		for range rng.IntN(12) {
+			c := Call{Service: "http", Method: methods[rng.IntN(len(methods))]}
+			switch rng.IntN(10) {
+			case 0:
+				c.Request = secret
+			case 1:
+				c.Response = secret
+			case 2:
+				c.Error = secret
+			case 3:
+				c.Attrs = []Attr{{Key: "url.full", Value: secret}}
+			}
+			calls = append(calls, c)
+		}
+		want := make([]Call, len(calls))
+		for i := range calls {
+			want[i] = calls[i]
+			want[i].Attrs = slices.Clone(calls[i].Attrs)
+			r.otherScrubber().call(&want[i])
+		}
+		r.scrubber().calls(calls)
+		for i := range calls {
+			g, w := calls[i], want[i]
+			if g.Method != w.Method || g.Request != w.Request || g.Response != w.Response || g.Error != w.Error ||
+				!slices.Equal(g.Attrs, w.Attrs) {
+				t.Fatalf("round %d, call %d: got %+v, want %+v", round, i, g, w)
+			}
+		}
 	}
 }
 

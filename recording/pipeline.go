@@ -335,12 +335,13 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 func (r *Recorder) symbolize(rec *Record) (grown int64) {
 	var prev []uintptr // the last call's raw stack, which the next may share
 	var prevStack []Frame
-	for i := 0; i < len(rec.Calls); i++ {
-		c := &rec.Calls[i]
+	calls := rec.Calls
+	for i := 0; i < len(calls); i++ {
+		c := &calls[i]
 		if len(c.pcs) == 0 {
 			continue
 		}
-		if len(c.pcs) == len(prev) && &c.pcs[0] == &prev[0] {
+		if len(c.pcs) == len(prev) && unsafe.SliceData(c.pcs) == unsafe.SliceData(prev) {
 			c.Stack = prevStack // the same stack (see startCallAt): the same frames
 		} else {
 			prev, prevStack = c.pcs, r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
@@ -349,11 +350,12 @@ func (r *Recorder) symbolize(rec *Record) (grown int64) {
 		c.pcs = nil
 		// The calls right after c that share its stack (a loop) get its
 		// frames in a loop that calls nothing, whose variables stay in
-		// registers.
+		// registers (the stack's address and length among them).
 		n := 1
-		for i+1 < len(rec.Calls) {
-			d := &rec.Calls[i+1]
-			if len(d.pcs) != len(prev) || &d.pcs[0] != &prev[0] {
+		p, np := unsafe.SliceData(prev), len(prev)
+		for i+1 < len(calls) {
+			d := &calls[i+1]
+			if unsafe.SliceData(d.pcs) != p || len(d.pcs) != np {
 				break
 			}
 			d.Stack, d.pcs = prevStack, nil

@@ -350,24 +350,50 @@ func (s *scrubber) record(rec *Record) {
 	rec.Error = s.error(rec.Error)
 	rec.Panic = s.error(rec.Panic)
 	s.attrs(rec.Attrs)
-	var clean string // the method of the last call passed over
-	for i := range rec.Calls {
-		c := &rec.Calls[i]
-		// Most calls carry a method name found clean by its address and
-		// nothing else to redact (no summaries, error nor attributes):
-		// they are passed over without a call for each text; a method in
-		// the very memory of the one before it (a loop) without a look-up.
-		if c.Request == "" && c.Response == "" && c.Error == "" && len(c.Attrs) == 0 {
-			if len(c.Method) == len(clean) && unsafe.StringData(c.Method) == unsafe.StringData(clean) {
-				continue
-			}
-			if s.knownClean(c.Method) {
-				clean = c.Method
-				continue
-			}
+	s.calls(rec.Calls)
+}
+
+// calls redacts a record's calls in place, as scrub does. Most calls
+// carry a method name found clean by its address and nothing else to
+// redact (no summaries, error nor attributes): they are passed over
+// without a call for each text; a method in the very memory of the one
+// before it (a loop) without a look-up (see cleanRun).
+func (s *scrubber) calls(calls []Call) {
+	var clean *byte // the method of the last call passed over: its bytes
+	cleanLen := 0   // and its length
+	for i := 0; i < len(calls); i++ {
+		i += cleanRun(calls[i:], clean, cleanLen)
+		if i == len(calls) {
+			return
+		}
+		c := &calls[i]
+		if len(c.Request)|len(c.Response)|len(c.Error)|len(c.Attrs) == 0 && s.knownClean(c.Method) {
+			clean, cleanLen = unsafe.StringData(c.Method), len(c.Method)
+			continue
 		}
 		s.call(c)
 	}
+}
+
+// cleanRun returns how many of the calls at the start of calls have
+// nothing to redact but a method in the very memory of clean (its bytes)
+// and of length n: no summaries, error nor attributes. It is calls' loop
+// over a run of calls like the one before (a loop), in a function of its
+// own, kept from being inlined, that calls nothing, so that its variables
+// stay in registers; a call's four other texts are checked with one test
+// of their lengths together.
+//
+//go:noinline
+func cleanRun(calls []Call, clean *byte, n int) int {
+	i := 0
+	for ; i < len(calls); i++ {
+		c := &calls[i]
+		if len(c.Request)|len(c.Response)|len(c.Error)|len(c.Attrs) != 0 ||
+			unsafe.StringData(c.Method) != clean || len(c.Method) != n {
+			break
+		}
+	}
+	return i
 }
 
 // redactQuery returns a record's query, not empty, redacted as
