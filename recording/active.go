@@ -647,12 +647,23 @@ const (
 // any (see [ParentFromContext]): the call of a [Do] whose function made
 // it, of a [ContextWithParent] or [ContextWithCall].
 func StartCall(ctx context.Context, service, method string) *ActiveCall {
+	if s, ok := ctx.(*recordCtx); ok && s.a != nil && s.a.finders.Load() == nil {
+		// ctx is the request's own context, as a middleware passes it
+		// on, and its record has no finders: the record, and no parent,
+		// without a call to Value. This path calls nothing else, so that
+		// the arguments stay in registers, unspilled.
+		return s.a.startCallAt(service, method, false, -1, 0, nil)
+	}
+	return startCallIn(ctx, service, method)
+}
+
+// startCallIn is StartCall for a context other than a record's own, or
+// a record with finders.
+func startCallIn(ctx context.Context, service, method string) *ActiveCall {
 	var a *ActiveRecord
 	var parent *ActiveCall
 	if s, ok := ctx.(*recordCtx); ok {
-		// ctx is the request's own context, as a middleware passes it
-		// on: the record, and no call mark, without a call to Value.
-		a = s.a
+		a = s.a // a request's own context: no call mark
 	} else {
 		a, parent, _ = scopeOf(ctx)
 	}
