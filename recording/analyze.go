@@ -184,7 +184,7 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 		b = append(b, " calls "...)
 		b = append(b, f.k.method...)
 		b = append(b, " ("...)
-		b = append(b, f.g.total.Round(time.Microsecond).String()...)
+		b = appendMicros(b, f.g.total)
 		b = append(b, " in all): an N+1 pattern? batch them or run them once"...)
 		a.buf = b
 		dst = append(dst, Warning{
@@ -224,4 +224,32 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 		})
 	}
 	return dst
+}
+
+// appendMicros appends d rounded to the microsecond as
+// d.Round(time.Microsecond).String() writes it, without its general
+// formatting for a duration under a second above zero: "850µs", "1.2ms",
+// "12.345ms".
+func appendMicros(b []byte, d time.Duration) []byte {
+	d = d.Round(time.Microsecond)
+	if d <= 0 || d >= time.Second {
+		return append(b, d.String()...)
+	}
+	us := int64(d / time.Microsecond)
+	if us < 1000 {
+		b = strconv.AppendInt(b, us, 10)
+		return append(b, "µs"...)
+	}
+	b = strconv.AppendInt(b, us/1000, 10)
+	if f := us % 1000; f != 0 {
+		// Three digits, the trailing zeros left out.
+		digits := [3]byte{byte('0' + f/100), byte('0' + f/10%10), byte('0' + f%10)}
+		n := 3
+		for digits[n-1] == '0' {
+			n--
+		}
+		b = append(b, '.')
+		b = append(b, digits[:n]...)
+	}
+	return append(b, "ms"...)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"maps"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"slices"
@@ -957,5 +958,23 @@ func TestStackCacheRecent(t *testing.T) {
 	}
 	if got, want := c.frames(sym, a, 15), sym.frames(a, 15); !slices.Equal(got, want) {
 		t.Fatalf("fewer frames kept: got %v, want %v", got, want)
+	}
+}
+
+// TestAppendMicros checks appendMicros against
+// d.Round(time.Microsecond).String(), which it writes without its general
+// formatting: at the units' edges, where rounding carries, and at random.
+func TestAppendMicros(t *testing.T) {
+	ds := []time.Duration{0, 1, 499, 500, 999, 1000, 1499, 1500, 999_499, 999_500, 999_999, time.Millisecond,
+		time.Millisecond + 1, 1_000_500, 1_001_000, 1_010_000, 1_100_000, 1_234_567, 12_345_678, 999_999_499,
+		999_999_500, time.Second, 90 * time.Minute, -1, -1500, math.MaxInt64, math.MinInt64}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 100000 {
+		ds = append(ds, time.Duration(rng.Int64N(int64(2*time.Second))))
+	}
+	for _, d := range ds {
+		if got, want := string(appendMicros([]byte("x"), d)), "x"+d.Round(time.Microsecond).String(); got != want {
+			t.Fatalf("%d: got %q, want %q", d, got, want)
+		}
 	}
 }
