@@ -314,3 +314,31 @@ func TestReserveLate(t *testing.T) {
 		t.Errorf("calls %+v", r.Calls)
 	}
 }
+
+// parentFinderFunc is a ParentFinder that finds every context's parent
+// with f (and no call as the context's own).
+type parentFinderFunc func(context.Context) *ActiveCall
+
+func (f parentFinderFunc) FindCall(context.Context) *ActiveCall       { return nil }
+func (f parentFinderFunc) FindParent(ctx context.Context) *ActiveCall { return f(ctx) }
+
+// TestStartCallOwnContextFinders checks StartCall with a record's own
+// context, the path that asks nothing of the context: no parent without
+// finders, and the parent a ParentFinder finds once the record has one.
+func TestStartCallOwnContextFinders(t *testing.T) {
+	rec := New()
+	defer rec.Close(context.Background())
+	ctx, ar := rec.StartRecord(context.Background(), RequestInfo{Kind: KindBackground, Path: "/"})
+	defer ar.Finish()
+	if _, ok := ctx.(*recordCtx); !ok {
+		t.Fatalf("StartRecord's context is a %T, not the record's own node", ctx)
+	}
+	p := ar.StartCall("span", "parent")
+	if c := StartCall(ctx, "svc", "before"); c.parent != nil || c.c.ParentSpanID.IsValid() {
+		t.Fatalf("a call without finders has parent %v", c.c.ParentSpanID)
+	}
+	ar.AddCallFinder(parentFinderFunc(func(context.Context) *ActiveCall { return p }))
+	if c := StartCall(ctx, "svc", "after"); c.parent != p || c.c.ParentSpanID != p.c.SpanID {
+		t.Fatalf("a call under a ParentFinder's call has parent %v, want %v", c.c.ParentSpanID, p.c.SpanID)
+	}
+}
