@@ -33,6 +33,12 @@ type analysis struct {
 	index   map[callKey]int
 	indexed bool
 	buf     []byte
+	// prefix is the length of the start of the last repeated-call
+	// warning left in buf, 0 for none; prefixN, prefixService and
+	// prefixMethod are its count and its names' lengths (see
+	// repeatedPrefix).
+	prefix                               int
+	prefixN, prefixService, prefixMethod int
 }
 
 // maxLinearGroups is how many distinct calls analysis finds by comparing
@@ -178,12 +184,7 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 			continue
 		}
 		// "10 identical svc calls Method (1.2ms in all): an N+1 pattern? …"
-		b := strconv.AppendInt(a.buf[:0], int64(f.g.n), 10)
-		b = append(b, " identical "...)
-		b = append(b, f.k.service...)
-		b = append(b, " calls "...)
-		b = append(b, f.k.method...)
-		b = append(b, " ("...)
+		b := a.repeatedPrefix(f)
 		b = appendMicros(b, f.g.total)
 		b = append(b, " in all): an N+1 pattern? batch them or run them once"...)
 		a.buf = b
@@ -213,6 +214,7 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 		}
 	}
 	if running > 0 {
+		a.prefix = 0 // buf is overwritten
 		b := strconv.AppendInt(a.buf[:0], int64(running), 10)
 		b = append(b, " call(s) still running when the request ended"...)
 		a.buf = b
@@ -224,6 +226,33 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 		})
 	}
 	return dst
+}
+
+// repeatedPrefix returns a.buf holding the start of f's warning, up to
+// its total: "10 identical svc calls Method (". The last one written is
+// left in a.buf (its length in a.prefix, with its count and its names'
+// lengths): a service's records repeat the same warning, whose start is
+// then found there, its two names compared, instead of written again.
+func (a *analysis) repeatedPrefix(f *repeated) []byte {
+	b := a.buf
+	if p := a.prefix; p > 0 && a.prefixN == f.g.n && a.prefixService == len(f.k.service) &&
+		a.prefixMethod == len(f.k.method) && p <= len(b) {
+		// The count's digits, " identical " (11 bytes), the service,
+		// " calls " (7), the method and " (" (2).
+		m := p - 2 - len(f.k.method)
+		sv := m - 7 - len(f.k.service)
+		if string(b[sv:sv+len(f.k.service)]) == f.k.service && string(b[m:m+len(f.k.method)]) == f.k.method {
+			return b[:p]
+		}
+	}
+	b = strconv.AppendInt(b[:0], int64(f.g.n), 10)
+	b = append(b, " identical "...)
+	b = append(b, f.k.service...)
+	b = append(b, " calls "...)
+	b = append(b, f.k.method...)
+	b = append(b, " ("...)
+	a.prefix, a.prefixN, a.prefixService, a.prefixMethod = len(b), f.g.n, len(f.k.service), len(f.k.method)
+	return b
 }
 
 // appendMicros appends d rounded to the microsecond as

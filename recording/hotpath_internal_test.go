@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -975,6 +976,52 @@ func TestAppendMicros(t *testing.T) {
 	for _, d := range ds {
 		if got, want := string(appendMicros([]byte("x"), d)), "x"+d.Round(time.Microsecond).String(); got != want {
 			t.Fatalf("%d: got %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestRepeatedPrefixReused checks the repeated-call warnings of records
+// in a row whose starts the analysis finds in its buffer: the same count
+// and names' lengths with other names, another count, a warning of
+// running calls in between, two warnings in one record.
+func TestRepeatedPrefixReused(t *testing.T) {
+	var a analysis
+	rec := func(groups ...string) *Record { // "svc.method*n", running if prefixed by "!"
+		r := &Record{}
+		for _, g := range groups {
+			running := strings.HasPrefix(g, "!")
+			g = strings.TrimPrefix(g, "!")
+			sm, n, _ := strings.Cut(g, "*")
+			svc, m, _ := strings.Cut(sm, ".")
+			k, _ := strconv.Atoi(n)
+			for range k {
+				r.Calls = append(r.Calls, Call{Service: svc, Method: m, Duration: time.Millisecond, Running: running})
+			}
+		}
+		return r
+	}
+	for i, tc := range []struct {
+		r    *Record
+		want []string
+	}{
+		{rec("svc.one*6"), []string{"6 identical svc calls one (6ms"}},
+		{rec("svc.one*6"), []string{"6 identical svc calls one (6ms"}},
+		{rec("abc.two*6"), []string{"6 identical abc calls two (6ms"}},
+		{rec("abc.two*7"), []string{"7 identical abc calls two (7ms"}},
+		{rec("abc.two*7", "!x.y*1"), []string{"7 identical abc calls two (7ms", "1 call(s) still running"}},
+		{rec("abc.two*7"), []string{"7 identical abc calls two (7ms"}},
+		{rec("abc.two*7", "svc.one*7"), []string{"7 identical abc calls two (7ms", "7 identical svc calls one (7ms"}},
+		{rec("svc.one*7", "abc.two*7"), []string{"7 identical svc calls one (7ms", "7 identical abc calls two (7ms"}},
+		{rec("ab.ctwo*7"), []string{"7 identical ab calls ctwo (7ms"}},
+	} {
+		w := a.analyze(nil, tc.r, 5)
+		if len(w) != len(tc.want) {
+			t.Fatalf("record %d: warnings %+v, want %q", i, w, tc.want)
+		}
+		for j := range w {
+			if !strings.HasPrefix(w[j].Message, tc.want[j]) {
+				t.Errorf("record %d, warning %d: %q, want %q…", i, j, w[j].Message, tc.want[j])
+			}
 		}
 	}
 }
