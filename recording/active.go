@@ -325,7 +325,7 @@ type ActiveRecord struct {
 	inline  [4][]ActiveCall // the first chunks' slice headers
 	used    int32           // slots used in the last chunk
 	spans   uint32          // span IDs made for calls (see callSpanLocked)
-	last    *ActiveCall     // the call started last, whose stack the next one may share
+	last    *ActiveCall     // the call whose stack the last call started has, which the next one may share
 	live    int             // calls kept: started, not discarded
 	attrs   [4]Attr         // room for the record's first attributes (see AddAttrs)
 	dropped int
@@ -799,14 +799,15 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, off time.
 		if n, same := captureStack(buf[len(buf):len(buf)+stackBuf], prev); n > 0 {
 			// A call made from the same place as the one before it (a
 			// loop) shares its stack, which the writer symbolizes once;
-			// its capture is left in the free end, for the next.
+			// its capture is left in the free end, for the next, and
+			// last stays the call whose stack it is.
 			if same {
 				ac.c.pcs = prev
 			} else {
 				ac.c.pcs = buf[len(buf) : len(buf)+n : len(buf)+n]
 				a.r.spare.pcs = buf[:len(buf)+n]
+				a.last = ac
 			}
-			a.last = ac
 		}
 	}
 	n := a.live
