@@ -15,8 +15,8 @@ import (
 	"github.com/goappstats/appstats/store/internal/codec"
 )
 
-// DefaultRingBytes is the default of [Options.RingBytes]: 4 MiB, about
-// 1,000 20-call records (3.5 KiB each, encoded without their stacks),
+// DefaultRingBytes is the default of [Options.RingBytes]: 4 MiB, over
+// 1,000 20-call records (under 3 KiB each, encoded without their stacks),
 // counted toward the store's heap.
 const DefaultRingBytes = 4 << 20
 
@@ -37,7 +37,11 @@ const DefaultRingBytes = 4 << 20
 // record whose stacks are all there is written without them, followed
 // by their numbers in the table; the stacks are put back when the record
 // is read. A record with a stack not in the table is written whole, and
-// one of its stacks is added for the records that follow.
+// one of its stacks is added for the records that follow. A record
+// without its stacks is written in the codec's memory version
+// ([codec.AppendRecordWithoutStacks]), which writes a call's strings and
+// attributes only where they are not the previous call's: the ring's
+// bytes are never stored, so its encoding need not be a stored one.
 type ring struct {
 	mu      sync.RWMutex
 	size    int    // the buffer's size; 0: no ring
@@ -293,7 +297,11 @@ func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 		if !bytes.Equal(e.key[8:], id[:]) {
 			continue
 		}
-		r, err := codec.DecodeRecord(g.buf[e.off+e.sumLen : e.off+e.recEnd])
+		decode := codec.DecodeRecord
+		if e.stacks != nil {
+			decode = codec.DecodeRecordWithoutStacks
+		}
+		r, err := decode(g.buf[e.off+e.sumLen : e.off+e.recEnd])
 		if err != nil {
 			return nil, true, err
 		}
