@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/goappstats/appstats/recording"
@@ -21,9 +20,10 @@ import (
 const DefaultRingBytes = 4 << 20
 
 // A ring holds, in memory only, the most recent records the storage
-// budget did not persist, encoded as the store encodes them (a summary,
-// then the full record), one after the other in a fixed buffer: a new
-// record overwrites the oldest ones. The store borrows the records it is
+// budget did not persist, encoded, one after the other in a fixed buffer:
+// a new record overwrites the oldest ones. Their summaries are read from
+// the records when they are listed ([codec.SummaryWithoutStacks]), not
+// written beside them: most records held are never listed. The store borrows the records it is
 // given (see [Store.BorrowsRecords]), so the ring keeps their bytes, not
 // the records; it allocates nothing per record once its buffer, index and
 // table of stacks have grown (a record with a stack the table lacks adds
@@ -64,15 +64,15 @@ type ring struct {
 // put at their address, so they are compared again (see ringStacks.find).
 func (g *ring) newWrite() { g.writes.Add(1) }
 
-// A ringEntry locates one record in the ring's buffer: its summary at
-// off, its full record right after, then, if stacks is set, the numbers
-// of its calls' stacks in that table (from off+recEnd to off+size).
+// A ringEntry locates one record in the ring's buffer: the record at
+// off, then, if stacks is set, the numbers of its calls' stacks in that
+// table (from off+recEnd to off+size).
 type ringEntry struct {
-	key          [cursorLen]byte // start time and ID, as a summary key without its prefix
-	off          int
-	sumLen, size int
-	recEnd       int
-	stacks       *ringStacks
+	key    [cursorLen]byte // start time and ID, as a summary key without its prefix
+	off    int
+	size   int
+	recEnd int
+	stacks *ringStacks
 }
 
 // A ringStacks is a table of stacks: copies of the frames of stacks the
@@ -214,17 +214,14 @@ func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID
 
 func newRing(size int64) *ring { return &ring{size: int(max(size, 0))} }
 
-// add keeps r (whose summary is sum, with its calls' durations durs),
-// evicting the oldest records to make room. A record larger than a
-// quarter of the ring is not kept. Write calls it holding the budget's
-// lock, which also guards g.scratch.
-func (g *ring) add(r *recording.Record, sum *recording.Summary, durs []time.Duration) {
+// add keeps r, evicting the oldest records to make room. A record larger
+// than a quarter of the ring is not kept. Write calls it holding the
+// budget's lock, which also guards g.scratch.
+func (g *ring) add(r *recording.Record) {
 	if g.size == 0 {
 		return
 	}
-	b := codec.AppendSummary(g.scratch[:0], sum, durs)
-	sumLen := len(b)
-	b, recEnd, byID := g.encode(b, r)
+	b, recEnd, byID := g.encode(g.scratch[:0], r)
 	g.scratch = b
 	n := len(b)
 	if n > g.size/4 {
@@ -251,7 +248,7 @@ func (g *ring) add(r *recording.Record, sum *recording.Summary, durs []time.Dura
 		g.pop()
 	}
 	copy(g.buf[g.head:], b)
-	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: g.head, sumLen: sumLen, size: n, recEnd: recEnd}
+	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: g.head, size: n, recEnd: recEnd}
 	if byID {
 		e.stacks = g.stacks
 	}
@@ -301,7 +298,7 @@ func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 		if e.stacks != nil {
 			decode = codec.DecodeRecordWithoutStacks
 		}
-		r, err := decode(g.buf[e.off+e.sumLen : e.off+e.recEnd])
+		r, err := decode(g.buf[e.off : e.off+e.recEnd])
 		if err != nil {
 			return nil, true, err
 		}
@@ -332,16 +329,19 @@ func (t *ringStacks) restore(r *recording.Record, ids []byte) error {
 	return nil
 }
 
-// A ringSummary is a summary the ring holds, still encoded, with its key.
+// A ringSummary is the summary of a record the ring holds, with its key;
+// err is set if it could not be read.
 type ringSummary struct {
 	key [cursorLen]byte
-	b   []byte
+	sum recording.Summary
+	err error
 }
 
-// summaries returns copies of the encoded summaries of the k records with
-// the highest keys in [since, until) (nil: unbounded), newest first. It
-// reads every entry's key but copies only those k summaries, so that a
-// page of List costs little however many records the ring holds.
+// summaries returns the summaries of the k records with the highest keys
+// in [since, until) (nil: unbounded), newest first. It reads every
+// entry's key but copies only those k records, so that a page of List
+// costs little however many records the ring holds, and reads their
+// summaries once the lock is released.
 func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 	g.mu.RLock()
 	// top is a min-heap of entry indexes by key: the k highest seen.
@@ -373,17 +373,29 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 	out := make([]ringSummary, len(top))
 	n := 0
 	for _, j := range top {
-		n += g.ents[j].sumLen
+		n += g.ents[j].recEnd
 	}
 	// One copy for all, so that the lock is released before decoding.
 	data := make([]byte, 0, n)
+	recs := make([][]byte, len(top))
+	whole := make([]bool, len(top)) // written with their stacks
 	for i, j := range top {
 		e := &g.ents[j]
 		at := len(data)
-		data = append(data, g.buf[e.off:e.off+e.sumLen]...)
-		out[i] = ringSummary{key: e.key, b: data[at:len(data):len(data)]}
+		data = append(data, g.buf[e.off:e.off+e.recEnd]...)
+		out[i].key, recs[i], whole[i] = e.key, data[at:len(data):len(data)], e.stacks == nil
 	}
 	g.mu.RUnlock()
+	for i := range out {
+		if whole[i] {
+			var r *recording.Record
+			if r, out[i].err = codec.DecodeRecord(recs[i]); r != nil {
+				r.SummaryInto(&out[i].sum)
+			}
+			continue
+		}
+		out[i].sum, out[i].err = codec.SummaryWithoutStacks(recs[i])
+	}
 	slices.SortFunc(out, func(a, b ringSummary) int { return bytes.Compare(b.key[:], a.key[:]) })
 	return out
 }

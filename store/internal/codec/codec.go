@@ -964,7 +964,7 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 	v := d.header(tagRecord, codecV4)
 	d.v3 = v >= codecV3
 	r := new(recording.Record)
-	d.recordHead(r)
+	d.recordHead(r, true)
 	if n := d.n(20); n > 0 {
 		r.Calls = make([]recording.Call, n)
 		if d.v3 {
@@ -1069,8 +1069,9 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 }
 
 // recordHead reads the start of a record, up to its number of calls
-// (which it leaves), as appendRecordHead wrote it.
-func (d *dec) recordHead(r *recording.Record) {
+// (which it leaves), as appendRecordHead wrote it; its headers are
+// passed over unless headers is set.
+func (d *dec) recordHead(r *recording.Record, headers bool) {
 	d.raw(r.ID[:])
 	d.raw(r.TraceID[:])
 	d.raw(r.SpanID[:])
@@ -1086,7 +1087,14 @@ func (d *dec) recordHead(r *recording.Record) {
 	r.RequestBytes = d.i()
 	r.ResponseBytes = d.i()
 	r.User = d.s()
-	if n := d.n(2); n > 0 {
+	if !headers {
+		for n := d.n(2); n > 0 && d.err == nil; n-- {
+			d.skip()
+			for m := d.n(1); m > 0 && d.err == nil; m-- {
+				d.skip()
+			}
+		}
+	} else if n := d.n(2); n > 0 {
 		r.Headers = make(map[string][]string, n)
 		for range n {
 			k := d.s()
@@ -1150,7 +1158,7 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 	}
 	d.p = min(2, len(b))
 	r := new(recording.Record)
-	d.recordHead(r)
+	d.recordHead(r, true)
 	// A call takes at least its mask, its four words, its span ID and
 	// its flags.
 	if n := d.n(1 + 32 + 8 + 1); n > 0 {
@@ -1212,6 +1220,185 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// SummaryWithoutStacks returns the summary of the record that
+// [AppendRecordWithoutStacks] wrote to b, as [recording.Record.Summary]
+// gives it, without decoding the rest of the record: for a reader of
+// records held in memory that lists their summaries (badgerstore's
+// ring), which is cheaper than writing each record's summary beside it.
+// Corrupt input gives an error wrapping [store.ErrCorrupt], never a
+// panic. The summary's strings share one copy of b.
+func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
+	d := newDec(b, true)
+	if len(b) < 2 || b[0] != tagRecord || b[1] != codecMem {
+		d.fail(errors.New("not a record without stacks"))
+	}
+	d.p = min(2, len(b))
+	var r recording.Record
+	d.recordHead(&r, false)
+	s := recording.Summary{
+		ID:            r.ID,
+		TraceID:       r.TraceID,
+		Kind:          r.Kind,
+		Start:         r.Start,
+		Duration:      r.Duration,
+		Method:        r.Method,
+		Path:          r.Path,
+		Route:         r.Route,
+		Query:         r.Query,
+		Status:        r.Status,
+		RequestBytes:  r.RequestBytes,
+		ResponseBytes: r.ResponseBytes,
+		User:          r.User,
+		Instance:      r.Instance,
+		Overhead:      r.Overhead,
+		Error:         r.Error,
+		Panic:         r.Panic,
+	}
+	n := d.n(1 + 32 + 8 + 1)
+	// Each call's RPC (-1: an event), for the costs at the end.
+	var small [64]int32
+	of := small[:0]
+	if n > len(small) {
+		of = make([]int32, 0, n)
+	}
+	// The RPCs as recording.Record.AppendRPCStats finds them: the
+	// previous call's first, then the others in order, by a map once
+	// there are many.
+	var idx map[[2]string]int
+	var service, method, callErr string // the previous call's
+	j := -1
+	for range n {
+		if len(d.b)-d.p < 33 {
+			d.fail(errShort)
+			break
+		}
+		m := d.b[d.p]
+		dur := time.Duration(binary.LittleEndian.Uint64(d.b[d.p+9:]))
+		d.p += 33
+		if m&^memKnown != 0 {
+			d.fail(fmt.Errorf("unknown call mask %#x", m))
+			break
+		}
+		service = d.sOr(m&memService != 0, service)
+		method = d.sOr(m&memMethod != 0, method)
+		callErr = d.sOr(m&memError != 0, callErr)
+		if m&memRequest == 0 {
+			d.skip()
+		}
+		if m&memResponse == 0 {
+			d.skip()
+		}
+		if m&memPhases != 0 {
+			for k := d.n(3); k > 0 && d.err == nil; k-- {
+				d.skip()
+				d.i()
+				d.i()
+			}
+		}
+		if m&memAttrs == 0 {
+			for k := d.n(2); k > 0 && d.err == nil; k-- {
+				d.skip()
+				d.skip()
+			}
+		}
+		if len(d.b)-d.p < 8 {
+			d.fail(errShort)
+			break
+		}
+		d.p += 8 // the span ID
+		flags := d.u()
+		if flags&4 != 0 {
+			if len(d.b)-d.p < 8 {
+				d.fail(errShort)
+				break
+			}
+			d.p += 8
+		}
+		if flags&^7 != 0 {
+			d.fail(fmt.Errorf("unknown call flags %#x", flags))
+		}
+		if d.err != nil {
+			break
+		}
+		if flags&2 != 0 { // an event
+			of = append(of, -1)
+			continue
+		}
+		if j < 0 || s.RPCs[j].Service != service || s.RPCs[j].Method != method {
+			j = -1
+			if idx != nil {
+				if k, ok := idx[[2]string{service, method}]; ok {
+					j = k
+				}
+			} else {
+				for k := range s.RPCs {
+					if s.RPCs[k].Service == service && s.RPCs[k].Method == method {
+						j = k
+						break
+					}
+				}
+			}
+			if j < 0 {
+				j = len(s.RPCs)
+				s.RPCs = append(s.RPCs, recording.RPCStat{Service: service, Method: method})
+				if idx == nil && len(s.RPCs) > 16 {
+					idx = make(map[[2]string]int, 2*len(s.RPCs))
+					for k := range s.RPCs {
+						idx[[2]string{s.RPCs[k].Service, s.RPCs[k].Method}] = k
+					}
+				} else if idx != nil {
+					idx[[2]string{service, method}] = j
+				}
+			}
+		}
+		st := &s.RPCs[j]
+		st.Count++
+		st.Total += dur
+		s.CallCount++
+		if callErr != "" {
+			st.Errors++
+			s.ErrorCalls++
+		}
+		of = append(of, int32(j))
+	}
+	s.DroppedCalls = d.int()
+	s.Warnings = d.n(7)
+	for k := s.Warnings; k > 0 && d.err == nil; k-- {
+		d.skip()
+		d.skip()
+		d.skip()
+		d.skip()
+		d.i()
+		d.i()
+		d.skip()
+	}
+	for k := d.n(2); k > 0 && d.err == nil; k-- { // the record's attributes
+		d.skip()
+		d.skip()
+	}
+	parts := d.u()
+	if parts&^recKnown != 0 {
+		d.fail(fmt.Errorf("unknown record parts %#x", parts))
+	}
+	if parts&recCallCosts != 0 && d.err == nil {
+		// In the calls' order, as AppendRPCStats adds them.
+		for _, k := range of {
+			if c := d.f(); k >= 0 {
+				s.RPCs[k].Cost += c
+			}
+		}
+	}
+	if parts&recExecTrace != 0 {
+		d.i()
+		d.i()
+		d.skip()
+	}
+	if err := d.done("record"); err != nil {
+		return recording.Summary{}, err
+	}
+	return s, nil
 }
 
 // sOr returns prev if same is set, else the string read.

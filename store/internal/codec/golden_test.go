@@ -375,7 +375,8 @@ func TestStringTable(t *testing.T) {
 // DecodeRecordWithoutStacks refuses what AppendRecord writes). Calls
 // whose strings and attributes are the previous call's, equal elsewhere
 // in memory, empty or not, phases, parents, costs, warnings and an
-// execution trace's description all come back as they were.
+// execution trace's description all come back as they were; and
+// SummaryWithoutStacks reads the record's summary from the bytes.
 func TestRecordWithoutStacks(t *testing.T) {
 	base := time.Unix(1700000000, 0)
 	recs := []*recording.Record{storetest.Record20(base, 1), storetest.FullRecord(base, 2), {}}
@@ -404,7 +405,17 @@ func TestRecordWithoutStacks(t *testing.T) {
 	}
 	odd.Calls[0].Service, odd.Calls[0].Request = "", ""
 	odd.Calls[19].Event, odd.Calls[19].Cost = true, 2.5
-	recs = append(recs, odd)
+	// More RPCs than AppendRPCStats finds without a map, in turn, with
+	// events between, errors and costs.
+	many := storetest.FullRecord(base, 5)
+	many.Calls = nil
+	for i := range 60 {
+		many.Calls = append(many.Calls, recording.Call{
+			Service: "svc", Method: fmt.Sprint("m", i%20), Duration: time.Duration(i) * time.Millisecond,
+			Event: i%7 == 3, Cost: float64(i) / 3, Error: strings.Repeat("e", i%2),
+		})
+	}
+	recs = append(recs, odd, many)
 	for n, r := range recs {
 		b := AppendRecordWithoutStacks(nil, r)
 		if b[1] != codecMem {
@@ -430,8 +441,21 @@ func TestRecordWithoutStacks(t *testing.T) {
 			}
 			t.Fatalf("record %d decoded:\n%+v\nwant\n%+v", n, got, want)
 		}
+		// Its summary, read without decoding the record, is the record's.
+		sum, err := SummaryWithoutStacks(b)
+		if err != nil {
+			t.Fatalf("record %d: summary: %v", n, err)
+		}
+		wantSum := r.Summary()
+		wantSum.Start = time.Unix(0, r.Start.UnixNano())
+		if !reflect.DeepEqual(sum, wantSum) {
+			t.Fatalf("record %d: summary\n%+v\nwant\n%+v", n, sum, wantSum)
+		}
 		if _, err := DecodeRecord(b); !errors.Is(err, store.ErrCorrupt) {
 			t.Errorf("record %d: DecodeRecord of a record without stacks: err = %v, want ErrCorrupt", n, err)
+		}
+		if _, err := SummaryWithoutStacks(AppendRecord(nil, r)); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("record %d: SummaryWithoutStacks of a stored record: err = %v, want ErrCorrupt", n, err)
 		}
 		if _, err := DecodeRecordWithoutStacks(AppendRecord(nil, r)); !errors.Is(err, store.ErrCorrupt) {
 			t.Errorf("record %d: DecodeRecordWithoutStacks of a stored record: err = %v, want ErrCorrupt", n, err)
@@ -439,6 +463,9 @@ func TestRecordWithoutStacks(t *testing.T) {
 		for i := range len(b) {
 			if _, err := DecodeRecordWithoutStacks(b[:i]); !errors.Is(err, store.ErrCorrupt) {
 				t.Fatalf("record %d truncated at %d: err = %v, want ErrCorrupt", n, i, err)
+			}
+			if _, err := SummaryWithoutStacks(b[:i]); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("record %d truncated at %d: summary: err = %v, want ErrCorrupt", n, i, err)
 			}
 		}
 	}
@@ -461,6 +488,9 @@ func TestRecordWithoutStacks(t *testing.T) {
 	b[at] |= 1 << 7
 	if _, err := DecodeRecordWithoutStacks(b); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("unknown mask bit: err = %v, want ErrCorrupt", err)
+	}
+	if _, err := SummaryWithoutStacks(b); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("unknown mask bit: summary: err = %v, want ErrCorrupt", err)
 	}
 }
 
