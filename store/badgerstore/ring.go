@@ -51,10 +51,8 @@ type ring struct {
 	first   int    // index in ents of the oldest entry
 	n       int    // entries held
 	scratch []byte // encoding buffer (see add)
-	// stacks is the table of stacks records are written against; ids is
-	// add's buffer for a record's stacks' numbers in it.
+	// stacks is the table of stacks records are written against.
 	stacks *ringStacks
-	ids    []int32
 	// writes numbers Write's calls (see newWrite).
 	writes atomic.Uint64
 }
@@ -178,36 +176,57 @@ func (g *ring) addStack(r *recording.Record, write uint64) {
 
 // encode appends r to b, without its stacks if g's table has them all:
 // then the record ends at recEnd, followed by the numbers of its calls'
-// stacks in the table (-1 for a call without one), and byID is set.
+// stacks in the table (-1 for a call without one), and byID is set. The
+// record is written without its stacks first, and the numbers after it
+// as its calls' stacks are found: a stack not in the table (rare once a
+// service's call sites are all in it) sends the record back to be
+// written whole.
 func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID bool) {
 	write := g.writes.Load()
 	if g.stacks == nil {
 		g.stacks = newRingStacks()
 	}
-	g.ids = g.ids[:0]
-	var prev []recording.Frame
-	for i := range r.Calls {
-		st := r.Calls[i].Stack
-		if i > 0 && len(st) > 0 && len(st) == len(prev) && &st[0] == &prev[0] {
-			// The previous call's stack (calls made from one place),
-			// found already: the record does not change while Write
-			// runs.
-			g.ids = append(g.ids, g.ids[i-1])
-			continue
-		}
-		prev = st
-		id := g.stacks.find(st, write)
-		if id < 0 && len(st) > 0 {
-			g.addStack(r, write)
-			b = codec.AppendRecord(b, r)
-			return b, len(b), false
-		}
-		g.ids = append(g.ids, id)
-	}
+	start := len(b)
 	b = codec.AppendRecordWithoutStacks(b, r)
 	recEnd = len(b)
-	for _, id := range g.ids {
-		b = binary.AppendVarint(b, int64(id))
+	// The record's last distinct stacks found, by their slices (first
+	// frame and length), as a ring of len(seen): calls made from a few
+	// places in turn find theirs here. The record does not change while
+	// Write runs, so a slice found once in it is that stack.
+	type seenStack struct {
+		p  *recording.Frame
+		n  int
+		id int32
+	}
+	var seen [4]seenStack
+	nseen := 0
+	calls := r.Calls
+	for i := range calls {
+		st := calls[i].Stack
+		id := int32(-1)
+		if len(st) > 0 {
+			id = -2
+			for k := range seen {
+				if seen[k].p == &st[0] && seen[k].n == len(st) {
+					id = seen[k].id
+					break
+				}
+			}
+			if id == -2 {
+				if id = g.stacks.find(st, write); id < 0 {
+					g.addStack(r, write)
+					b = codec.AppendRecord(b[:start], r)
+					return b, len(b), false
+				}
+				seen[nseen%len(seen)] = seenStack{&st[0], len(st), id}
+				nseen++
+			}
+		}
+		if uint32(id+1) < 64 { // -1 to 62: one byte, as AppendVarint writes it
+			b = append(b, byte(uint64(id)<<1^uint64(id>>31)))
+		} else {
+			b = binary.AppendVarint(b, int64(id))
+		}
 	}
 	return b, recEnd, true
 }
@@ -493,7 +512,7 @@ func (g *ring) reset(free bool) {
 	clear(g.ents)
 	g.stacks = nil
 	if free {
-		g.buf, g.ents, g.scratch, g.ids = nil, nil, nil, nil
+		g.buf, g.ents, g.scratch = nil, nil, nil
 	}
 	g.mu.Unlock()
 }

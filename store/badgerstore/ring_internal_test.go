@@ -205,6 +205,11 @@ func TestRingStacks(t *testing.T) {
 	if !byID() {
 		t.Fatal("a record of calls sharing stacks was written whole")
 	}
+	// A call's stack that is a shorter slice of an earlier call's, from
+	// its first frame, is not taken for that call's stack.
+	recs = append(recs, write(32000, func(r *recording.Record) {
+		r.Calls[5].Stack = r.Calls[2].Stack[:len(r.Calls[2].Stack)-2]
+	}))
 	// A stack slice whose frames changed in place is not taken for the
 	// stack it held.
 	st := base.Calls[3].Stack

@@ -539,19 +539,20 @@ const (
 )
 
 // sameData reports whether a and b are the same string by their data
-// and length, or both empty: equal, found without comparing bytes.
+// and length (their two words): equal, found without comparing bytes. An
+// empty string elsewhere in memory is not found; it costs a byte.
 func sameData(a, b *string) bool {
-	return len(*a) == len(*b) && (len(*a) == 0 || unsafe.StringData(*a) == unsafe.StringData(*b))
+	return *(*[2]uintptr)(unsafe.Pointer(a)) == *(*[2]uintptr)(unsafe.Pointer(b))
 }
 
 // sameAttrs reports whether a and b have the same attributes in the same
-// order, each the same strings (see sameData).
+// order, each the same strings (see sameData): their four words each.
 func sameAttrs(a, b []recording.Attr) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if !sameData(&a[i].Key, &b[i].Key) || !sameData(&a[i].Value, &b[i].Value) {
+		if *(*[4]uintptr)(unsafe.Pointer(&a[i])) != *(*[4]uintptr)(unsafe.Pointer(&b[i])) {
 			return false
 		}
 	}
@@ -564,8 +565,9 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 	b = appendRecordHead(b, codecMem, r)
 	var none recording.Call
 	p := &none // the previous call
-	for i := range r.Calls {
-		c := &r.Calls[i]
+	calls := r.Calls
+	for i := range calls {
+		c := &calls[i]
 		var m byte
 		if sameData(&c.Service, &p.Service) {
 			m |= memService
@@ -594,11 +596,12 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 			b = slices.Grow(b, 33)
 		}
 		b = b[:n+33]
-		b[n] = m
-		binary.LittleEndian.PutUint64(b[n+1:], uint64(c.Start))
-		binary.LittleEndian.PutUint64(b[n+9:], uint64(c.Duration))
-		binary.LittleEndian.PutUint64(b[n+17:], uint64(c.RequestSize))
-		binary.LittleEndian.PutUint64(b[n+25:], uint64(c.ResponseSize))
+		w := (*[33]byte)(b[n:])
+		w[0] = m
+		binary.LittleEndian.PutUint64(w[1:9], uint64(c.Start))
+		binary.LittleEndian.PutUint64(w[9:17], uint64(c.Duration))
+		binary.LittleEndian.PutUint64(w[17:25], uint64(c.RequestSize))
+		binary.LittleEndian.PutUint64(w[25:33], uint64(c.ResponseSize))
 		e := enc{b: b}
 		if m&memService == 0 {
 			e.s(c.Service)
