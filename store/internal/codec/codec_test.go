@@ -266,6 +266,51 @@ func TestRollupRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRollupMemo: an unbounded rollup (a write's delta), which finds the
+// groups of the last records' routes, instances and RPCs without its
+// maps, counts what a bounded one that finds them all in its maps
+// counts, over records from routes, instances and more RPCs than it
+// remembers, in runs and in turn, added and counted; and a Reset forgets
+// the groups it remembered.
+func TestRollupMemo(t *testing.T) {
+	recs := storetest.Records(4, time.Unix(1700000000, 0), time.Second, 300)
+	for i, r := range recs {
+		// Runs of one route and instance, and calls of six RPCs in turn
+		// (one more than the memo holds), their strings often equal in
+		// other memory.
+		r.Route = fmt.Sprint("GET /r", i/7%3)
+		r.Instance = strings.Clone([]string{"a/1", "b/2"}[i/5%2])
+		for j := range r.Calls {
+			r.Calls[j].Service = "svc"
+			r.Calls[j].Method = fmt.Sprint("m", (i+j)%6)
+		}
+	}
+	memo, maps := NewRollup(), NewBoundedRollup(1<<20)
+	add := func(ru *Rollup, recs []*recording.Record) {
+		for i, r := range recs {
+			sum := r.Summary()
+			if i%3 == 0 {
+				ru.Add(&sum, CallDurations(r, &sum))
+			} else {
+				ru.AddCounted(&sum, CallDurations(r, &sum))
+			}
+		}
+	}
+	add(memo, recs)
+	add(maps, recs)
+	w := store.Window{Since: time.Unix(0, 0), Until: time.Unix(1800000000, 0)}
+	if g, want := memo.Stats(w), maps.Stats(w); !reflect.DeepEqual(g, want) {
+		t.Errorf("rollup with memo:\n%+v\nwant\n%+v", g, want)
+	}
+	memo.Reset()
+	maps.Reset()
+	add(memo, recs[:1])
+	add(maps, recs[:1])
+	if g, want := memo.Stats(w), maps.Stats(w); !reflect.DeepEqual(g, want) || g.Requests != 1 || len(g.Routes) != 1 || len(g.RPCs) == 0 {
+		t.Errorf("after Reset:\n%+v\nwant\n%+v", g, want)
+	}
+}
+
 // AppendOverall keeps what Series reads, in a fraction of the bytes.
 func TestAppendOverall(t *testing.T) {
 	ru := NewRollup()
