@@ -86,13 +86,15 @@ type Rollup struct {
 // A rollupMemo holds, for an unbounded rollup (one write's deltas), the
 // groups that the last records added counted in, with their keys: a
 // write's records come mostly from a few routes, instances and RPCs in a
-// row, whose groups are found so by comparing strings rather than
-// hashing them into the maps. A bounded rollup folds groups away (see
-// bound) and keeps none; Reset forgets them.
+// row, whose groups are found so by comparing the words of their
+// strings (data and length: the recorder's records share them) rather
+// than hashing them into the maps; an equal key in other memory is
+// looked up in the maps. A bounded rollup folds groups away (see bound)
+// and keeps none; Reset forgets them.
 type rollupMemo struct {
 	route, inst   string
 	routeG, instG *group
-	rpcs          [4]memoRPC // the last RPCs counted, in turn
+	rpcs          [8]memoRPC // the last RPCs counted, in turn
 	next          int
 }
 
@@ -108,7 +110,7 @@ func (ru *Rollup) routeGroup(route string) *group {
 		return groupOf(ru.routes, route)
 	}
 	m := &ru.memo
-	if m.routeG == nil || m.route != route {
+	if m.routeG == nil || !sameData(&m.route, &route) {
 		m.route, m.routeG = route, groupOf(ru.routes, route)
 	}
 	return m.routeG
@@ -120,7 +122,7 @@ func (ru *Rollup) instGroup(inst string) *group {
 		return groupOf(ru.insts, inst)
 	}
 	m := &ru.memo
-	if m.instG == nil || m.inst != inst {
+	if m.instG == nil || !sameData(&m.inst, &inst) {
 		m.inst, m.instG = inst, groupOf(ru.insts, inst)
 	}
 	return m.instG
@@ -135,7 +137,7 @@ func (ru *Rollup) rpcGroups(route, service, method string) (g, gr *group) {
 	m := &ru.memo
 	for i := range m.rpcs {
 		e := &m.rpcs[i]
-		if e.g != nil && e.k.method == method && e.k.service == service && e.k.route == route {
+		if e.g != nil && sameData(&e.k.method, &method) && sameData(&e.k.service, &service) && sameData(&e.k.route, &route) {
 			return e.g, e.gr
 		}
 	}
