@@ -160,9 +160,13 @@
 // very stack of an earlier call of the record (the recorder gives calls
 // made from one place one stack) as a reference to that call, found by
 // the stack's address, without comparing frames. Records persisted in
-// blocks are written in version 4; the in-memory ring's records, without
-// their stacks, in version 2; every version is read, so blocks written
-// before hold version 2 and 3 records beside version 4 ones.
+// blocks are written in version 4; every version is read, so blocks
+// written before hold version 2 and 3 records beside version 4 ones. The
+// in-memory ring's records, without their stacks, are written in a
+// version for memory only, never stored: a call writes its strings and
+// attributes only where they are not the previous call's, and its times
+// and sizes as fixed words; their summaries are read from them when List
+// needs them, not written beside them.
 //
 // # Execution traces
 //
@@ -320,7 +324,7 @@
 // about 35 MiB more). A record over the storage budget costs half of that
 // or less (BenchmarkWrite/over-budget; docs/BENCHMARKS.md
 // has the figures of each run), and a List page merges a full ring
-// (BenchmarkListRing: about 15,000 small records) in a fraction of a
+// (BenchmarkListRing: about 30,000 small records) in a fraction of a
 // millisecond. A Get whose record is not in the block read last
 // decompresses its block: about 0.1 ms at load 5–6, against 12–29 µs
 // before blocks (BenchmarkGetBlock). Before blocks, with 1M records

@@ -80,7 +80,7 @@ type Options struct {
 	// count it). It counts toward the store's heap, as do the stacks of
 	// its records, kept once each beside it (at most 16,384 frames, 640
 	// KiB, in a table; a table no record refers to any longer goes). Default
-	// [DefaultRingBytes] (4 MiB, about 1,000 20-call records); negative:
+	// [DefaultRingBytes] (4 MiB, over 1,000 20-call records); negative:
 	// none; at most 1 GiB (the buffer is allocated whole, at the first
 	// record over budget).
 	RingBytes int64

@@ -158,16 +158,10 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 					continue
 				}
 				prev = append(prev[:0], m.key[:]...)
-				if q.TraceID.IsValid() {
-					if tid, ok := codec.SummaryTraceID(m.b); ok && tid != q.TraceID {
-						continue
-					}
-				}
-				sum, err := codec.DecodeSummary(m.b, nil)
-				if err != nil {
+				if m.err != nil {
 					continue // the ring encoded it: not damaged on disk
 				}
-				add(&sum)
+				add(&m.sum)
 			}
 		}
 		sums := s.newSumReader(txn)

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/goappstats/appstats/recording"
@@ -15,15 +14,16 @@ import (
 	"github.com/goappstats/appstats/store/internal/codec"
 )
 
-// DefaultRingBytes is the default of [Options.RingBytes]: 4 MiB, about
-// 1,000 20-call records (3.5 KiB each, encoded without their stacks),
+// DefaultRingBytes is the default of [Options.RingBytes]: 4 MiB, over
+// 1,000 20-call records (under 3 KiB each, encoded without their stacks),
 // counted toward the store's heap.
 const DefaultRingBytes = 4 << 20
 
 // A ring holds, in memory only, the most recent records the storage
-// budget did not persist, encoded as the store encodes them (a summary,
-// then the full record), one after the other in a fixed buffer: a new
-// record overwrites the oldest ones. The store borrows the records it is
+// budget did not persist, encoded, one after the other in a fixed buffer:
+// a new record overwrites the oldest ones. Their summaries are read from
+// the records when they are listed ([codec.SummaryWithoutStacks]), not
+// written beside them: most records held are never listed. The store borrows the records it is
 // given (see [Store.BorrowsRecords]), so the ring keeps their bytes, not
 // the records; it allocates nothing per record once its buffer, index and
 // table of stacks have grown (a record with a stack the table lacks adds
@@ -37,7 +37,11 @@ const DefaultRingBytes = 4 << 20
 // record whose stacks are all there is written without them, followed
 // by their numbers in the table; the stacks are put back when the record
 // is read. A record with a stack not in the table is written whole, and
-// one of its stacks is added for the records that follow.
+// one of its stacks is added for the records that follow. A record
+// without its stacks is written in the codec's memory version
+// ([codec.AppendRecordWithoutStacks]), which writes a call's strings and
+// attributes only where they are not the previous call's: the ring's
+// bytes are never stored, so its encoding need not be a stored one.
 type ring struct {
 	mu      sync.RWMutex
 	size    int    // the buffer's size; 0: no ring
@@ -47,10 +51,8 @@ type ring struct {
 	first   int    // index in ents of the oldest entry
 	n       int    // entries held
 	scratch []byte // encoding buffer (see add)
-	// stacks is the table of stacks records are written against; ids is
-	// add's buffer for a record's stacks' numbers in it.
+	// stacks is the table of stacks records are written against.
 	stacks *ringStacks
-	ids    []int32
 	// writes numbers Write's calls (see newWrite).
 	writes atomic.Uint64
 }
@@ -60,15 +62,15 @@ type ring struct {
 // put at their address, so they are compared again (see ringStacks.find).
 func (g *ring) newWrite() { g.writes.Add(1) }
 
-// A ringEntry locates one record in the ring's buffer: its summary at
-// off, its full record right after, then, if stacks is set, the numbers
-// of its calls' stacks in that table (from off+recEnd to off+size).
+// A ringEntry locates one record in the ring's buffer: the record at
+// off, then, if stacks is set, the numbers of its calls' stacks in that
+// table (from off+recEnd to off+size).
 type ringEntry struct {
-	key          [cursorLen]byte // start time and ID, as a summary key without its prefix
-	off          int
-	sumLen, size int
-	recEnd       int
-	stacks       *ringStacks
+	key    [cursorLen]byte // start time and ID, as a summary key without its prefix
+	off    int
+	size   int
+	recEnd int
+	stacks *ringStacks
 }
 
 // A ringStacks is a table of stacks: copies of the frames of stacks the
@@ -174,53 +176,71 @@ func (g *ring) addStack(r *recording.Record, write uint64) {
 
 // encode appends r to b, without its stacks if g's table has them all:
 // then the record ends at recEnd, followed by the numbers of its calls'
-// stacks in the table (-1 for a call without one), and byID is set.
+// stacks in the table (-1 for a call without one), and byID is set. The
+// record is written without its stacks first, and the numbers after it
+// as its calls' stacks are found: a stack not in the table (rare once a
+// service's call sites are all in it) sends the record back to be
+// written whole.
 func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID bool) {
 	write := g.writes.Load()
 	if g.stacks == nil {
 		g.stacks = newRingStacks()
 	}
-	g.ids = g.ids[:0]
-	var prev []recording.Frame
-	for i := range r.Calls {
-		st := r.Calls[i].Stack
-		if i > 0 && len(st) > 0 && len(st) == len(prev) && &st[0] == &prev[0] {
-			// The previous call's stack (calls made from one place),
-			// found already: the record does not change while Write
-			// runs.
-			g.ids = append(g.ids, g.ids[i-1])
-			continue
-		}
-		prev = st
-		id := g.stacks.find(st, write)
-		if id < 0 && len(st) > 0 {
-			g.addStack(r, write)
-			b = codec.AppendRecord(b, r)
-			return b, len(b), false
-		}
-		g.ids = append(g.ids, id)
-	}
+	start := len(b)
 	b = codec.AppendRecordWithoutStacks(b, r)
 	recEnd = len(b)
-	for _, id := range g.ids {
-		b = binary.AppendVarint(b, int64(id))
+	// The record's last distinct stacks found, by their slices (first
+	// frame and length), as a ring of len(seen): calls made from a few
+	// places in turn find theirs here. The record does not change while
+	// Write runs, so a slice found once in it is that stack.
+	type seenStack struct {
+		p  *recording.Frame
+		n  int
+		id int32
+	}
+	var seen [4]seenStack
+	nseen := 0
+	calls := r.Calls
+	for i := range calls {
+		st := calls[i].Stack
+		id := int32(-1)
+		if len(st) > 0 {
+			id = -2
+			for k := range seen {
+				if seen[k].p == &st[0] && seen[k].n == len(st) {
+					id = seen[k].id
+					break
+				}
+			}
+			if id == -2 {
+				if id = g.stacks.find(st, write); id < 0 {
+					g.addStack(r, write)
+					b = codec.AppendRecord(b[:start], r)
+					return b, len(b), false
+				}
+				seen[nseen%len(seen)] = seenStack{&st[0], len(st), id}
+				nseen++
+			}
+		}
+		if uint32(id+1) < 64 { // -1 to 62: one byte, as AppendVarint writes it
+			b = append(b, byte(uint64(id)<<1^uint64(id>>31)))
+		} else {
+			b = binary.AppendVarint(b, int64(id))
+		}
 	}
 	return b, recEnd, true
 }
 
 func newRing(size int64) *ring { return &ring{size: int(max(size, 0))} }
 
-// add keeps r (whose summary is sum, with its calls' durations durs),
-// evicting the oldest records to make room. A record larger than a
-// quarter of the ring is not kept. Write calls it holding the budget's
-// lock, which also guards g.scratch.
-func (g *ring) add(r *recording.Record, sum *recording.Summary, durs []time.Duration) {
+// add keeps r, evicting the oldest records to make room. A record larger
+// than a quarter of the ring is not kept. Write calls it holding the
+// budget's lock, which also guards g.scratch.
+func (g *ring) add(r *recording.Record) {
 	if g.size == 0 {
 		return
 	}
-	b := codec.AppendSummary(g.scratch[:0], sum, durs)
-	sumLen := len(b)
-	b, recEnd, byID := g.encode(b, r)
+	b, recEnd, byID := g.encode(g.scratch[:0], r)
 	g.scratch = b
 	n := len(b)
 	if n > g.size/4 {
@@ -247,7 +267,7 @@ func (g *ring) add(r *recording.Record, sum *recording.Summary, durs []time.Dura
 		g.pop()
 	}
 	copy(g.buf[g.head:], b)
-	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: g.head, sumLen: sumLen, size: n, recEnd: recEnd}
+	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: g.head, size: n, recEnd: recEnd}
 	if byID {
 		e.stacks = g.stacks
 	}
@@ -293,7 +313,11 @@ func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 		if !bytes.Equal(e.key[8:], id[:]) {
 			continue
 		}
-		r, err := codec.DecodeRecord(g.buf[e.off+e.sumLen : e.off+e.recEnd])
+		decode := codec.DecodeRecord
+		if e.stacks != nil {
+			decode = codec.DecodeRecordWithoutStacks
+		}
+		r, err := decode(g.buf[e.off : e.off+e.recEnd])
 		if err != nil {
 			return nil, true, err
 		}
@@ -324,16 +348,19 @@ func (t *ringStacks) restore(r *recording.Record, ids []byte) error {
 	return nil
 }
 
-// A ringSummary is a summary the ring holds, still encoded, with its key.
+// A ringSummary is the summary of a record the ring holds, with its key;
+// err is set if it could not be read.
 type ringSummary struct {
 	key [cursorLen]byte
-	b   []byte
+	sum recording.Summary
+	err error
 }
 
-// summaries returns copies of the encoded summaries of the k records with
-// the highest keys in [since, until) (nil: unbounded), newest first. It
-// reads every entry's key but copies only those k summaries, so that a
-// page of List costs little however many records the ring holds.
+// summaries returns the summaries of the k records with the highest keys
+// in [since, until) (nil: unbounded), newest first. It reads every
+// entry's key but copies only those k records, so that a page of List
+// costs little however many records the ring holds, and reads their
+// summaries once the lock is released.
 func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 	g.mu.RLock()
 	// top is a min-heap of entry indexes by key: the k highest seen.
@@ -365,17 +392,29 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 	out := make([]ringSummary, len(top))
 	n := 0
 	for _, j := range top {
-		n += g.ents[j].sumLen
+		n += g.ents[j].recEnd
 	}
 	// One copy for all, so that the lock is released before decoding.
 	data := make([]byte, 0, n)
+	recs := make([][]byte, len(top))
+	whole := make([]bool, len(top)) // written with their stacks
 	for i, j := range top {
 		e := &g.ents[j]
 		at := len(data)
-		data = append(data, g.buf[e.off:e.off+e.sumLen]...)
-		out[i] = ringSummary{key: e.key, b: data[at:len(data):len(data)]}
+		data = append(data, g.buf[e.off:e.off+e.recEnd]...)
+		out[i].key, recs[i], whole[i] = e.key, data[at:len(data):len(data)], e.stacks == nil
 	}
 	g.mu.RUnlock()
+	for i := range out {
+		if whole[i] {
+			var r *recording.Record
+			if r, out[i].err = codec.DecodeRecord(recs[i]); r != nil {
+				r.SummaryInto(&out[i].sum)
+			}
+			continue
+		}
+		out[i].sum, out[i].err = codec.SummaryWithoutStacks(recs[i])
+	}
 	slices.SortFunc(out, func(a, b ringSummary) int { return bytes.Compare(b.key[:], a.key[:]) })
 	return out
 }
@@ -473,7 +512,7 @@ func (g *ring) reset(free bool) {
 	clear(g.ents)
 	g.stacks = nil
 	if free {
-		g.buf, g.ents, g.scratch, g.ids = nil, nil, nil, nil
+		g.buf, g.ents, g.scratch = nil, nil, nil
 	}
 	g.mu.Unlock()
 }

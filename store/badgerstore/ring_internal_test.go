@@ -23,9 +23,7 @@ func TestRingEvictsOldest(t *testing.T) {
 	recs := storetest.Records(11, time.Unix(1700000000, 0), time.Millisecond, 2000)
 	var encoded []int // each record's size in the ring
 	for _, r := range recs {
-		sum := r.Summary()
-		durs := codec.CallDurations(r, &sum)
-		g.add(r, &sum, durs)
+		g.add(r)
 		encoded = append(encoded, len(g.scratch))
 		if g.head > size {
 			t.Fatalf("head %d beyond the ring's %d bytes", g.head, size)
@@ -60,6 +58,25 @@ func TestRingEvictsOldest(t *testing.T) {
 			t.Fatalf("summary %d not older than the one before", i)
 		}
 	}
+	// Each is its record's summary, read from the record whether it was
+	// written without its stacks or whole.
+	whole := 0
+	for i := range g.n {
+		if g.ents[(g.first+i)%len(g.ents)].stacks == nil {
+			whole++
+		}
+	}
+	if whole == 0 || whole == g.n {
+		t.Fatalf("%d of %d records written whole: want some of each", whole, g.n)
+	}
+	for i, m := range sums {
+		r := recs[len(recs)-1-i]
+		want := r.Summary()
+		want.Start = time.Unix(0, r.Start.UnixNano())
+		if m.err != nil || !reflect.DeepEqual(m.sum, want) {
+			t.Fatalf("summary %d: %v\n%+v\nwant\n%+v", i, m.err, m.sum, want)
+		}
+	}
 	// The k newest within bounds, and a reader's batches, agree with the
 	// whole list.
 	until := sums[10].key[:]
@@ -92,16 +109,14 @@ func TestRingEvictsOldest(t *testing.T) {
 func TestRingNoAlloc(t *testing.T) {
 	g := newRing(256 << 10)
 	r := storetest.Record20(time.Unix(1700000000, 0), 1)
-	sum := r.Summary()
-	durs := codec.CallDurations(r, &sum)
 	for range 1000 {
-		g.add(r, &sum, durs)
+		g.add(r)
 	}
 	n := uint32(0)
 	if a := testing.AllocsPerRun(1000, func() {
 		n++
 		r.ID = recording.ID{byte(n), byte(n >> 8), byte(n >> 16)}
-		g.add(r, &sum, durs)
+		g.add(r)
 	}); a != 0 {
 		t.Errorf("%v allocations per record", a)
 	}
@@ -111,8 +126,7 @@ func TestRingNoAlloc(t *testing.T) {
 func TestRingNone(t *testing.T) {
 	g := newRing(0)
 	r := storetest.Record20(time.Unix(1700000000, 0), 1)
-	sum := r.Summary()
-	g.add(r, &sum, codec.CallDurations(r, &sum))
+	g.add(r)
 	if g.len() != 0 || g.buf != nil {
 		t.Fatal("a ring of size 0 kept a record")
 	}
@@ -144,9 +158,8 @@ func TestRingStacks(t *testing.T) {
 		if mod != nil {
 			mod(&r)
 		}
-		sum := r.Summary()
 		g.newWrite() // a call of Write each
-		g.add(&r, &sum, codec.CallDurations(&r, &sum))
+		g.add(&r)
 		return written{r.ID, codec.AppendRecord(nil, &r)}
 	}
 	check := func(w written) {
@@ -192,6 +205,11 @@ func TestRingStacks(t *testing.T) {
 	if !byID() {
 		t.Fatal("a record of calls sharing stacks was written whole")
 	}
+	// A call's stack that is a shorter slice of an earlier call's, from
+	// its first frame, is not taken for that call's stack.
+	recs = append(recs, write(32000, func(r *recording.Record) {
+		r.Calls[5].Stack = r.Calls[2].Stack[:len(r.Calls[2].Stack)-2]
+	}))
 	// A stack slice whose frames changed in place is not taken for the
 	// stack it held.
 	st := base.Calls[3].Stack

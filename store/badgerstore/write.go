@@ -177,7 +177,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				// Over the route's budget: counted, not persisted,
 				// kept in memory while the ring has room.
 				d.AddCounted(&sum, durs)
-				s.ring.add(r, &sum, durs)
+				s.ring.add(r)
 				counted++
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -491,14 +492,160 @@ func sameFrame(a, b *recording.Frame) bool {
 // stacks are symbolized before sinks see records.
 func AppendRecord(b []byte, r *recording.Record) []byte { return appendRecord(b, r) }
 
-// AppendRecordWithoutStacks appends r's encoding as AppendRecord would
-// if r's calls had no stacks, for a writer that keeps the stacks apart
-// (badgerstore's in-memory ring). [DecodeRecord] reads it, its calls
-// without stacks. It writes version 2, each string in full: without their
-// stacks, calls repeat fewer strings, and writing them is cheaper than
-// finding them.
+// AppendRecordWithoutStacks appends r's encoding without its calls'
+// stacks, for a writer that keeps the stacks apart and the bytes in
+// memory only (badgerstore's in-memory ring): [DecodeRecordWithoutStacks]
+// reads it, [DecodeRecord] does not. It writes the memory version (see
+// codecMem), whose calls write only the strings and attributes that are
+// not the previous call's, and their times and sizes as fixed words.
 func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
-	return appendRecordV2(b, r, false)
+	return appendRecordMem(b, r)
+}
+
+// codecMem is the version of a record that AppendRecordWithoutStacks
+// writes for memory, never stored: its head and its end (from the
+// dropped calls on) are version 2's, and each call is
+//
+//   - a mask byte (the memService… bits below): which of the call's
+//     strings are the previous call's (or, for the first call, empty), by
+//     their data and length, and whether its attributes are, each of them,
+//     and whether phases follow;
+//   - its start, duration, request size and response size, 8 bytes each,
+//     little-endian;
+//   - its service, method, error, request and response not in the mask,
+//     each as enc.s writes it;
+//   - its phases, if the mask says so, as version 2 writes them;
+//   - its attributes unless the mask has them, as appendAttrs writes them;
+//   - its span ID, flags and parent's span ID, as appendCallIDs writes
+//     them.
+//
+// The calls of a record mostly repeat their service, method, response
+// and attributes from one call to the next, and the recorder gives them
+// the same strings: storetest.Record20's calls write their requests
+// alone. Nothing is looked up and no varint written for a call but the
+// lengths of the strings that are written.
+const codecMem = 0x80
+
+// A call's mask in a record of the memory version.
+const (
+	memService  = 1 << iota // the previous call's service
+	memMethod               // its method
+	memError                // its error
+	memRequest              // its request
+	memResponse             // its response
+	memAttrs                // its attributes
+	memPhases               // phases follow
+	memKnown    = 1<<7 - 1
+)
+
+// sameData reports whether a and b are the same string by their data
+// and length (their two words): equal, found without comparing bytes. An
+// empty string elsewhere in memory is not found; it costs a byte.
+func sameData(a, b *string) bool {
+	return *(*[2]uintptr)(unsafe.Pointer(a)) == *(*[2]uintptr)(unsafe.Pointer(b))
+}
+
+// sameAttrs reports whether a and b have the same attributes in the same
+// order, each the same strings (see sameData): their four words each.
+func sameAttrs(a, b []recording.Attr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if *(*[4]uintptr)(unsafe.Pointer(&a[i])) != *(*[4]uintptr)(unsafe.Pointer(&b[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendRecordMem appends r's encoding in the memory version, without its
+// calls' stacks (see codecMem).
+func appendRecordMem(b []byte, r *recording.Record) []byte {
+	b = appendRecordHead(b, codecMem, r)
+	var none recording.Call
+	p := &none // the previous call
+	calls := r.Calls
+	for i := range calls {
+		c := &calls[i]
+		var m byte
+		if sameData(&c.Service, &p.Service) {
+			m |= memService
+		}
+		if sameData(&c.Method, &p.Method) {
+			m |= memMethod
+		}
+		if sameData(&c.Error, &p.Error) {
+			m |= memError
+		}
+		if sameData(&c.Request, &p.Request) {
+			m |= memRequest
+		}
+		if sameData(&c.Response, &p.Response) {
+			m |= memResponse
+		}
+		if sameAttrs(c.Attrs, p.Attrs) {
+			m |= memAttrs
+		}
+		if len(c.Phases) > 0 {
+			m |= memPhases
+		}
+		// The mask and the four words, with one check of the capacity.
+		n := len(b)
+		if cap(b)-n < 33 {
+			b = slices.Grow(b, 33)
+		}
+		b = b[:n+33]
+		w := (*[33]byte)(b[n:])
+		w[0] = m
+		binary.LittleEndian.PutUint64(w[1:9], uint64(c.Start))
+		binary.LittleEndian.PutUint64(w[9:17], uint64(c.Duration))
+		binary.LittleEndian.PutUint64(w[17:25], uint64(c.RequestSize))
+		binary.LittleEndian.PutUint64(w[25:33], uint64(c.ResponseSize))
+		e := enc{b: b}
+		if m&memService == 0 {
+			e.s(c.Service)
+		}
+		if m&memMethod == 0 {
+			e.s(c.Method)
+		}
+		if m&memError == 0 {
+			e.s(c.Error)
+		}
+		if m&memRequest == 0 {
+			e.s(c.Request)
+		}
+		if m&memResponse == 0 {
+			e.s(c.Response)
+		}
+		if m&memPhases != 0 {
+			e.n(len(c.Phases))
+			for _, ph := range c.Phases {
+				e.s(ph.Name)
+				e.d(ph.Start)
+				e.d(ph.Duration)
+			}
+		}
+		b = e.b
+		if m&memAttrs == 0 {
+			b = appendAttrs(b, c.Attrs)
+		}
+		b = appendCallIDs(b, c)
+		p = c
+	}
+	e := enc{b: b}
+	e.i(int64(r.DroppedCalls))
+	e.n(len(r.Warnings))
+	for _, w := range r.Warnings {
+		e.s(w.Kind)
+		e.s(w.Service)
+		e.s(w.Method)
+		e.s(w.Request)
+		e.i(int64(w.Count))
+		e.d(w.Total)
+		e.s(w.Message)
+	}
+	return appendRecordTail(e.b, r)
 }
 
 // appendRecord appends r's encoding in version 4.
@@ -820,37 +967,7 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 	v := d.header(tagRecord, codecV4)
 	d.v3 = v >= codecV3
 	r := new(recording.Record)
-	d.raw(r.ID[:])
-	d.raw(r.TraceID[:])
-	d.raw(r.SpanID[:])
-	d.raw(r.ParentSpanID[:])
-	r.Kind = recording.Kind(d.u())
-	r.Start = time.Unix(0, d.i())
-	r.Duration = d.d()
-	r.Method = d.s()
-	r.Path = d.s()
-	r.Route = d.s()
-	r.Query = d.s()
-	r.Status = d.int()
-	r.RequestBytes = d.i()
-	r.ResponseBytes = d.i()
-	r.User = d.s()
-	if n := d.n(2); n > 0 {
-		r.Headers = make(map[string][]string, n)
-		for range n {
-			k := d.s()
-			vs := make([]string, d.n(1))
-			for j := range vs {
-				vs[j] = d.s()
-			}
-			r.Headers[k] = vs
-		}
-	}
-	r.Remote = d.s()
-	r.Instance = d.s()
-	r.Overhead = d.d()
-	r.Error = d.s()
-	r.Panic = d.s()
+	d.recordHead(r, true)
 	if n := d.n(20); n > 0 {
 		r.Calls = make([]recording.Call, n)
 		if d.v3 {
@@ -947,6 +1064,60 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 			d.fail(fmt.Errorf("unknown call flags %#x", flags))
 		}
 	}
+	d.recordTail(r, v)
+	if err := d.done("record"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// recordHead reads the start of a record, up to its number of calls
+// (which it leaves), as appendRecordHead wrote it; its headers are
+// passed over unless headers is set.
+func (d *dec) recordHead(r *recording.Record, headers bool) {
+	d.raw(r.ID[:])
+	d.raw(r.TraceID[:])
+	d.raw(r.SpanID[:])
+	d.raw(r.ParentSpanID[:])
+	r.Kind = recording.Kind(d.u())
+	r.Start = time.Unix(0, d.i())
+	r.Duration = d.d()
+	r.Method = d.s()
+	r.Path = d.s()
+	r.Route = d.s()
+	r.Query = d.s()
+	r.Status = d.int()
+	r.RequestBytes = d.i()
+	r.ResponseBytes = d.i()
+	r.User = d.s()
+	if !headers {
+		for n := d.n(2); n > 0 && d.err == nil; n-- {
+			d.skip()
+			for m := d.n(1); m > 0 && d.err == nil; m-- {
+				d.skip()
+			}
+		}
+	} else if n := d.n(2); n > 0 {
+		r.Headers = make(map[string][]string, n)
+		for range n {
+			k := d.s()
+			vs := make([]string, d.n(1))
+			for j := range vs {
+				vs[j] = d.s()
+			}
+			r.Headers[k] = vs
+		}
+	}
+	r.Remote = d.s()
+	r.Instance = d.s()
+	r.Overhead = d.d()
+	r.Error = d.s()
+	r.Panic = d.s()
+}
+
+// recordTail reads the end of a record of version v after its calls:
+// its dropped calls, warnings, attributes and optional parts.
+func (d *dec) recordTail(r *recording.Record, v byte) {
 	r.DroppedCalls = d.int()
 	if n := d.n(7); n > 0 {
 		r.Warnings = make([]recording.Warning, n)
@@ -976,10 +1147,269 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 			r.ExecTrace = &recording.ExecTrace{Size: d.i(), Taken: time.Unix(0, d.i()), Reason: d.s()}
 		}
 	}
+}
+
+// DecodeRecordWithoutStacks decodes what [AppendRecordWithoutStacks]
+// wrote: a record whose calls have no stacks. Corrupt input gives an
+// error wrapping [store.ErrCorrupt], never a panic. A call whose
+// attributes were the previous call's shares their memory, its capacity
+// ending with its length so that an append copies.
+func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
+	d := newDec(b, true)
+	if len(b) < 2 || b[0] != tagRecord || b[1] != codecMem {
+		d.fail(errors.New("not a record without stacks"))
+	}
+	d.p = min(2, len(b))
+	r := new(recording.Record)
+	d.recordHead(r, true)
+	// A call takes at least its mask, its four words, its span ID and
+	// its flags.
+	if n := d.n(1 + 32 + 8 + 1); n > 0 {
+		r.Calls = make([]recording.Call, n)
+	}
+	var none recording.Call
+	p := &none // the previous call
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		if len(d.b)-d.p < 33 {
+			d.fail(errShort)
+			break
+		}
+		m := d.b[d.p]
+		c.Start = time.Duration(binary.LittleEndian.Uint64(d.b[d.p+1:]))
+		c.Duration = time.Duration(binary.LittleEndian.Uint64(d.b[d.p+9:]))
+		c.RequestSize = int64(binary.LittleEndian.Uint64(d.b[d.p+17:]))
+		c.ResponseSize = int64(binary.LittleEndian.Uint64(d.b[d.p+25:]))
+		d.p += 33
+		if m&^memKnown != 0 {
+			d.fail(fmt.Errorf("unknown call mask %#x", m))
+			break
+		}
+		c.Service = d.sOr(m&memService != 0, p.Service)
+		c.Method = d.sOr(m&memMethod != 0, p.Method)
+		c.Error = d.sOr(m&memError != 0, p.Error)
+		c.Request = d.sOr(m&memRequest != 0, p.Request)
+		c.Response = d.sOr(m&memResponse != 0, p.Response)
+		if m&memPhases != 0 {
+			if n := d.n(3); n > 0 {
+				c.Phases = make([]recording.Phase, n)
+				for j := range c.Phases {
+					c.Phases[j] = recording.Phase{Name: d.s(), Start: d.d(), Duration: d.d()}
+				}
+			}
+		}
+		if m&memAttrs != 0 {
+			c.Attrs = p.Attrs
+		} else {
+			c.Attrs = decodeAttrs(d, false)
+		}
+		d.raw(c.SpanID[:])
+		flags := d.u()
+		c.Running = flags&1 != 0
+		c.Event = flags&2 != 0
+		if flags&4 != 0 {
+			d.raw(c.ParentSpanID[:])
+		}
+		if flags&^7 != 0 {
+			d.fail(fmt.Errorf("unknown call flags %#x", flags))
+		}
+		if d.err != nil {
+			break
+		}
+		p = c
+	}
+	d.recordTail(r, codecV2)
 	if err := d.done("record"); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// SummaryWithoutStacks returns the summary of the record that
+// [AppendRecordWithoutStacks] wrote to b, as [recording.Record.Summary]
+// gives it, without decoding the rest of the record: for a reader of
+// records held in memory that lists their summaries (badgerstore's
+// ring), which is cheaper than writing each record's summary beside it.
+// Corrupt input gives an error wrapping [store.ErrCorrupt], never a
+// panic. The summary's strings share one copy of b.
+func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
+	d := newDec(b, true)
+	if len(b) < 2 || b[0] != tagRecord || b[1] != codecMem {
+		d.fail(errors.New("not a record without stacks"))
+	}
+	d.p = min(2, len(b))
+	var r recording.Record
+	d.recordHead(&r, false)
+	s := recording.Summary{
+		ID:            r.ID,
+		TraceID:       r.TraceID,
+		Kind:          r.Kind,
+		Start:         r.Start,
+		Duration:      r.Duration,
+		Method:        r.Method,
+		Path:          r.Path,
+		Route:         r.Route,
+		Query:         r.Query,
+		Status:        r.Status,
+		RequestBytes:  r.RequestBytes,
+		ResponseBytes: r.ResponseBytes,
+		User:          r.User,
+		Instance:      r.Instance,
+		Overhead:      r.Overhead,
+		Error:         r.Error,
+		Panic:         r.Panic,
+	}
+	n := d.n(1 + 32 + 8 + 1)
+	// Each call's RPC (-1: an event), for the costs at the end.
+	var small [64]int32
+	of := small[:0]
+	if n > len(small) {
+		of = make([]int32, 0, n)
+	}
+	// The RPCs as recording.Record.AppendRPCStats finds them: the
+	// previous call's first, then the others in order, by a map once
+	// there are many.
+	var idx map[[2]string]int
+	var service, method, callErr string // the previous call's
+	j := -1
+	for range n {
+		if len(d.b)-d.p < 33 {
+			d.fail(errShort)
+			break
+		}
+		m := d.b[d.p]
+		dur := time.Duration(binary.LittleEndian.Uint64(d.b[d.p+9:]))
+		d.p += 33
+		if m&^memKnown != 0 {
+			d.fail(fmt.Errorf("unknown call mask %#x", m))
+			break
+		}
+		service = d.sOr(m&memService != 0, service)
+		method = d.sOr(m&memMethod != 0, method)
+		callErr = d.sOr(m&memError != 0, callErr)
+		if m&memRequest == 0 {
+			d.skip()
+		}
+		if m&memResponse == 0 {
+			d.skip()
+		}
+		if m&memPhases != 0 {
+			for k := d.n(3); k > 0 && d.err == nil; k-- {
+				d.skip()
+				d.i()
+				d.i()
+			}
+		}
+		if m&memAttrs == 0 {
+			for k := d.n(2); k > 0 && d.err == nil; k-- {
+				d.skip()
+				d.skip()
+			}
+		}
+		if len(d.b)-d.p < 8 {
+			d.fail(errShort)
+			break
+		}
+		d.p += 8 // the span ID
+		flags := d.u()
+		if flags&4 != 0 {
+			if len(d.b)-d.p < 8 {
+				d.fail(errShort)
+				break
+			}
+			d.p += 8
+		}
+		if flags&^7 != 0 {
+			d.fail(fmt.Errorf("unknown call flags %#x", flags))
+		}
+		if d.err != nil {
+			break
+		}
+		if flags&2 != 0 { // an event
+			of = append(of, -1)
+			continue
+		}
+		if j < 0 || s.RPCs[j].Service != service || s.RPCs[j].Method != method {
+			j = -1
+			if idx != nil {
+				if k, ok := idx[[2]string{service, method}]; ok {
+					j = k
+				}
+			} else {
+				for k := range s.RPCs {
+					if s.RPCs[k].Service == service && s.RPCs[k].Method == method {
+						j = k
+						break
+					}
+				}
+			}
+			if j < 0 {
+				j = len(s.RPCs)
+				s.RPCs = append(s.RPCs, recording.RPCStat{Service: service, Method: method})
+				if idx == nil && len(s.RPCs) > 16 {
+					idx = make(map[[2]string]int, 2*len(s.RPCs))
+					for k := range s.RPCs {
+						idx[[2]string{s.RPCs[k].Service, s.RPCs[k].Method}] = k
+					}
+				} else if idx != nil {
+					idx[[2]string{service, method}] = j
+				}
+			}
+		}
+		st := &s.RPCs[j]
+		st.Count++
+		st.Total += dur
+		s.CallCount++
+		if callErr != "" {
+			st.Errors++
+			s.ErrorCalls++
+		}
+		of = append(of, int32(j))
+	}
+	s.DroppedCalls = d.int()
+	s.Warnings = d.n(7)
+	for k := s.Warnings; k > 0 && d.err == nil; k-- {
+		d.skip()
+		d.skip()
+		d.skip()
+		d.skip()
+		d.i()
+		d.i()
+		d.skip()
+	}
+	for k := d.n(2); k > 0 && d.err == nil; k-- { // the record's attributes
+		d.skip()
+		d.skip()
+	}
+	parts := d.u()
+	if parts&^recKnown != 0 {
+		d.fail(fmt.Errorf("unknown record parts %#x", parts))
+	}
+	if parts&recCallCosts != 0 && d.err == nil {
+		// In the calls' order, as AppendRPCStats adds them.
+		for _, k := range of {
+			if c := d.f(); k >= 0 {
+				s.RPCs[k].Cost += c
+			}
+		}
+	}
+	if parts&recExecTrace != 0 {
+		d.i()
+		d.i()
+		d.skip()
+	}
+	if err := d.done("record"); err != nil {
+		return recording.Summary{}, err
+	}
+	return s, nil
+}
+
+// sOr returns prev if same is set, else the string read.
+func (d *dec) sOr(same bool, prev string) string {
+	if same {
+		return prev
+	}
+	return d.s()
 }
 
 // earlierStack returns the stack of the call back calls before the end

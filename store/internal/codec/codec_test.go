@@ -266,6 +266,64 @@ func TestRollupRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRollupMemo: an unbounded rollup (a write's delta), which finds the
+// groups of the last records' routes, instances and RPCs without its
+// maps, counts what a bounded one that finds them all in its maps
+// counts, over records from routes, instances and RPCs in runs and in
+// turn (more RPCs than it remembers, and fewer), their strings shared or
+// equal in other memory, added and counted; and a Reset forgets the
+// groups it remembered.
+func TestRollupMemo(t *testing.T) {
+	recs := storetest.Records(4, time.Unix(1700000000, 0), time.Second, 300)
+	// Strings shared by the records, as the recorder's are, and some
+	// equal ones in other memory.
+	routes := []string{"GET /r0", "GET /r1", "GET /r2"}
+	var methods []string
+	for k := range 10 {
+		methods = append(methods, fmt.Sprint("m", k))
+	}
+	for i, r := range recs {
+		// Runs of one route and instance, and calls of ten RPCs in turn
+		// (more than the memo holds) or of three.
+		r.Route = routes[i/7%3]
+		if i%11 == 0 {
+			r.Route = strings.Clone(r.Route)
+		}
+		r.Instance = []string{"a/1", "b/2"}[i/5%2]
+		if i%4 == 0 {
+			r.Instance = strings.Clone(r.Instance)
+		}
+		for j := range r.Calls {
+			r.Calls[j].Service = "svc"
+			r.Calls[j].Method = methods[(i+j)%[]int{10, 3}[i/20%2]]
+		}
+	}
+	memo, maps := NewRollup(), NewBoundedRollup(1<<20)
+	add := func(ru *Rollup, recs []*recording.Record) {
+		for i, r := range recs {
+			sum := r.Summary()
+			if i%3 == 0 {
+				ru.Add(&sum, CallDurations(r, &sum))
+			} else {
+				ru.AddCounted(&sum, CallDurations(r, &sum))
+			}
+		}
+	}
+	add(memo, recs)
+	add(maps, recs)
+	w := store.Window{Since: time.Unix(0, 0), Until: time.Unix(1800000000, 0)}
+	if g, want := memo.Stats(w), maps.Stats(w); !reflect.DeepEqual(g, want) {
+		t.Errorf("rollup with memo:\n%+v\nwant\n%+v", g, want)
+	}
+	memo.Reset()
+	maps.Reset()
+	add(memo, recs[1:2]) // the route the last record counted in, the same string
+	add(maps, recs[1:2])
+	if g, want := memo.Stats(w), maps.Stats(w); !reflect.DeepEqual(g, want) || g.Requests != 1 || len(g.Routes) != 1 {
+		t.Errorf("after Reset:\n%+v\nwant\n%+v", g, want)
+	}
+}
+
 // AppendOverall keeps what Series reads, in a fraction of the bytes.
 func TestAppendOverall(t *testing.T) {
 	ru := NewRollup()

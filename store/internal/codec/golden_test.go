@@ -369,25 +369,129 @@ func TestStringTable(t *testing.T) {
 	}
 }
 
-// TestRecordWithoutStacks: a record without its stacks is written in
-// version 2, as before string tables, and decodes with calls without
-// stacks.
+// TestRecordWithoutStacks: a record without its stacks is written in the
+// memory version, which DecodeRecordWithoutStacks reads back to the
+// record without its calls' stacks, and which DecodeRecord refuses (as
+// DecodeRecordWithoutStacks refuses what AppendRecord writes). Calls
+// whose strings and attributes are the previous call's, equal elsewhere
+// in memory, empty or not, phases, parents, costs, warnings and an
+// execution trace's description all come back as they were; and
+// SummaryWithoutStacks reads the record's summary from the bytes.
 func TestRecordWithoutStacks(t *testing.T) {
-	r := storetest.Record20(time.Unix(1700000000, 0), 1)
-	r.Headers = nil
-	b := AppendRecordWithoutStacks(nil, r)
-	if b[1] != codecV2 {
-		t.Fatalf("version %d, want %d", b[1], codecV2)
+	base := time.Unix(1700000000, 0)
+	recs := []*recording.Record{storetest.Record20(base, 1), storetest.FullRecord(base, 2), {}}
+	recs = append(recs, storetest.Records(3, base, time.Millisecond, 50)...)
+	// Equal strings and attributes in other memory, calls with none,
+	// attributes that differ in one value or in number, the first call's
+	// empty fields.
+	odd := storetest.Record20(base, 4)
+	for i := range odd.Calls {
+		c := &odd.Calls[i]
+		switch i % 5 {
+		case 0:
+			c.Service, c.Method = strings.Clone(c.Service), strings.Clone(c.Method)
+			c.Attrs = []recording.Attr{{Key: strings.Clone("db.system"), Value: "sqlite"}}
+		case 1:
+			c.Attrs = nil
+			c.Error, c.Response = "timeout", ""
+		case 2:
+			c.Attrs = []recording.Attr{{Key: "db.system", Value: "postgres"}}
+			c.Phases = []recording.Phase{{Name: "wait", Start: 5, Duration: -7}}
+		case 3:
+			c.Attrs = append(c.Attrs, recording.Attr{Key: "k", Value: "v"})
+			c.Running, c.ParentSpanID = true, recording.SpanID{1}
+			c.Start, c.Duration, c.RequestSize, c.ResponseSize = -1<<62, 1<<62, -1, 1<<40
+		}
 	}
-	want := *r
-	want.Calls = slices.Clone(r.Calls)
-	for i := range want.Calls {
-		want.Calls[i].Stack = nil
+	odd.Calls[0].Service, odd.Calls[0].Request = "", ""
+	odd.Calls[19].Event, odd.Calls[19].Cost = true, 2.5
+	// More RPCs than AppendRPCStats finds without a map, in turn, with
+	// events between, errors and costs.
+	many := storetest.FullRecord(base, 5)
+	many.Calls = nil
+	for i := range 60 {
+		many.Calls = append(many.Calls, recording.Call{
+			Service: "svc", Method: fmt.Sprint("m", i%20), Duration: time.Duration(i) * time.Millisecond,
+			Event: i%7 == 3, Cost: float64(i) / 3, Error: strings.Repeat("e", i%2),
+		})
 	}
-	if v2 := appendRecordV2(nil, &want, true); !bytes.Equal(b, v2) {
-		t.Errorf("%d bytes, differing from the %d of version 2 without stacks", len(b), len(v2))
+	recs = append(recs, odd, many)
+	for n, r := range recs {
+		b := AppendRecordWithoutStacks(nil, r)
+		if b[1] != codecMem {
+			t.Fatalf("record %d: version %d, want %d", n, b[1], codecMem)
+		}
+		got, err := DecodeRecordWithoutStacks(b)
+		if err != nil {
+			t.Fatalf("record %d: %v", n, err)
+		}
+		// What DecodeRecord gives for the record, without stacks.
+		want, err := DecodeRecord(AppendRecord(nil, r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want.Calls {
+			want.Calls[i].Stack = nil
+		}
+		if !reflect.DeepEqual(got, want) {
+			for i := range want.Calls {
+				if !reflect.DeepEqual(got.Calls[i], want.Calls[i]) {
+					t.Fatalf("record %d, call %d decoded:\n%+v\nwant\n%+v", n, i, got.Calls[i], want.Calls[i])
+				}
+			}
+			t.Fatalf("record %d decoded:\n%+v\nwant\n%+v", n, got, want)
+		}
+		// Its summary, read without decoding the record, is the record's.
+		sum, err := SummaryWithoutStacks(b)
+		if err != nil {
+			t.Fatalf("record %d: summary: %v", n, err)
+		}
+		wantSum := r.Summary()
+		wantSum.Start = time.Unix(0, r.Start.UnixNano())
+		if !reflect.DeepEqual(sum, wantSum) {
+			t.Fatalf("record %d: summary\n%+v\nwant\n%+v", n, sum, wantSum)
+		}
+		if _, err := DecodeRecord(b); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("record %d: DecodeRecord of a record without stacks: err = %v, want ErrCorrupt", n, err)
+		}
+		if _, err := SummaryWithoutStacks(AppendRecord(nil, r)); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("record %d: SummaryWithoutStacks of a stored record: err = %v, want ErrCorrupt", n, err)
+		}
+		if _, err := DecodeRecordWithoutStacks(AppendRecord(nil, r)); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("record %d: DecodeRecordWithoutStacks of a stored record: err = %v, want ErrCorrupt", n, err)
+		}
+		for i := range len(b) {
+			if _, err := DecodeRecordWithoutStacks(b[:i]); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("record %d truncated at %d: err = %v, want ErrCorrupt", n, i, err)
+			}
+			if _, err := SummaryWithoutStacks(b[:i]); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("record %d truncated at %d: summary: err = %v, want ErrCorrupt", n, i, err)
+			}
+		}
 	}
-	checkDecoded(t, b, &want)
+	// Record20's calls write their requests alone: fewer bytes than
+	// version 2 without stacks.
+	r := storetest.Record20(base, 1)
+	nostack := *r
+	nostack.Calls = slices.Clone(r.Calls)
+	for i := range nostack.Calls {
+		nostack.Calls[i].Stack = nil
+	}
+	if b, v2 := AppendRecordWithoutStacks(nil, r), appendRecordV2(nil, &nostack, true); len(b) >= len(v2) {
+		t.Errorf("Record20 without stacks takes %d bytes, version 2 %d", len(b), len(v2))
+	} else {
+		t.Logf("Record20 without stacks: %d bytes, version 2 %d", len(b), len(v2))
+	}
+	// A mask with an unknown bit is corrupt.
+	b := AppendRecordWithoutStacks(nil, &recording.Record{Calls: make([]recording.Call, 1)})
+	at := len(appendRecordHead(nil, codecMem, &recording.Record{Calls: make([]recording.Call, 1)}))
+	b[at] |= 1 << 7
+	if _, err := DecodeRecordWithoutStacks(b); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("unknown mask bit: err = %v, want ErrCorrupt", err)
+	}
+	if _, err := SummaryWithoutStacks(b); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("unknown mask bit: summary: err = %v, want ErrCorrupt", err)
+	}
 }
 
 // TestStringTableConcurrent: records encoded at once on several

@@ -180,7 +180,7 @@ func TestDecodeAllocLinear(t *testing.T) {
 		t.Errorf("a %d-byte summary allocated %d bytes to decode", len(sb), n)
 	}
 	rb := AppendRecordWithoutStacks(nil, r)
-	n = allocBytes(func() { DecodeRecord(rb) })
+	n = allocBytes(func() { DecodeRecordWithoutStacks(rb) })
 	if n > uint64(64*len(rb)) {
 		t.Errorf("a %d-byte record without stacks allocated %d bytes to decode", len(rb), n)
 	}

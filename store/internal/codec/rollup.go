@@ -80,6 +80,71 @@ type Rollup struct {
 	rr      map[routeRPCKey]*group
 	insts   map[string]*group
 	maxKeys int // 0: unbounded
+	memo    rollupMemo
+}
+
+// A rollupMemo holds, for an unbounded rollup (one write's deltas), the
+// groups that the last records added counted in, with their keys: a
+// write's records come mostly from a few routes, instances and RPCs in a
+// row, whose groups are found so by comparing the words of their
+// strings (data and length: the recorder's records share them) rather
+// than hashing them into the maps; an equal key in other memory is
+// looked up in the maps. A bounded rollup folds groups away (see bound)
+// and keeps none; Reset forgets them.
+type rollupMemo struct {
+	route, inst   string
+	routeG, instG *group
+	rpcs          [8]memoRPC // the last RPCs counted, in turn
+	next          int
+}
+
+// A memoRPC is an RPC's group and its route×RPC group, with their key.
+type memoRPC struct {
+	k     routeRPCKey
+	g, gr *group
+}
+
+// routeGroup returns ru's group for route.
+func (ru *Rollup) routeGroup(route string) *group {
+	if ru.maxKeys != 0 {
+		return groupOf(ru.routes, route)
+	}
+	m := &ru.memo
+	if m.routeG == nil || !sameData(&m.route, &route) {
+		m.route, m.routeG = route, groupOf(ru.routes, route)
+	}
+	return m.routeG
+}
+
+// instGroup returns ru's group for instance inst.
+func (ru *Rollup) instGroup(inst string) *group {
+	if ru.maxKeys != 0 {
+		return groupOf(ru.insts, inst)
+	}
+	m := &ru.memo
+	if m.instG == nil || !sameData(&m.inst, &inst) {
+		m.inst, m.instG = inst, groupOf(ru.insts, inst)
+	}
+	return m.instG
+}
+
+// rpcGroups returns ru's group for the RPC service and method, and its
+// group for that RPC under route.
+func (ru *Rollup) rpcGroups(route, service, method string) (g, gr *group) {
+	if ru.maxKeys != 0 {
+		return groupOf(ru.rpcs, rpcKey{service, method}), groupOf(ru.rr, routeRPCKey{route, service, method})
+	}
+	m := &ru.memo
+	for i := range m.rpcs {
+		e := &m.rpcs[i]
+		if e.g != nil && sameData(&e.k.method, &method) && sameData(&e.k.service, &service) && sameData(&e.k.route, &route) {
+			return e.g, e.gr
+		}
+	}
+	g, gr = groupOf(ru.rpcs, rpcKey{service, method}), groupOf(ru.rr, routeRPCKey{route, service, method})
+	m.rpcs[m.next%len(m.rpcs)] = memoRPC{routeRPCKey{route, service, method}, g, gr}
+	m.next++
+	return g, gr
 }
 
 // NewRollup returns an empty rollup that keeps every key: for one write's
@@ -150,6 +215,7 @@ func (ru *Rollup) Reset() {
 	clear(ru.rpcs)
 	clear(ru.rr)
 	clear(ru.insts)
+	ru.memo = rollupMemo{}
 }
 
 // AddOverall counts one record in the overall group and histogram only
@@ -195,13 +261,13 @@ func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) 
 	}
 	addReq(&ru.all)
 	ru.hist[storekit.HistogramIndex(s.Duration)]++
-	addReq(groupOf(ru.routes, s.Route))
-	addReq(groupOf(ru.insts, s.Instance))
+	addReq(ru.routeGroup(s.Route))
+	addReq(ru.instGroup(s.Instance))
 	for _, rpc := range s.RPCs {
 		n := min(rpc.Count, len(durs))
 		cd := durs[:n]
 		durs = durs[n:]
-		g, gr := groupOf(ru.rpcs, rpcKey{rpc.Service, rpc.Method}), groupOf(ru.rr, routeRPCKey{s.Route, rpc.Service, rpc.Method})
+		g, gr := ru.rpcGroups(s.Route, rpc.Service, rpc.Method)
 		for _, g := range [2]*group{g, gr} {
 			g.count += int64(rpc.Count)
 			g.errors += int64(rpc.Errors)

@@ -56,7 +56,10 @@ func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration
 			of[i] = event
 			continue
 		}
-		if j < 0 || !sameString(c.Service, rpcs[j].Service) || !sameString(c.Method, rpcs[j].Method) {
+		// The previous call's RPC by the words of its strings (most
+		// calls in a row), then by their bytes, then the others.
+		same := j >= 0 && sameData(&c.Service, &rpcs[j].Service) && sameData(&c.Method, &rpcs[j].Method)
+		if !same && (j < 0 || !sameString(c.Service, rpcs[j].Service) || !sameString(c.Method, rpcs[j].Method)) {
 			j = -1
 			for k := range rpcs {
 				if sameString(c.Service, rpcs[k].Service) && sameString(c.Method, rpcs[k].Method) {
