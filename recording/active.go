@@ -488,7 +488,9 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		k := a.copyCallsLocked(r, calls)
 		r.Calls = calls[:k]
 		r.spare.calls = r.Calls
-		rec.callHint.Store(int32(n))
+		if rec.callHint.Load() != int32(n) {
+			rec.callHint.Store(int32(n)) // a store only when it changes: the line is read by every request
+		}
 	}
 	s := a.stream()
 	if r.Route == "" {

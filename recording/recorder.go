@@ -51,14 +51,22 @@ var ErrClosed = errors.New("recording: recorder closed")
 // All methods are safe for concurrent use. Create one with [New] and release it
 // with [Recorder.Close].
 type Recorder struct {
-	cfg    config
-	ids    *idSource
-	sym    *symbolizer
-	q      *recordQueue
-	qBytes atomic.Int64 // estimated bytes of the records in q
-	sinks  []*sinkQueue
-	stop   chan struct{}
-	done   chan struct{} // closed when the preparer has stopped
+	// Its fields are grouped by who writes them, each group on cache lines
+	// of its own: under load the requests finish on every core while the
+	// writer prepares records on another, and a field that one of them
+	// writes makes the others miss the whole 64-byte line it shares — the
+	// settings every request reads included (see "The load test's added
+	// CPU, ninth round" in docs/BENCHMARKS.md).
+
+	// Read by every request, written only when the recorder opens, pauses
+	// or closes.
+	cfg   config
+	ids   *idSource
+	sym   *symbolizer
+	q     *recordQueue
+	sinks []*sinkQueue
+	stop  chan struct{}
+	done  chan struct{} // closed when the preparer has stopped
 
 	// stacks caches whole symbolized stacks in front of sym.
 	stacks *stackCache
@@ -72,12 +80,36 @@ type Recorder struct {
 
 	inflight *inflight // the records in the making, for Active
 
-	closed    atomic.Bool
-	drained   atomic.Bool // Close's last emptying of the queue has begun: the preparer has stopped
-	paused    atomic.Bool
-	closeOnce sync.Once
+	closed  atomic.Bool
+	drained atomic.Bool // Close's last emptying of the queue has begun: the preparer has stopped
+	paused  atomic.Bool
 
-	recorded     atomic.Uint64
+	flight *flight // nil: no execution traces (see WithFlightRecorder)
+
+	// pool holds records every sink is done with, when all of them borrow
+	// records (see Borrower); nil when some sink may keep them.
+	pool *recordPool
+
+	log *convention.Logger // the recorder's own problems, rate-limited
+
+	_ [64]byte
+
+	// Written as every recorded request finishes (enqueue, finish), and by
+	// the writer once a batch (qBytes).
+	qBytes   atomic.Int64 // estimated bytes of the records in q
+	recorded atomic.Uint64
+	// callHint is how many calls the last record with calls made: the
+	// size of the next record's first chunk of calls. It is stored only
+	// when it changes.
+	callHint atomic.Int32
+	// finishCost is what finishing a record was last measured to cost
+	// (see ActiveRecord.FinishAt).
+	finishCost atomic.Int64
+
+	_ [64]byte
+
+	// Written by requests that are not recorded, or lose calls, and by the
+	// writer once a batch.
 	sampledOut   atomic.Uint64
 	pausedOut    atomic.Uint64
 	filtered     atomic.Uint64
@@ -85,29 +117,18 @@ type Recorder struct {
 	written      atomic.Uint64
 	droppedCalls atomic.Uint64
 	lateCalls    atomic.Uint64
-
-	flight       *flight // nil: no execution traces (see WithFlightRecorder)
 	traced       atomic.Uint64
 	traceLimited atomic.Uint64
+	closeOnce    sync.Once
 
-	secretNames map[string]keyKind // header name or attribute key → its kind; used by the writer goroutine only
-	// secretRecent finds keys of secretNames by their address; used by the
-	// writer goroutine only.
+	_ [64]byte
+
+	// Used by the writer goroutine only.
+	secretNames map[string]keyKind // header name or attribute key → its kind
+	// secretRecent finds keys of secretNames by their address.
 	secretRecent [64]secretEntry
 	writerScrub  scrubber // the writer goroutine's redaction, with its caches (see Recorder.scrubber)
-	analysis     analysis // used by the writer goroutine only
-	// callHint is how many calls the last record with calls made: the
-	// size of the next record's first chunk of calls.
-	callHint atomic.Int32
-	// finishCost is what finishing a record was last measured to cost
-	// (see ActiveRecord.FinishAt).
-	finishCost atomic.Int64
-
-	// pool holds records every sink is done with, when all of them borrow
-	// records (see Borrower); nil when some sink may keep them.
-	pool *recordPool
-
-	log *convention.Logger // the recorder's own problems, rate-limited
+	analysis     analysis
 }
 
 // New returns a Recorder and starts its background writer.

@@ -39,6 +39,11 @@ type options struct {
 	// RoundProfiles, if set, is the prefix of one CPU profile per measured
 	// round: PREFIX-SCENARIO-CONFIG-N.prof (see roundProfile).
 	RoundProfiles string
+	// HeapProfiles, if set, is the prefix of one heap profile per
+	// scenario, written after its last round and a collection:
+	// PREFIX-SCENARIO.heap (its in-use heap is what the stores and the
+	// recorder hold; its allocations count from the process's start).
+	HeapProfiles string
 }
 
 func (o options) validate() error {
@@ -71,6 +76,7 @@ type round struct {
 	Errors   int
 	Elapsed  time.Duration // from the first request to the last response
 	CPU      time.Duration // process CPU time over the round, recorder drain included
+	GC       gcCounters    // the runtime's allocation and collection counters over the same span
 	Drain    time.Duration // waiting for the recorder to hand its queue to the sinks
 	lat      []time.Duration
 }
@@ -92,6 +98,7 @@ type measurement struct {
 	Errors   int
 	Elapsed  time.Duration
 	CPU      time.Duration
+	GC       gcCounters
 	P50, P99 time.Duration
 }
 
@@ -112,6 +119,7 @@ func (m *measurement) add(r round) {
 	m.Errors += r.Errors
 	m.Elapsed += r.Elapsed
 	m.CPU += r.CPU
+	m.GC = m.GC.add(r.GC)
 }
 
 // summarize computes the pooled percentiles and drops the raw latencies.
@@ -252,6 +260,11 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 			} else {
 				res.Bare.add(r)
 			}
+		}
+	}
+	if o.HeapProfiles != "" {
+		if err := writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
+			return nil, err
 		}
 	}
 	res.Bare.summarize()
@@ -452,6 +465,15 @@ func writeScenario(w io.Writer, r *result) {
 	}
 	fmt.Fprintf(w, "\nreq/s per round (bare/recorded): %s. Recorder: %d records written, %d dropped, %d dropped by a sink, %d sink errors; longest drain after a round %s.\n",
 		strings.Join(rounds, ", "), r.Stats.Written, r.Stats.Dropped, sinkDropped, r.Stats.SinkErrors, fmtDur(maxDrain(r.Recorded.Rounds)))
+	fmt.Fprintf(w, "Heap and collector per request (runtime/metrics, bare → recorded): %s allocated; %s; collections %s per 10,000 requests; the collector's CPU (the runtime's estimate) %s.\n",
+		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.0f B", perRequest(m, float64(m.GC.AllocBytes))) }),
+		perReq(&r.Bare, &r.Recorded, func(m *measurement) string {
+			return fmt.Sprintf("%.1f objects", perRequest(m, float64(m.GC.AllocObjects)))
+		}),
+		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.2f", 1e4*perRequest(m, float64(m.GC.Cycles))) }),
+		perReq(&r.Bare, &r.Recorded, func(m *measurement) string {
+			return fmtDur(time.Duration(perRequest(m, float64(m.GC.GCCPU))))
+		}))
 	if c := r.Store; c != nil {
 		fmt.Fprintf(w, "Store: %d requests counted in its rollups (the recorder wrote %d records, warm-up included); %d persisted in full, %d over the storage budget (counted, not persisted; the most recent held in memory).\n",
 			c.Counted, r.Stats.Written, c.Stored, c.OverBudget)
@@ -459,6 +481,20 @@ func writeScenario(w io.Writer, r *result) {
 	if r.Extra != "" {
 		fmt.Fprintf(w, "%s\n", r.Extra)
 	}
+}
+
+// perRequest returns v over m's requests (0 without requests).
+func perRequest(m *measurement, v float64) float64 {
+	if m.Requests == 0 {
+		return 0
+	}
+	return v / float64(m.Requests)
+}
+
+// perReq formats a figure of the bare and the recorded measurement as
+// "bare → recorded".
+func perReq(bare, rec *measurement, f func(*measurement) string) string {
+	return f(bare) + " → " + f(rec)
 }
 
 func maxDrain(rs []round) time.Duration {

@@ -10,10 +10,15 @@
 // (getrusage: user + system, of the whole process — the load generator, the
 // server and the recorder's background writer), then the ratios
 // recorded/bare. The DESIGN.md target is a throughput ratio of at least 0.95.
+// It also prints, per request of each configuration, what the Go runtime
+// counted over its rounds (runtime/metrics): bytes and objects allocated,
+// garbage collections, and the collector's CPU time as the runtime
+// estimates it. -heapprofiles writes a heap profile after each scenario:
+// what its stores and the recorder hold.
 //
 // Usage:
 //
-//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-slice 0] [-cpuprofile file | -roundprofiles prefix]
+//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-heapprofiles prefix]
 //
 // Scenarios:
 //
@@ -94,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (both configurations) to this file")
 	fs.DurationVar(&o.Slice, "slice", 0, "interleave each pair of rounds: one stretch of twice -duration whose configuration switches every SLICE (0: whole rounds)")
 	fs.StringVar(&o.RoundProfiles, "roundprofiles", "", "write a CPU profile of each measured round to PREFIX-SCENARIO-CONFIG-N.prof (CONFIG bare or recorded; not with -cpuprofile)")
+	fs.StringVar(&o.HeapProfiles, "heapprofiles", "", "write a heap profile after each scenario's last round to PREFIX-SCENARIO.heap")
 	fs.StringVar(&scen, "scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames, ", ")+", or all")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -38,6 +38,11 @@ func TestSmoke(t *testing.T) {
 			if m.P50 <= 0 || m.P99 < m.P50 {
 				t.Errorf("%s: p50 %v, p99 %v", r.Scenario, m.P50, m.P99)
 			}
+			// Every request allocates (the client's request, the
+			// server's): the runtime's counters cover the round.
+			if m.GC.AllocObjects < uint64(m.Requests) || m.GC.AllocBytes < m.GC.AllocObjects {
+				t.Errorf("%s: %d objects, %d bytes allocated over %d requests; want at least an object a request", r.Scenario, m.GC.AllocObjects, m.GC.AllocBytes, m.Requests)
+			}
 		}
 		// Every recorded request is a record, handed to the store by the
 		// end of its round; no bare request is. In the flight scenario
@@ -61,6 +66,9 @@ func TestSmoke(t *testing.T) {
 			}
 		} else if r.Scenario == "badger" || r.Scenario == "ui" {
 			t.Errorf("%s: no store counts", r.Scenario)
+		}
+		if !strings.Contains(out.String(), "\n## "+r.Scenario+"\n") || !strings.Contains(out.String(), "Heap and collector per request (runtime/metrics, bare → recorded): ") {
+			t.Errorf("no section for %s, or no heap line:\n%s", r.Scenario, out.String())
 		}
 		if !strings.Contains(out.String(), "\n| "+r.Scenario+" | ") {
 			t.Errorf("summary has no row for %s:\n%s", r.Scenario, out.String())
@@ -193,6 +201,9 @@ func TestSliced(t *testing.T) {
 		if m.Requests == 0 || m.Errors != 0 || len(m.Rounds) != 2 || m.CPU <= 0 {
 			t.Errorf("%d requests, %d errors, %d rounds, CPU %v; want some requests, no errors, 2 rounds, some CPU", m.Requests, m.Errors, len(m.Rounds), m.CPU)
 		}
+		if m.GC.AllocObjects < uint64(m.Requests) {
+			t.Errorf("%d objects allocated over %d requests; want each slice's allocations counted", m.GC.AllocObjects, m.Requests)
+		}
 	}
 	// Each configuration had half of each 400 ms stretch, give or take the
 	// last responses and the sleeps' lateness.
@@ -211,5 +222,28 @@ func TestSliced(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "switches every 50ms") {
 		t.Errorf("report does not say the rounds were interleaved:\n%s", out.String())
+	}
+}
+
+// TestHeapProfiles checks that -heapprofiles writes a heap profile of each
+// scenario run.
+func TestHeapProfiles(t *testing.T) {
+	o := defaultOptions()
+	o.Scenarios = []string{"hello"}
+	o.Duration = 100 * time.Millisecond
+	o.Warmup = 0
+	o.Rounds = 1
+	o.Concurrency = 2
+	o.HeapProfiles = filepath.Join(t.TempDir(), "p")
+	if _, err := run(context.Background(), o, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(o.HeapProfiles + "-hello.heap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A profile is a gzipped protocol buffer (runtime/pprof writes it so).
+	if len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("heap profile of %d bytes, starting % x; want a gzipped profile", len(b), b[:min(len(b), 2)])
 	}
 }

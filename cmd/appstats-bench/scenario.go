@@ -98,6 +98,7 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 		defer func() { err = errors.Join(err, stopProfile()) }()
 	}
 	cpu0, _ := cputime.Process()
+	gc0 := readGC()
 	var stop func()
 	if recorded && e.during != nil {
 		var err error
@@ -117,10 +118,11 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 		stop()
 	}
 	cpu1, _ := cputime.Process()
+	gc := readGC().sub(gc0)
 	if len(lat) == 0 && ctx.Err() == nil {
 		return round{}, fmt.Errorf("no request succeeded (%d failed)", errs)
 	}
-	return round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, Drain: drain, lat: lat}, nil
+	return round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, GC: gc, Drain: drain, lat: lat}, nil
 }
 
 // sliceable reports whether the scenario can interleave its configurations
@@ -194,13 +196,16 @@ func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Dura
 	cur := recordedFirst
 	t0 := start
 	cpu0, _ := cputime.Process()
+	gc0 := readGC()
 	account := func() {
 		t1 := time.Now()
 		cpu1, _ := cputime.Process()
+		gc1 := readGC()
 		r := &rounds[b2i(cur)]
 		r.Elapsed += t1.Sub(t0)
 		r.CPU += cpu1 - cpu0
-		t0, cpu0 = t1, cpu1
+		r.GC = r.GC.add(gc1.sub(gc0))
+		t0, cpu0, gc0 = t1, cpu1, gc1
 	}
 	for ctx.Err() == nil {
 		end := t0.Add(slice)
@@ -227,6 +232,7 @@ func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Dura
 	}
 	cpu1, _ := cputime.Process()
 	last.CPU += cpu1 - cpu0
+	last.GC = last.GC.add(readGC().sub(gc0))
 	for c := range rounds {
 		rounds[c].Requests = len(rounds[c].lat)
 		rounds[c].Errors = int(failed[c].Load())
@@ -242,6 +248,17 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// writeHeapProfile writes a heap profile, after a collection, to the file
+// path names.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	return errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
 }
 
 // startProfile starts a CPU profile written to the file path names, and

@@ -79,6 +79,32 @@ func serveN(b *testing.B, h http.Handler, yield bool) {
 	cpu()
 }
 
+// BenchmarkMiddlewareParallel is BenchmarkMiddleware's bare and appstats
+// cases served from every core at once (run it with -cpu 2): what a
+// request costs when requests finish on several cores while the
+// recorder's writer runs on one of them, as under load, where fields that
+// one core writes and another reads move between their caches. cpu-ns/op
+// is the process's CPU time per request.
+func BenchmarkMiddlewareParallel(b *testing.B) {
+	b.Run("bare", func(b *testing.B) { serveParallel(b, hello) })
+	b.Run("appstats", func(b *testing.B) { serveParallel(b, httpstats.NewHandler(discardRecorder(b), hello)) })
+}
+
+// serveParallel serves b.N requests through h from GOMAXPROCS goroutines.
+func serveParallel(b *testing.B, h http.Handler) {
+	b.ReportAllocs()
+	cpu := startCPU(b)
+	b.RunParallel(func(pb *testing.PB) {
+		req := httptest.NewRequest("GET", "/hello?x=1", nil)
+		req.Header.Set("User-Agent", "bench")
+		req.Header.Set("Accept", "*/*")
+		for pb.Next() {
+			h.ServeHTTP(httptest.NewRecorder(), req)
+		}
+	})
+	cpu()
+}
+
 // startCPU resets the benchmark timer and returns a function that stops it
 // and reports the process CPU time per operation as "cpu-ns/op": unlike
 // ns/op, it counts work done by background goroutines (the recorder's writer,

@@ -1,0 +1,53 @@
+package recording
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestRecorderFieldGroupsApart checks that the Recorder's fields that
+// every request reads, those that every recorded request writes, those
+// written now and then, and the writer goroutine's own state lie at least
+// a cache line (64 bytes) apart, wherever the Recorder starts: a write to
+// one group must not take the others' lines from the cores that read
+// them.
+func TestRecorderFieldGroupsApart(t *testing.T) {
+	groups := [][]string{
+		{"cfg", "ids", "sym", "q", "sinks", "stop", "done", "stacks", "kick", "kickAt", "sinkCtx", "sinkCancel",
+			"inflight", "closed", "drained", "paused", "flight", "pool", "log"},
+		{"qBytes", "recorded", "callHint", "finishCost"},
+		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "closeOnce"},
+		{"secretNames", "secretRecent", "writerScrub", "analysis"},
+	}
+	typ := reflect.TypeFor[Recorder]()
+	named := make(map[string]bool)
+	span := make([][2]uintptr, len(groups)) // first byte, byte past the last
+	for i, g := range groups {
+		for j, name := range g {
+			f, ok := typ.FieldByName(name)
+			if !ok {
+				t.Fatalf("Recorder has no field %s", name)
+			}
+			named[name] = true
+			lo, hi := f.Offset, f.Offset+f.Type.Size()
+			if j == 0 || lo < span[i][0] {
+				span[i][0] = lo
+			}
+			span[i][1] = max(span[i][1], hi)
+		}
+	}
+	// A new field must be placed in a group (and named here).
+	for i := range typ.NumField() {
+		if f := typ.Field(i); f.Name != "_" && !named[f.Name] {
+			t.Errorf("Recorder.%s is in no group of this test", f.Name)
+		}
+	}
+	for i := range groups {
+		for j := i + 1; j < len(groups); j++ {
+			a, b := span[i], span[j]
+			if b[0] < a[1]+64 && a[0] < b[1]+64 {
+				t.Errorf("groups %d (bytes %d-%d) and %d (bytes %d-%d) are less than 64 bytes apart", i, a[0], a[1], j, b[0], b[1])
+			}
+		}
+	}
+}
