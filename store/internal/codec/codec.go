@@ -633,19 +633,7 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 		b = appendCallIDs(b, c)
 		p = c
 	}
-	e := enc{b: b}
-	e.i(int64(r.DroppedCalls))
-	e.n(len(r.Warnings))
-	for _, w := range r.Warnings {
-		e.s(w.Kind)
-		e.s(w.Service)
-		e.s(w.Method)
-		e.s(w.Request)
-		e.i(int64(w.Count))
-		e.d(w.Total)
-		e.s(w.Message)
-	}
-	return appendRecordTail(e.b, r)
+	return appendRecordEnd(b, r)
 }
 
 // appendRecord appends r's encoding in version 4.
@@ -817,6 +805,13 @@ func appendRecordV2(b []byte, r *recording.Record, stacks bool) []byte {
 		e.b = appendAttrs(e.b, c.Attrs)
 		e.b = appendCallIDs(e.b, c)
 	}
+	return appendRecordEnd(e.b, r)
+}
+
+// appendRecordEnd appends the end of r's encoding after its calls, each
+// string in full: its dropped calls, its warnings and appendRecordTail's.
+func appendRecordEnd(b []byte, r *recording.Record) []byte {
+	e := enc{b: b}
 	e.i(int64(r.DroppedCalls))
 	e.n(len(r.Warnings))
 	for _, w := range r.Warnings {
@@ -1240,25 +1235,7 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 	d.p = min(2, len(b))
 	var r recording.Record
 	d.recordHead(&r, false)
-	s := recording.Summary{
-		ID:            r.ID,
-		TraceID:       r.TraceID,
-		Kind:          r.Kind,
-		Start:         r.Start,
-		Duration:      r.Duration,
-		Method:        r.Method,
-		Path:          r.Path,
-		Route:         r.Route,
-		Query:         r.Query,
-		Status:        r.Status,
-		RequestBytes:  r.RequestBytes,
-		ResponseBytes: r.ResponseBytes,
-		User:          r.User,
-		Instance:      r.Instance,
-		Overhead:      r.Overhead,
-		Error:         r.Error,
-		Panic:         r.Panic,
-	}
+	s := summaryHead(&r, nil)
 	n := d.n(1 + 32 + 8 + 1)
 	// Each call's RPC (-1: an event), for the costs at the end.
 	var small [64]int32

@@ -22,31 +22,7 @@ func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration
 	if len(r.Calls) > maxCalls {
 		return summaryInto(r, s, durs)
 	}
-	// The fields r.SummaryInto copies (TestSummaryInto checks each);
-	// not a copy of r with no calls, which would read the recorder's
-	// own fields of r while it writes them.
-	*s = recording.Summary{
-		ID:            r.ID,
-		TraceID:       r.TraceID,
-		Kind:          r.Kind,
-		Start:         r.Start,
-		Duration:      r.Duration,
-		Method:        r.Method,
-		Path:          r.Path,
-		Route:         r.Route,
-		Query:         r.Query,
-		Status:        r.Status,
-		RequestBytes:  r.RequestBytes,
-		ResponseBytes: r.ResponseBytes,
-		User:          r.User,
-		Instance:      r.Instance,
-		Overhead:      r.Overhead,
-		Error:         r.Error,
-		Panic:         r.Panic,
-		DroppedCalls:  r.DroppedCalls,
-		Warnings:      len(r.Warnings),
-		RPCs:          s.RPCs[:0],
-	}
+	*s = summaryHead(r, s.RPCs[:0])
 	var of [maxCalls]uint8 // each call's RPC, or event
 	rpcs := s.RPCs
 	j := -1 // the previous call's RPC
@@ -111,4 +87,34 @@ func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration
 func summaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
 	r.SummaryInto(s)
 	return AppendCallDurations(durs, r, s)
+}
+
+// summaryHead returns the summary of r's own fields, as r.SummaryInto
+// sets them, with rpcs as its RPCs and no calls counted; the callers count
+// the calls. The fields r.SummaryInto copies (TestSummaryInto checks each);
+// not a copy of r with no calls, which would read the recorder's own fields
+// of r while it writes them.
+func summaryHead(r *recording.Record, rpcs []recording.RPCStat) recording.Summary {
+	return recording.Summary{
+		ID:            r.ID,
+		TraceID:       r.TraceID,
+		Kind:          r.Kind,
+		Start:         r.Start,
+		Duration:      r.Duration,
+		Method:        r.Method,
+		Path:          r.Path,
+		Route:         r.Route,
+		Query:         r.Query,
+		Status:        r.Status,
+		RequestBytes:  r.RequestBytes,
+		ResponseBytes: r.ResponseBytes,
+		User:          r.User,
+		Instance:      r.Instance,
+		Overhead:      r.Overhead,
+		Error:         r.Error,
+		Panic:         r.Panic,
+		DroppedCalls:  r.DroppedCalls,
+		Warnings:      len(r.Warnings),
+		RPCs:          rpcs,
+	}
 }
