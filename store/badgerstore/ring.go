@@ -50,6 +50,7 @@ type ring struct {
 	ents    []ringEntry
 	first   int    // index in ents of the oldest entry
 	n       int    // entries held
+	upTo    uint64 // the newest entry's upTo (see ringEntry)
 	scratch []byte // encoding buffer (see add)
 	// stacks is the table of stacks records are written against.
 	stacks *ringStacks
@@ -66,7 +67,11 @@ func (g *ring) newWrite() { g.writes.Add(1) }
 // off, then, if stacks is set, the numbers of its calls' stacks in that
 // table (from off+recEnd to off+size).
 type ringEntry struct {
-	key    [cursorLen]byte // start time and ID, as a summary key without its prefix
+	key [cursorLen]byte // start time and ID, as a summary key without its prefix
+	// upTo is the highest start (a key's first 8 bytes, as an integer)
+	// of this entry and every entry pushed before it: no entry older
+	// than this one has a higher key's start (see summaries).
+	upTo   uint64
 	off    int
 	size   int
 	recEnd int
@@ -291,6 +296,8 @@ func (g *ring) push(e ringEntry) {
 		}
 		g.ents, g.first = grown, 0
 	}
+	g.upTo = max(g.upTo, binary.BigEndian.Uint64(e.key[:8]))
+	e.upTo = g.upTo
 	g.ents[(g.first+g.n)%len(g.ents)] = e
 	g.n++
 }
@@ -357,10 +364,11 @@ type ringSummary struct {
 }
 
 // summaries returns the summaries of the k records with the highest keys
-// in [since, until) (nil: unbounded), newest first. It reads every
-// entry's key but copies only those k records, so that a page of List
-// costs little however many records the ring holds, and reads their
-// summaries once the lock is released.
+// in [since, until) (nil: unbounded), newest first. It reads entries'
+// keys newest first until no older entry can be among the k (an entry's
+// upTo bounds the starts of all older ones), copies only those k records,
+// and reads their summaries once the lock is released: a page of List
+// costs about the same however many records the ring holds.
 func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 	g.mu.RLock()
 	// top is a min-heap of entry indexes by key: the k highest seen.
@@ -373,6 +381,9 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 	for j := range g.newestFirst() {
 		e := &g.ents[j]
 		if len(top) == k && !keyLess(&least, &e.key) {
+			if e.upTo < binary.BigEndian.Uint64(least[:8]) {
+				break // this entry and all older ones started before least
+			}
 			continue
 		}
 		if since != nil && bytes.Compare(e.key[:], since) < 0 || until != nil && bytes.Compare(e.key[:], until) >= 0 {
@@ -423,13 +434,16 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 // first.
 func (g *ring) newestFirst() func(yield func(int) bool) {
 	return func(yield func(int) bool) {
-		end := g.first + g.n // one past the newest, unwrapped
-		for j := min(end, len(g.ents)) - 1; j >= g.first; j-- {
-			if !yield(j) {
-				return
+		end := g.first + g.n   // one past the newest, unwrapped
+		if end > len(g.ents) { // the newest wrapped round to the start
+			for j := end - len(g.ents) - 1; j >= 0; j-- {
+				if !yield(j) {
+					return
+				}
 			}
+			end = len(g.ents)
 		}
-		for j := end - len(g.ents) - 1; j >= 0; j-- {
+		for j := end - 1; j >= g.first; j-- {
 			if !yield(j) {
 				return
 			}
@@ -508,7 +522,7 @@ func (rr *ringReader) next() { rr.buf = rr.buf[1:] }
 // reset empties the ring (Clear); free also releases its buffer (Close).
 func (g *ring) reset(free bool) {
 	g.mu.Lock()
-	g.head, g.first, g.n = 0, 0, 0
+	g.head, g.first, g.n, g.upTo = 0, 0, 0, 0
 	clear(g.ents)
 	g.stacks = nil
 	if free {

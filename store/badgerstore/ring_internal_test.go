@@ -315,3 +315,61 @@ func TestRingStacksFromRecorder(t *testing.T) {
 		}
 	}
 }
+
+// TestRingSummariesOutOfOrder writes records in an order other than their
+// starts' (a slow request written after faster ones that started later,
+// one written far out of order, equal starts), evicting the oldest, and
+// checks that summaries, which stop reading keys once no older entry can
+// be among those asked for, returns what sorting every entry held gives,
+// for every bound and count.
+func TestRingSummariesOutOfOrder(t *testing.T) {
+	g := newRing(256 << 10)
+	base := time.Unix(1700000000, 0)
+	recs := storetest.Records(5, base, time.Millisecond, 1500)
+	for i, r := range recs {
+		switch {
+		case i%7 == 3: // started 40 records before it was written
+			r.Start = base.Add(time.Duration(i-40) * time.Millisecond)
+		case i%11 == 5: // the same start as the record before
+			r.Start = recs[i-1].Start
+		case i == 1400: // started long after every other
+			r.Start = base.Add(time.Hour)
+		case i == 1450: // long before
+			r.Start = base.Add(-time.Hour)
+		}
+		g.add(r)
+	}
+	var keys [][cursorLen]byte // every entry held, newest key first
+	for i := range g.n {
+		keys = append(keys, g.ents[(g.first+i)%len(g.ents)].key)
+	}
+	slices.SortFunc(keys, func(a, b [cursorLen]byte) int { return strings.Compare(string(b[:]), string(a[:])) })
+	if len(keys) < 200 || len(keys) == len(recs) || g.first+g.n <= len(g.ents) {
+		t.Fatalf("the ring holds %d records of %d, from entry %d of %d: want some evicted and its index wrapped", len(keys), len(recs), g.first, len(g.ents))
+	}
+	check := func(since, until []byte, k int) {
+		t.Helper()
+		var want [][cursorLen]byte
+		for _, key := range keys {
+			if (since == nil || string(key[:]) >= string(since)) && (until == nil || string(key[:]) < string(until)) && len(want) < k {
+				want = append(want, key)
+			}
+		}
+		got := g.summaries(since, until, k)
+		if len(got) != len(want) {
+			t.Fatalf("since %x until %x k %d: %d summaries, want %d", since, until, k, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].key != want[i] || got[i].err != nil {
+				t.Fatalf("since %x until %x k %d: summary %d is %x (%v), want %x", since, until, k, i, got[i].key, got[i].err, want[i])
+			}
+		}
+	}
+	for _, k := range []int{1, 2, 7, 50, 64, len(keys), len(keys) + 10} {
+		check(nil, nil, k)
+		for _, u := range []int{1, 5, 40, 100, len(keys) - 1} {
+			check(nil, keys[u][:], k)
+			check(keys[len(keys)-3][:], keys[u][:], k)
+		}
+	}
+}
