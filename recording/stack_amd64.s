@@ -8,11 +8,19 @@
 // func captureStack(buf, prev []uintptr) (n int, same bool)
 //
 // See stack_fp.go. Registers: DI is where the next PC goes, SI buf's start,
-// R9 buf's end, R8 its last slot (a pair fits while DI < R8), R13 the last
-// of the first min(len(buf), len(prev)) slots (a pair is compared with prev
-// while DI < R13), R12 prev's address less buf's, DX whether every PC stored
-// so far matched prev's; R10 and R11 take turns holding the frame pointer
-// being read and the one it links to.
+// R9 buf's end, R8 its last slot (a pair fits while DI < R8), R13 the end
+// of the first min(len(buf), len(prev)) slots, which are compared with
+// prev's, BX 32 bytes before it (four of them are left while DI <= BX),
+// R12 prev's address less buf's, DX whether every PC stored so far matched
+// prev's; R10 and R11 take turns holding the frame pointer being read and
+// the one it links to.
+//
+// After the first frame, the PCs that match prev's are compared and not
+// stored: when every one matches, the caller keeps prev and has no use for
+// buf. The first that differs, the end of the slots to compare while the
+// stack goes on, or an end of the stack short of prev's length copies the
+// matched part of prev into buf (cgo, cstop) before the walk goes on or
+// returns.
 TEXT ·captureStack(SB),NOSPLIT|NOFRAME,$0-57
 	MOVQ	buf_base+0(FP), DI
 	MOVQ	buf_len+8(FP), CX
@@ -23,7 +31,8 @@ TEXT ·captureStack(SB),NOSPLIT|NOFRAME,$0-57
 	LEAQ	-8(R9), R8
 	CMPQ	CX, BX
 	CMOVQGT	BX, CX
-	LEAQ	-8(DI)(CX*8), R13
+	LEAQ	(DI)(CX*8), R13
+	LEAQ	-32(R13), BX
 	SUBQ	DI, R12
 	MOVL	$1, DX
 	CMPQ	DI, R9
@@ -48,55 +57,81 @@ firststore:
 	JCS	done
 	TESTL	DX, DX
 	JEQ	plain
-	CMPQ	DI, R13
-	JCC	cleft
-cpair:
-	// As pair below, each PC compared with prev's before it is stored.
+	CMPQ	DI, BX
+	JHI	cone
+cquad:
+	// Four frames, each PC compared with prev's and not stored; the
+	// frames are read as in pair below.
 	MOVQ	8(R10), AX
 	CMPQ	AX, (DI)(R12*1)
-	JNE	diff0
-	MOVQ	AX, (DI)
+	JNE	cgo
 	MOVQ	(R10), R11
 	SUBQ	R11, R10
 	CMPQ	R10, $(-maxFrameStep)
-	JCS	done1
+	JCS	cend1
 	MOVQ	8(R11), AX
 	CMPQ	AX, 8(DI)(R12*1)
-	JNE	diff1
-	MOVQ	AX, 8(DI)
+	JNE	cdiff1
 	MOVQ	(R11), R10
 	SUBQ	R10, R11
 	CMPQ	R11, $(-maxFrameStep)
-	JCS	done2
-	ADDQ	$16, DI
-	CMPQ	DI, R13
-	JCS	cpair
-cleft:
-	// One of the first min(len(buf), len(prev)) slots may be left to
-	// compare; past them, every PC stored makes the stack longer than
-	// prev, which done finds.
-	LEAQ	8(R13), BX
+	JCS	cend2
+	MOVQ	8(R10), AX
+	CMPQ	AX, 16(DI)(R12*1)
+	JNE	cdiff2
+	MOVQ	(R10), R11
+	SUBQ	R11, R10
+	CMPQ	R10, $(-maxFrameStep)
+	JCS	cend3
+	MOVQ	8(R11), AX
+	CMPQ	AX, 24(DI)(R12*1)
+	JNE	cdiff3
+	MOVQ	(R11), R10
+	SUBQ	R10, R11
+	CMPQ	R11, $(-maxFrameStep)
+	JCS	cend4
+	ADDQ	$32, DI
 	CMPQ	DI, BX
-	JCC	plain
+	JLS	cquad
+cone:
+	// Fewer than four slots left to compare: one frame at a time.
+	CMPQ	DI, R13
+	JCC	cout
 	MOVQ	8(R10), AX
 	CMPQ	AX, (DI)(R12*1)
-	JEQ	leftstore
-	XORL	DX, DX
-leftstore:
-	MOVQ	AX, (DI)
+	JNE	cgo
 	ADDQ	$8, DI
 	MOVQ	(R10), R11
 	SUBQ	R11, R10
 	CMPQ	R10, $(-maxFrameStep)
-	JCS	done
+	JCS	cstop
 	MOVQ	R11, R10
+	JMP	cone
+cout:
+	// Every slot compared matched, and the stack goes on at R10: with
+	// room left in buf, the stack is longer than prev; with none, the
+	// capture ends here.
+	CMPQ	DI, R9
+	JCC	cstop
+cgo:
+	// The PCs before DI matched prev's, and the walk goes on with the
+	// frame at R10 stored at DI: the matched ones are copied first.
+	LEAQ	8(SI), CX
+cgocopy:
+	CMPQ	CX, DI
+	JCC	cgodone
+	MOVQ	(CX)(R12*1), AX
+	MOVQ	AX, (CX)
+	ADDQ	$8, CX
+	JMP	cgocopy
+cgodone:
+	XORL	DX, DX
 plain:
 	CMPQ	DI, R8
 	JCC	tail
 pair:
 	// The frame at R10: its return address, then the frame it links to.
 	MOVQ	8(R10), AX
-store0:
 	MOVQ	AX, (DI)
 	MOVQ	(R10), R11
 	SUBQ	R11, R10
@@ -104,7 +139,6 @@ store0:
 	JCS	done1
 	// The frame at R11.
 	MOVQ	8(R11), AX
-store1:
 	MOVQ	AX, 8(DI)
 	MOVQ	(R11), R10
 	SUBQ	R10, R11
@@ -135,9 +169,50 @@ notsame:
 done2:
 	ADDQ	$16, DI
 	JMP	done
-diff0:
-	XORL	DX, DX
-	JMP	store0
-diff1:
-	XORL	DX, DX
-	JMP	store1
+cdiff1:
+	// The frame at R11 differs from prev's.
+	ADDQ	$8, DI
+	MOVQ	R11, R10
+	JMP	cgo
+cdiff2:
+	ADDQ	$16, DI
+	JMP	cgo
+cdiff3:
+	ADDQ	$24, DI
+	MOVQ	R11, R10
+	JMP	cgo
+cend1:
+	// The stack ended after a frame that matched prev's.
+	ADDQ	$8, DI
+	JMP	cstop
+cend2:
+	ADDQ	$16, DI
+	JMP	cstop
+cend3:
+	ADDQ	$24, DI
+	JMP	cstop
+cend4:
+	ADDQ	$32, DI
+cstop:
+	// The capture ends at DI, every PC matching prev's: the same stack
+	// if prev is as long, else the matched PCs are copied into buf.
+	MOVQ	DI, AX
+	SUBQ	SI, AX
+	SHRQ	$3, AX
+	MOVQ	AX, n+48(FP)
+	CMPQ	AX, prev_len+32(FP)
+	JNE	cstopcopy
+	MOVB	$1, same+56(FP)
+	RET
+cstopcopy:
+	LEAQ	8(SI), CX
+cstoploop:
+	CMPQ	CX, DI
+	JCC	cstopdone
+	MOVQ	(CX)(R12*1), AX
+	MOVQ	AX, (CX)
+	ADDQ	$8, CX
+	JMP	cstoploop
+cstopdone:
+	MOVB	$0, same+56(FP)
+	RET
