@@ -5,23 +5,25 @@
 // maxFrameStep is how far above a frame the frame it links to may be.
 #define maxFrameStep (64<<20)
 
-// func captureStack(buf, prev []uintptr) (n int, same bool)
+// func captureStack(buf, prev []uintptr) (pcs []uintptr, fresh bool)
 //
 // See stack_fp.go. Registers: DI is where the next PC goes, SI buf's start,
 // R9 buf's end, R8 its last slot (a pair fits while DI < R8), R13 the end
 // of the first min(len(buf), len(prev)) slots, which are compared with
-// prev's, BX 32 bytes before it (four of them are left while DI <= BX),
-// R12 prev's address less buf's, DX whether every PC stored so far matched
-// prev's; R10 and R11 take turns holding the frame pointer being read and
-// the one it links to.
+// prev's, R12 prev's address less buf's, DX whether every PC stored so far
+// matched prev's; R10 and R11 take turns holding the frame pointer being
+// read and the one it links to.
 //
 // After the first frame, the PCs that match prev's are compared and not
-// stored: when every one matches, the caller keeps prev and has no use for
-// buf. The first that differs, the end of the slots to compare while the
-// stack goes on, or an end of the stack short of prev's length copies the
-// matched part of prev into buf (cgo, cstop) before the walk goes on or
-// returns.
-TEXT ·captureStack(SB),NOSPLIT|NOFRAME,$0-57
+// stored, four frames a turn of cquad: when every one matches, the caller
+// keeps prev and has no use for buf. The slots to compare are mostly not
+// a multiple of four: the first turn starts at the frame that leaves a
+// multiple after it (DI set back by the frames skipped, so that each
+// frame's slot is where the turn compares it). The first PC that differs,
+// the end of the slots to compare while the stack goes on, or an end of
+// the stack short of prev's length copies the matched part of prev into
+// buf (cgo, cstop) before the walk goes on or returns.
+TEXT ·captureStack(SB),NOSPLIT|NOFRAME,$0-73
 	MOVQ	buf_base+0(FP), DI
 	MOVQ	buf_len+8(FP), CX
 	MOVQ	prev_base+24(FP), R12
@@ -32,7 +34,6 @@ TEXT ·captureStack(SB),NOSPLIT|NOFRAME,$0-57
 	CMPQ	CX, BX
 	CMOVQGT	BX, CX
 	LEAQ	(DI)(CX*8), R13
-	LEAQ	-32(R13), BX
 	SUBQ	DI, R12
 	MOVL	$1, DX
 	CMPQ	DI, R9
@@ -57,8 +58,27 @@ firststore:
 	JCS	done
 	TESTL	DX, DX
 	JEQ	plain
-	CMPQ	DI, BX
-	JHI	cone
+	// The slots left to compare, modulo four, pick the first turn's
+	// first frame: none left goes to cout; a multiple of four starts
+	// at the turn's first.
+	MOVQ	R13, CX
+	SUBQ	DI, CX
+	JLS	cout
+	ANDQ	$24, CX
+	JEQ	cquad
+	CMPQ	CX, $16
+	JHI	from1
+	JEQ	from2
+	SUBQ	$24, DI
+	MOVQ	R10, R11
+	JMP	cquad3
+from1:
+	SUBQ	$8, DI
+	MOVQ	R10, R11
+	JMP	cquad1
+from2:
+	SUBQ	$16, DI
+	JMP	cquad2
 cquad:
 	// Four frames, each PC compared with prev's and not stored; the
 	// frames are read as in pair below.
@@ -69,6 +89,7 @@ cquad:
 	SUBQ	R11, R10
 	CMPQ	R10, $(-maxFrameStep)
 	JCS	cend1
+cquad1:
 	MOVQ	8(R11), AX
 	CMPQ	AX, 8(DI)(R12*1)
 	JNE	cdiff1
@@ -76,6 +97,7 @@ cquad:
 	SUBQ	R10, R11
 	CMPQ	R11, $(-maxFrameStep)
 	JCS	cend2
+cquad2:
 	MOVQ	8(R10), AX
 	CMPQ	AX, 16(DI)(R12*1)
 	JNE	cdiff2
@@ -83,6 +105,7 @@ cquad:
 	SUBQ	R11, R10
 	CMPQ	R10, $(-maxFrameStep)
 	JCS	cend3
+cquad3:
 	MOVQ	8(R11), AX
 	CMPQ	AX, 24(DI)(R12*1)
 	JNE	cdiff3
@@ -91,22 +114,8 @@ cquad:
 	CMPQ	R11, $(-maxFrameStep)
 	JCS	cend4
 	ADDQ	$32, DI
-	CMPQ	DI, BX
-	JLS	cquad
-cone:
-	// Fewer than four slots left to compare: one frame at a time.
 	CMPQ	DI, R13
-	JCC	cout
-	MOVQ	8(R10), AX
-	CMPQ	AX, (DI)(R12*1)
-	JNE	cgo
-	ADDQ	$8, DI
-	MOVQ	(R10), R11
-	SUBQ	R11, R10
-	CMPQ	R10, $(-maxFrameStep)
-	JCS	cstop
-	MOVQ	R11, R10
-	JMP	cone
+	JCS	cquad
 cout:
 	// Every slot compared matched, and the stack goes on at R10: with
 	// room left in buf, the stack is longer than prev; with none, the
@@ -158,13 +167,25 @@ done1:
 done:
 	SUBQ	SI, DI
 	SHRQ	$3, DI
-	MOVQ	DI, n+48(FP)
 	CMPQ	DI, prev_len+32(FP)
-	JNE	notsame
-	MOVB	DX, same+56(FP)
+	JNE	fresh
+	TESTL	DX, DX
+	JEQ	fresh
+same:
+	// The stack is prev's, DI PCs: prev is the result.
+	MOVQ	prev_base+24(FP), AX
+	MOVQ	AX, pcs_base+48(FP)
+	MOVQ	DI, pcs_len+56(FP)
+	MOVQ	prev_cap+40(FP), AX
+	MOVQ	AX, pcs_cap+64(FP)
+	MOVB	$0, fresh+72(FP)
 	RET
-notsame:
-	MOVB	$0, same+56(FP)
+fresh:
+	// A new stack of DI PCs, in buf.
+	MOVQ	SI, pcs_base+48(FP)
+	MOVQ	DI, pcs_len+56(FP)
+	MOVQ	DI, pcs_cap+64(FP)
+	MOVB	$1, fresh+72(FP)
 	RET
 done2:
 	ADDQ	$16, DI
@@ -196,23 +217,16 @@ cend4:
 cstop:
 	// The capture ends at DI, every PC matching prev's: the same stack
 	// if prev is as long, else the matched PCs are copied into buf.
-	MOVQ	DI, AX
-	SUBQ	SI, AX
-	SHRQ	$3, AX
-	MOVQ	AX, n+48(FP)
-	CMPQ	AX, prev_len+32(FP)
-	JNE	cstopcopy
-	MOVB	$1, same+56(FP)
-	RET
-cstopcopy:
+	SUBQ	SI, DI
+	SHRQ	$3, DI
+	CMPQ	DI, prev_len+32(FP)
+	JEQ	same
 	LEAQ	8(SI), CX
+	LEAQ	(SI)(DI*8), BX
 cstoploop:
-	CMPQ	CX, DI
-	JCC	cstopdone
+	CMPQ	CX, BX
+	JCC	fresh
 	MOVQ	(CX)(R12*1), AX
 	MOVQ	AX, (CX)
 	ADDQ	$8, CX
 	JMP	cstoploop
-cstopdone:
-	MOVB	$0, same+56(FP)
-	RET

@@ -2,10 +2,12 @@
 
 package recording
 
-// captureStack fills buf with the return PCs of its caller's stack and
-// returns how many it stored (the first is its own return address, into its
-// caller), and whether they are prev's: slices.Equal(buf[:n], prev). When
-// they are, buf[1:n] may not have been written: the caller has prev. It
+// captureStack captures the return PCs of its caller's stack (the first
+// is its own return address, into its caller), at most len(buf) of them.
+// When they are prev's (slices.Equal), it returns prev and false, and
+// buf may not have been written; else it returns them stored in buf, as
+// buf[:n:n], and true (fresh). The caller keeps the result: no slice of
+// its own is live across the call. It
 // walks the frame-pointer chain (stack_amd64.s), as Go's execution tracer
 // does since Go 1.21: a few instructions a frame instead of
 // runtime.Callers' ~45 ns. It stops at the end of the chain (a nil frame
@@ -32,4 +34,4 @@ package recording
 // asynchronous preemption point, so the stack cannot move during the walk.
 //
 //go:noescape
-func captureStack(buf, prev []uintptr) (n int, same bool)
+func captureStack(buf, prev []uintptr) (pcs []uintptr, fresh bool)
