@@ -798,16 +798,16 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, off time.
 		if l := a.last; l != nil {
 			prev = l.c.pcs
 		}
-		if n, same := captureStack(buf[len(buf):len(buf)+stackBuf], prev); n > 0 {
+		if pcs, fresh := captureStack(buf[len(buf):len(buf)+stackBuf], prev); len(pcs) > 0 {
 			// A call made from the same place as the one before it (a
-			// loop) shares its stack, which the writer symbolizes once;
-			// its capture is left in the free end, for the next, and
-			// last stays the call whose stack it is.
-			if same {
-				ac.c.pcs = prev
-			} else {
-				ac.c.pcs = buf[len(buf) : len(buf)+n : len(buf)+n]
-				a.r.spare.pcs = buf[:len(buf)+n]
+			// loop) shares its stack (pcs is prev), which the writer
+			// symbolizes once; last stays the call whose stack it is.
+			// A new one was captured into the buffer's free end, which
+			// grows over it (a.r.spare.pcs is buf; read again, rather
+			// than kept across the capture).
+			ac.c.pcs = pcs
+			if fresh {
+				a.r.spare.pcs = a.r.spare.pcs[:len(a.r.spare.pcs)+len(pcs)]
 				a.last = ac
 			}
 		}

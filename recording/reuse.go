@@ -174,7 +174,7 @@ func (r *Recorder) releaseAll(recs []*Record) {
 // allocated for it (never memory a wrapper or a user set).
 func (rec *Record) reset() {
 	calls := rec.spare.calls
-	clear(calls)
+	dropCallRefs(calls)
 	if cap(calls) > maxSpareCalls {
 		calls = nil
 	}
@@ -206,6 +206,33 @@ func (rec *Record) reset() {
 	rec.spare.hdrVals, rec.spare.hdrBytes = vals, valBytes // its length: the values hdr's entries hold
 	rec.spare.warnings = warns[:0]
 	rec.spare.pcs = pcs[:0]
+}
+
+// dropCallRefs zeroes the words of calls that point to memory — the
+// data pointers of their strings and slices — and nothing else: 9 of a
+// Call's 30 words. It is what clear(calls) would do for the garbage
+// collector (the previous request's strings, stacks, phases and
+// attributes are no longer kept alive by a pooled record) at a third of
+// the stores: clear's 2,400 bytes for ten calls took ~37 instructions a
+// call, each of REP STOSQ's steps counted. The other words (lengths,
+// times, sizes, span IDs, flags) are left as they were: the calls lie
+// past the length of spare.calls, where nothing reads them, and FinishAt
+// writes each slot whole before the record shows it again.
+// TestResetDropsCallRefs checks that every pointer word of Call is
+// zeroed here.
+func dropCallRefs(calls []Call) {
+	for i := range calls {
+		c := &calls[i]
+		*(*unsafe.Pointer)(unsafe.Pointer(&c.Service)) = nil
+		*(*unsafe.Pointer)(unsafe.Pointer(&c.Method)) = nil
+		*(*unsafe.Pointer)(unsafe.Pointer(&c.Error)) = nil
+		*(*unsafe.Pointer)(unsafe.Pointer(&c.Request)) = nil
+		*(*unsafe.Pointer)(unsafe.Pointer(&c.Response)) = nil
+		*(*unsafe.Pointer)(unsafe.Pointer(&c.Stack)) = nil
+		*(*unsafe.Pointer)(unsafe.Pointer(&c.Phases)) = nil
+		*(*unsafe.Pointer)(unsafe.Pointer(&c.Attrs)) = nil
+		*(*unsafe.Pointer)(unsafe.Pointer(&c.pcs)) = nil
+	}
 }
 
 // spare is the memory of a record that the recorder allocated itself, kept

@@ -2,9 +2,12 @@
 
 package recording
 
-// captureStack fills buf with the return PCs of its caller's stack and
-// returns how many it stored (the first is its own return address, into its
-// caller), and whether they are prev's: slices.Equal(buf[:n], prev). It
+// captureStack captures the return PCs of its caller's stack (the first
+// is its own return address, into its caller), at most len(buf) of them.
+// When they are prev's (slices.Equal), it returns prev and false, and
+// buf may not have been written; else it returns them stored in buf, as
+// buf[:n:n], and true (fresh). The caller keeps the result: no slice of
+// its own is live across the call. It
 // walks the frame-pointer chain (stack_amd64.s), as Go's execution tracer
 // does since Go 1.21: a few instructions a frame instead of
 // runtime.Callers' ~45 ns. It stops at the end of the chain (a nil frame
@@ -24,8 +27,11 @@ package recording
 // Each PC is compared with prev's while it is in a register, two
 // instructions a frame, until one differs: a call made from the same place
 // as the one before it (a loop) is found to share its stack without
-// comparing the two in memory afterwards. An assembly function is no
+// comparing the two in memory afterwards. While they match, the PCs are
+// not stored and four frames share one check of the slots left (~7.75
+// instructions a frame instead of ~9.5); the PCs that matched are copied
+// from prev when one differs or the stacks' lengths do. An assembly function is no
 // asynchronous preemption point, so the stack cannot move during the walk.
 //
 //go:noescape
-func captureStack(buf, prev []uintptr) (n int, same bool)
+func captureStack(buf, prev []uintptr) (pcs []uintptr, fresh bool)

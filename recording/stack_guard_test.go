@@ -35,12 +35,12 @@ func TestCaptureStackPrevBounds(t *testing.T) {
 				copy(prev, all)
 			}
 			// Every capture from this line: the same stack.
-			n, same := captureStack(buf[:], prev)
+			pcs, fresh := captureStack(buf[:], prev)
 			if i == 0 {
-				all = append([]uintptr(nil), buf[:n]...)
+				all = append([]uintptr(nil), pcs...)
 			}
-			if same != (i == 2) {
-				t.Fatalf("prev of %d of %d frames: same %v", len(prev), n, same)
+			if same := !fresh; same != (i == 2) {
+				t.Fatalf("prev of %d of %d frames: same %v", len(prev), len(pcs), same)
 			}
 		}
 	})

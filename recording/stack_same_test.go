@@ -8,12 +8,17 @@ import (
 // captureVia calls captureStack, from one place for every capture of a test.
 //
 //go:noinline
-func captureVia(buf, prev []uintptr) (int, bool) { return captureStack(buf, prev) }
+func captureVia(buf, prev []uintptr) ([]uintptr, bool) { return captureStack(buf, prev) }
 
-// TestCaptureStackSame checks captureStack's second result against
-// slices.Equal, for every buffer size and a previous stack that is the
+// captured returns how many PCs captureStack captured.
+func captured(pcs []uintptr, _ bool) int { return len(pcs) }
+
+// TestCaptureStackSame checks whether captureStack finds the stack the same
+// against slices.Equal, for every buffer size and a previous stack that is the
 // same, none, longer, shorter, longer than the buffer, or different in any
-// one PC.
+// one PC, and what it returns: prev itself for the same stack, else the
+// PCs stored in buf (those that matched prev's, before one that differs,
+// are copied from prev).
 func TestCaptureStackSame(t *testing.T) {
 	type capture struct {
 		size int
@@ -25,8 +30,8 @@ func TestCaptureStackSame(t *testing.T) {
 		for i := 0; i < len(cases); i++ {
 			c := cases[i]
 			buf := make([]uintptr, c.size)
-			n, same := captureVia(buf, c.prev) // every capture from this line: the same stack
-			got := buf[:n]
+			got, fresh := captureVia(buf, c.prev) // every capture from this line: the same stack
+			n, same := len(got), !fresh
 			if i == 0 {
 				all = got
 				if len(all) < 10 || len(all) >= stackBuf {
@@ -49,11 +54,20 @@ func TestCaptureStackSame(t *testing.T) {
 				}
 				continue
 			}
-			if want := all[:min(c.size, len(all))]; !slices.Equal(got, want) {
-				t.Fatalf("buffer of %d: %x, want %x", c.size, got, want)
+			want := all[:min(c.size, len(all))]
+			if n != len(want) {
+				t.Fatalf("buffer of %d, prev %x: %d PCs, want %d", c.size, c.prev, n, len(want))
 			}
-			if wantSame := slices.Equal(got, c.prev); same != wantSame {
+			if wantSame := slices.Equal(want, c.prev); same != wantSame {
 				t.Fatalf("buffer of %d, prev %x: same %v, want %v", c.size, c.prev, same, wantSame)
+			}
+			switch {
+			case same && n > 0 && (&got[0] != &c.prev[0] || cap(got) != cap(c.prev)):
+				t.Fatalf("buffer of %d, prev %x: the same stack, not returned as prev", c.size, c.prev)
+			case !same && n > 0 && (&got[0] != &buf[0] || cap(got) != n):
+				t.Fatalf("buffer of %d, prev %x: a new stack, not returned as buf[:n:n]", c.size, c.prev)
+			case !same && !slices.Equal(got, want): // the same stack may be left unwritten in buf: the caller keeps prev
+				t.Fatalf("buffer of %d, prev %x: %x, want %x", c.size, c.prev, got, want)
 			}
 		}
 		if len(cases) < 300 {

@@ -23,7 +23,7 @@ func TestUnwindMatchesCallers(t *testing.T) {
 	var got, want []string
 	stackLevel(5, func() {
 		var buf [stackBuf]uintptr
-		n, _ := captureStack(buf[:], nil)
+		n := captured(captureStack(buf[:], nil))
 		pcs := buf[:n]
 		var cbuf [stackBuf]uintptr
 		n = runtime.Callers(1, cbuf[:])
@@ -57,7 +57,7 @@ func TestUnwindMatchesCallers(t *testing.T) {
 
 //go:noinline
 func stackLeaf(buf []uintptr) []uintptr {
-	n, _ := captureStack(buf, nil)
+	n := captured(captureStack(buf, nil))
 	return buf[:n]
 }
 
@@ -176,7 +176,7 @@ func BenchmarkSymbolize(b *testing.B) {
 	var buf [stackBuf]uintptr
 	var pcs []uintptr
 	stackLevel(12, func() {
-		n, _ := captureStack(buf[:16], nil)
+		n := captured(captureStack(buf[:16], nil))
 		pcs = buf[:n]
 	})
 	b.Run("cold", func(b *testing.B) {
@@ -209,7 +209,7 @@ func TestSymbolizeShared(t *testing.T) {
 	r := New()
 	defer r.Close(t.Context())
 	var b1, b2 [stackBuf]uintptr
-	n, _ := captureStack(b1[:], nil)
+	n := captured(captureStack(b1[:], nil))
 	s1 := b1[:n]
 	s2 := stackLeaf(b2[:])
 	want1, want2 := r.sym.frames(s1, r.cfg.maxStack), r.sym.frames(s2, r.cfg.maxStack)
@@ -250,7 +250,7 @@ func TestUnwindBufferSizes(t *testing.T) {
 			// Both captures from the same line: the same stack.
 			var pcs []uintptr
 			for _, b := range [][]uintptr{full[:], buf[:n]} {
-				n, _ := captureStack(b, nil)
+				n := captured(captureStack(b, nil))
 				pcs = b[:n]
 				if len(b) == stackBuf {
 					all = pcs
@@ -273,7 +273,7 @@ func TestSymbolizeStopsAtZero(t *testing.T) {
 	var pcs []uintptr
 	stackLevel(3, func() {
 		var buf [stackBuf]uintptr
-		n, _ := captureStack(buf[:], nil)
+		n := captured(captureStack(buf[:], nil))
 		pcs = slices.Clone(buf[:n])
 	})
 	if len(pcs) < 4 {

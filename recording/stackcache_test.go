@@ -12,7 +12,7 @@ func captureAt(n int) []uintptr {
 	var pcs []uintptr
 	stackLevel(n, func() {
 		var buf [stackBuf]uintptr
-		n, _ := captureStack(buf[:], nil)
+		n := captured(captureStack(buf[:], nil))
 		pcs = slices.Clone(buf[:n])
 	})
 	return pcs

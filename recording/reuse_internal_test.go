@@ -1,0 +1,142 @@
+package recording
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// callRefs returns, for each field of Call that holds a pointer, its name
+// and the pointer it holds: a string's or a slice's data pointer is its
+// first word. It fails t for a field that holds pointers another way
+// (a map, a pointer, an interface, a struct or an array of them), which
+// dropCallRefs would have to learn of.
+func callRefs(t *testing.T, c *Call) map[string]unsafe.Pointer {
+	t.Helper()
+	typ := reflect.TypeFor[Call]()
+	refs := make(map[string]unsafe.Pointer)
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		switch f.Type.Kind() {
+		case reflect.String, reflect.Slice:
+			refs[f.Name] = *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(c), f.Offset))
+		case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+			reflect.Float32, reflect.Float64:
+		case reflect.Array:
+			if k := f.Type.Elem().Kind(); k != reflect.Uint8 {
+				t.Fatalf("Call.%s: an array of %s, which dropCallRefs does not know", f.Name, k)
+			}
+		default:
+			t.Fatalf("Call.%s is a %s, which dropCallRefs does not know", f.Name, f.Type.Kind())
+		}
+	}
+	return refs
+}
+
+// TestResetDropsCallRefs checks that a record emptied for reuse keeps no
+// pointer of its last request's calls — strings, stacks, phases,
+// attributes, raw stacks — in any slot of its calls' memory: every
+// string and slice field of Call is set (a field added later is too), and
+// each must hold no pointer after reset. The slots' other words may be
+// left; the next request's calls are written whole.
+func TestResetDropsCallRefs(t *testing.T) {
+	rec := &Record{}
+	calls := make([]Call, 7, 9)
+	typ := reflect.TypeFor[Call]()
+	for i := range calls {
+		v := reflect.ValueOf(&calls[i]).Elem()
+		for j := range typ.NumField() {
+			f := v.Field(j)
+			switch f.Kind() {
+			case reflect.String:
+				s := strings.Repeat("x", i+1) + typ.Field(j).Name // on the heap
+				reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().SetString(s)
+			case reflect.Slice:
+				reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(reflect.MakeSlice(f.Type(), 1, 1))
+			case reflect.Int64:
+				f.SetInt(int64(i + 1))
+			}
+		}
+		for name, p := range callRefs(t, &calls[i]) {
+			if p == nil {
+				t.Fatalf("call %d: %s was not set", i, name)
+			}
+		}
+	}
+	rec.Calls = calls
+	rec.spare.calls = calls
+	rec.reset()
+	if len(rec.Calls) != 0 || len(rec.spare.calls) != 0 || cap(rec.spare.calls) != 9 {
+		t.Fatalf("after reset: %d calls, %d spare of %d, want 0, 0 of 9", len(rec.Calls), len(rec.spare.calls), cap(rec.spare.calls))
+	}
+	for i, c := range rec.spare.calls[:cap(rec.spare.calls)] {
+		for name, p := range callRefs(t, &c) {
+			if p != nil {
+				t.Errorf("slot %d: %s still points to %p", i, name, p)
+			}
+		}
+	}
+}
+
+// TestReusedRecordsHoldNoCalls checks the same through a recorder whose
+// sink borrows records: once the writer is done with them, the records
+// it keeps for the next requests hold no pointer in their calls' memory,
+// though their requests made calls with texts, errors, attributes,
+// phases and stacks.
+func TestReusedRecordsHoldNoCalls(t *testing.T) {
+	written := 0
+	r := New(WithSinks(borrowingSink{func(rec *Record) {
+		written++
+		if len(rec.Calls) != 4 || len(rec.Calls[1].Stack) == 0 || rec.Calls[2].Error == "" {
+			t.Errorf("record %s: calls %+v", rec.Path, rec.Calls)
+		}
+	}}))
+	for i := range 20 {
+		ctx, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: fmt.Sprintf("/r%d", i)})
+		for j := range 4 {
+			c := StartCall(ctx, "svc", fmt.Sprintf("Get%d", j))
+			c.SetRequest(fmt.Sprintf("request %d.%d", i, j))
+			c.SetResponse(fmt.Sprintf("response %d.%d", i, j))
+			c.SetAttr("j", fmt.Sprint(j))
+			now := time.Now()
+			c.AddPhase("wait", now, now)
+			if j == 2 {
+				c.End(errors.New("failed"))
+				continue
+			}
+			c.End(nil)
+		}
+		ar.Finish()
+	}
+	if err := r.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if written != 20 {
+		t.Fatalf("%d records written, want 20", written)
+	}
+	p := r.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.reserve) == 0 {
+		t.Fatal("no record kept for reuse")
+	}
+	slots := 0
+	for _, rec := range p.reserve {
+		for i, c := range rec.spare.calls[:cap(rec.spare.calls)] {
+			slots++
+			for name, ptr := range callRefs(t, &c) {
+				if ptr != nil {
+					t.Errorf("a kept record's slot %d: %s still points to %p", i, name, ptr)
+				}
+			}
+		}
+	}
+	if slots == 0 {
+		t.Fatal("the kept records have no memory for calls")
+	}
+}
