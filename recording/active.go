@@ -497,8 +497,11 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		r.Route = a.liveRoute()
 	}
 	r.DroppedCalls += a.dropped
-	a.chunks, a.last = nil, nil // the sinks may keep r; do not keep the ActiveCalls alive with it
-	clear(a.inline[:])
+	// The sinks may keep r: do not keep the ActiveCalls alive with it.
+	// Of inline, only the chunks' first slice headers were set (none
+	// when no call was made: no clear to pay for).
+	clear(a.inline[:min(len(a.chunks), len(a.inline))])
+	a.chunks, a.last = nil, nil
 	a.mu.Unlock()
 	if a.dropped > 0 {
 		rec.droppedCalls.Add(uint64(a.dropped))

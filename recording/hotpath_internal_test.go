@@ -1025,3 +1025,33 @@ func TestRepeatedPrefixReused(t *testing.T) {
 		}
 	}
 }
+
+// TestFinishDropsChunks checks that a finished record keeps none of its
+// chunks of call slots alive: FinishAt clears only the slice headers of
+// inline the chunks used, so this checks it finds them all — none, one,
+// and more chunks than inline holds.
+func TestFinishDropsChunks(t *testing.T) {
+	r := New(WithMaxCalls(1000))
+	defer r.Close(t.Context())
+	for _, calls := range []int{0, 1, 4, 5, 200} {
+		ctx, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/"})
+		for range calls {
+			StartCall(ctx, "svc", "Get").End(nil)
+		}
+		if want := min(calls, 1); min(len(ar.chunks), 1) != want {
+			t.Fatalf("%d calls: %d chunks", calls, len(ar.chunks))
+		}
+		if calls == 200 && len(ar.chunks) <= len(ar.inline) {
+			t.Fatalf("%d calls: %d chunks, no more than inline holds", calls, len(ar.chunks))
+		}
+		ar.Finish()
+		if ar.chunks != nil || ar.last != nil {
+			t.Errorf("%d calls: chunks or last kept after Finish", calls)
+		}
+		for i, c := range ar.inline {
+			if c != nil {
+				t.Errorf("%d calls: inline[%d] keeps a chunk after Finish", calls, i)
+			}
+		}
+	}
+}
