@@ -180,32 +180,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// requestAttrs appends to attrs the attributes of r that a record has no
-// field for: url.scheme, network.protocol.version and user_agent.original.
-// The user agent is read from the record's copy of the headers when it has
-// one ([recording.ActiveRecord.KeptHeader]), which saves a look-up in the
+// userAgent returns the request's user agent, for user_agent.original:
+// read from the record's copy of the headers when it has one
+// ([recording.ActiveRecord.KeptHeader]), which saves a look-up in the
 // request's header map.
-func requestAttrs(attrs []recording.Attr, ar *recording.ActiveRecord, r *http.Request) []recording.Attr {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+func userAgent(ar *recording.ActiveRecord, r *http.Request) string {
+	if ua, ok := ar.KeptHeader("User-Agent"); ok {
+		return ua
 	}
-	attrs = append(attrs, recording.Attr{Key: convention.KeyURLScheme, Value: scheme})
-	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
-		attrs = append(attrs, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
+	// r.Header's keys are canonical: indexing it is r.UserAgent()
+	// without canonicalizing the name.
+	if vs := r.Header["User-Agent"]; len(vs) > 0 {
+		return vs[0]
 	}
-	ua, ok := ar.KeptHeader("User-Agent")
-	if !ok {
-		// r.Header's keys are canonical: indexing it is r.UserAgent()
-		// without canonicalizing the name.
-		if vs := r.Header["User-Agent"]; len(vs) > 0 {
-			ua = vs[0]
-		}
-	}
-	if ua != "" {
-		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
-	}
-	return attrs
+	return ""
 }
 
 // route returns the route of a finished request: the [WithRouteFunc]
@@ -264,19 +252,37 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody) {
 	rec := ar.Record()
 	if h.cfg.headers {
-		// First, so that requestAttrs finds the user agent in the
+		// First, so that userAgent finds the user agent in the
 		// copy. Copied: code outside this handler may still change
 		// r.Header.
 		ar.SetHeaders(r.Header)
 	}
-	// The attributes, added in one go: the request's, then hijacked and
-	// unmatched when they apply.
+	// The attributes, added in one go: the request's (url.scheme,
+	// network.protocol.version, user_agent.original), then hijacked and
+	// unmatched when they apply. They are written into an array of this
+	// frame by index: appended through a slice, each would be checked
+	// for a write barrier, which memory on the stack does not need.
 	var buf [5]recording.Attr
-	attrs := requestAttrs(buf[:0], ar, r)
+	n, first := 0, 0 // buf[first:n] not added yet
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	buf[n] = recording.Attr{Key: convention.KeyURLScheme, Value: scheme}
+	n++
+	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
+		buf[n] = recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v}
+		n++
+	}
+	if ua := userAgent(ar, r); ua != "" {
+		buf[n] = recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua}
+		n++
+	}
 	switch {
 	case rw.hijacked:
 		rec.Status = rw.status // 0 unless a status was written before hijacking
-		attrs = append(attrs, recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
+		buf[n] = recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"}
+		n++
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	default:
@@ -290,17 +296,18 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	if h.cfg.routeFunc != nil {
 		// Added before the route hook runs: a hook that panics leaves
 		// them in the record finish ends all the same.
-		ar.AddAttrs(attrs...)
-		attrs = attrs[:0]
+		ar.AddAttrs(buf[first:n]...)
+		first = n
 	}
 	route, matched := h.route(r2, rec.Status)
 	rec.Route = route
 	if !matched {
 		// The route is appstats' own, not the router's: exporters give it
 		// no http.route.
-		attrs = append(attrs, recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
+		buf[n] = recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"}
+		n++
 	}
-	ar.AddAttrs(attrs...)
+	ar.AddAttrs(buf[first:n]...)
 	// Redacted by the recorder's writer, off the request path, before any
 	// sink sees it (recording.Redaction.Query).
 	rec.Query = r.URL.RawQuery
