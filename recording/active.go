@@ -465,7 +465,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	rec := a.rec
 	cfg := &rec.cfg
 	// A message passed the filters with its connection.
-	admitted := r.Kind == KindMessage || rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
+	admitted := r.Kind == KindMessage || !cfg.filtered() || rec.admitRoute(r.Method, r.Path, r.Route, a.hdr)
 	a.hdr = nil // the request's headers: the queued record must not keep them alive
 	if !admitted {
 		a.mu.Lock()
