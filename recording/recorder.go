@@ -361,7 +361,9 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	a.start = start
 	a.r = r.newRecord()
 	a.hdr = info.Header
-	a.state = capTraceState(info.TraceState)
+	if info.TraceState != "" {
+		a.state = capTraceState(info.TraceState)
+	}
 	rec := a.r
 	rec.ID = r.ids.next(start)
 	rec.Kind = info.Kind

@@ -347,14 +347,20 @@ func (s *scrubber) record(rec *Record) {
 		}
 	}
 	rec.Route = route
-	rec.Error = s.error(rec.Error)
-	rec.Panic = s.error(rec.Panic)
+	if rec.Error != "" {
+		rec.Error = s.error(rec.Error)
+	}
+	if rec.Panic != "" {
+		rec.Panic = s.error(rec.Panic)
+	}
 	if s.clean != nil {
 		s.attrsAt(rec.Attrs, s.clean.last[:])
 	} else {
 		s.attrs(rec.Attrs)
 	}
-	s.calls(rec.Calls)
+	if len(rec.Calls) > 0 {
+		s.calls(rec.Calls)
+	}
 }
 
 // calls redacts a record's calls in place, as scrub does. Most calls
