@@ -304,7 +304,9 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 	}
 	r.scrub(rec)
 	r.scrubber().forgetUserAgent()
-	r.cfg.capRedacted(rec)
+	if max(len(rec.Path), len(rec.Query)) > r.cfg.maxText {
+		r.cfg.capRedacted(rec)
+	}
 	// A wrapper's warnings, which enqueue counted, are appended to.
 	counted := len(rec.Warnings)
 	switch {

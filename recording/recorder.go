@@ -341,7 +341,7 @@ func (r *Recorder) sample(info *RequestInfo) bool {
 		r.filtered.Add(1)
 		return false
 	}
-	if !r.sampled() {
+	if r.cfg.sampleRate < 1 && !r.sampled() { // at 1 or more, every request is
 		r.sampledOut.Add(1)
 		return false
 	}
