@@ -149,22 +149,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// deferred function empties it and records a panic.
 	finishing := false
 	defer func() {
+		// What it uses is few: the closure is built on every request.
 		v := recover()
 		if v != nil && !finishing {
-			rec := ar.Record()
-			rec.Panic = recording.PanicString(v)
-			if errors.Is(asError(v), http.ErrAbortHandler) {
-				rec.Error = "handler aborted"
-			}
-			if !rw.wrote && !rw.hijacked {
-				// Recorded as the 500 the client sees as a failure; no
-				// response is sent, though (net/http drops the connection).
-				rw.status = http.StatusInternalServerError
-				ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
-			}
-			if hv := h.finish(ar, r, r2, rw, body, time.Since(t0)); hv != nil {
-				v = hv
-			}
+			v = h.panicked(v, ar, r, r2, st)
 		}
 		// finishing: a hook of finish (route, user) panicked, and finish
 		// ended the record all the same.
@@ -315,6 +303,33 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	if h.cfg.userFunc != nil {
 		rec.User = h.cfg.userFunc(r2)
 	}
+}
+
+// panicked records the panic v of the handler of a request that st,
+// r2 and ar are the state, the request and the record of, finishes the
+// record, and returns what to panic with: v, or the panic of a route or
+// user hook.
+func (h *handler) panicked(v any, ar *recording.ActiveRecord, r, r2 *http.Request, st *requestState) any {
+	rec := ar.Record()
+	rec.Panic = recording.PanicString(v)
+	if errors.Is(asError(v), http.ErrAbortHandler) {
+		rec.Error = "handler aborted"
+	}
+	rw := &st.rw
+	if !rw.wrote && !rw.hijacked {
+		// Recorded as the 500 the client sees as a failure; no
+		// response is sent, though (net/http drops the connection).
+		rw.status = http.StatusInternalServerError
+		ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
+	}
+	var body *countingBody
+	if st.body.rc != nil { // ServeHTTP counts the request's body
+		body = &st.body
+	}
+	if hv := h.finish(ar, r, r2, rw, body, time.Since(ar.Start())); hv != nil {
+		return hv
+	}
+	return v
 }
 
 // requestBytes returns the bytes of r's body that crossed the wire: its
