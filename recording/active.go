@@ -499,8 +499,11 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	r.DroppedCalls += a.dropped
 	// The sinks may keep r: do not keep the ActiveCalls alive with it.
 	// Of inline, only the chunks' first slice headers were set (none
-	// when no call was made: no clear to pay for).
-	clear(a.inline[:min(len(a.chunks), len(a.inline))])
+	// when no call was made), each emptied by a store: fewer
+	// instructions than clear's call through the runtime for one or two.
+	for i := range min(len(a.chunks), len(a.inline)) {
+		a.inline[i] = nil
+	}
 	a.chunks, a.last = nil, nil
 	a.mu.Unlock()
 	if a.dropped > 0 {
