@@ -460,10 +460,11 @@ func (s *scrubber) attrs(attrs []Attr) { s.attrsAt(attrs, nil) }
 // writer's cleanTexts.last): a wrapper adds a record's attributes in the
 // same order every time, mostly the same constants of its code
 // ("url.scheme"="http"), so an attribute in the very memory of the one in
-// its place in last is left as it is, without a look-up. last[i] holds
-// only an attribute attrSlot holds (found, or entered, left as it is),
-// under the same rule: the same addresses and lengths are the same key
-// and value, whose redaction leaves them as they are.
+// its place in last is left as it is, without a look-up. last[i] takes
+// only an attribute attrSlot holds at the time (found, or entered, left
+// as it is), and like attrSlot's entries holds its strings: the same
+// addresses and lengths are the same key and value, whose redaction
+// leaves them as they are.
 func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 	if s.kind != nil {
 		for i := range attrs {
