@@ -43,6 +43,7 @@ type cleanTexts struct {
 	recent [128]string         // clean texts, by address (see recentSlot)
 	attrs  [64]cleanAttr       // attributes redaction leaves as they are, by address (see attrSlot)
 	paths  [64]routeText       // a clean path or query of each route, by the route's address (see byRoute)
+	last   [8]cleanAttr        // the last record's first attributes that attrs holds, by their places (see scrubber.attrsAt)
 }
 
 // A routeText is a slot of cleanTexts.paths: a route, held by its address

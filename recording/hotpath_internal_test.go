@@ -1025,3 +1025,101 @@ func TestRepeatedPrefixReused(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordAttrsByPlace redacts 3,000 random records' attributes with the
+// writer's scrubber, which leaves an attribute in the very memory of the
+// one in its place in the last record as it is (cleanTexts.last), and
+// checks each against the redaction without caches: keys and values that
+// share memory (a secret key the prefix of a clean one, a clean value the
+// prefix of a secret one), secret keys, secrets in values, counts, a
+// request's own text (user_agent.original), empty ones, in places that
+// change from record to record. last may hold only attributes redaction
+// leaves as they are, never a request's own text.
+func TestRecordAttrsByPlace(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	s, plain := r.scrubber(), r.otherScrubber()
+	keys := "tokenizer"
+	vals := "hunter2-and-more-password=hunter2"
+	candidates := []Attr{
+		{Key: "url.scheme", Value: "http"},
+		{Key: "network.protocol.version", Value: "1.1"},
+		{Key: keys, Value: vals[:7]},     // clean
+		{Key: keys[:5], Value: vals[:7]}, // "token": secret
+		{Key: keys, Value: vals},         // a secret in the value
+		{Key: "note", Value: vals[:16]},  // clean, the prefix of a secret
+		{Key: "note", Value: vals},
+		{Key: "password", Value: "x"},
+		{Key: "gen_ai.usage.input_tokens", Value: "42"},
+		{Key: "gen_ai.usage.input_tokens", Value: "forty-two"},
+		{Key: convention.KeyUserAgentOriginal, Value: "curl/8.5.0"},
+		{Key: convention.KeyUserAgentOriginal, Value: "Mozilla/5.0 token=hunter2hunter2"},
+		{Key: "note", Value: ""},
+		{Key: "", Value: "x"},
+		{Key: convention.KeyRouteUnmatched, Value: "true"},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 3000 {
+		n := rng.IntN(len(s.clean.last) + 3)
+		in := make([]Attr, n)
+		for j := range in {
+			in[j] = candidates[rng.IntN(len(candidates))]
+			if rng.IntN(8) == 0 {
+				// The same texts in memory of their own.
+				in[j] = Attr{Key: strings.Clone(in[j].Key), Value: strings.Clone(in[j].Value)}
+			}
+		}
+		want := slices.Clone(in)
+		plain.attrs(want)
+		rec := &Record{Method: "GET", Path: "/p", Route: "GET /p", Attrs: slices.Clone(in)}
+		s.record(rec)
+		if !slices.Equal(rec.Attrs, want) {
+			t.Fatalf("record %d: attributes %q redacted to %q, want %q", i, in, rec.Attrs, want)
+		}
+	}
+	held := 0
+	for _, l := range s.clean.last {
+		if l == (cleanAttr{}) {
+			continue
+		}
+		held++
+		a := []Attr{{Key: l.key, Value: l.value}}
+		plain.attrs(a)
+		if a[0].Value != l.value || l.key == convention.KeyUserAgentOriginal {
+			t.Errorf("last holds %s=%q, which redaction changes or is a request's text", l.key, l.value)
+		}
+	}
+	if held == 0 {
+		t.Error("last holds no attribute")
+	}
+}
+
+// TestFinishDropsChunks checks that a finished record keeps none of its
+// chunks of call slots alive: FinishAt clears only the slice headers of
+// inline the chunks used, so this checks it finds them all — none, one,
+// and more chunks than inline holds.
+func TestFinishDropsChunks(t *testing.T) {
+	r := New(WithMaxCalls(1000))
+	defer r.Close(t.Context())
+	for _, calls := range []int{0, 1, 4, 5, 200} {
+		ctx, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/"})
+		for range calls {
+			StartCall(ctx, "svc", "Get").End(nil)
+		}
+		if want := min(calls, 1); min(len(ar.chunks), 1) != want {
+			t.Fatalf("%d calls: %d chunks", calls, len(ar.chunks))
+		}
+		if calls == 200 && len(ar.chunks) <= len(ar.inline) {
+			t.Fatalf("%d calls: %d chunks, no more than inline holds", calls, len(ar.chunks))
+		}
+		ar.Finish()
+		if ar.chunks != nil || ar.last != nil {
+			t.Errorf("%d calls: chunks or last kept after Finish", calls)
+		}
+		for i, c := range ar.inline {
+			if c != nil {
+				t.Errorf("%d calls: inline[%d] keeps a chunk after Finish", calls, i)
+			}
+		}
+	}
+}

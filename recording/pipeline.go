@@ -286,7 +286,10 @@ func (r *Recorder) fitTraces(batch []*Record, total int64) int {
 // which the estimate leaves out: computing it afresh would walk the whole
 // record a second time.)
 func (r *Recorder) prepare(rec *Record) (grown int64) {
-	grown = r.symbolize(rec)
+	calls := len(rec.Calls) > 0 // without calls, no stack to symbolize, no warning to find
+	if calls {
+		grown = r.symbolize(rec)
+	}
 	switch {
 	case len(rec.hdrFlat) > 0:
 		grown -= rec.hdrFlatBytes
@@ -301,12 +304,16 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 	}
 	r.scrub(rec)
 	r.scrubber().forgetUserAgent()
-	r.cfg.capRedacted(rec)
+	if max(len(rec.Path), len(rec.Query)) > r.cfg.maxText {
+		r.cfg.capRedacted(rec)
+	}
 	// A wrapper's warnings, which enqueue counted, are appended to.
 	counted := len(rec.Warnings)
-	if rec.Warnings != nil {
+	switch {
+	case !calls:
+	case rec.Warnings != nil:
 		rec.Warnings = r.analysis.analyze(rec.Warnings, rec, r.cfg.repeatThreshold)
-	} else {
+	default:
 		w := r.analysis.analyze(rec.spare.warnings[:0], rec, r.cfg.repeatThreshold)
 		rec.spare.warnings = w
 		if len(w) > 0 {

@@ -49,3 +49,40 @@ func TestRecordPoolPutAll(t *testing.T) {
 		t.Errorf("reserve counts %d bytes, holds %d", p.bytes, sum)
 	}
 }
+
+// TestRecordPoolReserved checks that the reserve's count of bytes follows
+// its records when get takes off what put counted (spare.reserved) rather
+// than counting again: back to zero once every record is taken, and no
+// record out of the reserve still noting bytes.
+func TestRecordPoolReserved(t *testing.T) {
+	p := newRecordPool()
+	var recs []*Record
+	for i := range 10 {
+		rec := &Record{}
+		rec.spare.pcs = make([]uintptr, 0, 100*i)
+		rec.hdrFlat = make([]string, 0, i)
+		recs = append(recs, rec)
+	}
+	p.putAll(recs[:5])
+	for _, rec := range recs[5:] {
+		p.put(rec)
+	}
+	var sum int64
+	for _, rec := range p.reserve {
+		if rec.spare.reserved != spareBytes(rec) {
+			t.Errorf("a record in the reserve notes %d bytes, keeps %d", rec.spare.reserved, spareBytes(rec))
+		}
+		sum += spareBytes(rec)
+	}
+	if sum != p.bytes {
+		t.Errorf("reserve counts %d bytes, holds %d", p.bytes, sum)
+	}
+	for range recs {
+		if rec := p.get(); rec.spare.reserved != 0 {
+			t.Errorf("a record out of the reserve notes %d bytes", rec.spare.reserved)
+		}
+	}
+	if p.bytes != 0 || len(p.reserve) != 0 {
+		t.Errorf("emptied reserve counts %d bytes, %d records", p.bytes, len(p.reserve))
+	}
+}

@@ -337,11 +337,11 @@ func (r *Recorder) sample(info *RequestInfo) bool {
 		r.pausedOut.Add(1)
 		return false
 	}
-	if !r.admit(info.Method, info.Path, info.Header) {
+	if r.cfg.filtered() && !r.admit(info.Method, info.Path, info.Header) {
 		r.filtered.Add(1)
 		return false
 	}
-	if !r.sampled() {
+	if r.cfg.sampleRate < 1 && !r.sampled() { // at 1 or more, every request is
 		r.sampledOut.Add(1)
 		return false
 	}
@@ -361,7 +361,9 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	a.start = start
 	a.r = r.newRecord()
 	a.hdr = info.Header
-	a.state = capTraceState(info.TraceState)
+	if info.TraceState != "" {
+		a.state = capTraceState(info.TraceState)
+	}
 	rec := a.r
 	rec.ID = r.ids.next(start)
 	rec.Kind = info.Kind
@@ -383,6 +385,11 @@ func (r *Recorder) sampled() bool {
 	rate := r.cfg.sampleRate
 	return rate >= 1 || rate > 0 && mrand.Float64() < rate
 }
+
+// filtered reports whether any filter is set ([WithInclude],
+// [WithExclude]): without one, admit and admitRoute admit every request,
+// and are not called.
+func (c *config) filtered() bool { return len(c.exclude)|len(c.include) != 0 }
 
 func (r *Recorder) admit(method, path string, h map[string][]string) bool {
 	for i := range r.cfg.exclude {

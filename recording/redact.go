@@ -347,10 +347,20 @@ func (s *scrubber) record(rec *Record) {
 		}
 	}
 	rec.Route = route
-	rec.Error = s.error(rec.Error)
-	rec.Panic = s.error(rec.Panic)
-	s.attrs(rec.Attrs)
-	s.calls(rec.Calls)
+	if rec.Error != "" {
+		rec.Error = s.error(rec.Error)
+	}
+	if rec.Panic != "" {
+		rec.Panic = s.error(rec.Panic)
+	}
+	if s.clean != nil {
+		s.attrsAt(rec.Attrs, s.clean.last[:])
+	} else {
+		s.attrs(rec.Attrs)
+	}
+	if len(rec.Calls) > 0 {
+		s.calls(rec.Calls)
+	}
 }
 
 // calls redacts a record's calls in place, as scrub does. Most calls
@@ -443,10 +453,30 @@ func (s *scrubber) call(c *Call) {
 // secrets in the others. db.query.text, normalized by the wrapper that
 // recorded it, is left as it is, and so are the plain numbers of counts
 // whose names hold a secret word ("gen_ai.usage.input_tokens").
-func (s *scrubber) attrs(attrs []Attr) {
+func (s *scrubber) attrs(attrs []Attr) { s.attrsAt(attrs, nil) }
+
+// attrsAt is attrs for a record's own attributes, with last the
+// attributes of the last record redacted so, by their places (the
+// writer's cleanTexts.last): a wrapper adds a record's attributes in the
+// same order every time, mostly the same constants of its code
+// ("url.scheme"="http"), so an attribute in the very memory of the one in
+// its place in last is left as it is, without a look-up. last[i] takes
+// only an attribute attrSlot holds at the time (found, or entered, left
+// as it is), and like attrSlot's entries holds its strings: the same
+// addresses and lengths are the same key and value, whose redaction
+// leaves them as they are.
+func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 	if s.kind != nil {
 		for i := range attrs {
 			a := &attrs[i]
+			var l *cleanAttr // the attribute in a's place in the last record
+			if i < len(last) {
+				l = &last[i]
+				if unsafe.StringData(a.Value) == unsafe.StringData(l.value) && len(a.Value) == len(l.value) &&
+					unsafe.StringData(a.Key) == unsafe.StringData(l.key) && len(a.Key) == len(l.key) {
+					continue
+				}
+			}
 			if len(a.Value) == len(s.ua) && unsafe.StringData(a.Value) == unsafe.StringData(s.ua) && len(s.ua) > 0 &&
 				s.uaPlain && a.Key == convention.KeyUserAgentOriginal {
 				// The request's User-Agent value, which headerMap
@@ -460,6 +490,9 @@ func (s *scrubber) attrs(attrs []Attr) {
 			if s.clean != nil && a.Key != "" && a.Value != "" {
 				var ok bool
 				if e, ok = s.clean.attrSlot(a.Key, a.Value); ok {
+					if l != nil {
+						*l = *e
+					}
 					continue
 				}
 			}
@@ -480,6 +513,9 @@ func (s *scrubber) attrs(attrs []Attr) {
 			}
 			if e != nil && v == a.Value {
 				*e = cleanAttr{a.Key, a.Value}
+				if l != nil {
+					*l = *e
+				}
 			}
 			a.Value = v
 		}

@@ -83,7 +83,8 @@ func (p *recordPool) get() *Record {
 		rec := p.reserve[n-1]
 		p.reserve[n-1] = nil
 		p.reserve = p.reserve[:n-1]
-		p.bytes -= spareBytes(rec)
+		p.bytes -= rec.spare.reserved // spareBytes(rec) as put counted it
+		rec.spare.reserved = 0
 		p.mu.Unlock()
 		return rec
 	}
@@ -98,6 +99,7 @@ func (p *recordPool) put(rec *Record) {
 	n := spareBytes(rec)
 	p.mu.Lock()
 	if len(p.reserve) < cap(p.reserve) && p.bytes+n <= maxReserveBytes {
+		rec.spare.reserved = n
 		p.reserve = append(p.reserve, rec)
 		p.bytes += n
 		p.mu.Unlock()
@@ -116,6 +118,7 @@ func (p *recordPool) putAll(recs []*Record) {
 	for i, rec := range recs {
 		n := spareBytes(rec)
 		if len(p.reserve) < cap(p.reserve) && p.bytes+n <= maxReserveBytes {
+			rec.spare.reserved = n
 			p.reserve = append(p.reserve, rec)
 			p.bytes += n
 			continue
@@ -245,4 +248,9 @@ type spare struct {
 	hdrOrder []headerEntry       // the entries of hdr, in the order headerMap made them
 	warnings []Warning           // Warnings as prepare made them
 	pcs      []uintptr           // the calls' raw stacks, until prepare symbolizes them
+	// reserved is spareBytes of the record as a recordPool's reserve
+	// counted it when it took the record in (a record in the reserve
+	// does not change), for get to take off without counting again;
+	// zero outside the reserve.
+	reserved int64
 }

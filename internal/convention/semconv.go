@@ -49,12 +49,19 @@ func knownHTTPMethod(m string) bool {
 // ProtoMinor): "1.0", "1.1", and "2" or "3" for the versions that have no
 // minor one. Zero versions give "".
 func HTTPProtocolVersion(major, minor int) string {
+	if major == 1 && minor == 1 {
+		// The usual one, in a function small enough to be inlined
+		// where it is called for every request.
+		return "1.1"
+	}
+	return httpProtocolVersion(major, minor)
+}
+
+func httpProtocolVersion(major, minor int) string {
 	switch {
 	case major <= 0:
 		return ""
-	case major == 1 && minor == 1: // the usual ones, without building a string
-		return "1.1"
-	case major == 2 && minor == 0:
+	case major == 2 && minor == 0: // the usual ones, without building a string
 		return "2"
 	case major == 1 && minor == 0:
 		return "1.0"

@@ -134,7 +134,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body.rc = r.Body
 		r2.Body = body
 	}
-	if span := ar.TraceContext().SpanID; span[len(span)-1]%measureEvery == 0 {
+	if span := ar.Record().SpanID; span[len(span)-1]%measureEvery == 0 { // the record's span: TraceContext's, without building it
 		d := time.Since(t0)
 		h.setupCost.Store(int64(d))
 		ar.AddOverhead(d)
@@ -149,22 +149,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// deferred function empties it and records a panic.
 	finishing := false
 	defer func() {
+		// What it uses is few: the closure is built on every request.
 		v := recover()
 		if v != nil && !finishing {
-			rec := ar.Record()
-			rec.Panic = recording.PanicString(v)
-			if errors.Is(asError(v), http.ErrAbortHandler) {
-				rec.Error = "handler aborted"
-			}
-			if !rw.wrote && !rw.hijacked {
-				// Recorded as the 500 the client sees as a failure; no
-				// response is sent, though (net/http drops the connection).
-				rw.status = http.StatusInternalServerError
-				ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
-			}
-			if hv := h.finish(ar, r, r2, rw, body, time.Since(t0)); hv != nil {
-				v = hv
-			}
+			v = h.panicked(v, ar, r, r2, st)
 		}
 		// finishing: a hook of finish (route, user) panicked, and finish
 		// ended the record all the same.
@@ -180,32 +168,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// requestAttrs appends to attrs the attributes of r that a record has no
-// field for: url.scheme, network.protocol.version and user_agent.original.
-// The user agent is read from the record's copy of the headers when it has
-// one ([recording.ActiveRecord.KeptHeader]), which saves a look-up in the
+// userAgent returns the request's user agent, for user_agent.original:
+// read from the record's copy of the headers when it has one
+// ([recording.ActiveRecord.KeptHeader]), which saves a look-up in the
 // request's header map.
-func requestAttrs(attrs []recording.Attr, ar *recording.ActiveRecord, r *http.Request) []recording.Attr {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+func userAgent(ar *recording.ActiveRecord, r *http.Request) string {
+	if ua, ok := ar.KeptHeader("User-Agent"); ok {
+		return ua
 	}
-	attrs = append(attrs, recording.Attr{Key: convention.KeyURLScheme, Value: scheme})
-	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
-		attrs = append(attrs, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
+	// r.Header's keys are canonical: indexing it is r.UserAgent()
+	// without canonicalizing the name.
+	if vs := r.Header["User-Agent"]; len(vs) > 0 {
+		return vs[0]
 	}
-	ua, ok := ar.KeptHeader("User-Agent")
-	if !ok {
-		// r.Header's keys are canonical: indexing it is r.UserAgent()
-		// without canonicalizing the name.
-		if vs := r.Header["User-Agent"]; len(vs) > 0 {
-			ua = vs[0]
-		}
-	}
-	if ua != "" {
-		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
-	}
-	return attrs
+	return ""
 }
 
 // route returns the route of a finished request: the [WithRouteFunc]
@@ -264,19 +240,37 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody) {
 	rec := ar.Record()
 	if h.cfg.headers {
-		// First, so that requestAttrs finds the user agent in the
+		// First, so that userAgent finds the user agent in the
 		// copy. Copied: code outside this handler may still change
 		// r.Header.
 		ar.SetHeaders(r.Header)
 	}
-	// The attributes, added in one go: the request's, then hijacked and
-	// unmatched when they apply.
+	// The attributes, added in one go: the request's (url.scheme,
+	// network.protocol.version, user_agent.original), then hijacked and
+	// unmatched when they apply. They are written into an array of this
+	// frame by index: appended through a slice, each would be checked
+	// for a write barrier, which memory on the stack does not need.
 	var buf [5]recording.Attr
-	attrs := requestAttrs(buf[:0], ar, r)
+	n, first := 0, 0 // buf[first:n] not added yet
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	buf[n] = recording.Attr{Key: convention.KeyURLScheme, Value: scheme}
+	n++
+	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
+		buf[n] = recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v}
+		n++
+	}
+	if ua := userAgent(ar, r); ua != "" {
+		buf[n] = recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua}
+		n++
+	}
 	switch {
 	case rw.hijacked:
 		rec.Status = rw.status // 0 unless a status was written before hijacking
-		attrs = append(attrs, recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
+		buf[n] = recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"}
+		n++
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	default:
@@ -290,17 +284,18 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	if h.cfg.routeFunc != nil {
 		// Added before the route hook runs: a hook that panics leaves
 		// them in the record finish ends all the same.
-		ar.AddAttrs(attrs...)
-		attrs = attrs[:0]
+		ar.AddAttrs(buf[first:n]...)
+		first = n
 	}
 	route, matched := h.route(r2, rec.Status)
 	rec.Route = route
 	if !matched {
 		// The route is appstats' own, not the router's: exporters give it
 		// no http.route.
-		attrs = append(attrs, recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
+		buf[n] = recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"}
+		n++
 	}
-	ar.AddAttrs(attrs...)
+	ar.AddAttrs(buf[first:n]...)
 	// Redacted by the recorder's writer, off the request path, before any
 	// sink sees it (recording.Redaction.Query).
 	rec.Query = r.URL.RawQuery
@@ -308,6 +303,33 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	if h.cfg.userFunc != nil {
 		rec.User = h.cfg.userFunc(r2)
 	}
+}
+
+// panicked records the panic v of the handler of a request that st,
+// r2 and ar are the state, the request and the record of, finishes the
+// record, and returns what to panic with: v, or the panic of a route or
+// user hook.
+func (h *handler) panicked(v any, ar *recording.ActiveRecord, r, r2 *http.Request, st *requestState) any {
+	rec := ar.Record()
+	rec.Panic = recording.PanicString(v)
+	if errors.Is(asError(v), http.ErrAbortHandler) {
+		rec.Error = "handler aborted"
+	}
+	rw := &st.rw
+	if !rw.wrote && !rw.hijacked {
+		// Recorded as the 500 the client sees as a failure; no
+		// response is sent, though (net/http drops the connection).
+		rw.status = http.StatusInternalServerError
+		ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
+	}
+	var body *countingBody
+	if st.body.rc != nil { // ServeHTTP counts the request's body
+		body = &st.body
+	}
+	if hv := h.finish(ar, r, r2, rw, body, time.Since(ar.Start())); hv != nil {
+		return hv
+	}
+	return v
 }
 
 // requestBytes returns the bytes of r's body that crossed the wire: its
