@@ -7,6 +7,8 @@ import (
 	"net/http/httptrace"
 	"reflect"
 	"unsafe"
+
+	"github.com/goappstats/appstats/recording"
 )
 
 // A hookSet holds the closures of a call's httptrace hooks (nine of
@@ -142,8 +144,9 @@ func hook[F any](hc *hookCodes, s *hookSet, i int, p *phases) F {
 }
 
 // A traceCtx is the context of a recorded call's outgoing request: its
-// parent with the call's trace, as [httptrace.WithClientTrace] makes it,
-// inside the call's own allocation. WithClientTrace adds two context
+// parent inside the call ([recording.ContextWithCall]'s node, a
+// [recording.CallContext] here) with the call's trace, as
+// [httptrace.WithClientTrace] makes it, inside the call's own allocation. WithClientTrace adds two context
 // nodes, one for the [httptrace.ClientTrace] and one for the net package's
 // trace of the same hooks (DNS and connect), whose two DNS hooks are
 // closures of their own: five allocations a call. A traceCtx answers
@@ -151,12 +154,12 @@ func hook[F any](hc *hookCodes, s *hookSet, i int, p *phases) F {
 // is a netTrace, a struct of the same fields as that trace's type, which
 // findTraceKeys checks field by field.
 //
-// It is used only when the parent holds no trace of the caller's own, which
-// WithClientTrace composes with the call's (the hooks of both fire), and
-// when the keys were found; otherwise the request gets WithClientTrace's
-// context, as before.
+// It answers for the trace only when the parent holds no trace of the
+// caller's own, which WithClientTrace composes with the call's (the hooks
+// of both fire), and when the keys were found; otherwise the request gets
+// WithClientTrace's context over the traceCtx's CallContext.
 type traceCtx struct {
-	context.Context
+	recording.CallContext
 	trace httptrace.ClientTrace
 	net   netTrace
 }
@@ -181,7 +184,7 @@ func (c *traceCtx) Value(key any) any {
 		v := eface{typ: traceKeys.netType, data: unsafe.Pointer(&c.net)}
 		return *(*any)(unsafe.Pointer(&v))
 	}
-	return c.Context.Value(key)
+	return c.CallContext.Value(key)
 }
 
 func (c *traceCtx) String() string { return "httpstats.callContext" }
@@ -271,13 +274,14 @@ func sameLayout(a, b reflect.Type) bool {
 	return true
 }
 
-// withCallTrace returns parent with the call's trace, ctx.trace, whose net
-// package hooks are ctx.net: ctx, a traceCtx in the call's state, when it
-// can serve, else [httptrace.WithClientTrace]'s context.
-func withCallTrace(ctx *traceCtx, parent context.Context) context.Context {
+// withCallTrace returns parent inside call c, not nil, with the call's
+// trace, ctx.trace, whose net package hooks are ctx.net: ctx, a traceCtx
+// in the call's state, when it can serve, else [httptrace.WithClientTrace]'s
+// context over ctx's CallContext.
+func withCallTrace(ctx *traceCtx, parent context.Context, c *recording.ActiveCall) context.Context {
+	inCall := ctx.CallContext.Init(parent, c)
 	if !traceKeys.ok || httptrace.ContextClientTrace(parent) != nil {
-		return httptrace.WithClientTrace(parent, &ctx.trace)
+		return httptrace.WithClientTrace(inCall, &ctx.trace)
 	}
-	ctx.Context = parent
 	return ctx
 }

@@ -92,7 +92,6 @@ func TestHookSetFiresItsOwnEvent(t *testing.T) {
 			// Two states side by side: a hook of one must not write to the other.
 			var st [2]callState
 			for i := range st {
-				st[i].pt.c = ar.StartCall("test", "call")
 				codes.hc.set(&st[i].hooks, &st[i].ctx.trace, &st[i].ctx.net, &st[i].pt)
 			}
 			f.fire(&st[1])
@@ -225,15 +224,31 @@ func TestTraceKeysFound(t *testing.T) {
 // with a trace of that package's type holding the call's net hooks (as
 // the dialer finds it), and any other key as its parent does; and that a
 // parent holding a caller's own trace gets WithClientTrace's context,
-// which composes both.
+// which composes both. Either way the context is inside the call, as
+// recording.ContextWithCall's is.
 func TestTraceCtxAnswersAsWithClientTrace(t *testing.T) {
+	rec := recording.New(recording.WithSinks())
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	rctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	defer ar.Finish()
+	c := ar.StartCall("test", "call")
+	defer c.End(nil)
 	type key struct{}
-	parent := context.WithValue(context.Background(), key{}, "v")
+	parent := context.WithValue(rctx, key{}, "v")
 	var st callState
 	traceHooks.set(&st.hooks, &st.ctx.trace, &st.ctx.net, &st.pt)
-	ctx := withCallTrace(&st.ctx, parent)
+	ctx := withCallTrace(&st.ctx, parent, c)
 	if ctx != context.Context(&st.ctx) {
 		t.Fatalf("withCallTrace returned %T, want the call's own context", ctx)
+	}
+	if got := recording.CallFromContext(ctx); got != c || st.ctx.Call() != c {
+		t.Errorf("CallFromContext = %p, the node's call %p, want the call %p", got, st.ctx.Call(), c)
+	}
+	if got := recording.FromContext(ctx); got != ar {
+		t.Errorf("FromContext = %p, want the record %p", got, ar)
+	}
+	if ctx.Done() != parent.Done() {
+		t.Error("Done is not the parent's")
 	}
 	if got := httptrace.ContextClientTrace(ctx); got != &st.ctx.trace {
 		t.Errorf("ContextClientTrace = %p, want the call's trace %p", got, &st.ctx.trace)
@@ -260,9 +275,12 @@ func TestTraceCtxAnswersAsWithClientTrace(t *testing.T) {
 	user := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {}}
 	var st2 callState
 	traceHooks.set(&st2.hooks, &st2.ctx.trace, &st2.ctx.net, &st2.pt)
-	ctx = withCallTrace(&st2.ctx, httptrace.WithClientTrace(parent, user))
+	ctx = withCallTrace(&st2.ctx, httptrace.WithClientTrace(parent, user), c)
 	if ctx == context.Context(&st2.ctx) {
 		t.Fatal("a parent with a trace of its own got the call's own context, which does not compose them")
+	}
+	if got := recording.CallFromContext(ctx); got != c {
+		t.Errorf("composed: CallFromContext = %p, want the call %p", got, c)
 	}
 	if httptrace.ContextClientTrace(ctx) != &st2.ctx.trace {
 		t.Error("the composed context does not carry the call's trace")

@@ -105,11 +105,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	st := &callState{}
 	pt := &st.pt
-	pt.c, pt.start = c, t0
+	pt.start = t0
 	traceHooks.set(&st.hooks, &st.ctx.trace, &st.ctx.net, pt)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
-	ctx := withCallTrace(&st.ctx, recording.ContextWithCall(req.Context(), c))
+	ctx := withCallTrace(&st.ctx, req.Context(), c)
 	out := &st.out.req
 	traceInto(&st.out, req, ctx, c.TraceContext(), rec.Propagator())
 	if count {
@@ -381,7 +381,7 @@ func (st *callState) finish(err error) {
 		size = st.length
 	}
 	u.ResponseSize, u.HasResponseSize = size, true
-	p.c.EndWith(&u, d, err)
+	st.ctx.Call().EndWith(&u, d, err)
 }
 
 // trackedRWBody keeps the io.Writer of a 101 Switching Protocols body.
@@ -395,8 +395,7 @@ func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 // phases collects httptrace events, which may arrive from other goroutines
 // (the dialer runs apart from the request), and turns them into call phases.
 type phases struct {
-	c     *recording.ActiveCall
-	start time.Time // c's start: the times are offsets from it
+	start time.Time // the call's start: the times are offsets from it
 
 	mu     sync.Mutex
 	at     [numEvents]time.Duration // when each event came, since start
