@@ -7,27 +7,35 @@ import (
 	"net/http/httptrace"
 	"reflect"
 	"unsafe"
+
+	"github.com/goappstats/appstats/recording"
 )
 
 // A hookSet holds the closures of a call's httptrace hooks (nine of
-// [httptrace.ClientTrace]'s, and the net package's two DNS hooks, see
+// [httptrace.ClientTrace]'s, and the net package's DNSDone, see
 // [traceCtx]), which all capture the call's phases and nothing else, inside
 // the call's own allocation rather than in allocations of their own.
 //
 // A Go func value points to its closure: the address of the function's
 // code, followed by the variables it captured. The hooks that
 // [phases.hooks] makes capture p alone, by value, so each of their closures
-// is a [closure]: their code, then p. A hookSet is eleven such closures, whose
+// is a [closure]: their code, then p. A hookSet is ten such closures, whose
 // code is that of phases.hooks' own, found once by [findHookCodes]. It
 // checks that the compiler laid the closures out so; if it did not (one
 // that captured p by reference, say), the trace gets phases.hooks' own
 // closures, as it did before.
 //
+// The net package's DNSStart shares the closure of the ClientTrace's:
+// a func([httptrace.DNSStartInfo]) and a func(string) take their argument
+// alike (a struct of one string field is passed as that string), and the
+// hook reads no argument. findHookCodes checks that DNSStartInfo is such a
+// struct.
+//
 // The hooks may fire after the call ended (a dial that finished for
 // another request, HTTP/2's late WroteRequest): a hookSet lives in its
 // call's callState, which is never reused, so a late hook writes only to
 // phases that are no longer read.
-type hookSet [numHooks]closure
+type hookSet [numSetHooks]closure
 
 // closure is the layout of the closure of a func value that captured one
 // *phases.
@@ -41,10 +49,14 @@ type closure struct {
 // (its connect hooks are the ClientTrace's).
 const numHooks = 11
 
+// numSetHooks is how many closures a hookSet holds: numHooks but the net
+// package's DNSStart, which shares the ClientTrace's.
+const numSetHooks = numHooks - 1
+
 // hookCodes holds the code of phases.hooks' closures, in hookFields'
 // order, and whether a hookSet can use them.
 type hookCodes struct {
-	code [numHooks]uintptr
+	code [numSetHooks]uintptr
 	ok   bool
 }
 
@@ -53,9 +65,13 @@ type hookCodes struct {
 var traceHooks = findHookCodes()
 
 // findHookCodes returns the code of the closures phases.hooks makes, after
-// checking that each is a closure that captured p by value: ok is false
+// checking that each is a closure that captured p by value, and that
+// [httptrace.DNSStartInfo] is passed as a string is: ok is false
 // otherwise.
 func findHookCodes() hookCodes {
+	if !oneStringField(reflect.TypeFor[httptrace.DNSStartInfo]()) {
+		return hookCodes{}
+	}
 	probe := new(phases)
 	var t httptrace.ClientTrace
 	var n netTrace
@@ -72,10 +88,16 @@ func findHookCodes() hookCodes {
 	return hc
 }
 
+// oneStringField reports whether t is a struct of one field, a string.
+func oneStringField(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && t.NumField() == 1 && t.Field(0).Type == reflect.TypeFor[string]() && t.Size() == reflect.TypeFor[string]().Size()
+}
+
 // hookFields returns the addresses of the func fields of t and n that
-// phases.hooks sets with closures of their own.
-func hookFields(t *httptrace.ClientTrace, n *netTrace) [numHooks]unsafe.Pointer {
-	return [numHooks]unsafe.Pointer{
+// phases.hooks sets with closures of their own and a hookSet holds: all
+// but n's DNSStart.
+func hookFields(t *httptrace.ClientTrace, n *netTrace) [numSetHooks]unsafe.Pointer {
+	return [numSetHooks]unsafe.Pointer{
 		unsafe.Pointer(&t.DNSStart),
 		unsafe.Pointer(&t.DNSDone),
 		unsafe.Pointer(&t.ConnectStart),
@@ -85,7 +107,6 @@ func hookFields(t *httptrace.ClientTrace, n *netTrace) [numHooks]unsafe.Pointer 
 		unsafe.Pointer(&t.GotConn),
 		unsafe.Pointer(&t.WroteRequest),
 		unsafe.Pointer(&t.GotFirstResponseByte),
-		unsafe.Pointer(&n.DNSStart),
 		unsafe.Pointer(&n.DNSDone),
 	}
 }
@@ -109,8 +130,8 @@ func (hc *hookCodes) set(s *hookSet, t *httptrace.ClientTrace, n *netTrace, p *p
 	t.GotConn = hook[func(httptrace.GotConnInfo)](hc, s, 6, p)
 	t.WroteRequest = hook[func(httptrace.WroteRequestInfo)](hc, s, 7, p)
 	t.GotFirstResponseByte = hook[func()](hc, s, 8, p)
-	n.DNSStart = hook[func(string)](hc, s, 9, p)
-	n.DNSDone = hook[func([]any, bool, error)](hc, s, 10, p)
+	n.DNSStart = *(*func(string))(unsafe.Pointer(&t.DNSStart))
+	n.DNSDone = hook[func([]any, bool, error)](hc, s, 9, p)
 	n.ConnectStart, n.ConnectDone = t.ConnectStart, t.ConnectDone
 }
 
@@ -123,8 +144,9 @@ func hook[F any](hc *hookCodes, s *hookSet, i int, p *phases) F {
 }
 
 // A traceCtx is the context of a recorded call's outgoing request: its
-// parent with the call's trace, as [httptrace.WithClientTrace] makes it,
-// inside the call's own allocation. WithClientTrace adds two context
+// parent inside the call ([recording.ContextWithCall]'s node, a
+// [recording.CallContext] here) with the call's trace, as
+// [httptrace.WithClientTrace] makes it, inside the call's own allocation. WithClientTrace adds two context
 // nodes, one for the [httptrace.ClientTrace] and one for the net package's
 // trace of the same hooks (DNS and connect), whose two DNS hooks are
 // closures of their own: five allocations a call. A traceCtx answers
@@ -132,13 +154,13 @@ func hook[F any](hc *hookCodes, s *hookSet, i int, p *phases) F {
 // is a netTrace, a struct of the same fields as that trace's type, which
 // findTraceKeys checks field by field.
 //
-// It is used only when the parent holds no trace of the caller's own, which
-// WithClientTrace composes with the call's (the hooks of both fire), and
-// when the keys were found; otherwise the request gets WithClientTrace's
-// context, as before.
+// It answers for the trace only when the parent holds no trace of the
+// caller's own, which WithClientTrace composes with the call's (the hooks
+// of both fire), and when the keys were found; otherwise the request gets
+// WithClientTrace's context over the traceCtx's CallContext.
 type traceCtx struct {
-	context.Context
-	trace *httptrace.ClientTrace
+	recording.CallContext
+	trace httptrace.ClientTrace
 	net   netTrace
 }
 
@@ -156,13 +178,13 @@ type netTrace struct {
 func (c *traceCtx) Value(key any) any {
 	switch (*eface)(unsafe.Pointer(&key)).typ {
 	case traceKeys.client:
-		return c.trace
+		return &c.trace
 	case traceKeys.net:
 		// An interface value of the net package's own pointer type, to c.net.
 		v := eface{typ: traceKeys.netType, data: unsafe.Pointer(&c.net)}
 		return *(*any)(unsafe.Pointer(&v))
 	}
-	return c.Context.Value(key)
+	return c.CallContext.Value(key)
 }
 
 func (c *traceCtx) String() string { return "httpstats.callContext" }
@@ -252,13 +274,14 @@ func sameLayout(a, b reflect.Type) bool {
 	return true
 }
 
-// withCallTrace returns parent with trace t, whose net package hooks
-// are ctx.net, for a call's request: ctx, a traceCtx in the call's state,
-// when it can serve, else [httptrace.WithClientTrace]'s context.
-func withCallTrace(ctx *traceCtx, parent context.Context, t *httptrace.ClientTrace) context.Context {
+// withCallTrace returns parent inside call c, not nil, with the call's
+// trace, ctx.trace, whose net package hooks are ctx.net: ctx, a traceCtx
+// in the call's state, when it can serve, else [httptrace.WithClientTrace]'s
+// context over ctx's CallContext.
+func withCallTrace(ctx *traceCtx, parent context.Context, c *recording.ActiveCall) context.Context {
+	inCall := ctx.CallContext.Init(parent, c)
 	if !traceKeys.ok || httptrace.ContextClientTrace(parent) != nil {
-		return httptrace.WithClientTrace(parent, t)
+		return httptrace.WithClientTrace(inCall, &ctx.trace)
 	}
-	ctx.Context, ctx.trace = parent, t
 	return ctx
 }

@@ -23,6 +23,36 @@ func TestHookCodesFound(t *testing.T) {
 	}
 }
 
+// TestNetDNSStartSharesClosure checks that the net package's DNSStart of
+// a call's trace is the ClientTrace's own closure, not a closure of its
+// own (a hookSet has room for numSetHooks), and that findHookCodes shares
+// it only for an argument passed as a string is.
+func TestNetDNSStartSharesClosure(t *testing.T) {
+	var st callState
+	traceHooks.set(&st.hooks, &st.ctx.trace, &st.ctx.net, &st.pt)
+	trace := *(*unsafe.Pointer)(unsafe.Pointer(&st.ctx.trace.DNSStart))
+	net := *(*unsafe.Pointer)(unsafe.Pointer(&st.ctx.net.DNSStart))
+	if trace == nil || net != trace {
+		t.Errorf("the net package's DNSStart is closure %p, the ClientTrace's %p", net, trace)
+	}
+	if trace != unsafe.Pointer(&st.hooks[0]) {
+		t.Errorf("the ClientTrace's DNSStart is closure %p, want the hookSet's first, %p", trace, &st.hooks[0])
+	}
+	if !oneStringField(reflect.TypeFor[httptrace.DNSStartInfo]()) {
+		t.Error("DNSStartInfo is not a struct of one string")
+	}
+	for _, typ := range []reflect.Type{
+		reflect.TypeFor[httptrace.DNSDoneInfo](),
+		reflect.TypeFor[string](),
+		reflect.TypeFor[struct{ A []byte }](),
+		reflect.TypeFor[struct{ A, B string }](),
+	} {
+		if oneStringField(typ) {
+			t.Errorf("%v taken for a struct of one string", typ)
+		}
+	}
+}
+
 // TestHookSetFiresItsOwnEvent fires each hook of a trace set by a hookSet,
 // and by the fallback, and of the net package's trace set with it, and
 // checks that it notes its own event in its own
@@ -36,15 +66,15 @@ func TestHookSetFiresItsOwnEvent(t *testing.T) {
 		e    event
 		fire func(*callState)
 	}{
-		{dnsStart, func(st *callState) { st.trace.DNSStart(httptrace.DNSStartInfo{}) }},
-		{dnsDone, func(st *callState) { st.trace.DNSDone(httptrace.DNSDoneInfo{}) }},
-		{connStart, func(st *callState) { st.trace.ConnectStart("tcp", "a:1") }},
-		{connDone, func(st *callState) { st.trace.ConnectDone("tcp", "a:1", nil) }},
-		{tlsStart, func(st *callState) { st.trace.TLSHandshakeStart() }},
-		{tlsDone, func(st *callState) { st.trace.TLSHandshakeDone(tls.ConnectionState{}, nil) }},
-		{gotConn, func(st *callState) { st.trace.GotConn(httptrace.GotConnInfo{Reused: true}) }},
-		{wrote, func(st *callState) { st.trace.WroteRequest(httptrace.WroteRequestInfo{}) }},
-		{firstByte, func(st *callState) { st.trace.GotFirstResponseByte() }},
+		{dnsStart, func(st *callState) { st.ctx.trace.DNSStart(httptrace.DNSStartInfo{}) }},
+		{dnsDone, func(st *callState) { st.ctx.trace.DNSDone(httptrace.DNSDoneInfo{}) }},
+		{connStart, func(st *callState) { st.ctx.trace.ConnectStart("tcp", "a:1") }},
+		{connDone, func(st *callState) { st.ctx.trace.ConnectDone("tcp", "a:1", nil) }},
+		{tlsStart, func(st *callState) { st.ctx.trace.TLSHandshakeStart() }},
+		{tlsDone, func(st *callState) { st.ctx.trace.TLSHandshakeDone(tls.ConnectionState{}, nil) }},
+		{gotConn, func(st *callState) { st.ctx.trace.GotConn(httptrace.GotConnInfo{Reused: true}) }},
+		{wrote, func(st *callState) { st.ctx.trace.WroteRequest(httptrace.WroteRequestInfo{}) }},
+		{firstByte, func(st *callState) { st.ctx.trace.GotFirstResponseByte() }},
 		// The net package's hooks, as its resolver and dialer call them.
 		{dnsStart, func(st *callState) { st.ctx.net.DNSStart("a") }},
 		{dnsDone, func(st *callState) { st.ctx.net.DNSDone(nil, false, nil) }},
@@ -62,8 +92,7 @@ func TestHookSetFiresItsOwnEvent(t *testing.T) {
 			// Two states side by side: a hook of one must not write to the other.
 			var st [2]callState
 			for i := range st {
-				st[i].pt.c = ar.StartCall("test", "call")
-				codes.hc.set(&st[i].hooks, &st[i].trace, &st[i].ctx.net, &st[i].pt)
+				codes.hc.set(&st[i].hooks, &st[i].ctx.trace, &st[i].ctx.net, &st[i].pt)
 			}
 			f.fire(&st[1])
 			if st[0].pt.seen != 0 {
@@ -75,7 +104,7 @@ func TestHookSetFiresItsOwnEvent(t *testing.T) {
 			if got, want := st[1].pt.reused, f.e == gotConn; got != want {
 				t.Errorf("%s: event %d: reused %v, want %v", codes.name, f.e, got, want)
 			}
-			if st[1].trace.GetConn != nil || st[1].trace.Got100Continue != nil || st[1].trace.WroteHeaders != nil {
+			if st[1].ctx.trace.GetConn != nil || st[1].ctx.trace.Got100Continue != nil || st[1].ctx.trace.WroteHeaders != nil {
 				t.Errorf("%s: hooks the phases do not use are set", codes.name)
 			}
 		}
@@ -195,18 +224,34 @@ func TestTraceKeysFound(t *testing.T) {
 // with a trace of that package's type holding the call's net hooks (as
 // the dialer finds it), and any other key as its parent does; and that a
 // parent holding a caller's own trace gets WithClientTrace's context,
-// which composes both.
+// which composes both. Either way the context is inside the call, as
+// recording.ContextWithCall's is.
 func TestTraceCtxAnswersAsWithClientTrace(t *testing.T) {
+	rec := recording.New(recording.WithSinks())
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	rctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	defer ar.Finish()
+	c := ar.StartCall("test", "call")
+	defer c.End(nil)
 	type key struct{}
-	parent := context.WithValue(context.Background(), key{}, "v")
+	parent := context.WithValue(rctx, key{}, "v")
 	var st callState
-	traceHooks.set(&st.hooks, &st.trace, &st.ctx.net, &st.pt)
-	ctx := withCallTrace(&st.ctx, parent, &st.trace)
+	traceHooks.set(&st.hooks, &st.ctx.trace, &st.ctx.net, &st.pt)
+	ctx := withCallTrace(&st.ctx, parent, c)
 	if ctx != context.Context(&st.ctx) {
 		t.Fatalf("withCallTrace returned %T, want the call's own context", ctx)
 	}
-	if got := httptrace.ContextClientTrace(ctx); got != &st.trace {
-		t.Errorf("ContextClientTrace = %p, want the call's trace %p", got, &st.trace)
+	if got := recording.CallFromContext(ctx); got != c || st.ctx.Call() != c {
+		t.Errorf("CallFromContext = %p, the node's call %p, want the call %p", got, st.ctx.Call(), c)
+	}
+	if got := recording.FromContext(ctx); got != ar {
+		t.Errorf("FromContext = %p, want the record %p", got, ar)
+	}
+	if ctx.Done() != parent.Done() {
+		t.Error("Done is not the parent's")
+	}
+	if got := httptrace.ContextClientTrace(ctx); got != &st.ctx.trace {
+		t.Errorf("ContextClientTrace = %p, want the call's trace %p", got, &st.ctx.trace)
 	}
 	if got := ctx.Value(key{}); got != "v" {
 		t.Errorf("Value(key) = %v, want the parent's v", got)
@@ -229,12 +274,15 @@ func TestTraceCtxAnswersAsWithClientTrace(t *testing.T) {
 
 	user := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {}}
 	var st2 callState
-	traceHooks.set(&st2.hooks, &st2.trace, &st2.ctx.net, &st2.pt)
-	ctx = withCallTrace(&st2.ctx, httptrace.WithClientTrace(parent, user), &st2.trace)
+	traceHooks.set(&st2.hooks, &st2.ctx.trace, &st2.ctx.net, &st2.pt)
+	ctx = withCallTrace(&st2.ctx, httptrace.WithClientTrace(parent, user), c)
 	if ctx == context.Context(&st2.ctx) {
 		t.Fatal("a parent with a trace of its own got the call's own context, which does not compose them")
 	}
-	if httptrace.ContextClientTrace(ctx) != &st2.trace {
+	if got := recording.CallFromContext(ctx); got != c {
+		t.Errorf("composed: CallFromContext = %p, want the call %p", got, c)
+	}
+	if httptrace.ContextClientTrace(ctx) != &st2.ctx.trace {
 		t.Error("the composed context does not carry the call's trace")
 	}
 }

@@ -105,20 +105,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	st := &callState{}
 	pt := &st.pt
-	pt.c, pt.start = c, t0
-	traceHooks.set(&st.hooks, &st.trace, &st.ctx.net, pt)
+	pt.start = t0
+	traceHooks.set(&st.hooks, &st.ctx.trace, &st.ctx.net, pt)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
-	ctx := withCallTrace(&st.ctx, recording.ContextWithCall(req.Context(), c), &st.trace)
-	out := &st.req
-	traceInto(out, req, ctx, &st.header, c.TraceContext(), rec.Propagator())
-	var sent *atomic.Pointer[countingBody] // the body of the last attempt
+	ctx := withCallTrace(&st.ctx, req.Context(), c)
+	out := &st.out.req
+	traceInto(&st.out, req, ctx, c.TraceContext(), rec.Propagator())
 	if count {
-		sent = &st.sent
-		cb := &st.firstBody
-		cb.rc = req.Body
-		sent.Store(cb)
-		out.Body = cb
+		// The body's counts, apart from the call's state, which has no
+		// room for them: few requests have such a body.
+		sb := new(sentBody)
+		sb.first.rc = req.Body
+		sb.last.Store(&sb.first)
+		st.sent = sb
+		out.Body = &sb.first
 		if req.GetBody != nil {
 			// A retry rewinds the body through GetBody: count the new one.
 			out.GetBody = func() (io.ReadCloser, error) {
@@ -127,7 +128,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 					return rc, err
 				}
 				cb := &countingBody{rc: rc}
-				sent.Store(cb)
+				sb.last.Store(cb)
 				return cb, nil
 			}
 		}
@@ -139,8 +140,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var room endRoom
 		d := time.Since(t0)
 		u := pt.end(&room, d)
-		if sent != nil {
-			u.RequestSize, u.HasRequestSize = sent.Load().n.Load(), true
+		if st.sent != nil {
+			u.RequestSize, u.HasRequestSize = st.sent.last.Load().n.Load(), true
 		}
 		c.EndWith(&u, d, err)
 		return resp, err
@@ -150,19 +151,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	status := [1]recording.Attr{{Key: convention.KeyHTTPResponseStatusCode, Value: statusCodeText(resp.StatusCode)}}
 	c.Update(&recording.CallUpdate{Attrs: status[:]})
-	b := &st.body
-	b.rc, b.c, b.pt, b.sent, b.length = resp.Body, c, pt, sent, resp.ContentLength
+	st.rc, st.length = resp.Body, resp.ContentLength
 	if resp.Body == nil || resp.Body == http.NoBody || req.Method == http.MethodHead {
 		// No body crossed the wire, whatever Content-Length says (it is the
 		// length of the GET response, for HEAD).
-		b.length = 0
-		b.finish(nil)
+		st.length = 0
+		st.finish(nil)
 		return resp, nil
 	}
-	resp.Body = b
+	resp.Body = st
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		if w, ok := b.rc.(io.Writer); ok {
-			resp.Body = &trackedRWBody{trackedBody: b, w: w}
+		if w, ok := st.rc.(io.Writer); ok {
+			resp.Body = &trackedRWBody{callState: st, w: w}
 		}
 	}
 	return resp, nil
@@ -227,162 +227,166 @@ func propagatorOf(rec *recording.Recorder) recording.Propagator {
 
 // withTrace returns a copy of req carrying tc in its headers.
 func withTrace(req *http.Request, tc recording.TraceContext, p recording.Propagator) *http.Request {
-	t := new(tracedRequest)
-	traceInto(&t.req, req, req.Context(), &t.header, tc, p)
-	return &t.req
+	o := new(outRequest)
+	traceInto(o, req, req.Context(), tc, p)
+	return &o.req
 }
 
-// tracedRequest is a request copy and its header's, allocated at once.
-type tracedRequest struct {
-	req    http.Request
-	header headerCopy
-}
-
-// traceInto makes out a copy of req with context ctx, and with tc written
-// by p into a copy of its header that h holds. A RoundTripper must not
-// modify the request it is given: the copy is shallow but for the header.
-func traceInto(out, req *http.Request, ctx context.Context, h *headerCopy, tc recording.TraceContext, p recording.Propagator) {
-	// WithContext is inlined: its copy does not escape, and out, which
-	// lives in the caller's allocation, takes it.
-	*out = *req.WithContext(ctx)
-	h.copy(req.Header)
-	out.Header = h.h
-	h.inject(ctx, tc, p)
-}
-
-// callState is what a recorded round trip keeps past RoundTrip's return,
-// allocated at once: the response body's wrapper, the phases and the trace
-// whose hooks fill them (which may fire after the call ended, so a
-// callState is never reused) and the context that carries it, the
-// outgoing request and its header, and its body when that is counted.
-type callState struct {
-	body   trackedBody
-	pt     phases
-	trace  httptrace.ClientTrace
-	hooks  hookSet
-	ctx    traceCtx
-	req    http.Request
-	header headerCopy
-
-	sent      atomic.Pointer[countingBody] // for a body counted as it is sent
-	firstBody countingBody
-}
-
-// headerCopy is a copy of a request's header, and the [recording.Carrier]
-// through which the propagator writes the trace context into it. The copy
-// is shallow, as the rest of the request's copy is: its map is its own,
-// but its values are the caller's slices, cut to their length (an append
-// to one, by a base transport that misbehaves, makes a new array rather
-// than writing past the caller's value), and a field the propagator sets
-// takes a slice of its own, in vals while room is left there.
-type headerCopy struct {
-	h    http.Header
+// outRequest is the copy of a request that goes to the base transport,
+// with room for the fields a propagator sets in its header's copy. It is
+// the [recording.Carrier] through which the propagator writes them. The
+// header's copy is shallow, as the rest of the request's copy is: its map
+// is its own, but its values are the caller's slices, cut to their length
+// (an append to one, by a base transport that misbehaves, makes a new
+// array rather than writing past the caller's value), and a field the
+// propagator sets takes a slice of its own, in vals while room is left
+// there.
+type outRequest struct {
+	req  http.Request
 	vals [spareFields]string
 	tp   [recording.TraceparentLen]byte // traceparent's bytes, see inject
 	used uint8                          // vals taken; in tp's padding
 }
 
 // spareFields is how many fields a propagator can set without an
-// allocation: traceparent and tracestate, and baggage.
-const spareFields = 3
+// allocation: traceparent and tracestate. A third (an OpenTelemetry
+// propagator's baggage) takes a slice of its own.
+const spareFields = 2
 
-// copy makes c a copy of h (an empty header when h is nil).
-func (c *headerCopy) copy(h http.Header) {
-	c.h = make(http.Header, len(h)+1)
-	for k, vv := range h {
-		c.h[k] = vv[:len(vv):len(vv)] // nil stays nil, as Clone keeps it
-	}
+// traceInto makes o's request a copy of req with context ctx, and with tc
+// written by p into a copy of its header. A RoundTripper must not modify
+// the request it is given: the copy is shallow but for the header.
+func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recording.TraceContext, p recording.Propagator) {
+	// WithContext is inlined: its copy does not escape, and o, which
+	// lives in the caller's allocation, takes it.
+	o.req = *req.WithContext(ctx)
+	o.copyHeader(req.Header)
+	o.inject(ctx, tc, p)
 }
 
-// inject writes tc into the copy through p. The W3C propagator's
-// traceparent is formatted into the copy's own bytes, which the value
-// shares rather than a string of its own: they are written once, before
-// the value is made, and never changed after (a headerCopy is never
-// reused), so the value is as immutable as a string must be.
-func (c *headerCopy) inject(ctx context.Context, tc recording.TraceContext, p recording.Propagator) {
+// callState is what a recorded round trip keeps past RoundTrip's return,
+// allocated at once: the outgoing request and its header's room, the
+// context that carries the call's trace, the phases and the hooks that
+// fill them (which may fire after the call ended, so a callState is never
+// reused), and the response body's wrapper: a callState is the body
+// RoundTrip returns, which ends the call when it is read to the end or
+// closed. Its size keeps it in the 896-byte size class
+// (TestCallStateSizeClass).
+type callState struct {
+	out   outRequest
+	ctx   traceCtx
+	pt    phases
+	hooks hookSet
+
+	rc     io.ReadCloser // the response's body
+	length int64         // its Content-Length
+	n      atomic.Int64  // the bytes read of it
+	sent   *sentBody     // the request's body, when it is counted
+}
+
+// sentBody counts the bytes of a request body sent: first, and the last
+// attempt's, when a retry rewound it through GetBody.
+type sentBody struct {
+	last  atomic.Pointer[countingBody]
+	first countingBody
+}
+
+// copyHeader makes o's request header a copy of h (an empty header when
+// h is nil).
+func (o *outRequest) copyHeader(h http.Header) {
+	c := make(http.Header, len(h)+1)
+	for k, vv := range h {
+		c[k] = vv[:len(vv):len(vv)] // nil stays nil, as Clone keeps it
+	}
+	o.req.Header = c
+}
+
+// inject writes tc into the header's copy through p. The W3C propagator's
+// traceparent is formatted into o's own bytes, which the value shares
+// rather than a string of its own: they are written once, before the
+// value is made, and never changed after (an outRequest is never reused),
+// so the value is as immutable as a string must be.
+func (o *outRequest) inject(ctx context.Context, tc recording.TraceContext, p recording.Propagator) {
 	if _, ok := p.(recording.W3CPropagator); !ok || !tc.IsValid() {
-		p.Inject(ctx, tc, c)
+		p.Inject(ctx, tc, o)
 		return
 	}
-	b := recording.AppendTraceparent(c.tp[:0], tc)
-	c.setCanonical("Traceparent", unsafe.String(unsafe.SliceData(b), len(b)))
+	b := recording.AppendTraceparent(o.tp[:0], tc)
+	o.setCanonical("Traceparent", unsafe.String(unsafe.SliceData(b), len(b)))
 	if tc.State != "" {
-		c.setCanonical("Tracestate", tc.State)
+		o.setCanonical("Tracestate", tc.State)
 	}
 }
 
 // Get returns the first value of key.
-func (c *headerCopy) Get(key string) string { return recording.HeaderCarrier(c.h).Get(key) }
+func (o *outRequest) Get(key string) string { return recording.HeaderCarrier(o.req.Header).Get(key) }
 
 // Keys returns the header's keys.
-func (c *headerCopy) Keys() []string { return recording.HeaderCarrier(c.h).Keys() }
+func (o *outRequest) Keys() []string { return recording.HeaderCarrier(o.req.Header).Keys() }
 
 // Set replaces the values of key with value, in a free slot of the
-// copy's array while one is left.
-func (c *headerCopy) Set(key, value string) {
-	c.setCanonical(convention.CanonicalHeaderKey(key), value)
+// request's array while one is left.
+func (o *outRequest) Set(key, value string) {
+	o.setCanonical(convention.CanonicalHeaderKey(key), value)
 }
 
 // setCanonical is Set with a key in its canonical form.
-func (c *headerCopy) setCanonical(key, value string) {
-	i := int(c.used)
-	if i >= len(c.vals) {
-		c.h[key] = []string{value}
+func (o *outRequest) setCanonical(key, value string) {
+	i := int(o.used)
+	if i >= len(o.vals) {
+		o.req.Header[key] = []string{value}
 		return
 	}
-	c.vals[i] = value
-	c.h[key] = c.vals[i : i+1 : i+1]
-	c.used++
+	o.vals[i] = value
+	o.req.Header[key] = o.vals[i : i+1 : i+1]
+	o.used++
 }
 
-// trackedBody ends the call when the body is read to the end or closed.
-type trackedBody struct {
-	rc     io.ReadCloser
-	c      *recording.ActiveCall
-	pt     *phases
-	sent   *atomic.Pointer[countingBody]
-	length int64
-	n      atomic.Int64
-	once   sync.Once
-}
-
-func (b *trackedBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	b.n.Add(int64(n))
+func (st *callState) Read(p []byte) (int, error) {
+	n, err := st.rc.Read(p)
+	st.n.Add(int64(n))
 	if err == io.EOF {
-		b.finish(nil)
+		st.finish(nil)
 	} else if err != nil {
-		b.finish(err)
+		st.finish(err)
 	}
 	return n, err
 }
 
-func (b *trackedBody) Close() error {
-	err := b.rc.Close()
-	b.finish(nil)
+func (st *callState) Close() error {
+	err := st.rc.Close()
+	st.finish(nil)
 	return err
 }
 
-func (b *trackedBody) finish(err error) {
-	b.once.Do(func() {
-		var room endRoom
-		d := time.Since(b.pt.start)
-		u := b.pt.end(&room, d)
-		if b.sent != nil {
-			u.RequestSize, u.HasRequestSize = b.sent.Load().n.Load(), true
-		}
-		size := b.n.Load()
-		if size == 0 && b.length > 0 {
-			size = b.length
-		}
-		u.ResponseSize, u.HasResponseSize = size, true
-		b.c.EndWith(&u, d, err)
-	})
+// finish ends the call, the first time only; a finish that comes while
+// another runs waits for it, so that a Close that returns has ended the
+// call. The phases' lock is held throughout: their hooks, which take it
+// alone, wait too.
+func (st *callState) finish(err error) {
+	p := &st.pt
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ended {
+		return
+	}
+	var room endRoom
+	d := time.Since(p.start)
+	u := p.endLocked(&room, d)
+	if st.sent != nil {
+		u.RequestSize, u.HasRequestSize = st.sent.last.Load().n.Load(), true
+	}
+	size := st.n.Load()
+	if size == 0 && st.length > 0 {
+		size = st.length
+	}
+	u.ResponseSize, u.HasResponseSize = size, true
+	st.ctx.Call().EndWith(&u, d, err)
 }
 
 // trackedRWBody keeps the io.Writer of a 101 Switching Protocols body.
 type trackedRWBody struct {
-	*trackedBody
+	*callState
 	w io.Writer
 }
 
@@ -391,14 +395,15 @@ func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 // phases collects httptrace events, which may arrive from other goroutines
 // (the dialer runs apart from the request), and turns them into call phases.
 type phases struct {
-	c     *recording.ActiveCall
-	start time.Time // c's start: the times are offsets from it
+	start time.Time // the call's start: the times are offsets from it
 
 	mu     sync.Mutex
 	at     [numEvents]time.Duration // when each event came, since start
 	seen   uint16                   // the events that came, by bit
 	reused bool
-	ended  bool
+	// ended: the phases were handed over (end), and, for a call that
+	// got a response, the call was ended (callState.finish).
+	ended bool
 }
 
 // An event is an httptrace event the phases are timed by.
@@ -478,13 +483,17 @@ type endRoom struct {
 // read them.
 func (p *phases) end(r *endRoom, d time.Duration) recording.CallUpdate {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.endLocked(r, d)
+}
+
+// endLocked is end with p.mu held.
+func (p *phases) endLocked(r *endRoom, d time.Duration) recording.CallUpdate {
 	if p.ended {
-		p.mu.Unlock()
 		return recording.CallUpdate{}
 	}
 	p.ended = true
-	at, seen, reused := p.at, p.seen, p.reused
-	p.mu.Unlock()
+	at, seen, reused := &p.at, p.seen, p.reused
 	attrs := append(r.attrs[:0], recording.Attr{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)})
 	ph := r.phases[:0]
 	came := func(e event) bool { return seen&(1<<e) != 0 }

@@ -269,6 +269,50 @@ func TestTransportUnknownBodySize(t *testing.T) {
 	}
 }
 
+// TestTransportRewoundBodyCounted checks that a request body of unknown
+// length that the base transport rewinds through GetBody, as net/http does
+// to retry a request, is counted as its last attempt sent it, and that the
+// first attempt's bytes are not added to it.
+func TestTransportRewoundBodyCounted(t *testing.T) {
+	const body = "0123456789abcdef"
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		first := make([]byte, 3)
+		if _, err := io.ReadFull(r.Body, first); err != nil {
+			return nil, err
+		}
+		rc, err := r.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			return nil, err
+		}
+		return &http.Response{StatusCode: 200, Status: "200 OK", Body: io.NopCloser(strings.NewReader("ok")), ContentLength: 2, Request: r}, nil
+	})
+	r := recordRequest(t, base, func(ctx context.Context, client *http.Client) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://example.test/up", io.NopCloser(strings.NewReader(body)))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+		if req.ContentLength != 0 {
+			t.Fatalf("ContentLength %d, want 0 (unknown)", req.ContentLength)
+		}
+		resp, err := client.Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	})
+	if len(r.Calls) != 1 {
+		t.Fatalf("calls %+v, want one", r.Calls)
+	}
+	if got := r.Calls[0].RequestSize; got != int64(len(body)) {
+		t.Errorf("RequestSize = %d, want %d, the rewound body's", got, len(body))
+	}
+	if got := r.Calls[0].ResponseSize; got != 2 {
+		t.Errorf("ResponseSize = %d, want 2", got)
+	}
+}
+
 // TestTransportTraceContext checks what the transport sends downstream for a
 // request that came in with a traceparent and a tracestate: the caller's
 // trace, with the call's span when the request is recorded and the caller's
@@ -479,6 +523,8 @@ func TestTransportLeavesRequestAlone(t *testing.T) {
 		{"empty header", 0, 0},
 		{"small header", 2, 0},
 		{"large header", 12, 0},
+		{"propagated fields filling the room", 2, 1},
+		{"one propagated field past the room", 2, 2},
 		{"many propagated fields", 2, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
