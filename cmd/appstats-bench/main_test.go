@@ -205,12 +205,14 @@ func TestSliced(t *testing.T) {
 			t.Errorf("%d objects allocated over %d requests; want each slice's allocations counted", m.GC.AllocObjects, m.Requests)
 		}
 	}
-	// Each configuration had half of each 400 ms stretch, give or take the
-	// last responses and the sleeps' lateness.
+	// Each configuration had about half of each 400 ms stretch, give or
+	// take the last responses and the sleeps' lateness, which a loaded
+	// machine stretches: judged as shares of the pair's time, not as
+	// durations.
 	for i := range 2 {
 		b, rec := r.Bare.Rounds[i].Elapsed, r.Recorded.Rounds[i].Elapsed
-		if b < 150*time.Millisecond || rec < 150*time.Millisecond || b+rec < 400*time.Millisecond {
-			t.Errorf("pair %d: bare %v, recorded %v; want about 200 ms each", i, b, rec)
+		if b+rec < 400*time.Millisecond || 4*b < b+rec || 4*rec < b+rec {
+			t.Errorf("pair %d: bare %v, recorded %v; want at least 400 ms together, about half each", i, b, rec)
 		}
 	}
 	if w, n := r.Stats.Written, uint64(r.Recorded.Requests); r.Stats.Dropped != 0 || w+uint64(2*8*o.Concurrency) < n || w > n+uint64(2*8*o.Concurrency) {
