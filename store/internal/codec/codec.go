@@ -881,6 +881,21 @@ func appendCallIDs(b []byte, c *recording.Call) []byte {
 	return append(b, flags)
 }
 
+// callIDs reads what appendCallIDs wrote into c: its span ID, its flags
+// and its parent's span ID.
+func (d *dec) callIDs(c *recording.Call) {
+	d.raw(c.SpanID[:])
+	flags := d.u()
+	c.Running = flags&1 != 0
+	c.Event = flags&2 != 0
+	if flags&4 != 0 {
+		d.raw(c.ParentSpanID[:])
+	}
+	if flags&^7 != 0 {
+		d.fail(fmt.Errorf("unknown call flags %#x", flags))
+	}
+}
+
 // appendRecordTail appends the end of r's encoding after its warnings:
 // its attributes, and the parts that follow them (the calls' costs, the
 // execution trace's description). The same in versions 2 and 3.
@@ -1048,16 +1063,7 @@ func DecodeRecord(b []byte) (*recording.Record, error) {
 			}
 		}
 		c.Attrs = decodeAttrs(d, true)
-		d.raw(c.SpanID[:])
-		flags := d.u()
-		c.Running = flags&1 != 0
-		c.Event = flags&2 != 0
-		if flags&4 != 0 {
-			d.raw(c.ParentSpanID[:])
-		}
-		if flags&^7 != 0 {
-			d.fail(fmt.Errorf("unknown call flags %#x", flags))
-		}
+		d.callIDs(c)
 	}
 	d.recordTail(r, v)
 	if err := d.done("record"); err != nil {
@@ -1198,16 +1204,7 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 		} else {
 			c.Attrs = decodeAttrs(d, false)
 		}
-		d.raw(c.SpanID[:])
-		flags := d.u()
-		c.Running = flags&1 != 0
-		c.Event = flags&2 != 0
-		if flags&4 != 0 {
-			d.raw(c.ParentSpanID[:])
-		}
-		if flags&^7 != 0 {
-			d.fail(fmt.Errorf("unknown call flags %#x", flags))
-		}
+		d.callIDs(c)
 		if d.err != nil {
 			break
 		}
