@@ -106,26 +106,26 @@ type memoRPC struct {
 
 // routeGroup returns ru's group for route.
 func (ru *Rollup) routeGroup(route string) *group {
-	if ru.maxKeys != 0 {
-		return groupOf(ru.routes, route)
-	}
-	m := &ru.memo
-	if m.routeG == nil || !sameData(&m.route, &route) {
-		m.route, m.routeG = route, groupOf(ru.routes, route)
-	}
-	return m.routeG
+	return ru.memoGroup(ru.routes, &ru.memo.route, &ru.memo.routeG, route)
 }
 
 // instGroup returns ru's group for instance inst.
 func (ru *Rollup) instGroup(inst string) *group {
+	return ru.memoGroup(ru.insts, &ru.memo.inst, &ru.memo.instG, inst)
+}
+
+// memoGroup returns groups' group for key: the one remembered in *last
+// and *lastG when key is the very string of *last (an unbounded rollup
+// only; a bounded one's bound may fold groups away), else the map's, then
+// remembered.
+func (ru *Rollup) memoGroup(groups map[string]*group, last *string, lastG **group, key string) *group {
 	if ru.maxKeys != 0 {
-		return groupOf(ru.insts, inst)
+		return groupOf(groups, key)
 	}
-	m := &ru.memo
-	if m.instG == nil || !sameData(&m.inst, &inst) {
-		m.inst, m.instG = inst, groupOf(ru.insts, inst)
+	if *lastG == nil || !sameData(last, &key) {
+		*last, *lastG = key, groupOf(groups, key)
 	}
-	return m.instG
+	return *lastG
 }
 
 // rpcGroups returns ru's group for the RPC service and method, and its
