@@ -321,9 +321,16 @@
 // compaction included, 0.8 KB and 17 allocations per record; peak heap
 // 21–22 MiB over 20,000 records at GOGC=100, and about 52 MiB over 100,000
 // (108–119 MiB with summaries in the tree; with Compress, compactions hold
-// about 35 MiB more). A record over the storage budget costs half of that
-// or less (BenchmarkWrite/over-budget; docs/BENCHMARKS.md
-// has the figures of each run), and a List page merges a full ring
+// about 35 MiB more). A longer burst of persisted records goes further:
+// 85–122 MiB over 300,000 and 189–236 MiB over 1,000,000, at about twice
+// the live heap (49–60 and 98–124 MiB). It is Badger's: its memtables (1.3 ×
+// MemTableSize each, up to NumMemtables + 2 of them while a flush is
+// slow) and its table builders' buffers, which it keeps while it flushes
+// and compacts (up to 8, each as large as the largest table it built).
+// The store's own part stays at about 5 MiB. A record over the storage
+// budget costs half the CPU of one persisted or less
+// (BenchmarkWrite/over-budget; docs/BENCHMARKS.md has the figures of each
+// run), and a List page merges a full ring
 // (BenchmarkListRing: about 30,000 small records) in a fraction of a
 // millisecond. A Get whose record is not in the block read last
 // decompresses its block: about 0.1 ms at load 5–6, against 12–29 µs
