@@ -1,0 +1,65 @@
+package httpstats_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"testing"
+
+	"github.com/goappstats/appstats/middleware/httpstats"
+	"github.com/goappstats/appstats/recording"
+)
+
+// TestRequestAllocations checks that a recorded request allocates one
+// object more than the same request served bare: the record's state, which
+// holds the request copy the handler is given (made with WithContext, it
+// was a second object).
+func TestRequestAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("counts allocations over many requests")
+	}
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hello")) })
+	rec := recording.New(recording.WithSinks(discardSink{}), recording.WithQueueSize(1<<14))
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	allocs := func(h http.Handler) float64 {
+		req := httptest.NewRequest("GET", "/hello?x=1", nil)
+		req.Header.Set("User-Agent", "test")
+		req.Header.Set("Accept", "*/*")
+		serve := func() {
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			runtime.Gosched() // the recorder's writer keeps up (AllocsPerRun runs with one P)
+		}
+		for range 100 { // the record pool filled
+			serve()
+		}
+		return testing.AllocsPerRun(500, serve)
+	}
+	bare, recorded := allocs(hello), allocs(httpstats.NewHandler(rec, hello))
+	if recorded-bare > 1 {
+		t.Errorf("a recorded request allocates %v objects, %v more than bare; want at most 1 more", recorded, recorded-bare)
+	}
+}
+
+// TestHandlerRequestKept checks that the request the handler is given
+// (which lives in the record's state) is left whole after the handler
+// returns: code the handler handed it to may read it later.
+func TestHandlerRequestKept(t *testing.T) {
+	rec, _ := newRecorder(t)
+	var kept *http.Request
+	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kept = r
+	}))
+	req := httptest.NewRequest("GET", "/kept?q=1", nil)
+	req.Header.Set("User-Agent", "test")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if kept == nil || kept == req {
+		t.Fatalf("handler got %p, the request %p: want a copy", kept, req)
+	}
+	if kept.URL == nil || kept.URL.Path != "/kept" || kept.Method != "GET" || kept.Header.Get("User-Agent") != "test" {
+		t.Errorf("after the handler returned, its request is %+v", kept)
+	}
+	if recording.FromContext(kept.Context()) == nil {
+		t.Error("the handler's request does not carry the record")
+	}
+}
