@@ -2,9 +2,11 @@ package httpstats_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/goappstats/appstats/middleware/httpstats"
@@ -61,5 +63,55 @@ func TestHandlerRequestKept(t *testing.T) {
 	}
 	if recording.FromContext(kept.Context()) == nil {
 		t.Error("the handler's request does not carry the record")
+	}
+}
+
+// TestHandlerBodies checks which request bodies the handler counts as the
+// handler reads them (wrapped) and which it hands on as they are: NoBody
+// and a body of known length are not wrapped, a body of unknown length is,
+// and a nil one stays nil; the record's request bytes follow.
+func TestHandlerBodies(t *testing.T) {
+	rec, sink := newRecorder(t)
+	var got io.ReadCloser
+	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Body
+		if r.Body != nil {
+			io.Copy(io.Discard, r.Body)
+		}
+	}))
+	unknown := io.NopCloser(strings.NewReader("twelve bytes"))
+	known := io.NopCloser(strings.NewReader("five!"))
+	cases := []struct {
+		name    string
+		body    io.ReadCloser
+		length  int64
+		wrapped bool
+		bytes   int64
+	}{
+		{"NoBody", http.NoBody, 0, false, 0},
+		{"NoBody-unknown", http.NoBody, -1, false, 0}, // told apart from a body of unknown length
+		{"nil", nil, 0, false, 0},
+		{"known", known, 5, false, 5},
+		{"unknown", unknown, -1, true, 12},
+	}
+	for _, c := range cases {
+		req := httptest.NewRequest("POST", "/"+c.name, nil)
+		req.Body, req.ContentLength = c.body, c.length
+		got = nil
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if wrapped := got != c.body; wrapped != c.wrapped {
+			t.Errorf("%s: the handler's body is %T (wrapped %v), want wrapped %v", c.name, got, wrapped, c.wrapped)
+		}
+	}
+	recs := flush(t, rec, sink)
+	for _, c := range cases {
+		for _, r := range recs {
+			if r.Path == "/"+c.name && r.RequestBytes != c.bytes {
+				t.Errorf("%s: RequestBytes %d, want %d", c.name, r.RequestBytes, c.bytes)
+			}
+		}
+	}
+	if len(recs) != len(cases) {
+		t.Errorf("%d records, want %d", len(recs), len(cases))
 	}
 }

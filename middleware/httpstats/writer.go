@@ -156,13 +156,17 @@ type writerType struct {
 	m   uint
 }
 
-// typeWord returns the first word of w, an http.ResponseWriter: its itab,
-// which stands for w's dynamic type (one itab per dynamic type of the one
-// interface type; were there two for a type, the type would take two
-// entries of writerTypes, each with the same interfaces). Comparing it
-// costs one load, where comparing reflect.TypeOf's answers compares two
-// interfaces through the runtime.
-func typeWord(w *http.ResponseWriter) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(w)) }
+// typeWord returns the first word of *w, a value of an interface type that
+// has methods (http.ResponseWriter, io.ReadCloser): its itab, which stands
+// for its dynamic type (one itab per dynamic type of the one interface
+// type; were there two for a type, writerTypes would give the type two
+// entries, each with the same interfaces, and a NoBody not told by it
+// would be taken for a body, asked whether it is counted). Comparing it
+// costs one load, where comparing reflect.TypeOf's answers, or two
+// interfaces, goes through the runtime.
+func typeWord[I any](w *I) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(w))
+}
 
 // wrap returns rw dressed with exactly the optional interfaces of the
 // writer it wraps (see wrapMask).
