@@ -82,12 +82,6 @@ const measureEvery = 8
 type requestState struct {
 	rw   respWriter
 	body countingBody
-	// req is the request the handler is given: r with the record's
-	// context. WithContext is inlined and its copy does not escape, so
-	// it takes no allocation of its own (as the transport's outRequest).
-	// Unlike rw and body it is not emptied when the request is served:
-	// the handler may have handed it to code that reads it later.
-	req http.Request
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -130,8 +124,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rw := &st.rw
 	rw.w = w
-	st.req = *r.WithContext(ctx)
-	r2 := &st.req
+	// The request copy is an object of its own: kept in the state, it
+	// would keep the request's header map alive as long as the record's
+	// context or a queued record keeps the state (see "The request
+	// path's eleventh round" in docs/BENCHMARKS.md).
+	r2 := r.WithContext(ctx)
 	var body *countingBody
 	// http.NoBody is the body of every request without one that net/http
 	// serves: told by its interface word alone (noBodyTab), which costs
@@ -151,12 +148,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// The state lives with the ActiveRecord, which the finished record may
 	// keep alive while it is queued (its inline attributes, a call still
-	// running): it must not keep the response writer alive once the
-	// request is served. One deferred function empties it (but for the
-	// handler's request, r2, which is the handler's to keep: until the
-	// writer takes the record, the request copy, its header map, URL and
-	// context stay reachable, as they did from a running call's context)
-	// and records a panic.
+	// running): it must not keep the response writer — and through it the
+	// request with its headers — alive once the request is served. One
+	// deferred function empties it and records a panic.
 	finishing := false
 	defer func() {
 		// What it uses is few: the closure is built on every request.
@@ -166,7 +160,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// finishing: a hook of finish (route, user) panicked, and finish
 		// ended the record all the same.
-		st.rw, st.body = respWriter{}, countingBody{}
+		*st = requestState{}
 		if v != nil {
 			panic(v)
 		}
