@@ -46,9 +46,10 @@ func TestRequestHeadersNotKept(t *testing.T) {
 	}
 }
 
-// TestHandlerRequestKept checks that the request the handler is given
-// (which lives in the record's state) is left whole after the handler
-// returns: code the handler handed it to may read it later.
+// TestHandlerRequestKept checks that the request the handler is given is
+// left whole after the handler returns (the record's state is emptied
+// then, but the request is not part of it): code the handler handed it to
+// may read it later.
 func TestHandlerRequestKept(t *testing.T) {
 	rec, _ := newRecorder(t)
 	var kept *http.Request
