@@ -40,7 +40,7 @@ type cleanTexts struct {
 	seed   maphash.Seed
 	clean  []cleanEntry        // texts redaction leaves unchanged, by hash; nil until the first
 	seen   map[uint64]struct{} // hashes of clean texts seen once
-	recent [128]string         // clean texts, by address (see recentSlot)
+	recent [64][2]string       // clean texts, by address (see recentSlot)
 	attrs  [64]cleanAttr       // attributes redaction leaves as they are, by address (see attrSlot)
 	paths  [64]routeText       // a clean path or query of each route, by the route's address (see byRoute)
 	last   [8]cleanAttr        // the last record's first attributes that attrs holds, by their places (see scrubber.attrsAt)
@@ -71,13 +71,23 @@ func newCleanTexts() *cleanTexts {
 	return &cleanTexts{seed: maphash.MakeSeed(), seen: make(map[uint64]struct{})}
 }
 
-// recentSlot returns the entry of recent where s, not empty, is kept when
-// known clean, and whether s is that entry: the same address and length.
-func (c *cleanTexts) recentSlot(s string) (*string, bool) {
+// recentSlot returns the two entries of recent where s, not empty, is
+// kept when known clean (see keepRecent), and whether s is one of them:
+// the same address and length. Two entries a text, the one kept last
+// first: two texts of a record (its route, a call's method) whose
+// addresses give the same pair do not take each other's place record
+// after record, as they did with one entry each in a binary whose layout
+// made them meet.
+func (c *cleanTexts) recentSlot(s string) (*[2]string, bool) {
 	p := unsafe.StringData(s)
 	e := &c.recent[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(c.recent))]
-	return e, unsafe.StringData(*e) == p && len(*e) == len(s)
+	return e, unsafe.StringData(e[0]) == p && len(e[0]) == len(s) ||
+		unsafe.StringData(e[1]) == p && len(e[1]) == len(s)
 }
+
+// keepRecent keeps s, a clean text not in recent, in the first of e, its
+// entries (recentSlot's), moving the text that was there to the second.
+func keepRecent(e *[2]string, s string) { e[1], e[0] = e[0], s }
 
 // attrSlot returns the entry of attrs where the attribute of key k and
 // value v, neither empty, is kept when redaction leaves it as it is, and
@@ -143,7 +153,7 @@ func (c *cleanTexts) text(rules *convention.Rules, s string) string {
 	}
 	t := c.textHashed(rules, s)
 	if t == s {
-		*e = s
+		keepRecent(e, s)
 	}
 	return t
 }

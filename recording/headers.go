@@ -29,11 +29,13 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 		// one: mostly the same names, looked up by name rather than
 		// found by a walk of the map.
 		if kept, size, same, ok := cfg.knownHeaders(flat, h, order); ok {
-			r.hdrFlat, r.hdrFlatBytes, r.hdrSame = kept, size, same
+			// The pairs in order's order: User-Agent's, if any, in
+			// the place of its entry.
+			r.hdrFlat, r.hdrFlatBytes, r.hdrUA, r.hdrSame = kept, size, r.hdrOrderUA, same
 			return
 		}
 	}
-	r.hdrSame = false
+	r.hdrUA, r.hdrSame = 0, false
 	if cap(flat) < 2*len(h) && cap(r.spare.hdrVals) == 0 {
 		// A record made afresh: the pairs, and the values of the map
 		// the writer makes of them, in one allocation.
@@ -109,6 +111,12 @@ func (a *ActiveRecord) KeptHeader(name string) (value string, ok bool) {
 		return "", false
 	}
 	flat, cfg := a.r.hdrFlat, &a.rec.cfg
+	if i := int(a.r.hdrUA); i != 0 && name == userAgent {
+		// SetHeaders found the names in the places of the record's
+		// last request, User-Agent's among them, each with its one
+		// value within the caps, none left out (see knownHeaders).
+		return flat[2*i-1], true
+	}
 	if len(flat) < 2 || flat[len(flat)-2] == HeaderTruncated || len(name) > cfg.maxName {
 		// No copy, or values left out: the first value of the name may
 		// be one of them.
@@ -174,6 +182,7 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		order = make([]headerEntry, 0, len(flat)/2)
 	}
 	var size int64 // recordSize's estimate, without a walk of the map
+	var uaAt uint8 // see Record.hdrOrderUA
 	for i := 0; i+1 < len(flat); {
 		k := flat[i]
 		first, start := flat[i+1], len(vals)
@@ -203,10 +212,13 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		}
 		out[k] = vals[start:len(vals):len(vals)]
 		if keepOrder {
+			if ua && len(order) < maxKnownHeaders {
+				uaAt = uint8(len(order) + 1)
+			}
 			order = append(order, headerEntry{k, out[k], secret, clean, ua})
 		}
 	}
-	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder = out, vals, order
+	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder, rec.hdrOrderUA = out, vals, order, uaAt
 	rec.hdrBytes, rec.spare.hdrBytes = size, size
 	return out
 }

@@ -51,7 +51,7 @@ func (c *config) capRecord(r *Record) {
 	r.Attrs = c.capAttrs(r.Attrs)
 	if r.Headers != nil && !c.headersFit(r.Headers) {
 		r.hdrFlat, r.hdrFlatBytes = c.flatHeaders(r.hdrFlat[:0], r.Headers)
-		r.hdrSame = false
+		r.hdrUA, r.hdrSame = 0, false
 		r.Headers = nil
 	}
 }

@@ -331,7 +331,7 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 		// made afresh has them in one array with its map's values
 		// (see SetHeaders), which the sink may keep.
 		clear(rec.hdrFlat[:cap(rec.hdrFlat)])
-		rec.spare, rec.hdrFlat, rec.hdrFlatBytes = spare{}, nil, 0
+		rec.spare, rec.hdrFlat, rec.hdrFlatBytes, rec.hdrOrderUA = spare{}, nil, 0, 0
 	}
 	return grown
 }

@@ -72,6 +72,14 @@ type Record struct {
 	// config.knownHeaders). (Beside Unsampled, it takes no room of its
 	// own.)
 	hdrSame bool
+	// hdrUA is 1 + the index of the User-Agent pair in hdrFlat when
+	// SetHeaders found the names of the record's last request in their
+	// places (see config.knownHeaders), for KeptHeader; else 0.
+	// hdrOrderUA is 1 + the index of User-Agent's entry (marked ua) in
+	// spare.hdrOrder, among its first maxKnownHeaders, else 0: set by
+	// headerMap with the entries, kept with them by reset. (Beside
+	// hdrSame, they take no room of their own.)
+	hdrUA, hdrOrderUA uint8
 
 	Start    time.Time
 	Duration time.Duration

@@ -190,9 +190,9 @@ func (rec *Record) reset() {
 	// equal to the last one. The pairs above, the request's own values,
 	// are cleared.
 	vals, valBytes := rec.spare.hdrVals, rec.spare.hdrBytes
-	hdr, order := rec.spare.hdr, rec.spare.hdrOrder
+	hdr, order, orderUA := rec.spare.hdr, rec.spare.hdrOrder, rec.hdrOrderUA
 	if cap(flat) > maxSpareHeaders || cap(vals) > maxSpareHeaders || len(hdr) > maxSpareHeaders {
-		flat, vals, valBytes, hdr, order = nil, nil, 0, nil, nil
+		flat, vals, valBytes, hdr, order, orderUA = nil, nil, 0, nil, nil, 0
 	}
 	warns := rec.spare.warnings
 	clear(warns)
@@ -205,7 +205,7 @@ func (rec *Record) reset() {
 	*rec = Record{}
 	rec.hdrFlat = flat[:0]
 	rec.spare.calls = calls[:0]
-	rec.spare.hdr, rec.spare.hdrOrder = hdr, order
+	rec.spare.hdr, rec.spare.hdrOrder, rec.hdrOrderUA = hdr, order, orderUA
 	rec.spare.hdrVals, rec.spare.hdrBytes = vals, valBytes // its length: the values hdr's entries hold
 	rec.spare.warnings = warns[:0]
 	rec.spare.pcs = pcs[:0]

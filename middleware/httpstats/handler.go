@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
@@ -123,13 +124,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rw := &st.rw
 	rw.w = w
+	// The request copy is an object of its own: kept in the state, it
+	// would keep the request's header map alive as long as the record's
+	// context or a queued record keeps the state (see "The request
+	// path's eleventh round" in docs/BENCHMARKS.md).
 	r2 := r.WithContext(ctx)
 	var body *countingBody
-	// Comparing r.Body with http.NoBody (the body of every request
-	// without one that net/http serves) compares two interfaces through
-	// the runtime, which costs less than looking up Expect in the header
-	// map: asked before it.
-	if r.Body != nil && r.Body != http.NoBody && (r.ContentLength < 0 || expectsContinue(r.Header)) {
+	// http.NoBody is the body of every request without one that net/http
+	// serves: told by its interface word alone (noBodyTab), which costs
+	// less than looking up Expect in the header map, asked after it.
+	if r.Body != nil && typeWord(&r.Body) != noBodyTab && (r.ContentLength < 0 || expectsContinue(r.Header)) {
 		body = &st.body
 		body.rc = r.Body
 		r2.Body = body
@@ -167,6 +171,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic(hv)
 	}
 }
+
+// noBodyTab is the first word of http.NoBody as an io.ReadCloser, its
+// itab: NoBody's type has one value, so a body whose first word it is, is
+// NoBody (see typeWord).
+var noBodyTab = func() unsafe.Pointer {
+	var b io.ReadCloser = http.NoBody
+	return typeWord(&b)
+}()
 
 // userAgent returns the request's user agent, for user_agent.original:
 // read from the record's copy of the headers when it has one

@@ -7,8 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"reflect"
 	"sync/atomic"
+	"unsafe"
 )
 
 // respWriter observes status and bytes; it never changes what the handler
@@ -149,21 +149,35 @@ type writerTypes struct {
 	next atomic.Uint32 // the entry a new type takes
 }
 
+// A writerType is the optional interfaces, m, of the writers whose
+// interface word is tab (see typeWord).
 type writerType struct {
-	t reflect.Type
-	m uint
+	tab unsafe.Pointer
+	m   uint
+}
+
+// typeWord returns the first word of *w, a value of an interface type that
+// has methods (http.ResponseWriter, io.ReadCloser): its itab, which stands
+// for its dynamic type (one itab per dynamic type of the one interface
+// type; were there two for a type, writerTypes would give the type two
+// entries, each with the same interfaces, and a NoBody not told by it
+// would be taken for a body, asked whether it is counted). Comparing it
+// costs one load, where comparing reflect.TypeOf's answers, or two
+// interfaces, goes through the runtime.
+func typeWord[I any](w *I) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(w))
 }
 
 // wrap returns rw dressed with exactly the optional interfaces of the
 // writer it wraps (see wrapMask).
 func (wt *writerTypes) wrap(rw *respWriter) http.ResponseWriter {
-	t := reflect.TypeOf(rw.w)
+	t := typeWord(&rw.w)
 	for i := range wt.seen {
-		if e := wt.seen[i].Load(); e != nil && e.t == t {
+		if e := wt.seen[i].Load(); e != nil && e.tab == t {
 			return wrapMask(rw, e.m)
 		}
 	}
 	m := optionalMask(rw.w)
-	wt.seen[wt.next.Add(1)%uint32(len(wt.seen))].Store(&writerType{t: t, m: m})
+	wt.seen[wt.next.Add(1)%uint32(len(wt.seen))].Store(&writerType{tab: t, m: m})
 	return wrapMask(rw, m)
 }
