@@ -328,10 +328,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			return fmt.Errorf("badgerstore: write: %w", err)
 		}
 		for _, c := range append(used, arena) {
-			if cap(c) == chunkSize {
-				c = c[:0]
-				s.chunks.Put(&c)
-			}
+			s.putChunk(c)
 		}
 		used, arena = used[:0], nil
 		s.count.Add(nrec)
@@ -383,15 +380,39 @@ func (s *Store) drop(recs []*recording.Record) {
 // chunkSize is the size of the chunks Write encodes values into.
 const chunkSize = 1 << 20
 
-// chunk returns an empty buffer with room for at least need bytes.
+// chunk returns an empty buffer with room for at least need bytes: the
+// spare chunk, else one from the pool, else a new one. A Write takes a
+// chunk when it persists a record, some twenty times a second under the
+// default budget, while the sink's goroutine moves between Ps: a chunk
+// the pool held in another P's own slot, or lost to a collection, was
+// made again (1 MiB, ~125 bytes a record in the load test's badger
+// scenario), which the spare chunk, taken by any P and kept across
+// collections, spares.
 func (s *Store) chunk(need int) []byte {
 	if need > chunkSize {
 		return make([]byte, 0, need)
+	}
+	if c := s.spareChunk.Swap(nil); c != nil {
+		return (*c)[:0]
 	}
 	if c, ok := s.chunks.Get().(*[]byte); ok {
 		return *c
 	}
 	return make([]byte, 0, chunkSize)
+}
+
+// putChunk gives back a buffer chunk returned, once the values encoded in
+// it are no longer referenced: as the spare chunk if there is none, else
+// to the pool. A larger buffer is dropped.
+func (s *Store) putChunk(c []byte) {
+	if cap(c) != chunkSize {
+		return
+	}
+	c = c[:0]
+	if s.spareChunk.CompareAndSwap(nil, &c) {
+		return
+	}
+	s.chunks.Put(&c)
 }
 
 // old is what a record written again took: its summary (1 if found), its
