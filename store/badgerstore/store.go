@@ -88,6 +88,12 @@ type Store struct {
 	// Store.chunk).
 	spareChunk atomic.Pointer[[]byte]
 
+	// deltaSpan is the span of sketch buckets of the requests that the
+	// last Write's last rollup delta counted, which the next Write's
+	// deltas reserve (see codec.Rollup.Reserve); guarded by budget.mu.
+	deltaSpan struct{ lo, hi int }
+	hasSpan   bool
+
 	chunks    sync.Pool    // *[]byte of chunkSize, for Write's encoding
 	blockPool sync.Pool    // *blockWriter, for Write's blocks
 	sumBufs   sync.Pool    // *[]byte, for reads of summary blocks

@@ -155,6 +155,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			return nil
 		}
 		i := 0
+		var last *codec.Rollup // the delta of the last record counted
 		// The budget's lock is held for the batch: one lock per
 		// transaction rather than per record.
 		s.budget.mu.Lock()
@@ -171,8 +172,12 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			d := deltas[m]
 			if d == nil {
 				d = codec.NewRollup()
+				if s.hasSpan {
+					d.Reserve(s.deltaSpan.lo, s.deltaSpan.hi)
+				}
 				deltas[m] = d
 			}
+			last = d
 			if !s.budget.keep(sum.Route, start, sum.Duration, sum.HasError()) {
 				// Over the route's budget: counted, not persisted,
 				// kept in memory while the ring has room.
@@ -298,6 +303,16 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			s.budget.mu.Unlock()
 			txn.Discard()
 			return fmt.Errorf("badgerstore: write: %w", err)
+		}
+		if last != nil {
+			if lo, hi, ok := last.Span(); ok {
+				// With a quarter of the width on either side: the next
+				// batch's fastest and slowest requests mostly fall a
+				// little outside this one's, and a sketch grown past
+				// its reserved span copies it.
+				m := max(8, (hi-lo)/4)
+				s.deltaSpan.lo, s.deltaSpan.hi, s.hasSpan = max(0, lo-m), hi+m, true
+			}
 		}
 		s.budget.mu.Unlock()
 		recs = recs[i:]
