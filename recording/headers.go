@@ -164,8 +164,9 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	// The entries' order, for refillHeaderMap, is kept only in a map
 	// made before: a record made afresh (the pool ran dry) does not
 	// allocate it, the first time its map is remade does, with room for
-	// all the names.
-	keepOrder := out != nil
+	// all the names. Without a pool, keptHeaderMap hands the writer's own
+	// order in, for sameHeaders.
+	keepOrder := out != nil || r.pool == nil
 	if out == nil {
 		out = make(map[string][]string, len(flat)/2)
 	}
@@ -221,6 +222,76 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder, rec.hdrOrderUA = out, vals, order, uaAt
 	rec.hdrBytes, rec.spare.hdrBytes = size, size
 	return out
+}
+
+// keptHeaderMap is headerMap for a record that a sink may keep (the
+// recorder has no pool): such a record is never reused, so its map is
+// never refilled, and a new one would be made for every record. A record
+// whose headers are those of the last map made — the same names, each
+// with the one value redaction left as it was, or any value of a secret
+// name — is given that map instead: sinks never modify a record, so
+// records may share it (as calls share their frames), and nothing writes
+// to it again. Headers that differ get a map of their own, which the
+// next records may share in turn.
+func (r *Recorder) keptHeaderMap(rec *Record) map[string][]string {
+	k := &r.keptHdr
+	if k.m != nil && len(k.order) == len(k.m) && sameHeaders(r.scrubber(), rec.hdrFlat, k.m, k.order, r.cfg.maxName) {
+		rec.hdrBytes = k.bytes
+		return k.m
+	}
+	rec.spare.hdr, rec.spare.hdrOrder = nil, k.order[:0]
+	m := r.headerMap(rec)
+	k.m, k.order, k.bytes = m, rec.spare.hdrOrder, rec.hdrBytes
+	rec.spare.hdrOrder = nil
+	return m
+}
+
+// A keptHeaders is the last header map keptHeaderMap made, with its
+// entries (names, values, and what redaction did to them) in the order
+// headerMap made them, and recordSize's estimate of the map. The map
+// belongs to the records that hold it and is never written to again; the
+// order is the writer's own.
+type keptHeaders struct {
+	m     map[string][]string
+	order []headerEntry
+	bytes int64
+}
+
+// sameHeaders reports whether flat, the pairs SetHeaders kept, hold the
+// headers of m, whose entries are order (a map with no name merged
+// by headerMap): as many names, each of them in order, with one value
+// that is the entry's, which redaction left as it was, or any value of a
+// secret name. The map is then what headerMap would make of flat. A
+// name that may come twice in flat (cut to maxName, or the note of values
+// left out) is never compared: then the pairs could hold fewer names than
+// the map. It notes the User-Agent value for s, as headerMap does.
+func sameHeaders(s *scrubber, flat []string, m map[string][]string, order []headerEntry, maxName int) bool {
+	if len(flat) != 2*len(order) {
+		return false
+	}
+	ua := -1 // the pair of the User-Agent value
+	for i := 0; i+1 < len(flat); i += 2 {
+		k, v := flat[i], flat[i+1]
+		e := &order[i/2]
+		if e.name != k {
+			if len(k) > maxName || k == HeaderTruncated {
+				return false
+			}
+			if e = findHeader(order, m, k); e == nil {
+				return false
+			}
+		}
+		if len(e.vals) != 1 || !e.secret && (!e.clean || e.vals[0] != v) {
+			return false
+		}
+		if e.ua {
+			ua = i + 1
+		}
+	}
+	if ua >= 0 {
+		s.noteUserAgent(flat[ua], flat[ua])
+	}
+	return true
 }
 
 // redactValues redacts vs, the values of a header name that is not

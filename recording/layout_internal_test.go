@@ -17,7 +17,7 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 			"inflight", "closed", "drained", "paused", "flight", "pool", "log"},
 		{"qBytes", "recorded", "callHint", "finishCost"},
 		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "closeOnce"},
-		{"secretNames", "secretRecent", "writerScrub", "analysis"},
+		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr"},
 	}
 	typ := reflect.TypeFor[Recorder]()
 	named := make(map[string]bool)

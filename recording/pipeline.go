@@ -293,7 +293,11 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 	switch {
 	case len(rec.hdrFlat) > 0:
 		grown -= rec.hdrFlatBytes
-		rec.Headers = r.headerMap(rec)
+		if r.pool == nil {
+			rec.Headers = r.keptHeaderMap(rec)
+		} else {
+			rec.Headers = r.headerMap(rec)
+		}
 		grown += rec.hdrBytes
 		rec.hdrFlat, rec.hdrFlatBytes = rec.hdrFlat[:0], 0
 	case rec.Headers != nil:

@@ -129,6 +129,7 @@ type Recorder struct {
 	secretRecent [64]secretEntry
 	writerScrub  scrubber // the writer goroutine's redaction, with its caches (see Recorder.scrubber)
 	analysis     analysis
+	keptHdr      keptHeaders // the last header map made for a record a sink may keep
 }
 
 // New returns a Recorder and starts its background writer.

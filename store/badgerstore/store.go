@@ -83,6 +83,17 @@ type Store struct {
 	damagedMu   sync.Mutex
 	damagedKeys map[string]struct{} // damaged entries found by reads (see damaged)
 
+	// spareChunk is one chunk kept apart from chunks, which the
+	// collector empties and whose per-P slot another P cannot take (see
+	// Store.chunk).
+	spareChunk atomic.Pointer[[]byte]
+
+	// deltaSpan is the span of sketch buckets of the requests that the
+	// last Write's last rollup delta counted, which the next Write's
+	// deltas reserve (see codec.Rollup.Reserve); guarded by budget.mu.
+	deltaSpan struct{ lo, hi int }
+	hasSpan   bool
+
 	chunks    sync.Pool    // *[]byte of chunkSize, for Write's encoding
 	blockPool sync.Pool    // *blockWriter, for Write's blocks
 	sumBufs   sync.Pool    // *[]byte, for reads of summary blocks
@@ -523,6 +534,7 @@ func (s *Store) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		s.ring.reset(true) // memory only: its records are gone
+		s.spareChunk.Store(nil)
 		if abandon {
 			s.log.Error("badgerstore: disk full at close: database left unflushed; its logs keep every record",
 				"dir", s.dir, "free", mib(s.freeNow()))

@@ -128,6 +128,38 @@ func (s *Sketch) Merge(o *Sketch) {
 	}
 }
 
+// Span returns the lowest and highest bucket indexes s counts durations
+// in (durations <= 0 aside), or ok false when it counts none there.
+func (s *Sketch) Span() (lo, hi int, ok bool) {
+	i, j := 0, len(s.counts)-1
+	for i <= j && s.counts[i] == 0 {
+		i++
+	}
+	for j >= i && s.counts[j] == 0 {
+		j--
+	}
+	if i > j {
+		return 0, 0, false
+	}
+	return s.offset + i, s.offset + j, true
+}
+
+// Reserve makes an empty sketch's counts cover bucket indexes lo..hi, all
+// zero, so that durations within them are counted without growing its
+// counts again and again: for a sketch that is about to count durations
+// like those of another, whose [Sketch.Span] that is. A zero count is
+// never encoded and never answers a quantile, so nothing s encodes or
+// answers changes. A span past the highest valid index is cut there. It
+// does nothing to a sketch that has counts, or for a span with no valid
+// index.
+func (s *Sketch) Reserve(lo, hi int) {
+	hi = min(hi, sketchMaxIndex)
+	if s.n != 0 || len(s.counts) != 0 || lo < 0 || hi < lo {
+		return
+	}
+	s.counts, s.offset = make([]uint64, hi-lo+1), lo
+}
+
 // cover grows counts, once, to hold indexes lo..hi.
 func (s *Sketch) cover(lo, hi int) {
 	if len(s.counts) == 0 {

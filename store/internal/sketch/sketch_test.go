@@ -162,3 +162,75 @@ func TestSketchAddBucket(t *testing.T) {
 		t.Fatalf("the test added %d durations, the least %v", want.Count(), want.Min())
 	}
 }
+
+// TestSketchReserve counts durations in a sketch that reserved a span
+// and in one that did not: the same encoding, quantiles, count, minimum
+// and maximum; Span gives the buckets counted in, not the reserved
+// zeros; Reserve leaves a sketch with counts, and an invalid span, alone.
+func TestSketchReserve(t *testing.T) {
+	var plain, reserved sketch.Sketch
+	if _, _, ok := plain.Span(); ok {
+		t.Error("Span of an empty sketch")
+	}
+	lo := sketch.BucketOf(50 * time.Microsecond)
+	hi := sketch.BucketOf(20 * time.Millisecond)
+	var probe sketch.Sketch
+	probe.AddBucket(lo, 1)
+	probe.AddBucket(hi, 1)
+	l, h, ok := probe.Span()
+	if !ok || l >= h {
+		t.Fatalf("Span %d, %d, %v", l, h, ok)
+	}
+	reserved.Reserve(l-5, h+5)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		d := time.Duration(r.Int64N(int64(40*time.Millisecond))) - time.Millisecond // some <= 0, some past the span
+		plain.Add(d)
+		reserved.Add(d)
+	}
+	a, err := plain.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := reserved.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a, b) {
+		t.Errorf("reserved sketch encodes %d bytes, unreserved %d, not the same", len(b), len(a))
+	}
+	for _, q := range []float64{0, 0.01, 0.5, 0.9, 0.99, 1} {
+		if g, w := reserved.Quantile(q), plain.Quantile(q); g != w {
+			t.Errorf("q%v: %v, want %v", q, g, w)
+		}
+	}
+	if reserved.Count() != plain.Count() || reserved.Min() != plain.Min() || reserved.Max() != plain.Max() {
+		t.Error("count, minimum or maximum differ")
+	}
+	pl, ph, _ := plain.Span()
+	if rl, rh, _ := reserved.Span(); rl != pl || rh != ph {
+		t.Errorf("reserved Span %d..%d, want %d..%d", rl, rh, pl, ph)
+	}
+	// Counts already, or a span out of bounds: nothing reserved.
+	before, _ := plain.AppendBinary(nil)
+	plain.Reserve(0, 100)
+	after, _ := plain.AppendBinary(nil)
+	if !slices.Equal(before, after) {
+		t.Error("Reserve changed a sketch with counts")
+	}
+	var bad sketch.Sketch
+	bad.Reserve(-1, 10)
+	bad.Reserve(10, 5)
+	bad.Reserve(1<<20, 1<<21) // past the highest index
+	if _, _, ok := bad.Span(); ok {
+		t.Error("Span after invalid reservations")
+	}
+	bad.Add(time.Millisecond)
+	var one sketch.Sketch
+	one.Add(time.Millisecond)
+	x, _ := bad.AppendBinary(nil)
+	y, _ := one.AppendBinary(nil)
+	if !slices.Equal(x, y) {
+		t.Error("a sketch after invalid reservations encodes otherwise")
+	}
+}
