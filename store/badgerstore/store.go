@@ -89,8 +89,10 @@ type Store struct {
 	spareChunk atomic.Pointer[[]byte]
 
 	// deltaSpan is the span of sketch buckets of the requests that the
-	// last Write's last rollup delta counted, which the next Write's
-	// deltas reserve (see codec.Rollup.Reserve); guarded by budget.mu.
+	// last transaction's last rollup delta counted, widened by a quarter
+	// on either side, which the next transaction's deltas reserve, in
+	// this Write or the next (see codec.Rollup.Reserve); guarded by
+	// budget.mu.
 	deltaSpan struct{ lo, hi int }
 	hasSpan   bool
 
