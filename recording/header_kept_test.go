@@ -7,10 +7,10 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
 // TestKeptRecordsShareHeaderMaps records requests through a recorder
@@ -24,14 +24,7 @@ import (
 // (sent twice), a name more or less, another name, a second value.
 func TestKeptRecordsShareHeaderMaps(t *testing.T) {
 	red := recording.DefaultRedaction()
-	var mu sync.Mutex
-	var kept []*recording.Record
-	sink := recording.SinkFunc(func(_ context.Context, recs []*recording.Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		kept = append(kept, recs...)
-		return nil
-	})
+	sink := recordingtest.NewSink() // keeps records: the recorder has no pool
 	rec := recording.New(recording.WithSinks(sink))
 	base := map[string][]string{"Accept": {"*/*"}, "User-Agent": {"curl/8"}, "Authorization": {"Basic YTpi"}}
 	with := func(k string, vs ...string) map[string][]string {
@@ -91,8 +84,7 @@ func TestKeptRecordsShareHeaderMaps(t *testing.T) {
 	if err := rec.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	kept := sink.Records()
 	if len(kept) != len(steps) {
 		t.Fatalf("%d records kept, want %d", len(kept), len(steps))
 	}
@@ -119,14 +111,7 @@ func TestKeptRecordsShareHeaderMaps(t *testing.T) {
 // name: the second record holds the same headers as the first, in a map
 // of its own (a merged map is never compared with new pairs).
 func TestKeptRecordsCutHeaderNames(t *testing.T) {
-	var mu sync.Mutex
-	var kept []*recording.Record
-	sink := recording.SinkFunc(func(_ context.Context, recs []*recording.Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		kept = append(kept, recs...)
-		return nil
-	})
+	sink := recordingtest.NewSink() // keeps records: the recorder has no pool
 	rec := recording.New(recording.WithSinks(sink), recording.WithMaxName(16))
 	for range 2 {
 		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
@@ -136,8 +121,7 @@ func TestKeptRecordsCutHeaderNames(t *testing.T) {
 	if err := rec.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	kept := sink.Records()
 	if len(kept) != 2 {
 		t.Fatalf("%d records kept, want 2", len(kept))
 	}
