@@ -213,13 +213,10 @@ func TestRollupVersion3(t *testing.T) {
 	}
 }
 
-// TestRollupStored counts records persisted and records only counted:
-// both count in every figure, only the first in the stored ones, and the
-// counts survive encoding.
-func TestRollupStored(t *testing.T) {
-	ru := NewRollup()
-	for i, r := range storetest.Records(4, time.Unix(1700000000, 0), time.Second, 60) {
-		r.Route = "GET /a"
+// addThirdStored counts recs in ru, every third one (from the first) as
+// persisted and the others as only counted.
+func addThirdStored(ru *Rollup, recs []*recording.Record) {
+	for i, r := range recs {
 		sum := r.Summary()
 		if i%3 == 0 {
 			ru.Add(&sum, CallDurations(r, &sum))
@@ -227,6 +224,18 @@ func TestRollupStored(t *testing.T) {
 			ru.AddCounted(&sum, CallDurations(r, &sum))
 		}
 	}
+}
+
+// TestRollupStored counts records persisted and records only counted:
+// both count in every figure, only the first in the stored ones, and the
+// counts survive encoding.
+func TestRollupStored(t *testing.T) {
+	ru := NewRollup()
+	recs := storetest.Records(4, time.Unix(1700000000, 0), time.Second, 60)
+	for _, r := range recs {
+		r.Route = "GET /a"
+	}
+	addThirdStored(ru, recs)
 	got := NewRollup()
 	var scratch sketch.Sketch
 	if err := got.MergeEncoded(AppendRollup(nil, ru), false, &scratch); err != nil {
@@ -299,26 +308,16 @@ func TestRollupMemo(t *testing.T) {
 		}
 	}
 	memo, maps := NewRollup(), NewBoundedRollup(1<<20)
-	add := func(ru *Rollup, recs []*recording.Record) {
-		for i, r := range recs {
-			sum := r.Summary()
-			if i%3 == 0 {
-				ru.Add(&sum, CallDurations(r, &sum))
-			} else {
-				ru.AddCounted(&sum, CallDurations(r, &sum))
-			}
-		}
-	}
-	add(memo, recs)
-	add(maps, recs)
+	addThirdStored(memo, recs)
+	addThirdStored(maps, recs)
 	w := store.Window{Since: time.Unix(0, 0), Until: time.Unix(1800000000, 0)}
 	if g, want := memo.Stats(w), maps.Stats(w); !reflect.DeepEqual(g, want) {
 		t.Errorf("rollup with memo:\n%+v\nwant\n%+v", g, want)
 	}
 	memo.Reset()
 	maps.Reset()
-	add(memo, recs[1:2]) // the route the last record counted in, the same string
-	add(maps, recs[1:2])
+	addThirdStored(memo, recs[1:2]) // the route the last record counted in, the same string
+	addThirdStored(maps, recs[1:2])
 	if g, want := memo.Stats(w), maps.Stats(w); !reflect.DeepEqual(g, want) || g.Requests != 1 || len(g.Routes) != 1 {
 		t.Errorf("after Reset:\n%+v\nwant\n%+v", g, want)
 	}

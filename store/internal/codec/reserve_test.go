@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/internal/sketch"
 	"github.com/goappstats/appstats/store/storetest"
@@ -25,18 +24,8 @@ func TestRollupReserve(t *testing.T) {
 		r.Route = []string{"GET /a", "GET /b"}[i%2]
 		r.Instance = "host/1"
 	}
-	add := func(ru *Rollup, recs []*recording.Record) {
-		for i, r := range recs {
-			sum := r.Summary()
-			if i%3 == 0 {
-				ru.Add(&sum, CallDurations(r, &sum))
-			} else {
-				ru.AddCounted(&sum, CallDurations(r, &sum))
-			}
-		}
-	}
 	prev := NewRollup()
-	add(prev, recs)
+	addThirdStored(prev, recs)
 	lo, hi, ok := prev.Span()
 	if !ok || lo > hi {
 		t.Fatalf("Span of a rollup of %d records: %d, %d, %v", len(recs), lo, hi, ok)
@@ -52,7 +41,7 @@ func TestRollupReserve(t *testing.T) {
 	mallocs := func(ru *Rollup) uint64 {
 		var a, b runtime.MemStats
 		runtime.ReadMemStats(&a)
-		add(ru, next)
+		addThirdStored(ru, next)
 		runtime.ReadMemStats(&b)
 		return b.Mallocs - a.Mallocs
 	}
@@ -88,7 +77,7 @@ func TestRollupReserve(t *testing.T) {
 	bounded := NewBoundedRollup(10)
 	bounded.Reserve(lo, hi)
 	counting := NewRollup()
-	add(counting, next[:1])
+	addThirdStored(counting, next[:1])
 	counting.Reserve(lo, hi)
 	wide := NewRollup()
 	wide.Reserve(0, maxReservedSpan)
