@@ -533,7 +533,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	if m := a.message(); m != nil {
 		r.Attrs = append(r.Attrs, m.attrs()...)
 	}
-	cfg.capRecord(r)
+	attrBytes := cfg.capRecord(r)
 	// Finishing is measured, like a call's start, on one record in
 	// measureEvery (picked by its random span ID), and until one is
 	// measured, and charged the last measurement otherwise: a clock read
@@ -544,7 +544,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		rec.finishCost.Store(cost)
 	}
 	r.Overhead += time.Duration(a.overhead.Load() + cost)
-	rec.enqueue(r)
+	rec.enqueue(r, attrBytes)
 	// Listed until queued: once no record is listed, every finished one
 	// has reached the queue, and Close delivers it.
 	rec.inflight.remove(a)
