@@ -263,9 +263,11 @@ func TestHeaderMapRefill(t *testing.T) {
 		if !maps.EqualFunc(rec.spare.hdr, given, slices.Equal) {
 			t.Errorf("step %d: reset kept %q, want the redacted %q", i, rec.spare.hdr, given)
 		}
-		for _, v := range rec.hdrFlat[:cap(rec.hdrFlat)] {
-			if v != "" {
-				t.Errorf("step %d: reset left the pair value %q", i, v)
+		// Their data pointers are zeroed (dropStringRefs), not their
+		// lengths: read only the pointers.
+		for j, v := range rec.hdrFlat[:cap(rec.hdrFlat)] {
+			if p := unsafe.StringData(v); p != nil {
+				t.Errorf("step %d: reset left string %d of the pairs pointing to %p", i, j, p)
 			}
 		}
 	}
@@ -450,11 +452,13 @@ func TestPathQueryNotHeld(t *testing.T) {
 // TestPreparedSize checks that the estimate of a record's bytes that
 // enqueue makes and prepare updates is what recordSize gives for the
 // prepared record (with nothing that redaction changes): stacks
-// symbolized, header pairs made a map, warnings added.
+// symbolized, header pairs made a map, warnings added; attributes within
+// their caps, cut, and more than WithMaxAttrs keeps (capRecord sums their
+// bytes as it checks their caps).
 func TestPreparedSize(t *testing.T) {
 	var mu sync.Mutex
 	var got, want []int64
-	r := New(WithSinks(SinkFunc(func(_ context.Context, recs []*Record) error {
+	r := New(WithMaxAttrs(4, 16), WithSinks(SinkFunc(func(_ context.Context, recs []*Record) error {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, rec := range recs {
@@ -463,12 +467,19 @@ func TestPreparedSize(t *testing.T) {
 		}
 		return nil
 	})))
-	for i := range 3 {
+	attrs := [][]Attr{
+		{{Key: "a", Value: "1"}, {Key: "bb", Value: "22"}},
+		{{Key: "a", Value: strings.Repeat("v", 40)}, {Key: "bb", Value: "22"}},
+		{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}, {Key: "c", Value: "3"}, {Key: "d", Value: "4"}, {Key: "e", Value: "5"}},
+		nil,
+	}
+	for i := range 4 {
 		ctx, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/size"})
 		ar.SetHeaders(map[string][]string{"Accept": {"a", "b"}, "X-Req": {fmt.Sprint(i)}})
-		for range 2 + 3*i { // the last two repeat a call: an N+1 warning
+		for range 2 + 3*(i%3) { // the last two repeat a call: an N+1 warning
 			StartCall(ctx, "sql", "SELECT users").End(nil)
 		}
+		ar.AddAttrs(attrs[i]...)
 		ar.Finish()
 	}
 	if err := r.Close(t.Context()); err != nil {
@@ -476,8 +487,8 @@ func TestPreparedSize(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 3 {
-		t.Fatalf("%d records written, want 3", len(got))
+	if len(got) != 4 {
+		t.Fatalf("%d records written, want 4", len(got))
 	}
 	for i := range got {
 		if got[i] != want[i] {

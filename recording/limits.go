@@ -41,19 +41,23 @@ func capString(s *string, n int) {
 // The path and the query are capped later, by the writer, after their
 // redaction (see capRedacted): a secret value cut in two would no longer
 // look like one, and its kept part would be stored.
-func (c *config) capRecord(r *Record) {
+//
+// It returns attrsSize of the capped attributes, for recordSizeWith: the
+// pass over them that checks their caps sums their lengths too.
+func (c *config) capRecord(r *Record) (attrBytes int64) {
 	capString(&r.Method, c.maxName)
 	capString(&r.Route, c.maxName)
 	capString(&r.User, c.maxName)
 	capString(&r.Remote, c.maxName)
 	capString(&r.Error, c.maxText)
 	capString(&r.Panic, c.maxText)
-	r.Attrs = c.capAttrs(r.Attrs)
+	r.Attrs, attrBytes = c.capAttrs(r.Attrs)
 	if r.Headers != nil && !c.headersFit(r.Headers) {
 		r.hdrFlat, r.hdrFlatBytes = c.flatHeaders(r.hdrFlat[:0], r.Headers)
 		r.hdrUA, r.hdrSame = 0, false
 		r.Headers = nil
 	}
+	return attrBytes
 }
 
 // capRedacted caps the path and the query of a record once the writer
@@ -66,20 +70,22 @@ func (c *config) capRedacted(r *Record) {
 
 // capAttrs caps the keys and values of attrs in place and keeps at most
 // c.maxAttrs of them; the ones left out are counted by a KeyDroppedAttrs
-// attribute at the end.
-func (c *config) capAttrs(attrs []Attr) []Attr {
+// attribute at the end. It returns the attributes and their attrsSize.
+func (c *config) capAttrs(attrs []Attr) ([]Attr, int64) {
 	if len(attrs) <= c.maxAttrs {
 		// Mostly all of them, within their caps: one pass that only
-		// reads, the caps in registers.
+		// reads, the caps in registers, and sums their lengths.
 		maxKey, maxValue := c.maxName, c.maxAttrValue
-		i := 0
+		i, n := 0, 0
 		for ; i < len(attrs); i++ {
-			if len(attrs[i].Key) > maxKey || len(attrs[i].Value) > maxValue {
+			k, v := len(attrs[i].Key), len(attrs[i].Value)
+			if k > maxKey || v > maxValue {
 				break
 			}
+			n += k + v
 		}
 		if i == len(attrs) {
-			return attrs
+			return attrs, sizeAttr*int64(len(attrs)) + int64(n)
 		}
 	}
 	dropped := 0
@@ -94,7 +100,7 @@ func (c *config) capAttrs(attrs []Attr) []Attr {
 	if dropped > 0 {
 		attrs = append(attrs, droppedAttrs(dropped))
 	}
-	return attrs
+	return attrs, attrsSize(attrs)
 }
 
 // droppedAttrs is the attribute that counts n attributes not kept.
@@ -253,10 +259,14 @@ const (
 // strings, calls, stacks, headers and attributes point to. A string shared
 // with other records (the instance name, a symbolized function) is counted
 // by each, which errs on the safe side.
-func recordSize(r *Record) int64 {
+func recordSize(r *Record) int64 { return recordSizeWith(r, attrsSize(r.Attrs)) }
+
+// recordSizeWith is recordSize with attrBytes, attrsSize(r.Attrs), given:
+// capRecord's pass over the attributes sums them (see enqueue).
+func recordSizeWith(r *Record, attrBytes int64) int64 {
 	n := sizeRecord + int64(len(r.Method)+len(r.Path)+len(r.Route)+len(r.Query)+
 		len(r.User)+len(r.Remote)+len(r.Error)+len(r.Panic))
-	n += attrsSize(r.Attrs)
+	n += attrBytes
 	n += r.hdrFlatBytes
 	switch {
 	case r.hdrBytes > 0:

@@ -19,13 +19,14 @@ import (
 // not fit is dropped and counted where it did not fit.
 
 // enqueue hands a finished record to the preparer without ever blocking.
-func (r *Recorder) enqueue(rec *Record) {
+// attrBytes is attrsSize(rec.Attrs), which capRecord summed.
+func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
 	if r.closed.Load() {
 		r.dropped.Add(1)
 		r.release(rec)
 		return
 	}
-	rec.size = recordSize(rec)
+	rec.size = recordSizeWith(rec, attrBytes)
 	if r.qBytes.Add(rec.size) > r.cfg.queueBytes {
 		r.qBytes.Add(-rec.size)
 		r.dropped.Add(1)

@@ -2,6 +2,7 @@ package recording_test
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,4 +165,31 @@ func TestAddAttrs(t *testing.T) {
 	}
 	var none *recording.ActiveRecord
 	none.AddAttrs(recording.Attr{Key: "k"}) // a nil record ignores it
+
+	// Added in groups: the first into the record's room for four (as
+	// many as fit copied one by one), the rest appended, in order; the
+	// caller's slice is copied, not kept.
+	for _, groups := range [][]int{{3, 2}, {4}, {4, 1}, {5}, {1, 3, 2}, {2, 2, 2}} {
+		var want []string
+		r := recordOne(t, "/attrs", func(ar *recording.ActiveRecord) {
+			n := 0
+			for _, g := range groups {
+				buf := make([]recording.Attr, g)
+				for j := range buf {
+					buf[j] = recording.Attr{Key: "k" + strconv.Itoa(n), Value: strconv.Itoa(n)}
+					want = append(want, "k"+strconv.Itoa(n)+"="+strconv.Itoa(n))
+					n++
+				}
+				ar.AddAttrs(buf...)
+				clear(buf)
+			}
+		})
+		var got []string
+		for _, a := range r.Attrs {
+			got = append(got, a.Key+"="+a.Value)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("groups %v: attrs %q, want %q", groups, got, want)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package convention
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 )
 
@@ -25,15 +24,41 @@ const RouteUnknownGRPC = "(unknown gRPC method)"
 // OpenTelemetry does, since a client can send any token; a status outside
 // 100–599 gives "GET (unmatched)".
 func UnmatchedRoute(method string, status int) string {
-	m := slices.Index(routeMethods[:], method)
-	if m < 0 {
-		m = len(routeMethods)
-	}
+	m := methodIndex(method)
 	class := 0 // outside 100–599
 	if status >= 100 && status <= 599 {
 		class = status / 100
 	}
 	return unmatchedRoutes[m][class]
+}
+
+// methodIndex returns the index of method in routeMethods, or
+// len(routeMethods) for any other. A switch compares the few bytes of each
+// method in place, where slices.Index called memequal for each (~45
+// instructions for a GET request); TestMethodIndex checks it against
+// routeMethods.
+func methodIndex(method string) int {
+	switch method {
+	case http.MethodGet:
+		return 0
+	case http.MethodHead:
+		return 1
+	case http.MethodPost:
+		return 2
+	case http.MethodPut:
+		return 3
+	case http.MethodPatch:
+		return 4
+	case http.MethodDelete:
+		return 5
+	case http.MethodConnect:
+		return 6
+	case http.MethodOptions:
+		return 7
+	case http.MethodTrace:
+		return 8
+	}
+	return len(routeMethods)
 }
 
 // routeMethods are the methods UnmatchedRoute names; any other is "_OTHER".
