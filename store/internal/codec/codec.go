@@ -164,13 +164,43 @@ var tables = sync.Pool{New: func() any { return new(strTable) }}
 // getTable returns an empty table.
 func getTable() *strTable {
 	t := tables.Get().(*strTable)
+	t.reset()
+	return t
+}
+
+// reset empties t for the next record: a new gen, no string indexed.
+func (t *strTable) reset() {
 	t.gen++
 	if t.gen == 0 {
 		// Wrapped: slots of an old gen could look current.
 		*t = strTable{gen: 1}
 	}
 	t.n = 0
-	return t
+}
+
+// An Encoder appends full records as [AppendRecord] does, the same bytes,
+// with one string table for all of them, where AppendRecord takes a table
+// from a pool and gives it back for each record: for a writer that
+// encodes many records in a row (badgerstore's Write, a batch at a time).
+// The zero Encoder is ready to use; Release gives its table back. An
+// Encoder is not safe for concurrent use.
+type Encoder struct{ t *strTable }
+
+// AppendRecord appends the full encoding of r to b, as [AppendRecord].
+func (e *Encoder) AppendRecord(b []byte, r *recording.Record) []byte {
+	if e.t == nil {
+		e.t = tables.Get().(*strTable)
+	}
+	e.t.reset()
+	return appendRecordT(b, r, codecV4, e.t)
+}
+
+// Release gives e's table back to the pool; e may be used again after.
+func (e *Encoder) Release() {
+	if e.t != nil {
+		tables.Put(e.t)
+		e.t = nil
+	}
 }
 
 // put appends v to b as a version 3 record writes its calls' strings:
@@ -655,7 +685,14 @@ type stackSeen struct {
 // of reading old values write).
 func appendRecordV(b []byte, r *recording.Record, v byte) []byte {
 	t := getTable()
-	defer tables.Put(t)
+	b = appendRecordT(b, r, v, t)
+	tables.Put(t)
+	return b
+}
+
+// appendRecordT is appendRecordV with t, an empty table, as the record's
+// string table.
+func appendRecordT(b []byte, r *recording.Record, v byte, t *strTable) []byte {
 	start := len(b)
 	e := enc{b: appendRecordHead(b, v, r)}
 	var prev []recording.Frame
