@@ -121,6 +121,34 @@ func appendTime(b []byte, d time.Duration) []byte {
 	return binary.AppendUvarint(b, v)
 }
 
+// appendTimes appends each of ds as enc.d does, without
+// binary.AppendUvarint's loop for three and four bytes: what the calls'
+// starts and durations in nanoseconds mostly take (under 2²⁷ ns, 134 ms,
+// once zig-zagged); a call's start and duration, or an RPC's durations,
+// with one call. It takes and returns the bytes, not an *enc, so that
+// the encoder's enc stays in registers; it is not inlined, which would
+// make its callers too large to be.
+//
+//go:noinline
+func appendTimes(b []byte, ds ...time.Duration) []byte {
+	for _, d := range ds {
+		v := uint64(d<<1) ^ uint64(d>>63)
+		switch {
+		case v < 0x80:
+			b = append(b, byte(v))
+		case v < 0x4000:
+			b = append(b, byte(v)|0x80, byte(v>>7))
+		case v < 1<<21:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14))
+		case v < 1<<28:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21))
+		default:
+			b = binary.AppendUvarint(b, v)
+		}
+	}
+	return b
+}
+
 func (e *enc) i(v int64) { e.u(uint64(v<<1) ^ uint64(v>>63)) } // zig-zag, as binary.AppendVarint
 
 func (e *enc) d(v time.Duration)       { e.i(int64(v)) }
@@ -1667,9 +1695,7 @@ func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte 
 		e.d(rpc.Total)
 		n := min(rpc.Count, len(durs))
 		e.n(n)
-		for _, d := range durs[:n] {
-			e.b = appendTime(e.b, d)
-		}
+		e.b = appendTimes(e.b, durs[:n]...)
 		durs = durs[n:]
 		e.f(rpc.Cost)
 	}
