@@ -121,13 +121,10 @@ func appendTime(b []byte, d time.Duration) []byte {
 	return binary.AppendUvarint(b, v)
 }
 
-// appendTimes appends each of ds as enc.d does, without
-// binary.AppendUvarint's loop for three and four bytes: what the calls'
-// starts and durations in nanoseconds mostly take (under 2²⁷ ns, 134 ms,
-// once zig-zagged); a call's start and duration, or an RPC's durations,
-// with one call. It takes and returns the bytes, not an *enc, so that
-// the encoder's enc stays in registers; it is not inlined, which would
-// make its callers too large to be.
+// appendTimes appends each of ds as appendTime does: an RPC's durations
+// in a summary with one call (for a call's start and duration, two calls
+// of appendTime cost less). It takes and returns the bytes, not an *enc,
+// so that the encoder's enc stays in registers, and is not inlined.
 //
 //go:noinline
 func appendTimes(b []byte, ds ...time.Duration) []byte {
@@ -307,7 +304,8 @@ func sameFrames(a, b []recording.Frame) bool {
 }
 
 // writeFirst appends to e the kept encoding of stack, the first call's,
-// if it is the kept stack and writes the same bytes (see firstStack).
+// if it is the kept stack and writes the same bytes (see the firstStack
+// type).
 func (t *strTable) writeFirst(e *enc, stack []recording.Frame, ms *[13]memo) bool {
 	b, ok := t.firstStack(e.b, stack, ms)
 	e.b = b
@@ -315,9 +313,10 @@ func (t *strTable) writeFirst(e *enc, stack []recording.Frame, ms *[13]memo) boo
 }
 
 // firstStack appends the kept encoding of stack, the first call's, if it
-// is the kept stack's and writes the same bytes (see firstStack): its
-// strings are given their indexes, and ms (the record's memos) the kept
-// ones. It reports false, having appended and indexed nothing, if not.
+// is the kept stack's and writes the same bytes (see the firstStack
+// type): its strings are given their indexes, and ms (the record's memos)
+// the kept ones. It reports false, having appended and indexed nothing,
+// if not.
 func (t *strTable) firstStack(b []byte, stack []recording.Frame, ms *[13]memo) ([]byte, bool) {
 	f := &t.first
 	if f.frames == nil || t.n != f.before || !sameFrames(stack, f.frames) {
@@ -919,7 +918,7 @@ func appendRecordT(b []byte, r *recording.Record, v byte, t *strTable) []byte {
 			e.u(uint64(i-seen[k].call-1)<<1 | 1)
 			seen[k].call = i
 		} else if i == 0 && len(c.Stack) > 0 && t.first.frames != nil && t.writeFirst(&e, c.Stack, &ms) {
-			// The kept stack's bytes (see firstStack).
+			// The kept stack's bytes (see the firstStack type).
 		} else {
 			mark, before := len(e.b), t.n
 			shared := sharedFrames(c.Stack, prev)
