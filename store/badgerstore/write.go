@@ -68,7 +68,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	defer s.putBlockBuf(sblk)
 	// recRefs holds the refs of records whose block is closed and whose
 	// summary's is not: they go into their summaries' s values.
-	recRefs := make(map[recording.ID]closedRef)
+	var recRefs closedRefs
+	// One string table serves the records of the Write.
+	var enc codec.Encoder
+	defer enc.Release()
 	var durs []time.Duration
 	var sum recording.Summary // its RPCs' memory serves the call's records
 	for len(recs) > 0 {
@@ -80,7 +83,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		deltas := make(map[int64]*codec.Rollup)
 		horizon := time.Now().UnixNano() + int64(futureSkew)
 		var size, entries, nrec, stored, traced, counted int64
-		clear(recRefs)
+		recRefs.reset()
 		// closeBlock compresses the records (p: pBlock, w: blk) or
 		// summaries (pSumBlock, w: sblk) of w into one value and sets it
 		// and their refs. A record's ref goes into its summary's s value
@@ -125,7 +128,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				}
 				left -= rf.share
 				if p == pBlock && pe.start == idTime(pe.id) {
-					recRefs[pe.id] = closedRef{rf, pe.start}
+					recRefs.add(closedRef{rf, pe.start, pe.id})
 					stored += rf.share
 					continue
 				}
@@ -137,13 +140,15 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 					arena = append(timeKey(append(arena, pSummary), pe.start), pe.id[:]...)
 				}
 				off := len(arena)
-				switch rec, ok := recRefs[pe.id]; {
-				case p == pBlock:
-					arena = appendRef(arena, rf)
-				case ok && rec.start == pe.start:
-					delete(recRefs, pe.id)
-					arena = appendPair(arena, rf, rec.rf)
-				default:
+				// A summary's record is in recRefs only if its ID
+				// holds its start (and then at that start).
+				if p == pSumBlock && pe.start == idTime(pe.id) {
+					if rec, ok := recRefs.take(pe.id); ok {
+						arena = appendPair(arena, rf, rec.rf)
+					} else {
+						arena = appendRef(arena, rf)
+					}
+				} else {
 					arena = appendRef(arena, rf)
 				}
 				if err := txn.Set(arena[koff:off:off], arena[off:len(arena):len(arena)]); err != nil {
@@ -195,7 +200,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				r = &c
 			}
 			off := len(blk.raw)
-			blk.raw = codec.AppendRecord(blk.raw, r)
+			blk.raw = enc.AppendRecord(blk.raw, r)
 			n := len(blk.raw) - off
 			if m := s2.MaxEncodedLen(n); m < 0 || int64(m) >= s.opts.ValueLogFileSize-64 {
 				blk.raw = blk.raw[:off]
@@ -251,7 +256,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			// record stored started after the newest start: a record
 			// of the service's own, written as it ends, is mostly not
 			// looked up.
-			if gone, err := s.replaced(txn, blk, sblk, recRefs, r.ID, start, tv == nil); err != nil {
+			if gone, err := s.replaced(txn, blk, sblk, &recRefs, r.ID, start, tv == nil); err != nil {
 				s.budget.mu.Unlock()
 				txn.Discard()
 				return fmt.Errorf("badgerstore: write: %w", err)
@@ -292,11 +297,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		err := closeBlock(sblk, pSumBlock)
 		// Every record's summary has taken its ref; should one not
 		// have, the record is still found by its f key.
-		for id, rec := range recRefs {
+		for _, rec := range recRefs.left() {
 			if err == nil {
 				rf := appendRef(nil, rec.rf)
-				err = txn.Set(recordKey(id), rf)
-				stored += lsmCost(len(id) + 1 + len(rf))
+				err = txn.Set(recordKey(rec.id), rf)
+				stored += lsmCost(len(rec.id) + 1 + len(rf))
 			}
 		}
 		if err != nil {
@@ -367,16 +372,75 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 
 // BorrowsRecords reports true: Write encodes the records it is given and
 // keeps none of them, nor any of their slices or maps, once it returns
-// (the rollups keep strings alone). A recorder whose sinks all borrow
+// (the rollups keep strings alone, and the codec's string tables the
+// strings of a record's first stack, copied). A recorder whose sinks all borrow
 // records reuses their memory (see [recording.Borrower]).
 func (s *Store) BorrowsRecords() bool { return true }
 
 var _ recording.Borrower = (*Store)(nil)
 
-// A closedRef is the ref of a record whose block is closed, and its start.
+// A closedRef is the ref of a record whose block is closed, its start
+// and its ID.
 type closedRef struct {
 	rf    ref
 	start int64
+	id    recording.ID
+}
+
+// closedRefs holds the refs of the records whose block is closed and
+// whose summary's is not, in the order Write gave the records to their
+// block; each is taken by its summary, given to the summary block in the
+// same order, so the one taken is mostly the first one left, found
+// without a look-up (where a map cost ~800 instructions a record to
+// fill, search and empty). A ref not taken (a record given twice, whose
+// earlier version replaced takes) is found by its ID among the others.
+type closedRefs struct {
+	refs  []closedRef
+	taken []bool // refs[i] was taken
+	next  int    // every ref before next is taken
+}
+
+func (c *closedRefs) add(rec closedRef) {
+	c.refs = append(c.refs, rec)
+	c.taken = append(c.taken, false)
+}
+
+// take returns the ref of the record with ID id and removes it, or
+// reports that there is none.
+func (c *closedRefs) take(id recording.ID) (closedRef, bool) {
+	for i := c.next; i < len(c.refs); i++ {
+		if c.taken[i] || c.refs[i].id != id {
+			continue
+		}
+		c.taken[i] = true
+		rec := c.refs[i]
+		for c.next < len(c.refs) && c.taken[c.next] {
+			c.next++
+		}
+		if c.next == len(c.refs) {
+			c.reset()
+		}
+		return rec, true
+	}
+	return closedRef{}, false
+}
+
+// left returns the refs not taken, in the order they were added, and
+// empties c.
+func (c *closedRefs) left() []closedRef {
+	out := c.refs[:0]
+	for i := c.next; i < len(c.refs); i++ {
+		if !c.taken[i] {
+			out = append(out, c.refs[i])
+		}
+	}
+	c.reset()
+	return out
+}
+
+// reset empties c, keeping its memory.
+func (c *closedRefs) reset() {
+	c.refs, c.taken, c.next = c.refs[:0], c.taken[:0], 0
 }
 
 // entryOverhead is what Badger adds to a record's entries on disk (one or
@@ -455,7 +519,7 @@ type old struct {
 // first. The record given last to blk, and its summary given last to
 // sblk, are the new ones: an earlier one of the same ID in blk or sblk, or
 // in recRefs, not yet in txn, is taken out of it.
-func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[recording.ID]closedRef, id recording.ID, start int64, drop bool) (old, error) {
+func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs *closedRefs, id recording.ID, start int64, drop bool) (old, error) {
 	var o old
 	for {
 		n := s.newest.Load()
@@ -502,10 +566,9 @@ func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs map[re
 				return o, err
 			}
 		}
-	} else if rec, ok := recRefs[id]; ok {
+	} else if rec, ok := recRefs.take(id); ok {
 		// Its block is closed, and its ref, counted, waits for its
 		// summary's: it is not written.
-		delete(recRefs, id)
 		osk = summaryKey(rec.start, id)
 		o.found = true
 		o.bytes = rec.rf.share

@@ -121,6 +121,31 @@ func appendTime(b []byte, d time.Duration) []byte {
 	return binary.AppendUvarint(b, v)
 }
 
+// appendTimes appends each of ds as appendTime does: an RPC's durations
+// in a summary with one call (for a call's start and duration, two calls
+// of appendTime cost less). It takes and returns the bytes, not an *enc,
+// so that the encoder's enc stays in registers, and is not inlined.
+//
+//go:noinline
+func appendTimes(b []byte, ds ...time.Duration) []byte {
+	for _, d := range ds {
+		v := uint64(d<<1) ^ uint64(d>>63)
+		switch {
+		case v < 0x80:
+			b = append(b, byte(v))
+		case v < 0x4000:
+			b = append(b, byte(v)|0x80, byte(v>>7))
+		case v < 1<<21:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14))
+		case v < 1<<28:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21))
+		default:
+			b = binary.AppendUvarint(b, v)
+		}
+	}
+	return b
+}
+
 func (e *enc) i(v int64) { e.u(uint64(v<<1) ^ uint64(v>>63)) } // zig-zag, as binary.AppendVarint
 
 func (e *enc) d(v time.Duration)       { e.i(int64(v)) }
@@ -148,6 +173,7 @@ type strTable struct {
 	gen   uint32
 	n     uint32 // strings given an index in this gen
 	slots [2 * maxShared]strSlot
+	first firstStack
 }
 
 type strSlot struct {
@@ -164,13 +190,43 @@ var tables = sync.Pool{New: func() any { return new(strTable) }}
 // getTable returns an empty table.
 func getTable() *strTable {
 	t := tables.Get().(*strTable)
+	t.reset()
+	return t
+}
+
+// reset empties t for the next record: a new gen, no string indexed.
+func (t *strTable) reset() {
 	t.gen++
 	if t.gen == 0 {
 		// Wrapped: slots of an old gen could look current.
 		*t = strTable{gen: 1}
 	}
 	t.n = 0
-	return t
+}
+
+// An Encoder appends full records as [AppendRecord] does, the same bytes,
+// with one string table for all of them, where AppendRecord takes a table
+// from a pool and gives it back for each record: for a writer that
+// encodes many records in a row (badgerstore's Write, a batch at a time).
+// The zero Encoder is ready to use; Release gives its table back. An
+// Encoder is not safe for concurrent use.
+type Encoder struct{ t *strTable }
+
+// AppendRecord appends the full encoding of r to b, as [AppendRecord].
+func (e *Encoder) AppendRecord(b []byte, r *recording.Record) []byte {
+	if e.t == nil {
+		e.t = tables.Get().(*strTable)
+	}
+	e.t.reset()
+	return appendRecordT(b, r, codecV4, e.t)
+}
+
+// Release gives e's table back to the pool; e may be used again after.
+func (e *Encoder) Release() {
+	if e.t != nil {
+		tables.Put(e.t)
+		e.t = nil
+	}
 }
 
 // put appends v to b as a version 3 record writes its calls' strings:
@@ -203,6 +259,167 @@ func (t *strTable) put(b []byte, v string) ([]byte, uint64) {
 		}
 	}
 	return appendFull(b, v), 0
+}
+
+// A firstStack is what the first call of a record wrote for its stack,
+// kept for the next records: a service's records mostly begin with the
+// same call, made from the same place, whose stack (a dozen frames, two
+// dozen strings written in full and given indexes) cost ~2,800
+// instructions to write again in each record. A record whose first
+// call's stack has the same frames (their strings' data and lengths,
+// their lines), with as many strings indexed before it and none of the
+// stack's among them, writes the same bytes: they are copied, and the
+// stack's strings given the same indexes, without a frame walked.
+//
+// The stack is kept once met by two records in a row, so that records
+// whose first stacks alternate cost a comparison each, not a copy. It
+// holds its frames' strings (never the record's memory), as the
+// rollups hold routes.
+type firstStack struct {
+	frames []recording.Frame // the stack, copied; nil if none is kept
+	before uint32            // the strings indexed before it
+	enc    []byte            // what it wrote: its counts and frames
+	strs   []strSlot         // the strings it indexed, in the order of their indexes
+	ms     [4]memo           // the memos of its two innermost frames' strings after it
+	// The stack of the last record's first call, when it was not the
+	// one kept: kept if the next record's is the same slice.
+	candP *recording.Frame
+	candN int
+}
+
+// sameFrames reports whether a and b have the same frames, word for word
+// (see frameWords).
+func sameFrames(a, b []recording.Frame) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	b = b[:len(a)]
+	for k := range a {
+		x, y := (*frameWords)(unsafe.Pointer(&a[k])), (*frameWords)(unsafe.Pointer(&b[k]))
+		if (x[0]^y[0])|(x[1]^y[1])|(x[2]^y[2])|(x[3]^y[3])|(x[4]^y[4]) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// writeFirst appends to e the kept encoding of stack, the first call's,
+// if it is the kept stack and writes the same bytes (see the firstStack
+// type).
+func (t *strTable) writeFirst(e *enc, stack []recording.Frame, ms *[13]memo) bool {
+	b, ok := t.firstStack(e.b, stack, ms)
+	e.b = b
+	return ok
+}
+
+// firstStack appends the kept encoding of stack, the first call's, if it
+// is the kept stack's and writes the same bytes (see the firstStack
+// type): its strings are given their indexes, and ms (the record's memos)
+// the kept ones. It reports false, having appended and indexed nothing,
+// if not.
+func (t *strTable) firstStack(b []byte, stack []recording.Frame, ms *[13]memo) ([]byte, bool) {
+	f := &t.first
+	if f.frames == nil || t.n != f.before || !sameFrames(stack, f.frames) {
+		return b, false
+	}
+	for i, sl := range f.strs {
+		h := uint32((uint64(sl.p) * 0x9E3779B97F4A7C15) >> 53)
+		for {
+			x := &t.slots[h]
+			if x.gen != t.gen {
+				*x = strSlot{p: sl.p, n: sl.n, gen: t.gen, idx: t.n}
+				t.n++
+				break
+			}
+			if x.p == sl.p && x.n == sl.n {
+				// Indexed before the stack: its bytes would differ.
+				// The strings indexed here are taken out, the last
+				// first, so that no probe crosses a hole.
+				t.unindex(f.strs[:i])
+				return b, false
+			}
+			h = (h + 1) & (2*maxShared - 1)
+		}
+	}
+	copy(ms[5:9], f.ms[:])
+	return append(b, f.enc...), true
+}
+
+// unindex takes strs, the last strings given indexes, out of t, the
+// last first.
+func (t *strTable) unindex(strs []strSlot) {
+	for i := len(strs) - 1; i >= 0; i-- {
+		sl := strs[i]
+		h := uint32((uint64(sl.p) * 0x9E3779B97F4A7C15) >> 53)
+		for {
+			x := &t.slots[h]
+			if x.gen == t.gen && x.p == sl.p && x.n == sl.n {
+				x.gen = 0 // no gen is 0
+				t.n--
+				break
+			}
+			h = (h + 1) & (2*maxShared - 1)
+		}
+	}
+}
+
+// keepFirst keeps the first call's stack, written as enc with before
+// strings indexed before it, if the last record's first call had the
+// same slice (else notes it for the next record), and if what it wrote
+// depends on no string indexed before it.
+func (t *strTable) keepFirst(enc []byte, stack []recording.Frame, before uint32, ms *[13]memo) {
+	f := &t.first
+	if f.candP != &stack[0] || f.candN != len(stack) {
+		f.candP, f.candN = &stack[0], len(stack)
+		return
+	}
+	f.candP, f.candN = nil, 0
+	if t.n >= maxShared {
+		// Strings past the table's room were written in full.
+		return
+	}
+	strs := f.strs[:0]
+	for k := range stack {
+		for _, v := range [2]string{stack[k].Function, stack[k].File} {
+			if len(v) < minShared {
+				continue
+			}
+			sl, ok := t.find(v)
+			if !ok || sl.idx < before {
+				// An index of a string written before the stack.
+				f.frames = nil
+				return
+			}
+			if !slices.ContainsFunc(strs, func(x strSlot) bool { return x.idx == sl.idx }) {
+				strs = append(strs, strSlot{p: sl.p, n: sl.n, idx: sl.idx})
+			}
+		}
+	}
+	slices.SortFunc(strs, func(a, b strSlot) int { return int(a.idx) - int(b.idx) })
+	if uint32(len(strs)) != t.n-before {
+		f.frames = nil
+		return
+	}
+	f.frames = append(f.frames[:0], stack...)
+	f.before, f.strs = before, strs
+	f.enc = append(f.enc[:0], enc...)
+	copy(f.ms[:], ms[5:9])
+}
+
+// find returns the slot of v if it has an index.
+func (t *strTable) find(v string) (strSlot, bool) {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(v)))
+	h := uint32((uint64(p) * 0x9E3779B97F4A7C15) >> 53)
+	for {
+		sl := t.slots[h]
+		if sl.gen != t.gen {
+			return strSlot{}, false
+		}
+		if sl.p == p && sl.n == len(v) {
+			return sl, true
+		}
+		h = (h + 1) & (2*maxShared - 1)
+	}
 }
 
 // appendFull appends v in full, as put does.
@@ -655,7 +872,14 @@ type stackSeen struct {
 // of reading old values write).
 func appendRecordV(b []byte, r *recording.Record, v byte) []byte {
 	t := getTable()
-	defer tables.Put(t)
+	b = appendRecordT(b, r, v, t)
+	tables.Put(t)
+	return b
+}
+
+// appendRecordT is appendRecordV with t, an empty table, as the record's
+// string table.
+func appendRecordT(b []byte, r *recording.Record, v byte, t *strTable) []byte {
 	start := len(b)
 	e := enc{b: appendRecordHead(b, v, r)}
 	var prev []recording.Frame
@@ -693,7 +917,10 @@ func appendRecordV(b []byte, r *recording.Record, v byte) []byte {
 			// An earlier call's stack: how far back it is.
 			e.u(uint64(i-seen[k].call-1)<<1 | 1)
 			seen[k].call = i
+		} else if i == 0 && len(c.Stack) > 0 && t.first.frames != nil && t.writeFirst(&e, c.Stack, &ms) {
+			// The kept stack's bytes (see the firstStack type).
 		} else {
+			mark, before := len(e.b), t.n
 			shared := sharedFrames(c.Stack, prev)
 			if shared > 0 && shared < len(c.Stack) {
 				// Shared under fresh frames: copied when decoded. Past
@@ -721,6 +948,9 @@ func appendRecordV(b []byte, r *recording.Record, v byte) []byte {
 					e.t(t, f.File)
 				}
 				e.i(int64(f.Line))
+			}
+			if i == 0 && len(c.Stack) > 0 {
+				t.keepFirst(e.b[mark:], c.Stack, before, &ms)
 			}
 		}
 		prev = c.Stack
@@ -1464,9 +1694,7 @@ func AppendSummary(b []byte, s *recording.Summary, durs []time.Duration) []byte 
 		e.d(rpc.Total)
 		n := min(rpc.Count, len(durs))
 		e.n(n)
-		for _, d := range durs[:n] {
-			e.b = appendTime(e.b, d)
-		}
+		e.b = appendTimes(e.b, durs[:n]...)
 		durs = durs[n:]
 		e.f(rpc.Cost)
 	}

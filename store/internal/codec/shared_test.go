@@ -105,9 +105,9 @@ func TestEncodingEqualStringsApart(t *testing.T) {
 }
 
 // TestEncVarints: enc writes the bytes of binary.AppendUvarint and
-// binary.AppendVarint, and appendTime those of binary.AppendVarint,
-// around the one- to four-byte cases they write themselves, negative
-// values too.
+// binary.AppendVarint, and appendTime and appendTimes (one value, and
+// several after another) those of binary.AppendVarint, around the one-
+// to four-byte cases they write themselves, negative values too.
 func TestEncVarints(t *testing.T) {
 	vals := []uint64{0, 1, 0x7f, 0x80, 0x81, 0x3fff, 0x4000, 0x4001, 1 << 20, 1<<63 - 1, 1 << 63, ^uint64(0)}
 	for v := uint64(0); v < 0x10000; v += 7 {
@@ -135,6 +135,18 @@ func TestEncVarints(t *testing.T) {
 		}
 		if got := appendTime([]byte{9}, time.Duration(v)); !bytes.Equal(got[1:], want) || got[0] != 9 {
 			t.Errorf("appendTime(%d) = %x, want 09%x", int64(v), got, want)
+		}
+		if got := appendTimes([]byte{9}, time.Duration(v)); !bytes.Equal(got[1:], want) || got[0] != 9 {
+			t.Errorf("appendTimes(%d) = %x, want 09%x", int64(v), got, want)
+		}
+		// Several at once: each as alone.
+		ds := []time.Duration{time.Duration(v), -time.Duration(v), 0, time.Duration(v / 3)}
+		want = []byte{9}
+		for _, d := range ds {
+			want = binary.AppendVarint(want, int64(d))
+		}
+		if got := appendTimes([]byte{9}, ds...); !bytes.Equal(got, want) {
+			t.Errorf("appendTimes(%d) = %x, want %x", ds, got, want)
 		}
 	}
 }
