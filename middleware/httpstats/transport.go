@@ -432,7 +432,7 @@ const (
 )
 
 // since returns the time since the call's start.
-func (p *phases) since() time.Duration { return time.Since(p.call.StartTime()) }
+func (p *phases) since() time.Duration { return p.call.Since() }
 
 // set notes that e came now, unless it came before.
 func (p *phases) set(e event) {
@@ -442,21 +442,25 @@ func (p *phases) set(e event) {
 	p.mu.Unlock()
 }
 
-// setLocked notes that e came d after the start, unless it came before or
-// the phases were handed over, with p.mu held.
+// setLocked notes that e came d after the start, unless it came before,
+// with p.mu held. A dial's event that comes after the phases were handed
+// over is not noted: it would make room that nothing reads.
 func (p *phases) setLocked(e event, d time.Duration) {
-	if p.seen&(1<<e) != 0 || p.ended {
+	if p.seen&(1<<e) != 0 {
 		return
 	}
-	p.seen |= 1 << e
 	if e >= gotConn {
 		p.at[e-gotConn] = d
-		return
+	} else {
+		if p.ended {
+			return
+		}
+		if p.dial == nil {
+			p.dial = new([gotConn]time.Duration)
+		}
+		p.dial[e] = d
 	}
-	if p.dial == nil {
-		p.dial = new([gotConn]time.Duration)
-	}
-	p.dial[e] = d
+	p.seen |= 1 << e
 }
 
 // when returns when e came, since the call's start; e must have come.
