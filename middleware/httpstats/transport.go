@@ -88,7 +88,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if c == nil { // over MaxCalls, or after the request ended
 		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(rec)))
 	}
-	t0 := c.StartTime() // the overhead counts from the call's start
 	c.SetRequest(hc.Request)
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	// The body is counted as it is sent when its length is unknown, and when
@@ -133,12 +132,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	a.AddOverhead(time.Since(t0))
+	a.AddOverhead(c.Since()) // the overhead counts from the call's start
 
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
 		var room endRoom
-		d := time.Since(t0)
+		d := c.Since()
 		u := pt.end(&room, d)
 		if st.sent != nil {
 			u.RequestSize, u.HasRequestSize = st.sent.last.Load().n.Load(), true
