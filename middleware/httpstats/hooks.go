@@ -72,7 +72,8 @@ type hookCodes struct {
 var traceHooks = findHookCodes()
 
 // findHookCodes returns the code of the closures phases.hooks makes, after
-// checking that each is a closure that captured p by value, and that
+// checking that each is a closure that captured p by value where a hookSet
+// has it (closure i: numSetHooks - i words after its code), and that
 // [httptrace.DNSStartInfo] is passed as a string is: ok is false
 // otherwise.
 func findHookCodes() hookCodes {

@@ -269,7 +269,7 @@ func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recordi
 // fill them (which may fire after the call ended, so a callState is never
 // reused), and the response body's wrapper: a callState is the body
 // RoundTrip returns, which ends the call when it is read to the end or
-// closed. Its size keeps it in the 896-byte size class
+// closed. Its size keeps it in the 768-byte size class
 // (TestCallStateSizeClass).
 type callState struct {
 	out   outRequest
