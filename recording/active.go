@@ -1435,6 +1435,16 @@ func (c *ActiveCall) StartTime() time.Time {
 	return c.a.start.Add(c.c.Start) // set before publication, never changed
 }
 
+// Since returns the time elapsed since the call's start, as
+// time.Since(c.StartTime()) would, without making that time: for a
+// wrapper that times a call's events from its start. A nil call returns 0.
+func (c *ActiveCall) Since() time.Duration {
+	if c == nil {
+		return 0
+	}
+	return c.a.since() - c.c.Start // set before publication, never changed
+}
+
 // Record returns the active record the call belongs to.
 func (c *ActiveCall) Record() *ActiveRecord {
 	if c == nil {

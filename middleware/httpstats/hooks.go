@@ -17,13 +17,16 @@ import (
 // the call's own allocation rather than in allocations of their own.
 //
 // A Go func value points to its closure: the address of the function's
-// code, followed by the variables it captured. The hooks that
-// [phases.hooks] makes capture p alone, by value, so each of their closures
-// is a [closure]: their code, then p. A hookSet is ten such closures, whose
-// code is that of phases.hooks' own, found once by [findHookCodes]. It
-// checks that the compiler laid the closures out so; if it did not (one
-// that captured p by reference, say), the trace gets phases.hooks' own
-// closures, as it did before.
+// code, followed by the variables it captured. The closures of a hookSet
+// share one p: the code of each is a word of code, and p follows them
+// all, so that closure i, which starts at code[i], has p
+// numSetHooks - i words after its code. The hooks that [phases.hooks]
+// makes each capture p, by value, after that many words less one that it
+// does not read (an [after]), so each of their closures reads p where the
+// hookSet has it. Their code is found once by [findHookCodes]. It checks
+// that the compiler laid the closures out so; if it did not (one that
+// captured its variable by reference, say), the trace gets phases.hooks'
+// own closures, as it did before.
 //
 // The net package's DNSStart shares the closure of the ClientTrace's:
 // a func([httptrace.DNSStartInfo]) and a func(string) take their argument
@@ -35,13 +38,17 @@ import (
 // another request, HTTP/2's late WroteRequest): a hookSet lives in its
 // call's callState, which is never reused, so a late hook writes only to
 // phases that are no longer read.
-type hookSet [numSetHooks]closure
-
-// closure is the layout of the closure of a func value that captured one
-// *phases.
-type closure struct {
-	code uintptr // the function's code
+type hookSet struct {
+	code [numSetHooks]uintptr // closure i's code, in hookFields' order
 	p    *phases
+}
+
+// after is p, after words a closure does not read: the one variable a
+// hook of [phases.hooks] captures, so that its closure has p as far after
+// its code as a [hookSet] has it.
+type after[W any] struct {
+	_ W
+	p *phases
 }
 
 // numHooks is how many hooks the phases set: nine of
@@ -65,7 +72,8 @@ type hookCodes struct {
 var traceHooks = findHookCodes()
 
 // findHookCodes returns the code of the closures phases.hooks makes, after
-// checking that each is a closure that captured p by value, and that
+// checking that each is a closure that captured p by value where a hookSet
+// has it (closure i: numSetHooks - i words after its code), and that
 // [httptrace.DNSStartInfo] is passed as a string is: ok is false
 // otherwise.
 func findHookCodes() hookCodes {
@@ -78,11 +86,17 @@ func findHookCodes() hookCodes {
 	probe.hooks(&t, &n)
 	var hc hookCodes
 	for i, f := range hookFields(&t, &n) {
-		c := *(**closure)(f)
-		if c == nil || c.p != probe || c.code == 0 {
+		// Closure i must hold its code, then p numSetHooks - i words after.
+		c := *(*unsafe.Pointer)(f)
+		if c == nil {
 			return hookCodes{}
 		}
-		hc.code[i] = c.code
+		code := *(*uintptr)(c)
+		p := *(**phases)(unsafe.Add(c, (numSetHooks-i)*int(unsafe.Sizeof(uintptr(0)))))
+		if code == 0 || p != probe {
+			return hookCodes{}
+		}
+		hc.code[i] = code
 	}
 	hc.ok = true
 	return hc
@@ -121,25 +135,27 @@ func (hc *hookCodes) set(s *hookSet, t *httptrace.ClientTrace, n *netTrace, p *p
 		p.hooks(t, n)
 		return
 	}
-	t.DNSStart = hook[func(httptrace.DNSStartInfo)](hc, s, 0, p)
-	t.DNSDone = hook[func(httptrace.DNSDoneInfo)](hc, s, 1, p)
-	t.ConnectStart = hook[func(string, string)](hc, s, 2, p)
-	t.ConnectDone = hook[func(string, string, error)](hc, s, 3, p)
-	t.TLSHandshakeStart = hook[func()](hc, s, 4, p)
-	t.TLSHandshakeDone = hook[func(tls.ConnectionState, error)](hc, s, 5, p)
-	t.GotConn = hook[func(httptrace.GotConnInfo)](hc, s, 6, p)
-	t.WroteRequest = hook[func(httptrace.WroteRequestInfo)](hc, s, 7, p)
-	t.GotFirstResponseByte = hook[func()](hc, s, 8, p)
+	s.code = hc.code
+	s.p = p
+	t.DNSStart = hook[func(httptrace.DNSStartInfo)](s, 0)
+	t.DNSDone = hook[func(httptrace.DNSDoneInfo)](s, 1)
+	t.ConnectStart = hook[func(string, string)](s, 2)
+	t.ConnectDone = hook[func(string, string, error)](s, 3)
+	t.TLSHandshakeStart = hook[func()](s, 4)
+	t.TLSHandshakeDone = hook[func(tls.ConnectionState, error)](s, 5)
+	t.GotConn = hook[func(httptrace.GotConnInfo)](s, 6)
+	t.WroteRequest = hook[func(httptrace.WroteRequestInfo)](s, 7)
+	t.GotFirstResponseByte = hook[func()](s, 8)
 	n.DNSStart = *(*func(string))(unsafe.Pointer(&t.DNSStart))
-	n.DNSDone = hook[func([]any, bool, error)](hc, s, 9, p)
+	n.DNSDone = hook[func([]any, bool, error)](s, 9)
 	n.ConnectStart, n.ConnectDone = t.ConnectStart, t.ConnectDone
 }
 
-// hook returns a func value of type F whose closure is s[i], set to hook
-// i's code and p. F must be the type of hookFields' field i.
-func hook[F any](hc *hookCodes, s *hookSet, i int, p *phases) F {
-	s[i] = closure{code: hc.code[i], p: p}
-	c := &s[i]
+// hook returns a func value of type F whose closure starts at s.code[i]
+// (its code, and s.p after the code of the closures after it). F must be
+// the type of hookFields' field i.
+func hook[F any](s *hookSet, i int) F {
+	c := &s.code[i]
 	return *(*F)(unsafe.Pointer(&c))
 }
 

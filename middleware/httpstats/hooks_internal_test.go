@@ -35,8 +35,8 @@ func TestNetDNSStartSharesClosure(t *testing.T) {
 	if trace == nil || net != trace {
 		t.Errorf("the net package's DNSStart is closure %p, the ClientTrace's %p", net, trace)
 	}
-	if trace != unsafe.Pointer(&st.hooks[0]) {
-		t.Errorf("the ClientTrace's DNSStart is closure %p, want the hookSet's first, %p", trace, &st.hooks[0])
+	if trace != unsafe.Pointer(&st.hooks.code[0]) {
+		t.Errorf("the ClientTrace's DNSStart is closure %p, want the hookSet's first, %p", trace, &st.hooks.code[0])
 	}
 	if !oneStringField(reflect.TypeFor[httptrace.DNSStartInfo]()) {
 		t.Error("DNSStartInfo is not a struct of one string")
@@ -112,10 +112,12 @@ func TestHookSetFiresItsOwnEvent(t *testing.T) {
 }
 
 // TestHookClosuresCaptureOnlyP reads phases.hooks' source and checks that
-// each of its closures refers to no variable of hooks but p: a hookSet
-// gives a closure room for p alone, so a closure that captured anything
-// more would read past it. findHookCodes checks where p is, not what else
-// a closure holds; this test is what stops such a change.
+// each of its closures refers to one variable of hooks, an after (p after
+// words it does not read): a hookSet gives a closure room for its code and
+// p, where p is shared with the closures before it, so a closure that
+// captured anything more would read another closure's code. findHookCodes
+// checks where p is, not what else a closure holds; this test is what
+// stops such a change.
 func TestHookClosuresCaptureOnlyP(t *testing.T) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "transport.go", nil, parser.SkipObjectResolution)
@@ -132,8 +134,10 @@ func TestHookClosuresCaptureOnlyP(t *testing.T) {
 		t.Fatal("transport.go has no method hooks")
 	}
 	// The names hooks declares: its receiver, its parameters, and anything
-	// declared in its body outside the closures.
+	// declared in its body outside the closures; and which of them are
+	// afters, set as after[W]{p: p}.
 	outer := map[string]bool{}
+	afters := map[string]bool{}
 	for _, fl := range []*ast.FieldList{hooks.Recv, hooks.Type.Params} {
 		for _, fld := range fl.List {
 			for _, n := range fld.Names {
@@ -141,15 +145,30 @@ func TestHookClosuresCaptureOnlyP(t *testing.T) {
 			}
 		}
 	}
+	isAfter := func(e ast.Expr) bool {
+		cl, ok := e.(*ast.CompositeLit)
+		if !ok {
+			return false
+		}
+		ix, ok := cl.Type.(*ast.IndexExpr)
+		if !ok {
+			return false
+		}
+		id, ok := ix.X.(*ast.Ident)
+		return ok && id.Name == "after"
+	}
 	ast.Inspect(hooks.Body, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.FuncLit:
 			return false
 		case *ast.AssignStmt:
 			if n.Tok == token.DEFINE {
-				for _, l := range n.Lhs {
+				for i, l := range n.Lhs {
 					if id, ok := l.(*ast.Ident); ok {
 						outer[id.Name] = true
+						if len(n.Rhs) == len(n.Lhs) && isAfter(n.Rhs[i]) {
+							afters[id.Name] = true
+						}
 					}
 				}
 			}
@@ -185,6 +204,7 @@ func TestHookClosuresCaptureOnlyP(t *testing.T) {
 			}
 			return true
 		})
+		captured := map[string]bool{}
 		var free func(n ast.Node) bool
 		free = func(n ast.Node) bool {
 			switch n := n.(type) {
@@ -195,17 +215,26 @@ func TestHookClosuresCaptureOnlyP(t *testing.T) {
 				ast.Inspect(n.Value, free)
 				return false
 			case *ast.Ident:
-				if outer[n.Name] && !own[n.Name] && n.Name != "p" {
-					t.Errorf("%s: a hook's closure captures %s", fset.Position(n.Pos()), n.Name)
+				if outer[n.Name] && !own[n.Name] {
+					captured[n.Name] = true
+					if !afters[n.Name] {
+						t.Errorf("%s: a hook's closure captures %s, not an after", fset.Position(n.Pos()), n.Name)
+					}
 				}
 			}
 			return true
 		}
 		ast.Inspect(fl.Body, free)
+		if len(captured) != 1 {
+			t.Errorf("%s: a hook's closure captures %d variables, want one after", fset.Position(fl.Pos()), len(captured))
+		}
 		return false
 	})
 	if closures != numHooks {
 		t.Errorf("phases.hooks makes %d closures, a hookSet has room for %d", closures, numHooks)
+	}
+	if len(afters) != numSetHooks {
+		t.Errorf("phases.hooks sets %d afters, want one for each of a hookSet's %d closures", len(afters), numSetHooks)
 	}
 }
 

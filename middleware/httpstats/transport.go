@@ -88,7 +88,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if c == nil { // over MaxCalls, or after the request ended
 		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(rec)))
 	}
-	t0 := c.StartTime() // the overhead counts from the call's start
 	c.SetRequest(hc.Request)
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	// The body is counted as it is sent when its length is unknown, and when
@@ -105,7 +104,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	st := &callState{}
 	pt := &st.pt
-	pt.start = t0
+	pt.call = c
 	traceHooks.set(&st.hooks, &st.ctx.trace, &st.ctx.net, pt)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
@@ -133,12 +132,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	a.AddOverhead(time.Since(t0))
+	a.AddOverhead(c.Since()) // the overhead counts from the call's start
 
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
 		var room endRoom
-		d := time.Since(t0)
+		d := c.Since()
 		u := pt.end(&room, d)
 		if st.sent != nil {
 			u.RequestSize, u.HasRequestSize = st.sent.last.Load().n.Load(), true
@@ -270,7 +269,7 @@ func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recordi
 // fill them (which may fire after the call ended, so a callState is never
 // reused), and the response body's wrapper: a callState is the body
 // RoundTrip returns, which ends the call when it is read to the end or
-// closed. Its size keeps it in the 896-byte size class
+// closed. Its size keeps it in the 768-byte size class
 // (TestCallStateSizeClass).
 type callState struct {
 	out   outRequest
@@ -371,7 +370,7 @@ func (st *callState) finish(err error) {
 		return
 	}
 	var room endRoom
-	d := time.Since(p.start)
+	d := p.since()
 	u := p.endLocked(&room, d)
 	if st.sent != nil {
 		u.RequestSize, u.HasRequestSize = st.sent.last.Load().n.Load(), true
@@ -395,18 +394,27 @@ func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 // phases collects httptrace events, which may arrive from other goroutines
 // (the dialer runs apart from the request), and turns them into call phases.
 type phases struct {
-	start time.Time // the call's start: the times are offsets from it
+	// call is the call the phases are of: its start, which never changes
+	// (and its slot is never reused), is what the times are offsets from.
+	call *recording.ActiveCall
 
-	mu     sync.Mutex
-	at     [numEvents]time.Duration // when each event came, since start
-	seen   uint16                   // the events that came, by bit
+	mu sync.Mutex
+	// at is when each event of a call's own connection came, since the
+	// call's start; dial, when each event of a dial (dns, connect, tls)
+	// came, made by the first such event: most calls get a connection
+	// already open and dial nothing, so the call's state has no room for
+	// them (TestCallStateSizeClass).
+	at     [numEvents - gotConn]time.Duration
+	dial   *[gotConn]time.Duration
+	seen   uint16 // the events that came, by bit
 	reused bool
 	// ended: the phases were handed over (end), and, for a call that
 	// got a response, the call was ended (callState.finish).
 	ended bool
 }
 
-// An event is an httptrace event the phases are timed by.
+// An event is an httptrace event the phases are timed by: first those of
+// a dial, then those of every call.
 type event uint8
 
 const (
@@ -422,51 +430,87 @@ const (
 	numEvents
 )
 
+// since returns the time since the call's start.
+func (p *phases) since() time.Duration { return p.call.Since() }
+
 // set notes that e came now, unless it came before.
 func (p *phases) set(e event) {
-	d := time.Since(p.start)
+	d := p.since()
 	p.mu.Lock()
 	p.setLocked(e, d)
 	p.mu.Unlock()
 }
 
 // setLocked notes that e came d after the start, unless it came before,
-// with p.mu held.
+// with p.mu held. A dial's event that comes after the phases were handed
+// over is not noted: it would make room that nothing reads.
 func (p *phases) setLocked(e event, d time.Duration) {
-	if p.seen&(1<<e) == 0 {
-		p.at[e] = d
-		p.seen |= 1 << e
+	if p.seen&(1<<e) != 0 {
+		return
 	}
+	if e >= gotConn {
+		p.at[e-gotConn] = d
+	} else {
+		if p.ended {
+			return
+		}
+		if p.dial == nil {
+			p.dial = new([gotConn]time.Duration)
+		}
+		p.dial[e] = d
+	}
+	p.seen |= 1 << e
+}
+
+// when returns when e came, since the call's start; e must have come.
+func (p *phases) when(e event) time.Duration {
+	if e >= gotConn {
+		return p.at[e-gotConn]
+	}
+	return p.dial[e]
 }
 
 // hooks sets t's hooks to record into p, and n's as
 // [httptrace.WithClientTrace] would set those of the net package's trace
-// for t. Each closure must capture p alone: a hookSet (hooks.go) lays the
-// closures out in the call's state with room for p and nothing more
-// (TestHookClosuresCaptureOnlyP).
+// for t. Each closure captures one variable, p after as many words as a
+// hookSet (hooks.go) lays out before p from that closure's code: the
+// closures of a hookSet share one p, after all their code
+// (TestHookClosuresCaptureOnlyP). The closures are in hookFields' order.
 func (p *phases) hooks(t *httptrace.ClientTrace, n *netTrace) {
-	*n = netTrace{
-		DNSStart: func(string) { p.set(dnsStart) },
-		DNSDone:  func([]any, bool, error) { p.set(dnsDone) },
-	}
+	q0 := after[[9]uintptr]{p: p}
+	q1 := after[[8]uintptr]{p: p}
+	q2 := after[[7]uintptr]{p: p}
+	q3 := after[[6]uintptr]{p: p}
+	q4 := after[[5]uintptr]{p: p}
+	q5 := after[[4]uintptr]{p: p}
+	q6 := after[[3]uintptr]{p: p}
+	q7 := after[[2]uintptr]{p: p}
+	q8 := after[[1]uintptr]{p: p}
+	q9 := after[[0]uintptr]{p: p}
 	*t = httptrace.ClientTrace{
-		DNSStart:          func(httptrace.DNSStartInfo) { p.set(dnsStart) },
-		DNSDone:           func(httptrace.DNSDoneInfo) { p.set(dnsDone) },
-		ConnectStart:      func(string, string) { p.set(connStart) },
-		ConnectDone:       func(string, string, error) { p.set(connDone) },
-		TLSHandshakeStart: func() { p.set(tlsStart) },
-		TLSHandshakeDone:  func(tls.ConnectionState, error) { p.set(tlsDone) },
+		DNSStart:          func(httptrace.DNSStartInfo) { q0.p.set(dnsStart) },
+		DNSDone:           func(httptrace.DNSDoneInfo) { q1.p.set(dnsDone) },
+		ConnectStart:      func(string, string) { q2.p.set(connStart) },
+		ConnectDone:       func(string, string, error) { q3.p.set(connDone) },
+		TLSHandshakeStart: func() { q4.p.set(tlsStart) },
+		TLSHandshakeDone:  func(tls.ConnectionState, error) { q5.p.set(tlsDone) },
 		GotConn: func(info httptrace.GotConnInfo) {
-			d := time.Since(p.start)
+			p := q6.p
+			d := p.since()
 			p.mu.Lock()
 			p.setLocked(gotConn, d)
 			p.reused = info.Reused
 			p.mu.Unlock()
 		},
-		WroteRequest:         func(httptrace.WroteRequestInfo) { p.set(wrote) },
-		GotFirstResponseByte: func() { p.set(firstByte) },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { q7.p.set(wrote) },
+		GotFirstResponseByte: func() { q8.p.set(firstByte) },
 	}
-	n.ConnectStart, n.ConnectDone = t.ConnectStart, t.ConnectDone
+	*n = netTrace{
+		DNSStart:     func(string) { q0.p.set(dnsStart) },
+		DNSDone:      func([]any, bool, error) { q9.p.set(dnsDone) },
+		ConnectStart: t.ConnectStart,
+		ConnectDone:  t.ConnectDone,
+	}
 }
 
 // An endRoom is where a call's last attributes and its phases are made,
@@ -493,7 +537,7 @@ func (p *phases) endLocked(r *endRoom, d time.Duration) recording.CallUpdate {
 		return recording.CallUpdate{}
 	}
 	p.ended = true
-	at, seen, reused := &p.at, p.seen, p.reused
+	seen, reused := p.seen, p.reused
 	attrs := append(r.attrs[:0], recording.Attr{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)})
 	ph := r.phases[:0]
 	came := func(e event) bool { return seen&(1<<e) != 0 }
@@ -502,7 +546,7 @@ func (p *phases) endLocked(r *endRoom, d time.Duration) recording.CallUpdate {
 	}
 	span := func(name string, from, to event) {
 		if came(from) && came(to) {
-			add(name, at[from], at[to])
+			add(name, p.when(from), p.when(to))
 		}
 	}
 	if !reused {
@@ -514,14 +558,14 @@ func (p *phases) endLocked(r *endRoom, d time.Duration) recording.CallUpdate {
 		span("tls", tlsStart, tlsDone)
 	}
 	switch {
-	case came(wrote) && (!came(firstByte) || at[wrote] <= at[firstByte]):
+	case came(wrote) && (!came(firstByte) || p.when(wrote) <= p.when(firstByte)):
 		var sendFrom time.Duration // the call's start
 		if came(gotConn) {
-			sendFrom = at[gotConn]
+			sendFrom = p.when(gotConn)
 		}
-		add("send", sendFrom, at[wrote])
+		add("send", sendFrom, p.when(wrote))
 		if came(firstByte) {
-			add("wait", at[wrote], at[firstByte])
+			add("wait", p.when(wrote), p.when(firstByte))
 		}
 	case came(firstByte):
 		// The response came before the request was reported written: HTTP/2
@@ -532,7 +576,7 @@ func (p *phases) endLocked(r *endRoom, d time.Duration) recording.CallUpdate {
 		attrs = append(attrs, recording.Attr{Key: convention.KeyPhasesUnknown, Value: "send,wait"})
 	}
 	if came(firstByte) {
-		add("receive", at[firstByte], d)
+		add("receive", p.when(firstByte), d)
 	}
 	return recording.CallUpdate{Attrs: attrs, Phases: ph}
 }
