@@ -282,8 +282,11 @@ type firstStack struct {
 	strs   []strSlot         // the strings it indexed, in the order of their indexes
 	ms     [4]memo           // the memos of its two innermost frames' strings after it
 	// The stack of the last record's first call, when it was not the
-	// one kept: kept if the next record's is the same slice.
-	candP *recording.Frame
+	// one kept: kept if the next record's is the same slice. Its address
+	// alone, which keeps none of the record's memory: should another
+	// stack come to lie there, it is kept from its own frames and bytes
+	// all the same.
+	candP uintptr
 	candN int
 }
 
@@ -369,11 +372,11 @@ func (t *strTable) unindex(strs []strSlot) {
 // depends on no string indexed before it.
 func (t *strTable) keepFirst(enc []byte, stack []recording.Frame, before uint32, ms *[13]memo) {
 	f := &t.first
-	if f.candP != &stack[0] || f.candN != len(stack) {
-		f.candP, f.candN = &stack[0], len(stack)
+	if p := uintptr(unsafe.Pointer(&stack[0])); f.candP != p || f.candN != len(stack) {
+		f.candP, f.candN = p, len(stack)
 		return
 	}
-	f.candP, f.candN = nil, 0
+	f.candP, f.candN = 0, 0
 	if t.n >= maxShared {
 		// Strings past the table's room were written in full.
 		return

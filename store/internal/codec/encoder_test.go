@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/storetest"
@@ -182,4 +184,38 @@ func TestFirstStackKept(t *testing.T) {
 	check("no calls", rec(), false)
 	check("a, after", rec(a), false)
 	check("a again", rec(a, b), false)
+}
+
+// TestFirstStackKeepsNoRecordMemory: a table keeps the first stack's
+// frames copied, and notes the stack it may keep next by its address
+// alone, so that the memory of the records it wrote (their stacks'
+// frames) is collected once they are gone, kept or not: a pooled table
+// or an Encoder outlives the records of a Write (see badgerstore's
+// BorrowsRecords).
+func TestFirstStackKeepsNoRecordMemory(t *testing.T) {
+	e := Encoder{t: new(strTable)}
+	// write encodes a record whose first call's stack is a fresh array,
+	// and returns a weak pointer to it.
+	write := func(times int) weak.Pointer[[3]recording.Frame] {
+		frames := new([3]recording.Frame)
+		for i := range frames {
+			frames[i] = recording.Frame{Function: fmt.Sprint("main.f", i), File: "/src/main/main.go", Line: i + 1}
+		}
+		r := storetest.FullRecord(time.Unix(1700000000, 0), 1)
+		r.Headers = nil
+		r.Calls = []recording.Call{{Service: "sql", Method: "SELECT x", Stack: frames[:], Duration: time.Millisecond}}
+		for range times {
+			e.AppendRecord(nil, r)
+		}
+		return weak.Make(frames)
+	}
+	for _, times := range []int{1, 2} { // noted; kept
+		w := write(times)
+		runtime.GC()
+		runtime.GC()
+		if w.Value() != nil {
+			t.Errorf("written %d times: the record's stack is still reachable from the table", times)
+		}
+	}
+	e.Release()
 }
