@@ -425,6 +425,22 @@ func (c *closedRefs) take(id recording.ID) (closedRef, bool) {
 	return closedRef{}, false
 }
 
+// takePending is take for the record with ID id, whose summary is
+// pending in the open summary block if pending is true. A record whose
+// summary is not pending has no ref here: closing the summary block
+// closes the records' block first, and every summary then takes its
+// record's ref (or replaced takes it, for an earlier version whose
+// summary it removed), so c is empty once the summary block is closed.
+// It reports false at once then, where take would search every ref
+// left: a record that started before the newest one stored, and so goes
+// through replaced, is mostly new.
+func (c *closedRefs) takePending(pending bool, id recording.ID) (closedRef, bool) {
+	if !pending {
+		return closedRef{}, false
+	}
+	return c.take(id)
+}
+
 // left returns the refs not taken, in the order they were added, and
 // empties c.
 func (c *closedRefs) left() []closedRef {
@@ -566,7 +582,7 @@ func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs *close
 				return o, err
 			}
 		}
-	} else if rec, ok := recRefs.take(id); ok {
+	} else if rec, ok := recRefs.takePending(pendingSum, id); ok {
 		// Its block is closed, and its ref, counted, waits for its
 		// summary's: it is not written.
 		osk = summaryKey(rec.start, id)
