@@ -155,16 +155,37 @@ func (a *analysis) tally(calls []Call, group bool) (running int, runningTotal ti
 func sameRun(calls []Call, c *Call) (n int, total time.Duration) {
 	sp, mp, rp := unsafe.StringData(c.Service), unsafe.StringData(c.Method), unsafe.StringData(c.Request)
 	sl, ml, rl := len(c.Service), len(c.Method), len(c.Request)
-	for ; n < len(calls); n++ {
-		d := &calls[n]
-		if d.Event || d.Running ||
+	// The calls are walked by address, not by index (no multiplication a
+	// call), never past the last (no pointer past the slice is made), and
+	// Running and Event, adjacent, are read as one 16-bit word (one test
+	// for both; see flagsOf).
+	if len(calls) == 0 {
+		return 0, 0
+	}
+	d := &calls[0]
+	for {
+		if flagsOf(d) != 0 ||
 			unsafe.StringData(d.Service) != sp || unsafe.StringData(d.Method) != mp || unsafe.StringData(d.Request) != rp ||
 			len(d.Service) != sl || len(d.Method) != ml || len(d.Request) != rl {
 			break
 		}
 		total += d.Duration
+		if n++; n == len(calls) {
+			break
+		}
+		d = (*Call)(unsafe.Add(unsafe.Pointer(d), unsafe.Sizeof(Call{})))
 	}
 	return n, total
+}
+
+// flagsOf returns c's Running and Event as one word, zero when neither is
+// set: the two bools are adjacent in Call (checked at init).
+func flagsOf(c *Call) uint16 { return *(*uint16)(unsafe.Pointer(&c.Running)) }
+
+func init() {
+	if unsafe.Offsetof(Call{}.Event) != unsafe.Offsetof(Call{}.Running)+1 || unsafe.Offsetof(Call{}.Running)%2 != 0 {
+		panic("recording: Call.Running and Call.Event are not one aligned 16-bit word")
+	}
 }
 
 // analyze appends r's warnings to dst.

@@ -1144,3 +1144,60 @@ func recentTexts(c *cleanTexts) []string {
 	}
 	return ts
 }
+
+// TestSameRunStops checks sameRun's count and total, which read Running and
+// Event as one word and walk the calls by address: a run ends at the
+// first call that is running, an event, or of other strings (another
+// address, or the same address and another length), and an empty slice
+// is no run.
+func TestSameRunStops(t *testing.T) {
+	method := "getall"
+	c := &Call{Service: "svc", Method: method[:3], Request: "q"}
+	if n, total := sameRun(nil, c); n != 0 || total != 0 {
+		t.Fatalf("no calls: %d, %v", n, total)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Call)
+	}{
+		{"running", func(d *Call) { d.Running = true }},
+		{"event", func(d *Call) { d.Event = true }},
+		{"running event", func(d *Call) { d.Running, d.Event = true, true }},
+		{"service elsewhere", func(d *Call) { d.Service = strings.Clone(d.Service) }},
+		{"method longer", func(d *Call) { d.Method = method }},
+		{"request empty", func(d *Call) { d.Request = "" }},
+	} {
+		for at := range 5 {
+			calls := make([]Call, 5)
+			for i := range calls {
+				calls[i] = *c
+				calls[i].Duration = time.Duration(1+i) * time.Millisecond
+			}
+			tc.change(&calls[at])
+			n, total := sameRun(calls, c)
+			var want time.Duration
+			for i := range at {
+				want += calls[i].Duration
+			}
+			if n != at || total != want {
+				t.Errorf("%s at %d: %d, %v; want %d, %v", tc.name, at, n, total, at, want)
+			}
+		}
+	}
+	calls := []Call{*c, *c, *c}
+	if n, _ := sameRun(calls, c); n != 3 {
+		t.Errorf("all alike: %d", n)
+	}
+	// Twenty calls (4,800 bytes, in an object of 4,864): a Call at the
+	// slice's end would straddle the next object, which checkptr fails
+	// under -race. No pointer past the last call is made.
+	for range 8 {
+		calls = make([]Call, 20)
+		for i := range calls {
+			calls[i] = *c
+		}
+		if n, _ := sameRun(calls[1:], c); n != len(calls)-1 {
+			t.Errorf("all alike to the slice's end: %d", n)
+		}
+	}
+}
