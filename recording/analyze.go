@@ -179,14 +179,16 @@ func sameRun(calls []Call, c *Call) (n int, total time.Duration) {
 }
 
 // flagsOf returns c's Running and Event as one word, zero when neither is
-// set: the two bools are adjacent in Call (checked at init).
+// set: the two bools are adjacent in Call, Event right after Running at an
+// even offset (checked as the package compiles, below).
 func flagsOf(c *Call) uint16 { return *(*uint16)(unsafe.Pointer(&c.Running)) }
 
-func init() {
-	if unsafe.Offsetof(Call{}.Event) != unsafe.Offsetof(Call{}.Running)+1 || unsafe.Offsetof(Call{}.Running)%2 != 0 {
-		panic("recording: Call.Running and Call.Event are not one aligned 16-bit word")
-	}
-}
+// Each index is a constant out of range, and so fails to compile, unless
+// Call.Event directly follows Call.Running and Running's offset is even.
+var (
+	_ = [1]struct{}{}[unsafe.Offsetof(Call{}.Event)-unsafe.Offsetof(Call{}.Running)-1]
+	_ = [1]struct{}{}[unsafe.Offsetof(Call{}.Running)%2]
+)
 
 // analyze appends r's warnings to dst.
 func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
