@@ -229,6 +229,14 @@ func (e *Encoder) Release() {
 	}
 }
 
+// slotOf is the slot a string at address p is first looked for in: 11
+// bits (the 2 × maxShared slots) of a Fibonacci hash of p. Every probe of
+// the table starts there and steps by nextSlot.
+func slotOf(p uintptr) uint32 { return uint32((uint64(p) * 0x9E3779B97F4A7C15) >> 53) }
+
+// nextSlot is the slot looked in after h.
+func nextSlot(h uint32) uint32 { return (h + 1) & (2*maxShared - 1) }
+
 // put appends v to b as a version 3 record writes its calls' strings:
 // the index of an earlier v, or v in full. It returns what an index of v
 // takes (see enc.tf), 0 if v has none. It takes and returns the bytes, not
@@ -236,7 +244,7 @@ func (e *Encoder) Release() {
 func (t *strTable) put(b []byte, v string) ([]byte, uint64) {
 	if len(v) >= minShared {
 		p := uintptr(unsafe.Pointer(unsafe.StringData(v)))
-		h := uint32((uint64(p) * 0x9E3779B97F4A7C15) >> 53) // 11 bits: the slots
+		h := slotOf(p)
 		for {
 			sl := &t.slots[h]
 			if sl.gen != t.gen {
@@ -255,7 +263,7 @@ func (t *strTable) put(b []byte, v string) ([]byte, uint64) {
 				}
 				return append(b, byte(c)|0x80, byte(c>>7)), c
 			}
-			h = (h + 1) & (2*maxShared - 1)
+			h = nextSlot(h)
 		}
 	}
 	return appendFull(b, v), 0
@@ -326,7 +334,7 @@ func (t *strTable) firstStack(b []byte, stack []recording.Frame, ms *[13]memo) (
 		return b, false
 	}
 	for i, sl := range f.strs {
-		h := uint32((uint64(sl.p) * 0x9E3779B97F4A7C15) >> 53)
+		h := slotOf(sl.p)
 		for {
 			x := &t.slots[h]
 			if x.gen != t.gen {
@@ -341,7 +349,7 @@ func (t *strTable) firstStack(b []byte, stack []recording.Frame, ms *[13]memo) (
 				t.unindex(f.strs[:i])
 				return b, false
 			}
-			h = (h + 1) & (2*maxShared - 1)
+			h = nextSlot(h)
 		}
 	}
 	copy(ms[5:9], f.ms[:])
@@ -353,7 +361,7 @@ func (t *strTable) firstStack(b []byte, stack []recording.Frame, ms *[13]memo) (
 func (t *strTable) unindex(strs []strSlot) {
 	for i := len(strs) - 1; i >= 0; i-- {
 		sl := strs[i]
-		h := uint32((uint64(sl.p) * 0x9E3779B97F4A7C15) >> 53)
+		h := slotOf(sl.p)
 		for {
 			x := &t.slots[h]
 			if x.gen == t.gen && x.p == sl.p && x.n == sl.n {
@@ -361,7 +369,7 @@ func (t *strTable) unindex(strs []strSlot) {
 				t.n--
 				break
 			}
-			h = (h + 1) & (2*maxShared - 1)
+			h = nextSlot(h)
 		}
 	}
 }
@@ -412,7 +420,7 @@ func (t *strTable) keepFirst(enc []byte, stack []recording.Frame, before uint32,
 // find returns the slot of v if it has an index.
 func (t *strTable) find(v string) (strSlot, bool) {
 	p := uintptr(unsafe.Pointer(unsafe.StringData(v)))
-	h := uint32((uint64(p) * 0x9E3779B97F4A7C15) >> 53)
+	h := slotOf(p)
 	for {
 		sl := t.slots[h]
 		if sl.gen != t.gen {
@@ -421,7 +429,7 @@ func (t *strTable) find(v string) (strSlot, bool) {
 		if sl.p == p && sl.n == len(v) {
 			return sl, true
 		}
-		h = (h + 1) & (2*maxShared - 1)
+		h = nextSlot(h)
 	}
 }
 
