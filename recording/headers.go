@@ -48,8 +48,9 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 
 // maxKnownHeaders is the most names SetHeaders looks up by the names of a
 // record's last request: a map of up to 8 names is one group of slots,
-// where a look-up costs less than a walk's start (which draws a random
-// number) and steps; in a larger map it costs more than a step.
+// where a look-up (headerGet: the group's slots in use, no hash) costs
+// less than a walk's start (which draws a random number) and steps; in a
+// larger map it costs more than a step.
 const maxKnownHeaders = 8
 
 // knownHeaders appends to flat the pairs of h, a map with as many names as
@@ -78,7 +79,7 @@ func (c *config) knownHeaders(flat []string, h map[string][]string, order []head
 	for i := range order {
 		e := &order[i]
 		k := e.name
-		vs := h[k]
+		vs := headerGet(h, k)
 		if len(vs) != 1 {
 			return nil, 0, false, false
 		}

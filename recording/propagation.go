@@ -79,9 +79,11 @@ func (W3CPropagator) Extract(ctx context.Context, c Carrier) (context.Context, T
 	if h, ok := c.(HeaderCarrier); ok {
 		// A request's header map, the common carrier: indexed by the
 		// canonical name, which is Get without its call and its
-		// canonicalization; and a request without the header (most,
-		// where nothing upstream traces) is done with.
-		if vs := h["Traceparent"]; len(vs) > 0 {
+		// canonicalization (headerGet: in a small map, the slots in
+		// use compared, without hashing the name); and a request
+		// without the header (most, where nothing upstream traces) is
+		// done with.
+		if vs := headerGet(h, "Traceparent"); len(vs) > 0 {
 			tp = vs[0]
 		}
 		if tp == "" {

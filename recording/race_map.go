@@ -1,0 +1,12 @@
+//go:build race
+
+package recording
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+// raceReadMap tells the race detector of a read of the map whose header
+// is at p, as the map's own look-ups do (see headerGet).
+func raceReadMap(p unsafe.Pointer) { runtime.RaceRead(p) }
