@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
 )
@@ -389,6 +390,21 @@ const (
 	maxChunk      = 256
 )
 
+// slotSize is the size of a call's slot (callSlotBytes on 64-bit
+// platforms).
+const slotSize = int(unsafe.Sizeof(ActiveCall{}))
+
+// slotsPast2688 is how many slots a chunk takes in place of a chunk that
+// would fall in the 2,688-byte size class (above 2,304 bytes): as many as
+// the 3,072-byte class holds. The allocator's spans of the 2,688-byte
+// class hold three objects (8 KB), those of the 3,072-byte class eight
+// (24 KB): a service whose requests make nine or ten calls would refill
+// its cache of spans every third request, not every eighth, which cost
+// more instructions a call (~+30 under callgrind) than the 384 bytes
+// saved (see docs/BENCHMARKS.md, "Cheaper recorded calls, thirteenth
+// round").
+const slotsPast2688 = 3072 / slotSize
+
 // measureEvery is how often starting a call reads the clock a second time
 // to measure its own cost, which is charged to the record's overhead: the
 // first call of a record and every measureEvery-th after it. The calls in
@@ -677,10 +693,11 @@ const (
 	slotDiscarded slotState = 2 // Discard removed the call; its children take its parent
 )
 
-// callSlotBytes is the size of an ActiveCall on 64-bit platforms: ten
-// slots, a chunk of a record that made ten calls last, fit the 2,688-byte
-// size class (at 296 bytes they took the 3,072-byte one).
-// TestCallSlotSizeClass checks it.
+// callSlotBytes is the size of an ActiveCall on 64-bit platforms (it was
+// 296): a chunk of four slots takes the 1,152-byte size class (1,280 at
+// 296), of eight the 2,304-byte one (2,688), of eleven the 3,072-byte
+// one, which held ten; ten would fit the 2,688-byte class, which chunks
+// skip (see slotsPast2688). TestCallSlotSizeClass checks it.
 const callSlotBytes = 264
 
 func (c *ActiveCall) ended() bool     { return c.c.slot != 0 } // ended or discarded
@@ -935,7 +952,8 @@ func (a *ActiveRecord) callsLocked(yield func(*ActiveCall) bool) {
 // newChunkLocked adds a chunk of fresh slots for calls to a, with a.mu
 // held, and returns its first: the first chunk sized by the recorder's
 // callHint, each next one twice the one before, within minChunk, maxChunk
-// and the call limit. (Chunks are never reused: a slot is zero memory.)
+// and the call limit, and never of the 2,688-byte size class (see
+// slotsPast2688). (Chunks are never reused: a slot is zero memory.)
 func (a *ActiveRecord) newChunkLocked() *ActiveCall {
 	var n int
 	if len(a.chunks) == 0 {
@@ -945,6 +963,9 @@ func (a *ActiveRecord) newChunkLocked() *ActiveCall {
 		n = 2 * len(a.chunks[len(a.chunks)-1])
 	}
 	n = min(max(n, minChunk), maxChunk, a.rec.cfg.maxCalls)
+	if b := n * slotSize; b > 2304 && b <= 2688 {
+		n = min(slotsPast2688, a.rec.cfg.maxCalls)
+	}
 	c := make([]ActiveCall, n)
 	a.chunks = append(a.chunks, c)
 	a.used = 1
