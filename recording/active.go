@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
 )
@@ -18,7 +19,7 @@ type ctxKey struct{}
 
 // scopeKey finds the innermost recording scope of a context in one walk: a
 // *recordCtx (a request), a *callCtx (inside a call, as its own operation)
-// or a *parentCtx (inside a call, as a part of it).
+// or a *parentCtx or *doCtx (inside a call, as a part of it).
 type scopeKey struct{}
 
 // NewContext returns a copy of ctx that carries a. Calls started with the
@@ -106,6 +107,29 @@ func (c *parentCtx) Value(key any) any {
 
 func (c *parentCtx) String() string { return "recording.ContextWithParent" }
 
+// doCtx is the context node of [Do]: the call c itself, inside which it
+// is what ContextWithParent(c.ctx, c) returns, without a node of its own
+// (a parentCtx in the slot took three words).
+type doCtx ActiveCall
+
+func (c *doCtx) Deadline() (deadline time.Time, ok bool) { return c.ctx.Deadline() }
+func (c *doCtx) Done() <-chan struct{}                   { return c.ctx.Done() }
+func (c *doCtx) Err() error                              { return c.ctx.Err() }
+
+func (c *doCtx) Value(key any) any {
+	// A switch on the key's type compares type words alone; the keys
+	// are empty structs, so the type is the key.
+	switch key.(type) {
+	case ctxKey:
+		return c.a
+	case scopeKey:
+		return c
+	}
+	return c.ctx.Value(key)
+}
+
+func (c *doCtx) String() string { return "recording.ContextWithParent" }
+
 // scopeOf returns the record ctx carries and the call its innermost call
 // mark names (nil when the innermost scope is the request itself), and
 // whether that mark is a [ContextWithCall] one: one walk up the context.
@@ -120,6 +144,8 @@ func scopeOf(ctx context.Context) (a *ActiveRecord, mark *ActiveCall, own bool) 
 		return s.c.a, s.c, true
 	case *parentCtx:
 		return s.c.a, s.c, false
+	case *doCtx:
+		return s.a, (*ActiveCall)(s), false
 	}
 	return nil, nil, false
 }
@@ -227,7 +253,7 @@ func (a *ActiveRecord) parentIn(ctx context.Context, mark *ActiveCall) *ActiveCa
 // removed. c.a.mu must be held.
 func (c *ActiveCall) keptParentSpan() SpanID {
 	p := c.parent
-	for p != nil && p.discarded {
+	for p != nil && p.discarded() {
 		p = p.parent
 	}
 	if p == nil {
@@ -325,7 +351,7 @@ type ActiveRecord struct {
 	inline  [4][]ActiveCall // the first chunks' slice headers
 	used    int32           // slots used in the last chunk
 	spans   uint32          // span IDs made for calls (see callSpanLocked)
-	last    *ActiveCall     // the call whose stack the last call started has, which the next one may share
+	lastPCs []uintptr       // the raw stack of the last call started that has one, which the next one may share
 	live    int             // calls kept: started, not discarded
 	attrs   [4]Attr         // room for the record's first attributes (see AddAttrs)
 	dropped int
@@ -363,6 +389,21 @@ const (
 	maxFirstChunk = 32
 	maxChunk      = 256
 )
+
+// slotSize is the size of a call's slot (callSlotBytes on 64-bit
+// platforms).
+const slotSize = int(unsafe.Sizeof(ActiveCall{}))
+
+// slotsPast2688 is how many slots a chunk takes in place of a chunk that
+// would fall in the 2,688-byte size class (above 2,304 bytes): as many as
+// the 3,072-byte class holds. The allocator's spans of the 2,688-byte
+// class hold three objects (8 KB), those of the 3,072-byte class eight
+// (24 KB): a service whose requests make nine or ten calls would refill
+// its cache of spans every third request, not every eighth, which cost
+// more instructions a call (~+30 under callgrind) than the 384 bytes
+// saved (see docs/BENCHMARKS.md, "Cheaper recorded calls, thirteenth
+// round").
+const slotsPast2688 = 3072 / slotSize
 
 // measureEvery is how often starting a call reads the clock a second time
 // to measure its own cost, which is charged to the record's overhead: the
@@ -516,7 +557,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	for i := range min(len(a.chunks), len(a.inline)) {
 		a.inline[i] = nil
 	}
-	a.chunks, a.last = nil, nil
+	a.chunks, a.lastPCs = nil, nil
 	a.mu.Unlock()
 	if a.dropped > 0 {
 		rec.droppedCalls.Add(uint64(a.dropped))
@@ -562,27 +603,29 @@ func (a *ActiveRecord) copyCallsLocked(r *Record, calls []Call) int {
 		}
 		for j := range chunk {
 			ac := &chunk[j]
-			if ac.discarded {
+			if ac.discarded() {
 				continue
 			}
 			c := &calls[k]
 			*c = ac.c
+			c.slot = 0 // the slot's, not the record's
 			k++
-			if p := ac.parent; p != nil && p.discarded {
+			if p := ac.parent; p != nil && p.discarded() {
 				c.ParentSpanID = ac.keptParentSpan() // its parent was removed: the nearest kept ancestor adopts it
 			}
-			if !ac.ended {
+			if !ac.ended() {
 				// The call may still change (see Record.FinalCall): the
 				// record gets copies of its slices.
-				ac.running = true
+				ac.c.Running = true
 				c.Attrs = slices.Clone(c.Attrs)
 				c.Phases = slices.Clone(c.Phases)
 				c.Running = true
 				c.Duration = r.Duration - c.Start
 				r.live = append(r.live, liveCall{i: k - 1, ac: ac})
 			}
-			if ac.droppedAttrs > 0 { // SetAttr capped the others
-				c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(int(ac.droppedAttrs)))
+			if n := c.dropped; n > 0 { // SetAttr capped the others
+				c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(int(n)))
+				c.dropped = 0
 			}
 		}
 	}
@@ -622,24 +665,43 @@ func (a *ActiveRecord) message() *Message {
 // [ActiveCall.End]. Its methods are safe for concurrent use; a nil
 // *ActiveCall (no request is being recorded) ignores every method.
 type ActiveCall struct {
-	a     *ActiveRecord
-	c     Call // guarded by a.mu once published; never changed once a has ended, unless running (see frozenLocked)
-	ended bool
-	// running: the call had not ended when its record did; it may still
-	// end, for Record.FinalCall (see frozenLocked).
-	running bool
-	// discarded says Discard removed the call: its children take its parent.
-	discarded bool
-	// droppedAttrs counts attributes over the recorder's cap, not kept: an
-	// int32 beside the flags, in their padding, so that room below keeps a
-	// call's slot at 296 bytes (on 64-bit platforms).
-	droppedAttrs int32
+	a *ActiveRecord
+	// c is the call; guarded by a.mu once published; never changed once a
+	// has ended, unless running (see frozenLocked). Its unexported fields
+	// slot (see slotState) and dropped (attributes over the recorder's
+	// cap, not kept) are the ActiveCall's, and so is its Running: they
+	// lie in the room Call's flags leave, where fields here would take a
+	// word (see callSlotBytes).
+	c Call
 	// room is what Reserve allocated for the call's attributes and phases,
 	// taken by the first attribute and the first phase set.
 	room   *callRoom
 	parent *ActiveCall // the call this one was made inside of; set before publication, never changed
-	pctx   parentCtx   // the context Do passes to its function: no allocation
+	// ctx is the context Do was given: the call itself, as a *doCtx, is
+	// the context Do passes to its function (no allocation).
+	ctx context.Context
 }
+
+// slotState is the state of a call's slot (Call.slot), guarded by the
+// record's lock: zero while the call runs. (That the call had not ended
+// when its record did, and may still end for Record.FinalCall, is the
+// slot's Call.Running: see frozenLocked.)
+type slotState uint8
+
+const (
+	slotEnded     slotState = 1 // the call has ended
+	slotDiscarded slotState = 2 // Discard removed the call; its children take its parent
+)
+
+// callSlotBytes is the size of an ActiveCall on 64-bit platforms (it was
+// 296): a chunk of four slots takes the 1,152-byte size class (1,280 at
+// 296), of eight the 2,304-byte one (2,688), of eleven the 3,072-byte
+// one, which held ten; ten would fit the 2,688-byte class, which chunks
+// skip (see slotsPast2688). TestCallSlotSizeClass checks it.
+const callSlotBytes = 264
+
+func (c *ActiveCall) ended() bool     { return c.c.slot != 0 } // ended or discarded
+func (c *ActiveCall) discarded() bool { return c.c.slot == slotDiscarded }
 
 // callRoom is the room [ActiveCall.Reserve] makes: the attributes and the
 // phases of an HTTP client call (see [ActiveCall.Reserve]), in one
@@ -814,21 +876,17 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, off time.
 		if cap(buf)-len(buf) < stackBuf {
 			buf = a.growPCsLocked()
 		}
-		var prev []uintptr
-		if l := a.last; l != nil {
-			prev = l.c.pcs
-		}
-		if pcs, fresh := captureStack(buf[len(buf):len(buf)+stackBuf], prev); len(pcs) > 0 {
+		if pcs, fresh := captureStack(buf[len(buf):len(buf)+stackBuf], a.lastPCs); len(pcs) > 0 {
 			// A call made from the same place as the one before it (a
-			// loop) shares its stack (pcs is prev), which the writer
-			// symbolizes once; last stays the call whose stack it is.
-			// A new one was captured into the buffer's free end, which
-			// grows over it (a.r.spare.pcs is buf; read again, rather
-			// than kept across the capture).
-			ac.c.pcs = pcs
+			// loop) shares its stack (pcs is lastPCs), which the writer
+			// symbolizes once. A new one was captured into the buffer's
+			// free end, which grows over it (a.r.spare.pcs is buf; read
+			// again, rather than kept across the capture), and is the
+			// one the next call compares with.
+			ac.c.setRawStack(pcs)
 			if fresh {
 				a.r.spare.pcs = a.r.spare.pcs[:len(a.r.spare.pcs)+len(pcs)]
-				a.last = ac
+				a.lastPCs = pcs
 			}
 		}
 	}
@@ -884,7 +942,7 @@ func (a *ActiveRecord) callsLocked(yield func(*ActiveCall) bool) {
 			chunk = chunk[:a.used]
 		}
 		for j := range chunk {
-			if ac := &chunk[j]; !ac.discarded && !yield(ac) {
+			if ac := &chunk[j]; !ac.discarded() && !yield(ac) {
 				return
 			}
 		}
@@ -894,7 +952,8 @@ func (a *ActiveRecord) callsLocked(yield func(*ActiveCall) bool) {
 // newChunkLocked adds a chunk of fresh slots for calls to a, with a.mu
 // held, and returns its first: the first chunk sized by the recorder's
 // callHint, each next one twice the one before, within minChunk, maxChunk
-// and the call limit. (Chunks are never reused: a slot is zero memory.)
+// and the call limit, and never of the 2,688-byte size class (see
+// slotsPast2688). (Chunks are never reused: a slot is zero memory.)
 func (a *ActiveRecord) newChunkLocked() *ActiveCall {
 	var n int
 	if len(a.chunks) == 0 {
@@ -904,6 +963,9 @@ func (a *ActiveRecord) newChunkLocked() *ActiveCall {
 		n = 2 * len(a.chunks[len(a.chunks)-1])
 	}
 	n = min(max(n, minChunk), maxChunk, a.rec.cfg.maxCalls)
+	if b := n * slotSize; b > 2304 && b <= 2688 {
+		n = min(slotsPast2688, a.rec.cfg.maxCalls)
+	}
 	c := make([]ActiveCall, n)
 	a.chunks = append(a.chunks, c)
 	a.used = 1
@@ -975,8 +1037,8 @@ func (c *ActiveCall) end(end time.Duration, err error) {
 // it has ended already or its record was frozen while it was not running.
 // The caller holds the record's lock.
 func (c *ActiveCall) endLocked(end time.Duration) {
-	if !c.ended && !c.frozenLocked() {
-		c.ended = true
+	if !c.ended() && !c.frozenLocked() {
+		c.c.slot = slotEnded
 		c.c.Duration = max(end-c.c.Start, 0)
 	}
 }
@@ -994,8 +1056,8 @@ func (c *ActiveCall) endErr(end time.Duration, err error) {
 // class typ, with the record's lock held.
 func (c *ActiveCall) endErrLocked(end time.Duration, err error, typ string) {
 	a := c.a
-	if !c.ended && !c.frozenLocked() {
-		c.ended = true
+	if !c.ended() && !c.frozenLocked() {
+		c.c.slot = slotEnded
 		c.c.Duration = max(end-c.c.Start, 0)
 		if c.c.Error == "" {
 			c.c.Error = convention.Truncate(err.Error(), a.rec.cfg.maxText)
@@ -1012,7 +1074,7 @@ func (c *ActiveCall) endErrLocked(end time.Duration, err error, typ string) {
 // once its record has ended, a call's slices belong to the record, unless
 // the call was still running then (the record has copies; the call goes on
 // for [Record.FinalCall]).
-func (c *ActiveCall) frozenLocked() bool { return c.a.ended && !c.running }
+func (c *ActiveCall) frozenLocked() bool { return c.a.ended && !c.c.Running }
 
 func hasAttr(attrs []Attr, key string) bool {
 	for i := range attrs {
@@ -1027,19 +1089,20 @@ func hasAttr(attrs []Attr, key string) bool {
 // copy in the record, made when the request ended while it ran.
 func (c *ActiveCall) final(rec Call) (Call, bool) {
 	c.a.mu.Lock()
-	if ended := c.ended; !ended || c.discarded {
+	if ended := c.ended(); !ended || c.discarded() {
 		c.a.mu.Unlock()
 		return rec, ended
 	}
 	f := c.c
+	f.slot, f.dropped = 0, 0 // the slot's, not the record's
 	f.Attrs = slices.Clone(c.c.Attrs)
-	if c.droppedAttrs > 0 { // SetAttr capped the others, as FinishAt notes
-		f.Attrs = append(f.Attrs, droppedAttrs(int(c.droppedAttrs)))
+	if n := c.c.dropped; n > 0 { // SetAttr capped the others, as FinishAt notes
+		f.Attrs = append(f.Attrs, droppedAttrs(int(n)))
 	}
 	f.Phases = slices.Clone(c.c.Phases)
 	c.a.mu.Unlock()
 	f.Start, f.SpanID, f.Event = rec.Start, rec.SpanID, rec.Event
-	f.Stack, f.pcs = rec.Stack, nil
+	f.Stack, f.pcs, f.npcs = rec.Stack, nil, 0
 	f.Running = true
 	// Redacted as the recorder's writer redacted the record's copy (without
 	// its cache, which is the writer's alone).
@@ -1193,8 +1256,8 @@ func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
 		}
 	}
 	if len(c.c.Attrs) >= maxAttrs {
-		if c.droppedAttrs < math.MaxInt32 {
-			c.droppedAttrs++
+		if c.c.dropped < math.MaxInt32 {
+			c.c.dropped++
 		}
 		return
 	}
@@ -1466,10 +1529,10 @@ func Do(ctx context.Context, service, method string, fn func(ctx context.Context
 	if c == nil {
 		return fn(ctx)
 	}
-	// The node lives in the call: Do costs no allocation more than
-	// StartCall. Nothing reads it before fn does.
-	c.pctx = parentCtx{Context: ctx, c: c}
-	err := fn(&c.pctx)
+	// The node is the call: Do costs no allocation more than StartCall.
+	// Nothing reads it before fn does.
+	c.ctx = ctx
+	err := fn((*doCtx)(c))
 	c.End(err)
 	return err
 }
@@ -1509,9 +1572,8 @@ func (c *ActiveCall) Discard() {
 	}
 	a := c.a
 	a.mu.Lock()
-	if !c.ended && !c.frozenLocked() {
-		c.ended = true
-		c.discarded = true
+	if !c.ended() && !c.frozenLocked() {
+		c.c.slot = slotDiscarded
 		a.live--
 	}
 	a.mu.Unlock()

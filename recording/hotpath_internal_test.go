@@ -1124,8 +1124,8 @@ func TestFinishDropsChunks(t *testing.T) {
 			t.Fatalf("%d calls: %d chunks, no more than inline holds", calls, len(ar.chunks))
 		}
 		ar.Finish()
-		if ar.chunks != nil || ar.last != nil {
-			t.Errorf("%d calls: chunks or last kept after Finish", calls)
+		if ar.chunks != nil || ar.lastPCs != nil {
+			t.Errorf("%d calls: chunks or lastPCs kept after Finish", calls)
 		}
 		for i, c := range ar.inline {
 			if c != nil {

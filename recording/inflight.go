@@ -175,17 +175,18 @@ func (a *ActiveRecord) snapshotIf(now time.Time, maxCalls int, match func(*Recor
 		// The raw stack lives in the record's buffer, which is reused
 		// once the record is done with: the snapshot gets its own copy,
 		// symbolized later without the lock.
-		c.pcs = slices.Clone(ac.c.pcs)
+		c.setRawStack(slices.Clone(ac.c.rawStack()))
+		c.slot, c.dropped = 0, 0 // the slot's, not the record's
 		c.Stack = nil
 		c.Attrs = slices.Clone(ac.c.Attrs)
-		if ac.droppedAttrs > 0 { // SetAttr capped the others
-			c.Attrs = append(c.Attrs, droppedAttrs(int(ac.droppedAttrs)))
+		if n := ac.c.dropped; n > 0 { // SetAttr capped the others
+			c.Attrs = append(c.Attrs, droppedAttrs(int(n)))
 		}
 		c.Phases = slices.Clone(ac.c.Phases)
-		if p := ac.parent; p != nil && p.discarded {
+		if p := ac.parent; p != nil && p.discarded() {
 			c.ParentSpanID = ac.keptParentSpan() // its parent was removed
 		}
-		if !ac.ended {
+		if !ac.ended() {
 			c.Running = true
 			c.Duration = max(s.Duration-c.Start, 0)
 		}

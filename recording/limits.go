@@ -280,7 +280,7 @@ func recordSizeWith(r *Record, attrBytes int64) int64 {
 	for i := range r.Calls {
 		c := &r.Calls[i]
 		n += int64(len(c.Service) + len(c.Method) + len(c.Error) + len(c.Request) + len(c.Response) +
-			len(c.pcs)*int(unsafe.Sizeof(uintptr(0))) + len(c.Stack)*int(sizeFrame) + len(c.Phases)*int(sizePhase))
+			int(c.npcs)*int(unsafe.Sizeof(uintptr(0))) + len(c.Stack)*int(sizeFrame) + len(c.Phases)*int(sizePhase))
 		if len(c.Attrs) > 0 {
 			n += attrsSize(c.Attrs)
 		}

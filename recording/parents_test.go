@@ -3,6 +3,7 @@ package recording_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -144,6 +145,63 @@ func TestDiscardedParent(t *testing.T) {
 	if got := parentNames(r)["c"]; got != "a" {
 		t.Errorf("parent of c = %q, want a", got)
 	}
+}
+
+type otherKey struct{}
+
+// The context Do passes its function is the caller's, inside Do's call:
+// its deadline, its cancellation, its cause and its values are the
+// caller's; its record and its parent are Do's.
+func TestDoContext(t *testing.T) {
+	recordRequest(t, func(ctx context.Context, ar *recording.ActiveRecord) {
+		deadline := time.Now().Add(time.Hour)
+		ctx, cancelDeadline := context.WithDeadline(context.WithValue(ctx, otherKey{}, "v"), deadline)
+		defer cancelDeadline()
+		ctx, cancel := context.WithCancelCause(ctx)
+		cause := errors.New("cause")
+		var inner *recording.ActiveCall
+		_ = recording.Do(ctx, "svc", "outer", func(dctx context.Context) error {
+			outer := recording.ParentFromContext(dctx)
+			if outer == nil || recording.FromContext(dctx) != ar || recording.CallFromContext(dctx) != nil {
+				t.Errorf("inside Do: parent %p, record %p (want %p), call %p", outer, recording.FromContext(dctx), ar, recording.CallFromContext(dctx))
+			}
+			if d, ok := dctx.Deadline(); !ok || !d.Equal(deadline) {
+				t.Errorf("Deadline() = %v, %v; want %v", d, ok, deadline)
+			}
+			if v := dctx.Value(otherKey{}); v != "v" {
+				t.Errorf("Value(otherKey) = %v, want v", v)
+			}
+			if s := fmt.Sprint(dctx); s != "recording.ContextWithParent" {
+				t.Errorf("String() = %q", s)
+			}
+			_ = recording.Do(dctx, "svc", "inner", func(ictx context.Context) error {
+				inner = recording.ParentFromContext(ictx)
+				if inner == nil || inner == outer {
+					t.Errorf("inside the inner Do: parent %p (outer %p)", inner, outer)
+				}
+				if dctx.Err() != nil || ictx.Err() != nil {
+					t.Errorf("Err() before the cancel: %v, %v", dctx.Err(), ictx.Err())
+				}
+				cancel(cause)
+				select {
+				case <-ictx.Done():
+				default:
+					t.Error("Done() is not closed after the caller's cancel")
+				}
+				if !errors.Is(ictx.Err(), context.Canceled) || context.Cause(ictx) != cause {
+					t.Errorf("after the cancel: Err() %v, Cause %v", ictx.Err(), context.Cause(ictx))
+				}
+				// A context derived from Do's is cancelled with it, and is inside it.
+				sub, stop := context.WithCancel(ictx)
+				defer stop()
+				if sub.Err() == nil || recording.ParentFromContext(sub) != inner {
+					t.Errorf("a context derived inside Do: Err() %v, parent %p, want %p", sub.Err(), recording.ParentFromContext(sub), inner)
+				}
+				return nil
+			})
+			return nil
+		})
+	})
 }
 
 // Do costs no allocation more than StartCall and End.

@@ -345,36 +345,36 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 // recorder's caches, and returns by how much that changed recordSize's
 // estimate. It may run in any goroutine.
 func (r *Recorder) symbolize(rec *Record) (grown int64) {
-	var prev []uintptr // the last call's raw stack, which the next may share
+	var prev *uintptr // the last call's raw stack, which the next may share
+	var np uint8
 	var prevStack []Frame
 	calls := rec.Calls
 	for i := 0; i < len(calls); i++ {
 		c := &calls[i]
-		if len(c.pcs) == 0 {
+		if c.npcs == 0 {
 			continue
 		}
-		if len(c.pcs) == len(prev) && unsafe.SliceData(c.pcs) == unsafe.SliceData(prev) {
+		if c.pcs == prev && c.npcs == np {
 			c.Stack = prevStack // the same stack (see startCallAt): the same frames
 		} else {
-			prev, prevStack = c.pcs, r.stacks.frames(r.sym, c.pcs, r.cfg.maxStack)
+			prev, np, prevStack = c.pcs, c.npcs, r.stacks.frames(r.sym, c.rawStack(), r.cfg.maxStack)
 			c.Stack = prevStack
 		}
-		c.pcs = nil
+		c.pcs, c.npcs = nil, 0
 		// The calls right after c that share its stack (a loop) get its
 		// frames in a loop that calls nothing, whose variables stay in
 		// registers (the stack's address and length among them).
 		n := 1
-		p, np := unsafe.SliceData(prev), len(prev)
 		for i+1 < len(calls) {
 			d := &calls[i+1]
-			if unsafe.SliceData(d.pcs) != p || len(d.pcs) != np {
+			if d.pcs != prev || d.npcs != np {
 				break
 			}
-			d.Stack, d.pcs = prevStack, nil
+			d.Stack, d.pcs, d.npcs = prevStack, nil, 0
 			n++
 			i++
 		}
-		grown += int64(n) * (int64(len(prevStack))*sizeFrame - int64(len(prev))*int64(unsafe.Sizeof(uintptr(0))))
+		grown += int64(n) * (int64(len(prevStack))*sizeFrame - int64(np)*int64(unsafe.Sizeof(uintptr(0))))
 	}
 	return grown
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // Kind says what produced a [Record].
@@ -171,12 +172,38 @@ type Call struct {
 	Running      bool // still running when the request ended
 	Event        bool // a custom event (see [Event]), not a timed call
 
+	// npcs is the length of the raw stack pcs points at (at most
+	// stackBuf). It, and the fields of the call's slot below, lie in the
+	// room the two flags above leave before Cost: the slot's state kept
+	// here costs its ActiveCall no word of its own (see callSlotBytes).
+	npcs uint8
+	// slot and dropped are the state of the call's slot while the call
+	// is recorded (see ActiveCall): ended or discarded, and the count of
+	// attributes over the recorder's cap, not kept. Zero in a record's
+	// calls.
+	slot    slotState
+	dropped int32
+
 	// Cost is what the call cost, in the unit of the recorder's cost
 	// model ([WithCostModel]); 0 without one.
 	Cost float64
 
-	pcs []uintptr // raw stack, symbolized into Stack off the request path
+	// pcs points at the raw stack, npcs frames, symbolized into Stack
+	// off the request path: a pointer and a length in the flags' room,
+	// where a slice's header took three words.
+	pcs *uintptr
 }
+
+// rawStack returns c's raw stack (nil when it has none).
+func (c *Call) rawStack() []uintptr { return unsafe.Slice(c.pcs, c.npcs) }
+
+// setRawStack makes pcs c's raw stack; it has at most stackBuf frames.
+func (c *Call) setRawStack(pcs []uintptr) {
+	c.pcs, c.npcs = unsafe.SliceData(pcs), uint8(len(pcs))
+}
+
+// stackBuf frames fit npcs.
+var _ = [1]struct{}{}[stackBuf>>8]
 
 // A Frame is one symbolized stack frame of a call.
 type Frame struct {

@@ -12,9 +12,9 @@ import (
 
 // callRefs returns, for each field of Call that holds a pointer, its name
 // and the pointer it holds: a string's or a slice's data pointer is its
-// first word. It fails t for a field that holds pointers another way
-// (a map, a pointer, an interface, a struct or an array of them), which
-// dropCallRefs would have to learn of.
+// first word; a pointer's is itself. It fails t for a field that holds
+// pointers another way (a map, an interface, a struct or an array of
+// them), which dropCallRefs would have to learn of.
 func callRefs(t *testing.T, c *Call) map[string]unsafe.Pointer {
 	t.Helper()
 	typ := reflect.TypeFor[Call]()
@@ -22,7 +22,7 @@ func callRefs(t *testing.T, c *Call) map[string]unsafe.Pointer {
 	for i := range typ.NumField() {
 		f := typ.Field(i)
 		switch f.Type.Kind() {
-		case reflect.String, reflect.Slice:
+		case reflect.String, reflect.Slice, reflect.Pointer:
 			refs[f.Name] = *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(c), f.Offset))
 		case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
@@ -41,7 +41,7 @@ func callRefs(t *testing.T, c *Call) map[string]unsafe.Pointer {
 // TestResetDropsCallRefs checks that a record emptied for reuse keeps no
 // pointer of its last request's calls — strings, stacks, phases,
 // attributes, raw stacks — in any slot of its calls' memory: every
-// string and slice field of Call is set (a field added later is too), and
+// string, slice and pointer field of Call is set (a field added later is too), and
 // each must hold no pointer after reset. The slots' other words may be
 // left; the next request's calls are written whole.
 func TestResetDropsCallRefs(t *testing.T) {
@@ -58,6 +58,8 @@ func TestResetDropsCallRefs(t *testing.T) {
 				reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().SetString(s)
 			case reflect.Slice:
 				reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(reflect.MakeSlice(f.Type(), 1, 1))
+			case reflect.Pointer:
+				reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(reflect.New(f.Type().Elem()))
 			case reflect.Int64:
 				f.SetInt(int64(i + 1))
 			}

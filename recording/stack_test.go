@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -203,8 +204,9 @@ func BenchmarkSymbolize(b *testing.B) {
 
 // TestSymbolizeShared checks the recorder's symbolization of a record
 // whose calls share stacks in runs (a loop), with calls of other stacks
-// and of none among them: each call gets its own stack's frames, no raw
-// stack is kept, and the estimate's growth is that of every call.
+// and of none among them, and of a stack at the same address as another
+// but shorter: each call gets its own stack's frames, no raw stack is
+// kept, and the estimate's growth is that of every call.
 func TestSymbolizeShared(t *testing.T) {
 	r := New()
 	defer r.Close(t.Context())
@@ -212,29 +214,35 @@ func TestSymbolizeShared(t *testing.T) {
 	n := captured(captureStack(b1[:], nil))
 	s1 := b1[:n]
 	s2 := stackLeaf(b2[:])
+	// Two frames of functions outside the package (a return address is
+	// one past a call), and the first alone, at the same address.
+	b3 := [2]uintptr{reflect.ValueOf(strings.Repeat).Pointer() + 1, reflect.ValueOf(strconv.Itoa).Pointer() + 1}
+	s3, s4 := b3[:2], b3[:1]
 	want1, want2 := r.sym.frames(s1, r.cfg.maxStack), r.sym.frames(s2, r.cfg.maxStack)
+	want3, want4 := r.sym.frames(s3, r.cfg.maxStack), r.sym.frames(s4, r.cfg.maxStack)
+	if len(want3) != 2 || len(want4) != 1 {
+		t.Fatalf("the made-up stacks symbolize to %v and %v", want3, want4)
+	}
+	stacks := map[int][]uintptr{1: s1, 2: s2, 3: s3, 4: s4}
+	wants := map[int][]Frame{0: nil, 1: want1, 2: want2, 3: want3, 4: want4}
+	order := []int{1, 1, 1, 0, 1, 2, 2, 1, 1, 3, 3, 4, 4, 3, 1, 4}
 	rec := &Record{}
 	var wantGrown int64
-	for i, p := range []int{1, 1, 1, 0, 1, 2, 2, 1, 1} {
+	for i, p := range order {
 		c := Call{Method: strconv.Itoa(i)}
-		switch p {
-		case 1:
-			c.pcs = s1
-			wantGrown += int64(len(want1))*sizeFrame - int64(len(s1))*8
-		case 2:
-			c.pcs = s2
-			wantGrown += int64(len(want2))*sizeFrame - int64(len(s2))*8
+		if s := stacks[p]; s != nil {
+			c.setRawStack(s)
+			wantGrown += int64(len(wants[p]))*sizeFrame - int64(len(s))*8
 		}
 		rec.Calls = append(rec.Calls, c)
 	}
 	if grown := r.symbolize(rec); grown != wantGrown {
 		t.Errorf("grown %d, want %d", grown, wantGrown)
 	}
-	for i, p := range []int{1, 1, 1, 0, 1, 2, 2, 1, 1} {
+	for i, p := range order {
 		c := &rec.Calls[i]
-		want := map[int][]Frame{0: nil, 1: want1, 2: want2}[p]
-		if c.pcs != nil || !slices.Equal(c.Stack, want) {
-			t.Errorf("call %d: pcs %v, stack %v, want %v", i, c.pcs, c.Stack, want)
+		if c.pcs != nil || c.npcs != 0 || !slices.Equal(c.Stack, wants[p]) {
+			t.Errorf("call %d: pcs %v (%d), stack %v, want %v", i, c.pcs, c.npcs, c.Stack, wants[p])
 		}
 	}
 }
