@@ -485,6 +485,8 @@ type tmplCall struct {
 	// bytes), its error (lb), and from its request to its attributes
 	// (lc).
 	off, la, lb, lc uint32
+	end             uint32 // off+la+lb+lc
+	aw, bw          uint64 // the first la and lb bytes, if 8 or fewer
 	n               uint32 // strings indexed after the call
 	copied          int    // frames the decoder copies, after the call
 	ms              [13]memo
@@ -527,15 +529,18 @@ func (t *strTable) tmplCalls(b []byte, calls []recording.Call, seen *[stackRefs]
 			seen[nseen%stackRefs] = stackSeen{&c.Stack[0], len(c.Stack), i}
 			nseen++
 		}
-		x := kept[k.off:]
-		b = append(b, x[:k.la]...)
-		b = appendTime(appendTime(b, c.Start), c.Duration)
-		x = x[k.la:]
-		b = append(b, x[:k.lb]...)
-		e := enc{b: b}
-		e.i(c.RequestSize)
-		e.i(c.ResponseSize)
-		b = append(e.b, x[k.lb:k.lb+k.lc]...)
+		if k.la <= 8 && k.lb <= 8 {
+			b = appendCallHead(b, c, k)
+		} else {
+			b = append(b, kept[k.off:k.off+k.la]...)
+			b = appendTime(appendTime(b, c.Start), c.Duration)
+			b = append(b, kept[k.off+k.la:k.off+k.la+k.lb]...)
+			e := enc{b: b}
+			e.i(c.RequestSize)
+			e.i(c.ResponseSize)
+			b = e.b
+		}
+		b = append(b, kept[k.off+k.la+k.lb:k.end]...)
 		b = appendCallIDs(b, c)
 	}
 	if i > 0 {
@@ -586,7 +591,7 @@ func (t *strTable) tmplNext(from, calls int) bool {
 		} else {
 			t.rewind(t.n)
 			last := &tp.calls[from-1]
-			tp.calls, tp.enc = tp.calls[:from], tp.enc[:last.off+last.la+last.lb+last.lc]
+			tp.calls, tp.enc = tp.calls[:from], tp.enc[:last.end]
 			tp.grown = min(tp.grown, from)
 		}
 		if miss {
@@ -602,6 +607,41 @@ func (t *strTable) tmplNext(from, calls int) bool {
 	}
 	tp.grown = from
 	return true
+}
+
+// appendCallHead appends what c writes up to its request, c matching
+// k whose service and method, and error, take 8 bytes or fewer (aw and
+// bw): those, c's start and duration, and its sizes, with one check of
+// the capacity. They take at most 56 bytes: 8, two varints of at most
+// 10, 8 and two more varints.
+//
+//go:noinline
+func appendCallHead(b []byte, c *recording.Call, k *tmplCall) []byte {
+	n := len(b)
+	if cap(b)-n < 64 {
+		b = slices.Grow(b, 64)
+	}
+	w := (*[64]byte)(b[n : n+64])
+	binary.LittleEndian.PutUint64(w[:8], k.aw)
+	i := putVarint(w, int(k.la), int64(c.Start))
+	i = putVarint(w, i, int64(c.Duration))
+	binary.LittleEndian.PutUint64(w[i&31:], k.bw) // i ≤ 28
+	i = putVarint(w, i+int(k.lb), c.RequestSize)
+	i = putVarint(w, i, c.ResponseSize)
+	return b[:n+i]
+}
+
+// putVarint puts v at w[i:] as enc.i appends it, and returns its end;
+// i is under 47.
+func putVarint(w *[64]byte, i int, v int64) int {
+	u := uint64(v<<1) ^ uint64(v>>63)
+	for u >= 0x80 {
+		w[i&63] = byte(u) | 0x80
+		u >>= 7
+		i++
+	}
+	w[i&63] = byte(u)
+	return i + 1
 }
 
 // rewind takes out of t the strings the last record indexed from the
@@ -663,6 +703,11 @@ func (t *strTable) keepCall(i int, c *recording.Call, b []byte, ms *[13]memo, co
 	k.attrs = append(k.attrs[:0], c.Attrs...)
 	k.stack = stack
 	k.off, k.la, k.lb, k.lc = uint32(off), uint32(m1), uint32(e1-t1), uint32(len(b)-s1)
+	k.end = k.off + k.la + k.lb + k.lc
+	var w [16]byte
+	copy(w[:], b[:min(m1, 8)])
+	copy(w[8:], b[t1:min(e1, t1+8)])
+	k.aw, k.bw = binary.LittleEndian.Uint64(w[:8]), binary.LittleEndian.Uint64(w[8:])
 	k.n, k.copied, k.ms = t.n, copied, *ms
 	return true
 }
