@@ -462,10 +462,10 @@ func (t *strTable) keepFirst(enc []byte, stack []recording.Frame, before uint32,
 // after a miss are not kept, nor are those of the next 1, 3, 7 … up to
 // 255 records, until a record matches calls kept last (see tmplNext).
 type tmpl struct {
-	live    bool // the calls are the last record's and its slots are kept
-	skip    uint8
-	backoff uint8
-	grown   int // the calls kept before the last record's were
+	live    bool  // the calls are the last record's and its slots are kept
+	skip    uint8 // records still to keep no calls, after a miss
+	backoff uint8 // the last skip: 0, 1, 3, 7 … 255
+	grown   int   // the calls the template had before the last ones kept
 	calls   []tmplCall
 	enc     []byte // what the calls wrote, less their times, sizes and IDs
 }
