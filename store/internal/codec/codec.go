@@ -207,7 +207,8 @@ func (t *strTable) reset() {
 	}
 }
 
-// newGen empties t's slots: a new gen.
+// newGen empties t's slots: a new gen. The template's calls go with
+// them: they name strings the slots held.
 func (t *strTable) newGen() {
 	t.gen++
 	if t.gen == 0 {
@@ -216,7 +217,8 @@ func (t *strTable) newGen() {
 		t.slots = [2 * maxShared]strSlot{}
 	}
 	t.n, t.last = 0, 0
-	t.tmpl.live = false
+	tp := &t.tmpl
+	tp.live, tp.calls, tp.enc, tp.grown = false, tp.calls[:0], tp.enc[:0], 0
 }
 
 // An Encoder appends full records as [AppendRecord] does, the same bytes,
@@ -557,7 +559,9 @@ func (t *strTable) tmplCalls(b []byte, calls []recording.Call, seen *[stackRefs]
 //go:noinline
 func (t *strTable) tmplStart(b []byte, calls []recording.Call, v byte, seen *[stackRefs]stackSeen) (_ []byte, from, nseen, copied int, keep bool) {
 	if v != codecV4 {
-		t.rewind(0)
+		if t.tmpl.live {
+			t.newGen()
+		}
 		return b, 0, 0, 0, false
 	}
 	if t.tmpl.live {
@@ -574,9 +578,7 @@ func (t *strTable) tmplStart(b []byte, calls []recording.Call, v byte, seen *[st
 // while the calls kept last are not matched.
 func (t *strTable) tmplNext(from, calls int) bool {
 	tp := &t.tmpl
-	if !tp.live {
-		tp.calls, tp.enc, tp.grown = tp.calls[:0], tp.enc[:0], 0
-	} else {
+	if tp.live {
 		miss := from < len(tp.calls) && from < calls
 		if from > tp.grown {
 			tp.backoff = 0 // the calls kept last were matched
@@ -586,8 +588,7 @@ func (t *strTable) tmplNext(from, calls int) bool {
 			tp.skip = tp.backoff
 		}
 		if from == 0 {
-			t.rewind(0)
-			tp.calls, tp.enc, tp.grown = tp.calls[:0], tp.enc[:0], 0
+			t.newGen() // and no calls kept
 		} else {
 			t.rewind(t.n)
 			last := &tp.calls[from-1]
@@ -647,10 +648,6 @@ func putVarint(w *[64]byte, i int, v int64) int {
 // rewind takes out of t the strings the last record indexed from the
 // nth on, so that t is as the last record's n first indexes left it.
 func (t *strTable) rewind(n uint32) {
-	if n == 0 {
-		t.newGen()
-		return
-	}
 	for i := n; i < t.last; i++ {
 		if sl := &t.slots[t.order[i]]; sl.gen == t.gen && sl.idx == i {
 			sl.gen = 0 // no gen is 0

@@ -342,13 +342,21 @@ func TestTemplateKeepsNoRecordMemory(t *testing.T) {
 func TestTemplateVersion3(t *testing.T) {
 	tab := new(strTable)
 	r := tmplRecord(20)
-	for _, v := range []byte{codecV4, codecV4, codecV3, codecV4, codecV4} {
+	// Another record's strings in the version 3 one: indexed where the
+	// template's calls have theirs, and the warnings' among them.
+	other := storetest.FullRecord(time.Unix(1700000000, 0), 2)
+	other.Headers = nil
+	for i, v := range []byte{codecV4, codecV4, codecV3, codecV4, codecV4, codecV3, codecV3, codecV4} {
+		rec := r
+		if v == codecV3 {
+			rec = other
+		}
 		tab.reset()
-		got := appendRecordT(nil, r, v, tab)
+		got := appendRecordT(nil, rec, v, tab)
 		fresh := new(strTable)
 		fresh.reset()
-		if want := appendRecordT(nil, r, v, fresh); !bytes.Equal(got, want) {
-			t.Fatalf("version %d: %d bytes unlike a table of its own's %d", v, len(got), len(want))
+		if want := appendRecordT(nil, rec, v, fresh); !bytes.Equal(got, want) {
+			t.Fatalf("record %d, version %d: %d bytes unlike a table of its own's %d", i, v, len(got), len(want))
 		}
 	}
 }
