@@ -373,7 +373,8 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 // BorrowsRecords reports true: Write encodes the records it is given and
 // keeps none of them, nor any of their slices or maps, once it returns
 // (the rollups keep strings alone, and the codec's string tables the
-// strings of a record's first stack, copied). A recorder whose sinks all borrow
+// strings of the last record's calls, with their attributes and stacks'
+// frames copied). A recorder whose sinks all borrow
 // records reuses their memory (see [recording.Borrower]).
 func (s *Store) BorrowsRecords() bool { return true }
 

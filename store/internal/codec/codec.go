@@ -172,8 +172,11 @@ const (
 type strTable struct {
 	gen   uint32
 	n     uint32 // strings given an index in this gen
+	last  uint32 // strings the last record gave indexes (see tmpl)
 	slots [2 * maxShared]strSlot
+	order [maxShared]uint16 // the slot of each index given in this gen
 	first firstStack
+	tmpl  tmpl
 }
 
 type strSlot struct {
@@ -194,14 +197,28 @@ func getTable() *strTable {
 	return t
 }
 
-// reset empties t for the next record: a new gen, no string indexed.
+// reset empties t for the next record: no string indexed. The slots of
+// the last record stay in its gen while its calls are kept as a template
+// (see tmpl), else a new gen empties them.
 func (t *strTable) reset() {
+	t.n = 0
+	if !t.tmpl.live {
+		t.newGen()
+	}
+}
+
+// newGen empties t's slots: a new gen. The template's calls go with
+// them: they name strings the slots held.
+func (t *strTable) newGen() {
 	t.gen++
 	if t.gen == 0 {
 		// Wrapped: slots of an old gen could look current.
-		*t = strTable{gen: 1}
+		t.gen = 1
+		t.slots = [2 * maxShared]strSlot{}
 	}
-	t.n = 0
+	t.n, t.last = 0, 0
+	tp := &t.tmpl
+	tp.live, tp.calls, tp.enc, tp.grown = false, tp.calls[:0], tp.enc[:0], 0
 }
 
 // An Encoder appends full records as [AppendRecord] does, the same bytes,
@@ -251,9 +268,11 @@ func (t *strTable) put(b []byte, v string) ([]byte, uint64) {
 				if t.n >= maxShared {
 					break
 				}
-				*sl = strSlot{p: p, n: len(v), gen: t.gen, idx: t.n}
-				t.n++
-				return appendFull(b, v), uint64(sl.idx)<<1 | 1
+				n := t.n
+				*sl = strSlot{p: p, n: len(v), gen: t.gen, idx: n}
+				t.order[n%maxShared] = uint16(h)
+				t.n = n + 1
+				return appendFull(b, v), uint64(n)<<1 | 1
 			}
 			if sl.p == p && sl.n == len(v) {
 				// An index under maxShared: one or two bytes.
@@ -338,8 +357,10 @@ func (t *strTable) firstStack(b []byte, stack []recording.Frame, ms *[13]memo) (
 		for {
 			x := &t.slots[h]
 			if x.gen != t.gen {
-				*x = strSlot{p: sl.p, n: sl.n, gen: t.gen, idx: t.n}
-				t.n++
+				n := t.n
+				*x = strSlot{p: sl.p, n: sl.n, gen: t.gen, idx: n}
+				t.order[n%maxShared] = uint16(h)
+				t.n = n + 1
 				break
 			}
 			if x.p == sl.p && x.n == sl.n {
@@ -415,6 +436,294 @@ func (t *strTable) keepFirst(enc []byte, stack []recording.Frame, before uint32,
 	f.before, f.strs = before, strs
 	f.enc = append(f.enc[:0], enc...)
 	copy(f.ms[:], ms[5:9])
+}
+
+// A tmpl is the last record's calls as a template for the next record's:
+// a service's records mostly repeat, route by route, the calls of an
+// earlier one (the same services, methods, errors, requests, responses,
+// stacks and attributes, in the same order) and differ in their times,
+// sizes and span IDs. What a call wrote but those is kept, with what
+// decides it (the call's strings, its attributes and its stack's frames,
+// copied: they hold strings, never the record's memory). A call of the
+// next record equal to the kept one at its index, word for word (strings
+// by their data and length), after calls that all were, writes the same
+// bytes but its times, sizes and IDs: the kept bytes are copied, and its
+// strings, which the kept call indexed in the table, are found there
+// still. For the table keeps the last record's slots (its gen) while its
+// calls are kept: the strings the matched calls indexed are the same,
+// with the same indexes; those of the later calls are taken out
+// (rewind) before the record's other calls are written, as with a table
+// of its own.
+//
+// A template is kept from each record: the calls that matched, and the
+// record's calls after them (up to maxTmplCalls calls, and up to a call
+// with phases or a stack whose frames could reach the decoder's budget
+// of copied ones). A record with a call unlike its template's at the
+// same index (a miss) costs a comparison up to it; so that records that
+// vary there do not pay for keeping calls never matched, the calls
+// after a miss are not kept, nor are those of the next 1, 3, 7 … up to
+// 255 records, until a record matches calls kept last (see tmplNext).
+type tmpl struct {
+	live    bool  // the calls are the last record's and its slots are kept
+	skip    uint8 // records still to keep no calls, after a miss
+	backoff uint8 // the last skip: 0, 1, 3, 7 … 255
+	grown   int   // the calls the template had before the last ones kept
+	calls   []tmplCall
+	enc     []byte // what the calls wrote, less their times, sizes and IDs
+}
+
+// maxTmplCalls is how many calls of a record a template keeps.
+const maxTmplCalls = 64
+
+// A tmplCall is what one call of a template wrote, and what decides it.
+type tmplCall struct {
+	service, method, err, request, response string
+	attrs                                   []recording.Attr  // copied
+	frames                                  []recording.Frame // the stack written, copied (stack is 2)
+	// How the stack was written: 0 none, 2 its frames, odd a reference
+	// to an earlier call's (the code written).
+	stack uint64
+	// What the call wrote, at off in enc: its service and method (la
+	// bytes), its error (lb), and from its request to its attributes
+	// (lc).
+	off, la, lb, lc uint32
+	end             uint32 // off+la+lb+lc
+	aw, bw          uint64 // the first la and lb bytes, if 8 or fewer
+	n               uint32 // strings indexed after the call
+	copied          int    // frames the decoder copies, after the call
+	ms              [13]memo
+}
+
+// tmplCalls appends the calls of calls, from the first, that match t's
+// template (see tmpl), and returns how many it appended and, as
+// appendRecordT counts them, the stacks seen (in seen) and the frames
+// copied; t.n is the strings the matched calls indexed.
+//
+//go:noinline
+func (t *strTable) tmplCalls(b []byte, calls []recording.Call, seen *[stackRefs]stackSeen) (_ []byte, matched, nseen, copied int) {
+	tc := t.tmpl.calls
+	tc = tc[:min(len(tc), len(calls))]
+	kept := t.tmpl.enc
+	i := 0
+	for ; i < len(tc); i++ {
+		c, k := &calls[i], &tc[i]
+		if !sameData(&c.Service, &k.service) || !sameData(&c.Method, &k.method) || !sameData(&c.Error, &k.err) ||
+			!sameData(&c.Request, &k.request) || !sameData(&c.Response, &k.response) ||
+			len(c.Phases) != 0 || !sameAttrs(c.Attrs, k.attrs) {
+			break
+		}
+		if len(c.Stack) == 0 {
+			if k.stack != 0 {
+				break
+			}
+		} else if j := findStack(seen, min(nseen, stackRefs), c.Stack); j >= 0 {
+			// An earlier call's stack: as far back as the kept call's.
+			if uint64(i-seen[j].call-1)<<1|1 != k.stack {
+				break
+			}
+			seen[j].call = i
+		} else {
+			// (A kept call whose stack was none or a reference
+			// has no frames.)
+			if !sameFrames(c.Stack, k.frames) {
+				break
+			}
+			seen[nseen%stackRefs] = stackSeen{&c.Stack[0], len(c.Stack), i}
+			nseen++
+		}
+		if k.la <= 8 && k.lb <= 8 {
+			b = appendCallHead(b, c, k)
+		} else {
+			b = append(b, kept[k.off:k.off+k.la]...)
+			b = appendTime(appendTime(b, c.Start), c.Duration)
+			b = append(b, kept[k.off+k.la:k.off+k.la+k.lb]...)
+			e := enc{b: b}
+			e.i(c.RequestSize)
+			e.i(c.ResponseSize)
+			b = e.b
+		}
+		b = append(b, kept[k.off+k.la+k.lb:k.end]...)
+		b = appendCallIDs(b, c)
+	}
+	if i > 0 {
+		t.n, copied = tc[i-1].n, tc[i-1].copied
+	}
+	return b, i, nseen, copied
+}
+
+// tmplStart appends the calls of calls that match t's template, if it
+// has one (see tmplCalls), and reports whether the record's later calls
+// are kept (see tmplNext). A record of version v other than 4 matches
+// and keeps none, and takes the template out.
+//
+//go:noinline
+func (t *strTable) tmplStart(b []byte, calls []recording.Call, v byte, seen *[stackRefs]stackSeen) (_ []byte, from, nseen, copied int, keep bool) {
+	if v != codecV4 {
+		if t.tmpl.live {
+			t.newGen()
+		}
+		return b, 0, 0, 0, false
+	}
+	if t.tmpl.live {
+		b, from, nseen, copied = t.tmplCalls(b, calls, seen)
+	}
+	return b, from, nseen, copied, t.tmplNext(from, len(calls))
+}
+
+// tmplNext takes the template's calls after the first from, which a
+// record of calls calls matched, out of t (and the strings they
+// indexed), and reports whether the record's calls after them are kept
+// in their place. A record that writes a call unlike the template's
+// (a miss) keeps none, nor do the next 1, 3, 7 … up to 255 records
+// while the calls kept last are not matched.
+func (t *strTable) tmplNext(from, calls int) bool {
+	tp := &t.tmpl
+	if tp.live {
+		miss := from < len(tp.calls) && from < calls
+		if from > tp.grown {
+			tp.backoff = 0 // the calls kept last were matched
+		}
+		if miss {
+			tp.backoff = 2*tp.backoff | 1 // up to 255
+			tp.skip = tp.backoff
+		}
+		if from == 0 {
+			t.newGen() // and no calls kept
+		} else {
+			t.rewind(t.n)
+			last := &tp.calls[from-1]
+			tp.calls, tp.enc = tp.calls[:from], tp.enc[:last.end]
+			tp.grown = min(tp.grown, from)
+		}
+		if miss {
+			return false
+		}
+	}
+	if from == calls {
+		return false
+	}
+	if tp.skip > 0 {
+		tp.skip--
+		return false
+	}
+	tp.grown = from
+	return true
+}
+
+// appendCallHead appends what c writes up to its request, c matching
+// k whose service and method, and error, take 8 bytes or fewer (aw and
+// bw): those, c's start and duration, and its sizes, with one check of
+// the capacity. They take at most 56 bytes: 8, two varints of at most
+// 10, 8 and two more varints.
+//
+//go:noinline
+func appendCallHead(b []byte, c *recording.Call, k *tmplCall) []byte {
+	n := len(b)
+	if cap(b)-n < 64 {
+		b = slices.Grow(b, 64)
+	}
+	w := (*[64]byte)(b[n : n+64])
+	binary.LittleEndian.PutUint64(w[:8], k.aw)
+	i := putVarint(w, int(k.la), int64(c.Start))
+	i = putVarint(w, i, int64(c.Duration))
+	binary.LittleEndian.PutUint64(w[i&31:], k.bw) // i ≤ 28
+	i = putVarint(w, i+int(k.lb), c.RequestSize)
+	i = putVarint(w, i, c.ResponseSize)
+	return b[:n+i]
+}
+
+// putVarint puts v at w[i:] as enc.i appends it, and returns its end;
+// i is under 47.
+func putVarint(w *[64]byte, i int, v int64) int {
+	u := uint64(v<<1) ^ uint64(v>>63)
+	for u >= 0x80 {
+		w[i&63] = byte(u) | 0x80
+		u >>= 7
+		i++
+	}
+	w[i&63] = byte(u)
+	return i + 1
+}
+
+// rewind takes out of t the strings the last record indexed from the
+// nth on, so that t is as the last record's n first indexes left it.
+func (t *strTable) rewind(n uint32) {
+	for i := n; i < t.last; i++ {
+		if sl := &t.slots[t.order[i]]; sl.gen == t.gen && sl.idx == i {
+			sl.gen = 0 // no gen is 0
+		}
+	}
+	t.n = n
+}
+
+// keepCall keeps c, the ith call of the record, as its template's ith
+// (see tmpl): b is what it wrote but its IDs, ms the memos after it and
+// copied the frames copied. It reports false, having kept nothing, for a
+// call that is not kept.
+//
+//go:noinline
+func (t *strTable) keepCall(i int, c *recording.Call, b []byte, ms *[13]memo, copied int) bool {
+	tp := &t.tmpl
+	if i >= maxTmplCalls || len(c.Phases) != 0 || copied+len(c.Stack) > 1<<16 {
+		// Past the decoder's budget of copied frames, which grows
+		// with the bytes written, a stack is written whole: a call
+		// whose stack could reach it is not kept.
+		return false
+	}
+	if i < cap(tp.calls) {
+		tp.calls = tp.calls[:i+1]
+	} else {
+		tp.calls = append(tp.calls, tmplCall{})
+	}
+	// Where its fields are in b: its service and method, its start
+	// and duration, its error, its sizes, its request and response, and
+	// how its stack is written (see tmplCall).
+	m1 := skipStr(b, skipStr(b, 0))
+	t1 := skipUvarint(b, skipUvarint(b, m1))
+	e1 := skipStr(b, t1)
+	s1 := skipUvarint(b, skipUvarint(b, e1))
+	var stack uint64
+	if len(c.Stack) > 0 {
+		stack = 2
+		if v, _ := binary.Uvarint(b[skipStr(b, skipStr(b, s1)):]); v&1 != 0 {
+			stack = v // an earlier call's
+		}
+	}
+	k := &tp.calls[i]
+	off := len(tp.enc)
+	tp.enc = append(append(append(tp.enc, b[:m1]...), b[t1:e1]...), b[s1:]...)
+	k.frames = k.frames[:0]
+	if stack == 2 {
+		k.frames = append(k.frames, c.Stack...)
+	}
+	k.service, k.method, k.err, k.request, k.response = c.Service, c.Method, c.Error, c.Request, c.Response
+	k.attrs = append(k.attrs[:0], c.Attrs...)
+	k.stack = stack
+	k.off, k.la, k.lb, k.lc = uint32(off), uint32(m1), uint32(e1-t1), uint32(len(b)-s1)
+	k.end = k.off + k.la + k.lb + k.lc
+	var w [16]byte
+	copy(w[:], b[:min(m1, 8)])
+	copy(w[8:], b[t1:min(e1, t1+8)])
+	k.aw, k.bw = binary.LittleEndian.Uint64(w[:8]), binary.LittleEndian.Uint64(w[8:])
+	k.n, k.copied, k.ms = t.n, copied, *ms
+	return true
+}
+
+// skipUvarint returns the end of the uvarint at b[i:].
+func skipUvarint(b []byte, i int) int {
+	for b[i] >= 0x80 {
+		i++
+	}
+	return i + 1
+}
+
+// skipStr returns the end of the string at b[i:], as put writes it.
+func skipStr(b []byte, i int) int {
+	v, n := binary.Uvarint(b[i:])
+	if i += n; v&1 == 0 {
+		i += int(v >> 1)
+	}
+	return i
 }
 
 // find returns the slot of v if it has an index.
@@ -907,8 +1216,18 @@ func appendRecordT(b []byte, r *recording.Record, v byte, t *strTable) []byte {
 	// error, response, its two innermost frames' functions and files
 	// written, its first two attributes' keys and values.
 	var ms [13]memo
-	for i := range r.Calls {
-		c := &r.Calls[i]
+	// The calls that match the last record's (see tmpl), and whether the
+	// record's later calls are kept as the next one's template.
+	calls := r.Calls
+	var from int
+	var keep bool
+	e.b, from, nseen, copied, keep = t.tmplStart(e.b, calls, v, &seen)
+	if from > 0 {
+		ms, prev = t.tmpl.calls[from-1].ms, calls[from-1].Stack
+	}
+	for i := from; i < len(calls); i++ {
+		c := &calls[i]
+		c0 := len(e.b)
 		e.tf(t, &ms[0], c.Service)
 		e.tf(t, &ms[1], c.Method)
 		e.b = appendTime(appendTime(e.b, c.Start), c.Duration)
@@ -982,6 +1301,9 @@ func appendRecordT(b []byte, r *recording.Record, v byte, t *strTable) []byte {
 				e.t(t, a.Value)
 			}
 		}
+		if keep {
+			keep = t.keepCall(i, c, e.b[c0:], &ms, copied)
+		}
 		e.b = appendCallIDs(e.b, c)
 	}
 	e.i(int64(r.DroppedCalls))
@@ -995,6 +1317,8 @@ func appendRecordT(b []byte, r *recording.Record, v byte, t *strTable) []byte {
 		e.d(w.Total)
 		e.t(t, w.Message)
 	}
+	t.last = t.n
+	t.tmpl.live = len(t.tmpl.calls) > 0
 	return appendRecordTail(e.b, r)
 }
 
