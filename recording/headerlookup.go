@@ -67,7 +67,7 @@ type headerGroup struct {
 
 const ctrlMSBs = 0x8080808080808080 // the control bytes' top bits
 
-// smallMapsKnown reports whether small maps are laid out as headerValues
+// smallMapsKnown reports whether small maps are laid out as headerGet
 // reads them (checkSmallMaps).
 var smallMapsKnown = checkSmallMaps()
 
