@@ -21,7 +21,9 @@ import (
 // layoutRecords, written in two Writes: v1-store before records were
 // stored in blocks (commit bcb2cf2: a summary and a full record per
 // record), v2-store before summaries were (commit 771da5a: a summary and
-// a ref into a block of records per record).
+// a ref into a block of records per record), v3-store (commit c4bdbe7,
+// records 0–19 then 20–47) with an s entry per record holding the refs to
+// its summary, in a block of summaries, and to its record.
 func openLayout(t *testing.T, fixture string, opts Options) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -163,6 +165,11 @@ func TestLayoutV1(t *testing.T) { testLayout(t, "v1-store") }
 // and their summaries in the LSM tree (testdata/v2-store).
 func TestLayoutV2(t *testing.T) { testLayout(t, "v2-store") }
 
+// TestLayoutV3 does the same with a store written with summaries in
+// blocks and an s entry per record holding the refs to its summary and its
+// record (testdata/v3-store, written by commit c4bdbe7).
+func TestLayoutV3(t *testing.T) { testLayout(t, "v3-store") }
+
 func testLayout(t *testing.T, fixture string) {
 	ctx := context.Background()
 	opts := Options{RetentionInterval: -1, MaxAge: -1, RecordBudget: -1}
@@ -171,8 +178,9 @@ func testLayout(t *testing.T, fixture string) {
 	if s.Len() != len(old) {
 		t.Fatalf("Len = %d, want %d", s.Len(), len(old))
 	}
-	if n := countKeys(t, s, pSumBlock); n != 0 {
-		t.Fatalf("%d summary blocks in the old store", n)
+	oldSumBlocks := countKeys(t, s, pSumBlock)
+	if n := oldSumBlocks; fixture != "v3-store" && n != 0 || fixture == "v3-store" && n != 2 {
+		t.Fatalf("%d summary blocks in the old store (%s)", n, fixture)
 	}
 	if n := countKeys(t, s, pBlock); fixture == "v1-store" && n != 0 || fixture != "v1-store" && n == 0 {
 		t.Fatalf("%d blocks in the old store (%s)", n, fixture)
@@ -190,8 +198,8 @@ func testLayout(t *testing.T, fixture string) {
 	if n := countKeys(t, s, pBlock); n < oldBlocks+2 {
 		t.Fatalf("%d blocks after two Writes, want %d or more", n, oldBlocks+2)
 	}
-	if n := countKeys(t, s, pSumBlock); n != 2 {
-		t.Fatalf("%d summary blocks after two Writes, want 2", n)
+	if n := countKeys(t, s, pSumBlock); n != oldSumBlocks+2 {
+		t.Fatalf("%d summary blocks after two Writes, want %d", n, oldSumBlocks+2)
 	}
 	all := append(slices.Clone(old), recs...)
 	checkGet(t, s, all)
@@ -255,8 +263,8 @@ func testLayout(t *testing.T, fixture string) {
 	if after := countKeys(t, s, pBlock); after >= blocks || after == 0 {
 		t.Errorf("blocks: %d before retention, %d after; want fewer, not none", blocks, after)
 	}
-	if after := countKeys(t, s, pSumBlock); after != sumBlocks-1 {
-		t.Errorf("summary blocks: %d before retention, %d after; want %d", sumBlocks, after, sumBlocks-1)
+	if after := countKeys(t, s, pSumBlock); after != sumBlocks-1-oldSumBlocks {
+		t.Errorf("summary blocks: %d before retention, %d after; want %d", sumBlocks, after, sumBlocks-1-oldSumBlocks)
 	}
 	checkGet(t, s, all[len(all)-keep:])
 	for _, r := range all[:len(all)-keep] {
