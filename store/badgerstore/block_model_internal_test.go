@@ -196,7 +196,7 @@ func testBlocksModel(t *testing.T, seed uint64) {
 // summary, record or block, and counts no record or byte.
 func checkAllDeleted(t *testing.T, s *Store) {
 	t.Helper()
-	for _, p := range []byte{pSummary, pRecord, pBlock, pSumBlock} {
+	for _, p := range []byte{pSummary, pRecord, pBlock, pSumBlock, pIndex} {
 		if n := countKeys(t, s, p); n != 0 {
 			t.Errorf("everything deleted: %d keys %q left", n, p)
 		}

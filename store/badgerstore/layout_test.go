@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"reflect"
@@ -37,13 +38,18 @@ func openLayout(t *testing.T, fixture string, opts Options) (*Store, string) {
 	return s, dir
 }
 
-// shifted returns recs' copies an hour later, with new IDs.
+// shifted returns recs' copies an hour later, with new IDs (holding
+// their start if recs' did).
 func shifted(recs []*recording.Record) []*recording.Record {
 	out := make([]*recording.Record, len(recs))
 	for i, r := range recs {
 		c := *r
 		c.Start = r.Start.Add(time.Hour)
 		c.ID[11] ^= 0xff
+		if idTime(r.ID) == r.Start.UnixNano() {
+			// An ID that holds its start still does.
+			binary.BigEndian.PutUint64(c.ID[:8], uint64(c.Start.UnixNano()))
+		}
 		if r.ExecTrace != nil {
 			et := *r.ExecTrace
 			c.ExecTrace = &et
@@ -186,6 +192,7 @@ func testLayout(t *testing.T, fixture string) {
 		t.Fatalf("%d blocks in the old store (%s)", n, fixture)
 	}
 	oldBlocks := countKeys(t, s, pBlock)
+	oldEntries := countKeys(t, s, pSummary) + countKeys(t, s, pRecord)
 	checkGet(t, s, old)
 
 	recs := shifted(old)
@@ -198,8 +205,16 @@ func testLayout(t *testing.T, fixture string) {
 	if n := countKeys(t, s, pBlock); n < oldBlocks+2 {
 		t.Fatalf("%d blocks after two Writes, want %d or more", n, oldBlocks+2)
 	}
-	if n := countKeys(t, s, pSumBlock); n != oldSumBlocks+2 {
-		t.Fatalf("%d summary blocks after two Writes, want %d", n, oldSumBlocks+2)
+	if n := countKeys(t, s, pSumBlock); n != oldSumBlocks {
+		t.Fatalf("%d summary blocks after two Writes, want %d", n, oldSumBlocks)
+	}
+	// The new records are in index blocks, one a second (four records
+	// a second), with no s or f entry of their own.
+	if n := countKeys(t, s, pIndex); n != 12 {
+		t.Fatalf("%d index blocks after two Writes, want 12", n)
+	}
+	if n := countKeys(t, s, pSummary) + countKeys(t, s, pRecord); n != oldEntries {
+		t.Fatalf("%d s and f entries after two Writes, want the old store's %d", n, oldEntries)
 	}
 	all := append(slices.Clone(old), recs...)
 	checkGet(t, s, all)
@@ -252,7 +267,7 @@ func testLayout(t *testing.T, fixture string) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	blocks, sumBlocks := countKeys(t, s, pBlock), countKeys(t, s, pSumBlock)
+	blocks, idxBlocks := countKeys(t, s, pBlock), countKeys(t, s, pIndex)
 	res, err := s.Retain(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -263,8 +278,13 @@ func testLayout(t *testing.T, fixture string) {
 	if after := countKeys(t, s, pBlock); after >= blocks || after == 0 {
 		t.Errorf("blocks: %d before retention, %d after; want fewer, not none", blocks, after)
 	}
-	if after := countKeys(t, s, pSumBlock); after != sumBlocks-1-oldSumBlocks {
-		t.Errorf("summary blocks: %d before retention, %d after; want %d", sumBlocks, after, sumBlocks-1-oldSumBlocks)
+	if after := countKeys(t, s, pSumBlock); after != 0 {
+		t.Errorf("summary blocks: %d after retention; want 0", after)
+	}
+	// The first Write's records (20, 5 seconds) go with their index
+	// blocks; the second's first record shares a second with them.
+	if after := countKeys(t, s, pIndex); after != idxBlocks-5 {
+		t.Errorf("index blocks: %d before retention, %d after; want %d", idxBlocks, after, idxBlocks-5)
 	}
 	checkGet(t, s, all[len(all)-keep:])
 	for _, r := range all[:len(all)-keep] {
@@ -287,7 +307,7 @@ func testLayout(t *testing.T, fixture string) {
 	if err := s.Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := countKeys(t, s, pBlock) + countKeys(t, s, pRecord) + countKeys(t, s, pSummary) + countKeys(t, s, pSumBlock); n != 0 || s.Len() != 0 || s.Size() != 0 {
+	if n := countKeys(t, s, pBlock) + countKeys(t, s, pRecord) + countKeys(t, s, pSummary) + countKeys(t, s, pSumBlock) + countKeys(t, s, pIndex); n != 0 || s.Len() != 0 || s.Size() != 0 {
 		t.Errorf("after Clear: %d keys, Len %d, Size %d", n, s.Len(), s.Size())
 	}
 }
