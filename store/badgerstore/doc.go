@@ -54,7 +54,7 @@
 //
 // # Key layout
 //
-//	i | first(8) | last(8) | seq(8)  index block: the records of one second
+//	i | last(8) | first(8) | seq(8)  index block: the records of one second
 //	                        whose ID holds their start (as the recorder's
 //	                        IDs do), in (start, ID) order — each one's start,
 //	                        ID, summary's length and where its full record
@@ -114,12 +114,13 @@
 // per hundred records, and a long burst's memtables fill about fifteen
 // times more slowly. Index blocks of one second may overlap in time (a
 // record written late, Writes in parallel): List merges their entries,
-// reading a block's value only when its entries are next, and those of
-// different seconds never overlap. Get looks at the s key of its ID's
-// time (a record given again, or written before index blocks), then in
-// the index blocks of its ID's second whose first and last starts hold it
-// (the keys alone say so: no value is read for the others), then at its f
-// entry.
+// reading the keys newest last start first and a block's value only when
+// its entries may be next, and those of different seconds never overlap.
+// Get looks at the s key of its ID's time (a record given again, or
+// written before index blocks), then in the index blocks of its ID's
+// second that end at or after its start, in that order, whose first start
+// is not after it (the keys say so: most often the first one read holds
+// it), then at its f entry.
 // A record that does not fit an index block is written as summaries were
 // in the tree: an s entry holding its summary and an f entry holding its
 // ref. A record given again is such a record: its s entry shadows its
@@ -382,9 +383,10 @@
 // answer them, and a rollup's sketches stop growing once every latency
 // bucket is in use. Where records are a second or more apart (100k over 7
 // days), each has an index block of its own, read and decoded apart: the
-// first List page took 121–139 µs against 80–82 µs with an s entry per
-// record and a summary block shared by many, Get 46–70 µs against 36–40
-// (load 5–6; BenchmarkRead). A ragged window adds a scan of its edge minutes (for
+// first List page took 92–103 µs against 57 µs with an s entry per record
+// and a summary block shared by many, Get 38–41 µs against 30–33 (load
+// about 2; BenchmarkRead). At 20,000 records a second the first page took
+// 49–60 µs against 58–76, Get 29–37 µs against 24–29. A ragged window adds a scan of its edge minutes (for
 // Series, of every step's edges: 7 days in hourly steps, 95 ms at 1M). A
 // clean Close saves the record count, so Open need not count the records
 // (after a crash it counts them again: 3–5 s for 1M); its check of the

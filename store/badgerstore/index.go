@@ -20,10 +20,12 @@ import (
 // the recorder's IDs do) have no entry of their own in the LSM tree. Their
 // summaries go into an index block under
 //
-//	i | first(8) | last(8) | seq(8)
+//	i | last(8) | first(8) | seq(8)
 //
-// (the first and the last start of its records, which never lie in two
-// different seconds), whose value is a header, an index of its records in
+// (the last and the first start of its records, which never lie in two
+// different seconds: List, newest first, reads the keys in reverse and
+// stops at the first whose last start is below what it has; Get reads
+// forward from its record's start), whose value is a header, an index of its records in
 // (start, ID) order — each one's start, ID, summary's length and record's
 // ref — and the S2 block of their summaries in the same order. A record's
 // key in List's order is (start, ID), as an s key's; List, Stats' edge
@@ -55,9 +57,9 @@ var goneValue = []byte{tagGone, indexV1}
 // isGone reports whether an s value is a gone marker.
 func isGone(v []byte) bool { return len(v) == 2 && v[0] == tagGone }
 
-// indexKey is i | first | last | seq.
+// indexKey is i | last | first | seq.
 func indexKey(first, last int64, seq uint64) []byte {
-	k := timeKey(timeKey(make([]byte, 1, idxKeyLen), first), last)
+	k := timeKey(timeKey(make([]byte, 1, idxKeyLen), last), first)
 	k[0] = pIndex
 	return binary.BigEndian.AppendUint64(k, seq)
 }
@@ -157,7 +159,7 @@ func decodeIndexOwned(key, v []byte, owned bool) (*idxBlock, error) {
 		return nil, fmt.Errorf("%w: checksum", errIndex)
 	}
 	v = v[:n]
-	b := &idxBlock{key: key, first: keyTime(key[1:9]), last: keyTime(key[9:17])}
+	b := &idxBlock{key: key, first: keyTime(key[9:17]), last: keyTime(key[1:9])}
 	if b.last < b.first || floorDiv(b.first, nsSecond) != floorDiv(b.last, nsSecond) {
 		return nil, errIndex
 	}
@@ -452,9 +454,17 @@ func (c *idxCursor) seek(from []byte) {
 	c.fill()
 }
 
-// fill adds the blocks of the next second the iterator is at to the
-// heap, if the heap is empty.
+// fill adds to the heap the blocks that may hold the next entry: in
+// reverse, the keys (by last start, descending) until one's last start is
+// below the heap's top, each with its value (every one read is next, or
+// nearly); forward, if the heap is empty, the blocks of the next second
+// (the keys of a second are together, but by last start: a block that
+// starts earlier may come later).
 func (c *idxCursor) fill() {
+	if c.rev {
+		c.fillRev()
+		return
+	}
 	for len(c.heap) == 0 && c.it.Valid() {
 		var sec int64
 		firstKey := true
@@ -465,7 +475,7 @@ func (c *idxCursor) fill() {
 				c.bad(c.it.Item().KeyCopy(nil), errBadKey)
 				continue
 			}
-			first, last := keyTime(k[1:9]), keyTime(k[9:17])
+			first, last := keyTime(k[9:17]), keyTime(k[1:9])
 			if ks := floorDiv(first, nsSecond); firstKey {
 				sec, firstKey = ks, false
 			} else if ks != sec {
@@ -485,6 +495,31 @@ func (c *idxCursor) fill() {
 			}
 			c.push(src)
 		}
+	}
+}
+
+func (c *idxCursor) fillRev() {
+	for ; c.it.Valid(); c.it.Next() {
+		k := c.it.Item().Key()
+		if len(k) != idxKeyLen {
+			c.bad(c.it.Item().KeyCopy(nil), errBadKey)
+			continue
+		}
+		if len(c.heap) > 0 {
+			// An entry at the key's last start may still be above
+			// the top (a greater ID).
+			if top := c.bound(c.heap[0]); bytes.Compare(k[1:9], top[:8]) < 0 {
+				return
+			}
+		}
+		src := &idxSrc{key: c.it.Item().KeyCopy(nil), first: keyTime(k[9:17]), last: keyTime(k[1:9])}
+		if c.from != nil && c.outside(src) {
+			continue
+		}
+		if v, err := c.it.Item().ValueCopy(nil); err == nil {
+			src.val = v
+		}
+		c.push(src)
 	}
 }
 
@@ -521,6 +556,14 @@ func (c *idxCursor) peek() (*idxBlock, int) {
 			}
 			c.fill()
 			continue
+		}
+		if c.rev && c.it.Valid() {
+			// A key not yet read may hold what is above the top.
+			n := len(c.heap)
+			c.fillRev()
+			if len(c.heap) != n {
+				continue
+			}
 		}
 		src := c.heap[0]
 		if src.blk != nil {
@@ -626,39 +669,31 @@ func (s *Store) findIndexed(txn *badger.Txn, id recording.ID, bad func(key []byt
 	sec := floorDiv(start, nsSecond)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}})
 	defer it.Close()
+	// The blocks of its second that end at or after start, in order of
+	// their last starts: most often the first one holds it. An ID is in
+	// one index block at most (see replaced).
 	end := timeKey([]byte{pIndex}, (sec+1)*nsSecond)
-	// The blocks whose starts hold start, with their values.
-	var keys, vals [][]byte
-	for it.Seek(timeKey([]byte{pIndex}, sec*nsSecond)); it.Valid(); it.Next() {
+	var damage error
+	for it.Seek(timeKey([]byte{pIndex}, start)); it.Valid(); it.Next() {
 		k := it.Item().Key()
 		if bytes.Compare(k, end) >= 0 {
 			break
 		}
-		if len(k) == idxKeyLen && keyTime(k[1:9]) <= start && start <= keyTime(k[9:17]) {
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				v = nil // read again below, its error reported
-			}
-			keys, vals = append(keys, it.Item().KeyCopy(nil)), append(vals, v)
+		if len(k) != idxKeyLen || keyTime(k[9:17]) > start {
+			continue
 		}
-	}
-	// The newest block first: a record is most often read soon after it
-	// was written.
-	var damage error
-	for i := len(keys) - 1; i >= 0; i-- {
+		key := it.Item().KeyCopy(nil)
 		var b *idxBlock
-		var err error
-		if vals[i] != nil {
-			b, err = decodeIndexOwned(keys[i], vals[i], true)
-		} else {
-			b, err = s.readIndex(txn, keys[i])
+		v, err := it.Item().ValueCopy(nil)
+		if err == nil {
+			b, err = decodeIndexOwned(key, v, true)
 		}
 		if err != nil {
 			if !errors.Is(err, store.ErrCorrupt) {
 				return nil, 0, err
 			}
 			if bad != nil {
-				bad(keys[i], err)
+				bad(key, err)
 			}
 			damage = err
 			continue

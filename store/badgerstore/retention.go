@@ -757,18 +757,16 @@ func (s *Store) oldBlocks(txn *badger.Txn, keys [][]byte, start int64) [][]byte 
 		}
 		it.Close()
 	}
-	// Index blocks whose records are all before start: deleted in this
-	// pass (again), or all shadowed by s entries (see entIter), which
-	// counted nothing of them.
+	// Index blocks whose records are all before start (their keys lead
+	// with their last start): deleted in this pass (again), or all
+	// shadowed by s entries (see entIter), which counted nothing of them.
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}})
 	for it.Rewind(); it.Valid(); it.Next() {
 		k := it.Item().Key()
 		if len(k) != idxKeyLen || keyTime(k[1:9]) >= start {
 			break
 		}
-		if keyTime(k[9:17]) < start {
-			keys = append(keys, it.Item().KeyCopy(nil))
-		}
+		keys = append(keys, it.Item().KeyCopy(nil))
 	}
 	it.Close()
 	return keys

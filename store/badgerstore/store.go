@@ -387,8 +387,8 @@ func (s *Store) load() error {
 				continue
 			}
 			seq = max(seq, binary.BigEndian.Uint64(k[17:]))
-			if newest < keyTime(k[9:17]) && newest != math.MaxInt64 {
-				newest = keyTime(k[9:17])
+			if newest < keyTime(k[1:9]) && newest != math.MaxInt64 {
+				newest = keyTime(k[1:9])
 			}
 			if counted {
 				continue
