@@ -11,11 +11,12 @@ import (
 // TestExportOldLayout exports directories written by older layouts of
 // badgerstore (its testdata: v1-store, before records were kept in
 // blocks, 48 records, each a summary and a full record; v2-store, the same
-// records in blocks, each with its summary), imports the export into a
+// records in blocks, each with its summary; v3-store, the same records with
+// their summaries in blocks too, an s entry per record), imports the export into a
 // new directory, which keeps records and summaries in blocks, and exports
 // that again: the two exports are the same.
 func TestExportOldLayout(t *testing.T) {
-	for _, v := range []string{"v1-store", "v2-store"} {
+	for _, v := range []string{"v1-store", "v2-store", "v3-store"} {
 		t.Run(v, func(t *testing.T) { testExportOldLayout(t, v) })
 	}
 }

@@ -94,6 +94,10 @@ func isPair(v []byte) bool { return len(v) > 0 && v[0] == tagPair }
 
 var errRef = fmt.Errorf("%w: bad block reference", store.ErrCorrupt)
 
+// errGone is what sumReader.read returns for a gone marker (see tagGone):
+// no record.
+var errGone = errors.New("gone")
+
 func decodeRef(v []byte) (ref, error) {
 	if len(v) < 2 || v[0] != tagRef || v[1] != blockV1 {
 		return ref{}, errRef
@@ -163,7 +167,14 @@ func valueLen(item *badger.Item) int64 {
 // its share of its summary block, or a summary written before summary
 // blocks, in the tree.
 func summarySize(item *badger.Item) int64 {
-	n := lsmCost(len(item.Key()) + int(valueLen(item)))
+	v := valueLen(item)
+	if v > 2*maxRefLen {
+		// A summary in the entry: its exact length (ValueSize is
+		// approximate for a value in the value log), as Write counts
+		// it.
+		item.Value(func(b []byte) error { v = int64(len(b)); return nil })
+	}
+	n := lsmCost(len(item.Key()) + int(v))
 	if share := refShare(item); share >= 0 {
 		return n + share
 	}
@@ -215,19 +226,21 @@ type blockWriter struct {
 	refs []pending
 }
 
-// pending is a record added to a block.
+// pending is a record added to a block: slot is where its ref goes
+// (see idxState), or -1 for its f entry.
 type pending struct {
 	id     recording.ID
 	off, n int
 	start  int64
+	slot   int
 }
 
 // add adds the record encoded in raw[off:off+n].
-func (w *blockWriter) add(id recording.ID, off, n int, start int64) {
+func (w *blockWriter) add(id recording.ID, off, n int, start int64, slot int) {
 	if len(w.refs) == 0 || start > w.last {
 		w.last = start
 	}
-	w.refs = append(w.refs, pending{id, off, n, start})
+	w.refs = append(w.refs, pending{id, off, n, start, slot})
 	w.end = off + n
 }
 
@@ -334,62 +347,97 @@ func (c *blockCache) put(key [16]byte, raw []byte) {
 	c.mu.Unlock()
 }
 
-// recordItem returns the entry that says where the record with ID id is:
-// the s entry at the ID's time if it holds a pair of refs (see
-// appendPair), else its f entry; or, if there is no f entry, that s entry
-// (damaged: readRecord says so). An error wraps badger.ErrKeyNotFound if
-// there is neither.
-func recordItem(txn *badger.Txn, id recording.ID) (*badger.Item, error) {
-	si, err := txn.Get(summaryKey(idTime(id), id))
-	if err == nil {
-		pair := false
-		si.Value(func(v []byte) error { pair = isPair(v); return nil })
-		if pair {
-			return si, nil
-		}
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, err
-	}
-	fi, ferr := txn.Get(recordKey(id))
-	if errors.Is(ferr, badger.ErrKeyNotFound) && err == nil {
-		return si, nil
-	}
-	return fi, ferr
+// A recLoc is where a record is: an entry that says so (an f entry, or an
+// s entry holding a pair of refs), or an index block's entry.
+type recLoc struct {
+	item *badger.Item
+	blk  *idxBlock
+	i    int
 }
 
-// readRecord decodes the full record whose entry is item (see
-// recordItem): the record itself, or its place in a block. An error wraps
-// store.ErrCorrupt, and bad is the damaged key: item's, or its block's.
-func (s *Store) readRecord(txn *badger.Txn, item *badger.Item) (r *recording.Record, bad []byte, err error) {
+// locate returns where the record with ID id is: the s entry at the ID's
+// time if it holds a pair of refs (see appendPair), else its f entry (or,
+// if there is none, that s entry: damaged, readRecord says so); with no s
+// entry at the ID's time, its index entry, else its f entry. A gone
+// marker at the ID's time hides the index entry. An error wraps
+// badger.ErrKeyNotFound if there is none; bad, if not nil, is told of a
+// damaged index block passed over.
+func (s *Store) locate(txn *badger.Txn, id recording.ID, bad func(key []byte, err error)) (recLoc, error) {
+	si, err := txn.Get(summaryKey(idTime(id), id))
+	if err == nil {
+		pair, gone := false, false
+		si.Value(func(v []byte) error { pair, gone = isPair(v), isGone(v); return nil })
+		if pair {
+			return recLoc{item: si}, nil
+		}
+		fi, ferr := txn.Get(recordKey(id))
+		if errors.Is(ferr, badger.ErrKeyNotFound) && !gone {
+			return recLoc{item: si}, nil
+		}
+		return recLoc{item: fi}, ferr
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return recLoc{}, err
+	}
+	b, j, ierr := s.findIndexed(txn, id, bad)
+	if ierr == nil {
+		return recLoc{blk: b, i: j}, nil
+	} else if !errors.Is(ierr, badger.ErrKeyNotFound) {
+		return recLoc{}, ierr
+	}
+	fi, err := txn.Get(recordKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		// Not found, with a damaged index block passed over if ierr
+		// says so.
+		return recLoc{}, ierr
+	}
+	return recLoc{item: fi}, err
+}
+
+// readRecord decodes the full record at loc (see locate): the record
+// itself, or its place in a block. An error wraps store.ErrCorrupt, and
+// bad is the damaged key: loc's entry's, its index block's, or its
+// block's.
+func (s *Store) readRecord(txn *badger.Txn, loc recLoc) (r *recording.Record, bad []byte, err error) {
 	var rf ref
 	var inBlock bool
-	err = item.Value(func(v []byte) error {
-		if isPair(v) {
+	var id recording.ID
+	var hasID bool
+	var ownKey []byte
+	if loc.blk != nil {
+		e := &loc.blk.ents[loc.i]
+		rf, inBlock, id, hasID, ownKey = e.rec, true, e.id(), true, loc.blk.key
+	} else {
+		item := loc.item
+		ownKey = item.KeyCopy(nil)
+		id, hasID = keyID(item.Key())
+		err = item.Value(func(v []byte) error {
+			if isPair(v) {
+				inBlock = true
+				_, rf, err = decodePair(v)
+				return err
+			}
+			if item.Key()[0] != pRecord {
+				// An s entry that should have held a pair.
+				return fmt.Errorf("%w: no record's ref in its summary entry", store.ErrCorrupt)
+			}
+			if !isRef(v) {
+				r, err = codec.DecodeRecord(v)
+				return err
+			}
 			inBlock = true
-			_, rf, err = decodePair(v)
+			rf, err = decodeRef(v)
 			return err
+		})
+		if err != nil || !inBlock {
+			return r, ownKey, err
 		}
-		if item.Key()[0] != pRecord {
-			// An s entry that should have held a pair.
-			return fmt.Errorf("%w: no record's ref in its summary entry", store.ErrCorrupt)
-		}
-		if !isRef(v) {
-			r, err = codec.DecodeRecord(v)
-			return err
-		}
-		inBlock = true
-		rf, err = decodeRef(v)
-		return err
-	})
-	if err != nil || !inBlock {
-		return r, item.KeyCopy(nil), err
 	}
 	bk := append([]byte{pBlock}, rf.key[:]...)
 	raw := s.blocks.get(rf.key)
 	if raw == nil {
 		bi, err := txn.Get(bk)
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil, item.KeyCopy(nil), fmt.Errorf("%w: its block is missing", store.ErrCorrupt)
+			return nil, ownKey, fmt.Errorf("%w: its block is missing", store.ErrCorrupt)
 		}
 		if err != nil {
 			return nil, nil, err
@@ -404,15 +452,15 @@ func (s *Store) readRecord(txn *badger.Txn, item *badger.Item) (r *recording.Rec
 		s.blocks.put(rf.key, raw)
 	}
 	if rf.off+rf.n > len(raw) {
-		return nil, item.KeyCopy(nil), errRef
+		return nil, ownKey, errRef
 	}
 	r, err = codec.DecodeRecord(raw[rf.off : rf.off+rf.n])
 	if err != nil {
 		return nil, bk, err
 	}
-	if id, ok := keyID(item.Key()); ok && r.ID != id {
+	if hasID && r.ID != id {
 		// A damaged ref that points at another record of the block.
-		return nil, item.KeyCopy(nil), fmt.Errorf("%w: its ref points at record %s", store.ErrCorrupt, r.ID)
+		return nil, ownKey, fmt.Errorf("%w: its ref points at record %s", store.ErrCorrupt, r.ID)
 	}
 	return r, nil, nil
 }
@@ -476,6 +524,10 @@ func (c *sumReader) read(item *badger.Item, fn func(v []byte, verr error) error)
 	var err error
 	isref := false
 	if verr := item.Value(func(v []byte) error {
+		if isGone(v) {
+			err = errGone
+			return nil
+		}
 		if isRef(v) || isPair(v) {
 			c.ref, isref = append(c.ref[:0], v...), true
 			return nil

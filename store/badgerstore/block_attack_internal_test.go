@@ -178,18 +178,19 @@ func TestBlocksClear(t *testing.T) {
 	checkGet(t, s, next)
 }
 
-// TestBlocksDamagedBytes: a block or a ref cut anywhere, or with a byte
-// changed anywhere, makes Get return an error (or, for a change the
+// TestBlocksDamagedBytes: a block or an index block cut anywhere, or with
+// a byte changed anywhere, makes Get return an error (or, for a change the
 // checks cannot see, a record), never panic or hang.
 func TestBlocksDamagedBytes(t *testing.T) {
 	ctx := context.Background()
-	recs := noisyRecords(1, time.Now().Add(-time.Hour), 20, 100)
+	// Within one second: one index block.
+	recs := noisyRecords(1, time.Now().Add(-time.Hour).Truncate(time.Second), 20, 100)
 	s := openWritten(t, recs)
 	keys := blockKeys(t, s)
 	if len(keys) != 1 {
 		t.Fatalf("%d blocks, want 1", len(keys))
 	}
-	var block, rv, fk []byte // fk: the entry of the record's ref
+	var block, rv, fk []byte // fk: the entry of the record's ref, its index block
 	err := s.db.View(func(txn *badger.Txn) error {
 		bi, err := txn.Get(keys[0])
 		if err != nil {
@@ -198,12 +199,16 @@ func TestBlocksDamagedBytes(t *testing.T) {
 		if block, err = bi.ValueCopy(nil); err != nil {
 			return err
 		}
-		ri, err := recordItem(txn, recs[7].ID)
+		ik := prefixKeys(t, s, pIndex)
+		if len(ik) != 1 {
+			t.Fatalf("%d index blocks, want 1", len(ik))
+		}
+		ii, err := txn.Get(ik[0])
 		if err != nil {
 			return err
 		}
-		fk = ri.KeyCopy(nil)
-		rv, err = ri.ValueCopy(nil)
+		fk = ik[0]
+		rv, err = ii.ValueCopy(nil)
 		return err
 	})
 	if err != nil {
@@ -359,20 +364,11 @@ func TestBlocksRetentionInChunks(t *testing.T) {
 	live := map[[16]byte]bool{}
 	err = s.db.View(func(txn *badger.Txn) error {
 		for _, r := range recs[2600:] {
-			item, err := recordItem(txn, r.ID)
+			rf, err := recordRef(txn, r.ID)
 			if err != nil {
 				return err
 			}
-			if err := item.Value(func(v []byte) error {
-				rf, err := decodeRef(v)
-				if isPair(v) {
-					_, rf, err = decodePair(v)
-				}
-				live[rf.key] = true
-				return err
-			}); err != nil {
-				return err
-			}
+			live[rf.key] = true
 		}
 		return nil
 	})

@@ -63,7 +63,7 @@ func TestBlockLargeRecord(t *testing.T) {
 
 // damagedBlocks opens a store, writes three Writes of ten records from
 // start, a second apart, each into a block of its own with prefix p
-// (pBlock or pSumBlock), damages the first block and deletes the second.
+// (pBlock or pIndex), damages the first block and deletes the second.
 // It returns the store, closed with the test, and the three Writes'
 // records.
 func damagedBlocks(t *testing.T, p byte, start time.Time) (*Store, [][]*recording.Record) {
@@ -123,18 +123,19 @@ func TestBlockDamaged(t *testing.T) {
 	}
 }
 
-// TestSummaryBlockDamaged: the summaries of a damaged or missing summary
-// block are skipped by List and Stats, counted in Health; the records are
-// still read by Get, and the other summaries listed and counted.
-func TestSummaryBlockDamaged(t *testing.T) {
+// TestIndexBlockDamaged: the records of a damaged or missing index block
+// are skipped by List and Stats (a damaged one counted in Health; a
+// missing one leaves no trace) and not found by Get (a damaged one's with
+// ErrCorrupt), and the other records are listed, counted and read.
+func TestIndexBlockDamaged(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now().Add(-time.Hour).Truncate(time.Minute)
-	s, all := damagedBlocks(t, pSumBlock, start)
+	s, all := damagedBlocks(t, pIndex, start)
 	if got, want := listIDs(t, s, store.Query{}), wantIDs(all[2], func(*recording.Record) bool { return true }); !slices.Equal(got, want) {
 		t.Errorf("List: %d records, want the %d of the block left", len(got), len(want))
 	}
-	if h := s.Health(); h.Skipped != 20 {
-		t.Errorf("Health = %+v: want the 20 damaged summaries counted", h)
+	if h := s.Health(); h.Skipped != 1 {
+		t.Errorf("Health = %+v: want the damaged index block counted", h)
 	}
 	// A window that cuts its minute on both sides is counted from
 	// summaries: the third Write's first five.
@@ -146,9 +147,15 @@ func TestSummaryBlockDamaged(t *testing.T) {
 	if st.Requests != 5 {
 		t.Errorf("Stats over the summaries: %d requests, want 5", st.Requests)
 	}
-	for _, recs := range all {
-		checkGet(t, s, recs)
+	for i, recs := range all[:2] {
+		for _, r := range recs {
+			_, err := s.Get(ctx, r.ID)
+			if !errors.Is(err, store.ErrNotFound) || i == 0 && !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("Get(%s) = %v, want ErrNotFound (and ErrCorrupt, damaged)", r.ID, err)
+			}
+		}
 	}
+	checkGet(t, s, all[2])
 }
 
 // TestDecodeRefShort: every cut of a ref, and a ref with bytes after it, is

@@ -137,10 +137,11 @@ func TestBlocksRewriteMoved(t *testing.T) {
 	}
 }
 
-// TestBlocksRewriteRefMoves: a record's ref is with its summary when its
-// ID holds its start, in its f entry when not. Written again from one to
-// the other (moved to its ID's time, and away from it), it is read, listed
-// and counted once, and the entry it no longer needs is gone.
+// TestBlocksRewriteRefMoves: a record's ref is in an index block when its
+// ID holds its start, in its f entry when not; a record written again has
+// an f entry and an s entry of its own. Written again from one to the
+// other (moved to its ID's time, and away from it), it is read, listed and
+// counted once.
 func TestBlocksRewriteRefMoves(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openBlockDir(t)
@@ -174,8 +175,8 @@ func TestBlocksRewriteRefMoves(t *testing.T) {
 	}
 	want := append(append([]*recording.Record{}, moved...), recs[19])
 	checkGet(t, s, want)
-	if n := countKeys(t, s, pRecord); n != 9 {
-		t.Errorf("%d f entries, want 9 (the records away from their IDs' time)", n)
+	if n := countKeys(t, s, pRecord); n != 19 {
+		t.Errorf("%d f entries, want 19 (the records written again)", n)
 	}
 	s = listedAndCounted(t, s, dir, want)
 	checkGet(t, s, want)
@@ -205,8 +206,9 @@ func listedAndCounted(t *testing.T, s *Store, dir string, want []*recording.Reco
 
 // TestBlocksRewriteTwiceBackToIDTime: a record stored with an f entry
 // (it started after its ID's time), given twice to one Write, first at
-// its stored start, then at its ID's time, is stored once with a pair of
-// refs: its f entry goes, and a recount counts the Size the store kept.
+// its stored start, then at its ID's time, is stored once, with an f
+// entry, its s entry at its stored start gone, and a recount counts the
+// Size the store kept.
 func TestBlocksRewriteTwiceBackToIDTime(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openBlockDir(t)
@@ -227,8 +229,8 @@ func TestBlocksRewriteTwiceBackToIDTime(t *testing.T) {
 	if err := s.Write(ctx, []*recording.Record{&again, &back}); err != nil {
 		t.Fatal(err)
 	}
-	if n := countKeys(t, s, pRecord); n != 0 {
-		t.Errorf("%d f entries left, want 0", n)
+	if n, m := countKeys(t, s, pRecord), countKeys(t, s, pSummary); n != 1 || m != 1 {
+		t.Errorf("%d f entries, %d s entries left, want 1, 1", n, m)
 	}
 	recs[5] = &back
 	s = listedAndCounted(t, s, dir, recs)

@@ -17,10 +17,13 @@ import (
 // one flipped bit does between records of one length) makes Get and
 // ExecTrace say the record is damaged, and List skip its summary, rather
 // than give the other record's as this one's.
+// The pairs are those of testdata/v3-store; TestIndexRefToAnotherRecord
+// does the same with an index block.
 func TestBlocksRefToAnotherRecord(t *testing.T) {
 	ctx := context.Background()
-	recs := noisyRecords(1, time.Now().Add(-time.Hour), 20, 100)
-	s := openWritten(t, recs)
+	recs := layoutRecords()
+	s, _ := openLayout(t, "v3-store", blockOpts())
+	defer s.Close()
 	pairOf := func(r *recording.Record) (k, v []byte) {
 		k = summaryKey(r.Start.UnixNano(), r.ID)
 		err := s.db.View(func(txn *badger.Txn) error {
@@ -58,6 +61,71 @@ func TestBlocksRefToAnotherRecord(t *testing.T) {
 	if _, err := s.ExecTrace(ctx, recs[7].ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ExecTrace of a damaged ref: %v, want ErrNotFound", err)
 	}
+	p, err := s.List(ctx, store.Query{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(map[recording.ID]int)
+	for _, sum := range p.Records {
+		if seen[sum.ID]++; seen[sum.ID] > 1 {
+			t.Errorf("List gives %v twice", sum.ID)
+		}
+	}
+	if len(p.Records) != len(recs)-1 || seen[recs[7].ID] != 0 {
+		t.Errorf("List: %d records, %d of the damaged one; want %d, 0", len(p.Records), seen[recs[7].ID], len(recs)-1)
+	}
+}
+
+// TestIndexRefToAnotherRecord: an index entry damaged so that it points
+// at another record's summary and record (the index block written again
+// with a valid checksum, as its checksum would not see) makes Get and
+// ExecTrace say the record is damaged, and List skip its summary.
+func TestIndexRefToAnotherRecord(t *testing.T) {
+	ctx := context.Background()
+	// Within one second: one index block.
+	recs := noisyRecords(1, time.Now().Add(-time.Hour).Truncate(time.Second), 20, 100)
+	s := openWritten(t, recs)
+	ik := prefixKeys(t, s, pIndex)
+	if len(ik) != 1 {
+		t.Fatalf("%d index blocks, want 1", len(ik))
+	}
+	var b *idxBlock
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		b, err = s.readIndex(txn, ik[0])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written again, entry 7 taking entry 8's summary and record.
+	w := &idxWriter{}
+	var slots []ref
+	for i := range b.ents {
+		e := b.ents[i]
+		if i == 7 {
+			e.rec, e.sumOff, e.sumLen = b.ents[8].rec, b.ents[8].sumOff, b.ents[8].sumLen
+		}
+		if _, err := b.summary(0, 1<<30); err != nil {
+			t.Fatal(err)
+		}
+		off := len(w.raw)
+		w.raw = append(w.raw, b.raw[e.sumOff:e.sumOff+e.sumLen]...)
+		w.ents = append(w.ents, idxPending{id: b.ents[i].id(), start: e.start, off: off, n: e.sumLen, slot: i})
+		slots = append(slots, e.rec)
+	}
+	v, _, _, _ := appendIndex(nil, w, slots, nil)
+	setValue(t, s, ik[0], sealIndex(v, b.total))
+	r, err := s.Get(ctx, recs[7].ID)
+	if err == nil {
+		t.Errorf("Get(%v) of a damaged entry = record %v, want an error", recs[7].ID, r.ID)
+	} else if !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("Get of a damaged entry: %v, want ErrCorrupt", err)
+	}
+	if _, err := s.ExecTrace(ctx, recs[7].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ExecTrace of a damaged entry: %v, want ErrNotFound", err)
+	}
+	checkGet(t, s, append(recs[:7:7], recs[8:]...))
 	p, err := s.List(ctx, store.Query{Limit: 100})
 	if err != nil {
 		t.Fatal(err)

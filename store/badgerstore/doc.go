@@ -54,13 +54,24 @@
 //
 // # Key layout
 //
-//	s | start(8) | id(16)   where the summary is: its summary block, offset and
-//	                        length; and where the full record is, if its ID
-//	                        holds its start (as the recorder's IDs do)
-//	c | last(8) | seq(8)    summary block: what List needs of each record,
-//	                        plus each call's duration, compressed together
-//	f | id(16)              where the full record is, if its ID does not hold
-//	                        its start: its block, offset and length
+//	i | last(8) | first(8) | seq(8)  index block: the records of one second
+//	                        whose ID holds their start (as the recorder's
+//	                        IDs do), in (start, ID) order — each one's start,
+//	                        ID, summary's length and where its full record
+//	                        is —, then their summaries, compressed together,
+//	                        and a CRC-32C of it all
+//	s | start(8) | id(16)   a record not in an index block (an ID made
+//	                        elsewhere, a record given again, one from the
+//	                        future): its summary; a gone marker, which hides
+//	                        the index entry of its key; or, in a directory
+//	                        written before index blocks, where the summary
+//	                        is (its summary block, offset and length) and
+//	                        where the full record is, if its ID holds its
+//	                        start
+//	c | last(8) | seq(8)    summary block, written before index blocks: what
+//	                        List needs of each record, compressed together
+//	f | id(16)              where the full record is, if not in an index
+//	                        block or an s entry: its block, offset and length
 //	b | last(8) | seq(8)    block: full records (calls, stacks, phases,
 //	                        headers, …), compressed together
 //	d | minute(8) | seq(8)  rollup delta: one Write's records of one minute
@@ -68,11 +79,12 @@
 //	h | hour(8)             hour rollup
 //	t | id(16)              a record's execution trace (its metadata is in the record)
 //
-// Times are big-endian with the sign bit flipped, so keys sort by time.
-// List is a reverse scan of the summary keys (Seek to the prefix followed by
-// 0xFF, or to the Until bound, or to the cursor) that never decodes a full
-// record, decompressing each summary block once as it passes its
-// summaries; Get reads one full record.
+// Times are big-endian with the sign bit flipped, so keys sort by time. A
+// record's place in List's order is (start, ID), its s key's or its index
+// entry's: List is a reverse walk of the s keys merged with the index
+// blocks' entries (an s key shadows the index entry of the same key), from
+// the newest, the Until bound or the cursor, that never decodes a full
+// record; Get reads one full record.
 //
 // Write encodes the records it persists one after another into a block,
 // and stores the block, compressed with S2, once it holds 32 KiB of
@@ -80,30 +92,46 @@
 // compression per block, rather than a value per record, since Badger
 // copies each value-log entry into a memory-mapped file (faulting fresh
 // pages in), and a service's records repeat each other (routes, calls,
-// stacks), so a block of them compresses well. An f value points into its
-// block; Get decompresses the block (the last one read is kept for the
-// next Get) and decodes the record. A block's key leads with the latest
-// start of its records, so retention, which deletes records oldest
-// first, deletes with them every block whose records are all gone. A
-// directory written before blocks (its f values the records themselves)
-// is read, listed, trimmed and cleared as before, and new records go to
-// blocks beside them (its first Open counts its records again, as after a
-// crash, since Size now counts the LSM tree's bytes twice); a version of
-// this package from before blocks cannot read the blocks.
+// stacks), so a block of them compresses well. Get decompresses the block
+// (the last one read is kept for the next Get) and decodes the record. A
+// block's key leads with the latest start of its records, so retention,
+// which deletes records oldest first, deletes with them every block whose
+// records are all gone. A directory written before blocks (its f values
+// the records themselves) is read, listed, trimmed and cleared as before,
+// and new records go to blocks beside them (its first Open counts its
+// records again, as after a crash, since Size now counts the LSM tree's
+// bytes twice); a version of this package from before blocks cannot read
+// the blocks.
 //
-// Summaries go to blocks of their own in the same way (one per
-// transaction, and every 32 KiB of summaries), so that a persisted record
-// puts two small refs into the LSM tree, not its summary of a few hundred
-// bytes: Badger's work on the tree (its write-ahead log, memtables,
-// tables built and synced) is what a persisted record cost most once its
-// full record was in a block. The s keys stay, ordered by start, so List,
-// Stats' partial minutes and retention walk them as before. A record's
-// reference goes with its summary's when its ID holds its start, so that
-// Get finds it at s | ID's time | ID: one entry per record in the tree;
-// other records (written again at another start, IDs made elsewhere) keep
-// an f entry. A directory written with summaries in the tree (s values the
-// summaries themselves) is read as it is, and a version of this package
-// from before summary blocks cannot read the new ones.
+// A persisted record whose ID holds its start puts no entry of its own
+// into the LSM tree: its summary goes into an index block of its second
+// (one open per second in each transaction; closed at 32 KiB of summaries
+// and at the end of the transaction), whose index says where its record
+// is. At 20,000 records a second in Writes of 256, a block holds about a
+// hundred records: Badger's work on the tree (its write-ahead log,
+// memtables, flushes and compactions), which a persisted record cost most
+// once its full record and summary were in blocks, falls to a few entries
+// per hundred records, and a long burst's memtables fill about fifteen
+// times more slowly. Index blocks of one second may overlap in time (a
+// record written late, Writes in parallel): List merges their entries,
+// reading the keys newest last start first and a block's value only when
+// its entries may be next, and those of different seconds never overlap.
+// Get looks at the s key of its ID's time (a record given again, or
+// written before index blocks), then in the index blocks of its ID's
+// second that end at or after its start, in that order, whose first start
+// is not after it (the keys say so: most often the first one read holds
+// it), then at its f entry.
+// A record that does not fit an index block is written as summaries were
+// in the tree: an s entry holding its summary and an f entry holding its
+// ref. A record given again is such a record: its s entry shadows its
+// earlier version's index entry (at the same start), or a gone marker at
+// the earlier version's key hides it (an index block is never rewritten:
+// two Writes replacing records of one block would each write it, and the
+// store opens Badger without conflict detection). A directory written
+// with summary blocks and an s entry per record is read, listed, trimmed
+// and cleared as it is, beside the index blocks, until retention deletes
+// its records; a version of this package from before index blocks cannot
+// read the index blocks.
 //
 // A rollup holds, for its time bucket, the request count, errors, calls,
 // total time, a latency sketch (a DDSketch with 1% relative error) and a
@@ -203,6 +231,17 @@
 // runs until it has nothing to rewrite. After a large deletion the LSM
 // tree is flushed and compacted first so that the collector sees the freed
 // space.
+//
+// An index block goes whole when all its records are to go (too old, or
+// fewer than MaxRecords and MaxBytes ask for). Otherwise its records
+// within the limits' reach go one by one, each hidden by a gone marker (an
+// s entry, of about 30 bytes) until the block goes: MaxAge, MaxRecords and
+// MaxBytes hold to the record, as before, and a pass writes at most a
+// block's worth of markers. Within one second, records of index blocks
+// that overlap in time may go in another order than their starts'. A
+// damaged index block is skipped by the walk (its records stay counted in
+// Len and Size until the next Open counts them again) and deleted once the
+// records after it go.
 //
 // A record that starts more than a day after now was written under a
 // wrong clock (or the clock is wrong now): its age is not known, so MaxAge
@@ -304,7 +343,9 @@
 // Older value-log files are not read at Open: Badger verifies a value's
 // checksum when it reads it. A damaged entry found by a read is skipped and
 // counted (once, in [Store.Health]): Get returns an error wrapping both
-// [store.ErrNotFound] and [store.ErrCorrupt]; List skips the summary;
+// [store.ErrNotFound] and [store.ErrCorrupt]; List skips the summary (an
+// index block whose checksum fails loses List and Get of all its records,
+// up to a block's worth, though their full records stay in their blocks);
 // Stats and Series count a bucket whose rollup is damaged, or lacks a
 // damaged delta, again from finer data — an hour from its minutes, a
 // minute from its summaries — so that they keep agreeing with List. A
@@ -314,21 +355,21 @@
 // # Performance
 //
 // Measured on a 2-core machine shared with other work (go test -bench, see
-// bench_test.go). Ingest of 20-call records in batches of 256: 8–11 µs of
-// CPU per record persisted (median 9.5, at load 7–8; in the same minutes
-// 10–18 µs, median 10.7, with summaries in the LSM tree, and 30–62 µs at
-// load 5–6 before records were stored in blocks), all threads, GC and
-// compaction included, 0.8 KB and 17 allocations per record; peak heap
-// 21–22 MiB over 20,000 records at GOGC=100, and about 52 MiB over 100,000
-// (108–119 MiB with summaries in the tree; with Compress, compactions hold
-// about 35 MiB more). A longer burst of persisted records goes further:
-// 85–122 MiB over 300,000 and 189–236 MiB over 1,000,000, at about twice
-// the live heap (49–60 and 98–124 MiB). It is Badger's: its memtables (1.3 ×
+// bench_test.go). Ingest of 20-call records in batches of 256, every
+// record persisted: 4.3–4.7 µs of CPU per record (medians of three runs
+// at load 6–8, 20,000 to 1,000,000 records; 7.1–13.5 µs in the same
+// minutes with an s entry per record), all threads, GC and compaction
+// included, about 0.2 KB and 2 allocations per record; peak heap 15 MiB
+// over 20,000 records at GOGC=100, 21 MiB over 100,000, 25 MiB over
+// 300,000 and 45 MiB over 1,000,000 (52, 118 and 211 MiB with an s entry
+// per record, whose memtables filled fifteen times faster). Past that,
+// a burst flushes and compacts again, at about a fifteenth of the
+// earlier rate; the heap's growth is Badger's: its memtables (1.3 ×
 // MemTableSize each, up to NumMemtables + 2 of them while a flush is
 // slow) and its table builders' buffers, which it keeps while it flushes
 // and compacts (up to 8, each as large as the largest table it built).
 // The store's own part stays at about 5 MiB. A record over the storage
-// budget costs half the CPU of one persisted or less
+// budget costs less CPU than one persisted
 // (BenchmarkWrite/over-budget; docs/BENCHMARKS.md has the figures of each
 // run), and a List page merges a full ring
 // (BenchmarkListRing: about 30,000 small records) in a fraction of a
@@ -340,7 +381,12 @@
 // 1.5 ms and 48 ms, on minute-aligned windows; with 100k records the same
 // queries take 29 µs, 0.16 ms, 5 ms, 34 ms, 1.1 ms and 26 ms: rollups
 // answer them, and a rollup's sketches stop growing once every latency
-// bucket is in use. A ragged window adds a scan of its edge minutes (for
+// bucket is in use. Where records are a second or more apart (100k over 7
+// days), each has an index block of its own, read and decoded apart: the
+// first List page took 92–103 µs against 57 µs with an s entry per record
+// and a summary block shared by many, Get 38–41 µs against 30–33 (load
+// about 2; BenchmarkRead). At 20,000 records a second the first page took
+// 49–60 µs against 58–76, Get 29–37 µs against 24–29. A ragged window adds a scan of its edge minutes (for
 // Series, of every step's edges: 7 days in hourly steps, 95 ms at 1M). A
 // clean Close saves the record count, so Open need not count the records
 // (after a crash it counts them again: 3–5 s for 1M); its check of the

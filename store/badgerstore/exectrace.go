@@ -71,14 +71,14 @@ func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) 
 		// old trace of a record written again without one, but not of
 		// one it does not look up (see replaced), and the old one stays
 		// until retention trims it.
-		ri, err := recordItem(txn, id)
+		loc, err := s.locate(txn, id, s.badIndex)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return notFound
 		}
 		if err != nil {
 			return err
 		}
-		r, bad, err := s.readRecord(txn, ri)
+		r, bad, err := s.readRecord(txn, loc)
 		if err != nil && bad == nil {
 			return err
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 
+	"github.com/dgraph-io/badger/v4"
+
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -19,4 +21,27 @@ func Noisy(r *recording.Record, seed uint64, n int) *recording.Record {
 	}
 	r.Attrs = append(r.Attrs, recording.Attr{Key: "noise", Value: hex.EncodeToString(b)[:n]})
 	return r
+}
+
+// recordRef returns the ref of the record with ID id into its block, as
+// the tests that look at blocks need it.
+func recordRef(txn *badger.Txn, id recording.ID) (ref, error) {
+	s := &Store{}
+	loc, err := s.locate(txn, id, nil)
+	if err != nil {
+		return ref{}, err
+	}
+	if loc.blk != nil {
+		return loc.blk.ents[loc.i].rec, nil
+	}
+	var rf ref
+	err = loc.item.Value(func(v []byte) error {
+		if isPair(v) {
+			_, rf, err = decodePair(v)
+		} else {
+			rf, err = decodeRef(v)
+		}
+		return err
+	})
+	return rf, err
 }

@@ -35,8 +35,9 @@ func TestFutureRecordRetention(t *testing.T) {
 	if err := s.Write(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	if b, sb := blockKeys(t, s), prefixKeys(t, s, pSumBlock); len(b) != 3 || futureBlocks(b) != 1 || len(sb) != 3 || futureBlocks(sb) != 1 {
-		t.Fatalf("%d blocks (%d from the future), %d summary blocks (%d), want the future record's own between the others'", len(b), futureBlocks(b), len(sb), futureBlocks(sb))
+	// Its summary is in its own s entry, not in an index block.
+	if b, ib := blockKeys(t, s), prefixKeys(t, s, pIndex); len(b) != 3 || futureBlocks(b) != 1 || len(ib) == 0 || futureBlocks(ib) != 0 || countKeys(t, s, pSummary) != 1 {
+		t.Fatalf("%d blocks (%d from the future), %d index blocks (%d), %d s entries; want the future record's own block between the others', and its own s entry", len(b), futureBlocks(b), len(ib), futureBlocks(ib), countKeys(t, s, pSummary))
 	}
 	checkGet(t, s, batch)
 
@@ -45,8 +46,8 @@ func TestFutureRecordRetention(t *testing.T) {
 	if _, err := s.Retain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if b, sb := blockKeys(t, s), prefixKeys(t, s, pSumBlock); s.Len() != 1 || len(b) != 1 || len(sb) != 1 {
-		t.Errorf("after MaxAge: Len %d, %d blocks, %d summary blocks; want the future record and its blocks", s.Len(), len(b), len(sb))
+	if b, ib := blockKeys(t, s), prefixKeys(t, s, pIndex); s.Len() != 1 || len(b) != 1 || len(ib) != 0 {
+		t.Errorf("after MaxAge: Len %d, %d blocks, %d index blocks; want the future record and its block", s.Len(), len(b), len(ib))
 	}
 	checkGet(t, s, []*recording.Record{future})
 
@@ -67,8 +68,8 @@ func TestFutureRecordRetention(t *testing.T) {
 		t.Errorf("the future record: Get = %v, want ErrNotFound", err)
 	}
 	checkGet(t, s, recent)
-	if b, sb := blockKeys(t, s), prefixKeys(t, s, pSumBlock); futureBlocks(b) != 0 || futureBlocks(sb) != 0 {
-		t.Errorf("%d blocks from the future left, %d summary blocks", futureBlocks(b), futureBlocks(sb))
+	if b := blockKeys(t, s); futureBlocks(b) != 0 || countKeys(t, s, pSummary) != 0 {
+		t.Errorf("%d blocks from the future left, %d s entries", futureBlocks(b), countKeys(t, s, pSummary))
 	}
 	size, n := s.Size(), s.Len()
 	if err := s.Close(); err != nil {

@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"reflect"
@@ -21,7 +22,9 @@ import (
 // layoutRecords, written in two Writes: v1-store before records were
 // stored in blocks (commit bcb2cf2: a summary and a full record per
 // record), v2-store before summaries were (commit 771da5a: a summary and
-// a ref into a block of records per record).
+// a ref into a block of records per record), v3-store (commit c4bdbe7,
+// records 0–19 then 20–47) with an s entry per record holding the refs to
+// its summary, in a block of summaries, and to its record.
 func openLayout(t *testing.T, fixture string, opts Options) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -35,13 +38,18 @@ func openLayout(t *testing.T, fixture string, opts Options) (*Store, string) {
 	return s, dir
 }
 
-// shifted returns recs' copies an hour later, with new IDs.
+// shifted returns recs' copies an hour later, with new IDs (holding
+// their start if recs' did).
 func shifted(recs []*recording.Record) []*recording.Record {
 	out := make([]*recording.Record, len(recs))
 	for i, r := range recs {
 		c := *r
 		c.Start = r.Start.Add(time.Hour)
 		c.ID[11] ^= 0xff
+		if idTime(r.ID) == r.Start.UnixNano() {
+			// An ID that holds its start still does.
+			binary.BigEndian.PutUint64(c.ID[:8], uint64(c.Start.UnixNano()))
+		}
 		if r.ExecTrace != nil {
 			et := *r.ExecTrace
 			c.ExecTrace = &et
@@ -163,6 +171,11 @@ func TestLayoutV1(t *testing.T) { testLayout(t, "v1-store") }
 // and their summaries in the LSM tree (testdata/v2-store).
 func TestLayoutV2(t *testing.T) { testLayout(t, "v2-store") }
 
+// TestLayoutV3 does the same with a store written with summaries in
+// blocks and an s entry per record holding the refs to its summary and its
+// record (testdata/v3-store, written by commit c4bdbe7).
+func TestLayoutV3(t *testing.T) { testLayout(t, "v3-store") }
+
 func testLayout(t *testing.T, fixture string) {
 	ctx := context.Background()
 	opts := Options{RetentionInterval: -1, MaxAge: -1, RecordBudget: -1}
@@ -171,13 +184,15 @@ func testLayout(t *testing.T, fixture string) {
 	if s.Len() != len(old) {
 		t.Fatalf("Len = %d, want %d", s.Len(), len(old))
 	}
-	if n := countKeys(t, s, pSumBlock); n != 0 {
-		t.Fatalf("%d summary blocks in the old store", n)
+	oldSumBlocks := countKeys(t, s, pSumBlock)
+	if n := oldSumBlocks; fixture != "v3-store" && n != 0 || fixture == "v3-store" && n != 2 {
+		t.Fatalf("%d summary blocks in the old store (%s)", n, fixture)
 	}
 	if n := countKeys(t, s, pBlock); fixture == "v1-store" && n != 0 || fixture != "v1-store" && n == 0 {
 		t.Fatalf("%d blocks in the old store (%s)", n, fixture)
 	}
 	oldBlocks := countKeys(t, s, pBlock)
+	oldEntries := countKeys(t, s, pSummary) + countKeys(t, s, pRecord)
 	checkGet(t, s, old)
 
 	recs := shifted(old)
@@ -190,8 +205,16 @@ func testLayout(t *testing.T, fixture string) {
 	if n := countKeys(t, s, pBlock); n < oldBlocks+2 {
 		t.Fatalf("%d blocks after two Writes, want %d or more", n, oldBlocks+2)
 	}
-	if n := countKeys(t, s, pSumBlock); n != 2 {
-		t.Fatalf("%d summary blocks after two Writes, want 2", n)
+	if n := countKeys(t, s, pSumBlock); n != oldSumBlocks {
+		t.Fatalf("%d summary blocks after two Writes, want %d", n, oldSumBlocks)
+	}
+	// The new records are in index blocks, one a second (four records
+	// a second), with no s or f entry of their own.
+	if n := countKeys(t, s, pIndex); n != 12 {
+		t.Fatalf("%d index blocks after two Writes, want 12", n)
+	}
+	if n := countKeys(t, s, pSummary) + countKeys(t, s, pRecord); n != oldEntries {
+		t.Fatalf("%d s and f entries after two Writes, want the old store's %d", n, oldEntries)
 	}
 	all := append(slices.Clone(old), recs...)
 	checkGet(t, s, all)
@@ -244,7 +267,7 @@ func testLayout(t *testing.T, fixture string) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	blocks, sumBlocks := countKeys(t, s, pBlock), countKeys(t, s, pSumBlock)
+	blocks, idxBlocks := countKeys(t, s, pBlock), countKeys(t, s, pIndex)
 	res, err := s.Retain(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -255,8 +278,13 @@ func testLayout(t *testing.T, fixture string) {
 	if after := countKeys(t, s, pBlock); after >= blocks || after == 0 {
 		t.Errorf("blocks: %d before retention, %d after; want fewer, not none", blocks, after)
 	}
-	if after := countKeys(t, s, pSumBlock); after != sumBlocks-1 {
-		t.Errorf("summary blocks: %d before retention, %d after; want %d", sumBlocks, after, sumBlocks-1)
+	if after := countKeys(t, s, pSumBlock); after != 0 {
+		t.Errorf("summary blocks: %d after retention; want 0", after)
+	}
+	// The first Write's records (20, 5 seconds) go with their index
+	// blocks; the second's first record shares a second with them.
+	if after := countKeys(t, s, pIndex); after != idxBlocks-5 {
+		t.Errorf("index blocks: %d before retention, %d after; want %d", idxBlocks, after, idxBlocks-5)
 	}
 	checkGet(t, s, all[len(all)-keep:])
 	for _, r := range all[:len(all)-keep] {
@@ -279,7 +307,7 @@ func testLayout(t *testing.T, fixture string) {
 	if err := s.Clear(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := countKeys(t, s, pBlock) + countKeys(t, s, pRecord) + countKeys(t, s, pSummary) + countKeys(t, s, pSumBlock); n != 0 || s.Len() != 0 || s.Size() != 0 {
+	if n := countKeys(t, s, pBlock) + countKeys(t, s, pRecord) + countKeys(t, s, pSummary) + countKeys(t, s, pSumBlock) + countKeys(t, s, pIndex); n != 0 || s.Len() != 0 || s.Size() != 0 {
 		t.Errorf("after Clear: %d keys, Len %d, Size %d", n, s.Len(), s.Size())
 	}
 }

@@ -31,14 +31,18 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 	var r *recording.Record
 	var bad []byte
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := recordItem(txn, id)
+		loc, err := s.locate(txn, id, s.badIndex)
 		if errors.Is(err, badger.ErrKeyNotFound) {
+			if errors.Is(err, store.ErrCorrupt) {
+				// It may have been in a damaged index block.
+				return fmt.Errorf("get %s: %w (%w)", id, store.ErrNotFound, err)
+			}
 			return fmt.Errorf("get %s: %w", id, store.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		r, bad, err = s.readRecord(txn, item)
+		r, bad, err = s.readRecord(txn, loc)
 		if err != nil && bad == nil {
 			return err
 		}
@@ -101,8 +105,8 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 	defer s.mu.RUnlock()
 	var p store.Page
 	err = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{pSummary}})
-		defer it.Close()
+		it := s.newEntIter(txn, true, s.badIndex)
+		defer it.close()
 		seek := []byte{pSummary, 0xFF}
 		if !q.Until.IsZero() {
 			seek = timeKey([]byte{pSummary}, q.Until.UnixNano())
@@ -167,19 +171,22 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		sums := s.newSumReader(txn)
 		defer sums.done()
 		n := 0
-		for it.Seek(seek); it.Valid(); it.Next() {
-			item := it.Item()
-			k := item.Key()
-			if since != nil && bytes.Compare(k, since) < 0 {
+		var from []byte
+		if !bytes.Equal(seek, []byte{pSummary, 0xFF}) {
+			from = seek[1:]
+		}
+		vlog := s.opts.ValueLogFileSize
+		for it.seek(from); it.valid(); it.next() {
+			k := it.key()
+			if since != nil && bytes.Compare(k, since[1:]) < 0 {
 				break
 			}
-			if cursor != nil && bytes.Equal(k, cursor) {
+			if cursor != nil && bytes.Equal(k, cursor[1:]) {
 				continue
 			}
-			if memUntil(k[1:]); full {
+			if memUntil(k); full {
 				break
 			}
-			prev = append(prev[:0], k[1:]...)
 			if n++; n%1024 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -187,7 +194,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			}
 			var sum recording.Summary
 			skip := false
-			err := sums.read(item, func(v []byte, err error) error {
+			decode := func(v []byte, err error) error {
 				if err != nil {
 					return err
 				}
@@ -200,12 +207,26 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 				}
 				sum, err = codec.DecodeSummary(v, nil)
 				return err
-			})
+			}
+			var err error
+			var bad []byte
+			if item := it.item(); item != nil {
+				err = sums.read(item, decode)
+				if errors.Is(err, errGone) {
+					continue
+				}
+				bad = k
+			} else {
+				b, i := it.entry()
+				err = decode(b.summary(i, vlog))
+				bad = b.key
+			}
+			prev = append(prev[:0], k...)
 			if skip {
 				continue
 			}
 			if err != nil {
-				s.damaged("summary", k, err)
+				s.damaged("summary", bad, err)
 				continue
 			}
 			if add(&sum); full {
@@ -295,6 +316,7 @@ type reader struct {
 	txn     *badger.Txn
 	its     map[byte]*badger.Iterator
 	sums    sumReader
+	ents    *entIter
 	pending []minuteDeltas // sorted by minute
 	scratch sketch.Sketch
 	tmp     *codec.Rollup // one stored rollup, decoded
@@ -346,6 +368,9 @@ func (s *Store) newReader() *reader {
 func (r *reader) close() {
 	for _, it := range r.its {
 		it.Close()
+	}
+	if r.ents != nil {
+		r.ents.close()
 	}
 	r.sums.done()
 	r.txn.Discard()
@@ -465,31 +490,57 @@ func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64, 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return r.scan(pSummary, timeKey([]byte{pSummary}, a), timeKey([]byte{pSummary}, b), func(k, v []byte, verr error) error {
-		if overallOnly {
-			var o codec.Overall
-			if verr == nil {
-				o, verr = codec.DecodeOverall(v)
-			}
-			if verr != nil {
-				r.s.damaged("summary", k, verr)
+	it := r.entries()
+	to := timeKey(nil, b)
+	vlog := r.s.opts.ValueLogFileSize
+	for it.seek(timeKey(nil, a)); it.valid(); it.next() {
+		k := it.key()
+		if bytes.Compare(k, to) >= 0 {
+			break
+		}
+		fn := func(v []byte, verr error) error {
+			if overallOnly {
+				var o codec.Overall
+				if verr == nil {
+					o, verr = codec.DecodeOverall(v)
+				}
+				if verr != nil {
+					return verr
+				}
+				into.AddOverall(o)
 				return nil
 			}
-			into.AddOverall(o)
+			r.durs = r.durs[:0]
+			var sum recording.Summary
+			if verr == nil {
+				sum, verr = codec.DecodeSummary(v, &r.durs)
+			}
+			if verr != nil {
+				return verr
+			}
+			into.Add(&sum, r.durs)
 			return nil
 		}
-		r.durs = r.durs[:0]
-		var sum recording.Summary
-		if verr == nil {
-			sum, verr = codec.DecodeSummary(v, &r.durs)
+		if item := it.item(); item != nil {
+			if err := r.sums.read(item, fn); err != nil && !errors.Is(err, errGone) {
+				r.s.damaged("summary", append([]byte{pSummary}, k...), err)
+			}
+		} else {
+			b, i := it.entry()
+			if err := fn(b.summary(i, vlog)); err != nil {
+				r.s.damaged("summary", b.key, err)
+			}
 		}
-		if verr != nil {
-			r.s.damaged("summary", k, verr)
-			return nil
-		}
-		into.Add(&sum, r.durs)
-		return nil
-	})
+	}
+	return nil
+}
+
+// entries returns the reader's entIter (forward), made on first use.
+func (r *reader) entries() *entIter {
+	if r.ents == nil {
+		r.ents = r.s.newEntIter(r.txn, false, r.s.badIndex)
+	}
+	return r.ents
 }
 
 // add aggregates the records that started in [a, b) (Unix nanoseconds)
@@ -631,11 +682,7 @@ func (r *reader) lossyMinute(m int64, overallOnly bool) *codec.Rollup {
 
 // none reports whether no record started in [a, b) (Unix nanoseconds).
 func (r *reader) none(a, b int64) bool {
-	it := r.its[pSummary]
-	if it == nil {
-		it = r.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
-		r.its[pSummary] = it
-	}
-	it.Seek(timeKey([]byte{pSummary}, a))
-	return !it.Valid() || bytes.Compare(it.Item().Key(), timeKey([]byte{pSummary}, b)) >= 0
+	it := r.entries()
+	it.seek(timeKey(nil, a))
+	return !it.valid() || bytes.Compare(it.key(), timeKey(nil, b)) >= 0
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -154,26 +155,124 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 		if err := ctx.Err(); err != nil {
 			return keepFrom, err
 		}
-		var keys [][]byte
+		var keys [][]byte              // keys to delete
+		marks := make(map[string]bool) // keys to make gone markers
 		var size, nrec, traces, traceSize int64
 		done := false
 		err := s.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
-			defer it.Close()
+			it := s.newEntIter(txn, false, s.badIndex)
+			defer it.close()
 			count, bytes := s.count.Load(), s.bytes.Load()
-			for it.Rewind(); ; it.Next() {
-				if !it.Valid() {
+			// Index blocks deleted in this pass: their entries
+			// further on are skipped. Of those seen, the state of
+			// their entries (see liveEntries).
+			gone := make(map[string]bool)
+			seen := make(map[string][]entryState)
+			decided := make(map[string]bool) // whether to go whole
+			states := func(b *idxBlock) []entryState {
+				st, ok := seen[string(b.key)]
+				if !ok {
+					st = s.liveEntries(txn, b)
+					seen[string(b.key)] = st
+				}
+				return st
+			}
+			// dropIndex deletes the index block b, with its records
+			// that no s entry shadows, their traces, and the gone
+			// markers that hide its others.
+			dropIndex := func(b *idxBlock) {
+				gone[string(b.key)] = true
+				keys = append(keys, b.key)
+				for i, st := range states(b) {
+					if st != entryLive {
+						// A marker (set before, or to be set by
+						// this pass) goes; a record's s entry
+						// stays.
+						mk := append([]byte{pSummary}, b.ents[i].key[:]...)
+						if st == entryMarked || marks[string(mk)] {
+							delete(marks, string(mk))
+							keys = append(keys, mk)
+							bytes -= markCost
+							size += markCost
+						}
+						continue
+					}
+					sz := b.size(i)
+					if s.traceBytes.Load() > 0 {
+						if tk, n, ok := traceOf(txn, b.ents[i].id()); ok {
+							keys = append(keys, tk)
+							sz += n
+							traces++
+							traceSize += n
+						}
+					}
+					nrec++
+					count--
+					bytes -= sz
+					size += sz
+				}
+			}
+			// indexedUnder reports whether a live index entry lies
+			// under the s key k (see entIter).
+			// (or, with dropped set, one in a block deleted in this
+			// pass, which deletes the markers of its entries).
+			indexedUnder := func(k []byte) (b *idxBlock, dropped bool) {
+				id := recording.ID(k[8:24])
+				if keyTime(k[:8]) != idTime(id) {
+					return nil, false
+				}
+				b, _, err := s.findIndexed(txn, id, nil)
+				if err != nil {
+					return nil, false
+				}
+				if gone[string(b.key)] {
+					return nil, true
+				}
+				return b, false
+			}
+			for it.seek(nil); ; it.next() {
+				if !it.valid() {
 					done = true
 					keys = s.oldBlocks(txn, keys, math.MaxInt64)
 					return nil
 				}
-				item := it.Item()
-				k := item.Key()
-				if len(k) != 25 {
+				k := it.key()
+				item := it.item()
+				if item != nil && len(k) != 24 {
 					keys = append(keys, item.KeyCopy(nil))
 					continue
 				}
-				start := keyTime(k[1:9])
+				if item != nil {
+					marker := false
+					item.Value(func(v []byte) error { marker = isGone(v); return nil })
+					if marker {
+						// A gone marker goes once no index entry
+						// lies under it.
+						b, dropped := indexedUnder(k)
+						if dropped {
+							continue
+						}
+						if b == nil {
+							keys = append(keys, item.KeyCopy(nil))
+							bytes -= markCost
+							size += markCost
+						} else if !slices.Contains(states(b), entryLive) {
+							// A block whose records are all
+							// gone goes, with its markers.
+							dropIndex(b)
+						}
+						continue
+					}
+				}
+				var blk *idxBlock
+				var ei int
+				if item == nil {
+					blk, ei = it.entry()
+					if gone[string(blk.key)] {
+						continue
+					}
+				}
+				start := keyTime(k[:8])
 				tooOld := start < ageCutoff
 				tooMany := s.opts.MaxRecords > 0 && count > s.opts.MaxRecords
 				tooBig := maxBytes > 0 && bytes > maxBytes
@@ -183,26 +282,85 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 					keys = s.oldBlocks(txn, keys, start)
 					return nil
 				}
-				if len(keys) >= 2*chunk {
+				if len(keys)+len(marks) >= 2*chunk {
 					keys = s.oldBlocks(txn, keys, start)
 					return nil
 				}
+				if blk != nil {
+					st := states(blk)
+					if !decided[string(blk.key)] {
+						decided[string(blk.key)] = true
+						// An index block goes whole if all its
+						// records are to go: too old, or not
+						// more than MaxRecords and MaxBytes
+						// ask for (within its second, records
+						// of blocks that overlap may go in
+						// another order than their starts').
+						var n, sz int64
+						for i, e := range st {
+							if e == entryLive {
+								n++
+								sz += blk.size(i)
+							}
+						}
+						if blk.last < ageCutoff ||
+							!tooOld && (s.opts.MaxRecords <= 0 || count-n >= s.opts.MaxRecords) && (maxBytes <= 0 || bytes-sz >= maxBytes) {
+							dropIndex(blk)
+							keepFrom = start + 1
+							continue
+						}
+					}
+					// The boundary's records go one by one, each
+					// hidden by a gone marker until the block
+					// goes.
+					marks[string(append([]byte{pSummary}, k...))] = true
+					st[ei] = entryMarked
+					sz := blk.size(ei) - markCost
+					if s.traceBytes.Load() > 0 {
+						if tk, n, ok := traceOf(txn, blk.ents[ei].id()); ok {
+							keys = append(keys, tk)
+							sz += n
+							traces++
+							traceSize += n
+						}
+					}
+					nrec++
+					count--
+					bytes -= sz
+					size += sz
+					keepFrom = start + 1
+					continue
+				}
+				id := recording.ID(k[8:24])
+				sz := summarySize(item)
+				b, _ := indexedUnder(k)
+				if b != nil && !slices.Contains(states(b), entryLive) {
+					// A block whose records are all gone goes.
+					dropIndex(b)
+					b = nil
+				}
+				if b != nil {
+					// An index entry under it would show: a
+					// gone marker replaces it.
+					marks[string(item.Key())] = true
+					sz -= markCost
+				} else {
+					keys = append(keys, item.KeyCopy(nil))
+				}
+				pair := false
+				item.Value(func(v []byte) error { pair = isPair(v); return nil })
 				// A record's ref is in its f entry, or with its
 				// summary's (see appendPair): then an f entry of its
 				// ID is another version's, written later than every
 				// record stored (see replaced), and stays.
-				rk := recordKey([16]byte(k[9:25]))
-				sz := summarySize(item)
-				keys = append(keys, item.KeyCopy(nil))
-				pair := false
-				item.Value(func(v []byte) error { pair = isPair(v); return nil })
+				rk := recordKey(id)
 				if ri, err := txn.Get(rk); err == nil && !pair {
 					sz += recordSize(ri)
 					keys = append(keys, rk)
 				}
 				if s.traceBytes.Load() > 0 {
 					// The record's trace goes with it.
-					if tk, n, ok := traceOf(txn, [16]byte(k[9:25])); ok {
+					if tk, n, ok := traceOf(txn, id); ok {
 						keys = append(keys, tk)
 						sz += n
 						traces++
@@ -219,8 +377,12 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 		if err != nil {
 			return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
 		}
-		if len(keys) > 0 {
-			if err := s.deleteKeys(keys); err != nil {
+		if len(keys) > 0 || len(marks) > 0 {
+			var set [][]byte
+			for k := range marks {
+				set = append(set, []byte(k))
+			}
+			if err := s.writeKeys(keys, set); err != nil {
 				return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
 			}
 			s.count.Add(-nrec)
@@ -230,7 +392,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 			res.Traces += traces
 			res.DeletedBytes += size
 		}
-		if done || len(keys) == 0 || !over() && keepFrom > ageCutoff {
+		if done || len(keys)+len(marks) == 0 || !over() && keepFrom > ageCutoff {
 			return keepFrom, nil
 		}
 	}
@@ -595,6 +757,18 @@ func (s *Store) oldBlocks(txn *badger.Txn, keys [][]byte, start int64) [][]byte 
 		}
 		it.Close()
 	}
+	// Index blocks whose records are all before start (their keys lead
+	// with their last start): deleted in this pass (again), or all
+	// shadowed by s entries (see entIter), which counted nothing of them.
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}})
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != idxKeyLen || keyTime(k[1:9]) >= start {
+			break
+		}
+		keys = append(keys, it.Item().KeyCopy(nil))
+	}
+	it.Close()
 	return keys
 }
 

@@ -98,6 +98,7 @@ type Store struct {
 
 	chunks    sync.Pool    // *[]byte of chunkSize, for Write's encoding
 	blockPool sync.Pool    // *blockWriter, for Write's blocks
+	idxPool   sync.Pool    // *idxState, for Write's index blocks
 	sumBufs   sync.Pool    // *[]byte, for reads of summary blocks
 	ratio     atomic.Int64 // the last block's stored size per 1000 bytes of records
 	sumRatio  atomic.Int64 // the same for the last summary block
@@ -348,22 +349,6 @@ func (s *Store) load() error {
 				s.log.Warn("badgerstore: corrupt record count, recounting", "err", err)
 			}
 		}
-		for _, p := range []byte{pSummary, pRecord} {
-			if counted {
-				break
-			}
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
-			for it.Rewind(); it.Valid(); it.Next() {
-				item := it.Item()
-				if p == pSummary {
-					size += summarySize(item)
-					count++
-				} else {
-					size += recordSize(item)
-				}
-			}
-			it.Close()
-		}
 		// The newest start stored (a malformed last key: any).
 		newest := int64(emptyNewest)
 		si := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}, Reverse: true})
@@ -374,6 +359,53 @@ func (s *Store) load() error {
 			}
 		}
 		si.Close()
+		for _, p := range []byte{pSummary, pRecord} {
+			if counted {
+				break
+			}
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+			for it.Rewind(); it.Valid(); it.Next() {
+				item := it.Item()
+				if p == pSummary {
+					size += summarySize(item)
+					gone := false
+					item.Value(func(v []byte) error { gone = isGone(v); return nil })
+					if !gone {
+						count++
+					}
+				} else {
+					size += recordSize(item)
+				}
+			}
+			it.Close()
+		}
+		// The index blocks' records that no s entry shadows.
+		ii := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}, PrefetchValues: false})
+		for ii.Rewind(); ii.Valid(); ii.Next() {
+			k := ii.Item().Key()
+			if len(k) != idxKeyLen {
+				continue
+			}
+			seq = max(seq, binary.BigEndian.Uint64(k[17:]))
+			if newest < keyTime(k[1:9]) && newest != math.MaxInt64 {
+				newest = keyTime(k[1:9])
+			}
+			if counted {
+				continue
+			}
+			b, err := s.readIndex(txn, ii.Item().KeyCopy(nil))
+			if err != nil {
+				s.badIndex(ii.Item().KeyCopy(nil), err)
+				continue
+			}
+			for i, st := range s.liveEntries(txn, b) {
+				if st == entryLive {
+					count++
+					size += b.size(i)
+				}
+			}
+		}
+		ii.Close()
 		s.newest.Store(newest)
 		// Blocks take sequence numbers too.
 		for _, p := range []byte{pBlock, pSumBlock} {
@@ -615,10 +647,19 @@ func (s *Store) flush(wb *badger.WriteBatch) error {
 }
 
 // deleteKeys deletes keys in one write batch and flushes it.
-func (s *Store) deleteKeys(keys [][]byte) error {
+func (s *Store) deleteKeys(keys [][]byte) error { return s.writeKeys(keys, nil) }
+
+// writeKeys deletes keys and sets gone markers (see tagGone) at marks.
+func (s *Store) writeKeys(keys, marks [][]byte) error {
 	wb := s.db.NewWriteBatch()
 	for _, k := range keys {
 		if err := wb.Delete(k); err != nil {
+			wb.Cancel()
+			return err
+		}
+	}
+	for _, k := range marks {
+		if err := wb.Set(k, goneValue); err != nil {
 			wb.Cancel()
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"slices"
 	"time"
 
@@ -61,18 +62,20 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			arena = s.chunk(max(need, 16<<10))
 		}
 	}
-	// Full records are encoded into blk and their summaries into sblk,
-	// and each stored a block at a time (see block.go).
-	blk, sblk := s.blockBuf(), s.blockBuf()
+	// Full records are encoded into blk, a block at a time (see
+	// block.go), and the summaries of those whose ID holds their start
+	// into index blocks, one open per second (see index.go); the others
+	// (IDs made elsewhere, records given again, records from the
+	// future) keep an s entry holding their summary and an f entry.
+	blk := s.blockBuf()
 	defer s.putBlockBuf(blk)
-	defer s.putBlockBuf(sblk)
-	// recRefs holds the refs of records whose block is closed and whose
-	// summary's is not: they go into their summaries' s values.
-	var recRefs closedRefs
+	ix := s.idxStateBuf()
+	defer s.putIdxState(ix)
 	// One string table serves the records of the Write.
 	var enc codec.Encoder
 	defer enc.Release()
 	var durs []time.Duration
+	var sumBuf []byte
 	var sum recording.Summary // its RPCs' memory serves the call's records
 	for len(recs) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -83,33 +86,24 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		deltas := make(map[int64]*codec.Rollup)
 		horizon := time.Now().UnixNano() + int64(futureSkew)
 		var size, entries, nrec, stored, traced, counted int64
-		recRefs.reset()
-		// closeBlock compresses the records (p: pBlock, w: blk) or
-		// summaries (pSumBlock, w: sblk) of w into one value and sets it
-		// and their refs. A record's ref goes into its summary's s value
-		// if its ID holds its start (see appendPair), else into its f
-		// key; the block of records is closed first, so that the refs
-		// of the summaries' records are known.
-		var closeBlock func(w *blockWriter, p byte) error
-		closeBlock = func(w *blockWriter, p byte) error {
-			if p == pSumBlock {
-				if err := closeBlock(blk, pBlock); err != nil {
-					return err
-				}
-			}
-			if len(w.refs) == 0 {
+		ix.slots = ix.slots[:0]
+		// closeRec compresses the records of blk into one value and
+		// sets it; a record's ref goes into its slot, for its index
+		// entry, or else into its f key.
+		closeRec := func() error {
+			if len(blk.refs) == 0 {
 				return nil
 			}
-			bk := blockKey(p, w.last, s.seq.Add(1))
-			raw := w.raw[:w.end]
-			room(2 + s2.MaxEncodedLen(len(raw)) + len(w.refs)*(25+2*maxRefLen))
+			bk := blockKey(pBlock, blk.last, s.seq.Add(1))
+			raw := blk.raw[:blk.end]
+			room(2 + s2.MaxEncodedLen(len(raw)) + len(blk.refs)*(1+16+maxRefLen))
 			off := len(arena)
 			arena = appendBlock(arena, raw)
 			bv := arena[off:len(arena):len(arena)]
 			if err := txn.Set(bk, bv); err != nil {
 				return err
 			}
-			s.ratioOf(p).Store(int64(len(bv)) * 1000 / int64(len(raw)))
+			s.ratio.Store(int64(len(bv)) * 1000 / int64(len(raw)))
 			total := int64(len(bk) + len(bv))
 			entries++
 			size += int64(len(bk)) + 32
@@ -120,44 +114,67 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			}
 			rf := ref{key: [16]byte(bk[1:])}
 			left := total
-			for i, pe := range w.refs {
+			for i, pe := range blk.refs {
 				rf.off, rf.n = pe.off, pe.n
 				rf.share = total * int64(pe.n) / int64(len(raw))
-				if i == len(w.refs)-1 {
+				if i == len(blk.refs)-1 {
 					rf.share = left
 				}
 				left -= rf.share
-				if p == pBlock && pe.start == idTime(pe.id) {
-					recRefs.add(closedRef{rf, pe.start, pe.id})
-					stored += rf.share
+				stored += rf.share
+				if pe.slot >= 0 {
+					ix.slots[pe.slot] = rf
 					continue
 				}
-				// Keys and values go into the arena.
 				koff := len(arena)
-				if p == pBlock {
-					arena = append(append(arena, pRecord), pe.id[:]...)
-				} else {
-					arena = append(timeKey(append(arena, pSummary), pe.start), pe.id[:]...)
-				}
-				off := len(arena)
-				// A summary's record is in recRefs only if its ID
-				// holds its start (and then at that start).
-				if p == pSumBlock && pe.start == idTime(pe.id) {
-					if rec, ok := recRefs.take(pe.id); ok {
-						arena = appendPair(arena, rf, rec.rf)
-					} else {
-						arena = appendRef(arena, rf)
-					}
-				} else {
-					arena = appendRef(arena, rf)
-				}
-				if err := txn.Set(arena[koff:off:off], arena[off:len(arena):len(arena)]); err != nil {
+				arena = append(append(arena, pRecord), pe.id[:]...)
+				voff := len(arena)
+				arena = appendRef(arena, rf)
+				if err := txn.Set(arena[koff:voff:voff], arena[voff:len(arena):len(arena)]); err != nil {
 					return err
 				}
-				stored += lsmCost(len(arena)-koff) + rf.share
+				stored += lsmCost(len(arena) - koff)
 			}
-			w.reset()
+			blk.reset()
 			return nil
+		}
+		// closeIdx closes the records' block, so that every record's
+		// ref is known, and stores w's index block.
+		closeIdx := func(w *idxWriter) error {
+			if err := closeRec(); err != nil {
+				return err
+			}
+			if len(w.ents) == 0 {
+				ix.drop(w)
+				return nil
+			}
+			room(idxKeyLen + 32 + len(w.ents)*(8+6*binary.MaxVarintLen64+16) + s2.MaxEncodedLen(len(w.raw)))
+			off := len(arena)
+			var first, last int64
+			arena, ix.sorted, first, last = appendIndex(arena, w, ix.slots, ix.sorted)
+			vn := len(arena) - off + crc32.Size
+			bk := indexKey(first, last, s.seq.Add(1))
+			total := int64(len(bk) + vn)
+			entries++
+			size += int64(len(bk)) + 32
+			if int64(vn) < s.opts.ValueThreshold {
+				size += int64(vn)
+				total = lsmCost(len(bk) + vn)
+			}
+			arena = append(arena[:off], sealIndex(arena[off:], total)...)
+			bv := arena[off:len(arena):len(arena)]
+			if err := txn.Set(bk, bv); err != nil {
+				return err
+			}
+			s.sumRatio.Store(int64(len(bv)) * 1000 / int64(max(1, len(ix.sorted))))
+			stored += total
+			ix.drop(w)
+			return nil
+		}
+		fail := func(err error) error {
+			s.budget.mu.Unlock()
+			txn.Discard()
+			return fmt.Errorf("badgerstore: write: %w", err)
 		}
 		i := 0
 		var last *codec.Rollup // the delta of the last record counted
@@ -212,68 +229,81 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			// write-ahead log, then a table), a value in the value log
 			// once; a record's and a summary's parts of their blocks
 			// are estimated from the last blocks' compression.
-			// The keys are made in closeBlock (in the arena), and
-			// by replaced for a record it looks up.
 			const sk, fk = 1 + 8 + 16, 1 + 16 // key lengths
-			soff := len(sblk.raw)
-			sblk.raw = codec.AppendSummary(sblk.raw, &sum, durs)
-			sn := len(sblk.raw) - soff
+			sumBuf = codec.AppendSummary(sumBuf[:0], &sum, durs)
+			sn := len(sumBuf)
 			lsm := int64(sk+fk+2*maxRefLen) + entryOverhead
 			if !s.admit(2*lsm + s.compressed(pBlock, n) + s.compressed(pSumBlock, sn)) {
-				blk.raw, sblk.raw = blk.raw[:off], sblk.raw[:soff]
+				blk.raw = blk.raw[:off]
 				s.dropped.Add(1)
 				continue
 			}
-			// A large record gets a block of its own, and so does one
-			// that starts far in the future (see futureSkew):
-			// retention deletes it with its blocks.
-			future := start > horizon
-			if (n > blockBytes || future) && off > 0 {
-				if err := closeBlock(blk, pBlock); err != nil {
-					s.budget.mu.Unlock()
-					txn.Discard()
-					return fmt.Errorf("badgerstore: write: %w", err)
-				}
-				off = 0
-			}
-			if (sn > blockBytes || future) && soff > 0 {
-				// So does a large summary (closing the block of
-				// records first, which takes the record along).
-				if len(blk.refs) > 0 {
-					off = 0
-				}
-				if err := closeBlock(sblk, pSumBlock); err != nil {
-					s.budget.mu.Unlock()
-					txn.Discard()
-					return fmt.Errorf("badgerstore: write: %w", err)
-				}
-				soff = 0
-			}
-			blk.add(r.ID, off, n, start)
-			sblk.add(r.ID, soff, sn, start)
 			// A record stored already is replaced: what it counted
 			// goes, and so does its trace if the new one has none. No
 			// record stored started after the newest start: a record
 			// of the service's own, written as it ends, is mostly not
 			// looked up.
-			if gone, err := s.replaced(txn, blk, sblk, &recRefs, r.ID, start, tv == nil); err != nil {
-				s.budget.mu.Unlock()
-				txn.Discard()
-				return fmt.Errorf("badgerstore: write: %w", err)
-			} else if gone.found {
+			gone, err := s.replaced(txn, blk, ix, r.ID, start, tv == nil)
+			if err != nil {
+				return fail(err)
+			}
+			if gone.found {
 				nrec -= gone.summary
 				stored -= gone.bytes
 				traced -= gone.trace
 				entries += gone.deletes
+			}
+			// A large record gets a block of its own, and so does one
+			// that starts far in the future (see futureSkew):
+			// retention deletes it with its blocks.
+			future := start > horizon
+			indexed := !future && !gone.found && start == idTime(r.ID)
+			if len(blk.refs) == 0 && blk.end > 0 {
+				// The bytes before it are of records given again
+				// (see replaced): the block starts with it.
+				blk.reset()
+			}
+			if (n > blockBytes || future) && len(blk.refs) > 0 {
+				if err := closeRec(); err != nil {
+					return fail(err)
+				}
+			}
+			off = blk.end
+			slot := -1
+			if indexed {
+				slot = len(ix.slots)
+				ix.slots = append(ix.slots, ref{})
+			}
+			blk.add(r.ID, off, n, start, slot)
+			var w *idxWriter
+			if indexed {
+				sec := floorDiv(start, nsSecond)
+				w = ix.writer(s, sec)
+				if sn > blockBytes && len(w.ents) > 0 {
+					// A large summary gets an index block of its own.
+					if err := closeIdx(w); err != nil {
+						return fail(err)
+					}
+					w = ix.writer(s, sec)
+				}
+				w.add(r.ID, start, sumBuf, slot)
+			} else {
+				room(sk + sn)
+				koff := len(arena)
+				arena = append(timeKey(append(arena, pSummary), start), r.ID[:]...)
+				voff := len(arena)
+				arena = append(arena, sumBuf...)
+				if err := txn.Set(arena[koff:voff:voff], arena[voff:len(arena):len(arena)]); err != nil {
+					return fail(err)
+				}
+				stored += lsmCost(len(arena) - koff)
 			}
 			entries += 2
 			size += int64(sk+fk+2*maxRefLen+sn) + 64
 			nrec++
 			if tv != nil {
 				if err := txn.Set(tk, tv); err != nil {
-					s.budget.mu.Unlock()
-					txn.Discard()
-					return fmt.Errorf("badgerstore: write: %w", err)
+					return fail(err)
 				}
 				entries++
 				size += int64(len(tk)) + 32 // the value goes to the value log
@@ -281,33 +311,26 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				traced += int64(len(tk) + len(tv))
 			}
 			d.Add(&sum, durs)
-			for _, b := range []struct {
-				w *blockWriter
-				p byte
-			}{{blk, pBlock}, {sblk, pSumBlock}} {
-				if len(b.w.raw) >= blockBytes || future {
-					if err := closeBlock(b.w, b.p); err != nil {
-						s.budget.mu.Unlock()
-						txn.Discard()
-						return fmt.Errorf("badgerstore: write: %w", err)
-					}
+			if len(blk.raw) >= blockBytes || future {
+				if err := closeRec(); err != nil {
+					return fail(err)
+				}
+			}
+			if w != nil && len(w.raw) >= blockBytes {
+				if err := closeIdx(w); err != nil {
+					return fail(err)
 				}
 			}
 		}
-		err := closeBlock(sblk, pSumBlock)
-		// Every record's summary has taken its ref; should one not
-		// have, the record is still found by its f key.
-		for _, rec := range recRefs.left() {
-			if err == nil {
-				rf := appendRef(nil, rec.rf)
-				err = txn.Set(recordKey(rec.id), rf)
-				stored += lsmCost(len(rec.id) + 1 + len(rf))
-			}
+		var err error
+		for len(ix.open) > 0 && err == nil {
+			err = closeIdx(ix.open[len(ix.open)-1])
+		}
+		if err == nil {
+			err = closeRec()
 		}
 		if err != nil {
-			s.budget.mu.Unlock()
-			txn.Discard()
-			return fmt.Errorf("badgerstore: write: %w", err)
+			return fail(err)
 		}
 		if last != nil {
 			if lo, hi, ok := last.Span(); ok {
@@ -380,84 +403,88 @@ func (s *Store) BorrowsRecords() bool { return true }
 
 var _ recording.Borrower = (*Store)(nil)
 
-// A closedRef is the ref of a record whose block is closed, its start
-// and its ID.
-type closedRef struct {
-	rf    ref
-	start int64
-	id    recording.ID
+// idxState holds a Write's index blocks being written, one a second,
+// and the refs of the records they index (slots), filled in as their
+// blocks are closed.
+type idxState struct {
+	open   []*idxWriter
+	free   []*idxWriter
+	slots  []ref
+	sorted []byte // scratch: an index block's summaries in order
 }
 
-// closedRefs holds the refs of the records whose block is closed and
-// whose summary's is not, in the order Write gave the records to their
-// block; each is taken by its summary, given to the summary block in the
-// same order, so the one taken is mostly the first one left, found
-// without a look-up (where a map cost ~800 instructions a record to
-// fill, search and empty). A ref not taken (a record given twice, whose
-// earlier version replaced takes) is found by its ID among the others.
-type closedRefs struct {
-	refs  []closedRef
-	taken []bool // refs[i] was taken
-	next  int    // every ref before next is taken
-}
-
-func (c *closedRefs) add(rec closedRef) {
-	c.refs = append(c.refs, rec)
-	c.taken = append(c.taken, false)
-}
-
-// take returns the ref of the record with ID id and removes it, or
-// reports that there is none.
-func (c *closedRefs) take(id recording.ID) (closedRef, bool) {
-	for i := c.next; i < len(c.refs); i++ {
-		if c.taken[i] || c.refs[i].id != id {
-			continue
-		}
-		c.taken[i] = true
-		rec := c.refs[i]
-		for c.next < len(c.refs) && c.taken[c.next] {
-			c.next++
-		}
-		if c.next == len(c.refs) {
-			c.reset()
-		}
-		return rec, true
-	}
-	return closedRef{}, false
-}
-
-// takePending is take for the record with ID id, whose summary is
-// pending in the open summary block if pending is true. A record whose
-// summary is not pending has no ref here: closing the summary block
-// closes the records' block first, and every summary then takes its
-// record's ref (or replaced takes it, for an earlier version whose
-// summary it removed), so c is empty once the summary block is closed.
-// It reports false at once then, where take would search every ref
-// left: a record that started before the newest one stored, and so goes
-// through replaced, is mostly new.
-func (c *closedRefs) takePending(pending bool, id recording.ID) (closedRef, bool) {
-	if !pending {
-		return closedRef{}, false
-	}
-	return c.take(id)
-}
-
-// left returns the refs not taken, in the order they were added, and
-// empties c.
-func (c *closedRefs) left() []closedRef {
-	out := c.refs[:0]
-	for i := c.next; i < len(c.refs); i++ {
-		if !c.taken[i] {
-			out = append(out, c.refs[i])
+// writer returns the open index block of second sec, or a new one.
+func (x *idxState) writer(s *Store, sec int64) *idxWriter {
+	for i := len(x.open) - 1; i >= 0; i-- {
+		if x.open[i].sec == sec {
+			return x.open[i]
 		}
 	}
-	c.reset()
-	return out
+	var w *idxWriter
+	if n := len(x.free); n > 0 {
+		w, x.free = x.free[n-1], x.free[:n-1]
+	} else {
+		w = &idxWriter{raw: make([]byte, 0, 2*blockBytes)}
+	}
+	w.sec, w.raw, w.ents = sec, w.raw[:0], w.ents[:0]
+	x.open = append(x.open, w)
+	return w
 }
 
-// reset empties c, keeping its memory.
-func (c *closedRefs) reset() {
-	c.refs, c.taken, c.next = c.refs[:0], c.taken[:0], 0
+// drop takes w, closed, out of the open blocks.
+func (x *idxState) drop(w *idxWriter) {
+	if i := slices.Index(x.open, w); i >= 0 {
+		x.open = slices.Delete(x.open, i, i+1)
+	}
+	if cap(w.raw) <= 4*blockBytes {
+		x.free = append(x.free, w)
+	}
+}
+
+// remove takes the pending entry of the record with ID id (or, if slot
+// is not negative, in that slot) out of the open blocks, and returns its
+// slot.
+func (x *idxState) remove(id recording.ID, slot int) (int, bool) {
+	for _, w := range x.open {
+		for i, e := range w.ents {
+			if slot >= 0 && e.slot == slot || slot < 0 && e.id == id {
+				w.ents = slices.Delete(w.ents, i, i+1)
+				return e.slot, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// add adds the summary sum of the record id at start, whose ref goes into
+// slot.
+func (w *idxWriter) add(id recording.ID, start int64, sum []byte, slot int) {
+	off := len(w.raw)
+	w.raw = append(w.raw, sum...)
+	w.ents = append(w.ents, idxPending{id: id, start: start, off: off, n: len(sum), slot: slot})
+}
+
+// idxStateBuf returns an idxState with no open block, from the pool if it
+// has one: its writers' buffers (64 KiB each) and its scratch are kept
+// from Write to Write, as blockBuf keeps blockWriters.
+func (s *Store) idxStateBuf() *idxState {
+	if x, ok := s.idxPool.Get().(*idxState); ok {
+		return x
+	}
+	return &idxState{}
+}
+
+// putIdxState gives x back, its open blocks (left by a failed Write)
+// dropped.
+func (s *Store) putIdxState(x *idxState) {
+	for len(x.open) > 0 {
+		x.drop(x.open[len(x.open)-1])
+	}
+	x.slots = x.slots[:0]
+	if cap(x.sorted) > 4*blockBytes {
+		x.sorted = nil
+	}
+	s.idxPool.Put(x)
 }
 
 // entryOverhead is what Badger adds to a record's entries on disk (one or
@@ -524,19 +551,20 @@ type old struct {
 // replaced looks for the stored record with ID id, which Write is about
 // to replace with a record that started at start, and returns what it
 // counted; if drop is set, its trace is deleted, and a summary of the
-// stored record at another start is deleted.
+// stored record at another start is deleted (at the ID's time, where an
+// index entry may lie under it, it is made a gone marker).
 // A record whose ID holds its start (as the recorder's do) and that
 // started later than the newest start written is taken as new: a record
 // written again at the same start cannot be (one moved there from another
 // start is not looked for, and is listed at both starts). It raises the
-// newest start. Another is looked up where Get finds it (see recordItem;
-// a summary and a trace of that ID without it are not looked for): among
+// newest start. Another is looked up where Get finds it (see locate; a
+// summary and a trace of that ID without it are not looked for): among
 // them one moved past every record stored whose ID holds another time,
 // which taken as new would leave its earlier version where Get looks
-// first. The record given last to blk, and its summary given last to
-// sblk, are the new ones: an earlier one of the same ID in blk or sblk, or
-// in recRefs, not yet in txn, is taken out of it.
-func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs *closedRefs, id recording.ID, start int64, drop bool) (old, error) {
+// first. An earlier one of the same ID in blk, or in ix, not yet in txn,
+// is taken out of it. Write gives a record found here an s entry and an
+// f entry of its own, which shadow an index entry of the same key.
+func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, ix *idxState, id recording.ID, start int64, drop bool) (old, error) {
 	var o old
 	for {
 		n := s.newest.Load()
@@ -551,102 +579,163 @@ func (s *Store) replaced(txn *badger.Txn, blk, sblk *blockWriter, recRefs *close
 		}
 	}
 	sk := summaryKey(start, id)
-	// The stored record's summary key: sk, or, if it started at another
-	// time, the key of that start, found in the record.
-	osk := sk
-	sameID := func(p pending) bool { return p.id == id }
-	pendingSum := false
-	if i := slices.IndexFunc(sblk.refs[:len(sblk.refs)-1], sameID); i >= 0 {
-		// Its summary's ref, not yet counted, is not written either;
-		// a summary stored under its key was counted as replaced
-		// when it was given.
-		sblk.refs = slices.Delete(sblk.refs, i, i+1)
-		o.summary, pendingSum = 1, true
-	}
-	if i := slices.IndexFunc(blk.refs[:len(blk.refs)-1], sameID); i >= 0 {
-		// Its ref, not yet counted, is not written; its bytes stay in
-		// the block, whose stored size the other refs share.
-		prev := blk.refs[i].start
-		osk = summaryKey(prev, id)
-		blk.refs = slices.Delete(blk.refs, i, i+1)
-		o.found = true
-		if start == idTime(id) && prev != start {
-			// It would have replaced an f entry (stored, or set in
-			// txn), whose size it counted as replaced: the new ref
-			// goes with its summary, and that entry goes.
-			if _, err := txn.Get(recordKey(id)); err == nil {
-				if err := txn.Delete(recordKey(id)); err != nil {
-					return o, err
-				}
-				o.deletes++
-			} else if !errors.Is(err, badger.ErrKeyNotFound) {
-				return o, err
-			}
-		}
-	} else if rec, ok := recRefs.takePending(pendingSum, id); ok {
-		// Its block is closed, and its ref, counted, waits for its
-		// summary's: it is not written.
-		osk = summaryKey(rec.start, id)
-		o.found = true
-		o.bytes = rec.rf.share
-	} else {
-		fi, err := recordItem(txn, id)
+	ik := summaryKey(idTime(id), id)
+	// takeSummary counts the summary under k, and removes it unless the
+	// new record's s entry is to replace it.
+	takeSummary := func(k []byte) error {
+		si, err := txn.Get(k)
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return o, nil
+			return nil
 		}
 		if err != nil {
-			return o, err
+			return err
 		}
-		o.found = true
-		if fi.Key()[0] != pRecord {
-			// A pair of refs: the summary is there too.
-			osk = fi.KeyCopy(nil)
-		} else {
-			o.bytes = recordSize(fi)
-			if start == idTime(id) {
-				// The new record's ref goes with its summary.
-				if err := txn.Delete(recordKey(id)); err != nil {
-					return o, err
-				}
-				o.deletes++
-			}
-			if _, err := txn.Get(sk); errors.Is(err, badger.ErrKeyNotFound) {
-				// Moved: its start is read from it (a damaged
-				// one keeps its summary, which retention
-				// deletes with it).
-				if r, _, err := s.readRecord(txn, fi); err == nil {
-					osk = summaryKey(r.Start.UnixNano(), id)
-				}
-			}
+		gone := false
+		si.Value(func(v []byte) error { gone = isGone(v); return nil })
+		if gone {
+			return nil // see found
 		}
-	}
-	if si, err := txn.Get(osk); err == nil {
-		if !pendingSum {
+		if bytes.Equal(k, sk) {
 			o.summary = 1
 			o.bytes += summarySize(si)
+			return nil
 		}
-		if !bytes.Equal(osk, sk) {
-			if err := txn.Delete(osk); err != nil {
-				return o, err
+		o.summary = 1
+		o.bytes += summarySize(si)
+		if bytes.Equal(k, ik) {
+			return s.setGone(txn, k, &o)
+		}
+		o.deletes++
+		return txn.Delete(k)
+	}
+	// found ends a look-up that found the record, or a gone marker
+	// where the new record's key is: the new record's s entry replaces
+	// a gone marker at sk.
+	found := func() (old, error) {
+		o.found = true
+		if si, err := txn.Get(sk); err == nil {
+			gone := false
+			si.Value(func(v []byte) error { gone = isGone(v); return nil })
+			if gone {
+				o.bytes += summarySize(si)
 			}
-			o.deletes++
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return o, err
 		}
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return o, s.takeTrace(txn, id, drop, &o)
+	}
+	if i := slices.IndexFunc(blk.refs, func(p pending) bool { return p.id == id }); i >= 0 {
+		// Given earlier in this transaction, its block still open:
+		// its ref, not yet counted, is not written; its bytes stay
+		// in the block, whose stored size the other refs share.
+		p := blk.refs[i]
+		blk.refs = slices.Delete(blk.refs, i, i+1)
+		if p.slot >= 0 {
+			// Its index entry is still open too (closing an index
+			// block closes the records' first).
+			if _, ok := ix.remove(id, p.slot); ok {
+				o.summary = 1
+			}
+		} else if err := takeSummary(summaryKey(p.start, id)); err != nil {
+			return o, err
+		}
+		return found()
+	}
+	if slot, ok := ix.remove(id, -1); ok {
+		// Its block closed (its ref counted), its index entry open.
+		o.summary = 1
+		o.bytes += ix.slots[slot].share
+		return found()
+	}
+	fi, err := txn.Get(recordKey(id))
+	switch {
+	case err == nil:
+		// Its f entry, which the new record's replaces; its summary
+		// under sk, or else at its start, read from it (a damaged one
+		// keeps its summary, which retention deletes with it).
+		o.bytes += recordSize(fi)
+		osk := sk
+		si, err := txn.Get(sk)
+		gone := false
+		if err == nil {
+			si.Value(func(v []byte) error { gone = isGone(v); return nil })
+		}
+		if errors.Is(err, badger.ErrKeyNotFound) || gone {
+			if r, _, err := s.readRecord(txn, recLoc{item: fi}); err == nil {
+				osk = summaryKey(r.Start.UnixNano(), id)
+			}
+		}
+		if err := takeSummary(osk); err != nil {
+			return o, err
+		}
+		return found()
+	case !errors.Is(err, badger.ErrKeyNotFound):
 		return o, err
 	}
+	si, err := txn.Get(ik)
+	switch {
+	case err == nil:
+		gone := false
+		si.Value(func(v []byte) error { gone = isGone(v); return nil })
+		if gone {
+			// Its index entry is gone, and nothing else is stored:
+			// the new record is written the old way all the same,
+			// since the marker would hide its index entry.
+			return found()
+		}
+		// A pair of refs (or a damaged entry): summary and record.
+		if err := takeSummary(ik); err != nil {
+			return o, err
+		}
+		return found()
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return o, err
+	}
+	b, j, err := s.findIndexed(txn, id, nil)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return o, nil
+	}
+	if err != nil {
+		return o, err
+	}
+	// In an index block: a gone marker hides its entry, unless the new
+	// record's s entry, at the same key, does.
+	o.summary = 1
+	o.bytes += b.size(j)
+	if !bytes.Equal(ik, sk) {
+		if err := s.setGone(txn, ik, &o); err != nil {
+			return o, err
+		}
+	}
+	return found()
+}
+
+// setGone sets a gone marker at the s key k, counted in o.
+func (s *Store) setGone(txn *badger.Txn, k []byte, o *old) error {
+	o.bytes -= lsmCost(len(k) + len(goneValue))
+	o.deletes++
+	return txn.Set(k, goneValue)
+}
+
+// takeTrace counts the trace of the record id being replaced, and
+// deletes it if drop is set.
+func (s *Store) takeTrace(txn *badger.Txn, id recording.ID, drop bool, o *old) error {
 	tk := traceKey(id)
-	if ti, err := txn.Get(tk); err == nil {
-		n := int64(len(tk)) + valueLen(ti)
-		o.bytes += n
-		o.trace = n
-		if drop {
-			if err := txn.Delete(tk); err != nil {
-				return o, err
-			}
-			o.deletes++
-		}
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return o, err
+	ti, err := txn.Get(tk)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil
 	}
-	return o, nil
+	if err != nil {
+		return err
+	}
+	n := int64(len(tk)) + valueLen(ti)
+	o.bytes += n
+	o.trace = n
+	if drop {
+		if err := txn.Delete(tk); err != nil {
+			return err
+		}
+		o.deletes++
+	}
+	return nil
 }
