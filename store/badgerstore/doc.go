@@ -233,12 +233,13 @@
 // space.
 //
 // An index block goes whole when all its records are to go (too old, or
-// fewer than MaxRecords and MaxBytes ask for). Otherwise its records
+// fewer than MaxRecords and MaxBytes ask for, and no other record lies
+// among them: no s entry within its starts, no other index block of its
+// second whose starts meet its own). Otherwise its records
 // within the limits' reach go one by one, each hidden by a gone marker (an
 // s entry, of about 30 bytes) until the block goes: MaxAge, MaxRecords and
-// MaxBytes hold to the record, as before, and a pass writes at most a
-// block's worth of markers. Within one second, records of index blocks
-// that overlap in time may go in another order than their starts'. A
+// MaxBytes hold to the record, as before, oldest first, and a pass writes
+// at most a block's worth of markers. A
 // damaged index block is skipped by the walk (its records stay counted in
 // Len and Size until the next Open counts them again) and deleted once the
 // records after it go.

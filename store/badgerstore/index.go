@@ -476,7 +476,10 @@ func (c *idxCursor) fill() {
 				continue
 			}
 			first, last := keyTime(k[9:17]), keyTime(k[1:9])
-			if ks := floorDiv(first, nsSecond); firstKey {
+			// The keys are in order of their last starts: a second's
+			// are together by its last start's second (a damaged key's
+			// first start may lie in another).
+			if ks := floorDiv(last, nsSecond); firstKey {
 				sec, firstKey = ks, false
 			} else if ks != sec {
 				break

@@ -181,7 +181,10 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			if since != nil && bytes.Compare(k, since[1:]) < 0 {
 				break
 			}
-			if cursor != nil && bytes.Equal(k, cursor[1:]) {
+			if cursor != nil && bytes.Equal(k, cursor[1:]) || bytes.Equal(k, prev) {
+				// The cursor's record, or a record in two index
+				// blocks: two Writes given it at once each took it
+				// as new (see replaced).
 				continue
 			}
 			if memUntil(k); full {

@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -293,9 +294,8 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 						// An index block goes whole if all its
 						// records are to go: too old, or not
 						// more than MaxRecords and MaxBytes
-						// ask for (within its second, records
-						// of blocks that overlap may go in
-						// another order than their starts').
+						// ask for, no other record lying
+						// among them (see overlapped).
 						var n, sz int64
 						for i, e := range st {
 							if e == entryLive {
@@ -304,7 +304,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 							}
 						}
 						if blk.last < ageCutoff ||
-							!tooOld && (s.opts.MaxRecords <= 0 || count-n >= s.opts.MaxRecords) && (maxBytes <= 0 || bytes-sz >= maxBytes) {
+							!tooOld && (s.opts.MaxRecords <= 0 || count-n >= s.opts.MaxRecords) && (maxBytes <= 0 || bytes-sz >= maxBytes) && !s.overlapped(txn, blk) {
 							dropIndex(blk)
 							keepFrom = start + 1
 							continue
@@ -781,4 +781,40 @@ func traceOf(txn *badger.Txn, id [16]byte) (key []byte, n int64, ok bool) {
 		return nil, 0, false
 	}
 	return key, int64(len(key)) + ti.ValueSize(), true
+}
+
+// overlapped reports whether a record not in b may lie among b's entries
+// in (start, ID) order: an s entry within b's starts (a gone marker
+// aside), or another index block of b's second whose starts meet b's.
+// Retention then deletes b's records one by one, oldest first, rather
+// than b whole: deleting b whole could delete a record newer than one
+// kept.
+func (s *Store) overlapped(txn *badger.Txn, b *idxBlock) bool {
+	hi := append([]byte{pSummary}, lastBound(b.last)...)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
+	for it.Seek(timeKey([]byte{pSummary}, b.first)); it.Valid(); it.Next() {
+		if bytes.Compare(it.Item().Key(), hi) > 0 {
+			break
+		}
+		marker := false
+		it.Item().Value(func(v []byte) error { marker = isGone(v); return nil })
+		if !marker {
+			it.Close()
+			return true
+		}
+	}
+	it.Close()
+	ii := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}, PrefetchValues: false})
+	defer ii.Close()
+	end := timeKey([]byte{pIndex}, (floorDiv(b.first, nsSecond)+1)*nsSecond)
+	for ii.Seek(timeKey([]byte{pIndex}, b.first)); ii.Valid(); ii.Next() {
+		k := ii.Item().Key()
+		if bytes.Compare(k, end) >= 0 {
+			break
+		}
+		if len(k) == idxKeyLen && !bytes.Equal(k, b.key) && keyTime(k[9:17]) <= b.last {
+			return true
+		}
+	}
+	return false
 }
