@@ -158,7 +158,8 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 		}
 		var keys [][]byte              // keys to delete
 		marks := make(map[string]bool) // keys to make gone markers
-		var size, nrec, traces, traceSize int64
+		var size, nrec int64
+		var tr traceTally // traces deleted with their records
 		done := false
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := s.newEntIter(txn, false, s.badIndex)
@@ -200,12 +201,9 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 					}
 					sz := b.size(i)
 					if s.traceBytes.Load() > 0 {
-						if tk, n, ok := traceOf(txn, b.ents[i].id()); ok {
-							keys = append(keys, tk)
-							sz += n
-							traces++
-							traceSize += n
-						}
+						var n int64
+						keys, n = tr.add(txn, b.ents[i].id(), keys)
+						sz += n
 					}
 					nrec++
 					count--
@@ -317,12 +315,9 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 					st[ei] = entryMarked
 					sz := blk.size(ei) - markCost
 					if s.traceBytes.Load() > 0 {
-						if tk, n, ok := traceOf(txn, blk.ents[ei].id()); ok {
-							keys = append(keys, tk)
-							sz += n
-							traces++
-							traceSize += n
-						}
+						var n int64
+						keys, n = tr.add(txn, blk.ents[ei].id(), keys)
+						sz += n
 					}
 					nrec++
 					count--
@@ -360,12 +355,9 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 				}
 				if s.traceBytes.Load() > 0 {
 					// The record's trace goes with it.
-					if tk, n, ok := traceOf(txn, id); ok {
-						keys = append(keys, tk)
-						sz += n
-						traces++
-						traceSize += n
-					}
+					var n int64
+					keys, n = tr.add(txn, id, keys)
+					sz += n
 				}
 				nrec++
 				count--
@@ -387,9 +379,9 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 			}
 			s.count.Add(-nrec)
 			s.bytes.Add(-size)
-			s.subTraceBytes(traceSize)
+			s.subTraceBytes(tr.bytes)
 			res.Deleted += nrec
-			res.Traces += traces
+			res.Traces += tr.n
 			res.DeletedBytes += size
 		}
 		if done || len(keys)+len(marks) == 0 || !over() && keepFrom > ageCutoff {
@@ -416,7 +408,8 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 			return err
 		}
 		var keys [][]byte
-		var size, nrec, traces, traceSize int64
+		var size, nrec int64
+		var tr traceTally // traces deleted with their records
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
 			defer it.Close()
@@ -465,12 +458,9 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 						keys = append(keys, bk)
 					}
 				}
-				if tk, n, ok := traceOf(txn, id); ok {
-					keys = append(keys, tk)
-					sz += n
-					traces++
-					traceSize += n
-				}
+				var n int64
+				keys, n = tr.add(txn, id, keys)
+				sz += n
 				nrec++
 				count--
 				bytes -= sz
@@ -489,9 +479,9 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 		}
 		s.count.Add(-nrec)
 		s.bytes.Add(-size)
-		s.subTraceBytes(traceSize)
+		s.subTraceBytes(tr.bytes)
 		res.Deleted += nrec
-		res.Traces += traces
+		res.Traces += tr.n
 		res.DeletedBytes += size
 	}
 }
@@ -772,15 +762,22 @@ func (s *Store) oldBlocks(txn *badger.Txn, keys [][]byte, start int64) [][]byte 
 	return keys
 }
 
-// traceOf returns the key of the trace of the record id and the bytes it
-// takes, if the record has one.
-func traceOf(txn *badger.Txn, id [16]byte) (key []byte, n int64, ok bool) {
-	key = traceKey(id)
+// traceTally counts the execution traces a retention pass deletes with
+// their records.
+type traceTally struct{ n, bytes int64 }
+
+// add appends to keys the key of the trace of the record id, if it has
+// one, and counts it; it returns keys and the bytes the trace takes.
+func (t *traceTally) add(txn *badger.Txn, id [16]byte, keys [][]byte) ([][]byte, int64) {
+	key := traceKey(id)
 	ti, err := txn.Get(key)
 	if err != nil {
-		return nil, 0, false
+		return keys, 0
 	}
-	return key, int64(len(key)) + ti.ValueSize(), true
+	n := int64(len(key)) + ti.ValueSize()
+	t.n++
+	t.bytes += n
+	return append(keys, key), n
 }
 
 // overlapped reports whether a record not in b may lie among b's entries
