@@ -8,6 +8,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 )
 
@@ -51,21 +52,7 @@ func TestSumBlocksDamagedBytes(t *testing.T) {
 		t.Fatalf("s value %x: not a pair of refs", pair)
 	}
 	set := func(k, v []byte) { t.Helper(); setValue(t, s, k, v) }
-	read := func(what string) {
-		t.Helper()
-		p, err := s.List(ctx, store.Query{Limit: 100})
-		if err != nil || len(p.Records) > len(recs) {
-			t.Fatalf("%s: List: %d records, %v", what, len(p.Records), err)
-		}
-		st, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Minute), Until: start.Add(time.Minute)})
-		if err != nil || st.Requests != int64(len(recs)) {
-			t.Fatalf("%s: Stats: %+v, %v", what, st, err)
-		}
-		r, err := s.Get(ctx, recs[7].ID)
-		if err == nil && r == nil || err != nil && !errors.Is(err, store.ErrCorrupt) {
-			t.Fatalf("%s: Get: %v, %v; want the record or ErrCorrupt", what, r, err)
-		}
-	}
+	read := readDamaged(t, s, start, recs)
 	skipped := s.Health().Skipped
 	set(keys[0], block[:len(block)/2])
 	read("summary block cut in half")
@@ -125,21 +112,7 @@ func TestIndexBlockDamagedBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	set := func(k, v []byte) { t.Helper(); setValue(t, s, k, v) }
-	read := func(what string) {
-		t.Helper()
-		p, err := s.List(ctx, store.Query{Limit: 100})
-		if err != nil || len(p.Records) > len(recs) {
-			t.Fatalf("%s: List: %d records, %v", what, len(p.Records), err)
-		}
-		st, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Minute), Until: start.Add(time.Minute)})
-		if err != nil || st.Requests != int64(len(recs)) {
-			t.Fatalf("%s: Stats: %+v, %v", what, st, err)
-		}
-		r, err := s.Get(ctx, recs[7].ID)
-		if err == nil && r == nil || err != nil && !errors.Is(err, store.ErrCorrupt) {
-			t.Fatalf("%s: Get: %v, %v; want the record or ErrCorrupt", what, r, err)
-		}
-	}
+	read := readDamaged(t, s, start, recs)
 	skipped := s.Health().Skipped
 	set(ik[0], index[:len(index)/2])
 	read("index block cut in half")
@@ -168,4 +141,26 @@ func TestIndexBlockDamagedBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAllDeleted(t, s)
+}
+
+// readDamaged returns a check that s, its directory damaged, still lists
+// no more than recs, counts them all in Stats around start, and gets
+// recs[7] or says it is damaged (ErrCorrupt).
+func readDamaged(t *testing.T, s *Store, start time.Time, recs []*recording.Record) func(what string) {
+	ctx := context.Background()
+	return func(what string) {
+		t.Helper()
+		p, err := s.List(ctx, store.Query{Limit: 100})
+		if err != nil || len(p.Records) > len(recs) {
+			t.Fatalf("%s: List: %d records, %v", what, len(p.Records), err)
+		}
+		st, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Minute), Until: start.Add(time.Minute)})
+		if err != nil || st.Requests != int64(len(recs)) {
+			t.Fatalf("%s: Stats: %+v, %v", what, st, err)
+		}
+		r, err := s.Get(ctx, recs[7].ID)
+		if err == nil && r == nil || err != nil && !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("%s: Get: %v, %v; want the record or ErrCorrupt", what, r, err)
+		}
+	}
 }

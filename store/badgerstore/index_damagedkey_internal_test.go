@@ -2,7 +2,6 @@ package badgerstore
 
 import (
 	"context"
-	"encoding/binary"
 	"slices"
 	"testing"
 	"time"
@@ -22,19 +21,7 @@ func TestDamagedIndexKeyKeepsOrder(t *testing.T) {
 	s, _ := openBlockDir(t)
 	defer s.Close()
 	ctx := context.Background()
-	base := time.Now().Add(-time.Hour).Truncate(time.Second)
-	mk := func(d time.Duration, seed uint64) *recording.Record {
-		r := storetest.Records(seed, base.Add(d), time.Millisecond, 1)[0]
-		r.Start = base.Add(d)
-		binary.BigEndian.PutUint64(r.ID[:8], uint64(r.Start.UnixNano()))
-		return r
-	}
-	a, c, b := mk(100*time.Millisecond, 1), mk(900*time.Millisecond, 2), mk(500*time.Millisecond, 3)
-	for _, batch := range [][]*recording.Record{{a, c}, {b}} {
-		if err := s.Write(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
+	base, a, b, c := writeOverlapping(t, s)
 	last := base.Add(700 * time.Millisecond).UnixNano()
 	bad := indexKey(last-nsSecond, last, 1<<40)
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(bad, []byte("damaged")) }); err != nil {

@@ -20,19 +20,7 @@ import (
 func TestRetainOverlappingBlocks(t *testing.T) {
 	s, dir := openBlockDir(t)
 	ctx := context.Background()
-	base := time.Now().Add(-time.Hour).Truncate(time.Second)
-	mk := func(d time.Duration, seed uint64) *recording.Record {
-		r := storetest.Records(seed, base.Add(d), time.Millisecond, 1)[0]
-		r.Start = base.Add(d)
-		binary.BigEndian.PutUint64(r.ID[:8], uint64(r.Start.UnixNano()))
-		return r
-	}
-	a, c, b := mk(100*time.Millisecond, 1), mk(900*time.Millisecond, 2), mk(500*time.Millisecond, 3)
-	for _, batch := range [][]*recording.Record{{a, c}, {b}} {
-		if err := s.Write(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, a, b, c := writeOverlapping(t, s)
 	if n := countKeys(t, s, pIndex); n != 2 {
 		t.Fatalf("%d index blocks, want 2", n)
 	}
@@ -57,4 +45,28 @@ func TestRetainOverlappingBlocks(t *testing.T) {
 	if s.Len() != 1 || s.Size() != size {
 		t.Fatalf("recounted: Len %d, Size %d; want 1, %d", s.Len(), s.Size(), size)
 	}
+}
+
+// writeOverlapping writes records at .1 s and .9 s of a second an hour
+// ago in one Write (one index block) and one at .5 s in another (a
+// second block, within the first one's starts), their IDs holding their
+// starts. It returns the second's start and the records at .1, .5 and
+// .9 s.
+func writeOverlapping(t *testing.T, s *Store) (base time.Time, a, b, c *recording.Record) {
+	t.Helper()
+	ctx := context.Background()
+	base = time.Now().Add(-time.Hour).Truncate(time.Second)
+	mk := func(d time.Duration, seed uint64) *recording.Record {
+		r := storetest.Records(seed, base.Add(d), time.Millisecond, 1)[0]
+		r.Start = base.Add(d)
+		binary.BigEndian.PutUint64(r.ID[:8], uint64(r.Start.UnixNano()))
+		return r
+	}
+	a, c, b = mk(100*time.Millisecond, 1), mk(900*time.Millisecond, 2), mk(500*time.Millisecond, 3)
+	for _, batch := range [][]*recording.Record{{a, c}, {b}} {
+		if err := s.Write(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return base, a, b, c
 }
