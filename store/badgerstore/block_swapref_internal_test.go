@@ -20,7 +20,6 @@ import (
 // The pairs are those of testdata/v3-store; TestIndexRefToAnotherRecord
 // does the same with an index block.
 func TestBlocksRefToAnotherRecord(t *testing.T) {
-	ctx := context.Background()
 	recs := layoutRecords()
 	s, _ := openLayout(t, "v3-store", blockOpts())
 	defer s.Close()
@@ -52,28 +51,7 @@ func TestBlocksRefToAnotherRecord(t *testing.T) {
 	sum7.off, sum7.n = sum8.off, sum8.n
 	rec7.off, rec7.n = rec8.off, rec8.n
 	setValue(t, s, k7, appendPair(nil, sum7, rec7))
-	r, err := s.Get(ctx, recs[7].ID)
-	if err == nil {
-		t.Errorf("Get(%v) of a damaged ref = record %v, want an error", recs[7].ID, r.ID)
-	} else if !errors.Is(err, store.ErrCorrupt) {
-		t.Errorf("Get of a damaged ref: %v, want ErrCorrupt", err)
-	}
-	if _, err := s.ExecTrace(ctx, recs[7].ID); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("ExecTrace of a damaged ref: %v, want ErrNotFound", err)
-	}
-	p, err := s.List(ctx, store.Query{Limit: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := make(map[recording.ID]int)
-	for _, sum := range p.Records {
-		if seen[sum.ID]++; seen[sum.ID] > 1 {
-			t.Errorf("List gives %v twice", sum.ID)
-		}
-	}
-	if len(p.Records) != len(recs)-1 || seen[recs[7].ID] != 0 {
-		t.Errorf("List: %d records, %d of the damaged one; want %d, 0", len(p.Records), seen[recs[7].ID], len(recs)-1)
-	}
+	checkDamaged(t, s, recs, 7, "ref")
 }
 
 // TestIndexRefToAnotherRecord: an index entry damaged so that it points
@@ -81,7 +59,6 @@ func TestBlocksRefToAnotherRecord(t *testing.T) {
 // with a valid checksum, as its checksum would not see) makes Get and
 // ExecTrace say the record is damaged, and List skip its summary.
 func TestIndexRefToAnotherRecord(t *testing.T) {
-	ctx := context.Background()
 	// Within one second: one index block.
 	recs := noisyRecords(1, time.Now().Add(-time.Hour).Truncate(time.Second), 20, 100)
 	s := openWritten(t, recs)
@@ -116,17 +93,26 @@ func TestIndexRefToAnotherRecord(t *testing.T) {
 	}
 	v, _, _, _ := appendIndex(nil, w, slots, nil)
 	setValue(t, s, ik[0], sealIndex(v, b.total))
-	r, err := s.Get(ctx, recs[7].ID)
-	if err == nil {
-		t.Errorf("Get(%v) of a damaged entry = record %v, want an error", recs[7].ID, r.ID)
-	} else if !errors.Is(err, store.ErrCorrupt) {
-		t.Errorf("Get of a damaged entry: %v, want ErrCorrupt", err)
-	}
-	if _, err := s.ExecTrace(ctx, recs[7].ID); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("ExecTrace of a damaged entry: %v, want ErrNotFound", err)
-	}
+	checkDamaged(t, s, recs, 7, "entry")
 	checkGet(t, s, append(recs[:7:7], recs[8:]...))
-	p, err := s.List(ctx, store.Query{Limit: 100})
+}
+
+// checkDamaged checks that recs[bad], whose index entry was damaged
+// (what says how), is reported damaged by Get, not found by ExecTrace,
+// and left out of List, which gives every other record once.
+func checkDamaged(t *testing.T, s *Store, recs []*recording.Record, bad int, what string) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := s.Get(ctx, recs[bad].ID)
+	if err == nil {
+		t.Errorf("Get(%v) of a damaged %s = record %v, want an error", recs[bad].ID, what, r.ID)
+	} else if !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("Get of a damaged %s: %v, want ErrCorrupt", what, err)
+	}
+	if _, err := s.ExecTrace(ctx, recs[bad].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ExecTrace of a damaged %s: %v, want ErrNotFound", what, err)
+	}
+	p, err := s.List(ctx, store.Query{Limit: len(recs) + 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +122,7 @@ func TestIndexRefToAnotherRecord(t *testing.T) {
 			t.Errorf("List gives %v twice", sum.ID)
 		}
 	}
-	if len(p.Records) != len(recs)-1 || seen[recs[7].ID] != 0 {
-		t.Errorf("List: %d records, %d of the damaged one; want %d, 0", len(p.Records), seen[recs[7].ID], len(recs)-1)
+	if len(p.Records) != len(recs)-1 || seen[recs[bad].ID] != 0 {
+		t.Errorf("List: %d records, %d of the damaged one; want %d, 0", len(p.Records), seen[recs[bad].ID], len(recs)-1)
 	}
 }
