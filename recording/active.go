@@ -339,6 +339,10 @@ type ActiveRecord struct {
 	trace     TraceID
 	span      SpanID
 	unsampled bool                // Record.Unsampled, for the calls that ask after FinishAt
+	// pcsBefore is how many raw frames the calls' stacks took in the
+	// buffers of stacks a outgrew (see growPCsLocked), guarded by mu. (It
+	// lies in unsampled's padding.)
+	pcsBefore int32
 	ctx       recordCtx           // set once, by the first NewContext
 	hdr       map[string][]string // request headers, for route-time filters
 	state     string              // incoming tracestate
@@ -543,6 +547,9 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		r.spare.calls = r.Calls
 		if rec.callHint.Load() != int32(n) {
 			rec.callHint.Store(int32(n)) // a store only when it changes: the line is read by every request
+		}
+		if f := a.pcsBefore + int32(len(r.spare.pcs)); f > 0 && rec.frameHint.Load() != f {
+			rec.frameHint.Store(f)
 		}
 	}
 	s := a.stream()
@@ -923,12 +930,23 @@ func (a *ActiveRecord) callSpanLocked() SpanID {
 // garbage collector does not scan, reused with the record when its sinks
 // borrow records), and returns the buffer. a.mu must be held, and a must
 // not have ended.
+//
+// A buffer that has none is first sized by the frames the last record's
+// stacks took (frameHint), plus stackBuf: a record whose stacks take as
+// many grows it no further, as every capture finds stackBuf slots free.
+// Calls made from one place (a loop) share one stack, so ten of them take
+// one stack's frames, not ten (the buffer was sized for ten stacks of
+// stackBuf/2 frames: 1,280 bytes for ten calls, where the fanout's one
+// stack takes ~20 frames). A buffer that is full grows to twice its size;
+// earlier calls keep the old array, which stays valid.
 func (a *ActiveRecord) growPCsLocked() []uintptr {
-	// Room for as many calls as the last record made, or twice the
-	// buffer: earlier calls keep the old array, which stays valid.
 	buf := a.r.spare.pcs
-	hint := min(max(int(a.rec.callHint.Load()), minChunk), maxFirstChunk)
-	buf = slices.Grow(buf[len(buf):], max(2*cap(buf), hint*stackBuf/2, stackBuf))
+	a.pcsBefore += int32(len(buf))
+	n := 2 * cap(buf)
+	if n == 0 {
+		n = min(int(a.rec.frameHint.Load()), maxFirstChunk*stackBuf/2) + stackBuf
+	}
+	buf = slices.Grow(buf[len(buf):], max(n, stackBuf))
 	a.r.spare.pcs = buf
 	return buf
 }

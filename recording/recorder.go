@@ -102,6 +102,11 @@ type Recorder struct {
 	// size of the next record's first chunk of calls. It is stored only
 	// when it changes.
 	callHint atomic.Int32
+	// frameHint is how many raw frames the stacks of the last record with
+	// stacks took in its buffer (calls made from one place share one): what
+	// the next record's buffer of stacks is first sized by. It is stored
+	// only when it changes.
+	frameHint atomic.Int32
 	// finishCost is what finishing a record was last measured to cost
 	// (see ActiveRecord.FinishAt).
 	finishCost atomic.Int64
