@@ -339,10 +339,7 @@ type ActiveRecord struct {
 	trace     TraceID
 	span      SpanID
 	unsampled bool                // Record.Unsampled, for the calls that ask after FinishAt
-	// pcsBefore is how many raw frames the calls' stacks took in the
-	// buffers of stacks a outgrew (see growPCsLocked), guarded by mu. (It
-	// lies in unsampled's padding.)
-	pcsBefore int32
+	pcsBefore int32               // frames of stacks in the buffers a outgrew (growPCsLocked), under mu; in unsampled's padding
 	ctx       recordCtx           // set once, by the first NewContext
 	hdr       map[string][]string // request headers, for route-time filters
 	state     string              // incoming tracestate
