@@ -15,7 +15,7 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 	groups := [][]string{
 		{"cfg", "ids", "sym", "q", "sinks", "stop", "done", "stacks", "kick", "kickAt", "sinkCtx", "sinkCancel",
 			"inflight", "closed", "drained", "paused", "flight", "pool", "log"},
-		{"qBytes", "recorded", "callHint", "frameHint", "finishCost"},
+		{"qBytes", "recorded", "callHint", "frameHint", "roomHint", "finishCost"},
 		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "closeOnce"},
 		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr"},
 	}

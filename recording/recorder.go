@@ -107,6 +107,11 @@ type Recorder struct {
 	// the next record's buffer of stacks is first sized by. It is stored
 	// only when it changes.
 	frameHint atomic.Int32
+	// roomHint is how many rooms for calls' attributes and phases
+	// ([ActiveCall.Reserve]) the last record that took rooms took: the size of
+	// the next record's first slab of them (see newRoomLocked). It is stored only
+	// when it changes.
+	roomHint atomic.Int32
 	// finishCost is what finishing a record was last measured to cost
 	// (see ActiveRecord.FinishAt).
 	finishCost atomic.Int64
