@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/bits"
 	"reflect"
 	"slices"
 	"sync"
@@ -1002,18 +1001,14 @@ func (a *ActiveRecord) newChunkLocked() *ActiveCall {
 // newRoomLocked returns a fresh room for a call of a, with a.mu held: the
 // next free room of a's last slab, else the first of a new slab. A slab
 // holds as many rooms as the last record that took rooms took and a has
-// not taken yet (roomHint less roomsMade), rounded down to 1, 2, 4 or 8:
-// 288, 576, 1,152 and 2,304 bytes, each a size class of its own, so a
-// record of ten HTTP calls takes its rooms in two allocations (8 and 2)
-// of the bytes its ten took one at a time. A slab's rooms share its
+// not taken yet (roomHint less roomsMade), rounded down to 1, 3, 7 or 11
+// (see roomSlab): a record of ten HTTP calls takes its rooms in two
+// allocations (7 and 3) where it took ten. A slab's rooms share its
 // lifetime, which is the record's: the record's calls keep them. (Slabs
 // are never reused: a room is zero memory.)
 func (a *ActiveRecord) newRoomLocked() *callRoom {
 	if a.roomsLeft == 0 {
-		n := 1
-		if left := int(a.rec.roomHint.Load()) - int(a.roomsMade); left > 1 {
-			n = 1 << min(bits.Len(uint(left))-1, maxRoomSlabLog)
-		}
+		n := roomSlab(int(a.rec.roomHint.Load()) - int(a.roomsMade))
 		slab := make([]callRoom, n)
 		a.nextRoom, a.roomsLeft = &slab[0], uint8(n)
 	}
@@ -1028,9 +1023,25 @@ func (a *ActiveRecord) newRoomLocked() *callRoom {
 	return r
 }
 
-// maxRoomSlabLog is the log₂ of the most rooms a slab holds: 8, 2,304
-// bytes.
-const maxRoomSlabLog = 3
+// roomSlab returns how many rooms a slab holds for a record expected to
+// take left rooms more: 1, 3, 7 or 11, the most of them not over left
+// (1 when left is below 1). An object with pointers over 512 bytes carries
+// the allocator's 8-byte header, so a slab of n rooms takes n×288+8 bytes:
+// 3, 7 and 11 rooms fill the 896-, 2,048- and 3,200-byte size classes
+// but for 24 bytes, 32 bytes a slab more than their rooms one at a time;
+// 2, 4 and 8 rooms would fall in the 640-, 1,280- and 2,688-byte classes,
+// 32 to 48 bytes a room more (TestRoomSlabSizeClasses).
+func roomSlab(left int) int {
+	switch {
+	case left >= 11:
+		return 11
+	case left >= 7:
+		return 7
+	case left >= 3:
+		return 3
+	}
+	return 1
+}
 
 // roomLocked reports whether a call may be added to a now, with a.mu held: a
 // call after the request ended is counted as late, one over the call limit

@@ -108,9 +108,9 @@ type Recorder struct {
 	// only when it changes.
 	frameHint atomic.Int32
 	// roomHint is how many rooms for calls' attributes and phases
-	// ([ActiveCall.Reserve]) the last record that took rooms took: the size of
-	// the next record's first slab of them (see newRoomLocked). It is stored only
-	// when it changes.
+	// ([ActiveCall.Reserve]) the last record that took rooms took: what the
+	// next record's slabs of them are sized by (see newRoomLocked). It is
+	// stored only when it changes.
 	roomHint atomic.Int32
 	// finishCost is what finishing a record was last measured to cost
 	// (see ActiveRecord.FinishAt).

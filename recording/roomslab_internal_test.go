@@ -9,11 +9,11 @@ import (
 )
 
 // TestRoomSlabs checks that Reserve's rooms are carved from slabs sized by
-// the rooms the last record took (1, 2, 4 or 8 rooms, each a size class
-// of its own): a first record takes them one at a time; the next record of
-// ten takes its rooms from a slab of eight and one of two, each room in
-// its own place; and a call's attributes and phases past its room go
-// elsewhere, leaving its neighbour's as they were.
+// the rooms the last record took (1, 3, 7 or 11 rooms): a first record
+// takes them one at a time; the next record of ten takes its rooms from a
+// slab of seven and one of three, each room in its own place; a call's
+// attributes and phases past its room go elsewhere, leaving its
+// neighbour's as they were; and the hint follows the last record.
 func TestRoomSlabs(t *testing.T) {
 	r := New(WithMaxCalls(1000))
 	defer r.Close(context.Background())
@@ -60,8 +60,8 @@ func TestRoomSlabs(t *testing.T) {
 	ar, calls := record(10)
 	for i := 1; i < len(calls); i++ {
 		follows := roomOf(calls[i]) == roomOf(calls[i-1])+size
-		if want := i != 8; follows != want {
-			t.Errorf("call %d's room follows call %d's: %v, want %v (slabs of 8 and 2)", i, i-1, follows, want)
+		if want := i != 7; follows != want {
+			t.Errorf("call %d's room follows call %d's: %v, want %v (slabs of 7 and 3)", i, i-1, follows, want)
 		}
 	}
 	for i, c := range calls {
@@ -92,16 +92,56 @@ func TestRoomSlabs(t *testing.T) {
 	}
 	ar.Finish()
 
-	// Three rooms after ten: the hint follows, and the next record of
-	// three takes a slab of two and one of one.
-	ar, _ = record(3)
+	// Five rooms after ten: the hint follows, and the next record of five
+	// takes a slab of three and then single rooms.
+	ar, _ = record(5)
 	ar.Finish()
-	if got := r.roomHint.Load(); got != 3 {
-		t.Fatalf("roomHint %d after three rooms, want 3", got)
+	if got := r.roomHint.Load(); got != 5 {
+		t.Fatalf("roomHint %d after five rooms, want 5", got)
 	}
-	ar, calls = record(3)
-	if roomOf(calls[1]) != roomOf(calls[0])+size || roomOf(calls[2]) == roomOf(calls[1])+size {
-		t.Errorf("three rooms at %#x, %#x, %#x: want a slab of two and one of one", roomOf(calls[0]), roomOf(calls[1]), roomOf(calls[2]))
+	ar, calls = record(5)
+	if roomOf(calls[1]) != roomOf(calls[0])+size || roomOf(calls[2]) != roomOf(calls[1])+size || roomOf(calls[3]) == roomOf(calls[2])+size {
+		t.Errorf("five rooms at %#x: want a slab of three, then one of one", []uintptr{roomOf(calls[0]), roomOf(calls[1]), roomOf(calls[2]), roomOf(calls[3])})
 	}
 	ar.Finish()
+}
+
+// TestRoomSlabSizeClasses checks roomSlab's choice against the size
+// classes (an object with pointers over 512 bytes carries an 8-byte
+// header): a slab of 3, 7 or 11 rooms leaves at most 24 bytes of its
+// class, and takes 32 bytes more than its rooms one at a time, while 2,
+// 4 and 8 would take 32 bytes or more a room.
+func TestRoomSlabSizeClasses(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes are for 64-bit platforms")
+	}
+	const room = int(unsafe.Sizeof(callRoom{}))
+	classes := []int{288, 640, 896, 1280, 2048, 2688, 3200}
+	class := func(b int) int {
+		if b > 512 {
+			b += 8
+		}
+		for _, c := range classes {
+			if b <= c {
+				return c
+			}
+		}
+		t.Fatalf("%d bytes: no class in the table", b)
+		return 0
+	}
+	for _, tc := range []struct{ left, want int }{{-3, 1}, {0, 1}, {1, 1}, {2, 1}, {3, 3}, {6, 3}, {7, 7}, {10, 7}, {11, 11}, {1000, 11}} {
+		if got := roomSlab(tc.left); got != tc.want {
+			t.Errorf("roomSlab(%d) = %d, want %d", tc.left, got, tc.want)
+		}
+	}
+	for _, n := range []int{3, 7, 11} {
+		if c := class(n * room); c-(n*room+8) > 24 || c-n*class(room) > 32 {
+			t.Errorf("a slab of %d rooms takes %d bytes, %d of them unused, %d more than its rooms one at a time", n, c, c-n*room-8, c-n*class(room))
+		}
+	}
+	for _, n := range []int{2, 4, 8} {
+		if c := class(n * room); c-n*class(room) < 32*n {
+			t.Errorf("a slab of %d rooms takes %d bytes: roomSlab should use it", n, c)
+		}
+	}
 }
