@@ -34,7 +34,13 @@ func headerGet(h map[string][]string, name string) []string {
 		return nil // a map made empty with no group yet
 	}
 	for full := ^g.ctrl & ctrlMSBs; full != 0; full &= full - 1 {
-		if s := &g.slots[bits.TrailingZeros64(full)>>3]; s.key == name {
+		// The names of a request's common headers are the same
+		// strings from request to request (net/textproto's canonical
+		// forms, interned), and so are the names looked up (the last
+		// request's, see knownHeaders): the same data pointer is the
+		// same name, without a call to compare the bytes.
+		if s := &g.slots[bits.TrailingZeros64(full)>>3]; len(s.key) == len(name) &&
+			(unsafe.StringData(s.key) == unsafe.StringData(name) || s.key == name) {
 			return s.vals
 		}
 	}

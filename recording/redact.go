@@ -478,9 +478,13 @@ func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 				}
 			}
 			if len(a.Value) == len(s.ua) && unsafe.StringData(a.Value) == unsafe.StringData(s.ua) && len(s.ua) > 0 &&
-				s.uaPlain && a.Key == convention.KeyUserAgentOriginal {
+				s.uaPlain && len(a.Key) == len(convention.KeyUserAgentOriginal) &&
+				(unsafe.StringData(a.Key) == unsafe.StringData(convention.KeyUserAgentOriginal) || a.Key == convention.KeyUserAgentOriginal) {
 				// The request's User-Agent value, which headerMap
-				// redacted as a header: no look-up at all.
+				// redacted as a header: no look-up at all. (The key
+				// is mostly the constant itself, one string in the
+				// binary: told by its data pointer, without a call
+				// to compare its bytes.)
 				a.Value = s.uaRed
 				continue
 			}
