@@ -142,6 +142,26 @@ func (c *cleanTexts) byRoute(red func(string) string, s, route string) string {
 	return c.redactMissed(red, s, h)
 }
 
+// sameByRoute reports whether path and query (maybe empty) are the texts
+// the slots of route in paths' and queries' paths hold (see byRoute),
+// equal by their bytes: each is then clean, as it is, and neither needs
+// redacting — byRoute would give each as it is. route is a text known
+// clean by its address (see recentSlot). The two tables take a route to
+// the same place, computed once. A false result says nothing.
+func sameByRoute(paths, queries *cleanTexts, path, query, route string) bool {
+	pr := unsafe.StringData(route)
+	i := (uintptr(unsafe.Pointer(pr))>>3 ^ uintptr(len(route))) % uintptr(len(paths.paths))
+	e := &paths.paths[i]
+	if unsafe.StringData(e.route) != pr || len(e.route) != len(route) || e.text != path {
+		return false
+	}
+	if query == "" {
+		return true
+	}
+	q := &queries.paths[i]
+	return unsafe.StringData(q.route) == pr && len(q.route) == len(route) && q.text == query
+}
+
 // text returns rules.Text(s), from the cache when s is known clean.
 func (c *cleanTexts) text(rules *convention.Rules, s string) string {
 	if s == "" || len(s) > maxCleanLen {

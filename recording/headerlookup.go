@@ -34,11 +34,49 @@ func headerGet(h map[string][]string, name string) []string {
 		return nil // a map made empty with no group yet
 	}
 	for full := ^g.ctrl & ctrlMSBs; full != 0; full &= full - 1 {
-		if s := &g.slots[bits.TrailingZeros64(full)>>3]; s.key == name {
+		// The names of a request's common headers are the same
+		// strings from request to request (net/textproto's canonical
+		// forms, interned), and so are the names looked up (the last
+		// request's, see knownHeaders): the same data pointer is the
+		// same name, without a call to compare the bytes.
+		if s := &g.slots[bits.TrailingZeros64(full)>>3]; len(s.key) == len(name) &&
+			(unsafe.StringData(s.key) == unsafe.StringData(name) || s.key == name) {
 			return s.vals
 		}
 	}
 	return nil
+}
+
+// smallGroup returns the one group of slots of h, a map headerGet reads
+// from its group (up to eight names, not being written, a layout
+// smallMapsKnown found as expected), or nil: a larger map, a map being
+// written, a map with no group yet, another layout. The caller reads a
+// slot in use (its control byte's top bit clear) as headerGet does.
+func smallGroup(h map[string][]string) *headerGroup {
+	m := *(**swissMap)(unsafe.Pointer(&h))
+	if m == nil || m.dirLen != 0 || m.writing != 0 || !smallMapsKnown {
+		return nil
+	}
+	raceReadMap(unsafe.Pointer(m))
+	return (*headerGroup)(m.dirPtr)
+}
+
+// headerSlot is headerGet, which also returns the slot of h's group that
+// holds name, for knownHeaders to look there first for the next request's
+// (see headerEntry.slot); noSlot when name is not found in a group.
+func headerSlot(h map[string][]string, name string) ([]string, uint8) {
+	g := smallGroup(h)
+	if g == nil {
+		return h[name], noSlot
+	}
+	for full := ^g.ctrl & ctrlMSBs; full != 0; full &= full - 1 {
+		j := bits.TrailingZeros64(full) >> 3
+		if s := &g.slots[j]; len(s.key) == len(name) &&
+			(unsafe.StringData(s.key) == unsafe.StringData(name) || s.key == name) {
+			return s.vals, uint8(j)
+		}
+	}
+	return nil, noSlot
 }
 
 // swissMap is the header of a Go 1.26 map (internal/runtime/maps.Map).

@@ -70,6 +70,12 @@ const maxKnownHeaders = 8
 // redacted whatever it is. The writer then takes the map as it is (see
 // headerMap). flat must have room for the pairs, 2*len(order) strings.
 func (c *config) knownHeaders(flat []string, h map[string][]string, order []headerEntry) (_ []string, size int64, same, ok bool) {
+	if g := smallGroup(h); g != nil {
+		// Mostly each name is in the slot where the last request's was.
+		if kept, size, same, ok := c.knownBySlots(flat, g, order); ok {
+			return kept, size, same, true
+		}
+	}
 	// The pairs written in place (flat has room for them, see
 	// SetHeaders), the caps in registers: the loop's variables outlive
 	// the look-ups' calls.
@@ -79,7 +85,8 @@ func (c *config) knownHeaders(flat []string, h map[string][]string, order []head
 	for i := range order {
 		e := &order[i]
 		k := e.name
-		vs := headerGet(h, k)
+		vs, slot := headerSlot(h, k)
+		e.slot = slot
 		if len(vs) != 1 {
 			return nil, 0, false, false
 		}
@@ -94,6 +101,41 @@ func (c *config) knownHeaders(flat []string, h map[string][]string, order []head
 	}
 	// headerEntryCost is a pair's two string headers: the size is what
 	// the pairs took of the total.
+	return flat, int64(c.maxHeaderBytes - budget), same, true
+}
+
+// knownBySlots is knownHeaders for a map of one group of slots, g,
+// each name of order looked for in its entry's slot alone (see
+// headerEntry.slot): no look-up, no call but to compare a value with
+// the last request's (and a name whose string is not the entry's own). ok is false when a name is not in its slot — or when
+// knownHeaders would decline — for knownHeaders to look the names up.
+func (c *config) knownBySlots(flat []string, g *headerGroup, order []headerEntry) (_ []string, size int64, same, ok bool) {
+	flat = flat[:2*len(order)]
+	maxName, maxValue, budget := c.maxName, c.maxHeaderValue, c.maxHeaderBytes
+	same = true
+	for i := range order {
+		e := &order[i]
+		k, j := e.name, uint(e.slot)
+		if j >= 8 || g.ctrl>>(8*j)&0x80 != 0 { // no slot, or one not in use
+			return nil, 0, false, false
+		}
+		s := &g.slots[j]
+		if len(s.key) != len(k) || unsafe.StringData(s.key) != unsafe.StringData(k) && s.key != k {
+			return nil, 0, false, false
+		}
+		vs := s.vals
+		if len(vs) != 1 {
+			return nil, 0, false, false
+		}
+		v := vs[0]
+		if budget -= len(k) + len(v) + headerEntryCost; len(k) > maxName || len(v) > maxValue || budget < 0 {
+			return nil, 0, false, false
+		}
+		flat[2*i], flat[2*i+1] = k, v
+		if same && (len(e.vals) != 1 || !e.secret && (!e.clean || e.vals[0] != v)) {
+			same = false
+		}
+	}
 	return flat, int64(c.maxHeaderBytes - budget), same, true
 }
 
@@ -217,7 +259,7 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 			if ua && len(order) < maxKnownHeaders {
 				uaAt = uint8(len(order) + 1)
 			}
-			order = append(order, headerEntry{k, out[k], secret, clean, ua})
+			order = append(order, headerEntry{name: k, vals: out[k], secret: secret, clean: clean, ua: ua})
 		}
 	}
 	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder, rec.hdrOrderUA = out, vals, order, uaAt
@@ -446,7 +488,18 @@ type headerEntry struct {
 	// ua says the name is User-Agent, not secret: headerMap tells the
 	// scrubber its first value's redaction (see scrubber.ua).
 	ua bool
+	// slot is where knownHeaders found the name in the group of slots
+	// of the last request's header map (see headerSlot), and looks first
+	// in the next one's: a server's parser inserts a request's headers
+	// in the order the client sends them, mostly the order of the last
+	// request, and a small map puts them in its slots in that order. A
+	// hint only: the slot's name is compared.
+	slot uint8
 }
+
+// noSlot is a headerEntry's slot when the name was not found in a group
+// of slots: past the eight of a group.
+const noSlot = 8
 
 // secretKey reports whether a header name or an attribute key is secret
 // ([Redaction.secretHeader]), from the writer's cache (see keyKind). It

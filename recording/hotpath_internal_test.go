@@ -892,6 +892,26 @@ func TestPathByRoute(t *testing.T) {
 	if !held {
 		t.Error("GET /hello's slot does not hold /hello, sent again and again")
 	}
+	// sameByRoute: the path and the query the route's slots hold, in new
+	// strings, are told clean at once; any other text, or another
+	// route, is not (record then takes byRoute's way).
+	hello := routes[1]
+	for _, c := range []struct {
+		path, query, route string
+		want               bool
+	}{
+		{"/hello", "x=1", hello, true},
+		{"/hello", "", hello, true},
+		{"/hello", "x=2", hello, false},
+		{"/hellp", "x=1", hello, false},
+		{"/hello", "x=1", strings.Clone(hello), false}, // the same route at another address
+		{"/hello", "x=1", routes[0], false},
+	} {
+		got := sameByRoute(s.clean, s.queries, string([]byte(c.path)), string([]byte(c.query)), c.route)
+		if got != c.want {
+			t.Errorf("sameByRoute(%q, %q, %q) = %v, want %v", c.path, c.query, c.route, got, c.want)
+		}
+	}
 }
 
 // TestScrubCallsRuns checks the writer's pass over a record's calls

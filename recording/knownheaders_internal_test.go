@@ -51,7 +51,7 @@ func TestKnownHeaders(t *testing.T) {
 		return h
 	}
 	var order []headerEntry
-	taken := 0
+	taken, bySlotsTaken := 0, 0
 	for i := range 20000 {
 		h := random()
 		want, wantSize := cfg.flatHeaders(nil, h)
@@ -59,7 +59,23 @@ func TestKnownHeaders(t *testing.T) {
 		var size int64
 		ok := false
 		if len(order) == len(h) { // SetHeaders' condition
-			got, size, _, ok = cfg.knownHeaders(make([]string, 0, 2*len(order)), h, order)
+			// The look-up in the entries' slots alone, when it
+			// finds them all, gives what knownHeaders gives.
+			var bySlots []string
+			var slotsSize int64
+			var slotsSame, slotsOK bool
+			if g := smallGroup(h); g != nil {
+				bySlots, slotsSize, slotsSame, slotsOK = cfg.knownBySlots(make([]string, 0, 2*len(order)), g, slices.Clone(order))
+			}
+			var same bool
+			got, size, same, ok = cfg.knownHeaders(make([]string, 0, 2*len(order)), h, order)
+			if slotsOK {
+				bySlotsTaken++
+				if !ok || !slices.Equal(bySlots, got) || slotsSize != size || slotsSame != same {
+					t.Fatalf("%d: headers %q after %v: by slots %q %d %v, knownHeaders %q %d %v %v",
+						i, h, order, bySlots, slotsSize, slotsSame, got, size, same, ok)
+				}
+			}
 		}
 		// The walk kept every name with its one value, within the caps.
 		whole := len(want) == 2*len(h)
@@ -80,16 +96,30 @@ func TestKnownHeaders(t *testing.T) {
 				t.Fatalf("%d: headers %q: kept %q (size %d), the walk keeps %q (size %d)", i, h, got, size, want, wantSize)
 			}
 		}
-		// The next look-up is by these names, as headerMap keeps them.
+		// The next look-up is by these names, as headerMap keeps them,
+		// each with the slot knownHeaders found it in (a map of one
+		// group), kept as reset and refillHeaderMap keep the entries;
+		// one in four a random one, right or wrong.
+		prev := slices.Clone(order)
 		order = order[:0]
 		for j := 0; j < len(want); j += 2 {
 			if j == 0 || want[j] != want[j-2] {
-				order = append(order, headerEntry{name: want[j]})
+				e := headerEntry{name: want[j]}
+				if k := slices.IndexFunc(prev, func(p headerEntry) bool { return p.name == e.name }); k >= 0 {
+					e.slot = prev[k].slot
+				}
+				if rng.IntN(4) == 0 {
+					e.slot = uint8(rng.IntN(noSlot + 2))
+				}
+				order = append(order, e)
 			}
 		}
 	}
 	if taken < 1000 {
 		t.Errorf("knownHeaders kept the headers %d times of 20000; the test does not exercise it", taken)
+	}
+	if smallMapsKnown && bySlotsTaken < 300 {
+		t.Errorf("the look-up in the entries' slots found the headers %d times of 20000; the test does not exercise it", bySlotsTaken)
 	}
 }
 

@@ -51,7 +51,30 @@ func (c *config) capRecord(r *Record) (attrBytes int64) {
 	capString(&r.Remote, c.maxName)
 	capString(&r.Error, c.maxText)
 	capString(&r.Panic, c.maxText)
-	r.Attrs, attrBytes = c.capAttrs(r.Attrs)
+	// Mostly few attributes, all within their caps: checked and summed
+	// here, in a loop that calls nothing, with the caps in registers,
+	// and the record's slice left as it is; capAttrs (a call, and a
+	// store of the slice) only when one is over a cap or too many.
+	attrs := r.Attrs
+	if len(attrs) <= c.maxAttrs {
+		maxKey, maxValue := c.maxName, c.maxAttrValue
+		n := 0
+		for i := range attrs {
+			k, v := len(attrs[i].Key), len(attrs[i].Value)
+			if k > maxKey || v > maxValue {
+				n = -1
+				break
+			}
+			n += k + v
+		}
+		if n >= 0 {
+			attrBytes = sizeAttr*int64(len(attrs)) + int64(n)
+		} else {
+			r.Attrs, attrBytes = c.capAttrs(attrs)
+		}
+	} else {
+		r.Attrs, attrBytes = c.capAttrs(attrs)
+	}
 	if r.Headers != nil && !c.headersFit(r.Headers) {
 		r.hdrFlat, r.hdrFlatBytes = c.flatHeaders(r.hdrFlat[:0], r.Headers)
 		r.hdrUA, r.hdrSame = 0, false

@@ -335,10 +335,14 @@ func (s *scrubber) record(rec *Record) {
 	route := s.name(rec.Route)
 	if s.clean != nil && route != "" && unsafe.StringData(route) == unsafe.StringData(rec.Route) {
 		// The route is clean, held by its address: the path and the
-		// query are looked up in its slots first.
-		rec.Path = s.clean.path(s.rules, rec.Path, route)
-		if rec.Query != "" {
-			rec.Query = s.queries.byRoute(s.query, rec.Query, route)
+		// query are looked up in its slots first. Mostly both are the
+		// texts the slots hold (found clean by their bytes, and left
+		// as they are), told here with one place computed for both.
+		if !sameByRoute(s.clean, s.queries, rec.Path, rec.Query, route) {
+			rec.Path = s.clean.path(s.rules, rec.Path, route)
+			if rec.Query != "" {
+				rec.Query = s.queries.byRoute(s.query, rec.Query, route)
+			}
 		}
 	} else {
 		rec.Path = s.text(rec.Path)
@@ -478,9 +482,13 @@ func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 				}
 			}
 			if len(a.Value) == len(s.ua) && unsafe.StringData(a.Value) == unsafe.StringData(s.ua) && len(s.ua) > 0 &&
-				s.uaPlain && a.Key == convention.KeyUserAgentOriginal {
+				s.uaPlain && len(a.Key) == len(convention.KeyUserAgentOriginal) &&
+				(unsafe.StringData(a.Key) == unsafe.StringData(convention.KeyUserAgentOriginal) || a.Key == convention.KeyUserAgentOriginal) {
 				// The request's User-Agent value, which headerMap
-				// redacted as a header: no look-up at all.
+				// redacted as a header: no look-up at all. (The key
+				// is mostly the constant itself, one string in the
+				// binary: told by its data pointer, without a call
+				// to compare its bytes.)
 				a.Value = s.uaRed
 				continue
 			}

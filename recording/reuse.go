@@ -176,39 +176,43 @@ func (r *Recorder) releaseAll(recs []*Record) {
 // reset empties rec for its next use, keeping the memory the recorder
 // allocated for it (never memory a wrapper or a user set).
 func (rec *Record) reset() {
-	calls := rec.spare.calls
-	dropCallRefs(calls)
-	if cap(calls) > maxSpareCalls {
-		calls = nil
+	// The kept memory is gathered in a copy of spare on the stack, which
+	// is put back whole: held in as many variables, across the record's
+	// zeroing and the runtime's calls, it would be saved on the stack
+	// and loaded again value by value.
+	sp := rec.spare
+	sp.reserved = 0
+	dropCallRefs(sp.calls)
+	sp.calls = sp.calls[:0]
+	if cap(sp.calls) > maxSpareCalls {
+		sp.calls = nil
 	}
 	flat := rec.hdrFlat[:cap(rec.hdrFlat)]
 	dropStringRefs(flat)
 	// The header map keeps its names, for headerMap to refill when the
-	// next request sends the same ones, and its values, which share vals:
-	// redacted (a secret name's are Redacted), so they hold no secret,
-	// and kept so that refillHeaderMap need not redact again a value
-	// equal to the last one. The pairs above, the request's own values,
+	// next request sends the same ones, and its values, which share
+	// hdrVals: redacted (a secret name's are Redacted), so they hold no
+	// secret, and kept so that refillHeaderMap need not redact again a
+	// value equal to the last one. hdrVals keeps its length: the values
+	// hdr's entries hold. The pairs above, the request's own values,
 	// are cleared.
-	vals, valBytes := rec.spare.hdrVals, rec.spare.hdrBytes
-	hdr, order, orderUA := rec.spare.hdr, rec.spare.hdrOrder, rec.hdrOrderUA
-	if cap(flat) > maxSpareHeaders || cap(vals) > maxSpareHeaders || len(hdr) > maxSpareHeaders {
-		flat, vals, valBytes, hdr, order, orderUA = nil, nil, 0, nil, nil, 0
+	orderUA := rec.hdrOrderUA
+	if cap(flat) > maxSpareHeaders || cap(sp.hdrVals) > maxSpareHeaders || len(sp.hdr) > maxSpareHeaders {
+		flat, orderUA = nil, 0
+		sp.hdr, sp.hdrVals, sp.hdrBytes, sp.hdrOrder = nil, nil, 0, nil
 	}
-	warns := rec.spare.warnings
-	clear(warns)
-	pcs := rec.spare.pcs
-	if cap(pcs) > maxSparePCs {
-		pcs = nil
+	clear(sp.warnings)
+	sp.warnings = sp.warnings[:0]
+	sp.pcs = sp.pcs[:0]
+	if cap(sp.pcs) > maxSparePCs {
+		sp.pcs = nil
 	}
 	// Zeroed as a whole, then the kept memory put back: a composite
 	// literal would be built aside and copied in.
 	*rec = Record{}
+	rec.spare = sp
 	rec.hdrFlat = flat[:0]
-	rec.spare.calls = calls[:0]
-	rec.spare.hdr, rec.spare.hdrOrder, rec.hdrOrderUA = hdr, order, orderUA
-	rec.spare.hdrVals, rec.spare.hdrBytes = vals, valBytes // its length: the values hdr's entries hold
-	rec.spare.warnings = warns[:0]
-	rec.spare.pcs = pcs[:0]
+	rec.hdrOrderUA = orderUA
 }
 
 // dropCallRefs zeroes the words of calls that point to memory — the
