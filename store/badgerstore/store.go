@@ -77,6 +77,7 @@ type Store struct {
 	overBudget atomic.Uint64 // records counted but not persisted
 
 	budget     *budget // which records are persisted (Options.RecordBudget)
+	flights    flights // Write's batches, until every batch running sees them
 	ring       *ring   // recent records not persisted (Options.RingBytes)
 	movedAside string  // where a damaged directory went at Open
 
