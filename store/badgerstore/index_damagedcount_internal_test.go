@@ -24,6 +24,10 @@ func damagedIndexDir(t *testing.T) (string, [][]*recording.Record) {
 	var all [][]*recording.Record
 	for i := range 3 {
 		recs := storetest.Records(uint64(i+1), start.Add(time.Duration(i)*time.Second), time.Millisecond, 10)
+		// Traces count in Size, whether their records can be read or
+		// not.
+		data := storetest.TraceData(uint64(i), 2000)
+		recs[1].ExecTrace = &recording.ExecTrace{Data: data, Size: int64(len(data)), Taken: recs[1].Start, Reason: "slow"}
 		if err := s.Write(context.Background(), recs); err != nil {
 			t.Fatal(err)
 		}
@@ -34,8 +38,8 @@ func damagedIndexDir(t *testing.T) (string, [][]*recording.Record) {
 		t.Fatalf("%d index blocks, want 3", len(keys))
 	}
 	setValue(t, s, keys[1], []byte{tagBlock, blockV1, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3})
-	if s.Len() != 30 {
-		t.Fatalf("Len %d, want 30", s.Len())
+	if s.Len() != 30 || s.TraceSize() == 0 {
+		t.Fatalf("Len %d, TraceSize %d; want 30 and traces", s.Len(), s.TraceSize())
 	}
 	return dir, all
 }

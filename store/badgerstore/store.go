@@ -364,9 +364,13 @@ func (s *Store) load() error {
 			}
 		}
 		si.Close()
-		if !counted {
-			count, size = s.countRecords(txn)
+		var traces int64
+		if counted {
+			traces = countTraces(txn)
+		} else {
+			count, size, traces = s.countRecords(txn)
 		}
+		s.traceBytes.Store(traces)
 		ii := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}, PrefetchValues: false})
 		for ii.Rewind(); ii.Valid(); ii.Next() {
 			k := ii.Item().Key()
@@ -389,16 +393,6 @@ func (s *Store) load() error {
 				}
 			}
 			bi.Close()
-		}
-		var traces int64
-		ti := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
-		for ti.Rewind(); ti.Valid(); ti.Next() {
-			traces += int64(len(ti.Item().Key())) + ti.Item().ValueSize()
-		}
-		ti.Close()
-		s.traceBytes.Store(traces)
-		if !counted {
-			size += traces
 		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDelta}})
 		defer it.Close()
@@ -436,12 +430,12 @@ func (s *Store) load() error {
 	return err
 }
 
-// countRecords counts the records stored in txn and their stored size:
-// the s entries but gone markers, the f entries' sizes, and the entries of
-// the index blocks that no s entry shadows. The records of a damaged
-// index block are not counted: its entries cannot be read (nor listed, nor
-// got).
-func (s *Store) countRecords(txn *badger.Txn) (count, size int64) {
+// countRecords counts the records stored in txn and their stored size,
+// their execution traces' included (traces): the s entries but gone
+// markers, the f entries' sizes, and the entries of the index blocks that
+// no s entry shadows. The records of a damaged index block are not
+// counted: its entries cannot be read (nor listed, nor got).
+func (s *Store) countRecords(txn *badger.Txn) (count, size, traces int64) {
 	for _, p := range []byte{pSummary, pRecord} {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -478,7 +472,19 @@ func (s *Store) countRecords(txn *badger.Txn) (count, size int64) {
 			}
 		}
 	}
-	return count, size
+	traces = countTraces(txn)
+	return count, size + traces, traces
+}
+
+// countTraces returns the stored size of the execution traces in txn.
+func countTraces(txn *badger.Txn) int64 {
+	var traces int64
+	ti := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
+	defer ti.Close()
+	for ti.Rewind(); ti.Valid(); ti.Next() {
+		traces += int64(len(ti.Item().Key())) + ti.Item().ValueSize()
+	}
+	return traces
 }
 
 // recount counts the records again (see countRecords) when a read found
@@ -501,9 +507,9 @@ func (s *Store) recount() error {
 	if !s.miscounted.Swap(false) {
 		return nil
 	}
-	var count, size int64
+	var count, size, traces int64
 	err := s.db.View(func(txn *badger.Txn) error {
-		count, size = s.countRecords(txn)
+		count, size, traces = s.countRecords(txn)
 		return nil
 	})
 	if err != nil {
@@ -512,6 +518,7 @@ func (s *Store) recount() error {
 	}
 	s.count.Store(count)
 	s.bytes.Store(size)
+	s.traceBytes.Store(traces)
 	return nil
 }
 
