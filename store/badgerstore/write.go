@@ -194,8 +194,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			}
 			start := r.Start.UnixNano()
 			if start <= s.newest.Load() || start != idTime(r.ID) {
-				// Looked up (see replaced): not while a batch txn
-				// cannot see stores it too.
+				// Looked up (see replaced), where txn does not
+				// see what a batch begun or committed since it
+				// began stores: this batch ends before it.
 				if wait = s.flights.storing(f, r.ID); wait != nil {
 					break
 				}
