@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
+
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/storetest"
@@ -133,5 +135,67 @@ func TestIndexBlockDamagedClose(t *testing.T) {
 	defer s.Close()
 	if s.Len() != n || s.Size() != size {
 		t.Errorf("recounted: Len %d, Size %d; want %d, %d", s.Len(), s.Size(), n, size)
+	}
+}
+
+// TestIndexBlockDamagedRecountQuiet: a retention pass's recount that
+// finds a damaged index block no read found yet does not count its
+// records, and so leaves nothing to count again: it neither asks for
+// another pass nor keeps the next Close from saving the count.
+func TestIndexBlockDamagedRecountQuiet(t *testing.T) {
+	dir, all := damagedIndexDir(t)
+	s, err := Open(dir, blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The third index block is damaged too; no read finds it.
+	keys := prefixKeys(t, s, pIndex)
+	setValue(t, s, keys[2], []byte{tagBlock, blockV1, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3})
+	if _, err := s.Get(context.Background(), all[1][0].ID); !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("Get = %v, want ErrCorrupt", err)
+	}
+	select {
+	case <-s.retainNow: // asked for by the Get
+	default:
+		t.Fatal("the damaged index block a Get found asked for no retention pass")
+	}
+	if _, err := s.Retain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != 10 {
+		t.Errorf("Len %d after a retention pass, want 10", s.Len())
+	}
+	if s.miscounted.Load() {
+		t.Error("recounted, the count is still stale")
+	}
+	select {
+	case <-s.retainNow:
+		t.Error("the recount asked for another retention pass")
+	default:
+	}
+	size := s.Size()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o, err := blockOpts().withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := badger.Open(o.badger(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get([]byte{pMeta})
+		return err
+	})
+	db.Close()
+	if err != nil {
+		t.Errorf("the count Close saved: %v", err)
+	}
+	s = recount(t, dir, blockOpts())
+	defer s.Close()
+	if s.Len() != 10 || s.Size() != size {
+		t.Errorf("recounted: Len %d, Size %d; want 10, %d", s.Len(), s.Size(), size)
 	}
 }

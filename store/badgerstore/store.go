@@ -462,7 +462,9 @@ func (s *Store) countRecords(txn *badger.Txn) (count, size, traces int64) {
 		k := ii.Item().KeyCopy(nil)
 		b, err := s.readIndex(txn, k)
 		if err != nil {
-			s.badIndex(k, err)
+			// Not counted: unlike a read's (see badIndex), its
+			// finding leaves no count stale.
+			s.damaged("index block", k, err)
 			continue
 		}
 		for i, st := range s.liveEntries(txn, b) {
