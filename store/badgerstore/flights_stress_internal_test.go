@@ -194,3 +194,36 @@ func TestFlightsCloseRacing(t *testing.T) {
 		watchdog(t, 2*time.Minute, done)
 	}
 }
+
+// TestFlightsWaitCancelled: a wait for a batch still running ends with its
+// context; once the batch ends, waits return at once, and the ended
+// batches every batch running sees are forgotten.
+func TestFlightsWaitCancelled(t *testing.T) {
+	var fl flights
+	id := recording.ID{1}
+	g := fl.begin()
+	g.ids = append(g.ids, id)
+	f := fl.begin()
+	if fl.storing(f, id) != g {
+		t.Fatal("storing: the running batch not found")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := fl.wait(ctx, g); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("wait = %v, want DeadlineExceeded", err)
+	}
+	fl.end(g)
+	if err := fl.wait(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+	if fl.storing(f, id) != g {
+		t.Fatal("storing: an ended batch f does not see not found")
+	}
+	fl.end(f)
+	if len(fl.list) != 0 {
+		t.Fatalf("%d batches kept with none running", len(fl.list))
+	}
+	if h := fl.begin(); fl.storing(h, id) != nil {
+		t.Fatal("a batch begun after g ended does not see it")
+	}
+}
