@@ -240,9 +240,11 @@
 // s entry, of about 30 bytes) until the block goes: MaxAge, MaxRecords and
 // MaxBytes hold to the record, as before, oldest first, and a pass writes
 // at most a block's worth of markers. A
-// damaged index block is skipped by the walk (its records stay counted in
-// Len and Size until the next Open counts them again) and deleted once the
-// records after it go.
+// damaged index block is skipped by the walk and deleted once the records
+// after it go. Its records, which can no longer be read, leave Len and
+// Size once a read has found it: the next retention pass first counts the
+// records again (holding the store's lock exclusively: ~0.1 s for 100k
+// records), and a Close before it leaves the count to the next Open.
 //
 // A record that starts more than a day after now was written under a
 // wrong clock (or the clock is wrong now): its age is not known, so MaxAge

@@ -59,8 +59,9 @@ func (s *Store) Health() store.Health {
 const maxDamagedKeys = 4096
 
 // damaged notes that reading the entry at key failed (err): it is counted
-// once in Health's Skipped, and logged at most every few seconds.
-func (s *Store) damaged(kind string, key []byte, err error) {
+// once in Health's Skipped, and logged at most every few seconds. It
+// reports whether the key was not known damaged.
+func (s *Store) damaged(kind string, key []byte, err error) bool {
 	s.damagedMu.Lock()
 	_, seen := s.damagedKeys[string(key)]
 	if !seen && len(s.damagedKeys) < maxDamagedKeys {
@@ -71,8 +72,9 @@ func (s *Store) damaged(kind string, key []byte, err error) {
 	}
 	s.damagedMu.Unlock()
 	if seen {
-		return
+		return false
 	}
 	s.skipped.Add(1)
 	s.readLog.Warn("badgerstore: skipping a damaged "+kind, "key", hex.EncodeToString(key), "err", err)
+	return true
 }

@@ -643,8 +643,16 @@ func (c *idxCursor) next() {
 	c.fix(0)
 }
 
-// badIndex reports a damaged index block (see Store.damaged).
-func (s *Store) badIndex(key []byte, err error) { s.damaged("index block", key, err) }
+// badIndex reports a damaged index block (see Store.damaged). Len and
+// Size counted its records, which can no longer be read: the first time
+// it is found, the next retention pass counts the records again (see
+// Store.recount), and Close leaves the count to the next Open.
+func (s *Store) badIndex(key []byte, err error) {
+	if s.damaged("index block", key, err) {
+		s.miscounted.Store(true)
+		s.kickRetention()
+	}
+}
 
 // readIndex reads and decodes the index block under key.
 func (s *Store) readIndex(txn *badger.Txn, key []byte) (*idxBlock, error) {

@@ -184,7 +184,8 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			if cursor != nil && bytes.Equal(k, cursor[1:]) || bytes.Equal(k, prev) {
 				// The cursor's record, or a record in two index
 				// blocks: two Writes given it at once each took it
-				// as new (see replaced).
+				// as new, before Write waited for the other (see
+				// flights).
 				continue
 			}
 			if memUntil(k); full {

@@ -52,6 +52,10 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 		// Even deleting writes to the logs, and starts flushes.
 		return res, nil
 	}
+	// Limits hold to the records that can be read.
+	if err := s.recount(); err != nil {
+		return res, err
+	}
 	if err := s.trim(ctx, &res); err != nil {
 		return res, err
 	}

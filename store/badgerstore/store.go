@@ -77,11 +77,16 @@ type Store struct {
 	overBudget atomic.Uint64 // records counted but not persisted
 
 	budget     *budget // which records are persisted (Options.RecordBudget)
+	flights    flights // Write's batches, until every batch running sees them
 	ring       *ring   // recent records not persisted (Options.RingBytes)
 	movedAside string  // where a damaged directory went at Open
 
 	damagedMu   sync.Mutex
 	damagedKeys map[string]struct{} // damaged entries found by reads (see damaged)
+	// miscounted is set when a read finds an index block damaged: Len
+	// and Size count its records until a recount (see Store.recount), and
+	// a Close does not save them, so that the next Open counts again.
+	miscounted atomic.Bool
 
 	// spareChunk is one chunk kept apart from chunks, which the
 	// collector empties and whose per-P slot another P cannot take (see
@@ -359,27 +364,13 @@ func (s *Store) load() error {
 			}
 		}
 		si.Close()
-		for _, p := range []byte{pSummary, pRecord} {
-			if counted {
-				break
-			}
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
-			for it.Rewind(); it.Valid(); it.Next() {
-				item := it.Item()
-				if p == pSummary {
-					size += summarySize(item)
-					gone := false
-					item.Value(func(v []byte) error { gone = isGone(v); return nil })
-					if !gone {
-						count++
-					}
-				} else {
-					size += recordSize(item)
-				}
-			}
-			it.Close()
+		var traces int64
+		if counted {
+			traces = countTraces(txn)
+		} else {
+			count, size, traces = s.countRecords(txn)
 		}
-		// The index blocks' records that no s entry shadows.
+		s.traceBytes.Store(traces)
 		ii := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}, PrefetchValues: false})
 		for ii.Rewind(); ii.Valid(); ii.Next() {
 			k := ii.Item().Key()
@@ -389,20 +380,6 @@ func (s *Store) load() error {
 			seq = max(seq, binary.BigEndian.Uint64(k[17:]))
 			if newest < keyTime(k[1:9]) && newest != math.MaxInt64 {
 				newest = keyTime(k[1:9])
-			}
-			if counted {
-				continue
-			}
-			b, err := s.readIndex(txn, ii.Item().KeyCopy(nil))
-			if err != nil {
-				s.badIndex(ii.Item().KeyCopy(nil), err)
-				continue
-			}
-			for i, st := range s.liveEntries(txn, b) {
-				if st == entryLive {
-					count++
-					size += b.size(i)
-				}
 			}
 		}
 		ii.Close()
@@ -416,16 +393,6 @@ func (s *Store) load() error {
 				}
 			}
 			bi.Close()
-		}
-		var traces int64
-		ti := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
-		for ti.Rewind(); ti.Valid(); ti.Next() {
-			traces += int64(len(ti.Item().Key())) + ti.Item().ValueSize()
-		}
-		ti.Close()
-		s.traceBytes.Store(traces)
-		if !counted {
-			size += traces
 		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pDelta}})
 		defer it.Close()
@@ -450,6 +417,10 @@ func (s *Store) load() error {
 	})
 	s.count.Store(count)
 	s.bytes.Store(size)
+	if !counted {
+		// The damaged index blocks found were not counted.
+		s.miscounted.Store(false)
+	}
 	s.seq.Store(max(seq, uint64(time.Now().UnixNano())))
 	if err == nil && counted && s.writable() {
 		// Until the next clean Close, the count is kept in memory only: a
@@ -457,6 +428,100 @@ func (s *Store) load() error {
 		err = s.update(func(txn *badger.Txn) error { return txn.Delete([]byte{pMeta}) })
 	}
 	return err
+}
+
+// countRecords counts the records stored in txn and their stored size,
+// their execution traces' included (traces): the s entries but gone
+// markers, the f entries' sizes, and the entries of the index blocks that
+// no s entry shadows. The records of a damaged index block are not
+// counted: its entries cannot be read (nor listed, nor got).
+func (s *Store) countRecords(txn *badger.Txn) (count, size, traces int64) {
+	for _, p := range []byte{pSummary, pRecord} {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			if p == pSummary {
+				size += summarySize(item)
+				gone := false
+				item.Value(func(v []byte) error { gone = isGone(v); return nil })
+				if !gone {
+					count++
+				}
+			} else {
+				size += recordSize(item)
+			}
+		}
+		it.Close()
+	}
+	ii := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}, PrefetchValues: false})
+	defer ii.Close()
+	for ii.Rewind(); ii.Valid(); ii.Next() {
+		if len(ii.Item().Key()) != idxKeyLen {
+			continue
+		}
+		k := ii.Item().KeyCopy(nil)
+		b, err := s.readIndex(txn, k)
+		if err != nil {
+			// Not counted: unlike a read's (see badIndex), its
+			// finding leaves no count stale.
+			s.damaged("index block", k, err)
+			continue
+		}
+		for i, st := range s.liveEntries(txn, b) {
+			if st == entryLive {
+				count++
+				size += b.size(i)
+			}
+		}
+	}
+	traces = countTraces(txn)
+	return count, size + traces, traces
+}
+
+// countTraces returns the stored size of the execution traces in txn.
+func countTraces(txn *badger.Txn) int64 {
+	var traces int64
+	ti := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
+	defer ti.Close()
+	for ti.Rewind(); ti.Valid(); ti.Next() {
+		traces += int64(len(ti.Item().Key())) + ti.Item().ValueSize()
+	}
+	return traces
+}
+
+// recount counts the records again (see countRecords) when a read found
+// an index block damaged since they were last counted: its records, which
+// Len and Size counted, are no longer. It holds the store's lock
+// exclusively, so that no Write, read or retention pass runs meanwhile:
+// a damaged index block is rare, and a recount reads every key (~0.1 s for
+// 100k records).
+func (s *Store) recount() error {
+	if !s.miscounted.Load() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	if !s.miscounted.Swap(false) {
+		return nil
+	}
+	var count, size, traces int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		count, size, traces = s.countRecords(txn)
+		return nil
+	})
+	if err != nil {
+		s.miscounted.Store(true)
+		return fmt.Errorf("badgerstore: recount: %w", err)
+	}
+	s.count.Store(count)
+	s.bytes.Store(size)
+	s.traceBytes.Store(traces)
+	return nil
 }
 
 // metaBlocks follows the count and size in the x value since records are
@@ -528,6 +593,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	s.damagedMu.Lock()
 	s.damagedKeys = nil
 	s.damagedMu.Unlock()
+	s.miscounted.Store(false)
 	s.pmu.Lock()
 	s.pending = make(map[int64][]pendingDelta)
 	s.npending.Store(0)
@@ -559,6 +625,8 @@ func (s *Store) Close() error {
 			if err := s.fold(); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if s.writable() && !abandon && !s.miscounted.Load() {
 			meta := binary.AppendVarint(binary.AppendVarint(nil, s.count.Load()), s.bytes.Load())
 			meta = binary.AppendUvarint(meta, metaBlocks)
 			if err := s.update(func(txn *badger.Txn) error { return txn.Set([]byte{pMeta}, meta) }); err != nil {

@@ -25,7 +25,10 @@ import (
 // crash never leaves records and rollups disagreeing. A record whose ID is
 // already stored replaces it (its rollup contribution is counted again;
 // in Len and Size it counts once, and a trace it lacks is deleted), unless
-// it started later than every record stored.
+// it started later than every record stored. Writes may run at once: a
+// record that another Write is storing, in a transaction not committed
+// when this Write's began, is taken up once that one has committed (see
+// flights), so that a record given to two Writes at once is stored once.
 // The store does not keep recs or anything they point to.
 //
 // Records the store cannot keep safely are dropped, counted in
@@ -82,6 +85,8 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			return err
 		}
 		s.maybeRefresh()
+		f := s.flights.begin()
+		var wait *flight // a batch storing a record of recs[i], unseen by txn
 		txn := s.db.NewTransaction(true)
 		deltas := make(map[int64]*codec.Rollup)
 		horizon := time.Now().UnixNano() + int64(futureSkew)
@@ -174,6 +179,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		fail := func(err error) error {
 			s.budget.mu.Unlock()
 			txn.Discard()
+			s.flights.end(f)
 			return fmt.Errorf("badgerstore: write: %w", err)
 		}
 		i := 0
@@ -186,10 +192,18 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			if r == nil {
 				continue
 			}
+			start := r.Start.UnixNano()
+			if start <= s.newest.Load() || start != idTime(r.ID) {
+				// Looked up (see replaced), where txn does not
+				// see what a batch begun or committed since it
+				// began stores: this batch ends before it.
+				if wait = s.flights.storing(f, r.ID); wait != nil {
+					break
+				}
+			}
 			// The summary and durations are read before the next
 			// record: one buffer each serves the batch.
 			durs = codec.SummaryInto(r, &sum, durs[:0])
-			start := r.Start.UnixNano()
 			m := floorDiv(start, nsMinute)
 			d := deltas[m]
 			if d == nil {
@@ -247,6 +261,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			if err != nil {
 				return fail(err)
 			}
+			f.ids = append(f.ids, r.ID)
 			if gone.found {
 				nrec -= gone.summary
 				stored -= gone.bytes
@@ -354,6 +369,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			keys[m] = k
 			if err := txn.Set(k, codec.AppendRollup(nil, d)); err != nil {
 				txn.Discard()
+				s.flights.end(f)
 				return fmt.Errorf("badgerstore: write rollup: %w", err)
 			}
 		}
@@ -367,6 +383,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			}
 		}
 		s.pmu.Unlock()
+		s.flights.end(f)
 		if err != nil {
 			return fmt.Errorf("badgerstore: write: %w", err)
 		}
@@ -387,6 +404,13 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			select {
 			case s.foldNow <- struct{}{}:
 			default:
+			}
+		}
+		if wait != nil {
+			// The next transaction, begun once wait ended, finds
+			// its records.
+			if err := s.flights.wait(ctx, wait); err != nil {
+				return err
 			}
 		}
 	}
