@@ -626,6 +626,10 @@ func (s *Store) Close() error {
 				errs = append(errs, err)
 			}
 		}
+		// The count is saved with the store's lock held: no Write or
+		// read runs between reading the count (and whether a read found
+		// it stale) and the database's close.
+		s.mu.Lock()
 		if s.writable() && !abandon && !s.miscounted.Load() {
 			meta := binary.AppendVarint(binary.AppendVarint(nil, s.count.Load()), s.bytes.Load())
 			meta = binary.AppendUvarint(meta, metaBlocks)
@@ -633,7 +637,6 @@ func (s *Store) Close() error {
 				errs = append(errs, fmt.Errorf("badgerstore: close: %w", err))
 			}
 		}
-		s.mu.Lock()
 		s.closed = true
 		s.ring.reset(true) // memory only: its records are gone
 		s.spareChunk.Store(nil)
