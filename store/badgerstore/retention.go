@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -163,7 +164,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 		var keys [][]byte              // keys to delete
 		marks := make(map[string]bool) // keys to make gone markers
 		var size, nrec int64
-		var tr traceTally // traces deleted with their records
+		tr := traceTally{stored: &s.traceBytes} // traces deleted with their records
 		done := false
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := s.newEntIter(txn, false, s.badIndex)
@@ -204,11 +205,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 						continue
 					}
 					sz := b.size(i)
-					if s.traceBytes.Load() > 0 {
-						var n int64
-						keys, n = tr.add(txn, b.ents[i].id(), keys)
-						sz += n
-					}
+					sz += tr.add(txn, b.ents[i].id(), &keys)
 					nrec++
 					count--
 					bytes -= sz
@@ -318,11 +315,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 					marks[string(append([]byte{pSummary}, k...))] = true
 					st[ei] = entryMarked
 					sz := blk.size(ei) - markCost
-					if s.traceBytes.Load() > 0 {
-						var n int64
-						keys, n = tr.add(txn, blk.ents[ei].id(), keys)
-						sz += n
-					}
+					sz += tr.add(txn, blk.ents[ei].id(), &keys)
 					nrec++
 					count--
 					bytes -= sz
@@ -357,12 +350,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 					sz += recordSize(ri)
 					keys = append(keys, rk)
 				}
-				if s.traceBytes.Load() > 0 {
-					// The record's trace goes with it.
-					var n int64
-					keys, n = tr.add(txn, id, keys)
-					sz += n
-				}
+				sz += tr.add(txn, id, &keys) // the record's trace goes with it
 				nrec++
 				count--
 				bytes -= sz
@@ -462,9 +450,7 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 						keys = append(keys, bk)
 					}
 				}
-				var n int64
-				keys, n = tr.add(txn, id, keys)
-				sz += n
+				sz += tr.add(txn, id, &keys)
 				nrec++
 				count--
 				bytes -= sz
@@ -767,21 +753,29 @@ func (s *Store) oldBlocks(txn *badger.Txn, keys [][]byte, start int64) [][]byte 
 }
 
 // traceTally counts the execution traces a retention pass deletes with
-// their records.
-type traceTally struct{ n, bytes int64 }
+// their records. With stored set, it looks for a record's trace only
+// while the store holds traces.
+type traceTally struct {
+	stored   *atomic.Int64 // the store's traceBytes, or nil: always look
+	n, bytes int64
+}
 
-// add appends to keys the key of the trace of the record id, if it has
-// one, and counts it; it returns keys and the bytes the trace takes.
-func (t *traceTally) add(txn *badger.Txn, id [16]byte, keys [][]byte) ([][]byte, int64) {
+// add appends to *keys the key of the trace of the record id, if it has
+// one, and counts it; it returns the bytes the trace takes.
+func (t *traceTally) add(txn *badger.Txn, id [16]byte, keys *[][]byte) int64 {
+	if t.stored != nil && t.stored.Load() <= 0 {
+		return 0
+	}
 	key := traceKey(id)
 	ti, err := txn.Get(key)
 	if err != nil {
-		return keys, 0
+		return 0
 	}
 	n := int64(len(key)) + ti.ValueSize()
 	t.n++
 	t.bytes += n
-	return append(keys, key), n
+	*keys = append(*keys, key)
+	return n
 }
 
 // overlapped reports whether a record not in b may lie among b's entries
