@@ -125,9 +125,8 @@ func (c *cleanTexts) byRoute(red func(string) string, s, route string) string {
 	if s == "" || len(s) > maxCleanLen {
 		return red(s)
 	}
-	pr := unsafe.StringData(route)
-	e := &c.paths[(uintptr(unsafe.Pointer(pr))>>3^uintptr(len(route)))%uintptr(len(c.paths))]
-	if unsafe.StringData(e.route) == pr && len(e.route) == len(route) && e.text == s {
+	e := &c.paths[routeSlot(route, len(c.paths))]
+	if e.holds(route, s) {
 		return s
 	}
 	h := maphash.String(c.seed, s)
@@ -149,17 +148,23 @@ func (c *cleanTexts) byRoute(red func(string) string, s, route string) string {
 // clean by its address (see recentSlot). The two tables take a route to
 // the same place, computed once. A false result says nothing.
 func sameByRoute(paths, queries *cleanTexts, path, query, route string) bool {
-	pr := unsafe.StringData(route)
-	i := (uintptr(unsafe.Pointer(pr))>>3 ^ uintptr(len(route))) % uintptr(len(paths.paths))
-	e := &paths.paths[i]
-	if unsafe.StringData(e.route) != pr || len(e.route) != len(route) || e.text != path {
+	i := routeSlot(route, len(paths.paths))
+	if !paths.paths[i].holds(route, path) {
 		return false
 	}
-	if query == "" {
-		return true
-	}
-	q := &queries.paths[i]
-	return unsafe.StringData(q.route) == pr && len(q.route) == len(route) && q.text == query
+	return query == "" || queries.paths[i].holds(route, query)
+}
+
+// routeSlot is the slot of route, a text known clean by its address, in
+// a table of n routes' texts (see byRoute).
+func routeSlot(route string, n int) uintptr {
+	return (uintptr(unsafe.Pointer(unsafe.StringData(route)))>>3 ^ uintptr(len(route))) % uintptr(n)
+}
+
+// holds reports whether e holds text under route, the route told by its
+// address, the text by its bytes.
+func (e *routeText) holds(route, text string) bool {
+	return unsafe.StringData(e.route) == unsafe.StringData(route) && len(e.route) == len(route) && e.text == text
 }
 
 // text returns rules.Text(s), from the cache when s is known clean.
