@@ -31,6 +31,15 @@
 //	        stream (/stats/events) open by a client during each recorded round,
 //	        which refreshes the dashboard's parts (stats, history, series) at
 //	        most once a second on news, as the page's script does
+//	flight  the hello handler recorded into memstore in both configurations, with
+//	        the runtime's flight recorder (recording.WithFlightRecorder) in the
+//	        recorded one only: the ratio is the flight recorder's own cost
+//	otel-hello, otel-fanout
+//	        references, not targets: the hello and fanout scenarios with
+//	        OpenTelemetry's otelhttp (NewHandler, and NewTransport for the
+//	        calls; the SDK, every span sampled, a batch span processor, an
+//	        exporter that discards) in appstats' place, so that the report
+//	        shows otelhttp ÷ bare beside recorded ÷ bare from the same run
 //
 // With -slice, each pair of rounds is one stretch of load of twice
 // -duration whose configuration switches every slice (bare, recorded, bare,

@@ -44,6 +44,31 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("%s: %d objects, %d bytes allocated over %d requests; want at least an object a request", r.Scenario, m.GC.AllocObjects, m.GC.AllocBytes, m.Requests)
 			}
 		}
+		if r.Reference {
+			// A reference scenario records nothing: every otelhttp
+			// request made its spans (a server span, and one a call in
+			// otel-fanout), exported by the end of its round.
+			var spans int
+			if _, err := fmt.Sscanf(r.Extra, "OpenTelemetry: %d spans exported", &spans); err != nil {
+				t.Errorf("%s: report %q: %v", r.Scenario, r.Extra, err)
+			}
+			per := 1
+			if r.Scenario == "otel-fanout" {
+				per = 1 + fanoutCalls
+			}
+			if spans < per*r.Recorded.Requests || r.Stats.Recorded != 0 {
+				t.Errorf("%s: %d spans exported for %d otelhttp requests, want at least %d; recorder counted %d", r.Scenario, spans, r.Recorded.Requests, per*r.Recorded.Requests, r.Stats.Recorded)
+			}
+			_, row, _ := strings.Cut(out.String(), "\n| "+r.Scenario+" | ")
+			row, _, _ = strings.Cut(row, "\n")
+			if r.Met() || !strings.HasSuffix(row, " | none | reference |") {
+				t.Errorf("%s: no reference row in the summary:\n%s", r.Scenario, out.String())
+			}
+			if !strings.Contains(out.String(), "\n## "+r.Scenario+"\n") || !strings.Contains(out.String(), "\n| otelhttp | ") {
+				t.Errorf("no section for %s, or no otelhttp row:\n%s", r.Scenario, out.String())
+			}
+			continue
+		}
 		// Every recorded request is a record, handed to the store by the
 		// end of its round; no bare request is. In the flight scenario
 		// both configurations record, and r.Stats is the bare rounds'

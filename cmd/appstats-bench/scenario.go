@@ -5,13 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +24,8 @@ import (
 )
 
 // scenarioNames lists the scenarios in the order "all" runs them.
-var scenarioNames = []string{"hello", "fanout", "badger", "ui", "flight"}
+// The otel- scenarios are references, not targets (see isReference).
+var scenarioNames = []string{"hello", "fanout", "badger", "ui", "flight", "otel-hello", "otel-fanout"}
 
 // fanoutCalls is how many backend calls the fanout handler makes.
 const fanoutCalls = 10
@@ -59,8 +58,9 @@ type env struct {
 	path     string
 	bare     http.Handler
 	recorded http.Handler
-	rec      *recording.Recorder
+	rec      *recording.Recorder // nil in the reference scenarios
 	bareRec  *recording.Recorder // the recorder of the bare rounds, if they record (flight)
+	otel     *otelTracing        // the reference scenarios' tracing, nil in the others
 	// during, if set, starts something that runs through each recorded
 	// round (the ui scenario's dashboard) and returns a function that stops
 	// it and waits for it.
@@ -110,7 +110,7 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 	var drain time.Duration
 	switch {
 	case recorded:
-		drain = waitWritten(e.rec, 10*time.Second)
+		drain = e.wait()
 	case e.bareRec != nil:
 		drain = waitWritten(e.bareRec, 10*time.Second)
 	}
@@ -123,6 +123,17 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 		return round{}, fmt.Errorf("no request succeeded (%d failed)", errs)
 	}
 	return round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, GC: gc, Drain: drain, lat: lat}, nil
+}
+
+// wait waits, at most 10 s, until what the recorded configuration's
+// requests made is handed on: the recorder's records to its sinks, or the
+// reference scenarios' spans to their exporter. It returns how long it
+// waited.
+func (e *env) wait() time.Duration {
+	if e.otel != nil {
+		return e.otel.flush(10 * time.Second)
+	}
+	return waitWritten(e.rec, 10*time.Second)
 }
 
 // sliceable reports whether the scenario can interleave its configurations
@@ -226,7 +237,7 @@ func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Dura
 	wg.Wait()
 	account()
 	last := &rounds[b2i(cur)]
-	last.Drain = waitWritten(e.rec, 10*time.Second)
+	last.Drain = e.wait()
 	if stop != nil {
 		stop()
 	}
@@ -300,6 +311,8 @@ func setup(name string, o options) (e *env, err error) {
 		err = setupUI(e, o)
 	case "flight":
 		err = setupFlight(e)
+	case "otel-hello", "otel-fanout":
+		err = setupOtel(e, o, strings.TrimPrefix(name, otelPrefix))
 	default:
 		err = fmt.Errorf("unknown scenario %q", name)
 	}
@@ -371,10 +384,7 @@ func setupHello(e *env, sink recording.Sink, note string) error {
 
 func setupHelloSinks(e *env, note string, sinks ...recording.Sink) error {
 	rec := newRecorder(e, sinks...)
-	app := http.NewServeMux()
-	app.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "hello")
-	})
+	app := helloMux()
 	e.note = note
 	e.path = "/hello"
 	e.bare = app
@@ -384,34 +394,17 @@ func setupHelloSinks(e *env, note string, sinks ...recording.Sink) error {
 
 func setupFanout(e *env, o options, sink recording.Sink) error {
 	rec := newRecorder(e, sink)
-	backendMux := http.NewServeMux()
-	backendMux.HandleFunc("GET /item/{id}", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "item "+r.PathValue("id"))
-	})
-	backend, err := listen(backendMux)
+	backend, err := listen(itemMux())
 	if err != nil {
 		return err
 	}
 	e.closers = append(e.closers, backend.close)
 	base := newClientTransport(o.Concurrency)
 	e.closers = append(e.closers, func() error { base.CloseIdleConnections(); return nil })
-	fanout := func(client *http.Client) http.Handler {
-		app := http.NewServeMux()
-		app.HandleFunc("GET /fanout", func(w http.ResponseWriter, r *http.Request) {
-			for i := range fanoutCalls {
-				if err := get(r.Context(), client, backend.URL+"/item/"+strconv.Itoa(i)); err != nil {
-					http.Error(w, err.Error(), http.StatusBadGateway)
-					return
-				}
-			}
-			io.WriteString(w, "ok")
-		})
-		return app
-	}
 	e.note = fmt.Sprintf("A handler making %d sequential GETs to a loopback backend (not recorded itself) — through a plain http.Transport (bare) or httpstats.NewTransport over the same transport (recorded); recorded into memstore.", fanoutCalls)
 	e.path = "/fanout"
-	e.bare = fanout(&http.Client{Transport: base})
-	e.recorded = httpstats.NewHandler(rec, fanout(&http.Client{Transport: httpstats.NewTransport(base)}))
+	e.bare = fanoutMux(backend.URL, &http.Client{Transport: base})
+	e.recorded = httpstats.NewHandler(rec, fanoutMux(backend.URL, &http.Client{Transport: httpstats.NewTransport(base)}))
 	return nil
 }
 
