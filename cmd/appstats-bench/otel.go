@@ -79,17 +79,14 @@ func setupOtel(e *env, o options, base string) error {
 		e.bare = helloMux()
 		e.recorded = otelhttp.NewHandler(helloMux(), "hello", ot.options()...)
 	case "fanout":
-		backend, err := listen(itemMux())
+		backend, tr, err := fanoutBackend(e, o)
 		if err != nil {
 			return err
 		}
-		e.closers = append(e.closers, backend.close)
-		tr := newClientTransport(o.Concurrency)
-		e.closers = append(e.closers, func() error { tr.CloseIdleConnections(); return nil })
 		e.note = fmt.Sprintf("Reference, not a target: the fanout handler (%d sequential GETs to a loopback backend) with otelhttp.NewHandler and otelhttp.NewTransport in appstats' place (OpenTelemetry SDK, every span sampled, a batch span processor, an exporter that discards): the \"recorded\" rows are otelhttp's.", fanoutCalls)
 		e.path = "/fanout"
-		e.bare = fanoutMux(backend.URL, &http.Client{Transport: tr})
-		e.recorded = otelhttp.NewHandler(fanoutMux(backend.URL, &http.Client{Transport: otelhttp.NewTransport(tr, ot.options()...)}), "fanout", ot.options()...)
+		e.bare = fanoutMux(backend, &http.Client{Transport: tr})
+		e.recorded = otelhttp.NewHandler(fanoutMux(backend, &http.Client{Transport: otelhttp.NewTransport(tr, ot.options()...)}), "fanout", ot.options()...)
 	default:
 		return errors.New("no reference scenario for " + base)
 	}

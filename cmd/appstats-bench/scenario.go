@@ -394,18 +394,29 @@ func setupHelloSinks(e *env, note string, sinks ...recording.Sink) error {
 
 func setupFanout(e *env, o options, sink recording.Sink) error {
 	rec := newRecorder(e, sink)
-	backend, err := listen(itemMux())
+	backend, base, err := fanoutBackend(e, o)
 	if err != nil {
 		return err
 	}
-	e.closers = append(e.closers, backend.close)
-	base := newClientTransport(o.Concurrency)
-	e.closers = append(e.closers, func() error { base.CloseIdleConnections(); return nil })
 	e.note = fmt.Sprintf("A handler making %d sequential GETs to a loopback backend (not recorded itself) — through a plain http.Transport (bare) or httpstats.NewTransport over the same transport (recorded); recorded into memstore.", fanoutCalls)
 	e.path = "/fanout"
-	e.bare = fanoutMux(backend.URL, &http.Client{Transport: base})
-	e.recorded = httpstats.NewHandler(rec, fanoutMux(backend.URL, &http.Client{Transport: httpstats.NewTransport(base)}))
+	e.bare = fanoutMux(backend, &http.Client{Transport: base})
+	e.recorded = httpstats.NewHandler(rec, fanoutMux(backend, &http.Client{Transport: httpstats.NewTransport(base)}))
 	return nil
+}
+
+// fanoutBackend starts the fanout scenarios' backend, and the transport
+// their handler's calls go through (bare, or under the instrumentation's),
+// both closed with e. It returns the backend's URL.
+func fanoutBackend(e *env, o options) (string, *http.Transport, error) {
+	backend, err := listen(itemMux())
+	if err != nil {
+		return "", nil, err
+	}
+	e.closers = append(e.closers, backend.close)
+	tr := newClientTransport(o.Concurrency)
+	e.closers = append(e.closers, func() error { tr.CloseIdleConnections(); return nil })
+	return backend.URL, tr, nil
 }
 
 // setupUI is the badger scenario with the dashboard mounted at /stats/ and,
