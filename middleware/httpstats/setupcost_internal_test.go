@@ -1,0 +1,84 @@
+package httpstats
+
+import (
+	"context"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
+)
+
+// fakeBase answers every request with a short body, and keeps the span ID
+// of the last request's traceparent.
+type fakeBase struct{ span recording.SpanID }
+
+func (f *fakeBase) RoundTrip(req *http.Request) (*http.Response, error) {
+	tp := req.Header.Get("Traceparent") // 00-trace-span-flags
+	if len(tp) != recording.TraceparentLen {
+		return nil, io.ErrUnexpectedEOF
+	}
+	if _, err := hex.Decode(f.span[:], []byte(tp[36:52])); err != nil {
+		return nil, err
+	}
+	return &http.Response{StatusCode: 200, Status: "200 OK", Body: io.NopCloser(strings.NewReader("hello")), ContentLength: 5, Request: req}, nil
+}
+
+// TestTransportSetupCostSampled checks that a recorded call's setup is
+// measured on the calls whose span ID's last byte is a multiple of
+// measureEvery, which store the measurement, and that every other call is
+// charged the last measurement to its record's overhead.
+func TestTransportSetupCostSampled(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithBatch(64, 5*time.Millisecond))
+	base := &fakeBase{}
+	tr := NewTransport(base).(*transport)
+	client := &http.Client{Transport: tr}
+	const charged = time.Hour           // far above any measurement
+	want := map[recording.SpanID]bool{} // by the call's span: charged
+	for range 200 {
+		tr.setupCost.Store(int64(charged))
+		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://backend.test/items", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		ar.Finish()
+		wasCharged := time.Duration(tr.setupCost.Load()) == charged
+		if measured := base.span[len(base.span)-1]%measureEvery == 0; measured == wasCharged {
+			t.Fatalf("span %x: measured %v, but the transport's last measurement was kept: %v", base.span, measured, wasCharged)
+		}
+		want[base.span] = wasCharged
+	}
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var measured, chargedN int
+	for _, r := range sink.Records() {
+		if len(r.Calls) != 1 {
+			t.Fatalf("%d calls, want 1", len(r.Calls))
+		}
+		c, ok := want[r.Calls[0].SpanID]
+		if !ok {
+			t.Fatalf("a record of an unknown call %x", r.Calls[0].SpanID)
+		}
+		if c != (r.Overhead >= charged) {
+			t.Errorf("call %x: charged %v, overhead %v", r.Calls[0].SpanID, c, r.Overhead)
+		}
+		if c {
+			chargedN++
+		} else {
+			measured++
+		}
+	}
+	if measured == 0 || chargedN == 0 || measured+chargedN != len(want) {
+		t.Errorf("%d calls measured, %d charged, of %d", measured, chargedN, len(want))
+	}
+}
