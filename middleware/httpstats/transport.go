@@ -374,10 +374,14 @@ func (st *callState) Close() error {
 
 // finish ends the call, the first time only; a finish that comes while
 // another runs waits for it, so that a Close that returns has ended the
-// call. The phases' lock is held throughout: their hooks, which take it
-// alone, wait too.
+// call, and one that comes after it returns without the lock. The
+// phases' lock is held throughout: their hooks, which take it alone, wait
+// too.
 func (st *callState) finish(err error) {
 	p := &st.pt
+	if p.finished.Load() {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ended {
@@ -395,6 +399,7 @@ func (st *callState) finish(err error) {
 	}
 	u.ResponseSize, u.HasResponseSize = size, true
 	st.ctx.Call().EndWith(&u, d, err)
+	p.finished.Store(true)
 }
 
 // trackedRWBody keeps the io.Writer of a 101 Switching Protocols body.
@@ -425,6 +430,10 @@ type phases struct {
 	// ended: the phases were handed over (end), and, for a call that
 	// got a response, the call was ended (callState.finish).
 	ended bool
+	// finished is set once callState.finish has ended the call, for the
+	// finishes that come after it (a Close after the Read that reached
+	// EOF) to return without the lock. It lies in the padding after ended.
+	finished atomic.Bool
 }
 
 // An event is an httptrace event the phases are timed by: first those of

@@ -82,3 +82,54 @@ func TestTransportSetupCostSampled(t *testing.T) {
 		t.Errorf("%d calls measured, %d charged, of %d", measured, chargedN, len(want))
 	}
 }
+
+// TestCloseAfterEOFTakesNoLock checks that a Close after the Read that
+// reached EOF (which ended the call) returns without the phases' lock,
+// and that a Close before the end still waits for it.
+func TestCloseAfterEOFTakesNoLock(t *testing.T) {
+	rec := recording.New(recording.WithSinks(recordingtest.NewSink()))
+	defer rec.Close(context.Background())
+	client := &http.Client{Transport: NewTransport(&fakeBase{})}
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	defer ar.Finish()
+	get := func() *callState {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://backend.test/items", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, ok := resp.Body.(*callState)
+		if !ok {
+			t.Fatalf("the body is a %T", resp.Body)
+		}
+		return st
+	}
+	closed := func(st *callState) bool { // whether Close returns while the lock is held
+		st.pt.mu.Lock()
+		done := make(chan struct{})
+		go func() { st.Close(); close(done) }()
+		defer func() { st.pt.mu.Unlock(); <-done }()
+		select {
+		case <-done:
+			return true
+		case <-time.After(100 * time.Millisecond):
+			return false
+		}
+	}
+
+	st := get()
+	io.Copy(io.Discard, st)
+	if !st.pt.finished.Load() {
+		t.Fatal("the call did not end at EOF")
+	}
+	if !closed(st) {
+		t.Error("a Close after EOF waited for the phases' lock")
+	}
+	st = get()
+	if closed(st) {
+		t.Error("a Close before the call's end did not wait for the phases' lock")
+	}
+	if !st.pt.finished.Load() {
+		t.Error("Close did not end the call")
+	}
+}
