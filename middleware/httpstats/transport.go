@@ -308,8 +308,10 @@ type sentBody struct {
 // h is nil).
 func (o *outRequest) copyHeader(h http.Header) {
 	c := make(http.Header, len(h)+1)
-	for k, vv := range h {
-		c[k] = vv[:len(vv):len(vv)] // nil stays nil, as Clone keeps it
+	if len(h) > 0 { // a range over an empty map still starts an iterator
+		for k, vv := range h {
+			c[k] = vv[:len(vv):len(vv)] // nil stays nil, as Clone keeps it
+		}
 	}
 	o.req.Header = c
 }
