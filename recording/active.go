@@ -1306,11 +1306,27 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 		}
 	}
 	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(n, cfg.maxAttrs-len(c.c.Attrs)), 0))
+	// Each attribute is set as setAttrLocked sets it, inline: the call is
+	// not frozen (the caller checked, and the lock is held), and its
+	// attributes are not nil when it has room (set above).
+next:
 	for _, at := range attrs {
 		if len(at.Key) > cfg.maxName || len(at.Value) > cfg.maxAttrValue {
 			at = Attr{Key: convention.Truncate(at.Key, cfg.maxName), Value: convention.Truncate(at.Value, cfg.maxAttrValue)}
 		}
-		c.setAttrLocked(at, cfg.maxAttrs)
+		for i := range c.c.Attrs {
+			if c.c.Attrs[i].Key == at.Key {
+				c.c.Attrs[i].Value = at.Value
+				continue next
+			}
+		}
+		if len(c.c.Attrs) >= cfg.maxAttrs {
+			if c.c.dropped < math.MaxInt32 {
+				c.c.dropped++
+			}
+			continue
+		}
+		c.c.Attrs = append(c.c.Attrs, at)
 	}
 }
 

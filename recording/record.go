@@ -103,8 +103,8 @@ type Record struct {
 	// measured on a sample and charged the last measurement otherwise:
 	// starting a call (measured on a record's first call and every eighth
 	// after it), finishing a record (measured on one record in eight, by
-	// the recorder) and middleware/httpstats' setup of a request (measured
-	// on one request in eight).
+	// the recorder), and middleware/httpstats' setup of a request and of
+	// an outgoing call (each measured on one in eight).
 	Overhead time.Duration
 
 	Error string // a failure of the request as a whole (e.g. a gRPC error message)
