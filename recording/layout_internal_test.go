@@ -51,3 +51,13 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordSizeClass checks that a Record fits the allocator's 576-byte
+// size class: one more word takes it to the 640-byte class, 64 bytes more
+// for every record a keeping sink (memstore) is given, and for every
+// pooled one.
+func TestRecordSizeClass(t *testing.T) {
+	if n := reflect.TypeFor[Record]().Size(); n > 576 {
+		t.Errorf("a Record takes %d bytes, over the 576-byte size class", n)
+	}
+}
