@@ -636,7 +636,10 @@ func (a *ActiveRecord) copyCallsLocked(r *Record, calls []Call) int {
 				c.Phases = slices.Clone(c.Phases)
 				c.Running = true
 				c.Duration = r.Duration - c.Start
-				r.live = append(r.live, liveCall{i: k - 1, ac: ac})
+				if r.live == nil {
+					r.live = new([]liveCall)
+				}
+				*r.live = append(*r.live, liveCall{i: k - 1, ac: ac})
 			}
 			if n := c.dropped; n > 0 { // SetAttr capped the others
 				c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(int(n)))

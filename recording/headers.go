@@ -38,8 +38,15 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	r.hdrUA, r.hdrSame = 0, false
 	if cap(flat) < 2*len(h) && cap(r.spare.hdrVals) == 0 {
 		// A record made afresh: the pairs, and the values of the map
-		// the writer makes of them, in one allocation.
-		n := cfg.headerValues(h)
+		// the writer makes of them, in one allocation, sized by the
+		// names. Most have one value; for more, flatHeaders makes the
+		// pairs room and headerMap the values. Counting the values
+		// (headerValues) would walk the map once more than flatHeaders
+		// does, and each walk of a map draws a random start: ~350
+		// instructions a request for a recorder whose sinks keep
+		// records (see "What recording adds under load, fifteenth
+		// round" in docs/BENCHMARKS.md).
+		n := min(len(h), cfg.maxHeaderBytes/headerEntryCost)
 		buf := make([]string, 3*n)
 		flat, r.spare.hdrVals = buf[:0:2*n], buf[2*n:2*n:3*n]
 	}

@@ -542,23 +542,35 @@ func TestCleanAttrs(t *testing.T) {
 }
 
 // TestSetHeadersFresh checks that a record made afresh, whose header
-// pairs and map values share one allocation, gets the map the pairs make,
-// also when the pairs outgrow their room (the note of values left out).
+// pairs and map values share one allocation sized by the names, gets the
+// map the pairs make, also when the pairs outgrow their room (names with
+// several values, the note of values left out), and keeps every value
+// within the caps.
 func TestSetHeadersFresh(t *testing.T) {
-	r := New(WithMaxHeaders(96, 64))
-	defer r.Close(t.Context())
-	for _, h := range []map[string][]string{
+	small, large := New(WithMaxHeaders(96, 64)), New()
+	defer small.Close(t.Context())
+	defer large.Close(t.Context())
+	for i, h := range []map[string][]string{
 		{"Accept": {"a"}, "X-Two": {"1", "2"}},
 		{"X-Many": {"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc", "dddddddddddddddd", "eeeeeeeeeeeeeeee"}},
+		{"Accept": {"a"}, "X-Three": {"1", "2", "3"}, "Y": {"y"}},
 	} {
+		r := small
+		if i == 2 {
+			r = large
+		}
 		_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/"})
 		rec := ar.r
 		rec.spare = spare{} // made afresh
 		rec.hdrFlat = nil
 		ar.SetHeaders(h)
 		want := r.headerMap(&Record{hdrFlat: slices.Clone(rec.hdrFlat)})
-		if got := r.headerMap(rec); !maps.EqualFunc(got, want, slices.Equal) {
+		got := r.headerMap(rec)
+		if !maps.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("headers %q: map %q, want %q", h, got, want)
+		}
+		if r == large && !maps.EqualFunc(got, h, slices.Equal) {
+			t.Errorf("headers %q within the caps: map %q", h, got)
 		}
 		ar.FinishAt(ar.Start())
 	}

@@ -15,7 +15,7 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 	groups := [][]string{
 		{"cfg", "ids", "sym", "q", "sinks", "stop", "done", "stacks", "kick", "kickAt", "sinkCtx", "sinkCancel",
 			"inflight", "closed", "drained", "paused", "flight", "pool", "log"},
-		{"qBytes", "recorded", "callHint", "frameHint", "roomHint", "finishCost"},
+		{"callHint", "frameHint", "roomHint", "finishCost"},
 		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "closeOnce"},
 		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr"},
 	}
@@ -49,5 +49,41 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 				t.Errorf("groups %d (bytes %d-%d) and %d (bytes %d-%d) are less than 64 bytes apart", i, a[0], a[1], j, b[0], b[1])
 			}
 		}
+	}
+}
+
+// TestRecordSizeClass checks that a Record fits the allocator's 576-byte
+// size class: one more word takes it to the 640-byte class, 64 bytes more
+// for every record a keeping sink (memstore) is given, and for every
+// pooled one.
+func TestRecordSizeClass(t *testing.T) {
+	if n := reflect.TypeFor[Record]().Size(); n > 576 {
+		t.Errorf("a Record takes %d bytes, over the 576-byte size class", n)
+	}
+}
+
+// TestQueueCountersShareTailLine checks that the queue's counters every
+// recorded request writes (tail, bytes) lie in 16 bytes at an offset that is
+// a multiple of 16 (the allocator places an object of the queue's size, a
+// multiple of 16, at such an address), so on one cache line, and that the
+// head, which the preparer writes, is a line apart from them.
+func TestQueueCountersShareTailLine(t *testing.T) {
+	typ := reflect.TypeFor[recordQueue]()
+	off := func(name string) uintptr {
+		f, ok := typ.FieldByName(name)
+		if !ok {
+			t.Fatalf("recordQueue has no field %s", name)
+		}
+		return f.Offset
+	}
+	tail, bytes, head := off("tail"), off("bytes"), off("head")
+	if bytes != tail+8 || tail%16 != 0 {
+		t.Errorf("tail at %d, bytes at %d: want tail at a multiple of 16, bytes right after it", tail, bytes)
+	}
+	if size := typ.Size(); size%16 != 0 {
+		t.Errorf("recordQueue takes %d bytes, not a multiple of 16", size)
+	}
+	if head < tail+64 {
+		t.Errorf("head at %d, less than a line past tail (%d)", head, tail)
 	}
 }

@@ -27,19 +27,19 @@ func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
 		return
 	}
 	rec.size = recordSizeWith(rec, attrBytes)
-	if r.qBytes.Add(rec.size) > r.cfg.queueBytes {
-		r.qBytes.Add(-rec.size)
+	if r.q.bytes.Add(rec.size) > r.cfg.queueBytes {
+		r.q.bytes.Add(-rec.size)
 		r.dropped.Add(1)
 		r.release(rec)
 		return
 	}
 	if !r.q.push(rec) {
-		r.qBytes.Add(-rec.size)
+		r.q.bytes.Add(-rec.size)
 		r.dropped.Add(1)
 		r.release(rec)
 		return
 	}
-	r.recorded.Add(1)
+	// Counted as recorded by the push itself (Stats reads q.pushed).
 	if r.drained.Load() {
 		// The preparer has stopped and Close is emptying the queue, and
 		// may have passed rec's slot while rec was being pushed: what is
@@ -99,7 +99,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 // as dropped.
 func (r *Recorder) dropQueued() {
 	for rec := r.q.pop(); rec != nil; rec = r.q.pop() {
-		r.qBytes.Add(-rec.size)
+		r.q.bytes.Add(-rec.size)
 		r.dropped.Add(1)
 		r.release(rec)
 	}
@@ -195,7 +195,7 @@ func (r *Recorder) deliver(batch []*Record) {
 	for _, rec := range batch {
 		size += rec.size
 	}
-	r.qBytes.Add(-size)
+	r.q.bytes.Add(-size)
 	if r.sinkCtx.Err() != nil {
 		r.dropped.Add(uint64(len(batch)))
 		for _, rec := range batch {

@@ -23,11 +23,19 @@ type recordQueue struct {
 	mask  uint64
 	size  uint64
 
-	_    [64]byte // tail and head on cache lines of their own
+	// tail and head on cache lines of their own. tail is at offset 112,
+	// a multiple of 16, as the allocator aligns an object of the queue's
+	// size: tail and bytes, 16 bytes, never straddle two lines.
+	_    [72]byte
 	tail atomic.Uint64
-	_    [56]byte
-	head atomic.Uint64
-	_    [56]byte
+	// bytes is the Recorder's estimate of the bytes of the records in
+	// the queue (see enqueue): beside tail, whose line a request takes
+	// for its push anyway, so that a recorded request's two writes to
+	// the queue's state take one cache line from the other core, not two.
+	bytes atomic.Int64
+	_     [48]byte
+	head  atomic.Uint64
+	_     [56]byte
 }
 
 type queueSlot struct {
@@ -89,6 +97,10 @@ func (q *recordQueue) pop() *Record {
 		pos = q.head.Load()
 	}
 }
+
+// pushed returns how many records push has added since the queue was
+// made: tail moves on once for each.
+func (q *recordQueue) pushed() uint64 { return q.tail.Load() }
 
 // len returns how many records the queue holds, or is being given.
 func (q *recordQueue) len() int {

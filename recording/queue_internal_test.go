@@ -25,6 +25,10 @@ func TestRecordQueueBound(t *testing.T) {
 			if q.push(&Record{}) {
 				t.Fatalf("size %d: push past the size accepted", size)
 			}
+			// Stats' Recorded: the pushes accepted, not the refused.
+			if n := q.pushed(); n != uint64((lap+1)*size) {
+				t.Fatalf("size %d: pushed %d after lap %d, want %d", size, n, lap, (lap+1)*size)
+			}
 			if n := q.len(); n != size {
 				t.Fatalf("size %d: len %d", size, n)
 			}

@@ -94,10 +94,10 @@ type Recorder struct {
 
 	_ [64]byte
 
-	// Written as every recorded request finishes (enqueue, finish), and by
-	// the writer once a batch (qBytes).
-	qBytes   atomic.Int64 // estimated bytes of the records in q
-	recorded atomic.Uint64
+	// Written as recorded requests finish, when what they measure
+	// changes (the queue's own counters, which every recorded request
+	// writes, lie on its tail's line: see recordQueue).
+	//
 	// callHint is how many calls the last record with calls made: the
 	// size of the next record's first chunk of calls. It is stored only
 	// when it changes.
@@ -238,7 +238,7 @@ type SinkStats struct {
 // Stats returns the recorder's counters.
 func (r *Recorder) Stats() Stats {
 	st := Stats{
-		Recorded:      r.recorded.Load(),
+		Recorded:      r.q.pushed(),
 		SampledOut:    r.sampledOut.Load(),
 		PausedOut:     r.pausedOut.Load(),
 		Filtered:      r.filtered.Load(),
@@ -248,7 +248,7 @@ func (r *Recorder) Stats() Stats {
 		LateCalls:     r.lateCalls.Load(),
 		QueueDepth:    r.q.len(),
 		QueueCap:      int(r.q.size),
-		QueueBytes:    r.qBytes.Load(),
+		QueueBytes:    r.q.bytes.Load(),
 		QueueBytesCap: r.cfg.queueBytes,
 		Paused:        r.paused.Load(),
 
