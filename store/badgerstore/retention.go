@@ -415,6 +415,15 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 				if len(k) != 25 {
 					continue
 				}
+				marker := false
+				item.Value(func(v []byte) error { marker = isGone(v); return nil })
+				if marker {
+					// A gone marker, not a record: left at the
+					// ID's time by a record from the future
+					// written again at another start (see
+					// replaced), which its f entry now serves.
+					continue
+				}
 				id := recording.ID(k[9:25])
 				keys = append(keys, item.KeyCopy(nil))
 				sz := summarySize(item)
