@@ -810,7 +810,7 @@ func (s *Store) overlapped(txn *badger.Txn, b *idxBlock) bool {
 	it.Close()
 	ii := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}, PrefetchValues: false})
 	defer ii.Close()
-	end := timeKey([]byte{pIndex}, (floorDiv(b.first, nsSecond)+1)*nsSecond)
+	end := secondEnd(floorDiv(b.first, nsSecond))
 	for ii.Seek(timeKey([]byte{pIndex}, b.first)); ii.Valid(); ii.Next() {
 		k := ii.Item().Key()
 		if bytes.Compare(k, end) >= 0 {

@@ -357,7 +357,7 @@ func (s *Store) load() error {
 		// The newest start stored (a malformed last key: any).
 		newest := int64(emptyNewest)
 		si := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}, Reverse: true})
-		if si.Seek([]byte{pSummary, 0xFF}); si.Valid() {
+		if si.Seek(lastKey(pSummary)); si.Valid() {
 			newest = math.MaxInt64
 			if k := si.Item().Key(); len(k) == 25 {
 				newest = keyTime(k[1:9])
