@@ -361,6 +361,9 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 		if err != nil {
 			return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
 		}
+		if s.trimHook != nil {
+			s.trimHook()
+		}
 		if len(keys) > 0 || len(marks) > 0 {
 			var set [][]byte
 			for k := range marks {

@@ -87,6 +87,9 @@ type Store struct {
 	// and Size count its records until a recount (see Store.recount), and
 	// a Close does not save them, so that the next Open counts again.
 	miscounted atomic.Bool
+	// trimHook, if set (by tests), runs in each pass of trimRecords
+	// between the read of what it deletes and the deletion.
+	trimHook func()
 
 	// spareChunk is one chunk kept apart from chunks, which the
 	// collector empties and whose per-P slot another P cannot take (see
