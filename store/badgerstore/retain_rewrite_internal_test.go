@@ -31,18 +31,38 @@ func TestRetainRacingRewrite(t *testing.T) {
 		} else {
 			s.opts.MaxRecords = int64(len(recs) - 1)
 		}
+		// The Write runs while the pass is between its read and its
+		// deletion: until it has returned, or waits for a batch (the
+		// pass's) to end.
 		once := false
+		written := make(chan struct{})
 		s.trimHook = func() {
-			if !once {
-				once = true
+			if once {
+				return
+			}
+			once = true
+			go func() {
+				defer close(written)
 				if err := s.Write(ctx, []*recording.Record{&again}); err != nil {
 					t.Error(err)
 				}
+			}()
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				select {
+				case <-written:
+					return
+				default:
+				}
+				if waited(&s.flights) {
+					return
+				}
 			}
+			t.Error("the Write neither returned nor waited")
 		}
 		if _, err := s.Retain(ctx); err != nil {
 			t.Fatal(err)
 		}
+		<-written
 		s.trimHook = nil
 		ids := listIDs(t, s, store.Query{})
 		listed := slices.Contains(ids, again.ID)
@@ -63,4 +83,16 @@ func TestRetainRacingRewrite(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// waited reports whether a Write waits for a batch to end.
+func waited(fl *flights) bool {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	for _, f := range fl.list {
+		if f.done != nil && f.end == 0 {
+			return true
+		}
+	}
+	return false
 }
