@@ -14,10 +14,15 @@ import (
 // TestRetainRacingRewrite: a record written again (at the same start)
 // while a retention pass that deletes it, one by one (MaxRecords) or
 // with its whole index block (MaxAge), has read what it deletes but not
-// yet deleted it: afterwards Len counts what List lists, Get reads a
-// record if and only if List lists it, and a recount at Open agrees.
+// yet deleted it (before or after it took them, see claims): afterwards
+// Len counts what List lists, Get reads a record if and only if List
+// lists it, and a recount at Open agrees.
 func TestRetainRacingRewrite(t *testing.T) {
-	for _, byAge := range []bool{false, true} {
+	for _, c := range []struct {
+		byAge bool
+		at    string
+	}{{false, "read"}, {true, "read"}, {false, "claimed"}, {true, "claimed"}} {
+		byAge := c.byAge
 		ctx := context.Background()
 		s, dir := openBlockDir(t)
 		recs := noisyRecords(1, time.Now().Add(-time.Hour), 50, 300)
@@ -36,8 +41,8 @@ func TestRetainRacingRewrite(t *testing.T) {
 		// pass's) to end.
 		once := false
 		written := make(chan struct{})
-		s.trimHook = func() {
-			if once {
+		s.trimHook = func(at string) {
+			if once || at != c.at {
 				return
 			}
 			once = true
@@ -47,13 +52,21 @@ func TestRetainRacingRewrite(t *testing.T) {
 					t.Error(err)
 				}
 			}()
+			// Before the pass took its records, the Write does not
+			// wait for it; after, it does.
 			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 				select {
 				case <-written:
+					if c.at == "claimed" {
+						t.Errorf("byAge %v, at %s: the Write did not wait for the pass", byAge, c.at)
+					}
 					return
 				default:
 				}
 				if waited(&s.flights) {
+					if c.at == "read" {
+						t.Errorf("byAge %v, at %s: the Write waited", byAge, c.at)
+					}
 					return
 				}
 			}
@@ -68,10 +81,10 @@ func TestRetainRacingRewrite(t *testing.T) {
 		listed := slices.Contains(ids, again.ID)
 		_, err := s.Get(ctx, again.ID)
 		if listed != (err == nil) || err != nil && !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("byAge %v: the record written again is listed: %v; Get: %v", byAge, listed, err)
+			t.Errorf("byAge %v, at %s: the record written again is listed: %v; Get: %v", byAge, c.at, listed, err)
 		}
 		if s.Len() != len(ids) {
-			t.Errorf("byAge %v: Len %d, List %d records", byAge, s.Len(), len(ids))
+			t.Errorf("byAge %v, at %s: Len %d, List %d records", byAge, c.at, s.Len(), len(ids))
 		}
 		size, n := s.Size(), s.Len()
 		if err := s.Close(); err != nil {
@@ -79,7 +92,7 @@ func TestRetainRacingRewrite(t *testing.T) {
 		}
 		s = recount(t, dir, blockOpts())
 		if s.Size() != size || s.Len() != n {
-			t.Errorf("byAge %v: Size %d, Len %d; recounted %d, %d", byAge, size, n, s.Size(), s.Len())
+			t.Errorf("byAge %v, at %s: Size %d, Len %d; recounted %d, %d", byAge, c.at, size, n, s.Size(), s.Len())
 		}
 		s.Close()
 	}

@@ -88,8 +88,9 @@ type Store struct {
 	// a Close does not save them, so that the next Open counts again.
 	miscounted atomic.Bool
 	// trimHook, if set (by tests), runs in each pass of trimRecords
-	// between the read of what it deletes and the deletion.
-	trimHook func()
+	// between the read of what it deletes and the deletion: at "read",
+	// then at "claimed" (see claims).
+	trimHook func(at string)
 
 	// spareChunk is one chunk kept apart from chunks, which the
 	// collector empties and whose per-P slot another P cannot take (see
