@@ -20,7 +20,8 @@ import (
 //
 // The list, the generations and done are guarded by mu; a flight's ids
 // (and set) by the budget's lock, which Write holds while it fills a batch
-// (one batch is filled at a time; their commits overlap).
+// (one batch is filled at a time; their commits overlap). A retention pass
+// is a flight too (see claims).
 type flights struct {
 	mu   sync.Mutex
 	gen  uint64    // batches ended
@@ -99,6 +100,55 @@ func (f *flight) has(id recording.ID) bool {
 	f.nset = len(f.ids)
 	_, ok := f.set[id]
 	return ok
+}
+
+// claims are a retention pass's flight: the records it deletes, read in
+// its transaction. A Write given one of them again, in a transaction that
+// does not see the pass's deletions, would have them delete its version
+// or hide it (a gone marker), and count it out twice. So a pass takes the
+// records it read before deleting them: if a batch it cannot see stores
+// one, it deletes nothing, waits for that batch and reads again; a Write
+// that meets a record a pass took waits for the pass as for a batch.
+type claims struct {
+	s    *Store
+	f    *flight
+	ids  []recording.ID // the records read, to take
+	met  *flight        // the batch take met, if any
+	done bool
+}
+
+// beginClaims begins a pass's flight; its transaction is made after.
+func (s *Store) beginClaims() *claims { return &claims{s: s, f: s.flights.begin()} }
+
+// add adds the record id to those the pass deletes.
+func (c *claims) add(id recording.ID) { c.ids = append(c.ids, id) }
+
+// take takes the records added, or, if a batch c does not see stores one
+// of them, returns false (see wait).
+func (c *claims) take() bool {
+	c.s.budget.mu.Lock()
+	defer c.s.budget.mu.Unlock()
+	for _, id := range c.ids {
+		if c.met = c.s.flights.storing(c.f, id); c.met != nil {
+			return false
+		}
+	}
+	c.f.ids = c.ids
+	return true
+}
+
+// wait ends the pass's flight and waits for the batch take met.
+func (c *claims) wait(ctx context.Context) error {
+	c.drop()
+	return c.s.flights.wait(ctx, c.met)
+}
+
+// drop ends the pass's flight, once its deletions are written (or not).
+func (c *claims) drop() {
+	if !c.done {
+		c.done = true
+		c.s.flights.end(c.f)
+	}
 }
 
 // wait waits until g ends, or ctx is done.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"slices"
 	"time"
 
@@ -50,6 +51,40 @@ const (
 // nsSecond is a second in nanoseconds: an index block never holds records
 // of two seconds.
 const nsSecond = int64(time.Second)
+
+// lastKey returns a key after every key with prefix p, within the
+// prefix: where a reverse walk of p's keys starts. (A key of p and 0xFF
+// alone is before the keys whose time leads with 0xFF, records in the
+// last years a time holds in Unix nanoseconds.)
+func lastKey(p byte) []byte {
+	k := make([]byte, 1+2*cursorLen)
+	k[0] = p
+	for i := 1; i < len(k); i++ {
+		k[i] = 0xFF
+	}
+	return k
+}
+
+// secondStart returns an i key after the index blocks of the seconds
+// before sec and before those of sec (their keys lead with their last
+// start): i | sec's start, or the first i key for the first second a
+// time holds.
+func secondStart(sec int64) []byte {
+	if sec <= floorDiv(math.MinInt64, nsSecond) {
+		return []byte{pIndex}
+	}
+	return timeKey([]byte{pIndex}, sec*nsSecond)
+}
+
+// secondEnd returns an i key after the index blocks of second sec and
+// before those of the seconds after it: i | (sec+1)'s start, or after
+// every i key for the last second a time holds.
+func secondEnd(sec int64) []byte {
+	if sec >= math.MaxInt64/nsSecond {
+		return lastKey(pIndex)
+	}
+	return timeKey([]byte{pIndex}, (sec+1)*nsSecond)
+}
 
 // goneValue is the value of a gone marker.
 var goneValue = []byte{tagGone, indexV1}
@@ -432,7 +467,7 @@ func (c *idxCursor) seek(from []byte) {
 	c.heap, c.from, c.ended = c.heap[:0], from, false
 	switch {
 	case from == nil && c.rev:
-		c.it.Seek([]byte{pIndex, 0xFF})
+		c.it.Seek(lastKey(pIndex))
 	case from == nil:
 		c.it.Seek([]byte{pIndex})
 	default:
@@ -445,10 +480,10 @@ func (c *idxCursor) seek(from []byte) {
 		sec := floorDiv(t, nsSecond)
 		if c.rev {
 			// Every block of a later second is after from.
-			c.it.Seek(timeKey([]byte{pIndex}, (sec+1)*nsSecond))
+			c.it.Seek(secondEnd(sec))
 		} else {
 			// Every block of an earlier second is before from.
-			c.it.Seek(timeKey([]byte{pIndex}, sec*nsSecond))
+			c.it.Seek(secondStart(sec))
 		}
 	}
 	c.fill()
@@ -683,7 +718,7 @@ func (s *Store) findIndexed(txn *badger.Txn, id recording.ID, bad func(key []byt
 	// The blocks of its second that end at or after start, in order of
 	// their last starts: most often the first one holds it. An ID is in
 	// one index block at most (see replaced).
-	end := timeKey([]byte{pIndex}, (sec+1)*nsSecond)
+	end := secondEnd(sec)
 	var damage error
 	for it.Seek(timeKey([]byte{pIndex}, start)); it.Valid(); it.Next() {
 		k := it.Item().Key()
@@ -754,7 +789,7 @@ func (e *entIter) close() {
 func (e *entIter) seek(from []byte) {
 	switch {
 	case from == nil && e.rev:
-		e.sit.Seek([]byte{pSummary, 0xFF})
+		e.sit.Seek(lastKey(pSummary))
 	case from == nil:
 		e.sit.Seek([]byte{pSummary})
 	default:

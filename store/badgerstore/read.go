@@ -107,7 +107,8 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 	err = s.db.View(func(txn *badger.Txn) error {
 		it := s.newEntIter(txn, true, s.badIndex)
 		defer it.close()
-		seek := []byte{pSummary, 0xFF}
+		end := lastKey(pSummary)
+		seek := end
 		if !q.Until.IsZero() {
 			seek = timeKey([]byte{pSummary}, q.Until.UnixNano())
 		}
@@ -125,7 +126,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			ringSince = since[1:]
 		}
 		var ringUntil []byte
-		if !bytes.Equal(seek, []byte{pSummary, 0xFF}) {
+		if !bytes.Equal(seek, end) {
 			ringUntil = seek[1:]
 		}
 		mem := ringReader{g: s.ring, since: ringSince, until: ringUntil, batch: max(limit+1, 64)}
@@ -172,7 +173,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		defer sums.done()
 		n := 0
 		var from []byte
-		if !bytes.Equal(seek, []byte{pSummary, 0xFF}) {
+		if !bytes.Equal(seek, end) {
 			from = seek[1:]
 		}
 		vlog := s.opts.ValueLogFileSize

@@ -166,6 +166,12 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 		var size, nrec int64
 		tr := traceTally{stored: &s.traceBytes} // traces deleted with their records
 		done := false
+		cl := s.beginClaims() // the records deleted (see claims)
+		claimBlock := func(b *idxBlock) {
+			for i := range b.ents {
+				cl.add(b.ents[i].id())
+			}
+		}
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := s.newEntIter(txn, false, s.badIndex)
 			defer it.close()
@@ -253,12 +259,14 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 							continue
 						}
 						if b == nil {
+							cl.add(recording.ID(k[8:24]))
 							keys = append(keys, item.KeyCopy(nil))
 							bytes -= markCost
 							size += markCost
 						} else if !slices.Contains(states(b), entryLive) {
 							// A block whose records are all
 							// gone goes, with its markers.
+							claimBlock(b)
 							dropIndex(b)
 						}
 						continue
@@ -304,6 +312,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 						}
 						if blk.last < ageCutoff ||
 							!tooOld && (s.opts.MaxRecords <= 0 || count-n >= s.opts.MaxRecords) && (maxBytes <= 0 || bytes-sz >= maxBytes) && !s.overlapped(txn, blk) {
+							claimBlock(blk)
 							dropIndex(blk)
 							keepFrom = start + 1
 							continue
@@ -312,6 +321,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 					// The boundary's records go one by one, each
 					// hidden by a gone marker until the block
 					// goes.
+					cl.add(blk.ents[ei].id())
 					marks[string(append([]byte{pSummary}, k...))] = true
 					st[ei] = entryMarked
 					sz := blk.size(ei) - markCost
@@ -324,10 +334,12 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 					continue
 				}
 				id := recording.ID(k[8:24])
+				cl.add(id)
 				sz := summarySize(item)
 				b, _ := indexedUnder(k)
 				if b != nil && !slices.Contains(states(b), entryLive) {
 					// A block whose records are all gone goes.
+					claimBlock(b)
 					dropIndex(b)
 					b = nil
 				}
@@ -359,7 +371,22 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 			}
 		})
 		if err != nil {
+			cl.drop()
 			return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
+		}
+		if s.trimHook != nil {
+			s.trimHook("read")
+		}
+		if !cl.take() {
+			// A Write stores one of them in a batch this pass did
+			// not see: once it has, the pass reads again.
+			if err := cl.wait(ctx); err != nil {
+				return keepFrom, err
+			}
+			continue
+		}
+		if s.trimHook != nil {
+			s.trimHook("claimed")
 		}
 		if len(keys) > 0 || len(marks) > 0 {
 			var set [][]byte
@@ -367,6 +394,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 				set = append(set, []byte(k))
 			}
 			if err := s.writeKeys(keys, set); err != nil {
+				cl.drop()
 				return keepFrom, fmt.Errorf("badgerstore: retention: %w", err)
 			}
 			s.count.Add(-nrec)
@@ -376,6 +404,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 			res.Traces += tr.n
 			res.DeletedBytes += size
 		}
+		cl.drop()
 		if done || len(keys)+len(marks) == 0 || !over() && keepFrom > ageCutoff {
 			return keepFrom, nil
 		}
@@ -401,7 +430,8 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 		}
 		var keys [][]byte
 		var size, nrec int64
-		var tr traceTally // traces deleted with their records
+		var tr traceTally     // traces deleted with their records
+		cl := s.beginClaims() // the records deleted (see claims)
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
 			defer it.Close()
@@ -415,7 +445,17 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 				if len(k) != 25 {
 					continue
 				}
+				marker := false
+				item.Value(func(v []byte) error { marker = isGone(v); return nil })
+				if marker {
+					// A gone marker, not a record: left at the
+					// ID's time by a record from the future
+					// written again at another start (see
+					// replaced), which its f entry now serves.
+					continue
+				}
 				id := recording.ID(k[9:25])
+				cl.add(id)
 				keys = append(keys, item.KeyCopy(nil))
 				sz := summarySize(item)
 				type blockRef struct {
@@ -459,12 +499,22 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 			return nil
 		})
 		if err != nil {
+			cl.drop()
 			return fmt.Errorf("badgerstore: retention: %w", err)
 		}
 		if nrec == 0 {
+			cl.drop()
 			return nil
 		}
-		if err := s.deleteKeys(keys); err != nil {
+		if !cl.take() {
+			if err := cl.wait(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		err = s.deleteKeys(keys)
+		cl.drop()
+		if err != nil {
 			return fmt.Errorf("badgerstore: retention: %w", err)
 		}
 		s.count.Add(-nrec)
@@ -801,7 +851,7 @@ func (s *Store) overlapped(txn *badger.Txn, b *idxBlock) bool {
 	it.Close()
 	ii := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}, PrefetchValues: false})
 	defer ii.Close()
-	end := timeKey([]byte{pIndex}, (floorDiv(b.first, nsSecond)+1)*nsSecond)
+	end := secondEnd(floorDiv(b.first, nsSecond))
 	for ii.Seek(timeKey([]byte{pIndex}, b.first)); ii.Valid(); ii.Next() {
 		k := ii.Item().Key()
 		if bytes.Compare(k, end) >= 0 {

@@ -87,6 +87,10 @@ type Store struct {
 	// and Size count its records until a recount (see Store.recount), and
 	// a Close does not save them, so that the next Open counts again.
 	miscounted atomic.Bool
+	// trimHook, if set (by tests), runs in each pass of trimRecords
+	// between the read of what it deletes and the deletion: at "read",
+	// then at "claimed" (see claims).
+	trimHook func(at string)
 
 	// spareChunk is one chunk kept apart from chunks, which the
 	// collector empties and whose per-P slot another P cannot take (see
@@ -357,7 +361,7 @@ func (s *Store) load() error {
 		// The newest start stored (a malformed last key: any).
 		newest := int64(emptyNewest)
 		si := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}, Reverse: true})
-		if si.Seek([]byte{pSummary, 0xFF}); si.Valid() {
+		if si.Seek(lastKey(pSummary)); si.Valid() {
 			newest = math.MaxInt64
 			if k := si.Item().Key(); len(k) == 25 {
 				newest = keyTime(k[1:9])

@@ -28,7 +28,8 @@ import (
 // it started later than every record stored. Writes may run at once: a
 // record that another Write is storing, in a transaction not committed
 // when this Write's began, is taken up once that one has committed (see
-// flights), so that a record given to two Writes at once is stored once.
+// flights), so that a record given to two Writes at once is stored once;
+// so is one that a retention pass is deleting (see claims).
 // The store does not keep recs or anything they point to.
 //
 // Records the store cannot keep safely are dropped, counted in
