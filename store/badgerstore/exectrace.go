@@ -146,6 +146,9 @@ func (s *Store) trimTraces(ctx context.Context, target int64, res *RetentionResu
 	if err != nil || len(keys) == 0 {
 		return err
 	}
+	if s.trimHook != nil {
+		s.trimHook("traces read")
+	}
 	if err := s.deleteKeys(keys); err != nil {
 		return fmt.Errorf("badgerstore: retention: %w", err)
 	}

@@ -89,7 +89,8 @@ type Store struct {
 	miscounted atomic.Bool
 	// trimHook, if set (by tests), runs in each pass of trimRecords
 	// between the read of what it deletes and the deletion: at "read",
-	// then at "claimed" (see claims).
+	// then at "claimed" (see claims); and of trimTraces, at "traces
+	// read".
 	trimHook func(at string)
 
 	// spareChunk is one chunk kept apart from chunks, which the
