@@ -245,10 +245,12 @@
 // Size once a read has found it: the next retention pass first counts the
 // records again (holding the store's lock exclusively: ~0.1 s for 100k
 // records), and a Close before it leaves the count to the next Open.
-// A record written again while a pass deletes it is written once the
-// pass has (the pass takes the records it deletes as a Write's batch
-// does, see flights.go), or, if its Write's transaction ran first, the
-// pass reads again: the record is either deleted or kept, counted once.
+// A record written again while a pass deletes it, or its execution
+// trace, is written once the pass has (the pass takes the records it
+// deletes, and those whose traces it deletes, as a Write's batch does,
+// see flights.go), or, if its Write's transaction ran first, the pass
+// reads again: the record (and its trace) is either deleted or kept,
+// counted once.
 //
 // A record that starts more than a day after now was written under a
 // wrong clock (or the clock is wrong now): its age is not known, so MaxAge

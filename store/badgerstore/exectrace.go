@@ -114,49 +114,73 @@ func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) 
 // left: traces go before records. target is the byte target of the pass
 // (byteTarget; 0: none). It runs in a retention pass, which
 // holds s.foldMu, so it is the only one deleting traces but for
-// trimRecords in the same pass.
+// trimRecords in the same pass; a Write may give one of their records
+// again, with another trace or none, which the pass, reading in a
+// transaction that does not see it, would delete, and count out the old
+// one's size: it takes the records of the traces it deletes (see claims).
 func (s *Store) trimTraces(ctx context.Context, target int64, res *RetentionResult) error {
-	want := s.opts.MaxTraceBytes
-	if t := target; t > 0 {
-		if over := s.bytes.Load() - t; over > 0 {
-			want = min(want, s.traceBytes.Load()-over)
+	for {
+		want := s.opts.MaxTraceBytes
+		if t := target; t > 0 {
+			if over := s.bytes.Load() - t; over > 0 {
+				want = min(want, s.traceBytes.Load()-over)
+			}
 		}
-	}
-	if s.traceBytes.Load() <= want {
-		return nil
-	}
-	var keys [][]byte
-	var size int64
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
-		defer it.Close()
-		have := s.traceBytes.Load()
-		for it.Rewind(); it.Valid() && have > want; it.Next() {
-			if err := ctx.Err(); err != nil {
+		if s.traceBytes.Load() <= want {
+			return nil
+		}
+		var keys [][]byte
+		var size int64
+		cl := s.beginClaims() // the records whose traces go (see claims)
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
+			defer it.Close()
+			have := s.traceBytes.Load()
+			for it.Rewind(); it.Valid() && have > want; it.Next() {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				item := it.Item()
+				k := item.Key()
+				if len(k) == 1+len(recording.ID{}) {
+					cl.add(recording.ID(k[1:]))
+				}
+				n := int64(len(k)) + item.ValueSize()
+				keys = append(keys, item.KeyCopy(nil))
+				size += n
+				have -= n
+			}
+			return nil
+		})
+		if err != nil || len(keys) == 0 {
+			cl.drop()
+			return err
+		}
+		if s.trimHook != nil {
+			s.trimHook("traces read")
+		}
+		if !cl.take() {
+			// A Write stores one of those records in a batch this
+			// pass did not see: once it has, the pass reads again.
+			if err := cl.wait(ctx); err != nil {
 				return err
 			}
-			item := it.Item()
-			n := int64(len(item.Key())) + item.ValueSize()
-			keys = append(keys, item.KeyCopy(nil))
-			size += n
-			have -= n
+			continue
 		}
+		if s.trimHook != nil {
+			s.trimHook("traces claimed")
+		}
+		err = s.deleteKeys(keys)
+		cl.drop()
+		if err != nil {
+			return fmt.Errorf("badgerstore: retention: %w", err)
+		}
+		s.subTraceBytes(size)
+		s.bytes.Add(-size)
+		res.Traces += int64(len(keys))
+		res.DeletedBytes += size
 		return nil
-	})
-	if err != nil || len(keys) == 0 {
-		return err
 	}
-	if s.trimHook != nil {
-		s.trimHook("traces read")
-	}
-	if err := s.deleteKeys(keys); err != nil {
-		return fmt.Errorf("badgerstore: retention: %w", err)
-	}
-	s.subTraceBytes(size)
-	s.bytes.Add(-size)
-	res.Traces += int64(len(keys))
-	res.DeletedBytes += size
-	return nil
 }
 
 // subTraceBytes takes n bytes of deleted traces off the count. Badger's

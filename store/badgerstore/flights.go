@@ -102,8 +102,8 @@ func (f *flight) has(id recording.ID) bool {
 	return ok
 }
 
-// claims are a retention pass's flight: the records it deletes, read in
-// its transaction. A Write given one of them again, in a transaction that
+// claims are a retention pass's flight: the records it deletes, or whose
+// execution traces it deletes (trimTraces), read in its transaction. A Write given one of them again, in a transaction that
 // does not see the pass's deletions, would have them delete its version
 // or hide it (a gone marker), and count it out twice. So a pass takes the
 // records it read before deleting them: if a batch it cannot see stores

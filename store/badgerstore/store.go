@@ -90,7 +90,7 @@ type Store struct {
 	// trimHook, if set (by tests), runs in each pass of trimRecords
 	// between the read of what it deletes and the deletion: at "read",
 	// then at "claimed" (see claims); and of trimTraces, at "traces
-	// read".
+	// read", then at "traces claimed".
 	trimHook func(at string)
 
 	// spareChunk is one chunk kept apart from chunks, which the
