@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -36,42 +37,7 @@ func TestRetainRacingRewrite(t *testing.T) {
 		} else {
 			s.opts.MaxRecords = int64(len(recs) - 1)
 		}
-		// The Write runs while the pass is between its read and its
-		// deletion: until it has returned, or waits for a batch (the
-		// pass's) to end.
-		once := false
-		written := make(chan struct{})
-		s.trimHook = func(at string) {
-			if once || at != c.at {
-				return
-			}
-			once = true
-			go func() {
-				defer close(written)
-				if err := s.Write(ctx, []*recording.Record{&again}); err != nil {
-					t.Error(err)
-				}
-			}()
-			// Before the pass took its records, the Write does not
-			// wait for it; after, it does.
-			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-				select {
-				case <-written:
-					if c.at == "claimed" {
-						t.Errorf("byAge %v, at %s: the Write did not wait for the pass", byAge, c.at)
-					}
-					return
-				default:
-				}
-				if waited(&s.flights) {
-					if c.at == "read" {
-						t.Errorf("byAge %v, at %s: the Write waited", byAge, c.at)
-					}
-					return
-				}
-			}
-			t.Error("the Write neither returned nor waited")
-		}
+		written, _ := writeDuringPass(t, s, &again, c.at, c.at == "claimed", fmt.Sprintf("byAge %v, at %s", byAge, c.at))
 		if _, err := s.Retain(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -96,6 +62,47 @@ func TestRetainRacingRewrite(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// writeDuringPass sets s's trimHook to give rec to Write once, when the
+// pass reaches the point at: while the pass is between its read and its
+// deletion. It checks that the Write waits for the pass (for a batch to
+// end) if waits — the pass has taken its records — and returns without
+// waiting otherwise; errors name where. It returns a channel closed once
+// the Write has returned, and whether the hook ran.
+func writeDuringPass(t *testing.T, s *Store, rec *recording.Record, at string, waits bool, where string) (written <-chan struct{}, reached func() bool) {
+	once := false
+	done := make(chan struct{})
+	s.trimHook = func(h string) {
+		if once || h != at {
+			return
+		}
+		once = true
+		go func() {
+			defer close(done)
+			if err := s.Write(context.Background(), []*recording.Record{rec}); err != nil {
+				t.Error(err)
+			}
+		}()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			select {
+			case <-done:
+				if waits {
+					t.Errorf("%s: the Write did not wait for the pass", where)
+				}
+				return
+			default:
+			}
+			if waited(&s.flights) {
+				if !waits {
+					t.Errorf("%s: the Write waited", where)
+				}
+				return
+			}
+		}
+		t.Error("the Write neither returned nor waited")
+	}
+	return done, func() bool { return once }
 }
 
 // waited reports whether a Write waits for a batch to end.

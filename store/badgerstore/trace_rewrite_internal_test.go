@@ -40,48 +40,13 @@ func TestTrimTracesRacingRewrite(t *testing.T) {
 		again := *recs[0]
 		data := storetest.TraceData(9, 200<<10)
 		again.ExecTrace = &recording.ExecTrace{Data: data, Size: int64(len(data)), Taken: again.Start, Reason: "again"}
-		// The Write runs while the pass is between its read and its
-		// deletion: until it has returned, or waits for a batch (the
-		// pass's) to end.
-		once := false
-		written := make(chan struct{})
-		s.trimHook = func(h string) {
-			if once || h != at {
-				return
-			}
-			once = true
-			go func() {
-				defer close(written)
-				if err := s.Write(ctx, []*recording.Record{&again}); err != nil {
-					t.Error(err)
-				}
-			}()
-			// Before the pass took its records, the Write does not
-			// wait for it; after, it does.
-			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-				select {
-				case <-written:
-					if at == "traces claimed" {
-						t.Errorf("at %s: the Write did not wait for the pass", at)
-					}
-					return
-				default:
-				}
-				if waited(&s.flights) {
-					if at == "traces read" {
-						t.Errorf("at %s: the Write waited", at)
-					}
-					return
-				}
-			}
-			t.Error("the Write neither returned nor waited")
-		}
+		written, reached := writeDuringPass(t, s, &again, at, at == "traces claimed", "at "+at)
 		res, err := s.Retain(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.trimHook = nil
-		if !once {
+		if !reached() {
 			s.Close()
 			t.Fatalf("at %s: the pass did not reach it (%+v)", at, res)
 		}
