@@ -1309,27 +1309,11 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 		}
 	}
 	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(n, cfg.maxAttrs-len(c.c.Attrs)), 0))
-	// Each attribute is set as setAttrLocked sets it, inline: the call is
-	// not frozen (the caller checked, and the lock is held), and its
-	// attributes are not nil when it has room (set above).
-next:
 	for _, at := range attrs {
 		if len(at.Key) > cfg.maxName || len(at.Value) > cfg.maxAttrValue {
 			at = Attr{Key: convention.Truncate(at.Key, cfg.maxName), Value: convention.Truncate(at.Value, cfg.maxAttrValue)}
 		}
-		for i := range c.c.Attrs {
-			if c.c.Attrs[i].Key == at.Key {
-				c.c.Attrs[i].Value = at.Value
-				continue next
-			}
-		}
-		if len(c.c.Attrs) >= cfg.maxAttrs {
-			if c.c.dropped < math.MaxInt32 {
-				c.c.dropped++
-			}
-			continue
-		}
-		c.c.Attrs = append(c.c.Attrs, at)
+		c.putAttrLocked(at, cfg.maxAttrs)
 	}
 }
 
@@ -1339,6 +1323,19 @@ func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
 	if c.frozenLocked() {
 		return
 	}
+	if c.c.Attrs == nil && c.room != nil {
+		c.c.Attrs = c.room.attrs[:0]
+	}
+	c.putAttrLocked(at, maxAttrs)
+}
+
+// putAttrLocked sets at, already capped, among the call's attributes
+// (with c.a.mu held, the call not frozen, its room taken): the value of
+// an attribute of the same key is replaced; under maxAttrs at is added,
+// over it counted as dropped. Small enough to be inlined into
+// setAttrsLocked's loop, which a call of setAttrLocked for each
+// attribute was not ("An outgoing call's cost, fifteenth round").
+func (c *ActiveCall) putAttrLocked(at Attr, maxAttrs int) {
 	for i := range c.c.Attrs {
 		if c.c.Attrs[i].Key == at.Key {
 			c.c.Attrs[i].Value = at.Value
@@ -1350,9 +1347,6 @@ func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
 			c.c.dropped++
 		}
 		return
-	}
-	if c.c.Attrs == nil && c.room != nil {
-		c.c.Attrs = c.room.attrs[:0]
 	}
 	c.c.Attrs = append(c.c.Attrs, at)
 }
