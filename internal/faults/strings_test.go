@@ -79,7 +79,14 @@ func TestHugeCallStrings(t *testing.T) {
 			Dropped uint64 `json:"dropped"`
 		} `json:"recorder"`
 	}
-	getJSON(t, client, base+"/stats/api/health", &health)
+	// The record is listed once the store has it; the recorder counts it
+	// written just after the sink returns, so wait for that count.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		getJSON(t, client, base+"/stats/api/health", &health)
+		if health.Recorder.Written+health.Recorder.Dropped > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if health.Recorder.Written != 1 || health.Recorder.Dropped != 0 {
 		t.Errorf("api/health: written %d, dropped %d; want the one record written", health.Recorder.Written, health.Recorder.Dropped)
 	}
