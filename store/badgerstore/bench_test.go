@@ -124,6 +124,18 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteAfterFuture is BenchmarkWrite's persisted case in a store
+// that holds one record from ten years ahead (see futureSkew): the
+// records written after it are new all the same, not looked up (see
+// replaced).
+func BenchmarkWriteAfterFuture(b *testing.B) {
+	benchWrite(b, Options{RetentionInterval: -1, RecordBudget: -1}, func(r *recording.Record, n int) {
+		if n == 0 {
+			*r = *withID(r, r.Start.AddDate(10, 0, 0), 1<<63)
+		}
+	})
+}
+
 // benchWrite writes b.N copies of a 20-call record, 50 µs apart, each
 // changed by vary, and reports records/s, the heap's peak (peak-heap-MiB:
 // objects, garbage included; peak-live-heap-MiB: live as collections

@@ -83,6 +83,9 @@ func TestClearAsEmpty(t *testing.T) {
 	if got, want := s.newest.Load(), empty.newest.Load(); got != want {
 		t.Errorf("after Clear, the newest start is %d, want %d as in an empty store", got, want)
 	}
+	if got, want := s.future.Load(), empty.future.Load(); got != want {
+		t.Errorf("after Clear, the future's earliest start is %d, want %d as in an empty store", got, want)
+	}
 	if s.Len() != 0 || s.Size() != 0 || s.TraceSize() != 0 {
 		t.Errorf("after Clear: Len %d, Size %d, TraceSize %d", s.Len(), s.Size(), s.TraceSize())
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/dgraph-io/badger/v4/y"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/internal/codec"
 	"github.com/goappstats/appstats/store/internal/sketch"
@@ -113,9 +114,12 @@ type Store struct {
 	ratio     atomic.Int64 // the last block's stored size per 1000 bytes of records
 	sumRatio  atomic.Int64 // the same for the last summary block
 	// newest is the latest start of the records written (since Open,
-	// and stored at Open): a record that started later is not stored
-	// already (see replaced).
+	// and stored at Open) other than those from the future, and future
+	// the earliest start of those (see futureSkew): a record that
+	// started between them is not stored already (see replaced). Both
+	// change under budget.mu (and Open's and Clear's exclusive locks).
 	newest atomic.Int64 // emptyNewest when nothing is stored
+	future atomic.Int64 // noFuture when no record from the future is stored
 	blocks blockCache   // the block Get decoded last
 
 	foldMu    sync.Mutex // one fold (or retention pass) at a time
@@ -359,16 +363,30 @@ func (s *Store) load() error {
 				s.log.Warn("badgerstore: corrupt record count, recounting", "err", err)
 			}
 		}
-		// The newest start stored (a malformed last key: any).
-		newest := int64(emptyNewest)
+		// The newest start stored up to futureSkew from now, and the
+		// earliest after it: records from the future, as trimFuture
+		// takes them, so that a clock set back or a record written
+		// under a wrong one does not have every record looked up until
+		// the clock reaches it. (A malformed key there: any start.)
+		horizon := time.Now().UnixNano() + int64(futureSkew)
+		newest, future := int64(emptyNewest), int64(noFuture)
 		si := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}, Reverse: true})
-		if si.Seek(lastKey(pSummary)); si.Valid() {
+		if si.Seek(append(summaryKey(horizon, maxID), 0xFF)); si.Valid() {
 			newest = math.MaxInt64
 			if k := si.Item().Key(); len(k) == 25 {
 				newest = keyTime(k[1:9])
 			}
 		}
 		si.Close()
+		fi := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
+		if fi.Seek(summaryKey(horizon+1, recording.ID{})); fi.Valid() {
+			if k := fi.Item().Key(); len(k) == 25 {
+				future = keyTime(k[1:9])
+			} else {
+				newest = math.MaxInt64
+			}
+		}
+		fi.Close()
 		var traces int64
 		if counted {
 			traces = countTraces(txn)
@@ -383,12 +401,15 @@ func (s *Store) load() error {
 				continue
 			}
 			seq = max(seq, binary.BigEndian.Uint64(k[17:]))
-			if newest < keyTime(k[1:9]) && newest != math.MaxInt64 {
-				newest = keyTime(k[1:9])
+			if t := keyTime(k[1:9]); t > horizon {
+				future = min(future, t)
+			} else if newest < t && newest != math.MaxInt64 {
+				newest = t
 			}
 		}
 		ii.Close()
 		s.newest.Store(newest)
+		s.future.Store(future)
 		// Blocks take sequence numbers too.
 		for _, p := range []byte{pBlock, pSumBlock} {
 			bi := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
@@ -565,8 +586,16 @@ func (s *Store) rlock() error {
 	return nil
 }
 
-// emptyNewest is the newest start of an empty store: any record is new.
-const emptyNewest = math.MinInt64
+// emptyNewest is the newest start of an empty store, and noFuture the
+// earliest start of a record from the future when there is none: any
+// record is new.
+const (
+	emptyNewest = math.MinInt64
+	noFuture    = math.MaxInt64
+)
+
+// maxID is the last ID in key order.
+var maxID = recording.ID{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
 
 // Clear deletes every record and rollup (Badger's DropAll). The store is
 // then as a new one: its next records are new, not looked up.
@@ -592,6 +621,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	s.traceBytes.Store(0)
 	s.garbage.Store(0)
 	s.newest.Store(emptyNewest)
+	s.future.Store(noFuture)
 	s.budget.reset()
 	s.ring.reset(false)
 	s.blocks.put([16]byte{}, nil)

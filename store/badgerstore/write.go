@@ -194,7 +194,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				continue
 			}
 			start := r.Start.UnixNano()
-			if start <= s.newest.Load() || start != idTime(r.ID) {
+			if start <= s.newest.Load() || start >= s.future.Load() || start != idTime(r.ID) {
 				// Looked up (see replaced), where txn does not
 				// see what a batch begun or committed since it
 				// began stores: this batch ends before it.
@@ -258,7 +258,8 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			// record stored started after the newest start: a record
 			// of the service's own, written as it ends, is mostly not
 			// looked up.
-			gone, err := s.replaced(txn, blk, ix, r.ID, start, tv == nil)
+			future := start > horizon
+			gone, err := s.replaced(txn, blk, ix, r.ID, start, future, tv == nil)
 			if err != nil {
 				return fail(err)
 			}
@@ -272,7 +273,6 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			// A large record gets a block of its own, and so does one
 			// that starts far in the future (see futureSkew):
 			// retention deletes it with its blocks.
-			future := start > horizon
 			indexed := !future && !gone.found && start == idTime(r.ID)
 			if len(blk.refs) == 0 && blk.end > 0 {
 				// The bytes before it are of records given again
@@ -579,29 +579,28 @@ type old struct {
 // stored record at another start is deleted (at the ID's time, where an
 // index entry may lie under it, it is made a gone marker).
 // A record whose ID holds its start (as the recorder's do) and that
-// started later than the newest start written is taken as new: a record
-// written again at the same start cannot be (one moved there from another
-// start is not looked for, and is listed at both starts). It raises the
-// newest start. Another is looked up where Get finds it (see locate; a
+// started later than the newest start written and earlier than every
+// record from the future (see futureSkew; future: it is one) is taken as
+// new: a record written again at the same start cannot be (one moved
+// there from another start is not looked for, and is listed at both
+// starts). It raises the newest start, or lowers the future's earliest.
+// Called under budget.mu. Another is looked up where Get finds it (see locate; a
 // summary and a trace of that ID without it are not looked for): among
 // them one moved past every record stored whose ID holds another time,
 // which taken as new would leave its earlier version where Get looks
 // first. An earlier one of the same ID in blk, or in ix, not yet in txn,
 // is taken out of it. Write gives a record found here an s entry and an
 // f entry of its own, which shadow an index entry of the same key.
-func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, ix *idxState, id recording.ID, start int64, drop bool) (old, error) {
+func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, ix *idxState, id recording.ID, start int64, future, drop bool) (old, error) {
 	var o old
-	for {
-		n := s.newest.Load()
-		if start <= n {
-			break
-		}
-		if s.newest.CompareAndSwap(n, start) {
-			if start == idTime(id) {
-				return o, nil
-			}
-			break
-		}
+	isNew := start > s.newest.Load() && start < s.future.Load() && start == idTime(id)
+	if future {
+		s.future.Store(min(s.future.Load(), start))
+	} else {
+		s.newest.Store(max(s.newest.Load(), start))
+	}
+	if isNew {
+		return o, nil
 	}
 	sk := summaryKey(start, id)
 	ik := summaryKey(idTime(id), id)
