@@ -253,8 +253,12 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 // cost grows with the window's hours and minutes, not with the number of
 // records (except those in the two edge minutes).
 func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
-	if _, err := storekit.ResolveWindow(w, time.Now()); err != nil {
+	rw, err := storekit.ResolveWindow(w, time.Now())
+	if err != nil {
 		return nil, err
+	}
+	if w.Since = rw.Since; !w.Until.IsZero() {
+		w.Until = rw.Until
 	}
 	if err := s.rlock(); err != nil {
 		return nil, err
@@ -273,7 +277,7 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 		// of milliseconds.
 		w.Until = time.Unix(0, r.now)
 	}
-	err := r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)
+	err = r.add(ctx, ru, w.Since.UnixNano(), w.Until.UnixNano(), false)
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: stats: %w", err)
 	}
@@ -293,10 +297,9 @@ func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) 
 	var out []store.Bucket
 	r := s.newReader()
 	defer r.close()
-	until := w.Until.UnixNano()
-	for a := w.Since.UnixNano(); a < until; a += int64(step) {
+	for a, b := range storekit.Buckets(w.Since.UnixNano(), w.Until.UnixNano(), step) {
 		ru := codec.NewRollup()
-		if err = r.add(ctx, ru, a, min(a+int64(step), until), true); err != nil {
+		if err = r.add(ctx, ru, a, b, true); err != nil {
 			break
 		}
 		out = append(out, store.Bucket{

@@ -470,16 +470,16 @@ func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) 
 	if err != nil {
 		return nil, wrap("series", err)
 	}
-	for a := since; a < until; a += int64(step) {
-		ag.plan(a, min(a+int64(step), until))
+	for a, b := range storekit.Buckets(since, until, step) {
+		ag.plan(a, b)
 	}
 	if err := ag.read(ctx); err != nil {
 		return nil, wrap("series", err)
 	}
 	var out []store.Bucket
-	for a := since; a < until; a += int64(step) {
+	for a, b := range storekit.Buckets(since, until, step) {
 		ru := codec.NewRollup()
-		ag.add(ru, a, min(a+int64(step), until))
+		ag.add(ru, a, b)
 		out = append(out, store.Bucket{
 			Start: time.Unix(0, a), Requests: ru.Requests(), Errors: ru.Errors(), Calls: ru.Calls(), Latency: ru.Latency(),
 		})

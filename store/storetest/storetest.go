@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -37,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Stats", testStats},
 		{"MaxKeys", testMaxKeys},
 		{"Series", testSeries},
+		{"Extremes", testExtremes},
 		{"Clear", testClear},
 		{"Close", testClose},
 		{"Concurrent", testConcurrent},
@@ -655,6 +657,96 @@ func testSeries(t *testing.T, s store.Store) {
 			}
 			if total == 0 {
 				t.Error("series counts nothing")
+			}
+		})
+	}
+}
+
+// testExtremes: windows and list bounds at and past the times Unix
+// nanoseconds hold (before 1677, after 2262, a zero Since) count and list
+// the records within them, in bounded time, and a series over them steps
+// without overflowing. Before, such times turned into other times
+// (time.Time.UnixNano wraps), so that a window from year 1 to 9999 counted
+// nothing, and one from the first to the last nanosecond hung badgerstore.
+func testExtremes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	recs := Records(8, base(), 7*time.Second, 50)
+	write(t, s, recs)
+	n := int64(len(recs))
+	year := func(y int) time.Time { return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC) }
+	first, last := time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
+	// within runs f and fails the test if it takes a minute.
+	within := func(what string, f func()) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() { defer close(done); f() }()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatalf("%s: no answer within a minute", what)
+		}
+	}
+	windows := []struct {
+		name string
+		w    store.Window
+		want int64
+	}{
+		{"year 1 to 9999", store.Window{Since: year(1), Until: year(9999)}, n},
+		{"first to last nanosecond", store.Window{Since: first, Until: last}, n},
+		{"zero since", store.Window{Until: year(9999)}, n},
+		{"zero since, until now", store.Window{}, n},
+		{"before 1677", store.Window{Since: year(1000), Until: year(1500)}, 0},
+		{"after 2262", store.Window{Since: year(3000), Until: year(3001)}, 0},
+	}
+	for _, tt := range windows {
+		within("Stats "+tt.name, func() {
+			st, err := s.Stats(ctx, tt.w)
+			if err != nil {
+				t.Errorf("Stats %s: %v", tt.name, err)
+			} else if st.Requests != tt.want {
+				t.Errorf("Stats %s: %d requests, want %d", tt.name, st.Requests, tt.want)
+			}
+		})
+		for _, step := range []time.Duration{1 << 62, math.MaxInt64, time.Duration(math.MaxInt64/storekit.MaxSteps) * 2} {
+			within(fmt.Sprint("Series ", tt.name, " step ", step), func() {
+				bs, err := s.Series(ctx, tt.w, step)
+				if err != nil {
+					t.Errorf("Series %s step %v: %v", tt.name, step, err)
+					return
+				}
+				var sum int64
+				for i, b := range bs {
+					sum += b.Requests
+					if i > 0 && !b.Start.After(bs[i-1].Start) {
+						t.Errorf("Series %s step %v: bucket %d starts at %v, after %v", tt.name, step, i, b.Start, bs[i-1].Start)
+					}
+				}
+				if sum != tt.want || len(bs) > storekit.MaxSteps+1 {
+					t.Errorf("Series %s step %v: %d requests in %d buckets, want %d", tt.name, step, sum, len(bs), tt.want)
+				}
+			})
+		}
+	}
+	within("Series of too many steps", func() {
+		if _, err := s.Series(ctx, store.Window{Since: first, Until: last}, time.Hour); !errors.Is(err, store.ErrInvalidQuery) {
+			t.Errorf("Series of an hour a step from the first to the last nanosecond: %v, want ErrInvalidQuery", err)
+		}
+	})
+	lists := []struct {
+		name string
+		q    store.Query
+		want int
+	}{
+		{"since year 1", store.Query{Since: year(1)}, len(recs)},
+		{"until year 9999", store.Query{Until: year(9999)}, len(recs)},
+		{"first to last nanosecond", store.Query{Since: first, Until: last}, len(recs)},
+		{"since year 9999", store.Query{Since: year(9999)}, 0},
+		{"until year 1000", store.Query{Until: year(1000)}, 0},
+	}
+	for _, tt := range lists {
+		within("List "+tt.name, func() {
+			if got := len(listAll(t, s, tt.q)); got != tt.want {
+				t.Errorf("List %s: %d records, want %d", tt.name, got, tt.want)
 			}
 		})
 	}

@@ -170,20 +170,17 @@ func exactLatency(durs []time.Duration) store.Latency {
 // ExactSeries buckets summaries into steps across w, exactly (w.Until must be
 // set, as [ResolveSeries] sets it).
 func ExactSeries(w store.Window, step time.Duration, sums []*recording.Summary) []store.Bucket {
-	n := int(w.Until.Sub(w.Since) / step)
-	if w.Until.Sub(w.Since)%step != 0 {
-		n++
+	since, until := w.Since.UnixNano(), w.Until.UnixNano()
+	var out []store.Bucket
+	for a := range Buckets(since, until, step) {
+		out = append(out, store.Bucket{Start: time.Unix(0, a)})
 	}
-	out := make([]store.Bucket, n)
-	durs := make([][]time.Duration, n)
-	for i := range out {
-		out[i].Start = w.Since.Add(time.Duration(i) * step)
-	}
+	durs := make([][]time.Duration, len(out))
 	for _, s := range sums {
 		if s.Start.Before(w.Since) || !s.Start.Before(w.Until) {
 			continue
 		}
-		i := int(s.Start.Sub(w.Since) / step)
+		i := int(span(since, s.Start.UnixNano()) / uint64(step))
 		out[i].Requests++
 		if s.HasError() {
 			out[i].Errors++

@@ -2,6 +2,8 @@ package storekit
 
 import (
 	"fmt"
+	"iter"
+	"math"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -19,7 +21,24 @@ func InvalidQuery(what string) error {
 
 // Limit checks q's ranges and returns its effective page size: q.Limit,
 // [store.DefaultLimit] for 0, at most [store.MaxLimit].
+//
+// It also cuts q's times to those a record's start can hold (Unix
+// nanoseconds): a Since before them is none, an Until after them none,
+// and a Since after them or an Until before them matches no record.
 func Limit(q *store.Query) (int, error) {
+	lo, hi := time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
+	switch {
+	case q.Since.Before(lo):
+		q.Since = time.Time{}
+	case q.Since.After(hi):
+		q.Since = hi
+	}
+	switch {
+	case q.Until.After(hi):
+		q.Until = time.Time{}
+	case !q.Until.IsZero() && q.Until.Before(lo):
+		q.Until = lo
+	}
 	switch {
 	case q.Limit < 0:
 		return 0, InvalidQuery("negative limit")
@@ -101,8 +120,48 @@ func lower(c byte) byte {
 	return c
 }
 
-// ResolveWindow fills a zero w.Until with now and checks that the window is
-// not empty, for [store.Store.Stats].
+// The ends of the windows a store counts in (Unix nanoseconds): the times
+// an int64 holds, less an hour or two at each end, in whole hours, so that
+// the minutes and hours a store counts by never overflow.
+const (
+	nsHour   = int64(time.Hour)
+	minNanos = (math.MinInt64/nsHour + 1) * nsHour // 1677-09-21 01:00 UTC
+	maxNanos = (math.MaxInt64/nsHour - 1) * nsHour // 2262-04-11 22:00 UTC
+)
+
+// MinTime and MaxTime return the ends of the windows a store counts in (see
+// [ClampWindow]): 1677-09-21 01:00 and 2262-04-11 22:00 UTC.
+func MinTime() time.Time { return time.Unix(0, minNanos) }
+
+// MaxTime: see [MinTime].
+func MaxTime() time.Time { return time.Unix(0, maxNanos) }
+
+// ClampWindow cuts w to [MinTime, MaxTime]: a zero or earlier Since is
+// MinTime; a set Until later than MaxTime is MaxTime (a zero Until stays
+// zero). Records are stored at Unix nanoseconds, which hold no other
+// times; a store counts those within a window so cut.
+func ClampWindow(w store.Window) store.Window {
+	lo, hi := MinTime(), MaxTime()
+	clamp := func(t time.Time) time.Time {
+		switch {
+		case t.Before(lo):
+			return lo
+		case t.After(hi):
+			return hi
+		}
+		return t
+	}
+	w.Since = clamp(w.Since)
+	if !w.Until.IsZero() {
+		w.Until = clamp(w.Until)
+	}
+	return w
+}
+
+// ResolveWindow fills a zero w.Until with now, checks that the window is
+// not empty, and cuts it to [MinTime, MaxTime] (see [ClampWindow]; a
+// window outside them is cut to an empty one, where no record is), for
+// [store.Store.Stats].
 func ResolveWindow(w store.Window, now time.Time) (store.Window, error) {
 	if w.Until.IsZero() {
 		w.Until = now
@@ -110,11 +169,12 @@ func ResolveWindow(w store.Window, now time.Time) (store.Window, error) {
 	if !w.Since.Before(w.Until) {
 		return w, InvalidQuery("window is empty: since must be before until")
 	}
-	return w, nil
+	return ClampWindow(w), nil
 }
 
 // ResolveSeries is [ResolveWindow] for [store.Store.Series]: it also checks
-// that step is positive and cuts w into at most [MaxSteps] steps.
+// that step is positive and cuts w into at most [MaxSteps] steps (see
+// [Buckets]).
 func ResolveSeries(w store.Window, step time.Duration, now time.Time) (store.Window, error) {
 	if step <= 0 {
 		return w, InvalidQuery("series step must be positive")
@@ -123,8 +183,30 @@ func ResolveSeries(w store.Window, step time.Duration, now time.Time) (store.Win
 	if err != nil {
 		return w, err
 	}
-	if w.Until.Sub(w.Since)/step > MaxSteps {
+	if w.Since.Before(w.Until) && span(w.Since.UnixNano(), w.Until.UnixNano())/uint64(step) > MaxSteps {
 		return w, InvalidQuery(fmt.Sprintf("too many buckets: more than %d steps in the window", MaxSteps))
 	}
 	return w, nil
+}
+
+// span returns b − a for a ≤ b, exactly (more than an int64 holds when a
+// is negative).
+func span(a, b int64) uint64 { return uint64(b) - uint64(a) }
+
+// Buckets yields the steps of a series across [since, until) in Unix
+// nanoseconds, oldest first: each step's start and end, the last cut at
+// until. Its sums do not overflow, whatever the step.
+func Buckets(since, until int64, step time.Duration) iter.Seq2[int64, int64] {
+	return func(yield func(a, b int64) bool) {
+		for a := since; a < until; {
+			b := until
+			if uint64(step) < span(a, until) {
+				b = a + int64(step)
+			}
+			if !yield(a, b) {
+				return
+			}
+			a = b
+		}
+	}
 }
