@@ -163,8 +163,12 @@ func TestOpenOnFullDisk(t *testing.T) {
 			h = startHammer(ctx, v.base, 4, 4<<10)
 			time.Sleep(2 * time.Second)
 			v.requireAlive()
-			if d := v.storeHealth().Dropped; d == 0 {
-				t.Error("no record counted as dropped while the disk was full")
+			// Counted as the recorder hands the store its next batches.
+			dropping := v.waitStore("dropping records", 30*time.Second, func(s storeHealth) bool {
+				return s.State != "disk full" || s.Dropped > 0
+			})
+			if dropping.Dropped == 0 {
+				t.Errorf("no record counted as dropped while the disk was full: %+v", dropping)
 			}
 
 			if err := os.Remove(spare); err != nil {
