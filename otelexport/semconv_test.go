@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -203,7 +202,10 @@ func newShop(t *testing.T) *shop {
 		late := recording.StartCall(r.Context(), "queue", "publish")
 		stuck := recording.StartCall(r.Context(), "queue", "drain")
 		go func() {
-			time.Sleep(50 * time.Millisecond) // after the request has ended
+			// After the request has ended: the server cancels its
+			// context once the handler chain, the recorder's middleware
+			// and its end of the record included, has returned.
+			<-r.Context().Done()
 			late.End(nil)
 			close(s.asyncDone)
 			<-s.release

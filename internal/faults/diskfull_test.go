@@ -57,10 +57,13 @@ func TestDiskFull(t *testing.T) {
 				t.Errorf("dashboard (%d) does not say the disk is full", code)
 			}
 
-			// Keep going while full: requests succeed, records are dropped.
+			// Keep going while full: requests succeed, records are dropped
+			// (counted as the recorder hands the store its next batches).
 			time.Sleep(3 * time.Second)
 			v.requireAlive()
-			still := v.storeHealth()
+			still := v.waitStore("dropping more records", 30*time.Second, func(s storeHealth) bool {
+				return s.State != "disk full" || s.Dropped > full.Dropped
+			})
 			if still.State != "disk full" || still.Dropped <= full.Dropped {
 				t.Errorf("while full: %+v; want disk full, more records dropped than %d", still, full.Dropped)
 			}
@@ -160,8 +163,12 @@ func TestOpenOnFullDisk(t *testing.T) {
 			h = startHammer(ctx, v.base, 4, 4<<10)
 			time.Sleep(2 * time.Second)
 			v.requireAlive()
-			if d := v.storeHealth().Dropped; d == 0 {
-				t.Error("no record counted as dropped while the disk was full")
+			// Counted as the recorder hands the store its next batches.
+			dropping := v.waitStore("dropping records", 30*time.Second, func(s storeHealth) bool {
+				return s.State != "disk full" || s.Dropped > 0
+			})
+			if dropping.Dropped == 0 {
+				t.Errorf("no record counted as dropped while the disk was full: %+v", dropping)
 			}
 
 			if err := os.Remove(spare); err != nil {

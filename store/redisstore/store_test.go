@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store"
@@ -13,10 +14,17 @@ import (
 
 // openAt opens a store under a fresh prefix of the Redis at url, so that
 // the suite's tests share one server without seeing each other's keys.
+// Unless opts sets a WriteTimeout (as the tests of it do), a Write has
+// testWriteTimeout: a batch of a thousand records can take longer than
+// DefaultWriteTimeout on a loaded machine under -race, and its records
+// would be dropped.
 func openAt(t testing.TB, url string, opts redisstore.Options) *redisstore.Store {
 	t.Helper()
 	if opts.Prefix == "" {
 		opts.Prefix = fmt.Sprintf("t%d", prefixes.Add(1))
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = testWriteTimeout
 	}
 	s, err := redisstore.Open(context.Background(), url, opts)
 	if err != nil {
@@ -25,6 +33,10 @@ func openAt(t testing.TB, url string, opts redisstore.Options) *redisstore.Store
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// testWriteTimeout is openAt's WriteTimeout, as the writer processes of
+// main_test.go have.
+const testWriteTimeout = 30 * time.Second
 
 func TestConformance(t *testing.T) {
 	r := testservers.StartRedis(t)
