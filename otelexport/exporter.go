@@ -50,6 +50,11 @@ type Exporter struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// closing is held for reading by Write while it queues records, and
+	// for writing by Close while it sets closed: once Close has set it, no
+	// Write is still queueing, so that none queues a record after Close
+	// has emptied the queue.
+	closing   sync.RWMutex
 	closed    atomic.Bool
 	closeOnce sync.Once
 
@@ -202,6 +207,8 @@ func (e *Exporter) Stats() Stats {
 // dropped and counted. It returns an error only when records were dropped,
 // so that the recorder counts the failure.
 func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
+	e.closing.RLock()
+	defer e.closing.RUnlock()
 	if e.closed.Load() {
 		e.dropped.Add(uint64(len(records)))
 		return ErrClosed
@@ -262,7 +269,9 @@ func (e *Exporter) Close(ctx context.Context) error {
 	err := ErrClosed
 	e.closeOnce.Do(func() {
 		err = nil
+		e.closing.Lock() // waits for a Write in progress, which never blocks
 		e.closed.Store(true)
+		e.closing.Unlock()
 		close(e.stop)
 		select {
 		case <-e.done:
@@ -276,7 +285,9 @@ func (e *Exporter) Close(ctx context.Context) error {
 			}
 		}
 		e.cancel()
-		// Records that raced past the closed flag are counted, not lost silently.
+		// Nothing is queued after this: a Write that began before closed
+		// was set has returned (see closing), and the others drop their
+		// records. What the worker left, if it ran out of time, is counted.
 		for {
 			select {
 			case <-e.q:
