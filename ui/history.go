@@ -266,7 +266,9 @@ func (h *handler) slowest(ctx context.Context, q store.Query, offset int, hist [
 		}
 		all = append(all, p.Records...)
 		if len(all) >= maxSortScan {
-			all, cut = all[:maxSortScan], p.Next != "" || len(p.Records) > 0
+			// More than the scan's records match when this page went
+			// past them, or another page follows.
+			all, cut = all[:maxSortScan], len(all) > maxSortScan || p.Next != ""
 			break
 		}
 		if p.Next == "" {
