@@ -188,8 +188,11 @@ type Stats struct {
 	QueueCap   int
 }
 
-// Stats returns the exporter's counters.
+// Stats returns the exporter's counters; a nil Exporter's are zero.
 func (e *Exporter) Stats() Stats {
+	if e == nil {
+		return Stats{}
+	}
 	return Stats{
 		Exported:   e.exported.Load(),
 		Spans:      e.spans.Load(),
@@ -238,8 +241,11 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 // ForceFlush exports the records queued before the call, and those waiting
 // for calls still running (see [WithRunningCallWait]), and returns when they
 // have been handed to the SpanExporter (successfully or not), or when ctx is
-// done.
+// done. A nil Exporter has nothing to flush.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
+	if e == nil {
+		return nil
+	}
 	if e.closed.Load() {
 		return ErrClosed
 	}
@@ -264,8 +270,12 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 // SpanExporter down. If ctx ends first, the export in progress is
 // cancelled, the records left are dropped and counted, and Close returns
 // ctx's error once the worker has stopped. Calling Close again returns
-// [ErrClosed].
+// [ErrClosed]. A nil Exporter, which [NewFromEnv] returns without an
+// endpoint, has nothing to close: Close returns nil.
 func (e *Exporter) Close(ctx context.Context) error {
+	if e == nil {
+		return nil
+	}
 	err := ErrClosed
 	e.closeOnce.Do(func() {
 		err = nil
