@@ -50,6 +50,11 @@ type Exporter struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// closing is held for reading by Write while it queues records, and
+	// for writing by Close while it sets closed: once Close has set it, no
+	// Write is still queueing, so that none queues a record after Close
+	// has emptied the queue.
+	closing   sync.RWMutex
 	closed    atomic.Bool
 	closeOnce sync.Once
 
@@ -183,8 +188,11 @@ type Stats struct {
 	QueueCap   int
 }
 
-// Stats returns the exporter's counters.
+// Stats returns the exporter's counters; a nil Exporter's are zero.
 func (e *Exporter) Stats() Stats {
+	if e == nil {
+		return Stats{}
+	}
 	return Stats{
 		Exported:   e.exported.Load(),
 		Spans:      e.spans.Load(),
@@ -202,6 +210,8 @@ func (e *Exporter) Stats() Stats {
 // dropped and counted. It returns an error only when records were dropped,
 // so that the recorder counts the failure.
 func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
+	e.closing.RLock()
+	defer e.closing.RUnlock()
 	if e.closed.Load() {
 		e.dropped.Add(uint64(len(records)))
 		return ErrClosed
@@ -231,8 +241,11 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 // ForceFlush exports the records queued before the call, and those waiting
 // for calls still running (see [WithRunningCallWait]), and returns when they
 // have been handed to the SpanExporter (successfully or not), or when ctx is
-// done.
+// done. A nil Exporter has nothing to flush.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
+	if e == nil {
+		return nil
+	}
 	if e.closed.Load() {
 		return ErrClosed
 	}
@@ -257,12 +270,18 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 // SpanExporter down. If ctx ends first, the export in progress is
 // cancelled, the records left are dropped and counted, and Close returns
 // ctx's error once the worker has stopped. Calling Close again returns
-// [ErrClosed].
+// [ErrClosed]. A nil Exporter, which [NewFromEnv] returns without an
+// endpoint, has nothing to close: Close returns nil.
 func (e *Exporter) Close(ctx context.Context) error {
+	if e == nil {
+		return nil
+	}
 	err := ErrClosed
 	e.closeOnce.Do(func() {
 		err = nil
+		e.closing.Lock() // waits for a Write in progress, which never blocks
 		e.closed.Store(true)
+		e.closing.Unlock()
 		close(e.stop)
 		select {
 		case <-e.done:
@@ -276,7 +295,9 @@ func (e *Exporter) Close(ctx context.Context) error {
 			}
 		}
 		e.cancel()
-		// Records that raced past the closed flag are counted, not lost silently.
+		// Nothing is queued after this: a Write that began before closed
+		// was set has returned (see closing), and the others drop their
+		// records. What the worker left, if it ran out of time, is counted.
 		for {
 			select {
 			case <-e.q:

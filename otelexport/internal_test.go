@@ -141,3 +141,30 @@ func BenchmarkConvert(b *testing.B) {
 		dst = appendSpans(dst[:0], r, res, instrumentation.Scope{Name: ScopeName})
 	}
 }
+
+// nilErr is an error whose Error method reads its receiver: a nil *nilErr
+// in an error panics when formatted.
+type nilErr struct{ msg string }
+
+func (e *nilErr) Error() string { return e.msg }
+
+// TestExporterPanicsWithNilReceiver: a span exporter that panics with a
+// typed nil error is counted as a failed export, as any panic is; on main
+// formatting the panic value panicked again, in the worker's recovery,
+// and crashed the program.
+func TestExporterPanicsWithNilReceiver(t *testing.T) {
+	e := New(funcExporter{
+		export:   func(context.Context, []sdktrace.ReadOnlySpan) error { panic((*nilErr)(nil)) },
+		shutdown: func(context.Context) error { return nil },
+	})
+	e.Write(t.Context(), []*recording.Record{testRecord(1)})
+	if err := e.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Stats(); st.Errors != 1 || st.Failed != 1 {
+		t.Errorf("stats after a panicking export: %+v", st)
+	}
+	if err := e.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1631,14 +1631,24 @@ func Event(ctx context.Context, label, detail string) {
 	a.event(label, detail, a.parentIn(ctx, mark))
 }
 
-func panicString(v any) string {
-	switch v := v.(type) {
-	case error:
-		return v.Error()
+func panicString(v any) (s string) {
+	switch x := v.(type) {
 	case string:
-		return v
-	case fmt.Stringer:
-		return v.String()
+		return x
+	case error, fmt.Stringer:
+		// An Error or String method may panic itself (a typed nil whose
+		// method reads its receiver): fmt then formats the value, as it
+		// recovers from such a panic ("<nil>" for a nil receiver),
+		// rather than a second panic replacing the first.
+		defer func() {
+			if recover() != nil {
+				s = fmt.Sprint(v)
+			}
+		}()
+		if e, ok := x.(error); ok {
+			return e.Error()
+		}
+		return x.(fmt.Stringer).String()
 	}
 	return fmt.Sprint(v)
 }

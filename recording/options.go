@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -259,15 +260,31 @@ func WithLogger(l *slog.Logger) Option {
 // so a slow or stuck sink drops (and counts, in [Stats.Sinks]) its own
 // backlog while the others keep receiving every record. To have a sink see
 // records only after another one has written them, give both as one
-// [Sequence].
+// [Sequence]. Nil sinks are ignored, and so are nil pointers in a Sink,
+// such as the nil *otelexport.Exporter that otelexport.NewFromEnv returns
+// without an endpoint.
 func WithSinks(sinks ...Sink) Option {
 	return optionFunc(func(c *config) {
 		for _, s := range sinks {
-			if s != nil {
+			if !nilSink(s) {
 				c.sinks = append(c.sinks, s)
 			}
 		}
 	})
+}
+
+// nilSink reports whether s is nil, or a nil pointer, map, function or
+// channel in a Sink: what a constructor returns for a sink that is off
+// (otelexport.NewFromEnv without an endpoint), whose Write would panic.
+func nilSink(s Sink) bool {
+	if s == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(s); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // WithInstance sets [Record.Instance] (default "hostname/pid"), capped like

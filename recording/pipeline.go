@@ -573,9 +573,10 @@ func (p panicError) Error() string { return "sink panicked: " + panicString(p.v)
 //
 // The sinks of a sequence share its queue, so a slow one delays the ones
 // after it; an error or a panic of one does not keep the batch from the
-// others, and Write returns the errors joined. Nil sinks are ignored.
+// others, and Write returns the errors joined. Nil sinks are ignored, and
+// so are nil pointers in a Sink (see [WithSinks]).
 func Sequence(sinks ...Sink) Sink {
-	return sequence(slices.DeleteFunc(slices.Clone(sinks), func(s Sink) bool { return s == nil }))
+	return sequence(slices.DeleteFunc(slices.Clone(sinks), nilSink))
 }
 
 type sequence []Sink

@@ -237,24 +237,14 @@ type SinkStats struct {
 
 // Stats returns the recorder's counters.
 func (r *Recorder) Stats() Stats {
+	// The counters are read in the order a record moves through them,
+	// from the last to the first, so that they add up at every read
+	// however records move between the reads: a record counted written
+	// was counted by every sink before (Written is read first), and a
+	// record a sink counted was recorded before (Recorded is read last).
 	st := Stats{
-		Recorded:      r.q.pushed(),
-		SampledOut:    r.sampledOut.Load(),
-		PausedOut:     r.pausedOut.Load(),
-		Filtered:      r.filtered.Load(),
-		Dropped:       r.dropped.Load(),
-		Written:       r.written.Load(),
-		DroppedCalls:  r.droppedCalls.Load(),
-		LateCalls:     r.lateCalls.Load(),
-		QueueDepth:    r.q.len(),
-		QueueCap:      int(r.q.size),
-		QueueBytes:    r.q.bytes.Load(),
-		QueueBytesCap: r.cfg.queueBytes,
-		Paused:        r.paused.Load(),
-
-		ExecTraces:        r.traced.Load(),
-		ExecTracesLimited: r.traceLimited.Load(),
-		FlightRecorder:    r.flight != nil,
+		Written: r.written.Load(),
+		Dropped: r.dropped.Load(),
 	}
 	if len(r.sinks) > 0 {
 		st.Sinks = make([]SinkStats, len(r.sinks))
@@ -263,6 +253,20 @@ func (r *Recorder) Stats() Stats {
 			st.SinkErrors += st.Sinks[i].Errors
 		}
 	}
+	st.SampledOut = r.sampledOut.Load()
+	st.PausedOut = r.pausedOut.Load()
+	st.Filtered = r.filtered.Load()
+	st.DroppedCalls = r.droppedCalls.Load()
+	st.LateCalls = r.lateCalls.Load()
+	st.QueueDepth = r.q.len()
+	st.QueueCap = int(r.q.size)
+	st.QueueBytes = r.q.bytes.Load()
+	st.QueueBytesCap = r.cfg.queueBytes
+	st.Paused = r.paused.Load()
+	st.ExecTraces = r.traced.Load()
+	st.ExecTracesLimited = r.traceLimited.Load()
+	st.FlightRecorder = r.flight != nil
+	st.Recorded = r.q.pushed()
 	return st
 }
 

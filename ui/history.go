@@ -71,20 +71,38 @@ func rangeChoice(from, to time.Time, name string) (windowChoice, bool, error) {
 }
 
 // parseTime reads Unix milliseconds, RFC 3339, or a datetime-local value
-// (UTC).
+// (UTC), within the times a store holds (see storable).
 func parseTime(s string) (time.Time, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n < 0 || n > 1<<53 {
 			return time.Time{}, fmt.Errorf("out of range")
 		}
-		return time.UnixMilli(n), nil
+		return storable(time.UnixMilli(n))
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
+			return storable(t)
 		}
 	}
 	return time.Time{}, fmt.Errorf("want Unix milliseconds, RFC 3339 or 2006-01-02T15:04")
+}
+
+// The first and last times a store holds: records are kept by their
+// start in Unix nanoseconds (see recording.ID).
+var (
+	firstStorable = time.Unix(0, math.MinInt64)
+	lastStorable  = time.Unix(0, math.MaxInt64)
+)
+
+// storable returns t, or an error if t lies outside the times a store
+// holds, 1677-09-21 to 2262-04-11: a store would answer for other times
+// (Unix nanoseconds wrap around), and the first instant of year 1 is the
+// zero time.Time, which the handlers take for no time given.
+func storable(t time.Time) (time.Time, error) {
+	if t.Before(firstStorable) || t.After(lastStorable) {
+		return time.Time{}, fmt.Errorf("out of range (1677-09-21 to 2262-04-11)")
+	}
+	return t, nil
 }
 
 // clip shortens a parameter quoted in an error message.
@@ -248,7 +266,9 @@ func (h *handler) slowest(ctx context.Context, q store.Query, offset int, hist [
 		}
 		all = append(all, p.Records...)
 		if len(all) >= maxSortScan {
-			all, cut = all[:maxSortScan], p.Next != "" || len(p.Records) > 0
+			// More than the scan's records match when this page went
+			// past them, or another page follows.
+			all, cut = all[:maxSortScan], len(all) > maxSortScan || p.Next != ""
 			break
 		}
 		if p.Next == "" {

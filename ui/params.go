@@ -103,6 +103,11 @@ func parseWindow(s string) (windowChoice, error) {
 		if err1 != nil || err2 != nil {
 			return windowChoice{}, fmt.Errorf("window %q: a range is two Unix times in milliseconds, FROM~TO", s)
 		}
+		for _, ms := range [2]int64{from, to} {
+			if _, err := storable(time.UnixMilli(ms)); err != nil {
+				return windowChoice{}, fmt.Errorf("window %q: %v", s, err)
+			}
+		}
 		wc, _, err := rangeChoice(time.UnixMilli(from), time.UnixMilli(to), s)
 		return wc, err
 	}

@@ -196,7 +196,7 @@ type traceRecordRow struct {
 
 // traceParam reads the trace view's parameters: the trace ID from the path,
 // and the time range to look in — around ?record= (an ID), or the window
-// (?window=, as the dashboard's, ending now). On bad input it answers 400
+// (?window=, or ?from=&to=, as the dashboard's). On bad input it answers 400
 // and returns false.
 func (h *handler) traceParam(w http.ResponseWriter, r *http.Request) (recording.TraceID, store.Window, string, bool) {
 	tid, err := recording.ParseTraceID(r.PathValue("trace"))
@@ -226,8 +226,10 @@ func (h *handler) traceParam(w http.ResponseWriter, r *http.Request) (recording.
 	if !ok {
 		return tid, store.Window{}, "", false
 	}
-	now := time.Now()
-	return tid, store.Window{Since: now.Add(-wc.Span), Until: now}, "in the last " + wc.Name, true
+	if !wc.Until.IsZero() { // a custom range
+		return tid, wc.span(time.Now()), "within " + windowLabel(wc.Name), true
+	}
+	return tid, wc.span(time.Now()), "in the last " + wc.Name, true
 }
 
 // trace serves the trace view: the records of one trace on one time axis,
