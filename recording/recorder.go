@@ -376,12 +376,12 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 		a.state = capTraceState(info.TraceState)
 	}
 	rec := a.r
-	rec.ID = r.ids.next(start)
+	r.ids.next(&rec.ID, start)
 	rec.Kind = info.Kind
 	rec.Start = start
 	rec.Method = info.Method
 	rec.Path = info.Path
-	rec.TraceID, rec.SpanID = r.ids.traceSpan(info.TraceID)
+	r.ids.traceSpan(&rec.TraceID, &rec.SpanID, &info.TraceID)
 	rec.ParentSpanID = info.ParentSpanID
 	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
 	rec.Instance = r.cfg.instance
