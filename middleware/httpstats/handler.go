@@ -151,9 +151,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// running): it must not keep the response writer — and through it the
 	// request with its headers — alive once the request is served. One
 	// deferred function empties it and records a panic.
-	finishing := false
+	finishing, served := false, false
 	defer func() {
 		// What it uses is few: the closure is built on every request.
+		if served {
+			// Neither the handler nor a hook panicked: no recover,
+			// a call into the runtime.
+			*st = requestState{}
+			return
+		}
 		v := recover()
 		if v != nil && !finishing {
 			v = h.panicked(v, ar, r, r2, st)
@@ -170,6 +176,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hv := h.finish(ar, r, r2, rw, body, time.Since(t0)); hv != nil { // one monotonic clock read
 		panic(hv)
 	}
+	served = true
 }
 
 // noBodyTab is the first word of http.NoBody as an io.ReadCloser, its
