@@ -192,22 +192,6 @@ var noBodyTab = func() unsafe.Pointer {
 	return typeWord(&b)
 }()
 
-// userAgent returns the request's user agent, for user_agent.original:
-// read from the record's copy of the headers when it has one
-// ([recording.ActiveRecord.KeptHeader]), which saves a look-up in the
-// request's header map.
-func userAgent(ar *recording.ActiveRecord, r *http.Request) string {
-	if ua, ok := ar.KeptHeader("User-Agent"); ok {
-		return ua
-	}
-	// r.Header's keys are canonical: indexing it is r.UserAgent()
-	// without canonicalizing the name.
-	if vs := r.Header["User-Agent"]; len(vs) > 0 {
-		return vs[0]
-	}
-	return ""
-}
-
 // route returns the route of a finished request: the [WithRouteFunc]
 // hook's answer, else the pattern [http.ServeMux] matched, else the route
 // all unmatched requests of the method and status class share (never the
@@ -286,7 +270,19 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		buf[n] = recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v}
 		n++
 	}
-	if ua := userAgent(ar, r); ua != "" {
+	// The user agent: read from the record's copy of the headers when it
+	// has one ([recording.ActiveRecord.KeptHeader]), which saves a
+	// look-up in the request's header map. r.Header's keys are
+	// canonical: indexing it is r.UserAgent() without canonicalizing the
+	// name. (Here rather than in a function of its own, which the
+	// compiler would not inline: its call cost ~15 instructions.)
+	ua, ok := ar.KeptHeader("User-Agent")
+	if !ok {
+		if vs := r.Header["User-Agent"]; len(vs) > 0 {
+			ua = vs[0]
+		}
+	}
+	if ua != "" {
 		buf[n] = recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua}
 		n++
 	}
