@@ -320,7 +320,7 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 // request (its ResponseWriter, its body) clears them once the request is
 // served, as middleware/httpstats does. A nil r records nothing.
 func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord, *T) {
-	if !r.sample(&info) {
+	if !r.admitsAll() && !r.sample(&info) {
 		return ctx, nil, nil
 	}
 	w := new(activeWith[T])
@@ -339,7 +339,8 @@ type activeWith[T any] struct {
 
 // sample decides whether the request info describes is recorded, and
 // counts it if not. (info is a pointer: the struct is some twenty words,
-// which a call by value copies.)
+// which a call by value copies.) StartRecordWith calls it only when
+// admitsAll does not already say yes.
 func (r *Recorder) sample(info *RequestInfo) bool {
 	if r == nil || r.closed.Load() {
 		return false
@@ -361,6 +362,13 @@ func (r *Recorder) sample(info *RequestInfo) bool {
 		return false
 	}
 	return true
+}
+
+// admitsAll reports whether r records every request without asking
+// sample: r's options admit every request ([config.admitsAll]), and r is
+// open and not paused. It is false for a nil r.
+func (r *Recorder) admitsAll() bool {
+	return r != nil && r.cfg.admitsAll && !r.closed.Load() && !r.paused.Load()
 }
 
 // startRecord starts a's record, not yet listed in the in-flight table.
