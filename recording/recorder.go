@@ -328,7 +328,9 @@ func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) 
 	a.rec = r
 	r.startRecord(a, &info)
 	r.inflight.add(a)
-	return NewContext(ctx, a), a, &w.x
+	// NewContext's node, in a record no context carries yet.
+	a.ctx = recordCtx{Context: ctx, a: a}
+	return &a.ctx, a, &w.x
 }
 
 // activeWith is an ActiveRecord and a wrapper's state in one allocation.
