@@ -569,10 +569,14 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	// Of inline, only the chunks' first slice headers were set (none
 	// when no call was made), each emptied by a store: fewer
 	// instructions than clear's call through the runtime for one or two.
-	for i := range min(len(a.chunks), len(a.inline)) {
-		a.inline[i] = nil
+	// A record that made no call has no chunk, and no last stack (set
+	// only by a call given a slot): nothing to empty, nor stores to pay.
+	if a.chunks != nil {
+		for i := range min(len(a.chunks), len(a.inline)) {
+			a.inline[i] = nil
+		}
+		a.chunks, a.lastPCs = nil, nil
 	}
-	a.chunks, a.lastPCs = nil, nil
 	a.mu.Unlock()
 	if a.dropped > 0 {
 		rec.droppedCalls.Add(uint64(a.dropped))

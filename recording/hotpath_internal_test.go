@@ -398,7 +398,9 @@ func TestTraceSpan(t *testing.T) {
 	var ones [2]int
 	const n = 20000
 	for range n {
-		tr, sp := s.traceSpan(TraceID{})
+		var tr TraceID
+		var sp SpanID
+		s.traceSpan(&tr, &sp, &TraceID{})
 		if !tr.IsValid() || !sp.IsValid() || traces[tr] || spans[sp] {
 			t.Fatalf("trace %v span %v: invalid or repeated", tr, sp)
 		}
@@ -412,7 +414,9 @@ func TestTraceSpan(t *testing.T) {
 		}
 	}
 	caller := TraceID{1, 2, 3}
-	if tr, sp := s.traceSpan(caller); tr != caller || !sp.IsValid() {
+	var tr TraceID
+	var sp SpanID
+	if s.traceSpan(&tr, &sp, &caller); tr != caller || !sp.IsValid() {
 		t.Errorf("with the caller's trace: %v, %v", tr, sp)
 	}
 }

@@ -132,32 +132,35 @@ func newIDSource() *idSource {
 		keys: [2]uint64{binary.BigEndian.Uint64(b[4:]), binary.BigEndian.Uint64(b[12:])}}
 }
 
-// traceSpan returns a new record's span ID, random, and its trace ID:
-// trace when it is valid (the caller's), else one made from the same
-// random draw — each half the draw under one of s's keys, through
-// splitmix64's finalizer: one draw a record instead of three. The
-// finalizer is a bijection, so two records of s share a trace ID only if
-// they share a span ID (as likely as two random draws being equal); the
-// halves are as evenly spread as random bits, for samplers that read them;
-// and a record's trace ID tells nothing of another record's IDs (each
-// record's draw is its own), only of its own span ID, which travels with
-// it anyway.
-func (s *idSource) traceSpan(trace TraceID) (TraceID, SpanID) {
+// traceSpan sets a new record's span ID, random, and its trace ID: the
+// caller's when it is valid, else one made from the same random draw —
+// each half the draw under one of s's keys, through splitmix64's
+// finalizer: one draw a record instead of three. The finalizer is a
+// bijection, so two records of s share a trace ID only if they share a
+// span ID (as likely as two random draws being equal); the halves are as
+// evenly spread as random bits, for samplers that read them; and a
+// record's trace ID tells nothing of another record's IDs (each record's
+// draw is its own), only of its own span ID, which travels with it
+// anyway. The IDs are written where trace and span point (the record's
+// own fields): returned, the two arrays would pass through the stack.
+func (s *idSource) traceSpan(trace *TraceID, span *SpanID, caller *TraceID) {
 	for {
 		r := mrand.Uint64()
 		if r == 0 {
 			continue
 		}
-		var span SpanID
-		binary.BigEndian.PutUint64(span[:], r)
-		if !trace.IsValid() {
-			binary.BigEndian.PutUint64(trace[:8], mix64(r^s.keys[0]))
-			binary.BigEndian.PutUint64(trace[8:], mix64(r^s.keys[1]))
-			if !trace.IsValid() {
+		if caller.IsValid() {
+			*trace = *caller
+		} else {
+			hi, lo := mix64(r^s.keys[0]), mix64(r^s.keys[1])
+			if hi|lo == 0 {
 				continue
 			}
+			binary.BigEndian.PutUint64(trace[:8], hi)
+			binary.BigEndian.PutUint64(trace[8:], lo)
 		}
-		return trace, span
+		binary.BigEndian.PutUint64(span[:], r)
+		return
 	}
 }
 
@@ -169,12 +172,11 @@ func mix64(z uint64) uint64 {
 	return z ^ z>>31
 }
 
-func (s *idSource) next(t time.Time) ID {
-	var id ID
+// next sets *id to a new record ID of start time t.
+func (s *idSource) next(id *ID, t time.Time) {
 	binary.BigEndian.PutUint64(id[:8], uint64(t.UnixNano()))
 	binary.BigEndian.PutUint32(id[8:12], s.prefix)
 	binary.BigEndian.PutUint32(id[12:], s.n.Add(1))
-	return id
 }
 
 // NewTraceID returns a random, valid trace ID.

@@ -45,29 +45,34 @@ func capString(s *string, n int) {
 // It returns attrsSize of the capped attributes, for recordSizeWith: the
 // pass over them that checks their caps sums their lengths too.
 func (c *config) capRecord(r *Record) (attrBytes int64) {
-	capString(&r.Method, c.maxName)
-	capString(&r.Route, c.maxName)
-	capString(&r.User, c.maxName)
-	capString(&r.Remote, c.maxName)
-	capString(&r.Error, c.maxText)
-	capString(&r.Panic, c.maxText)
+	// The bitwise OR of lengths is at least the longest of them: when
+	// it is within the cap, so is each; otherwise each is checked. (A
+	// few strings under a cap that is no power of two may take the
+	// checks with none over it: the same outcome, a little later.)
+	if len(r.Method)|len(r.Route)|len(r.User)|len(r.Remote) > c.maxName {
+		capString(&r.Method, c.maxName)
+		capString(&r.Route, c.maxName)
+		capString(&r.User, c.maxName)
+		capString(&r.Remote, c.maxName)
+	}
+	if len(r.Error)|len(r.Panic) > c.maxText {
+		capString(&r.Error, c.maxText)
+		capString(&r.Panic, c.maxText)
+	}
 	// Mostly few attributes, all within their caps: checked and summed
-	// here, in a loop that calls nothing, with the caps in registers,
-	// and the record's slice left as it is; capAttrs (a call, and a
-	// store of the slice) only when one is over a cap or too many.
+	// here, in a loop that calls nothing and does not branch (the keys'
+	// and the values' lengths ORed, checked after it as above), and the
+	// record's slice left as it is; capAttrs (a call, and a store of the
+	// slice) when one may be over a cap, or there are too many.
 	attrs := r.Attrs
 	if len(attrs) <= c.maxAttrs {
-		maxKey, maxValue := c.maxName, c.maxAttrValue
-		n := 0
+		n, keys, values := 0, 0, 0
 		for i := range attrs {
 			k, v := len(attrs[i].Key), len(attrs[i].Value)
-			if k > maxKey || v > maxValue {
-				n = -1
-				break
-			}
+			keys, values = keys|k, values|v
 			n += k + v
 		}
-		if n >= 0 {
+		if keys <= c.maxName && values <= c.maxAttrValue {
 			attrBytes = sizeAttr*int64(len(attrs)) + int64(n)
 		} else {
 			r.Attrs, attrBytes = c.capAttrs(attrs)

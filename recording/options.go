@@ -71,6 +71,10 @@ type config struct {
 	flight          *FlightRecording // nil: no execution traces
 	cost            *CostModel       // nil: calls are not priced
 	callerSampling  CallerSampling
+	// admitsAll says the options admit every request: no filter, a
+	// sample rate of 1 or more, and callers' unsampled traces recorded
+	// (see Recorder.sample). Set by newConfig.
+	admitsAll bool
 }
 
 func newConfig(opts []Option) config {
@@ -106,6 +110,7 @@ func newConfig(opts []Option) config {
 	}
 	c.redaction.compile()
 	c.instance = convention.Truncate(c.instance, c.maxName)
+	c.admitsAll = !c.filtered() && c.sampleRate >= 1 && c.callerSampling != SkipUnsampled
 	return c
 }
 

@@ -324,7 +324,7 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 // request (its ResponseWriter, its body) clears them once the request is
 // served, as middleware/httpstats does. A nil r records nothing.
 func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord, *T) {
-	if !r.sample(&info) {
+	if !r.admitsAll() && !r.sample(&info) {
 		return ctx, nil, nil
 	}
 	w := new(activeWith[T])
@@ -332,7 +332,9 @@ func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) 
 	a.rec = r
 	r.startRecord(a, &info)
 	r.inflight.add(a)
-	return NewContext(ctx, a), a, &w.x
+	// NewContext's node, in a record no context carries yet.
+	a.ctx = recordCtx{Context: ctx, a: a}
+	return &a.ctx, a, &w.x
 }
 
 // activeWith is an ActiveRecord and a wrapper's state in one allocation.
@@ -343,7 +345,8 @@ type activeWith[T any] struct {
 
 // sample decides whether the request info describes is recorded, and
 // counts it if not. (info is a pointer: the struct is some twenty words,
-// which a call by value copies.)
+// which a call by value copies.) StartRecordWith calls it only when
+// admitsAll does not already say yes.
 func (r *Recorder) sample(info *RequestInfo) bool {
 	if r == nil || r.closed.Load() {
 		return false
@@ -367,6 +370,13 @@ func (r *Recorder) sample(info *RequestInfo) bool {
 	return true
 }
 
+// admitsAll reports whether r records every request without asking
+// sample: r's options admit every request ([config.admitsAll]), and r is
+// open and not paused. It is false for a nil r.
+func (r *Recorder) admitsAll() bool {
+	return r != nil && r.cfg.admitsAll && !r.closed.Load() && !r.paused.Load()
+}
+
 // startRecord starts a's record, not yet listed in the in-flight table.
 func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	start := info.Start
@@ -380,12 +390,12 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 		a.state = capTraceState(info.TraceState)
 	}
 	rec := a.r
-	rec.ID = r.ids.next(start)
+	r.ids.next(&rec.ID, start)
 	rec.Kind = info.Kind
 	rec.Start = start
 	rec.Method = info.Method
 	rec.Path = info.Path
-	rec.TraceID, rec.SpanID = r.ids.traceSpan(info.TraceID)
+	r.ids.traceSpan(&rec.TraceID, &rec.SpanID, &info.TraceID)
 	rec.ParentSpanID = info.ParentSpanID
 	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
 	rec.Instance = r.cfg.instance

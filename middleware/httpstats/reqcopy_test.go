@@ -119,3 +119,40 @@ func TestHandlerBodies(t *testing.T) {
 		t.Errorf("%d records, want %d", len(recs), len(cases))
 	}
 }
+
+// TestStateEmptiedAfterServe checks that the record's state, which the
+// request's context keeps alive, keeps neither the ResponseWriter nor the
+// request's body once a request is served without a panic: the handler's
+// deferred function empties it on that path too, where it does not call
+// recover.
+func TestStateEmptiedAfterServe(t *testing.T) {
+	rec, _ := newRecorder(t)
+	var kept context.Context
+	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kept = r.Context()
+		io.Copy(io.Discard, r.Body)
+	}))
+	var wp weak.Pointer[httptest.ResponseRecorder]
+	var bp weak.Pointer[strings.Reader]
+	func() {
+		w := httptest.NewRecorder()
+		wp = weak.Make(w)
+		body := strings.NewReader("twelve bytes")
+		bp = weak.Make(body)
+		req := httptest.NewRequest("POST", "/served", nil)
+		req.Body, req.ContentLength = io.NopCloser(body), -1 // counted: kept in the state while served
+		h.ServeHTTP(w, req)
+	}()
+	for i := 0; i < 5 && (wp.Value() != nil || bp.Value() != nil); i++ {
+		runtime.GC()
+	}
+	if wp.Value() != nil {
+		t.Error("the ResponseWriter is kept alive after the request was served")
+	}
+	if bp.Value() != nil {
+		t.Error("the request's body is kept alive after the request was served")
+	}
+	if recording.FromContext(kept) == nil {
+		t.Error("the handler's context does not carry the record")
+	}
+}
