@@ -89,3 +89,45 @@ func TestFutureRecordKeepsWritesNew(t *testing.T) {
 	check("a later record after the reopen", a3.Start, f2.Start, 5)
 	checkGet(t, s, []*recording.Record{a1, a2, a3, f, f2})
 }
+
+// TestOpenFindsUnindexedEdges checks the two seeks by which Open finds,
+// among records kept by s entries rather than index blocks (here, records
+// whose start is not their ID's time), the newest start up to futureSkew
+// from now and the earliest start after it. The records' starts lie on
+// both sides of the horizon and newer than every indexed record, so that
+// the index walk alone cannot find either.
+func TestOpenFindsUnindexedEdges(t *testing.T) {
+	ctx := context.Background()
+	s, dir := openBlockDir(t)
+	now := time.Now()
+	tmpl := storetest.Records(1, now, time.Millisecond, 1)[0]
+	moved := func(id, start time.Time, n uint64) *recording.Record {
+		r := withID(tmpl, id, n)
+		r.Start = start
+		return r
+	}
+	old := withID(tmpl, now.Add(-3*time.Hour), 1)
+	near := moved(now.Add(-2*time.Hour), now.Add(-time.Minute), 2)
+	// Within futureSkew: not from the future, and the newest.
+	ahead := moved(now.Add(-2*time.Hour), now.Add(futureSkew-time.Hour), 3)
+	far := moved(now.Add(-2*time.Hour), now.Add(futureSkew+time.Hour), 4)
+	farther := moved(now.Add(-2*time.Hour), now.Add(2*futureSkew), 5)
+	if err := s.Write(ctx, []*recording.Record{old, near, ahead, far, farther}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if s, err = Open(dir, blockOpts()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.newest.Load(); got != ahead.Start.UnixNano() {
+		t.Errorf("newest start %v, want %v", time.Unix(0, got), ahead.Start)
+	}
+	if got := s.future.Load(); got != far.Start.UnixNano() {
+		t.Errorf("the future's earliest start %v, want %v", time.Unix(0, got), far.Start)
+	}
+	checkGet(t, s, []*recording.Record{old, near, ahead, far, farther})
+}
