@@ -17,7 +17,6 @@ import (
 	"github.com/dgraph-io/badger/v4/y"
 
 	"github.com/goappstats/appstats/internal/convention"
-	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/internal/codec"
 	"github.com/goappstats/appstats/store/internal/sketch"
@@ -370,8 +369,11 @@ func (s *Store) load() error {
 		// the clock reaches it. (A malformed key there: any start.)
 		horizon := time.Now().UnixNano() + int64(futureSkew)
 		newest, future := int64(emptyNewest), int64(noFuture)
+		// Past the horizon's keys: the last key before it starts at or
+		// before the horizon, the first from it after the horizon.
+		edge := timeKey([]byte{pSummary}, horizon+1)
 		si := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}, Reverse: true})
-		if si.Seek(append(summaryKey(horizon, maxID), 0xFF)); si.Valid() {
+		if si.Seek(edge); si.Valid() {
 			newest = math.MaxInt64
 			if k := si.Item().Key(); len(k) == 25 {
 				newest = keyTime(k[1:9])
@@ -379,7 +381,7 @@ func (s *Store) load() error {
 		}
 		si.Close()
 		fi := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
-		if fi.Seek(summaryKey(horizon+1, recording.ID{})); fi.Valid() {
+		if fi.Seek(edge); fi.Valid() {
 			if k := fi.Item().Key(); len(k) == 25 {
 				future = keyTime(k[1:9])
 			} else {
@@ -593,9 +595,6 @@ const (
 	emptyNewest = math.MinInt64
 	noFuture    = math.MaxInt64
 )
-
-// maxID is the last ID in key order.
-var maxID = recording.ID{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
 
 // Clear deletes every record and rollup (Badger's DropAll). The store is
 // then as a new one: its next records are new, not looked up.
