@@ -171,7 +171,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(v)
 		}
 	}()
-	h.next.ServeHTTP(h.writers.wrap(rw), r2)
+	ww := h.writers.wrapFirst(rw)
+	if ww == nil {
+		ww = h.writers.wrap(rw)
+	}
+	h.next.ServeHTTP(ww, r2)
 	finishing = true
 	elapsed := time.Since(t0) // one monotonic clock read
 	if h.cfg.routeFunc == nil && h.cfg.userFunc == nil {
