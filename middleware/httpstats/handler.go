@@ -101,18 +101,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, tc = p.Extract(r.Context(), recording.HeaderCarrier(r.Header))
 	}
 	pctx := ctx // what the propagator read: the caller's trace context, baggage
-	ctx, ar, st := recording.StartRecordWith[requestState](h.rec, ctx, recording.RequestInfo{
-		Kind:         recording.KindHTTP,
-		Method:       r.Method,
-		Path:         r.URL.Path,
-		Header:       r.Header,
-		TraceID:      tc.TraceID,
-		ParentSpanID: tc.SpanID,
-		TraceState:   tc.State,
-		Unsampled:    tc.IsValid() && !tc.Sampled,
-		Start:        t0,
-		Instance:     h.cfg.instance,
-	})
+	// Given by address: a RequestInfo by value is copied into the call's
+	// arguments. Set field by field: a composite literal is built aside
+	// and copied in. Unsampled is tc.IsValid() && !tc.Sampled, asked of
+	// the IDs themselves (IsValid's receiver is a copy of tc).
+	var info recording.RequestInfo
+	info.Kind = recording.KindHTTP
+	info.Method, info.Path, info.Header = r.Method, r.URL.Path, r.Header
+	info.TraceID, info.ParentSpanID, info.TraceState = tc.TraceID, tc.SpanID, tc.State
+	info.Unsampled = !tc.Sampled && tc.TraceID.IsValid() && tc.SpanID.IsValid()
+	info.Start, info.Instance = t0, h.cfg.instance
+	ctx, ar, st := recording.StartRecordFrom[requestState](h.rec, ctx, &info)
 	if ar == nil {
 		if tc.IsValid() || pctx != r.Context() {
 			// Not recorded, but the caller's trace (sampled or not) and
