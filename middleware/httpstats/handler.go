@@ -310,7 +310,15 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		ar.AddAttrs(buf[first:n]...)
 		first = n
 	}
-	route, matched := h.route(r2, rec.Status)
+	// h.route, its call saved without a route hook: r.Pattern, else the
+	// route of unmatched requests.
+	var route string
+	matched := true
+	if h.cfg.routeFunc != nil {
+		route, matched = h.route(r2, rec.Status)
+	} else if route = r2.Pattern; route == "" {
+		route, matched = convention.UnmatchedRoute(r2.Method, rec.Status), false
+	}
 	rec.Route = route
 	if !matched {
 		// The route is appstats' own, not the router's: exporters give it
