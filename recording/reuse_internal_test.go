@@ -227,3 +227,25 @@ func TestResetZeroes(t *testing.T) {
 			len(rec.hdrFlat), cap(rec.hdrFlat), rec.hdrOrderUA, len(rec.spare.hdrVals), rec.spare.reserved)
 	}
 }
+
+// TestDropStringRefs checks that dropStringRefs zeroes the data pointer
+// of every string of slices of 0–7 strings, even and odd lengths, and
+// leaves their lengths.
+func TestDropStringRefs(t *testing.T) {
+	for n := range 8 {
+		s := make([]string, n, n+1)
+		for i := range s {
+			s[i] = strings.Repeat("v", i+1)
+		}
+		s = append(s[:n:n+1], "past") // not to be touched: past len
+		dropStringRefs(s[:n])
+		for i := range n {
+			if p := *(*unsafe.Pointer)(unsafe.Pointer(&s[i])); p != nil || len(s[i]) != i+1 {
+				t.Errorf("%d strings: string %d has data %p, length %d; want nil, %d", n, i, p, len(s[i]), i+1)
+			}
+		}
+		if s[n] != "past" {
+			t.Errorf("%d strings: the string past them changed: %q", n, s[n])
+		}
+	}
+}
