@@ -137,7 +137,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body.rc = r.Body
 		r2.Body = body
 	}
-	if span := ar.Record().SpanID; span[len(span)-1]%measureEvery == 0 { // the record's span: TraceContext's, without building it
+	if ar.Record().SpanID[len(recording.SpanID{})-1]%measureEvery == 0 { // the record's span: TraceContext's, without building it or copying the ID
 		d := time.Since(t0)
 		h.setupCost.Store(int64(d))
 		ar.AddOverhead(d)
@@ -150,17 +150,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// running): it must not keep the response writer — and through it the
 	// request with its headers — alive once the request is served. One
 	// deferred function empties it and records a panic.
-	finishing, served := false, false
+	// phase is where the request is: serving (the handler runs),
+	// finishing (it returned, the record is being filled and finished)
+	// or served. One variable, not two flags: the closure is built on
+	// every request, each variable it shares one word more.
+	phase := serving
 	defer func() {
 		// What it uses is few: the closure is built on every request.
-		if served {
+		if phase == served {
 			// Neither the handler nor a hook panicked: no recover,
 			// a call into the runtime.
 			*st = requestState{}
 			return
 		}
 		v := recover()
-		if v != nil && !finishing {
+		if v != nil && phase == serving {
 			v = h.panicked(v, ar, r, r2, st)
 		}
 		// finishing: a hook of finish (route, user) panicked, and finish
@@ -175,7 +179,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ww = h.writers.wrap(rw)
 	}
 	h.next.ServeHTTP(ww, r2)
-	finishing = true
+	phase = finishing
 	elapsed := time.Since(t0) // one monotonic clock read
 	if h.cfg.routeFunc == nil && h.cfg.userFunc == nil {
 		// finish's way without hooks, without the call to finish.
@@ -184,8 +188,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if hv := h.finish(ar, r, r2, rw, body, elapsed); hv != nil {
 		panic(hv)
 	}
-	served = true
+	phase = served
 }
+
+// The phases of a request ServeHTTP serves.
+const (
+	serving = iota
+	finishing
+	served
+)
 
 // noBodyTab is the first word of http.NoBody as an io.ReadCloser, its
 // itab: NoBody's type has one value, so a body whose first word it is, is
