@@ -118,6 +118,7 @@ func (c *config) knownHeaders(flat []string, h map[string][]string, order []head
 // knownHeaders would decline — for knownHeaders to look the names up.
 func (c *config) knownBySlots(flat []string, g *headerGroup, order []headerEntry) (_ []string, size int64, same, ok bool) {
 	flat = flat[:2*len(order)]
+	pairs := unsafe.Slice((*[2]string)(unsafe.Pointer(unsafe.SliceData(flat))), len(order)) // flat's pairs
 	maxName, maxValue, budget := c.maxName, c.maxHeaderValue, c.maxHeaderBytes
 	same = true
 	for i := range order {
@@ -138,7 +139,10 @@ func (c *config) knownBySlots(flat []string, g *headerGroup, order []headerEntry
 		if budget -= len(k) + len(v) + headerEntryCost; len(k) > maxName || len(v) > maxValue || budget < 0 {
 			return nil, 0, false, false
 		}
-		flat[2*i], flat[2*i+1] = k, v
+		// The pair as one array: no bounds check (pairs is as long as
+		// order), and the two stores next to each other, which take
+		// one write-barrier check.
+		pairs[i] = [2]string{k, v}
 		if same && (len(e.vals) != 1 || !e.secret && (!e.clean || e.vals[0] != v)) {
 			same = false
 		}

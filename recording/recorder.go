@@ -324,13 +324,23 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 // request (its ResponseWriter, its body) clears them once the request is
 // served, as middleware/httpstats does. A nil r records nothing.
 func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord, *T) {
-	if !r.admitsAll() && !r.sample(&info) {
+	return StartRecordFrom[T](r, ctx, &info)
+}
+
+// StartRecordFrom is [StartRecordWith] with the request described by
+// address: a RequestInfo is some twenty words, which a call by value
+// copies into its arguments, and a wrapper that describes every request
+// it serves (as middleware/httpstats does) saves that copy. info is read
+// during the call only: it is neither kept nor changed, and may be
+// reused once StartRecordFrom returns. A nil info is not allowed.
+func StartRecordFrom[T any](r *Recorder, ctx context.Context, info *RequestInfo) (context.Context, *ActiveRecord, *T) {
+	if !r.admitsAll() && !r.sample(info) {
 		return ctx, nil, nil
 	}
 	w := new(activeWith[T])
 	a := &w.a
 	a.rec = r
-	r.startRecord(a, &info)
+	r.startRecord(a, info)
 	r.inflight.add(a)
 	// NewContext's node, in a record no context carries yet.
 	a.ctx = recordCtx{Context: ctx, a: a}

@@ -2,6 +2,7 @@ package recording
 
 import (
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -176,11 +177,9 @@ func (r *Recorder) releaseAll(recs []*Record) {
 // reset empties rec for its next use, keeping the memory the recorder
 // allocated for it (never memory a wrapper or a user set).
 func (rec *Record) reset() {
-	// The kept memory is gathered in a copy of spare on the stack, which
-	// is put back whole: held in as many variables, across the record's
-	// zeroing and the runtime's calls, it would be saved on the stack
-	// and loaded again value by value.
-	sp := rec.spare
+	// The kept memory is emptied in place, in spare, which the zeroing
+	// below leaves as it is.
+	sp := &rec.spare
 	sp.reserved = 0
 	dropCallRefs(sp.calls)
 	sp.calls = sp.calls[:0]
@@ -207,12 +206,59 @@ func (rec *Record) reset() {
 	if cap(sp.pcs) > maxSparePCs {
 		sp.pcs = nil
 	}
-	// Zeroed as a whole, then the kept memory put back: a composite
-	// literal would be built aside and copied in.
-	*rec = Record{}
-	rec.spare = sp
-	rec.hdrFlat = flat[:0]
+	// The fields before hdrFlat zeroed at once, as the recordHead they
+	// are (a composite literal of Record would be built aside and
+	// copied in; zeroing the whole Record, spare's copy taken out and
+	// put back cost ~40 instructions more), then the others one by one.
+	*(*recordHead)(unsafe.Pointer(rec)) = recordHead{}
 	rec.hdrOrderUA = orderUA
+	rec.hdrFlat, rec.hdrFlatBytes, rec.live = flat[:0], 0, nil
+	rec.size, rec.hdrBytes, rec.pending, rec.missed = 0, 0, 0, 0
+}
+
+// recordHead is the fields of Record before hdrFlat: the same names and
+// types in the same order, so the same layout and the same pointer words
+// (TestRecordHead checks them against Record's), for reset to zero them
+// in one typed assignment.
+type recordHead struct {
+	ID           ID
+	TraceID      TraceID
+	SpanID       SpanID
+	ParentSpanID SpanID
+	Kind         Kind
+
+	Unsampled         bool
+	hdrSame           bool
+	hdrUA, hdrOrderUA uint8
+
+	Start    time.Time
+	Duration time.Duration
+
+	Method string
+	Path   string
+	Route  string
+	Query  string
+	Status int
+
+	RequestBytes  int64
+	ResponseBytes int64
+	User          string
+	Headers       map[string][]string
+	Remote        string
+	Instance      string
+
+	Overhead time.Duration
+
+	Error string
+	Panic string
+
+	Calls        []Call
+	DroppedCalls int
+
+	Warnings []Warning
+	Attrs    []Attr
+
+	ExecTrace *ExecTrace
 }
 
 // dropCallRefs zeroes the words of calls that point to memory — the
@@ -248,8 +294,16 @@ func dropCallRefs(calls []Call) {
 // memclrHasPointers (~50 instructions for two pairs). The strings lie
 // past the length of hdrFlat, where nothing reads them: SetHeaders writes
 // each pair whole before the record shows it again.
+// Two strings a step, whose two data pointers' stores take one
+// write-barrier check.
 func dropStringRefs(s []string) {
-	for i := range s {
+	i := 0
+	for ; i+1 < len(s); i += 2 {
+		p := (*[2]string)(unsafe.Pointer(&s[i]))
+		*(*unsafe.Pointer)(unsafe.Pointer(&p[0])) = nil
+		*(*unsafe.Pointer)(unsafe.Pointer(&p[1])) = nil
+	}
+	if i < len(s) {
 		*(*unsafe.Pointer)(unsafe.Pointer(&s[i])) = nil
 	}
 }

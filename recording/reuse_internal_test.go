@@ -142,3 +142,110 @@ func TestReusedRecordsHoldNoCalls(t *testing.T) {
 		t.Fatal("the kept records have no memory for calls")
 	}
 }
+
+// TestRecordHead checks that recordHead is Record's fields before hdrFlat:
+// the same names, types and offsets, in the same order, and no more, so
+// that reset's assignment of a zero recordHead zeroes exactly those
+// fields, with their pointer words told apart as Record's are.
+func TestRecordHead(t *testing.T) {
+	rt, ht := reflect.TypeFor[Record](), reflect.TypeFor[recordHead]()
+	flat, ok := rt.FieldByName("hdrFlat")
+	if !ok {
+		t.Fatal("Record has no hdrFlat")
+	}
+	n := flat.Index[0]
+	if ht.NumField() != n {
+		t.Fatalf("recordHead has %d fields, Record %d before hdrFlat", ht.NumField(), n)
+	}
+	for i := range n {
+		r, h := rt.Field(i), ht.Field(i)
+		if r.Name != h.Name || r.Type != h.Type || r.Offset != h.Offset {
+			t.Errorf("field %d: Record's %s %v at %d, recordHead's %s %v at %d", i, r.Name, r.Type, r.Offset, h.Name, h.Type, h.Offset)
+		}
+	}
+	if ht.Size() > flat.Offset {
+		t.Errorf("recordHead is %d bytes, past hdrFlat's offset %d", ht.Size(), flat.Offset)
+	}
+}
+
+// TestResetZeroes checks that reset leaves every field of a record zero
+// but the memory it keeps (spare's, hdrFlat's array, hdrOrderUA): each
+// field set, a field added later too, through reflect.
+func TestResetZeroes(t *testing.T) {
+	rec := &Record{}
+	v := reflect.ValueOf(rec).Elem()
+	typ := v.Type()
+	kept := map[string]bool{"spare": true, "hdrFlat": true, "hdrOrderUA": true}
+	for i := range typ.NumField() {
+		f := v.Field(i)
+		f = reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem() // settable, unexported too
+		if kept[typ.Field(i).Name] {
+			continue
+		}
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString("x" + typ.Field(i).Name)
+		case reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+		case reflect.Pointer:
+			f.Set(reflect.New(f.Type().Elem()))
+		case reflect.Map:
+			f.Set(reflect.MakeMap(f.Type()))
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			f.SetInt(3)
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			f.SetUint(3)
+		case reflect.Array:
+			for j := range f.Len() {
+				f.Index(j).SetUint(uint64(j + 1))
+			}
+		case reflect.Struct: // time.Time
+			f.Set(reflect.ValueOf(time.Now()))
+		default:
+			t.Fatalf("Record.%s is a %s, which this test does not set", typ.Field(i).Name, f.Kind())
+		}
+		if f.IsZero() {
+			t.Fatalf("Record.%s was not set", typ.Field(i).Name)
+		}
+	}
+	rec.hdrFlat = make([]string, 2, 4)
+	rec.hdrFlat[0], rec.hdrFlat[1] = "User-Agent", "x"
+	rec.hdrOrderUA = 1
+	rec.spare.hdrVals = []string{"x"}
+	rec.spare.reserved = 5
+	rec.reset()
+	for i := range typ.NumField() {
+		name := typ.Field(i).Name
+		if !kept[name] && !v.Field(i).IsZero() {
+			t.Errorf("after reset, Record.%s is %v", name, v.Field(i))
+		}
+	}
+	if len(rec.hdrFlat) != 0 || cap(rec.hdrFlat) != 4 || rec.hdrOrderUA != 1 || len(rec.spare.hdrVals) != 1 || rec.spare.reserved != 0 {
+		t.Errorf("after reset: hdrFlat %d of %d (want 0 of 4), hdrOrderUA %d (want 1), spare's values %d (want 1), reserved %d (want 0)",
+			len(rec.hdrFlat), cap(rec.hdrFlat), rec.hdrOrderUA, len(rec.spare.hdrVals), rec.spare.reserved)
+	}
+}
+
+// TestDropStringRefs checks that dropStringRefs zeroes the data pointer
+// of every string of slices of 0–7 strings, even and odd lengths, and
+// leaves their lengths.
+func TestDropStringRefs(t *testing.T) {
+	for n := range 8 {
+		s := make([]string, n, n+1)
+		for i := range s {
+			s[i] = strings.Repeat("v", i+1)
+		}
+		s = append(s[:n:n+1], "past") // not to be touched: past len
+		dropStringRefs(s[:n])
+		for i := range n {
+			if p := *(*unsafe.Pointer)(unsafe.Pointer(&s[i])); p != nil || len(s[i]) != i+1 {
+				t.Errorf("%d strings: string %d has data %p, length %d; want nil, %d", n, i, p, len(s[i]), i+1)
+			}
+		}
+		if s[n] != "past" {
+			t.Errorf("%d strings: the string past them changed: %q", n, s[n])
+		}
+	}
+}

@@ -101,18 +101,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, tc = p.Extract(r.Context(), recording.HeaderCarrier(r.Header))
 	}
 	pctx := ctx // what the propagator read: the caller's trace context, baggage
-	ctx, ar, st := recording.StartRecordWith[requestState](h.rec, ctx, recording.RequestInfo{
-		Kind:         recording.KindHTTP,
-		Method:       r.Method,
-		Path:         r.URL.Path,
-		Header:       r.Header,
-		TraceID:      tc.TraceID,
-		ParentSpanID: tc.SpanID,
-		TraceState:   tc.State,
-		Unsampled:    tc.IsValid() && !tc.Sampled,
-		Start:        t0,
-		Instance:     h.cfg.instance,
-	})
+	// Given by address: a RequestInfo by value is copied into the call's
+	// arguments. Set field by field: a composite literal is built aside
+	// and copied in. Unsampled is tc.IsValid() && !tc.Sampled, asked of
+	// the IDs themselves (IsValid's receiver is a copy of tc).
+	var info recording.RequestInfo
+	info.Kind = recording.KindHTTP
+	info.Method, info.Path, info.Header = r.Method, r.URL.Path, r.Header
+	info.TraceID, info.ParentSpanID, info.TraceState = tc.TraceID, tc.SpanID, tc.State
+	info.Unsampled = !tc.Sampled && tc.TraceID.IsValid() && tc.SpanID.IsValid()
+	info.Start, info.Instance = t0, h.cfg.instance
+	ctx, ar, st := recording.StartRecordFrom[requestState](h.rec, ctx, &info)
 	if ar == nil {
 		if tc.IsValid() || pctx != r.Context() {
 			// Not recorded, but the caller's trace (sampled or not) and
@@ -138,7 +137,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body.rc = r.Body
 		r2.Body = body
 	}
-	if span := ar.Record().SpanID; span[len(span)-1]%measureEvery == 0 { // the record's span: TraceContext's, without building it
+	if ar.Record().SpanID[len(recording.SpanID{})-1]%measureEvery == 0 { // the record's span: TraceContext's, without building it or copying the ID
 		d := time.Since(t0)
 		h.setupCost.Store(int64(d))
 		ar.AddOverhead(d)
@@ -151,17 +150,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// running): it must not keep the response writer — and through it the
 	// request with its headers — alive once the request is served. One
 	// deferred function empties it and records a panic.
-	finishing, served := false, false
+	// phase is where the request is: serving (the handler runs),
+	// finishing (it returned, the record is being filled and finished)
+	// or served. One variable, not two flags: the closure is built on
+	// every request, each variable it shares one word more.
+	phase := serving
 	defer func() {
 		// What it uses is few: the closure is built on every request.
-		if served {
+		if phase == served {
 			// Neither the handler nor a hook panicked: no recover,
 			// a call into the runtime.
 			*st = requestState{}
 			return
 		}
 		v := recover()
-		if v != nil && !finishing {
+		if v != nil && phase == serving {
 			v = h.panicked(v, ar, r, r2, st)
 		}
 		// finishing: a hook of finish (route, user) panicked, and finish
@@ -171,8 +174,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(v)
 		}
 	}()
-	h.next.ServeHTTP(h.writers.wrap(rw), r2)
-	finishing = true
+	ww := h.writers.wrapFirst(rw)
+	if ww == nil {
+		ww = h.writers.wrap(rw)
+	}
+	h.next.ServeHTTP(ww, r2)
+	phase = finishing
 	elapsed := time.Since(t0) // one monotonic clock read
 	if h.cfg.routeFunc == nil && h.cfg.userFunc == nil {
 		// finish's way without hooks, without the call to finish.
@@ -181,8 +188,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if hv := h.finish(ar, r, r2, rw, body, elapsed); hv != nil {
 		panic(hv)
 	}
-	served = true
+	phase = served
 }
+
+// The phases of a request ServeHTTP serves.
+const (
+	serving = iota
+	finishing
+	served
+)
 
 // noBodyTab is the first word of http.NoBody as an io.ReadCloser, its
 // itab: NoBody's type has one value, so a body whose first word it is, is
@@ -307,7 +321,15 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		ar.AddAttrs(buf[first:n]...)
 		first = n
 	}
-	route, matched := h.route(r2, rec.Status)
+	// h.route, its call saved without a route hook: r.Pattern, else the
+	// route of unmatched requests.
+	var route string
+	matched := true
+	if h.cfg.routeFunc != nil {
+		route, matched = h.route(r2, rec.Status)
+	} else if route = r2.Pattern; route == "" {
+		route, matched = convention.UnmatchedRoute(r2.Method, rec.Status), false
+	}
 	rec.Route = route
 	if !matched {
 		// The route is appstats' own, not the router's: exporters give it

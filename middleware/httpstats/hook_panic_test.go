@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/goappstats/appstats/middleware/httpstats"
@@ -18,12 +19,19 @@ import (
 // TestPanickingHooks serves requests whose route or user hook panics,
 // after a handler that returned or one that panicked itself: each request
 // is still recorded once, with the panic and the request's attributes
-// (added before the hooks run), and none is left in flight.
+// (added before the hooks run), and none is left in flight; and each hook
+// runs at most once a request (a hook's panic is not taken for the
+// handler's, whose way would fill the record again).
 func TestPanickingHooks(t *testing.T) {
 	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink))
+	var mu sync.Mutex
+	runs := map[string]int{} // "what path": the hook's runs
 	hook := func(what string) func(r *http.Request) string {
 		return func(r *http.Request) string {
+			mu.Lock()
+			runs[what+" "+r.URL.Path]++
+			mu.Unlock()
 			if strings.Contains(r.URL.Path, what) {
 				panic(what + " hook failed")
 			}
@@ -77,5 +85,15 @@ func TestPanickingHooks(t *testing.T) {
 		if got[p] != 1 {
 			t.Errorf("%s recorded %d times, want once (records: %v)", p, got[p], fmt.Sprint(got))
 		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for k, n := range runs {
+		if n > 1 {
+			t.Errorf("%s: the hook ran %d times, want once", k, n)
+		}
+	}
+	if runs["route /route"] != 1 || runs["user /user"] != 1 {
+		t.Errorf("hooks' runs %v: want the route hook once for /route, the user hook once for /user", runs)
 	}
 }

@@ -150,10 +150,12 @@ type writerTypes struct {
 }
 
 // A writerType is the optional interfaces, m, of the writers whose
-// interface word is tab (see typeWord).
+// interface word is tab (see typeWord), and the interface word of
+// wrapMask's answers for m.
 type writerType struct {
-	tab unsafe.Pointer
-	m   uint
+	tab  unsafe.Pointer
+	m    uint
+	itab unsafe.Pointer // of wrapMask's answers for m (see dress)
 }
 
 // typeWord returns the first word of *w, a value of an interface type that
@@ -169,15 +171,42 @@ func typeWord[I any](w *I) unsafe.Pointer {
 }
 
 // wrap returns rw dressed with exactly the optional interfaces of the
-// writer it wraps (see wrapMask).
+// writer it wraps (see wrapMask): ServeHTTP asks wrapFirst first, then
+// wrap when it answers nil.
 func (wt *writerTypes) wrap(rw *respWriter) http.ResponseWriter {
 	t := typeWord(&rw.w)
 	for i := range wt.seen {
 		if e := wt.seen[i].Load(); e != nil && e.tab == t {
-			return wrapMask(rw, e.m)
+			return dress(e.itab, rw)
 		}
 	}
 	m := optionalMask(rw.w)
-	wt.seen[wt.next.Add(1)%uint32(len(wt.seen))].Store(&writerType{tab: t, m: m})
-	return wrapMask(rw, m)
+	w := wrapMask(rw, m)
+	// The entries are taken in turn from 0 on (a type seen twice by
+	// writers wrapped at once takes two, each with the same interfaces).
+	wt.seen[(wt.next.Add(1)-1)%uint32(len(wt.seen))].Store(&writerType{tab: t, m: m, itab: typeWord(&w)})
+	return w
+}
+
+// wrapFirst is wrap for a writer of the type entry 0 holds, and nil for
+// any other. A server's writers are mostly of one type, the first one
+// seen, which takes entry 0: this check, and the interface made from the
+// entry's itab (see dress), are small enough to be inlined in ServeHTTP,
+// without wrap's call and its loop.
+func (wt *writerTypes) wrapFirst(rw *respWriter) http.ResponseWriter {
+	if e := wt.seen[0].Load(); e != nil && e.tab == typeWord(&rw.w) {
+		return dress(e.itab, rw)
+	}
+	return nil
+}
+
+// dress returns rw as the http.ResponseWriter whose itab is itab, that of
+// one of wrapMask's types: wrapMask(rw, m) when itab is the itab of
+// wrapMask's answers for m, without its switch. Each of wrapMask's types
+// is a struct of one *respWriter, stored in an interface as the pointer
+// itself (TestDress checks every mask).
+func dress(itab unsafe.Pointer, rw *respWriter) (w http.ResponseWriter) {
+	words := (*[2]unsafe.Pointer)(unsafe.Pointer(&w))
+	words[0], words[1] = itab, unsafe.Pointer(rw)
+	return w
 }
