@@ -73,7 +73,7 @@ type transport struct {
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := recording.FromContext(req.Context())
-	if a == nil {
+	if a == nil || req.URL == nil { // no URL: base's error, unrecorded
 		if tc, p, ok := recording.Passthrough(req.Context()); ok {
 			// A request that is not recorded: its caller's trace context
 			// (and baggage) pass through unchanged.
