@@ -96,6 +96,9 @@ func streamType(client, server bool) string {
 // until an RPC of a service has run, an unknown method of it is recorded as
 // an unknown service). Its RequestBytes are 0: gRPC discards the request
 // message unread, and gives a stats handler no count of it.
+// When the client cancels such an RPC (or goes away) before gRPC has
+// answered it, gRPC answers nothing: the record ends a second later, as
+// Canceled (or DeadlineExceeded), at the time the RPC's context was done.
 //
 // A nil rec gives a handler that records nothing.
 func NewServerHandler(rec *recording.Recorder, opts ...Option) stats.Handler {
@@ -111,11 +114,21 @@ type serverHandler struct {
 	// depends on whether its service is one of them.
 	services  sync.Map // service name → struct{}
 	nServices atomic.Int64
+	// methods are the full methods the handler has seen RPCs of begin:
+	// the server has them. An RPC of any other may be one gRPC rejects,
+	// which the handler watches for the client's cancelling it first
+	// (see serverRPC.abandoned).
+	methods  sync.Map // full method → struct{}
+	nMethods atomic.Int64
 }
 
-// maxServices bounds the services a handler remembers; a server with an
-// unknown-service handler begins RPCs of any name a client sends.
-const maxServices = 1024
+// maxServices bounds the services a handler remembers, maxMethods the
+// methods; a server with an unknown-service handler begins RPCs of any name
+// a client sends.
+const (
+	maxServices = 1024
+	maxMethods  = 4096
+)
 
 // sawService notes that svc is a service of the server.
 func (h *serverHandler) sawService(svc string) {
@@ -125,6 +138,26 @@ func (h *serverHandler) sawService(svc string) {
 	if _, loaded := h.services.LoadOrStore(svc, struct{}{}); !loaded {
 		h.nServices.Add(1)
 	}
+}
+
+// sawMethod notes that the server has the full method, and its service.
+func (h *serverHandler) sawMethod(fullMethod string) {
+	if svc, _ := convention.SplitGRPCMethod(fullMethod); svc != "" {
+		h.sawService(svc)
+	}
+	if h.nMethods.Load() >= maxMethods {
+		return
+	}
+	if _, loaded := h.methods.LoadOrStore(fullMethod, struct{}{}); !loaded {
+		h.nMethods.Add(1)
+	}
+}
+
+// knownMethod reports whether the handler has seen an RPC of fullMethod
+// begin.
+func (h *serverHandler) knownMethod(fullMethod string) bool {
+	_, ok := h.methods.Load(fullMethod)
+	return ok
 }
 
 // unknownError returns the error gRPC answers an RPC of a method the server
@@ -145,13 +178,13 @@ type serverKey struct{}
 // itself, which saves an allocation per RPC.
 type serverRPC struct {
 	context.Context
-	h      *serverHandler
 	ar     *recording.ActiveRecord
 	method string
 	conn   *connInfo // nil when TagConn had no addresses
 
 	// Set by the goroutine that runs TagRPC, Begin and End.
-	typ string
+	typ  string
+	stop func() bool // stops abandoned's watch, when it was set up: the handler had not seen an RPC of the method begin
 
 	begun             atomic.Bool
 	done              atomic.Bool
@@ -204,10 +237,39 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	if conn != nil {
 		r.Remote = conn.remote
 	}
-	s := &serverRPC{Context: rctx, h: h, ar: ar, method: info.FullMethodName, typ: TypeUnary, conn: conn}
+	s := &serverRPC{Context: rctx, ar: ar, method: info.FullMethodName, typ: TypeUnary, conn: conn}
 	ar.AddOverhead(time.Since(t0))
 	return s
 }
+
+// abandoned finishes the record of an RPC whose context is done before it
+// began, if nothing else has [trailerWait] later. gRPC answers an RPC of a
+// method the server does not have with a status, and the handler finishes
+// its record at that status's trailer (see HandleRPC); but when the client
+// has cancelled the RPC (or gone away) first, gRPC sends no status, and
+// the handler gets no trailer nor End: without abandoned, the record would
+// stay in flight for ever. The wait is for the trailer of the usual case,
+// which gRPC sends just after it has cancelled the RPC's context.
+//
+// It is set up, with context.AfterFunc, at the InHeader event that follows
+// TagRPC (once the record's fields it sets are written), only for the RPCs
+// of methods the handler has not seen begin, and stopped once the RPC
+// begins (an RPC that begins always gets an End) or is answered. It writes
+// the record only if it finishes it first (see finish), as Canceled (or
+// DeadlineExceeded), at the time the context was done.
+func (s *serverRPC) abandoned() {
+	end := time.Now()
+	err := status.FromContextError(s.Context.Err()).Err()
+	time.AfterFunc(trailerWait, func() {
+		if s.done.CompareAndSwap(false, true) {
+			s.ar.Record().Route = convention.RouteUnknownGRPC
+			s.record(end, err)
+		}
+	})
+}
+
+// trailerWait is how long abandoned waits for an RPC's trailer.
+const trailerWait = time.Second
 
 // HandleRPC accumulates the RPC's statistics and finishes its record at
 // the end.
@@ -221,15 +283,27 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		if r := s.ar.Record(); r.Remote == "" && rs.RemoteAddr != nil {
 			r.Remote = rs.RemoteAddr.String()
 		}
+		if s.stop == nil && !h.knownMethod(s.method) {
+			s.stop = context.AfterFunc(s.Context, s.abandoned)
+		}
 	case *stats.Begin:
+		if s.stop != nil {
+			// A method the handler had not seen begin: noted at Begin,
+			// before the method runs and so before the client can have
+			// its answer, so that an RPC the client makes next, of an
+			// unknown method of this service, is recorded as such.
+			h.sawMethod(s.method)
+			if !s.stop() {
+				// The RPC's context was done before it began, and
+				// abandoned waits to finish its record: the End that
+				// comes may still finish it first, without the stream
+				// type, which abandoned may read as it is written.
+				s.begun.Store(true)
+				return
+			}
+		}
 		s.typ = streamType(rs.IsClientStream, rs.IsServerStream)
 		s.begun.Store(true)
-		// Noted at Begin, before the method runs and so before the
-		// client can have its answer: an RPC the client makes next, of
-		// an unknown method of this service, is recorded as such.
-		if svc, _ := convention.SplitGRPCMethod(s.method); svc != "" {
-			h.sawService(svc)
-		}
 	case *stats.InPayload:
 		s.inMsgs.Add(1)
 		s.inBytes.Add(int64(rs.WireLength))
@@ -240,8 +314,13 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		// gRPC rejects an unknown service or method after TagRPC without
 		// Begin or End; the trailer is the last event such an RPC gets.
 		if !s.begun.Load() {
-			s.ar.Record().Route = convention.RouteUnknownGRPC
-			s.finish(time.Now(), h.unknownError(s.method))
+			if s.stop != nil {
+				s.stop()
+			}
+			if s.done.CompareAndSwap(false, true) {
+				s.ar.Record().Route = convention.RouteUnknownGRPC
+				s.record(time.Now(), h.unknownError(s.method))
+			}
 		}
 	case *stats.End:
 		end := rs.EndTime
@@ -252,10 +331,16 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	}
 }
 
+// finish finishes the record, the first time only.
 func (s *serverRPC) finish(end time.Time, err error) {
-	if !s.done.CompareAndSwap(false, true) {
-		return
+	if s.done.CompareAndSwap(false, true) {
+		s.record(end, err)
 	}
+}
+
+// record sets the record's outcome and finishes it; the caller has set
+// s.done.
+func (s *serverRPC) record(end time.Time, err error) {
 	// The work up to FinishAt, which counts its own cost, is cheaper than
 	// reading the clock twice to measure it: it is not added to Overhead.
 	r := s.ar.Record()

@@ -50,7 +50,9 @@ import (
 // base means [http.DefaultTransport].
 //
 // The transport has no options: what it records is set by the recorder of
-// each request (its redaction rules, limits and propagator).
+// each request (its redaction rules, limits and propagator). It has a
+// CloseIdleConnections method, which calls base's when base has one, so
+// that [http.Client.CloseIdleConnections] reaches base.
 func NewTransport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -71,7 +73,7 @@ type transport struct {
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := recording.FromContext(req.Context())
-	if a == nil {
+	if a == nil || req.URL == nil { // no URL: base's error, unrecorded
 		if tc, p, ok := recording.Passthrough(req.Context()); ok {
 			// A request that is not recorded: its caller's trace context
 			// (and baggage) pass through unchanged.
@@ -179,6 +181,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// CloseIdleConnections closes the idle connections of the base transport,
+// if it has the method, as [http.Client.CloseIdleConnections] does for its
+// own transport: a client whose transport is the recording one closes the
+// same connections as without it.
+func (t *transport) CloseIdleConnections() {
+	if ci, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
 }
 
 // statusCodeText returns strconv.Itoa(code), without an allocation for

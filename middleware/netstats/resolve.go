@@ -21,15 +21,15 @@ import (
 // dns.answers, and the IP version LookupIP asks for ("ip4", "ip6") its
 // network.type ("ipv4", "ipv6").
 //
-// The zero Resolver uses [net.DefaultResolver]. A Resolver is safe for
-// concurrent use.
+// The zero Resolver, and a nil *Resolver (as a nil *net.Resolver), use
+// [net.DefaultResolver]. A Resolver is safe for concurrent use.
 type Resolver struct {
 	// Resolver resolves; nil means net.DefaultResolver.
 	Resolver *net.Resolver
 }
 
 func (r *Resolver) res() *net.Resolver {
-	if r.Resolver != nil {
+	if r != nil && r.Resolver != nil {
 		return r.Resolver
 	}
 	return net.DefaultResolver

@@ -5,26 +5,32 @@ package sqlstats
 import "database/sql/driver"
 
 // compose returns c inside a value that claims the optional interfaces
-// of c's driver connection and no others.
+// of c's driver connection and no others (see conn).
 func (c *conn) compose() driver.Conn {
 	var m uint
-	if c.queryer != nil {
+	if c.queryerCtx != nil || c.queryer != nil {
 		m |= 1 << 0
 	}
-	if c.execer != nil {
+	if c.queryer != nil {
 		m |= 1 << 1
 	}
-	if c.pinger != nil {
+	if c.execerCtx != nil || c.execer != nil {
 		m |= 1 << 2
 	}
-	if c.resetter != nil {
+	if c.execer != nil {
 		m |= 1 << 3
 	}
-	if c.validator != nil {
+	if c.pinger != nil {
 		m |= 1 << 4
 	}
-	if c.checker != nil {
+	if c.resetter != nil {
 		m |= 1 << 5
+	}
+	if c.validator != nil {
+		m |= 1 << 6
+	}
+	if c.checker != nil {
+		m |= 1 << 7
 	}
 	switch m {
 	case 0:
@@ -32,412 +38,1062 @@ func (c *conn) compose() driver.Conn {
 	case 1:
 		return struct {
 			connCore
-			driver.Queryer
-		}{c, c}
-	case 2:
-		return struct {
-			connCore
-			driver.Execer
+			driver.QueryerContext
 		}{c, c}
 	case 3:
 		return struct {
 			connCore
+			driver.QueryerContext
 			driver.Queryer
-			driver.Execer
 		}{c, c, c}
 	case 4:
 		return struct {
 			connCore
-			driver.Pinger
+			driver.ExecerContext
 		}{c, c}
 	case 5:
 		return struct {
 			connCore
-			driver.Queryer
-			driver.Pinger
-		}{c, c, c}
-	case 6:
-		return struct {
-			connCore
-			driver.Execer
-			driver.Pinger
+			driver.QueryerContext
+			driver.ExecerContext
 		}{c, c, c}
 	case 7:
 		return struct {
 			connCore
+			driver.QueryerContext
 			driver.Queryer
-			driver.Execer
-			driver.Pinger
-		}{c, c, c, c}
-	case 8:
-		return struct {
-			connCore
-			driver.SessionResetter
-		}{c, c}
-	case 9:
-		return struct {
-			connCore
-			driver.Queryer
-			driver.SessionResetter
-		}{c, c, c}
-	case 10:
-		return struct {
-			connCore
-			driver.Execer
-			driver.SessionResetter
-		}{c, c, c}
-	case 11:
-		return struct {
-			connCore
-			driver.Queryer
-			driver.Execer
-			driver.SessionResetter
+			driver.ExecerContext
 		}{c, c, c, c}
 	case 12:
 		return struct {
 			connCore
-			driver.Pinger
-			driver.SessionResetter
+			driver.ExecerContext
+			driver.Execer
 		}{c, c, c}
 	case 13:
 		return struct {
 			connCore
-			driver.Queryer
-			driver.Pinger
-			driver.SessionResetter
-		}{c, c, c, c}
-	case 14:
-		return struct {
-			connCore
+			driver.QueryerContext
+			driver.ExecerContext
 			driver.Execer
-			driver.Pinger
-			driver.SessionResetter
 		}{c, c, c, c}
 	case 15:
 		return struct {
 			connCore
+			driver.QueryerContext
 			driver.Queryer
+			driver.ExecerContext
 			driver.Execer
-			driver.Pinger
-			driver.SessionResetter
 		}{c, c, c, c, c}
 	case 16:
 		return struct {
 			connCore
-			driver.Validator
+			driver.Pinger
 		}{c, c}
 	case 17:
 		return struct {
 			connCore
-			driver.Queryer
-			driver.Validator
-		}{c, c, c}
-	case 18:
-		return struct {
-			connCore
-			driver.Execer
-			driver.Validator
+			driver.QueryerContext
+			driver.Pinger
 		}{c, c, c}
 	case 19:
 		return struct {
 			connCore
+			driver.QueryerContext
 			driver.Queryer
-			driver.Execer
-			driver.Validator
+			driver.Pinger
 		}{c, c, c, c}
 	case 20:
 		return struct {
 			connCore
+			driver.ExecerContext
 			driver.Pinger
-			driver.Validator
 		}{c, c, c}
 	case 21:
 		return struct {
 			connCore
-			driver.Queryer
+			driver.QueryerContext
+			driver.ExecerContext
 			driver.Pinger
-			driver.Validator
-		}{c, c, c, c}
-	case 22:
-		return struct {
-			connCore
-			driver.Execer
-			driver.Pinger
-			driver.Validator
 		}{c, c, c, c}
 	case 23:
 		return struct {
 			connCore
+			driver.QueryerContext
 			driver.Queryer
-			driver.Execer
+			driver.ExecerContext
 			driver.Pinger
-			driver.Validator
-		}{c, c, c, c, c}
-	case 24:
-		return struct {
-			connCore
-			driver.SessionResetter
-			driver.Validator
-		}{c, c, c}
-	case 25:
-		return struct {
-			connCore
-			driver.Queryer
-			driver.SessionResetter
-			driver.Validator
-		}{c, c, c, c}
-	case 26:
-		return struct {
-			connCore
-			driver.Execer
-			driver.SessionResetter
-			driver.Validator
-		}{c, c, c, c}
-	case 27:
-		return struct {
-			connCore
-			driver.Queryer
-			driver.Execer
-			driver.SessionResetter
-			driver.Validator
 		}{c, c, c, c, c}
 	case 28:
 		return struct {
 			connCore
+			driver.ExecerContext
+			driver.Execer
 			driver.Pinger
-			driver.SessionResetter
-			driver.Validator
 		}{c, c, c, c}
 	case 29:
 		return struct {
 			connCore
-			driver.Queryer
-			driver.Pinger
-			driver.SessionResetter
-			driver.Validator
-		}{c, c, c, c, c}
-	case 30:
-		return struct {
-			connCore
+			driver.QueryerContext
+			driver.ExecerContext
 			driver.Execer
 			driver.Pinger
-			driver.SessionResetter
-			driver.Validator
 		}{c, c, c, c, c}
 	case 31:
 		return struct {
 			connCore
+			driver.QueryerContext
 			driver.Queryer
+			driver.ExecerContext
 			driver.Execer
 			driver.Pinger
-			driver.SessionResetter
-			driver.Validator
 		}{c, c, c, c, c, c}
 	case 32:
 		return struct {
 			connCore
-			driver.NamedValueChecker
+			driver.SessionResetter
 		}{c, c}
 	case 33:
 		return struct {
 			connCore
-			driver.Queryer
-			driver.NamedValueChecker
-		}{c, c, c}
-	case 34:
-		return struct {
-			connCore
-			driver.Execer
-			driver.NamedValueChecker
+			driver.QueryerContext
+			driver.SessionResetter
 		}{c, c, c}
 	case 35:
 		return struct {
 			connCore
+			driver.QueryerContext
 			driver.Queryer
-			driver.Execer
-			driver.NamedValueChecker
+			driver.SessionResetter
 		}{c, c, c, c}
 	case 36:
 		return struct {
 			connCore
-			driver.Pinger
-			driver.NamedValueChecker
+			driver.ExecerContext
+			driver.SessionResetter
 		}{c, c, c}
 	case 37:
 		return struct {
 			connCore
-			driver.Queryer
-			driver.Pinger
-			driver.NamedValueChecker
-		}{c, c, c, c}
-	case 38:
-		return struct {
-			connCore
-			driver.Execer
-			driver.Pinger
-			driver.NamedValueChecker
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.SessionResetter
 		}{c, c, c, c}
 	case 39:
 		return struct {
 			connCore
+			driver.QueryerContext
 			driver.Queryer
-			driver.Execer
-			driver.Pinger
-			driver.NamedValueChecker
-		}{c, c, c, c, c}
-	case 40:
-		return struct {
-			connCore
+			driver.ExecerContext
 			driver.SessionResetter
-			driver.NamedValueChecker
-		}{c, c, c}
-	case 41:
-		return struct {
-			connCore
-			driver.Queryer
-			driver.SessionResetter
-			driver.NamedValueChecker
-		}{c, c, c, c}
-	case 42:
-		return struct {
-			connCore
-			driver.Execer
-			driver.SessionResetter
-			driver.NamedValueChecker
-		}{c, c, c, c}
-	case 43:
-		return struct {
-			connCore
-			driver.Queryer
-			driver.Execer
-			driver.SessionResetter
-			driver.NamedValueChecker
 		}{c, c, c, c, c}
 	case 44:
 		return struct {
 			connCore
-			driver.Pinger
+			driver.ExecerContext
+			driver.Execer
 			driver.SessionResetter
-			driver.NamedValueChecker
 		}{c, c, c, c}
 	case 45:
 		return struct {
 			connCore
-			driver.Queryer
-			driver.Pinger
-			driver.SessionResetter
-			driver.NamedValueChecker
-		}{c, c, c, c, c}
-	case 46:
-		return struct {
-			connCore
+			driver.QueryerContext
+			driver.ExecerContext
 			driver.Execer
-			driver.Pinger
 			driver.SessionResetter
-			driver.NamedValueChecker
 		}{c, c, c, c, c}
 	case 47:
 		return struct {
 			connCore
+			driver.QueryerContext
 			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.SessionResetter
+		}{c, c, c, c, c, c}
+	case 48:
+		return struct {
+			connCore
+			driver.Pinger
+			driver.SessionResetter
+		}{c, c, c}
+	case 49:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Pinger
+			driver.SessionResetter
+		}{c, c, c, c}
+	case 51:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.Pinger
+			driver.SessionResetter
+		}{c, c, c, c, c}
+	case 52:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+		}{c, c, c, c}
+	case 53:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+		}{c, c, c, c, c}
+	case 55:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+		}{c, c, c, c, c, c}
+	case 60:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.SessionResetter
+		}{c, c, c, c, c}
+	case 61:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.SessionResetter
+		}{c, c, c, c, c, c}
+	case 63:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.SessionResetter
+		}{c, c, c, c, c, c, c}
+	case 64:
+		return struct {
+			connCore
+			driver.Validator
+		}{c, c}
+	case 65:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Validator
+		}{c, c, c}
+	case 67:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.Validator
+		}{c, c, c, c}
+	case 68:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Validator
+		}{c, c, c}
+	case 69:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Validator
+		}{c, c, c, c}
+	case 71:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Validator
+		}{c, c, c, c, c}
+	case 76:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Execer
+			driver.Validator
+		}{c, c, c, c}
+	case 77:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.Validator
+		}{c, c, c, c, c}
+	case 79:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.Validator
+		}{c, c, c, c, c, c}
+	case 80:
+		return struct {
+			connCore
+			driver.Pinger
+			driver.Validator
+		}{c, c, c}
+	case 81:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Pinger
+			driver.Validator
+		}{c, c, c, c}
+	case 83:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.Pinger
+			driver.Validator
+		}{c, c, c, c, c}
+	case 84:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Pinger
+			driver.Validator
+		}{c, c, c, c}
+	case 85:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Pinger
+			driver.Validator
+		}{c, c, c, c, c}
+	case 87:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Pinger
+			driver.Validator
+		}{c, c, c, c, c, c}
+	case 92:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.Validator
+		}{c, c, c, c, c}
+	case 93:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.Validator
+		}{c, c, c, c, c, c}
+	case 95:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.Validator
+		}{c, c, c, c, c, c, c}
+	case 96:
+		return struct {
+			connCore
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c}
+	case 97:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c}
+	case 99:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c}
+	case 100:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c}
+	case 101:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c}
+	case 103:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c, c}
+	case 108:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Execer
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c}
+	case 109:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c, c}
+	case 111:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c, c, c}
+	case 112:
+		return struct {
+			connCore
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c}
+	case 113:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c}
+	case 115:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c, c}
+	case 116:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c}
+	case 117:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c, c}
+	case 119:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c, c, c}
+	case 124:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c, c}
+	case 125:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c, c, c}
+	case 127:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+		}{c, c, c, c, c, c, c, c}
+	case 128:
+		return struct {
+			connCore
+			driver.NamedValueChecker
+		}{c, c}
+	case 129:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.NamedValueChecker
+		}{c, c, c}
+	case 131:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.NamedValueChecker
+		}{c, c, c, c}
+	case 132:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.NamedValueChecker
+		}{c, c, c}
+	case 133:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.NamedValueChecker
+		}{c, c, c, c}
+	case 135:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 140:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Execer
+			driver.NamedValueChecker
+		}{c, c, c, c}
+	case 141:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 143:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 144:
+		return struct {
+			connCore
+			driver.Pinger
+			driver.NamedValueChecker
+		}{c, c, c}
+	case 145:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Pinger
+			driver.NamedValueChecker
+		}{c, c, c, c}
+	case 147:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.Pinger
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 148:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Pinger
+			driver.NamedValueChecker
+		}{c, c, c, c}
+	case 149:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Pinger
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 151:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Pinger
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 156:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 157:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 159:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 160:
+		return struct {
+			connCore
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c}
+	case 161:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c}
+	case 163:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 164:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c}
+	case 165:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 167:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 172:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Execer
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 173:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 175:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 176:
+		return struct {
+			connCore
+			driver.Pinger
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c}
+	case 177:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Pinger
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 179:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.Pinger
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 180:
+		return struct {
+			connCore
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 181:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 183:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 188:
+		return struct {
+			connCore
+			driver.ExecerContext
 			driver.Execer
 			driver.Pinger
 			driver.SessionResetter
 			driver.NamedValueChecker
 		}{c, c, c, c, c, c}
-	case 48:
+	case 189:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 191:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.SessionResetter
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c, c}
+	case 192:
 		return struct {
 			connCore
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c}
-	case 49:
+	case 193:
 		return struct {
 			connCore
-			driver.Queryer
+			driver.QueryerContext
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c}
-	case 50:
+	case 195:
 		return struct {
 			connCore
-			driver.Execer
+			driver.QueryerContext
+			driver.Queryer
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 196:
+		return struct {
+			connCore
+			driver.ExecerContext
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c}
-	case 51:
+	case 197:
 		return struct {
 			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c}
+	case 199:
+		return struct {
+			connCore
+			driver.QueryerContext
 			driver.Queryer
+			driver.ExecerContext
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 204:
+		return struct {
+			connCore
+			driver.ExecerContext
 			driver.Execer
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c}
-	case 52:
+	case 205:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 207:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 208:
 		return struct {
 			connCore
 			driver.Pinger
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c}
-	case 53:
+	case 209:
 		return struct {
 			connCore
-			driver.Queryer
+			driver.QueryerContext
 			driver.Pinger
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c}
-	case 54:
+	case 211:
 		return struct {
 			connCore
-			driver.Execer
+			driver.QueryerContext
+			driver.Queryer
+			driver.Pinger
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 212:
+		return struct {
+			connCore
+			driver.ExecerContext
 			driver.Pinger
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c}
-	case 55:
+	case 213:
 		return struct {
 			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Pinger
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 215:
+		return struct {
+			connCore
+			driver.QueryerContext
 			driver.Queryer
+			driver.ExecerContext
+			driver.Pinger
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 220:
+		return struct {
+			connCore
+			driver.ExecerContext
 			driver.Execer
 			driver.Pinger
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c, c}
-	case 56:
+	case 221:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 223:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c, c}
+	case 224:
 		return struct {
 			connCore
 			driver.SessionResetter
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c}
-	case 57:
+	case 225:
 		return struct {
 			connCore
-			driver.Queryer
+			driver.QueryerContext
 			driver.SessionResetter
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c}
-	case 58:
+	case 227:
 		return struct {
 			connCore
-			driver.Execer
+			driver.QueryerContext
+			driver.Queryer
+			driver.SessionResetter
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 228:
+		return struct {
+			connCore
+			driver.ExecerContext
 			driver.SessionResetter
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c}
-	case 59:
+	case 229:
 		return struct {
 			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.SessionResetter
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c}
+	case 231:
+		return struct {
+			connCore
+			driver.QueryerContext
 			driver.Queryer
+			driver.ExecerContext
+			driver.SessionResetter
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 236:
+		return struct {
+			connCore
+			driver.ExecerContext
 			driver.Execer
 			driver.SessionResetter
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c, c}
-	case 60:
+	case 237:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.SessionResetter
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 239:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.SessionResetter
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c, c}
+	case 240:
 		return struct {
 			connCore
 			driver.Pinger
@@ -445,33 +1101,87 @@ func (c *conn) compose() driver.Conn {
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c}
-	case 61:
+	case 241:
 		return struct {
 			connCore
-			driver.Queryer
+			driver.QueryerContext
 			driver.Pinger
 			driver.SessionResetter
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c, c}
-	case 62:
+	case 243:
 		return struct {
 			connCore
-			driver.Execer
+			driver.QueryerContext
+			driver.Queryer
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 244:
+		return struct {
+			connCore
+			driver.ExecerContext
 			driver.Pinger
 			driver.SessionResetter
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c, c}
-	default:
+	case 245:
 		return struct {
 			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c}
+	case 247:
+		return struct {
+			connCore
+			driver.QueryerContext
 			driver.Queryer
+			driver.ExecerContext
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c, c}
+	case 252:
+		return struct {
+			connCore
+			driver.ExecerContext
 			driver.Execer
 			driver.Pinger
 			driver.SessionResetter
 			driver.Validator
 			driver.NamedValueChecker
 		}{c, c, c, c, c, c, c}
+	case 253:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c, c}
+	default:
+		return struct {
+			connCore
+			driver.QueryerContext
+			driver.Queryer
+			driver.ExecerContext
+			driver.Execer
+			driver.Pinger
+			driver.SessionResetter
+			driver.Validator
+			driver.NamedValueChecker
+		}{c, c, c, c, c, c, c, c, c}
 	}
 }

@@ -30,14 +30,21 @@ type Unwrapper interface {
 //
 // It has every method of every optional interface, but wrapConn returns it
 // inside a value that claims only those the driver's connection has (see
-// combos.go), with one exception: the context-taking entry points
-// (QueryerContext, ExecerContext, ConnPrepareContext, ConnBeginTx) are always
-// claimed, because without a context no call could be attributed to a
-// request. Where the driver's connection lacks one of them, conn does what
+// combos.go), with one exception: the context-taking entry points are
+// claimed whenever database/sql would call their legacy forms, because
+// without a context no call could be attributed to a request.
+// ConnPrepareContext and ConnBeginTx are always claimed; QueryerContext and
+// ExecerContext when the driver's connection has them or Queryer and
+// Execer. Where the driver's connection lacks one of them, conn does what
 // database/sql does in that case — calls Query, Exec, Prepare or Begin with
-// the same argument checks and context checks — or returns driver.ErrSkip
-// where database/sql would take another path, so database/sql behaves as
-// with the bare driver.
+// the same argument checks and context checks — so database/sql behaves as
+// with the bare driver. A connection with neither Queryer nor
+// QueryerContext (Execer nor ExecerContext) is not given QueryerContext
+// (ExecerContext): database/sql then prepares each statement, converting
+// its arguments with the statement's checkers, and the statement records
+// it. (Were QueryerContext claimed, database/sql would first convert the
+// arguments for it with the connection's checkers, and refuse types only
+// the statement's take.)
 type conn struct {
 	c driver.Conn
 	w *wrapper
@@ -61,14 +68,16 @@ type conn struct {
 // connCore is the method set every wrapped connection has.
 type connCore interface {
 	driver.Conn
-	driver.QueryerContext
-	driver.ExecerContext
 	driver.ConnPrepareContext
 	driver.ConnBeginTx
 	Unwrapper
 }
 
-var _ connCore = (*conn)(nil)
+var (
+	_ connCore              = (*conn)(nil)
+	_ driver.QueryerContext = (*conn)(nil)
+	_ driver.ExecerContext  = (*conn)(nil)
+)
 
 func wrapConn(c driver.Conn, w *wrapper) driver.Conn {
 	wc := &conn{c: c, w: w}
@@ -199,7 +208,9 @@ func (c *conn) Exec(query string, args []driver.Value) (driver.Result, error) {
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if c.queryerCtx == nil && c.queryer == nil {
-		return nil, driver.ErrSkip // database/sql prepares the statement instead
+		// Not claimed then (see conn): only code holding the conn through
+		// Raw gets here, and should prepare the statement instead.
+		return nil, driver.ErrSkip
 	}
 	a := recording.FromContext(ctx)
 	if a == nil {

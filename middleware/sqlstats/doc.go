@@ -78,11 +78,12 @@
 // database/sql changes what it does according to the optional interfaces a
 // driver implements. The wrapper claims, for connections, exactly the
 // optional interfaces the driver's connection has, plus the context-taking
-// ones it needs to attribute calls (QueryerContext, ExecerContext,
-// ConnPrepareContext, ConnBeginTx): when the driver lacks one of those, the
-// wrapper does what database/sql itself does in that case, or returns
-// [driver.ErrSkip] where database/sql would then take another path, which it
-// forwards unchanged and never records. Statements and rows claim their
+// ones it needs to attribute calls (ConnPrepareContext, ConnBeginTx, and
+// QueryerContext and ExecerContext when the connection has their legacy
+// forms, Queryer and Execer): when the driver lacks one of those, the
+// wrapper does what database/sql itself does in that case. A
+// [driver.ErrSkip] from the driver is forwarded unchanged and never
+// recorded. Statements and rows claim their
 // optional interfaces with the answers database/sql assumes when a driver
 // lacks them; a statement claims [driver.ColumnConverter] only if the
 // driver's does. The connection seen through [database/sql.Conn.Raw] is the

@@ -164,13 +164,17 @@ func (s *Stream) Send(ctx context.Context, ev Event) error {
 
 // Comment writes a comment line (": text"), which clients ignore — a
 // keep-alive for proxies that close idle connections — and flushes it. It
-// is not counted as an event.
+// is not counted as an event. A text of several lines — split where a
+// client splits them, at CRLF, LF or a lone CR — is written as as many
+// comment lines.
 func (s *Stream) Comment(text string) error {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "\n")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf = s.buf[:0]
 	for line := range strings.Lines(text) {
-		s.buf = append(append(append(s.buf, ": "...), strings.TrimRight(line, "\r\n")...), '\n')
+		s.buf = append(append(append(s.buf, ": "...), strings.TrimSuffix(line, "\n")...), '\n')
 	}
 	if text == "" {
 		s.buf = append(s.buf, ":\n"...)
