@@ -15,7 +15,8 @@ import (
 //
 //	propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 //
-// Extract returns p's context — with the incoming baggage and the caller's
+// Extract returns p's context — with the incoming baggage (of every baggage
+// header of a [recording.HeaderCarrier], as under otelhttp) and the caller's
 // span context as a remote parent, so OpenTelemetry instrumentation under the
 // request joins the caller's trace — and the caller's trace and span IDs.
 // Inject writes the span context built from the [recording.TraceContext] of
@@ -30,7 +31,7 @@ func NewPropagator(p propagation.TextMapPropagator) recording.Propagator {
 type otelPropagator struct{ p propagation.TextMapPropagator }
 
 func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (context.Context, recording.TraceContext) {
-	ctx = o.p.Extract(ctx, c)
+	ctx = o.p.Extract(ctx, textMapCarrier(c))
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() {
 		return ctx, recording.TraceContext{}
@@ -41,6 +42,18 @@ func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (conte
 		Sampled: sc.IsSampled(),
 		State:   sc.TraceState().String(),
 	}
+}
+
+// textMapCarrier returns the carrier to hand to OpenTelemetry's
+// propagators: a request's headers as [propagation.HeaderCarrier], which
+// gives every value of a header ([propagation.ValuesGetter]) — W3C baggage
+// may come in several baggage headers, all of which the Baggage propagator
+// reads, as it does under otelhttp — and any other carrier as it is.
+func textMapCarrier(c recording.Carrier) propagation.TextMapCarrier {
+	if h, ok := c.(recording.HeaderCarrier); ok {
+		return propagation.HeaderCarrier(h)
+	}
+	return c
 }
 
 func (o otelPropagator) Inject(ctx context.Context, tc recording.TraceContext, c recording.Carrier) {
