@@ -47,11 +47,16 @@ func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
 // NewFromEnv returns an OTLP [Exporter] configured by the environment, as
 // OpenTelemetry SDKs are: it returns (nil, nil) when neither
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT nor OTEL_EXPORTER_OTLP_ENDPOINT is set,
+// or when the environment turns export off as the OpenTelemetry
+// specification says (OTEL_SDK_DISABLED=true, or OTEL_TRACES_EXPORTER=none);
 // and otherwise an exporter using the protocol named by
 // OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
 // or "http/protobuf" (the default). Any other protocol is an error.
 func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" {
+		return nil, nil
+	}
+	if exportOffByEnv() {
 		return nil, nil
 	}
 	proto := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
@@ -66,4 +71,25 @@ func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
 	default:
 		return nil, fmt.Errorf("otelexport: OTLP protocol %q not supported (want grpc or http/protobuf)", proto)
 	}
+}
+
+// exportOffByEnv reports whether the environment turns trace export off:
+// OTEL_SDK_DISABLED is "true" (in any case, the specification's only true
+// value), or OTEL_TRACES_EXPORTER names "none" and no exporter besides (SDKs
+// ignore a "none" listed with others).
+func exportOffByEnv() bool {
+	if strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_SDK_DISABLED")), "true") {
+		return true
+	}
+	none := false
+	for e := range strings.SplitSeq(os.Getenv("OTEL_TRACES_EXPORTER"), ",") {
+		switch strings.TrimSpace(e) {
+		case "":
+		case "none":
+			none = true
+		default:
+			return false
+		}
+	}
+	return none
 }
