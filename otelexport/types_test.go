@@ -1,0 +1,58 @@
+package otelexport_test
+
+import (
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// TestGenAITokenCountsAreInts: the token counts of a call to a generative
+// AI model, which appstats knows by name (its cost model prices calls by
+// them, see recording.CostModel), are integers in OpenTelemetry's gen_ai
+// conventions, as GenAI instrumentation exports them; recorded as strings,
+// they are exported as integers, so that a backend sums and filters them as
+// it does the instrumentation's. On main they were exported as strings.
+func TestGenAITokenCountsAreInts(t *testing.T) {
+	r := fixture(t)
+	r.Calls = []recording.Call{{
+		Service: "llm", Method: "chat demo-model",
+		Start: time.Millisecond, Duration: 20 * time.Millisecond,
+		RequestSize: -1, ResponseSize: -1,
+		SpanID: mustSpan(t, "3000000000000001"),
+		Attrs: []recording.Attr{
+			{Key: "gen_ai.request.model", Value: "demo-model"},
+			{Key: "gen_ai.usage.input_tokens", Value: "120"},
+			{Key: "gen_ai.usage.output_tokens", Value: "45"},
+		},
+	}}
+	spans := exportSpans(t, []*recording.Record{r})
+	var found bool
+	for _, s := range spans {
+		if s.SpanContext.SpanID() != [8]byte(r.Calls[0].SpanID) {
+			continue
+		}
+		found = true
+		want := map[attribute.Key]attribute.Value{
+			"gen_ai.request.model":       attribute.StringValue("demo-model"),
+			"gen_ai.usage.input_tokens":  attribute.Int64Value(120),
+			"gen_ai.usage.output_tokens": attribute.Int64Value(45),
+		}
+		for _, kv := range s.Attributes {
+			if w, ok := want[kv.Key]; ok {
+				if kv.Value != w {
+					t.Errorf("%s = %s %v, want %s %v", kv.Key, kv.Value.Type(), kv.Value.Emit(), w.Type(), w.Emit())
+				}
+				delete(want, kv.Key)
+			}
+		}
+		for k := range want {
+			t.Errorf("%s not exported", k)
+		}
+	}
+	if !found {
+		t.Fatalf("the call's span was not exported")
+	}
+}
