@@ -36,6 +36,8 @@ var (
 		convention.KeyNetworkPeerPort: true, convention.KeyDBResponseReturnedRows: true,
 		convention.KeyCodeLineNumber: true, convention.KeyDBAffectedRows: true,
 		convention.KeyRPCMessagesReceived: true, convention.KeyRPCMessagesSent: true,
+		convention.KeyGenAIUsageInputTokens: true, convention.KeyGenAIUsageOutputTokens: true,
+		convention.KeyMessagingMessageBodySize: true,
 	}
 	boolKeys = map[string]bool{
 		convention.KeyHTTPConnectionReused: true, convention.KeyHTTPHijacked: true,
