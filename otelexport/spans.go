@@ -236,8 +236,8 @@ func serverSpanName(r *recording.Record, attrs attrSet) string {
 		}
 		return convention.RPCSystemGRPC
 	case recording.KindMessage:
-		// "{operation} {destination}": "process GET /ws typing".
-		if op := r.Attr(convention.KeyMessagingOperationType); op != "" && r.Route != "" {
+		// "{messaging.operation.name} {destination}": "process GET /ws typing".
+		if op := attrs.getStr(convention.KeyMessagingOperationName); op != "" && r.Route != "" {
 			return op + " " + r.Route
 		}
 	}
@@ -330,6 +330,11 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 		}
 	case recording.KindMessage:
 		as.str(convention.KeyMessagingDestinationName, r.Route)
+		if as.getStr(convention.KeyMessagingOperationName) == "" {
+			// Required, and the span's name: the operation, "process" or
+			// "send", as its type says.
+			as.str(convention.KeyMessagingOperationName, as.getStr(convention.KeyMessagingOperationType))
+		}
 		if n := max(r.RequestBytes, r.ResponseBytes); n > 0 {
 			as.set(attribute.Int64(convention.KeyMessagingMessageBodySize, n))
 		}
