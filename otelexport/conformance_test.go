@@ -101,3 +101,29 @@ func TestMessageSpansOperationName(t *testing.T) {
 		t.Errorf("%d message spans, want 2", n)
 	}
 }
+
+// TestSpanNeverEndsBeforeItStarts: OTLP expects a span's end to be at or
+// after its start, and a backend shows a span that ends first with a
+// negative duration. The recorder never makes such a record, but a Record
+// is plain data that a program may build or carry (a clock's step between
+// two hosts, a decoding gone wrong): one with a negative Duration, or a
+// call with one, is exported with its span ending where it starts. On main
+// the spans ended before they started.
+func TestSpanNeverEndsBeforeItStarts(t *testing.T) {
+	r := fixture(t)
+	r.Duration = -3 * time.Millisecond
+	r.Calls = r.Calls[:1]
+	r.Calls[0].Duration = -time.Second
+	spans := exportSpans(t, []*recording.Record{r})
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want 2", len(spans))
+	}
+	for _, s := range spans {
+		if s.EndTime.Before(s.StartTime) {
+			t.Errorf("span %q ends %v before it starts", s.Name, s.StartTime.Sub(s.EndTime))
+		}
+		if !s.EndTime.Equal(s.StartTime) {
+			t.Errorf("span %q lasts %v, want 0", s.Name, s.EndTime.Sub(s.StartTime))
+		}
+	}
+}
