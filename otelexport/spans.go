@@ -143,7 +143,7 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 			TraceID: tid, SpanID: trace.SpanID(r.ParentSpanID), TraceFlags: trace.FlagsSampled, Remote: true,
 		})
 	}
-	end := r.Start.Add(r.Duration)
+	end := r.Start.Add(max(r.Duration, 0)) // OTLP expects end >= start
 	attrs, status := serverAttrs(r)
 	root := tracetest.SpanStub{
 		Name:                 serverSpanName(r, attrs),
@@ -417,7 +417,7 @@ var escapedMarker = url.QueryEscape(convention.Redacted)
 // callSpan returns the span of call c of record r.
 func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, res *resource.Resource, scope instrumentation.Scope) sdktrace.ReadOnlySpan {
 	start := r.Start.Add(c.Start)
-	end := start.Add(c.Duration)
+	end := start.Add(max(c.Duration, 0))
 	as := make(attrSet, 0, 16+len(c.Attrs))
 	as.str(convention.KeyService, c.Service)
 	as.passthrough(c.Attrs)
