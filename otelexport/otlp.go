@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -27,7 +30,7 @@ func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/http exporter: %w", err)
 	}
-	return New(exp, opts...), nil
+	return New(exp, withEnvTimeout(cfg, opts)...), nil
 }
 
 // NewOTLPGRPC returns an [Exporter] that sends records as OTLP/gRPC to a
@@ -41,7 +44,24 @@ func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/grpc exporter: %w", err)
 	}
-	return New(exp, opts...), nil
+	return New(exp, withEnvTimeout(cfg, opts)...), nil
+}
+
+// withEnvTimeout returns opts, and, unless they set the export timeout,
+// the OTLP timeout of the environment as the Exporter's bound of each
+// export: the OTLP exporter bounds its exports (retries included) by it,
+// and a shorter bound around them would cut a longer timeout set for a slow
+// collector.
+func withEnvTimeout(cfg config, opts []Option) []Option {
+	if cfg.timeoutSet {
+		return opts
+	}
+	for _, v := range []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"} {
+		if ms, err := strconv.Atoi(strings.TrimSpace(os.Getenv(v))); err == nil && ms > 0 {
+			return append(slices.Clip(opts), WithExportTimeout(time.Duration(ms)*time.Millisecond))
+		}
+	}
+	return opts
 }
 
 // NewFromEnv returns an OTLP [Exporter] configured by the environment, as
