@@ -2,6 +2,7 @@ package otelexport
 
 import (
 	"context"
+	"strings"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -45,15 +46,28 @@ func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (conte
 }
 
 // textMapCarrier returns the carrier to hand to OpenTelemetry's
-// propagators: a request's headers as [propagation.HeaderCarrier], which
+// propagators: a request's headers as a [propagation.HeaderCarrier], which
 // gives every value of a header ([propagation.ValuesGetter]) — W3C baggage
 // may come in several baggage headers, all of which the Baggage propagator
-// reads, as it does under otelhttp — and any other carrier as it is.
+// reads, as it does under otelhttp — whose tracestate is the combined
+// list of all its fields (see [headerCarrier]); any other carrier as it is.
 func textMapCarrier(c recording.Carrier) propagation.TextMapCarrier {
 	if h, ok := c.(recording.HeaderCarrier); ok {
-		return propagation.HeaderCarrier(h)
+		return headerCarrier{propagation.HeaderCarrier(h)}
 	}
 	return c
+}
+
+// headerCarrier is a request's headers, whose Get gives a tracestate sent
+// as several fields as their one combined list, in order, as W3C Trace
+// Context requires (the TraceContext propagator reads Get, one value).
+type headerCarrier struct{ propagation.HeaderCarrier }
+
+func (h headerCarrier) Get(key string) string {
+	if strings.EqualFold(key, "tracestate") {
+		return strings.Join(h.Values(key), ",")
+	}
+	return h.HeaderCarrier.Get(key)
 }
 
 func (o otelPropagator) Inject(ctx context.Context, tc recording.TraceContext, c recording.Carrier) {
