@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -46,28 +47,35 @@ func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (conte
 }
 
 // textMapCarrier returns the carrier to hand to OpenTelemetry's
-// propagators: a request's headers as a [propagation.HeaderCarrier], which
-// gives every value of a header ([propagation.ValuesGetter]) — W3C baggage
-// may come in several baggage headers, all of which the Baggage propagator
-// reads, as it does under otelhttp — whose tracestate is the combined
-// list of all its fields (see [headerCarrier]); any other carrier as it is.
+// propagators: a request's headers as a [headerCarrier]; any other carrier
+// as it is.
 func textMapCarrier(c recording.Carrier) propagation.TextMapCarrier {
 	if h, ok := c.(recording.HeaderCarrier); ok {
-		return headerCarrier{propagation.HeaderCarrier(h)}
+		return headerCarrier{h}
 	}
 	return c
 }
 
-// headerCarrier is a request's headers, whose Get gives a tracestate sent
-// as several fields as their one combined list, in order, as W3C Trace
-// Context requires (the TraceContext propagator reads Get, one value).
-type headerCarrier struct{ propagation.HeaderCarrier }
+// headerCarrier is a request's headers for OpenTelemetry's propagators,
+// whose Get gives a tracestate or a baggage sent as several fields as their
+// one combined list, in order, as W3C Trace Context and W3C Baggage require
+// (the TraceContext propagator reads one value; so does the Baggage
+// propagator, whose way through one value costs less than its way through
+// several with [propagation.ValuesGetter], and which applies the same
+// limits to the combined list). Keys are canonicalized without an
+// allocation for the propagation fields, as [recording.HeaderCarrier] does.
+type headerCarrier struct{ recording.HeaderCarrier }
 
 func (h headerCarrier) Get(key string) string {
-	if strings.EqualFold(key, "tracestate") {
-		return strings.Join(h.Values(key), ",")
+	key = convention.CanonicalHeaderKey(key)
+	vs := h.HeaderCarrier[key]
+	switch {
+	case len(vs) == 0:
+		return ""
+	case len(vs) > 1 && (key == "Tracestate" || key == "Baggage"):
+		return strings.Join(vs, ",")
 	}
-	return h.HeaderCarrier.Get(key)
+	return vs[0]
 }
 
 func (o otelPropagator) Inject(ctx context.Context, tc recording.TraceContext, c recording.Carrier) {
