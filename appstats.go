@@ -145,7 +145,8 @@ type Config struct {
 	// "http://127.0.0.1:4317" with OTLPProtocol "grpc". When empty, records
 	// are exported only if OTEL_EXPORTER_OTLP_ENDPOINT (or
 	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, with the protocol named by
-	// OTEL_EXPORTER_OTLP_PROTOCOL, as OpenTelemetry SDKs do.
+	// OTEL_EXPORTER_OTLP_PROTOCOL, as OpenTelemetry SDKs do (and, as they
+	// do, not under OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none).
 	OTLPEndpoint string
 	// OTLPProtocol is "http/protobuf" (the default) or "grpc".
 	OTLPProtocol string

@@ -11,7 +11,7 @@
 // An [Exporter] is a [recording.Sink]. Give it to the recorder, and close it
 // after the recorder:
 //
-//	exp, err := otelexport.NewFromEnv(ctx) // nil, nil without OTEL_EXPORTER_OTLP_ENDPOINT
+//	exp, err := otelexport.NewFromEnv(ctx) // nil, nil without OTEL_EXPORTER_OTLP_ENDPOINT, or with OTEL_TRACES_EXPORTER=none
 //	...
 //	rec := recording.New(recording.WithSinks(store, exp))
 //	defer exp.Close(ctx)

@@ -36,13 +36,31 @@ func TestNewFromEnv(t *testing.T) {
 			"OTEL_EXPORTER_OTLP_PROTOCOL":        "http/protobuf",
 			"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
 		}, rcvGRPC, false},
+		// The switches every OpenTelemetry SDK reads: with them an
+		// endpoint configures nothing. On main both were ignored and
+		// records were exported.
+		{"OTEL_TRACES_EXPORTER=none", map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + httpAddr,
+			"OTEL_TRACES_EXPORTER":        "none",
+		}, nil, false},
+		{"OTEL_SDK_DISABLED=true", map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + grpcAddr,
+			"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+			"OTEL_SDK_DISABLED":           "TRUE", // the spec's booleans are case-insensitive
+		}, nil, false},
+		{"OTEL_TRACES_EXPORTER=otlp", map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + httpAddr,
+			"OTEL_TRACES_EXPORTER":        "otlp",
+			"OTEL_SDK_DISABLED":           "false",
+		}, rcvHTTP, false},
 		{"unknown protocol", map[string]string{
 			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + httpAddr,
 			"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
 		}, nil, true},
 	}
 	vars := []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-		"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_SERVICE_NAME"}
+		"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_SERVICE_NAME",
+		"OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, v := range vars {

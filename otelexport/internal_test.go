@@ -168,3 +168,43 @@ func TestExporterPanicsWithNilReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestExportTimeoutFromEnv: OTEL_EXPORTER_OTLP_TIMEOUT (and its TRACES_
+// form, which wins) bounds each export of the OTLP exporters, and the
+// Exporter's own bound of each ExportSpans call follows it, so that a
+// longer timeout set for a slow collector is not cut at
+// DefaultExportTimeout; WithExportTimeout still wins. On main the
+// Exporter cancelled every export after 10 s whatever the variable said.
+func TestExportTimeoutFromEnv(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		timeout, sig string
+		opts         []Option
+		want         time.Duration
+	}{
+		{"unset", "", "", nil, DefaultExportTimeout},
+		{"OTEL_EXPORTER_OTLP_TIMEOUT", "30000", "", nil, 30 * time.Second},
+		{"the traces one wins", "30000", "45000", nil, 45 * time.Second},
+		{"shorter", "2500", "", nil, 2500 * time.Millisecond},
+		{"malformed", "30s", "", nil, DefaultExportTimeout},
+		{"the option wins", "30000", "", []Option{WithExportTimeout(time.Second)}, time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("OTEL_EXPORTER_OTLP_TIMEOUT", tt.timeout)
+			t.Setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", tt.sig)
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+			for name, mk := range map[string]func(context.Context, ...Option) (*Exporter, error){
+				"http": NewOTLPHTTP, "grpc": NewOTLPGRPC, "env": NewFromEnv,
+			} {
+				e, err := mk(t.Context(), tt.opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.cfg.exportTimeout != tt.want {
+					t.Errorf("%s: export timeout %v, want %v", name, e.cfg.exportTimeout, tt.want)
+				}
+				e.Close(t.Context())
+			}
+		})
+	}
+}

@@ -32,6 +32,7 @@ type config struct {
 	queueSize     int
 	batchSpans    int
 	exportTimeout time.Duration
+	timeoutSet    bool // exportTimeout came from WithExportTimeout
 	runningWait   time.Duration
 	logger        *slog.Logger
 	httpOpts      []otlptracehttp.Option
@@ -84,9 +85,16 @@ func WithBatchSpans(n int) Option {
 }
 
 // WithExportTimeout bounds each call of the underlying exporter's ExportSpans
-// (default [DefaultExportTimeout]). d <= 0 keeps the default.
+// (default [DefaultExportTimeout]; for the OTLP exporters made by
+// [NewOTLPHTTP], [NewOTLPGRPC] and [NewFromEnv], the OTLP timeout of the
+// environment, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT or
+// OTEL_EXPORTER_OTLP_TIMEOUT, when set). d <= 0 keeps the default.
 func WithExportTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) { convention.SetPositive(&c.exportTimeout, d) })
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.exportTimeout, c.timeoutSet = d, true
+		}
+	})
 }
 
 // WithRunningCallWait sets how long, at most, a record with calls still

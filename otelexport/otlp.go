@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -27,7 +30,7 @@ func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/http exporter: %w", err)
 	}
-	return New(exp, opts...), nil
+	return New(exp, withEnvTimeout(cfg, opts)...), nil
 }
 
 // NewOTLPGRPC returns an [Exporter] that sends records as OTLP/gRPC to a
@@ -41,17 +44,39 @@ func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/grpc exporter: %w", err)
 	}
-	return New(exp, opts...), nil
+	return New(exp, withEnvTimeout(cfg, opts)...), nil
+}
+
+// withEnvTimeout returns opts, and, unless they set the export timeout,
+// the OTLP timeout of the environment as the Exporter's bound of each
+// export: the OTLP exporter bounds its exports (retries included) by it,
+// and a shorter bound around them would cut a longer timeout set for a slow
+// collector.
+func withEnvTimeout(cfg config, opts []Option) []Option {
+	if cfg.timeoutSet {
+		return opts
+	}
+	for _, v := range []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"} {
+		if ms, err := strconv.Atoi(strings.TrimSpace(os.Getenv(v))); err == nil && ms > 0 {
+			return append(slices.Clip(opts), WithExportTimeout(time.Duration(ms)*time.Millisecond))
+		}
+	}
+	return opts
 }
 
 // NewFromEnv returns an OTLP [Exporter] configured by the environment, as
 // OpenTelemetry SDKs are: it returns (nil, nil) when neither
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT nor OTEL_EXPORTER_OTLP_ENDPOINT is set,
+// or when the environment turns export off as the OpenTelemetry
+// specification says (OTEL_SDK_DISABLED=true, or OTEL_TRACES_EXPORTER=none);
 // and otherwise an exporter using the protocol named by
 // OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
 // or "http/protobuf" (the default). Any other protocol is an error.
 func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" {
+		return nil, nil
+	}
+	if exportOffByEnv() {
 		return nil, nil
 	}
 	proto := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
@@ -66,4 +91,25 @@ func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
 	default:
 		return nil, fmt.Errorf("otelexport: OTLP protocol %q not supported (want grpc or http/protobuf)", proto)
 	}
+}
+
+// exportOffByEnv reports whether the environment turns trace export off:
+// OTEL_SDK_DISABLED is "true" (in any case, the specification's only true
+// value), or OTEL_TRACES_EXPORTER names "none" and no exporter besides (SDKs
+// ignore a "none" listed with others).
+func exportOffByEnv() bool {
+	if strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_SDK_DISABLED")), "true") {
+		return true
+	}
+	none := false
+	for e := range strings.SplitSeq(os.Getenv("OTEL_TRACES_EXPORTER"), ",") {
+		switch strings.TrimSpace(e) {
+		case "":
+		case "none":
+			none = true
+		default:
+			return false
+		}
+	}
+	return none
 }

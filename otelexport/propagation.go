@@ -2,10 +2,12 @@ package otelexport
 
 import (
 	"context"
+	"strings"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -15,7 +17,8 @@ import (
 //
 //	propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 //
-// Extract returns p's context — with the incoming baggage and the caller's
+// Extract returns p's context — with the incoming baggage (of every baggage
+// header of a [recording.HeaderCarrier], as under otelhttp) and the caller's
 // span context as a remote parent, so OpenTelemetry instrumentation under the
 // request joins the caller's trace — and the caller's trace and span IDs.
 // Inject writes the span context built from the [recording.TraceContext] of
@@ -30,7 +33,7 @@ func NewPropagator(p propagation.TextMapPropagator) recording.Propagator {
 type otelPropagator struct{ p propagation.TextMapPropagator }
 
 func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (context.Context, recording.TraceContext) {
-	ctx = o.p.Extract(ctx, c)
+	ctx = o.p.Extract(ctx, textMapCarrier(c))
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() {
 		return ctx, recording.TraceContext{}
@@ -41,6 +44,38 @@ func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (conte
 		Sampled: sc.IsSampled(),
 		State:   sc.TraceState().String(),
 	}
+}
+
+// textMapCarrier returns the carrier to hand to OpenTelemetry's
+// propagators: a request's headers as a [headerCarrier]; any other carrier
+// as it is.
+func textMapCarrier(c recording.Carrier) propagation.TextMapCarrier {
+	if h, ok := c.(recording.HeaderCarrier); ok {
+		return headerCarrier{h}
+	}
+	return c
+}
+
+// headerCarrier is a request's headers for OpenTelemetry's propagators,
+// whose Get gives a tracestate or a baggage sent as several fields as their
+// one combined list, in order, as W3C Trace Context and W3C Baggage require
+// (the TraceContext propagator reads one value; so does the Baggage
+// propagator, whose way through one value costs less than its way through
+// several with [propagation.ValuesGetter], and which applies the same
+// limits to the combined list). Keys are canonicalized without an
+// allocation for the propagation fields, as [recording.HeaderCarrier] does.
+type headerCarrier struct{ recording.HeaderCarrier }
+
+func (h headerCarrier) Get(key string) string {
+	key = convention.CanonicalHeaderKey(key)
+	vs := h.HeaderCarrier[key]
+	switch {
+	case len(vs) == 0:
+		return ""
+	case len(vs) > 1 && (key == "Tracestate" || key == "Baggage"):
+		return strings.Join(vs, ",")
+	}
+	return vs[0]
 }
 
 func (o otelPropagator) Inject(ctx context.Context, tc recording.TraceContext, c recording.Carrier) {

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
@@ -117,5 +118,58 @@ func TestRecorderWithPropagator(t *testing.T) {
 	rec.Propagator().Inject(ctx, recording.TraceContext{}, recording.HeaderCarrier(out))
 	if out.Get("baggage") != "user=carol" {
 		t.Errorf("baggage not carried through: %v", out)
+	}
+}
+
+// TestPropagatorBaggageHeaders: W3C baggage may come in several baggage
+// headers, which a receiver joins; OpenTelemetry's Baggage propagator reads
+// them all from a carrier that gives every value of a header, as otelhttp's
+// does. The adapter, given the request's headers, reads what otelhttp
+// reads. On main it read only the first header: the members of the second
+// were lost.
+func TestPropagatorBaggageHeaders(t *testing.T) {
+	h := http.Header{}
+	h.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	h.Add("baggage", "user=alice")
+	h.Add("baggage", "tier=gold,region=eu")
+	want := baggage.FromContext(propagation.Baggage{}.Extract(t.Context(), propagation.HeaderCarrier(h)))
+	if want.Len() != 3 {
+		t.Fatalf("OpenTelemetry's own propagator reads %q; want 3 members", want)
+	}
+	ctx, tc := otelexport.NewPropagator(nil).Extract(t.Context(), recording.HeaderCarrier(h))
+	if !tc.IsValid() {
+		t.Errorf("trace context lost: %+v", tc)
+	}
+	got := baggage.FromContext(ctx)
+	for _, m := range want.Members() {
+		if v := got.Member(m.Key()).Value(); v != m.Value() {
+			t.Errorf("baggage %s = %q, want %q (all of %q; got %q)", m.Key(), v, m.Value(), want, got)
+		}
+	}
+	// And on to the next service, all of it.
+	out := http.Header{}
+	otelexport.NewPropagator(nil).Inject(ctx, tc, recording.HeaderCarrier(out))
+	if back := baggage.FromContext(propagation.Baggage{}.Extract(t.Context(), propagation.HeaderCarrier(out))); back.Len() != want.Len() {
+		t.Errorf("baggage sent downstream %q, want %q", back, want)
+	}
+}
+
+// TestPropagatorTracestateFields: a tracestate sent as several header
+// fields is one list (W3C Trace Context: they MUST be combined, in order);
+// the adapter hands OpenTelemetry's TraceContext propagator, which reads
+// one value, the combined list. On main it read the first field only, as
+// it does under otelhttp.
+func TestPropagatorTracestateFields(t *testing.T) {
+	h := http.Header{}
+	h.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	h.Add("tracestate", "congo=t61rcWkgMzE")
+	h.Add("tracestate", "rojo=00f067aa0ba902b7")
+	ctx, tc := otelexport.NewPropagator(nil).Extract(t.Context(), recording.HeaderCarrier(h))
+	const want = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+	if tc.State != want {
+		t.Errorf("tracestate %q, want %q", tc.State, want)
+	}
+	if got := trace.SpanContextFromContext(ctx).TraceState().String(); got != want {
+		t.Errorf("the remote parent's tracestate %q, want %q", got, want)
 	}
 }

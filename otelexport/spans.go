@@ -36,6 +36,8 @@ var (
 		convention.KeyNetworkPeerPort: true, convention.KeyDBResponseReturnedRows: true,
 		convention.KeyCodeLineNumber: true, convention.KeyDBAffectedRows: true,
 		convention.KeyRPCMessagesReceived: true, convention.KeyRPCMessagesSent: true,
+		convention.KeyGenAIUsageInputTokens: true, convention.KeyGenAIUsageOutputTokens: true,
+		convention.KeyMessagingMessageBodySize: true,
 	}
 	boolKeys = map[string]bool{
 		convention.KeyHTTPConnectionReused: true, convention.KeyHTTPHijacked: true,
@@ -141,7 +143,7 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 			TraceID: tid, SpanID: trace.SpanID(r.ParentSpanID), TraceFlags: trace.FlagsSampled, Remote: true,
 		})
 	}
-	end := r.Start.Add(r.Duration)
+	end := r.Start.Add(max(r.Duration, 0)) // OTLP expects end >= start
 	attrs, status := serverAttrs(r)
 	root := tracetest.SpanStub{
 		Name:                 serverSpanName(r, attrs),
@@ -234,8 +236,8 @@ func serverSpanName(r *recording.Record, attrs attrSet) string {
 		}
 		return convention.RPCSystemGRPC
 	case recording.KindMessage:
-		// "{operation} {destination}": "process GET /ws typing".
-		if op := r.Attr(convention.KeyMessagingOperationType); op != "" && r.Route != "" {
+		// "{messaging.operation.name} {destination}": "process GET /ws typing".
+		if op := attrs.getStr(convention.KeyMessagingOperationName); op != "" && r.Route != "" {
 			return op + " " + r.Route
 		}
 	}
@@ -328,6 +330,11 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 		}
 	case recording.KindMessage:
 		as.str(convention.KeyMessagingDestinationName, r.Route)
+		if as.getStr(convention.KeyMessagingOperationName) == "" {
+			// Required, and the span's name: the operation, "process" or
+			// "send", as its type says.
+			as.str(convention.KeyMessagingOperationName, as.getStr(convention.KeyMessagingOperationType))
+		}
 		if n := max(r.RequestBytes, r.ResponseBytes); n > 0 {
 			as.set(attribute.Int64(convention.KeyMessagingMessageBodySize, n))
 		}
@@ -410,7 +417,7 @@ var escapedMarker = url.QueryEscape(convention.Redacted)
 // callSpan returns the span of call c of record r.
 func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, res *resource.Resource, scope instrumentation.Scope) sdktrace.ReadOnlySpan {
 	start := r.Start.Add(c.Start)
-	end := start.Add(c.Duration)
+	end := start.Add(max(c.Duration, 0))
 	as := make(attrSet, 0, 16+len(c.Attrs))
 	as.str(convention.KeyService, c.Service)
 	as.passthrough(c.Attrs)

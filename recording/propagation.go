@@ -73,10 +73,13 @@ type W3CPropagator struct{}
 var _ Propagator = W3CPropagator{}
 
 // Extract parses traceparent ("00-<trace>-<span>-<flags>"). A malformed or
-// all-zero header yields a zero TraceContext.
+// all-zero header yields a zero TraceContext. A tracestate sent as several
+// fields of a [HeaderCarrier] is their one combined list, as W3C Trace
+// Context requires.
 func (W3CPropagator) Extract(ctx context.Context, c Carrier) (context.Context, TraceContext) {
 	var tp string
-	if h, ok := c.(HeaderCarrier); ok {
+	h, isHeader := c.(HeaderCarrier)
+	if isHeader {
 		// A request's header map, the common carrier: indexed by the
 		// canonical name, which is Get without its call and its
 		// canonicalization (headerGet: in a small map, the slots in
@@ -96,7 +99,13 @@ func (W3CPropagator) Extract(ctx context.Context, c Carrier) (context.Context, T
 	if !ok {
 		return ctx, TraceContext{}
 	}
-	tc.State = c.Get("tracestate")
+	if isHeader {
+		// Several tracestate fields are one list, in order (W3C Trace
+		// Context, after RFC 7230's field order).
+		tc.State = strings.Join(headerGet(h, "Tracestate"), ",") // one field: itself, no copy
+	} else {
+		tc.State = c.Get("tracestate")
+	}
 	return ctx, tc
 }
 

@@ -51,6 +51,7 @@ const (
 	KeyMessagingSystem          = "messaging.system"
 	KeyMessagingDestinationName = "messaging.destination.name"
 	KeyMessagingOperationType   = "messaging.operation.type"
+	KeyMessagingOperationName   = "messaging.operation.name" // required on messaging spans; names them
 	KeyMessagingMessageBodySize = "messaging.message.body.size"
 
 	KeyCodeFunctionName = "code.function.name"
