@@ -107,3 +107,25 @@ func TestServiceColor(t *testing.T) {
 		}
 	}
 }
+
+// TestCriticalPathLinear: the critical path of a record with many calls
+// takes time about linear in them. Each step of the walk back used to scan
+// every child of the call, so that 100,000 calls one after the other took
+// minutes, for every view of the record's details page.
+func TestCriticalPathLinear(t *testing.T) {
+	const n = 100_000
+	r := &recording.Record{Duration: n * time.Millisecond, Calls: make([]recording.Call, n)}
+	for i := range r.Calls {
+		r.Calls[i] = recording.Call{Service: "sql", Method: "q", Start: time.Duration(i) * time.Millisecond, Duration: time.Millisecond / 2}
+	}
+	done := make(chan *callTree, 1)
+	go func() { done <- buildTree(r) }()
+	select {
+	case tr := <-done:
+		if got := tr.critTime(n - 1); got != time.Millisecond/2 {
+			t.Errorf("last call on the critical path for %v, want 500µs", got)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the call tree of %d calls in a row took over 15s", n)
+	}
+}
