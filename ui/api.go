@@ -14,29 +14,29 @@ import (
 // the recording types change; API.md documents them.
 
 type summaryJSON struct {
-	ID            string  `json:"id"`
-	TraceID       string  `json:"trace_id"`
-	Kind          string  `json:"kind"`
-	Start         string  `json:"start"`
-	DurationMS    float64 `json:"duration_ms"`
-	Method        string  `json:"method"`
-	Path          string  `json:"path"`
-	Query         string  `json:"query,omitempty"`
-	Route         string  `json:"route"`
-	Status        int     `json:"status"`
-	CallCount     int     `json:"call_count"`
-	ErrorCalls    int     `json:"error_calls"`
-	DroppedCalls  int     `json:"dropped_calls"`
-	OverheadMS    float64 `json:"overhead_ms"`
-	RequestBytes  int64   `json:"request_bytes"`
-	ResponseBytes int64   `json:"response_bytes"`
-	User          string  `json:"user,omitempty"`
-	Instance      string  `json:"instance,omitempty"`
-	Error         string  `json:"error,omitempty"`
-	Panic         string  `json:"panic,omitempty"`
-	Failed        bool    `json:"failed"`
-	WarningCount  int     `json:"warning_count"`
-	Cost          float64 `json:"cost"`
+	ID            string   `json:"id"`
+	TraceID       string   `json:"trace_id"`
+	Kind          string   `json:"kind"`
+	Start         string   `json:"start"`
+	DurationMS    float64  `json:"duration_ms"`
+	Method        string   `json:"method"`
+	Path          string   `json:"path"`
+	Query         string   `json:"query,omitempty"`
+	Route         string   `json:"route"`
+	Status        int      `json:"status"`
+	CallCount     int      `json:"call_count"`
+	ErrorCalls    int      `json:"error_calls"`
+	DroppedCalls  int      `json:"dropped_calls"`
+	OverheadMS    float64  `json:"overhead_ms"`
+	RequestBytes  int64    `json:"request_bytes"`
+	ResponseBytes int64    `json:"response_bytes"`
+	User          string   `json:"user,omitempty"`
+	Instance      string   `json:"instance,omitempty"`
+	Error         string   `json:"error,omitempty"`
+	Panic         string   `json:"panic,omitempty"`
+	Failed        bool     `json:"failed"`
+	WarningCount  int      `json:"warning_count"`
+	Cost          jsonCost `json:"cost"`
 }
 
 type recordJSON struct {
@@ -70,7 +70,7 @@ type callJSON struct {
 	SpanID       string      `json:"span_id,omitempty"`
 	Running      bool        `json:"running,omitempty"`
 	Event        bool        `json:"event,omitempty"`
-	Cost         float64     `json:"cost"`
+	Cost         jsonCost    `json:"cost"`
 	// Parent is the index in calls of the call this one was made inside
 	// of; absent for a call the request made directly.
 	Parent *int    `json:"parent,omitempty"`
@@ -105,12 +105,12 @@ type warningJSON struct {
 }
 
 type rpcStatJSON struct {
-	Service string  `json:"service"`
-	Method  string  `json:"method"`
-	Count   int     `json:"count"`
-	Errors  int     `json:"errors"`
-	TotalMS float64 `json:"total_ms"`
-	Cost    float64 `json:"cost"`
+	Service string   `json:"service"`
+	Method  string   `json:"method"`
+	Count   int      `json:"count"`
+	Errors  int      `json:"errors"`
+	TotalMS float64  `json:"total_ms"`
+	Cost    jsonCost `json:"cost"`
 }
 
 type listJSON struct {
@@ -137,46 +137,46 @@ type rpcStatsJSON struct {
 	MeanMS   float64 `json:"mean_ms"`
 	latencyJSON
 	Share     float64        `json:"share"`
-	Cost      float64        `json:"cost"`
-	CostShare float64        `json:"cost_share"`
+	Cost      jsonCost       `json:"cost"`
+	CostShare jsonCost       `json:"cost_share"`
 	Routes    []routeRPCJSON `json:"routes,omitempty"`
 }
 
 type routeRPCJSON struct {
-	Route    string  `json:"route"`
-	Count    int64   `json:"count"`
-	Errors   int64   `json:"errors"`
-	Requests int64   `json:"requests"`
-	TotalMS  float64 `json:"total_ms"`
-	MeanMS   float64 `json:"mean_ms"`
-	Cost     float64 `json:"cost"`
+	Route    string   `json:"route"`
+	Count    int64    `json:"count"`
+	Errors   int64    `json:"errors"`
+	Requests int64    `json:"requests"`
+	TotalMS  float64  `json:"total_ms"`
+	MeanMS   float64  `json:"mean_ms"`
+	Cost     jsonCost `json:"cost"`
 	latencyJSON
 }
 
 type pathStatsJSON struct {
-	Route           string  `json:"route"`
-	Requests        int64   `json:"requests"`
-	Stored          int64   `json:"stored"`
-	Errors          int64   `json:"errors"`
-	Calls           int64   `json:"calls"`
-	CallsPerRequest float64 `json:"calls_per_request"`
-	TotalMS         float64 `json:"total_ms"`
-	MeanMS          float64 `json:"mean_ms"`
-	Cost            float64 `json:"cost"`
-	CostShare       float64 `json:"cost_share"`
+	Route           string   `json:"route"`
+	Requests        int64    `json:"requests"`
+	Stored          int64    `json:"stored"`
+	Errors          int64    `json:"errors"`
+	Calls           int64    `json:"calls"`
+	CallsPerRequest float64  `json:"calls_per_request"`
+	TotalMS         float64  `json:"total_ms"`
+	MeanMS          float64  `json:"mean_ms"`
+	Cost            jsonCost `json:"cost"`
+	CostShare       jsonCost `json:"cost_share"`
 	latencyJSON
 	RPCs []pathRPCJSON `json:"rpcs,omitempty"`
 }
 
 type pathRPCJSON struct {
-	Service  string  `json:"service"`
-	Method   string  `json:"method"`
-	Count    int64   `json:"count"`
-	Errors   int64   `json:"errors"`
-	Requests int64   `json:"requests"`
-	TotalMS  float64 `json:"total_ms"`
-	MeanMS   float64 `json:"mean_ms"`
-	Cost     float64 `json:"cost"`
+	Service  string   `json:"service"`
+	Method   string   `json:"method"`
+	Count    int64    `json:"count"`
+	Errors   int64    `json:"errors"`
+	Requests int64    `json:"requests"`
+	TotalMS  float64  `json:"total_ms"`
+	MeanMS   float64  `json:"mean_ms"`
+	Cost     jsonCost `json:"cost"`
 	latencyJSON
 }
 
@@ -208,7 +208,7 @@ type statsJSON struct {
 	PathsOmitted     int                 `json:"paths_omitted"`
 	RouteRPCsOmitted int                 `json:"route_rpcs_omitted"`
 	InstancesOmitted int                 `json:"instances_omitted"`
-	Cost             float64             `json:"cost"`
+	Cost             jsonCost            `json:"cost"`
 	CostUnit         string              `json:"cost_unit,omitempty"`
 }
 
@@ -316,7 +316,7 @@ func toSummaryJSON(s *recording.Summary) summaryJSON {
 		Panic:         s.Panic,
 		Failed:        s.HasError(),
 		WarningCount:  s.Warnings,
-		Cost:          s.Cost(),
+		Cost:          jsonCost(s.Cost()),
 	}
 }
 
@@ -347,7 +347,7 @@ func toRecordJSON(r *recording.Record) recordJSON {
 	}
 	for _, s := range sum.RPCs {
 		out.RPCStats = append(out.RPCStats, rpcStatJSON{
-			Service: s.Service, Method: s.Method, Count: s.Count, Errors: s.Errors, TotalMS: ms(s.Total), Cost: s.Cost,
+			Service: s.Service, Method: s.Method, Count: s.Count, Errors: s.Errors, TotalMS: ms(s.Total), Cost: jsonCost(s.Cost),
 		})
 	}
 	parents := r.Parents()
@@ -369,7 +369,7 @@ func toRecordJSON(r *recording.Record) recordJSON {
 			Attrs:        attrsJSON(c.Attrs),
 			Running:      c.Running,
 			Event:        c.Event,
-			Cost:         c.Cost,
+			Cost:         jsonCost(c.Cost),
 		}
 		if c.SpanID.IsValid() {
 			cj.SpanID = c.SpanID.String()
@@ -419,7 +419,7 @@ func toStatsJSON(all *store.Stats, costUnit string) statsJSON {
 		PathsOmitted:     shown.RoutesOmitted,
 		RouteRPCsOmitted: shown.RouteRPCsOmitted,
 		InstancesOmitted: shown.InstancesOmitted,
-		Cost:             cost.Total,
+		Cost:             jsonCost(cost.Total),
 		CostUnit:         costUnit,
 	}
 	byRPC := make(map[[2]string][]routeRPCJSON)
@@ -429,11 +429,11 @@ func toStatsJSON(all *store.Stats, costUnit string) statsJSON {
 		k := [2]string{rr.Service, rr.Method}
 		byRPC[k] = append(byRPC[k], routeRPCJSON{
 			Route: rr.Route, Count: rr.Count, Errors: rr.Errors, Requests: rr.Requests,
-			TotalMS: ms(rr.Total), MeanMS: ms(rr.Mean), Cost: rr.Cost, latencyJSON: latencyOf(rr.Latency),
+			TotalMS: ms(rr.Total), MeanMS: ms(rr.Mean), Cost: jsonCost(rr.Cost), latencyJSON: latencyOf(rr.Latency),
 		})
 		byRoute[rr.Route] = append(byRoute[rr.Route], pathRPCJSON{
 			Service: rr.Service, Method: rr.Method, Count: rr.Count, Errors: rr.Errors, Requests: rr.Requests,
-			TotalMS: ms(rr.Total), MeanMS: ms(rr.Mean), Cost: rr.Cost, latencyJSON: latencyOf(rr.Latency),
+			TotalMS: ms(rr.Total), MeanMS: ms(rr.Mean), Cost: jsonCost(rr.Cost), latencyJSON: latencyOf(rr.Latency),
 		})
 	}
 	for i := range st.RPCs {
@@ -445,7 +445,7 @@ func toStatsJSON(all *store.Stats, costUnit string) statsJSON {
 		out.RPCs = append(out.RPCs, rpcStatsJSON{
 			Service: r.Service, Method: r.Method, Count: r.Count, Errors: r.Errors, Requests: r.Requests,
 			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), latencyJSON: latencyOf(r.Latency),
-			Share: share, Cost: r.Cost, CostShare: cost.share(r.Cost), Routes: byRPC[[2]string{r.Service, r.Method}],
+			Share: share, Cost: jsonCost(r.Cost), CostShare: jsonCost(cost.share(r.Cost)), Routes: byRPC[[2]string{r.Service, r.Method}],
 		})
 	}
 	for i := range st.Routes {
@@ -456,7 +456,7 @@ func toStatsJSON(all *store.Stats, costUnit string) statsJSON {
 		}
 		out.Paths = append(out.Paths, pathStatsJSON{
 			Route: r.Route, Requests: r.Requests, Stored: storedOf(r), Errors: r.Errors, Calls: r.Calls, CallsPerRequest: cpr,
-			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), Cost: r.Cost, CostShare: cost.share(r.Cost),
+			TotalMS: ms(r.Total), MeanMS: ms(r.Mean), Cost: jsonCost(r.Cost), CostShare: jsonCost(cost.share(r.Cost)),
 			latencyJSON: latencyOf(r.Latency), RPCs: byRoute[r.Route],
 		})
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -112,4 +113,19 @@ func fmtCost(v float64) string {
 func requestCostOf(rec *recording.Record, unit string) costColumns {
 	t := rec.Cost()
 	return costColumns{On: unit != "" || t != 0, Unit: unit, Total: t}
+}
+
+// jsonCost is a cost in the JSON API: a number, or null when it is not a
+// finite one — a sum of costs past the largest float64, which
+// encoding/json could not encode at all, so that one record priced that
+// high made every answer that sums it fail. The dashboard shows such a
+// cost as "–" (fmtCost). A null decodes as 0.
+type jsonCost float64
+
+func (c jsonCost) MarshalJSON() ([]byte, error) {
+	f := float64(c)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(f)
 }

@@ -156,3 +156,41 @@ func TestCostColumnsOff(t *testing.T) {
 		t.Error("the dashboard does not take the recorder's unit")
 	}
 }
+
+// TestCostOverflow: costs whose sum is not a finite number (each call
+// priced at the largest float64, which the recorder keeps) are null in the
+// JSON API, not a 500 for every answer that sums them: api/stats and
+// api/records for the whole window.
+func TestCostOverflow(t *testing.T) {
+	st, recs := pricedStore(t)
+	big := recs[3]
+	big.ID = recID(big.Start.Add(time.Millisecond), 99)
+	for j := range big.Calls {
+		big.Calls[j].Cost = math.MaxFloat64
+	}
+	neg := makeRecord(big.Start.Add(2*time.Millisecond), 98, "/users/2", 200, 2)
+	neg.Calls[0].Cost = math.Inf(1) // written to the store by other code than a recorder
+	writeRecs(t, st, big, neg)
+	h := ui.NewHandler(st, ui.WithCostUnit("USD"))
+	a, b := big.ID.String(), recs[0].ID.String()
+	for _, target := range []string{
+		"/stats/api/stats", "/stats/api/records", "/stats/api/records?sort=duration", "/stats/api/records/" + a,
+		"/stats/api/records/" + neg.ID.String(), "/stats/api/traces/" + big.TraceID.String(),
+		"/stats/api/compare?a=" + a + "&b=" + b, "/stats/api/compare?a=" + b + "&b=" + a,
+		"/stats/", "/stats/records/" + a, "/stats/compare?a=" + a + "&b=" + b,
+	} {
+		w := do(h, "GET", target, nil)
+		if w.Code != 200 {
+			t.Errorf("%s: %d %.200s", target, w.Code, w.Body.String())
+		}
+	}
+	rec := decode[struct {
+		Cost  *float64 `json:"cost"`
+		Calls []struct {
+			Cost *float64 `json:"cost"`
+		} `json:"calls"`
+	}](t, do(h, "GET", "/stats/api/records/"+a, nil))
+	if rec.Cost != nil || len(rec.Calls) == 0 || rec.Calls[0].Cost == nil || *rec.Calls[0].Cost != math.MaxFloat64 {
+		t.Errorf("api/records/{id}: cost %v, calls %+v; want null for the total, the largest float64 for the first call", rec.Cost, rec.Calls)
+	}
+}

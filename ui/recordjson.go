@@ -88,7 +88,7 @@ func UnmarshalRecord(b []byte) (*recording.Record, error) {
 			Service: cj.Service, Method: cj.Method, Error: cj.Error,
 			RequestSize: cj.RequestSize, ResponseSize: cj.ResponseSize,
 			Request: cj.Request, Response: cj.Response,
-			Attrs: fromAttrsJSON(cj.Attrs), Running: cj.Running, Event: cj.Event, Cost: cj.Cost,
+			Attrs: fromAttrsJSON(cj.Attrs), Running: cj.Running, Event: cj.Event, Cost: float64(cj.Cost),
 		}
 		if c.Start, err = fromMS(cj.StartMS); err != nil {
 			return bad(fmt.Sprintf("calls[%d].start_ms", i), err)

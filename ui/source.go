@@ -197,6 +197,11 @@ func readUnder(dir, rel string) ([]byte, error) {
 		return nil, errNoSource
 	}
 	defer root.Close()
+	// Only a regular file is opened: opening a named pipe would wait for
+	// a writer, whatever the request's context.
+	if fi, err := root.Stat(rel); err != nil || !fi.Mode().IsRegular() {
+		return nil, errNoSource
+	}
 	f, err := root.Open(rel)
 	if err != nil {
 		return nil, errNoSource

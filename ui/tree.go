@@ -2,7 +2,9 @@ package ui
 
 import (
 	"cmp"
+	"math"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -86,6 +88,11 @@ func buildTree(r *recording.Record) *callTree {
 // to whatever ran before that call started (Jaeger's critical path). Time
 // no call covers is the handler's own. Custom events take no time and are
 // never on the path.
+//
+// Each call's children are in start order (roots and children are built
+// so), which lets a step find the child that ends last before the cursor
+// by binary searches instead of a scan of every child: a record of n calls
+// in a row takes O(n log n), not O(n²).
 func (t *callTree) criticalPath(r *recording.Record, roots []int, children [][]int) {
 	type job struct {
 		node   int // -1: the request itself
@@ -98,27 +105,38 @@ func (t *callTree) criticalPath(r *recording.Record, roots []int, children [][]i
 		return children[node]
 	}
 	jobs := []job{{-1, 0, r.Duration}}
+	var reach []time.Duration // per child of the job's node: the latest end among it and the children before it
 	for steps := 0; len(jobs) > 0 && steps < 1<<20; steps++ {
 		j := jobs[len(jobs)-1]
 		jobs = jobs[:len(jobs)-1]
+		kids := kidsOf(j.node)
+		reach = reach[:0]
+		for k, i := range kids {
+			e := time.Duration(math.MinInt64) // an event: never chosen
+			if c := &r.Calls[i]; !c.Event {
+				e = c.End()
+			}
+			if k > 0 {
+				e = max(e, reach[k-1])
+			}
+			reach = append(reach, e)
+		}
 		cur := j.hi
 		for cur > j.lo {
-			// The child that ends last before cur (a child still running
-			// at cur counts up to cur).
-			best, bestEnd := -1, time.Duration(0)
-			for _, k := range kidsOf(j.node) {
-				c := &r.Calls[k]
-				if c.Event || c.Start >= cur {
-					continue
-				}
-				if e := min(c.End(), cur); e > j.lo && (best < 0 || e > bestEnd) {
-					best, bestEnd = k, e
-				}
+			// The children that started before cur are a prefix of kids.
+			// Of them, the one that ends last before cur (a child still
+			// running at cur counts up to cur), the first in start order
+			// of those that do: the first whose reach gets there.
+			p := sort.Search(len(kids), func(k int) bool { return r.Calls[kids[k]].Start >= cur })
+			bestEnd := time.Duration(math.MinInt64)
+			if p > 0 {
+				bestEnd = min(reach[p-1], cur)
 			}
-			if best < 0 {
+			if bestEnd <= j.lo {
 				t.addCrit(j.node, j.lo, cur)
 				break
 			}
+			best := kids[sort.Search(p, func(k int) bool { return reach[k] >= bestEnd })]
 			t.addCrit(j.node, bestEnd, cur)
 			a := max(r.Calls[best].Start, j.lo)
 			jobs = append(jobs, job{best, a, bestEnd})

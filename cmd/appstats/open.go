@@ -123,6 +123,27 @@ type readOnly struct{ store.Store }
 func (readOnly) Write(context.Context, []*recording.Record) error { return errReadOnly }
 func (readOnly) Clear(context.Context) error                      { return errReadOnly }
 
+// readOnlyTraces is readOnly over a store that keeps execution traces,
+// which it serves (store.ExecTraceStore): the dashboard offers them for
+// download.
+type readOnlyTraces struct {
+	readOnly
+	traces store.ExecTraceStore
+}
+
+func (r readOnlyTraces) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) {
+	return r.traces.ExecTrace(ctx, id)
+}
+
+// readOnlyOf returns st refusing writes, and serving the execution traces
+// it keeps.
+func readOnlyOf(st store.Store) store.Store {
+	if ts, ok := st.(store.ExecTraceStore); ok {
+		return readOnlyTraces{readOnly{st}, ts}
+	}
+	return readOnly{st}
+}
+
 // snapshots reads copies (badgerstore.Snapshot) of a data directory a
 // running service holds, taken again every refresh, swapping each new copy
 // in for the last.
@@ -141,7 +162,7 @@ type snapshots struct {
 	done chan struct{}
 }
 
-var _ store.Store = (*snapshots)(nil)
+var _ store.ExecTraceStore = (*snapshots)(nil)
 
 func openSnapshots(src string, refresh time.Duration) (*snapshots, error) {
 	root, err := os.MkdirTemp("", "appstats-snapshot-")
@@ -255,6 +276,11 @@ func (s *snapshots) Stats(ctx context.Context, w store.Window) (st *store.Stats,
 func (s *snapshots) Series(ctx context.Context, w store.Window, step time.Duration) (bs []store.Bucket, err error) {
 	err = s.with(func(b *badgerstore.Store) error { bs, err = b.Series(ctx, w, step); return err })
 	return bs, err
+}
+
+func (s *snapshots) ExecTrace(ctx context.Context, id recording.ID) (data []byte, err error) {
+	err = s.with(func(b *badgerstore.Store) error { data, err = b.ExecTrace(ctx, id); return err })
+	return data, err
 }
 
 // Close stops taking copies and removes them.

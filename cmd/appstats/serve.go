@@ -76,7 +76,7 @@ func serve(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if auth != nil {
 		opts = append(opts, ui.WithAuth(auth))
 	}
-	srv := &http.Server{Handler: ui.NewHandler(readOnly{st}, opts...), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: ui.NewHandler(readOnlyOf(st), opts...), ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "appstats: dashboard at http://%s/\n", ln.Addr())

@@ -125,6 +125,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		return store.Page{}, wrap("list", err)
 	}
 	var p store.Page
+	var lastKey string // the key part of the last member listed
 	for _, h := range hours {
 		hk := s.k.hour(h)
 		hi := "+"
@@ -154,11 +155,15 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 					continue
 				}
 				if len(p.Records) == limit {
-					last := p.Records[limit-1]
-					p.Next = hex.EncodeToString(sumKey(last.Start.UnixNano(), last.ID))
+					// The cursor is the last listed member's place in
+					// the order, as its key says: a summary that
+					// disagrees with its key (another record's, written
+					// by hand) would send paging back.
+					p.Next = hex.EncodeToString([]byte(lastKey))
 					return p, nil
 				}
 				p.Records = append(p.Records, sum)
+				lastKey = m[:sumKeyLen]
 			}
 			if int64(len(members)) < chunk {
 				break
