@@ -26,6 +26,9 @@ type errorView struct {
 	Code    int
 	Status  string
 	Message string
+	// Store is the store's condition, on a page the store could not
+	// answer for, when it reports one.
+	Store *store.Health
 }
 
 type windowLink struct {
