@@ -57,6 +57,15 @@ func TestBrowserNarrow(t *testing.T) {
 				t.Errorf("%s at %d px: %v", p, width, v)
 			}
 		}
+		// The custom range opens within the window.
+		b.Navigate(t, "/stats/")
+		b.click(t, ".custom-range > summary")
+		if v := b.Eval(t, `(function () {
+  var r = document.getElementById("range-form").getBoundingClientRect();
+  return r.width > 0 && r.left >= 0 && r.right <= document.documentElement.clientWidth;
+})()`); v != true {
+			t.Errorf("at %d px the custom range form is not within the window", width)
+		}
 	}
 	b.Check(t)
 }
