@@ -57,6 +57,11 @@ func TestBrowserNarrow(t *testing.T) {
 				t.Errorf("%s at %d px: %v", p, width, v)
 			}
 		}
+		// A link among the facts of a record is not cut mid-word.
+		b.Navigate(t, "/stats/records/"+caller.ID.String())
+		if v := b.Eval(t, `Array.from(document.querySelectorAll(".facts dd a")).filter(a => a.getClientRects().length > 1).map(a => a.textContent).join("; ")`); v != "" {
+			t.Errorf("at %d px these links of the record's facts break across lines: %v", width, v)
+		}
 		// The custom range opens within the window.
 		b.Navigate(t, "/stats/")
 		b.click(t, ".custom-range > summary")
