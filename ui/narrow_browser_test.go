@@ -59,6 +59,20 @@ func TestBrowserNarrow(t *testing.T) {
 		}
 		// A link among the facts of a record is not cut mid-word.
 		b.Navigate(t, "/stats/records/"+caller.ID.String())
+		// The timeline's row labels end before its bars begin: what the
+		// chart drew of each label lies left of the plot.
+		b.WaitPainted(t, "chartGantt")
+		if v := b.Eval(t, `(function () {
+  var c = AppStats.gantt().chart, left = c.getOption().grid[0].left, out = [];
+  c.getZr().storage.getDisplayList().forEach(function (e) {
+    if (!e.style || typeof e.style.text !== "string" || e.style.text.charAt(0) !== "#") return;
+    var r = e.getBoundingRect(), x = (e.transform ? e.transform[4] : 0) + r.x;
+    if (x + r.width > left) out.push(e.style.text + " ends at " + Math.round(x + r.width) + ", the plot starts at " + left);
+  });
+  return out.join("; ");
+})()`); v != "" {
+			t.Errorf("at %d px timeline labels run into the bars: %v", width, v)
+		}
 		if v := b.Eval(t, `Array.from(document.querySelectorAll(".facts dd a")).filter(a => a.getClientRects().length > 1).map(a => a.textContent).join("; ")`); v != "" {
 			t.Errorf("at %d px these links of the record's facts break across lines: %v", width, v)
 		}
