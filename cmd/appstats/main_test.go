@@ -414,6 +414,9 @@ func TestTailPrintsOnlyNew(t *testing.T) {
 	dir := dataDir(t, storetest.Records(5, time.Now().Add(-30*time.Second), time.Second, 30))
 	for _, n := range []string{"3", "0"} {
 		out, _, stop := background(t, "tail", "-data", dir, "-n", n, "-interval", "10ms")
+		if n != "0" {
+			waitFor(t, "tail's first lines", func() bool { return strings.Count(out.String(), "\n") >= 3 })
+		}
 		// Many polls: each would print what it has not seen.
 		time.Sleep(500 * time.Millisecond)
 		if code := stop(); code != 0 {
