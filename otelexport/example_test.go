@@ -12,6 +12,7 @@ import (
 
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
 // Export records as traces: here to an in-memory exporter, in production to
@@ -65,7 +66,8 @@ func ExampleNewFromEnv() {
 // Feed spans of OpenTelemetry-instrumented libraries into the records of the
 // requests that made them.
 func ExampleNewSpanProcessor() {
-	rec := recording.New()
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)))
 	client := &http.Client{Transport: otelhttp.NewTransport(nil, otelhttp.WithTracerProvider(tp))}
 
@@ -73,11 +75,16 @@ func ExampleNewSpanProcessor() {
 	// the record; here one is started by hand.
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "sync"})
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://127.0.0.1:1/unreachable", nil)
-	if resp, err := client.Do(req); err == nil { // recorded as an "http" call
+	if resp, err := client.Do(req); err == nil {
 		resp.Body.Close()
 	}
 	ar.Finish()
 
 	tp.Shutdown(context.Background())
-	rec.Close(context.Background())
+	rec.Close(context.Background()) // hands the last records to the sink
+	for _, c := range sink.Records()[0].Calls {
+		fmt.Println(c.Service, c.Method, c.Error != "") // the span, as a call of the record
+	}
+	// Output:
+	// http GET 127.0.0.1:1/unreachable true
 }

@@ -26,6 +26,9 @@ type errorView struct {
 	Code    int
 	Status  string
 	Message string
+	// Store is the store's condition, on a page the store could not
+	// answer for, when it reports one.
+	Store *store.Health
 }
 
 type windowLink struct {
@@ -216,7 +219,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	nonce := newNonce()
 	const b = "./"
 	v := dashboardView{
-		pageMeta: pageMeta{Base: b, Nonce: nonce, Title: "appstats", Page: "dashboard"},
+		pageMeta: pageMeta{Base: b, Nonce: nonce, Title: "dashboard", Page: "dashboard"},
 		Window:   wc.Name,
 		Live:     h.cfg.live != nil,
 		Stats:    h.statsSection(st, wc.Name),

@@ -445,3 +445,18 @@ func regexpAll(s, expr string) []string {
 }
 
 func mustRegexp(expr string) *regexp.Regexp { return regexp.MustCompile(expr) }
+
+// TestPageTitles: each page's title names the page, then appstats (the
+// dashboard's read "appstats · appstats").
+func TestPageTitles(t *testing.T) {
+	st, recs := newStore(t, 3)
+	h := ui.NewHandler(st)
+	for target, want := range map[string]string{
+		"/stats/":                               "<title>dashboard · appstats</title>",
+		"/stats/records/" + recs[0].ID.String(): "<title>" + recs[0].Method + " " + recs[0].Path + " · appstats</title>",
+	} {
+		if body := do(h, "GET", target, nil).Body.String(); !strings.Contains(body, want) {
+			t.Errorf("GET %s: no %s", target, want)
+		}
+	}
+}

@@ -416,6 +416,12 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg str
 		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
+	h.failPage(w, r, code, msg, nil)
+}
+
+// failPage writes fail's HTML page, with the store's condition when sh is
+// not nil.
+func (h *handler) failPage(w http.ResponseWriter, r *http.Request, code int, msg string, sh *store.Health) {
 	nonce := newNonce()
 	w.Header().Set("Content-Security-Policy", pageCSP(nonce))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -426,6 +432,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg str
 		Code:     code,
 		Status:   http.StatusText(code),
 		Message:  msg,
+		Store:    sh,
 	})
 }
 
@@ -442,6 +449,13 @@ func (h *handler) storeError(w http.ResponseWriter, r *http.Request, err error) 
 		h.fail(w, r, http.StatusServiceUnavailable, "store closed")
 	default:
 		h.cfg.logger.Error("appstats ui: store failed", "path", r.URL.Path, "err", err)
+		if hr, ok := h.st.(store.HealthReporter); ok && !isAPI(r.URL.Path) {
+			// A page: say what the store reports, as the dashboard's
+			// health panel would, since the dashboard cannot be shown.
+			sh := hr.Health()
+			h.failPage(w, r, http.StatusInternalServerError, "store error", &sh)
+			return
+		}
 		h.fail(w, r, http.StatusInternalServerError, "store error")
 	}
 }

@@ -1170,3 +1170,35 @@ func TestStoreHealth(t *testing.T) {
 		t.Error("api/health has a store part for a store without health")
 	}
 }
+
+// downStore fails as failingStore does and reports its condition.
+type downStore struct {
+	failingStore
+	health store.Health
+}
+
+func (s downStore) Health() store.Health { return s.health }
+
+// TestStoreDownPage: a page the store cannot answer for says what the
+// store reports (as the dashboard's health panel would), that recording
+// goes on, and where to look; the API's message stays short.
+func TestStoreDownPage(t *testing.T) {
+	h := ui.NewHandler(downStore{failingStore: failingStore{err: errors.New("dial tcp <redis>: connection refused")},
+		health: store.Health{State: store.StateUnavailable, Detail: "writing to Redis failed: <redis> refused", Dropped: 7}})
+	w := do(h, "GET", "/stats/", nil)
+	if w.Code != 500 {
+		t.Errorf("GET /stats/: %d, want 500", w.Code)
+	}
+	body := w.Body.String()
+	for _, want := range []string{"unavailable", "writing to Redis failed: &lt;redis&gt; refused", "7 records dropped", "api/health"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "connection refused") {
+		t.Error("the store's error text leaked")
+	}
+	if got := do(h, "GET", "/stats/api/stats", nil).Body.String(); strings.TrimSpace(got) != `{"error":"store error"}` {
+		t.Errorf("api/stats: %s", got)
+	}
+}

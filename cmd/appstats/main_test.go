@@ -405,3 +405,25 @@ func TestServeRedis(t *testing.T) {
 		t.Errorf("serve exit status %d", code)
 	}
 }
+
+// tail -n N prints the N newest records and then only records written
+// after it started, not the older ones its look-back window covers; -n 0
+// prints only new ones.
+func TestTailPrintsOnlyNew(t *testing.T) {
+	// 30 records of the last 30 seconds: all within the look-back.
+	dir := dataDir(t, storetest.Records(5, time.Now().Add(-30*time.Second), time.Second, 30))
+	for _, n := range []string{"3", "0"} {
+		out, _, stop := background(t, "tail", "-data", dir, "-n", n, "-interval", "10ms")
+		if n != "0" {
+			waitFor(t, "tail's first lines", func() bool { return strings.Count(out.String(), "\n") >= 3 })
+		}
+		// Many polls: each would print what it has not seen.
+		time.Sleep(500 * time.Millisecond)
+		if code := stop(); code != 0 {
+			t.Fatalf("tail -n %s exit status %d", n, code)
+		}
+		if got := strings.Count(out.String(), "\n"); fmt.Sprint(got) != n {
+			t.Errorf("tail -n %s printed %d lines over a store nothing wrote to:\n%s", n, got, out.String())
+		}
+	}
+}

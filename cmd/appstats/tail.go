@@ -84,6 +84,48 @@ func tail(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wri
 			}
 		})
 	}
+	// unseen lists the records from since on that have not been printed.
+	unseen := func(since time.Time) ([]recording.Summary, error) {
+		q2 := q
+		if q2.Since.Before(since) {
+			q2.Since = since
+		}
+		q2.Limit = store.MaxLimit
+		var fresh []recording.Summary
+		for {
+			page, err := st.List(ctx, q2)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range page.Records {
+				if _, ok := seen[s.ID]; !ok {
+					fresh = append(fresh, s)
+				}
+			}
+			if page.Next == "" {
+				return fresh, nil
+			}
+			q2.Cursor = page.Next
+		}
+	}
+	// What the look-back window already holds before the newest record
+	// printed is old, not new: mark it seen without printing, so that the
+	// polls print only records written from now on (and those that started
+	// after the newest printed, written since it was listed).
+	old, err := unseen(newest.Add(-lookback))
+	if err != nil {
+		return err
+	}
+	var later []recording.Summary
+	for _, s := range old {
+		if s.Start.After(newest) {
+			later = append(later, s)
+		} else {
+			seen[s.ID] = s.Start
+		}
+	}
+	slices.SortStableFunc(later, func(a, b recording.Summary) int { return b.Start.Compare(a.Start) })
+	print(later)
 	t := time.NewTicker(*every)
 	defer t.Stop()
 	for {
@@ -94,29 +136,12 @@ func tail(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wri
 		case <-wake:
 		}
 		since := newest.Add(-lookback)
-		q2 := q
-		if q2.Since.Before(since) {
-			q2.Since = since
-		}
-		q2.Limit = store.MaxLimit
-		var fresh []recording.Summary
-		for {
-			page, err := st.List(ctx, q2)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
+		fresh, err := unseen(since)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
 			}
-			for _, s := range page.Records {
-				if _, ok := seen[s.ID]; !ok {
-					fresh = append(fresh, s)
-				}
-			}
-			if page.Next == "" {
-				break
-			}
-			q2.Cursor = page.Next
+			return err
 		}
 		slices.SortStableFunc(fresh, func(a, b recording.Summary) int { return b.Start.Compare(a.Start) })
 		print(fresh)

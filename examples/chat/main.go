@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log"
 	"log/slog"
 	"net"
@@ -38,6 +39,7 @@ import (
 
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/middleware/httpstats"
+	"github.com/goappstats/appstats/store/badgerstore"
 )
 
 // The instances of the two servers, in their records.
@@ -67,6 +69,9 @@ func run(appAddr, hubAddr, data, dbPath string) (err error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	as, err := appstats.Open(config(data, logger))
+	if errors.Is(err, badgerstore.ErrLocked) {
+		return fmt.Errorf("%w: is a chat running already? Stop it, or give this one -data, -db, -addr and -hub of its own", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -74,12 +79,12 @@ func run(appAddr, hubAddr, data, dbPath string) (err error) {
 
 	appLn, err := net.Listen("tcp", appAddr)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (-addr serves the app on another address)", err)
 	}
 	hubLn, err := net.Listen("tcp", hubAddr)
 	if err != nil {
 		appLn.Close()
-		return err
+		return fmt.Errorf("%w (-hub serves the push hub on another address)", err)
 	}
 	c, err := start(as, appLn, hubLn, dbPath, logger)
 	if err != nil {

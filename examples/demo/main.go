@@ -47,6 +47,7 @@ import (
 
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/badgerstore"
 	"github.com/goappstats/appstats/store/redisstore"
 )
 
@@ -111,6 +112,9 @@ func run(o options) (err error) {
 		cfg.ServiceName = "appstats-demo"
 	}
 	as, err := appstats.Open(cfg)
+	if errors.Is(err, badgerstore.ErrLocked) {
+		return fmt.Errorf("%w: is a demo running already? Stop it, or give this one -data and -addr of its own", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -124,7 +128,7 @@ func run(o options) (err error) {
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (-addr serves the demo on another address)", err)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)

@@ -41,8 +41,8 @@
 //
 // # Call names
 //
-// [Transport] names an outgoing request by its method, host, port and
-// normalized path: "GET api.example.com/users/{id}", or
+// The RoundTripper of [NewTransport] names an outgoing request by its
+// method, host, port and normalized path: "GET api.example.com/users/{id}", or
 // "GET 127.0.0.1:8080/users/{id}" (the port is left out when it is 80 or
 // 443, an IPv6 host is written in brackets), so that requests to one
 // endpoint group as one RPC on the dashboard. otelexport's bridge gives an

@@ -12,7 +12,7 @@ import (
 // tcp" (the network name follows "dial") of the request in the dial's
 // context, with the address as its request, the connected peer as its
 // response and the error if the dial fails. The connections it returns are
-// [Conn]s, recorded in Mode, with the optional interfaces of the connections
+// each a [Conn], recorded in Mode, with the optional interfaces of the connections
 // they wrap: a UDP connection is a [net.PacketConn], so that the Dialer can
 // serve as the Dial of a [net.Resolver] with PreferGo.
 //

@@ -142,7 +142,9 @@
     g.chart.setOption({
       grid: { left: lw + 14, right: 56, top: TOP, bottom: BOTTOM, containLabel: false },
       xAxis: { max: g.d.max_ms || null },
-      yAxis: { data: r.labels, triggerEvent: true, axisLabel: { align: 'left', margin: lw + 6 } },
+      // A label wider than its area (capped at 45% of the chart) is cut
+      // with an ellipsis rather than drawn over the bars.
+      yAxis: { data: r.labels, triggerEvent: true, axisLabel: { align: 'left', margin: lw + 6, width: lw, overflow: 'truncate' } },
       dataZoom: [{ zoomOnMouseWheel: 'ctrl', moveOnMouseWheel: false }, {},
         { show: false, startValue: g.first, endValue: g.first + g.shown - 1 }],
       series: [{ data: r.rows }]
