@@ -25,7 +25,9 @@
 // (repeated calls: N+1, marked in the list; calls left running), the
 // redacted request headers, the trace ID (linked to a trace viewer with
 // [WithTraceLink]) and the other records of its trace in the store, a form
-// to compare it with another request of its route, and a JSON download.
+// to compare it with another request of its route (left out when the store
+// cannot list the route's newest requests within half a second, as for a
+// route rare among very many records), and a JSON download.
 //
 // The trace view draws the records of one trace on one time axis, each
 // under the call that caused it; the comparison matches two requests' calls
