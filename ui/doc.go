@@ -77,9 +77,12 @@
 // [WithAuth]. State-changing requests are POST only and protected by
 // [net/http.CrossOriginProtection]. A path that would leave the prefix once
 // cleaned is answered 404, never redirected; a query parameter given twice
-// gets 400. Every page and API answer is bounded in size, whatever was
-// recorded. Pages are html/template; strings a
-// request controls are escaped in HTML and never enter chart scripts.
+// gets 400. Every list, stats and trace answer is bounded in size, whatever
+// was recorded; a record's details page, its JSON and a comparison grow with
+// the records' calls, which the recorder caps (recording.WithMaxCalls: at the
+// default 1,000 calls, a details page of about 0.7 MB). Pages are
+// html/template; strings a request controls are escaped in HTML and never
+// enter chart scripts.
 // Responses carry a Content-Security-Policy that admits scripts from the
 // handler itself or with a per-response nonce, and X-Content-Type-Options,
 // X-Frame-Options and Referrer-Policy headers.
