@@ -135,11 +135,36 @@ func (r readOnlyTraces) ExecTrace(ctx context.Context, id recording.ID) ([]byte,
 	return r.traces.ExecTrace(ctx, id)
 }
 
+// readOnlyHealth is readOnly over a store that reports its health
+// (store.HealthReporter): the dashboard's health panel shows it.
+type readOnlyHealth struct {
+	readOnly
+	health store.HealthReporter
+}
+
+func (r readOnlyHealth) Health() store.Health { return r.health.Health() }
+
+// readOnlyTracesHealth is readOnly over a store that does both.
+type readOnlyTracesHealth struct {
+	readOnlyTraces
+	health store.HealthReporter
+}
+
+func (r readOnlyTracesHealth) Health() store.Health { return r.health.Health() }
+
 // readOnlyOf returns st refusing writes, and serving the execution traces
-// it keeps.
+// it keeps and its health if it reports it: what the store offers the
+// dashboard, neither more nor less.
 func readOnlyOf(st store.Store) store.Store {
-	if ts, ok := st.(store.ExecTraceStore); ok {
+	ts, traces := st.(store.ExecTraceStore)
+	hr, health := st.(store.HealthReporter)
+	switch {
+	case traces && health:
+		return readOnlyTracesHealth{readOnlyTraces{readOnly{st}, ts}, hr}
+	case traces:
 		return readOnlyTraces{readOnly{st}, ts}
+	case health:
+		return readOnlyHealth{readOnly{st}, hr}
 	}
 	return readOnly{st}
 }
