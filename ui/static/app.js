@@ -455,6 +455,38 @@
     document.body.dataset.paused = paused ? '1' : '0';
   }
 
+  // showStoreHealth updates the store card from api/health after a refresh
+  // failed: the store may have gone down (Redis unreachable), and the card
+  // must not keep saying "ok" while the figures beside it are stale. A
+  // refresh that succeeds replaces the card with the server's.
+  function showStoreHealth() {
+    var kpi = document.getElementById('kpi-store');
+    if (!kpi) return null;
+    return get('api/health', true).then(function (h) {
+      var s = h && h.store;
+      if (!s) return;
+      var bad = s.state !== 'ok';
+      var st = kpi.querySelector('.store-state');
+      if (st) {
+        st.textContent = s.state;
+        st.classList.toggle('bad', bad);
+      }
+      kpi.classList.toggle('warn', bad || s.dropped > 0 || s.skipped > 0 || !!s.moved_aside);
+      var detail = kpi.querySelector('.store-detail');
+      if (s.detail) {
+        if (!detail) {
+          detail = document.createElement('span');
+          detail.className = 'store-detail';
+          var box = kpi.querySelector('.kpi-detail');
+          if (box) box.insertBefore(detail, box.firstChild);
+        }
+        detail.textContent = s.detail;
+      } else if (detail) {
+        detail.remove();
+      }
+    }).catch(function () { /* the server is gone too: the status says offline */ });
+  }
+
   Live.prototype.connect = function () {
     var self = this;
     this.timer = 0;
@@ -557,6 +589,7 @@
       document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
     }).catch(function () {
       self.setStatus('offline', 'refresh failed');
+      return showStoreHealth();
     }).then(function () {
       self.inflight = false;
       if (self.again) { self.again = false; self.schedule(0); }
