@@ -285,12 +285,16 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		n++
 	}
 	// The user agent: read from the record's copy of the headers when it
-	// has one ([recording.ActiveRecord.KeptHeader]), which saves a
-	// look-up in the request's header map. r.Header's keys are
+	// has one ([recording.ActiveRecord.KeptUserAgent], inlined, for the
+	// common case; else [recording.ActiveRecord.KeptHeader]), which saves
+	// a look-up in the request's header map. r.Header's keys are
 	// canonical: indexing it is r.UserAgent() without canonicalizing the
 	// name. (Here rather than in a function of its own, which the
 	// compiler would not inline: its call cost ~15 instructions.)
-	ua, ok := ar.KeptHeader("User-Agent")
+	ua, ok := ar.KeptUserAgent()
+	if !ok {
+		ua, ok = ar.KeptHeader("User-Agent")
+	}
 	if !ok {
 		if vs := r.Header["User-Agent"]; len(vs) > 0 {
 			ua = vs[0]
