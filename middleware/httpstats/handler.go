@@ -95,8 +95,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := h.rec.Propagator()
 	if _, w3c := p.(recording.W3CPropagator); w3c {
 		// The default propagator, called directly rather than through
-		// the interface.
-		ctx, tc = recording.W3CPropagator{}.Extract(r.Context(), recording.HeaderCarrier(r.Header))
+		// the interface, tc by address (a TraceContext returned is
+		// copied twice); it leaves ctx as it is.
+		ctx = r.Context()
+		recording.W3CPropagator{}.ExtractHeader(recording.HeaderCarrier(r.Header), &tc)
 	} else {
 		ctx, tc = p.Extract(r.Context(), recording.HeaderCarrier(r.Header))
 	}
