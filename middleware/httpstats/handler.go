@@ -269,22 +269,17 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		// r.Header.
 		ar.SetHeaders(r.Header)
 	}
-	// The attributes, added in one go: the request's (url.scheme,
-	// network.protocol.version, user_agent.original), then hijacked and
-	// unmatched when they apply. They are written into an array of this
-	// frame by index: appended through a slice, each would be checked
-	// for a write barrier, which memory on the stack does not need.
-	var buf [5]recording.Attr
-	n, first := 0, 0 // buf[first:n] not added yet
+	// The attributes, each added as it is known (ActiveRecord.AddAttr,
+	// inlined: written straight into the record's room for them): the
+	// request's (url.scheme, network.protocol.version,
+	// user_agent.original), then hijacked and unmatched when they apply.
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	buf[n] = recording.Attr{Key: convention.KeyURLScheme, Value: scheme}
-	n++
+	ar.AddAttr(convention.KeyURLScheme, scheme)
 	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
-		buf[n] = recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v}
-		n++
+		ar.AddAttr(convention.KeyNetworkProtocolVersion, v)
 	}
 	// The user agent: read from the record's copy of the headers when it
 	// has one ([recording.ActiveRecord.KeptUserAgent], inlined, for the
@@ -303,14 +298,12 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		}
 	}
 	if ua != "" {
-		buf[n] = recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua}
-		n++
+		ar.AddAttr(convention.KeyUserAgentOriginal, ua)
 	}
 	switch {
 	case rw.hijacked:
 		rec.Status = rw.status // 0 unless a status was written before hijacking
-		buf[n] = recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"}
-		n++
+		ar.AddAttr(convention.KeyHTTPHijacked, "true")
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	default:
@@ -321,12 +314,8 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response
 	}
 	rec.RequestBytes = requestBytes(r, body)
-	if h.cfg.routeFunc != nil {
-		// Added before the route hook runs: a hook that panics leaves
-		// them in the record finish ends all the same.
-		ar.AddAttrs(buf[first:n]...)
-		first = n
-	}
+	// The attributes above are added before the route hook runs: a hook
+	// that panics leaves them in the record finish ends all the same.
 	// h.route, its call saved without a route hook: r.Pattern, else the
 	// route of unmatched requests.
 	var route string
@@ -340,10 +329,8 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	if !matched {
 		// The route is appstats' own, not the router's: exporters give it
 		// no http.route.
-		buf[n] = recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"}
-		n++
+		ar.AddAttr(convention.KeyRouteUnmatched, "true")
 	}
-	ar.AddAttrs(buf[first:n]...)
 	// Redacted by the recorder's writer, off the request path, before any
 	// sink sees it (recording.Redaction.Query).
 	rec.Query = r.URL.RawQuery
