@@ -461,6 +461,24 @@ func (a *ActiveRecord) AddAttrs(attrs ...Attr) {
 	a.r.Attrs = append(a.r.Attrs, attrs...)
 }
 
+// AddAttr appends one attribute to the record's [Record.Attrs], as
+// AddAttrs(Attr{Key: key, Value: value}) does: into the record's room for
+// the first four, without an allocation. It is small enough for the
+// compiler to inline, so a wrapper adding a few attributes one at a time
+// writes each straight into the record, not into an array of its own
+// copied by AddAttrs. Like [ActiveRecord.Record], it is for the goroutine
+// that started the record, before [ActiveRecord.Finish].
+func (a *ActiveRecord) AddAttr(key, value string) {
+	if a == nil {
+		return
+	}
+	attrs := a.r.Attrs
+	if attrs == nil {
+		attrs = a.attrs[:0]
+	}
+	a.r.Attrs = append(attrs, Attr{Key: key, Value: value})
+}
+
 // Recorder returns the recorder a belongs to.
 func (a *ActiveRecord) Recorder() *Recorder {
 	if a == nil {

@@ -190,6 +190,26 @@ func (a *ActiveRecord) KeptHeader(name string) (value string, ok bool) {
 	return "", false
 }
 
+// KeptUserAgent is the fast path of [ActiveRecord.KeptHeader]("User-Agent"),
+// small enough for the compiler to inline in the caller: when
+// [ActiveRecord.SetHeaders] found the request's header names in the places
+// of the record's last request (the common case for a service's repeated
+// requests), each with its one value within the caps and none left out, it
+// returns the User-Agent value of the record's copy and true. Otherwise,
+// and for a record without a User-Agent, it returns "" and false, and the
+// caller asks KeptHeader (which then looks through the copy) or the
+// request's map. When ok is true, value is what KeptHeader("User-Agent")
+// returns. Like SetHeaders, it is for the goroutine that started the
+// record, before [ActiveRecord.Finish].
+func (a *ActiveRecord) KeptUserAgent() (value string, ok bool) {
+	if a != nil {
+		if r := a.r; r.hdrUA != 0 {
+			return r.hdrFlat[2*int(r.hdrUA)-1], true
+		}
+	}
+	return "", false
+}
+
 // headerMap makes rec's redacted header map from the pairs SetHeaders
 // kept, in the map and the values rec's spare memory holds when it has
 // been used before. It runs in the writer goroutine, which alone uses the

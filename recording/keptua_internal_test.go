@@ -12,8 +12,9 @@ import (
 // over), and checks KeptHeader's answer for User-Agent and for Accept
 // against the map: the one SetHeaders notes by its place when it finds the
 // names of the record's last request (hdrUA), and the one it looks for
-// otherwise, also after SetHeaders is called again with other names. The
-// place is taken on most requests.
+// otherwise, also after SetHeaders is called again with other names; and
+// KeptUserAgent's, which is KeptHeader's when the place was found and ""
+// and false when not. The place is taken on most requests.
 func TestKeptUserAgentByPlace(t *testing.T) {
 	r := New(WithSinks(borrowingSink{func(*Record) {}}), WithMaxHeaders(64, 4096), WithBatch(1, time.Millisecond))
 	defer r.Close(t.Context())
@@ -53,6 +54,11 @@ func TestKeptUserAgentByPlace(t *testing.T) {
 		if want := ua != ""; ok != want || got != ua {
 			t.Fatalf("%d: headers %q: KeptHeader(User-Agent) = %q, %v; want %q, %v", i, h, got, ok, ua, want)
 		}
+		// KeptUserAgent: KeptHeader's answer when the place was
+		// found, else "" and false.
+		if got, ok := ar.KeptUserAgent(); ok != (ar.r.hdrUA != 0) || ok && got != ua || !ok && got != "" {
+			t.Fatalf("%d: headers %q (place %d): KeptUserAgent() = %q, %v; want %q", i, h, ar.r.hdrUA, got, ok, ua)
+		}
 		if got, ok := ar.KeptHeader("Accept"); !ok || got != "*/*" {
 			t.Fatalf("%d: headers %q: KeptHeader(Accept) = %q, %v", i, h, got, ok)
 		}
@@ -62,5 +68,9 @@ func TestKeptUserAgentByPlace(t *testing.T) {
 	t.Logf("by place: %d of %d", byPlace, n)
 	if byPlace < n/4 {
 		t.Errorf("User-Agent found by its place in %d records of %d; want most", byPlace, n)
+	}
+	var nilAR *ActiveRecord
+	if v, ok := nilAR.KeptUserAgent(); v != "" || ok {
+		t.Errorf("nil ActiveRecord: KeptUserAgent() = %q, %v", v, ok)
 	}
 }

@@ -109,6 +109,30 @@ func (W3CPropagator) Extract(ctx context.Context, c Carrier) (context.Context, T
 	return ctx, tc
 }
 
+// ExtractHeader is Extract for a request's header map, by address: it
+// reports whether h carries a valid traceparent and, when it does, sets
+// *tc to the TraceContext Extract(ctx, h) returns (tracestate's fields
+// joined as one list); otherwise it leaves *tc as it was, where Extract
+// returns a zero TraceContext. Extract returns ctx itself: a caller of
+// ExtractHeader keeps its own. It saves a server the copies of a
+// TraceContext returned by value and the Carrier interface. It does not
+// keep tc.
+func (W3CPropagator) ExtractHeader(h HeaderCarrier, tc *TraceContext) bool {
+	// As Extract: the slots of a small map compared, and a request
+	// without the header (most) done with.
+	vs := headerGet(h, "Traceparent")
+	if len(vs) == 0 || vs[0] == "" {
+		return false
+	}
+	p, ok := ParseTraceparent(vs[0])
+	if !ok {
+		return false
+	}
+	p.State = strings.Join(headerGet(h, "Tracestate"), ",")
+	*tc = p
+	return true
+}
+
 // Inject writes traceparent (and tracestate when set).
 func (W3CPropagator) Inject(_ context.Context, tc TraceContext, c Carrier) {
 	if !tc.IsValid() {

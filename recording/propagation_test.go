@@ -53,3 +53,40 @@ func BenchmarkAppendTraceparent(b *testing.B) {
 		recording.AppendTraceparent(buf[:0], tc)
 	}
 }
+
+// TestExtractHeader checks that W3CPropagator.ExtractHeader gives what
+// Extract gives for a header map (the same TraceContext, tracestate's
+// fields joined), reports whether the traceparent was valid, and leaves
+// the TraceContext it is given as it was when not.
+func TestExtractHeader(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, h := range []recording.HeaderCarrier{
+		nil,
+		{},
+		{"Accept": {"*/*"}},
+		{"Traceparent": {""}},
+		{"Traceparent": {"garbage"}},
+		{"Traceparent": {"00-00000000000000000000000000000000-00f067aa0ba902b7-01"}},
+		{"Traceparent": {tp}},
+		{"Traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"}},
+		{"Traceparent": {" " + tp + " "}},
+		{"Traceparent": {tp, "second"}},
+		{"Traceparent": {tp}, "Tracestate": {"a=1"}},
+		{"Traceparent": {tp}, "Tracestate": {"a=1", "b=2"}},
+		{"Traceparent": {"garbage"}, "Tracestate": {"a=1"}},
+		{"Tracestate": {"a=1"}},
+		{"Traceparent": {tp}, "Accept": {"*/*"}, "User-Agent": {"x"}, "A": {"1"}, "B": {"2"}, "C": {"3"}, "D": {"4"}, "E": {"5"}, "F": {"6"}},
+	} {
+		_, want := recording.W3CPropagator{}.Extract(t.Context(), h)
+		var got recording.TraceContext
+		ok := recording.W3CPropagator{}.ExtractHeader(h, &got)
+		if got != want || ok != want.IsValid() {
+			t.Errorf("%q: ExtractHeader = %+v, %v; Extract gives %+v", h, got, ok, want)
+		}
+		kept := recording.TraceContext{TraceID: recording.TraceID{1}, SpanID: recording.SpanID{2}, State: "kept"}
+		got = kept
+		if ok := (recording.W3CPropagator{}).ExtractHeader(h, &got); !ok && got != kept {
+			t.Errorf("%q: ExtractHeader false changed the TraceContext: %+v", h, got)
+		}
+	}
+}

@@ -95,8 +95,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := h.rec.Propagator()
 	if _, w3c := p.(recording.W3CPropagator); w3c {
 		// The default propagator, called directly rather than through
-		// the interface.
-		ctx, tc = recording.W3CPropagator{}.Extract(r.Context(), recording.HeaderCarrier(r.Header))
+		// the interface, tc by address (a TraceContext returned is
+		// copied twice); it leaves ctx as it is.
+		ctx = r.Context()
+		recording.W3CPropagator{}.ExtractHeader(recording.HeaderCarrier(r.Header), &tc)
 	} else {
 		ctx, tc = p.Extract(r.Context(), recording.HeaderCarrier(r.Header))
 	}
@@ -267,44 +269,41 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		// r.Header.
 		ar.SetHeaders(r.Header)
 	}
-	// The attributes, added in one go: the request's (url.scheme,
-	// network.protocol.version, user_agent.original), then hijacked and
-	// unmatched when they apply. They are written into an array of this
-	// frame by index: appended through a slice, each would be checked
-	// for a write barrier, which memory on the stack does not need.
-	var buf [5]recording.Attr
-	n, first := 0, 0 // buf[first:n] not added yet
+	// The attributes, each added as it is known (ActiveRecord.AddAttr,
+	// inlined: written straight into the record's room for them): the
+	// request's (url.scheme, network.protocol.version,
+	// user_agent.original), then hijacked and unmatched when they apply.
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	buf[n] = recording.Attr{Key: convention.KeyURLScheme, Value: scheme}
-	n++
+	ar.AddAttr(convention.KeyURLScheme, scheme)
 	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
-		buf[n] = recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v}
-		n++
+		ar.AddAttr(convention.KeyNetworkProtocolVersion, v)
 	}
 	// The user agent: read from the record's copy of the headers when it
-	// has one ([recording.ActiveRecord.KeptHeader]), which saves a
-	// look-up in the request's header map. r.Header's keys are
+	// has one ([recording.ActiveRecord.KeptUserAgent], inlined, for the
+	// common case; else [recording.ActiveRecord.KeptHeader]), which saves
+	// a look-up in the request's header map. r.Header's keys are
 	// canonical: indexing it is r.UserAgent() without canonicalizing the
 	// name. (Here rather than in a function of its own, which the
 	// compiler would not inline: its call cost ~15 instructions.)
-	ua, ok := ar.KeptHeader("User-Agent")
+	ua, ok := ar.KeptUserAgent()
+	if !ok {
+		ua, ok = ar.KeptHeader("User-Agent")
+	}
 	if !ok {
 		if vs := r.Header["User-Agent"]; len(vs) > 0 {
 			ua = vs[0]
 		}
 	}
 	if ua != "" {
-		buf[n] = recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua}
-		n++
+		ar.AddAttr(convention.KeyUserAgentOriginal, ua)
 	}
 	switch {
 	case rw.hijacked:
 		rec.Status = rw.status // 0 unless a status was written before hijacking
-		buf[n] = recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"}
-		n++
+		ar.AddAttr(convention.KeyHTTPHijacked, "true")
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	default:
@@ -315,12 +314,8 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response
 	}
 	rec.RequestBytes = requestBytes(r, body)
-	if h.cfg.routeFunc != nil {
-		// Added before the route hook runs: a hook that panics leaves
-		// them in the record finish ends all the same.
-		ar.AddAttrs(buf[first:n]...)
-		first = n
-	}
+	// The attributes above are added before the route hook runs: a hook
+	// that panics leaves them in the record finish ends all the same.
 	// h.route, its call saved without a route hook: r.Pattern, else the
 	// route of unmatched requests.
 	var route string
@@ -334,10 +329,8 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	if !matched {
 		// The route is appstats' own, not the router's: exporters give it
 		// no http.route.
-		buf[n] = recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"}
-		n++
+		ar.AddAttr(convention.KeyRouteUnmatched, "true")
 	}
-	ar.AddAttrs(buf[first:n]...)
 	// Redacted by the recorder's writer, off the request path, before any
 	// sink sees it (recording.Redaction.Query).
 	rec.Query = r.URL.RawQuery
