@@ -479,6 +479,28 @@ func (a *ActiveRecord) AddAttr(key, value string) {
 	a.r.Attrs = append(attrs, Attr{Key: key, Value: value})
 }
 
+// AttrRoom returns the record's [Record.Attrs] to append to: the
+// attributes set so far, or, when there are none (Attrs is nil), an empty
+// slice of the record's room for its first four attributes, which
+// appending fills without an allocation. The caller appends its
+// attributes and sets Record().Attrs to the result; until then the
+// record does not have them. It is AddAttr's way for a wrapper that adds
+// several attributes at once: the slice stays in the caller's variables
+// between them, where AddAttr loads it from the record and stores it back
+// for each. Appending to it changes no attribute the record has. It is
+// small enough for the compiler to inline. A nil ActiveRecord gives nil,
+// and then has no record to set. Like [ActiveRecord.Record], it is for
+// the goroutine that started the record, before [ActiveRecord.Finish].
+func (a *ActiveRecord) AttrRoom() []Attr {
+	if a == nil {
+		return nil
+	}
+	if attrs := a.r.Attrs; attrs != nil {
+		return attrs
+	}
+	return a.attrs[:0]
+}
+
 // Recorder returns the recorder a belongs to.
 func (a *ActiveRecord) Recorder() *Recorder {
 	if a == nil {

@@ -269,17 +269,19 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		// r.Header.
 		ar.SetHeaders(r.Header)
 	}
-	// The attributes, each added as it is known (ActiveRecord.AddAttr,
-	// inlined: written straight into the record's room for them): the
+	// The attributes, each appended as it is known to the record's room
+	// for them ([recording.ActiveRecord.AttrRoom], inlined), kept in this
+	// function's variables in between and set in the record once: the
 	// request's (url.scheme, network.protocol.version,
 	// user_agent.original), then hijacked and unmatched when they apply.
+	attrs := ar.AttrRoom()
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	ar.AddAttr(convention.KeyURLScheme, scheme)
+	attrs = append(attrs, recording.Attr{Key: convention.KeyURLScheme, Value: scheme})
 	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
-		ar.AddAttr(convention.KeyNetworkProtocolVersion, v)
+		attrs = append(attrs, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
 	}
 	// The user agent: read from the record's copy of the headers when it
 	// has one ([recording.ActiveRecord.KeptUserAgent], inlined, for the
@@ -298,12 +300,12 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		}
 	}
 	if ua != "" {
-		ar.AddAttr(convention.KeyUserAgentOriginal, ua)
+		attrs = append(attrs, recording.Attr{Key: convention.KeyUserAgentOriginal, Value: ua})
 	}
 	switch {
 	case rw.hijacked:
 		rec.Status = rw.status // 0 unless a status was written before hijacking
-		ar.AddAttr(convention.KeyHTTPHijacked, "true")
+		attrs = append(attrs, recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	default:
@@ -314,22 +316,28 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response
 	}
 	rec.RequestBytes = requestBytes(r, body)
-	// The attributes above are added before the route hook runs: a hook
-	// that panics leaves them in the record finish ends all the same.
-	// h.route, its call saved without a route hook: r.Pattern, else the
-	// route of unmatched requests.
-	var route string
-	matched := true
+	// The route. With a route hook, the attributes above are in the
+	// record before it runs: a hook that panics leaves them in the record
+	// finish ends all the same, and one that adds attributes of its own
+	// (through the record) adds them after these. Without one, h.route's
+	// call is saved: r.Pattern, else the route of unmatched requests.
 	if h.cfg.routeFunc != nil {
-		route, matched = h.route(r2, rec.Status)
-	} else if route = r2.Pattern; route == "" {
-		route, matched = convention.UnmatchedRoute(r2.Method, rec.Status), false
-	}
-	rec.Route = route
-	if !matched {
-		// The route is appstats' own, not the router's: exporters give it
-		// no http.route.
-		ar.AddAttr(convention.KeyRouteUnmatched, "true")
+		rec.Attrs = attrs
+		route, matched := h.route(r2, rec.Status)
+		rec.Route = route
+		if !matched {
+			// The route is appstats' own, not the router's: exporters
+			// give it no http.route.
+			ar.AddAttr(convention.KeyRouteUnmatched, "true")
+		}
+	} else {
+		route := r2.Pattern
+		if route == "" {
+			route = convention.UnmatchedRoute(r2.Method, rec.Status)
+			attrs = append(attrs, recording.Attr{Key: convention.KeyRouteUnmatched, Value: "true"})
+		}
+		rec.Route = route
+		rec.Attrs = attrs
 	}
 	// Redacted by the recorder's writer, off the request path, before any
 	// sink sees it (recording.Redaction.Query).
