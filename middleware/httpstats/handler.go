@@ -92,26 +92,33 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var ctx context.Context
 	var tc recording.TraceContext
+	// Given by address: a RequestInfo by value is copied into the call's
+	// arguments. Set field by field: a composite literal is built aside
+	// and copied in.
+	var info recording.RequestInfo
 	p := h.rec.Propagator()
 	if _, w3c := p.(recording.W3CPropagator); w3c {
 		// The default propagator, called directly rather than through
 		// the interface, tc by address (a TraceContext returned is
-		// copied twice); it leaves ctx as it is.
+		// copied twice); it leaves ctx as it is. Without a valid
+		// traceparent (most requests to a service at the edge) tc stays
+		// zero, and so do the info's trace fields: nothing to copy. With
+		// one, both IDs are valid: Unsampled is !tc.Sampled.
 		ctx = r.Context()
-		recording.W3CPropagator{}.ExtractHeader(recording.HeaderCarrier(r.Header), &tc)
+		if (recording.W3CPropagator{}).ExtractHeader(recording.HeaderCarrier(r.Header), &tc) {
+			info.TraceID, info.ParentSpanID, info.TraceState = tc.TraceID, tc.SpanID, tc.State
+			info.Unsampled = !tc.Sampled
+		}
 	} else {
+		// Unsampled is tc.IsValid() && !tc.Sampled, asked of the IDs
+		// themselves (IsValid's receiver is a copy of tc).
 		ctx, tc = p.Extract(r.Context(), recording.HeaderCarrier(r.Header))
+		info.TraceID, info.ParentSpanID, info.TraceState = tc.TraceID, tc.SpanID, tc.State
+		info.Unsampled = !tc.Sampled && tc.TraceID.IsValid() && tc.SpanID.IsValid()
 	}
 	pctx := ctx // what the propagator read: the caller's trace context, baggage
-	// Given by address: a RequestInfo by value is copied into the call's
-	// arguments. Set field by field: a composite literal is built aside
-	// and copied in. Unsampled is tc.IsValid() && !tc.Sampled, asked of
-	// the IDs themselves (IsValid's receiver is a copy of tc).
-	var info recording.RequestInfo
 	info.Kind = recording.KindHTTP
 	info.Method, info.Path, info.Header = r.Method, r.URL.Path, r.Header
-	info.TraceID, info.ParentSpanID, info.TraceState = tc.TraceID, tc.SpanID, tc.State
-	info.Unsampled = !tc.Sampled && tc.TraceID.IsValid() && tc.SpanID.IsValid()
 	info.Start, info.Instance = t0, h.cfg.instance
 	ctx, ar, st := recording.StartRecordFrom[requestState](h.rec, ctx, &info)
 	if ar == nil {
