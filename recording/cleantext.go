@@ -149,10 +149,7 @@ func (c *cleanTexts) byRoute(red func(string) string, s, route string) string {
 // the same place, computed once. A false result says nothing.
 func sameByRoute(paths, queries *cleanTexts, path, query, route string) bool {
 	i := routeSlot(route, len(paths.paths))
-	if !paths.paths[i].holds(route, path) {
-		return false
-	}
-	return query == "" || queries.paths[i].holds(route, query)
+	return paths.paths[i].holds(route, path) && (query == "" || queries.paths[i].holds(route, query))
 }
 
 // routeSlot is the slot of route, a text known clean by its address, in
