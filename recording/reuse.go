@@ -116,17 +116,23 @@ func (p *recordPool) put(rec *Record) {
 func (p *recordPool) putAll(recs []*Record) {
 	over := 0 // recs[:over] go to the sync.Pool
 	p.mu.Lock()
+	// The reserve and its bytes in the loop's variables, stored once
+	// after it: a record's store to its spare.reserved may alias p for
+	// all the compiler knows, so p's fields would be loaded and stored
+	// again for each record.
+	reserve, bytes := p.reserve, p.bytes
 	for i, rec := range recs {
 		n := spareBytes(rec)
-		if len(p.reserve) < cap(p.reserve) && p.bytes+n <= maxReserveBytes {
+		if len(reserve) < cap(reserve) && bytes+n <= maxReserveBytes {
 			rec.spare.reserved = n
-			p.reserve = append(p.reserve, rec)
-			p.bytes += n
+			reserve = append(reserve, rec) // within its capacity
+			bytes += n
 			continue
 		}
 		recs[over], recs[i] = rec, recs[over]
 		over++
 	}
+	p.reserve, p.bytes = reserve, bytes
 	p.mu.Unlock()
 	for _, rec := range recs[:over] {
 		p.p.Put(rec)
