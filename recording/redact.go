@@ -332,7 +332,14 @@ func (s *scrubber) record(rec *Record) {
 		}
 		return
 	}
-	route := s.name(rec.Route)
+	// s.name(rec.Route), its common case here: a route known clean by
+	// its address (recentSlot, inlined), without name's call.
+	route := rec.Route
+	if s.clean == nil || route == "" {
+		route = s.name(route)
+	} else if _, ok := s.clean.recentSlot(route); !ok {
+		route = s.clean.text(s.rules, route)
+	}
 	if s.clean != nil && route != "" && unsafe.StringData(route) == unsafe.StringData(rec.Route) {
 		// The route is clean, held by its address: the path and the
 		// query are looked up in its slots first. Mostly both are the
