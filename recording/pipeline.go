@@ -294,9 +294,17 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 	switch {
 	case len(rec.hdrFlat) > 0:
 		grown -= rec.hdrFlatBytes
-		if r.pool == nil {
+		switch out := rec.spare.hdr; {
+		case r.pool == nil:
 			rec.Headers = r.keptHeaderMap(rec)
-		} else {
+		case rec.hdrSame && len(out) > 0 && len(rec.hdrFlat) == 2*len(rec.spare.hdrOrder):
+			// headerMap's first way, here without its call: the pairs
+			// of the last request, which the map holds as redaction
+			// left them (see knownHeaders).
+			rec.hdrBytes = rec.spare.hdrBytes
+			noteSameUserAgent(r.scrubber(), rec.hdrFlat, rec.spare.hdrOrder)
+			rec.Headers = out
+		default:
 			rec.Headers = r.headerMap(rec)
 		}
 		grown += rec.hdrBytes
