@@ -48,7 +48,8 @@
 //     server.port (the server's), network.peer.*; status Error, with
 //     error.type the status code's name, only for the codes the conventions
 //     call the server's failures (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
-//     INTERNAL, UNAVAILABLE, DATA_LOSS).
+//     INTERNAL, UNAVAILABLE, DATA_LOSS), with the status message for
+//     description.
 //     Both: user.id, appstats.record.id, appstats.overhead_ms, the record's
 //     warnings as appstats.warning events, and its attributes;
 //   - a CLIENT span per call, child of the request's span, with the call's
@@ -62,7 +63,8 @@
 //     5xx, with error.type the code.
 //     "grpc": named by the full method, with rpc.system.name, rpc.method,
 //     rpc.response.status_code, server.address, server.port; status Error
-//     for any code but OK, with error.type the code's name.
+//     for any code but OK, with error.type the code's name and the status
+//     message, as otelgrpc gives it, for description.
 //     "sql": named by db.query.summary ("SELECT users", the call's name), or
 //     by db.operation.name for a call without a statement ("COMMIT");
 //     db.system.name ("other_sql" when the call does not say),

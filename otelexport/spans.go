@@ -360,6 +360,9 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 	}
 	as.set(attribute.String(convention.KeyErrorType, errType))
 	desc := r.Error
+	if r.Kind == recording.KindGRPC && desc == convention.GRPCCodeName(r.Status) {
+		desc = "" // middleware/grpcstats' stand-in for an empty status message
+	}
 	if r.Panic != "" {
 		desc = "panic: " + r.Panic
 	}
@@ -459,7 +462,11 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 
 	st := sdktrace.Status{Code: codes.Unset}
 	if failed || c.Error != "" {
-		st = sdktrace.Status{Code: codes.Error, Description: c.Error}
+		desc := c.Error
+		if c.Service == convention.ServiceGRPC {
+			desc = grpcStatusMessage(desc, as.getStr(convention.KeyRPCResponseStatusCode))
+		}
+		st = sdktrace.Status{Code: codes.Error, Description: desc}
 		if errType == "" {
 			errType = as.getStr(convention.KeyErrorType) // the wrapper's, or the error's type
 		}
@@ -565,6 +572,23 @@ func grpcCallAttrs(as *attrSet, c *recording.Call) (name string, failed bool, er
 		return name, true, code
 	}
 	return name, false, ""
+}
+
+// grpcStatusMessage returns the status message of a gRPC call's error as
+// middleware/grpcstats records it, "NotFound: no such user", for a code
+// named "NOT_FOUND": the message alone, as otelgrpc describes a span's
+// status (the code is in rpc.response.status_code and error.type). An
+// error of another form is returned as it is.
+func grpcStatusMessage(err, code string) string {
+	for n := range 17 {
+		if convention.GRPCStatusName(n) == code {
+			if msg, ok := strings.CutPrefix(err, convention.GRPCCodeName(n)+":"); ok {
+				return strings.TrimPrefix(msg, " ")
+			}
+			break
+		}
+	}
+	return err
 }
 
 // sqlCallAttrs sets the database attributes and returns the span's name:
