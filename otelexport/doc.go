@@ -50,7 +50,12 @@
 //     call the server's failures (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
 //     INTERNAL, UNAVAILABLE, DATA_LOSS), with the status message for
 //     description.
-//     Both: user.id, appstats.record.id, appstats.overhead_ms, the record's
+//     A message on a long-lived connection ([recording.Stream]): a CONSUMER
+//     span for one received and handled, a PRODUCER span for one sent,
+//     named "{messaging.operation.name} {messaging.destination.name}"
+//     ("process GET /ws"); the destination is the connection's route, and
+//     the message's type is in appstats.message.type.
+//     All: user.id, appstats.record.id, appstats.overhead_ms, the record's
 //     warnings as appstats.warning events, and its attributes;
 //   - a CLIENT span per call, child of the request's span, with the call's
 //     span ID (the one propagated downstream, so a downstream service's trace

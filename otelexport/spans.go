@@ -236,9 +236,9 @@ func serverSpanName(r *recording.Record, attrs attrSet) string {
 		}
 		return convention.RPCSystemGRPC
 	case recording.KindMessage:
-		// "{messaging.operation.name} {destination}": "process GET /ws typing".
-		if op := attrs.getStr(convention.KeyMessagingOperationName); op != "" && r.Route != "" {
-			return op + " " + r.Route
+		// "{messaging.operation.name} {destination}": "process GET /ws".
+		if op, dest := attrs.getStr(convention.KeyMessagingOperationName), attrs.getStr(convention.KeyMessagingDestinationName); op != "" && dest != "" {
+			return op + " " + dest
 		}
 	}
 	if r.Path != "" {
@@ -329,7 +329,17 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 			failed = false // an answer to the client, such as NOT_FOUND
 		}
 	case recording.KindMessage:
-		as.str(convention.KeyMessagingDestinationName, r.Route)
+		// The destination is the connection's route, which the recorder
+		// writes as its own attribute; a message's route adds its type
+		// ("GET /ws typing"), which is not part of the destination.
+		dest := as.getStr(convention.KeyMessagingDestinationName)
+		if dest == "" {
+			dest = r.Route // a record of a recorder before the attribute
+			as.str(convention.KeyMessagingDestinationName, dest)
+		}
+		if typ, ok := strings.CutPrefix(r.Route, dest+" "); ok && dest != "" {
+			as.str(convention.KeyMessageType, typ)
+		}
 		if as.getStr(convention.KeyMessagingOperationName) == "" {
 			// Required, and the span's name: the operation, "process" or
 			// "send", as its type says.

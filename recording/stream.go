@@ -345,6 +345,7 @@ func (m *Message) attrs() []Attr {
 	return []Attr{
 		{Key: convention.KeyMessagingSystem, Value: m.s.system},
 		{Key: convention.KeyMessagingOperationType, Value: op},
+		{Key: convention.KeyMessagingDestinationName, Value: m.s.route}, // the route without the type
 		{Key: convention.KeyStreamRecordID, Value: m.s.id.String()},
 	}
 }
