@@ -28,7 +28,10 @@
 //
 //   - a SERVER span for the request (INTERNAL for background work), with the
 //     record's trace and span IDs and its caller's span as remote parent
-//     when a traceparent came in.
+//     when a traceparent came in. Every span of the record has the caller's
+//     tracestate and random-trace-id flag in its span context, as
+//     OpenTelemetry's SDK gives a span its parent's (OTLP's trace_state and
+//     flags).
 //     HTTP: named "{method} {http.route}", or "{method}" when no router
 //     matched (the record's route is then appstats' own and is not
 //     exported), "HTTP" standing for a method the conventions do not know;
@@ -135,7 +138,8 @@
 // each request (the request's context carries the baggage, and the caller's
 // span context as a remote parent), and the recording transports inject the
 // trace context of each call, and the baggage of its context, into the
-// request they send. The sampled flag goes on as the caller set it: by
+// request they send. The caller's tracestate and random-trace-id flag go on
+// as they came, and the sampled flag as the caller set it: by
 // default a request that came with flags 00 sends 00 downstream (see
 // [recording.WithCallerSampling]). A request the recorder does not record
 // (sampled out, filtered, paused) passes its caller's trace context and

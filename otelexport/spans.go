@@ -134,13 +134,23 @@ func (e *Exporter) appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record)
 
 func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource.Resource, scope instrumentation.Scope) []sdktrace.ReadOnlySpan {
 	tid := trace.TraceID(r.TraceID)
+	// The spans' flags and tracestate are the caller's, as OpenTelemetry's
+	// SDK gives a span its parent's: sampled (an unsampled record is not
+	// exported), the caller's random-trace-id flag, and the tracestate the
+	// recorder passed on (one that does not parse is left out, as the
+	// SDK's propagator leaves it).
+	flags := trace.FlagsSampled.WithRandom(r.RandomTraceID)
+	var state trace.TraceState
+	if s := r.TraceState(); s != "" {
+		state, _ = trace.ParseTraceState(s)
+	}
 	self := trace.NewSpanContext(trace.SpanContextConfig{
-		TraceID: tid, SpanID: trace.SpanID(r.SpanID), TraceFlags: trace.FlagsSampled,
+		TraceID: tid, SpanID: trace.SpanID(r.SpanID), TraceFlags: flags, TraceState: state,
 	})
 	var parent trace.SpanContext
 	if r.ParentSpanID.IsValid() {
 		parent = trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: tid, SpanID: trace.SpanID(r.ParentSpanID), TraceFlags: trace.FlagsSampled, Remote: true,
+			TraceID: tid, SpanID: trace.SpanID(r.ParentSpanID), TraceFlags: flags, TraceState: state, Remote: true,
 		})
 	}
 	end := r.Start.Add(max(r.Duration, 0)) // OTLP expects end >= start
@@ -215,6 +225,7 @@ func callParent(r *recording.Record, p int, self trace.SpanContext) trace.SpanCo
 	}
 	return trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: self.TraceID(), SpanID: trace.SpanID(r.Calls[p].SpanID), TraceFlags: self.TraceFlags(),
+		TraceState: self.TraceState(),
 	})
 }
 
@@ -501,7 +512,8 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 	return tracetest.SpanStub{
 		Name: name,
 		SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: parent.TraceID(), SpanID: trace.SpanID(c.SpanID), TraceFlags: trace.FlagsSampled,
+			TraceID: parent.TraceID(), SpanID: trace.SpanID(c.SpanID), TraceFlags: parent.TraceFlags(),
+			TraceState: parent.TraceState(),
 		}),
 		Parent:               parent,
 		SpanKind:             trace.SpanKindClient,

@@ -296,7 +296,10 @@ type RequestInfo struct {
 	// traceparent with flags 00 (TraceContext.Sampled false). What the
 	// recorder does then is set by [WithCallerSampling].
 	Unsampled bool
-	Start     time.Time // zero means now
+	// RandomTraceID is the random-trace-id flag of the incoming
+	// traceparent (TraceContext.Random): see [Record.RandomTraceID].
+	RandomTraceID bool
+	Start         time.Time // zero means now
 	// Instance names what serves the request in [Record.Instance]; empty
 	// means the recorder's ([WithInstance]). Servers of one process that
 	// share a recorder tell their records apart with it.
@@ -396,10 +399,11 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	a.start = start
 	a.r = r.newRecord()
 	a.hdr = info.Header
+	rec := a.r
 	if info.TraceState != "" {
 		a.state = capTraceState(info.TraceState)
+		rec.state = &a.state
 	}
-	rec := a.r
 	r.ids.next(&rec.ID, start)
 	rec.Kind = info.Kind
 	rec.Start = start
@@ -408,11 +412,12 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	r.ids.traceSpan(&rec.TraceID, &rec.SpanID, &info.TraceID)
 	rec.ParentSpanID = info.ParentSpanID
 	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
+	rec.RandomTraceID = info.RandomTraceID
 	rec.Instance = r.cfg.instance
 	if info.Instance != "" {
 		rec.Instance = convention.Truncate(info.Instance, r.cfg.maxName)
 	}
-	a.trace, a.span, a.unsampled = rec.TraceID, rec.SpanID, rec.Unsampled
+	a.trace, a.span, a.unsampled, a.random = rec.TraceID, rec.SpanID, rec.Unsampled, rec.RandomTraceID
 }
 
 // sampled reports whether the sample rate admits one more record.

@@ -112,6 +112,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info.Method, info.Path, info.Header = r.Method, r.URL.Path, r.Header
 	info.TraceID, info.ParentSpanID, info.TraceState = tc.TraceID, tc.SpanID, tc.State
 	info.Unsampled = !tc.Sampled && tc.TraceID.IsValid() && tc.SpanID.IsValid()
+	info.RandomTraceID = tc.Random
 	info.Start, info.Instance = t0, h.cfg.instance
 	ctx, ar, st := recording.StartRecordFrom[requestState](h.rec, ctx, &info)
 	if ar == nil {
