@@ -118,6 +118,19 @@
 // instrumentation scope ([ScopeName], version [Version]) have the
 // conventions' [SchemaURL].
 //
+// Of the SDK's environment variables, the package reads the OTLP
+// exporter's (OTEL_EXPORTER_OTLP_*, through the OTLP exporters it makes),
+// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_EXPORTER and
+// OTEL_SDK_DISABLED, and no other. In particular, OTEL_PROPAGATORS does not
+// choose the propagator (the recorder's, see Propagation below, or the one
+// given to [NewPropagator]), and the span limits
+// (OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+// OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+// OTEL_SPAN_EVENT_COUNT_LIMIT, …) do not cut the exported spans: the
+// recorder's own limits bound what a span carries
+// ([recording.WithMaxAttrs], [recording.WithMaxText],
+// [recording.WithMaxCalls]).
+//
 // The recorder's writer hands records to Write, which only queues them: one
 // goroutine of the Exporter converts and exports them, each call of the
 // SpanExporter bounded by [WithExportTimeout]. When the collector is down or
