@@ -207,8 +207,9 @@ func (e *Exporter) Stats() Stats {
 
 // Write queues records for export and returns at once; it implements
 // [recording.Sink]. It never blocks: records that do not fit in the queue are
-// dropped and counted. It returns an error only when records were dropped,
-// so that the recorder counts the failure.
+// dropped and counted. It returns an error only when records were dropped:
+// a [*recording.PartialWriteError] naming them, so that the recorder counts
+// them as not written and the others as written.
 func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 	e.closing.RLock()
 	defer e.closing.RUnlock()
@@ -216,7 +217,7 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 		e.dropped.Add(uint64(len(records)))
 		return ErrClosed
 	}
-	var lost int
+	var lost []*recording.Record
 	for _, r := range records {
 		if r == nil {
 			continue
@@ -228,12 +229,15 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 		select {
 		case e.q <- r:
 		default:
-			lost++
+			lost = append(lost, r)
 		}
 	}
-	if lost > 0 {
-		e.dropped.Add(uint64(lost))
-		return fmt.Errorf("otelexport: queue full, %d of %d records dropped", lost, len(records))
+	if len(lost) > 0 {
+		e.dropped.Add(uint64(len(lost)))
+		return &recording.PartialWriteError{
+			Rejected: lost,
+			Err:      fmt.Errorf("otelexport: queue full, %d of %d records dropped", len(lost), len(records)),
+		}
 	}
 	return nil
 }
