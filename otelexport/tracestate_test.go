@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -148,5 +149,39 @@ func TestExportedSpansCarryTraceState(t *testing.T) {
 		if s.SpanKind == trace.SpanKindServer && s.Parent.TraceState().String() != tsTraceState {
 			t.Errorf("server span's remote parent: tracestate %q, want %q", s.Parent.TraceState(), tsTraceState)
 		}
+	}
+}
+
+// TestTraceStateOnTheWire: over OTLP (gRPC, into the in-process receiver
+// on the official protos), every span of a record with a tracestate and
+// the random-trace-id flag has them in trace_state and in the low byte of
+// flags (sampled and random: 03).
+func TestTraceStateOnTheWire(t *testing.T) {
+	rcv := &receiver{}
+	exp, err := otelexport.NewOTLPGRPC(t.Context(),
+		otelexport.WithGRPCOptions(otlptracegrpc.WithEndpoint(startGRPCReceiver(t, rcv)), otlptracegrpc.WithInsecure()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := fixture(t)
+	r.RandomTraceID = true
+	r.SetTraceState(tsTraceState)
+	if err := exp.Write(t.Context(), []*recording.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := rcv.spans()
+	if len(got) == 0 {
+		t.Fatal("no spans received")
+	}
+	for id, s := range got {
+		if s.TraceState != tsTraceState || s.Flags&0xff != 0x03 {
+			t.Errorf("span %s %q: trace_state %q, flags %#x; want %q and 0x03 in the low byte", id, s.Name, s.TraceState, s.Flags, tsTraceState)
+		}
+	}
+	if err := exp.Close(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }
