@@ -28,7 +28,10 @@
 //
 //   - a SERVER span for the request (INTERNAL for background work), with the
 //     record's trace and span IDs and its caller's span as remote parent
-//     when a traceparent came in.
+//     when a traceparent came in. Every span of the record has the caller's
+//     tracestate and random-trace-id flag in its span context, as
+//     OpenTelemetry's SDK gives a span its parent's (OTLP's trace_state and
+//     flags).
 //     HTTP: named "{method} {http.route}", or "{method}" when no router
 //     matched (the record's route is then appstats' own and is not
 //     exported), "HTTP" standing for a method the conventions do not know;
@@ -48,8 +51,14 @@
 //     server.port (the server's), network.peer.*; status Error, with
 //     error.type the status code's name, only for the codes the conventions
 //     call the server's failures (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
-//     INTERNAL, UNAVAILABLE, DATA_LOSS).
-//     Both: user.id, appstats.record.id, appstats.overhead_ms, the record's
+//     INTERNAL, UNAVAILABLE, DATA_LOSS), with the status message for
+//     description.
+//     A message on a long-lived connection ([recording.Stream]): a CONSUMER
+//     span for one received and handled, a PRODUCER span for one sent,
+//     named "{messaging.operation.name} {messaging.destination.name}"
+//     ("process GET /ws"); the destination is the connection's route, and
+//     the message's type is in appstats.message.type.
+//     All: user.id, appstats.record.id, appstats.overhead_ms, the record's
 //     warnings as appstats.warning events, and its attributes;
 //   - a CLIENT span per call, child of the request's span, with the call's
 //     span ID (the one propagated downstream, so a downstream service's trace
@@ -62,7 +71,8 @@
 //     5xx, with error.type the code.
 //     "grpc": named by the full method, with rpc.system.name, rpc.method,
 //     rpc.response.status_code, server.address, server.port; status Error
-//     for any code but OK, with error.type the code's name.
+//     for any code but OK, with error.type the code's name and the status
+//     message, as otelgrpc gives it, for description.
 //     "sql": named by db.query.summary ("SELECT users", the call's name), or
 //     by db.operation.name for a call without a statement ("COMMIT");
 //     db.system.name ("other_sql" when the call does not say),
@@ -108,6 +118,19 @@
 // instrumentation scope ([ScopeName], version [Version]) have the
 // conventions' [SchemaURL].
 //
+// Of the SDK's environment variables, the package reads the OTLP
+// exporter's (OTEL_EXPORTER_OTLP_*, through the OTLP exporters it makes),
+// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_EXPORTER and
+// OTEL_SDK_DISABLED, and no other. In particular, OTEL_PROPAGATORS does not
+// choose the propagator (the recorder's, see Propagation below, or the one
+// given to [NewPropagator]), and the span limits
+// (OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+// OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+// OTEL_SPAN_EVENT_COUNT_LIMIT, …) do not cut the exported spans: the
+// recorder's own limits bound what a span carries
+// ([recording.WithMaxAttrs], [recording.WithMaxText],
+// [recording.WithMaxCalls]).
+//
 // The recorder's writer hands records to Write, which only queues them: one
 // goroutine of the Exporter converts and exports them, each call of the
 // SpanExporter bounded by [WithExportTimeout]. When the collector is down or
@@ -128,7 +151,8 @@
 // each request (the request's context carries the baggage, and the caller's
 // span context as a remote parent), and the recording transports inject the
 // trace context of each call, and the baggage of its context, into the
-// request they send. The sampled flag goes on as the caller set it: by
+// request they send. The caller's tracestate and random-trace-id flag go on
+// as they came, and the sampled flag as the caller set it: by
 // default a request that came with flags 00 sends 00 downstream (see
 // [recording.WithCallerSampling]). A request the recorder does not record
 // (sampled out, filtered, paused) passes its caller's trace context and

@@ -207,8 +207,9 @@ func (e *Exporter) Stats() Stats {
 
 // Write queues records for export and returns at once; it implements
 // [recording.Sink]. It never blocks: records that do not fit in the queue are
-// dropped and counted. It returns an error only when records were dropped,
-// so that the recorder counts the failure.
+// dropped and counted. It returns an error only when records were dropped:
+// a [*recording.PartialWriteError] naming them, so that the recorder counts
+// them as not written and the others as written.
 func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 	e.closing.RLock()
 	defer e.closing.RUnlock()
@@ -216,7 +217,7 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 		e.dropped.Add(uint64(len(records)))
 		return ErrClosed
 	}
-	var lost int
+	var lost []*recording.Record
 	for _, r := range records {
 		if r == nil {
 			continue
@@ -228,12 +229,15 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 		select {
 		case e.q <- r:
 		default:
-			lost++
+			lost = append(lost, r)
 		}
 	}
-	if lost > 0 {
-		e.dropped.Add(uint64(lost))
-		return fmt.Errorf("otelexport: queue full, %d of %d records dropped", lost, len(records))
+	if len(lost) > 0 {
+		e.dropped.Add(uint64(len(lost)))
+		return &recording.PartialWriteError{
+			Rejected: lost,
+			Err:      fmt.Errorf("otelexport: queue full, %d of %d records dropped", len(lost), len(records)),
+		}
 	}
 	return nil
 }
@@ -323,17 +327,17 @@ func (e *Exporter) Close(ctx context.Context) error {
 func (e *Exporter) worker() {
 	defer close(e.done)
 	var batch []sdktrace.ReadOnlySpan
-	var records int
+	var ends []int // where each record's spans end in batch
 	flush := func() {
-		if records > 0 {
-			e.export(batch, records)
+		if len(ends) > 0 {
+			e.export(batch, ends)
 		}
 		clear(batch)
-		batch, records = batch[:0], 0
+		batch, ends = batch[:0], ends[:0]
 	}
 	add := func(r *recording.Record) {
 		batch = e.appendSpans(batch, r)
-		records++
+		ends = append(ends, len(batch))
 		if len(batch) >= e.cfg.batchSpans {
 			flush()
 		}
@@ -440,33 +444,49 @@ func settled(r *recording.Record) bool {
 	return true
 }
 
-// export hands spans (from n records) to the SpanExporter, in chunks of at
-// most batchSpans spans (one record's spans may straddle two chunks).
-func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, n int) {
+// export hands spans to the SpanExporter, in chunks of at most batchSpans
+// spans (one record's spans may straddle two chunks); the spans of record
+// i of the batch end at ends[i]. A chunk that fails loses the records with
+// a span in it: they are counted as failed, the others as exported.
+func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
+	n := len(ends)
 	if e.ctx.Err() != nil {
 		e.dropped.Add(uint64(n))
 		return
 	}
-	total := len(spans)
 	var errs []error
-	for len(spans) > 0 {
-		k := min(len(spans), e.cfg.batchSpans)
+	var failed, failedSpans int // records with a span in a failed chunk, and their spans
+	rec := 0                    // the first record not yet counted as failed
+	for lo := 0; lo < len(spans); {
+		hi := min(len(spans), lo+e.cfg.batchSpans)
 		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.exportTimeout)
-		err := safeExport(ctx, e.exp, spans[:k])
+		err := safeExport(ctx, e.exp, spans[lo:hi])
 		cancel()
 		if err != nil {
 			errs = append(errs, err)
+			// The records whose spans reach into [lo, hi).
+			for ; rec < n && (rec == 0 || ends[rec-1] < hi); rec++ {
+				if ends[rec] > lo {
+					start := 0
+					if rec > 0 {
+						start = ends[rec-1]
+					}
+					failed++
+					failedSpans += ends[rec] - start
+				}
+			}
 		}
-		spans = spans[k:]
+		lo = hi
 	}
 	if len(errs) > 0 {
 		e.errors.Add(uint64(len(errs)))
-		e.failed.Add(uint64(n))
-		e.log.Warn("otelexport: export failed", "records", n, "err", errors.Join(errs...))
-		return
+		e.failed.Add(uint64(failed))
+		e.log.Warn("otelexport: export failed", "records", failed, "err", errors.Join(errs...))
 	}
-	e.exported.Add(uint64(n))
-	e.spans.Add(uint64(total))
+	if ok := n - failed; ok > 0 {
+		e.exported.Add(uint64(ok))
+		e.spans.Add(uint64(len(spans) - failedSpans))
+	}
 }
 
 func safeExport(ctx context.Context, exp sdktrace.SpanExporter, spans []sdktrace.ReadOnlySpan) (err error) {

@@ -321,8 +321,8 @@ func TestMessageSpans(t *testing.T) {
 		t.Fatalf("no server span for the connection in %v", names(spans))
 	}
 	for name, kind := range map[string]trace.SpanKind{
-		"process GET /ws typing": trace.SpanKindConsumer,
-		"send GET /ws UPDATED":   trace.SpanKindProducer,
+		"process GET /ws": trace.SpanKindConsumer,
+		"send GET /ws":    trace.SpanKindProducer,
 	} {
 		sp, ok := byName[name]
 		if !ok {
@@ -340,7 +340,7 @@ func TestMessageSpans(t *testing.T) {
 			t.Errorf("span %q attributes %v", name, attrs)
 		}
 	}
-	if c, ok := byName["websocket send typing"]; !ok || c.Parent.SpanID() != byName["process GET /ws typing"].SpanContext.SpanID() {
+	if c, ok := byName["websocket send typing"]; !ok || c.Parent.SpanID() != byName["process GET /ws"].SpanContext.SpanID() {
 		t.Errorf("the call made while handling the message is not its child: %v", names(spans))
 	}
 }

@@ -42,6 +42,7 @@ func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (conte
 		TraceID: recording.TraceID(sc.TraceID()),
 		SpanID:  recording.SpanID(sc.SpanID()),
 		Sampled: sc.IsSampled(),
+		Random:  sc.TraceFlags().IsRandom(),
 		State:   sc.TraceState().String(),
 	}
 }
@@ -87,6 +88,7 @@ func (o otelPropagator) Inject(ctx context.Context, tc recording.TraceContext, c
 		if tc.Sampled {
 			cfg.TraceFlags = trace.FlagsSampled
 		}
+		cfg.TraceFlags = cfg.TraceFlags.WithRandom(tc.Random)
 		if tc.State != "" {
 			if ts, err := trace.ParseTraceState(tc.State); err == nil {
 				cfg.TraceState = ts

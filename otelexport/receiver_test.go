@@ -91,6 +91,7 @@ type gotSpan struct {
 	SpanID         string
 	Parent         string
 	Flags          uint32
+	TraceState     string
 	Start          uint64
 	End            uint64
 	Status         tracepb.Status_StatusCode
@@ -145,6 +146,7 @@ func (r *receiver) spans() map[string]gotSpan {
 					SpanID:         hex.EncodeToString(s.GetSpanId()),
 					Parent:         hex.EncodeToString(s.GetParentSpanId()),
 					Flags:          s.GetFlags(),
+					TraceState:     s.GetTraceState(),
 					Start:          s.GetStartTimeUnixNano(),
 					End:            s.GetEndTimeUnixNano(),
 					Status:         s.GetStatus().GetCode(),

@@ -134,13 +134,23 @@ func (e *Exporter) appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record)
 
 func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource.Resource, scope instrumentation.Scope) []sdktrace.ReadOnlySpan {
 	tid := trace.TraceID(r.TraceID)
+	// The spans' flags and tracestate are the caller's, as OpenTelemetry's
+	// SDK gives a span its parent's: sampled (an unsampled record is not
+	// exported), the caller's random-trace-id flag, and the tracestate the
+	// recorder passed on (one that does not parse is left out, as the
+	// SDK's propagator leaves it).
+	flags := trace.FlagsSampled.WithRandom(r.RandomTraceID)
+	var state trace.TraceState
+	if s := r.TraceState(); s != "" {
+		state, _ = trace.ParseTraceState(s)
+	}
 	self := trace.NewSpanContext(trace.SpanContextConfig{
-		TraceID: tid, SpanID: trace.SpanID(r.SpanID), TraceFlags: trace.FlagsSampled,
+		TraceID: tid, SpanID: trace.SpanID(r.SpanID), TraceFlags: flags, TraceState: state,
 	})
 	var parent trace.SpanContext
 	if r.ParentSpanID.IsValid() {
 		parent = trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: tid, SpanID: trace.SpanID(r.ParentSpanID), TraceFlags: trace.FlagsSampled, Remote: true,
+			TraceID: tid, SpanID: trace.SpanID(r.ParentSpanID), TraceFlags: flags, TraceState: state, Remote: true,
 		})
 	}
 	end := r.Start.Add(max(r.Duration, 0)) // OTLP expects end >= start
@@ -215,6 +225,7 @@ func callParent(r *recording.Record, p int, self trace.SpanContext) trace.SpanCo
 	}
 	return trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: self.TraceID(), SpanID: trace.SpanID(r.Calls[p].SpanID), TraceFlags: self.TraceFlags(),
+		TraceState: self.TraceState(),
 	})
 }
 
@@ -236,9 +247,9 @@ func serverSpanName(r *recording.Record, attrs attrSet) string {
 		}
 		return convention.RPCSystemGRPC
 	case recording.KindMessage:
-		// "{messaging.operation.name} {destination}": "process GET /ws typing".
-		if op := attrs.getStr(convention.KeyMessagingOperationName); op != "" && r.Route != "" {
-			return op + " " + r.Route
+		// "{messaging.operation.name} {destination}": "process GET /ws".
+		if op, dest := attrs.getStr(convention.KeyMessagingOperationName), attrs.getStr(convention.KeyMessagingDestinationName); op != "" && dest != "" {
+			return op + " " + dest
 		}
 	}
 	if r.Path != "" {
@@ -329,7 +340,17 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 			failed = false // an answer to the client, such as NOT_FOUND
 		}
 	case recording.KindMessage:
-		as.str(convention.KeyMessagingDestinationName, r.Route)
+		// The destination is the connection's route, which the recorder
+		// writes as its own attribute; a message's route adds its type
+		// ("GET /ws typing"), which is not part of the destination.
+		dest := as.getStr(convention.KeyMessagingDestinationName)
+		if dest == "" {
+			dest = r.Route // a record of a recorder before the attribute
+			as.str(convention.KeyMessagingDestinationName, dest)
+		}
+		if typ, ok := strings.CutPrefix(r.Route, dest+" "); ok && dest != "" {
+			as.str(convention.KeyMessageType, typ)
+		}
 		if as.getStr(convention.KeyMessagingOperationName) == "" {
 			// Required, and the span's name: the operation, "process" or
 			// "send", as its type says.
@@ -360,6 +381,9 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 	}
 	as.set(attribute.String(convention.KeyErrorType, errType))
 	desc := r.Error
+	if r.Kind == recording.KindGRPC && desc == convention.GRPCCodeName(r.Status) {
+		desc = "" // middleware/grpcstats' stand-in for an empty status message
+	}
 	if r.Panic != "" {
 		desc = "panic: " + r.Panic
 	}
@@ -459,7 +483,11 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 
 	st := sdktrace.Status{Code: codes.Unset}
 	if failed || c.Error != "" {
-		st = sdktrace.Status{Code: codes.Error, Description: c.Error}
+		desc := c.Error
+		if c.Service == convention.ServiceGRPC {
+			desc = grpcStatusMessage(desc, as.getStr(convention.KeyRPCResponseStatusCode))
+		}
+		st = sdktrace.Status{Code: codes.Error, Description: desc}
 		if errType == "" {
 			errType = as.getStr(convention.KeyErrorType) // the wrapper's, or the error's type
 		}
@@ -484,7 +512,8 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 	return tracetest.SpanStub{
 		Name: name,
 		SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: parent.TraceID(), SpanID: trace.SpanID(c.SpanID), TraceFlags: trace.FlagsSampled,
+			TraceID: parent.TraceID(), SpanID: trace.SpanID(c.SpanID), TraceFlags: parent.TraceFlags(),
+			TraceState: parent.TraceState(),
 		}),
 		Parent:               parent,
 		SpanKind:             trace.SpanKindClient,
@@ -565,6 +594,23 @@ func grpcCallAttrs(as *attrSet, c *recording.Call) (name string, failed bool, er
 		return name, true, code
 	}
 	return name, false, ""
+}
+
+// grpcStatusMessage returns the status message of a gRPC call's error as
+// middleware/grpcstats records it, "NotFound: no such user", for a code
+// named "NOT_FOUND": the message alone, as otelgrpc describes a span's
+// status (the code is in rpc.response.status_code and error.type). An
+// error of another form is returned as it is.
+func grpcStatusMessage(err, code string) string {
+	for n := range 17 {
+		if convention.GRPCStatusName(n) == code {
+			if msg, ok := strings.CutPrefix(err, convention.GRPCCodeName(n)+":"); ok {
+				return strings.TrimPrefix(msg, " ")
+			}
+			break
+		}
+	}
+	return err
 }
 
 // sqlCallAttrs sets the database attributes and returns the span's name:

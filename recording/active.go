@@ -339,6 +339,7 @@ type ActiveRecord struct {
 	trace     TraceID
 	span      SpanID
 	unsampled bool                // Record.Unsampled, for the calls that ask after FinishAt
+	random    bool                // Record.RandomTraceID, likewise; in unsampled's padding
 	pcsBefore int32               // frames of stacks in the buffers a outgrew (growPCsLocked), under mu; in unsampled's padding
 	ctx       recordCtx           // set once, by the first NewContext
 	hdr       map[string][]string // request headers, for route-time filters
@@ -1538,12 +1539,13 @@ func (c *ActiveCall) updateLocked(u *CallUpdate) {
 
 // TraceContext returns the trace context to send with the call: the
 // request's trace, the call's span, the request's sampling decision (see
-// [Record.Unsampled]) and the incoming tracestate.
+// [Record.Unsampled]), the caller's random-trace-id flag
+// ([Record.RandomTraceID]) and the incoming tracestate.
 func (c *ActiveCall) TraceContext() TraceContext {
 	if c == nil {
 		return TraceContext{}
 	}
-	return TraceContext{TraceID: c.a.trace, SpanID: c.c.SpanID, Sampled: !c.a.unsampled, State: c.a.state}
+	return TraceContext{TraceID: c.a.trace, SpanID: c.c.SpanID, Sampled: !c.a.unsampled, Random: c.a.random, State: c.a.state}
 }
 
 // TraceContext returns the request's own trace context (its span as the
@@ -1552,7 +1554,7 @@ func (a *ActiveRecord) TraceContext() TraceContext {
 	if a == nil {
 		return TraceContext{}
 	}
-	return TraceContext{TraceID: a.trace, SpanID: a.span, Sampled: !a.unsampled, State: a.state}
+	return TraceContext{TraceID: a.trace, SpanID: a.span, Sampled: !a.unsampled, Random: a.random, State: a.state}
 }
 
 type traceKey struct{}

@@ -98,9 +98,12 @@
 //
 // A record carries the W3C trace context of its request: the caller's trace
 // and span when a traceparent came in ([Propagator]), else a new trace.
-// Calls send their own span downstream with the request's sampled flag. The
-// recorder's own sampling ([WithSampleRate]) decides what the dashboard
-// keeps; the caller's decision is kept for the trace: by default
+// Calls send their own span downstream with the request's sampled flag, the
+// caller's random-trace-id flag (W3C Trace Context Level 2) and its
+// tracestate, which the record keeps ([Record.RandomTraceID],
+// [Record.TraceState]) for exporters. The recorder's own sampling
+// ([WithSampleRate]) decides what the dashboard keeps; the caller's
+// decision is kept for the trace: by default
 // ([WithCallerSampling]) a request whose caller did not sample it is
 // recorded, marked [Record.Unsampled], and its calls send "not sampled" on,
 // as OpenTelemetry's parent-based sampler would. A request that is not

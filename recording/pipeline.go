@@ -534,17 +534,33 @@ func (q *sinkQueue) write(r *Recorder, batch []*Record) {
 			r.log.Warn("recorder: sink write failed", "sink", q.name, "records", len(batch), "err", err)
 		}
 	}
+	// A sink that took part of the batch says which records it did not.
+	var refused map[*Record]bool
+	partial := false
 	if err != nil {
-		q.dropped.Add(uint64(len(batch)))
-	} else {
+		refused, partial = rejected(err)
+	}
+	switch {
+	case err == nil:
 		q.written.Add(uint64(len(batch)))
+	case partial:
+		n := 0
+		for _, rec := range batch {
+			if refused[rec] {
+				n++
+			}
+		}
+		q.dropped.Add(uint64(n))
+		q.written.Add(uint64(len(batch) - n))
+	default:
+		q.dropped.Add(uint64(len(batch)))
 	}
 	// The records this sink was the last to be done with are counted
 	// and handed back to the pool together: one atomic add and one lock
 	// of the pool a batch, rather than a record.
 	done, written := q.released[:0], 0
 	for _, rec := range batch {
-		if last, ok := lastSink(rec, err == nil); last {
+		if last, ok := lastSink(rec, err == nil || partial && !refused[rec]); last {
 			done = append(done, rec)
 			if ok {
 				written++
@@ -581,7 +597,9 @@ func (p panicError) Error() string { return "sink panicked: " + panicString(p.v)
 //
 // The sinks of a sequence share its queue, so a slow one delays the ones
 // after it; an error or a panic of one does not keep the batch from the
-// others, and Write returns the errors joined. Nil sinks are ignored, and
+// others, and Write returns the errors joined (with each sink's name; a
+// [*PartialWriteError] of every sink that failed still names the records
+// rejected). Nil sinks are ignored, and
 // so are nil pointers in a Sink (see [WithSinks]).
 func Sequence(sinks ...Sink) Sink {
 	return sequence(slices.DeleteFunc(slices.Clone(sinks), nilSink))

@@ -49,7 +49,11 @@ type TraceContext struct {
 	TraceID TraceID
 	SpanID  SpanID // the parent's span when extracted; the call's span when injected
 	Sampled bool
-	State   string // tracestate, passed through
+	// Random is the random-trace-id flag (0x02) of W3C Trace Context
+	// Level 2: at least the right-most 7 bytes of TraceID are random. A
+	// service that keeps its caller's trace ID passes it on as it came.
+	Random bool
+	State  string // tracestate, passed through
 }
 
 // IsValid reports whether both IDs are set.
@@ -164,7 +168,9 @@ func ParseTraceparent(s string) (TraceContext, bool) {
 		decodeHex(flags[:], s[53:55]) != nil || !tc.IsValid() {
 		return TraceContext{}, false
 	}
-	tc.Sampled = flags[0]&1 == 1
+	// The flags this version defines; the others are reserved, and sent
+	// as zero (W3C Trace Context: "Vendors MUST set those to zero").
+	tc.Sampled, tc.Random = flags[0]&1 != 0, flags[0]&2 != 0
 	return tc, true
 }
 
@@ -196,6 +202,9 @@ func AppendTraceparent(dst []byte, tc TraceContext) []byte {
 	b[52], b[53], b[54] = '-', '0', '0'
 	if tc.Sampled {
 		b[54] = '1'
+	}
+	if tc.Random {
+		b[54] += 2
 	}
 	return dst
 }

@@ -68,6 +68,13 @@ type Record struct {
 	// the trace flag so that a Record built by hand is sampled; stores do
 	// not keep it.
 	Unsampled bool
+	// RandomTraceID says the caller's traceparent had the random-trace-id
+	// flag (0x02, W3C Trace Context Level 2: at least the right-most 7
+	// bytes of the trace ID are random). The recorder passes it on to the
+	// calls, which keep the caller's trace ID, and exporters put it in the
+	// spans' flags; stores do not keep it. (Beside Unsampled, it takes no
+	// room of its own.)
+	RandomTraceID bool
 	// hdrSame says hdrFlat holds the pairs of the record's last request,
 	// which its header map spare.hdr holds as redaction left them (see
 	// config.knownHeaders). (Beside Unsampled, it takes no room of its
@@ -129,7 +136,12 @@ type Record struct {
 	// FinalCall: a pointer, nil for most records, rather than a slice's
 	// three words, which keeps a Record within the 576-byte size class
 	// (see TestRecordSizeClass).
-	live  *[]liveCall
+	live *[]liveCall
+	// state is the tracestate that came with the request, as the
+	// recorder passed it on (see [Record.TraceState]): nil for none. A
+	// pointer, to the ActiveRecord's copy, rather than a string's two
+	// words, for TestRecordSizeClass.
+	state *string
 	spare spare // memory to reuse when the record is (see Borrower)
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
@@ -564,4 +576,26 @@ func (r *Record) FinalCall(i int) (c Call, final bool) {
 		}
 	}
 	return c, true
+}
+
+// TraceState returns the W3C tracestate that came with the request, as the
+// recorder passed it on to the request's calls (shortened as W3C Trace
+// Context says when it was over 512 bytes), or "" for none. Exporters give
+// it to the record's spans, as OpenTelemetry's SDK gives a span its
+// parent's. Stores do not keep it.
+func (r *Record) TraceState() string {
+	if r.state == nil {
+		return ""
+	}
+	return *r.state
+}
+
+// SetTraceState sets what [Record.TraceState] returns, for a Record built
+// or decoded by a program.
+func (r *Record) SetTraceState(s string) {
+	if s == "" {
+		r.state = nil
+		return
+	}
+	r.state = &s
 }

@@ -3,6 +3,7 @@ package recording
 import (
 	"context"
 	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"slices"
 	"sync"
@@ -23,7 +24,9 @@ import (
 // recorder is a Borrower, the recorder reuses a record's memory for a later
 // request once every sink's Write has returned. Write should honour ctx, which is cancelled
 // after the recorder's sink timeout or when Close runs out of time. An error
-// is counted and logged; it never reaches a request. A sink that falls
+// is counted and logged; it never reaches a request. An error means that
+// the sink took none of the records, unless it is a [*PartialWriteError],
+// which names those it did not take. A sink that falls
 // behind loses records of its own queue (counted in [Stats.Sinks]), not the
 // other sinks' records.
 //
@@ -31,6 +34,48 @@ import (
 // [Recorder.Close] has returned.
 type Sink interface {
 	Write(ctx context.Context, records []*Record) error
+}
+
+// A PartialWriteError is the error of a [Sink]'s Write that took some
+// records of the batch and not others, such as a sink whose own bounded
+// queue had room for some: the recorder counts Rejected as not written to
+// that sink ([SinkStats.Dropped]) and the batch's other records as written.
+// Any other error of Write means the whole batch was not taken. A
+// [Sequence] returns one when each of its sinks that failed returned one:
+// the records any of them rejected.
+type PartialWriteError struct {
+	Rejected []*Record // records of the batch that the sink did not take
+	Err      error     // why
+}
+
+func (e *PartialWriteError) Error() string {
+	return fmt.Sprintf("%d of the records not written: %v", len(e.Rejected), e.Err)
+}
+
+func (e *PartialWriteError) Unwrap() error { return e.Err }
+
+// rejected returns the records that err, returned by a sink's Write of a
+// batch, says the sink did not take, and whether err names them: a
+// *PartialWriteError, or errors joined (as a Sequence joins them) that all
+// are. Otherwise every record of the batch was rejected.
+func rejected(err error) (map[*Record]bool, bool) {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	set := map[*Record]bool{}
+	for _, e := range errs {
+		var pe *PartialWriteError
+		if !errors.As(e, &pe) {
+			return nil, false
+		}
+		for _, r := range pe.Rejected {
+			set[r] = true
+		}
+	}
+	return set, true
 }
 
 // SinkFunc adapts a function to a [Sink].
@@ -296,7 +341,10 @@ type RequestInfo struct {
 	// traceparent with flags 00 (TraceContext.Sampled false). What the
 	// recorder does then is set by [WithCallerSampling].
 	Unsampled bool
-	Start     time.Time // zero means now
+	// RandomTraceID is the random-trace-id flag of the incoming
+	// traceparent (TraceContext.Random): see [Record.RandomTraceID].
+	RandomTraceID bool
+	Start         time.Time // zero means now
 	// Instance names what serves the request in [Record.Instance]; empty
 	// means the recorder's ([WithInstance]). Servers of one process that
 	// share a recorder tell their records apart with it.
@@ -396,10 +444,11 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	a.start = start
 	a.r = r.newRecord()
 	a.hdr = info.Header
+	rec := a.r
 	if info.TraceState != "" {
 		a.state = capTraceState(info.TraceState)
+		rec.state = &a.state
 	}
-	rec := a.r
 	r.ids.next(&rec.ID, start)
 	rec.Kind = info.Kind
 	rec.Start = start
@@ -408,11 +457,12 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	r.ids.traceSpan(&rec.TraceID, &rec.SpanID, &info.TraceID)
 	rec.ParentSpanID = info.ParentSpanID
 	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
+	rec.RandomTraceID = info.RandomTraceID
 	rec.Instance = r.cfg.instance
 	if info.Instance != "" {
 		rec.Instance = convention.Truncate(info.Instance, r.cfg.maxName)
 	}
-	a.trace, a.span, a.unsampled = rec.TraceID, rec.SpanID, rec.Unsampled
+	a.trace, a.span, a.unsampled, a.random = rec.TraceID, rec.SpanID, rec.Unsampled, rec.RandomTraceID
 }
 
 // sampled reports whether the sample rate admits one more record.

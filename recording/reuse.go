@@ -218,7 +218,7 @@ func (rec *Record) reset() {
 	// put back cost ~40 instructions more), then the others one by one.
 	*(*recordHead)(unsafe.Pointer(rec)) = recordHead{}
 	rec.hdrOrderUA = orderUA
-	rec.hdrFlat, rec.hdrFlatBytes, rec.live = flat[:0], 0, nil
+	rec.hdrFlat, rec.hdrFlatBytes, rec.live, rec.state = flat[:0], 0, nil, nil
 	rec.size, rec.hdrBytes, rec.pending, rec.missed = 0, 0, 0, 0
 }
 
@@ -234,6 +234,7 @@ type recordHead struct {
 	Kind         Kind
 
 	Unsampled         bool
+	RandomTraceID     bool
 	hdrSame           bool
 	hdrUA, hdrOrderUA uint8
 

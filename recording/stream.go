@@ -345,6 +345,7 @@ func (m *Message) attrs() []Attr {
 	return []Attr{
 		{Key: convention.KeyMessagingSystem, Value: m.s.system},
 		{Key: convention.KeyMessagingOperationType, Value: op},
+		{Key: convention.KeyMessagingDestinationName, Value: m.s.route}, // the route without the type
 		{Key: convention.KeyStreamRecordID, Value: m.s.id.String()},
 	}
 }
@@ -378,14 +379,15 @@ func (r *Recorder) startMessage(s *Stream, m *Message) *ActiveRecord {
 	}
 	a := &ActiveRecord{rec: r}
 	r.startRecord(a, &RequestInfo{
-		Kind:         KindMessage,
-		Method:       m.dir.method(),
-		Path:         s.path,
-		TraceID:      conn.trace,
-		ParentSpanID: conn.span,
-		TraceState:   conn.state,
-		Unsampled:    conn.unsampled, // the caller's decision for the trace
-		Instance:     s.instance,
+		Kind:          KindMessage,
+		Method:        m.dir.method(),
+		Path:          s.path,
+		TraceID:       conn.trace,
+		ParentSpanID:  conn.span,
+		TraceState:    conn.state,
+		Unsampled:     conn.unsampled, // the caller's decision for the trace
+		RandomTraceID: conn.random,
+		Instance:      s.instance,
 	})
 	m.route = s.route + " " + typ
 	capString(&m.route, r.cfg.maxName)

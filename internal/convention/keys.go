@@ -126,6 +126,7 @@ const (
 	KeyStreamBytesReceived    = "appstats.stream.bytes_received"
 	KeyStreamBytesSent        = "appstats.stream.bytes_sent"
 	KeyStreamRecordID         = "appstats.stream.record.id"
+	KeyMessageType            = "appstats.message.type" // a message's type, from its record's route
 
 	EventWarning   = "appstats.warning" // a record's warning, on the request's span
 	EventException = "exception"        // an error event, read from bridged spans; appstats does not export it

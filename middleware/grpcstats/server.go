@@ -212,15 +212,16 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	in := ctx
 	ctx, tc := h.rec.Propagator().Extract(ctx, MetadataCarrier(md))
 	rctx, ar := h.rec.StartRecord(ctx, recording.RequestInfo{
-		Kind:         recording.KindGRPC,
-		Method:       "POST",
-		Path:         info.FullMethodName,
-		Header:       md,
-		TraceID:      tc.TraceID,
-		ParentSpanID: tc.SpanID,
-		TraceState:   tc.State,
-		Unsampled:    tc.IsValid() && !tc.Sampled,
-		Start:        t0,
+		Kind:          recording.KindGRPC,
+		Method:        "POST",
+		Path:          info.FullMethodName,
+		Header:        md,
+		TraceID:       tc.TraceID,
+		ParentSpanID:  tc.SpanID,
+		TraceState:    tc.State,
+		Unsampled:     tc.IsValid() && !tc.Sampled,
+		RandomTraceID: tc.Random,
+		Start:         t0,
 	})
 	if ar == nil {
 		if tc.IsValid() || ctx != in {

@@ -107,7 +107,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx = r.Context()
 		if (recording.W3CPropagator{}).ExtractHeader(recording.HeaderCarrier(r.Header), &tc) {
 			info.TraceID, info.ParentSpanID, info.TraceState = tc.TraceID, tc.SpanID, tc.State
-			info.Unsampled = !tc.Sampled
+			info.Unsampled, info.RandomTraceID = !tc.Sampled, tc.Random
 		}
 	} else {
 		// Unsampled is tc.IsValid() && !tc.Sampled, asked of the IDs
@@ -115,6 +115,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, tc = p.Extract(r.Context(), recording.HeaderCarrier(r.Header))
 		info.TraceID, info.ParentSpanID, info.TraceState = tc.TraceID, tc.SpanID, tc.State
 		info.Unsampled = !tc.Sampled && tc.TraceID.IsValid() && tc.SpanID.IsValid()
+		info.RandomTraceID = tc.Random
 	}
 	pctx := ctx // what the propagator read: the caller's trace context, baggage
 	info.Kind = recording.KindHTTP
