@@ -144,6 +144,11 @@ func TestCorpus(t *testing.T) {
 	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) {
 		panic("bad input '" + c.secret("panic value, quoted", "panicquotedsecret") + "'")
 	})
+	mux.HandleFunc("/panic-headers", func(w http.ResponseWriter, r *http.Request) {
+		// A panic value that prints the request's headers, as fmt writes a
+		// map: Authorization:[Bearer …].
+		panic(fmt.Sprintf("unauthorized: %v", r.Header))
+	})
 	mux.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		outgoingHTTP(t, ctx, c, client, backend.URL)
@@ -287,6 +292,8 @@ func incomingHTTP(t *testing.T, c *corpus, base string) {
 	c.readable("path with a numeric id and a UUID", "/users/42/orders/550e8400-e29b-41d4-a716-446655440000")
 
 	get("/panic", nil)
+	get("/panic-headers", map[string]string{
+		"Authorization": "Bearer " + c.secret("panic value: headers printed, a bearer token", "pnc_9.B5f-4.1JqM")})
 	get("/work", nil)
 }
 
@@ -367,6 +374,10 @@ func grpcCalls(ctx context.Context, c *corpus, client testgrpc.TestServiceClient
 	client.EmptyCall(mctx, &testgrpc.Empty{})
 	client.UnaryCall(mctx, &testgrpc.SimpleRequest{ResponseStatus: &testgrpc.EchoStatus{
 		Code: int32(codes.NotFound), Message: "user '" + c.secret("gRPC status message, quoted", "grpcerrval") + "' not found"}})
+	client.UnaryCall(mctx, &testgrpc.SimpleRequest{ResponseStatus: &testgrpc.EchoStatus{
+		Code: int32(codes.Unauthenticated), Message: "rejected Authorization: Bearer " + c.secret("gRPC status message: a bearer token", "grpc_9.B5f-4.1JqM")}})
+	client.UnaryCall(mctx, &testgrpc.SimpleRequest{ResponseStatus: &testgrpc.EchoStatus{
+		Code: int32(codes.Unauthenticated), Message: "bad credentials: Basic " + c.secret("gRPC status message: basic credentials", "Z3JwYzpvcGVu")}})
 }
 
 func openSQLite(t *testing.T) *sql.DB {
