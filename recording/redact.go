@@ -134,8 +134,9 @@ func (r *Redaction) URL(u *url.URL) string {
 // Text returns a free text — a header value, a summary, a path — with its
 // secrets replaced by [Redacted]: the user information and secret
 // parameters of URLs and query strings found anywhere in it, the value of
-// any secret name written "name=value", name:"value" or "name": value, and,
-// with r.Values, every word that looks secret.
+// any secret name written "name=value", name:"value" or "name": value, the
+// credential after an Authorization scheme ("Bearer <token>", "Basic
+// <base64>"), and, with r.Values, every word that looks secret.
 func (r *Redaction) Text(s string) string { return r.compiled().Text(s) }
 
 // Error returns an error message redacted for storage: with r.Errors, its

@@ -30,6 +30,9 @@ type Rules struct {
 	long   [256][]string       // the secret words of minLong bytes or more, by their last byte
 	lens   [256]uint64         // by first byte, the lengths (< 64) of the secret words: skips most lookups
 	values bool
+	// schemes: the credential after "Bearer " or "Basic " is hidden in
+	// texts, when "Authorization" is a secret name.
+	schemes bool
 }
 
 // NewRules compiles secret words (matched as words, see [Rules.SecretName])
@@ -51,6 +54,7 @@ func NewRules(words []string, values bool) *Rules {
 			r.long[n[len(n)-1]] = append(r.long[n[len(n)-1]], n)
 		}
 	}
+	r.schemes = r.SecretName("Authorization")
 	return r
 }
 
