@@ -291,3 +291,29 @@ func TestTextAuthScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestTextCutURL checks a URL cut by a byte cap (convention.Truncate)
+// before the "@" that ends its user information: what follows "user:" may
+// be a password, and is hidden with the rest of the cut authority.
+func TestTextCutURL(t *testing.T) {
+	r := defaultRules()
+	const R = convention.Redacted
+	tests := []struct{ in, want string }{
+		{convention.Truncate("upstream http://svc:hunter2hunter2@db.internal:5432/x", 30),
+			"upstream http://" + R + "…[truncated 23 bytes]"},
+		{convention.Truncate("see https://user:pw@h", 19), "see https://" + R + "…[truncated 2 bytes]"},
+		// Cut before any ':' (a user name, or a host): nothing to hide.
+		{convention.Truncate("upstream http://svc:hunter2@db", 19), "upstream http://svc…[truncated 11 bytes]"},
+		// Cut after the "@": as any URL.
+		{convention.Truncate("GET http://u:pw@h.example/items", 22), "GET http://" + R + "@h.exam…[truncated 9 bytes]"},
+	}
+	for _, tt := range tests {
+		got := r.Text(tt.in)
+		if got != tt.want {
+			t.Errorf("Text(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+		}
+		if again := r.Text(got); again != got {
+			t.Errorf("Text(Text(%q)) = %q, want %q", tt.in, again, got)
+		}
+	}
+}

@@ -283,6 +283,11 @@ func incomingHTTP(t *testing.T, c *corpus, base string) {
 	})
 	c.readable("header X-Original-URL, its other parameter", "step=2")
 
+	// A header value cut at its byte cap (1 KiB) inside a URL's password,
+	// before the "@" that would show it is one.
+	get("/upstream", map[string]string{
+		"X-Upstream": strings.Repeat("c", 1000) + " http://svc:" + c.secret("header value cut inside a URL's password", "hdrcutpw") + "SECRET0123456789@db.internal/"})
+
 	// Path segments that look like tokens.
 	get("/reset/"+c.secret("path segment: a JWT", jwtPath), nil)
 	get("/verify/"+c.secret("path segment: a random token", "q8Vd2LkP0sXr7YwZ3nTbHc5JmGfA1eUiKo9NpQzR"), nil)
