@@ -318,6 +318,11 @@ func (r *Rules) urlString(s string) string {
 		if at := strings.LastIndexByte(s[auth:end], '@'); at >= 0 && s[auth:auth+at] != Redacted {
 			head = s[:auth] + Redacted + s[auth+at:end]
 			changed = true
+		} else if m := strings.Index(s[auth:end], cutMark); at < 0 && m >= 0 && strings.IndexByte(s[auth:auth+m], ':') >= 0 {
+			// Cut by a byte cap (Truncate) inside the authority, before
+			// any "@": what follows "user:" may be a password.
+			head = s[:auth] + Redacted + s[auth+m:end]
+			changed = true
 		}
 		rest = s[end:]
 	}
@@ -347,6 +352,10 @@ func (r *Rules) urlString(s string) string {
 	}
 	return b.String()
 }
+
+// cutMark begins the note [Truncate] leaves where it cut a string (a URL
+// in a text ends at its space).
+var cutMark = strings.TrimSuffix(TruncatedMarker, " ")
 
 // pathText redacts secret-looking segments of a URL path.
 func (r *Rules) pathText(p string) string {
