@@ -11,7 +11,8 @@ import (
 // Redacted ("[REDACTED]") replaces a value that redaction hid. It is written
 // as it is in every output — records, the dashboard's JSON API, exported
 // spans — and never percent-encoded, so that it reads the same in a query
-// string as anywhere else.
+// string as anywhere else. (The exporter writes url.full and url.query with
+// OpenTelemetry's "REDACTED" instead, as the conventions ask.)
 const Redacted = convention.Redacted
 
 // Redaction says which recorded values are hidden. The zero value hides
