@@ -318,10 +318,10 @@ func (r *Rules) urlString(s string) string {
 		if at := strings.LastIndexByte(s[auth:end], '@'); at >= 0 && s[auth:auth+at] != Redacted {
 			head = s[:auth] + Redacted + s[auth+at:end]
 			changed = true
-		} else if m := strings.Index(s[auth:end], cutMark); at < 0 && m >= 0 && strings.IndexByte(s[auth:auth+m], ':') >= 0 {
+		} else if at < 0 && end == len(s) && strings.HasSuffix(s, cutMark) && strings.IndexByte(s[auth:end-len(cutMark)], ':') >= 0 {
 			// Cut by a byte cap (Truncate) inside the authority, before
 			// any "@": what follows "user:" may be a password.
-			head = s[:auth] + Redacted + s[auth+m:end]
+			head = s[:auth] + Redacted + s[end-len(cutMark):end]
 			changed = true
 		}
 		rest = s[end:]
@@ -353,8 +353,9 @@ func (r *Rules) urlString(s string) string {
 	return b.String()
 }
 
-// cutMark begins the note [Truncate] leaves where it cut a string (a URL
-// in a text ends at its space).
+// cutMark begins the note [Truncate] leaves where it cut a string: a URL
+// in a text, which ends at a space (see urlEnd), ends with it when the
+// text was cut inside the URL.
 var cutMark = strings.TrimSuffix(TruncatedMarker, " ")
 
 // pathText redacts secret-looking segments of a URL path.

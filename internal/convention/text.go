@@ -73,7 +73,7 @@ func (r *Rules) text(s string) string {
 			continue
 		}
 		if vs, ve, ok := valueAfter(s, i, j); ok && r.SecretName(pathUnescape(atom)) {
-			if _, ce, ok := authCredential(s, vs, ve); ok && r.schemes {
+			if _, ce, ok := authCredential(s, vs, ve); r.schemes && ok {
 				ve = ce // "Authorization=Bearer <token>": the scheme and its credential
 			}
 			if v := s[vs:ve]; v != "" && v != Redacted && !isPlaceholder(v) {
@@ -82,10 +82,12 @@ func (r *Rules) text(s string) string {
 			i = max(ve, j)
 			continue
 		}
-		if cs, ce, ok := authCredential(s, i, j); ok && r.schemes {
-			t.replace(cs, ce, Redacted) // "Bearer <token>": the scheme stays readable
-			i = ce
-			continue
+		if n := j - i; (n == 5 || n == 6) && r.schemes { // "basic", "bearer"
+			if cs, ce, ok := authCredential(s, i, j); ok {
+				t.replace(cs, ce, Redacted) // "Bearer <token>": the scheme stays readable
+				i = ce
+				continue
+			}
 		}
 		if at := strings.IndexByte(atom, '@'); at > 0 && i >= 2 && s[i-1] == ':' && isAtom(s[i-2]) &&
 			atom[:at] != Redacted {
