@@ -82,7 +82,7 @@ func (r *Rules) text(s string) string {
 			i = max(ve, j)
 			continue
 		}
-		if n := j - i; (n == 5 || n == 6) && r.schemes { // "basic", "bearer"
+		if n := j - i; (n == 5 || n == 6) && j+1 < len(s) && s[j] == ' ' && r.schemes { // "basic ", "bearer "
 			if cs, ce, ok := authCredential(s, i, j); ok {
 				t.replace(cs, ce, Redacted) // "Bearer <token>": the scheme stays readable
 				i = ce
