@@ -278,6 +278,8 @@ func TestTextAuthScheme(t *testing.T) {
 		{"Bearer token expired", "Bearer token expired"},
 		{"basic auth failed", "basic auth failed"},
 		{"Basic Auth is disabled", "Basic Auth is disabled"},
+		{"Basic AUTH required", "Basic AUTH required"},
+		{"SELECT basic FROM plans WHERE bearer IS NULL", "SELECT basic FROM plans WHERE bearer IS NULL"},
 		{`WWW-Authenticate: Bearer realm="api", error="invalid_token"`, `WWW-Authenticate: Bearer realm="api", error="invalid_token"`},
 		{"Bearer " + R, "Bearer " + R},
 	}

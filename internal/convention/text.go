@@ -270,16 +270,21 @@ func isToken68(c byte) bool {
 		c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
 }
 
-// plainWord reports whether w is a word of prose: ASCII letters, lower case
-// but for the first.
+// plainWord reports whether w is a word of prose or a keyword: ASCII
+// letters, lower case but for the first, or all upper case ("FROM").
 func plainWord(w string) bool {
+	lower, upper := 0, 0
 	for k := 0; k < len(w); k++ {
-		c := w[k]
-		if !('a' <= c && c <= 'z') && !(k == 0 && 'A' <= c && c <= 'Z') {
+		switch c := w[k]; {
+		case 'a' <= c && c <= 'z':
+			lower++
+		case 'A' <= c && c <= 'Z':
+			upper++
+		default:
 			return false
 		}
 	}
-	return true
+	return lower == 0 || upper == 0 || upper == 1 && 'A' <= w[0] && w[0] <= 'Z'
 }
 
 // valueDelim reports whether c ends an unquoted value.
