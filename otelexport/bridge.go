@@ -35,6 +35,10 @@ const maxBridged = 1 << 16
 // and its http.*, rpc.*, db.* attributes when it ends: service "http" for
 // HTTP client spans, "grpc" for gRPC ones, "sql" for SQL databases (or the
 // database system's name, such as "redis"), and "otel" for anything else.
+// A database call's request is the span's query text: an SQL statement
+// normalized as package sqlstats normalizes it, a Redis command (redisotel
+// writes its arguments) with the passwords of AUTH, HELLO, MIGRATE, CONFIG
+// SET and ACL SETUSER replaced by [recording.Redacted].
 // HTTP and gRPC calls get the method appstats' own wrappers give the same
 // request ("GET host:port/users/{id}", "/pkg.Service/Method"; see the
 // package documentation). The call takes the span's ID, so a request that
@@ -378,9 +382,86 @@ func classify(name string, attrs []attribute.KeyValue) callName {
 // an SQL database (the span's instrumentation may record literals).
 func (n *callName) queryText() string {
 	if n.service != convention.ServiceSQL {
+		if redisSystems[n.system] {
+			return redisText(n.request)
+		}
 		return n.request
 	}
 	return sqlnorm.Normalize(sqlnorm.Of(n.system), n.request)
+}
+
+// redisSystems are the db.system names of Redis and the servers that speak
+// its protocol.
+var redisSystems = map[string]bool{"redis": true, "valkey": true}
+
+// redisText hides the passwords in a Redis command as redisotel writes it
+// (go-redis' rediscmd: the command and its arguments separated by spaces,
+// an argument holding a space hex-encoded, a pipeline's commands one a
+// line, an error after ": "): AUTH's password, HELLO's and MIGRATE's after
+// AUTH or AUTH2, CONFIG SET's values of requirepass, masterauth and the TLS
+// key passphrases, and ACL SETUSER's passwords (">pw", "<pw", "#hash",
+// "!hash"). User names and every other command are kept as written.
+func redisText(s string) string {
+	lines := strings.Split(s, "\n")
+	changed := false
+	for i, line := range lines {
+		cmd, tail := line, ""
+		if j := strings.Index(line, ": "); j >= 0 {
+			cmd, tail = line[:j], line[j:]
+		}
+		f := strings.Split(cmd, " ")
+		hide := func(k int) {
+			if k > 0 && k < len(f) && f[k] != convention.Redacted {
+				f[k] = convention.Redacted
+				changed = true
+			}
+		}
+		afterAuth := func(from int) {
+			for k := from; k < len(f); k++ {
+				switch strings.ToLower(f[k]) {
+				case "auth":
+					if strings.EqualFold(f[0], "hello") {
+						hide(k + 2) // AUTH username password
+					} else {
+						hide(k + 1) // MIGRATE's AUTH password
+					}
+				case "auth2":
+					hide(k + 2)
+				}
+			}
+		}
+		switch strings.ToLower(f[0]) {
+		case "auth":
+			hide(len(f) - 1) // AUTH [username] password
+		case "hello":
+			afterAuth(1)
+		case "migrate":
+			afterAuth(6)
+		case "config":
+			if len(f) > 1 && strings.EqualFold(f[1], "set") {
+				for k := 2; k+1 < len(f); k += 2 {
+					switch strings.ToLower(f[k]) {
+					case "requirepass", "masterauth", "tls-key-file-pass", "tls-client-key-file-pass":
+						hide(k + 1)
+					}
+				}
+			}
+		case "acl":
+			if len(f) > 2 && strings.EqualFold(f[1], "setuser") {
+				for k := 3; k < len(f); k++ {
+					if a := f[k]; len(a) > 1 && strings.IndexByte("<>#!", a[0]) >= 0 && a[1:] != convention.Redacted {
+						f[k] = a[:1] + convention.Redacted
+						changed = true
+					}
+				}
+			}
+		}
+		lines[i] = strings.Join(f, " ") + tail
+	}
+	if !changed {
+		return s
+	}
+	return strings.Join(lines, "\n")
 }
 
 func exceptionMessage(events []sdktrace.Event) string {

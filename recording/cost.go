@@ -62,8 +62,11 @@ func (r *Recorder) price(rec *Record) {
 			for i := range rec.Calls {
 				rec.Calls[i].Cost = 0
 			}
+			// The model sees calls before redaction: its panic value
+			// may be made of their texts, and is redacted as an error
+			// message is before it is logged.
 			r.log.Warn("recorder: cost model panicked; the record's calls are left unpriced",
-				"panic", fmt.Sprint(p))
+				"panic", r.cfg.redaction.Error(fmt.Sprint(p)))
 		}
 	}()
 	for i := range rec.Calls {

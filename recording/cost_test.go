@@ -3,6 +3,7 @@ package recording_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"strconv"
@@ -147,6 +148,32 @@ func TestNoCostModel(t *testing.T) {
 		rec.Close(context.Background())
 		if rec.CostUnit() != "" || r.Cost() != 0 || r.Calls[0].Cost != 0 {
 			t.Errorf("unit %q, cost %v", rec.CostUnit(), r.Cost())
+		}
+	}
+}
+
+// TestCostModelPanicRedacted: the model sees calls before redaction, so a
+// panic value made of a call's texts is redacted, as the record's own
+// texts are, before it is logged.
+func TestCostModelPanicRedacted(t *testing.T) {
+	var logs bytes.Buffer
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithBatch(1, 10*time.Millisecond),
+		recording.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		recording.WithCostModel(recording.CostModel{Unit: "USD", Price: func(c *recording.Call) float64 {
+			panic("no price for " + c.Method + ": " + c.Error)
+		}}))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: "/"})
+	recording.StartCall(ctx, "http", "GET api").End(errors.New("dial http://svc:hunter2pw@api.internal/ failed, token=tok3n5ecret"))
+	ar.Finish()
+	waitRecords(t, sink, 1)
+	rec.Close(context.Background())
+	if !strings.Contains(logs.String(), "no price for GET api") {
+		t.Fatalf("log: %s", logs.String())
+	}
+	for _, s := range []string{"hunter2pw", "tok3n5ecret"} {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("the log holds %q: %s", s, logs.String())
 		}
 	}
 }

@@ -11,7 +11,8 @@ import (
 // Redacted ("[REDACTED]") replaces a value that redaction hid. It is written
 // as it is in every output — records, the dashboard's JSON API, exported
 // spans — and never percent-encoded, so that it reads the same in a query
-// string as anywhere else.
+// string as anywhere else. (The exporter writes url.full and url.query with
+// OpenTelemetry's "REDACTED" instead, as the conventions ask.)
 const Redacted = convention.Redacted
 
 // Redaction says which recorded values are hidden. The zero value hides
@@ -134,8 +135,9 @@ func (r *Redaction) URL(u *url.URL) string {
 // Text returns a free text — a header value, a summary, a path — with its
 // secrets replaced by [Redacted]: the user information and secret
 // parameters of URLs and query strings found anywhere in it, the value of
-// any secret name written "name=value", name:"value" or "name": value, and,
-// with r.Values, every word that looks secret.
+// any secret name written "name=value", name:"value" or "name": value, the
+// credential after an Authorization scheme ("Bearer <token>", "Basic
+// <base64>"), and, with r.Values, every word that looks secret.
 func (r *Redaction) Text(s string) string { return r.compiled().Text(s) }
 
 // Error returns an error message redacted for storage: with r.Errors, its

@@ -30,6 +30,9 @@ type Rules struct {
 	long   [256][]string       // the secret words of minLong bytes or more, by their last byte
 	lens   [256]uint64         // by first byte, the lengths (< 64) of the secret words: skips most lookups
 	values bool
+	// schemes: the credential after "Bearer " or "Basic " is hidden in
+	// texts, when "Authorization" is a secret name.
+	schemes bool
 }
 
 // NewRules compiles secret words (matched as words, see [Rules.SecretName])
@@ -51,6 +54,7 @@ func NewRules(words []string, values bool) *Rules {
 			r.long[n[len(n)-1]] = append(r.long[n[len(n)-1]], n)
 		}
 	}
+	r.schemes = r.SecretName("Authorization")
 	return r
 }
 
@@ -314,6 +318,11 @@ func (r *Rules) urlString(s string) string {
 		if at := strings.LastIndexByte(s[auth:end], '@'); at >= 0 && s[auth:auth+at] != Redacted {
 			head = s[:auth] + Redacted + s[auth+at:end]
 			changed = true
+		} else if at < 0 && end == len(s) && strings.HasSuffix(s, cutMark) && strings.IndexByte(s[auth:end-len(cutMark)], ':') >= 0 {
+			// Cut by a byte cap (Truncate) inside the authority, before
+			// any "@": what follows "user:" may be a password.
+			head = s[:auth] + Redacted + s[end-len(cutMark):end]
+			changed = true
 		}
 		rest = s[end:]
 	}
@@ -343,6 +352,11 @@ func (r *Rules) urlString(s string) string {
 	}
 	return b.String()
 }
+
+// cutMark begins the note [Truncate] leaves where it cut a string: a URL
+// in a text, which ends at a space (see urlEnd), ends with it when the
+// text was cut inside the URL.
+var cutMark = strings.TrimSuffix(TruncatedMarker, " ")
 
 // pathText redacts secret-looking segments of a URL path.
 func (r *Rules) pathText(p string) string {

@@ -255,3 +255,67 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+// TestTextAuthScheme checks that a credential written after its scheme,
+// as an Authorization header's value is ("Bearer <token>", "Basic
+// <base64>"), is hidden in a free text — an error message, a panic value, a
+// header map printed by fmt — and not only the scheme's name, while the
+// schemes' words in prose and a challenge's parameters stay readable.
+func TestTextAuthScheme(t *testing.T) {
+	r := defaultRules()
+	const R = convention.Redacted
+	tests := []struct{ in, want string }{
+		// RFC 6750's and RFC 7617's examples: too short to look random.
+		{"Authorization: Bearer mF_9.B5f-4.1JqM", "Authorization: Bearer " + R},
+		{"authorization: bearer mF_9.B5f-4.1JqM rejected", "authorization: bearer " + R + " rejected"},
+		{"Authorization: Basic QWxhZGRpbjpvcGVu", "Authorization: Basic " + R},
+		{"token=Bearer mF_9.B5f-4.1JqM", "token=" + R},
+		{"Authorization=Basic QWxhZGRpbjpvcGVu&x=1", "Authorization=" + R + "&x=1"},
+		{"headers map[Accept:[*/*] Authorization:[Bearer abc123secretvalue]]", "headers map[Accept:[*/*] Authorization:[Bearer " + R + "]]"},
+		{`curl -H "Authorization: Bearer mF_9.B5f-4.1JqM" https://api.example/`, `curl -H "Authorization: Bearer ` + R + `" https://api.example/`},
+		{"rpc error: code = Unauthenticated desc = invalid Bearer 2YotnFZFEjr1zCsicMWpAA/x=", "rpc error: code = Unauthenticated desc = invalid Bearer " + R},
+		// Prose and challenges stay as they are.
+		{"Bearer token expired", "Bearer token expired"},
+		{"basic auth failed", "basic auth failed"},
+		{"Basic Auth is disabled", "Basic Auth is disabled"},
+		{"Basic AUTH required", "Basic AUTH required"},
+		{"SELECT basic FROM plans WHERE bearer IS NULL", "SELECT basic FROM plans WHERE bearer IS NULL"},
+		{`WWW-Authenticate: Bearer realm="api", error="invalid_token"`, `WWW-Authenticate: Bearer realm="api", error="invalid_token"`},
+		{"Bearer " + R, "Bearer " + R},
+	}
+	for _, tt := range tests {
+		got := r.Text(tt.in)
+		if got != tt.want {
+			t.Errorf("Text(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+		}
+		if again := r.Text(got); again != got {
+			t.Errorf("Text(Text(%q)) = %q, want %q", tt.in, again, got)
+		}
+	}
+}
+
+// TestTextCutURL checks a URL cut by a byte cap (convention.Truncate)
+// before the "@" that ends its user information: what follows "user:" may
+// be a password, and is hidden with the rest of the cut authority.
+func TestTextCutURL(t *testing.T) {
+	r := defaultRules()
+	const R = convention.Redacted
+	tests := []struct{ in, want string }{
+		{convention.Truncate("upstream http://svc:hunter2hunter2@db.internal:5432/x", 30),
+			"upstream http://" + R + "…[truncated 23 bytes]"},
+		{convention.Truncate("see https://user:pw@h", 19), "see https://" + R + "…[truncated 2 bytes]"},
+		// Cut before any ':' (a user name, or a host): nothing to hide.
+		{convention.Truncate("upstream http://svc:hunter2@db", 19), "upstream http://svc…[truncated 11 bytes]"},
+		// Cut after the "@": as any URL.
+		{convention.Truncate("GET http://u:pw@h.example/items", 22), "GET http://" + R + "@h.exam…[truncated 9 bytes]"},
+	}
+	for _, tt := range tests {
+		got := r.Text(tt.in)
+		if got != tt.want {
+			t.Errorf("Text(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+		}
+		if again := r.Text(got); again != got {
+			t.Errorf("Text(Text(%q)) = %q, want %q", tt.in, again, got)
+		}
+	}
+}

@@ -13,6 +13,11 @@ import (
 //   - the value of a secret name written "name=value", "name: 'value'",
 //     name:"value" (Go's and protobuf's text forms) or "name": value (JSON);
 //   - the password of "user:password@host" written without a scheme;
+//   - the credential written after an HTTP authentication scheme that takes
+//     a single token, as an Authorization header's value is: "Bearer
+//     <token>", "Basic <base64>" (see [authCredential]), in a header map
+//     printed by fmt, a curl command or an error message as much as after
+//     a secret name ("Authorization=Bearer <token>" hides both words);
 //   - when r hides values, every word that looks secret ([SecretValue]),
 //     and card numbers written in groups ("4111 1111 1111 1111").
 //
@@ -68,11 +73,21 @@ func (r *Rules) text(s string) string {
 			continue
 		}
 		if vs, ve, ok := valueAfter(s, i, j); ok && r.SecretName(pathUnescape(atom)) {
+			if _, ce, ok := authCredential(s, vs, ve); r.schemes && ok {
+				ve = ce // "Authorization=Bearer <token>": the scheme and its credential
+			}
 			if v := s[vs:ve]; v != "" && v != Redacted && !isPlaceholder(v) {
 				t.replace(vs, ve, Redacted)
 			}
 			i = max(ve, j)
 			continue
+		}
+		if n := j - i; (n == 5 || n == 6) && j+1 < len(s) && s[j] == ' ' && r.schemes { // "basic ", "bearer "
+			if cs, ce, ok := authCredential(s, i, j); ok {
+				t.replace(cs, ce, Redacted) // "Bearer <token>": the scheme stays readable
+				i = ce
+				continue
+			}
 		}
 		if at := strings.IndexByte(atom, '@'); at > 0 && i >= 2 && s[i-1] == ':' && isAtom(s[i-2]) &&
 			atom[:at] != Redacted {
@@ -214,6 +229,62 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		e++
 	}
 	return k, e, true
+}
+
+// authCredential reports whether s[i:j] names an HTTP authentication scheme
+// whose credential is one token — Bearer (RFC 6750) or Basic (RFC 7617),
+// in any case — followed by a space and such a credential, and returns the
+// credential's bounds. A credential is a run of token68 characters (letters,
+// digits, "-._~+/" and "=" padding) that is not a plain word: "Bearer token
+// expired" and "Basic Auth" are prose, and a challenge's parameters
+// (Bearer realm="api", error_description="…") are not credentials.
+func authCredential(s string, i, j int) (cs, ce int, ok bool) {
+	if n := j - i; n != 5 && n != 6 || j+1 >= len(s) || s[j] != ' ' {
+		return 0, 0, false
+	}
+	if !strings.EqualFold(s[i:j], "bearer") && !strings.EqualFold(s[i:j], "basic") {
+		return 0, 0, false
+	}
+	cs = j + 1
+	pe := cs
+	for pe < len(s) && isToken68(s[pe]) {
+		pe++
+	}
+	ce = pe
+	for ce < len(s) && s[ce] == '=' {
+		ce++
+	}
+	if pe == cs || plainWord(s[cs:pe]) {
+		return 0, 0, false
+	}
+	if ce > pe && ce < len(s) && (s[ce] == '"' || isToken68(s[ce])) {
+		return 0, 0, false // an auth-param: name="value" or name=value
+	}
+	return cs, ce, true
+}
+
+// isToken68 reports whether c is a character of RFC 9110's token68, the
+// "=" padding aside.
+func isToken68(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+}
+
+// plainWord reports whether w is a word of prose or a keyword: ASCII
+// letters, lower case but for the first, or all upper case ("FROM").
+func plainWord(w string) bool {
+	lower, upper := 0, 0
+	for k := 0; k < len(w); k++ {
+		switch c := w[k]; {
+		case 'a' <= c && c <= 'z':
+			lower++
+		case 'A' <= c && c <= 'Z':
+			upper++
+		default:
+			return false
+		}
+	}
+	return lower == 0 || upper == 0 || upper == 1 && 'A' <= w[0] && w[0] <= 'Z'
 }
 
 // valueDelim reports whether c ends an unquoted value.

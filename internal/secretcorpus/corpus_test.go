@@ -24,6 +24,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -36,6 +38,7 @@ import (
 	"github.com/goappstats/appstats/middleware/grpcstats"
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/middleware/sqlstats"
+	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/badgerstore"
 	"github.com/goappstats/appstats/ui"
@@ -123,7 +126,9 @@ func TestCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := recording.New(recording.WithSinks(st), recording.WithBatch(16, 10*time.Millisecond))
+	spans := &keptSpans{}
+	ex := otelexport.New(spans)
+	rec := recording.New(recording.WithSinks(st, ex), recording.WithBatch(16, 10*time.Millisecond))
 	c := &corpus{}
 
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -143,6 +148,11 @@ func TestCorpus(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) {
 		panic("bad input '" + c.secret("panic value, quoted", "panicquotedsecret") + "'")
+	})
+	mux.HandleFunc("/panic-headers", func(w http.ResponseWriter, r *http.Request) {
+		// A panic value that prints the request's headers, as fmt writes a
+		// map: Authorization:[Bearer …].
+		panic(fmt.Sprintf("unauthorized: %v", r.Header))
 	})
 	mux.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -169,7 +179,11 @@ func TestCorpus(t *testing.T) {
 	if err := rec.Close(ctx); err != nil {
 		t.Fatalf("recorder close: %v", err)
 	}
+	if err := ex.Close(ctx); err != nil {
+		t.Fatalf("exporter close: %v", err)
+	}
 	api := readAPI(t, st)
+	others := map[string][]byte{"the exported spans": spans.text(t), "the dashboard's pages": readPages(t, st)}
 	if err := st.Close(); err != nil {
 		t.Fatalf("store close: %v", err)
 	}
@@ -182,6 +196,11 @@ func TestCorpus(t *testing.T) {
 		}
 		if bytes.Contains(files, []byte(s.text)) {
 			leakedFiles = append(leakedFiles, s.where+": "+s.text)
+		}
+		for name, out := range others {
+			if bytes.Contains(out, []byte(s.text)) {
+				t.Errorf("leaked in %s: %s: %s", name, s.where, s.text)
+			}
 		}
 	}
 	for _, b := range c.benign {
@@ -278,6 +297,11 @@ func incomingHTTP(t *testing.T, c *corpus, base string) {
 	})
 	c.readable("header X-Original-URL, its other parameter", "step=2")
 
+	// A header value cut at its byte cap (1 KiB) inside a URL's password,
+	// before the "@" that would show it is one.
+	get("/upstream", map[string]string{
+		"X-Upstream": strings.Repeat("c", 1000) + " http://svc:" + c.secret("header value cut inside a URL's password", "hdrcutpw") + "SECRET0123456789@db.internal/"})
+
 	// Path segments that look like tokens.
 	get("/reset/"+c.secret("path segment: a JWT", jwtPath), nil)
 	get("/verify/"+c.secret("path segment: a random token", "q8Vd2LkP0sXr7YwZ3nTbHc5JmGfA1eUiKo9NpQzR"), nil)
@@ -287,6 +311,8 @@ func incomingHTTP(t *testing.T, c *corpus, base string) {
 	c.readable("path with a numeric id and a UUID", "/users/42/orders/550e8400-e29b-41d4-a716-446655440000")
 
 	get("/panic", nil)
+	get("/panic-headers", map[string]string{
+		"Authorization": "Bearer " + c.secret("panic value: headers printed, a bearer token", "pnc_9.B5f-4.1JqM")})
 	get("/work", nil)
 }
 
@@ -367,6 +393,10 @@ func grpcCalls(ctx context.Context, c *corpus, client testgrpc.TestServiceClient
 	client.EmptyCall(mctx, &testgrpc.Empty{})
 	client.UnaryCall(mctx, &testgrpc.SimpleRequest{ResponseStatus: &testgrpc.EchoStatus{
 		Code: int32(codes.NotFound), Message: "user '" + c.secret("gRPC status message, quoted", "grpcerrval") + "' not found"}})
+	client.UnaryCall(mctx, &testgrpc.SimpleRequest{ResponseStatus: &testgrpc.EchoStatus{
+		Code: int32(codes.Unauthenticated), Message: "rejected Authorization: Bearer " + c.secret("gRPC status message: a bearer token", "grpc_9.B5f-4.1JqM")}})
+	client.UnaryCall(mctx, &testgrpc.SimpleRequest{ResponseStatus: &testgrpc.EchoStatus{
+		Code: int32(codes.Unauthenticated), Message: "bad credentials: Basic " + c.secret("gRPC status message: basic credentials", "Z3JwYzpvcGVu")}})
 }
 
 func openSQLite(t *testing.T) *sql.DB {
@@ -558,6 +588,83 @@ func readAPI(t *testing.T, st *badgerstore.Store) string {
 	}
 	compact(get("/stats/api/stats?window=24h"))
 	return out.String()
+}
+
+// keptSpans is an OpenTelemetry span exporter that keeps what it is given.
+type keptSpans struct {
+	mu    sync.Mutex
+	spans []sdktrace.ReadOnlySpan
+}
+
+func (k *keptSpans) ExportSpans(_ context.Context, s []sdktrace.ReadOnlySpan) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.spans = append(k.spans, s...)
+	return nil
+}
+
+func (k *keptSpans) Shutdown(context.Context) error { return nil }
+
+// text returns the spans kept as JSON: names, attributes, events, status,
+// links and resources.
+func (k *keptSpans) text(t *testing.T) []byte {
+	t.Helper()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.spans) < 10 {
+		t.Fatalf("%d spans exported", len(k.spans))
+	}
+	b, err := json.Marshal(tracetest.SpanStubsFromReadOnlySpans(k.spans))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// readPages returns the HTML of the dashboard, of its statistics and of
+// every record's details page.
+func readPages(t *testing.T, st *badgerstore.Store) []byte {
+	t.Helper()
+	srv := httptest.NewServer(ui.NewHandler(st))
+	defer srv.Close()
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+		return body
+	}
+	out := append(get("/stats/"), get("/stats/part/stats")...)
+	n := 0
+	for before := ""; ; {
+		var page struct {
+			Records []struct {
+				ID string `json:"id"`
+			} `json:"records"`
+			Next string `json:"next"`
+		}
+		if err := json.Unmarshal(get("/stats/api/records?limit=100"+before), &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Records {
+			out = append(out, get("/stats/records/"+r.ID)...)
+			n++
+		}
+		if page.Next == "" {
+			break
+		}
+		before = "&before=" + url.QueryEscape(page.Next)
+	}
+	if n < 10 {
+		t.Fatalf("%d details pages", n)
+	}
+	return out
 }
 
 // readFiles returns the bytes of every file under dir.

@@ -3,13 +3,16 @@
 // path segments that look like tokens (JSON Web Tokens, card numbers,
 // random tokens, e-mail addresses), URLs nested in values, SQL statements
 // of each dialect with literals of every kind, driver, gRPC and HTTP error
-// messages, gRPC metadata, SQL arguments — goes through a real application
+// messages, bearer and basic credentials in error and panic messages, a
+// header value cut at its byte cap inside a URL's password, gRPC metadata,
+// SQL arguments — goes through a real application
 // (net/http with httpstats' middleware and transport, gRPC with grpcstats'
 // handlers, database/sql through sqlstats on SQLite, a real PostgreSQL
 // through pgx, and a MySQL-dialect driver)
-// into a Badger store. After everything is closed, neither the dashboard's
-// JSON API nor the bytes of any file of the data directory may hold any of
-// the secrets, and a list of benign names and values (author, keyword,
+// into a Badger store and an OpenTelemetry exporter. After everything is
+// closed, neither the dashboard's JSON API, its pages (the dashboard and
+// every record's details), the exported spans nor the bytes of any file of
+// the data directory may hold any of the secrets, and a list of benign names and values (author, keyword,
 // :authority, key1, UUIDs, numeric ids…) must still read as they were.
 //
 // The package holds only tests. The test logs its counts — secrets leaked
