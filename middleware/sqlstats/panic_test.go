@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/goappstats/appstats/middleware/sqlstats"
@@ -126,8 +127,22 @@ func TestDriverPanicEndsCall(t *testing.T) {
 			}
 		},
 	}
-	for op, run := range ops {
-		t.Run(op, func(t *testing.T) {
+	// A COPY … FROM STDIN (lib/pq's) is one call over several driver
+	// calls: the prepare and each Exec.
+	copyOps := map[string]func(ctx context.Context, db *sql.DB){
+		"prepare": func(ctx context.Context, db *sql.DB) { db.PrepareContext(ctx, "COPY t (x) FROM STDIN") },
+		"stmt exec": func(ctx context.Context, db *sql.DB) {
+			if s, err := db.PrepareContext(ctx, "COPY t (x) FROM STDIN"); err == nil {
+				s.ExecContext(ctx, 1)
+			}
+		},
+	}
+	for op, run := range copyOps {
+		ops["copy "+op] = run
+	}
+	for name, run := range ops {
+		op := strings.TrimPrefix(name, "copy ")
+		t.Run(name, func(t *testing.T) {
 			db := sql.OpenDB(sqlstats.WrapConnector(panickyConnector{panicOn: op}))
 			defer db.Close()
 			var got any
