@@ -74,7 +74,8 @@
 // [NewTransport]'s calls have http.request.method, server.address,
 // server.port, url.full, http.response.status_code,
 // appstats.http.connection.reused, and error.type for a request that
-// failed.
+// failed. A call whose base RoundTripper panics ends with the error
+// "panicked" (error.type "panic"), and the panic goes on unchanged.
 //
 // # Trace context
 //

@@ -6,6 +6,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 // Wrap returns a driver that records the calls made through d's connections.
@@ -90,7 +92,10 @@ type connector struct {
 
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	call := startOpCtx(ctx, c.w, "CONNECT")
+	ended := false // the driver returned: see convention.EndIfPanicked
+	defer convention.EndIfPanicked(call, &ended)
 	conn, err := c.c.Connect(ctx)
+	ended = true
 	endCall(call, err)
 	if err != nil {
 		return nil, err
