@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gorilla/websocket"
@@ -21,8 +22,9 @@ import (
 // and no error, the failure surfacing at the next read.
 func TestReadJSONAsGorilla(t *testing.T) {
 	type readJSONer interface{ ReadJSON(any) error }
+	sink := recordingtest.NewSink()
 	serve := func(t *testing.T, wrap bool) string {
-		rec := recording.New(recording.WithSinks(recordingtest.NewSink()))
+		rec := recording.New(recording.WithSinks(sink))
 		defer rec.Close(t.Context())
 		out := make(chan string, 1)
 		var u websocket.Upgrader
@@ -51,7 +53,12 @@ func TestReadJSONAsGorilla(t *testing.T) {
 			err2 := c.ReadJSON(&w2)
 			out <- fmt.Sprintf("first: %v %+v; second failed: %v", err1, v, err2 != nil)
 		})
-		srv := httptest.NewServer(httpstats.NewHandler(rec, h))
+		served := make(chan struct{}) // the record is finished
+		wrapped := httpstats.NewHandler(rec, h)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer close(served)
+			wrapped.ServeHTTP(w, r)
+		}))
 		defer srv.Close()
 		c, _, err := websocket.DefaultDialer.Dial(wsURL(srv, "/"), nil)
 		if err != nil {
@@ -65,7 +72,9 @@ func TestReadJSONAsGorilla(t *testing.T) {
 		}
 		wr.Write(append([]byte(`{"A":1}`), bytes.Repeat([]byte(" "), 8000)...))
 		c.UnderlyingConn().Close()
-		return <-out
+		res := <-out
+		<-served
+		return res
 	}
 	want := serve(t, false)
 	if want != "first: <nil> {A:1}; second failed: true" {
@@ -73,5 +82,14 @@ func TestReadJSONAsGorilla(t *testing.T) {
 	}
 	if got := serve(t, true); got != want {
 		t.Errorf("wrapped: %s\ngorilla's: %s", got, want)
+	}
+	// The second read met the failure, and recorded the close.
+	recs := sink.Records()
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2", len(recs))
+	}
+	calls := recs[1].Calls
+	if len(calls) == 0 || calls[len(calls)-1].Method != "close" || !strings.Contains(calls[len(calls)-1].Request, "1006") {
+		t.Errorf("connection's calls %+v, want its close (1006) last", calls)
 	}
 }
