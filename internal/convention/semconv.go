@@ -197,3 +197,24 @@ func NetworkType(network string) string {
 	}
 	return ""
 }
+
+// ErrPanicked is the error of a call whose wrapped function — a database
+// driver's method, a base RoundTripper, a dial — panicked: the wrapper ends
+// the call with it (error.type "panic") as the panic passes on, unrecovered
+// and unchanged, so that the call does not stay running in its record.
+var ErrPanicked error = panickedError{}
+
+type panickedError struct{}
+
+func (panickedError) Error() string     { return "panicked" }
+func (panickedError) ErrorType() string { return "panic" }
+
+// EndIfPanicked ends c with [ErrPanicked] unless *done: deferred by a
+// wrapper around the function it calls, with done set once the function
+// has returned, it ends the call of a function that panicked. It does not
+// recover: the panic goes on as it was.
+func EndIfPanicked(c interface{ End(error) }, done *bool) {
+	if !*done {
+		c.End(ErrPanicked)
+	}
+}

@@ -183,7 +183,10 @@ func (c *Conn) NextReader() (messageType int, r io.Reader, err error) {
 }
 
 // ReadJSON is [websocket.Conn.ReadJSON], counting the message as
-// [Conn.NextReader] does.
+// [Conn.NextReader] does: it reads the message to its end. It returns
+// what gorilla's returns: a failure in the rest of a message whose value
+// was decoded is not returned here (gorilla/websocket keeps it, and the
+// next read returns it, recording the connection's close).
 func (c *Conn) ReadJSON(v any) error {
 	_, r, err := c.NextReader()
 	if err != nil {
@@ -194,10 +197,10 @@ func (c *Conn) ReadJSON(v any) error {
 		// One value is expected in the message.
 		err = io.ErrUnexpectedEOF
 	}
-	// Read the rest, so that the message is counted whole.
-	if _, cerr := io.Copy(io.Discard, r); err == nil {
-		err = cerr
-	}
+	// Read the rest, so that the message is counted whole. Its error is
+	// not ReadJSON's: gorilla's leaves the rest unread, and the next read
+	// meets the failure (gorilla/websocket keeps a read error).
+	io.Copy(io.Discard, r)
 	return err
 }
 

@@ -60,7 +60,16 @@
 // (deadlines, full duplex). Flushes, hijacks, ReadFrom and WriteString made through it are
 // observed: status, body bytes and the hijack are recorded. A panicking
 // handler is recorded with status 500 and the panic value, and the panic
-// continues.
+// continues. A status net/http refuses (WriteHeader panics at a code below
+// 100 or above 999, and sends nothing) is never recorded as the status.
+//
+// One thing no wrapper keeps: [http.MaxBytesReader], given a body past its
+// limit, asks net/http's own writer, through a method net/http does not
+// export, to close an HTTP/1 connection after the answer (it adds
+// "Connection: close"). Given the wrapped writer it cannot ask, and the
+// server reads on, keeping the connection when the rest is short. Mount
+// [http.MaxBytesHandler] outside this middleware, where it is given the
+// server's writer, to keep that.
 //
 // # Attributes
 //
@@ -74,7 +83,8 @@
 // [NewTransport]'s calls have http.request.method, server.address,
 // server.port, url.full, http.response.status_code,
 // appstats.http.connection.reused, and error.type for a request that
-// failed.
+// failed. A call whose base RoundTripper panics ends with the error
+// "panicked" (error.type "panic"), and the panic goes on unchanged.
 //
 // # Trace context
 //

@@ -150,7 +150,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		a.AddOverhead(d)
 	}
 
+	// A base that panics ends the call (see convention.EndIfPanicked).
+	ended := false
+	defer convention.EndIfPanicked(c, &ended)
 	resp, err := t.base.RoundTrip(out)
+	ended = true
 	if err != nil {
 		var room endRoom
 		d := c.Since()

@@ -39,17 +39,16 @@ type respWriter struct {
 
 func (rw *respWriter) Header() http.Header { return rw.w.Header() }
 
+// WriteHeader passes code on, then records it as the status unless it is
+// informational (more headers follow) or a status was sent already. The
+// writer takes it first: net/http panics at an invalid code (below 100,
+// above 999) and sends nothing, so such a code is never the status.
 func (rw *respWriter) WriteHeader(code int) {
-	if !rw.wrote && !rw.hijacked {
-		if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
-			// Informational: more headers follow.
-			rw.w.WriteHeader(code)
-			return
-		}
+	rw.w.WriteHeader(code)
+	if !rw.wrote && !rw.hijacked && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
 		rw.status = code
 		rw.wrote = true
 	}
-	rw.w.WriteHeader(code)
 }
 
 // sent notes that the response header is out: writing a body, or flushing,

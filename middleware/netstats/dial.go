@@ -58,7 +58,11 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		var buf [4]recording.Attr
 		call.SetAttrs(addrAttrs(buf[:0], network, address, convention.KeyServerAddress, convention.KeyServerPort)...)
 	}
+	// A dial that panics ends the call (see convention.EndIfPanicked).
+	ended := false
+	defer convention.EndIfPanicked(call, &ended)
 	conn, err := nd.DialContext(ctx, network, address)
+	ended = true
 	if err != nil {
 		call.End(err)
 		return nil, err

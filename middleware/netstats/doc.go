@@ -6,7 +6,8 @@
 // # Dials and connections
 //
 // A [Dialer] records each dial as a call "dial tcp" (or "dial udp", …) with
-// the address and the error, and returns a [Conn]. Its DialContext fits
+// the address and the error (a dial that panics: "panicked", and the panic
+// goes on unchanged), and returns a [Conn]. Its DialContext fits
 // [net/http.Transport.DialContext]:
 //
 //	d := &netstats.Dialer{}

@@ -9,6 +9,7 @@ import (
 	"database/sql/driver"
 	"errors"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -113,7 +114,10 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if a := recording.FromContext(ctx); a != nil {
 		call = c.w.startStmt(ctx, a, query, true, nil)
 	}
+	ended := false // the driver returned: see convention.EndIfPanicked
+	defer convention.EndIfPanicked(call, &ended)
 	s, err := c.prepare(ctx, query)
+	ended = true
 	endCall(call, err)
 	if err != nil {
 		return nil, err
@@ -154,7 +158,10 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		return c.begin(ctx, opts)
 	}
 	call := c.w.startOp(ctx, a, "BEGIN")
+	ended := false
+	defer convention.EndIfPanicked(call, &ended)
 	tx, err := c.begin(ctx, opts)
+	ended = true
 	endCall(call, err)
 	if err != nil {
 		return nil, err
@@ -217,7 +224,10 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		return c.query(ctx, query, args)
 	}
 	call := c.w.startStmt(ctx, a, query, false, args)
+	ended := false
+	defer convention.EndIfPanicked(call, &ended)
 	rows, err := c.query(ctx, query, args)
+	ended = true
 	return endQuery(ctx, c.txCtx, call, rows, err), err
 }
 
@@ -238,7 +248,10 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		return c.exec(ctx, query, args)
 	}
 	call := c.w.startStmt(ctx, a, query, false, args)
+	ended := false
+	defer convention.EndIfPanicked(call, &ended)
 	res, err := c.exec(ctx, query, args)
+	ended = true
 	endExec(call, res, err)
 	return res, err
 }
@@ -260,7 +273,10 @@ func (c *conn) Ping(ctx context.Context) error {
 		return c.pinger.Ping(ctx)
 	}
 	call := c.w.startOp(ctx, a, "PING")
+	ended := false
+	defer convention.EndIfPanicked(call, &ended)
 	err := c.pinger.Ping(ctx)
+	ended = true
 	endCall(call, err)
 	return err
 }
@@ -324,7 +340,10 @@ type wtx struct {
 func (t *wtx) Commit() error {
 	t.c.txCtx = nil
 	call := startOpCtx(t.ctx, t.c.w, "COMMIT")
+	ended := false
+	defer convention.EndIfPanicked(call, &ended)
 	err := t.tx.Commit()
+	ended = true
 	endCall(call, err)
 	return err
 }
@@ -332,7 +351,10 @@ func (t *wtx) Commit() error {
 func (t *wtx) Rollback() error {
 	t.c.txCtx = nil
 	call := startOpCtx(t.ctx, t.c.w, "ROLLBACK")
+	ended := false
+	defer convention.EndIfPanicked(call, &ended)
 	err := t.tx.Rollback()
+	ended = true
 	endCall(call, err)
 	return err
 }

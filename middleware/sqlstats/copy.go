@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -86,7 +87,10 @@ func (c *conn) prepareCopy(ctx context.Context, query string) (driver.Stmt, erro
 	if a := recording.FromContext(ctx); a != nil {
 		cp.call = c.w.startCopy(ctx, a, query, cp)
 	}
+	ended := false // the driver returned: see convention.EndIfPanicked
+	defer convention.EndIfPanicked(cp.call, &ended)
 	s, err := c.prepare(ctx, query)
+	ended = true
 	if err != nil {
 		endCall(cp.call, err)
 		return nil, err
@@ -103,7 +107,10 @@ func (s *stmt) execCopy(ctx context.Context, args []driver.NamedValue) (driver.R
 			cp.call = s.c.w.startCopy(ctx, a, s.query, cp)
 		}
 	}
+	ended := false
+	defer s.endCopyIfPanicked(&ended)
 	res, err := s.exec(ctx, args)
+	ended = true
 	call := cp.call
 	if call == nil || err == driver.ErrSkip {
 		return res, err
@@ -117,6 +124,15 @@ func (s *stmt) execCopy(ctx context.Context, args []driver.NamedValue) (driver.R
 		cp.rows++
 	}
 	return res, err
+}
+
+// endCopyIfPanicked ends the COPY's call with [convention.ErrPanicked]
+// unless *ended: deferred around a row's Exec, it ends the call of a COPY
+// whose driver panicked, as [convention.EndIfPanicked] does.
+func (s *stmt) endCopyIfPanicked(ended *bool) {
+	if !*ended && s.copy.call != nil {
+		s.endCopy(nil, convention.ErrPanicked)
+	}
 }
 
 // closeCopy closes a COPY statement, ending its call if an Exec has not.

@@ -24,6 +24,8 @@
 // "PREPARE SELECT users"; executing it is recorded like the same statement
 // sent directly. Opening a connection inside a request is a call "CONNECT",
 // whichever way the driver was wrapped ([Open], [WrapConnector] or [Wrap]).
+// A driver method that panics ends its call with the error "panicked"
+// (error.type "panic"); the panic goes on to the caller unchanged.
 //
 // A PostgreSQL COPY fed row by row through a prepared statement (lib/pq's
 // CopyIn) is one call, "COPY" and its table, from the Prepare to the Exec

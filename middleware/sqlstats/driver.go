@@ -6,6 +6,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+
+	"github.com/goappstats/appstats/internal/convention"
 )
 
 // Wrap returns a driver that records the calls made through d's connections.
@@ -90,7 +92,10 @@ type connector struct {
 
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	call := startOpCtx(ctx, c.w, "CONNECT")
+	ended := false // the driver returned: see convention.EndIfPanicked
+	defer convention.EndIfPanicked(call, &ended)
 	conn, err := c.c.Connect(ctx)
+	ended = true
 	endCall(call, err)
 	if err != nil {
 		return nil, err
@@ -114,6 +119,12 @@ func (c *closingConnector) Close() error { return c.cl.Close() }
 // with it (through [driver.DriverContext] when the driver has it) and returns
 // [database/sql.OpenDB] of the wrapped connector. Like [database/sql.Open] it
 // does not connect; use [database/sql.DB.PingContext] to check the database.
+//
+// database/sql finds a driver by name only through [database/sql.Open],
+// which, for a driver with [driver.DriverContext], opens a connector of its
+// own: Open closes that one at once and opens the one it wraps, so such a
+// driver's OpenConnector runs twice for dsn. To have it run once, open the
+// connector yourself and pass it to [WrapConnector].
 func Open(driverName, dsn string, opts ...Option) (*sql.DB, error) {
 	probe, err := sql.Open(driverName, dsn)
 	if err != nil {

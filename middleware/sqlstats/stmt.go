@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql/driver"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -79,7 +80,10 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		return s.exec(ctx, args)
 	}
 	call := s.c.w.startStmt(ctx, a, s.query, false, args)
+	ended := false // the driver returned: see convention.EndIfPanicked
+	defer convention.EndIfPanicked(call, &ended)
 	res, err := s.exec(ctx, args)
+	ended = true
 	endExec(call, res, err)
 	return res, err
 }
@@ -98,7 +102,10 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		return s.queryRows(ctx, args)
 	}
 	call := s.c.w.startStmt(ctx, a, s.query, false, args)
+	ended := false
+	defer convention.EndIfPanicked(call, &ended)
 	rows, err := s.queryRows(ctx, args)
+	ended = true
 	return endQuery(ctx, s.c.txCtx, call, rows, err), err
 }
 

@@ -30,7 +30,8 @@
 //	})
 //
 // [Conn] embeds *websocket.Conn, so the rest of its API is at hand; Write,
-// Writer, Read, Reader, Close and CloseNow are wrapped to count and record.
+// Writer, Read, Reader, CloseRead, Close and CloseNow are wrapped to count
+// and record.
 package wsstats
 
 import (
@@ -38,6 +39,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 
@@ -120,6 +122,35 @@ type Conn struct {
 	*websocket.Conn
 	s      *recording.Stream
 	typeOf func(websocket.MessageType, []byte) string
+	// readCtx is the context CloseRead returned, once it was called: it
+	// ends when CloseRead's goroutine has met the connection's end.
+	readCtx atomic.Pointer[context.Context]
+}
+
+// closedInCloseRead is the close event of a connection whose end
+// CloseRead's goroutine met: coder/websocket does not tell which end.
+const closedInCloseRead = "closed while CloseRead read: by the client, a data message or a failed read"
+
+// CloseRead is [websocket.Conn.CloseRead]. The end its goroutine meets
+// (the client's close handshake, a data message, which it answers by
+// closing with StatusPolicyViolation, or a failed read) is recorded as the
+// connection's "close" event when the returned context ends, as "closed
+// while CloseRead read" — coder/websocket does not say which it was —
+// unless the server closed the connection first ([Conn.Close],
+// [Conn.CloseNow]).
+func (c *Conn) CloseRead(ctx context.Context) context.Context {
+	rctx := c.Conn.CloseRead(ctx)
+	if c.s != nil && c.readCtx.Load() == nil && c.readCtx.CompareAndSwap(nil, &rctx) {
+		context.AfterFunc(rctx, func() { c.s.Close(closedInCloseRead) })
+	}
+	return rctx
+}
+
+// readEnded reports whether CloseRead's goroutine has met the
+// connection's end: a close made then is not the server's own.
+func (c *Conn) readEnded() bool {
+	p := c.readCtx.Load()
+	return p != nil && (*p).Err() != nil
 }
 
 // Stream returns the connection's stream, or nil when it is not recorded.
@@ -215,6 +246,9 @@ func (c *Conn) Writer(ctx context.Context, typ websocket.MessageType) (io.WriteC
 // Close is [websocket.Conn.Close], recording the close, with its code and
 // reason, as the connection's "close" event.
 func (c *Conn) Close(code websocket.StatusCode, reason string) error {
+	if c.readEnded() {
+		c.s.Close(closedInCloseRead)
+	}
 	c.s.Close(convention.CloseDetail("server", int(code), reason))
 	return c.Conn.Close(code, reason)
 }
@@ -223,6 +257,11 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) error {
 // connection's "close" event (unless it was recorded before, by Close or a
 // failed read).
 func (c *Conn) CloseNow() error {
+	if c.readEnded() {
+		// The handler saw CloseRead's context end: the connection's end
+		// came first (the function CloseRead set on it may not have run).
+		c.s.Close(closedInCloseRead)
+	}
 	c.s.Close("closed by the server without a close handshake")
 	return c.Conn.CloseNow()
 }
