@@ -90,4 +90,10 @@ func TestActiveRecordLocksOnlyItsSlots(t *testing.T) {
 	} else if !hitOK {
 		t.Error("ActiveRecord(id) did not find the record in the making")
 	}
+	// Every record in the making is found where add listed it.
+	for _, ar := range ars {
+		if _, ok := r.ActiveRecord(ar.r.ID); !ok {
+			t.Errorf("ActiveRecord(%s): not found", ar.r.ID)
+		}
+	}
 }
