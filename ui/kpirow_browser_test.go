@@ -35,7 +35,7 @@ func TestBrowserKPIRows(t *testing.T) {
   });
   return cards.length + " cards; " + out.join("; ");
 })()`
-	for _, width := range []int64{1280, 1366, 1440, 1536, 1680, 1920, 2560} {
+	for _, width := range []int64{375, 1024, 1180, 1280, 1366, 1440, 1536, 1680, 1920, 2560} {
 		if err := chromedp.Do(b.Ctx, chromedp.EmulateViewport(width, 900)); err != nil {
 			t.Fatal(err)
 		}
