@@ -291,3 +291,53 @@ func TestHubDown(t *testing.T) {
 		t.Errorf("the webhook call with the hub down: %+v", hook)
 	}
 }
+
+// TestTypingFlood: the page sends a typing notice at most every 2 s, but
+// the hub took any number: a client sending them as fast as it could made
+// the hub write each one to every other browser (a thousand clients sending
+// five each made five million writes, the hub busy for minutes after they
+// left). The hub now passes on at most one notice a second from each
+// connection, and ends the others with an error.
+func TestTypingFlood(t *testing.T) {
+	tc := startChat(t)
+	ws1, ws2 := tc.dialHub(t), tc.dialHub(t)
+	waitConns(t, tc, 2)
+	for range 20 {
+		if err := ws1.Write(context.Background(), websocket.MessageText, []byte(`{"type":"typing","name":"ada"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	for {
+		if _, _, err := ws2.Read(ctx); err != nil {
+			break
+		}
+		got++
+	}
+	if got < 1 || got > 2 {
+		t.Errorf("20 notices sent at once: the other browser got %d, want 1 or 2 (one a second)", got)
+	}
+	tc.waitRecord(t, "a notice refused", func(r *recording.Record) bool {
+		return r.Route == "GET /ws typing" && strings.Contains(r.Error, "too often")
+	})
+}
+
+// waitConns waits until the hub holds n connections.
+func waitConns(t *testing.T, tc *testChat, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tc.hub.mu.Lock()
+		k := len(tc.hub.conns)
+		tc.hub.mu.Unlock()
+		if k == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections on the hub, want %d", k, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
