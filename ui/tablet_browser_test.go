@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,6 +48,9 @@ func TestBrowserTablet(t *testing.T) {
 		for _, p := range pages {
 			b.Navigate(t, p)
 			b.WaitFor(t, "the page's script", `typeof AppStats === "object"`, time.Minute)
+			if p == "/stats/" {
+				b.Screenshot(t, fmt.Sprintf("/tmp/appstats-screenshots/tablet-%d.png", width))
+			}
 			if v := b.Eval(t, wider); v != "" {
 				t.Errorf("%s at %d px: %v", p, width, v)
 			}
