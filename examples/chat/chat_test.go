@@ -341,3 +341,33 @@ func waitConns(t *testing.T, tc *testChat, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestLocalhostOrigin: the app listens on 127.0.0.1, and a newcomer opens
+// it as http://localhost:8090/ as often as by the printed URL; the hub
+// admitted the websocket of a page whose origin is 127.0.0.1:port only, so
+// such a page never connected ("hub away: retrying" for ever). It admits
+// localhost:port too; other origins are still refused.
+func TestLocalhostOrigin(t *testing.T) {
+	tc := startChat(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(tc.appURL, "http://"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for origin, ok := range map[string]bool{
+		"http://localhost:" + port:    true,
+		"http://127.0.0.1:" + port:    true,
+		"http://localhost:1":          false,
+		"http://evil.example:" + port: false,
+	} {
+		ws, resp, err := websocket.Dial(ctx, tc.app.wsURL(), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {origin}}})
+		if ws != nil {
+			ws.CloseNow()
+		}
+		if got := err == nil; got != ok {
+			code := 0
+			if resp != nil {
+				code = resp.StatusCode
+			}
+			t.Errorf("a page of %s: connected %v (%d), want %v", origin, got, code, ok)
+		}
+	}
+}
