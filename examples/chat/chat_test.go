@@ -371,3 +371,34 @@ func TestLocalhostOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossSitePost: any web page a user of the chat visited could post a
+// comment in their name with a form aimed at 127.0.0.1:8090, since the app
+// took a POST from any origin (the hub refuses other origins' websockets,
+// the app did not refuse their posts). A cross-site POST is now refused; the
+// page's own form, and a client that is not a browser, still post.
+func TestCrossSitePost(t *testing.T) {
+	tc := startChat(t)
+	post := func(hdr http.Header) int {
+		req, _ := http.NewRequest("POST", tc.appURL+"/comments", strings.NewReader(url.Values{"name": {"ada"}, "text": {"hi"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range hdr {
+			req.Header[k] = v
+		}
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://evil.example"}}); code != http.StatusForbidden {
+		t.Errorf("a cross-site post: %d, want 403", code)
+	}
+	if code := post(http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {tc.appURL}}); code != http.StatusSeeOther {
+		t.Errorf("the page's own post: %d, want 303", code)
+	}
+	if code := post(nil); code != http.StatusSeeOther {
+		t.Errorf("a post of a client that is not a browser: %d, want 303", code)
+	}
+}
