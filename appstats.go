@@ -65,7 +65,9 @@ type Config struct {
 	// Store tunes the Badger store: retention (7 days, 1M records, 1 GiB by
 	// default), durability, memory, and the maximum of distinct routes and
 	// RPCs kept per time window (MaxKeys, which the in-memory and Redis
-	// stores use too); the zero value is the documented defaults.
+	// stores use too); the zero value is the documented defaults. The
+	// in-memory store takes MaxTraceBytes too (its default 64 MiB, see
+	// memstore.WithMaxTraceBytes).
 	Store badgerstore.Options
 	// StoreURL, when set, keeps records in a Redis shared by the instances
 	// of a fleet (store/redisstore) instead of Badger under Dir:
@@ -305,7 +307,8 @@ func openStore(cfg Config) (store.Store, error) {
 		return st, nil
 	}
 	if cfg.Dir == "" && cfg.InMemory {
-		return memstore.New(cfg.MemoryCapacity, memstore.WithMaxKeys(cfg.Store.MaxKeys)), nil
+		return memstore.New(cfg.MemoryCapacity, memstore.WithMaxKeys(cfg.Store.MaxKeys),
+			memstore.WithMaxTraceBytes(cfg.Store.MaxTraceBytes)), nil
 	}
 	dir := cfg.Dir
 	if dir == "" {

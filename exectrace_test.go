@@ -12,6 +12,7 @@ import (
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/badgerstore"
 )
 
 // TestSlowTraces: with Config.SlowTraces, a request slower than the
@@ -84,5 +85,32 @@ func TestSlowTraces(t *testing.T) {
 		default:
 			t.Errorf("unexpected record of route %q", r.Route)
 		}
+	}
+}
+
+// TestInMemoryTraceCap: Config.SlowTraces says the store bounds the traces
+// it keeps by Store.MaxTraceBytes, but the in-memory store was opened
+// without it and kept its own 64 MiB whatever was set: negative (no
+// traces) and a small cap were ignored.
+func TestInMemoryTraceCap(t *testing.T) {
+	for _, tc := range []struct {
+		max  int64
+		kept bool
+	}{{-1, false}, {1000, false}, {0, true}} {
+		as, err := appstats.Open(appstats.Config{InMemory: true, NoOTLP: true, Store: badgerstore.Options{MaxTraceBytes: tc.max}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		rec := &recording.Record{ID: recording.ID{0x18, 15: 1}, Start: start, Method: "GET", Path: "/slow",
+			ExecTrace: &recording.ExecTrace{Data: bytes.Repeat([]byte{1}, 4000), Taken: start, Reason: "test"}}
+		if err := as.Store().Write(context.Background(), []*recording.Record{rec}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = as.Store().(store.ExecTraceStore).ExecTrace(context.Background(), rec.ID)
+		if kept := err == nil; kept != tc.kept {
+			t.Errorf("Store.MaxTraceBytes %d: a 4,000-byte trace kept %v, want %v", tc.max, kept, tc.kept)
+		}
+		as.Close()
 	}
 }

@@ -72,6 +72,9 @@ type callCtx struct {
 	c *ActiveCall
 }
 
+// Value returns the record of the call's request for [FromContext], the
+// call for the wrappers and hooks of this package, and ctx's values for
+// every other key: the context is ctx's, inside the call.
 func (c *callCtx) Value(key any) any {
 	// A switch on the key's type compares type words alone; the keys
 	// are empty structs, so the type is the key.
@@ -84,6 +87,8 @@ func (c *callCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
+// String names the context node, as the context package's own do, for
+// fmt and debugging: "recording.ContextWithCall".
 func (c *callCtx) String() string { return "recording.ContextWithCall" }
 
 // parentCtx is the context node of [ContextWithParent] and [Do]: inside

@@ -37,7 +37,7 @@ func newInflight() *inflight {
 func (in *inflight) add(a *ActiveRecord) {
 	h := binary.BigEndian.Uint64(a.r.ID[8:]) // a per-recorder prefix and a counter
 	const mask = inflightSlots - 1
-	base := h*8 + h/(inflightSlots/8)
+	base := h*8 + h/(inflightSlots/8) // probeBase's, written out: the compiler lays it out better here
 	for i := range uint64(inflightProbe) {
 		j := (base + i) & mask
 		s := &in.slots[j]
@@ -48,6 +48,14 @@ func (in *inflight) add(a *ActiveRecord) {
 	}
 	a.slot = -1
 	in.unlisted.Add(1)
+}
+
+// probeBase is the first of the inflightProbe slots a record with the
+// given ID may take (the others follow it, modulo inflightSlots): a record
+// is listed in one of those or in none. add computes the same.
+func probeBase(id ID) uint64 {
+	h := binary.BigEndian.Uint64(id[8:]) // a per-recorder prefix and a counter
+	return h*8 + h/(inflightSlots/8)
 }
 
 // remove unlists a; it is called by the goroutine that finishes a, and
@@ -116,14 +124,18 @@ func (r *Recorder) Active(max, maxCalls int) (recs []Record, unlisted int) {
 
 // ActiveRecord returns the snapshot of the record in the making with the
 // given ID, with all its calls so far, as [Recorder.Active] makes it, and
-// whether it is listed.
+// whether it is listed. It looks only in the few slots of the table the
+// ID's record may hold, so an ID not in the making (a finished record's)
+// costs a few atomic loads and takes the lock of no record, unless one
+// that shares those slots is in the making.
 func (r *Recorder) ActiveRecord(id ID) (Record, bool) {
 	if r == nil {
 		return Record{}, false
 	}
 	now := time.Now()
-	for i := range r.inflight.slots {
-		a := r.inflight.slots[i].Load()
+	base := probeBase(id)
+	for i := range uint64(inflightProbe) {
+		a := r.inflight.slots[(base+i)&(inflightSlots-1)].Load()
 		if a == nil {
 			continue
 		}

@@ -95,14 +95,21 @@ func activeParams(r *http.Request) (limit, calls int, err error) {
 // activeRecords lists the records in the making within the bounds: at most
 // limit records of at most calls calls each, maxActiveCallsTotal calls in
 // all (later records keep fewer calls), and about apiListBudget bytes of
-// texts.
-func (h *handler) activeRecords(limit, calls int) ([]recording.Record, int) {
-	recs, unlisted := h.cfg.rec.Active(limit, calls)
+// texts. cutEvents counts, per record, the events among the calls it left
+// out over maxActiveCallsTotal, which the records' call counts leave out.
+func (h *handler) activeRecords(limit, calls int) (recs []recording.Record, cutEvents []int, unlisted int) {
+	recs, unlisted = h.cfg.rec.Active(limit, calls)
+	cutEvents = make([]int, len(recs))
 	left, budget := maxActiveCallsTotal, apiListBudget
 	for i := range recs {
 		r := &recs[i]
 		if len(r.Calls) > left {
 			r.DroppedCalls += len(r.Calls) - left
+			for j := left; j < len(r.Calls); j++ {
+				if r.Calls[j].Event {
+					cutEvents[i]++
+				}
+			}
 			r.Calls = r.Calls[:left]
 		}
 		left -= len(r.Calls)
@@ -116,21 +123,21 @@ func (h *handler) activeRecords(limit, calls int) ([]recording.Record, int) {
 		}
 		if budget -= cost; budget < 0 && i > 0 {
 			unlisted += len(recs) - i
-			recs = recs[:i]
+			recs, cutEvents = recs[:i], cutEvents[:i]
 			break
 		}
 	}
-	return recs, unlisted
+	return recs, cutEvents, unlisted
 }
 
-func toActiveJSON(recs []recording.Record, unlisted int, paused bool, now time.Time) activeJSON {
+func toActiveJSON(recs []recording.Record, cutEvents []int, unlisted int, paused bool, now time.Time) activeJSON {
 	out := activeJSON{At: rfc3339(now), Active: make([]activeRecordJSON, 0, len(recs)), Unlisted: unlisted, Paused: paused}
 	for i := range recs {
 		r := &recs[i]
 		a := activeRecordJSON{
 			ID: r.ID.String(), TraceID: r.TraceID.String(), Kind: r.Kind.String(), Start: rfc3339(r.Start),
 			RunningMS: ms(r.Duration), Method: r.Method, Path: r.Path, Route: r.Route, Instance: r.Instance,
-			CallCount: r.DroppedCalls, Calls: make([]activeCallJSON, len(r.Calls)),
+			CallCount: r.DroppedCalls - cutEvents[i], Calls: make([]activeCallJSON, len(r.Calls)),
 			CallsOmitted: r.DroppedCalls, Attrs: attrsJSON(r.Attrs),
 		}
 		parents := r.Parents()
@@ -177,8 +184,8 @@ func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	recs, unlisted := h.activeRecords(limit, calls)
-	writeJSON(w, http.StatusOK, toActiveJSON(recs, unlisted, h.cfg.rec.Paused(), time.Now()))
+	recs, cutEvents, unlisted := h.activeRecords(limit, calls)
+	writeJSON(w, http.StatusOK, toActiveJSON(recs, cutEvents, unlisted, h.cfg.rec.Paused(), time.Now()))
 }
 
 // The in-flight page.
@@ -225,13 +232,13 @@ type activeCallRow struct {
 }
 
 func (h *handler) activeSection(limit, calls int) activeSection {
-	recs, unlisted := h.activeRecords(limit, calls)
+	recs, cutEvents, unlisted := h.activeRecords(limit, calls)
 	s := activeSection{Unlisted: unlisted, Paused: h.cfg.rec.Paused(), Limit: limit}
 	for i := range recs {
 		r := &recs[i]
 		row := activeRow{ID: r.ID.String(), Method: r.Method, Path: r.Path, Route: r.Route, Instance: r.Instance,
 			Messages: messagesOf(r), Kind: r.Kind.String(), Running: r.Duration,
-			Start: r.Start, Total: r.DroppedCalls, Omitted: r.DroppedCalls}
+			Start: r.Start, Total: r.DroppedCalls - cutEvents[i], Omitted: r.DroppedCalls}
 		tree := buildTree(r)
 		for _, j := range tree.order {
 			c := &r.Calls[j]

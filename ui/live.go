@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -116,13 +117,24 @@ func (l *Live) Write(_ context.Context, records []*recording.Record) error {
 // it refreshes when any instance of the fleet records something:
 //
 //	go st.Subscribe(ctx, live.Announce)
+//
+// n comes from outside the process, so it is not trusted: a negative n is
+// dropped, and n is taken as at most 1<<30 (far more than any one write),
+// so that the counts of the streams and of api/health never wrap.
 func (l *Live) Announce(n int, latest recording.ID) {
+	if n < 0 {
+		return
+	}
+	n = min(n, maxAnnounced)
 	id := ""
 	if n > 0 {
 		id = latest.String()
 	}
 	l.notify(n, id)
 }
+
+// maxAnnounced is the largest count Announce takes from one announcement.
+const maxAnnounced = 1 << 30
 
 // BorrowsRecords reports true: Write reads the last record's ID and keeps
 // no record (see [recording.Borrower]).
@@ -141,7 +153,7 @@ func (l *Live) notify(n int, latest string) {
 		if n == 0 {
 			s.cleared = true
 		}
-		s.records += n
+		s.records = min(s.records, math.MaxInt-n) + n // never wraps
 		if latest != "" {
 			s.latest = latest
 		}

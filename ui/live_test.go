@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -317,4 +318,40 @@ func TestLiveEndsOnServerShutdown(t *testing.T) {
 	waitSubscribers(t, l, 1) // the other server's stream is still open
 	l.Write(context.Background(), []*recording.Record{{ID: recID(time.Now(), 1)}})
 	o.expect(t, "records")
+}
+
+// TestLiveAnnounceHostile: Announce takes its count from outside the
+// process (redisstore's events channel, which anyone who can publish to
+// Redis can write to). On main two huge counts merged into one pending
+// event wrapped the stream's counter negative, and a negative count (from
+// another caller) was subtracted. A "records" event now never counts
+// fewer than one record, and a negative count is dropped.
+func TestLiveAnnounceHostile(t *testing.T) {
+	l, s := subscribed(t)
+	id := recording.ID{0x18, 15: 7}
+	records := func() int {
+		t.Helper()
+		var got struct {
+			Records int `json:"records"`
+		}
+		if err := json.Unmarshal([]byte(s.expect(t, "records").data), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Records
+	}
+	l.Announce(1, id)
+	if n := records(); n != 1 {
+		t.Fatalf("after Announce(1): records %d", n)
+	}
+	// Within the pace interval of that event, both wait and merge.
+	l.Announce(math.MaxInt, id)
+	l.Announce(math.MaxInt, id)
+	if n := records(); n <= 0 {
+		t.Errorf("after two hostile counts: records %d, want > 0", n)
+	}
+	l.Announce(-5, id)
+	l.Announce(2, id)
+	if n := records(); n != 2 {
+		t.Errorf("after Announce(-5) and Announce(2): records %d, want 2", n)
+	}
 }

@@ -29,6 +29,9 @@ type errorView struct {
 	// Store is the store's condition, on a page the store could not
 	// answer for, when it reports one.
 	Store *store.Health
+	// Refused: the authorizer refused the request, so the dashboard
+	// would refuse it too and the page does not link there.
+	Refused bool
 }
 
 type windowLink struct {

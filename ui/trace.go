@@ -28,6 +28,12 @@ const (
 	// shows; maxTraceRows the rows of the trace view's timeline.
 	maxTraceRecords = 50
 	maxTraceRows    = 3000
+	// maxTraceReach bounds how far past a record's start the records of
+	// its trace are looked for, whatever its duration: a record open for
+	// days (a push connection, a stream) would otherwise have every
+	// summary of those days read. A wider custom range (window=) looks
+	// further.
+	maxTraceReach = 10 * time.Minute
 )
 
 // traceRecords returns the records of trace tid that started within w,
@@ -54,9 +60,19 @@ func (h *handler) traceRecords(ctx context.Context, tid recording.TraceID, w sto
 	return recs, p.Next != "", nil
 }
 
-// traceWindow is the time range the records of r's trace are looked for in.
+// traceWindow is the time range the records of r's trace are looked for
+// in: a minute either side of it, its first maxTraceReach if it ran longer.
 func traceWindow(r *recording.Record) store.Window {
-	return store.Window{Since: r.Start.Add(-traceSlack), Until: r.Start.Add(r.Duration + traceSlack)}
+	return store.Window{Since: r.Start.Add(-traceSlack), Until: r.Start.Add(min(r.Duration, maxTraceReach) + traceSlack)}
+}
+
+// traceWindowText says how traceWindow looked for r's trace, for the page.
+func traceWindowText(r *recording.Record) string {
+	if r.Duration > maxTraceReach {
+		return "within a minute of the first " + strconv.Itoa(int(maxTraceReach/time.Minute)) + " minutes of record " + r.ID.String() +
+			" (it ran " + r.Duration.Round(time.Second).String() + "; pick a range to look further)"
+	}
+	return "within a minute of record " + r.ID.String()
 }
 
 // traceLinks are the records of a record's trace found in the store.
@@ -220,7 +236,7 @@ func (h *handler) traceParam(w http.ResponseWriter, r *http.Request) (recording.
 			h.fail(w, r, http.StatusBadRequest, "record: not a record of this trace")
 			return tid, store.Window{}, "", false
 		}
-		return tid, traceWindow(rec), "within a minute of record " + rec.ID.String(), true
+		return tid, traceWindow(rec), traceWindowText(rec), true
 	}
 	wc, ok := h.windowParam(w, r)
 	if !ok {

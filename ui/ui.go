@@ -284,10 +284,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.cfg.auth(r) {
 		if h.cfg.customAuth {
 			hd.Set("WWW-Authenticate", `Basic realm="appstats", charset="UTF-8"`)
-			h.fail(w, r2, http.StatusUnauthorized, "authorization required")
+			h.refuse(w, r2, http.StatusUnauthorized, "authorization required")
 			return
 		}
-		h.fail(w, r2, http.StatusForbidden, forbidden)
+		h.refuse(w, r2, http.StatusForbidden, forbidden)
 		return
 	}
 
@@ -419,21 +419,32 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg str
 	h.failPage(w, r, code, msg, nil)
 }
 
+// refuse answers a request the authorizer refused, as fail does, but its
+// page does not link back to the dashboard, which would refuse the same.
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if isAPI(r.URL.Path) {
+		writeJSON(w, code, map[string]string{"error": msg})
+		return
+	}
+	h.writeErrorPage(w, r, errorView{Code: code, Message: msg, Refused: true})
+}
+
 // failPage writes fail's HTML page, with the store's condition when sh is
 // not nil.
 func (h *handler) failPage(w http.ResponseWriter, r *http.Request, code int, msg string, sh *store.Health) {
+	h.writeErrorPage(w, r, errorView{Code: code, Message: msg, Store: sh})
+}
+
+// writeErrorPage writes an error page; it fills v's page fields and status.
+func (h *handler) writeErrorPage(w http.ResponseWriter, r *http.Request, v errorView) {
 	nonce := newNonce()
 	w.Header().Set("Content-Security-Policy", pageCSP(nonce))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = h.pages.errorPage.Execute(w, errorView{
-		pageMeta: pageMeta{Base: base(r.URL.Path), Nonce: nonce, Title: http.StatusText(code), Page: "error"},
-		Code:     code,
-		Status:   http.StatusText(code),
-		Message:  msg,
-		Store:    sh,
-	})
+	w.WriteHeader(v.Code)
+	v.pageMeta = pageMeta{Base: base(r.URL.Path), Nonce: nonce, Title: http.StatusText(v.Code), Page: "error"}
+	v.Status = http.StatusText(v.Code)
+	_ = h.pages.errorPage.Execute(w, v)
 }
 
 // storeError maps a store error to a response.

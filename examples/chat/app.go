@@ -82,7 +82,9 @@ func (a *app) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.HandleFunc("GET /comments", a.list)
-	mux.HandleFunc("POST /comments", a.post)
+	// A form of another site may not post in a user's name (a browser says
+	// where a request comes from: Sec-Fetch-Site, Origin).
+	mux.Handle("POST /comments", http.NewCrossOriginProtection().Handler(http.HandlerFunc(a.post)))
 	mux.Handle("GET /static/", http.FileServerFS(static))
 	mux.Handle("/stats/", a.as.UI())
 	return a.as.Middleware(mux)

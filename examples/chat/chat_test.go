@@ -291,3 +291,114 @@ func TestHubDown(t *testing.T) {
 		t.Errorf("the webhook call with the hub down: %+v", hook)
 	}
 }
+
+// TestTypingFlood: the page sends a typing notice at most every 2 s, but
+// the hub took any number: a client sending them as fast as it could made
+// the hub write each one to every other browser (a thousand clients sending
+// five each made five million writes, the hub busy for minutes after they
+// left). The hub now passes on at most one notice a second from each
+// connection, and ends the others with an error.
+func TestTypingFlood(t *testing.T) {
+	tc := startChat(t)
+	ws1, ws2 := tc.dialHub(t), tc.dialHub(t)
+	waitConns(t, tc, 2)
+	for range 20 {
+		if err := ws1.Write(context.Background(), websocket.MessageText, []byte(`{"type":"typing","name":"ada"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	for {
+		if _, _, err := ws2.Read(ctx); err != nil {
+			break
+		}
+		got++
+	}
+	if got < 1 || got > 2 {
+		t.Errorf("20 notices sent at once: the other browser got %d, want 1 or 2 (one a second)", got)
+	}
+	tc.waitRecord(t, "a notice refused", func(r *recording.Record) bool {
+		return r.Route == "GET /ws typing" && strings.Contains(r.Error, "too often")
+	})
+}
+
+// waitConns waits until the hub holds n connections.
+func waitConns(t *testing.T, tc *testChat, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tc.hub.mu.Lock()
+		k := len(tc.hub.conns)
+		tc.hub.mu.Unlock()
+		if k == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections on the hub, want %d", k, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestLocalhostOrigin: the app listens on 127.0.0.1, and a newcomer opens
+// it as http://localhost:8090/ as often as by the printed URL; the hub
+// admitted the websocket of a page whose origin is 127.0.0.1:port only, so
+// such a page never connected ("hub away: retrying" for ever). It admits
+// localhost:port too; other origins are still refused.
+func TestLocalhostOrigin(t *testing.T) {
+	tc := startChat(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(tc.appURL, "http://"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for origin, ok := range map[string]bool{
+		"http://localhost:" + port:    true,
+		"http://127.0.0.1:" + port:    true,
+		"http://localhost:1":          false,
+		"http://evil.example:" + port: false,
+	} {
+		ws, resp, err := websocket.Dial(ctx, tc.app.wsURL(), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {origin}}})
+		if ws != nil {
+			ws.CloseNow()
+		}
+		if got := err == nil; got != ok {
+			code := 0
+			if resp != nil {
+				code = resp.StatusCode
+			}
+			t.Errorf("a page of %s: connected %v (%d), want %v", origin, got, code, ok)
+		}
+	}
+}
+
+// TestCrossSitePost: any web page a user of the chat visited could post a
+// comment in their name with a form aimed at 127.0.0.1:8090, since the app
+// took a POST from any origin (the hub refuses other origins' websockets,
+// the app did not refuse their posts). A cross-site POST is now refused; the
+// page's own form, and a client that is not a browser, still post.
+func TestCrossSitePost(t *testing.T) {
+	tc := startChat(t)
+	post := func(hdr http.Header) int {
+		req, _ := http.NewRequest("POST", tc.appURL+"/comments", strings.NewReader(url.Values{"name": {"ada"}, "text": {"hi"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range hdr {
+			req.Header[k] = v
+		}
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://evil.example"}}); code != http.StatusForbidden {
+		t.Errorf("a cross-site post: %d, want 403", code)
+	}
+	if code := post(http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {tc.appURL}}); code != http.StatusSeeOther {
+		t.Errorf("the page's own post: %d, want 303", code)
+	}
+	if code := post(nil); code != http.StatusSeeOther {
+		t.Errorf("a post of a client that is not a browser: %d, want 303", code)
+	}
+}

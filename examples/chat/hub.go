@@ -162,14 +162,21 @@ func (h *hub) ws(w http.ResponseWriter, r *http.Request) {
 		delete(h.conns, c)
 		h.mu.Unlock()
 	}()
+	var lastTyping time.Time // when this browser's last notice was passed on
 	for {
 		ctx, msg, err := c.Receive(r.Context())
 		if err != nil {
 			return // the close, or the error, is recorded on the connection's record
 		}
-		msg.End(h.handle(ctx, c, msg.Data))
+		msg.End(h.handle(ctx, c, msg.Data, &lastTyping))
 	}
 }
+
+// typingEvery is how often the hub passes on a typing notice from one
+// browser at most: each is written to every other browser, so a client
+// that sent them without pause would have the hub write without pause. The
+// page sends one every 2 s at most.
+const typingEvery = time.Second
 
 // A notice from a browser: {"type": "typing", "name": "ada"}.
 type notice struct {
@@ -179,7 +186,9 @@ type notice struct {
 
 // handle handles one message from browser c, with ctx, the message's
 // context: the writes it makes are calls of the message's record.
-func (h *hub) handle(ctx context.Context, c *wsstats.Conn, data []byte) error {
+// lastTyping is when c's last typing notice was passed on: one that comes
+// sooner than typingEvery after it is refused.
+func (h *hub) handle(ctx context.Context, c *wsstats.Conn, data []byte, lastTyping *time.Time) error {
 	var n notice
 	if err := json.Unmarshal(data, &n); err != nil {
 		return fmt.Errorf("not a notice: %w", err)
@@ -189,6 +198,11 @@ func (h *hub) handle(ctx context.Context, c *wsstats.Conn, data []byte) error {
 		if n.Name == "" || utf8.RuneCountInString(n.Name) > maxName || !utf8.ValidString(n.Name) {
 			return errors.New("typing: a name of 1 to " + strconv.Itoa(maxName) + " characters is needed")
 		}
+		now := time.Now()
+		if now.Sub(*lastTyping) < typingEvery {
+			return errors.New("typing: notices sent too often: at most one a second is passed on")
+		}
+		*lastTyping = now
 		out, _ := json.Marshal(notice{Type: "typing", Name: n.Name})
 		h.broadcast(ctx, c, out)
 		return nil

@@ -34,6 +34,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -131,12 +132,24 @@ func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, logg
 		hubLn.Close()
 		return nil, err
 	}
-	c.hub = newHub([]string{appLn.Addr().String()}, logger)
+	c.hub = newHub(pageOrigins(appLn.Addr()), logger)
 	c.appSrv = &http.Server{Handler: c.app.handler(), ReadHeaderTimeout: 10 * time.Second}
 	c.hubSrv = c.hub.server(as.Recorder())
 	go c.appSrv.Serve(appLn)
 	go c.hubSrv.Serve(hubLn)
 	return c, nil
+}
+
+// pageOrigins are the hosts the app's pages may be served as, whose
+// websockets the hub admits: the app's address, and localhost with its
+// port when that is a loopback address (a browser opens 127.0.0.1:8090 as
+// often as localhost:8090).
+func pageOrigins(app net.Addr) []string {
+	origins := []string{app.String()}
+	if ta, ok := app.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+		origins = append(origins, net.JoinHostPort("localhost", strconv.Itoa(ta.Port)))
+	}
+	return origins
 }
 
 // shutdown stops the app, then the hub, then closes the database.
