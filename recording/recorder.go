@@ -48,10 +48,12 @@ type PartialWriteError struct {
 	Err      error     // why
 }
 
+// Error says how many records were not written, and why.
 func (e *PartialWriteError) Error() string {
 	return fmt.Sprintf("%d of the records not written: %v", len(e.Rejected), e.Err)
 }
 
+// Unwrap returns Err, so [errors.Is] and [errors.As] see why.
 func (e *PartialWriteError) Unwrap() error { return e.Err }
 
 // rejected returns the records that err, returned by a sink's Write of a
