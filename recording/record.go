@@ -139,8 +139,9 @@ type Record struct {
 	live *[]liveCall
 	// state is the tracestate that came with the request, as the
 	// recorder passed it on (see [Record.TraceState]): nil for none. A
-	// pointer, to the ActiveRecord's copy, rather than a string's two
-	// words, for TestRecordSizeClass.
+	// pointer rather than a string's two words, for TestRecordSizeClass;
+	// a box of the Record's own, never into the ActiveRecord, which the
+	// Record outlives (TestTraceStateKeepsNoActiveRecord).
 	state *string
 	spare spare // memory to reuse when the record is (see Borrower)
 

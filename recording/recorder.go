@@ -449,7 +449,10 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	rec := a.r
 	if info.TraceState != "" {
 		a.state = capTraceState(info.TraceState)
-		rec.state = &a.state
+		// A box of the record's own, not &a.state: the Record outlives
+		// the request in sinks' queues and stores, and a pointer into
+		// the ActiveRecord would keep all of it alive there.
+		rec.SetTraceState(a.state)
 	}
 	r.ids.next(&rec.ID, start)
 	rec.Kind = info.Kind
