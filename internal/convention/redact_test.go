@@ -182,6 +182,10 @@ func TestScrubError(t *testing.T) {
 		{`it's "a ""quoted"" word" here`, `it's "` + R + `" here`},
 		{`empty "" stays`, `empty "" stays`},
 		{"no quotes", "no quotes"},
+		// A quote right after the marker is inside the word the marker
+		// stands for, as it was before Text hid it.
+		{`token=` + R + `"0000000`, `token=` + R + `"0000000`},
+		{`x ` + R + `'s "y"`, `x ` + R + `'s "` + R + `"`},
 	}
 	for _, tt := range tests {
 		if got := convention.ScrubError(tt.in); got != tt.want {
@@ -239,7 +243,10 @@ func BenchmarkTextNothingToHide(b *testing.B) {
 // replaces at least one byte.
 func FuzzRedact(f *testing.F) {
 	for _, s := range []string{"token=a&b=c", "http://u:p@h/?x=1#y", `"password": "x"`, "4111 1111 1111 1111",
-		"a@b.co", "'unterminated", "x=%zz", "u=http%3A%2F%2Fu%3Ap%40h", "::=@@", "eyJa.eyJb.c"} {
+		"a@b.co", "'unterminated", "x=%zz", "u=http%3A%2F%2Fu%3Ap%40h", "::=@@", "eyJa.eyJb.c",
+		// Error was not idempotent: the marker left a quote after "]",
+		// where it had been inside a word ("0\"").
+		"token=0\"0000000"} {
 		f.Add(s)
 	}
 	r := defaultRules()

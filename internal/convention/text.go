@@ -326,13 +326,16 @@ func pathUnescape(s string) string {
 // ScrubError returns an error message with its quoted fragments ('…', "…"
 // and `…`) replaced by [Redacted], quotes kept: drivers and servers quote
 // the values they reject, as SQLite's near "'hunter2'": syntax error does. A
-// quote inside a word (can't, O'Brien) opens nothing; an unterminated
-// fragment runs to the end of the message.
+// quote inside a word (can't, O'Brien) opens nothing, nor does one right
+// after the marker, which stands for a word [Rules.Text] hid
+// ("token=0\"0…" gives "token=[REDACTED]\"0…", read again the same); an
+// unterminated fragment runs to the end of the message.
 func ScrubError(msg string) string {
 	t := textScrub{s: msg}
 	for i := 0; i < len(msg); i++ {
 		q := msg[i]
-		if q != '\'' && q != '"' && q != '`' || i > 0 && isAlnum(msg[i-1]) {
+		if q != '\'' && q != '"' && q != '`' || i > 0 && isAlnum(msg[i-1]) ||
+			i >= len(Redacted) && msg[i-1] == ']' && msg[i-len(Redacted):i] == Redacted {
 			continue
 		}
 		end := closeQuote(msg, i+1, q)
