@@ -34,7 +34,7 @@ func SecretValue(v string) bool {
 	if len(v) < 16 {
 		return false
 	}
-	return isJWT(v) || knownPrefix(v) || looksRandom(v)
+	return isJWT(v) || knownPrefix(v) || looksRandom(v, false)
 }
 
 // isEmail reports whether v, with an @ at at, is an e-mail address.
@@ -168,8 +168,10 @@ func knownPrefix(v string) bool {
 }
 
 // looksRandom reports whether v looks like a random token: see
-// [SecretValue].
-func looksRandom(v string) bool {
+// [SecretValue]. With base64, v is read as standard base64, whose "+" and
+// "/" are digits as random as the others (an AWS secret access key), not
+// separators that end a run of letters and digits.
+func looksRandom(v string, base64 bool) bool {
 	n := len(v)
 	for n > 0 && v[n-1] == '=' {
 		n--
@@ -195,6 +197,11 @@ func looksRandom(v string) bool {
 			if strings.IndexByte("AEIOU", c) >= 0 {
 				vowels++
 			}
+		case base64 && (c == '+' || c == '/'):
+			hexOnly = false
+			run++
+			longest = max(longest, run)
+			continue
 		case c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/':
 			if c != '-' {
 				hexOnly = false

@@ -52,8 +52,15 @@ func shortPlain(s string) bool {
 // text is Text's scan.
 func (r *Rules) text(s string) string {
 	t := textScrub{s: s}
+	depth := 0 // brackets ("{", "[") opened and not closed yet: inside a struct or map fmt printed
 	for i := 0; i < len(s); {
-		if !isAtom(s[i]) {
+		if c := s[i]; !isAtom(c) {
+			switch c {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth = max(depth-1, 0)
+			}
 			i++
 			continue
 		}
@@ -72,15 +79,59 @@ func (r *Rules) text(s string) string {
 			i = end
 			continue
 		}
-		if vs, ve, ok := valueAfter(s, i, j); ok && r.SecretName(pathUnescape(atom)) {
+		if vs, ve, ok := valueAfter(s, i, j); ok && (r.SecretName(pathUnescape(atom)) || r.oauthCode(atom, s[vs:max(ve, vs)])) {
+			if ve < 0 {
+				vs, ve = fieldValue(s, vs, depth > 0)
+				if cs, ok := r.schemeOnly(s, vs, ve); ok {
+					vs = cs // Authorization:[Bearer <token>]: the scheme stays readable, as in a header
+				}
+			}
 			if _, ce, ok := authCredential(s, vs, ve); r.schemes && ok {
 				ve = ce // "Authorization=Bearer <token>": the scheme and its credential
 			}
-			if v := s[vs:ve]; v != "" && v != Redacted && !isPlaceholder(v) {
+			if v := s[vs:ve]; v != "" && v != Redacted && !isPlaceholder(v) && !r.count(atom, v) {
 				t.replace(vs, ve, Redacted)
 			}
 			i = max(ve, j)
 			continue
+		}
+		if j+1 < len(s) && s[j] == ':' && s[j+1] == ' ' && r.SecretName(pathUnescape(atom)) {
+			if vs, ve, ok := r.lineValue(s, j+2, atom); ok {
+				if s[vs:ve] != Redacted {
+					t.replace(vs, ve, Redacted)
+				}
+				i = ve
+				continue
+			}
+		}
+		if atom[0] == '-' && j+1 < len(s) && s[j] == ' ' && s[j+1] != '-' && secretFlag(r, atom) {
+			e := j + 1
+			for e < len(s) && !valueDelim(s[e]) {
+				e++
+			}
+			if e > j+1 && s[j+1:e] != Redacted {
+				t.replace(j+1, e, Redacted) // a command line's "--password hunter2"
+			}
+			i = max(e, j+1)
+			continue
+		}
+		if strings.IndexByte(atom, '%') >= 0 {
+			// "password%3Dhunter2", "token%22%3A%22abc": a text written
+			// percent-encoded, read once decoded.
+			if dec := pathUnescape(atom); dec != atom && strings.IndexByte(dec, '%') < 0 && !shortPlain(dec) {
+				if red := r.text(dec); red != dec {
+					t.replace(i, j, escapeAround(red))
+					i = j
+					continue
+				}
+			}
+		}
+		if j-i == 4 && j+1 < len(s) && s[j] == ' ' && atom == "AUTH" {
+			if ve := redisAuth(s, j+1); ve > j+1 {
+				t.replace(j+1, ve, Redacted) // Redis: AUTH <password>, AUTH <user> <password>
+				i = ve
+				continue
+			}
 		}
 		if n := j - i; (n == 5 || n == 6) && j+1 < len(s) && s[j] == ' ' && r.schemes { // "basic ", "bearer "
 			if cs, ce, ok := authCredential(s, i, j); ok {
@@ -112,6 +163,15 @@ func (r *Rules) text(s string) string {
 				t.replace(i, k, Redacted)
 				i = k
 				continue
+			}
+			if k == j && j < len(s) && s[j] == '/' && (i == 0 || s[i-1] != '/') {
+				// A token of standard base64, whose "/" the scan took
+				// for a path's: an AWS secret access key.
+				if e := base64End(s, i); e-i >= 20 && looksRandom(s[i:e], true) {
+					t.replace(i, e, Redacted)
+					i = e
+					continue
+				}
 			}
 		}
 		i = j
@@ -176,16 +236,24 @@ func urlEnd(s string, i int) int {
 }
 
 // valueAfter finds the value given to the name s[i:j]: "name=value",
-// name:"value", name: 'value', "name": value or "name":"value". ok is false
-// when s[j:] gives no value; vs and ve bound the value, inside its quotes.
+// "name = value", name:"value", name: 'value', "name": value or
+// "name":"value", with the quotes escaped too, as %q writes a JSON text
+// (\"name\":\"value\"), and the first string of a list (JSON's
+// "name":["value"], %#v's "Name":[]string{"value"}). ok is false when s[j:]
+// gives no value; vs and ve bound the value, inside its quotes. For
+// Name:value written with no space (see fieldValue), ve is -1: its end is
+// found only once the name is known secret.
 func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	quotedName := false
 	if j < len(s) && (s[j] == '"' || s[j] == '\'') && i > 0 && s[i-1] == s[j] {
 		quotedName = true
 		j++
+	} else if j+1 < len(s) && s[j] == '\\' && s[j+1] == '"' && i > 1 && s[i-2] == '\\' && s[i-1] == '"' {
+		quotedName = true
+		j += 2
 	}
 	k := j
-	for k < len(s) && s[k] == ' ' && (quotedName || k+1 < len(s) && s[k+1] == ':') {
+	for k < len(s) && s[k] == ' ' && (quotedName || k+1 < len(s) && (s[k+1] == ':' || s[k+1] == ' ' || s[k+1] == '=')) {
 		k++
 	}
 	if k >= len(s) {
@@ -194,8 +262,8 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	sep := s[k]
 	switch {
 	case sep == '=' && !quotedName:
-		if k != j || k+1 < len(s) && (s[k+1] == '=' || s[k+1] == '>') {
-			return 0, 0, false
+		if k+1 < len(s) && (s[k+1] == '=' || s[k+1] == '>') || k != j && (k+1 >= len(s) || s[k+1] != ' ') {
+			return 0, 0, false // "a == b", "a => b", "a =b"
 		}
 	case sep == ':':
 		if k+1 < len(s) && (s[k+1] == ':' || s[k+1] == '/') {
@@ -205,8 +273,15 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		return 0, 0, false
 	}
 	k++
-	if sep == ':' {
+	if sep == ':' || k-1 != j { // "name: value", "name = value"
 		for k < len(s) && s[k] == ' ' {
+			k++
+		}
+	}
+	if quotedName && sep == ':' {
+		if strings.HasPrefix(s[k:], "[]string{") {
+			k += len("[]string{")
+		} else if k+1 < len(s) && s[k] == '[' && (s[k+1] == '"' || s[k+1] == '\'') {
 			k++
 		}
 	}
@@ -221,14 +296,269 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		}
 		return k + 1, min(e, len(s)), true
 	}
+	if k+1 < len(s) && s[k] == '\\' && s[k+1] == '"' { // \"value\"
+		e := strings.Index(s[k+2:], `\"`)
+		if e < 0 {
+			return k + 2, len(s), true
+		}
+		return k + 2, k + 2 + e, true
+	}
 	if sep == ':' && !quotedName {
-		return 0, 0, false // prose: "auth: failed"
+		if k == j+1 && k < len(s) && s[k] != ' ' && s[k] != '\t' {
+			return k, -1, true // Name:value, as fmt prints a field: see fieldValue
+		}
+		return 0, 0, false // prose: "auth: failed"; see lineValue
 	}
 	e := k
 	for e < len(s) && !valueDelim(s[e]) {
 		e++
 	}
 	return k, e, true
+}
+
+// fieldValue bounds the value of "Name:value", written with no space as fmt
+// prints a struct's fields with %+v ({User:bob Password:hunter2},
+// &{Token:abc}) and a map's entries with %v (map[password:hunter2]), from
+// k, where it starts. A value that opens a bracket is what the bracket
+// holds, up to the one that closes it (Authorization:[Bearer …],
+// Auth:{User:bob Pass:x}). fmt quotes no string, so inside brackets
+// (nested) a value runs over spaces, up to the next field (" Name:") or the
+// bracket that closes the struct; elsewhere it is one word, as valueAfter
+// reads "name=value".
+func fieldValue(s string, k int, nested bool) (vs, ve int) {
+	if c := s[k]; c == '[' || c == '{' {
+		return k + 1, closeBracket(s, k)
+	}
+	e := k
+	if !nested {
+		for e < len(s) && !valueDelim(s[e]) {
+			e++
+		}
+		return k, e
+	}
+	depth := 0
+	for ; e < len(s); e++ {
+		switch s[e] {
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth == 0 {
+				return k, e
+			}
+			depth--
+		case '\n', '\r':
+			return k, e
+		case ' ':
+			if depth == 0 && fieldAt(s, e+1) {
+				return k, e
+			}
+		}
+	}
+	return k, e
+}
+
+// secretFlag reports whether atom is a command line's flag ("--password",
+// "-api-key") whose name is secret, and which takes its value as the next
+// argument: not one that says where to read it from ("--password-stdin",
+// "--token-file").
+func secretFlag(r *Rules, atom string) bool {
+	name := strings.TrimLeft(atom, "-")
+	if len(name) < 2 || len(atom)-len(name) > 2 || !r.SecretName(name) {
+		return false
+	}
+	for _, suffix := range [...]string{"-stdin", "-file", "-env", "-path", "-cmd", "-command"} {
+		if len(name) > len(suffix) && strings.EqualFold(name[len(name)-len(suffix):], suffix) {
+			return false
+		}
+	}
+	return true
+}
+
+// maxBase64 bounds the bytes base64End reads: keys written in base64 are
+// shorter, and the scan stays linear.
+const maxBase64 = 128
+
+// base64End returns where a run of standard base64 ("A-Za-z0-9+/", "="
+// padding) from s[i] ends, read up to maxBase64 bytes.
+func base64End(s string, i int) int {
+	e := i
+	for e < len(s) && e-i < maxBase64 && (isAlnum(s[e]) && s[e] < 0x80 || s[e] == '+' || s[e] == '/') {
+		e++
+	}
+	for n := 0; n < 2 && e < len(s) && s[e] == '='; n++ {
+		e++
+	}
+	if e < len(s) && (isAtom(s[e]) || s[e] == '/' || s[e] == '=') {
+		return i // longer than a key, or not base64 at all
+	}
+	return e
+}
+
+// oauthCode reports whether v, given to name, is an OAuth 2.0
+// authorization code ("code=SplxlOBe…", RFC 6749 4.1.2), which trades for
+// tokens: "code" hides values of six characters or more that hold a digit,
+// or of sixteen or more, when r hides tokens, so that status and country
+// codes and names ("code=404", "code=FR", "code=NotFound") stay readable.
+func (r *Rules) oauthCode(name, v string) bool {
+	if !r.oauth || len(name) != 4 || !strings.EqualFold(name, "code") || len(v) < 6 || v == Redacted {
+		return false
+	}
+	return len(v) >= 16 || strings.ContainsAny(v, "0123456789")
+}
+
+// schemeOnly reports whether a field's value s[vs:ve] is an authentication
+// scheme and its credential ("Bearer <token>", or "Bearer [REDACTED]" once
+// hidden), and where the credential starts.
+func (r *Rules) schemeOnly(s string, vs, ve int) (cs int, ok bool) {
+	if !r.schemes {
+		return 0, false
+	}
+	w := vs
+	for w < ve && isAtom(s[w]) {
+		w++
+	}
+	if s[w:ve] == " "+Redacted {
+		return w + 1, strings.EqualFold(s[vs:w], "bearer") || strings.EqualFold(s[vs:w], "basic")
+	}
+	if _, ce, ok := authCredential(s, vs, w); ok && ce == ve {
+		return w + 1, true
+	}
+	return 0, false
+}
+
+// closeBracket returns the index of the bracket that closes the one at
+// s[k], or len(s) when none does.
+func closeBracket(s string, k int) int {
+	depth := 0
+	for e := k; e < len(s); e++ {
+		switch s[e] {
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+			if depth == 0 {
+				return e
+			}
+		}
+	}
+	return len(s)
+}
+
+// fieldAt reports whether a field of a struct or map fmt printed, "Name:",
+// starts at s[i].
+func fieldAt(s string, i int) bool {
+	j := i
+	for j < len(s) && isAtom(s[j]) {
+		j++
+	}
+	return j > i && j < len(s) && s[j] == ':'
+}
+
+// lineValue bounds the value of a secret name written "Name: value" with no
+// quotes, from k: a header line quoted in a text ("Set-Cookie: sid=…;
+// Path=/", "X-Api-Key: …"), YAML, a log's "password: hunter2". Prose is
+// written the same way ("auth: failed", "invalid token: expired", "cert:
+// x509: …"), so the value is taken only when its first word is no plain
+// word, short number (a status) nor the prefix of a wrapped error; then a
+// header's value (its name holds a "-", or its first word a "=", as
+// cookies do) runs to the end of the line or of the quote around it, and
+// another name's is one word. After "Authorization: " (or
+// "Proxy-Authorization: "), a scheme's credential is hidden whatever the
+// scheme ("token <credential>", "Digest …" aside), the scheme kept.
+func (r *Rules) lineValue(s string, k int, name string) (vs, ve int, ok bool) {
+	for k < len(s) && s[k] == ' ' {
+		k++
+	}
+	e := k
+	for e < len(s) && !valueDelim(s[e]) {
+		e++
+	}
+	first := s[k:e]
+	switch {
+	case first == "" || first[len(first)-1] == ':' || len(first) <= 3 && IsDigits(first):
+		return 0, 0, false
+	case first == Redacted:
+		return k, e, true
+	case plainWord(first):
+		if r.schemes && e+1 < len(s) && s[e] == ' ' && r.SecretName("Authorization") && isAuthorization(name) {
+			cs, ce := e+1, e+1
+			for ce < len(s) && isToken68(s[ce]) {
+				ce++
+			}
+			for ce < len(s) && s[ce] == '=' {
+				ce++
+			}
+			if ce > cs && (ce == len(s) || valueDelim(s[ce])) && !plainWord(s[cs:ce]) {
+				return cs, ce, true
+			}
+		}
+		return 0, 0, false
+	}
+	if strings.IndexByte(name, '-') >= 0 || strings.IndexByte(first, '=') >= 0 {
+		for e < len(s) && s[e] != '\n' && s[e] != '\r' && s[e] != '"' && s[e] != '\'' && s[e] != '`' {
+			e++
+		}
+		for e > k && (s[e-1] == ' ' || s[e-1] == '\t') {
+			e--
+		}
+	}
+	return k, e, true
+}
+
+// isAuthorization reports whether a header's name is Authorization or
+// Proxy-Authorization, in any case.
+func isAuthorization(name string) bool {
+	const a = "authorization"
+	return len(name) >= len(a) && strings.EqualFold(name[len(name)-len(a):], a) &&
+		(len(name) == len(a) || strings.EqualFold(name, "proxy-"+a))
+}
+
+// redisAuth returns where the arguments of a Redis AUTH command written
+// from k end ("AUTH <password>", "AUTH <user> <password>", as a command
+// is quoted in an error or a log), or k when what follows reads as prose:
+// plain words ("Basic AUTH required", "AUTH failed") are no password.
+func redisAuth(s string, k int) int {
+	end := k
+	for n, w := 0, k; n < 2 && w < len(s); n++ {
+		e := w
+		for e < len(s) && !valueDelim(s[e]) {
+			e++
+		}
+		if e == w {
+			break
+		}
+		if word := s[w:e]; word != Redacted && !plainWord(word) {
+			end = e
+		}
+		if e >= len(s) || s[e] != ' ' {
+			break
+		}
+		w = e + 1
+	}
+	return end
+}
+
+// count reports whether v, the value of the secret name, is a count: a
+// number given to a plural of a secret word ("tokens=5", "max_tokens=100",
+// "sessions=3"), which counts secrets rather than being one.
+func (r *Rules) count(name, v string) bool {
+	if !IsDigits(v) {
+		return false
+	}
+	var last string
+	for i := 0; ; {
+		s, e := nextWord(name, i)
+		if s == e {
+			break
+		}
+		last, i = name[s:e], e
+	}
+	n := len(last)
+	if n < 3 || lowerASCII(last[n-1]) != 's' {
+		return false
+	}
+	_, ok := r.exact[strings.ToLower(last[:n-1])]
+	return ok
 }
 
 // authCredential reports whether s[i:j] names an HTTP authentication scheme
