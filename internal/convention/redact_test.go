@@ -246,7 +246,8 @@ func FuzzRedact(f *testing.F) {
 		"a@b.co", "'unterminated", "x=%zz", "u=http%3A%2F%2Fu%3Ap%40h", "::=@@", "eyJa.eyJb.c",
 		// Error was not idempotent: the marker left a quote after "]",
 		// where it had been inside a word ("0\"").
-		"token=0\"0000000"} {
+		"token=0\"0000000", "{User:b Password:x y N:[1]}", "map[Cookie:[a=b]]", "Set-Cookie: a=b; c",
+		`"{\"token\":\"x\"}"`, "--token x", "AUTH x1", "a%3Db", "redirect_uri=https://h&code=x1y2z3"} {
 		f.Add(s)
 	}
 	r := defaultRules()
@@ -324,5 +325,96 @@ func TestTextCutURL(t *testing.T) {
 		if again := r.Text(got); again != got {
 			t.Errorf("Text(Text(%q)) = %q, want %q", tt.in, again, got)
 		}
+	}
+}
+
+// TestTextLeaks checks the secrets an operator found in recorded texts —
+// error and panic messages, header lines, form bodies, command lines —
+// each hidden, and read again the same.
+func TestTextLeaks(t *testing.T) {
+	r := defaultRules()
+	const R = convention.Redacted
+	tests := []struct{ in, want string }{
+		// Structs and maps printed by fmt (%+v, %v): fields unquoted.
+		{"bad config {User:bob Password:hunter2}", "bad config {User:bob Password:" + R + "}"},
+		{"&{Token:abc Name:x}", "&{Token:" + R + " Name:x}"},
+		{"map[password:hunter2 user:bob]", "map[password:" + R + " user:bob]"},
+		{"{User:bob Password:correct horse battery Age:3}", "{User:bob Password:" + R + " Age:3}"},
+		{"{Name:x Auth:{User:bob Pass:hunter2} N:1}", "{Name:x Auth:{" + R + "} N:1}"},
+		{"map[Cookie:[sid=abc123; theme=dark] User-Agent:[x]]", "map[Cookie:[" + R + "] User-Agent:[x]]"},
+		{"token:abc123 user:bob", "token:" + R + " user:bob"},
+		// ...and with %#v, and JSON quoted again by %q.
+		{`http.Header{"Cookie":[]string{"sid=abc123"}, "Accept":[]string{"*/*"}}`,
+			`http.Header{"Cookie":[]string{"` + R + `"}, "Accept":[]string{"*/*"}}`},
+		{`{"Cookie":["sid=abc123"],"Accept":["*/*"]}`, `{"Cookie":["` + R + `"],"Accept":["*/*"]}`},
+		{`unexpected body: "{\"access_token\":\"abc123\",\"expires_in\":3600}"`,
+			`unexpected body: "{\"access_token\":\"` + R + `\",\"expires_in\":3600}"`},
+		// Header lines quoted in a text.
+		{"bad header Cookie: sid=abc123; theme=dark", "bad header Cookie: " + R},
+		{"Set-Cookie: sid=abc123; Path=/; HttpOnly\nVary: Accept", "Set-Cookie: " + R + "\nVary: Accept"},
+		{`curl -H "Cookie: sid=abc123" https://h/`, `curl -H "Cookie: ` + R + `" https://h/`},
+		{"X-Api-Key: abcd1234 rejected", "X-Api-Key: " + R},
+		{"Authorization: token abc123def", "Authorization: token " + R},
+		{"Proxy-Authorization: Digest7 abc123def", "Proxy-Authorization: " + R},
+		{"password: hunter2", "password: " + R},
+		{"pin: 1234", "pin: " + R},
+		// OAuth and SAML: authorization codes, assertions, a form whose
+		// redirect_uri is not encoded.
+		{"/cb?code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj", "/cb?code=" + R + "&state=af0ifjsldkj"},
+		{"/cb?code=e72e16c7e42f292c6912&state=x", "/cb?code=" + R + "&state=x"},
+		{"grant_type=authorization_code&code=4/P7q7W91&redirect_uri=https://app.example&client_secret=s3cr&refresh_token=rt1&id_token=it1",
+			"grant_type=authorization_code&code=" + R + "&redirect_uri=https://app.example&client_secret=" + R + "&refresh_token=" + R + "&id_token=" + R},
+		{"redirect_uri=https://app.example/cb&client_assertion=abc.def.ghi&code_verifier=dBjftJeZ4CVP",
+			"redirect_uri=https://app.example/cb&client_assertion=" + R + "&code_verifier=" + R},
+		{"SAMLResponse=PHNhbWxwOlJlc3BvbnNl&RelayState=x", "SAMLResponse=" + R + "&RelayState=x"},
+		// Names and values apart, on command lines, in Redis commands,
+		// percent-encoded.
+		{"password = hunter2", "password = " + R},
+		{"mysqld --password hunter2 --user root", "mysqld --password " + R + " --user root"},
+		{"-api-key abc", "-api-key " + R},
+		{"AUTH hunter2", "AUTH " + R},
+		{"ERR AUTH default hunter2 failed", "ERR AUTH " + R + " failed"},
+		{"bad pair password%3Dhunter2", "bad pair password%3D" + R},
+		// An AWS secret access key: standard base64, with "/" and "+".
+		{"key Zx81kQ2mP9vL/3nR7tY5wB1cD+h7Pq0aLm3XyVb end", "key " + R + " end"},
+		// A password holding a quote, and the quote after the marker.
+		{"token=0\"0000000", "token=" + R + "\"0000000"},
+	}
+	for _, tt := range tests {
+		got := r.Text(tt.in)
+		if got != tt.want {
+			t.Errorf("Text(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+		}
+		if again := r.Text(got); again != got {
+			t.Errorf("Text(Text(%q)) = %q, want %q", tt.in, again, got)
+		}
+		if again := r.Error(got); again != r.Error(tt.in) {
+			t.Errorf("Error(%q) = %q, Error of that %q", tt.in, r.Error(tt.in), again)
+		}
+	}
+}
+
+// TestTextReadable checks that the words of prose and the names near the
+// secret ones stay as they were: paths and words holding a secret word,
+// counts of secret things, status codes, wrapped errors.
+func TestTextReadable(t *testing.T) {
+	r := defaultRules()
+	for _, s := range []string{
+		"GET /password_reset/done password_reset", "tokens=5 max_tokens=100 sessions=3",
+		"token: expired", "auth: failed", "invalid token: 401 Unauthorized",
+		"oauth2: cannot fetch token: 400 Bad Request", "cert: x509: certificate signed by unknown authority",
+		"Authorization: Bearer token expired", "code=404", "code=FR", "code=NotFound",
+		"rpc error: code = Unauthenticated desc = bad", "a == b", "x => y",
+		"Basic AUTH required", "ERR AUTH failed", "docker login --password-stdin registry.example",
+		"/api/v1/users/12345/orders internal/convention/redact_test.go github.com/goappstats/appstats/recording",
+		"{User:bob Age:3 Roles:[admin ops]}", "map[author:ann keyword:go]", "&{Name:x Pinned:true}",
+		"X-Request-Id: req-12345", "Accept: text/html; q=0.9", "src/main/java/com/example/MyClass1.java",
+	} {
+		if got := r.Text(s); got != s {
+			t.Errorf("Text(%q) = %q, want it unchanged", s, got)
+		}
+	}
+	if got := r.Query("tokens=5&max_tokens=100&password_reset=1"); got != "tokens=5&max_tokens=100&password_reset="+convention.Redacted {
+		t.Errorf("Query: %q", got)
 	}
 }
