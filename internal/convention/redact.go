@@ -225,7 +225,7 @@ func (r *Rules) param(part string) (string, bool) {
 		}
 		return "", false
 	}
-	if name := unescape(key); r.SecretName(name) || r.oauthCode(name, unescape(val)) {
+	if name := unescape(key); r.SecretName(name) || isCode(name) && r.oauthCode(name, unescape(val)) {
 		if val == Redacted || val != "" && r.count(name, val) {
 			return "", false
 		}

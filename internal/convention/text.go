@@ -53,6 +53,7 @@ func shortPlain(s string) bool {
 func (r *Rules) text(s string) string {
 	t := textScrub{s: s}
 	depth := 0 // brackets ("{", "[") opened and not closed yet: inside a struct or map fmt printed
+	pct := strings.IndexByte(s, '%') >= 0
 	for i := 0; i < len(s); {
 		if c := s[i]; !isAtom(c) {
 			switch c {
@@ -95,41 +96,9 @@ func (r *Rules) text(s string) string {
 			i = max(ve, j)
 			continue
 		}
-		if j+1 < len(s) && s[j] == ':' && s[j+1] == ' ' && r.SecretName(pathUnescape(atom)) {
-			if vs, ve, ok := r.lineValue(s, j+2, atom); ok {
-				if s[vs:ve] != Redacted {
-					t.replace(vs, ve, Redacted)
-				}
-				i = ve
-				continue
-			}
-		}
-		if atom[0] == '-' && j+1 < len(s) && s[j] == ' ' && s[j+1] != '-' && secretFlag(r, atom) {
-			e := j + 1
-			for e < len(s) && !valueDelim(s[e]) {
-				e++
-			}
-			if e > j+1 && s[j+1:e] != Redacted {
-				t.replace(j+1, e, Redacted) // a command line's "--password hunter2"
-			}
-			i = max(e, j+1)
-			continue
-		}
-		if strings.IndexByte(atom, '%') >= 0 {
-			// "password%3Dhunter2", "token%22%3A%22abc": a text written
-			// percent-encoded, read once decoded.
-			if dec := pathUnescape(atom); dec != atom && strings.IndexByte(dec, '%') < 0 && !shortPlain(dec) {
-				if red := r.text(dec); red != dec {
-					t.replace(i, j, escapeAround(red))
-					i = j
-					continue
-				}
-			}
-		}
-		if j-i == 4 && j+1 < len(s) && s[j] == ' ' && atom == "AUTH" {
-			if ve := redisAuth(s, j+1); ve > j+1 {
-				t.replace(j+1, ve, Redacted) // Redis: AUTH <password>, AUTH <user> <password>
-				i = ve
+		if pct || j+1 < len(s) && (s[j] == ':' || s[j] == ' ' && (atom[0] == '-' || j-i == 4)) {
+			if next, ok := r.spaced(&t, s, i, j, pct); ok {
+				i = next
 				continue
 			}
 		}
@@ -177,6 +146,50 @@ func (r *Rules) text(s string) string {
 		i = j
 	}
 	return t.String()
+}
+
+// spaced is text's scan for a value written apart from its secret name, at
+// the word s[i:j], rarer than "name=value": "Name: value" (lineValue), a
+// command line's "--password hunter2", Redis' "AUTH hunter2", and a pair
+// written percent-encoded ("password%3Dhunter2", when pct says s holds a
+// "%"). ok says it replaced what it found, and next is where the scan goes
+// on.
+func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok bool) {
+	if j+1 < len(s) && s[j] == ':' && s[j+1] == ' ' && !isDigit(s[i]) && r.SecretName(pathUnescape(s[i:j])) {
+		if vs, ve, ok := r.lineValue(s, j+2, s[i:j]); ok {
+			if s[vs:ve] != Redacted {
+				t.replace(vs, ve, Redacted)
+			}
+			return ve, true
+		}
+	}
+	if s[i] == '-' && j+1 < len(s) && s[j] == ' ' && s[j+1] != '-' && secretFlag(r, s[i:j]) {
+		e := j + 1
+		for e < len(s) && !valueDelim(s[e]) {
+			e++
+		}
+		if e > j+1 && s[j+1:e] != Redacted {
+			t.replace(j+1, e, Redacted) // a command line's "--password hunter2"
+		}
+		return max(e, j+1), true
+	}
+	if pct && strings.IndexByte(s[i:j], '%') >= 0 {
+		// "password%3Dhunter2", "token%22%3A%22abc": a text written
+		// percent-encoded, read once decoded.
+		if dec := pathUnescape(s[i:j]); dec != s[i:j] && strings.IndexByte(dec, '%') < 0 && !shortPlain(dec) {
+			if red := r.text(dec); red != dec {
+				t.replace(i, j, escapeAround(red))
+				return j, true
+			}
+		}
+	}
+	if j-i == 4 && j+1 < len(s) && s[j] == ' ' && s[i:j] == "AUTH" {
+		if ve := redisAuth(s, j+1); ve > j+1 {
+			t.replace(j+1, ve, Redacted) // Redis: AUTH <password>, AUTH <user> <password>
+			return ve, true
+		}
+	}
+	return 0, false
 }
 
 // textScrub builds a scrubbed copy of s, allocating only once something is
@@ -304,7 +317,7 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		return k + 2, k + 2 + e, true
 	}
 	if sep == ':' && !quotedName {
-		if k == j+1 && k < len(s) && s[k] != ' ' && s[k] != '\t' {
+		if k == j+1 && k < len(s) && s[k] != ' ' && s[k] != '\t' && !isDigit(s[i]) {
 			return k, -1, true // Name:value, as fmt prints a field: see fieldValue
 		}
 		return 0, 0, false // prose: "auth: failed"; see lineValue
@@ -326,6 +339,9 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 // bracket that closes the struct; elsewhere it is one word, as valueAfter
 // reads "name=value".
 func fieldValue(s string, k int, nested bool) (vs, ve int) {
+	if strings.HasPrefix(s[k:], Redacted) {
+		return k, k + len(Redacted) // hidden before: the marker is no list
+	}
 	if c := s[k]; c == '[' || c == '{' {
 		return k + 1, closeBracket(s, k)
 	}
@@ -400,10 +416,15 @@ func base64End(s string, i int) int {
 // or of sixteen or more, when r hides tokens, so that status and country
 // codes and names ("code=404", "code=FR", "code=NotFound") stay readable.
 func (r *Rules) oauthCode(name, v string) bool {
-	if !r.oauth || len(name) != 4 || !strings.EqualFold(name, "code") || len(v) < 6 || v == Redacted {
+	if !r.oauth || !isCode(name) || len(v) < 6 || v == Redacted {
 		return false
 	}
 	return len(v) >= 16 || strings.ContainsAny(v, "0123456789")
+}
+
+// isCode reports whether name is "code", in any case.
+func isCode(name string) bool {
+	return len(name) == 4 && name[0]|0x20 == 'c' && strings.EqualFold(name, "code")
 }
 
 // schemeOnly reports whether a field's value s[vs:ve] is an authentication
