@@ -52,16 +52,24 @@ func shortPlain(s string) bool {
 // text is Text's scan.
 func (r *Rules) text(s string) string {
 	t := textScrub{s: s}
-	depth := 0 // brackets ("{", "[") opened and not closed yet: inside a struct or map fmt printed
-	pct := strings.IndexByte(s, '%') >= 0
-	for i := 0; i < len(s); {
-		if c := s[i]; !isAtom(c) {
-			switch c {
+	// Brackets ("{", "[") opened before depthAt and not closed: inside a
+	// struct or map fmt printed. Counted only when a field asks (see
+	// nested), from where the last count stopped: the scan stays linear.
+	depth, depthAt := 0, 0
+	nested := func(i int) bool {
+		for ; depthAt < i; depthAt++ {
+			switch s[depthAt] {
 			case '{', '[':
 				depth++
 			case '}', ']':
 				depth = max(depth-1, 0)
 			}
+		}
+		return depth > 0
+	}
+	pct := strings.IndexByte(s, '%') >= 0
+	for i := 0; i < len(s); {
+		if !isAtom(s[i]) {
 			i++
 			continue
 		}
@@ -82,7 +90,7 @@ func (r *Rules) text(s string) string {
 		}
 		if vs, ve, ok := valueAfter(s, i, j); ok && (r.SecretName(pathUnescape(atom)) || r.oauthCode(atom, s[vs:max(ve, vs)])) {
 			if ve < 0 {
-				vs, ve = fieldValue(s, vs, depth > 0)
+				vs, ve = fieldValue(s, vs, nested(i))
 				if cs, ok := r.schemeOnly(s, vs, ve); ok {
 					vs = cs // Authorization:[Bearer <token>]: the scheme stays readable, as in a header
 				}
@@ -96,7 +104,7 @@ func (r *Rules) text(s string) string {
 			i = max(ve, j)
 			continue
 		}
-		if pct || j+1 < len(s) && (s[j] == ':' || s[j] == ' ' && (atom[0] == '-' || j-i == 4)) {
+		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4) || pct {
 			if next, ok := r.spaced(&t, s, i, j, pct); ok {
 				i = next
 				continue
@@ -133,7 +141,7 @@ func (r *Rules) text(s string) string {
 				i = k
 				continue
 			}
-			if k == j && j < len(s) && s[j] == '/' && (i == 0 || s[i-1] != '/') {
+			if s[min(j, len(s)-1)] == '/' && k == j && (i == 0 || s[i-1] != '/') {
 				// A token of standard base64, whose "/" the scan took
 				// for a path's: an AWS secret access key.
 				if e := base64End(s, i); e-i >= 20 && looksRandom(s[i:e], true) {
@@ -257,6 +265,12 @@ func urlEnd(s string, i int) int {
 // Name:value written with no space (see fieldValue), ve is -1: its end is
 // found only once the name is known secret.
 func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
+	if j+1 >= len(s) {
+		return 0, 0, false
+	}
+	if c := s[j]; c == ' ' && s[j+1] != ' ' && s[j+1] != ':' && s[j+1] != '=' || c > '=' && c != '\\' {
+		return 0, 0, false // prose, a word alone: the common case
+	}
 	quotedName := false
 	if j < len(s) && (s[j] == '"' || s[j] == '\'') && i > 0 && s[i-1] == s[j] {
 		quotedName = true
