@@ -318,6 +318,20 @@ func (r *Rules) urlString(s string) string {
 		if j := strings.IndexAny(s[auth:], "/?#"); j >= 0 {
 			end = auth + j
 		}
+		if strings.IndexByte(s[auth:end], '@') < 0 {
+			if c := strings.IndexByte(s[auth:end], ':'); c > 0 && s[auth] != '[' && !IsDigits(s[auth+c+1:end]) {
+				// "user:pa/ss@host", "user:p#ss@host": a password that
+				// holds "/", "?" or "#" unencoded ends the authority early.
+				if at := strings.IndexByte(s[end:], '@'); at >= 0 {
+					end = end + at
+					if j := strings.IndexAny(s[end:], "/?#"); j >= 0 {
+						end += j
+					} else {
+						end = len(s)
+					}
+				}
+			}
+		}
 		if amp := strings.IndexByte(s[auth:end], '&'); amp >= 0 && strings.IndexByte(s[auth:end], '@') < 0 {
 			end = auth + amp // no host holds "&": see below
 		}

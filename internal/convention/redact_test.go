@@ -248,7 +248,8 @@ func FuzzRedact(f *testing.F) {
 		// Error was not idempotent: the marker left a quote after "]",
 		// where it had been inside a word ("0\"").
 		"token=0\"0000000", "{User:b Password:x y N:[1]}", "map[Cookie:[a=b]]", "Set-Cookie: a=b; c",
-		`"{\"token\":\"x\"}"`, "--token x", "AUTH x1", "a%3Db", "redirect_uri=https://h&code=x1y2z3"} {
+		`"{\"token\":\"x\"}"`, "--token x", "AUTH x1", "a%3Db", "redirect_uri=https://h&code=x1y2z3",
+		"<pin>1</pin>", "a[pin]=1", "u:p$@h", "h://u:p/s@h/"} {
 		f.Add(s)
 	}
 	r := defaultRules()
@@ -378,6 +379,22 @@ func TestTextLeaks(t *testing.T) {
 		{"bad pair password%3Dhunter2", "bad pair password%3D" + R},
 		// An AWS secret access key: standard base64, with "/" and "+".
 		{"key Zx81kQ2mP9vL/3nR7tY5wB1cD+h7Pq0aLm3XyVb end", "key " + R + " end"},
+		// XML elements, form fields, a JSON null, an http.Request printed
+		// with %+v, a private key.
+		{"<user>bob</user><password>hunter2</password>", "<user>bob</user><password>" + R + "</password>"},
+		{"user[password]=hunter2&user[name]=bob", "user[password]=" + R + "&user[name]=bob"},
+		{`{"token":null,"password":"x"}`, `{"token":null,"password":"` + R + `"}`},
+		{"&{Method:POST URL:/login?password=hunter2 Header:map[Authorization:[Basic dXNlcjpwYXNz] Cookie:[sid=abc123]] Form:map[password:[hunter2]]}",
+			"&{Method:POST URL:/login?password=" + R + " Header:map[Authorization:[Basic " + R + "] Cookie:[" + R + "]] Form:map[password:[" + R + "]]}"},
+		{"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n-----END RSA PRIVATE KEY-----",
+			"-----BEGIN RSA PRIVATE KEY-----\n" + R + "\n" + R + "\n-----END RSA PRIVATE KEY-----"},
+		// DSNs whose password holds what ends a word or an authority.
+		{"dial u:pa$$word@tcp(h:3306)/db", "dial u:" + R + "@tcp(h:3306)/db"},
+		{"u:p@ss@tcp(h)/db", "u:" + R + "@tcp(h)/db"},
+		{"postgres://u:p/ss@h/db", "postgres://" + R + "@h/db"},
+		{"postgres://u:p#ss@h/db?sslmode=disable", "postgres://" + R + "@h/db?sslmode=disable"},
+		{"redis://:hunter2@h:6379/0", "redis://" + R + "@h:6379/0"},
+		{"Server=h;User Id=sa;Password=hunter2;Encrypt=true", "Server=h;User Id=sa;Password=" + R + ";Encrypt=true"},
 		// A password holding a quote, and the quote after the marker.
 		{"token=0\"0000000", "token=" + R + "\"0000000"},
 	}
@@ -410,6 +427,8 @@ func TestTextReadable(t *testing.T) {
 		"/api/v1/users/12345/orders internal/convention/redact_test.go github.com/goappstats/appstats/recording",
 		"{User:bob Age:3 Roles:[admin ops]}", "map[author:ann keyword:go]", "&{Name:x Pinned:true}",
 		"X-Request-Id: req-12345", "Accept: text/html; q=0.9", "src/main/java/com/example/MyClass1.java",
+		"http://h:8080/users/@me", "h:8080/users/@me", "redis: AUTH <password> called without any password configured",
+		"error: password authentication failed for user", "golang.org/x/net@v0.30.0",
 	} {
 		if got := r.Text(s); got != s {
 			t.Errorf("Text(%q) = %q, want it unchanged", s, got)

@@ -10,8 +10,23 @@ import (
 //
 //   - the user information of a URL ("https://user:pw@host/") and the
 //     secrets of its path, query and fragment ([Rules.URL]);
-//   - the value of a secret name written "name=value", "name: 'value'",
-//     name:"value" (Go's and protobuf's text forms) or "name": value (JSON);
+//   - the value of a secret name written "name=value", "name = value",
+//     "name: 'value'", name:"value" (Go's and protobuf's text forms),
+//     "name": value (JSON, and JSON quoted again by %q: \"name\":\"value\"),
+//     "Name":[]string{"value"} (%#v of a header);
+//   - the fields of structs and maps printed by fmt, whose strings it does
+//     not quote ({User:bob Password:hunter2}, &{Token:abc},
+//     map[password:hunter2], a field's value running over spaces to the
+//     next field; see [fieldValue]);
+//   - the value of a secret name written "Name: value", as a header line
+//     ("Cookie: sid=…; theme=dark" to the end of the line), YAML or a log
+//     writes it, unless it reads as prose ("auth: failed"; see
+//     [Rules.lineValue]); a command line's "--password value"; the
+//     arguments of Redis' "AUTH"; a pair written percent-encoded
+//     ("password%3Dhunter2");
+//   - an OAuth authorization code ("code=…" with a digit, or long; see
+//     [Rules.oauthCode]), and the parameters after a URL given unencoded to
+//     a form's parameter ("redirect_uri=https://h/cb&client_secret=…");
 //   - the password of "user:password@host" written without a scheme;
 //   - the credential written after an HTTP authentication scheme that takes
 //     a single token, as an Authorization header's value is: "Bearer
@@ -19,9 +34,14 @@ import (
 //     printed by fmt, a curl command or an error message as much as after
 //     a secret name ("Authorization=Bearer <token>" hides both words);
 //   - when r hides values, every word that looks secret ([SecretValue]),
-//     and card numbers written in groups ("4111 1111 1111 1111").
+//     card numbers written in groups ("4111 1111 1111 1111") and random
+//     tokens of standard base64, "/" and "+" included (an AWS secret access
+//     key).
 //
-// A text with nothing to hide is returned as it is, without allocating.
+// A number given to the plural of a secret word ("tokens=5",
+// "max_tokens=100") is a count, and stays. A text with nothing to hide is
+// returned as it is, without allocating; the scan is linear in the length
+// of s.
 func (r *Rules) Text(s string) string {
 	if r == nil || s == "" || shortPlain(s) {
 		return s
@@ -51,7 +71,7 @@ func shortPlain(s string) bool {
 
 // text is Text's scan.
 func (r *Rules) text(s string) string {
-	t := textScrub{s: s}
+	t := textScrub{s: s, hasAt: strings.IndexByte(s, '@') >= 0}
 	// Brackets ("{", "[") opened before depthAt and not closed: inside a
 	// struct or map fmt printed. Counted only when a field asks (see
 	// nested), from where the last count stopped: the scan stays linear.
@@ -98,13 +118,13 @@ func (r *Rules) text(s string) string {
 			if _, ce, ok := authCredential(s, vs, ve); r.schemes && ok {
 				ve = ce // "Authorization=Bearer <token>": the scheme and its credential
 			}
-			if v := s[vs:ve]; v != "" && v != Redacted && !isPlaceholder(v) && !r.count(atom, v) {
+			if v := s[vs:ve]; v != "" && v != Redacted && v != "null" && !isPlaceholder(v) && !r.count(atom, v) {
 				t.replace(vs, ve, Redacted)
 			}
 			i = max(ve, j)
 			continue
 		}
-		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4) || pct {
+		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4) || next == '>' || pct {
 			if next, ok := r.spaced(&t, s, i, j, pct); ok {
 				i = next
 				continue
@@ -171,6 +191,31 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 			return ve, true
 		}
 	}
+	if t.hasAt && j+1 < len(s) && s[j] == ':' && j >= t.noAt {
+		if _, at, ok := t.userInfo(j + 1); ok {
+			if r.values && j-i >= minSecretWord && SecretValue(pathUnescape(s[i:j])) {
+				t.replace(i, j, Redacted) // the user name, a word as any other
+			}
+			if s[j+1:at] != Redacted {
+				t.replace(j+1, at, Redacted)
+			}
+			return at, true
+		}
+	}
+	if j < len(s) && s[j] == '>' && i > 0 && s[i-1] == '<' && r.SecretName(s[i:j]) {
+		// XML: <password>hunter2</password>, the element closed (not
+		// prose's "AUTH <password> called…").
+		e := j + 1
+		for e < len(s) && s[e] != '<' {
+			e++
+		}
+		if rest := s[e:]; len(rest) > j-i+2 && rest[1] == '/' && rest[2:j-i+2] == s[i:j] {
+			if v := s[j+1 : e]; v != "" && v != Redacted {
+				t.replace(j+1, e, Redacted)
+			}
+			return e, true
+		}
+	}
 	if s[i] == '-' && j+1 < len(s) && s[j] == ' ' && s[j+1] != '-' && secretFlag(r, s[i:j]) {
 		e := j + 1
 		for e < len(s) && !valueDelim(s[e]) {
@@ -206,6 +251,39 @@ type textScrub struct {
 	s    string
 	out  []byte
 	last int // s[:last] is in out
+	// noAt: the run of s that ends here, without white space, holds no
+	// "@" (see userInfo), so that a run of "a:a:a…" is read once.
+	noAt  int
+	hasAt bool // s holds an "@"
+}
+
+// userInfo finds the password of "user:password@host" written without a
+// scheme, from k (after the ":") to at: the run of characters up to white
+// space, whose last "@" ends the password, which may hold any character
+// but "/" and white space ("app:pa$$word@tcp(db:3306)/", "u:p@ss@host").
+// ok is false when there is none: then noAt remembers where the run ends.
+func (t *textScrub) userInfo(k int) (from, at int, ok bool) {
+	s := t.s
+	at = -1
+	e := k
+	for ; e < len(s); e++ {
+		c := s[e]
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '`' || c == '<' || c == '>' {
+			break
+		}
+		if c == '@' {
+			at = e
+		}
+	}
+	if at < 0 {
+		t.noAt = e
+		return 0, 0, false
+	}
+	if slash := strings.LastIndexByte(s[k:at], '/'); slash >= 0 {
+		t.noAt = k + slash // "h:8080/users/@me": a path; a ":" after its "/" is read again
+		return 0, 0, false
+	}
+	return k, at, at > k
 }
 
 func (t *textScrub) replace(from, to int, with string) {
@@ -268,8 +346,14 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	if j+1 >= len(s) {
 		return 0, 0, false
 	}
-	if c := s[j]; c == ' ' && s[j+1] != ' ' && s[j+1] != ':' && s[j+1] != '=' || c > '=' && c != '\\' {
+	if c := s[j]; c == ' ' && s[j+1] != ' ' && s[j+1] != ':' && s[j+1] != '=' || c > '=' && c != '\\' && c != ']' {
 		return 0, 0, false // prose, a word alone: the common case
+	}
+	if s[j] == ']' {
+		if s[j+1] != '=' || i == 0 || s[i-1] != '[' {
+			return 0, 0, false
+		}
+		j++ // a form's user[password]=…
 	}
 	quotedName := false
 	if j < len(s) && (s[j] == '"' || s[j] == '\'') && i > 0 && s[i-1] == s[j] {
