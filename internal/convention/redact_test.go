@@ -391,6 +391,8 @@ func TestTextLeaks(t *testing.T) {
 		// DSNs whose password holds what ends a word or an authority.
 		{"dial u:pa$$word@tcp(h:3306)/db", "dial u:" + R + "@tcp(h:3306)/db"},
 		{"u:p@ss@tcp(h)/db", "u:" + R + "@tcp(h)/db"},
+		{"app:pa$$w@rd@tcp(db:3306)/", "app:" + R + "@tcp(db:3306)/"},
+		{"[default]\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", "[default]\naws_secret_access_key = " + R + "\n"},
 		{"postgres://u:p/ss@h/db", "postgres://" + R + "@h/db"},
 		{"postgres://u:p#ss@h/db?sslmode=disable", "postgres://" + R + "@h/db?sslmode=disable"},
 		{"redis://:hunter2@h:6379/0", "redis://" + R + "@h:6379/0"},

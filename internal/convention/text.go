@@ -27,7 +27,11 @@ import (
 //   - an OAuth authorization code ("code=…" with a digit, or long; see
 //     [Rules.oauthCode]), and the parameters after a URL given unencoded to
 //     a form's parameter ("redirect_uri=https://h/cb&client_secret=…");
-//   - the password of "user:password@host" written without a scheme;
+//   - the password of "user:password@host" written without a scheme, up
+//     to the last "@" of the word ("app:pa$$w@rd@tcp(db:3306)/"), and of a
+//     URL whose password holds "/", "?" or "#" unencoded;
+//   - the text of an XML element named secret (<password>…</password>), and
+//     a form's user[password]=…;
 //   - the credential written after an HTTP authentication scheme that takes
 //     a single token, as an Authorization header's value is: "Bearer
 //     <token>", "Basic <base64>" (see [authCredential]), in a header map
