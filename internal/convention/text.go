@@ -122,7 +122,7 @@ func (r *Rules) text(s string) string {
 			if _, ce, ok := authCredential(s, vs, ve); r.schemes && ok {
 				ve = ce // "Authorization=Bearer <token>": the scheme and its credential
 			}
-			if v := s[vs:ve]; v != "" && v != Redacted && v != "null" && !isPlaceholder(v) && !r.count(atom, v) {
+			if v := s[vs:ve]; v != "" && v != Redacted && !isNil(v) && !isPlaceholder(v) && !r.count(atom, v) {
 				t.replace(vs, ve, Redacted)
 			}
 			i = max(ve, j)
@@ -753,6 +753,9 @@ func valueDelim(c byte) bool {
 	}
 	return false
 }
+
+// isNil reports whether v is the nil or null fmt and JSON write: no secret.
+func isNil(v string) bool { return v == "null" || v == "<nil>" }
 
 // isPlaceholder reports whether v is a statement's placeholder ("?", "$1",
 // ":name", "@name"): not a value, and nothing to hide.
