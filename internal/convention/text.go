@@ -419,7 +419,7 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		return k + 2, k + 2 + e, true
 	}
 	if sep == ':' && !quotedName {
-		if k == j+1 && k < len(s) && s[k] != ' ' && s[k] != '\t' && !isDigit(s[i]) {
+		if k == j+1 && k < len(s) && s[k] != ' ' && s[k] != '\t' && !isDigit(s[i]) && fieldStart(s, i) {
 			return k, -1, true // Name:value, as fmt prints a field: see fieldValue
 		}
 		return 0, 0, false // prose: "auth: failed"; see lineValue
@@ -429,6 +429,21 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		e++
 	}
 	return k, e, true
+}
+
+// fieldStart reports whether a field ("Name:value") may start at s[i]: at
+// the start of s, or after what fmt writes before a field (a bracket, a
+// space) or a log before a pair. A path's "/v1/tokens:revoke" (a custom
+// method, as Google's APIs name them) is no field.
+func fieldStart(s string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	switch s[i-1] {
+	case ' ', '\t', '\n', '{', '[', '(', ',', ';', '|':
+		return true
+	}
+	return false
 }
 
 // fieldValue bounds the value of "Name:value", written with no space as fmt
