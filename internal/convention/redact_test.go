@@ -397,6 +397,10 @@ func TestTextLeaks(t *testing.T) {
 		{"postgres://u:p#ss@h/db?sslmode=disable", "postgres://" + R + "@h/db?sslmode=disable"},
 		{"redis://:hunter2@h:6379/0", "redis://" + R + "@h:6379/0"},
 		{"Server=h;User Id=sa;Password=hunter2;Encrypt=true", "Server=h;User Id=sa;Password=" + R + ";Encrypt=true"},
+		// Cut by a byte cap: what is left of a token, of a field's value.
+		{convention.Truncate("tok Zx81kQ2mP9vL3nR7tY5wB1cDq8Vd2LkP0sXr7YwZ3nTbHc5JmGfA1eUiKo9NpQzR end", 40),
+			"tok " + R + "…[truncated 32 bytes]"},
+		{convention.Truncate("{User:bob Password:hunter2hunter2 Age:3}", 28), "{User:bob Password:" + R + "…[truncated 12 bytes]"},
 		// A password holding a quote, and the quote after the marker.
 		{"token=0\"0000000", "token=" + R + "\"0000000"},
 	}

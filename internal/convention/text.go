@@ -160,6 +160,9 @@ func (r *Rules) text(s string) string {
 			if k > j && k < len(s) && isAtom(s[k]) {
 				k = j
 			}
+			if k == j && j < len(s) && s[j] == '[' && strings.HasSuffix(atom, "…") && strings.HasPrefix(s[j-len("…"):], TruncatedMarker) {
+				k -= len("…") // a token cut by a byte cap: what is left of it is judged
+			}
 			if len(atom) >= minSecretWord && SecretValue(pathUnescape(s[i:k])) {
 				t.replace(i, k, Redacted)
 				i = k
@@ -472,6 +475,10 @@ func fieldValue(s string, k int, nested bool) (vs, ve int) {
 	depth := 0
 	for ; e < len(s); e++ {
 		switch s[e] {
+		case cutMark[0]:
+			if strings.HasPrefix(s[e:], TruncatedMarker) {
+				return k, e // cut by a byte cap: the note stays
+			}
 		case '[', '{':
 			depth++
 		case ']', '}':
