@@ -75,7 +75,7 @@ func shortPlain(s string) bool {
 
 // text is Text's scan.
 func (r *Rules) text(s string) string {
-	t := textScrub{s: s, hasAt: strings.IndexByte(s, '@') >= 0}
+	t := textScrub{s: s}
 	// Brackets ("{", "[") opened before depthAt and not closed: inside a
 	// struct or map fmt printed. Counted only when a field asks (see
 	// nested), from where the last count stopped: the scan stays linear.
@@ -198,7 +198,7 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 			return ve, true
 		}
 	}
-	if t.hasAt && j+1 < len(s) && s[j] == ':' && j >= t.noAt {
+	if j+1 < len(s) && s[j] == ':' && j >= t.noAt {
 		if _, at, ok := t.userInfo(j + 1); ok {
 			if r.values && j-i >= minSecretWord && SecretValue(pathUnescape(s[i:j])) {
 				t.replace(i, j, Redacted) // the user name, a word as any other
@@ -260,8 +260,7 @@ type textScrub struct {
 	last int // s[:last] is in out
 	// noAt: the run of s that ends here, without white space, holds no
 	// "@" (see userInfo), so that a run of "a:a:a…" is read once.
-	noAt  int
-	hasAt bool // s holds an "@"
+	noAt int
 }
 
 // userInfo finds the password of "user:password@host" written without a
