@@ -433,7 +433,7 @@ func TestTextReadable(t *testing.T) {
 		"/api/v1/users/12345/orders internal/convention/redact_test.go github.com/goappstats/appstats/recording",
 		"{User:bob Age:3 Roles:[admin ops]}", "map[author:ann keyword:go]", "&{Name:x Pinned:true}",
 		"X-Request-Id: req-12345", "Accept: text/html; q=0.9", "src/main/java/com/example/MyClass1.java",
-		"{ID:42 Token:<nil> Secret:{} Pin:[]}", "POST https://api.example/v1/tokens:revoke", "/v1/sessions:batchCreate", `{"token":null}`, "http://h:8080/users/@me", "h:8080/users/@me", "redis: AUTH <password> called without any password configured",
+		"see api/v1/users/12345/orders/a1b2c3 now", "GET v2/items/AB12CD34EF56/x", "{ID:42 Token:<nil> Secret:{} Pin:[]}", "POST https://api.example/v1/tokens:revoke", "/v1/sessions:batchCreate", `{"token":null}`, "http://h:8080/users/@me", "h:8080/users/@me", "redis: AUTH <password> called without any password configured",
 		"error: password authentication failed for user", "golang.org/x/net@v0.30.0",
 	} {
 		if got := r.Text(s); got != s {

@@ -171,7 +171,7 @@ func (r *Rules) text(s string) string {
 			if s[min(j, len(s)-1)] == '/' && k == j && (i == 0 || s[i-1] != '/') {
 				// A token of standard base64, whose "/" the scan took
 				// for a path's: an AWS secret access key.
-				if e := base64End(s, i); e-i >= 20 && looksRandom(s[i:e], true) {
+				if e := base64End(s, i); e-i >= 20 && !pathLike(s[i:e]) && looksRandom(s[i:e], true) {
 					t.replace(i, e, Redacted)
 					i = e
 					continue
@@ -531,6 +531,20 @@ func base64End(s string, i int) int {
 		return i // longer than a key, or not base64 at all
 	}
 	return e
+}
+
+// pathLike reports whether v, a run of base64, reads as a path rather than
+// a key: more than three "/", or a segment that is a word
+// ("api/v1/users/12345"). A key's "/" fall at random, a few in 40
+// characters, between segments of mixed letters and digits.
+func pathLike(v string) bool {
+	n := 0
+	for seg := range strings.SplitSeq(v, "/") {
+		if n++; n > 4 || len(seg) >= 3 && plainWord(seg) {
+			return true
+		}
+	}
+	return false
 }
 
 // oauthCode reports whether v, given to name, is an OAuth 2.0
