@@ -204,12 +204,14 @@ func TestSecretValue(t *testing.T) {
 		"5500-0000-0000-0004", "378282246310005", "123-45-6789", "ann@example.com", "a.b+c@mail.example.org",
 		"ghp_16C7e42F292c6912E7710c838347Ae178B4a", "AKIAIOSFODNN7EXAMPLE", "Zx81kQ2mP9vL3nR7tY5wB1cD",
 		"q8Vd2LkP0sXr7YwZ3nTbHc5JmGfA1eUiKo9NpQzR", "dGhpcyBpcyBhIHNlY3JldA==", "kXwQzRtYpLmNbVcXzQwErTyU",
+		"Zx81kQ2mP9vL/3nR7tY5wB1cD+h7Pq0aLm3XyVb",
 	}
 	benign := []string{
 		"", "42", "hello", "4111111111111112", "1732000000000", "12345678901234567", "550e8400-e29b-41d4-a716-446655440000",
 		"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b", "2024-01-02", "postgres@localhost", "user@host", "@handle",
 		"getUserProfileSettings", "ThisIsALongCamelCaseName", "internationalization", "my-long-blog-post-title-2024",
 		"country_code_and_region", "XMLHttpRequestFactory", "v1.2.3-beta.4+build.567", "12-34-5678",
+		"/usr/local/bin/appstats", "api/v1/users/12345/orders/a1b2c3", "v2/items/AB12CD34EF56/x", "/a1b2/c3d4",
 	}
 	for _, v := range secret {
 		if !convention.SecretValue(v) {

@@ -15,7 +15,9 @@ import "strings"
 //     padding) of base64 or base64url, with a run of 16 letters and digits
 //     mixed the way random strings mix them — letters and digits
 //     alternating often, or lower and upper case alternating often with few
-//     vowels.
+//     vowels; in standard base64, "/" and "+" count in the run (an AWS
+//     secret access key), unless the value reads as a path (a word between
+//     two "/", or more than three).
 //
 // Identifiers are not secrets and are left readable: numbers that are not
 // card numbers, UUIDs and other strings of hexadecimal digits (hashes,
@@ -34,7 +36,8 @@ func SecretValue(v string) bool {
 	if len(v) < 16 {
 		return false
 	}
-	return isJWT(v) || knownPrefix(v) || looksRandom(v, false)
+	return isJWT(v) || knownPrefix(v) || looksRandom(v, false) ||
+		strings.ContainsAny(v, "/+") && !pathLike(v) && looksRandom(v, true)
 }
 
 // isEmail reports whether v, with an @ at at, is an e-mail address.

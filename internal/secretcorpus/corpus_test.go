@@ -463,6 +463,8 @@ func sqliteCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 	exec("SELECT count(*) FROM users WHERE name = ? OR name = ? OR name = ?",
 		c.secret("SQLite positional argument: a card number", "5500000000000004"),
 		c.secret("SQLite positional argument: an e-mail address", "arg.person@example.net"), "ann")
+	exec("SELECT count(*) FROM users WHERE note = ?",
+		c.secret("SQLite positional argument: a base64 key with '/' and '+'", "Zx81kQ2mP9vL/3nR7tY5wB1cD+h7Pq0aLm3XyVb"))
 	c.readable("SQLite statement", "SELECT count(*) FROM users WHERE name = ?")
 	c.readable("SQLite call name", `"SELECT users"`)
 	c.readable("SQLite benign argument", `\"ann\"`)
