@@ -554,7 +554,7 @@ func (r *Recorder) secretKey(k string) bool { return r.keyKind(k)&keySecret != 0
 
 // A keyKind says how the writer redacts the value of a header or an
 // attribute by its name: whether the name is secret, counts something
-// (convention.IsCount, convention.Rules.CountName), or is db.query.text.
+// (convention.IsCount), or is db.query.text.
 type keyKind uint8
 
 const (
@@ -602,7 +602,7 @@ func (r *Recorder) kindOf(k string) keyKind {
 	if r.cfg.redaction.secretHeader(k) {
 		kind |= keySecret
 	}
-	if convention.IsCount(k) || r.cfg.redaction.compiled().CountName(k) {
+	if convention.IsCount(k) {
 		kind |= keyCount
 	}
 	switch k {

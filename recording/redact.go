@@ -469,8 +469,7 @@ func (s *scrubber) call(c *Call) {
 // is secret (it holds a secret word, or names a redacted header), and the
 // secrets in the others. db.query.text, normalized by the wrapper that
 // recorded it, is left as it is, and so are the plain numbers of counts
-// whose names hold a secret word ("gen_ai.usage.input_tokens",
-// "gen_ai.request.max_tokens": see convention.Rules.CountName).
+// whose names hold a secret word ("gen_ai.usage.input_tokens").
 func (s *scrubber) attrs(attrs []Attr) { s.attrsAt(attrs, nil) }
 
 // attrsAt is attrs for a record's own attributes, with last the
@@ -547,7 +546,7 @@ func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 		a := &attrs[i]
 		switch {
 		case a.Key == convention.KeyDBQueryText:
-		case (convention.IsCount(a.Key) || s.rules.CountName(a.Key)) && convention.IsDigits(a.Value):
+		case convention.IsCount(a.Key) && convention.IsDigits(a.Value):
 		case s.secret(a.Key):
 			if a.Value != "" {
 				a.Value = Redacted

@@ -697,15 +697,10 @@ func redisAuth(s string, k int) int {
 }
 
 // count reports whether v, the value of the secret name, is a count: a
-// number given to a plural of a secret word ([Rules.CountName]).
-func (r *Rules) count(name, v string) bool { return IsDigits(v) && r.CountName(name) }
-
-// CountName reports whether name, secret by its words, counts secret
-// things: its last word is the plural of a secret word ("tokens",
-// "max_tokens", "gen_ai.request.max_tokens", "sessions"). A plain number
-// given to such a name is a count, not a secret, and redaction leaves it.
-func (r *Rules) CountName(name string) bool {
-	if r == nil {
+// number given to a plural of a secret word ("tokens=5", "max_tokens=100",
+// "sessions=3"), which counts secrets rather than being one.
+func (r *Rules) count(name, v string) bool {
+	if !IsDigits(v) {
 		return false
 	}
 	var last string
