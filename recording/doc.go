@@ -86,10 +86,13 @@
 // ("…[truncated N bytes]"), never kept whole.
 // [DefaultRedaction] hides credentials and personal data: secret headers,
 // the values of names holding a secret word (password, token, pin, ssn,
-// email…, matched as words: "author" and ":authority" stay readable),
-// values that look secret (JSON Web Tokens, card numbers, long random
-// tokens), the user information and secret parameters of URLs found in any
-// recorded text, and the quoted fragments of error messages. The recorder's
+// email…, matched as words: "author" and ":authority" stay readable) in
+// query strings, headers, attributes and in any recorded text — written
+// name=value, as JSON, as fmt prints a struct or map ({Password:…}), as a
+// header line ("Cookie: …") —, OAuth authorization codes, values that look
+// secret (JSON Web Tokens, card numbers, long random tokens), the user
+// information and secret parameters of URLs found in any recorded text, and
+// the quoted fragments of error messages. The recorder's
 // background writer applies it to every record before any sink sees it; the
 // one marker, [Redacted], is never percent-encoded. Summaries never contain
 // bodies unless a wrapper is told to keep them.

@@ -62,7 +62,8 @@ type Redaction struct {
 // passphrase, secret, token, auth, authorization, credential, apikey,
 // accesskey, private, ssn, pin, card, creditcard, cc, cvv, cvc, session,
 // sessionid, sessid, cookie, signature, sig, jwt, otp, bearer, cert,
-// certificate, email, csrf and xsrf; values that look secret; and the
+// certificate, email, csrf, xsrf, assertion, samlresponse and codeverifier;
+// OAuth authorization codes ("code="); values that look secret; and the
 // quoted fragments of error messages.
 func DefaultRedaction() Redaction {
 	r := Redaction{
@@ -135,9 +136,12 @@ func (r *Redaction) URL(u *url.URL) string {
 // Text returns a free text — a header value, a summary, a path — with its
 // secrets replaced by [Redacted]: the user information and secret
 // parameters of URLs and query strings found anywhere in it, the value of
-// any secret name written "name=value", name:"value" or "name": value, the
-// credential after an Authorization scheme ("Bearer <token>", "Basic
-// <base64>"), and, with r.Values, every word that looks secret.
+// any secret name written "name=value", name:"value", "name": value, as fmt
+// prints a struct's or map's field ({Password:hunter2},
+// map[token:abc]) or as a header line ("Cookie: sid=…"), the credential
+// after an Authorization scheme ("Bearer <token>", "Basic <base64>"), an
+// OAuth authorization code, and, with r.Values, every word that looks
+// secret.
 func (r *Redaction) Text(s string) string { return r.compiled().Text(s) }
 
 // Error returns an error message redacted for storage: with r.Errors, its

@@ -33,6 +33,9 @@ type Rules struct {
 	// schemes: the credential after "Bearer " or "Basic " is hidden in
 	// texts, when "Authorization" is a secret name.
 	schemes bool
+	// oauth: OAuth authorization codes ("code=…") are hidden, when
+	// "access_token" is a secret name (see oauthCode).
+	oauth bool
 }
 
 // NewRules compiles secret words (matched as words, see [Rules.SecretName])
@@ -55,6 +58,7 @@ func NewRules(words []string, values bool) *Rules {
 		}
 	}
 	r.schemes = r.SecretName("Authorization")
+	r.oauth = r.SecretName("access_token")
 	return r
 }
 
@@ -221,8 +225,8 @@ func (r *Rules) param(part string) (string, bool) {
 		}
 		return "", false
 	}
-	if r.SecretName(unescape(key)) {
-		if val == Redacted {
+	if name := unescape(key); r.SecretName(name) || isCode(name) && r.oauthCode(name, unescape(val)) {
+		if val == Redacted || val != "" && r.count(name, val) {
 			return "", false
 		}
 		return key + "=" + Redacted, true
@@ -314,6 +318,23 @@ func (r *Rules) urlString(s string) string {
 		if j := strings.IndexAny(s[auth:], "/?#"); j >= 0 {
 			end = auth + j
 		}
+		if strings.IndexByte(s[auth:end], '@') < 0 {
+			if c := strings.IndexByte(s[auth:end], ':'); c > 0 && s[auth] != '[' && !IsDigits(s[auth+c+1:end]) {
+				// "user:pa/ss@host", "user:p#ss@host": a password that
+				// holds "/", "?" or "#" unencoded ends the authority early.
+				if at := strings.IndexByte(s[end:], '@'); at >= 0 {
+					end = end + at
+					if j := strings.IndexAny(s[end:], "/?#"); j >= 0 {
+						end += j
+					} else {
+						end = len(s)
+					}
+				}
+			}
+		}
+		if amp := strings.IndexByte(s[auth:end], '&'); amp >= 0 && strings.IndexByte(s[auth:end], '@') < 0 {
+			end = auth + amp // no host holds "&": see below
+		}
 		head = s[:end]
 		if at := strings.LastIndexByte(s[auth:end], '@'); at >= 0 && s[auth:auth+at] != Redacted {
 			head = s[:auth] + Redacted + s[auth+at:end]
@@ -331,8 +352,13 @@ func (r *Rules) urlString(s string) string {
 	if i := strings.IndexByte(path, '#'); i >= 0 {
 		path, frag, hasFrag = path[:i], path[i+1:], true
 	}
+	sep := byte('?')
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path, query, hasQuery = path[:i], path[i+1:], true
+	} else if i := strings.IndexByte(path, '&'); i >= 0 {
+		// A URL given unencoded to a parameter, followed by the next
+		// parameters: a form's "redirect_uri=https://h/cb&client_secret=…".
+		path, query, hasQuery, sep = path[:i], path[i+1:], true, '&'
 	}
 	p2, q2, f2 := r.pathText(path), r.Query(query), r.Query(frag)
 	if !changed && p2 == path && q2 == query && f2 == frag {
@@ -343,7 +369,7 @@ func (r *Rules) urlString(s string) string {
 	b.WriteString(head)
 	b.WriteString(p2)
 	if hasQuery {
-		b.WriteByte('?')
+		b.WriteByte(sep)
 		b.WriteString(q2)
 	}
 	if hasFrag {
@@ -384,13 +410,14 @@ func lowerASCII(c byte) byte {
 
 // DefaultSecretWords returns the words that make a name secret by default
 // (see [Rules.SecretName]): passwords, tokens, keys, sessions, signatures,
-// certificates and the personal data that must not be stored (card numbers,
+// certificates, the credentials OAuth and SAML exchange (client_assertion,
+// SAMLResponse, code_verifier) and the personal data that must not be stored (card numbers,
 // social security numbers, e-mail addresses).
 func DefaultSecretWords() []string {
 	return []string{
 		"password", "passwd", "pwd", "pw", "pass", "passphrase", "secret", "token", "auth", "authorization",
 		"credential", "apikey", "accesskey", "private", "ssn", "pin", "card", "creditcard", "cc", "cvv", "cvc",
 		"session", "sessionid", "sessid", "cookie", "signature", "sig", "jwt", "otp", "bearer", "cert",
-		"certificate", "email", "csrf", "xsrf",
+		"certificate", "email", "csrf", "xsrf", "assertion", "samlresponse", "codeverifier",
 	}
 }

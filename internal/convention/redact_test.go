@@ -2,6 +2,7 @@ package convention_test
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,6 +183,10 @@ func TestScrubError(t *testing.T) {
 		{`it's "a ""quoted"" word" here`, `it's "` + R + `" here`},
 		{`empty "" stays`, `empty "" stays`},
 		{"no quotes", "no quotes"},
+		// A quote right after the marker is inside the word the marker
+		// stands for, as it was before Text hid it.
+		{`token=` + R + `"0000000`, `token=` + R + `"0000000`},
+		{`x ` + R + `'s "y"`, `x ` + R + `'s "` + R + `"`},
 	}
 	for _, tt := range tests {
 		if got := convention.ScrubError(tt.in); got != tt.want {
@@ -199,12 +204,14 @@ func TestSecretValue(t *testing.T) {
 		"5500-0000-0000-0004", "378282246310005", "123-45-6789", "ann@example.com", "a.b+c@mail.example.org",
 		"ghp_16C7e42F292c6912E7710c838347Ae178B4a", "AKIAIOSFODNN7EXAMPLE", "Zx81kQ2mP9vL3nR7tY5wB1cD",
 		"q8Vd2LkP0sXr7YwZ3nTbHc5JmGfA1eUiKo9NpQzR", "dGhpcyBpcyBhIHNlY3JldA==", "kXwQzRtYpLmNbVcXzQwErTyU",
+		"Zx81kQ2mP9vL/3nR7tY5wB1cD+h7Pq0aLm3XyVb",
 	}
 	benign := []string{
 		"", "42", "hello", "4111111111111112", "1732000000000", "12345678901234567", "550e8400-e29b-41d4-a716-446655440000",
 		"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b", "2024-01-02", "postgres@localhost", "user@host", "@handle",
 		"getUserProfileSettings", "ThisIsALongCamelCaseName", "internationalization", "my-long-blog-post-title-2024",
 		"country_code_and_region", "XMLHttpRequestFactory", "v1.2.3-beta.4+build.567", "12-34-5678",
+		"/usr/local/bin/appstats", "api/v1/users/12345/orders/a1b2c3", "v2/items/AB12CD34EF56/x", "/a1b2/c3d4",
 	}
 	for _, v := range secret {
 		if !convention.SecretValue(v) {
@@ -239,7 +246,12 @@ func BenchmarkTextNothingToHide(b *testing.B) {
 // replaces at least one byte.
 func FuzzRedact(f *testing.F) {
 	for _, s := range []string{"token=a&b=c", "http://u:p@h/?x=1#y", `"password": "x"`, "4111 1111 1111 1111",
-		"a@b.co", "'unterminated", "x=%zz", "u=http%3A%2F%2Fu%3Ap%40h", "::=@@", "eyJa.eyJb.c"} {
+		"a@b.co", "'unterminated", "x=%zz", "u=http%3A%2F%2Fu%3Ap%40h", "::=@@", "eyJa.eyJb.c",
+		// Error was not idempotent: the marker left a quote after "]",
+		// where it had been inside a word ("0\"").
+		"token=0\"0000000", "{User:b Password:x y N:[1]}", "map[Cookie:[a=b]]", "Set-Cookie: a=b; c",
+		`"{\"token\":\"x\"}"`, "--token x", "AUTH x1", "a%3Db", "redirect_uri=https://h&code=x1y2z3",
+		"<pin>1</pin>", "a[pin]=1", "u:p$@h", "h://u:p/s@h/"} {
 		f.Add(s)
 	}
 	r := defaultRules()
@@ -316,6 +328,154 @@ func TestTextCutURL(t *testing.T) {
 		}
 		if again := r.Text(got); again != got {
 			t.Errorf("Text(Text(%q)) = %q, want %q", tt.in, again, got)
+		}
+	}
+}
+
+// TestTextLeaks checks the secrets an operator found in recorded texts —
+// error and panic messages, header lines, form bodies, command lines —
+// each hidden, and read again the same.
+func TestTextLeaks(t *testing.T) {
+	r := defaultRules()
+	const R = convention.Redacted
+	tests := []struct{ in, want string }{
+		// Structs and maps printed by fmt (%+v, %v): fields unquoted.
+		{"bad config {User:bob Password:hunter2}", "bad config {User:bob Password:" + R + "}"},
+		{"&{Token:abc Name:x}", "&{Token:" + R + " Name:x}"},
+		{"map[password:hunter2 user:bob]", "map[password:" + R + " user:bob]"},
+		{"{User:bob Password:correct horse battery Age:3}", "{User:bob Password:" + R + " Age:3}"},
+		{"{Name:x Auth:{User:bob Pass:hunter2} N:1}", "{Name:x Auth:{" + R + "} N:1}"},
+		{"map[Cookie:[sid=abc123; theme=dark] User-Agent:[x]]", "map[Cookie:[" + R + "] User-Agent:[x]]"},
+		{"token:abc123 user:bob", "token:" + R + " user:bob"},
+		// ...and with %#v, and JSON quoted again by %q.
+		{`http.Header{"Cookie":[]string{"sid=abc123"}, "Accept":[]string{"*/*"}}`,
+			`http.Header{"Cookie":[]string{"` + R + `"}, "Accept":[]string{"*/*"}}`},
+		{`{"Cookie":["sid=abc123"],"Accept":["*/*"]}`, `{"Cookie":["` + R + `"],"Accept":["*/*"]}`},
+		{`unexpected body: "{\"access_token\":\"abc123\",\"expires_in\":3600}"`,
+			`unexpected body: "{\"access_token\":\"` + R + `\",\"expires_in\":3600}"`},
+		// Header lines quoted in a text.
+		{"bad header Cookie: sid=abc123; theme=dark", "bad header Cookie: " + R},
+		{"Set-Cookie: sid=abc123; Path=/; HttpOnly\nVary: Accept", "Set-Cookie: " + R + "\nVary: Accept"},
+		{`curl -H "Cookie: sid=abc123" https://h/`, `curl -H "Cookie: ` + R + `" https://h/`},
+		{"X-Api-Key: abcd1234 rejected", "X-Api-Key: " + R},
+		{"Authorization: token abc123def", "Authorization: token " + R},
+		{"Proxy-Authorization: Digest7 abc123def", "Proxy-Authorization: " + R},
+		{"password: hunter2", "password: " + R},
+		{"pin: 1234", "pin: " + R},
+		// OAuth and SAML: authorization codes, assertions, a form whose
+		// redirect_uri is not encoded.
+		{"/cb?code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj", "/cb?code=" + R + "&state=af0ifjsldkj"},
+		{"/cb?code=e72e16c7e42f292c6912&state=x", "/cb?code=" + R + "&state=x"},
+		{"grant_type=authorization_code&code=4/P7q7W91&redirect_uri=https://app.example&client_secret=s3cr&refresh_token=rt1&id_token=it1",
+			"grant_type=authorization_code&code=" + R + "&redirect_uri=https://app.example&client_secret=" + R + "&refresh_token=" + R + "&id_token=" + R},
+		{"redirect_uri=https://app.example/cb&client_assertion=abc.def.ghi&code_verifier=dBjftJeZ4CVP",
+			"redirect_uri=https://app.example/cb&client_assertion=" + R + "&code_verifier=" + R},
+		{"SAMLResponse=PHNhbWxwOlJlc3BvbnNl&RelayState=x", "SAMLResponse=" + R + "&RelayState=x"},
+		// Names and values apart, on command lines, in Redis commands,
+		// percent-encoded.
+		{"password = hunter2", "password = " + R},
+		{"mysqld --password hunter2 --user root", "mysqld --password " + R + " --user root"},
+		{"-api-key abc", "-api-key " + R},
+		{"AUTH hunter2", "AUTH " + R},
+		{"ERR AUTH default hunter2 failed", "ERR AUTH " + R + " failed"},
+		{"bad pair password%3Dhunter2", "bad pair password%3D" + R},
+		// An AWS secret access key: standard base64, with "/" and "+".
+		{"key Zx81kQ2mP9vL/3nR7tY5wB1cD+h7Pq0aLm3XyVb end", "key " + R + " end"},
+		// XML elements, form fields, a JSON null, an http.Request printed
+		// with %+v, a private key.
+		{"<user>bob</user><password>hunter2</password>", "<user>bob</user><password>" + R + "</password>"},
+		{"user[password]=hunter2&user[name]=bob", "user[password]=" + R + "&user[name]=bob"},
+		{`{"token":null,"password":"x"}`, `{"token":null,"password":"` + R + `"}`},
+		{"&{Method:POST URL:/login?password=hunter2 Header:map[Authorization:[Basic dXNlcjpwYXNz] Cookie:[sid=abc123]] Form:map[password:[hunter2]]}",
+			"&{Method:POST URL:/login?password=" + R + " Header:map[Authorization:[Basic " + R + "] Cookie:[" + R + "]] Form:map[password:[" + R + "]]}"},
+		{"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n-----END RSA PRIVATE KEY-----",
+			"-----BEGIN RSA PRIVATE KEY-----\n" + R + "\n" + R + "\n-----END RSA PRIVATE KEY-----"},
+		// DSNs whose password holds what ends a word or an authority.
+		{"dial u:pa$$word@tcp(h:3306)/db", "dial u:" + R + "@tcp(h:3306)/db"},
+		{"u:p@ss@tcp(h)/db", "u:" + R + "@tcp(h)/db"},
+		{"app:pa$$w@rd@tcp(db:3306)/", "app:" + R + "@tcp(db:3306)/"},
+		{"[default]\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", "[default]\naws_secret_access_key = " + R + "\n"},
+		{"postgres://u:p/ss@h/db", "postgres://" + R + "@h/db"},
+		{"postgres://u:p#ss@h/db?sslmode=disable", "postgres://" + R + "@h/db?sslmode=disable"},
+		{"redis://:hunter2@h:6379/0", "redis://" + R + "@h:6379/0"},
+		{"Server=h;User Id=sa;Password=hunter2;Encrypt=true", "Server=h;User Id=sa;Password=" + R + ";Encrypt=true"},
+		// Cut by a byte cap: what is left of a token, of a field's value.
+		{convention.Truncate("tok Zx81kQ2mP9vL3nR7tY5wB1cDq8Vd2LkP0sXr7YwZ3nTbHc5JmGfA1eUiKo9NpQzR end", 40),
+			"tok " + R + "…[truncated 32 bytes]"},
+		{convention.Truncate("{User:bob Password:hunter2hunter2 Age:3}", 28), "{User:bob Password:" + R + "…[truncated 12 bytes]"},
+		// A password holding a quote, and the quote after the marker.
+		{"token=0\"0000000", "token=" + R + "\"0000000"},
+	}
+	for _, tt := range tests {
+		got := r.Text(tt.in)
+		if got != tt.want {
+			t.Errorf("Text(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+		}
+		if again := r.Text(got); again != got {
+			t.Errorf("Text(Text(%q)) = %q, want %q", tt.in, again, got)
+		}
+		if again := r.Error(got); again != r.Error(tt.in) {
+			t.Errorf("Error(%q) = %q, Error of that %q", tt.in, r.Error(tt.in), again)
+		}
+	}
+}
+
+// TestTextReadable checks that the words of prose and the names near the
+// secret ones stay as they were: paths and words holding a secret word,
+// counts of secret things, status codes, wrapped errors.
+func TestTextReadable(t *testing.T) {
+	r := defaultRules()
+	for _, s := range []string{
+		"GET /password_reset/done password_reset", "tokens=5 max_tokens=100 sessions=3",
+		"token: expired", "auth: failed", "invalid token: 401 Unauthorized",
+		"oauth2: cannot fetch token: 400 Bad Request", "cert: x509: certificate signed by unknown authority",
+		"Authorization: Bearer token expired", "code=404", "code=FR", "code=NotFound",
+		"rpc error: code = Unauthenticated desc = bad", "a == b", "x => y",
+		"Basic AUTH required", "ERR AUTH failed", "docker login --password-stdin registry.example",
+		"/api/v1/users/12345/orders internal/convention/redact_test.go github.com/goappstats/appstats/recording",
+		"{User:bob Age:3 Roles:[admin ops]}", "map[author:ann keyword:go]", "&{Name:x Pinned:true}",
+		"X-Request-Id: req-12345", "Accept: text/html; q=0.9", "src/main/java/com/example/MyClass1.java",
+		"see api/v1/users/12345/orders/a1b2c3 now", "GET v2/items/AB12CD34EF56/x", "{ID:42 Token:<nil> Secret:{} Pin:[]}", "POST https://api.example/v1/tokens:revoke", "/v1/sessions:batchCreate", `{"token":null}`, "http://h:8080/users/@me", "h:8080/users/@me", "redis: AUTH <password> called without any password configured",
+		"error: password authentication failed for user", "golang.org/x/net@v0.30.0",
+	} {
+		if got := r.Text(s); got != s {
+			t.Errorf("Text(%q) = %q, want it unchanged", s, got)
+		}
+	}
+	if got := r.Query("tokens=5&max_tokens=100&password_reset=1"); got != "tokens=5&max_tokens=100&password_reset="+convention.Redacted {
+		t.Errorf("Query: %q", got)
+	}
+}
+
+// BenchmarkTextLong redacts long texts built to make a scan go back over
+// what it read: each pattern repeated to 4 KiB and to 256 KiB. Redaction
+// is linear when ns/op grows with the size, not with its square (compare
+// the two sizes' MB/s).
+func BenchmarkTextLong(b *testing.B) {
+	r := defaultRules()
+	patterns := map[string]string{
+		"fields":   "{a:[a:{a:",
+		"struct":   "{User:bob Note:x y z ",
+		"quotes":   `a=\"a:\"`,
+		"flags":    "--tokenx -- ",
+		"percent":  "a%3Da%3",
+		"base64":   "Zx81kQ2m/",
+		"header":   "X-A-Token: x1 ",
+		"auth":     "AUTH AUTH ",
+		"urls":     "http://h&a=b&",
+		"cookie":   "Cookie: a=b; ",
+		"prose":    "the request failed because the upstream closed the connection ",
+		"password": "password: ",
+	}
+	for name, p := range patterns {
+		for _, size := range []int{4 << 10, 256 << 10} {
+			s := strings.Repeat(p, size/len(p))
+			b.Run(name+"/"+strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
+				b.SetBytes(int64(len(s)))
+				for b.Loop() {
+					r.Error(s)
+				}
+			})
 		}
 	}
 }

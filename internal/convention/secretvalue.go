@@ -15,7 +15,9 @@ import "strings"
 //     padding) of base64 or base64url, with a run of 16 letters and digits
 //     mixed the way random strings mix them — letters and digits
 //     alternating often, or lower and upper case alternating often with few
-//     vowels.
+//     vowels; in standard base64, "/" and "+" count in the run (an AWS
+//     secret access key), unless the value reads as a path (a word between
+//     two "/", or more than three).
 //
 // Identifiers are not secrets and are left readable: numbers that are not
 // card numbers, UUIDs and other strings of hexadecimal digits (hashes,
@@ -34,7 +36,8 @@ func SecretValue(v string) bool {
 	if len(v) < 16 {
 		return false
 	}
-	return isJWT(v) || knownPrefix(v) || looksRandom(v)
+	return isJWT(v) || knownPrefix(v) || looksRandom(v, false) ||
+		strings.ContainsAny(v, "/+") && !pathLike(v) && looksRandom(v, true)
 }
 
 // isEmail reports whether v, with an @ at at, is an e-mail address.
@@ -168,8 +171,10 @@ func knownPrefix(v string) bool {
 }
 
 // looksRandom reports whether v looks like a random token: see
-// [SecretValue].
-func looksRandom(v string) bool {
+// [SecretValue]. With base64, v is read as standard base64, whose "+" and
+// "/" are digits as random as the others (an AWS secret access key), not
+// separators that end a run of letters and digits.
+func looksRandom(v string, base64 bool) bool {
 	n := len(v)
 	for n > 0 && v[n-1] == '=' {
 		n--
@@ -195,6 +200,11 @@ func looksRandom(v string) bool {
 			if strings.IndexByte("AEIOU", c) >= 0 {
 				vowels++
 			}
+		case base64 && (c == '+' || c == '/'):
+			hexOnly = false
+			run++
+			longest = max(longest, run)
+			continue
 		case c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/':
 			if c != '-' {
 				hexOnly = false

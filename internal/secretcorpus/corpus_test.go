@@ -154,6 +154,19 @@ func TestCorpus(t *testing.T) {
 		// map: Authorization:[Bearer …].
 		panic(fmt.Sprintf("unauthorized: %v", r.Header))
 	})
+	mux.HandleFunc("/panic-struct", func(w http.ResponseWriter, r *http.Request) {
+		// A configuration printed with %+v: fmt quotes none of its strings.
+		type creds struct{ User, Password, Note string }
+		panic(fmt.Sprintf("bad config %+v", &creds{User: "bob", Password: c.secret("panic value: a struct printed with %+v",
+			"structpw "+"words stay secret"), Note: "n"}))
+	})
+	mux.HandleFunc("/panic-map", func(w http.ResponseWriter, r *http.Request) {
+		panic(fmt.Errorf("login failed: %v", map[string]string{"password": c.secret("panic value: a map printed with %v", "mappwval7"), "user": "bob"}))
+	})
+	mux.HandleFunc("/panic-cookie", func(w http.ResponseWriter, r *http.Request) {
+		// An error that quotes the request's Cookie header line.
+		panic("session lookup failed for Cookie: " + r.Header.Get("Cookie"))
+	})
 	mux.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		outgoingHTTP(t, ctx, c, client, backend.URL)
@@ -310,7 +323,19 @@ func incomingHTTP(t *testing.T, c *corpus, base string) {
 	get("/users/42/orders/550e8400-e29b-41d4-a716-446655440000", nil)
 	c.readable("path with a numeric id and a UUID", "/users/42/orders/550e8400-e29b-41d4-a716-446655440000")
 
+	// An OAuth 2.0 redirect: the authorization code is secret, the state
+	// not; and counts of tokens are no tokens.
+	get("/oauth/cb?code="+c.secret("query parameter code: an OAuth authorization code", "e72e16c7e42f292c6912")+
+		"&state=af0ifjsldkj&max_tokens=100", nil)
+	c.readable("query parameter state", "state=af0ifjsldkj")
+	c.readable("query parameter max_tokens", "max_tokens=100")
+	get("/password_reset/done", nil)
+	c.readable("path with a secret word", "/password_reset/done")
+
 	get("/panic", nil)
+	get("/panic-struct", nil)
+	get("/panic-map", nil)
+	get("/panic-cookie", map[string]string{"Cookie": "theme=dark; sid=" + c.secret("panic value: a Cookie header line", "cookieLineVal9")})
 	get("/panic-headers", map[string]string{
 		"Authorization": "Bearer " + c.secret("panic value: headers printed, a bearer token", "pnc_9.B5f-4.1JqM")})
 	get("/work", nil)
@@ -438,6 +463,8 @@ func sqliteCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 	exec("SELECT count(*) FROM users WHERE name = ? OR name = ? OR name = ?",
 		c.secret("SQLite positional argument: a card number", "5500000000000004"),
 		c.secret("SQLite positional argument: an e-mail address", "arg.person@example.net"), "ann")
+	exec("SELECT count(*) FROM users WHERE note = ?",
+		c.secret("SQLite positional argument: a base64 key with '/' and '+'", "Zx81kQ2mP9vL/3nR7tY5wB1cD+h7Pq0aLm3XyVb"))
 	c.readable("SQLite statement", "SELECT count(*) FROM users WHERE name = ?")
 	c.readable("SQLite call name", `"SELECT users"`)
 	c.readable("SQLite benign argument", `\"ann\"`)

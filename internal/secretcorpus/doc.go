@@ -3,7 +3,9 @@
 // path segments that look like tokens (JSON Web Tokens, card numbers,
 // random tokens, e-mail addresses), URLs nested in values, SQL statements
 // of each dialect with literals of every kind, driver, gRPC and HTTP error
-// messages, bearer and basic credentials in error and panic messages, a
+// messages, bearer and basic credentials in error and panic messages,
+// structs and maps printed by fmt and a Cookie header line in panic
+// values, an OAuth authorization code in a query, a
 // header value cut at its byte cap inside a URL's password, gRPC metadata,
 // SQL arguments — goes through a real application
 // (net/http with httpstats' middleware and transport, gRPC with grpcstats'
@@ -13,7 +15,8 @@
 // closed, neither the dashboard's JSON API, its pages (the dashboard and
 // every record's details), the exported spans nor the bytes of any file of
 // the data directory may hold any of the secrets, and a list of benign names and values (author, keyword,
-// :authority, key1, UUIDs, numeric ids…) must still read as they were.
+// :authority, key1, UUIDs, numeric ids, an OAuth state, a count of tokens,
+// a /password_reset path…) must still read as they were.
 //
 // The package holds only tests. The test logs its counts — secrets leaked
 // through the API and into the files, benign values wrongly hidden — and
