@@ -43,6 +43,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -122,6 +123,51 @@ type Conn struct {
 	*websocket.Conn
 	s      *recording.Stream
 	typeOf func(int, []byte) string
+	// pending is the reader of the last message NextReader returned,
+	// until it is counted. Close, which may run beside a read, takes it
+	// too: hence the atomic.
+	pending atomic.Pointer[messageReader]
+}
+
+// A messageReader reads a message NextReader returned, counting its bytes.
+// The message is counted on its stream once: at its end (io.EOF); at the
+// next read, which reads what is left of it, as gorilla/websocket's skips
+// it; or at Close, with the bytes read.
+type messageReader struct {
+	r       io.Reader
+	s       *recording.Stream
+	n       atomic.Int64
+	counted atomic.Bool
+}
+
+func (m *messageReader) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	m.n.Add(int64(n))
+	if err == io.EOF {
+		m.count()
+	}
+	return n, err
+}
+
+func (m *messageReader) count() {
+	if m.counted.CompareAndSwap(false, true) {
+		m.s.Count(recording.Receive, m.n.Load())
+	}
+}
+
+// skipPending reads what is left of the message NextReader returned last,
+// before the next message is read: gorilla/websocket's next read skips it,
+// blocking the same way, so the message is counted whole. A failure is
+// left to that read to return: gorilla/websocket keeps a read error.
+func (c *Conn) skipPending() {
+	m := c.pending.Swap(nil)
+	if m == nil || m.counted.Load() {
+		return
+	}
+	_, err := io.Copy(io.Discard, m)
+	if err != nil {
+		m.count()
+	}
 }
 
 // Stream returns the connection's stream, or nil when it is not recorded.
@@ -149,6 +195,7 @@ func (m *Message) End(err error) { m.m.End(err) }
 // A read error ends the connection and is recorded as its "close" event:
 // the client's close code and reason, or the error.
 func (c *Conn) Receive(ctx context.Context) (context.Context, *Message, error) {
+	c.skipPending()
 	typ, data, err := c.Conn.ReadMessage()
 	if err != nil {
 		c.readFailed(err)
@@ -162,6 +209,7 @@ func (c *Conn) Receive(ctx context.Context) (context.Context, *Message, error) {
 // the connection's record but has no record of its own (use [Conn.Receive]
 // for that).
 func (c *Conn) ReadMessage() (messageType int, p []byte, err error) {
+	c.skipPending()
 	typ, data, err := c.Conn.ReadMessage()
 	if err != nil {
 		c.readFailed(err)
@@ -172,21 +220,30 @@ func (c *Conn) ReadMessage() (messageType int, p []byte, err error) {
 }
 
 // NextReader is [websocket.Conn.NextReader]: the message is counted, with
-// the bytes read from it, once it has been read to its end.
+// its bytes, once it has been read to its end. A message left before its
+// end is counted whole at the next read, which skips the rest of it as
+// gorilla/websocket's does (and blocks as long), or, at Close, with the
+// bytes read.
 func (c *Conn) NextReader() (messageType int, r io.Reader, err error) {
+	c.skipPending()
 	typ, r, err := c.Conn.NextReader()
 	if err != nil {
 		c.readFailed(err)
 		return typ, r, err
 	}
-	return typ, c.s.CountReader(r), nil
+	if c.s == nil {
+		return typ, r, nil
+	}
+	m := &messageReader{r: r, s: c.s}
+	c.pending.Store(m)
+	return typ, m, nil
 }
 
 // ReadJSON is [websocket.Conn.ReadJSON], counting the message as
-// [Conn.NextReader] does: it reads the message to its end. It returns
-// what gorilla's returns: a failure in the rest of a message whose value
-// was decoded is not returned here (gorilla/websocket keeps it, and the
-// next read returns it, recording the connection's close).
+// [Conn.NextReader] does. As gorilla's, it returns once the value is
+// decoded, leaving the rest of the message (trailing space, further
+// fragments) to the next read, which skips it; a failure in that rest is
+// the next read's to return.
 func (c *Conn) ReadJSON(v any) error {
 	_, r, err := c.NextReader()
 	if err != nil {
@@ -197,10 +254,6 @@ func (c *Conn) ReadJSON(v any) error {
 		// One value is expected in the message.
 		err = io.ErrUnexpectedEOF
 	}
-	// Read the rest, so that the message is counted whole. Its error is
-	// not ReadJSON's: gorilla's leaves the rest unread, and the next read
-	// meets the failure (gorilla/websocket keeps a read error).
-	io.Copy(io.Discard, r)
 	return err
 }
 
@@ -290,8 +343,13 @@ func (c *Conn) WriteControl(messageType int, data []byte, deadline time.Time) er
 
 // Close is [websocket.Conn.Close], which closes the network connection
 // without a close message; it is recorded as the connection's "close" event
-// unless one was recorded before (a close message, or a failed read).
+// unless one was recorded before (a close message, or a failed read). A
+// message read with NextReader or ReadJSON and not to its end is counted
+// then, with the bytes read from it.
 func (c *Conn) Close() error {
+	if m := c.pending.Swap(nil); m != nil {
+		m.count()
+	}
 	c.s.Close("closed by the server without a close handshake")
 	return c.Conn.Close()
 }
