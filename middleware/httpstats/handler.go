@@ -319,6 +319,9 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	default:
 		rec.Status = rw.status
 	}
+	if rw.flushErr != nil && rec.Error == "" {
+		rec.Error = "response failed: flush: " + rw.flushErr.Error()
+	}
 	rec.ResponseBytes = rw.written
 	if r.Method == http.MethodHead {
 		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"sync/atomic"
 	"unsafe"
 )
@@ -35,6 +36,18 @@ type respWriter struct {
 	written  int64
 	wrote    bool // header sent (final status, not 1xx)
 	hijacked bool
+	// flushErr is the first failed flush: the response did not get
+	// through (the client is gone). The record keeps the status and
+	// takes it as its error.
+	flushErr error
+}
+
+// flushed notes the outcome of a flush (one made after a hijack is no
+// flush of the response).
+func (rw *respWriter) flushed(err error) {
+	if err != nil && rw.flushErr == nil && !rw.hijacked {
+		rw.flushErr = err
+	}
 }
 
 func (rw *respWriter) Header() http.Header { return rw.w.Header() }
@@ -79,6 +92,7 @@ func (s rcShim) FlushError() error {
 	if err == nil {
 		s.sent()
 	}
+	s.flushed(err)
 	return err
 }
 func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -92,9 +106,28 @@ func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // The observing halves of the optional interfaces; wrap's types call them
 // only when rw.w has the interface.
 
+// flush is Flush, which reports no error. For net/http's own writers,
+// whose Flush is their FlushError with the error dropped, flush calls
+// FlushError, so that a failed flush is recorded; any other writer's Flush
+// is called as it is (it may differ from its FlushError).
 func (rw *respWriter) flush() {
 	rw.sent()
+	if fe, ok := rw.w.(flushErrorer); ok && flushIsFlushError(rw.w) {
+		rw.flushed(fe.FlushError())
+		return
+	}
 	rw.w.(http.Flusher).Flush()
+}
+
+// flushIsFlushError reports whether w is one of net/http's writers,
+// HTTP/1's or HTTP/2's, whose Flush calls FlushError and drops its error.
+// (TestFlushFailureRecorded fails should a Go release rename them.)
+func flushIsFlushError(w http.ResponseWriter) bool {
+	switch reflect.TypeOf(w).String() {
+	case "*http.response", "*http.http2responseWriter":
+		return true
+	}
+	return false
 }
 
 func (rw *respWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -127,7 +160,9 @@ type flushErrorer interface{ FlushError() error }
 
 func (rw *respWriter) flushError() error {
 	rw.sent()
-	return rw.w.(flushErrorer).FlushError()
+	err := rw.w.(flushErrorer).FlushError()
+	rw.flushed(err)
+	return err
 }
 
 // writeString keeps io.WriteString from copying the string, where the
