@@ -45,16 +45,32 @@ func (c *watchedConn) Write(p []byte) (int, error) {
 
 // TestFlushFailureRecorded checks, over each protocol, the record of a
 // streamed response whose client goes away: the flush that fails — seen
-// through http.ResponseController, or not seen through http.Flusher —
-// marks the record's error, and the status stays the one the handler
-// wrote. The handler sees what it sees without the middleware.
+// through http.ResponseController, or not seen through http.Flusher — or
+// the write that fails marks the record's error, and the status stays the
+// one the handler wrote. The handler sees what it sees without the
+// middleware.
 func TestFlushFailureRecorded(t *testing.T) {
+	chunk := strings.Repeat("x", 64<<10)
 	flushes := []struct {
-		name  string
-		flush func(w http.ResponseWriter) error
+		name string
+		// step sends a part of the body, returning the error the
+		// handler sees.
+		step func(w http.ResponseWriter) error
+		want string // the record's error starts so
 	}{
-		{"ResponseController", func(w http.ResponseWriter) error { return http.NewResponseController(w).Flush() }},
-		{"Flusher", func(w http.ResponseWriter) error { w.(http.Flusher).Flush(); return nil }},
+		{"ResponseController", func(w http.ResponseWriter) error {
+			io.WriteString(w, "x")
+			return http.NewResponseController(w).Flush()
+		}, "response failed: flush: "},
+		{"Flusher", func(w http.ResponseWriter) error {
+			io.WriteString(w, "x")
+			w.(http.Flusher).Flush()
+			return nil
+		}, "response failed: flush: "},
+		{"Write", func(w http.ResponseWriter) error {
+			_, err := io.WriteString(w, chunk)
+			return err
+		}, "response failed: write: "},
 	}
 	for _, p := range protocols {
 		for _, f := range flushes {
@@ -69,7 +85,7 @@ func TestFlushFailureRecorded(t *testing.T) {
 				var ln *writeWatcher
 				h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					w.WriteHeader(http.StatusAccepted)
-					first := f.flush(w)
+					first := http.NewResponseController(w).Flush()
 					close(headerOut)
 					// Stream until the client is seen gone: a write to
 					// its connection failed (HTTP/1), or its stream was
@@ -78,13 +94,10 @@ func TestFlushFailureRecorded(t *testing.T) {
 					guard := time.Now().Add(time.Minute)
 					gone := false
 					for !gone && time.Now().Before(guard) {
-						io.WriteString(w, "x")
-						f.flush(w)
-						gone = ln.failed.Load() || r.ProtoMajor == 2 && r.Context().Err() != nil
+						gone = f.step(w) != nil || ln.failed.Load() || r.ProtoMajor == 2 && r.Context().Err() != nil
 					}
-					// The client is gone: this flush cannot get through.
-					io.WriteString(w, "x")
-					res <- result{first, f.flush(w), gone}
+					// The client is gone: this part cannot get through.
+					res <- result{first, f.step(w), gone}
 				}))
 				served := make(chan struct{}) // h returned: its record is finished
 				srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -132,8 +145,8 @@ func TestFlushFailureRecorded(t *testing.T) {
 				if got.first != nil {
 					t.Errorf("first flush failed: %v", got.first)
 				}
-				if f.name == "ResponseController" && got.last == nil {
-					t.Error("the handler's last flush did not fail")
+				if f.name != "Flusher" && got.last == nil {
+					t.Error("the handler's last flush or write did not fail")
 				}
 				recs := flush(t, rec, sink)
 				if len(recs) != 1 {
@@ -143,13 +156,35 @@ func TestFlushFailureRecorded(t *testing.T) {
 				if r.Status != http.StatusAccepted {
 					t.Errorf("status %d, want the 202 the handler wrote", r.Status)
 				}
-				if !strings.HasPrefix(r.Error, "response failed: flush: ") {
-					t.Errorf("record's error %q, want the failed flush", r.Error)
+				if !strings.HasPrefix(r.Error, f.want) {
+					t.Errorf("record's error %q, want %s…", r.Error, f.want)
 				}
 				if !r.HasError() {
 					t.Error("the record does not count as failed")
 				}
 			})
 		}
+	}
+}
+
+// TestDroppedBodyNoFailure checks that a body the server drops after a
+// 204, the response sent all the same, is no failed response.
+func TestDroppedBodyNoFailure(t *testing.T) {
+	rec, sink := newRecorder(t)
+	var werr error
+	srv := httptest.NewServer(httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+		_, werr = io.WriteString(w, "dropped")
+	})))
+	defer srv.Close()
+	if code, _ := get(t, srv.Client(), srv.URL+"/empty"); code != http.StatusNoContent {
+		t.Errorf("status %d", code)
+	}
+	if werr != http.ErrBodyNotAllowed {
+		t.Fatalf("the handler's write returned %v", werr)
+	}
+	recs := flush(t, rec, sink)
+	if len(recs) != 1 || recs[0].Error != "" || recs[0].HasError() {
+		t.Errorf("records %+v, want one without error", recs)
 	}
 }

@@ -319,8 +319,8 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	default:
 		rec.Status = rw.status
 	}
-	if rw.flushErr != nil && rec.Error == "" {
-		rec.Error = "response failed: flush: " + rw.flushErr.Error()
+	if rw.sendErr != nil && rec.Error == "" {
+		rec.Error = "response failed: " + rw.sendOp + ": " + rw.sendErr.Error()
 	}
 	rec.ResponseBytes = rw.written
 	if r.Method == http.MethodHead {

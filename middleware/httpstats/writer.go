@@ -36,17 +36,30 @@ type respWriter struct {
 	written  int64
 	wrote    bool // header sent (final status, not 1xx)
 	hijacked bool
-	// flushErr is the first failed flush: the response did not get
-	// through (the client is gone). The record keeps the status and
-	// takes it as its error.
-	flushErr error
+	// sendErr is the first failed flush or write, sendOp which it was:
+	// the response did not get through (the client is gone). The record
+	// keeps the status and takes it as its error.
+	sendErr error
+	sendOp  string
 }
 
 // flushed notes the outcome of a flush (one made after a hijack is no
 // flush of the response).
 func (rw *respWriter) flushed(err error) {
-	if err != nil && rw.flushErr == nil && !rw.hijacked {
-		rw.flushErr = err
+	if err != nil && rw.sendErr == nil && !rw.hijacked {
+		rw.sendErr, rw.sendOp = err, "flush"
+	}
+}
+
+// writeFailed notes a failed write of the body, unless the response got
+// through all the same: a body where none is allowed (204, 304) is
+// dropped, not sent. A write past the declared Content-Length fails, and
+// counts: net/http sends none of it, and the body is cut short when what
+// came before fell short of the length. (ReadFrom's error may be its
+// source's: the body is cut short, which is a failed response too.)
+func (rw *respWriter) writeFailed(err error) {
+	if rw.sendErr == nil && !rw.hijacked && err != http.ErrBodyNotAllowed {
+		rw.sendErr, rw.sendOp = err, "write"
 	}
 }
 
@@ -77,6 +90,9 @@ func (rw *respWriter) Write(b []byte) (int, error) {
 	rw.sent()
 	n, err := rw.w.Write(b)
 	rw.written += int64(n)
+	if err != nil {
+		rw.writeFailed(err)
+	}
 	return n, err
 }
 
@@ -147,6 +163,9 @@ func (rw *respWriter) readFrom(r io.Reader) (int64, error) {
 	rw.sent()
 	n, err := rw.w.(io.ReaderFrom).ReadFrom(r)
 	rw.written += n
+	if err != nil {
+		rw.writeFailed(err)
+	}
 	return n, err
 }
 
@@ -171,6 +190,9 @@ func (rw *respWriter) writeString(s string) (int, error) {
 	rw.sent()
 	n, err := rw.w.(io.StringWriter).WriteString(s)
 	rw.written += int64(n)
+	if err != nil {
+		rw.writeFailed(err)
+	}
 	return n, err
 }
 
