@@ -130,9 +130,8 @@ type Conn struct {
 }
 
 // A messageReader reads a message NextReader returned, counting its bytes.
-// The message is counted on its stream once: at its end (io.EOF); at the
-// next read, which reads what is left of it, as gorilla/websocket's skips
-// it; or at Close, with the bytes read.
+// The message is counted on its stream once: at its end (io.EOF), or, left
+// before, at the next read or at Close, with the bytes read from it.
 type messageReader struct {
 	r       io.Reader
 	s       *recording.Stream
@@ -155,17 +154,13 @@ func (m *messageReader) count() {
 	}
 }
 
-// skipPending reads what is left of the message NextReader returned last,
-// before the next message is read: gorilla/websocket's next read skips it,
-// blocking the same way, so the message is counted whole. A failure is
-// left to that read to return: gorilla/websocket keeps a read error.
-func (c *Conn) skipPending() {
-	m := c.pending.Swap(nil)
-	if m == nil || m.counted.Load() {
-		return
-	}
-	_, err := io.Copy(io.Discard, m)
-	if err != nil {
+// countPending counts the message NextReader returned last, if it was
+// left before its end, with the bytes read from it. The rest is left to
+// gorilla/websocket, whose next read skips it — unread here, so that the
+// next read blocks, decompresses and meets the read limit
+// (SetReadLimit) as it does unwrapped.
+func (c *Conn) countPending() {
+	if m := c.pending.Swap(nil); m != nil {
 		m.count()
 	}
 }
@@ -195,7 +190,7 @@ func (m *Message) End(err error) { m.m.End(err) }
 // A read error ends the connection and is recorded as its "close" event:
 // the client's close code and reason, or the error.
 func (c *Conn) Receive(ctx context.Context) (context.Context, *Message, error) {
-	c.skipPending()
+	c.countPending()
 	typ, data, err := c.Conn.ReadMessage()
 	if err != nil {
 		c.readFailed(err)
@@ -209,7 +204,7 @@ func (c *Conn) Receive(ctx context.Context) (context.Context, *Message, error) {
 // the connection's record but has no record of its own (use [Conn.Receive]
 // for that).
 func (c *Conn) ReadMessage() (messageType int, p []byte, err error) {
-	c.skipPending()
+	c.countPending()
 	typ, data, err := c.Conn.ReadMessage()
 	if err != nil {
 		c.readFailed(err)
@@ -220,12 +215,11 @@ func (c *Conn) ReadMessage() (messageType int, p []byte, err error) {
 }
 
 // NextReader is [websocket.Conn.NextReader]: the message is counted, with
-// its bytes, once it has been read to its end. A message left before its
-// end is counted whole at the next read, which skips the rest of it as
-// gorilla/websocket's does (and blocks as long), or, at Close, with the
-// bytes read.
+// its bytes, once it has been read to its end; a message left before its
+// end (gorilla/websocket's next read skips the rest) is counted at the
+// next read, or at Close, with the bytes read from it.
 func (c *Conn) NextReader() (messageType int, r io.Reader, err error) {
-	c.skipPending()
+	c.countPending()
 	typ, r, err := c.Conn.NextReader()
 	if err != nil {
 		c.readFailed(err)
@@ -240,10 +234,10 @@ func (c *Conn) NextReader() (messageType int, r io.Reader, err error) {
 }
 
 // ReadJSON is [websocket.Conn.ReadJSON], counting the message as
-// [Conn.NextReader] does. As gorilla's, it returns once the value is
-// decoded, leaving the rest of the message (trailing space, further
-// fragments) to the next read, which skips it; a failure in that rest is
-// the next read's to return.
+// [Conn.NextReader] does: with the bytes its decoder read. As gorilla's,
+// it returns once the value is decoded, leaving the rest of the message
+// (trailing space, further fragments) to the next read, which skips it; a
+// failure in that rest is the next read's to return.
 func (c *Conn) ReadJSON(v any) error {
 	_, r, err := c.NextReader()
 	if err != nil {
@@ -347,9 +341,7 @@ func (c *Conn) WriteControl(messageType int, data []byte, deadline time.Time) er
 // message read with NextReader or ReadJSON and not to its end is counted
 // then, with the bytes read from it.
 func (c *Conn) Close() error {
-	if m := c.pending.Swap(nil); m != nil {
-		m.count()
-	}
+	c.countPending()
 	c.s.Close("closed by the server without a close handshake")
 	return c.Conn.Close()
 }
