@@ -320,7 +320,11 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		rec.Status = rw.status
 	}
 	if rw.sendErr != nil && rec.Error == "" {
-		rec.Error = "response failed: " + rw.sendOp + ": " + rw.sendErr.Error()
+		op := "flush: "
+		if rw.writeErr {
+			op = "write: "
+		}
+		rec.Error = "response failed: " + op + rw.sendErr.Error()
 	}
 	rec.ResponseBytes = rw.written
 	if r.Method == http.MethodHead {

@@ -36,18 +36,18 @@ type respWriter struct {
 	written  int64
 	wrote    bool // header sent (final status, not 1xx)
 	hijacked bool
-	// sendErr is the first failed flush or write, sendOp which it was:
+	// sendErr is the first failed flush or write (writeErr says which):
 	// the response did not get through (the client is gone). The record
 	// keeps the status and takes it as its error.
-	sendErr error
-	sendOp  string
+	writeErr bool
+	sendErr  error
 }
 
 // flushed notes the outcome of a flush (one made after a hijack is no
 // flush of the response).
 func (rw *respWriter) flushed(err error) {
 	if err != nil && rw.sendErr == nil && !rw.hijacked {
-		rw.sendErr, rw.sendOp = err, "flush"
+		rw.sendErr = err
 	}
 }
 
@@ -59,7 +59,7 @@ func (rw *respWriter) flushed(err error) {
 // source's: the body is cut short, which is a failed response too.)
 func (rw *respWriter) writeFailed(err error) {
 	if rw.sendErr == nil && !rw.hijacked && err != http.ErrBodyNotAllowed {
-		rw.sendErr, rw.sendOp = err, "write"
+		rw.sendErr, rw.writeErr = err, true
 	}
 }
 
