@@ -43,6 +43,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -122,6 +123,46 @@ type Conn struct {
 	*websocket.Conn
 	s      *recording.Stream
 	typeOf func(int, []byte) string
+	// pending is the reader of the last message NextReader returned,
+	// until it is counted. Close, which may run beside a read, takes it
+	// too: hence the atomic.
+	pending atomic.Pointer[messageReader]
+}
+
+// A messageReader reads a message NextReader returned, counting its bytes.
+// The message is counted on its stream once: at its end (io.EOF), or, left
+// before, at the next read or at Close, with the bytes read from it.
+type messageReader struct {
+	r       io.Reader
+	s       *recording.Stream
+	n       atomic.Int64
+	counted atomic.Bool
+}
+
+func (m *messageReader) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	m.n.Add(int64(n))
+	if err == io.EOF {
+		m.count()
+	}
+	return n, err
+}
+
+func (m *messageReader) count() {
+	if m.counted.CompareAndSwap(false, true) {
+		m.s.Count(recording.Receive, m.n.Load())
+	}
+}
+
+// countPending counts the message NextReader returned last, if it was
+// left before its end, with the bytes read from it. The rest is left to
+// gorilla/websocket, whose next read skips it — unread here, so that the
+// next read blocks, decompresses and meets the read limit
+// (SetReadLimit) as it does unwrapped.
+func (c *Conn) countPending() {
+	if m := c.pending.Swap(nil); m != nil {
+		m.count()
+	}
 }
 
 // Stream returns the connection's stream, or nil when it is not recorded.
@@ -149,6 +190,7 @@ func (m *Message) End(err error) { m.m.End(err) }
 // A read error ends the connection and is recorded as its "close" event:
 // the client's close code and reason, or the error.
 func (c *Conn) Receive(ctx context.Context) (context.Context, *Message, error) {
+	c.countPending()
 	typ, data, err := c.Conn.ReadMessage()
 	if err != nil {
 		c.readFailed(err)
@@ -162,6 +204,7 @@ func (c *Conn) Receive(ctx context.Context) (context.Context, *Message, error) {
 // the connection's record but has no record of its own (use [Conn.Receive]
 // for that).
 func (c *Conn) ReadMessage() (messageType int, p []byte, err error) {
+	c.countPending()
 	typ, data, err := c.Conn.ReadMessage()
 	if err != nil {
 		c.readFailed(err)
@@ -172,21 +215,29 @@ func (c *Conn) ReadMessage() (messageType int, p []byte, err error) {
 }
 
 // NextReader is [websocket.Conn.NextReader]: the message is counted, with
-// the bytes read from it, once it has been read to its end.
+// its bytes, once it has been read to its end; a message left before its
+// end (gorilla/websocket's next read skips the rest) is counted at the
+// next read, or at Close, with the bytes read from it.
 func (c *Conn) NextReader() (messageType int, r io.Reader, err error) {
+	c.countPending()
 	typ, r, err := c.Conn.NextReader()
 	if err != nil {
 		c.readFailed(err)
 		return typ, r, err
 	}
-	return typ, c.s.CountReader(r), nil
+	if c.s == nil {
+		return typ, r, nil
+	}
+	m := &messageReader{r: r, s: c.s}
+	c.pending.Store(m)
+	return typ, m, nil
 }
 
 // ReadJSON is [websocket.Conn.ReadJSON], counting the message as
-// [Conn.NextReader] does: it reads the message to its end. It returns
-// what gorilla's returns: a failure in the rest of a message whose value
-// was decoded is not returned here (gorilla/websocket keeps it, and the
-// next read returns it, recording the connection's close).
+// [Conn.NextReader] does: with the bytes its decoder read. As gorilla's,
+// it returns once the value is decoded, leaving the rest of the message
+// (trailing space, further fragments) to the next read, which skips it; a
+// failure in that rest is the next read's to return.
 func (c *Conn) ReadJSON(v any) error {
 	_, r, err := c.NextReader()
 	if err != nil {
@@ -197,10 +248,6 @@ func (c *Conn) ReadJSON(v any) error {
 		// One value is expected in the message.
 		err = io.ErrUnexpectedEOF
 	}
-	// Read the rest, so that the message is counted whole. Its error is
-	// not ReadJSON's: gorilla's leaves the rest unread, and the next read
-	// meets the failure (gorilla/websocket keeps a read error).
-	io.Copy(io.Discard, r)
 	return err
 }
 
@@ -290,8 +337,11 @@ func (c *Conn) WriteControl(messageType int, data []byte, deadline time.Time) er
 
 // Close is [websocket.Conn.Close], which closes the network connection
 // without a close message; it is recorded as the connection's "close" event
-// unless one was recorded before (a close message, or a failed read).
+// unless one was recorded before (a close message, or a failed read). A
+// message read with NextReader or ReadJSON and not to its end is counted
+// then, with the bytes read from it.
 func (c *Conn) Close() error {
+	c.countPending()
 	c.s.Close("closed by the server without a close handshake")
 	return c.Conn.Close()
 }

@@ -30,7 +30,13 @@ import (
 // start to the first sign of a response (headers, message or trailers), and
 // "receive", from then until the RPC ends. It ends when the RPC does (the stream's
 // stats.End), not when the method call returns a stream. A retried RPC gives
-// one call per attempt.
+// one call per attempt. A client stream that the server ends with an error
+// while the client still sends is one grpc-go's stats report as a success
+// (the client's Send meets io.EOF; CloseAndRecv returns the status, which
+// no stats event carries): its call is recorded as failed, with status
+// Unknown, as it ends without its response. A bidirectional or server
+// stream ended so still records as a success: it may succeed without a
+// message.
 //
 // The call's trace context is injected into the outgoing metadata through
 // the request's recorder's propagator (W3C traceparent by default), so a
@@ -59,6 +65,9 @@ type clientRPC struct {
 	method    string
 	summary   func(fullMethod string, msg any) string
 	streaming atomic.Bool
+	// clientOnly: a client stream, which succeeds with one response
+	// message (see finish).
+	clientOnly atomic.Bool
 
 	firstResp         atomic.Int64 // 1 + nanoseconds from the call's start to the first response event; 0 before
 	sent, recv        atomic.Int64
@@ -113,6 +122,9 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		if rs.IsClientStream || rs.IsServerStream {
 			s.streaming.Store(true)
 		}
+		if rs.IsClientStream && !rs.IsServerStream {
+			s.clientOnly.Store(true)
+		}
 	case *stats.OutPayload:
 		s.sent.Add(1)
 		s.sentBytes.Add(int64(rs.WireLength))
@@ -157,6 +169,10 @@ func (s *clientRPC) responded(t time.Time) {
 	}
 }
 
+// noResponse is the error of a client stream that ended without its
+// response and without a status the stats report.
+const noResponse = "the server ended the client stream without a response; its status is not reported to stats handlers"
+
 func (s *clientRPC) finish(end time.Time, err error) {
 	if !s.done.CompareAndSwap(false, true) {
 		return
@@ -168,6 +184,14 @@ func (s *clientRPC) finish(end time.Time, err error) {
 		st := status.Convert(err)
 		code = st.Code()
 		c.SetError(code.String() + ": " + st.Message())
+	} else if s.clientOnly.Load() && s.recv.Load() == 0 {
+		// A client stream the server ended with an error while the
+		// client sent: grpc-go's stats end the attempt as a success
+		// (its Send met io.EOF), though CloseAndRecv returns the
+		// server's status, which no stats event carries. Without its
+		// one response message, the RPC did not succeed.
+		code = codes.Unknown
+		c.SetError(code.String() + ": " + noResponse)
 	}
 	// The rest is set, and the call ended, under one lock of the record.
 	var attrs [3]recording.Attr

@@ -58,7 +58,13 @@
 // flush failed, whether it is the server's own or one already wrapped by
 // other middleware — and Unwrap, so ResponseController reaches the rest
 // (deadlines, full duplex). Flushes, hijacks, ReadFrom and WriteString made through it are
-// observed: status, body bytes and the hijack are recorded. A panicking
+// observed: status, body bytes and the hijack are recorded. A flush or a
+// write that fails — the client is gone, the response did not get through
+// — marks the record's error ("response failed: flush: …", "response
+// failed: write: …") and keeps the status the handler wrote; the handler
+// sees the flush or write as it would unwrapped (a Flush of net/http's
+// writers is their FlushError, whose error Flush drops). A body net/http
+// drops after a 204 or 304 is no failure. A panicking
 // handler is recorded with status 500 and the panic value, and the panic
 // continues. A status net/http refuses (WriteHeader panics at a code below
 // 100 or above 999, and sends nothing) is never recorded as the status.

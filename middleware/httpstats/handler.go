@@ -319,6 +319,13 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	default:
 		rec.Status = rw.status
 	}
+	if rw.sendErr != nil && rec.Error == "" {
+		op := "flush: "
+		if rw.writeErr {
+			op = "write: "
+		}
+		rec.Error = "response failed: " + op + rw.sendErr.Error()
+	}
 	rec.ResponseBytes = rw.written
 	if r.Method == http.MethodHead {
 		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response

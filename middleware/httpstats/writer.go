@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"sync/atomic"
 	"unsafe"
 )
@@ -35,6 +36,31 @@ type respWriter struct {
 	written  int64
 	wrote    bool // header sent (final status, not 1xx)
 	hijacked bool
+	// sendErr is the first failed flush or write (writeErr says which):
+	// the response did not get through (the client is gone). The record
+	// keeps the status and takes it as its error.
+	writeErr bool
+	sendErr  error
+}
+
+// flushed notes the outcome of a flush (one made after a hijack is no
+// flush of the response).
+func (rw *respWriter) flushed(err error) {
+	if err != nil && rw.sendErr == nil && !rw.hijacked {
+		rw.sendErr = err
+	}
+}
+
+// writeFailed notes a failed write of the body, unless the response got
+// through all the same: a body where none is allowed (204, 304) is
+// dropped, not sent. A write past the declared Content-Length fails, and
+// counts: net/http sends none of it, and the body is cut short when what
+// came before fell short of the length. (ReadFrom's error may be its
+// source's: the body is cut short, which is a failed response too.)
+func (rw *respWriter) writeFailed(err error) {
+	if rw.sendErr == nil && !rw.hijacked && err != http.ErrBodyNotAllowed {
+		rw.sendErr, rw.writeErr = err, true
+	}
 }
 
 func (rw *respWriter) Header() http.Header { return rw.w.Header() }
@@ -64,6 +90,9 @@ func (rw *respWriter) Write(b []byte) (int, error) {
 	rw.sent()
 	n, err := rw.w.Write(b)
 	rw.written += int64(n)
+	if err != nil {
+		rw.writeFailed(err)
+	}
 	return n, err
 }
 
@@ -79,6 +108,7 @@ func (s rcShim) FlushError() error {
 	if err == nil {
 		s.sent()
 	}
+	s.flushed(err)
 	return err
 }
 func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -92,9 +122,28 @@ func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // The observing halves of the optional interfaces; wrap's types call them
 // only when rw.w has the interface.
 
+// flush is Flush, which reports no error. For net/http's own writers,
+// whose Flush is their FlushError with the error dropped, flush calls
+// FlushError, so that a failed flush is recorded; any other writer's Flush
+// is called as it is (it may differ from its FlushError).
 func (rw *respWriter) flush() {
 	rw.sent()
+	if fe, ok := rw.w.(flushErrorer); ok && flushIsFlushError(rw.w) {
+		rw.flushed(fe.FlushError())
+		return
+	}
 	rw.w.(http.Flusher).Flush()
+}
+
+// flushIsFlushError reports whether w is one of net/http's writers,
+// HTTP/1's or HTTP/2's, whose Flush calls FlushError and drops its error.
+// (TestFlushFailureRecorded fails should a Go release rename them.)
+func flushIsFlushError(w http.ResponseWriter) bool {
+	switch reflect.TypeOf(w).String() {
+	case "*http.response", "*http.http2responseWriter":
+		return true
+	}
+	return false
 }
 
 func (rw *respWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -114,6 +163,9 @@ func (rw *respWriter) readFrom(r io.Reader) (int64, error) {
 	rw.sent()
 	n, err := rw.w.(io.ReaderFrom).ReadFrom(r)
 	rw.written += n
+	if err != nil {
+		rw.writeFailed(err)
+	}
 	return n, err
 }
 
@@ -127,7 +179,9 @@ type flushErrorer interface{ FlushError() error }
 
 func (rw *respWriter) flushError() error {
 	rw.sent()
-	return rw.w.(flushErrorer).FlushError()
+	err := rw.w.(flushErrorer).FlushError()
+	rw.flushed(err)
+	return err
 }
 
 // writeString keeps io.WriteString from copying the string, where the
@@ -136,6 +190,9 @@ func (rw *respWriter) writeString(s string) (int, error) {
 	rw.sent()
 	n, err := rw.w.(io.StringWriter).WriteString(s)
 	rw.written += int64(n)
+	if err != nil {
+		rw.writeFailed(err)
+	}
 	return n, err
 }
 

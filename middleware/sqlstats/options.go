@@ -54,6 +54,11 @@ func WithSystem(name string) Option {
 // card number, an e-mail address, a long random token
 // ([recording.Redaction.SecretValue]) — is replaced whatever its name.
 // Strings are clipped and byte slices are recorded as their length only.
+// Other values are written as fmt's %v writes them (a pointer as what it
+// points at, NULL when nil; a map of more than 16 entries as its size),
+// and only as far as the 64 bytes kept: a 100 MB argument costs what a
+// short one does. Only a String or Error method of the argument's own type
+// runs whole, as fmt runs it.
 func WithArgs(enabled bool) Option {
 	return optionFunc(func(c *config) { c.args = enabled })
 }

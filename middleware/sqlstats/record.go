@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -160,49 +159,10 @@ func (w *wrapper) recordArgs(a *recording.ActiveRecord, c *recording.ActiveCall,
 		}
 		v := recording.Redacted
 		if !secret {
-			v = formatArg(nv.Value)
-			if red.SecretValue(rawArg(nv.Value, v)) {
-				v = recording.Redacted
-			}
+			v = argText(red, nv.Value)
 		}
 		c.SetAttr(AttrParamPrefix+key, v)
 	}
-}
-
-// rawArg returns the text of an argument to judge by its shape: a string
-// itself, not its quoted and clipped form; the formatted text of others.
-func rawArg(v any, formatted string) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return formatted
-}
-
-func formatArg(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "NULL"
-	case []byte:
-		return "[" + strconv.Itoa(len(v)) + " bytes]"
-	case string:
-		if len(v) > maxArgValue {
-			v = v[:maxArgValue] + "…"
-		}
-		return strconv.Quote(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	case time.Time:
-		return v.Format(time.RFC3339Nano)
-	}
-	s := fmt.Sprint(v)
-	if len(s) > maxArgValue {
-		s = s[:maxArgValue] + "…"
-	}
-	return s
 }
 
 // endExec ends the call of an Exec, noting the rows affected.

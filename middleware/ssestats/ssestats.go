@@ -74,7 +74,7 @@ type Event struct {
 	ID    string        // the "id" field, sent when not empty
 	Name  string        // the "event" field; empty is the default type, "message"
 	Data  string        // the "data" field, a line per line of Data
-	Retry time.Duration // the "retry" field, sent when positive
+	Retry time.Duration // the "retry" field, sent when positive, in milliseconds rounded up
 }
 
 // name is the event's type in the event stream format.
@@ -207,7 +207,13 @@ func appendEvent(b []byte, ev *Event) []byte {
 		b = append(append(append(b, "event: "...), ev.Name...), '\n')
 	}
 	if ev.Retry > 0 {
-		b = append(strconv.AppendInt(append(b, "retry: "...), ev.Retry.Milliseconds(), 10), '\n')
+		// Whole milliseconds, rounded up: a positive Retry is never 0,
+		// which would ask the client to reconnect at once.
+		ms := ev.Retry / time.Millisecond
+		if ev.Retry%time.Millisecond != 0 {
+			ms++
+		}
+		b = append(strconv.AppendInt(append(b, "retry: "...), int64(ms), 10), '\n')
 	}
 	data := strings.ReplaceAll(ev.Data, "\r\n", "\n")
 	data = strings.ReplaceAll(data, "\r", "\n")

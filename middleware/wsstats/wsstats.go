@@ -125,6 +125,50 @@ type Conn struct {
 	// readCtx is the context CloseRead returned, once it was called: it
 	// ends when CloseRead's goroutine has met the connection's end.
 	readCtx atomic.Pointer[context.Context]
+	// pending is the reader of the last message Reader returned, until
+	// it is counted; Close and CloseNow, which may run beside a read,
+	// take it too.
+	pending atomic.Pointer[messageReader]
+}
+
+// A messageReader reads a message Reader returned, counting its bytes. The
+// message is counted on its stream once: at its end (io.EOF) or a failed
+// read, or, left before, at the connection's close, with the bytes read.
+type messageReader struct {
+	r       io.Reader
+	s       *recording.Stream
+	n       atomic.Int64
+	counted atomic.Bool
+}
+
+func (m *messageReader) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	m.n.Add(int64(n))
+	if err != nil {
+		m.count()
+	}
+	return n, err
+}
+
+func (m *messageReader) count() {
+	if m.counted.CompareAndSwap(false, true) {
+		m.s.Count(recording.Receive, m.n.Load())
+	}
+}
+
+// unfinished reports whether the message Reader returned last is still
+// being read: coder/websocket refuses the next Reader then, and the
+// connection stays open.
+func (c *Conn) unfinished() bool {
+	m := c.pending.Load()
+	return m != nil && !m.counted.Load()
+}
+
+// countPending counts the message being read, as far as it was read.
+func (c *Conn) countPending() {
+	if m := c.pending.Swap(nil); m != nil {
+		m.count()
+	}
 }
 
 // closedInCloseRead is the close event of a connection whose end
@@ -177,9 +221,10 @@ func (m *Message) End(err error) { m.m.End(err) }
 // ctx's expiry included) and is recorded as its "close" event: the client's
 // close code and reason, or the error.
 func (c *Conn) Receive(ctx context.Context) (context.Context, *Message, error) {
+	unfinished := c.unfinished()
 	typ, data, err := c.Conn.Read(ctx)
 	if err != nil {
-		c.readFailed(err)
+		c.readFailed(err, unfinished)
 		return ctx, nil, err
 	}
 	mctx, m := c.s.StartMessage(ctx, recording.Receive, c.typeOf(typ, data), int64(len(data)))
@@ -189,9 +234,10 @@ func (c *Conn) Receive(ctx context.Context) (context.Context, *Message, error) {
 // Read is [websocket.Conn.Read]: the message is counted on the connection's
 // record but has no record of its own (use [Conn.Receive] for that).
 func (c *Conn) Read(ctx context.Context) (websocket.MessageType, []byte, error) {
+	unfinished := c.unfinished()
 	typ, data, err := c.Conn.Read(ctx)
 	if err != nil {
-		c.readFailed(err)
+		c.readFailed(err, unfinished)
 		return typ, data, err
 	}
 	c.s.Count(recording.Receive, int64(len(data)))
@@ -199,19 +245,31 @@ func (c *Conn) Read(ctx context.Context) (websocket.MessageType, []byte, error) 
 }
 
 // Reader is [websocket.Conn.Reader]: the message is counted, with the bytes
-// read from it, once it has been read to its end.
+// read from it, once it has been read to its end (or a read failed), or
+// else when the connection closes. A Reader call that coder/websocket
+// refuses because the previous message was not read to its end leaves the
+// connection open, and is recorded as no close.
 func (c *Conn) Reader(ctx context.Context) (websocket.MessageType, io.Reader, error) {
+	unfinished := c.unfinished()
 	typ, r, err := c.Conn.Reader(ctx)
 	if err != nil {
-		c.readFailed(err)
+		c.readFailed(err, unfinished)
 		return typ, r, err
 	}
-	return typ, c.s.CountReader(r), nil
+	if c.s == nil {
+		return typ, r, nil
+	}
+	m := &messageReader{r: r, s: c.s}
+	c.pending.Store(m)
+	return typ, m, nil
 }
 
 // readFailed records the end of the connection that a failed read means.
-func (c *Conn) readFailed(err error) {
-	if c.s == nil {
+// A read that began with the previous message unfinished failed before
+// reading (coder/websocket refuses it, or a read beside it holds the
+// connection), and the connection stays open.
+func (c *Conn) readFailed(err error, unfinished bool) {
+	if c.s == nil || unfinished {
 		return
 	}
 	var ce websocket.CloseError
@@ -246,6 +304,7 @@ func (c *Conn) Writer(ctx context.Context, typ websocket.MessageType) (io.WriteC
 // Close is [websocket.Conn.Close], recording the close, with its code and
 // reason, as the connection's "close" event.
 func (c *Conn) Close(code websocket.StatusCode, reason string) error {
+	c.countPending()
 	if c.readEnded() {
 		c.s.Close(closedInCloseRead)
 	}
@@ -257,6 +316,7 @@ func (c *Conn) Close(code websocket.StatusCode, reason string) error {
 // connection's "close" event (unless it was recorded before, by Close or a
 // failed read).
 func (c *Conn) CloseNow() error {
+	c.countPending()
 	if c.readEnded() {
 		// The handler saw CloseRead's context end: the connection's end
 		// came first (the function CloseRead set on it may not have run).
