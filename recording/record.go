@@ -68,11 +68,14 @@ type Record struct {
 	// the trace flag so that a Record built by hand is sampled; stores do
 	// not keep it.
 	Unsampled bool
-	// RandomTraceID says the caller's traceparent had the random-trace-id
-	// flag (0x02, W3C Trace Context Level 2: at least the right-most 7
-	// bytes of the trace ID are random). The recorder passes it on to the
-	// calls, which keep the caller's trace ID, and exporters put it in the
-	// spans' flags; stores do not keep it. (Beside Unsampled, it takes no
+	// RandomTraceID says the trace ID is random, as W3C Trace Context
+	// Level 2's random-trace-id flag (0x02) tells: at least its right-most
+	// 7 bytes are. The recorder sets it when it generated the trace ID
+	// (no valid traceparent came in), and when the caller's traceparent
+	// had the flag; a caller's trace ID without the flag stays without
+	// it. The recorder passes it on to the calls, which keep the record's
+	// trace ID, and exporters put it in the spans' flags; stores do not
+	// keep it. (Beside Unsampled, it takes no
 	// room of its own.)
 	RandomTraceID bool
 	// hdrSame says hdrFlat holds the pairs of the record's last request,
