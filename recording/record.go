@@ -148,7 +148,13 @@ type Record struct {
 	spare spare // memory to reuse when the record is (see Borrower)
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
-	size int64 // estimated bytes held, while queued
+	// size is the estimated bytes held, while queued (positive; 0 before).
+	// A snapshot of Recorder.Active, which the recorder never queues (it
+	// sets size anew if one is handed to it), keeps there, negated and
+	// minus one, the calls kept so far and not copied into it, for
+	// KeptCalls: a field of their own would take the Record into a larger
+	// size class (TestRecordSizeClass).
+	size int64
 	// hdrBytes is recordSize's estimate of Headers when headerMap made
 	// them (0: count them).
 	hdrBytes int64
@@ -311,6 +317,18 @@ func (s *Summary) HasError() bool {
 		return s.Status != 0
 	}
 	return s.Status >= 500
+}
+
+// KeptCalls returns how many calls the recorder kept for the record, events
+// included: len(r.Calls), and, for a snapshot of a record in the making
+// ([Recorder.Active]), also the calls kept so far that the snapshot does
+// not copy (over its maxCalls). Calls dropped over the recorder's limit
+// ([WithMaxCalls]) are not kept: [Record.DroppedCalls] counts them.
+func (r *Record) KeptCalls() int {
+	if r.size < 0 { // a snapshot's count of calls not copied (see size)
+		return len(r.Calls) + int(-1-r.size)
+	}
+	return len(r.Calls)
 }
 
 // Summary returns the record's summary.
