@@ -5,7 +5,9 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
+	"html/template"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -80,6 +82,25 @@ func (a *asset) gzipped() []byte {
 // assetSet holds a handler's assets.
 type assetSet struct {
 	assets map[string]*asset
+
+	inlineOnce sync.Once
+	inlined    *inlineAssets
+}
+
+// inline returns the style sheet and icon for a page that must carry them
+// itself (see pageMeta.Inline), made on first use.
+func (s *assetSet) inline() *inlineAssets {
+	s.inlineOnce.Do(func() {
+		v := &inlineAssets{}
+		if a := s.get("app.css"); a != nil {
+			v.CSS = template.CSS(a.body) // our own embedded file
+		}
+		if a := s.get("favicon.svg"); a != nil {
+			v.Icon = template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(a.body))
+		}
+		s.inlined = v
+	})
+	return s.inlined
 }
 
 func newAssetSet() *assetSet {

@@ -426,7 +426,7 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, code int, msg s
 		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
-	h.writeErrorPage(w, r, errorView{Code: code, Message: msg, Refused: true})
+	h.writeErrorPage(w, r, errorView{Code: code, Message: msg, Refused: true, LocalOnly: msg == forbidden})
 }
 
 // failPage writes fail's HTML page, with the store's condition when sh is
@@ -443,6 +443,9 @@ func (h *handler) writeErrorPage(w http.ResponseWriter, r *http.Request, v error
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(v.Code)
 	v.pageMeta = pageMeta{Base: base(r.URL.Path), Nonce: nonce, Title: http.StatusText(v.Code), Page: "error"}
+	if v.Refused {
+		v.Inline = h.assets.inline()
+	}
 	v.Status = http.StatusText(v.Code)
 	_ = h.pages.errorPage.Execute(w, v)
 }
