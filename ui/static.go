@@ -133,8 +133,8 @@ func (s *assetSet) get(name string) *asset {
 }
 
 // static serves GET static/{name} with an ETag; browsers revalidate on each
-// page load (Cache-Control: no-cache) and get 304 while the binary is the
-// same.
+// page load (Cache-Control: private, no-cache) and get 304 while the binary
+// is the same.
 func (h *handler) static(w http.ResponseWriter, r *http.Request) {
 	a := h.assets.get(r.PathValue("name"))
 	if a == nil {
@@ -143,7 +143,7 @@ func (h *handler) static(w http.ResponseWriter, r *http.Request) {
 	}
 	hd := w.Header()
 	hd.Set("ETag", a.etag)
-	hd.Set("Cache-Control", "no-cache")
+	hd.Set("Cache-Control", "private, no-cache") // behind the authorizer: no shared cache keeps them
 	hd.Set("Content-Type", a.ctype)
 	hd.Add("Vary", "Accept-Encoding")
 	if etagMatch(r.Header.Get("If-None-Match"), a.etag) {
