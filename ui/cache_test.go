@@ -76,7 +76,7 @@ func TestNoSharedCaching(t *testing.T) {
 		{h, "POST", "/stats/resume", nil, "", false}, // 303
 		{h, "GET", "/stats/pause", nil, "", false},   // 405
 		{h, "GET", "/stats/nosuch", nil, "", false},
-		{h, "GET", "/stats/", nil, "10.0.0.1:1", false},         // 403
+		{h, "GET", "/stats/", nil, "10.0.0.1:1", false},          // 403
 		{h, "GET", "/stats/api/stats", nil, "10.0.0.1:1", false}, // 403
 		{h, "GET", "/stats/static/app.css", nil, "", true},
 		{h, "GET", "/stats/static/echarts.min.js", nil, "", true},
