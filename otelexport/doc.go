@@ -60,9 +60,12 @@
 //     the message's type is in appstats.message.type.
 //     All: user.id, appstats.record.id, appstats.overhead_ms, the record's
 //     warnings as appstats.warning events, and its attributes;
-//   - a CLIENT span per call, child of the request's span, with the call's
-//     span ID (the one propagated downstream, so a downstream service's trace
-//     joins it) and its recorded start and end. Its name and attributes
+//   - a CLIENT span per call (INTERNAL or PRODUCER for a call bridged from
+//     an INTERNAL or a PRODUCER span: see [NewSpanProcessor]; its kind
+//     travels in the call's appstats.span.kind, not exported), child of the
+//     request's span, with the call's span ID (the one propagated
+//     downstream, so a downstream service's trace joins it) and its recorded
+//     start and end. Its name and attributes
 //     depend on the call's service ("appstats.service"):
 //     "http": named by the method ("GET"), or "{method} {url.template}" for a
 //     call with a url.template — never by the URI, which the dashboard's call

@@ -50,6 +50,7 @@ var (
 	// content the exporter writes under the current ones.
 	droppedKeys = map[string]bool{
 		convention.KeyOldRPCSystem: true, convention.KeyOldRPCService: true, convention.KeyOldRPCGRPCStatusCode: true,
+		convention.KeySpanKind: true, // the span's kind itself
 	}
 )
 
@@ -516,7 +517,7 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 			TraceState: parent.TraceState(),
 		}),
 		Parent:               parent,
-		SpanKind:             trace.SpanKindClient,
+		SpanKind:             callSpanKind(c),
 		StartTime:            start,
 		EndTime:              end,
 		Attributes:           as,
@@ -525,6 +526,25 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 		Resource:             res,
 		InstrumentationScope: scope,
 	}.Snapshot()
+}
+
+// The values of a call's convention.KeySpanKind.
+const (
+	spanKindInternal = "internal"
+	spanKindProducer = "producer"
+)
+
+// callSpanKind returns the kind of a call's span: CLIENT, the kind of a
+// call to another service, unless the call was bridged from an INTERNAL or
+// a PRODUCER span (convention.KeySpanKind), whose kind it keeps.
+func callSpanKind(c *recording.Call) trace.SpanKind {
+	switch c.Attr(convention.KeySpanKind) {
+	case spanKindInternal:
+		return trace.SpanKindInternal
+	case spanKindProducer:
+		return trace.SpanKindProducer
+	}
+	return trace.SpanKindClient
 }
 
 // httpCallAttrs sets the attributes of an HTTP client call — its method,
