@@ -71,7 +71,8 @@
 //     call with a url.template — never by the URI, which the dashboard's call
 //     name shows; http.request.method, server.address, server.port, url.full,
 //     http.response.status_code, the body sizes; status Error for a 4xx or
-//     5xx, with error.type the code.
+//     5xx, with error.type the code and no description (the code says why,
+//     as the conventions ask).
 //     "grpc": named by the full method, with rpc.system.name, rpc.method,
 //     rpc.response.status_code, server.address, server.port; status Error
 //     for any code but OK, with error.type the code's name and the status

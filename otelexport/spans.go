@@ -485,8 +485,15 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 	st := sdktrace.Status{Code: codes.Unset}
 	if failed || c.Error != "" {
 		desc := c.Error
-		if c.Service == convention.ServiceGRPC {
+		switch {
+		case c.Service == convention.ServiceGRPC:
 			desc = grpcStatusMessage(desc, as.getStr(convention.KeyRPCResponseStatusCode))
+		case c.Service == convention.ServiceHTTP && failed && (desc == errType || strings.HasPrefix(desc, errType+" ")):
+			// The response's status line ("503 Service Unavailable", as
+			// middleware/httpstats records a 5xx): "Don't set the span
+			// status description if the reason can be inferred from
+			// http.response.status_code", which error.type repeats.
+			desc = ""
 		}
 		st = sdktrace.Status{Code: codes.Error, Description: desc}
 		if errType == "" {
