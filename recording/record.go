@@ -75,8 +75,7 @@ type Record struct {
 	// had the flag; a caller's trace ID without the flag stays without
 	// it. The recorder passes it on to the calls, which keep the record's
 	// trace ID, and exporters put it in the spans' flags; stores do not
-	// keep it. (Beside Unsampled, it takes no
-	// room of its own.)
+	// keep it. (Beside Unsampled, it takes no room of its own.)
 	RandomTraceID bool
 	// hdrSame says hdrFlat holds the pairs of the record's last request,
 	// which its header map spare.hdr holds as redaction left them (see
