@@ -88,10 +88,10 @@ func (in *inflight) remove(a *ActiveRecord) {
 // marked [Call.Running], with their duration so far; [Record.KeptCalls]
 // counts those kept so far, copied or not, and DroppedCalls, as in a
 // finished record, those not kept, over [WithMaxCalls]), and, for a
-// connection whose messages are recorded, its route and its message counts and bytes so far (attributes,
-// and in RequestBytes and ResponseBytes). Status, sizes and other fields a
-// server wrapper sets as the request ends are still zero, and the request's
-// headers are not included.
+// connection whose messages are recorded, its route and its message counts
+// and bytes so far (attributes, and in RequestBytes and ResponseBytes).
+// Status, sizes and other fields a server wrapper sets as the request ends
+// are still zero, and the request's headers are not included.
 //
 // Listing costs the requests nothing but a short hold of each record's lock
 // while its calls are copied; the symbolizing and redacting run in the
