@@ -154,9 +154,10 @@ func (e *env) sliceable() bool { return e.bareRec == nil }
 // (a loaded machine wakes the sleeping switcher late, by a slice or more)
 // gives the current configuration a longer slice, which the other makes up
 // before the stretch ends. Each slice goes to the configuration that has
-// had less time so far (the other one, but after a late switch), and the
-// stretch ends once both had d and neither much more than the other (see
-// balanced), or at 8*d whatever the balance, or when both sent max
+// had less time so far (the other one, but after a late switch), lasting
+// as long as it lags behind if that is more than a slice; the stretch ends
+// once both had d and neither much more than the other (see balanced), or
+// maxCatchUp after 2*d whatever the balance, or when both sent max
 // requests. The last responses, after the stretch, are no one's elapsed
 // time (as a round's drain).
 func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Duration, max, conc int) (bare, rec round, err error) {
@@ -230,7 +231,7 @@ func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Dura
 	}
 	workers := make(chan struct{}) // closed when every worker has stopped
 	go func() { wg.Wait(); close(workers) }()
-	limit := start.Add(8 * d)
+	limit := start.Add(2*d + maxCatchUp)
 	timer := time.NewTimer(slice)
 	defer timer.Stop()
 	for {
@@ -258,7 +259,14 @@ func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Dura
 		// nothing.
 		cur = rounds[1].Elapsed < rounds[0].Elapsed || rounds[1].Elapsed == rounds[0].Elapsed && !cur
 		set(cur)
-		timer.Reset(slice)
+		// A slice, or what the configuration lags behind by, if more: a
+		// switch seconds late (a machine so loaded that the switcher got
+		// no CPU for that long) is made up in one slice.
+		next := slice
+		if lag := rounds[1-b2i(cur)].Elapsed - rounds[b2i(cur)].Elapsed; lag > next {
+			next = lag
+		}
+		timer.Reset(next)
 	}
 	// The last slice ends when the workers are told to stop. Their last
 	// responses, and then the recorder handing its queue to the sinks, are
@@ -294,6 +302,10 @@ func balanced(bare, rec, d, slice time.Duration) bool {
 	tol := max(slice, (bare+rec)/8)
 	return bare >= d && rec >= d && bare-rec <= tol && rec-bare <= tol
 }
+
+// maxCatchUp bounds how much longer than 2*d a sliced stretch may last
+// to give each configuration as much time (see sliced).
+const maxCatchUp = time.Minute
 
 func b2i(b bool) int {
 	if b {
