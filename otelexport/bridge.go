@@ -47,6 +47,8 @@ const maxBridged = 1 << 16
 //
 // Only CLIENT, PRODUCER and INTERNAL spans are bridged, never SERVER or
 // CONSUMER spans (such as the request's own span from otelhttp's handler).
+// The [Exporter] exports a call bridged from an INTERNAL or a PRODUCER span
+// with its span's kind, and the others as CLIENT spans.
 // One request is one call, however the instrumentations are stacked: a span
 // is skipped when its parent context is inside a call recorded by appstats'
 // own wrappers (see [recording.ContextWithCall]), and when its parent span is
@@ -129,6 +131,13 @@ func (b *bridge) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	e := bridged{call: c, redac: ar.Recorder().Redaction()}
 	if kind == trace.SpanKindClient || kind == trace.SpanKindProducer {
 		e.owner = c
+	}
+	// The exporter makes a call a CLIENT span unless told otherwise.
+	switch kind {
+	case trace.SpanKindInternal, trace.SpanKindUnspecified:
+		c.SetAttr(convention.KeySpanKind, spanKindInternal)
+	case trace.SpanKindProducer:
+		c.SetAttr(convention.KeySpanKind, spanKindProducer)
 	}
 	b.mu.Lock()
 	b.spans[key] = e

@@ -60,15 +60,19 @@
 //     the message's type is in appstats.message.type.
 //     All: user.id, appstats.record.id, appstats.overhead_ms, the record's
 //     warnings as appstats.warning events, and its attributes;
-//   - a CLIENT span per call, child of the request's span, with the call's
-//     span ID (the one propagated downstream, so a downstream service's trace
-//     joins it) and its recorded start and end. Its name and attributes
+//   - a CLIENT span per call (INTERNAL or PRODUCER for a call bridged from
+//     an INTERNAL or a PRODUCER span: see [NewSpanProcessor]; its kind
+//     travels in the call's appstats.span.kind, not exported), child of the
+//     request's span, with the call's span ID (the one propagated
+//     downstream, so a downstream service's trace joins it) and its recorded
+//     start and end. Its name and attributes
 //     depend on the call's service ("appstats.service"):
 //     "http": named by the method ("GET"), or "{method} {url.template}" for a
 //     call with a url.template — never by the URI, which the dashboard's call
 //     name shows; http.request.method, server.address, server.port, url.full,
 //     http.response.status_code, the body sizes; status Error for a 4xx or
-//     5xx, with error.type the code.
+//     5xx, with error.type the code and no description (the code says why,
+//     as the conventions ask).
 //     "grpc": named by the full method, with rpc.system.name, rpc.method,
 //     rpc.response.status_code, server.address, server.port; status Error
 //     for any code but OK, with error.type the code's name and the status

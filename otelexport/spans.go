@@ -50,6 +50,7 @@ var (
 	// content the exporter writes under the current ones.
 	droppedKeys = map[string]bool{
 		convention.KeyOldRPCSystem: true, convention.KeyOldRPCService: true, convention.KeyOldRPCGRPCStatusCode: true,
+		convention.KeySpanKind: true, // the span's kind itself
 	}
 )
 
@@ -484,8 +485,15 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 	st := sdktrace.Status{Code: codes.Unset}
 	if failed || c.Error != "" {
 		desc := c.Error
-		if c.Service == convention.ServiceGRPC {
+		switch {
+		case c.Service == convention.ServiceGRPC:
 			desc = grpcStatusMessage(desc, as.getStr(convention.KeyRPCResponseStatusCode))
+		case c.Service == convention.ServiceHTTP && failed && (desc == errType || strings.HasPrefix(desc, errType+" ")):
+			// The response's status line ("503 Service Unavailable", as
+			// middleware/httpstats records a 5xx): "Don't set the span
+			// status description if the reason can be inferred from
+			// http.response.status_code", which error.type repeats.
+			desc = ""
 		}
 		st = sdktrace.Status{Code: codes.Error, Description: desc}
 		if errType == "" {
@@ -516,7 +524,7 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 			TraceState: parent.TraceState(),
 		}),
 		Parent:               parent,
-		SpanKind:             trace.SpanKindClient,
+		SpanKind:             callSpanKind(c),
 		StartTime:            start,
 		EndTime:              end,
 		Attributes:           as,
@@ -525,6 +533,25 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 		Resource:             res,
 		InstrumentationScope: scope,
 	}.Snapshot()
+}
+
+// The values of a call's convention.KeySpanKind.
+const (
+	spanKindInternal = "internal"
+	spanKindProducer = "producer"
+)
+
+// callSpanKind returns the kind of a call's span: CLIENT, the kind of a
+// call to another service, unless the call was bridged from an INTERNAL or
+// a PRODUCER span (convention.KeySpanKind), whose kind it keeps.
+func callSpanKind(c *recording.Call) trace.SpanKind {
+	switch c.Attr(convention.KeySpanKind) {
+	case spanKindInternal:
+		return trace.SpanKindInternal
+	case spanKindProducer:
+		return trace.SpanKindProducer
+	}
+	return trace.SpanKindClient
 }
 
 // httpCallAttrs sets the attributes of an HTTP client call — its method,

@@ -185,3 +185,73 @@ func TestTraceStateOnTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGeneratedTraceIDRandom: a trace ID the recorder makes itself (no
+// traceparent came in, or one it could not read) is random, and W3C Trace
+// Context Level 2 says so with the random-trace-id flag (0x02): the calls
+// the request makes send flags 03, the record says RandomTraceID, its
+// exported spans carry the flag, and OpenTelemetry's own TraceContext
+// propagator, reading what the calls sent, sees a random trace ID. A
+// caller's trace ID without the flag stays without it
+// (TestRandomFlagPropagated). With the recorder's W3C propagator and with
+// otelexport's adapter around OpenTelemetry's. On main the calls sent 01.
+func TestGeneratedTraceIDRandom(t *testing.T) {
+	for name, p := range map[string]recording.Propagator{
+		"W3CPropagator": recording.W3CPropagator{},
+		"NewPropagator": otelexport.NewPropagator(nil),
+	} {
+		for _, incoming := range []string{"", "00-zz-bad-01"} {
+			sink := recordingtest.NewSink()
+			rec := recording.New(recording.WithSinks(sink), recording.WithPropagator(p))
+			var got string
+			var sc trace.SpanContext
+			down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = r.Header.Get("traceparent")
+				sc = trace.SpanContextFromContext(propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header)))
+			}))
+			client := &http.Client{Transport: httpstats.NewTransport(nil)}
+			app := httptest.NewServer(httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				req, _ := http.NewRequestWithContext(r.Context(), "GET", down.URL+"/next", nil)
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})))
+			req, _ := http.NewRequest("GET", app.URL+"/hello", nil)
+			if incoming != "" {
+				req.Header.Set("traceparent", incoming)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			app.Close()
+			down.Close()
+			if err := rec.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasSuffix(got, "-03") {
+				t.Errorf("%s, traceparent %q: downstream got %q, want flags 03 (sampled, random)", name, incoming, got)
+			}
+			if !sc.IsValid() || !sc.TraceFlags().IsRandom() {
+				t.Errorf("%s, traceparent %q: OpenTelemetry's propagator read %v, flags %s; want a valid, random trace ID", name, incoming, sc.TraceID(), sc.TraceFlags())
+			}
+			recs := sink.Records()
+			if len(recs) != 1 {
+				t.Fatalf("%s: %d records, want 1", name, len(recs))
+			}
+			if r := recs[0]; !r.RandomTraceID || sc.TraceID() != trace.TraceID(r.TraceID) {
+				t.Errorf("%s, traceparent %q: record's trace %s, RandomTraceID %v; want the trace sent downstream (%s), random", name, incoming, r.TraceID, r.RandomTraceID, sc.TraceID())
+			}
+			for _, s := range exportSpans(t, recs) {
+				if f := s.SpanContext.TraceFlags(); !f.IsRandom() || !f.IsSampled() {
+					t.Errorf("%s, traceparent %q: %s span %q: flags %s, want 03 (sampled, random)", name, incoming, s.SpanKind, s.Name, f)
+				}
+			}
+		}
+	}
+}

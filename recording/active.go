@@ -1544,8 +1544,8 @@ func (c *ActiveCall) updateLocked(u *CallUpdate) {
 
 // TraceContext returns the trace context to send with the call: the
 // request's trace, the call's span, the request's sampling decision (see
-// [Record.Unsampled]), the caller's random-trace-id flag
-// ([Record.RandomTraceID]) and the incoming tracestate.
+// [Record.Unsampled]), the random-trace-id flag ([Record.RandomTraceID])
+// and the incoming tracestate.
 func (c *ActiveCall) TraceContext() TraceContext {
 	if c == nil {
 		return TraceContext{}

@@ -102,7 +102,8 @@
 // A record carries the W3C trace context of its request: the caller's trace
 // and span when a traceparent came in ([Propagator]), else a new trace.
 // Calls send their own span downstream with the request's sampled flag, the
-// caller's random-trace-id flag (W3C Trace Context Level 2) and its
+// random-trace-id flag (W3C Trace Context Level 2: the caller's, or set
+// when the recorder made the trace ID, which is random) and the caller's
 // tracestate, which the record keeps ([Record.RandomTraceID],
 // [Record.TraceState]) for exporters. The recorder's own sampling
 // ([WithSampleRate]) decides what the dashboard keeps; the caller's

@@ -85,12 +85,13 @@ func (in *inflight) remove(a *ActiveRecord) {
 // is before a sink sees it (stacks symbolized, redacted), with what is known
 // so far: the identity and trace of the request, its kind, method, path and
 // instance, Duration up to now, the calls so far (those still running
-// marked [Call.Running], with their duration so far; DroppedCalls counts
-// those not copied or not kept), and, for a connection whose messages are
-// recorded, its route and its message counts and bytes so far (attributes,
-// and in RequestBytes and ResponseBytes). Status, sizes and other fields a
-// server wrapper sets as the request ends are still zero, and the request's
-// headers are not included.
+// marked [Call.Running], with their duration so far; [Record.KeptCalls]
+// counts those kept so far, copied or not, and DroppedCalls, as in a
+// finished record, those not kept, over [WithMaxCalls]), and, for a
+// connection whose messages are recorded, its route and its message counts
+// and bytes so far (attributes, and in RequestBytes and ResponseBytes).
+// Status, sizes and other fields a server wrapper sets as the request ends
+// are still zero, and the request's headers are not included.
 //
 // Listing costs the requests nothing but a short hold of each record's lock
 // while its calls are copied; the symbolizing and redacting run in the
@@ -204,7 +205,10 @@ func (a *ActiveRecord) snapshotIf(now time.Time, maxCalls int, match func(*Recor
 		}
 		return true
 	})
-	s.DroppedCalls = a.dropped + a.live - len(s.Calls)
+	// Dropped as a finished record's are: not kept. Those kept and not
+	// copied are the snapshot's own (see Record.KeptCalls).
+	s.DroppedCalls = a.dropped
+	s.size = -1 - int64(a.live-len(s.Calls))
 	st := a.stream()
 	a.mu.Unlock()
 	if st != nil {

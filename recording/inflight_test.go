@@ -48,10 +48,11 @@ func TestActive(t *testing.T) {
 	if ps := r1.Parents(); ps[3] != 2 {
 		t.Errorf("parents of the calls so far %v, want cache.Get under report.Build", ps)
 	}
-	// Bounded: two records, one call each.
+	// Bounded: two records, one call each; the calls not copied are kept,
+	// not dropped.
 	recs, unlisted = rec.Active(2, 1)
-	if len(recs) != 2 || unlisted != 1 || len(recs[1].Calls) != 1 || recs[1].DroppedCalls != 3 {
-		t.Errorf("Active(2, 1): %d records, %d unlisted, calls %d, dropped %d", len(recs), unlisted, len(recs[1].Calls), recs[1].DroppedCalls)
+	if len(recs) != 2 || unlisted != 1 || len(recs[1].Calls) != 1 || recs[1].KeptCalls() != 4 || recs[1].DroppedCalls != 0 {
+		t.Errorf("Active(2, 1): %d records, %d unlisted, calls %d, kept %d, dropped %d", len(recs), unlisted, len(recs[1].Calls), recs[1].KeptCalls(), recs[1].DroppedCalls)
 	}
 
 	running.End(nil)
@@ -138,9 +139,9 @@ func TestActiveListsRecordsInTheMaking(t *testing.T) {
 	if !ok || one.Path != "/slow" || len(one.Calls) != 2 {
 		t.Errorf("ActiveRecord(a1) = %+v, %v", one, ok)
 	}
-	// Bounded: one record, its first call; the other counted.
+	// Bounded: one record, its first call; the other counted as kept.
 	if got, unlisted := rec.Active(1, 1); len(got) != 1 || unlisted != 1 || got[0].ID != id1 ||
-		len(got[0].Calls) != 1 || got[0].DroppedCalls != 1 {
+		len(got[0].Calls) != 1 || got[0].KeptCalls() != 2 || got[0].DroppedCalls != 0 {
 		t.Errorf("Active(1, 1) = %d records, %d unlisted, %+v", len(got), unlisted, got)
 	}
 
@@ -279,5 +280,42 @@ func TestActiveRedacted(t *testing.T) {
 	}
 	if got := r.Calls[1].Attrs[0].Value; got != recording.Redacted {
 		t.Errorf("secret attribute %q", got)
+	}
+}
+
+// TestKeptCalls: a snapshot's KeptCalls counts the calls kept so far,
+// copied or not, and leaves out those dropped over WithMaxCalls, which
+// DroppedCalls counts, as in the finished record, whose KeptCalls is its
+// len(Calls) (the sink's record went through the queue, whose bookkeeping
+// shares the snapshot's count).
+func TestKeptCalls(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithMaxCalls(3))
+	ctx, a := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	for range 5 {
+		recording.StartCall(ctx, "svc", "M").End(nil)
+	}
+	for _, copied := range []int{0, 1, 3} {
+		snaps, _ := rec.Active(0, copied)
+		want := copied
+		if copied == 0 {
+			want = 3
+		}
+		if len(snaps) != 1 || len(snaps[0].Calls) != want || snaps[0].KeptCalls() != 3 || snaps[0].DroppedCalls != 2 {
+			for _, s := range snaps {
+				t.Errorf("Active(0, %d): %d calls copied, %d kept, %d dropped; want %d, 3, 2", copied, len(s.Calls), s.KeptCalls(), s.DroppedCalls, want)
+			}
+		}
+	}
+	a.Finish()
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs := sink.Records()
+	if len(recs) != 1 || recs[0].KeptCalls() != 3 || len(recs[0].Calls) != 3 || recs[0].DroppedCalls != 2 {
+		t.Errorf("finished: %v; want one record with 3 calls kept, 2 dropped", recs)
+	}
+	if r := (recording.Record{Calls: make([]recording.Call, 2)}); r.KeptCalls() != 2 {
+		t.Errorf("a record made by hand with 2 calls: KeptCalls %d", r.KeptCalls())
 	}
 }

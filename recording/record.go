@@ -68,12 +68,14 @@ type Record struct {
 	// the trace flag so that a Record built by hand is sampled; stores do
 	// not keep it.
 	Unsampled bool
-	// RandomTraceID says the caller's traceparent had the random-trace-id
-	// flag (0x02, W3C Trace Context Level 2: at least the right-most 7
-	// bytes of the trace ID are random). The recorder passes it on to the
-	// calls, which keep the caller's trace ID, and exporters put it in the
-	// spans' flags; stores do not keep it. (Beside Unsampled, it takes no
-	// room of its own.)
+	// RandomTraceID says the trace ID is random, as W3C Trace Context
+	// Level 2's random-trace-id flag (0x02) tells: at least its right-most
+	// 7 bytes are. The recorder sets it when it generated the trace ID
+	// (no valid traceparent came in), and when the caller's traceparent
+	// had the flag; a caller's trace ID without the flag stays without
+	// it. The recorder passes it on to the calls, which keep the record's
+	// trace ID, and exporters put it in the spans' flags; stores do not
+	// keep it. (Beside Unsampled, it takes no room of its own.)
 	RandomTraceID bool
 	// hdrSame says hdrFlat holds the pairs of the record's last request,
 	// which its header map spare.hdr holds as redaction left them (see
@@ -146,7 +148,13 @@ type Record struct {
 	spare spare // memory to reuse when the record is (see Borrower)
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
-	size int64 // estimated bytes held, while queued
+	// size is the estimated bytes held, while queued (positive; 0 before).
+	// A snapshot of Recorder.Active, which the recorder never queues (it
+	// sets size anew if one is handed to it), keeps there, negated and
+	// minus one, the calls kept so far and not copied into it, for
+	// KeptCalls: a field of their own would take the Record into a larger
+	// size class (TestRecordSizeClass).
+	size int64
 	// hdrBytes is recordSize's estimate of Headers when headerMap made
 	// them (0: count them).
 	hdrBytes int64
@@ -309,6 +317,18 @@ func (s *Summary) HasError() bool {
 		return s.Status != 0
 	}
 	return s.Status >= 500
+}
+
+// KeptCalls returns how many calls the recorder kept for the record, events
+// included: len(r.Calls), and, for a snapshot of a record in the making
+// ([Recorder.Active]), also the calls kept so far that the snapshot does
+// not copy (over its maxCalls). Calls dropped over the recorder's limit
+// ([WithMaxCalls]) are not kept: [Record.DroppedCalls] counts them.
+func (r *Record) KeptCalls() int {
+	if r.size < 0 { // a snapshot's count of calls not copied (see size)
+		return len(r.Calls) + int(-1-r.size)
+	}
+	return len(r.Calls)
 }
 
 // Summary returns the record's summary.

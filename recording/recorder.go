@@ -344,7 +344,9 @@ type RequestInfo struct {
 	// recorder does then is set by [WithCallerSampling].
 	Unsampled bool
 	// RandomTraceID is the random-trace-id flag of the incoming
-	// traceparent (TraceContext.Random): see [Record.RandomTraceID].
+	// traceparent (TraceContext.Random): see [Record.RandomTraceID]. It
+	// matters only with a valid TraceID: a trace ID the recorder generates
+	// is random, and flagged so.
 	RandomTraceID bool
 	Start         time.Time // zero means now
 	// Instance names what serves the request in [Record.Instance]; empty
@@ -462,7 +464,10 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	r.ids.traceSpan(&rec.TraceID, &rec.SpanID, &info.TraceID)
 	rec.ParentSpanID = info.ParentSpanID
 	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
-	rec.RandomTraceID = info.RandomTraceID
+	// A trace ID made here is random (traceSpan): W3C Trace Context Level
+	// 2's random-trace-id flag says so to the calls and the exporters. A
+	// caller's keeps the caller's flag.
+	rec.RandomTraceID = info.RandomTraceID || !info.TraceID.IsValid()
 	rec.Instance = r.cfg.instance
 	if info.Instance != "" {
 		rec.Instance = convention.Truncate(info.Instance, r.cfg.maxName)

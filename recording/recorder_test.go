@@ -507,3 +507,41 @@ func TestRedaction(t *testing.T) {
 		t.Fatal("zero Redaction redacted")
 	}
 }
+
+// TestRecordRandomTraceID: a record whose trace ID the recorder made is
+// flagged random (W3C Trace Context Level 2), in the record and in the
+// trace context its calls send on; a caller's trace ID keeps the caller's
+// flag, set or not. On main a generated trace ID was not flagged.
+func TestRecordRandomTraceID(t *testing.T) {
+	caller := recording.NewTraceID()
+	for _, tc := range []struct {
+		name         string
+		trace        recording.TraceID
+		callerRandom bool
+		want         bool
+	}{
+		{"generated", recording.TraceID{}, false, true},
+		{"caller, not random", caller, false, false},
+		{"caller, random", caller, true, true},
+	} {
+		sink := recordingtest.NewSink()
+		rec := recording.New(recording.WithSinks(sink))
+		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{
+			Kind: recording.KindHTTP, Method: "GET", Path: "/", TraceID: tc.trace,
+			ParentSpanID: recording.NewSpanID(), RandomTraceID: tc.callerRandom,
+		})
+		c := recording.StartCall(ctx, "svc", "M")
+		if got := c.TraceContext(); got.Random != tc.want || !got.TraceID.IsValid() {
+			t.Errorf("%s: call's trace context %+v, want Random %v", tc.name, got, tc.want)
+		}
+		c.End(nil)
+		ar.Finish()
+		if err := rec.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		recs := sink.Records()
+		if len(recs) != 1 || recs[0].RandomTraceID != tc.want {
+			t.Errorf("%s: records %v, want one with RandomTraceID %v", tc.name, recs, tc.want)
+		}
+	}
+}

@@ -41,12 +41,15 @@ type activeRecordJSON struct {
 	Path         string           `json:"path"`
 	Route        string           `json:"route,omitempty"`
 	Instance     string           `json:"instance,omitempty"`
-	CallCount    int              `json:"call_count"`
+	CallCount    int              `json:"call_count"` // calls kept so far, events left out
 	CallsRunning int              `json:"calls_running"`
 	Calls        []activeCallJSON `json:"calls"`
 	// CallsOmitted counts calls made so far and not listed: over the
 	// answer's bounds, or over the recorder's MaxCalls.
 	CallsOmitted int `json:"calls_omitted"`
+	// DroppedCalls counts the calls the recorder did not keep, over its
+	// MaxCalls (Record.DroppedCalls), as api/records does.
+	DroppedCalls int `json:"dropped_calls"`
 	// Attrs are a connection's messaging system and message counts so far,
 	// or a message's link to its connection.
 	Attrs []attrJSON `json:"attrs,omitempty"`
@@ -92,22 +95,35 @@ func activeParams(r *http.Request) (limit, calls int, err error) {
 	return limit, calls, nil
 }
 
+// activeCounts are a listed record's counts of calls beyond those it
+// lists.
+type activeCounts struct {
+	// unlisted counts the calls the recorder kept and the list leaves
+	// out: not copied (over the calls parameter) or cut (over
+	// maxActiveCallsTotal).
+	unlisted int
+	// cutEvents counts the events among the cut calls, which the call
+	// counts leave out (events not copied cannot be told apart: they
+	// count as calls).
+	cutEvents int
+}
+
 // activeRecords lists the records in the making within the bounds: at most
 // limit records of at most calls calls each, maxActiveCallsTotal calls in
 // all (later records keep fewer calls), and about apiListBudget bytes of
-// texts. cutEvents counts, per record, the events among the calls it left
-// out over maxActiveCallsTotal, which the records' call counts leave out.
-func (h *handler) activeRecords(limit, calls int) (recs []recording.Record, cutEvents []int, unlisted int) {
+// texts, with each record's counts of the calls it does not list.
+func (h *handler) activeRecords(limit, calls int) (recs []recording.Record, counts []activeCounts, unlisted int) {
 	recs, unlisted = h.cfg.rec.Active(limit, calls)
-	cutEvents = make([]int, len(recs))
+	counts = make([]activeCounts, len(recs))
 	left, budget := maxActiveCallsTotal, apiListBudget
 	for i := range recs {
 		r := &recs[i]
+		counts[i].unlisted = r.KeptCalls() - len(r.Calls)
 		if len(r.Calls) > left {
-			r.DroppedCalls += len(r.Calls) - left
+			counts[i].unlisted += len(r.Calls) - left
 			for j := left; j < len(r.Calls); j++ {
 				if r.Calls[j].Event {
-					cutEvents[i]++
+					counts[i].cutEvents++
 				}
 			}
 			r.Calls = r.Calls[:left]
@@ -123,22 +139,22 @@ func (h *handler) activeRecords(limit, calls int) (recs []recording.Record, cutE
 		}
 		if budget -= cost; budget < 0 && i > 0 {
 			unlisted += len(recs) - i
-			recs, cutEvents = recs[:i], cutEvents[:i]
+			recs, counts = recs[:i], counts[:i]
 			break
 		}
 	}
-	return recs, cutEvents, unlisted
+	return recs, counts, unlisted
 }
 
-func toActiveJSON(recs []recording.Record, cutEvents []int, unlisted int, paused bool, now time.Time) activeJSON {
+func toActiveJSON(recs []recording.Record, counts []activeCounts, unlisted int, paused bool, now time.Time) activeJSON {
 	out := activeJSON{At: rfc3339(now), Active: make([]activeRecordJSON, 0, len(recs)), Unlisted: unlisted, Paused: paused}
 	for i := range recs {
 		r := &recs[i]
 		a := activeRecordJSON{
 			ID: r.ID.String(), TraceID: r.TraceID.String(), Kind: r.Kind.String(), Start: rfc3339(r.Start),
 			RunningMS: ms(r.Duration), Method: r.Method, Path: r.Path, Route: r.Route, Instance: r.Instance,
-			CallCount: r.DroppedCalls - cutEvents[i], Calls: make([]activeCallJSON, len(r.Calls)),
-			CallsOmitted: r.DroppedCalls, Attrs: attrsJSON(r.Attrs),
+			CallCount: counts[i].unlisted - counts[i].cutEvents, Calls: make([]activeCallJSON, len(r.Calls)),
+			CallsOmitted: counts[i].unlisted + r.DroppedCalls, DroppedCalls: r.DroppedCalls, Attrs: attrsJSON(r.Attrs),
 		}
 		parents := r.Parents()
 		for j := range r.Calls {
@@ -184,8 +200,8 @@ func (h *handler) apiActive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	recs, cutEvents, unlisted := h.activeRecords(limit, calls)
-	writeJSON(w, http.StatusOK, toActiveJSON(recs, cutEvents, unlisted, h.cfg.rec.Paused(), time.Now()))
+	recs, counts, unlisted := h.activeRecords(limit, calls)
+	writeJSON(w, http.StatusOK, toActiveJSON(recs, counts, unlisted, h.cfg.rec.Paused(), time.Now()))
 }
 
 // The in-flight page.
@@ -213,9 +229,10 @@ type activeRow struct {
 	Running  time.Duration
 	Start    time.Time
 	Calls    []activeCallRow
-	Total    int // calls so far
+	Total    int // calls kept so far, events left out
 	Open     int // calls running now
-	Omitted  int
+	Omitted  int // calls kept and not listed
+	Dropped  int // calls not kept, over the recorder's MaxCalls
 }
 
 type activeCallRow struct {
@@ -232,13 +249,13 @@ type activeCallRow struct {
 }
 
 func (h *handler) activeSection(limit, calls int) activeSection {
-	recs, cutEvents, unlisted := h.activeRecords(limit, calls)
+	recs, counts, unlisted := h.activeRecords(limit, calls)
 	s := activeSection{Unlisted: unlisted, Paused: h.cfg.rec.Paused(), Limit: limit}
 	for i := range recs {
 		r := &recs[i]
 		row := activeRow{ID: r.ID.String(), Method: r.Method, Path: r.Path, Route: r.Route, Instance: r.Instance,
 			Messages: messagesOf(r), Kind: r.Kind.String(), Running: r.Duration,
-			Start: r.Start, Total: r.DroppedCalls - cutEvents[i], Omitted: r.DroppedCalls}
+			Start: r.Start, Total: counts[i].unlisted - counts[i].cutEvents, Omitted: counts[i].unlisted, Dropped: r.DroppedCalls}
 		tree := buildTree(r)
 		for _, j := range tree.order {
 			c := &r.Calls[j]

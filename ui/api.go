@@ -486,7 +486,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 		b = []byte(`{"error":"encoding failed"}`)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Cache-Control", noStore)
 	w.WriteHeader(code)
 	_, _ = w.Write(append(b, '\n'))
 }

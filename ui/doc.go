@@ -85,5 +85,7 @@
 // enter chart scripts.
 // Responses carry a Content-Security-Policy that admits scripts from the
 // handler itself or with a per-response nonce, and X-Content-Type-Options,
-// X-Frame-Options and Referrer-Policy headers.
+// X-Frame-Options and Referrer-Policy headers; every answer but the static
+// files' says Cache-Control: private, no-store, since what the dashboard
+// serves is admin-only and no cache may keep it.
 package ui

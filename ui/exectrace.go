@@ -59,7 +59,7 @@ func (h *handler) apiExecTrace(w http.ResponseWriter, r *http.Request) {
 	// The ID is 32 hex digits: safe in the header.
 	hd.Set("Content-Disposition", `attachment; filename="`+execTraceFile(id)+`"`)
 	hd.Set("Content-Length", strconv.Itoa(len(data)))
-	hd.Set("Cache-Control", "private, max-age=3600") // a record's trace never changes
+	hd.Set("Cache-Control", noStore) // admin-only data: see noStore
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(data)

@@ -19,6 +19,17 @@ type pageMeta struct {
 	Nonce string
 	Title string
 	Page  string // "dashboard", "details" or "error"
+	// Inline, on the page of a request the authorizer refused, is the
+	// style sheet and icon the page carries itself: the visitor's
+	// requests for them under static/ would be refused too. Such a page
+	// links nowhere under the dashboard.
+	Inline *inlineAssets
+}
+
+// inlineAssets are the dashboard's style sheet and icon, to put in a page.
+type inlineAssets struct {
+	CSS  template.CSS // static/app.css, embedded and trusted
+	Icon template.URL // static/favicon.svg as a data: URL
 }
 
 type errorView struct {
@@ -32,6 +43,9 @@ type errorView struct {
 	// Refused: the authorizer refused the request, so the dashboard
 	// would refuse it too and the page does not link there.
 	Refused bool
+	// LocalOnly: the default authorizer refused it; the page says what
+	// it admits and how to let other visitors in.
+	LocalOnly bool
 }
 
 type windowLink struct {

@@ -5,7 +5,9 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
+	"html/template"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -80,6 +82,25 @@ func (a *asset) gzipped() []byte {
 // assetSet holds a handler's assets.
 type assetSet struct {
 	assets map[string]*asset
+
+	inlineOnce sync.Once
+	inlined    *inlineAssets
+}
+
+// inline returns the style sheet and icon for a page that must carry them
+// itself (see pageMeta.Inline), made on first use.
+func (s *assetSet) inline() *inlineAssets {
+	s.inlineOnce.Do(func() {
+		v := &inlineAssets{}
+		if a := s.get("app.css"); a != nil {
+			v.CSS = template.CSS(a.body) // our own embedded file
+		}
+		if a := s.get("favicon.svg"); a != nil {
+			v.Icon = template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(a.body))
+		}
+		s.inlined = v
+	})
+	return s.inlined
 }
 
 func newAssetSet() *assetSet {
@@ -112,8 +133,8 @@ func (s *assetSet) get(name string) *asset {
 }
 
 // static serves GET static/{name} with an ETag; browsers revalidate on each
-// page load (Cache-Control: no-cache) and get 304 while the binary is the
-// same.
+// page load (Cache-Control: private, no-cache) and get 304 while the binary
+// is the same.
 func (h *handler) static(w http.ResponseWriter, r *http.Request) {
 	a := h.assets.get(r.PathValue("name"))
 	if a == nil {
@@ -122,7 +143,7 @@ func (h *handler) static(w http.ResponseWriter, r *http.Request) {
 	}
 	hd := w.Header()
 	hd.Set("ETag", a.etag)
-	hd.Set("Cache-Control", "no-cache")
+	hd.Set("Cache-Control", "private, no-cache") // behind the authorizer: no shared cache keeps them
 	hd.Set("Content-Type", a.ctype)
 	hd.Add("Vary", "Accept-Encoding")
 	if etagMatch(r.Header.Get("If-None-Match"), a.etag) {

@@ -247,6 +247,13 @@ const forbidden = "access denied: by default the appstats dashboard admits only 
 	"so do not rely on this check behind one: set Config.Auth (ui.WithAuth with the ui package), " +
 	"for instance to ui.BasicAuth, to decide who may see the dashboard."
 
+// noStore is the Cache-Control of every answer but the static files': the
+// dashboard's data is admin-only, so no cache may keep it, shared (a proxy,
+// a CDN, which would hand it to anyone) or not. ServeHTTP sets it before
+// anything else, so that redirects, 204s and the mux's own errors carry it
+// too.
+const noStore = "private, no-store"
+
 // baseCSP is the policy of every response; HTML pages add a nonce.
 const baseCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -263,6 +270,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hd.Set("Cache-Control", noStore)
 
 	// Strip the prefix first, so that refusals are rendered for the right
 	// path (JSON for the API); nothing is served before the authorizer says
@@ -426,7 +434,7 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, code int, msg s
 		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
-	h.writeErrorPage(w, r, errorView{Code: code, Message: msg, Refused: true})
+	h.writeErrorPage(w, r, errorView{Code: code, Message: msg, Refused: true, LocalOnly: msg == forbidden})
 }
 
 // failPage writes fail's HTML page, with the store's condition when sh is
@@ -440,9 +448,12 @@ func (h *handler) writeErrorPage(w http.ResponseWriter, r *http.Request, v error
 	nonce := newNonce()
 	w.Header().Set("Content-Security-Policy", pageCSP(nonce))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Cache-Control", noStore)
 	w.WriteHeader(v.Code)
 	v.pageMeta = pageMeta{Base: base(r.URL.Path), Nonce: nonce, Title: http.StatusText(v.Code), Page: "error"}
+	if v.Refused {
+		v.Inline = h.assets.inline()
+	}
 	v.Status = http.StatusText(v.Code)
 	_ = h.pages.errorPage.Execute(w, v)
 }
@@ -490,7 +501,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, t *template.Tem
 		w.Header().Set("Content-Security-Policy", pageCSP(nonce))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Cache-Control", noStore)
 	_, _ = w.Write(buf.Bytes())
 }
 

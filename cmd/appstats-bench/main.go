@@ -45,7 +45,10 @@
 // -duration whose configuration switches every slice (bare, recorded, bare,
 // …, or recorded first in every other pair): a machine shared with other
 // work changes its load over seconds, and so shifts whole rounds, not
-// slices of a quarter second.
+// slices of a quarter second. Each configuration gets as much of the
+// stretch: a switch made late (a loaded machine wakes the switcher late)
+// is made up by the other configuration before the stretch ends, which
+// may then last longer (at most a minute longer).
 //
 // Every address is 127.0.0.1; every loop is bounded by -duration and
 // -requests; the program exits by itself.

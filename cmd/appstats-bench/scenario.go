@@ -141,14 +141,25 @@ func (e *env) wait() time.Duration {
 // a recorder of their own.
 func (e *env) sliceable() bool { return e.bareRec == nil }
 
-// sliced runs one pair of rounds as one stretch of load of 2*d, whose
-// configuration switches every slice, starting with the recorded one if
-// recordedFirst. A request counts for the configuration that was set when
-// it was sent; each configuration's elapsed time and process CPU time are
-// the sums over its slices (the recorder's work on a recorded slice's last
-// records, done after the switch, counts for the bare slice after it: at
-// most a batch's). The dashboard of the ui scenario stays open through the
-// whole stretch. At most max requests are sent in each configuration.
+// sliced runs one pair of rounds as one stretch of load of at least 2*d,
+// whose configuration switches every slice, starting with the recorded one
+// if recordedFirst. A request counts for the configuration that was set
+// when it was sent; each configuration's elapsed time and process CPU time
+// are the sums over its slices (the recorder's work on a recorded slice's
+// last records, done after the switch, counts for the bare slice after it:
+// at most a batch's). The dashboard of the ui scenario stays open through
+// the whole stretch. At most max requests are sent in each configuration.
+//
+// Each configuration gets as much of the stretch: a switch that comes late
+// (a loaded machine wakes the sleeping switcher late, by a slice or more)
+// gives the current configuration a longer slice, which the other makes up
+// before the stretch ends. Each slice goes to the configuration that has
+// had less time so far (the other one, but after a late switch), lasting
+// as long as it lags behind if that is more than a slice; the stretch ends
+// once both had d and neither much more than the other (see balanced), or
+// maxCatchUp after 2*d whatever the balance, or when both sent max
+// requests. The last responses, after the stretch, are no one's elapsed
+// time (as a round's drain).
 func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Duration, max, conc int) (bare, rec round, err error) {
 	var cfg atomic.Int32 // 1: recorded
 	set := func(recorded bool) {
@@ -175,12 +186,12 @@ func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Dura
 		mu      sync.Mutex
 		wg      sync.WaitGroup
 	)
+	var halt atomic.Bool // set by the switcher when the stretch ends
 	start := time.Now()
-	deadline := start.Add(2 * d)
 	for range conc {
 		wg.Go(func() {
 			var mine [2][]time.Duration
-			for ctx.Err() == nil && time.Now().Before(deadline) {
+			for ctx.Err() == nil && !halt.Load() {
 				c := cfg.Load()
 				if claimed[c].Add(1) > int64(max) {
 					if claimed[1-c].Load() >= int64(max) {
@@ -218,24 +229,53 @@ func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Dura
 		r.GC = r.GC.add(gc1.sub(gc0))
 		t0, cpu0, gc0 = t1, cpu1, gc1
 	}
-	for ctx.Err() == nil {
-		end := t0.Add(slice)
-		if end.After(deadline) {
-			end = deadline
+	workers := make(chan struct{}) // closed when every worker has stopped
+	go func() { wg.Wait(); close(workers) }()
+	limit := start.Add(2*d + maxCatchUp)
+	timer := time.NewTimer(slice)
+	defer timer.Stop()
+	for {
+		done := false
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-workers: // both configurations sent max requests
+			done = true
+		case <-timer.C:
 		}
-		time.Sleep(time.Until(end))
-		if !time.Now().Before(deadline) {
+		if done {
+			break
+		}
+		// The times so far, the current slice's included.
+		had := [2]time.Duration{rounds[0].Elapsed, rounds[1].Elapsed}
+		had[b2i(cur)] += time.Since(t0)
+		if balanced(had[0], had[1], d, slice) || !time.Now().Before(limit) {
 			break
 		}
 		account()
-		cur = !cur
+		// The next slice goes to the configuration that has had less of
+		// the stretch: the other one, unless a late switch left this one
+		// behind still. Setting the same configuration again changes
+		// nothing.
+		cur = rounds[1].Elapsed < rounds[0].Elapsed || rounds[1].Elapsed == rounds[0].Elapsed && !cur
 		set(cur)
+		// A slice, or what the configuration lags behind by, if more: a
+		// switch seconds late (a machine so loaded that the switcher got
+		// no CPU for that long) is made up in one slice.
+		next := slice
+		if lag := rounds[1-b2i(cur)].Elapsed - rounds[b2i(cur)].Elapsed; lag > next {
+			next = lag
+		}
+		timer.Reset(next)
 	}
-	// The last slice ends with its last responses; the recorder then hands
-	// its queue to the sinks, on the last slice's CPU time but not its
-	// elapsed time, as a round's drain.
-	wg.Wait()
+	// The last slice ends when the workers are told to stop. Their last
+	// responses, and then the recorder handing its queue to the sinks, are
+	// on the last slice's CPU time but not its elapsed time, as a round's
+	// drain: a last response that a loaded machine holds up (by as much as
+	// a late switch) would otherwise unbalance the pair again.
+	halt.Store(true)
 	account()
+	<-workers
 	last := &rounds[b2i(cur)]
 	last.Drain = e.wait()
 	if stop != nil {
@@ -253,6 +293,19 @@ func (e *env) sliced(ctx context.Context, recordedFirst bool, d, slice time.Dura
 	}
 	return rounds[0], rounds[1], nil
 }
+
+// balanced reports whether a sliced stretch may end, given the time each
+// configuration has had: each at least d, and neither more than a slice,
+// or an eighth of the two together, beyond the other (so that a stretch
+// whose switches keep coming late ends too).
+func balanced(bare, rec, d, slice time.Duration) bool {
+	tol := max(slice, (bare+rec)/8)
+	return bare >= d && rec >= d && bare-rec <= tol && rec-bare <= tol
+}
+
+// maxCatchUp bounds how much longer than 2*d a sliced stretch may last
+// to give each configuration as much time (see sliced).
+const maxCatchUp = time.Minute
 
 func b2i(b bool) int {
 	if b {

@@ -102,11 +102,16 @@ const (
 	KeyRPCMessagesSent      = "appstats.rpc.messages_sent"      // messages sent by the recording side
 	KeyDBAffectedRows       = "appstats.db.affected_rows"       // rows an Exec changed
 
-	KeyRecordID         = "appstats.record.id"
-	KeyOverheadMS       = "appstats.overhead_ms"
-	KeyDroppedCalls     = "appstats.dropped_calls"
-	KeyService          = "appstats.service" // a call's Service
-	KeyCallRunning      = "appstats.call.running"
+	KeyRecordID     = "appstats.record.id"
+	KeyOverheadMS   = "appstats.overhead_ms"
+	KeyDroppedCalls = "appstats.dropped_calls"
+	KeyService      = "appstats.service" // a call's Service
+	KeyCallRunning  = "appstats.call.running"
+	// KeySpanKind is the OpenTelemetry span kind of a call bridged from a
+	// span that is not a CLIENT one: "internal" or "producer". Exporters
+	// give the call's span that kind (CLIENT without it) and do not
+	// export the attribute.
+	KeySpanKind         = "appstats.span.kind"
 	KeyCallRequest      = "appstats.call.request"
 	KeyCallResponse     = "appstats.call.response"
 	KeyCallRequestSize  = "appstats.call.request_size"

@@ -890,7 +890,7 @@ func TestReplaceTraceparent(t *testing.T) {
 	if len(recs) != 1 || len(recs[0].Calls) != 1 {
 		t.Fatalf("want 1 record with 1 call")
 	}
-	want := recording.FormatTraceparent(recording.TraceContext{TraceID: recs[0].TraceID, SpanID: recs[0].Calls[0].SpanID, Sampled: true})
+	want := recording.FormatTraceparent(recording.TraceContext{TraceID: recs[0].TraceID, SpanID: recs[0].Calls[0].SpanID, Sampled: true, Random: recs[0].RandomTraceID})
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("server saw traceparent %q, want %q", got, want)
 	}

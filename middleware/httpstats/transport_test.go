@@ -441,7 +441,7 @@ func TestTransportInsideRecordedCall(t *testing.T) {
 	}))
 	defer backend.Close()
 	traceparent := func(r *recording.Record, c recording.Call) string {
-		return recording.FormatTraceparent(recording.TraceContext{TraceID: r.TraceID, SpanID: c.SpanID, Sampled: true})
+		return recording.FormatTraceparent(recording.TraceContext{TraceID: r.TraceID, SpanID: c.SpanID, Sampled: true, Random: r.RandomTraceID})
 	}
 
 	t.Run("stacked transports", func(t *testing.T) {
@@ -580,7 +580,7 @@ func TestTransportLeavesRequestAlone(t *testing.T) {
 				t.Fatalf("records %+v, want one with one call", recs)
 			}
 			r := recs[0]
-			want := recording.FormatTraceparent(recording.TraceContext{TraceID: r.TraceID, SpanID: r.Calls[0].SpanID, Sampled: true})
+			want := recording.FormatTraceparent(recording.TraceContext{TraceID: r.TraceID, SpanID: r.Calls[0].SpanID, Sampled: true, Random: r.RandomTraceID})
 			if got := sent.Get("traceparent"); got != want {
 				t.Errorf("traceparent %q, want %q", got, want)
 			}
