@@ -27,8 +27,19 @@ type testChat struct {
 	as *appstats.Appstats
 }
 
-func startChat(t *testing.T) *testChat {
+func startChat(t testing.TB) *testChat {
 	t.Helper()
+	return startChatWith(t, nil)
+}
+
+// startChatWith is startChat with the hub's configuration changed by set,
+// if not nil.
+func startChatWith(t testing.TB, set func(*hubConfig)) *testChat {
+	t.Helper()
+	hc := defaultHubConfig()
+	if set != nil {
+		set(&hc)
+	}
 	cfg := config("", slog.New(slog.DiscardHandler))
 	cfg.Dir, cfg.InMemory, cfg.NoOTLP = "", true, true
 	as, err := appstats.Open(cfg)
@@ -37,7 +48,7 @@ func startChat(t *testing.T) *testChat {
 	}
 	appLn := listen(t, "127.0.0.1:0")
 	hubLn := listen(t, "127.0.0.1:0")
-	c, err := start(as, appLn, hubLn, filepath.Join(t.TempDir(), "chat.sqlite"), slog.New(slog.DiscardHandler))
+	c, err := start(as, appLn, hubLn, filepath.Join(t.TempDir(), "chat.sqlite"), hc, slog.New(slog.DiscardHandler))
 	if err != nil {
 		as.Close()
 		t.Fatal(err)
@@ -56,7 +67,7 @@ func startChat(t *testing.T) *testChat {
 	return tc
 }
 
-func listen(t *testing.T, addr string) net.Listener {
+func listen(t testing.TB, addr string) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -66,7 +77,7 @@ func listen(t *testing.T, addr string) net.Listener {
 }
 
 // dialHub connects to the hub's websocket as a page of the app would.
-func (tc *testChat) dialHub(t *testing.T) *websocket.Conn {
+func (tc *testChat) dialHub(t testing.TB) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -325,7 +336,7 @@ func TestTypingFlood(t *testing.T) {
 }
 
 // waitConns waits until the hub holds n connections.
-func waitConns(t *testing.T, tc *testChat, n int) {
+func waitConns(t testing.TB, tc *testChat, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -22,14 +22,38 @@ import (
 // updated is what the hub tells every browser when the comments changed.
 const updated = "UPDATED"
 
-// writeTimeout bounds a write to one browser: a slow one does not hold up
-// the others.
-const writeTimeout = 2 * time.Second
+// hubConfig bounds what the hub gives its connections. The zero value is
+// no use: start from defaultHubConfig.
+type hubConfig struct {
+	// maxConns is how many websocket connections the hub holds at most
+	// (-max-conns).
+	maxConns int
+	// queue is how many messages may wait to be written to one
+	// connection.
+	queue int
+	// writeTimeout bounds a write to one browser.
+	writeTimeout time.Duration
+	// pingEvery is how often the hub pings each browser; pongWait is how
+	// long it waits for the pong.
+	pingEvery, pongWait time.Duration
+}
+
+// defaultHubConfig is the hub's configuration unless told otherwise.
+func defaultHubConfig() hubConfig {
+	return hubConfig{
+		maxConns:     1000,
+		queue:        16,
+		writeTimeout: 2 * time.Second,
+		pingEvery:    30 * time.Second,
+		pongWait:     10 * time.Second,
+	}
+}
 
 // hub is the push hub: a webhook the app calls after saving a comment, and
 // a websocket endpoint that passes "UPDATED" on to every browser connected,
 // and a browser's "typing" notice to the others.
 type hub struct {
+	cfg     hubConfig
 	origins []string // hosts whose pages may connect (the app's)
 	log     *slog.Logger
 
@@ -39,8 +63,8 @@ type hub struct {
 	wg      sync.WaitGroup // the websocket handlers running
 }
 
-func newHub(origins []string, logger *slog.Logger) *hub {
-	return &hub{origins: origins, log: logger, conns: make(map[*wsstats.Conn]bool)}
+func newHub(cfg hubConfig, origins []string, logger *slog.Logger) *hub {
+	return &hub{cfg: cfg, origins: origins, log: logger, conns: make(map[*wsstats.Conn]bool)}
 }
 
 // server returns an http.Server for the hub's routes, recorded by rec with
@@ -115,7 +139,7 @@ func (h *hub) broadcast(ctx context.Context, except *wsstats.Conn, data []byte) 
 	)
 	for _, c := range conns {
 		wg.Go(func() {
-			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			wctx, cancel := context.WithTimeout(ctx, h.cfg.writeTimeout)
 			defer cancel()
 			if err := c.Write(wctx, websocket.MessageText, data); err != nil {
 				h.log.Debug("chat hub: write", "err", err)

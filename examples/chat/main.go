@@ -55,7 +55,7 @@ func main() {
 	data := flag.String("data", "appstats-data-chat", "directory for recorded data")
 	dbPath := flag.String("db", "chat.sqlite", "SQLite file of the comments")
 	flag.Parse()
-	if err := run(*appAddr, *hubAddr, *data, *dbPath); err != nil {
+	if err := run(*appAddr, *hubAddr, *data, *dbPath, defaultHubConfig()); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -64,7 +64,7 @@ func main() {
 // that loses nothing: the app (requests in flight finish), the hub (its
 // connections are closed and their handlers end), the database, then
 // appstats, which writes the last records.
-func run(appAddr, hubAddr, data, dbPath string) (err error) {
+func run(appAddr, hubAddr, data, dbPath string, hc hubConfig) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -87,7 +87,7 @@ func run(appAddr, hubAddr, data, dbPath string) (err error) {
 		appLn.Close()
 		return fmt.Errorf("%w (-hub serves the push hub on another address)", err)
 	}
-	c, err := start(as, appLn, hubLn, dbPath, logger)
+	c, err := start(as, appLn, hubLn, dbPath, hc, logger)
 	if err != nil {
 		return err
 	}
@@ -122,8 +122,8 @@ type chat struct {
 }
 
 // start serves the app on appLn and the hub on hubLn, both recorded by as,
-// with the comments in the SQLite file dbPath.
-func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, logger *slog.Logger) (*chat, error) {
+// with the comments in the SQLite file dbPath and the hub configured by hc.
+func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, hc hubConfig, logger *slog.Logger) (*chat, error) {
 	c := &chat{appURL: "http://" + appLn.Addr().String(), hubURL: "http://" + hubLn.Addr().String()}
 	var err error
 	c.app, err = newApp(as, dbPath, c.hubURL, logger)
@@ -132,7 +132,7 @@ func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, logg
 		hubLn.Close()
 		return nil, err
 	}
-	c.hub = newHub(pageOrigins(appLn.Addr()), logger)
+	c.hub = newHub(hc, pageOrigins(appLn.Addr()), logger)
 	c.appSrv = &http.Server{Handler: c.app.handler(), ReadHeaderTimeout: 10 * time.Second}
 	c.hubSrv = c.hub.server(as.Recorder())
 	go c.appSrv.Serve(appLn)
