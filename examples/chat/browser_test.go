@@ -81,12 +81,12 @@ func TestBrowsers(t *testing.T) {
 	if len(callsNamed(post, "sql", "INSERT comments")) != 1 {
 		t.Errorf("the POST's record lacks its INSERT: %+v", post.Calls)
 	}
-	hook := callsNamed(post, "http", "GET 127.0.0.1:")
+	hook := callsNamed(post, "http", "POST 127.0.0.1:")
 	if len(hook) != 1 || !strings.HasSuffix(hook[0].Method, "/notify") {
 		t.Fatalf("the POST's record lacks the webhook call: %+v", post.Calls)
 	}
-	hub := tc.waitRecord(t, "the hub's GET /notify", func(r *recording.Record) bool {
-		return r.Route == "GET /notify" && r.TraceID == post.TraceID
+	hub := tc.waitRecord(t, "the hub's POST /notify", func(r *recording.Record) bool {
+		return r.Route == "POST /notify" && r.TraceID == post.TraceID
 	})
 	if hub.Instance != hubInstance || hub.ParentSpanID != hook[0].SpanID || len(callsNamed(hub, "websocket", "send UPDATED")) != 2 {
 		t.Errorf("the hub's record: instance %q, parent %s (the call's %s), calls %+v", hub.Instance, hub.ParentSpanID, hook[0].SpanID, hub.Calls)

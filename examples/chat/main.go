@@ -25,6 +25,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,8 +55,13 @@ func main() {
 	hubAddr := flag.String("hub", "127.0.0.1:8091", "address to serve the push hub on")
 	data := flag.String("data", "appstats-data-chat", "directory for recorded data")
 	dbPath := flag.String("db", "chat.sqlite", "SQLite file of the comments")
+	hc := defaultHubConfig()
+	flag.IntVar(&hc.maxConns, "max-conns", hc.maxConns, "websocket connections the push hub holds at most (more are refused with 503)")
 	flag.Parse()
-	if err := run(*appAddr, *hubAddr, *data, *dbPath, defaultHubConfig()); err != nil {
+	if hc.maxConns < 1 {
+		log.Fatal("-max-conns must be at least 1")
+	}
+	if err := run(*appAddr, *hubAddr, *data, *dbPath, hc); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -124,15 +130,21 @@ type chat struct {
 // start serves the app on appLn and the hub on hubLn, both recorded by as,
 // with the comments in the SQLite file dbPath and the hub configured by hc.
 func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, hc hubConfig, logger *slog.Logger) (*chat, error) {
-	c := &chat{appURL: "http://" + appLn.Addr().String(), hubURL: "http://" + hubLn.Addr().String()}
+	c := &chat{appURL: "http://" + dialAddr(appLn.Addr()), hubURL: "http://" + dialAddr(hubLn.Addr())}
+	if hc.token == "" {
+		// The app and the hub share the token in memory: two processes
+		// would share a secret of their deployment.
+		hc.token = rand.Text()
+	}
 	var err error
-	c.app, err = newApp(as, dbPath, c.hubURL, logger)
+	c.app, err = newApp(as, dbPath, c.hubURL, hc.token, logger)
 	if err != nil {
 		appLn.Close()
 		hubLn.Close()
 		return nil, err
 	}
-	c.hub = newHub(hc, pageOrigins(appLn.Addr()), logger)
+	_, appPort, _ := net.SplitHostPort(appLn.Addr().String())
+	c.hub = newHub(hc, pageOrigins(appLn.Addr()), appPort, logger)
 	c.appSrv = &http.Server{Handler: c.app.handler(), ReadHeaderTimeout: 10 * time.Second}
 	c.hubSrv = c.hub.server(as.Recorder())
 	go c.appSrv.Serve(appLn)
@@ -141,15 +153,33 @@ func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, hc h
 }
 
 // pageOrigins are the hosts the app's pages may be served as, whose
-// websockets the hub admits: the app's address, and localhost with its
-// port when that is a loopback address (a browser opens 127.0.0.1:8090 as
-// often as localhost:8090).
+// websockets the hub admits whatever the name it is reached by: the app's
+// address, and localhost with its port when that is a loopback address (a
+// browser opens 127.0.0.1:8090 as often as localhost:8090). As patterns of
+// coder/websocket: an IPv6 address's brackets escaped. (The hub also
+// admits the app's pages under the name it is reached by: hub.originPatterns.)
 func pageOrigins(app net.Addr) []string {
-	origins := []string{app.String()}
-	if ta, ok := app.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+	ta, ok := app.(*net.TCPAddr)
+	if !ok || ta.IP.IsUnspecified() {
+		return nil
+	}
+	origins := []string{escapePattern(app.String())}
+	if ta.IP.IsLoopback() {
 		origins = append(origins, net.JoinHostPort("localhost", strconv.Itoa(ta.Port)))
 	}
 	return origins
+}
+
+// dialAddr is the address to reach a listener at from this machine: its
+// own, but 127.0.0.1 for one that listens on all addresses (-addr :8090
+// listens on [::]:8090, IPv4 included, which is no address to call or to
+// open in a browser).
+func dialAddr(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || !ta.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
 }
 
 // shutdown stops the app, then the hub, then closes the database.
