@@ -20,7 +20,38 @@
 // Flags: -addr (the app, default 127.0.0.1:8090), -hub (the push hub,
 // default 127.0.0.1:8091), -data (appstats' data, default
 // ./appstats-data-chat), -db (the SQLite file of comments, default
-// ./chat.sqlite).
+// ./chat.sqlite), -max-conns (the hub's websocket connections at most,
+// default 1000).
+//
+// # On a public address
+//
+// With -addr :8090 -hub :8091 the chat serves every interface, over plain
+// HTTP (behind a TLS proxy the page would still name ws://, not wss://: the
+// example reads no X-Forwarded-Proto). The page tells a browser the hub is
+// at the host it asked for, on the hub's port (ws://chat.example:8091/ws
+// for a page of chat.example:8090), and the hub admits the websockets of
+// the app's pages under that name (their Origin),
+// and of no other site. The hub bounds what a client takes of it:
+//
+//   - connections: -max-conns at most; more are refused with 503 Service
+//     Unavailable and Retry-After (the page retries with backoff);
+//   - dead peers: the hub pings each browser every 30 s and drops one whose
+//     pong does not come within 10 s (a browser answers pings by itself);
+//   - slow readers: each connection has a queue of 16 messages, written by
+//     a goroutine of its own; a broadcast queues in O(1) per connection
+//     and waits for no browser more than 250 ms; one whose queue is full,
+//     or whose write takes over 2 s, is dropped (it reconnects and fetches
+//     what it missed);
+//   - what a browser sends: 4 KiB a message (a longer one closes with
+//     1009), 10 messages in a row and one a second on average (more closes
+//     with 1008), a typing notice passed on once a second at most.
+//
+// The webhook is POST /notify with the hub's token (Authorization: Bearer),
+// which the app and the hub share in memory (made up at start; two
+// processes would share a secret of their deployment): without it, any web
+// page a user of the chat opened could make every browser fetch the
+// comments again. appstats records the header as [REDACTED]. The dashboard
+// answers only on loopback (appstats' default, [appstats.Config].Auth).
 package main
 
 import (
