@@ -30,8 +30,8 @@
 // example reads no X-Forwarded-Proto). The page tells a browser the hub is
 // at the host it asked for, on the hub's port (ws://chat.example:8091/ws
 // for a page of chat.example:8090), and the hub admits the websockets of
-// the app's pages under that name (their Origin),
-// and of no other site. The hub bounds what a client takes of it:
+// the app's pages under that name (their Origin), and of no other site.
+// The hub bounds what a client takes of it:
 //
 //   - connections: -max-conns at most; more are refused with 503 Service
 //     Unavailable and Retry-After (the page retries with backoff);
