@@ -10,7 +10,10 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -42,17 +45,24 @@ const (
 // app is the web app: a page of the latest comments with a form, the
 // comments as JSON for the browsers' fetch, and the dashboard.
 type app struct {
-	as     *appstats.Appstats
-	db     *sql.DB
-	hubURL string // http://host:port of the push hub
-	client *http.Client
-	log    *slog.Logger
+	as       *appstats.Appstats
+	db       *sql.DB
+	hubURL   string // http://host:port the app calls the push hub at
+	hubPort  string // the hub's port, which pages connect to
+	hubToken string // what the hub's POST /notify asks for
+	client   *http.Client
+	log      *slog.Logger
 }
 
 // newApp opens the comments' database (the SQLite file dbPath, created if
 // missing) through sqlstats, so that its statements are calls of the
-// requests that make them.
-func newApp(as *appstats.Appstats, dbPath, hubURL string, logger *slog.Logger) (*app, error) {
+// requests that make them. The app notifies the hub at hubURL
+// (http://host:port) with token, and sends browsers to the hub's port.
+func newApp(as *appstats.Appstats, dbPath, hubURL, token string, logger *slog.Logger) (*app, error) {
+	u, err := url.Parse(hubURL)
+	if err != nil || u.Port() == "" {
+		return nil, fmt.Errorf("the hub's URL %q has no port", hubURL)
+	}
 	db, err := sqlstats.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)", sqlstats.WithSystem("sqlite"))
 	if err != nil {
 		return nil, err
@@ -66,11 +76,13 @@ func newApp(as *appstats.Appstats, dbPath, hubURL string, logger *slog.Logger) (
 		return nil, fmt.Errorf("create comments table: %w", err)
 	}
 	return &app{
-		as:     as,
-		db:     db,
-		hubURL: hubURL,
-		client: &http.Client{Transport: as.Transport(nil), Timeout: 2 * time.Second},
-		log:    logger,
+		as:       as,
+		db:       db,
+		hubURL:   hubURL,
+		hubPort:  u.Port(),
+		hubToken: token,
+		client:   &http.Client{Transport: as.Transport(nil), Timeout: 2 * time.Second},
+		log:      logger,
 	}, nil
 }
 
@@ -119,31 +131,79 @@ func (a *app) latest(ctx context.Context) ([]comment, error) {
 }
 
 // securityHeaders lets the page load only its own script and style, and
-// connect only to itself and to the hub's websocket.
-func (a *app) securityHeaders(w http.ResponseWriter) {
+// connect only to itself and to the hub's websocket at hubWS.
+func (a *app) securityHeaders(w http.ResponseWriter, hubWS string) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
-		"connect-src 'self' "+a.wsURL()+"; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		"connect-src 'self' "+hubWS+"; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 }
 
-// wsURL is the hub's websocket endpoint.
+// wsURL is the hub's websocket endpoint at the address the app calls it
+// at: the one a browser on this machine connects to.
 func (a *app) wsURL() string { return "ws" + strings.TrimPrefix(a.hubURL, "http") + "/ws" }
 
+// hubWS is the hub's websocket endpoint for a page served as r: the host
+// the browser asked for (r.Host), on the hub's port — not the address the
+// hub listens on, which with -hub :8091 is [::]:8091, where no browser
+// connects. It is "" when r.Host is not a host name or an IP address.
+func (a *app) hubWS(r *http.Request) string {
+	host := hostname(r.Host)
+	if host == "" {
+		return ""
+	}
+	scheme := "ws://"
+	if r.TLS != nil {
+		scheme = "wss://"
+	}
+	return scheme + net.JoinHostPort(host, a.hubPort) + "/ws"
+}
+
+// hostname returns the host of a Host header (without its port; an IPv6
+// address without brackets), or "" when it is neither a DNS name nor an IP
+// address: it goes into the page and its Content-Security-Policy.
+func hostname(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Zone() != "" {
+			return ""
+		}
+		return ip.String()
+	}
+	if host == "" || len(host) > 253 {
+		return ""
+	}
+	for _, c := range host {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return ""
+		}
+	}
+	return strings.ToLower(host)
+}
+
 func (a *app) index(w http.ResponseWriter, r *http.Request) {
+	hub := a.hubWS(r)
+	if hub == "" {
+		http.Error(w, "the request's Host is not a host name or an IP address", http.StatusBadRequest)
+		return
+	}
 	cs, err := a.latest(r.Context())
 	if err != nil {
 		a.log.Error("chat: list comments", "err", err)
 		http.Error(w, "the comments cannot be read now", http.StatusInternalServerError)
 		return
 	}
-	a.securityHeaders(w)
+	a.securityHeaders(w, hub)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := page.Execute(w, struct {
 		Comments []comment
 		Hub      string
-	}{cs, a.wsURL()}); err != nil {
+	}{cs, hub}); err != nil {
 		a.log.Warn("chat: render page", "err", err)
 	}
 }
@@ -202,14 +262,17 @@ func validate(name, text string) string {
 
 // notify tells the hub that the comments changed, with the request's
 // context, so that the call is recorded in the request's record and the
-// hub's record joins its trace. As in the original, the URL carries a
+// hub's record joins its trace. It is a POST with the hub's token (which
+// appstats records as [REDACTED], as it does any Authorization header). As
+// in the original, where the webhook was a GET, the URL carries a
 // time-stamp, so that no cache on the way answers it.
 func (a *app) notify(ctx context.Context) error {
 	u := a.hubURL + "/notify?t=" + strconv.FormatInt(time.Now().UnixNano(), 10)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Authorization", "Bearer "+a.hubToken)
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -81,12 +82,12 @@ func TestBrowsers(t *testing.T) {
 	if len(callsNamed(post, "sql", "INSERT comments")) != 1 {
 		t.Errorf("the POST's record lacks its INSERT: %+v", post.Calls)
 	}
-	hook := callsNamed(post, "http", "GET 127.0.0.1:")
+	hook := callsNamed(post, "http", "POST 127.0.0.1:")
 	if len(hook) != 1 || !strings.HasSuffix(hook[0].Method, "/notify") {
 		t.Fatalf("the POST's record lacks the webhook call: %+v", post.Calls)
 	}
-	hub := tc.waitRecord(t, "the hub's GET /notify", func(r *recording.Record) bool {
-		return r.Route == "GET /notify" && r.TraceID == post.TraceID
+	hub := tc.waitRecord(t, "the hub's POST /notify", func(r *recording.Record) bool {
+		return r.Route == "POST /notify" && r.TraceID == post.TraceID
 	})
 	if hub.Instance != hubInstance || hub.ParentSpanID != hook[0].SpanID || len(callsNamed(hub, "websocket", "send UPDATED")) != 2 {
 		t.Errorf("the hub's record: instance %q, parent %s (the call's %s), calls %+v", hub.Instance, hub.ParentSpanID, hook[0].SpanID, hub.Calls)
@@ -149,4 +150,32 @@ func TestBrowsers(t *testing.T) {
 			t.Errorf("page error while the hub restarted: %s", e)
 		}
 	}
+}
+
+// TestBrowserPublicAddress: with -addr :8090 -hub :8091 the page told the
+// browser the hub was at ws://[::]:8091/ws, and the hub admitted only pages
+// of [::]:8090: a page opened by any name ("hub away: retrying" for ever).
+// Opened as http://chat.test:port/, a name that resolves to this machine,
+// the page now connects to the hub at chat.test, and gets the pushes.
+func TestBrowserPublicAddress(t *testing.T) {
+	tc := startChatOn(t, "0.0.0.0:0", "0.0.0.0:0")
+	_, appPort, _ := net.SplitHostPort(tc.appLn)
+	_, hubPort, _ := net.SplitHostPort(tc.hubLn)
+	p := browsertest.New(t, "http://chat.test:"+appPort, browsertest.Options{
+		Hosts: []string{"chat.test:" + hubPort},
+		Flags: map[string]any{"host-resolver-rules": "MAP chat.test 127.0.0.1"},
+	})
+	p.Navigate(t, "/")
+	if hub := p.Eval(t, `document.body.dataset.hub`); hub != "ws://chat.test:"+hubPort+"/ws" {
+		t.Errorf("the page names the hub %v", hub)
+	}
+	p.WaitFor(t, "the hub's websocket open", `document.getElementById('status').textContent === 'live'`, browsertest.Patience)
+	resp, err := http.PostForm(tc.appURL+"/comments", url.Values{"name": {"bo"}, "text": {"from afar"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	p.WaitFor(t, "the pushed comment",
+		`[...document.querySelectorAll('#comments .text')].some(e => e.textContent === 'from afar')`, browsertest.Patience)
+	p.Check(t)
 }

@@ -24,25 +24,49 @@ import (
 // memory.
 type testChat struct {
 	*chat
-	as *appstats.Appstats
+	as           *appstats.Appstats
+	appLn, hubLn string // the addresses listened on
 }
 
-func startChat(t *testing.T) *testChat {
+func startChat(t testing.TB) *testChat {
 	t.Helper()
+	return startChatWith(t, nil)
+}
+
+// startChatWith is startChat with the hub's configuration changed by set,
+// if not nil.
+func startChatWith(t testing.TB, set func(*hubConfig)) *testChat {
+	t.Helper()
+	return startChatAt(t, "127.0.0.1:0", "127.0.0.1:0", set)
+}
+
+// startChatOn is startChat with the app and the hub listening on appAddr
+// and hubAddr.
+func startChatOn(t testing.TB, appAddr, hubAddr string) *testChat {
+	t.Helper()
+	return startChatAt(t, appAddr, hubAddr, nil)
+}
+
+func startChatAt(t testing.TB, appAddr, hubAddr string, set func(*hubConfig)) *testChat {
+	t.Helper()
+	hc := defaultHubConfig()
+	if set != nil {
+		set(&hc)
+	}
 	cfg := config("", slog.New(slog.DiscardHandler))
 	cfg.Dir, cfg.InMemory, cfg.NoOTLP = "", true, true
 	as, err := appstats.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	appLn := listen(t, "127.0.0.1:0")
-	hubLn := listen(t, "127.0.0.1:0")
-	c, err := start(as, appLn, hubLn, filepath.Join(t.TempDir(), "chat.sqlite"), slog.New(slog.DiscardHandler))
+	appLn := listen(t, appAddr)
+	hubLn := listen(t, hubAddr)
+	c, err := start(as, appLn, hubLn, filepath.Join(t.TempDir(), "chat.sqlite"), hc, slog.New(slog.DiscardHandler))
 	if err != nil {
 		as.Close()
 		t.Fatal(err)
 	}
-	tc := &testChat{chat: c, as: as}
+	tc := &testChat{chat: c, as: as, appLn: appLn.Addr().String(), hubLn: hubLn.Addr().String()}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -56,7 +80,7 @@ func startChat(t *testing.T) *testChat {
 	return tc
 }
 
-func listen(t *testing.T, addr string) net.Listener {
+func listen(t testing.TB, addr string) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -66,7 +90,7 @@ func listen(t *testing.T, addr string) net.Listener {
 }
 
 // dialHub connects to the hub's websocket as a page of the app would.
-func (tc *testChat) dialHub(t *testing.T) *websocket.Conn {
+func (tc *testChat) dialHub(t testing.TB) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -180,11 +204,11 @@ func TestPushAndTrace(t *testing.T) {
 	if len(callsNamed(post, "sql", "INSERT comments")) != 1 {
 		t.Errorf("POST record lacks the INSERT: %+v", post.Calls)
 	}
-	hook := callsNamed(post, "http", "GET 127.0.0.1:")
+	hook := callsNamed(post, "http", "POST 127.0.0.1:")
 	if len(hook) != 1 || !strings.HasSuffix(hook[0].Method, "/notify") || !strings.Contains(hook[0].Request, "/notify?t=") {
 		t.Fatalf("POST record's webhook call: %+v", hook)
 	}
-	hub := tc.waitRecord(t, "the hub's GET /notify", func(r *recording.Record) bool { return r.Route == "GET /notify" })
+	hub := tc.waitRecord(t, "the hub's POST /notify", func(r *recording.Record) bool { return r.Route == "POST /notify" })
 	if hub.TraceID != post.TraceID || hub.ParentSpanID != hook[0].SpanID || hub.Instance != hubInstance {
 		t.Errorf("hub record: trace %s (POST's %s), parent %s (call's %s), instance %q",
 			hub.TraceID, post.TraceID, hub.ParentSpanID, hook[0].SpanID, hub.Instance)
@@ -286,7 +310,7 @@ func TestHubDown(t *testing.T) {
 		t.Fatalf("post with the hub down: %d", resp.StatusCode)
 	}
 	post := tc.waitRecord(t, "POST /comments", func(r *recording.Record) bool { return r.Route == "POST /comments" })
-	hook := callsNamed(post, "http", "GET 127.0.0.1:")
+	hook := callsNamed(post, "http", "POST 127.0.0.1:")
 	if len(hook) != 1 || hook[0].Error == "" {
 		t.Errorf("the webhook call with the hub down: %+v", hook)
 	}
@@ -297,12 +321,13 @@ func TestHubDown(t *testing.T) {
 // the hub write each one to every other browser (a thousand clients sending
 // five each made five million writes, the hub busy for minutes after they
 // left). The hub now passes on at most one notice a second from each
-// connection, and ends the others with an error.
+// connection, and ends the others with an error. (A client that sends more
+// than msgBurst messages in a row is closed: TestMessageFlood.)
 func TestTypingFlood(t *testing.T) {
 	tc := startChat(t)
 	ws1, ws2 := tc.dialHub(t), tc.dialHub(t)
 	waitConns(t, tc, 2)
-	for range 20 {
+	for range msgBurst {
 		if err := ws1.Write(context.Background(), websocket.MessageText, []byte(`{"type":"typing","name":"ada"}`)); err != nil {
 			t.Fatal(err)
 		}
@@ -317,26 +342,26 @@ func TestTypingFlood(t *testing.T) {
 		got++
 	}
 	if got < 1 || got > 2 {
-		t.Errorf("20 notices sent at once: the other browser got %d, want 1 or 2 (one a second)", got)
+		t.Errorf("%d notices sent at once: the other browser got %d, want 1 or 2 (one a second)", msgBurst, got)
 	}
 	tc.waitRecord(t, "a notice refused", func(r *recording.Record) bool {
 		return r.Route == "GET /ws typing" && strings.Contains(r.Error, "too often")
 	})
 }
 
-// waitConns waits until the hub holds n connections.
-func waitConns(t *testing.T, tc *testChat, n int) {
+// waitConns waits until the hub holds n connections, and runs n handlers.
+func waitConns(t testing.TB, tc *testChat, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		tc.hub.mu.Lock()
-		k := len(tc.hub.conns)
+		k, handlers := len(tc.hub.conns), tc.hub.n
 		tc.hub.mu.Unlock()
-		if k == n {
+		if k == n && handlers == n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d connections on the hub, want %d", k, n)
+			t.Fatalf("%d connections on the hub, %d handlers, want %d", k, handlers, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

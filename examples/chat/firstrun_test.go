@@ -23,7 +23,7 @@ func TestStartErrors(t *testing.T) {
 		{ln.Addr().String(), "127.0.0.1:0", "-addr"},
 		{"127.0.0.1:0", ln.Addr().String(), "-hub"},
 	} {
-		err := run(tt.app, tt.hub, filepath.Join(dir, "data"), db)
+		err := run(tt.app, tt.hub, filepath.Join(dir, "data"), db, defaultHubConfig())
 		if err == nil || !strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), tt.flag) {
 			t.Errorf("app %s, hub %s: %v; want it to name %s", tt.app, tt.hub, err, tt.flag)
 		}
@@ -35,7 +35,7 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Close()
-	err = run("127.0.0.1:0", "127.0.0.1:0", data, db)
+	err = run("127.0.0.1:0", "127.0.0.1:0", data, db, defaultHubConfig())
 	if err == nil || !strings.Contains(err.Error(), "in use by another process") || !strings.Contains(err.Error(), "-data") {
 		t.Errorf("a data directory in use: %v; want it to name -data", err)
 	}

@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -22,25 +27,114 @@ import (
 // updated is what the hub tells every browser when the comments changed.
 const updated = "UPDATED"
 
-// writeTimeout bounds a write to one browser: a slow one does not hold up
-// the others.
-const writeTimeout = 2 * time.Second
+// hubConfig bounds what the hub gives its connections. The zero value is
+// no use: start from defaultHubConfig.
+type hubConfig struct {
+	// maxConns is how many websocket connections the hub holds at most
+	// (-max-conns): more are refused with 503.
+	maxConns int
+	// queue is how many messages may wait to be written to one
+	// connection: a browser that falls further behind is dropped as too
+	// slow (it reconnects, and fetches what it missed).
+	queue int
+	// writeTimeout bounds a write to one browser: a longer one drops it
+	// as too slow.
+	writeTimeout time.Duration
+	// pingEvery is how often the hub pings each browser; pongWait is how
+	// long it waits for the pong before it drops the connection as dead
+	// (a browser answers pings by itself).
+	pingEvery, pongWait time.Duration
+	// token is what POST /notify must carry (Authorization: Bearer),
+	// made up at start when empty.
+	token string
+}
+
+// defaultHubConfig is the hub's configuration unless told otherwise.
+func defaultHubConfig() hubConfig {
+	return hubConfig{
+		maxConns:     1000,
+		queue:        16,
+		writeTimeout: 2 * time.Second,
+		pingEvery:    30 * time.Second,
+		pongWait:     10 * time.Second,
+	}
+}
+
+// deliverWait is how long a broadcast waits for its writes, so that they
+// are calls of its record: a write the kernel does not take at once is a
+// slow browser's, written later by its own goroutine, its call too late
+// for the record (which counts it as late).
+const deliverWait = 250 * time.Millisecond
+
+// Limits on what a browser sends. The page sends a typing notice every 2 s
+// at most: a client that sends more than msgBurst messages in a row, or
+// more than msgRate a second on average, is closed with 1008 (policy
+// violation). Each message is at most maxMessage bytes (a notice takes
+// ~60): a longer one closes the connection with 1009 before it is read.
+const (
+	msgBurst   = 10
+	msgRate    = 1.0
+	maxMessage = 4 << 10
+)
 
 // hub is the push hub: a webhook the app calls after saving a comment, and
 // a websocket endpoint that passes "UPDATED" on to every browser connected,
 // and a browser's "typing" notice to the others.
+//
+// Each connection has three goroutines: its handler reads from it, a
+// writer writes what broadcasts queue for it (a bounded queue: a broadcast
+// waits deliverWait at most, and a slow browser holds up no other), and a
+// pinger drops it when its pongs stop coming. All three end with the
+// connection.
 type hub struct {
-	origins []string // hosts whose pages may connect (the app's)
+	cfg     hubConfig
+	origins []string // host:port of the app's pages, whatever the name the hub is reached by
+	appPort string   // the app's port: a page of it, under the name the hub is reached by, may connect
 	log     *slog.Logger
 
 	mu      sync.Mutex
-	conns   map[*wsstats.Conn]bool
+	conns   map[*wsstats.Conn]*client
+	n       int // handlers admitted: connections open or opening, at most cfg.maxConns
 	closing bool
 	wg      sync.WaitGroup // the websocket handlers running
 }
 
-func newHub(origins []string, logger *slog.Logger) *hub {
-	return &hub{origins: origins, log: logger, conns: make(map[*wsstats.Conn]bool)}
+// A client is a browser's connection and the queue of its writes.
+type client struct {
+	c    *wsstats.Conn
+	send chan delivery
+}
+
+// A delivery is a message queued for a client: written with ctx, whose
+// record the write is a call of, then reported to done (if not nil).
+type delivery struct {
+	ctx  context.Context
+	data []byte
+	done *deliveries
+}
+
+// deliveries are a broadcast's writes it waits for.
+type deliveries struct {
+	pending atomic.Int64 // writes not done yet, and one for the broadcast until it has queued them all
+	written atomic.Int64
+	all     chan struct{} // closed when pending reaches 0
+}
+
+// finish reports one write (or the end of queueing), written or not.
+func (d *deliveries) finish(ok bool) {
+	if d == nil {
+		return
+	}
+	if ok {
+		d.written.Add(1)
+	}
+	if d.pending.Add(-1) == 0 {
+		close(d.all)
+	}
+}
+
+func newHub(cfg hubConfig, origins []string, appPort string, logger *slog.Logger) *hub {
+	return &hub{cfg: cfg, origins: origins, appPort: appPort, log: logger, conns: make(map[*wsstats.Conn]*client)}
 }
 
 // server returns an http.Server for the hub's routes, recorded by rec with
@@ -48,7 +142,7 @@ func newHub(origins []string, logger *slog.Logger) *hub {
 // after shutdown.
 func (h *hub) server(rec *recording.Recorder) *http.Server {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /notify", h.notify)
+	mux.HandleFunc("POST /notify", h.notify)
 	mux.HandleFunc("GET /ws", h.ws)
 	h.mu.Lock()
 	h.closing = false
@@ -56,6 +150,7 @@ func (h *hub) server(rec *recording.Recorder) *http.Server {
 	return &http.Server{
 		Handler:           httpstats.NewHandler(rec, mux, httpstats.WithInstance(hubInstance)),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       time.Minute,
 	}
 }
 
@@ -87,89 +182,252 @@ func (h *hub) shutdown(ctx context.Context, srv *http.Server) error {
 	return err
 }
 
-// notify is the webhook: GET /notify?t=<time-stamp> tells every browser
-// "UPDATED", each write a call of this request's record.
+// notify is the webhook: POST /notify?t=<time-stamp>, with the hub's token
+// (Authorization: Bearer <token>), tells every browser "UPDATED", each
+// write a call of this request's record. Without the token anyone could
+// make every browser fetch the comments again — any web page a user of the
+// chat opens, with a form aimed at the hub.
 func (h *hub) notify(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="chat-hub"`)
+		http.Error(w, "POST /notify needs the hub's token: Authorization: Bearer <token>", http.StatusUnauthorized)
+		return
+	}
 	n := h.broadcast(r.Context(), nil, []byte(updated))
 	fmt.Fprintf(w, "%d browsers notified\n", n)
 }
 
-// broadcast writes data to every connection but except, concurrently, and
-// returns how many took it. The writes are made with ctx, so that they are
-// calls of the record it carries, but outlive its cancellation: a browser's
-// connection must not be closed because the request that notified it ended.
+// authorized reports whether r carries the hub's token, compared in
+// constant time.
+func (h *hub) authorized(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || h.cfg.token == "" {
+		return false
+	}
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(h.cfg.token))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// broadcast queues data for every connection but except and returns how
+// many took it within deliverWait. It does O(1) work per connection and
+// never waits on one: a connection whose queue is full is dropped as too
+// slow. The writes are made with ctx, so that they are calls of the record
+// it carries, but outlive its cancellation: a browser's connection must not
+// be closed because the request that notified it ended. The broadcast
+// waits, deliverWait at most, for the writes of the connections that had
+// nothing queued (the others are behind already), so that the record holds
+// them.
 func (h *hub) broadcast(ctx context.Context, except *wsstats.Conn, data []byte) int {
+	ctx = context.WithoutCancel(ctx)
+	d := &deliveries{all: make(chan struct{})}
+	d.pending.Store(1)
+	var slow []*client
 	h.mu.Lock()
-	conns := make([]*wsstats.Conn, 0, len(h.conns))
-	for c := range h.conns {
-		if c != except {
-			conns = append(conns, c)
+	for c, cl := range h.conns {
+		if c == except {
+			continue
+		}
+		m := delivery{ctx: ctx, data: data}
+		if len(cl.send) == 0 {
+			m.done = d
+			d.pending.Add(1)
+		}
+		select {
+		case cl.send <- m:
+		default:
+			m.done.finish(false)
+			slow = append(slow, cl)
 		}
 	}
 	h.mu.Unlock()
-	ctx = context.WithoutCancel(ctx)
-	var (
-		wg sync.WaitGroup
-		mu sync.Mutex
-		ok int
-	)
-	for _, c := range conns {
-		wg.Go(func() {
-			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			defer cancel()
-			if err := c.Write(wctx, websocket.MessageText, data); err != nil {
+	for _, cl := range slow {
+		h.drop(cl.c, "too slow: "+strconv.Itoa(h.cfg.queue)+" messages waiting")
+	}
+	d.finish(false) // all queued
+	t := time.NewTimer(deliverWait)
+	defer t.Stop()
+	select {
+	case <-d.all:
+	case <-t.C:
+	}
+	return int(d.written.Load())
+}
+
+// drop closes c at once, recording why as its close event: a browser that
+// does not keep up, or is gone, gets no close handshake.
+func (h *hub) drop(c *wsstats.Conn, why string) {
+	h.log.Debug("chat hub: connection dropped", "why", why)
+	c.Stream().Close("closed by the server: " + why)
+	c.CloseNow()
+}
+
+// writeLoop writes what broadcasts queue for cl until ctx ends; a write
+// that fails ends it, and the connection. A write that takes over
+// writeTimeout drops the connection as too slow.
+func (h *hub) writeLoop(ctx context.Context, cl *client) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-cl.send:
+			t := time.AfterFunc(h.cfg.writeTimeout, func() {
+				h.drop(cl.c, "too slow: a write took over "+h.cfg.writeTimeout.String())
+			})
+			err := cl.c.Write(m.ctx, websocket.MessageText, m.data)
+			t.Stop()
+			m.done.finish(err == nil)
+			if err != nil {
 				h.log.Debug("chat hub: write", "err", err)
+				cl.c.CloseNow()
 				return
 			}
-			mu.Lock()
-			ok++
-			mu.Unlock()
-		})
+		}
 	}
-	wg.Wait()
-	return ok
+}
+
+// keepAlive pings c every pingEvery until ctx ends, and drops it when a
+// pong does not come within pongWait: a browser that vanished without a
+// close frame (its machine gone, its network cut) sends nothing, and a read
+// would wait for it for ever. (A browser answers pings by itself; the pong
+// is read by the handler's Receive.)
+func (h *hub) keepAlive(ctx context.Context, c *wsstats.Conn) {
+	tick := time.NewTicker(h.cfg.pingEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		t := time.AfterFunc(h.cfg.pongWait, func() { h.drop(c, "no pong within "+h.cfg.pongWait.String()) })
+		err := c.Ping(ctx)
+		t.Stop()
+		if err != nil {
+			return // the connection ended
+		}
+	}
 }
 
 // ws serves a browser's websocket: it is recorded message by message
 // (wsstats), and handles the browser's "typing" notices.
 func (h *hub) ws(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
-	if h.closing {
+	switch {
+	case h.closing:
 		h.mu.Unlock()
 		http.Error(w, "the hub is shutting down", http.StatusServiceUnavailable)
 		return
+	case h.n >= h.cfg.maxConns:
+		h.mu.Unlock()
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "the hub holds "+strconv.Itoa(h.cfg.maxConns)+" connections, its most (-max-conns): try again later", http.StatusServiceUnavailable)
+		return
 	}
+	h.n++
 	h.wg.Add(1)
 	h.mu.Unlock()
-	defer h.wg.Done()
+	defer func() {
+		h.mu.Lock()
+		h.n--
+		h.mu.Unlock()
+		h.wg.Done()
+	}()
 
-	c, err := wsstats.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.origins}, wsstats.WithMessageType(messageType))
+	c, err := wsstats.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.originPatterns(r)}, wsstats.WithMessageType(messageType))
 	if err != nil {
 		return // Accept has answered
 	}
 	defer c.CloseNow()
-	c.SetReadLimit(4 << 10)
+	c.SetReadLimit(maxMessage)
+	cl := &client{c: c, send: make(chan delivery, h.cfg.queue)}
 	h.mu.Lock()
 	if h.closing { // shutdown began while the handshake went on
 		h.mu.Unlock()
 		c.Close(websocket.StatusGoingAway, "hub shutting down")
 		return
 	}
-	h.conns[c] = true
+	h.conns[c] = cl
 	h.mu.Unlock()
+	ctx, cancel := context.WithCancel(r.Context())
+	var bg sync.WaitGroup
+	bg.Go(func() { h.writeLoop(ctx, cl) })
+	bg.Go(func() { h.keepAlive(ctx, c) })
 	defer func() {
 		h.mu.Lock()
-		delete(h.conns, c)
+		delete(h.conns, c) // no broadcast queues for cl from now on
 		h.mu.Unlock()
+		cancel()
+		c.CloseNow() // a write under way fails at once
+		bg.Wait()
+		for {
+			select {
+			case m := <-cl.send:
+				m.done.finish(false)
+			default:
+				return
+			}
+		}
 	}()
-	var lastTyping time.Time // when this browser's last notice was passed on
+
+	lastTyping := time.Time{} // when this browser's last notice was passed on
+	lim := bucket{tokens: msgBurst, last: time.Now()}
 	for {
 		ctx, msg, err := c.Receive(r.Context())
 		if err != nil {
 			return // the close, or the error, is recorded on the connection's record
 		}
+		if !lim.take(time.Now()) {
+			msg.End(errors.New("too many messages"))
+			c.Close(websocket.StatusPolicyViolation, "too many messages: "+strconv.Itoa(msgBurst)+" in a row at most, one a second on average")
+			return
+		}
 		msg.End(h.handle(ctx, c, msg.Data, &lastTyping))
 	}
+}
+
+// bucket limits a connection's messages: a token bucket of msgBurst,
+// refilled with msgRate a second. Used by the connection's handler alone.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take takes a token at now, if there is one.
+func (b *bucket) take(now time.Time) bool {
+	b.tokens = min(msgBurst, b.tokens+now.Sub(b.last).Seconds()*msgRate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// originPatterns are the origins (coder/websocket's patterns) whose pages
+// may open a websocket on the hub, for a request r: the app's pages, on
+// the app's port, under the name r reached the hub by — the page derives
+// the hub's address from its own (app.hubWS) — and under the app's
+// addresses (pageOrigins). Another site's page may not, nor the page of
+// another port.
+func (h *hub) originPatterns(r *http.Request) []string {
+	pats := h.origins
+	if host := hostname(r.Host); host != "" {
+		pats = append(pats[:len(pats):len(pats)], escapePattern(net.JoinHostPort(host, h.appPort)))
+	}
+	return pats
+}
+
+// escapePattern escapes s for path.Match, as coder/websocket matches
+// origin patterns: an IPv6 address's brackets are no class of characters.
+func escapePattern(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // typingEvery is how often the hub passes on a typing notice from one

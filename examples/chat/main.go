@@ -20,11 +20,43 @@
 // Flags: -addr (the app, default 127.0.0.1:8090), -hub (the push hub,
 // default 127.0.0.1:8091), -data (appstats' data, default
 // ./appstats-data-chat), -db (the SQLite file of comments, default
-// ./chat.sqlite).
+// ./chat.sqlite), -max-conns (the hub's websocket connections at most,
+// default 1000).
+//
+// # On a public address
+//
+// With -addr :8090 -hub :8091 the chat serves every interface, over plain
+// HTTP (behind a TLS proxy the page would still name ws://, not wss://: the
+// example reads no X-Forwarded-Proto). The page tells a browser the hub is
+// at the host it asked for, on the hub's port (ws://chat.example:8091/ws
+// for a page of chat.example:8090), and the hub admits the websockets of
+// the app's pages under that name (their Origin), and of no other site.
+// The hub bounds what a client takes of it:
+//
+//   - connections: -max-conns at most; more are refused with 503 Service
+//     Unavailable and Retry-After (the page retries with backoff);
+//   - dead peers: the hub pings each browser every 30 s and drops one whose
+//     pong does not come within 10 s (a browser answers pings by itself);
+//   - slow readers: each connection has a queue of 16 messages, written by
+//     a goroutine of its own; a broadcast queues in O(1) per connection
+//     and waits for no browser more than 250 ms; one whose queue is full,
+//     or whose write takes over 2 s, is dropped (it reconnects and fetches
+//     what it missed);
+//   - what a browser sends: 4 KiB a message (a longer one closes with
+//     1009), 10 messages in a row and one a second on average (more closes
+//     with 1008), a typing notice passed on once a second at most.
+//
+// The webhook is POST /notify with the hub's token (Authorization: Bearer),
+// which the app and the hub share in memory (made up at start; two
+// processes would share a secret of their deployment): without it, any web
+// page a user of the chat opened could make every browser fetch the
+// comments again. appstats records the header as [REDACTED]. The dashboard
+// answers only on loopback (appstats' default, [appstats.Config].Auth).
 package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,8 +86,13 @@ func main() {
 	hubAddr := flag.String("hub", "127.0.0.1:8091", "address to serve the push hub on")
 	data := flag.String("data", "appstats-data-chat", "directory for recorded data")
 	dbPath := flag.String("db", "chat.sqlite", "SQLite file of the comments")
+	hc := defaultHubConfig()
+	flag.IntVar(&hc.maxConns, "max-conns", hc.maxConns, "websocket connections the push hub holds at most (more are refused with 503)")
 	flag.Parse()
-	if err := run(*appAddr, *hubAddr, *data, *dbPath); err != nil {
+	if hc.maxConns < 1 {
+		log.Fatal("-max-conns must be at least 1")
+	}
+	if err := run(*appAddr, *hubAddr, *data, *dbPath, hc); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -64,7 +101,7 @@ func main() {
 // that loses nothing: the app (requests in flight finish), the hub (its
 // connections are closed and their handlers end), the database, then
 // appstats, which writes the last records.
-func run(appAddr, hubAddr, data, dbPath string) (err error) {
+func run(appAddr, hubAddr, data, dbPath string, hc hubConfig) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -87,7 +124,7 @@ func run(appAddr, hubAddr, data, dbPath string) (err error) {
 		appLn.Close()
 		return fmt.Errorf("%w (-hub serves the push hub on another address)", err)
 	}
-	c, err := start(as, appLn, hubLn, dbPath, logger)
+	c, err := start(as, appLn, hubLn, dbPath, hc, logger)
 	if err != nil {
 		return err
 	}
@@ -122,17 +159,23 @@ type chat struct {
 }
 
 // start serves the app on appLn and the hub on hubLn, both recorded by as,
-// with the comments in the SQLite file dbPath.
-func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, logger *slog.Logger) (*chat, error) {
-	c := &chat{appURL: "http://" + appLn.Addr().String(), hubURL: "http://" + hubLn.Addr().String()}
+// with the comments in the SQLite file dbPath and the hub configured by hc.
+func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, hc hubConfig, logger *slog.Logger) (*chat, error) {
+	c := &chat{appURL: "http://" + dialAddr(appLn.Addr()), hubURL: "http://" + dialAddr(hubLn.Addr())}
+	if hc.token == "" {
+		// The app and the hub share the token in memory: two processes
+		// would share a secret of their deployment.
+		hc.token = rand.Text()
+	}
 	var err error
-	c.app, err = newApp(as, dbPath, c.hubURL, logger)
+	c.app, err = newApp(as, dbPath, c.hubURL, hc.token, logger)
 	if err != nil {
 		appLn.Close()
 		hubLn.Close()
 		return nil, err
 	}
-	c.hub = newHub(pageOrigins(appLn.Addr()), logger)
+	_, appPort, _ := net.SplitHostPort(appLn.Addr().String())
+	c.hub = newHub(hc, pageOrigins(appLn.Addr()), appPort, logger)
 	c.appSrv = &http.Server{Handler: c.app.handler(), ReadHeaderTimeout: 10 * time.Second}
 	c.hubSrv = c.hub.server(as.Recorder())
 	go c.appSrv.Serve(appLn)
@@ -141,15 +184,33 @@ func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, logg
 }
 
 // pageOrigins are the hosts the app's pages may be served as, whose
-// websockets the hub admits: the app's address, and localhost with its
-// port when that is a loopback address (a browser opens 127.0.0.1:8090 as
-// often as localhost:8090).
+// websockets the hub admits whatever the name it is reached by: the app's
+// address, and localhost with its port when that is a loopback address (a
+// browser opens 127.0.0.1:8090 as often as localhost:8090). As patterns of
+// coder/websocket: an IPv6 address's brackets escaped. (The hub also
+// admits the app's pages under the name it is reached by: hub.originPatterns.)
 func pageOrigins(app net.Addr) []string {
-	origins := []string{app.String()}
-	if ta, ok := app.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+	ta, ok := app.(*net.TCPAddr)
+	if !ok || ta.IP.IsUnspecified() {
+		return nil
+	}
+	origins := []string{escapePattern(app.String())}
+	if ta.IP.IsLoopback() {
 		origins = append(origins, net.JoinHostPort("localhost", strconv.Itoa(ta.Port)))
 	}
 	return origins
+}
+
+// dialAddr is the address to reach a listener at from this machine: its
+// own, but 127.0.0.1 for one that listens on all addresses (-addr :8090
+// listens on [::]:8090, IPv4 included, which is no address to call or to
+// open in a browser).
+func dialAddr(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || !ta.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
 }
 
 // shutdown stops the app, then the hub, then closes the database.
