@@ -27,6 +27,22 @@ type ExecTrace struct {
 	// Reason says why the request was traced, e.g. "1.2s, over the
 	// route's p99 of 412ms".
 	Reason string
+	// Snapshot identifies the snapshot: the records of slow requests that
+	// ended within one batch share one snapshot (the same Data), and carry
+	// the same Snapshot, the ID of the first of them. A store keeps a
+	// snapshot once however many records refer to it, until the last of
+	// them goes or its own cap drops it. The zero ID means the trace is its
+	// record's own (as in records stored before the field existed).
+	Snapshot ID
+}
+
+// SnapshotOf returns the ID under which a store keeps the trace of the
+// record id: t.Snapshot, or id when t has none.
+func (t *ExecTrace) SnapshotOf(id ID) ID {
+	if t.Snapshot.IsZero() {
+		return id
+	}
+	return t.Snapshot
 }
 
 // FlightRecording configures execution traces of slow requests (see
@@ -238,8 +254,9 @@ func (f *flight) attach(batch []*Record, now time.Time) (traced, limited int, er
 	if f.buf.Cap() > 4*int(f.cfg.MaxBytes) {
 		f.buf = bytes.Buffer{}
 	}
+	snap := slow[0].ID
 	for i, rec := range slow {
-		rec.ExecTrace = &ExecTrace{Data: data, Size: n, Taken: now, Reason: why[i]}
+		rec.ExecTrace = &ExecTrace{Data: data, Size: n, Taken: now, Reason: why[i], Snapshot: snap}
 	}
 	return len(slow), 0, nil
 }
