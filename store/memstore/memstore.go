@@ -122,14 +122,17 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if r == nil {
 			continue
 		}
-		if r.ExecTrace != nil {
-			r = s.keepTrace(r)
-		} else if len(s.traces) > 0 {
-			s.dropTrace(r.ID)
-		}
 		n := len(s.recs)
 		i := n // records come about in order of their IDs: the newest goes last
-		if n > 0 && bytes.Compare(s.recs[n-1].rec.ID[:], r.ID[:]) >= 0 {
+		older := n > 0 && bytes.Compare(s.recs[n-1].rec.ID[:], r.ID[:]) >= 0
+		if r.ExecTrace != nil {
+			r = s.keepTrace(r)
+		} else if older && len(s.traces) > 0 {
+			// Only a record stored already has a trace to forget:
+			// one newer than every record stored is not looked up.
+			s.dropTrace(r.ID)
+		}
+		if older {
 			i, _ = s.find(r.ID)
 		}
 		if i >= n || s.recs[i].rec.ID != r.ID {
