@@ -274,7 +274,13 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			if tw.keep {
 				keepSnap = &tw.sid
 			}
-			gone, err := s.replaced(txn, blk, ix, r.ID, start, future, keepSnap)
+			// Its old trace is looked for only while the store
+			// holds traces, or this transaction stores one. (A
+			// trace another batch committed and not yet counted is
+			// missed: its references stay until retention deletes
+			// the record, or its snapshot past MaxTraceBytes.)
+			traces := snaps != nil || s.traceBytes.Load() > 0
+			gone, err := s.replaced(txn, blk, ix, r.ID, start, future, traces, keepSnap)
 			if err != nil {
 				return fail(err)
 			}
@@ -599,9 +605,11 @@ type old struct {
 
 // replaced looks for the stored record with ID id, which Write is about
 // to replace with a record that started at start, and returns what it
-// counted; if drop is set, its trace is deleted, and a summary of the
-// stored record at another start is deleted (at the ID's time, where an
-// index entry may lie under it, it is made a gone marker).
+// counted; with traces set, its trace's references are deleted, and its
+// snapshot too unless another record or the new one (snap) refers to it
+// (see takeTrace); a summary of the stored record at another start is
+// deleted (at the ID's time, where an index entry may lie under it, it is
+// made a gone marker).
 // A record whose ID holds its start (as the recorder's do) and that
 // started later than the newest start written and earlier than every
 // record from the future (see futureSkew; future: it is one) is taken as
@@ -615,7 +623,7 @@ type old struct {
 // first. An earlier one of the same ID in blk, or in ix, not yet in txn,
 // is taken out of it. Write gives a record found here an s entry and an
 // f entry of its own, which shadow an index entry of the same key.
-func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, ix *idxState, id recording.ID, start int64, future bool, snap *recording.ID) (old, error) {
+func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, ix *idxState, id recording.ID, start int64, future, traces bool, snap *recording.ID) (old, error) {
 	var o old
 	isNew := start > s.newest.Load() && start < s.future.Load() && start == idTime(id)
 	if future {
@@ -669,6 +677,9 @@ func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, ix *idxState, id rec
 			}
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
 			return o, err
+		}
+		if !traces {
+			return o, nil
 		}
 		err := s.takeTrace(txn, id, snap, &o)
 		return o, err
