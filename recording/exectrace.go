@@ -27,6 +27,22 @@ type ExecTrace struct {
 	// Reason says why the request was traced, e.g. "1.2s, over the
 	// route's p99 of 412ms".
 	Reason string
+	// Snapshot identifies the snapshot: the records of slow requests that
+	// ended within one batch share one snapshot (the same Data), and carry
+	// the same Snapshot, the ID of the first of them. A store keeps a
+	// snapshot once however many records refer to it, until the last of
+	// them goes or its own cap drops it. The zero ID means the trace is its
+	// record's own (as in records stored before the field existed).
+	Snapshot ID
+}
+
+// SnapshotOf returns the ID under which a store keeps the trace of the
+// record id: t.Snapshot, or id when t has none.
+func (t *ExecTrace) SnapshotOf(id ID) ID {
+	if t.Snapshot.IsZero() {
+		return id
+	}
+	return t.Snapshot
 }
 
 // FlightRecording configures execution traces of slow requests (see
@@ -238,8 +254,9 @@ func (f *flight) attach(batch []*Record, now time.Time) (traced, limited int, er
 	if f.buf.Cap() > 4*int(f.cfg.MaxBytes) {
 		f.buf = bytes.Buffer{}
 	}
+	snap := slow[0].ID
 	for i, rec := range slow {
-		rec.ExecTrace = &ExecTrace{Data: data, Size: n, Taken: now, Reason: why[i]}
+		rec.ExecTrace = &ExecTrace{Data: data, Size: n, Taken: now, Reason: why[i], Snapshot: snap}
 	}
 	return len(slow), 0, nil
 }
@@ -276,6 +293,16 @@ type routeLatency struct {
 	cur, prev [latBuckets]uint32
 	n         [2]int // requests in cur and prev
 	since     time.Time
+	// p99 keeps its answer's bucket, pb, and le, the requests counted
+	// in buckets up to pb: with a request more, the 99th percentile moves
+	// by a bucket or none, so p99 moves pb a step or two rather than sum
+	// the buckets from the first (~1,500 instructions a request; see
+	// docs/BENCHMARKS.md, "The flight recorder's own cost").
+	pb, le int
+	// bound is bucket bpb-1's upper bound, if bpb > 0: math.Pow once
+	// for each bucket p99 moves to, not once a request.
+	bound time.Duration
+	bpb   int
 }
 
 const (
@@ -294,10 +321,12 @@ func (l *routeLatency) rotate(now time.Time) {
 		l.cur, l.prev = [latBuckets]uint32{}, [latBuckets]uint32{}
 		l.n = [2]int{}
 		l.since = now
+		l.pb, l.le = 0, 0
 	case age >= time.Minute:
 		l.prev, l.cur = l.cur, [latBuckets]uint32{}
 		l.n = [2]int{0, l.n[0]}
 		l.since = now
+		l.pb, l.le = 0, int(l.prev[0]) // p99 finds its bucket again
 	}
 }
 
@@ -314,8 +343,14 @@ func (l *routeLatency) add(d time.Duration) {
 	if l.cur[b] < math.MaxUint32 {
 		l.cur[b]++
 		l.n[0]++
+		if b <= l.pb {
+			l.le++
+		}
 	}
 }
+
+// count returns the requests counted in bucket b.
+func (l *routeLatency) count(b int) int { return int(l.cur[b]) + int(l.prev[b]) }
 
 // p99 returns the upper bound of the bucket holding the 99th percentile
 // of the durations counted, if there are at least least of them.
@@ -325,12 +360,23 @@ func (l *routeLatency) p99(least int) (time.Duration, bool) {
 		return 0, false
 	}
 	rank := int(math.Ceil(0.99 * float64(n)))
-	seen := 0
-	for b := range latBuckets {
-		seen += int(l.cur[b]) + int(l.prev[b])
-		if seen >= rank {
-			return time.Duration(float64(time.Microsecond) * math.Pow(latGamma, float64(b+1))), true
-		}
+	// The first bucket b whose requests up to it are at least rank: down
+	// while the buckets below pb hold rank, up while those up to pb do
+	// not.
+	for l.pb > 0 && l.le-l.count(l.pb) >= rank {
+		l.le -= l.count(l.pb)
+		l.pb--
 	}
-	return time.Duration(math.MaxInt64), true
+	for l.le < rank && l.pb < latBuckets-1 {
+		l.pb++
+		l.le += l.count(l.pb)
+	}
+	if l.le < rank {
+		return time.Duration(math.MaxInt64), true
+	}
+	if l.bpb != l.pb+1 {
+		l.bound = time.Duration(float64(time.Microsecond) * math.Pow(latGamma, float64(l.pb+1)))
+		l.bpb = l.pb + 1
+	}
+	return l.bound, true
 }

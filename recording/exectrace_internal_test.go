@@ -1,6 +1,8 @@
 package recording
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -43,5 +45,58 @@ func TestRouteLatencyP99(t *testing.T) {
 	l.add(1 << 62)
 	if l.cur[0] != 1 || l.cur[latBuckets-1] != 1 {
 		t.Error("extremes not counted at the ends")
+	}
+}
+
+// p99Scan is routeLatency.p99 as it was, summing the buckets from the
+// first: what p99 must return.
+func p99Scan(l *routeLatency, least int) (time.Duration, bool) {
+	n := l.n[0] + l.n[1]
+	if n < least || n == 0 {
+		return 0, false
+	}
+	rank := int(math.Ceil(0.99 * float64(n)))
+	seen := 0
+	for b := range latBuckets {
+		seen += int(l.cur[b]) + int(l.prev[b])
+		if seen >= rank {
+			return time.Duration(float64(time.Microsecond) * math.Pow(latGamma, float64(b+1))), true
+		}
+	}
+	return time.Duration(math.MaxInt64), true
+}
+
+// TestRouteLatencyP99Steps: p99, which moves its bucket a step at a time
+// as requests come, answers as a sum of the buckets from the first does,
+// after every request, across rotations and through shifts of the
+// distribution up and down.
+func TestRouteLatencyP99Steps(t *testing.T) {
+	var l routeLatency
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Unix(1_800_000_000, 0)
+	l.rotate(now)
+	for i := range 60000 {
+		if i%7000 == 0 {
+			now = now.Add(time.Duration(rng.IntN(150)) * time.Second) // some rotations, a reset now and then
+			l.rotate(now)
+		}
+		// Phases of fast and slow requests, with outliers both ways.
+		base := 100 * time.Microsecond
+		if i/5000%2 == 1 {
+			base = 20 * time.Millisecond
+		}
+		d := time.Duration(float64(base) * math.Exp(rng.NormFloat64()))
+		if rng.IntN(100) == 0 {
+			d *= 1000
+		}
+		if rng.IntN(500) == 0 {
+			d = time.Duration(rng.IntN(3))
+		}
+		want, wok := p99Scan(&l, 1)
+		got, ok := l.p99(1)
+		if got != want || ok != wok {
+			t.Fatalf("request %d: p99 = %v, %v; summed from the first bucket: %v, %v", i, got, ok, want, wok)
+		}
+		l.add(d)
 	}
 }

@@ -222,3 +222,33 @@ func TestFlightRecorderQueueBytes(t *testing.T) {
 		t.Errorf("stats: %d traced, %d limited, %d dropped; want 0, 1, 0", st.ExecTraces, st.ExecTracesLimited, st.Sinks[0].Dropped)
 	}
 }
+
+// TestFlightRecorderSharedSnapshot: the slow requests of one batch share
+// one snapshot, and say so with the same Snapshot ID — the first one's
+// record ID — so that a store keeps it once.
+func TestFlightRecorderSharedSnapshot(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithBatch(3, time.Minute),
+		recording.WithFlightRecorder(recording.FlightRecording{Threshold: 10 * time.Millisecond}))
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	finishTook(rec, "GET /a", 30*time.Millisecond)
+	finishTook(rec, "GET /b", 2*time.Millisecond)
+	finishTook(rec, "GET /c", 40*time.Millisecond)
+	recs := waitRecords(t, sink, 3)
+	a, b, c := recs[0].ExecTrace, recs[1].ExecTrace, recs[2].ExecTrace
+	if a == nil || b != nil || c == nil {
+		t.Fatalf("traces: %v %v %v; want the first and the last", a != nil, b != nil, c != nil)
+	}
+	if &a.Data[0] != &c.Data[0] {
+		t.Error("the two slow requests of the batch do not share one snapshot")
+	}
+	if a.Snapshot != recs[0].ID || c.Snapshot != recs[0].ID {
+		t.Errorf("Snapshot %s and %s; want both the first slow record's ID %s", a.Snapshot, c.Snapshot, recs[0].ID)
+	}
+	if got := c.SnapshotOf(recs[2].ID); got != recs[0].ID {
+		t.Errorf("SnapshotOf = %s, want %s", got, recs[0].ID)
+	}
+	if got := (&recording.ExecTrace{}).SnapshotOf(recs[2].ID); got != recs[2].ID {
+		t.Errorf("SnapshotOf without a Snapshot = %s, want the record's own ID", got)
+	}
+}

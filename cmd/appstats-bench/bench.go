@@ -44,6 +44,15 @@ type options struct {
 	// PREFIX-SCENARIO.heap (its in-use heap is what the stores and the
 	// recorder hold; its allocations count from the process's start).
 	HeapProfiles string
+	// Only, if "bare" or "recorded", runs that configuration alone (its
+	// warm-up and measured rounds): for counting one configuration's
+	// instructions under callgrind. The report's ratios are then 0.
+	Only string
+}
+
+// runs reports whether the configuration (recorded or bare) is to run.
+func (o options) runs(recorded bool) bool {
+	return o.Only == "" || (o.Only == "recorded") == recorded
 }
 
 func (o options) validate() error {
@@ -58,6 +67,10 @@ func (o options) validate() error {
 		return fmt.Errorf("-concurrency %d: want 1 to 1024", o.Concurrency)
 	case o.Requests < 1:
 		return fmt.Errorf("-requests %d: want at least 1", o.Requests)
+	case o.Only != "" && o.Only != "bare" && o.Only != "recorded":
+		return fmt.Errorf("-only %q: want bare, recorded or nothing", o.Only)
+	case o.Only != "" && o.Slice > 0:
+		return fmt.Errorf("-only with -slice: a sliced pair runs both configurations")
 	case len(o.Scenarios) == 0:
 		return errors.New("no scenario")
 	case o.Slice < 0 || o.Slice > o.Duration:
@@ -247,6 +260,9 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 	res = &result{Scenario: name, Note: env.note, Reference: isReference(name)}
 	if o.Warmup > 0 {
 		for _, recorded := range []bool{false, true} {
+			if !o.runs(recorded) {
+				continue
+			}
 			if _, err := env.round(ctx, recorded, o.Warmup, o.Requests, o.Concurrency, ""); err != nil {
 				return nil, err
 			}
@@ -263,6 +279,9 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 			continue
 		}
 		for _, recorded := range pairOrder(i) {
+			if !o.runs(recorded) {
+				continue
+			}
 			prof := roundProfile(o.RoundProfiles, name, recorded, i+1)
 			r, err := env.round(ctx, recorded, o.Duration, o.Requests, o.Concurrency, prof)
 			if err != nil {
@@ -471,8 +490,15 @@ func writeScenario(w io.Writer, r *result) {
 			c.m.RPS(), fmtDur(c.m.P50), fmtDur(c.m.P99), fmtDur(c.m.CPUPerRequest()))
 	}
 	var rounds []string
-	for i := range r.Bare.Rounds {
-		rounds = append(rounds, fmt.Sprintf("%.0f/%.0f", r.Bare.Rounds[i].RPS(), r.Recorded.Rounds[i].RPS()))
+	for i := range max(len(r.Bare.Rounds), len(r.Recorded.Rounds)) { // one of them empty with -only
+		var b, rc float64
+		if i < len(r.Bare.Rounds) {
+			b = r.Bare.Rounds[i].RPS()
+		}
+		if i < len(r.Recorded.Rounds) {
+			rc = r.Recorded.Rounds[i].RPS()
+		}
+		rounds = append(rounds, fmt.Sprintf("%.0f/%.0f", b, rc))
 	}
 	if r.Reference {
 		fmt.Fprintf(w, "\nreq/s per round (bare/%s): %s. Longest flush of the spans after a round %s.\n",

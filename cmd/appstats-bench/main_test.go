@@ -125,6 +125,9 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-slice", "3s", "-duration", "2s"}, wantErr: true},
 		{args: []string{"-slice", "-1s"}, wantErr: true},
 		{args: []string{"-slice", "100ms", "-roundprofiles", "p"}, wantErr: true},
+		{args: []string{"-only", "recorded"}, check: func(o options) bool { return o.Only == "recorded" }},
+		{args: []string{"-only", "both"}, wantErr: true},
+		{args: []string{"-only", "bare", "-slice", "100ms"}, wantErr: true},
 	} {
 		o, err := parseFlags(tc.args, io.Discard)
 		if (err != nil) != tc.wantErr {
@@ -187,6 +190,37 @@ func TestRequestLimit(t *testing.T) {
 			if fi, err := os.Stat(name); err != nil || fi.Size() == 0 {
 				t.Errorf("round profile %s: %v, %v; want a non-empty file", name, fi, err)
 			}
+		}
+	}
+}
+
+// TestOnly: -only runs one configuration alone, its warm-up included.
+func TestOnly(t *testing.T) {
+	for _, only := range []string{"bare", "recorded"} {
+		o := defaultOptions()
+		o.Scenarios = []string{"hello"}
+		o.Duration = time.Minute
+		o.Warmup = time.Minute // the request limit ends it
+		o.Rounds = 2
+		o.Concurrency = 2
+		o.Requests = 40
+		o.Only = only
+		results, err := run(context.Background(), o, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := results[0]
+		bare, rec := 0, 80
+		if only == "bare" {
+			bare, rec = 80, 0
+		}
+		if r.Bare.Requests != bare || r.Recorded.Requests != rec {
+			t.Errorf("-only %s: requests bare %d, recorded %d; want %d, %d", only, r.Bare.Requests, r.Recorded.Requests, bare, rec)
+		}
+		// The recorder writes the recorded rounds' records and the
+		// recorded warm-up's, and nothing else.
+		if w := r.Stats.Written; (only == "bare") != (w == 0) {
+			t.Errorf("-only %s: the recorder wrote %d records", only, w)
 		}
 	}
 }

@@ -77,7 +77,11 @@
 //	d | minute(8) | seq(8)  rollup delta: one Write's records of one minute
 //	m | minute(8)           minute rollup
 //	h | hour(8)             hour rollup
-//	t | id(16)              a record's execution trace (its metadata is in the record)
+//	t | snapshot(16)        an execution trace's data (its metadata is in the
+//	                        records referring to it); a trace stored before
+//	                        snapshots were shared is under its record's ID
+//	u | id(16)              the snapshot the record refers to
+//	u | snapshot(16) | id   (empty) the record refers to the snapshot
 //
 // Times are big-endian with the sign bit flipped, so keys sort by time. A
 // record's place in List's order is (start, ID), its s key's or its index
@@ -201,12 +205,16 @@
 // An execution trace attached to a record (see
 // [recording.WithFlightRecorder]) is stored under its own key, so that Get
 // reads only its size, time and reason, and [Store.ExecTrace] the data.
-// Traces count in MaxBytes and are the first thing to go: Write stores one
-// only while the directory is within MaxBytes (records go on to MaxBytes
-// plus half of [Options.DiskSlack]); retention deletes the oldest past
-// [Options.MaxTraceBytes], and deletes traces, oldest first, before any
-// record when the store is over its byte target; a record deleted takes its
-// trace with it.
+// The slow requests of one recorder batch share one snapshot of the flight
+// recorder ([recording.ExecTrace.Snapshot]): it is stored once, and each
+// record refers to it with two small keys (u), which count in
+// [Store.TraceSize]. Traces count in MaxBytes and are the first thing to
+// go: Write stores one only while the directory is within MaxBytes
+// (records go on to MaxBytes plus half of [Options.DiskSlack]); retention
+// deletes the oldest past [Options.MaxTraceBytes], from every record
+// referring to it, and deletes traces, oldest first, before any record
+// when the store is over its byte target; a snapshot goes with the last
+// record referring to it.
 //
 // # Durability
 //

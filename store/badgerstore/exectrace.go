@@ -14,29 +14,123 @@ import (
 )
 
 // Execution traces (recording.Record.ExecTrace) are stored apart from
-// their records, under t | id, and their metadata in the record. They are
-// the first thing to go when space is short: Write stores one only while
-// the directory is within MaxBytes (admitTrace), and retention deletes the
+// their records, and their metadata in the record. The records of slow
+// requests that ended in one batch share one snapshot of the flight
+// recorder (recording.ExecTrace.Snapshot), which is stored once, under
+// t | snapshot ID; each record refers to it with two small keys, u | id ->
+// snapshot ID (the record's reference) and u | snapshot ID | id (the
+// snapshot's referrer), and the snapshot goes with the last record
+// referring to it. A trace stored before snapshots were shared is under
+// t | id alone, with no u keys: its record's own. Traces are the first
+// thing to go when space is short: Write stores one only while the
+// directory is within MaxBytes (admitTrace), and retention deletes the
 // oldest past MaxTraceBytes, and all of them, oldest first, before any
-// record when the store is over its byte target (trimTraces).
+// record when the store is over its byte target (trimTraces). The u keys
+// count in the traces' size.
 
 var _ store.ExecTraceStore = (*Store)(nil)
 
-// traceValue returns the key and the value under which r's execution
-// trace is to be stored, or nils when r has none or it is not to be
-// stored: larger than MaxTraceBytes or a value-log file, or refused by
-// admitTrace.
-func (s *Store) traceValue(r *recording.Record) (key, value []byte) {
+// refBytes is what a record's reference to a snapshot stores: its u | id
+// key with the snapshot's ID, and the snapshot's u | snapshot | id key.
+const refBytes = 1 + 16 + 16 + 1 + 16 + 16
+
+// traceWrite is what Write stores of a record's execution trace: a
+// reference to the snapshot sid (keep), and the snapshot's data under
+// key when it is not stored yet.
+type traceWrite struct {
+	keep       bool
+	sid        recording.ID
+	key, value []byte
+}
+
+// traceFor decides what Write stores of r's execution trace: nothing when
+// r has none or it is not to be stored (larger than MaxTraceBytes or a
+// value-log file, or refused by admitTrace); a reference alone when its
+// snapshot is stored already, by this transaction (snaps) or before; else
+// the reference and the snapshot's data.
+func (s *Store) traceFor(txn *badger.Txn, r *recording.Record, snaps map[recording.ID]bool) (w traceWrite, err error) {
 	t := r.ExecTrace
-	if t == nil || len(t.Data) == 0 || s.opts.MaxTraceBytes <= 0 {
-		return nil, nil
+	if t == nil || s.opts.MaxTraceBytes <= 0 {
+		return w, nil
 	}
-	key = traceKey(r.ID)
+	w.sid = t.SnapshotOf(r.ID)
+	if snaps[w.sid] {
+		w.keep = true
+		return w, nil
+	}
+	switch _, err := txn.Get(traceKey(w.sid)); {
+	case err == nil:
+		w.keep = true
+		return w, nil
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return w, err
+	}
+	if len(t.Data) == 0 {
+		return w, nil
+	}
+	key := traceKey(w.sid)
 	n := int64(len(key) + len(t.Data) + 2)
 	if n > s.opts.MaxTraceBytes || n >= s.opts.ValueLogFileSize || !s.admitTrace(n+entryOverhead) {
-		return nil, nil
+		return w, nil
 	}
-	return key, codec.AppendExecTrace(make([]byte, 0, len(t.Data)+2), t.Data)
+	w.keep, w.key, w.value = true, key, codec.AppendExecTrace(make([]byte, 0, len(t.Data)+2), t.Data)
+	return w, nil
+}
+
+// setTrace stores what w says of the record id's trace in txn, and
+// returns the entries it set and the bytes they take.
+func (s *Store) setTrace(txn *badger.Txn, id recording.ID, w *traceWrite, snaps map[recording.ID]bool) (entries, n int64, err error) {
+	if err := txn.Set(traceRefKey(id), bytes.Clone(w.sid[:])); err != nil {
+		return 0, 0, err
+	}
+	if err := txn.Set(referrerKey(w.sid, id), nil); err != nil {
+		return 0, 0, err
+	}
+	entries, n = 2, refBytes
+	if w.value != nil {
+		if err := txn.Set(w.key, w.value); err != nil {
+			return 0, 0, err
+		}
+		entries++
+		n += int64(len(w.key) + len(w.value))
+	}
+	snaps[w.sid] = true
+	return entries, n, nil
+}
+
+// referred reports whether a record refers to the snapshot sid in txn,
+// but those whose referrer keys are in gone.
+func referred(txn *badger.Txn, sid recording.ID, gone map[string]bool) bool {
+	prefix := append([]byte{pTraceRef}, sid[:]...)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if k := it.Item().Key(); len(k) == 1+2*16 && !gone[string(k)] {
+			return true
+		}
+	}
+	return false
+}
+
+// snapshotOf returns the snapshot the record id refers to in txn, if it
+// refers to one (a trace stored before snapshots were shared has no
+// reference).
+func snapshotOf(txn *badger.Txn, id recording.ID) (sid recording.ID, ok bool, err error) {
+	item, err := txn.Get(traceRefKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return sid, false, nil
+	}
+	if err != nil {
+		return sid, false, err
+	}
+	err = item.Value(func(v []byte) error {
+		if len(v) != len(sid) {
+			return fmt.Errorf("execution trace reference of %s: %d bytes: %w", id, len(v), store.ErrCorrupt)
+		}
+		copy(sid[:], v)
+		return nil
+	})
+	return sid, err == nil, err
 }
 
 // admitTrace decides whether a trace taking n bytes on disk may be
@@ -64,7 +158,7 @@ func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) 
 	}
 	defer s.mu.RUnlock()
 	var data []byte
-	key := traceKey(id)
+	var key []byte
 	notFound := fmt.Errorf("execution trace of %s: %w", id, store.ErrNotFound)
 	err := s.db.View(func(txn *badger.Txn) error {
 		// The record says whether it has a trace: Write deletes the
@@ -85,6 +179,7 @@ func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) 
 		if err != nil || r.ExecTrace == nil {
 			return notFound
 		}
+		key = traceKey(r.ExecTrace.SnapshotOf(id))
 		item, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return notFound
@@ -130,7 +225,7 @@ func (s *Store) trimTraces(ctx context.Context, target int64, res *RetentionResu
 			return nil
 		}
 		var keys [][]byte
-		var size int64
+		var size, snaps int64
 		cl := s.beginClaims() // the records whose traces go (see claims)
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
@@ -142,11 +237,24 @@ func (s *Store) trimTraces(ctx context.Context, target int64, res *RetentionResu
 				}
 				item := it.Item()
 				k := item.Key()
-				if len(k) == 1+len(recording.ID{}) {
-					cl.add(recording.ID(k[1:]))
-				}
 				n := int64(len(k)) + item.ValueSize()
 				keys = append(keys, item.KeyCopy(nil))
+				snaps++
+				if len(k) == 1+len(recording.ID{}) {
+					// The snapshot (or a record's own trace), and
+					// the references of the records referring to it.
+					sid := recording.ID(k[1:])
+					cl.add(sid)
+					refs, m, err := referrers(txn, sid)
+					if err != nil {
+						return err
+					}
+					for _, id := range refs {
+						cl.add(id)
+						keys = append(keys, traceRefKey(id), referrerKey(sid, id))
+					}
+					n += m
+				}
 				size += n
 				have -= n
 			}
@@ -177,10 +285,25 @@ func (s *Store) trimTraces(ctx context.Context, target int64, res *RetentionResu
 		}
 		s.subTraceBytes(size)
 		s.bytes.Add(-size)
-		res.Traces += int64(len(keys))
+		res.Traces += snaps
 		res.DeletedBytes += size
 		return nil
 	}
+}
+
+// referrers returns the records referring to the snapshot sid in txn, and
+// the bytes of their references.
+func referrers(txn *badger.Txn, sid recording.ID) (ids []recording.ID, n int64, err error) {
+	prefix := append([]byte{pTraceRef}, sid[:]...)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if k := it.Item().Key(); len(k) == 1+2*16 {
+			ids = append(ids, recording.ID(k[17:]))
+			n += refBytes
+		}
+	}
+	return ids, n, nil
 }
 
 // subTraceBytes takes n bytes of deleted traces off the count. Badger's

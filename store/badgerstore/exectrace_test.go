@@ -203,10 +203,112 @@ func TestTracesGoFirst(t *testing.T) {
 	if res.Deleted != 2 || res.Traces != 2 {
 		t.Errorf("age retention deleted %d records, %d traces; want 2, 2", res.Deleted, res.Traces)
 	}
-	if n, want := st2.TraceSize(), int64(len(fresh[0].ExecTrace.Data)+2+17); n < want-16 || n > want {
+	// The fresh record's trace, and its reference to it (u keys).
+	if n, want := st2.TraceSize(), int64(len(fresh[0].ExecTrace.Data)+2+17+66); n < want-16 || n > want {
 		t.Errorf("TraceSize = %d, want %d (the fresh record's)", n, want)
 	}
 	if got := traced(t, st2, fresh); !got[0] {
 		t.Error("the fresh record lost its trace")
+	}
+}
+
+// sharedRecords returns n records a second apart from start sharing one
+// execution trace of size bytes, as the recorder attaches a snapshot to
+// the slow requests of one batch.
+func sharedRecords(start time.Time, n, size int, seed uint64) []*recording.Record {
+	data := storetest.TraceData(seed, size)
+	var out []*recording.Record
+	for i := range n {
+		r := storetest.Record20(start.Add(time.Duration(i)*time.Second), uint32(seed)*100+uint32(i+1))
+		r.ExecTrace = &recording.ExecTrace{Data: data, Size: int64(len(data)), Taken: start.Add(time.Duration(n) * time.Second), Reason: "slow"}
+		out = append(out, r)
+	}
+	for _, r := range out {
+		r.ExecTrace.Snapshot = out[0].ID
+	}
+	return out
+}
+
+// TestSharedTraceRetention: a snapshot shared by records of different
+// ages is stored once, stays while a record referring to it stays, goes
+// with the last of them, and is counted alike after a reopen; past
+// MaxTraceBytes it goes whole, from every record referring to it.
+func TestSharedTraceRetention(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := badgerstore.Options{RetentionInterval: -1, MaxAge: time.Hour}
+	st, err := badgerstore.Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two records past MaxAge and one within it share a snapshot.
+	recs := sharedRecords(time.Now().Add(-time.Hour-2*time.Second), 3, 200<<10, 1)
+	recs[2].Start = time.Now().Add(-time.Minute)
+	recs[2].ID = storetest.Record20(recs[2].Start, 103).ID
+	if err := st.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	one := st.TraceSize()
+	if min := int64(len(recs[0].ExecTrace.Data)); one < min || one > min+1024 {
+		t.Fatalf("TraceSize = %d for three records sharing a %d-byte snapshot: want it stored once", one, min)
+	}
+	if got := traced(t, st, recs); !slices.Equal(got, []bool{true, true, true}) {
+		t.Fatalf("traced = %v", got)
+	}
+	st.Close()
+	if st, err = badgerstore.Open(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { st.Close() }()
+	if got := st.TraceSize(); got < one || got > one+3*16 {
+		t.Errorf("TraceSize after reopening = %d, want %d", got, one)
+	}
+	res, err := st.Retain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deleted != 2 || res.Traces != 0 {
+		t.Errorf("age retention deleted %d records, %d traces; want 2, 0 (the third refers to the snapshot)", res.Deleted, res.Traces)
+	}
+	if got := traced(t, st, recs[2:]); !got[0] {
+		t.Error("the record left lost the shared snapshot")
+	}
+	if got := st.TraceSize(); got >= one || got < int64(len(recs[0].ExecTrace.Data)) {
+		t.Errorf("TraceSize = %d after two of its three records went, want a little under %d", got, one)
+	}
+	// Its last record written again without a trace, the snapshot goes.
+	again := *recs[2]
+	again.ExecTrace = nil
+	if err := st.Write(ctx, []*recording.Record{&again}); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.TraceSize(); got != 0 {
+		t.Errorf("TraceSize = %d once no record refers to the snapshot, want 0", got)
+	}
+
+	// Past the cap: the older snapshot goes, with every reference to it.
+	capped, err := badgerstore.Open(t.TempDir(), badgerstore.Options{RetentionInterval: -1, MaxTraceBytes: 300 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capped.Close()
+	first := sharedRecords(time.Now().Add(-10*time.Minute), 3, 200<<10, 2)
+	second := sharedRecords(time.Now().Add(-5*time.Minute), 2, 200<<10, 3)
+	if err := capped.Write(ctx, append(first, second...)); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = capped.Retain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res.Traces != 1 || res.Deleted != 0 {
+		t.Errorf("retention past the cap deleted %d traces, %d records; want 1, 0", res.Traces, res.Deleted)
+	}
+	if got := traced(t, capped, append(first, second...)); !slices.Equal(got, []bool{false, false, false, true, true}) {
+		t.Errorf("traced = %v: want the older snapshot gone from its three records alone", got)
+	}
+	// (Badger's sizes of stored values and the lengths Write counted
+	// differ by a few bytes.)
+	if got, want := capped.TraceSize(), int64(len(second[0].ExecTrace.Data)+2+17+2*66); got < want-16 || got > want {
+		t.Errorf("TraceSize = %d, want %d: the newer snapshot and its two references", got, want)
 	}
 }

@@ -18,7 +18,8 @@ const (
 	pHour     = 'h' // h | hour(8) -> rollup
 	pMarker   = 'z' // z -> scratch key used to force a memtable flush
 	pMeta     = 'x' // x -> record count and size, written by a clean Close
-	pTrace    = 't' // t | id(16) -> the record's execution trace
+	pTrace    = 't' // t | snapshot id(16) -> an execution trace's data
+	pTraceRef = 'u' // u | id(16) -> snapshot id: the record's trace; u | snapshot id | id -> (empty): its referrer
 )
 
 // nsMinute is a minute in nanoseconds: minute m of a d or m key spans
@@ -62,6 +63,16 @@ func recordKey(id recording.ID) []byte {
 // traceKey is t | id.
 func traceKey(id recording.ID) []byte {
 	return append([]byte{pTrace}, id[:]...)
+}
+
+// traceRefKey is u | id: the snapshot the record id refers to.
+func traceRefKey(id recording.ID) []byte {
+	return append([]byte{pTraceRef}, id[:]...)
+}
+
+// referrerKey is u | snapshot | id: the record id refers to the snapshot.
+func referrerKey(snapshot, id recording.ID) []byte {
+	return append(append(append(make([]byte, 0, 33), pTraceRef), snapshot[:]...), id[:]...)
 }
 
 // bucketKey is p | n, for the minute (d, m) and hour (h) prefixes.

@@ -54,7 +54,9 @@ type Options struct {
 	// it, and deletes traces before any record when the store is over
 	// MaxBytes; Write stores a trace only while the directory is within
 	// MaxBytes, so traces are refused long before records. A trace larger
-	// than the cap, or than a value-log file, is not stored. Default
+	// than the cap, or than a value-log file, is not stored. A snapshot
+	// that several records share (see recording.ExecTrace.Snapshot) is
+	// stored and counted once. Default
 	// MaxBytes/8 (128 MiB by default; 256 MiB when MaxBytes is negative);
 	// negative: no traces.
 	MaxTraceBytes int64

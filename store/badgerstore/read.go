@@ -52,7 +52,7 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 		}
 		if r.ExecTrace != nil {
 			// The trace may have been dropped since (see trimTraces).
-			if _, err := txn.Get(traceKey(id)); err != nil {
+			if _, err := txn.Get(traceKey(r.ExecTrace.SnapshotOf(id))); err != nil {
 				r.ExecTrace = nil
 			}
 		}

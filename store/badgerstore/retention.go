@@ -167,6 +167,7 @@ func (s *Store) trimRecords(ctx context.Context, ageCutoff, maxBytes int64, res 
 		tr := traceTally{stored: &s.traceBytes} // traces deleted with their records
 		done := false
 		cl := s.beginClaims() // the records deleted (see claims)
+		tr.cl = cl
 		claimBlock := func(b *idxBlock) {
 			for i := range b.ents {
 				cl.add(b.ents[i].id())
@@ -430,8 +431,8 @@ func (s *Store) trimFuture(ctx context.Context, maxBytes int64, res *RetentionRe
 		}
 		var keys [][]byte
 		var size, nrec int64
-		var tr traceTally     // traces deleted with their records
-		cl := s.beginClaims() // the records deleted (see claims)
+		cl := s.beginClaims()    // the records deleted (see claims)
+		tr := traceTally{cl: cl} // traces deleted with their records
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSummary}})
 			defer it.Close()
@@ -803,20 +804,54 @@ func (s *Store) oldBlocks(txn *badger.Txn, keys [][]byte, start int64) [][]byte 
 }
 
 // traceTally counts the execution traces a retention pass deletes with
-// their records. With stored set, it looks for a record's trace only
-// while the store holds traces.
+// their records: a record's references to its snapshot, and the snapshot
+// once no record kept refers to it. With stored set, it looks for a
+// record's trace only while the store holds traces.
 type traceTally struct {
 	stored   *atomic.Int64 // the store's traceBytes, or nil: always look
+	cl       *claims       // the pass's claims: a snapshot deleted is taken
 	n, bytes int64
+	gone     map[string]bool // referrer keys deleted in the pass
 }
 
-// add appends to *keys the key of the trace of the record id, if it has
-// one, and counts it; it returns the bytes the trace takes.
+// add appends to *keys the keys of the trace of the record id, if it has
+// one, and counts them; it returns the bytes they take.
 func (t *traceTally) add(txn *badger.Txn, id [16]byte, keys *[][]byte) int64 {
 	if t.stored != nil && t.stored.Load() <= 0 {
 		return 0
 	}
-	key := traceKey(id)
+	sid, ok, err := snapshotOf(txn, id)
+	if err != nil {
+		return 0
+	}
+	if !ok {
+		// A trace of its record's own, stored before snapshots were
+		// shared.
+		return t.snapshot(txn, id, keys)
+	}
+	rk := referrerKey(sid, id)
+	*keys = append(*keys, traceRefKey(id), rk)
+	if t.gone == nil {
+		t.gone = make(map[string]bool)
+	}
+	t.gone[string(rk)] = true
+	t.bytes += refBytes
+	n := int64(refBytes)
+	if !referred(txn, sid, t.gone) {
+		n += t.snapshot(txn, sid, keys)
+		if t.cl != nil {
+			// A Write referring to it in a batch the pass does
+			// not see makes the pass read again.
+			t.cl.add(sid)
+		}
+	}
+	return n
+}
+
+// snapshot appends the key of the trace data sid to *keys, if it is
+// stored, and counts it.
+func (t *traceTally) snapshot(txn *badger.Txn, sid recording.ID, keys *[][]byte) int64 {
+	key := traceKey(sid)
 	ti, err := txn.Get(key)
 	if err != nil {
 		return 0

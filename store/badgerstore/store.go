@@ -506,13 +506,16 @@ func (s *Store) countRecords(txn *badger.Txn) (count, size, traces int64) {
 	return count, size + traces, traces
 }
 
-// countTraces returns the stored size of the execution traces in txn.
+// countTraces returns the stored size of the execution traces in txn,
+// with their references.
 func countTraces(txn *badger.Txn) int64 {
 	var traces int64
-	ti := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pTrace}})
-	defer ti.Close()
-	for ti.Rewind(); ti.Valid(); ti.Next() {
-		traces += int64(len(ti.Item().Key())) + ti.Item().ValueSize()
+	for _, p := range []byte{pTrace, pTraceRef} {
+		ti := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}, PrefetchValues: false})
+		for ti.Rewind(); ti.Valid(); ti.Next() {
+			traces += int64(len(ti.Item().Key())) + ti.Item().ValueSize()
+		}
+		ti.Close()
 	}
 	return traces
 }

@@ -371,7 +371,7 @@ func plausibleKey(w *window, off int64) bool {
 		return false
 	}
 	switch key[0] {
-	case pSummary, pRecord, pBlock, pSumBlock, pIndex, pDelta, pMinute, pHour, pMarker, pMeta, pTrace:
+	case pSummary, pRecord, pBlock, pSumBlock, pIndex, pDelta, pMinute, pHour, pMarker, pMeta, pTrace, pTraceRef:
 		return true
 	}
 	return bytes.HasPrefix(key, []byte("!badger!"))

@@ -90,6 +90,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		var wait *flight // a batch storing a record of recs[i], unseen by txn
 		txn := s.db.NewTransaction(true)
 		deltas := make(map[int64]*codec.Rollup)
+		var snaps map[recording.ID]bool // the snapshots txn stores (see traceFor)
 		horizon := time.Now().UnixNano() + int64(futureSkew)
 		var size, entries, nrec, stored, traced, counted int64
 		ix.slots = ix.slots[:0]
@@ -202,6 +203,13 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 					break
 				}
 			}
+			if t := r.ExecTrace; t != nil && !t.Snapshot.IsZero() && t.Snapshot != r.ID {
+				// Its snapshot is looked up too (see traceFor),
+				// and a retention pass may be deleting it.
+				if wait = s.flights.storing(f, t.Snapshot); wait != nil {
+					break
+				}
+			}
 			// The summary and durations are read before the next
 			// record: one buffer each serves the batch.
 			durs = codec.SummaryInto(r, &sum, durs[:0])
@@ -225,8 +233,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			}
 			// A trace is stored only where it fits well (see
 			// admitTrace); otherwise the record goes without it.
-			tk, tv := s.traceValue(r)
-			if r.ExecTrace != nil && tv == nil {
+			tw, err := s.traceFor(txn, r, snaps)
+			if err != nil {
+				return fail(err)
+			}
+			if r.ExecTrace != nil && !tw.keep {
 				c := *r
 				c.ExecTrace = nil
 				r = &c
@@ -259,11 +270,26 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			// of the service's own, written as it ends, is mostly not
 			// looked up.
 			future := start > horizon
-			gone, err := s.replaced(txn, blk, ix, r.ID, start, future, tv == nil)
+			var keepSnap *recording.ID // the snapshot the new record refers to
+			if tw.keep {
+				keepSnap = &tw.sid
+			}
+			// Its old trace is looked for only while the store
+			// holds traces, or this transaction stores one. (A
+			// trace another batch committed and not yet counted is
+			// missed: its references stay until retention deletes
+			// the record, or its snapshot past MaxTraceBytes.)
+			traces := snaps != nil || s.traceBytes.Load() > 0
+			gone, err := s.replaced(txn, blk, ix, r.ID, start, future, traces, keepSnap)
 			if err != nil {
 				return fail(err)
 			}
 			f.ids = append(f.ids, r.ID)
+			if tw.keep && tw.sid != r.ID {
+				// A retention pass that would delete the snapshot
+				// waits for this batch (see traceTally).
+				f.ids = append(f.ids, tw.sid)
+			}
 			if gone.found {
 				nrec -= gone.summary
 				stored -= gone.bytes
@@ -317,14 +343,18 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			entries += 2
 			size += int64(sk+fk+2*maxRefLen+sn) + 64
 			nrec++
-			if tv != nil {
-				if err := txn.Set(tk, tv); err != nil {
+			if tw.keep {
+				if snaps == nil {
+					snaps = make(map[recording.ID]bool)
+				}
+				e, n, err := s.setTrace(txn, r.ID, &tw, snaps)
+				if err != nil {
 					return fail(err)
 				}
-				entries++
-				size += int64(len(tk)) + 32 // the value goes to the value log
-				stored += int64(len(tk) + len(tv))
-				traced += int64(len(tk) + len(tv))
+				entries += e
+				size += 32*e + refBytes // the snapshot's data goes to the value log
+				stored += n
+				traced += n
 			}
 			d.Add(&sum, durs)
 			if len(blk.raw) >= blockBytes || future {
@@ -575,9 +605,11 @@ type old struct {
 
 // replaced looks for the stored record with ID id, which Write is about
 // to replace with a record that started at start, and returns what it
-// counted; if drop is set, its trace is deleted, and a summary of the
-// stored record at another start is deleted (at the ID's time, where an
-// index entry may lie under it, it is made a gone marker).
+// counted; with traces set, its trace's references are deleted, and its
+// snapshot too unless another record or the new one (snap) refers to it
+// (see takeTrace); a summary of the stored record at another start is
+// deleted (at the ID's time, where an index entry may lie under it, it is
+// made a gone marker).
 // A record whose ID holds its start (as the recorder's do) and that
 // started later than the newest start written and earlier than every
 // record from the future (see futureSkew; future: it is one) is taken as
@@ -591,7 +623,7 @@ type old struct {
 // first. An earlier one of the same ID in blk, or in ix, not yet in txn,
 // is taken out of it. Write gives a record found here an s entry and an
 // f entry of its own, which shadow an index entry of the same key.
-func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, ix *idxState, id recording.ID, start int64, future, drop bool) (old, error) {
+func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, ix *idxState, id recording.ID, start int64, future, traces bool, snap *recording.ID) (old, error) {
 	var o old
 	isNew := start > s.newest.Load() && start < s.future.Load() && start == idTime(id)
 	if future {
@@ -646,7 +678,11 @@ func (s *Store) replaced(txn *badger.Txn, blk *blockWriter, ix *idxState, id rec
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
 			return o, err
 		}
-		return o, s.takeTrace(txn, id, drop, &o)
+		if !traces {
+			return o, nil
+		}
+		err := s.takeTrace(txn, id, snap, &o)
+		return o, err
 	}
 	if i := slices.IndexFunc(blk.refs, func(p pending) bool { return p.id == id }); i >= 0 {
 		// Given earlier in this transaction, its block still open:
@@ -741,10 +777,36 @@ func (s *Store) setGone(txn *badger.Txn, k []byte, o *old) error {
 	return txn.Set(k, goneValue)
 }
 
-// takeTrace counts the trace of the record id being replaced, and
-// deletes it if drop is set.
-func (s *Store) takeTrace(txn *badger.Txn, id recording.ID, drop bool, o *old) error {
-	tk := traceKey(id)
+// takeTrace counts the trace of the record id being replaced and deletes
+// its references; the snapshot it referred to goes too when no other
+// record refers to it, unless the new record refers to it (snap; nil when
+// the new record has no trace stored).
+func (s *Store) takeTrace(txn *badger.Txn, id recording.ID, snap *recording.ID, o *old) error {
+	sid, ok, err := snapshotOf(txn, id)
+	if err != nil {
+		return err
+	}
+	if ok {
+		for _, k := range [][]byte{traceRefKey(id), referrerKey(sid, id)} {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		o.bytes += refBytes
+		o.trace += refBytes
+		o.deletes += 2
+		if snap != nil && *snap == sid || referred(txn, sid, nil) {
+			return nil
+		}
+	} else {
+		// A trace of its record's own, stored before snapshots were
+		// shared; it stays as the snapshot the new record refers to.
+		sid = id
+		if snap != nil && *snap == id {
+			return nil
+		}
+	}
+	tk := traceKey(sid)
 	ti, err := txn.Get(tk)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil
@@ -754,12 +816,10 @@ func (s *Store) takeTrace(txn *badger.Txn, id recording.ID, drop bool, o *old) e
 	}
 	n := int64(len(tk)) + valueLen(ti)
 	o.bytes += n
-	o.trace = n
-	if drop {
-		if err := txn.Delete(tk); err != nil {
-			return err
-		}
-		o.deletes++
+	o.trace += n
+	if err := txn.Delete(tk); err != nil {
+		return err
 	}
+	o.deletes++
 	return nil
 }

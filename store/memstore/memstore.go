@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -33,9 +34,19 @@ type Store struct {
 	buf    []entry
 	closed bool
 
-	traces        map[recording.ID][]byte // execution traces, apart from their records
-	traceBytes    int64
+	// Execution traces, apart from their records: each snapshot once,
+	// with the records referring to it (see recording.ExecTrace.Snapshot).
+	snaps         map[recording.ID]*snapshot    // by snapshot ID
+	traces        map[recording.ID]recording.ID // record ID -> snapshot ID
+	traceBytes    int64                         // of snaps, each counted once
 	maxTraceBytes int64
+}
+
+// A snapshot is an execution trace's data and the records referring to
+// it.
+type snapshot struct {
+	data []byte
+	refs []recording.ID
 }
 
 type entry struct {
@@ -52,7 +63,7 @@ func New(capacity int, opts ...Option) *Store {
 		capacity = DefaultCapacity
 	}
 	s := &Store{cap: capacity, maxKeys: store.DefaultMaxKeys, maxTraceBytes: DefaultMaxTraceBytes,
-		traces: make(map[recording.ID][]byte)}
+		snaps: make(map[recording.ID]*snapshot), traces: make(map[recording.ID]recording.ID)}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(s)
@@ -111,15 +122,17 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if r == nil {
 			continue
 		}
-		if len(s.traces) > 0 {
-			s.dropTrace(r.ID)
-		}
-		if r.ExecTrace != nil {
-			r = s.keepTrace(r)
-		}
 		n := len(s.recs)
 		i := n // records come about in order of their IDs: the newest goes last
-		if n > 0 && bytes.Compare(s.recs[n-1].rec.ID[:], r.ID[:]) >= 0 {
+		older := n > 0 && bytes.Compare(s.recs[n-1].rec.ID[:], r.ID[:]) >= 0
+		if r.ExecTrace != nil {
+			r = s.keepTrace(r)
+		} else if older && len(s.traces) > 0 {
+			// Only a record stored already has a trace to forget:
+			// one newer than every record stored is not looked up.
+			s.dropTrace(r.ID)
+		}
+		if older {
 			i, _ = s.find(r.ID)
 		}
 		if i >= n || s.recs[i].rec.ID != r.ID {
@@ -168,51 +181,86 @@ func (s *Store) room() {
 }
 
 // keepTrace keeps r's trace data apart and returns the copy of r to store:
-// without the data, or without the trace when it cannot be kept.
+// without the data, or without the trace when it cannot be kept. A
+// snapshot stored already (another record refers to it) is not kept
+// again: r refers to it too.
 func (s *Store) keepTrace(r *recording.Record) *recording.Record {
 	c := *r
 	t := r.ExecTrace
-	if t.Data == nil || int64(len(t.Data)) > s.maxTraceBytes {
-		c.ExecTrace = nil
-		return &c
+	id := t.SnapshotOf(r.ID)
+	if old, ok := s.traces[r.ID]; ok && old != id {
+		s.dropTrace(r.ID)
+	}
+	sn := s.snaps[id]
+	if sn == nil {
+		if t.Data == nil || int64(len(t.Data)) > s.maxTraceBytes {
+			s.dropTrace(r.ID)
+			c.ExecTrace = nil
+			return &c
+		}
+		sn = &snapshot{data: t.Data}
+		s.snaps[id] = sn
+		s.traceBytes += int64(len(t.Data))
+	}
+	if _, ok := s.traces[r.ID]; !ok {
+		sn.refs = append(sn.refs, r.ID)
+		s.traces[r.ID] = id
 	}
 	meta := *t
 	meta.Data = nil
-	meta.Size = int64(len(t.Data))
+	meta.Size = int64(len(sn.data))
 	c.ExecTrace = &meta
-	s.traces[r.ID] = t.Data
-	s.traceBytes += int64(len(t.Data))
 	return &c
 }
 
-// dropTrace forgets the trace data of record id, if any. The record's
-// entry is the caller's business.
+// dropTrace forgets that record id refers to a snapshot, if it does, and
+// the snapshot once no record refers to it. The record's entry is the
+// caller's business.
 func (s *Store) dropTrace(id recording.ID) {
-	if d, ok := s.traces[id]; ok {
-		s.traceBytes -= int64(len(d))
-		delete(s.traces, id)
+	sid, ok := s.traces[id]
+	if !ok {
+		return
+	}
+	delete(s.traces, id)
+	sn := s.snaps[sid]
+	if i := slices.Index(sn.refs, id); i >= 0 {
+		sn.refs = slices.Delete(sn.refs, i, i+1)
+	}
+	if len(sn.refs) == 0 {
+		s.traceBytes -= int64(len(sn.data))
+		delete(s.snaps, sid)
 	}
 }
 
-// trimTraces drops the oldest traces while they take more than the cap,
-// and their records' ExecTrace with them. Records are replaced, not
-// modified: readers may hold them.
+// trimTraces drops the oldest snapshots while they take more than the
+// cap, and the ExecTrace of the records referring to them. Records are
+// replaced, not modified: readers may hold them.
 func (s *Store) trimTraces() {
-	for s.traceBytes > s.maxTraceBytes && len(s.traces) > 0 {
+	for s.traceBytes > s.maxTraceBytes && len(s.snaps) > 0 {
 		var oldest recording.ID
 		first := true
-		for id := range s.traces {
+		for id := range s.snaps {
 			if first || bytes.Compare(id[:], oldest[:]) < 0 {
 				oldest, first = id, false
 			}
 		}
-		s.dropTrace(oldest)
-		if i, ok := s.find(oldest); ok {
-			c := *s.recs[i].rec
-			c.ExecTrace = nil
-			s.recs[i].rec = &c
+		for _, rid := range slices.Clone(s.snaps[oldest].refs) {
+			s.dropTrace(rid)
+			if i, ok := s.find(rid); ok {
+				c := *s.recs[i].rec
+				c.ExecTrace = nil
+				s.recs[i].rec = &c
+			}
 		}
 	}
+}
+
+// TraceSize returns the bytes of execution trace data the store keeps,
+// each snapshot counted once however many records refer to it.
+func (s *Store) TraceSize() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.traceBytes
 }
 
 // ExecTrace returns the execution trace data of the record with the given
@@ -223,11 +271,11 @@ func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) 
 	if s.closed {
 		return nil, store.ErrClosed
 	}
-	d, ok := s.traces[id]
+	sid, ok := s.traces[id]
 	if !ok {
 		return nil, fmt.Errorf("execution trace of %s: %w", id, store.ErrNotFound)
 	}
-	return d, nil
+	return s.snaps[sid].data, nil
 }
 
 func (s *Store) find(id recording.ID) (int, bool) {
@@ -339,6 +387,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	s.recs, s.buf = nil, nil
 	clear(s.traces)
+	clear(s.snaps)
 	s.traceBytes = 0
 	return nil
 }
@@ -350,6 +399,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.recs, s.buf = nil, nil
 	clear(s.traces)
+	clear(s.snaps)
 	s.traceBytes = 0
 	return nil
 }

@@ -270,3 +270,80 @@ func TestSummaryKeptByReader(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedTraceBytes: a snapshot shared by several records counts once
+// against the byte cap, stays while a record referring to it stays (the
+// capacity evicting the others), and goes with the last of them; past the
+// cap it goes from every record referring to it.
+func TestSharedTraceBytes(t *testing.T) {
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	data := storetest.TraceData(1, 200<<10)
+	shared := func() []*recording.Record {
+		var recs []*recording.Record
+		for i := range 3 {
+			r := storetest.FullRecord(start.Add(time.Duration(i)*time.Millisecond), uint32(i+1))
+			r.ExecTrace = &recording.ExecTrace{Data: data, Size: int64(len(data)), Taken: r.Start, Reason: "slow"}
+			recs = append(recs, r)
+		}
+		for _, r := range recs {
+			r.ExecTrace.Snapshot = recs[0].ID
+		}
+		return recs
+	}
+	st := memstore.New(3, memstore.WithMaxTraceBytes(300<<10))
+	defer st.Close()
+	recs := shared()
+	if err := st.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range recs {
+		if d, err := st.ExecTrace(ctx, r.ID); err != nil || len(d) != len(data) {
+			t.Errorf("record %d: ExecTrace %d bytes, %v; want the shared %d", i, len(d), err, len(data))
+		}
+	}
+	if got := st.TraceSize(); got != int64(len(data)) {
+		t.Errorf("TraceSize = %d, want %d: one snapshot", got, len(data))
+	}
+	// Two plain records evict the first two: the third keeps the snapshot.
+	if err := st.Write(ctx, []*recording.Record{storetest.FullRecord(start.Add(time.Second), 10),
+		storetest.FullRecord(start.Add(2*time.Second), 11)}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := st.ExecTrace(ctx, recs[2].ID); err != nil || len(d) != len(data) {
+		t.Errorf("last referrer: ExecTrace %d bytes, %v", len(d), err)
+	}
+	if got := st.TraceSize(); got != int64(len(data)) {
+		t.Errorf("TraceSize = %d with one referrer left, want %d", got, len(data))
+	}
+	// Evicted, the last referrer takes the snapshot with it.
+	if err := st.Write(ctx, []*recording.Record{storetest.FullRecord(start.Add(3*time.Second), 12)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.TraceSize(); got != 0 {
+		t.Errorf("TraceSize = %d once no record refers to the snapshot, want 0", got)
+	}
+
+	// Past the cap, a newer snapshot pushes the shared one out of every
+	// record referring to it.
+	big := memstore.New(0, memstore.WithMaxTraceBytes(300<<10))
+	defer big.Close()
+	recs = shared()
+	r := storetest.FullRecord(start.Add(time.Minute), 20)
+	d2 := storetest.TraceData(2, 200<<10)
+	r.ExecTrace = &recording.ExecTrace{Data: d2, Size: int64(len(d2)), Taken: r.Start, Reason: "slow"}
+	if err := big.Write(ctx, append(recs, r)); err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range recs {
+		if got, err := big.Get(ctx, x.ID); err != nil || got.ExecTrace != nil {
+			t.Errorf("record %d of the dropped snapshot: %v, trace %v; want kept without it", i, err, got.ExecTrace)
+		}
+	}
+	if d, err := big.ExecTrace(ctx, r.ID); err != nil || len(d) != len(d2) {
+		t.Errorf("newest snapshot: %d bytes, %v", len(d), err)
+	}
+	if got := big.TraceSize(); got != int64(len(d2)) {
+		t.Errorf("TraceSize = %d, want %d", got, len(d2))
+	}
+}

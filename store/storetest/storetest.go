@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Close", testClose},
 		{"Concurrent", testConcurrent},
 		{"ExecTrace", testExecTrace},
+		{"SharedExecTrace", testSharedExecTrace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -880,6 +881,108 @@ func testExecTrace(t *testing.T, s store.Store) {
 	}
 	if _, err := ts.ExecTrace(ctx, traced.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ExecTrace after Clear = %v, want ErrNotFound", err)
+	}
+}
+
+// traceSizer is a store that tells the bytes its execution traces take.
+type traceSizer interface{ TraceSize() int64 }
+
+// testSharedExecTrace checks that a snapshot shared by several records
+// (the slow requests of one batch, see recording.ExecTrace.Snapshot) is
+// served to each of them, kept once (where the store tells its traces'
+// size), and goes when the last record referring to it goes. A store
+// that keeps no traces gives the records back whole, without one.
+func testSharedExecTrace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	start := base().Add(10 * time.Minute)
+	a, b, c := FullRecord(start, 1), FullRecord(start.Add(time.Millisecond), 2), FullRecord(start.Add(2*time.Millisecond), 3)
+	data := TraceData(2, 200<<10)
+	share := func(r *recording.Record, why string) {
+		r.ExecTrace = &recording.ExecTrace{Data: data, Size: int64(len(data)), Taken: start.Add(time.Second),
+			Reason: why, Snapshot: a.ID}
+	}
+	share(a, "a")
+	share(c, "c")
+	write(t, s, []*recording.Record{a, b, c})
+	ts, ok := s.(store.ExecTraceStore)
+	if !ok {
+		for _, r := range []*recording.Record{a, b, c} {
+			got, err := s.Get(ctx, r.ID)
+			if err != nil || got.ExecTrace != nil || got.Route != r.Route || len(got.Calls) != len(r.Calls) {
+				t.Errorf("Get(%s) from a store without traces: %v, %+v", r.ID, err, got)
+			}
+		}
+		return
+	}
+	sizer, _ := s.(traceSizer)
+	size := func() int64 {
+		if sizer == nil {
+			return -1
+		}
+		return sizer.TraceSize()
+	}
+	has := func(when string, r *recording.Record, want bool) {
+		t.Helper()
+		got, err := s.Get(ctx, r.ID)
+		if err != nil {
+			t.Fatalf("%s: Get(%s): %v", when, r.ID, err)
+		}
+		d, derr := ts.ExecTrace(ctx, r.ID)
+		if !want {
+			if got.ExecTrace != nil || !errors.Is(derr, store.ErrNotFound) {
+				t.Errorf("%s: record %s: trace %+v, ExecTrace %d bytes, %v; want none, ErrNotFound", when, r.ID, got.ExecTrace, len(d), derr)
+			}
+			return
+		}
+		et := got.ExecTrace
+		if et == nil || et.Snapshot != a.ID || et.Reason != r.ExecTrace.Reason || et.Size != int64(len(data)) {
+			t.Errorf("%s: record %s: trace %+v; want snapshot %s, reason %q", when, r.ID, et, a.ID, r.ExecTrace.Reason)
+		}
+		if derr != nil || !slices.Equal(d, data) {
+			t.Errorf("%s: ExecTrace(%s) = %d bytes, %v; want the %d shared", when, r.ID, len(d), derr, len(data))
+		}
+	}
+	has("written", a, true)
+	has("written", b, false)
+	has("written", c, true)
+	once := size()
+	if sizer != nil && (once < int64(len(data)) || once >= 2*int64(len(data))) {
+		t.Errorf("TraceSize = %d after two records sharing a %d-byte snapshot: want it kept once", once, len(data))
+	}
+	// A record of another batch referring to the snapshot stored, and a
+	// record given again, find it stored.
+	d := FullRecord(start.Add(3*time.Millisecond), 4)
+	share(d, "d")
+	write(t, s, []*recording.Record{d})
+	write(t, s, []*recording.Record{c})
+	has("another batch", d, true)
+	has("given again", c, true)
+	// (A store may count a record's reference to a snapshot: a few dozen
+	// bytes.)
+	if got := size(); sizer != nil && (got < once || got > once+1024) {
+		t.Errorf("TraceSize = %d after more records referring to the stored snapshot, want %d", got, once)
+	}
+	// The record whose ID the snapshot bears goes without its trace:
+	// the others keep it.
+	again := *a
+	again.ExecTrace = nil
+	write(t, s, []*recording.Record{&again})
+	has("a rewritten without a trace", a, false)
+	has("a rewritten without a trace", c, true)
+	has("a rewritten without a trace", d, true)
+	// Once the last records referring to it go, so does the snapshot.
+	for _, r := range []*recording.Record{c, d} {
+		again := *r
+		again.ExecTrace = nil
+		write(t, s, []*recording.Record{&again})
+	}
+	has("all rewritten", c, false)
+	has("all rewritten", d, false)
+	if got := size(); sizer != nil && got >= int64(len(data)) {
+		t.Errorf("TraceSize = %d once no record refers to the snapshot, want it gone", got)
+	}
+	if err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -77,7 +77,8 @@ const (
 const (
 	recCallCosts = 1 << 0 // each call's cost
 	recExecTrace = 1 << 1 // the execution trace's size, time and reason
-	recKnown     = recCallCosts | recExecTrace
+	recSnapshot  = 1 << 2 // the execution trace's snapshot ID (16 bytes), after its reason
+	recKnown     = recCallCosts | recExecTrace | recSnapshot
 )
 
 // enc appends varint-encoded fields to b. Most fields written are small
@@ -1473,6 +1474,9 @@ func appendRecordTail(b []byte, r *recording.Record) []byte {
 	}
 	if r.ExecTrace != nil {
 		parts |= recExecTrace
+		if !r.ExecTrace.Snapshot.IsZero() {
+			parts |= recSnapshot
+		}
 	}
 	e.u(parts)
 	if parts&recCallCosts != 0 {
@@ -1484,6 +1488,9 @@ func appendRecordTail(b []byte, r *recording.Record) []byte {
 		e.i(max(t.Size, int64(len(t.Data))))
 		e.i(t.Taken.UnixNano())
 		e.s(t.Reason)
+		if parts&recSnapshot != 0 {
+			e.raw(t.Snapshot[:])
+		}
 	}
 	return e.b
 }
@@ -1711,6 +1718,11 @@ func (d *dec) recordTail(r *recording.Record, v byte) {
 		}
 		if parts&recExecTrace != 0 {
 			r.ExecTrace = &recording.ExecTrace{Size: d.i(), Taken: time.Unix(0, d.i()), Reason: d.s()}
+			if parts&recSnapshot != 0 {
+				d.raw(r.ExecTrace.Snapshot[:])
+			}
+		} else if parts&recSnapshot != 0 {
+			d.fail(errors.New("a snapshot ID without an execution trace"))
 		}
 	}
 }
@@ -1936,6 +1948,10 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 		d.i()
 		d.i()
 		d.skip()
+		if parts&recSnapshot != 0 {
+			var id recording.ID
+			d.raw(id[:])
+		}
 	}
 	if err := d.done("record"); err != nil {
 		return recording.Summary{}, err

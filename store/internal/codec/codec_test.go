@@ -606,3 +606,44 @@ func TestDecodeOverall(t *testing.T) {
 		t.Errorf("%d of %d records failed: the test does not tell failures apart", failed, len(recs))
 	}
 }
+
+// TestExecTraceSnapshotRoundTrip: a trace's snapshot ID, which the records
+// sharing one snapshot carry, survives both encodings, and the summary
+// read from a record without stacks passes over it.
+func TestExecTraceSnapshotRoundTrip(t *testing.T) {
+	r := storetest.FullRecord(time.Unix(1700000000, 5), 2)
+	first := storetest.FullRecord(time.Unix(1700000000, 1), 1)
+	r.ExecTrace = &recording.ExecTrace{Size: 5000, Taken: time.Unix(1700000001, 7), Reason: "slow", Snapshot: first.ID}
+	for _, tc := range []struct {
+		name   string
+		enc    func([]byte, *recording.Record) []byte
+		decode func([]byte) (*recording.Record, error)
+	}{
+		{"full", AppendRecord, DecodeRecord},
+		{"without stacks", AppendRecordWithoutStacks, DecodeRecordWithoutStacks},
+	} {
+		b := tc.enc(nil, r)
+		got, err := tc.decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if et := got.ExecTrace; et == nil || et.Snapshot != first.ID || et.Size != 5000 || et.Reason != "slow" {
+			t.Errorf("%s: trace metadata = %+v, want snapshot %s", tc.name, got.ExecTrace, first.ID)
+		}
+		for i := range b {
+			if _, err := tc.decode(b[:i]); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("%s: truncated at %d: err = %v, want ErrCorrupt", tc.name, i, err)
+			}
+		}
+	}
+	if _, err := SummaryWithoutStacks(AppendRecordWithoutStacks(nil, r)); err != nil {
+		t.Errorf("SummaryWithoutStacks: %v", err)
+	}
+	// A record whose trace has no snapshot ID is encoded as before.
+	r.ExecTrace.Snapshot = recording.ID{}
+	b := AppendRecord(nil, r)
+	got, err := DecodeRecord(b)
+	if err != nil || got.ExecTrace == nil || !got.ExecTrace.Snapshot.IsZero() {
+		t.Errorf("without a snapshot ID: %v, %+v", err, got.ExecTrace)
+	}
+}

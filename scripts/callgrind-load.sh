@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# scripts/callgrind-load.sh — instructions per request of cmd/appstats-bench's
+# scenarios, bare and recorded, counted by valgrind's callgrind: the load
+# test's throughput ratios move with the load of a shared machine, an
+# instruction count does not. Each configuration runs alone
+# (appstats-bench -only), twice, with N1 and N2 requests in one round and
+# no warm-up; the difference divided by N2 − N1 is its count per request —
+# the load generator, the server, the handler and the recorder's
+# background work together — without the process's fixed start-up work.
+# As scripts/callgrind-middleware.sh: one P and no garbage collector
+# (GOMAXPROCS=1 GOGC=off), so the counts leave out the collector's work
+# for each allocation. In the flight scenario the flight recorder's
+# snapshots (at most 2 a minute) fall by time, not by request: a run under
+# callgrind lasts seconds to a minute, so each run takes one or two.
+#
+# Output: one markdown row per scenario: bare, recorded, recorded − bare,
+# recorded ÷ bare.
+#
+# Settings (environment): BIN (a built appstats-bench; default: built from
+# this tree), SCENARIOS (default "flight fanout"), N1/N2 per scenario
+# (defaults 1000/3000, fanout 200/600), KEEP (a directory to keep each N2
+# run's callgrind.out in, for callgrind_annotate). Needs valgrind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCENARIOS=${SCENARIOS:-"flight fanout"}
+if [ -z "${BIN:-}" ]; then
+  BIN=$(mktemp -d)/appstats-bench
+  go build -o "$BIN" ./cmd/appstats-bench
+fi
+count() { # count SCENARIO CONFIG N OUTFILE: instructions of the whole run
+  GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --callgrind-out-file="$4" \
+    "$BIN" -scenario "$1" -only "$2" -rounds 1 -warmup 0 -duration 10m -requests "$3" -concurrency 8 2>&1 >/dev/null |
+    awk '/I *refs:/ { gsub(",", "", $NF); print $NF }'
+}
+echo "| scenario | N1, N2 | bare | recorded | recorded − bare | recorded ÷ bare |"
+echo "|---|--:|--:|--:|--:|--:|"
+for sc in $SCENARIOS; do
+  n1=1000 n2=3000
+  if [ "$sc" = fanout ] || [ "$sc" = otel-fanout ]; then n1=200 n2=600; fi
+  n1=${N1:-$n1} n2=${N2:-$n2}
+  declare -A per
+  for cfg in bare recorded; do
+    out=/dev/null
+    if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; out="$KEEP/callgrind.out.$sc-$cfg"; fi
+    a=$(count "$sc" "$cfg" "$n1" /dev/null); b=$(count "$sc" "$cfg" "$n2" "$out")
+    per[$cfg]=$(( (b - a) / (n2 - n1) ))
+  done
+  awk -v s="$sc" -v n="$n1, $n2" -v b="${per[bare]}" -v r="${per[recorded]}" \
+    'BEGIN { printf "| %s | %s | %d | %d | %d | %.3f |\n", s, n, b, r, r - b, r / b }'
+done
