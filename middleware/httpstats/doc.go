@@ -64,7 +64,8 @@
 // failed: write: …") and keeps the status the handler wrote; the handler
 // sees the flush or write as it would unwrapped (a Flush of net/http's
 // writers is their FlushError, whose error Flush drops). A body net/http
-// drops after a 204 or 304 is no failure. A panicking
+// drops after a 204 or 304 is no failure, nor is a client leaving an event
+// stream (Content-Type text/event-stream), which is how one ends. A panicking
 // handler is recorded with status 500 and the panic value, and the panic
 // continues. A status net/http refuses (WriteHeader panics at a code below
 // 100 or above 999, and sends nothing) is never recorded as the status.

@@ -188,3 +188,60 @@ func TestDroppedBodyNoFailure(t *testing.T) {
 		t.Errorf("records %+v, want one without error", recs)
 	}
 }
+
+// TestEventStreamLeftNoFailure checks that a client leaving a Server-Sent
+// Events stream, the way such a stream ends, does not mark the record
+// failed, while the status and the bytes sent are kept.
+func TestEventStreamLeftNoFailure(t *testing.T) {
+	rec, sink := newRecorder(t)
+	headerOut := make(chan struct{})
+	gone := make(chan bool, 1)
+	var ln *writeWatcher
+	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		io.WriteString(w, "data: hello\n\n")
+		http.NewResponseController(w).Flush()
+		close(headerOut)
+		guard := time.Now().Add(time.Minute) // a guard, not a measure
+		failed := false
+		for !failed && time.Now().Before(guard) {
+			_, err := io.WriteString(w, "data: "+strings.Repeat("x", 4096)+"\n\n")
+			failed = err != nil || http.NewResponseController(w).Flush() != nil || ln.failed.Load()
+		}
+		gone <- failed
+	}))
+	served := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(served)
+		h.ServeHTTP(w, r)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ln = &writeWatcher{Listener: srv.Listener}
+	srv.Listener = ln
+	srv.Start()
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-headerOut
+	cancel()
+	resp.Body.Close()
+	if !<-gone {
+		t.Fatal("the server never saw the client gone")
+	}
+	<-served
+	recs := flush(t, rec, sink)
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	r := recs[0]
+	if r.Error != "" || r.HasError() {
+		t.Errorf("record's error %q: a client leaving an event stream is no failure", r.Error)
+	}
+	if r.Status != http.StatusOK || r.ResponseBytes == 0 {
+		t.Errorf("status %d, %d bytes: want 200 and the bytes sent", r.Status, r.ResponseBytes)
+	}
+}

@@ -319,7 +319,9 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	default:
 		rec.Status = rw.status
 	}
-	if rw.sendErr != nil && rec.Error == "" {
+	// A client leaving an event stream (Content-Type text/event-stream)
+	// is how such a response ends, not a failure.
+	if rw.sendErr != nil && rec.Error == "" && !eventStream(rw.w.Header()) {
 		op := "flush: "
 		if rw.writeErr {
 			op = "write: "
@@ -435,3 +437,13 @@ func (b *countingBody) Read(p []byte) (int, error) {
 }
 
 func (b *countingBody) Close() error { return b.rc.Close() }
+
+// eventStream reports whether h describes a Server-Sent Events response,
+// whose client leaving is its normal end.
+func eventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(ct), "text/event-stream")
+}
