@@ -67,3 +67,81 @@ func BenchmarkEcho(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCopyN measures io.CopyN of 1 MiB from one loopback TCP
+// connection to another, as a proxy does: bare, and with both ends
+// wrapped in a recorded request (PerConn). Wrapped, the destination's socket
+// is handed the source's own socket, so both splice.
+func BenchmarkCopyN(b *testing.B) {
+	const size = 1 << 20
+	from := endlessSource(b)
+	to := discardSink(b)
+	run := func(b *testing.B, wrap func(net.Conn) net.Conn) {
+		src, err := net.Dial("tcp", from)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dst, err := net.Dial("tcp", to)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, d := wrap(src), wrap(dst)
+		defer s.Close()
+		defer d.Close()
+		b.SetBytes(size)
+		b.ReportAllocs()
+		defer cputime.MeterThread(b)()
+		for b.Loop() {
+			if n, err := io.CopyN(d, s, size); n != size || err != nil {
+				b.Fatalf("CopyN: %d, %v", n, err)
+			}
+		}
+	}
+	b.Run("bare", func(b *testing.B) { run(b, func(c net.Conn) net.Conn { return c }) })
+	b.Run("wrapped", func(b *testing.B) {
+		rec := recording.New()
+		defer rec.Close(context.Background())
+		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "/proxy"})
+		defer ar.Finish()
+		run(b, func(c net.Conn) net.Conn { return netstats.WrapConn(ctx, c, netstats.PerConn) })
+	})
+}
+
+// endlessSource starts a loopback server writing zeros to each connection
+// until it is closed.
+func endlessSource(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, zeros{}) }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// discardSink starts a loopback server reading each connection to its end.
+func discardSink(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(io.Discard, c) }()
+		}
+	}()
+	return ln.Addr().String()
+}

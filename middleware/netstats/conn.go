@@ -60,7 +60,10 @@ func (m Mode) String() string {
 // through syscall.Conn, Go's resolver framing DNS messages as datagrams on a
 // PacketConn, io.Copy splicing — behaves as with the bare connection. Bytes
 // moved by ReadFrom and WriteTo are recorded as those of Write and Read;
-// I/O done on the raw connection that SyscallConn returns is not recorded.
+// io.Copy or io.CopyN between two Conns hands the one socket the other's
+// own, so that the kernel can splice between them as bare, and records the
+// bytes on both. I/O done on the raw connection that SyscallConn returns is
+// not recorded.
 // Other methods of the wrapped connection are reached through NetConn.
 //
 // Its methods are safe for concurrent use as far as the wrapped connection's
@@ -300,18 +303,58 @@ func (c *conn) Write(p []byte) (int, error) {
 }
 
 // ReadFrom is the wrapped connection's [io.ReaderFrom], recorded as a write.
+// When r is another Conn of this package, or an [io.LimitedReader] of one
+// (what io.CopyN makes), the wrapped connection is handed r's own
+// connection, so that it can splice between the two sockets as it would
+// bare; the bytes are then recorded as a read of r as well.
 func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	var src *conn // r's Conn, if r is one or limits one
+	var limited, inner *io.LimitedReader
+	switch v := r.(type) {
+	case Conn:
+		src = v.conn()
+		r = src.Conn
+	case *io.LimitedReader:
+		if s, ok := v.R.(Conn); ok {
+			src = s.conn()
+			limited, inner = v, &io.LimitedReader{R: src.Conn, N: v.N}
+			r = inner
+		}
+	}
+	var read *recording.ActiveCall
+	if src != nil {
+		read = src.startIO("read")
+	}
 	call := c.startIO("write")
-	n, err := c.rf.ReadFrom(r)
+	n, err := c.rf.ReadFrom(r) // an error of r's is reported here, as bare
+	if limited != nil {
+		limited.N = inner.N
+	}
 	c.endIO(call, true, n, err)
+	if src != nil {
+		src.endIO(read, false, n, nil)
+	}
 	return n, err
 }
 
 // WriteTo is the wrapped connection's [io.WriterTo], recorded as a read.
+// When w is another Conn of this package, the wrapped connection is handed
+// w's own connection, so that it can splice between the two sockets as it
+// would bare; the bytes are then recorded as a write of w as well.
 func (c *conn) WriteTo(w io.Writer) (int64, error) {
+	var dst *conn
+	var write *recording.ActiveCall
+	if d, ok := w.(Conn); ok {
+		dst = d.conn()
+		w = dst.Conn
+		write = dst.startIO("write")
+	}
 	call := c.startIO("read")
 	n, err := c.wt.WriteTo(w)
 	c.endIO(call, false, n, err)
+	if dst != nil {
+		dst.endIO(write, true, n, nil)
+	}
 	return n, err
 }
 
