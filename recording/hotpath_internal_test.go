@@ -1284,3 +1284,47 @@ func TestCleanAttrsShareSlot(t *testing.T) {
 		t.Errorf("a third attribute of the slot: held %v %v %v, want false true true", held(same[0]), held(same[1]), held(same[2]))
 	}
 }
+
+// TestAnalysisTags checks that calls whose keys have the same tag (see
+// tagOf) but differ — in the middle of their request summaries, in their
+// method or service of the same length — are groups of their own, each
+// counted, over records of few groups and of more than maxLinearGroups,
+// and that one key in several copies of its strings is one group.
+func TestAnalysisTags(t *testing.T) {
+	keys := []callKey{
+		{"http", "GET a/{id}", "GET http://a/1/all-items"},
+		{"http", "GET a/{id}", "GET http://a/2/all-items"},
+		{"http", "PUT a/{id}", "GET http://a/1/all-items"},
+		{"grpc", "GET a/{id}", "GET http://a/1/all-items"},
+	}
+	for i := 1; i < len(keys); i++ {
+		if tagOf(keys[i]) != tagOf(keys[0]) {
+			t.Fatalf("keys %v and %v: tags differ; the test needs them equal", keys[0], keys[i])
+		}
+	}
+	for _, extra := range []int{0, maxLinearGroups} {
+		var a analysis
+		r := &Record{}
+		for range 5 {
+			for _, k := range keys {
+				// Copies of the strings: equal by their bytes only.
+				r.Calls = append(r.Calls, Call{Service: strings.Clone(k.service), Method: strings.Clone(k.method),
+					Request: strings.Clone(k.request), Duration: time.Millisecond})
+			}
+		}
+		for i := range extra {
+			r.Calls = append(r.Calls, Call{Service: "http", Method: "GET", Request: fmt.Sprint("GET /other/", i)})
+		}
+		for round := range 2 {
+			w := a.analyze(nil, r, 5)
+			if len(w) != len(keys) {
+				t.Fatalf("%d more groups, round %d: %d warnings, want %d: %+v", extra, round, len(w), len(keys), w)
+			}
+			for i, k := range keys {
+				if got := (callKey{w[i].Service, w[i].Method, w[i].Request}); got != k || w[i].Count != 5 {
+					t.Errorf("%d more groups, round %d: warning %d is %v ×%d, want %v ×5", extra, round, i, got, w[i].Count, k)
+				}
+			}
+		}
+	}
+}
