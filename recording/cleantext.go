@@ -102,14 +102,28 @@ func keepRecent(e *[2]string, s string) { e[1], e[0] = e[0], s }
 // attributes, which one entry a slot lost to each other record after
 // record (half of the fanout's server.address and server.port).
 func (c *cleanTexts) attrSlot(k, v string) (*[2]cleanAttr, *cleanAttr) {
-	pk, pv := unsafe.StringData(k), unsafe.StringData(v)
-	e := &c.attrs[attrIndex(pk, pv, len(v), len(c.attrs))]
-	for i := range e {
-		if unsafe.StringData(e[i].key) == pk && len(e[i].key) == len(k) && unsafe.StringData(e[i].value) == pv && len(e[i].value) == len(v) {
-			return e, &e[i]
-		}
+	e := c.attrPair(k, v)
+	if e[0].is(k, v) {
+		return e, &e[0]
+	}
+	if e[1].is(k, v) {
+		return e, &e[1]
 	}
 	return e, nil
+}
+
+// attrPair returns attrSlot's two entries, without looking at them: the
+// part of attrSlot that is inlined (scrubber.attrsAt looks at them
+// itself, which saves a call an attribute).
+func (c *cleanTexts) attrPair(k, v string) *[2]cleanAttr {
+	return &c.attrs[attrIndex(unsafe.StringData(k), unsafe.StringData(v), len(v), len(c.attrs))]
+}
+
+// is reports whether a is the attribute of key k and value v, by their
+// addresses and lengths.
+func (a *cleanAttr) is(k, v string) bool {
+	return unsafe.StringData(a.key) == unsafe.StringData(k) && len(a.key) == len(k) &&
+		unsafe.StringData(a.value) == unsafe.StringData(v) && len(a.value) == len(v)
 }
 
 // keepAttr keeps a, an attribute left as it is and not in attrs, in the

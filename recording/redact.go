@@ -509,8 +509,15 @@ func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 			// key and value (see cleanTexts.attrSlot), is left so.
 			var e *[2]cleanAttr
 			if s.clean != nil && a.Key != "" && a.Value != "" {
-				var hit *cleanAttr
-				if e, hit = s.clean.attrSlot(a.Key, a.Value); hit != nil {
+				// s.clean.attrSlot, inlined.
+				e = s.clean.attrPair(a.Key, a.Value)
+				hit := &e[0]
+				if !hit.is(a.Key, a.Value) {
+					if hit = &e[1]; !hit.is(a.Key, a.Value) {
+						hit = nil
+					}
+				}
+				if hit != nil {
 					if l != nil {
 						*l = *hit
 					}
