@@ -1346,7 +1346,11 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 	c.setAttrsLocked(attrs, &c.a.rec.cfg)
 }
 
-// setAttrsLocked is SetAttrs with c.a.mu held, for a call not frozen.
+// setAttrsLocked is SetAttrs with c.a.mu held, for a call not frozen. A
+// key is compared with those set only when one of them has its length
+// (modulo 64), told by a word of their lengths' bits: the keys a wrapper
+// sets are mostly of different lengths (an HTTP call's six keys have six),
+// so that most are added without a comparison of strings.
 func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 	n := len(attrs)
 	if c.c.Attrs == nil {
@@ -1359,11 +1363,22 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 		}
 	}
 	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(n, cfg.maxAttrs-len(c.c.Attrs)), 0))
+	var lens uint64 // a bit for each length, modulo 64, of the keys set
+	for i := range c.c.Attrs {
+		lens |= 1 << (len(c.c.Attrs[i].Key) & 63)
+	}
 	for _, at := range attrs {
 		if len(at.Key) > cfg.maxName || len(at.Value) > cfg.maxAttrValue {
 			at = Attr{Key: convention.Truncate(at.Key, cfg.maxName), Value: convention.Truncate(at.Value, cfg.maxAttrValue)}
 		}
+		bit := uint64(1) << (len(at.Key) & 63)
+		if lens&bit == 0 && len(c.c.Attrs) < cfg.maxAttrs {
+			c.c.Attrs = append(c.c.Attrs, at) // a new key: none set has its length
+			lens |= bit
+			continue
+		}
 		c.putAttrLocked(at, cfg.maxAttrs)
+		lens |= bit
 	}
 }
 

@@ -27,8 +27,9 @@ func Analyze(r *Record, threshold int) []Warning {
 type analysis struct {
 	// groups are the record's distinct calls, in the order they first
 	// appear. A record's calls are mostly a few distinct ones (one in a
-	// loop, the N+1 pattern itself), found by comparing with each group;
-	// past maxLinearGroups, index finds them (indexed).
+	// loop, the N+1 pattern itself), found by comparing with each group,
+	// by its tag first (see tagOf); past maxLinearGroups, index finds
+	// them (indexed).
 	groups  []repeated
 	index   map[callKey]int
 	indexed bool
@@ -42,8 +43,12 @@ type analysis struct {
 }
 
 // maxLinearGroups is how many distinct calls analysis finds by comparing
-// with each; more are found through a map.
-const maxLinearGroups = 8
+// with each; more are found through a map. A group whose tag differs
+// costs a comparison of two words, where a look-up in the map hashes the
+// three strings of the key, and filling the map hashes each group's: a
+// record of ten calls to ten URLs (the fanout's), past eight, filled it
+// every time.
+const maxLinearGroups = 16
 
 type callKey struct{ service, method, request string }
 
@@ -52,13 +57,42 @@ type callKey struct{ service, method, request string }
 // them), which are then compared by address, without a call to compare
 // their bytes.
 func (k callKey) same(o callKey) bool {
-	return sameString(k.service, o.service) && sameString(k.method, o.method) && sameString(k.request, o.request)
+	return sameString(k.request, o.request) && sameString(k.method, o.method) && sameString(k.service, o.service)
 }
 
 // sameCall reports whether c and o have the same key (see callKey.same),
-// without building the keys.
+// without building the keys. The request summaries are compared first:
+// calls of one method to many URLs (calls of one loop) share the other
+// two, mostly by their addresses, and differ there.
 func sameCall(c, o *Call) bool {
-	return sameString(c.Service, o.Service) && sameString(c.Method, o.Method) && sameString(c.Request, o.Request)
+	return sameString(c.Request, o.Request) && sameString(c.Method, o.Method) && sameString(c.Service, o.Service)
+}
+
+// tagOf returns a word of k's strings: the last eight bytes of its
+// request summary (where the URLs of a loop's calls mostly differ: an ID,
+// a page) and the three strings' lengths. Equal keys have equal tags, so
+// a group of another tag is another call, known without a comparison of
+// strings: the calls of a record made to ten URLs by one loop have the
+// same service and method, which the comparison of their keys found
+// equal by their bytes before it found their requests different.
+func tagOf(k callKey) uint64 {
+	return tail8(k.request) ^ uint64(len(k.request))<<40 ^ uint64(len(k.method))<<20 ^ uint64(len(k.service))
+}
+
+// tail8 returns the last eight bytes of s as a little-endian word, its
+// bytes when it is shorter.
+func tail8(s string) uint64 {
+	n := len(s)
+	if n < 8 {
+		var t uint64
+		for i := range n {
+			t = t<<8 | uint64(s[i])
+		}
+		return t
+	}
+	b := s[n-8:]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 // sameString reports whether a == b, comparing their addresses first.
@@ -73,17 +107,19 @@ type callGroup struct {
 }
 
 type repeated struct {
-	k callKey
-	g callGroup
+	k   callKey
+	tag uint64 // tagOf(k)
+	g   callGroup
 }
 
 // group returns the index in a.groups of the group of the calls like c,
 // whose key is k, the i-th call of its record, adding one if c is the
 // first.
 func (a *analysis) group(k callKey, i int) int {
+	tag := tagOf(k)
 	if !a.indexed {
 		for j := range a.groups {
-			if a.groups[j].k.same(k) {
+			if g := &a.groups[j]; g.tag == tag && g.k.same(k) {
 				return j
 			}
 		}
@@ -102,7 +138,7 @@ func (a *analysis) group(k callKey, i int) int {
 	if a.indexed {
 		a.index[k] = len(a.groups)
 	}
-	a.groups = append(a.groups, repeated{k: k, g: callGroup{first: i}})
+	a.groups = append(a.groups, repeated{k: k, tag: tag, g: callGroup{first: i}})
 	return len(a.groups) - 1
 }
 

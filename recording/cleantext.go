@@ -41,7 +41,7 @@ type cleanTexts struct {
 	clean  []cleanEntry        // texts redaction leaves unchanged, by hash; nil until the first
 	seen   map[uint64]struct{} // hashes of clean texts seen once
 	recent [64][2]string       // clean texts, by address (see recentSlot)
-	attrs  [64]cleanAttr       // attributes redaction leaves as they are, by address (see attrSlot)
+	attrs  [64][2]cleanAttr    // attributes redaction leaves as they are, by address (see attrSlot)
 	paths  [64]routeText       // a clean path or query of each route, by the route's address (see byRoute)
 	last   [8]cleanAttr        // the last record's first attributes that attrs holds, by their places (see scrubber.attrsAt)
 }
@@ -89,17 +89,62 @@ func (c *cleanTexts) recentSlot(s string) (*[2]string, bool) {
 // entries (recentSlot's), moving the text that was there to the second.
 func keepRecent(e *[2]string, s string) { e[1], e[0] = e[0], s }
 
-// attrSlot returns the entry of attrs where the attribute of key k and
-// value v, neither empty, is kept when redaction leaves it as it is, and
-// whether it is that entry: the same addresses and lengths. An attribute's
-// redaction is a function of its key and value, and most attributes are
-// constants of the code that recorded them ("url.scheme"="http"): one
+// attrSlot returns the two entries of attrs where the attribute of key k
+// and value v, neither empty, is kept when redaction leaves it as it is
+// (see keepAttr), and the one of them that is it, if any: the same
+// addresses and lengths. An attribute's redaction is a function of its
+// key and value, and most attributes are constants of the code that
+// recorded them ("url.scheme"="http"), or of a cache of the code's
+// (httpstats' server.address and server.port of each URL it calls): one
 // look-up where the key's kind and the value would take one each. Like
-// recent, an entry holds its strings.
-func (c *cleanTexts) attrSlot(k, v string) (*cleanAttr, bool) {
-	pk, pv := unsafe.StringData(k), unsafe.StringData(v)
-	e := &c.attrs[(uintptr(unsafe.Pointer(pk))>>3^uintptr(unsafe.Pointer(pv))>>3^uintptr(len(v)))%uintptr(len(c.attrs))]
-	return e, unsafe.StringData(e.key) == pk && len(e.key) == len(k) && unsafe.StringData(e.value) == pv && len(e.value) == len(v)
+// recent, an entry holds its strings. Two entries a slot, as recent has:
+// a record of ten HTTP calls to ten URLs holds some twenty such
+// attributes, which one entry a slot lost to each other record after
+// record (half of the fanout's server.address and server.port).
+func (c *cleanTexts) attrSlot(k, v string) (*[2]cleanAttr, *cleanAttr) {
+	e := c.attrPair(k, v)
+	if e[0].is(k, v) {
+		return e, &e[0]
+	}
+	if e[1].is(k, v) {
+		return e, &e[1]
+	}
+	return e, nil
+}
+
+// attrPair returns attrSlot's two entries, without looking at them: the
+// part of attrSlot that is inlined (scrubber.attrsAt looks at them
+// itself, which saves a call an attribute).
+func (c *cleanTexts) attrPair(k, v string) *[2]cleanAttr {
+	return &c.attrs[attrIndex(unsafe.StringData(k), unsafe.StringData(v), len(v), len(c.attrs))]
+}
+
+// is reports whether a is the attribute of key k and value v, by their
+// addresses and lengths.
+func (a *cleanAttr) is(k, v string) bool {
+	return unsafe.StringData(a.key) == unsafe.StringData(k) && len(a.key) == len(k) &&
+		unsafe.StringData(a.value) == unsafe.StringData(v) && len(a.value) == len(v)
+}
+
+// keepAttr keeps a, an attribute left as it is and not in attrs, in the
+// first of e, its entries (attrSlot's), moving the one that was there to
+// the second, and returns where a is kept.
+func keepAttr(e *[2]cleanAttr, a cleanAttr) *cleanAttr {
+	e[1], e[0] = e[0], a
+	return &e[0]
+}
+
+// attrIndex returns the index in a table of n slots (a power of two) of
+// the attribute whose key's bytes start at pk and whose value's, of length
+// vn, at pv. The addresses are mixed by a multiplication, whose high bits
+// depend on all of theirs: strings laid out near each other (a key and a
+// value in the binary's constants, the parts of one URL) spread over the
+// table, where an exclusive-or of their addresses sent some of them to one
+// slot, which they then took from each other record after record.
+func attrIndex(pk, pv *byte, vn, n int) uintptr {
+	h := (uint64(uintptr(unsafe.Pointer(pk)))*0x9e3779b97f4a7c15 ^ uint64(uintptr(unsafe.Pointer(pv)))) + uint64(vn)
+	h *= 0xbf58476d1ce4e5b9
+	return uintptr(h>>32) & uintptr(n-1)
 }
 
 // path returns rules.Text(p) for a record's path p, as textHashed does;

@@ -532,10 +532,10 @@ func TestCleanAttrs(t *testing.T) {
 		}
 	}
 	s.attrs(slices.Clone(in[:1])) // alone: no other attribute takes its slot
-	if _, ok := s.clean.attrSlot(in[0].Key, in[0].Value); !ok {
+	if _, hit := s.clean.attrSlot(in[0].Key, in[0].Value); hit == nil {
 		t.Error("url.scheme=http, left as it is, not held by its addresses")
 	}
-	for _, e := range s.clean.attrs {
+	for _, e := range heldAttrs(s.clean) {
 		if e.key == "" {
 			continue
 		}
@@ -819,7 +819,7 @@ func TestUserAgentNotHeld(t *testing.T) {
 					t.Errorf("borrowed %v: the texts' cache holds the request's %q", borrowed, e)
 				}
 			}
-			for _, e := range c.attrs {
+			for _, e := range heldAttrs(c) {
 				if e.value != "" && within(e.value) {
 					t.Errorf("borrowed %v: the attributes' cache holds %s=%q, the request's", borrowed, e.key, e.value)
 				}
@@ -1234,6 +1234,97 @@ func TestSameRunStops(t *testing.T) {
 		}
 		if n, _ := sameRun(calls[1:], c); n != len(calls)-1 {
 			t.Errorf("all alike to the slice's end: %d", n)
+		}
+	}
+}
+
+// heldAttrs returns the attributes c's table of clean attributes holds.
+func heldAttrs(c *cleanTexts) []cleanAttr {
+	var out []cleanAttr
+	for i := range c.attrs {
+		out = append(out, c.attrs[i][:]...)
+	}
+	return out
+}
+
+// TestCleanAttrsShareSlot checks that two clean attributes whose
+// addresses give the same slot of the writer's table are both held, so
+// that neither is looked up again record after record (one entry a slot
+// lost half of the fanout's server.address and server.port each record),
+// that a third in that slot takes the place of the one kept first, and
+// that each keeps its own value.
+func TestCleanAttrsShareSlot(t *testing.T) {
+	r := New()
+	defer r.Close(t.Context())
+	s := r.scrubber()
+	const key = "server.address"
+	slots := map[*[2]cleanAttr][]string{}
+	var same []string
+	for i := 0; len(same) < 3; i++ {
+		v := strings.Clone(fmt.Sprintf("host-%d.example", i))
+		e, _ := s.clean.attrSlot(key, v)
+		slots[e] = append(slots[e], v)
+		if len(slots[e]) == 3 {
+			same = slots[e]
+		}
+	}
+	held := func(v string) bool { _, hit := s.clean.attrSlot(key, v); return hit != nil }
+	for round := range 2 {
+		attrs := []Attr{{Key: key, Value: same[0]}, {Key: key, Value: same[1]}}
+		s.attrs(attrs)
+		if attrs[0].Value != same[0] || attrs[1].Value != same[1] {
+			t.Fatalf("round %d: attributes became %v", round, attrs)
+		}
+		if !held(same[0]) || !held(same[1]) {
+			t.Errorf("round %d: two attributes of one slot: %s held %v, %s held %v", round, same[0], held(same[0]), same[1], held(same[1]))
+		}
+	}
+	s.attrs([]Attr{{Key: key, Value: same[2]}})
+	if !held(same[2]) || !held(same[1]) || held(same[0]) {
+		t.Errorf("a third attribute of the slot: held %v %v %v, want false true true", held(same[0]), held(same[1]), held(same[2]))
+	}
+}
+
+// TestAnalysisTags checks that calls whose keys have the same tag (see
+// tagOf) but differ — in the middle of their request summaries, in their
+// method or service of the same length — are groups of their own, each
+// counted, over records of few groups and of more than maxLinearGroups,
+// and that one key in several copies of its strings is one group.
+func TestAnalysisTags(t *testing.T) {
+	keys := []callKey{
+		{"http", "GET a/{id}", "GET http://a/1/all-items"},
+		{"http", "GET a/{id}", "GET http://a/2/all-items"},
+		{"http", "PUT a/{id}", "GET http://a/1/all-items"},
+		{"grpc", "GET a/{id}", "GET http://a/1/all-items"},
+	}
+	for i := 1; i < len(keys); i++ {
+		if tagOf(keys[i]) != tagOf(keys[0]) {
+			t.Fatalf("keys %v and %v: tags differ; the test needs them equal", keys[0], keys[i])
+		}
+	}
+	for _, extra := range []int{0, maxLinearGroups} {
+		var a analysis
+		r := &Record{}
+		for range 5 {
+			for _, k := range keys {
+				// Copies of the strings: equal by their bytes only.
+				r.Calls = append(r.Calls, Call{Service: strings.Clone(k.service), Method: strings.Clone(k.method),
+					Request: strings.Clone(k.request), Duration: time.Millisecond})
+			}
+		}
+		for i := range extra {
+			r.Calls = append(r.Calls, Call{Service: "http", Method: "GET", Request: fmt.Sprint("GET /other/", i)})
+		}
+		for round := range 2 {
+			w := a.analyze(nil, r, 5)
+			if len(w) != len(keys) {
+				t.Fatalf("%d more groups, round %d: %d warnings, want %d: %+v", extra, round, len(w), len(keys), w)
+			}
+			for i, k := range keys {
+				if got := (callKey{w[i].Service, w[i].Method, w[i].Request}); got != k || w[i].Count != 5 {
+					t.Errorf("%d more groups, round %d: warning %d is %v ×%d, want %v ×5", extra, round, i, got, w[i].Count, k)
+				}
+			}
 		}
 	}
 }

@@ -507,12 +507,19 @@ func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 			}
 			// An attribute found left as it is, by the addresses of its
 			// key and value (see cleanTexts.attrSlot), is left so.
-			var e *cleanAttr
+			var e *[2]cleanAttr
 			if s.clean != nil && a.Key != "" && a.Value != "" {
-				var ok bool
-				if e, ok = s.clean.attrSlot(a.Key, a.Value); ok {
+				// s.clean.attrSlot, inlined.
+				e = s.clean.attrPair(a.Key, a.Value)
+				hit := &e[0]
+				if !hit.is(a.Key, a.Value) {
+					if hit = &e[1]; !hit.is(a.Key, a.Value) {
+						hit = nil
+					}
+				}
+				if hit != nil {
 					if l != nil {
-						*l = *e
+						*l = *hit
 					}
 					continue
 				}
@@ -533,9 +540,9 @@ func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 				v = s.name(v)
 			}
 			if e != nil && v == a.Value {
-				*e = cleanAttr{a.Key, a.Value}
+				kept := keepAttr(e, cleanAttr{a.Key, a.Value})
 				if l != nil {
-					*l = *e
+					*l = *kept
 				}
 			}
 			a.Value = v

@@ -170,3 +170,54 @@ func TestUpdateAsSetters(t *testing.T) {
 		t.Errorf("http call %+v", r.Calls[0])
 	}
 }
+
+// TestSetAttrsAsSetAttr checks that SetAttrs (and so Update) sets a batch
+// of attributes as SetAttr sets them one by one: a key given twice in the
+// batch, keys cut to the same name, a key set before, keys past the cap
+// (dropped and counted, but one set before replaced), with room reserved
+// and without.
+func TestSetAttrsAsSetAttr(t *testing.T) {
+	long := strings.Repeat("k", 50)
+	batches := [][][]Attr{
+		{{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}, {Key: "a", Value: "3"}}},
+		{{{Key: long + "x", Value: "1"}, {Key: long + "y", Value: "2"}, {Key: "v", Value: strings.Repeat("v", 100)}}},
+		{{{Key: "a", Value: "1"}, {Key: "bb", Value: "2"}}, {{Key: "bb", Value: "3"}, {Key: "c", Value: "4"}, {Key: "a", Value: "5"}}},
+		{{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}, {Key: "c", Value: "3"}, {Key: "d", Value: "4"}, {Key: "e", Value: "5"}},
+			{{Key: "f", Value: "6"}, {Key: "b", Value: "7"}, {Key: "g", Value: "8"}, {Key: "a", Value: "9"}}},
+		{{{Key: "", Value: "empty key"}, {Key: "x", Value: ""}, {Key: "", Value: "again"}}},
+		// Keys of different lengths, some given again, past the cap.
+		{{{Key: "a", Value: "1"}, {Key: "bb", Value: "2"}, {Key: "ccc", Value: "3"}, {Key: "dddd", Value: "4"}},
+			{{Key: "eeeee", Value: "5"}, {Key: "bb", Value: "6"}, {Key: "ffffff", Value: "7"}, {Key: "ggggggg", Value: "8"}, {Key: "ccc", Value: "9"}, {Key: "ggggggg", Value: "10"}}},
+	}
+	r := recordOne(t, func(ctx context.Context, _ *ActiveRecord) {
+		for i, batch := range batches {
+			for _, reserve := range []bool{false, true} {
+				for way := range 2 {
+					c := StartCall(ctx, "svc", strconv.Itoa(i))
+					if reserve {
+						c.Reserve()
+					}
+					for _, attrs := range batch {
+						if way == 0 {
+							for _, a := range attrs {
+								c.SetAttr(a.Key, a.Value)
+							}
+						} else {
+							c.SetAttrs(attrs...)
+						}
+					}
+					c.End(nil)
+				}
+			}
+		}
+	}, WithMaxAttrs(6, 64), WithMaxName(40))
+	if len(r.Calls) != 4*len(batches) {
+		t.Fatalf("%d calls, want %d", len(r.Calls), 4*len(batches))
+	}
+	for i := 0; i < len(r.Calls); i += 2 {
+		one, batch := r.Calls[i], r.Calls[i+1]
+		if !reflect.DeepEqual(one.Attrs, batch.Attrs) {
+			t.Errorf("batch %s: SetAttr one by one gave\n %q\nSetAttrs gave\n %q", one.Method, one.Attrs, batch.Attrs)
+		}
+	}
+}
