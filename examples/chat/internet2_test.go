@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -229,5 +230,26 @@ func TestTypingCoalesced(t *testing.T) {
 	}
 	if total > 2*n {
 		t.Errorf("%d clients typing at once: %d notices written (%v), want %d at most", n, total, got, 2*n)
+	}
+}
+
+// TestParsePrefixes: -trusted-proxy takes IP addresses and CIDR prefixes,
+// comma-separated; anything else is refused with a message naming it.
+func TestParsePrefixes(t *testing.T) {
+	got, err := parsePrefixes(" 10.0.0.1, 192.168.1.7/16,::1,::ffff:10.0.0.2 ,")
+	want := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.1/32"), netip.MustParsePrefix("192.168.0.0/16"),
+		netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("10.0.0.2/32"),
+	}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("parsePrefixes = %v, %v; want %v", got, err, want)
+	}
+	if got, err := parsePrefixes(""); err != nil || len(got) != 0 {
+		t.Errorf("parsePrefixes(\"\") = %v, %v; want none", got, err)
+	}
+	for _, bad := range []string{"proxy.example", "10.0.0.1/40", "10.0.0"} {
+		if _, err := parsePrefixes(bad); err == nil {
+			t.Errorf("parsePrefixes(%q) took it", bad)
+		}
 	}
 }
