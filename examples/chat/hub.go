@@ -85,8 +85,9 @@ const deliverWait = 250 * time.Millisecond
 // Limits on what a browser sends. The page sends a typing notice every 2 s
 // at most: a client that sends more than msgBurst messages in a row, or
 // more than msgRate a second on average, is closed with 1008 (policy
-// violation). Its pings count as messages: each costs the hub a pong. Each message is at most maxMessage bytes (a notice takes
-// ~60): a longer one closes the connection with 1009 before it is read.
+// violation); its pings count as messages, each costing the hub a pong.
+// Each message is at most maxMessage bytes (a notice takes ~60): a longer
+// one closes the connection with 1009 before it is read.
 const (
 	msgBurst   = 10
 	msgRate    = 1.0
