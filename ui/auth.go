@@ -33,24 +33,43 @@ func LocalOnly(r *http.Request) bool { return localOnly(r, nil) }
 
 // localOnly is [LocalOnly] admitting also the Host names in hosts
 // (lowercase, without port or trailing dot).
-func localOnly(r *http.Request, hosts map[string]bool) bool {
-	for name := range r.Header {
-		if proxyHeader(name) {
-			return false
-		}
+func localOnly(r *http.Request, hosts map[string]bool) bool { return localRefusal(r, hosts) == "" }
+
+// localRefusal returns why [localOnly] refuses r — each check it fails,
+// said from what r carries, naming none of hosts — or "" when it admits
+// it.
+func localRefusal(r *http.Request, hosts map[string]bool) string {
+	var why []string
+	if ip, ok := remoteIP(r.RemoteAddr); !ok || !ip.Unmap().IsLoopback() {
+		why = append(why, "it is not from a loopback address")
 	}
 	if !localHost(r.Host, hosts) {
-		return false
+		why = append(why, "its Host names no local host (localhost, a name under .localhost, a loopback IP or a name the operator listed)")
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	proxy := ""
+	for name := range r.Header {
+		if proxyHeader(name) && (proxy == "" || name < proxy) {
+			proxy = name // the first in order: the same answer each time
+		}
+	}
+	if proxy != "" {
+		if len(proxy) > 64 {
+			proxy = proxy[:64] + "…"
+		}
+		why = append(why, "it carries "+http.CanonicalHeaderKey(proxy)+", a header a proxy adds")
+	}
+	return strings.Join(why, "; ")
+}
+
+// remoteIP returns the IP address of a request's RemoteAddr; false for
+// one of no IP (a Unix socket's).
+func remoteIP(remote string) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
-		return false
+		return netip.Addr{}, false
 	}
 	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	return ip.Unmap().IsLoopback()
+	return ip, err == nil
 }
 
 // proxyHeader reports whether a header name, in any case, is one that

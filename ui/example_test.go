@@ -51,7 +51,7 @@ func ExampleNewHandler() {
 	get("", "")
 	get("admin", "correct horse battery staple")
 	// Output:
-	// 401 Unauthorized Basic realm="appstats", charset="UTF-8" {"error":"authorization required"}
+	// 401 Unauthorized Basic realm="appstats", charset="UTF-8" {"error":"authorization required: the dashboard's authorizer (Config.Auth, ui.WithAuth) refused this request, which carries no Authorization header"}
 	//
 	// 200 OK  {"records":[],"next":""}
 }

@@ -46,6 +46,9 @@ type errorView struct {
 	// LocalOnly: the default authorizer refused it; the page says what
 	// it admits and how to let other visitors in.
 	LocalOnly bool
+	// Why is which of the default authorizer's checks the request
+	// failed, said from what it carried.
+	Why string
 }
 
 type windowLink struct {

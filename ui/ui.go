@@ -247,6 +247,31 @@ const forbidden = "access denied: by default the appstats dashboard admits only 
 	"so do not rely on this check behind one: set Config.Auth (ui.WithAuth with the ui package), " +
 	"for instance to ui.BasicAuth, to decide who may see the dashboard."
 
+// authRefusal is the refusal of a request an authorizer of one's own
+// (WithAuth) refused: it says so, and whether the request carried
+// credentials, which is all the handler knows of why.
+func authRefusal(r *http.Request) string {
+	const msg = "authorization required: the dashboard's authorizer (Config.Auth, ui.WithAuth) refused this request"
+	if r.Header.Get("Authorization") == "" {
+		return msg + ", which carries no Authorization header"
+	}
+	return msg + "'s credentials"
+}
+
+// crossOriginRefusal is the refusal of a request http.CrossOriginProtection
+// refused: it says which of the request's headers showed it cross-origin.
+func crossOriginRefusal(r *http.Request) string {
+	const msg = "cross-origin request refused: the dashboard's POST routes take only its own pages' requests, and "
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	case "":
+		return msg + "this request has no Sec-Fetch-Site, and its Origin does not match its Host"
+	case "cross-site", "same-site":
+		return msg + "this request's Sec-Fetch-Site is " + site
+	default:
+		return msg + "this request's Sec-Fetch-Site is not same-origin"
+	}
+}
+
 // noStore is the Cache-Control of every answer but the static files': the
 // dashboard's data is admin-only, so no cache may keep it, shared (a proxy,
 // a CDN, which would hand it to anyone) or not. ServeHTTP sets it before
@@ -289,13 +314,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.Pattern = ""
 	}
 
-	if !h.cfg.auth(r) {
-		if h.cfg.customAuth {
+	if h.cfg.customAuth {
+		if !h.cfg.auth(r) {
 			hd.Set("WWW-Authenticate", `Basic realm="appstats", charset="UTF-8"`)
-			h.refuse(w, r2, http.StatusUnauthorized, "authorization required")
+			h.refuse(w, r2, http.StatusUnauthorized, authRefusal(r), "")
 			return
 		}
-		h.refuse(w, r2, http.StatusForbidden, forbidden)
+	} else if why := localRefusal(r, h.cfg.localHosts); why != "" {
+		h.refuse(w, r2, http.StatusForbidden, forbidden, why)
 		return
 	}
 
@@ -325,7 +351,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.cop.Check(r2); err != nil {
-		h.fail(w, r2, http.StatusForbidden, "cross-origin request refused")
+		h.fail(w, r2, http.StatusForbidden, crossOriginRefusal(r2))
 		return
 	}
 	defer func() {
@@ -429,12 +455,17 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg str
 
 // refuse answers a request the authorizer refused, as fail does, but its
 // page does not link back to the dashboard, which would refuse the same.
-func (h *handler) refuse(w http.ResponseWriter, r *http.Request, code int, msg string) {
+// why, if not "", is which of the default authorizer's checks the request
+// failed (msg being forbidden).
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, code int, msg, why string) {
 	if isAPI(r.URL.Path) {
+		if why != "" {
+			msg += " This request was refused because " + why + "."
+		}
 		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
-	h.writeErrorPage(w, r, errorView{Code: code, Message: msg, Refused: true, LocalOnly: msg == forbidden})
+	h.writeErrorPage(w, r, errorView{Code: code, Message: msg, Refused: true, LocalOnly: msg == forbidden, Why: why})
 }
 
 // failPage writes fail's HTML page, with the store's condition when sh is

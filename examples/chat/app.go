@@ -47,9 +47,10 @@ const (
 type app struct {
 	as       *appstats.Appstats
 	db       *sql.DB
-	hubURL   string // http://host:port the app calls the push hub at
-	hubPort  string // the hub's port, which pages connect to
-	hubToken string // what the hub's POST /notify asks for
+	hubURL   string         // http://host:port the app calls the push hub at
+	hubPort  string         // the hub's port, which pages connect to
+	hubToken string         // what the hub's POST /notify asks for
+	trusted  []netip.Prefix // the proxies whose X-Forwarded-Proto the app believes (-trusted-proxy)
 	client   *http.Client
 	log      *slog.Logger
 }
@@ -58,7 +59,9 @@ type app struct {
 // missing) through sqlstats, so that its statements are calls of the
 // requests that make them. The app notifies the hub at hubURL
 // (http://host:port) with token, and sends browsers to the hub's port.
-func newApp(as *appstats.Appstats, dbPath, hubURL, token string, logger *slog.Logger) (*app, error) {
+// Requests from the proxies trusted may say the page was served over TLS
+// (X-Forwarded-Proto: https).
+func newApp(as *appstats.Appstats, dbPath, hubURL, token string, trusted []netip.Prefix, logger *slog.Logger) (*app, error) {
 	u, err := url.Parse(hubURL)
 	if err != nil || u.Port() == "" {
 		return nil, fmt.Errorf("the hub's URL %q has no port", hubURL)
@@ -81,6 +84,7 @@ func newApp(as *appstats.Appstats, dbPath, hubURL, token string, logger *slog.Lo
 		hubURL:   hubURL,
 		hubPort:  u.Port(),
 		hubToken: token,
+		trusted:  trusted,
 		client:   &http.Client{Transport: as.Transport(nil), Timeout: 2 * time.Second},
 		log:      logger,
 	}, nil
@@ -148,16 +152,27 @@ func (a *app) wsURL() string { return "ws" + strings.TrimPrefix(a.hubURL, "http"
 // the browser asked for (r.Host), on the hub's port — not the address the
 // hub listens on, which with -hub :8091 is [::]:8091, where no browser
 // connects. It is "" when r.Host is not a host name or an IP address.
+// It is wss:// for a page served over TLS: by the app (it serves none), or
+// by a proxy the operator trusts (-trusted-proxy) that says so with
+// X-Forwarded-Proto: https — a browser refuses a ws:// connection from an
+// https page. Anyone else's X-Forwarded-Proto is not believed.
 func (a *app) hubWS(r *http.Request) string {
 	host := hostname(r.Host)
 	if host == "" {
 		return ""
 	}
 	scheme := "ws://"
-	if r.TLS != nil {
+	if r.TLS != nil || trusted(a.trusted, remoteIP(r.RemoteAddr)) && forwardedHTTPS(r.Header) {
 		scheme = "wss://"
 	}
 	return scheme + net.JoinHostPort(host, a.hubPort) + "/ws"
+}
+
+// forwardedHTTPS reports whether X-Forwarded-Proto says https: its first
+// value, the scheme the client used with the first proxy.
+func forwardedHTTPS(hd http.Header) bool {
+	first, _, _ := strings.Cut(hd.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(first), "https")
 }
 
 // hostname returns the host of a Host header (without its port; an IPv6

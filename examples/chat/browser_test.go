@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 
 	"github.com/goappstats/appstats/internal/browsertest"
 	"github.com/goappstats/appstats/recording"
@@ -177,5 +179,32 @@ func TestBrowserPublicAddress(t *testing.T) {
 	resp.Body.Close()
 	p.WaitFor(t, "the pushed comment",
 		`[...document.querySelectorAll('#comments .text')].some(e => e.textContent === 'from afar')`, browsertest.Patience)
+	p.Check(t)
+}
+
+// TestBrowserTypingNames: the hub tells every page who is typing, the
+// page's own user included; the page leaves its own name out, and names
+// the others ("bo and cy are typing…").
+func TestBrowserTypingNames(t *testing.T) {
+	tc := startChat(t)
+	hubHost := strings.TrimPrefix(tc.hubURL, "http://")
+	p := browsertest.New(t, tc.appURL, browsertest.Options{Hosts: []string{hubHost}})
+	p.Navigate(t, "/")
+	p.WaitFor(t, "the hub's websocket open", `document.getElementById('status').textContent === 'live'`, browsertest.Patience)
+	p.Eval(t, `document.getElementById('name').value = 'ada'; window.notices = [];
+		new MutationObserver(() => window.notices.push(document.getElementById('typing').textContent))
+			.observe(document.getElementById('typing'), {childList: true, characterData: true, subtree: true}), true`)
+	waitConns(t, tc, 1)
+	for i, name := range []string{"ada", "bo", "cy"} { // "ada" from another window of the page's user
+		ws := tc.dialHub(t)
+		waitConns(t, tc, 2+i)
+		if err := ws.Write(context.Background(), websocket.MessageText, []byte(`{"type":"typing","name":"`+name+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.WaitFor(t, "the others typing", `window.notices.some(n => n === 'bo and cy are typing…' || n === 'cy and bo are typing…')`, browsertest.Patience)
+	if got := p.Eval(t, `window.notices.filter(n => n.includes('ada')).join(' | ')`); got != "" {
+		t.Errorf("the page of ada showed %q", got)
+	}
 	p.Check(t)
 }

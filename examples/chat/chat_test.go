@@ -222,7 +222,7 @@ func TestPushAndTrace(t *testing.T) {
 	if err := ws1.Write(context.Background(), websocket.MessageText, []byte(`{"type":"typing","name":"ada"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := readWS(t, ws2); got != `{"type":"typing","name":"ada"}` {
+	if got := readWS(t, ws2); got != `{"type":"typing","names":["ada"]}` {
 		t.Errorf("ws2 got %q, want the typing notice", got)
 	}
 	msg := tc.waitRecord(t, "the typing message", func(r *recording.Record) bool { return r.Route == "GET /ws typing" })

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +35,18 @@ type hubConfig struct {
 	// maxConns is how many websocket connections the hub holds at most
 	// (-max-conns): more are refused with 503.
 	maxConns int
+	// maxPerIP is how many of them one client address holds at most
+	// (-max-conns-per-ip): an IPv4 address, or an IPv6 /64 (a host's
+	// network, often); more are refused with 429.
+	maxPerIP int
+	// trusted are the addresses of the reverse proxies whose
+	// X-Forwarded-For and X-Forwarded-Proto the chat believes
+	// (-trusted-proxy): none unless the operator says so, since anyone
+	// can send these headers.
+	trusted []netip.Prefix
+	// typingEvery is how often the hub passes on who is typing, at most:
+	// to every browser at once, whoever typed (see hub.typed).
+	typingEvery time.Duration
 	// queue is how many messages may wait to be written to one
 	// connection: a browser that falls further behind is dropped as too
 	// slow (it reconnects, and fetches what it missed).
@@ -53,10 +67,12 @@ type hubConfig struct {
 func defaultHubConfig() hubConfig {
 	return hubConfig{
 		maxConns:     1000,
+		maxPerIP:     32,
 		queue:        16,
 		writeTimeout: 2 * time.Second,
 		pingEvery:    30 * time.Second,
 		pongWait:     10 * time.Second,
+		typingEvery:  time.Second,
 	}
 }
 
@@ -69,8 +85,9 @@ const deliverWait = 250 * time.Millisecond
 // Limits on what a browser sends. The page sends a typing notice every 2 s
 // at most: a client that sends more than msgBurst messages in a row, or
 // more than msgRate a second on average, is closed with 1008 (policy
-// violation). Each message is at most maxMessage bytes (a notice takes
-// ~60): a longer one closes the connection with 1009 before it is read.
+// violation); its pings count as messages, each costing the hub a pong.
+// Each message is at most maxMessage bytes (a notice takes ~60): a longer
+// one closes the connection with 1009 before it is read.
 const (
 	msgBurst   = 10
 	msgRate    = 1.0
@@ -94,15 +111,29 @@ type hub struct {
 
 	mu      sync.Mutex
 	conns   map[*wsstats.Conn]*client
-	n       int // handlers admitted: connections open or opening, at most cfg.maxConns
+	n       int                  // handlers admitted: connections open or opening, at most cfg.maxConns
+	perIP   map[netip.Prefix]int // of them, by client address (clientKey), at most cfg.maxPerIP each
 	closing bool
-	wg      sync.WaitGroup // the websocket handlers running
+	wg      sync.WaitGroup // the websocket handlers running, and typing's flush when due
+	typing  typingState
+}
+
+// typingState is who is typing, passed on to the browsers at most every
+// cfg.typingEvery (see hub.typed). Guarded by hub.mu.
+type typingState struct {
+	names map[string]time.Time // who typed, and when their last notice came
+	sent  time.Time            // when who is typing was last passed on
+	due   *time.Timer          // the flush of the notices come since, if any
 }
 
 // A client is a browser's connection and the queue of its writes.
 type client struct {
 	c    *wsstats.Conn
 	send chan delivery
+	// flood is signalled when the client's pings exceed its budget: the
+	// writer closes the connection (the reader, which meets the pings,
+	// cannot wait for the close handshake).
+	flood chan struct{}
 }
 
 // A delivery is a message queued for a client: written with ctx, whose
@@ -134,7 +165,8 @@ func (d *deliveries) finish(ok bool) {
 }
 
 func newHub(cfg hubConfig, origins []string, appPort string, logger *slog.Logger) *hub {
-	return &hub{cfg: cfg, origins: origins, appPort: appPort, log: logger, conns: make(map[*wsstats.Conn]*client)}
+	return &hub{cfg: cfg, origins: origins, appPort: appPort, log: logger,
+		conns: make(map[*wsstats.Conn]*client), perIP: make(map[netip.Prefix]int)}
 }
 
 // server returns an http.Server for the hub's routes, recorded by rec with
@@ -160,6 +192,10 @@ func (h *hub) shutdown(ctx context.Context, srv *http.Server) error {
 	err := srv.Shutdown(ctx) // a hijacked connection is not the server's to close
 	h.mu.Lock()
 	h.closing = true
+	if t := h.typing.due; t != nil && t.Stop() {
+		h.wg.Done() // the flush will not run
+	}
+	h.typing.due = nil
 	conns := make([]*wsstats.Conn, 0, len(h.conns))
 	for c := range h.conns {
 		conns = append(conns, c)
@@ -269,6 +305,9 @@ func (h *hub) writeLoop(ctx context.Context, cl *client) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-cl.flood:
+			cl.c.Close(websocket.StatusPolicyViolation, "too many pings: "+strconv.Itoa(msgBurst)+" messages or pings in a row at most")
+			return
 		case m := <-cl.send:
 			t := time.AfterFunc(h.cfg.writeTimeout, func() {
 				h.drop(cl.c, "too slow: a write took over "+h.cfg.writeTimeout.String())
@@ -311,6 +350,7 @@ func (h *hub) keepAlive(ctx context.Context, c *wsstats.Conn) {
 // ws serves a browser's websocket: it is recorded message by message
 // (wsstats), and handles the browser's "typing" notices.
 func (h *hub) ws(w http.ResponseWriter, r *http.Request) {
+	key := h.clientKey(r)
 	h.mu.Lock()
 	switch {
 	case h.closing:
@@ -322,24 +362,50 @@ func (h *hub) ws(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, "the hub holds "+strconv.Itoa(h.cfg.maxConns)+" connections, its most (-max-conns): try again later", http.StatusServiceUnavailable)
 		return
+	case h.perIP[key] >= h.cfg.maxPerIP:
+		h.mu.Unlock()
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "the hub holds "+strconv.Itoa(h.cfg.maxPerIP)+" connections of your address, its most for one (-max-conns-per-ip): close one, or try again later", http.StatusTooManyRequests)
+		return
 	}
 	h.n++
+	h.perIP[key]++
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
 		h.n--
+		if h.perIP[key]--; h.perIP[key] <= 0 {
+			delete(h.perIP, key)
+		}
 		h.mu.Unlock()
 		h.wg.Done()
 	}()
 
-	c, err := wsstats.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.originPatterns(r)}, wsstats.WithMessageType(messageType))
+	// The client's messages and pings take from one budget: the pings
+	// are met by the reader, in Receive (or in a close handshake's
+	// read), hence the lock.
+	lim := &bucket{tokens: msgBurst, last: time.Now()}
+	flood := make(chan struct{}, 1)
+	c, err := wsstats.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns: h.originPatterns(r),
+		OnPingReceived: func(context.Context, []byte) bool {
+			if lim.take(time.Now()) {
+				return true
+			}
+			select {
+			case flood <- struct{}{}:
+			default:
+			}
+			return false // no pong
+		},
+	}, wsstats.WithMessageType(messageType))
 	if err != nil {
 		return // Accept has answered
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(maxMessage)
-	cl := &client{c: c, send: make(chan delivery, h.cfg.queue)}
+	cl := &client{c: c, send: make(chan delivery, h.cfg.queue), flood: flood}
 	h.mu.Lock()
 	if h.closing { // shutdown began while the handshake went on
 		h.mu.Unlock()
@@ -369,8 +435,7 @@ func (h *hub) ws(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	lastTyping := time.Time{} // when this browser's last notice was passed on
-	lim := bucket{tokens: msgBurst, last: time.Now()}
+	lastTyping := time.Time{} // when this browser's last notice was taken
 	for {
 		ctx, msg, err := c.Receive(r.Context())
 		if err != nil {
@@ -378,23 +443,26 @@ func (h *hub) ws(w http.ResponseWriter, r *http.Request) {
 		}
 		if !lim.take(time.Now()) {
 			msg.End(errors.New("too many messages"))
-			c.Close(websocket.StatusPolicyViolation, "too many messages: "+strconv.Itoa(msgBurst)+" in a row at most, one a second on average")
+			c.Close(websocket.StatusPolicyViolation, "too many messages: "+strconv.Itoa(msgBurst)+" in a row at most, one a second on average (pings included)")
 			return
 		}
 		msg.End(h.handle(ctx, c, msg.Data, &lastTyping))
 	}
 }
 
-// bucket limits a connection's messages: a token bucket of msgBurst,
-// refilled with msgRate a second. Used by the connection's handler alone.
+// bucket limits a connection's messages and pings: a token bucket of
+// msgBurst, refilled with msgRate a second.
 type bucket struct {
+	mu     sync.Mutex
 	tokens float64
 	last   time.Time
 }
 
 // take takes a token at now, if there is one.
 func (b *bucket) take(now time.Time) bool {
-	b.tokens = min(msgBurst, b.tokens+now.Sub(b.last).Seconds()*msgRate)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.tokens = min(msgBurst, b.tokens+max(0, now.Sub(b.last).Seconds())*msgRate)
 	b.last = now
 	if b.tokens < 1 {
 		return false
@@ -430,11 +498,13 @@ func escapePattern(s string) string {
 	return b.String()
 }
 
-// typingEvery is how often the hub passes on a typing notice from one
-// browser at most: each is written to every other browser, so a client
-// that sent them without pause would have the hub write without pause. The
-// page sends one every 2 s at most.
-const typingEvery = time.Second
+// typingTTL is how long a typing notice stands: the page shows one for
+// 3 s, and sends one every 2 s while its user types.
+const typingTTL = 3 * time.Second
+
+// maxTypers is how many names a typing notice lists at most; it counts
+// the others.
+const maxTypers = 5
 
 // A notice from a browser: {"type": "typing", "name": "ada"}.
 type notice struct {
@@ -442,9 +512,18 @@ type notice struct {
 	Name string `json:"name"`
 }
 
+// typingNotice is what the hub tells the browsers of who is typing:
+// {"type": "typing", "names": ["ada", "bo"], "others": 3}, the latest
+// first.
+type typingNotice struct {
+	Type   string   `json:"type"`
+	Names  []string `json:"names"`
+	Others int      `json:"others,omitempty"`
+}
+
 // handle handles one message from browser c, with ctx, the message's
 // context: the writes it makes are calls of the message's record.
-// lastTyping is when c's last typing notice was passed on: one that comes
+// lastTyping is when c's last typing notice was taken: one that comes
 // sooner than typingEvery after it is refused.
 func (h *hub) handle(ctx context.Context, c *wsstats.Conn, data []byte, lastTyping *time.Time) error {
 	var n notice
@@ -457,15 +536,165 @@ func (h *hub) handle(ctx context.Context, c *wsstats.Conn, data []byte, lastTypi
 			return errors.New("typing: a name of 1 to " + strconv.Itoa(maxName) + " characters is needed")
 		}
 		now := time.Now()
-		if now.Sub(*lastTyping) < typingEvery {
-			return errors.New("typing: notices sent too often: at most one a second is passed on")
+		if now.Sub(*lastTyping) < h.cfg.typingEvery {
+			return errors.New("typing: notices sent too often: at most one every " + h.cfg.typingEvery.String() + " is taken")
 		}
 		*lastTyping = now
-		out, _ := json.Marshal(notice{Type: "typing", Name: n.Name})
-		h.broadcast(ctx, c, out)
+		h.typed(ctx, c, n.Name, now)
 		return nil
 	}
 	return errors.New("unknown notice type")
+}
+
+// typed notes that name is typing, from browser c, at now, and passes on
+// who is typing: at once, with ctx (the writes calls of its message's
+// record), to every browser but c, when nothing was passed on within
+// typingEvery; else once typingEvery is over, to every browser (the page
+// leaves its own name out). With every one of n browsers typing, the hub
+// writes n notices each typingEvery, not one to each other browser for
+// each notice, n × (n − 1).
+func (h *hub) typed(ctx context.Context, c *wsstats.Conn, name string, now time.Time) {
+	h.mu.Lock()
+	ts := &h.typing
+	if ts.names == nil {
+		ts.names = make(map[string]time.Time)
+	}
+	ts.names[name] = now
+	if ts.due != nil || h.closing {
+		h.mu.Unlock() // passed on when due
+		return
+	}
+	if wait := h.cfg.typingEvery - now.Sub(ts.sent); wait > 0 {
+		h.wg.Add(1) // the handler holds one: no Wait has returned
+		ts.due = time.AfterFunc(wait, h.flushTyping)
+		h.mu.Unlock()
+		return
+	}
+	out := h.typingLocked(now)
+	h.mu.Unlock()
+	h.broadcast(ctx, c, out)
+}
+
+// flushTyping passes on who is typing once typingEvery is over, to every
+// browser: the notices that came in it were not.
+func (h *hub) flushTyping() {
+	defer h.wg.Done()
+	h.mu.Lock()
+	h.typing.due = nil
+	if h.closing {
+		h.mu.Unlock()
+		return
+	}
+	out := h.typingLocked(time.Now())
+	h.mu.Unlock()
+	if out != nil {
+		h.broadcast(context.Background(), nil, out)
+	}
+}
+
+// typingLocked returns the notice of who is typing at now — nil if no one
+// is — and notes it sent; it forgets the notices older than typingTTL.
+// The caller holds h.mu.
+func (h *hub) typingLocked(now time.Time) []byte {
+	ts := &h.typing
+	ts.sent = now
+	type typer struct {
+		name string
+		at   time.Time
+	}
+	var all []typer
+	for name, at := range ts.names {
+		if now.Sub(at) > typingTTL {
+			delete(ts.names, name)
+			continue
+		}
+		all = append(all, typer{name, at})
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	slices.SortFunc(all, func(a, b typer) int {
+		if c := b.at.Compare(a.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	n := typingNotice{Type: "typing"}
+	for i, t := range all {
+		if i == maxTypers {
+			n.Others = len(all) - i
+			break
+		}
+		n.Names = append(n.Names, t.name)
+	}
+	out, _ := json.Marshal(n)
+	return out
+}
+
+// clientKey is what the hub counts a client's connections under (at most
+// cfg.maxPerIP): its IPv4 address, or its IPv6 /64 (one host's network,
+// often, where it may take any address). The address is the connection's
+// peer, or, for a request through a proxy the operator trusts, the one
+// the proxies put in X-Forwarded-For (see forwardedFor).
+func (h *hub) clientKey(r *http.Request) netip.Prefix {
+	ip := remoteIP(r.RemoteAddr)
+	if trusted(h.cfg.trusted, ip) {
+		if fwd, ok := forwardedFor(r.Header, h.cfg.trusted); ok {
+			ip = fwd
+		}
+	}
+	ip = ip.Unmap()
+	bits := 32
+	if ip.Is6() {
+		bits = 64
+	}
+	p, _ := ip.Prefix(bits) // an invalid IP (no IP: a Unix socket) gives the zero prefix, one key for all
+	return p
+}
+
+// remoteIP returns the IP address of a RemoteAddr, or the zero Addr.
+func remoteIP(remote string) netip.Addr {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// trusted reports whether ip is a proxy of the operator's.
+func trusted(proxies []netip.Prefix, ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range proxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedFor returns the client's address a request through trusted
+// proxies carries in X-Forwarded-For: its last address that is not one of
+// the proxies (each proxy appends the address it was reached from; those
+// before the first proxy's are the client's to make up); false when there
+// is none, or it is not an IP address.
+func forwardedFor(hd http.Header, proxies []netip.Prefix) (netip.Addr, bool) {
+	var list []string
+	for _, v := range hd.Values("X-Forwarded-For") {
+		list = append(list, strings.Split(v, ",")...)
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.TrimSpace(list[i]))
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		if !trusted(proxies, ip) || i == 0 {
+			return ip.Unmap(), true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // messageType names a message in its record's route ("GET /ws typing"):

@@ -13,7 +13,8 @@
 // SQL → the webhook call → the hub → the broadcast to every connection. The
 // hub's websocket connections are recorded message by message
 // (middleware/wsstats): each "typing" notice a browser sends is a record of
-// its own, with the writes that pass it on to the others; each connection's
+// its own, with the writes that pass on who is typing to the others when
+// it does so at once (see below); each connection's
 // own record shows its connect and close and counts its messages, and is
 // listed as running on the dashboard while the browser is connected.
 //
@@ -21,20 +22,32 @@
 // default 127.0.0.1:8091), -data (appstats' data, default
 // ./appstats-data-chat), -db (the SQLite file of comments, default
 // ./chat.sqlite), -max-conns (the hub's websocket connections at most,
-// default 1000).
+// default 1000), -max-conns-per-ip (of them from one client address at
+// most, default 32), -trusted-proxy (the reverse proxies in front of the
+// chat, whose X-Forwarded-For and X-Forwarded-Proto it believes: IP
+// addresses or CIDR prefixes, comma-separated; none by default).
 //
 // # On a public address
 //
 // With -addr :8090 -hub :8091 the chat serves every interface, over plain
-// HTTP (behind a TLS proxy the page would still name ws://, not wss://: the
-// example reads no X-Forwarded-Proto). The page tells a browser the hub is
+// HTTP. Behind a reverse proxy that serves it over TLS (on the same ports,
+// passing Host on), give the proxy's address as -trusted-proxy: a page
+// whose request came from it with X-Forwarded-Proto: https names the hub
+// wss://, which a browser opens from an https page (ws:// it refuses), and
+// the hub counts a client's connections under the address the proxy puts
+// in X-Forwarded-For. Without -trusted-proxy neither header is believed
+// (anyone can send them), and behind a proxy every client has the proxy's
+// address. The page tells a browser the hub is
 // at the host it asked for, on the hub's port (ws://chat.example:8091/ws
 // for a page of chat.example:8090), and the hub admits the websockets of
 // the app's pages under that name (their Origin), and of no other site.
 // The hub bounds what a client takes of it:
 //
 //   - connections: -max-conns at most; more are refused with 503 Service
-//     Unavailable and Retry-After (the page retries with backoff);
+//     Unavailable and Retry-After (the page retries with backoff); and
+//     -max-conns-per-ip of them from one client address, an IPv4 address
+//     or an IPv6 /64 (a host may take any address of its network), so
+//     that one host cannot take them all: more get 429 Too Many Requests;
 //   - dead peers: the hub pings each browser every 30 s and drops one whose
 //     pong does not come within 10 s (a browser answers pings by itself);
 //   - slow readers: each connection has a queue of 16 messages, written by
@@ -43,8 +56,16 @@
 //     or whose write takes over 2 s, is dropped (it reconnects and fetches
 //     what it missed);
 //   - what a browser sends: 4 KiB a message (a longer one closes with
-//     1009), 10 messages in a row and one a second on average (more closes
-//     with 1008), a typing notice passed on once a second at most.
+//     1009), 10 messages in a row and one a second on average, its pings
+//     counted as messages (more closes with 1008), a typing notice taken
+//     once a second at most;
+//   - typing: the hub passes on who is typing — the five latest names and
+//     how many others — to every browser at most once a second, whoever
+//     types: at once when it passed on nothing within the last second (to
+//     all but the one typing; the notice is a call of its message's
+//     record), else when the second is over (to all; the page leaves its
+//     own name out). With every one of n browsers typing, that is n
+//     writes a second, not n × (n − 1).
 //
 // The webhook is POST /notify with the hub's token (Authorization: Bearer),
 // which the app and the hub share in memory (made up at start; two
@@ -64,9 +85,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -88,13 +111,46 @@ func main() {
 	dbPath := flag.String("db", "chat.sqlite", "SQLite file of the comments")
 	hc := defaultHubConfig()
 	flag.IntVar(&hc.maxConns, "max-conns", hc.maxConns, "websocket connections the push hub holds at most (more are refused with 503)")
+	flag.IntVar(&hc.maxPerIP, "max-conns-per-ip", hc.maxPerIP, "websocket connections the push hub holds at most from one client address, an IPv4 address or an IPv6 /64 (more are refused with 429)")
+	proxies := flag.String("trusted-proxy", "", "comma-separated IP addresses or CIDR prefixes of the reverse proxies in front of the chat, whose X-Forwarded-For and X-Forwarded-Proto it believes (none by default)")
 	flag.Parse()
-	if hc.maxConns < 1 {
-		log.Fatal("-max-conns must be at least 1")
+	if hc.maxConns < 1 || hc.maxPerIP < 1 {
+		log.Fatal("-max-conns and -max-conns-per-ip must be at least 1")
+	}
+	var err error
+	if hc.trusted, err = parsePrefixes(*proxies); err != nil {
+		log.Fatalf("-trusted-proxy: %v", err)
 	}
 	if err := run(*appAddr, *hubAddr, *data, *dbPath, hc); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// parsePrefixes parses a comma-separated list of IP addresses and CIDR
+// prefixes ("10.0.0.1,192.168.0.0/16,::1").
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR prefix", f)
+		}
+		ip = ip.Unmap()
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return out, nil
 }
 
 // run serves the chat until SIGINT or SIGTERM, then shuts down in the order
@@ -168,7 +224,7 @@ func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, hc h
 		hc.token = rand.Text()
 	}
 	var err error
-	c.app, err = newApp(as, dbPath, c.hubURL, hc.token, logger)
+	c.app, err = newApp(as, dbPath, c.hubURL, hc.token, hc.trusted, logger)
 	if err != nil {
 		appLn.Close()
 		hubLn.Close()

@@ -40,8 +40,19 @@ type respWriter struct {
 	// the response did not get through (the client is gone). The record
 	// keeps the status and takes it as its error.
 	writeErr bool
+	// flushWay is how flush flushes w, decided at its first flush (w's
+	// type does not change): flushUnknown until then. (Among the bools:
+	// the struct keeps its size.)
+	flushWay uint8
 	sendErr  error
 }
+
+// The ways of flush (respWriter.flushWay).
+const (
+	flushUnknown    uint8 = iota
+	flushFlushError       // FlushError, its error recorded
+	flushFlush            // Flush, as it is
+)
 
 // flushed notes the outcome of a flush (one made after a hijack is no
 // flush of the response).
@@ -125,11 +136,19 @@ func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // flush is Flush, which reports no error. For net/http's own writers,
 // whose Flush is their FlushError with the error dropped, flush calls
 // FlushError, so that a failed flush is recorded; any other writer's Flush
-// is called as it is (it may differ from its FlushError).
+// is called as it is (it may differ from its FlushError). Which it is is
+// decided at the first flush of the writer, not at each: a stream may
+// flush thousands of times.
 func (rw *respWriter) flush() {
 	rw.sent()
-	if fe, ok := rw.w.(flushErrorer); ok && flushIsFlushError(rw.w) {
-		rw.flushed(fe.FlushError())
+	if rw.flushWay == flushUnknown {
+		rw.flushWay = flushFlush
+		if _, ok := rw.w.(flushErrorer); ok && flushIsFlushError(rw.w) {
+			rw.flushWay = flushFlushError
+		}
+	}
+	if rw.flushWay == flushFlushError {
+		rw.flushed(rw.w.(flushErrorer).FlushError())
 		return
 	}
 	rw.w.(http.Flusher).Flush()

@@ -66,6 +66,13 @@ type Store struct {
 	// traceBytes is the stored size of the execution traces (see
 	// exectrace.go), also counted in bytes.
 	traceBytes atomic.Int64
+	// traced is set once the store holds an execution trace, or a
+	// transaction storing one is about to commit, and stays set: a
+	// record written again looks for its old trace's references while it
+	// is (see Write), whatever traceBytes says (a batch that ended has
+	// not always counted its traces yet, and the count is a little off
+	// Badger's sizes).
+	traced atomic.Bool
 
 	disk       diskState
 	limit      int64        // where Write stops: MaxBytes + DiskSlack/2; 0: none
@@ -92,6 +99,9 @@ type Store struct {
 	// then at "claimed" (see claims); and of trimTraces, at "traces
 	// read", then at "traces claimed".
 	trimHook func(at string)
+	// writeHook, if set (by tests), runs in Write once a batch has
+	// ended ("ended"), before it counts what it stored.
+	writeHook func(at string)
 
 	// spareChunk is one chunk kept apart from chunks, which the
 	// collector empties and whose per-P slot another P cannot take (see
@@ -396,6 +406,9 @@ func (s *Store) load() error {
 			count, size, traces = s.countRecords(txn)
 		}
 		s.traceBytes.Store(traces)
+		if traces > 0 {
+			s.traced.Store(true)
+		}
 		ii := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pIndex}, PrefetchValues: false})
 		for ii.Rewind(); ii.Valid(); ii.Next() {
 			k := ii.Item().Key()
@@ -552,6 +565,9 @@ func (s *Store) recount() error {
 	s.count.Store(count)
 	s.bytes.Store(size)
 	s.traceBytes.Store(traces)
+	if traces > 0 {
+		s.traced.Store(true)
+	}
 	return nil
 }
 

@@ -274,12 +274,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			if tw.keep {
 				keepSnap = &tw.sid
 			}
-			// Its old trace is looked for only while the store
-			// holds traces, or this transaction stores one. (A
-			// trace another batch committed and not yet counted is
-			// missed: its references stay until retention deletes
-			// the record, or its snapshot past MaxTraceBytes.)
-			traces := snaps != nil || s.traceBytes.Load() > 0
+			// Its old trace is looked for only once the store has
+			// held traces (s.traced, set before a batch storing one
+			// commits: a batch that sees its commit sees it set), or
+			// this transaction stores one.
+			traces := snaps != nil || s.traced.Load()
 			gone, err := s.replaced(txn, blk, ix, r.ID, start, future, traces, keepSnap)
 			if err != nil {
 				return fail(err)
@@ -404,6 +403,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				return fmt.Errorf("badgerstore: write rollup: %w", err)
 			}
 		}
+		if snaps != nil {
+			s.traced.Store(true)
+		}
 		s.pmu.Lock()
 		s.syncMu.RLock()
 		err = txn.Commit()
@@ -415,6 +417,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		s.pmu.Unlock()
 		s.flights.end(f)
+		if s.writeHook != nil {
+			s.writeHook("ended")
+		}
 		if err != nil {
 			return fmt.Errorf("badgerstore: write: %w", err)
 		}

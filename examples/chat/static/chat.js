@@ -73,9 +73,23 @@
       });
   }
 
+  // Who is typing, as the hub tells every page (at most once a second):
+  // {"type": "typing", "names": [...], "others": n}, this page's own name
+  // left out.
   var typingTimer = null;
-  function showTyping(name) {
-    typingEl.textContent = name + ' is typing…';
+  function showTyping(n) {
+    var names = (n.names || []).filter(function (x) { return typeof x === 'string' && x !== nameEl.value; });
+    var others = n.others > 0 ? n.others : 0;
+    if (names.length === 0 && others === 0) return;
+    var who;
+    if (others > 0) {
+      who = names.join(', ') + (names.length ? ' and ' : '') + others + (others === 1 ? ' other' : ' others');
+    } else if (names.length === 1) {
+      who = names[0];
+    } else {
+      who = names.slice(0, -1).join(', ') + ' and ' + names[names.length - 1];
+    }
+    typingEl.textContent = who + (names.length + others === 1 ? ' is typing…' : ' are typing…');
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () { typingEl.textContent = ''; }, 3000);
   }
@@ -93,7 +107,7 @@
       if (ev.data === 'UPDATED') { refresh(); return; }
       try {
         var n = JSON.parse(ev.data);
-        if (n.type === 'typing') showTyping(n.name);
+        if (n.type === 'typing') showTyping(n);
       } catch (e) { /* not a notice: ignored */ }
     };
     ws.onclose = function () {
