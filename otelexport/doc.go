@@ -160,7 +160,10 @@
 // default a request that came with flags 00 sends 00 downstream (see
 // [recording.WithCallerSampling]). A request the recorder does not record
 // (sampled out, filtered, paused) passes its caller's trace context and
-// baggage on unchanged.
+// baggage on unchanged. When the recorder makes a record's trace ID itself,
+// which is random, the record's context carries the random-trace-id flag for
+// the OpenTelemetry spans started under it without a parent (the SDK takes
+// a root span's flags from its context only; see [NewPropagator]).
 //
 // # Bridge
 //
