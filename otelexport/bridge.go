@@ -501,6 +501,12 @@ func exceptionMessage(events []sdktrace.Event) string {
 // outgoing traceparent last, the downstream's parent is the call. (The span
 // itself is not bridged: the call is recorded already.)
 //
+// The SDK takes a root span's trace flags from its context alone, not from
+// the ID generator: such a span carries W3C Trace Context Level 2's
+// random-trace-id flag, as the record does when appstats made its trace
+// ID, only when the recorder's propagator is [NewPropagator]'s, which
+// puts the flag on the request's context.
+//
 //	tp := sdktrace.NewTracerProvider(
 //		sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)),
 //		sdktrace.WithIDGenerator(otelexport.NewIDGenerator()),

@@ -61,7 +61,11 @@
 //     All: user.id, appstats.record.id, appstats.overhead_ms, the record's
 //     warnings as appstats.warning events, and its attributes;
 //   - a CLIENT span per call (INTERNAL or PRODUCER for a call bridged from
-//     an INTERNAL or a PRODUCER span: see [NewSpanProcessor]; its kind
+//     an INTERNAL or a PRODUCER span: see [NewSpanProcessor]; PRODUCER for a
+//     message another record sent to a stream ([recording.Stream.StartSend]:
+//     a websocket reply or push, "websocket send text", with the messaging.*
+//     attributes, messaging.operation.name "send" and
+//     messaging.message.body.size among them); its kind
 //     travels in the call's appstats.span.kind, not exported), child of the
 //     request's span, with the call's span ID (the one propagated
 //     downstream, so a downstream service's trace joins it) and its recorded
@@ -160,7 +164,10 @@
 // default a request that came with flags 00 sends 00 downstream (see
 // [recording.WithCallerSampling]). A request the recorder does not record
 // (sampled out, filtered, paused) passes its caller's trace context and
-// baggage on unchanged.
+// baggage on unchanged. When the recorder makes a record's trace ID itself,
+// which is random, the record's context carries the random-trace-id flag for
+// the OpenTelemetry spans started under it without a parent (the SDK takes
+// a root span's flags from its context only; see [NewPropagator]).
 //
 // # Bridge
 //

@@ -23,14 +23,47 @@ import (
 // request joins the caller's trace — and the caller's trace and span IDs.
 // Inject writes the span context built from the [recording.TraceContext] of
 // the outgoing call, and the baggage of ctx.
+//
+// The propagator is a [recording.RootMarker]: when the recorder makes a
+// record's trace ID itself (no trace context came in, or one p cannot
+// read), that ID is random, which W3C Trace Context Level 2 marks with the
+// random-trace-id flag, and the record's context carries a span context
+// that is not valid (no IDs) but has that flag — where the OpenTelemetry
+// SDK takes the flags of a root span from. Spans that start without a
+// parent under the request (with [NewIDGenerator], in the record's trace)
+// then carry the flag too, as does the traceparent that their
+// instrumentation (otelhttp's transport, say) sends. The SDK (v1.47) has no
+// other way to be told: it sets no random flag of its own, and an ID
+// generator returns no flags. This assumes the TracerProvider's ID
+// generator makes random trace IDs, as the SDK's default one and
+// NewIDGenerator do.
 func NewPropagator(p propagation.TextMapPropagator) recording.Propagator {
 	if p == nil {
 		p = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
-	return otelPropagator{p}
+	root := trace.SpanFromContext(trace.ContextWithSpanContext(context.Background(),
+		trace.NewSpanContext(trace.SpanContextConfig{TraceFlags: trace.FlagsRandom})))
+	return otelPropagator{p: p, randomRoot: root}
 }
 
-type otelPropagator struct{ p propagation.TextMapPropagator }
+type otelPropagator struct {
+	p propagation.TextMapPropagator
+	// randomRoot is the span MarkRoot puts on a record's context: no
+	// IDs, the random-trace-id flag (see NewPropagator). Made once, so
+	// that MarkRoot allocates only the context.
+	randomRoot trace.Span
+}
+
+var _ recording.RootMarker = otelPropagator{}
+
+// MarkRoot returns ctx with a span context of no IDs and the random-trace-id
+// flag, unless ctx has a valid span context (see NewPropagator).
+func (o otelPropagator) MarkRoot(ctx context.Context) context.Context {
+	if o.randomRoot == nil || trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx
+	}
+	return trace.ContextWithSpan(ctx, o.randomRoot)
+}
 
 func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (context.Context, recording.TraceContext) {
 	ctx = o.p.Extract(ctx, textMapCarrier(c))

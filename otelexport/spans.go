@@ -458,6 +458,17 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 		name = sqlCallAttrs(&as, c)
 	default:
 		name = strings.TrimSpace(c.Service + " " + c.Method)
+		if op := c.Attr(convention.KeyMessagingOperationType); op != "" && c.Attr(convention.KeyMessagingSystem) != "" {
+			// A message sent (a stream's send, or a bridged producer's):
+			// the operation's name is required, and the message's size
+			// is the body's.
+			if c.Attr(convention.KeyMessagingOperationName) == "" {
+				as.str(convention.KeyMessagingOperationName, op)
+			}
+			if c.RequestSize > 0 && c.Attr(convention.KeyMessagingMessageBodySize) == "" {
+				as.set(attribute.Int64(convention.KeyMessagingMessageBodySize, c.RequestSize))
+			}
+		}
 		as.str(convention.KeyCallRequest, c.Request)
 		as.str(convention.KeyCallResponse, c.Response)
 		if c.RequestSize >= 0 {
@@ -537,13 +548,14 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 
 // The values of a call's convention.KeySpanKind.
 const (
-	spanKindInternal = "internal"
-	spanKindProducer = "producer"
+	spanKindInternal = convention.SpanKindInternal
+	spanKindProducer = convention.SpanKindProducer
 )
 
 // callSpanKind returns the kind of a call's span: CLIENT, the kind of a
 // call to another service, unless the call was bridged from an INTERNAL or
-// a PRODUCER span (convention.KeySpanKind), whose kind it keeps.
+// a PRODUCER span, whose kind it keeps, or is a message sent to a stream
+// (a PRODUCER, see recording.Stream.StartSend): convention.KeySpanKind.
 func callSpanKind(c *recording.Call) trace.SpanKind {
 	switch c.Attr(convention.KeySpanKind) {
 	case spanKindInternal:

@@ -67,7 +67,9 @@ func TestStackedTransports(t *testing.T) {
 				// otelhttp's span, inside appstats' call, writes the
 				// traceparent last: a root span of the SDK, whose flags
 				// are the SDK's (sampled, and not random: the SDK does not
-				// know that NewIDGenerator's trace ID is random).
+				// know that NewIDGenerator's trace ID is random) under the
+				// recorder's default propagator, as here; with
+				// NewPropagator's, random (TestRootSpansRandomFlag).
 				sdkFlags := o.name == "appstats outside otelhttp" && p.prop != nil
 				t.Run(name, func(t *testing.T) { stackedCall(t, o.stack, p.prop, idGen, sdkFlags) })
 			}

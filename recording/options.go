@@ -68,6 +68,7 @@ type config struct {
 	instance        string
 	repeatThreshold int
 	propagator      Propagator
+	rootMarker      RootMarker       // propagator, when it is one
 	flight          *FlightRecording // nil: no execution traces
 	cost            *CostModel       // nil: calls are not priced
 	callerSampling  CallerSampling
@@ -379,11 +380,14 @@ func headerValues(h map[string][]string, name string) []string {
 }
 
 // WithPropagator sets how trace context is read from incoming requests and
-// written into outgoing ones (default [W3CPropagator]).
+// written into outgoing ones (default [W3CPropagator]). A p that is a
+// [RootMarker] also marks the context of each record whose trace ID the
+// recorder makes.
 func WithPropagator(p Propagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {
 			c.propagator = p
+			c.rootMarker, _ = p.(RootMarker)
 		}
 	})
 }

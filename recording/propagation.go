@@ -68,6 +68,22 @@ type Propagator interface {
 	Inject(ctx context.Context, tc TraceContext, carrier Carrier)
 }
 
+// A RootMarker is a [Propagator] that also marks the context of a record
+// whose trace ID the recorder makes itself (no valid trace context came
+// in): such an ID is random ([Record.RandomTraceID]), and instrumentation
+// that starts root spans under the request may say so. The recorder calls
+// MarkRoot, with the context it was given, when it starts such a record
+// ([Recorder.StartRecord]) and builds the record's context on the one
+// MarkRoot returns; requests it does not record are not marked. Package
+// otelexport's propagator is one: it puts W3C Trace Context Level 2's
+// random-trace-id flag where the OpenTelemetry SDK reads a root span's flags
+// from. MarkRoot must be safe for concurrent use, and cheap: it runs on the
+// request's path.
+type RootMarker interface {
+	Propagator
+	MarkRoot(ctx context.Context) context.Context
+}
+
 // W3CPropagator is the W3C Trace Context [Propagator] (traceparent and
 // tracestate headers); it is a [Recorder]'s default. It has no state: use
 // the zero value, W3CPropagator{}. Package otelexport adapts any

@@ -394,6 +394,9 @@ func StartRecordFrom[T any](r *Recorder, ctx context.Context, info *RequestInfo)
 	a.rec = r
 	r.startRecord(a, info)
 	r.inflight.add(a)
+	if m := r.cfg.rootMarker; m != nil && !info.TraceID.IsValid() {
+		ctx = m.MarkRoot(ctx) // a trace ID startRecord made: random
+	}
 	// NewContext's node, in a record no context carries yet.
 	a.ctx = recordCtx{Context: ctx, a: a}
 	return &a.ctx, a, &w.x

@@ -247,7 +247,11 @@ func (s *Stream) StartMessage(ctx context.Context, dir Direction, typ string, si
 //   - any other record (a request that broadcasts to connections, or a
 //     message being handled — a reply to a message received on s, or a
 //     message of another stream passed on): a call of that record, service
-//     the stream's system, method "send " and typ, counted on s;
+//     the stream's system, method "send " and typ, counted on s, with the
+//     attributes of OpenTelemetry's messaging conventions
+//     (messaging.system, messaging.operation.type "send",
+//     messaging.destination.name the stream's route) and exported as a
+//     PRODUCER span;
 //   - no record: the message is only counted.
 //
 // End it with [Message.End] once written.
@@ -269,9 +273,17 @@ func (s *Stream) StartSend(ctx context.Context, typ string, size int64) *Message
 		m.parent = p
 	}
 	m.call = a.StartCall(s.system, "send "+typ)
-	if size >= 0 {
-		m.call.SetRequestSize(size)
+	// A message sent: a PRODUCER span, as OpenTelemetry's messaging
+	// conventions make a send, with their attributes (those of the
+	// message records, StartMessage's). In a room of the record's slabs
+	// (Reserve): a broadcast sends many.
+	attrs := [...]Attr{
+		{Key: convention.KeySpanKind, Value: convention.SpanKindProducer},
+		{Key: convention.KeyMessagingSystem, Value: s.system},
+		{Key: convention.KeyMessagingOperationType, Value: convention.MessagingSend},
+		{Key: convention.KeyMessagingDestinationName, Value: s.route},
 	}
+	m.call.Update(&CallUpdate{Reserve: true, Attrs: attrs[:], RequestSize: size, HasRequestSize: size >= 0})
 	return m
 }
 

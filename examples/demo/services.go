@@ -55,7 +55,8 @@ func startServices(rec *recording.Recorder) (*services, error) {
 	go s.grpcSrv.Serve(ln)
 	s.grpcConn, err = grpc.NewClient(ln.Addr().String(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(grpcstats.NewClientHandler()))
+		grpc.WithStatsHandler(grpcstats.NewClientHandler()),
+		grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()))
 	if err != nil {
 		s.Close()
 		return nil, err

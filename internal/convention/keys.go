@@ -107,10 +107,11 @@ const (
 	KeyDroppedCalls = "appstats.dropped_calls"
 	KeyService      = "appstats.service" // a call's Service
 	KeyCallRunning  = "appstats.call.running"
-	// KeySpanKind is the OpenTelemetry span kind of a call bridged from a
-	// span that is not a CLIENT one: "internal" or "producer". Exporters
-	// give the call's span that kind (CLIENT without it) and do not
-	// export the attribute.
+	// KeySpanKind is the OpenTelemetry span kind of a call whose span is
+	// not a CLIENT one: "internal" or "producer" (SpanKindInternal,
+	// SpanKindProducer), for a call bridged from such a span or a message
+	// sent to a stream. Exporters give the call's span that kind (CLIENT
+	// without it) and do not export the attribute.
 	KeySpanKind         = "appstats.span.kind"
 	KeyCallRequest      = "appstats.call.request"
 	KeyCallResponse     = "appstats.call.response"

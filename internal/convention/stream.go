@@ -42,3 +42,13 @@ func CloseDetail(by string, code int, reason string) string {
 	}
 	return s
 }
+
+// The values of KeySpanKind.
+const (
+	SpanKindInternal = "internal"
+	SpanKindProducer = "producer"
+)
+
+// MessagingSend is the messaging.operation.type (and name) of a message
+// sent, as OpenTelemetry's messaging conventions name it.
+const MessagingSend = "send"

@@ -35,6 +35,20 @@
 // WritePreparedMessage, WriteControl and Close are wrapped to count, and
 // [Conn.Send] records a message written with a context. gorilla/websocket's
 // rule holds: one goroutine reads and one writes at a time.
+//
+// # OpenTelemetry
+//
+// Exported with package otelexport, the connection is a SERVER span, each
+// message received and handled a CONSUMER span ("process GET /ws") and
+// each message the connection's own goroutine sends a PRODUCER span
+// ("send GET /ws"), children of the connection's span, as OpenTelemetry's
+// messaging conventions make them (websocket has no conventions of its
+// own). A message sent for another record — a reply made while handling a
+// message, a push from another request — is a call of that record,
+// exported as a PRODUCER span too ("websocket send text", with
+// messaging.system, messaging.operation.type "send" and
+// messaging.destination.name the connection's route), so that every send
+// reads the same way in a trace viewer such as Jaeger.
 package gorillastats
 
 import (

@@ -2,10 +2,12 @@ package grpcstats
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
@@ -30,13 +32,14 @@ import (
 // start to the first sign of a response (headers, message or trailers), and
 // "receive", from then until the RPC ends. It ends when the RPC does (the stream's
 // stats.End), not when the method call returns a stream. A retried RPC gives
-// one call per attempt. A client stream that the server ends with an error
-// while the client still sends is one grpc-go's stats report as a success
-// (the client's Send meets io.EOF; CloseAndRecv returns the status, which
-// no stats event carries): its call is recorded as failed, with status
-// Unknown, as it ends without its response. A bidirectional or server
-// stream ended so still records as a success: it may succeed without a
-// message.
+// one call per attempt. A stream that the server ends with an error while
+// the client still sends is one grpc-go's stats report as a success (the
+// client's Send meets io.EOF; Recv or CloseAndRecv returns the status,
+// which no stats event carries): mount [StreamClientInterceptor] too, and
+// its call is recorded with the status the client receives. Without it, a
+// client stream ended so is recorded as failed, with status Unknown, as it
+// ends without its response, and a bidirectional or server stream as a
+// success, as it may succeed without a message.
 //
 // The call's trace context is injected into the outgoing metadata through
 // the request's recorder's propagator (W3C traceparent by default), so a
@@ -68,6 +71,11 @@ type clientRPC struct {
 	// clientOnly: a client stream, which succeeds with one response
 	// message (see finish).
 	clientOnly atomic.Bool
+
+	// guessed: the call ended with a status the client did not receive
+	// (OK, or Unknown for a client stream without its response), which
+	// the status its stream's RecvMsg returns replaces (see received).
+	guessed atomic.Bool
 
 	firstResp         atomic.Int64 // 1 + nanoseconds from the call's start to the first response event; 0 before
 	sent, recv        atomic.Int64
@@ -124,6 +132,13 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		}
 		if rs.IsClientStream && !rs.IsServerStream {
 			s.clientOnly.Store(true)
+		}
+		if rs.IsClientStream || rs.IsServerStream {
+			// The stream's wrapper (StreamClientInterceptor), if any,
+			// tells this attempt the status its client receives.
+			if l, _ := s.Context.Value(streamLinkKey{}).(*streamLink); l != nil {
+				l.rpc.Store(s)
+			}
 		}
 	case *stats.OutPayload:
 		s.sent.Add(1)
@@ -192,6 +207,11 @@ func (s *clientRPC) finish(end time.Time, err error) {
 		// one response message, the RPC did not succeed.
 		code = codes.Unknown
 		c.SetError(code.String() + ": " + noResponse)
+		s.guessed.Store(true)
+	} else if s.streaming.Load() {
+		// A stream that the server ended with an error while its client
+		// sent: grpc-go's stats end it as a success too (see received).
+		s.guessed.Store(true)
 	}
 	// The rest is set, and the call ended, under one lock of the record.
 	var attrs [3]recording.Attr
@@ -216,6 +236,94 @@ func (s *clientRPC) finish(end time.Time, err error) {
 	}
 	c.Record().AddOverhead(time.Since(t0))
 	c.EndWith(&u, d, nil)
+}
+
+// received records err, the status a stream's RecvMsg returned to its
+// client, as the call's, if the call ended without one: grpc-go's stats
+// end a stream as a success when its client's SendMsg meets the end of a
+// stream that the server ended with an error (SendMsg returns io.EOF; the
+// status is RecvMsg's to return). The call has ended by then (RecvMsg
+// returns an error once the attempt has ended), and may be amended until
+// its record ends.
+func (s *clientRPC) received(err error) {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() == codes.OK || !s.done.Load() || !s.guessed.CompareAndSwap(true, false) {
+		return
+	}
+	code := st.Code()
+	s.c.SetError(code.String() + ": " + st.Message())
+	s.c.SetAttr(AttrStatusCode, convention.GRPCStatusName(int(code)))
+}
+
+// StreamClientInterceptor returns a stream interceptor that tells the
+// client handler ([NewClientHandler]) the status each recorded stream's
+// client receives. Mount it next to the handler:
+//
+//	conn, err := grpc.NewClient(target,
+//		grpc.WithStatsHandler(grpcstats.NewClientHandler()),
+//		grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()))
+//
+// grpc-go's stats report a stream that the server ends with an error
+// while the client sends as a success: the client's Send returns io.EOF,
+// and the status is left for its Recv (CloseAndRecv for a client stream)
+// to return, which no stats event carries. With the interceptor, the call
+// of such a stream is recorded with the status Recv returned (its error
+// and rpc.response.status_code), provided Recv is called before the
+// request's record ends. Without it, such a bidirectional or server stream
+// is recorded as a success, and such a client stream as failed with the
+// status Unknown.
+//
+// A stream made without a recorded request passes through unwrapped, at
+// the cost of a context lookup.
+func StreamClientInterceptor() grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		if recording.FromContext(ctx) == nil {
+			return streamer(ctx, desc, cc, method, opts...)
+		}
+		l := &streamLink{Context: ctx}
+		cs, err := streamer(l, desc, cc, method, opts...)
+		if err != nil {
+			return cs, err
+		}
+		return &statusStream{ClientStream: cs, link: l}, nil
+	}
+}
+
+type streamLinkKey struct{}
+
+// streamLink is the context a stream's interceptor gives the stream, through
+// which the client handler's latest attempt of it is found.
+type streamLink struct {
+	context.Context
+	rpc atomic.Pointer[clientRPC]
+}
+
+// Value returns the link for streamLinkKey and defers to the parent for
+// every other key.
+func (l *streamLink) Value(key any) any {
+	if key == (streamLinkKey{}) {
+		return l
+	}
+	return l.Context.Value(key)
+}
+
+// statusStream is a client stream that passes the status its RecvMsg
+// returns on to its call.
+type statusStream struct {
+	grpc.ClientStream
+	link *streamLink
+}
+
+// RecvMsg receives a message; the status it returns at the stream's end,
+// other than OK, goes to the call.
+func (s *statusStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil && err != io.EOF {
+		if rpc := s.link.rpc.Load(); rpc != nil {
+			rpc.received(err)
+		}
+	}
+	return err
 }
 
 // TagConn returns ctx unchanged.

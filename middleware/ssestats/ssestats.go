@@ -32,7 +32,13 @@
 //	})
 //
 // Events sent from other requests — a broadcast — are calls of those
-// requests' records, counted on the stream ([Stream.Send]).
+// requests' records, counted on the stream ([Stream.Send]). Exported with
+// package otelexport, every event sent is a PRODUCER span, as
+// OpenTelemetry's messaging conventions make a send: an event of the
+// stream's own record a span "send GET /prices" under the stream's SERVER
+// span, an event sent for another record that record's call ("sse send
+// price", with messaging.system, messaging.operation.type "send" and
+// messaging.destination.name the stream's route).
 package ssestats
 
 import (

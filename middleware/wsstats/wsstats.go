@@ -32,6 +32,20 @@
 // [Conn] embeds *websocket.Conn, so the rest of its API is at hand; Write,
 // Writer, Read, Reader, CloseRead, Close and CloseNow are wrapped to count
 // and record.
+//
+// # OpenTelemetry
+//
+// Exported with package otelexport, the connection is a SERVER span, each
+// message received and handled a CONSUMER span ("process GET /ws") and
+// each message the connection's own goroutine sends a PRODUCER span
+// ("send GET /ws"), children of the connection's span, as OpenTelemetry's
+// messaging conventions make them (websocket has no conventions of its
+// own). A message sent for another record — a reply made while handling a
+// message, a push from another request — is a call of that record,
+// exported as a PRODUCER span too ("websocket send text", with
+// messaging.system, messaging.operation.type "send" and
+// messaging.destination.name the connection's route), so that every send
+// reads the same way in a trace viewer such as Jaeger.
 package wsstats
 
 import (
