@@ -51,9 +51,8 @@ func TestRecordPoolPutAll(t *testing.T) {
 }
 
 // TestRecordPoolReserved checks that the reserve's count of bytes follows
-// its records when get takes off what put counted (spare.reserved) rather
-// than counting again: back to zero once every record is taken, and no
-// record out of the reserve still noting bytes.
+// its records when get takes off what put counted (reserved) rather than
+// counting again: back to zero once every record is taken.
 func TestRecordPoolReserved(t *testing.T) {
 	p := newRecordPool()
 	var recs []*Record
@@ -67,10 +66,13 @@ func TestRecordPoolReserved(t *testing.T) {
 	for _, rec := range recs[5:] {
 		p.put(rec)
 	}
+	if len(p.reserved) != len(p.reserve) {
+		t.Fatalf("the reserve notes %d counts for %d records", len(p.reserved), len(p.reserve))
+	}
 	var sum int64
-	for _, rec := range p.reserve {
-		if rec.spare.reserved != spareBytes(rec) {
-			t.Errorf("a record in the reserve notes %d bytes, keeps %d", rec.spare.reserved, spareBytes(rec))
+	for i, rec := range p.reserve {
+		if p.reserved[i] != spareBytes(rec) {
+			t.Errorf("a record in the reserve is noted at %d bytes, keeps %d", p.reserved[i], spareBytes(rec))
 		}
 		sum += spareBytes(rec)
 	}
@@ -78,11 +80,9 @@ func TestRecordPoolReserved(t *testing.T) {
 		t.Errorf("reserve counts %d bytes, holds %d", p.bytes, sum)
 	}
 	for range recs {
-		if rec := p.get(); rec.spare.reserved != 0 {
-			t.Errorf("a record out of the reserve notes %d bytes", rec.spare.reserved)
-		}
+		p.get()
 	}
-	if p.bytes != 0 || len(p.reserve) != 0 {
-		t.Errorf("emptied reserve counts %d bytes, %d records", p.bytes, len(p.reserve))
+	if p.bytes != 0 || len(p.reserve) != 0 || len(p.reserved) != 0 {
+		t.Errorf("emptied reserve counts %d bytes, %d records, %d counts", p.bytes, len(p.reserve), len(p.reserved))
 	}
 }

@@ -49,7 +49,13 @@ type recordPool struct {
 
 	mu      sync.Mutex
 	reserve []*Record
-	bytes   int64 // the spare memory of the reserve's records (spareBytes)
+	// reserved[i] is spareBytes of reserve[i] as put counted it when it
+	// took the record in (a record in the reserve does not change), for
+	// get to take off without counting again. It is the pool's, not a
+	// field of the record's: eight bytes more would take a Record over
+	// 568 bytes, into the 640-byte size class (TestRecordSizeClass).
+	reserved []int64
+	bytes    int64 // the spare memory of the reserve's records (spareBytes)
 }
 
 // reserveRecords is how many records a recordPool keeps through garbage
@@ -71,7 +77,7 @@ func spareBytes(rec *Record) int64 {
 }
 
 func newRecordPool() *recordPool {
-	return &recordPool{reserve: make([]*Record, 0, reserveRecords)}
+	return &recordPool{reserve: make([]*Record, 0, reserveRecords), reserved: make([]int64, 0, reserveRecords)}
 }
 
 // get takes a record from the reserve first: put fills it first, so that
@@ -84,8 +90,8 @@ func (p *recordPool) get() *Record {
 		rec := p.reserve[n-1]
 		p.reserve[n-1] = nil
 		p.reserve = p.reserve[:n-1]
-		p.bytes -= rec.spare.reserved // spareBytes(rec) as put counted it
-		rec.spare.reserved = 0
+		p.bytes -= p.reserved[n-1] // spareBytes(rec) as put counted it
+		p.reserved = p.reserved[:n-1]
 		p.mu.Unlock()
 		return rec
 	}
@@ -100,8 +106,8 @@ func (p *recordPool) put(rec *Record) {
 	n := spareBytes(rec)
 	p.mu.Lock()
 	if len(p.reserve) < cap(p.reserve) && p.bytes+n <= maxReserveBytes {
-		rec.spare.reserved = n
 		p.reserve = append(p.reserve, rec)
+		p.reserved = append(p.reserved, n)
 		p.bytes += n
 		p.mu.Unlock()
 		return
@@ -117,22 +123,22 @@ func (p *recordPool) putAll(recs []*Record) {
 	over := 0 // recs[:over] go to the sync.Pool
 	p.mu.Lock()
 	// The reserve and its bytes in the loop's variables, stored once
-	// after it: a record's store to its spare.reserved may alias p for
-	// all the compiler knows, so p's fields would be loaded and stored
-	// again for each record.
-	reserve, bytes := p.reserve, p.bytes
+	// after it: a store through a slice may alias p for all the
+	// compiler knows, so p's fields would be loaded and stored again for
+	// each record.
+	reserve, reserved, bytes := p.reserve, p.reserved, p.bytes
 	for i, rec := range recs {
 		n := spareBytes(rec)
 		if len(reserve) < cap(reserve) && bytes+n <= maxReserveBytes {
-			rec.spare.reserved = n
 			reserve = append(reserve, rec) // within its capacity
+			reserved = append(reserved, n) // likewise
 			bytes += n
 			continue
 		}
 		recs[over], recs[i] = rec, recs[over]
 		over++
 	}
-	p.reserve, p.bytes = reserve, bytes
+	p.reserve, p.reserved, p.bytes = reserve, reserved, bytes
 	p.mu.Unlock()
 	for _, rec := range recs[:over] {
 		p.p.Put(rec)
@@ -186,7 +192,6 @@ func (rec *Record) reset() {
 	// The kept memory is emptied in place, in spare, which the zeroing
 	// below leaves as it is.
 	sp := &rec.spare
-	sp.reserved = 0
 	dropCallRefs(sp.calls)
 	sp.calls = sp.calls[:0]
 	if cap(sp.calls) > maxSpareCalls {
@@ -325,9 +330,4 @@ type spare struct {
 	hdrOrder []headerEntry       // the entries of hdr, in the order headerMap made them
 	warnings []Warning           // Warnings as prepare made them
 	pcs      []uintptr           // the calls' raw stacks, until prepare symbolizes them
-	// reserved is spareBytes of the record as a recordPool's reserve
-	// counted it when it took the record in (a record in the reserve
-	// does not change), for get to take off without counting again;
-	// zero outside the reserve.
-	reserved int64
 }
