@@ -30,7 +30,7 @@ func TestRecordPoolPutAll(t *testing.T) {
 	p = newRecordPool()
 	big := make([]*Record, 20)
 	for i := range big {
-		big[i] = &Record{}
+		big[i] = &Record{spare: new(spare)}
 		big[i].spare.pcs = make([]uintptr, 0, maxSparePCs) // 512 KB kept for the next use
 	}
 	small := &Record{}
@@ -57,7 +57,7 @@ func TestRecordPoolReserved(t *testing.T) {
 	p := newRecordPool()
 	var recs []*Record
 	for i := range 10 {
-		rec := &Record{}
+		rec := &Record{spare: new(spare)}
 		rec.spare.pcs = make([]uintptr, 0, 100*i)
 		rec.hdrFlat = make([]string, 0, i)
 		recs = append(recs, rec)

@@ -145,7 +145,17 @@ type Record struct {
 	// a box of the Record's own, never into the ActiveRecord, which the
 	// Record outlives (TestTraceStateKeepsNoActiveRecord).
 	state *string
-	spare spare // memory to reuse when the record is (see Borrower)
+	// spare is memory to reuse when the record is (see Borrower), or
+	// buffers the record fills while it is made: a pooled record's own
+	// for its life; a record a sink may keep borrows one from the
+	// recorder (spareList) until its writer is done with it, then holds
+	// nil. A pointer rather than seven words takes a Record to 432 bytes,
+	// the 448-byte size class (no malloc header within 512): 128 bytes
+	// less for every record a keeping sink (memstore) is given
+	// (TestRecordSizeClass), and six pointer words fewer for the garbage
+	// collector to scan in each record it keeps. Never nil in a record
+	// from newRecord until prepare is done with it.
+	spare *spare
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
 	// size is the estimated bytes held, while queued (positive; 0 before).

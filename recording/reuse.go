@@ -69,6 +69,7 @@ const (
 
 // spareBytes estimates the memory rec keeps for its next use.
 func spareBytes(rec *Record) int64 {
+	rec.ownSpare()
 	return sizeRecord + int64(cap(rec.spare.calls))*sizeCall +
 		int64(cap(rec.spare.pcs))*int64(unsafe.Sizeof(uintptr(0))) +
 		int64(cap(rec.hdrFlat)+cap(rec.spare.hdrVals))*sizeString +
@@ -99,7 +100,7 @@ func (p *recordPool) get() *Record {
 	if rec, _ := p.p.Get().(*Record); rec != nil {
 		return rec
 	}
-	return new(Record)
+	return newPooledRecord()
 }
 
 func (p *recordPool) put(rec *Record) {
@@ -158,9 +159,86 @@ const (
 // records, else a new one.
 func (r *Recorder) newRecord() *Record {
 	if r.pool == nil {
-		return new(Record)
+		rec := new(Record)
+		rec.spare = r.spares.get()
+		return rec
 	}
 	return r.pool.get()
+}
+
+// ownSpare returns rec's spare, which it first gives rec if it has none:
+// a record not made by newRecord (a snapshot, or a record built by hand)
+// before the writer's functions fill its buffers. A record from
+// newRecord has its own, until its writer is done with it.
+func (rec *Record) ownSpare() *spare {
+	if rec.spare == nil {
+		rec.spare = new(spare)
+	}
+	return rec.spare
+}
+
+// newPooledRecord returns an empty record with a spare of its own, both
+// in one allocation (for the pool, which reuses them together).
+func newPooledRecord() *Record {
+	b := new(struct {
+		rec Record
+		sp  spare
+	})
+	b.rec.spare = &b.sp
+	return &b.rec
+}
+
+// A spareList holds the spares of records that sinks may keep (r.pool is
+// nil): such a record borrows a spare when it is made, for the buffers it
+// fills on the request path (raw stacks, header pairs), and its writer
+// hands the spare back, empty, once the record is prepared (see deliver):
+// a record kept by a sink then holds no spare. Nothing of a spare is
+// reachable from a request's context once its record is finished (the
+// ActiveRecord reads its record no more, as when records are pooled), so
+// a handler that keeps its context or ResponseWriter keeps no spare. The
+// list is bounded: past reserveRecords spares, the others are left to
+// the garbage collector.
+type spareList struct {
+	mu   sync.Mutex
+	free []*spare
+}
+
+// get returns an empty spare: one of the list's, else a new one.
+func (l *spareList) get() *spare {
+	if l == nil { // a Recorder not made by New
+		return new(spare)
+	}
+	l.mu.Lock()
+	if n := len(l.free); n > 0 {
+		sp := l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+		l.mu.Unlock()
+		return sp
+	}
+	l.mu.Unlock()
+	return new(spare)
+}
+
+// takeAll takes the spares of recs, emptied, into the list, and leaves
+// each record holding none. It takes the lock once for the batch.
+func (l *spareList) takeAll(recs []*Record) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	for _, rec := range recs {
+		sp := rec.spare
+		if sp == nil {
+			continue
+		}
+		rec.spare = nil
+		if len(l.free) < cap(l.free) {
+			*sp = spare{}
+			l.free = append(l.free, sp)
+		}
+	}
+	l.mu.Unlock()
 }
 
 // release hands rec back to the pool, once every sink is done with it (or
@@ -191,7 +269,7 @@ func (r *Recorder) releaseAll(recs []*Record) {
 func (rec *Record) reset() {
 	// The kept memory is emptied in place, in spare, which the zeroing
 	// below leaves as it is.
-	sp := &rec.spare
+	sp := rec.ownSpare()
 	dropCallRefs(sp.calls)
 	sp.calls = sp.calls[:0]
 	if cap(sp.calls) > maxSpareCalls {
