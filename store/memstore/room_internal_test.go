@@ -11,8 +11,9 @@ import (
 
 // TestRoomFullBufferOnce checks that a store filled a record at a time,
 // then written on past its capacity, allocates a buffer longer than its
-// capacity once, the full store's, and never grows it again: the buffers
-// before it are at most the capacity long.
+// capacity once, the full store's, and never grows it again, and that the
+// buffers before it take less than the full one: at most a quarter of the
+// capacity each.
 func TestRoomFullBufferOnce(t *testing.T) {
 	for _, capacity := range []int{1, 7, 100, 5000} {
 		st := New(capacity)
@@ -31,6 +32,8 @@ func TestRoomFullBufferOnce(t *testing.T) {
 		for _, n := range sizes {
 			if n > capacity+1 {
 				over++
+			} else if n > max(capacity/4, 16) {
+				t.Errorf("capacity %d: a buffer of %d before the full one", capacity, n)
 			}
 		}
 		if over != 1 || sizes[len(sizes)-1] < 2*(capacity+1) {
