@@ -58,7 +58,7 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 // header (a Record takes the 448-byte class). Records a keeping sink
 // (memstore) is given are allocated one a recorded request, and kept. Until
 // the twentieth round a Record took 576 bytes, the 640-byte class with its
-// header: its spare was seven words of its own, where a pointer does.
+// header: its spare was 136 bytes of its own, where a pointer does.
 func TestRecordSizeClass(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("sizes are for 64-bit platforms")
