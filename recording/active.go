@@ -354,13 +354,20 @@ type ActiveRecord struct {
 	// Calls live in chunks of slots, filled in the order the calls start:
 	// the calls of the record are the used slots of its chunks, in order,
 	// but those discarded.
-	chunks  [][]ActiveCall
-	inline  [4][]ActiveCall // the first chunks' slice headers
-	used    int32           // slots used in the last chunk
-	spans   uint32          // span IDs made for calls (see callSpanLocked)
-	lastPCs []uintptr       // the raw stack of the last call started that has one, which the next one may share
-	live    int             // calls kept: started, not discarded
-	attrs   [4]Attr         // room for the record's first attributes (see AddAttrs)
+	chunks [][]ActiveCall
+	// inline holds the first chunks' slice headers: two, which keeps an
+	// ActiveRecord with a wrapper's state (middleware/httpstats') within
+	// 512 bytes, the largest size class whose objects carry no malloc
+	// header (TestActiveRecordSizeClass); four took it to the 576-byte
+	// class. A record needs a third chunk only past three times the calls
+	// its first holds (twelve when it starts at four), and then allocates
+	// its list of chunks (append's), beside chunks that take far more.
+	inline  [2][]ActiveCall
+	used    int32     // slots used in the last chunk
+	spans   uint32    // span IDs made for calls (see callSpanLocked)
+	lastPCs []uintptr // the raw stack of the last call started that has one, which the next one may share
+	live    int       // calls kept: started, not discarded
+	attrs   [4]Attr   // room for the record's first attributes (see AddAttrs)
 	dropped int
 	ended   bool
 	// Rooms for calls' attributes and phases ([ActiveCall.Reserve]) are

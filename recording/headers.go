@@ -230,6 +230,7 @@ func (a *ActiveRecord) KeptUserAgent() (value string, ok bool) {
 // been used before. It runs in the writer goroutine, which alone uses the
 // recorder's cache of which header names are secret.
 func (r *Recorder) headerMap(rec *Record) map[string][]string {
+	rec.ownSpare()
 	flat := rec.hdrFlat
 	out := rec.spare.hdr
 	if rec.hdrSame && len(out) > 0 && len(flat) == 2*len(rec.spare.hdrOrder) {
@@ -324,6 +325,7 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 // next records may share in turn.
 func (r *Recorder) keptHeaderMap(rec *Record) map[string][]string {
 	k := &r.keptHdr
+	rec.ownSpare()
 	if k.m != nil && len(k.order) == len(k.m) && sameHeaders(r.scrubber(), rec.hdrFlat, k.m, k.order, r.cfg.maxName) {
 		rec.hdrBytes = k.bytes
 		return k.m

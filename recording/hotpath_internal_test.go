@@ -373,7 +373,7 @@ func TestRecordPoolReserve(t *testing.T) {
 func TestRecordPoolReserveBytes(t *testing.T) {
 	p := newRecordPool()
 	for range 20 {
-		rec := &Record{}
+		rec := &Record{spare: new(spare)}
 		rec.spare.pcs = make([]uintptr, 0, maxSparePCs) // 512 KB kept for the next use
 		p.put(rec)
 	}
@@ -565,7 +565,7 @@ func TestSetHeadersFresh(t *testing.T) {
 		}
 		_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/"})
 		rec := ar.r
-		rec.spare = spare{} // made afresh
+		rec.spare = new(spare) // made afresh
 		rec.hdrFlat = nil
 		ar.SetHeaders(h)
 		want := r.headerMap(&Record{hdrFlat: slices.Clone(rec.hdrFlat)})

@@ -206,6 +206,10 @@ func (r *Recorder) deliver(batch []*Record) {
 	for _, rec := range batch {
 		rec.size += r.prepare(rec)
 	}
+	if r.pool == nil {
+		// Before the sinks see the records: they may keep them.
+		r.spares.takeAll(batch)
+	}
 	var traced int
 	if r.flight != nil {
 		var limited int
@@ -287,6 +291,7 @@ func (r *Recorder) fitTraces(batch []*Record, total int64) int {
 // which the estimate leaves out: computing it afresh would walk the whole
 // record a second time.)
 func (r *Recorder) prepare(rec *Record) (grown int64) {
+	rec.ownSpare()
 	calls := len(rec.Calls) > 0 // without calls, no stack to symbolize, no warning to find
 	if calls {
 		grown = r.symbolize(rec)
@@ -344,7 +349,8 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 		// made afresh has them in one array with its map's values
 		// (see SetHeaders), which the sink may keep.
 		clear(rec.hdrFlat[:cap(rec.hdrFlat)])
-		rec.spare, rec.hdrFlat, rec.hdrFlatBytes, rec.hdrOrderUA = spare{}, nil, 0, 0
+		*rec.spare = spare{}
+		rec.hdrFlat, rec.hdrFlatBytes, rec.hdrOrderUA = nil, 0, 0
 	}
 	return grown
 }

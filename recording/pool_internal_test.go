@@ -30,7 +30,7 @@ func TestRecordPoolPutAll(t *testing.T) {
 	p = newRecordPool()
 	big := make([]*Record, 20)
 	for i := range big {
-		big[i] = &Record{}
+		big[i] = &Record{spare: new(spare)}
 		big[i].spare.pcs = make([]uintptr, 0, maxSparePCs) // 512 KB kept for the next use
 	}
 	small := &Record{}
@@ -51,14 +51,13 @@ func TestRecordPoolPutAll(t *testing.T) {
 }
 
 // TestRecordPoolReserved checks that the reserve's count of bytes follows
-// its records when get takes off what put counted (spare.reserved) rather
-// than counting again: back to zero once every record is taken, and no
-// record out of the reserve still noting bytes.
+// its records when get takes off what put counted (reserved) rather than
+// counting again: back to zero once every record is taken.
 func TestRecordPoolReserved(t *testing.T) {
 	p := newRecordPool()
 	var recs []*Record
 	for i := range 10 {
-		rec := &Record{}
+		rec := &Record{spare: new(spare)}
 		rec.spare.pcs = make([]uintptr, 0, 100*i)
 		rec.hdrFlat = make([]string, 0, i)
 		recs = append(recs, rec)
@@ -67,10 +66,13 @@ func TestRecordPoolReserved(t *testing.T) {
 	for _, rec := range recs[5:] {
 		p.put(rec)
 	}
+	if len(p.reserved) != len(p.reserve) {
+		t.Fatalf("the reserve notes %d counts for %d records", len(p.reserved), len(p.reserve))
+	}
 	var sum int64
-	for _, rec := range p.reserve {
-		if rec.spare.reserved != spareBytes(rec) {
-			t.Errorf("a record in the reserve notes %d bytes, keeps %d", rec.spare.reserved, spareBytes(rec))
+	for i, rec := range p.reserve {
+		if p.reserved[i] != spareBytes(rec) {
+			t.Errorf("a record in the reserve is noted at %d bytes, keeps %d", p.reserved[i], spareBytes(rec))
 		}
 		sum += spareBytes(rec)
 	}
@@ -78,11 +80,9 @@ func TestRecordPoolReserved(t *testing.T) {
 		t.Errorf("reserve counts %d bytes, holds %d", p.bytes, sum)
 	}
 	for range recs {
-		if rec := p.get(); rec.spare.reserved != 0 {
-			t.Errorf("a record out of the reserve notes %d bytes", rec.spare.reserved)
-		}
+		p.get()
 	}
-	if p.bytes != 0 || len(p.reserve) != 0 {
-		t.Errorf("emptied reserve counts %d bytes, %d records", p.bytes, len(p.reserve))
+	if p.bytes != 0 || len(p.reserve) != 0 || len(p.reserved) != 0 {
+		t.Errorf("emptied reserve counts %d bytes, %d records, %d counts", p.bytes, len(p.reserve), len(p.reserved))
 	}
 }

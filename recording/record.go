@@ -145,7 +145,19 @@ type Record struct {
 	// a box of the Record's own, never into the ActiveRecord, which the
 	// Record outlives (TestTraceStateKeepsNoActiveRecord).
 	state *string
-	spare spare // memory to reuse when the record is (see Borrower)
+	// spare is memory to reuse when the record is (see Borrower), and
+	// the buffers the record fills while it is made: a pooled record's
+	// own for its life; a record a sink may keep borrows one from the
+	// recorder (spareList), which its writer takes back once the record
+	// is prepared, before any sink sees it (the record then holds nil).
+	// A pointer rather than the spare's 136 bytes takes a Record to 432
+	// bytes, the 448-byte size class, without the malloc header of an
+	// object with pointers over 512 bytes (TestRecordSizeClass): 128
+	// bytes less for every record a keeping sink (memstore) is given, and
+	// five pointer words fewer for the garbage collector to scan in
+	// each record it keeps. Never nil in a record from newRecord until
+	// then.
+	spare *spare
 
 	// The pipeline's bookkeeping, read and written by the recorder alone.
 	// size is the estimated bytes held, while queued (positive; 0 before).

@@ -136,6 +136,9 @@ type Recorder struct {
 	// pool holds records every sink is done with, when all of them borrow
 	// records (see Borrower); nil when some sink may keep them.
 	pool *recordPool
+	// spares lends the records' spares when pool is nil (see spareList);
+	// nil when pool is not.
+	spares *spareList
 
 	log *convention.Logger // the recorder's own problems, rate-limited
 
@@ -215,6 +218,8 @@ func New(opts ...Option) *Recorder {
 		queries: newCleanTexts(), query: rules.Query, uaPlain: r.kindOf(convention.KeyUserAgentOriginal) == keyRequest}
 	if !slices.ContainsFunc(cfg.sinks, func(s Sink) bool { return !borrows(s) }) {
 		r.pool = newRecordPool()
+	} else {
+		r.spares = &spareList{free: make([]*spare, 0, reserveRecords)}
 	}
 	if cfg.flight != nil {
 		f, err := startFlight(cfg.flight)

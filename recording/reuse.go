@@ -49,7 +49,13 @@ type recordPool struct {
 
 	mu      sync.Mutex
 	reserve []*Record
-	bytes   int64 // the spare memory of the reserve's records (spareBytes)
+	// reserved[i] is spareBytes of reserve[i] as put counted it when it
+	// took the record in (a record in the reserve does not change), for
+	// get to take off without counting again. It is the pool's, not a
+	// field of the record's: eight bytes more would take a Record over
+	// 568 bytes, into the 640-byte size class (TestRecordSizeClass).
+	reserved []int64
+	bytes    int64 // the spare memory of the reserve's records (spareBytes)
 }
 
 // reserveRecords is how many records a recordPool keeps through garbage
@@ -63,6 +69,7 @@ const (
 
 // spareBytes estimates the memory rec keeps for its next use.
 func spareBytes(rec *Record) int64 {
+	rec.ownSpare()
 	return sizeRecord + int64(cap(rec.spare.calls))*sizeCall +
 		int64(cap(rec.spare.pcs))*int64(unsafe.Sizeof(uintptr(0))) +
 		int64(cap(rec.hdrFlat)+cap(rec.spare.hdrVals))*sizeString +
@@ -71,7 +78,7 @@ func spareBytes(rec *Record) int64 {
 }
 
 func newRecordPool() *recordPool {
-	return &recordPool{reserve: make([]*Record, 0, reserveRecords)}
+	return &recordPool{reserve: make([]*Record, 0, reserveRecords), reserved: make([]int64, 0, reserveRecords)}
 }
 
 // get takes a record from the reserve first: put fills it first, so that
@@ -84,8 +91,8 @@ func (p *recordPool) get() *Record {
 		rec := p.reserve[n-1]
 		p.reserve[n-1] = nil
 		p.reserve = p.reserve[:n-1]
-		p.bytes -= rec.spare.reserved // spareBytes(rec) as put counted it
-		rec.spare.reserved = 0
+		p.bytes -= p.reserved[n-1] // spareBytes(rec) as put counted it
+		p.reserved = p.reserved[:n-1]
 		p.mu.Unlock()
 		return rec
 	}
@@ -93,15 +100,15 @@ func (p *recordPool) get() *Record {
 	if rec, _ := p.p.Get().(*Record); rec != nil {
 		return rec
 	}
-	return new(Record)
+	return newPooledRecord()
 }
 
 func (p *recordPool) put(rec *Record) {
 	n := spareBytes(rec)
 	p.mu.Lock()
 	if len(p.reserve) < cap(p.reserve) && p.bytes+n <= maxReserveBytes {
-		rec.spare.reserved = n
 		p.reserve = append(p.reserve, rec)
+		p.reserved = append(p.reserved, n)
 		p.bytes += n
 		p.mu.Unlock()
 		return
@@ -117,22 +124,22 @@ func (p *recordPool) putAll(recs []*Record) {
 	over := 0 // recs[:over] go to the sync.Pool
 	p.mu.Lock()
 	// The reserve and its bytes in the loop's variables, stored once
-	// after it: a record's store to its spare.reserved may alias p for
-	// all the compiler knows, so p's fields would be loaded and stored
-	// again for each record.
-	reserve, bytes := p.reserve, p.bytes
+	// after it: a store through a slice may alias p for all the
+	// compiler knows, so p's fields would be loaded and stored again for
+	// each record.
+	reserve, reserved, bytes := p.reserve, p.reserved, p.bytes
 	for i, rec := range recs {
 		n := spareBytes(rec)
 		if len(reserve) < cap(reserve) && bytes+n <= maxReserveBytes {
-			rec.spare.reserved = n
 			reserve = append(reserve, rec) // within its capacity
+			reserved = append(reserved, n) // likewise
 			bytes += n
 			continue
 		}
 		recs[over], recs[i] = rec, recs[over]
 		over++
 	}
-	p.reserve, p.bytes = reserve, bytes
+	p.reserve, p.reserved, p.bytes = reserve, reserved, bytes
 	p.mu.Unlock()
 	for _, rec := range recs[:over] {
 		p.p.Put(rec)
@@ -152,9 +159,86 @@ const (
 // records, else a new one.
 func (r *Recorder) newRecord() *Record {
 	if r.pool == nil {
-		return new(Record)
+		rec := new(Record)
+		rec.spare = r.spares.get()
+		return rec
 	}
 	return r.pool.get()
+}
+
+// ownSpare returns rec's spare, which it first gives rec if it has none:
+// a record not made by newRecord (a snapshot, or a record built by hand)
+// before the writer's functions fill its buffers. A record from
+// newRecord has its own, until its writer is done with it.
+func (rec *Record) ownSpare() *spare {
+	if rec.spare == nil {
+		rec.spare = new(spare)
+	}
+	return rec.spare
+}
+
+// newPooledRecord returns an empty record with a spare of its own, both
+// in one allocation (for the pool, which reuses them together).
+func newPooledRecord() *Record {
+	b := new(struct {
+		rec Record
+		sp  spare
+	})
+	b.rec.spare = &b.sp
+	return &b.rec
+}
+
+// A spareList holds the spares of records that sinks may keep (r.pool is
+// nil): such a record borrows a spare when it is made, for the buffers it
+// fills on the request path (raw stacks, header pairs), and its writer
+// hands the spare back, empty, once the record is prepared (see deliver):
+// a record kept by a sink then holds no spare. Nothing of a spare is
+// reachable from a request's context once its record is finished (the
+// ActiveRecord reads its record no more, as when records are pooled), so
+// a handler that keeps its context or ResponseWriter keeps no spare. The
+// list is bounded: past reserveRecords spares, the others are left to
+// the garbage collector.
+type spareList struct {
+	mu   sync.Mutex
+	free []*spare
+}
+
+// get returns an empty spare: one of the list's, else a new one.
+func (l *spareList) get() *spare {
+	if l == nil { // a Recorder not made by New
+		return new(spare)
+	}
+	l.mu.Lock()
+	if n := len(l.free); n > 0 {
+		sp := l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+		l.mu.Unlock()
+		return sp
+	}
+	l.mu.Unlock()
+	return new(spare)
+}
+
+// takeAll takes the spares of recs, emptied, into the list, and leaves
+// each record holding none. It takes the lock once for the batch.
+func (l *spareList) takeAll(recs []*Record) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	for _, rec := range recs {
+		sp := rec.spare
+		if sp == nil {
+			continue
+		}
+		rec.spare = nil
+		if len(l.free) < cap(l.free) {
+			*sp = spare{}
+			l.free = append(l.free, sp)
+		}
+	}
+	l.mu.Unlock()
 }
 
 // release hands rec back to the pool, once every sink is done with it (or
@@ -185,8 +269,7 @@ func (r *Recorder) releaseAll(recs []*Record) {
 func (rec *Record) reset() {
 	// The kept memory is emptied in place, in spare, which the zeroing
 	// below leaves as it is.
-	sp := &rec.spare
-	sp.reserved = 0
+	sp := rec.ownSpare()
 	dropCallRefs(sp.calls)
 	sp.calls = sp.calls[:0]
 	if cap(sp.calls) > maxSpareCalls {
@@ -325,9 +408,4 @@ type spare struct {
 	hdrOrder []headerEntry       // the entries of hdr, in the order headerMap made them
 	warnings []Warning           // Warnings as prepare made them
 	pcs      []uintptr           // the calls' raw stacks, until prepare symbolizes them
-	// reserved is spareBytes of the record as a recordPool's reserve
-	// counted it when it took the record in (a record in the reserve
-	// does not change), for get to take off without counting again;
-	// zero outside the reserve.
-	reserved int64
 }

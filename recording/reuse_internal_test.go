@@ -1,9 +1,11 @@
 package recording
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +47,7 @@ func callRefs(t *testing.T, c *Call) map[string]unsafe.Pointer {
 // each must hold no pointer after reset. The slots' other words may be
 // left; the next request's calls are written whole.
 func TestResetDropsCallRefs(t *testing.T) {
-	rec := &Record{}
+	rec := &Record{spare: new(spare)}
 	calls := make([]Call, 7, 9)
 	typ := reflect.TypeFor[Call]()
 	for i := range calls {
@@ -172,7 +174,7 @@ func TestRecordHead(t *testing.T) {
 // but the memory it keeps (spare's, hdrFlat's array, hdrOrderUA): each
 // field set, a field added later too, through reflect.
 func TestResetZeroes(t *testing.T) {
-	rec := &Record{}
+	rec := &Record{spare: new(spare)}
 	v := reflect.ValueOf(rec).Elem()
 	typ := v.Type()
 	kept := map[string]bool{"spare": true, "hdrFlat": true, "hdrOrderUA": true}
@@ -214,7 +216,6 @@ func TestResetZeroes(t *testing.T) {
 	rec.hdrFlat[0], rec.hdrFlat[1] = "User-Agent", "x"
 	rec.hdrOrderUA = 1
 	rec.spare.hdrVals = []string{"x"}
-	rec.spare.reserved = 5
 	rec.reset()
 	for i := range typ.NumField() {
 		name := typ.Field(i).Name
@@ -222,9 +223,9 @@ func TestResetZeroes(t *testing.T) {
 			t.Errorf("after reset, Record.%s is %v", name, v.Field(i))
 		}
 	}
-	if len(rec.hdrFlat) != 0 || cap(rec.hdrFlat) != 4 || rec.hdrOrderUA != 1 || len(rec.spare.hdrVals) != 1 || rec.spare.reserved != 0 {
-		t.Errorf("after reset: hdrFlat %d of %d (want 0 of 4), hdrOrderUA %d (want 1), spare's values %d (want 1), reserved %d (want 0)",
-			len(rec.hdrFlat), cap(rec.hdrFlat), rec.hdrOrderUA, len(rec.spare.hdrVals), rec.spare.reserved)
+	if len(rec.hdrFlat) != 0 || cap(rec.hdrFlat) != 4 || rec.hdrOrderUA != 1 || len(rec.spare.hdrVals) != 1 {
+		t.Errorf("after reset: hdrFlat %d of %d (want 0 of 4), hdrOrderUA %d (want 1), spare's values %d (want 1)",
+			len(rec.hdrFlat), cap(rec.hdrFlat), rec.hdrOrderUA, len(rec.spare.hdrVals))
 	}
 }
 
@@ -246,6 +247,86 @@ func TestDropStringRefs(t *testing.T) {
 		}
 		if s[n] != "past" {
 			t.Errorf("%d strings: the string past them changed: %q", n, s[n])
+		}
+	}
+}
+
+// TestKeptRecordsLendSpares checks the spares of records that a sink may
+// keep (a SinkFunc): a kept record holds no spare once its sink has it,
+// the writer hands the spares back to the recorder's list, later records
+// borrow them, and what the kept records hold — calls with their texts
+// and stacks, header maps — stays as it was when the sink got them while
+// later requests fill the spares again.
+func TestKeptRecordsLendSpares(t *testing.T) {
+	type seen struct {
+		rec     *Record
+		methods []string
+		stacks  [][]Frame
+		ua      string
+	}
+	var kept []seen
+	got := make(chan int, 40)
+	r := New(WithBatch(4, time.Millisecond), WithSinks(SinkFunc(func(_ context.Context, recs []*Record) error {
+		for _, rec := range recs {
+			if rec.spare != nil {
+				t.Errorf("record %s reached its sink holding a spare", rec.Path)
+			}
+			s := seen{rec: rec, ua: fmt.Sprint(rec.Headers["User-Agent"])}
+			for _, c := range rec.Calls {
+				s.methods = append(s.methods, c.Method)
+				s.stacks = append(s.stacks, slices.Clone(c.Stack))
+			}
+			kept = append(kept, s)
+		}
+		got <- len(recs)
+		return nil
+	})))
+	if r.pool != nil || r.spares == nil {
+		t.Fatal("a recorder whose sink keeps records has a pool of records, or no list of spares")
+	}
+	borrowed := make(map[*spare]bool)
+	for i := range 40 {
+		ctx, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: fmt.Sprintf("/r%d", i)})
+		borrowed[ar.r.spare] = true
+		ar.SetHeaders(map[string][]string{"User-Agent": {fmt.Sprintf("agent %d", i)}, "Accept": {"*/*"}})
+		for j := range 3 {
+			StartCall(ctx, "svc", fmt.Sprintf("Get%d.%d", i, j)).End(nil)
+		}
+		ar.Finish()
+		if i%4 == 3 {
+			// The sink has the records once the writer has taken
+			// their spares back: the next ones borrow those.
+			for n := 0; n < 4; n += <-got {
+			}
+		}
+	}
+	if err := r.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 40 {
+		t.Fatalf("%d records kept, want 40", len(kept))
+	}
+	if len(borrowed) >= 40 {
+		t.Errorf("40 records borrowed %d spares: none was lent twice", len(borrowed))
+	}
+	for i, s := range kept {
+		rec := s.rec
+		if rec.spare != nil {
+			t.Errorf("kept record %d holds a spare", i)
+		}
+		if got := fmt.Sprint(rec.Headers["User-Agent"]); got != s.ua || !strings.Contains(got, "agent") {
+			t.Errorf("kept record %d: User-Agent %s, was %s", i, got, s.ua)
+		}
+		if len(rec.Calls) != len(s.methods) || len(rec.Calls) != 3 {
+			t.Fatalf("kept record %d: %d calls, was %d", i, len(rec.Calls), len(s.methods))
+		}
+		for j, c := range rec.Calls {
+			if c.Method != s.methods[j] || !strings.HasPrefix(c.Method, "Get"+strings.TrimPrefix(rec.Path, "/r")+".") {
+				t.Errorf("kept record %d (%s): call %d is %s, was %s", i, rec.Path, j, c.Method, s.methods[j])
+			}
+			if len(c.Stack) == 0 || !slices.Equal(c.Stack, s.stacks[j]) {
+				t.Errorf("kept record %d: call %d's stack changed", i, j)
+			}
 		}
 	}
 }

@@ -74,3 +74,24 @@ func TestPhasesDialRoom(t *testing.T) {
 		t.Errorf("a late dial's event noted: room %v, events %b", late.dial != nil, late.seen)
 	}
 }
+
+// TestRequestStateSizeClass checks that a recorded request's one object of
+// its own (StartRecordFrom's: the ActiveRecord and requestState together)
+// stays within 512 bytes on 64-bit platforms. An object with pointers over
+// 512 bytes carries an 8-byte malloc header, and the next size class is
+// 576 bytes: 64 bytes more allocated every recorded request, which the
+// garbage collector paces on.
+func TestRequestStateSizeClass(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes are for 64-bit platforms")
+	}
+	type activeWith struct { // recording's activeWith[requestState]
+		a recording.ActiveRecord
+		x requestState
+	}
+	var w activeWith
+	if n := unsafe.Sizeof(w); n > 512 {
+		t.Errorf("a request's state is %d bytes (ActiveRecord %d, requestState %d), over 512: it takes the 576-byte class",
+			n, unsafe.Sizeof(w.a), unsafe.Sizeof(w.x))
+	}
+}
