@@ -350,6 +350,12 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 		// (see SetHeaders), which the sink may keep.
 		clear(rec.hdrFlat[:cap(rec.hdrFlat)])
 		*rec.spare = spare{}
+		if rec.attrsRoom {
+			// The attributes lie in the ActiveRecord, which (with the
+			// wrapper's state beside it) a kept record must not pin.
+			rec.Attrs = slices.Clone(rec.Attrs)
+			rec.attrsRoom = false
+		}
 		rec.hdrFlat, rec.hdrFlatBytes, rec.hdrOrderUA = nil, 0, 0
 	}
 	return grown

@@ -319,6 +319,7 @@ type recordHead struct {
 	Unsampled         bool
 	RandomTraceID     bool
 	hdrSame           bool
+	attrsRoom         bool
 	hdrUA, hdrOrderUA uint8
 
 	Start    time.Time
