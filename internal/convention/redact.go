@@ -341,7 +341,7 @@ func (r *Rules) urlString(s string) string {
 				}
 			}
 		}
-		if amp := strings.IndexAny(s[auth:end], "&;"); amp >= 0 && strings.IndexByte(s[auth:end], '@') < 0 {
+		if amp := indexAmpSemi(s[auth:end]); amp >= 0 && strings.IndexByte(s[auth:end], '@') < 0 {
 			end = auth + amp // no host holds "&" nor ";": see below
 		}
 		head = s[:end]
@@ -364,7 +364,7 @@ func (r *Rules) urlString(s string) string {
 	sep := byte('?')
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path, query, hasQuery = path[:i], path[i+1:], true
-	} else if i := strings.IndexAny(path, "&;"); i >= 0 {
+	} else if i := indexAmpSemi(path); i >= 0 {
 		// A URL given unencoded to a parameter, followed by the next
 		// parameters: a form's "redirect_uri=https://h/cb&client_secret=…";
 		// and the properties of a JDBC URL of SQL Server
@@ -389,6 +389,15 @@ func (r *Rules) urlString(s string) string {
 		b.WriteString(f2)
 	}
 	return b.String()
+}
+
+// indexAmpSemi returns the index of the first "&" or ";" of s, or -1.
+func indexAmpSemi(s string) int {
+	i := strings.IndexByte(s, '&')
+	if j := strings.IndexByte(s, ';'); j >= 0 && (i < 0 || j < i) {
+		return j
+	}
+	return i
 }
 
 // cutMark begins the note [Truncate] leaves where it cut a string: a URL

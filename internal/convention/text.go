@@ -169,13 +169,13 @@ func (r *Rules) text(s string) string {
 				continue
 			}
 		}
-		if at := strings.IndexByte(atom, '@'); at > 0 && i >= 2 && s[i-1] == ':' && isAtom(s[i-2]) &&
-			atom[:at] != Redacted {
-			t.replace(i, i+at, Redacted) // user:password@host
-			i = j
-			continue
-		}
-		if at := strings.LastIndexByte(atom, '@'); at >= 0 {
+		if at := strings.IndexByte(atom, '@'); at >= 0 {
+			if at > 0 && i >= 2 && s[i-1] == ':' && isAtom(s[i-2]) && atom[:at] != Redacted {
+				t.replace(i, i+at, Redacted) // user:password@host
+				i = j
+				continue
+			}
+			at = strings.LastIndexByte(atom, '@')
 			if ps, ok := oraclePassword(s, i+at, t.last); ok {
 				e := i + at
 				if r.values && SecretValue(atom) {
@@ -737,16 +737,25 @@ func (r *Rules) unnamedGroup(s string, i int) (end int, ok bool) {
 	if e == len(s) {
 		return 0, false
 	}
-	inner := s[i+1 : e]
-	if inner == "" || inner == Redacted || strings.Trim(inner, " ") == "" {
+	if inner := s[i+1 : e]; inner == Redacted {
 		return 0, false
 	}
 	whole := (i == 0 || i == 1 && s[0] == '&') && e == len(s)-1
 	n := 0
 	strong, weak, plain := false, false, true
-	for w := range strings.FieldsSeq(inner) {
-		w = strings.Trim(w, "[]")
-		if !IsDigits(w) {
+	for k := i + 1; k < e; {
+		for k < e && (s[k] == ' ' || s[k] == '[' || s[k] == ']') {
+			k++
+		}
+		ws := k
+		for k < e && s[k] != ' ' && s[k] != '[' && s[k] != ']' {
+			k++
+		}
+		if k == ws {
+			break
+		}
+		w := s[ws:k]
+		if plain && !IsDigits(w) {
 			plain = false
 		}
 		if n++; n > 1 {
@@ -759,6 +768,8 @@ func (r *Rules) unnamedGroup(s string, i int) (end int, ok bool) {
 		}
 	}
 	switch {
+	case n == 0:
+		return 0, false // {}, { }
 	case strong, weak && whole:
 		return e, true
 	case plain:
