@@ -442,6 +442,11 @@ func TestTextReadable(t *testing.T) {
 		"X-Request-Id: req-12345", "Accept: text/html; q=0.9", "src/main/java/com/example/MyClass1.java",
 		"see api/v1/users/12345/orders/a1b2c3 now", "GET v2/items/AB12CD34EF56/x", "{ID:42 Token:<nil> Secret:{} Pin:[]}", "POST https://api.example/v1/tokens:revoke", "/v1/sessions:batchCreate", `{"token":null}`, "http://h:8080/users/@me", "h:8080/users/@me", "redis: AUTH <password> called without any password configured",
 		"error: password authentication failed for user", "golang.org/x/net@v0.30.0",
+		// Round 20: fmt's %v of ordinary structs, prose after a typed
+		// secret's name and AUTH, versions and digests after "@", counts.
+		"{200 OK}", "{1 2 3}", "&{node1 Ready}", "user {bob 42} created", "password: too short", "secret: not found",
+		"AUTH required", "uses: actions/checkout@v4", "docker pull library/nginx@sha256:0123abcd",
+		"api.tokens=12 token_count=7 gen_ai.usage.input_tokens=1200", "café=crème",
 	} {
 		if got := r.Text(s); got != s {
 			t.Errorf("Text(%q) = %q, want it unchanged", s, got)
