@@ -244,3 +244,27 @@ func TestTextCardRun(t *testing.T) {
 		{"ids 2024 0101 1234 5678 9012 3456 7", "ids 2024 0101 1234 5678 9012 3456 7"},
 	})
 }
+
+// TestErrorEmptyQuotesAfterMarker checks an empty quoted fragment after a
+// value Text hides (token=!"", and with single quotes): read again, its
+// first quote follows the marker and opens nothing, and nor must the
+// second (FuzzRedact found it, on main too: the second quote opened a
+// fragment running to the end).
+func TestErrorEmptyQuotesAfterMarker(t *testing.T) {
+	const R = convention.Redacted
+	r := defaultRules()
+	for in, want := range map[string]string{
+		"token=!'' ":           "token=" + R + "'' ",
+		`token=!"" next "x"`:   "token=" + R + `"" next "` + R + `"`,
+		"token=0\"0000000":     "token=" + R + "\"0000000",
+		"token=!'abc' then 'x": "token=" + R + "'" + R + "' then '" + R,
+	} {
+		got := r.Error(in)
+		if got != want {
+			t.Errorf("Error(%q) = %q, want %q", in, got, want)
+		}
+		if again := r.Error(got); again != got {
+			t.Errorf("Error(Error(%q)) = %q, want %q", in, again, got)
+		}
+	}
+}

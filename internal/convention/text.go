@@ -1339,14 +1339,21 @@ func pathUnescape(s string) string {
 // the values they reject, as SQLite's near "'hunter2'": syntax error does. A
 // quote inside a word (can't, O'Brien) opens nothing, nor does one right
 // after the marker, which stands for a word [Rules.Text] hid
-// ("token=0\"0…" gives "token=[REDACTED]\"0…", read again the same); an
-// unterminated fragment runs to the end of the message.
+// ("token=0\"0…" gives "token=[REDACTED]\"0…", read again the same), nor
+// the quotes of an empty fragment there (token=!"" gives
+// token=[REDACTED]""); an unterminated fragment runs to the end of the
+// message.
 func ScrubError(msg string) string {
 	t := textScrub{s: msg}
 	for i := 0; i < len(msg); i++ {
 		q := msg[i]
-		if q != '\'' && q != '"' && q != '`' || i > 0 && isAlnum(msg[i-1]) ||
-			i >= len(Redacted) && msg[i-1] == ']' && msg[i-len(Redacted):i] == Redacted {
+		if q != '\'' && q != '"' && q != '`' || i > 0 && isAlnum(msg[i-1]) {
+			continue
+		}
+		if i >= len(Redacted) && msg[i-1] == ']' && msg[i-len(Redacted):i] == Redacted {
+			for i+1 < len(msg) && msg[i+1] == q {
+				i++ // the quotes of an empty fragment after the marker: token=!"" hid "!"
+			}
 			continue
 		}
 		end := closeQuote(msg, i+1, q)
