@@ -186,6 +186,7 @@ func TestTextConnectStrings(t *testing.T) {
 		{"npm i @types/node@20.1.0 react/dom@18", "npm i @types/node@20.1.0 react/dom@18"},
 		{"see docs/readme@main", "see docs/readme@main"},
 		{"GET /users/bob/x@y", "GET /users/bob/x@y"},
+		{"A/0:0@A", "A/0:" + R + "@A"}, // user:password@host's rule first (FuzzRedact)
 		{"mail team/bob@example.com", "mail team/" + R},
 		{"password=hunter2 then retried", "password=" + R + " then retried"},
 		{"a=1; b=2 c; d=3", "a=1; b=2 c; d=3"},

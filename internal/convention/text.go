@@ -635,8 +635,8 @@ func oraclePassword(s string, at, last int) (ps int, ok bool) {
 			return 0, false
 		}
 	}
-	if slash < 1 || s[slash] != '/' || slash+1 == at || slash+1 < last || s[slash+1:at] == Redacted {
-		return 0, false
+	if slash < 1 || s[slash] != '/' || slash+1 == at || slash+1 < last || strings.Contains(s[slash+1:at], Redacted) {
+		return 0, false // hidden already, whole or in part ("u/a:b@h" by the rule of "user:password@host")
 	}
 	u := slash
 	for u > 0 && slash-u < 32 && (isAlnum(s[u-1]) && s[u-1] < 0x80 || s[u-1] == '_' || s[u-1] == '$' || s[u-1] == '#') {
