@@ -68,6 +68,9 @@ func TestTextUnnamedStructs(t *testing.T) {
 		{"login {}: denied", "login {}: denied"},
 		{"{User:bob Age:3}", "{User:bob Age:3}"},
 		{"login {" + R + "}: denied", "login {" + R + "}: denied"},
+		// A card in a struct of numbers: hidden alone, and the struct, now
+		// holding a word, is not judged again.
+		{"login {1 2 4111111111111111}", "login {1 2 " + R + "}"},
 	})
 }
 

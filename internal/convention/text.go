@@ -737,8 +737,8 @@ func (r *Rules) unnamedGroup(s string, i int) (end int, ok bool) {
 	if e == len(s) {
 		return 0, false
 	}
-	if inner := s[i+1 : e]; inner == Redacted {
-		return 0, false
+	if strings.Contains(s[i+1:e], Redacted) {
+		return 0, false // judged already, or a word in it hidden: read again the same
 	}
 	whole := (i == 0 || i == 1 && s[0] == '&') && e == len(s)-1
 	n := 0
