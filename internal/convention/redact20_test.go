@@ -190,6 +190,7 @@ func TestTextConnectStrings(t *testing.T) {
 		{"see docs/readme@main", "see docs/readme@main"},
 		{"GET /users/bob/x@y", "GET /users/bob/x@y"},
 		{"A/0:0@A", "A/0:" + R + "@A"}, // user:password@host's rule first (FuzzRedact)
+		{"A://0:A/)@A", "A://0:A/)@A"}, // a URL that ends at ")" (FuzzRedact)
 		{"mail team/bob@example.com", "mail team/" + R},
 		{"password=hunter2 then retried", "password=" + R + " then retried"},
 		{"a=1; b=2 c; d=3", "a=1; b=2 c; d=3"},

@@ -631,7 +631,10 @@ func oraclePassword(s string, at, last int) (ps int, ok bool) {
 		if c == '/' {
 			break
 		}
-		if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '`' || c == '@' {
+		switch c {
+		case ' ', '\t', '\n', '\r', '"', '\'', '`', '@', '<', '>', ',', '(', ')', '[', ']', '{', '}', '|', '\\':
+			// No password here: what ends a word, or a URL (see
+			// urlEnd), or the marker.
 			return 0, false
 		}
 	}
