@@ -263,6 +263,10 @@ func TestErrorEmptyQuotesAfterMarker(t *testing.T) {
 		`token=!"" next "x"`:   "token=" + R + `"" next "` + R + `"`,
 		"token=0\"0000000":     "token=" + R + "\"0000000",
 		"token=!'abc' then 'x": "token=" + R + "'" + R + "' then '" + R,
+		// A percent-encoded "user:password@" before the quotes: Text
+		// writes its "@" encoded, "%40" (FuzzRedact, on main too).
+		"0%3A0@\"\" ":  "0%3A" + R + "%40\"\" ",
+		"a%20'secret'": "a%20'" + R + "'",
 	} {
 		got := r.Error(in)
 		if got != want {
