@@ -267,6 +267,9 @@ func TestErrorEmptyQuotesAfterMarker(t *testing.T) {
 		// writes its "@" encoded, "%40" (FuzzRedact, on main too).
 		"0%3A0@\"\" ":  "0%3A" + R + "%40\"\" ",
 		"a%20'secret'": "a%20'" + R + "'",
+		// The escape of a letter ("%D7", which Text writes for a byte
+		// that is no UTF-8) is part of a word, as the byte was.
+		"0%3A0%40\xd7\"0": "0%3A" + R + "%40%D7\"0",
 	} {
 		got := r.Error(in)
 		if got != want {

@@ -1340,8 +1340,8 @@ func pathUnescape(s string) string {
 // ScrubError returns an error message with its quoted fragments ('…', "…"
 // and `…`) replaced by [Redacted], quotes kept: drivers and servers quote
 // the values they reject, as SQLite's near "'hunter2'": syntax error does. A
-// quote inside a word (can't, O'Brien; not after a percent-escape, "%40")
-// opens nothing, nor does one right
+// quote inside a word (can't, O'Brien; not after the percent-escape of a
+// sign, "%40") opens nothing, nor does one right
 // after the marker, which stands for a word [Rules.Text] hid
 // ("token=0\"0…" gives "token=[REDACTED]\"0…", read again the same), nor
 // the quotes of an empty fragment there (token=!"" gives
@@ -1371,14 +1371,22 @@ func ScrubError(msg string) string {
 	return t.String()
 }
 
-// afterEscape reports whether s[i] follows a percent-escape ("%40"): a
-// character written encoded, which [Rules.Text] may have written so when
-// it hid a value beside it, is not part of a word (see ScrubError).
+// afterEscape reports whether s[i] follows a percent-escape of a character
+// that is no letter nor digit ("%40", not "%D7"): [Rules.Text] may have
+// written the character so when it hid a value beside it, and ScrubError
+// reads it as it read the character.
 func afterEscape(s string, i int) bool {
-	return i >= 3 && s[i-3] == '%' && isHex(s[i-2]) && isHex(s[i-1])
+	return i >= 3 && s[i-3] == '%' && isHex(s[i-2]) && isHex(s[i-1]) && !isAlnum(hexVal(s[i-2])<<4|hexVal(s[i-1]))
 }
 
 func isHex(c byte) bool { return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'f' }
+
+func hexVal(c byte) byte {
+	if isDigit(c) {
+		return c - '0'
+	}
+	return c | 0x20 - 'a' + 10
+}
 
 // closeQuote returns the index of the quote q that closes a fragment opened
 // before i — one not followed by a letter or digit, nor doubled — or
