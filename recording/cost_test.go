@@ -78,25 +78,54 @@ func TestCostModel(t *testing.T) {
 	}
 }
 
-// TestTokenCountsRedacted: only plain numbers pass under the names of
-// token counts; other values, and other names with "tokens", are redacted.
-func TestTokenCountsRedacted(t *testing.T) {
+// TestTokenCountsReadable: a number under a name that counts secret
+// things — the plural of a secret word ("api.tokens", "max_tokens",
+// gen_ai.usage.*_tokens), or "count" after one ("token_count") — is a
+// count, and stays readable: it tells how many tokens a call used, and no
+// token is a number of at most nine digits without a leading zero. Other
+// values under those names (a token, a card number, a code with a leading
+// zero) and numbers under singular names ("token", "pin") are hidden.
+func TestTokenCountsReadable(t *testing.T) {
 	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink), recording.WithBatch(1, 10*time.Millisecond))
 	defer rec.Close(context.Background())
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: "/"})
+	ar.AddAttr("api.tokens", "12")
 	c := recording.StartCall(ctx, "llm", "chat")
+	want := map[string]string{
+		"gen_ai.usage.input_tokens":  recording.Redacted,
+		"gen_ai.usage.output_tokens": "42",
+		"api.tokens":                 "12",
+		"max_tokens":                 "128000",
+		"llm.token_count":            "7",
+		"cache.sessions":             "3",
+		"batch.tokens":               recording.Redacted,
+		"cards":                      recording.Redacted,
+		"otps":                       recording.Redacted,
+		"token":                      recording.Redacted,
+		"pin":                        recording.Redacted,
+	}
 	c.SetAttr("gen_ai.usage.input_tokens", "sk-live-1234")
 	c.SetAttr("gen_ai.usage.output_tokens", "42")
 	c.SetAttr("api.tokens", "12")
+	c.SetAttr("max_tokens", "128000")
+	c.SetAttr("llm.token_count", "7")
+	c.SetAttr("cache.sessions", "3")
+	c.SetAttr("batch.tokens", "4111111111111111") // over nine digits: a card number
+	c.SetAttr("cards", "4111111111111111")
+	c.SetAttr("otps", "012345") // a leading zero: a code
+	c.SetAttr("token", "123456")
+	c.SetAttr("pin", "1234")
 	c.End(nil)
 	ar.Finish()
 	r := waitRecords(t, sink, 1)[0]
-	for key, want := range map[string]string{"gen_ai.usage.input_tokens": recording.Redacted,
-		"gen_ai.usage.output_tokens": "42", "api.tokens": recording.Redacted} {
+	for key, want := range want {
 		if got := r.Calls[0].Attr(key); got != want {
 			t.Errorf("%s = %q, want %q", key, got, want)
 		}
+	}
+	if got := r.Attr("api.tokens"); got != "12" {
+		t.Errorf("the record's api.tokens = %q, want 12", got)
 	}
 }
 

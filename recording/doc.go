@@ -88,11 +88,13 @@
 // the values of names holding a secret word (password, token, pin, ssn,
 // email…, matched as words: "author" and ":authority" stay readable) in
 // query strings, headers, attributes and in any recorded text — written
-// name=value, as JSON, as fmt prints a struct or map ({Password:…}), as a
-// header line ("Cookie: …") —, OAuth authorization codes, values that look
+// name=value, as JSON, as fmt prints a struct or map ({Password:…}; with
+// %v, {bob hunter2}, after a login word), as a header line ("Cookie: …"),
+// as YAML ("password: …") —, OAuth authorization codes, values that look
 // secret (JSON Web Tokens, card numbers, long random tokens), the user
-// information and secret parameters of URLs found in any recorded text, and
-// the quoted fragments of error messages. The recorder's
+// information and secret parameters of URLs and connection strings found
+// in any recorded text, and the quoted fragments of error messages; counts
+// of secret things ("gen_ai.usage.input_tokens"=1200) stay. The recorder's
 // background writer applies it to every record before any sink sees it; the
 // one marker, [Redacted], is never percent-encoded. Summaries never contain
 // bodies unless a wrapper is told to keep them.

@@ -555,8 +555,9 @@ const noSlot = 8
 func (r *Recorder) secretKey(k string) bool { return r.keyKind(k)&keySecret != 0 }
 
 // A keyKind says how the writer redacts the value of a header or an
-// attribute by its name: whether the name is secret, counts something
-// (convention.IsCount), or is db.query.text.
+// attribute by its name: whether the name is secret, counts secret things
+// (convention.Rules.CountName: "gen_ai.usage.input_tokens", "api.tokens"),
+// or is db.query.text.
 type keyKind uint8
 
 const (
@@ -604,7 +605,7 @@ func (r *Recorder) kindOf(k string) keyKind {
 	if r.cfg.redaction.secretHeader(k) {
 		kind |= keySecret
 	}
-	if convention.IsCount(k) {
+	if r.cfg.redaction.compiled().CountName(k) {
 		kind |= keyCount
 	}
 	switch k {

@@ -59,7 +59,7 @@ type Redaction struct {
 // DefaultRedaction hides credentials and personal data: the Authorization,
 // Cookie, Set-Cookie and Proxy-Authorization headers (and common token
 // headers); names holding one of the words password, passwd, pwd, pw, pass,
-// passphrase, secret, token, auth, authorization, credential, apikey,
+// passphrase, secret, token, auth, authorization, credential, cred, apikey,
 // accesskey, private, ssn, pin, card, creditcard, cc, cvv, cvc, session,
 // sessionid, sessid, cookie, signature, sig, jwt, otp, bearer, cert,
 // certificate, email, csrf, xsrf, assertion, samlresponse and codeverifier;
@@ -138,10 +138,14 @@ func (r *Redaction) URL(u *url.URL) string {
 // parameters of URLs and query strings found anywhere in it, the value of
 // any secret name written "name=value", name:"value", "name": value, as fmt
 // prints a struct's or map's field ({Password:hunter2},
-// map[token:abc]) or as a header line ("Cookie: sid=…"), the credential
-// after an Authorization scheme ("Bearer <token>", "Basic <base64>"), an
-// OAuth authorization code, and, with r.Values, every word that looks
-// secret.
+// map[token:abc]) or as a header line ("Cookie: sid=…"; after
+// "password: " a plain word too), a struct printed with %v without its
+// fields' names after a secret name or a login word ("login {bob
+// hunter2}: denied"), the credential after an Authorization scheme
+// ("Bearer <token>", "Basic <base64>"), Redis' AUTH arguments, the
+// passwords of connection strings (Oracle's "scott/tiger@orcl", JDBC,
+// ODBC), an OAuth authorization code, and, with r.Values, every word that
+// looks secret. Counts of secret things ("api.tokens=12") stay.
 func (r *Redaction) Text(s string) string { return r.compiled().Text(s) }
 
 // Error returns an error message redacted for storage: with r.Errors, its
@@ -468,8 +472,10 @@ func (s *scrubber) call(c *Call) {
 // attrs redacts attributes in place: the value of an attribute whose key
 // is secret (it holds a secret word, or names a redacted header), and the
 // secrets in the others. db.query.text, normalized by the wrapper that
-// recorded it, is left as it is, and so are the plain numbers of counts
-// whose names hold a secret word ("gen_ai.usage.input_tokens").
+// recorded it, is left as it is, and so are the numbers of counts whose
+// names hold a secret word ("gen_ai.usage.input_tokens", "api.tokens",
+// "token_count"; see convention.Rules.CountName and
+// convention.IsCountValue).
 func (s *scrubber) attrs(attrs []Attr) { s.attrsAt(attrs, nil) }
 
 // attrsAt is attrs for a record's own attributes, with last the
@@ -527,7 +533,7 @@ func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 			v := a.Value
 			switch k := s.kind(a.Key); {
 			case k&keyQuery != 0:
-			case k&keyCount != 0 && convention.IsDigits(v):
+			case k&keyCount != 0 && convention.IsCountValue(v):
 			case k&keySecret != 0:
 				if v != "" {
 					v = Redacted
@@ -553,7 +559,7 @@ func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 		a := &attrs[i]
 		switch {
 		case a.Key == convention.KeyDBQueryText:
-		case convention.IsCount(a.Key) && convention.IsDigits(a.Value):
+		case convention.IsCountValue(a.Value) && s.rules.CountName(a.Key):
 		case s.secret(a.Key):
 			if a.Value != "" {
 				a.Value = Redacted

@@ -19,7 +19,7 @@
 //   - redaction ([Rules]): secret names matched by word, values that look
 //     secret ([SecretValue]), URLs, query strings and free texts, and the
 //     quoted fragments of error messages ([ScrubError]), all hidden behind
-//     one marker, [Redacted];
+//     one marker, [Redacted] (see "Redaction" below);
 //   - how a string over its byte cap is cut, with a visible note of what was
 //     cut ([Truncate]);
 //   - the rate-limited logger for problems found in the background
@@ -30,6 +30,46 @@
 // So the transport, the OpenTelemetry bridge and any future wrapper give the
 // same request the same name, and the exporter reads names back with the
 // same rules ([ParseHTTPCallName], [SplitGRPCMethod]).
+//
+// # Redaction
+//
+// A name is secret when one of its words is a secret word
+// ([Rules.SecretName]), whatever its case, separators (PASSWORD,
+// Pass_Word, api-key, x-api-key, client-secret) and spelling: Unicode's
+// look-alikes of ASCII letters are folded first (fullwidth forms, a soft
+// hyphen or a zero-width space inside, Cyrillic and Greek letters drawn
+// as Latin ones), in one pass, without allocating. A number under a name
+// that counts secret things (the plural of a secret word: "api.tokens",
+// gen_ai.usage.input_tokens; or "token_count") is a count and stays, when
+// it has at most nine digits and no leading zero ([Rules.CountName],
+// [IsCountValue]); any other value under such a name is hidden.
+//
+// fmt's %v prints a struct without its fields' names ({bob hunter2},
+// &{bob hunter2 admin}), so [Rules.Text] cannot tell a password field by
+// its name. It hides what such a struct holds when
+//
+//   - it is given to a secret name (password={bob hunter2}, "creds:
+//     {…}"), or a word before it (48 bytes back at most, to a line break
+//     or a bracket) is a secret name or a login word ("login {bob
+//     hunter2}: denied", "invalid credentials: {…}", "auth failed for
+//     &{…}");
+//   - one of its values after the first mixes letters with digits and
+//     signs, as passwords do ("{admin P@ssw0rd!}");
+//   - it is the whole text, as a panic's value or an error made of %v
+//     alone is, and one of its values after the first mixes letters and
+//     digits ("{bob hunter2}").
+//
+// Everything else %v prints stays readable: {200 OK}, {1 2 3}, {node1
+// Ready}, {bob admin}, {linux x86_64}, "got {bob hunter2} from cache" (no
+// credential said, and "hunter2" alone is shaped as host names and ids
+// are: server01, node2). A password-shaped value alone in a struct, or in
+// a struct nested in another, is the rule's known miss; an id such as
+// server01 in a struct printed alone its known false alarm.
+//
+// After "password: ", "passwd: ", "secret: ", "pin: " (YAML, logs) and
+// in Redis' AUTH, a plain word is taken for a password, unless it is a
+// word of prose or status ("too short", "not found", "required", "AUTH
+// failed"), as people choose words for passwords.
 //
 // The package imports only the standard library: package recording, which
 // imports nothing else of appstats, uses it too.

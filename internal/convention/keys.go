@@ -142,14 +142,6 @@ const (
 // attributes over the recorder's cap that were not kept.
 const KeyDroppedAttrs = "appstats.dropped_attributes"
 
-// IsCount reports whether the attribute key names a count that
-// redaction leaves alone when its value is a plain number, although a
-// word of its name looks secret: the token counts of generative AI calls
-// ("gen_ai.usage.input_tokens").
-func IsCount(key string) bool {
-	return key == KeyGenAIUsageInputTokens || key == KeyGenAIUsageOutputTokens
-}
-
 // IsDigits reports whether s is a non-empty run of ASCII digits.
 func IsDigits(s string) bool {
 	if s == "" {

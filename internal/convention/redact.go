@@ -97,9 +97,18 @@ func (r *Rules) Values() bool { return r != nil && r.values }
 //     "accesstoken", "clientsecret";
 //   - two or three adjacent words that spell a secret word of five letters
 //     or more together are secret: "api_key", "apiKey", "credit-card".
+//
+// Other spellings of the same letters are folded to ASCII first (see
+// [foldName]): fullwidth forms ("ｐａｓｓｗｏｒｄ"), characters that are
+// not drawn ("pass\u00adword" with a soft hyphen, zero-width spaces) and
+// Cyrillic or Greek letters drawn as Latin ones ("раssword").
 func (r *Rules) SecretName(name string) bool {
 	if r == nil || len(r.exact) == 0 {
 		return false
+	}
+	if hasHigh(name) {
+		var buf [128]byte
+		name = foldName(name, buf[:0])
 	}
 	var w [3][2]int // the last three words: start and end in name
 	n := 0
@@ -332,8 +341,8 @@ func (r *Rules) urlString(s string) string {
 				}
 			}
 		}
-		if amp := strings.IndexByte(s[auth:end], '&'); amp >= 0 && strings.IndexByte(s[auth:end], '@') < 0 {
-			end = auth + amp // no host holds "&": see below
+		if amp := indexAmpSemi(s[auth:end]); amp >= 0 && strings.IndexByte(s[auth:end], '@') < 0 {
+			end = auth + amp // no host holds "&" nor ";": see below
 		}
 		head = s[:end]
 		if at := strings.LastIndexByte(s[auth:end], '@'); at >= 0 && s[auth:auth+at] != Redacted {
@@ -355,10 +364,13 @@ func (r *Rules) urlString(s string) string {
 	sep := byte('?')
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path, query, hasQuery = path[:i], path[i+1:], true
-	} else if i := strings.IndexByte(path, '&'); i >= 0 {
+	} else if i := indexAmpSemi(path); i >= 0 {
 		// A URL given unencoded to a parameter, followed by the next
-		// parameters: a form's "redirect_uri=https://h/cb&client_secret=…".
-		path, query, hasQuery, sep = path[:i], path[i+1:], true, '&'
+		// parameters: a form's "redirect_uri=https://h/cb&client_secret=…";
+		// and the properties of a JDBC URL of SQL Server
+		// ("jdbc:sqlserver://h:1433;user=sa;password=…"), or a path's
+		// (";jsessionid=…").
+		path, query, hasQuery, sep = path[:i], path[i+1:], true, path[i]
 	}
 	p2, q2, f2 := r.pathText(path), r.Query(query), r.Query(frag)
 	if !changed && p2 == path && q2 == query && f2 == frag {
@@ -377,6 +389,15 @@ func (r *Rules) urlString(s string) string {
 		b.WriteString(f2)
 	}
 	return b.String()
+}
+
+// indexAmpSemi returns the index of the first "&" or ";" of s, or -1.
+func indexAmpSemi(s string) int {
+	i := strings.IndexByte(s, '&')
+	if j := strings.IndexByte(s, ';'); j >= 0 && (i < 0 || j < i) {
+		return j
+	}
+	return i
 }
 
 // cutMark begins the note [Truncate] leaves where it cut a string: a URL
@@ -409,14 +430,14 @@ func lowerASCII(c byte) byte {
 }
 
 // DefaultSecretWords returns the words that make a name secret by default
-// (see [Rules.SecretName]): passwords, tokens, keys, sessions, signatures,
+// (see [Rules.SecretName]): passwords, tokens, keys, credentials ("creds"), sessions, signatures,
 // certificates, the credentials OAuth and SAML exchange (client_assertion,
 // SAMLResponse, code_verifier) and the personal data that must not be stored (card numbers,
 // social security numbers, e-mail addresses).
 func DefaultSecretWords() []string {
 	return []string{
 		"password", "passwd", "pwd", "pw", "pass", "passphrase", "secret", "token", "auth", "authorization",
-		"credential", "apikey", "accesskey", "private", "ssn", "pin", "card", "creditcard", "cc", "cvv", "cvc",
+		"credential", "cred", "apikey", "accesskey", "private", "ssn", "pin", "card", "creditcard", "cc", "cvv", "cvc",
 		"session", "sessionid", "sessid", "cookie", "signature", "sig", "jwt", "otp", "bearer", "cert",
 		"certificate", "email", "csrf", "xsrf", "assertion", "samlresponse", "codeverifier",
 	}

@@ -251,7 +251,12 @@ func FuzzRedact(f *testing.F) {
 		// where it had been inside a word ("0\"").
 		"token=0\"0000000", "{User:b Password:x y N:[1]}", "map[Cookie:[a=b]]", "Set-Cookie: a=b; c",
 		`"{\"token\":\"x\"}"`, "--token x", "AUTH x1", "a%3Db", "redirect_uri=https://h&code=x1y2z3",
-		"<pin>1</pin>", "a[pin]=1", "u:p$@h", "h://u:p/s@h/"} {
+		"<pin>1</pin>", "a[pin]=1", "u:p$@h", "h://u:p/s@h/",
+		// Round 20: structs without names, typed passwords, other
+		// spellings, connection strings, counts.
+		"{bob hunter2}", "login {a b}: x", "&{a P@ss1 b}", "password={a b}", "password: a b\nc: d", "AUTH a b: c",
+		"ｐａｓｓ=1", "pass\u00adword=x", "scott/tiger@orcl", "a/b$c@//h:1/s", "Server=h;Password=a b;", "Pwd={a}}b};",
+		"jdbc:sqlserver://h;password=x;", "tokens=12 cards=4111111111111111"} {
 		f.Add(s)
 	}
 	r := defaultRules()
@@ -437,6 +442,11 @@ func TestTextReadable(t *testing.T) {
 		"X-Request-Id: req-12345", "Accept: text/html; q=0.9", "src/main/java/com/example/MyClass1.java",
 		"see api/v1/users/12345/orders/a1b2c3 now", "GET v2/items/AB12CD34EF56/x", "{ID:42 Token:<nil> Secret:{} Pin:[]}", "POST https://api.example/v1/tokens:revoke", "/v1/sessions:batchCreate", `{"token":null}`, "http://h:8080/users/@me", "h:8080/users/@me", "redis: AUTH <password> called without any password configured",
 		"error: password authentication failed for user", "golang.org/x/net@v0.30.0",
+		// Round 20: fmt's %v of ordinary structs, prose after a typed
+		// secret's name and AUTH, versions and digests after "@", counts.
+		"{200 OK}", "{1 2 3}", "&{node1 Ready}", "user {bob 42} created", "password: too short", "secret: not found",
+		"AUTH required", "uses: actions/checkout@v4", "docker pull library/nginx@sha256:0123abcd",
+		"api.tokens=12 token_count=7 gen_ai.usage.input_tokens=1200", "café=crème",
 	} {
 		if got := r.Text(s); got != s {
 			t.Errorf("Text(%q) = %q, want it unchanged", s, got)
@@ -466,6 +476,14 @@ func BenchmarkTextLong(b *testing.B) {
 		"cookie":   "Cookie: a=b; ",
 		"prose":    "the request failed because the upstream closed the connection ",
 		"password": "password: ",
+		"group":    "login {a b1c2d3 ",
+		"nested":   "{a {b [c ",
+		"groups":   "user_name {a b} ",
+		"oracle":   "a/b$c@d ",
+		"conn":     ";password=a b c ",
+		"typed":    "\n password: a b ",
+		"redis":    "AUTH a b: ",
+		"fold":     "ｐａｓｓ=",
 	}
 	for name, p := range patterns {
 		for _, size := range []int{4 << 10, 256 << 10} {

@@ -76,18 +76,28 @@ func isCardNumber(v string) bool {
 }
 
 // cardSpan reports whether a card number starts at s[i] (and not within a
-// longer word), and where it ends.
+// longer word), and where it ends. A run of groups of digits longer than a
+// card ("20 000220000000 20002200000000") is no card, but its longest
+// first groups that are one are: so the run is judged as it will be once
+// a card later in it is hidden, and redaction stays idempotent.
 func cardSpan(s string, i int) (end int, ok bool) {
 	if i >= len(s) || s[i] < '2' || s[i] > '6' || i > 0 && isAlnum(s[i-1]) {
 		return 0, false
 	}
 	var digits [19]byte
+	var groupEnd, groupDigits [len(digits)]int // where each group but the last ends, and the digits up to there
+	groups := 0
 	n := 0
 	j := i
 	for j < len(s) {
 		c := s[j]
 		if isDigit(c) {
 			if n == len(digits) {
+				for g := groups - 1; g >= 0; g-- {
+					if groupDigits[g] >= 13 && luhn(digits[:groupDigits[g]]) {
+						return groupEnd[g], true
+					}
+				}
 				return 0, false
 			}
 			digits[n] = c - '0'
@@ -96,6 +106,8 @@ func cardSpan(s string, i int) (end int, ok bool) {
 			continue
 		}
 		if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && isDigit(s[j-1]) {
+			groupEnd[groups], groupDigits[groups] = j, n
+			groups++
 			j++
 			continue
 		}

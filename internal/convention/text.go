@@ -17,19 +17,34 @@ import (
 //   - the fields of structs and maps printed by fmt, whose strings it does
 //     not quote ({User:bob Password:hunter2}, &{Token:abc},
 //     map[password:hunter2], a field's value running over spaces to the
-//     next field; see [fieldValue]);
+//     next field; see [fieldValue]), and a value in brackets given to a
+//     secret name (password={bob hunter2});
+//   - structs printed with %v, without their fields' names ({bob
+//     hunter2}), after a secret name or a login word ("login {bob
+//     hunter2}: denied"), or whose values are shaped as passwords (see
+//     [Rules.unnamedGroup]);
 //   - the value of a secret name written "Name: value", as a header line
 //     ("Cookie: sid=…; theme=dark" to the end of the line), YAML or a log
 //     writes it, unless it reads as prose ("auth: failed"; see
-//     [Rules.lineValue]); a command line's "--password value"; the
-//     arguments of Redis' "AUTH"; a pair written percent-encoded
-//     ("password%3Dhunter2");
+//     [Rules.lineValue]) — a password, a passphrase, a secret, a PIN is
+//     hidden when it is a plain word too ("password: hunter", "secret:
+//     swordfish"; "password: too short" stays), a YAML line's to its end;
+//     a command line's "--password value"; the arguments of Redis'
+//     "AUTH", plain words too ("AUTH swordfish"; "AUTH failed" stays); a
+//     pair written percent-encoded ("password%3Dhunter2");
 //   - an OAuth authorization code ("code=…" with a digit, or long; see
 //     [Rules.oauthCode]), and the parameters after a URL given unencoded to
 //     a form's parameter ("redirect_uri=https://h/cb&client_secret=…");
 //   - the password of "user:password@host" written without a scheme, up
 //     to the last "@" of the word ("app:pa$$w@rd@tcp(db:3306)/"), and of a
-//     URL whose password holds "/", "?" or "#" unencoded;
+//     URL whose password holds "/", "?" or "#" unencoded; Oracle's
+//     "user/password@db" ("scott/tiger@orcl", JDBC's
+//     "jdbc:oracle:thin:scott/tiger@//h:1521/svc"; not a module's or an
+//     image's "path@v1.2.3"; see [oraclePassword]); the properties of a
+//     JDBC URL written after ";" ("jdbc:sqlserver://h;password=…"), and the
+//     values of ODBC and ADO.NET connection strings, which run over spaces
+//     to the ";" ("Password=two words;") and may be written in braces
+//     ("Pwd={…}");
 //   - the text of an XML element named secret (<password>…</password>), and
 //     a form's user[password]=…;
 //   - the credential written after an HTTP authentication scheme that takes
@@ -42,8 +57,11 @@ import (
 //     tokens of standard base64, "/" and "+" included (an AWS secret access
 //     key).
 //
-// A number given to the plural of a secret word ("tokens=5",
-// "max_tokens=100") is a count, and stays. A text with nothing to hide is
+// Names are judged by [Rules.SecretName], which folds Unicode's
+// look-alikes of ASCII letters ("ｐａｓｓｗｏｒｄ=…", "pass\u00adword=…").
+// A number given to a name that counts secret things ("tokens=5",
+// "max_tokens=100", "token_count=7"; see [Rules.CountName] and
+// [IsCountValue]) is a count, and stays. A text with nothing to hide is
 // returned as it is, without allocating; the scan is linear in the length
 // of s.
 func (r *Rules) Text(s string) string {
@@ -58,15 +76,16 @@ func (r *Rules) Text(s string) string {
 const minSecretWord = 6
 
 // shortPlain reports whether s is too short to hold a word that looks
-// secret and has no '=' nor ':', which every other rule of Text needs (a
-// URL's scheme, "name=value", name:"value", "user:password@host"): Text
-// leaves such a text ("http", "1.1", "*/*", a short method name) as it is.
+// secret and has no '=', ':' nor '@', which every other rule of Text needs
+// (a URL's scheme, "name=value", name:"value", "user:password@host",
+// Oracle's "u/p@db"): Text leaves such a text ("http", "1.1", "*/*", a
+// short method name) as it is.
 func shortPlain(s string) bool {
 	if len(s) >= minSecretWord {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if s[i] == '=' || s[i] == ':' {
+		if s[i] == '=' || s[i] == ':' || s[i] == '@' {
 			return false
 		}
 	}
@@ -94,6 +113,13 @@ func (r *Rules) text(s string) string {
 	pct := strings.IndexByte(s, '%') >= 0
 	for i := 0; i < len(s); {
 		if !isAtom(s[i]) {
+			if s[i] == '{' {
+				if e, ok := r.unnamedGroup(s, i); ok {
+					t.replace(i+1, e, Redacted) // login {bob hunter2}: denied
+					i = e
+					continue
+				}
+			}
 			i++
 			continue
 		}
@@ -121,6 +147,8 @@ func (r *Rules) text(s string) string {
 			}
 			if _, ce, ok := authCredential(s, vs, ve); r.schemes && ok {
 				ve = ce // "Authorization=Bearer <token>": the scheme and its credential
+			} else if ve < len(s) && s[ve] == ' ' && s[vs-1] == '=' {
+				ve = connValueEnd(s, i, ve) // a connection string's "Password=two words;"
 			}
 			if v := s[vs:ve]; v != "" && v != Redacted && !isNil(v) && !isPlaceholder(v) && !r.count(atom, v) {
 				t.replace(vs, ve, Redacted)
@@ -141,11 +169,22 @@ func (r *Rules) text(s string) string {
 				continue
 			}
 		}
-		if at := strings.IndexByte(atom, '@'); at > 0 && i >= 2 && s[i-1] == ':' && isAtom(s[i-2]) &&
-			atom[:at] != Redacted {
-			t.replace(i, i+at, Redacted) // user:password@host
-			i = j
-			continue
+		if at := strings.IndexByte(atom, '@'); at >= 0 {
+			if at > 0 && i >= 2 && s[i-1] == ':' && isAtom(s[i-2]) && atom[:at] != Redacted {
+				t.replace(i, i+at, Redacted) // user:password@host
+				i = j
+				continue
+			}
+			at = strings.LastIndexByte(atom, '@')
+			if ps, ok := oraclePassword(s, i+at, t.last); ok {
+				e := i + at
+				if r.values && SecretValue(atom) {
+					e = j // "…$1@db.example": the rest reads as an e-mail address, hidden too
+				}
+				t.replace(ps, e, Redacted) // Oracle's user/password@db
+				i = j
+				continue
+			}
 		}
 		if r.values {
 			if end, ok := cardSpan(s, i); ok {
@@ -191,7 +230,7 @@ func (r *Rules) text(s string) string {
 // on.
 func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok bool) {
 	if j+1 < len(s) && s[j] == ':' && s[j+1] == ' ' && !isDigit(s[i]) && r.SecretName(pathUnescape(s[i:j])) {
-		if vs, ve, ok := r.lineValue(s, j+2, s[i:j]); ok {
+		if vs, ve, ok := r.lineValue(s, j+2, s[i:j], lineStart(s, i)); ok {
 			if s[vs:ve] != Redacted {
 				t.replace(vs, ve, Redacted)
 			}
@@ -413,6 +452,12 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		}
 		return k + 1, min(e, len(s)), true
 	}
+	if sep == '=' && !quotedName && k < len(s) && (s[k] == '{' || s[k] == '[') {
+		if strings.HasPrefix(s[k:], Redacted) {
+			return k, k + len(Redacted), true
+		}
+		return k + 1, braceEnd(s, k), true // password={bob hunter2}, ODBC's Pwd={…}
+	}
 	if k+1 < len(s) && s[k] == '\\' && s[k+1] == '"' { // \"value\"
 		e := strings.Index(s[k+2:], `\"`)
 		if e < 0 {
@@ -494,6 +539,329 @@ func fieldValue(s string, k int, nested bool) (vs, ve int) {
 		}
 	}
 	return k, e
+}
+
+// braceEnd returns where a value written in a bracket from s[k] ends: at
+// the bracket that closes it (closeBracket: password={bob hunter2}), or, in
+// a connection string (ODBC, SQL Server), at the "}" followed by ";" or
+// the end, as such a value doubles a "}" it holds: Pwd={pa}}ss;w};.
+func braceEnd(s string, k int) int {
+	e := closeBracket(s, k)
+	if s[k] != '{' || e+1 >= len(s) || s[e+1] != '}' || strings.IndexByte(s[k+1:e], '{') >= 0 {
+		return e
+	}
+	for c := e; c < len(s); c++ {
+		switch {
+		case s[c] != '}':
+		case c+1 < len(s) && s[c+1] == '}':
+			c++ // doubled: a "}" of the value
+		case c+1 == len(s) || s[c+1] == ';':
+			return c
+		default:
+			return e
+		}
+	}
+	return e
+}
+
+// maxConnValue bounds the bytes connValueEnd reads past a value's first
+// word: the scan stays linear.
+const maxConnValue = 128
+
+// connValueEnd returns where the value of a secret name written
+// "name=value" without quotes ends, given ve, the end of its first word,
+// followed by a space. In a connection string (ODBC, ADO.NET: "Server=h;
+// Password=two words;Encrypt=true") a value runs over spaces to the next
+// ";": so it does here when the name follows a ";", or the ";" that ends
+// the words is followed by the next "Key=". Otherwise the value is one
+// word, and ve is returned.
+func connValueEnd(s string, name, ve int) int {
+	e := ve
+	for e < len(s) && e-ve < maxConnValue {
+		c := s[e]
+		if c == ';' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '`' || c == '=' || c == '&' {
+			break
+		}
+		e++
+	}
+	afterSemi := name > 0 && s[name-1] == ';'
+	switch {
+	case e == len(s) && afterSemi:
+	case e < len(s) && s[e] == ';' && (afterSemi || nextKey(s, e+1)):
+	default:
+		return ve
+	}
+	for e > ve && s[e-1] == ' ' {
+		e--
+	}
+	return e
+}
+
+// nextKey reports whether "Key=" starts at s[k], after spaces, or s ends
+// there: what follows a connection string's ";".
+func nextKey(s string, k int) bool {
+	for k < len(s) && s[k] == ' ' {
+		k++
+	}
+	e := k
+	for e < len(s) && e-k < maxRun && (isAtom(s[e]) || s[e] == ' ' && e > k) {
+		e++
+	}
+	return k == len(s) || e > k && e < len(s) && s[e] == '='
+}
+
+// oraclePassword finds the password of Oracle's "user/password@db" (a
+// connect string as sqlplus, godror and JDBC's thin driver take it:
+// "scott/tiger@orcl", "jdbc:oracle:thin:scott/tiger@//h:1521/svc"), the
+// "@" at s[at]: it returns where the password starts, found by reading
+// back to a "/" (at most 64 bytes), before which the user is an
+// identifier that starts a word (at the start of s, after white space, a
+// quote, "=", "(", "," or ":"); not a path's segment. What follows the
+// "@" must name a database — not a version, a branch or a digest, as a
+// module's, an action's or an image's "name/path@v1.2.3", "@main" or
+// "@sha256:…" do — and the password must start at or after last, what the
+// scan already wrote.
+func oraclePassword(s string, at, last int) (ps int, ok bool) {
+	if at+1 >= len(s) {
+		return 0, false
+	}
+	slash := at - 1
+	for ; slash >= 0 && at-slash <= 64; slash-- {
+		c := s[slash]
+		if c == '/' {
+			break
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r', '"', '\'', '`', '@', '<', '>', ',', '(', ')', '[', ']', '{', '}', '|', '\\':
+			// No password here: what ends a word, or a URL (see
+			// urlEnd), or the marker.
+			return 0, false
+		}
+	}
+	if slash < 1 || s[slash] != '/' || slash+1 == at || slash+1 < last || strings.Contains(s[slash+1:at], Redacted) {
+		return 0, false // hidden already, whole or in part ("u/a:b@h" by the rule of "user:password@host")
+	}
+	u := slash
+	for u > 0 && slash-u < 32 && (isAlnum(s[u-1]) && s[u-1] < 0x80 || s[u-1] == '_' || s[u-1] == '$' || s[u-1] == '#') {
+		u--
+	}
+	if u == slash || !('a' <= lowerASCII(s[u]) && lowerASCII(s[u]) <= 'z') {
+		return 0, false
+	}
+	if u > 0 {
+		switch s[u-1] {
+		case ' ', '\t', '\n', '\r', '"', '\'', '`', '=', '(', ',', ':':
+		default:
+			return 0, false
+		}
+	}
+	if !dbAfter(s[at+1:]) {
+		return 0, false
+	}
+	return slash + 1, true
+}
+
+// dbAfter reports whether h, what follows the "@" of "user/password@",
+// may name an Oracle database: a TNS alias, a host (and port and
+// service), "//host…" (Easy Connect) or "(DESCRIPTION=…)" — not a version
+// ("v1.2.3", "1.2"), a digest ("sha256:…"), a branch ("main") nor an
+// image's scale ("logo@2x.png").
+func dbAfter(h string) bool {
+	e := 0
+	for e < len(h) && !valueDelim(h[e]) && h[e] != '/' && h[e] != ':' {
+		e++
+	}
+	w := h[:e]
+	switch {
+	case strings.HasPrefix(h, "//") || h[0] == '(':
+		return true
+	case w == "" || !isAlnum(w[0]):
+		return false
+	case strings.EqualFold(w, "main") || strings.EqualFold(w, "master") || strings.EqualFold(w, "latest") ||
+		strings.EqualFold(w, "head") || e < len(h) && h[e] == ':' && strings.HasPrefix(strings.ToLower(w), "sha"):
+		return false
+	}
+	v := w
+	if v[0] == 'v' || v[0] == 'V' {
+		v = v[1:]
+	}
+	if v == "" || !isDigit(v[0]) {
+		return true
+	}
+	n, dots := 0, 0
+	for n < len(v) && (isDigit(v[n]) || v[n] == '.') {
+		if v[n] == '.' {
+			dots++
+		}
+		n++
+	}
+	if n < len(v) && (v[n] == 'x' || v[n] == 'X') {
+		return false // logo@2x.png
+	}
+	return dots == 3 // an IPv4 address; "1.2.3", "20" and "v4" are versions
+}
+
+// maxGroup bounds the bytes of a struct unnamedGroup reads.
+const maxGroup = 256
+
+// unnamedGroup reports whether the struct fmt printed from s[i] ("{"),
+// with %v, which writes its fields' values without their names ({bob
+// hunter2}, &{bob hunter2 admin}), holds a credential, and returns the
+// index of its "}". The names gone, the struct is judged by where it is
+// and by the shape of its values; it is hidden when
+//
+//   - a word before it (up to 48 bytes back, to a line break or another
+//     bracket; see credentialBefore) is a secret name or says a login
+//     ([loginWord]): "login {bob hunter2}: denied", "invalid credentials:
+//     {bob hunter2}", "auth failed for &{bob hunter2 admin}";
+//   - a value after the first is shaped as a password is: letters mixed
+//     with digits and with signs such as ! # $ % & * ? @ ("{admin
+//     P@ssw0rd!}"); or, when the struct is the whole text (a panic's value,
+//     an error made of %v alone), letters mixed with digits ("{bob
+//     hunter2}", not hexadecimal).
+//
+// Ordinary values stay: numbers, words, statuses, ids ({200 OK}, {1 2 3},
+// {node1 Ready}, {bob admin}). A struct with named fields ({User:bob …},
+// found by its ":"), holding quotes, "=" or a nested struct, longer than
+// maxGroup or over a line break is not judged here; the scan reads what it
+// holds as any text. Each call reads up to the next "{", so the scan stays
+// linear.
+func (r *Rules) unnamedGroup(s string, i int) (end int, ok bool) {
+	e := i + 1
+	for ; e < len(s) && s[e] != '}'; e++ {
+		switch s[e] {
+		case '{', ':', '"', '\'', '`', '=', '\n', '\r':
+			return 0, false
+		}
+		if e-i >= maxGroup {
+			return 0, false
+		}
+	}
+	if e == len(s) {
+		return 0, false
+	}
+	if strings.Contains(s[i+1:e], Redacted) {
+		return 0, false // judged already, or a word in it hidden: read again the same
+	}
+	whole := (i == 0 || i == 1 && s[0] == '&') && e == len(s)-1
+	n := 0
+	strong, weak, plain := false, false, true
+	for k := i + 1; k < e; {
+		for k < e && (s[k] == ' ' || s[k] == '[' || s[k] == ']') {
+			k++
+		}
+		ws := k
+		for k < e && s[k] != ' ' && s[k] != '[' && s[k] != ']' {
+			k++
+		}
+		if k == ws {
+			break
+		}
+		w := s[ws:k]
+		if plain && !IsDigits(w) {
+			plain = false
+		}
+		if n++; n > 1 {
+			switch passwordShape(w) {
+			case 2:
+				strong = true
+			case 1:
+				weak = true
+			}
+		}
+	}
+	switch {
+	case n == 0:
+		return 0, false // {}, { }
+	case strong, weak && whole:
+		return e, true
+	case plain:
+		return 0, false // {1 2 3}
+	}
+	return e, r.credentialBefore(s, i)
+}
+
+// passwordShape tells how much w, a value of a struct, is shaped as a
+// typed password: 2 when it mixes letters, digits and signs (P@ssw0rd!),
+// 1 when letters and digits (hunter2), 0 otherwise — a number, a word, a
+// hexadecimal id, a path, a host, a version (not 6 to 64 bytes of letters,
+// digits and signs).
+func passwordShape(w string) int {
+	if len(w) < 6 || len(w) > 64 {
+		return 0
+	}
+	letters, digits, signs, hex := 0, 0, 0, true
+	for k := 0; k < len(w); k++ {
+		switch c := w[k]; {
+		case isDigit(c):
+			digits++
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+			letters++
+			if !('a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				hex = false
+			}
+		case strings.IndexByte("!#$%&*?@~^+", c) >= 0:
+			signs++
+		default:
+			return 0
+		}
+	}
+	switch {
+	case letters > 0 && digits > 0 && signs > 0:
+		return 2
+	case letters > 0 && digits > 0 && signs == 0 && !hex:
+		return 1
+	}
+	return 0
+}
+
+// credentialBefore reports whether a word before s[i] (up to 48 bytes
+// back, to a line break or a bracket) is a secret name or a login word.
+func (r *Rules) credentialBefore(s string, i int) bool {
+	k := i
+	for k > 0 && i-k < 48 {
+		c := s[k-1]
+		if c == '\n' || c == '\r' || c == '{' || c == '}' || c == '[' || c == ']' {
+			break
+		}
+		k--
+	}
+	for j := k; j < i; {
+		ws, we := nextWord(s[:i], j)
+		if ws == we {
+			break
+		}
+		// The whole atom around the word: "client_credentials", "X-Auth".
+		for ws > k && (isAtom(s[ws-1]) && s[ws-1] != '.') {
+			ws--
+		}
+		for we < i && (isAtom(s[we]) && s[we] != '.') {
+			we++
+		}
+		if w := s[ws:we]; loginWord(w) || r.SecretName(w) {
+			return true
+		}
+		j = we
+	}
+	return false
+}
+
+// loginWord reports whether w says a login: login, logon, signin,
+// authenticate, authentication, authn… in any case.
+func loginWord(w string) bool {
+	var buf [16]byte
+	if len(w) < 5 || len(w) > len(buf) {
+		return false
+	}
+	for k := 0; k < len(w); k++ {
+		buf[k] = lowerASCII(w[k])
+	}
+	switch string(buf[:len(w)]) {
+	case "login", "logon", "signin", "signon", "authn", "authenticate", "authenticated", "authenticating",
+		"authentication", "credentials", "creds":
+		return true
+	}
+	return false
 }
 
 // secretFlag reports whether atom is a command line's flag ("--password",
@@ -617,23 +985,35 @@ func fieldAt(s string, i int) bool {
 // Path=/", "X-Api-Key: …"), YAML, a log's "password: hunter2". Prose is
 // written the same way ("auth: failed", "invalid token: expired", "cert:
 // x509: …"), so the value is taken only when its first word is no plain
-// word, short number (a status) nor the prefix of a wrapped error; then a
-// header's value (its name holds a "-", or its first word a "=", as
-// cookies do) runs to the end of the line or of the quote around it, and
-// another name's is one word. After "Authorization: " (or
-// "Proxy-Authorization: "), a scheme's credential is hidden whatever the
-// scheme ("token <credential>", "Digest …" aside), the scheme kept.
-func (r *Rules) lineValue(s string, k int, name string) (vs, ve int, ok bool) {
+// word, short number (a status) nor the prefix of a wrapped error — except
+// after a name whose value people choose and type (see typedSecret:
+// "password: hunter", "secret: swordfish", "cvv: 123"), where only a word
+// of prose ([proseWord]: "password: too short", "secret: not found")
+// leaves it. Then a header's value (its name holds a "-", or its first
+// word a "=", as cookies do), and a typed secret's at the start of a line
+// (YAML's "password: correct horse battery staple"; lineStart), run to the
+// end of the line or of the quote around it, and another name's is one
+// word. After "Authorization: " (or "Proxy-Authorization: "), a scheme's
+// credential is hidden whatever the scheme ("token <credential>", "Digest
+// …" aside), the scheme kept.
+func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, ve int, ok bool) {
 	for k < len(s) && s[k] == ' ' {
 		k++
+	}
+	if k < len(s) && s[k] == '{' {
+		if e := closeBracket(s, k); e > k+1 && s[k+1:e] != Redacted {
+			return k + 1, e, true // password: {bob hunter2}
+		}
+		return 0, 0, false
 	}
 	e := k
 	for e < len(s) && !valueDelim(s[e]) {
 		e++
 	}
 	first := s[k:e]
+	typed := typedSecret(name)
 	switch {
-	case first == "" || first[len(first)-1] == ':' || len(first) <= 3 && IsDigits(first):
+	case first == "" || first[len(first)-1] == ':' || !typed && len(first) <= 3 && IsDigits(first):
 		return 0, 0, false
 	case first == Redacted:
 		return k, e, true
@@ -650,10 +1030,13 @@ func (r *Rules) lineValue(s string, k int, name string) (vs, ve int, ok bool) {
 				return cs, ce, true
 			}
 		}
-		return 0, 0, false
+		if !typed || proseWord(first) {
+			return 0, 0, false
+		}
 	}
-	if strings.IndexByte(name, '-') >= 0 || strings.IndexByte(first, '=') >= 0 {
-		for e < len(s) && s[e] != '\n' && s[e] != '\r' && s[e] != '"' && s[e] != '\'' && s[e] != '`' {
+	if strings.IndexByte(name, '-') >= 0 || strings.IndexByte(first, '=') >= 0 || typed && atLineStart {
+		for e < len(s) && s[e] != '\n' && s[e] != '\r' && s[e] != '"' && s[e] != '\'' && s[e] != '`' &&
+			(s[e] != '\\' || e+1 < len(s) && s[e+1] != 'n' && s[e+1] != 'r' && s[e+1] != '"') {
 			e++
 		}
 		for e > k && (s[e-1] == ' ' || s[e-1] == '\t') {
@@ -661,6 +1044,97 @@ func (r *Rules) lineValue(s string, k int, name string) (vs, ve int, ok bool) {
 		}
 	}
 	return k, e, true
+}
+
+// lineStart reports whether the name at s[i] starts a line: at the start
+// of s, or after a line break (written, or escaped as "\n" by %q), with
+// only the indentation of YAML ("  ", "- ") between.
+func lineStart(s string, i int) bool {
+	if i > 0 && s[i-1] == '\\' {
+		return true // the name's first letter is the "n" of an escaped "\n": "\npassword: …"
+	}
+	for k := i - 1; k >= 0 && i-k <= 64; k-- {
+		switch s[k] {
+		case ' ', '\t', '-':
+			continue
+		case '\n', '\r':
+			return true
+		case 'n', 'r':
+			return k > 0 && s[k-1] == '\\'
+		}
+		return false
+	}
+	return i == 0 || i <= 64 && strings.TrimLeft(s[:i], " \t-") == ""
+}
+
+// typedSecret reports whether a secret name ends with a word whose values
+// people choose and type, so that a plain word is as likely a value as
+// prose: password, passwd, pwd, pw, pass, passphrase, passcode, secret,
+// pin, cvv, cvc, otp ("db_password", "ClientSecret", "X-Pass"). "token",
+// "auth" or "cert" are not: their values are no words, and the words after
+// them ("token: expired", "auth: failed") are prose.
+func typedSecret(name string) bool {
+	if hasHigh(name) {
+		var buf [128]byte
+		name = foldName(name, buf[:0])
+	}
+	var last string
+	for i := 0; ; {
+		s, e := nextWord(name, i)
+		if s == e {
+			break
+		}
+		last, i = name[s:e], e
+	}
+	if len(last) < 2 || len(last) > len("passphrase") {
+		return false
+	}
+	var buf [len("passphrase")]byte
+	for i := 0; i < len(last); i++ {
+		buf[i] = lowerASCII(last[i])
+	}
+	w := string(buf[:len(last)])
+	for _, typed := range [...]string{"password", "passwd", "pwd", "pw", "pass", "passphrase", "passcode", "secret", "pin", "cvv", "cvc", "otp"} {
+		// A word that ends with one: "npassword" is the "\npassword" of
+		// a text %q escaped, "dbpassword" a name run together.
+		if strings.HasSuffix(w, typed) {
+			return true
+		}
+	}
+	return false
+}
+
+// proseWord reports whether w, a plain word (see plainWord), is one that
+// prose and status messages write after a secret name or Redis' AUTH, in
+// any case: "password: too short", "secret: not found", "AUTH failed",
+// "Basic AUTH required". Any other plain word there is taken for a
+// password ("password: hunter", "AUTH swordfish").
+func proseWord(w string) bool {
+	var buf [16]byte
+	if len(w) > len(buf) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		buf[i] = lowerASCII(w[i])
+	}
+	switch string(buf[:len(w)]) {
+	case "a", "an", "the", "and", "or", "not", "no", "none", "nil", "null", "is", "are", "was", "were", "be",
+		"been", "has", "have", "had", "does", "do", "did", "will", "would", "must", "should", "can", "cannot",
+		"could", "may", "too", "for", "of", "to", "from", "with", "without", "in", "on", "at", "by", "via",
+		"using", "ok", "okay", "yes", "true", "false", "error", "errors", "err", "fail", "fails", "failed",
+		"failure", "invalid", "valid", "incorrect", "wrong", "bad", "expired", "expires", "required",
+		"requires", "missing", "empty", "blank", "unset", "set", "mismatch", "mismatched", "denied", "rejected",
+		"refused", "unknown", "changed", "updated", "reset", "rotated", "removed", "deleted", "created",
+		"saved", "stored", "hidden", "redacted", "masked", "omitted", "ignored", "provided", "given",
+		"supplied", "needed", "accepted", "verified", "matched", "weak", "short", "long", "length", "hashed",
+		"encrypted", "disabled", "enabled", "locked", "unavailable", "authentication", "authorization",
+		"called", "command", "cmd", "token", "header", "method", "mechanism", "type", "scheme", "request",
+		"response", "please", "enter", "see", "use", "check", "wrongpass", "noauth", "noperm", "configured",
+		"forbidden", "unauthorized", "denies", "timeout", "timed", "contains", "exceeds", "exceeded",
+		"only", "cannotbeempty", "notset":
+		return true
+	}
+	return false
 }
 
 // isAuthorization reports whether a header's name is Authorization or
@@ -674,7 +1148,9 @@ func isAuthorization(name string) bool {
 // redisAuth returns where the arguments of a Redis AUTH command written
 // from k end ("AUTH <password>", "AUTH <user> <password>", as a command
 // is quoted in an error or a log), or k when what follows reads as prose:
-// plain words ("Basic AUTH required", "AUTH failed") are no password.
+// a word of prose ([proseWord]: "Basic AUTH required", "AUTH failed")
+// ends the arguments; any other word, a plain one too ("AUTH swordfish",
+// "AUTH bob hunter"), is one.
 func redisAuth(s string, k int) int {
 	end := k
 	for n, w := 0, k; n < 2 && w < len(s); n++ {
@@ -685,8 +1161,17 @@ func redisAuth(s string, k int) int {
 		if e == w {
 			break
 		}
-		if word := s[w:e]; word != Redacted && !plainWord(word) {
-			end = e
+		word := s[w:e]
+		colon := word[len(word)-1] == ':' && len(word) > 1 // "AUTH bob hunter: WRONGPASS"
+		if colon {
+			word, e = word[:len(word)-1], e-1
+		}
+		if plainWord(word) && proseWord(word) {
+			break
+		}
+		end = e
+		if colon {
+			break
 		}
 		if e >= len(s) || s[e] != ' ' {
 			break
@@ -696,26 +1181,64 @@ func redisAuth(s string, k int) int {
 	return end
 }
 
-// count reports whether v, the value of the secret name, is a count: a
-// number given to a plural of a secret word ("tokens=5", "max_tokens=100",
-// "sessions=3"), which counts secrets rather than being one.
-func (r *Rules) count(name, v string) bool {
-	if !IsDigits(v) {
+// count reports whether v, the value of the secret name, is a count (see
+// [Rules.CountName] and [IsCountValue]): "tokens=5", "max_tokens=100",
+// "sessions=3", "token_count=12".
+func (r *Rules) count(name, v string) bool { return IsCountValue(v) && r.CountName(name) }
+
+// maxCountDigits bounds the digits of a count: a billion tokens is a
+// count, a card number (13 digits or more) is not.
+const maxCountDigits = 9
+
+// IsCountValue reports whether v is written as a count is: a number of one
+// to nine digits, without a leading zero ("0", "42", "128000"; not "0042",
+// which is a code, nor "4111111111111111", a card number).
+func IsCountValue(v string) bool {
+	return len(v) <= maxCountDigits && IsDigits(v) && (v[0] != '0' || len(v) == 1)
+}
+
+// CountName reports whether a name counts secret things rather than naming
+// one: its last word is the plural of a secret word ("tokens", "api.tokens",
+// "max_tokens", "gen_ai.usage.input_tokens", "sessions"), or "count" or
+// "total" after a secret word or its plural ("token_count", "tokensTotal").
+// A number of the form [IsCountValue] given to such a name is left
+// readable, in texts, query strings and attributes: it says how many
+// secrets there were, not what they are.
+func (r *Rules) CountName(name string) bool {
+	if r == nil || len(r.exact) == 0 {
 		return false
 	}
-	var last string
+	var last, prev string
 	for i := 0; ; {
 		s, e := nextWord(name, i)
 		if s == e {
 			break
 		}
-		last, i = name[s:e], e
+		prev, last, i = last, name[s:e], e
 	}
-	n := len(last)
-	if n < 3 || lowerASCII(last[n-1]) != 's' {
+	if strings.EqualFold(last, "count") || strings.EqualFold(last, "total") {
+		return r.secretWord(prev, false) || r.secretWord(prev, true)
+	}
+	return r.secretWord(last, true)
+}
+
+// secretWord reports whether w, one word of a name, is a secret word (or,
+// with plural, the plural of one), in any case.
+func (r *Rules) secretWord(w string, plural bool) bool {
+	if plural {
+		if len(w) < 3 || lowerASCII(w[len(w)-1]) != 's' {
+			return false
+		}
+		w = w[:len(w)-1]
+	}
+	var buf [maxRun]byte
+	if len(w) == 0 || len(w) > len(buf) {
 		return false
 	}
-	_, ok := r.exact[strings.ToLower(last[:n-1])]
+	for i := 0; i < len(w); i++ {
+		buf[i] = lowerASCII(w[i])
+	}
+	_, ok := r.exact[string(buf[:len(w)])]
 	return ok
 }
 
@@ -817,16 +1340,27 @@ func pathUnescape(s string) string {
 // ScrubError returns an error message with its quoted fragments ('…', "…"
 // and `…`) replaced by [Redacted], quotes kept: drivers and servers quote
 // the values they reject, as SQLite's near "'hunter2'": syntax error does. A
-// quote inside a word (can't, O'Brien) opens nothing, nor does one right
+// quote inside a word (can't, O'Brien; not after the percent-escape of a
+// sign, "%40") opens nothing, nor does one right
 // after the marker, which stands for a word [Rules.Text] hid
-// ("token=0\"0…" gives "token=[REDACTED]\"0…", read again the same); an
-// unterminated fragment runs to the end of the message.
+// ("token=0\"0…" gives "token=[REDACTED]\"0…", read again the same), nor
+// the quotes of an empty fragment there (token=!"" gives
+// token=[REDACTED]""); an unterminated fragment runs to the end of the
+// message.
 func ScrubError(msg string) string {
 	t := textScrub{s: msg}
 	for i := 0; i < len(msg); i++ {
 		q := msg[i]
-		if q != '\'' && q != '"' && q != '`' || i > 0 && isAlnum(msg[i-1]) ||
-			i >= len(Redacted) && msg[i-1] == ']' && msg[i-len(Redacted):i] == Redacted {
+		if q != '\'' && q != '"' && q != '`' {
+			continue // the common case, tested alone: a tight loop
+		}
+		if i > 0 && isAlnum(msg[i-1]) && !afterEscape(msg, i) {
+			continue
+		}
+		if i >= len(Redacted) && msg[i-1] == ']' && msg[i-len(Redacted):i] == Redacted {
+			for i+1 < len(msg) && msg[i+1] == q {
+				i++ // the quotes of an empty fragment after the marker: token=!"" hid "!"
+			}
 			continue
 		}
 		end := closeQuote(msg, i+1, q)
@@ -838,6 +1372,23 @@ func ScrubError(msg string) string {
 		i = end
 	}
 	return t.String()
+}
+
+// afterEscape reports whether s[i] follows a percent-escape of a character
+// that is no letter nor digit ("%40", not "%D7"): [Rules.Text] may have
+// written the character so when it hid a value beside it, and ScrubError
+// reads it as it read the character.
+func afterEscape(s string, i int) bool {
+	return i >= 3 && s[i-3] == '%' && isHex(s[i-2]) && isHex(s[i-1]) && !isAlnum(hexVal(s[i-2])<<4|hexVal(s[i-1]))
+}
+
+func isHex(c byte) bool { return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'f' }
+
+func hexVal(c byte) byte {
+	if isDigit(c) {
+		return c - '0'
+	}
+	return c | 0x20 - 'a' + 10
 }
 
 // closeQuote returns the index of the quote q that closes a fragment opened

@@ -163,6 +163,12 @@ func TestCorpus(t *testing.T) {
 	mux.HandleFunc("/panic-map", func(w http.ResponseWriter, r *http.Request) {
 		panic(fmt.Errorf("login failed: %v", map[string]string{"password": c.secret("panic value: a map printed with %v", "mappwval7"), "user": "bob"}))
 	})
+	mux.HandleFunc("/panic-unnamed", func(w http.ResponseWriter, r *http.Request) {
+		// A struct as a panic's value: fmt.Sprint prints it with %v,
+		// without its fields' names.
+		type login struct{ User, Password, Role string }
+		panic(login{"bob", c.secret("panic value: a struct printed with %v, no names", "panicunnamed7"), "admin"})
+	})
 	mux.HandleFunc("/panic-cookie", func(w http.ResponseWriter, r *http.Request) {
 		// An error that quotes the request's Cookie header line.
 		panic("session lookup failed for Cookie: " + r.Header.Get("Cookie"))
@@ -174,6 +180,7 @@ func TestCorpus(t *testing.T) {
 		sqliteCalls(t, ctx, c, lite)
 		postgresCalls(t, ctx, c, pg)
 		mysqlCalls(ctx, c, my)
+		textCalls(ctx, c)
 		io.WriteString(w, "done")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })
@@ -335,10 +342,50 @@ func incomingHTTP(t *testing.T, c *corpus, base string) {
 	get("/panic", nil)
 	get("/panic-struct", nil)
 	get("/panic-map", nil)
+	get("/panic-unnamed", nil)
 	get("/panic-cookie", map[string]string{"Cookie": "theme=dark; sid=" + c.secret("panic value: a Cookie header line", "cookieLineVal9")})
 	get("/panic-headers", map[string]string{
 		"Authorization": "Bearer " + c.secret("panic value: headers printed, a bearer token", "pnc_9.B5f-4.1JqM")})
 	get("/work", nil)
+}
+
+// textCalls records calls by hand, as an application wraps a client
+// appstats has no wrapper for, whose errors and attributes hold secrets
+// written without a name the rules know at once: structs printed with %v,
+// passwords that are plain words, secret names spelt with Unicode's
+// look-alikes, connection strings of Oracle, JDBC, MongoDB and ODBC; and
+// counts of tokens, which must stay readable.
+func textCalls(ctx context.Context, c *corpus) {
+	fail := func(service, method, msg string) {
+		recording.StartCall(ctx, service, method).End(errors.New(msg))
+	}
+	type login struct{ User, Password string }
+	fail("auth", "Login", fmt.Sprintf("login %v: denied", login{"bob", c.secret("error: a struct printed with %v after a login word", "unnamedloginpw")}))
+	fail("config", "Load", "db:\n  user: bob\n  password: correct horse "+c.secret("error: a YAML password of plain words", "corpusstaple")+"\n  host: h")
+	fail("config", "Load", "bad secret: "+c.secret("error: secret: a plain word", "swordfishcorpus"))
+	fail("redis", "AUTH", "ERR AUTH "+c.secret("error: Redis AUTH with a plain-word password", "corpusredisword")+" failed")
+	fail("config", "Load", "ｐａｓｓｗｏｒｄ="+c.secret("error: a fullwidth secret name", "fullwidthpw9"))
+	fail("config", "Load", "invalid pass\u00adword="+c.secret("error: a secret name with a soft hyphen", "softhyphenpw9"))
+	fail("oracle", "Connect", "ORA-12154: cannot connect scott/"+c.secret("error: an Oracle connect string", "oracletigerpw")+"@orcl")
+	fail("oracle", "Connect", "dial jdbc:oracle:thin:scott/"+c.secret("error: a JDBC Oracle URL", "jdbcoraclepw")+"@//db:1521/svc refused")
+	fail("mssql", "Connect", "dial jdbc:sqlserver://db:1433;user=sa;password="+c.secret("error: a JDBC SQL Server URL's property", "jdbcmssqlpw")+";encrypt=true")
+	fail("mongo", "Connect", "dial mongodb+srv://app:"+c.secret("error: a MongoDB SRV URL", "mongosrvpw")+"@cluster0.example.net/db")
+	fail("odbc", "Connect", "Driver={ODBC Driver 18};Server=db;Uid=sa;Pwd={"+c.secret("error: an ODBC password in braces", "odbc brace;pw")+"};")
+	fail("odbc", "Connect", "Server=db;User ID=sa;Password="+c.secret("error: an ADO.NET password of two words, the first", "adonetword1")+" "+
+		c.secret("error: an ADO.NET password of two words, the second", "adonetword2")+";Encrypt=true")
+	fail("auth", "Check", "password: too short")
+	c.readable("error: prose after a secret name", "password: too short")
+	fail("auth", "Status", "{200 OK} from golang.org/x/net@v0.30.0")
+	c.readable("error: ordinary %v output and a module version", "{200 OK} from golang.org/x/net@v0.30.0")
+
+	llm := recording.StartCall(ctx, "llm", "chat")
+	llm.SetAttr("api.tokens", "12")
+	llm.SetAttr("gen_ai.usage.input_tokens", "1200")
+	llm.SetAttr("ｐａｓｓｗｏｒｄ", c.secret("attribute with a fullwidth secret name", "fullwidthattr"))
+	llm.SetAttr("batch.tokens", c.secret("attribute: a card number under a count's name", "5105105105105100"))
+	llm.End(nil)
+	c.readable("attribute api.tokens, a count", `{"key":"api.tokens","value":"12"}`)
+	c.readable("attribute gen_ai.usage.input_tokens, a count", `{"key":"gen_ai.usage.input_tokens","value":"1200"}`)
 }
 
 // outgoingHTTP makes HTTP calls through the recording transport: secrets in

@@ -7,7 +7,10 @@
 // structs and maps printed by fmt and a Cookie header line in panic
 // values, an OAuth authorization code in a query, a
 // header value cut at its byte cap inside a URL's password, gRPC metadata,
-// SQL arguments — goes through a real application
+// SQL arguments, structs printed with %v without their fields' names,
+// passwords that are plain words (YAML's "password: …", Redis' AUTH),
+// secret names spelt with Unicode's look-alikes, Oracle, JDBC and ODBC
+// connection strings — goes through a real application
 // (net/http with httpstats' middleware and transport, gRPC with grpcstats'
 // handlers, database/sql through sqlstats on SQLite, a real PostgreSQL
 // through pgx, and a MySQL-dialect driver)
@@ -15,8 +18,9 @@
 // closed, neither the dashboard's JSON API, its pages (the dashboard and
 // every record's details), the exported spans nor the bytes of any file of
 // the data directory may hold any of the secrets, and a list of benign names and values (author, keyword,
-// :authority, key1, UUIDs, numeric ids, an OAuth state, a count of tokens,
-// a /password_reset path…) must still read as they were.
+// :authority, key1, UUIDs, numeric ids, an OAuth state, a count of tokens
+// in a query and in an attribute, a /password_reset path, ordinary %v
+// output, a module's version…) must still read as they were.
 //
 // The package holds only tests. The test logs its counts — secrets leaked
 // through the API and into the files, benign values wrongly hidden — and
