@@ -74,8 +74,8 @@ func BenchmarkEcho(b *testing.B) {
 // is handed the source's own socket, so both splice.
 func BenchmarkCopyN(b *testing.B) {
 	const size = 1 << 20
-	from := endlessSource(b)
-	to := discardSink(b)
+	from := sourceServer(b, "tcp", "127.0.0.1:0", -1)
+	to, _ := sinkServer(b, "tcp", "127.0.0.1:0")
 	run := func(b *testing.B, wrap func(net.Conn) net.Conn) {
 		src, err := net.Dial("tcp", from)
 		if err != nil {
@@ -105,43 +105,4 @@ func BenchmarkCopyN(b *testing.B) {
 		defer ar.Finish()
 		run(b, func(c net.Conn) net.Conn { return netstats.WrapConn(ctx, c, netstats.PerConn) })
 	})
-}
-
-// endlessSource starts a loopback server writing zeros to each connection
-// until it is closed.
-func endlessSource(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, zeros{}) }()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-// discardSink starts a loopback server reading each connection to its end.
-func discardSink(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(io.Discard, c) }()
-		}
-	}()
-	return ln.Addr().String()
 }

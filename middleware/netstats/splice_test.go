@@ -13,9 +13,10 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// sourceServer starts a loopback server on network that writes size bytes to
-// each connection it accepts and closes it.
-func sourceServer(t *testing.T, network, addr string, size int64) string {
+// sourceServer starts a loopback server on network that writes size bytes
+// (size < 0: until the peer leaves) to each connection it accepts and closes
+// it.
+func sourceServer(t testing.TB, network, addr string, size int64) string {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
@@ -30,8 +31,16 @@ func sourceServer(t *testing.T, network, addr string, size int64) string {
 			if err != nil {
 				return
 			}
-			io.CopyN(c, zeros{}, size)
-			c.Close()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				if size < 0 {
+					io.Copy(c, zeros{})
+				} else {
+					io.CopyN(c, zeros{}, size)
+				}
+			}()
 		}
 	}()
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
@@ -39,8 +48,9 @@ func sourceServer(t *testing.T, network, addr string, size int64) string {
 }
 
 // sinkServer starts a loopback server on network that reads each connection
-// it accepts to its end and sends the count on the returned channel.
-func sinkServer(t *testing.T, network, addr string) (string, <-chan int64) {
+// it accepts to its end and sends the count on the returned channel (if
+// there is room).
+func sinkServer(t testing.TB, network, addr string) (string, <-chan int64) {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
@@ -56,9 +66,16 @@ func sinkServer(t *testing.T, network, addr string) (string, <-chan int64) {
 			if err != nil {
 				return
 			}
-			n, _ := io.Copy(io.Discard, c)
-			c.Close()
-			got <- n
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				n, _ := io.Copy(io.Discard, c)
+				select {
+				case got <- n:
+				default:
+				}
+			}()
 		}
 	}()
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
