@@ -68,7 +68,13 @@
 // stream (Content-Type text/event-stream), which is how one ends. A panicking
 // handler is recorded with status 500 and the panic value, and the panic
 // continues. A status net/http refuses (WriteHeader panics at a code below
-// 100 or above 999, and sends nothing) is never recorded as the status.
+// 100 or above 999, and sends nothing) is never recorded as the status. A
+// gRPC server mounted as a handler (grpc-go's Server.ServeHTTP, HTTP/2)
+// answers every call with HTTP 200 and puts the outcome in its grpc-status
+// trailer: the record gets rpc.response.status_code ("OK", "NOT_FOUND"),
+// and a code other than OK marks it failed, with the grpc-message trailer
+// (else the code's name) as its error. (grpcstats' server handler records
+// more of a gRPC call: its method, stream type and messages.)
 //
 // One thing no wrapper keeps: [http.MaxBytesReader], given a body past its
 // limit, asks net/http's own writer, through a method net/http does not

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -328,6 +330,12 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 		}
 		rec.Error = "response failed: " + op + rw.sendErr.Error()
 	}
+	if r.ProtoMajor == 2 {
+		// A gRPC server served through ServeHTTP (grpc-go's
+		// Server.ServeHTTP): the call's outcome is its grpc-status
+		// trailer, under an HTTP 200.
+		attrs = grpcOutcome(rec, rw.w.Header(), attrs)
+	}
 	rec.ResponseBytes = rw.written
 	if r.Method == http.MethodHead {
 		rec.ResponseBytes = 0 // the server drops what a handler writes to a HEAD response
@@ -446,4 +454,39 @@ func eventStream(h http.Header) bool {
 		ct = ct[:i]
 	}
 	return strings.EqualFold(strings.TrimSpace(ct), "text/event-stream")
+}
+
+// grpcOutcome records the outcome of a gRPC call a handler served (a gRPC
+// server mounted as an http.Handler), from the grpc-status and
+// grpc-message trailers it set in h: the status as rpc.response.status_code
+// appended to attrs, and a code other than OK as the record's error (the
+// message, else the code's name), as grpcstats records it. A response
+// without grpc-status changes nothing.
+func grpcOutcome(rec *recording.Record, h http.Header, attrs []recording.Attr) []recording.Attr {
+	vs := h["Grpc-Status"]
+	if len(vs) == 0 {
+		vs = h[http.TrailerPrefix+"Grpc-Status"]
+	}
+	if len(vs) == 0 {
+		return attrs
+	}
+	code, err := strconv.Atoi(vs[0])
+	if err != nil || code < 0 {
+		return attrs
+	}
+	attrs = append(attrs, recording.Attr{Key: convention.KeyRPCResponseStatusCode, Value: convention.GRPCStatusName(code)})
+	if code != 0 && rec.Error == "" {
+		msg := h.Get("Grpc-Message")
+		if msg == "" {
+			msg = h.Get(http.TrailerPrefix + "Grpc-Message")
+		}
+		if m, err := url.PathUnescape(msg); err == nil {
+			msg = m // gRPC percent-encodes the message
+		}
+		if msg == "" {
+			msg = convention.GRPCStatusName(code)
+		}
+		rec.Error = msg
+	}
+	return attrs
 }
