@@ -591,6 +591,13 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		rec.release(r)
 		return
 	}
+	s := a.stream()
+	if s != nil {
+		// A Close recording its event (from another goroutine, such as
+		// one a context's end started) records it before the record
+		// ends; one after finds the stream closed.
+		s.closing.Lock() // unlocked once the stream is folded in, below
+	}
 	a.mu.Lock()
 	a.ended = true
 	if n := a.live; n > 0 {
@@ -613,7 +620,6 @@ func (a *ActiveRecord) finish(d time.Duration) {
 			rec.roomHint.Store(m)
 		}
 	}
-	s := a.stream()
 	if r.Route == "" {
 		r.Route = a.liveRoute()
 	}
@@ -643,6 +649,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 				Request: "the handler returned", RequestSize: -1, ResponseSize: -1, SpanID: NewSpanID(), Event: true})
 		}
 		s.fold(r)
+		s.closing.Unlock()
 	}
 	if m := a.message(); m != nil {
 		r.Attrs = append(r.Attrs, m.attrs()...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -84,6 +85,10 @@ type Stream struct {
 	received, sent    atomic.Int64 // messages
 	bytesIn, bytesOut atomic.Int64
 	closed            atomic.Bool
+	// closing is held by Close while it records the close event, and by
+	// the connection's record's finish: a Close that won closed is done
+	// recording before the record ends (else its event came too late).
+	closing sync.Mutex
 
 	// head stands for the connection's record in its link
 	// (ActiveRecord.link): a Message of s that is no message.
@@ -147,7 +152,12 @@ func (s *Stream) Record() *ActiveRecord {
 // its record finishes gets a "close" event then. Messages counted after
 // Close still count.
 func (s *Stream) Close(detail string) {
-	if s == nil || !s.closed.CompareAndSwap(false, true) {
+	if s == nil || s.closed.Load() {
+		return
+	}
+	s.closing.Lock()
+	defer s.closing.Unlock()
+	if !s.closed.CompareAndSwap(false, true) {
 		return
 	}
 	s.a.event("close", detail, nil)

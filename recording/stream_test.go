@@ -3,6 +3,7 @@ package recording_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/goappstats/appstats/internal/convention"
@@ -281,5 +282,51 @@ func TestStreamMessageFollowsCallerSampling(t *testing.T) {
 		if !r[0].Unsampled {
 			t.Errorf("%s record %q is sampled, want unsampled as its caller decided", r[0].Kind, r[0].Route)
 		}
+	}
+}
+
+// TestStreamCloseRacingFinish checks that a stream closed from another
+// goroutine as its connection's record finishes (a context's end, as
+// wsstats' CloseRead watches) always has one close event: the Close's, or
+// the record's own when the record ended first. Before, a Close that had
+// marked the stream closed but not yet recorded its event lost it to the
+// record's end, leaving none.
+func TestStreamCloseRacingFinish(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithQueueSize(1<<14))
+	const n = 2000
+	for range n {
+		ctx, conn := startConn(rec)
+		s := recording.StartStream(ctx, recording.StreamInfo{System: "websocket", Route: "GET /ws"})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.Close("closed by the client")
+		}()
+		runtime.Gosched()
+		conn.Finish()
+		<-done
+	}
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs := sink.Records()
+	if len(recs) != n {
+		t.Fatalf("%d records, want %d", len(recs), n)
+	}
+	bad := 0
+	for _, r := range recs {
+		closes := 0
+		for _, c := range r.Calls {
+			if c.Method == "close" {
+				closes++
+			}
+		}
+		if closes != 1 {
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d connections' records have no single close event", bad, n)
 	}
 }
