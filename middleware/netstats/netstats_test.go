@@ -54,8 +54,16 @@ func start(rec *recording.Recorder, path string) (context.Context, *recording.Ac
 // echoServer starts a loopback TCP server echoing what it reads; it stops
 // when the test ends.
 func echoServer(t testing.TB) string {
+	return serve(t, "tcp", "127.0.0.1:0", func(c net.Conn) { io.Copy(c, c) })
+}
+
+// serve starts a loopback server on network that runs handle on each
+// connection it accepts, in a goroutine of its own, and closes the
+// connection after; it stops, and waits for the handlers, when the test
+// ends.
+func serve(t testing.TB, network, addr string, handle func(net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +80,7 @@ func echoServer(t testing.TB) string {
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				io.Copy(c, c)
+				handle(c)
 			}()
 		}
 	}()

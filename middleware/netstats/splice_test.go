@@ -17,69 +17,27 @@ import (
 // (size < 0: until the peer leaves) to each connection it accepts and closes
 // it.
 func sourceServer(t testing.TB, network, addr string, size int64) string {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				if size < 0 {
-					io.Copy(c, zeros{})
-				} else {
-					io.CopyN(c, zeros{}, size)
-				}
-			}()
+	return serve(t, network, addr, func(c net.Conn) {
+		if size < 0 {
+			io.Copy(c, zeros{})
+		} else {
+			io.CopyN(c, zeros{}, size)
 		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return ln.Addr().String()
+	})
 }
 
 // sinkServer starts a loopback server on network that reads each connection
 // it accepts to its end and sends the count on the returned channel (if
 // there is room).
 func sinkServer(t testing.TB, network, addr string) (string, <-chan int64) {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	got := make(chan int64, 4)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				n, _ := io.Copy(io.Discard, c)
-				select {
-				case got <- n:
-				default:
-				}
-			}()
+	return serve(t, network, addr, func(c net.Conn) {
+		n, _ := io.Copy(io.Discard, c)
+		select {
+		case got <- n:
+		default:
 		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return ln.Addr().String(), got
+	}), got
 }
 
 type zeros struct{}
