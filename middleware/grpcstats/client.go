@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
@@ -76,6 +77,12 @@ type clientRPC struct {
 	// (OK, or Unknown for a client stream without its response), which
 	// the status its stream's RecvMsg returns replaces (see received).
 	guessed atomic.Bool
+	// unknown: the call, guessed, has been marked failed with the status
+	// Unknown (see hidden).
+	unknown atomic.Bool
+	// link: the stream's interceptor's link, if StreamClientInterceptor
+	// wraps the stream.
+	link *streamLink
 
 	firstResp         atomic.Int64 // 1 + nanoseconds from the call's start to the first response event; 0 before
 	sent, recv        atomic.Int64
@@ -137,6 +144,7 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 			// The stream's wrapper (StreamClientInterceptor), if any,
 			// tells this attempt the status its client receives.
 			if l, _ := s.Context.Value(streamLinkKey{}).(*streamLink); l != nil {
+				s.link = l
 				l.rpc.Store(s)
 			}
 		}
@@ -188,6 +196,11 @@ func (s *clientRPC) responded(t time.Time) {
 // response and without a status the stats report.
 const noResponse = "the server ended the client stream without a response; its status is not reported to stats handlers"
 
+// notReceived is the error of a stream that ended while its client sent,
+// with a status the client did not receive (its SendMsg met io.EOF, and
+// no RecvMsg returned the status before the record ended).
+const notReceived = "the server ended the stream while the client sent; the client did not receive its status (RecvMsg returns it)"
+
 func (s *clientRPC) finish(end time.Time, err error) {
 	if !s.done.CompareAndSwap(false, true) {
 		return
@@ -212,6 +225,17 @@ func (s *clientRPC) finish(end time.Time, err error) {
 		// A stream that the server ended with an error while its client
 		// sent: grpc-go's stats end it as a success too (see received).
 		s.guessed.Store(true)
+		if s.link != nil && s.link.reading.Load() == 0 {
+			// No RecvMsg or Header of the stream is running, so the end
+			// came from a SendMsg that met io.EOF: the only end without
+			// an error whose status the client has not received (an OK
+			// end comes from the RecvMsg that returns io.EOF, or from
+			// Header). Unless RecvMsg returns the status later, the
+			// outcome is unknown, not a success.
+			code = codes.Unknown
+			c.SetError(code.String() + ": " + notReceived)
+			s.unknown.Store(true)
+		}
 	}
 	// The rest is set, and the call ended, under one lock of the record.
 	var attrs [3]recording.Attr
@@ -255,6 +279,19 @@ func (s *clientRPC) received(err error) {
 	s.c.SetAttr(AttrStatusCode, convention.GRPCStatusName(int(code)))
 }
 
+// hidden marks the call, ended as a success with a status its client has
+// not received, as failed with the status Unknown: its stream's RecvMsg
+// returned a message after the end, so the end came from a SendMsg that
+// met io.EOF while that RecvMsg ran (an OK end comes from the RecvMsg
+// that returns io.EOF). The status a later RecvMsg returns replaces it.
+func (s *clientRPC) hidden() {
+	if !s.done.Load() || !s.guessed.Load() || s.clientOnly.Load() || !s.unknown.CompareAndSwap(false, true) {
+		return
+	}
+	s.c.SetError(codes.Unknown.String() + ": " + notReceived)
+	s.c.SetAttr(AttrStatusCode, convention.GRPCStatusName(int(codes.Unknown)))
+}
+
 // StreamClientInterceptor returns a stream interceptor that tells the
 // client handler ([NewClientHandler]) the status each recorded stream's
 // client receives. Mount it next to the handler:
@@ -266,12 +303,16 @@ func (s *clientRPC) received(err error) {
 // grpc-go's stats report a stream that the server ends with an error
 // while the client sends as a success: the client's Send returns io.EOF,
 // and the status is left for its Recv (CloseAndRecv for a client stream)
-// to return, which no stats event carries. With the interceptor, the call
-// of such a stream is recorded with the status Recv returned (its error
-// and rpc.response.status_code), provided Recv is called before the
-// request's record ends. Without it, such a bidirectional or server stream
-// is recorded as a success, and such a client stream as failed with the
-// status Unknown.
+// to return, which no stats event carries (grpc-go's stats End has no
+// error and an empty trailer, and the stream's context is not done;
+// otelgrpc records such an RPC as OK). With the interceptor, the call of
+// such a stream is recorded with the status Recv returned (its error and
+// rpc.response.status_code), provided Recv is called before the request's
+// record ends; if the client never receives the status (it stops at
+// Send's io.EOF, or cancels the stream), the call is recorded as failed
+// with the status Unknown, not as a success. Without the interceptor, such
+// a bidirectional or server stream is recorded as a success, and such a
+// client stream as failed with the status Unknown.
 //
 // A stream made without a recorded request passes through unwrapped, at
 // the cost of a context lookup.
@@ -296,6 +337,9 @@ type streamLinkKey struct{}
 type streamLink struct {
 	context.Context
 	rpc atomic.Pointer[clientRPC]
+	// reading counts the stream's RecvMsg and Header calls running (at
+	// most one of each at a time, as grpc-go allows).
+	reading atomic.Int32
 }
 
 // Value returns the link for streamLinkKey and defers to the parent for
@@ -317,13 +361,27 @@ type statusStream struct {
 // RecvMsg receives a message; the status it returns at the stream's end,
 // other than OK, goes to the call.
 func (s *statusStream) RecvMsg(m any) error {
+	s.link.reading.Add(1)
 	err := s.ClientStream.RecvMsg(m)
-	if err != nil && err != io.EOF {
+	s.link.reading.Add(-1)
+	if err != io.EOF {
 		if rpc := s.link.rpc.Load(); rpc != nil {
-			rpc.received(err)
+			if err == nil {
+				rpc.hidden()
+			} else {
+				rpc.received(err)
+			}
 		}
 	}
 	return err
+}
+
+// Header returns the stream's header; it ends the stream, as a success,
+// when the server ended it with OK and no header (see clientRPC.finish).
+func (s *statusStream) Header() (metadata.MD, error) {
+	s.link.reading.Add(1)
+	defer s.link.reading.Add(-1)
+	return s.ClientStream.Header()
 }
 
 // TagConn returns ctx unchanged.

@@ -46,8 +46,9 @@
 //
 // The interceptor is for streams: grpc-go's stats report a stream that the
 // server ends with an error while its client sends as a success, and the
-// interceptor gives the call the status the client's Recv returns instead
-// (see [StreamClientInterceptor]).
+// interceptor gives the call the status the client's Recv returns instead,
+// or the status Unknown when the client never receives it (see
+// [StreamClientInterceptor]).
 //
 // One client handler serves any number of recorders: the record a call
 // belongs to comes from the RPC's context. A call has service "grpc" and the

@@ -2,6 +2,7 @@ package grpcstats_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -260,5 +261,112 @@ func TestStreamInterceptorUnrecorded(t *testing.T) {
 	}
 	if typ := fmt.Sprintf("%T", got); got == nil || !strings.HasPrefix(typ, "*grpc.") {
 		t.Errorf("the stream of an unrecorded RPC is a %s, want grpc-go's own", typ)
+	}
+}
+
+// okEarlyServer ends its bidirectional stream with OK after the first
+// request, while its client may still send.
+type okEarlyServer struct{ testServer }
+
+func (s *okEarlyServer) FullDuplexCall(stream grpc.BidiStreamingServer[testgrpc.StreamingOutputCallRequest, testgrpc.StreamingOutputCallResponse]) error {
+	_, err := stream.Recv()
+	return err
+}
+
+// sendUntilEOF sends on stream until Send returns io.EOF, the sign that
+// the server has ended the stream.
+func sendUntilEOF(stream grpc.BidiStreamingClient[testgrpc.StreamingOutputCallRequest, testgrpc.StreamingOutputCallResponse]) error {
+	for range 1 << 20 {
+		if err := stream.Send(&testgrpc.StreamingOutputCallRequest{Payload: payload(100)}); err != nil {
+			return err
+		}
+	}
+	return errors.New("Send never met the stream's end")
+}
+
+// TestStreamStatusNeverReceived checks the call of a bidirectional stream
+// the server ends with an error while the client sends, when the client
+// never learns the status: it stops at Send's io.EOF (grpc-go leaves the
+// status to Recv), or cancels the stream then. grpc-go's stats end the
+// attempt as a success (End without an error, an empty trailer), and the
+// stream's context is not done; otelgrpc records such an RPC as OK. With
+// StreamClientInterceptor, the call is recorded as failed with the status
+// Unknown, not OK.
+func TestStreamStatusNeverReceived(t *testing.T) {
+	for _, cancelAfter := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cancel=%v", cancelAfter), func(t *testing.T) {
+			rec, sink := newRecorder(t)
+			addr, stop := startServer(t, &earlyEndServer{})
+			conn, client := dial(t, addr, grpc.WithStatsHandler(grpcstats.NewClientHandler()),
+				grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()))
+			ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "job"})
+			sctx, cancel := context.WithCancel(ctx)
+			stream, err := client.FullDuplexCall(sctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sendErr := sendUntilEOF(stream)
+			if cancelAfter {
+				cancel()
+				<-stream.Context().Done()
+			}
+			ar.Finish()
+			cancel()
+			conn.Close()
+			stop()
+			if sendErr != io.EOF {
+				t.Fatalf("Send: %v, want io.EOF", sendErr)
+			}
+			closeRecorder(t, rec)
+			recs := sink.Records()
+			if len(recs) != 1 || len(recs[0].Calls) != 1 {
+				t.Fatalf("records %+v, want the job with its call", recs)
+			}
+			c := recs[0].Calls[0]
+			if !strings.HasPrefix(c.Error, "Unknown: ") || c.Attr(grpcstats.AttrStatusCode) != "UNKNOWN" {
+				t.Errorf("call's error %q, status %q; want Unknown, UNKNOWN (the client never received the status)", c.Error, c.Attr(grpcstats.AttrStatusCode))
+			}
+		})
+	}
+}
+
+// TestStreamOKWhileSending checks that a bidirectional stream the server
+// ends with OK while its client sends in one goroutine and receives in
+// another is recorded as a success: Send's io.EOF there hides no status.
+func TestStreamOKWhileSending(t *testing.T) {
+	rec, sink := newRecorder(t)
+	addr, stop := startServer(t, &okEarlyServer{})
+	conn, client := dial(t, addr, grpc.WithStatsHandler(grpcstats.NewClientHandler()),
+		grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()))
+	const n = 20
+	for range n {
+		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "job"})
+		stream, err := client.FullDuplexCall(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := make(chan error, 1)
+		go func() { sent <- sendUntilEOF(stream) }()
+		_, recvErr := stream.Recv()
+		sendErr := <-sent
+		ar.Finish()
+		if recvErr != io.EOF || sendErr != io.EOF {
+			t.Fatalf("Recv: %v, Send: %v; want io.EOF for both", recvErr, sendErr)
+		}
+	}
+	conn.Close()
+	stop()
+	closeRecorder(t, rec)
+	recs := sink.Records()
+	if len(recs) != n {
+		t.Fatalf("%d records, want %d", len(recs), n)
+	}
+	for _, r := range recs {
+		if len(r.Calls) != 1 {
+			t.Fatalf("record %+v, want one call", r)
+		}
+		if c := r.Calls[0]; c.Error != "" || c.Attr(grpcstats.AttrStatusCode) != "OK" {
+			t.Errorf("call's error %q, status %q; want a success", c.Error, c.Attr(grpcstats.AttrStatusCode))
+		}
 	}
 }
