@@ -1731,10 +1731,15 @@ func panicString(v any) (s string) {
 		}
 		return x.(fmt.Stringer).String()
 	}
-	return fmt.Sprint(v)
+	// With the fields' names of a struct ({User:bob Password:…}, as %+v
+	// writes it), which redaction ties a secret to: %v's {bob hunter2}
+	// leaves it nothing to tie a value to.
+	return fmt.Sprintf("%+v", v)
 }
 
-// PanicString formats a recovered panic value for [Record.Panic].
+// PanicString formats a recovered panic value for [Record.Panic]: a
+// string as it is, an error's Error(), a Stringer's String(), any other
+// value as %+v writes it (a struct with its fields' names).
 func PanicString(v any) string { return panicString(v) }
 
 // Discard removes a call that turned out not to have happened — for example a

@@ -29,15 +29,17 @@ func checkTexts(t *testing.T, r *convention.Rules, tests []textCase) {
 
 // TestTextUnnamedStructs checks structs fmt printed with %v, which drops
 // their fields' names ({bob hunter2}): hidden after a secret name or a
-// login word in their clause, when a value is shaped as a password, or
-// (letters and digits mixed) when the struct is the whole text, as a
-// panic's value is; ordinary %v output stays.
+// login word in their clause, or when a value is shaped as a password
+// (letters, digits and signs); ordinary %v output stays.
 func TestTextUnnamedStructs(t *testing.T) {
 	const R = convention.Redacted
 	checkTexts(t, defaultRules(), []textCase{
-		// The whole text: a panic(creds), an error made of %v alone.
-		{"{bob hunter2}", "{" + R + "}"},
-		{"&{bob hunter2 admin}", "&{" + R + "}"},
+		// The whole text (a panic(creds), an error made of %v alone) was
+		// hidden when a value mixed letters and digits; nothing ties such
+		// a value to a secret, and a host's name is shaped so ({web
+		// server01}): it stays (TestTextUnnamedStructsTied).
+		{"{bob hunter2}", "{bob hunter2}"},
+		{"&{bob hunter2 admin}", "&{bob hunter2 admin}"},
 		// In a clause that names a credential or a login.
 		{"login {bob hunter2}: denied", "login {" + R + "}: denied"},
 		{"invalid credentials: {bob swordfish}", "invalid credentials: {" + R + "}"},
@@ -140,7 +142,7 @@ func TestSecretNameSpellings(t *testing.T) {
 	const R = convention.Redacted
 	checkTexts(t, r, []textCase{
 		{"ｐａｓｓｗｏｒｄ=hunter2", "ｐａｓｓｗｏｒｄ=" + R},
-		{"pass\u00adword=hunter2 ok", "pass\u00adword=" + R + " ok"},
+		{"pass\u00adword=hunter2, ok", "pass\u00adword=" + R + ", ok"},
 		{"{Pass\u00adword:hunter2}", "{Pass\u00adword:" + R + "}"},
 		{"pass\u00adword: swordfish", "pass\u00adword: " + R},
 		{"р\u0430ssword=hunter2", "р\u0430ssword=" + R},
@@ -192,7 +194,10 @@ func TestTextConnectStrings(t *testing.T) {
 		{"A/0:0@A", "A/0:" + R + "@A"}, // user:password@host's rule first (FuzzRedact)
 		{"A://0:A/)@A", "A://0:A/)@A"}, // a URL that ends at ")" (FuzzRedact)
 		{"mail team/bob@example.com", "mail team/" + R},
-		{"password=hunter2 then retried", "password=" + R + " then retried"},
+		{"password=hunter2, then retried", "password=" + R + ", then retried"},
+		// Unquoted, a value runs over spaces to its clause's end: a secret
+		// name's value is hidden whole (TestTextWholeValues).
+		{"password=hunter2 then retried", "password=" + R},
 		{"a=1; b=2 c; d=3", "a=1; b=2 c; d=3"},
 	})
 }

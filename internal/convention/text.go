@@ -3,6 +3,7 @@ package convention
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Text returns s, a free text — a header value, a call's summary, an error
@@ -58,7 +59,10 @@ import (
 //     key).
 //
 // Names are judged by [Rules.SecretName], which folds Unicode's
-// look-alikes of ASCII letters ("ｐａｓｓｗｏｒｄ=…", "pass\u00adword=…").
+// look-alikes of ASCII letters ("ｐａｓｓｗｏｒｄ=…", "pass\u00adword=…");
+// the fullwidth and small forms of ":", "=", "," and ";" ("ｔｏｋｅｎ：…",
+// "password＝…") separate as those do (see [asciiMarks]), and stay in the
+// text returned.
 // A number given to a name that counts secret things ("tokens=5",
 // "max_tokens=100", "token_count=7"; see [Rules.CountName] and
 // [IsCountValue]) is a count, and stays. A text with nothing to hide is
@@ -68,7 +72,78 @@ func (r *Rules) Text(s string) string {
 	if r == nil || s == "" || shortPlain(s) {
 		return s
 	}
+	if hasHigh(s) {
+		if a, at := asciiMarks(s); at != nil {
+			return r.textMarks(s, a, at)
+		}
+	}
 	return r.text(s)
+}
+
+// asciiMark returns the ASCII mark that c, a look-alike of it, is read as
+// in a text: ":" for the fullwidth and small colons (and the modifier
+// letter colon), "=" for the fullwidth and small equals signs, "," for the
+// fullwidth and ideographic commas, ";" for the fullwidth and small
+// semicolons; 0 for any other character. Each look-alike is 3 bytes long.
+func asciiMark(c rune) byte {
+	switch c {
+	case '\uFF1A', '\uFE55', '\uA789':
+		return ':'
+	case '\uFF1D', '\uFE66':
+		return '='
+	case '\uFF0C', '\u3001':
+		return ','
+	case '\uFF1B', '\uFE54':
+		return ';'
+	}
+	return 0
+}
+
+// asciiMarks returns s with the look-alikes of ":", "=", "," and ";" in it
+// written as those (see asciiMark), and the indexes in a of the marks it
+// wrote; at is nil when s holds none.
+func asciiMarks(s string) (a string, at []int) {
+	var b []byte
+	for i, c := range s {
+		if m := asciiMark(c); m != 0 {
+			if b == nil {
+				b = append(make([]byte, 0, len(s)), s[:i]...)
+			}
+			at = append(at, len(b))
+			b = append(b, m)
+		} else if b != nil {
+			b = utf8.AppendRune(b, c)
+		}
+	}
+	if b == nil {
+		return s, nil
+	}
+	return string(b), at
+}
+
+// textMarks is Text of s, whose look-alike marks a writes in ASCII at the
+// indexes at: a is scanned, and what it hides is hidden in s, which keeps
+// its own marks.
+func (r *Rules) textMarks(s, a string, at []int) string {
+	t := textScrub{s: a, ops: []scrubOp{}}
+	r.scan(&t)
+	if len(t.ops) == 0 {
+		return s
+	}
+	// p in a is p plus 2 bytes for each look-alike (3 bytes, written as
+	// 1) before it in s.
+	orig := func(p int) int {
+		n := 0
+		for n < len(at) && at[n] < p {
+			n++
+		}
+		return p + 2*n
+	}
+	u := textScrub{s: s}
+	for _, op := range t.ops {
+		u.replace(orig(op.from), orig(op.to), op.with)
+	}
+	return u.String()
 }
 
 // minSecretWord is the length of the shortest word [SecretValue] may find
@@ -95,6 +170,13 @@ func shortPlain(s string) bool {
 // text is Text's scan.
 func (r *Rules) text(s string) string {
 	t := textScrub{s: s}
+	r.scan(&t)
+	return t.String()
+}
+
+// scan finds the secrets of t.s and replaces them in t.
+func (r *Rules) scan(t *textScrub) {
+	s := t.s
 	// Brackets ("{", "[") opened before depthAt and not closed: inside a
 	// struct or map fmt printed. Counted only when a field asks (see
 	// nested), from where the last count stopped: the scan stays linear.
@@ -145,19 +227,23 @@ func (r *Rules) text(s string) string {
 					vs = cs // Authorization:[Bearer <token>]: the scheme stays readable, as in a header
 				}
 			}
-			if _, ce, ok := authCredential(s, vs, ve); r.schemes && ok {
+			_, ce, cred := authCredential(s, vs, ve)
+			if cred = cred && r.schemes; cred {
 				ve = ce // "Authorization=Bearer <token>": the scheme and its credential
-			} else if ve < len(s) && s[ve] == ' ' && s[vs-1] == '=' {
-				ve = connValueEnd(s, i, ve) // a connection string's "Password=two words;"
 			}
 			if v := s[vs:ve]; v != "" && v != Redacted && !isNil(v) && !isPlaceholder(v) && !r.count(atom, v) {
+				if !cred && ve < len(s) && s[ve] == ' ' && s[vs-1] == '=' {
+					// "password=two words", a connection string's
+					// "Password=two words;": the value whole.
+					ve = connValueEnd(s, i, ve)
+				}
 				t.replace(vs, ve, Redacted)
 			}
 			i = max(ve, j)
 			continue
 		}
 		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4) || next == '>' || pct {
-			if next, ok := r.spaced(&t, s, i, j, pct); ok {
+			if next, ok := r.spaced(t, s, i, j, pct); ok {
 				i = next
 				continue
 			}
@@ -219,7 +305,6 @@ func (r *Rules) text(s string) string {
 		}
 		i = j
 	}
-	return t.String()
 }
 
 // spaced is text's scan for a value written apart from its secret name, at
@@ -300,6 +385,14 @@ type textScrub struct {
 	// noAt: the run of s that ends here, without white space, holds no
 	// "@" (see userInfo), so that a run of "a:a:a…" is read once.
 	noAt int
+	// ops, when not nil, collects the replacements (see textMarks).
+	ops []scrubOp
+}
+
+// scrubOp is a replacement of a textScrub: s[from:to] by with.
+type scrubOp struct {
+	from, to int
+	with     string
 }
 
 // userInfo finds the password of "user:password@host" written without a
@@ -332,6 +425,9 @@ func (t *textScrub) userInfo(k int) (from, at int, ok bool) {
 }
 
 func (t *textScrub) replace(from, to int, with string) {
+	if t.ops != nil {
+		t.ops = append(t.ops, scrubOp{from, to, with})
+	}
 	if t.out == nil {
 		t.out = make([]byte, 0, len(t.s)+len(Redacted))
 	}
@@ -573,8 +669,9 @@ const maxConnValue = 128
 // followed by a space. In a connection string (ODBC, ADO.NET: "Server=h;
 // Password=two words;Encrypt=true") a value runs over spaces to the next
 // ";": so it does here when the name follows a ";", or the ";" that ends
-// the words is followed by the next "Key=". Otherwise the value is one
-// word, and ve is returned.
+// the words is followed by the next "Key=". Otherwise the value runs over
+// spaces to the end of its clause (see clauseValueEnd): a secret name's
+// value is hidden whole ("password=two words"), not its first word only.
 func connValueEnd(s string, name, ve int) int {
 	e := ve
 	for e < len(s) && e-ve < maxConnValue {
@@ -589,9 +686,46 @@ func connValueEnd(s string, name, ve int) int {
 	case e == len(s) && afterSemi:
 	case e < len(s) && s[e] == ';' && (afterSemi || nextKey(s, e+1)):
 	default:
-		return ve
+		return clauseValueEnd(s, name, ve)
 	}
 	for e > ve && s[e-1] == ' ' {
+		e--
+	}
+	return e
+}
+
+// clauseValueEnd returns where the value of a secret name written
+// "name=value" without quotes, outside a connection string, ends, given
+// ve, the end of its first word, followed by a space: the value runs over
+// spaces, up to maxConnValue bytes, to the end of its clause — a ",", ";",
+// "&", "|", a quote, a bracket that closes, a line break or the end of s —
+// or to the next word written "key=" or "key:" ("password=two words
+// user=bob"). The value of a name in a query string (after "?" or "&"),
+// where a space ends the URL ("GET /cb?token=abc HTTP/1.1"), stays one
+// word, as does one whose clause runs past maxConnValue.
+func clauseValueEnd(s string, name, ve int) int {
+	if name > 0 && (s[name-1] == '?' || s[name-1] == '&') {
+		return ve
+	}
+	e := ve
+	for e < len(s) && e-ve < maxConnValue {
+		c := s[e]
+		if c == ',' || c == ';' || c == '&' || c == '|' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '`' ||
+			c == ')' || c == ']' || c == '}' || c == '>' || c == '=' || c == ':' {
+			break
+		}
+		e++
+	}
+	if e-ve >= maxConnValue {
+		return ve
+	}
+	if e < len(s) && (s[e] == '=' || s[e] == ':') {
+		// The next pair's key: the value ends before its word.
+		for e > ve && s[e-1] != ' ' {
+			e--
+		}
+	}
+	for e > ve && (s[e-1] == ' ' || s[e-1] == '\t') {
 		e--
 	}
 	return e
@@ -706,31 +840,39 @@ const maxGroup = 256
 
 // unnamedGroup reports whether the struct fmt printed from s[i] ("{"),
 // with %v, which writes its fields' values without their names ({bob
-// hunter2}, &{bob hunter2 admin}), holds a credential, and returns the
-// index of its "}". The names gone, the struct is judged by where it is
-// and by the shape of its values; it is hidden when
+// hunter2}, &{bob hunter2 admin}, {bob {hunter2 x}}), holds a credential,
+// and returns the index of its "}". The names gone, a value can be tied to
+// a secret only by where the struct is; it is hidden, nested structs and
+// all, when
 //
 //   - a word before it (up to 48 bytes back, to a line break or another
-//     bracket; see credentialBefore) is a secret name or says a login
-//     ([loginWord]): "login {bob hunter2}: denied", "invalid credentials:
-//     {bob hunter2}", "auth failed for &{bob hunter2 admin}";
-//   - a value after the first is shaped as a password is: letters mixed
-//     with digits and with signs such as ! # $ % & * ? @ ("{admin
-//     P@ssw0rd!}"); or, when the struct is the whole text (a panic's value,
-//     an error made of %v alone), letters mixed with digits ("{bob
-//     hunter2}", not hexadecimal).
+//     bracket; see credentialBefore) is a secret name: "password={bob
+//     hunter2}", "invalid credentials: {bob hunter2}";
+//   - or says a login ([loginWord]), unless the struct reads as a status,
+//     its first value a number: "login {bob {hunter2 x}}: denied", "auth
+//     failed for &{bob hunter2 admin}", not "login {200 OK}";
+//   - or a value after the first is shaped as a password is: letters
+//     mixed with digits and with signs such as ! # $ % & * ? @ ("{admin
+//     P@ssw0rd!}"), which ordinary values are not.
 //
-// Ordinary values stay: numbers, words, statuses, ids ({200 OK}, {1 2 3},
-// {node1 Ready}, {bob admin}). A struct with named fields ({User:bob …},
-// found by its ":"), holding quotes, "=" or a nested struct, longer than
-// maxGroup or over a line break is not judged here; the scan reads what it
-// holds as any text. Each call reads up to the next "{", so the scan stays
-// linear.
+// Ordinary values stay, alone as much as after other words: numbers,
+// words, statuses, ids, hosts ({200 OK}, {1 2 3}, {node1 Ready}, {web
+// server01}, {bob admin}) — and so does a password of letters and digits
+// ({bob hunter2}) that nothing ties to a secret, as its shape is a host's.
+// A struct with named fields ({User:bob …}, found by its ":"), holding
+// quotes or "=", longer than maxGroup or over a line break is not judged
+// here; the scan reads what it holds as any text. Each call reads up to
+// maxGroup bytes, so the scan stays linear.
 func (r *Rules) unnamedGroup(s string, i int) (end int, ok bool) {
 	e := i + 1
-	for ; e < len(s) && s[e] != '}'; e++ {
+	depth := 0
+	for ; e < len(s) && (s[e] != '}' || depth > 0); e++ {
 		switch s[e] {
-		case '{', ':', '"', '\'', '`', '=', '\n', '\r':
+		case '{':
+			depth++
+		case '}':
+			depth--
+		case ':', '"', '\'', '`', '=', '\n', '\r':
 			return 0, false
 		}
 		if e-i >= maxGroup {
@@ -743,15 +885,14 @@ func (r *Rules) unnamedGroup(s string, i int) (end int, ok bool) {
 	if strings.Contains(s[i+1:e], Redacted) {
 		return 0, false // judged already, or a word in it hidden: read again the same
 	}
-	whole := (i == 0 || i == 1 && s[0] == '&') && e == len(s)-1
 	n := 0
-	strong, weak, plain := false, false, true
+	strong, plain, status := false, true, false
 	for k := i + 1; k < e; {
-		for k < e && (s[k] == ' ' || s[k] == '[' || s[k] == ']') {
+		for k < e && isGroupMark(s, k) {
 			k++
 		}
 		ws := k
-		for k < e && s[k] != ' ' && s[k] != '[' && s[k] != ']' {
+		for k < e && !isGroupMark(s, k) {
 			k++
 		}
 		if k == ws {
@@ -761,24 +902,40 @@ func (r *Rules) unnamedGroup(s string, i int) (end int, ok bool) {
 		if plain && !IsDigits(w) {
 			plain = false
 		}
-		if n++; n > 1 {
-			switch passwordShape(w) {
-			case 2:
-				strong = true
-			case 1:
-				weak = true
-			}
+		if n++; n == 1 {
+			status = IsDigits(w)
+		} else if passwordShape(w) == 2 {
+			strong = true
 		}
 	}
 	switch {
 	case n == 0:
 		return 0, false // {}, { }
-	case strong, weak && whole:
+	case strong:
 		return e, true
 	case plain:
 		return 0, false // {1 2 3}
 	}
-	return e, r.credentialBefore(s, i)
+	switch r.credentialBefore(s, i) {
+	case secretBefore:
+		return e, true
+	case loginBefore:
+		return e, !status // login {bob hunter2}, not login {200 OK}
+	}
+	return 0, false
+}
+
+// isGroupMark reports whether s[k] separates the values of a struct or a
+// slice fmt printed with %v: a space, a bracket, the "&" of a pointer's
+// "&{".
+func isGroupMark(s string, k int) bool {
+	switch s[k] {
+	case ' ', '[', ']', '{', '}':
+		return true
+	case '&':
+		return k+1 < len(s) && s[k+1] == '{'
+	}
+	return false
 }
 
 // passwordShape tells how much w, a value of a struct, is shaped as a
@@ -815,9 +972,17 @@ func passwordShape(w string) int {
 	return 0
 }
 
-// credentialBefore reports whether a word before s[i] (up to 48 bytes
-// back, to a line break or a bracket) is a secret name or a login word.
-func (r *Rules) credentialBefore(s string, i int) bool {
+// What credentialBefore found before a struct.
+const (
+	nothingBefore = iota
+	loginBefore   // a login word
+	secretBefore  // a secret name
+)
+
+// credentialBefore tells whether a word before s[i] (up to 48 bytes back,
+// to a line break or a bracket) is a secret name (secretBefore) or a login
+// word (loginBefore); a secret name wins.
+func (r *Rules) credentialBefore(s string, i int) int {
 	k := i
 	for k > 0 && i-k < 48 {
 		c := s[k-1]
@@ -826,6 +991,7 @@ func (r *Rules) credentialBefore(s string, i int) bool {
 		}
 		k--
 	}
+	found := nothingBefore
 	for j := k; j < i; {
 		ws, we := nextWord(s[:i], j)
 		if ws == we {
@@ -838,12 +1004,14 @@ func (r *Rules) credentialBefore(s string, i int) bool {
 		for we < i && (isAtom(s[we]) && s[we] != '.') {
 			we++
 		}
-		if w := s[ws:we]; loginWord(w) || r.SecretName(w) {
-			return true
+		if w := s[ws:we]; r.SecretName(w) {
+			return secretBefore
+		} else if loginWord(w) {
+			found = loginBefore
 		}
 		j = we
 	}
-	return false
+	return found
 }
 
 // loginWord reports whether w says a login: login, logon, signin,
