@@ -51,13 +51,15 @@
 //   - it is given to a secret name (password={bob hunter2}, "creds:
 //     {…}"), or a word before it (48 bytes back at most, to a line break
 //     or a bracket) is a secret name or a login word ("login {bob
-//     hunter2}: denied", "invalid credentials: {…}", "auth failed for
-//     &{…}");
+//     hunter2}: denied", "login {bob {hunter2 x}}: denied", "invalid
+//     credentials: {…}", "auth failed for &{…}"), unless, after a login
+//     word, its first value is a number, as a status's is ("login {200
+//     OK}");
 //   - one of its values after the first mixes letters with digits and
-//     signs, as passwords do ("{admin P@ssw0rd!}");
-//   - it is the whole text, as a panic's value or an error made of %v
-//     alone is, and one of its values after the first mixes letters and
-//     digits ("{bob hunter2}").
+//     signs, as passwords do ("{admin P@ssw0rd!}").
+//
+// Nothing else ties a value to a secret: "{bob hunter2}" alone stays, as
+// "{web server01}" does, whose shape is the same.
 //
 // Everything else %v prints stays readable: {200 OK}, {1 2 3}, {node1
 // Ready}, {bob admin}, {linux x86_64}, "got {bob hunter2} from cache" (no
