@@ -33,6 +33,9 @@ type testServer struct {
 
 	mu           sync.Mutex
 	traceparents []string // the traceparent of every RPC received
+
+	// blocked, if not nil, is told when UnaryCall blocks for blockBody.
+	blocked chan struct{}
 }
 
 const blockBody = "block until the deadline"
@@ -73,6 +76,12 @@ func (s *testServer) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest)
 		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage())
 	}
 	if string(req.GetPayload().GetBody()) == blockBody {
+		if s.blocked != nil {
+			select {
+			case s.blocked <- struct{}{}:
+			default:
+			}
+		}
 		<-ctx.Done()
 		st := status.FromContextError(ctx.Err())
 		return nil, status.Error(st.Code(), serverSaw+st.Message())
@@ -237,7 +246,7 @@ func TestRPCs(t *testing.T) {
 		name       string
 		method     string
 		typ        string
-		timeout    time.Duration
+		deadline   bool // the client's deadline passes while the server's handler blocks
 		run        func(ctx context.Context, c testgrpc.TestServiceClient) exchange
 		codes      []codes.Code // acceptable server status codes; the first is the client's
 		serverErr  string       // the server record's Error
@@ -363,18 +372,22 @@ func TestRPCs(t *testing.T) {
 			sent:      1,
 		},
 		{
-			name:    "deadline exceeded",
-			method:  "/grpc.testing.TestService/UnaryCall",
-			typ:     grpcstats.TypeUnary,
-			timeout: time.Second, // room for a loaded machine to deliver the request first
+			name:   "deadline exceeded",
+			method: "/grpc.testing.TestService/UnaryCall",
+			typ:    grpcstats.TypeUnary,
+			// The client's deadline passes once the server's handler
+			// has the request (see deadlineAfter), however loaded the
+			// machine: the request always reaches the server.
+			deadline: true,
 			run: func(ctx context.Context, c testgrpc.TestServiceClient) exchange {
 				req := &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: []byte(blockBody)}}
 				_, err := c.UnaryCall(ctx, req)
 				return exchange{sent: []proto.Message{req}, err: err}
 			},
-			// The server's handler sees its own deadline pass, or its
-			// stream closed under it first (Canceled): both are right,
-			// and decide what the client may have received (responses).
+			// The server's handler sees its stream closed under it
+			// (Canceled) by the client at its deadline; DeadlineExceeded
+			// would be right too, and decide what the client may have
+			// received (responses).
 			codes:     []codes.Code{codes.DeadlineExceeded, codes.Canceled},
 			clientErr: "DeadlineExceeded: ", // the message depends on which side saw the deadline first
 			sent:      1,
@@ -383,13 +396,17 @@ func TestRPCs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec, sink := newRecorder(t)
-			addr, stop := startServer(t, &testServer{}, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
+			srv := &testServer{}
+			if tt.deadline {
+				srv.blocked = make(chan struct{}, 1)
+			}
+			addr, stop := startServer(t, srv, grpc.StatsHandler(grpcstats.NewServerHandler(rec)))
 			conn, client := dial(t, addr, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
 
 			ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "job"})
-			if tt.timeout > 0 {
+			if tt.deadline {
 				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				ctx, cancel = deadlineAfter(ctx, srv.blocked)
 				defer cancel()
 			}
 			x := tt.run(ctx, client)
@@ -501,6 +518,44 @@ func TestRPCs(t *testing.T) {
 				t.Errorf("server trace %v parent %v; want trace %v parent %v", sr.TraceID, sr.ParentSpanID, job.TraceID, c.SpanID)
 			}
 		})
+	}
+}
+
+// deadlineAfter returns a context whose deadline passes when event
+// fires: its Done closes then, and its Err is context.DeadlineExceeded,
+// as a deadline's. Its Deadline, which gRPC sends the server, is an hour
+// away, so that the server's own deadline never passes first. A test
+// waits so on an event, not on a clock, which a loaded machine may run
+// past before the request is delivered.
+func deadlineAfter(parent context.Context, event <-chan struct{}) (context.Context, context.CancelFunc) {
+	parent, cancel := context.WithTimeout(parent, time.Hour)
+	c := &eventDeadline{Context: parent, done: make(chan struct{})}
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-event:
+		case <-stop:
+		}
+		close(c.done)
+	}()
+	var once sync.Once
+	return c, func() { once.Do(func() { close(stop); cancel() }) }
+}
+
+// eventDeadline is deadlineAfter's context.
+type eventDeadline struct {
+	context.Context
+	done chan struct{}
+}
+
+func (c *eventDeadline) Done() <-chan struct{} { return c.done }
+
+func (c *eventDeadline) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
 	}
 }
 
