@@ -49,6 +49,7 @@ type app struct {
 	db       *sql.DB
 	hubURL   string         // http://host:port the app calls the push hub at
 	hubPort  string         // the hub's port, which pages connect to
+	appPort  string         // the app's own port (see hubWS)
 	hubToken string         // what the hub's POST /notify asks for
 	trusted  []netip.Prefix // the proxies whose X-Forwarded-Proto the app believes (-trusted-proxy)
 	client   *http.Client
@@ -156,16 +157,98 @@ func (a *app) wsURL() string { return "ws" + strings.TrimPrefix(a.hubURL, "http"
 // by a proxy the operator trusts (-trusted-proxy) that says so with
 // X-Forwarded-Proto: https — a browser refuses a ws:// connection from an
 // https page. Anyone else's X-Forwarded-Proto is not believed.
+//
+// Through a trusted proxy that names the host the browser asked for in
+// X-Forwarded-Host (see forwardedHost), that host is the page's: on the
+// hub's port when the proxy serves the page on the app's own port (the
+// proxy keeps the chat's ports), and otherwise at the page's own origin,
+// scheme://host[:port]/ws, where a proxy on other ports is to pass /ws on
+// to the hub.
 func (a *app) hubWS(r *http.Request) string {
 	host := hostname(r.Host)
 	if host == "" {
 		return ""
 	}
 	scheme := "ws://"
-	if r.TLS != nil || trusted(a.trusted, remoteIP(r.RemoteAddr)) && forwardedHTTPS(r.Header) {
+	viaProxy := trusted(a.trusted, remoteIP(r.RemoteAddr))
+	https := r.TLS != nil || viaProxy && forwardedHTTPS(r.Header)
+	if https {
 		scheme = "wss://"
 	}
+	if viaProxy {
+		if fh, fp, ok := forwardedHost(r.Header); ok {
+			if fp == a.appPort {
+				return scheme + net.JoinHostPort(fh, a.hubPort) + "/ws"
+			}
+			return scheme + originHost(fh, fp, https) + "/ws"
+		}
+	}
 	return scheme + net.JoinHostPort(host, a.hubPort) + "/ws"
+}
+
+// forwardedHost returns the host and port a trusted proxy says the
+// browser asked for: the first value of X-Forwarded-Host, a host name or
+// an IP address with an optional port and nothing else, and its port, or
+// else X-Forwarded-Port's (its first value, a port number; "" when none
+// is valid). ok is false when X-Forwarded-Host is missing or not so: the
+// headers are then ignored. The caller checks that the request came from
+// a proxy it trusts.
+func forwardedHost(hd http.Header) (host, port string, ok bool) {
+	v, _, _ := strings.Cut(hd.Get("X-Forwarded-Host"), ",")
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 260 {
+		return "", "", false
+	}
+	host = v
+	if h, p, err := net.SplitHostPort(v); err == nil {
+		if !validPort(p) {
+			return "", "", false
+		}
+		host, port = h, p
+	} else if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
+		host = v[1 : len(v)-1]
+	}
+	if strings.ContainsAny(host, "[]") {
+		return "", "", false
+	}
+	if host = hostname(host); host == "" {
+		return "", "", false
+	}
+	if port == "" {
+		p, _, _ := strings.Cut(hd.Get("X-Forwarded-Port"), ",")
+		if p = strings.TrimSpace(p); validPort(p) {
+			port = p
+		}
+	}
+	return host, port, true
+}
+
+// validPort reports whether p is a port number, 1 to 65535, in decimal.
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 || p[0] == '0' {
+		return false
+	}
+	n := 0
+	for _, c := range p {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n <= 65535
+}
+
+// originHost is host with port as an origin writes it: without the
+// port when it is none, or the scheme's default (443 for https, 80 for
+// http).
+func originHost(host, port string, https bool) string {
+	if port == "" || https && port == "443" || !https && port == "80" {
+		if strings.Contains(host, ":") {
+			return "[" + host + "]"
+		}
+		return host
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // forwardedHTTPS reports whether X-Forwarded-Proto says https: its first

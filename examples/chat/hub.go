@@ -477,10 +477,23 @@ func (b *bucket) take(now time.Time) bool {
 // the hub's address from its own (app.hubWS) — and under the app's
 // addresses (pageOrigins). Another site's page may not, nor the page of
 // another port.
+//
+// Through a proxy the operator trusts (-trusted-proxy) that names the host
+// the browser asked for in X-Forwarded-Host (forwardedHost), the pages of
+// that host are admitted too: on the app's port (a proxy that keeps the
+// chat's ports), and at the origin the header names (a proxy on other
+// ports, which serves the hub on the page's own origin; see app.hubWS).
 func (h *hub) originPatterns(r *http.Request) []string {
 	pats := h.origins
 	if host := hostname(r.Host); host != "" {
 		pats = append(pats[:len(pats):len(pats)], escapePattern(net.JoinHostPort(host, h.appPort)))
+	}
+	if trusted(h.cfg.trusted, remoteIP(r.RemoteAddr)) {
+		if fh, fp, ok := forwardedHost(r.Header); ok {
+			pats = append(pats[:len(pats):len(pats)],
+				escapePattern(net.JoinHostPort(fh, h.appPort)),
+				escapePattern(originHost(fh, fp, forwardedHTTPS(r.Header))))
+		}
 	}
 	return pats
 }

@@ -24,7 +24,8 @@
 // ./chat.sqlite), -max-conns (the hub's websocket connections at most,
 // default 1000), -max-conns-per-ip (of them from one client address at
 // most, default 32), -trusted-proxy (the reverse proxies in front of the
-// chat, whose X-Forwarded-For and X-Forwarded-Proto it believes: IP
+// chat, whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and
+// X-Forwarded-Port it believes: IP
 // addresses or CIDR prefixes, comma-separated; none by default).
 //
 // # On a public address
@@ -35,9 +36,15 @@
 // whose request came from it with X-Forwarded-Proto: https names the hub
 // wss://, which a browser opens from an https page (ws:// it refuses), and
 // the hub counts a client's connections under the address the proxy puts
-// in X-Forwarded-For. Without -trusted-proxy neither header is believed
-// (anyone can send them), and behind a proxy every client has the proxy's
-// address. The page tells a browser the hub is
+// in X-Forwarded-For. A proxy on another host or other ports says which
+// in X-Forwarded-Host (a host and an optional port; anything else is
+// ignored) and X-Forwarded-Port: the page names the hub at that host, on
+// the hub's port when the proxy keeps the app's port, and otherwise at the
+// page's own origin, at /ws (wss://chat.example/ws for a page of
+// https://chat.example/), which such a proxy is to pass on to the hub;
+// the hub admits the pages of that origin. Without -trusted-proxy none of
+// these headers is believed (anyone can send them), and behind a proxy
+// every client has the proxy's address. The page tells a browser the hub is
 // at the host it asked for, on the hub's port (ws://chat.example:8091/ws
 // for a page of chat.example:8090), and the hub admits the websockets of
 // the app's pages under that name (their Origin), and of no other site.
@@ -112,7 +119,7 @@ func main() {
 	hc := defaultHubConfig()
 	flag.IntVar(&hc.maxConns, "max-conns", hc.maxConns, "websocket connections the push hub holds at most (more are refused with 503)")
 	flag.IntVar(&hc.maxPerIP, "max-conns-per-ip", hc.maxPerIP, "websocket connections the push hub holds at most from one client address, an IPv4 address or an IPv6 /64 (more are refused with 429)")
-	proxies := flag.String("trusted-proxy", "", "comma-separated IP addresses or CIDR prefixes of the reverse proxies in front of the chat, whose X-Forwarded-For and X-Forwarded-Proto it believes (none by default)")
+	proxies := flag.String("trusted-proxy", "", "comma-separated IP addresses or CIDR prefixes of the reverse proxies in front of the chat, whose X-Forwarded-For, -Proto, -Host and -Port it believes (none by default)")
 	flag.Parse()
 	if hc.maxConns < 1 || hc.maxPerIP < 1 {
 		log.Fatal("-max-conns and -max-conns-per-ip must be at least 1")
@@ -231,6 +238,7 @@ func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, hc h
 		return nil, err
 	}
 	_, appPort, _ := net.SplitHostPort(appLn.Addr().String())
+	c.app.appPort = appPort
 	c.hub = newHub(hc, pageOrigins(appLn.Addr()), appPort, logger)
 	c.appSrv = &http.Server{Handler: c.app.handler(), ReadHeaderTimeout: 10 * time.Second}
 	c.hubSrv = c.hub.server(as.Recorder())
