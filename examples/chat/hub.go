@@ -85,7 +85,9 @@ const deliverWait = 250 * time.Millisecond
 // Limits on what a browser sends. The page sends a typing notice every 2 s
 // at most: a client that sends more than msgBurst messages in a row, or
 // more than msgRate a second on average, is closed with 1008 (policy
-// violation); its pings count as messages, each costing the hub a pong.
+// violation); its pings count as messages, each costing the hub a pong,
+// and one whose pings exceed them is dropped at once, without the close
+// handshake a flooding client need not answer.
 // Each message is at most maxMessage bytes (a notice takes ~60): a longer
 // one closes the connection with 1009 before it is read.
 const (
@@ -306,7 +308,10 @@ func (h *hub) writeLoop(ctx context.Context, cl *client) {
 		case <-ctx.Done():
 			return
 		case <-cl.flood:
-			cl.c.Close(websocket.StatusPolicyViolation, "too many pings: "+strconv.Itoa(msgBurst)+" messages or pings in a row at most")
+			// Dropped at once: a close handshake would wait up to 5 s for
+			// the close frame of a client that floods, and need not
+			// answer.
+			h.drop(cl.c, "too many pings: "+strconv.Itoa(msgBurst)+" messages or pings in a row at most")
 			return
 		case m := <-cl.send:
 			t := time.AfterFunc(h.cfg.writeTimeout, func() {

@@ -102,7 +102,8 @@ func TestConnLimitPerIP(t *testing.T) {
 // TestPingFlood: a client could send ping frames as fast as its link
 // allowed, each answered with a pong, where its messages are limited
 // (TestMessageFlood). Its pings now take from the same budget as its
-// messages: one that sends more than msgBurst in a row is closed with 1008.
+// messages: one that sends more than msgBurst in a row is dropped (at
+// once, without a close handshake: TestPingFloodDropped).
 func TestPingFlood(t *testing.T) {
 	tc := startChat(t)
 	ws := tc.dialHub(t)
@@ -118,9 +119,10 @@ func TestPingFlood(t *testing.T) {
 			}
 		}
 	})
-	if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
-		t.Fatalf("a client sending 100 pings at once: %v, want closed with 1008", err)
+	if _, _, err := ws.Read(ctx); err == nil || ctx.Err() != nil {
+		t.Fatalf("a client sending 100 pings at once: %v, want its connection closed", err)
 	}
+	ws.CloseNow() // a Ping waiting for its pong ends at once
 	waitConns(t, tc, 0)
 }
 
