@@ -129,17 +129,30 @@ func TestSlowClient(t *testing.T) {
 
 	const msgs, size = 64, 256 << 10 // 16 MiB: more than the socket buffers hold
 	data := make([]byte, size)
+	// Each broadcast follows the fast client's reading of the one before:
+	// a broadcast waits deliverWait at most for the writes, and a fast
+	// client that a loaded machine kept from reading for longer fell three
+	// messages behind, and was dropped as too slow. The slow client's
+	// queue fills all the same, as it reads nothing.
+	read := make(chan struct{})
+	broadcasts := make(chan struct{})
 	go func() {
+		defer close(broadcasts)
 		for range msgs {
 			tc.hub.broadcast(context.Background(), nil, data)
+			if _, ok := <-read; !ok {
+				return
+			}
 		}
 	}()
+	defer func() { close(read); <-broadcasts }()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for i := range msgs {
 		if _, b, err := fast.Read(ctx); err != nil || len(b) != size {
 			t.Fatalf("the fast client's message %d of %d: %d bytes, %v", i+1, msgs, len(b), err)
 		}
+		read <- struct{}{}
 	}
 	waitConns(t, tc, 1)
 	tc.waitRecord(t, "the slow client's connection", func(r *recording.Record) bool {
