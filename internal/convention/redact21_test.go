@@ -1,6 +1,7 @@
 package convention_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/goappstats/appstats/internal/convention"
@@ -23,6 +24,12 @@ func TestTextWholeValues(t *testing.T) {
 		{"(password=two words)", "(password=" + R + ")"},
 		{"GET /cb?token=abc HTTP/1.1", "GET /cb?token=" + R + " HTTP/1.1"},
 		{"a=1&token=abc HTTP/1.1", "a=1&token=" + R + " HTTP/1.1"},
+		{"password=two words. Retrying", "password=" + R + ". Retrying"},
+		{"password=v1.2 words", "password=" + R},
+		// A clause over maxConnValue (128) bytes: hidden to its last word
+		// within them.
+		{"password=two " + strings.Repeat("words ", 30) + "end", "password=" + R + strings.Repeat(" words", 9) + " end"},
+		{"Authorization=Bearer abc123def then retried", "Authorization=" + R + " then retried"},
 		{"tokens=5 left", "tokens=5 left"},
 		{"password=<nil> for bob", "password=<nil> for bob"},
 	})

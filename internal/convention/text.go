@@ -131,9 +131,9 @@ func (r *Rules) textMarks(s, a string, at []int) string {
 		return s
 	}
 	// p in a is p plus 2 bytes for each look-alike (3 bytes, written as
-	// 1) before it in s.
+	// 1) before it in s. The replacements come in order: n only grows.
+	n := 0
 	orig := func(p int) int {
-		n := 0
 		for n < len(at) && at[n] < p {
 			n++
 		}
@@ -697,12 +697,13 @@ func connValueEnd(s string, name, ve int) int {
 // clauseValueEnd returns where the value of a secret name written
 // "name=value" without quotes, outside a connection string, ends, given
 // ve, the end of its first word, followed by a space: the value runs over
-// spaces, up to maxConnValue bytes, to the end of its clause — a ",", ";",
-// "&", "|", a quote, a bracket that closes, a line break or the end of s —
-// or to the next word written "key=" or "key:" ("password=two words
-// user=bob"). The value of a name in a query string (after "?" or "&"),
-// where a space ends the URL ("GET /cb?token=abc HTTP/1.1"), stays one
-// word, as does one whose clause runs past maxConnValue.
+// spaces to the end of its clause — a ",", ";", "&", "|", a sentence's
+// "." (before a space or at the end), a quote, a bracket that closes, a
+// line break or the end of s — or to the next word written "key=" or
+// "key:" ("password=two words user=bob"); a clause longer than
+// maxConnValue bytes is hidden to its last word within them. The value of
+// a name in a query string (after "?" or "&"), where a space ends the URL
+// ("GET /cb?token=abc HTTP/1.1"), stays one word.
 func clauseValueEnd(s string, name, ve int) int {
 	if name > 0 && (s[name-1] == '?' || s[name-1] == '&') {
 		return ve
@@ -711,13 +712,16 @@ func clauseValueEnd(s string, name, ve int) int {
 	for e < len(s) && e-ve < maxConnValue {
 		c := s[e]
 		if c == ',' || c == ';' || c == '&' || c == '|' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '`' ||
-			c == ')' || c == ']' || c == '}' || c == '>' || c == '=' || c == ':' {
+			c == ')' || c == ']' || c == '}' || c == '>' || c == '=' || c == ':' ||
+			c == '.' && (e+1 == len(s) || s[e+1] == ' ') {
 			break
 		}
 		e++
 	}
-	if e-ve >= maxConnValue {
-		return ve
+	if e < len(s) && e-ve >= maxConnValue {
+		for e > ve && s[e-1] != ' ' {
+			e-- // the last word within the bound
+		}
 	}
 	if e < len(s) && (s[e] == '=' || s[e] == ':') {
 		// The next pair's key: the value ends before its word.
