@@ -77,7 +77,7 @@ func TestTrimTracesRacingRewrite(t *testing.T) {
 		s = recount(t, dir, blockOpts())
 		// (Badger's sizes of stored values and the lengths Write
 		// counted differ by a few bytes a trace.)
-		const slack = 4 * 16
+		const slack = 0
 		if d := s.TraceSize() - traces; d < -slack || d > slack {
 			t.Errorf("at %s: TraceSize %d; recounted %d", at, traces, s.TraceSize())
 		}

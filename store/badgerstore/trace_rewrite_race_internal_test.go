@@ -72,7 +72,7 @@ func TestTraceRewriteBeforeCount(t *testing.T) {
 	defer s.Close()
 	// Write counts a trace's bytes as it stores them, a rewrite as Badger
 	// reports them: they differ by a few.
-	const slack = 4 * 16
+	const slack = 0
 	if traces < -slack || traces > slack || s.TraceSize() != 0 {
 		t.Errorf("TraceSize %d, recounted %d; want 0", traces, s.TraceSize())
 	}

@@ -143,7 +143,7 @@ func TestSharedTraceRacingRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 		s = recount(t, dir, blockOpts())
-		const slack = 4 * 16
+		const slack = 0
 		if d := s.TraceSize() - traces; d < -slack || d > slack {
 			t.Errorf("at %s: TraceSize %d; recounted %d", at, traces, s.TraceSize())
 		}
