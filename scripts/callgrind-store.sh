@@ -3,8 +3,9 @@
 # badgerstore (store/badgerstore BenchmarkWrite: 20-call records in batches
 # of 256, 20,000 a second of their start): persisted (every record, as
 # before the storage budget), over-budget (one route, all but 20 a second
-# counted and held in the in-memory ring) and mix (ten routes, 1% failed,
-# the default budget), counted by valgrind's callgrind as
+# counted and held in the in-memory ring), mix (ten routes, 1% failed,
+# the default budget) and hello (appstats-bench's badger scenario's record:
+# no calls, 99.7% over budget), counted by valgrind's callgrind as
 # scripts/callgrind-middleware.sh counts requests: two runs of N1 and N2
 # records each, the difference divided by N2 − N1, with one P and no
 # garbage collector (GOMAXPROCS=1 GOGC=off), Badger's own goroutines
@@ -22,7 +23,7 @@ count() { # count CASE N: instructions of the whole run
     "$OUT/badgerstore.test" -test.run '^$' -test.bench "^BenchmarkWrite\$/^$1\$" -test.benchtime="$2x" 2>&1 >/dev/null |
     awk '/I *refs:/ { gsub(",", "", $NF); print $NF }'
 }
-for c in persisted over-budget mix; do
+for c in persisted over-budget mix hello; do
   a=$(count "$c" "$N1"); b=$(count "$c" "$N2")
   echo "| BenchmarkWrite/$c | $(( (b - a) / (N2 - N1) )) |"
 done > "$OUT/callgrind-store.md"

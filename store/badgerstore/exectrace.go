@@ -92,10 +92,40 @@ func (s *Store) setTrace(txn *badger.Txn, id recording.ID, w *traceWrite, snaps 
 			return 0, 0, err
 		}
 		entries++
-		n += int64(len(w.key) + len(w.value))
+		n += int64(len(w.key)) + s.reportedValueSize(len(w.key), len(w.value))
 	}
 	snaps[w.sid] = true
 	return entries, n, nil
+}
+
+// reportedValueSize is what Badger's Item.ValueSize will report for a
+// value of n bytes set under a key of klen bytes, which is what a
+// rewrite (takeTrace), retention and the count at Open take from the
+// store for it: n for a value in the LSM tree (shorter than
+// ValueThreshold); for one in the value log, the length of its entry
+// there less the key's, its timestamp, its checksum and 6 bytes taken for
+// its header, whose varints make it 4 to 12 (n and 1 more for a value of
+// 16 KiB to 2 MiB). Write counts a trace so, so that TraceSize and Size
+// stay equal to what the store would count again: counted as len(value),
+// a trace of 16 KiB or more took a byte more from TraceSize when it was
+// deleted or rewritten than it had added (TestTraceRewriteBeforeCount).
+func (s *Store) reportedValueSize(klen, n int) int64 {
+	if int64(n) < s.opts.ValueThreshold {
+		return int64(n)
+	}
+	// Meta and user meta, the key's length (with its 8-byte timestamp),
+	// the value's, and an expiry of 0 (the store sets none).
+	h := 2 + uvarintLen(uint64(klen+8)) + uvarintLen(uint64(n)) + 1
+	return int64(h+n) - 6
+}
+
+// uvarintLen is the length of x as binary.AppendUvarint writes it.
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
 }
 
 // referred reports whether a record refers to the snapshot sid in txn,

@@ -248,8 +248,17 @@ func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
 	var runs []run
 	var buf [16]run
 	runs = buf[:0]
-	for j := 0; j < len(s.counts); {
-		if s.counts[j] == 0 {
+	c := s.counts
+	for j := 0; j < len(c); {
+		// Most of a write's delta's counts are zero (reserved, see
+		// Reserve): they are passed over four at a time.
+		for j+4 <= len(c) && c[j]|c[j+1]|c[j+2]|c[j+3] == 0 {
+			j += 4
+		}
+		if j == len(c) {
+			break
+		}
+		if c[j] == 0 {
 			j++
 			continue
 		}

@@ -1,0 +1,76 @@
+package sketch
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+	"time"
+)
+
+// appendBinaryRef is AppendBinary as it was written first, a count at a
+// time: the encoding AppendBinary must keep.
+func appendBinaryRef(s *Sketch, b []byte) []byte {
+	b = append(b, sketchVersion)
+	b = binary.AppendUvarint(b, s.n)
+	if s.n == 0 {
+		return b
+	}
+	b = binary.AppendUvarint(b, s.zero)
+	b = binary.AppendVarint(b, int64(s.min))
+	b = binary.AppendVarint(b, int64(s.max))
+	type run struct{ lo, hi int }
+	var runs []run
+	for j := 0; j < len(s.counts); {
+		if s.counts[j] == 0 {
+			j++
+			continue
+		}
+		lo, hi := j, j+1
+		for k := hi; k < len(s.counts); k++ {
+			if s.counts[k] != 0 {
+				hi = k + 1
+			} else if k-hi >= 1 {
+				break
+			}
+		}
+		runs = append(runs, run{lo, hi})
+		j = hi
+	}
+	b = binary.AppendUvarint(b, uint64(len(runs)))
+	prev := 0
+	for _, r := range runs {
+		i := s.offset + r.lo
+		b = binary.AppendUvarint(b, uint64(i-prev))
+		b = binary.AppendUvarint(b, uint64(r.hi-r.lo))
+		for _, c := range s.counts[r.lo:r.hi] {
+			b = binary.AppendUvarint(b, c)
+		}
+		prev = s.offset + r.hi
+	}
+	return b
+}
+
+// TestAppendBinarySparse encodes sketches whose counts are mostly zero
+// (a write's delta, reserved the last one's span), with runs of zeros of
+// every length from 1 to 9 between and around the counts, at every
+// alignment: the encoding is the one a count at a time gives.
+func TestAppendBinarySparse(t *testing.T) {
+	var rng uint64 = 7
+	for iter := range 2000 {
+		var s Sketch
+		lo := 100 + iter%7
+		s.Reserve(lo, lo+int(iter%90))
+		for range iter % 13 {
+			rng = rng*6364136223846793005 + 1442695040888963407
+			i := lo + int(rng>>33)%(len(s.counts)+3)
+			s.AddBucket(Bucket{d: time.Duration(i), i: i}, 1+rng>>60)
+		}
+		if iter%5 == 0 {
+			s.AddBucket(Bucket{d: 0}, 2)
+		}
+		got, _ := s.AppendBinary(nil)
+		if want := appendBinaryRef(&s, nil); !bytes.Equal(got, want) {
+			t.Fatalf("sketch %d (counts %v from %d): encoded %x, want %x", iter, s.counts, s.offset, got, want)
+		}
+	}
+}
