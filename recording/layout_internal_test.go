@@ -15,9 +15,9 @@ import (
 func TestRecorderFieldGroupsApart(t *testing.T) {
 	groups := [][]string{
 		{"cfg", "ids", "sym", "q", "sinks", "stop", "done", "stacks", "kick", "kickAt", "sinkCtx", "sinkCancel",
-			"inflight", "closed", "drained", "paused", "flight", "pool", "spares", "log"},
+			"inflight", "closed", "drained", "paused", "idle", "flight", "pool", "spares", "log"},
 		{"callHint", "frameHint", "roomHint", "finishCost"},
-		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "closeOnce"},
+		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "ticks", "closeOnce"},
 		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr"},
 	}
 	typ := reflect.TypeFor[Recorder]()

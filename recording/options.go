@@ -242,6 +242,8 @@ func WithQueueBytes(n int64) Option {
 
 // WithBatch sets how many records the background writer hands the sinks at
 // once and how long it waits to fill a batch. Zero values keep the defaults.
+// A recorder that has had nothing to write for a whole interval does not
+// wake every interval: the next record wakes its writer.
 func WithBatch(size int, interval time.Duration) Option {
 	return optionFunc(func(c *config) {
 		convention.SetPositive(&c.batchSize, size)

@@ -53,8 +53,13 @@ func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
 	}
 	// The preparer does not wait on the queue itself, so a request does
 	// not wake it for every record: only once a batch is ready (the
-	// ticker collects the rest).
-	if r.q.len() >= r.kickAt {
+	// ticker collects the rest), or, when it has gone idle with its
+	// ticker stopped, for the first record since (which restarts the
+	// ticker: the record reaches the sinks within the batch interval).
+	// idle is read after the push, and the preparer reads the queue after
+	// setting idle (both sequentially consistent): either this request
+	// sees idle set, or the preparer sees rec and does not go idle.
+	if r.q.len() >= r.kickAt || r.idle.Load() && r.idle.CompareAndSwap(true, false) {
 		select {
 		case r.kick <- struct{}{}:
 		default:
@@ -171,16 +176,40 @@ func (r *Recorder) prepareLoop() {
 		}
 	}
 	var reported uint64 // r.dropped when last logged
+	// An idle recorder does not wake the process every batch interval:
+	// once a whole interval has passed with no record queued (pushed
+	// unchanged from one tick to the next) and none waiting, the ticker
+	// stops and the preparer waits for the next record's kick (see
+	// enqueue), or for Close.
+	ticking, pushed := true, r.q.pushed()
 	for {
 		select {
 		case <-r.kick:
+			if !ticking {
+				t.Reset(r.cfg.batchInterval)
+				ticking = true
+			}
 			drain(false)
 		case <-t.C:
+			r.ticks.Add(1)
 			drain(true)
 			if d := r.dropped.Load(); d > reported {
 				r.log.Warn("recorder: queue full; records dropped", "dropped", d-reported)
 				reported = d
 			}
+			if p := r.q.pushed(); p != pushed {
+				pushed = p
+				break
+			}
+			r.idle.Store(true)
+			if r.q.len() == 0 {
+				t.Stop()
+				ticking = false
+				break
+			}
+			// A record came in meanwhile: tick on, unless its request
+			// has already taken idle back and kicked.
+			r.idle.CompareAndSwap(true, false)
 		case <-r.stop:
 			drain(true)
 			return

@@ -130,6 +130,12 @@ type Recorder struct {
 	closed  atomic.Bool
 	drained atomic.Bool // Close's last emptying of the queue has begun: the preparer has stopped
 	paused  atomic.Bool
+	// idle is set while the preparer waits with its ticker stopped, the
+	// queue having stayed empty for a whole batch interval: the next
+	// record queued wakes it (see enqueue). Written only when the
+	// recorder goes idle or wakes, so it stays on the requests' read-only
+	// line: a busy recorder never goes idle.
+	idle atomic.Bool
 
 	flight *flight // nil: no execution traces (see WithFlightRecorder)
 
@@ -179,6 +185,7 @@ type Recorder struct {
 	lateCalls    atomic.Uint64
 	traced       atomic.Uint64
 	traceLimited atomic.Uint64
+	ticks        atomic.Uint64 // batch intervals the preparer's ticker woke it for
 	closeOnce    sync.Once
 
 	_ [64]byte

@@ -19,7 +19,11 @@
 # Settings (environment): BIN (a built appstats-bench; default: built from
 # this tree), SCENARIOS (default "flight fanout"), N1/N2 per scenario
 # (defaults 1000/3000, fanout 200/600), KEEP (a directory to keep each N2
-# run's callgrind.out in, for callgrind_annotate). Needs valgrind.
+# run's callgrind.out in, for callgrind_annotate), GC (GOGC for the runs,
+# default off; GC=100 counts the collector's marking and write barriers too,
+# which an -only bare run does not share with the recorded one's store: see
+# "What recording costs under load that callgrind does not see" in
+# docs/BENCHMARKS.md). Needs valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCENARIOS=${SCENARIOS:-"flight fanout"}
@@ -28,7 +32,7 @@ if [ -z "${BIN:-}" ]; then
   go build -o "$BIN" ./cmd/appstats-bench
 fi
 count() { # count SCENARIO CONFIG N OUTFILE: instructions of the whole run
-  GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --callgrind-out-file="$4" \
+  GOMAXPROCS=1 GOGC="${GC:-off}" GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --callgrind-out-file="$4" \
     "$BIN" -scenario "$1" -only "$2" -rounds 1 -warmup 0 -duration 10m -requests "$3" -concurrency 8 2>&1 >/dev/null |
     awk '/I *refs:/ { gsub(",", "", $NF); print $NF }'
 }

@@ -32,6 +32,7 @@ type options struct {
 	Requests    int           // at most this many requests per round
 	Scenarios   []string
 	CPUProfile  string // file for a CPU profile of the whole run, if set
+	Trace       string // file for an execution trace of the whole run, if set
 	// Slice, if positive, interleaves each pair of measured rounds: one
 	// stretch of load of twice Duration, whose configuration switches
 	// every Slice (see env.sliced).
@@ -519,6 +520,17 @@ func writeScenario(w io.Writer, r *result) {
 		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.2f", 1e4*perRequest(m, float64(m.GC.Cycles))) }),
 		perReq(&r.Bare, &r.Recorded, func(m *measurement) string {
 			return fmtDur(time.Duration(perRequest(m, float64(m.GC.GCCPU))))
+		}))
+	fmt.Fprintf(w, "Scheduling per request (bare → %s): goroutine runs %s; context switches voluntary %s, involuntary %s; minor page faults %s; mutex wait %s; the scavenger's CPU %s.\n", r.config(),
+		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.3f", perRequest(m, float64(m.GC.Runs))) }),
+		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.3f", perRequest(m, float64(m.GC.Voluntary))) }),
+		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.3f", perRequest(m, float64(m.GC.Involuntary))) }),
+		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.3f", perRequest(m, float64(m.GC.MinorFaults))) }),
+		perReq(&r.Bare, &r.Recorded, func(m *measurement) string {
+			return fmtDur(time.Duration(perRequest(m, float64(m.GC.MutexWait))))
+		}),
+		perReq(&r.Bare, &r.Recorded, func(m *measurement) string {
+			return fmtDur(time.Duration(perRequest(m, float64(m.GC.ScavengeCPU))))
 		}))
 	if c := r.Store; c != nil {
 		fmt.Fprintf(w, "Store: %d requests counted in its rollups (the recorder wrote %d records, warm-up included); %d persisted in full, %d over the storage budget (counted, not persisted; the most recent held in memory).\n",

@@ -13,12 +13,18 @@
 // It also prints, per request of each configuration, what the Go runtime
 // counted over its rounds (runtime/metrics): bytes and objects allocated,
 // garbage collections, and the collector's CPU time as the runtime
-// estimates it. -heapprofiles writes a heap profile after each scenario:
+// estimates it; and what an instruction count does not see: how often
+// goroutines were scheduled (the count of /sched/latencies), the
+// process's voluntary and involuntary context switches and minor page
+// faults (getrusage), the time goroutines waited for a sync.Mutex and the
+// scavenger's CPU. -trace writes an execution trace of the run (with
+// -only, of one configuration: go tool trace shows each goroutine's
+// wakeups and the procs started for them). -heapprofiles writes a heap profile after each scenario:
 // what its stores and the recorder hold.
 //
 // Usage:
 //
-//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-heapprofiles prefix] [-only bare|recorded]
+//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded]
 //
 // Scenarios:
 //
@@ -63,6 +69,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"time"
@@ -93,6 +100,17 @@ func runMain(opts options) (err error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if opts.Trace != "" {
+		f, err := os.Create(opts.Trace)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, f.Close()) }()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
+	}
 	_, err = run(ctx, opts, os.Stdout)
 	return err
 }
@@ -110,6 +128,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "length of the unmeasured warm-up round of each configuration (0: none)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (both configurations) to this file")
 	fs.DurationVar(&o.Slice, "slice", 0, "interleave each pair of rounds: one stretch of twice -duration whose configuration switches every SLICE (0: whole rounds)")
+	fs.StringVar(&o.Trace, "trace", "", "write an execution trace of the whole run to this file (go tool trace; with -only, of one configuration)")
 	fs.StringVar(&o.RoundProfiles, "roundprofiles", "", "write a CPU profile of each measured round to PREFIX-SCENARIO-CONFIG-N.prof (CONFIG bare or recorded; not with -cpuprofile)")
 	fs.StringVar(&o.HeapProfiles, "heapprofiles", "", "write a heap profile after each scenario's last round to PREFIX-SCENARIO.heap")
 	fs.StringVar(&o.Only, "only", "", "run one configuration alone, bare or recorded (for callgrind; the ratios are then 0)")

@@ -43,6 +43,11 @@ func TestSmoke(t *testing.T) {
 			if m.GC.AllocObjects < uint64(m.Requests) || m.GC.AllocBytes < m.GC.AllocObjects {
 				t.Errorf("%s: %d objects, %d bytes allocated over %d requests; want at least an object a request", r.Scenario, m.GC.AllocObjects, m.GC.AllocBytes, m.Requests)
 			}
+			// Every request wakes the server's goroutine and the
+			// client's: the scheduler's count covers the round.
+			if m.GC.Runs < uint64(m.Requests) {
+				t.Errorf("%s: %d goroutine runs over %d requests; want at least one a request", r.Scenario, m.GC.Runs, m.Requests)
+			}
 		}
 		if r.Reference {
 			// A reference scenario records nothing: every otelhttp
@@ -306,5 +311,25 @@ func TestHeapProfiles(t *testing.T) {
 	// A profile is a gzipped protocol buffer (runtime/pprof writes it so).
 	if len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
 		t.Errorf("heap profile of %d bytes, starting % x; want a gzipped profile", len(b), b[:min(len(b), 2)])
+	}
+}
+
+// TestTrace checks that -trace writes an execution trace of the run.
+func TestTrace(t *testing.T) {
+	o, err := parseFlags([]string{"-scenario", "hello", "-duration", "100ms", "-warmup", "0", "-rounds", "1", "-concurrency", "2",
+		"-only", "recorded", "-trace", filepath.Join(t.TempDir(), "trace.out")}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runMain(o); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(o.Trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A trace starts with its header, "go 1.NN trace".
+	if !bytes.HasPrefix(b, []byte("go 1.")) || len(b) < 1000 {
+		t.Errorf("trace of %d bytes, starting %q; want an execution trace", len(b), b[:min(len(b), 16)])
 	}
 }
