@@ -18,7 +18,7 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 			"inflight", "closed", "drained", "paused", "flight", "pool", "spares", "log"},
 		{"callHint", "frameHint", "roomHint", "finishCost"},
 		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "closeOnce"},
-		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr"},
+		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr", "lastAttrs"},
 	}
 	typ := reflect.TypeFor[Recorder]()
 	named := make(map[string]bool)
