@@ -300,19 +300,27 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 	case len(rec.hdrFlat) > 0:
 		grown -= rec.hdrFlatBytes
 		switch out := rec.spare.hdr; {
-		case r.pool == nil:
-			rec.Headers = r.keptHeaderMap(rec)
 		case rec.hdrSame && len(out) > 0 && len(rec.hdrFlat) == 2*len(rec.spare.hdrOrder):
 			// headerMap's first way, here without its call: the pairs
 			// of the last request, which the map holds as redaction
-			// left them (see knownHeaders).
+			// left them (see knownHeaders); or, for a record a sink
+			// may keep, the pairs of the map the writer published,
+			// which records share (see setKeptHeaders).
 			rec.hdrBytes = rec.spare.hdrBytes
 			noteSameUserAgent(r.scrubber(), rec.hdrFlat, rec.spare.hdrOrder)
 			rec.Headers = out
+		case r.pool == nil:
+			rec.Headers = r.keptHeaderMap(rec)
 		default:
 			rec.Headers = r.headerMap(rec)
 		}
 		grown += rec.hdrBytes
+		if r.pool == nil {
+			// The pairs, unredacted, lie in the spare's buffer, which
+			// the next records borrow (see setKeptHeaders): cleared,
+			// they keep no request's values alive, unredacted.
+			clear(rec.hdrFlat)
+		}
 		rec.hdrFlat, rec.hdrFlatBytes = rec.hdrFlat[:0], 0
 	case rec.Headers != nil:
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
@@ -345,11 +353,14 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 	if r.pool == nil {
 		// The record may be kept by a sink, and is never reused: it
 		// keeps no memory for a next use (the raw stacks' buffer above
-		// all). The header pairs, unredacted, are cleared: a record
-		// made afresh has them in one array with its map's values
-		// (see SetHeaders), which the sink may keep.
-		clear(rec.hdrFlat[:cap(rec.hdrFlat)])
-		*rec.spare = spare{}
+		// all). Its buffer of header pairs, cleared above, stays with
+		// the spare, which the next records borrow (see
+		// setKeptHeaders), unless it grew large.
+		flat := rec.spare.flat
+		if cap(flat) > maxSpareHeaders {
+			flat = nil
+		}
+		*rec.spare = spare{flat: flat[:0]}
 		if rec.attrsRoom {
 			// The attributes lie in the ActiveRecord, which (with the
 			// wrapper's state beside it) a kept record must not pin:
