@@ -10,8 +10,9 @@ import (
 // SetHeaders keeps the request's headers for the full record, within the
 // recorder's header caps ([WithMaxHeaders]): a value over its cap is cut,
 // values past the total are left out and counted under [HeaderTruncated]. It
-// copies them with at most one allocation (none in a reused record, see
-// [Borrower]; and one per value it cuts) — the header
+// copies them with at most one allocation (mostly none: a reused record,
+// see [Borrower], and a record a sink may keep reuse the memory of earlier
+// records' copies; and one per value it cuts) — the header
 // map may change after the request ends — and leaves building the map and
 // redacting it to the recorder's writer, off the request path — but for
 // the values of a name over its cap ([WithMaxName]) that is secret by its
@@ -19,6 +20,10 @@ import (
 // [ActiveRecord.Record], it is for the goroutine that started the record.
 func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	if a == nil || h == nil {
+		return
+	}
+	if a.rec.pool == nil {
+		a.setKeptHeaders(h)
 		return
 	}
 	r, cfg := a.r, &a.rec.cfg
@@ -45,20 +50,88 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 	}
 	r.hdrUA, r.hdrSame = 0, false
 	if cap(flat) < 2*len(h) && cap(r.spare.hdrVals) == 0 {
-		// A record made afresh: the pairs, and the values of the map
-		// the writer makes of them, in one allocation, sized by the
-		// names. Most have one value; for more, flatHeaders makes the
-		// pairs room and headerMap the values. Counting the values
-		// (headerValues) would walk the map once more than flatHeaders
-		// does, and each walk of a map draws a random start: ~350
-		// instructions a request for a recorder whose sinks keep
-		// records (see "What recording adds under load, fifteenth
-		// round" in docs/BENCHMARKS.md).
+		// A record made afresh (the pool ran dry): the pairs, and the
+		// values of the map the writer makes of them, in one
+		// allocation, sized by the names. Most have one value; for
+		// more, flatHeaders makes the pairs room and headerMap the
+		// values. Counting the values (headerValues) would walk the
+		// map once more than flatHeaders does, and each walk of a map
+		// draws a random start: ~350 instructions a request (see
+		// "What recording adds under load, fifteenth round" in
+		// docs/BENCHMARKS.md).
 		n := min(len(h), cfg.maxHeaderBytes/headerEntryCost)
 		buf := make([]string, 3*n)
 		flat, r.spare.hdrVals = buf[:0:2*n], buf[2*n:2*n:3*n]
 	}
 	r.hdrFlat, r.hdrFlatBytes = cfg.flatHeaders(flat, h)
+}
+
+// setKeptHeaders is SetHeaders for a record a sink may keep (the
+// recorder has no pool): such a record is never reused, but the spare it
+// borrows is (see spareList), and its buffer of pairs (spare.flat) with
+// it, so that a request allocates none. When the request sends the
+// headers of the last map the writer made for kept records and saw sent
+// again (published in keptPub: the same names, each with the one value
+// redaction left as it was, or any value of a secret name), the pairs are
+// taken in that map's order, each name looked up in h rather than h
+// walked (a walk of a map draws a random start), and the record is marked
+// to be given that map (hdrSame, spare.hdr), as a pooled record is given
+// its own (see knownHeaders): the writer then neither compares the pairs
+// with a map nor makes one.
+func (a *ActiveRecord) setKeptHeaders(h map[string][]string) {
+	r, cfg := a.r, &a.rec.cfg
+	sp := r.spare
+	flat := sp.flat[:0]
+	if kh := a.rec.keptPub.Load(); kh != nil && len(kh.order) == len(h) && len(h) <= maxKnownHeaders && cap(flat) >= 2*len(h) {
+		// The entries are the published map's, never written (no
+		// slot noted, unlike knownHeaders').
+		if kept, size, ok := cfg.knownKept(flat, h, kh.order); ok {
+			r.hdrFlat, r.hdrFlatBytes, r.hdrUA, r.hdrSame = kept, size, kh.uaAt, true
+			sp.hdr, sp.hdrOrder, sp.hdrBytes = kh.m, kh.order, kh.bytes
+			return
+		}
+	}
+	r.hdrUA, r.hdrSame = 0, false
+	sp.hdr, sp.hdrOrder, sp.hdrBytes = nil, nil, 0
+	if cap(flat) < 2*len(h) {
+		// Room for a value a name (flatHeaders makes more when a name
+		// has several): sized by the names, not by a walk of h that
+		// counts the values (see SetHeaders).
+		flat = make([]string, 0, 2*min(len(h), cfg.maxHeaderBytes/headerEntryCost))
+	}
+	r.hdrFlat, r.hdrFlatBytes = cfg.flatHeaders(flat, h)
+	sp.flat = r.hdrFlat[:0]
+}
+
+// knownKept is knownByName for the entries of a map the writer published
+// for kept records (Recorder.keptPub), which nothing writes any more:
+// each name is looked up in h, and no slot is noted in its entry. It
+// appends to flat (which has room for them) the pairs of h, a map with as
+// many names as order, in order's order, and returns recordSize's
+// estimate of them, when each name of order is in h with one value, both
+// within their caps, all within the total, and the map holds the value as
+// redaction leaves it: the value the entry holds, which redaction left as
+// it was, or any value of a secret name. ok is false otherwise.
+func (c *config) knownKept(flat []string, h map[string][]string, order []headerEntry) (_ []string, size int64, ok bool) {
+	flat = flat[:2*len(order)]
+	maxName, maxValue, budget := c.maxName, c.maxHeaderValue, c.maxHeaderBytes
+	for i := range order {
+		e := &order[i]
+		k := e.name
+		vs := headerGet(h, k)
+		if len(vs) != 1 || len(e.vals) != 1 {
+			return nil, 0, false
+		}
+		v := vs[0]
+		if budget -= len(k) + len(v) + headerEntryCost; len(k) > maxName || len(v) > maxValue || budget < 0 {
+			return nil, 0, false
+		}
+		if !e.secret && (!e.clean || e.vals[0] != v) {
+			return nil, 0, false
+		}
+		flat[2*i], flat[2*i+1] = k, v
+	}
+	return flat, int64(c.maxHeaderBytes - budget), true
 }
 
 // maxKnownHeaders is the most names SetHeaders looks up by the names of a
@@ -328,12 +401,21 @@ func (r *Recorder) keptHeaderMap(rec *Record) map[string][]string {
 	rec.ownSpare()
 	if k.m != nil && len(k.order) == len(k.m) && sameHeaders(r.scrubber(), rec.hdrFlat, k.m, k.order, r.cfg.maxName) {
 		rec.hdrBytes = k.bytes
+		if !k.published && len(k.order) <= maxKnownHeaders {
+			// Sent twice in a row: the requests are told of the map,
+			// with entries of its own that nothing writes (k.order is
+			// the writer's, reused for the next map it makes).
+			k.published = true
+			r.keptPub.Store(&keptHeaders{m: k.m, order: slices.Clone(k.order), bytes: k.bytes, uaAt: k.uaAt})
+		}
 		return k.m
 	}
-	rec.spare.hdr, rec.spare.hdrOrder = nil, k.order[:0]
+	// The values get an array of their own (the spare's is reused, not
+	// kept with the record).
+	rec.spare.hdr, rec.spare.hdrOrder, rec.spare.hdrVals = nil, k.order[:0], nil
 	m := r.headerMap(rec)
-	k.m, k.order, k.bytes = m, rec.spare.hdrOrder, rec.hdrBytes
-	rec.spare.hdrOrder = nil
+	k.m, k.order, k.bytes, k.uaAt, k.published = m, rec.spare.hdrOrder, rec.hdrBytes, rec.hdrOrderUA, false
+	rec.spare.hdrOrder, rec.spare.hdrVals = nil, nil
 	return m
 }
 
@@ -346,6 +428,10 @@ type keptHeaders struct {
 	m     map[string][]string
 	order []headerEntry
 	bytes int64
+	uaAt  uint8 // 1 + the index of User-Agent's entry in order, among its first maxKnownHeaders, else 0 (see Record.hdrOrderUA)
+	// published says the requests were told of m (Recorder.keptPub),
+	// with a copy of order: the writer's own keptHdr only.
+	published bool
 }
 
 // sameHeaders reports whether flat, the pairs SetHeaders kept, hold the

@@ -329,19 +329,27 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 	case len(rec.hdrFlat) > 0:
 		grown -= rec.hdrFlatBytes
 		switch out := rec.spare.hdr; {
-		case r.pool == nil:
-			rec.Headers = r.keptHeaderMap(rec)
 		case rec.hdrSame && len(out) > 0 && len(rec.hdrFlat) == 2*len(rec.spare.hdrOrder):
 			// headerMap's first way, here without its call: the pairs
 			// of the last request, which the map holds as redaction
-			// left them (see knownHeaders).
+			// left them (see knownHeaders); or, for a record a sink
+			// may keep, the pairs of the map the writer published,
+			// which records share (see setKeptHeaders).
 			rec.hdrBytes = rec.spare.hdrBytes
 			noteSameUserAgent(r.scrubber(), rec.hdrFlat, rec.spare.hdrOrder)
 			rec.Headers = out
+		case r.pool == nil:
+			rec.Headers = r.keptHeaderMap(rec)
 		default:
 			rec.Headers = r.headerMap(rec)
 		}
 		grown += rec.hdrBytes
+		if r.pool == nil {
+			// The pairs, unredacted, lie in the spare's buffer, which
+			// the next records borrow (see setKeptHeaders): cleared,
+			// they keep no request's values alive, unredacted.
+			clear(rec.hdrFlat)
+		}
 		rec.hdrFlat, rec.hdrFlatBytes = rec.hdrFlat[:0], 0
 	case rec.Headers != nil:
 		rec.Headers = r.cfg.redaction.Header(rec.Headers)
@@ -374,20 +382,61 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 	if r.pool == nil {
 		// The record may be kept by a sink, and is never reused: it
 		// keeps no memory for a next use (the raw stacks' buffer above
-		// all). The header pairs, unredacted, are cleared: a record
-		// made afresh has them in one array with its map's values
-		// (see SetHeaders), which the sink may keep.
-		clear(rec.hdrFlat[:cap(rec.hdrFlat)])
-		*rec.spare = spare{}
+		// all). Its buffer of header pairs, cleared above, stays with
+		// the spare, which the next records borrow (see
+		// setKeptHeaders), unless it grew large.
+		flat := rec.spare.flat
+		if cap(flat) > maxSpareHeaders {
+			flat = nil
+		}
+		*rec.spare = spare{flat: flat[:0]}
 		if rec.attrsRoom {
 			// The attributes lie in the ActiveRecord, which (with the
-			// wrapper's state beside it) a kept record must not pin.
-			rec.Attrs = slices.Clone(rec.Attrs)
+			// wrapper's state beside it) a kept record must not pin:
+			// they are copied out, or given the last copy made when
+			// they are the same (see keptAttrs).
+			rec.Attrs = r.keptAttrs(rec.Attrs)
 			rec.attrsRoom = false
 		}
 		rec.hdrFlat, rec.hdrFlatBytes, rec.hdrOrderUA = nil, 0, 0
 	}
 	return grown
+}
+
+// keptAttrs returns attrs, redacted attributes that lie in an
+// ActiveRecord's room, as a record a sink may keep holds them: the last
+// copy keptAttrs made, when attrs has the same keys and values in the
+// same order, else a copy of its own, which the next records may share
+// in turn. Sinks never modify a record (see Sink), so records may share
+// it, as they share a header map (keptHeaderMap): a server's requests
+// mostly carry the same few attributes (url.scheme,
+// network.protocol.version, user_agent.original), and a copy each cost an
+// allocation and ~450 instructions a request (callgrind), where comparing
+// them costs ~170, the User-Agent compared by its bytes (see "The hello
+// scenario's whole process, twenty-first round" in
+// docs/BENCHMARKS.md). It runs in the writer goroutine, which alone uses
+// r.lastAttrs.
+func (r *Recorder) keptAttrs(attrs []Attr) []Attr {
+	if last := r.lastAttrs; len(last) == len(attrs) && sameAttrs(last, attrs) {
+		return last
+	}
+	c := slices.Clone(attrs)
+	r.lastAttrs = c[:len(c):len(c)]
+	return r.lastAttrs
+}
+
+// sameAttrs reports whether a and b, as long as each other, hold the
+// same keys and values in the same order. Keys and values are mostly the
+// same strings (constants): sameString tells them by their addresses.
+func sameAttrs(a, b []Attr) bool {
+	b = b[:len(a)]
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if !sameString(x.Key, y.Key) || !sameString(x.Value, y.Value) {
+			return false
+		}
+	}
+	return true
 }
 
 // symbolize turns the raw stacks of rec's calls into frames, through the

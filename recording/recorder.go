@@ -145,6 +145,13 @@ type Recorder struct {
 	// spares lends the records' spares when pool is nil (see spareList);
 	// nil when pool is not.
 	spares *spareList
+	// keptPub is the last header map the writer made for records a sink
+	// may keep that it then saw sent again, with entries of its own:
+	// for the requests to match their headers against (see
+	// setKeptHeaders). Stored when the headers requests send change and
+	// are then sent twice in a row, not once a request. Never written
+	// to once stored.
+	keptPub atomic.Pointer[keptHeaders]
 
 	log *convention.Logger // the recorder's own problems, rate-limited
 
@@ -197,6 +204,7 @@ type Recorder struct {
 	writerScrub  scrubber // the writer goroutine's redaction, with its caches (see Recorder.scrubber)
 	analysis     analysis
 	keptHdr      keptHeaders // the last header map made for a record a sink may keep
+	lastAttrs    []Attr      // the last attributes keptAttrs copied out of an ActiveRecord, shared by the records that hold them
 }
 
 // New returns a Recorder and starts its background writer.

@@ -234,7 +234,9 @@ func (l *spareList) takeAll(recs []*Record) {
 		}
 		rec.spare = nil
 		if len(l.free) < cap(l.free) {
-			*sp = spare{}
+			// Empty, but for its buffer of header pairs, which
+			// prepare cleared (see spare.flat).
+			*sp = spare{flat: sp.flat[:0]}
 			l.free = append(l.free, sp)
 		}
 	}
@@ -409,4 +411,10 @@ type spare struct {
 	hdrOrder []headerEntry       // the entries of hdr, in the order headerMap made them
 	warnings []Warning           // Warnings as prepare made them
 	pcs      []uintptr           // the calls' raw stacks, until prepare symbolizes them
+	// flat is the buffer of header pairs of a record a sink may keep
+	// (hdrFlat, see setKeptHeaders), kept with the spare when the writer
+	// hands it back, emptied: the record holds its pairs only until the
+	// writer has made them its header map. (A pooled record keeps
+	// hdrFlat itself.)
+	flat []string
 }

@@ -49,9 +49,28 @@ type snapshot struct {
 	refs []recording.ID
 }
 
+// An entry is a record the store keeps, and its RPCs ([recording.Record.RPCStats]),
+// made once by Write: the summaries readers are given share them. The
+// rest of a record's summary is made when it is read (see summary): kept
+// in the entry, it took ~290 bytes a record, ten pointer words of them
+// that the garbage collector scanned in every cycle, and ~180
+// instructions a Write (see "The hello scenario's whole process,
+// twenty-first round" in docs/BENCHMARKS.md).
 type entry struct {
-	rec *recording.Record
-	sum recording.Summary
+	rec  *recording.Record
+	rpcs []recording.RPCStat
+}
+
+// summary returns e's record's summary, as [recording.Record.SummaryInto]
+// makes it, its RPCs e's. scratch is the caller's buffer for the RPCs
+// SummaryInto counts again, which the summary does not keep: a reader
+// of many summaries allocates none a record.
+func (e *entry) summary(scratch *[]recording.RPCStat) recording.Summary {
+	s := recording.Summary{RPCs: (*scratch)[:0]}
+	e.rec.SummaryInto(&s)
+	*scratch = s.RPCs[:0]
+	s.RPCs = e.rpcs
+	return s
 }
 
 var _ store.ExecTraceStore = (*Store)(nil)
@@ -143,8 +162,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		// readers hold copies of summaries (List), which share them,
 		// and after the shift above the entry may be a copy of the next.
 		e := &s.recs[i]
-		e.rec, e.sum.RPCs = r, nil
-		r.SummaryInto(&e.sum)
+		e.rec, e.rpcs = r, r.AppendRPCStats(nil)
 		// The oldest record goes as each new one comes, rather than
 		// once the batch is in: s.recs never holds more than one
 		// record over the capacity, so room finds s.buf at most half
@@ -331,16 +349,17 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		i, _ = s.find(before)
 	}
 	var p store.Page
+	var scratch []recording.RPCStat
 	for i--; i >= 0; i-- {
-		e := &s.recs[i]
-		if !storekit.Matches(&q, &e.sum) {
+		sum := s.recs[i].summary(&scratch)
+		if !storekit.Matches(&q, &sum) {
 			continue
 		}
 		if len(p.Records) == limit {
 			p.Next = p.Records[len(p.Records)-1].ID.String()
 			break
 		}
-		p.Records = append(p.Records, e.sum)
+		p.Records = append(p.Records, sum)
 	}
 	return p, nil
 }
@@ -359,8 +378,8 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 	}
 	a := storekit.NewExact(w, s.maxKeys)
 	for i := range s.recs {
-		if sum := &s.recs[i].sum; !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
-			a.AddRecord(s.recs[i].rec)
+		if r := s.recs[i].rec; !r.Start.Before(w.Since) && r.Start.Before(w.Until) {
+			a.AddRecord(r)
 		}
 	}
 	return a.Stats(), nil
@@ -378,10 +397,11 @@ func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) 
 		return nil, store.ErrClosed
 	}
 	var sums []*recording.Summary
+	var scratch []recording.RPCStat
 	for i := range s.recs {
-		sum := &s.recs[i].sum
-		if !sum.Start.Before(w.Since) && sum.Start.Before(w.Until) {
-			c := *sum // a copy: Write shifts s.recs once the lock is released
+		e := &s.recs[i]
+		if r := e.rec; !r.Start.Before(w.Since) && r.Start.Before(w.Until) {
+			c := e.summary(&scratch)
 			sums = append(sums, &c)
 		}
 	}
