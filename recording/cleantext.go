@@ -21,9 +21,9 @@ import (
 // only its hash is noted), as a copy: texts seen once — paths with IDs,
 // summaries — neither fill the cache nor cost a copy, and a remembered text
 // keeps no larger string alive. The remembered texts are a table indexed
-// by their hash, a slot each (a text takes the slot of the one before it
-// of the same index): looking one up costs an index and a comparison,
-// where a map's look-up costs several times as much. The hashes seen once
+// by their hash, two a slot (a text takes the place of the older of the
+// two of its slot): looking one up costs an index and a comparison or
+// two, where a map's look-up costs several times as much. The hashes seen once
 // start afresh when full. It is the writer goroutine's alone.
 //
 // In front of the hashes, recent finds clean texts by their address, with
@@ -38,7 +38,7 @@ import (
 // their hash alone (textHashed, redactHashed).
 type cleanTexts struct {
 	seed   maphash.Seed
-	clean  []cleanEntry        // texts redaction leaves unchanged, by hash; nil until the first
+	clean  []cleanEntry        // texts redaction leaves unchanged, by hash, two a slot (see cleanSlot); nil until the first
 	seen   map[uint64]struct{} // hashes of clean texts seen once
 	recent [64][2]string       // clean texts, by address (see recentSlot)
 	attrs  [64][2]cleanAttr    // attributes redaction leaves as they are, by address (see attrSlot)
@@ -63,7 +63,7 @@ type cleanEntry struct {
 }
 
 const (
-	maxCleanTexts = 4096 // slots of clean (a power of two), and hashes seen once
+	maxCleanTexts = 4096 // entries of clean (a power of two: two a slot), and hashes seen once
 	maxCleanLen   = 256  // longer texts are redacted every time
 )
 
@@ -176,7 +176,7 @@ func (c *cleanTexts) byRoute(red func(string) string, s, route string) string {
 	}
 	h := maphash.String(c.seed, s)
 	if c.clean != nil {
-		if k := &c.clean[h%maxCleanTexts]; k.h == h && k.s == s {
+		if k := c.held(h, s); k != nil {
 			*e = routeText{route, k.s}
 			return s
 		}
@@ -243,12 +243,32 @@ func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 		return red(s)
 	}
 	h := maphash.String(c.seed, s)
-	if c.clean != nil {
-		if e := &c.clean[h%maxCleanTexts]; e.h == h && e.s == s {
-			return s
-		}
+	if c.clean != nil && c.held(h, s) != nil {
+		return s
 	}
 	return c.redactMissed(red, s, h)
+}
+
+// cleanSlot returns the two entries of clean (not nil) where the text of
+// hash h is held, the one held last first. Two entries a slot, as recent
+// has: with one, two texts of a record whose hashes gave one slot (some
+// thirty texts to hold meet so in about one process in ten, by the
+// process's seed) took it from each other record after record, each
+// redacted again every time (TestCleanTextsSharedSlot).
+func (c *cleanTexts) cleanSlot(h uint64) *[2]cleanEntry {
+	return (*[2]cleanEntry)(c.clean[2*(h%(maxCleanTexts/2)):])
+}
+
+// held returns the entry of clean (not nil) holding s, of hash h, or nil.
+func (c *cleanTexts) held(h uint64, s string) *cleanEntry {
+	e := c.cleanSlot(h)
+	if e[0].h == h && e[0].s == s {
+		return &e[0]
+	}
+	if e[1].h == h && e[1].s == s {
+		return &e[1]
+	}
+	return nil
 }
 
 // redactMissed is redactHashed for s of hash h, not empty nor longer than
@@ -268,6 +288,7 @@ func (c *cleanTexts) redactMissed(red func(string) string, s string, h uint64) s
 	if c.clean == nil {
 		c.clean = make([]cleanEntry, maxCleanTexts)
 	}
-	c.clean[h%maxCleanTexts] = cleanEntry{h, strings.Clone(s)}
+	e := c.cleanSlot(h)
+	e[1], e[0] = e[0], cleanEntry{h, strings.Clone(s)}
 	return s
 }
