@@ -11,6 +11,7 @@ import (
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/codec"
 	"github.com/goappstats/appstats/store/internal/storekit"
 )
 
@@ -22,6 +23,14 @@ const DefaultCapacity = 5000
 const DefaultMaxTraceBytes = 64 << 20
 
 // Store keeps the newest records in memory. It is safe for concurrent use.
+//
+// It keeps no record it is given: Write encodes each one, with its summary,
+// into slabs of bytes (see slabs), and readers are given records and
+// summaries decoded from them. What it keeps holds no pointer for the
+// garbage collector to follow, but for the slabs themselves and the
+// execution traces' data; a full store of the default capacity kept some
+// 5,000 records' calls, stacks, attributes and header maps, which every
+// collection marked (see "memstore keeps bytes" in docs/BENCHMARKS.md).
 type Store struct {
 	mu      sync.RWMutex
 	cap     int
@@ -33,6 +42,17 @@ type Store struct {
 	// every Write (see room).
 	buf    []entry
 	closed bool
+
+	// data holds the records' bytes, which entries locate.
+	data slabs
+	// Write's encoder and buffers, under mu: the encoder's string table
+	// (kept from Write to Write, as the codec's pool would keep it), a
+	// record's encoding then its summary's (scratch), and the summary
+	// and call durations the latter is made of.
+	enc     codec.Encoder
+	scratch []byte
+	sum     recording.Summary
+	durs    []time.Duration
 
 	// Execution traces, apart from their records: each snapshot once,
 	// with the records referring to it (see recording.ExecTrace.Snapshot).
@@ -49,28 +69,29 @@ type snapshot struct {
 	refs []recording.ID
 }
 
-// An entry is a record the store keeps, and its RPCs ([recording.Record.RPCStats]),
-// made once by Write: the summaries readers are given share them. The
-// rest of a record's summary is made when it is read (see summary): kept
-// in the entry, it took ~290 bytes a record, ten pointer words of them
-// that the garbage collector scanned in every cycle, and ~180
-// instructions a Write (see "The hello scenario's whole process,
-// twenty-first round" in docs/BENCHMARKS.md).
+// An entry locates a record the store keeps in its slabs: the record's
+// encoding ([codec.AppendRecord]) at off in slab number slab, recLen
+// bytes, then its summary's ([codec.AppendSummary]), up to size. It holds
+// no pointer: a full store's buffer of entries is not scanned by the
+// garbage collector. start is the record's start (Unix nanoseconds), for
+// Stats' and Series' windows.
 type entry struct {
-	rec  *recording.Record
-	rpcs []recording.RPCStat
+	id     recording.ID
+	start  int64
+	slab   uint32
+	off    uint32
+	recLen uint32
+	size   uint32
 }
 
-// summary returns e's record's summary, as [recording.Record.SummaryInto]
-// makes it, its RPCs e's. scratch is the caller's buffer for the RPCs
-// SummaryInto counts again, which the summary does not keep: a reader
-// of many summaries allocates none a record.
-func (e *entry) summary(scratch *[]recording.RPCStat) recording.Summary {
-	s := recording.Summary{RPCs: (*scratch)[:0]}
-	e.rec.SummaryInto(&s)
-	*scratch = s.RPCs[:0]
-	s.RPCs = e.rpcs
-	return s
+// record returns the bytes of e's record.
+func (s *Store) record(e *entry) []byte {
+	return s.data.bufs[e.slab][e.off : e.off+e.recLen : e.off+e.recLen]
+}
+
+// summary returns the bytes of e's summary.
+func (s *Store) summary(e *entry) []byte {
+	return s.data.bufs[e.slab][e.off+e.recLen : e.off+e.size : e.off+e.size]
 }
 
 var _ store.ExecTraceStore = (*Store)(nil)
@@ -127,10 +148,12 @@ func WithMaxTraceBytes(n int64) Option {
 	})
 }
 
-// Write adds records. The store keeps the *Record values, which the recorder
-// never modifies after handing them over; a record with an execution trace
-// is kept as a copy whose ExecTrace has no Data, the data apart (see
-// [store.ExecTraceStore]).
+// Write adds records. The store keeps nothing of them once it returns:
+// each is encoded, with its summary, into the store's own memory (an
+// execution trace's data, which the recorder never reuses, is kept as it
+// is, apart from its record: see [store.ExecTraceStore]). What readers
+// are given back is decoded from that memory, as a store on disk gives it
+// (see the package documentation for the fields no store keeps).
 func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,7 +166,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		n := len(s.recs)
 		i := n // records come about in order of their IDs: the newest goes last
-		older := n > 0 && bytes.Compare(s.recs[n-1].rec.ID[:], r.ID[:]) >= 0
+		older := n > 0 && bytes.Compare(s.recs[n-1].id[:], r.ID[:]) >= 0
 		if r.ExecTrace != nil {
 			r = s.keepTrace(r)
 		} else if older && len(s.traces) > 0 {
@@ -154,15 +177,26 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if older {
 			i, _ = s.find(r.ID)
 		}
-		if i >= n || s.recs[i].rec.ID != r.ID {
+		b := s.enc.AppendRecord(s.scratch[:0], r)
+		recLen := len(b)
+		s.durs = codec.SummaryInto(r, &s.sum, s.durs[:0])
+		b = codec.AppendSummary(b, &s.sum, s.durs)
+		s.scratch = b
+		if uint64(len(b)) > maxRecordBytes {
+			// Past what an entry can locate: the record is not
+			// kept, nor its trace.
+			s.dropTrace(r.ID)
+			continue
+		}
+		slab, off := s.data.put(b)
+		if i < n && s.recs[i].id == r.ID {
+			s.data.release(s.recs[i].slab, s.recs[i].size)
+		} else {
 			s.room()
 			copy(s.recs[i+1:], s.recs[i:n])
 		}
-		// The entry is written in place. Its RPCs are never reused:
-		// readers hold copies of summaries (List), which share them,
-		// and after the shift above the entry may be a copy of the next.
-		e := &s.recs[i]
-		e.rec, e.rpcs = r, r.AppendRPCStats(nil)
+		s.recs[i] = entry{id: r.ID, start: r.Start.UnixNano(), slab: slab, off: off,
+			recLen: uint32(recLen), size: uint32(len(b))}
 		// The oldest record goes as each new one comes, rather than
 		// once the batch is in: s.recs never holds more than one
 		// record over the capacity, so room finds s.buf at most half
@@ -170,13 +204,40 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		// (The newest s.cap records of the store and the batch stay,
 		// as they would all at once.)
 		if len(s.recs) > s.cap {
-			s.dropTrace(s.recs[0].rec.ID)
-			s.recs[0] = entry{}
+			e := &s.recs[0]
+			s.dropTrace(e.id)
+			s.data.release(e.slab, e.size)
 			s.recs = s.recs[1:]
 		}
 	}
+	// The summary's strings are the last record's: not kept past Write.
+	clear(s.sum.RPCs[:cap(s.sum.RPCs)])
+	s.sum = recording.Summary{RPCs: s.sum.RPCs[:0]}
+	if s.data.wasteful() {
+		s.compact()
+	}
 	s.trimTraces()
 	return nil
+}
+
+// BorrowsRecords reports true: Write encodes the records it is given and
+// keeps none of them, nor any of their slices or maps, once it returns (an
+// execution trace's data, which the recorder allocates for the trace and
+// never reuses, is kept). A recorder whose sinks all borrow records
+// reuses their memory (see [recording.Borrower]).
+func (s *Store) BorrowsRecords() bool { return true }
+
+var _ recording.Borrower = (*Store)(nil)
+
+// compact copies every record held into new slabs, in the order of their
+// IDs, and lets the old ones go (see slabs.wasteful).
+func (s *Store) compact() {
+	old := s.data
+	s.data = slabs{}
+	for i := range s.recs {
+		e := &s.recs[i]
+		e.slab, e.off = s.data.put(old.bufs[e.slab][e.off : e.off+e.size])
+	}
 }
 
 // room makes s.recs one entry longer, at its end. When s.recs has reached
@@ -262,8 +323,9 @@ func (s *Store) dropTrace(id recording.ID) {
 }
 
 // trimTraces drops the oldest snapshots while they take more than the
-// cap, and the ExecTrace of the records referring to them. Records are
-// replaced, not modified: readers may hold them.
+// cap. The records referring to them lose their ExecTrace when read (see
+// Get): a record is kept with its trace's description only while the
+// store holds the trace.
 func (s *Store) trimTraces() {
 	for s.traceBytes > s.maxTraceBytes && len(s.snaps) > 0 {
 		var oldest recording.ID
@@ -275,11 +337,6 @@ func (s *Store) trimTraces() {
 		}
 		for _, rid := range slices.Clone(s.snaps[oldest].refs) {
 			s.dropTrace(rid)
-			if i, ok := s.find(rid); ok {
-				c := *s.recs[i].rec
-				c.ExecTrace = nil
-				s.recs[i].rec = &c
-			}
 		}
 	}
 }
@@ -308,11 +365,12 @@ func (s *Store) ExecTrace(ctx context.Context, id recording.ID) ([]byte, error) 
 }
 
 func (s *Store) find(id recording.ID) (int, bool) {
-	i := sort.Search(len(s.recs), func(i int) bool { return bytes.Compare(s.recs[i].rec.ID[:], id[:]) >= 0 })
-	return i, i < len(s.recs) && s.recs[i].rec.ID == id
+	i := sort.Search(len(s.recs), func(i int) bool { return bytes.Compare(s.recs[i].id[:], id[:]) >= 0 })
+	return i, i < len(s.recs) && s.recs[i].id == id
 }
 
-// Get returns the record with the given ID.
+// Get returns the record with the given ID: decoded, a record of the
+// caller's, which shares nothing with the store.
 func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -323,7 +381,14 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 	if !ok {
 		return nil, fmt.Errorf("get %s: %w", id, store.ErrNotFound)
 	}
-	return s.recs[i].rec, nil
+	r, err := codec.DecodeRecord(s.record(&s.recs[i]))
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", id, err)
+	}
+	if _, ok := s.traces[id]; !ok {
+		r.ExecTrace = nil // dropped past the cap since (see trimTraces)
+	}
+	return r, nil
 }
 
 // List returns summaries newest first. The cursor is the ID of the last
@@ -349,9 +414,11 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		i, _ = s.find(before)
 	}
 	var p store.Page
-	var scratch []recording.RPCStat
 	for i--; i >= 0; i-- {
-		sum := s.recs[i].summary(&scratch)
+		sum, err := codec.DecodeSummary(s.summary(&s.recs[i]), nil)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("list: record %s: %w", s.recs[i].id, err)
+		}
 		if !storekit.Matches(&q, &sum) {
 			continue
 		}
@@ -371,16 +438,25 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 	if err != nil {
 		return nil, err
 	}
+	since, until := w.Since.UnixNano(), w.Until.UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, store.ErrClosed
 	}
 	a := storekit.NewExact(w, s.maxKeys)
+	var durs []time.Duration
 	for i := range s.recs {
-		if r := s.recs[i].rec; !r.Start.Before(w.Since) && r.Start.Before(w.Until) {
-			a.AddRecord(r)
+		e := &s.recs[i]
+		if e.start < since || e.start >= until {
+			continue
 		}
+		sum, err := codec.DecodeSummary(s.summary(e), &durs)
+		if err != nil {
+			return nil, fmt.Errorf("stats: record %s: %w", e.id, err)
+		}
+		a.AddSummary(&sum, durs)
+		durs = durs[:0]
 	}
 	return a.Stats(), nil
 }
@@ -391,22 +467,27 @@ func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) 
 	if err != nil {
 		return nil, err
 	}
+	since, until := w.Since.UnixNano(), w.Until.UnixNano()
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
 		return nil, store.ErrClosed
 	}
-	var sums []*recording.Summary
-	var scratch []recording.RPCStat
+	var pts []storekit.Point
 	for i := range s.recs {
 		e := &s.recs[i]
-		if r := e.rec; !r.Start.Before(w.Since) && r.Start.Before(w.Until) {
-			c := e.summary(&scratch)
-			sums = append(sums, &c)
+		if e.start < since || e.start >= until {
+			continue
 		}
+		o, err := codec.DecodeOverall(s.summary(e))
+		if err != nil {
+			s.mu.RUnlock()
+			return nil, fmt.Errorf("series: record %s: %w", e.id, err)
+		}
+		pts = append(pts, storekit.Point{Start: e.start, Duration: o.Duration, Failed: o.Failed, Calls: o.Calls})
 	}
 	s.mu.RUnlock()
-	return storekit.ExactSeries(w, step, sums), nil
+	return storekit.ExactSeriesOf(w, step, pts), nil
 }
 
 // Clear deletes every record.
@@ -416,10 +497,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	if s.closed {
 		return store.ErrClosed
 	}
-	s.recs, s.buf = nil, nil
-	clear(s.traces)
-	clear(s.snaps)
-	s.traceBytes = 0
+	s.reset()
 	return nil
 }
 
@@ -428,11 +506,20 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	s.reset()
+	return nil
+}
+
+// reset lets every record and trace go, and the memory that held them.
+func (s *Store) reset() {
 	s.recs, s.buf = nil, nil
+	s.data = slabs{}
+	s.enc.Release()
+	s.scratch, s.durs = nil, nil
+	s.sum = recording.Summary{}
 	clear(s.traces)
 	clear(s.snaps)
 	s.traceBytes = 0
-	return nil
 }
 
 // Len returns how many records the store holds (an int, as every store's

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"reflect"
 	"runtime"
 	"slices"
 	"testing"
@@ -196,8 +197,10 @@ func BenchmarkWrite(b *testing.B) {
 // allocates nothing (records without calls nor traces: their summaries
 // allocate nothing either). Its buffer of records, which the records move
 // along, is moved back to its start, not grown again, whatever the size
-// of the batches: here the store is filled a record at a time, then
-// written batches of 64.
+// of the batches, and the slabs its records' bytes are written into are
+// emptied as the records go and filled again: here the store is filled a
+// record at a time, then written batches of 64 until its slabs have been
+// filled a few times over, then measured writing as many.
 func TestWriteFullNoAllocs(t *testing.T) {
 	const capacity, batch, batches = 100, 64, 100
 	ctx := context.Background()
@@ -220,6 +223,14 @@ func TestWriteFullNoAllocs(t *testing.T) {
 		}
 	}
 	all := make([][]*recording.Record, batches)
+	for i := range all {
+		all[i] = next(batch)
+	}
+	for _, b := range all {
+		if err := st.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i := range all {
 		all[i] = next(batch)
 	}
@@ -345,5 +356,85 @@ func TestSharedTraceBytes(t *testing.T) {
 	}
 	if got := big.TraceSize(); got != int64(len(d2)) {
 		t.Errorf("TraceSize = %d, want %d", got, len(d2))
+	}
+}
+
+// TestWriteKeepsNothing: the store is a recording.Borrower, and keeps
+// nothing of the records it is given: a record written, then changed
+// through every slice, map and string field it holds (as a recorder that
+// reuses its records fills them for the next requests), reads back as it
+// was written — Get's record and List's summary — and an execution
+// trace's description as the store kept it.
+func TestWriteKeepsNothing(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New(10)
+	defer st.Close()
+	if !st.BorrowsRecords() {
+		t.Fatal("BorrowsRecords = false")
+	}
+	start := time.Now().Add(-time.Hour)
+	data := storetest.TraceData(1, 1<<10)
+	written := func() []*recording.Record {
+		a, b := storetest.FullRecord(start, 1), storetest.Record20(start.Add(time.Second), 2)
+		a.ExecTrace = &recording.ExecTrace{Data: data, Size: int64(len(data)), Taken: a.Start, Reason: "slow"}
+		return []*recording.Record{a, b}
+	}
+	recs := written()
+	if err := st.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		r.Route, r.Path, r.Status, r.Start = "reused", "/reused", 200, r.Start.Add(time.Minute)
+		for i := range r.Calls {
+			c := &r.Calls[i]
+			c.Service, c.Method, c.Duration, c.Request = "other", "Other", 1, "reused"
+			for j := range c.Stack {
+				c.Stack[j] = recording.Frame{Function: "reused", File: "reused.go", Line: 1}
+			}
+			for j := range c.Attrs {
+				c.Attrs[j] = recording.Attr{Key: "reused", Value: "x"}
+			}
+		}
+		for k := range r.Headers {
+			r.Headers[k][0] = "reused"
+		}
+		r.Headers["Reused"] = []string{"x"}
+		for i := range r.Warnings {
+			r.Warnings[i].Message = "reused"
+		}
+		for i := range r.Attrs {
+			r.Attrs[i].Value = "reused"
+		}
+		if r.ExecTrace != nil {
+			r.ExecTrace.Reason = "reused"
+		}
+	}
+	want := written()
+	page, err := st.List(ctx, store.Query{})
+	if err != nil || len(page.Records) != len(want) {
+		t.Fatalf("List: %v, %d records", err, len(page.Records))
+	}
+	for i, w := range want {
+		got, err := st.Get(ctx, w.ID)
+		if err != nil {
+			t.Fatalf("Get(%s): %v", w.ID, err)
+		}
+		w.Start = time.Unix(0, w.Start.UnixNano())
+		got.Start = time.Unix(0, got.Start.UnixNano())
+		if w.ExecTrace != nil {
+			// The store keeps the data apart (ExecTrace), the description with the record.
+			w.ExecTrace = &recording.ExecTrace{Size: int64(len(data)), Taken: w.Start, Reason: "slow"}
+			if got.ExecTrace != nil {
+				got.ExecTrace.Taken = time.Unix(0, got.ExecTrace.Taken.UnixNano())
+			}
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("record %d changed by its writer after Write:\n%+v\nwant\n%+v", i, got, w)
+		}
+		sum := page.Records[len(want)-1-i]
+		sum.Start = time.Unix(0, sum.Start.UnixNano())
+		if ws := w.Summary(); !reflect.DeepEqual(sum, ws) {
+			t.Errorf("summary %d changed by its writer after Write:\n%+v\nwant\n%+v", i, sum, ws)
+		}
 	}
 }

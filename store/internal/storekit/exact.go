@@ -122,6 +122,37 @@ func exactRPCOf[K comparable](m map[K]*exactRPC, k K, r recording.RPCStat) *exac
 	return e
 }
 
+// AddSummary counts one record by its summary, as AddRecord counts the
+// record: durs are its calls' durations, RPC by RPC in the order of
+// s.RPCs, each RPC's Count of them (as codec.DecodeSummary gives them).
+// The aggregate keeps neither s nor durs.
+func (a *Exact) AddSummary(s *recording.Summary, durs []time.Duration) {
+	a.requests++
+	failed := s.HasError()
+	if failed {
+		a.errors++
+	}
+	a.durs = append(a.durs, s.Duration)
+	exactReqsOf(a.routes, s.Route).add(s, failed)
+	exactReqsOf(a.insts, s.Instance).add(s, failed)
+	for _, r := range s.RPCs {
+		n := min(max(r.Count, 0), len(durs))
+		rd := durs[:n]
+		durs = durs[n:]
+		for _, e := range []*exactRPC{
+			exactRPCOf(a.rpcs, [2]string{r.Service, r.Method}, r),
+			exactRPCOf(a.rr, [3]string{s.Route, r.Service, r.Method}, r),
+		} {
+			e.s.Count += int64(r.Count)
+			e.s.Errors += int64(r.Errors)
+			e.s.Requests++
+			e.s.Total += r.Total
+			e.s.Cost += r.Cost
+			e.durs = append(e.durs, rd...)
+		}
+	}
+}
+
 // Stats returns the aggregate, with each list folded to the maximum of
 // keys.
 func (a *Exact) Stats() *store.Stats {
@@ -170,23 +201,46 @@ func exactLatency(durs []time.Duration) store.Latency {
 // ExactSeries buckets summaries into steps across w, exactly (w.Until must be
 // set, as [ResolveSeries] sets it).
 func ExactSeries(w store.Window, step time.Duration, sums []*recording.Summary) []store.Bucket {
+	pts := make([]Point, 0, len(sums))
+	for _, s := range sums {
+		if s.Start.Before(w.Since) || !s.Start.Before(w.Until) {
+			continue
+		}
+		pts = append(pts, Point{Start: s.Start.UnixNano(), Duration: s.Duration, Failed: s.HasError(), Calls: s.CallCount})
+	}
+	return ExactSeriesOf(w, step, pts)
+}
+
+// A Point is what a time series counts of a record: its start (Unix
+// nanoseconds), duration, whether it failed ([recording.Summary.HasError])
+// and its calls.
+type Point struct {
+	Start    int64
+	Duration time.Duration
+	Failed   bool
+	Calls    int
+}
+
+// ExactSeriesOf buckets points into steps across w, as [ExactSeries]
+// buckets summaries.
+func ExactSeriesOf(w store.Window, step time.Duration, pts []Point) []store.Bucket {
 	since, until := w.Since.UnixNano(), w.Until.UnixNano()
 	var out []store.Bucket
 	for a := range Buckets(since, until, step) {
 		out = append(out, store.Bucket{Start: time.Unix(0, a)})
 	}
 	durs := make([][]time.Duration, len(out))
-	for _, s := range sums {
-		if s.Start.Before(w.Since) || !s.Start.Before(w.Until) {
+	for _, p := range pts {
+		if p.Start < since || p.Start >= until {
 			continue
 		}
-		i := int(span(since, s.Start.UnixNano()) / uint64(step))
+		i := int(span(since, p.Start) / uint64(step))
 		out[i].Requests++
-		if s.HasError() {
+		if p.Failed {
 			out[i].Errors++
 		}
-		out[i].Calls += int64(s.CallCount)
-		durs[i] = append(durs[i], s.Duration)
+		out[i].Calls += int64(p.Calls)
+		durs[i] = append(durs[i], p.Duration)
 	}
 	for i := range out {
 		out[i].Latency = exactLatency(durs[i])
