@@ -10,8 +10,8 @@ import (
 // Write runs: once Write has returned, it keeps no *Record of the batch,
 // nor any slice or map a record holds (Calls, a call's Stack, Phases and
 // Attrs, Headers, Warnings, Attrs). Strings may be kept: they are never
-// changed. A sink that keeps records, such as package memstore's, is not a
-// Borrower; nor is a [SinkFunc].
+// changed. A sink that keeps records, such as package otelexport's
+// Exporter, is not a Borrower; nor is a [SinkFunc].
 //
 // When every sink of a recorder is a Borrower whose BorrowsRecords returns
 // true (and a [Sequence] is one when all its sinks are), the recorder
@@ -19,8 +19,9 @@ import (
 // request then allocates no Record, no Calls, no header map, whatever its
 // size. With any other sink, records are never reused, and sinks may keep
 // them, as the [Sink] contract allows. Package badgerstore's Store, package
-// redisstore's Store and package ui's Live are Borrowers; package memstore's Store and package
-// otelexport's Exporter (which queues records for its own batches) keep
+// redisstore's Store, package memstore's Store (which keeps records
+// encoded, not the records) and package ui's Live are Borrowers; package
+// otelexport's Exporter (which queues records for its own batches) keeps
 // records.
 type Borrower interface {
 	Sink

@@ -7,7 +7,9 @@
 // embedded, durable default), [github.com/goappstats/appstats/store/redisstore]
 // (Redis or Redis Cluster, shared by the instances of a fleet) and
 // [github.com/goappstats/appstats/store/memstore] (in memory, for tests and
-// ephemeral use). Every implementation passes the
+// ephemeral use). Each keeps records encoded, not the *Records it is
+// given, and is a [recording.Borrower]: a recorder writing into them
+// reuses its records' memory. Every implementation passes the
 // conformance suite in [github.com/goappstats/appstats/store/storetest].
 // What implementations share — query matching, exact aggregation, the
 // histogram's buckets, percentile sketches — is internal to store/, so a new

@@ -147,16 +147,40 @@ func TestCapacityOrder(t *testing.T) {
 
 // BenchmarkWrite writes batches of 128 records, as a recorder hands them
 // over, into a store that is full (DefaultCapacity records), so every
-// batch evicts as many old ones. Reported per record.
+// batch evicts as many old ones. Reported per record (ns/record); b.N
+// counts batches. Cases: full, storetest.FullRecord (five calls, every
+// field set); hello, the record cmd/appstats-bench's hello scenario
+// writes (its hello handler: no calls, two request headers, three
+// attributes; as badgerstore's BenchmarkWrite/hello). Instructions a
+// record: scripts/callgrind-store.sh.
 func BenchmarkWrite(b *testing.B) {
+	hdr := map[string][]string{"Accept-Encoding": {"gzip"}, "User-Agent": {"Go-http-client/1.1"}}
+	attrs := []recording.Attr{{Key: "url.scheme", Value: "http"}, {Key: "network.protocol.version", Value: "1.1"}, {Key: "user_agent.original", Value: "Go-http-client/1.1"}}
+	start := time.Now().Add(-time.Hour)
+	hello := &recording.Record{
+		TraceID: recording.TraceID{1, 2, 3}, SpanID: recording.SpanID{4, 5}, Kind: recording.KindHTTP, Start: start,
+		Duration: 50 * time.Microsecond, Method: "GET", Path: "/hello", Route: "GET /hello", Status: 200, ResponseBytes: 5,
+		Headers: hdr, Remote: "127.0.0.1:43954", Instance: "vm/32050", Overhead: 3 * time.Microsecond, Attrs: attrs,
+	}
+	for _, bc := range []struct {
+		name string
+		tmpl *recording.Record
+	}{
+		{"full", storetest.FullRecord(start, 1)},
+		{"hello", hello},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchWrite(b, bc.tmpl) })
+	}
+}
+
+func benchWrite(b *testing.B, tmpl *recording.Record) {
 	ctx := context.Background()
 	st := memstore.New(0)
 	defer st.Close()
-	tmpl := storetest.FullRecord(time.Now().Add(-time.Hour), 1)
 	const batch = 128
 	n := uint32(0)
 	// fill makes new batches, newer than every stored record: copies of
-	// one record with new IDs (a store never modifies a record).
+	// one record with new IDs and starts.
 	fill := func(batches [][]*recording.Record) {
 		for i := range batches {
 			if batches[i] == nil {
@@ -166,6 +190,7 @@ func BenchmarkWrite(b *testing.B) {
 				n++
 				r := *tmpl
 				binary.BigEndian.PutUint64(r.ID[:8], uint64(n)) // ascending
+				r.Start = r.Start.Add(time.Duration(n) * time.Microsecond)
 				batches[i][j] = &r
 			}
 		}
@@ -436,5 +461,28 @@ func TestWriteKeepsNothing(t *testing.T) {
 		if ws := w.Summary(); !reflect.DeepEqual(sum, ws) {
 			t.Errorf("summary %d changed by its writer after Write:\n%+v\nwant\n%+v", i, sum, ws)
 		}
+	}
+}
+
+// TestDropsWhatNoStoreKeeps checks what the package documentation says a
+// record read back lacks: Unsampled and RandomTraceID read back false,
+// empty slices and maps nil, times without their monotonic reading.
+func TestDropsWhatNoStoreKeeps(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New(1)
+	defer st.Close()
+	r := &recording.Record{Start: time.Now(), Route: "/", Unsampled: true, RandomTraceID: true,
+		Calls: []recording.Call{}, Headers: map[string][]string{}, Warnings: []recording.Warning{}, Attrs: []recording.Attr{}}
+	r.ID[0] = 1
+	if err := st.Write(ctx, []*recording.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Get(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &recording.Record{ID: r.ID, Start: time.Unix(0, r.Start.UnixNano()), Route: "/"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read back\n%+v\nwant\n%+v", got, want)
 	}
 }
