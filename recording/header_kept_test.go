@@ -14,7 +14,7 @@ import (
 )
 
 // TestKeptRecordsShareHeaderMaps records requests through a recorder
-// whose sink keeps records (no pool, as with memstore), each with its
+// whose sink keeps records (no pool, as with otelexport), each with its
 // headers in new strings, as a server parses them, and checks each kept
 // record's headers against the redaction of what its request sent, and
 // that a record whose request sent the headers of the record before it

@@ -9,7 +9,7 @@ import (
 )
 
 // TestKeptHeadersNoAllocation checks that a request whose record a sink
-// may keep (memstore's way) has its headers kept without an allocation
+// may keep (otelexport's way) has its headers kept without an allocation
 // once the writer has handed back the spares of earlier records (their
 // buffers of header pairs stay with them), and, once the writer has seen
 // the same headers twice, matched against the map the writer made of them

@@ -56,7 +56,7 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 // TestRecordSizeClass checks that a Record takes at most 512 bytes, the
 // largest size class whose objects with pointers carry no 8-byte malloc
 // header (a Record takes the 448-byte class). Records a keeping sink
-// (memstore) is given are allocated one a recorded request, and kept. Until
+// (otelexport) is given are allocated one a recorded request, and kept. Until
 // the twentieth round a Record took 576 bytes, the 640-byte class with its
 // header: its spare was 136 bytes of its own, where a pointer does.
 func TestRecordSizeClass(t *testing.T) {

@@ -32,7 +32,8 @@ func (borrowingDiscard) BorrowsRecords() bool                             { retu
 // the request path, the writer's preparation, the hand-offs and the sink:
 // borrowed, into a sink that keeps nothing (the recorder reuses records, as
 // with badgerstore); kept, into a sink that keeps records (none reused);
-// memstore, into package memstore's store (full: each record evicts one);
+// memstore, into package memstore's store (full: each record evicts one;
+// a Borrower, which encodes the records it keeps);
 // badger, into package badgerstore's store with a budget of one record a
 // second (so that nearly every record goes over it, as in the load test at
 // thousands of requests a second: counted in the rollups and held in the

@@ -158,7 +158,7 @@ type Record struct {
 	// A pointer rather than the spare's 136 bytes takes a Record to 432
 	// bytes, the 448-byte size class, without the malloc header of an
 	// object with pointers over 512 bytes (TestRecordSizeClass): 128
-	// bytes less for every record a keeping sink (memstore) is given, and
+	// bytes less for every record a keeping sink (otelexport) is given, and
 	// five pointer words fewer for the garbage collector to scan in
 	// each record it keeps. Never nil in a record from newRecord until
 	// then.

@@ -12,8 +12,8 @@ import (
 )
 
 // TestTraceStateKeepsNoActiveRecord checks that a finished Record with a
-// tracestate does not keep its ActiveRecord alive: sinks such as memstore
-// and the OTLP exporter's queue hold Records long after the request, and
+// tracestate does not keep its ActiveRecord alive: sinks such as the
+// OTLP exporter's queue hold Records long after the request, and
 // an ActiveRecord (with the wrapper state allocated beside it) is several
 // times a Record's size.
 func TestTraceStateKeepsNoActiveRecord(t *testing.T) {
@@ -59,7 +59,7 @@ func TestTraceStateKeepsNoActiveRecord(t *testing.T) {
 // four are set in the ActiveRecord's room for them (AddAttr, AddAttrs,
 // AttrRoom), and a kept Record pointing there would pin the ActiveRecord,
 // the wrapper's state allocated with it and what they reference, for as
-// long as a store such as memstore holds the record.
+// long as a sink such as the OTLP exporter's queue holds the record.
 func TestAttrsKeepNoActiveRecord(t *testing.T) {
 	for _, n := range []int{1, 4, 5} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
