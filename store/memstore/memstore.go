@@ -270,10 +270,11 @@ func (s *Store) room() {
 	s.recs = s.buf[:n+1]
 }
 
-// keepTrace keeps r's trace data apart and returns the copy of r to store:
-// without the data, or without the trace when it cannot be kept. A
-// snapshot stored already (another record refers to it) is not kept
-// again: r refers to it too.
+// keepTrace keeps r's trace data apart and returns the copy of r to
+// encode: its trace without the data (its Size the data kept), or without
+// the trace when it cannot be kept. r itself is not changed. A snapshot
+// stored already (another record refers to it) is not kept again: r
+// refers to it too.
 func (s *Store) keepTrace(r *recording.Record) *recording.Record {
 	c := *r
 	t := r.ExecTrace
