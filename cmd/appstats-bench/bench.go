@@ -49,6 +49,15 @@ type options struct {
 	// warm-up and measured rounds): for counting one configuration's
 	// instructions under callgrind. The report's ratios are then 0.
 	Only string
+	// Bare is the bare arm: bareClean (the bare rounds run with nothing
+	// of appstats alive) or bareShared (beside the recorded
+	// configuration's recorder and stores, as before).
+	Bare string
+	// badgerFill, if not 0, replaces the constant badgerFill (tests).
+	badgerFill uint64
+	// onRound, if set, is called at the start of each round (see
+	// env.onRound; tests).
+	onRound func(e *env, recorded, warmup bool)
 }
 
 // runs reports whether the configuration (recorded or bare) is to run.
@@ -70,6 +79,10 @@ func (o options) validate() error {
 		return fmt.Errorf("-requests %d: want at least 1", o.Requests)
 	case o.Only != "" && o.Only != "bare" && o.Only != "recorded":
 		return fmt.Errorf("-only %q: want bare, recorded or nothing", o.Only)
+	case o.Bare != bareClean && o.Bare != bareShared:
+		return fmt.Errorf("-bare %q: want %s or %s", o.Bare, bareClean, bareShared)
+	case o.Slice > 0 && o.Bare != bareShared:
+		return fmt.Errorf("-slice needs -bare %s: a stretch switching every slice cannot close and reopen the stores at each switch", bareShared)
 	case o.Only != "" && o.Slice > 0:
 		return fmt.Errorf("-only with -slice: a sliced pair runs both configurations")
 	case len(o.Scenarios) == 0:
@@ -259,12 +272,25 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 	}
 	defer func() { err = errors.Join(err, env.close()) }()
 	res = &result{Scenario: name, Note: env.note, Reference: isReference(name)}
-	if o.Warmup > 0 {
-		for _, recorded := range []bool{false, true} {
-			if !o.runs(recorded) {
-				continue
-			}
-			if _, err := env.round(ctx, recorded, o.Warmup, o.Requests, o.Concurrency, ""); err != nil {
+	env.onRound = o.onRound
+	if env.build != nil {
+		if o.Bare == bareClean {
+			res.Note += " " + cleanNote
+		} else if err := env.up(); err != nil { // alive through every round
+			return nil, err
+		}
+	}
+	if o.runs(false) && o.Warmup > 0 {
+		if _, err := env.round(ctx, false, o.Warmup, o.Requests, o.Concurrency, "", true); err != nil {
+			return nil, err
+		}
+	}
+	if o.runs(true) {
+		if err := env.prepare(ctx, true, o); err != nil {
+			return nil, err
+		}
+		if o.Warmup > 0 && env.build == nil {
+			if _, err := env.round(ctx, true, o.Warmup, o.Requests, o.Concurrency, "", true); err != nil {
 				return nil, err
 			}
 		}
@@ -283,8 +309,11 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 			if !o.runs(recorded) {
 				continue
 			}
+			if err := env.prepare(ctx, recorded, o); err != nil {
+				return nil, err
+			}
 			prof := roundProfile(o.RoundProfiles, name, recorded, i+1)
-			r, err := env.round(ctx, recorded, o.Duration, o.Requests, o.Concurrency, prof)
+			r, err := env.round(ctx, recorded, o.Duration, o.Requests, o.Concurrency, prof, false)
 			if err != nil {
 				return nil, err
 			}
@@ -302,13 +331,11 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 	}
 	res.Bare.summarize()
 	res.Recorded.summarize()
-	if env.rec != nil {
-		res.Stats = env.rec.Stats()
+	if env.rec != nil || env.build != nil {
+		res.Stats = env.recorderStats()
 	}
-	if env.store != nil {
-		if res.Store, err = countStore(ctx, env.store, env.opened); err != nil {
-			return nil, err
-		}
+	if res.Store, err = env.countStores(ctx); err != nil {
+		return nil, err
 	}
 	if env.report != nil {
 		res.Extra = env.report()
@@ -404,6 +431,13 @@ func newClientTransport(conns int) *http.Transport {
 // were sent, and returns each worker's latencies, the failures and the time
 // it took.
 func load(ctx context.Context, client *http.Client, url string, conc int, d time.Duration, max int) (lat []time.Duration, errs int, elapsed time.Duration) {
+	return loadWhile(ctx, client, url, conc, max, func(since time.Duration) bool { return since < d })
+}
+
+// loadWhile sends GET url from conc workers while more, given the time
+// since the start, reports true and at most max requests, and returns each
+// worker's latencies, the failures and the time it took.
+func loadWhile(ctx context.Context, client *http.Client, url string, conc, max int, more func(since time.Duration) bool) (lat []time.Duration, errs int, elapsed time.Duration) {
 	var (
 		claimed atomic.Int64
 		failed  atomic.Int64
@@ -411,11 +445,10 @@ func load(ctx context.Context, client *http.Client, url string, conc int, d time
 		wg      sync.WaitGroup
 	)
 	start := time.Now()
-	deadline := start.Add(d)
 	for range conc {
 		wg.Go(func() {
 			mine := make([]time.Duration, 0, 4096)
-			for ctx.Err() == nil && claimed.Add(1) <= int64(max) && time.Now().Before(deadline) {
+			for ctx.Err() == nil && claimed.Add(1) <= int64(max) && more(time.Since(start)) {
 				t := time.Now()
 				if err := get(ctx, client, url); err != nil {
 					failed.Add(1)

@@ -113,7 +113,9 @@ func TestParseFlags(t *testing.T) {
 		wantErr bool
 		check   func(options) bool
 	}{
-		{args: nil, check: func(o options) bool { return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 3 }},
+		{args: nil, check: func(o options) bool {
+			return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 3 && o.Bare == bareClean
+		}},
 		{args: []string{"-scenario", "fanout,hello,fanout", "-rounds", "1", "-duration", "1s"}, check: func(o options) bool {
 			return len(o.Scenarios) == 2 && o.Scenarios[0] == "fanout" && o.Scenarios[1] == "hello" && o.Duration == time.Second
 		}},
@@ -126,7 +128,10 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"extra"}, wantErr: true},
 		{args: []string{"-cpuprofile", "a.prof", "-roundprofiles", "b"}, wantErr: true},
 		{args: []string{"-roundprofiles", "/tmp/p"}, check: func(o options) bool { return o.RoundProfiles == "/tmp/p" }},
-		{args: []string{"-slice", "250ms"}, check: func(o options) bool { return o.Slice == 250*time.Millisecond }},
+		{args: []string{"-slice", "250ms", "-bare", "shared"}, check: func(o options) bool { return o.Slice == 250*time.Millisecond }},
+		{args: []string{"-slice", "250ms"}, wantErr: true}, // the clean arm cannot switch every slice
+		{args: []string{"-bare", "shared"}, check: func(o options) bool { return o.Bare == bareShared }},
+		{args: []string{"-bare", "none"}, wantErr: true},
 		{args: []string{"-slice", "3s", "-duration", "2s"}, wantErr: true},
 		{args: []string{"-slice", "-1s"}, wantErr: true},
 		{args: []string{"-slice", "100ms", "-roundprofiles", "p"}, wantErr: true},
@@ -252,6 +257,7 @@ func TestSliced(t *testing.T) {
 	o.Scenarios = []string{"hello", "flight"}
 	o.Duration = 200 * time.Millisecond
 	o.Slice = 50 * time.Millisecond
+	o.Bare = bareShared
 	o.Warmup = 0
 	o.Rounds = 2
 	o.Concurrency = 2
