@@ -41,7 +41,8 @@ type options struct {
 	// round: PREFIX-SCENARIO-CONFIG-N.prof (see roundProfile).
 	RoundProfiles string
 	// HeapProfiles, if set, is the prefix of one heap profile per
-	// scenario, written after its last round and a collection:
+	// scenario, written after its last recorded round (its last round
+	// with -only bare) and a collection:
 	// PREFIX-SCENARIO.heap (its in-use heap is what the stores and the
 	// recorder hold; its allocations count from the process's start).
 	HeapProfiles string
@@ -295,6 +296,7 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 			}
 		}
 	}
+	heapDone := false
 	for i := range o.Rounds {
 		if o.Slice > 0 && env.sliceable() {
 			bare, rec, err := env.sliced(ctx, pairOrder(i)[0], o.Duration, o.Slice, o.Requests, o.Concurrency)
@@ -322,9 +324,18 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 			} else {
 				res.Bare.add(r)
 			}
+			// The heap profile is written after the last recorded
+			// round, if any (the clean arm's bare rounds hold no store).
+			last := recorded && len(res.Recorded.Rounds) == o.Rounds || !o.runs(true) && len(res.Bare.Rounds) == o.Rounds
+			if o.HeapProfiles != "" && last {
+				heapDone = true
+				if err := writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
-	if o.HeapProfiles != "" {
+	if o.HeapProfiles != "" && !heapDone { // -slice
 		if err := writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
 			return nil, err
 		}

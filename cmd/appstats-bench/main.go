@@ -19,8 +19,8 @@
 // faults (getrusage), the time goroutines waited for a sync.Mutex and the
 // scavenger's CPU. -trace writes an execution trace of the run (with
 // -only, of one configuration: go tool trace shows each goroutine's
-// wakeups and the procs started for them). -heapprofiles writes a heap profile after each scenario:
-// what its stores and the recorder hold.
+// wakeups and the procs started for them). -heapprofiles writes a heap profile after each scenario's
+// last recorded round: what its stores and the recorder hold.
 //
 // The bare rounds carry nothing of appstats (-bare clean, the default): a
 // service without appstats has no recorder, no store and no record in its
@@ -168,7 +168,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.Slice, "slice", 0, "interleave each pair of rounds: one stretch of twice -duration whose configuration switches every SLICE (0: whole rounds)")
 	fs.StringVar(&o.Trace, "trace", "", "write an execution trace of the whole run to this file (go tool trace; with -only, of one configuration)")
 	fs.StringVar(&o.RoundProfiles, "roundprofiles", "", "write a CPU profile of each measured round to PREFIX-SCENARIO-CONFIG-N.prof (CONFIG bare or recorded; not with -cpuprofile)")
-	fs.StringVar(&o.HeapProfiles, "heapprofiles", "", "write a heap profile after each scenario's last round to PREFIX-SCENARIO.heap")
+	fs.StringVar(&o.HeapProfiles, "heapprofiles", "", "write a heap profile after each scenario's last recorded round to PREFIX-SCENARIO.heap")
 	fs.StringVar(&o.Only, "only", "", "run one configuration alone, bare or recorded (for callgrind; the ratios are then 0)")
 	fs.StringVar(&o.Bare, "bare", o.Bare, "the bare arm: clean (the bare rounds run with the recorder and stores closed, their memory released) or shared (beside them, as before; needed by -slice)")
 	fs.StringVar(&scen, "scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames, ", ")+", or all")

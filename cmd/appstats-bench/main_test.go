@@ -304,7 +304,7 @@ func TestHeapProfiles(t *testing.T) {
 	o.Scenarios = []string{"hello"}
 	o.Duration = 100 * time.Millisecond
 	o.Warmup = 0
-	o.Rounds = 1
+	o.Rounds = 2 // bare, recorded, recorded, bare: written after the third
 	o.Concurrency = 2
 	o.HeapProfiles = filepath.Join(t.TempDir(), "p")
 	if _, err := run(context.Background(), o, io.Discard); err != nil {
