@@ -106,7 +106,10 @@ type round struct {
 	CPU      time.Duration // process CPU time over the round, recorder drain included
 	GC       gcCounters    // the runtime's allocation and collection counters over the same span
 	Drain    time.Duration // waiting for the recorder to hand its queue to the sinks
-	lat      []time.Duration
+	// SinkDropped counts the records a sink dropped during the round
+	// (recorded rounds).
+	SinkDropped uint64
+	lat         []time.Duration
 }
 
 // RPS is the round's throughput.
@@ -513,6 +516,15 @@ func waitWritten(rec *recording.Recorder, limit time.Duration) time.Duration {
 	return time.Since(t0)
 }
 
+// sinkDropped sums the records st's sinks dropped.
+func sinkDropped(st recording.Stats) uint64 {
+	var n uint64
+	for _, k := range st.Sinks {
+		n += k.Dropped
+	}
+	return n
+}
+
 func fmtDur(d time.Duration) string {
 	switch {
 	case d >= 10*time.Millisecond:
@@ -549,12 +561,12 @@ func writeScenario(w io.Writer, r *result) {
 		fmt.Fprintf(w, "\nreq/s per round (bare/%s): %s. Longest flush of the spans after a round %s.\n",
 			r.config(), strings.Join(rounds, ", "), fmtDur(maxDrain(r.Recorded.Rounds)))
 	} else {
-		var sinkDropped uint64
-		for _, k := range r.Stats.Sinks {
-			sinkDropped += k.Dropped
+		var measured uint64
+		for _, rd := range r.Recorded.Rounds {
+			measured += rd.SinkDropped
 		}
-		fmt.Fprintf(w, "\nreq/s per round (bare/recorded): %s. Recorder: %d records written, %d dropped, %d dropped by a sink, %d sink errors; longest drain after a round %s.\n",
-			strings.Join(rounds, ", "), r.Stats.Written, r.Stats.Dropped, sinkDropped, r.Stats.SinkErrors, fmtDur(maxDrain(r.Recorded.Rounds)))
+		fmt.Fprintf(w, "\nreq/s per round (bare/recorded): %s. Recorder: %d records written, %d dropped, %d dropped by a sink (%d in measured rounds), %d sink errors; longest drain after a round %s.\n",
+			strings.Join(rounds, ", "), r.Stats.Written, r.Stats.Dropped, sinkDropped(r.Stats), measured, r.Stats.SinkErrors, fmtDur(maxDrain(r.Recorded.Rounds)))
 	}
 	fmt.Fprintf(w, "Heap and collector per request (runtime/metrics, bare → %s): %s allocated; %s; collections %s per 10,000 requests; the collector's CPU (the runtime's estimate) %s.\n", r.config(),
 		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.0f B", perRequest(m, float64(m.GC.AllocBytes))) }),

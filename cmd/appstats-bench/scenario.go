@@ -132,6 +132,10 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 		}
 		defer func() { err = errors.Join(err, stopProfile()) }()
 	}
+	var dropped0 uint64
+	if recorded && e.rec != nil {
+		dropped0 = sinkDropped(e.rec.Stats())
+	}
 	cpu0, _ := cputime.Process()
 	gc0 := readGC()
 	var stop func()
@@ -157,7 +161,11 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 	if len(lat) == 0 && ctx.Err() == nil {
 		return round{}, fmt.Errorf("no request succeeded (%d failed)", errs)
 	}
-	return round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, GC: gc, Drain: drain, lat: lat}, nil
+	r = round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, GC: gc, Drain: drain, lat: lat}
+	if recorded && e.rec != nil {
+		r.SinkDropped = sinkDropped(e.rec.Stats()) - dropped0
+	}
+	return r, nil
 }
 
 // wait waits, at most 10 s, until what the recorded configuration's
