@@ -41,7 +41,8 @@ type options struct {
 	// round: PREFIX-SCENARIO-CONFIG-N.prof (see roundProfile).
 	RoundProfiles string
 	// HeapProfiles, if set, is the prefix of one heap profile per
-	// scenario, written after its last round and a collection:
+	// scenario, written after its last recorded round (its last round
+	// with -only bare) and a collection:
 	// PREFIX-SCENARIO.heap (its in-use heap is what the stores and the
 	// recorder hold; its allocations count from the process's start).
 	HeapProfiles string
@@ -49,6 +50,15 @@ type options struct {
 	// warm-up and measured rounds): for counting one configuration's
 	// instructions under callgrind. The report's ratios are then 0.
 	Only string
+	// Bare is the bare arm: bareClean (the bare rounds run with nothing
+	// of appstats alive) or bareShared (beside the recorded
+	// configuration's recorder and stores, as before).
+	Bare string
+	// badgerFill, if not 0, replaces the constant badgerFill (tests).
+	badgerFill uint64
+	// onRound, if set, is called at the start of each round (see
+	// env.onRound; tests).
+	onRound func(e *env, recorded, warmup bool)
 }
 
 // runs reports whether the configuration (recorded or bare) is to run.
@@ -70,6 +80,10 @@ func (o options) validate() error {
 		return fmt.Errorf("-requests %d: want at least 1", o.Requests)
 	case o.Only != "" && o.Only != "bare" && o.Only != "recorded":
 		return fmt.Errorf("-only %q: want bare, recorded or nothing", o.Only)
+	case o.Bare != bareClean && o.Bare != bareShared:
+		return fmt.Errorf("-bare %q: want %s or %s", o.Bare, bareClean, bareShared)
+	case o.Slice > 0 && o.Bare != bareShared:
+		return fmt.Errorf("-slice needs -bare %s: a stretch switching every slice cannot close and reopen the stores at each switch", bareShared)
 	case o.Only != "" && o.Slice > 0:
 		return fmt.Errorf("-only with -slice: a sliced pair runs both configurations")
 	case len(o.Scenarios) == 0:
@@ -92,7 +106,10 @@ type round struct {
 	CPU      time.Duration // process CPU time over the round, recorder drain included
 	GC       gcCounters    // the runtime's allocation and collection counters over the same span
 	Drain    time.Duration // waiting for the recorder to hand its queue to the sinks
-	lat      []time.Duration
+	// SinkDropped counts the records a sink dropped during the round
+	// (recorded rounds).
+	SinkDropped uint64
+	lat         []time.Duration
 }
 
 // RPS is the round's throughput.
@@ -259,16 +276,30 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 	}
 	defer func() { err = errors.Join(err, env.close()) }()
 	res = &result{Scenario: name, Note: env.note, Reference: isReference(name)}
-	if o.Warmup > 0 {
-		for _, recorded := range []bool{false, true} {
-			if !o.runs(recorded) {
-				continue
-			}
-			if _, err := env.round(ctx, recorded, o.Warmup, o.Requests, o.Concurrency, ""); err != nil {
+	env.onRound = o.onRound
+	if env.build != nil {
+		if o.Bare == bareClean {
+			res.Note += " " + cleanNote
+		} else if err := env.up(); err != nil { // alive through every round
+			return nil, err
+		}
+	}
+	if o.runs(false) && o.Warmup > 0 {
+		if _, err := env.round(ctx, false, o.Warmup, o.Requests, o.Concurrency, "", true); err != nil {
+			return nil, err
+		}
+	}
+	if o.runs(true) {
+		if err := env.prepare(ctx, true, o); err != nil {
+			return nil, err
+		}
+		if o.Warmup > 0 && env.build == nil {
+			if _, err := env.round(ctx, true, o.Warmup, o.Requests, o.Concurrency, "", true); err != nil {
 				return nil, err
 			}
 		}
 	}
+	heapDone := false
 	for i := range o.Rounds {
 		if o.Slice > 0 && env.sliceable() {
 			bare, rec, err := env.sliced(ctx, pairOrder(i)[0], o.Duration, o.Slice, o.Requests, o.Concurrency)
@@ -283,8 +314,11 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 			if !o.runs(recorded) {
 				continue
 			}
+			if err := env.prepare(ctx, recorded, o); err != nil {
+				return nil, err
+			}
 			prof := roundProfile(o.RoundProfiles, name, recorded, i+1)
-			r, err := env.round(ctx, recorded, o.Duration, o.Requests, o.Concurrency, prof)
+			r, err := env.round(ctx, recorded, o.Duration, o.Requests, o.Concurrency, prof, false)
 			if err != nil {
 				return nil, err
 			}
@@ -293,22 +327,29 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 			} else {
 				res.Bare.add(r)
 			}
+			// The heap profile is written after the last recorded
+			// round, if any (the clean arm's bare rounds hold no store).
+			last := recorded && len(res.Recorded.Rounds) == o.Rounds || !o.runs(true) && len(res.Bare.Rounds) == o.Rounds
+			if o.HeapProfiles != "" && last {
+				heapDone = true
+				if err := writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
-	if o.HeapProfiles != "" {
+	if o.HeapProfiles != "" && !heapDone { // -slice
 		if err := writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
 			return nil, err
 		}
 	}
 	res.Bare.summarize()
 	res.Recorded.summarize()
-	if env.rec != nil {
-		res.Stats = env.rec.Stats()
+	if env.rec != nil || env.build != nil {
+		res.Stats = env.recorderStats()
 	}
-	if env.store != nil {
-		if res.Store, err = countStore(ctx, env.store, env.opened); err != nil {
-			return nil, err
-		}
+	if res.Store, err = env.countStores(ctx); err != nil {
+		return nil, err
 	}
 	if env.report != nil {
 		res.Extra = env.report()
@@ -404,6 +445,13 @@ func newClientTransport(conns int) *http.Transport {
 // were sent, and returns each worker's latencies, the failures and the time
 // it took.
 func load(ctx context.Context, client *http.Client, url string, conc int, d time.Duration, max int) (lat []time.Duration, errs int, elapsed time.Duration) {
+	return loadWhile(ctx, client, url, conc, max, func(since time.Duration) bool { return since < d })
+}
+
+// loadWhile sends GET url from conc workers while more, given the time
+// since the start, reports true and at most max requests, and returns each
+// worker's latencies, the failures and the time it took.
+func loadWhile(ctx context.Context, client *http.Client, url string, conc, max int, more func(since time.Duration) bool) (lat []time.Duration, errs int, elapsed time.Duration) {
 	var (
 		claimed atomic.Int64
 		failed  atomic.Int64
@@ -411,11 +459,10 @@ func load(ctx context.Context, client *http.Client, url string, conc int, d time
 		wg      sync.WaitGroup
 	)
 	start := time.Now()
-	deadline := start.Add(d)
 	for range conc {
 		wg.Go(func() {
 			mine := make([]time.Duration, 0, 4096)
-			for ctx.Err() == nil && claimed.Add(1) <= int64(max) && time.Now().Before(deadline) {
+			for ctx.Err() == nil && claimed.Add(1) <= int64(max) && more(time.Since(start)) {
 				t := time.Now()
 				if err := get(ctx, client, url); err != nil {
 					failed.Add(1)
@@ -469,6 +516,15 @@ func waitWritten(rec *recording.Recorder, limit time.Duration) time.Duration {
 	return time.Since(t0)
 }
 
+// sinkDropped sums the records st's sinks dropped.
+func sinkDropped(st recording.Stats) uint64 {
+	var n uint64
+	for _, k := range st.Sinks {
+		n += k.Dropped
+	}
+	return n
+}
+
 func fmtDur(d time.Duration) string {
 	switch {
 	case d >= 10*time.Millisecond:
@@ -505,12 +561,12 @@ func writeScenario(w io.Writer, r *result) {
 		fmt.Fprintf(w, "\nreq/s per round (bare/%s): %s. Longest flush of the spans after a round %s.\n",
 			r.config(), strings.Join(rounds, ", "), fmtDur(maxDrain(r.Recorded.Rounds)))
 	} else {
-		var sinkDropped uint64
-		for _, k := range r.Stats.Sinks {
-			sinkDropped += k.Dropped
+		var measured uint64
+		for _, rd := range r.Recorded.Rounds {
+			measured += rd.SinkDropped
 		}
-		fmt.Fprintf(w, "\nreq/s per round (bare/recorded): %s. Recorder: %d records written, %d dropped, %d dropped by a sink, %d sink errors; longest drain after a round %s.\n",
-			strings.Join(rounds, ", "), r.Stats.Written, r.Stats.Dropped, sinkDropped, r.Stats.SinkErrors, fmtDur(maxDrain(r.Recorded.Rounds)))
+		fmt.Fprintf(w, "\nreq/s per round (bare/recorded): %s. Recorder: %d records written, %d dropped, %d dropped by a sink (%d in measured rounds), %d sink errors; longest drain after a round %s.\n",
+			strings.Join(rounds, ", "), r.Stats.Written, r.Stats.Dropped, sinkDropped(r.Stats), measured, r.Stats.SinkErrors, fmtDur(maxDrain(r.Recorded.Rounds)))
 	}
 	fmt.Fprintf(w, "Heap and collector per request (runtime/metrics, bare → %s): %s allocated; %s; collections %s per 10,000 requests; the collector's CPU (the runtime's estimate) %s.\n", r.config(),
 		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.0f B", perRequest(m, float64(m.GC.AllocBytes))) }),

@@ -22,13 +22,15 @@ var flightConfig = recording.FlightRecording{RouteP99: true}
 // alone. Only one flight recorder runs in a process and it traces the
 // whole process, so each recorded round starts a recorder with it and
 // closes it at the end of the round; the bare rounds run without it.
-func setupFlight(e *env) error {
+//
+// Both configurations record, so the flight scenario is built once, in
+// both arms (-bare): its bare rounds run beside its store and recorder by
+// design.
+func setupFlight(e *env) {
 	sink := memSink(e)
-	if err := setupHelloSinks(e, "", sink); err != nil {
-		return err
-	}
-	app := e.bare
-	e.bareRec = e.rec
+	app := helloMux()
+	e.path = "/hello"
+	e.bareRec = newRecorder(e, sink)
 	e.bare = httpstats.NewHandler(e.bareRec, app)
 	var cur atomic.Pointer[http.Handler]
 	e.recorded = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*cur.Load()).ServeHTTP(w, r) })
@@ -56,7 +58,6 @@ func setupFlight(e *env) error {
 	}
 	e.note = "The hello handler, recorded into memstore in both configurations: without the flight recorder (bare) and with it (recorded; recording.WithFlightRecorder with RouteP99, default caps: traces of requests over their route's p99, at most 2 a minute). Each recorded round starts its own recorder, and with it the runtime's flight recorder, and closes it after the round, so the bare rounds run untraced."
 	e.report = f.report
-	return nil
 }
 
 // flightRounds counts what the flight scenario's recorded rounds did.

@@ -19,12 +19,50 @@
 // faults (getrusage), the time goroutines waited for a sync.Mutex and the
 // scavenger's CPU. -trace writes an execution trace of the run (with
 // -only, of one configuration: go tool trace shows each goroutine's
-// wakeups and the procs started for them). -heapprofiles writes a heap profile after each scenario:
-// what its stores and the recorder hold.
+// wakeups and the procs started for them). -heapprofiles writes a heap profile after each scenario's
+// last recorded round: what its stores and the recorder hold.
+//
+// The bare rounds carry nothing of appstats (-bare clean, the default): a
+// service without appstats has no recorder, no store and no record in its
+// heap, so neither may the process in a bare round. Before a bare round
+// that follows a recorded one, the recorder is closed (handing its queue to
+// the stores), the stores are closed — Badger's DB, with its goroutines,
+// flushes and compactions, memstore and its 5,000 records — every
+// reference to them dropped, and the heap collected and returned to the OS
+// (debug.FreeOSMemory). Before a recorded round that follows a bare one
+// they are opened again, Badger on the same directory (what it stored is
+// read back; its in-memory ring of recent records starts empty), and a
+// warm-up brings them back to the state of a service that has been
+// running: load for -warmup and then until memstore holds its capacity or
+// badgerstore's ring has wrapped (at most a minute more, and at most
+// -requests requests). None of this is measured: closing, opening and
+// warming up happen between rounds. The alternation stays as it was, so
+// the machine's drift still falls on both configurations alike. The flight
+// scenario, whose bare rounds record by design, and the otel- references,
+// whose bare rounds keep an idle tracer provider, are built once.
+//
+// -bare shared is the old arm, kept for comparison: the recorded
+// configuration is built once per scenario and stays alive through the
+// bare rounds, whose collector then marks memstore's records, and which
+// share the cores with Badger's background work — which slows the bare
+// rounds and so flatters the ratio. -slice needs it (a stretch switching
+// configuration every slice cannot close and reopen the stores at each
+// switch).
+//
+// Why in one process, rather than each configuration in a child process
+// of its own: the load generator, the runtime's counters
+// (runtime/metrics), the process's CPU time, -only under callgrind,
+// -cpuprofile, -roundprofiles and -trace all stay as they were and
+// measure both configurations alike; two children would each need their
+// counters carried back, and one left idle would still run Badger's
+// goroutines beside the other unless stopped. What a closed store leaves
+// in one process is the runtime's own state (spans, the pacer's history),
+// which the collection and FreeOSMemory bring back near a process that
+// never recorded.
 //
 // Usage:
 //
-//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded]
+//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-bare clean|shared] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded]
 //
 // Scenarios:
 //
@@ -47,7 +85,7 @@
 //	        exporter that discards) in appstats' place, so that the report
 //	        shows otelhttp ÷ bare beside recorded ÷ bare from the same run
 //
-// With -slice, each pair of rounds is one stretch of load of twice
+// With -slice (and -bare shared), each pair of rounds is one stretch of load of twice
 // -duration whose configuration switches every slice (bare, recorded, bare,
 // …, or recorded first in every other pair): a machine shared with other
 // work changes its load over seconds, and so shifts whole rounds, not
@@ -130,8 +168,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.Slice, "slice", 0, "interleave each pair of rounds: one stretch of twice -duration whose configuration switches every SLICE (0: whole rounds)")
 	fs.StringVar(&o.Trace, "trace", "", "write an execution trace of the whole run to this file (go tool trace; with -only, of one configuration)")
 	fs.StringVar(&o.RoundProfiles, "roundprofiles", "", "write a CPU profile of each measured round to PREFIX-SCENARIO-CONFIG-N.prof (CONFIG bare or recorded; not with -cpuprofile)")
-	fs.StringVar(&o.HeapProfiles, "heapprofiles", "", "write a heap profile after each scenario's last round to PREFIX-SCENARIO.heap")
+	fs.StringVar(&o.HeapProfiles, "heapprofiles", "", "write a heap profile after each scenario's last recorded round to PREFIX-SCENARIO.heap")
 	fs.StringVar(&o.Only, "only", "", "run one configuration alone, bare or recorded (for callgrind; the ratios are then 0)")
+	fs.StringVar(&o.Bare, "bare", o.Bare, "the bare arm: clean (the bare rounds run with the recorder and stores closed, their memory released) or shared (beside them, as before; needed by -slice)")
 	fs.StringVar(&scen, "scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames, ", ")+", or all")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -161,5 +200,6 @@ func defaultOptions() options {
 		Requests:    1_000_000,
 		Warmup:      500 * time.Millisecond,
 		Scenarios:   slices.Clone(scenarioNames),
+		Bare:        bareClean,
 	}
 }

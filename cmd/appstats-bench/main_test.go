@@ -85,6 +85,14 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("flight: %s; want 1 round, %d records written", r.Extra, r.Recorded.Requests)
 			}
 		}
+		// The drops of the measured rounds are some of the drops.
+		var measured uint64
+		for _, rd := range r.Recorded.Rounds {
+			measured += rd.SinkDropped
+		}
+		if measured > sinkDropped(r.Stats) {
+			t.Errorf("%s: %d records dropped by a sink in measured rounds, %d in all", r.Scenario, measured, sinkDropped(r.Stats))
+		}
 		if r.Stats.Written != uint64(want) || r.Stats.Dropped != 0 {
 			t.Errorf("%s: recorder wrote %d, dropped %d; want %d recorded requests written", r.Scenario, r.Stats.Written, r.Stats.Dropped, want)
 		}
@@ -113,7 +121,9 @@ func TestParseFlags(t *testing.T) {
 		wantErr bool
 		check   func(options) bool
 	}{
-		{args: nil, check: func(o options) bool { return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 3 }},
+		{args: nil, check: func(o options) bool {
+			return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 3 && o.Bare == bareClean
+		}},
 		{args: []string{"-scenario", "fanout,hello,fanout", "-rounds", "1", "-duration", "1s"}, check: func(o options) bool {
 			return len(o.Scenarios) == 2 && o.Scenarios[0] == "fanout" && o.Scenarios[1] == "hello" && o.Duration == time.Second
 		}},
@@ -126,7 +136,10 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"extra"}, wantErr: true},
 		{args: []string{"-cpuprofile", "a.prof", "-roundprofiles", "b"}, wantErr: true},
 		{args: []string{"-roundprofiles", "/tmp/p"}, check: func(o options) bool { return o.RoundProfiles == "/tmp/p" }},
-		{args: []string{"-slice", "250ms"}, check: func(o options) bool { return o.Slice == 250*time.Millisecond }},
+		{args: []string{"-slice", "250ms", "-bare", "shared"}, check: func(o options) bool { return o.Slice == 250*time.Millisecond }},
+		{args: []string{"-slice", "250ms"}, wantErr: true}, // the clean arm cannot switch every slice
+		{args: []string{"-bare", "shared"}, check: func(o options) bool { return o.Bare == bareShared }},
+		{args: []string{"-bare", "none"}, wantErr: true},
 		{args: []string{"-slice", "3s", "-duration", "2s"}, wantErr: true},
 		{args: []string{"-slice", "-1s"}, wantErr: true},
 		{args: []string{"-slice", "100ms", "-roundprofiles", "p"}, wantErr: true},
@@ -252,6 +265,7 @@ func TestSliced(t *testing.T) {
 	o.Scenarios = []string{"hello", "flight"}
 	o.Duration = 200 * time.Millisecond
 	o.Slice = 50 * time.Millisecond
+	o.Bare = bareShared
 	o.Warmup = 0
 	o.Rounds = 2
 	o.Concurrency = 2
@@ -298,7 +312,7 @@ func TestHeapProfiles(t *testing.T) {
 	o.Scenarios = []string{"hello"}
 	o.Duration = 100 * time.Millisecond
 	o.Warmup = 0
-	o.Rounds = 1
+	o.Rounds = 2 // bare, recorded, recorded, bare: written after the third
 	o.Concurrency = 2
 	o.HeapProfiles = filepath.Join(t.TempDir(), "p")
 	if _, err := run(context.Background(), o, io.Discard); err != nil {

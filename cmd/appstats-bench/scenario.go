@@ -68,34 +68,73 @@ type env struct {
 	report  func() string  // extra lines for the report, if set
 	closers []func() error // run in reverse order
 	// store is the Badger store the badger and ui scenarios record
-	// into, nil in the others; opened is when the scenario started.
+	// into, nil in the others and while it is closed (see release);
+	// opened is when the scenario started.
 	store  durableStore
 	opened time.Time
+
+	// build, if set, builds the recorded configuration: its stores
+	// (opened again on the same directory, for Badger), recorder and
+	// handler, setting rec, recorded, store and filled, and appending to
+	// downs what closes them. The scenarios without it (flight and the
+	// references) build both configurations once in setup. See prepare
+	// and release.
+	build func() error
+	// downs close what build made, in reverse order.
+	downs []func() error
+	// filled, if set, reports whether the recorded configuration's
+	// stores hold what they would in a running service (see prepare).
+	filled func() bool
+	// built: build has run and release has not since; warm: the
+	// recorded configuration has been warmed up since it was built.
+	built, warm bool
+	// hasStore: build opens a Badger store (countStores reopens it), in
+	// dir.
+	hasStore bool
+	dir      string
+	// closedStats and overBudget are what the recorders and the Badger
+	// stores closed by release counted.
+	closedStats recording.Stats
+	overBudget  uint64
+	// onRound, if set, is called at the start of each round, after its
+	// collection (see options.onRound).
+	onRound func(e *env, recorded, warmup bool)
 }
 
 func (e *env) close() error {
-	var errs []error
+	errs := []error{e.release()}
 	for _, c := range slices.Backward(e.closers) {
 		errs = append(errs, c())
 	}
 	return errors.Join(errs...)
 }
 
-// round runs one round of load on one configuration, and writes a CPU
-// profile of it to the file prof names, if not empty.
-func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, conc int, prof string) (r round, err error) {
+// round runs one round of load on one configuration (a warm-up round if
+// warmup), and writes a CPU profile of it to the file prof names, if not
+// empty.
+func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, conc int, prof string, warmup bool) (r round, err error) {
 	if recorded {
+		if e.recorded == nil {
+			return round{}, errNotBuilt
+		}
 		e.sw.set(e.recorded)
 	} else {
 		e.sw.set(e.bare)
 	}
 	runtime.GC() // each round starts without the previous round's garbage
+	if e.onRound != nil {
+		e.onRound(e, recorded, warmup)
+	}
 	if prof != "" {
 		stopProfile, err := startProfile(prof)
 		if err != nil {
 			return round{}, err
 		}
 		defer func() { err = errors.Join(err, stopProfile()) }()
+	}
+	var dropped0 uint64
+	if recorded && e.rec != nil {
+		dropped0 = sinkDropped(e.rec.Stats())
 	}
 	cpu0, _ := cputime.Process()
 	gc0 := readGC()
@@ -122,7 +161,11 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 	if len(lat) == 0 && ctx.Err() == nil {
 		return round{}, fmt.Errorf("no request succeeded (%d failed)", errs)
 	}
-	return round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, GC: gc, Drain: drain, lat: lat}, nil
+	r = round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, GC: gc, Drain: drain, lat: lat}
+	if recorded && e.rec != nil {
+		r.SinkDropped = sinkDropped(e.rec.Stats()) - dropped0
+	}
+	return r, nil
 }
 
 // wait waits, at most 10 s, until what the recorded configuration's
@@ -352,18 +395,15 @@ func setup(name string, o options) (e *env, err error) {
 	}()
 	switch name {
 	case "hello":
-		err = setupHello(e, memSink(e), "The hello handler (a ServeMux route writing \"hello\"); recorded into memstore, the in-memory store.")
+		setupHello(e)
 	case "fanout":
-		err = setupFanout(e, o, memSink(e))
+		err = setupFanout(e, o)
 	case "badger":
-		var st durableStore
-		if st, err = badgerSink(e); err == nil {
-			err = setupHello(e, st, "The hello handler, recorded into "+durableName+".")
-		}
+		err = setupBadger(e, o)
 	case "ui":
 		err = setupUI(e, o)
 	case "flight":
-		err = setupFlight(e)
+		setupFlight(e)
 	case "otel-hello", "otel-fanout":
 		err = setupOtel(e, o, strings.TrimPrefix(name, otelPrefix))
 	default:
@@ -388,11 +428,22 @@ func setup(name string, o options) (e *env, err error) {
 	return e, nil
 }
 
-// memSink returns an in-memory store, closed with e.
-func memSink(e *env) recording.Sink {
+// memSink returns an in-memory store, closed with the recorded
+// configuration (see env.downs).
+func memSink(e *env) *memstore.Store {
 	st := memstore.New(0)
-	e.closers = append(e.closers, st.Close)
+	e.downs = append(e.downs, st.Close)
 	return st
+}
+
+// memFull reports whether st holds as many records as it keeps.
+func memFull(st *memstore.Store) func() bool {
+	return func() bool { return st.Len() >= memstore.DefaultCapacity }
+}
+
+// wrote reports whether rec has written at least n records.
+func wrote(rec *recording.Recorder, n uint64) func() bool {
+	return func() bool { return rec.Stats().Written >= n }
 }
 
 // durableStore is the store the badger and ui scenarios record into.
@@ -401,29 +452,40 @@ type durableStore = *badgerstore.Store
 // durableName describes it in reports.
 const durableName = "badgerstore (default Options: every request counted, full records persisted within 20 per route and second, the failed and slowest always, the most recent others held in memory) in a temporary directory, removed at exit"
 
-// badgerSink opens a Badger store in a new temporary directory, closed and
+// badgerDir makes the badger and ui scenarios' temporary directory,
 // removed with e.
-func badgerSink(e *env) (durableStore, error) {
+func badgerDir(e *env) (string, error) {
 	dir, err := os.MkdirTemp("", "appstats-bench-")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	e.closers = append(e.closers, func() error { return os.RemoveAll(dir) })
+	e.hasStore, e.dir = true, dir
+	return dir, nil
+}
+
+// openBadger opens the Badger store in dir, closed with the recorded
+// configuration.
+func openBadger(e *env, dir string) (durableStore, error) {
 	st, err := badgerstore.Open(dir, badgerstore.Options{})
 	if err != nil {
 		return nil, err
 	}
-	e.closers = append(e.closers, st.Close)
-	e.store, e.opened = st, time.Now()
+	e.downs = append(e.downs, st.Close)
+	e.store = st
+	if e.opened.IsZero() {
+		e.opened = time.Now()
+	}
 	return st, nil
 }
 
 // newRecorder starts a recorder with default settings writing to sinks,
-// closed with e (before the sinks, which were registered earlier).
+// closed with the recorded configuration (before the sinks, which were
+// opened earlier).
 func newRecorder(e *env, sinks ...recording.Sink) *recording.Recorder {
 	rec := recording.New(recording.WithSinks(sinks...))
 	e.rec = rec
-	e.closers = append(e.closers, func() error {
+	e.downs = append(e.downs, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		return rec.Close(ctx)
@@ -431,22 +493,45 @@ func newRecorder(e *env, sinks ...recording.Sink) *recording.Recorder {
 	return rec
 }
 
-func setupHello(e *env, sink recording.Sink, note string) error {
-	return setupHelloSinks(e, note, sink)
-}
-
-func setupHelloSinks(e *env, note string, sinks ...recording.Sink) error {
-	rec := newRecorder(e, sinks...)
+// setupHello: the hello handler, recorded into memstore.
+func setupHello(e *env) {
 	app := helloMux()
-	e.note = note
+	e.note = "The hello handler (a ServeMux route writing \"hello\"); recorded into memstore, the in-memory store."
 	e.path = "/hello"
 	e.bare = app
-	e.recorded = httpstats.NewHandler(rec, app)
+	e.build = func() error {
+		st := memSink(e)
+		rec := newRecorder(e, st)
+		e.recorded = httpstats.NewHandler(rec, app)
+		e.filled = memFull(st)
+		return nil
+	}
+}
+
+// setupBadger: the hello handler, recorded into badgerstore.
+func setupBadger(e *env, o options) error {
+	dir, err := badgerDir(e)
+	if err != nil {
+		return err
+	}
+	app := helloMux()
+	e.note = "The hello handler, recorded into " + durableName + "."
+	e.path = "/hello"
+	e.bare = app
+	e.build = func() error {
+		st, err := openBadger(e, dir)
+		if err != nil {
+			return err
+		}
+		rec := newRecorder(e, st)
+		e.recorded = httpstats.NewHandler(rec, app)
+		e.filled = wrote(rec, o.fill())
+		return nil
+	}
 	return nil
 }
 
-func setupFanout(e *env, o options, sink recording.Sink) error {
-	rec := newRecorder(e, sink)
+func setupFanout(e *env, o options) error {
 	backend, base, err := fanoutBackend(e, o)
 	if err != nil {
 		return err
@@ -454,7 +539,13 @@ func setupFanout(e *env, o options, sink recording.Sink) error {
 	e.note = fmt.Sprintf("A handler making %d sequential GETs to a loopback backend (not recorded itself) — through a plain http.Transport (bare) or httpstats.NewTransport over the same transport (recorded); recorded into memstore.", fanoutCalls)
 	e.path = "/fanout"
 	e.bare = fanoutMux(backend, &http.Client{Transport: base})
-	e.recorded = httpstats.NewHandler(rec, fanoutMux(backend, &http.Client{Transport: httpstats.NewTransport(base)}))
+	e.build = func() error {
+		st := memSink(e)
+		rec := newRecorder(e, st)
+		e.recorded = httpstats.NewHandler(rec, fanoutMux(backend, &http.Client{Transport: httpstats.NewTransport(base)}))
+		e.filled = memFull(st)
+		return nil
+	}
 	return nil
 }
 
@@ -474,20 +565,38 @@ func fanoutBackend(e *env, o options) (string, *http.Transport, error) {
 
 // setupUI is the badger scenario with the dashboard mounted at /stats/ and,
 // during recorded rounds, a client on its live stream that refreshes the
-// dashboard's parts as the page's script does.
+// dashboard's parts as the page's script does. The dashboard is served
+// while the recorded configuration is built (in the shared arm, through
+// the bare rounds too); otherwise /stats/ is not found.
 func setupUI(e *env, o options) error {
-	st, err := badgerSink(e)
+	dir, err := badgerDir(e)
 	if err != nil {
 		return err
 	}
-	live := ui.NewLive()
-	e.closers = append(e.closers, live.Close)
-	if err := setupHelloSinks(e, "", recording.Sequence(st, live)); err != nil {
-		return err
+	app := helloMux()
+	e.path = "/hello"
+	e.bare = app
+	dash := &switcher{}
+	dash.set(http.NotFoundHandler())
+	e.build = func() error {
+		st, err := openBadger(e, dir)
+		if err != nil {
+			return err
+		}
+		live := ui.NewLive()
+		e.downs = append(e.downs, func() error {
+			dash.set(http.NotFoundHandler())
+			return live.Close()
+		})
+		rec := newRecorder(e, recording.Sequence(st, live))
+		e.recorded = httpstats.NewHandler(rec, app)
+		dash.set(ui.NewHandler(st, ui.WithLive(live), ui.WithRecorder(rec)))
+		e.filled = wrote(rec, o.fill())
+		return nil
 	}
-	e.note = "The hello handler recorded into " + durableName + "; with the dashboard (ui.NewHandler with ui.WithLive) mounted at /stats/ beside the app in both configurations. During each recorded round a client keeps its live stream (/stats/events) open and, on news of records, fetches the dashboard's parts (part/stats, part/history, api/series) at most once a second, 150 ms after the news, as the page's script does."
+	e.note = "The hello handler recorded into " + durableName + "; with the dashboard (ui.NewHandler with ui.WithLive) mounted at /stats/ beside the app while the recorded configuration is built (with -bare shared, in both configurations). During each recorded round a client keeps its live stream (/stats/events) open and, on news of records, fetches the dashboard's parts (part/stats, part/history, api/series) at most once a second, 150 ms after the news, as the page's script does."
 	top := http.NewServeMux()
-	top.Handle("/stats/", ui.NewHandler(st, ui.WithLive(live), ui.WithRecorder(e.rec)))
+	top.Handle("/stats/", dash)
 	top.Handle("/", e.sw)
 	e.root = top
 	d := &dashboard{}
