@@ -1411,20 +1411,27 @@ func appendRecordHead(b []byte, v byte, r *recording.Record) []byte {
 	e.i(r.RequestBytes)
 	e.i(r.ResponseBytes)
 	e.s(r.User)
-	e.n(len(r.Headers))
-	for k, vs := range r.Headers {
-		e.s(k)
-		e.n(len(vs))
-		for _, v := range vs {
-			e.s(v)
-		}
-	}
+	e.b = appendHeaders(e.b, r.Headers)
 	e.s(r.Remote)
 	e.s(r.Instance)
 	e.d(r.Overhead)
 	e.s(r.Error)
 	e.s(r.Panic)
 	e.n(len(r.Calls))
+	return e.b
+}
+
+// walkHeaders appends h as appendHeaders does, by a walk of the map.
+func walkHeaders(b []byte, h map[string][]string) []byte {
+	e := enc{b: b}
+	e.n(len(h))
+	for k, vs := range h {
+		e.s(k)
+		e.n(len(vs))
+		for _, v := range vs {
+			e.s(v)
+		}
+	}
 	return e.b
 }
 
