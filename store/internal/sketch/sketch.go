@@ -96,6 +96,22 @@ func (s *Sketch) AddBucket(b Bucket, n uint64) {
 	s.addIndex(b.i, n)
 }
 
+// TryAddBucket counts b's duration n times, as AddBucket does, when that
+// takes a few instructions, which its callers inline: a duration within
+// the sketch's least and greatest, whose bucket its counts cover (most
+// durations, once a sketch has counted a few). It reports false, s
+// unchanged, for the others: the caller then calls AddBucket.
+func (s *Sketch) TryAddBucket(b Bucket, n uint64) bool {
+	// An empty sketch's greatest is 0: no duration counted here is
+	// within it.
+	if j := uint(b.i - s.offset); j < uint(len(s.counts)) && b.d > 0 && b.d >= s.min && b.d <= s.max {
+		s.n += n
+		s.counts[j] += n
+		return true
+	}
+	return false
+}
+
 func (s *Sketch) addIndex(i int, n uint64) {
 	if j := i - s.offset; j >= 0 && j < len(s.counts) {
 		s.counts[j] += n
