@@ -1101,6 +1101,9 @@ func sameAttrs(a, b []recording.Attr) bool {
 // calls' stacks (see codecMem).
 func appendRecordMem(b []byte, r *recording.Record) []byte {
 	b = appendRecordHead(b, codecMem, r)
+	if len(r.Calls) == 0 {
+		return appendRecordEnd(b, r) // nor a previous call to clear
+	}
 	var none recording.Call
 	p := &none // the previous call
 	calls := r.Calls
