@@ -97,16 +97,16 @@ func (s *Sketch) AddBucket(b Bucket, n uint64) {
 }
 
 // TryAddBucket counts b's duration n times, as AddBucket does, when that
-// takes a few instructions, which its callers inline: a duration within
-// the sketch's least and greatest, whose bucket its counts cover (most
-// durations, once a sketch has counted a few). It reports false, s
+// takes a few instructions, which its callers inline: a positive duration
+// counted n > 0 times in a sketch that has counted one already, whose
+// counts cover its bucket (most durations, once a sketch has counted a
+// few, or was reserved the span they fall in). It reports false, s
 // unchanged, for the others: the caller then calls AddBucket.
 func (s *Sketch) TryAddBucket(b Bucket, n uint64) bool {
-	// An empty sketch's greatest is 0: no duration counted here is
-	// within it.
-	if j := uint(b.i - s.offset); j < uint(len(s.counts)) && b.d > 0 && b.d >= s.min && b.d <= s.max {
+	if j := uint(b.i - s.offset); j < uint(len(s.counts)) && b.d > 0 && s.n != 0 && n != 0 {
 		s.n += n
 		s.counts[j] += n
+		s.min, s.max = min(s.min, b.d), max(s.max, b.d)
 		return true
 	}
 	return false
