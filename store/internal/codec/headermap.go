@@ -22,7 +22,7 @@ import (
 // is the runtime's (internal/runtime/maps), which this file's build
 // constraint limits to the release it was checked on; init checks it
 // again against the map's own look-ups (checkSmallMaps), and
-// TestAppendHeadersLayout compares the two ways. A larger map, a map
+// TestAppendHeaders compares the two ways. A larger map, a map
 // being written, and a runtime whose layout was not found as expected
 // are walked.
 func appendHeaders(b []byte, h map[string][]string) []byte {
