@@ -43,15 +43,20 @@ const DefaultRingBytes = 4 << 20
 // attributes only where they are not the previous call's: the ring's
 // bytes are never stored, so its encoding need not be a stored one.
 type ring struct {
-	mu      sync.RWMutex
-	size    int    // the buffer's size; 0: no ring
-	buf     []byte // allocated at the first record
-	head    int    // where the next record goes
-	ents    []ringEntry
-	first   int    // index in ents of the oldest entry
-	n       int    // entries held
-	upTo    uint64 // the newest entry's upTo (see ringEntry)
-	scratch []byte // encoding buffer (see add)
+	mu    sync.RWMutex
+	size  int    // the buffer's size; 0: no ring
+	buf   []byte // allocated at the first record
+	head  int    // where the next record goes
+	ents  []ringEntry
+	first int    // index in ents of the oldest entry
+	n     int    // entries held
+	upTo  uint64 // the newest entry's upTo (see ringEntry)
+	// scratch holds the records add encoded since the last flush, one
+	// after the other, and pend their entries (off is in scratch): they
+	// go into buf together, under one lock (see flush). Guarded, as add
+	// and flush are called, by the budget's lock.
+	scratch []byte
+	pend    []ringEntry
 	// stacks is the table of stacks records are written against.
 	stacks *ringStacks
 	// writes numbers Write's calls (see newWrite).
@@ -238,46 +243,78 @@ func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID
 
 func newRing(size int64) *ring { return &ring{size: int(max(size, 0))} }
 
-// add keeps r, evicting the oldest records to make room. A record larger
-// than a quarter of the ring is not kept. Write calls it holding the
-// budget's lock, which also guards g.scratch.
+// add keeps r, evicting the oldest records to make room, once flush
+// is called: until then no reader sees it. A record larger than a
+// quarter of the ring is not kept. Write calls add and flush holding the
+// budget's lock, which also guards g.scratch and g.pend.
 func (g *ring) add(r *recording.Record) {
 	if g.size == 0 {
 		return
 	}
-	b, recEnd, byID := g.encode(g.scratch[:0], r)
+	off := len(g.scratch)
+	b, recEnd, byID := g.encode(g.scratch, r)
 	g.scratch = b
-	n := len(b)
+	n := len(b) - off
 	if n > g.size/4 {
+		g.scratch = b[:off]
 		return
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.buf == nil {
-		g.buf = make([]byte, g.size)
-	}
-	if g.head+n > len(g.buf) {
-		// The rest of the buffer is too short: the oldest records, those
-		// in it, go, and the record goes at the start.
-		for g.n > 0 && g.ents[g.first].off >= g.head {
-			g.pop()
-		}
-		g.head = 0
-	}
-	for g.n > 0 {
-		e := &g.ents[g.first]
-		if e.off >= g.head+n || e.off+e.size <= g.head {
-			break
-		}
-		g.pop()
-	}
-	copy(g.buf[g.head:], b)
-	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: g.head, size: n, recEnd: recEnd}
+	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: off, size: n, recEnd: recEnd - off}
 	if byID {
 		e.stacks = g.stacks
 	}
-	g.push(e)
-	g.head += n
+	g.pend = append(g.pend, e)
+	if len(g.scratch) >= ringFlushBytes {
+		g.flush()
+	}
+}
+
+// ringFlushBytes is how many bytes of encoded records add holds before it
+// flushes them itself: a Write's records over budget are not bounded by
+// its transactions' size.
+const ringFlushBytes = 64 << 10
+
+// flush puts the records add encoded into the buffer, each evicting the
+// oldest records it overlaps, under one lock: a lock (and its defer) a
+// record cost ~100 instructions, as much as the record's copy. The
+// records placed one after the other in the buffer are copied together.
+func (g *ring) flush() {
+	if len(g.pend) == 0 {
+		return
+	}
+	g.mu.Lock()
+	if g.buf == nil {
+		g.buf = make([]byte, g.size)
+	}
+	from, to, n := 0, g.head, 0 // the bytes in scratch to copy to buf[to:], not yet copied
+	for i := range g.pend {
+		e := &g.pend[i]
+		if g.head+e.size > len(g.buf) {
+			// The rest of the buffer is too short: the oldest records,
+			// those in it, go, and the record goes at the start.
+			copy(g.buf[to:to+n], g.scratch[from:])
+			for g.n > 0 && g.ents[g.first].off >= g.head {
+				g.pop()
+			}
+			g.head = 0
+			from, to, n = e.off, 0, 0
+		}
+		for g.n > 0 {
+			o := &g.ents[g.first]
+			if o.off >= g.head+e.size || o.off+o.size <= g.head {
+				break
+			}
+			g.pop()
+		}
+		e.off = g.head
+		g.push(e)
+		g.head += e.size
+		n += e.size
+	}
+	copy(g.buf[to:to+n], g.scratch[from:])
+	g.mu.Unlock()
+	clear(g.pend) // their tables of stacks
+	g.pend, g.scratch = g.pend[:0], g.scratch[:0]
 }
 
 // ringKey is summaryKey(start, id) without its prefix, in an array.
@@ -288,7 +325,7 @@ func ringKey(start int64, id recording.ID) (k [cursorLen]byte) {
 }
 
 // push appends e as the newest entry, growing the index if it is full.
-func (g *ring) push(e ringEntry) {
+func (g *ring) push(e *ringEntry) {
 	if g.n == len(g.ents) {
 		grown := make([]ringEntry, max(2*len(g.ents), 64))
 		for i := range g.n {
@@ -297,15 +334,22 @@ func (g *ring) push(e ringEntry) {
 		g.ents, g.first = grown, 0
 	}
 	g.upTo = max(g.upTo, binary.BigEndian.Uint64(e.key[:8]))
-	e.upTo = g.upTo
-	g.ents[(g.first+g.n)%len(g.ents)] = e
+	i := g.first + g.n
+	if i >= len(g.ents) {
+		i -= len(g.ents)
+	}
+	d := &g.ents[i]
+	*d = *e
+	d.upTo = g.upTo
 	g.n++
 }
 
 // pop removes the oldest entry.
 func (g *ring) pop() {
 	g.ents[g.first].stacks = nil // a table no record refers to goes
-	g.first = (g.first + 1) % len(g.ents)
+	if g.first++; g.first == len(g.ents) {
+		g.first = 0
+	}
 	g.n--
 }
 
@@ -525,8 +569,10 @@ func (g *ring) reset(free bool) {
 	g.head, g.first, g.n, g.upTo = 0, 0, 0, 0
 	clear(g.ents)
 	g.stacks = nil
+	clear(g.pend)
+	g.pend, g.scratch = g.pend[:0], g.scratch[:0]
 	if free {
-		g.buf, g.ents, g.scratch = nil, nil, nil
+		g.buf, g.ents, g.scratch, g.pend = nil, nil, nil, nil
 	}
 	g.mu.Unlock()
 }

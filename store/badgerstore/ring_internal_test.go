@@ -23,8 +23,7 @@ func TestRingEvictsOldest(t *testing.T) {
 	recs := storetest.Records(11, time.Unix(1700000000, 0), time.Millisecond, 2000)
 	var encoded []int // each record's size in the ring
 	for _, r := range recs {
-		g.add(r)
-		encoded = append(encoded, len(g.scratch))
+		encoded = append(encoded, g.keep(r))
 		if g.head > size {
 			t.Fatalf("head %d beyond the ring's %d bytes", g.head, size)
 		}
@@ -110,13 +109,13 @@ func TestRingNoAlloc(t *testing.T) {
 	g := newRing(256 << 10)
 	r := storetest.Record20(time.Unix(1700000000, 0), 1)
 	for range 1000 {
-		g.add(r)
+		g.keep(r)
 	}
 	n := uint32(0)
 	if a := testing.AllocsPerRun(1000, func() {
 		n++
 		r.ID = recording.ID{byte(n), byte(n >> 8), byte(n >> 16)}
-		g.add(r)
+		g.keep(r)
 	}); a != 0 {
 		t.Errorf("%v allocations per record", a)
 	}
@@ -126,7 +125,7 @@ func TestRingNoAlloc(t *testing.T) {
 func TestRingNone(t *testing.T) {
 	g := newRing(0)
 	r := storetest.Record20(time.Unix(1700000000, 0), 1)
-	g.add(r)
+	g.keep(r)
 	if g.len() != 0 || g.buf != nil {
 		t.Fatal("a ring of size 0 kept a record")
 	}
@@ -159,7 +158,7 @@ func TestRingStacks(t *testing.T) {
 			mod(&r)
 		}
 		g.newWrite() // a call of Write each
-		g.add(&r)
+		g.keep(&r)
 		return written{r.ID, codec.AppendRecord(nil, &r)}
 	}
 	check := func(w written) {
@@ -337,7 +336,7 @@ func TestRingSummariesOutOfOrder(t *testing.T) {
 		case i == 1450: // long before
 			r.Start = base.Add(-time.Hour)
 		}
-		g.add(r)
+		g.keep(r)
 	}
 	var keys [][cursorLen]byte // every entry held, newest key first
 	for i := range g.n {
@@ -370,6 +369,68 @@ func TestRingSummariesOutOfOrder(t *testing.T) {
 		for _, u := range []int{1, 5, 40, 100, len(keys) - 1} {
 			check(nil, keys[u][:], k)
 			check(keys[len(keys)-3][:], keys[u][:], k)
+		}
+	}
+}
+
+// keep adds r to g and flushes it, as Write does for a record alone, and
+// returns its size in the ring (0 if not kept).
+func (g *ring) keep(r *recording.Record) int {
+	g.add(r)
+	n := 0
+	if len(g.pend) > 0 {
+		n = g.pend[len(g.pend)-1].size
+	}
+	g.flush()
+	return n
+}
+
+// TestRingFlushBatched adds the same records to two rings, one flushed
+// after each record and one after batches of 1 to 300 records (a Write's
+// records over budget), small enough that batches wrap round the buffer
+// and evict records of their own: the two hold the same entries, the
+// same bytes, and read the same records and summaries.
+func TestRingFlushBatched(t *testing.T) {
+	for _, size := range []int64{16 << 10, 100 << 10, 256 << 10} {
+		one, batched := newRing(size), newRing(size)
+		recs := storetest.Records(23, time.Unix(1700000000, 0), time.Millisecond, 3000)
+		big := *recs[5]
+		big.Calls = slices.Repeat(big.Calls, 40) // over a quarter of the smallest ring
+		recs[5] = &big
+		batch := 1
+		for i := 0; i < len(recs); i += batch {
+			batch = 1 + (i*7919)%300
+			one.newWrite()
+			batched.newWrite()
+			for _, r := range recs[i:min(i+batch, len(recs))] {
+				one.keep(r)
+				batched.add(r)
+			}
+			batched.flush()
+			if one.n != batched.n || one.head != batched.head || one.first != batched.first || len(one.ents) != len(batched.ents) {
+				t.Fatalf("ring of %d: after record %d: %d entries, head %d, first %d of %d; batched %d, %d, %d of %d",
+					size, i+batch, one.n, one.head, one.first, len(one.ents), batched.n, batched.head, batched.first, len(batched.ents))
+			}
+			for j := range one.n {
+				a, b := one.ents[(one.first+j)%len(one.ents)], batched.ents[(batched.first+j)%len(batched.ents)]
+				if a.key != b.key || a.off != b.off || a.size != b.size || a.recEnd != b.recEnd || a.upTo != b.upTo ||
+					string(one.buf[a.off:a.off+a.size]) != string(batched.buf[b.off:b.off+b.size]) {
+					t.Fatalf("ring of %d: after record %d: entry %d differs", size, i+batch, j)
+				}
+			}
+		}
+		if one.n == 0 || one.n == len(recs) {
+			t.Fatalf("ring of %d holds %d of %d records: want some, not all", size, one.n, len(recs))
+		}
+		for _, r := range recs {
+			a, okA, errA := one.get(r.ID)
+			b, okB, errB := batched.get(r.ID)
+			if okA != okB || errA != nil || errB != nil || !reflect.DeepEqual(a, b) {
+				t.Fatalf("ring of %d: record %v: %v %v, batched %v %v", size, r.ID, okA, errA, okB, errB)
+			}
+		}
+		if a, b := one.summaries(nil, nil, one.n), batched.summaries(nil, nil, batched.n); !reflect.DeepEqual(a, b) {
+			t.Fatalf("ring of %d: summaries differ", size)
 		}
 	}
 }

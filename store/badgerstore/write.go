@@ -179,6 +179,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			return nil
 		}
 		fail := func(err error) error {
+			s.ring.flush()
 			s.budget.mu.Unlock()
 			txn.Discard()
 			s.flights.end(f)
@@ -186,6 +187,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		i := 0
 		var last *codec.Rollup // the delta of the last record counted
+		var lastMinute int64   // its minute
 		// The budget's lock is held for the batch: one lock per
 		// transaction rather than per record.
 		s.budget.mu.Lock()
@@ -214,15 +216,19 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			// record: one buffer each serves the batch.
 			durs = codec.SummaryInto(r, &sum, durs[:0])
 			m := floorDiv(start, nsMinute)
-			d := deltas[m]
-			if d == nil {
-				d = codec.NewRollup()
-				if s.hasSpan {
-					d.Reserve(s.deltaSpan.lo, s.deltaSpan.hi)
+			d := last
+			if d == nil || m != lastMinute {
+				// Another minute than the last record's (a batch's
+				// records are mostly of one): looked up.
+				if d = deltas[m]; d == nil {
+					d = codec.NewRollup()
+					if s.hasSpan {
+						d.Reserve(s.deltaSpan.lo, s.deltaSpan.hi)
+					}
+					deltas[m] = d
 				}
-				deltas[m] = d
 			}
-			last = d
+			last, lastMinute = d, m
 			if !s.budget.keep(sum.Route, start, sum.Duration, sum.HasError()) {
 				// Over the route's budget: counted, not persisted,
 				// kept in memory while the ring has room.
@@ -387,6 +393,8 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				s.deltaSpan.lo, s.deltaSpan.hi, s.hasSpan = max(0, lo-m), hi+m, true
 			}
 		}
+		// The records kept in memory go into the ring together.
+		s.ring.flush()
 		s.budget.mu.Unlock()
 		recs = recs[i:]
 		keys := make(map[int64][]byte, len(deltas))

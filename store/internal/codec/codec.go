@@ -1101,6 +1101,9 @@ func sameAttrs(a, b []recording.Attr) bool {
 // calls' stacks (see codecMem).
 func appendRecordMem(b []byte, r *recording.Record) []byte {
 	b = appendRecordHead(b, codecMem, r)
+	if len(r.Calls) == 0 {
+		return appendRecordEnd(b, r) // nor a previous call to clear
+	}
 	var none recording.Call
 	p := &none // the previous call
 	calls := r.Calls
@@ -1411,20 +1414,27 @@ func appendRecordHead(b []byte, v byte, r *recording.Record) []byte {
 	e.i(r.RequestBytes)
 	e.i(r.ResponseBytes)
 	e.s(r.User)
-	e.n(len(r.Headers))
-	for k, vs := range r.Headers {
-		e.s(k)
-		e.n(len(vs))
-		for _, v := range vs {
-			e.s(v)
-		}
-	}
+	e.b = appendHeaders(e.b, r.Headers)
 	e.s(r.Remote)
 	e.s(r.Instance)
 	e.d(r.Overhead)
 	e.s(r.Error)
 	e.s(r.Panic)
 	e.n(len(r.Calls))
+	return e.b
+}
+
+// walkHeaders appends h as appendHeaders does, by a walk of the map.
+func walkHeaders(b []byte, h map[string][]string) []byte {
+	e := enc{b: b}
+	e.n(len(h))
+	for k, vs := range h {
+		e.s(k)
+		e.n(len(vs))
+		for _, v := range vs {
+			e.s(v)
+		}
+	}
 	return e.b
 }
 

@@ -297,12 +297,23 @@ func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) 
 		g.calls += int64(s.CallCount)
 		g.total += s.Duration
 		g.cost += cost
-		g.sk.AddBucket(rb, 1)
+		if !g.sk.TryAddBucket(rb, 1) {
+			g.sk.AddBucket(rb, 1)
+		}
 	}
 	addReq(&ru.all)
 	ru.hist[storekit.HistogramIndex(s.Duration)]++
-	addReq(ru.routeGroup(s.Route))
-	addReq(ru.instGroup(s.Instance))
+	// The last record's route and instance (see memoGroup, which sets
+	// them for an unbounded rollup only), without a call.
+	rg, ig := ru.memo.routeG, ru.memo.instG
+	if rg == nil || !sameData(&ru.memo.route, &s.Route) {
+		rg = ru.routeGroup(s.Route)
+	}
+	if ig == nil || !sameData(&ru.memo.inst, &s.Instance) {
+		ig = ru.instGroup(s.Instance)
+	}
+	addReq(rg)
+	addReq(ig)
 	for _, rpc := range s.RPCs {
 		n := min(rpc.Count, len(durs))
 		cd := durs[:n]
@@ -324,8 +335,12 @@ func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) 
 				k++
 			}
 			b := sketch.BucketOf(cd[0])
-			g.sk.AddBucket(b, uint64(k))
-			gr.sk.AddBucket(b, uint64(k))
+			if !g.sk.TryAddBucket(b, uint64(k)) {
+				g.sk.AddBucket(b, uint64(k))
+			}
+			if !gr.sk.TryAddBucket(b, uint64(k)) {
+				gr.sk.AddBucket(b, uint64(k))
+			}
 			cd = cd[k:]
 		}
 	}

@@ -23,6 +23,10 @@ func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration
 		return summaryInto(r, s, durs)
 	}
 	*s = summaryHead(r, s.RPCs[:0])
+	if len(r.Calls) == 0 {
+		// No RPC, no duration: nor the arrays below to clear.
+		return durs
+	}
 	var of [maxCalls]uint8 // each call's RPC, or event
 	rpcs := s.RPCs
 	j := -1 // the previous call's RPC

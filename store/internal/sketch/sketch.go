@@ -96,6 +96,22 @@ func (s *Sketch) AddBucket(b Bucket, n uint64) {
 	s.addIndex(b.i, n)
 }
 
+// TryAddBucket counts b's duration n times, as AddBucket does, when that
+// takes a few instructions, which its callers inline: a positive duration
+// counted n > 0 times in a sketch that has counted one already, whose
+// counts cover its bucket (most durations, once a sketch has counted a
+// few, or was reserved the span they fall in). It reports false, s
+// unchanged, for the others: the caller then calls AddBucket.
+func (s *Sketch) TryAddBucket(b Bucket, n uint64) bool {
+	if j := uint(b.i - s.offset); j < uint(len(s.counts)) && b.d > 0 && s.n != 0 && n != 0 {
+		s.n += n
+		s.counts[j] += n
+		s.min, s.max = min(s.min, b.d), max(s.max, b.d)
+		return true
+	}
+	return false
+}
+
 func (s *Sketch) addIndex(i int, n uint64) {
 	if j := i - s.offset; j >= 0 && j < len(s.counts) {
 		s.counts[j] += n

@@ -1,0 +1,78 @@
+package codec
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+)
+
+// TestAppendHeaders writes header maps of 0 to 12 names (a table from 9),
+// some deleted, some set again, some with several values, in records of
+// both encodings (stored and memory), and checks that each decodes to
+// the map written and that the header part takes as many bytes as a walk
+// of the map writes. On Go 1.26 it also checks that the small maps'
+// layout was found as expected (smallMapsKnown), so that the read of the
+// group is the way compared.
+func TestAppendHeaders(t *testing.T) {
+	if strings.HasPrefix(runtime.Version(), "go1.26") && !smallMapsKnown {
+		t.Fatal("smallMapsKnown is false on go1.26: appendHeaders walks every map")
+	}
+	common := []string{"Accept", "User-Agent", "Traceparent", "Tracestate", "Accept-Encoding", "Cookie", "Authorization", "Content-Type", "Content-Length", "X-Forwarded-For", "X-Request-Id", "Baggage"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 2000 {
+		var h http.Header
+		if round%50 != 0 { // a nil map now and then
+			h = http.Header{}
+		}
+		var names []string
+		for i := range rng.IntN(13) * min(round%50, 1) {
+			k := common[rng.IntN(len(common))]
+			if rng.IntN(3) == 0 {
+				k = fmt.Sprintf("X-%d-%d", round, i)
+			}
+			h[k] = append(h[k], fmt.Sprint(round, i))
+			names = append(names, k)
+		}
+		for range rng.IntN(3) {
+			if len(names) > 0 {
+				delete(h, names[rng.IntN(len(names))])
+			}
+		}
+		if rng.IntN(4) == 0 && len(names) > 0 {
+			h[names[0]] = []string{"again"}
+		}
+		if got, want := len(appendHeaders(nil, h)), len(walkHeaders(nil, h)); got != want {
+			t.Fatalf("round %d: %d bytes for %v, a walk writes %d", round, got, h, want)
+		}
+		r := &recording.Record{Start: time.Unix(1700000000, 5), Route: "GET /x", Headers: h}
+		for _, enc := range []struct {
+			name   string
+			append func([]byte, *recording.Record) []byte
+			decode func([]byte) (*recording.Record, error)
+		}{
+			{"stored", AppendRecord, DecodeRecord},
+			{"memory", AppendRecordWithoutStacks, DecodeRecordWithoutStacks},
+		} {
+			got, err := enc.decode(enc.append(nil, r))
+			if err != nil {
+				t.Fatalf("round %d, %s: %v", round, enc.name, err)
+			}
+			if len(h) == 0 {
+				if len(got.Headers) != 0 {
+					t.Fatalf("round %d, %s: headers %v, want none", round, enc.name, got.Headers)
+				}
+				continue
+			}
+			if !reflect.DeepEqual(map[string][]string(h), got.Headers) {
+				t.Fatalf("round %d, %s: headers %v, want %v", round, enc.name, got.Headers, h)
+			}
+		}
+	}
+}
