@@ -32,10 +32,19 @@ func TestRecordsKeepTheirOwnRequest(t *testing.T) {
 	}{
 		{"memstore", func(*testing.T) appstats.Config { return appstats.Config{InMemory: true, MemoryCapacity: 4096} }},
 		{"badgerstore", func(t *testing.T) appstats.Config { return appstats.Config{Dir: t.TempDir()} }},
+		// An exporter keeps records for its batches: badgerstore's
+		// records are then not reused, but kept, as memstore's.
+		{"badgerstore+otlp", func(t *testing.T) appstats.Config {
+			collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/x-protobuf")
+			}))
+			t.Cleanup(collector.Close)
+			return appstats.Config{Dir: t.TempDir(), OTLPEndpoint: collector.URL}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg(t)
-			cfg.NoOTLP = true
+			cfg.NoOTLP = cfg.OTLPEndpoint == ""
 			as, err := appstats.Open(cfg)
 			if err != nil {
 				t.Fatal(err)
