@@ -89,7 +89,7 @@ func TestRecordsKeepTheirOwnRequest(t *testing.T) {
 					for i := range each {
 						n := g*each + i
 						req, _ := http.NewRequest("GET", fmt.Sprintf("%s/r/%d", srv.URL, n), nil)
-						req.Header.Set("User-Agent", fmt.Sprintf("client/%d", rnd.IntN(2)))
+						req.Header.Set("User-Agent", fmt.Sprintf("client/%d", rnd.IntN(3)))
 						if rnd.IntN(8) == 0 {
 							req.Header.Set("X-Req", strconv.Itoa(n))
 						}
@@ -208,6 +208,9 @@ func TestRecordsKeepTheirOwnRequest(t *testing.T) {
 						if a.Key == "req" || a.Key == "tenant" {
 							got[a.Key] = a.Value
 						}
+					}
+					if ua := rec.Attr("user_agent.original"); ua != wt.hdr.Get("User-Agent") {
+						t.Errorf("request %d: user_agent.original %q, want %q", n, ua, wt.hdr.Get("User-Agent"))
 					}
 					if !maps.Equal(got, wt.attrs) {
 						t.Errorf("request %d: attributes %v, want %v", n, got, wt.attrs)
