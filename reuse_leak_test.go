@@ -173,6 +173,9 @@ func TestRecordsKeepTheirOwnRequest(t *testing.T) {
 					}
 					wt := v.(want)
 					checked++
+					if s.Path != rec.Path || s.Status != rec.Status || s.CallCount != len(rec.Calls) {
+						t.Errorf("request %d: summary %s %d %d calls, record %s %d %d calls", n, s.Path, s.Status, s.CallCount, rec.Path, rec.Status, len(rec.Calls))
+					}
 					if rec.Status != 200+n%3 {
 						t.Errorf("request %d: status %d, want %d", n, rec.Status, 200+n%3)
 					}
