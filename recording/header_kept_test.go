@@ -138,3 +138,47 @@ func TestKeptRecordsCutHeaderNames(t *testing.T) {
 		t.Errorf("a merged map shared")
 	}
 }
+
+// TestKeptRecordsNoOtherRequestsHeader sends a request with a name more
+// than the next one, and then one whose pairs are as many as the first's
+// names because a name of it has two values (the same value twice, or a
+// secret name's two values): the second record holds its own headers,
+// never the first request's name and value it did not send.
+func TestKeptRecordsNoOtherRequestsHeader(t *testing.T) {
+	red := recording.DefaultRedaction()
+	for _, tc := range []struct {
+		name          string
+		first, second map[string][]string
+	}{
+		{"same value twice",
+			map[string][]string{"Accept": {"*/*"}, "User-Agent": {"curl/8"}, "X-Note": {"first request's"}},
+			map[string][]string{"Accept": {"*/*", "*/*"}, "User-Agent": {"curl/8"}}},
+		{"secret name's two values",
+			map[string][]string{"Authorization": {"Bearer a"}, "User-Agent": {"curl/8"}, "X-Note": {"first request's"}},
+			map[string][]string{"Authorization": {"Bearer b", "Basic c"}, "User-Agent": {"curl/8"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := recordingtest.NewSink() // keeps records: the recorder has no pool
+			rec := recording.New(recording.WithSinks(sink))
+			// The first map twice, so that the writer keeps it (and
+			// publishes it), then the second.
+			for i, h := range []map[string][]string{tc.first, tc.first, tc.second, tc.second} {
+				_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: fmt.Sprintf("/r%d", i)})
+				ar.SetHeaders(h)
+				ar.Finish()
+			}
+			if err := rec.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			kept := sink.Records()
+			if len(kept) != 4 {
+				t.Fatalf("%d records kept, want 4", len(kept))
+			}
+			for i, want := range []map[string][]string{tc.first, tc.first, tc.second, tc.second} {
+				if want := red.Header(want); !maps.EqualFunc(kept[i].Headers, want, slices.Equal) {
+					t.Errorf("%s: headers %q, want %q", kept[i].Path, kept[i].Headers, want)
+				}
+			}
+		})
+	}
+}

@@ -441,7 +441,11 @@ type keptHeaders struct {
 // secret name. The map is then what headerMap would make of flat. A
 // name that may come twice in flat (cut to maxName, or the note of values
 // left out) is never compared: then the pairs could hold fewer names than
-// the map. It notes the User-Agent value for s, as headerMap does.
+// the map. Nor is a name with several values, whose pairs SetHeaders keeps
+// next to each other: its entries hold one value, and its pairs, as many
+// as the map's names, would leave one of the map's names unmatched (a
+// name, and its value, of another request). It notes the User-Agent value
+// for s, as headerMap does.
 func sameHeaders(s *scrubber, flat []string, m map[string][]string, order []headerEntry, maxName int) bool {
 	if len(flat) != 2*len(order) {
 		return false
@@ -449,6 +453,9 @@ func sameHeaders(s *scrubber, flat []string, m map[string][]string, order []head
 	ua := -1 // the pair of the User-Agent value
 	for i := 0; i+1 < len(flat); i += 2 {
 		k, v := flat[i], flat[i+1]
+		if i >= 2 && flat[i-2] == k {
+			return false
+		}
 		e := &order[i/2]
 		if e.name != k {
 			if len(k) > maxName || k == HeaderTruncated {

@@ -281,6 +281,7 @@ type sinkJSON struct {
 type liveJSON struct {
 	Subscribers int    `json:"subscribers"`
 	Notified    uint64 `json:"notified"`
+	Refused     uint64 `json:"refused"` // streams refused over the Live's cap
 }
 
 // ms converts a duration to milliseconds, rounded to the microsecond.
@@ -620,7 +621,7 @@ func (h *handler) health() healthJSON {
 		}
 	}
 	if l := h.cfg.live; l != nil {
-		out.Live = &liveJSON{Subscribers: l.Subscribers(), Notified: l.notified.Load()}
+		out.Live = &liveJSON{Subscribers: l.Subscribers(), Notified: l.notified.Load(), Refused: l.refused.Load()}
 	}
 	if hr, ok := h.st.(store.HealthReporter); ok {
 		sh := hr.Health()

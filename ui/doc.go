@@ -65,7 +65,8 @@
 // With [WithLive], open dashboards refresh their tables and charts without a
 // reload when new records arrive: a [Live] is a recording sink that notifies
 // dashboards over Server-Sent Events, with keep-alive pings and reconnection
-// with backoff.
+// with backoff. It serves at most [DefaultMaxStreams] streams at once
+// ([WithLiveMaxStreams]); more are answered 503, and retried.
 //
 // # Security
 //

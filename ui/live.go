@@ -17,6 +17,14 @@ import (
 // happens.
 const DefaultKeepAlive = 15 * time.Second
 
+// DefaultMaxStreams is how many live streams a [Live] serves at once unless
+// [WithLiveMaxStreams] says otherwise: one a dashboard open in a browser's
+// tab, far more than the people who watch a service's dashboard open, and
+// few enough that no client holds the server's connections and memory
+// (each stream a connection, a goroutine, and tens of KiB) by opening
+// streams.
+const DefaultMaxStreams = 256
+
 // Live fans out "new records" notifications to the dashboards that are open,
 // over Server-Sent Events. It is a [recording.Sink]: give it to the recorder
 // after the store in one [recording.Sequence], so that a dashboard told about
@@ -39,7 +47,8 @@ const DefaultKeepAlive = 15 * time.Second
 // All methods are safe for concurrent use. Close ends every stream; the
 // zero Live is not usable, create one with [NewLive].
 type Live struct {
-	keepAlive time.Duration
+	keepAlive  time.Duration
+	maxStreams int
 
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
@@ -50,6 +59,7 @@ type Live struct {
 	servers map[*http.Server]bool
 
 	notified atomic.Uint64 // records announced
+	refused  atomic.Uint64 // streams refused over maxStreams
 	merged   atomic.Uint64 // notifications merged into a pending one
 }
 
@@ -71,13 +81,26 @@ func WithLiveKeepAlive(d time.Duration) LiveOption {
 	})
 }
 
+// WithLiveMaxStreams sets how many streams a Live serves at once (default
+// [DefaultMaxStreams]): more are answered 503 with Retry-After, which a
+// dashboard takes as an error, retrying with backoff, and counted in
+// api/health (live.refused). n <= 0 keeps the default.
+func WithLiveMaxStreams(n int) LiveOption {
+	return liveOptionFunc(func(l *Live) {
+		if n > 0 {
+			l.maxStreams = n
+		}
+	})
+}
+
 // NewLive returns a Live with no subscribers.
 func NewLive(opts ...LiveOption) *Live {
 	l := &Live{
-		keepAlive: DefaultKeepAlive,
-		subs:      make(map[*subscriber]struct{}),
-		done:      make(chan struct{}),
-		servers:   make(map[*http.Server]bool),
+		keepAlive:  DefaultKeepAlive,
+		maxStreams: DefaultMaxStreams,
+		subs:       make(map[*subscriber]struct{}),
+		done:       make(chan struct{}),
+		servers:    make(map[*http.Server]bool),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -214,17 +237,18 @@ func (l *Live) Close() error {
 }
 
 // subscribe opens a stream served by srv (nil if unknown), or returns nil
-// if l is closed or srv is shutting down.
-func (l *Live) subscribe(srv *http.Server) *subscriber {
+// if l is closed or srv is shutting down, and nil and full if l serves as
+// many streams as it may.
+func (l *Live) subscribe(srv *http.Server) (_ *subscriber, full bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil
+		return nil, false
 	}
 	if srv != nil {
 		down, known := l.servers[srv]
 		if down {
-			return nil
+			return nil, false
 		}
 		if !known {
 			l.servers[srv] = false
@@ -233,9 +257,13 @@ func (l *Live) subscribe(srv *http.Server) *subscriber {
 			srv.RegisterOnShutdown(func() { l.shutdown(srv) })
 		}
 	}
+	if len(l.subs) >= l.maxStreams {
+		l.refused.Add(1)
+		return nil, true
+	}
 	s := &subscriber{srv: srv, wake: make(chan struct{}, 1), kick: make(chan struct{})}
 	l.subs[s] = struct{}{}
-	return s
+	return s, false
 }
 
 func (l *Live) unsubscribe(s *subscriber) {
@@ -263,7 +291,15 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
-	s := l.subscribe(srv)
+	s, full := l.subscribe(srv)
+	if full {
+		// EventSource takes any answer but 200 and 204 as an error: the
+		// dashboard retries with backoff.
+		w.Header().Set("Retry-After", "10")
+		h.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf(
+			"too many live streams: this dashboard serves %d at once (ui.WithLiveMaxStreams); the page retries", l.maxStreams))
+		return
+	}
 	if s == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return

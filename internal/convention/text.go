@@ -232,9 +232,10 @@ func (r *Rules) scan(t *textScrub) {
 				ve = ce // "Authorization=Bearer <token>": the scheme and its credential
 			}
 			if v := s[vs:ve]; v != "" && v != Redacted && !isNil(v) && !isPlaceholder(v) && !r.count(atom, v) {
-				if !cred && ve < len(s) && s[ve] == ' ' && s[vs-1] == '=' {
-					// "password=two words", a connection string's
-					// "Password=two words;": the value whole.
+				if !cred && ve < len(s) && s[ve] == ' ' && afterEquals(s, vs) {
+					// "password=two words", "password = two words",
+					// a connection string's "Password=two words;":
+					// the value whole.
 					ve = connValueEnd(s, i, ve)
 				}
 				t.replace(vs, ve, Redacted)
@@ -314,7 +315,7 @@ func (r *Rules) scan(t *textScrub) {
 // "%"). ok says it replaced what it found, and next is where the scan goes
 // on.
 func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok bool) {
-	if j+1 < len(s) && s[j] == ':' && s[j+1] == ' ' && !isDigit(s[i]) && r.SecretName(pathUnescape(s[i:j])) {
+	if j+1 < len(s) && s[j] == ':' && isBlank(s[j+1]) && !isDigit(s[i]) && r.SecretName(pathUnescape(s[i:j])) {
 		if vs, ve, ok := r.lineValue(s, j+2, s[i:j], lineStart(s, i)); ok {
 			if s[vs:ve] != Redacted {
 				t.replace(vs, ve, Redacted)
@@ -487,7 +488,7 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	if j+1 >= len(s) {
 		return 0, 0, false
 	}
-	if c := s[j]; c == ' ' && s[j+1] != ' ' && s[j+1] != ':' && s[j+1] != '=' || c > '=' && c != '\\' && c != ']' {
+	if c := s[j]; isBlank(c) && !isBlank(s[j+1]) && s[j+1] != ':' && s[j+1] != '=' || c > '=' && c != '\\' && c != ']' {
 		return 0, 0, false // prose, a word alone: the common case
 	}
 	if s[j] == ']' {
@@ -505,7 +506,7 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		j += 2
 	}
 	k := j
-	for k < len(s) && s[k] == ' ' && (quotedName || k+1 < len(s) && (s[k+1] == ':' || s[k+1] == ' ' || s[k+1] == '=')) {
+	for k < len(s) && isBlank(s[k]) && (quotedName || k+1 < len(s) && (s[k+1] == ':' || isBlank(s[k+1]) || s[k+1] == '=')) {
 		k++
 	}
 	if k >= len(s) {
@@ -514,7 +515,7 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	sep := s[k]
 	switch {
 	case sep == '=' && !quotedName:
-		if k+1 < len(s) && (s[k+1] == '=' || s[k+1] == '>') || k != j && (k+1 >= len(s) || s[k+1] != ' ') {
+		if k+1 < len(s) && (s[k+1] == '=' || s[k+1] == '>') || k != j && (k+1 >= len(s) || !isBlank(s[k+1])) {
 			return 0, 0, false // "a == b", "a => b", "a =b"
 		}
 	case sep == ':':
@@ -525,8 +526,8 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		return 0, 0, false
 	}
 	k++
-	if sep == ':' || k-1 != j { // "name: value", "name = value"
-		for k < len(s) && s[k] == ' ' {
+	if sep == ':' || k-1 != j { // "name: value", "name = value", or a tab for a space
+		for k < len(s) && isBlank(s[k]) {
 			k++
 		}
 	}
@@ -1169,7 +1170,7 @@ func fieldAt(s string, i int) bool {
 // credential is hidden whatever the scheme ("token <credential>", "Digest
 // …" aside), the scheme kept.
 func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, ve int, ok bool) {
-	for k < len(s) && s[k] == ' ' {
+	for k < len(s) && isBlank(s[k]) {
 		k++
 	}
 	if k < len(s) && s[k] == '{' {
@@ -1468,6 +1469,20 @@ func plainWord(w string) bool {
 		}
 	}
 	return lower == 0 || upper == 0 || upper == 1 && 'A' <= w[0] && w[0] <= 'Z'
+}
+
+// isBlank reports whether c is a space or a tab, which separate a name,
+// its "=" or ":" and its value alike.
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }
+
+// afterEquals reports whether the value at s[vs] follows an "=", right
+// after it or after blanks ("password = two words").
+func afterEquals(s string, vs int) bool {
+	k := vs - 1
+	for k > 0 && isBlank(s[k]) {
+		k--
+	}
+	return k >= 0 && k < vs && s[k] == '='
 }
 
 // valueDelim reports whether c ends an unquoted value.
