@@ -1532,34 +1532,41 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 // sets are mostly of different lengths (an HTTP call's six keys have six),
 // so that most are added without a comparison of strings.
 func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
+	// The attributes are appended to a slice of the function's own,
+	// stored into the call once at the end: appends to the call's own
+	// field, through the slot's pointer to its call, reloaded that
+	// pointer and the slice after each store.
+	cc := c.c
+	as := cc.Attrs
 	n := len(attrs)
-	if c.c.Attrs == nil {
+	if as == nil {
 		if c.room != nil {
-			c.c.Attrs = c.room.attrs[:0]
+			as = c.room.attrs[:0]
 		} else {
 			// Room for two more: a wrapper sets a call's attributes at its
 			// start and adds one or two (a status, a count) at its end.
 			n += 2
 		}
 	}
-	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(n, cfg.maxAttrs-len(c.c.Attrs)), 0))
+	as = slices.Grow(as, max(min(n, cfg.maxAttrs-len(as)), 0))
 	var lens uint64 // a bit for each length, modulo 64, of the keys set
-	for i := range c.c.Attrs {
-		lens |= 1 << (len(c.c.Attrs[i].Key) & 63)
+	for i := range as {
+		lens |= 1 << (len(as[i].Key) & 63)
 	}
 	for _, at := range attrs {
 		if len(at.Key) > cfg.maxName || len(at.Value) > cfg.maxAttrValue {
 			at = Attr{Key: convention.Truncate(at.Key, cfg.maxName), Value: convention.Truncate(at.Value, cfg.maxAttrValue)}
 		}
 		bit := uint64(1) << (len(at.Key) & 63)
-		if lens&bit == 0 && len(c.c.Attrs) < cfg.maxAttrs {
-			c.c.Attrs = append(c.c.Attrs, at) // a new key: none set has its length
+		if lens&bit == 0 && len(as) < cfg.maxAttrs {
+			as = append(as, at) // a new key: none set has its length
 			lens |= bit
 			continue
 		}
-		c.putAttrLocked(at, cfg.maxAttrs)
+		as = putAttr(cc, as, at, cfg.maxAttrs)
 		lens |= bit
 	}
+	cc.Attrs = as
 }
 
 // setAttrLocked sets at, already capped, with c.a.mu held; it has no
@@ -1571,29 +1578,30 @@ func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
 	if c.c.Attrs == nil && c.room != nil {
 		c.c.Attrs = c.room.attrs[:0]
 	}
-	c.putAttrLocked(at, maxAttrs)
+	c.c.Attrs = putAttr(c.c, c.c.Attrs, at, maxAttrs)
 }
 
-// putAttrLocked sets at, already capped, among the call's attributes
-// (with c.a.mu held, the call not frozen, its room taken): the value of
-// an attribute of the same key is replaced; under maxAttrs at is added,
-// over it counted as dropped. Small enough to be inlined into
-// setAttrsLocked's loop, which a call of setAttrLocked for each
-// attribute was not ("An outgoing call's cost, fifteenth round").
-func (c *ActiveCall) putAttrLocked(at Attr, maxAttrs int) {
-	for i := range c.c.Attrs {
-		if c.c.Attrs[i].Key == at.Key {
-			c.c.Attrs[i].Value = at.Value
-			return
+// putAttr sets at, already capped, among as, the attributes of call cc
+// (with its record's lock held, the call not frozen, its room taken), and
+// returns them: the value of an attribute of the same key is replaced;
+// under maxAttrs at is added, over it counted as dropped. Small enough to
+// be inlined into setAttrsLocked's loop, which a call of setAttrLocked
+// for each attribute was not ("An outgoing call's cost, fifteenth
+// round").
+func putAttr(cc *Call, as []Attr, at Attr, maxAttrs int) []Attr {
+	for i := range as {
+		if as[i].Key == at.Key {
+			as[i].Value = at.Value
+			return as
 		}
 	}
-	if len(c.c.Attrs) >= maxAttrs {
-		if c.c.dropped < math.MaxInt32 {
-			c.c.dropped++
+	if len(as) >= maxAttrs {
+		if cc.dropped < math.MaxInt32 {
+			cc.dropped++
 		}
-		return
+		return as
 	}
-	c.c.Attrs = append(c.c.Attrs, at)
+	return append(as, at)
 }
 
 // Reserve makes room for the call's first six attributes and first three
