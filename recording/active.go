@@ -264,7 +264,7 @@ func (c *ActiveCall) keptParentSpan() SpanID {
 	if p == nil {
 		return SpanID{}
 	}
-	return p.c.SpanID
+	return p.span
 }
 
 // maxDepth bounds the walk up a call's parents.
@@ -351,9 +351,10 @@ type ActiveRecord struct {
 	state     string              // incoming tracestate
 
 	mu sync.Mutex
-	// Calls live in chunks of slots, filled in the order the calls start:
-	// the calls of the record are the used slots of its chunks, in order,
-	// but those discarded.
+	// Calls have slots in chunks, filled in the order the calls start:
+	// the calls of the record are those of the used slots of its chunks,
+	// in order, but those discarded. Each slot points to its call, in the
+	// record's array of calls (r.spare.calls, see callLocked).
 	chunks [][]ActiveCall
 	// inline holds the first chunks' slice headers: two, which keeps an
 	// ActiveRecord with a wrapper's state (middleware/httpstats') within
@@ -400,12 +401,16 @@ type ActiveRecord struct {
 	link atomic.Pointer[Message]
 }
 
-// Calls are carved from chunks of slots that the record allocates as it
-// needs them: the first one holds as many calls as the last record that
-// made calls made (at least minChunk, at most maxFirstChunk), each next one
-// twice as many as the one before, up to maxChunk. A request that makes no
+// Calls take slots from chunks that the record allocates as it needs
+// them: the first one holds as many calls as the last record that made
+// calls made (at least minChunk, at most maxFirstChunk), each next one
+// twice as many as the one before, up to maxChunk. The calls themselves
+// are made in the record's array of calls (see callLocked), which FinishAt
+// makes the record's Calls as it lies, and which is reused with the record
+// when its sinks borrow records (see Borrower). A request that makes no
 // call allocates none; a service whose requests make ten calls each
-// allocates one chunk a request.
+// allocates one chunk of slots a request, and its array of calls when its
+// records are kept (by memstore, say), not reused.
 const (
 	minChunk      = 4
 	maxFirstChunk = 32
@@ -413,19 +418,27 @@ const (
 )
 
 // slotSize is the size of a call's slot (callSlotBytes on 64-bit
-// platforms).
-const slotSize = int(unsafe.Sizeof(ActiveCall{}))
+// platforms), callSize that of a call (224 bytes).
+const (
+	slotSize = int(unsafe.Sizeof(ActiveCall{}))
+	callSize = int(unsafe.Sizeof(Call{}))
+)
 
-// slotsPast2688 is how many slots a chunk takes in place of a chunk that
-// would fall in the 2,688-byte size class (above 2,304 bytes): as many as
-// the 3,072-byte class holds. The allocator's spans of the 2,688-byte
-// class hold three objects (8 KB), those of the 3,072-byte class eight
-// (24 KB): a service whose requests make nine or ten calls would refill
-// its cache of spans every third request, not every eighth, which cost
-// more instructions a call (~+30 under callgrind) than the 384 bytes
+// callsPast2688 is how many calls a fresh array of calls takes in place of
+// one that would fall in the 2,688-byte size class (above 2,304 bytes,
+// with the allocator's header of an object with pointers over 512 bytes):
+// as many as the 3,072-byte class holds. The allocator's spans of the
+// 2,688-byte class hold three objects (8 KB), those of the 3,072-byte
+// class eight (24 KB): a service whose requests make eleven calls would
+// refill its cache of spans every third request, not every eighth, which
+// cost more instructions a call (~+30 under callgrind) than the 384 bytes
 // saved (see docs/BENCHMARKS.md, "Cheaper recorded calls, thirteenth
-// round").
-const slotsPast2688 = 3072 / slotSize
+// round": that was of chunks of slots that held their calls).
+const callsPast2688 = (3072 - mallocHeader) / callSize
+
+// mallocHeader is the header the allocator puts before an object with
+// pointers of more than 512 bytes, on 64-bit platforms.
+const mallocHeader = 8
 
 // measureEvery is how often starting a call reads the clock a second time
 // to measure its own cost, which is charged to the record's overhead: the
@@ -585,6 +598,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	if !admitted {
 		a.mu.Lock()
 		a.ended = true
+		a.freezeLocked() // the calls' array goes back with r
 		a.mu.Unlock()
 		rec.filtered.Add(1)
 		rec.inflight.remove(a)
@@ -600,16 +614,13 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	}
 	a.mu.Lock()
 	a.ended = true
-	if n := a.live; n > 0 {
+	if a.chunks != nil {
 		// Once ended, a's calls are never changed again (every setter
-		// checks frozenLocked), so their slices pass to the record as they are;
-		// those of calls still running are copied.
-		// Each call is copied straight into its place (an append would
-		// copy it to the stack first).
-		calls := slices.Grow(r.spare.calls[:0], n)[:n]
-		k := a.copyCallsLocked(r, calls)
-		r.Calls = calls[:k]
-		r.spare.calls = r.Calls
+		// checks frozenLocked), so they pass to the record as they are,
+		// in their array; those still running are copied.
+		a.handOverLocked(r)
+	}
+	if n := a.live; n > 0 {
 		if rec.callHint.Load() != int32(n) {
 			rec.callHint.Store(int32(n)) // a store only when it changes: the line is read by every request
 		}
@@ -671,11 +682,37 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	rec.inflight.remove(a)
 }
 
-// copyCallsLocked copies a's kept calls into calls, which has room for
-// them, and returns how many it copied: FinishAt's loop over the calls,
-// in a function of its own, whose variables stay in registers. a.mu must
-// be held, and a must have ended.
-func (a *ActiveRecord) copyCallsLocked(r *Record, calls []Call) int {
+// handOverLocked makes a's kept calls r's Calls, in the array they were
+// recorded in, and takes from each slot its pointer to its call (see
+// frozenLocked): from here on the array is r's, reused with r for the
+// next request when its sinks borrow records (see Borrower), so no slot
+// may read or write it again. Calls discarded are left out, the calls
+// after them moved down; a call still running gets a copy of its own to
+// go on in, and the record a copy of its slices (see Record.FinalCall).
+// When the calls are not all in the array (it was full, and replaced:
+// see callLocked), they are copied into a new one. a.mu must be held, a
+// must have ended and have made a call.
+func (a *ActiveRecord) handOverLocked(r *Record) {
+	calls := r.spare.calls
+	inPlace := &calls[0] == a.chunks[0][0].c // the array holds every call, in the slots' order
+	if inPlace && a.live == len(calls) && takeEnded(calls) {
+		// Every call ended, none was discarded: the array as it lies,
+		// the slots' state taken out.
+		r.Calls = calls
+		a.freezeLocked()
+		return
+	}
+	used := len(calls) // the calls taken from the array: each slot's
+	dst := calls
+	if !inPlace {
+		// The first calls are in an array replaced since.
+		dst, used = make([]Call, a.live), a.live
+	}
+	if a.live < a.slotsLocked() {
+		// A call was discarded: its children are adopted by its nearest
+		// kept ancestor, while the slots still read their calls' state.
+		a.adoptLocked()
+	}
 	k := 0
 	for i, chunk := range a.chunks {
 		if i == len(a.chunks)-1 {
@@ -683,20 +720,22 @@ func (a *ActiveRecord) copyCallsLocked(r *Record, calls []Call) int {
 		}
 		for j := range chunk {
 			ac := &chunk[j]
-			if ac.discarded() {
+			src := ac.c
+			if src.slot == slotDiscarded {
+				ac.c = nil
 				continue
 			}
-			c := &calls[k]
-			*c = ac.c
-			c.slot = 0 // the slot's, not the record's
-			k++
-			if p := ac.parent; p != nil && p.discarded() {
-				c.ParentSpanID = ac.keptParentSpan() // its parent was removed: the nearest kept ancestor adopts it
-			}
-			if !ac.ended() {
-				// The call may still change (see Record.FinalCall): the
-				// record gets copies of its slices.
-				ac.c.Running = true
+			c := &dst[k]
+			if src.slot == 0 {
+				// Still running: it goes on in a copy of its own, and
+				// the record gets copies of its slices.
+				live := new(Call)
+				*live = *src
+				live.Running = true // the slot's: it ran at the end
+				ac.c = live
+				if c != src {
+					*c = *src
+				}
 				c.Attrs = slices.Clone(c.Attrs)
 				c.Phases = slices.Clone(c.Phases)
 				c.Running = true
@@ -704,15 +743,92 @@ func (a *ActiveRecord) copyCallsLocked(r *Record, calls []Call) int {
 				if r.live == nil {
 					r.live = new([]liveCall)
 				}
-				*r.live = append(*r.live, liveCall{i: k - 1, ac: ac})
+				*r.live = append(*r.live, liveCall{i: k, ac: ac})
+			} else {
+				ac.c = nil
+				if c != src {
+					*c = *src
+				}
 			}
+			c.slot = 0                 // the slot's, not the record's
+			if n := c.dropped; n > 0 { // SetAttr capped the others
+				c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(int(n)))
+				c.dropped = 0
+			}
+			k++
+		}
+	}
+	if k > 0 {
+		r.Calls = dst[:k]
+	}
+	// The spare's length is what its next reset zeroes: every call taken
+	// from the array, those moved from too.
+	r.spare.calls = dst[:used]
+}
+
+// takeEnded reports whether every call of calls has ended (none
+// discarded, none running), by its slot's state, and if so takes the
+// slots' state out of them, as a record's calls have it: the state zero,
+// the attributes over the cap noted. Otherwise it leaves calls as they
+// were.
+func takeEnded(calls []Call) bool {
+	var dropped int32
+	for i := range calls {
+		c := &calls[i]
+		if c.slot != slotEnded {
+			for j := range i {
+				calls[j].slot = slotEnded // as they were: they had all ended
+			}
+			return false
+		}
+		c.slot = 0
+		dropped |= c.dropped
+	}
+	if dropped != 0 {
+		for i := range calls {
+			c := &calls[i]
 			if n := c.dropped; n > 0 { // SetAttr capped the others
 				c.Attrs = append(c.Attrs[:len(c.Attrs):len(c.Attrs)], droppedAttrs(int(n)))
 				c.dropped = 0
 			}
 		}
 	}
-	return k
+	return true
+}
+
+// freezeLocked takes from each slot of a its pointer to its call (see
+// frozenLocked). a.mu must be held.
+func (a *ActiveRecord) freezeLocked() {
+	for i, chunk := range a.chunks {
+		if i == len(a.chunks)-1 {
+			chunk = chunk[:a.used]
+		}
+		for j := range chunk {
+			chunk[j].c = nil
+		}
+	}
+}
+
+// slotsLocked returns how many slots a's calls took, discarded ones too.
+// a.mu must be held.
+func (a *ActiveRecord) slotsLocked() int {
+	n := int(a.used)
+	for _, chunk := range a.chunks[:len(a.chunks)-1] {
+		n += len(chunk)
+	}
+	return n
+}
+
+// adoptLocked gives each kept call of a whose parent was discarded the
+// span of its nearest kept ancestor as its parent's. a.mu must be held,
+// and a's slots must still read their calls.
+func (a *ActiveRecord) adoptLocked() {
+	a.callsLocked(func(ac *ActiveCall) bool {
+		if p := ac.parent; p != nil && p.discarded() {
+			ac.c.ParentSpanID = ac.keptParentSpan() // its parent was removed: the nearest kept ancestor adopts it
+		}
+		return true
+	})
 }
 
 // liveRoute is the route known while a runs: its stream's or its
@@ -749,13 +865,17 @@ func (a *ActiveRecord) message() *Message {
 // *ActiveCall (no request is being recorded) ignores every method.
 type ActiveCall struct {
 	a *ActiveRecord
-	// c is the call; guarded by a.mu once published; never changed once a
-	// has ended, unless running (see frozenLocked). Its unexported fields
-	// slot (see slotState) and dropped (attributes over the recorder's
-	// cap, not kept) are the ActiveCall's, and so is its Running: they
-	// lie in the room Call's flags leave, where fields here would take a
-	// word (see callSlotBytes).
-	c Call
+	// c is the call, in the record's array of calls (spare.calls, see
+	// callLocked), which FinishAt makes the record's Calls as it lies
+	// (see handOverLocked); guarded by a.mu once published. FinishAt sets
+	// it to nil (see frozenLocked): the array is then the record's, and
+	// the next request's when the record is reused (see Borrower), so no
+	// slot may read or write it after that. A call still running then
+	// gets a copy of its own to go on in (see Record.FinalCall). Its
+	// unexported fields slot (see slotState) and dropped (attributes over
+	// the recorder's cap, not kept) are the ActiveCall's: they lie in the
+	// room Call's flags leave, where fields here would take a word.
+	c *Call
 	// room is what Reserve allocated for the call's attributes and phases,
 	// taken by the first attribute and the first phase set.
 	room   *callRoom
@@ -763,6 +883,12 @@ type ActiveCall struct {
 	// ctx is the context Do was given: the call itself, as a *doCtx, is
 	// the context Do passes to its function (no allocation).
 	ctx context.Context
+	// span and start are c.SpanID and c.Start, set before publication and
+	// never changed, kept here for what reads them without the lock or
+	// after the end (SpanID, StartTime, Since, a child's parent): c is
+	// not theirs to read then.
+	span  SpanID
+	start time.Duration
 }
 
 // slotState is the state of a call's slot (Call.slot), guarded by the
@@ -776,13 +902,14 @@ const (
 	slotDiscarded slotState = 2 // Discard removed the call; its children take its parent
 )
 
-// callSlotBytes is the size of an ActiveCall on 64-bit platforms (it was
-// 296): a chunk of four slots takes the 1,152-byte size class (1,280 at
-// 296), of eight the 2,304-byte one (2,688), of eleven the 3,072-byte
-// one, which held ten; ten would fit the 2,688-byte class, which chunks
-// skip (see slotsPast2688). TestCallSlotSizeClass checks it.
-const callSlotBytes = 264
+// callSlotBytes is the size of an ActiveCall on 64-bit platforms: its
+// call lies in the record's array of calls, not in the slot (which took
+// 264 bytes with it), so that ten slots take the 640-byte size class.
+// TestCallSlotSizeClass checks it.
+const callSlotBytes = 64
 
+// ended and discarded read the slot's state in its call: with a.mu held,
+// for a call not frozen (see frozenLocked).
 func (c *ActiveCall) ended() bool     { return c.c.slot != 0 } // ended or discarded
 func (c *ActiveCall) discarded() bool { return c.c.slot == slotDiscarded }
 
@@ -934,22 +1061,24 @@ func (a *ActiveRecord) startCallAt(service, method string, event bool, off time.
 		ac = a.newChunkLocked()
 	}
 	a.live++
-	// A slot is fresh, zero memory (chunks are never reused): only the
-	// fields that are not zero are written.
-	ac.a = a
-	c := &ac.c
+	// A slot is fresh, zero memory (chunks are never reused), and so is
+	// its call (see callLocked): only the fields that are not zero are
+	// written.
+	c := a.callLocked()
+	ac.a, ac.c = a, c
 	c.Service, c.Method = service, method
-	c.Start = off
+	c.Start, ac.start = off, off
 	c.RequestSize, c.ResponseSize = -1, -1
 	if span == 0 {
-		c.SpanID = a.callSpanLocked()
+		ac.span = a.callSpanLocked()
 	} else {
-		binary.BigEndian.PutUint64(c.SpanID[:], span)
+		binary.BigEndian.PutUint64(ac.span[:], span)
 	}
+	c.SpanID = ac.span
 	c.Event = event
 	if parent != nil {
 		ac.parent = parent
-		ac.c.ParentSpanID = parent.c.SpanID // set before publication, never changed
+		c.ParentSpanID = parent.span // set before publication, never changed
 	}
 	if cfg.maxStack > 0 {
 		// The stack is captured with the lock held, straight into the
@@ -1046,24 +1175,55 @@ func (a *ActiveRecord) callsLocked(yield func(*ActiveCall) bool) {
 // newChunkLocked adds a chunk of fresh slots for calls to a, with a.mu
 // held, and returns its first: the first chunk sized by the recorder's
 // callHint, each next one twice the one before, within minChunk, maxChunk
-// and the call limit, and never of the 2,688-byte size class (see
-// slotsPast2688). (Chunks are never reused: a slot is zero memory.)
+// and the call limit. (Chunks are never reused: a slot is zero memory.)
+// For the first, it makes sure the record's array of calls has room for
+// as many calls as the hint says (see firstCalls): a reused record's
+// (see Borrower) usually has.
 func (a *ActiveRecord) newChunkLocked() *ActiveCall {
 	var n int
 	if len(a.chunks) == 0 {
 		a.chunks = a.inline[:0]
-		n = min(int(a.rec.callHint.Load()), maxFirstChunk)
+		h := int(a.rec.callHint.Load())
+		if m := a.firstCalls(h); cap(a.r.spare.calls) < m {
+			a.r.spare.calls = make([]Call, 0, m)
+		}
+		n = min(h, maxFirstChunk)
 	} else {
 		n = 2 * len(a.chunks[len(a.chunks)-1])
 	}
 	n = min(max(n, minChunk), maxChunk, a.rec.cfg.maxCalls)
-	if b := n * slotSize; b > 2304 && b <= 2688 {
-		n = min(slotsPast2688, a.rec.cfg.maxCalls)
-	}
 	c := make([]ActiveCall, n)
 	a.chunks = append(a.chunks, c)
 	a.used = 1
 	return &c[0]
+}
+
+// callLocked returns the call for a new slot, with a.mu held: the next of
+// the record's array of calls, spare.calls, whose length is the calls
+// taken from it, one a slot, in the order the slots are. It is zero
+// memory: a fresh array, or a reused record's, which reset zeroed. A full
+// array is replaced by one twice its size; the calls in the old one stay
+// there, and FinishAt copies them all into one array.
+func (a *ActiveRecord) callLocked() *Call {
+	sp := a.r.spare
+	n := len(sp.calls)
+	if n == cap(sp.calls) {
+		sp.calls, n = make([]Call, 0, 2*n), 0
+	}
+	sp.calls = sp.calls[:n+1] // the length alone is stored
+	return &sp.calls[n]
+}
+
+// firstCalls returns how many calls the array of calls of a record is
+// made for that starts with the recorder's callHint at hint: as many, at
+// least minChunk, at most maxChunk and the call limit, and never of the
+// 2,688-byte size class (see callsPast2688).
+func (a *ActiveRecord) firstCalls(hint int) int {
+	n := min(max(hint, minChunk), maxChunk, a.rec.cfg.maxCalls)
+	if b := n*callSize + mallocHeader; b > 2304 && b <= 2688 {
+		n = min(callsPast2688, a.rec.cfg.maxCalls)
+	}
+	return n
 }
 
 // newRoomLocked returns a fresh room for a call of a, with a.mu held: the
@@ -1176,9 +1336,9 @@ func (c *ActiveCall) end(end time.Duration, err error) {
 // it has ended already or its record was frozen while it was not running.
 // The caller holds the record's lock.
 func (c *ActiveCall) endLocked(end time.Duration) {
-	if !c.ended() && !c.frozenLocked() {
+	if !c.frozenLocked() && !c.ended() {
 		c.c.slot = slotEnded
-		c.c.Duration = max(end-c.c.Start, 0)
+		c.c.Duration = max(end-c.start, 0)
 	}
 }
 
@@ -1195,9 +1355,9 @@ func (c *ActiveCall) endErr(end time.Duration, err error) {
 // class typ, with the record's lock held.
 func (c *ActiveCall) endErrLocked(end time.Duration, err error, typ string) {
 	a := c.a
-	if !c.ended() && !c.frozenLocked() {
+	if !c.frozenLocked() && !c.ended() {
 		c.c.slot = slotEnded
-		c.c.Duration = max(end-c.c.Start, 0)
+		c.c.Duration = max(end-c.start, 0)
 		if c.c.Error == "" {
 			c.c.Error = convention.Truncate(err.Error(), a.rec.cfg.maxText)
 		}
@@ -1210,10 +1370,11 @@ func (c *ActiveCall) endErrLocked(end time.Duration, err error, typ string) {
 }
 
 // frozenLocked reports whether c may no longer change, with c.a.mu held:
-// once its record has ended, a call's slices belong to the record, unless
-// the call was still running then (the record has copies; the call goes on
-// for [Record.FinalCall]).
-func (c *ActiveCall) frozenLocked() bool { return c.a.ended && !c.c.Running }
+// once its record has ended, a call belongs to the record (FinishAt took
+// its slot's pointer to it), unless the call was still running then (the
+// record has a copy; the call goes on in its own, for
+// [Record.FinalCall]).
+func (c *ActiveCall) frozenLocked() bool { return c.c == nil }
 
 func hasAttr(attrs []Attr, key string) bool {
 	for i := range attrs {
@@ -1228,11 +1389,15 @@ func hasAttr(attrs []Attr, key string) bool {
 // copy in the record, made when the request ended while it ran.
 func (c *ActiveCall) final(rec Call) (Call, bool) {
 	c.a.mu.Lock()
+	if c.frozenLocked() { // not a call that ran at the end: it has no copy of its own
+		c.a.mu.Unlock()
+		return rec, true
+	}
 	if ended := c.ended(); !ended || c.discarded() {
 		c.a.mu.Unlock()
 		return rec, ended
 	}
-	f := c.c
+	f := *c.c
 	f.slot, f.dropped = 0, 0 // the slot's, not the record's
 	f.Attrs = slices.Clone(c.c.Attrs)
 	if n := c.c.dropped; n > 0 { // SetAttr capped the others, as FinishAt notes
@@ -1259,7 +1424,7 @@ func setField[T any](c *ActiveCall, field func(*Call) *T, v T) {
 	}
 	c.a.mu.Lock()
 	if !c.frozenLocked() {
-		*field(&c.c) = v
+		*field(c.c) = v
 	}
 	c.a.mu.Unlock()
 }
@@ -1367,34 +1532,41 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 // sets are mostly of different lengths (an HTTP call's six keys have six),
 // so that most are added without a comparison of strings.
 func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
+	// The attributes are appended to a slice of the function's own,
+	// stored into the call once at the end: appends to the call's own
+	// field, through the slot's pointer to its call, reloaded that
+	// pointer and the slice after each store.
+	cc := c.c
+	as := cc.Attrs
 	n := len(attrs)
-	if c.c.Attrs == nil {
+	if as == nil {
 		if c.room != nil {
-			c.c.Attrs = c.room.attrs[:0]
+			as = c.room.attrs[:0]
 		} else {
 			// Room for two more: a wrapper sets a call's attributes at its
 			// start and adds one or two (a status, a count) at its end.
 			n += 2
 		}
 	}
-	c.c.Attrs = slices.Grow(c.c.Attrs, max(min(n, cfg.maxAttrs-len(c.c.Attrs)), 0))
+	as = slices.Grow(as, max(min(n, cfg.maxAttrs-len(as)), 0))
 	var lens uint64 // a bit for each length, modulo 64, of the keys set
-	for i := range c.c.Attrs {
-		lens |= 1 << (len(c.c.Attrs[i].Key) & 63)
+	for i := range as {
+		lens |= 1 << (len(as[i].Key) & 63)
 	}
 	for _, at := range attrs {
 		if len(at.Key) > cfg.maxName || len(at.Value) > cfg.maxAttrValue {
 			at = Attr{Key: convention.Truncate(at.Key, cfg.maxName), Value: convention.Truncate(at.Value, cfg.maxAttrValue)}
 		}
 		bit := uint64(1) << (len(at.Key) & 63)
-		if lens&bit == 0 && len(c.c.Attrs) < cfg.maxAttrs {
-			c.c.Attrs = append(c.c.Attrs, at) // a new key: none set has its length
+		if lens&bit == 0 && len(as) < cfg.maxAttrs {
+			as = append(as, at) // a new key: none set has its length
 			lens |= bit
 			continue
 		}
-		c.putAttrLocked(at, cfg.maxAttrs)
+		as = putAttr(cc, as, at, cfg.maxAttrs)
 		lens |= bit
 	}
+	cc.Attrs = as
 }
 
 // setAttrLocked sets at, already capped, with c.a.mu held; it has no
@@ -1406,29 +1578,30 @@ func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
 	if c.c.Attrs == nil && c.room != nil {
 		c.c.Attrs = c.room.attrs[:0]
 	}
-	c.putAttrLocked(at, maxAttrs)
+	c.c.Attrs = putAttr(c.c, c.c.Attrs, at, maxAttrs)
 }
 
-// putAttrLocked sets at, already capped, among the call's attributes
-// (with c.a.mu held, the call not frozen, its room taken): the value of
-// an attribute of the same key is replaced; under maxAttrs at is added,
-// over it counted as dropped. Small enough to be inlined into
-// setAttrsLocked's loop, which a call of setAttrLocked for each
-// attribute was not ("An outgoing call's cost, fifteenth round").
-func (c *ActiveCall) putAttrLocked(at Attr, maxAttrs int) {
-	for i := range c.c.Attrs {
-		if c.c.Attrs[i].Key == at.Key {
-			c.c.Attrs[i].Value = at.Value
-			return
+// putAttr sets at, already capped, among as, the attributes of call cc
+// (with its record's lock held, the call not frozen, its room taken), and
+// returns them: the value of an attribute of the same key is replaced;
+// under maxAttrs at is added, over it counted as dropped. Small enough to
+// be inlined into setAttrsLocked's loop, which a call of setAttrLocked
+// for each attribute was not ("An outgoing call's cost, fifteenth
+// round").
+func putAttr(cc *Call, as []Attr, at Attr, maxAttrs int) []Attr {
+	for i := range as {
+		if as[i].Key == at.Key {
+			as[i].Value = at.Value
+			return as
 		}
 	}
-	if len(c.c.Attrs) >= maxAttrs {
-		if c.c.dropped < math.MaxInt32 {
-			c.c.dropped++
+	if len(as) >= maxAttrs {
+		if cc.dropped < math.MaxInt32 {
+			cc.dropped++
 		}
-		return
+		return as
 	}
-	c.c.Attrs = append(c.c.Attrs, at)
+	return append(as, at)
 }
 
 // Reserve makes room for the call's first six attributes and first three
@@ -1445,7 +1618,7 @@ func (c *ActiveCall) Reserve() {
 		return
 	}
 	c.a.mu.Lock()
-	if c.room == nil && c.c.Attrs == nil && c.c.Phases == nil && !c.frozenLocked() {
+	if !c.frozenLocked() && c.room == nil && c.c.Attrs == nil && c.c.Phases == nil {
 		c.room = c.a.newRoomLocked()
 	}
 	c.a.mu.Unlock()
@@ -1541,9 +1714,9 @@ func (c *ActiveCall) EndWith(u *CallUpdate, d time.Duration, err error) {
 			c.updateLocked(u)
 		}
 		if err != nil {
-			c.endErrLocked(c.c.Start+d, err, typ)
+			c.endErrLocked(c.start+d, err, typ)
 		} else {
-			c.endLocked(c.c.Start + d)
+			c.endLocked(c.start + d)
 		}
 	}
 	c.a.mu.Unlock()
@@ -1561,7 +1734,7 @@ func (c *ActiveCall) updateLocked(u *CallUpdate) {
 	for _, p := range u.Phases {
 		if p.Duration >= 0 {
 			capString(&p.Name, cfg.maxName)
-			c.addPhaseLocked(p.Name, c.c.Start+p.Start, p.Duration)
+			c.addPhaseLocked(p.Name, c.start+p.Start, p.Duration)
 		}
 	}
 	if u.HasRequestSize {
@@ -1580,7 +1753,7 @@ func (c *ActiveCall) TraceContext() TraceContext {
 	if c == nil {
 		return TraceContext{}
 	}
-	return TraceContext{TraceID: c.a.trace, SpanID: c.c.SpanID, Sampled: !c.a.unsampled, Random: c.a.random, State: c.a.state}
+	return TraceContext{TraceID: c.a.trace, SpanID: c.span, Sampled: !c.a.unsampled, Random: c.a.random, State: c.a.state}
 }
 
 // TraceContext returns the request's own trace context (its span as the
@@ -1644,7 +1817,7 @@ func (c *ActiveCall) SpanID() SpanID {
 	if c == nil {
 		return SpanID{}
 	}
-	return c.c.SpanID // set before publication, never changed
+	return c.span // set before publication, never changed
 }
 
 // TraceID returns the trace ID of the call's request.
@@ -1660,7 +1833,7 @@ func (c *ActiveCall) StartTime() time.Time {
 	if c == nil {
 		return time.Time{}
 	}
-	return c.a.start.Add(c.c.Start) // set before publication, never changed
+	return c.a.start.Add(c.start) // set before publication, never changed
 }
 
 // Since returns the time elapsed since the call's start, as
@@ -1670,7 +1843,7 @@ func (c *ActiveCall) Since() time.Duration {
 	if c == nil {
 		return 0
 	}
-	return c.a.since() - c.c.Start // set before publication, never changed
+	return c.a.since() - c.start // set before publication, never changed
 }
 
 // Record returns the active record the call belongs to.
@@ -1752,7 +1925,7 @@ func (c *ActiveCall) Discard() {
 	}
 	a := c.a
 	a.mu.Lock()
-	if !c.ended() && !c.frozenLocked() {
+	if !c.frozenLocked() && !c.ended() {
 		c.c.slot = slotDiscarded
 		a.live--
 	}

@@ -28,11 +28,15 @@
 //
 // # Cost on the request path
 //
-// Calls are carved from chunks of slots that a record allocates as it needs
-// them, the first sized by the last record's number of calls, so that a
-// request's calls usually cost one allocation in all. A call takes one lock,
-// and its cost is timed on every eighth call (the others are charged the last
-// measurement), which saves a clock read on most. Its stack is captured as
+// Calls are made in an array of the record's and take slots (what a
+// call's handle reads: its record, parent, span and start) from chunks
+// that a record allocates as it needs them, both first sized by the last
+// record's number of calls, so that a request's calls usually cost one
+// allocation in all (the slots) when the record is reused, two when a sink
+// keeps it; the array becomes the record's Calls as it is, without a copy.
+// A call takes one lock, and its cost is timed on every eighth call (the
+// others are charged the last measurement), which saves a clock read on
+// most. Its stack is captured as
 // raw program counters by walking frame pointers (on amd64; runtime.Callers
 // elsewhere) into a buffer of the record's, and symbolized later, off the
 // request path, with a cache. [Record.Overhead] reports what recording cost

@@ -183,7 +183,7 @@ func (a *ActiveRecord) snapshotIf(now time.Time, maxCalls int, match func(*Recor
 		if len(s.Calls) == n {
 			return false
 		}
-		s.Calls = append(s.Calls, ac.c)
+		s.Calls = append(s.Calls, *ac.c)
 		c := &s.Calls[len(s.Calls)-1]
 		// The raw stack lives in the record's buffer, which is reused
 		// once the record is done with: the snapshot gets its own copy,

@@ -273,7 +273,15 @@ func (rec *Record) reset() {
 	// The kept memory is emptied in place, in spare, which the zeroing
 	// below leaves as it is.
 	sp := rec.ownSpare()
-	dropCallRefs(sp.calls)
+	// The calls' array is zeroed where it was used (every call taken from
+	// it, see handOverLocked): the next request's calls are made in it as
+	// zero memory (see callLocked). A stream's close event appended to
+	// the record's Calls in place lies past the spare's length.
+	n := len(sp.calls)
+	if len(rec.Calls) > n && unsafe.SliceData(rec.Calls) == unsafe.SliceData(sp.calls) {
+		n = len(rec.Calls)
+	}
+	clear(sp.calls[:n])
 	sp.calls = sp.calls[:0]
 	if cap(sp.calls) > maxSpareCalls {
 		sp.calls = nil
@@ -355,33 +363,6 @@ type recordHead struct {
 	ExecTrace *ExecTrace
 }
 
-// dropCallRefs zeroes the words of calls that point to memory — the
-// data pointers of their strings and slices, and the raw stack's pointer —
-// and nothing else: 9 of a Call's 28 words. It is what clear(calls) would do for the garbage
-// collector (the previous request's strings, stacks, phases and
-// attributes are no longer kept alive by a pooled record) at a third of
-// the stores: clear's 2,400 bytes for ten calls took ~37 instructions a
-// call, each of REP STOSQ's steps counted. The other words (lengths,
-// times, sizes, span IDs, flags) are left as they were: the calls lie
-// past the length of spare.calls, where nothing reads them, and FinishAt
-// writes each slot whole before the record shows it again.
-// TestResetDropsCallRefs checks that every pointer word of Call is
-// zeroed here.
-func dropCallRefs(calls []Call) {
-	for i := range calls {
-		c := &calls[i]
-		*(*unsafe.Pointer)(unsafe.Pointer(&c.Service)) = nil
-		*(*unsafe.Pointer)(unsafe.Pointer(&c.Method)) = nil
-		*(*unsafe.Pointer)(unsafe.Pointer(&c.Error)) = nil
-		*(*unsafe.Pointer)(unsafe.Pointer(&c.Request)) = nil
-		*(*unsafe.Pointer)(unsafe.Pointer(&c.Response)) = nil
-		*(*unsafe.Pointer)(unsafe.Pointer(&c.Stack)) = nil
-		*(*unsafe.Pointer)(unsafe.Pointer(&c.Phases)) = nil
-		*(*unsafe.Pointer)(unsafe.Pointer(&c.Attrs)) = nil
-		*(*unsafe.Pointer)(unsafe.Pointer(&c.pcs)) = nil
-	}
-}
-
 // dropStringRefs zeroes the data pointers of the strings of s — the
 // header pairs of the last request — and not their lengths: what
 // clear(s) does for the garbage collector, without its call to
@@ -405,7 +386,7 @@ func dropStringRefs(s []string) {
 // spare is the memory of a record that the recorder allocated itself, kept
 // for the next record made in it when its sinks borrow records.
 type spare struct {
-	calls    []Call              // Calls as FinishAt made them
+	calls    []Call              // the calls' array, Calls as FinishAt handed it over (see callLocked)
 	hdr      map[string][]string // Headers as headerMap made them
 	hdrVals  []string            // the values of hdr
 	hdrBytes int64               // recordSize's estimate of hdr, kept with its values (see reset)

@@ -427,7 +427,7 @@ func (a *ActiveRecord) event(label, detail string, parent *ActiveCall) {
 		return
 	}
 	c.SetRequest(detail)
-	c.end(c.c.Start, nil) // an event is a point in time
+	c.end(c.start, nil) // an event is a point in time
 }
 
 // CountReader returns r, the body of a message being received on s, so that
