@@ -144,7 +144,7 @@ type Page struct {
 // with an explicit Until in the current minute has its records of that
 // minute decoded one by one when some records started after Until.
 // Records start at Unix nanoseconds, which hold 1677 to 2262: the stores
-// cut a window to 1677-09-21 01:00 – 2262-04-11 22:00 UTC (a zero Since
+// cut a window to 1677-09-21 02:00 – 2262-04-11 22:00 UTC (a zero Since
 // is its start), and count a window outside it as empty.
 type Window struct {
 	Since, Until time.Time

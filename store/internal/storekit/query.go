@@ -125,12 +125,12 @@ func lower(c byte) byte {
 // the minutes and hours a store counts by never overflow.
 const (
 	nsHour   = int64(time.Hour)
-	minNanos = (math.MinInt64/nsHour + 1) * nsHour // 1677-09-21 01:00 UTC
+	minNanos = (math.MinInt64/nsHour + 1) * nsHour // 1677-09-21 02:00 UTC
 	maxNanos = (math.MaxInt64/nsHour - 1) * nsHour // 2262-04-11 22:00 UTC
 )
 
 // MinTime and MaxTime return the ends of the windows a store counts in (see
-// [ClampWindow]): 1677-09-21 01:00 and 2262-04-11 22:00 UTC.
+// [ClampWindow]): 1677-09-21 02:00 and 2262-04-11 22:00 UTC.
 func MinTime() time.Time { return time.Unix(0, minNanos) }
 
 // MaxTime: see [MinTime].

@@ -179,3 +179,14 @@ func TestFold(t *testing.T) {
 		t.Errorf("Fold with no limit changed %v", m)
 	}
 }
+
+// TestWindowEnds checks the ends the docs of MinTime, ClampWindow and
+// store.Store give: whole hours an hour or two inside int64's times.
+func TestWindowEnds(t *testing.T) {
+	if got, want := storekit.MinTime().UTC(), time.Date(1677, 9, 21, 2, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("MinTime = %v, want %v", got, want)
+	}
+	if got, want := storekit.MaxTime().UTC(), time.Date(2262, 4, 11, 22, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("MaxTime = %v, want %v", got, want)
+	}
+}
