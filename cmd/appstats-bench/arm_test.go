@@ -99,3 +99,52 @@ func TestBareClean(t *testing.T) {
 		})
 	}
 }
+
+// TestBareMatched: with -bare matched, the measured bare rounds run with
+// the recorded configuration closed and dropped, as with -bare clean, but
+// their heap live at the start is the recorded round's, within a slack —
+// the ballast — so that the collector paces both alike; with -bare clean
+// it is not.
+func TestBareMatched(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills memstore")
+	}
+	for _, arm := range []string{bareMatched, bareClean} {
+		o := defaultOptions()
+		o.Scenarios = []string{"hello"}
+		o.Duration = 100 * time.Millisecond
+		o.Warmup = 100 * time.Millisecond
+		o.Rounds = 2 // bare, recorded, recorded, bare
+		o.Concurrency = 2
+		o.Bare = arm
+		var bareHeap, recHeap []uint64
+		var bareClosed []bool
+		o.onRound = func(e *env, recorded, warmup bool) {
+			switch {
+			case warmup:
+			case recorded:
+				recHeap = append(recHeap, liveHeap())
+			default:
+				bareHeap = append(bareHeap, liveHeap())
+				bareClosed = append(bareClosed, e.rec == nil && !e.built)
+			}
+		}
+		if _, err := run(context.Background(), o, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if len(bareHeap) != 2 || len(recHeap) != 2 {
+			t.Fatalf("-bare %s: %d bare and %d recorded rounds seen, want 2 each", arm, len(bareHeap), len(recHeap))
+		}
+		// The last bare round follows a recorded one: the ballast is the
+		// heap that round's configuration held.
+		const slack = 1 << 20
+		h, r := bareHeap[1], recHeap[1]
+		matched := h+slack >= r && h <= r+slack
+		if matched != (arm == bareMatched) {
+			t.Errorf("-bare %s: the bare round after a recorded one starts with %d B live, the recorded round before it with %d B", arm, h, r)
+		}
+		if !bareClosed[1] {
+			t.Errorf("-bare %s: the bare round after a recorded one runs beside its recorder", arm)
+		}
+	}
+}

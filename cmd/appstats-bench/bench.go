@@ -80,8 +80,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-requests %d: want at least 1", o.Requests)
 	case o.Only != "" && o.Only != "bare" && o.Only != "recorded":
 		return fmt.Errorf("-only %q: want bare, recorded or nothing", o.Only)
-	case o.Bare != bareClean && o.Bare != bareShared:
-		return fmt.Errorf("-bare %q: want %s or %s", o.Bare, bareClean, bareShared)
+	case o.Bare != bareClean && o.Bare != bareShared && o.Bare != bareMatched:
+		return fmt.Errorf("-bare %q: want %s, %s or %s", o.Bare, bareClean, bareMatched, bareShared)
 	case o.Slice > 0 && o.Bare != bareShared:
 		return fmt.Errorf("-slice needs -bare %s: a stretch switching every slice cannot close and reopen the stores at each switch", bareShared)
 	case o.Only != "" && o.Slice > 0:
@@ -280,6 +280,8 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 	if env.build != nil {
 		if o.Bare == bareClean {
 			res.Note += " " + cleanNote
+		} else if o.Bare == bareMatched {
+			res.Note += " " + matchedNote
 		} else if err := env.up(); err != nil { // alive through every round
 			return nil, err
 		}

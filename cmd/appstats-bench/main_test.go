@@ -122,7 +122,7 @@ func TestParseFlags(t *testing.T) {
 		check   func(options) bool
 	}{
 		{args: nil, check: func(o options) bool {
-			return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 3 && o.Bare == bareClean
+			return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 3 && o.Bare == bareMatched
 		}},
 		{args: []string{"-scenario", "fanout,hello,fanout", "-rounds", "1", "-duration", "1s"}, check: func(o options) bool {
 			return len(o.Scenarios) == 2 && o.Scenarios[0] == "fanout" && o.Scenarios[1] == "hello" && o.Duration == time.Second
@@ -139,6 +139,7 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-slice", "250ms", "-bare", "shared"}, check: func(o options) bool { return o.Slice == 250*time.Millisecond }},
 		{args: []string{"-slice", "250ms"}, wantErr: true}, // the clean arm cannot switch every slice
 		{args: []string{"-bare", "shared"}, check: func(o options) bool { return o.Bare == bareShared }},
+		{args: []string{"-bare", "clean"}, check: func(o options) bool { return o.Bare == bareClean }},
 		{args: []string{"-bare", "none"}, wantErr: true},
 		{args: []string{"-slice", "3s", "-duration", "2s"}, wantErr: true},
 		{args: []string{"-slice", "-1s"}, wantErr: true},

@@ -88,6 +88,9 @@ type env struct {
 	// built: build has run and release has not since; warm: the
 	// recorded configuration has been warmed up since it was built.
 	built, warm bool
+	// ballast stands for a service's own heap during the bare rounds of
+	// -bare matched (see bareMatched); nil otherwise.
+	ballast []byte
 	// hasStore: build opens a Badger store (countStores reopens it), in
 	// dir.
 	hasStore bool
@@ -102,7 +105,8 @@ type env struct {
 }
 
 func (e *env) close() error {
-	errs := []error{e.release()}
+	e.ballast = nil
+	errs := []error{e.release(false)}
 	for _, c := range slices.Backward(e.closers) {
 		errs = append(errs, c())
 	}
