@@ -174,8 +174,7 @@ func (e *env) release(ballast bool) error {
 		e.overBudget += e.store.Health().OverBudget
 	}
 	e.downs, e.rec, e.recorded, e.store, e.filled, e.built, e.warm = nil, nil, nil, nil, nil, false, false
-	runtime.GC()
-	debug.FreeOSMemory()
+	debug.FreeOSMemory() // collects first
 	if after := heapLive(); ballast && before > after {
 		e.ballast = make([]byte, before-after)
 		runtime.GC() // the pacer's goal from the heap with the ballast

@@ -3,19 +3,11 @@ package main
 import (
 	"context"
 	"io"
-	"runtime/metrics"
 	"testing"
 	"time"
 
 	"github.com/goappstats/appstats/store/badgerstore"
 )
-
-// liveHeap is the heap the last collection found live.
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
 
 // TestBareClean: with -bare clean, the measured bare rounds run with
 // nothing of appstats alive — the heap live at their start (after the
@@ -46,7 +38,7 @@ func TestBareClean(t *testing.T) {
 					bareFree, recFilled []bool
 				)
 				o.onRound = func(e *env, recorded, warmup bool) {
-					heap := liveHeap()
+					heap := heapLive()
 					switch {
 					case warmup && !recorded:
 						base = heap
@@ -123,9 +115,9 @@ func TestBareMatched(t *testing.T) {
 			switch {
 			case warmup:
 			case recorded:
-				recHeap = append(recHeap, liveHeap())
+				recHeap = append(recHeap, heapLive())
 			default:
-				bareHeap = append(bareHeap, liveHeap())
+				bareHeap = append(bareHeap, heapLive())
 				bareClosed = append(bareClosed, e.rec == nil && !e.built)
 			}
 		}
