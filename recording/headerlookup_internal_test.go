@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/goappstats/appstats/internal/headermap"
 )
 
 // TestHeaderGet compares headerGet with the map's own look-up, for header
@@ -15,10 +17,10 @@ import (
 // with every name they hold, names of the same lengths they do not hold,
 // and the names of requests (Traceparent among them). On Go 1.26 it also
 // checks that the small maps' layout was found as expected
-// (smallMapsKnown), so that the look-up by the group is the one compared.
+// (headermap.Known), so that the look-up by the group is the one compared.
 func TestHeaderGet(t *testing.T) {
-	if strings.HasPrefix(runtime.Version(), "go1.26") && !smallMapsKnown {
-		t.Fatal("smallMapsKnown is false on go1.26: headerGet takes the map's own look-up")
+	if strings.HasPrefix(runtime.Version(), "go1.26") && !headermap.Known {
+		t.Fatal("headermap.Known is false on go1.26: headerGet takes the map's own look-up")
 	}
 	if headerGet(nil, "Accept") != nil {
 		t.Fatal("headerGet(nil) is not nil")

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/headermap"
 )
 
 // SetHeaders keeps the request's headers for the full record, within the
@@ -35,7 +36,7 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 		// found by a walk of the map: knownHeaders' two ways called
 		// from here, which saves a call between (and its frame) on most
 		// requests, each name in its slot of a small map first.
-		if g := smallGroup(h); g != nil {
+		if g := headermap.Small(h); g != nil {
 			if kept, size, same, ok := cfg.knownBySlots(flat, g, order); ok {
 				// The pairs in order's order: User-Agent's, if any,
 				// in the place of its entry.
@@ -158,7 +159,7 @@ const maxKnownHeaders = 8
 // redacted whatever it is. The writer then takes the map as it is (see
 // headerMap). flat must have room for the pairs, 2*len(order) strings.
 func (c *config) knownHeaders(flat []string, h map[string][]string, order []headerEntry) (_ []string, size int64, same, ok bool) {
-	if g := smallGroup(h); g != nil {
+	if g := headermap.Small(h); g != nil {
 		// Mostly each name is in the slot where the last request's was.
 		if kept, size, same, ok := c.knownBySlots(flat, g, order); ok {
 			return kept, size, same, true
@@ -204,7 +205,7 @@ func (c *config) knownByName(flat []string, h map[string][]string, order []heade
 // headerEntry.slot): no look-up, no call but to compare a value with
 // the last request's (and a name whose string is not the entry's own). ok is false when a name is not in its slot — or when
 // knownHeaders would decline — for knownHeaders to look the names up.
-func (c *config) knownBySlots(flat []string, g *headerGroup, order []headerEntry) (_ []string, size int64, same, ok bool) {
+func (c *config) knownBySlots(flat []string, g *headermap.Group, order []headerEntry) (_ []string, size int64, same, ok bool) {
 	flat = flat[:2*len(order)]
 	pairs := unsafe.Slice((*[2]string)(unsafe.Pointer(unsafe.SliceData(flat))), len(order)) // flat's pairs
 	maxName, maxValue, budget := c.maxName, c.maxHeaderValue, c.maxHeaderBytes
@@ -212,14 +213,14 @@ func (c *config) knownBySlots(flat []string, g *headerGroup, order []headerEntry
 	for i := range order {
 		e := &order[i]
 		k, j := e.name, uint(e.slot)
-		if j >= 8 || g.ctrl>>(8*j)&0x80 != 0 { // no slot, or one not in use
+		if j >= 8 || g.Ctrl>>(8*j)&0x80 != 0 { // no slot, or one not in use
 			return nil, 0, false, false
 		}
-		s := &g.slots[j]
-		if len(s.key) != len(k) || unsafe.StringData(s.key) != unsafe.StringData(k) && s.key != k {
+		s := &g.Slots[j]
+		if len(s.Key) != len(k) || unsafe.StringData(s.Key) != unsafe.StringData(k) && s.Key != k {
 			return nil, 0, false, false
 		}
-		vs := s.vals
+		vs := s.Vals
 		if len(vs) != 1 {
 			return nil, 0, false, false
 		}

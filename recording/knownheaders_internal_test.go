@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/goappstats/appstats/internal/headermap"
 )
 
 // TestKnownHeaders checks knownHeaders, SetHeaders' look-up of a request's
@@ -64,7 +66,7 @@ func TestKnownHeaders(t *testing.T) {
 			var bySlots []string
 			var slotsSize int64
 			var slotsSame, slotsOK bool
-			if g := smallGroup(h); g != nil {
+			if g := headermap.Small(h); g != nil {
 				bySlots, slotsSize, slotsSame, slotsOK = cfg.knownBySlots(make([]string, 0, 2*len(order)), g, slices.Clone(order))
 			}
 			var same bool
@@ -118,7 +120,7 @@ func TestKnownHeaders(t *testing.T) {
 	if taken < 1000 {
 		t.Errorf("knownHeaders kept the headers %d times of 20000; the test does not exercise it", taken)
 	}
-	if smallMapsKnown && bySlotsTaken < 300 {
+	if headermap.Known && bySlotsTaken < 300 {
 		t.Errorf("the look-up in the entries' slots found the headers %d times of 20000; the test does not exercise it", bySlotsTaken)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/headermap"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -18,11 +19,11 @@ import (
 // both encodings (stored and memory), and checks that each decodes to
 // the map written and that the header part takes as many bytes as a walk
 // of the map writes. On Go 1.26 it also checks that the small maps'
-// layout was found as expected (smallMapsKnown), so that the read of the
+// layout was found as expected (headermap.Known), so that the read of the
 // group is the way compared.
 func TestAppendHeaders(t *testing.T) {
-	if strings.HasPrefix(runtime.Version(), "go1.26") && !smallMapsKnown {
-		t.Fatal("smallMapsKnown is false on go1.26: appendHeaders walks every map")
+	if strings.HasPrefix(runtime.Version(), "go1.26") && !headermap.Known {
+		t.Fatal("headermap.Known is false on go1.26: appendHeaders walks every map")
 	}
 	common := []string{"Accept", "User-Agent", "Traceparent", "Tracestate", "Accept-Encoding", "Cookie", "Authorization", "Content-Type", "Content-Length", "X-Forwarded-For", "X-Request-Id", "Baggage"}
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -1,6 +1,6 @@
 //go:build race
 
-package codec
+package headermap
 
 import (
 	"runtime"
@@ -8,5 +8,5 @@ import (
 )
 
 // raceReadMap tells the race detector of a read of the map whose header
-// is at p, as the map's own reads do (see appendHeaders).
+// is at p, as the map's own look-ups do (see Small).
 func raceReadMap(p unsafe.Pointer) { runtime.RaceRead(p) }

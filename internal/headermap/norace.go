@@ -1,6 +1,6 @@
 //go:build !race
 
-package codec
+package headermap
 
 import "unsafe"
 

@@ -1,9 +1,0 @@
-//go:build !race
-
-package recording
-
-import "unsafe"
-
-// raceReadMap does nothing without the race detector (see the race
-// version).
-func raceReadMap(unsafe.Pointer) {}
