@@ -7,10 +7,11 @@ import "unsafe"
 // Small returns the one group of slots of h when h is a small map that is
 // read from its group: up to eight names, not being written, with a group
 // (a map made empty may have none yet), a layout [Known] found as
-// expected. Otherwise, and for a nil map or a larger one (a table, which a
-// map that grew past eight names stays when it shrinks), it returns nil
-// and the caller uses the map itself. The group is valid only as long as h
-// is not written.
+// expected. Otherwise, and for a nil map or a larger one, it returns nil
+// and the caller uses the map itself. A map becomes larger (a table) when
+// it is made for more than eight names or written with eight names in it
+// (even a name it holds), and stays a table when names are deleted. The
+// group is valid only as long as h is not written.
 func Small(h map[string][]string) *Group {
 	m := *(**swissMap)(unsafe.Pointer(&h))
 	if m == nil || m.dirLen != 0 || m.writing != 0 || !Known {
