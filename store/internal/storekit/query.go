@@ -120,21 +120,13 @@ func lower(c byte) byte {
 	return c
 }
 
-// The ends of the windows a store counts in (Unix nanoseconds): the times
-// an int64 holds, less an hour or two at each end, in whole hours, so that
-// the minutes and hours a store counts by never overflow.
-const (
-	nsHour   = int64(time.Hour)
-	minNanos = (math.MinInt64/nsHour + 1) * nsHour // 1677-09-21 02:00 UTC
-	maxNanos = (math.MaxInt64/nsHour - 1) * nsHour // 2262-04-11 22:00 UTC
-)
-
 // MinTime and MaxTime return the ends of the windows a store counts in (see
-// [ClampWindow]): 1677-09-21 02:00 and 2262-04-11 22:00 UTC.
-func MinTime() time.Time { return time.Unix(0, minNanos) }
+// [ClampWindow]): [store.MinTime] and [store.MaxTime], 1677-09-21 02:00 and
+// 2262-04-11 22:00 UTC.
+func MinTime() time.Time { return store.MinTime() }
 
 // MaxTime: see [MinTime].
-func MaxTime() time.Time { return time.Unix(0, maxNanos) }
+func MaxTime() time.Time { return store.MaxTime() }
 
 // ClampWindow cuts w to [MinTime, MaxTime]: a zero or earlier Since is
 // MinTime; a set Until later than MaxTime is MaxTime (a zero Until stays
