@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 
@@ -16,6 +17,10 @@ var (
 	ErrNotFound = errors.New("store: record not found")
 	// ErrInvalidQuery: a query parameter is out of range or a cursor is malformed.
 	ErrInvalidQuery = errors.New("store: invalid query")
+	// ErrInvalidCursor: a Query's Cursor is not a Page.Next this kind of
+	// store gives (its length or digits are wrong). It wraps
+	// ErrInvalidQuery.
+	ErrInvalidCursor = fmt.Errorf("%w: malformed cursor", ErrInvalidQuery)
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("store: closed")
 	// ErrCorrupt: stored bytes cannot be decoded (a damaged or foreign

@@ -19,6 +19,18 @@ func InvalidQuery(what string) error {
 	return fmt.Errorf("%w: %s", store.ErrInvalidQuery, what)
 }
 
+// InvalidCursor returns an error wrapping [store.ErrInvalidCursor] (and so
+// [store.ErrInvalidQuery]) for a cursor that is not one of the store's,
+// whose cursors are digits hex digits: "store: invalid query: malformed
+// cursor "…": want the Next of a List page (48 hex digits)". A long
+// cursor is quoted cut.
+func InvalidCursor(cursor string, digits int) error {
+	if len(cursor) > 64 {
+		cursor = cursor[:64] + "..."
+	}
+	return fmt.Errorf("%w %q: want the Next of a List page (%d hex digits)", store.ErrInvalidCursor, cursor, digits)
+}
+
 // Limit checks q's ranges and returns its effective page size: q.Limit,
 // [store.DefaultLimit] for 0, at most [store.MaxLimit].
 //
