@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -15,6 +17,10 @@ var (
 	ErrNotFound = errors.New("store: record not found")
 	// ErrInvalidQuery: a query parameter is out of range or a cursor is malformed.
 	ErrInvalidQuery = errors.New("store: invalid query")
+	// ErrInvalidCursor: a Query's Cursor is not a Page.Next this kind of
+	// store gives (its length or digits are wrong). It wraps
+	// ErrInvalidQuery.
+	ErrInvalidCursor = fmt.Errorf("%w: malformed cursor", ErrInvalidQuery)
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("store: closed")
 	// ErrCorrupt: stored bytes cannot be decoded (a damaged or foreign
@@ -144,11 +150,29 @@ type Page struct {
 // with an explicit Until in the current minute has its records of that
 // minute decoded one by one when some records started after Until.
 // Records start at Unix nanoseconds, which hold 1677 to 2262: the stores
-// cut a window to 1677-09-21 02:00 – 2262-04-11 22:00 UTC (a zero Since
-// is its start), and count a window outside it as empty.
+// cut a window to [MinTime, MaxTime], 1677-09-21 02:00 – 2262-04-11 22:00
+// UTC (a zero Since is its start), and count a window outside it as empty.
 type Window struct {
 	Since, Until time.Time
 }
+
+// The ends of the windows a store counts in, in Unix nanoseconds: the
+// times an int64 holds, less an hour or two at each end, in whole hours,
+// so that the minutes and hours a store counts by never overflow.
+const (
+	nsHour   = int64(time.Hour)
+	minNanos = (math.MinInt64/nsHour + 1) * nsHour // 1677-09-21 02:00 UTC
+	maxNanos = (math.MaxInt64/nsHour - 1) * nsHour // 2262-04-11 22:00 UTC
+)
+
+// MinTime and MaxTime return the ends of the windows a store counts in:
+// 1677-09-21 02:00 and 2262-04-11 22:00 UTC. A store cuts a [Window] to
+// them; a caller that takes times from people can refuse others, as the
+// dashboard does, rather than answer for a window nobody asked for.
+func MinTime() time.Time { return time.Unix(0, minNanos) }
+
+// MaxTime: see [MinTime].
+func MaxTime() time.Time { return time.Unix(0, maxNanos) }
 
 // Latency holds latency percentiles. A store may estimate them, within
 // the relative error it documents (1% for badgerstore's sketches).

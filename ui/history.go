@@ -71,12 +71,9 @@ func rangeChoice(from, to time.Time, name string) (windowChoice, bool, error) {
 }
 
 // parseTime reads Unix milliseconds, RFC 3339, or a datetime-local value
-// (UTC), within the times a store holds (see storable).
+// (UTC), within the times a store counts in (see storable).
 func parseTime(s string) (time.Time, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n < 0 || n > 1<<53 {
-			return time.Time{}, fmt.Errorf("out of range")
-		}
 		return storable(time.UnixMilli(n))
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04"} {
@@ -87,20 +84,16 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("want Unix milliseconds, RFC 3339 or 2006-01-02T15:04")
 }
 
-// The first and last times a store holds: records are kept by their
-// start in Unix nanoseconds (see recording.ID).
-var (
-	firstStorable = time.Unix(0, math.MinInt64)
-	lastStorable  = time.Unix(0, math.MaxInt64)
-)
-
 // storable returns t, or an error if t lies outside the times a store
-// holds, 1677-09-21 to 2262-04-11: a store would answer for other times
-// (Unix nanoseconds wrap around), and the first instant of year 1 is the
-// zero time.Time, which the handlers take for no time given.
+// counts in, [store.MinTime] to [store.MaxTime] (1677-09-21 02:00 to
+// 2262-04-11 22:00 UTC): a store would cut a window to them and answer
+// for one nobody asked for (records are kept by their start in Unix
+// nanoseconds, which hold no other times), and the first instant of year
+// 1 is the zero time.Time, which the handlers take for no time given.
 func storable(t time.Time) (time.Time, error) {
-	if t.Before(firstStorable) || t.After(lastStorable) {
-		return time.Time{}, fmt.Errorf("out of range (1677-09-21 to 2262-04-11)")
+	if lo, hi := store.MinTime(), store.MaxTime(); t.Before(lo) || t.After(hi) {
+		return time.Time{}, fmt.Errorf("out of range: the earliest time accepted is %s, the latest %s",
+			lo.UTC().Format(time.RFC3339), hi.UTC().Format(time.RFC3339))
 	}
 	return t, nil
 }

@@ -492,6 +492,15 @@ func (h *handler) writeErrorPage(w http.ResponseWriter, r *http.Request, v error
 // storeError maps a store error to a response.
 func (h *handler) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case errors.Is(err, store.ErrInvalidCursor):
+		// The only cursor the handlers give a store is the before
+		// parameter (their own paging passes the store's Next on).
+		c := r.URL.Query().Get("before")
+		if len(c) > 64 { // longer than any store's (48 hex digits)
+			c = c[:64] + "..."
+		}
+		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf(
+			"before %q: not a cursor this store gives: pass the next of a previous page, unchanged", c))
 	case errors.Is(err, store.ErrInvalidQuery):
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 	case errors.Is(err, store.ErrNotFound):

@@ -108,7 +108,7 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/stats/api/records?min_ms=1e300", 400, "application/json", []string{"min_ms"}},
 		{"GET", "/stats/api/records?min_ms=x", 400, "application/json", []string{"min_ms"}},
 		{"GET", "/stats/api/records?error=maybe", 400, "application/json", []string{"error"}},
-		{"GET", "/stats/api/records?before=zzz", 400, "application/json", []string{"invalid query"}},
+		{"GET", "/stats/api/records?before=zzz", 400, "application/json", []string{"before"}},
 		{"GET", "/stats/api/records?route=" + strings.Repeat("x", 2000), 400, "application/json", []string{"too long"}},
 		{"GET", "/stats/api/stats?window=bogus", 400, "application/json", []string{"window"}},
 		{"GET", "/stats/api/stats?window=0s", 400, "application/json", []string{"window"}},

@@ -84,10 +84,10 @@ const deliverWait = 250 * time.Millisecond
 
 // Limits on what a browser sends. The page sends a typing notice every 2 s
 // at most: a client that sends more than msgBurst messages in a row, or
-// more than msgRate a second on average, is closed with 1008 (policy
-// violation); its pings count as messages, each costing the hub a pong,
-// and one whose pings exceed them is dropped at once, without the close
-// handshake a flooding client need not answer.
+// more than msgRate a second on average, is dropped at once, without the
+// close handshake a flooding client need not answer (the reason is its
+// connection's close event); its pings count as messages, each costing the
+// hub a pong, and one whose pings exceed them is dropped too.
 // Each message is at most maxMessage bytes (a notice takes ~60): a longer
 // one closes the connection with 1009 before it is read.
 const (
@@ -447,8 +447,12 @@ func (h *hub) ws(w http.ResponseWriter, r *http.Request) {
 			return // the close, or the error, is recorded on the connection's record
 		}
 		if !lim.take(time.Now()) {
+			// Dropped at once, as a ping flooder is: a close handshake
+			// would read on what the client floods, up to 5 s, for a
+			// close frame a client ignoring the limits need not send (the
+			// page sends a notice every 2 s at most).
 			msg.End(errors.New("too many messages"))
-			c.Close(websocket.StatusPolicyViolation, "too many messages: "+strconv.Itoa(msgBurst)+" in a row at most, one a second on average (pings included)")
+			h.drop(c, "too many messages: "+strconv.Itoa(msgBurst)+" in a row at most, one a second on average (pings included)")
 			return
 		}
 		msg.End(h.handle(ctx, c, msg.Data, &lastTyping))

@@ -64,10 +64,10 @@
 //     what it missed);
 //   - what a browser sends: 4 KiB a message (a longer one closes with
 //     1009), 10 messages in a row and one a second on average, its pings
-//     counted as messages (more messages close with 1008; more pings
-//     drop the connection at once, without a close handshake), a typing
-//     notice taken
-//     once a second at most;
+//     counted as messages (more messages or pings drop the connection at
+//     once, without a close handshake: the hub does not wait on a client
+//     that ignores its limits), a typing notice taken once a second at
+//     most;
 //   - typing: the hub passes on who is typing — the five latest names and
 //     how many others — to every browser at most once a second, whoever
 //     types: at once when it passed on nothing within the last second (to

@@ -30,16 +30,40 @@ func stressRecords(seed uint64, start time.Time, n int) []*recording.Record {
 	return recs
 }
 
-// watchdog fails the test with every goroutine's stack if done is not
-// closed within d.
-func watchdog(t *testing.T, d time.Duration, done <-chan struct{}) {
-	t.Helper()
+// A progress hears of each step a stress test's work makes (step), so
+// that its watchdog can tell a deadlock, where no step comes, from a slow
+// machine, where steps come slowly.
+type progress chan struct{}
+
+func newProgress() progress { return make(progress, 1) }
+
+// step tells the watchdog that the work moved on; it never blocks.
+func (p progress) step() {
 	select {
-	case <-done:
-	case <-time.After(d):
-		buf := make([]byte, 1<<22)
-		n := runtime.Stack(buf, true)
-		t.Fatalf("deadlock: not done after %v\n%s", d, buf[:n])
+	case p <- struct{}{}:
+	default:
+	}
+}
+
+// watchdog fails the test with every goroutine's stack if done is not
+// closed and no step of p came for d. A limit on the whole run instead
+// fired at load averages of 20 to 30, where the work, slowed down, still
+// moved on.
+func watchdog(t *testing.T, d time.Duration, done <-chan struct{}, p progress) {
+	t.Helper()
+	stall := time.NewTimer(d)
+	defer stall.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-p:
+			stall.Reset(d)
+		case <-stall.C:
+			buf := make([]byte, 1<<22)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("deadlock: no step for %v\n%s", d, buf[:n])
+		}
 	}
 }
 
@@ -53,7 +77,8 @@ func stressOpts() Options {
 // same records, in different orders (forward, backward, shuffled), some
 // Writes with short deadlines, while reads list and retention passes
 // recount (a damaged index block noted) under the store's exclusive lock.
-// Nothing deadlocks, and each record is stored and counted once.
+// Nothing deadlocks (the watchdog: no Write returns for 3 minutes), and
+// each record is stored and counted once.
 func TestFlightsStress(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, stressOpts())
@@ -64,7 +89,7 @@ func TestFlightsStress(t *testing.T) {
 	base := time.Now().Add(-time.Hour)
 	const rounds, per = 12, 600
 	var all []*recording.Record
-	done := make(chan struct{})
+	done, steps := make(chan struct{}), newProgress()
 	go func() {
 		defer close(done)
 		stop := make(chan struct{})
@@ -117,6 +142,7 @@ func TestFlightsStress(t *testing.T) {
 						if err := s.Write(ctx, mine[:n]); err != nil {
 							t.Error(err)
 						}
+						steps.step()
 						mine = mine[n:]
 					}
 				})
@@ -128,13 +154,14 @@ func TestFlightsStress(t *testing.T) {
 				if err := s.Write(c, recs); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 					t.Error(err)
 				}
+				steps.step()
 			})
 			wg.Wait()
 		}
 		close(stop)
 		bg.Wait()
 	}()
-	watchdog(t, 3*time.Minute, done)
+	watchdog(t, 3*time.Minute, done, steps)
 	if t.Failed() {
 		s.Close()
 		return
@@ -154,7 +181,7 @@ func TestFlightsCloseRacing(t *testing.T) {
 		}
 		ctx := context.Background()
 		base := time.Now().Add(-time.Hour)
-		done := make(chan struct{})
+		done, steps := make(chan struct{}), newProgress()
 		go func() {
 			defer close(done)
 			var wg sync.WaitGroup
@@ -165,7 +192,9 @@ func TestFlightsCloseRacing(t *testing.T) {
 						if g%2 == 1 {
 							slices.Reverse(recs)
 						}
-						if err := s.Write(ctx, recs); err != nil {
+						err := s.Write(ctx, recs)
+						steps.step()
+						if err != nil {
 							if !errors.Is(err, store.ErrClosed) {
 								t.Error(err)
 							}
@@ -191,7 +220,7 @@ func TestFlightsCloseRacing(t *testing.T) {
 			}
 			wg.Wait()
 		}()
-		watchdog(t, 2*time.Minute, done)
+		watchdog(t, 2*time.Minute, done, steps)
 	}
 }
 

@@ -24,7 +24,7 @@ func TestRetainRewriteStress(t *testing.T) {
 	ctx := context.Background()
 	base := time.Now().Add(-time.Hour)
 	const per = 400
-	done := make(chan struct{})
+	done, steps := make(chan struct{}), newProgress()
 	go func() {
 		defer close(done)
 		stop := make(chan struct{})
@@ -53,6 +53,7 @@ func TestRetainRewriteStress(t *testing.T) {
 							if err := s.Write(ctx, recs[i:min(i+50, len(recs))]); err != nil {
 								t.Error(err)
 							}
+							steps.step()
 						}
 					}
 				}
@@ -62,7 +63,7 @@ func TestRetainRewriteStress(t *testing.T) {
 		close(stop)
 		bg.Wait()
 	}()
-	watchdog(t, 3*time.Minute, done)
+	watchdog(t, 3*time.Minute, done, steps)
 	if t.Failed() {
 		s.Close()
 		return

@@ -402,7 +402,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 	var before recording.ID
 	if q.Cursor != "" {
 		if before, err = recording.ParseID(q.Cursor); err != nil {
-			return store.Page{}, storekit.InvalidQuery(fmt.Sprintf("cursor %q", q.Cursor))
+			return store.Page{}, storekit.InvalidCursor(q.Cursor, 2*len(before))
 		}
 	}
 	s.mu.RLock()

@@ -95,7 +95,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 	if q.Cursor != "" {
 		c, err := hex.DecodeString(q.Cursor)
 		if err != nil || len(c) != sumKeyLen {
-			return store.Page{}, storekit.InvalidQuery(fmt.Sprintf("cursor %q", q.Cursor))
+			return store.Page{}, storekit.InvalidCursor(q.Cursor, 2*sumKeyLen)
 		}
 		cursor = c
 	}

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -300,9 +301,23 @@ func testErrors(t *testing.T, s store.Store) {
 			t.Errorf("Get(%s) = %v, want ErrNotFound", id, err)
 		}
 	}
+	// A cursor not of this store's form: text, too short, or a real one
+	// cut, lengthened, or of the other stores' lengths (32 hex digits, an
+	// ID, for one; 48, a start and an ID, for others).
+	p, err := s.List(ctx, store.Query{Limit: 1})
+	if err != nil || p.Next == "" {
+		t.Fatalf("List(limit 1) of 3 records: next %q, %v", p.Next, err)
+	}
+	for _, c := range []string{"not a cursor", "00", p.Next[:len(p.Next)-2], p.Next + "00", p.Next + "0",
+		strings.Repeat("0", 32), strings.Repeat("0", 48)} {
+		if len(c) == len(p.Next) && strings.Trim(c, "0") == "" {
+			continue // of this store's length: a well-formed cursor
+		}
+		if _, err := s.List(ctx, store.Query{Cursor: c}); !errors.Is(err, store.ErrInvalidCursor) || !errors.Is(err, store.ErrInvalidQuery) {
+			t.Errorf("List(cursor %q) = %v, want ErrInvalidCursor", c, err)
+		}
+	}
 	for _, q := range []store.Query{
-		{Cursor: "not a cursor"},
-		{Cursor: "00"},
 		{Limit: -1},
 		{MinDuration: -1},
 		{StatusClass: 6},

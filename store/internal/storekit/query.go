@@ -19,6 +19,18 @@ func InvalidQuery(what string) error {
 	return fmt.Errorf("%w: %s", store.ErrInvalidQuery, what)
 }
 
+// InvalidCursor returns an error wrapping [store.ErrInvalidCursor] (and so
+// [store.ErrInvalidQuery]) for a cursor that is not one of the store's,
+// whose cursors are digits hex digits: "store: invalid query: malformed
+// cursor "…": want the Next of a List page (48 hex digits)". A long
+// cursor is quoted cut.
+func InvalidCursor(cursor string, digits int) error {
+	if len(cursor) > 64 {
+		cursor = cursor[:64] + "..."
+	}
+	return fmt.Errorf("%w %q: want the Next of a List page (%d hex digits)", store.ErrInvalidCursor, cursor, digits)
+}
+
 // Limit checks q's ranges and returns its effective page size: q.Limit,
 // [store.DefaultLimit] for 0, at most [store.MaxLimit].
 //
@@ -120,21 +132,13 @@ func lower(c byte) byte {
 	return c
 }
 
-// The ends of the windows a store counts in (Unix nanoseconds): the times
-// an int64 holds, less an hour or two at each end, in whole hours, so that
-// the minutes and hours a store counts by never overflow.
-const (
-	nsHour   = int64(time.Hour)
-	minNanos = (math.MinInt64/nsHour + 1) * nsHour // 1677-09-21 02:00 UTC
-	maxNanos = (math.MaxInt64/nsHour - 1) * nsHour // 2262-04-11 22:00 UTC
-)
-
 // MinTime and MaxTime return the ends of the windows a store counts in (see
-// [ClampWindow]): 1677-09-21 02:00 and 2262-04-11 22:00 UTC.
-func MinTime() time.Time { return time.Unix(0, minNanos) }
+// [ClampWindow]): [store.MinTime] and [store.MaxTime], 1677-09-21 02:00 and
+// 2262-04-11 22:00 UTC.
+func MinTime() time.Time { return store.MinTime() }
 
 // MaxTime: see [MinTime].
-func MaxTime() time.Time { return time.Unix(0, maxNanos) }
+func MaxTime() time.Time { return store.MaxTime() }
 
 // ClampWindow cuts w to [MinTime, MaxTime]: a zero or earlier Since is
 // MinTime; a set Until later than MaxTime is MaxTime (a zero Until stays
