@@ -153,7 +153,11 @@ type flight struct {
 	fr    *trace.FlightRecorder
 	lat   map[string]*routeLatency // recent request durations per route, for RouteP99
 	taken []time.Time              // when the snapshots of the last minute were taken
-	buf   bytes.Buffer
+	// last is the last snapshot's size: the next one is written into a
+	// buffer made a little larger, which its records then hold without a
+	// copy when it fits (see snapshot). The flight keeps no buffer between
+	// snapshots.
+	last int64
 }
 
 // maxLatencyRoutes bounds the routes whose latency a flight recorder
@@ -243,23 +247,47 @@ func (f *flight) attach(batch []*Record, now time.Time) (traced, limited int, er
 	if len(f.taken) >= f.cfg.PerMinute {
 		return 0, len(slow), nil
 	}
-	f.buf.Reset()
 	// A failed snapshot counts against the cap too: its cost was paid.
 	f.taken = append(f.taken, now)
-	n, err := f.fr.WriteTo(&limitedWriter{w: &f.buf, n: 2 * int64(f.cfg.MaxBytes)})
+	data, err := f.snapshot()
 	if err != nil {
 		return 0, len(slow), fmt.Errorf("recorder: flight recorder snapshot: %w", err)
 	}
-	data := bytes.Clone(f.buf.Bytes()) // shared by the records: never modified
-	if f.buf.Cap() > 4*int(f.cfg.MaxBytes) {
-		f.buf = bytes.Buffer{}
-	}
+	n := int64(len(data))
 	snap := slow[0].ID
 	for i, rec := range slow {
 		rec.ExecTrace = &ExecTrace{Data: data, Size: n, Taken: now, Reason: why[i], Snapshot: snap}
 	}
 	return len(slow), 0, nil
 }
+
+// snapshot writes the flight recorder's window into a buffer of its own,
+// which the records it goes to share (and never modify) and which the
+// flight does not keep. The buffer is made an eighth larger than the last
+// snapshot: a window of about the same size is written into it in place;
+// one that outgrew it, or left more than an eighth of it unused, is copied
+// into a buffer of its size, so that the stores, which keep the data,
+// hold at most an eighth (and 64 KiB) more memory than they count.
+func (f *flight) snapshot() ([]byte, error) {
+	limit := 2 * int64(f.cfg.MaxBytes)
+	size := min(f.last+f.last/8+minSnapshotBuffer, limit)
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	n, err := f.fr.WriteTo(&limitedWriter{w: buf, n: limit})
+	if err != nil {
+		return nil, err
+	}
+	f.last = n
+	data := buf.Bytes()
+	if int64(cap(data)) > n+n/8+minSnapshotBuffer {
+		data = bytes.Clone(data)
+	}
+	return data[:n:n], nil
+}
+
+// minSnapshotBuffer is how much larger than the last snapshot the next
+// one's buffer is made, beside an eighth of it (the first is made this
+// large).
+const minSnapshotBuffer = 64 << 10
 
 // roundDur rounds d for a reason's text: to the millisecond from 10 ms,
 // to the microsecond below.
