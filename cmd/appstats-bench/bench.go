@@ -185,7 +185,8 @@ type result struct {
 	// "recorded" or, in a reference scenario, "otelhttp".
 	Measured string
 	// Reference is set for the otel- scenarios, whose measured
-	// configuration is otelhttp's, not appstats': no target applies.
+	// configuration is otelhttp's, not appstats', and for flight-floor,
+	// whose is Go's tracer alone: no target applies.
 	Reference bool
 	Store     *storeCounts // what the Badger store counted, in the scenarios that have one
 }
@@ -631,7 +632,7 @@ func maxDrain(rs []round) time.Duration {
 }
 
 func writeSummary(w io.Writer, results []*result) {
-	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the otel- rows, a reference without a target, otelhttp ÷ bare)\n\n")
+	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the reference rows, without a target: otel-, otelhttp ÷ bare; flight-floor, Go's tracer alone, traced ÷ bare)\n\n")
 	fmt.Fprintf(w, "| scenario | throughput | per pair | CPU/req | p50 | p99 | target | result |\n|---|--:|---|--:|--:|--:|---|---|\n")
 	for _, r := range results {
 		var pairs []string
