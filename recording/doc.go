@@ -135,6 +135,24 @@
 // requests. Both work on the background writer, off the request path, and
 // are off by default.
 //
+// What the flight recorder costs is nearly all Go's: while it runs, the
+// runtime's execution tracer writes an event, most with a stack, at every
+// goroutine start, block, wake-up and system call of the whole process.
+// Measured with cmd/appstats-bench on a handler that does nothing (a
+// hello request, ~65 µs of CPU with the load generator, two cores;
+// scenarios flight and flight-floor, docs/BENCHMARKS.md "The flight
+// recorder split"): the tracer alone, with no appstats, added a median
+// 7.5 µs of CPU a request (+11%; 4.8–17 µs over twelve runs on a loaded
+// machine), so a CPU-bound hello service serves ~10% fewer requests with
+// it; a recorder with WithFlightRecorder added a median 11 µs (+16%;
+// 3.9–20 µs), the difference within the runs' spread. Appstats' own work
+// is the per-route p99 (~500 instructions a record on the background
+// goroutine, no lock or allocation) and the snapshots: each copies the
+// window (0.4–4 MiB at that load; WriteTo took a median of 2–10 ms) on the
+// background goroutine, at most PerMinute (2) a minute. The tracer's
+// cost grows with the scheduling events a request causes, not with its
+// work, so it weighs less on a handler that does something.
+//
 // # Imports
 //
 // Every other package of appstats may import recording; recording imports

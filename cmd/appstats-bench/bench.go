@@ -181,8 +181,12 @@ type result struct {
 	Recorded measurement
 	Stats    recording.Stats // the recorder's counters at the end (none in a reference scenario)
 	Extra    string          // scenario-specific report, if any
+	// Measured names the measured configuration in the report, if not
+	// "recorded" or, in a reference scenario, "otelhttp".
+	Measured string
 	// Reference is set for the otel- scenarios, whose measured
-	// configuration is otelhttp's, not appstats': no target applies.
+	// configuration is otelhttp's, not appstats', and for flight-floor,
+	// whose is Go's tracer alone: no target applies.
 	Reference bool
 	Store     *storeCounts // what the Badger store counted, in the scenarios that have one
 }
@@ -227,6 +231,9 @@ func (r *result) Met() bool { return !r.Reference && r.Ratio() >= ThroughputTarg
 // config names the measured configuration: "recorded", or "otelhttp" in a
 // reference scenario.
 func (r *result) config() string {
+	if r.Measured != "" {
+		return r.Measured
+	}
 	if r.Reference {
 		return "otelhttp"
 	}
@@ -250,7 +257,7 @@ func run(ctx context.Context, o options, w io.Writer) ([]*result, error) {
 	fmt.Fprintf(w, "GOMAXPROCS=%d, %s, concurrency %d, %d rounds of %v per configuration (alternating: bare, recorded, recorded, bare, …; warm-up %v each), at most %d requests a round.\n",
 		runtime.GOMAXPROCS(0), runtime.Version(), o.Concurrency, o.Rounds, o.Duration, o.Warmup, o.Requests)
 	if o.Slice > 0 {
-		fmt.Fprintf(w, "Each pair of rounds is interleaved: at least %v of load whose configuration switches every %v, each configuration getting as much of it (a late switch is made up before the stretch ends) (a request counts for the configuration it was sent in; the recorded slices' CPU time includes what the recorder does after them only up to the switch); the ui scenario's dashboard stays open through both configurations' slices; the flight scenario runs whole rounds.\n",
+		fmt.Fprintf(w, "Each pair of rounds is interleaved: at least %v of load whose configuration switches every %v, each configuration getting as much of it (a late switch is made up before the stretch ends) (a request counts for the configuration it was sent in; the recorded slices' CPU time includes what the recorder does after them only up to the switch); the ui scenario's dashboard stays open through both configurations' slices; the flight and flight-floor scenarios run whole rounds.\n",
 			2*o.Duration, o.Slice)
 	}
 	if _, ok := cputime.Process(); !ok {
@@ -275,7 +282,7 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, env.close()) }()
-	res = &result{Scenario: name, Note: env.note, Reference: isReference(name)}
+	res = &result{Scenario: name, Note: env.note, Reference: isReference(name), Measured: env.config}
 	env.onRound = o.onRound
 	if env.build != nil {
 		if o.Bare == bareClean {
@@ -559,10 +566,13 @@ func writeScenario(w io.Writer, r *result) {
 		}
 		rounds = append(rounds, fmt.Sprintf("%.0f/%.0f", b, rc))
 	}
-	if r.Reference {
+	switch {
+	case r.Reference && r.Measured != "":
+		fmt.Fprintf(w, "\nreq/s per round (bare/%s): %s.\n", r.config(), strings.Join(rounds, ", "))
+	case r.Reference:
 		fmt.Fprintf(w, "\nreq/s per round (bare/%s): %s. Longest flush of the spans after a round %s.\n",
 			r.config(), strings.Join(rounds, ", "), fmtDur(maxDrain(r.Recorded.Rounds)))
-	} else {
+	default:
 		var measured uint64
 		for _, rd := range r.Recorded.Rounds {
 			measured += rd.SinkDropped
@@ -622,7 +632,7 @@ func maxDrain(rs []round) time.Duration {
 }
 
 func writeSummary(w io.Writer, results []*result) {
-	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the otel- rows, a reference without a target, otelhttp ÷ bare)\n\n")
+	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the reference rows, without a target: otel-, otelhttp ÷ bare; flight-floor, Go's tracer alone, traced ÷ bare)\n\n")
 	fmt.Fprintf(w, "| scenario | throughput | per pair | CPU/req | p50 | p99 | target | result |\n|---|--:|---|--:|--:|--:|---|---|\n")
 	for _, r := range results {
 		var pairs []string
@@ -643,4 +653,5 @@ func writeSummary(w io.Writer, results []*result) {
 			ratio(float64(r.Recorded.P99), float64(r.Bare.P99)),
 			target, verdict)
 	}
+	writeFloor(w, results)
 }

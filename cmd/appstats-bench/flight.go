@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"runtime/trace"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -56,7 +60,7 @@ func setupFlight(e *env) {
 			e.rec = e.bareRec
 		}, nil
 	}
-	e.note = "The hello handler, recorded into memstore in both configurations: without the flight recorder (bare) and with it (recorded; recording.WithFlightRecorder with RouteP99, default caps: traces of requests over their route's p99, at most 2 a minute). Each recorded round starts its own recorder, and with it the runtime's flight recorder, and closes it after the round, so the bare rounds run untraced."
+	e.note = "The hello handler, recorded into memstore in both configurations: without the flight recorder (bare) and with it (recorded; recording.WithFlightRecorder with RouteP99, default caps: traces of requests over their route's p99, at most 2 a minute). Each recorded round starts its own recorder, and with it the runtime's flight recorder, and closes it after the round, so the bare rounds run untraced. Each round's recorder starts with its per-minute cap unused: a round of a few seconds takes up to 2 snapshots, where a service running for minutes takes at most 2 a minute. Scenario flight-floor measures Go's tracer alone, the floor under this ratio."
 	e.report = f.report
 }
 
@@ -69,4 +73,142 @@ type flightRounds struct {
 func (f *flightRounds) report() string {
 	return fmt.Sprintf("Flight-recorder rounds: %d, %d records written, %d execution traces attached, %d slow requests past the cap. (The Recorder line above counts the bare rounds' recorder.)",
 		f.rounds, f.written, f.traces, f.limited)
+}
+
+// floorScenario names the flight scenario's floor: Go's execution tracer
+// alone, as the flight scenario's recorded rounds run it, under the bare
+// hello handler.
+const floorScenario = "flight-floor"
+
+// floorConfig is the runtime's flight recorder as a recorder with
+// flightConfig starts it (see recording.FlightRecording's MinAge and
+// MaxBytes and their defaults).
+func floorConfig() trace.FlightRecorderConfig {
+	c := trace.FlightRecorderConfig{MinAge: flightConfig.MinAge, MaxBytes: flightConfig.MaxBytes}
+	if c.MinAge <= 0 {
+		c.MinAge = recording.DefaultFlightMinAge
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = recording.DefaultFlightMaxBytes
+	}
+	return c
+}
+
+// setupFlightFloor is the flight scenario's floor, a reference: the hello
+// handler with nothing of appstats, without the runtime's flight recorder
+// (bare) and with it ("traced": a plain runtime/trace.FlightRecorder
+// started with the settings the flight scenario's recorder starts it
+// with, at the start of each traced round, and stopped after it). Its
+// ratio is what Go's execution tracer costs this handler by itself: the
+// flight scenario's ratio over it is what appstats adds with the tracer
+// on (the summary states both). After each traced round, once its CPU
+// time is read, it takes one snapshot of the window (WriteTo, as a
+// recorder does for a slow request) and reports its size and time: what
+// a snapshot costs, outside the ratio.
+func setupFlightFloor(e *env) {
+	app := helloMux()
+	e.path = "/hello"
+	e.bare = app
+	e.recorded = app
+	e.config = "traced"
+	f := &floorRounds{cfg: floorConfig()}
+	e.during = func(context.Context) (func(), error) {
+		fr := trace.NewFlightRecorder(f.cfg)
+		if err := fr.Start(); err != nil {
+			return nil, fmt.Errorf("%s: the flight recorder did not start: %w", floorScenario, err)
+		}
+		f.fr = fr
+		return func() {}, nil // stopped by after, once the round is measured
+	}
+	e.after = f.after
+	e.closers = append(e.closers, func() error { // a round that failed before after
+		if f.fr != nil {
+			f.fr.Stop()
+		}
+		return nil
+	})
+	e.note = fmt.Sprintf("Reference, not a target: the floor under the flight scenario. The hello handler with nothing of appstats, without (bare) and with (traced) the runtime's flight recorder alone: a runtime/trace.FlightRecorder started with the settings a recorder with the flight scenario's configuration starts it with (MinAge %v, MaxBytes %d MiB) at the start of each traced round and stopped after it. Its ratio is Go's execution tracer's own cost on this handler. After each traced round, outside its measurement, one snapshot of the window is taken (WriteTo, as a recorder does for a slow request).",
+		f.cfg.MinAge, f.cfg.MaxBytes>>20)
+	e.report = f.report
+}
+
+// floorRounds runs and counts the flight-floor scenario's flight
+// recorders.
+type floorRounds struct {
+	cfg    trace.FlightRecorderConfig
+	fr     *trace.FlightRecorder // the current round's, until after
+	rounds int
+	// sizes and took are each snapshot's bytes and the time WriteTo
+	// took; errs counts failed snapshots.
+	sizes []int64
+	took  []time.Duration
+	errs  int
+}
+
+// after snapshots the window of the round's flight recorder and stops it.
+func (f *floorRounds) after() {
+	if f.fr == nil {
+		return
+	}
+	t := time.Now()
+	n, err := f.fr.WriteTo(io.Discard)
+	d := time.Since(t)
+	f.fr.Stop()
+	f.fr = nil
+	f.rounds++
+	if err != nil {
+		f.errs++
+		return
+	}
+	f.sizes = append(f.sizes, n)
+	f.took = append(f.took, d)
+}
+
+func (f *floorRounds) report() string {
+	s := fmt.Sprintf("Flight-recorder floor rounds: %d, each with the runtime's flight recorder running (MinAge %v, MaxBytes %d MiB).",
+		f.rounds, f.cfg.MinAge, f.cfg.MaxBytes>>20)
+	if n := len(f.sizes); n > 0 {
+		sizes := slices.Sorted(slices.Values(f.sizes))
+		took := slices.Sorted(slices.Values(f.took))
+		s += fmt.Sprintf(" A snapshot of the window at a round's end (WriteTo to io.Discard, not measured in the round): %.1f–%.1f MiB, median %.1f MiB; WriteTo took %s–%s, median %s.",
+			float64(sizes[0])/(1<<20), float64(sizes[n-1])/(1<<20), float64(sizes[n/2])/(1<<20),
+			fmtDur(took[0]), fmtDur(took[n-1]), fmtDur(took[n/2]))
+	}
+	if f.errs > 0 {
+		s += fmt.Sprintf(" %d snapshots failed.", f.errs)
+	}
+	return s
+}
+
+// writeFloor writes, when results hold both the flight scenario and its
+// floor, the flight scenario's ratio beside Go's tracer's own and what is
+// left for appstats: the flight ratio over the floor's.
+func writeFloor(w io.Writer, results []*result) {
+	var fl, floor *result
+	for _, r := range results {
+		switch r.Scenario {
+		case "flight":
+			fl = r
+		case floorScenario:
+			floor = r
+		}
+	}
+	if fl == nil || floor == nil || floor.Ratio() == 0 || fl.Ratio() == 0 {
+		return
+	}
+	cpu := func(r *result) float64 {
+		return ratio(float64(r.Recorded.CPUPerRequest()), float64(r.Bare.CPUPerRequest()))
+	}
+	var b strings.Builder
+	added := func(r *result) string {
+		d := r.Recorded.CPUPerRequest() - r.Bare.CPUPerRequest()
+		if d < 0 {
+			return "−" + fmtDur(-d)
+		}
+		return "+" + fmtDur(d)
+	}
+	fmt.Fprintf(&b, "\nThe flight recorder, split: flight (appstats with it ÷ without) %.3f throughput, %.3f CPU/req (%s CPU a request); of which Go's tracer alone (%s, traced ÷ bare, no appstats) %.3f throughput, %.3f CPU/req (%s CPU a request); appstats' part with the tracer on (flight ÷ floor) %.3f throughput, %.3f CPU/req.\n",
+		fl.Ratio(), cpu(fl), added(fl), floorScenario, floor.Ratio(), cpu(floor), added(floor),
+		fl.Ratio()/floor.Ratio(), ratio(cpu(fl), cpu(floor)))
+	io.WriteString(w, b.String())
 }

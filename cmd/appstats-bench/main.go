@@ -87,6 +87,13 @@
 //	flight  the hello handler recorded into memstore in both configurations, with
 //	        the runtime's flight recorder (recording.WithFlightRecorder) in the
 //	        recorded one only: the ratio is the flight recorder's own cost
+//	flight-floor
+//	        a reference, not a target: the hello handler with nothing of
+//	        appstats, without and with a plain runtime/trace.FlightRecorder
+//	        started with the flight scenario's settings ("traced"): Go's
+//	        execution tracer's own cost, the floor under the flight scenario.
+//	        With both, the summary splits the flight ratio into the tracer's
+//	        and appstats' part (flight ÷ floor)
 //	otel-hello, otel-fanout
 //	        references, not targets: the hello and fanout scenarios with
 //	        OpenTelemetry's otelhttp (NewHandler, and NewTransport for the

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/trace"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,22 @@ func TestSmoke(t *testing.T) {
 			if m.GC.Runs < uint64(m.Requests) {
 				t.Errorf("%s: %d goroutine runs over %d requests; want at least one a request", r.Scenario, m.GC.Runs, m.Requests)
 			}
+		}
+		if r.Scenario == floorScenario {
+			// Go's tracer alone: nothing recorded, one traced round (no
+			// warm-up here), and a snapshot of its window after it.
+			if r.Stats.Recorded != 0 || !strings.HasPrefix(r.Extra, "Flight-recorder floor rounds: 1, ") || !strings.Contains(r.Extra, "A snapshot of the window") {
+				t.Errorf("%s: recorder counted %d; report %q", r.Scenario, r.Stats.Recorded, r.Extra)
+			}
+			_, row, _ := strings.Cut(out.String(), "\n| "+r.Scenario+" | ")
+			row, _, _ = strings.Cut(row, "\n")
+			if r.Met() || !strings.HasSuffix(row, " | none | reference |") || !strings.Contains(out.String(), "\n| traced | ") {
+				t.Errorf("%s: no reference row in the summary, or no traced row:\n%s", r.Scenario, out.String())
+			}
+			if !strings.Contains(out.String(), "\nThe flight recorder, split: flight (appstats with it ÷ without) ") {
+				t.Errorf("no split of the flight scenario's ratio:\n%s", out.String())
+			}
+			continue
 		}
 		if r.Reference {
 			// A reference scenario records nothing: every otelhttp
@@ -346,5 +363,49 @@ func TestTrace(t *testing.T) {
 	// A trace starts with its header, "go 1.NN trace".
 	if !bytes.HasPrefix(b, []byte("go 1.")) || len(b) < 1000 {
 		t.Errorf("trace of %d bytes, starting %q; want an execution trace", len(b), b[:min(len(b), 16)])
+	}
+}
+
+// TestFlightFloor: flight-floor runs the runtime's flight recorder through
+// each traced round (a snapshot of its window is taken after each) and
+// through no bare round, whole rounds even with -slice, and leaves none
+// running.
+func TestFlightFloor(t *testing.T) {
+	for _, slice := range []time.Duration{0, 50 * time.Millisecond} {
+		o := defaultOptions()
+		o.Scenarios = []string{floorScenario}
+		o.Duration = 150 * time.Millisecond
+		o.Warmup = 0
+		o.Rounds = 2
+		o.Concurrency = 2
+		if slice > 0 {
+			o.Slice, o.Bare = slice, bareShared
+		}
+		var starts int
+		o.onRound = func(_ *env, recorded, _ bool) {
+			starts++
+			// Every round starts with the tracer off: the traced round
+			// before it stopped its flight recorder.
+			if trace.IsEnabled() {
+				t.Errorf("slice %v: a %s round starts with the tracer on", slice, map[bool]string{false: "bare", true: "traced"}[recorded])
+			}
+		}
+		var out bytes.Buffer
+		results, err := run(context.Background(), o, &out)
+		if err != nil {
+			t.Fatalf("slice %v: run: %v\n%s", slice, err, out.String())
+		}
+		r := results[0]
+		if starts != 4 || len(r.Bare.Rounds) != 2 || len(r.Recorded.Rounds) != 2 || r.Bare.Errors+r.Recorded.Errors != 0 {
+			t.Errorf("slice %v: %d rounds started, %d bare, %d traced, %d errors; want 4 whole rounds, 2 each, no error", slice, starts, len(r.Bare.Rounds), len(r.Recorded.Rounds), r.Bare.Errors+r.Recorded.Errors)
+		}
+		// Each traced round ran the flight recorder: a snapshot of it
+		// was taken (a stopped one fails).
+		if !strings.HasPrefix(r.Extra, "Flight-recorder floor rounds: 2, ") || !strings.Contains(r.Extra, "A snapshot of the window") || strings.Contains(r.Extra, "failed") {
+			t.Errorf("slice %v: report %q; want 2 rounds, each with a snapshot", slice, r.Extra)
+		}
+		if trace.IsEnabled() {
+			t.Fatalf("slice %v: the tracer runs after the scenario", slice)
+		}
 	}
 }

@@ -24,8 +24,12 @@ import (
 // the same run, beside appstats' rows.
 const otelPrefix = "otel-"
 
-// isReference reports whether the scenario named is a reference scenario.
-func isReference(name string) bool { return strings.HasPrefix(name, otelPrefix) }
+// isReference reports whether the scenario named is a reference scenario:
+// an otel- one, or flight-floor (Go's tracer alone, the floor under the
+// flight scenario).
+func isReference(name string) bool {
+	return strings.HasPrefix(name, otelPrefix) || name == floorScenario
+}
 
 // otelTracing is a reference scenario's OpenTelemetry SDK: every span
 // sampled, batched and handed to an exporter that counts and discards

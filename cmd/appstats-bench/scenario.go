@@ -24,8 +24,9 @@ import (
 )
 
 // scenarioNames lists the scenarios in the order "all" runs them.
-// The otel- scenarios are references, not targets (see isReference).
-var scenarioNames = []string{"hello", "fanout", "badger", "ui", "flight", "otel-hello", "otel-fanout"}
+// The otel- scenarios and flight-floor are references, not targets (see
+// isReference).
+var scenarioNames = []string{"hello", "fanout", "badger", "ui", "flight", floorScenario, "otel-hello", "otel-fanout"}
 
 // fanoutCalls is how many backend calls the fanout handler makes.
 const fanoutCalls = 10
@@ -59,12 +60,20 @@ type env struct {
 	bare     http.Handler
 	recorded http.Handler
 	rec      *recording.Recorder // nil in the reference scenarios
-	bareRec  *recording.Recorder // the recorder of the bare rounds, if they record (flight)
-	otel     *otelTracing        // the reference scenarios' tracing, nil in the others
+	// config names the measured configuration in the report, if not
+	// "recorded" (or "otelhttp", in the otel- references).
+	config  string
+	bareRec *recording.Recorder // the recorder of the bare rounds, if they record (flight)
+	otel    *otelTracing        // the reference scenarios' tracing, nil in the others
 	// during, if set, starts something that runs through each recorded
 	// round (the ui scenario's dashboard) and returns a function that stops
 	// it and waits for it.
-	during  func(ctx context.Context) (stop func(), err error)
+	during func(ctx context.Context) (stop func(), err error)
+	// after, if set, runs after each round of the recorded configuration
+	// once the round's CPU time is read: what is not to be measured
+	// (flight-floor's snapshot of the window). A scenario with it runs
+	// whole rounds (see sliceable).
+	after   func()
 	report  func() string  // extra lines for the report, if set
 	closers []func() error // run in reverse order
 	// store is the Badger store the badger and ui scenarios record
@@ -162,6 +171,9 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 	}
 	cpu1, _ := cputime.Process()
 	gc := readGC().sub(gc0)
+	if recorded && e.after != nil {
+		e.after()
+	}
 	if len(lat) == 0 && ctx.Err() == nil {
 		return round{}, fmt.Errorf("no request succeeded (%d failed)", errs)
 	}
@@ -180,13 +192,17 @@ func (e *env) wait() time.Duration {
 	if e.otel != nil {
 		return e.otel.flush(10 * time.Second)
 	}
+	if e.rec == nil { // flight-floor: nothing is handed on
+		return 0
+	}
 	return waitWritten(e.rec, 10*time.Second)
 }
 
 // sliceable reports whether the scenario can interleave its configurations
 // slice by slice: not the flight scenario, whose recorded rounds each start
-// a recorder of their own.
-func (e *env) sliceable() bool { return e.bareRec == nil }
+// a recorder of their own, nor flight-floor, whose traced rounds each start
+// the runtime's flight recorder.
+func (e *env) sliceable() bool { return e.bareRec == nil && e.after == nil }
 
 // sliced runs one pair of rounds as one stretch of load of at least 2*d,
 // whose configuration switches every slice, starting with the recorded one
@@ -408,6 +424,8 @@ func setup(name string, o options) (e *env, err error) {
 		err = setupUI(e, o)
 	case "flight":
 		setupFlight(e)
+	case floorScenario:
+		setupFlightFloor(e)
 	case "otel-hello", "otel-fanout":
 		err = setupOtel(e, o, strings.TrimPrefix(name, otelPrefix))
 	default:
