@@ -546,7 +546,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		if len(sum.RPCs) > 0 {
 			own.RPCs = slices.Clone(sum.RPCs)
 		}
-		codec.OwnStrings(&own)
+		codec.OwnStrings(&own, s.record(e), s.rest(e))
 		p.Records = append(p.Records, own)
 	}
 	return p, nil
@@ -567,9 +567,9 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 	}
 	a := storekit.NewExact(w, s.maxKeys)
 	var durs []time.Duration
-	// One summary for all, its RPCs' array reused (the aggregate keeps
-	// neither it nor durs); its strings given memory of their own, which
-	// the aggregate keeps as keys.
+	// One summary for all, a view of the store's bytes, its RPCs' array
+	// reused: the aggregate keeps neither it nor durs, and copies the
+	// strings it keeps.
 	var sum recording.Summary
 	for i := range s.recs {
 		e := &s.recs[i]
@@ -579,7 +579,6 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 		if err := codec.ViewSummary(s.record(e), s.rest(e), &sum, &durs); err != nil {
 			return nil, fmt.Errorf("stats: record %s: %w", e.id, err)
 		}
-		codec.OwnStrings(&sum)
 		a.AddSummary(&sum, durs)
 		durs = durs[:0]
 	}

@@ -100,7 +100,7 @@ func TestViewSummary(t *testing.T) {
 			if len(own.RPCs) == 0 {
 				own.RPCs, want.RPCs = nil, nil
 			}
-			OwnStrings(&own)
+			OwnStrings(&own, rec, rest)
 			clear(rec)
 			clear(rest)
 			if !reflect.DeepEqual(own, want) {
@@ -138,5 +138,27 @@ func TestViewSummaryCorrupt(t *testing.T) {
 			check(fmt.Sprintf("record cut at %d", n), rec[:n], rest)
 		}
 		check("a summary", AppendSummary(nil, &scratch, nil), rest)
+		// Cut anywhere: in its head, an error; past it (in its calls,
+		// which the summary does not read), the same summary.
+		var whole recording.Summary
+		if err := ViewSummary(rec, rest, &whole, nil); err != nil {
+			t.Fatal(err)
+		}
+		whole.RPCs = slices.Clone(whole.RPCs)
+		for n := range len(rec) {
+			err := ViewSummary(rec[:n], rest, &sum, nil)
+			if len(sum.RPCs) == 0 && len(whole.RPCs) == 0 {
+				sum.RPCs = whole.RPCs // empty both, nil or not
+			}
+			if err == nil && !reflect.DeepEqual(sum, whole) {
+				t.Fatalf("record %d cut at %d of %d: another summary\n%+v\nwant\n%+v", i, n, len(rec), sum, whole)
+			}
+			if err != nil && !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("record %d cut at %d: %v, want store.ErrCorrupt", i, n, err)
+			}
+			if _, err := RecordOverall(rec[:n], rest); err != nil && !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("record %d cut at %d: RecordOverall: %v, want store.ErrCorrupt", i, n, err)
+			}
+		}
 	}
 }
