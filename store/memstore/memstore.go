@@ -75,11 +75,13 @@ type snapshot struct {
 
 // An entry locates a record the store keeps in its slabs, at off in slab
 // number slab: the record's encoding, recLen bytes, without its calls'
-// stacks ([codec.AppendRecordWithoutStacks]) if tab is set, else whole
-// ([codec.AppendRecord]); then what its summary adds to the record's
-// head ([codec.AppendSummaryRest]), up to restEnd; then, if tab is set,
-// the numbers of its calls' stacks in the table of stacks numbered tab,
-// one varint a call (-1: none), up to size. It holds no pointer: a full
+// stacks ([codec.AppendRecordWithoutStacks]), or whole
+// ([codec.AppendRecord]) if its stacks do not fit in a table (its first
+// bytes tell: [codec.RecordWithoutStacks]); then what its summary adds
+// to the record's head ([codec.AppendSummaryRest]), up to restEnd; then,
+// if tab is set (a record written without stacks it had), the numbers of
+// its calls' stacks in the table of stacks numbered tab, one varint a
+// call (-1: none), up to size. It holds no pointer: a full
 // store's buffer of entries is not scanned by the garbage collector.
 // start is the record's start (Unix nanoseconds), for Stats' and Series'
 // windows.
@@ -174,9 +176,9 @@ func WithMaxTraceBytes(n int64) Option {
 // summary, into the store's own memory, its calls' stacks copied into a
 // table once each (an execution trace's data, which the recorder never
 // reuses, is kept as it is, apart from its record: see
-// [store.ExecTraceStore]). What readers
-// are given back is decoded from that memory, as a store on disk gives it
-// (see the package documentation for the fields no store keeps).
+// [store.ExecTraceStore]). What readers are given back is decoded from
+// that memory, as a store on disk gives it (see the package
+// documentation for the fields no store keeps).
 func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -201,9 +203,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if older {
 			i, _ = s.find(r.ID)
 		}
-		tab, byID := s.stackIDsOf(r)
+		tab, without := s.stackIDsOf(r)
 		var b []byte
-		if byID {
+		if without {
 			b = codec.AppendRecordWithoutStacks(s.scratch[:0], r)
 		} else {
 			b = codec.AppendRecord(s.scratch[:0], r)
