@@ -16,7 +16,7 @@ import (
 // cache hands out as shared slices, and encoding each call's stack frame
 // by frame was most of what a record of calls cost to write (a record's
 // bytes refer to its calls' stacks by their numbers in the table, see
-// Store.stackIDs). Records are written without their stacks
+// Store.stackIDsOf). Records are written without their stacks
 // ([codec.AppendRecordWithoutStacks], as badgerstore's ring writes them)
 // and given copies of them back when read.
 //
@@ -114,7 +114,7 @@ func hasKey(m map[uint64]int32, k uint64) bool {
 }
 
 // restore gives r's calls copies of their stacks from t, whose numbers
-// are ids (see Store.stackIDs). Calls of one stack in a row share one
+// are ids (see Store.stackIDsOf). Calls of one stack in a row share one
 // copy, its capacity ending with its length so that an append copies (as
 // codec.DecodeRecord gives back calls of one stack).
 func (t *stackTable) restore(r *recording.Record, ids []byte) error {
