@@ -3,12 +3,16 @@
 // process. Aggregates are computed exactly by scanning, which is fine for the
 // few thousand records it holds; use badgerstore for anything larger.
 //
-// The store keeps records encoded, as badgerstore writes them to disk (the
-// same codec), in slabs of bytes it reuses as old records go, with an index
-// that holds no pointer: the garbage collector has nothing of theirs to
-// mark, however many records the store holds, and the store keeps nothing of
-// a record once Write returns, so it is a [recording.Borrower] and a
-// recorder writing into it reuses its records' memory. Readers are given
+// The store keeps records encoded with the stores' codec, as badgerstore's
+// in-memory ring keeps them (without their calls' stacks, which a table
+// holds once each for all the records that refer to them), in slabs of
+// bytes it reuses as old records go, with an index that holds no pointer:
+// the garbage collector has nothing of theirs to mark, however many
+// records the store holds, and the store keeps nothing of a record once
+// Write returns but strings, so it is a [recording.Borrower] and a
+// recorder writing into it reuses its records' memory. A record's summary
+// is read from the record's own head and what the summary adds to it,
+// written beside the record. Readers are given
 // records and summaries decoded for them, which share nothing with the
 // store or with each other.
 //

@@ -3,6 +3,7 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -24,10 +25,12 @@ const DefaultMaxTraceBytes = 64 << 20
 
 // Store keeps the newest records in memory. It is safe for concurrent use.
 //
-// It keeps no record it is given: Write encodes each one, with its summary,
-// into slabs of bytes (see slabs), and readers are given records and
-// summaries decoded from them. What it keeps holds no pointer for the
-// garbage collector to follow, but for the slabs themselves and the
+// It keeps no record it is given: Write encodes each one, without its
+// calls' stacks, with what its summary adds to it, into slabs of bytes
+// (see slabs), the stacks once each in a table the records refer to (see
+// stackTable), and readers are given records and summaries decoded from
+// them. What it keeps holds no pointer for the garbage collector to
+// follow, but for the slabs themselves, the tables of stacks and the
 // execution traces' data; a full store of the default capacity kept some
 // 5,000 records' calls, stacks, attributes and header maps, which every
 // collection marked (see "memstore keeps bytes" in docs/BENCHMARKS.md).
@@ -45,12 +48,13 @@ type Store struct {
 
 	// data holds the records' bytes, which entries locate.
 	data slabs
-	// Write's encoder and buffers, under mu: the encoder's string table
-	// (kept from Write to Write, as the codec's pool would keep it), a
-	// record's encoding then its summary's (scratch), and the summary
-	// and call durations the latter is made of.
-	enc     codec.Encoder
+	// stacks holds the tables of stacks the records' calls refer to.
+	stacks stacks
+	// Write's buffers, under mu: a record's bytes (scratch), the
+	// numbers of its calls' stacks (ids), and the summary and call
+	// durations its summary's rest is made of.
 	scratch []byte
+	ids     []byte
 	sum     recording.Summary
 	durs    []time.Duration
 
@@ -69,19 +73,27 @@ type snapshot struct {
 	refs []recording.ID
 }
 
-// An entry locates a record the store keeps in its slabs: the record's
-// encoding ([codec.AppendRecord]) at off in slab number slab, recLen
-// bytes, then its summary's ([codec.AppendSummary]), up to size. It holds
-// no pointer: a full store's buffer of entries is not scanned by the
-// garbage collector. start is the record's start (Unix nanoseconds), for
-// Stats' and Series' windows.
+// An entry locates a record the store keeps in its slabs, at off in slab
+// number slab: the record's encoding, recLen bytes, without its calls'
+// stacks ([codec.AppendRecordWithoutStacks]), or whole
+// ([codec.AppendRecord]) if its stacks do not fit in a table (its first
+// bytes tell: [codec.RecordWithoutStacks]); then what its summary adds
+// to the record's head ([codec.AppendSummaryRest]), up to restEnd; then,
+// if tab is set (a record written without stacks it had), the numbers of
+// its calls' stacks in the table of stacks numbered tab, one varint a
+// call (-1: none), up to size. It holds no pointer: a full
+// store's buffer of entries is not scanned by the garbage collector.
+// start is the record's start (Unix nanoseconds), for Stats' and Series'
+// windows.
 type entry struct {
-	id     recording.ID
-	start  int64
-	slab   uint32
-	off    uint32
-	recLen uint32
-	size   uint32
+	id      recording.ID
+	start   int64
+	slab    uint32
+	off     uint32
+	recLen  uint32
+	restEnd uint32
+	size    uint32
+	tab     uint32
 }
 
 // record returns the bytes of e's record.
@@ -89,9 +101,20 @@ func (s *Store) record(e *entry) []byte {
 	return s.data.bufs[e.slab][e.off : e.off+e.recLen : e.off+e.recLen]
 }
 
-// summary returns the bytes of e's summary.
-func (s *Store) summary(e *entry) []byte {
-	return s.data.bufs[e.slab][e.off+e.recLen : e.off+e.size : e.off+e.size]
+// rest returns the bytes of what e's summary adds to its record's head.
+func (s *Store) rest(e *entry) []byte {
+	return s.data.bufs[e.slab][e.off+e.recLen : e.off+e.restEnd : e.off+e.restEnd]
+}
+
+// stackIDs returns the bytes of the numbers of e's calls' stacks.
+func (s *Store) stackIDs(e *entry) []byte {
+	return s.data.bufs[e.slab][e.off+e.restEnd : e.off+e.size : e.off+e.size]
+}
+
+// release lets e's bytes and its reference to a table of stacks go.
+func (s *Store) release(e *entry) {
+	s.data.release(e.slab, e.size)
+	s.stacks.release(e.tab)
 }
 
 var _ store.ExecTraceStore = (*Store)(nil)
@@ -148,18 +171,21 @@ func WithMaxTraceBytes(n int64) Option {
 	})
 }
 
-// Write adds records. The store keeps nothing of them once it returns:
-// each is encoded, with its summary, into the store's own memory (an
-// execution trace's data, which the recorder never reuses, is kept as it
-// is, apart from its record: see [store.ExecTraceStore]). What readers
-// are given back is decoded from that memory, as a store on disk gives it
-// (see the package documentation for the fields no store keeps).
+// Write adds records. The store keeps nothing of them once it returns
+// but strings (which are never changed): each is encoded, with its
+// summary, into the store's own memory, its calls' stacks copied into a
+// table once each (an execution trace's data, which the recorder never
+// reuses, is kept as it is, apart from its record: see
+// [store.ExecTraceStore]). What readers are given back is decoded from
+// that memory, as a store on disk gives it (see the package
+// documentation for the fields no store keeps).
 func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return store.ErrClosed
 	}
+	s.stacks.write++
 	for _, r := range recs {
 		if r == nil {
 			continue
@@ -177,10 +203,19 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if older {
 			i, _ = s.find(r.ID)
 		}
-		b := s.enc.AppendRecord(s.scratch[:0], r)
+		tab, without := s.stackIDsOf(r)
+		var b []byte
+		if without {
+			b = codec.AppendRecordWithoutStacks(s.scratch[:0], r)
+		} else {
+			b = codec.AppendRecord(s.scratch[:0], r)
+		}
 		recLen := len(b)
-		s.durs = codec.SummaryInto(r, &s.sum, s.durs[:0])
-		b = codec.AppendSummary(b, &s.sum, s.durs)
+		b, s.durs = codec.AppendSummaryRest(b, r, &s.sum, s.durs[:0])
+		restEnd := len(b)
+		if tab != 0 {
+			b = append(b, s.ids...)
+		}
 		s.scratch = b
 		if uint64(len(b)) > maxRecordBytes {
 			// Past what an entry can locate: the record is not
@@ -189,14 +224,17 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			continue
 		}
 		slab, off := s.data.put(b)
+		if tab != 0 {
+			s.stacks.table(tab).refs++
+		}
 		if i < n && s.recs[i].id == r.ID {
-			s.data.release(s.recs[i].slab, s.recs[i].size)
+			s.release(&s.recs[i])
 		} else {
 			s.room()
 			copy(s.recs[i+1:], s.recs[i:n])
 		}
 		s.recs[i] = entry{id: r.ID, start: r.Start.UnixNano(), slab: slab, off: off,
-			recLen: uint32(recLen), size: uint32(len(b))}
+			recLen: uint32(recLen), restEnd: uint32(restEnd), size: uint32(len(b)), tab: tab}
 		// The oldest record goes as each new one comes, rather than
 		// once the batch is in: s.recs never holds more than one
 		// record over the capacity, so room finds s.buf at most half
@@ -206,7 +244,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if len(s.recs) > s.cap {
 			e := &s.recs[0]
 			s.dropTrace(e.id)
-			s.data.release(e.slab, e.size)
+			s.release(e)
 			s.recs = s.recs[1:]
 		}
 	}
@@ -220,10 +258,68 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	return nil
 }
 
+// stackIDsOf puts in s.ids the numbers of r's calls' stacks in the
+// current table of stacks, one varint a call (-1 for a call without a
+// stack), adding the stacks the table lacks, and returns the table's
+// number and true: r is written without its stacks. It returns 0 and
+// true for a record whose calls have no stack (nor numbers), and 0 and
+// false for one whose stacks do not fit in a table (more than
+// maxTableFrames frames of their own), which is written whole. A table
+// that has no room for a record's stacks is followed by a fresh one.
+func (s *Store) stackIDsOf(r *recording.Record) (uint32, bool) {
+	calls := r.Calls
+	i := 0
+	for i < len(calls) && len(calls[i].Stack) == 0 {
+		i++
+	}
+	if i == len(calls) {
+		return 0, true
+	}
+	k := s.stacks.current()
+	t := s.stacks.table(k)
+	write := s.stacks.write
+	fresh := false // k was started for r
+again:
+	ids := s.ids[:0]
+	var prev *recording.Frame // the last stack's slice: its first frame, its length and number
+	prevN, prevID := 0, int32(-1)
+	for i := range calls {
+		st := calls[i].Stack
+		id := int32(-1)
+		switch {
+		case len(st) == 0:
+		case &st[0] == prev && len(st) == prevN:
+			id = prevID // the previous call's stack (calls made from one place)
+		default:
+			if id = t.find(st, write); id < 0 {
+				if t.n+len(st) > maxTableFrames {
+					if fresh {
+						s.ids = ids
+						return 0, false
+					}
+					k, fresh = s.stacks.fresh(), true
+					t = s.stacks.table(k)
+					goto again
+				}
+				id = t.add(st, write)
+			}
+			prev, prevN, prevID = &st[0], len(st), id
+		}
+		if uint32(id+1) < 64 { // -1 to 62: one byte, as AppendVarint writes it
+			ids = append(ids, byte(uint64(id)<<1^uint64(id>>31)))
+		} else {
+			ids = binary.AppendVarint(ids, int64(id))
+		}
+	}
+	s.ids = ids
+	return k, true
+}
+
 // BorrowsRecords reports true: Write encodes the records it is given and
-// keeps none of them, nor any of their slices or maps, once it returns (an
-// execution trace's data, which the recorder allocates for the trace and
-// never reuses, is kept). A recorder whose sinks all borrow records
+// keeps none of them, nor any of their slices or maps, once it returns
+// (the strings of their calls' stacks' frames are kept, in copies of the
+// stacks, as [recording.Borrower] allows; an execution trace's data,
+// which the recorder allocates for the trace and never reuses, is kept). A recorder whose sinks all borrow records
 // reuses their memory (see [recording.Borrower]).
 func (s *Store) BorrowsRecords() bool { return true }
 
@@ -238,6 +334,7 @@ func (s *Store) compact() {
 		e := &s.recs[i]
 		e.slab, e.off = s.data.put(old.bufs[e.slab][e.off : e.off+e.size])
 	}
+	// (The tables of stacks stay: entries refer to them by number.)
 }
 
 // room makes s.recs one entry longer, at its end. When s.recs has reached
@@ -382,7 +479,20 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 	if !ok {
 		return nil, fmt.Errorf("get %s: %w", id, store.ErrNotFound)
 	}
-	r, err := codec.DecodeRecord(s.record(&s.recs[i]))
+	var err error
+	e := &s.recs[i]
+	rec := s.record(e)
+	var r *recording.Record
+	if codec.RecordWithoutStacks(rec) {
+		r, err = codec.DecodeRecordWithoutStacks(rec)
+		if err == nil && e.tab != 0 {
+			if err = s.stacks.table(e.tab).restore(r, s.stackIDs(e)); err != nil {
+				err = fmt.Errorf("stacks: %w", err)
+			}
+		}
+	} else {
+		r, err = codec.DecodeRecord(rec)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", id, err)
 	}
@@ -415,10 +525,13 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		i, _ = s.find(before)
 	}
 	var p store.Page
+	// Each summary is read as a view of the store's bytes, into one
+	// value: only those List returns are given memory of their own.
+	var sum recording.Summary
 	for i--; i >= 0; i-- {
-		sum, err := codec.DecodeSummary(s.summary(&s.recs[i]), nil)
-		if err != nil {
-			return store.Page{}, fmt.Errorf("list: record %s: %w", s.recs[i].id, err)
+		e := &s.recs[i]
+		if err := codec.ViewSummary(s.record(e), s.rest(e), &sum, nil); err != nil {
+			return store.Page{}, fmt.Errorf("list: record %s: %w", e.id, err)
 		}
 		if !storekit.Matches(&q, &sum) {
 			continue
@@ -427,7 +540,16 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			p.Next = p.Records[len(p.Records)-1].ID.String()
 			break
 		}
-		p.Records = append(p.Records, sum)
+		if p.Records == nil {
+			p.Records = make([]recording.Summary, 0, min(limit, i+1))
+		}
+		own := sum
+		own.RPCs = nil
+		if len(sum.RPCs) > 0 {
+			own.RPCs = slices.Clone(sum.RPCs)
+		}
+		codec.OwnStrings(&own, s.record(e), s.rest(e))
+		p.Records = append(p.Records, own)
 	}
 	return p, nil
 }
@@ -447,13 +569,16 @@ func (s *Store) Stats(ctx context.Context, w store.Window) (*store.Stats, error)
 	}
 	a := storekit.NewExact(w, s.maxKeys)
 	var durs []time.Duration
+	// One summary for all, a view of the store's bytes, its RPCs' array
+	// reused: the aggregate keeps neither it nor durs, and copies the
+	// strings it keeps.
+	var sum recording.Summary
 	for i := range s.recs {
 		e := &s.recs[i]
 		if e.start < since || e.start >= until {
 			continue
 		}
-		sum, err := codec.DecodeSummary(s.summary(e), &durs)
-		if err != nil {
+		if err := codec.ViewSummary(s.record(e), s.rest(e), &sum, &durs); err != nil {
 			return nil, fmt.Errorf("stats: record %s: %w", e.id, err)
 		}
 		a.AddSummary(&sum, durs)
@@ -480,7 +605,7 @@ func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) 
 		if e.start < since || e.start >= until {
 			continue
 		}
-		o, err := codec.DecodeOverall(s.summary(e))
+		o, err := codec.RecordOverall(s.record(e), s.rest(e))
 		if err != nil {
 			s.mu.RUnlock()
 			return nil, fmt.Errorf("series: record %s: %w", e.id, err)
@@ -515,8 +640,8 @@ func (s *Store) Close() error {
 func (s *Store) reset() {
 	s.recs, s.buf = nil, nil
 	s.data = slabs{}
-	s.enc.Release()
-	s.scratch, s.durs = nil, nil
+	s.stacks = stacks{}
+	s.scratch, s.ids, s.durs = nil, nil, nil
 	s.sum = recording.Summary{}
 	clear(s.traces)
 	clear(s.snaps)

@@ -486,3 +486,67 @@ func TestDropsWhatNoStoreKeeps(t *testing.T) {
 		t.Errorf("read back\n%+v\nwant\n%+v", got, want)
 	}
 }
+
+// listStore returns a store of n records of storetest.Records (routes
+// "/route-0" to "/route-4", calls of a few RPCs).
+func listStore(tb testing.TB, n int) *memstore.Store {
+	st := memstore.New(n)
+	tb.Cleanup(func() { st.Close() })
+	recs := storetest.Records(3, time.Now().Add(-time.Hour), time.Millisecond, n)
+	if err := st.Write(context.Background(), recs); err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
+// TestListFilterAllocs: List with a filter allocates for the summaries it
+// returns, not for those it passes over: a filter no record matches, over
+// 2,000 records, costs a few allocations (the summary read into, its RPCs
+// growing), and a page of ten two more a summary (its strings and its
+// RPCs).
+func TestListFilterAllocs(t *testing.T) {
+	ctx := context.Background()
+	st := listStore(t, 2000)
+	none := store.Query{Route: "/no-such-route", Limit: 10}
+	if n := testing.AllocsPerRun(5, func() {
+		if p, err := st.List(ctx, none); err != nil || len(p.Records) != 0 {
+			t.Fatalf("List: %v, %d summaries", err, len(p.Records))
+		}
+	}); n > 4 {
+		t.Errorf("List matching none of 2,000 records: %.0f allocations, want at most 4", n)
+	}
+	one := store.Query{Route: storetest.Records(3, time.Now(), time.Millisecond, 1)[0].Route, Limit: 10}
+	if n := testing.AllocsPerRun(5, func() {
+		if p, err := st.List(ctx, one); err != nil || len(p.Records) != 10 {
+			t.Fatalf("List: %v, %d summaries", err, len(p.Records))
+		}
+	}); n > 4+2*10 {
+		t.Errorf("List of a page of 10 of one route: %.0f allocations, want at most 24", n)
+	}
+}
+
+// BenchmarkList lists a page of 50 summaries of 5,000 records: all of
+// them (newest), one route's (a fifth of the records), and none's (a
+// filter that passes over every record).
+func BenchmarkList(b *testing.B) {
+	ctx := context.Background()
+	st := listStore(b, memstore.DefaultCapacity)
+	route := storetest.Records(3, time.Now(), time.Millisecond, 1)[0].Route
+	for _, bc := range []struct {
+		name string
+		q    store.Query
+	}{
+		{"all", store.Query{Limit: 50}},
+		{"route", store.Query{Route: route, Limit: 50}},
+		{"none", store.Query{Route: "/no-such-route", Limit: 50}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := st.List(ctx, bc.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1032,7 +1032,7 @@ func AppendRecord(b []byte, r *recording.Record) []byte { return appendRecord(b,
 
 // AppendRecordWithoutStacks appends r's encoding without its calls'
 // stacks, for a writer that keeps the stacks apart and the bytes in
-// memory only (badgerstore's in-memory ring): [DecodeRecordWithoutStacks]
+// memory only (badgerstore's in-memory ring, memstore): [DecodeRecordWithoutStacks]
 // reads it, [DecodeRecord] does not. It writes the memory version (see
 // codecMem), whose calls write only the strings and attributes that are
 // not the previous call's, and their times and sizes as fixed words.

@@ -3,6 +3,7 @@ package storekit
 import (
 	"cmp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -51,12 +52,13 @@ func (e *exactReqs) add(s *recording.Summary, failed bool) {
 
 func (e *exactReqs) mean() time.Duration { return e.total / time.Duration(max(e.requests, 1)) }
 
-// exactReqsOf returns m's entry for k, added if new.
+// exactReqsOf returns m's entry for k, added if new (with a copy of k:
+// see AddSummary).
 func exactReqsOf(m map[string]*exactReqs, k string) *exactReqs {
 	e := m[k]
 	if e == nil {
 		e = new(exactReqs)
-		m[k] = e
+		m[strings.Clone(k)] = e
 	}
 	return e
 }
@@ -113,10 +115,16 @@ func (a *Exact) AddRecord(r *recording.Record) {
 }
 
 // exactRPCOf returns m's entry for k, made for r's service and method if new.
-func exactRPCOf[K comparable](m map[K]*exactRPC, k K, r recording.RPCStat) *exactRPC {
+func exactRPCOf[K [2]string | [3]string](m map[K]*exactRPC, k K, r recording.RPCStat) *exactRPC {
 	e := m[k]
 	if e == nil {
-		e = &exactRPC{s: store.RPCStats{Service: r.Service, Method: r.Method}}
+		// Copies of the strings kept (see AddSummary): k's, and the
+		// RPC's, which are among k's.
+		for i := range len(k) {
+			k[i] = strings.Clone(k[i])
+		}
+		n := len(k)
+		e = &exactRPC{s: store.RPCStats{Service: k[n-2], Method: k[n-1]}}
 		m[k] = e
 	}
 	return e
@@ -125,7 +133,10 @@ func exactRPCOf[K comparable](m map[K]*exactRPC, k K, r recording.RPCStat) *exac
 // AddSummary counts one record by its summary, as AddRecord counts the
 // record: durs are its calls' durations, RPC by RPC in the order of
 // s.RPCs, each RPC's Count of them (as codec.DecodeSummary gives them).
-// The aggregate keeps neither s nor durs.
+// The aggregate keeps neither s nor durs, nor any of s's strings: it
+// copies those it keeps (routes, instances, services and methods, once
+// each), so that s may be a view of a store's bytes, read for the call
+// (codec.ViewSummary).
 func (a *Exact) AddSummary(s *recording.Summary, durs []time.Duration) {
 	a.requests++
 	failed := s.HasError()

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unsafe"
 
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/internal/storekit"
 )
@@ -188,5 +190,34 @@ func TestWindowEnds(t *testing.T) {
 	}
 	if got, want := storekit.MaxTime().UTC(), time.Date(2262, 4, 11, 22, 0, 0, 0, time.UTC); !got.Equal(want) {
 		t.Errorf("MaxTime = %v, want %v", got, want)
+	}
+}
+
+// TestAddSummaryKeepsNoString: the aggregate keeps none of a summary's
+// strings, but copies: a summary whose strings lie in bytes the caller
+// then overwrites (a view of a store's bytes, as memstore's Stats reads
+// them) leaves the routes, instances, services and methods it named in
+// the answer.
+func TestAddSummaryKeepsNoString(t *testing.T) {
+	now := time.Now()
+	buf := []byte("GET /a|vm/1|sql|SELECT")
+	str := func(from, to int) string { return unsafe.String(&buf[from], to-from) }
+	s := recording.Summary{Start: now.Add(-time.Minute), Duration: time.Millisecond, Route: str(0, 6), Instance: str(7, 11),
+		RPCs: []recording.RPCStat{{Service: str(12, 15), Method: str(16, 22), Count: 1, Total: time.Millisecond}}}
+	a := storekit.NewExact(store.Window{Since: now.Add(-time.Hour), Until: now}, 0)
+	a.AddSummary(&s, []time.Duration{time.Millisecond})
+	copy(buf, "XXXXXXXXXXXXXXXXXXXXXX")
+	st := a.Stats()
+	if len(st.Routes) != 1 || st.Routes[0].Route != "GET /a" {
+		t.Errorf("routes %+v, want GET /a", st.Routes)
+	}
+	if len(st.Instances) != 1 || st.Instances[0].Instance != "vm/1" {
+		t.Errorf("instances %+v, want vm/1", st.Instances)
+	}
+	if len(st.RPCs) != 1 || st.RPCs[0].Service != "sql" || st.RPCs[0].Method != "SELECT" {
+		t.Errorf("RPCs %+v, want sql SELECT", st.RPCs)
+	}
+	if len(st.RouteRPCs) != 1 || st.RouteRPCs[0].Route != "GET /a" || st.RouteRPCs[0].Service != "sql" || st.RouteRPCs[0].Method != "SELECT" {
+		t.Errorf("route RPCs %+v, want GET /a sql SELECT", st.RouteRPCs)
 	}
 }
