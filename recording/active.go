@@ -1641,7 +1641,9 @@ func putAttr(cc *Call, as []Attr, at Attr, maxAttrs int) []Attr {
 }
 
 // Reserve makes room for the call's first six attributes and first three
-// phases in one allocation, where setting them would take two: for a call
+// phases in one allocation, where setting them would take two (and in
+// none once its record is reused, when the recorder's sinks borrow
+// records: see [Borrower]): for a call
 // that will have both, such as an HTTP client call (method, server
 // address and port, URL, status and connection reuse; send, wait and
 // receive on a connection already open: a call that dialed one, with

@@ -16,8 +16,9 @@ import (
 // When every sink of a recorder is a Borrower whose BorrowsRecords returns
 // true (and a [Sequence] is one when all its sinks are), the recorder
 // reuses a record's memory once every sink is done with it: a recorded
-// request then allocates no Record, no Calls, no header map, whatever its
-// size. With any other sink, records are never reused, and sinks may keep
+// request then allocates no Record, no Calls, no header map, and no room
+// for its calls' attributes and phases ([ActiveCall.Reserve]), whatever
+// its size. With any other sink, records are never reused, and sinks may keep
 // them, as the [Sink] contract allows. Package badgerstore's Store, package
 // redisstore's Store, package memstore's Store (which keeps records
 // encoded, not the records) and package ui's Live are Borrowers; package
