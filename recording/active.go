@@ -686,9 +686,10 @@ func (a *ActiveRecord) finish(d time.Duration) {
 // recorded in, and takes from each slot its pointer to its call (see
 // frozenLocked): from here on the array is r's, reused with r for the
 // next request when its sinks borrow records (see Borrower), so no slot
-// may read or write it again. Calls discarded are left out, the calls
-// after them moved down; a call still running gets a copy of its own to
-// go on in, and the record a copy of its slices (see Record.FinalCall).
+// may read or write it again, nor the rooms of r's array of rooms (see
+// spareRoomLocked). Calls discarded are left out, the calls after them
+// moved down; a call still running gets a copy of its own to go on in,
+// with copies of its slices and no room (see Record.FinalCall).
 // When the calls are not all in the array (it was full, and replaced:
 // see callLocked), they are copied into a new one. a.mu must be held, a
 // must have ended and have made a call.
@@ -729,15 +730,19 @@ func (a *ActiveRecord) handOverLocked(r *Record) {
 			if src.slot == 0 {
 				// Still running: it goes on in a copy of its own, and
 				// the record gets copies of its slices.
+				// The record keeps the call's slices as they are (in a
+				// room of the record's own array, reused with it: see
+				// spareRoomLocked); the call goes on in copies of its
+				// own, and takes no room of the record's again.
 				live := new(Call)
 				*live = *src
 				live.Running = true // the slot's: it ran at the end
-				ac.c = live
+				live.Attrs = slices.Clone(src.Attrs)
+				live.Phases = slices.Clone(src.Phases)
+				ac.c, ac.room = live, nil
 				if c != src {
 					*c = *src
 				}
-				c.Attrs = slices.Clone(c.Attrs)
-				c.Phases = slices.Clone(c.Phases)
 				c.Running = true
 				c.Duration = r.Duration - c.Start
 				if r.live == nil {
@@ -1226,15 +1231,23 @@ func (a *ActiveRecord) firstCalls(hint int) int {
 	return n
 }
 
-// newRoomLocked returns a fresh room for a call of a, with a.mu held: the
-// next free room of a's last slab, else the first of a new slab. A slab
-// holds as many rooms as the last record that took rooms took and a has
-// not taken yet (roomHint less roomsMade), rounded down to 1, 3, 7 or 11
-// (see roomSlab): a record of ten HTTP calls takes its rooms in two
+// newRoomLocked returns a fresh room for a call of a, with a.mu held.
+// When a's record is reused (its sinks borrow records, see Borrower), the
+// room is the next of the record's own array of rooms (see spareRoomLocked),
+// kept with it from one request to the next. Otherwise it is the next free
+// room of a's last slab, else the first of a new slab. A slab holds as
+// many rooms as the last record that took rooms took and a has not taken
+// yet (roomHint less roomsMade), rounded down to 1, 3, 7 or 11 (see
+// roomSlab): a record of ten HTTP calls takes its rooms in two
 // allocations (7 and 3) where it took ten. A slab's rooms share its
 // lifetime, which is the record's: the record's calls keep them. (Slabs
-// are never reused: a room is zero memory.)
+// are never reused: a room is zero memory.) A room taken after a ended (by
+// a call that was still running then, see handOverLocked) is a slab's:
+// the record's array is the next request's by then.
 func (a *ActiveRecord) newRoomLocked() *callRoom {
+	if a.rec.pool != nil && !a.ended {
+		return a.spareRoomLocked()
+	}
 	if a.roomsLeft == 0 {
 		n := roomSlab(int(a.rec.roomHint.Load()) - int(a.roomsMade))
 		slab := make([]callRoom, n)
@@ -1249,6 +1262,29 @@ func (a *ActiveRecord) newRoomLocked() *callRoom {
 	}
 	a.roomsMade++
 	return r
+}
+
+// spareRoomLocked returns the next room of the record's array of rooms,
+// spare.rooms, whose length is the rooms taken from it: zero memory, a
+// fresh array or a reused record's, which reset zeroed. A full array, and
+// at the record's first room one with fewer rooms than the last record
+// that took rooms took (roomHint), is replaced by one for as many as
+// that, at least twice the full one's, at most maxSpareRooms; the rooms
+// taken from the old one stay there, kept by the calls that took them,
+// and the new one is reused with the record. A service whose requests
+// make ten HTTP calls takes its rooms from its records' arrays, with no
+// allocation, once each record has served one request. a.mu must be
+// held, and a must not have ended: the record is the next request's then.
+func (a *ActiveRecord) spareRoomLocked() *callRoom {
+	sp := a.r.spare
+	n, c := len(sp.rooms), cap(sp.rooms)
+	if n == c || n == 0 && c < min(int(a.rec.roomHint.Load()), maxSpareRooms) {
+		m := max(int(a.rec.roomHint.Load()), 2*c, 1)
+		sp.rooms, n = make([]callRoom, 0, min(m, maxSpareRooms)), 0
+	}
+	sp.rooms = sp.rooms[:n+1]
+	a.roomsMade++
+	return &sp.rooms[n]
 }
 
 // roomSlab returns how many rooms a slab holds for a record expected to
@@ -1605,7 +1641,9 @@ func putAttr(cc *Call, as []Attr, at Attr, maxAttrs int) []Attr {
 }
 
 // Reserve makes room for the call's first six attributes and first three
-// phases in one allocation, where setting them would take two: for a call
+// phases in one allocation, where setting them would take two (and in
+// none once its record is reused, when the recorder's sinks borrow
+// records: see [Borrower]): for a call
 // that will have both, such as an HTTP client call (method, server
 // address and port, URL, status and connection reuse; send, wait and
 // receive on a connection already open: a call that dialed one, with

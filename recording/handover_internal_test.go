@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -251,11 +252,13 @@ func TestHandedOverCallsNotReused(t *testing.T) {
 	}
 	ar.Finish()
 
+	var rounds atomic.Int64 // the caller's rounds of setters
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { // the caller, still holding the first request's calls
 		defer close(done)
 		for n := 0; ; n++ {
+			rounds.Store(int64(n))
 			select {
 			case <-stop:
 				return
@@ -278,7 +281,9 @@ func TestHandedOverCallsNotReused(t *testing.T) {
 			}
 		}
 	}()
-	for i := 1; i < 300; i++ {
+	// The next requests run until the caller has ended its calls (after
+	// its hundredth round), on a busy machine too.
+	for i := 1; i < 300 || rounds.Load() <= 101; i++ {
 		ctx, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: fmt.Sprintf("/%d", i)})
 		for range 3 {
 			StartCall(ctx, "svc", "N").End(nil)

@@ -16,8 +16,9 @@ import (
 // When every sink of a recorder is a Borrower whose BorrowsRecords returns
 // true (and a [Sequence] is one when all its sinks are), the recorder
 // reuses a record's memory once every sink is done with it: a recorded
-// request then allocates no Record, no Calls, no header map, whatever its
-// size. With any other sink, records are never reused, and sinks may keep
+// request then allocates no Record, no Calls, no header map, and no room
+// for its calls' attributes and phases ([ActiveCall.Reserve]), whatever
+// its size. With any other sink, records are never reused, and sinks may keep
 // them, as the [Sink] contract allows. Package badgerstore's Store, package
 // redisstore's Store, package memstore's Store (which keeps records
 // encoded, not the records) and package ui's Live are Borrowers; package
@@ -75,7 +76,8 @@ func spareBytes(rec *Record) int64 {
 		int64(cap(rec.spare.pcs))*int64(unsafe.Sizeof(uintptr(0))) +
 		int64(cap(rec.hdrFlat)+cap(rec.spare.hdrVals))*sizeString +
 		int64(len(rec.spare.hdr))*4*sizeString + int64(cap(rec.spare.hdrOrder))*int64(unsafe.Sizeof(headerEntry{})) +
-		int64(cap(rec.spare.warnings))*sizeWarning + rec.spare.hdrBytes
+		int64(cap(rec.spare.warnings))*sizeWarning + rec.spare.hdrBytes +
+		int64(cap(rec.spare.rooms))*int64(unsafe.Sizeof(callRoom{}))
 }
 
 func newRecordPool() *recordPool {
@@ -154,6 +156,7 @@ const (
 	maxSpareCalls   = 256
 	maxSpareHeaders = 512
 	maxSparePCs     = 64 << 10
+	maxSpareRooms   = 32
 )
 
 // newRecord returns an empty record: from the pool when r's sinks borrow
@@ -306,6 +309,14 @@ func (rec *Record) reset() {
 	if cap(sp.pcs) > maxSparePCs {
 		sp.pcs = nil
 	}
+	// The rooms taken are zeroed, as the calls are: the next request's
+	// calls take them as zero memory (see spareRoomLocked). Those taken
+	// from an array replaced since are the garbage collector's.
+	clear(sp.rooms)
+	sp.rooms = sp.rooms[:0]
+	if cap(sp.rooms) > maxSpareRooms {
+		sp.rooms = nil
+	}
 	// The fields before hdrFlat zeroed at once, as the recordHead they
 	// are (a composite literal of Record would be built aside and
 	// copied in; zeroing the whole Record, spare's copy taken out and
@@ -387,6 +398,7 @@ func dropStringRefs(s []string) {
 // for the next record made in it when its sinks borrow records.
 type spare struct {
 	calls    []Call              // the calls' array, Calls as FinishAt handed it over (see callLocked)
+	rooms    []callRoom          // the calls' rooms, which their Attrs and Phases share (see spareRoomLocked)
 	hdr      map[string][]string // Headers as headerMap made them
 	hdrVals  []string            // the values of hdr
 	hdrBytes int64               // recordSize's estimate of hdr, kept with its values (see reset)

@@ -8,15 +8,21 @@ import (
 	"unsafe"
 )
 
-// TestRoomSlabs checks that Reserve's rooms are carved from slabs sized by
+// TestRoomSlabs checks that Reserve's rooms, for a recorder whose sinks
+// may keep records (which are then never reused, nor their rooms: see
+// TestPooledRoomsInSpare for the others), are carved from slabs sized by
 // the rooms the last record took (1, 3, 7 or 11 rooms): a first record
 // takes them one at a time; the next record of ten takes its rooms from a
 // slab of seven and one of three, each room in its own place; a call's
 // attributes and phases past its room go elsewhere, leaving its
 // neighbour's as they were; and the hint follows the last record.
 func TestRoomSlabs(t *testing.T) {
-	r := New(WithMaxCalls(1000))
+	keeps := SinkFunc(func(context.Context, []*Record) error { return nil })
+	r := New(WithSinks(keeps), WithMaxCalls(1000))
 	defer r.Close(context.Background())
+	if r.pool != nil {
+		t.Fatal("a recorder with a SinkFunc reuses records")
+	}
 	now := time.Now()
 
 	// record makes n calls that reserve rooms, and returns them (the

@@ -367,20 +367,27 @@ func BenchmarkTransport(b *testing.B) {
 // B/op and allocs/op are a call's share of everything recording
 // allocates for it, its record's included. (It recorded into memstore,
 // which kept its records until the twenty-second round and now borrows
-// them.)
+// them.) appstats-memstore records into memstore (256 records), as the
+// fanout scenario does: memstore borrows records, and the recorder reuses
+// them, with their calls' array and rooms.
 func BenchmarkTransportKept(b *testing.B) {
 	srv := httptest.NewServer(hello)
 	b.Cleanup(srv.Close)
 	t := &http.Transport{MaxIdleConnsPerHost: 4}
 	b.Cleanup(t.CloseIdleConnections)
 	url := srv.URL + "/items/42?q=1"
-	for _, recorded := range []bool{false, true} {
-		name, transport := "bare", http.RoundTripper(t)
-		if recorded {
-			name, transport = "appstats", httpstats.NewTransport(t)
+	for _, name := range []string{"bare", "appstats", "appstats-memstore"} {
+		transport, sink := http.RoundTripper(t), keepLast(256)
+		if name != "bare" {
+			transport = httpstats.NewTransport(t)
+		}
+		if name == "appstats-memstore" {
+			st := memstore.New(256)
+			b.Cleanup(func() { st.Close() })
+			sink = st
 		}
 		b.Run(name, func(b *testing.B) {
-			rec := recording.New(recording.WithSinks(keepLast(256)), recording.WithQueueSize(1<<14))
+			rec := recording.New(recording.WithSinks(sink), recording.WithQueueSize(1<<14))
 			b.Cleanup(func() { rec.Close(context.Background()) })
 			client := &http.Client{Transport: transport}
 			ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
