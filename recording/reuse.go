@@ -311,11 +311,15 @@ func (rec *Record) reset() {
 	}
 	// The rooms taken are zeroed, as the calls are: the next request's
 	// calls take them as zero memory (see spareRoomLocked). Those taken
-	// from an array replaced since are the garbage collector's.
-	clear(sp.rooms)
-	sp.rooms = sp.rooms[:0]
-	if cap(sp.rooms) > maxSpareRooms {
-		sp.rooms = nil
+	// from an array replaced since are the garbage collector's. A record
+	// whose calls took no room (most: a request without calls) passes
+	// over it; the array only grows by rooms taken.
+	if len(sp.rooms) > 0 {
+		clear(sp.rooms)
+		sp.rooms = sp.rooms[:0]
+		if cap(sp.rooms) > maxSpareRooms {
+			sp.rooms = nil
+		}
 	}
 	// The fields before hdrFlat zeroed at once, as the recordHead they
 	// are (a composite literal of Record would be built aside and
