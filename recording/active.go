@@ -728,8 +728,7 @@ func (a *ActiveRecord) handOverLocked(r *Record) {
 			}
 			c := &dst[k]
 			if src.slot == 0 {
-				// Still running: it goes on in a copy of its own, and
-				// the record gets copies of its slices.
+				// Still running: it goes on in a copy of its own.
 				// The record keeps the call's slices as they are (in a
 				// room of the record's own array, reused with it: see
 				// spareRoomLocked); the call goes on in copies of its

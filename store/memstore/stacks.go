@@ -74,7 +74,7 @@ func frameMemory(frames []recording.Frame) string {
 // slice, so no other stack can come to lie at its address.
 func (t *stackTable) find(stack []recording.Frame, write uint64) int32 {
 	addr := uintptr(unsafe.Pointer(&stack[0]))
-	rs := &t.recent[uint64(addr)*0x9e3779b97f4a7c15>>(64-6)]
+	rs := t.recentOf(addr)
 	if rs.addr == addr && rs.n == len(stack) {
 		if rs.write == write {
 			return rs.id
@@ -100,16 +100,23 @@ func (t *stackTable) add(stack []recording.Frame, write uint64) int32 {
 	t.frames = append(t.frames, c)
 	t.n += len(c)
 	m := frameMemory(c)
-	if h := maphash.String(t.seed, m); !hasKey(t.byWords, h) {
+	if h := maphash.String(t.seed, m); !t.hashed(h) {
 		t.byWords[h] = id // (another stack of the same hash is found by its slice only)
 	}
 	addr := uintptr(unsafe.Pointer(&stack[0]))
-	t.recent[uint64(addr)*0x9e3779b97f4a7c15>>(64-6)] = recentStack{addr: addr, n: len(stack), id: id, write: write}
+	*t.recentOf(addr) = recentStack{addr: addr, n: len(stack), id: id, write: write}
 	return id
 }
 
-func hasKey(m map[uint64]int32, k uint64) bool {
-	_, ok := m[k]
+// recentOf returns the entry of recent for a slice whose first frame
+// lies at addr (a Fibonacci hash of the address, to 64 entries).
+func (t *stackTable) recentOf(addr uintptr) *recentStack {
+	return &t.recent[uint64(addr)*0x9e3779b97f4a7c15>>(64-6)]
+}
+
+// hashed reports whether a stack of hash h is in byWords.
+func (t *stackTable) hashed(h uint64) bool {
+	_, ok := t.byWords[h]
 	return ok
 }
 

@@ -74,7 +74,8 @@ func ViewSummary(rec, rest []byte, s *recording.Summary, durs *[]time.Duration) 
 	if err := viewHead(rec, s); err != nil {
 		return err
 	}
-	d := viewDec(rest)
+	var d dec
+	d.view(rest)
 	s.CallCount = d.int()
 	s.ErrorCalls = d.int()
 	s.DroppedCalls = d.int()
@@ -147,7 +148,7 @@ func viewHead(rec []byte, s *recording.Summary) error {
 // stacks), its strings rec's memory, after its tag and version. (A
 // function that returned the decoder would give it to the heap.)
 func recHead(d *dec, rec []byte) {
-	*d = dec{b: rec, str: unsafe.String(unsafe.SliceData(rec), len(rec))}
+	d.view(rec)
 	if len(rec) < 2 || rec[0] != tagRecord || (rec[1] != codecMem && (rec[1] < codecV1 || rec[1] > codecV4)) {
 		d.fail(errors.New("not a record"))
 	}
@@ -201,9 +202,9 @@ func (d *dec) headers() {
 	}
 }
 
-// viewDec returns a decoder of b whose strings are b's memory, not a copy.
-func viewDec(b []byte) *dec {
-	return &dec{b: b, str: unsafe.String(unsafe.SliceData(b), len(b))}
+// view sets d to decode b, its strings b's memory, not a copy.
+func (d *dec) view(b []byte) {
+	*d = dec{b: b, str: unsafe.String(unsafe.SliceData(b), len(b))}
 }
 
 // OwnStrings gives s's strings (its own and its RPCs' services and
@@ -290,7 +291,7 @@ func RecordOverall(rec, rest []byte) (Overall, error) {
 	if d.err != nil {
 		return Overall{}, d.done("record")
 	}
-	d = dec{b: rest, str: unsafe.String(unsafe.SliceData(rest), len(rest))}
+	d.view(rest)
 	o := Overall{Duration: s.Duration, Failed: failed || s.HasError(), Calls: d.int()}
 	d.int() // ErrorCalls
 	d.int() // DroppedCalls
