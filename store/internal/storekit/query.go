@@ -132,20 +132,12 @@ func lower(c byte) byte {
 	return c
 }
 
-// MinTime and MaxTime return the ends of the windows a store counts in (see
-// [ClampWindow]): [store.MinTime] and [store.MaxTime], 1677-09-21 02:00 and
-// 2262-04-11 22:00 UTC.
-func MinTime() time.Time { return store.MinTime() }
-
-// MaxTime: see [MinTime].
-func MaxTime() time.Time { return store.MaxTime() }
-
-// ClampWindow cuts w to [MinTime, MaxTime]: a zero or earlier Since is
-// MinTime; a set Until later than MaxTime is MaxTime (a zero Until stays
-// zero). Records are stored at Unix nanoseconds, which hold no other
+// ClampWindow cuts w to [store.MinTime, store.MaxTime] (1677-09-21 02:00
+// and 2262-04-11 22:00 UTC): a zero or earlier Since is MinTime; a set
+// Until later than MaxTime is MaxTime (a zero Until stays zero). Records are stored at Unix nanoseconds, which hold no other
 // times; a store counts those within a window so cut.
 func ClampWindow(w store.Window) store.Window {
-	lo, hi := MinTime(), MaxTime()
+	lo, hi := store.MinTime(), store.MaxTime()
 	clamp := func(t time.Time) time.Time {
 		switch {
 		case t.Before(lo):

@@ -182,13 +182,13 @@ func TestFold(t *testing.T) {
 	}
 }
 
-// TestWindowEnds checks the ends the docs of MinTime, ClampWindow and
+// TestWindowEnds checks the ends the docs of store.MinTime, ClampWindow and
 // store.Store give: whole hours an hour or two inside int64's times.
 func TestWindowEnds(t *testing.T) {
-	if got, want := storekit.MinTime().UTC(), time.Date(1677, 9, 21, 2, 0, 0, 0, time.UTC); !got.Equal(want) {
+	if got, want := store.MinTime().UTC(), time.Date(1677, 9, 21, 2, 0, 0, 0, time.UTC); !got.Equal(want) {
 		t.Errorf("MinTime = %v, want %v", got, want)
 	}
-	if got, want := storekit.MaxTime().UTC(), time.Date(2262, 4, 11, 22, 0, 0, 0, time.UTC); !got.Equal(want) {
+	if got, want := store.MaxTime().UTC(), time.Date(2262, 4, 11, 22, 0, 0, 0, time.UTC); !got.Equal(want) {
 		t.Errorf("MaxTime = %v, want %v", got, want)
 	}
 }
