@@ -155,7 +155,7 @@ func ClampWindow(w store.Window) store.Window {
 }
 
 // ResolveWindow fills a zero w.Until with now, checks that the window is
-// not empty, and cuts it to [MinTime, MaxTime] (see [ClampWindow]; a
+// not empty, and cuts it to [store.MinTime, store.MaxTime] (see [ClampWindow]; a
 // window outside them is cut to an empty one, where no record is), for
 // [store.Store.Stats].
 func ResolveWindow(w store.Window, now time.Time) (store.Window, error) {
