@@ -632,7 +632,7 @@ func maxDrain(rs []round) time.Duration {
 }
 
 func writeSummary(w io.Writer, results []*result) {
-	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the reference rows, without a target: otel-, otelhttp ÷ bare; flight-floor, Go's tracer alone, traced ÷ bare)\n\n")
+	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the reference rows, without a target: otel-, otelhttp ÷ bare; flight-floor, Go's tracer alone, traced ÷ bare; aa-hello, the same handler in both, bare B ÷ bare)\n\n")
 	fmt.Fprintf(w, "| scenario | throughput | per pair | CPU/req | p50 | p99 | target | result |\n|---|--:|---|--:|--:|--:|---|---|\n")
 	for _, r := range results {
 		var pairs []string
@@ -654,4 +654,5 @@ func writeSummary(w io.Writer, results []*result) {
 			target, verdict)
 	}
 	writeFloor(w, results)
+	writeNoise(w, results)
 }

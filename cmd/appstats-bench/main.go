@@ -94,6 +94,13 @@
 //	        execution tracer's own cost, the floor under the flight scenario.
 //	        With both, the summary splits the flight ratio into the tracer's
 //	        and appstats' part (flight ÷ floor)
+//	aa-hello
+//	        a reference, not a target: the A/A arm. The hello handler with
+//	        nothing of appstats in both configurations ("bare B" in the
+//	        recorded one's place): its ratio's distance from 1 is the
+//	        method's own noise in the run. With it, the summary states that
+//	        noise and, for every scenario, its pairs' mean ratio by which
+//	        configuration ran first
 //	otel-hello, otel-fanout
 //	        references, not targets: the hello and fanout scenarios with
 //	        OpenTelemetry's otelhttp (NewHandler, and NewTransport for the

@@ -66,6 +66,20 @@ func TestSmoke(t *testing.T) {
 			}
 			continue
 		}
+		if r.Scenario == aaScenario {
+			// The A/A arm: the bare handler in both configurations,
+			// nothing recorded, and the method's noise stated after
+			// the summary.
+			_, row, _ := strings.Cut(out.String(), "\n| "+r.Scenario+" | ")
+			row, _, _ = strings.Cut(row, "\n")
+			if r.Stats.Recorded != 0 || r.Met() || !strings.HasSuffix(row, " | none | reference |") || !strings.Contains(out.String(), "\n| bare B | ") {
+				t.Errorf("%s: recorder counted %d; no reference row in the summary, or no bare B row:\n%s", r.Scenario, r.Stats.Recorded, out.String())
+			}
+			if !strings.Contains(out.String(), "\nThe method's noise (aa-hello, the same handler in both configurations): ratio ") {
+				t.Errorf("no noise line:\n%s", out.String())
+			}
+			continue
+		}
 		if r.Reference {
 			// A reference scenario records nothing: every otelhttp
 			// request made its spans (a server span, and one a call in
@@ -407,5 +421,34 @@ func TestFlightFloor(t *testing.T) {
 		if trace.IsEnabled() {
 			t.Fatalf("slice %v: the tracer runs after the scenario", slice)
 		}
+	}
+}
+
+// TestNoise: the noise line states the A/A arm's ratio and the range of
+// its pairs, and each scenario's pairs split by the configuration that
+// ran first (pairOrder: bare first in pairs 1, 3, 5, …).
+func TestNoise(t *testing.T) {
+	aa := &result{Scenario: aaScenario, Reference: true}
+	for _, rps := range []int{110, 90, 100, 80} { // bare B; bare at 100
+		aa.Bare.add(round{Requests: 100, Elapsed: time.Second})
+		aa.Recorded.add(round{Requests: rps, Elapsed: time.Second})
+	}
+	b, m := orderSplit(aa)
+	if fmt.Sprintf("%.3f/%.3f", b, m) != "1.050/0.850" {
+		t.Errorf("orderSplit: %.3f/%.3f, want 1.050/0.850 (pairs 1 and 3 bare first)", b, m)
+	}
+	one := &result{Scenario: "hello"}
+	one.Bare.add(round{Requests: 100, Elapsed: time.Second})
+	one.Recorded.add(round{Requests: 95, Elapsed: time.Second})
+	var out bytes.Buffer
+	writeNoise(&out, []*result{one, aa})
+	want := "\nThe method's noise (aa-hello, the same handler in both configurations): ratio 0.950, pairs 0.800–1.100. Pairs' mean ratio by the configuration run first (bare first/measured first): aa-hello 1.050/0.850.\n"
+	if out.String() != want {
+		t.Errorf("noise line:\n%q\nwant\n%q", out.String(), want)
+	}
+	out.Reset()
+	writeNoise(&out, []*result{one})
+	if out.Len() != 0 {
+		t.Errorf("a run without the A/A arm wrote %q", out.String())
 	}
 }

@@ -25,10 +25,10 @@ import (
 const otelPrefix = "otel-"
 
 // isReference reports whether the scenario named is a reference scenario:
-// an otel- one, or flight-floor (Go's tracer alone, the floor under the
-// flight scenario).
+// an otel- one, flight-floor (Go's tracer alone, the floor under the
+// flight scenario) or aa-hello (the method's own noise).
 func isReference(name string) bool {
-	return strings.HasPrefix(name, otelPrefix) || name == floorScenario
+	return strings.HasPrefix(name, otelPrefix) || name == floorScenario || name == aaScenario
 }
 
 // otelTracing is a reference scenario's OpenTelemetry SDK: every span

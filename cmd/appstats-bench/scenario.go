@@ -24,9 +24,9 @@ import (
 )
 
 // scenarioNames lists the scenarios in the order "all" runs them.
-// The otel- scenarios and flight-floor are references, not targets (see
-// isReference).
-var scenarioNames = []string{"hello", "fanout", "badger", "ui", "flight", floorScenario, "otel-hello", "otel-fanout"}
+// The otel- scenarios, flight-floor and aa-hello are references, not
+// targets (see isReference).
+var scenarioNames = []string{"hello", "fanout", "badger", "ui", "flight", floorScenario, aaScenario, "otel-hello", "otel-fanout"}
 
 // fanoutCalls is how many backend calls the fanout handler makes.
 const fanoutCalls = 10
@@ -426,6 +426,8 @@ func setup(name string, o options) (e *env, err error) {
 		setupFlight(e)
 	case floorScenario:
 		setupFlightFloor(e)
+	case aaScenario:
+		setupAA(e)
 	case "otel-hello", "otel-fanout":
 		err = setupOtel(e, o, strings.TrimPrefix(name, otelPrefix))
 	default:
