@@ -182,7 +182,11 @@ func (f *floorRounds) report() string {
 
 // writeFloor writes, when results hold both the flight scenario and its
 // floor, the flight scenario's ratio beside Go's tracer's own and what is
-// left for appstats: the flight ratio over the floor's.
+// left for appstats: the flight ratio over the floor's; and both
+// scenarios' collections per request without and with the flight
+// recorder, whose window lies in the Go heap and so slows the collector's
+// pace, more over the floor's small heap than over the flight scenario's
+// (see docs/BENCHMARKS.md, "what appstats adds with Go's tracer on").
 func writeFloor(w io.Writer, results []*result) {
 	var fl, floor *result
 	for _, r := range results {
@@ -207,8 +211,11 @@ func writeFloor(w io.Writer, results []*result) {
 		}
 		return "+" + fmtDur(d)
 	}
-	fmt.Fprintf(&b, "\nThe flight recorder, split: flight (appstats with it ÷ without) %.3f throughput, %.3f CPU/req (%s CPU a request); of which Go's tracer alone (%s, traced ÷ bare, no appstats) %.3f throughput, %.3f CPU/req (%s CPU a request); appstats' part with the tracer on (flight ÷ floor) %.3f throughput, %.3f CPU/req.\n",
+	gcs := func(r *result) string {
+		return perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.2f", 1e4*perRequest(m, float64(m.GC.Cycles))) })
+	}
+	fmt.Fprintf(&b, "\nThe flight recorder, split: flight (appstats with it ÷ without) %.3f throughput, %.3f CPU/req (%s CPU a request); of which Go's tracer alone (%s, traced ÷ bare, no appstats) %.3f throughput, %.3f CPU/req (%s CPU a request); appstats' part with the tracer on (flight ÷ floor) %.3f throughput, %.3f CPU/req. Collections per 10,000 requests, without the flight recorder → with it: flight %s, %s %s (its window is Go heap, which raises the collector's goal, more in proportion over the floor's small heap than over flight's: run with GOGC=off for a split without that).\n",
 		fl.Ratio(), cpu(fl), added(fl), floorScenario, floor.Ratio(), cpu(floor), added(floor),
-		fl.Ratio()/floor.Ratio(), ratio(cpu(fl), cpu(floor)))
+		fl.Ratio()/floor.Ratio(), ratio(cpu(fl), cpu(floor)), gcs(fl), floorScenario, gcs(floor))
 	io.WriteString(w, b.String())
 }

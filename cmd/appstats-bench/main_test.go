@@ -64,6 +64,11 @@ func TestSmoke(t *testing.T) {
 			if !strings.Contains(out.String(), "\nThe flight recorder, split: flight (appstats with it ÷ without) ") {
 				t.Errorf("no split of the flight scenario's ratio:\n%s", out.String())
 			}
+			// The split states both scenarios' collections, which the
+			// flight recorder's window in the heap changes.
+			if !strings.Contains(out.String(), "Collections per 10,000 requests, without the flight recorder → with it: flight ") || !strings.Contains(out.String(), ", "+floorScenario+" ") {
+				t.Errorf("the split states no collections:\n%s", out.String())
+			}
 			continue
 		}
 		if r.Scenario == aaScenario {
