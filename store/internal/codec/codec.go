@@ -1053,16 +1053,29 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 //   - its service, method, error, request and response not in the mask,
 //     each as enc.s writes it;
 //   - its phases, if the mask says so, as version 2 writes them;
-//   - its attributes unless the mask has them, as appendAttrs writes them;
+//   - its attributes unless the mask has them, as appendCallAttrs writes
+//     them: each key and value that is the previous call's at the same
+//     index (equal bytes) as one byte;
 //   - its span ID, flags and parent's span ID, as appendCallIDs writes
 //     them.
 //
 // The calls of a record mostly repeat their service, method, response
 // and attributes from one call to the next, and the recorder gives them
 // the same strings: storetest.Record20's calls write their requests
-// alone. Nothing is looked up and no varint written for a call but the
-// lengths of the strings that are written.
-const codecMem = 0x80
+// alone. Calls to other URLs repeat their attributes' keys, and most
+// values (the method, address, port, status), in other memory: a fanout
+// record's HTTP calls write their URLs and little else of their
+// attributes. Nothing is looked up and no varint written for a call but
+// the lengths of the strings that are written.
+//
+// The memory version's bytes are never stored (badgerstore's ring and
+// memstore hold them in memory only), but a reader reads both of its
+// forms: codecMem1, written before round 24, writes a call's attributes
+// that are not the previous call's all in full, as appendAttrs does.
+const (
+	codecMem1 = 0x80
+	codecMem  = 0x81
+)
 
 // A call's mask in a record of the memory version.
 const (
@@ -1169,12 +1182,117 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 		}
 		b = e.b
 		if m&memAttrs == 0 {
-			b = appendAttrs(b, c.Attrs)
+			b = appendCallAttrs(b, c.Attrs, p.Attrs)
 		}
 		b = appendCallIDs(b, c)
 		p = c
 	}
 	return appendRecordEnd(b, r)
+}
+
+// appendCallAttrs appends attrs, a call's attributes in the memory
+// version, beside prev, the previous call's: their count, then each key
+// and each value either as 0, the string at the same index of prev (equal
+// bytes: the recorder gives a key the same string each call, a value
+// parsed from each call's URL another), or as its length plus one, as a
+// uvarint, then its bytes.
+func appendCallAttrs(b []byte, attrs, prev []recording.Attr) []byte {
+	e := enc{b: b}
+	e.n(len(attrs))
+	n := min(len(attrs), len(prev))
+	for i := range attrs[:n] {
+		a, p := &attrs[i], &prev[i]
+		if sameData(&a.Key, &p.Key) || a.Key == p.Key {
+			e.b = append(e.b, 0)
+		} else {
+			e.s1(a.Key)
+		}
+		if sameData(&a.Value, &p.Value) || a.Value == p.Value {
+			e.b = append(e.b, 0)
+		} else {
+			e.s1(a.Value)
+		}
+	}
+	for i := range attrs[n:] {
+		e.s1(attrs[n+i].Key)
+		e.s1(attrs[n+i].Value)
+	}
+	return e.b
+}
+
+// s1 appends v as appendCallAttrs writes a string in full: its length
+// plus one, then its bytes.
+func (e *enc) s1(v string) {
+	if len(v) < 0x7f {
+		e.b = append(append(e.b, byte(len(v)+1)), v...)
+		return
+	}
+	e.b = append(binary.AppendUvarint(e.b, uint64(len(v))+1), v...)
+}
+
+// decodeCallAttrs reads what appendCallAttrs wrote, prev being the
+// previous call's attributes: a string written as the previous call's
+// shares its memory.
+func decodeCallAttrs(d *dec, prev []recording.Attr) []recording.Attr {
+	n := d.n(2)
+	if n == 0 {
+		return nil
+	}
+	out := make([]recording.Attr, n)
+	for i := range out {
+		if i < len(prev) {
+			out[i].Key = d.s1(&prev[i].Key)
+			out[i].Value = d.s1(&prev[i].Value)
+		} else {
+			out[i].Key = d.s1(nil)
+			out[i].Value = d.s1(nil)
+		}
+	}
+	return out
+}
+
+// s1 reads a string that enc.s1 wrote, or 0 for *same (corrupt if same
+// is nil: no string of the previous call at that index).
+func (d *dec) s1(same *string) string {
+	x := d.u()
+	if d.err != nil {
+		return ""
+	}
+	if x == 0 {
+		if same == nil {
+			d.fail(errors.New("an attribute of the previous call beyond its attributes"))
+			return ""
+		}
+		return *same
+	}
+	if x-1 > uint64(len(d.b)-d.p) {
+		d.fail(errShort)
+		return ""
+	}
+	v := d.str[d.p : d.p+int(x-1)]
+	d.p += len(v)
+	return v
+}
+
+// skipCallAttrs passes what appendCallAttrs wrote, after a call with
+// prev attributes, and returns how many it passed (0 after an error).
+func (d *dec) skipCallAttrs(prev int) int {
+	n := d.n(2)
+	for i := 0; i < 2*n && d.err == nil; i++ {
+		x := d.u()
+		switch {
+		case x == 0 && i/2 >= prev:
+			d.fail(errors.New("an attribute of the previous call beyond its attributes"))
+		case x > 0 && x-1 > uint64(len(d.b)-d.p):
+			d.fail(errShort)
+		case x > 0:
+			d.p += int(x - 1)
+		}
+	}
+	if d.err != nil {
+		return 0
+	}
+	return n
 }
 
 // appendRecord appends r's encoding in version 4.
@@ -1744,9 +1862,10 @@ func (d *dec) recordTail(r *recording.Record, v byte) {
 // ending with its length so that an append copies.
 func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
-	if len(b) < 2 || b[0] != tagRecord || b[1] != codecMem {
+	if !RecordWithoutStacks(b) {
 		d.fail(errors.New("not a record without stacks"))
 	}
+	mem1 := len(b) >= 2 && b[1] == codecMem1
 	d.p = min(2, len(b))
 	r := new(recording.Record)
 	d.recordHead(r, true)
@@ -1786,10 +1905,13 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 				}
 			}
 		}
-		if m&memAttrs != 0 {
+		switch {
+		case m&memAttrs != 0:
 			c.Attrs = p.Attrs
-		} else {
+		case mem1:
 			c.Attrs = decodeAttrs(d, false)
+		default:
+			c.Attrs = decodeCallAttrs(d, p.Attrs)
 		}
 		d.callIDs(c)
 		if d.err != nil {
@@ -1813,9 +1935,10 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 // panic. The summary's strings share one copy of b.
 func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 	d := newDec(b, true)
-	if len(b) < 2 || b[0] != tagRecord || b[1] != codecMem {
+	if !RecordWithoutStacks(b) {
 		d.fail(errors.New("not a record without stacks"))
 	}
+	mem1 := len(b) >= 2 && b[1] == codecMem1
 	d.p = min(2, len(b))
 	var r recording.Record
 	d.recordHead(&r, false)
@@ -1832,6 +1955,7 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 	// there are many.
 	var idx map[[2]string]int
 	var service, method, callErr string // the previous call's
+	nattrs := 0                         // the previous call's attributes
 	j := -1
 	for range n {
 		if len(d.b)-d.p < 33 {
@@ -1861,11 +1985,15 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 				d.i()
 			}
 		}
-		if m&memAttrs == 0 {
+		switch {
+		case m&memAttrs != 0:
+		case mem1:
 			for k := d.n(2); k > 0 && d.err == nil; k-- {
 				d.skip()
 				d.skip()
 			}
+		default:
+			nattrs = d.skipCallAttrs(nattrs)
 		}
 		if len(d.b)-d.p < 8 {
 			d.fail(errShort)

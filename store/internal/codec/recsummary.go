@@ -149,7 +149,7 @@ func viewHead(rec []byte, s *recording.Summary) error {
 // function that returned the decoder would give it to the heap.)
 func recHead(d *dec, rec []byte) {
 	d.view(rec)
-	if len(rec) < 2 || rec[0] != tagRecord || (rec[1] != codecMem && (rec[1] < codecV1 || rec[1] > codecV4)) {
+	if len(rec) < 2 || rec[0] != tagRecord || (!RecordWithoutStacks(rec) && (rec[1] < codecV1 || rec[1] > codecV4)) {
 		d.fail(errors.New("not a record"))
 	}
 	d.p = min(2, len(rec))
@@ -319,4 +319,6 @@ func RecordOverall(rec, rest []byte) (Overall, error) {
 // RecordWithoutStacks reports whether rec, a record's bytes, was written
 // without its calls' stacks ([AppendRecordWithoutStacks]): read by
 // [DecodeRecordWithoutStacks], else by [DecodeRecord].
-func RecordWithoutStacks(rec []byte) bool { return len(rec) >= 2 && rec[1] == codecMem }
+func RecordWithoutStacks(rec []byte) bool {
+	return len(rec) >= 2 && rec[0] == tagRecord && (rec[1] == codecMem || rec[1] == codecMem1)
+}
