@@ -1182,7 +1182,7 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 		}
 		b = e.b
 		if m&memAttrs == 0 {
-			b = appendCallAttrs(b, c.Attrs, p.Attrs)
+			b = appendCallAttrs(b, c, p)
 		}
 		b = appendCallIDs(b, c)
 		p = c
@@ -1190,13 +1190,15 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 	return appendRecordEnd(b, r)
 }
 
-// appendCallAttrs appends attrs, a call's attributes in the memory
-// version, beside prev, the previous call's: their count, then each key
-// and each value either as 0, the string at the same index of prev (equal
-// bytes: the recorder gives a key the same string each call, a value
-// parsed from each call's URL another), or as its length plus one, as a
-// uvarint, then its bytes.
-func appendCallAttrs(b []byte, attrs, prev []recording.Attr) []byte {
+// appendCallAttrs appends c's attributes in the memory version, beside
+// those of p, the previous call: their count, then each key and each
+// value either as 0, the string at the same index of p's (equal bytes:
+// the recorder gives a key the same string each call, a value parsed
+// from each call's URL another), or as its length plus one, as a
+// uvarint, then its bytes. (It takes the calls, not their attributes:
+// two words to pass rather than six.)
+func appendCallAttrs(b []byte, c, p *recording.Call) []byte {
+	attrs, prev := c.Attrs, p.Attrs
 	e := enc{b: b}
 	e.n(len(attrs))
 	n := min(len(attrs), len(prev))

@@ -227,7 +227,7 @@ func TestCallAttrsRandom(t *testing.T) {
 func TestCallAttrsWritten(t *testing.T) {
 	prev := []recording.Attr{{Key: "server.address", Value: "127.0.0.1"}, {Key: "url.full", Value: "http://127.0.0.1:1/a"}}
 	attrs := []recording.Attr{{Key: "server.address", Value: strings.Clone("127.0.0.1")}, {Key: strings.Clone("url.full"), Value: "http://127.0.0.1:1/b"}, {Key: "k", Value: ""}}
-	got := appendCallAttrs(nil, attrs, prev)
+	got := appendCallAttrs(nil, &recording.Call{Attrs: attrs}, &recording.Call{Attrs: prev})
 	want := []byte{3, 0, 0, 0, 21}
 	want = append(want, "http://127.0.0.1:1/b"...)
 	want = append(want, 2, 'k', 1)
