@@ -1055,17 +1055,16 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 //   - its phases, if the mask says so, as version 2 writes them;
 //   - its attributes unless the mask has them, as appendCallAttrs writes
 //     them: each key and value that is the previous call's at the same
-//     index (equal bytes) as one byte;
+//     index as a flag;
 //   - its span ID, flags and parent's span ID, as appendCallIDs writes
 //     them.
 //
 // The calls of a record mostly repeat their service, method, response
 // and attributes from one call to the next, and the recorder gives them
 // the same strings: storetest.Record20's calls write their requests
-// alone. Calls to other URLs repeat their attributes' keys, and most
-// values (the method, address, port, status), in other memory: a fanout
-// record's HTTP calls write their URLs and little else of their
-// attributes. Nothing is looked up and no varint written for a call but
+// alone. Calls to other URLs repeat their attributes' keys and some
+// values (the status): a fanout record's HTTP calls write their keys as
+// flags. Nothing is looked up and no varint written for a call but
 // the lengths of the strings that are written.
 //
 // The memory version's bytes are never stored (badgerstore's ring and
@@ -1190,105 +1189,113 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 	return appendRecordEnd(b, r)
 }
 
+// A call's attribute's flags in the memory version.
+const (
+	attrSameKey   = 1 << iota // the previous call's key at the same index
+	attrSameValue             // its value
+	attrKnown     = attrSameKey | attrSameValue
+)
+
 // appendCallAttrs appends c's attributes in the memory version, beside
-// those of p, the previous call: their count, then each key and each
-// value either as 0, the string at the same index of p's (equal bytes:
-// the recorder gives a key the same string each call, a value parsed
-// from each call's URL another), or as its length plus one, as a
-// uvarint, then its bytes. (It takes the calls, not their attributes:
-// two words to pass rather than six.)
+// those of p, the previous call: their count, then for each a byte of
+// flags and its key and value unless the flags say that they are p's at
+// the same index, each as enc.s writes it. A key is p's if its bytes are
+// equal (the recorder gives a key the same string each call, so most are
+// found by sameData); a value only if it is the same string (sameData: a
+// constant, the status or a method, or a string the caller kept). A value
+// of equal bytes elsewhere is written again: comparing its bytes (an
+// address or a port parsed from each call's URL) cost as much as writing
+// them. (It takes the calls, not their attributes: two words to pass
+// rather than six.)
 func appendCallAttrs(b []byte, c, p *recording.Call) []byte {
 	attrs, prev := c.Attrs, p.Attrs
 	e := enc{b: b}
 	e.n(len(attrs))
-	n := min(len(attrs), len(prev))
-	for i := range attrs[:n] {
-		a, p := &attrs[i], &prev[i]
-		if sameData(&a.Key, &p.Key) || a.Key == p.Key {
-			e.b = append(e.b, 0)
-		} else {
-			e.s1(a.Key)
+	m := min(len(attrs), len(prev))
+	for i := range attrs[:m] {
+		a, q := &attrs[i], &prev[i]
+		var f byte
+		if sameData(&a.Key, &q.Key) || a.Key == q.Key {
+			f = attrSameKey
 		}
-		if sameData(&a.Value, &p.Value) || a.Value == p.Value {
-			e.b = append(e.b, 0)
-		} else {
-			e.s1(a.Value)
+		if sameData(&a.Value, &q.Value) {
+			f |= attrSameValue
+		}
+		e.b = append(e.b, f)
+		if f&attrSameKey == 0 {
+			e.s(a.Key)
+		}
+		if f&attrSameValue == 0 {
+			e.s(a.Value)
 		}
 	}
-	for i := range attrs[n:] {
-		e.s1(attrs[n+i].Key)
-		e.s1(attrs[n+i].Value)
+	for i := range attrs[m:] {
+		e.b = append(e.b, 0)
+		e.s(attrs[m+i].Key)
+		e.s(attrs[m+i].Value)
 	}
 	return e.b
 }
 
-// s1 appends v as appendCallAttrs writes a string in full: its length
-// plus one, then its bytes.
-func (e *enc) s1(v string) {
-	if len(v) < 0x7f {
-		e.b = append(append(e.b, byte(len(v)+1)), v...)
-		return
-	}
-	e.b = append(binary.AppendUvarint(e.b, uint64(len(v))+1), v...)
-}
-
 // decodeCallAttrs reads what appendCallAttrs wrote, prev being the
 // previous call's attributes: a string written as the previous call's
-// shares its memory.
+// shares its memory. Flags it does not know, or that name an attribute
+// of the previous call beyond its attributes, are corrupt.
 func decodeCallAttrs(d *dec, prev []recording.Attr) []recording.Attr {
-	n := d.n(2)
+	n := d.n(1)
 	if n == 0 {
 		return nil
 	}
 	out := make([]recording.Attr, n)
 	for i := range out {
-		if i < len(prev) {
-			out[i].Key = d.s1(&prev[i].Key)
-			out[i].Value = d.s1(&prev[i].Value)
+		f := d.attrFlags(i, len(prev))
+		if f&attrSameKey != 0 {
+			out[i].Key = prev[i].Key
 		} else {
-			out[i].Key = d.s1(nil)
-			out[i].Value = d.s1(nil)
+			out[i].Key = d.s()
+		}
+		if f&attrSameValue != 0 {
+			out[i].Value = prev[i].Value
+		} else {
+			out[i].Value = d.s()
+		}
+		if d.err != nil {
+			return nil
 		}
 	}
 	return out
 }
 
-// s1 reads a string that enc.s1 wrote, or 0 for *same (corrupt if same
-// is nil: no string of the previous call at that index).
-func (d *dec) s1(same *string) string {
-	x := d.u()
+// attrFlags reads the flags of a call's i-th attribute, after a call of
+// prev attributes (0 after an error).
+func (d *dec) attrFlags(i, prev int) byte {
 	if d.err != nil {
-		return ""
+		return 0
 	}
-	if x == 0 {
-		if same == nil {
-			d.fail(errors.New("an attribute of the previous call beyond its attributes"))
-			return ""
-		}
-		return *same
-	}
-	if x-1 > uint64(len(d.b)-d.p) {
+	if d.p >= len(d.b) {
 		d.fail(errShort)
-		return ""
+		return 0
 	}
-	v := d.str[d.p : d.p+int(x-1)]
-	d.p += len(v)
-	return v
+	f := d.b[d.p]
+	d.p++
+	if f&^attrKnown != 0 || (f != 0 && i >= prev) {
+		d.fail(fmt.Errorf("attribute flags %#x at %d after a call of %d", f, i, prev))
+		return 0
+	}
+	return f
 }
 
-// skipCallAttrs passes what appendCallAttrs wrote, after a call with
-// prev attributes, and returns how many it passed (0 after an error).
+// skipCallAttrs passes what appendCallAttrs wrote, after a call of prev
+// attributes, and returns how many it passed (0 after an error).
 func (d *dec) skipCallAttrs(prev int) int {
-	n := d.n(2)
-	for i := 0; i < 2*n && d.err == nil; i++ {
-		x := d.u()
-		switch {
-		case x == 0 && i/2 >= prev:
-			d.fail(errors.New("an attribute of the previous call beyond its attributes"))
-		case x > 0 && x-1 > uint64(len(d.b)-d.p):
-			d.fail(errShort)
-		case x > 0:
-			d.p += int(x - 1)
+	n := d.n(1)
+	for i := 0; i < n && d.err == nil; i++ {
+		f := d.attrFlags(i, prev)
+		if f&attrSameKey == 0 {
+			d.skip()
+		}
+		if f&attrSameValue == 0 {
+			d.skip()
 		}
 	}
 	if d.err != nil {

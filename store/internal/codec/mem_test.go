@@ -129,7 +129,7 @@ func checkWithoutStacks(t *testing.T, name string, b []byte, r *recording.Record
 // TestCallAttrsRandom: random records whose calls' attributes repeat the
 // previous call's keys and values at the same index or not (the same
 // strings, equal ones apart, other ones, empty ones, ones of 127 bytes
-// and more, fewer or more of them, the very slice again) decode, and
+// and more, fewer or more of them, many, the very slice again) decode, and
 // their summaries read, to what they were; every truncation gives an
 // error wrapping store.ErrCorrupt, and every byte flipped an error
 // wrapping it or a record, never a panic.
@@ -182,6 +182,13 @@ func TestCallAttrsRandom(t *testing.T) {
 				for range rng.IntN(8) {
 					c.Attrs = append(c.Attrs, recording.Attr{Key: pick(keys), Value: pick(values)})
 				}
+			case 5: // many
+				if rng.IntN(4) == 0 {
+					c.Attrs = nil
+					for range 30 + rng.IntN(8) {
+						c.Attrs = append(c.Attrs, recording.Attr{Key: pick(keys), Value: pick(values)})
+					}
+				}
 			}
 			if rng.IntN(10) == 0 {
 				c.Event = true
@@ -221,38 +228,76 @@ func TestCallAttrsRandom(t *testing.T) {
 	}
 }
 
-// TestCallAttrsWritten: a call's attributes' keys and values equal to the
-// previous call's at the same index are written as one byte each; an attribute written as the previous
-// call's beyond the previous call's attributes is corrupt.
+// TestCallAttrsWritten: a call's attributes' keys equal to the previous
+// call's at the same index, and values that are the same strings, are
+// written as flags; flags unknown,
+// or naming an attribute of the previous call beyond its attributes, are
+// corrupt.
 func TestCallAttrsWritten(t *testing.T) {
 	prev := []recording.Attr{{Key: "server.address", Value: "127.0.0.1"}, {Key: "url.full", Value: "http://127.0.0.1:1/a"}}
 	attrs := []recording.Attr{{Key: "server.address", Value: strings.Clone("127.0.0.1")}, {Key: strings.Clone("url.full"), Value: "http://127.0.0.1:1/b"}, {Key: "k", Value: ""}}
 	got := appendCallAttrs(nil, &recording.Call{Attrs: attrs}, &recording.Call{Attrs: prev})
-	want := []byte{3, 0, 0, 0, 21}
+	// 3; the first's key the previous call's, its value (equal bytes
+	// elsewhere) in full; the second's key, its value in full; the third
+	// in full.
+	want := []byte{3, attrSameKey, 9}
+	want = append(want, "127.0.0.1"...)
+	want = append(want, attrSameKey, 20)
 	want = append(want, "http://127.0.0.1:1/b"...)
-	want = append(want, 2, 'k', 1)
+	want = append(want, 0, 1, 'k', 0)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("written % x, want % x", got, want)
 	}
-	// Two calls; the second's second attribute written as the first's.
+	// Two calls: the second's attributes the first's one and another.
 	r := &recording.Record{Calls: []recording.Call{
 		{Attrs: prev[:1]},
 		{Attrs: prev},
 	}}
 	b := AppendRecordWithoutStacks(nil, r)
 	checkWithoutStacks(t, "two calls", b, r)
-	at := bytes.Index(b, []byte("http://127.0.0.1:1/a"))
-	// 2 attributes; the first's key and value the first call's; the
-	// second's key, its value.
-	if at < 13 || !bytes.Equal(b[at-13:at-10], []byte{2, 0, 0}) || b[at-10] != 9 || b[at-1] != 21 {
+	at := bytes.Index(b, []byte("\x08url.full\x14http://127.0.0.1:1/a"))
+	if at < 3 || !bytes.Equal(b[at-3:at], []byte{2, attrSameKey | attrSameValue, 0}) {
 		t.Fatalf("the second call's attributes not found in % x", b)
 	}
-	// Its key written as the first call's second, which it has not.
-	bad := slices.Concat(b[:at-10], []byte{0}, b[at-1:])
-	if _, err := DecodeRecordWithoutStacks(bad); !errors.Is(err, store.ErrCorrupt) {
-		t.Errorf("an attribute beyond the previous call's: err = %v, want ErrCorrupt", err)
+	for _, c := range []struct {
+		name string
+		at   int
+		flag byte
+	}{
+		{"the previous call's second key, which it has not", at - 1, attrSameKey},
+		{"the previous call's second value", at - 1, attrSameValue},
+		{"an unknown flag", at - 2, 4 | attrSameKey},
+	} {
+		bad := slices.Clone(b)
+		bad[c.at] = c.flag
+		if _, err := DecodeRecordWithoutStacks(bad); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("%s: err = %v, want ErrCorrupt", c.name, err)
+		}
+		if _, err := SummaryWithoutStacks(bad); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("%s: summary: err = %v, want ErrCorrupt", c.name, err)
+		}
 	}
-	if _, err := SummaryWithoutStacks(bad); !errors.Is(err, store.ErrCorrupt) {
-		t.Errorf("an attribute beyond the previous call's: summary: err = %v, want ErrCorrupt", err)
+}
+
+// BenchmarkAppendRecordWithoutStacks: the memory version's encoder, for a
+// fanout record (ten HTTP calls, see fanoutRecord), storetest.FullRecord
+// and storetest.Record20.
+func BenchmarkAppendRecordWithoutStacks(b *testing.B) {
+	at := time.Unix(1700000000, 0)
+	for _, c := range []struct {
+		name string
+		r    *recording.Record
+	}{
+		{"fanout", fanoutRecord(at, 10)},
+		{"full", storetest.FullRecord(at, 1)},
+		{"record20", storetest.Record20(at, 2)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			buf := AppendRecordWithoutStacks(nil, c.r)
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				buf = AppendRecordWithoutStacks(buf[:0], c.r)
+			}
+		})
 	}
 }
