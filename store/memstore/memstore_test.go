@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"reflect"
 	"runtime"
 	"slices"
@@ -151,7 +152,8 @@ func TestCapacityOrder(t *testing.T) {
 // counts batches. Cases: full, storetest.FullRecord (five calls, every
 // field set); hello, the record cmd/appstats-bench's hello scenario
 // writes (its hello handler: no calls, two request headers, three
-// attributes; as badgerstore's BenchmarkWrite/hello). Instructions a
+// attributes; as badgerstore's BenchmarkWrite/hello); fanout, ten HTTP
+// calls as the fanout scenario records them. Instructions a
 // record: scripts/callgrind-store.sh.
 func BenchmarkWrite(b *testing.B) {
 	hdr := map[string][]string{"Accept-Encoding": {"gzip"}, "User-Agent": {"Go-http-client/1.1"}}
@@ -162,12 +164,35 @@ func BenchmarkWrite(b *testing.B) {
 		Duration: 50 * time.Microsecond, Method: "GET", Path: "/hello", Route: "GET /hello", Status: 200, ResponseBytes: 5,
 		Headers: hdr, Remote: "127.0.0.1:43954", Instance: "vm/32050", Overhead: 3 * time.Microsecond, Attrs: attrs,
 	}
+	// fanout: as the fanout scenario's handler records it, ten GETs to
+	// one backend, each call's attributes new strings but for the keys,
+	// the method and the status.
+	fanout := storetest.FullRecord(start, 2)
+	fanout.Calls = nil
+	for i := range 10 {
+		url := fmt.Sprintf("http://127.0.0.1:40123/item/%d", i)
+		fanout.Calls = append(fanout.Calls, recording.Call{
+			Service: "http", Method: "GET 127.0.0.1:40123/item/{id}", Request: url[len("http://127.0.0.1:40123"):],
+			Start: time.Duration(i) * 90 * time.Microsecond, Duration: 80 * time.Microsecond, ResponseSize: 5,
+			SpanID: recording.SpanID{byte(i + 1), 9},
+			Attrs: []recording.Attr{
+				{Key: "http.request.method", Value: "GET"},
+				{Key: "server.address", Value: url[7:16]},
+				{Key: "server.port", Value: url[17:22]},
+				{Key: "url.full", Value: url},
+				{Key: "http.response.status_code", Value: "200"},
+				{Key: "http.connection.reused", Value: "true"},
+			},
+			Phases: []recording.Phase{{Name: "wait", Start: 1, Duration: 2}, {Name: "receive", Start: 3, Duration: 4}},
+		})
+	}
 	for _, bc := range []struct {
 		name string
 		tmpl *recording.Record
 	}{
 		{"full", storetest.FullRecord(start, 1)},
 		{"hello", hello},
+		{"fanout", fanout},
 	} {
 		b.Run(bc.name, func(b *testing.B) { benchWrite(b, bc.tmpl) })
 	}

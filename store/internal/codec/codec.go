@@ -59,8 +59,8 @@ const (
 // next indexes, up to maxShared of them. The calls of a record repeat
 // their services, methods and stack frames: a 20-call record of
 // storetest.Record20 takes 3,266 bytes rather than 6,187. A record
-// without its stacks ([AppendRecordWithoutStacks]) is still written in
-// version 2.
+// without its stacks ([AppendRecordWithoutStacks]) is written in the
+// memory version (see codecMem).
 //
 // Version 4 of a record writes a call's stack as version 3 does (the
 // count of frames shared with the previous call's stack, then the fresh
@@ -1053,16 +1053,28 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 //   - its service, method, error, request and response not in the mask,
 //     each as enc.s writes it;
 //   - its phases, if the mask says so, as version 2 writes them;
-//   - its attributes unless the mask has them, as appendAttrs writes them;
+//   - its attributes unless the mask has them, as appendCallAttrs writes
+//     them: each key and value that is the previous call's at the same
+//     index as a flag;
 //   - its span ID, flags and parent's span ID, as appendCallIDs writes
 //     them.
 //
 // The calls of a record mostly repeat their service, method, response
 // and attributes from one call to the next, and the recorder gives them
 // the same strings: storetest.Record20's calls write their requests
-// alone. Nothing is looked up and no varint written for a call but the
-// lengths of the strings that are written.
-const codecMem = 0x80
+// alone. Calls to other URLs repeat their attributes' keys and some
+// values (the status): a fanout record's HTTP calls write their keys as
+// flags. Nothing is looked up and no varint written for a call but
+// the lengths of the strings that are written.
+//
+// The memory version's bytes are never stored (badgerstore's ring and
+// memstore hold them in memory only), but a reader reads both of its
+// forms: codecMem1, written before round 24, writes a call's attributes
+// that are not the previous call's all in full, as appendAttrs does.
+const (
+	codecMem1 = 0x80
+	codecMem  = 0x81
+)
 
 // A call's mask in a record of the memory version.
 const (
@@ -1169,12 +1181,127 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 		}
 		b = e.b
 		if m&memAttrs == 0 {
-			b = appendAttrs(b, c.Attrs)
+			b = appendCallAttrs(b, c, p)
 		}
 		b = appendCallIDs(b, c)
 		p = c
 	}
 	return appendRecordEnd(b, r)
+}
+
+// A call's attribute's flags in the memory version.
+const (
+	attrSameKey   = 1 << iota // the previous call's key at the same index
+	attrSameValue             // its value
+	attrKnown     = attrSameKey | attrSameValue
+)
+
+// appendCallAttrs appends c's attributes in the memory version, beside
+// those of p, the previous call: their count, then for each a byte of
+// flags and its key and value unless the flags say that they are p's at
+// the same index, each as enc.s writes it. A key is p's if its bytes are
+// equal (the recorder gives a key the same string each call, so most are
+// found by sameData); a value only if it is the same string (sameData: a
+// constant, the status or a method, or a string the caller kept). A value
+// of equal bytes elsewhere is written again: comparing its bytes (an
+// address or a port parsed from each call's URL) cost more than writing
+// them (docs/BENCHMARKS.md, twenty-fourth round). (It takes the calls, not their attributes: two words to pass
+// rather than six.)
+func appendCallAttrs(b []byte, c, p *recording.Call) []byte {
+	attrs, prev := c.Attrs, p.Attrs
+	e := enc{b: b}
+	e.n(len(attrs))
+	m := min(len(attrs), len(prev))
+	for i := range attrs[:m] {
+		a, q := &attrs[i], &prev[i]
+		var f byte
+		if sameData(&a.Key, &q.Key) || a.Key == q.Key {
+			f = attrSameKey
+		}
+		if sameData(&a.Value, &q.Value) {
+			f |= attrSameValue
+		}
+		e.b = append(e.b, f)
+		if f&attrSameKey == 0 {
+			e.s(a.Key)
+		}
+		if f&attrSameValue == 0 {
+			e.s(a.Value)
+		}
+	}
+	for i := range attrs[m:] {
+		e.b = append(e.b, 0)
+		e.s(attrs[m+i].Key)
+		e.s(attrs[m+i].Value)
+	}
+	return e.b
+}
+
+// decodeCallAttrs reads what appendCallAttrs wrote, prev being the
+// previous call's attributes: a string written as the previous call's
+// shares its memory. Flags it does not know, or that name an attribute
+// of the previous call beyond its attributes, are corrupt.
+func decodeCallAttrs(d *dec, prev []recording.Attr) []recording.Attr {
+	n := d.n(1)
+	if n == 0 {
+		return nil
+	}
+	out := make([]recording.Attr, n)
+	for i := range out {
+		f := d.attrFlags(i, len(prev))
+		if f&attrSameKey != 0 {
+			out[i].Key = prev[i].Key
+		} else {
+			out[i].Key = d.s()
+		}
+		if f&attrSameValue != 0 {
+			out[i].Value = prev[i].Value
+		} else {
+			out[i].Value = d.s()
+		}
+		if d.err != nil {
+			return nil
+		}
+	}
+	return out
+}
+
+// attrFlags reads the flags of a call's i-th attribute, after a call of
+// prev attributes (0 after an error).
+func (d *dec) attrFlags(i, prev int) byte {
+	if d.err != nil {
+		return 0
+	}
+	if d.p >= len(d.b) {
+		d.fail(errShort)
+		return 0
+	}
+	f := d.b[d.p]
+	d.p++
+	if f&^attrKnown != 0 || (f != 0 && i >= prev) {
+		d.fail(fmt.Errorf("attribute flags %#x at %d after a call of %d", f, i, prev))
+		return 0
+	}
+	return f
+}
+
+// skipCallAttrs passes what appendCallAttrs wrote, after a call of prev
+// attributes, and returns how many it passed (0 after an error).
+func (d *dec) skipCallAttrs(prev int) int {
+	n := d.n(1)
+	for i := 0; i < n && d.err == nil; i++ {
+		f := d.attrFlags(i, prev)
+		if f&attrSameKey == 0 {
+			d.skip()
+		}
+		if f&attrSameValue == 0 {
+			d.skip()
+		}
+	}
+	if d.err != nil {
+		return 0
+	}
+	return n
 }
 
 // appendRecord appends r's encoding in version 4.
@@ -1744,9 +1871,10 @@ func (d *dec) recordTail(r *recording.Record, v byte) {
 // ending with its length so that an append copies.
 func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
-	if len(b) < 2 || b[0] != tagRecord || b[1] != codecMem {
+	if !RecordWithoutStacks(b) {
 		d.fail(errors.New("not a record without stacks"))
 	}
+	mem1 := len(b) >= 2 && b[1] == codecMem1
 	d.p = min(2, len(b))
 	r := new(recording.Record)
 	d.recordHead(r, true)
@@ -1786,10 +1914,13 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 				}
 			}
 		}
-		if m&memAttrs != 0 {
+		switch {
+		case m&memAttrs != 0:
 			c.Attrs = p.Attrs
-		} else {
+		case mem1:
 			c.Attrs = decodeAttrs(d, false)
+		default:
+			c.Attrs = decodeCallAttrs(d, p.Attrs)
 		}
 		d.callIDs(c)
 		if d.err != nil {
@@ -1813,9 +1944,10 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 // panic. The summary's strings share one copy of b.
 func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 	d := newDec(b, true)
-	if len(b) < 2 || b[0] != tagRecord || b[1] != codecMem {
+	if !RecordWithoutStacks(b) {
 		d.fail(errors.New("not a record without stacks"))
 	}
+	mem1 := len(b) >= 2 && b[1] == codecMem1
 	d.p = min(2, len(b))
 	var r recording.Record
 	d.recordHead(&r, false)
@@ -1832,6 +1964,7 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 	// there are many.
 	var idx map[[2]string]int
 	var service, method, callErr string // the previous call's
+	nattrs := 0                         // the previous call's attributes
 	j := -1
 	for range n {
 		if len(d.b)-d.p < 33 {
@@ -1861,11 +1994,15 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 				d.i()
 			}
 		}
-		if m&memAttrs == 0 {
+		switch {
+		case m&memAttrs != 0:
+		case mem1:
 			for k := d.n(2); k > 0 && d.err == nil; k-- {
 				d.skip()
 				d.skip()
 			}
+		default:
+			nattrs = d.skipCallAttrs(nattrs)
 		}
 		if len(d.b)-d.p < 8 {
 			d.fail(errShort)

@@ -112,32 +112,55 @@ func TestViewSummary(t *testing.T) {
 
 // TestViewSummaryCorrupt: every truncation of a record's bytes or of its
 // rest, and bytes that are not a record, give an error wrapping
-// store.ErrCorrupt, never a panic, from ViewSummary and RecordOverall.
+// store.ErrCorrupt, never a panic, from ViewSummary and RecordOverall
+// (which reads the head up to the record's duration and the rest up to
+// its calls' count: cut after those, or a byte more, it gives the whole's
+// overall).
 func TestViewSummaryCorrupt(t *testing.T) {
 	var scratch, sum recording.Summary
 	for i, r := range recSummaryRecords()[:12] {
 		rec := AppendRecordWithoutStacks(nil, r)
 		rest, _ := AppendSummaryRest(nil, r, &scratch, nil)
-		check := func(what string, rec, rest []byte) {
+		wholeOverall, err := RecordOverall(rec, rest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := enc{b: rest[:1]} // what RecordOverall reads of the rest
+		read.f(wholeOverall.Cost)
+		read.i(int64(wholeOverall.Calls))
+		check := func(what string, rec, rest []byte, overallReads bool) {
 			var durs []time.Duration
 			err := ViewSummary(rec, rest, &sum, &durs)
 			if !errors.Is(err, store.ErrCorrupt) {
 				t.Fatalf("record %d, %s: ViewSummary: %v, want store.ErrCorrupt", i, what, err)
 			}
-			if _, err := RecordOverall(rec, rest); !errors.Is(err, store.ErrCorrupt) {
+			o, err := RecordOverall(rec, rest)
+			if overallReads && !errors.Is(err, store.ErrCorrupt) {
 				t.Fatalf("record %d, %s: RecordOverall: %v, want store.ErrCorrupt", i, what, err)
+			}
+			if !overallReads && (err != nil || o != wholeOverall) {
+				t.Fatalf("record %d, %s: RecordOverall = %+v, %v; want %+v", i, what, o, err, wholeOverall)
 			}
 		}
 		for n := range len(rest) {
-			check(fmt.Sprintf("rest cut at %d", n), rec, rest[:n])
+			check(fmt.Sprintf("rest cut at %d", n), rec, rest[:n], n < len(read.b))
 		}
-		check("a byte more", rec, append(slices.Clip(rest), 0))
+		check("a byte more", rec, append(slices.Clip(rest), 0), false)
+		bad := slices.Clone(rest)
+		bad[0] |= 2
+		check("an unknown flag", rec, bad, true)
 		// Cut within its IDs or just after: in its head, which the
-		// summary reads (its calls it does not).
+		// summary reads (its calls it does not); RecordOverall reads it
+		// up to the record's duration.
+		hd := dec{b: rec}
+		hd.p = 2 + 48
+		hd.u()
+		hd.i()
+		hd.d()
 		for n := range 66 + 4 {
-			check(fmt.Sprintf("record cut at %d", n), rec[:n], rest)
+			check(fmt.Sprintf("record cut at %d", n), rec[:n], rest, n < hd.p)
 		}
-		check("a summary", AppendSummary(nil, &scratch, nil), rest)
+		check("a summary", AppendSummary(nil, &scratch, nil), rest, true)
 		// Cut anywhere: in its head, an error; past it (in its calls,
 		// which the summary does not read), the same summary.
 		var whole recording.Summary
@@ -158,6 +181,83 @@ func TestViewSummaryCorrupt(t *testing.T) {
 			}
 			if _, err := RecordOverall(rec[:n], rest); err != nil && !errors.Is(err, store.ErrCorrupt) {
 				t.Fatalf("record %d cut at %d: RecordOverall: %v, want store.ErrCorrupt", i, n, err)
+			}
+		}
+	}
+}
+
+// TestRecordOverallSkipsHead: RecordOverall reads a record's head up to
+// its duration, and what it needs after (whether the record failed, its
+// calls' cost and count) from the rest: a record whose head is changed
+// after its duration (its headers, status, error) gives the same overall,
+// and the rest's flag says whether it failed, for each way a record fails.
+func TestRecordOverallSkipsHead(t *testing.T) {
+	var scratch recording.Summary
+	at := time.Unix(1700000000, 0)
+	r := storetest.Record20(at, 1)
+	r.Headers = map[string][]string{"Accept": {"*/*"}, "User-Agent": {strings.Repeat("u", 300)}}
+	rec := AppendRecordWithoutStacks(nil, r)
+	rest, _ := AppendSummaryRest(nil, r, &scratch, nil)
+	want, err := RecordOverall(rec, rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The head's bytes after the duration, the headers' among them,
+	// every one 0xff: not a head any more.
+	d := dec{b: rec}
+	d.p = 2 + 48 // tag, version, IDs
+	d.u()
+	d.i()
+	d.d()
+	bad := slices.Clone(rec)
+	for k := d.p; k < len(bad); k++ {
+		bad[k] = 0xff
+	}
+	var sum recording.Summary
+	if err := ViewSummary(bad, rest, &sum, nil); !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("ViewSummary of the changed head: %v, want store.ErrCorrupt", err)
+	}
+	if got, err := RecordOverall(bad, rest); err != nil || got != want {
+		t.Fatalf("RecordOverall of the changed head = %+v, %v; want %+v", got, err, want)
+	}
+	for _, c := range []struct {
+		name   string
+		change func(*recording.Record)
+		failed bool
+	}{
+		{"ok", func(*recording.Record) {}, false},
+		{"500", func(r *recording.Record) { r.Status = 500 }, true},
+		{"error", func(r *recording.Record) { r.Error = "e" }, true},
+		{"panic", func(r *recording.Record) { r.Panic = "p" }, true},
+		{"grpc 0", func(r *recording.Record) { r.Kind, r.Status = recording.KindGRPC, 0 }, false},
+		{"grpc 5", func(r *recording.Record) { r.Kind, r.Status = recording.KindGRPC, 5 }, true},
+		{"no calls, 503", func(r *recording.Record) { r.Calls, r.Status = nil, 503 }, true},
+		{"no calls", func(r *recording.Record) { r.Calls = nil }, false},
+	} {
+		r := storetest.Record20(at, 2)
+		r.Kind, r.Status, r.Error, r.Panic = recording.KindHTTP, 200, "", ""
+		for k := range r.Calls {
+			r.Calls[k].Cost = float64(k) / 3
+		}
+		c.change(r)
+		rest, _ := AppendSummaryRest(nil, r, &scratch, nil)
+		o, err := RecordOverall(AppendRecordWithoutStacks(nil, r), rest)
+		if err != nil || o.Failed != c.failed || o.Calls != len(r.Calls) || o.Cost != r.Cost() {
+			t.Errorf("%s: RecordOverall = %+v, %v; want failed %v, %d calls, cost %v", c.name, o, err, c.failed, len(r.Calls), r.Cost())
+		}
+	}
+}
+
+// TestFailed: failed is recording.Record.HasError, for every kind, a
+// range of statuses, with and without an error and a panic.
+func TestFailed(t *testing.T) {
+	for kind := recording.Kind(0); kind < 8; kind++ {
+		for status := -1; status < 600; status++ {
+			for _, ep := range [][2]string{{"", ""}, {"e", ""}, {"", "p"}, {"e", "p"}} {
+				r := &recording.Record{Kind: kind, Status: status, Error: ep[0], Panic: ep[1]}
+				if got, want := failed(r), r.HasError(); got != want {
+					t.Fatalf("kind %d, status %d, error %q, panic %q: failed = %v, HasError %v", kind, status, ep[0], ep[1], got, want)
+				}
 			}
 		}
 	}

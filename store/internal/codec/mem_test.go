@@ -1,0 +1,303 @@
+package codec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// fanoutRecord is a record as cmd/appstats-bench's fanout scenario's
+// handler gives it: n HTTP calls to n URLs, each with the same keys in the
+// same order (the keys the same strings), the method, address, port and
+// status equal but apart in memory (the port and address parsed from each
+// URL), the URL each call's own.
+func fanoutRecord(at time.Time, n int) *recording.Record {
+	r := storetest.FullRecord(at, 7)
+	r.Headers = map[string][]string{"Accept": {"*/*"}}
+	r.Calls = nil
+	for i := range n {
+		url := fmt.Sprintf("http://127.0.0.1:40%03d/item/%d", i, i)
+		r.Calls = append(r.Calls, recording.Call{
+			Service: "http", Method: "GET", Request: url[len("http://127.0.0.1:40000"):],
+			Start: time.Duration(i) * time.Microsecond, Duration: 80 * time.Microsecond,
+			ResponseSize: 5, SpanID: recording.SpanID{byte(i + 1), 9},
+			Attrs: []recording.Attr{
+				{Key: "http.request.method", Value: strings.Clone("GET")},
+				{Key: "server.address", Value: url[7:16]},
+				{Key: "server.port", Value: strings.Clone(url[17:22])},
+				{Key: "url.full", Value: url},
+				{Key: "http.response.status_code", Value: "200"},
+				{Key: "http.connection.reused", Value: []string{"true", "false"}[i%2]},
+			},
+			Phases: []recording.Phase{{Name: "connect", Start: 1, Duration: 2}, {Name: "wait", Start: 3, Duration: 4}},
+		})
+	}
+	return r
+}
+
+// memGoldenRecords are the golden records and a fanout record.
+func memGoldenRecords() []*recording.Record {
+	return append(goldenRecords(), fanoutRecord(time.Unix(1700000002, 0), 10))
+}
+
+// TestDecodeMem1Golden: records of the memory version's first form,
+// written by the encoder before round 24 (testdata/mem80-golden.bin, made
+// from memGoldenRecords by that encoder), still decode, and their
+// summaries read, to the records they were; the encoder now writes the
+// second form, in fewer bytes for the fanout record.
+func TestDecodeMem1Golden(t *testing.T) {
+	old := readGolden(t, filepath.Join("testdata", "mem80-golden.bin"))
+	recs := memGoldenRecords()
+	if len(old) != len(recs) {
+		t.Fatalf("mem80-golden.bin holds %d records, want %d", len(old), len(recs))
+	}
+	for i, r := range recs {
+		if old[i][1] != codecMem1 {
+			t.Fatalf("record %d: version %#x, want %#x", i, old[i][1], codecMem1)
+		}
+		if !RecordWithoutStacks(old[i]) {
+			t.Fatalf("record %d: RecordWithoutStacks = false", i)
+		}
+		checkWithoutStacks(t, fmt.Sprint("golden record ", i), old[i], r)
+		b := AppendRecordWithoutStacks(nil, r)
+		if b[1] != codecMem {
+			t.Fatalf("record %d: written in version %#x, want %#x", i, b[1], codecMem)
+		}
+		checkWithoutStacks(t, fmt.Sprint("record ", i), b, r)
+		t.Logf("record %d: %d bytes, %d before", i, len(b), len(old[i]))
+		if i == len(recs)-1 && len(b) >= len(old[i])-300 {
+			t.Errorf("the fanout record takes %d bytes, %d before: want 300 fewer at least", len(b), len(old[i]))
+		}
+	}
+}
+
+// checkWithoutStacks checks that b, r written without its stacks, decodes
+// to r without its stacks, and its summary read without decoding it is
+// r's.
+func checkWithoutStacks(t *testing.T, name string, b []byte, r *recording.Record) {
+	t.Helper()
+	got, err := DecodeRecordWithoutStacks(b)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	want := *r
+	want.Start = time.Unix(0, r.Start.UnixNano())
+	want.Calls = slices.Clone(r.Calls)
+	for i := range want.Calls {
+		c := &want.Calls[i]
+		c.Stack = nil
+		if len(c.Attrs) == 0 {
+			c.Attrs = nil
+		}
+		if len(c.Phases) == 0 {
+			c.Phases = nil
+		}
+	}
+	if len(want.Calls) == 0 {
+		want.Calls = nil
+	}
+	if !reflect.DeepEqual(got, &want) {
+		for i := range min(len(got.Calls), len(want.Calls)) {
+			if !reflect.DeepEqual(got.Calls[i], want.Calls[i]) {
+				t.Fatalf("%s, call %d decoded:\n%+v\nwant\n%+v", name, i, got.Calls[i], want.Calls[i])
+			}
+		}
+		t.Fatalf("%s decoded:\n%+v\nwant\n%+v", name, got, &want)
+	}
+	sum, err := SummaryWithoutStacks(b)
+	if err != nil {
+		t.Fatalf("%s: summary: %v", name, err)
+	}
+	wantSum := r.Summary()
+	wantSum.Start = want.Start
+	if !reflect.DeepEqual(sum, wantSum) {
+		t.Fatalf("%s: summary\n%+v\nwant\n%+v", name, sum, wantSum)
+	}
+}
+
+// TestCallAttrsRandom: random records whose calls' attributes repeat the
+// previous call's keys and values at the same index or not (the same
+// strings, equal ones apart, other ones, empty ones, ones of 127 bytes
+// and more, fewer or more of them, many, the very slice again) decode, and
+// their summaries read, to what they were; every truncation gives an
+// error wrapping store.ErrCorrupt, and every byte flipped an error
+// wrapping it or a record, never a panic.
+func TestCallAttrsRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	keys := []string{"http.request.method", "server.address", "server.port", "url.full", "http.response.status_code", "http.connection.reused", "db.system", ""}
+	long := strings.Repeat("v", 126)
+	values := []string{"", "GET", "127.0.0.1", "8080", "200", "true", long, long + "w", long + "wx"}
+	pick := func(from []string) string {
+		switch rng.IntN(6) {
+		case 0:
+			return fmt.Sprint("fresh ", rng.IntN(40)) // new memory each time
+		case 1:
+			return strings.Clone(from[rng.IntN(len(from))]) // equal bytes, other memory
+		}
+		return from[rng.IntN(len(from))]
+	}
+	at := time.Unix(1700000000, 0)
+	for n := range 3000 {
+		r := fanoutRecord(at, rng.IntN(12))
+		var prev []recording.Attr
+		for i := range r.Calls {
+			c := &r.Calls[i]
+			switch rng.IntN(8) {
+			case 0: // the previous call's slice
+				c.Attrs = prev
+			case 1: // none
+				c.Attrs = nil
+			case 2: // the previous call's, one changed
+				if len(prev) > 0 {
+					c.Attrs = slices.Clone(prev)
+					a := &c.Attrs[rng.IntN(len(prev))]
+					if rng.IntN(2) == 0 {
+						a.Key = pick(keys)
+					} else {
+						a.Value = pick(values)
+					}
+				}
+			case 3: // fewer or more than the previous call's
+				c.Attrs = slices.Clone(prev)
+				if k := rng.IntN(len(prev) + 1); rng.IntN(2) == 0 {
+					c.Attrs = c.Attrs[:k]
+				} else {
+					for range 1 + rng.IntN(3) {
+						c.Attrs = append(c.Attrs, recording.Attr{Key: pick(keys), Value: pick(values)})
+					}
+				}
+			case 4: // random
+				c.Attrs = nil
+				for range rng.IntN(8) {
+					c.Attrs = append(c.Attrs, recording.Attr{Key: pick(keys), Value: pick(values)})
+				}
+			case 5: // many
+				if rng.IntN(4) == 0 {
+					c.Attrs = nil
+					for range 30 + rng.IntN(8) {
+						c.Attrs = append(c.Attrs, recording.Attr{Key: pick(keys), Value: pick(values)})
+					}
+				}
+			}
+			if rng.IntN(10) == 0 {
+				c.Event = true
+			}
+			prev = c.Attrs
+		}
+		b := AppendRecordWithoutStacks(nil, r)
+		name := fmt.Sprint("record ", n)
+		checkWithoutStacks(t, name, b, r)
+		if n%20 != 0 {
+			continue
+		}
+		for k := range len(b) {
+			if _, err := DecodeRecordWithoutStacks(b[:k]); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("%s cut at %d: err = %v, want ErrCorrupt", name, k, err)
+			}
+			if _, err := SummaryWithoutStacks(b[:k]); !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("%s cut at %d: summary: err = %v, want ErrCorrupt", name, k, err)
+			}
+		}
+		if n%100 != 0 {
+			continue
+		}
+		flipped := slices.Clone(b)
+		for k := range len(b) {
+			for _, x := range []byte{0x01, 0x80, 0xff} {
+				flipped[k] = b[k] ^ x
+				if _, err := DecodeRecordWithoutStacks(flipped); err != nil && !errors.Is(err, store.ErrCorrupt) {
+					t.Fatalf("%s, byte %d ^ %#x: err = %v, want ErrCorrupt or none", name, k, x, err)
+				}
+				if _, err := SummaryWithoutStacks(flipped); err != nil && !errors.Is(err, store.ErrCorrupt) {
+					t.Fatalf("%s, byte %d ^ %#x: summary: err = %v, want ErrCorrupt or none", name, k, x, err)
+				}
+			}
+			flipped[k] = b[k]
+		}
+	}
+}
+
+// TestCallAttrsWritten: a call's attributes' keys equal to the previous
+// call's at the same index, and values that are the same strings, are
+// written as flags; flags unknown,
+// or naming an attribute of the previous call beyond its attributes, are
+// corrupt.
+func TestCallAttrsWritten(t *testing.T) {
+	prev := []recording.Attr{{Key: "server.address", Value: "127.0.0.1"}, {Key: "url.full", Value: "http://127.0.0.1:1/a"}}
+	attrs := []recording.Attr{{Key: "server.address", Value: strings.Clone("127.0.0.1")}, {Key: strings.Clone("url.full"), Value: "http://127.0.0.1:1/b"}, {Key: "k", Value: ""}}
+	got := appendCallAttrs(nil, &recording.Call{Attrs: attrs}, &recording.Call{Attrs: prev})
+	// 3; the first's key the previous call's, its value (equal bytes
+	// elsewhere) in full; the second's key, its value in full; the third
+	// in full.
+	want := []byte{3, attrSameKey, 9}
+	want = append(want, "127.0.0.1"...)
+	want = append(want, attrSameKey, 20)
+	want = append(want, "http://127.0.0.1:1/b"...)
+	want = append(want, 0, 1, 'k', 0)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("written % x, want % x", got, want)
+	}
+	// Two calls: the second's attributes the first's one and another.
+	r := &recording.Record{Calls: []recording.Call{
+		{Attrs: prev[:1]},
+		{Attrs: prev},
+	}}
+	b := AppendRecordWithoutStacks(nil, r)
+	checkWithoutStacks(t, "two calls", b, r)
+	at := bytes.Index(b, []byte("\x08url.full\x14http://127.0.0.1:1/a"))
+	if at < 3 || !bytes.Equal(b[at-3:at], []byte{2, attrSameKey | attrSameValue, 0}) {
+		t.Fatalf("the second call's attributes not found in % x", b)
+	}
+	for _, c := range []struct {
+		name string
+		at   int
+		flag byte
+	}{
+		{"the previous call's second key, which it has not", at - 1, attrSameKey},
+		{"the previous call's second value", at - 1, attrSameValue},
+		{"an unknown flag", at - 2, 4 | attrSameKey},
+	} {
+		bad := slices.Clone(b)
+		bad[c.at] = c.flag
+		if _, err := DecodeRecordWithoutStacks(bad); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("%s: err = %v, want ErrCorrupt", c.name, err)
+		}
+		if _, err := SummaryWithoutStacks(bad); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("%s: summary: err = %v, want ErrCorrupt", c.name, err)
+		}
+	}
+}
+
+// BenchmarkAppendRecordWithoutStacks: the memory version's encoder, for a
+// fanout record (ten HTTP calls, see fanoutRecord), storetest.FullRecord
+// and storetest.Record20.
+func BenchmarkAppendRecordWithoutStacks(b *testing.B) {
+	at := time.Unix(1700000000, 0)
+	for _, c := range []struct {
+		name string
+		r    *recording.Record
+	}{
+		{"fanout", fanoutRecord(at, 10)},
+		{"full", storetest.FullRecord(at, 1)},
+		{"record20", storetest.Record20(at, 2)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			buf := AppendRecordWithoutStacks(nil, c.r)
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				buf = AppendRecordWithoutStacks(buf[:0], c.r)
+			}
+		})
+	}
+}
