@@ -294,3 +294,16 @@ func TestForceFlushConcurrent(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// mustFlush flushes rec and checks that it has written n records.
+func mustFlush(t *testing.T, rec *recording.Recorder, n uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := rec.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w := rec.Stats().Written; w != n {
+		t.Fatalf("%d records written after ForceFlush, want %d", w, n)
+	}
+}
