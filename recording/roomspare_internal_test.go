@@ -66,14 +66,7 @@ func TestPooledRoomsInSpare(t *testing.T) {
 			arrays[first]++
 		}
 		ar.Finish()
-		// The record back in the pool, for the next request to take.
-		forceFlush(t, r)
-		r.pool.mu.Lock()
-		n := len(r.pool.reserve)
-		r.pool.mu.Unlock()
-		if n == 0 {
-			t.Fatalf("request %d: its record did not come back to the pool", i)
-		}
+		backInPool(t, r, i) // for the next request to take
 	}
 	if err := r.Close(t.Context()); err != nil {
 		t.Fatal(err)
