@@ -350,6 +350,19 @@ func (a *Appstats) Recorder() *recording.Recorder { return a.rec }
 // Store returns the store records are kept in.
 func (a *Appstats) Store() store.Store { return a.store }
 
+// ForceFlush returns once the records of the requests finished before the
+// call are in the store, and, when exporting, handed to the OTLP collector
+// (successfully or not), or when ctx is done: for a test that reads the
+// store or the dashboard, or a job about to exit. Records dropped because a
+// queue was full are counted ([recording.Stats]), not waited for. After
+// Close it returns [recording.ErrClosed]. See [recording.Recorder.ForceFlush].
+func (a *Appstats) ForceFlush(ctx context.Context) error {
+	if err := a.rec.ForceFlush(ctx); err != nil {
+		return err
+	}
+	return a.otlp.ForceFlush(ctx) // nil when not exporting: nothing to flush
+}
+
 // Close ends the dashboards' live streams, stops recording, writes the
 // records still pending (waiting at most Config.CloseTimeout), and closes the
 // store. Calling it again does nothing and returns nil.

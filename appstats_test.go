@@ -289,3 +289,70 @@ func TestUIHosts(t *testing.T) {
 		})
 	}
 }
+
+// TestForceFlush: a request's record is in the store and its spans at the
+// collector once ForceFlush returns, without Close; after Close,
+// ForceFlush returns ErrClosed.
+func TestForceFlush(t *testing.T) {
+	var mu sync.Mutex
+	var spans int
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var req coltrace.ExportTraceServiceRequest
+		if proto.Unmarshal(b, &req) != nil {
+			http.Error(w, "bad export", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				spans += len(ss.Spans)
+			}
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		b, _ = proto.Marshal(&coltrace.ExportTraceServiceResponse{})
+		w.Write(b)
+	}))
+	defer collector.Close()
+	as, err := appstats.Open(appstats.Config{InMemory: true, OTLPEndpoint: collector.URL, ServiceName: "flush-test",
+		// Batches that would otherwise wait an hour for more records.
+		RecorderOptions: []recording.Option{recording.WithBatch(100, time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	app := httptest.NewServer(as.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	defer app.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := range 3 {
+		resp, err := http.Get(app.URL + "/flush")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if err := as.ForceFlush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		page, err := as.Store().List(ctx, store.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Records) != i+1 {
+			t.Fatalf("request %d: the store holds %d records after ForceFlush, want %d", i, len(page.Records), i+1)
+		}
+		mu.Lock()
+		n := spans
+		mu.Unlock()
+		if n != i+1 {
+			t.Fatalf("request %d: the collector got %d spans after ForceFlush, want %d", i, n, i+1)
+		}
+	}
+	if err := as.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.ForceFlush(ctx); !errors.Is(err, recording.ErrClosed) {
+		t.Fatalf("ForceFlush after Close: %v, want recording.ErrClosed", err)
+	}
+}

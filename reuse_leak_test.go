@@ -144,13 +144,14 @@ func TestRecordsKeepTheirOwnRequest(t *testing.T) {
 			wg.Wait()
 			defer as.Close()
 			const total = workers * each
-			for i := 0; as.Recorder().Stats().Written < total; i++ {
-				if i == 1000 {
-					t.Fatalf("%d of %d records written", as.Recorder().Stats().Written, total)
-				}
-				time.Sleep(10 * time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := as.ForceFlush(ctx); err != nil {
+				t.Fatal(err)
 			}
-			ctx := context.Background()
+			if w := as.Recorder().Stats().Written; w != total {
+				t.Fatalf("%d of %d records written", w, total)
+			}
 			st := as.Store()
 			checked := 0
 			for cursor := ""; ; {

@@ -29,6 +29,13 @@ func (s *countSink) Write(_ context.Context, recs []*recording.Record) error {
 
 func (*countSink) BorrowsRecords() bool { return true }
 
+// has reports whether the sink was given a record of path.
+func (s *countSink) has(path string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[path] > 0
+}
+
 // TestCloseRacingFinish finishes records from many goroutines while Close
 // runs, with a queue small enough to fill: every finished record is
 // written once or dropped, none twice, and once Close has returned (in

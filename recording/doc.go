@@ -53,7 +53,9 @@
 // counted there, never waited for: a failing, slow or stuck sink loses its
 // own backlog, is counted and logged (rate-limited), and never reaches a
 // request or holds up the other sinks. [Stats] counts per sink what was
-// written and dropped. [Recorder.Close] drains every queue within its
+// written and dropped. [Recorder.ForceFlush] waits until the records
+// finished before it are written (or dropped and counted), without
+// stopping anything; [Recorder.Close] drains every queue within its
 // context's deadline and stops the goroutines.
 //
 // # What runs now

@@ -136,3 +136,25 @@ func ExampleStartStream() {
 	// message RECEIVE GET /ws typing 1 calls 18 bytes in
 	// http GET GET /ws 2 calls 18 bytes in
 }
+
+// ForceFlush in a test: the records of the requests finished so far are
+// in the sink, while the recorder goes on recording.
+func ExampleRecorder_ForceFlush() {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
+	defer rec.Close(context.Background())
+
+	for _, path := range []string{"/a", "/b"} {
+		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
+		ar.Finish()
+	}
+	if err := rec.ForceFlush(context.Background()); err != nil {
+		fmt.Println(err)
+	}
+	for _, r := range sink.Records() {
+		fmt.Println(r.Path)
+	}
+	// Output:
+	// /a
+	// /b
+}

@@ -261,12 +261,7 @@ func (hc *headerChecker) send(t *testing.T, path string, h, want map[string][]st
 	ar.SetHeaders(h)
 	ar.Finish()
 	hc.sent++
-	for deadline := time.Now().Add(10 * time.Second); hc.rec.Stats().Written < hc.sent; {
-		if time.Now().After(deadline) {
-			t.Fatalf("request %s not written", path)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	mustFlush(t, hc.rec, hc.sent)
 }
 
 // check closes the recorder and reports the records whose headers were

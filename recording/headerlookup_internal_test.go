@@ -1,23 +1,23 @@
 package recording
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/goappstats/appstats/internal/headermap"
+	"github.com/goappstats/appstats/internal/headermap/headermaptest"
 )
 
 // TestHeaderGet compares headerGet with the map's own look-up, for header
 // maps of 0 to 12 names (a table from 9), some deleted, some set again,
-// with every name they hold, names of the same lengths they do not hold,
-// and the names of requests (Traceparent among them). On Go 1.26 it also
-// checks that the small maps' layout was found as expected
-// (headermap.Known), so that the look-up by the group is the one compared.
+// some made with a size hint ([headermaptest.Random]), with every name
+// they hold, names of the same lengths they do not hold, and the names of
+// requests (Traceparent among them). On Go 1.26 it also checks that the
+// small maps' layout was found as expected (headermap.Known), so that the
+// look-up by the group is the one compared.
 func TestHeaderGet(t *testing.T) {
 	if strings.HasPrefix(runtime.Version(), "go1.26") && !headermap.Known {
 		t.Fatal("headermap.Known is false on go1.26: headerGet takes the map's own look-up")
@@ -25,29 +25,11 @@ func TestHeaderGet(t *testing.T) {
 	if headerGet(nil, "Accept") != nil {
 		t.Fatal("headerGet(nil) is not nil")
 	}
-	common := []string{"Accept", "User-Agent", "Traceparent", "Tracestate", "Accept-Encoding", "Cookie", "Authorization", "Content-Type", "Content-Length", "X-Forwarded-For", "X-Request-Id", "Baggage"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 2000 {
-		h := http.Header{}
-		n := rng.IntN(13)
-		var names []string
-		for i := range n {
-			k := common[rng.IntN(len(common))]
-			if rng.IntN(3) == 0 {
-				k = fmt.Sprintf("X-%d-%d", round, i)
-			}
-			h[k] = append(h[k], fmt.Sprint(round, i))
-			names = append(names, k)
-		}
-		for range rng.IntN(3) {
-			if len(names) > 0 {
-				delete(h, names[rng.IntN(len(names))])
-			}
-		}
-		if rng.IntN(4) == 0 && len(names) > 0 {
-			h[names[0]] = []string{"again"}
-		}
-		probe := append(append([]string{}, common...), names...)
+		m := headermaptest.Random(rng, round)
+		h, names := m.H, m.Names
+		probe := append(append([]string{}, headermaptest.Common...), names...)
 		for _, k := range names {
 			probe = append(probe, strings.ToLower(k), k[:len(k)-1]+"_", strings.Clone(k))
 		}

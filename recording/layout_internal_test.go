@@ -15,7 +15,7 @@ import (
 func TestRecorderFieldGroupsApart(t *testing.T) {
 	groups := [][]string{
 		{"cfg", "ids", "sym", "q", "sinks", "stop", "done", "stacks", "kick", "kickAt", "sinkCtx", "sinkCancel",
-			"inflight", "closed", "drained", "paused", "idle", "flight", "pool", "spares", "keptPub", "log"},
+			"inflight", "flush", "closed", "drained", "paused", "idle", "flight", "pool", "spares", "keptPub", "log"},
 		{"callHint", "frameHint", "roomHint", "finishCost"},
 		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "ticks", "closeOnce"},
 		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr", "lastAttrs"},

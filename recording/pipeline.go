@@ -170,7 +170,9 @@ func (r *Recorder) prepareLoop() {
 			if len(batch) == 0 || len(batch) < size && !all {
 				return
 			}
-			r.deliver(batch)
+			n := r.flush.prepared.Load() + uint64(len(batch))
+			r.deliver(batch, n)
+			r.flush.handed(n)
 			clear(batch)
 			batch = batch[:0]
 		}
@@ -189,7 +191,7 @@ func (r *Recorder) prepareLoop() {
 				t.Reset(r.cfg.batchInterval)
 				ticking = true
 			}
-			drain(false)
+			drain(r.flush.wanted()) // a ForceFlush takes a partial batch too
 		case <-t.C:
 			r.ticks.Add(1)
 			drain(true)
@@ -218,8 +220,9 @@ func (r *Recorder) prepareLoop() {
 }
 
 // deliver prepares a batch off the request path (stack symbolization,
-// header redaction, analysis) and offers it to every sink's queue.
-func (r *Recorder) deliver(batch []*Record) {
+// header redaction, analysis) and offers it to every sink's queue. Its
+// records are those numbered below end (see flushState).
+func (r *Recorder) deliver(batch []*Record, end uint64) {
 	var size int64
 	for _, rec := range batch {
 		size += rec.size
@@ -270,7 +273,7 @@ func (r *Recorder) deliver(batch []*Record) {
 	}
 	shared := slices.Clone(batch) // batch is reused; the sinks' queues keep this one
 	for _, q := range r.sinks {
-		q.offer(r, shared)
+		q.offer(r, shared, end)
 	}
 }
 
@@ -516,6 +519,9 @@ type sinkQueue struct {
 	written atomic.Uint64
 	dropped atomic.Uint64
 	errors  atomic.Uint64
+	// sent is the end of the last batch sent to in, wrote of the last
+	// written (see sinkBatch.end): for ForceFlush.
+	sent, wrote atomic.Uint64
 
 	released []*Record // write's buffer of the records it releases
 }
@@ -523,6 +529,7 @@ type sinkQueue struct {
 type sinkBatch struct {
 	recs  []*Record
 	bytes int64
+	end   uint64 // the records the writer had handed on with this batch's (see flushState)
 }
 
 func newSinkQueue(s Sink, queueSize int) *sinkQueue {
@@ -540,10 +547,10 @@ func (q *sinkQueue) stats() SinkStats {
 	}
 }
 
-// offer queues the records of batch that fit in q and drops the others,
-// counting them. Only the preparer calls it, so depth and bytes can only
-// shrink between the check and the send.
-func (q *sinkQueue) offer(r *Recorder, batch []*Record) {
+// offer queues the records of batch, numbered below end, that fit in q
+// and drops the others, counting them. Only the preparer calls it, so
+// depth and bytes can only shrink between the check and the send.
+func (q *sinkQueue) offer(r *Recorder, batch []*Record, end uint64) {
 	depth, used := int(q.depth.Load()), q.bytes.Load()
 	var total int64
 	for _, rec := range batch {
@@ -571,7 +578,8 @@ func (q *sinkQueue) offer(r *Recorder, batch []*Record) {
 	q.depth.Add(int64(len(batch)))
 	q.bytes.Add(total)
 	select {
-	case q.in <- sinkBatch{recs: batch, bytes: total}:
+	case q.in <- sinkBatch{recs: batch, bytes: total, end: end}:
+		q.sent.Store(end)
 	default: // not reached: depth bounds the batches in q.in
 		q.depth.Add(-int64(len(batch)))
 		q.bytes.Add(-total)
@@ -589,7 +597,7 @@ func (q *sinkQueue) run(r *Recorder) {
 	buf := make([]*Record, 0, r.cfg.batchSize)
 	for b := range q.in {
 		buf = append(buf, b.recs...)
-		bytes := b.bytes
+		bytes, end := b.bytes, b.end
 	more:
 		for len(buf) < r.cfg.batchSize {
 			select {
@@ -598,7 +606,7 @@ func (q *sinkQueue) run(r *Recorder) {
 					break more
 				}
 				buf = append(buf, b.recs...)
-				bytes += b.bytes
+				bytes, end = bytes+b.bytes, b.end
 			default:
 				break more
 			}
@@ -606,6 +614,8 @@ func (q *sinkQueue) run(r *Recorder) {
 		q.write(r, buf)
 		q.depth.Add(-int64(len(buf)))
 		q.bytes.Add(-bytes)
+		q.wrote.Store(end)
+		r.flush.progressed()
 		clear(buf)
 		buf = buf[:0]
 	}

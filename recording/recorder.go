@@ -86,7 +86,8 @@ type SinkFunc func(ctx context.Context, records []*Record) error
 // Write calls f.
 func (f SinkFunc) Write(ctx context.Context, records []*Record) error { return f(ctx, records) }
 
-// ErrClosed is returned by [Recorder.Close] when called a second time.
+// ErrClosed is returned by [Recorder.Close] when called a second time,
+// and by [Recorder.ForceFlush] once Close has been called.
 var ErrClosed = errors.New("recording: recorder closed")
 
 // A Recorder decides which requests are recorded, collects their calls, and
@@ -125,7 +126,8 @@ type Recorder struct {
 	sinkCtx    context.Context
 	sinkCancel context.CancelFunc
 
-	inflight *inflight // the records in the making, for Active
+	inflight *inflight   // the records in the making, for Active
+	flush    *flushState // what ForceFlush waits on, apart: written once a batch
 
 	closed  atomic.Bool
 	drained atomic.Bool // Close's last emptying of the queue has begun: the preparer has stopped
@@ -225,6 +227,7 @@ func New(opts ...Option) *Recorder {
 		sinkCancel:  cancel,
 		secretNames: make(map[string]keyKind),
 		inflight:    newInflight(),
+		flush:       newFlushState(),
 		log:         convention.NewLogger(cfg.logger, convention.LogInterval),
 	}
 	red := &r.cfg.redaction

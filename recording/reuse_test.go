@@ -102,7 +102,7 @@ func TestBorrowerReuse(t *testing.T) {
 		want = append(want, varied(rec, i))
 		// One record in flight at a time, so that the next request can
 		// be given the memory of the last.
-		waitStats(rec, func(st recording.Stats) bool { return st.Written == uint64(i+1) })
+		mustFlush(t, rec, uint64(i+1))
 	}
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
@@ -133,7 +133,7 @@ func TestKeptRecordsNotReused(t *testing.T) {
 	var want []string
 	for i := range n {
 		want = append(want, varied(rec, i))
-		waitStats(rec, func(st recording.Stats) bool { return st.Written == uint64(i+1) })
+		mustFlush(t, rec, uint64(i+1))
 	}
 	closeRec(t, rec)
 	got := keep.Records()

@@ -66,18 +66,7 @@ func TestPooledRoomsInSpare(t *testing.T) {
 			arrays[first]++
 		}
 		ar.Finish()
-		// The record back in the pool, for the next request to take.
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-			r.pool.mu.Lock()
-			n := len(r.pool.reserve)
-			r.pool.mu.Unlock()
-			if n > 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("request %d: its record never came back to the pool", i)
-			}
-		}
+		backInPool(t, r, i) // for the next request to take
 	}
 	if err := r.Close(t.Context()); err != nil {
 		t.Fatal(err)

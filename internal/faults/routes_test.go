@@ -68,20 +68,10 @@ func runParallel(n, workers int, fn func(i int)) {
 // to its sinks (which accepted or dropped it).
 func waitWritten(t *testing.T, as *appstats.Appstats) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		s := as.Recorder().Stats()
-		done := s.QueueDepth == 0
-		for _, k := range s.Sinks {
-			done = done && k.QueueDepth == 0 && k.Written+k.Dropped+s.Dropped >= s.Recorded
-		}
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("records still queued after 60s: %+v", s)
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := as.Recorder().ForceFlush(ctx); err != nil {
+		t.Fatalf("records still queued after 60s (%v): %+v", err, as.Recorder().Stats())
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/goappstats/appstats/internal/headermap/headermaptest"
 )
 
 // onGo126 reports whether this runtime is the release whose layout Small
@@ -70,35 +72,11 @@ func sameAsMap(t *testing.T, what string, h map[string][]string, g *Group) {
 // names that was never made for more nor written with eight names in it
 // (which makes it a table, even for a name it holds), and has a group.
 func TestSmall(t *testing.T) {
-	common := []string{"Accept", "User-Agent", "Traceparent", "Tracestate", "Accept-Encoding", "Cookie", "Authorization", "Content-Type", "Content-Length", "X-Forwarded-For", "X-Request-Id", "Baggage"}
 	rng := rand.New(rand.NewPCG(3, 4))
 	read := 0
 	for round := range 3000 {
-		hint := 0
-		if rng.IntN(5) == 0 {
-			hint = rng.IntN(20)
-		}
-		h := make(http.Header, hint)
-		var names []string
-		most := 0
-		for i := range rng.IntN(13) {
-			k := common[rng.IntN(len(common))]
-			if rng.IntN(3) == 0 {
-				k = fmt.Sprintf("X-%d-%d", round, i)
-			}
-			most = max(most, len(h)+1) // a write to a map of eight names makes it a table, even of a name it holds
-			h[k] = append(h[k], fmt.Sprint(round, i))
-			names = append(names, k)
-		}
-		for range rng.IntN(3) {
-			if len(names) > 0 {
-				delete(h, names[rng.IntN(len(names))])
-			}
-		}
-		if rng.IntN(4) == 0 && len(names) > 0 {
-			most = max(most, len(h)+1)
-			h[names[0]] = []string{"again"}
-		}
+		m := headermaptest.Random(rng, round)
+		h, hint, most := m.H, m.Hint, m.Most
 		what := fmt.Sprintf("round %d (hint %d, %d names at most with the last write): %v", round, hint, most, h)
 		g := Small(h)
 		if g == nil {

@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"reflect"
@@ -11,11 +10,13 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/internal/headermap"
+	"github.com/goappstats/appstats/internal/headermap/headermaptest"
 	"github.com/goappstats/appstats/recording"
 )
 
 // TestAppendHeaders writes header maps of 0 to 12 names (a table from 9),
-// some deleted, some set again, some with several values, in records of
+// some deleted, some set again, some with several values, some made with
+// a size hint ([headermaptest.Random]), and nil ones, in records of
 // both encodings (stored and memory), and checks that each decodes to
 // the map written and that the header part takes as many bytes as a walk
 // of the map writes. On Go 1.26 it also checks that the small maps'
@@ -25,29 +26,11 @@ func TestAppendHeaders(t *testing.T) {
 	if strings.HasPrefix(runtime.Version(), "go1.26") && !headermap.Known {
 		t.Fatal("headermap.Known is false on go1.26: appendHeaders walks every map")
 	}
-	common := []string{"Accept", "User-Agent", "Traceparent", "Tracestate", "Accept-Encoding", "Cookie", "Authorization", "Content-Type", "Content-Length", "X-Forwarded-For", "X-Request-Id", "Baggage"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 2000 {
-		var h http.Header
-		if round%50 != 0 { // a nil map now and then
-			h = http.Header{}
-		}
-		var names []string
-		for i := range rng.IntN(13) * min(round%50, 1) {
-			k := common[rng.IntN(len(common))]
-			if rng.IntN(3) == 0 {
-				k = fmt.Sprintf("X-%d-%d", round, i)
-			}
-			h[k] = append(h[k], fmt.Sprint(round, i))
-			names = append(names, k)
-		}
-		for range rng.IntN(3) {
-			if len(names) > 0 {
-				delete(h, names[rng.IntN(len(names))])
-			}
-		}
-		if rng.IntN(4) == 0 && len(names) > 0 {
-			h[names[0]] = []string{"again"}
+		var h http.Header // a nil map now and then
+		if round%50 != 0 {
+			h = headermaptest.Random(rng, round).H
 		}
 		if got, want := len(appendHeaders(nil, h)), len(walkHeaders(nil, h)); got != want {
 			t.Fatalf("round %d: %d bytes for %v, a walk writes %d", round, got, h, want)
