@@ -416,7 +416,8 @@ func (st *callState) finish(err error) {
 		return
 	}
 	var room endRoom
-	d := p.since()
+	c := st.ctx.Call()
+	d := c.Since()
 	u := p.endLocked(&room, d)
 	st.sentSize(&u)
 	size := st.n.Load()
@@ -424,7 +425,7 @@ func (st *callState) finish(err error) {
 		size = st.length
 	}
 	u.ResponseSize, u.HasResponseSize = size, true
-	st.ctx.Call().EndWith(&u, d, err)
+	c.EndWith(&u, d, err)
 	p.finished.Store(true)
 }
 
@@ -439,7 +440,9 @@ func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 // phases collects httptrace events, which may arrive from other goroutines
 // (the dialer runs apart from the request), and turns them into call phases.
 // A phases is the first field of a [callState], and is used only there:
-// the call its times are of is its state's context's (see since).
+// the call its times are of is its state's context's, whose start, which
+// never changes (and its slot is never reused), is what the times are
+// offsets from.
 type phases struct {
 	mu sync.Mutex
 	// at is when each event of a call's own connection came, since the
@@ -497,11 +500,6 @@ type rareRoom struct {
 // callState's first field.
 func (p *phases) state() *callState { return (*callState)(unsafe.Pointer(p)) }
 
-// since returns the time since the call's start. The call's start never
-// changes (and its slot is never reused): it is what the times are
-// offsets from.
-func (p *phases) since() time.Duration { return p.state().ctx.Call().Since() }
-
 // rare returns the call's room for what few calls have, made by the
 // first to ask: RoundTrip for a body it counts, a dial's first event
 // (with the phases' lock held), or the dialer's look-up of the net
@@ -520,9 +518,13 @@ func (st *callState) rare() *rareRoom {
 
 // set notes that e came now, unless it came before.
 func (p *phases) set(e event) {
-	d := p.since()
+	d := p.state().ctx.Call().Since()
 	p.mu.Lock()
-	p.setLocked(e, d)
+	if e < gotConn {
+		p.dialLocked(e, d)
+	} else {
+		p.ownLocked(e, d)
+	}
 	p.mu.Unlock()
 }
 
@@ -530,17 +532,29 @@ func (p *phases) set(e event) {
 // with p.mu held. A dial's event that comes after the phases were handed
 // over is not noted: it would make room that nothing reads.
 func (p *phases) setLocked(e event, d time.Duration) {
-	if p.seen&(1<<e) != 0 {
+	if e < gotConn {
+		p.dialLocked(e, d)
 		return
 	}
-	if e >= gotConn {
+	p.ownLocked(e, d)
+}
+
+// ownLocked is setLocked for an event of every call (gotConn and after),
+// small enough to be inlined where every call takes it.
+func (p *phases) ownLocked(e event, d time.Duration) {
+	if p.seen&(1<<e) == 0 {
 		p.at[e-gotConn] = d
-	} else {
-		if p.ended {
-			return
-		}
-		p.state().rare().dial[e] = d
+		p.seen |= 1 << e
 	}
+}
+
+// dialLocked is setLocked for a dial's event, noted in the call's rare
+// room.
+func (p *phases) dialLocked(e event, d time.Duration) {
+	if p.seen&(1<<e) != 0 || p.ended {
+		return
+	}
+	p.state().rare().dial[e] = d
 	p.seen |= 1 << e
 }
 
@@ -578,9 +592,9 @@ func (p *phases) hooks(t *httptrace.ClientTrace, n *netTrace) {
 		TLSHandshakeDone:  func(tls.ConnectionState, error) { q5.p.set(tlsDone) },
 		GotConn: func(info httptrace.GotConnInfo) {
 			p := q6.p
-			d := p.since()
+			d := p.state().ctx.Call().Since()
 			p.mu.Lock()
-			p.setLocked(gotConn, d)
+			p.ownLocked(gotConn, d)
 			p.reused = info.Reused
 			p.mu.Unlock()
 		},
