@@ -183,8 +183,8 @@ func hook[F any](s *hookSet, i int) F {
 // both keys itself, found once by [findTraceKeys]; the net package's trace
 // is a netTrace, a struct of the same fields as that trace's type, which
 // findTraceKeys checks field by field, made at the first look-up (a dial:
-// most calls get a connection already open) in the call's room for a dial
-// ([callState.rare]). A traceCtx is used only as a [callState]'s ctx.
+// most calls get a connection already open) in the call's room for what
+// few calls have ([callState.rare]). A traceCtx is used only as a [callState]'s ctx.
 //
 // It answers for the trace only when the parent holds no trace of the
 // caller's own, which WithClientTrace composes with the call's (the hooks
