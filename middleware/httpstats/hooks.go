@@ -125,14 +125,16 @@ func hookFields(t *httptrace.ClientTrace, n *netTrace) [numSetHooks]unsafe.Point
 	}
 }
 
-// set sets t's and n's hooks to record into p, as p.hooks(t, n) does,
-// with their closures in s. t and n must have no hooks set (a new call's
-// state): the fields the phases do not use are left as they are. The
-// fields are set in hookFields' order, one by one, rather than in a loop
-// over hookFields: a third of the instructions.
-func (hc *hookCodes) set(s *hookSet, t *httptrace.ClientTrace, n *netTrace, p *phases) {
+// set sets t's hooks to record into p, as p.hooks does, with their
+// closures in s. t must have no hooks set (a new call's state): the
+// fields the phases do not use are left as they are. The fields are set
+// in hookFields' order, one by one, rather than in a loop over
+// hookFields: a third of the instructions. The net package's trace is
+// set apart, by setNet, only for a call that dials.
+func (hc *hookCodes) set(s *hookSet, t *httptrace.ClientTrace, p *phases) {
 	if !hc.ok {
-		p.hooks(t, n)
+		var n netTrace
+		p.hooks(t, &n)
 		return
 	}
 	s.code = hc.code
@@ -146,6 +148,18 @@ func (hc *hookCodes) set(s *hookSet, t *httptrace.ClientTrace, n *netTrace, p *p
 	t.GotConn = hook[func(httptrace.GotConnInfo)](s, 6)
 	t.WroteRequest = hook[func(httptrace.WroteRequestInfo)](s, 7)
 	t.GotFirstResponseByte = hook[func()](s, 8)
+}
+
+// setNet sets n's hooks to record into p, as p.hooks(t, n) sets them,
+// once set(s, t, p) has set t: n's DNS hooks are closures in s (the net
+// package's DNSStart shares the ClientTrace's), its connect hooks t's.
+// After set's fallback, which leaves s empty, n gets closures of its own.
+func setNet(n *netTrace, s *hookSet, t *httptrace.ClientTrace, p *phases) {
+	if s.p == nil {
+		var t2 httptrace.ClientTrace
+		p.hooks(&t2, n)
+		return
+	}
 	n.DNSStart = *(*func(string))(unsafe.Pointer(&t.DNSStart))
 	n.DNSDone = hook[func([]any, bool, error)](s, 9)
 	n.ConnectStart, n.ConnectDone = t.ConnectStart, t.ConnectDone
@@ -168,7 +182,9 @@ func hook[F any](s *hookSet, i int) F {
 // closures of their own: five allocations a call. A traceCtx answers
 // both keys itself, found once by [findTraceKeys]; the net package's trace
 // is a netTrace, a struct of the same fields as that trace's type, which
-// findTraceKeys checks field by field.
+// findTraceKeys checks field by field, made at the first look-up (a dial:
+// most calls get a connection already open) in the call's room for what
+// few calls have ([callState.rare]). A traceCtx is used only as a [callState]'s ctx.
 //
 // It answers for the trace only when the parent holds no trace of the
 // caller's own, which WithClientTrace composes with the call's (the hooks
@@ -177,7 +193,11 @@ func hook[F any](s *hookSet, i int) F {
 type traceCtx struct {
 	recording.CallContext
 	trace httptrace.ClientTrace
-	net   netTrace
+}
+
+// state returns the call's state c is the context of.
+func (c *traceCtx) state() *callState {
+	return (*callState)(unsafe.Add(unsafe.Pointer(c), -int(unsafe.Offsetof(callState{}.ctx))))
 }
 
 // netTrace has the layout of the net package's trace (internal/nettrace's
@@ -196,8 +216,9 @@ func (c *traceCtx) Value(key any) any {
 	case traceKeys.client:
 		return &c.trace
 	case traceKeys.net:
-		// An interface value of the net package's own pointer type, to c.net.
-		v := eface{typ: traceKeys.netType, data: unsafe.Pointer(&c.net)}
+		// An interface value of the net package's own pointer type, to the
+		// call's net trace.
+		v := eface{typ: traceKeys.netType, data: unsafe.Pointer(&c.state().rare().net)}
 		return *(*any)(unsafe.Pointer(&v))
 	}
 	return c.CallContext.Value(key)
@@ -291,7 +312,7 @@ func sameLayout(a, b reflect.Type) bool {
 }
 
 // withCallTrace returns parent inside call c, not nil, with the call's
-// trace, ctx.trace, whose net package hooks are ctx.net: ctx, a traceCtx
+// trace, ctx.trace, and its net package hooks: ctx, a traceCtx
 // in the call's state, when it can serve, else [httptrace.WithClientTrace]'s
 // context over ctx's CallContext.
 func withCallTrace(ctx *traceCtx, parent context.Context, c *recording.ActiveCall) context.Context {

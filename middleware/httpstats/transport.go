@@ -110,20 +110,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	st := &callState{}
 	pt := &st.pt
-	pt.call = c
-	traceHooks.set(&st.hooks, &st.ctx.trace, &st.ctx.net, pt)
+	traceHooks.set(&st.hooks, &st.ctx.trace, pt)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
 	ctx := withCallTrace(&st.ctx, req.Context(), c)
 	out := &st.out.req
 	traceInto(&st.out, req, ctx, c.TraceContext(), rec.Propagator())
 	if count {
-		// The body's counts, apart from the call's state, which has no
-		// room for them: few requests have such a body.
-		sb := new(sentBody)
+		// The body's counts, in the call's room for what few calls have
+		// (made here, before any hook can fire: a dial's hooks find it).
+		sb := &st.rare().sent
 		sb.first.rc = req.Body
 		sb.last.Store(&sb.first)
-		st.sent = sb
 		out.Body = &sb.first
 		if req.GetBody != nil {
 			// A retry rewinds the body through GetBody: count the new one.
@@ -159,9 +157,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var room endRoom
 		d := c.Since()
 		u := pt.end(&room, d)
-		if st.sent != nil {
-			u.RequestSize, u.HasRequestSize = st.sent.last.Load().n.Load(), true
-		}
+		st.sentSize(&u)
 		c.EndWith(&u, d, err)
 		return resp, err
 	}
@@ -278,9 +274,11 @@ type outRequest struct {
 }
 
 // spareFields is how many fields a propagator can set without an
-// allocation: traceparent and tracestate. A third (an OpenTelemetry
-// propagator's baggage) takes a slice of its own.
-const spareFields = 2
+// allocation: traceparent. A second (tracestate, when the request came
+// with one; an OpenTelemetry propagator's baggage) takes a slice of its
+// own: a second room would cost every call's state 16 bytes, and a size
+// class (TestCallStateSizeClass).
+const spareFields = 1
 
 // traceInto makes o's request a copy of req with context ctx, and with tc
 // written by p into a copy of its header. A RoundTripper must not modify
@@ -299,25 +297,37 @@ func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recordi
 // fill them (which may fire after the call ended, so a callState is never
 // reused), and the response body's wrapper: a callState is the body
 // RoundTrip returns, which ends the call when it is read to the end or
-// closed. Its size keeps it in the 768-byte size class
-// (TestCallStateSizeClass).
+// closed. Its size keeps it in the 704-byte size class
+// (TestCallStateSizeClass). Its phases come first: they find the state
+// they are part of by their own address (see [phases.state]), as a call's
+// context does by its offset ([traceCtx.state]).
 type callState struct {
+	pt    phases
 	out   outRequest
 	ctx   traceCtx
-	pt    phases
 	hooks hookSet
 
 	rc     io.ReadCloser // the response's body
 	length int64         // its Content-Length
 	n      atomic.Int64  // the bytes read of it
-	sent   *sentBody     // the request's body, when it is counted
 }
 
 // sentBody counts the bytes of a request body sent: first, and the last
-// attempt's, when a retry rewound it through GetBody.
+// attempt's, when a retry rewound it through GetBody. last is nil for a
+// body not counted (sized by its ContentLength).
 type sentBody struct {
 	last  atomic.Pointer[countingBody]
 	first countingBody
+}
+
+// sentSize sets u's request size to the bytes of the request's body sent,
+// when the body is counted as it is sent.
+func (st *callState) sentSize(u *recording.CallUpdate) {
+	if r := st.pt.rare.Load(); r != nil {
+		if cb := r.sent.last.Load(); cb != nil {
+			u.RequestSize, u.HasRequestSize = cb.n.Load(), true
+		}
+	}
 }
 
 // copyHeader makes o's request header a copy of h (an empty header when
@@ -406,17 +416,16 @@ func (st *callState) finish(err error) {
 		return
 	}
 	var room endRoom
-	d := p.since()
+	c := st.ctx.Call()
+	d := c.Since()
 	u := p.endLocked(&room, d)
-	if st.sent != nil {
-		u.RequestSize, u.HasRequestSize = st.sent.last.Load().n.Load(), true
-	}
+	st.sentSize(&u)
 	size := st.n.Load()
 	if size == 0 && st.length > 0 {
 		size = st.length
 	}
 	u.ResponseSize, u.HasResponseSize = size, true
-	st.ctx.Call().EndWith(&u, d, err)
+	c.EndWith(&u, d, err)
 	p.finished.Store(true)
 }
 
@@ -430,19 +439,21 @@ func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 
 // phases collects httptrace events, which may arrive from other goroutines
 // (the dialer runs apart from the request), and turns them into call phases.
+// A phases is the first field of a [callState], and is used only there:
+// the call its times are of is its state's context's, whose start, which
+// never changes (and its slot is never reused), is what the times are
+// offsets from.
 type phases struct {
-	// call is the call the phases are of: its start, which never changes
-	// (and its slot is never reused), is what the times are offsets from.
-	call *recording.ActiveCall
-
 	mu sync.Mutex
 	// at is when each event of a call's own connection came, since the
-	// call's start; dial, when each event of a dial (dns, connect, tls)
-	// came, made by the first such event: most calls get a connection
-	// already open and dial nothing, so the call's state has no room for
-	// them (TestCallStateSizeClass).
+	// call's start; rare, the room of a dial's events (dns, connect, tls)
+	// and of the net package's hooks, made by the first of them or by the
+	// dialer's look-up of those hooks (see [callState.rare]), or for a
+	// request body counted as it is sent: most calls get a connection
+	// already open, dial nothing, and send no such body, so the call's
+	// state has no room for them (TestCallStateSizeClass).
 	at     [numEvents - gotConn]time.Duration
-	dial   *[gotConn]time.Duration
+	rare   atomic.Pointer[rareRoom]
 	seen   uint16 // the events that came, by bit
 	reused bool
 	// ended: the phases were handed over (end), and, for a call that
@@ -471,14 +482,49 @@ const (
 	numEvents
 )
 
-// since returns the time since the call's start.
-func (p *phases) since() time.Duration { return p.call.Since() }
+// rareRoom is where a call keeps what few calls have. A call that dials
+// (or is given a dial's events) keeps there when each event of the dial
+// came, since the call's start (dial, under the phases' lock), and the net
+// package's trace of the call's hooks, which the dialer looks up in the
+// request's context ([traceCtx.Value]), set before the room is published
+// and never changed after. A call whose request body is counted as it is
+// sent keeps the counts there (sent, set by RoundTrip before the base
+// transport is called).
+type rareRoom struct {
+	dial [gotConn]time.Duration
+	net  netTrace
+	sent sentBody
+}
+
+// state returns the call's state p is the phases of: a phases is its
+// callState's first field.
+func (p *phases) state() *callState { return (*callState)(unsafe.Pointer(p)) }
+
+// rare returns the call's room for what few calls have, made by the
+// first to ask: RoundTrip for a body it counts, a dial's first event
+// (with the phases' lock held), or the dialer's look-up of the net
+// package's trace (without it), which may race with the event.
+func (st *callState) rare() *rareRoom {
+	if r := st.pt.rare.Load(); r != nil {
+		return r
+	}
+	r := new(rareRoom)
+	setNet(&r.net, &st.hooks, &st.ctx.trace, &st.pt)
+	if st.pt.rare.CompareAndSwap(nil, r) {
+		return r
+	}
+	return st.pt.rare.Load()
+}
 
 // set notes that e came now, unless it came before.
 func (p *phases) set(e event) {
-	d := p.since()
+	d := p.state().ctx.Call().Since()
 	p.mu.Lock()
-	p.setLocked(e, d)
+	if e < gotConn {
+		p.dialLocked(e, d)
+	} else {
+		p.ownLocked(e, d)
+	}
 	p.mu.Unlock()
 }
 
@@ -486,20 +532,29 @@ func (p *phases) set(e event) {
 // with p.mu held. A dial's event that comes after the phases were handed
 // over is not noted: it would make room that nothing reads.
 func (p *phases) setLocked(e event, d time.Duration) {
-	if p.seen&(1<<e) != 0 {
+	if e < gotConn {
+		p.dialLocked(e, d)
 		return
 	}
-	if e >= gotConn {
+	p.ownLocked(e, d)
+}
+
+// ownLocked is setLocked for an event of every call (gotConn and after),
+// small enough to be inlined where every call takes it.
+func (p *phases) ownLocked(e event, d time.Duration) {
+	if p.seen&(1<<e) == 0 {
 		p.at[e-gotConn] = d
-	} else {
-		if p.ended {
-			return
-		}
-		if p.dial == nil {
-			p.dial = new([gotConn]time.Duration)
-		}
-		p.dial[e] = d
+		p.seen |= 1 << e
 	}
+}
+
+// dialLocked is setLocked for a dial's event, noted in the call's rare
+// room.
+func (p *phases) dialLocked(e event, d time.Duration) {
+	if p.seen&(1<<e) != 0 || p.ended {
+		return
+	}
+	p.state().rare().dial[e] = d
 	p.seen |= 1 << e
 }
 
@@ -508,7 +563,7 @@ func (p *phases) when(e event) time.Duration {
 	if e >= gotConn {
 		return p.at[e-gotConn]
 	}
-	return p.dial[e]
+	return p.rare.Load().dial[e]
 }
 
 // hooks sets t's hooks to record into p, and n's as
@@ -537,9 +592,9 @@ func (p *phases) hooks(t *httptrace.ClientTrace, n *netTrace) {
 		TLSHandshakeDone:  func(tls.ConnectionState, error) { q5.p.set(tlsDone) },
 		GotConn: func(info httptrace.GotConnInfo) {
 			p := q6.p
-			d := p.since()
+			d := p.state().ctx.Call().Since()
 			p.mu.Lock()
-			p.setLocked(gotConn, d)
+			p.ownLocked(gotConn, d)
 			p.reused = info.Reused
 			p.mu.Unlock()
 		},
