@@ -469,9 +469,15 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 		start = time.Now()
 	}
 	a.start = start
-	a.r = r.newRecord()
+	// newRecord, without its call for a request's record from the pool.
+	var rec *Record
+	if p := r.pool; p != nil {
+		rec = p.get()
+	} else {
+		rec = r.newKeptRecord()
+	}
+	a.r = rec
 	a.hdr = info.Header
-	rec := a.r
 	if info.TraceState != "" {
 		a.state = capTraceState(info.TraceState)
 		// A box of the record's own, not &a.state: the Record outlives
