@@ -490,13 +490,13 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	rec.Start = start
 	rec.Method = info.Method
 	rec.Path = info.Path
-	r.ids.traceSpan(&rec.TraceID, &rec.SpanID, &info.TraceID)
+	made := r.ids.traceSpan(&rec.TraceID, &rec.SpanID, &info.TraceID)
 	rec.ParentSpanID = info.ParentSpanID
 	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
 	// A trace ID made here is random (traceSpan): W3C Trace Context Level
 	// 2's random-trace-id flag says so to the calls and the exporters. A
 	// caller's keeps the caller's flag.
-	rec.RandomTraceID = info.RandomTraceID || !info.TraceID.IsValid()
+	rec.RandomTraceID = info.RandomTraceID || made
 	rec.Instance = r.cfg.instance
 	if info.Instance != "" {
 		rec.Instance = convention.Truncate(info.Instance, r.cfg.maxName)
