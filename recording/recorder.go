@@ -469,7 +469,7 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 		start = time.Now()
 	}
 	a.start = start
-	// newRecord, without its call for a request's record from the pool.
+	// A reused record from the pool, else a new one.
 	var rec *Record
 	if p := r.pool; p != nil {
 		rec = p.get()

@@ -152,18 +152,10 @@ const (
 	maxSpareRooms   = 32
 )
 
-// newRecord returns an empty record: from the pool when r's sinks borrow
-// records, else a new one (newKeptRecord). (startRecord asks the pool
-// itself, without this call.)
-func (r *Recorder) newRecord() *Record {
-	if p := r.pool; p != nil {
-		return p.get()
-	}
-	return r.newKeptRecord()
-}
-
 // newKeptRecord returns a new record for sinks that may keep it, with a
-// spare borrowed from r's list.
+// spare borrowed from r's list. (startRecord, which starts every record,
+// takes one from the pool when r's sinks borrow records, else makes one
+// here.)
 func (r *Recorder) newKeptRecord() *Record {
 	rec := new(Record)
 	rec.spare = r.spares.get()
@@ -171,9 +163,9 @@ func (r *Recorder) newKeptRecord() *Record {
 }
 
 // ownSpare returns rec's spare, which it first gives rec if it has none:
-// a record not made by newRecord (a snapshot, or a record built by hand)
+// a record not made by startRecord (a snapshot, or a record built by hand)
 // before the writer's functions fill its buffers. A record from
-// newRecord has its own, until its writer is done with it.
+// startRecord has its own, until its writer is done with it.
 func (rec *Record) ownSpare() *spare {
 	if rec.spare == nil {
 		rec.spare = new(spare)
