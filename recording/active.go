@@ -678,8 +678,14 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	r.Overhead += time.Duration(a.overhead.Load() + cost)
 	rec.enqueue(r, attrBytes)
 	// Listed until queued: once no record is listed, every finished one
-	// has reached the queue, and Close delivers it.
-	rec.inflight.remove(a)
+	// has reached the queue, and Close delivers it. (inflight.remove's
+	// way for a record listed in a slot, most, without its call.)
+	if j := a.slot - 1; j >= 0 {
+		rec.inflight.slots[j].Store(nil)
+		a.slot = 0
+	} else {
+		rec.inflight.remove(a)
+	}
 }
 
 // handOverLocked makes a's kept calls r's Calls, in the array they were

@@ -400,7 +400,9 @@ func TestTraceSpan(t *testing.T) {
 	for range n {
 		var tr TraceID
 		var sp SpanID
-		s.traceSpan(&tr, &sp, &TraceID{})
+		if !s.traceSpan(&tr, &sp, &TraceID{}) {
+			t.Fatal("traceSpan made a trace ID without saying so")
+		}
 		if !tr.IsValid() || !sp.IsValid() || traces[tr] || spans[sp] {
 			t.Fatalf("trace %v span %v: invalid or repeated", tr, sp)
 		}
@@ -416,8 +418,8 @@ func TestTraceSpan(t *testing.T) {
 	caller := TraceID{1, 2, 3}
 	var tr TraceID
 	var sp SpanID
-	if s.traceSpan(&tr, &sp, &caller); tr != caller || !sp.IsValid() {
-		t.Errorf("with the caller's trace: %v, %v", tr, sp)
+	if made := s.traceSpan(&tr, &sp, &caller); made || tr != caller || !sp.IsValid() {
+		t.Errorf("with the caller's trace: %v, %v, made %v", tr, sp, made)
 	}
 }
 

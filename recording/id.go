@@ -142,8 +142,10 @@ func newIDSource() *idSource {
 // record's trace ID tells nothing of another record's IDs (each record's
 // draw is its own), only of its own span ID, which travels with it
 // anyway. The IDs are written where trace and span point (the record's
-// own fields): returned, the two arrays would pass through the stack.
-func (s *idSource) traceSpan(trace *TraceID, span *SpanID, caller *TraceID) {
+// own fields): returned, the two arrays would pass through the stack. made
+// reports whether the trace ID was made here (the caller's was not valid),
+// for the caller to tell without comparing the caller's ID with zero again.
+func (s *idSource) traceSpan(trace *TraceID, span *SpanID, caller *TraceID) (made bool) {
 	for {
 		r := mrand.Uint64()
 		if r == 0 {
@@ -151,6 +153,7 @@ func (s *idSource) traceSpan(trace *TraceID, span *SpanID, caller *TraceID) {
 		}
 		if caller.IsValid() {
 			*trace = *caller
+			made = false
 		} else {
 			hi, lo := mix64(r^s.keys[0]), mix64(r^s.keys[1])
 			if hi|lo == 0 {
@@ -158,9 +161,10 @@ func (s *idSource) traceSpan(trace *TraceID, span *SpanID, caller *TraceID) {
 			}
 			binary.BigEndian.PutUint64(trace[:8], hi)
 			binary.BigEndian.PutUint64(trace[8:], lo)
+			made = true
 		}
 		binary.BigEndian.PutUint64(span[:], r)
-		return
+		return made
 	}
 }
 

@@ -93,3 +93,21 @@ func TestQueueCountersShareTailLine(t *testing.T) {
 		t.Errorf("head at %d, less than a line past tail (%d)", head, tail)
 	}
 }
+
+// TestPooledRecordSizeClass checks that a pooled record and its spare, one
+// object (newPooledRecord), stay within the 640-byte size class with the
+// 8-byte malloc header an object with pointers over 512 bytes carries: the
+// spare's reserved count, which the pool's get and putAll read and write
+// instead of a slice of their own, took 8 of the 16 bytes the class left.
+func TestPooledRecordSizeClass(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes are for 64-bit platforms")
+	}
+	n := unsafe.Sizeof(struct {
+		rec Record
+		sp  spare
+	}{})
+	if n+8 > 640 {
+		t.Errorf("a pooled record and its spare take %d bytes and an 8-byte header, over the 640-byte size class", n)
+	}
+}

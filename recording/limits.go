@@ -292,17 +292,28 @@ func recordSize(r *Record) int64 { return recordSizeWith(r, attrsSize(r.Attrs)) 
 // recordSizeWith is recordSize with attrBytes, attrsSize(r.Attrs), given:
 // capRecord's pass over the attributes sums them (see enqueue).
 func recordSizeWith(r *Record, attrBytes int64) int64 {
-	n := sizeRecord + int64(len(r.Method)+len(r.Path)+len(r.Route)+len(r.Query)+
-		len(r.User)+len(r.Remote)+len(r.Error)+len(r.Panic))
-	n += attrBytes
-	n += r.hdrFlatBytes
-	// A request's record mostly has none of the parts counted below
-	// (its headers are pairs yet, in hdrFlatBytes; no calls): told by one
-	// test of them together, without a test and a loop's start each.
-	if len(r.Calls)|len(r.Warnings)|len(r.Headers) == 0 && r.ExecTrace == nil && r.hdrBytes <= 0 {
+	n := recordSizeHead(r) + attrBytes
+	if recordSizeDone(r) {
 		return n
 	}
 	return n + recordSizeRest(r)
+}
+
+// recordSizeHead is recordSizeWith's count of a record's struct, texts
+// and header pairs, small enough to be inlined (enqueue's own use of
+// recordSizeWith, without its call).
+func recordSizeHead(r *Record) int64 {
+	return sizeRecord + int64(len(r.Method)+len(r.Path)+len(r.Route)+len(r.Query)+
+		len(r.User)+len(r.Remote)+len(r.Error)+len(r.Panic)) + r.hdrFlatBytes
+}
+
+// recordSizeDone reports whether recordSizeHead and the attributes are
+// all of r's size: a request's record mostly has none of the parts
+// recordSizeRest counts (its headers are pairs yet, in hdrFlatBytes; no
+// calls), told by one test of them together, without a test and a loop's
+// start each.
+func recordSizeDone(r *Record) bool {
+	return len(r.Calls)|len(r.Warnings)|len(r.Headers) == 0 && r.ExecTrace == nil && r.hdrBytes <= 0
 }
 
 // recordSizeRest is recordSizeWith's count of a record's header map,

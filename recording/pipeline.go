@@ -26,7 +26,10 @@ func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
 		r.release(rec)
 		return
 	}
-	rec.size = recordSizeWith(rec, attrBytes)
+	// recordSizeWith, its common case without its call.
+	if rec.size = recordSizeHead(rec) + attrBytes; !recordSizeDone(rec) {
+		rec.size += recordSizeRest(rec)
+	}
 	if r.q.bytes.Add(rec.size) > r.cfg.queueBytes {
 		r.q.bytes.Add(-rec.size)
 		r.dropped.Add(1)

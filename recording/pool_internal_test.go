@@ -51,8 +51,8 @@ func TestRecordPoolPutAll(t *testing.T) {
 }
 
 // TestRecordPoolReserved checks that the reserve's count of bytes follows
-// its records when get takes off what put counted (reserved) rather than
-// counting again: back to zero once every record is taken.
+// its records when get takes off what put counted (the spare's reserved)
+// rather than counting again: back to zero once every record is taken.
 func TestRecordPoolReserved(t *testing.T) {
 	p := newRecordPool()
 	var recs []*Record
@@ -66,13 +66,10 @@ func TestRecordPoolReserved(t *testing.T) {
 	for _, rec := range recs[5:] {
 		p.put(rec)
 	}
-	if len(p.reserved) != len(p.reserve) {
-		t.Fatalf("the reserve notes %d counts for %d records", len(p.reserved), len(p.reserve))
-	}
 	var sum int64
-	for i, rec := range p.reserve {
-		if p.reserved[i] != spareBytes(rec) {
-			t.Errorf("a record in the reserve is noted at %d bytes, keeps %d", p.reserved[i], spareBytes(rec))
+	for _, rec := range p.reserve {
+		if rec.spare.reserved != spareBytes(rec) {
+			t.Errorf("a record in the reserve is noted at %d bytes, keeps %d", rec.spare.reserved, spareBytes(rec))
 		}
 		sum += spareBytes(rec)
 	}
@@ -82,7 +79,7 @@ func TestRecordPoolReserved(t *testing.T) {
 	for range recs {
 		p.get()
 	}
-	if p.bytes != 0 || len(p.reserve) != 0 || len(p.reserved) != 0 {
-		t.Errorf("emptied reserve counts %d bytes, %d records, %d counts", p.bytes, len(p.reserve), len(p.reserved))
+	if p.bytes != 0 || len(p.reserve) != 0 {
+		t.Errorf("emptied reserve counts %d bytes, %d records", p.bytes, len(p.reserve))
 	}
 }

@@ -160,7 +160,7 @@ type Record struct {
 	// object with pointers over 512 bytes (TestRecordSizeClass): 128
 	// bytes less for every record a keeping sink (otelexport) is given, and
 	// five pointer words fewer for the garbage collector to scan in
-	// each record it keeps. Never nil in a record from newRecord until
+	// each record it keeps. Never nil in a record startRecord made until
 	// then.
 	spare *spare
 

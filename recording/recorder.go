@@ -472,9 +472,15 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 		start = time.Now()
 	}
 	a.start = start
-	a.r = r.newRecord()
+	// A reused record from the pool, else a new one.
+	var rec *Record
+	if p := r.pool; p != nil {
+		rec = p.get()
+	} else {
+		rec = r.newKeptRecord()
+	}
+	a.r = rec
 	a.hdr = info.Header
-	rec := a.r
 	if info.TraceState != "" {
 		a.state = capTraceState(info.TraceState)
 		// A box of the record's own, not &a.state: the Record outlives
@@ -487,13 +493,13 @@ func (r *Recorder) startRecord(a *ActiveRecord, info *RequestInfo) {
 	rec.Start = start
 	rec.Method = info.Method
 	rec.Path = info.Path
-	r.ids.traceSpan(&rec.TraceID, &rec.SpanID, &info.TraceID)
+	made := r.ids.traceSpan(&rec.TraceID, &rec.SpanID, &info.TraceID)
 	rec.ParentSpanID = info.ParentSpanID
 	rec.Unsampled = info.Unsampled && r.cfg.callerSampling != OverrideCaller
 	// A trace ID made here is random (traceSpan): W3C Trace Context Level
 	// 2's random-trace-id flag says so to the calls and the exporters. A
 	// caller's keeps the caller's flag.
-	rec.RandomTraceID = info.RandomTraceID || !info.TraceID.IsValid()
+	rec.RandomTraceID = info.RandomTraceID || made
 	rec.Instance = r.cfg.instance
 	if info.Instance != "" {
 		rec.Instance = convention.Truncate(info.Instance, r.cfg.maxName)

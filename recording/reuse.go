@@ -51,13 +51,7 @@ type recordPool struct {
 
 	mu      sync.Mutex
 	reserve []*Record
-	// reserved[i] is spareBytes of reserve[i] as put counted it when it
-	// took the record in (a record in the reserve does not change), for
-	// get to take off without counting again. It is the pool's, not a
-	// field of the record's: eight bytes more would take a Record over
-	// 568 bytes, into the 640-byte size class (TestRecordSizeClass).
-	reserved []int64
-	bytes    int64 // the spare memory of the reserve's records (spareBytes)
+	bytes   int64 // the spare memory of the reserve's records (spareBytes)
 }
 
 // reserveRecords is how many records a recordPool keeps through garbage
@@ -81,7 +75,7 @@ func spareBytes(rec *Record) int64 {
 }
 
 func newRecordPool() *recordPool {
-	return &recordPool{reserve: make([]*Record, 0, reserveRecords), reserved: make([]int64, 0, reserveRecords)}
+	return &recordPool{reserve: make([]*Record, 0, reserveRecords)}
 }
 
 // get takes a record from the reserve first: put fills it first, so that
@@ -94,8 +88,7 @@ func (p *recordPool) get() *Record {
 		rec := p.reserve[n-1]
 		p.reserve[n-1] = nil
 		p.reserve = p.reserve[:n-1]
-		p.bytes -= p.reserved[n-1] // spareBytes(rec) as put counted it
-		p.reserved = p.reserved[:n-1]
+		p.bytes -= rec.spare.reserved // spareBytes(rec) as put counted it
 		p.mu.Unlock()
 		return rec
 	}
@@ -111,7 +104,7 @@ func (p *recordPool) put(rec *Record) {
 	p.mu.Lock()
 	if len(p.reserve) < cap(p.reserve) && p.bytes+n <= maxReserveBytes {
 		p.reserve = append(p.reserve, rec)
-		p.reserved = append(p.reserved, n)
+		rec.spare.reserved = n
 		p.bytes += n
 		p.mu.Unlock()
 		return
@@ -130,19 +123,19 @@ func (p *recordPool) putAll(recs []*Record) {
 	// after it: a store through a slice may alias p for all the
 	// compiler knows, so p's fields would be loaded and stored again for
 	// each record.
-	reserve, reserved, bytes := p.reserve, p.reserved, p.bytes
+	reserve, bytes := p.reserve, p.bytes
 	for i, rec := range recs {
 		n := spareBytes(rec)
 		if len(reserve) < cap(reserve) && bytes+n <= maxReserveBytes {
 			reserve = append(reserve, rec) // within its capacity
-			reserved = append(reserved, n) // likewise
+			rec.spare.reserved = n
 			bytes += n
 			continue
 		}
 		recs[over], recs[i] = rec, recs[over]
 		over++
 	}
-	p.reserve, p.reserved, p.bytes = reserve, reserved, bytes
+	p.reserve, p.bytes = reserve, bytes
 	p.mu.Unlock()
 	for _, rec := range recs[:over] {
 		p.p.Put(rec)
@@ -159,21 +152,20 @@ const (
 	maxSpareRooms   = 32
 )
 
-// newRecord returns an empty record: from the pool when r's sinks borrow
-// records, else a new one.
-func (r *Recorder) newRecord() *Record {
-	if r.pool == nil {
-		rec := new(Record)
-		rec.spare = r.spares.get()
-		return rec
-	}
-	return r.pool.get()
+// newKeptRecord returns a new record for sinks that may keep it, with a
+// spare borrowed from r's list. (startRecord, which starts every record,
+// takes one from the pool when r's sinks borrow records, else makes one
+// here.)
+func (r *Recorder) newKeptRecord() *Record {
+	rec := new(Record)
+	rec.spare = r.spares.get()
+	return rec
 }
 
 // ownSpare returns rec's spare, which it first gives rec if it has none:
-// a record not made by newRecord (a snapshot, or a record built by hand)
+// a record not made by startRecord (a snapshot, or a record built by hand)
 // before the writer's functions fill its buffers. A record from
-// newRecord has its own, until its writer is done with it.
+// startRecord has its own, until its writer is done with it.
 func (rec *Record) ownSpare() *spare {
 	if rec.spare == nil {
 		rec.spare = new(spare)
@@ -409,6 +401,15 @@ type spare struct {
 	hdrOrder []headerEntry       // the entries of hdr, in the order headerMap made them
 	warnings []Warning           // Warnings as prepare made them
 	pcs      []uintptr           // the calls' raw stacks, until prepare symbolizes them
+	// reserved is spareBytes of the record as the pool counted it when
+	// it took the record into its reserve (a record in the reserve does
+	// not change), for get to take off without counting again. Here
+	// rather than in a slice of the pool's beside the reserve, which put
+	// and get kept in step (an append and a shrink more each), and
+	// rather than in the Record, whose 448-byte size class this would
+	// fill: a pooled record and its spare are one 640-byte object
+	// (newPooledRecord), with room for it.
+	reserved int64
 	// flat is the buffer of header pairs of a record a sink may keep
 	// (hdrFlat, see setKeptHeaders), kept with the spare when the writer
 	// hands it back, emptied: the record holds its pairs only until the
