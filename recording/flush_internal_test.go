@@ -2,6 +2,7 @@ package recording
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -27,5 +28,50 @@ func backInPool(t *testing.T, r *Recorder, i int) {
 	r.pool.mu.Unlock()
 	if n == 0 {
 		t.Fatalf("request %d: its record did not come back to the pool", i)
+	}
+}
+
+// TestForceFlushPushHalfDone: a ForceFlush that counts a record whose push
+// has moved the queue's tail but not yet written the slot (the pushing
+// goroutine preempted between the two) returns once the push completes,
+// not at the end of the batch interval (an hour here). The half-done push
+// is made by hand: a record is queued, and its slot set back to "taken,
+// not written" until ForceFlush has kicked the preparer; then the slot is
+// written again and a request finishes, as the pushing request's own
+// check after its push would run.
+func TestForceFlushPushHalfDone(t *testing.T) {
+	var got atomic.Int64
+	r := New(WithSinks(borrowingSink{func(*Record) { got.Add(1) }}), WithBatch(100, time.Hour))
+	defer r.Close(t.Context())
+	record := func() {
+		_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/half"})
+		ar.Finish()
+	}
+	record()
+	pos := r.q.tail.Load() - 1
+	s := &r.q.slots[pos&r.q.mask]
+	if s.seq.Load() != pos+1 {
+		t.Fatalf("the record's slot has sequence %d; want %d (written, not yet taken)", s.seq.Load(), pos+1)
+	}
+	s.seq.Store(pos) // taken by a push, not yet written
+
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.ForceFlush(ctx) }()
+	waitFor(t, "ForceFlush waiting", func() bool { return r.flush.want.Load() == pos+1 && r.flush.waiters.Load() == 1 })
+	waitFor(t, "the kick taken", func() bool { return len(r.kick) == 0 })
+	time.Sleep(20 * time.Millisecond) // let the preparer's drain stop at the slot
+	if got.Load() != 0 {
+		t.Fatalf("a record was written past a slot not yet written")
+	}
+
+	s.seq.Store(pos + 1) // the push completes
+	record()             // and a request's check after its push runs
+	if err := <-done; err != nil {
+		t.Fatalf("ForceFlush = %v; want nil once the push completed (the batch interval is an hour)", err)
+	}
+	if n := got.Load(); n < 1 {
+		t.Fatalf("%d records written when ForceFlush returned; want the first at least", n)
 	}
 }

@@ -62,7 +62,13 @@ func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
 	// idle is read after the push, and the preparer reads the queue after
 	// setting idle (both sequentially consistent): either this request
 	// sees idle set, or the preparer sees rec and does not go idle.
-	if r.q.len() >= r.kickAt || r.idle.Load() && r.idle.CompareAndSwap(true, false) {
+	// Or when a ForceFlush waits: it may have counted rec (the queue's
+	// tail moves before rec is written to its slot) and kicked the
+	// preparer, which found the slot not yet written and stopped there.
+	// ForceFlush counts itself among the waiters before its kick, so
+	// either this request sees it, or the kick came after rec's slot was
+	// written.
+	if r.q.len() >= r.kickAt || r.idle.Load() && r.idle.CompareAndSwap(true, false) || r.flush.waiters.Load() != 0 {
 		select {
 		case r.kick <- struct{}{}:
 		default:
