@@ -80,7 +80,7 @@ func findHookCodes() hookCodes {
 	if !oneStringField(reflect.TypeFor[httptrace.DNSStartInfo]()) {
 		return hookCodes{}
 	}
-	probe := new(phases)
+	probe := &new(callState).pt // a phases lives in a callState (phases.state)
 	var t httptrace.ClientTrace
 	var n netTrace
 	probe.hooks(&t, &n)
@@ -262,7 +262,7 @@ func (p *keyProbe) Value(key any) any {
 // with a net package trace of netTrace's layout. ok is false if any is
 // not found so.
 func findTraceKeys() traceKeysFound {
-	var probe phases
+	probe := &new(callState).pt // a phases lives in a callState (phases.state)
 	var tr httptrace.ClientTrace
 	var nt netTrace
 	probe.hooks(&tr, &nt)

@@ -500,6 +500,10 @@ type rareRoom struct {
 // callState's first field.
 func (p *phases) state() *callState { return (*callState)(unsafe.Pointer(p)) }
 
+// A phases must be its callState's first field for state's conversion:
+// this constant does not compile otherwise (a uintptr cannot be negative).
+const _ = -unsafe.Offsetof(callState{}.pt)
+
 // rare returns the call's room for what few calls have, made by the
 // first to ask: RoundTrip for a body it counts, a dial's first event
 // (with the phases' lock held), or the dialer's look-up of the net
