@@ -155,8 +155,8 @@ type Record struct {
 	// own for its life; a record a sink may keep borrows one from the
 	// recorder (spareList), which its writer takes back once the record
 	// is prepared, before any sink sees it (the record then holds nil).
-	// A pointer rather than the spare's 136 bytes takes a Record to 432
-	// bytes, the 448-byte size class, without the malloc header of an
+	// A pointer rather than the spare's 192 bytes keeps a Record at 440
+	// bytes, in the 448-byte size class, without the malloc header of an
 	// object with pointers over 512 bytes (TestRecordSizeClass): 128
 	// bytes less for every record a keeping sink (otelexport) is given, and
 	// five pointer words fewer for the garbage collector to scan in
