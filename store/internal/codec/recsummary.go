@@ -103,7 +103,7 @@ func ViewSummary(rec, rest []byte, s *recording.Summary, durs *[]time.Duration) 
 	}
 	var d dec
 	d.view(rest)
-	if len(rest) == 0 || rest[0]&^restFailed != 0 {
+	if !knownRestFlags(rest) {
 		d.fail(errors.New("unknown flags"))
 	}
 	d.p = min(1, len(rest))
@@ -314,7 +314,7 @@ func RecordOverall(rec, rest []byte) (Overall, error) {
 		return Overall{}, d.done("record")
 	}
 	d.view(rest)
-	if len(rest) == 0 || rest[0]&^restFailed != 0 {
+	if !knownRestFlags(rest) {
 		d.fail(errors.New("unknown flags"))
 		return Overall{}, d.done("summary")
 	}
@@ -334,3 +334,8 @@ func RecordOverall(rec, rest []byte) (Overall, error) {
 func RecordWithoutStacks(rec []byte) bool {
 	return len(rec) >= 2 && rec[0] == tagRecord && (rec[1] == codecMem || rec[1] == codecMem1)
 }
+
+// knownRestFlags reports whether rest, the part of a summary
+// AppendSummaryRest writes, starts with a flags byte holding no flag but
+// restFailed.
+func knownRestFlags(rest []byte) bool { return len(rest) > 0 && rest[0]&^restFailed == 0 }
