@@ -1068,9 +1068,10 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 // the lengths of the strings that are written.
 //
 // The memory version's bytes are never stored (badgerstore's ring and
-// memstore hold them in memory only), but a reader reads both of its
-// forms: codecMem1, written before round 24, writes a call's attributes
-// that are not the previous call's all in full, as appendAttrs does.
+// memstore hold them in memory only, written and read by one process),
+// so a reader reads this form only: codecMem1, the first form (a call's
+// attributes that were not the previous call's all in full), is read as
+// corrupt, with an error that names it.
 const (
 	codecMem1 = 0x80
 	codecMem  = 0x81
@@ -1864,6 +1865,18 @@ func (d *dec) recordTail(r *recording.Record, v byte) {
 	}
 }
 
+// memHeader checks that d's bytes start as a record of the memory
+// version (see codecMem), and moves past its tag and version.
+func (d *dec) memHeader() {
+	switch b := d.b; {
+	case len(b) >= 2 && b[0] == tagRecord && b[1] == codecMem1:
+		d.fail(fmt.Errorf("a record in the memory version's first form (%#x), which is no longer read", codecMem1))
+	case !RecordWithoutStacks(b):
+		d.fail(errors.New("not a record without stacks"))
+	}
+	d.p = min(2, len(d.b))
+}
+
 // DecodeRecordWithoutStacks decodes what [AppendRecordWithoutStacks]
 // wrote: a record whose calls have no stacks. Corrupt input gives an
 // error wrapping [store.ErrCorrupt], never a panic. A call whose
@@ -1871,11 +1884,7 @@ func (d *dec) recordTail(r *recording.Record, v byte) {
 // ending with its length so that an append copies.
 func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
-	if !RecordWithoutStacks(b) {
-		d.fail(errors.New("not a record without stacks"))
-	}
-	mem1 := len(b) >= 2 && b[1] == codecMem1
-	d.p = min(2, len(b))
+	d.memHeader()
 	r := new(recording.Record)
 	d.recordHead(r, true)
 	// A call takes at least its mask, its four words, its span ID and
@@ -1914,12 +1923,9 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 				}
 			}
 		}
-		switch {
-		case m&memAttrs != 0:
+		if m&memAttrs != 0 {
 			c.Attrs = p.Attrs
-		case mem1:
-			c.Attrs = decodeAttrs(d, false)
-		default:
+		} else {
 			c.Attrs = decodeCallAttrs(d, p.Attrs)
 		}
 		d.callIDs(c)
@@ -1944,11 +1950,7 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 // panic. The summary's strings share one copy of b.
 func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 	d := newDec(b, true)
-	if !RecordWithoutStacks(b) {
-		d.fail(errors.New("not a record without stacks"))
-	}
-	mem1 := len(b) >= 2 && b[1] == codecMem1
-	d.p = min(2, len(b))
+	d.memHeader()
 	var r recording.Record
 	d.recordHead(&r, false)
 	s := summaryHead(&r, nil)
@@ -1994,14 +1996,7 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 				d.i()
 			}
 		}
-		switch {
-		case m&memAttrs != 0:
-		case mem1:
-			for k := d.n(2); k > 0 && d.err == nil; k-- {
-				d.skip()
-				d.skip()
-			}
-		default:
+		if m&memAttrs == 0 {
 			nattrs = d.skipCallAttrs(nattrs)
 		}
 		if len(d.b)-d.p < 8 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -46,38 +45,40 @@ func fanoutRecord(at time.Time, n int) *recording.Record {
 	return r
 }
 
-// memGoldenRecords are the golden records and a fanout record.
-func memGoldenRecords() []*recording.Record {
-	return append(goldenRecords(), fanoutRecord(time.Unix(1700000002, 0), 10))
-}
-
-// TestDecodeMem1Golden: records of the memory version's first form,
-// written by the encoder before round 24 (testdata/mem80-golden.bin, made
-// from memGoldenRecords by that encoder), still decode, and their
-// summaries read, to the records they were; the encoder now writes the
-// second form, in fewer bytes for the fanout record.
-func TestDecodeMem1Golden(t *testing.T) {
-	old := readGolden(t, filepath.Join("testdata", "mem80-golden.bin"))
-	recs := memGoldenRecords()
-	if len(old) != len(recs) {
-		t.Fatalf("mem80-golden.bin holds %d records, want %d", len(old), len(recs))
-	}
+// TestMemFirstFormRefused: a record in the memory version's first form
+// (0x80), which no encoder writes any more and no store keeps (the
+// memory version's bytes never leave the process that wrote them), is
+// corrupt to each reader, with an error naming the form; the golden
+// records and a fanout record, written in the memory version, decode, and
+// their summaries read, to what they were.
+func TestMemFirstFormRefused(t *testing.T) {
+	recs := append(goldenRecords(), fanoutRecord(time.Unix(1700000002, 0), 10))
 	for i, r := range recs {
-		if old[i][1] != codecMem1 {
-			t.Fatalf("record %d: version %#x, want %#x", i, old[i][1], codecMem1)
-		}
-		if !RecordWithoutStacks(old[i]) {
-			t.Fatalf("record %d: RecordWithoutStacks = false", i)
-		}
-		checkWithoutStacks(t, fmt.Sprint("golden record ", i), old[i], r)
 		b := AppendRecordWithoutStacks(nil, r)
 		if b[1] != codecMem {
 			t.Fatalf("record %d: written in version %#x, want %#x", i, b[1], codecMem)
 		}
+		if !RecordWithoutStacks(b) {
+			t.Fatalf("record %d: RecordWithoutStacks = false", i)
+		}
 		checkWithoutStacks(t, fmt.Sprint("record ", i), b, r)
-		t.Logf("record %d: %d bytes, %d before", i, len(b), len(old[i]))
-		if i == len(recs)-1 && len(b) >= len(old[i])-300 {
-			t.Errorf("the fanout record takes %d bytes, %d before: want 300 fewer at least", len(b), len(old[i]))
+
+		old := slices.Clone(b)
+		old[1] = codecMem1
+		if RecordWithoutStacks(old) {
+			t.Errorf("record %d in version %#x: RecordWithoutStacks = true", i, codecMem1)
+		}
+		const want = "memory version's first form (0x80), which is no longer read"
+		if _, err := DecodeRecordWithoutStacks(old); !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), want) {
+			t.Errorf("record %d in version %#x: err = %v, want ErrCorrupt: …%s", i, codecMem1, err, want)
+		}
+		if _, err := SummaryWithoutStacks(old); !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), want) {
+			t.Errorf("record %d in version %#x: summary: err = %v, want ErrCorrupt: …%s", i, codecMem1, err, want)
+		}
+		// memstore reads a record RecordWithoutStacks does not claim as
+		// a stored one: corrupt too.
+		if _, err := DecodeRecord(old); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("record %d in version %#x: DecodeRecord: err = %v, want ErrCorrupt", i, codecMem1, err)
 		}
 	}
 }

@@ -332,7 +332,7 @@ func RecordOverall(rec, rest []byte) (Overall, error) {
 // without its calls' stacks ([AppendRecordWithoutStacks]): read by
 // [DecodeRecordWithoutStacks], else by [DecodeRecord].
 func RecordWithoutStacks(rec []byte) bool {
-	return len(rec) >= 2 && rec[0] == tagRecord && (rec[1] == codecMem || rec[1] == codecMem1)
+	return len(rec) >= 2 && rec[0] == tagRecord && rec[1] == codecMem
 }
 
 // knownRestFlags reports whether rest, the part of a summary
