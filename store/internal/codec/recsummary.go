@@ -32,7 +32,7 @@ const restFailed = 1
 // is s.RPCs'; a record without calls leaves s as it was).
 func AppendSummaryRest(b []byte, r *recording.Record, s *recording.Summary, durs []time.Duration) ([]byte, []time.Duration) {
 	var flags byte
-	if failed(r) {
+	if r.HasError() {
 		flags = restFailed
 	}
 	if len(r.Calls) == 0 {
@@ -72,18 +72,6 @@ func AppendSummaryRest(b []byte, r *recording.Record, s *recording.Summary, durs
 		e.f(rpc.Cost)
 	}
 	return e.b, durs
-}
-
-// failed reports what r.HasError does, without the summary it makes (a
-// struct of ~450 bytes zeroed, ~140 instructions a record).
-func failed(r *recording.Record) bool {
-	if r.Panic != "" || r.Error != "" {
-		return true
-	}
-	if r.Kind == recording.KindGRPC {
-		return r.Status != 0
-	}
-	return r.Status >= 500
 }
 
 // ViewSummary sets s to the summary of the record whose bytes are rec (as

@@ -247,18 +247,3 @@ func TestRecordOverallSkipsHead(t *testing.T) {
 		}
 	}
 }
-
-// TestFailed: failed is recording.Record.HasError, for every kind, a
-// range of statuses, with and without an error and a panic.
-func TestFailed(t *testing.T) {
-	for kind := recording.Kind(0); kind < 8; kind++ {
-		for status := -1; status < 600; status++ {
-			for _, ep := range [][2]string{{"", ""}, {"e", ""}, {"", "p"}, {"e", "p"}} {
-				r := &recording.Record{Kind: kind, Status: status, Error: ep[0], Panic: ep[1]}
-				if got, want := failed(r), r.HasError(); got != want {
-					t.Fatalf("kind %d, status %d, error %q, panic %q: failed = %v, HasError %v", kind, status, ep[0], ep[1], got, want)
-				}
-			}
-		}
-	}
-}
