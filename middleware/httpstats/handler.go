@@ -195,9 +195,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	elapsed := time.Since(t0) // one monotonic clock read
 	if h.cfg.routeFunc == nil && h.cfg.userFunc == nil {
 		// finish's way without hooks, without the call to finish.
-		if h.cfg.headers {
-			ar.SetHeaders(r.Header)
-		}
+		h.copyHeaders(ar, r)
 		h.fill(ar, r, r2, rw, body)
 		ar.FinishAfter(elapsed)
 	} else if hv := h.finish(ar, r, r2, rw, body, elapsed); hv != nil {
@@ -250,10 +248,7 @@ func asError(v any) error {
 // written): it is finished with the panic, which finish returns for the
 // caller to panic with again.
 func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody, elapsed time.Duration) (hookPanic any) {
-	if h.cfg.headers {
-		// Before fill, which reads the user agent from the copy.
-		ar.SetHeaders(r.Header)
-	}
+	h.copyHeaders(ar, r)
 	if h.cfg.routeFunc == nil && h.cfg.userFunc == nil {
 		// No hook: nothing of the user's runs here, nothing to recover
 		// from (and no deferred function to pay for).
@@ -276,13 +271,22 @@ func (h *handler) finish(ar *recording.ActiveRecord, r, r2 *http.Request, rw *re
 	return nil
 }
 
+// copyHeaders copies the request's headers into the record, when the
+// handler records them ([recording.ActiveRecord.SetHeaders]): before
+// fill, which reads the user agent from the copy. Inlined into its two
+// callers, ServeHTTP and finish.
+func (h *handler) copyHeaders(ar *recording.ActiveRecord, r *http.Request) {
+	if h.cfg.headers {
+		ar.SetHeaders(r.Header)
+	}
+}
+
 // fill fills in the record of a request whose handler returned, for
 // finish to finish it. The route and user hooks run here. Its callers
-// have copied the request's headers into the record first (when the
-// handler records them: [recording.ActiveRecord.SetHeaders]), so that the
-// user agent is found in the copy; copied, as code outside this handler
-// may still change r.Header. (Called by the callers rather than here:
-// fill's arguments are then not kept across the call.)
+// have copied the request's headers into the record first (copyHeaders),
+// so that the user agent is found in the copy; copied, as code outside
+// this handler may still change r.Header. (Called by the callers rather
+// than here: fill's arguments are then not kept across the call.)
 func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *respWriter, body *countingBody) {
 	rec := ar.Record()
 	// The attributes, each appended as it is known to the record's room
