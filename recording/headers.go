@@ -331,6 +331,14 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	// all the names. Without a pool, keptHeaderMap hands the writer's own
 	// order in, for sameHeaders.
 	keepOrder := out != nil || r.pool == nil
+	if out != nil && len(flat) <= 2*maxKnownHeaders && headermap.Table(out) {
+		// The map of a request with more than eight names is a table,
+		// which clear leaves one: the codec and the next refills would
+		// walk it and look names up for every request this record
+		// serves. A request's names that fit one group of slots get a
+		// small map (one allocation, at such a change of size only).
+		out = nil
+	}
 	if out == nil {
 		out = make(map[string][]string, len(flat)/2)
 	}

@@ -15,6 +15,10 @@
 // and the callers take the map's own look-ups. Under -race a read is
 // reported to the detector as the map's own look-ups report theirs.
 //
+// A map that grew past eight names is a table, and stays one when names
+// are deleted or the map cleared: [Table] tells a caller that keeps a map
+// to fill again (recording's pooled records) to make a small one instead.
+//
 // This is the one place to update on a Go upgrade: check the layout of
 // internal/runtime/maps, then widen small.go's and small_other.go's build
 // constraints.

@@ -203,3 +203,53 @@ func TestSmallConcurrentReads(t *testing.T) {
 		}
 	}
 }
+
+// TestTable checks that Table reports the maps Small does not read for
+// their size: a map grown to nine names, and shrunk (by delete or clear),
+// a map made for more than eight, a small map written with eight names in
+// it; and not a nil, empty or small map.
+func TestTable(t *testing.T) {
+	fill := func(h map[string][]string, n int) map[string][]string {
+		for i := range n {
+			h[fmt.Sprintf("X-Name-%d", i)] = []string{fmt.Sprint(i)}
+		}
+		return h
+	}
+	full := fill(map[string][]string{}, 8)
+	written := fill(map[string][]string{}, 8)
+	written["X-Name-0"] = []string{"again"}
+	grown := fill(map[string][]string{}, 9)
+	cleared := fill(map[string][]string{}, 12)
+	clear(cleared)
+	shrunk := fill(map[string][]string{}, 9)
+	for i := 1; i < 9; i++ {
+		delete(shrunk, fmt.Sprintf("X-Name-%d", i))
+	}
+	for _, c := range []struct {
+		name  string
+		h     map[string][]string
+		table bool
+	}{
+		{"nil", nil, false},
+		{"empty", map[string][]string{}, false},
+		{"two names", fill(map[string][]string{}, 2), false},
+		{"eight names", full, false},
+		{"made for eight", make(map[string][]string, 8), false},
+		{"eight names, one written again", written, true},
+		{"nine names", grown, true},
+		{"twelve names, cleared", cleared, true},
+		{"nine names, shrunk to one", shrunk, true},
+		{"made for 64", make(map[string][]string, 64), true},
+	} {
+		want := c.table && Known
+		if got := Table(c.h); got != want {
+			t.Errorf("%s: Table = %v, want %v", c.name, got, want)
+		}
+		if Table(c.h) && Small(c.h) != nil {
+			t.Errorf("%s: Table, and Small reads it", c.name)
+		}
+		if onGo126 && !c.table && c.h != nil && len(c.h) > 0 && Small(c.h) == nil {
+			t.Errorf("%s: not a table, and Small does not read it", c.name)
+		}
+	}
+}

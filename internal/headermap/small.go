@@ -21,6 +21,21 @@ func Small(h map[string][]string) *Group {
 	return (*Group)(m.dirPtr)
 }
 
+// Table reports whether h is a table: a map made for more than eight
+// names or written with eight names in it, which it stays however many
+// names are deleted, clear included, so that [Small] never reads it again.
+// A caller that keeps a map to fill again for requests of up to eight
+// names makes a new one instead. It reports false for a nil or small map,
+// and when the layout is not [Known] (the caller keeps its map).
+func Table(h map[string][]string) bool {
+	m := *(**swissMap)(unsafe.Pointer(&h))
+	if m == nil || !Known {
+		return false
+	}
+	raceReadMap(unsafe.Pointer(m))
+	return m.dirLen != 0
+}
+
 // swissMap is the header of a Go 1.26 map (internal/runtime/maps.Map).
 type swissMap struct {
 	used              uint64
