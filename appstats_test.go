@@ -9,14 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
-	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/internal/otlptest"
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -26,30 +23,8 @@ import (
 // TestFacade wires everything the way the README says and checks a request
 // reaches the store, the dashboard, and an OTLP/HTTP collector.
 func TestFacade(t *testing.T) {
-	var mu sync.Mutex
-	var spans []string
-	var traceIDs [][]byte
-	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var req coltrace.ExportTraceServiceRequest
-		if r.URL.Path != "/v1/traces" || proto.Unmarshal(b, &req) != nil {
-			http.Error(w, "bad export", http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		for _, rs := range req.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				for _, sp := range ss.Spans {
-					spans = append(spans, sp.Name)
-					traceIDs = append(traceIDs, sp.TraceId)
-				}
-			}
-		}
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		b, _ = proto.Marshal(&coltrace.ExportTraceServiceResponse{})
-		w.Write(b)
-	}))
+	rcv := &otlptest.Receiver{}
+	collector := httptest.NewServer(rcv)
 	defer collector.Close()
 
 	as, err := appstats.Open(appstats.Config{InMemory: true, OTLPEndpoint: collector.URL, ServiceName: "facade-test"})
@@ -101,12 +76,11 @@ func TestFacade(t *testing.T) {
 	if st := as.Recorder().Stats(); st.Written != 1 || st.Filtered != 1 {
 		t.Fatalf("recorded %d requests, want 1 (the dashboard's own request is not recorded): %+v", st.Written, st)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(spans) != 2 || spans[0] != "GET /hello" {
-		t.Fatalf("collector got spans %q", spans)
+	spans := rcv.Spans()
+	if len(spans) != 2 || spans[0].GetName() != "GET /hello" {
+		t.Fatalf("collector got spans %v", spans)
 	}
-	if string(traceIDs[0]) != string(traceIDs[1]) {
+	if string(spans[0].GetTraceId()) != string(spans[1].GetTraceId()) {
 		t.Fatal("server and client spans are in different traces")
 	}
 }
@@ -294,26 +268,8 @@ func TestUIHosts(t *testing.T) {
 // collector once ForceFlush returns, without Close; after Close,
 // ForceFlush returns ErrClosed.
 func TestForceFlush(t *testing.T) {
-	var mu sync.Mutex
-	var spans int
-	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var req coltrace.ExportTraceServiceRequest
-		if proto.Unmarshal(b, &req) != nil {
-			http.Error(w, "bad export", http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		for _, rs := range req.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				spans += len(ss.Spans)
-			}
-		}
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		b, _ = proto.Marshal(&coltrace.ExportTraceServiceResponse{})
-		w.Write(b)
-	}))
+	rcv := &otlptest.Receiver{}
+	collector := httptest.NewServer(rcv)
 	defer collector.Close()
 	as, err := appstats.Open(appstats.Config{InMemory: true, OTLPEndpoint: collector.URL, ServiceName: "flush-test",
 		// Batches that would otherwise wait an hour for more records.
@@ -342,10 +298,7 @@ func TestForceFlush(t *testing.T) {
 		if len(page.Records) != i+1 {
 			t.Fatalf("request %d: the store holds %d records after ForceFlush, want %d", i, len(page.Records), i+1)
 		}
-		mu.Lock()
-		n := spans
-		mu.Unlock()
-		if n != i+1 {
+		if n := len(rcv.Spans()); n != i+1 {
 			t.Fatalf("request %d: the collector got %d spans after ForceFlush, want %d", i, n, i+1)
 		}
 	}

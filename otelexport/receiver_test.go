@@ -1,63 +1,23 @@
 package otelexport_test
 
 import (
-	"context"
 	"encoding/hex"
-	"io"
 	"net"
-	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/proto"
+
+	"github.com/goappstats/appstats/internal/otlptest"
 )
 
-// receiver is an OTLP trace receiver built on the official protos: a gRPC
-// TraceService and an HTTP handler for POST /v1/traces (protobuf).
+// receiver is the project's OTLP trace receiver (otlptest.Receiver), with
+// spans, which reads what it received for these tests.
 type receiver struct {
-	collectortrace.UnimplementedTraceServiceServer
-
-	mu       sync.Mutex
-	resSpans []*tracepb.ResourceSpans
-	requests int
-}
-
-func (r *receiver) Export(_ context.Context, req *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
-	r.mu.Lock()
-	r.resSpans = append(r.resSpans, req.GetResourceSpans()...)
-	r.requests++
-	r.mu.Unlock()
-	return &collectortrace.ExportTraceServiceResponse{}, nil
-}
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if req.Method != http.MethodPost || req.URL.Path != "/v1/traces" {
-		http.NotFound(w, req)
-		return
-	}
-	if ct := req.Header.Get("Content-Type"); ct != "application/x-protobuf" {
-		http.Error(w, "content type "+ct, http.StatusUnsupportedMediaType)
-		return
-	}
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var msg collectortrace.ExportTraceServiceRequest
-	if err := proto.Unmarshal(body, &msg); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	resp, _ := r.Export(req.Context(), &msg)
-	out, _ := proto.Marshal(resp)
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Write(out)
+	otlptest.Receiver
 }
 
 // startGRPCReceiver serves r on a loopback port and returns its address.
@@ -132,10 +92,8 @@ func attrMap(kvs []*commonpb.KeyValue) map[string]any {
 
 // spans returns what r received, by span ID.
 func (r *receiver) spans() map[string]gotSpan {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	out := make(map[string]gotSpan)
-	for _, rs := range r.resSpans {
+	for _, rs := range r.ResourceSpans() {
 		res := attrMap(rs.GetResource().GetAttributes())
 		for _, ss := range rs.GetScopeSpans() {
 			for _, s := range ss.GetSpans() {
