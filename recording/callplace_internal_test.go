@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
 )
@@ -32,8 +33,10 @@ func fanoutCalls(n int, url func(i int) string) []Call {
 // TestCallsByPlace: once the writer has redacted a record's calls, a
 // record whose calls carry the same summaries and url.full in the same
 // places (in memory of their own) is redacted without a look-up of
-// either: the cache's table of texts is neither read nor noted. (Before,
-// both were hashed and looked up at every call.)
+// either: the cache's table of texts is neither read nor noted; nor is
+// the calls' method looked up in the table of texts by address. (Before,
+// the summary and url.full were hashed and looked up at every call, and
+// the method looked up by its address.)
 func TestCallsByPlace(t *testing.T) {
 	r := New()
 	defer r.Close(t.Context())
@@ -44,6 +47,14 @@ func TestCallsByPlace(t *testing.T) {
 	}
 	clear(s.clean.clean)
 	clear(s.clean.seen)
+	method := unsafe.StringData(fanoutCalls(1, url)[0].Method)
+	for i, e := range s.clean.recent {
+		for j := range e {
+			if unsafe.StringData(e[j]) == method {
+				s.clean.recent[i][j] = ""
+			}
+		}
+	}
 	rec := &Record{Method: "GET", Path: "/fanout", Route: "GET /fanout", Calls: fanoutCalls(10, url)}
 	want := fanoutCalls(10, url)
 	s.record(rec)
@@ -54,6 +65,11 @@ func TestCallsByPlace(t *testing.T) {
 	}
 	if len(s.clean.seen) != 0 || slices.ContainsFunc(s.clean.clean, func(e cleanEntry) bool { return e.s != "" }) {
 		t.Errorf("the calls' texts were looked up by their hash (%d noted); want them found by their places", len(s.clean.seen))
+	}
+	for _, e := range s.clean.recent {
+		if unsafe.StringData(e[0]) == method || unsafe.StringData(e[1]) == method {
+			t.Error("the calls' method was looked up by its address; want it found by its place")
+		}
 	}
 }
 

@@ -48,9 +48,11 @@ type cleanTexts struct {
 }
 
 // A lastCall is what cleanTexts remembers of a call of the last record,
-// by its place (the first maxLastCalls calls): its first attributes left
-// as they are, as last holds the record's (see scrubber.attrsAt), and its
-// request summary when redaction left it as it is. A handler makes the
+// by its place (the first maxLastCalls calls): its method, held by its
+// address as recent holds it (a method in recent's slot could lose it to
+// another text, record after record), its first attributes left as they
+// are, as last holds the record's (see scrubber.attrsAt), and its request
+// summary when redaction left it as it is. A handler makes the
 // same calls in the same order request after request (a fanout's ten
 // GETs), each with the same summary and url.full, which the calls' own
 // look-ups hashed at every call. The summary, and an attribute whose
@@ -59,8 +61,8 @@ type cleanTexts struct {
 // redaction is a function of the text alone, so a text equal to one
 // found clean is clean, whatever memory it lies in.
 type lastCall struct {
-	attrs   [8]cleanAttr
-	request string
+	attrs           [8]cleanAttr
+	method, request string
 }
 
 // maxLastCalls is how many of a record's first calls cleanTexts.calls

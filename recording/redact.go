@@ -415,8 +415,12 @@ func (s *scrubber) calls(calls []Call) {
 // the records before (see lastCall): a summary or an attribute equal to
 // the one remembered there is left as it is without a look-up.
 func (s *scrubber) callAt(c *Call, last *lastCall) {
-	if c.Method != "" {
-		c.Method = s.name(c.Method)
+	if c.Method != "" && (unsafe.StringData(c.Method) != unsafe.StringData(last.method) || len(c.Method) != len(last.method)) {
+		m := s.name(c.Method)
+		if m == c.Method {
+			last.method = m // held by its address, as name holds it
+		}
+		c.Method = m
 	}
 	if c.Request != "" && c.Request != last.request && c.Request != c.Attr(convention.KeyDBQueryText) {
 		var held string
