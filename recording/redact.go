@@ -410,10 +410,11 @@ func (s *scrubber) calls(calls []Call) {
 	}
 }
 
-// callAt is call for the writer's call at place i of its record, with
-// last what the writer's cache remembers of the call at that place in
-// the records before (see lastCall): a summary or an attribute equal to
-// the one remembered there is left as it is without a look-up.
+// callAt is call for one of the writer's record's first maxLastCalls
+// calls, with last what the writer's cache remembers of the call at its
+// place in the records before (see lastCall): a method, a summary or an
+// attribute equal to the one remembered there is left as it is without
+// a look-up.
 func (s *scrubber) callAt(c *Call, last *lastCall) {
 	if c.Method != "" && (unsafe.StringData(c.Method) != unsafe.StringData(last.method) || len(c.Method) != len(last.method)) {
 		m := s.name(c.Method)
