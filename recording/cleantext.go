@@ -44,7 +44,30 @@ type cleanTexts struct {
 	attrs  [64][2]cleanAttr    // attributes redaction leaves as they are, by address (see attrSlot)
 	paths  [64]routeText       // a clean path or query of each route, by the route's address (see byRoute)
 	last   [8]cleanAttr        // the last record's first attributes that attrs holds, by their places (see scrubber.attrsAt)
+	calls  [maxLastCalls]lastCall
 }
+
+// A lastCall is what cleanTexts remembers of a call of the last record,
+// by its place (the first maxLastCalls calls): its method, held by its
+// address as recent holds it (a method in recent's slot could lose it to
+// another text, record after record), its first attributes left as they
+// are, as last holds the record's (see scrubber.attrsAt), and its request
+// summary when redaction left it as it is. A handler makes the
+// same calls in the same order request after request (a fanout's ten
+// GETs), each with the same summary and url.full, which the calls' own
+// look-ups hashed at every call. The summary, and an attribute whose
+// value is a request's own text (url.full), are held as the copy clean
+// holds, never the record's own string, and are found by their bytes:
+// redaction is a function of the text alone, so a text equal to one
+// found clean is clean, whatever memory it lies in.
+type lastCall struct {
+	attrs           [8]cleanAttr
+	method, request string
+}
+
+// maxLastCalls is how many of a record's first calls cleanTexts.calls
+// remembers.
+const maxLastCalls = 16
 
 // A routeText is a slot of cleanTexts.paths: a route, held by its address
 // as recent holds texts, and a path (or a query) of that route that
@@ -247,6 +270,27 @@ func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
 		return s
 	}
 	return c.redactMissed(red, s, h)
+}
+
+// redactHeld is redactHashed, and also returns the copy clean holds of
+// the result when the result is s, clean, and clean holds it (else "").
+func (c *cleanTexts) redactHeld(red func(string) string, s string) (string, string) {
+	if s == "" || len(s) > maxCleanLen {
+		return red(s), ""
+	}
+	h := maphash.String(c.seed, s)
+	if c.clean != nil {
+		if k := c.held(h, s); k != nil {
+			return s, k.s
+		}
+	}
+	t := c.redactMissed(red, s, h)
+	if t == s && c.clean != nil {
+		if k := c.held(h, s); k != nil { // held from this time on
+			return s, k.s
+		}
+	}
+	return t, ""
 }
 
 // cleanSlot returns the two entries of clean (not nil) where the text of

@@ -1083,7 +1083,8 @@ func TestRepeatedPrefixReused(t *testing.T) {
 // prefix of a secret one), secret keys, secrets in values, counts, a
 // request's own text (user_agent.original), empty ones, in places that
 // change from record to record. last may hold only attributes redaction
-// leaves as they are, never a request's own text.
+// leaves as they are; a request's own text only as the copy the cache
+// holds, never the record's string.
 func TestRecordAttrsByPlace(t *testing.T) {
 	r := New()
 	defer r.Close(t.Context())
@@ -1134,8 +1135,14 @@ func TestRecordAttrsByPlace(t *testing.T) {
 		held++
 		a := []Attr{{Key: l.key, Value: l.value}}
 		plain.attrs(a)
-		if a[0].Value != l.value || l.key == convention.KeyUserAgentOriginal {
-			t.Errorf("last holds %s=%q, which redaction changes or is a request's text", l.key, l.value)
+		if a[0].Value != l.value {
+			t.Errorf("last holds %s=%q, which redaction changes", l.key, l.value)
+		}
+		if l.key == convention.KeyUserAgentOriginal {
+			k := s.clean.held(maphash.String(s.clean.seed, l.value), l.value)
+			if k == nil || unsafe.StringData(k.s) != unsafe.StringData(l.value) {
+				t.Errorf("last holds %s=%q, a request's text, not as the cache's copy", l.key, l.value)
+			}
 		}
 	}
 	if held == 0 {

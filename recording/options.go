@@ -251,7 +251,11 @@ func WithBatch(size int, interval time.Duration) Option {
 	})
 }
 
-// WithSinkTimeout bounds each [Sink.Write] call (default [DefaultSinkTimeout]).
+// WithSinkTimeout bounds each [Sink.Write] call (default [DefaultSinkTimeout]):
+// its context is cancelled once d has passed since the call began, an
+// eighth of d later at most. (A sink's calls within an eighth of d share
+// one context, which ends when the first of them has had d and an eighth
+// more; a context is not cancelled when its Write returns.)
 func WithSinkTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { convention.SetPositive(&c.sinkTimeout, d) })
 }

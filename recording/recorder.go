@@ -23,7 +23,8 @@ import (
 // are never modified again, unless it is a [Borrower]: when every sink of a
 // recorder is a Borrower, the recorder reuses a record's memory for a later
 // request once every sink's Write has returned. Write should honour ctx, which is cancelled
-// after the recorder's sink timeout or when Close runs out of time. An error
+// after the recorder's sink timeout (an eighth more at most, see
+// [WithSinkTimeout]) or when Close runs out of time. An error
 // is counted and logged; it never reaches a request. An error means that
 // the sink took none of the records, unless it is a [*PartialWriteError],
 // which names those it did not take. A sink that falls

@@ -402,8 +402,53 @@ func (s *scrubber) calls(calls []Call) {
 			clean, cleanLen = unsafe.StringData(c.Method), len(c.Method)
 			continue
 		}
+		if s.clean != nil && i < len(s.clean.calls) {
+			s.callAt(c, &s.clean.calls[i])
+			continue
+		}
 		s.call(c)
 	}
+}
+
+// callAt is call for one of the writer's record's first maxLastCalls
+// calls, with last what the writer's cache remembers of the call at its
+// place in the records before (see lastCall): a method, a summary or an
+// attribute equal to the one remembered there is left as it is without
+// a look-up.
+func (s *scrubber) callAt(c *Call, last *lastCall) {
+	if c.Method != "" && (unsafe.StringData(c.Method) != unsafe.StringData(last.method) || len(c.Method) != len(last.method)) {
+		m := s.name(c.Method)
+		if m == c.Method {
+			last.method = m // held by its address, as name holds it
+		}
+		c.Method = m
+	}
+	if c.Request != "" && c.Request != last.request && c.Request != c.Attr(convention.KeyDBQueryText) {
+		var held string
+		c.Request, held = s.textHeld(c.Request)
+		if held != "" {
+			last.request = held
+		}
+	}
+	if c.Response != "" {
+		c.Response = s.text(c.Response)
+	}
+	if c.Error != "" {
+		c.Error = s.error(c.Error)
+	}
+	if len(c.Attrs) > 0 {
+		s.attrsAt(c.Attrs, last.attrs[:])
+	}
+}
+
+// textHeld is text for the writer (s.clean set), and also returns the
+// copy the cache holds of t when redaction leaves t as it is and the
+// cache holds it (else "").
+func (s *scrubber) textHeld(t string) (string, string) {
+	if len(t) < 6 { // see textHashed
+		return s.rules.Text(t), ""
+	}
+	return s.clean.redactHeld(s.rules.Text, t)
 }
 
 // cleanRun returns how many of the calls at the start of calls have
@@ -487,7 +532,12 @@ func (s *scrubber) attrs(attrs []Attr) { s.attrsAt(attrs, nil) }
 // only an attribute attrSlot holds at the time (found, or entered, left
 // as it is), and like attrSlot's entries holds its strings: the same
 // addresses and lengths are the same key and value, whose redaction
-// leaves them as they are.
+// leaves them as they are. An attribute whose value is a request's own
+// text (url.full) is never held by its address: last[i] takes it with
+// the copy of its value the cache's table holds, once it holds one, and
+// an attribute of equal bytes is left as it is (redaction is a function
+// of the key and the value alone). The writer passes the last record's
+// attributes here, and each of its first calls' (see lastCall).
 func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 	if s.kind != nil {
 		for i := range attrs {
@@ -495,8 +545,11 @@ func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 			var l *cleanAttr // the attribute in a's place in the last record
 			if i < len(last) {
 				l = &last[i]
-				if unsafe.StringData(a.Value) == unsafe.StringData(l.value) && len(a.Value) == len(l.value) &&
-					unsafe.StringData(a.Key) == unsafe.StringData(l.key) && len(a.Key) == len(l.key) {
+				if len(a.Value) == len(l.value) && len(a.Key) == len(l.key) &&
+					(unsafe.StringData(a.Value) == unsafe.StringData(l.value) || a.Value == l.value) &&
+					(unsafe.StringData(a.Key) == unsafe.StringData(l.key) || a.Key == l.key) {
+					// The same addresses, mostly; or the same bytes
+					// (a request's own text, which l holds as a copy).
 					continue
 				}
 			}
@@ -539,8 +592,16 @@ func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 					v = Redacted
 				}
 			case k&keyRequest != 0:
-				// A request's own text: never held by its address.
-				a.Value = s.requestText(v)
+				// A request's own text: never held by its address;
+				// in its place in last, the copy the cache holds.
+				if l == nil || s.clean == nil || len(v) == len(s.ua) && unsafe.StringData(v) == unsafe.StringData(s.ua) {
+					a.Value = s.requestText(v)
+					continue
+				}
+				var held string
+				if a.Value, held = s.textHeld(v); held != "" {
+					*l = cleanAttr{a.Key, held}
+				}
 				continue
 			default:
 				v = s.name(v)
