@@ -595,8 +595,9 @@ type phases struct {
 const endedBit uint16 = 1 << 15
 
 // stuck is phases.unwritten once it was out of its bounds (a connection
-// given before the last was written, or a hundred connections): it never
-// changes after, and the header map is never given back.
+// given after more writes than connections were reported, or a hundred
+// connections given): it never changes after, and the header map is
+// never given back.
 const stuck = math.MinInt8
 
 // ended reports whether the phases were handed over.
