@@ -34,7 +34,10 @@ func TestTransportLateHooks(t *testing.T) {
 			srv, client := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				io.WriteString(w, "ok")
 			}), p.tls, p.http2)
-			client.Transport = httpstats.NewTransport(client.Transport)
+			// The calls' contexts, as base is given them (the response's
+			// Request is the caller's).
+			sent := &sentContexts{base: client.Transport}
+			client.Transport = httpstats.NewTransport(sent)
 			rec, sink := newRecorder(t, recording.WithMaxStack(0))
 			ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 			var traces []*httptrace.ClientTrace
@@ -56,12 +59,13 @@ func TestTransportLateHooks(t *testing.T) {
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				tr := httptrace.ContextClientTrace(resp.Request.Context())
+				callCtx := sent.last()
+				tr := httptrace.ContextClientTrace(callCtx)
 				if tr == nil {
-					t.Fatal("no client trace in the response's request")
+					t.Fatal("no client trace in the request sent")
 				}
 				traces = append(traces, tr)
-				ctxs = append(ctxs, resp.Request.Context())
+				ctxs = append(ctxs, callCtx)
 				for _, tr := range traces {
 					wg.Go(func() { fireAll(tr) })
 				}
@@ -104,6 +108,27 @@ func TestTransportLateHooks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sentContexts is a RoundTripper that notes the context of the last
+// request it was given, and sends it through base.
+type sentContexts struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	ctx  context.Context
+}
+
+func (s *sentContexts) RoundTrip(req *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	s.ctx = req.Context()
+	s.mu.Unlock()
+	return s.base.RoundTrip(req)
+}
+
+func (s *sentContexts) last() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ctx
 }
 
 // attrValue returns the value of c's attribute key, or "".

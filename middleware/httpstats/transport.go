@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
@@ -53,11 +54,24 @@ import (
 // each request (its redaction rules, limits and propagator). It has a
 // CloseIdleConnections method, which calls base's when base has one, so
 // that [http.Client.CloseIdleConnections] reaches base.
+//
+// The response to a recorded call has the caller's request as its Request,
+// not the copy that went to base with the trace context in its header:
+// over an [*http.Transport] base (with no Proxy function but
+// [http.ProxyFromEnvironment]), that copy's header map is reused by a later
+// call once the call has ended, when net/http is known to be done with it
+// (see [callState.giveBack]).
 func NewTransport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{base: base}
+	t := &transport{base: base}
+	if ht, ok := base.(*http.Transport); ok {
+		t.http1 = ht
+		env := http.ProxyFromEnvironment
+		t.envProxy = *(*unsafe.Pointer)(unsafe.Pointer(&env))
+	}
+	return t
 }
 
 type transport struct {
@@ -69,6 +83,40 @@ type transport struct {
 	// the base transport's round trip) was last measured to cost (see
 	// measureEvery).
 	setupCost atomic.Int64
+	// http1 is base, when it is an *http.Transport: the header maps of
+	// the requests sent through it are reused (headers), on the
+	// conditions callState.giveBack checks.
+	http1 *http.Transport
+	// envProxy is the closure of http.ProxyFromEnvironment, the one Proxy
+	// function (besides none) that keeps no request.
+	envProxy unsafe.Pointer
+	// headers holds the *headerEntry of header maps given back.
+	headers sync.Pool
+}
+
+// headerEntry is a header map to reuse, and its one value's slice, set to
+// the traceparent, as outRequest.vals is (see [outRequest.copyHeader]).
+type headerEntry struct {
+	h    http.Header
+	vals [spareFields]string
+	pool *sync.Pool // the transport's headers, where it goes back
+}
+
+// entry returns a header map to fill, given back by an ended call or new,
+// or nil when base is not an *http.Transport whose Proxy function keeps no
+// request.
+func (t *transport) entry() *headerEntry {
+	ht := t.http1
+	if ht == nil {
+		return nil
+	}
+	if p := ht.Proxy; p != nil && *(*unsafe.Pointer)(unsafe.Pointer(&p)) != t.envProxy {
+		return nil
+	}
+	if e, _ := t.headers.Get().(*headerEntry); e != nil {
+		return e
+	}
+	return &headerEntry{h: make(http.Header, 1), pool: &t.headers}
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -115,7 +163,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
 	ctx := withCallTrace(&st.ctx, req.Context(), c)
 	out := &st.out.req
-	traceInto(&st.out, req, ctx, c.TraceContext(), rec.Propagator())
+	traceInto(&st.out, req, ctx, c.TraceContext(), rec.Propagator(), t.entry())
 	if count {
 		// The body's counts, in the call's room for what few calls have
 		// (made here, before any hook can fire: a dial's hooks find it).
@@ -160,6 +208,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		st.sentSize(&u)
 		c.EndWith(&u, d, err)
 		return resp, err
+	}
+	// The caller's request, not the copy, whose header map may be reused
+	// once the call has ended.
+	resp.Request = req
+	if resp.ProtoMajor != 1 || resp.StatusCode == http.StatusSwitchingProtocols {
+		// HTTP/2 writes the request on a goroutine of its own, whose hooks
+		// this state does not count; a connection switched to another
+		// protocol is the caller's.
+		st.out.used &^= entryReturnable
 	}
 	if resp.StatusCode >= 500 {
 		c.SetError(resp.Status)
@@ -253,7 +310,7 @@ func propagatorOf(rec *recording.Recorder) recording.Propagator {
 // withTrace returns a copy of req carrying tc in its headers.
 func withTrace(req *http.Request, tc recording.TraceContext, p recording.Propagator) *http.Request {
 	o := new(outRequest)
-	traceInto(o, req, req.Context(), tc, p)
+	traceInto(o, req, req.Context(), tc, p, nil)
 	return &o.req
 }
 
@@ -265,12 +322,31 @@ func withTrace(req *http.Request, tc recording.TraceContext, p recording.Propaga
 // (an append to one, by a base transport that misbehaves, makes a new
 // array rather than writing past the caller's value), and a field the
 // propagator sets takes a slice of its own, in vals while room is left
-// there.
+// there. When the header map is a [headerEntry]'s, the entry's vals are
+// the room, and vals[0] points to the entry (see [outRequest.entry]).
 type outRequest struct {
 	req  http.Request
 	vals [spareFields]string
 	tp   [recording.TraceparentLen]byte // traceparent's bytes, see inject
-	used uint8                          // vals taken; in tp's padding
+	used uint8                          // vals taken, and the entry bits; in tp's padding
+}
+
+// The bits of outRequest.used above the count of vals taken.
+const (
+	// entryMap: the header map is a headerEntry's, which vals[0] points to.
+	entryMap uint8 = 1 << 7
+	// entryReturnable: the entry may be given back when the call ends
+	// (see callState.giveBack); cleared for a response that is not
+	// HTTP/1's.
+	entryReturnable uint8 = 1 << 6
+	// usedCount is the bits of used that count the vals taken.
+	usedCount uint8 = entryReturnable - 1
+)
+
+// entry returns the headerEntry whose map o's header is: vals[0] holds a
+// pointer to it, an empty string's.
+func (o *outRequest) entry() *headerEntry {
+	return (*headerEntry)(unsafe.Pointer(unsafe.StringData(o.vals[0])))
 }
 
 // spareFields is how many fields a propagator can set without an
@@ -283,11 +359,12 @@ const spareFields = 1
 // traceInto makes o's request a copy of req with context ctx, and with tc
 // written by p into a copy of its header. A RoundTripper must not modify
 // the request it is given: the copy is shallow but for the header.
-func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recording.TraceContext, p recording.Propagator) {
+// The header's copy is e's map when e is not nil.
+func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recording.TraceContext, p recording.Propagator, e *headerEntry) {
 	// WithContext is inlined: its copy does not escape, and o, which
 	// lives in the caller's allocation, takes it.
 	o.req = *req.WithContext(ctx)
-	o.copyHeader(req.Header)
+	o.copyHeader(req.Header, e)
 	o.inject(ctx, tc, p)
 }
 
@@ -331,9 +408,16 @@ func (st *callState) sentSize(u *recording.CallUpdate) {
 }
 
 // copyHeader makes o's request header a copy of h (an empty header when
-// h is nil).
-func (o *outRequest) copyHeader(h http.Header) {
-	c := make(http.Header, len(h)+1)
+// h is nil): in e's map, empty, when e is not nil.
+func (o *outRequest) copyHeader(h http.Header, e *headerEntry) {
+	var c http.Header
+	if e != nil {
+		c = e.h
+		o.vals[0] = unsafe.String((*byte)(unsafe.Pointer(e)), 0)
+		o.used = entryMap | entryReturnable
+	} else {
+		c = make(http.Header, len(h)+1)
+	}
 	if len(h) > 0 { // a range over an empty map still starts an iterator
 		for k, vv := range h {
 			c[k] = vv[:len(vv):len(vv)] // nil stays nil, as Clone keeps it
@@ -373,13 +457,17 @@ func (o *outRequest) Set(key, value string) {
 
 // setCanonical is Set with a key in its canonical form.
 func (o *outRequest) setCanonical(key, value string) {
-	i := int(o.used)
-	if i >= len(o.vals) {
+	vals := o.vals[:]
+	if o.used&entryMap != 0 {
+		vals = o.entry().vals[:]
+	}
+	i := int(o.used & usedCount)
+	if i >= len(vals) {
 		o.req.Header[key] = []string{value}
 		return
 	}
-	o.vals[i] = value
-	o.req.Header[key] = o.vals[i : i+1 : i+1]
+	vals[i] = value
+	o.req.Header[key] = vals[i : i+1 : i+1]
 	o.used++
 }
 
@@ -412,7 +500,7 @@ func (st *callState) finish(err error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ended {
+	if p.ended() {
 		return
 	}
 	var room endRoom
@@ -426,7 +514,39 @@ func (st *callState) finish(err error) {
 	}
 	u.ResponseSize, u.HasResponseSize = size, true
 	c.EndWith(&u, d, err)
+	st.giveBack()
 	p.finished.Store(true)
+}
+
+// giveBack gives the header map of the call's request back to its
+// transport, to be reused, when nothing can read it any more; with p.mu
+// held, once the call has ended. Nothing does when the map came from a
+// base that is an *http.Transport (the Proxy function
+// http.ProxyFromEnvironment or none, which read the request only while it
+// is sent) and the response was HTTP/1's (entryReturnable), and every
+// connection the request was given (each GotConn) has had the request
+// written on it (a WroteRequest each): the transport's write loop reads the
+// header while it writes the request, and reports the write as its last
+// access to it (WroteRequest is Request.write's last deferred call), and
+// its read loop reads only the request's context once the body was read or
+// closed. The caller never sees the map: the response's Request is the
+// caller's. A request written late (the server answered before it had the
+// request's body: golang/go#51907), or a call that ended in an error, keeps
+// its map.
+func (st *callState) giveBack() {
+	p, o := &st.pt, &st.out
+	const returnable = entryMap | entryReturnable
+	if o.used&returnable != returnable || p.seen&(1<<gotConn) == 0 || p.unwritten != 0 {
+		return
+	}
+	e := o.entry()
+	if len(e.h) > 8 { // a map of more than one group: let it go
+		return
+	}
+	o.used &^= entryReturnable
+	clear(e.h)
+	e.vals = [spareFields]string{}
+	e.pool.Put(e)
 }
 
 // trackedRWBody keeps the io.Writer of a 101 Switching Protocols body.
@@ -452,18 +572,36 @@ type phases struct {
 	// request body counted as it is sent: most calls get a connection
 	// already open, dial nothing, and send no such body, so the call's
 	// state has no room for them (TestCallStateSizeClass).
-	at     [numEvents - gotConn]time.Duration
-	rare   atomic.Pointer[rareRoom]
-	seen   uint16 // the events that came, by bit
+	at   [numEvents - gotConn]time.Duration
+	rare atomic.Pointer[rareRoom]
+	// seen is the events that came, by bit, and endedBit: the phases
+	// were handed over (end), and, for a call that got a response, the
+	// call was ended (callState.finish).
+	seen   uint16
 	reused bool
-	// ended: the phases were handed over (end), and, for a call that
-	// got a response, the call was ended (callState.finish).
-	ended bool
+	// unwritten is how many connections the request was given (GotConn)
+	// that it was not yet written on (WroteRequest), or stuck (see
+	// callState.giveBack).
+	unwritten int8
 	// finished is set once callState.finish has ended the call, for the
 	// finishes that come after it (a Close after the Read that reached
-	// EOF) to return without the lock. It lies in the padding after ended.
+	// EOF) to return without the lock. It lies in the padding after
+	// unwritten.
 	finished atomic.Bool
 }
+
+// endedBit is the bit of phases.seen that says the phases were handed
+// over, above the events' bits.
+const endedBit uint16 = 1 << 15
+
+// stuck is phases.unwritten once it was out of its bounds (a connection
+// given after more writes than connections were reported, or a hundred
+// connections given): it never changes after, and the header map is
+// never given back.
+const stuck = math.MinInt8
+
+// ended reports whether the phases were handed over.
+func (p *phases) ended() bool { return p.seen&endedBit != 0 }
 
 // An event is an httptrace event the phases are timed by: first those of
 // a dial, then those of every call.
@@ -555,7 +693,7 @@ func (p *phases) ownLocked(e event, d time.Duration) {
 // dialLocked is setLocked for a dial's event, noted in the call's rare
 // room.
 func (p *phases) dialLocked(e event, d time.Duration) {
-	if p.seen&(1<<e) != 0 || p.ended {
+	if p.seen&(1<<e) != 0 || p.ended() {
 		return
 	}
 	p.state().rare().dial[e] = d
@@ -600,9 +738,23 @@ func (p *phases) hooks(t *httptrace.ClientTrace, n *netTrace) {
 			p.mu.Lock()
 			p.ownLocked(gotConn, d)
 			p.reused = info.Reused
+			if u := p.unwritten; u >= 0 && u < 100 {
+				p.unwritten = u + 1
+			} else {
+				p.unwritten = stuck
+			}
 			p.mu.Unlock()
 		},
-		WroteRequest:         func(httptrace.WroteRequestInfo) { q7.p.set(wrote) },
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			p := q7.p
+			d := p.state().ctx.Call().Since()
+			p.mu.Lock()
+			p.ownLocked(wrote, d)
+			if p.unwritten != stuck {
+				p.unwritten--
+			}
+			p.mu.Unlock()
+		},
 		GotFirstResponseByte: func() { q8.p.set(firstByte) },
 	}
 	*n = netTrace{
@@ -633,10 +785,10 @@ func (p *phases) end(r *endRoom, d time.Duration) recording.CallUpdate {
 
 // endLocked is end with p.mu held.
 func (p *phases) endLocked(r *endRoom, d time.Duration) recording.CallUpdate {
-	if p.ended {
+	if p.ended() {
 		return recording.CallUpdate{}
 	}
-	p.ended = true
+	p.seen |= endedBit
 	seen, reused := p.seen, p.reused
 	attrs := append(r.attrs[:0], recording.Attr{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)})
 	ph := r.phases[:0]
