@@ -2,7 +2,6 @@ package httpstats_test
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // hidden hides its reader's type from net/http: a body of unknown length.
@@ -136,12 +133,12 @@ func TestTransportConcurrentCallsSizes(t *testing.T) {
 	defer srv.Close()
 	for _, proto := range []string{"h1", "h2"} {
 		t.Run(proto, func(t *testing.T) {
-			var base http.RoundTripper
-			if proto == "h2" {
-				base = &http2.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-			} else {
-				base = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: false}
-			}
+			base := srv.Client().Transport.(*http.Transport).Clone()
+			base.Protocols = new(http.Protocols)
+			base.Protocols.SetHTTP1(proto == "h1")
+			base.Protocols.SetHTTP2(proto == "h2")
+			base.TLSClientConfig.NextProtos = nil
+			defer base.CloseIdleConnections()
 			const n = 40
 			r := recordRequest(t, base, func(ctx context.Context, client *http.Client) {
 				var wg sync.WaitGroup
@@ -164,6 +161,9 @@ func TestTransportConcurrentCallsSizes(t *testing.T) {
 						if err != nil {
 							t.Error(err)
 							return
+						}
+						if want := map[string]int{"h1": 1, "h2": 2}[proto]; resp.ProtoMajor != want {
+							t.Errorf("%s: HTTP/%d, want HTTP/%d", path, resp.ProtoMajor, want)
 						}
 						io.Copy(io.Discard, resp.Body)
 						resp.Body.Close()
