@@ -167,7 +167,9 @@ type Config struct {
 	RecorderOptions   []recording.Option
 	MiddlewareOptions []httpstats.Option
 
-	// CloseTimeout bounds how long Close waits for pending records (default 10s).
+	// CloseTimeout bounds how long Close waits for pending records to be
+	// stored, and, when exporting, again for them to reach the OTLP
+	// collector (default 10s): see Appstats.Close.
 	CloseTimeout time.Duration
 }
 
@@ -355,17 +357,30 @@ func (a *Appstats) Store() store.Store { return a.store }
 // (successfully or not), or when ctx is done: for a test that reads the
 // store or the dashboard, or a job about to exit. Records dropped because a
 // queue was full are counted ([recording.Stats]), not waited for. After
-// Close it returns [recording.ErrClosed]. See [recording.Recorder.ForceFlush].
+// Close, or when Close ends the wait, it returns [recording.ErrClosed]. See
+// [recording.Recorder.ForceFlush].
 func (a *Appstats) ForceFlush(ctx context.Context) error {
 	if err := a.rec.ForceFlush(ctx); err != nil {
 		return err
 	}
-	return a.otlp.ForceFlush(ctx) // nil when not exporting: nothing to flush
+	err := a.otlp.ForceFlush(ctx) // nil when not exporting: nothing to flush
+	if errors.Is(err, otelexport.ErrClosed) {
+		// Close closed the exporter while the call waited for it (the
+		// recorder, closed first, was flushed before): closed all the same.
+		return recording.ErrClosed
+	}
+	return err
 }
 
 // Close ends the dashboards' live streams, stops recording, writes the
 // records still pending (waiting at most Config.CloseTimeout), and closes the
-// store. Calling it again does nothing and returns nil.
+// store; when exporting, it then hands the records still queued to the OTLP
+// collector, waiting at most Config.CloseTimeout again (and a second more
+// for an exporter that ignores its context), so that a slow store does not
+// use up the collector's time. Its error names what failed ("appstats:
+// recorder: context deadline exceeded" when a sink did not take its
+// records in time; "appstats: store: …"; "appstats: otlp: …"). Calling it
+// again does nothing and returns nil.
 //
 // Call it after the server has stopped serving, so that no request is cut
 // short of its record:
@@ -395,12 +410,21 @@ func (a *Appstats) Close() error {
 		a.stopSub()
 		<-a.subDone
 	}
-	errs := []error{err, a.store.Close()}
+	errs := []error{closeErr("recorder", err), closeErr("store", a.store.Close())}
 	if a.otlp != nil {
 		// A deadline of its own: the recorder's drain may have used up ctx.
 		octx, ocancel := context.WithTimeout(context.Background(), a.cfg.CloseTimeout)
 		defer ocancel()
-		errs = append(errs, a.otlp.Close(octx))
+		errs = append(errs, closeErr("otlp", a.otlp.Close(octx)))
 	}
 	return errors.Join(errs...)
+}
+
+// closeErr returns err, if not nil, with the part of Close that returned
+// it: two timeouts of Close read alike otherwise.
+func closeErr(part string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("appstats: %s: %w", part, err)
 }

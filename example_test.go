@@ -6,9 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
 )
 
 // A service records its requests, serves until it is told to stop, then
@@ -53,4 +56,39 @@ func Example() {
 	}
 	fmt.Println(as.Recorder().Stats().Written, "record written")
 	// Output: 1 record written
+}
+
+// A test reads what a request recorded: ForceFlush returns once the records
+// of the requests finished before it are in the store (and handed to the
+// OTLP collector, when exporting), without closing anything.
+func ExampleAppstats_ForceFlush() {
+	as, err := appstats.Open(appstats.Config{InMemory: true})
+	if err != nil {
+		panic(err)
+	}
+	defer as.Close()
+	srv := httptest.NewServer(as.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := recording.StartCall(r.Context(), "cache", "Get")
+		c.End(nil)
+	})))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/cart")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := as.ForceFlush(ctx); err != nil {
+		panic(err)
+	}
+	page, err := as.Store().List(ctx, store.Query{})
+	if err != nil {
+		panic(err)
+	}
+	for _, s := range page.Records {
+		fmt.Println(s.Method, s.Path, s.CallCount, "call")
+	}
+	// Output: GET /cart 1 call
 }

@@ -58,6 +58,12 @@ type Exporter struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 
+	// pending counts the records queued, held or being exported: those
+	// a ForceFlush waits for. Write adds them before it queues them, the
+	// worker takes them off once exported (or dropped), Close those it
+	// drops from the queue: at 0, nothing written before is left to flush.
+	pending atomic.Int64
+
 	exported atomic.Uint64
 	spans    atomic.Uint64
 	dropped  atomic.Uint64
@@ -218,20 +224,28 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 		return ErrClosed
 	}
 	var lost []*recording.Record
+	// Counted before they are queued: the worker may export them, and
+	// take them off, before the loop ends.
+	e.pending.Add(int64(len(records)))
+	skipped := 0 // nil, unsampled or lost
 	for _, r := range records {
 		if r == nil {
+			skipped++
 			continue
 		}
 		if r.Unsampled {
 			e.unsampled.Add(1) // the caller's decision: see recording.WithCallerSampling
+			skipped++
 			continue
 		}
 		select {
 		case e.q <- r:
 		default:
 			lost = append(lost, r)
+			skipped++
 		}
 	}
+	e.pending.Add(-int64(skipped))
 	if len(lost) > 0 {
 		e.dropped.Add(uint64(len(lost)))
 		return &recording.PartialWriteError{
@@ -245,13 +259,17 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 // ForceFlush exports the records queued before the call, and those waiting
 // for calls still running (see [WithRunningCallWait]), and returns when they
 // have been handed to the SpanExporter (successfully or not), or when ctx is
-// done. A nil Exporter has nothing to flush.
+// done. It returns nil at once when every record written before has been
+// handed over, whatever ctx. A nil Exporter has nothing to flush.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if e == nil {
 		return nil
 	}
 	if e.closed.Load() {
 		return ErrClosed
+	}
+	if e.pending.Load() == 0 {
+		return nil // nothing queued, held or being exported
 	}
 	ack := make(chan struct{})
 	select {
@@ -306,6 +324,7 @@ func (e *Exporter) Close(ctx context.Context) error {
 			select {
 			case <-e.q:
 				e.dropped.Add(1)
+				e.pending.Add(-1)
 				continue
 			default:
 			}
@@ -331,6 +350,7 @@ func (e *Exporter) worker() {
 	flush := func() {
 		if len(ends) > 0 {
 			e.export(batch, ends)
+			e.pending.Add(-int64(len(ends)))
 		}
 		clear(batch)
 		batch, ends = batch[:0], ends[:0]
