@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 )
@@ -26,6 +27,23 @@ const oldHistoryRows = `
     <td class="num">{{.CallCount}}{{if .ErrorCalls}} <span class="bad" title="calls that failed">({{.ErrorCalls}}✕)</span>{{end}}</td>
     <td class="num muted">{{dur .Overhead}}</td>
     <td class="flags">{{if .Warnings}}<span class="badge warn" title="warnings: repeated calls or calls left running">{{.Warnings}} ⚠</span>{{end}}{{if .Panic}}<span class="badge bad">panic</span>{{end}}</td>
+  </tr>
+  {{end}}
+  `
+
+// oldRunningRows is the "Running now" table's rows as the template wrote
+// them from the records' summaries.
+const oldRunningRows = `
+  {{range .Rows}}
+  <tr data-id="{{.ID}}">
+    <td class="time"><time datetime="{{iso .Start}}">{{stamp .Start}}</time></td>
+    <td>{{.Kind}}</td>
+    <td class="method">{{.Method}}</td>
+    <td class="path"><a href="records/{{.ID}}">{{.Path}}</a>{{if and .Route (ne .Route .Path)}} <span class="route">{{.Route}}</span>{{end}}</td>
+    <td>{{.Instance}}</td>
+    <td class="num">{{dur .Duration}}</td>
+    <td class="num">{{.CallCount}}</td>
+    <td class="num">{{.Messages}}</td>
   </tr>
   {{end}}
   `
@@ -62,11 +80,13 @@ func randomSummaries(rng *rand.Rand, n int) []recording.Summary {
 	return out
 }
 
-// TestHistoryRowsBytes: the dashboard's history rows are the bytes the
-// template wrote from the summaries themselves, for records of every
-// kind and status, with and without the instance column.
+// TestHistoryRowsBytes: the dashboard's history rows, and its "Running
+// now" rows, are the bytes the template wrote from the summaries
+// themselves, for records of every kind and status, with and without the
+// instance column, with and without messages.
 func TestHistoryRowsBytes(t *testing.T) {
 	old := template.Must(template.New("").Funcs(funcs).Parse(oldHistoryRows))
+	oldRun := template.Must(template.New("").Funcs(funcs).Parse(oldRunningRows))
 	pages := mustParseTemplates()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 40 {
@@ -76,6 +96,16 @@ func TestHistoryRowsBytes(t *testing.T) {
 			st.Instances = []store.InstanceStats{{Instance: "a"}, {Instance: "b"}}
 		}
 		hs := historySectionOf(store.Page{Records: sums}, listParams{}, st, "1h")
+		var running []recording.Record
+		for i, s := range sums[:round%7] {
+			rec := recording.Record{ID: s.ID, Kind: s.Kind, Start: s.Start, Duration: s.Duration, Method: s.Method,
+				Path: s.Path, Route: s.Route, Instance: s.Instance, Calls: make([]recording.Call, s.CallCount)}
+			if i%2 == 1 {
+				rec.Attrs = []recording.Attr{{Key: convention.KeyStreamMessagesReceived, Value: s.Query}, {Key: convention.KeyStreamMessagesSent, Value: "<7>"}}
+			}
+			running = append(running, rec)
+		}
+		hs.Running = runningSectionOf(running, round%3)
 		var got bytes.Buffer
 		if err := pages.dashboard.ExecuteTemplate(&got, "history", &hs); err != nil {
 			t.Fatal(err)
@@ -95,19 +125,44 @@ func TestHistoryRowsBytes(t *testing.T) {
 		if err := old.Execute(&want, in); err != nil {
 			t.Fatal(err)
 		}
-		body := got.String()
-		i := strings.Index(body, `<table class="grid history-table">`)
-		if i < 0 {
-			t.Fatalf("round %d: no history table in\n%s", round, body)
-		}
-		body = body[i:]
-		a, b := strings.Index(body, "<tbody>")+len("<tbody>"), strings.Index(body, "</tbody>")
-		if rows, w := body[a:b], want.String(); rows != w {
-			i := 0
-			for i < min(len(rows), len(w)) && rows[i] == w[i] {
-				i++
+		compareRows(t, round, got.String(), `<table class="grid history-table">`, want.String())
+		if len(running) == 0 {
+			if strings.Contains(got.String(), "running-table") {
+				t.Fatalf("round %d: a running table with no record running", round)
 			}
-			t.Fatalf("round %d: rows differ at byte %d\n got: %q\nwant: %q", round, i, rows[max(i-80, 0):min(i+80, len(rows))], w[max(i-80, 0):min(i+80, len(w))])
+			continue
 		}
+		type oldRunning struct {
+			recording.Summary
+			Messages string
+		}
+		var in2 struct{ Rows []oldRunning }
+		for i := range running {
+			in2.Rows = append(in2.Rows, oldRunning{running[i].Summary(), messagesOf(&running[i])})
+		}
+		want.Reset()
+		if err := oldRun.Execute(&want, in2); err != nil {
+			t.Fatal(err)
+		}
+		compareRows(t, round, got.String(), `<table class="grid running-table">`, want.String())
+	}
+}
+
+// compareRows compares the body of the table that starts with head in
+// section with want.
+func compareRows(t *testing.T, round int, section, head, want string) {
+	t.Helper()
+	i := strings.Index(section, head)
+	if i < 0 {
+		t.Fatalf("round %d: no %s in\n%s", round, head, section)
+	}
+	body := section[i:]
+	a, b := strings.Index(body, "<tbody>")+len("<tbody>"), strings.Index(body, "</tbody>")
+	if rows := body[a:b]; rows != want {
+		i := 0
+		for i < min(len(rows), len(want)) && rows[i] == want[i] {
+			i++
+		}
+		t.Fatalf("round %d: %s: rows differ at byte %d\n got: %q\nwant: %q", round, head, i, rows[max(i-80, 0):min(i+80, len(rows))], want[max(i-80, 0):min(i+80, len(want))])
 	}
 }
