@@ -78,13 +78,13 @@ func mustParseTemplates() *pageTemplates {
 	}
 }
 
-// fmtDur formats a duration for tables: "850 µs", "12.3 ms", "1.24 s".
 // fmtStamp formats t as the pages show a time, in UTC to the millisecond.
 func fmtStamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") + " UTC" }
 
 // fmtISO formats t for a datetime attribute.
 func fmtISO(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
+// fmtDur formats a duration for tables: "850 µs", "12.3 ms", "1.24 s".
 func fmtDur(d time.Duration) string {
 	switch {
 	case d <= 0:
