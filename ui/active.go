@@ -304,9 +304,33 @@ type runningSection struct {
 	Total int // records in the making, listed or not
 }
 
+// A runningRow is one row of the dashboard's "Running now" table, its
+// values formatted beforehand as a historyRow's are.
 type runningRow struct {
-	recording.Summary
-	Messages string // see messagesOf
+	ID         string
+	ISO, Stamp string
+	Kind       string
+	Method     string
+	Path       string
+	Route      string // "" when it is the path
+	Instance   string
+	Duration   string // so far
+	CallCount  int
+	Messages   string // see messagesOf
+}
+
+// runningRowOf formats rec, a record in the making, for the table.
+func runningRowOf(rec *recording.Record) runningRow {
+	s := rec.Summary()
+	r := runningRow{
+		ID: s.ID.String(), ISO: fmtISO(s.Start), Stamp: fmtStamp(s.Start), Kind: s.Kind.String(),
+		Method: s.Method, Path: s.Path, Instance: s.Instance,
+		Duration: fmtDur(s.Duration), CallCount: s.CallCount, Messages: messagesOf(rec),
+	}
+	if s.Route != s.Path {
+		r.Route = s.Route
+	}
+	return r
 }
 
 // maxRunningRows bounds the dashboard's "Running now" table; the in-flight
@@ -316,11 +340,14 @@ const maxRunningRows = 20
 // running returns the dashboard's "Running now" section, empty without a
 // recorder.
 func (h *handler) running() runningSection {
-	recs, unlisted := h.cfg.rec.Active(maxRunningRows, 0)
+	return runningSectionOf(h.cfg.rec.Active(maxRunningRows, 0))
+}
+
+// runningSectionOf is the section listing recs, with unlisted more.
+func runningSectionOf(recs []recording.Record, unlisted int) runningSection {
 	s := runningSection{Total: len(recs) + unlisted}
 	for i := range recs {
-		rec := &recs[i]
-		s.Rows = append(s.Rows, runningRow{Summary: rec.Summary(), Messages: messagesOf(rec)})
+		s.Rows = append(s.Rows, runningRowOf(&recs[i]))
 	}
 	return s
 }

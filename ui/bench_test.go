@@ -3,10 +3,12 @@ package ui_test
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/badgerstore"
 	"github.com/goappstats/appstats/ui"
 )
 
@@ -89,5 +91,67 @@ func BenchmarkLiveWrite(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = l.Write(context.Background(), recs)
+	}
+}
+
+// helloRecords returns n records of the load test's hello handler (GET
+// /hello, 200, no calls) starting at from, every gap.
+func helloRecords(from time.Time, gap time.Duration, n int, seq uint64) []*recording.Record {
+	recs := make([]*recording.Record, n)
+	for i := range recs {
+		t := from.Add(time.Duration(i) * gap)
+		recs[i] = &recording.Record{
+			ID: recID(t, seq+uint64(i)), Kind: recording.KindHTTP, Start: t, Duration: 40 * time.Microsecond,
+			Method: "GET", Path: "/hello", Route: "GET /hello", Status: 200, ResponseBytes: 5,
+			Remote: "127.0.0.1:40000", Instance: "bench/1", Overhead: 3 * time.Microsecond,
+		}
+	}
+	return recs
+}
+
+// BenchmarkLiveRefreshBadger is one refresh of an open dashboard (its
+// three parts, as the page's script fetches them on news) over a Badger
+// store filled as the load test's ui scenario fills it: the hello handler's
+// records, 10,000 a second for the last minute, written in batches of 128.
+func BenchmarkLiveRefreshBadger(b *testing.B) {
+	st, err := badgerstore.Open(b.TempDir(), badgerstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	const rate, span, batch = 10_000, 60, 128
+	from := time.Now().Add(-span * time.Second)
+	all := helloRecords(from, time.Second/rate, rate*span, 1)
+	for i := 0; i < len(all); i += batch {
+		if err := st.Write(context.Background(), all[i:min(i+batch, len(all))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := ui.NewHandler(st)
+	parts := []string{"part/stats?window=", "part/history?window=", "api/series?window="}
+	get := func(b *testing.B, p string) {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/stats/"+p, nil)
+		r.RemoteAddr, r.Host = local, local
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(p, w.Code, w.Body.String())
+		}
+	}
+	b.Run("refresh", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, p := range parts {
+				get(b, p)
+			}
+		}
+	})
+	for _, p := range parts {
+		b.Run(strings.TrimSuffix(p, "?window="), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				get(b, p)
+			}
+		})
 	}
 }

@@ -34,8 +34,8 @@ var funcs = template.FuncMap{
 	"pctWidth":  func(f float64) string { return strconv.FormatFloat(math.Max(0, math.Min(100, f*100)), 'f', 1, 64) },
 	"fixed1":    func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 	"count":     fmtCount,
-	"stamp":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") + " UTC" },
-	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
+	"stamp":     fmtStamp,
+	"iso":       fmtISO,
 	"statusCls": statusClass,
 	"isOther":   func(route string) bool { return route == store.Other },
 	"maxRows":   func() int { return maxStatRows },
@@ -77,6 +77,12 @@ func mustParseTemplates() *pageTemplates {
 		errorPage: parse("layout.html", "error.html").Lookup("page"),
 	}
 }
+
+// fmtStamp formats t as the pages show a time, in UTC to the millisecond.
+func fmtStamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") + " UTC" }
+
+// fmtISO formats t for a datetime attribute.
+func fmtISO(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // fmtDur formats a duration for tables: "850 µs", "12.3 ms", "1.24 s".
 func fmtDur(d time.Duration) string {
