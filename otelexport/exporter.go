@@ -60,8 +60,8 @@ type Exporter struct {
 
 	// pending counts the records queued, held or being exported: those
 	// a ForceFlush waits for. Write adds them before it queues them, the
-	// worker takes them off once exported (or dropped), Close those it
-	// drops from the queue: at 0, nothing written before is left to flush.
+	// worker takes them off once handed to the SpanExporter (exported or
+	// failed), Close those it drops from the queue: at 0, nothing written before is left to flush.
 	pending atomic.Int64
 
 	exported atomic.Uint64

@@ -551,8 +551,8 @@ const sinkSlack = 8
 // before the sink timeout has. One context serves the batches that begin
 // within the first eighth of the timeout after it was made: a context of
 // its own for each batch (context.WithTimeout: a timer, a context, its
-// entry in the parent's children, and its cancel) cost ~4,000
-// instructions a batch (callgrind), and a fanout request under
+// entry in the parent's children, and its cancel) cost ~2,900–4,000
+// instructions a batch (callgrind; the more with timers in the heap), and a fanout request under
 // callgrind's load test came in batches of eight. A Sink
 // that keeps a batch's context after its Write has returned sees it
 // done at the same latest time (or sooner: the context before is

@@ -531,8 +531,9 @@ func (st *callState) finish(err error) {
 // its read loop reads only the request's context once the body was read or
 // closed. The caller never sees the map: the response's Request is the
 // caller's. A request written late (the server answered before it had the
-// request's body: golang/go#51907), or a call that ended in an error, keeps
-// its map.
+// request's body: golang/go#51907), or a call whose RoundTrip returned an
+// error, keeps its map; a call whose body's read failed gives it back, as
+// its request was written.
 func (st *callState) giveBack() {
 	p, o := &st.pt, &st.out
 	const returnable = entryMap | entryReturnable
