@@ -102,29 +102,10 @@ func TestCallAttrsReadBack(t *testing.T) {
 			mux := http.NewServeMux()
 			mux.Handle("/r/{n}", h)
 			mux.Handle("/stats/", as.UI())
-			srv := httptest.NewUnstartedServer(mux)
-			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-			srv.Start()
-			defer srv.Close()
-
 			const workers, each = 6, 50
-			var wg sync.WaitGroup
-			for g := range workers {
-				wg.Go(func() {
-					for i := range each {
-						resp, err := srv.Client().Get(fmt.Sprintf("%s/r/%d", srv.URL, g*each+i))
-						if err == nil {
-							resp.Body.Close()
-						}
-					}
-				})
-			}
-			wg.Wait()
+			srv := getEach(t, as, mux, workers, each)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			if err := as.ForceFlush(ctx); err != nil {
-				t.Fatal(err)
-			}
 			const total = workers * each
 			checked := map[int]bool{} // a GET whose connection a panic closed is sent again
 			for cursor := ""; ; {
@@ -196,4 +177,35 @@ func getJSON(t *testing.T, url string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
+}
+
+// getEach serves mux on loopback until the test ends, sends GET /r/N for
+// N in [0, workers*each) from workers goroutines at once, and returns
+// once as has flushed their records. A panicking handler's GET may fail
+// (net/http closes its connection): the test reads the store for what
+// was recorded.
+func getEach(t *testing.T, as *appstats.Appstats, mux http.Handler, workers, each int) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			for i := range each {
+				resp, err := srv.Client().Get(fmt.Sprintf("%s/r/%d", srv.URL, g*each+i))
+				if err == nil {
+					resp.Body.Close()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := as.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return srv
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -178,28 +177,10 @@ func TestRecordedCallsMatchWhatHappened(t *testing.T) {
 				}))
 				mux := http.NewServeMux()
 				mux.Handle("/r/{n}", h)
-				srv := httptest.NewUnstartedServer(mux)
-				srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-				srv.Start()
-				defer srv.Close()
 				const workers, each = 4, 30
-				var wg sync.WaitGroup
-				for g := range workers {
-					wg.Go(func() {
-						for i := range each {
-							resp, err := srv.Client().Get(fmt.Sprintf("%s/r/%d", srv.URL, g*each+i))
-							if err == nil {
-								resp.Body.Close()
-							}
-						}
-					})
-				}
-				wg.Wait()
+				getEach(t, as, mux, workers, each)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
-				if err := as.ForceFlush(ctx); err != nil {
-					t.Fatal(err)
-				}
 				checked := map[int]bool{}
 				for cursor := ""; ; {
 					p, err := as.Store().List(ctx, store.Query{Limit: store.MaxLimit, Cursor: cursor})
