@@ -78,7 +78,9 @@ func TestCallsByPlace(t *testing.T) {
 // the second call only, of the same length as the clean text it takes
 // the place of, or a call beyond those seen — is redacted as the
 // redaction without caches redacts it; so are 2,000 random records of
-// calls, clean and secret texts in random places.
+// calls, clean and secret texts, methods (a secret one as long as a
+// clean one) and a secret header's or a status's attribute (values of
+// one length) in random places.
 func TestCallsByPlaceSecret(t *testing.T) {
 	r := New()
 	defer r.Close(t.Context())
@@ -115,12 +117,33 @@ func TestCallsByPlaceSecret(t *testing.T) {
 		clean(1), secret(1), clean(2), "http://127.0.0.1:8080/x?password=hunter2",
 		"http://user:pw@127.0.0.1:8080/x", "http://127.0.0.1:8080/ok", "",
 	}
+	methods := []string{"GET", strings.Clone("GET"), "PUT", "POST/abcdefgh", "GET?token=abc"}
+	places := []Attr{
+		{Key: "http.request.header.authorization", Value: "Bearer s3cret"},
+		{Key: "http.request.header.authorization", Value: "Bearer t0ken1"},
+		{Key: convention.KeyHTTPResponseStatusCode, Value: "200"},
+		{Key: convention.KeyHTTPResponseStatusCode, Value: "Bearer s3cret"},
+	}
+	probe := Call{Attrs: slices.Clone(places[:1])}
+	if plain.call(&probe); probe.Attrs[0].Value != Redacted {
+
+		t.Fatalf("%s is not redacted (%q): the test's secret header is not a secret", places[0].Key, probe.Attrs[0].Value)
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for n := range 2000 {
 		calls := fanoutCalls(rng.IntN(maxLastCalls+4), func(int) string { return texts[rng.IntN(len(texts))] })
 		for i := range calls {
 			if rng.IntN(3) == 0 {
 				calls[i].Request = "GET " + texts[rng.IntN(len(texts))] // a summary unlike its url.full
+			}
+			if rng.IntN(3) == 0 {
+				calls[i].Method = methods[rng.IntN(len(methods))]
+			}
+			if rng.IntN(3) == 0 {
+				// The status's place taken by a secret header or a
+				// status, of one length, in memory of their own.
+				a := places[rng.IntN(len(places))]
+				calls[i].Attrs[4] = Attr{Key: strings.Clone(a.Key), Value: strings.Clone(a.Value)}
 			}
 		}
 		want := slices.Clone(calls)
@@ -131,8 +154,8 @@ func TestCallsByPlaceSecret(t *testing.T) {
 		rec := &Record{Method: "GET", Path: "/fanout", Route: "GET /fanout", Calls: calls}
 		s.record(rec)
 		for i := range want {
-			if c := &rec.Calls[i]; c.Request != want[i].Request || !slices.Equal(c.Attrs, want[i].Attrs) {
-				t.Fatalf("record %d, call %d: %q %q, want %q %q", n, i, c.Request, c.Attrs, want[i].Request, want[i].Attrs)
+			if c := &rec.Calls[i]; c.Method != want[i].Method || c.Request != want[i].Request || !slices.Equal(c.Attrs, want[i].Attrs) {
+				t.Fatalf("record %d, call %d: %q %q %q, want %q %q %q", n, i, c.Method, c.Request, c.Attrs, want[i].Method, want[i].Request, want[i].Attrs)
 			}
 		}
 	}
