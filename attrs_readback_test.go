@@ -35,13 +35,7 @@ type wantCall struct {
 // exactly what its handler set, in order, with the stores that write
 // records in the memory form (memstore, badgerstore's ring).
 func TestCallAttrsReadBack(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  func(t *testing.T) appstats.Config
-	}{
-		{"memstore", func(*testing.T) appstats.Config { return appstats.Config{InMemory: true, MemoryCapacity: 4096} }},
-		{"badgerstore", func(t *testing.T) appstats.Config { return appstats.Config{Dir: t.TempDir()} }},
-	} {
+	for _, tc := range bothStores {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg(t)
 			cfg.NoOTLP = true
@@ -108,52 +102,43 @@ func TestCallAttrsReadBack(t *testing.T) {
 			defer cancel()
 			const total = workers * each
 			checked := map[int]bool{} // a GET whose connection a panic closed is sent again
-			for cursor := ""; ; {
-				p, err := as.Store().List(ctx, store.Query{Limit: store.MaxLimit, Cursor: cursor})
+			for _, s := range listAll(t, ctx, as.Store()) {
+				var got struct {
+					Path   string
+					Status int
+					Attrs  []struct{ Key, Value string }
+					Calls  []struct {
+						Service, Method, Error string
+						Attrs                  []struct{ Key, Value string }
+					}
+				}
+				getJSON(t, srv.URL+"/stats/api/records/"+s.ID.String(), &got)
+				n, err := strconv.Atoi(strings.TrimPrefix(got.Path, "/r/"))
 				if err != nil {
-					t.Fatal(err)
+					t.Fatalf("record path %q", got.Path)
 				}
-				for _, s := range p.Records {
-					var got struct {
-						Path   string
-						Status int
-						Attrs  []struct{ Key, Value string }
-						Calls  []struct {
-							Service, Method, Error string
-							Attrs                  []struct{ Key, Value string }
-						}
-					}
-					getJSON(t, srv.URL+"/stats/api/records/"+s.ID.String(), &got)
-					n, err := strconv.Atoi(strings.TrimPrefix(got.Path, "/r/"))
-					if err != nil {
-						t.Fatalf("record path %q", got.Path)
-					}
-					v, ok := seen.Load(n)
-					if !ok {
-						t.Fatalf("record of request %d, which no handler saw", n)
-					}
-					checked[n] = true
-					want := v.([]wantCall)
-					if len(got.Calls) != len(want) {
-						t.Errorf("request %d: %d calls, want %d", n, len(got.Calls), len(want))
-						continue
-					}
-					for i, c := range got.Calls {
-						w := want[i]
-						var attrs [][2]string
-						for _, a := range c.Attrs {
-							if a.Key == "error.type" && w.err != "" {
-								continue
-							}
-							attrs = append(attrs, [2]string{a.Key, a.Value})
-						}
-						if c.Service != w.service || c.Method != w.method || c.Error != w.err || !slices.Equal(attrs, w.attrs) {
-							t.Errorf("request %d call %d: %s %s %q %q, want %s %s %q %q", n, i, c.Service, c.Method, c.Error, attrs, w.service, w.method, w.err, w.attrs)
-						}
-					}
+				v, ok := seen.Load(n)
+				if !ok {
+					t.Fatalf("record of request %d, which no handler saw", n)
 				}
-				if cursor = p.Next; cursor == "" {
-					break
+				checked[n] = true
+				want := v.([]wantCall)
+				if len(got.Calls) != len(want) {
+					t.Errorf("request %d: %d calls, want %d", n, len(got.Calls), len(want))
+					continue
+				}
+				for i, c := range got.Calls {
+					w := want[i]
+					var attrs [][2]string
+					for _, a := range c.Attrs {
+						if a.Key == "error.type" && w.err != "" {
+							continue
+						}
+						attrs = append(attrs, [2]string{a.Key, a.Value})
+					}
+					if c.Service != w.service || c.Method != w.method || c.Error != w.err || !slices.Equal(attrs, w.attrs) {
+						t.Errorf("request %d call %d: %s %s %q %q, want %s %s %q %q", n, i, c.Service, c.Method, c.Error, attrs, w.service, w.method, w.err, w.attrs)
+					}
 				}
 			}
 			if len(checked) != total {
@@ -208,4 +193,31 @@ func getEach(t *testing.T, as *appstats.Appstats, mux http.Handler, workers, eac
 		t.Fatal(err)
 	}
 	return srv
+}
+
+// listAll returns the summaries of every record st holds, newest first,
+// reading page after page.
+func listAll(t *testing.T, ctx context.Context, st store.Store) []recording.Summary {
+	t.Helper()
+	var all []recording.Summary
+	for cursor := ""; ; {
+		p, err := st.List(ctx, store.Query{Limit: store.MaxLimit, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, p.Records...)
+		if cursor = p.Next; cursor == "" {
+			return all
+		}
+	}
+}
+
+// bothStores configures an Appstats over each of the stores a test reads
+// its records back from: memstore and badgerstore.
+var bothStores = []struct {
+	name string
+	cfg  func(t *testing.T) appstats.Config
+}{
+	{"memstore", func(*testing.T) appstats.Config { return appstats.Config{InMemory: true, MemoryCapacity: 4096} }},
+	{"badgerstore", func(t *testing.T) appstats.Config { return appstats.Config{Dir: t.TempDir()} }},
 }

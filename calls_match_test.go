@@ -16,7 +16,6 @@ import (
 
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/recording"
-	"github.com/goappstats/appstats/store"
 )
 
 // chaosCall is what a handler saw of one of its calls.
@@ -41,13 +40,7 @@ type opaque struct{ io.Reader }
 // reused between requests, with memstore's memory form and badgerstore's
 // ring).
 func TestRecordedCallsMatchWhatHappened(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  func(t *testing.T) appstats.Config
-	}{
-		{"memstore", func(*testing.T) appstats.Config { return appstats.Config{InMemory: true, MemoryCapacity: 4096} }},
-		{"badgerstore", func(t *testing.T) appstats.Config { return appstats.Config{Dir: t.TempDir()} }},
-	} {
+	for _, tc := range bothStores {
 		for _, h2 := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/h2=%v", tc.name, h2), func(t *testing.T) {
 				backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -182,68 +175,59 @@ func TestRecordedCallsMatchWhatHappened(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
 				checked := map[int]bool{}
-				for cursor := ""; ; {
-					p, err := as.Store().List(ctx, store.Query{Limit: store.MaxLimit, Cursor: cursor})
+				for _, s := range listAll(t, ctx, as.Store()) {
+					rec, err := as.Store().Get(ctx, s.ID)
 					if err != nil {
 						t.Fatal(err)
 					}
-					for _, s := range p.Records {
-						rec, err := as.Store().Get(ctx, s.ID)
-						if err != nil {
-							t.Fatal(err)
-						}
-						n, _ := strconv.Atoi(strings.TrimPrefix(rec.Path, "/r/"))
-						run, _ := strconv.ParseInt(rec.Attr("run"), 10, 64)
-						v, ok := seen.Load(run)
-						if !ok {
-							t.Fatalf("record %s of no request", rec.Path)
-						}
-						checked[n] = true
-						want := v.(map[string]chaosCall)
-						if len(rec.Calls) != len(want) {
-							t.Errorf("request %d: %d calls, want %d", n, len(rec.Calls), len(want))
-						}
-						wantStatus := 200 + n%3
-						if n%11 == 0 {
-							wantStatus = 500
-						}
-						if rec.Status != wantStatus {
-							t.Errorf("request %d: status %d, want %d", n, rec.Status, wantStatus)
-						}
-						for _, c := range rec.Calls {
-							u := c.Attr("url.full")
-							w, ok := want[u]
-							if !ok {
-								t.Errorf("request %d: call %s of another request (or none)", n, u)
-								continue
-							}
-							if !strings.Contains(u, fmt.Sprintf("req=%d&run=%d&", n, run)) {
-								t.Errorf("request %d: call %s", n, u)
-							}
-							if got := c.Attr("http.response.status_code"); got != strconv.Itoa(w.status) {
-								t.Errorf("request %d: %s (%s) status %q, want %d", n, u, w.kind, got, w.status)
-							}
-							if c.RequestSize != w.reqSize {
-								t.Errorf("request %d: %s (%s) request size %d, want %d", n, u, w.kind, c.RequestSize, w.reqSize)
-							}
-							if c.Running != w.running {
-								t.Errorf("request %d: %s (%s) running %v, want %v", n, u, w.kind, c.Running, w.running)
-							}
-							if !w.running && w.respSz >= 0 && c.ResponseSize != w.respSz {
-								t.Errorf("request %d: %s (%s) response size %d, want %d", n, u, w.kind, c.ResponseSize, w.respSz)
-							}
-							if !w.running && (c.Error != "") != w.err {
-								t.Errorf("request %d: %s (%s) error %q, want one: %v", n, u, w.kind, c.Error, w.err)
-							}
-							for _, ph := range c.Phases {
-								if ph.Start < c.Start || ph.Duration < 0 || (!c.Running && ph.Start+ph.Duration > c.End()) {
-									t.Errorf("request %d: %s (%s) phase %s [%v +%v], call [%v %v]", n, u, w.kind, ph.Name, ph.Start, ph.Duration, c.Start, c.End())
-								}
-							}
-						}
+					n, _ := strconv.Atoi(strings.TrimPrefix(rec.Path, "/r/"))
+					run, _ := strconv.ParseInt(rec.Attr("run"), 10, 64)
+					v, ok := seen.Load(run)
+					if !ok {
+						t.Fatalf("record %s of no request", rec.Path)
 					}
-					if cursor = p.Next; cursor == "" {
-						break
+					checked[n] = true
+					want := v.(map[string]chaosCall)
+					if len(rec.Calls) != len(want) {
+						t.Errorf("request %d: %d calls, want %d", n, len(rec.Calls), len(want))
+					}
+					wantStatus := 200 + n%3
+					if n%11 == 0 {
+						wantStatus = 500
+					}
+					if rec.Status != wantStatus {
+						t.Errorf("request %d: status %d, want %d", n, rec.Status, wantStatus)
+					}
+					for _, c := range rec.Calls {
+						u := c.Attr("url.full")
+						w, ok := want[u]
+						if !ok {
+							t.Errorf("request %d: call %s of another request (or none)", n, u)
+							continue
+						}
+						if !strings.Contains(u, fmt.Sprintf("req=%d&run=%d&", n, run)) {
+							t.Errorf("request %d: call %s", n, u)
+						}
+						if got := c.Attr("http.response.status_code"); got != strconv.Itoa(w.status) {
+							t.Errorf("request %d: %s (%s) status %q, want %d", n, u, w.kind, got, w.status)
+						}
+						if c.RequestSize != w.reqSize {
+							t.Errorf("request %d: %s (%s) request size %d, want %d", n, u, w.kind, c.RequestSize, w.reqSize)
+						}
+						if c.Running != w.running {
+							t.Errorf("request %d: %s (%s) running %v, want %v", n, u, w.kind, c.Running, w.running)
+						}
+						if !w.running && w.respSz >= 0 && c.ResponseSize != w.respSz {
+							t.Errorf("request %d: %s (%s) response size %d, want %d", n, u, w.kind, c.ResponseSize, w.respSz)
+						}
+						if !w.running && (c.Error != "") != w.err {
+							t.Errorf("request %d: %s (%s) error %q, want one: %v", n, u, w.kind, c.Error, w.err)
+						}
+						for _, ph := range c.Phases {
+							if ph.Start < c.Start || ph.Duration < 0 || (!c.Running && ph.Start+ph.Duration > c.End()) {
+								t.Errorf("request %d: %s (%s) phase %s [%v +%v], call [%v %v]", n, u, w.kind, ph.Name, ph.Start, ph.Duration, c.Start, c.End())
+							}
+						}
 					}
 				}
 				if len(checked) != workers*each {

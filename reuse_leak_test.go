@@ -16,7 +16,6 @@ import (
 
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/recording"
-	"github.com/goappstats/appstats/store"
 )
 
 // TestRecordsKeepTheirOwnRequest sends concurrent requests whose headers,
@@ -154,84 +153,75 @@ func TestRecordsKeepTheirOwnRequest(t *testing.T) {
 			}
 			st := as.Store()
 			checked := 0
-			for cursor := ""; ; {
-				p, err := st.List(ctx, store.Query{Limit: store.MaxLimit, Cursor: cursor})
+			for _, s := range listAll(t, ctx, st) {
+				rec, err := st.Get(ctx, s.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, s := range p.Records {
-					rec, err := st.Get(ctx, s.ID)
-					if err != nil {
-						t.Fatal(err)
-					}
-					n, err := strconv.Atoi(strings.TrimPrefix(rec.Path, "/r/"))
-					if err != nil {
-						t.Fatalf("record path %q", rec.Path)
-					}
-					v, ok := seen.Load(n)
+				n, err := strconv.Atoi(strings.TrimPrefix(rec.Path, "/r/"))
+				if err != nil {
+					t.Fatalf("record path %q", rec.Path)
+				}
+				v, ok := seen.Load(n)
+				if !ok {
+					t.Fatalf("record of request %d, which no handler saw", n)
+				}
+				wt := v.(want)
+				checked++
+				if s.Path != rec.Path || s.Status != rec.Status || s.CallCount != len(rec.Calls) {
+					t.Errorf("request %d: summary %s %d %d calls, record %s %d %d calls", n, s.Path, s.Status, s.CallCount, rec.Path, rec.Status, len(rec.Calls))
+				}
+				if rec.Status != 200+n%3 {
+					t.Errorf("request %d: status %d, want %d", n, rec.Status, 200+n%3)
+				}
+				for k, vs := range rec.Headers {
+					sent, ok := wt.hdr[k]
 					if !ok {
-						t.Fatalf("record of request %d, which no handler saw", n)
+						t.Errorf("request %d: header %s: %q, which it did not send (it sent %v)", n, k, vs, wt.hdr)
+						continue
 					}
-					wt := v.(want)
-					checked++
-					if s.Path != rec.Path || s.Status != rec.Status || s.CallCount != len(rec.Calls) {
-						t.Errorf("request %d: summary %s %d %d calls, record %s %d %d calls", n, s.Path, s.Status, s.CallCount, rec.Path, rec.Status, len(rec.Calls))
-					}
-					if rec.Status != 200+n%3 {
-						t.Errorf("request %d: status %d, want %d", n, rec.Status, 200+n%3)
-					}
-					for k, vs := range rec.Headers {
-						sent, ok := wt.hdr[k]
-						if !ok {
-							t.Errorf("request %d: header %s: %q, which it did not send (it sent %v)", n, k, vs, wt.hdr)
-							continue
-						}
-						switch k {
-						case "Authorization", "Cookie", "X-Api-Key", "X-Note":
-							for _, x := range vs {
-								if strings.Contains(x, "secret") || strings.Contains(x, "cookie") {
-									t.Errorf("request %d: %s shown: %q", n, k, x)
-								}
-								if k == "X-Note" && strings.HasPrefix(sent[0], strconv.Itoa(n)+" ") && !strings.HasPrefix(x, strconv.Itoa(n)+" ") {
-									t.Errorf("request %d: %s: %.40q, want %.40q", n, k, x, sent[0])
-								}
+					switch k {
+					case "Authorization", "Cookie", "X-Api-Key", "X-Note":
+						for _, x := range vs {
+							if strings.Contains(x, "secret") || strings.Contains(x, "cookie") {
+								t.Errorf("request %d: %s shown: %q", n, k, x)
 							}
-						default:
-							if !slices.Equal(vs, sent) {
-								t.Errorf("request %d: header %s: %q, want %q", n, k, vs, sent)
+							if k == "X-Note" && strings.HasPrefix(sent[0], strconv.Itoa(n)+" ") && !strings.HasPrefix(x, strconv.Itoa(n)+" ") {
+								t.Errorf("request %d: %s: %.40q, want %.40q", n, k, x, sent[0])
 							}
 						}
-					}
-					for k := range wt.hdr {
-						if _, ok := rec.Headers[k]; !ok {
-							t.Errorf("request %d: header %s left out", n, k)
+					default:
+						if !slices.Equal(vs, sent) {
+							t.Errorf("request %d: header %s: %q, want %q", n, k, vs, sent)
 						}
-					}
-					got := map[string]string{}
-					for _, a := range rec.Attrs {
-						if a.Key == "req" || a.Key == "tenant" {
-							got[a.Key] = a.Value
-						}
-					}
-					if ua := rec.Attr("user_agent.original"); ua != wt.hdr.Get("User-Agent") {
-						t.Errorf("request %d: user_agent.original %q, want %q", n, ua, wt.hdr.Get("User-Agent"))
-					}
-					if !maps.Equal(got, wt.attrs) {
-						t.Errorf("request %d: attributes %v, want %v", n, got, wt.attrs)
-					}
-					var calls []string
-					for _, c := range rec.Calls {
-						calls = append(calls, c.Method)
-						if a := c.Attr("call.req"); a != strconv.Itoa(n) {
-							t.Errorf("request %d: call %s has call.req %q", n, c.Method, a)
-						}
-					}
-					if !slices.Equal(calls, wt.calls) {
-						t.Errorf("request %d: calls %v, want %v", n, calls, wt.calls)
 					}
 				}
-				if cursor = p.Next; cursor == "" {
-					break
+				for k := range wt.hdr {
+					if _, ok := rec.Headers[k]; !ok {
+						t.Errorf("request %d: header %s left out", n, k)
+					}
+				}
+				got := map[string]string{}
+				for _, a := range rec.Attrs {
+					if a.Key == "req" || a.Key == "tenant" {
+						got[a.Key] = a.Value
+					}
+				}
+				if ua := rec.Attr("user_agent.original"); ua != wt.hdr.Get("User-Agent") {
+					t.Errorf("request %d: user_agent.original %q, want %q", n, ua, wt.hdr.Get("User-Agent"))
+				}
+				if !maps.Equal(got, wt.attrs) {
+					t.Errorf("request %d: attributes %v, want %v", n, got, wt.attrs)
+				}
+				var calls []string
+				for _, c := range rec.Calls {
+					calls = append(calls, c.Method)
+					if a := c.Attr("call.req"); a != strconv.Itoa(n) {
+						t.Errorf("request %d: call %s has call.req %q", n, c.Method, a)
+					}
+				}
+				if !slices.Equal(calls, wt.calls) {
+					t.Errorf("request %d: calls %v, want %v", n, calls, wt.calls)
 				}
 			}
 			if checked != total {
