@@ -3,6 +3,7 @@ package recording
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"reflect"
 	"strings"
@@ -255,10 +256,19 @@ func WithBatch(size int, interval time.Duration) Option {
 // its context is cancelled once d has passed since the call began, an
 // eighth of d later at most. (A sink's calls within an eighth of d share
 // one context, which ends when the first of them has had d and an eighth
-// more; a context is not cancelled when its Write returns.)
+// more; a context is not cancelled when its Write returns.) A d longer
+// than some 146 years (math.MaxInt64, say, for no timeout) is taken as
+// that: no timeout, in practice.
 func WithSinkTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) { convention.SetPositive(&c.sinkTimeout, d) })
+	return optionFunc(func(c *config) { convention.SetPositive(&c.sinkTimeout, min(d, maxSinkTimeout)) })
 }
+
+// maxSinkTimeout is the longest sink timeout. A Write's context may
+// outlast the timeout by an eighth (see sinkQueue.writeCtx), and the two
+// summed must fit in a [time.Duration]: from a longer timeout the sum
+// wrapped around to a deadline in the past, and every Write began with its
+// context done.
+const maxSinkTimeout = time.Duration(math.MaxInt64 / 2)
 
 // WithLogger sets the logger for the recorder's own problems (failing sinks,
 // dropped records), at most one message every 10 seconds, with the number

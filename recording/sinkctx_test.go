@@ -3,6 +3,7 @@ package recording_test
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -10,11 +11,15 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// ctxSink notes the context of each Write and when the Write began.
+// ctxSink notes the context of each Write, when the Write began, and
+// its context's error then; with errs set, a Write whose context is done
+// returns its error, as a store's would.
 type ctxSink struct {
-	mu     sync.Mutex
-	ctxs   []context.Context
-	begins []time.Time
+	errs       bool
+	mu         sync.Mutex
+	ctxs       []context.Context
+	begins     []time.Time
+	errAtWrite []error
 }
 
 func (s *ctxSink) Write(ctx context.Context, recs []*recording.Record) error {
@@ -22,6 +27,11 @@ func (s *ctxSink) Write(ctx context.Context, recs []*recording.Record) error {
 	defer s.mu.Unlock()
 	s.ctxs = append(s.ctxs, ctx)
 	s.begins = append(s.begins, time.Now())
+	err := ctx.Err()
+	s.errAtWrite = append(s.errAtWrite, err)
+	if s.errs {
+		return err
+	}
 	return nil
 }
 
@@ -105,5 +115,44 @@ func TestSinkCtxKeptEnds(t *testing.T) {
 	st := waitStats(rec, func(st recording.Stats) bool { return st.Sinks[0].Errors == 1 })
 	if st.Sinks[0].Errors != 1 || st.Sinks[0].Written != 1 {
 		t.Errorf("sink stats %+v; want the stuck Write cut off by its timeout and counted as an error", st.Sinks[0])
+	}
+}
+
+// TestSinkCtxLongTimeout: a sink timeout as long as a Duration holds (a
+// caller's "no timeout", math.MaxInt64) gives every Write a context that is
+// not done: the timeout and its eighth more, summed, must not wrap around to
+// a deadline in the past.
+func TestSinkCtxLongTimeout(t *testing.T) {
+	for _, timeout := range []time.Duration{math.MaxInt64, 270 * 365 * 24 * time.Hour, math.MaxInt64 / 9 * 8} {
+		sink := &ctxSink{errs: true}
+		rec := recording.New(recording.WithSinks(sink), recording.WithBatch(1, time.Millisecond),
+			recording.WithSinkTimeout(timeout))
+		for i := range 2 {
+			oneRequest(rec, "/long", 1)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := rec.ForceFlush(ctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("timeout %v: ForceFlush %d: %v", timeout, i, err)
+			}
+		}
+		if err := rec.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctxs, _ := sink.seen()
+		if len(ctxs) != 2 {
+			t.Fatalf("timeout %v: %d Writes, want 2", timeout, len(ctxs))
+		}
+		if ctxs[1] != ctxs[0] {
+			t.Errorf("timeout %v: the second Write had a context of its own; want the first's", timeout)
+		}
+		for i, err := range sink.errAtWrite {
+			if err != nil {
+				t.Errorf("timeout %v: Write %d began with its context done: %v", timeout, i, err)
+			}
+		}
+		if st := rec.Stats(); st.SinkErrors != 0 || st.Written != 2 {
+			t.Errorf("timeout %v: %d written, %d sink errors; want 2 and 0", timeout, st.Written, st.SinkErrors)
+		}
 	}
 }
