@@ -202,3 +202,31 @@ func TestFloorLine(t *testing.T) {
 		}
 	}
 }
+
+// TestPairSpread: a pair's throughput ratio is its CPU-share ratio times
+// its CPU-per-request ratio (bare ÷ measured), and the noise line splits
+// the pairs' spread so: here the A/A pairs differ only in the CPU share
+// the rounds got (CPU per request the same), so all the spread is share.
+func TestPairSpread(t *testing.T) {
+	aa := &result{Scenario: aaScenario, Reference: true}
+	for _, share := range []float64{1.8, 1.2, 2.0, 1.5} { // cores the measured round got; bare 1.6
+		aa.Bare.add(round{Requests: 16000, Elapsed: time.Second, CPU: 1600 * time.Millisecond})
+		aa.Recorded.add(round{Requests: int(10000 * share), Elapsed: time.Second, CPU: time.Duration(share * float64(time.Second))})
+	}
+	for i, p := range aa.PairRatios() {
+		s, c := sharePairRatios(aa)[i], aa.CPUPairRatios()[i]
+		if !near(p, s*c) || !near(c, 1) {
+			t.Errorf("pair %d: throughput %.4f, share %.4f × CPU %.4f; want throughput = share × CPU, CPU 1", i+1, p, s, c)
+		}
+	}
+	tp, sh, cp := pairSpread(aa)
+	if !near(tp, sh) || !near(cp, 0) || !near(tp, logSD([]float64{1.8 / 1.6, 1.2 / 1.6, 2.0 / 1.6, 1.5 / 1.6})) {
+		t.Errorf("pairSpread = %.4f, %.4f, %.4f; want throughput's spread all share's, none CPU's", tp, sh, cp)
+	}
+	var out bytes.Buffer
+	writeNoise(&out, []*result{aa})
+	want := fmt.Sprintf("(the process's CPU share, its CPU per request): aa-hello %.3f (share %.3f, CPU/req 0.000).\n", tp, sh)
+	if !strings.HasSuffix(out.String(), want) {
+		t.Errorf("noise line %q\nwant it to end %q", out.String(), want)
+	}
+}
