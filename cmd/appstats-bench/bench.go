@@ -295,6 +295,9 @@ func run(ctx context.Context, o options, w io.Writer) ([]*result, error) {
 	fmt.Fprintf(w, "# appstats-bench: loopback load, bare vs recorded\n\n")
 	fmt.Fprintf(w, "GOMAXPROCS=%d, %s, concurrency %d, %d rounds of %v per configuration (alternating: bare, recorded, recorded, bare, …; warm-up %v each), at most %d requests a round.\n",
 		runtime.GOMAXPROCS(0), runtime.Version(), o.Concurrency, o.Rounds, o.Duration, o.Warmup, o.Requests)
+	if o.Rounds%2 == 1 && o.Rounds > 1 && o.Only == "" {
+		fmt.Fprintf(w, "With an odd -rounds, bare goes first in one pair more than the measured configuration (an even count balances the order).\n")
+	}
 	if o.Slice > 0 {
 		fmt.Fprintf(w, "Each pair of rounds is interleaved: at least %v of load whose configuration switches every %v, each configuration getting as much of it (a late switch is made up before the stretch ends) (a request counts for the configuration it was sent in; the recorded slices' CPU time includes what the recorder does after them only up to the switch); the ui scenario's dashboard stays open through both configurations' slices; the flight and flight-floor scenarios run whole rounds.\n",
 			2*o.Duration, o.Slice)

@@ -293,6 +293,23 @@ func TestPairOrder(t *testing.T) {
 	}
 }
 
+// TestDefaultRoundsBalanceOrder: with the default -rounds, each
+// configuration goes first in as many pairs (an odd count puts bare first
+// once more, which weighs a first-versus-second difference into the
+// ratio).
+func TestDefaultRoundsBalanceOrder(t *testing.T) {
+	n := defaultOptions().Rounds
+	var bareFirst int
+	for i := range n {
+		if !pairOrder(i)[0] {
+			bareFirst++
+		}
+	}
+	if 2*bareFirst != n {
+		t.Errorf("default -rounds %d: bare first in %d pairs, recorded first in %d; want as many", n, bareFirst, n-bareFirst)
+	}
+}
+
 // TestSliced interleaves the configurations slice by slice: both serve
 // requests, their slices' times add up to the stretch, and the recorder
 // wrote a record for about every recorded request (a request in flight at
