@@ -670,22 +670,54 @@ func writeSummary(w io.Writer, results []*result) {
 	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the reference rows, without a target: otel-, otelhttp ÷ bare; flight-floor, Go's tracer alone, traced ÷ bare; aa-hello, the same handler in both, bare B ÷ bare)\n\n")
 	fmt.Fprintf(w, "throughput: requests over all rounds ÷ their time, each configuration, then recorded ÷ bare. pairs (95%%): the pairs' geometric mean and its 95%% t-interval over the logs of the pair ratios. The target's verdict is on that interval: MET if its low end is at least %.2f, MISSED if its high end is below, UNDECIDED otherwise (the run cannot tell). by CPU/req (95%%): bare CPU per request ÷ recorded, per pair, with its interval: the throughput ratio of a process limited by its CPU alone, which the machine's other work moves far less; shown beside, not judged.\n\n", ThroughputTarget)
 	fmt.Fprintf(w, "| scenario | throughput | pairs (95%%) | per pair | by CPU/req (95%%) | CPU/req | p50 | p99 | target | result |\n|---|--:|--:|---|--:|--:|--:|--:|---|---|\n")
+	aaOff := aaExcludesOne(results)
 	for _, r := range results {
 		var pairs []string
 		for _, p := range r.PairRatios() {
 			pairs = append(pairs, fmt.Sprintf("%.3f", p))
 		}
 		target := fmt.Sprintf("throughput ≥ %.2f", ThroughputTarget)
+		verdict := r.Verdict()
 		if r.Reference {
 			target = "none"
+		} else if aaOff {
+			verdict = verdictUndecided
 		}
 		fmt.Fprintf(w, "| %s | %.3f | %s | %s | %s | %.3f | %.3f | %.3f | %s | %s |\n", r.Scenario, r.Ratio(),
 			r.Interval(), strings.Join(pairs, " "), ratioInterval(r.CPUPairRatios()),
 			ratio(float64(r.Recorded.CPUPerRequest()), float64(r.Bare.CPUPerRequest())),
 			ratio(float64(r.Recorded.P50), float64(r.Bare.P50)),
 			ratio(float64(r.Recorded.P99), float64(r.Bare.P99)),
-			target, r.Verdict())
+			target, verdict)
+	}
+	if aaOff {
+		fmt.Fprintf(w, "\nEvery verdict above is UNDECIDED: the A/A arm's interval, %s, where nothing differs, excludes 1: this run's pairs were not alike and independent (the machine's load changed under them), or it is the one run in twenty a 95%% interval misses; either way no interval of the run can be trusted.\n", aaOf(results).Interval())
 	}
 	writeFloor(w, results)
 	writeNoise(w, results)
+}
+
+// aaOf returns the A/A arm's result among results, or nil.
+func aaOf(results []*result) *result {
+	for _, r := range results {
+		if r.Scenario == aaScenario {
+			return r
+		}
+	}
+	return nil
+}
+
+// aaExcludesOne reports whether results hold the A/A arm and its
+// throughput interval excludes 1: both configurations are the same, so
+// the interval misses the truth, which a 95% interval does in one run of
+// twenty by chance and more often when the pairs are not alike and
+// independent (the machine's load changing under them, in bursts or in
+// step with the rounds). The summary then judges no target.
+func aaExcludesOne(results []*result) bool {
+	aa := aaOf(results)
+	if aa == nil {
+		return false
+	}
+	iv := aa.Interval()
+	return iv.ok() && (iv.Lo > 1 || iv.Hi < 1)
 }

@@ -217,7 +217,7 @@ func writeFloor(w io.Writer, results []*result) {
 	fmt.Fprintf(&b, "\nThe flight recorder, split: flight (appstats with it ÷ without) %.3f throughput, %.3f CPU/req (%s CPU a request); of which Go's tracer alone (%s, traced ÷ bare, no appstats) %.3f throughput, %.3f CPU/req (%s CPU a request); appstats' part with the tracer on (flight ÷ floor) %.3f throughput, %.3f CPU/req. Collections per 10,000 requests, without the flight recorder → with it: flight %s, %s %s (its window is Go heap, which raises the collector's goal, more in proportion over the floor's small heap than over flight's: run with GOGC=off for a split without that).\n",
 		fl.Ratio(), cpu(fl), added(fl), floorScenario, floor.Ratio(), cpu(floor), added(floor),
 		fl.Ratio()/floor.Ratio(), ratio(cpu(fl), cpu(floor)), gcs(fl), floorScenario, gcs(floor))
-	fmt.Fprintf(&b, "%s\n", floorLine(fl.Interval(), floor.Interval()))
+	fmt.Fprintf(&b, "%s\n", floorLine(fl.Interval(), floor.Interval(), !aaExcludesOne(results)))
 	io.WriteString(w, b.String())
 }
 
@@ -228,8 +228,16 @@ func writeFloor(w io.Writer, results []*result) {
 // than 1 − ThroughputTarget the flight scenario cannot meet the target
 // whatever appstats does. The target stays what it is; this line says
 // why it is missed, and shows appstats' part with its interval beside it.
-func floorLine(fl, floor interval) string {
+// Unless trusted (the run's A/A interval excludes 1, see aaExcludesOne),
+// both verdicts are UNDECIDED.
+func floorLine(fl, floor interval, trusted bool) string {
 	part := quotient(fl, floor)
+	verdict := func(iv interval) string {
+		if !trusted {
+			return verdictUndecided
+		}
+		return judge(iv, ThroughputTarget)
+	}
 	var reach string
 	switch {
 	case !floor.ok():
@@ -242,5 +250,5 @@ func floorLine(fl, floor interval) string {
 		reach = fmt.Sprintf("The run cannot tell whether Go's runtime tracer alone costs more than %.0f%% (flight-floor's interval holds %.2f); while it does, flight's line (≥ %.2f of bare) is not reachable.", 100*(1-ThroughputTarget), ThroughputTarget, ThroughputTarget)
 	}
 	return fmt.Sprintf("Flight's target, by the pairs (95%% intervals): flight ÷ bare %s, %s; Go's runtime tracer alone (flight-floor, traced ÷ bare) %s. %s Appstats' part, flight ÷ flight-floor: %s, %s on its own (its interval from both scenarios' pairs, Welch).",
-		fl, judge(fl, ThroughputTarget), floor, reach, part, judge(part, ThroughputTarget))
+		fl, verdict(fl), floor, reach, part, verdict(part))
 }

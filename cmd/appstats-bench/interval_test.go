@@ -194,7 +194,7 @@ func TestFloorLine(t *testing.T) {
 			"costs at most 5% in this run",
 		}},
 	} {
-		got := floorLine(fl, c.floor)
+		got := floorLine(fl, c.floor, true)
 		for _, w := range c.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("%s: floorLine = %q\nwant it to contain %q", c.name, got, w)
@@ -228,5 +228,36 @@ func TestPairSpread(t *testing.T) {
 	want := fmt.Sprintf("(the process's CPU share, its CPU per request): aa-hello %.3f (share %.3f, CPU/req 0.000).\n", tp, sh)
 	if !strings.HasSuffix(out.String(), want) {
 		t.Errorf("noise line %q\nwant it to end %q", out.String(), want)
+	}
+}
+
+// TestSummaryAAGuard: when the A/A arm's interval excludes 1 — nothing
+// differs between its configurations, so the run's pairs were not alike
+// and independent — the summary judges no target: a scenario whose own
+// interval is above the line is UNDECIDED, and a line says why; so is
+// flight's verdict.
+func TestSummaryAAGuard(t *testing.T) {
+	flat := []float64{1, 1, 1, 1}
+	hello := pairsResult("hello", []float64{0.97, 0.98, 0.96, 0.97}, flat)
+	aa := pairsResult(aaScenario, []float64{1.30, 1.40, 1.35, 1.32}, flat)
+	aa.Reference = true
+	var out bytes.Buffer
+	writeSummary(&out, []*result{hello, aa})
+	_, row, _ := strings.Cut(out.String(), "\n| hello | ")
+	row, _, _ = strings.Cut(row, "\n")
+	if !strings.HasSuffix(row, " | "+verdictUndecided+" |") || !strings.Contains(out.String(), "\nEvery verdict above is UNDECIDED: the A/A arm's interval, 1.342 (1.275–1.413), where nothing differs, excludes 1") {
+		t.Errorf("hello's row %q; want UNDECIDED and the reason, in:\n%s", row, out.String())
+	}
+	out.Reset()
+	aa = pairsResult(aaScenario, []float64{0.98, 1.02, 1.01, 0.99}, flat)
+	aa.Reference = true
+	writeSummary(&out, []*result{hello, aa})
+	if !strings.Contains(out.String(), " | "+verdictMet+" |") || strings.Contains(out.String(), "Every verdict above") {
+		t.Errorf("with an A/A interval holding 1, want hello MET and no reason:\n%s", out.String())
+	}
+	fl := ratioInterval([]float64{0.97, 0.98, 0.96, 0.97})
+	floor := ratioInterval([]float64{0.97, 0.98, 0.97, 0.98})
+	if got := floorLine(fl, floor, false); !strings.Contains(got, "flight ÷ bare 0.970 (0.957–0.983), UNDECIDED") {
+		t.Errorf("floorLine untrusted = %q; want flight UNDECIDED", got)
 	}
 }
