@@ -158,7 +158,7 @@ func TestParseFlags(t *testing.T) {
 		check   func(options) bool
 	}{
 		{args: nil, check: func(o options) bool {
-			return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 3 && o.Bare == bareMatched
+			return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 4 && o.Bare == bareMatched
 		}},
 		{args: []string{"-scenario", "fanout,hello,fanout", "-rounds", "1", "-duration", "1s"}, check: func(o options) bool {
 			return len(o.Scenarios) == 2 && o.Scenarios[0] == "fanout" && o.Scenarios[1] == "hello" && o.Duration == time.Second
