@@ -18,10 +18,6 @@ import (
 // (requests over all rounds ÷ time over all rounds) differs from only when
 // rounds ran at very different rates.
 
-// confidence is the two-sided confidence of every interval the report
-// prints.
-const confidence = 0.95
-
 // An interval is a ratio's estimate and its two-sided 95% confidence
 // interval, from N pair ratios. With fewer than two usable pairs Lo and Hi
 // are NaN: one pair says nothing of the noise.
