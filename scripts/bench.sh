@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — measure appstats' overhead against DESIGN.md's
-# performance targets, in one bounded run (about 12 minutes on 2 cores with
+# performance targets, in one bounded run (about 15 minutes on 2 cores with
 # the defaults; QUICK=1 for a ~2-minute check of the tooling itself).
 #
 # It runs, in this order:
@@ -24,7 +24,7 @@
 #   LOAD_DURATION  length of each load-test round    (default 2s)
 #   LOAD_ROUNDS    rounds per configuration, even so that each goes first
 #                  in as many pairs; each pair is one sample of the ratio's
-#                  95% interval, on which target 3 is judged (default 10)
+#                  95% interval, on which target 3 is judged (default 8)
 #   LOAD_CONC      load-test concurrency             (default 8)
 #   SCALE          1 runs the store scale benchmarks (default 1)
 #   PROFILE        1 profiles missed targets         (default 1)
@@ -43,7 +43,7 @@ fi
 BENCHTIME=${BENCHTIME:-1s}
 COUNT=${COUNT:-5}
 LOAD_DURATION=${LOAD_DURATION:-2s}
-LOAD_ROUNDS=${LOAD_ROUNDS:-10}
+LOAD_ROUNDS=${LOAD_ROUNDS:-8}
 LOAD_CONC=${LOAD_CONC:-8}
 SCALE=${SCALE:-1}
 PROFILE=${PROFILE:-1}
