@@ -14,7 +14,8 @@
 // t-interval over the logs of the pair ratios, see interval.go), and the
 // target's verdict is on it: MET only if the whole interval is at or above
 // 0.95, MISSED only if it is all below, UNDECIDED otherwise — a noisy run
-// decides nothing. Beside it, the same ratio by CPU per request (bare ÷
+// decides nothing, nor does a run whose A/A arm's interval excludes 1
+// (every verdict then UNDECIDED). Beside it, the same ratio by CPU per request (bare ÷
 // recorded, per pair, with its interval), which the CPU share a shared
 // machine gives each round does not move; and, with the A/A arm, how much
 // of the pairs' spread came from that share and how much from CPU per
