@@ -75,5 +75,56 @@ func writeNoise(w io.Writer, results []*result) {
 	if len(split) > 0 {
 		fmt.Fprintf(w, " Pairs' mean ratio by the configuration run first (bare first/measured first): %s.", strings.Join(split, ", "))
 	}
+	var spread []string
+	for _, r := range results {
+		if t, s, c := pairSpread(r); !math.IsNaN(t) && !math.IsNaN(s) && !math.IsNaN(c) {
+			spread = append(spread, fmt.Sprintf("%s %.3f (share %.3f, CPU/req %.3f)", r.Scenario, t, s, c))
+		}
+	}
+	if len(spread) > 0 {
+		fmt.Fprintf(w, " Where the pairs' spread comes from (standard deviation of the logs of the pair ratios; a pair's throughput ratio is its ratio of the CPU share the process got times that of CPU per request, so the first is near the root of the sum of the others' squares, less if they cancel): throughput (the process's CPU share, its CPU per request): %s.", strings.Join(spread, ", "))
+	}
 	fmt.Fprintln(w)
+}
+
+// sharePairRatios are, for each pair of rounds, the measured round's
+// share of the cores over the bare round's: the process's CPU time over
+// the round's elapsed time. A pair's throughput ratio is exactly this
+// times its CPUPairRatios ratio (requests ÷ elapsed = CPU ÷ elapsed ÷
+// CPU per request).
+func sharePairRatios(r *result) []float64 {
+	var out []float64
+	for i := range min(len(r.Bare.Rounds), len(r.Recorded.Rounds)) {
+		b, m := r.Bare.Rounds[i], r.Recorded.Rounds[i]
+		out = append(out, ratio(ratio(float64(m.CPU), float64(m.Elapsed)), ratio(float64(b.CPU), float64(b.Elapsed))))
+	}
+	return out
+}
+
+// pairSpread returns the standard deviations of the logs of r's pair
+// ratios of throughput, of the CPU share and of CPU per request (bare ÷
+// measured); NaN with fewer than two pairs or without CPU times.
+func pairSpread(r *result) (throughput, share, cpu float64) {
+	return logSD(r.PairRatios()), logSD(sharePairRatios(r)), logSD(r.CPUPairRatios())
+}
+
+// logSD is the sample standard deviation of the logs of xs, NaN with
+// fewer than two or with one not positive.
+func logSD(xs []float64) float64 {
+	if len(xs) < 2 {
+		return math.NaN()
+	}
+	var sum float64
+	for _, x := range xs {
+		if x <= 0 {
+			return math.NaN()
+		}
+		sum += math.Log(x)
+	}
+	mean := sum / float64(len(xs))
+	var ss float64
+	for _, x := range xs {
+		ss += (math.Log(x) - mean) * (math.Log(x) - mean)
+	}
+	return math.Sqrt(ss / float64(len(xs)-1))
 }

@@ -217,5 +217,38 @@ func writeFloor(w io.Writer, results []*result) {
 	fmt.Fprintf(&b, "\nThe flight recorder, split: flight (appstats with it ÷ without) %.3f throughput, %.3f CPU/req (%s CPU a request); of which Go's tracer alone (%s, traced ÷ bare, no appstats) %.3f throughput, %.3f CPU/req (%s CPU a request); appstats' part with the tracer on (flight ÷ floor) %.3f throughput, %.3f CPU/req. Collections per 10,000 requests, without the flight recorder → with it: flight %s, %s %s (its window is Go heap, which raises the collector's goal, more in proportion over the floor's small heap than over flight's: run with GOGC=off for a split without that).\n",
 		fl.Ratio(), cpu(fl), added(fl), floorScenario, floor.Ratio(), cpu(floor), added(floor),
 		fl.Ratio()/floor.Ratio(), ratio(cpu(fl), cpu(floor)), gcs(fl), floorScenario, gcs(floor))
+	fmt.Fprintf(&b, "%s\n", floorLine(fl.Interval(), floor.Interval(), !aaExcludesOne(results)))
 	io.WriteString(w, b.String())
+}
+
+// floorLine states, from flight's and flight-floor's intervals, whether
+// flight's target is within reach: flight ÷ bare is at most what Go's
+// runtime tracer alone leaves (flight-floor's traced ÷ bare) times
+// appstats' part (flight ÷ floor), so while the tracer alone costs more
+// than 1 − ThroughputTarget the flight scenario cannot meet the target
+// whatever appstats does. The target stays what it is; this line says
+// why it is missed, and shows appstats' part with its interval beside it.
+// Unless trusted (the run's A/A interval excludes 1, see aaExcludesOne),
+// both verdicts are UNDECIDED.
+func floorLine(fl, floor interval, trusted bool) string {
+	part := quotient(fl, floor)
+	verdict := func(iv interval) string {
+		if !trusted {
+			return verdictUndecided
+		}
+		return judge(iv, ThroughputTarget)
+	}
+	var reach string
+	switch {
+	case !floor.ok():
+		reach = "With one pair the run cannot tell what Go's runtime tracer alone costs."
+	case floor.Hi < ThroughputTarget:
+		reach = fmt.Sprintf("Flight's line (≥ %.2f of bare) is not reachable while Go's runtime tracer alone costs more than %.0f%%: it does in this run (flight-floor's interval is all below %.2f), whatever appstats does.", ThroughputTarget, 100*(1-ThroughputTarget), ThroughputTarget)
+	case floor.Lo >= ThroughputTarget:
+		reach = fmt.Sprintf("Go's runtime tracer alone costs at most %.0f%% in this run (flight-floor's interval is all at or above %.2f): flight's line is within reach.", 100*(1-ThroughputTarget), ThroughputTarget)
+	default:
+		reach = fmt.Sprintf("The run cannot tell whether Go's runtime tracer alone costs more than %.0f%% (flight-floor's interval holds %.2f); while it does, flight's line (≥ %.2f of bare) is not reachable.", 100*(1-ThroughputTarget), ThroughputTarget, ThroughputTarget)
+	}
+	return fmt.Sprintf("Flight's target, by the pairs (95%% intervals): flight ÷ bare %s, %s; Go's runtime tracer alone (flight-floor, traced ÷ bare) %s. %s Appstats' part, flight ÷ flight-floor: %s, %s on its own (its interval from both scenarios' pairs, Welch).",
+		fl, verdict(fl), floor, reach, part, verdict(part))
 }

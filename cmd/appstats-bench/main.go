@@ -10,6 +10,16 @@
 // (getrusage: user + system, of the whole process — the load generator, the
 // server and the recorder's background writer), then the ratios
 // recorded/bare. The DESIGN.md target is a throughput ratio of at least 0.95.
+// Every ratio comes with a 95% interval from its pairs of rounds (a
+// t-interval over the logs of the pair ratios, see interval.go), and the
+// target's verdict is on it: MET only if the whole interval is at or above
+// 0.95, MISSED only if it is all below, UNDECIDED otherwise — a noisy run
+// decides nothing, nor does a run whose A/A arm's interval excludes 1
+// (every verdict then UNDECIDED). Beside it, the same ratio by CPU per request (bare ÷
+// recorded, per pair, with its interval), which the CPU share a shared
+// machine gives each round does not move; and, with the A/A arm, how much
+// of the pairs' spread came from that share and how much from CPU per
+// request.
 // It also prints, per request of each configuration, what the Go runtime
 // counted over its rounds (runtime/metrics): bytes and objects allocated,
 // garbage collections, and the collector's CPU time as the runtime
@@ -71,7 +81,7 @@
 //
 // Usage:
 //
-//	appstats-bench [-scenario all] [-duration 2s] [-rounds 3] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-bare matched|clean|shared] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded]
+//	appstats-bench [-scenario all] [-duration 2s] [-rounds 4] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-bare matched|clean|shared] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded]
 //
 // Scenarios:
 //
@@ -218,7 +228,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 func defaultOptions() options {
 	return options{
 		Duration:    2 * time.Second,
-		Rounds:      3,
+		Rounds:      4,
 		Concurrency: 8,
 		Requests:    1_000_000,
 		Warmup:      500 * time.Millisecond,

@@ -158,7 +158,7 @@ func TestParseFlags(t *testing.T) {
 		check   func(options) bool
 	}{
 		{args: nil, check: func(o options) bool {
-			return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 3 && o.Bare == bareMatched
+			return len(o.Scenarios) == len(scenarioNames) && o.Rounds == 4 && o.Bare == bareMatched
 		}},
 		{args: []string{"-scenario", "fanout,hello,fanout", "-rounds", "1", "-duration", "1s"}, check: func(o options) bool {
 			return len(o.Scenarios) == 2 && o.Scenarios[0] == "fanout" && o.Scenarios[1] == "hello" && o.Duration == time.Second
@@ -290,6 +290,23 @@ func TestPairOrder(t *testing.T) {
 	want := []bool{false, true, true, false, false, true, true, false}
 	if fmt.Sprint(seq) != fmt.Sprint(want) {
 		t.Errorf("rounds recorded: %v, want %v", seq, want)
+	}
+}
+
+// TestDefaultRoundsBalanceOrder: with the default -rounds, each
+// configuration goes first in as many pairs (an odd count puts bare first
+// once more, which weighs a first-versus-second difference into the
+// ratio).
+func TestDefaultRoundsBalanceOrder(t *testing.T) {
+	n := defaultOptions().Rounds
+	var bareFirst int
+	for i := range n {
+		if !pairOrder(i)[0] {
+			bareFirst++
+		}
+	}
+	if 2*bareFirst != n {
+		t.Errorf("default -rounds %d: bare first in %d pairs, recorded first in %d; want as many", n, bareFirst, n-bareFirst)
 	}
 }
 

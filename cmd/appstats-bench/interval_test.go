@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+// near reports whether a and b differ by at most 0.0005 (the report's
+// three decimals).
+func near(a, b float64) bool { return math.Abs(a-b) <= 0.0005 }
+
+// TestRatioInterval: the interval is the geometric mean of the pairs and
+// a t-interval over their logs, checked against figures computed by hand
+// (Python, the same formula); pairs that are no ratio are left out, and
+// fewer than two pairs give no bounds.
+func TestRatioInterval(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		pairs       []float64
+		n           int
+		est, lo, hi float64 // NaN: none
+	}{
+		{"five pairs", []float64{0.90, 0.95, 0.92, 0.97, 0.93}, 5, 0.9337, 0.9008, 0.9678},
+		{"symmetric in the log", []float64{math.Exp(0.1), math.Exp(-0.1), math.Exp(0.1), math.Exp(-0.1)}, 4, 1, 0.8322, 1.2017},
+		{"no spread", []float64{1.02, 1.02, 1.02}, 3, 1.02, 1.02, 1.02},
+		{"a round without requests left out", []float64{0.90, 0, 0.95, math.Inf(1), 0.92, 0.97, 0.93}, 5, 0.9337, 0.9008, 0.9678},
+		{"one pair", []float64{0.97}, 1, 0.97, math.NaN(), math.NaN()},
+		{"none", nil, 0, math.NaN(), math.NaN(), math.NaN()},
+	} {
+		iv := ratioInterval(c.pairs)
+		same := func(got, want float64) bool { return math.IsNaN(want) && math.IsNaN(got) || near(got, want) }
+		if iv.N != c.n || !same(iv.Est, c.est) || !same(iv.Lo, c.lo) || !same(iv.Hi, c.hi) {
+			t.Errorf("%s: ratioInterval(%v) = %d pairs, %.4f (%.4f–%.4f); want %d, %.4f (%.4f–%.4f)",
+				c.name, c.pairs, iv.N, iv.Est, iv.Lo, iv.Hi, c.n, c.est, c.lo, c.hi)
+		}
+	}
+}
+
+// TestIntervalString: the report's form of an interval.
+func TestIntervalString(t *testing.T) {
+	for _, c := range []struct {
+		pairs []float64
+		want  string
+	}{
+		{[]float64{0.90, 0.95, 0.92, 0.97, 0.93}, "0.934 (0.901–0.968)"},
+		{[]float64{0.97}, "0.970 (one pair: no interval)"},
+		{nil, "n/a"},
+	} {
+		if got := ratioInterval(c.pairs).String(); got != c.want {
+			t.Errorf("ratioInterval(%v).String() = %q, want %q", c.pairs, got, c.want)
+		}
+	}
+}
+
+// TestTQuantile: Student's t 0.975 quantile from the table, a fractional
+// degree of freedom rounded down, and the expansion beyond 30 against the
+// exact values (R's qt(0.975, df)).
+func TestTQuantile(t *testing.T) {
+	for _, c := range []struct{ df, want float64 }{
+		{1, 12.706}, {4, 2.776}, {4.7, 2.776}, {9, 2.262}, {30, 2.042},
+		{40, 2.021}, {60, 2.000}, {120, 1.980}, {1000, 1.962},
+	} {
+		if got := tQuantile975(c.df); math.Abs(got-c.want) > 0.001 {
+			t.Errorf("tQuantile975(%v) = %.4f, want %.3f", c.df, got, c.want)
+		}
+	}
+	if got := tQuantile975(0.5); !math.IsNaN(got) {
+		t.Errorf("tQuantile975(0.5) = %v, want NaN", got)
+	}
+}
+
+// TestJudge: met only when the whole interval is at or above the target,
+// missed only when it is all below; a wide interval, a target inside it
+// and a single pair are undecided — never met because the noise made the
+// interval wide.
+func TestJudge(t *testing.T) {
+	mk := func(lo, hi float64) interval { return interval{Est: math.Sqrt(lo * hi), Lo: lo, Hi: hi, N: 5} }
+	for _, c := range []struct {
+		name string
+		iv   interval
+		want string
+	}{
+		{"all above", mk(0.96, 1.02), verdictMet},
+		{"low end on the target", mk(0.95, 0.99), verdictMet},
+		{"all below", mk(0.90, 0.94), verdictMissed},
+		{"target inside", mk(0.93, 1.00), verdictUndecided},
+		{"wide, centred above", mk(0.50, 2.00), verdictUndecided},
+		{"wide, centred below", mk(0.40, 1.50), verdictUndecided},
+		{"one pair, far above", ratioInterval([]float64{1.5}), verdictUndecided},
+		{"no pair", ratioInterval(nil), verdictUndecided},
+	} {
+		if got := judge(c.iv, 0.95); got != c.want {
+			t.Errorf("%s: judge(%v, 0.95) = %s, want %s", c.name, c.iv, got, c.want)
+		}
+	}
+}
+
+// TestQuotient: flight ÷ flight-floor, two ratios from separate pairs:
+// the estimates divide, the log standard errors add in quadrature, and
+// the degrees of freedom are Welch's (6.9 here, rounded down to 6),
+// checked against figures computed by hand.
+func TestQuotient(t *testing.T) {
+	fl := ratioInterval([]float64{0.90, 0.95, 0.92, 0.97, 0.93})
+	floor := ratioInterval([]float64{0.88, 0.90, 0.86, 0.91})
+	q := quotient(fl, floor)
+	if !near(q.Est, 1.0523) || !near(q.Lo, 1.0069) || !near(q.Hi, 1.0997) || math.Abs(q.df-6.911) > 0.001 {
+		t.Errorf("quotient = %.4f (%.4f–%.4f), df %.3f; want 1.0523 (1.0069–1.0997), df 6.911", q.Est, q.Lo, q.Hi, q.df)
+	}
+	if q := quotient(fl, ratioInterval([]float64{0.9})); q.ok() || !near(q.Est, 0.9337/0.9) {
+		t.Errorf("quotient with a one-pair floor = %v, want its estimate and no bounds", q)
+	}
+}
+
+// pairsResult returns a result whose i-th pair ran bare at 1000 req/s
+// and measured at 1000×ratios[i], each round 1 s, CPU 100 µs a request
+// bare and 100 µs ÷ cpu[i] measured.
+func pairsResult(name string, ratios, cpu []float64) *result {
+	r := &result{Scenario: name}
+	for i, p := range ratios {
+		r.Bare.add(round{Requests: 1000, Elapsed: time.Second, CPU: 100 * time.Millisecond})
+		n := int(math.Round(1000 * p))
+		r.Recorded.add(round{Requests: n, Elapsed: time.Second, CPU: time.Duration(float64(n) * 100e3 / cpu[i])})
+	}
+	return r
+}
+
+// TestSummaryVerdicts: the summary prints each scenario's pooled ratio,
+// its pairs' interval and the CPU pairs' interval, and judges the target
+// on the interval: a run whose pooled ratio is above the target but whose
+// pairs spread across it is UNDECIDED, not MET.
+func TestSummaryVerdicts(t *testing.T) {
+	flat := []float64{1, 1, 1, 1}
+	met := pairsResult("hello", []float64{0.97, 0.98, 0.96, 0.97}, flat)
+	missed := pairsResult("fanout", []float64{0.90, 0.91, 0.89, 0.90}, flat)
+	noisy := pairsResult("badger", []float64{0.80, 1.14, 0.90, 1.05}, []float64{0.97, 0.98, 0.96, 0.97})
+	ref := pairsResult(aaScenario, []float64{0.80, 1.14, 0.90, 1.05}, flat)
+	ref.Reference = true
+	var out bytes.Buffer
+	writeSummary(&out, []*result{met, missed, noisy, ref})
+	for _, c := range []struct {
+		r    *result
+		want string
+	}{
+		{met, "| hello | 0.970 | 0.970 (0.957–0.983) | 0.970 0.980 0.960 0.970 | 1.000 (1.000–1.000) | 1.000 | "},
+		{missed, "| fanout | 0.900 | 0.900 (0.887–0.913) | "},
+		{noisy, "| badger | 0.973 | 0.964 (0.749–1.239) | 0.800 1.140 0.900 1.050 | 0.970 (0.957–0.983) | 1.030 | "},
+	} {
+		if !strings.Contains(out.String(), "\n"+c.want) {
+			t.Errorf("no row starting %q in:\n%s", c.want, out.String())
+		}
+	}
+	for _, c := range []struct {
+		r    *result
+		want string
+	}{
+		{met, verdictMet}, {missed, verdictMissed}, {noisy, verdictUndecided}, {ref, "reference"},
+	} {
+		_, row, _ := strings.Cut(out.String(), "\n| "+c.r.Scenario+" | ")
+		row, _, _ = strings.Cut(row, "\n")
+		if !strings.HasSuffix(row, fmt.Sprintf(" | %s |", c.want)) || c.r.Verdict() != c.want {
+			t.Errorf("%s: row %q, Verdict %s; want %s", c.r.Scenario, row, c.r.Verdict(), c.want)
+		}
+	}
+	if noisy.Ratio() < ThroughputTarget || noisy.Met() {
+		t.Errorf("badger: pooled %.3f, Met %v; want a pooled ratio above the target and not met", noisy.Ratio(), noisy.Met())
+	}
+}
+
+// TestFloorLine: the flight line says plainly that flight's target is not
+// reachable while the tracer alone costs more than 5% (flight-floor's
+// interval all below 0.95), that the run cannot tell when its interval
+// holds 0.95, and shows appstats' part (flight ÷ floor) with its interval.
+func TestFloorLine(t *testing.T) {
+	fl := ratioInterval([]float64{0.90, 0.95, 0.92, 0.97, 0.93})
+	for _, c := range []struct {
+		name  string
+		floor interval
+		want  []string
+	}{
+		{"tracer over 5%", ratioInterval([]float64{0.88, 0.90, 0.86, 0.91}), []string{
+			"flight ÷ bare 0.934 (0.901–0.968), UNDECIDED",
+			"Go's runtime tracer alone (flight-floor, traced ÷ bare) 0.887 (0.853–0.923).",
+			"Flight's line (≥ 0.95 of bare) is not reachable while Go's runtime tracer alone costs more than 5%",
+			"Appstats' part, flight ÷ flight-floor: 1.052 (1.007–1.100), MET on its own",
+		}},
+		{"cannot tell", ratioInterval([]float64{0.93, 0.97, 0.95, 0.96}), []string{
+			"The run cannot tell whether Go's runtime tracer alone costs more than 5%",
+		}},
+		{"tracer within 5%", ratioInterval([]float64{0.97, 0.98, 0.97, 0.98}), []string{
+			"costs at most 5% in this run",
+		}},
+	} {
+		got := floorLine(fl, c.floor, true)
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: floorLine = %q\nwant it to contain %q", c.name, got, w)
+			}
+		}
+	}
+}
+
+// TestPairSpread: a pair's throughput ratio is its CPU-share ratio times
+// its CPU-per-request ratio (bare ÷ measured), and the noise line splits
+// the pairs' spread so: here the A/A pairs differ only in the CPU share
+// the rounds got (CPU per request the same), so all the spread is share.
+func TestPairSpread(t *testing.T) {
+	aa := &result{Scenario: aaScenario, Reference: true}
+	for _, share := range []float64{1.8, 1.2, 2.0, 1.5} { // cores the measured round got; bare 1.6
+		aa.Bare.add(round{Requests: 16000, Elapsed: time.Second, CPU: 1600 * time.Millisecond})
+		aa.Recorded.add(round{Requests: int(10000 * share), Elapsed: time.Second, CPU: time.Duration(share * float64(time.Second))})
+	}
+	for i, p := range aa.PairRatios() {
+		s, c := sharePairRatios(aa)[i], aa.CPUPairRatios()[i]
+		if !near(p, s*c) || !near(c, 1) {
+			t.Errorf("pair %d: throughput %.4f, share %.4f × CPU %.4f; want throughput = share × CPU, CPU 1", i+1, p, s, c)
+		}
+	}
+	tp, sh, cp := pairSpread(aa)
+	if !near(tp, sh) || !near(cp, 0) || !near(tp, logSD([]float64{1.8 / 1.6, 1.2 / 1.6, 2.0 / 1.6, 1.5 / 1.6})) {
+		t.Errorf("pairSpread = %.4f, %.4f, %.4f; want throughput's spread all share's, none CPU's", tp, sh, cp)
+	}
+	var out bytes.Buffer
+	writeNoise(&out, []*result{aa})
+	want := fmt.Sprintf("(the process's CPU share, its CPU per request): aa-hello %.3f (share %.3f, CPU/req 0.000).\n", tp, sh)
+	if !strings.HasSuffix(out.String(), want) {
+		t.Errorf("noise line %q\nwant it to end %q", out.String(), want)
+	}
+}
+
+// TestSummaryAAGuard: when the A/A arm's interval excludes 1 — nothing
+// differs between its configurations, so the run's pairs were not alike
+// and independent — the summary judges no target: a scenario whose own
+// interval is above the line is UNDECIDED, and a line says why; so is
+// flight's verdict.
+func TestSummaryAAGuard(t *testing.T) {
+	flat := []float64{1, 1, 1, 1}
+	hello := pairsResult("hello", []float64{0.97, 0.98, 0.96, 0.97}, flat)
+	aa := pairsResult(aaScenario, []float64{1.30, 1.40, 1.35, 1.32}, flat)
+	aa.Reference = true
+	var out bytes.Buffer
+	writeSummary(&out, []*result{hello, aa})
+	_, row, _ := strings.Cut(out.String(), "\n| hello | ")
+	row, _, _ = strings.Cut(row, "\n")
+	if !strings.HasSuffix(row, " | "+verdictUndecided+" |") || !strings.Contains(out.String(), "\nEvery verdict above is UNDECIDED: the A/A arm's interval, 1.342 (1.275–1.413), where nothing differs, excludes 1") {
+		t.Errorf("hello's row %q; want UNDECIDED and the reason, in:\n%s", row, out.String())
+	}
+	out.Reset()
+	aa = pairsResult(aaScenario, []float64{0.98, 1.02, 1.01, 0.99}, flat)
+	aa.Reference = true
+	writeSummary(&out, []*result{hello, aa})
+	if !strings.Contains(out.String(), " | "+verdictMet+" |") || strings.Contains(out.String(), "Every verdict above") {
+		t.Errorf("with an A/A interval holding 1, want hello MET and no reason:\n%s", out.String())
+	}
+	fl := ratioInterval([]float64{0.97, 0.98, 0.96, 0.97})
+	floor := ratioInterval([]float64{0.97, 0.98, 0.97, 0.98})
+	if got := floorLine(fl, floor, false); !strings.Contains(got, "flight ÷ bare 0.970 (0.957–0.983), UNDECIDED") {
+		t.Errorf("floorLine untrusted = %q; want flight UNDECIDED", got)
+	}
+}
