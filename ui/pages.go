@@ -152,6 +152,7 @@ type instanceRow struct {
 
 type historySection struct {
 	Rows      []historyRow
+	RowsHTML  template.HTML // the table's rows, by historyRowsHTML
 	Filter    listParams
 	Routes    []string
 	Instances []string // offered by the instance filter, when more than one
@@ -167,8 +168,9 @@ type historySection struct {
 // A historyRow is one row of the dashboard's history table, its values
 // formatted beforehand: the template reads plain fields, without the
 // function calls and method lookups (each a reflective call) that cost
-// most of a live refresh's CPU when it read the summary itself. The
-// template still escapes every value.
+// most of a live refresh's CPU when it read the summary itself.
+// historyRowsHTML writes the rows, escaping every value as the template
+// did.
 type historyRow struct {
 	ID         string // the record's ID, hex
 	ISO, Stamp string // its start, for the datetime attribute and shown
@@ -452,6 +454,7 @@ func historySectionOf(page store.Page, lp listParams, st *store.Stats, window st
 		}
 		sort.Strings(hs.Instances)
 	}
+	hs.RowsHTML = historyRowsHTML(hs.Rows, len(hs.Instances) > 0)
 	vals := lp.values()
 	vals.Set("window", window)
 	hs.NewestURL = "?" + vals.Encode() + "#history"
