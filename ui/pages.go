@@ -465,7 +465,8 @@ func historySectionOf(page store.Page, lp listParams, st *store.Stats, window st
 	return hs
 }
 
-// partStats serves the dashboard's stats section alone, for live refresh.
+// partStats serves the dashboard's stats section alone, for live refresh
+// of a page showing an older page of the history, which is not refreshed.
 func (h *handler) partStats(w http.ResponseWriter, r *http.Request) {
 	wc, ok := h.windowParam(w, r)
 	if !ok {
@@ -479,26 +480,70 @@ func (h *handler) partStats(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, h.pages.dashboard, "stats", "", &s)
 }
 
-// partHistory serves the dashboard's history section alone, for live refresh.
+// partHistory serves the dashboard's history section alone.
 func (h *handler) partHistory(w http.ResponseWriter, r *http.Request) {
 	wc, lp, ok := h.dashboardParams(w, r)
 	if !ok {
 		return
 	}
-	st := h.recentStats(w, r, wc, time.Now())
+	now := time.Now()
+	st := h.recentStats(w, r, wc, now)
 	if st == nil {
 		return
 	}
+	hs, ok := h.historyPart(w, r, wc, lp, st, now)
+	if !ok {
+		return
+	}
+	h.render(w, r, h.pages.dashboard, "history", "", hs)
+}
+
+// refreshView is what part/refresh shows: the stats section and the
+// history section, from one Stats of the store.
+type refreshView struct {
+	Stats   *statsSection
+	History *historySection
+}
+
+// partRefresh serves a live refresh of the dashboard (besides its charts'
+// api/series): the stats section and the history section of part/stats and
+// part/history, byte for byte, in one answer, each in a <template> element
+// (refresh-stats, refresh-history) that the page's script takes apart. The
+// two sections need the store's Stats over the same window; one request
+// reads it once, where the two parts' requests read it each. Nothing is
+// kept between requests, so nothing can be stale: a record written before
+// the request is in both sections, as on the page.
+func (h *handler) partRefresh(w http.ResponseWriter, r *http.Request) {
+	wc, lp, ok := h.dashboardParams(w, r)
+	if !ok {
+		return
+	}
 	now := time.Now()
+	st := h.recentStats(w, r, wc, now)
+	if st == nil {
+		return
+	}
+	hs, ok := h.historyPart(w, r, wc, lp, st, now)
+	if !ok {
+		return
+	}
+	s := h.statsSection(st, wc.Name)
+	h.render(w, r, h.pages.dashboard, "refresh", "", &refreshView{Stats: &s, History: hs})
+}
+
+// historyPart builds the history section of part/history and part/refresh
+// from st, the store's Stats over wc; on failure it answers with the
+// store's error and returns false.
+func (h *handler) historyPart(w http.ResponseWriter, r *http.Request, wc windowChoice, lp listParams, st *store.Stats, now time.Time) (*historySection, bool) {
 	page, cut, err := h.historyPage(r.Context(), wc, &lp, st.Histogram, now)
 	if err != nil {
 		h.storeError(w, r, err)
-		return
+		return nil, false
 	}
 	hs := historySectionOf(page, lp, st, wc.Name)
 	extendHistory(&hs, wc, lp, page.Next, cut, now)
 	hs.Running = h.running()
-	h.render(w, r, h.pages.dashboard, "history", "", &hs)
+	return &hs, true
 }
 
 // mustJSON encodes v for a JSON data island: <script type="application/json">.
