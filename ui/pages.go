@@ -482,20 +482,9 @@ func (h *handler) partStats(w http.ResponseWriter, r *http.Request) {
 
 // partHistory serves the dashboard's history section alone.
 func (h *handler) partHistory(w http.ResponseWriter, r *http.Request) {
-	wc, lp, ok := h.dashboardParams(w, r)
-	if !ok {
-		return
+	if _, _, hs := h.historyPart(w, r); hs != nil {
+		h.render(w, r, h.pages.dashboard, "history", "", hs)
 	}
-	now := time.Now()
-	st := h.recentStats(w, r, wc, now)
-	if st == nil {
-		return
-	}
-	hs, ok := h.historyPart(w, r, wc, lp, st, now)
-	if !ok {
-		return
-	}
-	h.render(w, r, h.pages.dashboard, "history", "", hs)
 }
 
 // refreshView is what part/refresh shows: the stats section and the
@@ -514,36 +503,35 @@ type refreshView struct {
 // kept between requests, so nothing can be stale: a record written before
 // the request is in both sections, as on the page.
 func (h *handler) partRefresh(w http.ResponseWriter, r *http.Request) {
+	if wc, st, hs := h.historyPart(w, r); hs != nil {
+		s := h.statsSection(st, wc.Name)
+		h.render(w, r, h.pages.dashboard, "refresh", "", &refreshView{Stats: &s, History: hs})
+	}
+}
+
+// historyPart reads the window and the history's parameters of r, the
+// store's Stats over the window and the history's page, for part/history
+// and part/refresh, and returns them with the history section built. On
+// bad input or a store's failure it answers and returns a nil section.
+func (h *handler) historyPart(w http.ResponseWriter, r *http.Request) (windowChoice, *store.Stats, *historySection) {
 	wc, lp, ok := h.dashboardParams(w, r)
 	if !ok {
-		return
+		return wc, nil, nil
 	}
 	now := time.Now()
 	st := h.recentStats(w, r, wc, now)
 	if st == nil {
-		return
+		return wc, nil, nil
 	}
-	hs, ok := h.historyPart(w, r, wc, lp, st, now)
-	if !ok {
-		return
-	}
-	s := h.statsSection(st, wc.Name)
-	h.render(w, r, h.pages.dashboard, "refresh", "", &refreshView{Stats: &s, History: hs})
-}
-
-// historyPart builds the history section of part/history and part/refresh
-// from st, the store's Stats over wc; on failure it answers with the
-// store's error and returns false.
-func (h *handler) historyPart(w http.ResponseWriter, r *http.Request, wc windowChoice, lp listParams, st *store.Stats, now time.Time) (*historySection, bool) {
 	page, cut, err := h.historyPage(r.Context(), wc, &lp, st.Histogram, now)
 	if err != nil {
 		h.storeError(w, r, err)
-		return nil, false
+		return wc, nil, nil
 	}
 	hs := historySectionOf(page, lp, st, wc.Name)
 	extendHistory(&hs, wc, lp, page.Next, cut, now)
 	hs.Running = h.running()
-	return &hs, true
+	return wc, st, &hs
 }
 
 // mustJSON encodes v for a JSON data island: <script type="application/json">.
