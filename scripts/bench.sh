@@ -256,7 +256,7 @@ lrline=$(grep -o 'Live refresh under load.*refreshes\.' "$OUT/load.md" | head -1
 if [[ -n $lrline ]]; then
   lr=$(echo "$lrline" | sed -E 's/.*median ([^,]*),.*/\1/')
   lrns=$(awk -v d="$lr" 'BEGIN { v = d + 0; if (d ~ /µs$/) v *= 1e3; else if (d ~ /ms$/) v *= 1e6; else if (d ~ /[0-9]s$/) v *= 1e9; print v }')
-  echo "| 4 | live refresh of the dashboard while ingest is heavy ≤ 10 ms (load test, ui scenario: part/stats, part/history, api/series in turn) | median **$lr** (${lrline#*, }) | $(verdict "$lrns <= 10e6") |"
+  echo "| 4 | live refresh of the dashboard while ingest is heavy ≤ 10 ms (load test, ui scenario: part/refresh, api/series in turn) | median **$lr** (${lrline#*, }) | $(verdict "$lrns <= 10e6") |"
 fi
 su=$(metric BenchmarkStatsUnderIngest/now ns/op); sg=$(metric BenchmarkStatsUnderIngest/until-given ns/op)
 if [[ -n $su ]]; then

@@ -232,6 +232,7 @@ func TestBrowserLive(t *testing.T) {
 	appear := func(path string) {
 		t.Helper()
 		r := makeRecord(time.Now(), uint64(time.Now().UnixNano()), path, 200, 3)
+		r.Route = "GET " + path
 		if err := st.Write(context.Background(), []*recording.Record{r}); err != nil {
 			t.Fatal(err)
 		}
@@ -240,6 +241,9 @@ func TestBrowserLive(t *testing.T) {
 		}
 		b.WaitFor(t, path+" on the dashboard without a reload",
 			`document.querySelector('tr[data-id="`+r.ID.String()+`"]') !== null`, browsertest.Patience)
+		// The stats section of the same refresh (part/refresh) lists its route.
+		b.WaitFor(t, path+" in the stats without a reload",
+			`document.getElementById('stats-section').textContent.includes("GET `+path+`")`, browsertest.Patience)
 	}
 	b.Eval(t, `window.__sameDocument = true`)
 	appear("/live/first")

@@ -58,6 +58,7 @@ func TestNoSharedCaching(t *testing.T) {
 		{h, "GET", "/stats/part/active", nil, "", false},
 		{h, "GET", "/stats/part/stats", nil, "", false},
 		{h, "GET", "/stats/part/history", nil, "", false},
+		{h, "GET", "/stats/part/refresh", nil, "", false},
 		{h, "GET", "/stats/?q=" + id, nil, "", false}, // 303 to the record
 		{h, "GET", "/stats/api/active", nil, "", false},
 		{h, "GET", "/stats/api/traces/" + trace, nil, "", false},

@@ -166,3 +166,121 @@ func compareRows(t *testing.T, round int, section, head, want string) {
 		t.Fatalf("round %d: %s: rows differ at byte %d\n got: %q\nwant: %q", round, head, i, rows[max(i-80, 0):min(i+80, len(rows))], want[max(i-80, 0):min(i+80, len(want))])
 	}
 }
+
+// templateHistoryRows is the history table's rows as the template wrote
+// them from historyRow's fields before historyRowsHTML wrote them: its
+// bytes, escaping included, are what historyRowsHTML must write.
+const templateHistoryRows = `{{range .Rows}}
+  <tr data-id="{{.ID}}"{{if .Failed}} class="failed"{{end}}>
+    <td class="time"><time datetime="{{.ISO}}">{{.Stamp}}</time></td>
+    <td class="method">{{.Method}}</td>
+    <td class="path"><a href="records/{{.ID}}">{{.Path}}{{if .Query}}<span class="q">?{{.Query}}</span>{{end}}</a>{{with .Route}} <span class="route">{{.}}</span>{{end}}{{if $.Instances}} <span class="instance">{{.Instance}}</span>{{end}}</td>
+    <td class="num">{{if .Message}}<span class="muted" title="a message handled on a long-lived connection">{{if .Error}}✕{{else}}–{{end}}</span>{{else}}{{with .Status}}<span class="status {{.Class}}" title="{{.Title}}">{{.Text}}</span>{{end}}{{end}}</td>
+    <td class="num">{{.Duration}}</td>
+    <td class="num">{{.CallCount}}{{if .ErrorCalls}} <span class="bad" title="calls that failed">({{.ErrorCalls}}✕)</span>{{end}}</td>
+    <td class="num muted">{{.Overhead}}</td>
+    <td class="flags">{{if .Warnings}}<span class="badge warn" title="warnings: repeated calls or calls left running">{{.Warnings}} ⚠</span>{{end}}{{if .Panic}}<span class="badge bad">panic</span>{{end}}</td>
+  </tr>
+  {{end}}`
+
+// hostile are values that html/template escapes, or that a careless
+// escaper would let through: markup, quotes, entities, NUL, invalid and
+// truncated UTF-8, the characters a URL keeps or encodes, percent escapes
+// valid and not, and javascript: URLs.
+var hostile = []string{
+	"", "0123456789abcdef0123456789abcdef", "/users/{id}", `<script>alert("x")</script>`, `"><img src=x onerror=alert(1)>`,
+	"a&b'c\"d+e", "&amp;&#34;", "\x00nul\x00", "é ✕ µ ⚠", "\xff\xfe bad", "\xe2\x28\xa1", "\xed\xa0\x80", "q=1&r=<2>",
+	"   \t\n\r\f\v", "+", "javascript:alert(1)", "JaVaScRiPt:alert(document.cookie)", " javascript:x", "data:text/html,<b>",
+	"%41%4a%zz%", "%", "%4", "a%2", "!#$&*,/:;=?@[]-._~", "`{|}\\^", "\x7f\x01\x1f", "\uFFFD\uFDD0\uFFFF", "records/../../x",
+}
+
+// randomHistoryRows returns n rows with hostile values in every string
+// field, the status's included, and every flag and count set or not.
+func randomHistoryRows(rng *rand.Rand, n int) []historyRow {
+	pick := func() string { return hostile[rng.IntN(len(hostile))] }
+	counts := []int{0, 1, 7, -3, 1234567}
+	count := func() int { return counts[rng.IntN(len(counts))] }
+	rows := make([]historyRow, n)
+	for i := range rows {
+		rows[i] = historyRow{
+			ID: pick(), ISO: pick(), Stamp: pick(), Method: pick(), Path: pick(), Query: pick(), Route: pick(),
+			Instance: pick(), Message: rng.IntN(4) == 0, Error: rng.IntN(2) == 0,
+			Status:   statusView{Text: pick(), Class: pick(), Title: pick()},
+			Duration: pick(), Overhead: pick(), CallCount: count(), ErrorCalls: count(), Warnings: count(),
+			Panic: rng.IntN(3) == 0, Failed: rng.IntN(2) == 0,
+		}
+	}
+	return rows
+}
+
+// TestHistoryRowsHTMLBytes: historyRowsHTML writes the bytes the
+// template's loop over the rows wrote, for rows with hostile values in
+// every field (markup, quotes, &, NUL, invalid UTF-8, javascript: in the
+// ID the link's URL holds), with and without the instance column, and
+// for no rows.
+func TestHistoryRowsHTMLBytes(t *testing.T) {
+	tmpl := template.Must(template.New("").Parse(templateHistoryRows))
+	check := func(t *testing.T, rows []historyRow, instances bool) {
+		t.Helper()
+		in := struct {
+			Rows      []historyRow
+			Instances []string
+		}{Rows: rows}
+		if instances {
+			in.Instances = []string{"a"}
+		}
+		var want bytes.Buffer
+		if err := tmpl.Execute(&want, in); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(historyRowsHTML(rows, instances)); got != want.String() {
+			i := 0
+			for i < min(len(got), len(want.String())) && got[i] == want.String()[i] {
+				i++
+			}
+			w := want.String()
+			t.Fatalf("rows differ at byte %d\n got: %q\nwant: %q", i, got[max(i-80, 0):min(i+80, len(got))], w[max(i-80, 0):min(i+80, len(w))])
+		}
+	}
+	check(t, nil, false)
+	// Each hostile value in each string field, alone.
+	for _, v := range hostile {
+		for f := range 11 {
+			r := historyRow{ID: "00", Status: statusView{Text: "200", Class: "st2", Title: "HTTP status 200"}}
+			*[]*string{&r.ID, &r.ISO, &r.Stamp, &r.Method, &r.Path, &r.Query, &r.Route, &r.Instance,
+				&r.Status.Text, &r.Status.Class, &r.Status.Title}[f] = v
+			check(t, []historyRow{r}, f%2 == 0)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 200 {
+		check(t, randomHistoryRows(rng, 1+rng.IntN(8)), round%2 == 0)
+	}
+}
+
+// FuzzHistoryRowsHTML: for any string in the fields, historyRowsHTML
+// writes what the template wrote.
+func FuzzHistoryRowsHTML(f *testing.F) {
+	for _, v := range hostile {
+		f.Add(v, v)
+	}
+	tmpl := template.Must(template.New("").Parse(templateHistoryRows))
+	f.Fuzz(func(t *testing.T, a, b string) {
+		rows := []historyRow{
+			{ID: a, ISO: b, Stamp: a, Method: b, Path: a, Query: b, Route: a, Instance: b, Duration: a, Overhead: b,
+				Status: statusView{Text: a, Class: b, Title: a}, Failed: true, ErrorCalls: 1, Warnings: 2, Panic: true},
+			{ID: b, ISO: a, Path: b, Route: b, Instance: a, Message: true, Error: len(a) > 3},
+		}
+		in := struct {
+			Rows      []historyRow
+			Instances []string
+		}{rows, []string{"x"}}
+		var want bytes.Buffer
+		if err := tmpl.Execute(&want, in); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(historyRowsHTML(rows, true)); got != want.String() {
+			t.Fatalf("rows differ\n got: %q\nwant: %q", got, want.String())
+		}
+	})
+}

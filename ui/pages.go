@@ -152,6 +152,7 @@ type instanceRow struct {
 
 type historySection struct {
 	Rows      []historyRow
+	RowsHTML  template.HTML // the table's rows, by historyRowsHTML
 	Filter    listParams
 	Routes    []string
 	Instances []string // offered by the instance filter, when more than one
@@ -167,8 +168,9 @@ type historySection struct {
 // A historyRow is one row of the dashboard's history table, its values
 // formatted beforehand: the template reads plain fields, without the
 // function calls and method lookups (each a reflective call) that cost
-// most of a live refresh's CPU when it read the summary itself. The
-// template still escapes every value.
+// most of a live refresh's CPU when it read the summary itself.
+// historyRowsHTML writes the rows, escaping every value as the template
+// did.
 type historyRow struct {
 	ID         string // the record's ID, hex
 	ISO, Stamp string // its start, for the datetime attribute and shown
@@ -452,6 +454,7 @@ func historySectionOf(page store.Page, lp listParams, st *store.Stats, window st
 		}
 		sort.Strings(hs.Instances)
 	}
+	hs.RowsHTML = historyRowsHTML(hs.Rows, len(hs.Instances) > 0)
 	vals := lp.values()
 	vals.Set("window", window)
 	hs.NewestURL = "?" + vals.Encode() + "#history"
@@ -462,7 +465,8 @@ func historySectionOf(page store.Page, lp listParams, st *store.Stats, window st
 	return hs
 }
 
-// partStats serves the dashboard's stats section alone, for live refresh.
+// partStats serves the dashboard's stats section alone, for live refresh
+// of a page showing an older page of the history, which is not refreshed.
 func (h *handler) partStats(w http.ResponseWriter, r *http.Request) {
 	wc, ok := h.windowParam(w, r)
 	if !ok {
@@ -476,26 +480,58 @@ func (h *handler) partStats(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, h.pages.dashboard, "stats", "", &s)
 }
 
-// partHistory serves the dashboard's history section alone, for live refresh.
+// partHistory serves the dashboard's history section alone.
 func (h *handler) partHistory(w http.ResponseWriter, r *http.Request) {
+	if _, _, hs := h.historyPart(w, r); hs != nil {
+		h.render(w, r, h.pages.dashboard, "history", "", hs)
+	}
+}
+
+// refreshView is what part/refresh shows: the stats section and the
+// history section, from one Stats of the store.
+type refreshView struct {
+	Stats   *statsSection
+	History *historySection
+}
+
+// partRefresh serves a live refresh of the dashboard (besides its charts'
+// api/series): the stats section and the history section of part/stats and
+// part/history, byte for byte, in one answer, each in a <template> element
+// (refresh-stats, refresh-history) that the page's script takes apart. The
+// two sections need the store's Stats over the same window; one request
+// reads it once, where the two parts' requests read it each. Nothing is
+// kept between requests, so nothing can be stale: a record written before
+// the request is in both sections, as on the page.
+func (h *handler) partRefresh(w http.ResponseWriter, r *http.Request) {
+	if wc, st, hs := h.historyPart(w, r); hs != nil {
+		s := h.statsSection(st, wc.Name)
+		h.render(w, r, h.pages.dashboard, "refresh", "", &refreshView{Stats: &s, History: hs})
+	}
+}
+
+// historyPart reads the window and the history's parameters of r, the
+// store's Stats over the window and the history's page, for part/history
+// and part/refresh, and returns them with the history section built. On
+// bad input or a store's failure it answers and returns a nil section.
+func (h *handler) historyPart(w http.ResponseWriter, r *http.Request) (windowChoice, *store.Stats, *historySection) {
 	wc, lp, ok := h.dashboardParams(w, r)
 	if !ok {
-		return
-	}
-	st := h.recentStats(w, r, wc, time.Now())
-	if st == nil {
-		return
+		return wc, nil, nil
 	}
 	now := time.Now()
+	st := h.recentStats(w, r, wc, now)
+	if st == nil {
+		return wc, nil, nil
+	}
 	page, cut, err := h.historyPage(r.Context(), wc, &lp, st.Histogram, now)
 	if err != nil {
 		h.storeError(w, r, err)
-		return
+		return wc, nil, nil
 	}
 	hs := historySectionOf(page, lp, st, wc.Name)
 	extendHistory(&hs, wc, lp, page.Next, cut, now)
 	hs.Running = h.running()
-	h.render(w, r, h.pages.dashboard, "history", "", &hs)
+	return wc, st, &hs
 }
 
 // mustJSON encodes v for a JSON data island: <script type="application/json">.

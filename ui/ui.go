@@ -201,6 +201,7 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 	m.HandleFunc("GET /api/compare", h.apiCompare)
 	m.HandleFunc("GET /part/stats", h.partStats)
 	m.HandleFunc("GET /part/history", h.partHistory)
+	m.HandleFunc("GET /part/refresh", h.partRefresh)
 	m.HandleFunc("GET /api/records", h.apiRecords)
 	m.HandleFunc("GET /api/records/{id}", h.apiRecord)
 	m.HandleFunc("GET /api/records/{id}/trace", h.apiExecTrace)
@@ -216,7 +217,8 @@ func NewHandler(st store.Store, opts ...Option) http.Handler {
 	// The same paths with other methods: 405, not 404.
 	for path, allow := range map[string]string{
 		"/{$}": "GET, HEAD", "/records/{id}": "GET, HEAD", "/part/stats": "GET, HEAD", "/part/history": "GET, HEAD",
-		"/api/records": "GET, HEAD", "/api/records/{id}": "GET, HEAD", "/api/records/{id}/trace": "GET, HEAD",
+		"/part/refresh": "GET, HEAD",
+		"/api/records":  "GET, HEAD", "/api/records/{id}": "GET, HEAD", "/api/records/{id}/trace": "GET, HEAD",
 		"/api/stats":  "GET, HEAD",
 		"/api/series": "GET, HEAD", "/api/health": "GET, HEAD", "/events": "GET, HEAD", "/static/{name}": "GET, HEAD",
 		"/clear": "POST", "/pause": "POST", "/resume": "POST",

@@ -83,6 +83,7 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/stats/records/" + id, 200, "text/html", []string{`id="chartGantt"`, `id="gantt-data"`, "Download JSON", "/users/5", "Request headers"}},
 		{"GET", "/stats/part/stats?window=1h", 200, "text/html", []string{"RPC stats", `id="hist-data"`, `{"labels":["≤ 1ms","≤ 2ms","≤ 5ms",`, `"\u003e 10s"],"counts":[`}},
 		{"GET", "/stats/part/history?window=1h&route=GET+%2Fusers%2F%7Bid%7D", 200, "text/html", []string{"records/" + recs[28].ID.String()}},
+		{"GET", "/stats/part/refresh?window=1h&route=GET+%2Fusers%2F%7Bid%7D", 200, "text/html", []string{`<template id="refresh-stats">`, "RPC stats", `<template id="refresh-history">`, "records/" + recs[28].ID.String()}},
 		{"GET", "/stats/api/health", 200, "application/json", []string{`"recorder":null`}},
 		{"GET", "/stats/api/series?window=15m", 200, "application/json", []string{`"buckets"`}},
 		{"GET", "/stats/static/app.js", 200, "text/javascript", []string{"AppStats"}},
@@ -120,6 +121,8 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/stats/?min_ms=-5", 400, "text/html", []string{"min_ms"}},
 		{"GET", "/stats/part/stats?window=x", 400, "text/html", nil},
 		{"GET", "/stats/part/history?status=x", 400, "text/html", nil},
+		{"GET", "/stats/part/refresh?status=x", 400, "text/html", nil},
+		{"GET", "/stats/part/refresh?window=x", 400, "text/html", nil},
 		{"GET", "/stats/static/nope.js", 404, "text/html", nil},
 		{"GET", "/stats/nope", 404, "text/html", nil},
 		{"GET", "/other/", 404, "text/html", nil},
@@ -657,7 +660,7 @@ func TestPrefix(t *testing.T) {
 func TestNoRedirectOutsidePrefix(t *testing.T) {
 	st, recs := newStore(t, 1)
 	id := recs[0].ID.String()
-	routes := []string{"", "records/" + id, "part/stats", "part/history", "api/records", "api/records/" + id,
+	routes := []string{"", "records/" + id, "part/stats", "part/history", "part/refresh", "api/records", "api/records/" + id,
 		"api/stats", "api/series", "api/health", "events", "static/app.js", "clear", "pause", "resume", "nothing/here"}
 	tricks := []func(r string) string{
 		func(r string) string { return r + "/" },
@@ -903,7 +906,7 @@ func TestEscaping(t *testing.T) {
 	h := ui.NewHandler(st, ui.WithTraceLink("javascript:alert(1)//{trace_id}"))
 	raw := []string{"<script>alert", "<img src=x", "</script><script>", "<!--<script>", `href="javascript:`}
 	for _, target := range []string{
-		"/stats/", "/stats/records/" + rec.ID.String(), "/stats/part/stats", "/stats/part/history",
+		"/stats/", "/stats/records/" + rec.ID.String(), "/stats/part/stats", "/stats/part/history", "/stats/part/refresh",
 		"/stats/?route=" + url.QueryEscape(rec.Route),
 		"/stats/api/records", "/stats/api/records/" + rec.ID.String(), "/stats/api/stats",
 	} {
@@ -959,7 +962,7 @@ func TestStoreErrors(t *testing.T) {
 	for _, tt := range tests {
 		h := ui.NewHandler(failingStore{err: tt.err})
 		for _, target := range []string{"/stats/", "/stats/records/" + id, "/stats/api/records", "/stats/api/records/" + id,
-			"/stats/api/stats", "/stats/api/series", "/stats/part/stats", "/stats/part/history"} {
+			"/stats/api/stats", "/stats/api/series", "/stats/part/stats", "/stats/part/history", "/stats/part/refresh"} {
 			w := do(h, "GET", target, nil)
 			if w.Code != tt.code {
 				t.Errorf("%v: GET %s: %d, want %d", tt.err, target, w.Code, tt.code)
@@ -980,7 +983,7 @@ func TestNoServerErrorOnJunk(t *testing.T) {
 	st, recs := newStore(t, 5)
 	h := ui.NewHandler(st)
 	junk := []string{"", "%00", "%ff%fe", "-", "1e309", "0x10", "９", strings.Repeat("9", 40), "null", "[]", "%3Cscript%3E", "..%2F..%2Fetc%2Fpasswd"}
-	paths := []string{"/stats/", "/stats/api/records", "/stats/api/stats", "/stats/api/series", "/stats/part/history", "/stats/part/stats"}
+	paths := []string{"/stats/", "/stats/api/records", "/stats/api/stats", "/stats/api/series", "/stats/part/history", "/stats/part/stats", "/stats/part/refresh"}
 	params := []string{"limit", "before", "route", "status", "min_ms", "error", "window", "download"}
 	for _, p := range paths {
 		for _, k := range params {
@@ -1029,7 +1032,7 @@ func TestDetailsContent(t *testing.T) {
 func TestEmptyStore(t *testing.T) {
 	st, _ := newStore(t, 0)
 	h := ui.NewHandler(st)
-	for _, target := range []string{"/stats/", "/stats/api/records", "/stats/api/stats", "/stats/part/stats", "/stats/part/history"} {
+	for _, target := range []string{"/stats/", "/stats/api/records", "/stats/api/stats", "/stats/part/stats", "/stats/part/history", "/stats/part/refresh"} {
 		w := do(h, "GET", target, nil)
 		if w.Code != 200 {
 			t.Errorf("%s: %d", target, w.Code)

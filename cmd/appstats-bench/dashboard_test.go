@@ -22,7 +22,7 @@ import (
 // (storetest.Records: 0–7 calls each, varied routes and statuses) through
 // Store.Write in batches of 128, as the recorder writes, then closed and
 // opened again (a store at rest); then the dashboard
-// page for the 24h window, one live refresh (the three parts the page
+// page for the 24h window, one live refresh (the parts the page
 // fetches on news of records) and a details page are served by ui.NewHandler.
 // 100k records always (10k with -short); 1M with APPSTATS_BENCH_1M=1 (about
 // a minute to fill on 2 cores). scripts/bench.sh runs it; .ci/run's single
@@ -54,7 +54,7 @@ func BenchmarkDashboardScale(b *testing.B) {
 			}
 			b.Run("dashboard", func(b *testing.B) { get(b, "/stats/?window=24h") })
 			b.Run("live-refresh", func(b *testing.B) {
-				get(b, "/stats/part/stats?window=24h", "/stats/part/history?window=24h", "/stats/api/series?window=24h")
+				get(b, "/stats/part/refresh?window=24h", "/stats/api/series?window=24h")
 			})
 			b.Run("details", func(b *testing.B) { get(b, "/stats/records/"+mid.String()) })
 		})

@@ -618,7 +618,7 @@ func setupUI(e *env, o options) error {
 		e.filled = wrote(rec, o.fill())
 		return nil
 	}
-	e.note = "The hello handler recorded into " + durableName + "; with the dashboard (ui.NewHandler with ui.WithLive) mounted at /stats/ beside the app while the recorded configuration is built (with -bare shared, in both configurations). During each recorded round a client keeps its live stream (/stats/events) open and, on news of records, fetches the dashboard's parts (part/stats, part/history, api/series) at most once a second, 150 ms after the news, as the page's script does."
+	e.note = "The hello handler recorded into " + durableName + "; with the dashboard (ui.NewHandler with ui.WithLive) mounted at /stats/ beside the app while the recorded configuration is built (with -bare shared, in both configurations). During each recorded round a client keeps its live stream (/stats/events) open and, on news of records, fetches the dashboard's parts (part/refresh, which holds the stats and history sections, and api/series) at most once a second, 150 ms after the news, as the page's script does."
 	top := http.NewServeMux()
 	top.Handle("/stats/", dash)
 	top.Handle("/", e.sw)
@@ -633,12 +633,13 @@ func setupUI(e *env, o options) error {
 // news.
 type dashboard struct {
 	streams, events, refreshes, errors int
-	// took holds how long each refresh took: its three parts fetched one
+	// took holds how long each refresh took: its parts fetched one
 	// after the other, while the load runs.
 	took []time.Duration
 }
 
-var dashboardParts = []string{"part/stats?window=", "part/history?window=", "api/series?window="}
+// dashboardParts are what the page's script fetches on news.
+var dashboardParts = []string{"part/refresh?window=", "api/series?window="}
 
 // open connects to the live stream at base+"events", waits for its hello,
 // and serves it until the returned stop function is called.

@@ -2,11 +2,13 @@ package httpstats
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,31 +18,80 @@ import (
 	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
+// inRecord returns the context of a record started by a recorder of its
+// own; the test's cleanup finishes the record, then closes the recorder.
+func inRecord(t *testing.T) context.Context {
+	t.Helper()
+	rec := recording.New(recording.WithSinks(recordingtest.NewSink()))
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	t.Cleanup(ar.Finish)
+	return ctx
+}
+
+// echoServer starts an echoTraceparent server over HTTP/1 and returns it
+// with a transport of its own; the test's cleanup closes both.
+func echoServer(t *testing.T) (*httptest.Server, *http.Transport) {
+	t.Helper()
+	srv := httptest.NewServer(echoTraceparent)
+	t.Cleanup(srv.Close)
+	base := &http.Transport{}
+	t.Cleanup(base.CloseIdleConnections)
+	return srv, base
+}
+
+// callEach makes a call of each method to url with ctx, one after
+// another, through do (a client's Do, or a transport's RoundTrip). It
+// hands each request and its response to each (nil: nothing to check),
+// before the body is read, then reads the body to its end, closes it and
+// keeps it. It returns the bodies, or the first call's error.
+func callEach(ctx context.Context, do func(*http.Request) (*http.Response, error), url string, methods []string, each func(*http.Request, *http.Response) error) ([]string, error) {
+	bodies := make([]string, 0, len(methods))
+	for _, method := range methods {
+		req, err := http.NewRequestWithContext(ctx, method, url, nil)
+		if err != nil {
+			return bodies, err
+		}
+		resp, err := do(req)
+		if err != nil {
+			return bodies, err
+		}
+		if each != nil {
+			if err := each(req, resp); err != nil {
+				resp.Body.Close()
+				return bodies, err
+			}
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return bodies, err
+		}
+		bodies = append(bodies, string(b))
+	}
+	return bodies, nil
+}
+
+// gets is n GETs, for callEach.
+func gets(n int) []string { return slices.Repeat([]string{"GET"}, n) }
+
 // headerMaps makes n GET calls, one after another, through rt (a
 // recording transport) inside one record, reading each body to its end, and returns
 // the header map each call sent (from its state, before the body was
 // read) and the traceparent the server got.
 func headerMaps(t *testing.T, srv *httptest.Server, rt http.RoundTripper, n int) (maps []unsafe.Pointer, got []string) {
 	t.Helper()
-	rec := recording.New(recording.WithSinks(recordingtest.NewSink()))
-	defer rec.Close(context.Background())
 	client := &http.Client{Transport: rt}
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	defer ar.Finish()
-	for range n {
-		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/x", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+	got, err := callEach(inRecord(t), client.Do, srv.URL+"/x", gets(n), func(_ *http.Request, resp *http.Response) error {
 		st, ok := resp.Body.(*callState)
 		if !ok {
-			t.Fatalf("the body is a %T, not the call's state", resp.Body)
+			return fmt.Errorf("the body is a %T, not the call's state", resp.Body)
 		}
 		maps = append(maps, reflect.ValueOf(st.out.req.Header).UnsafePointer())
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		got = append(got, string(b))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return maps, got
 }
@@ -60,10 +111,7 @@ var echoTraceparent = http.HandlerFunc(func(w http.ResponseWriter, r *http.Reque
 // (a sync.Pool may drop one, under -race a quarter of them: most, not
 // all), and that each request still carries its own traceparent.
 func TestHeaderMapReused(t *testing.T) {
-	srv := httptest.NewServer(echoTraceparent)
-	defer srv.Close()
-	base := &http.Transport{}
-	defer base.CloseIdleConnections()
+	srv, base := echoServer(t)
 	const n = 20
 	maps, got := headerMaps(t, srv, NewTransport(base), n)
 	reused := 0
@@ -132,16 +180,10 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // its header map: net/http's write loop may still be reading it. The
 // calls after it must not get it.
 func TestHeaderMapWrittenLate(t *testing.T) {
-	srv := httptest.NewServer(echoTraceparent)
-	defer srv.Close()
-	base := &http.Transport{}
-	defer base.CloseIdleConnections()
-	rec := recording.New(recording.WithSinks(recordingtest.NewSink()))
-	defer rec.Close(context.Background())
+	srv, base := echoServer(t)
 	rt := NewTransport(base)
 	client := &http.Client{Transport: rt}
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	defer ar.Finish()
+	ctx := inRecord(t)
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/late", io.MultiReader(strings.NewReader("part"), pr))
 	resp, err := client.Do(req)
@@ -185,15 +227,8 @@ func TestHeaderMapReuseConcurrent(t *testing.T) {
 		wg.Go(func() {
 			ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 			defer ar.Finish()
-			for range calls {
-				req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/x", nil)
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+			if _, err := callEach(ctx, client.Do, srv.URL+"/x", gets(calls), nil); err != nil {
+				t.Error(err)
 			}
 		})
 	}
@@ -227,24 +262,15 @@ func TestHeaderMapReuseConcurrent(t *testing.T) {
 // call has the caller's request as its Request, not the copy sent (whose
 // header map a later call may reuse).
 func TestResponseRequestIsCallers(t *testing.T) {
-	srv := httptest.NewServer(echoTraceparent)
-	defer srv.Close()
-	base := &http.Transport{}
-	defer base.CloseIdleConnections()
-	rec := recording.New(recording.WithSinks(recordingtest.NewSink()))
-	defer rec.Close(context.Background())
-	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	defer ar.Finish()
-	for _, method := range []string{"GET", "HEAD"} {
-		req, _ := http.NewRequestWithContext(ctx, method, srv.URL+"/x", nil)
-		resp, err := NewTransport(base).RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+	srv, base := echoServer(t)
+	rt := NewTransport(base)
+	_, err := callEach(inRecord(t), rt.RoundTrip, srv.URL+"/x", []string{"GET", "HEAD"}, func(req *http.Request, resp *http.Response) error {
 		if resp.Request != req {
-			t.Errorf("%s: the response's Request is not the caller's (header %v)", method, resp.Request.Header)
+			t.Errorf("%s: the response's Request is not the caller's (header %v)", req.Method, resp.Request.Header)
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -547,6 +547,17 @@
       });
   }
 
+  // refreshParts takes part/refresh's answer apart: the stats section's
+  // HTML and the history section's, each the content of a <template>
+  // element (inert: parsing it runs and loads nothing).
+  function refreshParts(html) {
+    var t = document.createElement('template');
+    t.innerHTML = html;
+    var s = t.content.getElementById('refresh-stats'), h = t.content.getElementById('refresh-history');
+    if (!s || !h) throw new Error('part/refresh: not the two sections');
+    return [s.innerHTML, h.innerHTML];
+  }
+
   Live.prototype.refresh = function () {
     var self = this;
     this.inflight = true;
@@ -562,29 +573,30 @@
     });
     if (params.get('q') && !/^[0-9a-f]{32}$/.test(params.get('q'))) hq.set('q', params.get('q'));
     hq.set('window', w);
-    var jobs = [
-      get('part/stats?window=' + encodeURIComponent(w), false),
-      paged ? Promise.resolve(null) : get('part/history?' + hq.toString(), false),
-      get('api/series?window=' + encodeURIComponent(w), true)
-    ];
+    // Both sections from one request (part/refresh), which reads the
+    // store's stats once; an older page of the history is left as it is.
+    var sections = paged
+      ? get('part/stats?window=' + encodeURIComponent(w), false).then(function (html) { return [html, null]; })
+      : get('part/refresh?' + hq.toString(), false).then(refreshParts);
+    var jobs = [sections, get('api/series?window=' + encodeURIComponent(w), true)];
     Promise.all(jobs).then(function (res) {
       var stats = document.getElementById('stats-section');
       if (stats) {
-        stats.innerHTML = res[0];
+        stats.innerHTML = res[0][0];
         restoreExpanded(stats);
         showPaused();
       }
       var hist = document.getElementById('history-section');
-      if (hist && res[1] !== null) {
+      if (hist && res[0][1] !== null) {
         var before = {};
         hist.querySelectorAll('tr[data-id]').forEach(function (tr) { before[tr.dataset.id] = true; });
-        hist.innerHTML = res[1];
+        hist.innerHTML = res[0][1];
         hist.querySelectorAll('tr[data-id]').forEach(function (tr) {
           if (!before[tr.dataset.id]) tr.classList.add('fresh');
         });
         localizeTimes(hist);
       }
-      updateCharts(res[2]);
+      updateCharts(res[1]);
       if (self.es) self.setStatus('live');
       document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
     }).catch(function () {
