@@ -42,3 +42,52 @@ func TestCleanTextsSharedSlot(t *testing.T) {
 		t.Errorf("%q and %q, sharing a slot, redacted %d times in 10 records, want 0: one took the other's place", a, b, redacted)
 	}
 }
+
+// TestCleanTextsTableGrows checks that cleanTexts.clean is made small and
+// grows only when a text to hold finds its slot full: a writer holding two
+// texts keeps a table of minCleanTexts entries (it made one of
+// maxCleanTexts, 96 KiB of string pointers the garbage collector scans at
+// every cycle), and three texts of one slot of that table are all held
+// (none took another's place) once it has grown, each in the slot of its
+// own hash.
+func TestCleanTextsTableGrows(t *testing.T) {
+	c := newCleanTexts()
+	redacted := 0
+	red := func(s string) string { redacted++; return s }
+	hold := func(s string) {
+		for range 2 { // seen once, then held
+			c.redactHashed(red, s)
+		}
+	}
+	slot := func(s string) uint64 { return maphash.String(c.seed, s) % (minCleanTexts / 2) }
+	texts := []string{}
+	for i := 0; len(texts) < 3; i++ {
+		s := fmt.Sprintf("a clean text, number %d", i)
+		if len(texts) == 0 || slot(s) == slot(texts[0]) {
+			texts = append(texts, s)
+		}
+	}
+	hold(texts[0])
+	hold(texts[1])
+	if len(c.clean) != minCleanTexts {
+		t.Fatalf("two texts held: a table of %d entries, want %d", len(c.clean), minCleanTexts)
+	}
+	hold(texts[2])
+	if len(c.clean) <= minCleanTexts || len(c.clean) > maxCleanTexts {
+		t.Errorf("three texts of one slot held: a table of %d entries, want more than %d, at most %d", len(c.clean), minCleanTexts, maxCleanTexts)
+	}
+	redacted = 0
+	for _, s := range texts {
+		if got := c.redactHashed(red, s); got != s {
+			t.Fatalf("redactHashed(%q) = %q", s, got)
+		}
+	}
+	if redacted != 0 {
+		t.Errorf("three texts of one slot of the first table: %d redacted again once held, want 0", redacted)
+	}
+	for i, e := range c.clean {
+		if e.s != "" && &c.cleanSlot(e.h)[i%2] != &c.clean[i] {
+			t.Errorf("entry %d (%q) is not in the slot of its hash", i, e.s)
+		}
+	}
+}

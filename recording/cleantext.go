@@ -38,7 +38,7 @@ import (
 // their hash alone (textHashed, redactHashed).
 type cleanTexts struct {
 	seed   maphash.Seed
-	clean  []cleanEntry        // texts redaction leaves unchanged, by hash, two a slot (see cleanSlot); nil until the first
+	clean  []cleanEntry        // texts redaction leaves unchanged, by hash, two a slot (see cleanSlot; grown as needed); nil until the first
 	seen   map[uint64]struct{} // hashes of clean texts seen once
 	recent [64][2]string       // clean texts, by address (see recentSlot)
 	attrs  [64][2]cleanAttr    // attributes redaction leaves as they are, by address (see attrSlot)
@@ -87,6 +87,7 @@ type cleanEntry struct {
 
 const (
 	maxCleanTexts = 4096 // entries of clean (a power of two: two a slot), and hashes seen once
+	minCleanTexts = 64   // entries of clean when made (grown fourfold to maxCleanTexts: see cleanSlot)
 	maxCleanLen   = 256  // longer texts are redacted every time
 )
 
@@ -299,8 +300,37 @@ func (c *cleanTexts) redactHeld(red func(string) string, s string) (string, stri
 // thirty texts to hold meet so in about one process in ten, by the
 // process's seed) took it from each other record after record, each
 // redacted again every time (TestCleanTextsSharedSlot).
+//
+// clean starts small (minCleanTexts entries) and grows fourfold, up to
+// maxCleanTexts, when a text to hold finds its slot full: a writer that
+// holds a few texts (a server whose requests are alike) keeps a table of a
+// few hundred bytes, where one of maxCleanTexts entries is 96 KiB of
+// string pointers that every garbage collection scans (see "twenty-sixth
+// round" in docs/BENCHMARKS.md). Entries keep their slots' order as the
+// table grows: the two of a slot go to slots of their own hashes in the
+// larger table, where no other slot's entries go.
 func (c *cleanTexts) cleanSlot(h uint64) *[2]cleanEntry {
-	return (*[2]cleanEntry)(c.clean[2*(h%(maxCleanTexts/2)):])
+	return (*[2]cleanEntry)(c.clean[2*(h&uint64(len(c.clean)/2-1)):])
+}
+
+// growClean makes clean n entries (a power of two, larger than it is),
+// each entry in the slot of its hash.
+func (c *cleanTexts) growClean(n int) {
+	old := c.clean
+	c.clean = make([]cleanEntry, n)
+	for i := 0; i < len(old); i += 2 {
+		for _, e := range [2]cleanEntry{old[i], old[i+1]} {
+			if e.s == "" {
+				continue
+			}
+			// In the order they were: the one held last first.
+			if d := c.cleanSlot(e.h); d[0].s == "" {
+				d[0] = e
+			} else {
+				d[1] = e
+			}
+		}
+	}
 }
 
 // held returns the entry of clean (not nil) holding s, of hash h, or nil.
@@ -330,9 +360,13 @@ func (c *cleanTexts) redactMissed(red func(string) string, s string, h uint64) s
 		return s
 	}
 	if c.clean == nil {
-		c.clean = make([]cleanEntry, maxCleanTexts)
+		c.clean = make([]cleanEntry, minCleanTexts)
 	}
 	e := c.cleanSlot(h)
+	if e[1].s != "" && len(c.clean) < maxCleanTexts {
+		c.growClean(4 * len(c.clean))
+		e = c.cleanSlot(h)
+	}
 	e[1], e[0] = e[0], cleanEntry{h, strings.Clone(s)}
 	return s
 }

@@ -23,7 +23,12 @@
 # default off; GC=100 counts the collector's marking and write barriers too,
 # which an -only bare run does not share with the recorded one's store: see
 # "What recording costs under load that callgrind does not see" in
-# docs/BENCHMARKS.md). Needs valgrind.
+# docs/BENCHMARKS.md), BALLAST (bytes: with GC=100, the bare runs beside
+# a pointer-free array that size, appstats-bench's -ballast: the heap the
+# recorded run held, which the load test's bare rounds run beside with
+# -bare matched; without it a bare run alone is collected at the
+# runtime's 4 MiB floor, far more often for its bytes than the recorded
+# one: see "twenty-sixth round" in docs/BENCHMARKS.md). Needs valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCENARIOS=${SCENARIOS:-"flight fanout"}
@@ -32,8 +37,10 @@ if [ -z "${BIN:-}" ]; then
   go build -o "$BIN" ./cmd/appstats-bench
 fi
 count() { # count SCENARIO CONFIG N OUTFILE: instructions of the whole run
+  local ballast=()
+  if [ "$2" = bare ] && [ -n "${BALLAST:-}" ]; then ballast=(-ballast "$BALLAST"); fi
   GOMAXPROCS=1 GOGC="${GC:-off}" GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --callgrind-out-file="$4" \
-    "$BIN" -scenario "$1" -only "$2" -rounds 1 -warmup 0 -duration 10m -requests "$3" -concurrency 8 2>&1 >/dev/null |
+    "$BIN" -scenario "$1" -only "$2" -rounds 1 -warmup 0 -duration 10m -requests "$3" -concurrency 8 "${ballast[@]}" 2>&1 >/dev/null |
     awk '/I *refs:/ { gsub(",", "", $NF); print $NF }'
 }
 echo "| scenario | N1, N2 | bare | recorded | recorded − bare | recorded ÷ bare |"

@@ -140,3 +140,48 @@ func TestBareMatched(t *testing.T) {
 		}
 	}
 }
+
+// TestBallastOnlyBare: with -only bare and -ballast N, the bare rounds
+// start with about N bytes more live than without it (within 1 MiB: the
+// rest of the heap moves a little from run to run) (a run of bare
+// alone never builds the recorded configuration whose heap -bare matched
+// measures); -ballast with both configurations, or negative, is refused.
+func TestBallastOnlyBare(t *testing.T) {
+	const n = 8 << 20
+	live := map[int64]uint64{}
+	for _, ballast := range []int64{0, n} {
+		o := defaultOptions()
+		o.Scenarios = []string{"hello"}
+		o.Duration = 50 * time.Millisecond
+		o.Warmup = 0
+		o.Rounds = 1
+		o.Concurrency = 2
+		o.Only = "bare"
+		o.Ballast = ballast
+		o.onRound = func(e *env, recorded, warmup bool) {
+			if !recorded && !warmup {
+				live[ballast] = heapLive()
+			}
+		}
+		if err := o.validate(); err != nil {
+			t.Fatalf("-only bare -ballast %d: %v", ballast, err)
+		}
+		if _, err := run(context.Background(), o, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if live[n]+1<<20 < live[0]+n {
+		t.Errorf("-only bare: a bare round starts with %d B live with -ballast %d, %d B without", live[n], n, live[0])
+	}
+	for _, o := range []options{
+		{Only: "", Ballast: n},
+		{Only: "recorded", Ballast: n},
+		{Only: "bare", Ballast: -1},
+	} {
+		full := defaultOptions()
+		full.Only, full.Ballast = o.Only, o.Ballast
+		if err := full.validate(); err == nil {
+			t.Errorf("-only %q -ballast %d: no error", o.Only, o.Ballast)
+		}
+	}
+}

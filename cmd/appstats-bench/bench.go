@@ -50,6 +50,13 @@ type options struct {
 	// warm-up and measured rounds): for counting one configuration's
 	// instructions under callgrind. The report's ratios are then 0.
 	Only string
+	// Ballast, with Only "bare", is the size in bytes of a pointer-free
+	// array the bare rounds run beside, as -bare matched's bare rounds
+	// run beside the heap a recorded round held (which a run of bare
+	// alone never sees): for callgrind with the collector on, so that a
+	// bare run alone is paced by the heap the recorded run held (its
+	// report's "live heap" line), not by the runtime's 4 MiB floor.
+	Ballast int64
 	// Bare is the bare arm: bareClean (the bare rounds run with nothing
 	// of appstats alive) or bareShared (beside the recorded
 	// configuration's recorder and stores, as before).
@@ -84,6 +91,10 @@ func (o options) validate() error {
 		return fmt.Errorf("-bare %q: want %s, %s or %s", o.Bare, bareClean, bareMatched, bareShared)
 	case o.Slice > 0 && o.Bare != bareShared:
 		return fmt.Errorf("-slice needs -bare %s: a stretch switching every slice cannot close and reopen the stores at each switch", bareShared)
+	case o.Ballast < 0:
+		return fmt.Errorf("-ballast %d: want 0 or more bytes", o.Ballast)
+	case o.Ballast > 0 && o.Only != "bare":
+		return errors.New("-ballast is for -only bare: the bare rounds of a run of both configurations have -bare matched's ballast")
 	case o.Only != "" && o.Slice > 0:
 		return fmt.Errorf("-only with -slice: a sliced pair runs both configurations")
 	case len(o.Scenarios) == 0:
@@ -334,6 +345,9 @@ func runScenario(ctx context.Context, name string, o options) (res *result, err 
 		} else if err := env.up(); err != nil { // alive through every round
 			return nil, err
 		}
+	}
+	if o.Ballast > 0 {
+		env.ballast = make([]byte, o.Ballast)
 	}
 	if o.runs(false) && o.Warmup > 0 {
 		if _, err := env.round(ctx, false, o.Warmup, o.Requests, o.Concurrency, "", true); err != nil {

@@ -30,7 +30,13 @@
 // scavenger's CPU. -trace writes an execution trace of the run (with
 // -only, of one configuration: go tool trace shows each goroutine's
 // wakeups and the procs started for them). -heapprofiles writes a heap profile after each scenario's
-// last recorded round: what its stores and the recorder hold.
+// last recorded round: what its stores and the recorder hold. -ballast
+// (with -only bare) runs the bare rounds beside a pointer-free array of
+// that many bytes, as -bare matched's bare rounds run beside the heap the
+// recorded rounds held, which a run of bare alone never sees: so that
+// under callgrind with the collector on (scripts/callgrind-load.sh's
+// BALLAST) a bare run is collected as often for its bytes as the recorded
+// one, not at the runtime's 4 MiB floor.
 //
 // The bare rounds carry nothing of appstats (-bare matched, the default,
 // and -bare clean): a service without appstats has no recorder, no store and no record in its
@@ -81,7 +87,7 @@
 //
 // Usage:
 //
-//	appstats-bench [-scenario all] [-duration 2s] [-rounds 4] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-bare matched|clean|shared] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded]
+//	appstats-bench [-scenario all] [-duration 2s] [-rounds 4] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-bare matched|clean|shared] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded] [-ballast bytes]
 //
 // Scenarios:
 //
@@ -203,6 +209,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.RoundProfiles, "roundprofiles", "", "write a CPU profile of each measured round to PREFIX-SCENARIO-CONFIG-N.prof (CONFIG bare or recorded; not with -cpuprofile)")
 	fs.StringVar(&o.HeapProfiles, "heapprofiles", "", "write a heap profile after each scenario's last recorded round to PREFIX-SCENARIO.heap")
 	fs.StringVar(&o.Only, "only", "", "run one configuration alone, bare or recorded (for callgrind; the ratios are then 0)")
+	fs.Int64Var(&o.Ballast, "ballast", 0, "with -only bare: run the bare rounds beside a pointer-free array of this many bytes (a -only recorded run's live heap less a bare run's: see -heapprofiles), so that the collector paces them as the recorded run's")
 	fs.StringVar(&o.Bare, "bare", o.Bare, "the bare arm: clean (the bare rounds run with the recorder and stores closed, their memory released), matched (as clean, beside a pointer-free ballast the size of the heap the recorded configuration held, so that the collector paces both alike) or shared (beside them, as before; needed by -slice)")
 	fs.StringVar(&scen, "scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames, ", ")+", or all")
 	if err := fs.Parse(args); err != nil {

@@ -98,7 +98,8 @@ type env struct {
 	// recorded configuration has been warmed up since it was built.
 	built, warm bool
 	// ballast stands for a service's own heap during the bare rounds of
-	// -bare matched (see bareMatched); nil otherwise.
+	// -bare matched (see bareMatched), or of -only bare with -ballast
+	// (see options.Ballast); nil otherwise.
 	ballast []byte
 	// hasStore: build opens a Badger store (countStores reopens it), in
 	// dir.
