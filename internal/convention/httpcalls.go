@@ -35,6 +35,9 @@ type HTTPCalls[R interface {
 }] struct {
 	seed atomic.Uint64 // made on first use; never 0 after
 	sets [httpCallSets]httpCallSet[R]
+	// last is the entry remembered last, whose name, server address
+	// and port a new entry takes when they are equal (see share).
+	last atomic.Pointer[httpCallEntry[R]]
 }
 
 // httpCallSets is how many sets of two URLs an HTTPCalls has.
@@ -91,6 +94,7 @@ func (c *HTTPCalls[R]) Get(method string, u *url.URL, r R) (name string, call HT
 		set.redacted.Store(h)
 		return name, call // redacted: not remembered
 	}
+	name = c.share(name, &call)
 	e := &httpCallEntry[R]{hash: h, method: strings.Clone(method), r: r, name: name, call: call}
 	e.u = url.URL{
 		Scheme: strings.Clone(u.Scheme), Opaque: strings.Clone(u.Opaque), Host: strings.Clone(u.Host),
@@ -99,7 +103,35 @@ func (c *HTTPCalls[R]) Get(method string, u *url.URL, r R) (name string, call HT
 		Fragment: strings.Clone(u.Fragment), RawFragment: strings.Clone(u.RawFragment),
 	}
 	way.Store(e)
+	c.last.Store(e)
 	return name, call
+}
+
+// share returns name, and sets call's server address and port, as the
+// strings of the entry remembered last where they are equal to them: the
+// URLs a client calls mostly share a host and a port, and the paths of
+// one route a name ("GET host/item/{id}"), so that the entries of one
+// backend's URLs share those strings. A call to /item/2 then has the
+// strings of the call to /item/1 before it, which a reader compares by
+// their addresses (the memory version of store/internal/codec writes an
+// attribute or method that is the previous call's as a flag), where each
+// URL's entry had copies of its own. It is called only as an entry is
+// made.
+func (c *HTTPCalls[R]) share(name string, call *HTTPCall) string {
+	l := c.last.Load()
+	if l == nil {
+		return name
+	}
+	if name == l.name {
+		name = l.name
+	}
+	if call.ServerAddress == l.call.ServerAddress {
+		call.ServerAddress = l.call.ServerAddress
+	}
+	if call.ServerPort == l.call.ServerPort {
+		call.ServerPort = l.call.ServerPort
+	}
+	return name
 }
 
 // urlLen is the sum of the lengths of u's parts.

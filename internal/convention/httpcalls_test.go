@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // prefixRedactor writes a URL out behind a prefix of its own, so that two
@@ -238,5 +239,43 @@ func TestHTTPCallsHashSpreads(t *testing.T) {
 		if k < n/httpCallSets/2 || k > 2*n/httpCallSets {
 			t.Errorf("set %d holds %d of %d URLs, want about %d", i, k, n, n/httpCallSets)
 		}
+	}
+}
+
+// TestHTTPCallsShareStrings: the entries made for URLs of one host and
+// port, and of one route, take the strings of the entry made before them
+// for the name, the server address and the port (the same data, not
+// equal copies), as the calls served from them do; a URL of another host
+// keeps its own, and every text is still the one NewHTTPCall gives.
+func TestHTTPCallsShareStrings(t *testing.T) {
+	var c HTTPCalls[*prefixRedactor]
+	r := &prefixRedactor{}
+	get := func(s string) (string, HTTPCall) {
+		t.Helper()
+		u := mustParse(t, s)
+		name, call := c.Get("GET", u, r)
+		if want := NewHTTPCall("GET", u, r); call != want || name != HTTPURLCallName("GET", u) {
+			t.Fatalf("%s: %q %+v, want %q %+v", s, name, call, HTTPURLCallName("GET", u), want)
+		}
+		return name, call
+	}
+	n1, c1 := get(strings.Clone("http://127.0.0.1:8080/item/1"))
+	n2, c2 := get(strings.Clone("http://127.0.0.1:8080/item/2"))
+	if n1 != n2 {
+		t.Fatalf("names %q and %q differ", n1, n2)
+	}
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) && len(a) == len(b) }
+	if !same(n1, n2) || !same(c1.ServerAddress, c2.ServerAddress) || !same(c1.ServerPort, c2.ServerPort) {
+		t.Errorf("/item/2's name, address and port are not /item/1's strings: %v %v %v",
+			same(n1, n2), same(c1.ServerAddress, c2.ServerAddress), same(c1.ServerPort, c2.ServerPort))
+	}
+	// Served from its entry again: the shared strings still.
+	n2b, c2b := get(strings.Clone("http://127.0.0.1:8080/item/2"))
+	if !same(n2b, n1) || !same(c2b.ServerAddress, c1.ServerAddress) {
+		t.Errorf("/item/2 again: not /item/1's strings")
+	}
+	n3, c3 := get(strings.Clone("http://127.0.0.2:8080/item/3"))
+	if same(c3.ServerAddress, c2.ServerAddress) || same(n3, n2) || !same(c3.ServerPort, c2.ServerPort) {
+		t.Errorf("another host: its address or name shared, or its port not")
 	}
 }

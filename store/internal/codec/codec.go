@@ -1052,7 +1052,10 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 //     little-endian;
 //   - its service, method, error, request and response not in the mask,
 //     each as enc.s writes it;
-//   - its phases, if the mask says so, as version 2 writes them;
+//   - its phases, if the mask says so, as version 2 writes them, or,
+//     when the mask says their names are the previous call's
+//     (memPhaseNames: as many phases as it had, each name the same
+//     string at the same index), only each phase's start and duration;
 //   - its attributes unless the mask has them, as appendCallAttrs writes
 //     them: each key and value that is the previous call's at the same
 //     index as a flag;
@@ -1086,8 +1089,29 @@ const (
 	memResponse             // its response
 	memAttrs                // its attributes
 	memPhases               // phases follow
-	memKnown    = 1<<7 - 1
+	// memPhaseNames: the phases that follow (memPhases is set too) are
+	// as many as the previous call's, and each is named as the
+	// previous call's at the same index: their names are not written.
+	// A wrapper names its phases with the same constants call after
+	// call (an HTTP call's send, wait and receive), which cost three
+	// strings a call written in full.
+	memPhaseNames
+	memKnown = 1<<8 - 1
 )
+
+// samePhaseNames reports whether a and b are as many phases, each named
+// by the same string (see sameData) as the other's at the same index.
+func samePhaseNames(a, b []recording.Phase) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !sameData(&a[i].Name, &b[i].Name) {
+			return false
+		}
+	}
+	return true
+}
 
 // sameData reports whether a and b are the same string by their data
 // and length (their two words): equal, found without comparing bytes. An
@@ -1143,6 +1167,9 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 		}
 		if len(c.Phases) > 0 {
 			m |= memPhases
+			if samePhaseNames(c.Phases, p.Phases) {
+				m |= memPhaseNames
+			}
 		}
 		// The mask and the four words, with one check of the capacity.
 		n := len(b)
@@ -1172,7 +1199,13 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 		if m&memResponse == 0 {
 			e.s(c.Response)
 		}
-		if m&memPhases != 0 {
+		if m&memPhaseNames != 0 {
+			for i := range c.Phases {
+				ph := &c.Phases[i]
+				e.d(ph.Start)
+				e.d(ph.Duration)
+			}
+		} else if m&memPhases != 0 {
 			e.n(len(c.Phases))
 			for _, ph := range c.Phases {
 				e.s(ph.Name)
@@ -1915,7 +1948,16 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 		c.Error = d.sOr(m&memError != 0, p.Error)
 		c.Request = d.sOr(m&memRequest != 0, p.Request)
 		c.Response = d.sOr(m&memResponse != 0, p.Response)
-		if m&memPhases != 0 {
+		switch {
+		case m&memPhaseNames != 0:
+			if !d.phaseNames(m, len(p.Phases)) {
+				break
+			}
+			c.Phases = make([]recording.Phase, len(p.Phases))
+			for j := range c.Phases {
+				c.Phases[j] = recording.Phase{Name: p.Phases[j].Name, Start: d.d(), Duration: d.d()}
+			}
+		case m&memPhases != 0:
 			if n := d.n(3); n > 0 {
 				c.Phases = make([]recording.Phase, n)
 				for j := range c.Phases {
@@ -1967,6 +2009,7 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 	var idx map[[2]string]int
 	var service, method, callErr string // the previous call's
 	nattrs := 0                         // the previous call's attributes
+	nphases := 0                        // and phases
 	j := -1
 	for range n {
 		if len(d.b)-d.p < 33 {
@@ -1989,12 +2032,24 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 		if m&memResponse == 0 {
 			d.skip()
 		}
-		if m&memPhases != 0 {
+		switch {
+		case m&memPhaseNames != 0:
+			if d.phaseNames(m, nphases) {
+				for k := nphases; k > 0 && d.err == nil; k-- {
+					d.i()
+					d.i()
+				}
+			}
+		case m&memPhases != 0:
+			nphases = 0
 			for k := d.n(3); k > 0 && d.err == nil; k-- {
 				d.skip()
 				d.i()
 				d.i()
+				nphases++
 			}
+		default:
+			nphases = 0
 		}
 		if m&memAttrs == 0 {
 			nattrs = d.skipCallAttrs(nattrs)
@@ -2099,6 +2154,17 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 		return recording.Summary{}, err
 	}
 	return s, nil
+}
+
+// phaseNames reports whether a call's mask m, with memPhaseNames set,
+// may name its phases as the previous call's, which had prev phases:
+// memPhases must be set and prev not 0. It fails d otherwise.
+func (d *dec) phaseNames(m byte, prev int) bool {
+	if m&memPhases == 0 || prev == 0 {
+		d.fail(fmt.Errorf("call mask %#x names the phases of a call of %d phases", m, prev))
+		return false
+	}
+	return d.err == nil
 }
 
 // sOr returns prev if same is set, else the string read.

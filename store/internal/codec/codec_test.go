@@ -406,7 +406,17 @@ func FuzzDecode(f *testing.F) {
 	traced.ExecTrace = &recording.ExecTrace{Size: 12345, Taken: time.Unix(1700000001, 0), Reason: "slow"}
 	f.Add(AppendRecord(nil, traced))
 	f.Add(AppendExecTrace(nil, []byte("go 1.26 trace")))
+	f.Add(AppendRecordWithoutStacks(nil, fanoutRecord(time.Unix(1700000000, 0), 4)))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The memory version: a record read re-encodes to one that reads
+		// (its calls' phases' names and attributes shared with the
+		// previous call's where they were written so).
+		if r, err := DecodeRecordWithoutStacks(b); err == nil {
+			if _, err := DecodeRecordWithoutStacks(AppendRecordWithoutStacks(nil, r)); err != nil {
+				t.Fatalf("re-encoded record (memory version) does not decode: %v", err)
+			}
+		}
+		SummaryWithoutStacks(b)
 		if d, err := DecodeExecTrace(b); err == nil && len(d) != len(b)-2 {
 			t.Fatalf("DecodeExecTrace: %d bytes of %d", len(d), len(b))
 		}

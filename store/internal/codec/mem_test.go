@@ -302,3 +302,73 @@ func BenchmarkAppendRecordWithoutStacks(b *testing.B) {
 		})
 	}
 }
+
+// TestPhaseNamesByPlace: a call whose phases are as many as the previous
+// call's, each named by the same string at the same index (a wrapper's
+// constants: fanoutRecord's calls), is written without the names, and
+// decodes, and its record's summary reads, to what it was; phases named
+// by equal strings elsewhere in memory, or fewer, or after a call without
+// phases, are written with their names.
+func TestPhaseNamesByPlace(t *testing.T) {
+	r := fanoutRecord(time.Unix(1700000003, 0), 3)
+	b := AppendRecordWithoutStacks(nil, r)
+	checkWithoutStacks(t, "fanout", b, r)
+	if n := bytes.Count(b, []byte("\x07connect")); n != 1 {
+		t.Errorf("the name connect written %d times in a record of 3 calls, want once (the first call's)", n)
+	}
+	// The second call's mask says its phases' names are the first's;
+	// a mask that says so without phases, or after a call of none, is
+	// corrupt.
+	at := maskOfSecond(r)
+	if b[at]&(memPhases|memPhaseNames) != memPhases|memPhaseNames {
+		t.Fatalf("the second call's mask %#x, want memPhases and memPhaseNames", b[at])
+	}
+	bad := slices.Clone(b)
+	bad[at] &^= memPhases
+	checkCorrupt(t, "names without phases", bad)
+	first := fanoutRecord(time.Unix(1700000003, 0), 2)
+	first.Calls[0].Phases = nil
+	at = maskOfSecond(first)
+	bad = AppendRecordWithoutStacks(nil, first)
+	if bad[at]&(memPhases|memPhaseNames) != memPhases {
+		t.Fatalf("after a call of no phases: mask %#x, want memPhases alone", bad[at])
+	}
+	bad[at] |= memPhaseNames
+	checkCorrupt(t, "names after a call of none", bad)
+
+	other := fanoutRecord(time.Unix(1700000004, 0), 4)
+	other.Calls[1].Phases = []recording.Phase{{Name: strings.Clone("connect"), Start: 5, Duration: 6}, {Name: "wait", Start: 7, Duration: 8}}
+	other.Calls[2].Phases = other.Calls[2].Phases[:1]
+	other.Calls[3].Phases = nil
+	other = &recording.Record{ID: other.ID, Start: other.Start, Duration: other.Duration, Calls: append(other.Calls, recording.Call{
+		Service: "http", Method: "GET", Phases: []recording.Phase{{Name: "connect", Start: 9, Duration: 1}},
+	})}
+	b = AppendRecordWithoutStacks(nil, other)
+	checkWithoutStacks(t, "apart", b, other)
+	// call 0 in full; call 1's connect apart in memory; call 2 fewer;
+	// call 4 after a call of no phases.
+	if n := bytes.Count(b, []byte("\x07connect")); n != 4 {
+		t.Errorf("the name connect written %d times, want 4", n)
+	}
+}
+
+// maskOfSecond returns the offset of the mask of r's second call in r
+// written in the memory version: where r with its first call alone ends
+// but for the record's end.
+func maskOfSecond(r *recording.Record) int {
+	one := *r
+	one.Calls = r.Calls[:1]
+	return len(AppendRecordWithoutStacks(nil, &one)) - len(appendRecordEnd(nil, &one))
+}
+
+// checkCorrupt checks that b is corrupt to both readers of the memory
+// version.
+func checkCorrupt(t *testing.T, name string, b []byte) {
+	t.Helper()
+	if _, err := DecodeRecordWithoutStacks(b); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
+	}
+	if _, err := SummaryWithoutStacks(b); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("%s: summary: err = %v, want ErrCorrupt", name, err)
+	}
+}
