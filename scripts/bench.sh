@@ -229,7 +229,7 @@ awk -F'|' -v flight="$flightline" '
   END { for (i = 1; i <= n; i++) {
     extra = (name[i] in ref) ? sprintf("; otelhttp ÷ bare in the same run %s", ref[name[i]]) : ""
     if (name[i] == "flight" && flight != "") {
-      fl = flight; sub(/^Flight.s target, by the pairs \(95% intervals\): flight ÷ bare [^;]*; /, "", fl)
+      fl = flight; sub(/^Flight.s target, by the pairs \(95% intervals\): flight( ÷ bare| \([^)]*\)) [^;]*; /, "", fl)
       extra = extra "; " fl
     }
     printf "| 3 | loopback load, scenario %s: recorded throughput ≥ 95%% of bare | pooled recorded ÷ bare **%s**; pairs'"'"' geometric mean and 95%% interval **%s** (pairs: %s); by CPU/req %s%s | %s |\n", name[i], r[i], iv[i], pairs[i], cpu[i], extra, v[i] } }' "$OUT/load.md"
