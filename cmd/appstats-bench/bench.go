@@ -73,6 +73,10 @@ func (o options) runs(recorded bool) bool {
 	return o.Only == "" || (o.Only == "recorded") == recorded
 }
 
+// maxBallast bounds -ballast: 1 TiB, far above any live heap a recorded
+// run holds, and below the sizes at which make panics.
+const maxBallast = 1 << 40
+
 func (o options) validate() error {
 	switch {
 	case o.Duration <= 0 || o.Duration > 10*time.Minute:
@@ -91,8 +95,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-bare %q: want %s, %s or %s", o.Bare, bareClean, bareMatched, bareShared)
 	case o.Slice > 0 && o.Bare != bareShared:
 		return fmt.Errorf("-slice needs -bare %s: a stretch switching every slice cannot close and reopen the stores at each switch", bareShared)
-	case o.Ballast < 0:
-		return fmt.Errorf("-ballast %d: want 0 or more bytes", o.Ballast)
+	case o.Ballast < 0 || o.Ballast > maxBallast:
+		return fmt.Errorf("-ballast %d: want 0 to %d bytes (1 TiB)", o.Ballast, int64(maxBallast))
 	case o.Ballast > 0 && o.Only != "bare":
 		return errors.New("-ballast is for -only bare: the bare rounds of a run of both configurations have -bare matched's ballast")
 	case o.Only != "" && o.Slice > 0:

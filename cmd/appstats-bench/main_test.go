@@ -183,6 +183,9 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-only", "recorded"}, check: func(o options) bool { return o.Only == "recorded" }},
 		{args: []string{"-only", "both"}, wantErr: true},
 		{args: []string{"-only", "bare", "-slice", "100ms"}, wantErr: true},
+		{args: []string{"-only", "bare", "-ballast", "1048576"}, check: func(o options) bool { return o.Ballast == 1<<20 }},
+		{args: []string{"-only", "bare", "-ballast", "9000000000000000000"}, wantErr: true}, // make would panic
+		{args: []string{"-only", "bare", "-ballast", "1099511627777"}, wantErr: true},
 	} {
 		o, err := parseFlags(tc.args, io.Discard)
 		if (err != nil) != tc.wantErr {
