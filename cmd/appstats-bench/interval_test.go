@@ -139,8 +139,9 @@ func TestSummaryVerdicts(t *testing.T) {
 	noisy := pairsResult("badger", []float64{0.80, 1.14, 0.90, 1.05}, []float64{0.97, 0.98, 0.96, 0.97})
 	ref := pairsResult(aaScenario, []float64{0.80, 1.14, 0.90, 1.05}, flat)
 	ref.Reference = true
+	results := []*result{met, missed, noisy, ref}
 	var out bytes.Buffer
-	writeSummary(&out, []*result{met, missed, noisy, ref})
+	writeSummary(&out, results)
 	for _, c := range []struct {
 		r    *result
 		want string
@@ -161,12 +162,12 @@ func TestSummaryVerdicts(t *testing.T) {
 	} {
 		_, row, _ := strings.Cut(out.String(), "\n| "+c.r.Scenario+" | ")
 		row, _, _ = strings.Cut(row, "\n")
-		if !strings.HasSuffix(row, fmt.Sprintf(" | %s |", c.want)) || c.r.Verdict() != c.want {
-			t.Errorf("%s: row %q, Verdict %s; want %s", c.r.Scenario, row, c.r.Verdict(), c.want)
+		if !strings.HasSuffix(row, fmt.Sprintf(" | %s |", c.want)) || c.r.Verdict(results) != c.want {
+			t.Errorf("%s: row %q, Verdict %s; want %s", c.r.Scenario, row, c.r.Verdict(results), c.want)
 		}
 	}
-	if noisy.Ratio() < ThroughputTarget || noisy.Met() {
-		t.Errorf("badger: pooled %.3f, Met %v; want a pooled ratio above the target and not met", noisy.Ratio(), noisy.Met())
+	if noisy.Ratio() < ThroughputTarget || noisy.Verdict(results) == verdictMet {
+		t.Errorf("badger: pooled %.3f, Verdict %s; want a pooled ratio above the target and not met", noisy.Ratio(), noisy.Verdict(results))
 	}
 }
 
@@ -247,7 +248,7 @@ func TestPairSpread(t *testing.T) {
 // differs between its configurations, so the run's pairs were not alike
 // and independent — the summary judges no target: a scenario whose own
 // interval is above the line is UNDECIDED, and a line says why; so is
-// flight's verdict.
+// flight's verdict in its line, and so says result.Verdict.
 func TestSummaryAAGuard(t *testing.T) {
 	flat := []float64{1, 1, 1, 1}
 	hello := pairsResult("hello", []float64{0.97, 0.98, 0.96, 0.97}, flat)
@@ -256,8 +257,13 @@ func TestSummaryAAGuard(t *testing.T) {
 	fl := pairsResult("flight", []float64{0.97, 0.98, 0.96, 0.97}, flat)
 	floor := pairsResult(floorScenario, []float64{0.97, 0.98, 0.97, 0.98}, flat)
 	floor.Reference = true
+	results := []*result{hello, fl, floor, aa}
 	var out bytes.Buffer
-	writeSummary(&out, []*result{hello, fl, floor, aa})
+	writeSummary(&out, results)
+	if hello.Verdict(results) != verdictUndecided || fl.Verdict(results) != verdictUndecided || hello.Verdict(nil) != verdictMet {
+		t.Errorf("Verdict: hello %s, flight %s with the A/A arm excluding 1, hello %s without it; want %s, %s, %s",
+			hello.Verdict(results), fl.Verdict(results), hello.Verdict(nil), verdictUndecided, verdictUndecided, verdictMet)
+	}
 	if !strings.Contains(out.String(), "\nFlight's target, by the pairs (95% intervals): flight (appstats with the flight recorder ÷ appstats without it) 0.970 (0.957–0.983), "+verdictUndecided+";") {
 		t.Errorf("with the A/A interval excluding 1, want flight's line UNDECIDED, in:\n%s", out.String())
 	}
