@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — measure appstats' overhead against DESIGN.md's
 # performance targets, in one bounded run (about 15 minutes on 2 cores with
-# the defaults; QUICK=1 for a ~2-minute check of the tooling itself).
+# the defaults; QUICK=1 for a check of the tooling itself in a few minutes:
+# benchmarks 100ms × 1, load 2 rounds of 300ms, no scale or callgrind).
 #
 # It runs, in this order:
 #   1. the micro-benchmarks of every package (go test -bench . -benchmem),
