@@ -216,17 +216,20 @@ fi
 # ratio goes beside the scenario they mirror); CPU per stored record ≤ 5 µs.
 # The verdict is appstats-bench's, on the pairs' 95% interval: MET if its
 # low end is ≥ 0.95, MISSED if its high end is below, UNDECIDED otherwise.
-# Columns are found by the summary's header, not by position.
+# Columns are found by the summary's header, not by position; a column the
+# header lacks (a load.md from an earlier round, with REPORT_ONLY=1) reads
+# "n/a", not the whole line ($(col[x]) of an unset x would be $0).
 flightline=$(grep -o "Flight's target, by the pairs.*" "$OUT/load.md" | head -1 || true)
 awk -F'|' -v flight="$flightline" '
   function trim(x) { gsub(/^ +| +$/, "", x); return x }
+  function c(k) { return (k in col) ? trim($(col[k])) : "n/a" }
   /^## Summary/ { s = 1; next }
   s && /^\| scenario \|/ { for (i = 2; i < NF; i++) col[trim($i)] = i; next }
   s && /^\| [a-z]/ {
     nm = trim($2)
-    if (nm ~ /^otel-/) { ref[substr(nm, 6)] = trim($(col["throughput"])) " " trim($(col["pairs (95%)"])); next }
-    n++; name[n] = nm; r[n] = trim($(col["throughput"])); iv[n] = trim($(col["pairs (95%)"])); pairs[n] = trim($(col["per pair"]))
-    cpu[n] = trim($(col["by CPU/req (95%)"])); v[n] = trim($(col["result"])) }
+    if (nm ~ /^otel-/) { ref[substr(nm, 6)] = c("throughput") " " c("pairs (95%)"); next }
+    n++; name[n] = nm; r[n] = c("throughput"); iv[n] = c("pairs (95%)"); pairs[n] = c("per pair")
+    cpu[n] = c("by CPU/req (95%)"); v[n] = c("result") }
   END { for (i = 1; i <= n; i++) {
     extra = (name[i] in ref) ? sprintf("; otelhttp ÷ bare in the same run %s", ref[name[i]]) : ""
     if (name[i] == "flight" && flight != "") {
