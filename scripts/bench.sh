@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — measure appstats' overhead against DESIGN.md's
 # performance targets, in one bounded run (about 15 minutes on 2 cores with
-# the defaults; QUICK=1 for a ~2-minute check of the tooling itself).
+# the defaults; QUICK=1 for a check of the tooling itself in a few minutes:
+# benchmarks 100ms × 1, load 2 rounds of 300ms, no scale or callgrind).
 #
 # It runs, in this order:
 #   1. the micro-benchmarks of every package (go test -bench . -benchmem),
@@ -215,21 +216,24 @@ fi
 # ratio goes beside the scenario they mirror); CPU per stored record ≤ 5 µs.
 # The verdict is appstats-bench's, on the pairs' 95% interval: MET if its
 # low end is ≥ 0.95, MISSED if its high end is below, UNDECIDED otherwise.
-# Columns are found by the summary's header, not by position.
+# Columns are found by the summary's header, not by position; a column the
+# header lacks (a load.md from an earlier round, with REPORT_ONLY=1) reads
+# "n/a", not the whole line ($(col[x]) of an unset x would be $0).
 flightline=$(grep -o "Flight's target, by the pairs.*" "$OUT/load.md" | head -1 || true)
 awk -F'|' -v flight="$flightline" '
   function trim(x) { gsub(/^ +| +$/, "", x); return x }
+  function c(k) { return (k in col) ? trim($(col[k])) : "n/a" }
   /^## Summary/ { s = 1; next }
   s && /^\| scenario \|/ { for (i = 2; i < NF; i++) col[trim($i)] = i; next }
   s && /^\| [a-z]/ {
     nm = trim($2)
-    if (nm ~ /^otel-/) { ref[substr(nm, 6)] = trim($(col["throughput"])) " " trim($(col["pairs (95%)"])); next }
-    n++; name[n] = nm; r[n] = trim($(col["throughput"])); iv[n] = trim($(col["pairs (95%)"])); pairs[n] = trim($(col["per pair"]))
-    cpu[n] = trim($(col["by CPU/req (95%)"])); v[n] = trim($(col["result"])) }
+    if (nm ~ /^otel-/) { ref[substr(nm, 6)] = c("throughput") " " c("pairs (95%)"); next }
+    n++; name[n] = nm; r[n] = c("throughput"); iv[n] = c("pairs (95%)"); pairs[n] = c("per pair")
+    cpu[n] = c("by CPU/req (95%)"); v[n] = c("result") }
   END { for (i = 1; i <= n; i++) {
     extra = (name[i] in ref) ? sprintf("; otelhttp ÷ bare in the same run %s", ref[name[i]]) : ""
     if (name[i] == "flight" && flight != "") {
-      fl = flight; sub(/^Flight.s target, by the pairs \(95% intervals\): flight ÷ bare [^;]*; /, "", fl)
+      fl = flight; sub(/^Flight.s target, by the pairs \(95% intervals\): flight( ÷ bare| \([^)]*\)) [^;]*; /, "", fl)
       extra = extra "; " fl
     }
     printf "| 3 | loopback load, scenario %s: recorded throughput ≥ 95%% of bare | pooled recorded ÷ bare **%s**; pairs'"'"' geometric mean and 95%% interval **%s** (pairs: %s); by CPU/req %s%s | %s |\n", name[i], r[i], iv[i], pairs[i], cpu[i], extra, v[i] } }' "$OUT/load.md"

@@ -17,13 +17,16 @@
 # (default hello), N1/N2 (default 8000/12000: memstore full), GC (default
 # 100), BALLAST (bytes beside the bare runs: appstats-bench's -ballast) —
 # and OUT (the directory the callgrind files are kept in; default a
-# temporary one), TOP (also list the TOP functions that differ most).
+# temporary one, named on stderr), TOP (also list the TOP functions that differ most).
 # Needs valgrind and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCENARIOS=${SCENARIOS:-hello}
 GC=${GC:-100} N1=${N1:-8000} N2=${N2:-12000}
-OUT=${OUT:-$(mktemp -d)}
+if [ -z "${OUT:-}" ]; then
+  OUT=$(mktemp -d)
+  echo "callgrind-split: the callgrind files go to $OUT (kept, for callgrind_annotate; set OUT to choose)" >&2
+fi
 mkdir -p "$OUT"
 if [ -z "${BIN:-}" ]; then
   BIN=$OUT/appstats-bench

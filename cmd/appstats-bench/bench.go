@@ -73,6 +73,10 @@ func (o options) runs(recorded bool) bool {
 	return o.Only == "" || (o.Only == "recorded") == recorded
 }
 
+// maxBallast bounds -ballast: 1 TiB, far above any live heap a recorded
+// run holds, and below the sizes at which make panics.
+const maxBallast = 1 << 40
+
 func (o options) validate() error {
 	switch {
 	case o.Duration <= 0 || o.Duration > 10*time.Minute:
@@ -91,8 +95,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-bare %q: want %s, %s or %s", o.Bare, bareClean, bareMatched, bareShared)
 	case o.Slice > 0 && o.Bare != bareShared:
 		return fmt.Errorf("-slice needs -bare %s: a stretch switching every slice cannot close and reopen the stores at each switch", bareShared)
-	case o.Ballast < 0:
-		return fmt.Errorf("-ballast %d: want 0 or more bytes", o.Ballast)
+	case o.Ballast < 0 || o.Ballast > maxBallast:
+		return fmt.Errorf("-ballast %d: want 0 to %d bytes (1 TiB)", o.Ballast, int64(maxBallast))
 	case o.Ballast > 0 && o.Only != "bare":
 		return errors.New("-ballast is for -only bare: the bare rounds of a run of both configurations have -bare matched's ballast")
 	case o.Only != "" && o.Slice > 0:
@@ -264,19 +268,19 @@ func perRound(d time.Duration, n int) float64 {
 func (r *result) Interval() interval { return ratioInterval(r.PairRatios()) }
 
 // Verdict is the throughput target's verdict on the pairs' interval
-// (see judge): MET, MISSED or UNDECIDED; "reference" in a reference
-// scenario, to which no target applies.
-func (r *result) Verdict() string {
-	if r.Reference {
+// (see judge), as the summary prints it: MET, MISSED or UNDECIDED, and
+// UNDECIDED whatever the interval when the A/A arm among results (the
+// run's results; nil for none) excludes 1 (see aaExcludesOne);
+// "reference" in a reference scenario, to which no target applies.
+func (r *result) Verdict(results []*result) string {
+	switch {
+	case r.Reference:
 		return "reference"
+	case aaExcludesOne(results):
+		return verdictUndecided
 	}
 	return judge(r.Interval(), ThroughputTarget)
 }
-
-// Met reports whether the throughput target is met: the low end of the
-// pairs' 95% interval at or above it (never in a reference scenario, to
-// which it does not apply).
-func (r *result) Met() bool { return r.Verdict() == verdictMet }
 
 // config names the measured configuration: "recorded", or "otelhttp" in a
 // reference scenario.
@@ -684,27 +688,23 @@ func writeSummary(w io.Writer, results []*result) {
 	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the reference rows, without a target: otel-, otelhttp ÷ bare; flight-floor, Go's tracer alone, traced ÷ bare; aa-hello, the same handler in both, bare B ÷ bare)\n\n")
 	fmt.Fprintf(w, "throughput: requests over all rounds ÷ their time, each configuration, then recorded ÷ bare. pairs (95%%): the pairs' geometric mean and its 95%% t-interval over the logs of the pair ratios. The target's verdict is on that interval: MET if its low end is at least %.2f, MISSED if its high end is below, UNDECIDED otherwise (the run cannot tell). by CPU/req (95%%): bare CPU per request ÷ recorded, per pair, with its interval: the throughput ratio of a process limited by its CPU alone, which the machine's other work moves far less; shown beside, not judged.\n\n", ThroughputTarget)
 	fmt.Fprintf(w, "| scenario | throughput | pairs (95%%) | per pair | by CPU/req (95%%) | CPU/req | p50 | p99 | target | result |\n|---|--:|--:|---|--:|--:|--:|--:|---|---|\n")
-	aaOff := aaExcludesOne(results)
 	for _, r := range results {
 		var pairs []string
 		for _, p := range r.PairRatios() {
 			pairs = append(pairs, fmt.Sprintf("%.3f", p))
 		}
 		target := fmt.Sprintf("throughput ≥ %.2f", ThroughputTarget)
-		verdict := r.Verdict()
 		if r.Reference {
 			target = "none"
-		} else if aaOff {
-			verdict = verdictUndecided
 		}
 		fmt.Fprintf(w, "| %s | %.3f | %s | %s | %s | %.3f | %.3f | %.3f | %s | %s |\n", r.Scenario, r.Ratio(),
 			r.Interval(), strings.Join(pairs, " "), ratioInterval(r.CPUPairRatios()),
 			ratio(float64(r.Recorded.CPUPerRequest()), float64(r.Bare.CPUPerRequest())),
 			ratio(float64(r.Recorded.P50), float64(r.Bare.P50)),
 			ratio(float64(r.Recorded.P99), float64(r.Bare.P99)),
-			target, verdict)
+			target, r.Verdict(results))
 	}
-	if aaOff {
+	if aaExcludesOne(results) {
 		fmt.Fprintf(w, "\nEvery verdict above is UNDECIDED: the A/A arm's interval, %s, where nothing differs, excludes 1: this run's pairs were not alike and independent (the machine's load changed under them), or it is the one run in twenty a 95%% interval misses; either way no interval of the run can be trusted.\n", aaOf(results).Interval())
 	}
 	writeFloor(w, results)

@@ -221,15 +221,18 @@ func writeFloor(w io.Writer, results []*result) {
 	io.WriteString(w, b.String())
 }
 
-// floorLine states, from flight's and flight-floor's intervals, whether
-// flight's target is within reach: flight ÷ bare is at most what Go's
-// runtime tracer alone leaves (flight-floor's traced ÷ bare) times
-// appstats' part (flight ÷ floor), so while the tracer alone costs more
-// than 1 − ThroughputTarget the flight scenario cannot meet the target
-// whatever appstats does. The target stays what it is; this line says
-// why it is missed, and shows appstats' part with its interval beside it.
-// Unless trusted (the run's A/A interval excludes 1, see aaExcludesOne),
-// both verdicts are UNDECIDED.
+// floorLine states flight's verdict and its split, from flight's and
+// flight-floor's intervals. Flight's ratio compares appstats with the
+// flight recorder to appstats without it, and is the floor (Go's runtime
+// tracer alone, flight-floor's traced ÷ bare) times appstats' part with
+// the tracer on (flight ÷ flight-floor). Appstats' part can read above 1
+// (flight's bare arm is appstats, not a bare server), so a floor below
+// ThroughputTarget does not by itself put flight's line out of reach: the
+// line says whether the floor's interval is below the target and what
+// appstats' part flight would need (ThroughputTarget ÷ the floor's
+// estimate, and ÷ its high end). The target stays what it is. Unless
+// trusted (false when the run's A/A interval excludes 1, see
+// aaExcludesOne), both verdicts are UNDECIDED.
 func floorLine(fl, floor interval, trusted bool) string {
 	part := quotient(fl, floor)
 	verdict := func(iv interval) string {
@@ -238,17 +241,21 @@ func floorLine(fl, floor interval, trusted bool) string {
 		}
 		return judge(iv, ThroughputTarget)
 	}
-	var reach string
+	var where string
 	switch {
 	case !floor.ok():
-		reach = "With one pair the run cannot tell what Go's runtime tracer alone costs."
+		where = fmt.Sprintf("With one pair the run cannot tell whether flight-floor is below %.2f.", ThroughputTarget)
 	case floor.Hi < ThroughputTarget:
-		reach = fmt.Sprintf("Flight's line (≥ %.2f of bare) is not reachable while Go's runtime tracer alone costs more than %.0f%%: it does in this run (flight-floor's interval is all below %.2f), whatever appstats does.", ThroughputTarget, 100*(1-ThroughputTarget), ThroughputTarget)
+		where = fmt.Sprintf("Flight-floor's interval is all below %.2f: Go's runtime tracer alone costs more than %.0f%% in this run.", ThroughputTarget, 100*(1-ThroughputTarget))
 	case floor.Lo >= ThroughputTarget:
-		reach = fmt.Sprintf("Go's runtime tracer alone costs at most %.0f%% in this run (flight-floor's interval is all at or above %.2f): flight's line is within reach.", 100*(1-ThroughputTarget), ThroughputTarget)
+		where = fmt.Sprintf("Flight-floor's interval is all at or above %.2f: Go's runtime tracer alone costs at most %.0f%% in this run.", ThroughputTarget, 100*(1-ThroughputTarget))
 	default:
-		reach = fmt.Sprintf("The run cannot tell whether Go's runtime tracer alone costs more than %.0f%% (flight-floor's interval holds %.2f); while it does, flight's line (≥ %.2f of bare) is not reachable.", 100*(1-ThroughputTarget), ThroughputTarget, ThroughputTarget)
+		where = fmt.Sprintf("Flight-floor's interval holds %.2f: the run cannot tell whether Go's runtime tracer alone costs more than %.0f%%.", ThroughputTarget, 100*(1-ThroughputTarget))
 	}
-	return fmt.Sprintf("Flight's target, by the pairs (95%% intervals): flight ÷ bare %s, %s; Go's runtime tracer alone (flight-floor, traced ÷ bare) %s. %s Appstats' part, flight ÷ flight-floor: %s, %s on its own (its interval from both scenarios' pairs, Welch).",
-		fl, verdict(fl), floor, reach, part, verdict(part))
+	need := fmt.Sprintf("For flight's line (≥ %.2f) appstats' part would need to be at least %.3f (%.2f ÷ flight-floor's estimate)", ThroughputTarget, ThroughputTarget/floor.Est, ThroughputTarget)
+	if floor.ok() {
+		need += fmt.Sprintf(", or %.3f at flight-floor's high end", ThroughputTarget/floor.Hi)
+	}
+	return fmt.Sprintf("Flight's target, by the pairs (95%% intervals): flight (appstats with the flight recorder ÷ appstats without it) %s, %s; Go's runtime tracer alone (flight-floor, traced ÷ bare, no appstats) %s. Flight = flight-floor × appstats' part; appstats' part, flight ÷ flight-floor: %s, %s on its own (its interval from both scenarios' pairs, Welch). %s %s.",
+		fl, verdict(fl), floor, part, verdict(part), where, need)
 }

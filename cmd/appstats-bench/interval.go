@@ -32,7 +32,8 @@ type interval struct {
 // ok reports whether iv has bounds.
 func (iv interval) ok() bool { return iv.N >= 2 && !math.IsNaN(iv.Lo) && !math.IsNaN(iv.Hi) }
 
-// String formats iv as "0.987 (0.951–1.024)", or "0.987 (no interval)".
+// String formats iv as "0.987 (0.951–1.024)"; with one pair as
+// "0.987 (one pair: no interval)", and with none as "n/a".
 func (iv interval) String() string {
 	if iv.N == 0 {
 		return "n/a"
@@ -42,10 +43,6 @@ func (iv interval) String() string {
 	}
 	return fmt.Sprintf("%.3f (%.3f–%.3f)", iv.Est, iv.Lo, iv.Hi)
 }
-
-// HalfWidth is half the interval's width on the ratio's scale (NaN
-// without bounds).
-func (iv interval) HalfWidth() float64 { return (iv.Hi - iv.Lo) / 2 }
 
 // ratioInterval returns the geometric mean of pairs and its 95%
 // t-interval over their logs. A pair that is not a positive finite ratio

@@ -139,8 +139,9 @@ func TestSummaryVerdicts(t *testing.T) {
 	noisy := pairsResult("badger", []float64{0.80, 1.14, 0.90, 1.05}, []float64{0.97, 0.98, 0.96, 0.97})
 	ref := pairsResult(aaScenario, []float64{0.80, 1.14, 0.90, 1.05}, flat)
 	ref.Reference = true
+	results := []*result{met, missed, noisy, ref}
 	var out bytes.Buffer
-	writeSummary(&out, []*result{met, missed, noisy, ref})
+	writeSummary(&out, results)
 	for _, c := range []struct {
 		r    *result
 		want string
@@ -161,19 +162,21 @@ func TestSummaryVerdicts(t *testing.T) {
 	} {
 		_, row, _ := strings.Cut(out.String(), "\n| "+c.r.Scenario+" | ")
 		row, _, _ = strings.Cut(row, "\n")
-		if !strings.HasSuffix(row, fmt.Sprintf(" | %s |", c.want)) || c.r.Verdict() != c.want {
-			t.Errorf("%s: row %q, Verdict %s; want %s", c.r.Scenario, row, c.r.Verdict(), c.want)
+		if !strings.HasSuffix(row, fmt.Sprintf(" | %s |", c.want)) || c.r.Verdict(results) != c.want {
+			t.Errorf("%s: row %q, Verdict %s; want %s", c.r.Scenario, row, c.r.Verdict(results), c.want)
 		}
 	}
-	if noisy.Ratio() < ThroughputTarget || noisy.Met() {
-		t.Errorf("badger: pooled %.3f, Met %v; want a pooled ratio above the target and not met", noisy.Ratio(), noisy.Met())
+	if noisy.Ratio() < ThroughputTarget || noisy.Verdict(results) == verdictMet {
+		t.Errorf("badger: pooled %.3f, Verdict %s; want a pooled ratio above the target and not met", noisy.Ratio(), noisy.Verdict(results))
 	}
 }
 
-// TestFloorLine: the flight line says plainly that flight's target is not
-// reachable while the tracer alone costs more than 5% (flight-floor's
-// interval all below 0.95), that the run cannot tell when its interval
-// holds 0.95, and shows appstats' part (flight ÷ floor) with its interval.
+// TestFloorLine: the flight line states flight = flight-floor × appstats'
+// part, says whether flight-floor's interval is below 0.95 (or holds it),
+// and gives the part flight would need (0.95 ÷ the floor's estimate and ÷
+// its high end). Flight's bare arm is appstats without the flight
+// recorder, so the part can read above 1: with the part's interval all
+// above 1 the line must not call flight's line unreachable.
 func TestFloorLine(t *testing.T) {
 	fl := ratioInterval([]float64{0.90, 0.95, 0.92, 0.97, 0.93})
 	for _, c := range []struct {
@@ -181,23 +184,33 @@ func TestFloorLine(t *testing.T) {
 		floor interval
 		want  []string
 	}{
-		{"tracer over 5%", ratioInterval([]float64{0.88, 0.90, 0.86, 0.91}), []string{
-			"flight ÷ bare 0.934 (0.901–0.968), UNDECIDED",
-			"Go's runtime tracer alone (flight-floor, traced ÷ bare) 0.887 (0.853–0.923).",
-			"Flight's line (≥ 0.95 of bare) is not reachable while Go's runtime tracer alone costs more than 5%",
-			"Appstats' part, flight ÷ flight-floor: 1.052 (1.007–1.100), MET on its own",
+		{"tracer over 5%, part above 1", ratioInterval([]float64{0.88, 0.90, 0.86, 0.91}), []string{
+			"flight (appstats with the flight recorder ÷ appstats without it) 0.934 (0.901–0.968), UNDECIDED",
+			"Go's runtime tracer alone (flight-floor, traced ÷ bare, no appstats) 0.887 (0.853–0.923).",
+			"Flight = flight-floor × appstats' part; appstats' part, flight ÷ flight-floor: 1.052 (1.007–1.100), MET on its own",
+			"Flight-floor's interval is all below 0.95: Go's runtime tracer alone costs more than 5% in this run.",
+			"appstats' part would need to be at least 1.071 (0.95 ÷ flight-floor's estimate), or 1.029 at flight-floor's high end.",
 		}},
 		{"cannot tell", ratioInterval([]float64{0.93, 0.97, 0.95, 0.96}), []string{
-			"The run cannot tell whether Go's runtime tracer alone costs more than 5%",
+			"Flight-floor's interval holds 0.95: the run cannot tell whether Go's runtime tracer alone costs more than 5%.",
 		}},
 		{"tracer within 5%", ratioInterval([]float64{0.97, 0.98, 0.97, 0.98}), []string{
-			"costs at most 5% in this run",
+			"Go's runtime tracer alone costs at most 5% in this run.",
+		}},
+		{"one pair", ratioInterval([]float64{0.95}), []string{
+			"With one pair the run cannot tell whether flight-floor is below 0.95.",
+			"would need to be at least 1.000 (0.95 ÷ flight-floor's estimate).",
 		}},
 	} {
 		got := floorLine(fl, c.floor, true)
 		for _, w := range c.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("%s: floorLine = %q\nwant it to contain %q", c.name, got, w)
+			}
+		}
+		for _, bad := range []string{"not reachable", "whatever appstats", "flight ÷ bare"} {
+			if strings.Contains(got, bad) {
+				t.Errorf("%s: floorLine = %q\nwant no %q", c.name, got, bad)
 			}
 		}
 	}
@@ -235,14 +248,25 @@ func TestPairSpread(t *testing.T) {
 // differs between its configurations, so the run's pairs were not alike
 // and independent — the summary judges no target: a scenario whose own
 // interval is above the line is UNDECIDED, and a line says why; so is
-// flight's verdict.
+// flight's verdict in its line, and so says result.Verdict.
 func TestSummaryAAGuard(t *testing.T) {
 	flat := []float64{1, 1, 1, 1}
 	hello := pairsResult("hello", []float64{0.97, 0.98, 0.96, 0.97}, flat)
 	aa := pairsResult(aaScenario, []float64{1.30, 1.40, 1.35, 1.32}, flat)
 	aa.Reference = true
+	fl := pairsResult("flight", []float64{0.97, 0.98, 0.96, 0.97}, flat)
+	floor := pairsResult(floorScenario, []float64{0.97, 0.98, 0.97, 0.98}, flat)
+	floor.Reference = true
+	results := []*result{hello, fl, floor, aa}
 	var out bytes.Buffer
-	writeSummary(&out, []*result{hello, aa})
+	writeSummary(&out, results)
+	if hello.Verdict(results) != verdictUndecided || fl.Verdict(results) != verdictUndecided || hello.Verdict(nil) != verdictMet {
+		t.Errorf("Verdict: hello %s, flight %s with the A/A arm excluding 1, hello %s without it; want %s, %s, %s",
+			hello.Verdict(results), fl.Verdict(results), hello.Verdict(nil), verdictUndecided, verdictUndecided, verdictMet)
+	}
+	if !strings.Contains(out.String(), "\nFlight's target, by the pairs (95% intervals): flight (appstats with the flight recorder ÷ appstats without it) 0.970 (0.957–0.983), "+verdictUndecided+";") {
+		t.Errorf("with the A/A interval excluding 1, want flight's line UNDECIDED, in:\n%s", out.String())
+	}
 	_, row, _ := strings.Cut(out.String(), "\n| hello | ")
 	row, _, _ = strings.Cut(row, "\n")
 	if !strings.HasSuffix(row, " | "+verdictUndecided+" |") || !strings.Contains(out.String(), "\nEvery verdict above is UNDECIDED: the A/A arm's interval, 1.342 (1.275–1.413), where nothing differs, excludes 1") {
@@ -251,13 +275,9 @@ func TestSummaryAAGuard(t *testing.T) {
 	out.Reset()
 	aa = pairsResult(aaScenario, []float64{0.98, 1.02, 1.01, 0.99}, flat)
 	aa.Reference = true
-	writeSummary(&out, []*result{hello, aa})
-	if !strings.Contains(out.String(), " | "+verdictMet+" |") || strings.Contains(out.String(), "Every verdict above") {
-		t.Errorf("with an A/A interval holding 1, want hello MET and no reason:\n%s", out.String())
-	}
-	fl := ratioInterval([]float64{0.97, 0.98, 0.96, 0.97})
-	floor := ratioInterval([]float64{0.97, 0.98, 0.97, 0.98})
-	if got := floorLine(fl, floor, false); !strings.Contains(got, "flight ÷ bare 0.970 (0.957–0.983), UNDECIDED") {
-		t.Errorf("floorLine untrusted = %q; want flight UNDECIDED", got)
+	writeSummary(&out, []*result{hello, fl, floor, aa})
+	if !strings.Contains(out.String(), "\n| hello | ") || !strings.Contains(out.String(), " | "+verdictMet+" |") || strings.Contains(out.String(), "Every verdict above") ||
+		!strings.Contains(out.String(), "÷ appstats without it) 0.970 (0.957–0.983), "+verdictMet+";") {
+		t.Errorf("with an A/A interval holding 1, want hello and flight MET and no reason:\n%s", out.String())
 	}
 }

@@ -209,7 +209,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.RoundProfiles, "roundprofiles", "", "write a CPU profile of each measured round to PREFIX-SCENARIO-CONFIG-N.prof (CONFIG bare or recorded; not with -cpuprofile)")
 	fs.StringVar(&o.HeapProfiles, "heapprofiles", "", "write a heap profile after each scenario's last recorded round to PREFIX-SCENARIO.heap")
 	fs.StringVar(&o.Only, "only", "", "run one configuration alone, bare or recorded (for callgrind; the ratios are then 0)")
-	fs.Int64Var(&o.Ballast, "ballast", 0, "with -only bare: run the bare rounds beside a pointer-free array of this many bytes (a -only recorded run's live heap less a bare run's: see -heapprofiles), so that the collector paces them as the recorded run's")
+	fs.Int64Var(&o.Ballast, "ballast", 0, "with -only bare: run the bare rounds beside a pointer-free array of this many bytes, at most 1 TiB (a -only recorded run's live heap less a bare run's: see -heapprofiles), so that the collector paces them as the recorded run's")
 	fs.StringVar(&o.Bare, "bare", o.Bare, "the bare arm: clean (the bare rounds run with the recorder and stores closed, their memory released), matched (as clean, beside a pointer-free ballast the size of the heap the recorded configuration held, so that the collector paces both alike) or shared (beside them, as before; needed by -slice)")
 	fs.StringVar(&scen, "scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames, ", ")+", or all")
 	if err := fs.Parse(args); err != nil {

@@ -58,7 +58,7 @@ func TestSmoke(t *testing.T) {
 			}
 			_, row, _ := strings.Cut(out.String(), "\n| "+r.Scenario+" | ")
 			row, _, _ = strings.Cut(row, "\n")
-			if r.Met() || !strings.HasSuffix(row, " | none | reference |") || !strings.Contains(out.String(), "\n| traced | ") {
+			if r.Verdict(results) != "reference" || !strings.HasSuffix(row, " | none | reference |") || !strings.Contains(out.String(), "\n| traced | ") {
 				t.Errorf("%s: no reference row in the summary, or no traced row:\n%s", r.Scenario, out.String())
 			}
 			if !strings.Contains(out.String(), "\nThe flight recorder, split: flight (appstats with it ÷ without) ") {
@@ -77,7 +77,7 @@ func TestSmoke(t *testing.T) {
 			// the summary.
 			_, row, _ := strings.Cut(out.String(), "\n| "+r.Scenario+" | ")
 			row, _, _ = strings.Cut(row, "\n")
-			if r.Stats.Recorded != 0 || r.Met() || !strings.HasSuffix(row, " | none | reference |") || !strings.Contains(out.String(), "\n| bare B | ") {
+			if r.Stats.Recorded != 0 || r.Verdict(results) != "reference" || !strings.HasSuffix(row, " | none | reference |") || !strings.Contains(out.String(), "\n| bare B | ") {
 				t.Errorf("%s: recorder counted %d; no reference row in the summary, or no bare B row:\n%s", r.Scenario, r.Stats.Recorded, out.String())
 			}
 			if !strings.Contains(out.String(), "\nThe method's noise (aa-hello, the same handler in both configurations): ratio ") {
@@ -102,7 +102,7 @@ func TestSmoke(t *testing.T) {
 			}
 			_, row, _ := strings.Cut(out.String(), "\n| "+r.Scenario+" | ")
 			row, _, _ = strings.Cut(row, "\n")
-			if r.Met() || !strings.HasSuffix(row, " | none | reference |") {
+			if r.Verdict(results) != "reference" || !strings.HasSuffix(row, " | none | reference |") {
 				t.Errorf("%s: no reference row in the summary:\n%s", r.Scenario, out.String())
 			}
 			if !strings.Contains(out.String(), "\n## "+r.Scenario+"\n") || !strings.Contains(out.String(), "\n| otelhttp | ") {
@@ -183,6 +183,9 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-only", "recorded"}, check: func(o options) bool { return o.Only == "recorded" }},
 		{args: []string{"-only", "both"}, wantErr: true},
 		{args: []string{"-only", "bare", "-slice", "100ms"}, wantErr: true},
+		{args: []string{"-only", "bare", "-ballast", "1048576"}, check: func(o options) bool { return o.Ballast == 1<<20 }},
+		{args: []string{"-only", "bare", "-ballast", "9000000000000000000"}, wantErr: true}, // make would panic
+		{args: []string{"-only", "bare", "-ballast", "1099511627777"}, wantErr: true},
 	} {
 		o, err := parseFlags(tc.args, io.Discard)
 		if (err != nil) != tc.wantErr {
