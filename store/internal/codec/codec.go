@@ -1202,8 +1202,8 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 			e.s(c.Response)
 		}
 		if m&memPhaseNames != 0 {
-			for i := range c.Phases {
-				ph := &c.Phases[i]
+			for j := range c.Phases {
+				ph := &c.Phases[j]
 				e.d(ph.Start)
 				e.d(ph.Duration)
 			}
