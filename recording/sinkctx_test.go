@@ -51,14 +51,8 @@ func TestSinkCtxShared(t *testing.T) {
 	rec := recording.New(recording.WithSinks(sink), recording.WithBatch(1, time.Millisecond),
 		recording.WithSinkTimeout(timeout))
 	defer rec.Close(context.Background())
-	for i := range 3 {
-		oneRequest(rec, "/shared", 1)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := rec.ForceFlush(ctx)
-		cancel()
-		if err != nil {
-			t.Fatalf("ForceFlush %d: %v", i, err)
-		}
+	for range 3 {
+		requestFlushed(t, rec, "/shared")
 	}
 	ctxs, begins := sink.seen()
 	if len(ctxs) != 3 {
@@ -121,38 +115,51 @@ func TestSinkCtxKeptEnds(t *testing.T) {
 // TestSinkCtxLongTimeout: a sink timeout as long as a Duration holds (a
 // caller's "no timeout", math.MaxInt64) gives every Write a context that is
 // not done: the timeout and its eighth more, summed, must not wrap around to
-// a deadline in the past.
+// a deadline in the past. A timeout past the cap (math.MaxInt64/2, some 146
+// years) is cut to it; one just under the cap is kept, and the sum, its
+// nine eighths, still fits in a Duration (about 1.125 × 2⁶²).
 func TestSinkCtxLongTimeout(t *testing.T) {
-	for _, timeout := range []time.Duration{math.MaxInt64, 270 * 365 * 24 * time.Hour, math.MaxInt64 / 9 * 8} {
-		sink := &ctxSink{errs: true}
-		rec := recording.New(recording.WithSinks(sink), recording.WithBatch(1, time.Millisecond),
-			recording.WithSinkTimeout(timeout))
-		for i := range 2 {
-			oneRequest(rec, "/long", 1)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := rec.ForceFlush(ctx)
-			cancel()
-			if err != nil {
-				t.Fatalf("timeout %v: ForceFlush %d: %v", timeout, i, err)
+	for _, timeout := range []time.Duration{math.MaxInt64, 270 * 365 * 24 * time.Hour, math.MaxInt64/2 - 1} {
+		t.Run(timeout.String(), func(t *testing.T) {
+			sink := &ctxSink{errs: true}
+			rec := recording.New(recording.WithSinks(sink), recording.WithBatch(1, time.Millisecond),
+				recording.WithSinkTimeout(timeout))
+			// Closed below; here too when the test stops before (a second
+			// Close returns ErrClosed).
+			t.Cleanup(func() { rec.Close(context.Background()) })
+			for range 2 {
+				requestFlushed(t, rec, "/long")
 			}
-		}
-		if err := rec.Close(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		ctxs, _ := sink.seen()
-		if len(ctxs) != 2 {
-			t.Fatalf("timeout %v: %d Writes, want 2", timeout, len(ctxs))
-		}
-		if ctxs[1] != ctxs[0] {
-			t.Errorf("timeout %v: the second Write had a context of its own; want the first's", timeout)
-		}
-		for i, err := range sink.errAtWrite {
-			if err != nil {
-				t.Errorf("timeout %v: Write %d began with its context done: %v", timeout, i, err)
+			if err := rec.Close(context.Background()); err != nil {
+				t.Fatal(err)
 			}
-		}
-		if st := rec.Stats(); st.SinkErrors != 0 || st.Written != 2 {
-			t.Errorf("timeout %v: %d written, %d sink errors; want 2 and 0", timeout, st.Written, st.SinkErrors)
-		}
+			ctxs, _ := sink.seen()
+			if len(ctxs) != 2 {
+				t.Fatalf("%d Writes, want 2", len(ctxs))
+			}
+			if ctxs[1] != ctxs[0] {
+				t.Errorf("the second Write had a context of its own; want the first's")
+			}
+			for i, err := range sink.errAtWrite {
+				if err != nil {
+					t.Errorf("Write %d began with its context done: %v", i, err)
+				}
+			}
+			if st := rec.Stats(); st.SinkErrors != 0 || st.Written != 2 {
+				t.Errorf("%d written, %d sink errors; want 2 and 0", st.Written, st.SinkErrors)
+			}
+		})
+	}
+}
+
+// requestFlushed records one request of one call on path and flushes it
+// to the sinks.
+func requestFlushed(t *testing.T, rec *recording.Recorder, path string) {
+	t.Helper()
+	oneRequest(rec, path, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rec.ForceFlush(ctx); err != nil {
+		t.Fatalf("ForceFlush after a request on %s: %v", path, err)
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/ui"
 )
 
@@ -126,4 +128,39 @@ func TestPartRefreshConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// statsCountingStore counts the calls of its store's Stats.
+type statsCountingStore struct {
+	store.Store
+	calls atomic.Int64
+}
+
+func (s *statsCountingStore) Stats(ctx context.Context, w store.Window) (*store.Stats, error) {
+	s.calls.Add(1)
+	return s.Store.Stats(ctx, w)
+}
+
+// TestPartRefreshReadsStatsOnce: one part/refresh reads the store's Stats
+// exactly once, for both of its sections, whatever the history's
+// parameters.
+func TestPartRefreshReadsStatsOnce(t *testing.T) {
+	mem, recs := newStore(t, 40)
+	st := &statsCountingStore{Store: mem}
+	h := ui.NewHandler(st)
+	from, to := recs[0].Start.Add(-time.Minute), time.Now().Add(time.Minute)
+	rangeName := url.QueryEscape(timeMS(from) + "~" + timeMS(to))
+	for _, q := range []string{
+		"", "window=1h", "window=24h&status=5xx", "window=1h&sort=duration&limit=3",
+		"window=" + rangeName, "window=1h&offset=5&limit=5",
+	} {
+		st.calls.Store(0)
+		w := do(h, "GET", "/stats/part/refresh?"+q, nil)
+		if w.Code != 200 {
+			t.Fatalf("%s: %d %s", q, w.Code, w.Body.String())
+		}
+		if n := st.calls.Load(); n != 1 {
+			t.Errorf("%s: part/refresh read the store's Stats %d times, want 1", q, n)
+		}
+	}
 }
