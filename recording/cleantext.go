@@ -263,18 +263,13 @@ func (c *cleanTexts) textHashed(rules *convention.Rules, s string) string {
 // they are, see cleanTexts). red must be the same function at every call,
 // or one giving the same results.
 func (c *cleanTexts) redactHashed(red func(string) string, s string) string {
-	if s == "" || len(s) > maxCleanLen {
-		return red(s)
-	}
-	h := maphash.String(c.seed, s)
-	if c.clean != nil && c.held(h, s) != nil {
-		return s
-	}
-	return c.redactMissed(red, s, h)
+	t, _ := c.redactHeld(red, s)
+	return t
 }
 
 // redactHeld is redactHashed, and also returns the copy clean holds of
-// the result when the result is s, clean, and clean holds it (else "").
+// the result when the result is s, clean, and clean holds it (else ""):
+// the one look-up of both.
 func (c *cleanTexts) redactHeld(red func(string) string, s string) (string, string) {
 	if s == "" || len(s) > maxCleanLen {
 		return red(s), ""

@@ -1,8 +1,6 @@
 package ui_test
 
 import (
-	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -18,15 +16,10 @@ import (
 func TestPartHistoryAllocs(t *testing.T) {
 	st := memstore.New(0)
 	defer st.Close()
-	if err := st.Write(context.Background(), helloRecords(time.Now().Add(-time.Minute), time.Millisecond, 500, 1)); err != nil {
-		t.Fatal(err)
-	}
+	writeRecs(t, st, helloRecords(time.Now().Add(-time.Minute), time.Millisecond, 500, 1)...)
 	h := ui.NewHandler(st)
 	get := func() {
-		w := httptest.NewRecorder()
-		r := httptest.NewRequest("GET", "/stats/part/history", nil)
-		r.RemoteAddr, r.Host = local, local
-		h.ServeHTTP(w, r)
+		w := do(h, "GET", "/stats/part/history", nil)
 		if w.Code != 200 {
 			t.Fatal(w.Code, w.Body.String())
 		}

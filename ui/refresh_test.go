@@ -83,9 +83,7 @@ func TestPartRefreshShowsNewRecord(t *testing.T) {
 	stats1, hist1 := refresh()
 	rec := makeRecord(time.Now(), 999, "/fresh", 200, 2)
 	rec.Route = "GET /fresh/{route}"
-	if err := st.Write(context.Background(), []*recording.Record{rec}); err != nil {
-		t.Fatal(err)
-	}
+	writeRecs(t, st, rec)
 	stats2, hist2 := refresh()
 	id := rec.ID.String()
 	if strings.Contains(hist1, id) || !strings.Contains(hist2, id) {
