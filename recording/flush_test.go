@@ -154,6 +154,14 @@ func TestForceFlushDropped(t *testing.T) {
 	if p := <-seen; p != "/a" {
 		t.Fatalf("the second sink saw %s, want /a", p)
 	}
+	// The second sink's queue holds /a until its Write has returned, after
+	// the send to seen: with room for one record, /b would be dropped there
+	// too if it came before (the test hung so, waiting for /b).
+	for ctx := flushCtx(t); rec.Stats().Sinks[1].QueueDepth != 0; time.Sleep(time.Millisecond) {
+		if ctx.Err() != nil {
+			t.Fatal("the second sink's queue did not empty after its Write of /a")
+		}
+	}
 	finish(rec, "/b")
 	if p := <-seen; p != "/b" {
 		t.Fatalf("the second sink saw %s, want /b", p)
