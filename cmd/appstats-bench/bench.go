@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -61,6 +63,13 @@ type options struct {
 	// of appstats alive) or bareShared (beside the recorded
 	// configuration's recorder and stores, as before).
 	Bare string
+	// Probe is the speed probe's interval (see probe.go): each kernel
+	// runs once every Probe through the run; 0 turns it off. Runs with
+	// Only do not start it (callgrind counts every instruction).
+	Probe time.Duration
+	// RoundsCSV, if set, is a file to write every measured round's
+	// figures to, as CSV (see roundsCSVHeader).
+	RoundsCSV string
 	// badgerFill, if not 0, replaces the constant badgerFill (tests).
 	badgerFill uint64
 	// onRound, if set, is called at the start of each round (see
@@ -107,6 +116,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-slice %v: want 0 (rounds) to -duration (%v)", o.Slice, o.Duration)
 	case o.Slice > 0 && o.RoundProfiles != "":
 		return errors.New("-slice and -roundprofiles: an interleaved pair of rounds has no profile of each configuration")
+	case o.Probe != 0 && (o.Probe < time.Millisecond || o.Probe > time.Second):
+		return fmt.Errorf("-probe %v: want 0 (off) or 1ms to 1s", o.Probe)
 	case o.CPUProfile != "" && o.RoundProfiles != "":
 		return errors.New("-cpuprofile and -roundprofiles: a process has one CPU profile at a time; choose one")
 	}
@@ -124,7 +135,13 @@ type round struct {
 	// SinkDropped counts the records a sink dropped during the round
 	// (recorded rounds).
 	SinkDropped uint64
-	lat         []time.Duration
+	// Probe is the speed probe's figures over the round (none without
+	// the probe, and in a sliced pair).
+	Probe probeStats
+	// Machine is the whole machine's CPU time over the round (/proc/stat;
+	// zero where it cannot be read, and in a sliced pair).
+	Machine machineCPU
+	lat     []time.Duration
 }
 
 // RPS is the round's throughput.
@@ -303,7 +320,7 @@ func ratio(a, b float64) float64 {
 
 // run runs the scenarios in o, writes a markdown report to w, and returns the
 // results.
-func run(ctx context.Context, o options, w io.Writer) ([]*result, error) {
+func run(ctx context.Context, o options, w io.Writer) (_ []*result, err error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -320,24 +337,53 @@ func run(ctx context.Context, o options, w io.Writer) ([]*result, error) {
 	if _, ok := cputime.Process(); !ok {
 		fmt.Fprintf(w, "Process CPU time is not available on %s: CPU/req shows 0.\n", runtime.GOOS)
 	}
+	var csvw *csv.Writer
+	if o.RoundsCSV != "" {
+		f, err := os.Create(o.RoundsCSV)
+		if err != nil {
+			return nil, fmt.Errorf("-roundscsv: %w", err)
+		}
+		defer func() { err = errors.Join(err, f.Close()) }()
+		if csvw, err = newRoundsCSV(f); err != nil {
+			return nil, fmt.Errorf("-roundscsv: %w", err)
+		}
+	}
+	var probe *speedProbe
+	if o.Only == "" {
+		probe = startProbe(o.Probe)
+		defer probe.stop()
+	}
+	switch {
+	case probe != nil:
+		fmt.Fprintf(w, "Speed probe: every %v, on a goroutine locked to its thread, a fixed kernel of %d dependent multiply–xorshift steps (alu, registers only) and one of %d loads chasing a random cycle through %d MiB mapped off the heap (mem), each timed by its thread's CPU time; a round's figure is each kernel's median time per run.\n",
+			o.Probe, probeALUIters, probeMemHops, probeMemBytes>>20)
+	case o.Only == "" && o.Probe > 0:
+		fmt.Fprintf(w, "Speed probe: not available on %s (no thread CPU clock).\n", runtime.GOOS)
+	}
 	var results []*result
 	for _, name := range o.Scenarios {
-		res, err := runScenario(ctx, name, o)
+		res, err := runScenario(ctx, name, o, probe)
 		if err != nil {
 			return results, fmt.Errorf("scenario %s: %w", name, err)
 		}
 		results = append(results, res)
 		writeScenario(w, res)
+		if csvw != nil {
+			if err := roundsCSV(csvw, res); err != nil {
+				return results, fmt.Errorf("-roundscsv: %w", err)
+			}
+		}
 	}
 	writeSummary(w, results)
 	return results, nil
 }
 
-func runScenario(ctx context.Context, name string, o options) (res *result, err error) {
+func runScenario(ctx context.Context, name string, o options, probe *speedProbe) (res *result, err error) {
 	env, err := setup(name, o)
 	if err != nil {
 		return nil, err
 	}
+	env.probe = probe
 	defer func() { err = errors.Join(err, env.close()) }()
 	res = &result{Scenario: name, Note: env.note, Reference: isReference(name), Measured: env.config}
 	env.onRound = o.onRound
@@ -709,6 +755,7 @@ func writeSummary(w io.Writer, results []*result) {
 	}
 	writeFloor(w, results)
 	writeNoise(w, results)
+	writeProbe(w, results)
 }
 
 // aaOf returns the A/A arm's result among results, or nil.

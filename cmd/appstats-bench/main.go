@@ -87,7 +87,7 @@
 //
 // Usage:
 //
-//	appstats-bench [-scenario all] [-duration 2s] [-rounds 4] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-bare matched|clean|shared] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded] [-ballast bytes]
+//	appstats-bench [-scenario all] [-duration 2s] [-rounds 4] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-bare matched|clean|shared] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded] [-ballast bytes] [-probe 10ms] [-roundscsv file]
 //
 // Scenarios:
 //
@@ -211,6 +211,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Only, "only", "", "run one configuration alone, bare or recorded (for callgrind; the ratios are then 0)")
 	fs.Int64Var(&o.Ballast, "ballast", 0, "with -only bare: run the bare rounds beside a pointer-free array of this many bytes, at most 1 TiB (a -only recorded run's live heap less a bare run's: see -heapprofiles), so that the collector paces them as the recorded run's")
 	fs.StringVar(&o.Bare, "bare", o.Bare, "the bare arm: clean (the bare rounds run with the recorder and stores closed, their memory released), matched (as clean, beside a pointer-free ballast the size of the heap the recorded configuration held, so that the collector paces both alike) or shared (beside them, as before; needed by -slice)")
+	fs.DurationVar(&o.Probe, "probe", o.Probe, "run the speed probe's kernels once every PROBE through the run (1ms to 1s; 0: off; not with -only), and report how the CPU's speed moved between rounds")
+	fs.StringVar(&o.RoundsCSV, "roundscsv", "", "write every measured round's figures (requests, CPU, the runtime's and the system's counters, the speed probe's) to this file as CSV")
 	fs.StringVar(&scen, "scenario", "all", "comma-separated scenarios: "+strings.Join(scenarioNames, ", ")+", or all")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -241,5 +243,6 @@ func defaultOptions() options {
 		Warmup:      500 * time.Millisecond,
 		Scenarios:   slices.Clone(scenarioNames),
 		Bare:        bareMatched,
+		Probe:       10 * time.Millisecond,
 	}
 }

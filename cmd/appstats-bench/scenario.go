@@ -112,6 +112,9 @@ type env struct {
 	// onRound, if set, is called at the start of each round, after its
 	// collection (see options.onRound).
 	onRound func(e *env, recorded, warmup bool)
+	// probe is the run's speed probe, nil without one; each round takes
+	// its figures (see speedProbe.take).
+	probe *speedProbe
 }
 
 func (e *env) close() error {
@@ -150,6 +153,8 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 	if recorded && e.rec != nil {
 		dropped0 = sinkDropped(e.rec.Stats())
 	}
+	e.probe.take() // what ran before the round is no part of it
+	mach0, machOK := readMachine()
 	cpu0, _ := cputime.Process()
 	gc0 := readGC()
 	var stop func()
@@ -172,13 +177,18 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 	}
 	cpu1, _ := cputime.Process()
 	gc := readGC().sub(gc0)
+	probe := e.probe.take()
+	mach1, machOK1 := readMachine()
 	if recorded && e.after != nil {
 		e.after()
 	}
 	if len(lat) == 0 && ctx.Err() == nil {
 		return round{}, fmt.Errorf("no request succeeded (%d failed)", errs)
 	}
-	r = round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, GC: gc, Drain: drain, lat: lat}
+	r = round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, GC: gc, Drain: drain, Probe: probe, lat: lat}
+	if machOK && machOK1 {
+		r.Machine = mach1.sub(mach0)
+	}
 	if recorded && e.rec != nil {
 		r.SinkDropped = sinkDropped(e.rec.Stats()) - dropped0
 	}
