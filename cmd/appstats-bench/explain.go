@@ -136,6 +136,8 @@ type roundCandidate struct {
 // round by round.
 var roundCandidates = []roundCandidate{
 	{"probe alu", true, func(r round) float64 { return nanOr(r.Probe.ok(), float64(r.Probe.ALU)) }},
+	{"probe wide", true, func(r round) float64 { return nanOr(r.Probe.ok(), float64(r.Probe.Wide)) }},
+	{"probe l2", true, func(r round) float64 { return nanOr(r.Probe.ok(), float64(r.Probe.L2)) }},
 	{"probe mem", true, func(r round) float64 { return nanOr(r.Probe.ok(), float64(r.Probe.Mem)) }},
 	{"probe switched out", false, func(r round) float64 { return nanOr(r.Probe.ok(), r.Probe.Switched) }},
 	{"CPU share", true, func(r round) float64 { return ratio(float64(r.CPU), float64(r.Elapsed)) }},

@@ -14,46 +14,60 @@ import (
 // if the cause is the machine's speed (a host's other tenants on the same
 // core or cache, the clock frequency), a fixed kernel timed by its own
 // thread's CPU time slows with it, whatever share of the CPU the process
-// got. The probe runs two kernels at intervals through the whole run on a
+// got. The probe runs four kernels at intervals through the whole run on a
 // goroutine locked to its thread, each timed by that thread's CPU time
-// (CLOCK_THREAD_CPUTIME_ID, read before and after, outside the kernel):
+// (CLOCK_THREAD_CPUTIME_ID, read before and after, outside the kernel);
+// none allocates or makes a system call:
 //
-//   - alu: probeALUIters steps of a multiply–xorshift chain, each step
-//     depending on the last: registers only, no memory, no allocation, no
-//     system call. Its time moves with the core's clock and with what
-//     shares the core's pipeline (an SMT sibling).
-//   - mem: probeMemHops steps of a pointer chase through a random cycle
-//     over probeMemBytes, mapped once off the Go heap: each step a load
-//     that misses the core's own caches and is served from the shared
-//     last-level cache or memory. Its time moves with what shares the
-//     cache and the memory bus.
+//   - alu: probeALUIters steps of one multiply–xorshift chain, each step
+//     depending on the last: registers only, bound by the latency of the
+//     core's multiplier and shifts. Its time moves with the core's clock.
+//   - wide: probeWideIters steps of four such chains side by side, bound by
+//     how many operations the core issues a cycle: what an SMT sibling on
+//     the host's core takes from it slows this one, not alu.
+//   - l2: probeL2Hops steps of a pointer chase through a random cycle over
+//     probeL2Bytes (within a core's L2): each step a load from L2, slowed
+//     by whatever evicts it from there (a sibling, an interruption).
+//   - mem: probeMemHops steps of a chase through probeMemBytes (beyond the
+//     L2, a quarter of the shared L3): each step a load from the L3 or
+//     memory, its page rarely in the TLB; slowed by what shares the cache
+//     and the memory bus.
 //
-// The alu kernel takes ~30 µs on this machine (2.7 GHz EPYC), the mem kernel ~50 µs (a load from memory, its page not in the TLB): with one run
-// of each every -probe interval (10 ms by default) the probe costs about
-// 1% of one core, 0.5% of a two-core process, the same in both
-// configurations; the report states its measured cost. A round's figure
-// for each kernel is the median of its runs' times: a run that a
+// The chases' tables are mapped once off the Go heap, so that they change
+// neither the collector's pacing nor what it marks. On this machine (2.7
+// GHz EPYC, a VM) alu takes ~30 µs, wide ~15 µs, l2 ~10 µs and mem ~30 µs
+// a run: with a run of each every -probe interval (10 ms by default) the
+// probe costs ~0.9% of one core, ~0.5% of a two-core process's CPU, the
+// same in both configurations; the report states what it cost. A round's
+// figure for each kernel is the median of its runs' times: a run that a
 // collection's stop of the world or a context switch lands in reads long,
 // and the median leaves it out.
 
 const (
-	probeALUIters = 10_000
-	probeMemBytes = 8 << 20 // a quarter of this machine's L3, above any core's L2 (1 MiB)
-	probeMemHops  = 100
+	probeALUIters  = 10_000
+	probeWideIters = 5_000
+	probeL2Bytes   = 512 << 10 // half a core's L2 (1 MiB) on this machine
+	probeL2Hops    = 1_000
+	probeMemBytes  = 8 << 20 // a quarter of this machine's L3, above any core's L2
+	probeMemHops   = 50
 )
 
 // probeSample is one tick of the probe: each kernel's thread CPU time, and
 // the wall time of the alu kernel (longer than its CPU time when the thread
 // was switched out during it).
 type probeSample struct {
-	ALU, Mem, ALUWall time.Duration
+	ALU, Wide, L2, Mem, ALUWall time.Duration
 }
 
 // probeStats summarize the probe's runs over one round.
 type probeStats struct {
 	N int // ticks in the round
-	// ALU and Mem are the medians of the kernels' thread CPU times.
-	ALU, Mem time.Duration
+	// ALU, Wide, L2 and Mem are the medians of the kernels' thread CPU
+	// times.
+	ALU, Wide, L2, Mem time.Duration
+	// ALUMean and MemMean are their means, which the runs that an
+	// interruption lengthened move (-roundscsv only).
+	ALUMean, MemMean time.Duration
 	// Switched is the fraction of alu runs whose wall time exceeded their
 	// CPU time by more than half: the thread was switched out during it.
 	Switched float64
@@ -63,7 +77,7 @@ type probeStats struct {
 }
 
 // ok reports whether the round has probe figures.
-func (p probeStats) ok() bool { return p.N > 0 && p.ALU > 0 && p.Mem > 0 }
+func (p probeStats) ok() bool { return p.N > 0 && p.ALU > 0 && p.Wide > 0 && p.L2 > 0 && p.Mem > 0 }
 
 // summarizeProbe returns the statistics of samples.
 func summarizeProbe(samples []probeSample) probeStats {
@@ -72,17 +86,25 @@ func summarizeProbe(samples []probeSample) probeStats {
 		return probeStats{}
 	}
 	alu := make([]time.Duration, n)
+	wide := make([]time.Duration, n)
+	l2 := make([]time.Duration, n)
 	mem := make([]time.Duration, n)
 	var cpu time.Duration
 	switched := 0
 	for i, s := range samples {
-		alu[i], mem[i] = s.ALU, s.Mem
-		cpu += s.ALU + s.Mem
+		alu[i], wide[i], l2[i], mem[i] = s.ALU, s.Wide, s.L2, s.Mem
+		cpu += s.ALU + s.Wide + s.L2 + s.Mem
 		if s.ALUWall > s.ALU+s.ALU/2 {
 			switched++
 		}
 	}
-	return probeStats{N: n, ALU: medianDur(alu), Mem: medianDur(mem), Switched: float64(switched) / float64(n), CPU: cpu}
+	var sa, sm time.Duration
+	for i := range alu {
+		sa += alu[i]
+		sm += mem[i]
+	}
+	return probeStats{N: n, ALU: medianDur(alu), Wide: medianDur(wide), L2: medianDur(l2), Mem: medianDur(mem), ALUMean: sa / time.Duration(n), MemMean: sm / time.Duration(n),
+		Switched: float64(switched) / float64(n), CPU: cpu}
 }
 
 // medianDur returns the median of ds (sorting it), 0 for none.
@@ -108,6 +130,31 @@ func aluKernel(x uint64, n int) uint64 {
 		x *= 0x9e3779b97f4a7c15
 	}
 	return x
+}
+
+// wideKernel runs n steps of four independent multiply–xorshift chains
+// from x, in place.
+func wideKernel(x *[4]uint64, n int) {
+	a, b, c, d := x[0], x[1], x[2], x[3]
+	for range n {
+		a ^= a << 13
+		b ^= b << 13
+		c ^= c << 13
+		d ^= d << 13
+		a ^= a >> 7
+		b ^= b >> 7
+		c ^= c >> 7
+		d ^= d >> 7
+		a ^= a << 17
+		b ^= b << 17
+		c ^= c << 17
+		d ^= d << 17
+		a *= 0x9e3779b97f4a7c15
+		b *= 0x9e3779b97f4a7c15
+		c *= 0x9e3779b97f4a7c15
+		d *= 0x9e3779b97f4a7c15
+	}
+	x[0], x[1], x[2], x[3] = a, b, c, d
 }
 
 // memKernel follows n links of the cycle in next from i and returns where
@@ -156,30 +203,32 @@ func startProbe(every time.Duration) *speedProbe {
 	if _, ok := threadCPU(); !ok {
 		return nil
 	}
-	mem, free, err := mapWords(probeMemBytes / 4)
+	words, free, err := mapWords((probeL2Bytes + probeMemBytes) / 4)
 	if err != nil {
 		return nil
 	}
+	l2, mem := words[:probeL2Bytes/4], words[probeL2Bytes/4:]
+	fillCycle(l2)
 	fillCycle(mem)
 	p := &speedProbe{every: every, stopc: make(chan struct{}), done: make(chan struct{}),
 		samples: make([]probeSample, 0, 4096)}
-	go p.loop(mem, free)
+	go p.loop(l2, mem, free)
 	return p
 }
 
-func (p *speedProbe) loop(mem []uint32, free func()) {
+func (p *speedProbe) loop(l2, mem []uint32, free func()) {
 	defer close(p.done)
 	defer free()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	t := time.NewTicker(p.every)
 	defer t.Stop()
-	x, at := uint64(1), uint32(0)
+	x, wide, atL2, atMem := uint64(1), [4]uint64{1, 2, 3, 4}, uint32(0), uint32(0)
 	for {
 		select {
 		case <-p.stopc:
 			p.mu.Lock()
-			p.sink = x + uint64(at)
+			p.sink = x + wide[0] + wide[1] + wide[2] + wide[3] + uint64(atL2) + uint64(atMem)
 			p.mu.Unlock()
 			return
 		case <-t.C:
@@ -189,9 +238,13 @@ func (p *speedProbe) loop(mem []uint32, free func()) {
 		x = aluKernel(x, probeALUIters)
 		c1, _ := threadCPU()
 		w1 := time.Now()
-		at = memKernel(mem, at, probeMemHops)
+		wideKernel(&wide, probeWideIters)
 		c2, _ := threadCPU()
-		s := probeSample{ALU: c1 - c0, Mem: c2 - c1, ALUWall: w1.Sub(w0)}
+		atL2 = memKernel(l2, atL2, probeL2Hops)
+		c3, _ := threadCPU()
+		atMem = memKernel(mem, atMem, probeMemHops)
+		c4, _ := threadCPU()
+		s := probeSample{ALU: c1 - c0, Wide: c2 - c1, L2: c3 - c2, Mem: c4 - c3, ALUWall: w1.Sub(w0)}
 		p.mu.Lock()
 		p.samples = append(p.samples, s)
 		p.mu.Unlock()

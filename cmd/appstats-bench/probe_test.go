@@ -18,9 +18,9 @@ import (
 // measured round.
 func withProbe(r *result, probe []float64) *result {
 	for i := range r.Bare.Rounds {
-		r.Bare.Rounds[i].Probe = probeStats{N: 100, ALU: 10 * time.Microsecond, Mem: 50 * time.Microsecond}
+		r.Bare.Rounds[i].Probe = probeStats{N: 100, ALU: 10 * time.Microsecond, Wide: 10 * time.Microsecond, L2: 10 * time.Microsecond, Mem: 50 * time.Microsecond}
 		q := probe[i]
-		r.Recorded.Rounds[i].Probe = probeStats{N: 100, ALU: time.Duration(q * 10e3), Mem: time.Duration(q * 50e3)}
+		r.Recorded.Rounds[i].Probe = probeStats{N: 100, ALU: time.Duration(q * 10e3), Wide: time.Duration(q * 10e3), L2: time.Duration(q * 10e3), Mem: time.Duration(q * 50e3)}
 	}
 	return r
 }
@@ -164,16 +164,17 @@ func TestAAAdjustmentCheck(t *testing.T) {
 func TestSummarizeProbe(t *testing.T) {
 	us := time.Microsecond
 	s := summarizeProbe([]probeSample{
-		{ALU: 30 * us, Mem: 50 * us, ALUWall: 30 * us},
-		{ALU: 31 * us, Mem: 52 * us, ALUWall: 90 * us}, // switched out
-		{ALU: 90 * us, Mem: 51 * us, ALUWall: 95 * us}, // a long run: not the median
-		{ALU: 29 * us, Mem: 49 * us, ALUWall: 40 * us},
+		{ALU: 30 * us, Wide: 15 * us, L2: 10 * us, Mem: 50 * us, ALUWall: 30 * us},
+		{ALU: 31 * us, Wide: 16 * us, L2: 11 * us, Mem: 52 * us, ALUWall: 90 * us}, // switched out
+		{ALU: 90 * us, Wide: 15 * us, L2: 10 * us, Mem: 51 * us, ALUWall: 95 * us}, // a long run: not the median
+		{ALU: 29 * us, Wide: 14 * us, L2: 12 * us, Mem: 49 * us, ALUWall: 40 * us},
 	})
-	want := probeStats{N: 4, ALU: 30500 * time.Nanosecond, Mem: 50500 * time.Nanosecond, Switched: 0.25, CPU: 180*us + 202*us}
+	want := probeStats{N: 4, ALU: 30500 * time.Nanosecond, Wide: 15 * us, L2: 10500 * time.Nanosecond, Mem: 50500 * time.Nanosecond,
+		ALUMean: 45 * us, MemMean: 50500 * time.Nanosecond, Switched: 0.25, CPU: 180*us + 60*us + 43*us + 202*us}
 	if s != want {
 		t.Errorf("summarizeProbe = %+v, want %+v", s, want)
 	}
-	if s := summarizeProbe(nil); s.ok() {
+	if s := summarizeProbe(nil); s.ok() || (probeStats{N: 1, ALU: 1, Wide: 1, L2: 1}).ok() {
 		t.Errorf("no samples: %+v, want none", s)
 	}
 }
@@ -210,9 +211,9 @@ func TestExplainRounds(t *testing.T) {
 		for i, speed := range []float64{1, 1.05, 0.97, 1.02} {
 			alu := time.Duration(10e3 * speed)
 			r.Bare.add(round{Requests: 1000, Elapsed: time.Second, CPU: time.Duration(1000 * level * 1e3 * speed),
-				Probe: probeStats{N: 10, ALU: alu, Mem: 50 * time.Microsecond}})
+				Probe: probeStats{N: 10, ALU: alu, Wide: alu, L2: alu, Mem: 50 * time.Microsecond}})
 			r.Recorded.add(round{Requests: 1000, Elapsed: time.Second, CPU: time.Duration(1000 * level * 1.1e3 * speed * (1 + 0.01*float64(i%2))),
-				Probe: probeStats{N: 10, ALU: time.Duration(float64(alu) * (1 + 0.01*float64(i%2))), Mem: 50 * time.Microsecond}})
+				Probe: probeStats{N: 10, ALU: time.Duration(float64(alu) * (1 + 0.01*float64(i%2))), Wide: alu, L2: alu, Mem: 50 * time.Microsecond}})
 		}
 		results = append(results, r)
 	}
@@ -272,8 +273,9 @@ func TestRoundsCSV(t *testing.T) {
 	}
 }
 
-// TestSpeedProbeRuns: the probe ticks, each tick timing both kernels by
-// its thread's CPU time, and stops when told.
+// TestSpeedProbeRuns: the probe ticks, each tick timing its kernels by
+// its thread's CPU time, stops when told, and take forgets what it
+// returned.
 func TestSpeedProbeRuns(t *testing.T) {
 	if _, ok := threadCPU(); !ok {
 		t.Skipf("no thread CPU clock on %s", runtime.GOOS)
@@ -292,9 +294,9 @@ func TestSpeedProbeRuns(t *testing.T) {
 			break
 		}
 	}
-	s = p.take()
 	p.stop()
-	if !s.ok() || s.CPU < s.ALU || s.CPU < s.Mem {
+	s = p.take()
+	if !s.ok() || s.CPU < s.ALU+s.Wide+s.L2+s.Mem {
 		t.Errorf("probe figures %+v; want runs with both kernels timed", s)
 	}
 	if p.take().N != 0 {

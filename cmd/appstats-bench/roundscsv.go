@@ -11,9 +11,10 @@ import (
 // round. pair counts pairs from 1; first is 1 for the round of the pair
 // that ran first (see pairOrder); config is "bare" or "measured" (the
 // recorded configuration, or a reference's traced, otelhttp or bare B
-// one). Times are in nanoseconds (the probe's kernels: median per run),
-// the rest as counted over the round; machine_* from /proc/stat (0 where
-// not read), 10 ms resolution.
+// one). Times are in nanoseconds (probe_alu_ns, _wide_ns, _l2_ns and _mem_ns:
+// the kernels' median time per run, probe_*_mean_ns their mean), the rest as
+// counted over the round; machine_* from /proc/stat (0 where not read),
+// 10 ms resolution.
 var roundsCSVHeader = []string{
 	"scenario", "pair", "config", "first",
 	"requests", "errors", "elapsed_ns", "cpu_ns",
@@ -21,7 +22,7 @@ var roundsCSVHeader = []string{
 	"goroutine_runs", "mutex_wait_ns", "scavenge_cpu_ns",
 	"voluntary_switches", "involuntary_switches", "minor_faults",
 	"drain_ns", "sink_dropped",
-	"probe_runs", "probe_alu_ns", "probe_mem_ns", "probe_switched", "probe_cpu_ns",
+	"probe_runs", "probe_alu_ns", "probe_wide_ns", "probe_l2_ns", "probe_mem_ns", "probe_alu_mean_ns", "probe_mem_mean_ns", "probe_switched", "probe_cpu_ns",
 	"machine_busy_ns", "machine_idle_ns", "machine_steal_ns",
 }
 
@@ -46,7 +47,7 @@ func roundsCSV(w *csv.Writer, res *result) error {
 				u(r.GC.Runs), d(r.GC.MutexWait), d(r.GC.ScavengeCPU),
 				u(r.GC.Voluntary), u(r.GC.Involuntary), u(r.GC.MinorFaults),
 				d(r.Drain), u(r.SinkDropped),
-				strconv.Itoa(r.Probe.N), d(r.Probe.ALU), d(r.Probe.Mem), strconv.FormatFloat(r.Probe.Switched, 'f', 4, 64), d(r.Probe.CPU),
+				strconv.Itoa(r.Probe.N), d(r.Probe.ALU), d(r.Probe.Wide), d(r.Probe.L2), d(r.Probe.Mem), d(r.Probe.ALUMean), d(r.Probe.MemMean), strconv.FormatFloat(r.Probe.Switched, 'f', 4, 64), d(r.Probe.CPU),
 				d(r.Machine.Busy), d(r.Machine.Idle), d(r.Machine.Steal),
 			}
 			if err := w.Write(row); err != nil {
