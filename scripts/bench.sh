@@ -89,7 +89,7 @@ fi
 log "load test: $LOAD_ROUNDS rounds of $LOAD_DURATION per configuration, concurrency $LOAD_CONC"
 go build -o "$OUT/appstats-bench" ./cmd/appstats-bench
 "$OUT/appstats-bench" -scenario all -duration "$LOAD_DURATION" -rounds "$LOAD_ROUNDS" \
-  -concurrency "$LOAD_CONC" > "$OUT/load.md"
+  -concurrency "$LOAD_CONC" -roundscsv "$OUT/rounds.csv" > "$OUT/load.md"
 rm -f "$OUT/appstats-bench"
 
 # ---------------------------------------------------------------- 3b. instructions

@@ -355,7 +355,7 @@ func run(ctx context.Context, o options, w io.Writer) (_ []*result, err error) {
 	}
 	switch {
 	case probe != nil:
-		fmt.Fprintf(w, "Speed probe: every %v, on a goroutine locked to its thread, four fixed kernels, each timed by its thread's CPU time (no allocation, no system call): alu, %d steps of one dependent multiply–xorshift chain (the core's clock); wide, %d steps of four such chains side by side (the core's issue width, which an SMT sibling shares); l2, %d loads chasing a random cycle through %d KiB (the core's L2); mem, %d loads chasing one through %d MiB (the shared L3 and memory), both mapped off the heap. A round's figure is each kernel's median time per run; the adjusted ratio uses alu's.\n",
+		fmt.Fprintf(w, "Speed probe: every %v, on a goroutine locked to its thread, four fixed kernels, each timed by its thread's CPU time (no allocation, no system call): alu, %d steps of one dependent multiply–xorshift chain (the core's clock); wide, %d steps of four such chains side by side (the core's issue width, which an SMT sibling shares); l2, %d loads chasing a random cycle through %d KiB (evicted from the core's L2 between runs: the L3); mem, %d loads chasing one through %d MiB (the shared L3 and memory), both mapped off the heap. A round's figure is each kernel's median time per run; the adjusted ratio uses alu's.\n",
 			o.Probe, probeALUIters, probeWideIters, probeL2Hops, probeL2Bytes>>10, probeMemHops, probeMemBytes>>20)
 	case o.Only == "" && o.Probe > 0:
 		fmt.Fprintf(w, "Speed probe: not available on %s (no thread CPU clock).\n", runtime.GOOS)

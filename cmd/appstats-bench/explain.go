@@ -178,6 +178,11 @@ type explained struct {
 	name string
 	r    float64
 	n    int
+	// slope is the least-squares slope of the log of CPU per request on
+	// the figure (on its log, for a time per run or a rate): for a probe
+	// kernel, 1 if CPU per request moves as much as the kernel's time.
+	slope float64
+	log   bool
 }
 
 // explainRounds returns, for each candidate, the correlation over every
@@ -213,9 +218,22 @@ func explainRounds(results []*result) []explained {
 				xs, ys = append(xs, demean(gx)...), append(ys, demean(gy)...)
 			}
 		}
-		out = append(out, explained{name: c.name, r: corr(xs, ys), n: len(xs)})
+		out = append(out, explained{name: c.name, r: corr(xs, ys), n: len(xs), slope: corr(xs, ys) * sd(ys) / sd(xs), log: c.log})
 	}
 	return out
+}
+
+// sd is the standard deviation of xs about 0 (they are deviations from
+// their groups' means), NaN for none.
+func sd(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += x * x
+	}
+	return math.Sqrt(ss / float64(len(xs)))
 }
 
 // demean returns xs less their mean.
@@ -282,10 +300,14 @@ func writeProbe(w io.Writer, results []*result) {
 		if math.IsNaN(e.r) {
 			continue
 		}
+		if strings.HasPrefix(e.name, "probe ") && e.log {
+			parts = append(parts, fmt.Sprintf("%s %.2f (r %+.2f, slope %.1f)", e.name, e.r*e.r, e.r, e.slope))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %.2f (r %+.2f)", e.name, e.r*e.r, e.r))
 	}
 	if len(parts) > 0 {
-		fmt.Fprintf(w, "\nWhat moves CPU per request from round to round (every round of every scenario, the log of its CPU per request and each figure less the mean of its scenario's configuration's rounds; r², the share of that variance each figure alone would explain, and r): %s.\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "\nWhat moves CPU per request from round to round (every round of every scenario, the log of its CPU per request and each figure less the mean of its scenario's configuration's rounds; r², the share of that variance each figure alone would explain, and r; for the probe's kernels also the slope of log CPU per request on the log of the kernel's time, 1 if CPU per request moves as much as the kernel, which the adjusted ratio assumes): %s.\n", strings.Join(parts, ", "))
 	}
 	var cost, cpu time.Duration
 	var ticks int

@@ -27,7 +27,15 @@
 // goroutines were scheduled (the count of /sched/latencies), the
 // process's voluntary and involuntary context switches and minor page
 // faults (getrusage), the time goroutines waited for a sync.Mutex and the
-// scavenger's CPU. -trace writes an execution trace of the run (with
+// scavenger's CPU. A speed probe (-probe, every 20 ms by default; not
+// with -only, whose instructions callgrind counts) runs fixed kernels on a
+// thread of its own through the run, each timed by that thread's CPU time
+// (probe.go): how fast the CPU executed them in each round, whatever share
+// of it the process got. The summary shows each scenario's pairs of probe
+// times, how well they track the pairs' CPU per request, a speed-adjusted
+// ratio with its interval (shown, not judged), and which of the round's
+// figures moves with its CPU per request. -roundscsv writes every measured
+// round's figures to a CSV file. -trace writes an execution trace of the run (with
 // -only, of one configuration: go tool trace shows each goroutine's
 // wakeups and the procs started for them). -heapprofiles writes a heap profile after each scenario's
 // last recorded round: what its stores and the recorder hold. -ballast
@@ -87,7 +95,7 @@
 //
 // Usage:
 //
-//	appstats-bench [-scenario all] [-duration 2s] [-rounds 4] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-bare matched|clean|shared] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded] [-ballast bytes] [-probe 10ms] [-roundscsv file]
+//	appstats-bench [-scenario all] [-duration 2s] [-rounds 4] [-concurrency 8] [-warmup 500ms] [-requests 1000000] [-bare matched|clean|shared] [-slice 0] [-cpuprofile file | -roundprofiles prefix] [-trace file] [-heapprofiles prefix] [-only bare|recorded] [-ballast bytes] [-probe 20ms] [-roundscsv file]
 //
 // Scenarios:
 //
@@ -243,6 +251,6 @@ func defaultOptions() options {
 		Warmup:      500 * time.Millisecond,
 		Scenarios:   slices.Clone(scenarioNames),
 		Bare:        bareMatched,
-		Probe:       10 * time.Millisecond,
+		Probe:       20 * time.Millisecond,
 	}
 }

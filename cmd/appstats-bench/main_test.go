@@ -186,7 +186,7 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-only", "bare", "-ballast", "1048576"}, check: func(o options) bool { return o.Ballast == 1<<20 }},
 		{args: []string{"-only", "bare", "-ballast", "9000000000000000000"}, wantErr: true}, // make would panic
 		{args: []string{"-only", "bare", "-ballast", "1099511627777"}, wantErr: true},
-		{args: nil, check: func(o options) bool { return o.Probe == 10*time.Millisecond && o.RoundsCSV == "" }},
+		{args: nil, check: func(o options) bool { return o.Probe == 20*time.Millisecond && o.RoundsCSV == "" }},
 		{args: []string{"-probe", "0", "-roundscsv", "/tmp/r.csv"}, check: func(o options) bool { return o.Probe == 0 && o.RoundsCSV == "/tmp/r.csv" }},
 		{args: []string{"-probe", "50ms"}, check: func(o options) bool { return o.Probe == 50*time.Millisecond }},
 		{args: []string{"-probe", "500us"}, wantErr: true}, // more than ~10% of a core

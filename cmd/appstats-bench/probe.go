@@ -26,8 +26,10 @@ import (
 //     how many operations the core issues a cycle: what an SMT sibling on
 //     the host's core takes from it slows this one, not alu.
 //   - l2: probeL2Hops steps of a pointer chase through a random cycle over
-//     probeL2Bytes (within a core's L2): each step a load from L2, slowed
-//     by whatever evicts it from there (a sibling, an interruption).
+//     probeL2Bytes, which would fit a core's L2 but which the load test's
+//     own work evicts between two runs: measured, ~170 ns a load on this
+//     machine, so each load is mostly a miss to the shared L3 or memory
+//     (or a page walk), after the interval's other work.
 //   - mem: probeMemHops steps of a chase through probeMemBytes (beyond the
 //     L2, a quarter of the shared L3): each step a load from the L3 or
 //     memory, its page rarely in the TLB; slowed by what shares the cache
@@ -35,19 +37,22 @@ import (
 //
 // The chases' tables are mapped once off the Go heap, so that they change
 // neither the collector's pacing nor what it marks. On this machine (2.7
-// GHz EPYC, a VM) alu takes ~30 µs, wide ~15 µs, l2 ~10 µs and mem ~30 µs
-// a run: with a run of each every -probe interval (10 ms by default) the
-// probe costs ~0.9% of one core, ~0.5% of a two-core process's CPU, the
-// same in both configurations; the report states what it cost. A round's
-// figure for each kernel is the median of its runs' times: a run that a
-// collection's stop of the world or a context switch lands in reads long,
-// and the median leaves it out.
+// GHz EPYC, a VM) alu takes ~30 µs, wide ~17 µs, l2 ~17 µs and mem ~30 µs
+// a run (mem's loads ~600 ns each: memory, and a page walk under nested
+// paging); a tick, its clock reads and the runs an interruption lengthens
+// included, took ~145 µs of the thread's CPU on average on a busy machine.
+// With a tick every -probe interval (20 ms by default) the probe costs
+// ~0.7% of one core, ~0.4% of the CPU of a two-core process that keeps
+// both cores busy, the same in both configurations; the report states
+// what it cost. A round's figure for each kernel is the median of its
+// runs' times: a run that a collection's stop of the world or a context
+// switch lands in reads long, and the median leaves it out.
 
 const (
 	probeALUIters  = 10_000
 	probeWideIters = 5_000
-	probeL2Bytes   = 512 << 10 // half a core's L2 (1 MiB) on this machine
-	probeL2Hops    = 1_000
+	probeL2Bytes   = 512 << 10 // half a core's L2 (1 MiB) on this machine: see above
+	probeL2Hops    = 100
 	probeMemBytes  = 8 << 20 // a quarter of this machine's L3, above any core's L2
 	probeMemHops   = 50
 )

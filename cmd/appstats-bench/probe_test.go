@@ -221,8 +221,8 @@ func TestExplainRounds(t *testing.T) {
 	for _, e := range explainRounds(results) {
 		got[e.name] = e
 	}
-	if e := got["probe alu"]; e.n != 16 || e.r < 0.999 {
-		t.Errorf("probe alu: r %.4f over %d rounds, want 1 over 16", e.r, e.n)
+	if e := got["probe alu"]; e.n != 16 || e.r < 0.999 || math.Abs(e.slope-1) > 0.01 {
+		t.Errorf("probe alu: r %.4f, slope %.4f over %d rounds, want 1 and 1 over 16", e.r, e.slope, e.n)
 	}
 	if e := got["probe mem"]; !math.IsNaN(e.r) {
 		t.Errorf("probe mem, the same in every round: r %.4f, want none", e.r)
@@ -354,7 +354,7 @@ func TestRoundsCSVFile(t *testing.T) {
 				probed = probed || rd.Probe.ok()
 			}
 		}
-		if !probed || !strings.Contains(out.String(), "\n### The machine's speed (the speed probe)\n") || !strings.Contains(out.String(), "\nSpeed probe: every 10ms, ") {
+		if !probed || !strings.Contains(out.String(), "\n### The machine's speed (the speed probe)\n") || !strings.Contains(out.String(), "\nSpeed probe: every 20ms, ") {
 			t.Errorf("no probe figures in any round, or no probe section in the report:\n%s", out.String())
 		}
 	}
