@@ -219,21 +219,3 @@ func TestFirstStackKeepsNoRecordMemory(t *testing.T) {
 	}
 	e.Release()
 }
-
-// TestAppendIDs checks that appendIDs appends a record's ID, trace ID, span
-// ID and parent's span ID as their bytes, in that order: what appending
-// each of them did before it wrote them a word at a time.
-func TestAppendIDs(t *testing.T) {
-	var r recording.Record
-	for i := range r.ID {
-		r.ID[i], r.TraceID[i] = byte(i+1), byte(0x80+i)
-	}
-	for i := range r.SpanID {
-		r.SpanID[i], r.ParentSpanID[i] = byte(0x40+i), byte(0xf0+i)
-	}
-	want := append([]byte{'x'}, r.ID[:]...)
-	want = append(append(append(want, r.TraceID[:]...), r.SpanID[:]...), r.ParentSpanID[:]...)
-	if got := appendIDs([]byte{'x'}, &r); !bytes.Equal(got, want) {
-		t.Errorf("appendIDs = %x, want %x", got, want)
-	}
-}
