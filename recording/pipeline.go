@@ -280,9 +280,10 @@ func (r *Recorder) deliver(batch []*Record, end uint64) {
 		}
 		return
 	}
-	shared := slices.Clone(batch) // batch is reused; the sinks' queues keep this one
+	// Each sink's queue copies the records into its ring (batch is
+	// reused).
 	for _, q := range r.sinks {
-		q.offer(r, shared, end)
+		q.offer(r, batch, end)
 	}
 }
 
@@ -519,9 +520,21 @@ type sinkQueue struct {
 	name string
 	// in holds batches; it never blocks the preparer, which sends only
 	// what depth and bytes admit: each batch holds a record at least, and
-	// in has room for queueSize batches.
+	// in has room for queueSize batches. A batch names its records by
+	// their place in ring, so that in holds no pointer: a collection
+	// scans ring, 8 bytes a slot, not in's room of queueSize batches.
 	in   chan sinkBatch
 	done chan struct{} // closed when the goroutine has stopped
+	// ring holds the records of the batches in in, queueSize slots, in
+	// the order they were sent, from the slot after the last one's
+	// (tail, the preparer's alone) on, wrapping. The preparer writes a
+	// batch's records before it sends the batch; run takes them out when
+	// it receives it, and clears their slots, before it lowers depth. As
+	// depth counts the records in in and being written, and the preparer
+	// writes only what depth admits, the slots it writes hold no record
+	// that run has yet to take out.
+	ring []*Record
+	tail int
 
 	depth   atomic.Int64 // records in in and being written
 	bytes   atomic.Int64 // their estimated bytes
@@ -569,14 +582,41 @@ func (q *sinkQueue) writeCtx(r *Recorder) context.Context {
 	return q.ctx
 }
 
+// A sinkBatch is a batch sent to a sinkQueue's goroutine: n records from
+// the slot at of the queue's ring on (wrapping), bytes their estimated
+// bytes. It holds no pointer.
 type sinkBatch struct {
-	recs  []*Record
+	at, n int
 	bytes int64
 	end   uint64 // the records the writer had handed on with this batch's (see flushState)
 }
 
 func newSinkQueue(s Sink, queueSize int) *sinkQueue {
-	return &sinkQueue{sink: s, name: sinkName(s), in: make(chan sinkBatch, queueSize), done: make(chan struct{})}
+	return &sinkQueue{sink: s, name: sinkName(s), in: make(chan sinkBatch, queueSize), done: make(chan struct{}),
+		ring: make([]*Record, queueSize)}
+}
+
+// put writes recs into q's ring from its tail on, and returns the batch
+// that names them. Only the preparer calls it, for records depth admits.
+func (q *sinkQueue) put(recs []*Record, bytes int64, end uint64) sinkBatch {
+	b := sinkBatch{at: q.tail, n: len(recs), bytes: bytes, end: end}
+	k := copy(q.ring[q.tail:], recs)
+	copy(q.ring, recs[k:])
+	if q.tail += len(recs); q.tail >= len(q.ring) {
+		q.tail -= len(q.ring)
+	}
+	return b
+}
+
+// take appends the records of b to buf, taking them out of q's ring, and
+// returns buf. Only q's goroutine calls it.
+func (q *sinkQueue) take(buf []*Record, b sinkBatch) []*Record {
+	first := q.ring[b.at:min(b.at+b.n, len(q.ring))]
+	rest := q.ring[:b.n-len(first)]
+	buf = append(append(buf, first...), rest...)
+	clear(first)
+	clear(rest)
+	return buf
 }
 
 func (q *sinkQueue) stats() SinkStats {
@@ -600,7 +640,8 @@ func (q *sinkQueue) offer(r *Recorder, batch []*Record, end uint64) {
 		total += rec.size
 	}
 	if depth+len(batch) > r.cfg.queueSize || used+total > r.cfg.queueBytes {
-		// Some do not fit: keep, in order, those that do.
+		// Some do not fit: keep, in order, those that do. batch is
+		// the caller's, which other sinks' queues are offered next.
 		kept := make([]*Record, 0, len(batch))
 		total = 0
 		for _, rec := range batch {
@@ -620,10 +661,17 @@ func (q *sinkQueue) offer(r *Recorder, batch []*Record, end uint64) {
 	}
 	q.depth.Add(int64(len(batch)))
 	q.bytes.Add(total)
+	// Written into the ring before the send: depth admits them (see
+	// sinkQueue.ring), so in has room for the batch, and the send
+	// does not block.
+	b := q.put(batch, total, end)
 	select {
-	case q.in <- sinkBatch{recs: batch, bytes: total, end: end}:
+	case q.in <- b:
 		q.sent.Store(end)
 	default: // not reached: depth bounds the batches in q.in
+		q.tail = b.at // the slots are free again
+		clear(q.ring[b.at:min(b.at+b.n, len(q.ring))])
+		clear(q.ring[:b.n-min(b.n, len(q.ring)-b.at)])
 		q.depth.Add(-int64(len(batch)))
 		q.bytes.Add(-total)
 		q.dropped.Add(uint64(len(batch)))
@@ -644,7 +692,7 @@ func (q *sinkQueue) run(r *Recorder) {
 	}()
 	buf := make([]*Record, 0, r.cfg.batchSize)
 	for b := range q.in {
-		buf = append(buf, b.recs...)
+		buf = q.take(buf, b)
 		bytes, end := b.bytes, b.end
 	more:
 		for len(buf) < r.cfg.batchSize {
@@ -653,7 +701,7 @@ func (q *sinkQueue) run(r *Recorder) {
 				if !ok {
 					break more
 				}
-				buf = append(buf, b.recs...)
+				buf = q.take(buf, b)
 				bytes, end = bytes+b.bytes, b.end
 			default:
 				break more

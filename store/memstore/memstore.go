@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -204,11 +205,19 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			i, _ = s.find(r.ID)
 		}
 		tab, without := s.stackIDsOf(r)
+		// The record is encoded into the free part of the slab being
+		// filled when it has room for any record a slab is shared by,
+		// rather than into scratch and copied there (see slabs.tail).
+		tail := s.data.tail()
+		dst := tail
+		if tail == nil {
+			dst = s.scratch[:0]
+		}
 		var b []byte
 		if without {
-			b = codec.AppendRecordWithoutStacks(s.scratch[:0], r)
+			b = codec.AppendRecordWithoutStacks(dst, r)
 		} else {
-			b = codec.AppendRecord(s.scratch[:0], r)
+			b = codec.AppendRecord(dst, r)
 		}
 		recLen := len(b)
 		b, s.durs = codec.AppendSummaryRest(b, r, &s.sum, s.durs[:0])
@@ -216,14 +225,29 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if tab != 0 {
 			b = append(b, s.ids...)
 		}
-		s.scratch = b
+		inSlab := tail != nil && unsafe.SliceData(b) == unsafe.SliceData(tail)
+		if !inSlab {
+			// In scratch, or in a copy that appending made of it or
+			// of the slab's free part (past the slab's end): the
+			// next record's scratch.
+			s.scratch = b
+		} else if len(b) > slabSize/4 {
+			// Too large to share a slab: put copies it into one of
+			// its own (the slab's free part stays free).
+			inSlab = false
+		}
 		if uint64(len(b)) > maxRecordBytes {
 			// Past what an entry can locate: the record is not
 			// kept, nor its trace.
 			s.dropTrace(r.ID)
 			continue
 		}
-		slab, off := s.data.put(b)
+		var slab, off uint32
+		if inSlab {
+			slab, off = s.data.putTail(len(b))
+		} else {
+			slab, off = s.data.put(b)
+		}
 		if tab != 0 {
 			s.stacks.table(tab).refs++
 		}
@@ -231,7 +255,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			s.release(&s.recs[i])
 		} else {
 			s.room()
-			copy(s.recs[i+1:], s.recs[i:n])
+			if i < n { // mostly not: the newest record goes last
+				copy(s.recs[i+1:], s.recs[i:n])
+			}
 		}
 		s.recs[i] = entry{id: r.ID, start: r.Start.UnixNano(), slab: slab, off: off,
 			recLen: uint32(recLen), restEnd: uint32(restEnd), size: uint32(len(b)), tab: tab}

@@ -61,6 +61,35 @@ func (sl *slabs) put(b []byte) (slab, off uint32) {
 	return k, off
 }
 
+// tail returns the free part of the slab being filled (length 0, its
+// capacity the rest of the slab) when it has room for any record a slab
+// is shared by (slabSize/4 bytes), else nil: Write encodes a record there
+// and, if it took no more room than that, notes it with putTail, where
+// put would copy it there. A record so placed lies where put would have
+// placed it.
+func (sl *slabs) tail() []byte {
+	if !sl.filling {
+		return nil
+	}
+	b := sl.bufs[sl.cur]
+	if cap(b)-len(b) < slabSize/4 {
+		return nil
+	}
+	return b[len(b):len(b):cap(b)]
+}
+
+// putTail notes that a record and its summary, n bytes (at most
+// slabSize/4), were written into the free part of the slab being filled,
+// as tail returned it, and returns where: what put would return for them.
+func (sl *slabs) putTail(n int) (slab, off uint32) {
+	k := sl.cur
+	b := sl.bufs[k]
+	sl.bufs[k] = b[:len(b)+n]
+	sl.live[k]++
+	sl.liveBytes += int64(n)
+	return k, uint32(len(b))
+}
+
 // next returns the number of an empty slab of slabSize, from the free
 // list, or a new one.
 func (sl *slabs) next() uint32 {
