@@ -61,7 +61,8 @@ type ring struct {
 	// tables the tables entries refer to, oldest first, stacks last:
 	// entries name theirs by number (see ringEntry.table), so that the
 	// index of entries holds no pointer for the collector to scan at each
-	// cycle (4,096 entries with the default RingBytes). tables changes
+	// cycle (64 bytes a record held: 2 MiB or more for the ~38,000 small
+	// records the default RingBytes holds). tables changes
 	// under mu; stacks, lastTable and the tables' refs are the writer's
 	// (add and flush, under the budget's lock).
 	stacks    *ringStacks

@@ -13,7 +13,8 @@ import (
 
 // TestRingEntryHoldsNoPointer checks that the ring's index of entries
 // holds no pointer: the collector then does not scan it at each cycle
-// (4,096 entries, 256 KiB, with the default RingBytes).
+// (64 bytes a record held: 2 MiB or more for the ~38,000 small records
+// the default RingBytes holds).
 func TestRingEntryHoldsNoPointer(t *testing.T) {
 	var walk func(typ reflect.Type, path string)
 	walk = func(typ reflect.Type, path string) {
