@@ -57,8 +57,17 @@ type ring struct {
 	// and flush are called, by the budget's lock.
 	scratch []byte
 	pend    []ringEntry
-	// stacks is the table of stacks records are written against.
-	stacks *ringStacks
+	// stacks is the table of stacks records are written against, and
+	// tables the tables entries refer to, oldest first, stacks last:
+	// entries name theirs by number (see ringEntry.table), so that the
+	// index of entries holds no pointer for the collector to scan at each
+	// cycle (64 bytes a record held: 2 MiB or more for the ~38,000 small
+	// records the default RingBytes holds). tables changes
+	// under mu; stacks, lastTable and the tables' refs are the writer's
+	// (add and flush, under the budget's lock).
+	stacks    *ringStacks
+	tables    []*ringStacks
+	lastTable uint32 // the number of the newest table
 	// writes numbers Write's calls (see newWrite).
 	writes atomic.Uint64
 }
@@ -69,8 +78,8 @@ type ring struct {
 func (g *ring) newWrite() { g.writes.Add(1) }
 
 // A ringEntry locates one record in the ring's buffer: the record at
-// off, then, if stacks is set, the numbers of its calls' stacks in that
-// table (from off+recEnd to off+size).
+// off, then, if table is set, the numbers of its calls' stacks in that
+// table (from off+recEnd to off+size). An entry holds no pointer.
 type ringEntry struct {
 	key [cursorLen]byte // start time and ID, as a summary key without its prefix
 	// upTo is the highest start (a key's first 8 bytes, as an integer)
@@ -80,7 +89,9 @@ type ringEntry struct {
 	off    int
 	size   int
 	recEnd int
-	stacks *ringStacks
+	// table is the number of the table of stacks the record was written
+	// against (ringStacks.id), or 0: written whole, with its stacks.
+	table uint32
 }
 
 // A ringStacks is a table of stacks: copies of the frames of stacks the
@@ -90,6 +101,8 @@ type ringEntry struct {
 // only added to; once it holds maxRingFrames frames, the ring starts
 // another, and the old one goes once no record held refers to it.
 type ringStacks struct {
+	id     uint32 // the table's number, never 0 (see ringEntry.table)
+	refs   int    // entries added against the table and not yet evicted
 	frames [][]recording.Frame
 	seen   []uint64          // by number: the write the stack was last compared in
 	at     map[uintptr]int32 // by the address of a record's stack
@@ -167,7 +180,7 @@ func (g *ring) addStack(r *recording.Record, write uint64) {
 			continue
 		}
 		if g.stacks.n+len(st) > maxRingFrames {
-			g.stacks = newRingStacks()
+			g.newTable()
 		}
 		// Readers (get) look stacks up under the lock; add, the only
 		// writer, reads the table without it.
@@ -194,7 +207,7 @@ func (g *ring) addStack(r *recording.Record, write uint64) {
 func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID bool) {
 	write := g.writes.Load()
 	if g.stacks == nil {
-		g.stacks = newRingStacks()
+		g.newTable()
 	}
 	start := len(b)
 	b = codec.AppendRecordWithoutStacks(b, r)
@@ -243,6 +256,53 @@ func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID
 
 func newRing(size int64) *ring { return &ring{size: int(max(size, 0))} }
 
+// newTable starts another table of stacks, which records are then
+// written against. The tables before it go once no entry refers to them
+// (see release).
+func (g *ring) newTable() {
+	if g.lastTable++; g.lastTable == 0 { // wrapped: 0 is "no table"
+		g.lastTable = 1
+	}
+	t := newRingStacks()
+	t.id = g.lastTable
+	g.mu.Lock()
+	g.tables = append(g.tables, t)
+	g.stacks = t
+	g.dropTables()
+	g.mu.Unlock()
+}
+
+// table returns the table of stacks numbered id, nil if none is. Called
+// with g.mu held.
+func (g *ring) table(id uint32) *ringStacks {
+	for i := len(g.tables) - 1; i >= 0; i-- {
+		if g.tables[i].id == id {
+			return g.tables[i]
+		}
+	}
+	return nil
+}
+
+// release tells the ring that an entry written against table id is
+// evicted. Called with g.mu held, by the writer.
+func (g *ring) release(id uint32) {
+	if t := g.table(id); t != nil {
+		t.refs--
+	}
+	g.dropTables()
+}
+
+// dropTables lets the oldest tables, other than the one records are
+// written against, go once no entry refers to them: the tables are
+// referred to in the order they were made. Called with g.mu held, by the
+// writer.
+func (g *ring) dropTables() {
+	for len(g.tables) > 0 && g.tables[0].refs == 0 && g.tables[0] != g.stacks {
+		g.tables[0] = nil
+		g.tables = g.tables[1:]
+	}
+}
+
 // add keeps r, evicting the oldest records to make room, once flush
 // is called: until then no reader sees it. A record larger than a
 // quarter of the ring is not kept. Write calls add and flush holding the
@@ -261,7 +321,8 @@ func (g *ring) add(r *recording.Record) {
 	}
 	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: off, size: n, recEnd: recEnd - off}
 	if byID {
-		e.stacks = g.stacks
+		e.table = g.stacks.id
+		g.stacks.refs++
 	}
 	g.pend = append(g.pend, e)
 	if len(g.scratch) >= ringFlushBytes {
@@ -313,7 +374,6 @@ func (g *ring) flush() {
 	}
 	copy(g.buf[to:to+n], g.scratch[from:])
 	g.mu.Unlock()
-	clear(g.pend) // their tables of stacks
 	g.pend, g.scratch = g.pend[:0], g.scratch[:0]
 }
 
@@ -346,7 +406,9 @@ func (g *ring) push(e *ringEntry) {
 
 // pop removes the oldest entry.
 func (g *ring) pop() {
-	g.ents[g.first].stacks = nil // a table no record refers to goes
+	if id := g.ents[g.first].table; id != 0 {
+		g.release(id)
+	}
 	if g.first++; g.first == len(g.ents) {
 		g.first = 0
 	}
@@ -364,18 +426,24 @@ func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 		if !bytes.Equal(e.key[8:], id[:]) {
 			continue
 		}
-		decode := codec.DecodeRecord
-		if e.stacks != nil {
-			decode = codec.DecodeRecordWithoutStacks
+		if e.table == 0 {
+			r, err := codec.DecodeRecord(g.buf[e.off : e.off+e.recEnd])
+			if err != nil {
+				return nil, true, err
+			}
+			r.ExecTrace = nil
+			return r, true, nil
 		}
-		r, err := decode(g.buf[e.off : e.off+e.recEnd])
+		t := g.table(e.table)
+		if t == nil {
+			return nil, true, fmt.Errorf("badgerstore: ring: %w: no table %d of stacks", store.ErrCorrupt, e.table)
+		}
+		r, err := codec.DecodeRecordWithoutStacks(g.buf[e.off : e.off+e.recEnd])
 		if err != nil {
 			return nil, true, err
 		}
-		if e.stacks != nil {
-			if err := e.stacks.restore(r, g.buf[e.off+e.recEnd:e.off+e.size]); err != nil {
-				return nil, true, err
-			}
+		if err := t.restore(r, g.buf[e.off+e.recEnd:e.off+e.size]); err != nil {
+			return nil, true, err
 		}
 		r.ExecTrace = nil
 		return r, true, nil
@@ -457,7 +525,7 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 		e := &g.ents[j]
 		at := len(data)
 		data = append(data, g.buf[e.off:e.off+e.recEnd]...)
-		out[i].key, recs[i], whole[i] = e.key, data[at:len(data):len(data)], e.stacks == nil
+		out[i].key, recs[i], whole[i] = e.key, data[at:len(data):len(data)], e.table == 0
 	}
 	g.mu.RUnlock()
 	for i := range out {
@@ -567,12 +635,12 @@ func (rr *ringReader) next() { rr.buf = rr.buf[1:] }
 func (g *ring) reset(free bool) {
 	g.mu.Lock()
 	g.head, g.first, g.n, g.upTo = 0, 0, 0, 0
-	clear(g.ents)
 	g.stacks = nil
-	clear(g.pend)
+	clear(g.tables)
+	g.tables = g.tables[:0]
 	g.pend, g.scratch = g.pend[:0], g.scratch[:0]
 	if free {
-		g.buf, g.ents, g.scratch, g.pend = nil, nil, nil, nil
+		g.buf, g.ents, g.scratch, g.pend, g.tables = nil, nil, nil, nil, nil
 	}
 	g.mu.Unlock()
 }

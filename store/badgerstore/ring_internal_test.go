@@ -61,7 +61,7 @@ func TestRingEvictsOldest(t *testing.T) {
 	// written without its stacks or whole.
 	whole := 0
 	for i := range g.n {
-		if g.ents[(g.first+i)%len(g.ents)].stacks == nil {
+		if g.ents[(g.first+i)%len(g.ents)].table == 0 {
 			whole++
 		}
 	}
@@ -185,7 +185,7 @@ func TestRingStacks(t *testing.T) {
 			}
 		}
 	}
-	byID := func() bool { return g.ents[(g.first+g.n-1)%len(g.ents)].stacks != nil }
+	byID := func() bool { return g.ents[(g.first+g.n-1)%len(g.ents)].table != 0 }
 	var recs []written
 	for n := range 29 {
 		recs = append(recs, write(n, nil))
@@ -287,7 +287,7 @@ func TestRingStacksFromRecorder(t *testing.T) {
 	var ids []recording.ID
 	for i := range g.n {
 		e := &g.ents[(g.first+i)%len(g.ents)]
-		if e.stacks != nil {
+		if e.table != 0 {
 			byID++
 		}
 		ids = append(ids, recording.ID(e.key[8:]))
