@@ -1589,6 +1589,14 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 			n += 2
 		}
 	}
+	if len(as) == 0 && len(attrs) <= cap(as) && len(attrs) <= cfg.maxAttrs && freshAttrs(attrs, cfg) {
+		// The call's first attributes, none cut, no key twice, in room
+		// made for them (Reserve's): copied at once, where the loop below
+		// copies them one by one, each after its test (an HTTP call's
+		// first four, "A fanout request's cost by function, again").
+		cc.Attrs = append(as, attrs...)
+		return
+	}
 	as = slices.Grow(as, max(min(n, cfg.maxAttrs-len(as)), 0))
 	var lens uint64 // a bit for each length, modulo 64, of the keys set
 	for i := range as {
@@ -1608,6 +1616,22 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 		lens |= bit
 	}
 	cc.Attrs = as
+}
+
+// freshAttrs reports whether attrs can be set as they are on a call
+// without attributes: none is cut by cfg's limits, and their keys have
+// lengths (modulo 64) all different, so that no key is set twice.
+func freshAttrs(attrs []Attr, cfg *config) bool {
+	var lens uint64
+	for i := range attrs {
+		k, v := len(attrs[i].Key), len(attrs[i].Value)
+		bit := uint64(1) << (k & 63)
+		if k > cfg.maxName || v > cfg.maxAttrValue || lens&bit != 0 {
+			return false
+		}
+		lens |= bit
+	}
+	return true
 }
 
 // setAttrLocked sets at, already capped, with c.a.mu held; it has no
@@ -1774,17 +1798,45 @@ func (c *ActiveCall) updateLocked(u *CallUpdate) {
 	if len(u.Attrs) > 0 {
 		c.setAttrsLocked(u.Attrs, cfg)
 	}
-	for _, p := range u.Phases {
-		if p.Duration >= 0 {
-			capString(&p.Name, cfg.maxName)
-			c.addPhaseLocked(p.Name, c.start+p.Start, p.Duration)
+	if ps := c.c.Phases; len(ps) == 0 && c.room != nil && len(u.Phases) > 0 && len(u.Phases) <= reservedPhases && freshPhases(u.Phases, cfg) {
+		// The call's first phases, none cut or left out, in Reserve's
+		// room: copied at once, then moved to the record's clock.
+		ps = append(c.room.phases[:0], u.Phases...)
+		for i := range ps {
+			ps[i].Start += c.start
 		}
+		c.c.Phases = ps
+	} else {
+		c.addPhasesLocked(u.Phases, cfg)
 	}
 	if u.HasRequestSize {
 		c.c.RequestSize = u.RequestSize
 	}
 	if u.HasResponseSize {
 		c.c.ResponseSize = u.ResponseSize
+	}
+}
+
+// freshPhases reports whether phases can be added as they are to a call
+// without phases: none is left out (of negative duration) and no name is
+// cut by cfg's limit.
+func freshPhases(phases []Phase, cfg *config) bool {
+	for i := range phases {
+		if phases[i].Duration < 0 || len(phases[i].Name) > cfg.maxName {
+			return false
+		}
+	}
+	return true
+}
+
+// addPhasesLocked adds phases, as [CallUpdate.Phases] says, with c.a.mu
+// held, for a call not frozen.
+func (c *ActiveCall) addPhasesLocked(phases []Phase, cfg *config) {
+	for _, p := range phases {
+		if p.Duration >= 0 {
+			capString(&p.Name, cfg.maxName)
+			c.addPhaseLocked(p.Name, c.start+p.Start, p.Duration)
+		}
 	}
 }
 
