@@ -1806,7 +1806,7 @@ func (c *ActiveCall) updateLocked(u *CallUpdate) {
 			ps[i].Start += c.start
 		}
 		c.c.Phases = ps
-	} else {
+	} else if len(u.Phases) > 0 {
 		c.addPhasesLocked(u.Phases, cfg)
 	}
 	if u.HasRequestSize {

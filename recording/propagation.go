@@ -209,10 +209,15 @@ func AppendTraceparent(dst []byte, tc TraceContext) []byte {
 	dst = slices.Grow(dst, TraceparentLen)[:n+TraceparentLen]
 	b := (*[TraceparentLen]byte)(dst[n:])
 	b[0], b[1], b[2] = '0', '0', '-'
-	putHex8(b[3:19], binary.BigEndian.Uint64(tc.TraceID[:8]))
-	putHex8(b[19:35], binary.BigEndian.Uint64(tc.TraceID[8:]))
+	// Each ID's hex digits, eight (four of its bytes) at a time.
+	t0, t1, s := binary.BigEndian.Uint64(tc.TraceID[:8]), binary.BigEndian.Uint64(tc.TraceID[8:]), binary.BigEndian.Uint64(tc.SpanID[:])
+	binary.BigEndian.PutUint64(b[3:11], hexDigits(uint32(t0>>32)))
+	binary.BigEndian.PutUint64(b[11:19], hexDigits(uint32(t0)))
+	binary.BigEndian.PutUint64(b[19:27], hexDigits(uint32(t1>>32)))
+	binary.BigEndian.PutUint64(b[27:35], hexDigits(uint32(t1)))
 	b[35] = '-'
-	putHex8(b[36:52], binary.BigEndian.Uint64(tc.SpanID[:]))
+	binary.BigEndian.PutUint64(b[36:44], hexDigits(uint32(s>>32)))
+	binary.BigEndian.PutUint64(b[44:52], hexDigits(uint32(s)))
 	b[52], b[53], b[54] = '-', '0', '0'
 	if tc.Sampled {
 		b[54] = '1'
@@ -223,16 +228,9 @@ func AppendTraceparent(dst []byte, tc TraceContext) []byte {
 	return dst
 }
 
-// putHex8 writes x's 16 lower-case hex digits, the most significant
-// first, to dst[:16]: eight bytes at a time, as words (a look-up a byte,
-// as encoding/hex's, took ~4 instructions a byte; this ~1.5).
-func putHex8(dst []byte, x uint64) {
-	binary.BigEndian.PutUint64(dst[:8], hexDigits(uint32(x>>32)))
-	binary.BigEndian.PutUint64(dst[8:16], hexDigits(uint32(x)))
-}
-
 // hexDigits returns u's eight lower-case hex digits as a word's bytes, the
-// most significant digit in the most significant byte: each nibble is
+// most significant digit in the most significant byte (a look-up a byte,
+// as encoding/hex's, took ~4 instructions a byte): each nibble is
 // spread to a byte of its own, then each byte n becomes '0'+n, plus
 // 'a'-'0'-10 when n is 10 or more (n+6 then carries into the byte's bit
 // 4, which no other byte's sum reaches: n+6 is at most 21).
