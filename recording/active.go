@@ -1591,10 +1591,10 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 	}
 	if len(as) == 0 && len(attrs) <= cap(as) && len(attrs) <= cfg.maxAttrs && freshAttrs(attrs, cfg) {
 		// The call's first attributes, none cut, no key twice, in room
-		// made for them (Reserve's): copied without a test each, as the
-		// loop below makes (an HTTP call's first four). A loop of
-		// assignments, not append(as, attrs...), whose typedslicecopy and
-		// memmove cost more for so few.
+		// made for them (Reserve's): copied without the loop below's
+		// tests of each (an HTTP call's first four), by assignments:
+		// append(as, attrs...)'s typedslicecopy and memmove cost more
+		// for so few.
 		as = as[:len(attrs)]
 		for i := range as {
 			as[i] = attrs[i]
