@@ -1589,6 +1589,19 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 			n += 2
 		}
 	}
+	if len(as) == 0 && len(attrs) <= cap(as) && len(attrs) <= cfg.maxAttrs && freshAttrs(attrs, cfg) {
+		// The call's first attributes, none cut, no key twice, in room
+		// made for them (Reserve's): copied without the loop below's
+		// tests of each (an HTTP call's first four), by assignments:
+		// append(as, attrs...)'s typedslicecopy and memmove cost more
+		// for so few.
+		as = as[:len(attrs)]
+		for i := range as {
+			as[i] = attrs[i]
+		}
+		cc.Attrs = as
+		return
+	}
 	as = slices.Grow(as, max(min(n, cfg.maxAttrs-len(as)), 0))
 	var lens uint64 // a bit for each length, modulo 64, of the keys set
 	for i := range as {
@@ -1608,6 +1621,22 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 		lens |= bit
 	}
 	cc.Attrs = as
+}
+
+// freshAttrs reports whether attrs can be set as they are on a call
+// without attributes: none is cut by cfg's limits, and their keys have
+// lengths (modulo 64) all different, so that no key is set twice.
+func freshAttrs(attrs []Attr, cfg *config) bool {
+	var lens uint64
+	for i := range attrs {
+		k, v := len(attrs[i].Key), len(attrs[i].Value)
+		bit := uint64(1) << (k & 63)
+		if k > cfg.maxName || v > cfg.maxAttrValue || lens&bit != 0 {
+			return false
+		}
+		lens |= bit
+	}
+	return true
 }
 
 // setAttrLocked sets at, already capped, with c.a.mu held; it has no
@@ -1774,17 +1803,47 @@ func (c *ActiveCall) updateLocked(u *CallUpdate) {
 	if len(u.Attrs) > 0 {
 		c.setAttrsLocked(u.Attrs, cfg)
 	}
-	for _, p := range u.Phases {
-		if p.Duration >= 0 {
-			capString(&p.Name, cfg.maxName)
-			c.addPhaseLocked(p.Name, c.start+p.Start, p.Duration)
+	if ps := c.c.Phases; len(ps) == 0 && c.room != nil && len(u.Phases) > 0 && len(u.Phases) <= reservedPhases && freshPhases(u.Phases, cfg) {
+		// The call's first phases, none cut or left out, in Reserve's
+		// room: copied without a test each, their starts moved to the
+		// record's clock.
+		ps = c.room.phases[:len(u.Phases)]
+		for i := range ps {
+			p := &u.Phases[i]
+			ps[i] = Phase{Name: p.Name, Start: c.start + p.Start, Duration: p.Duration}
 		}
+		c.c.Phases = ps
+	} else if len(u.Phases) > 0 {
+		c.addPhasesLocked(u.Phases, cfg)
 	}
 	if u.HasRequestSize {
 		c.c.RequestSize = u.RequestSize
 	}
 	if u.HasResponseSize {
 		c.c.ResponseSize = u.ResponseSize
+	}
+}
+
+// freshPhases reports whether phases can be added as they are to a call
+// without phases: none is left out (of negative duration) and no name is
+// cut by cfg's limit.
+func freshPhases(phases []Phase, cfg *config) bool {
+	for i := range phases {
+		if phases[i].Duration < 0 || len(phases[i].Name) > cfg.maxName {
+			return false
+		}
+	}
+	return true
+}
+
+// addPhasesLocked adds phases, as [CallUpdate.Phases] says, with c.a.mu
+// held, for a call not frozen.
+func (c *ActiveCall) addPhasesLocked(phases []Phase, cfg *config) {
+	for _, p := range phases {
+		if p.Duration >= 0 {
+			capString(&p.Name, cfg.maxName)
+			c.addPhaseLocked(p.Name, c.start+p.Start, p.Duration)
+		}
 	}
 }
 

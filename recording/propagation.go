@@ -2,6 +2,7 @@ package recording
 
 import (
 	"context"
+	"encoding/binary"
 	"slices"
 	"strings"
 
@@ -208,13 +209,15 @@ func AppendTraceparent(dst []byte, tc TraceContext) []byte {
 	dst = slices.Grow(dst, TraceparentLen)[:n+TraceparentLen]
 	b := (*[TraceparentLen]byte)(dst[n:])
 	b[0], b[1], b[2] = '0', '0', '-'
-	for i, v := range tc.TraceID {
-		b[3+2*i], b[4+2*i] = hexPairs[2*int(v)], hexPairs[2*int(v)+1]
-	}
+	// Each ID's hex digits, eight (four of its bytes) at a time.
+	t0, t1, s := binary.BigEndian.Uint64(tc.TraceID[:8]), binary.BigEndian.Uint64(tc.TraceID[8:]), binary.BigEndian.Uint64(tc.SpanID[:])
+	binary.BigEndian.PutUint64(b[3:11], hexDigits(uint32(t0>>32)))
+	binary.BigEndian.PutUint64(b[11:19], hexDigits(uint32(t0)))
+	binary.BigEndian.PutUint64(b[19:27], hexDigits(uint32(t1>>32)))
+	binary.BigEndian.PutUint64(b[27:35], hexDigits(uint32(t1)))
 	b[35] = '-'
-	for i, v := range tc.SpanID {
-		b[36+2*i], b[37+2*i] = hexPairs[2*int(v)], hexPairs[2*int(v)+1]
-	}
+	binary.BigEndian.PutUint64(b[36:44], hexDigits(uint32(s>>32)))
+	binary.BigEndian.PutUint64(b[44:52], hexDigits(uint32(s)))
 	b[52], b[53], b[54] = '-', '0', '0'
 	if tc.Sampled {
 		b[54] = '1'
@@ -225,14 +228,17 @@ func AppendTraceparent(dst []byte, tc TraceContext) []byte {
 	return dst
 }
 
-// hexPairs holds each byte's two lower-case hex digits, at twice the byte:
-// one look-up a byte, where encoding/hex takes two.
-const hexPairs = "" +
-	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" +
-	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" +
-	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f" +
-	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" +
-	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" +
-	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
-	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf" +
-	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+// hexDigits returns u's eight lower-case hex digits as a word's bytes, the
+// most significant digit in the most significant byte (a look-up a byte,
+// as encoding/hex's, took ~4 instructions a byte): each nibble is
+// spread to a byte of its own, then each byte n becomes '0'+n, plus
+// 'a'-'0'-10 when n is 10 or more (n+6 then carries into the byte's bit
+// 4, which no other byte's sum reaches: n+6 is at most 21).
+func hexDigits(u uint32) uint64 {
+	v := uint64(u)
+	v = (v | v<<16) & 0x0000ffff0000ffff
+	v = (v | v<<8) & 0x00ff00ff00ff00ff
+	v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
+	letters := (v + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return v + 0x3030303030303030 + letters*('a'-'0'-10)
+}
