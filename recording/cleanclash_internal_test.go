@@ -60,10 +60,15 @@ func TestCleanTextsTableGrows(t *testing.T) {
 		}
 	}
 	slot := func(s string) uint64 { return maphash.String(c.seed, s) % (minCleanTexts / 2) }
+	// Three texts of one slot of the first table, not all three of one
+	// slot of the largest (where one would take another's place, as it
+	// must; with the process's seed, about one run in 4,096 picked such).
+	last := func(s string) uint64 { return maphash.String(c.seed, s) % (maxCleanTexts / 2) }
 	texts := []string{}
 	for i := 0; len(texts) < 3; i++ {
 		s := fmt.Sprintf("a clean text, number %d", i)
-		if len(texts) == 0 || slot(s) == slot(texts[0]) {
+		if len(texts) == 0 || slot(s) == slot(texts[0]) &&
+			(len(texts) < 2 || last(s) != last(texts[0]) || last(s) != last(texts[1])) {
 			texts = append(texts, s)
 		}
 	}
@@ -89,5 +94,49 @@ func TestCleanTextsTableGrows(t *testing.T) {
 		if e.s != "" && &c.cleanSlot(e.h)[i%2] != &c.clean[i] {
 			t.Errorf("entry %d (%q) is not in the slot of its hash", i, e.s)
 		}
+	}
+}
+
+// TestCleanTextsGrowsUntilRoom checks that a text to hold that finds its
+// slot full is held once the table has grown as far as it takes to give it
+// room (up to maxCleanTexts), none of the others losing its place: three
+// texts of one slot of the first table and of the second (fourfold), not
+// of the largest. The table grew once, and the third text took the place
+// of the first, which was then redacted again record after record; with
+// the process's seed, three texts of one slot of the first table were
+// also of one slot of the second in one process in sixteen
+// (TestCleanTextsTableGrows failed so).
+func TestCleanTextsGrowsUntilRoom(t *testing.T) {
+	c := newCleanTexts()
+	redacted := 0
+	red := func(s string) string { redacted++; return s }
+	hold := func(s string) {
+		for range 2 { // seen once, then held
+			c.redactHashed(red, s)
+		}
+	}
+	slot := func(s string, n int) uint64 { return maphash.String(c.seed, s) % uint64(n/2) }
+	texts := []string{}
+	for i := 0; len(texts) < 3; i++ {
+		s := fmt.Sprintf("a clean text, number %d", i)
+		if len(texts) == 0 || slot(s, 4*minCleanTexts) == slot(texts[0], 4*minCleanTexts) &&
+			(len(texts) < 2 || slot(s, maxCleanTexts) != slot(texts[0], maxCleanTexts) || slot(s, maxCleanTexts) != slot(texts[1], maxCleanTexts)) {
+			texts = append(texts, s)
+		}
+	}
+	for _, s := range texts {
+		hold(s)
+	}
+	if len(c.clean) <= 4*minCleanTexts {
+		t.Errorf("three texts of one slot of the first two tables held: a table of %d entries, want more than %d", len(c.clean), 4*minCleanTexts)
+	}
+	redacted = 0
+	for _, s := range texts {
+		if got := c.redactHashed(red, s); got != s {
+			t.Fatalf("redactHashed(%q) = %q", s, got)
+		}
+	}
+	if redacted != 0 {
+		t.Errorf("three texts of one slot of the first two tables: %d redacted again once held, want 0", redacted)
 	}
 }

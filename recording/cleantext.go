@@ -297,7 +297,8 @@ func (c *cleanTexts) redactHeld(red func(string) string, s string) (string, stri
 // redacted again every time (TestCleanTextsSharedSlot).
 //
 // clean starts small (minCleanTexts entries) and grows fourfold, up to
-// maxCleanTexts, when a text to hold finds its slot full: a writer that
+// maxCleanTexts, when a text to hold finds its slot full (again, while it
+// does): a writer that
 // holds a few texts (a server whose requests are alike) keeps a table of a
 // few hundred bytes, where one of maxCleanTexts entries is 96 KiB of
 // string pointers that every garbage collection scans (see "twenty-sixth
@@ -358,7 +359,10 @@ func (c *cleanTexts) redactMissed(red func(string) string, s string, h uint64) s
 		c.clean = make([]cleanEntry, minCleanTexts)
 	}
 	e := c.cleanSlot(h)
-	if e[1].s != "" && len(c.clean) < maxCleanTexts {
+	// Grown until s has room, as far as it goes: once grown, s's slot
+	// may hold the same two texts still (as the first table's slot,
+	// their hashes may share the larger table's slot bits too).
+	for e[1].s != "" && len(c.clean) < maxCleanTexts {
 		c.growClean(4 * len(c.clean))
 		e = c.cleanSlot(h)
 	}

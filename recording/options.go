@@ -110,6 +110,12 @@ func newConfig(opts []Option) config {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
+	// Both queues and each batch are allocated whole: a size past the
+	// cap made New panic (a queue of math.MaxInt slots) or the process
+	// die out of memory (2³² slots), and a batch larger than the queue
+	// could never fill.
+	c.queueSize = min(c.queueSize, maxQueueSize)
+	c.batchSize = min(c.batchSize, c.queueSize)
 	c.redaction.compile()
 	c.instance = convention.Truncate(c.instance, c.maxName)
 	c.admitsAll = !c.filtered() && c.sampleRate >= 1 && c.callerSampling != SkipUnsampled
@@ -227,10 +233,17 @@ func WithRedaction(r Redaction) Option {
 // WithQueueSize bounds the queues of finished records (default
 // [DefaultQueueSize]): the queue of records waiting to be prepared for the
 // sinks, and each sink's own queue. A record that does not fit is dropped
-// and counted; a request never waits. n <= 0 keeps the default.
+// and counted; a request never waits. n <= 0 keeps the default; an n
+// larger than 65,536 (2¹⁶) is taken as that: each queue's slots are
+// allocated whole, some 16 bytes a record for the first queue and 40 for
+// each sink's, whatever the records hold. (The default [WithQueueBytes]
+// holds about as many of the smallest records.)
 func WithQueueSize(n int) Option {
 	return optionFunc(func(c *config) { convention.SetPositive(&c.queueSize, n) })
 }
+
+// maxQueueSize is the largest queue size (see WithQueueSize).
+const maxQueueSize = 1 << 16
 
 // WithQueueBytes bounds the same queues in bytes (default
 // [DefaultQueueBytes]), as the recorder estimates a record's size: its
@@ -243,6 +256,8 @@ func WithQueueBytes(n int64) Option {
 
 // WithBatch sets how many records the background writer hands the sinks at
 // once and how long it waits to fill a batch. Zero values keep the defaults.
+// A size larger than the queue's ([WithQueueSize]) is taken as the queue's:
+// no batch holds more records than a queue.
 // A recorder that has had nothing to write for a whole interval does not
 // wake every interval: the next record wakes its writer.
 func WithBatch(size int, interval time.Duration) Option {

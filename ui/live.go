@@ -72,14 +72,23 @@ func (f liveOptionFunc) applyLive(l *Live) { f(l) }
 
 // WithLiveKeepAlive sets how often streams send a ping when idle (default
 // [DefaultKeepAlive]); dashboards reconnect when they miss three. d <= 0
-// keeps the default.
+// keeps the default; d is taken as 10 ms at least (a stream writes no more
+// than a hundred pings a second) and 24 hours at most (a page's timer of
+// three times it must be within a browser's 2³¹−1 ms, past which the
+// browser fires it at once).
 func WithLiveKeepAlive(d time.Duration) LiveOption {
 	return liveOptionFunc(func(l *Live) {
 		if d > 0 {
-			l.keepAlive = d
+			l.keepAlive = min(max(d, minKeepAlive), maxKeepAlive)
 		}
 	})
 }
+
+// The bounds of a Live's keep-alive (see WithLiveKeepAlive).
+const (
+	minKeepAlive = 10 * time.Millisecond
+	maxKeepAlive = 24 * time.Hour
+)
 
 // WithLiveMaxStreams sets how many streams a Live serves at once (default
 // [DefaultMaxStreams]): more are answered 503 with Retry-After, which a

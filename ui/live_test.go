@@ -355,3 +355,30 @@ func TestLiveAnnounceHostile(t *testing.T) {
 		t.Errorf("after Announce(-5) and Announce(2): records %d, want 2", n)
 	}
 }
+
+// TestLiveKeepAliveExtremes: the keep-alive a stream announces in its
+// hello, and pings at, is one the page can keep: at least a millisecond
+// (a shorter one was announced as 0, which the page reads as its default
+// of 15 s, while the server pinged as fast as it could write, a core for
+// every dashboard open), and at most a third of 2³¹−1 ms (the page's
+// watchdog is a timer of three times it, and a browser fires a timer of
+// more than 2³¹−1 ms at once: the page dropped its stream as soon as it
+// had it and reconnected every second or so; TestBrowserLiveLongKeepAlive).
+func TestLiveKeepAliveExtremes(t *testing.T) {
+	for _, d := range []time.Duration{time.Nanosecond, 999 * time.Microsecond, 30 * 24 * time.Hour, math.MaxInt64} {
+		t.Run(d.String(), func(t *testing.T) {
+			l := ui.NewLive(ui.WithLiveKeepAlive(d))
+			defer l.Close()
+			s := openStream(t, liveServer(t, l))
+			var hello struct {
+				KeepAliveMS int64 `json:"keepalive_ms"`
+			}
+			if err := json.Unmarshal([]byte(s.expect(t, "hello").data), &hello); err != nil {
+				t.Fatal(err)
+			}
+			if ms := hello.KeepAliveMS; ms < 1 || 3*ms > math.MaxInt32 {
+				t.Errorf("WithLiveKeepAlive(%v): keepalive_ms %d, want within [1, %d]", d, ms, math.MaxInt32/3)
+			}
+		})
+	}
+}

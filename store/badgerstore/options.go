@@ -39,7 +39,8 @@ type Options struct {
 	// is most of its directory (records whose blocks compress below
 	// ValueThreshold) holds less than MaxBytes, since Write keeps room
 	// for a compaction to rewrite the tree (see DiskSlack). Default 1
-	// GiB; negative: no cap.
+	// GiB; negative: no cap; at most 2⁶² bytes (4 EiB), a larger value
+	// (math.MaxInt64, say) is taken as that.
 	MaxBytes int64
 	// MaxKeys is how many distinct routes, RPCs (service and method) and
 	// route×RPC pairs the per-minute and per-hour rollups, and each list of
@@ -115,26 +116,27 @@ type Options struct {
 
 	// MemTableSize is the size of each memtable. Default MaxBytes/128
 	// within [4 MiB, 8 MiB]: 8 MiB with the default MaxBytes or none
-	// (Badger: 64 MiB). With records in blocks, the LSM tree holds most of
-	// what Write writes (summaries and where each record is), and each
-	// memtable flushed is a table built and synced: measured ingesting
-	// 20-call records (BenchmarkWrite/persisted, 20,000 records, 2 cores
-	// shared), 8 MiB memtables take 10–19 µs of CPU per record against
-	// 15–26 µs with 4 MiB, at the same peak heap (23–25 MiB against
+	// (Badger: 64 MiB); at most 1 GiB. With records in blocks, the LSM tree
+	// holds most of what Write writes (summaries and where each record is),
+	// and each memtable flushed is a table built and synced: measured
+	// ingesting 20-call records (BenchmarkWrite/persisted, 20,000 records,
+	// 2 cores shared), 8 MiB memtables take 10–19 µs of CPU per record
+	// against 15–26 µs with 4 MiB, at the same peak heap (23–25 MiB against
 	// 24–31 MiB). Before blocks, 8 MiB memtables held about 20 MiB more
 	// live heap, and 4 MiB was the default. A small MaxBytes keeps them at
 	// 4 MiB, since the memtables' logs are part of the working space (see
 	// Disk space in the package documentation).
 	MemTableSize int64
-	// NumMemtables is how many memtables may be in memory. Default 2 (Badger: 5).
+	// NumMemtables is how many memtables may be in memory. Default 2 (Badger: 5);
+	// at most 64.
 	NumMemtables int
 	// BlockCacheSize is the block cache size. Default: none when the
 	// tables are not compressed (Badger then reads blocks from its
 	// memory-mapped tables, and a cache only adds work), 8 MiB with
-	// Compress (Badger: 256 MiB).
+	// Compress (Badger: 256 MiB); at most 64 GiB.
 	BlockCacheSize int64
 	// IndexCacheSize is the index cache size. Default 4 MiB (Badger: unbounded
-	// in-heap indexes).
+	// in-heap indexes); at most 64 GiB.
 	IndexCacheSize int64
 	// BaseTableSize is the size of level-1 tables. Default 2 MiB (Badger: 2 MiB).
 	BaseTableSize int64
@@ -149,7 +151,7 @@ type Options struct {
 	// the tree and full records go to the log.
 	ValueThreshold int64
 	// NumCompactors is the number of compaction goroutines. Default 2
-	// (Badger's minimum).
+	// (Badger's minimum); at most 64.
 	NumCompactors int
 
 	// Compress compresses the LSM tree's tables (Snappy), which hold the
@@ -201,6 +203,17 @@ func (o Options) DiskSlack() int64 {
 // allocation, which must not take the host's memory.
 const maxRingBytes = 1 << 30
 
+// maxMaxBytes bounds Options.MaxBytes: MaxBytes plus its DiskSlack
+// (under a ninth more) must fit in an int64.
+const maxMaxBytes = 1 << 62
+
+// The largest NumMemtables and NumCompactors, and the largest
+// BlockCacheSize and IndexCacheSize.
+const (
+	maxBadgerCount = 64
+	maxCacheSize   = 64 << 30
+)
+
 // Defaults.
 const (
 	DefaultMaxAge            = 7 * 24 * time.Hour
@@ -225,6 +238,10 @@ func (o Options) withDefaults() (Options, error) {
 	defDur(&o.MaxAge, DefaultMaxAge)
 	def(&o.MaxRecords, DefaultMaxRecords)
 	def(&o.MaxBytes, DefaultMaxBytes)
+	// MaxBytes and its slack, summed, must fit in an int64: from
+	// math.MaxInt64 the size limit wrapped around to a negative one, and
+	// Write dropped every record.
+	o.MaxBytes = min(o.MaxBytes, maxMaxBytes)
 	if o.MaxBytes > 0 {
 		def(&o.MaxTraceBytes, o.MaxBytes/8)
 	}
@@ -264,21 +281,27 @@ func (o Options) withDefaults() (Options, error) {
 	if o.NumCompactors == 0 {
 		o.NumCompactors = 2
 	}
+	// The upper bounds of Badger's sizes and counts: Badger allocates a
+	// memtable, and its caches' counters, whole, and starts a goroutine a
+	// compactor, so a value past them (math.MaxInt64, 2⁴⁰) made Open panic,
+	// die out of memory, or not return.
 	switch {
-	case o.MemTableSize < 1<<20:
-		return o, fmt.Errorf("badgerstore: MemTableSize %d below 1 MiB", o.MemTableSize)
-	case o.NumMemtables < 1:
-		return o, fmt.Errorf("badgerstore: NumMemtables %d below 1", o.NumMemtables)
+	case o.MemTableSize < 1<<20 || o.MemTableSize > 1<<30:
+		return o, fmt.Errorf("badgerstore: MemTableSize %d outside [1 MiB, 1 GiB]", o.MemTableSize)
+	case o.NumMemtables < 1 || o.NumMemtables > maxBadgerCount:
+		return o, fmt.Errorf("badgerstore: NumMemtables %d outside [1, %d]", o.NumMemtables, maxBadgerCount)
 	case o.BlockCacheSize < 0 || o.IndexCacheSize < 0:
 		return o, fmt.Errorf("badgerstore: negative cache size")
+	case o.BlockCacheSize > maxCacheSize || o.IndexCacheSize > maxCacheSize:
+		return o, fmt.Errorf("badgerstore: cache size over 64 GiB")
 	case o.BaseTableSize < 64<<10:
 		return o, fmt.Errorf("badgerstore: BaseTableSize %d below 64 KiB", o.BaseTableSize)
 	case o.ValueLogFileSize < 1<<20 || o.ValueLogFileSize >= 2<<30:
 		return o, fmt.Errorf("badgerstore: ValueLogFileSize %d outside [1 MiB, 2 GiB)", o.ValueLogFileSize)
 	case o.ValueThreshold < 1 || o.ValueThreshold > o.MemTableSize/4:
 		return o, fmt.Errorf("badgerstore: ValueThreshold %d outside [1, MemTableSize/4]", o.ValueThreshold)
-	case o.NumCompactors < 2:
-		return o, fmt.Errorf("badgerstore: NumCompactors %d below 2", o.NumCompactors)
+	case o.NumCompactors < 2 || o.NumCompactors > maxBadgerCount:
+		return o, fmt.Errorf("badgerstore: NumCompactors %d outside [2, %d]", o.NumCompactors, maxBadgerCount)
 	case o.RingBytes > maxRingBytes:
 		return o, fmt.Errorf("badgerstore: RingBytes %d over 1 GiB", o.RingBytes)
 	}

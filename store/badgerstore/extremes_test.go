@@ -1,0 +1,88 @@
+package badgerstore_test
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/badgerstore"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// TestHugeLimits: the largest limits a caller can give (math.MaxInt64 for
+// "no limit", where the documented way is a negative value) keep records as
+// no limit does. MaxBytes of math.MaxInt64 plus half its slack wrapped
+// around to a negative size limit, and Write dropped every record as over
+// it.
+func TestHugeLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts badgerstore.Options
+	}{
+		{"MaxBytes", badgerstore.Options{MaxBytes: math.MaxInt64}},
+		{"MaxAge", badgerstore.Options{MaxAge: math.MaxInt64}},
+		{"MaxRecords", badgerstore.Options{MaxRecords: math.MaxInt64}},
+		{"MaxTraceBytes", badgerstore.Options{MaxTraceBytes: math.MaxInt64}},
+		{"RecordBudget", badgerstore.Options{RecordBudget: math.MaxInt}},
+		{"intervals", badgerstore.Options{RetentionInterval: math.MaxInt64, SyncInterval: math.MaxInt64, FoldInterval: math.MaxInt64}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t, tc.opts)
+			ctx := context.Background()
+			now := time.Now()
+			recs := []*recording.Record{storetest.FullRecord(now, 1), storetest.Record20(now.Add(time.Millisecond), 2)}
+			if err := s.Write(ctx, recs); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				if _, err := s.Get(ctx, r.ID); err != nil {
+					t.Errorf("Get(%s): %v", r.Path, err)
+				}
+			}
+			if err := s.EnforceRetention(ctx); err != nil {
+				t.Errorf("EnforceRetention: %v", err)
+			}
+			for _, r := range recs {
+				if _, err := s.Get(ctx, r.ID); err != nil {
+					t.Errorf("after retention, Get(%s): %v", r.Path, err)
+				}
+			}
+			if h := s.Health(); h.Dropped != 0 {
+				t.Errorf("%d records dropped", h.Dropped)
+			}
+		})
+	}
+}
+
+// TestHugeBadgerSizes: Badger's sizes and counts past their bounds are
+// refused by Open with an error that names them. Badger allocates a
+// memtable and its caches' counters whole, and starts a goroutine a
+// compactor: MemTableSize or a cache size of 2⁴⁰ and more made the process
+// die out of memory, NumMemtables of math.MaxInt made Open panic, and
+// NumCompactors of 2²⁰ made it not return.
+func TestHugeBadgerSizes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts badgerstore.Options
+	}{
+		{"MemTableSize", badgerstore.Options{MaxBytes: -1, MemTableSize: 1 << 40}},
+		{"NumMemtables", badgerstore.Options{NumMemtables: math.MaxInt}},
+		{"BlockCacheSize", badgerstore.Options{BlockCacheSize: 1 << 60}},
+		{"IndexCacheSize", badgerstore.Options{IndexCacheSize: 1 << 60}},
+		{"NumCompactors", badgerstore.Options{NumCompactors: 1 << 20}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := badgerstore.Open(t.TempDir(), tc.opts)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.name) && !strings.Contains(err.Error(), "cache size") {
+				t.Errorf("Open: %v; want an error naming %s", err, tc.name)
+			}
+		})
+	}
+}
