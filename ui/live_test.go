@@ -357,17 +357,28 @@ func TestLiveAnnounceHostile(t *testing.T) {
 }
 
 // TestLiveKeepAliveExtremes: the keep-alive a stream announces in its
-// hello, and pings at, is one the page can keep: at least a millisecond
-// (a shorter one was announced as 0, which the page reads as its default
-// of 15 s, while the server pinged as fast as it could write, a core for
-// every dashboard open), and at most a third of 2³¹−1 ms (the page's
-// watchdog is a timer of three times it, and a browser fires a timer of
-// more than 2³¹−1 ms at once: the page dropped its stream as soon as it
-// had it and reconnected every second or so; TestBrowserLiveLongKeepAlive).
+// hello, and pings at, is the one WithLiveKeepAlive set, within [10 ms,
+// 24 h]: a shorter one is taken as 10 ms (below a millisecond it was
+// announced as 0, which the page reads as its default of 15 s, while the
+// server pinged as fast as it could write, a core for every dashboard
+// open), and a longer one as 24 h (the page's watchdog is a timer of three
+// times it, and a browser fires a timer of more than 2³¹−1 ms at once: the
+// page dropped its stream as soon as it had it and reconnected every
+// second or so; TestBrowserLiveLongKeepAlive). One within is kept as set.
 func TestLiveKeepAliveExtremes(t *testing.T) {
-	for _, d := range []time.Duration{time.Nanosecond, 999 * time.Microsecond, 30 * 24 * time.Hour, math.MaxInt64} {
-		t.Run(d.String(), func(t *testing.T) {
-			l := ui.NewLive(ui.WithLiveKeepAlive(d))
+	for _, tc := range []struct {
+		d      time.Duration
+		wantMS int64
+	}{
+		{time.Nanosecond, 10},
+		{999 * time.Microsecond, 10},
+		{5 * time.Millisecond, 10},
+		{2 * time.Second, 2000},
+		{30 * 24 * time.Hour, 86_400_000},
+		{math.MaxInt64, 86_400_000},
+	} {
+		t.Run(tc.d.String(), func(t *testing.T) {
+			l := ui.NewLive(ui.WithLiveKeepAlive(tc.d))
 			defer l.Close()
 			s := openStream(t, liveServer(t, l))
 			var hello struct {
@@ -376,8 +387,8 @@ func TestLiveKeepAliveExtremes(t *testing.T) {
 			if err := json.Unmarshal([]byte(s.expect(t, "hello").data), &hello); err != nil {
 				t.Fatal(err)
 			}
-			if ms := hello.KeepAliveMS; ms < 1 || 3*ms > math.MaxInt32 {
-				t.Errorf("WithLiveKeepAlive(%v): keepalive_ms %d, want within [1, %d]", d, ms, math.MaxInt32/3)
+			if hello.KeepAliveMS != tc.wantMS {
+				t.Errorf("WithLiveKeepAlive(%v): keepalive_ms %d, want %d", tc.d, hello.KeepAliveMS, tc.wantMS)
 			}
 		})
 	}
