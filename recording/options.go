@@ -63,6 +63,7 @@ type config struct {
 	queueBytes      int64
 	batchSize       int
 	batchInterval   time.Duration
+	batchGiven      bool // WithBatch set batchSize
 	sinkTimeout     time.Duration
 	logger          *slog.Logger
 	sinks           []Sink
@@ -113,9 +114,21 @@ func newConfig(opts []Option) config {
 	// Both queues and each batch are allocated whole: a size past the
 	// cap made New panic (a queue of math.MaxInt slots) or the process
 	// die out of memory (2³² slots), and a batch larger than the queue
-	// could never fill.
-	c.queueSize = min(c.queueSize, maxQueueSize)
-	c.batchSize = min(c.batchSize, c.queueSize)
+	// could never fill. A size the caller gave that is cut is logged
+	// once, as a warning (the default batch cut to a smaller queue is
+	// not: the caller gave no batch size).
+	if c.queueSize > maxQueueSize {
+		c.logger.Warn("recording: WithQueueSize over its maximum, taken as the maximum",
+			"option", "WithQueueSize", "given", c.queueSize, "used", maxQueueSize)
+		c.queueSize = maxQueueSize
+	}
+	if c.batchSize > c.queueSize {
+		if c.batchGiven {
+			c.logger.Warn("recording: WithBatch size over the queue size, taken as the queue size",
+				"option", "WithBatch", "given", c.batchSize, "used", c.queueSize)
+		}
+		c.batchSize = c.queueSize
+	}
 	c.redaction.compile()
 	c.instance = convention.Truncate(c.instance, c.maxName)
 	c.admitsAll = !c.filtered() && c.sampleRate >= 1 && c.callerSampling != SkipUnsampled
@@ -234,9 +247,10 @@ func WithRedaction(r Redaction) Option {
 // [DefaultQueueSize]): the queue of records waiting to be prepared for the
 // sinks, and each sink's own queue. A record that does not fit is dropped
 // and counted; a request never waits. n <= 0 keeps the default; an n
-// larger than 65,536 (2¹⁶) is taken as that: each queue's slots are
-// allocated whole, some 16 bytes a record for the first queue and 40 for
-// each sink's, whatever the records hold. (The default [WithQueueBytes]
+// larger than 65,536 (2¹⁶) is taken as that, and [New] logs a warning
+// through [WithLogger]: each queue's slots are allocated whole, some 16
+// bytes a record for the first queue and 40 for each sink's, whatever the
+// records hold. (The default [WithQueueBytes]
 // holds about as many of the smallest records.)
 func WithQueueSize(n int) Option {
 	return optionFunc(func(c *config) { convention.SetPositive(&c.queueSize, n) })
@@ -257,11 +271,15 @@ func WithQueueBytes(n int64) Option {
 // WithBatch sets how many records the background writer hands the sinks at
 // once and how long it waits to fill a batch. Zero values keep the defaults.
 // A size larger than the queue's ([WithQueueSize]) is taken as the queue's:
-// no batch holds more records than a queue.
+// no batch holds more records than a queue ([New] logs a warning through
+// [WithLogger] when it cuts one).
 // A recorder that has had nothing to write for a whole interval does not
 // wake every interval: the next record wakes its writer.
 func WithBatch(size int, interval time.Duration) Option {
 	return optionFunc(func(c *config) {
+		if size > 0 {
+			c.batchGiven = true
+		}
 		convention.SetPositive(&c.batchSize, size)
 		convention.SetPositive(&c.batchInterval, interval)
 	})
