@@ -2,8 +2,12 @@ package badgerstore_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,6 +86,71 @@ func TestHugeBadgerSizes(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.name) {
 				t.Errorf("Open: %v; want an error naming %s", err, tc.name)
+			}
+		})
+	}
+}
+
+// optionWarns is a slog.Handler that keeps the warnings about an option
+// (those with an "option" attribute) as "option used".
+type optionWarns struct {
+	mu    sync.Mutex
+	warns []string
+}
+
+func (h *optionWarns) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *optionWarns) Handle(_ context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn {
+		return nil
+	}
+	var option, used string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "option":
+			option = a.Value.String()
+		case "used":
+			used = a.Value.String()
+		}
+		return true
+	})
+	if option != "" {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.warns = append(h.warns, option+" "+used)
+	}
+	return nil
+}
+
+func (h *optionWarns) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *optionWarns) WithGroup(string) slog.Handler      { return h }
+
+// TestMaxBytesCutWarns: a MaxBytes past 2⁶² is not cut silently: Open
+// logs one warning through Logger naming MaxBytes and the 2⁶² it uses.
+// A MaxBytes within, or none, logs nothing.
+func TestMaxBytesCutWarns(t *testing.T) {
+	for _, tc := range []struct {
+		maxBytes int64
+		want     []string
+	}{
+		{math.MaxInt64, []string{fmt.Sprintf("MaxBytes %d", int64(1)<<62)}},
+		{1 << 62, nil},
+		{0, nil},
+		{-1, nil},
+	} {
+		t.Run(fmt.Sprint(tc.maxBytes), func(t *testing.T) {
+			h := &optionWarns{}
+			s, err := badgerstore.Open(t.TempDir(), badgerstore.Options{MaxBytes: tc.maxBytes, Logger: slog.New(h)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if !slices.Equal(h.warns, tc.want) {
+				t.Errorf("MaxBytes %d: warnings %q; want %q", tc.maxBytes, h.warns, tc.want)
 			}
 		})
 	}

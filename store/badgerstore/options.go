@@ -40,7 +40,8 @@ type Options struct {
 	// ValueThreshold) holds less than MaxBytes, since Write keeps room
 	// for a compaction to rewrite the tree (see DiskSlack). Default 1
 	// GiB; negative: no cap; at most 2⁶² bytes (4 EiB), a larger value
-	// (math.MaxInt64, say) is taken as that.
+	// (math.MaxInt64, say) is taken as that, and Open logs a warning
+	// through Logger.
 	MaxBytes int64
 	// MaxKeys is how many distinct routes, RPCs (service and method) and
 	// route×RPC pairs the per-minute and per-hour rollups, and each list of

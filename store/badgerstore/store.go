@@ -159,6 +159,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.MaxBytes > maxMaxBytes {
+		o.Logger.Warn("badgerstore: MaxBytes over its maximum, taken as the maximum",
+			"option", "MaxBytes", "given", opts.MaxBytes, "used", o.MaxBytes)
+	}
 	s := &Store{dir: dir, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), retainNow: make(chan struct{}, 1),
 		stop: make(chan struct{}), pending: make(map[int64][]pendingDelta),
 		overLog: convention.NewLogger(o.Logger, 0), readLog: convention.NewLogger(o.Logger, 0),
