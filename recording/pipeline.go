@@ -611,12 +611,18 @@ func (q *sinkQueue) put(recs []*Record, bytes int64, end uint64) sinkBatch {
 // take appends the records of b to buf, taking them out of q's ring, and
 // returns buf. Only q's goroutine calls it.
 func (q *sinkQueue) take(buf []*Record, b sinkBatch) []*Record {
-	first := q.ring[b.at:min(b.at+b.n, len(q.ring))]
-	rest := q.ring[:b.n-len(first)]
+	first, rest := q.slots(b)
 	buf = append(append(buf, first...), rest...)
 	clear(first)
 	clear(rest)
 	return buf
+}
+
+// slots returns the ring's slots that hold b's records: first from b.at
+// towards the ring's end, then rest from its start where b wraps.
+func (q *sinkQueue) slots(b sinkBatch) (first, rest []*Record) {
+	first = q.ring[b.at:min(b.at+b.n, len(q.ring))]
+	return first, q.ring[:b.n-len(first)]
 }
 
 func (q *sinkQueue) stats() SinkStats {
@@ -670,8 +676,9 @@ func (q *sinkQueue) offer(r *Recorder, batch []*Record, end uint64) {
 		q.sent.Store(end)
 	default: // not reached: depth bounds the batches in q.in
 		q.tail = b.at // the slots are free again
-		clear(q.ring[b.at:min(b.at+b.n, len(q.ring))])
-		clear(q.ring[:b.n-min(b.n, len(q.ring)-b.at)])
+		first, rest := q.slots(b)
+		clear(first)
+		clear(rest)
 		q.depth.Add(-int64(len(batch)))
 		q.bytes.Add(-total)
 		q.dropped.Add(uint64(len(batch)))

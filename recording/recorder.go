@@ -221,7 +221,7 @@ func New(opts ...Option) *Recorder {
 		stacks:      newStackCache(maxStackCache),
 		q:           newRecordQueue(cfg.queueSize),
 		kick:        make(chan struct{}, 1),
-		kickAt:      min(cfg.batchSize, cfg.queueSize),
+		kickAt:      cfg.batchSize, // newConfig keeps it at most queueSize
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 		sinkCtx:     ctx,

@@ -321,7 +321,7 @@ func writeProbe(w io.Writer, results []*result) {
 		}
 	}
 	if ticks > 0 && cpu > 0 {
-		fmt.Fprintf(w, "The probe's own cost: %d runs of each kernel in the measured rounds, %s of its thread's CPU time, %.2f%% of the process's CPU time in those rounds.\n",
+		fmt.Fprintf(w, "The probe's own cost: %d ticks (a run of each kernel) in the measured rounds, %s of its thread's CPU time (the kernels, and each tick's wake-up and clock reads), %.2f%% of the process's CPU time in those rounds.\n",
 			ticks, fmtDur(cost), 100*float64(cost)/float64(cpu))
 	}
 }

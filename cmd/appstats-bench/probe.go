@@ -57,11 +57,13 @@ const (
 	probeMemHops   = 50
 )
 
-// probeSample is one tick of the probe: each kernel's thread CPU time, and
-// the wall time of the alu kernel (longer than its CPU time when the thread
-// was switched out during it).
+// probeSample is one tick of the probe: each kernel's thread CPU time, the
+// wall time of the alu kernel (longer than its CPU time when the thread
+// was switched out during it), and Tick, the thread's CPU time since the
+// previous tick's kernels ended (the wake-up, the clock reads and the
+// bookkeeping as well as the four kernels).
 type probeSample struct {
-	ALU, Wide, L2, Mem, ALUWall time.Duration
+	ALU, Wide, L2, Mem, ALUWall, Tick time.Duration
 }
 
 // probeStats summarize the probe's runs over one round.
@@ -76,8 +78,8 @@ type probeStats struct {
 	// Switched is the fraction of alu runs whose wall time exceeded their
 	// CPU time by more than half: the thread was switched out during it.
 	Switched float64
-	// CPU is the probe's own thread CPU time over the round (both kernels,
-	// all ticks).
+	// CPU is the probe's own thread CPU time over the round's ticks (the
+	// four kernels, and each tick's wake-up, clock reads and bookkeeping).
 	CPU time.Duration
 }
 
@@ -98,7 +100,7 @@ func summarizeProbe(samples []probeSample) probeStats {
 	switched := 0
 	for i, s := range samples {
 		alu[i], wide[i], l2[i], mem[i] = s.ALU, s.Wide, s.L2, s.Mem
-		cpu += s.ALU + s.Wide + s.L2 + s.Mem
+		cpu += s.Tick
 		if s.ALUWall > s.ALU+s.ALU/2 {
 			switched++
 		}
@@ -229,6 +231,7 @@ func (p *speedProbe) loop(l2, mem []uint32, free func()) {
 	t := time.NewTicker(p.every)
 	defer t.Stop()
 	x, wide, atL2, atMem := uint64(1), [4]uint64{1, 2, 3, 4}, uint32(0), uint32(0)
+	last, _ := threadCPU() // where the previous tick's kernels ended
 	for {
 		select {
 		case <-p.stopc:
@@ -249,7 +252,8 @@ func (p *speedProbe) loop(l2, mem []uint32, free func()) {
 		c3, _ := threadCPU()
 		atMem = memKernel(mem, atMem, probeMemHops)
 		c4, _ := threadCPU()
-		s := probeSample{ALU: c1 - c0, Wide: c2 - c1, L2: c3 - c2, Mem: c4 - c3, ALUWall: w1.Sub(w0)}
+		s := probeSample{ALU: c1 - c0, Wide: c2 - c1, L2: c3 - c2, Mem: c4 - c3, ALUWall: w1.Sub(w0), Tick: c4 - last}
+		last = c4
 		p.mu.Lock()
 		p.samples = append(p.samples, s)
 		p.mu.Unlock()

@@ -272,12 +272,13 @@ func (g *ring) newTable() {
 	g.mu.Unlock()
 }
 
-// table returns the table of stacks numbered id, nil if none is. Called
-// with g.mu held.
+// table returns the table of stacks numbered id, nil if none is. It
+// looks from the oldest table: release, called for every evicted entry,
+// asks for the oldest entries' tables. Called with g.mu held.
 func (g *ring) table(id uint32) *ringStacks {
-	for i := len(g.tables) - 1; i >= 0; i-- {
-		if g.tables[i].id == id {
-			return g.tables[i]
+	for _, t := range g.tables {
+		if t.id == id {
+			return t
 		}
 	}
 	return nil

@@ -202,30 +202,11 @@ func TestCallAttrsRandom(t *testing.T) {
 		if n%20 != 0 {
 			continue
 		}
-		for k := range len(b) {
-			if _, err := DecodeRecordWithoutStacks(b[:k]); !errors.Is(err, store.ErrCorrupt) {
-				t.Fatalf("%s cut at %d: err = %v, want ErrCorrupt", name, k, err)
-			}
-			if _, err := SummaryWithoutStacks(b[:k]); !errors.Is(err, store.ErrCorrupt) {
-				t.Fatalf("%s cut at %d: summary: err = %v, want ErrCorrupt", name, k, err)
-			}
-		}
+		checkTruncated(t, name, b)
 		if n%100 != 0 {
 			continue
 		}
-		flipped := slices.Clone(b)
-		for k := range len(b) {
-			for _, x := range []byte{0x01, 0x80, 0xff} {
-				flipped[k] = b[k] ^ x
-				if _, err := DecodeRecordWithoutStacks(flipped); err != nil && !errors.Is(err, store.ErrCorrupt) {
-					t.Fatalf("%s, byte %d ^ %#x: err = %v, want ErrCorrupt or none", name, k, x, err)
-				}
-				if _, err := SummaryWithoutStacks(flipped); err != nil && !errors.Is(err, store.ErrCorrupt) {
-					t.Fatalf("%s, byte %d ^ %#x: summary: err = %v, want ErrCorrupt or none", name, k, x, err)
-				}
-			}
-			flipped[k] = b[k]
-		}
+		checkFlipped(t, name, b)
 	}
 }
 
@@ -370,5 +351,39 @@ func checkCorrupt(t *testing.T, name string, b []byte) {
 	}
 	if _, err := SummaryWithoutStacks(b); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("%s: summary: err = %v, want ErrCorrupt", name, err)
+	}
+}
+
+// checkTruncated checks that every strict prefix of the encoded record b
+// fails to decode, and to summarize, with store.ErrCorrupt.
+func checkTruncated(t *testing.T, name string, b []byte) {
+	t.Helper()
+	for k := range len(b) {
+		if _, err := DecodeRecordWithoutStacks(b[:k]); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("%s cut at %d: err = %v, want ErrCorrupt", name, k, err)
+		}
+		if _, err := SummaryWithoutStacks(b[:k]); !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("%s cut at %d: summary: err = %v, want ErrCorrupt", name, k, err)
+		}
+	}
+}
+
+// checkFlipped checks that b with any one byte flipped (by each of a few
+// masks) decodes, and summarizes, without error or with store.ErrCorrupt,
+// never another error or a panic.
+func checkFlipped(t *testing.T, name string, b []byte) {
+	t.Helper()
+	flipped := slices.Clone(b)
+	for k := range len(b) {
+		for _, x := range []byte{0x01, 0x40, 0x80, 0xff} {
+			flipped[k] = b[k] ^ x
+			if _, err := DecodeRecordWithoutStacks(flipped); err != nil && !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("%s, byte %d ^ %#x: err = %v, want ErrCorrupt or none", name, k, x, err)
+			}
+			if _, err := SummaryWithoutStacks(flipped); err != nil && !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("%s, byte %d ^ %#x: summary: err = %v, want ErrCorrupt or none", name, k, x, err)
+			}
+		}
+		flipped[k] = b[k]
 	}
 }

@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats/recording"
-	"github.com/goappstats/appstats/store"
 )
 
 // TestPhaseNamesRandom: random records whose calls' phases repeat the
@@ -89,29 +87,10 @@ func TestPhaseNamesRandom(t *testing.T) {
 		if n%20 != 0 {
 			continue
 		}
-		for k := range len(b) {
-			if _, err := DecodeRecordWithoutStacks(b[:k]); !errors.Is(err, store.ErrCorrupt) {
-				t.Fatalf("%s cut at %d: err = %v, want ErrCorrupt", name, k, err)
-			}
-			if _, err := SummaryWithoutStacks(b[:k]); !errors.Is(err, store.ErrCorrupt) {
-				t.Fatalf("%s cut at %d: summary: err = %v, want ErrCorrupt", name, k, err)
-			}
-		}
+		checkTruncated(t, name, b)
 		if n%250 != 0 {
 			continue
 		}
-		flipped := slices.Clone(b)
-		for k := range len(b) {
-			for _, x := range []byte{0x01, 0x40, 0x80, 0xff} {
-				flipped[k] = b[k] ^ x
-				if _, err := DecodeRecordWithoutStacks(flipped); err != nil && !errors.Is(err, store.ErrCorrupt) {
-					t.Fatalf("%s, byte %d ^ %#x: err = %v, want ErrCorrupt or none", name, k, x, err)
-				}
-				if _, err := SummaryWithoutStacks(flipped); err != nil && !errors.Is(err, store.ErrCorrupt) {
-					t.Fatalf("%s, byte %d ^ %#x: summary: err = %v, want ErrCorrupt or none", name, k, x, err)
-				}
-			}
-			flipped[k] = b[k]
-		}
+		checkFlipped(t, name, b)
 	}
 }
