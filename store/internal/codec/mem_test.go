@@ -196,17 +196,7 @@ func TestCallAttrsRandom(t *testing.T) {
 			}
 			prev = c.Attrs
 		}
-		b := AppendRecordWithoutStacks(nil, r)
-		name := fmt.Sprint("record ", n)
-		checkWithoutStacks(t, name, b, r)
-		if n%20 != 0 {
-			continue
-		}
-		checkTruncated(t, name, b)
-		if n%100 != 0 {
-			continue
-		}
-		checkFlipped(t, name, b)
+		checkRandomRecord(t, n, r, 100)
 	}
 }
 
@@ -351,6 +341,23 @@ func checkCorrupt(t *testing.T, name string, b []byte) {
 	}
 	if _, err := SummaryWithoutStacks(b); !errors.Is(err, store.ErrCorrupt) {
 		t.Errorf("%s: summary: err = %v, want ErrCorrupt", name, err)
+	}
+}
+
+// checkRandomRecord encodes the n-th random record r and reads it back
+// (checkWithoutStacks); every 20th record's truncations too, and every
+// flipEvery-th record's flipped bytes.
+func checkRandomRecord(t *testing.T, n int, r *recording.Record, flipEvery int) {
+	t.Helper()
+	b := AppendRecordWithoutStacks(nil, r)
+	name := fmt.Sprint("record ", n)
+	checkWithoutStacks(t, name, b, r)
+	if n%20 != 0 {
+		return
+	}
+	checkTruncated(t, name, b)
+	if n%flipEvery == 0 {
+		checkFlipped(t, name, b)
 	}
 }
 

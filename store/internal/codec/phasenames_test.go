@@ -81,16 +81,6 @@ func TestPhaseNamesRandom(t *testing.T) {
 			}
 			prev = c.Phases
 		}
-		b := AppendRecordWithoutStacks(nil, r)
-		name := fmt.Sprint("record ", n)
-		checkWithoutStacks(t, name, b, r)
-		if n%20 != 0 {
-			continue
-		}
-		checkTruncated(t, name, b)
-		if n%250 != 0 {
-			continue
-		}
-		checkFlipped(t, name, b)
+		checkRandomRecord(t, n, r, 250)
 	}
 }
