@@ -136,8 +136,15 @@ type Options struct {
 	// memory-mapped tables, and a cache only adds work), 8 MiB with
 	// Compress (Badger: 256 MiB); at most 64 GiB.
 	BlockCacheSize int64
-	// IndexCacheSize is the index cache size. Default 4 MiB (Badger: unbounded
-	// in-heap indexes); at most 64 GiB.
+	// IndexCacheSize is the index cache size. Default none (as Badger's);
+	// at most 64 GiB. Badger consults its index cache only for encrypted
+	// tables, which the store does not write: an unencrypted table's index
+	// (block offsets, bloom filter) is read in place from the table's
+	// memory-mapped file, with or without a cache, and is not on the Go
+	// heap. A positive size therefore only starts a cache that holds
+	// nothing — ristretto's buffers, counters and goroutine, which the
+	// garbage collector marks every cycle (see "twenty-eighth round" in
+	// docs/BENCHMARKS.md).
 	IndexCacheSize int64
 	// BaseTableSize is the size of level-1 tables. Default 2 MiB (Badger: 2 MiB).
 	BaseTableSize int64
@@ -271,7 +278,6 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Compress {
 		def(&o.BlockCacheSize, 8<<20)
 	}
-	def(&o.IndexCacheSize, 4<<20)
 	def(&o.BaseTableSize, 2<<20)
 	vlog := int64(64 << 20)
 	if o.MaxBytes > 0 {
