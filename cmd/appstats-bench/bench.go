@@ -221,6 +221,9 @@ type result struct {
 	// whose is Go's tracer alone: no target applies.
 	Reference bool
 	Store     *storeCounts // what the Badger store counted, in the scenarios that have one
+	// Scan is what the collector marked in the collection before the
+	// heap profile, with -heapprofiles (nil without).
+	Scan *heapScan
 }
 
 // storeCounts is what a scenario's Badger store holds at the end.
@@ -447,14 +450,14 @@ func runScenario(ctx context.Context, name string, o options, probe *speedProbe)
 			last := recorded && len(res.Recorded.Rounds) == o.Rounds || !o.runs(true) && len(res.Bare.Rounds) == o.Rounds
 			if o.HeapProfiles != "" && last {
 				heapDone = true
-				if err := writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
+				if res.Scan, err = writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
 	if o.HeapProfiles != "" && !heapDone { // -slice
-		if err := writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
+		if res.Scan, err = writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
 			return nil, err
 		}
 	}
@@ -688,6 +691,10 @@ func writeScenario(w io.Writer, r *result) {
 		perReq(&r.Bare, &r.Recorded, func(m *measurement) string {
 			return fmtDur(time.Duration(perRequest(m, float64(m.GC.GCCPU))))
 		}))
+	if r.Scan != nil {
+		fmt.Fprintf(w, "Collector's scan at the heap profile (runtime/metrics, after a collection): %.2f MB live heap; scanned %.2f MB of heap, %.2f MB of globals, %.2f MB of stacks (/gc/scan/*).\n",
+			float64(r.Scan.Live)/1e6, float64(r.Scan.Heap)/1e6, float64(r.Scan.Globals)/1e6, float64(r.Scan.Stacks)/1e6)
+	}
 	fmt.Fprintf(w, "Scheduling per request (bare → %s): goroutine runs %s; context switches voluntary %s, involuntary %s; minor page faults %s; mutex wait %s; the scavenger's CPU %s.\n", r.config(),
 		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.3f", perRequest(m, float64(m.GC.Runs))) }),
 		perReq(&r.Bare, &r.Recorded, func(m *measurement) string { return fmt.Sprintf("%.3f", perRequest(m, float64(m.GC.Voluntary))) }),

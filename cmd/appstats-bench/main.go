@@ -38,7 +38,10 @@
 // round's figures to a CSV file. -trace writes an execution trace of the run (with
 // -only, of one configuration: go tool trace shows each goroutine's
 // wakeups and the procs started for them). -heapprofiles writes a heap profile after each scenario's
-// last recorded round: what its stores and the recorder hold. -ballast
+// last recorded round: what its stores and the recorder hold; the report
+// then gives what the collector scanned in the collection before it
+// (runtime/metrics' /gc/scan/*: heap, globals, stacks) beside the live
+// heap, the bytes each cycle reads. -ballast
 // (with -only bare) runs the bare rounds beside a pointer-free array of
 // that many bytes, as -bare matched's bare rounds run beside the heap the
 // recorded rounds held, which a run of bare alone never sees: so that

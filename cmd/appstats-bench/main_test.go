@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/trace"
 	"strings"
 	"testing"
@@ -369,7 +370,8 @@ func TestSliced(t *testing.T) {
 }
 
 // TestHeapProfiles checks that -heapprofiles writes a heap profile of each
-// scenario run.
+// scenario run, and that the report gives what the collector scanned at
+// that point (runtime/metrics' /gc/scan/*), some of it heap.
 func TestHeapProfiles(t *testing.T) {
 	o := defaultOptions()
 	o.Scenarios = []string{"hello"}
@@ -378,8 +380,15 @@ func TestHeapProfiles(t *testing.T) {
 	o.Rounds = 2 // bare, recorded, recorded, bare: written after the third
 	o.Concurrency = 2
 	o.HeapProfiles = filepath.Join(t.TempDir(), "p")
-	if _, err := run(context.Background(), o, io.Discard); err != nil {
+	var out strings.Builder
+	if _, err := run(context.Background(), o, &out); err != nil {
 		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`Collector's scan at the heap profile \(runtime/metrics, after a collection\): ([0-9.]+) MB live heap; scanned ([0-9.]+) MB of heap, [0-9.]+ MB of globals, [0-9.]+ MB of stacks`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Errorf("report without the collector's scan line:\n%s", out.String())
+	} else if m[1] == "0.00" || m[2] == "0.00" {
+		t.Errorf("collector's scan line with no live or scanned heap: %s", m[0])
 	}
 	b, err := os.ReadFile(o.HeapProfiles + "-hello.heap")
 	if err != nil {

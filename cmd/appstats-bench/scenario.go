@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -390,13 +391,48 @@ func b2i(b bool) int {
 
 // writeHeapProfile writes a heap profile, after a collection, to the file
 // path names.
-func writeHeapProfile(path string) error {
+func writeHeapProfile(path string) (*heapScan, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	runtime.GC()
-	return errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
+	hs := readHeapScan()
+	return hs, errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
+}
+
+// heapScan is what the collector marked in its last cycle, by kind
+// (runtime/metrics' /gc/scan/*), beside the heap that cycle left live:
+// of the live heap, only the scannable bytes (objects that hold
+// pointers, up to their last pointer) are read by the collector; the
+// rest ([]byte, pointer-free arrays) is only marked. Read after a
+// collection, it names what each cycle costs the process (see
+// "twenty-seventh round" in docs/BENCHMARKS.md).
+type heapScan struct {
+	Live, Heap, Globals, Stacks uint64
+}
+
+var heapScanNames = [...]string{
+	"/gc/heap/live:bytes",
+	"/gc/scan/heap:bytes",
+	"/gc/scan/globals:bytes",
+	"/gc/scan/stack:bytes",
+}
+
+// readHeapScan reads the last collection's heapScan.
+func readHeapScan() *heapScan {
+	var s [len(heapScanNames)]metrics.Sample
+	for i, n := range heapScanNames {
+		s[i].Name = n
+	}
+	metrics.Read(s[:])
+	u := func(i int) uint64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[i].Value.Uint64()
+	}
+	return &heapScan{Live: u(0), Heap: u(1), Globals: u(2), Stacks: u(3)}
 }
 
 // startProfile starts a CPU profile written to the file path names, and
