@@ -403,6 +403,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				delete(deltas, m)
 				continue
 			}
+			// Its sketches lose the reserved span's margins that
+			// no record fell in: the encoding below, the fold and
+			// every read that merges it pass over them no more.
+			d.Trim()
 			k := binary.BigEndian.AppendUint64(bucketKey(pDelta, m), s.seq.Add(1))
 			keys[m] = k
 			if err := txn.Set(k, codec.AppendRollup(nil, d)); err != nil {

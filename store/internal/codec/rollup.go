@@ -167,6 +167,29 @@ func (ru *Rollup) Reserve(lo, hi int) {
 	ru.all.sk.Reserve(lo, hi)
 }
 
+// Trim drops the zero counts at either end of each of ru's sketches (see
+// sketch.Sketch.Trim): a write's delta, its records counted, was
+// reserved the last delta's span with a margin on either side (see
+// Reserve), which every later reader would otherwise pass over —
+// AppendRollup as it encodes the delta, and each merge of the delta
+// into a read's or a fold's rollup. What ru encodes and answers does not
+// change.
+func (ru *Rollup) Trim() {
+	ru.all.sk.Trim()
+	for _, g := range ru.routes {
+		g.sk.Trim()
+	}
+	for _, g := range ru.rpcs {
+		g.sk.Trim()
+	}
+	for _, g := range ru.rr {
+		g.sk.Trim()
+	}
+	for _, g := range ru.insts {
+		g.sk.Trim()
+	}
+}
+
 // rpcGroups returns ru's group for the RPC service and method, and its
 // group for that RPC under route.
 func (ru *Rollup) rpcGroups(route, service, method string) (g, gr *group) {

@@ -176,6 +176,27 @@ func (s *Sketch) Reserve(lo, hi int) {
 	s.counts, s.offset = make([]uint64, hi-lo+1), lo
 }
 
+// Trim drops the zero counts at either end of s's counts — the span a
+// sketch was reserved (see [Sketch.Reserve]) beyond the buckets it
+// counted in — so that what reads every count (AppendBinary, Merge of s
+// into another sketch, Quantile) reads only the span it counts in. The
+// counts keep their memory: a later Add outside the span grows them as
+// it would have. Nothing s encodes or answers changes.
+func (s *Sketch) Trim() {
+	i, j := 0, len(s.counts)-1
+	for i <= j && s.counts[i] == 0 {
+		i++
+	}
+	for j >= i && s.counts[j] == 0 {
+		j--
+	}
+	if i > j {
+		s.counts, s.offset = s.counts[:0], 0
+		return
+	}
+	s.counts, s.offset = s.counts[i:j+1], s.offset+i
+}
+
 // cover grows counts, once, to hold indexes lo..hi.
 func (s *Sketch) cover(lo, hi int) {
 	if len(s.counts) == 0 {
