@@ -96,8 +96,9 @@ type flushState struct {
 	// waiters counts the ForceFlush calls waiting.
 	waiters atomic.Int32
 
-	mu sync.Mutex
-	ch chan struct{} // closed, and replaced, when progress is made while waiters wait
+	mu    sync.Mutex
+	ch    chan struct{} // closed, and replaced, when progress is made while waiters wait
+	wakes int           // how often ch was closed (for tests), under mu
 }
 
 func newFlushState() *flushState { return &flushState{ch: make(chan struct{})} }
@@ -107,10 +108,26 @@ func newFlushState() *flushState { return &flushState{ch: make(chan struct{})} }
 func (f *flushState) wanted() bool { return f.want.Load() > f.prepared.Load() }
 
 // handed notes that the writer has handed the records numbered below n
-// to the sinks, each sink's sent stored before.
-func (f *flushState) handed(n uint64) {
+// to the sinks, each sink's sent stored before, and wakes the waiting
+// ForceFlush calls, if any, unless each sink will: when every sink was
+// sent the batch that ends at n and has not yet written it, each stores
+// its progress after prepared (which is stored first here) and then wakes
+// them, and a waiter woken now would find a sink not done and wait again.
+func (r *Recorder) handed(n uint64) {
+	f := r.flush
 	f.prepared.Store(n)
-	f.progressed()
+	if f.waiters.Load() == 0 {
+		return
+	}
+	for _, q := range r.sinks {
+		if q.sent.Load() != n || q.wrote.Load() >= n {
+			f.wake()
+			return
+		}
+	}
+	if len(r.sinks) == 0 {
+		f.wake()
+	}
 }
 
 // progressed wakes the waiting ForceFlush calls, if any, after the writer
@@ -127,5 +144,6 @@ func (f *flushState) wake() {
 	f.mu.Lock()
 	close(f.ch)
 	f.ch = make(chan struct{})
+	f.wakes++
 	f.mu.Unlock()
 }

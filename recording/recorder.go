@@ -196,6 +196,7 @@ type Recorder struct {
 	traced       atomic.Uint64
 	traceLimited atomic.Uint64
 	ticks        atomic.Uint64 // batch intervals the preparer's ticker woke it for
+	kicks        atomic.Uint64 // kicks requests sent the preparer (see enqueue), a batch at most under load
 	closeOnce    sync.Once
 
 	_ [64]byte
