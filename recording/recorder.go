@@ -185,7 +185,7 @@ type Recorder struct {
 	_ [64]byte
 
 	// Written by requests that are not recorded, or lose calls, and by the
-	// writer once a batch.
+	// writer once a batch (and kicks by a request once a batch).
 	sampledOut   atomic.Uint64
 	pausedOut    atomic.Uint64
 	filtered     atomic.Uint64
