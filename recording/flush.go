@@ -17,8 +17,9 @@ import (
 //
 // It wakes the recorder's writer, which hands the records it has queued to
 // the sinks at once rather than at the end of its batch interval
-// ([WithBatch]), and waits to be told, by the writer and each sink's
-// goroutine, that they are done with them. Call it where records must be
+// ([WithBatch]), and waits to be told, by each sink's goroutine (or by
+// the writer, for records no sink was handed), that they are done with
+// them. Call it where records must be
 // stored before going on: a test that reads the store, a job that exits.
 // It may be called concurrently with anything, from several goroutines.
 func (r *Recorder) ForceFlush(ctx context.Context) error {
@@ -84,8 +85,9 @@ func (r *Recorder) flushed(target uint64) bool {
 // order they enter the recorder's queue (recordQueue.pushed): the writer
 // takes them off it in that order, and a sink's goroutine writes the
 // batches it is sent in the order they were sent. Each stores how far it
-// has got once a batch, and wakes the waiters, if any: nothing is done a
-// request, and nothing wakes the writer when no one flushes.
+// has got once a batch, and wakes the waiters, if any (the writer only
+// when no sink will: see Recorder.handed): nothing is done a request,
+// and nothing wakes the writer when no one flushes.
 type flushState struct {
 	// prepared counts the records the writer has taken off the queue and
 	// handed to the sinks (or dropped): those numbered below it.
