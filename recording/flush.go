@@ -19,8 +19,8 @@ import (
 // the sinks at once rather than at the end of its batch interval
 // ([WithBatch]), and waits to be told, by each sink's goroutine (or by
 // the writer, for records no sink was handed), that they are done with
-// them. Call it where records must be
-// stored before going on: a test that reads the store, a job that exits.
+// them. Call it where records must be stored before going on: a test that
+// reads the store, a job that exits.
 // It may be called concurrently with anything, from several goroutines.
 func (r *Recorder) ForceFlush(ctx context.Context) error {
 	if r.closed.Load() {
