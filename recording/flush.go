@@ -17,9 +17,10 @@ import (
 //
 // It wakes the recorder's writer, which hands the records it has queued to
 // the sinks at once rather than at the end of its batch interval
-// ([WithBatch]), and waits to be told, by the writer and each sink's
-// goroutine, that they are done with them. Call it where records must be
-// stored before going on: a test that reads the store, a job that exits.
+// ([WithBatch]), and waits to be told, by each sink's goroutine (or by
+// the writer, for records no sink was handed), that they are done with
+// them. Call it where records must be stored before going on: a test that
+// reads the store, a job that exits.
 // It may be called concurrently with anything, from several goroutines.
 func (r *Recorder) ForceFlush(ctx context.Context) error {
 	if r.closed.Load() {
@@ -84,8 +85,9 @@ func (r *Recorder) flushed(target uint64) bool {
 // order they enter the recorder's queue (recordQueue.pushed): the writer
 // takes them off it in that order, and a sink's goroutine writes the
 // batches it is sent in the order they were sent. Each stores how far it
-// has got once a batch, and wakes the waiters, if any: nothing is done a
-// request, and nothing wakes the writer when no one flushes.
+// has got once a batch, and wakes the waiters, if any (the writer only
+// when no sink will: see Recorder.handed): nothing is done a request,
+// and nothing wakes the writer when no one flushes.
 type flushState struct {
 	// prepared counts the records the writer has taken off the queue and
 	// handed to the sinks (or dropped): those numbered below it.
@@ -96,8 +98,9 @@ type flushState struct {
 	// waiters counts the ForceFlush calls waiting.
 	waiters atomic.Int32
 
-	mu sync.Mutex
-	ch chan struct{} // closed, and replaced, when progress is made while waiters wait
+	mu    sync.Mutex
+	ch    chan struct{} // closed, and replaced, when progress is made while waiters wait
+	wakes int           // how often ch was closed (for tests), under mu
 }
 
 func newFlushState() *flushState { return &flushState{ch: make(chan struct{})} }
@@ -107,10 +110,26 @@ func newFlushState() *flushState { return &flushState{ch: make(chan struct{})} }
 func (f *flushState) wanted() bool { return f.want.Load() > f.prepared.Load() }
 
 // handed notes that the writer has handed the records numbered below n
-// to the sinks, each sink's sent stored before.
-func (f *flushState) handed(n uint64) {
+// to the sinks, each sink's sent stored before, and wakes the waiting
+// ForceFlush calls, if any, unless each sink will: when every sink was
+// sent the batch that ends at n and has not yet written it, each stores
+// its progress after prepared (which is stored first here) and then wakes
+// them, and a waiter woken now would find a sink not done and wait again.
+func (r *Recorder) handed(n uint64) {
+	f := r.flush
 	f.prepared.Store(n)
-	f.progressed()
+	if f.waiters.Load() == 0 {
+		return
+	}
+	for _, q := range r.sinks {
+		if q.sent.Load() != n || q.wrote.Load() >= n {
+			f.wake()
+			return
+		}
+	}
+	if len(r.sinks) == 0 {
+		f.wake()
+	}
 }
 
 // progressed wakes the waiting ForceFlush calls, if any, after the writer
@@ -127,5 +146,6 @@ func (f *flushState) wake() {
 	f.mu.Lock()
 	close(f.ch)
 	f.ch = make(chan struct{})
+	f.wakes++
 	f.mu.Unlock()
 }

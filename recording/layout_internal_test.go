@@ -17,7 +17,7 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 		{"cfg", "ids", "sym", "q", "sinks", "stop", "done", "stacks", "kick", "kickAt", "sinkCtx", "sinkCancel",
 			"inflight", "flush", "closed", "drained", "paused", "idle", "flight", "pool", "spares", "keptPub", "log"},
 		{"callHint", "frameHint", "roomHint", "finishCost"},
-		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "ticks", "closeOnce"},
+		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "ticks", "kicks", "closeOnce"},
 		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr", "lastAttrs"},
 	}
 	typ := reflect.TypeFor[Recorder]()

@@ -65,12 +65,17 @@ func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
 	// Or when a ForceFlush waits: it may have counted rec (the queue's
 	// tail moves before rec is written to its slot) and kicked the
 	// preparer, which found the slot not yet written and stopped there.
-	// ForceFlush counts itself among the waiters before its kick, so
-	// either this request sees it, or the kick came after rec's slot was
-	// written.
-	if r.q.len() >= r.kickAt || r.idle.Load() && r.idle.CompareAndSwap(true, false) || r.flush.waiters.Load() != 0 {
+	// ForceFlush counts itself among the waiters, and raises want, before
+	// its kick, so either this request sees both, or the kick came after
+	// rec's slot was written. Once the preparer has handed on what the
+	// waiting ForceFlush calls wanted (wanted false), they wait for the
+	// sinks alone: a kick then would wake the preparer for nothing (it
+	// hands on full batches only), once a request for as long as a sink
+	// takes to write.
+	if r.q.len() >= r.kickAt || r.idle.Load() && r.idle.CompareAndSwap(true, false) || r.flush.waiters.Load() != 0 && r.flush.wanted() {
 		select {
 		case r.kick <- struct{}{}:
+			r.kicks.Add(1)
 		default:
 		}
 	}
@@ -181,7 +186,7 @@ func (r *Recorder) prepareLoop() {
 			}
 			n := r.flush.prepared.Load() + uint64(len(batch))
 			r.deliver(batch, n)
-			r.flush.handed(n)
+			r.handed(n)
 			clear(batch)
 			batch = batch[:0]
 		}

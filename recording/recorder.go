@@ -185,7 +185,7 @@ type Recorder struct {
 	_ [64]byte
 
 	// Written by requests that are not recorded, or lose calls, and by the
-	// writer once a batch.
+	// writer once a batch (and kicks by a request once a batch).
 	sampledOut   atomic.Uint64
 	pausedOut    atomic.Uint64
 	filtered     atomic.Uint64
@@ -196,6 +196,7 @@ type Recorder struct {
 	traced       atomic.Uint64
 	traceLimited atomic.Uint64
 	ticks        atomic.Uint64 // batch intervals the preparer's ticker woke it for
+	kicks        atomic.Uint64 // kicks requests sent the preparer (see enqueue), a batch at most under load
 	closeOnce    sync.Once
 
 	_ [64]byte
