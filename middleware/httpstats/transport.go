@@ -232,7 +232,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp.StatusCode >= 500 {
 		c.SetError(resp.Status)
 	}
-	status := [1]recording.Attr{{Key: convention.KeyHTTPResponseStatusCode, Value: statusCodeText(resp.StatusCode)}}
+	// The status, and whether the connection was one already open (its
+	// GotConn came before the response), in one update: the call's end
+	// sets only its phases then (see phases.endLocked).
+	status := [2]recording.Attr{
+		{Key: convention.KeyHTTPResponseStatusCode, Value: statusCodeText(resp.StatusCode)},
+		{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(st.pt.takeReused())},
+	}
 	c.Update(&recording.CallUpdate{Attrs: status[:]})
 	st.rc, st.length = resp.Body, resp.ContentLength
 	if resp.Body == nil || resp.Body == http.NoBody || req.Method == http.MethodHead {
@@ -579,7 +585,8 @@ type phases struct {
 	rare atomic.Pointer[rareRoom]
 	// seen is the events that came, by bit, and endedBit: the phases
 	// were handed over (end), and, for a call that got a response, the
-	// call was ended (callState.finish).
+	// call was ended (callState.finish); and reusedBit: the connection's
+	// reuse was set with the status (takeReused).
 	seen   uint16
 	reused bool
 	// unwritten is how many connections the request was given (GotConn)
@@ -596,6 +603,22 @@ type phases struct {
 // endedBit is the bit of phases.seen that says the phases were handed
 // over, above the events' bits.
 const endedBit uint16 = 1 << 15
+
+// reusedBit is the bit of phases.seen that says the connection's reuse
+// was set on the call with its status (takeReused), not to be set again
+// at its end.
+const reusedBit uint16 = 1 << 14
+
+// takeReused returns whether the call's connection was one already open,
+// for the call's attributes at its response, and notes that its end need
+// not set it.
+func (p *phases) takeReused() bool {
+	p.mu.Lock()
+	p.seen |= reusedBit
+	r := p.reused
+	p.mu.Unlock()
+	return r
+}
 
 // stuck is phases.unwritten once it was out of its bounds (a connection
 // given after more writes than connections were reported, or a hundred
@@ -775,8 +798,8 @@ type endRoom struct {
 	phases [6]recording.Phase
 }
 
-// end returns the phases and the connection's reuse, to record once the
-// call is over, d after its start (with [recording.ActiveCall.EndWith]),
+// end returns the phases and the connection's reuse (unless it was set
+// with the call's status: takeReused), to record once the call is over, d after its start (with [recording.ActiveCall.EndWith]),
 // made in r: the first time only, as hooks may fire late. A phase's times
 // are the events' offsets from the call's start, as the monotonic clock
 // read them.
@@ -793,7 +816,10 @@ func (p *phases) endLocked(r *endRoom, d time.Duration) recording.CallUpdate {
 	}
 	p.seen |= endedBit
 	seen, reused := p.seen, p.reused
-	attrs := append(r.attrs[:0], recording.Attr{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)})
+	attrs := r.attrs[:0]
+	if seen&reusedBit == 0 { // not set with the status: an error, or a panic
+		attrs = append(attrs, recording.Attr{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)})
+	}
 	ph := r.phases[:0]
 	came := func(e event) bool { return seen&(1<<e) != 0 }
 	add := func(name string, from, to time.Duration) {
