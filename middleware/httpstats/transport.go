@@ -58,9 +58,11 @@ import (
 // The response to a recorded call has the caller's request as its Request,
 // not the copy that went to base with the trace context in its header:
 // over an [*http.Transport] base (with no Proxy function but
-// [http.ProxyFromEnvironment]), that copy's header map is reused by a later
-// call once the call has ended, when net/http is known to be done with it
-// (see [callState.giveBack]).
+// [http.ProxyFromEnvironment]), that copy's header map, with the bytes of
+// its traceparent, is reused by a later call once the call has ended, when
+// net/http is known to be done with it (see [callState.giveBack]), unless
+// the request's context carries an [httptrace.ClientTrace] of the caller's
+// own, whose WroteHeaderField hook is handed the header's values.
 func NewTransport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
