@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptrace"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -58,9 +59,11 @@ import (
 // The response to a recorded call has the caller's request as its Request,
 // not the copy that went to base with the trace context in its header:
 // over an [*http.Transport] base (with no Proxy function but
-// [http.ProxyFromEnvironment]), that copy's header map is reused by a later
-// call once the call has ended, when net/http is known to be done with it
-// (see [callState.giveBack]).
+// [http.ProxyFromEnvironment]), that copy's header map, with the bytes of
+// its traceparent, is reused by a later call once the call has ended, when
+// net/http is known to be done with it (see [callState.giveBack]), unless
+// the request's context carries an [httptrace.ClientTrace] of the caller's
+// own, whose WroteHeaderField hook is handed the header's values.
 func NewTransport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -94,20 +97,31 @@ type transport struct {
 	headers sync.Pool
 }
 
-// headerEntry is a header map to reuse, and its one value's slice, set to
-// the traceparent, as outRequest.vals is (see [outRequest.copyHeader]).
+// headerEntry is an outgoing request's header map, with room for the
+// fields a propagator sets in it: the values' slices (vals) and the
+// traceparent's bytes (tp, see [outRequest.inject]). An entry taken from
+// a transport's pool goes back there, to be reused, once the call has
+// ended and net/http is done with it (see [callState.giveBack]); one made
+// for a single request (pool nil) is never reused. It lives apart from
+// the call's state, which it would take out of its size class
+// (TestCallStateSizeClass).
 type headerEntry struct {
 	h    http.Header
 	vals [spareFields]string
-	pool *sync.Pool // the transport's headers, where it goes back
+	tp   [recording.TraceparentLen]byte
+	used uint8      // vals taken, and entryReturnable; in tp's padding
+	pool *sync.Pool // the transport's headers, where it goes back; nil for one never reused
 }
 
 // entry returns a header map to fill, given back by an ended call or new,
 // or nil when base is not an *http.Transport whose Proxy function keeps no
-// request.
-func (t *transport) entry() *headerEntry {
+// request, or when ctx is not the call's own traceCtx: a caller's
+// ClientTrace composed with the call's may keep what its WroteHeaderField
+// hook is given, the traceparent's slice and bytes, which a reused entry
+// would overwrite.
+func (t *transport) entry(ctx context.Context, st *callState) *headerEntry {
 	ht := t.http1
-	if ht == nil {
+	if ht == nil || ctx != context.Context(&st.ctx) {
 		return nil
 	}
 	if p := ht.Proxy; p != nil && *(*unsafe.Pointer)(unsafe.Pointer(&p)) != t.envProxy {
@@ -163,7 +177,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
 	ctx := withCallTrace(&st.ctx, req.Context(), c)
 	out := &st.out.req
-	traceInto(&st.out, req, ctx, c.TraceContext(), rec.Propagator(), t.entry())
+	traceInto(&st.out, req, ctx, c.TraceContext(), rec.Propagator(), t.entry(ctx, st))
 	if count {
 		// The body's counts, in the call's room for what few calls have
 		// (made here, before any hook can fire: a dial's hooks find it).
@@ -216,12 +230,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// HTTP/2 writes the request on a goroutine of its own, whose hooks
 		// this state does not count; a connection switched to another
 		// protocol is the caller's.
-		st.out.used &^= entryReturnable
+		st.out.e.used &^= entryReturnable
 	}
 	if resp.StatusCode >= 500 {
 		c.SetError(resp.Status)
 	}
-	status := [1]recording.Attr{{Key: convention.KeyHTTPResponseStatusCode, Value: statusCodeText(resp.StatusCode)}}
+	// The status, and whether the connection was one already open (its
+	// GotConn came before the response), in one update: the call's end
+	// sets only its phases then (see phases.endLocked).
+	status := [2]recording.Attr{
+		{Key: convention.KeyHTTPResponseStatusCode, Value: statusCodeText(resp.StatusCode)},
+		{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(st.pt.takeReused())},
+	}
 	c.Update(&recording.CallUpdate{Attrs: status[:]})
 	st.rc, st.length = resp.Body, resp.ContentLength
 	if resp.Body == nil || resp.Body == http.NoBody || req.Method == http.MethodHead {
@@ -309,72 +329,85 @@ func propagatorOf(rec *recording.Recorder) recording.Propagator {
 
 // withTrace returns a copy of req carrying tc in its headers.
 func withTrace(req *http.Request, tc recording.TraceContext, p recording.Propagator) *http.Request {
-	o := new(outRequest)
-	traceInto(o, req, req.Context(), tc, p, nil)
-	return &o.req
+	o := new(struct {
+		out outRequest
+		e   headerEntry // never reused
+	})
+	o.e.h = make(http.Header, len(req.Header)+1)
+	traceInto(&o.out, req, req.Context(), tc, p, &o.e)
+	return &o.out.req
 }
 
 // outRequest is the copy of a request that goes to the base transport,
-// with room for the fields a propagator sets in its header's copy. It is
-// the [recording.Carrier] through which the propagator writes them. The
-// header's copy is shallow, as the rest of the request's copy is: its map
-// is its own, but its values are the caller's slices, cut to their length
-// (an append to one, by a base transport that misbehaves, makes a new
-// array rather than writing past the caller's value), and a field the
-// propagator sets takes a slice of its own, in vals while room is left
-// there. When the header map is a [headerEntry]'s, the entry's vals are
-// the room, and vals[0] points to the entry (see [outRequest.entry]).
+// and its header's copy, e's map, with e's room for the fields a
+// propagator sets there. It is the [recording.Carrier] through which the
+// propagator writes them. The header's copy is shallow, as the rest of
+// the request's copy is: its map is its own, but its values are the
+// caller's slices, cut to their length (an append to one, by a base
+// transport that misbehaves, makes a new array rather than writing past
+// the caller's value), and a field the propagator sets takes a slice of
+// its own, in e.vals while room is left there.
 type outRequest struct {
-	req  http.Request
-	vals [spareFields]string
-	tp   [recording.TraceparentLen]byte // traceparent's bytes, see inject
-	used uint8                          // vals taken, and the entry bits; in tp's padding
+	req http.Request
+	e   *headerEntry
 }
 
-// The bits of outRequest.used above the count of vals taken.
+// The bits of headerEntry.used above the count of vals taken.
 const (
-	// entryMap: the header map is a headerEntry's, which vals[0] points to.
-	entryMap uint8 = 1 << 7
 	// entryReturnable: the entry may be given back when the call ends
-	// (see callState.giveBack); cleared for a response that is not
-	// HTTP/1's.
+	// (see callState.giveBack); set for an entry of a transport's pool,
+	// cleared for a response that is not HTTP/1's.
 	entryReturnable uint8 = 1 << 6
 	// usedCount is the bits of used that count the vals taken.
 	usedCount uint8 = entryReturnable - 1
 )
 
-// entry returns the headerEntry whose map o's header is: vals[0] holds a
-// pointer to it, an empty string's.
-func (o *outRequest) entry() *headerEntry {
-	return (*headerEntry)(unsafe.Pointer(unsafe.StringData(o.vals[0])))
-}
-
 // spareFields is how many fields a propagator can set without an
 // allocation: traceparent. A second (tracestate, when the request came
 // with one; an OpenTelemetry propagator's baggage) takes a slice of its
-// own: a second room would cost every call's state 16 bytes, and a size
-// class (TestCallStateSizeClass).
+// own: a second room would cost every call's header entry 16 bytes, and
+// a size class.
 const spareFields = 1
 
 // traceInto makes o's request a copy of req with context ctx, and with tc
 // written by p into a copy of its header. A RoundTripper must not modify
 // the request it is given: the copy is shallow but for the header.
-// The header's copy is e's map when e is not nil.
+// The header's copy is e's map, or a new entry's when e is nil.
 func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recording.TraceContext, p recording.Propagator, e *headerEntry) {
-	// WithContext is inlined: its copy does not escape, and o, which
-	// lives in the caller's allocation, takes it.
-	o.req = *req.WithContext(ctx)
+	if requestCtx >= 0 && ctx != nil {
+		// One copy, straight into o, and its context set in place.
+		o.req = *req
+		*(*context.Context)(unsafe.Add(unsafe.Pointer(&o.req), requestCtx)) = ctx
+	} else {
+		// WithContext is inlined: its copy does not escape, and o, which
+		// lives in the caller's allocation, takes it.
+		o.req = *req.WithContext(ctx)
+	}
 	o.copyHeader(req.Header, e)
 	o.inject(ctx, tc, p)
 }
 
+// requestCtx is the offset in an [http.Request] of its context, the
+// unexported field ctx that WithContext sets, found by reflection, or -1
+// when there is no such field of type context.Context. traceInto sets it
+// in its own copy of a request, rather than copying the request twice
+// through WithContext (WithContext's copy, then that copy into the call's
+// state); with -1 it copies through WithContext (TestTraceIntoCopiesOnce).
+var requestCtx = func() int {
+	f, ok := reflect.TypeFor[http.Request]().FieldByName("ctx")
+	if !ok || f.Type != reflect.TypeFor[context.Context]() || len(f.Index) != 1 {
+		return -1
+	}
+	return int(f.Offset)
+}()
+
 // callState is what a recorded round trip keeps past RoundTrip's return,
-// allocated at once: the outgoing request and its header's room, the
+// allocated at once: the outgoing request (its header in an entry apart), the
 // context that carries the call's trace, the phases and the hooks that
 // fill them (which may fire after the call ended, so a callState is never
 // reused), and the response body's wrapper: a callState is the body
 // RoundTrip returns, which ends the call when it is read to the end or
-// closed. Its size keeps it in the 704-byte size class
+// closed. Its size keeps it in the 640-byte size class
 // (TestCallStateSizeClass). Its phases come first: they find the state
 // they are part of by their own address (see [phases.state]), as a call's
 // context does by its offset ([traceCtx.state]).
@@ -408,16 +441,16 @@ func (st *callState) sentSize(u *recording.CallUpdate) {
 }
 
 // copyHeader makes o's request header a copy of h (an empty header when
-// h is nil): in e's map, empty, when e is not nil.
+// h is nil): in e's map, empty, or in a new entry's when e is nil. An
+// entry of a transport's pool may be given back (entryReturnable).
 func (o *outRequest) copyHeader(h http.Header, e *headerEntry) {
-	var c http.Header
-	if e != nil {
-		c = e.h
-		o.vals[0] = unsafe.String((*byte)(unsafe.Pointer(e)), 0)
-		o.used = entryMap | entryReturnable
-	} else {
-		c = make(http.Header, len(h)+1)
+	if e == nil {
+		e = &headerEntry{h: make(http.Header, len(h)+1)}
+	} else if e.pool != nil {
+		e.used = entryReturnable
 	}
+	o.e = e
+	c := e.h
 	if len(h) > 0 { // a range over an empty map still starts an iterator
 		for k, vv := range h {
 			c[k] = vv[:len(vv):len(vv)] // nil stays nil, as Clone keeps it
@@ -427,16 +460,18 @@ func (o *outRequest) copyHeader(h http.Header, e *headerEntry) {
 }
 
 // inject writes tc into the header's copy through p. The W3C propagator's
-// traceparent is formatted into o's own bytes, which the value shares
+// traceparent is formatted into the entry's bytes, which the value shares
 // rather than a string of its own: they are written once, before the
-// value is made, and never changed after (an outRequest is never reused),
-// so the value is as immutable as a string must be.
+// value is made, and not changed while anything can read the value (an
+// entry is reused only once net/http is done with the header, and never
+// when a caller's ClientTrace was given the header's values: see
+// [transport.entry]), so the value is as immutable as a string must be.
 func (o *outRequest) inject(ctx context.Context, tc recording.TraceContext, p recording.Propagator) {
 	if _, ok := p.(recording.W3CPropagator); !ok || !tc.IsValid() {
 		p.Inject(ctx, tc, o)
 		return
 	}
-	b := recording.AppendTraceparent(o.tp[:0], tc)
+	b := recording.AppendTraceparent(o.e.tp[:0], tc)
 	o.setCanonical("Traceparent", unsafe.String(unsafe.SliceData(b), len(b)))
 	if tc.State != "" {
 		o.setCanonical("Tracestate", tc.State)
@@ -457,18 +492,15 @@ func (o *outRequest) Set(key, value string) {
 
 // setCanonical is Set with a key in its canonical form.
 func (o *outRequest) setCanonical(key, value string) {
-	vals := o.vals[:]
-	if o.used&entryMap != 0 {
-		vals = o.entry().vals[:]
-	}
-	i := int(o.used & usedCount)
-	if i >= len(vals) {
+	e := o.e
+	i := int(e.used & usedCount)
+	if i >= len(e.vals) {
 		o.req.Header[key] = []string{value}
 		return
 	}
-	vals[i] = value
-	o.req.Header[key] = vals[i : i+1 : i+1]
-	o.used++
+	e.vals[i] = value
+	o.req.Header[key] = e.vals[i : i+1 : i+1]
+	e.used++
 }
 
 func (st *callState) Read(p []byte) (int, error) {
@@ -535,18 +567,17 @@ func (st *callState) finish(err error) {
 // error, keeps its map; a call whose body's read failed gives it back, as
 // its request was written.
 func (st *callState) giveBack() {
-	p, o := &st.pt, &st.out
-	const returnable = entryMap | entryReturnable
-	if o.used&returnable != returnable || p.seen&(1<<gotConn) == 0 || p.unwritten != 0 {
+	p, e := &st.pt, st.out.e
+	if e == nil || e.used&entryReturnable == 0 || p.seen&(1<<gotConn) == 0 || p.unwritten != 0 {
 		return
 	}
-	e := o.entry()
 	if len(e.h) > 8 { // a map of more than one group: let it go
 		return
 	}
-	o.used &^= entryReturnable
+	st.out.e = nil
 	clear(e.h)
 	e.vals = [spareFields]string{}
+	e.used = 0
 	e.pool.Put(e)
 }
 
@@ -577,7 +608,8 @@ type phases struct {
 	rare atomic.Pointer[rareRoom]
 	// seen is the events that came, by bit, and endedBit: the phases
 	// were handed over (end), and, for a call that got a response, the
-	// call was ended (callState.finish).
+	// call was ended (callState.finish); and reusedBit: the connection's
+	// reuse was set with the status (takeReused).
 	seen   uint16
 	reused bool
 	// unwritten is how many connections the request was given (GotConn)
@@ -594,6 +626,22 @@ type phases struct {
 // endedBit is the bit of phases.seen that says the phases were handed
 // over, above the events' bits.
 const endedBit uint16 = 1 << 15
+
+// reusedBit is the bit of phases.seen that says the connection's reuse
+// was set on the call with its status (takeReused), not to be set again
+// at its end.
+const reusedBit uint16 = 1 << 14
+
+// takeReused returns whether the call's connection was one already open,
+// for the call's attributes at its response, and notes that its end need
+// not set it.
+func (p *phases) takeReused() bool {
+	p.mu.Lock()
+	p.seen |= reusedBit
+	r := p.reused
+	p.mu.Unlock()
+	return r
+}
 
 // stuck is phases.unwritten once it was out of its bounds (a connection
 // given after more writes than connections were reported, or a hundred
@@ -773,8 +821,8 @@ type endRoom struct {
 	phases [6]recording.Phase
 }
 
-// end returns the phases and the connection's reuse, to record once the
-// call is over, d after its start (with [recording.ActiveCall.EndWith]),
+// end returns the phases and the connection's reuse (unless it was set
+// with the call's status: takeReused), to record once the call is over, d after its start (with [recording.ActiveCall.EndWith]),
 // made in r: the first time only, as hooks may fire late. A phase's times
 // are the events' offsets from the call's start, as the monotonic clock
 // read them.
@@ -791,7 +839,10 @@ func (p *phases) endLocked(r *endRoom, d time.Duration) recording.CallUpdate {
 	}
 	p.seen |= endedBit
 	seen, reused := p.seen, p.reused
-	attrs := append(r.attrs[:0], recording.Attr{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)})
+	attrs := r.attrs[:0]
+	if seen&reusedBit == 0 { // not set with the status: an error, or a panic
+		attrs = append(attrs, recording.Attr{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)})
+	}
 	ph := r.phases[:0]
 	came := func(e event) bool { return seen&(1<<e) != 0 }
 	add := func(name string, from, to time.Duration) {
