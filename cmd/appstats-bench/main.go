@@ -38,7 +38,9 @@
 // round's figures to a CSV file. -trace writes an execution trace of the run (with
 // -only, of one configuration: go tool trace shows each goroutine's
 // wakeups and the procs started for them). -heapprofiles writes a heap profile after each scenario's
-// last recorded round: what its stores and the recorder hold. -ballast
+// last recorded round: what its stores and the recorder hold (and beside it,
+// PREFIX-SCENARIO.heap.scan, runtime/metrics' /gc/scan/* bytes and the live heap
+// after that collection: what of it the collector scans a cycle). -ballast
 // (with -only bare) runs the bare rounds beside a pointer-free array of
 // that many bytes, as -bare matched's bare rounds run beside the heap the
 // recorded rounds held, which a run of bare alone never sees: so that
@@ -215,7 +217,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.Slice, "slice", 0, "interleave each pair of rounds: one stretch of twice -duration whose configuration switches every SLICE (0: whole rounds)")
 	fs.StringVar(&o.Trace, "trace", "", "write an execution trace of the whole run to this file (go tool trace; with -only, of one configuration)")
 	fs.StringVar(&o.RoundProfiles, "roundprofiles", "", "write a CPU profile of each measured round to PREFIX-SCENARIO-CONFIG-N.prof (CONFIG bare or recorded; not with -cpuprofile)")
-	fs.StringVar(&o.HeapProfiles, "heapprofiles", "", "write a heap profile after each scenario's last recorded round to PREFIX-SCENARIO.heap")
+	fs.StringVar(&o.HeapProfiles, "heapprofiles", "", "write a heap profile after each scenario's last recorded round to PREFIX-SCENARIO.heap, and the collector's scanned bytes to PREFIX-SCENARIO.heap.scan")
 	fs.StringVar(&o.Only, "only", "", "run one configuration alone, bare or recorded (for callgrind; the ratios are then 0)")
 	fs.Int64Var(&o.Ballast, "ballast", 0, "with -only bare: run the bare rounds beside a pointer-free array of this many bytes, at most 1 TiB (a -only recorded run's live heap less a bare run's: see -heapprofiles), so that the collector paces them as the recorded run's")
 	fs.StringVar(&o.Bare, "bare", o.Bare, "the bare arm: clean (the bare rounds run with the recorder and stores closed, their memory released), matched (as clean, beside a pointer-free ballast the size of the heap the recorded configuration held, so that the collector paces both alike) or shared (beside them, as before; needed by -slice)")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/trace"
 	"strings"
 	"testing"
@@ -388,6 +389,15 @@ func TestHeapProfiles(t *testing.T) {
 	// A profile is a gzipped protocol buffer (runtime/pprof writes it so).
 	if len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
 		t.Errorf("heap profile of %d bytes, starting % x; want a gzipped profile", len(b), b[:min(len(b), 2)])
+	}
+	scan, err := os.ReadFile(o.HeapProfiles + "-hello.heap.scan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range scanMetrics {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` [1-9][0-9]*$`).Match(scan) {
+			t.Errorf("scan file lacks a non-zero %s:\n%s", name, scan)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -396,7 +397,33 @@ func writeHeapProfile(path string) error {
 		return err
 	}
 	runtime.GC()
-	return errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
+	scan := readScan() // before writing the profile allocates
+	return errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close(), os.WriteFile(path+".scan", scan, 0o644))
+}
+
+// scanMetrics are the runtime/metrics that readScan reads: what the
+// garbage collector scans a cycle, by kind of memory.
+var scanMetrics = []string{"/gc/scan/heap:bytes", "/gc/scan/globals:bytes", "/gc/scan/stack:bytes", "/gc/heap/live:bytes"}
+
+// readScan returns, one "name value" a line, what the last garbage
+// collection found to scan (runtime/metrics' /gc/scan/*) and the live heap
+// it left: written beside a heap profile, which names the objects but not
+// which of them hold pointers the collector reads. The scanned heap grows
+// with every scannable byte allocated after the collection, so it is read
+// right after one.
+func readScan() []byte {
+	samples := make([]metrics.Sample, len(scanMetrics))
+	for i, name := range scanMetrics {
+		samples[i].Name = name
+	}
+	metrics.Read(samples)
+	var b []byte
+	for _, s := range samples {
+		if s.Value.Kind() == metrics.KindUint64 {
+			b = fmt.Appendf(b, "%s %d\n", s.Name, s.Value.Uint64())
+		}
+	}
+	return b
 }
 
 // startProfile starts a CPU profile written to the file path names, and
