@@ -122,6 +122,28 @@ func appendTime(b []byte, d time.Duration) []byte {
 	return binary.AppendUvarint(b, v)
 }
 
+// appendStart appends start, a record's start in nanoseconds since 1970,
+// as enc.i does, then d as appendTime does: a record head's start and
+// duration. A start between 2^55 ns (1971) and 2^62 ns (2116) takes nine
+// bytes once zig-zagged, written here as one word and a byte rather than
+// by binary.AppendUvarint's loop of nine appends (see "twenty-eighth
+// round" in docs/BENCHMARKS.md). It takes and returns the bytes, not an
+// *enc, and is not inlined, as appendTime.
+//
+//go:noinline
+func appendStart(b []byte, start int64, d time.Duration) []byte {
+	v := uint64(start<<1) ^ uint64(start>>63)
+	if v < 1<<56 || v >= 1<<63 {
+		return appendTime(binary.AppendUvarint(b, v), d)
+	}
+	// Seven bits a byte, each with the continuation bit, and the last
+	// byte the top seven bits (v < 2^63).
+	w := v&0x7f | v<<1&(0x7f<<8) | v<<2&(0x7f<<16) | v<<3&(0x7f<<24) |
+		v<<4&(0x7f<<32) | v<<5&(0x7f<<40) | v<<6&(0x7f<<48) | v<<7&(0x7f<<56) |
+		0x8080808080808080
+	return appendTime(append(binary.LittleEndian.AppendUint64(b, w), byte(v>>56)), d)
+}
+
 // appendTimes appends each of ds as appendTime does: an RPC's durations
 // in a summary with one call (for a call's start and duration, two calls
 // of appendTime cost less). It takes and returns the bytes, not an *enc,
@@ -1567,8 +1589,7 @@ func appendRecordHead(b []byte, v byte, r *recording.Record) []byte {
 	e.raw(r.SpanID[:])
 	e.raw(r.ParentSpanID[:])
 	e.u(uint64(r.Kind))
-	e.i(r.Start.UnixNano())
-	e.d(r.Duration)
+	e.b = appendStart(e.b, r.Start.UnixNano(), r.Duration)
 	e.s(r.Method)
 	e.s(r.Path)
 	e.s(r.Route)
@@ -1580,7 +1601,7 @@ func appendRecordHead(b []byte, v byte, r *recording.Record) []byte {
 	e.b = appendHeaders(e.b, r.Headers)
 	e.s(r.Remote)
 	e.s(r.Instance)
-	e.d(r.Overhead)
+	e.b = appendTime(e.b, r.Overhead)
 	e.s(r.Error)
 	e.s(r.Panic)
 	e.n(len(r.Calls))

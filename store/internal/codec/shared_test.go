@@ -107,7 +107,9 @@ func TestEncodingEqualStringsApart(t *testing.T) {
 // TestEncVarints: enc writes the bytes of binary.AppendUvarint and
 // binary.AppendVarint, and appendTime and appendTimes (one value, and
 // several after another) those of binary.AppendVarint, around the one-
-// to four-byte cases they write themselves, negative values too.
+// to four-byte cases they write themselves, negative values too; and
+// appendStart (a start and a duration) those of two AppendVarints,
+// around its nine-byte case and at starts from 1970 to 2262.
 func TestEncVarints(t *testing.T) {
 	vals := []uint64{0, 1, 0x7f, 0x80, 0x81, 0x3fff, 0x4000, 0x4001, 1 << 20, 1<<63 - 1, 1 << 63, ^uint64(0)}
 	for v := uint64(0); v < 0x10000; v += 7 {
@@ -120,6 +122,19 @@ func TestEncVarints(t *testing.T) {
 	}
 	for v := uint64(0x10000); v < 1<<30; v = v*5/4 + 3 {
 		vals = append(vals, v)
+	}
+	// Around appendStart's nine-byte case (zig-zagged: 2^55 to 2^62 and
+	// their negatives), and starts of records: 1970, 2026, 2116, 2262.
+	for _, b := range []uint{55, 62, 63} {
+		for d := uint64(0); d < 300; d++ {
+			vals = append(vals, 1<<b-150+d, -(1<<b - 150 + d))
+		}
+	}
+	for _, at := range []time.Time{time.Unix(0, 1), time.Date(2026, 12, 5, 12, 0, 0, 123456789, time.UTC), time.Date(2116, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2262, 4, 11, 0, 0, 0, 0, time.UTC)} {
+		vals = append(vals, uint64(at.UnixNano()), uint64(-at.UnixNano()))
+	}
+	for v := uint64(1 << 30); v < 1<<62; v = v*3/2 + 11 {
+		vals = append(vals, v, -v)
 	}
 	for _, v := range vals {
 		var e enc
@@ -138,6 +153,11 @@ func TestEncVarints(t *testing.T) {
 		}
 		if got := appendTimes([]byte{9}, time.Duration(v)); !bytes.Equal(got[1:], want) || got[0] != 9 {
 			t.Errorf("appendTimes(%d) = %x, want 09%x", int64(v), got, want)
+		}
+		// A record head's start and duration: each as alone.
+		want = binary.AppendVarint(binary.AppendVarint([]byte{9}, int64(v)), int64(v/3))
+		if got := appendStart([]byte{9}, int64(v), time.Duration(v/3)); !bytes.Equal(got, want) {
+			t.Errorf("appendStart(%d, %d) = %x, want %x", int64(v), int64(v/3), got, want)
 		}
 		// Several at once: each as alone.
 		ds := []time.Duration{time.Duration(v), -time.Duration(v), 0, time.Duration(v / 3)}
