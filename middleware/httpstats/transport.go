@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptrace"
-	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -374,32 +373,12 @@ const spareFields = 1
 // the request it is given: the copy is shallow but for the header.
 // The header's copy is e's map, or a new entry's when e is nil.
 func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recording.TraceContext, p recording.Propagator, e *headerEntry) {
-	if requestCtx >= 0 && ctx != nil {
-		// One copy, straight into o, and its context set in place.
-		o.req = *req
-		*(*context.Context)(unsafe.Add(unsafe.Pointer(&o.req), requestCtx)) = ctx
-	} else {
-		// WithContext is inlined: its copy does not escape, and o, which
-		// lives in the caller's allocation, takes it.
-		o.req = *req.WithContext(ctx)
-	}
+	// WithContext is inlined: its copy does not escape, and o, which
+	// lives in the caller's allocation, takes it.
+	o.req = *req.WithContext(ctx)
 	o.copyHeader(req.Header, e)
 	o.inject(ctx, tc, p)
 }
-
-// requestCtx is the offset in an [http.Request] of its context, the
-// unexported field ctx that WithContext sets, found by reflection, or -1
-// when there is no such field of type context.Context. traceInto sets it
-// in its own copy of a request, rather than copying the request twice
-// through WithContext (WithContext's copy, then that copy into the call's
-// state); with -1 it copies through WithContext (TestTraceIntoCopiesOnce).
-var requestCtx = func() int {
-	f, ok := reflect.TypeFor[http.Request]().FieldByName("ctx")
-	if !ok || f.Type != reflect.TypeFor[context.Context]() || len(f.Index) != 1 {
-		return -1
-	}
-	return int(f.Offset)
-}()
 
 // callState is what a recorded round trip keeps past RoundTrip's return,
 // allocated at once: the outgoing request (its header in an entry apart), the
