@@ -206,7 +206,7 @@ func Open(cfg Config) (*Appstats, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Appstats{cfg: cfg, store: st, live: ui.NewLive()}
+	a := &Appstats{cfg: cfg, store: st, live: ui.NewLive(ui.WithLiveLogger(cfg.Logger))}
 	if a.otlp, err = openOTLP(cfg); err != nil {
 		st.Close()
 		return nil, err

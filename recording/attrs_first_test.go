@@ -16,13 +16,16 @@ import (
 // at once (SetAttrs and Update, after Reserve's room or without it), then
 // one or two more, and checks the call's attributes and phases against
 // those SetAttr and AddPhase one by one set: random keys (some twice in
-// one set, some of equal lengths, some long enough to be cut), values long
-// enough to be cut, sets of more attributes than the recorder keeps, and
+// one set, some of equal lengths, some long enough to be cut, an empty
+// one, invalid UTF-8, one cut inside a two-byte rune, one 64 bytes longer
+// than another), values long enough to be cut (inside a three-byte
+// rune) or invalid UTF-8, sets of more attributes than the recorder keeps, and
 // phases of long names, of negative durations, and more than Reserve's
 // room holds.
 func TestCallFirstAttrsAsOneByOne(t *testing.T) {
-	keys := []string{"a", "b", "cc", "dd", "http.request.method", "server.port", strings.Repeat("k", 40)}
-	values := []string{"", "x", "200", strings.Repeat("v", 30)}
+	keys := []string{"a", "b", "cc", "dd", "http.request.method", "server.port", strings.Repeat("k", 40),
+		"", strings.Repeat("é", 33), "\xff\xfe", strings.Repeat("\xff", 65)}
+	values := []string{"", "x", "200", strings.Repeat("v", 30), strings.Repeat("€", 7), "\xff\x00"}
 	rnd := rand.New(rand.NewPCG(27, 1))
 	names := []string{"send", "wait", "receive", strings.Repeat("p", 40)}
 	attrsOf := func(c recording.Call) string {

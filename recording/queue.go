@@ -16,8 +16,12 @@ import (
 // Each slot carries a sequence number that says whose turn it is: slot
 // i's is i while it waits for the push of turn i, i+1 once that push has
 // written it, and i+len(slots) once the pop of turn i has taken it, for
-// the push of the next lap. The slots are a power of two; the queue holds
-// at most size records.
+// the push of the next lap. The slots are a power of two, and two at
+// least: with one, a slot's turn once popped (i+1) was its turn once
+// pushed, so a push of turn i+1 could write its record over the one of
+// turn i being popped (the one popped was lost, neither written nor
+// counted dropped, and the queue refused every push thereafter). The
+// queue holds at most size records.
 type recordQueue struct {
 	slots []queueSlot
 	mask  uint64
@@ -44,7 +48,7 @@ type queueSlot struct {
 }
 
 func newRecordQueue(size int) *recordQueue {
-	n := uint64(1) << bits.Len(uint(max(size, 1)-1))
+	n := uint64(1) << bits.Len(uint(max(size, 2)-1))
 	q := &recordQueue{slots: make([]queueSlot, n), mask: n - 1, size: uint64(max(size, 1))}
 	for i := range q.slots {
 		q.slots[i].seq.Store(uint64(i))

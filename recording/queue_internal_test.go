@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,10 +49,20 @@ func TestRecordQueueBound(t *testing.T) {
 
 // TestRecordQueueConcurrent pushes from several goroutines and pops from
 // two (as the preparer and Close may), and checks that every record
-// pushed is popped exactly once and none refused is.
+// pushed is popped exactly once and none refused is, at sizes from 1 (a
+// queue of one slot, where the slot's turn after a pop was the turn
+// after a push: a push could write a record over the one being popped,
+// and that record was lost, neither written nor counted dropped) to
+// 100.
 func TestRecordQueueConcurrent(t *testing.T) {
+	for _, size := range []int{1, 2, 3, 100} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) { testRecordQueueConcurrent(t, size) })
+	}
+}
+
+func testRecordQueueConcurrent(t *testing.T, size int) {
 	const producers, each = 4, 5000
-	q := newRecordQueue(100)
+	q := newRecordQueue(size)
 	var wg sync.WaitGroup
 	var pushed, done atomic.Int64
 	refused := make([]map[*Record]bool, producers)
@@ -74,9 +85,15 @@ func TestRecordQueueConcurrent(t *testing.T) {
 	for range 2 {
 		consumers.Go(func() {
 			for {
+				// A pop that finds nothing once the pushes were
+				// all done finds the queue empty for good (the
+				// other consumer finishes a pop it began). Not
+				// q.len() == 0: a lost record kept it at 1, and
+				// the test spun.
+				pushesDone := done.Load() == 1
 				rec := q.pop()
 				if rec == nil {
-					if done.Load() == 1 && q.len() == 0 {
+					if pushesDone {
 						return
 					}
 					continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"sync"
@@ -49,6 +50,7 @@ const DefaultMaxStreams = 256
 type Live struct {
 	keepAlive  time.Duration
 	maxStreams int
+	log        *slog.Logger // the Live's own problems (see WithLiveLogger)
 
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
@@ -75,11 +77,24 @@ func (f liveOptionFunc) applyLive(l *Live) { f(l) }
 // keeps the default; d is taken as 10 ms at least (a stream writes no more
 // than a hundred pings a second) and 24 hours at most (a page's timer of
 // three times it must be within a browser's 2³¹−1 ms, past which the
-// browser fires it at once).
+// browser fires it at once). [NewLive] logs a warning through
+// [WithLiveLogger] when it cuts d to either bound.
 func WithLiveKeepAlive(d time.Duration) LiveOption {
 	return liveOptionFunc(func(l *Live) {
 		if d > 0 {
-			l.keepAlive = min(max(d, minKeepAlive), maxKeepAlive)
+			l.keepAlive = d // cut to its bounds by NewLive, which warns
+		}
+	})
+}
+
+// WithLiveLogger sets the logger for the Live's own problems: a
+// [WithLiveKeepAlive] cut to its bounds, logged once by [NewLive] as a
+// warning naming the option, the value given and the value used. The
+// default discards everything; nil keeps it.
+func WithLiveLogger(logger *slog.Logger) LiveOption {
+	return liveOptionFunc(func(l *Live) {
+		if logger != nil {
+			l.log = logger
 		}
 	})
 }
@@ -115,6 +130,16 @@ func NewLive(opts ...LiveOption) *Live {
 		if o != nil {
 			o.applyLive(l)
 		}
+	}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	// Cut here, once every option is applied, so that the warning goes
+	// to the logger whatever the options' order.
+	if ka := min(max(l.keepAlive, minKeepAlive), maxKeepAlive); ka != l.keepAlive {
+		l.log.Warn("ui: WithLiveKeepAlive outside [10ms, 24h], taken as the nearest bound",
+			"option", "WithLiveKeepAlive", "given", l.keepAlive, "used", ka)
+		l.keepAlive = ka
 	}
 	return l
 }

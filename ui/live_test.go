@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -391,5 +393,53 @@ func TestLiveKeepAliveExtremes(t *testing.T) {
 				t.Errorf("WithLiveKeepAlive(%v): keepalive_ms %d, want %d", tc.d, hello.KeepAliveMS, tc.wantMS)
 			}
 		})
+	}
+}
+
+// TestLiveKeepAliveCutWarns: a keep-alive NewLive cuts to [10 ms, 24 h]
+// is not cut silently, as the other options cut to a bound are not:
+// NewLive logs one warning through WithLiveLogger naming
+// WithLiveKeepAlive and the value used, whichever option comes first. A
+// keep-alive within the bounds, on them, or none logs nothing.
+func TestLiveKeepAliveCutWarns(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		used string // the warning's used=; "": no warning
+	}{
+		{time.Nanosecond, "10ms"},
+		{5 * time.Millisecond, "10ms"},
+		{30 * 24 * time.Hour, "24h0m0s"},
+		{math.MaxInt64, "24h0m0s"},
+		{10 * time.Millisecond, ""},
+		{24 * time.Hour, ""},
+		{2 * time.Second, ""},
+		{0, ""},
+		{-time.Second, ""},
+	} {
+		for _, loggerFirst := range []bool{false, true} {
+			t.Run(fmt.Sprint(tc.d, loggerFirst), func(t *testing.T) {
+				var logged strings.Builder // slog's handler writes a record at a time
+				opts := []ui.LiveOption{ui.WithLiveKeepAlive(tc.d), ui.WithLiveLogger(slog.New(slog.NewTextHandler(&logged, nil)))}
+				if loggerFirst {
+					opts[0], opts[1] = opts[1], opts[0]
+				}
+				ui.NewLive(opts...).Close()
+				var warns []string
+				for _, line := range strings.Split(logged.String(), "\n") {
+					if strings.Contains(line, "level=WARN") {
+						warns = append(warns, line)
+					}
+				}
+				switch {
+				case tc.used == "" && len(warns) != 0:
+					t.Errorf("WithLiveKeepAlive(%v): warnings %q; want none", tc.d, warns)
+				case tc.used == "":
+				case len(warns) != 1:
+					t.Errorf("WithLiveKeepAlive(%v): warnings %q; want one", tc.d, warns)
+				case !strings.Contains(warns[0], " option=WithLiveKeepAlive ") || !strings.Contains(warns[0]+" ", " used="+tc.used+" "):
+					t.Errorf("WithLiveKeepAlive(%v): warning %q; want one naming WithLiveKeepAlive and used=%s", tc.d, warns[0], tc.used)
+				}
+			})
+		}
 	}
 }

@@ -77,17 +77,32 @@ func TestHugeBadgerSizes(t *testing.T) {
 		{"IndexCacheSize", badgerstore.Options{IndexCacheSize: 1 << 60}},
 		{"NumCompactors", badgerstore.Options{NumCompactors: 1 << 20}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s, err := badgerstore.Open(t.TempDir(), tc.opts)
-			if err == nil {
-				s.Close()
-				t.Fatal("Open succeeded")
-			}
-			if !strings.Contains(err.Error(), tc.name) {
-				t.Errorf("Open: %v; want an error naming %s", err, tc.name)
-			}
-		})
+		testBadgerSizeRefused(t, tc.name, tc.name, tc.opts)
 	}
+}
+
+// TestNegativeCacheSizes: a negative BlockCacheSize or IndexCacheSize is
+// refused by Open with an error that names it, as a size past its bound
+// is (the error named no option: "negative cache size").
+func TestNegativeCacheSizes(t *testing.T) {
+	testBadgerSizeRefused(t, "BlockCacheSize", "BlockCacheSize -1", badgerstore.Options{BlockCacheSize: -1, Compress: true})
+	testBadgerSizeRefused(t, "IndexCacheSize", "IndexCacheSize -1", badgerstore.Options{IndexCacheSize: -1})
+}
+
+// testBadgerSizeRefused checks that Open refuses opts with an error
+// holding want.
+func testBadgerSizeRefused(t *testing.T, name, want string, opts badgerstore.Options) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		s, err := badgerstore.Open(t.TempDir(), opts)
+		if err == nil {
+			s.Close()
+			t.Fatal("Open succeeded")
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Open: %v; want an error holding %q", err, want)
+		}
+	})
 }
 
 // TestMaxBytesCutWarns: a MaxBytes past 2⁶² is not cut silently: Open

@@ -297,12 +297,10 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("badgerstore: MemTableSize %d outside [1 MiB, 1 GiB]", o.MemTableSize)
 	case o.NumMemtables < 1 || o.NumMemtables > maxBadgerCount:
 		return o, fmt.Errorf("badgerstore: NumMemtables %d outside [1, %d]", o.NumMemtables, maxBadgerCount)
-	case o.BlockCacheSize < 0 || o.IndexCacheSize < 0:
-		return o, fmt.Errorf("badgerstore: negative cache size")
-	case o.BlockCacheSize > maxCacheSize:
-		return o, fmt.Errorf("badgerstore: BlockCacheSize %d over 64 GiB", o.BlockCacheSize)
-	case o.IndexCacheSize > maxCacheSize:
-		return o, fmt.Errorf("badgerstore: IndexCacheSize %d over 64 GiB", o.IndexCacheSize)
+	case o.BlockCacheSize < 0 || o.BlockCacheSize > maxCacheSize:
+		return o, fmt.Errorf("badgerstore: BlockCacheSize %d outside [0, 64 GiB]", o.BlockCacheSize)
+	case o.IndexCacheSize < 0 || o.IndexCacheSize > maxCacheSize:
+		return o, fmt.Errorf("badgerstore: IndexCacheSize %d outside [0, 64 GiB]", o.IndexCacheSize)
 	case o.BaseTableSize < 64<<10:
 		return o, fmt.Errorf("badgerstore: BaseTableSize %d below 64 KiB", o.BaseTableSize)
 	case o.ValueLogFileSize < 1<<20 || o.ValueLogFileSize >= 2<<30:
