@@ -89,7 +89,7 @@ func (s *hammerSink) Write(ctx context.Context, recs []*recording.Record) error 
 	return nil
 }
 
-// TestSinkQueuesHammer drives four borrowing sinks (records reused once
+// TestSinkQueuesHammer drives five borrowing sinks (records reused once
 // every sink is done with them) of different behaviours — fast, slow,
 // panicking every fifth Write, rejecting half of every third Write's
 // records, blocking past the sink timeout every ninth — from four

@@ -61,6 +61,9 @@ func TestForceFlushKicksOnlyForItsRecords(t *testing.T) {
 	sink := newHeldSink()
 	r := New(WithSinks(sink), WithBatch(128, time.Hour), WithSinkTimeout(time.Hour))
 	defer r.Close(t.Context())
+	// Runs before Close: a Write still held when a check fails returns,
+	// and Close does not wait on it (the test fails instead of hanging).
+	defer close(sink.release)
 	record := func() {
 		_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/kick"})
 		ar.Finish()
@@ -102,6 +105,9 @@ func TestForceFlushWokenOnceABatch(t *testing.T) {
 	sink := newHeldSink()
 	r := New(WithSinks(sink), WithBatch(128, time.Hour), WithSinkTimeout(time.Hour))
 	defer r.Close(t.Context())
+	// Runs before Close: a Write still held when a check fails returns,
+	// and Close does not wait on it (the test fails instead of hanging).
+	defer close(sink.release)
 	_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/wake"})
 	ar.Finish()
 	errc := startFlush(t, r, sink)

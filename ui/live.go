@@ -90,7 +90,8 @@ func WithLiveKeepAlive(d time.Duration) LiveOption {
 // WithLiveLogger sets the logger for the Live's own problems: a
 // [WithLiveKeepAlive] cut to its bounds, logged once by [NewLive] as a
 // warning naming the option, the value given and the value used. The
-// default discards everything; nil keeps it.
+// default discards everything; nil keeps it. It is the Live's own: the
+// handler's [WithLogger] does not reach it.
 func WithLiveLogger(logger *slog.Logger) LiveOption {
 	return liveOptionFunc(func(l *Live) {
 		if logger != nil {

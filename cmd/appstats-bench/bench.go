@@ -692,7 +692,7 @@ func writeScenario(w io.Writer, r *result) {
 			return fmtDur(time.Duration(perRequest(m, float64(m.GC.GCCPU))))
 		}))
 	if r.Scan != nil {
-		fmt.Fprintf(w, "Collector's scan at the heap profile (runtime/metrics, after a collection): %.2f MB live heap; scanned %.2f MB of heap, %.2f MB of globals, %.2f MB of stacks (/gc/scan/*).\n",
+		fmt.Fprintf(w, "Collector's scan at the heap profile (runtime/metrics, after a collection at rest after the last recorded round, no load running, so lower than under load): %.2f MB live heap; scanned %.2f MB of heap, %.2f MB of globals, %.2f MB of stacks (/gc/scan/*).\n",
 			float64(r.Scan.Live)/1e6, float64(r.Scan.Heap)/1e6, float64(r.Scan.Globals)/1e6, float64(r.Scan.Stacks)/1e6)
 	}
 	fmt.Fprintf(w, "Scheduling per request (bare → %s): goroutine runs %s; context switches voluntary %s, involuntary %s; minor page faults %s; mutex wait %s; the scavenger's CPU %s.\n", r.config(),

@@ -60,16 +60,8 @@ func readGC() gcCounters {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	var s [len(gcMetricNames)]metrics.Sample
-	for i, n := range gcMetricNames {
-		s[i].Name = n
-	}
-	metrics.Read(s[:])
-	u := func(i int) uint64 {
-		if s[i].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return s[i].Value.Uint64()
-	}
+	readSamples(s[:], gcMetricNames[:])
+	u := func(i int) uint64 { return sampleUint64(s[i]) }
 	sec := func(i int) time.Duration {
 		if s[i].Value.Kind() != metrics.KindFloat64 {
 			return 0
@@ -118,4 +110,21 @@ func (c gcCounters) add(d gcCounters) gcCounters {
 		Involuntary:  c.Involuntary + d.Involuntary,
 		MinorFaults:  c.MinorFaults + d.MinorFaults,
 	}
+}
+
+// readSamples reads the runtime/metrics names, one a sample, into s.
+func readSamples(s []metrics.Sample, names []string) {
+	for i, n := range names {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+}
+
+// sampleUint64 is s's value, or 0 when it is not a uint64 (a metric this
+// Go version does not have).
+func sampleUint64(s metrics.Sample) uint64 {
+	if s.Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s.Value.Uint64()
 }

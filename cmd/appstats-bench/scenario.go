@@ -422,17 +422,8 @@ var heapScanNames = [...]string{
 // readHeapScan reads the last collection's heapScan.
 func readHeapScan() *heapScan {
 	var s [len(heapScanNames)]metrics.Sample
-	for i, n := range heapScanNames {
-		s[i].Name = n
-	}
-	metrics.Read(s[:])
-	u := func(i int) uint64 {
-		if s[i].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return s[i].Value.Uint64()
-	}
-	return &heapScan{Live: u(0), Heap: u(1), Globals: u(2), Stacks: u(3)}
+	readSamples(s[:], heapScanNames[:])
+	return &heapScan{Live: sampleUint64(s[0]), Heap: sampleUint64(s[1]), Globals: sampleUint64(s[2]), Stacks: sampleUint64(s[3])}
 }
 
 // startProfile starts a CPU profile written to the file path names, and

@@ -135,7 +135,8 @@ func TestHeaderMapReused(t *testing.T) {
 // TestHeaderMapNotReused checks the calls whose header map is not reused:
 // over HTTP/2, whose writes the call's hooks do not count; through a base
 // that is not an *http.Transport, which may keep the request; and through
-// an *http.Transport with a Proxy function of the caller's, which may.
+// an *http.Transport with a Proxy function of the caller's, which may. And
+// that each server got every call's own traceparent, each once.
 func TestHeaderMapNotReused(t *testing.T) {
 	h2 := httptest.NewUnstartedServer(echoTraceparent)
 	h2.EnableHTTP2 = true
@@ -158,13 +159,20 @@ func TestHeaderMapNotReused(t *testing.T) {
 		{"proxy", h1, proxied},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			maps, _ := headerMaps(t, tc.srv, NewTransport(tc.base), 10)
+			maps, got := headerMaps(t, tc.srv, NewTransport(tc.base), 10)
 			seen := map[unsafe.Pointer]bool{}
 			for i, m := range maps {
 				if seen[m] {
 					t.Fatalf("call %d reused a header map", i)
 				}
 				seen[m] = true
+			}
+			sent := map[string]bool{}
+			for i, tp := range got {
+				if len(tp) != recording.TraceparentLen || sent[tp] {
+					t.Errorf("call %d: the server got traceparent %q (got before: %v)", i, tp, sent[tp])
+				}
+				sent[tp] = true
 			}
 		})
 	}

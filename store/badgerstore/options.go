@@ -144,7 +144,8 @@ type Options struct {
 	// heap. A positive size therefore only starts a cache that holds
 	// nothing — ristretto's buffers, counters and goroutine, which the
 	// garbage collector marks every cycle (see "twenty-eighth round" in
-	// docs/BENCHMARKS.md).
+	// docs/BENCHMARKS.md). Were the store ever to encrypt its tables, it
+	// would need one: Badger refuses encrypted tables without it.
 	IndexCacheSize int64
 	// BaseTableSize is the size of level-1 tables. Default 2 MiB (Badger: 2 MiB).
 	BaseTableSize int64

@@ -183,18 +183,12 @@ func (s *Sketch) Reserve(lo, hi int) {
 // counts keep their memory: a later Add outside the span grows them as
 // it would have. Nothing s encodes or answers changes.
 func (s *Sketch) Trim() {
-	i, j := 0, len(s.counts)-1
-	for i <= j && s.counts[i] == 0 {
-		i++
-	}
-	for j >= i && s.counts[j] == 0 {
-		j--
-	}
-	if i > j {
+	lo, hi, ok := s.Span()
+	if !ok {
 		s.counts, s.offset = s.counts[:0], 0
 		return
 	}
-	s.counts, s.offset = s.counts[i:j+1], s.offset+i
+	s.counts, s.offset = s.counts[lo-s.offset:hi-s.offset+1], lo
 }
 
 // cover grows counts, once, to hold indexes lo..hi.
