@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,31 +124,10 @@ func hammerSinks(t *testing.T, queue, batch int) {
 	}
 	rec := recording.New(recording.WithSinks(ss...), recording.WithQueueSize(queue),
 		recording.WithBatch(batch, time.Millisecond), recording.WithSinkTimeout(2*time.Millisecond))
-	var wg sync.WaitGroup
-	var finished atomic.Uint64
-	for p := range producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: fmt.Sprintf("/p%d/%d", p, i)})
-				if ar != nil {
-					finished.Add(1)
-					recording.StartCall(ctx, "sql", "SELECT").End(nil)
-				}
-				ar.Finish()
-				if i%4 == 3 {
-					time.Sleep(50 * time.Microsecond)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := rec.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	total := produceRecords(t, rec, producers, each, 4, 50*time.Microsecond, func(ctx context.Context) {
+		recording.StartCall(ctx, "sql", "SELECT").End(nil)
+	})
 	st := rec.Stats()
-	total := finished.Load()
 	least := total
 	for k, s := range sinks {
 		s.mu.Lock()

@@ -42,30 +42,9 @@ func TestSinkQueueRingAcrossGoroutines(t *testing.T) {
 	const producers, each = 4, 1500
 	fast, slow := &orderSink{}, &orderSink{pause: 200 * time.Microsecond}
 	rec := recording.New(recording.WithSinks(fast, slow), recording.WithQueueSize(7), recording.WithBatch(3, time.Millisecond))
-	var wg sync.WaitGroup
-	var finished atomic.Uint64
-	for p := range producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: fmt.Sprintf("/p%d/%d", p, i)})
-				if ar != nil {
-					finished.Add(1)
-				}
-				ar.Finish()
-				if i%3 == 2 {
-					// A pause, so that many records reach the sinks'
-					// queues rather than being dropped at the recorder's.
-					time.Sleep(100 * time.Microsecond)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := rec.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	// A pause every third record, so that many records reach the sinks'
+	// queues rather than being dropped at the recorder's.
+	finished := produceRecords(t, rec, producers, each, 3, 100*time.Microsecond, nil)
 	st := rec.Stats()
 	if len(st.Sinks) != 2 {
 		t.Fatalf("%d sinks' stats, want 2", len(st.Sinks))
@@ -94,7 +73,7 @@ func TestSinkQueueRingAcrossGoroutines(t *testing.T) {
 		if got != ss.Written {
 			t.Errorf("sink %d was handed %d records, its Written = %d", k, got, ss.Written)
 		}
-		if total := finished.Load(); ss.Written+ss.Dropped+st.Dropped != total {
+		if total := finished; ss.Written+ss.Dropped+st.Dropped != total {
 			t.Errorf("sink %d: %d records finished, its Written %d + its Dropped %d + the recorder's Dropped %d = %d",
 				k, total, ss.Written, ss.Dropped, st.Dropped, ss.Written+ss.Dropped+st.Dropped)
 		}
@@ -103,5 +82,38 @@ func TestSinkQueueRingAcrossGoroutines(t *testing.T) {
 		}
 	}
 	t.Logf("finished %d; recorder dropped %d; fast: written %d, dropped %d; slow: written %d, dropped %d",
-		finished.Load(), st.Dropped, st.Sinks[0].Written, st.Sinks[0].Dropped, st.Sinks[1].Written, st.Sinks[1].Dropped)
+		finished, st.Dropped, st.Sinks[0].Written, st.Sinks[0].Dropped, st.Sinks[1].Written, st.Sinks[1].Dropped)
+}
+
+// produceRecords finishes each records from each of producers goroutines
+// at once, each with a path naming its producer and its number
+// ("/p1/7"), calling call, if not nil, in each record; each producer
+// pauses for pause after every pauseEvery records. It then closes rec,
+// and returns how many records were started (not dropped at the start).
+func produceRecords(t *testing.T, rec *recording.Recorder, producers, each, pauseEvery int, pause time.Duration, call func(context.Context)) uint64 {
+	t.Helper()
+	var wg sync.WaitGroup
+	var finished atomic.Uint64
+	for p := range producers {
+		wg.Go(func() {
+			for i := range each {
+				ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: fmt.Sprintf("/p%d/%d", p, i)})
+				if ar != nil {
+					finished.Add(1)
+					if call != nil {
+						call(ctx)
+					}
+				}
+				ar.Finish()
+				if i%pauseEvery == pauseEvery-1 {
+					time.Sleep(pause)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return finished.Load()
 }
