@@ -15,13 +15,7 @@ func TestTrim(t *testing.T) {
 	lo, hi := sketchIndex(10*time.Microsecond), sketchIndex(100*time.Millisecond)
 	durs := []time.Duration{300 * time.Microsecond, 450 * time.Microsecond, 2 * time.Millisecond, 0, -time.Millisecond}
 	for _, later := range [][]time.Duration{nil, {time.Millisecond}, {time.Nanosecond, time.Hour}} {
-		var trimmed, plain Sketch
-		trimmed.Reserve(lo, hi)
-		for _, d := range durs {
-			trimmed.Add(d)
-			plain.Add(d)
-		}
-		trimmed.Trim()
+		trimmed, plain := trimmedAndPlain(lo, hi, durs)
 		if l, h, _ := trimmed.Span(); trimmed.offset != l || len(trimmed.counts) != h-l+1 {
 			t.Errorf("trimmed: %d counts from %d; want %d from %d (the span counted in)", len(trimmed.counts), trimmed.offset, h-l+1, l)
 		}
@@ -44,13 +38,7 @@ func TestTrim(t *testing.T) {
 func TestTrimEmpty(t *testing.T) {
 	lo, hi := sketchIndex(time.Millisecond), sketchIndex(time.Second)
 	for _, durs := range [][]time.Duration{nil, {0, -time.Second}} {
-		var s, plain Sketch
-		s.Reserve(lo, hi)
-		for _, d := range durs {
-			s.Add(d)
-			plain.Add(d)
-		}
-		s.Trim()
+		s, plain := trimmedAndPlain(lo, hi, durs)
 		if len(s.counts) != 0 {
 			t.Errorf("%v: %d counts after Trim; want none", durs, len(s.counts))
 		}
@@ -58,6 +46,18 @@ func TestTrimEmpty(t *testing.T) {
 		plain.Add(3 * time.Millisecond)
 		sameSketch(t, &s, &plain)
 	}
+}
+
+// trimmedAndPlain counts durs in a sketch reserved lo..hi, then trimmed,
+// and in a sketch neither reserved nor trimmed.
+func trimmedAndPlain(lo, hi int, durs []time.Duration) (trimmed, plain Sketch) {
+	trimmed.Reserve(lo, hi)
+	for _, d := range durs {
+		trimmed.Add(d)
+		plain.Add(d)
+	}
+	trimmed.Trim()
+	return trimmed, plain
 }
 
 func sameSketch(t *testing.T, got, want *Sketch) {
