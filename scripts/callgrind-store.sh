@@ -9,7 +9,9 @@
 # scripts/callgrind-middleware.sh counts requests: two runs of N1 and N2
 # records each, the difference divided by N2 − N1, with one P and no
 # garbage collector (GOMAXPROCS=1 GOGC=off), Badger's own goroutines
-# (its flushes and compactions) counted. Then the same for memstore
+# (its flushes and compactions) counted, without BenchmarkWrite's warm-up
+# past the first memtable flush (BADGERSTORE_BENCH_WARMUP=off: millions of
+# records, minutes under valgrind, and not what a record costs). Then the same for memstore
 # (store/memstore BenchmarkWrite: batches of 128 records into a full store
 # of the default capacity): full (storetest.FullRecord, five calls) and
 # hello (as badgerstore's hello), MN1 and MN2 batches.
@@ -24,7 +26,7 @@ N1=${N1:-2048} N2=${N2:-6144} OUT=${OUT:-bench-out}
 mkdir -p "$OUT"
 STORES=${STORES:-"badger memstore"} MN1=${MN1:-40} MN2=${MN2:-120}
 count() { # count BINARY CASE N: instructions of the whole run
-  GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+  BADGERSTORE_BENCH_WARMUP=off GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --callgrind-out-file=/dev/null \
     "$1" -test.run '^$' -test.bench "^BenchmarkWrite\$/^$2\$" -test.benchtime="$3x" 2>&1 >/dev/null |
     awk '/I *refs:/ { gsub(",", "", $NF); print $NF }'
 }

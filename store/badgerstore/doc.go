@@ -6,8 +6,9 @@
 //	...
 //	defer s.Close()
 //
-// The zero [Options] are tuned for an embedded profiler: 8 MiB memtables
-// (4 MiB under a small MaxBytes) and small caches, 7 days / 1M records /
+// The zero [Options] are tuned for an embedded profiler: 4 MiB memtables
+// and 1 MiB tables (a memtable's flush, ingest's highest point on the
+// heap, holds about 16 MiB) and small caches, 7 days / 1M records /
 // 1 GiB of retention, and Badger's logging routed to an optional
 // [log/slog.Logger] (silent by default; its
 // advice that a cache "might be too small", repeated every minute while
@@ -315,10 +316,10 @@
 // than a reserve: room for the memtables' logs and their level-0 tables
 // (2 × (NumMemtables+1) × MemTableSize), for one value-log file (garbage
 // collection rewrites one), for a compaction's new tables (the LSM tree's
-// size, up to 64 MiB), and a MiB: 113 MiB with the defaults on an empty
-// store. Records are then dropped and counted ([Store.Health] says "disk
-// full"), one ERROR is logged, and writing resumes by itself once the free
-// space is an eighth above the reserve. Retention, folding and garbage
+// size, up to 64 MiB), and a MiB: 89 MiB with the defaults (4 MiB
+// memtables) on an empty store. Records are then dropped and counted
+// ([Store.Health] says "disk full"), one ERROR is logged, and writing
+// resumes by itself once the free space is an eighth above the reserve. Retention, folding and garbage
 // collection wait for room too. Opened on a full disk, the store opens
 // its directory read-only if Badger closed it cleanly (else an empty
 // database in memory: after a crash Badger must truncate its logs before

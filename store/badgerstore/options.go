@@ -115,21 +115,25 @@ type Options struct {
 
 	// Badger memory and files (see [badger.Options] for details).
 
-	// MemTableSize is the size of each memtable. Default MaxBytes/128
-	// within [4 MiB, 8 MiB]: 8 MiB with the default MaxBytes or none
-	// (Badger: 64 MiB); at most 1 GiB. With records in blocks, the LSM tree
-	// holds most of what Write writes (summaries and where each record is),
-	// and each memtable flushed is a table built and synced: measured
-	// ingesting 20-call records (BenchmarkWrite/persisted, 20,000 records,
-	// 2 cores shared), 8 MiB memtables take 10–19 µs of CPU per record
-	// against 15–26 µs with 4 MiB, at the same peak heap (23–25 MiB against
-	// 24–31 MiB). Before blocks, 8 MiB memtables held about 20 MiB more
-	// live heap, and 4 MiB was the default. A small MaxBytes keeps them at
-	// 4 MiB, since the memtables' logs are part of the working space (see
-	// Disk space in the package documentation).
+	// MemTableSize is the size of each memtable. Default 4 MiB (Badger:
+	// 64 MiB); at most 1 GiB. Badger allocates each memtable whole on the
+	// Go heap (an arena of 1.3 × MemTableSize), and while it flushes a
+	// full one it holds that, the next one and the level-0 table builder's
+	// buffers (see BaseTableSize) at once: the heap's highest point in
+	// steady ingest, which the garbage collector lets grow to about twice
+	// the live heap. With 8 MiB memtables (the default before) that point
+	// was 77–87 MiB in BenchmarkWrite's hello case, 36–64 MiB with 4 MiB
+	// and 1 MiB tables (see "twenty-ninth round" in docs/BENCHMARKS.md),
+	// for about the same CPU per record: memtables of half the size are
+	// flushed twice as often, each a table half the size. With records in
+	// blocks, the LSM tree holds most of what Write writes (summaries and
+	// where each record is). The memtables' logs are part of the working
+	// space (see Disk space in the package documentation).
 	MemTableSize int64
-	// NumMemtables is how many memtables may be in memory. Default 2 (Badger: 5);
-	// at most 64.
+	// NumMemtables is how many full memtables may wait for their flush
+	// before writes wait. Default 2 (Badger: 5); at most 64. Badger starts
+	// the next memtable as soon as one is full, so a flush holds two
+	// whatever this is; more are held only while flushes lag behind.
 	NumMemtables int
 	// BlockCacheSize is the block cache size. Default: none when the
 	// tables are not compressed (Badger then reads blocks from its
@@ -147,7 +151,13 @@ type Options struct {
 	// docs/BENCHMARKS.md). Were the store ever to encrypt its tables, it
 	// would need one: Badger refuses encrypted tables without it.
 	IndexCacheSize int64
-	// BaseTableSize is the size of level-1 tables. Default 2 MiB (Badger: 2 MiB).
+	// BaseTableSize is the size of level-1 tables. Default 1 MiB (Badger:
+	// 2 MiB); at least 64 KiB. Badger's table builder starts with buffers
+	// of 2 × BaseTableSize and doubles what it adds when a table outgrows
+	// them (2, then 2 + 4 MiB by default), and the level-0 table a flush
+	// builds holds a whole memtable (a 4 MiB memtable's: 4.2 MB of
+	// blocks), so this also sets what a flush holds beside the memtables:
+	// 6 MiB with the defaults, where 2 MiB made it 4 + 8 = 12 MiB.
 	BaseTableSize int64
 	// ValueLogFileSize is the size of each value-log file; garbage
 	// collection reclaims space a file at a time. Default MaxBytes/16
@@ -233,6 +243,13 @@ const (
 	DefaultFoldInterval      = 10 * time.Second
 )
 
+// Badger's sizes by default (see Options.MemTableSize and
+// Options.BaseTableSize): what a memtable flush holds on the heap.
+const (
+	defaultMemTableSize  = 4 << 20
+	defaultBaseTableSize = 1 << 20
+)
+
 func (o Options) withDefaults() (Options, error) {
 	def := func(v *int64, d int64) {
 		if *v == 0 {
@@ -268,18 +285,14 @@ func (o Options) withDefaults() (Options, error) {
 	defDur(&o.RetentionInterval, DefaultRetentionInterval)
 	defDur(&o.SyncInterval, DefaultSyncInterval)
 	defDur(&o.FoldInterval, DefaultFoldInterval)
-	mem := int64(8 << 20)
-	if o.MaxBytes > 0 {
-		mem = min(max(o.MaxBytes/128, 4<<20), mem)
-	}
-	def(&o.MemTableSize, mem)
+	def(&o.MemTableSize, defaultMemTableSize)
 	if o.NumMemtables == 0 {
 		o.NumMemtables = 2
 	}
 	if o.Compress {
 		def(&o.BlockCacheSize, 8<<20)
 	}
-	def(&o.BaseTableSize, 2<<20)
+	def(&o.BaseTableSize, defaultBaseTableSize)
 	vlog := int64(64 << 20)
 	if o.MaxBytes > 0 {
 		vlog = min(max(o.MaxBytes/16, 1<<20), vlog)
