@@ -271,9 +271,11 @@ fi
 for name in $(awk -F'\t' '$2 == "peak-heap-MiB" && $1 ~ /^(badgerstore\.)?BenchmarkWrite\// { print $1 }' "$OUT/metrics.tsv"); do
   heap=$(metric "$name" peak-heap-MiB); live=$(metric "$name" peak-live-heap-MiB); rate=$(metric "$name" records/s)
   # The peak of the heap's objects, garbage not yet swept included, is
-  # what is judged; the live heap's peak and the ingest rate (the burst
-  # lasts -benchtime, so a faster run writes more records, and the peak
-  # grows with them when every record is persisted) are shown beside it.
+  # what is judged (from a warm-up past Badger's first memtable flush to
+  # the end of the run, see badgerstore's writeBench); the live heap's
+  # peak and the ingest rate (the burst lasts -benchtime, so a faster run
+  # writes more records, and the peak grows with them when every record
+  # is persisted) are shown beside it.
   echo "| 5 | peak heap during ingest ≤ 64 MiB ($name) | **$heap MiB**${live:+ (live heap at its peak $live MiB; $rate records/s)} | $(verdict "$heap <= 64") |"
 done
 echo

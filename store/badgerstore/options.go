@@ -121,10 +121,11 @@ type Options struct {
 	// full one it holds that, the next one and the level-0 table builder's
 	// buffers (see BaseTableSize) at once: the heap's highest point in
 	// steady ingest, which the garbage collector lets grow to about twice
-	// the live heap. With 8 MiB memtables (the default before) that point
-	// was 77–87 MiB in BenchmarkWrite's hello case, 36–64 MiB with 4 MiB
-	// and 1 MiB tables (see "twenty-ninth round" in docs/BENCHMARKS.md),
-	// for about the same CPU per record: memtables of half the size are
+	// the live heap. With 8 MiB memtables and 2 MiB tables (the defaults
+	// before) that point was 70–87 MiB in BenchmarkWrite's hello case
+	// (live heap 42–45 MiB), with 4 MiB and 1 MiB 40–50 MiB (24–28), in
+	// six runs each (see "twenty-ninth round" in docs/BENCHMARKS.md), at
+	// about the same CPU per record: memtables of half the size are
 	// flushed twice as often, each a table half the size. With records in
 	// blocks, the LSM tree holds most of what Write writes (summaries and
 	// where each record is). The memtables' logs are part of the working
