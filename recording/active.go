@@ -1589,24 +1589,24 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 			n += 2
 		}
 	}
-	var lens uint64 // a bit for each length, modulo 64, of the keys set
-	for i := range as {
-		lens |= 1 << (len(as[i].Key) & 63)
-	}
-	if k := len(as); len(attrs) <= cap(as)-k && len(attrs) <= cfg.maxAttrs-k && freshAttrs(attrs, cfg, lens) {
-		// Attributes none cut, no key twice nor of a key set, in room
+	if len(as) == 0 && len(attrs) <= cap(as) && len(attrs) <= cfg.maxAttrs && freshAttrs(attrs, cfg) {
+		// The call's first attributes, none cut, no key twice, in room
 		// made for them (Reserve's): copied without the loop below's
-		// tests of each (an HTTP call's first four, then its status
-		// and connection reuse), by assignments: append(as,
-		// attrs...)'s typedslicecopy and memmove cost more for so few.
-		as = as[:k+len(attrs)]
-		for i := range attrs {
-			as[k+i] = attrs[i]
+		// tests of each (an HTTP call's first four), by assignments:
+		// append(as, attrs...)'s typedslicecopy and memmove cost more
+		// for so few.
+		as = as[:len(attrs)]
+		for i := range as {
+			as[i] = attrs[i]
 		}
 		cc.Attrs = as
 		return
 	}
 	as = slices.Grow(as, max(min(n, cfg.maxAttrs-len(as)), 0))
+	var lens uint64 // a bit for each length, modulo 64, of the keys set
+	for i := range as {
+		lens |= 1 << (len(as[i].Key) & 63)
+	}
 	for _, at := range attrs {
 		if len(at.Key) > cfg.maxName || len(at.Value) > cfg.maxAttrValue {
 			at = Attr{Key: convention.Truncate(at.Key, cfg.maxName), Value: convention.Truncate(at.Value, cfg.maxAttrValue)}
@@ -1623,12 +1623,11 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 	cc.Attrs = as
 }
 
-// freshAttrs reports whether attrs can be added as they are to a call
-// whose keys set have the lengths (modulo 64) of the bits of lens: none
-// is cut by cfg's limits, and their keys have lengths (modulo 64) all
-// different, from each other's and from those set, so that no key is set
-// twice.
-func freshAttrs(attrs []Attr, cfg *config, lens uint64) bool {
+// freshAttrs reports whether attrs can be set as they are on a call
+// without attributes: none is cut by cfg's limits, and their keys have
+// lengths (modulo 64) all different, so that no key is set twice.
+func freshAttrs(attrs []Attr, cfg *config) bool {
+	var lens uint64
 	for i := range attrs {
 		k, v := len(attrs[i].Key), len(attrs[i].Value)
 		bit := uint64(1) << (k & 63)
