@@ -75,6 +75,8 @@ type options struct {
 	// onRound, if set, is called at the start of each round (see
 	// env.onRound; tests).
 	onRound func(e *env, recorded, warmup bool)
+	// createCSV, if set, replaces os.Create for RoundsCSV's file (tests).
+	createCSV func(name string) (io.WriteCloser, error)
 }
 
 // runs reports whether the configuration (recorded or bare) is to run.
@@ -342,11 +344,21 @@ func run(ctx context.Context, o options, w io.Writer) (_ []*result, err error) {
 	}
 	var csvw *csv.Writer
 	if o.RoundsCSV != "" {
-		f, err := os.Create(o.RoundsCSV)
-		if err != nil {
-			return nil, fmt.Errorf("-roundscsv: %w", err)
+		create := func(name string) (io.WriteCloser, error) { return os.Create(name) }
+		if o.createCSV != nil {
+			create = o.createCSV
 		}
-		defer func() { err = errors.Join(err, f.Close()) }()
+		// f and cerr are declared apart from err so that the deferred
+		// Close's error reaches the named result, not a shadowing err.
+		f, cerr := create(o.RoundsCSV)
+		if cerr != nil {
+			return nil, fmt.Errorf("-roundscsv: %w", cerr)
+		}
+		defer func() {
+			if cerr := f.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("-roundscsv: %w", cerr))
+			}
+		}()
 		if csvw, err = newRoundsCSV(f); err != nil {
 			return nil, fmt.Errorf("-roundscsv: %w", err)
 		}

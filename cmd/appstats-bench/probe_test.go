@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -381,5 +383,41 @@ func TestRoundsCSVFile(t *testing.T) {
 	out.Reset()
 	if _, err := run(context.Background(), o, &out); err == nil || !strings.Contains(err.Error(), "-roundscsv") || strings.Contains(out.String(), "## "+aaScenario) {
 		t.Errorf("run with an uncreatable -roundscsv: err %v, report:\n%s", err, out.String())
+	}
+}
+
+// failingClose is a rounds CSV file whose writes succeed and whose Close
+// fails.
+type failingClose struct{ bytes.Buffer }
+
+var errCloseFailed = errors.New("close failed")
+
+func (*failingClose) Close() error { return errCloseFailed }
+
+// TestRoundsCSVCloseError: a -roundscsv file whose Close fails fails the
+// run with that error (the rows may not be on disk), after the report.
+func TestRoundsCSVCloseError(t *testing.T) {
+	o := defaultOptions()
+	o.Scenarios = []string{aaScenario}
+	o.Duration = 50 * time.Millisecond
+	o.Warmup = 0
+	o.Rounds = 1
+	o.Concurrency = 1
+	o.Probe = 0
+	o.RoundsCSV = "rounds.csv"
+	f := new(failingClose)
+	o.createCSV = func(name string) (io.WriteCloser, error) {
+		if name != o.RoundsCSV {
+			t.Errorf("created %q, want %q", name, o.RoundsCSV)
+		}
+		return f, nil
+	}
+	var out bytes.Buffer
+	results, err := run(context.Background(), o, &out)
+	if !errors.Is(err, errCloseFailed) || !strings.Contains(err.Error(), "-roundscsv") {
+		t.Errorf("run with a file whose Close fails: err %v, want %v with -roundscsv", err, errCloseFailed)
+	}
+	if len(results) != 1 || !strings.Contains(f.String(), roundsCSVHeader[0]) {
+		t.Errorf("run: %d results, CSV %q: want the scenario's result and the rows written before Close", len(results), f.String())
 	}
 }
