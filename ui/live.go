@@ -150,10 +150,11 @@ type subscriber struct {
 	wake chan struct{} // capacity 1: a notification is pending
 	kick chan struct{} // closed to end this stream
 
-	mu      sync.Mutex
-	records int
-	latest  string
-	cleared bool
+	mu        sync.Mutex
+	records   int
+	latest    recording.ID // the newest record told, if hasLatest
+	hasLatest bool
+	cleared   bool
 }
 
 var _ recording.Sink = (*Live)(nil)
@@ -163,8 +164,7 @@ func (l *Live) Write(_ context.Context, records []*recording.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	latest := records[len(records)-1].ID.String()
-	l.notify(len(records), latest)
+	l.notify(len(records), records[len(records)-1].ID, true)
 	return nil
 }
 
@@ -184,11 +184,7 @@ func (l *Live) Announce(n int, latest recording.ID) {
 		return
 	}
 	n = min(n, maxAnnounced)
-	id := ""
-	if n > 0 {
-		id = latest.String()
-	}
-	l.notify(n, id)
+	l.notify(n, latest, n > 0)
 }
 
 // maxAnnounced is the largest count Announce takes from one announcement.
@@ -200,9 +196,10 @@ func (l *Live) BorrowsRecords() bool { return true }
 
 var _ recording.Borrower = (*Live)(nil)
 
-// notify tells every subscriber about n new records; n == 0 means the store
-// was cleared.
-func (l *Live) notify(n int, latest string) {
+// notify tells every subscriber about n new records, the newest latest if
+// hasLatest; n == 0 means the store was cleared. The ID is formatted only
+// when an event is written (writeRecordsEvent), not for every batch.
+func (l *Live) notify(n int, latest recording.ID, hasLatest bool) {
 	l.notified.Add(uint64(n))
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -212,8 +209,8 @@ func (l *Live) notify(n int, latest string) {
 			s.cleared = true
 		}
 		s.records = min(s.records, math.MaxInt-n) + n // never wraps
-		if latest != "" {
-			s.latest = latest
+		if hasLatest {
+			s.latest, s.hasLatest = latest, true
 		}
 		s.mu.Unlock()
 		select {
@@ -410,9 +407,13 @@ const liveEventInterval = 250 * time.Millisecond
 // wake-up were already told in an earlier event).
 func writeRecordsEvent(w http.ResponseWriter, s *subscriber) error {
 	s.mu.Lock()
-	ev := liveEvent{Records: s.records, Latest: s.latest, Cleared: s.cleared}
+	ev := liveEvent{Records: s.records, Cleared: s.cleared}
+	latest, hasLatest := s.latest, s.hasLatest
 	s.records, s.cleared = 0, false
 	s.mu.Unlock()
+	if hasLatest {
+		ev.Latest = latest.String()
+	}
 	if ev.Records == 0 && !ev.Cleared {
 		return nil
 	}

@@ -443,3 +443,16 @@ func TestLiveKeepAliveCutWarns(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveWriteAllocatesNothing: the recorder's writer hands Live every
+// batch, so Write must cost no allocation — the newest record's ID is
+// formatted only when a stream writes its event, not for every batch
+// (with no stream open, never).
+func TestLiveWriteAllocatesNothing(t *testing.T) {
+	l := ui.NewLive()
+	defer l.Close()
+	recs := []*recording.Record{makeRecord(time.Now(), 1, "/", 200, 1), makeRecord(time.Now(), 2, "/", 200, 1)}
+	if n := testing.AllocsPerRun(1000, func() { _ = l.Write(context.Background(), recs) }); n != 0 {
+		t.Errorf("Write: %v allocations a batch, want 0", n)
+	}
+}

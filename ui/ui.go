@@ -555,7 +555,7 @@ func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
 	}
 	h.cfg.logger.Info("appstats ui: store cleared", "remote", r.RemoteAddr)
 	if h.cfg.live != nil {
-		h.cfg.live.notify(0, "")
+		h.cfg.live.notify(0, recording.ID{}, false)
 	}
 	h.afterPost(w, r)
 }

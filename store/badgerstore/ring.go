@@ -513,6 +513,17 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 			least = g.ents[top[0]].key
 		}
 	}
+	// Newest first, sorted here as indexes: sorting the summaries
+	// afterwards moved their ~300-byte structs about.
+	slices.SortFunc(top, func(a, b int) int {
+		switch {
+		case less(b, a):
+			return -1
+		case less(a, b):
+			return 1
+		}
+		return 0
+	})
 	out := make([]ringSummary, len(top))
 	n := 0
 	for _, j := range top {
@@ -539,7 +550,6 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 		}
 		out[i].sum, out[i].err = codec.SummaryWithoutStacks(recs[i])
 	}
-	slices.SortFunc(out, func(a, b ringSummary) int { return bytes.Compare(b.key[:], a.key[:]) })
 	return out
 }
 
