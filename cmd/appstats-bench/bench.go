@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -342,6 +343,15 @@ func run(ctx context.Context, o options, w io.Writer) (_ []*result, err error) {
 	if _, ok := cputime.Process(); !ok {
 		fmt.Fprintf(w, "Process CPU time is not available on %s: CPU/req shows 0.\n", runtime.GOOS)
 	}
+	// The profiles' prefixes are tried before any round runs: their
+	// files are made only after a scenario's rounds (-heapprofiles) or at
+	// each round (-roundprofiles), and a path that cannot be written then
+	// would throw the scenario's report away.
+	for _, p := range []struct{ flag, prefix string }{{"-heapprofiles", o.HeapProfiles}, {"-roundprofiles", o.RoundProfiles}} {
+		if err := checkPrefix(p.prefix); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.flag, err)
+		}
+	}
 	var csvw *csv.Writer
 	if o.RoundsCSV != "" {
 		create := func(name string) (io.WriteCloser, error) { return os.Create(name) }
@@ -391,6 +401,20 @@ func run(ctx context.Context, o options, w io.Writer) (_ []*result, err error) {
 	}
 	writeSummary(w, results)
 	return results, nil
+}
+
+// checkPrefix reports whether files named prefix followed by a suffix can
+// be made: a file is made in prefix's directory and removed. An empty
+// prefix (no files) is fine.
+func checkPrefix(prefix string) error {
+	if prefix == "" {
+		return nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(prefix+"-x"), filepath.Base(prefix+"-x")+"*.check")
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Close(), os.Remove(f.Name()))
 }
 
 func runScenario(ctx context.Context, name string, o options, probe *speedProbe) (res *result, err error) {

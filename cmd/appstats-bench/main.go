@@ -41,7 +41,9 @@
 // last recorded round: what its stores and the recorder hold; the report
 // then gives what the collector scanned in the collection before it
 // (runtime/metrics' /gc/scan/*: heap, globals, stacks) beside the live
-// heap, the bytes each cycle reads. -ballast
+// heap, the bytes each cycle reads. A -heapprofiles or -roundprofiles
+// prefix whose directory cannot be written is refused before any round
+// runs. -ballast
 // (with -only bare) runs the bare rounds beside a pointer-free array of
 // that many bytes, as -bare matched's bare rounds run beside the heap the
 // recorded rounds held, which a run of bare alone never sees: so that

@@ -492,3 +492,36 @@ func TestNoise(t *testing.T) {
 		t.Errorf("a run without the A/A arm wrote %q", out.String())
 	}
 }
+
+// TestProfilePrefixBadPath: a -heapprofiles or -roundprofiles prefix in a
+// directory that does not exist is refused, naming the flag, before any
+// round runs: the first heap profile was written only after a scenario's
+// last recorded round, and its error then threw that scenario's whole
+// report away.
+func TestProfilePrefixBadPath(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "missing", "p")
+	for _, flag := range []string{"-heapprofiles", "-roundprofiles"} {
+		t.Run(flag, func(t *testing.T) {
+			o := defaultOptions()
+			o.Scenarios = []string{"hello"}
+			o.Duration = 50 * time.Millisecond
+			o.Warmup = 0
+			o.Rounds = 1
+			o.Concurrency = 1
+			if flag == "-heapprofiles" {
+				o.HeapProfiles = bad
+			} else {
+				o.RoundProfiles = bad
+			}
+			rounds := 0
+			o.onRound = func(*env, bool, bool) { rounds++ }
+			_, err := run(context.Background(), o, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), flag) {
+				t.Errorf("run: %v; want an error naming %s", err, flag)
+			}
+			if rounds != 0 {
+				t.Errorf("%d rounds ran before the bad path was refused; want none", rounds)
+			}
+		})
+	}
+}
