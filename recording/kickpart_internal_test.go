@@ -22,7 +22,10 @@ func TestPartBatchHandedOn(t *testing.T) {
 		_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/part"})
 		ar.Finish()
 	}
-	part := size / kickShare
+	part := kickAt(size)
+	if part != size/kickShare {
+		t.Fatalf("kickAt(%d) = %d; want a quarter, %d", size, part, size/kickShare)
+	}
 	for range part - 1 {
 		record()
 	}
@@ -43,4 +46,15 @@ func TestPartBatchHandedOn(t *testing.T) {
 	}
 	sink.release <- struct{}{}
 	waitFor(t, "the records written", func() bool { return r.Stats().Written == uint64(part) })
+}
+
+// TestKickAtSmallBatch: a batch of minKick records or fewer is handed on
+// whole, as before parts (TestPartialWriteError counts a batch of four
+// so); a larger one from a quarter on, never fewer than minKick.
+func TestKickAtSmallBatch(t *testing.T) {
+	for _, c := range []struct{ size, want int }{{1, 1}, {4, 4}, {16, 16}, {32, 16}, {64, 16}, {128, 32}, {1024, 256}} {
+		if got := kickAt(c.size); got != c.want {
+			t.Errorf("kickAt(%d) = %d; want %d", c.size, got, c.want)
+		}
+	}
 }

@@ -30,8 +30,20 @@ import (
 // load test (cmd/appstats-bench) keeps ~60 records in flight rather than
 // ~128 to ~256, and the collector scans ~100 KB less each cycle (see
 // "twenty-ninth round, i29-hello" in docs/BENCHMARKS.md), for two wake-ups
-// of the preparer more every 128 records.
-const kickShare = 4
+// of the preparer more every 128 records. A part is minKick records at
+// least, or the whole batch when it is smaller: a small batch (WithBatch)
+// is handed on whole, as before, and the preparer wakes at most once
+// every minKick records.
+const (
+	kickShare = 4
+	minKick   = 16
+)
+
+// kickAt returns how many queued records kick the preparer with batches
+// of size records (see kickShare).
+func kickAt(size int) int {
+	return max(min(size, minKick), size/kickShare)
+}
 
 // enqueue hands a finished record to the preparer without ever blocking.
 // attrBytes is attrsSize(rec.Attrs), which capRecord summed.

@@ -222,7 +222,7 @@ func New(opts ...Option) *Recorder {
 		stacks:      newStackCache(maxStackCache),
 		q:           newRecordQueue(cfg.queueSize),
 		kick:        make(chan struct{}, 1),
-		kickAt:      max(1, cfg.batchSize/kickShare), // newConfig keeps batchSize at most queueSize
+		kickAt:      kickAt(cfg.batchSize), // newConfig keeps batchSize at most queueSize
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 		sinkCtx:     ctx,
