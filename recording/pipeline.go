@@ -26,11 +26,12 @@ import (
 // that wait hold their memory: reused records (see [Borrower]) are
 // scanned by every garbage collection whether they are queued or back in
 // the pool, and a pool holds as many as were queued and being written at
-// once. With parts of a quarter batch, a recorded hello request of the
-// load test (cmd/appstats-bench) keeps ~60 records in flight rather than
-// ~128 to ~256, and the collector scans ~100 KB less each cycle (see
-// "twenty-ninth round, i29-hello" in docs/BENCHMARKS.md), for two wake-ups
-// of the preparer more every 128 records. A part is minKick records at
+// once. With parts of a quarter batch, the load test's hello scenario
+// (cmd/appstats-bench) pools ~36 records rather than ~128, and the
+// collector scans ~100 KB less each cycle (see
+// "twenty-ninth round, i29-hello" in docs/BENCHMARKS.md), for up to three
+// more wake-ups of the preparer, and of each sink's goroutine, every 128
+// records. A part is minKick records at
 // least, or the whole batch when it is smaller: a small batch (WithBatch)
 // is handed on whole, as before, and the preparer wakes at most once
 // every minKick records.
