@@ -269,10 +269,7 @@ func WithQueueBytes(n int64) Option {
 }
 
 // WithBatch sets how many records the background writer hands the sinks at
-// once, at most, and how long it waits to fill a batch. Zero values keep the
-// defaults. The writer does not wait for a full batch: it hands on what is
-// queued once a quarter of a batch is, and a sink that is still writing
-// gets the parts that waited for it in one batch of up to size records.
+// once and how long it waits to fill a batch. Zero values keep the defaults.
 // A size larger than the queue's ([WithQueueSize]) is taken as the queue's:
 // no batch holds more records than a queue ([New] logs a warning through
 // [WithLogger] when it cuts one).

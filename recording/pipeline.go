@@ -18,34 +18,6 @@ import (
 // queue is bounded in records and in estimated bytes, and a record that does
 // not fit is dropped and counted where it did not fit.
 
-// kickShare is the part of a batch whose records wake the preparer: a
-// request kicks it once the queue holds batchSize/kickShare records, and
-// it hands on what is queued from that many on, not only full batches. A
-// record waits in the queue until then, and a sink's goroutine merges the
-// parts that wait for it into one Write of up to the batch size. Records
-// that wait hold their memory: reused records (see [Borrower]) are
-// scanned by every garbage collection whether they are queued or back in
-// the pool, and a pool holds as many as were queued and being written at
-// once. With parts of a quarter batch, the load test's hello scenario
-// (cmd/appstats-bench) pools ~36 records rather than ~128, and the
-// collector scans ~100 KB less each cycle (see
-// "twenty-ninth round, i29-hello" in docs/BENCHMARKS.md), for up to three
-// more wake-ups of the preparer, and of each sink's goroutine, every 128
-// records. A part is minKick records at
-// least, or the whole batch when it is smaller: a small batch (WithBatch)
-// is handed on whole, as before, and the preparer wakes at most once
-// every minKick records.
-const (
-	kickShare = 4
-	minKick   = 16
-)
-
-// kickAt returns how many queued records kick the preparer with batches
-// of size records (see kickShare).
-func kickAt(size int) int {
-	return max(min(size, minKick), size/kickShare)
-}
-
 // enqueue hands a finished record to the preparer without ever blocking.
 // attrBytes is attrsSize(rec.Attrs), which capRecord summed.
 func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
@@ -83,11 +55,10 @@ func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
 		return
 	}
 	// The preparer does not wait on the queue itself, so a request does
-	// not wake it for every record: only once a part of a batch is
-	// ready (kickAt records, see kickShare; the ticker collects the
-	// rest), or, when it has gone idle with its ticker stopped, for the
-	// first record since (which restarts the ticker: the record reaches
-	// the sinks within the batch interval).
+	// not wake it for every record: only once a batch is ready (the
+	// ticker collects the rest), or, when it has gone idle with its
+	// ticker stopped, for the first record since (which restarts the
+	// ticker: the record reaches the sinks within the batch interval).
 	// idle is read after the push, and the preparer reads the queue after
 	// setting idle (both sequentially consistent): either this request
 	// sees idle set, or the preparer sees rec and does not go idle.
@@ -99,8 +70,8 @@ func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
 	// rec's slot was written. Once the preparer has handed on what the
 	// waiting ForceFlush calls wanted (wanted false), they wait for the
 	// sinks alone: a kick then would wake the preparer for nothing (it
-	// hands on kickAt records at least), once a request for as long as a
-	// sink takes to write.
+	// hands on full batches only), once a request for as long as a sink
+	// takes to write.
 	if r.q.len() >= r.kickAt || r.idle.Load() && r.idle.CompareAndSwap(true, false) || r.flush.waiters.Load() != 0 && r.flush.wanted() {
 		select {
 		case r.kick <- struct{}{}:
@@ -200,8 +171,7 @@ func (r *Recorder) prepareLoop() {
 	size := r.cfg.batchSize
 	batch := make([]*Record, 0, size)
 	// drain prepares the queued records a batch at a time; unless all is
-	// set, it keeps for later a partial batch of fewer than kickAt
-	// records (see kickShare).
+	// set, it keeps a partial batch for later.
 	drain := func(all bool) {
 		for {
 			for len(batch) < size {
@@ -211,7 +181,7 @@ func (r *Recorder) prepareLoop() {
 				}
 				batch = append(batch, rec)
 			}
-			if len(batch) == 0 || len(batch) < r.kickAt && !all {
+			if len(batch) == 0 || len(batch) < size && !all {
 				return
 			}
 			n := r.flush.prepared.Load() + uint64(len(batch))
