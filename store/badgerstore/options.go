@@ -129,7 +129,11 @@ type Options struct {
 	// flushed twice as often, each a table half the size. With records in
 	// blocks, the LSM tree holds most of what Write writes (summaries and
 	// where each record is). The memtables' logs are part of the working
-	// space (see Disk space in the package documentation).
+	// space (see Disk space in the package documentation). A directory
+	// left with memtable logs written with larger memtables (a crash
+	// under a larger setting, or under 8 MiB, the default before) is
+	// opened with memtables of their size, and a warning is logged:
+	// Badger would otherwise exit the process replaying them.
 	MemTableSize int64
 	// NumMemtables is how many full memtables may wait for their flush
 	// before writes wait. Default 2 (Badger: 5); at most 64. Badger starts
@@ -308,7 +312,7 @@ func (o Options) withDefaults() (Options, error) {
 	// compactor, so a value past them (math.MaxInt64, 2⁴⁰) made Open panic,
 	// die out of memory, or not return.
 	switch {
-	case o.MemTableSize < 1<<20 || o.MemTableSize > 1<<30:
+	case o.MemTableSize < 1<<20 || o.MemTableSize > maxMemTableSize:
 		return o, fmt.Errorf("badgerstore: MemTableSize %d outside [1 MiB, 1 GiB]", o.MemTableSize)
 	case o.NumMemtables < 1 || o.NumMemtables > maxBadgerCount:
 		return o, fmt.Errorf("badgerstore: NumMemtables %d outside [1, %d]", o.NumMemtables, maxBadgerCount)

@@ -163,6 +163,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		o.Logger.Warn("badgerstore: MaxBytes over its maximum, taken as the maximum",
 			"option", "MaxBytes", "given", opts.MaxBytes, "used", o.MaxBytes)
 	}
+	if m, err := memTableFor(dir, o.MemTableSize); err != nil {
+		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+	} else if m > o.MemTableSize {
+		o.Logger.Warn("badgerstore: memtable logs written with larger memtables, opened with their size",
+			"option", "MemTableSize", "given", o.MemTableSize, "used", m)
+		o.MemTableSize = m
+	}
 	s := &Store{dir: dir, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), retainNow: make(chan struct{}, 1),
 		stop: make(chan struct{}), pending: make(map[int64][]pendingDelta),
 		overLog: convention.NewLogger(o.Logger, 0), readLog: convention.NewLogger(o.Logger, 0),

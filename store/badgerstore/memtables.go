@@ -1,0 +1,46 @@
+package badgerstore
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// maxMemTableSize is the largest MemTableSize a store opens with, set or
+// found in the logs of a directory's memtables (see memTableFor).
+const maxMemTableSize = 1 << 30
+
+// memTableFor returns the memtable size Open must give Badger for the
+// memtables' logs in dir, at least size: the size each was written with,
+// where it is larger. Badger makes a memtable's log twice its memtable's
+// size and, after a crash, replays each log whole into a memtable of the
+// size it is opened with, exiting the process (log.Fatalf "Arena too
+// small") when the log holds more than that memtable takes. So a store
+// written with larger memtables than it is opened with — one written
+// before the default shrank (8 MiB until the twenty-ninth round), one set
+// larger, or a snapshot of such a service's store opened by `appstats
+// serve` — is opened with memtables of the size its logs need. A log that
+// would need more than maxMemTableSize is an error, not an allocation
+// that large. A directory that cannot be read is left to Open to report.
+func memTableFor(dir string, size int64) (int64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return size, nil
+	}
+	for _, e := range ents {
+		if e.Type()&os.ModeType != 0 || filepath.Ext(e.Name()) != ".mem" {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		need := (fi.Size() + 1) / 2
+		if need > maxMemTableSize {
+			return 0, fmt.Errorf("memtable log %s is %d bytes: written with memtables of %d bytes, more than the %d a store opens with",
+				e.Name(), fi.Size(), need, maxMemTableSize)
+		}
+		size = max(size, need)
+	}
+	return size, nil
+}
