@@ -251,6 +251,20 @@ const (
 	defaultBaseTableSize = 1 << 20
 )
 
+// numLevelZeroTables is how many level-0 tables (one a flushed memtable)
+// start a compaction into the next level (Badger's NumLevelZeroTables;
+// Badger: 5). Each compaction holds its table builders on the heap (up to
+// five key ranges at once, 2 × BaseTableSize each, kept in Badger's pool
+// for reuse), so the fewer compactions, the fewer of them overlap a
+// flush: 3 rather than 2 took BenchmarkWrite's mix case over 2 M records
+// from 54–55 MiB of peak heap to 38–46 (see "twenty-ninth round",
+// i29-compact, in docs/BENCHMARKS.md). Writes stall at
+// numLevelZeroTablesStall.
+const (
+	numLevelZeroTables      = 3
+	numLevelZeroTablesStall = 8
+)
+
 func (o Options) withDefaults() (Options, error) {
 	def := func(v *int64, d int64) {
 		if *v == 0 {
@@ -340,8 +354,8 @@ func (o Options) badger(dir string) badger.Options {
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithBaseTableSize(o.BaseTableSize).
-		WithNumLevelZeroTables(2).
-		WithNumLevelZeroTablesStall(8).
+		WithNumLevelZeroTables(numLevelZeroTables).
+		WithNumLevelZeroTablesStall(numLevelZeroTablesStall).
 		WithValueLogFileSize(o.ValueLogFileSize).
 		WithValueThreshold(o.ValueThreshold).
 		WithNumCompactors(o.NumCompactors).
