@@ -257,9 +257,11 @@ const (
 // five key ranges at once, 2 × BaseTableSize each, kept in Badger's pool
 // for reuse), so the fewer compactions, the fewer of them overlap a
 // flush: 3 rather than 2 took BenchmarkWrite's mix case over 2 M records
-// from 54–55 MiB of peak heap to 38–46 (see "twenty-ninth round",
-// i29-compact, in docs/BENCHMARKS.md). Writes stall at
-// numLevelZeroTablesStall.
+// from 55.6–61.9 MiB of peak heap to 37.3–45.2 in four runs each, at the
+// same CPU per record; over 4 M records it did not help (Badger's pool
+// keeps the builders once several compactions have run; see
+// "twenty-ninth round", i29-compact, in docs/BENCHMARKS.md). Writes
+// stall at numLevelZeroTablesStall.
 const (
 	numLevelZeroTables      = 3
 	numLevelZeroTablesStall = 8
