@@ -8,7 +8,9 @@
 //
 // The zero [Options] are tuned for an embedded profiler: 4 MiB memtables
 // and 1 MiB tables (a memtable's flush, ingest's highest point on the
-// heap, holds about 16 MiB) and small caches, 7 days / 1M records /
+// heap, holds about 16 MiB), a compaction of level 0 every three
+// flushes rather than two (each compaction holds table builders on the
+// heap too), and small caches, 7 days / 1M records /
 // 1 GiB of retention, and Badger's logging routed to an optional
 // [log/slog.Logger] (silent by default; its
 // advice that a cache "might be too small", repeated every minute while

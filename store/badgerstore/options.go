@@ -255,6 +255,22 @@ const (
 	defaultBaseTableSize = 1 << 20
 )
 
+// numLevelZeroTables is how many level-0 tables (one a flushed memtable)
+// start a compaction into the next level (Badger's NumLevelZeroTables;
+// Badger: 5). Each compaction holds its table builders on the heap (up to
+// five key ranges at once, 2 × BaseTableSize each, kept in Badger's pool
+// for reuse), so the fewer compactions, the fewer of them overlap a
+// flush: 3 rather than 2 took BenchmarkWrite's mix case over 2 M records
+// from 55.6–61.9 MiB of peak heap to 37.3–45.2 in four runs each, at the
+// same CPU per record; over 4 M records it did not help (Badger's pool
+// keeps the builders once several compactions have run; see
+// "twenty-ninth round", i29-compact, in docs/BENCHMARKS.md). Writes
+// stall at numLevelZeroTablesStall.
+const (
+	numLevelZeroTables      = 3
+	numLevelZeroTablesStall = 8
+)
+
 func (o Options) withDefaults() (Options, error) {
 	def := func(v *int64, d int64) {
 		if *v == 0 {
@@ -344,8 +360,8 @@ func (o Options) badger(dir string) badger.Options {
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithBaseTableSize(o.BaseTableSize).
-		WithNumLevelZeroTables(2).
-		WithNumLevelZeroTablesStall(8).
+		WithNumLevelZeroTables(numLevelZeroTables).
+		WithNumLevelZeroTablesStall(numLevelZeroTablesStall).
 		WithValueLogFileSize(o.ValueLogFileSize).
 		WithValueThreshold(o.ValueThreshold).
 		WithNumCompactors(o.NumCompactors).

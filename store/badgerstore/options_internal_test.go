@@ -21,6 +21,12 @@ func TestOpenDefaultSizes(t *testing.T) {
 		if bo.MemTableSize != d.MemTableSize || bo.NumMemtables != d.NumMemtables || bo.BaseTableSize != d.BaseTableSize {
 			t.Errorf("MaxBytes %d: Badger's options %d, %d, %d differ from the store's", o.MaxBytes, bo.MemTableSize, bo.NumMemtables, bo.BaseTableSize)
 		}
+		// Three level-0 tables start a compaction (fewer compactions'
+		// builders overlap a flush), eight stall writes.
+		if bo.NumLevelZeroTables != 3 || bo.NumLevelZeroTablesStall != 8 {
+			t.Errorf("MaxBytes %d: NumLevelZeroTables %d, NumLevelZeroTablesStall %d; want 3, 8",
+				o.MaxBytes, bo.NumLevelZeroTables, bo.NumLevelZeroTablesStall)
+		}
 		if o.MaxBytes == 0 {
 			s := &Store{opts: d}
 			if got := s.reserve(); got != 89<<20 {
