@@ -179,8 +179,8 @@ func BenchmarkWriteAfterFuture(b *testing.B) {
 // memtable to a level-0 table (warmup-records says how many that took).
 // A flush holds the full memtable's arena, the next one's and the table
 // builder's buffers at once: the heap's highest point in steady ingest,
-// which a run whose b.N ended before the first flush (about 2 million
-// hello records) never reached. The peaks are sampled from the warm-up's
+// which a run whose b.N ended before the first flush (about 1.15 million
+// hello records at the default sizes) never reached. The peaks are sampled from the warm-up's
 // start to the end of each round, so every round's cover a flush; the
 // timer, records/s, cpu-µs/record and %persisted count only the round's
 // b.N timed records. BADGERSTORE_BENCH_WARMUP=off skips the warm-up
@@ -202,8 +202,8 @@ type writeBench struct {
 	stop   func() (objects, live uint64)
 }
 
-// maxWarmup bounds the warm-up: about ten times what the hello case
-// needs to fill its first memtable.
+// maxWarmup bounds the warm-up: about twenty times what the hello case
+// needs to fill its first memtable at the default sizes.
 const maxWarmup = 25_000_000
 
 const writeBatch = 256
