@@ -411,11 +411,11 @@ func writeRecordsEvent(w http.ResponseWriter, s *subscriber) error {
 	latest, hasLatest := s.latest, s.hasLatest
 	s.records, s.cleared = 0, false
 	s.mu.Unlock()
-	if hasLatest {
-		ev.Latest = latest.String()
-	}
 	if ev.Records == 0 && !ev.Cleared {
 		return nil
+	}
+	if hasLatest {
+		ev.Latest = latest.String()
 	}
 	b, _ := json.Marshal(ev)
 	_, err := fmt.Fprintf(w, "event: records\ndata: %s\n\n", b)

@@ -398,6 +398,19 @@ func TestHeapProfiles(t *testing.T) {
 	if len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
 		t.Errorf("heap profile of %d bytes, starting % x; want a gzipped profile", len(b), b[:min(len(b), 2)])
 	}
+	// The directory holds the profile and nothing else: checkPrefix's
+	// probe file is gone.
+	des, err := os.ReadDir(filepath.Dir(o.HeapProfiles))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range des {
+		names = append(names, de.Name())
+	}
+	if len(names) != 1 || names[0] != "p-hello.heap" {
+		t.Errorf("the profiles' directory holds %q, want only [p-hello.heap]", names)
+	}
 }
 
 // TestTrace checks that -trace writes an execution trace of the run.

@@ -420,4 +420,10 @@ func TestRoundsCSVCloseError(t *testing.T) {
 	if len(results) != 1 || !strings.Contains(f.String(), roundsCSVHeader[0]) {
 		t.Errorf("run: %d results, CSV %q: want the scenario's result and the rows written before Close", len(results), f.String())
 	}
+	// The report, the scenario's and the summary, is written all the same.
+	for _, want := range []string{"\n## " + aaScenario + "\n", "| scenario | throughput |"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("run with a file whose Close fails: report without %q:\n%s", want, out.String())
+		}
+	}
 }

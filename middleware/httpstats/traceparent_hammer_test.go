@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/goappstats/appstats/middleware/httpstats"
@@ -35,46 +36,6 @@ func TestTransportTraceparentHammer(t *testing.T) {
 	type seen struct{ id, tp string }
 	var mu sync.Mutex
 	var got []seen
-	var hung sync.Map
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Call")
-		mu.Lock()
-		got = append(got, seen{id, r.Header.Get("Traceparent")})
-		mu.Unlock()
-		switch r.Header.Get("X-Mode") {
-		case "continue417":
-			w.WriteHeader(http.StatusExpectationFailed)
-			return
-		case "redirect":
-			if strings.HasPrefix(r.URL.Path, "/r/") {
-				io.Copy(io.Discard, r.Body)
-				http.Redirect(w, r, "/d/"+id+"/", http.StatusTemporaryRedirect)
-				return
-			}
-		case "early":
-			w.Header().Set("Connection", "close")
-			io.WriteString(w, "early")
-			return
-		case "nocontent":
-			w.WriteHeader(http.StatusNoContent)
-			return
-		case "cancel":
-			w.Write(make([]byte, 1<<10))
-			w.(http.Flusher).Flush()
-			<-r.Context().Done()
-			return
-		case "hangup":
-			if _, done := hung.LoadOrStore(id, true); !done && r.ProtoMajor == 1 {
-				io.Copy(io.Discard, r.Body)
-				if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
-					c.Close()
-				}
-				return
-			}
-		}
-		io.Copy(io.Discard, r.Body)
-		io.WriteString(w, "ok")
-	})
 	for _, p := range []struct {
 		name       string
 		tls, http2 bool
@@ -83,6 +44,50 @@ func TestTransportTraceparentHammer(t *testing.T) {
 			mu.Lock()
 			got = got[:0]
 			mu.Unlock()
+			// hung and hijacks are the subtest's own: call IDs repeat from one
+			// protocol to the next, and each must hang up its own connections.
+			var hung sync.Map
+			var hijacks atomic.Int32
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				id := r.Header.Get("X-Call")
+				mu.Lock()
+				got = append(got, seen{id, r.Header.Get("Traceparent")})
+				mu.Unlock()
+				switch r.Header.Get("X-Mode") {
+				case "continue417":
+					w.WriteHeader(http.StatusExpectationFailed)
+					return
+				case "redirect":
+					if strings.HasPrefix(r.URL.Path, "/r/") {
+						io.Copy(io.Discard, r.Body)
+						http.Redirect(w, r, "/d/"+id+"/", http.StatusTemporaryRedirect)
+						return
+					}
+				case "early":
+					w.Header().Set("Connection", "close")
+					io.WriteString(w, "early")
+					return
+				case "nocontent":
+					w.WriteHeader(http.StatusNoContent)
+					return
+				case "cancel":
+					w.Write(make([]byte, 1<<10))
+					w.(http.Flusher).Flush()
+					<-r.Context().Done()
+					return
+				case "hangup":
+					if _, done := hung.LoadOrStore(id, true); !done && r.ProtoMajor == 1 {
+						io.Copy(io.Discard, r.Body)
+						if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+							hijacks.Add(1)
+							c.Close()
+						}
+						return
+					}
+				}
+				io.Copy(io.Discard, r.Body)
+				io.WriteString(w, "ok")
+			})
 			srv := httptest.NewUnstartedServer(h)
 			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 			srv.EnableHTTP2 = p.http2
@@ -111,6 +116,11 @@ func TestTransportTraceparentHammer(t *testing.T) {
 			rec, sink := newRecorder(t)
 			client := &http.Client{Transport: httpstats.NewTransport(base)}
 			hammerTraceparents(t, client, rec, srv.URL, p.http2)
+			// Over HTTP/1, some hangup calls hang up their connection
+			// (HTTP/2 has none to hijack).
+			if !p.http2 && hijacks.Load() == 0 {
+				t.Error("no connection was hung up")
+			}
 			recs := flush(t, rec, sink)
 			// Each X-Call's calls, by the URL that names it.
 			type call struct {

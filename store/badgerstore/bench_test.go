@@ -122,7 +122,7 @@ func BenchmarkWrite(b *testing.B) {
 		var rng uint64 = 1
 		hdr := map[string][]string{"Accept-Encoding": {"gzip"}, "User-Agent": {"Go-http-client/1.1"}}
 		attrs := []recording.Attr{{Key: "url.scheme", Value: "http"}, {Key: "network.protocol.version", Value: "1.1"}, {Key: "user_agent.original", Value: "Go-http-client/1.1"}}
-		w := &writeBench{opts: Options{RetentionInterval: -1, RecordBudget: bc.budget}, vary: func(r *recording.Record, n int) {
+		w := &writeBench{dir: b.TempDir(), opts: Options{RetentionInterval: -1, RecordBudget: bc.budget}, vary: func(r *recording.Record, n int) {
 			if bc.name == "hello" {
 				rng = rng*6364136223846793005 + 1442695040888963407
 				u := float64(rng>>11) / (1 << 53)
@@ -146,7 +146,9 @@ func BenchmarkWrite(b *testing.B) {
 				r.Status = 500
 			}
 		}}
+		b.Cleanup(w.close)
 		b.Run(bc.name, w.round)
+		// Closed now, not at the end: the next case's heap is its own.
 		w.close()
 	}
 }
@@ -156,13 +158,13 @@ func BenchmarkWrite(b *testing.B) {
 // records written after it are new all the same, not looked up (see
 // replaced).
 func BenchmarkWriteAfterFuture(b *testing.B) {
-	w := &writeBench{opts: Options{RetentionInterval: -1, RecordBudget: -1}, vary: func(r *recording.Record, n int) {
+	w := &writeBench{dir: b.TempDir(), opts: Options{RetentionInterval: -1, RecordBudget: -1}, vary: func(r *recording.Record, n int) {
 		if n == 0 {
 			*r = *withID(r, r.Start.AddDate(10, 0, 0), 1<<63)
 		}
 	}}
+	b.Cleanup(w.close)
 	b.Run("persisted", w.round)
-	w.close()
 }
 
 // writeBench is one case of BenchmarkWrite: a store that every round of
@@ -177,8 +179,8 @@ func BenchmarkWriteAfterFuture(b *testing.B) {
 // memtable to a level-0 table (warmup-records says how many that took).
 // A flush holds the full memtable's arena, the next one's and the table
 // builder's buffers at once: the heap's highest point in steady ingest,
-// which a run whose b.N ended before the first flush (about 2 million
-// hello records) never reached. The peaks are sampled from the warm-up's
+// which a run whose b.N ended before the first flush (about 1.15 million
+// hello records at the default sizes) never reached. The peaks are sampled from the warm-up's
 // start to the end of each round, so every round's cover a flush; the
 // timer, records/s, cpu-µs/record and %persisted count only the round's
 // b.N timed records. BADGERSTORE_BENCH_WARMUP=off skips the warm-up
@@ -189,8 +191,8 @@ type writeBench struct {
 	opts Options
 	vary func(r *recording.Record, n int)
 
+	dir    string // the store's directory, the caller's (a parent's b.TempDir)
 	s      *Store
-	dir    string
 	tmpl   *recording.Record
 	start  time.Time
 	recs   []*recording.Record
@@ -200,8 +202,8 @@ type writeBench struct {
 	stop   func() (objects, live uint64)
 }
 
-// maxWarmup bounds the warm-up: about ten times what the hello case
-// needs to fill its first memtable.
+// maxWarmup bounds the warm-up: about twenty times what the hello case
+// needs to fill its first memtable at the default sizes.
 const maxWarmup = 25_000_000
 
 const writeBatch = 256
@@ -223,14 +225,11 @@ func (w *writeBench) write(b *testing.B, k int) {
 	}
 }
 
-// open opens the store, starts sampling the heap and writes the warm-up.
+// open opens the store in w.dir, starts sampling the heap and writes the
+// warm-up.
 func (w *writeBench) open(b *testing.B) {
-	dir, err := os.MkdirTemp("", "badgerstore-bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	w.dir = dir
-	if w.s, err = Open(dir, w.opts); err != nil {
+	var err error
+	if w.s, err = Open(w.dir, w.opts); err != nil {
 		b.Fatal(err)
 	}
 	w.tmpl = storetest.Record20(time.Now(), 0)
@@ -298,13 +297,48 @@ func (w *writeBench) round(b *testing.B) {
 	w.stop = heapPeakFrom(peak, peakLive)
 }
 
-// close closes the store and removes its directory.
+// close stops the heap's sampler, closes the store and removes its
+// directory (now, not only at the end of the parent benchmark). A second
+// call does nothing: the benchmarks call it after their rounds and as a
+// b.Cleanup, for the rounds that end in b.Fatal.
 func (w *writeBench) close() {
+	if w.stop != nil {
+		w.stop()
+		w.stop = nil
+	}
 	if w.s != nil {
 		w.s.Close()
+		w.s = nil
 	}
 	if w.dir != "" {
 		os.RemoveAll(w.dir)
+		w.dir = ""
+	}
+}
+
+// TestWriteBenchCloseStopsSampler: a writeBench's rounds, closed, leave
+// no heap sampler running (each round ends by starting the next round's).
+func TestWriteBenchCloseStopsSampler(t *testing.T) {
+	t.Setenv("BADGERSTORE_BENCH_WARMUP", "off")
+	w := &writeBench{dir: t.TempDir(), opts: Options{RetentionInterval: -1, RecordBudget: -1}, vary: func(*recording.Record, int) {}}
+	t.Cleanup(w.close)
+	if r := testing.Benchmark(w.round); r.N == 0 {
+		t.Fatal("the rounds failed")
+	}
+	w.close()
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "heapPeakFrom") {
+			t.Errorf("a heap sampler still runs after close:\n%s", g)
+		}
 	}
 }
 

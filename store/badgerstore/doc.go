@@ -376,19 +376,22 @@
 //
 // Measured on a 2-core machine shared with other work (go test -bench, see
 // bench_test.go). Ingest of 20-call records in batches of 256, every
-// record persisted: 4.3–4.7 µs of CPU per record (medians of three runs
-// at load 6–8, 20,000 to 1,000,000 records; 7.1–13.5 µs in the same
-// minutes with an s entry per record), all threads, GC and compaction
-// included, about 0.2 KB and 2 allocations per record; peak heap 15 MiB
-// over 20,000 records at GOGC=100, 21 MiB over 100,000, 25 MiB over
-// 300,000 and 45 MiB over 1,000,000 (52, 118 and 211 MiB with an s entry
-// per record, whose memtables filled fifteen times faster). Past that,
-// a burst flushes and compacts again, at about a fifteenth of the
-// earlier rate; the heap's growth is Badger's: its memtables (1.3 ×
-// MemTableSize each, up to NumMemtables + 2 of them while a flush is
-// slow) and its table builders' buffers, which it keeps while it flushes
-// and compacts (up to 8, each as large as the largest table it built).
-// The store's own part stays at about 5 MiB. A record over the storage
+// record persisted: 3.6–5.0 µs of CPU per record (six runs at load
+// 12–17, the twenty-ninth round, with the defaults above), all threads,
+// GC and compaction included; 7.1–13.5 µs with an s entry per record and
+// about 0.2 KB and 2 allocations per record (earlier rounds, before
+// these defaults). BenchmarkWrite's peaks start before
+// Badger's first memtable flush and end after it, at GOGC=100, with the
+// defaults above (the twenty-ninth round): peak heap 25.5–28.7 MiB with
+// every record persisted (six runs, 1 M records or fewer), 39.5–53.4 MiB
+// for 1–2 M small HTTP records (the hello case), 37.3–45.2 MiB over 2 M
+// records of ten routes (the mix case) and 54–66 MiB over 4 M of them.
+// The heap's growth is Badger's: its memtables (1.3 × MemTableSize each,
+// two at once from the moment one is full, up to NumMemtables + 2 while a
+// flush is slow) and its table builders' buffers, which it keeps while it
+// flushes and compacts (up to 8, each as large as the largest table it
+// built). The store's own part (the ring's buffer and index, chunk
+// buffers, sketches) stays at about 9 MiB. A record over the storage
 // budget costs less CPU than one persisted
 // (BenchmarkWrite/over-budget; docs/BENCHMARKS.md has the figures of each
 // run), and a List page merges a full ring

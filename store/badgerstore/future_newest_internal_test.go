@@ -18,7 +18,9 @@ import (
 //
 // Reported: one record written under a clock ten years ahead raised the
 // newest start to it, and every later Write looked each of its records
-// up (BenchmarkWriteAfterFuture: ~4.4 → ~11 µs of CPU a record).
+// up (~4.4 → ~11 µs of CPU a record in the sixteenth round's
+// BenchmarkWriteAfterFuture, before its warm-up; now
+// BenchmarkWriteAfterFuture/persisted).
 func TestFutureRecordKeepsWritesNew(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openBlockDir(t)
