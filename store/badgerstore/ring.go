@@ -515,15 +515,7 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 	}
 	// Newest first, sorted here as indexes: sorting the summaries
 	// afterwards moved their ~300-byte structs about.
-	slices.SortFunc(top, func(a, b int) int {
-		switch {
-		case less(b, a):
-			return -1
-		case less(a, b):
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(top, func(a, b int) int { return bytes.Compare(g.ents[b].key[:], g.ents[a].key[:]) })
 	out := make([]ringSummary, len(top))
 	n := 0
 	for _, j := range top {
