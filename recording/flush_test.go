@@ -235,18 +235,7 @@ func TestForceFlushConcurrent(t *testing.T) {
 		rec := recording.New(recording.WithSinks(sink), recording.WithQueueSize(queue), recording.WithBatch(4, time.Hour))
 		var wg sync.WaitGroup
 		stop := make(chan struct{})
-		for p := range 4 * (round % 2) { // load in odd rounds: records dropped
-			wg.Go(func() {
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					finish(rec, fmt.Sprintf("/load/%d/%d", p, i))
-				}
-			})
-		}
+		startLoad(&wg, rec, stop, 4*(round%2), -1) // load in odd rounds: records dropped
 		var flushed atomic.Int32
 		for f := range 3 {
 			wg.Go(func() {
@@ -299,5 +288,23 @@ func mustFlush(t *testing.T, rec *recording.Recorder, n uint64) {
 	}
 	if w := rec.Stats().Written; w != n {
 		t.Fatalf("%d records written after ForceFlush, want %d", w, n)
+	}
+}
+
+// startLoad starts loaders goroutines on wg, each finishing records
+// ("/load/LOADER/I") until stop is closed or, if each ≥ 0, each records
+// are finished.
+func startLoad(wg *sync.WaitGroup, rec *recording.Recorder, stop <-chan struct{}, loaders, each int) {
+	for p := range loaders {
+		wg.Go(func() {
+			for i := 0; each < 0 || i < each; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				finish(rec, fmt.Sprintf("/load/%d/%d", p, i))
+			}
+		})
 	}
 }

@@ -70,18 +70,7 @@ func TestForceFlushSinksConcurrent(t *testing.T) {
 			rec := recording.New(opts...)
 			var wg sync.WaitGroup
 			stop := make(chan struct{})
-			for p := range 2 {
-				wg.Go(func() {
-					for i := range 2000 {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						finish(rec, fmt.Sprintf("/load/%d/%d", p, i))
-					}
-				})
-			}
+			startLoad(&wg, rec, stop, 2, 2000)
 			var flushes sync.WaitGroup
 			var ok atomic.Int32
 			for f := range 3 {
