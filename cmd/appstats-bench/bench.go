@@ -144,7 +144,10 @@ type round struct {
 	// Machine is the whole machine's CPU time over the round (/proc/stat;
 	// zero where it cannot be read, and in a sliced pair).
 	Machine machineCPU
-	lat     []time.Duration
+	// ProfileErr is why the round's CPU profile (-roundprofiles) could
+	// not be made or written, if it could not: the round's figures stand.
+	ProfileErr error
+	lat        []time.Duration
 }
 
 // RPS is the round's throughput.
@@ -227,6 +230,11 @@ type result struct {
 	// Scan is what the collector marked in the collection before the
 	// heap profile, with -heapprofiles (nil without).
 	Scan *heapScan
+	// ProfileErrors are the scenario's profiles (-roundprofiles,
+	// -heapprofiles) that could not be made or written, each naming its
+	// file: the report says so and the run ends with an error, but the
+	// scenario's figures are kept.
+	ProfileErrors []error
 }
 
 // storeCounts is what a scenario's Badger store holds at the end.
@@ -386,21 +394,25 @@ func run(ctx context.Context, o options, w io.Writer) (_ []*result, err error) {
 		fmt.Fprintf(w, "Speed probe: not available on %s (no thread CPU clock).\n", runtime.GOOS)
 	}
 	var results []*result
+	var profErrs []error // profiles not written: the run's error, after its report
 	for _, name := range o.Scenarios {
 		res, err := runScenario(ctx, name, o, probe)
 		if err != nil {
-			return results, fmt.Errorf("scenario %s: %w", name, err)
+			return results, errors.Join(fmt.Errorf("scenario %s: %w", name, err), errors.Join(profErrs...))
 		}
 		results = append(results, res)
 		writeScenario(w, res)
+		for _, perr := range res.ProfileErrors {
+			profErrs = append(profErrs, fmt.Errorf("scenario %s: %w", name, perr))
+		}
 		if csvw != nil {
 			if err := roundsCSV(csvw, res); err != nil {
-				return results, fmt.Errorf("-roundscsv: %w", err)
+				return results, errors.Join(fmt.Errorf("-roundscsv: %w", err), errors.Join(profErrs...))
 			}
 		}
 	}
 	writeSummary(w, results)
-	return results, nil
+	return results, errors.Join(profErrs...)
 }
 
 // checkPrefix reports whether files named prefix followed by a suffix can
@@ -476,6 +488,9 @@ func runScenario(ctx context.Context, name string, o options, probe *speedProbe)
 			if err != nil {
 				return nil, err
 			}
+			if r.ProfileErr != nil {
+				res.ProfileErrors = append(res.ProfileErrors, r.ProfileErr)
+			}
 			if recorded {
 				res.Recorded.add(r)
 			} else {
@@ -486,16 +501,12 @@ func runScenario(ctx context.Context, name string, o options, probe *speedProbe)
 			last := recorded && len(res.Recorded.Rounds) == o.Rounds || !o.runs(true) && len(res.Bare.Rounds) == o.Rounds
 			if o.HeapProfiles != "" && last {
 				heapDone = true
-				if res.Scan, err = writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
-					return nil, err
-				}
+				res.heapProfile(o.HeapProfiles)
 			}
 		}
 	}
 	if o.HeapProfiles != "" && !heapDone { // -slice
-		if res.Scan, err = writeHeapProfile(fmt.Sprintf("%s-%s.heap", o.HeapProfiles, name)); err != nil {
-			return nil, err
-		}
+		res.heapProfile(o.HeapProfiles)
 	}
 	res.Bare.summarize()
 	res.Recorded.summarize()
@@ -509,6 +520,17 @@ func runScenario(ctx context.Context, name string, o options, probe *speedProbe)
 		res.Extra = env.report()
 	}
 	return res, ctx.Err()
+}
+
+// heapProfile writes the scenario's heap profile, PREFIX-SCENARIO.heap,
+// and keeps what the collector scanned; a profile that cannot be written
+// is kept among the scenario's ProfileErrors, not returned: it costs the
+// scenario its profile, not its figures.
+func (r *result) heapProfile(prefix string) {
+	var err error
+	if r.Scan, err = writeHeapProfile(fmt.Sprintf("%s-%s.heap", prefix, r.Scenario)); err != nil {
+		r.ProfileErrors = append(r.ProfileErrors, err)
+	}
 }
 
 // pairOrder is the order of the configurations in the i-th pair of
@@ -748,6 +770,9 @@ func writeScenario(w io.Writer, r *result) {
 	}
 	if r.Extra != "" {
 		fmt.Fprintf(w, "%s\n", r.Extra)
+	}
+	for _, err := range r.ProfileErrors {
+		fmt.Fprintf(w, "Profile failed (the figures above stand; the run ends with an error): %v.\n", err)
 	}
 }
 

@@ -43,7 +43,11 @@
 // (runtime/metrics' /gc/scan/*: heap, globals, stacks) beside the live
 // heap, the bytes each cycle reads. A -heapprofiles or -roundprofiles
 // prefix whose directory cannot be written is refused before any round
-// runs. -ballast
+// runs. A profile that cannot be made or written later (a full disk, its
+// directory removed during the run) costs the run that profile, not its
+// figures: the scenario's report and the summary are printed, with a
+// line naming the profile's file and the error, and the command exits
+// with status 1 at the end. -ballast
 // (with -only bare) runs the bare rounds beside a pointer-free array of
 // that many bytes, as -bare matched's bare rounds run beside the heap the
 // recorded rounds held, which a run of bare alone never sees: so that

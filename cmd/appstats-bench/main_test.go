@@ -538,3 +538,73 @@ func TestProfilePrefixBadPath(t *testing.T) {
 		})
 	}
 }
+
+// TestProfileWriteFails: a -heapprofiles or -roundprofiles profile that
+// cannot be written after the early check of its prefix (its file on a
+// full device, its directory replaced by a file during the run) costs the
+// scenario its profile, not its report: the scenario's figures and the
+// summary are printed, the report says which profile failed and why, and
+// the run ends with an error naming the flag and the file.
+func TestProfileWriteFails(t *testing.T) {
+	for _, flag := range []string{"-heapprofiles", "-roundprofiles"} {
+		for _, how := range []string{"full device", "directory replaced"} {
+			t.Run(flag+"/"+how, func(t *testing.T) {
+				dir := filepath.Join(t.TempDir(), "profiles")
+				if err := os.Mkdir(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				prefix := filepath.Join(dir, "p")
+				o := defaultOptions()
+				o.Scenarios = []string{"hello"}
+				o.Duration = 50 * time.Millisecond
+				o.Warmup = 0
+				o.Rounds = 1
+				o.Concurrency = 1
+				failing := prefix + "-hello.heap" // the one heap profile
+				if flag == "-heapprofiles" {
+					o.HeapProfiles = prefix
+				} else {
+					o.RoundProfiles = prefix
+					failing = prefix + "-hello-bare-1.prof" // the first round's
+				}
+				switch how {
+				case "full device":
+					if _, err := os.Stat("/dev/full"); err != nil {
+						t.Skip("no /dev/full:", err)
+					}
+					if err := os.Symlink("/dev/full", failing); err != nil {
+						t.Fatal(err)
+					}
+				case "directory replaced":
+					replaced := false
+					o.onRound = func(*env, bool, bool) {
+						if replaced {
+							return
+						}
+						replaced = true
+						if err := os.RemoveAll(dir); err != nil {
+							t.Error(err)
+						}
+						if err := os.WriteFile(dir, nil, 0o644); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+				var out strings.Builder
+				results, err := run(context.Background(), o, &out)
+				if err == nil || !strings.Contains(err.Error(), flag) || !strings.Contains(err.Error(), failing) {
+					t.Errorf("run: %v; want an error naming %s and %s", err, flag, failing)
+				}
+				if len(results) != 1 || results[0].Bare.Requests == 0 || results[0].Recorded.Requests == 0 {
+					t.Fatalf("results %v; want the hello scenario's, with requests in both configurations", results)
+				}
+				report := out.String()
+				for _, want := range []string{"\n## hello\n", "\n| hello | ", "Profile failed (the figures above stand; the run ends with an error): " + flag + ": profile " + failing + " not written: "} {
+					if !strings.Contains(report, want) {
+						t.Errorf("report without %q:\n%s", want, report)
+					}
+				}
+			})
+		}
+	}
+}

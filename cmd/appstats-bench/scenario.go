@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"runtime"
@@ -143,12 +144,22 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 	if e.onRound != nil {
 		e.onRound(e, recorded, warmup)
 	}
+	// A profile that cannot be started or written costs the round its
+	// profile, not its figures: the error is kept in r.ProfileErr.
+	var profErr error
 	if prof != "" {
-		stopProfile, err := startProfile(prof)
-		if err != nil {
-			return round{}, err
+		stopProfile, perr := startProfile(prof)
+		if perr != nil {
+			profErr = perr
+		} else {
+			defer func() {
+				if perr := stopProfile(); perr != nil && err != nil {
+					err = errors.Join(err, perr) // kept with the failed round's error
+				} else if perr != nil {
+					r.ProfileErr = errors.Join(r.ProfileErr, perr)
+				}
+			}()
 		}
-		defer func() { err = errors.Join(err, stopProfile()) }()
 	}
 	var dropped0 uint64
 	if recorded && e.rec != nil {
@@ -186,7 +197,7 @@ func (e *env) round(ctx context.Context, recorded bool, d time.Duration, max, co
 	if len(lat) == 0 && ctx.Err() == nil {
 		return round{}, fmt.Errorf("no request succeeded (%d failed)", errs)
 	}
-	r = round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, GC: gc, Drain: drain, Probe: probe, lat: lat}
+	r = round{Requests: len(lat), Errors: errs, Elapsed: elapsed, CPU: cpu1 - cpu0, GC: gc, Drain: drain, Probe: probe, ProfileErr: profErr, lat: lat}
 	if machOK && machOK1 {
 		r.Machine = mach1.sub(mach0)
 	}
@@ -389,16 +400,49 @@ func b2i(b bool) int {
 	return 0
 }
 
-// writeHeapProfile writes a heap profile, after a collection, to the file
-// path names.
+// writeHeapProfile collects the heap, reads what the collector scanned,
+// and writes a heap profile to the file path names. The scan is returned
+// even when the profile cannot be written: it is a measurement, the file
+// is not. The error names the flag and the file.
 func writeHeapProfile(path string) (*heapScan, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
 	runtime.GC()
 	hs := readHeapScan()
-	return hs, errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
+	f, err := os.Create(path)
+	if err != nil {
+		return hs, profileError("-heapprofiles", path, err)
+	}
+	ew := &errWriter{w: f}
+	err = errors.Join(pprof.Lookup("heap").WriteTo(ew, 0), ew.err, f.Close())
+	if err != nil {
+		return hs, profileError("-heapprofiles", path, err)
+	}
+	return hs, nil
+}
+
+// profileError is the error of a profile that was not written: the flag
+// that asked for it, its file, and why.
+func profileError(flag, path string, err error) error {
+	return fmt.Errorf("%s: profile %s not written: %w", flag, path, err)
+}
+
+// An errWriter writes to w and keeps the first error a write returned:
+// runtime/pprof's CPU profile drops the errors of its writes (a full disk
+// leaves a truncated profile and no error), so the profile's writer is
+// wrapped in one and its error read after the profile stops.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // heapScan is what the collector marked in its last cycle, by kind
@@ -426,19 +470,25 @@ func readHeapScan() *heapScan {
 	return &heapScan{Live: sampleUint64(s[0]), Heap: sampleUint64(s[1]), Globals: sampleUint64(s[2]), Stacks: sampleUint64(s[3])}
 }
 
-// startProfile starts a CPU profile written to the file path names, and
-// returns the function that stops it and closes the file.
+// startProfile starts a CPU profile (-roundprofiles) written to the file
+// path names, and returns the function that stops it and closes the file,
+// and reports the profile's write errors (which runtime/pprof drops: see
+// errWriter). Both errors name the flag and the file.
 func startProfile(path string) (stop func() error, err error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, err
+		return nil, profileError("-roundprofiles", path, err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		return nil, errors.Join(err, f.Close(), os.Remove(path))
+	ew := &errWriter{w: f}
+	if err := pprof.StartCPUProfile(ew); err != nil {
+		return nil, profileError("-roundprofiles", path, errors.Join(err, f.Close(), os.Remove(path)))
 	}
 	return func() error {
-		pprof.StopCPUProfile()
-		return f.Close()
+		pprof.StopCPUProfile() // its writer is done when it returns
+		if err := errors.Join(ew.err, f.Close()); err != nil {
+			return profileError("-roundprofiles", path, err)
+		}
+		return nil
 	}, nil
 }
 
