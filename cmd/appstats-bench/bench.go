@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -353,10 +355,11 @@ func run(ctx context.Context, o options, w io.Writer) (_ []*result, err error) {
 	}
 	// The profiles' prefixes are tried before any round runs: their
 	// files are made only after a scenario's rounds (-heapprofiles) or at
-	// each round (-roundprofiles), and a path that cannot be written then
-	// would throw the scenario's report away.
-	for _, p := range []struct{ flag, prefix string }{{"-heapprofiles", o.HeapProfiles}, {"-roundprofiles", o.RoundProfiles}} {
-		if err := checkPrefix(p.prefix); err != nil {
+	// each round (-roundprofiles), and a path that cannot be made then
+	// costs the run its profiles.
+	heapName, roundName := o.longestProfileNames()
+	for _, p := range []struct{ flag, prefix, longest string }{{"-heapprofiles", o.HeapProfiles, heapName}, {"-roundprofiles", o.RoundProfiles, roundName}} {
+		if err := checkPrefix(p.prefix, p.longest); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.flag, err)
 		}
 	}
@@ -415,18 +418,58 @@ func run(ctx context.Context, o options, w io.Writer) (_ []*result, err error) {
 	return results, errors.Join(profErrs...)
 }
 
-// checkPrefix reports whether files named prefix followed by a suffix can
-// be made: a file is made in prefix's directory and removed. An empty
-// prefix (no files) is fine.
-func checkPrefix(prefix string) error {
+// longestProfileNames returns the longest file name of the heap profiles
+// and of the round profiles the run writes ("" for a flag not set):
+// with the longest scenario name, and for the round profiles the longest
+// configuration that runs and the last round's number.
+func (o options) longestProfileNames() (heap, round string) {
+	for _, s := range o.Scenarios {
+		if o.HeapProfiles != "" {
+			if n := fmt.Sprintf("%s-%s.heap", o.HeapProfiles, s); len(n) > len(heap) {
+				heap = n
+			}
+		}
+		for _, recorded := range []bool{false, true} {
+			if n := roundProfile(o.RoundProfiles, s, recorded, o.Rounds); o.runs(recorded) && len(n) > len(round) {
+				round = n
+			}
+		}
+	}
+	return heap, round
+}
+
+// checkPrefix reports whether the profiles named prefix followed by a
+// suffix, the longest of them longest, can be made: a file whose name is
+// prefix, "-" and random letters, exactly as long as longest (so in the
+// same directory, and as near a limit on the names' length), is made
+// there and removed. An empty prefix (no files) is fine.
+func checkPrefix(prefix, longest string) error {
 	if prefix == "" {
 		return nil
 	}
-	f, err := os.CreateTemp(filepath.Dir(prefix+"-x"), filepath.Base(prefix+"-x")+"*.check")
-	if err != nil {
-		return err
+	fill := len(longest) - len(prefix) - 1 // every suffix is "-" and more
+	if fill < 1 || !strings.HasPrefix(longest, prefix+"-") {
+		return fmt.Errorf("profile name %q does not extend prefix %q", longest, prefix) // a bug of the caller
 	}
-	return errors.Join(f.Close(), os.Remove(f.Name()))
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	var err error
+	for range 100 { // a name taken (by another run's probe) is tried again
+		b := make([]byte, fill)
+		for i := range b {
+			b[i] = letters[rand.IntN(len(letters))]
+		}
+		name := prefix + "-" + string(b)
+		var f *os.File
+		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			return errors.Join(f.Close(), os.Remove(name))
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	base := filepath.Base(longest)
+	return fmt.Errorf("cannot make the profiles' files (a file whose name is as long as the longest profile's, %s, %d bytes, was refused): %w", base, len(base), err)
 }
 
 func runScenario(ctx context.Context, name string, o options, probe *speedProbe) (res *result, err error) {

@@ -42,8 +42,10 @@
 // then gives what the collector scanned in the collection before it
 // (runtime/metrics' /gc/scan/*: heap, globals, stacks) beside the live
 // heap, the bytes each cycle reads. A -heapprofiles or -roundprofiles
-// prefix whose directory cannot be written is refused before any round
-// runs. A profile that cannot be made or written later (a full disk, its
+// prefix whose directory cannot be written, or whose longest profile's
+// name is too long there, is refused before any round runs (a file whose
+// name is as long as that profile's is made in its place and removed).
+// A profile that cannot be made or written later (a full disk, its
 // directory removed during the run) costs the run that profile, not its
 // figures: the scenario's report and the summary are printed, with a
 // line naming the profile's file and the error, and the command exits

@@ -608,3 +608,92 @@ func TestProfileWriteFails(t *testing.T) {
 		}
 	}
 }
+
+// TestProfilePrefixNameLimit: the early check of a -heapprofiles or
+// -roundprofiles prefix tries a file name as long as the longest profile
+// the run writes, no longer: a prefix whose longest profile's name is
+// exactly 255 bytes (the usual limit of a file name) is accepted and its
+// profiles written; one byte more is refused before any round, naming the
+// flag, the name's length and the system's error.
+func TestProfilePrefixNameLimit(t *testing.T) {
+	// The test's premise: this file system takes names of 255 bytes, not 256.
+	tmp := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tmp, strings.Repeat("n", 255)), nil, 0o600); err != nil {
+		t.Skip("a 255-byte file name is refused here:", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, strings.Repeat("n", 256)), nil, 0o600); err == nil {
+		t.Skip("a 256-byte file name is taken here")
+	}
+	for _, c := range []struct {
+		flag, suffix string // suffix: the longest profile's, after the prefix
+	}{
+		{"-heapprofiles", "-hello.heap"},
+		{"-roundprofiles", "-hello-recorded-1.prof"},
+	} {
+		for _, size := range []int{255, 256} {
+			t.Run(fmt.Sprintf("%s/%d", c.flag, size), func(t *testing.T) {
+				dir := t.TempDir()
+				prefix := filepath.Join(dir, strings.Repeat("p", size-len(c.suffix)))
+				o := defaultOptions()
+				o.Scenarios = []string{"hello"}
+				o.Duration = 50 * time.Millisecond
+				o.Warmup = 0
+				o.Rounds = 1
+				o.Concurrency = 1
+				if c.flag == "-heapprofiles" {
+					o.HeapProfiles = prefix
+				} else {
+					o.RoundProfiles = prefix
+				}
+				if heap, round := o.longestProfileNames(); len(filepath.Base(heap+round)) != size {
+					t.Fatalf("longest profile names %q, %q; want one of %d bytes", heap, round, size)
+				}
+				rounds := 0
+				o.onRound = func(*env, bool, bool) { rounds++ }
+				_, err := run(context.Background(), o, io.Discard)
+				if size > 255 {
+					if err == nil || !strings.Contains(err.Error(), c.flag+": cannot make the profiles' files") || !strings.Contains(err.Error(), fmt.Sprintf(", %d bytes, was refused", size)) || rounds != 0 {
+						t.Errorf("run: %v, after %d rounds; want an error naming %s and %d bytes before any round", err, rounds, c.flag, size)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("run: %v", err)
+				}
+				if _, err := os.Stat(prefix + c.suffix); err != nil {
+					t.Errorf("the longest profile was not written: %v", err)
+				}
+				// Nothing is left of the check's probe: every file in the
+				// directory is a profile.
+				des, err := os.ReadDir(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, de := range des {
+					if n := de.Name(); !strings.HasSuffix(n, ".heap") && !strings.HasSuffix(n, ".prof") {
+						t.Errorf("the profiles' directory holds %s", n)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestLongestProfileNames: the longest names are those of the longest
+// scenario name, the recorded configuration's round profile unless only
+// bare runs, and the last round's number.
+func TestLongestProfileNames(t *testing.T) {
+	o := defaultOptions()
+	o.Scenarios = []string{"ui", "flight-floor", "hello"}
+	o.Rounds = 12
+	o.HeapProfiles, o.RoundProfiles = "h", "r"
+	heap, round := o.longestProfileNames()
+	if heap != "h-flight-floor.heap" || round != "r-flight-floor-recorded-12.prof" {
+		t.Errorf("longest names %q, %q; want h-flight-floor.heap, r-flight-floor-recorded-12.prof", heap, round)
+	}
+	o.Only = "bare"
+	o.HeapProfiles = ""
+	if heap, round = o.longestProfileNames(); heap != "" || round != "r-flight-floor-bare-12.prof" {
+		t.Errorf("-only bare: longest names %q, %q; want none, r-flight-floor-bare-12.prof", heap, round)
+	}
+}
