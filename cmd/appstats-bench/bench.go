@@ -843,7 +843,7 @@ func maxDrain(rs []round) time.Duration {
 
 func writeSummary(w io.Writer, results []*result) {
 	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the reference rows, without a target: otel-, otelhttp ÷ bare; flight-floor, Go's tracer alone, traced ÷ bare; aa-hello, the same handler in both, bare B ÷ bare)\n\n")
-	fmt.Fprintf(w, "throughput: requests over all rounds ÷ their time, each configuration, then recorded ÷ bare. pairs (95%%): the pairs' geometric mean and its 95%% t-interval over the logs of the pair ratios. The target's verdict is on that interval: MET if its low end is at least %.2f, MISSED if its high end is below, UNDECIDED otherwise (the run cannot tell). by CPU/req (95%%): bare CPU per request ÷ recorded, per pair, with its interval: the throughput ratio of a process limited by its CPU alone, which the machine's other work moves far less; shown beside, not judged.\n\n", ThroughputTarget)
+	fmt.Fprintf(w, "throughput: requests over all rounds ÷ their time, each configuration, then recorded ÷ bare. pairs (95%%): the pairs' geometric mean and its 95%% t-interval over the logs of the pair ratios, counting them as n(1−r)/(1+r) independent pairs when consecutive ones are correlated (r, their logs' lag-one autocorrelation, above 0). The target's verdict is on that interval: MET if its low end is at least %.2f, MISSED if its high end is below, UNDECIDED otherwise (the run cannot tell). by CPU/req (95%%): bare CPU per request ÷ recorded, per pair, with its interval: the throughput ratio of a process limited by its CPU alone, which the machine's other work moves far less; shown beside, not judged.\n\n", ThroughputTarget)
 	fmt.Fprintf(w, "| scenario | throughput | pairs (95%%) | per pair | by CPU/req (95%%) | CPU/req | p50 | p99 | target | result |\n|---|--:|--:|---|--:|--:|--:|--:|---|---|\n")
 	for _, r := range results {
 		var pairs []string
@@ -861,12 +861,28 @@ func writeSummary(w io.Writer, results []*result) {
 			ratio(float64(r.Recorded.P99), float64(r.Bare.P99)),
 			target, r.Verdict(results))
 	}
+	writeAutocorrelation(w, results)
 	if aaExcludesOne(results) {
 		fmt.Fprintf(w, "\nEvery verdict above is UNDECIDED: the A/A arm's interval, %s, where nothing differs, excludes 1: this run's pairs were not alike and independent (the machine's load changed under them), or it is the one run in twenty a 95%% interval misses; either way no interval of the run can be trusted.\n", aaOf(results).Interval())
 	}
 	writeFloor(w, results)
 	writeNoise(w, results)
 	writeProbe(w, results)
+}
+
+// writeAutocorrelation names the scenarios whose throughput pairs are
+// autocorrelated (lag one r > 0), with r and the pairs their interval
+// counts: those intervals are wider than a plain t-interval's.
+func writeAutocorrelation(w io.Writer, results []*result) {
+	var parts []string
+	for _, r := range results {
+		if iv := r.Interval(); iv.autocorrelated() {
+			parts = append(parts, fmt.Sprintf("%s %+.2f (%d pairs as %.1f)", r.Scenario, iv.R1, iv.N, iv.NEff))
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "\nPairs autocorrelated (lag one r of the logs of their throughput ratios; the interval counts them as n(1−r)/(1+r) independent pairs, and is wider than if they were): %s.\n", strings.Join(parts, ", "))
+	}
 }
 
 // aaOf returns the A/A arm's result among results, or nil.

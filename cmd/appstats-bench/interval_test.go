@@ -40,6 +40,67 @@ func TestRatioInterval(t *testing.T) {
 	}
 }
 
+// TestRatioIntervalAutocorrelated: pairs whose logs are autocorrelated at
+// lag one (r > 0) count as n(1−r)/(1+r) independent ones: the standard
+// error is s/√n_eff and t's degrees of freedom n_eff − 1. The figures were
+// computed apart (Python: the lag-one estimate, n_eff, and t's quantile
+// by integrating its density, which the interpolated one here is within
+// 0.004 of), on synthetic series: independent draws (r < 0: the plain
+// interval), blocks of four equal pairs (r = 9/16 by hand, n_eff =
+// 112/25), an AR(1) series with coefficient 0.8, the twenty-ninth
+// round's ui pairs (run 2, r +0.53), and blocks so long that fewer than
+// two pairs count (no interval, UNDECIDED however far above the target).
+func TestRatioIntervalAutocorrelated(t *testing.T) {
+	blocks := func(centre float64, signs ...float64) []float64 {
+		var out []float64
+		for _, s := range signs {
+			for range 4 {
+				out = append(out, centre*math.Exp(0.05*s))
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name             string
+		pairs            []float64
+		r, neff          float64
+		est, lo, hi      float64 // this interval
+		plainLo, plainHi float64 // the plain t-interval (r taken as 0)
+	}{
+		{"independent draws", []float64{0.9127, 0.9405, 1.0204, 0.9631, 0.9592, 0.9862, 0.8972, 0.9919, 1.0042, 0.9463, 1.1109, 0.9439, 0.9508, 0.9686, 1.0002, 1.0302},
+			-0.2136, 16, 0.9754, 0.9491, 1.0025, 0.9491, 1.0025},
+		{"blocks of four", blocks(0.95, 1, -1, 1, -1), 0.5625, 4.48, 0.95, 0.8839, 1.0211, 0.9242, 0.9765},
+		{"AR(1) 0.8", []float64{0.95, 0.8998, 0.8746, 0.9283, 0.9255, 0.9203, 0.9238, 0.9803, 0.9819, 0.9524, 0.9101, 0.8809, 0.8784, 0.8564, 0.8327, 0.8782,
+			0.9125, 0.9012, 0.9599, 0.9737, 0.9536, 0.9717, 0.9779, 0.9527, 0.9982, 0.9476, 0.9739, 0.958, 0.9901, 0.9986, 1.0288, 0.954},
+			0.7364, 4.8581, 0.9372, 0.8792, 0.9990, 0.9205, 0.9542},
+		{"round 29's ui", []float64{0.922, 0.885, 0.905, 1.056, 1.104, 1.005, 0.897, 0.790, 0.789, 0.856, 0.927, 0.964, 0.894, 0.904, 0.920, 0.987,
+			0.919, 0.930, 0.886, 0.930, 0.956, 0.908, 0.886, 0.942, 0.936, 0.975, 0.940, 0.956, 0.904, 1.005, 0.934, 0.936},
+			0.5280, 9.8849, 0.9276, 0.8837, 0.9737, 0.9054, 0.9504},
+	} {
+		iv := ratioInterval(c.pairs)
+		if math.Abs(iv.R1-c.r) > 0.0005 || math.Abs(iv.NEff-c.neff) > 0.001 || !near(iv.Est, c.est) || !near(iv.Lo, c.lo) || !near(iv.Hi, c.hi) {
+			t.Errorf("%s: ratioInterval = %.4f (%.4f–%.4f), r %+.4f, n_eff %.4f; want %.4f (%.4f–%.4f), r %+.4f, n_eff %.4f",
+				c.name, iv.Est, iv.Lo, iv.Hi, iv.R1, iv.NEff, c.est, c.lo, c.hi, c.r, c.neff)
+		}
+		// The plain interval, from the same logs with n_eff = n.
+		plain := iv
+		plain.logSE = iv.logSE * math.Sqrt(iv.NEff/float64(iv.N))
+		plain.df = float64(iv.N - 1)
+		if plain = plain.bounds(); !near(plain.Lo, c.plainLo) || !near(plain.Hi, c.plainHi) {
+			t.Errorf("%s: plain interval %.4f–%.4f, want %.4f–%.4f", c.name, plain.Lo, plain.Hi, c.plainLo, c.plainHi)
+		}
+		if got := iv.autocorrelated(); got != (c.r > 0) {
+			t.Errorf("%s: autocorrelated() = %v, want %v", c.name, got, c.r > 0)
+		}
+	}
+
+	long := ratioInterval(blocks(1.2, 1, -1)) // r = 5/8, n_eff = 24/13
+	if long.ok() || math.Abs(long.NEff-24.0/13) > 0.001 || !near(long.Est, 1.2) || judge(long, 0.95) != verdictUndecided ||
+		long.String() != "1.200 (pairs autocorrelated: no interval)" {
+		t.Errorf("two blocks of four: %v, n_eff %.4f, %s; want 1.200 with no interval, n_eff 1.8462, UNDECIDED", long, long.NEff, judge(long, 0.95))
+	}
+}
+
 // TestIntervalString: the report's form of an interval.
 func TestIntervalString(t *testing.T) {
 	for _, c := range []struct {
@@ -56,17 +117,30 @@ func TestIntervalString(t *testing.T) {
 	}
 }
 
-// TestTQuantile: Student's t 0.975 quantile from the table, a fractional
-// degree of freedom rounded down, and the expansion beyond 30 against the
-// exact values (R's qt(0.975, df)).
+// TestTQuantile: Student's t 0.975 quantile from the table and the
+// expansion beyond 30 against the exact values (R's qt(0.975, df)); a
+// fractional degree of freedom interpolated, never below the exact
+// quantile and within 0.01 of it from 2.5 (exact values by numerical
+// integration of t's density, Python), and continuous at a whole df.
 func TestTQuantile(t *testing.T) {
 	for _, c := range []struct{ df, want float64 }{
-		{1, 12.706}, {4, 2.776}, {4.7, 2.776}, {9, 2.262}, {30, 2.042},
+		{1, 12.706}, {4, 2.776}, {9, 2.262}, {30, 2.042},
 		{40, 2.021}, {60, 2.000}, {120, 1.980}, {1000, 1.962},
 	} {
 		if got := tQuantile975(c.df); math.Abs(got-c.want) > 0.001 {
 			t.Errorf("tQuantile975(%v) = %.4f, want %.3f", c.df, got, c.want)
 		}
+	}
+	for _, c := range []struct{ df, exact, within float64 }{
+		{1.4, 6.6570, 1.3}, {2.5, 3.5747, 0.06}, {3.48, 2.9480, 0.011}, {4.7, 2.6207, 0.003},
+		{6.911, 2.3708, 0.001}, {8.9, 2.2660, 0.001}, {22.8, 2.0697, 0.001}, {30.5, 2.0409, 0.001},
+	} {
+		if got := tQuantile975(c.df); got < c.exact-0.0005 || got > c.exact+c.within {
+			t.Errorf("tQuantile975(%v) = %.4f, want %.4f to %.4f above", c.df, got, c.exact, c.within)
+		}
+	}
+	if a, b := tQuantile975(2.999), tQuantile975(3); math.Abs(a-b) > 0.001 {
+		t.Errorf("tQuantile975(2.999) = %.4f, tQuantile975(3) = %.4f; want them within 0.001", a, b)
 	}
 	if got := tQuantile975(0.5); !math.IsNaN(got) {
 		t.Errorf("tQuantile975(0.5) = %v, want NaN", got)
@@ -101,14 +175,14 @@ func TestJudge(t *testing.T) {
 
 // TestQuotient: flight ÷ flight-floor, two ratios from separate pairs:
 // the estimates divide, the log standard errors add in quadrature, and
-// the degrees of freedom are Welch's (6.9 here, rounded down to 6),
-// checked against figures computed by hand.
+// the degrees of freedom are Welch's (6.911 here, t 2.3713 interpolated,
+// 2.3708 exact), checked against figures computed by hand (Python).
 func TestQuotient(t *testing.T) {
 	fl := ratioInterval([]float64{0.90, 0.95, 0.92, 0.97, 0.93})
 	floor := ratioInterval([]float64{0.88, 0.90, 0.86, 0.91})
 	q := quotient(fl, floor)
-	if !near(q.Est, 1.0523) || !near(q.Lo, 1.0069) || !near(q.Hi, 1.0997) || math.Abs(q.df-6.911) > 0.001 {
-		t.Errorf("quotient = %.4f (%.4f–%.4f), df %.3f; want 1.0523 (1.0069–1.0997), df 6.911", q.Est, q.Lo, q.Hi, q.df)
+	if !near(q.Est, 1.0523) || !near(q.Lo, 1.0083) || !near(q.Hi, 1.0982) || math.Abs(q.df-6.911) > 0.001 {
+		t.Errorf("quotient = %.4f (%.4f–%.4f), df %.3f; want 1.0523 (1.0083–1.0982), df 6.911", q.Est, q.Lo, q.Hi, q.df)
 	}
 	if q := quotient(fl, ratioInterval([]float64{0.9})); q.ok() || !near(q.Est, 0.9337/0.9) {
 		t.Errorf("quotient with a one-pair floor = %v, want its estimate and no bounds", q)
@@ -171,6 +245,31 @@ func TestSummaryVerdicts(t *testing.T) {
 	}
 }
 
+// TestSummaryAutocorrelation: the summary names the scenarios whose
+// pairs are autocorrelated, with r and the pairs their interval counts
+// (blocks of four pairs alike: r = 9/16, 16 pairs as 4.48), and not the
+// others (alternating pairs: r < 0); with none, it says nothing.
+func TestSummaryAutocorrelation(t *testing.T) {
+	var blocks, alternating, flat []float64
+	for i := range 16 {
+		blocks = append(blocks, []float64{0.90, 1.00}[i/4%2])
+		alternating = append(alternating, []float64{0.90, 1.00}[i%2])
+		flat = append(flat, 1)
+	}
+	clustered, steady := pairsResult("badger", blocks, flat), pairsResult("hello", alternating, flat)
+	var out bytes.Buffer
+	writeSummary(&out, []*result{steady, clustered})
+	want := "\nPairs autocorrelated (lag one r of the logs of their throughput ratios; the interval counts them as n(1−r)/(1+r) independent pairs, and is wider than if they were): badger +0.56 (16 pairs as 4.5).\n"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("summary without %q:\n%s", want, out.String())
+	}
+	out.Reset()
+	writeSummary(&out, []*result{steady})
+	if strings.Contains(out.String(), "Pairs autocorrelated") {
+		t.Errorf("summary of alternating pairs names autocorrelated ones:\n%s", out.String())
+	}
+}
+
 // TestFloorLine: the flight line states flight = flight-floor × appstats'
 // part, says whether flight-floor's interval is below 0.95 (or holds it),
 // and gives the part flight would need (0.95 ÷ the floor's estimate and ÷
@@ -187,7 +286,7 @@ func TestFloorLine(t *testing.T) {
 		{"tracer over 5%, part above 1", ratioInterval([]float64{0.88, 0.90, 0.86, 0.91}), []string{
 			"flight (appstats with the flight recorder ÷ appstats without it) 0.934 (0.901–0.968), UNDECIDED",
 			"Go's runtime tracer alone (flight-floor, traced ÷ bare, no appstats) 0.887 (0.853–0.923).",
-			"Flight = flight-floor × appstats' part; appstats' part, flight ÷ flight-floor: 1.052 (1.007–1.100), MET on its own",
+			"Flight = flight-floor × appstats' part; appstats' part, flight ÷ flight-floor: 1.052 (1.008–1.098), MET on its own",
 			"Flight-floor's interval is all below 0.95: Go's runtime tracer alone costs more than 5% in this run.",
 			"appstats' part would need to be at least 1.071 (0.95 ÷ flight-floor's estimate), or 1.029 at flight-floor's high end.",
 		}},

@@ -11,8 +11,12 @@
 // server and the recorder's background writer), then the ratios
 // recorded/bare. The DESIGN.md target is a throughput ratio of at least 0.95.
 // Every ratio comes with a 95% interval from its pairs of rounds (a
-// t-interval over the logs of the pair ratios, see interval.go), and the
-// target's verdict is on it: MET only if the whole interval is at or above
+// t-interval over the logs of the pair ratios, see interval.go, which
+// counts n pairs as n(1−r)/(1+r) independent ones when consecutive pairs
+// are correlated, r their logs' lag-one autocorrelation above 0: an
+// episode of the machine longer than a pair moves several pairs alike;
+// the summary names the scenarios so counted), and the target's verdict
+// is on it: MET only if the whole interval is at or above
 // 0.95, MISSED only if it is all below, UNDECIDED otherwise — a noisy run
 // decides nothing, nor does a run whose A/A arm's interval excludes 1
 // (every verdict then UNDECIDED). Beside it, the same ratio by CPU per request (bare ÷
