@@ -593,12 +593,18 @@ func TestProfileWriteFails(t *testing.T) {
 				var out strings.Builder
 				results, err := run(context.Background(), o, &out)
 				if err == nil || !strings.Contains(err.Error(), flag) || !strings.Contains(err.Error(), failing) {
-					t.Errorf("run: %v; want an error naming %s and %s", err, flag, failing)
+					t.Fatalf("run: %v; want an error naming %s and %s", err, flag, failing)
 				}
 				if len(results) != 1 || results[0].Bare.Requests == 0 || results[0].Recorded.Requests == 0 {
 					t.Fatalf("results %v; want the hello scenario's, with requests in both configurations", results)
 				}
 				report := out.String()
+				// Each failure once: in the report, a line each; in the
+				// error, the file named once as the profile and once in
+				// the system's error, not twice over.
+				if n := strings.Count(report, "Profile failed"); n == 0 || n != len(results[0].ProfileErrors) || strings.Count(err.Error(), failing) != 2 {
+					t.Errorf("run: %q; %d failures in the report, %d kept; want each failure once:\n%s", err, n, len(results[0].ProfileErrors), report)
+				}
 				for _, want := range []string{"\n## hello\n", "\n| hello | ", "Profile failed (the figures above stand; the run ends with an error): " + flag + ": profile " + failing + " not written: "} {
 					if !strings.Contains(report, want) {
 						t.Errorf("report without %q:\n%s", want, report)

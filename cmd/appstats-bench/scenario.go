@@ -412,8 +412,11 @@ func writeHeapProfile(path string) (*heapScan, error) {
 		return hs, profileError("-heapprofiles", path, err)
 	}
 	ew := &errWriter{w: f}
-	err = errors.Join(pprof.Lookup("heap").WriteTo(ew, 0), ew.err, f.Close())
-	if err != nil {
+	err = pprof.Lookup("heap").WriteTo(ew, 0)
+	if err == nil {
+		err = ew.err // a write error WriteTo did not return
+	}
+	if err = errors.Join(err, f.Close()); err != nil {
 		return hs, profileError("-heapprofiles", path, err)
 	}
 	return hs, nil
