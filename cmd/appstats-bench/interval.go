@@ -34,7 +34,7 @@ import (
 // narrow it). With fewer than two effective pairs there is no interval.
 // r is estimated from the run's own pairs, noisily with few of them (its
 // standard error is about 1/√n), so the correction is rough; under
-// independent pairs it widens the interval by 6–9% at the median (8 to
+// independent pairs it widens the interval by 5–9% at the median (8 to
 // 32 pairs), and its coverage is then 96%.
 
 // An interval is a ratio's estimate and its two-sided 95% confidence
