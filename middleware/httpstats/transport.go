@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
@@ -62,7 +63,9 @@ import (
 // its traceparent, is reused by a later call once the call has ended, when
 // net/http is known to be done with it (see [callState.giveBack]), unless
 // the request's context carries an [httptrace.ClientTrace] of the caller's
-// own, whose WroteHeaderField hook is handed the header's values. Any
+// own, whose WroteHeaderField hook is handed the header's values, or an
+// attempt of the request went over HTTP/2 (even one that net/http retried
+// over HTTP/1: the HTTP/2 connection's HPACK table keeps the values). Any
 // other call (another base, such as a wrapping RoundTripper or an
 // x/net/http2 Transport; another Proxy function; the caller's own
 // ClientTrace) allocates a header map of its own: about 100 bytes and one
@@ -539,16 +542,18 @@ func (st *callState) finish(err error) {
 // base that is an *http.Transport (the Proxy function
 // http.ProxyFromEnvironment or none, which read the request only while it
 // is sent) and the response was HTTP/1's (entryReturnable), and every
-// connection the request was given (each GotConn) has had the request
-// written on it (a WroteRequest each): the transport's write loop reads the
-// header while it writes the request, and reports the write as its last
-// access to it (WroteRequest is Request.write's last deferred call), and
-// its read loop reads only the request's context once the body was read or
-// closed. The caller never sees the map: the response's Request is the
-// caller's. A request written late (the server answered before it had the
-// request's body: golang/go#51907), or a call whose RoundTrip returned an
-// error, keeps its map; a call whose body's read failed gives it back, as
-// its request was written.
+// connection the request was given (each GotConn) was an HTTP/1 one (not
+// an HTTP/2 one of an attempt net/http then retried over HTTP/1, whose
+// HPACK encoder keeps the header's strings: see [notHTTP1]) and has had
+// the request written on it (a WroteRequest each): the transport's write
+// loop reads the header while it writes the request, and reports the
+// write as its last access to it (WroteRequest is Request.write's last
+// deferred call), and its read loop reads only the request's context once
+// the body was read or closed. The caller never sees the map: the
+// response's Request is the caller's. A request written late (the server
+// answered before it had the request's body: golang/go#51907), or a call
+// whose RoundTrip returned an error, keeps its map; a call whose body's
+// read failed gives it back, as its request was written.
 func (st *callState) giveBack() {
 	p, e := &st.pt, st.out.e
 	if e == nil || e.used&entryReturnable == 0 || p.seen&(1<<gotConn) == 0 || p.unwritten != 0 {
@@ -628,9 +633,33 @@ func (p *phases) takeReused() bool {
 
 // stuck is phases.unwritten once it was out of its bounds (a connection
 // given after more writes than connections were reported, or a hundred
-// connections given): it never changes after, and the header map is
-// never given back.
+// connections given), or once the request was given a connection of
+// another protocol than HTTP/1 (see [notHTTP1]): it never changes after,
+// and the header map is never given back.
 const stuck = math.MinInt8
+
+// notHTTP1 reports whether c, the connection an attempt of a request was
+// given (a GotConn's), is a TLS connection that negotiated a protocol
+// other than HTTP/1 (ALPN's "h2", or any other). An attempt over HTTP/2
+// hands the header's values to the connection's HPACK encoder, whose
+// dynamic table keeps them, as strings and as map keys, while the
+// connection lives: the header map must not be reused even when a retry
+// over HTTP/1 got the response (net/http retries a stream the server
+// refused on a new connection when the old one takes no new stream, and
+// that one may speak HTTP/1). A connection that is not a *tls.Conn speaks
+// HTTP/1 here, but for unencrypted HTTP/2 (http.Protocols without HTTP1),
+// whose every attempt is HTTP/2: its response's ProtoMajor keeps the map.
+func notHTTP1(c net.Conn) bool {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return false
+	}
+	switch tc.ConnectionState().NegotiatedProtocol {
+	case "", "http/1.1", "http/1.0":
+		return false
+	}
+	return true
+}
 
 // ended reports whether the phases were handed over.
 func (p *phases) ended() bool { return p.seen&endedBit != 0 }
@@ -767,10 +796,11 @@ func (p *phases) hooks(t *httptrace.ClientTrace, n *netTrace) {
 		GotConn: func(info httptrace.GotConnInfo) {
 			p := q6.p
 			d := p.state().ctx.Call().Since()
+			other := notHTTP1(info.Conn)
 			p.mu.Lock()
 			p.ownLocked(gotConn, d)
 			p.reused = info.Reused
-			if u := p.unwritten; u >= 0 && u < 100 {
+			if u := p.unwritten; u >= 0 && u < 100 && !other {
 				p.unwritten = u + 1
 			} else {
 				p.unwritten = stuck
