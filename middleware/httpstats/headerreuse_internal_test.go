@@ -14,6 +14,8 @@ import (
 	"testing"
 	"unsafe"
 
+	"golang.org/x/net/http2"
+
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/recording/recordingtest"
 )
@@ -134,7 +136,8 @@ func TestHeaderMapReused(t *testing.T) {
 
 // TestHeaderMapNotReused checks the calls whose header map is not reused:
 // over HTTP/2, whose writes the call's hooks do not count; through a base
-// that is not an *http.Transport, which may keep the request; and through
+// that is not an *http.Transport, which may keep the request (a
+// RoundTripper of the caller's, x/net's HTTP/2 Transport); and through
 // an *http.Transport with a Proxy function of the caller's, which may. And
 // that each server got every call's own traceparent, each once.
 func TestHeaderMapNotReused(t *testing.T) {
@@ -155,6 +158,8 @@ func TestHeaderMapNotReused(t *testing.T) {
 		base http.RoundTripper
 	}{
 		{"http2", h2, h2base},
+		//lint:ignore SA1019 users still wrap x/net's HTTP/2 Transport, which must not get a reused map
+		{"x/net http2", h2, &http2.Transport{TLSClientConfig: h2base.TLSClientConfig}},
 		{"wrapped", h1, roundTripFunc(plain.RoundTrip)},
 		{"proxy", h1, proxied},
 	} {

@@ -62,7 +62,9 @@ import (
 // its traceparent, is reused by a later call once the call has ended, when
 // net/http is known to be done with it (see [callState.giveBack]), unless
 // the request's context carries an [httptrace.ClientTrace] of the caller's
-// own, whose WroteHeaderField hook is handed the header's values. Any
+// own, whose WroteHeaderField hook is handed the header's values, or the
+// request was retried on another connection (its first attempt may have
+// gone over HTTP/2, whose connection's HPACK table keeps the values). Any
 // other call (another base, such as a wrapping RoundTripper or an
 // x/net/http2 Transport; another Proxy function; the caller's own
 // ClientTrace) allocates a header map of its own: about 100 bytes and one
@@ -538,17 +540,19 @@ func (st *callState) finish(err error) {
 // held, once the call has ended. Nothing does when the map came from a
 // base that is an *http.Transport (the Proxy function
 // http.ProxyFromEnvironment or none, which read the request only while it
-// is sent) and the response was HTTP/1's (entryReturnable), and every
-// connection the request was given (each GotConn) has had the request
-// written on it (a WroteRequest each): the transport's write loop reads the
-// header while it writes the request, and reports the write as its last
-// access to it (WroteRequest is Request.write's last deferred call), and
-// its read loop reads only the request's context once the body was read or
-// closed. The caller never sees the map: the response's Request is the
-// caller's. A request written late (the server answered before it had the
-// request's body: golang/go#51907), or a call whose RoundTrip returned an
-// error, keeps its map; a call whose body's read failed gives it back, as
-// its request was written.
+// is sent) and the response was HTTP/1's (entryReturnable), and the
+// request was given one connection only (GotConn), not retried (an
+// attempt over HTTP/2 that net/http then retried over HTTP/1 left the
+// header's strings in the HTTP/2 connection's HPACK encoder: see stuck),
+// and had the request written on it (WroteRequest): the transport's write
+// loop reads the header while it writes the request, and reports the
+// write as its last access to it (WroteRequest is Request.write's last
+// deferred call), and its read loop reads only the request's context once
+// the body was read or closed. The caller never sees the map: the
+// response's Request is the caller's. A request written late (the server
+// answered before it had the request's body: golang/go#51907), or a call
+// whose RoundTrip returned an error, keeps its map; a call whose body's
+// read failed gives it back, as its request was written.
 func (st *callState) giveBack() {
 	p, e := &st.pt, st.out.e
 	if e == nil || e.used&entryReturnable == 0 || p.seen&(1<<gotConn) == 0 || p.unwritten != 0 {
@@ -595,9 +599,9 @@ type phases struct {
 	// reuse was set with the status (takeReused).
 	seen   uint16
 	reused bool
-	// unwritten is how many connections the request was given (GotConn)
-	// that it was not yet written on (WroteRequest), or stuck (see
-	// callState.giveBack).
+	// unwritten is 1 while the request was given a connection (GotConn)
+	// that it was not yet written on (WroteRequest), 0 before and after, or
+	// stuck (see callState.giveBack).
 	unwritten int8
 	// finished is set once callState.finish has ended the call, for the
 	// finishes that come after it (a Close after the Read that reached
@@ -626,10 +630,19 @@ func (p *phases) takeReused() bool {
 	return r
 }
 
-// stuck is phases.unwritten once it was out of its bounds (a connection
-// given after more writes than connections were reported, or a hundred
-// connections given): it never changes after, and the header map is
-// never given back.
+// stuck is phases.unwritten once the request was given a second
+// connection (GotConn), or written more times than it was given one: it
+// never changes after, and the header map is never given back. A request
+// given a second connection was retried (net/http retries a request on a
+// new connection when the first failed in some ways), and the first
+// attempt may have handed the header's values to what keeps them past
+// the call: when it went over HTTP/2 (whose transport reports each
+// attempt's connection, as net/http's does for HTTP/1), the connection's
+// HPACK encoder keeps them in its dynamic table, as strings and as map
+// keys, while the connection lives, even when the retry was answered
+// over HTTP/1 (a stream refused on a connection that takes no new one is
+// retried on a new connection, which may speak HTTP/1). Retries are rare:
+// their calls allocate a header map of their own.
 const stuck = math.MinInt8
 
 // ended reports whether the phases were handed over.
@@ -768,10 +781,12 @@ func (p *phases) hooks(t *httptrace.ClientTrace, n *netTrace) {
 			p := q6.p
 			d := p.state().ctx.Call().Since()
 			p.mu.Lock()
+			// A second connection is a retry (see stuck).
+			first := p.seen&(1<<gotConn) == 0
 			p.ownLocked(gotConn, d)
 			p.reused = info.Reused
-			if u := p.unwritten; u >= 0 && u < 100 {
-				p.unwritten = u + 1
+			if first && p.unwritten == 0 {
+				p.unwritten = 1
 			} else {
 				p.unwritten = stuck
 			}
