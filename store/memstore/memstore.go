@@ -269,7 +269,13 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		// as they would all at once.)
 		if len(s.recs) > s.cap {
 			e := &s.recs[0]
-			s.dropTrace(e.id)
+			if len(s.traces) > 0 {
+				// A look-up in the empty map of traces (a store
+				// without execution traces) cost ~45 instructions a
+				// record (see "thirtieth round" in
+				// docs/BENCHMARKS.md).
+				s.dropTrace(e.id)
+			}
 			s.release(e)
 			s.recs = s.recs[1:]
 		}
