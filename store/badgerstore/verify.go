@@ -267,6 +267,12 @@ func scanLog(w *window, start int64) (end, next int64) {
 	// tail of a file Badger made sparse) are skipped a window at a time.
 	for p := end + 1; p+2 < w.size; p++ {
 		b := w.from(p + 2)
+		if len(b) == 0 {
+			// Nothing read where the size said there was more: an
+			// I/O error, a file cut short since, or not a file at all
+			// (a directory). Scanning on would not move.
+			break
+		}
 		i := firstNonZero(b)
 		if i < 0 {
 			p += int64(len(b)) - 1
