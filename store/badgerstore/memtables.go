@@ -28,11 +28,13 @@ func memTableFor(dir string, size int64) (int64, error) {
 		return size, nil
 	}
 	for _, e := range ents {
-		if e.Type()&os.ModeType != 0 || filepath.Ext(e.Name()) != ".mem" {
+		if filepath.Ext(e.Name()) != ".mem" {
 			continue
 		}
-		fi, err := e.Info()
-		if err != nil {
+		// A link is followed, as Badger follows it; what is not a
+		// regular file checkDir reports.
+		fi, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
 		need := (fi.Size() + 1) / 2

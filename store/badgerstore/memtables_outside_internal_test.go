@@ -1,7 +1,10 @@
 package badgerstore
 
 import (
+	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -67,5 +70,67 @@ func TestOpenRefusesSpecialBadgerFiles(t *testing.T) {
 				t.Errorf("%s, ReadOnly %v: Open: %v; want an error naming %s", tc.name, ro, err, tc.file)
 			}
 		}
+	}
+}
+
+// TestOpenFitsLinkedMemtableLog: a memtable log written with 8 MiB
+// memtables that is a symbolic link to the log (a store assembled from
+// links, as a backup tool or an operator may leave it) is sized through
+// the link, as Badger reads it: the store opens with 8 MiB memtables and
+// every entry is read back. Before, memTableFor skipped links and Badger
+// exited the process ("Arena too small"); so the reopening runs in a
+// child process.
+func TestOpenFitsLinkedMemtableLog(t *testing.T) {
+	const n = 25000
+	if dir := os.Getenv(memChildEnv); dir != "" {
+		memChild(dir, n)
+		return
+	}
+	if testing.Short() {
+		t.Skip("skipped in -short mode: it writes 5 MB and runs a child process")
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	s, err := Open(src, Options{MemTableSize: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb := s.db.NewWriteBatch()
+	val := bytes.Repeat([]byte{'v'}, 200)
+	for i := range n {
+		if err := wb.Set(memKey(i), val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(t.TempDir(), "snap")
+	err = Snapshot(src, snap)
+	if cerr := s.Close(); cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	mems, _ := filepath.Glob(filepath.Join(snap, "*.mem"))
+	if len(mems) == 0 {
+		t.Fatal("the snapshot holds no memtable log: nothing to replay")
+	}
+	for i, m := range mems {
+		moved := filepath.Join(t.TempDir(), fmt.Sprintf("log%d", i))
+		if err := os.Rename(m, moved); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(moved, m); err != nil {
+			t.Skipf("no symbolic links here: %v", err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenFitsLinkedMemtableLog$")
+	cmd.Env = append(os.Environ(), memChildEnv+"="+snap)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	if err != nil || !strings.Contains(out.String(), fmt.Sprintf("ok %d", 8<<20)) {
+		t.Fatalf("reopening with the zero Options: %v\nstdout: %s\nstderr: %s", err, out.String(), lastLines(errOut.String(), 5))
 	}
 }
