@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // TestOpenRefusesSpecialBadgerFiles: a closed store whose directory holds,
@@ -132,5 +134,60 @@ func TestOpenFitsLinkedMemtableLog(t *testing.T) {
 	err = cmd.Run()
 	if err != nil || !strings.Contains(out.String(), fmt.Sprintf("ok %d", 8<<20)) {
 		t.Fatalf("reopening with the zero Options: %v\nstdout: %s\nstderr: %s", err, out.String(), lastLines(errOut.String(), 5))
+	}
+}
+
+// TestOpenEmptyMemtableLog: a store left with an empty memtable log (a
+// crash between Badger's creating the file and sizing it) opens for
+// writing at the first Open and stores records. Before, Badger sized the
+// log and failed that Open ("Create a new file"), opening only the next.
+func TestOpenEmptyMemtableLog(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "00007.mem"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("Open with an empty memtable log: %v", err)
+	}
+	defer s.Close()
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(memKey(1), []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenKeepsOddMemFiles: an empty file whose name ends in .mem but is
+// not one Badger gives its logs (x.mem, .mem) is not removed at Open, as
+// empty logs are: Open fails, naming it, and the file is still there.
+func TestOpenKeepsOddMemFiles(t *testing.T) {
+	for _, name := range []string{"x.mem", ".mem"} {
+		dir := filepath.Join(t.TempDir(), "s")
+		s, err := Open(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := Open(dir, Options{}); err == nil {
+			s.Close()
+			t.Errorf("%s: opened", name)
+		} else if !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %q does not name it", name, err)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
