@@ -2,11 +2,15 @@ package badgerstore
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -189,5 +193,73 @@ func TestOpenKeepsOddMemFiles(t *testing.T) {
 		if _, err := os.Stat(path); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// countHandler counts the log records whose message contains msg.
+type countHandler struct {
+	msg   string
+	mu    sync.Mutex
+	n     int
+	attrs []string
+}
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countHandler) WithGroup(string) slog.Handler            { return h }
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	if !strings.Contains(r.Message, h.msg) {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n++
+	r.Attrs(func(a slog.Attr) bool {
+		h.attrs = append(h.attrs, a.String())
+		return true
+	})
+	return nil
+}
+
+// TestOpenLogsLargerMemtablesOnce: a directory with several memtable logs
+// written with larger memtables (here three empty ones of 16 MiB, as
+// 8 MiB memtables leave them) is opened with 8 MiB memtables, and Open
+// logs that once, whatever the number of logs, with the sizes given and
+// used and no path (at whatever level).
+func TestOpenLogsLargerMemtablesOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"00005.mem", "00006.mem", "00007.mem"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(dir, name), 16<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &countHandler{msg: "larger memtables"}
+	s, err = Open(dir, Options{Logger: slog.New(h)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := s.opts.MemTableSize
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if used != 8<<20 {
+		t.Errorf("opened with memtables of %d bytes; want %d", used, 8<<20)
+	}
+	if h.n != 1 {
+		t.Errorf("logged %d times; want once", h.n)
+	}
+	want := []string{"option=MemTableSize", fmt.Sprintf("given=%d", 4<<20), fmt.Sprintf("used=%d", 8<<20)}
+	if !slices.Equal(h.attrs, want) {
+		t.Errorf("logged %v; want %v", h.attrs, want)
 	}
 }
