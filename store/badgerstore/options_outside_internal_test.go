@@ -46,3 +46,54 @@ func TestValueThresholdBound(t *testing.T) {
 		}
 	}
 }
+
+// TestReserveAsDocumented: the reserve is what doc.go and README state,
+// 2 × (NumMemtables+1) × MemTableSize, a value-log file, the LSM tree's
+// size up to 64 MiB, and a MiB: for custom options, with the tree past
+// the cap (153 MiB with the defaults), and with memtables raised to fit
+// a directory's logs (then the raised size counts).
+func TestReserveAsDocumented(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		o        Options
+		log, lsm int64 // a memtable log left in the directory; the tree's size
+		want     int64
+	}{
+		{Options{}, 0, 0, 89 * mib},
+		{Options{}, 0, 500 * mib, 153 * mib},
+		{Options{MemTableSize: 2 * mib, NumMemtables: 3, MaxBytes: 64 * mib}, 0, 10 * mib, (2*4*2 + 4 + 10 + 1) * mib},
+		{Options{}, 16 * mib, 0, (2*3*8 + 64 + 1) * mib},
+	} {
+		dir := filepath.Join(t.TempDir(), "s")
+		if tc.log > 0 {
+			s, err := Open(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "00009.mem"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(filepath.Join(dir, "00009.mem"), tc.log); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := Open(dir, tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := s.opts
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// The options Open settled on, with the tree's size set (a store
+		// of its own: the open one's disk loop measures its own tree).
+		r := &Store{opts: opts}
+		r.disk.lsm.Store(tc.lsm)
+		if got := r.reserve(); got != tc.want {
+			t.Errorf("%+v, log %d, tree %d: reserve %d MiB; want %d", tc.o, tc.log, tc.lsm, got/mib, tc.want/mib)
+		}
+	}
+}
