@@ -358,7 +358,11 @@
 // A damaged directory is moved aside — renamed DIR.damaged-TIME, or, if
 // it cannot be renamed (a mount point), its files moved into
 // DIR/damaged-TIME — with one ERROR line naming it, reported by
-// [Store.Health], and an empty store starts in DIR. Nothing is deleted.
+// [Store.Health], and an empty store starts in DIR. Nothing is deleted,
+// but for empty memtable logs (a crash between Badger's creating one and
+// sizing it), which Open for writing removes. A file under a name Badger
+// opens that is not a regular file (a named pipe, a directory, a device,
+// or a link to one) is not damage: Open returns an error naming it.
 //
 // Older value-log files are not read at Open: Badger verifies a value's
 // checksum when it reads it. A damaged entry found by a read is skipped and

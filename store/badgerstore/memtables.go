@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // maxMemTableSize is the largest MemTableSize a store opens with, set or
@@ -28,11 +29,13 @@ func memTableFor(dir string, size int64) (int64, error) {
 		return size, nil
 	}
 	for _, e := range ents {
-		if e.Type()&os.ModeType != 0 || filepath.Ext(e.Name()) != ".mem" {
+		if filepath.Ext(e.Name()) != ".mem" {
 			continue
 		}
-		fi, err := e.Info()
-		if err != nil {
+		// A link is followed, as Badger follows it; what is not a
+		// regular file checkDir reports.
+		fi, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
 		need := (fi.Size() + 1) / 2
@@ -43,4 +46,28 @@ func memTableFor(dir string, size int64) (int64, error) {
 		size = max(size, need)
 	}
 	return size, nil
+}
+
+// removeEmptyLogs removes the memtable logs in dir (named as Badger names
+// them, digits and .mem) that are empty files: a
+// crash between Badger's creating a log and its sizing it leaves one, and
+// Badger, finding it, sizes it and fails its Open ("Create a new file"),
+// opening the directory only the next time. An empty log holds nothing.
+func removeEmptyLogs(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".mem")
+		if !ok || id == "" || strings.Trim(id, "0123456789") != "" || !e.Type().IsRegular() {
+			continue // not a name Badger gives its logs: not ours to remove
+		}
+		if fi, err := e.Info(); err == nil && fi.Size() == 0 {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -172,7 +172,8 @@ type Options struct {
 	ValueLogFileSize int64
 	// ValueThreshold: values at least this large go to the value log,
 	// smaller ones stay in the LSM tree. Default 1 KiB, so summaries stay in
-	// the tree and full records go to the log.
+	// the tree and full records go to the log. At most 15% of MemTableSize
+	// (Badger's largest batch: 614 KiB with the default 4 MiB) and 1 MiB.
 	ValueThreshold int64
 	// NumCompactors is the number of compaction goroutines. Default 2
 	// (Badger's minimum); at most 64.
@@ -340,8 +341,9 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("badgerstore: BaseTableSize %d below 64 KiB", o.BaseTableSize)
 	case o.ValueLogFileSize < 1<<20 || o.ValueLogFileSize >= 2<<30:
 		return o, fmt.Errorf("badgerstore: ValueLogFileSize %d outside [1 MiB, 2 GiB)", o.ValueLogFileSize)
-	case o.ValueThreshold < 1 || o.ValueThreshold > o.MemTableSize/4:
-		return o, fmt.Errorf("badgerstore: ValueThreshold %d outside [1, MemTableSize/4]", o.ValueThreshold)
+	case o.ValueThreshold < 1 || o.ValueThreshold > maxValueThreshold(o.MemTableSize):
+		return o, fmt.Errorf("badgerstore: ValueThreshold %d outside [1, %d]: at most 15%% of MemTableSize (%d), and 1 MiB",
+			o.ValueThreshold, maxValueThreshold(o.MemTableSize), o.MemTableSize)
 	case o.NumCompactors < 2 || o.NumCompactors > maxBadgerCount:
 		return o, fmt.Errorf("badgerstore: NumCompactors %d outside [2, %d]", o.NumCompactors, maxBadgerCount)
 	case o.RingBytes > maxRingBytes:
@@ -351,6 +353,13 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o, nil
+}
+
+// maxValueThreshold is the largest ValueThreshold Badger opens with for
+// memtables of memTableSize: its largest batch (15% of a memtable), and 1
+// MiB. (Past it Badger's Open fails, advising a larger BaseTableSize.)
+func maxValueThreshold(memTableSize int64) int64 {
+	return min(memTableSize*15/100, 1<<20)
 }
 
 func (o Options) badger(dir string) badger.Options {

@@ -232,6 +232,9 @@ func (s *Store) open() error {
 	if errors.Is(err, store.ErrCorrupt) {
 		clean, err = true, s.setAside(err)
 	}
+	if err == nil {
+		err = removeEmptyLogs(s.dir)
+	}
 	unlock()
 	if err != nil {
 		return err

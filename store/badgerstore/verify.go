@@ -64,6 +64,9 @@ func checkDir(dir string, bo badger.Options) (clean bool, err error) {
 	manifest := false
 	for _, e := range ents {
 		name := e.Name()
+		if err := badgerFileType(dir, e); err != nil {
+			return false, err
+		}
 		switch ext := filepath.Ext(name); {
 		case name == badger.ManifestFilename:
 			manifest = true
@@ -124,6 +127,45 @@ func checkDir(dir string, bo badger.Options) (clean bool, err error) {
 		}
 	}
 	return clean, nil
+}
+
+// badgerFileType returns an error naming e if it has the name of a file
+// Badger opens (its MANIFEST, key registry and discard statistics, a
+// table, a value log, a memtable's log) and is not a regular file, or a
+// link to one: opening a named pipe for reading waits for a writer
+// without end, and Badger cannot map a directory or a device. A link to a
+// regular file is followed, as Badger follows it.
+func badgerFileType(dir string, e fs.DirEntry) error {
+	name := e.Name()
+	switch filepath.Ext(name) {
+	case ".sst", ".vlog", ".mem":
+	default:
+		if name != badger.ManifestFilename && name != badger.KeyRegistryFileName && name != "DISCARD" {
+			return nil
+		}
+	}
+	if e.Type().IsRegular() {
+		return nil
+	}
+	fi, err := os.Stat(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	if m := fi.Mode(); !m.IsRegular() {
+		kind := "a special file"
+		switch {
+		case m.IsDir():
+			kind = "a directory"
+		case m&fs.ModeNamedPipe != 0:
+			kind = "a named pipe"
+		case m&fs.ModeDevice != 0:
+			kind = "a device"
+		case m&fs.ModeSocket != 0:
+			kind = "a socket"
+		}
+		return fmt.Errorf("%s is %s, not a file Badger wrote", name, kind)
+	}
+	return nil
 }
 
 // checkTable opens a table as Badger would and verifies every block's
@@ -267,6 +309,12 @@ func scanLog(w *window, start int64) (end, next int64) {
 	// tail of a file Badger made sparse) are skipped a window at a time.
 	for p := end + 1; p+2 < w.size; p++ {
 		b := w.from(p + 2)
+		if len(b) == 0 {
+			// Nothing read where the size said there was more: an
+			// I/O error, a file cut short since, or not a file at all
+			// (a directory). Scanning on would not move.
+			break
+		}
 		i := firstNonZero(b)
 		if i < 0 {
 			p += int64(len(b)) - 1

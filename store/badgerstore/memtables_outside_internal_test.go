@@ -1,0 +1,265 @@
+package badgerstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// TestOpenRefusesSpecialBadgerFiles: a closed store whose directory holds,
+// under a name Badger opens, a named pipe, a directory, or a link to a
+// directory or a device, is not opened, for writing or read-only: the
+// error names the file. Before, Open waited without end on a named pipe
+// (opening it for reading waits for a writer) and on a directory (its
+// scan of the logs did not end). A hung Open is released after a minute
+// (the pipe opened for writing) and reported.
+func TestOpenRefusesSpecialBadgerFiles(t *testing.T) {
+	cases := []struct {
+		name, file string
+		make       func(path string) error
+	}{
+		{"fifo log", "00001.mem", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
+		{"fifo value log", "000009.vlog", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
+		{"fifo key registry", "KEYREGISTRY", func(p string) error {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			return syscall.Mkfifo(p, 0o644)
+		}},
+		{"directory log", "00001.mem", func(p string) error { return os.Mkdir(p, 0o755) }},
+		{"link to a directory", "00001.mem", func(p string) error { return os.Symlink(filepath.Dir(p), p) }},
+		{"link to a device", "00001.mem", func(p string) error { return os.Symlink("/dev/zero", p) }},
+	}
+	for _, tc := range cases {
+		for _, ro := range []bool{false, true} {
+			dir := filepath.Join(t.TempDir(), "s")
+			s, err := Open(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, tc.file)
+			if err := tc.make(path); err != nil {
+				t.Skipf("%s: %v", tc.name, err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				s, err := Open(dir, Options{ReadOnly: ro})
+				if err == nil {
+					s.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err = <-done:
+			case <-time.After(time.Minute):
+				if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+					f.Close()
+				}
+				t.Fatalf("%s, ReadOnly %v: Open did not return", tc.name, ro)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.file) {
+				t.Errorf("%s, ReadOnly %v: Open: %v; want an error naming %s", tc.name, ro, err, tc.file)
+			}
+		}
+	}
+}
+
+// TestOpenFitsLinkedMemtableLog: a memtable log written with 8 MiB
+// memtables that is a symbolic link to the log (a store assembled from
+// links, as a backup tool or an operator may leave it) is sized through
+// the link, as Badger reads it: the store opens with 8 MiB memtables and
+// every entry is read back. Before, memTableFor skipped links and Badger
+// exited the process ("Arena too small"); so the reopening runs in a
+// child process.
+func TestOpenFitsLinkedMemtableLog(t *testing.T) {
+	const n = 25000
+	if dir := os.Getenv(memChildEnv); dir != "" {
+		memChild(dir, n)
+		return
+	}
+	if testing.Short() {
+		t.Skip("skipped in -short mode: it writes 5 MB and runs a child process")
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	s, err := Open(src, Options{MemTableSize: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb := s.db.NewWriteBatch()
+	val := bytes.Repeat([]byte{'v'}, 200)
+	for i := range n {
+		if err := wb.Set(memKey(i), val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(t.TempDir(), "snap")
+	err = Snapshot(src, snap)
+	if cerr := s.Close(); cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	mems, _ := filepath.Glob(filepath.Join(snap, "*.mem"))
+	if len(mems) == 0 {
+		t.Fatal("the snapshot holds no memtable log: nothing to replay")
+	}
+	for i, m := range mems {
+		moved := filepath.Join(t.TempDir(), fmt.Sprintf("log%d", i))
+		if err := os.Rename(m, moved); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(moved, m); err != nil {
+			t.Skipf("no symbolic links here: %v", err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenFitsLinkedMemtableLog$")
+	cmd.Env = append(os.Environ(), memChildEnv+"="+snap)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	if err != nil || !strings.Contains(out.String(), fmt.Sprintf("ok %d", 8<<20)) {
+		t.Fatalf("reopening with the zero Options: %v\nstdout: %s\nstderr: %s", err, out.String(), lastLines(errOut.String(), 5))
+	}
+}
+
+// TestOpenEmptyMemtableLog: a store left with an empty memtable log (a
+// crash between Badger's creating the file and sizing it) opens for
+// writing at the first Open and stores records. Before, Badger sized the
+// log and failed that Open ("Create a new file"), opening only the next.
+func TestOpenEmptyMemtableLog(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "00007.mem"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("Open with an empty memtable log: %v", err)
+	}
+	defer s.Close()
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(memKey(1), []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenKeepsOddMemFiles: an empty file whose name ends in .mem but is
+// not one Badger gives its logs (x.mem, .mem) is not removed at Open, as
+// empty logs are: Open fails, naming it, and the file is still there.
+func TestOpenKeepsOddMemFiles(t *testing.T) {
+	for _, name := range []string{"x.mem", ".mem"} {
+		dir := filepath.Join(t.TempDir(), "s")
+		s, err := Open(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := Open(dir, Options{}); err == nil {
+			s.Close()
+			t.Errorf("%s: opened", name)
+		} else if !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %q does not name it", name, err)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// countHandler counts the log records whose message contains msg.
+type countHandler struct {
+	msg   string
+	mu    sync.Mutex
+	n     int
+	attrs []string
+}
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countHandler) WithGroup(string) slog.Handler            { return h }
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	if !strings.Contains(r.Message, h.msg) {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n++
+	r.Attrs(func(a slog.Attr) bool {
+		h.attrs = append(h.attrs, a.String())
+		return true
+	})
+	return nil
+}
+
+// TestOpenLogsLargerMemtablesOnce: a directory with several memtable logs
+// written with larger memtables (here three empty ones of 16 MiB, as
+// 8 MiB memtables leave them) is opened with 8 MiB memtables, and Open
+// logs that once, whatever the number of logs, with the sizes given and
+// used and no path (at whatever level).
+func TestOpenLogsLargerMemtablesOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"00005.mem", "00006.mem", "00007.mem"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(dir, name), 16<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &countHandler{msg: "larger memtables"}
+	s, err = Open(dir, Options{Logger: slog.New(h)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := s.opts.MemTableSize
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if used != 8<<20 {
+		t.Errorf("opened with memtables of %d bytes; want %d", used, 8<<20)
+	}
+	if h.n != 1 {
+		t.Errorf("logged %d times; want once", h.n)
+	}
+	want := []string{"option=MemTableSize", fmt.Sprintf("given=%d", 4<<20), fmt.Sprintf("used=%d", 8<<20)}
+	if !slices.Equal(h.attrs, want) {
+		t.Errorf("logged %v; want %v", h.attrs, want)
+	}
+}
