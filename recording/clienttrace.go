@@ -1,0 +1,73 @@
+package recording
+
+import (
+	"context"
+	"net/http/httptrace"
+)
+
+// Answers of a record's traceOnCtx: not looked up yet, or whether the
+// record's own context carries an [httptrace.ClientTrace].
+const (
+	traceUnknown uint32 = iota
+	traceNone
+	traceFound
+)
+
+// HasClientTrace reports whether ctx carries an [httptrace.ClientTrace]
+// of the caller's own: whether [httptrace.ContextClientTrace](ctx) is not
+// nil. A wrapper that composes its own trace with the caller's (as
+// middleware/httpstats' transport does on every call) asks it for each
+// call; it is the same answer, for a context of one record.
+//
+// When ctx is the record's own context (the one [NewContext],
+// [Recorder.StartRecord] or [StartRecordFrom] returned, not a copy made of
+// it by a later NewContext), or a context that recording made inside it
+// ([ContextWithCall], [ContextWithParent], [Do]'s, a [CallContext]) with
+// nothing else in between, the answer is looked up once a record and kept
+// on the record: those nodes answer no key of httptrace's, and a context's
+// Value returns the same result for the same key every time (as
+// [context.Context] requires). Any other context is looked up as
+// ContextClientTrace looks it up.
+func HasClientTrace(ctx context.Context) bool {
+	for {
+		switch c := ctx.(type) {
+		case *recordCtx:
+			if a := c.a; a != nil && c == &a.ctx && c.Context != nil {
+				return a.hasClientTrace()
+			}
+		case *CallContext:
+			ctx = c.Context
+			continue
+		case *callCtx:
+			ctx = c.Context
+			continue
+		case *parentCtx:
+			ctx = c.Context
+			continue
+		case *doCtx:
+			ctx = c.ctx
+			continue
+		}
+		return ctx != nil && httptrace.ContextClientTrace(ctx) != nil
+	}
+}
+
+// hasClientTrace reports whether a's own context (a.ctx) carries an
+// [httptrace.ClientTrace], looked up at the first question and kept in
+// a.traceOnCtx. Goroutines that ask at once each look it up, and store
+// the same answer.
+func (a *ActiveRecord) hasClientTrace() bool {
+	switch a.traceOnCtx.Load() {
+	case traceNone:
+		return false
+	case traceFound:
+		return true
+	}
+	found := httptrace.ContextClientTrace(a.ctx.Context) != nil
+	if found {
+		a.traceOnCtx.Store(traceFound)
+	} else {
+		a.traceOnCtx.Store(traceNone)
+	}
+	return found
+}
