@@ -77,7 +77,7 @@ func TestCallerTraceWhereverItLies(t *testing.T) {
 	type key struct{}
 	cases := []struct {
 		name  string
-		below func(l *hookLog) context.Context                     // the context the record starts in
+		below func(l *hookLog) context.Context                    // the context the record starts in
 		above func(l *hookLog, r context.Context) context.Context // the calls' context, over the record's
 	}{
 		{"request", func(l *hookLog) context.Context {
