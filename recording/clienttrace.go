@@ -29,11 +29,41 @@ const (
 // [context.Context] requires). Any other context is looked up as
 // ContextClientTrace looks it up.
 func HasClientTrace(ctx context.Context) bool {
+	// The usual case, a call made with the request's context asked again:
+	// one type test and the kept answer.
+	if c, ok := ctx.(*recordCtx); ok {
+		if a := c.a; a != nil && c == &a.ctx {
+			if v := a.traceOnCtx.Load(); v != traceUnknown {
+				return v == traceFound
+			}
+		}
+	}
+	return lookUpClientTrace(ctx)
+}
+
+// lookUpClientTrace is [HasClientTrace] past its first test: it passes
+// over recording's nodes to the record's own context, whose answer it
+// looks up and keeps in the record's traceOnCtx if not kept yet, and
+// looks any other context up as ContextClientTrace does. Goroutines that
+// ask at once each look it up, and store the same answer.
+func lookUpClientTrace(ctx context.Context) bool {
 	for {
 		switch c := ctx.(type) {
 		case *recordCtx:
 			if a := c.a; a != nil && c == &a.ctx && c.Context != nil {
-				return a.hasClientTrace()
+				switch a.traceOnCtx.Load() {
+				case traceNone:
+					return false
+				case traceFound:
+					return true
+				}
+				found := httptrace.ContextClientTrace(c.Context) != nil
+				if found {
+					a.traceOnCtx.Store(traceFound)
+				} else {
+					a.traceOnCtx.Store(traceNone)
+				}
+				return found
 			}
 		case *CallContext:
 			ctx = c.Context
@@ -50,24 +80,4 @@ func HasClientTrace(ctx context.Context) bool {
 		}
 		return ctx != nil && httptrace.ContextClientTrace(ctx) != nil
 	}
-}
-
-// hasClientTrace reports whether a's own context (a.ctx) carries an
-// [httptrace.ClientTrace], looked up at the first question and kept in
-// a.traceOnCtx. Goroutines that ask at once each look it up, and store
-// the same answer.
-func (a *ActiveRecord) hasClientTrace() bool {
-	switch a.traceOnCtx.Load() {
-	case traceNone:
-		return false
-	case traceFound:
-		return true
-	}
-	found := httptrace.ContextClientTrace(a.ctx.Context) != nil
-	if found {
-		a.traceOnCtx.Store(traceFound)
-	} else {
-		a.traceOnCtx.Store(traceNone)
-	}
-	return found
 }
