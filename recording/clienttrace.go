@@ -16,8 +16,8 @@ const (
 // HasClientTrace reports whether ctx carries an [httptrace.ClientTrace]
 // of the caller's own: whether [httptrace.ContextClientTrace](ctx) is not
 // nil. A wrapper that composes its own trace with the caller's (as
-// middleware/httpstats' transport does on every call) asks it for each
-// call; it is the same answer, for a context of one record.
+// middleware/httpstats' transport does) asks it on every call, though
+// the answer for one request's context never changes.
 //
 // When ctx is the record's own context (the one [NewContext],
 // [Recorder.StartRecord] or [StartRecordFrom] returned, not a copy made of
