@@ -393,6 +393,10 @@ type ActiveRecord struct {
 	// finishing twice) must not queue the record again, which may by then
 	// be another request's (see Borrower).
 	finished atomic.Bool
+	// traceOnCtx is whether ctx carries an httptrace.ClientTrace, once
+	// asked (see HasClientTrace): traceUnknown, traceNone or traceFound.
+	// It lies in finished's padding.
+	traceOnCtx atomic.Uint32
 
 	// link ties a to a long-lived connection: for the connection's own
 	// record, its stream's head (set by StartStream, under mu); for a

@@ -314,10 +314,12 @@ func sameLayout(a, b reflect.Type) bool {
 // withCallTrace returns parent inside call c, not nil, with the call's
 // trace, ctx.trace, and its net package hooks: ctx, a traceCtx
 // in the call's state, when it can serve, else [httptrace.WithClientTrace]'s
-// context over ctx's CallContext.
+// context over ctx's CallContext. Whether parent holds a ClientTrace of
+// the caller's own is asked of [recording.HasClientTrace], which looks the
+// record's own context up once a record rather than once a call.
 func withCallTrace(ctx *traceCtx, parent context.Context, c *recording.ActiveCall) context.Context {
 	inCall := ctx.CallContext.Init(parent, c)
-	if !traceKeys.ok || httptrace.ContextClientTrace(parent) != nil {
+	if !traceKeys.ok || recording.HasClientTrace(parent) {
 		return httptrace.WithClientTrace(inCall, &ctx.trace)
 	}
 	return ctx

@@ -1,0 +1,83 @@
+package recording
+
+import (
+	"context"
+	"net/http/httptrace"
+)
+
+// Answers of a record's traceOnCtx: not looked up yet, or whether the
+// record's own context carries an [httptrace.ClientTrace].
+const (
+	traceUnknown uint32 = iota
+	traceNone
+	traceFound
+)
+
+// HasClientTrace reports whether ctx carries an [httptrace.ClientTrace]
+// of the caller's own: whether [httptrace.ContextClientTrace](ctx) is not
+// nil. A wrapper that composes its own trace with the caller's (as
+// middleware/httpstats' transport does) asks it on every call, though
+// the answer for one request's context never changes.
+//
+// When ctx is the record's own context (the one [NewContext],
+// [Recorder.StartRecord] or [StartRecordFrom] returned, not a copy made of
+// it by a later NewContext), or a context that recording made inside it
+// ([ContextWithCall], [ContextWithParent], [Do]'s, a [CallContext]) with
+// nothing else in between, the answer is looked up once a record and kept
+// on the record: those nodes answer no key of httptrace's, and a context's
+// Value returns the same result for the same key every time (as
+// [context.Context] requires). Any other context is looked up as
+// ContextClientTrace looks it up.
+func HasClientTrace(ctx context.Context) bool {
+	// The usual case, a call made with the request's context asked again:
+	// one type test and the kept answer.
+	if c, ok := ctx.(*recordCtx); ok {
+		if a := c.a; a != nil && c == &a.ctx {
+			if v := a.traceOnCtx.Load(); v != traceUnknown {
+				return v == traceFound
+			}
+		}
+	}
+	return lookUpClientTrace(ctx)
+}
+
+// lookUpClientTrace is [HasClientTrace] past its first test: it passes
+// over recording's nodes to the record's own context, whose answer it
+// looks up and keeps in the record's traceOnCtx if not kept yet, and
+// looks any other context up as ContextClientTrace does. Goroutines that
+// ask at once each look it up, and store the same answer.
+func lookUpClientTrace(ctx context.Context) bool {
+	for {
+		switch c := ctx.(type) {
+		case *recordCtx:
+			if a := c.a; a != nil && c == &a.ctx && c.Context != nil {
+				switch a.traceOnCtx.Load() {
+				case traceNone:
+					return false
+				case traceFound:
+					return true
+				}
+				found := httptrace.ContextClientTrace(c.Context) != nil
+				if found {
+					a.traceOnCtx.Store(traceFound)
+				} else {
+					a.traceOnCtx.Store(traceNone)
+				}
+				return found
+			}
+		case *CallContext:
+			ctx = c.Context
+			continue
+		case *callCtx:
+			ctx = c.Context
+			continue
+		case *parentCtx:
+			ctx = c.Context
+			continue
+		case *doCtx:
+			ctx = c.ctx
+			continue
+		}
+		return ctx != nil && httptrace.ContextClientTrace(ctx) != nil
+	}
+}
