@@ -32,9 +32,21 @@ import (
 func heapPeak() (stop func() (objects, live uint64)) { return heapPeakFrom(0, 0) }
 
 // heapPeakFrom is heapPeak with peaks at least objects and live.
+//
+// BADGERSTORE_PEAKPROFILE=path writes a heap profile to path whenever the
+// live heap (as the last collection marked it) reaches a new peak, at
+// least a MiB over the one last written, so that path ends with the
+// profile of the round's highest live heap: what was live just after
+// the collection that found it, a collection being forced before each
+// profile (so the profiled run collects more often than the others; the
+// peak of the heap's objects is the live heap plus the garbage allocated
+// since the last collection, which GOGC lets grow to about as much
+// again).
 func heapPeakFrom(objects, live uint64) (stop func() (objects, live uint64)) {
 	done := make(chan struct{})
 	peak, peakLive := objects, live
+	prof := os.Getenv("BADGERSTORE_PEAKPROFILE")
+	var profiled uint64
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
@@ -44,6 +56,16 @@ func heapPeakFrom(objects, live uint64) (stop func() (objects, live uint64)) {
 			metrics.Read(s)
 			peak = max(peak, s[0].Value.Uint64())
 			peakLive = max(peakLive, s[1].Value.Uint64())
+			if l := s[1].Value.Uint64(); prof != "" && l >= profiled+1<<20 && l >= peakLive {
+				profiled = l
+				// A heap profile shows the heap as of a collection or
+				// two ago; one forced now shows this moment's.
+				runtime.GC()
+				if f, err := os.Create(prof); err == nil {
+					pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
 			select {
 			case <-done:
 				return

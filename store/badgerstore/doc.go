@@ -6,11 +6,12 @@
 //	...
 //	defer s.Close()
 //
-// The zero [Options] are tuned for an embedded profiler: 4 MiB memtables
-// and 1 MiB tables (a memtable's flush, ingest's highest point on the
-// heap, holds about 16 MiB), a compaction of level 0 every three
-// flushes rather than two (each compaction holds table builders on the
-// heap too), and small caches, 7 days / 1M records /
+// The zero [Options] are tuned for an embedded profiler: 1.75 MiB
+// memtables and 1 MiB tables (a memtable's flush, ingest's highest point
+// on the heap, holds about 7 MiB, and no table builder's buffers grow past
+// 2 MiB), a compaction of level 0 every three flushes rather than two
+// (each compaction holds table builders on the heap too), and small
+// caches, 7 days / 1M records /
 // 1 GiB of retention, and Badger's logging routed to an optional
 // [log/slog.Logger] (silent by default; its
 // advice that a cache "might be too small", repeated every minute while
@@ -318,7 +319,7 @@
 // than a reserve: room for the memtables' logs and their level-0 tables
 // (2 × (NumMemtables+1) × MemTableSize), for one value-log file (garbage
 // collection rewrites one), for a compaction's new tables (the LSM tree's
-// size, up to 64 MiB), and a MiB: 89 MiB with the defaults (4 MiB
+// size, up to 64 MiB), and a MiB: 75.5 MiB with the defaults (1.75 MiB
 // memtables) on an empty store. Records are then dropped and counted
 // ([Store.Health] says "disk full"), one ERROR is logged, and writing
 // resumes by itself once the free space is an eighth above the reserve. Retention, folding and garbage
@@ -380,22 +381,24 @@
 //
 // Measured on a 2-core machine shared with other work (go test -bench, see
 // bench_test.go). Ingest of 20-call records in batches of 256, every
-// record persisted: 3.6–5.0 µs of CPU per record (six runs at load
-// 12–17, the twenty-ninth round, with the defaults above), all threads,
+// record persisted: 3.3–4.6 µs of CPU per record (eight runs at load
+// 14–21, the thirtieth round, with the defaults above), all threads,
 // GC and compaction included; 7.1–13.5 µs with an s entry per record and
 // about 0.2 KB and 2 allocations per record (earlier rounds, before
 // these defaults). BenchmarkWrite's peaks start before
 // Badger's first memtable flush and end after it, at GOGC=100, with the
-// defaults above (the twenty-ninth round): peak heap 25.5–28.7 MiB with
-// every record persisted (six runs, 1 M records or fewer), 39.5–53.4 MiB
-// for 1–2 M small HTTP records (the hello case) and 64.35 MiB in a run
-// of 2.4 M after a 1.2 M warm-up, 37.3–45.2 MiB over 2 M records of ten
-// routes (the mix case) and 54–66 MiB over 4 M of them.
+// defaults above (the thirtieth round, load 6–21, runs alternated with
+// the twenty-ninth round's 4 MiB memtables): peak heap 31.7–37.6 MiB over
+// 2.4 M records with every record persisted (eight runs; 39.6–61.8 with
+// 4 MiB memtables), 36.2–40.2 MiB over 2.4 M small HTTP records (the
+// hello case; 46.9–52.0), 32.4–41.2 MiB over 3 M records of ten routes
+// (the mix case; 38.2–48.2) and 20.6–22.5 MiB over 2.4 M records over
+// budget (33.0–33.5).
 // The heap's growth is Badger's: its memtables (1.3 × MemTableSize each,
 // two at once from the moment one is full, up to NumMemtables + 2 while a
 // flush is slow) and its table builders' buffers, which it keeps while it
 // flushes and compacts (up to 8, each as large as the largest table it
-// built). The store's own part (the ring's buffer and index, chunk
+// built, 2 MiB with the defaults). The store's own part (the ring's buffer and index, chunk
 // buffers, sketches) stays at about 9 MiB. A record over the storage
 // budget costs less CPU than one persisted
 // (BenchmarkWrite/over-budget; docs/BENCHMARKS.md has the figures of each

@@ -11,6 +11,14 @@ import (
 // found in the logs of a directory's memtables (see memTableFor).
 const maxMemTableSize = 1 << 30
 
+// earlierMemTableSize is the largest default MemTableSize an earlier
+// version of the store wrote memtable logs with: 8 MiB until the
+// twenty-ninth round, 4 MiB in it. Opening a directory whose logs need
+// memtables up to this size is what a crash before an upgrade leaves,
+// and is logged at info level; a larger size, which only a setting gives,
+// is logged as a warning (each memtable takes that much heap).
+const earlierMemTableSize = 8 << 20
+
 // memTableFor returns the memtable size Open must give Badger for the
 // memtables' logs in dir, at least size: the size each was written with,
 // where it is larger. Badger makes a memtable's log twice its memtable's

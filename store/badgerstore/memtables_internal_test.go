@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,5 +165,52 @@ func TestMemTableFor(t *testing.T) {
 	}
 	if got, err := memTableFor(dir, 32<<20); got != 32<<20 || err != nil {
 		t.Errorf("memTableFor(32 MiB) = %d, %v; want 32 MiB", got, err)
+	}
+}
+
+// TestOpenMemtableLogLevel: a directory whose memtable logs need larger
+// memtables than the zero Options give opens with memtables of their
+// size, logged at info level when that size is one an earlier default
+// wrote (4 and 8 MiB: a crash before an upgrade leaves such logs) and as
+// a warning when it is larger (only a setting writes those).
+func TestOpenMemtableLogLevel(t *testing.T) {
+	for _, tc := range []struct {
+		memtable int64
+		level    string
+	}{
+		{4 << 20, "INFO"},
+		{8 << 20, "INFO"},
+		{16 << 20, "WARN"},
+	} {
+		dir := t.TempDir()
+		// An empty log, as Badger leaves one: its file is twice its
+		// memtable, zeros past the entries.
+		if err := os.WriteFile(filepath.Join(dir, "00001.mem"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(dir, "00001.mem"), 2*tc.memtable); err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		s, err := Open(dir, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatalf("memtables of %d MiB: %v", tc.memtable>>20, err)
+		}
+		used := s.opts.MemTableSize
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if used != tc.memtable {
+			t.Errorf("memtables of %d MiB: opened with %d", tc.memtable>>20, used)
+		}
+		var line string
+		for l := range strings.Lines(logs.String()) {
+			if strings.Contains(l, "memtable logs written with larger memtables") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, "level="+tc.level+" ") {
+			t.Errorf("memtables of %d MiB: logged %q, want level %s", tc.memtable>>20, line, tc.level)
+		}
 	}
 }

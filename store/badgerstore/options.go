@@ -115,25 +115,30 @@ type Options struct {
 
 	// Badger memory and files (see [badger.Options] for details).
 
-	// MemTableSize is the size of each memtable. Default 4 MiB (Badger:
-	// 64 MiB); at most 1 GiB. Badger allocates each memtable whole on the
-	// Go heap (an arena of 1.3 × MemTableSize), and while it flushes a
-	// full one it holds that, the next one and the level-0 table builder's
-	// buffers (see BaseTableSize) at once: the heap's highest point in
-	// steady ingest, which the garbage collector lets grow to about twice
-	// the live heap. With 8 MiB memtables and 2 MiB tables (the defaults
-	// before) that point was 70–87 MiB in BenchmarkWrite's hello case
-	// (live heap 42–45 MiB), with 4 MiB and 1 MiB 40–50 MiB (24–28), in
-	// six runs each (see "twenty-ninth round" in docs/BENCHMARKS.md), at
-	// about the same CPU per record: memtables of half the size are
-	// flushed twice as often, each a table half the size. With records in
-	// blocks, the LSM tree holds most of what Write writes (summaries and
-	// where each record is). The memtables' logs are part of the working
-	// space (see Disk space in the package documentation). A directory
-	// left with memtable logs written with larger memtables (a crash
-	// under a larger setting, or under 8 MiB, the default before) is
-	// opened with memtables of their size, and a warning is logged:
-	// Badger would otherwise exit the process replaying them.
+	// MemTableSize is the size of each memtable. Default 1.75 MiB (Badger:
+	// 64 MiB); at most 1 GiB. Badger allocates each memtable whole on the Go
+	// heap (an arena of 1.3 × MemTableSize), and while it flushes a full one
+	// it holds that, the next one and the level-0 table builder's buffers
+	// (see BaseTableSize) at once; the builders' buffers then stay in a pool
+	// of up to eight that compactions draw on too, each as large as the
+	// largest table built through it, for as long as tables are built at
+	// least every two seconds. The default's level-0 table (1.25–1.75 MB of
+	// blocks in BenchmarkWrite's cases) fits a builder's first buffer with
+	// the default 1 MiB tables (2 MiB), so no builder's buffers grow past
+	// that. With 4 MiB memtables (the default in the twenty-ninth round) a
+	// flush's builder grew to 6 MiB and compactions kept such builders:
+	// BenchmarkWrite's peak heap over 2.4 M records, every record persisted,
+	// was 38.6–65.6 MiB in eighteen runs (two over 64); with 1.75 MiB
+	// 31.7–37.6 in eight, and lower in the other cases too, at about the
+	// same CPU per record (see "thirtieth round" in docs/BENCHMARKS.md).
+	// With records in blocks, the LSM tree holds most of what Write writes
+	// (summaries and where each record is). The memtables' logs are part of
+	// the working space (see Disk space in the package documentation). A
+	// directory left with memtable logs written with larger memtables (a
+	// crash under a larger setting, or under an earlier default: 8 MiB, then
+	// 4 MiB) is opened with memtables of their size, which is logged (at
+	// info level up to 8 MiB, as a warning above): Badger would otherwise
+	// exit the process replaying them.
 	MemTableSize int64
 	// NumMemtables is how many full memtables may wait for their flush
 	// before writes wait. Default 2 (Badger: 5); at most 64. Badger starts
@@ -157,12 +162,15 @@ type Options struct {
 	// would need one: Badger refuses encrypted tables without it.
 	IndexCacheSize int64
 	// BaseTableSize is the size of level-1 tables. Default 1 MiB (Badger:
-	// 2 MiB); at least 64 KiB. Badger's table builder starts with buffers
-	// of 2 × BaseTableSize and doubles what it adds when a table outgrows
-	// them (2, then 2 + 4 MiB by default), and the level-0 table a flush
-	// builds holds a whole memtable (a 4 MiB memtable's: 4.2 MB of
-	// blocks), so this also sets what a flush holds beside the memtables:
-	// 6 MiB with the defaults, where 2 MiB made it 4 + 8 = 12 MiB.
+	// 2 MiB); at least 64 KiB. Badger's table builder starts with a buffer
+	// of 2 × BaseTableSize rounded up to a power of two (so a size that is
+	// not a power of two costs up to twice as much: 1.125 MiB tables take
+	// 4 MiB buffers) and adds a buffer twice the last when a table
+	// outgrows it; the level-0 table a flush builds holds a whole memtable,
+	// so this also sets what a flush holds beside the memtables: 2 MiB with
+	// the defaults (a 1.75 MiB memtable's table fits the first buffer),
+	// where 4 MiB memtables made it 2 + 4 MiB, and 8 MiB memtables with
+	// 2 MiB tables 4 + 8 MiB.
 	BaseTableSize int64
 	// ValueLogFileSize is the size of each value-log file; garbage
 	// collection reclaims space a file at a time. Default MaxBytes/16
@@ -250,9 +258,11 @@ const (
 )
 
 // Badger's sizes by default (see Options.MemTableSize and
-// Options.BaseTableSize): what a memtable flush holds on the heap.
+// Options.BaseTableSize): what a memtable flush holds on the heap. The
+// level-0 table of a memtable of defaultMemTableSize fits in a table
+// builder's first buffer, 2 × defaultBaseTableSize (a power of two).
 const (
-	defaultMemTableSize  = 4 << 20
+	defaultMemTableSize  = 1792 << 10
 	defaultBaseTableSize = 1 << 20
 )
 

@@ -50,7 +50,7 @@ func TestValueThresholdBound(t *testing.T) {
 // TestReserveAsDocumented: the reserve is what doc.go and README state,
 // 2 × (NumMemtables+1) × MemTableSize, a value-log file, the LSM tree's
 // size up to 64 MiB, and a MiB: for custom options, with the tree past
-// the cap (153 MiB with the defaults), and with memtables raised to fit
+// the cap (139.5 MiB with the defaults), and with memtables raised to fit
 // a directory's logs (then the raised size counts).
 func TestReserveAsDocumented(t *testing.T) {
 	const mib = 1 << 20
@@ -59,8 +59,8 @@ func TestReserveAsDocumented(t *testing.T) {
 		log, lsm int64 // a memtable log left in the directory; the tree's size
 		want     int64
 	}{
-		{Options{}, 0, 0, 89 * mib},
-		{Options{}, 0, 500 * mib, 153 * mib},
+		{Options{}, 0, 0, 75*mib + mib/2},
+		{Options{}, 0, 500 * mib, 139*mib + mib/2},
 		{Options{MemTableSize: 2 * mib, NumMemtables: 3, MaxBytes: 64 * mib}, 0, 10 * mib, (2*4*2 + 4 + 10 + 1) * mib},
 		{Options{}, 16 * mib, 0, (2*3*8 + 64 + 1) * mib},
 	} {

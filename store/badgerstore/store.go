@@ -166,7 +166,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	if m, err := memTableFor(dir, o.MemTableSize); err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 	} else if m > o.MemTableSize {
-		o.Logger.Warn("badgerstore: memtable logs written with larger memtables, opened with their size",
+		level := slog.LevelWarn
+		if m <= earlierMemTableSize {
+			level = slog.LevelInfo
+		}
+		o.Logger.Log(context.Background(), level, "badgerstore: memtable logs written with larger memtables, opened with their size",
 			"option", "MemTableSize", "given", o.MemTableSize, "used", m)
 		o.MemTableSize = m
 	}
