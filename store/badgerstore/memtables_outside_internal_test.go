@@ -258,7 +258,7 @@ func TestOpenLogsLargerMemtablesOnce(t *testing.T) {
 	if h.n != 1 {
 		t.Errorf("logged %d times; want once", h.n)
 	}
-	want := []string{"option=MemTableSize", fmt.Sprintf("given=%d", 4<<20), fmt.Sprintf("used=%d", 8<<20)}
+	want := []string{"option=MemTableSize", fmt.Sprintf("given=%d", defaultMemTableSize), fmt.Sprintf("used=%d", 8<<20)}
 	if !slices.Equal(h.attrs, want) {
 		t.Errorf("logged %v; want %v", h.attrs, want)
 	}

@@ -11,7 +11,7 @@ import (
 // the memtables given (15% of MemTableSize, and 1 MiB) is refused by the
 // store's own check, naming ValueThreshold and MemTableSize, before any
 // directory is made; one within it opens. Before, 700 KiB or 1 MiB with
-// the 4 MiB default passed the check (a quarter of MemTableSize) and
+// 4 MiB memtables passed the check (a quarter of MemTableSize) and
 // Badger refused them after making the directory, advising a larger
 // BaseTableSize, which does not help (1 MiB opened with 8 MiB memtables,
 // the default before).
@@ -20,9 +20,11 @@ func TestValueThresholdBound(t *testing.T) {
 		o  Options
 		ok bool
 	}{
-		{Options{ValueThreshold: 700 << 10}, false},
-		{Options{ValueThreshold: 1 << 20}, false},
-		{Options{ValueThreshold: 4 << 20 * 15 / 100}, true},
+		{Options{ValueThreshold: defaultMemTableSize*15/100 + 1}, false},
+		{Options{ValueThreshold: defaultMemTableSize * 15 / 100}, true},
+		{Options{ValueThreshold: 700 << 10, MemTableSize: 4 << 20}, false},
+		{Options{ValueThreshold: 1 << 20, MemTableSize: 4 << 20}, false},
+		{Options{ValueThreshold: 4 << 20 * 15 / 100, MemTableSize: 4 << 20}, true},
 		{Options{ValueThreshold: 1 << 20, MemTableSize: 8 << 20}, true},
 		{Options{ValueThreshold: 1<<20 + 1, MemTableSize: 64 << 20}, false},
 	} {
