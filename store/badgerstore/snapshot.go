@@ -233,7 +233,11 @@ func mendLog(from, to string) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		end, next := scanLog(&window{r: out, size: fi.Size()}, vlogHeaderSize)
+		w := &window{r: out, size: fi.Size()}
+		end, next := scanLog(w, vlogHeaderSize)
+		if w.err != nil {
+			return fmt.Errorf("%s: reading the copy at offset %d: %w", filepath.Base(to), w.errOff, w.err)
+		}
 		if next < 0 {
 			return nil
 		}

@@ -235,11 +235,23 @@ func checkLog(path string, start int64) (clean bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	end, next := scanLog(&window{r: f, size: fi.Size()}, start)
-	if next >= 0 {
-		return false, corrupt("%s: entry at offset %d is damaged, valid entries follow at %d", filepath.Base(path), end, next)
+	return checkLogAt(f, fi.Size(), filepath.Base(path), start)
+}
+
+// checkLogAt is checkLog of the log named name, read through r, of size
+// bytes. A read that fails (an I/O error: a bad sector) is an error naming
+// the log, not the end of its entries: Badger would cut the log there,
+// discarding whatever the unreadable part held.
+func checkLogAt(r io.ReaderAt, size int64, name string, start int64) (clean bool, err error) {
+	w := &window{r: r, size: size}
+	end, next := scanLog(w, start)
+	if w.err != nil {
+		return false, fmt.Errorf("%s: reading it at offset %d: %w", name, w.errOff, w.err)
 	}
-	return end == fi.Size(), nil
+	if next >= 0 {
+		return false, corrupt("%s: entry at offset %d is damaged, valid entries follow at %d", name, end, next)
+	}
+	return end == size, nil
 }
 
 // A window reads a file through a buffer of up to windowSize bytes.
@@ -248,6 +260,10 @@ type window struct {
 	size int64
 	off  int64  // file offset of buf[0]
 	buf  []byte // file bytes [off, off+len(buf))
+	// err is the first read that failed (other than at the file's end),
+	// and errOff its offset: the window then holds nothing from there.
+	err    error
+	errOff int64
 }
 
 const windowSize = 1 << 20
@@ -268,6 +284,9 @@ func (w *window) at(off int64, n int) []byte {
 	w.buf = w.buf[:size]
 	k, err := w.r.ReadAt(w.buf, off)
 	if err != nil && !errors.Is(err, io.EOF) {
+		if w.err == nil {
+			w.err, w.errOff = err, off+int64(k)
+		}
 		k = 0
 	}
 	w.off, w.buf = off, w.buf[:k]
@@ -311,7 +330,8 @@ func scanLog(w *window, start int64) (end, next int64) {
 		b := w.from(p + 2)
 		if len(b) == 0 {
 			// Nothing read where the size said there was more: an
-			// I/O error, a file cut short since, or not a file at all
+			// I/O error (the window keeps it, for checkLogAt to
+			// report), a file cut short since, or not a file at all
 			// (a directory). Scanning on would not move.
 			break
 		}
