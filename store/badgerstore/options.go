@@ -181,7 +181,9 @@ type Options struct {
 	// ValueThreshold: values at least this large go to the value log,
 	// smaller ones stay in the LSM tree. Default 1 KiB, so summaries stay in
 	// the tree and full records go to the log. At most 15% of MemTableSize
-	// (Badger's largest batch: 614 KiB with the default 4 MiB) and 1 MiB.
+	// (Badger's largest batch: 268 KiB with the default 1.75 MiB) and 1
+	// MiB; with MemTableSize left at its default, a larger ValueThreshold
+	// raises the memtables to fit it (6.67 MiB for 1 MiB).
 	ValueThreshold int64
 	// NumCompactors is the number of compaction goroutines. Default 2
 	// (Badger's minimum); at most 64.
@@ -317,7 +319,12 @@ func (o Options) withDefaults() (Options, error) {
 	defDur(&o.RetentionInterval, DefaultRetentionInterval)
 	defDur(&o.SyncInterval, DefaultSyncInterval)
 	defDur(&o.FoldInterval, DefaultFoldInterval)
-	def(&o.MemTableSize, defaultMemTableSize)
+	if o.MemTableSize == 0 {
+		// Memtables the ValueThreshold fits (Badger's largest batch is 15%
+		// of a memtable): a threshold the earlier defaults took (up to 614
+		// KiB with 4 MiB memtables) still opens.
+		o.MemTableSize = max(defaultMemTableSize, memTableForThreshold(o.ValueThreshold))
+	}
 	if o.NumMemtables == 0 {
 		o.NumMemtables = 2
 	}
@@ -370,6 +377,15 @@ func (o Options) withDefaults() (Options, error) {
 // MiB. (Past it Badger's Open fails, advising a larger BaseTableSize.)
 func maxValueThreshold(memTableSize int64) int64 {
 	return min(memTableSize*15/100, 1<<20)
+}
+
+// memTableForThreshold is the smallest memtable size whose
+// maxValueThreshold is at least v, for v in (0, 1 MiB]; 0 otherwise.
+func memTableForThreshold(v int64) int64 {
+	if v <= 0 || v > 1<<20 {
+		return 0
+	}
+	return (v*100 + 14) / 15
 }
 
 func (o Options) badger(dir string) badger.Options {

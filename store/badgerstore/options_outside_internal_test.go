@@ -20,8 +20,8 @@ func TestValueThresholdBound(t *testing.T) {
 		o  Options
 		ok bool
 	}{
-		{Options{ValueThreshold: defaultMemTableSize*15/100 + 1}, false},
-		{Options{ValueThreshold: defaultMemTableSize * 15 / 100}, true},
+		{Options{ValueThreshold: defaultMemTableSize*15/100 + 1, MemTableSize: defaultMemTableSize}, false},
+		{Options{ValueThreshold: defaultMemTableSize * 15 / 100, MemTableSize: defaultMemTableSize}, true},
 		{Options{ValueThreshold: 700 << 10, MemTableSize: 4 << 20}, false},
 		{Options{ValueThreshold: 1 << 20, MemTableSize: 4 << 20}, false},
 		{Options{ValueThreshold: 4 << 20 * 15 / 100, MemTableSize: 4 << 20}, true},
@@ -97,5 +97,44 @@ func TestReserveAsDocumented(t *testing.T) {
 		if got := r.reserve(); got != tc.want {
 			t.Errorf("%+v, log %d, tree %d: reserve %d MiB; want %d", tc.o, tc.log, tc.lsm, got/mib, tc.want/mib)
 		}
+	}
+}
+
+// TestValueThresholdRaisesDefaultMemtables: with MemTableSize left at its
+// default, a ValueThreshold the default memtables cannot take (15% of
+// 1.75 MiB) opens with memtables just large enough for it, so a threshold
+// an earlier default took (up to 614 KiB with 4 MiB memtables) still opens
+// after the default changed (before: Open refused 300 KiB and 614 KiB);
+// one over 1 MiB is still refused, and a MemTableSize set is kept.
+func TestValueThresholdRaisesDefaultMemtables(t *testing.T) {
+	for _, v := range []int64{1 << 10, defaultMemTableSize * 15 / 100, defaultMemTableSize*15/100 + 1, 300 << 10, 4 << 20 * 15 / 100, 1 << 20} {
+		o, err := Options{ValueThreshold: v}.withDefaults()
+		if err != nil {
+			t.Errorf("ValueThreshold %d: %v", v, err)
+			continue
+		}
+		if maxValueThreshold(o.MemTableSize) < v {
+			t.Errorf("ValueThreshold %d: memtables of %d take at most %d", v, o.MemTableSize, maxValueThreshold(o.MemTableSize))
+		}
+		if o.MemTableSize > defaultMemTableSize && maxValueThreshold(o.MemTableSize-1) >= v {
+			t.Errorf("ValueThreshold %d: memtables of %d, larger than needed", v, o.MemTableSize)
+		}
+		if o.MemTableSize < defaultMemTableSize {
+			t.Errorf("ValueThreshold %d: memtables of %d, below the default", v, o.MemTableSize)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := Open(dir, Options{ValueThreshold: 600 << 10})
+	if err != nil {
+		t.Fatalf("ValueThreshold 600 KiB with the default memtables: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (Options{ValueThreshold: 1<<20 + 1}).withDefaults(); err == nil {
+		t.Error("ValueThreshold 1 MiB + 1: accepted")
+	}
+	if _, err := (Options{ValueThreshold: 300 << 10, MemTableSize: defaultMemTableSize}).withDefaults(); err == nil {
+		t.Error("ValueThreshold 300 KiB with MemTableSize set to 1.75 MiB: accepted")
 	}
 }
