@@ -361,7 +361,9 @@
 // DIR/damaged-TIME — with one ERROR line naming it, reported by
 // [Store.Health], and an empty store starts in DIR. Nothing is deleted,
 // but for empty memtable logs (a crash between Badger's creating one and
-// sizing it), which Open for writing removes. A file under a name Badger
+// sizing it), which Open for writing removes (a read-only Open returns an
+// error naming such a log, as Badger cannot open it read-only: open the
+// store for writing once). A file under a name Badger
 // opens that is not a regular file (a named pipe, a directory, a device,
 // or a link to one) is not damage: Open returns an error naming it.
 //

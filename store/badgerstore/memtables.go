@@ -56,26 +56,49 @@ func memTableFor(dir string, size int64) (int64, error) {
 	return size, nil
 }
 
-// removeEmptyLogs removes the memtable logs in dir (named as Badger names
-// them, digits and .mem) that are empty files: a
-// crash between Badger's creating a log and its sizing it leaves one, and
+// emptyLogs returns the names of the memtable logs in dir (named as
+// Badger names them, digits and .mem) that are empty files: a crash
+// between Badger's creating a log and its sizing it leaves one, and
 // Badger, finding it, sizes it and fails its Open ("Create a new file"),
-// opening the directory only the next time. An empty log holds nothing.
-func removeEmptyLogs(dir string) error {
+// opening the directory only the next time; opened read-only, it cannot
+// size it and fails every time. An empty log holds nothing.
+func emptyLogs(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var empty []string
 	for _, e := range ents {
 		id, ok := strings.CutSuffix(e.Name(), ".mem")
 		if !ok || id == "" || strings.Trim(id, "0123456789") != "" || !e.Type().IsRegular() {
 			continue // not a name Badger gives its logs: not ours to remove
 		}
 		if fi, err := e.Info(); err == nil && fi.Size() == 0 {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
+			empty = append(empty, e.Name())
 		}
 	}
-	return nil
+	return empty, nil
+}
+
+// removeEmptyLogs removes the empty memtable logs in dir (see emptyLogs),
+// for Open for writing, under the directory's lock.
+func removeEmptyLogs(dir string) error {
+	empty, err := emptyLogs(dir)
+	for _, name := range empty {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// refuseEmptyLogs returns an error naming the first empty memtable log in
+// dir (see emptyLogs), for a read-only Open, which Badger would fail with
+// its own words ("error while truncation").
+func refuseEmptyLogs(dir string) error {
+	empty, err := emptyLogs(dir)
+	if err != nil || len(empty) == 0 {
+		return err
+	}
+	return fmt.Errorf("%s is an empty memtable log (left by a crash): open the store for writing once, which removes it, to open it read-only", empty[0])
 }

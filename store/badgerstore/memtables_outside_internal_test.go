@@ -146,18 +146,11 @@ func TestOpenFitsLinkedMemtableLog(t *testing.T) {
 // writing at the first Open and stores records. Before, Badger sized the
 // log and failed that Open ("Create a new file"), opening only the next.
 func TestOpenEmptyMemtableLog(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "s")
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir := closedStore(t)
 	if err := os.WriteFile(filepath.Join(dir, "00007.mem"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(dir, Options{})
+	s, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatalf("Open with an empty memtable log: %v", err)
 	}
@@ -172,14 +165,7 @@ func TestOpenEmptyMemtableLog(t *testing.T) {
 // empty logs are: Open fails, naming it, and the file is still there.
 func TestOpenKeepsOddMemFiles(t *testing.T) {
 	for _, name := range []string{"x.mem", ".mem"} {
-		dir := filepath.Join(t.TempDir(), "s")
-		s, err := Open(dir, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
+		dir := closedStore(t)
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -227,14 +213,7 @@ func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
 // logs that once, whatever the number of logs, with the sizes given and
 // used and no path (at whatever level).
 func TestOpenLogsLargerMemtablesOnce(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "s")
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir := closedStore(t)
 	for _, name := range []string{"00005.mem", "00006.mem", "00007.mem"} {
 		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -244,7 +223,7 @@ func TestOpenLogsLargerMemtablesOnce(t *testing.T) {
 		}
 	}
 	h := &countHandler{msg: "larger memtables"}
-	s, err = Open(dir, Options{Logger: slog.New(h)})
+	s, err := Open(dir, Options{Logger: slog.New(h)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,4 +241,55 @@ func TestOpenLogsLargerMemtablesOnce(t *testing.T) {
 	if !slices.Equal(h.attrs, want) {
 		t.Errorf("logged %v; want %v", h.attrs, want)
 	}
+}
+
+// closedStore returns the directory of a store opened with the default
+// options and closed, for a test to drop files in.
+func closedStore(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestOpenReadOnlyEmptyMemtableLog: opened read-only, a store left with an
+// empty memtable log (see TestOpenEmptyMemtableLog) is refused with an
+// error naming the log and what to do, and the log is left in place; once
+// opened for writing (which removes it) it opens read-only. Before, Badger
+// failed the read-only Open with its own words ("error while truncation").
+func TestOpenReadOnlyEmptyMemtableLog(t *testing.T) {
+	dir := closedStore(t)
+	path := filepath.Join(dir, "00007.mem")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, Options{ReadOnly: true})
+	if err == nil {
+		s.Close()
+		t.Fatal("read-only Open with an empty memtable log: opened")
+	}
+	if !strings.Contains(err.Error(), "00007.mem") || !strings.Contains(err.Error(), "for writing") {
+		t.Errorf("read-only Open with an empty memtable log: %v; want an error naming 00007.mem and opening for writing", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the empty log after a read-only Open: %v", err)
+	}
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only Open after Open for writing: %v", err)
+	}
+	s.Close()
 }

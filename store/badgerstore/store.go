@@ -194,6 +194,9 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 		}
 		_, err = checkDir(dir, o.badger(dir))
+		if err == nil {
+			err = refuseEmptyLogs(dir)
+		}
 		unlock()
 		if err != nil {
 			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
