@@ -1144,7 +1144,7 @@ func (s reportingStore) Health() store.Health { return s.health }
 func TestStoreHealth(t *testing.T) {
 	st, _ := newStore(t, 3)
 	rs := reportingStore{Store: st, health: store.Health{
-		State: store.StateDiskFull, Detail: "1 MiB free on <dir>, 89 MiB needed", Dropped: 12, Skipped: 3,
+		State: store.StateDiskFull, Detail: "1 MiB free on <dir>, 75.5 MiB needed", Dropped: 12, Skipped: 3,
 		MovedAside: "/data.damaged-1", DiskBytes: 5 << 20, DiskFree: 1 << 20, MaxBytes: 1 << 30,
 	}}
 	h := ui.NewHandler(rs)
@@ -1163,7 +1163,7 @@ func TestStoreHealth(t *testing.T) {
 		t.Fatalf("api/health store = %+v", got)
 	}
 	body := do(h, "GET", "/stats/", nil).Body.String()
-	for _, want := range []string{"disk full", "1 MiB free on &lt;dir&gt;, 89 MiB needed", "12 dropped", "3 damaged skipped"} {
+	for _, want := range []string{"disk full", "1 MiB free on &lt;dir&gt;, 75.5 MiB needed", "12 dropped", "3 damaged skipped"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("dashboard lacks %q", want)
 		}

@@ -58,12 +58,12 @@ func memChild(dir string, n int) {
 }
 
 // TestOpenFitsLargerMemtableLogs: a store left with a memtable log
-// written with 8 MiB memtables (the default before 4 MiB) and filled past
-// what a 4 MiB memtable holds — as a crash leaves it, here a Snapshot of
-// the open store — opens with the zero Options, with memtables of the
-// log's size, and every entry is read back. Badger exits the process
-// ("Arena too small") when a log is replayed into a smaller memtable, so
-// the reopening runs in a child process.
+// written with 8 MiB memtables (a default of earlier rounds) and filled
+// past what a memtable of today's default holds — as a crash leaves it,
+// here a Snapshot of the open store — opens with the zero Options, with
+// memtables of the log's size, and every entry is read back. Badger exits
+// the process ("Arena too small") when a log is replayed into a smaller
+// memtable, so the reopening runs in a child process.
 func TestOpenFitsLargerMemtableLogs(t *testing.T) {
 	const n = 25000
 	if dir := os.Getenv(memChildEnv); dir != "" {
