@@ -95,33 +95,7 @@ func TestOpenFitsLinkedMemtableLog(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short mode: it writes 5 MB and runs a child process")
 	}
-	src := filepath.Join(t.TempDir(), "src")
-	s, err := Open(src, Options{MemTableSize: 8 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wb := s.db.NewWriteBatch()
-	val := bytes.Repeat([]byte{'v'}, 200)
-	for i := range n {
-		if err := wb.Set(memKey(i), val); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := wb.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	snap := filepath.Join(t.TempDir(), "snap")
-	err = Snapshot(src, snap)
-	if cerr := s.Close(); cerr != nil {
-		t.Fatal(cerr)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	mems, _ := filepath.Glob(filepath.Join(snap, "*.mem"))
-	if len(mems) == 0 {
-		t.Fatal("the snapshot holds no memtable log: nothing to replay")
-	}
+	snap, mems := snapshotWith8MiBLogs(t, n)
 	for i, m := range mems {
 		moved := filepath.Join(t.TempDir(), fmt.Sprintf("log%d", i))
 		if err := os.Rename(m, moved); err != nil {
@@ -135,7 +109,7 @@ func TestOpenFitsLinkedMemtableLog(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenFitsLinkedMemtableLog$")
 	cmd.Env = append(os.Environ(), memChildEnv+"="+snap)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
+	err := cmd.Run()
 	if err != nil || !strings.Contains(out.String(), fmt.Sprintf("ok %d", 8<<20)) {
 		t.Fatalf("reopening with the zero Options: %v\nstdout: %s\nstderr: %s", err, out.String(), lastLines(errOut.String(), 5))
 	}
