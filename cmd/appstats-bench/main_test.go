@@ -515,12 +515,7 @@ func TestProfilePrefixBadPath(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "missing", "p")
 	for _, flag := range []string{"-heapprofiles", "-roundprofiles"} {
 		t.Run(flag, func(t *testing.T) {
-			o := defaultOptions()
-			o.Scenarios = []string{"hello"}
-			o.Duration = 50 * time.Millisecond
-			o.Warmup = 0
-			o.Rounds = 1
-			o.Concurrency = 1
+			o := tinyHelloRun()
 			if flag == "-heapprofiles" {
 				o.HeapProfiles = bad
 			} else {
@@ -554,12 +549,7 @@ func TestProfileWriteFails(t *testing.T) {
 					t.Fatal(err)
 				}
 				prefix := filepath.Join(dir, "p")
-				o := defaultOptions()
-				o.Scenarios = []string{"hello"}
-				o.Duration = 50 * time.Millisecond
-				o.Warmup = 0
-				o.Rounds = 1
-				o.Concurrency = 1
+				o := tinyHelloRun()
 				failing := prefix + "-hello.heap" // the one heap profile
 				if flag == "-heapprofiles" {
 					o.HeapProfiles = prefix
@@ -640,12 +630,7 @@ func TestProfilePrefixNameLimit(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d", c.flag, size), func(t *testing.T) {
 				dir := t.TempDir()
 				prefix := filepath.Join(dir, strings.Repeat("p", size-len(c.suffix)))
-				o := defaultOptions()
-				o.Scenarios = []string{"hello"}
-				o.Duration = 50 * time.Millisecond
-				o.Warmup = 0
-				o.Rounds = 1
-				o.Concurrency = 1
+				o := tinyHelloRun()
 				if c.flag == "-heapprofiles" {
 					o.HeapProfiles = prefix
 				} else {
@@ -702,4 +687,17 @@ func TestLongestProfileNames(t *testing.T) {
 	if heap, round = o.longestProfileNames(); heap != "" || round != "r-flight-floor-bare-12.prof" {
 		t.Errorf("-only bare: longest names %q, %q; want none, r-flight-floor-bare-12.prof", heap, round)
 	}
+}
+
+// tinyHelloRun returns the options of a run of the hello scenario as short
+// as the profile tests need: one round of 50 ms a configuration, one
+// client, no warm-up.
+func tinyHelloRun() options {
+	o := defaultOptions()
+	o.Scenarios = []string{"hello"}
+	o.Duration = 50 * time.Millisecond
+	o.Warmup = 0
+	o.Rounds = 1
+	o.Concurrency = 1
+	return o
 }
