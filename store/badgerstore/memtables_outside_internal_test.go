@@ -44,14 +44,7 @@ func TestOpenRefusesSpecialBadgerFiles(t *testing.T) {
 	}
 	for _, tc := range cases {
 		for _, ro := range []bool{false, true} {
-			dir := filepath.Join(t.TempDir(), "s")
-			s, err := Open(dir, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
+			dir := closedStore(t)
 			path := filepath.Join(dir, tc.file)
 			if err := tc.make(path); err != nil {
 				t.Skipf("%s: %v", tc.name, err)
@@ -64,6 +57,7 @@ func TestOpenRefusesSpecialBadgerFiles(t *testing.T) {
 				}
 				done <- err
 			}()
+			var err error
 			select {
 			case err = <-done:
 			case <-time.After(time.Minute):
