@@ -363,9 +363,9 @@
 // but for empty memtable logs (a crash between Badger's creating one and
 // sizing it), which Open for writing removes (a read-only Open returns an
 // error naming such a log, as Badger cannot open it read-only: open the
-// store for writing once). A file under a name Badger
-// opens that is not a regular file (a named pipe, a directory, a device,
-// or a link to one) is not damage: Open returns an error naming it.
+// store for writing once). A file under a name Badger opens that is not a
+// regular file (a named pipe, a directory, a device, or a link to one) is
+// not damage: Open, and Snapshot, return an error naming it.
 //
 // Older value-log files are not read at Open: Badger verifies a value's
 // checksum when it reads it. A damaged entry found by a read is skipped and

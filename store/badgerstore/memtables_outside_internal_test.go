@@ -261,3 +261,35 @@ func TestOpenReadOnlyEmptyMemtableLog(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestSnapshotRefusesSpecialFiles: Snapshot of a store with a named pipe
+// under a name it copies (MANIFEST, KEYREGISTRY) returns an error naming
+// it rather than waiting without end for a writer to the pipe, as Open
+// refuses it (TestOpenRefusesSpecialBadgerFiles). Before, Snapshot's copy
+// opened the pipe for reading and did not return.
+func TestSnapshotRefusesSpecialFiles(t *testing.T) {
+	for _, name := range []string{"MANIFEST", "KEYREGISTRY"} {
+		dir := closedStore(t)
+		path := filepath.Join(dir, name)
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if err := syscall.Mkfifo(path, 0o644); err != nil {
+			t.Skipf("no named pipes here: %v", err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- Snapshot(dir, filepath.Join(t.TempDir(), "snap")) }()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(time.Minute):
+			if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				f.Close()
+			}
+			t.Fatalf("%s a named pipe: Snapshot did not return", name)
+		}
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s a named pipe: Snapshot: %v; want an error naming it", name, err)
+		}
+	}
+}

@@ -268,6 +268,14 @@ func copyRange(out *os.File, from string, off, n int64) error {
 // copyFile copies with read(2), never mmap: a file the writer truncates
 // meanwhile gives a short copy, not a fault. It returns the bytes copied.
 func copyFile(from, to string) (int64, error) {
+	// A file under a Badger name that is not a regular one (a named pipe
+	// would block the open until a writer came) is refused, as Open
+	// refuses it (badgerFileType).
+	if fi, err := os.Stat(from); err != nil {
+		return 0, err
+	} else if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s is not a regular file (%v)", filepath.Base(from), fi.Mode().Type())
+	}
 	in, err := os.Open(from)
 	if err != nil {
 		return 0, err
