@@ -74,8 +74,17 @@ func TestOpenFitsLargerMemtableLogs(t *testing.T) {
 		t.Skip("skipped in -short mode: it writes 5 MB and runs a child process")
 	}
 	snap, _ := snapshotWith8MiBLogs(t, n)
+	reopenInChild(t, "TestOpenFitsLargerMemtableLogs", snap)
+}
+
+// reopenInChild runs test in a child process with memChildEnv set to
+// snap, where memChild reopens it with the zero Options, and fails t
+// unless the child opened it with 8 MiB memtables and read every entry
+// back (Badger exits the process when a log does not fit its memtable).
+func reopenInChild(t *testing.T, test, snap string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenFitsLargerMemtableLogs$")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
 	cmd.Env = append(os.Environ(), memChildEnv+"="+snap)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

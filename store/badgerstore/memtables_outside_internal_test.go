@@ -1,12 +1,10 @@
 package badgerstore
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -99,14 +97,7 @@ func TestOpenFitsLinkedMemtableLog(t *testing.T) {
 			t.Skipf("no symbolic links here: %v", err)
 		}
 	}
-	var out, errOut bytes.Buffer
-	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenFitsLinkedMemtableLog$")
-	cmd.Env = append(os.Environ(), memChildEnv+"="+snap)
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	if err != nil || !strings.Contains(out.String(), fmt.Sprintf("ok %d", 8<<20)) {
-		t.Fatalf("reopening with the zero Options: %v\nstdout: %s\nstderr: %s", err, out.String(), lastLines(errOut.String(), 5))
-	}
+	reopenInChild(t, "TestOpenFitsLinkedMemtableLog", snap)
 }
 
 // TestOpenEmptyMemtableLog: a store left with an empty memtable log (a
