@@ -47,23 +47,13 @@ func TestOpenRefusesSpecialBadgerFiles(t *testing.T) {
 			if err := tc.make(path); err != nil {
 				t.Skipf("%s: %v", tc.name, err)
 			}
-			done := make(chan error, 1)
-			go func() {
+			err := returnsOrUnblocks(t, path, fmt.Sprintf("%s, ReadOnly %v: Open", tc.name, ro), func() error {
 				s, err := Open(dir, Options{ReadOnly: ro})
 				if err == nil {
 					s.Close()
 				}
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(time.Minute):
-				if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-					f.Close()
-				}
-				t.Fatalf("%s, ReadOnly %v: Open did not return", tc.name, ro)
-			}
+				return err
+			})
 			if err == nil || !strings.Contains(err.Error(), tc.file) {
 				t.Errorf("%s, ReadOnly %v: Open: %v; want an error naming %s", tc.name, ro, err, tc.file)
 			}
@@ -268,19 +258,30 @@ func TestSnapshotRefusesSpecialFiles(t *testing.T) {
 		if err := syscall.Mkfifo(path, 0o644); err != nil {
 			t.Skipf("no named pipes here: %v", err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- Snapshot(dir, filepath.Join(t.TempDir(), "snap")) }()
-		var err error
-		select {
-		case err = <-done:
-		case <-time.After(time.Minute):
-			if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-				f.Close()
-			}
-			t.Fatalf("%s a named pipe: Snapshot did not return", name)
-		}
+		snap := filepath.Join(t.TempDir(), "snap")
+		err := returnsOrUnblocks(t, path, name+" a named pipe: Snapshot", func() error { return Snapshot(dir, snap) })
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s a named pipe: Snapshot: %v; want an error naming it", name, err)
 		}
+	}
+}
+
+// returnsOrUnblocks runs f and returns its error; if f has not returned within
+// a minute (it waits on the named pipe at pipe, if one is there), it
+// opens the pipe for writing, which lets a reader go on, and fails t:
+// what did not return.
+func returnsOrUnblocks(t *testing.T, pipe, what string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+		if w, err := os.OpenFile(pipe, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+		t.Fatalf("%s did not return", what)
+		return nil
 	}
 }
