@@ -66,10 +66,30 @@ func FromContext(ctx context.Context) *ActiveRecord {
 }
 
 // callCtx is the context node of [ContextWithCall]: inside call c, as the
-// operation c records.
+// operation c records. Its Context is the context it was made over, or,
+// when that is a [NewContext] node, the context under that node
+// ([pastRecord]).
 type callCtx struct {
 	context.Context
 	c *ActiveCall
+}
+
+// pastRecord returns the context a callCtx made over ctx forwards to: the
+// context under ctx when ctx is a [NewContext] node (a recordCtx), and ctx
+// otherwise. A recordCtx answers two keys, ctxKey and scopeKey, which a
+// callCtx answers itself, and forwards every other key, Deadline, Done and
+// Err to the context under it: a callCtx over it and one over the context
+// under it answer every question alike, and the second spares each
+// question that passes a call's context (net/http asks the context of every
+// outgoing request for its nearest cancel context, twice for Done, and for
+// its own keys) a dynamic call. Code that walks recording's nodes by type
+// ([lookUpClientTrace]) must not count on finding the record's node under a
+// callCtx.
+func pastRecord(ctx context.Context) context.Context {
+	if r, ok := ctx.(*recordCtx); ok && r != nil && r.Context != nil {
+		return r.Context
+	}
+	return ctx
 }
 
 // Value returns the record of the call's request for [FromContext], the
@@ -174,7 +194,7 @@ func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
 	if c == nil {
 		return ctx
 	}
-	return &callCtx{Context: ctx, c: c}
+	return &callCtx{Context: pastRecord(ctx), c: c}
 }
 
 // ContextWithParent returns a copy of ctx that says it is inside the

@@ -18,7 +18,7 @@ func (n *CallContext) Init(ctx context.Context, c *ActiveCall) context.Context {
 	if c == nil {
 		return ctx
 	}
-	n.callCtx = callCtx{Context: ctx, c: c}
+	n.callCtx = callCtx{Context: pastRecord(ctx), c: c}
 	return n
 }
 

@@ -3,6 +3,7 @@ package recording
 import (
 	"context"
 	"net/http/httptrace"
+	"unsafe"
 )
 
 // Answers of a record's traceOnCtx: not looked up yet, or whether the
@@ -24,7 +25,9 @@ const (
 // it by a later NewContext), or a context that recording made inside it
 // ([ContextWithCall], [ContextWithParent], [Do]'s, a [CallContext]) with
 // nothing else in between, the answer is looked up once a record and kept
-// on the record: those nodes answer no key of httptrace's, and a context's
+// on the record (a [ContextWithCall] or CallContext node uses the kept
+// answer once one of the others has kept it, and is looked up before):
+// those nodes answer no key of httptrace's, and a context's
 // Value returns the same result for the same key every time (as
 // [context.Context] requires). Any other context is looked up as
 // ContextClientTrace looks it up.
@@ -66,9 +69,15 @@ func lookUpClientTrace(ctx context.Context) bool {
 				return found
 			}
 		case *CallContext:
+			if v, ok := keptUnder(c.c.a, c.Context); ok {
+				return v
+			}
 			ctx = c.Context
 			continue
 		case *callCtx:
+			if v, ok := keptUnder(c.c.a, c.Context); ok {
+				return v
+			}
 			ctx = c.Context
 			continue
 		case *parentCtx:
@@ -80,4 +89,31 @@ func lookUpClientTrace(ctx context.Context) bool {
 		}
 		return ctx != nil && httptrace.ContextClientTrace(ctx) != nil
 	}
+}
+
+// keptUnder returns a's kept answer and true when one is kept and parent
+// is the context under a's own context: the context a callCtx made over
+// a's own context forwards to ([pastRecord]), whose answer is the answer
+// of a's own context, a node that answers no key of httptrace's. The
+// answer is read before a's context: it is kept only once a's context was
+// seen, so a goroutine that loads a kept answer sees the context set.
+// parent is compared with it word by word, which never panics (the
+// dynamic type of a context need not be comparable) and finds the same
+// context passed on, as pastRecord passes it.
+func keptUnder(a *ActiveRecord, parent context.Context) (found, ok bool) {
+	if a == nil {
+		return false, false
+	}
+	v := a.traceOnCtx.Load()
+	if v == traceUnknown || parent == nil || !sameWords(parent, a.ctx.Context) {
+		return false, false
+	}
+	return v == traceFound, true
+}
+
+// sameWords reports whether x and y are the same interface value word for
+// word: the same dynamic type and the same data word.
+func sameWords(x, y context.Context) bool {
+	type words struct{ tab, data unsafe.Pointer }
+	return *(*words)(unsafe.Pointer(&x)) == *(*words)(unsafe.Pointer(&y))
 }
