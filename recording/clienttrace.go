@@ -34,14 +34,27 @@ const (
 func HasClientTrace(ctx context.Context) bool {
 	// The usual case, a call made with the request's context asked again:
 	// one type test and the kept answer.
-	if c, ok := ctx.(*recordCtx); ok {
-		if a := c.a; a != nil && c == &a.ctx {
-			if v := a.traceOnCtx.Load(); v != traceUnknown {
-				return v == traceFound
-			}
-		}
+	if found, known := KnownClientTrace(ctx); known {
+		return found
 	}
 	return lookUpClientTrace(ctx)
+}
+
+// KnownClientTrace returns [HasClientTrace](ctx) as found, and true as
+// known, when ctx is the record's own context (the one [NewContext],
+// [Recorder.StartRecord] or [StartRecordFrom] returned) and its answer
+// is kept on the record already (a HasClientTrace of it, or of a context
+// recording made inside it, looked it up); otherwise false and false. It
+// looks nothing up, and is small enough for the compiler to inline, which
+// HasClientTrace is not (its look-up is a call): a wrapper that asks on
+// every call (as middleware/httpstats' transport does) asks it first, and
+// HasClientTrace only when known is false.
+func KnownClientTrace(ctx context.Context) (found, known bool) {
+	if c, ok := ctx.(*recordCtx); ok && c.a != nil && c == &c.a.ctx {
+		v := c.a.traceOnCtx.Load()
+		return v == traceFound, v != traceUnknown
+	}
+	return false, false
 }
 
 // lookUpClientTrace is [HasClientTrace] past its first test: it passes

@@ -140,3 +140,49 @@ func TestHasClientTraceLooksUpOnceARecord(t *testing.T) {
 		t.Errorf("a context over the record's was looked up %d times in three questions, want each time", got)
 	}
 }
+
+// TestKnownClientTraceAsHasClientTrace checks that KnownClientTrace knows
+// nothing of a record's own context before HasClientTrace looked it up
+// (directly or through a call's context over it), and afterwards answers
+// as HasClientTrace does; and that it knows nothing of any other context.
+func TestKnownClientTraceAsHasClientTrace(t *testing.T) {
+	rec := recording.New(recording.WithSinks())
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	type key struct{}
+	for _, tc := range []struct {
+		name  string
+		base  context.Context
+		trace bool
+	}{
+		{"no trace", context.Background(), false},
+		{"a trace", httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{}), true},
+	} {
+		for _, via := range []string{"the record's context", "ContextWithParent"} {
+			rctx, ar := rec.StartRecord(tc.base, recording.RequestInfo{Method: "GET", Path: "/"})
+			c := ar.StartCall("svc", "call")
+			others := []context.Context{recording.ContextWithCall(rctx, c), recording.ContextWithParent(rctx, c), context.WithValue(rctx, key{}, 1), recording.NewContext(rctx, ar), tc.base}
+			if found, known := recording.KnownClientTrace(rctx); known || found {
+				t.Errorf("%s, %s: before any question: KnownClientTrace = %v, %v, want false, false", tc.name, via, found, known)
+			}
+			ask := rctx
+			if via == "ContextWithParent" {
+				ask = recording.ContextWithParent(rctx, c)
+			}
+			if got := recording.HasClientTrace(ask); got != tc.trace {
+				t.Fatalf("%s, %s: HasClientTrace = %v, want %v", tc.name, via, got, tc.trace)
+			}
+			for range 2 {
+				if found, known := recording.KnownClientTrace(rctx); !known || found != tc.trace {
+					t.Errorf("%s, %s: after a question: KnownClientTrace = %v, %v, want %v, true", tc.name, via, found, known, tc.trace)
+				}
+			}
+			for i, o := range others {
+				if found, known := recording.KnownClientTrace(o); known || found {
+					t.Errorf("%s, %s: another context (%d): KnownClientTrace = %v, %v, want false, false", tc.name, via, i, found, known)
+				}
+			}
+			c.End(nil)
+			ar.Finish()
+		}
+	}
+}

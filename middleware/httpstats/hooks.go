@@ -315,11 +315,17 @@ func sameLayout(a, b reflect.Type) bool {
 // trace, ctx.trace, and its net package hooks: ctx, a traceCtx
 // in the call's state, when it can serve, else [httptrace.WithClientTrace]'s
 // context over ctx's CallContext. Whether parent holds a ClientTrace of
-// the caller's own is asked of [recording.HasClientTrace], which looks the
-// record's own context up once a record rather than once a call.
+// the caller's own is asked of [recording.KnownClientTrace] (inlined: the
+// record's kept answer), and of [recording.HasClientTrace] when none is
+// kept, which looks the record's own context up once a record rather than
+// once a call.
 func withCallTrace(ctx *traceCtx, parent context.Context, c *recording.ActiveCall) context.Context {
 	inCall := ctx.CallContext.Init(parent, c)
-	if !traceKeys.ok || recording.HasClientTrace(parent) {
+	callerTrace, known := recording.KnownClientTrace(parent)
+	if !known && traceKeys.ok {
+		callerTrace = recording.HasClientTrace(parent)
+	}
+	if !traceKeys.ok || callerTrace {
 		return httptrace.WithClientTrace(inCall, &ctx.trace)
 	}
 	return ctx
