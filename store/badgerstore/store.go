@@ -109,10 +109,11 @@ type Store struct {
 	spareChunk atomic.Pointer[[]byte]
 
 	// deltaSpan is the span of sketch buckets of the requests that the
-	// last transaction's last rollup delta counted, widened by a quarter
-	// on either side, which the next transaction's deltas reserve, in
-	// this Write or the next (see codec.Rollup.Reserve); guarded by
-	// budget.mu.
+	// last transaction's last rollup delta counted, widened on either
+	// side (see codec.ReserveSpan), which the next transaction's deltas
+	// reserve, in this Write or the next (see codec.Rollup.Reserve);
+	// hasSpan is false while there is none, or it is too wide to
+	// reserve. Guarded by budget.mu.
 	deltaSpan struct{ lo, hi int }
 	hasSpan   bool
 

@@ -385,12 +385,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		if last != nil {
 			if lo, hi, ok := last.Span(); ok {
-				// With a quarter of the width on either side: the next
-				// batch's fastest and slowest requests mostly fall a
-				// little outside this one's, and a sketch grown past
-				// its reserved span copies it.
-				m := max(8, (hi-lo)/4)
-				s.deltaSpan.lo, s.deltaSpan.hi, s.hasSpan = max(0, lo-m), hi+m, true
+				// With margins on either side, within what Reserve
+				// reserves (see codec.ReserveSpan).
+				// A span too wide reserves nothing.
+				s.deltaSpan.lo, s.deltaSpan.hi, s.hasSpan = codec.ReserveSpan(lo, hi)
 			}
 		}
 		// The records kept in memory go into the ring together.

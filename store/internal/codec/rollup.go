@@ -144,6 +144,23 @@ func (ru *Rollup) memoGroup(groups map[string]*group, last *string, lastG **grou
 // sketch: 4 KiB of counts, latencies within a factor of ~27,000.
 const maxReservedSpan = 512
 
+// ReserveSpan returns the span of bucket indexes for the next rollup to
+// Reserve after one whose Span is lo..hi: lo..hi with a quarter of its
+// width (at least 8 buckets) on either side — the next write's fastest
+// and slowest requests mostly fall a little outside the last one's, and a
+// sketch grown past its reserved span copies its counts — the margins cut
+// so that the span stays within what Reserve reserves (a span of more
+// than 341 buckets widened by a quarter on either side would be past it,
+// and reserve nothing). ok is false for a span Reserve would refuse with
+// no margin at all.
+func ReserveSpan(lo, hi int) (rlo, rhi int, ok bool) {
+	if hi < lo || hi-lo >= maxReservedSpan {
+		return 0, 0, false
+	}
+	m := min(max(8, (hi-lo)/4), (maxReservedSpan-1-(hi-lo))/2)
+	return max(0, lo-m), hi + m, true
+}
+
 // Span returns the lowest and highest sketch bucket indexes of the
 // requests ru counts (see sketch.Sketch.Span), for Reserve.
 func (ru *Rollup) Span() (lo, hi int, ok bool) { return ru.all.sk.Span() }

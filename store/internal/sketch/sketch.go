@@ -117,8 +117,28 @@ func (s *Sketch) addIndex(i int, n uint64) {
 		s.counts[j] += n
 		return
 	}
-	s.cover(i, i)
+	s.grow(i)
 	s.counts[i-s.offset] += n
+}
+
+// grow makes counts cover index i, outside them (see addIndex), for a
+// sketch counting durations one at a time. A new largest one is appended
+// (append's capacity grows by a factor, so a run of new largest ones copies
+// the counts a logarithmic number of times); a new smallest one is not at
+// the end, so the counts are copied into a new array, which is made to
+// reach below i by as many buckets again as s has (down to index 0): a
+// run of new smallest ones, as a write's delta sketches count (the first
+// durations of a batch, spread over hundreds of buckets, not reserved:
+// see codec.Rollup.Reserve), copies the counts a logarithmic number of
+// times rather than once each. The buckets below i are zero, as a
+// reserved span's are (see [Sketch.Reserve]): never encoded, never a
+// quantile, and cut by [Sketch.Trim].
+func (s *Sketch) grow(i int) {
+	if n := len(s.counts); n > 0 && i < s.offset {
+		s.cover(max(0, min(i, s.offset-n)), i)
+		return
+	}
+	s.cover(i, i)
 }
 
 // Merge adds o's counts to s. o is unchanged.
