@@ -174,6 +174,13 @@ func Open(dir string, opts Options) (*Store, error) {
 			"option", "MemTableSize", "given", o.MemTableSize, "used", m)
 		o.MemTableSize = m
 	}
+	if logs := memLogs(dir); len(logs) > o.NumMemtables+2 {
+		if err := tooManyLogs(logs, o.MemTableSize); err != nil {
+			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+		}
+		o.Logger.Warn("badgerstore: more memtable logs than Badger leaves with these options (NumMemtables+2), each replayed into a memtable at Open",
+			"logs", len(logs), "option", "NumMemtables", "given", o.NumMemtables, "heap", int64(len(logs))*memtableArena(o.MemTableSize))
+	}
 	s := &Store{dir: dir, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), retainNow: make(chan struct{}, 1),
 		stop: make(chan struct{}), pending: make(map[int64][]pendingDelta),
 		overLog: convention.NewLogger(o.Logger, 0), readLog: convention.NewLogger(o.Logger, 0),
