@@ -143,7 +143,10 @@ type Options struct {
 	// NumMemtables is how many full memtables may wait for their flush
 	// before writes wait. Default 2 (Badger: 5); at most 64. Badger starts
 	// the next memtable as soon as one is full, so a flush holds two
-	// whatever this is; more are held only while flushes lag behind.
+	// whatever this is; more are held only while flushes lag behind. A
+	// crash leaves up to NumMemtables+2 memtable logs, each replayed into
+	// a memtable at the next Open; Open logs a warning when it finds more,
+	// and refuses more than 66 (see Damaged directories in the package documentation).
 	NumMemtables int
 	// BlockCacheSize is the block cache size. Default: none when the
 	// tables are not compressed (Badger then reads blocks from its
