@@ -193,7 +193,7 @@ func snapshotPass(src, dst string, copied map[uint64]bool, cp copier) error {
 
 // manifestTables returns the IDs of the tables a manifest file names.
 func manifestTables(path string) (map[uint64]bool, error) {
-	f, err := os.Open(path)
+	f, _, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func mendLog(from, to string) error {
 // copyRange copies the n bytes at offset off of file from to the same
 // offset of out.
 func copyRange(out *os.File, from string, off, n int64) error {
-	in, err := os.Open(from)
+	in, _, err := openRegular(from)
 	if err != nil {
 		return err
 	}
@@ -271,12 +271,7 @@ func copyFile(from, to string) (int64, error) {
 	// A file under a Badger name that is not a regular one (a named pipe
 	// would block the open until a writer came) is refused, as Open
 	// refuses it (badgerFileType).
-	if fi, err := os.Stat(from); err != nil {
-		return 0, err
-	} else if !fi.Mode().IsRegular() {
-		return 0, fmt.Errorf("%s is not a regular file (%v)", filepath.Base(from), fi.Mode().Type())
-	}
-	in, err := os.Open(from)
+	in, _, err := openRegular(from)
 	if err != nil {
 		return 0, err
 	}
