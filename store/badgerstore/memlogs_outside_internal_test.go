@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -128,5 +129,44 @@ func TestOpenWarnsMoreMemtableLogsThanOptions(t *testing.T) {
 	defer s.Close()
 	if h.n != 1 || !strings.Contains(strings.Join(h.attrs, " "), "logs=6") {
 		t.Errorf("logged %d warnings %v; want one naming logs=6", h.n, h.attrs)
+	}
+}
+
+// TestOpenLeavesLiveEmptyLog (guard): while a store is open for writing,
+// a second Open of its directory, for writing or read-only, returns
+// ErrLocked and leaves an empty memtable log there alone (Badger makes
+// each log empty before sizing it: removing it under a live store would
+// lose the writes it is about to hold); once the store is closed, Open
+// removes it.
+func TestOpenLeavesLiveEmptyLog(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "99999.mem")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, ro := range []bool{false, true} {
+		if s2, err := Open(dir, Options{ReadOnly: ro}); !errors.Is(err, ErrLocked) {
+			if err == nil {
+				s2.Close()
+			}
+			t.Errorf("ReadOnly %v: a second Open of a live store: %v; want ErrLocked", ro, err)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("ReadOnly %v: the live store's empty log after a second Open: %v", ro, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the empty log after the store was closed and opened again: %v; want it removed", err)
 	}
 }

@@ -163,6 +163,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		o.Logger.Warn("badgerstore: MaxBytes over its maximum, taken as the maximum",
 			"option", "MaxBytes", "given", opts.MaxBytes, "used", o.MaxBytes)
 	}
+	if 0 < opts.ValueThreshold && opts.ValueThreshold < minValueThreshold {
+		o.Logger.Warn("badgerstore: ValueThreshold below its minimum, taken as the minimum (Badger's crash recovery drops transactions whose end marker went to the value log)",
+			"option", "ValueThreshold", "given", opts.ValueThreshold, "used", o.ValueThreshold)
+	}
 	if m, err := memTableFor(dir, o.MemTableSize); err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 	} else if m > o.MemTableSize {
