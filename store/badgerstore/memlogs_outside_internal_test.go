@@ -56,8 +56,15 @@ func storeWithLogs(t *testing.T, n int) string {
 	if len(log) == 0 {
 		t.Fatal("the snapshot holds no non-empty memtable log")
 	}
+	// Each copy written up to its last entry and extended to the log's
+	// size: sparse, as Badger's preallocated logs are.
+	used := len(bytes.TrimRight(log, "\x00"))
 	for i := range n {
-		if err := os.WriteFile(filepath.Join(snap, fmt.Sprintf("%05d.mem", 100+i)), log, 0o644); err != nil {
+		path := filepath.Join(snap, fmt.Sprintf("%05d.mem", 100+i))
+		if err := os.WriteFile(path, log[:used], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, int64(len(log))); err != nil {
 			t.Fatal(err)
 		}
 	}
