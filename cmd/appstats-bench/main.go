@@ -53,7 +53,11 @@
 // directory removed during the run) costs the run that profile, not its
 // figures: the scenario's report and the summary are printed, with a
 // line naming the profile's file and the error, and the command exits
-// with status 1 at the end. -ballast
+// with status 1 at the end; so does a -cpuprofile or -trace file whose
+// writes failed. A profile's file that the run made and could not write
+// whole is removed (the error says so): a truncated profile left under its
+// name would pass for one. A file or link that was at the path before the
+// run is written through, as ever, and never removed. -ballast
 // (with -only bare) runs the bare rounds beside a pointer-free array of
 // that many bytes, as -bare matched's bare rounds run beside the heap the
 // recorded rounds held, which a run of bare alone never sees: so that
@@ -190,26 +194,30 @@ func runMain(opts options) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if opts.CPUProfile != "" {
-		f, err := os.Create(opts.CPUProfile)
-		if err != nil {
-			return err
+		p, perr := createProfile("-cpuprofile", opts.CPUProfile)
+		if perr != nil {
+			return perr
 		}
-		defer func() { err = errors.Join(err, f.Close()) }()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		if err := pprof.StartCPUProfile(&p.errWriter); err != nil {
+			return p.close(err)
 		}
-		defer pprof.StopCPUProfile()
+		defer func() {
+			pprof.StopCPUProfile()
+			err = errors.Join(err, p.close(nil))
+		}()
 	}
 	if opts.Trace != "" {
-		f, err := os.Create(opts.Trace)
-		if err != nil {
-			return err
+		p, perr := createProfile("-trace", opts.Trace)
+		if perr != nil {
+			return perr
 		}
-		defer func() { err = errors.Join(err, f.Close()) }()
-		if err := trace.Start(f); err != nil {
-			return err
+		if err := trace.Start(&p.errWriter); err != nil {
+			return p.close(err)
 		}
-		defer trace.Stop()
+		defer func() {
+			trace.Stop()
+			err = errors.Join(err, p.close(nil))
+		}()
 	}
 	_, err = run(ctx, opts, os.Stdout)
 	return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"runtime"
@@ -407,19 +408,11 @@ func b2i(b bool) int {
 func writeHeapProfile(path string) (*heapScan, error) {
 	runtime.GC()
 	hs := readHeapScan()
-	f, err := os.Create(path)
+	p, err := createProfile("-heapprofiles", path)
 	if err != nil {
-		return hs, profileError("-heapprofiles", path, err)
+		return hs, err
 	}
-	ew := &errWriter{w: f}
-	err = pprof.Lookup("heap").WriteTo(ew, 0)
-	if err == nil {
-		err = ew.err // a write error WriteTo did not return
-	}
-	if err = errors.Join(err, f.Close()); err != nil {
-		return hs, profileError("-heapprofiles", path, err)
-	}
-	return hs, nil
+	return hs, p.close(pprof.Lookup("heap").WriteTo(&p.errWriter, 0))
 }
 
 // profileError is the error of a profile that was not written: the flag
@@ -478,21 +471,77 @@ func readHeapScan() *heapScan {
 // and reports the profile's write errors (which runtime/pprof drops: see
 // errWriter). Both errors name the flag and the file.
 func startProfile(path string) (stop func() error, err error) {
-	f, err := os.Create(path)
+	p, err := createProfile("-roundprofiles", path)
 	if err != nil {
-		return nil, profileError("-roundprofiles", path, err)
+		return nil, err
 	}
-	ew := &errWriter{w: f}
-	if err := pprof.StartCPUProfile(ew); err != nil {
-		return nil, profileError("-roundprofiles", path, errors.Join(err, f.Close(), os.Remove(path)))
+	if err := pprof.StartCPUProfile(&p.errWriter); err != nil {
+		return nil, p.close(err)
 	}
 	return func() error {
 		pprof.StopCPUProfile() // its writer is done when it returns
-		if err := errors.Join(ew.err, f.Close()); err != nil {
-			return profileError("-roundprofiles", path, err)
-		}
-		return nil
+		return p.close(nil)
 	}, nil
+}
+
+// A profileFile is the file a profile (or execution trace) is written to,
+// through its errWriter, which keeps the first write error (runtime/pprof's
+// CPU profile and runtime/trace drop them).
+type profileFile struct {
+	errWriter
+	flag, path string
+	f          *os.File
+	// made is the file as the run made it, nil if something was at
+	// path before (a link or a file the user put there, written
+	// through as os.Create does, never removed).
+	made os.FileInfo
+}
+
+// createProfile creates the file of the profile flag asks for at path. The
+// error names the flag and the file.
+func createProfile(flag, path string) (*profileFile, error) {
+	p := &profileFile{flag: flag, path: path}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err == nil {
+		if p.made, err = f.Stat(); err != nil {
+			f.Close()
+			os.Remove(path)
+		}
+	} else if errors.Is(err, fs.ErrExist) {
+		f, err = os.Create(path)
+	}
+	if err != nil {
+		return nil, profileError(flag, path, err)
+	}
+	p.f, p.w = f, f
+	return p, nil
+}
+
+// close closes the profile's file and returns the profile's error, if it
+// was not written whole: err (the profile's own), else the first write
+// error, and the file's closing. Then the partial file is removed if the
+// run made it (and it is still the file at path): a truncated profile is
+// no profile, and left under the profile's name it would pass for one. A
+// file that was there before the run is left as the write left it, and
+// the error says so.
+func (p *profileFile) close(err error) error {
+	if err == nil {
+		err = p.err // a write error the profile's writer did not return
+	}
+	if err = errors.Join(err, p.f.Close()); err == nil {
+		return nil
+	}
+	switch fi, lerr := os.Lstat(p.path); {
+	case p.made == nil:
+		err = fmt.Errorf("%w (the file was there before the run: left as the write left it)", err)
+	case lerr == nil && os.SameFile(fi, p.made):
+		if rerr := os.Remove(p.path); rerr != nil {
+			err = fmt.Errorf("%w (its partial file not removed: %w)", err, rerr)
+		} else {
+			err = fmt.Errorf("%w (its partial file removed)", err)
+		}
+	}
+	return profileError(p.flag, p.path, err)
 }
 
 // setup builds the named scenario.

@@ -95,8 +95,10 @@
 // before it wrote a response (recorded as a 500, though none was sent).
 // [NewTransport]'s calls have http.request.method, server.address,
 // server.port, url.full, http.response.status_code,
-// appstats.http.connection.reused, and error.type for a request that
-// failed. A call whose base RoundTripper panics ends with the error
+// appstats.http.connection.reused (for a call given a connection: one whose
+// proxy or dial failed, or whose base RoundTripper reports no connection
+// through httptrace's GotConn, has none), and error.type for a request
+// that failed. A call whose base RoundTripper panics ends with the error
 // "panicked" (error.type "panic"), and the panic goes on unchanged.
 //
 // # Trace context

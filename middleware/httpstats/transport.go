@@ -243,11 +243,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The status, and whether the connection was one already open (its
 	// GotConn came before the response), in one update: the call's end
 	// sets only its phases then (see phases.endLocked).
+	reused, gotConn := st.pt.takeReused()
 	status := [2]recording.Attr{
 		{Key: convention.KeyHTTPResponseStatusCode, Value: statusCodeText(resp.StatusCode)},
-		{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(st.pt.takeReused())},
+		{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)},
 	}
-	c.Update(&recording.CallUpdate{Attrs: status[:]})
+	n := len(status)
+	if !gotConn {
+		n-- // a base transport that reports no connection: no reuse to say
+	}
+	c.Update(&recording.CallUpdate{Attrs: status[:n]})
 	st.rc, st.length = resp.Body, resp.ContentLength
 	if resp.Body == nil || resp.Body == http.NoBody || req.Method == http.MethodHead {
 		// No body crossed the wire, whatever Content-Length says (it is the
@@ -620,14 +625,14 @@ const endedBit uint16 = 1 << 15
 const reusedBit uint16 = 1 << 14
 
 // takeReused returns whether the call's connection was one already open,
-// for the call's attributes at its response, and notes that its end need
-// not set it.
-func (p *phases) takeReused() bool {
+// and whether it was given one at all (GotConn came), for the call's
+// attributes at its response, and notes that its end need not set it.
+func (p *phases) takeReused() (reused, given bool) {
 	p.mu.Lock()
 	p.seen |= reusedBit
-	r := p.reused
+	reused, given = p.reused, p.seen&(1<<gotConn) != 0
 	p.mu.Unlock()
-	return r
+	return reused, given
 }
 
 // stuck is phases.unwritten once the request was given a second
@@ -839,7 +844,10 @@ func (p *phases) endLocked(r *endRoom, d time.Duration) recording.CallUpdate {
 	p.seen |= endedBit
 	seen, reused := p.seen, p.reused
 	attrs := r.attrs[:0]
-	if seen&reusedBit == 0 { // not set with the status: an error, or a panic
+	// Not set with the status (an error, or a panic), and given a
+	// connection: a call that never was (its proxy or dial failed) says
+	// nothing of one.
+	if seen&reusedBit == 0 && seen&(1<<gotConn) != 0 {
 		attrs = append(attrs, recording.Attr{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)})
 	}
 	ph := r.phases[:0]

@@ -365,7 +365,12 @@
 // error naming such a log, as Badger cannot open it read-only: open the
 // store for writing once). A file under a name Badger opens that is not a
 // regular file (a named pipe, a directory, a device, or a link to one) is
-// not damage: Open, and Snapshot, return an error naming it.
+// not damage: Open, and Snapshot, return an error naming it. Nor are more
+// non-empty memtable logs than Badger ever leaves (NumMemtables+2, at most
+// 66): Badger would replay each into a memtable of its own, all on the
+// heap at once, so Open returns an error naming them and what to do (more
+// than NumMemtables+2 but no more than 66, which a store run with a larger
+// NumMemtables leaves, are opened, with a warning).
 //
 // Older value-log files are not read at Open: Badger verifies a value's
 // checksum when it reads it. A damaged entry found by a read is skipped and

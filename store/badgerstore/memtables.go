@@ -1,10 +1,15 @@
 package badgerstore
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/dgraph-io/badger/v4/skl"
 )
 
 // maxMemTableSize is the largest MemTableSize a store opens with, set or
@@ -101,4 +106,69 @@ func refuseEmptyLogs(dir string) error {
 		return err
 	}
 	return fmt.Errorf("%s is an empty memtable log (left by a crash): open the store for writing once, which removes it, to open it read-only", empty[0])
+}
+
+// memtableArena returns the heap Badger allocates for a memtable of size
+// bytes, whatever it holds (Badger's arenaSize): the size, its largest
+// batch (15%) and room for that batch's nodes.
+func memtableArena(size int64) int64 {
+	batch := size * 15 / 100
+	return size + batch + batch/int64(skl.MaxNodeSize)*int64(skl.MaxNodeSize)
+}
+
+// maxMemLogs is the most memtable logs Open lets Badger replay: the most
+// Badger leaves with the largest NumMemtables the store accepts. Badger
+// keeps up to NumMemtables full memtables waiting for their flush, one
+// being flushed and the one being written, each with its log, and at
+// Open replays every log it finds into a memtable of its own, all held on
+// the heap until flushed (memtableArena each, 2.3 MiB with the default
+// MemTableSize). A directory with more (copies of logs under new names,
+// files dropped in) would make Open allocate without bound.
+const maxMemLogs = maxBadgerCount + 2
+
+// memLogs returns the names of the non-empty memtable logs in dir (named
+// as Badger names them, a link followed as Badger follows it), in the
+// order Badger replays them. A directory that cannot be read is left to
+// Open to report.
+func memLogs(dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	type log struct {
+		name string
+		id   uint64
+	}
+	var logs []log
+	for _, e := range ents {
+		digits, ok := strings.CutSuffix(e.Name(), ".mem")
+		if !ok {
+			continue
+		}
+		id, err := strconv.ParseUint(digits, 10, 64)
+		if err != nil {
+			continue // Badger refuses the directory, naming it
+		}
+		if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+			logs = append(logs, log{e.Name(), id})
+		}
+	}
+	slices.SortFunc(logs, func(a, b log) int { return cmp.Compare(a.id, b.id) })
+	names := make([]string, len(logs))
+	for i, l := range logs {
+		names[i] = l.name
+	}
+	return names
+}
+
+// tooManyLogs returns an error if logs, the memtable logs of a directory
+// (see memLogs), are more than maxMemLogs: replaying them would take
+// memtableArena(memTableSize) of heap each, at once.
+func tooManyLogs(logs []string, memTableSize int64) error {
+	if len(logs) <= maxMemLogs {
+		return nil
+	}
+	return fmt.Errorf("%d memtable logs (%s to %s), more than Badger leaves (NumMemtables+2, at most %d): replaying them would take %d MiB of heap at once. "+
+		"If they are copies or were not written by this store, remove them; to keep their entries, move all but the newest %d out, open and close the store, then move the others back and open it again",
+		len(logs), logs[0], logs[len(logs)-1], maxMemLogs, int64(len(logs))*memtableArena(memTableSize)>>20, maxMemLogs)
 }

@@ -143,7 +143,10 @@ type Options struct {
 	// NumMemtables is how many full memtables may wait for their flush
 	// before writes wait. Default 2 (Badger: 5); at most 64. Badger starts
 	// the next memtable as soon as one is full, so a flush holds two
-	// whatever this is; more are held only while flushes lag behind.
+	// whatever this is; more are held only while flushes lag behind. A
+	// crash leaves up to NumMemtables+2 memtable logs, each replayed into
+	// a memtable at the next Open; Open logs a warning when it finds more,
+	// and refuses more than 66 (see Damaged directories in the package documentation).
 	NumMemtables int
 	// BlockCacheSize is the block cache size. Default: none when the
 	// tables are not compressed (Badger then reads blocks from its
@@ -180,7 +183,11 @@ type Options struct {
 	ValueLogFileSize int64
 	// ValueThreshold: values at least this large go to the value log,
 	// smaller ones stay in the LSM tree. Default 1 KiB, so summaries stay in
-	// the tree and full records go to the log. At most 15% of MemTableSize
+	// the tree and full records go to the log. At least 21 (a smaller one is
+	// taken as 21, with a warning: below it, Badger's transaction markers,
+	// up to 20 bytes, would go to the value log too, and its recovery after
+	// a crash drops every transaction since the last memtable flush when
+	// one has). At most 15% of MemTableSize
 	// (Badger's largest batch: 268 KiB with the default 1.75 MiB) and 1
 	// MiB; with MemTableSize left at its default, a larger ValueThreshold
 	// raises the memtables to fit it (6.67 MiB for 1 MiB).
@@ -338,6 +345,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	def(&o.ValueLogFileSize, vlog)
 	def(&o.ValueThreshold, 1<<10)
+	if 0 < o.ValueThreshold && o.ValueThreshold < minValueThreshold {
+		o.ValueThreshold = minValueThreshold // logged by Open
+	}
 	if o.NumCompactors == 0 {
 		o.NumCompactors = 2
 	}
@@ -358,9 +368,9 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("badgerstore: BaseTableSize %d below 64 KiB", o.BaseTableSize)
 	case o.ValueLogFileSize < 1<<20 || o.ValueLogFileSize >= 2<<30:
 		return o, fmt.Errorf("badgerstore: ValueLogFileSize %d outside [1 MiB, 2 GiB)", o.ValueLogFileSize)
-	case o.ValueThreshold < 1 || o.ValueThreshold > maxValueThreshold(o.MemTableSize):
-		return o, fmt.Errorf("badgerstore: ValueThreshold %d outside [1, %d]: at most 15%% of MemTableSize (%d), and 1 MiB",
-			o.ValueThreshold, maxValueThreshold(o.MemTableSize), o.MemTableSize)
+	case o.ValueThreshold < minValueThreshold || o.ValueThreshold > maxValueThreshold(o.MemTableSize):
+		return o, fmt.Errorf("badgerstore: ValueThreshold %d outside [%d, %d]: at most 15%% of MemTableSize (%d), and 1 MiB",
+			o.ValueThreshold, minValueThreshold, maxValueThreshold(o.MemTableSize), o.MemTableSize)
 	case o.NumCompactors < 2 || o.NumCompactors > maxBadgerCount:
 		return o, fmt.Errorf("badgerstore: NumCompactors %d outside [2, %d]", o.NumCompactors, maxBadgerCount)
 	case o.RingBytes > maxRingBytes:
@@ -371,6 +381,17 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	return o, nil
 }
+
+// minValueThreshold is the smallest ValueThreshold a store opens with (a
+// smaller positive one is taken as this, with a warning): one more than
+// the longest commit timestamp in decimal (20 digits). Badger ends each
+// transaction with a marker whose value is its commit timestamp in
+// decimal, and a marker that long or longer goes to the value log like
+// any value, leaving a pointer in the write-ahead log where the marker
+// was. Replaying the log after a crash, Badger parses that pointer as the
+// timestamp, fails, and takes it for the log's end: every transaction
+// since the last memtable flush was dropped.
+const minValueThreshold = 21
 
 // maxValueThreshold is the largest ValueThreshold Badger opens with for
 // memtables of memTableSize: its largest batch (15% of a memtable), and 1

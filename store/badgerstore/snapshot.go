@@ -29,8 +29,9 @@ var ErrLocked = errors.New("directory in use by another process")
 // that every value the copied tables and logs point to was copied. Files
 // are read with read(2), never mapped, so a file the service shrinks
 // meanwhile cannot fault this process; nothing is hard-linked, since Badger
-// truncates a table it deletes. A copy costs as much disk and time as the
-// directory is large.
+// truncates a table it deletes; a file that is a symbolic link is copied
+// through it, as a file of the copy's own. A copy costs as much disk and
+// time as the directory is large.
 //
 // A log the service appends to while it is read can be copied torn (a
 // block read before the service wrote there, the next after it wrote
@@ -91,7 +92,7 @@ func snapshotInto(src, dst string, cp copier) error {
 		return err
 	}
 	for _, e := range entries {
-		if e.Type().IsRegular() && (filepath.Ext(e.Name()) == ".vlog" || e.Name() == "DISCARD") {
+		if fileOrLink(e) && (filepath.Ext(e.Name()) == ".vlog" || e.Name() == "DISCARD") {
 			from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
 			_, err := cp(from, to)
 			if err == nil && e.Name() != "DISCARD" {
@@ -161,7 +162,7 @@ func snapshotPass(src, dst string, copied map[uint64]bool, cp copier) error {
 		return err
 	}
 	for _, e := range entries {
-		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".mem" {
+		if !fileOrLink(e) || filepath.Ext(e.Name()) != ".mem" {
 			continue
 		}
 		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
@@ -193,7 +194,7 @@ func snapshotPass(src, dst string, copied map[uint64]bool, cp copier) error {
 
 // manifestTables returns the IDs of the tables a manifest file names.
 func manifestTables(path string) (map[uint64]bool, error) {
-	f, err := os.Open(path)
+	f, _, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +208,13 @@ func manifestTables(path string) (map[uint64]bool, error) {
 		ids[id] = true
 	}
 	return ids, nil
+}
+
+// fileOrLink reports whether e is a regular file or a symbolic link, which
+// Snapshot copies (through the link) as Badger reads it (through the link):
+// a link to anything but a regular file is an error naming it, as at Open.
+func fileOrLink(e fs.DirEntry) bool {
+	return e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0
 }
 
 // mendAttempts bounds the re-reads of a log's torn parts.
@@ -253,7 +261,7 @@ func mendLog(from, to string) error {
 // copyRange copies the n bytes at offset off of file from to the same
 // offset of out.
 func copyRange(out *os.File, from string, off, n int64) error {
-	in, err := os.Open(from)
+	in, _, err := openRegular(from)
 	if err != nil {
 		return err
 	}
@@ -271,12 +279,7 @@ func copyFile(from, to string) (int64, error) {
 	// A file under a Badger name that is not a regular one (a named pipe
 	// would block the open until a writer came) is refused, as Open
 	// refuses it (badgerFileType).
-	if fi, err := os.Stat(from); err != nil {
-		return 0, err
-	} else if !fi.Mode().IsRegular() {
-		return 0, fmt.Errorf("%s is not a regular file (%v)", filepath.Base(from), fi.Mode().Type())
-	}
-	in, err := os.Open(from)
+	in, _, err := openRegular(from)
 	if err != nil {
 		return 0, err
 	}

@@ -164,6 +164,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		o.Logger.Warn("badgerstore: MaxBytes over its maximum, taken as the maximum",
 			"option", "MaxBytes", "given", opts.MaxBytes, "used", o.MaxBytes)
 	}
+	if 0 < opts.ValueThreshold && opts.ValueThreshold < minValueThreshold {
+		o.Logger.Warn("badgerstore: ValueThreshold below its minimum, taken as the minimum (Badger's crash recovery drops transactions whose end marker went to the value log)",
+			"option", "ValueThreshold", "given", opts.ValueThreshold, "used", o.ValueThreshold)
+	}
 	if m, err := memTableFor(dir, o.MemTableSize); err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 	} else if m > o.MemTableSize {
@@ -174,6 +178,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		o.Logger.Log(context.Background(), level, "badgerstore: memtable logs written with larger memtables, opened with their size",
 			"option", "MemTableSize", "given", o.MemTableSize, "used", m)
 		o.MemTableSize = m
+	}
+	if logs := memLogs(dir); len(logs) > o.NumMemtables+2 {
+		if err := tooManyLogs(logs, o.MemTableSize); err != nil {
+			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+		}
+		o.Logger.Warn("badgerstore: more memtable logs than Badger leaves with these options (NumMemtables+2), each replayed into a memtable at Open",
+			"logs", len(logs), "option", "NumMemtables", "given", o.NumMemtables, "heap", int64(len(logs))*memtableArena(o.MemTableSize))
 	}
 	s := &Store{dir: dir, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), retainNow: make(chan struct{}, 1),
 		stop: make(chan struct{}), pending: make(map[int64][]pendingDelta),

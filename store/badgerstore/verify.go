@@ -90,7 +90,7 @@ func checkDir(dir string, bo badger.Options) (clean bool, err error) {
 		}
 		return true, nil
 	}
-	f, err := os.Open(filepath.Join(dir, badger.ManifestFilename))
+	f, _, err := openRegular(filepath.Join(dir, badger.ManifestFilename))
 	if err != nil {
 		return false, err
 	}
@@ -151,36 +151,66 @@ func badgerFileType(dir string, e fs.DirEntry) error {
 	if err != nil {
 		return err
 	}
-	if m := fi.Mode(); !m.IsRegular() {
-		kind := "a special file"
-		switch {
-		case m.IsDir():
-			kind = "a directory"
-		case m&fs.ModeNamedPipe != 0:
-			kind = "a named pipe"
-		case m&fs.ModeDevice != 0:
-			kind = "a device"
-		case m&fs.ModeSocket != 0:
-			kind = "a socket"
-		}
-		return fmt.Errorf("%s is %s, not a file Badger wrote", name, kind)
+	return notRegular(name, fi.Mode())
+}
+
+// notRegular returns an error naming the file name, of mode m, if it is
+// not a regular file, saying what it is.
+func notRegular(name string, m fs.FileMode) error {
+	if m.IsRegular() {
+		return nil
 	}
-	return nil
+	kind := "a special file"
+	switch {
+	case m.IsDir():
+		kind = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case m&fs.ModeDevice != 0:
+		kind = "a device"
+	case m&fs.ModeSocket != 0:
+		kind = "a socket"
+	}
+	return fmt.Errorf("%s is %s, not a file Badger wrote", name, kind)
+}
+
+// openRegular opens the file at path for reading if it is a regular file,
+// and returns it with its FileInfo; otherwise an error naming it (see
+// notRegular). It opens without waiting (O_NONBLOCK where there are named
+// pipes) and checks the opened file's mode: a file replaced by a named
+// pipe since badgerFileType checked it is refused as there, not waited on
+// for a writer without end.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNoBlock, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = notRegular(filepath.Base(path), fi.Mode())
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 // checkTable opens a table as Badger would and verifies every block's
 // checksum, recovering from the panics Badger's table code raises on a
 // truncated file.
 func checkTable(path string, c options.CompressionType, bo badger.Options) (err error) {
-	fi, err := os.Stat(path)
+	f, fi, err := openRegular(path)
 	if err != nil {
 		return err
 	}
 	if fi.Size() == 0 {
+		f.Close()
 		return corrupt("table %s is empty", filepath.Base(path))
 	}
-	mf, err := z.OpenMmapFile(path, os.O_RDONLY, 0)
+	mf, err := z.OpenMmapFileUsing(f, 0, false)
 	if err != nil {
+		f.Close()
 		return err
 	}
 	defer mf.Close(-1)
@@ -226,15 +256,11 @@ const vlogHeaderSize = 20
 // read(2), not through a memory map: on a full tmpfs, even reading a
 // sparse file's hole through a map faults.
 func checkLog(path string, start int64) (clean bool, err error) {
-	f, err := os.Open(path)
+	f, fi, err := openRegular(path)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
 	return checkLogAt(f, fi.Size(), filepath.Base(path), start)
 }
 

@@ -1,0 +1,52 @@
+package httpstats_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/goappstats/appstats/middleware/httpstats"
+	"github.com/goappstats/appstats/recording"
+)
+
+// TestNoConnectionNoReuseAttr: a call that was never given a connection
+// (GotConn never came: its proxy could not be chosen, its dial failed, or
+// its base RoundTripper is not one that reports connections) has no
+// appstats.http.connection.reused attribute, rather than "false", which
+// says a connection was dialed for it; a call given one says whether it
+// was reused. Before, all three said "false".
+func TestNoConnectionNoReuseAttr(t *testing.T) {
+	ok := func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Status: "200 OK", ProtoMajor: 1, Body: io.NopCloser(strings.NewReader("ok")), Request: req}, nil
+	}
+	for name, base := range map[string]http.RoundTripper{
+		"proxy error": &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return nil, errors.New("no proxy") }},
+		"dial error": &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("no dial")
+		}},
+		"no hooks": roundTripFunc(ok),
+	} {
+		rec, sink := newRecorder(t, recording.WithMaxStack(0))
+		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://example.test/x", nil)
+		if resp, err := (&http.Client{Transport: httpstats.NewTransport(base)}).Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		ar.Finish()
+		recs := flush(t, rec, sink)
+		if len(recs) != 1 || len(recs[0].Calls) != 1 {
+			t.Fatalf("%s: %d records; want 1 of 1 call", name, len(recs))
+		}
+		for _, a := range recs[0].Calls[0].Attrs {
+			if a.Key == "appstats.http.connection.reused" {
+				t.Errorf("%s: a call given no connection has %s=%q", name, a.Key, a.Value)
+			}
+		}
+	}
+}
