@@ -193,7 +193,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		n := len(s.recs)
 		i := n // records come about in order of their IDs: the newest goes last
-		older := n > 0 && bytes.Compare(s.recs[n-1].id[:], r.ID[:]) >= 0
+		older := n > 0 && !idLess(&s.recs[n-1].id, &r.ID)
 		if r.ExecTrace != nil {
 			r = s.keepTrace(r)
 		} else if older && len(s.traces) > 0 {
@@ -204,7 +204,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if older {
 			i, _ = s.find(r.ID)
 		}
-		tab, without := s.stackIDsOf(r)
+		tab, without := uint32(0), true
+		if len(r.Calls) > 0 { // a record without calls has no stacks: not called (~18 instructions)
+			tab, without = s.stackIDsOf(r)
+		}
 		// The record is encoded into the free part of the slab being
 		// filled when it has room for any record a slab is shared by,
 		// rather than into scratch and copied there (see slabs.tail).
@@ -288,6 +291,18 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	}
 	s.trimTraces()
 	return nil
+}
+
+// idLess reports whether a sorts before b, as bytes.Compare(a[:], b[:])
+// < 0 does: by its two halves, big-endian, without the call of the
+// runtime's general comparison (~30 instructions a record written, see
+// "thirty-first round" in docs/BENCHMARKS.md).
+func idLess(a, b *recording.ID) bool {
+	ah, bh := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if ah != bh {
+		return ah < bh
+	}
+	return binary.BigEndian.Uint64(a[8:]) < binary.BigEndian.Uint64(b[8:])
 }
 
 // stackIDsOf puts in s.ids the numbers of r's calls' stacks in the
