@@ -137,15 +137,17 @@ func TestFlightRecorderRouteP99(t *testing.T) {
 	rec, sink := newFlightRecorder(t, recording.FlightRecording{RouteP99: true, MinRequests: 100, PerMinute: 10},
 		recording.WithQueueSize(4096))
 	// Until the route has had 100 requests, none is slow. The requests
-	// take about a second (set in the past: the scheduler's delays on a
-	// busy machine are small beside it).
-	finishTook(rec, "GET /users/{id}", 50*time.Second)
-	for i := range 199 { // 1 s to 1.009 s
-		finishTook(rec, "GET /users/{id}", time.Second+time.Duration(i%10)*time.Millisecond)
+	// take about ten seconds (set in the past: the scheduler's delays on a
+	// busy machine, tens of milliseconds, are far inside the p99's bucket;
+	// with requests of a second, a delay of 40 ms once made one of them
+	// slower than the p99 of 1.038 s).
+	finishTook(rec, "GET /users/{id}", 500*time.Second)
+	for i := range 199 { // 10 s to 10.09 s
+		finishTook(rec, "GET /users/{id}", 10*time.Second+time.Duration(i%10)*10*time.Millisecond)
 	}
-	finishTook(rec, "GET /users/{id}", 10*time.Second)       // far over the p99 of ~1 s
-	finishTook(rec, "GET /users/{id}", 500*time.Millisecond) // under it
-	finishTook(rec, "GET /new", 10*time.Second)              // a route with no history
+	finishTook(rec, "GET /users/{id}", 100*time.Second) // far over the p99 of ~10 s
+	finishTook(rec, "GET /users/{id}", 5*time.Second)   // under it
+	finishTook(rec, "GET /new", 100*time.Second)        // a route with no history
 	recs := waitRecords(t, sink, 203)
 	for i, r := range recs {
 		traced := r.ExecTrace != nil
