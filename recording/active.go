@@ -75,19 +75,23 @@ type callCtx struct {
 }
 
 // pastRecord returns the context a callCtx made over ctx forwards to: the
-// context under ctx when ctx is a [NewContext] node (a recordCtx), and ctx
-// otherwise. A recordCtx answers two keys, ctxKey and scopeKey, which a
-// callCtx answers itself, and forwards every other key, Deadline, Done and
-// Err to the context under it: a callCtx over it and one over the context
-// under it answer every question alike, and the second spares each
-// question that passes a call's context (net/http asks the context of every
-// outgoing request for its nearest cancel context, twice for Done, and for
-// its own keys) a dynamic call. Code that walks recording's nodes by type
-// ([lookUpClientTrace]) must not count on finding the record's node under a
-// callCtx.
+// context under ctx when ctx is a [NewContext] node (a recordCtx) that
+// need not be kept, and ctx otherwise. A recordCtx answers two keys, ctxKey
+// and scopeKey, which a callCtx answers itself, and forwards every other
+// key, Deadline, Done and Err to the context under it: a callCtx over it
+// and one over the context under it answer every question alike, and the
+// second spares each question that passes a call's context (net/http asks
+// the context of every outgoing request for its nearest cancel context,
+// twice for Done, and for its own keys) a dynamic call. The record's own
+// node is kept until its answer to [HasClientTrace] is kept on the record,
+// so that a call's node asked first still finds the node whose answer
+// [lookUpClientTrace] keeps; a call's node made after that gives the kept
+// answer through [keptUnder].
 func pastRecord(ctx context.Context) context.Context {
 	if r, ok := ctx.(*recordCtx); ok && r != nil && r.Context != nil {
-		return r.Context
+		if a := r.a; a == nil || r != &a.ctx || a.traceOnCtx.Load() != traceUnknown {
+			return r.Context
+		}
 	}
 	return ctx
 }

@@ -40,15 +40,19 @@ func HasClientTrace(ctx context.Context) bool {
 	return lookUpClientTrace(ctx)
 }
 
-// KnownClientTrace returns [HasClientTrace](ctx) as found, and true as
-// known, when ctx is the record's own context (the one [NewContext],
-// [Recorder.StartRecord] or [StartRecordFrom] returned) and its answer
-// is kept on the record already (a HasClientTrace of it, or of a context
-// recording made inside it, looked it up); otherwise false and false. It
-// looks nothing up, and is small enough for the compiler to inline, which
-// HasClientTrace is not (its look-up is a call): a wrapper that asks on
-// every call (as middleware/httpstats' transport does) asks it first, and
-// HasClientTrace only when known is false.
+// KnownClientTrace reports whether [HasClientTrace](ctx)'s answer is known
+// without a look-up (known), and if so what it is (found). When known is
+// false, found means nothing: ask HasClientTrace.
+//
+// The answer is known when ctx is the record's own context (the one
+// [NewContext], [Recorder.StartRecord] or [StartRecordFrom] returned) and
+// the answer is kept on the record already: a HasClientTrace of it, or of
+// a context recording made inside it ([ContextWithCall], [ContextWithParent],
+// [Do]'s, a [CallContext]), looked it up. KnownClientTrace looks nothing up
+// and is small enough for the compiler to inline, which HasClientTrace is
+// not (its look-up is a call): a wrapper that asks on every call (as
+// middleware/httpstats' transport does) asks it first, and HasClientTrace
+// only when known is false.
 func KnownClientTrace(ctx context.Context) (found, known bool) {
 	if c, ok := ctx.(*recordCtx); ok && c.a != nil && c == &c.a.ctx {
 		v := c.a.traceOnCtx.Load()

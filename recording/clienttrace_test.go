@@ -141,6 +141,34 @@ func TestHasClientTraceLooksUpOnceARecord(t *testing.T) {
 	}
 }
 
+// TestHasClientTraceLooksUpOnceThroughCallNodes checks that HasClientTrace
+// looks a record's own context up once when it is asked first, and every
+// time after, through calls' nodes made over the record's context (as a
+// wrapper that records a call and sends its request with the call's
+// context does).
+func TestHasClientTraceLooksUpOnceThroughCallNodes(t *testing.T) {
+	rec := recording.New(recording.WithSinks())
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	var n atomic.Int32
+	rctx, ar := rec.StartRecord(countingCtx{context.Background(), &n}, recording.RequestInfo{Method: "GET", Path: "/"})
+	defer ar.Finish()
+	c := ar.StartCall("svc", "call")
+	defer c.End(nil)
+	for i := range 4 {
+		var cc recording.CallContext
+		ctx := recording.ContextWithCall(rctx, c)
+		if i%2 == 1 {
+			ctx = cc.Init(rctx, c)
+		}
+		if recording.HasClientTrace(ctx) {
+			t.Fatal("HasClientTrace found a trace in a context without one")
+		}
+	}
+	if got := n.Load(); got != 1 {
+		t.Errorf("the record's context was looked up %d times in four questions through calls' nodes, want once", got)
+	}
+}
+
 // TestKnownClientTraceAsHasClientTrace checks that KnownClientTrace knows
 // nothing of a record's own context before HasClientTrace looked it up
 // (directly or through a call's context over it), and afterwards answers
@@ -157,7 +185,7 @@ func TestKnownClientTraceAsHasClientTrace(t *testing.T) {
 		{"no trace", context.Background(), false},
 		{"a trace", httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{}), true},
 	} {
-		for _, via := range []string{"the record's context", "ContextWithParent"} {
+		for _, via := range []string{"the record's context", "ContextWithParent", "ContextWithCall", "CallContext"} {
 			rctx, ar := rec.StartRecord(tc.base, recording.RequestInfo{Method: "GET", Path: "/"})
 			c := ar.StartCall("svc", "call")
 			others := []context.Context{recording.ContextWithCall(rctx, c), recording.ContextWithParent(rctx, c), context.WithValue(rctx, key{}, 1), recording.NewContext(rctx, ar), tc.base}
@@ -165,8 +193,14 @@ func TestKnownClientTraceAsHasClientTrace(t *testing.T) {
 				t.Errorf("%s, %s: before any question: KnownClientTrace = %v, %v, want false, false", tc.name, via, found, known)
 			}
 			ask := rctx
-			if via == "ContextWithParent" {
+			var cc recording.CallContext
+			switch via {
+			case "ContextWithParent":
 				ask = recording.ContextWithParent(rctx, c)
+			case "ContextWithCall":
+				ask = recording.ContextWithCall(rctx, c)
+			case "CallContext":
+				ask = cc.Init(rctx, c)
 			}
 			if got := recording.HasClientTrace(ask); got != tc.trace {
 				t.Fatalf("%s, %s: HasClientTrace = %v, want %v", tc.name, via, got, tc.trace)
