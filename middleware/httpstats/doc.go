@@ -95,9 +95,9 @@
 // before it wrote a response (recorded as a 500, though none was sent).
 // [NewTransport]'s calls have http.request.method, server.address,
 // server.port, url.full, http.response.status_code,
-// appstats.http.connection.reused (for a call given a connection: one whose
-// proxy or dial failed, or whose base RoundTripper reports no connection
-// through httptrace's GotConn, has none), and error.type for a request
+// appstats.http.connection.reused (only for a call given a connection, as
+// httptrace's GotConn reports; a call whose proxy or dial failed, or whose
+// base RoundTripper reports no GotConn, has none), and error.type for a request
 // that failed. A call whose base RoundTripper panics ends with the error
 // "panicked" (error.type "panic"), and the panic goes on unchanged.
 //

@@ -243,13 +243,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The status, and whether the connection was one already open (its
 	// GotConn came before the response), in one update: the call's end
 	// sets only its phases then (see phases.endLocked).
-	reused, gotConn := st.pt.takeReused()
+	reused, given := st.pt.takeReused()
 	status := [2]recording.Attr{
 		{Key: convention.KeyHTTPResponseStatusCode, Value: statusCodeText(resp.StatusCode)},
 		{Key: convention.KeyHTTPConnectionReused, Value: strconv.FormatBool(reused)},
 	}
 	n := len(status)
-	if !gotConn {
+	if !given {
 		n-- // a base transport that reports no connection: no reuse to say
 	}
 	c.Update(&recording.CallUpdate{Attrs: status[:n]})
