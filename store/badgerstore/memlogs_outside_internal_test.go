@@ -139,6 +139,25 @@ func TestOpenWarnsMoreMemtableLogsThanOptions(t *testing.T) {
 	if h.n != 1 || !strings.Contains(strings.Join(h.attrs, " "), "logs=6") {
 		t.Errorf("logged %d warnings %v; want one naming logs=6", h.n, h.attrs)
 	}
+	err = s.db.View(func(txn *badger.Txn) error {
+		for i := range 100 {
+			item, err := txn.Get(memKey(i))
+			if err != nil {
+				return fmt.Errorf("key %d: %w", i, err)
+			}
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return fmt.Errorf("key %d: %w", i, err)
+			}
+			if !bytes.Equal(v, bytes.Repeat([]byte{'v'}, 200)) {
+				return fmt.Errorf("key %d: %q", i, v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("reading the entries back: %v", err)
+	}
 }
 
 // TestOpenLeavesLiveEmptyLog (guard): while a store is open for writing,

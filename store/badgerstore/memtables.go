@@ -169,6 +169,6 @@ func tooManyLogs(logs []string, memTableSize int64) error {
 		return nil
 	}
 	return fmt.Errorf("%d memtable logs (%s to %s), more than Badger leaves (NumMemtables+2, at most %d): replaying them would take %d MiB of heap at once. "+
-		"If they are copies or were not written by this store, remove them; to keep their entries, move all but the newest %d out, open and close the store, then move the others back and open it again",
-		len(logs), logs[0], logs[len(logs)-1], maxMemLogs, int64(len(logs))*memtableArena(memTableSize)>>20, maxMemLogs)
+		"If they are copies or were not written by this store, remove them; to keep their entries, move all but the newest %d out, open and close the store (which flushes them), then move the others back at most %d at a time, oldest last, opening and closing the store after each",
+		len(logs), logs[0], logs[len(logs)-1], maxMemLogs, int64(len(logs))*memtableArena(memTableSize)>>20, maxMemLogs, maxMemLogs)
 }

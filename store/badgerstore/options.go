@@ -183,8 +183,8 @@ type Options struct {
 	ValueLogFileSize int64
 	// ValueThreshold: values at least this large go to the value log,
 	// smaller ones stay in the LSM tree. Default 1 KiB, so summaries stay in
-	// the tree and full records go to the log. At least 21 (a smaller one is
-	// taken as 21, with a warning: below it, Badger's transaction markers,
+	// the tree and full records go to the log. At least 21 (a smaller positive
+	// one is taken as 21, with a warning: below it, Badger's transaction markers,
 	// up to 20 bytes, would go to the value log too, and its recovery after
 	// a crash drops every transaction since the last memtable flush when
 	// one has). At most 15% of MemTableSize

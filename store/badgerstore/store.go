@@ -184,7 +184,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 		}
 		o.Logger.Warn("badgerstore: more memtable logs than Badger leaves with these options (NumMemtables+2), each replayed into a memtable at Open",
-			"logs", len(logs), "option", "NumMemtables", "given", o.NumMemtables, "heap", int64(len(logs))*memtableArena(o.MemTableSize))
+			"logs", len(logs), "option", "NumMemtables", "given", o.NumMemtables, "heap_mib", int64(len(logs))*memtableArena(o.MemTableSize)>>20)
 	}
 	s := &Store{dir: dir, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), retainNow: make(chan struct{}, 1),
 		stop: make(chan struct{}), pending: make(map[int64][]pendingDelta),
