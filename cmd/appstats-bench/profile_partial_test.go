@@ -118,13 +118,14 @@ func TestProfileFailedPartwayRemoved(t *testing.T) {
 	}
 }
 
-// TestProfileKeepsWhatWasThere: a profile's path that held something
-// before the run (a file of the user's, a link to one) is written through,
-// as os.Create does, but never removed when the profile fails, whether it
-// could not start (another CPU profile running) or its writes failed: the
-// file, the link and the link's target are all still there. Before, a
-// round profile that could not start removed whatever was at its path.
-func TestProfileKeepsWhatWasThere(t *testing.T) {
+// TestProfileNeverRemovesWhatWasThere: a profile's path that held
+// something before the run (a file of the user's, a link to one) is
+// emptied and written through, as os.Create does (and as the run always
+// did), but never removed when the profile fails, whether it could not
+// start (another CPU profile running) or its writes failed: the file, the
+// link and the link's target are all still there. Before, a round profile
+// that could not start removed whatever was at its path.
+func TestProfileNeverRemovesWhatWasThere(t *testing.T) {
 	for _, kind := range []string{"file", "link"} {
 		t.Run(kind, func(t *testing.T) {
 			dir := t.TempDir()

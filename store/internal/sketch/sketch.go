@@ -132,7 +132,10 @@ func (s *Sketch) addIndex(i int, n uint64) {
 // see codec.Rollup.Reserve), copies the counts a logarithmic number of
 // times rather than once each. The buckets below i are zero, as a
 // reserved span's are (see [Sketch.Reserve]): never encoded, never a
-// quantile, and cut by [Sketch.Trim].
+// quantile, and cut by [Sketch.Trim]. Until trimmed, a sketch grown
+// downward may carry up to as many zero buckets again below its counts,
+// and a Merge of it (which covers the source's whole counts) carries them
+// too: bytes and copying, never a different answer.
 func (s *Sketch) grow(i int) {
 	if n := len(s.counts); n > 0 && i < s.offset {
 		s.cover(max(0, min(i, s.offset-n)), i)
