@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -245,4 +247,29 @@ func TestSnapshotCopiesLinkedLogs(t *testing.T) {
 	if err != nil {
 		t.Errorf("the copy of a store whose memtable log is a link (%d logs, %d copied): %v", len(mems), len(got), err)
 	}
+}
+
+// countHandler counts the log records whose message contains msg.
+type countHandler struct {
+	msg   string
+	mu    sync.Mutex
+	n     int
+	attrs []string
+}
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countHandler) WithGroup(string) slog.Handler            { return h }
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	if !strings.Contains(r.Message, h.msg) {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n++
+	r.Attrs(func(a slog.Attr) bool {
+		h.attrs = append(h.attrs, a.String())
+		return true
+	})
+	return nil
 }

@@ -1,14 +1,14 @@
+//go:build unix
+
 package badgerstore
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -129,31 +129,6 @@ func TestOpenKeepsOddMemFiles(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-}
-
-// countHandler counts the log records whose message contains msg.
-type countHandler struct {
-	msg   string
-	mu    sync.Mutex
-	n     int
-	attrs []string
-}
-
-func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *countHandler) WithGroup(string) slog.Handler            { return h }
-func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
-	if !strings.Contains(r.Message, h.msg) {
-		return nil
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.n++
-	r.Attrs(func(a slog.Attr) bool {
-		h.attrs = append(h.attrs, a.String())
-		return true
-	})
-	return nil
 }
 
 // TestOpenLogsLargerMemtablesOnce: a directory with several memtable logs
