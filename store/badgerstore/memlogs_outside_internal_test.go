@@ -212,15 +212,7 @@ func TestSnapshotCopiesLinkedLogs(t *testing.T) {
 		t.Skip("skipped in -short mode: it writes 5 MB")
 	}
 	snap, mems := snapshotWith8MiBLogs(t, 25000)
-	for i, m := range mems {
-		moved := filepath.Join(t.TempDir(), fmt.Sprintf("log%d", i))
-		if err := os.Rename(m, moved); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(moved, m); err != nil {
-			t.Skipf("no symbolic links here: %v", err)
-		}
-	}
+	linkLogsElsewhere(t, mems)
 	copied := filepath.Join(t.TempDir(), "copy")
 	if err := Snapshot(snap, copied); err != nil {
 		t.Fatal(err)
@@ -272,4 +264,20 @@ func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
 		return true
 	})
 	return nil
+}
+
+// linkLogsElsewhere moves each of the logs mems out of their directory and
+// leaves a symbolic link to it in its place; it skips the test where links
+// cannot be made.
+func linkLogsElsewhere(t *testing.T, mems []string) {
+	t.Helper()
+	for i, m := range mems {
+		moved := filepath.Join(t.TempDir(), fmt.Sprintf("log%d", i))
+		if err := os.Rename(m, moved); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(moved, m); err != nil {
+			t.Skipf("no symbolic links here: %v", err)
+		}
+	}
 }

@@ -78,15 +78,7 @@ func TestOpenFitsLinkedMemtableLog(t *testing.T) {
 		t.Skip("skipped in -short mode: it writes 5 MB and runs a child process")
 	}
 	snap, mems := snapshotWith8MiBLogs(t, n)
-	for i, m := range mems {
-		moved := filepath.Join(t.TempDir(), fmt.Sprintf("log%d", i))
-		if err := os.Rename(m, moved); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(moved, m); err != nil {
-			t.Skipf("no symbolic links here: %v", err)
-		}
-	}
+	linkLogsElsewhere(t, mems)
 	reopenInChild(t, "TestOpenFitsLinkedMemtableLog", snap)
 }
 
