@@ -109,18 +109,29 @@ func TestHasClientTraceAsContextClientTrace(t *testing.T) {
 	}
 }
 
+// countedRecord starts a record over a countingCtx and a call in it, both
+// ended when t ends, and returns the record's context, the call and the
+// count of look-ups that reach the context under the record.
+func countedRecord(t *testing.T) (context.Context, *recording.ActiveCall, *atomic.Int32) {
+	t.Helper()
+	rec := recording.New(recording.WithSinks())
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	n := new(atomic.Int32)
+	rctx, ar := rec.StartRecord(countingCtx{context.Background(), n}, recording.RequestInfo{Method: "GET", Path: "/"})
+	c := ar.StartCall("svc", "call")
+	t.Cleanup(func() {
+		c.End(nil)
+		ar.Finish()
+	})
+	return rctx, c, n
+}
+
 // TestHasClientTraceLooksUpOnceARecord checks that HasClientTrace looks
 // a record's own context up once, whatever number of times it is asked,
 // through the record's context and recording's nodes inside it; a
 // context of the caller's own on top is looked up each time.
 func TestHasClientTraceLooksUpOnceARecord(t *testing.T) {
-	rec := recording.New(recording.WithSinks())
-	t.Cleanup(func() { rec.Close(context.Background()) })
-	var n atomic.Int32
-	rctx, ar := rec.StartRecord(countingCtx{context.Background(), &n}, recording.RequestInfo{Method: "GET", Path: "/"})
-	defer ar.Finish()
-	c := ar.StartCall("svc", "call")
-	defer c.End(nil)
+	rctx, c, n := countedRecord(t)
 	var cc recording.CallContext
 	for _, ctx := range []context.Context{rctx, recording.ContextWithCall(rctx, c), recording.ContextWithParent(rctx, c), cc.Init(rctx, c), rctx} {
 		if recording.HasClientTrace(ctx) {
@@ -147,13 +158,7 @@ func TestHasClientTraceLooksUpOnceARecord(t *testing.T) {
 // wrapper that records a call and sends its request with the call's
 // context does).
 func TestHasClientTraceLooksUpOnceThroughCallNodes(t *testing.T) {
-	rec := recording.New(recording.WithSinks())
-	t.Cleanup(func() { rec.Close(context.Background()) })
-	var n atomic.Int32
-	rctx, ar := rec.StartRecord(countingCtx{context.Background(), &n}, recording.RequestInfo{Method: "GET", Path: "/"})
-	defer ar.Finish()
-	c := ar.StartCall("svc", "call")
-	defer c.End(nil)
+	rctx, c, n := countedRecord(t)
 	for i := range 4 {
 		var cc recording.CallContext
 		ctx := recording.ContextWithCall(rctx, c)
