@@ -5,11 +5,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/goappstats/appstats/internal/cputime"
 )
 
 // BenchmarkBroadcast measures one broadcast to n connected clients, until
@@ -56,14 +57,21 @@ func benchBroadcast(b *testing.B, n int) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/client")
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/float64(n), "cpu-ns/client")
+	reportCPU(b, cpu0, float64(b.N)*float64(n), "cpu-ns/client")
 }
 
 // cpuTime is the CPU time the process has used, user and system.
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := cputime.Process()
+	return d
+}
+
+// reportCPU reports the CPU time used since cpu0 (a cpuTime), divided by
+// per, as the metric unit, where the system reports CPU time at all.
+func reportCPU(b *testing.B, cpu0 time.Duration, per float64, unit string) {
+	if _, ok := cputime.Process(); ok {
+		b.ReportMetric(float64(cpuTime()-cpu0)/per, unit)
+	}
 }
 
 // BenchmarkTyping measures a round of typing notices with every one of n
@@ -117,6 +125,6 @@ func benchTyping(b *testing.B, n int) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(got.Load())/float64(b.N), "writes/round")
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/round")
+	reportCPU(b, cpu0, float64(b.N), "cpu-ns/round")
 	b.ReportMetric(float64(dropped), "clients-dropped")
 }
