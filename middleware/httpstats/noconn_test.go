@@ -27,32 +27,6 @@ func TestNoConnectionNoReuseAttr(t *testing.T) {
 	ok := func(req *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: 200, Status: "200 OK", ProtoMajor: 1, Body: io.NopCloser(strings.NewReader("ok")), Request: req}, nil
 	}
-	for name, base := range map[string]http.RoundTripper{
-		"proxy error": &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return nil, errors.New("no proxy") }},
-		"dial error": &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
-			return nil, errors.New("no dial")
-		}},
-		"no hooks": roundTripFunc(ok),
-	} {
-		rec, sink := newRecorder(t, recording.WithMaxStack(0))
-		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-		req, _ := http.NewRequestWithContext(ctx, "GET", "http://example.test/x", nil)
-		if resp, err := (&http.Client{Transport: httpstats.NewTransport(base)}).Do(req); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		ar.Finish()
-		recs := flush(t, rec, sink)
-		if len(recs) != 1 || len(recs[0].Calls) != 1 {
-			t.Fatalf("%s: %d records; want 1 of 1 call", name, len(recs))
-		}
-		for _, a := range recs[0].Calls[0].Attrs {
-			if a.Key == "appstats.http.connection.reused" {
-				t.Errorf("%s: a call given no connection has %s=%q", name, a.Key, a.Value)
-			}
-		}
-	}
-
 	// Given a connection: a server that closes it unanswered (the call
 	// fails after GotConn), and one that answers twice on one connection.
 	closing, err := net.Listen("tcp", "127.0.0.1:0")
@@ -71,17 +45,25 @@ func TestNoConnectionNoReuseAttr(t *testing.T) {
 	}()
 	answering := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	t.Cleanup(answering.Close)
+	const none = "(none)"
+	nowhere := []string{"http://example.test/x"}
 	for _, tc := range []struct {
 		name string
+		base http.RoundTripper
 		urls []string
-		want []string
+		want []string // each call's attribute, none when it has none
 	}{
-		{"closed unanswered", []string{"http://" + closing.Addr().String() + "/x"}, []string{"false"}},
-		{"answered twice", []string{answering.URL + "/a", answering.URL + "/b"}, []string{"false", "true"}},
+		{"proxy error", &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return nil, errors.New("no proxy") }}, nowhere, []string{none}},
+		{"dial error", &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("no dial")
+		}}, nowhere, []string{none}},
+		{"no hooks", roundTripFunc(ok), nowhere, []string{none}},
+		{"closed unanswered", &http.Transport{}, []string{"http://" + closing.Addr().String() + "/x"}, []string{"false"}},
+		{"answered twice", &http.Transport{}, []string{answering.URL + "/a", answering.URL + "/b"}, []string{"false", "true"}},
 	} {
 		rec, sink := newRecorder(t, recording.WithMaxStack(0))
 		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-		client := &http.Client{Transport: httpstats.NewTransport(&http.Transport{})}
+		client := &http.Client{Transport: httpstats.NewTransport(tc.base)}
 		for _, u := range tc.urls {
 			req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
 			if resp, err := client.Do(req); err == nil {
@@ -96,7 +78,7 @@ func TestNoConnectionNoReuseAttr(t *testing.T) {
 			t.Fatalf("%s: %d records; want 1 of %d calls", tc.name, len(recs), len(tc.urls))
 		}
 		for i, c := range recs[0].Calls {
-			got := "(none)"
+			got := none
 			for _, a := range c.Attrs {
 				if a.Key == "appstats.http.connection.reused" {
 					got = a.Value
