@@ -193,31 +193,22 @@ func main() {
 func runMain(opts options) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if opts.CPUProfile != "" {
-		p, perr := createProfile("-cpuprofile", opts.CPUProfile)
-		if perr != nil {
-			return perr
+	for _, w := range []struct {
+		flag, path string
+		start      func(io.Writer) error
+		stop       func()
+	}{
+		{"-cpuprofile", opts.CPUProfile, pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{"-trace", opts.Trace, trace.Start, trace.Stop},
+	} {
+		if w.path == "" {
+			continue
 		}
-		if err := pprof.StartCPUProfile(&p.errWriter); err != nil {
-			return p.close(err)
+		stopWriting, werr := startWriting(w.flag, w.path, w.start, w.stop)
+		if werr != nil {
+			return werr
 		}
-		defer func() {
-			pprof.StopCPUProfile()
-			err = errors.Join(err, p.close(nil))
-		}()
-	}
-	if opts.Trace != "" {
-		p, perr := createProfile("-trace", opts.Trace)
-		if perr != nil {
-			return perr
-		}
-		if err := trace.Start(&p.errWriter); err != nil {
-			return p.close(err)
-		}
-		defer func() {
-			trace.Stop()
-			err = errors.Join(err, p.close(nil))
-		}()
+		defer func() { err = errors.Join(err, stopWriting()) }()
 	}
 	_, err = run(ctx, opts, os.Stdout)
 	return err

@@ -471,15 +471,25 @@ func readHeapScan() *heapScan {
 // and reports the profile's write errors (which runtime/pprof drops: see
 // errWriter). Both errors name the flag and the file.
 func startProfile(path string) (stop func() error, err error) {
-	p, err := createProfile("-roundprofiles", path)
+	return startWriting("-roundprofiles", path, pprof.StartCPUProfile, pprof.StopCPUProfile)
+}
+
+// startWriting creates the file of the profile flag asks for at path
+// (createProfile), starts writing it with start, and returns the function
+// that stops it (stop: the writer is done when it returns) and closes the
+// file, reporting the write errors start's writer dropped. A profile that
+// cannot start is closed at once (profileFile.close); both errors name
+// the flag and the file.
+func startWriting(flag, path string, start func(io.Writer) error, stop func()) (func() error, error) {
+	p, err := createProfile(flag, path)
 	if err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(&p.errWriter); err != nil {
+	if err := start(&p.errWriter); err != nil {
 		return nil, p.close(err)
 	}
 	return func() error {
-		pprof.StopCPUProfile() // its writer is done when it returns
+		stop()
 		return p.close(nil)
 	}, nil
 }
