@@ -159,9 +159,48 @@ func (c *doCtx) Value(key any) any {
 
 func (c *doCtx) String() string { return "recording.ContextWithParent" }
 
+// A Scope is what a context says of recording, found in one walk up it by
+// [ScopeOf]: the record it carries and its innermost call mark. A wrapper
+// that would ask [FromContext], [CallFromContext] and [ParentFromContext]
+// of one context (middleware/httpstats' transport does, for each call)
+// asks ScopeOf once and the Scope's methods instead, with the same
+// context: their answers are those of the three functions, which are
+// ScopeOf and these methods. The zero Scope is that of a context with no
+// record.
+type Scope struct {
+	a    *ActiveRecord
+	mark *ActiveCall
+	own  bool
+}
+
+// ScopeOf returns what ctx says of recording, in one walk up it.
+func ScopeOf(ctx context.Context) Scope {
+	a, mark, own := scopeOf(ctx)
+	return Scope{a: a, mark: mark, own: own}
+}
+
+// Record returns the record of the context s was found in, as
+// [FromContext] does.
+func (s Scope) Record() *ActiveRecord { return s.a }
+
+// Call returns what [CallFromContext](ctx) returns, for the context ctx
+// that s was found in.
+func (s Scope) Call(ctx context.Context) *ActiveCall {
+	if s.own {
+		return s.mark
+	}
+	return s.a.callIn(ctx, s.mark)
+}
+
+// Parent returns what [ParentFromContext](ctx) returns, for the context
+// ctx that s was found in.
+func (s Scope) Parent(ctx context.Context) *ActiveCall { return s.a.parentIn(ctx, s.mark) }
+
 // scopeOf returns the record ctx carries and the call its innermost call
 // mark names (nil when the innermost scope is the request itself), and
 // whether that mark is a [ContextWithCall] one: one walk up the context.
+// A context with no record node answers nil, as does a record node of
+// NewContext(ctx, nil), for ctxKey too: FromContext(ctx) is scopeOf's a.
 func scopeOf(ctx context.Context) (a *ActiveRecord, mark *ActiveCall, own bool) {
 	if ctx == nil {
 		return nil, nil, false
@@ -230,6 +269,13 @@ func CallFromContext(ctx context.Context) *ActiveCall {
 	if own {
 		return mark
 	}
+	return a.callIn(ctx, mark)
+}
+
+// callIn returns the call that a CallFinder of a finds in ctx, whose
+// innermost call mark is mark (not a ContextWithCall one), inside mark,
+// or nil.
+func (a *ActiveRecord) callIn(ctx context.Context, mark *ActiveCall) *ActiveCall {
 	if a == nil {
 		return nil
 	}

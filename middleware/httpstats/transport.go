@@ -139,16 +139,20 @@ func (t *transport) entry(ctx context.Context, st *callState) *headerEntry {
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	a := recording.FromContext(req.Context())
+	// What the request's context says of recording, asked once: the
+	// record, the call it is inside and the new call's parent.
+	reqCtx := req.Context()
+	scope := recording.ScopeOf(reqCtx)
+	a := scope.Record()
 	if a == nil || req.URL == nil { // no URL: base's error, unrecorded
-		if tc, p, ok := recording.Passthrough(req.Context()); ok {
+		if tc, p, ok := recording.Passthrough(reqCtx); ok {
 			// A request that is not recorded: its caller's trace context
 			// (and baggage) pass through unchanged.
 			return t.base.RoundTrip(withTrace(req, tc, p))
 		}
 		return t.base.RoundTrip(req)
 	}
-	if outer := recording.CallFromContext(req.Context()); outer != nil && outer.Record() == a {
+	if outer := scope.Call(reqCtx); outer != nil && outer.Record() == a {
 		// The request is a call recorded already, by instrumentation around
 		// this transport (otelhttp's span, bridged by otelexport; another
 		// recording transport): one request is one call. Its trace context
@@ -157,7 +161,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rec := a.Recorder()
 	name, hc := t.calls.Get(req.Method, req.URL, rec.Redaction())
-	c := a.StartChild(recording.ParentFromContext(req.Context()), convention.ServiceHTTP, name)
+	c := a.StartChild(scope.Parent(reqCtx), convention.ServiceHTTP, name)
 	if c == nil { // over MaxCalls, or after the request ended
 		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(rec)))
 	}
@@ -180,7 +184,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	traceHooks.set(&st.hooks, &st.ctx.trace, pt)
 	// The call rides on the context, so OTel instrumentation under this
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
-	ctx := withCallTrace(&st.ctx, req.Context(), c)
+	ctx := withCallTrace(&st.ctx, reqCtx, c)
 	out := &st.out.req
 	traceInto(&st.out, req, ctx, c.TraceContext(), rec.Propagator(), t.entry(ctx, st))
 	if count {
