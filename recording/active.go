@@ -164,9 +164,9 @@ func (c *doCtx) String() string { return "recording.ContextWithParent" }
 // that would ask [FromContext], [CallFromContext] and [ParentFromContext]
 // of one context (middleware/httpstats' transport does, for each call)
 // asks ScopeOf once and the Scope's methods instead, with the same
-// context: their answers are those of the three functions, which are
-// ScopeOf and these methods. The zero Scope is that of a context with no
-// record.
+// context: their answers are those of the three functions, which make
+// the same walk and the same tests. The zero Scope is that of a context
+// with no record.
 type Scope struct {
 	a    *ActiveRecord
 	mark *ActiveCall
