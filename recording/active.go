@@ -382,9 +382,8 @@ type ActiveRecord struct {
 	chunks [][]ActiveCall
 	// inline holds the first chunks' slice headers: two, which keeps an
 	// ActiveRecord with a wrapper's state (middleware/httpstats') within
-	// 512 bytes, the largest size class whose objects carry no malloc
-	// header (TestActiveRecordSizeClass); four took it to the 576-byte
-	// class. A record needs a third chunk only past three times the calls
+	// the 384-byte size class (its TestRequestStateSizeClass); four would
+	// take it to 448. A record needs a third chunk only past three times the calls
 	// its first holds (twelve when it starts at four), and then allocates
 	// its list of chunks (append's), beside chunks that take far more.
 	inline  [2][]ActiveCall
