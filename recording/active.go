@@ -428,9 +428,8 @@ type ActiveRecord struct {
 	chunks [][]ActiveCall
 	// inline holds the first chunks' slice headers: two, which keeps an
 	// ActiveRecord with a wrapper's state (middleware/httpstats') within
-	// 512 bytes, the largest size class whose objects carry no malloc
-	// header (TestActiveRecordSizeClass); four took it to the 576-byte
-	// class. A record needs a third chunk only past three times the calls
+	// the 384-byte size class (its TestRequestStateSizeClass); four would
+	// take it to 448. A record needs a third chunk only past three times the calls
 	// its first holds (twelve when it starts at four), and then allocates
 	// its list of chunks (append's), beside chunks that take far more.
 	inline  [2][]ActiveCall
@@ -438,7 +437,6 @@ type ActiveRecord struct {
 	spans   uint32    // span IDs made for calls (see callSpanLocked)
 	lastPCs []uintptr // the raw stack of the last call started that has one, which the next one may share
 	live    int       // calls kept: started, not discarded
-	attrs   [4]Attr   // room for the record's first attributes (see AddAttrs)
 	dropped int
 	ended   bool
 	// Rooms for calls' attributes and phases ([ActiveCall.Reserve]) are
@@ -543,22 +541,23 @@ func (a *ActiveRecord) AddAttrs(attrs ...Attr) {
 	if a == nil || len(attrs) == 0 {
 		return
 	}
-	if a.r.Attrs == nil && len(attrs) <= len(a.attrs) {
+	r := a.r
+	if r.Attrs == nil && len(attrs) <= len(spare{}.attrs) {
 		// The first ones, into the record's room for them, one by one:
 		// append's copy of attributes, which hold pointers, goes
 		// through typedslicecopy and its bulk write barrier (~60
 		// instructions for four), where a store is one check.
-		dst := a.attrs[:len(attrs)]
+		dst := r.spare.attrs[:len(attrs)]
 		for i := range dst {
 			dst[i] = attrs[i]
 		}
-		a.r.Attrs = dst
+		r.Attrs = dst
 		return
 	}
-	if a.r.Attrs == nil {
-		a.r.Attrs = a.attrs[:0]
+	if r.Attrs == nil {
+		r.Attrs = r.spare.attrs[:0]
 	}
-	a.r.Attrs = append(a.r.Attrs, attrs...)
+	r.Attrs = append(r.Attrs, attrs...)
 }
 
 // AddAttr appends one attribute to the record's [Record.Attrs], as
@@ -572,11 +571,12 @@ func (a *ActiveRecord) AddAttr(key, value string) {
 	if a == nil {
 		return
 	}
-	attrs := a.r.Attrs
+	r := a.r
+	attrs := r.Attrs
 	if attrs == nil {
-		attrs = a.attrs[:0]
+		attrs = r.spare.attrs[:0]
 	}
-	a.r.Attrs = append(attrs, Attr{Key: key, Value: value})
+	r.Attrs = append(attrs, Attr{Key: key, Value: value})
 }
 
 // AttrRoom returns the record's [Record.Attrs] to append to: the
@@ -595,10 +595,11 @@ func (a *ActiveRecord) AttrRoom() []Attr {
 	if a == nil {
 		return nil
 	}
-	if attrs := a.r.Attrs; attrs != nil {
+	r := a.r
+	if attrs := r.Attrs; attrs != nil {
 		return attrs
 	}
-	return a.attrs[:0]
+	return r.spare.attrs[:0]
 }
 
 // Recorder returns the recorder a belongs to.
@@ -709,7 +710,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		r.Route = a.liveRoute()
 	}
 	r.DroppedCalls += a.dropped
-	r.attrsRoom = len(r.Attrs) > 0 && unsafe.SliceData(r.Attrs) == &a.attrs[0]
+	r.attrsRoom = len(r.Attrs) > 0 && unsafe.SliceData(r.Attrs) == &r.spare.attrs[0]
 	// The sinks may keep r: do not keep the ActiveCalls alive with it.
 	// Of inline, only the chunks' first slice headers were set (none
 	// when no call was made), each emptied by a store: fewer

@@ -403,26 +403,26 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 		// all). Its buffer of header pairs, cleared above, stays with
 		// the spare, which the next records borrow (see
 		// setKeptHeaders), unless it grew large.
+		if rec.attrsRoom {
+			// The attributes lie in the spare's room, which the next
+			// records borrow: they are copied out, or given the last
+			// copy made when they are the same (see keptAttrs), before
+			// the spare is emptied.
+			rec.Attrs = r.keptAttrs(rec.Attrs)
+			rec.attrsRoom = false
+		}
 		flat := rec.spare.flat
 		if cap(flat) > maxSpareHeaders {
 			flat = nil
 		}
 		*rec.spare = spare{flat: flat[:0]}
-		if rec.attrsRoom {
-			// The attributes lie in the ActiveRecord, which (with the
-			// wrapper's state beside it) a kept record must not pin:
-			// they are copied out, or given the last copy made when
-			// they are the same (see keptAttrs).
-			rec.Attrs = r.keptAttrs(rec.Attrs)
-			rec.attrsRoom = false
-		}
 		rec.hdrFlat, rec.hdrFlatBytes, rec.hdrOrderUA = nil, 0, 0
 	}
 	return grown
 }
 
-// keptAttrs returns attrs, redacted attributes that lie in an
-// ActiveRecord's room, as a record a sink may keep holds them: the last
+// keptAttrs returns attrs, redacted attributes that lie in a borrowed
+// spare's room, as a record a sink may keep holds them: the last
 // copy keptAttrs made, when attrs has the same keys and values in the
 // same order, else a copy of its own, which the next records may share
 // in turn. Sinks never modify a record (see Sink), so records may share

@@ -395,9 +395,8 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 // zero T is allocated together with the record's own state, in one
 // allocation, and returned with it (nil when the request is not recorded).
 // The T lives as long as the [ActiveRecord]: contexts of the request keep it
-// alive, and so may the finished [Record] while it is queued (its first
-// attributes are stored in the ActiveRecord, and a call still running at the
-// end keeps its ActiveRecord). A wrapper whose T refers to objects of the
+// alive, and so may the finished [Record] while it is queued (a call still
+// running at the end keeps its ActiveRecord). A wrapper whose T refers to objects of the
 // request (its ResponseWriter, its body) clears them once the request is
 // served, as middleware/httpstats does. A nil r records nothing.
 func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord, *T) {

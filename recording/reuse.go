@@ -317,6 +317,11 @@ func (rec *Record) reset() {
 	// are (a composite literal of Record would be built aside and
 	// copied in; zeroing the whole Record, spare's copy taken out and
 	// put back cost ~40 instructions more), then the others one by one.
+	if n := len(rec.Attrs); n > 0 && n <= len(sp.attrs) && unsafe.SliceData(rec.Attrs) == &sp.attrs[0] {
+		// The attributes the record's request set in its room: its
+		// strings are not kept for the next request.
+		clear(sp.attrs[:n])
+	}
 	*(*recordHead)(unsafe.Pointer(rec)) = recordHead{}
 	rec.hdrOrderUA = orderUA
 	rec.hdrFlat, rec.hdrFlatBytes, rec.live, rec.state = flat[:0], 0, nil, nil
@@ -401,13 +406,23 @@ type spare struct {
 	hdrOrder []headerEntry       // the entries of hdr, in the order headerMap made them
 	warnings []Warning           // Warnings as prepare made them
 	pcs      []uintptr           // the calls' raw stacks, until prepare symbolizes them
+	// attrs is the room for the record's first four attributes (see
+	// ActiveRecord.AddAttrs), here rather than in the ActiveRecord: a
+	// queued record whose Attrs lay in its ActiveRecord kept it alive,
+	// and with it the request's context and the wrapper's state, for
+	// the garbage collector to scan in every cycle until its sinks were
+	// done (see "thirty-second round, i32-hello" in docs/BENCHMARKS.md).
+	// A pooled record's stay with it, as redaction left them, until
+	// reset clears them; a record a sink may keep has them copied out
+	// before its spare is handed back (see prepare).
+	attrs [4]Attr
 	// reserved is spareBytes of the record as the pool counted it when
 	// it took the record into its reserve (a record in the reserve does
 	// not change), for get to take off without counting again. Here
 	// rather than in a slice of the pool's beside the reserve, which put
 	// and get kept in step (an append and a shrink more each), and
 	// rather than in the Record, whose 448-byte size class this would
-	// fill: a pooled record and its spare are one 640-byte object
+	// fill: a pooled record and its spare are one 768-byte object
 	// (newPooledRecord), with room for it.
 	reserved int64
 	// flat is the buffer of header pairs of a record a sink may keep

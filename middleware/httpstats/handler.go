@@ -158,8 +158,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// The state lives with the ActiveRecord, which the finished record may
-	// keep alive while it is queued (its inline attributes, a call still
-	// running): it must not keep the response writer — and through it the
+	// keep alive while it is queued (a call still running at the end):
+	// it must not keep the response writer — and through it the
 	// request with its headers — alive once the request is served. One
 	// deferred function empties it and records a panic.
 	// phase is where the request is: serving (the handler runs),
