@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/goappstats/appstats/store"
@@ -289,6 +290,12 @@ func (s *Sketch) Latency() store.Latency {
 // as runs (an index delta, a length, and that many counts; runs split at
 // gaps of two or more empty buckets). It implements
 // [encoding.BinaryAppender].
+//
+// The counts are read once: each run is written as it is found, its
+// length (and the number of runs) into a byte left for it, widened in
+// the rare case it takes two. A write's delta sketch is mostly zero
+// counts, passed over eight at a time, and its counts mostly one byte
+// each.
 func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, sketchVersion)
 	b = binary.AppendUvarint(b, s.n)
@@ -298,47 +305,64 @@ func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, s.zero)
 	b = binary.AppendVarint(b, int64(s.min))
 	b = binary.AppendVarint(b, int64(s.max))
-	type run struct{ lo, hi int } // counts[lo:hi]
-	var runs []run
-	var buf [16]run
-	runs = buf[:0]
+	nAt := len(b)
+	b = append(b, 0) // the number of runs, set below
+	nruns, prev := 0, 0
 	c := s.counts
-	for j := 0; j < len(c); {
-		// Most of a write's delta's counts are zero (reserved, see
-		// Reserve): they are passed over four at a time.
-		for j+4 <= len(c) && c[j]|c[j+1]|c[j+2]|c[j+3] == 0 {
-			j += 4
+	for j := 0; ; {
+		for j+8 <= len(c) && c[j]|c[j+1]|c[j+2]|c[j+3]|c[j+4]|c[j+5]|c[j+6]|c[j+7] == 0 {
+			j += 8
+		}
+		for j < len(c) && c[j] == 0 {
+			j++
 		}
 		if j == len(c) {
 			break
 		}
-		if c[j] == 0 {
-			j++
-			continue
-		}
-		lo, hi := j, j+1
-		for k := hi; k < len(s.counts); k++ {
-			if s.counts[k] != 0 {
-				hi = k + 1
-			} else if k-hi >= 1 {
-				break
+		// A run from j (a count) to hi, after its last count: one empty
+		// bucket between two counts is in it (written 0), two end it.
+		lo := j
+		b = binary.AppendUvarint(b, uint64(s.offset+lo-prev))
+		lenAt := len(b)
+		b = append(b, 0) // its length, set below
+		hi := lo
+		for k := lo; k < len(c); k++ {
+			v := c[k]
+			if v == 0 {
+				if k > hi {
+					break
+				}
+				continue
 			}
+			if k > hi {
+				b = append(b, 0)
+			}
+			if v < 0x80 {
+				b = append(b, byte(v))
+			} else {
+				b = binary.AppendUvarint(b, v)
+			}
+			hi = k + 1
 		}
-		runs = append(runs, run{lo, hi})
+		b = setUvarint(b, lenAt, hi-lo)
+		nruns++
+		prev = s.offset + hi
 		j = hi
 	}
-	b = binary.AppendUvarint(b, uint64(len(runs)))
-	prev := 0
-	for _, r := range runs {
-		i := s.offset + r.lo
-		b = binary.AppendUvarint(b, uint64(i-prev))
-		b = binary.AppendUvarint(b, uint64(r.hi-r.lo))
-		for _, c := range s.counts[r.lo:r.hi] {
-			b = binary.AppendUvarint(b, c)
-		}
-		prev = s.offset + r.hi
+	return setUvarint(b, nAt, nruns), nil
+}
+
+// setUvarint writes v as binary.AppendUvarint would into the byte at b[at],
+// left for it, moving the bytes after it when v takes two (v < 2^14: a
+// sketch's runs and their lengths are at most sketchMaxIndex+1).
+func setUvarint(b []byte, at int, v int) []byte {
+	if v < 0x80 {
+		b[at] = byte(v)
+		return b
 	}
-	return b, nil
+	b = slices.Insert(b, at+1, byte(v>>7))
+	b[at] = byte(v) | 0x80
+	return b
 }
 
 // MarshalBinary returns the encoding [Sketch.AppendBinary] describes.
