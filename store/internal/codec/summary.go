@@ -16,13 +16,36 @@ import (
 // mostly share the very strings. The RPCs' memory is s.RPCs', as in
 // r.SummaryInto.
 func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
+	return summaryIntoHead(r, s, durs, true)
+}
+
+// CountedSummaryInto sets the fields of s that a [Rollup] counts (see
+// [Rollup.Add]: Kind, Duration, Route, Status, Instance, Error, Panic,
+// CallCount, ErrorCalls and RPCs) as [SummaryInto] sets them, and returns
+// durs as SummaryInto does; s's other fields keep what they held. For a
+// writer that only counts a record (one over its storage budget): the
+// summary's other fields, two dozen words copied, were most of what
+// summing up a record without calls cost.
+func CountedSummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
+	return summaryIntoHead(r, s, durs, false)
+}
+
+// summaryIntoHead is SummaryInto, with all of r's own fields (head) or
+// only those CountedSummaryInto sets.
+func summaryIntoHead(r *recording.Record, s *recording.Summary, durs []time.Duration, head bool) []time.Duration {
 	// Up to maxCalls calls of up to maxRPCs RPCs, each call's RPC is
 	// kept in an array; others take the two passes.
 	const maxCalls, maxRPCs, event = 256, 16, 0xff
 	if len(r.Calls) > maxCalls {
 		return summaryInto(r, s, durs)
 	}
-	*s = summaryHead(r, s.RPCs[:0])
+	if head {
+		*s = summaryHead(r, s.RPCs[:0])
+	} else {
+		s.Kind, s.Duration, s.Route, s.Status, s.Instance = r.Kind, r.Duration, r.Route, r.Status, r.Instance
+		s.Error, s.Panic = r.Error, r.Panic
+		s.CallCount, s.ErrorCalls, s.RPCs = 0, 0, s.RPCs[:0]
+	}
 	if len(r.Calls) == 0 {
 		// No RPC, no duration: nor the arrays below to clear.
 		return durs
