@@ -16,7 +16,15 @@ import (
 // mostly share the very strings. The RPCs' memory is s.RPCs', as in
 // r.SummaryInto.
 func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
-	return summaryIntoHead(r, s, durs, true)
+	if len(r.Calls) > maxSummaryCalls {
+		return summaryInto(r, s, durs)
+	}
+	*s = summaryHead(r, s.RPCs[:0])
+	if len(r.Calls) == 0 {
+		// No RPC, no duration: nor summaryCalls' arrays to clear.
+		return durs
+	}
+	return summaryCalls(r, s, durs)
 }
 
 // CountedSummaryInto sets the fields of s that a [Rollup] counts (see
@@ -27,29 +35,29 @@ func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration
 // summary's other fields, two dozen words copied, were most of what
 // summing up a record without calls cost.
 func CountedSummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
-	return summaryIntoHead(r, s, durs, false)
-}
-
-// summaryIntoHead is SummaryInto, with all of r's own fields (head) or
-// only those CountedSummaryInto sets.
-func summaryIntoHead(r *recording.Record, s *recording.Summary, durs []time.Duration, head bool) []time.Duration {
-	// Up to maxCalls calls of up to maxRPCs RPCs, each call's RPC is
-	// kept in an array; others take the two passes.
-	const maxCalls, maxRPCs, event = 256, 16, 0xff
-	if len(r.Calls) > maxCalls {
+	if len(r.Calls) > maxSummaryCalls {
 		return summaryInto(r, s, durs)
 	}
-	if head {
-		*s = summaryHead(r, s.RPCs[:0])
-	} else {
-		s.Kind, s.Duration, s.Route, s.Status, s.Instance = r.Kind, r.Duration, r.Route, r.Status, r.Instance
-		s.Error, s.Panic = r.Error, r.Panic
-		s.CallCount, s.ErrorCalls, s.RPCs = 0, 0, s.RPCs[:0]
-	}
+	s.Kind, s.Duration, s.Route, s.Status, s.Instance = r.Kind, r.Duration, r.Route, r.Status, r.Instance
+	s.Error, s.Panic = r.Error, r.Panic
+	s.CallCount, s.ErrorCalls, s.RPCs = 0, 0, s.RPCs[:0]
 	if len(r.Calls) == 0 {
-		// No RPC, no duration: nor the arrays below to clear.
 		return durs
 	}
+	return summaryCalls(r, s, durs)
+}
+
+// maxSummaryCalls is the most calls summaryCalls takes, each call's RPC
+// kept in an array; records of more take the two passes (summaryInto).
+const maxSummaryCalls = 256
+
+// summaryCalls counts r's calls (one to maxSummaryCalls) into s, which
+// counts none yet and has no RPC, and appends their durations to durs:
+// SummaryInto's and CountedSummaryInto's pass over the calls.
+func summaryCalls(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
+	// Up to maxRPCs RPCs, each call's RPC is kept in an array; records
+	// of more take the two passes.
+	const maxCalls, maxRPCs, event = maxSummaryCalls, 16, 0xff
 	var of [maxCalls]uint8 // each call's RPC, or event
 	rpcs := s.RPCs
 	j := -1 // the previous call's RPC
