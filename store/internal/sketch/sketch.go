@@ -285,27 +285,8 @@ func (s *Sketch) Merge(o *Sketch) {
 	}
 	s.cover(o.offset, o.offset+len(o.counts)-1)
 	d := s.counts[o.offset-s.offset:]
-	d = d[:len(o.counts)]
-	// A write's delta (what a fold and a read merge most) is mostly
-	// zero counts: eight at a time, those are passed over.
-	c := o.counts
-	j := 0
-	for ; j+8 <= len(c); j += 8 {
-		if c[j]|c[j+1]|c[j+2]|c[j+3]|c[j+4]|c[j+5]|c[j+6]|c[j+7] == 0 {
-			continue
-		}
-		w, v := (*[8]uint64)(d[j:j+8]), (*[8]uint64)(c[j:j+8])
-		w[0] += v[0]
-		w[1] += v[1]
-		w[2] += v[2]
-		w[3] += v[3]
-		w[4] += v[4]
-		w[5] += v[5]
-		w[6] += v[6]
-		w[7] += v[7]
-	}
-	for ; j < len(c); j++ {
-		d[j] += c[j]
+	for j, c := range o.counts {
+		d[j] += c
 	}
 }
 
