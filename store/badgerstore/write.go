@@ -212,9 +212,6 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 					break
 				}
 			}
-			// The summary and durations are read before the next
-			// record: one buffer each serves the batch.
-			durs = codec.SummaryInto(r, &sum, durs[:0])
 			m := floorDiv(start, nsMinute)
 			d := last
 			if d == nil || m != lastMinute {
@@ -229,14 +226,22 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				}
 			}
 			last, lastMinute = d, m
-			if !s.budget.keep(sum.Route, start, sum.Duration, sum.HasError()) {
+			// The summary and durations are read before the next
+			// record: one buffer each serves the batch. A record over
+			// its route's budget (decided from its own fields, which
+			// its summary copies) is only counted: its summary holds
+			// what the rollup counts, the rest of it the last
+			// record's (see codec.CountedSummaryInto).
+			if !s.budget.keep(r.Route, start, r.Duration, r.HasError()) {
 				// Over the route's budget: counted, not persisted,
 				// kept in memory while the ring has room.
+				durs = codec.CountedSummaryInto(r, &sum, durs[:0])
 				d.AddCounted(&sum, durs)
 				s.ring.add(r)
 				counted++
 				continue
 			}
+			durs = codec.SummaryInto(r, &sum, durs[:0])
 			// A trace is stored only where it fits well (see
 			// admitTrace); otherwise the record goes without it.
 			tw, err := s.traceFor(txn, r, snaps)

@@ -384,7 +384,9 @@ func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) 
 			cd = cd[k:]
 		}
 	}
-	ru.bound(2)
+	if ru.maxKeys != 0 { // a call, ~15 instructions a record, for a delta
+		ru.bound(2)
+	}
 }
 
 // Merge adds o to ru. It copies: ru never shares groups with o.

@@ -16,17 +16,48 @@ import (
 // mostly share the very strings. The RPCs' memory is s.RPCs', as in
 // r.SummaryInto.
 func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
-	// Up to maxCalls calls of up to maxRPCs RPCs, each call's RPC is
-	// kept in an array; others take the two passes.
-	const maxCalls, maxRPCs, event = 256, 16, 0xff
-	if len(r.Calls) > maxCalls {
+	if len(r.Calls) > maxSummaryCalls {
 		return summaryInto(r, s, durs)
 	}
 	*s = summaryHead(r, s.RPCs[:0])
 	if len(r.Calls) == 0 {
-		// No RPC, no duration: nor the arrays below to clear.
+		// No RPC, no duration: nor summaryCalls' arrays to clear.
 		return durs
 	}
+	return summaryCalls(r, s, durs)
+}
+
+// CountedSummaryInto sets the fields of s that a [Rollup] counts (see
+// [Rollup.Add]: Kind, Duration, Route, Status, Instance, Error, Panic,
+// CallCount, ErrorCalls and RPCs) as [SummaryInto] sets them, and returns
+// durs as SummaryInto does; s's other fields keep what they held. For a
+// writer that only counts a record (one over its storage budget): the
+// summary's other fields, two dozen words copied, were most of what
+// summing up a record without calls cost.
+func CountedSummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
+	if len(r.Calls) > maxSummaryCalls {
+		return summaryInto(r, s, durs)
+	}
+	s.Kind, s.Duration, s.Route, s.Status, s.Instance = r.Kind, r.Duration, r.Route, r.Status, r.Instance
+	s.Error, s.Panic = r.Error, r.Panic
+	s.CallCount, s.ErrorCalls, s.RPCs = 0, 0, s.RPCs[:0]
+	if len(r.Calls) == 0 {
+		return durs
+	}
+	return summaryCalls(r, s, durs)
+}
+
+// maxSummaryCalls is the most calls summaryCalls takes, each call's RPC
+// kept in an array; records of more take the two passes (summaryInto).
+const maxSummaryCalls = 256
+
+// summaryCalls counts r's calls (one to maxSummaryCalls) into s, which
+// counts none yet and has no RPC, and appends their durations to durs:
+// SummaryInto's and CountedSummaryInto's pass over the calls.
+func summaryCalls(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
+	// Up to maxRPCs RPCs, each call's RPC is kept in an array; records
+	// of more take the two passes.
+	const maxCalls, maxRPCs, event = maxSummaryCalls, 16, 0xff
 	var of [maxCalls]uint8 // each call's RPC, or event
 	rpcs := s.RPCs
 	j := -1 // the previous call's RPC

@@ -74,3 +74,42 @@ func TestAppendBinarySparse(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendBinaryWide encodes sketches whose runs, or number of runs,
+// take two bytes as varints (128 or more: AppendBinary leaves one byte
+// for each and widens it), with counts of one to ten bytes: the encoding
+// is the one a count at a time gives.
+func TestAppendBinaryWide(t *testing.T) {
+	var rng uint64 = 11
+	next := func() uint64 {
+		rng = rng*6364136223846793005 + 1442695040888963407
+		return rng
+	}
+	cases := map[string]func(i int) uint64{
+		"one run of every bucket":   func(int) uint64 { return 1 + next()>>61 },
+		"767 runs of one count":     func(i int) uint64 { return uint64(1 - min(i%3, 1)) },
+		"runs of 127, 128, 129":     func(i int) uint64 { return uint64(min(1, (i%131)/3)) * (1 + next()>>50) },
+		"large counts":              func(i int) uint64 { return next() >> (next() >> 58) },
+		"mostly zero, wide gaps":    func(i int) uint64 { return next() >> 62 / 3 * (next() >> 55) },
+		"single zeros between runs": func(i int) uint64 { return uint64(i % 2 * (i % 300)) },
+	}
+	for name, count := range cases {
+		for _, lo := range []int{0, 1, 7, 300} {
+			var s Sketch
+			s.Reserve(lo, min(lo+2200, sketchMaxIndex)) // the most a duration reaches: ~2,190
+			for i := range s.counts {
+				if n := count(i); n > 0 {
+					s.AddBucket(Bucket{d: time.Duration(lo + i + 1), i: lo + i}, n%(1<<40)+1)
+				}
+			}
+			got, _ := s.AppendBinary(nil)
+			if want := appendBinaryRef(&s, nil); !bytes.Equal(got, want) {
+				t.Fatalf("%s from %d: encoded %d bytes %x…, want %d bytes %x…", name, lo, len(got), got[:min(40, len(got))], len(want), want[:min(40, len(want))])
+			}
+			var d Sketch
+			if err := d.UnmarshalBinary(got); err != nil || d.Count() != s.Count() {
+				t.Fatalf("%s from %d: decoded %d durations, %v; want %d", name, lo, d.Count(), err, s.Count())
+			}
+		}
+	}
+}

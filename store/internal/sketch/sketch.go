@@ -8,6 +8,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goappstats/appstats/store"
@@ -44,9 +48,128 @@ type Sketch struct {
 
 var sketchLnGamma = math.Log(sketchGamma)
 
+// sketchIndex returns the bucket index of a duration: logIndex(d), for
+// d > 0 read from bucketTable (a logarithm is ~70 instructions, most of
+// what counting a duration took).
 func sketchIndex(d time.Duration) int {
+	if d <= 0 {
+		return logIndex(d)
+	}
+	t := bucketTables()
+	l := bits.Len64(uint64(d))
+	i := int(t.sub[l][uint64(d)<<(64-l)>>57&63])
+	for uint64(d) >= t.min[i+1] {
+		i++
+	}
+	return i
+}
+
+// logIndex is the bucket index of d by its definition: the least i with
+// gamma^i >= d, as the logarithm computes it, within 0..sketchMaxIndex.
+// Sketches encoded and stored hold the indexes it gave: sketchIndex
+// gives the same, from tables made with it.
+func logIndex(d time.Duration) int {
 	i := int(math.Ceil(math.Log(float64(d)) / sketchLnGamma))
 	return max(0, min(i, sketchMaxIndex))
+}
+
+// A bucketTable finds a positive duration's index (see sketchIndex)
+// with a look-up and a comparison or two: min[i] is the least duration
+// whose logIndex is i or more (noMin past the largest duration's index;
+// 0 for i = 0, which every duration under 2 ns has), and sub[l][m] is the
+// logIndex of the least duration of bit length l whose six bits after
+// its leading one are m. Those durations span less than a bucket (a
+// factor of at most 1+1/64, under gamma), so their index is sub[l][m] or
+// the next.
+type bucketTable struct {
+	min [sketchMaxIndex + 2]uint64
+	sub [64][64]uint16
+}
+
+// noMin is bucketTable.min past the largest duration's index: no
+// duration (under 2^63 ns) reaches it.
+const noMin = 1 << 63
+
+// bucketTab is the bucket table once made (see bucketTables), and
+// bucketOnce makes it.
+var (
+	bucketTab  atomic.Pointer[bucketTable]
+	bucketOnce sync.Once
+)
+
+// bucketTables returns the bucket table, made at its first use (~2,200
+// indexes, each by a few logarithms around gamma^(i-1): ~0.5 ms, once a
+// process) and never changed. Once made, it is one atomic load, inlined
+// (sync.OnceValue's function was a call, ~10 instructions a duration).
+func bucketTables() *bucketTable {
+	if t := bucketTab.Load(); t != nil {
+		return t
+	}
+	return makeBucketTables()
+}
+
+// makeBucketTables makes the bucket table, once, and returns it.
+func makeBucketTables() *bucketTable {
+	bucketOnce.Do(func() { bucketTab.Store(newBucketTable()) })
+	return bucketTab.Load()
+}
+
+func newBucketTable() *bucketTable {
+	t := new(bucketTable)
+	top := logIndex(math.MaxInt64)
+	for i := range t.min {
+		if i > top {
+			t.min[i] = noMin
+		} else if i > 0 {
+			t.min[i] = uint64(leastWithIndex(i))
+		}
+	}
+	for l := 1; l < 64; l++ {
+		for m := range uint64(64) {
+			// The least duration of bit length l with bits m after its
+			// leading one (for l < 7, those bits shifted out are zero).
+			d := uint64(1)<<(l-1) | m<<(l-1)>>6
+			if d<<(64-l)>>57&63 != m {
+				continue // no duration of length l has those bits
+			}
+			t.sub[l][m] = uint16(logIndex(time.Duration(d)))
+		}
+	}
+	return t
+}
+
+// leastWithIndex returns the least duration whose logIndex is i or more
+// (0 < i <= the largest duration's index): found between two durations
+// around gamma^(i-1), widened until they bracket it, by halving.
+func leastWithIndex(i int) int64 {
+	g := math.Exp(float64(i-1) * sketchLnGamma)
+	guess := int64(min(max(g, 1), math.MaxInt64/2))
+	lo, hi := guess, guess // logIndex(lo) < i <= logIndex(hi), once bracketed
+	for w := max(int64(1), guess>>40); ; w *= 2 {
+		lo = max(0, guess-w)
+		if lo == 0 || logIndex(time.Duration(lo)) < i {
+			break
+		}
+	}
+	for w := max(int64(1), guess>>40); ; w *= 2 {
+		hi = min(math.MaxInt64, guess+w)
+		if hi == math.MaxInt64 || logIndex(time.Duration(hi)) >= i {
+			break
+		}
+		if w > math.MaxInt64/4 {
+			hi = math.MaxInt64
+			break
+		}
+	}
+	for hi-lo > 1 { // logIndex(lo) < i <= logIndex(hi)
+		mid := lo + (hi-lo)/2
+		if logIndex(time.Duration(mid)) >= i {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
 }
 
 // sketchValue is the estimate for bucket i: the point of (gamma^(i-1),
@@ -289,6 +412,12 @@ func (s *Sketch) Latency() store.Latency {
 // as runs (an index delta, a length, and that many counts; runs split at
 // gaps of two or more empty buckets). It implements
 // [encoding.BinaryAppender].
+//
+// The counts are read once: each run is written as it is found, its
+// length (and the number of runs) into a byte left for it, widened in
+// the rare case it takes two. A write's delta sketch is mostly zero
+// counts, passed over eight at a time, and its counts mostly one byte
+// each.
 func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, sketchVersion)
 	b = binary.AppendUvarint(b, s.n)
@@ -298,47 +427,64 @@ func (s *Sketch) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, s.zero)
 	b = binary.AppendVarint(b, int64(s.min))
 	b = binary.AppendVarint(b, int64(s.max))
-	type run struct{ lo, hi int } // counts[lo:hi]
-	var runs []run
-	var buf [16]run
-	runs = buf[:0]
+	nAt := len(b)
+	b = append(b, 0) // the number of runs, set below
+	nruns, prev := 0, 0
 	c := s.counts
-	for j := 0; j < len(c); {
-		// Most of a write's delta's counts are zero (reserved, see
-		// Reserve): they are passed over four at a time.
-		for j+4 <= len(c) && c[j]|c[j+1]|c[j+2]|c[j+3] == 0 {
-			j += 4
+	for j := 0; ; {
+		for j+8 <= len(c) && c[j]|c[j+1]|c[j+2]|c[j+3]|c[j+4]|c[j+5]|c[j+6]|c[j+7] == 0 {
+			j += 8
+		}
+		for j < len(c) && c[j] == 0 {
+			j++
 		}
 		if j == len(c) {
 			break
 		}
-		if c[j] == 0 {
-			j++
-			continue
-		}
-		lo, hi := j, j+1
-		for k := hi; k < len(s.counts); k++ {
-			if s.counts[k] != 0 {
-				hi = k + 1
-			} else if k-hi >= 1 {
-				break
+		// A run from j (a count) to hi, after its last count: one empty
+		// bucket between two counts is in it (written 0), two end it.
+		lo := j
+		b = binary.AppendUvarint(b, uint64(s.offset+lo-prev))
+		lenAt := len(b)
+		b = append(b, 0) // its length, set below
+		hi := lo
+		for k := lo; k < len(c); k++ {
+			v := c[k]
+			if v == 0 {
+				if k > hi {
+					break
+				}
+				continue
 			}
+			if k > hi {
+				b = append(b, 0)
+			}
+			if v < 0x80 {
+				b = append(b, byte(v))
+			} else {
+				b = binary.AppendUvarint(b, v)
+			}
+			hi = k + 1
 		}
-		runs = append(runs, run{lo, hi})
+		b = setUvarint(b, lenAt, hi-lo)
+		nruns++
+		prev = s.offset + hi
 		j = hi
 	}
-	b = binary.AppendUvarint(b, uint64(len(runs)))
-	prev := 0
-	for _, r := range runs {
-		i := s.offset + r.lo
-		b = binary.AppendUvarint(b, uint64(i-prev))
-		b = binary.AppendUvarint(b, uint64(r.hi-r.lo))
-		for _, c := range s.counts[r.lo:r.hi] {
-			b = binary.AppendUvarint(b, c)
-		}
-		prev = s.offset + r.hi
+	return setUvarint(b, nAt, nruns), nil
+}
+
+// setUvarint writes v as binary.AppendUvarint would into the byte at b[at],
+// left for it, moving the bytes after it when v takes two (v < 2^14: a
+// sketch's runs and their lengths are at most sketchMaxIndex+1).
+func setUvarint(b []byte, at int, v int) []byte {
+	if v < 0x80 {
+		b[at] = byte(v)
+		return b
 	}
-	return b, nil
+	b = slices.Insert(b, at+1, byte(v>>7))
+	b[at] = byte(v) | 0x80
+	return b
 }
 
 // MarshalBinary returns the encoding [Sketch.AppendBinary] describes.
