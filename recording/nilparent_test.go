@@ -3,6 +3,7 @@ package recording_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptrace"
 	"testing"
 
 	"github.com/goappstats/appstats/recording"
@@ -81,5 +82,42 @@ func TestNilParentPanicsAtOnce(t *testing.T) {
 	}
 	if ctx := recording.ContextWithParent(nilCtx, nil); ctx != nil {
 		t.Errorf("ContextWithParent(nil, nil) = %v, want nil", ctx)
+	}
+}
+
+// TestKnownClientTraceOddContexts checks KnownClientTrace and
+// HasClientTrace with a nil context (nothing known, nothing found, no
+// panic) and with a record's context asked after its call ended and the
+// record finished: the answer kept while the record ran, as
+// ContextClientTrace still finds it.
+func TestKnownClientTraceOddContexts(t *testing.T) {
+	var nilCtx context.Context
+	if found, known := recording.KnownClientTrace(nilCtx); found || known {
+		t.Errorf("KnownClientTrace(nil) = %v, %v, want false, false", found, known)
+	}
+	if recording.HasClientTrace(nilCtx) {
+		t.Error("HasClientTrace(nil) = true")
+	}
+	rec := recording.New(recording.WithSinks())
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	for _, withTrace := range []bool{false, true} {
+		base := context.Background()
+		if withTrace {
+			base = httptrace.WithClientTrace(base, &httptrace.ClientTrace{})
+		}
+		rctx, a := rec.StartRecord(base, recording.RequestInfo{Method: "GET", Path: "/"})
+		c := a.StartCall("svc", "M")
+		cctx := recording.ContextWithCall(rctx, c)
+		c.End(nil)
+		a.Finish()
+		if _, known := recording.KnownClientTrace(rctx); known {
+			t.Errorf("trace %v: known before any question", withTrace)
+		}
+		if got := recording.HasClientTrace(cctx); got != withTrace {
+			t.Errorf("trace %v: HasClientTrace of the ended call's context = %v", withTrace, got)
+		}
+		if found, known := recording.KnownClientTrace(rctx); found != withTrace || !known {
+			t.Errorf("trace %v: KnownClientTrace after the record finished = %v, %v", withTrace, found, known)
+		}
 	}
 }
