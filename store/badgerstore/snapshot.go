@@ -38,7 +38,10 @@ var ErrLocked = errors.New("directory in use by another process")
 // further); Snapshot reads such gaps again from the source (see mendLog),
 // then checks the copy as [Open] will. A copy Open would find damaged —
 // and move aside, starting an empty store — is not returned: the error
-// wraps [store.ErrCorrupt] instead.
+// wraps [store.ErrCorrupt] instead. Nor is a copy whose memtable logs Open
+// refuses (more than Badger leaves, or one written with memtables larger
+// than a store opens with): that is an error naming them, found in the
+// source before anything is copied.
 //
 // Open the copy read-write (it is private): Badger refuses a read-only
 // open of a store whose last writes need recovery.
@@ -52,6 +55,11 @@ func Snapshot(src, dst string) error {
 	}
 	if _, err := os.Stat(filepath.Join(src, badger.ManifestFilename)); err != nil {
 		return fmt.Errorf("badgerstore: snapshot: %s holds no store: %w", src, err)
+	}
+	// Logs Open would refuse in the copy are refused before anything is
+	// copied (up to 2 GiB a log): checked again in the copy.
+	if err := logsRefused(src); err != nil {
+		return fmt.Errorf("badgerstore: snapshot of %s: %w", src, err)
 	}
 	if err := os.Mkdir(dst, 0o700); err != nil {
 		return fmt.Errorf("badgerstore: snapshot: %w", err)
@@ -110,7 +118,26 @@ func snapshotInto(src, dst string, cp copier) error {
 	if _, err := checkDir(dst, o.badger(dst)); err != nil {
 		return fmt.Errorf("the copy: %w", err)
 	}
+	if err := logsRefused(dst); err != nil {
+		return fmt.Errorf("the copy: %w", err)
+	}
 	return nil
+}
+
+// logsRefused returns the error Open with the default options gives the
+// memtable logs in dir before Badger reads them: one written with
+// memtables larger than a store opens with (memTableFor), or more logs
+// than Badger leaves (tooManyLogs).
+func logsRefused(dir string) error {
+	o, err := Options{}.withDefaults()
+	if err != nil {
+		return err
+	}
+	size, err := memTableFor(dir, o.MemTableSize)
+	if err != nil {
+		return err
+	}
+	return tooManyLogs(memLogs(dir), size)
 }
 
 // snapshotPass copies the manifest, the tables it names not copied yet,
