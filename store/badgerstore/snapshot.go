@@ -92,8 +92,11 @@ func snapshotInto(src, dst string, cp copier) error {
 			break
 		}
 	}
-	if err != nil {
+	if errors.Is(err, errChanged) || errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("after %d passes: %w", snapshotPasses, err)
+	}
+	if err != nil {
+		return err
 	}
 	entries, err := os.ReadDir(src)
 	if err != nil {
@@ -103,6 +106,7 @@ func snapshotInto(src, dst string, cp copier) error {
 		if fileOrLink(e) && (filepath.Ext(e.Name()) == ".vlog" || e.Name() == "DISCARD") {
 			from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
 			_, err := cp(from, to)
+			err = danglingLink(from, err)
 			if err == nil && e.Name() != "DISCARD" {
 				err = mendLog(from, to)
 			}
@@ -194,6 +198,7 @@ func snapshotPass(src, dst string, copied map[uint64]bool, cp copier) error {
 		}
 		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
 		n, err := cp(from, to)
+		err = danglingLink(from, err)
 		if err == nil && n > 0 {
 			err = mendLog(from, to)
 		}
@@ -242,6 +247,23 @@ func manifestTables(path string) (map[uint64]bool, error) {
 // a link to anything but a regular file is an error naming it, as at Open.
 func fileOrLink(e fs.DirEntry) bool {
 	return e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0
+}
+
+// danglingLink returns err, from reading the file at path, or, when err
+// is that nothing is there and path is a symbolic link, an error naming
+// the link and its target that is not fs.ErrNotExist: a log Badger
+// flushed or deleted since the listing is gone, name and all, while a
+// link to nothing stays (Open refuses it), and reading it again in
+// another pass would find it the same.
+func danglingLink(path string, err error) error {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		target, _ := os.Readlink(path)
+		return fmt.Errorf("%s is a symbolic link to %s, which does not exist", filepath.Base(path), target)
+	}
+	return err
 }
 
 // mendAttempts bounds the re-reads of a log's torn parts.
