@@ -128,8 +128,8 @@ func memtableArena(size int64) int64 {
 // times the arena of the largest log's memtable (memTableFor, at most
 // maxMemTableSize), and only what the logs hold is written into it (66
 // logs, one of them 512 MiB and sparse: 22.6 GiB allocated, 386 MB
-// resident; 6 of them: 2.4 GiB, 361 MB), which a store run with the
-// largest options leaves as much of.
+// resident; 6 of them: 2.4 GiB, 361 MB); full logs, which only a store
+// run with the largest options writes, fill as much as that store held.
 const maxMemLogs = maxBadgerCount + 2
 
 // memLogs returns the names of the non-empty memtable logs in dir (named
