@@ -17,6 +17,11 @@ import (
 
 type ctxKey struct{}
 
+// nilParent is what a function of this package that makes a context node
+// over a nil context panics with at once, as [context.WithValue] does,
+// rather than return a node whose Value, Done or Deadline panics later.
+const nilParent = "cannot create context from nil parent"
+
 // scopeKey finds the innermost recording scope of a context in one walk: a
 // *recordCtx (a request), a *callCtx (inside a call, as its own operation)
 // or a *parentCtx or *doCtx (inside a call, as a part of it).
@@ -25,8 +30,12 @@ type scopeKey struct{}
 // NewContext returns a copy of ctx that carries a. Calls started with the
 // returned context, or any context derived from it, are recorded into a. A
 // nil a hides any record ctx carries: calls made with the returned context
-// are not recorded.
+// are not recorded. A nil ctx panics at once, as [context.WithValue]'s nil
+// parent does.
 func NewContext(ctx context.Context, a *ActiveRecord) context.Context {
+	if ctx == nil {
+		panic(nilParent)
+	}
 	if a != nil && a.ctx.Context == nil {
 		// The context node lives inside the record: no allocation.
 		a.ctx = recordCtx{Context: ctx, a: a}
@@ -228,7 +237,8 @@ func scopeOf(ctx context.Context) (a *ActiveRecord, mark *ActiveCall, own bool) 
 // does not record it twice. Calls that are recorded under it all the same
 // (the socket a transport dials, say) are children of c: their
 // [Call.ParentSpanID] is c's span. The returned context belongs to c's
-// record. A nil c returns ctx unchanged.
+// record. A nil c returns ctx unchanged; otherwise a nil ctx panics at
+// once, as [context.WithValue]'s nil parent does.
 //
 // To record the calls some work makes as children of c — the HTTP requests
 // a report builder makes, say — use [ContextWithParent] instead, which does
@@ -236,6 +246,9 @@ func scopeOf(ctx context.Context) (a *ActiveRecord, mark *ActiveCall, own bool) 
 func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
 	if c == nil {
 		return ctx
+	}
+	if ctx == nil {
+		panic(nilParent)
 	}
 	return &callCtx{Context: pastRecord(ctx), c: c}
 }
@@ -246,7 +259,8 @@ func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
 // children of c — their [Call.ParentSpanID] is c's span — so that the
 // dashboard draws them under c and counts their time once. [Do] passes such
 // a context to its function. The returned context belongs to c's record. A
-// nil c returns ctx unchanged.
+// nil c returns ctx unchanged; otherwise a nil ctx panics at once, as
+// [context.WithValue]'s nil parent does.
 //
 //	c := recording.StartCall(ctx, "report", "Build")
 //	err := build(recording.ContextWithParent(ctx, c)) // its HTTP calls nest under report.Build
@@ -254,6 +268,9 @@ func ContextWithCall(ctx context.Context, c *ActiveCall) context.Context {
 func ContextWithParent(ctx context.Context, c *ActiveCall) context.Context {
 	if c == nil {
 		return ctx
+	}
+	if ctx == nil {
+		panic(nilParent)
 	}
 	return &parentCtx{Context: ctx, c: c}
 }

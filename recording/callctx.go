@@ -13,10 +13,14 @@ type CallContext struct {
 }
 
 // Init sets n to ctx inside call c, as [ContextWithCall] does, and returns
-// n; a nil c returns ctx, and leaves n as it was.
+// n; a nil c returns ctx, and leaves n as it was. Otherwise a nil ctx
+// panics at once, as [context.WithValue]'s nil parent does.
 func (n *CallContext) Init(ctx context.Context, c *ActiveCall) context.Context {
 	if c == nil {
 		return ctx
+	}
+	if ctx == nil {
+		panic(nilParent)
 	}
 	n.callCtx = callCtx{Context: pastRecord(ctx), c: c}
 	return n

@@ -384,7 +384,9 @@ type RequestInfo struct {
 // record and returns a context carrying it. When the request is not recorded
 // it returns ctx and nil; every method of a nil *ActiveRecord is a no-op, so
 // callers need not check. Until it finishes, the record is listed by
-// [Recorder.Active]: a record that is never finished stays listed.
+// [Recorder.Active]: a record that is never finished stays listed. A nil
+// ctx panics at once, recorded or not, as [context.WithValue]'s nil parent
+// does.
 func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord) {
 	ctx, a, _ := StartRecordWith[struct{}](r, ctx, info)
 	return ctx, a
@@ -410,6 +412,10 @@ func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) 
 // during the call only: it is neither kept nor changed, and may be
 // reused once StartRecordFrom returns. A nil info is not allowed.
 func StartRecordFrom[T any](r *Recorder, ctx context.Context, info *RequestInfo) (context.Context, *ActiveRecord, *T) {
+	if ctx == nil {
+		// Whether the request is recorded or not, as context.WithValue.
+		panic(nilParent)
+	}
 	if !r.admitsAll() && !r.sample(info) {
 		return ctx, nil, nil
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -363,25 +362,30 @@ func run(ctx context.Context, o options, w io.Writer) (_ []*result, err error) {
 			return nil, fmt.Errorf("%s: %w", p.flag, err)
 		}
 	}
-	var csvw *csv.Writer
+	var writeRows func(*result) bool // -roundscsv's, false once a write failed
 	if o.RoundsCSV != "" {
-		create := func(name string) (io.WriteCloser, error) { return os.Create(name) }
+		// The file follows the profiles' rule (profileFile.close): one
+		// the run made that was not written whole (a write or its Close
+		// failed) is removed, never what was there before the run.
+		var csvFile *profileFile
 		if o.createCSV != nil {
-			create = o.createCSV
-		}
-		// f and cerr are declared apart from err so that the deferred
-		// Close's error reaches the named result, not a shadowing err.
-		f, cerr := create(o.RoundsCSV)
-		if cerr != nil {
-			return nil, fmt.Errorf("-roundscsv: %w", cerr)
-		}
-		defer func() {
-			if cerr := f.Close(); cerr != nil {
-				err = errors.Join(err, fmt.Errorf("-roundscsv: %w", cerr))
+			f, cerr := o.createCSV(o.RoundsCSV)
+			if cerr != nil {
+				return nil, fmt.Errorf("-roundscsv: %w", cerr)
 			}
-		}()
-		if csvw, err = newRoundsCSV(f); err != nil {
-			return nil, fmt.Errorf("-roundscsv: %w", err)
+			csvFile = &profileFile{errWriter: errWriter{w: f}, flag: "-roundscsv", what: "file", path: o.RoundsCSV, f: f}
+		} else if csvFile, err = createFile("-roundscsv", "file", o.RoundsCSV); err != nil {
+			return nil, err
+		}
+		var csvErr error // the CSV writer's error, reported by close
+		defer func() { err = errors.Join(err, csvFile.close(csvErr)) }()
+		csvw, csvErr := newRoundsCSV(&csvFile.errWriter)
+		if csvErr != nil {
+			return nil, nil // the deferred close's error
+		}
+		writeRows = func(res *result) bool {
+			csvErr = roundsCSV(csvw, res)
+			return csvErr == nil
 		}
 	}
 	var probe *speedProbe
@@ -408,10 +412,8 @@ func run(ctx context.Context, o options, w io.Writer) (_ []*result, err error) {
 		for _, perr := range res.ProfileErrors {
 			profErrs = append(profErrs, fmt.Errorf("scenario %s: %w", name, perr))
 		}
-		if csvw != nil {
-			if err := roundsCSV(csvw, res); err != nil {
-				return results, errors.Join(fmt.Errorf("-roundscsv: %w", err), errors.Join(profErrs...))
-			}
+		if writeRows != nil && !writeRows(res) {
+			return results, errors.Join(profErrs...) // and the deferred close's error
 		}
 	}
 	writeSummary(w, results)

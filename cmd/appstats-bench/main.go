@@ -56,8 +56,10 @@
 // with status 1 at the end; so does a -cpuprofile or -trace file whose
 // writes failed. A profile's file that the run made and could not write
 // whole is removed (the error says so): a truncated profile left under its
-// name would pass for one. A file or link that was at the path before the
-// run is written through, as ever, and never removed. -ballast
+// name would pass for one; so is a -roundscsv file whose writes failed
+// (the run stops at that scenario, with status 1). A file or link that was
+// at the path before the run is written through, as ever, and never
+// removed. -ballast
 // (with -only bare) runs the bare rounds beside a pointer-free array of
 // that many bytes, as -bare matched's bare rounds run beside the heap the
 // recorded rounds held, which a run of bare alone never sees: so that

@@ -36,7 +36,10 @@ func partialChild(dir string, whole bool) {
 	}
 	o := tinyHelloRun()
 	var err error
-	if whole {
+	if csv := os.Getenv(partialChildEnv + "_CSV"); csv != "" {
+		o.RoundsCSV = filepath.Join(dir, csv)
+		_, err = run(context.Background(), o, io.Discard)
+	} else if whole {
 		o.CPUProfile = filepath.Join(dir, "whole.prof")
 		o.Trace = filepath.Join(dir, "whole.trace")
 		err = runMain(o)
@@ -170,6 +173,47 @@ func TestProfileNeverRemovesWhatWasThere(t *testing.T) {
 				t.Errorf("a failed profile over a %s: %v; want an error saying it was there before", kind, err)
 			}
 			check("a profile whose writes failed")
+		})
+	}
+}
+
+// TestRoundsCSVFailedPartwayRemoved: a -roundscsv file whose writes fail
+// partway (a file-size limit of 512 bytes, which the header fits and the
+// rows do not) is reported, and follows the profiles' rule: the partial
+// file the run made is removed, so that no truncated CSV is left under its
+// name, while a file that was there before the run is written through and
+// never removed. Before, the run's own truncated file was left behind.
+func TestRoundsCSVFailedPartwayRemoved(t *testing.T) {
+	for _, before := range []bool{false, true} {
+		t.Run(fmt.Sprintf("there_before=%v", before), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "rounds.csv")
+			if before {
+				if err := os.WriteFile(path, []byte("the user's"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var out, errOut bytes.Buffer
+			cmd := exec.Command(os.Args[0], "-test.run=^TestProfileFailedPartwayRemoved$")
+			cmd.Env = append(os.Environ(), partialChildEnv+"="+dir, partialChildEnv+"_CSV=rounds.csv")
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("child: %v\n%s\n%s", err, out.String(), errOut.String())
+			}
+			if !strings.Contains(out.String(), "err: -roundscsv") || !strings.Contains(out.String(), path) {
+				t.Errorf("the run's error does not name -roundscsv and %s:\n%s", path, out.String())
+			}
+			_, err := os.Lstat(path)
+			switch {
+			case before && err != nil:
+				t.Errorf("the file there before the run removed: %v\n%s", err, out.String())
+			case before && !strings.Contains(out.String(), "there before the run"):
+				t.Errorf("the run's error does not say the file was there before it:\n%s", out.String())
+			case !before && err == nil:
+				t.Errorf("the run's partial file left behind:\n%s", out.String())
+			case !before && !strings.Contains(out.String(), "partial file removed"):
+				t.Errorf("the run's error does not say its partial file was removed:\n%s", out.String())
+			}
 		})
 	}
 }

@@ -415,10 +415,11 @@ func writeHeapProfile(path string) (*heapScan, error) {
 	return hs, p.close(pprof.Lookup("heap").WriteTo(&p.errWriter, 0))
 }
 
-// profileError is the error of a profile that was not written: the flag
-// that asked for it, its file, and why.
-func profileError(flag, path string, err error) error {
-	return fmt.Errorf("%s: profile %s not written: %w", flag, path, err)
+// profileError is the error of a profile (what: "profile", or "file" for
+// -roundscsv's) that was not written: the flag that asked for it, its
+// file, and why.
+func profileError(flag, what, path string, err error) error {
+	return fmt.Errorf("%s: %s %s not written: %w", flag, what, path, err)
 }
 
 // An errWriter writes to w and keeps the first error a write returned:
@@ -494,13 +495,14 @@ func startWriting(flag, path string, start func(io.Writer) error, stop func()) (
 	}, nil
 }
 
-// A profileFile is the file a profile (or execution trace) is written to,
-// through its errWriter, which keeps the first write error (runtime/pprof's
-// CPU profile and runtime/trace drop them).
+// A profileFile is the file a profile (or execution trace, or -roundscsv's
+// rows) is written to, through its errWriter, which keeps the first write
+// error (runtime/pprof's CPU profile and runtime/trace drop them).
 type profileFile struct {
 	errWriter
 	flag, path string
-	f          *os.File
+	what       string // "profile", or "file" (-roundscsv)
+	f          io.Closer
 	// made is the file as the run made it, nil if something was at
 	// path before (a link or a file the user put there, written
 	// through as os.Create does, never removed).
@@ -510,7 +512,16 @@ type profileFile struct {
 // createProfile creates the file of the profile flag asks for at path. The
 // error names the flag and the file.
 func createProfile(flag, path string) (*profileFile, error) {
-	p := &profileFile{flag: flag, path: path}
+	return createFile(flag, "profile", path)
+}
+
+// createFile creates the file flag asks for at path, what it holds named
+// by what in its errors: exclusively if nothing is there (the file is the
+// run's, removed if not written whole: see close), else through os.Create
+// (a file or a link the user put there: written through, never removed).
+// The error names the flag and the file.
+func createFile(flag, what, path string) (*profileFile, error) {
+	p := &profileFile{flag: flag, path: path, what: what}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err == nil {
 		if p.made, err = f.Stat(); err != nil {
@@ -521,7 +532,7 @@ func createProfile(flag, path string) (*profileFile, error) {
 		f, err = os.Create(path)
 	}
 	if err != nil {
-		return nil, profileError(flag, path, err)
+		return nil, profileError(flag, what, path, err)
 	}
 	p.f, p.w = f, f
 	return p, nil
@@ -551,7 +562,7 @@ func (p *profileFile) close(err error) error {
 			err = fmt.Errorf("%w (its partial file removed)", err)
 		}
 	}
-	return profileError(p.flag, p.path, err)
+	return profileError(p.flag, p.what, p.path, err)
 }
 
 // setup builds the named scenario.

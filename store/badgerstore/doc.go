@@ -370,7 +370,9 @@
 // 66): Badger would replay each into a memtable of its own, all on the
 // heap at once, so Open returns an error naming them and what to do (more
 // than NumMemtables+2 but no more than 66, which a store run with a larger
-// NumMemtables leaves, are opened, with a warning).
+// NumMemtables leaves, are opened, with a warning), and so does Snapshot,
+// before it copies anything. A directory another process holds is
+// reported as such ([ErrLocked]) before its logs are counted.
 //
 // Older value-log files are not read at Open: Badger verifies a value's
 // checksum when it reads it. A damaged entry found by a read is skipped and

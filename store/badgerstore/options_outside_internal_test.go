@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,10 @@ func TestValueThresholdBound(t *testing.T) {
 		{Options{ValueThreshold: 4 << 20 * 15 / 100, MemTableSize: 4 << 20}, true},
 		{Options{ValueThreshold: 1 << 20, MemTableSize: 8 << 20}, true},
 		{Options{ValueThreshold: 1<<20 + 1, MemTableSize: 64 << 20}, false},
+		// Negative: refused, not taken as the minimum or the default.
+		{Options{ValueThreshold: -1}, false},
+		{Options{ValueThreshold: math.MinInt64}, false},
+		{Options{ValueThreshold: math.MaxInt64}, false},
 	} {
 		dir := filepath.Join(t.TempDir(), "s")
 		s, err := Open(dir, tc.o)

@@ -38,7 +38,10 @@ var ErrLocked = errors.New("directory in use by another process")
 // further); Snapshot reads such gaps again from the source (see mendLog),
 // then checks the copy as [Open] will. A copy Open would find damaged —
 // and move aside, starting an empty store — is not returned: the error
-// wraps [store.ErrCorrupt] instead.
+// wraps [store.ErrCorrupt] instead. Nor is a copy whose memtable logs Open
+// refuses (more than Badger leaves, or one written with memtables larger
+// than a store opens with): that is an error naming them, found in the
+// source before anything is copied.
 //
 // Open the copy read-write (it is private): Badger refuses a read-only
 // open of a store whose last writes need recovery.
@@ -52,6 +55,11 @@ func Snapshot(src, dst string) error {
 	}
 	if _, err := os.Stat(filepath.Join(src, badger.ManifestFilename)); err != nil {
 		return fmt.Errorf("badgerstore: snapshot: %s holds no store: %w", src, err)
+	}
+	// Logs Open would refuse in the copy are refused before anything is
+	// copied (up to 2 GiB a log): checked again in the copy.
+	if err := logsRefused(src); err != nil {
+		return fmt.Errorf("badgerstore: snapshot of %s: %w", src, err)
 	}
 	if err := os.Mkdir(dst, 0o700); err != nil {
 		return fmt.Errorf("badgerstore: snapshot: %w", err)
@@ -84,8 +92,11 @@ func snapshotInto(src, dst string, cp copier) error {
 			break
 		}
 	}
-	if err != nil {
+	if errors.Is(err, errChanged) || errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("after %d passes: %w", snapshotPasses, err)
+	}
+	if err != nil {
+		return err
 	}
 	entries, err := os.ReadDir(src)
 	if err != nil {
@@ -95,6 +106,7 @@ func snapshotInto(src, dst string, cp copier) error {
 		if fileOrLink(e) && (filepath.Ext(e.Name()) == ".vlog" || e.Name() == "DISCARD") {
 			from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
 			_, err := cp(from, to)
+			err = danglingLink(from, err)
 			if err == nil && e.Name() != "DISCARD" {
 				err = mendLog(from, to)
 			}
@@ -110,7 +122,26 @@ func snapshotInto(src, dst string, cp copier) error {
 	if _, err := checkDir(dst, o.badger(dst)); err != nil {
 		return fmt.Errorf("the copy: %w", err)
 	}
+	if err := logsRefused(dst); err != nil {
+		return fmt.Errorf("the copy: %w", err)
+	}
 	return nil
+}
+
+// logsRefused returns the error Open with the default options gives the
+// memtable logs in dir before Badger reads them: one written with
+// memtables larger than a store opens with (memTableFor), or more logs
+// than Badger leaves (tooManyLogs).
+func logsRefused(dir string) error {
+	o, err := Options{}.withDefaults()
+	if err != nil {
+		return err
+	}
+	size, err := memTableFor(dir, o.MemTableSize)
+	if err != nil {
+		return err
+	}
+	return tooManyLogs(memLogs(dir), size)
 }
 
 // snapshotPass copies the manifest, the tables it names not copied yet,
@@ -167,6 +198,7 @@ func snapshotPass(src, dst string, copied map[uint64]bool, cp copier) error {
 		}
 		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
 		n, err := cp(from, to)
+		err = danglingLink(from, err)
 		if err == nil && n > 0 {
 			err = mendLog(from, to)
 		}
@@ -215,6 +247,23 @@ func manifestTables(path string) (map[uint64]bool, error) {
 // a link to anything but a regular file is an error naming it, as at Open.
 func fileOrLink(e fs.DirEntry) bool {
 	return e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0
+}
+
+// danglingLink returns err, from reading the file at path, or, when err
+// is that nothing is there and path is a symbolic link, an error naming
+// the link and its target that is not fs.ErrNotExist: a log Badger
+// flushed or deleted since the listing is gone, name and all, while a
+// link to nothing stays (Open refuses it), and reading it again in
+// another pass would find it the same.
+func danglingLink(path string, err error) error {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		target, _ := os.Readlink(path)
+		return fmt.Errorf("%s is a symbolic link to %s, which does not exist", filepath.Base(path), target)
+	}
+	return err
 }
 
 // mendAttempts bounds the re-reads of a log's torn parts.

@@ -168,6 +168,17 @@ func Open(dir string, opts Options) (*Store, error) {
 		o.Logger.Warn("badgerstore: ValueThreshold below its minimum, taken as the minimum (Badger's crash recovery drops transactions whose end marker went to the value log)",
 			"option", "ValueThreshold", "given", opts.ValueThreshold, "used", o.ValueThreshold)
 	}
+	// A directory another process holds is reported as locked (which
+	// tells a second process to read it through Snapshot) before its
+	// logs are judged: the advice on too many logs (move them out) is no
+	// advice for a live store's. The lock is taken again, and kept,
+	// while the directory is checked (a process that takes it between
+	// is found then).
+	if unlock, err := lockDir(dir, o.ReadOnly); err == nil {
+		unlock()
+	} else if errors.Is(err, ErrLocked) {
+		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+	}
 	if m, err := memTableFor(dir, o.MemTableSize); err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 	} else if m > o.MemTableSize {
