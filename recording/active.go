@@ -169,14 +169,15 @@ func (c *doCtx) Value(key any) any {
 func (c *doCtx) String() string { return "recording.ContextWithParent" }
 
 // A Scope is what a context says of recording, found in one walk up it by
-// [ScopeOf]: the record it carries and its innermost call mark. A wrapper
-// that would ask [FromContext], [CallFromContext] and [ParentFromContext]
-// of one context (middleware/httpstats' transport does, for each call)
-// asks ScopeOf once and the Scope's methods instead, with the same
-// context: their answers are those of the three functions, which make
-// the same walk and the same tests. The zero Scope is that of a context
-// with no record.
+// [ScopeOf]: the context, the record it carries and its innermost call
+// mark. A wrapper that would ask [FromContext], [CallFromContext] and
+// [ParentFromContext] of one context (middleware/httpstats' transport does,
+// for each call) asks ScopeOf once and the Scope's methods instead: their
+// answers are those of the three functions for the context the Scope was
+// found in, which make the same walk and the same tests. The zero Scope is
+// that of a context with no record.
 type Scope struct {
+	ctx  context.Context
 	a    *ActiveRecord
 	mark *ActiveCall
 	own  bool
@@ -185,25 +186,24 @@ type Scope struct {
 // ScopeOf returns what ctx says of recording, in one walk up it.
 func ScopeOf(ctx context.Context) Scope {
 	a, mark, own := scopeOf(ctx)
-	return Scope{a: a, mark: mark, own: own}
+	return Scope{ctx: ctx, a: a, mark: mark, own: own}
 }
 
-// Record returns the record of the context s was found in, as
-// [FromContext] does.
+// Record returns what [FromContext] returns for the context s was found in.
 func (s Scope) Record() *ActiveRecord { return s.a }
 
-// Call returns what [CallFromContext](ctx) returns, for the context ctx
-// that s was found in.
-func (s Scope) Call(ctx context.Context) *ActiveCall {
+// Call returns what [CallFromContext] returns for the context s was found
+// in.
+func (s Scope) Call() *ActiveCall {
 	if s.own {
 		return s.mark
 	}
-	return s.a.callIn(ctx, s.mark)
+	return s.a.callIn(s.ctx, s.mark)
 }
 
-// Parent returns what [ParentFromContext](ctx) returns, for the context
-// ctx that s was found in.
-func (s Scope) Parent(ctx context.Context) *ActiveCall { return s.a.parentIn(ctx, s.mark) }
+// Parent returns what [ParentFromContext] returns for the context s was
+// found in.
+func (s Scope) Parent() *ActiveCall { return s.a.parentIn(s.ctx, s.mark) }
 
 // scopeOf returns the record ctx carries and the call its innermost call
 // mark names (nil when the innermost scope is the request itself), and

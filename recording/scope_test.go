@@ -78,17 +78,17 @@ func TestScopeOfAsThreeFunctions(t *testing.T) {
 				if got, want := s.Record(), recording.FromContext(ctx); got != want {
 					t.Errorf("finders %v, ended %v, %s: Record = %p, FromContext = %p", finders, ended, name, got, want)
 				}
-				if got, want := s.Call(ctx), recording.CallFromContext(ctx); got != want {
+				if got, want := s.Call(), recording.CallFromContext(ctx); got != want {
 					t.Errorf("finders %v, ended %v, %s: Call = %p, CallFromContext = %p", finders, ended, name, got, want)
 				}
-				if got, want := s.Parent(ctx), recording.ParentFromContext(ctx); got != want {
+				if got, want := s.Parent(), recording.ParentFromContext(ctx); got != want {
 					t.Errorf("finders %v, ended %v, %s: Parent = %p, ParentFromContext = %p", finders, ended, name, got, want)
 				}
 			}
-			if s := recording.ScopeOf(rctx); s.Record() != ar || s.Call(rctx) != nil || s.Parent(rctx) != nil {
-				t.Errorf("finders %v, ended %v: the record's own context: Scope = %p, %p, %p, want the record, nil, nil", finders, ended, s.Record(), s.Call(rctx), s.Parent(rctx))
+			if s := recording.ScopeOf(rctx); s.Record() != ar || s.Call() != nil || s.Parent() != nil {
+				t.Errorf("finders %v, ended %v: the record's own context: Scope = %p, %p, %p, want the record, nil, nil", finders, ended, s.Record(), s.Call(), s.Parent())
 			}
-			if ctx := recording.ContextWithCall(rctx, c); recording.ScopeOf(ctx).Call(ctx) != c {
+			if ctx := recording.ContextWithCall(rctx, c); recording.ScopeOf(ctx).Call() != c {
 				t.Errorf("finders %v, ended %v: ContextWithCall's context: Call is not its call", finders, ended)
 			}
 			c2.End(nil)
@@ -96,7 +96,7 @@ func TestScopeOfAsThreeFunctions(t *testing.T) {
 		}
 	}
 	var zero recording.Scope
-	if zero.Record() != nil || zero.Call(context.Background()) != nil || zero.Parent(context.Background()) != nil {
+	if zero.Record() != nil || zero.Call() != nil || zero.Parent() != nil {
 		t.Error("the zero Scope names a record or call")
 	}
 }

@@ -152,7 +152,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.base.RoundTrip(req)
 	}
-	if outer := scope.Call(reqCtx); outer != nil && outer.Record() == a {
+	if outer := scope.Call(); outer != nil && outer.Record() == a {
 		// The request is a call recorded already, by instrumentation around
 		// this transport (otelhttp's span, bridged by otelexport; another
 		// recording transport): one request is one call. Its trace context
@@ -161,7 +161,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rec := a.Recorder()
 	name, hc := t.calls.Get(req.Method, req.URL, rec.Redaction())
-	c := a.StartChild(scope.Parent(reqCtx), convention.ServiceHTTP, name)
+	c := a.StartChild(scope.Parent(), convention.ServiceHTTP, name)
 	if c == nil { // over MaxCalls, or after the request ended
 		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(rec)))
 	}
