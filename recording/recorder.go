@@ -400,7 +400,8 @@ func (r *Recorder) StartRecord(ctx context.Context, info RequestInfo) (context.C
 // alive, and so may the finished [Record] while it is queued (a call still
 // running at the end keeps its ActiveRecord). A wrapper whose T refers to objects of the
 // request (its ResponseWriter, its body) clears them once the request is
-// served, as middleware/httpstats does. A nil r records nothing.
+// served, as middleware/httpstats does. A nil r records nothing (a nil ctx
+// still panics, as context.WithValue's does).
 func StartRecordWith[T any](r *Recorder, ctx context.Context, info RequestInfo) (context.Context, *ActiveRecord, *T) {
 	return StartRecordFrom[T](r, ctx, &info)
 }

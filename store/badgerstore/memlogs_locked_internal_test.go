@@ -56,6 +56,9 @@ func TestSnapshotRefusesManyMemtableLogs(t *testing.T) {
 	if !strings.Contains(err.Error(), "70 memtable logs") {
 		t.Errorf("Snapshot's error %q does not name the 70 memtable logs", err)
 	}
+	if strings.Contains(err.Error(), "move all but") {
+		t.Errorf("Snapshot's error %q gives Open's advice to move logs out of a store a service may hold", err)
+	}
 	if _, serr := os.Stat(dst); !errors.Is(serr, os.ErrNotExist) {
 		t.Errorf("a refused Snapshot left %s: %v", dst, serr)
 	}

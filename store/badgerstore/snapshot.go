@@ -39,9 +39,9 @@ var ErrLocked = errors.New("directory in use by another process")
 // then checks the copy as [Open] will. A copy Open would find damaged —
 // and move aside, starting an empty store — is not returned: the error
 // wraps [store.ErrCorrupt] instead. Nor is a copy whose memtable logs Open
-// refuses (more than Badger leaves, or one written with memtables larger
-// than a store opens with): that is an error naming them, found in the
-// source before anything is copied.
+// refuses (more than 66 non-empty ones, or one written with memtables
+// over 1 GiB): that is an error naming them, found in the source before
+// anything is copied.
 //
 // Open the copy read-write (it is private): Badger refuses a read-only
 // open of a store whose last writes need recovery.
@@ -128,20 +128,26 @@ func snapshotInto(src, dst string, cp copier) error {
 	return nil
 }
 
-// logsRefused returns the error Open with the default options gives the
-// memtable logs in dir before Badger reads them: one written with
-// memtables larger than a store opens with (memTableFor), or more logs
-// than Badger leaves (tooManyLogs).
+// logsRefused returns an error for the memtable logs in dir that Open
+// with the default options would refuse before Badger reads them: one
+// written with memtables larger than a store opens with (memTableFor), or
+// more logs than Badger leaves (as tooManyLogs counts them, without Open's
+// advice to move logs out of the directory, which does not suit a store a
+// service may hold).
 func logsRefused(dir string) error {
 	o, err := Options{}.withDefaults()
 	if err != nil {
 		return err
 	}
-	size, err := memTableFor(dir, o.MemTableSize)
-	if err != nil {
+	if _, err := memTableFor(dir, o.MemTableSize); err != nil {
 		return err
 	}
-	return tooManyLogs(memLogs(dir), size)
+	if logs := memLogs(dir); len(logs) > maxMemLogs {
+		return fmt.Errorf("%d memtable logs (%s to %s), more than Badger leaves (NumMemtables+2, at most %d): Open would refuse a copy of them. "+
+			"Take the snapshot once the store has been opened and closed (which flushes them); with no process holding it, Open's error says how",
+			len(logs), logs[0], logs[len(logs)-1], maxMemLogs)
+	}
+	return nil
 }
 
 // snapshotPass copies the manifest, the tables it names not copied yet,

@@ -30,10 +30,11 @@ func SummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration
 // CountedSummaryInto sets the fields of s that a [Rollup] counts (see
 // [Rollup.Add]: Kind, Duration, Route, Status, Instance, Error, Panic,
 // CallCount, ErrorCalls and RPCs) as [SummaryInto] sets them, and returns
-// durs as SummaryInto does; s's other fields keep what they held. For a
-// writer that only counts a record (one over its storage budget): the
-// summary's other fields, two dozen words copied, were most of what
-// summing up a record without calls cost.
+// durs as SummaryInto does; s's other fields keep what they held, except
+// for a record of more than 256 calls or 16 RPCs, which SummaryInto's two
+// passes sum up whole. For a writer that only counts a record (one over
+// its storage budget): the summary's other fields, two dozen words
+// copied, were most of what summing up a record without calls cost.
 func CountedSummaryInto(r *recording.Record, s *recording.Summary, durs []time.Duration) []time.Duration {
 	if len(r.Calls) > maxSummaryCalls {
 		return summaryInto(r, s, durs)

@@ -77,8 +77,9 @@ func TestAppendBinarySparse(t *testing.T) {
 
 // TestAppendBinaryWide encodes sketches whose runs, or number of runs,
 // take two bytes as varints (128 or more: AppendBinary leaves one byte
-// for each and widens it), with counts of one to ten bytes: the encoding
-// is the one a count at a time gives.
+// for each and widens it), with counts of one to six bytes, and sketches
+// of one bucket whose count takes up to ten: the encoding is the one a
+// count at a time gives, and decodes to as many durations.
 func TestAppendBinaryWide(t *testing.T) {
 	var rng uint64 = 11
 	next := func() uint64 {
@@ -87,8 +88,8 @@ func TestAppendBinaryWide(t *testing.T) {
 	}
 	cases := map[string]func(i int) uint64{
 		"one run of every bucket":   func(int) uint64 { return 1 + next()>>61 },
-		"767 runs of one count":     func(i int) uint64 { return uint64(1 - min(i%3, 1)) },
-		"runs of 127, 128, 129":     func(i int) uint64 { return uint64(min(1, (i%131)/3)) * (1 + next()>>50) },
+		"~730 runs of one count":    func(i int) uint64 { return uint64(1 - min(i%3, 1)) },
+		"runs of 127, 128, 129":     func(i int) uint64 { return runs127to129(i) * (1 + next()>>50) },
 		"large counts":              func(i int) uint64 { return next() >> (next() >> 58) },
 		"mostly zero, wide gaps":    func(i int) uint64 { return next() >> 62 / 3 * (next() >> 55) },
 		"single zeros between runs": func(i int) uint64 { return uint64(i % 2 * (i % 300)) },
@@ -112,4 +113,28 @@ func TestAppendBinaryWide(t *testing.T) {
 			}
 		}
 	}
+	for _, n := range []uint64{1 << 63, 1<<62 + 12345, 1 << 56, 1<<49 - 1, 1 << 35, 128, 127, 1} {
+		for _, lo := range []int{0, 1, 300, 2190} {
+			var s Sketch
+			s.AddBucket(Bucket{d: time.Duration(lo + 1), i: lo}, n)
+			got, _ := s.AppendBinary(nil)
+			if want := appendBinaryRef(&s, nil); !bytes.Equal(got, want) {
+				t.Fatalf("one bucket at %d counting %d: encoded %x, want %x", lo, n, got, want)
+			}
+			var d Sketch
+			if err := d.UnmarshalBinary(got); err != nil || d.Count() != n {
+				t.Fatalf("one bucket at %d counting %d: decoded %d durations, %v", lo, n, d.Count(), err)
+			}
+		}
+	}
+}
+
+// runs127to129 is 1 in runs of 127, 128 and 129 buckets, each followed by
+// three zeros, and 0 in those zeros.
+func runs127to129(i int) uint64 {
+	switch j := i % 393; {
+	case j >= 127 && j < 130, j >= 258 && j < 261, j >= 390:
+		return 0
+	}
+	return 1
 }
