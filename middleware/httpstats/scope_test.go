@@ -51,15 +51,7 @@ func TestTransportAsksRecordingOnceACall(t *testing.T) {
 	ctx := recordingKeys{recording.ContextWithParent(rctx, p), n}
 	const calls = 3
 	for range calls {
-		req, err := http.NewRequestWithContext(ctx, "GET", backend.URL+"/item", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		fetch(t, ctx, client, "GET", backend.URL+"/item", nil)
 	}
 	if got := n.Load(); got != calls {
 		t.Errorf("the request's context was asked for recording's keys %d times in %d calls, want once a call", got, calls)

@@ -2,7 +2,6 @@ package httpstats_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -39,16 +38,7 @@ func TestTransportKeepsNoEndedCall(t *testing.T) {
 		value = weak.Make(big)
 		ctx := context.WithValue(rctx, bigKey{}, big)
 		for range 2 { // two states of one chunk
-			req, err := http.NewRequestWithContext(ctx, "GET", backend.URL+"/item", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			fetch(t, ctx, client, "GET", backend.URL+"/item", nil)
 		}
 	}()
 	for i := 0; i < 5 && value.Value() != nil; i++ {
