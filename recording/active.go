@@ -727,7 +727,6 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		r.Route = a.liveRoute()
 	}
 	r.DroppedCalls += a.dropped
-	r.attrsRoom = len(r.Attrs) > 0 && unsafe.SliceData(r.Attrs) == &r.spare.attrs[0]
 	// The sinks may keep r: do not keep the ActiveCalls alive with it.
 	// Of inline, only the chunks' first slice headers were set (none
 	// when no call was made), each emptied by a store: fewer

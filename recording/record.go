@@ -82,11 +82,6 @@ type Record struct {
 	// config.knownHeaders). (Beside Unsampled, it takes no room of its
 	// own.)
 	hdrSame bool
-	// attrsRoom says Attrs lie in the spare's room for the first four
-	// (set by finish): the writer copies them out of a record a sink may
-	// keep, whose spare the next records borrow. (Beside hdrSame, it
-	// takes no room of its own.)
-	attrsRoom bool
 	// hdrUA is 1 + the index of the User-Agent pair in hdrFlat when
 	// SetHeaders found the names of the record's last request in their
 	// places (see config.knownHeaders), for KeptHeader; else 0.

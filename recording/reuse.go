@@ -342,7 +342,6 @@ type recordHead struct {
 	Unsampled         bool
 	RandomTraceID     bool
 	hdrSame           bool
-	attrsRoom         bool
 	hdrUA, hdrOrderUA uint8
 
 	Start    time.Time
