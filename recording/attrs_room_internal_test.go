@@ -57,3 +57,79 @@ func TestKeptMessageRecordKeepsAttrs(t *testing.T) {
 	s.Close("done")
 	car.Finish()
 }
+
+// TestAttrsAfterFinishKeeping checks that AddAttr, AddAttrs and AttrRoom
+// called after Finish, once the record went to a keeping sink and its
+// spare was handed back (the record then holds none), neither panic nor
+// change the kept record, and that AttrRoom gives nil: with attributes
+// set before Finish and without.
+func TestAttrsAfterFinishKeeping(t *testing.T) {
+	for _, early := range []bool{false, true} {
+		t.Run(fmt.Sprint("early=", early), func(t *testing.T) { attrsAfterFinishKeeping(t, early) })
+	}
+}
+
+func attrsAfterFinishKeeping(t *testing.T, early bool) {
+	k := chanKeeper{ch: make(chan *Record, 16)}
+	rec := New(WithSinks(k), WithBatch(1, time.Millisecond))
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	_, ar := rec.StartRecord(context.Background(), RequestInfo{Kind: KindHTTP, Method: "GET", Path: "/"})
+	if early {
+		ar.AddAttr("early", "handler")
+	}
+	ar.Finish()
+	kept := <-k.ch // delivered: its spare handed back
+	want := slices.Clone(kept.Attrs)
+	for name, late := range map[string]func(){
+		"AddAttr":  func() { ar.AddAttr("late", "goroutine") },
+		"AddAttrs": func() { ar.AddAttrs(Attr{Key: "late", Value: "goroutine"}) },
+		"AttrRoom": func() {
+			if room := ar.AttrRoom(); room != nil {
+				t.Errorf("AttrRoom after Finish = %v, want nil", room)
+			}
+		},
+	} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%s after Finish (record delivered to a keeping sink) panicked: %v", name, p)
+				}
+			}()
+			late()
+		}()
+	}
+	if !slices.Equal(kept.Attrs, want) {
+		t.Errorf("calls after Finish changed the kept record's Attrs to %v, was %v", kept.Attrs, want)
+	}
+}
+
+// TestAttrsAfterFinishBorrowing checks that AddAttr and AddAttrs called
+// after Finish, while a borrowing sink holds the record, change none of
+// its attributes (nor its room, which the next request gets).
+func TestAttrsAfterFinishBorrowing(t *testing.T) {
+	sink := &pinBorrower{got: make(chan []*Record, 1), release: make(chan struct{})}
+	rec := New(WithSinks(sink), WithBatch(1, time.Hour))
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(sink.release)
+		}
+	})
+	_, ar := rec.StartRecord(context.Background(), RequestInfo{Kind: KindHTTP, Method: "GET", Path: "/"})
+	ar.AddAttr("early", "handler")
+	ar.Finish()
+	recs := <-sink.got
+	want := slices.Clone(recs[0].Attrs)
+	room := recs[0].spare.attrs
+	ar.AddAttr("late", "goroutine")
+	ar.AddAttrs(Attr{Key: "late", Value: "goroutine"}, Attr{Key: "later", Value: "goroutine"})
+	if got := recs[0].Attrs; !slices.Equal(got, want) {
+		t.Errorf("calls after Finish changed the sink's record's Attrs to %v, was %v", got, want)
+	}
+	if recs[0].spare.attrs != room {
+		t.Errorf("calls after Finish wrote into the record's room: %v, was %v", recs[0].spare.attrs, room)
+	}
+	released = true
+	close(sink.release)
+}
