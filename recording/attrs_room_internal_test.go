@@ -133,3 +133,29 @@ func TestAttrsAfterFinishBorrowing(t *testing.T) {
 	released = true
 	close(sink.release)
 }
+
+// TestResetClearsMovedAttrRoom checks that a pooled record whose Attrs
+// outgrew its room (five attributes: the first four went into the room,
+// then moved to an array of their own) has its room cleared when it is
+// reset: the strings the request set there are not kept for the next.
+func TestResetClearsMovedAttrRoom(t *testing.T) {
+	var got *Record
+	rec := New(WithSinks(borrowingSink{write: func(r *Record) { got = r }}), WithBatch(1, time.Hour))
+	if rec.pool == nil {
+		t.Fatal("a borrowing sink: want a pool of records")
+	}
+	_, ar := rec.StartRecord(context.Background(), RequestInfo{Kind: KindHTTP, Method: "GET", Path: "/"})
+	for i := range 5 {
+		ar.AddAttr(fmt.Sprint("key", i), fmt.Sprint("secret", i))
+	}
+	ar.Finish()
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		t.Fatal("the sink got no record")
+	}
+	if got.spare.attrs != ([4]Attr{}) {
+		t.Errorf("after reset the record's room holds %v, want it zero", got.spare.attrs)
+	}
+}
