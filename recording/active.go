@@ -553,9 +553,11 @@ func (a *ActiveRecord) Record() *Record {
 
 // AddAttrs appends attributes to the record's [Record.Attrs]; the first
 // four take no allocation. Like [ActiveRecord.Record], it is for the
-// goroutine that started the record, before [ActiveRecord.Finish].
+// goroutine that started the record, before [ActiveRecord.Finish]; a call
+// after Finish (from a goroutine that outlived the handler) is ignored:
+// the record belongs to the sinks, its memory perhaps to another request.
 func (a *ActiveRecord) AddAttrs(attrs ...Attr) {
-	if a == nil || len(attrs) == 0 {
+	if a == nil || len(attrs) == 0 || a.finished.Load() {
 		return
 	}
 	r := a.r
@@ -571,9 +573,8 @@ func (a *ActiveRecord) AddAttrs(attrs ...Attr) {
 		r.Attrs = dst
 		return
 	}
-	if r.Attrs == nil {
-		r.Attrs = r.spare.attrs[:0]
-	}
+	// More than the room holds, when Attrs is nil: an array of their
+	// own, the room left unused.
 	r.Attrs = append(r.Attrs, attrs...)
 }
 
@@ -583,9 +584,10 @@ func (a *ActiveRecord) AddAttrs(attrs ...Attr) {
 // compiler to inline, so a wrapper adding a few attributes one at a time
 // writes each straight into the record, not into an array of its own
 // copied by AddAttrs. Like [ActiveRecord.Record], it is for the goroutine
-// that started the record, before [ActiveRecord.Finish].
+// that started the record, before [ActiveRecord.Finish]; a call after
+// Finish is ignored.
 func (a *ActiveRecord) AddAttr(key, value string) {
-	if a == nil {
+	if a == nil || a.finished.Load() {
 		return
 	}
 	r := a.r
@@ -607,9 +609,10 @@ func (a *ActiveRecord) AddAttr(key, value string) {
 // for each. Appending to it changes no attribute the record has. It is
 // small enough for the compiler to inline. A nil ActiveRecord gives nil,
 // and then has no record to set. Like [ActiveRecord.Record], it is for
-// the goroutine that started the record, before [ActiveRecord.Finish].
+// the goroutine that started the record, before [ActiveRecord.Finish]; a
+// call after Finish gives nil, and its record must not be set then.
 func (a *ActiveRecord) AttrRoom() []Attr {
-	if a == nil {
+	if a == nil || a.finished.Load() {
 		return nil
 	}
 	r := a.r
@@ -727,7 +730,6 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		r.Route = a.liveRoute()
 	}
 	r.DroppedCalls += a.dropped
-	r.attrsRoom = len(r.Attrs) > 0 && unsafe.SliceData(r.Attrs) == &r.spare.attrs[0]
 	// The sinks may keep r: do not keep the ActiveCalls alive with it.
 	// Of inline, only the chunks' first slice headers were set (none
 	// when no call was made), each emptied by a store: fewer

@@ -403,13 +403,15 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 		// all). Its buffer of header pairs, cleared above, stays with
 		// the spare, which the next records borrow (see
 		// setKeptHeaders), unless it grew large.
-		if rec.attrsRoom {
+		if inRoom(rec.Attrs, &rec.spare.attrs) {
 			// The attributes lie in the spare's room, which the next
 			// records borrow: they are copied out, or given the last
 			// copy made when they are the same (see keptAttrs), before
-			// the spare is emptied.
+			// the spare is emptied. Decided here, from the slice as
+			// every append left it (a wrapper's, a stream's fold, a
+			// message's attributes, capAttrs): an empty slice of the
+			// room that finish's appends filled lies in it too.
 			rec.Attrs = r.keptAttrs(rec.Attrs)
-			rec.attrsRoom = false
 		}
 		flat := rec.spare.flat
 		if cap(flat) > maxSpareHeaders {
@@ -441,6 +443,14 @@ func (r *Recorder) keptAttrs(attrs []Attr) []Attr {
 	c := slices.Clone(attrs)
 	r.lastAttrs = c[:len(c):len(c)]
 	return r.lastAttrs
+}
+
+// inRoom reports whether attrs has its data in room, the room of a
+// record's spare for its first four attributes, at any index: appending
+// to it, or reading it, reaches the room.
+func inRoom(attrs []Attr, room *[4]Attr) bool {
+	return cap(attrs) > 0 &&
+		uintptr(unsafe.Pointer(unsafe.SliceData(attrs)))-uintptr(unsafe.Pointer(room)) < unsafe.Sizeof(*room)
 }
 
 // sameAttrs reports whether a and b, as long as each other, hold the

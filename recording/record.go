@@ -82,11 +82,6 @@ type Record struct {
 	// config.knownHeaders). (Beside Unsampled, it takes no room of its
 	// own.)
 	hdrSame bool
-	// attrsRoom says Attrs lie in the spare's room for the first four
-	// (set by finish): the writer copies them out of a record a sink may
-	// keep, whose spare the next records borrow. (Beside hdrSame, it
-	// takes no room of its own.)
-	attrsRoom bool
 	// hdrUA is 1 + the index of the User-Agent pair in hdrFlat when
 	// SetHeaders found the names of the record's last request in their
 	// places (see config.knownHeaders), for KeptHeader; else 0.
@@ -155,12 +150,14 @@ type Record struct {
 	// own for its life; a record a sink may keep borrows one from the
 	// recorder (spareList), which its writer takes back once the record
 	// is prepared, before any sink sees it (the record then holds nil).
-	// A pointer rather than the spare's 192 bytes keeps a Record at 440
-	// bytes, in the 448-byte size class, without the malloc header of an
-	// object with pointers over 512 bytes (TestRecordSizeClass): 128
-	// bytes less for every record a keeping sink (otelexport) is given, and
-	// five pointer words fewer for the garbage collector to scan in
-	// each record it keeps. Never nil in a record startRecord made until
+	// A pointer rather than the spare's 320 bytes (its room for the
+	// first four attributes included) keeps a Record at 440 bytes, in
+	// the 448-byte size class, without the malloc header of an object
+	// with pointers over 512 bytes (TestRecordSizeClass): a Record
+	// holding its spare would be a 768-byte object, 320 bytes more for
+	// every record a keeping sink (otelexport) is given, and fifteen
+	// pointer words more for the garbage collector to scan in each
+	// record it keeps. Never nil in a record startRecord made until
 	// then.
 	spare *spare
 

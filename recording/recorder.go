@@ -208,7 +208,7 @@ type Recorder struct {
 	writerScrub  scrubber // the writer goroutine's redaction, with its caches (see Recorder.scrubber)
 	analysis     analysis
 	keptHdr      keptHeaders // the last header map made for a record a sink may keep
-	lastAttrs    []Attr      // the last attributes keptAttrs copied out of an ActiveRecord, shared by the records that hold them
+	lastAttrs    []Attr      // the last attributes keptAttrs copied out of a spare, shared by the records that hold them
 }
 
 // New returns a Recorder and starts its background writer.

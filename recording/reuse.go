@@ -317,10 +317,16 @@ func (rec *Record) reset() {
 	// are (a composite literal of Record would be built aside and
 	// copied in; zeroing the whole Record, spare's copy taken out and
 	// put back cost ~40 instructions more), then the others one by one.
-	if n := len(rec.Attrs); n > 0 && n <= len(sp.attrs) && unsafe.SliceData(rec.Attrs) == &sp.attrs[0] {
+	if cap(rec.Attrs) > 0 || sp.attrs[0].Key != "" || sp.attrs[0].Value != "" {
 		// The attributes the record's request set in its room: its
-		// strings are not kept for the next request.
-		clear(sp.attrs[:n])
+		// strings, unredacted when Attrs moved to an array of its own
+		// (a fifth attribute, a stream's fold, capAttrs), are not kept
+		// for the next request. The whole room, whatever Attrs is now:
+		// it was used when Attrs was set (most requests that set it
+		// began in the room), or, Attrs unset, when its first slot was
+		// filled, as every use of it begins (AttrRoom's slice, never
+		// set as Attrs).
+		clear(sp.attrs[:])
 	}
 	*(*recordHead)(unsafe.Pointer(rec)) = recordHead{}
 	rec.hdrOrderUA = orderUA
@@ -342,7 +348,6 @@ type recordHead struct {
 	Unsampled         bool
 	RandomTraceID     bool
 	hdrSame           bool
-	attrsRoom         bool
 	hdrUA, hdrOrderUA uint8
 
 	Start    time.Time
