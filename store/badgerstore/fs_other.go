@@ -17,6 +17,3 @@ func allocated(fi fs.FileInfo) int64 { return fi.Size() }
 // lockDir does nothing on this platform; Badger's own lock still keeps a
 // second process out when the store opens.
 func lockDir(string, bool) (func(), error) { return func() {}, nil }
-
-// openNoBlock is no flag on this platform (see openRegular).
-const openNoBlock = 0

@@ -51,8 +51,3 @@ func lockDir(dir string, shared bool) (func(), error) {
 		f.Close()
 	}, nil
 }
-
-// openNoBlock opens a file without waiting: a named pipe opened for
-// reading returns at once rather than waiting for a writer (see
-// openRegular).
-const openNoBlock = syscall.O_NONBLOCK
