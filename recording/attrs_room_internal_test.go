@@ -107,7 +107,7 @@ func attrsAfterFinishKeeping(t *testing.T, early bool) {
 // after Finish, while a borrowing sink holds the record, change none of
 // its attributes (nor its room, which the next request gets).
 func TestAttrsAfterFinishBorrowing(t *testing.T) {
-	sink := &pinBorrower{got: make(chan []*Record, 1), release: make(chan struct{})}
+	sink := &pinBorrower{pinKeeper{got: make(chan []*Record, 1), release: make(chan struct{})}}
 	rec := New(WithSinks(sink), WithBatch(1, time.Hour))
 	t.Cleanup(func() { rec.Close(context.Background()) })
 	released := false
