@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"slices"
 	"testing"
-	"testing/quick"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -42,18 +41,7 @@ func TestCountedSummaryIntoCountsAsSummaryInto(t *testing.T) {
 	var fs, cs recording.Summary
 	var fd, cd []time.Duration
 	for i, r := range recs {
-		sv := reflect.ValueOf(&cs).Elem()
-		for j := range sv.NumField() {
-			if f := sv.Field(j); f.Type() == reflect.TypeFor[time.Time]() {
-				f.Set(reflect.ValueOf(time.Unix(rng.Int63n(1<<40), rng.Int63n(1e9))))
-			} else if f.CanSet() {
-				v, ok := quick.Value(f.Type(), rng)
-				if !ok {
-					t.Fatalf("no random %s", f.Type())
-				}
-				f.Set(v)
-			}
-		}
+		setRandom(t, rng, reflect.ValueOf(&cs).Elem(), nil)
 		fd = SummaryInto(r, &fs, fd[:0])
 		cd = CountedSummaryInto(r, &cs, cd[:0])
 		if !slices.Equal(fd, cd) {

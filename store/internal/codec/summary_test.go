@@ -57,22 +57,9 @@ func TestSummaryInto(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for range 20 {
 		r := new(recording.Record)
-		rv := reflect.ValueOf(r).Elem()
-		for i := range rv.NumField() {
-			f := rv.Field(i)
-			switch {
-			case !f.CanSet() || f.Kind() == reflect.Pointer: // the trace: nil
-			case rv.Type().Field(i).Name == "Calls": // Record20's, below
-			case f.Type() == reflect.TypeFor[time.Time]():
-				f.Set(reflect.ValueOf(time.Unix(0, rng.Int63())))
-			default:
-				v, ok := quick.Value(f.Type(), rng)
-				if !ok {
-					t.Fatalf("no random %s", rv.Type().Field(i).Name)
-				}
-				f.Set(v)
-			}
-		}
+		setRandom(t, rng, reflect.ValueOf(r).Elem(), func(f reflect.StructField) bool {
+			return f.Type.Kind() == reflect.Pointer || f.Name == "Calls" // the trace: nil; Record20's calls, below
+		})
 		r.Calls, r.ExecTrace = storetest.Record20(at, 4).Calls, nil
 		recs = append(recs, r)
 	}
@@ -91,6 +78,27 @@ func TestSummaryInto(t *testing.T) {
 		}
 		if !slices.Equal(durs, wantDurs) {
 			t.Fatalf("record %d: durations %v, want %v", i, durs, wantDurs)
+		}
+	}
+}
+
+// setRandom sets every exported field of the struct v at random, but
+// those skip names (nil: none): a time to one of any nanosecond since
+// 1970, the others to testing/quick's values.
+func setRandom(t *testing.T, rng *rand.Rand, v reflect.Value, skip func(reflect.StructField) bool) {
+	t.Helper()
+	for i := range v.NumField() {
+		f, sf := v.Field(i), v.Type().Field(i)
+		switch {
+		case !f.CanSet() || skip != nil && skip(sf):
+		case f.Type() == reflect.TypeFor[time.Time]():
+			f.Set(reflect.ValueOf(time.Unix(0, rng.Int63())))
+		default:
+			r, ok := quick.Value(f.Type(), rng)
+			if !ok {
+				t.Fatalf("no random %s", sf.Name)
+			}
+			f.Set(r)
 		}
 	}
 }
