@@ -9,6 +9,10 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
+// LocksDir says that the store locks its directory itself on this
+// platform, and so reports a directory in use with ErrLocked.
+const LocksDir = locksDir
+
 // Noisy adds to r an attribute of n random hex digits, the same for the
 // same seed, and returns r. Blocks of records compress (see block.go), so
 // tests of disk space write records with noise, whose stored size is about

@@ -13,7 +13,3 @@ func fsFree(string) (int64, error) { return -1, errors.ErrUnsupported }
 
 // allocated returns a file's length: block counts are not known here.
 func allocated(fi fs.FileInfo) int64 { return fi.Size() }
-
-// lockDir does nothing on this platform; Badger's own lock still keeps a
-// second process out when the store opens.
-func lockDir(string, bool) (func(), error) { return func() {}, nil }

@@ -4,7 +4,6 @@ package badgerstore
 
 import (
 	"io/fs"
-	"os"
 	"syscall"
 )
 
@@ -27,27 +26,4 @@ func allocated(fi fs.FileInfo) int64 {
 		return int64(st.Blocks) * 512
 	}
 	return fi.Size()
-}
-
-// lockDir takes the lock Badger takes on dir (a flock on the directory:
-// shared for reading, else exclusive), so that the directory is not
-// checked or moved while another process, or another Store of this one,
-// writes it. The returned function releases it.
-func lockDir(dir string, shared bool) (func(), error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	how := syscall.LOCK_EX
-	if shared {
-		how = syscall.LOCK_SH
-	}
-	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, ErrLocked
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }

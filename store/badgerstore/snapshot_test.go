@@ -25,7 +25,14 @@ func TestSnapshotOfALiveStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if _, err := badgerstore.OpenReadOnly(dir); !errors.Is(err, badgerstore.ErrLocked) {
+	// Where the store does not lock the directory itself (AIX, Windows,
+	// Plan 9, js and WASI: fs_lock_other.go), Badger's own lock, where
+	// it has one, refuses it with an error of its own.
+	r, err := badgerstore.OpenReadOnly(dir)
+	if err == nil {
+		r.Close()
+	}
+	if badgerstore.LocksDir && !errors.Is(err, badgerstore.ErrLocked) {
 		t.Fatalf("OpenReadOnly of a directory in use = %v, want ErrLocked", err)
 	}
 	ctx := context.Background()
