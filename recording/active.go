@@ -1992,8 +1992,11 @@ func (r *Recorder) ContextWithTrace(ctx context.Context, tc TraceContext) contex
 }
 
 // TraceFromContext returns the trace context put on ctx by
-// [ContextWithTrace], if it is valid.
+// [ContextWithTrace], if it is valid. A nil ctx carries none.
 func TraceFromContext(ctx context.Context) (TraceContext, bool) {
+	if ctx == nil {
+		return TraceContext{}, false
+	}
 	pt, ok := ctx.Value(traceKey{}).(passthrough)
 	return pt.tc, ok && pt.tc.IsValid()
 }
@@ -2001,9 +2004,12 @@ func TraceFromContext(ctx context.Context) (TraceContext, bool) {
 // Passthrough returns what [ContextWithTrace] or [Recorder.ContextWithTrace]
 // put on ctx: the trace context of a request that is not recorded (valid or
 // not) and the propagator to pass it on with; ok is false when ctx carries
-// none. Client wrappers inject tc into the requests they send for such a
-// context with p.Inject(ctx, tc, carrier).
+// none (a nil ctx carries none). Client wrappers inject tc into the
+// requests they send for such a context with p.Inject(ctx, tc, carrier).
 func Passthrough(ctx context.Context) (tc TraceContext, p Propagator, ok bool) {
+	if ctx == nil {
+		return TraceContext{}, nil, false
+	}
 	pt, ok := ctx.Value(traceKey{}).(passthrough)
 	return pt.tc, pt.p, ok
 }

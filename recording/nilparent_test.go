@@ -121,3 +121,53 @@ func TestKnownClientTraceOddContexts(t *testing.T) {
 		}
 	}
 }
+
+// TestNilContextReadersAnswerNothing checks that the functions of
+// recording that read a context answer a nil one as one that carries
+// nothing, as FromContext, CallFromContext and HasClientTrace do, rather
+// than panicking on a nil pointer: TraceFromContext and Passthrough did.
+func TestNilContextReadersAnswerNothing(t *testing.T) {
+	var nilCtx context.Context
+	if got := panicOf(func() {
+		if tc, ok := recording.TraceFromContext(nilCtx); ok || tc.IsValid() {
+			t.Errorf("TraceFromContext(nil) = %v, %v, want nothing", tc, ok)
+		}
+	}); got != nil {
+		t.Errorf("TraceFromContext(nil) panicked: %v", got)
+	}
+	if got := panicOf(func() {
+		if tc, p, ok := recording.Passthrough(nilCtx); ok || tc.IsValid() || p != nil {
+			t.Errorf("Passthrough(nil) = %v, %v, %v, want nothing", tc, p, ok)
+		}
+	}); got != nil {
+		t.Errorf("Passthrough(nil) panicked: %v", got)
+	}
+}
+
+// TestStartMessageNilParentStartsNothing checks that Stream.StartMessage
+// with a nil context panics, as a nil parent does, before it starts the
+// message's record: it started it first, and the record, never finished,
+// stayed listed by Recorder.Active as running after the stream closed.
+func TestStartMessageNilParentStartsNothing(t *testing.T) {
+	rec := recording.New(recording.WithSinks())
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	ctx, a := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/ws"})
+	s := recording.StartStream(ctx, recording.StreamInfo{})
+	if s == nil {
+		t.Fatal("StartStream of a recorded request = nil")
+	}
+	var nilCtx context.Context
+	for _, dir := range []recording.Direction{recording.Receive, recording.Send} {
+		if got := panicOf(func() { s.StartMessage(nilCtx, dir, "m", 1) }); fmt.Sprint(got) != "cannot create context from nil parent" {
+			t.Errorf("StartMessage(nil, %v) panicked with %v, want the nil parent's message", dir, got)
+		}
+	}
+	s.Close("")
+	a.Finish()
+	if recs, unlisted := rec.Active(100, 0); len(recs) != 0 || unlisted != 0 {
+		t.Errorf("after the stream's record finished, Active lists %d records (%d unlisted), want none", len(recs), unlisted)
+		for _, r := range recs {
+			t.Logf("  still active: %v %s", r.Kind, r.Path)
+		}
+	}
+}

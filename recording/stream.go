@@ -229,10 +229,17 @@ type Message struct {
 // When the message is not recorded, the returned context carries no record
 // — the calls made with it are not recorded, and do not grow the
 // connection's record — but still passes the connection's trace on. End
-// the message with [Message.End], which counts it on s either way.
+// the message with [Message.End], which counts it on s either way. A nil
+// s returns ctx and nil; otherwise a nil ctx panics at once, as
+// [context.WithValue]'s nil parent does, before anything is started.
 func (s *Stream) StartMessage(ctx context.Context, dir Direction, typ string, size int64) (context.Context, *Message) {
 	if s == nil {
 		return ctx, nil
+	}
+	if ctx == nil {
+		// Before the message's record is started: it would stay
+		// listed as running.
+		panic(nilParent)
 	}
 	m := &Message{s: s, dir: dir, typ: typ}
 	m.size.Store(size)
