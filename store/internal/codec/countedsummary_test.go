@@ -18,7 +18,8 @@ import (
 // CountedSummaryInto leaves shows), holds what one that counts them from
 // SummaryInto's holds, group by group; the fields CountedSummaryInto sets and the durations are
 // SummaryInto's, for records without calls, with failed calls and events,
-// and with more calls or RPCs than SummaryInto's one pass takes.
+// and with as many calls or RPCs as SummaryInto's one pass takes (256
+// calls, 16 RPCs) and one more.
 func TestCountedSummaryIntoCountsAsSummaryInto(t *testing.T) {
 	at := time.Unix(1700000000, 0)
 	recs := storetest.Records(9, at, time.Millisecond, 200)
@@ -26,7 +27,7 @@ func TestCountedSummaryIntoCountsAsSummaryInto(t *testing.T) {
 		&recording.Record{Route: "GET /hello", Instance: "vm/1", Duration: 40 * time.Microsecond, Status: 503},
 		&recording.Record{Route: "GET /hello", Instance: "vm/1", Kind: recording.KindGRPC, Status: 14},
 		&recording.Record{Route: "GET /hello", Panic: "boom"}, &recording.Record{Route: "GET /hello", Error: "eof"})
-	for _, n := range []struct{ calls, rpcs int }{{17, 17}, {300, 3}} {
+	for _, n := range []struct{ calls, rpcs int }{{16, 16}, {17, 17}, {256, 16}, {256, 17}, {257, 3}, {300, 3}} {
 		r := &recording.Record{Route: "GET /many", Instance: "vm/2", Duration: time.Second}
 		for i := range n.calls {
 			r.Calls = append(r.Calls, recording.Call{
