@@ -5,9 +5,10 @@ package ui_test
 import (
 	"net/http"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/goappstats/appstats/store/memstore"
 	"github.com/goappstats/appstats/ui"
@@ -21,7 +22,7 @@ func TestSourceFIFO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.go"), 0o644); err != nil {
+	if err := unix.Mkfifo(filepath.Join(dir, "pipe.go"), 0o644); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
 	h := ui.NewHandler(memstore.New(0), ui.WithSourceRoots(dir))

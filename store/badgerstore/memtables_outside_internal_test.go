@@ -1,4 +1,4 @@
-//go:build unix && !(solaris || illumos || aix)
+//go:build unix
 
 package badgerstore
 
@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sys/unix"
 )
 
 // TestOpenRefusesSpecialBadgerFiles: a closed store whose directory holds,
@@ -28,13 +28,13 @@ func TestOpenRefusesSpecialBadgerFiles(t *testing.T) {
 		name, file string
 		make       func(path string) error
 	}{
-		{"fifo log", "00001.mem", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
-		{"fifo value log", "000009.vlog", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
+		{"fifo log", "00001.mem", func(p string) error { return unix.Mkfifo(p, 0o644) }},
+		{"fifo value log", "000009.vlog", func(p string) error { return unix.Mkfifo(p, 0o644) }},
 		{"fifo key registry", "KEYREGISTRY", func(p string) error {
 			if err := os.Remove(p); err != nil {
 				return err
 			}
-			return syscall.Mkfifo(p, 0o644)
+			return unix.Mkfifo(p, 0o644)
 		}},
 		{"directory log", "00001.mem", func(p string) error { return os.Mkdir(p, 0o755) }},
 		{"link to a directory", "00001.mem", func(p string) error { return os.Symlink(filepath.Dir(p), p) }},
@@ -222,7 +222,7 @@ func TestSnapshotRefusesSpecialFiles(t *testing.T) {
 		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
-		if err := syscall.Mkfifo(path, 0o644); err != nil {
+		if err := unix.Mkfifo(path, 0o644); err != nil {
 			t.Skipf("no named pipes here: %v", err)
 		}
 		snap := filepath.Join(t.TempDir(), "snap")
@@ -245,7 +245,7 @@ func returnsOrUnblocks(t *testing.T, pipe, what string, f func() error) error {
 	case err := <-done:
 		return err
 	case <-time.After(time.Minute):
-		if w, err := os.OpenFile(pipe, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+		if w, err := os.OpenFile(pipe, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
 			w.Close()
 		}
 		t.Fatalf("%s did not return", what)

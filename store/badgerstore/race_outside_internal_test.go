@@ -1,4 +1,4 @@
-//go:build unix && !(solaris || illumos || aix)
+//go:build unix
 
 package badgerstore
 
@@ -6,10 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4/options"
+	"golang.org/x/sys/unix"
 )
 
 // TestReadersRefusePipeSwappedIn: each function that opens a file of a
@@ -49,7 +49,7 @@ func TestReadersRefusePipeSwappedIn(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "000001.vlog")
-			if err := syscall.Mkfifo(path, 0o644); err != nil {
+			if err := unix.Mkfifo(path, 0o644); err != nil {
 				t.Skipf("no named pipes here: %v", err)
 			}
 			err := returnsOrUnblocks(t, path, name+" of a named pipe", func() error { return f(path) })
