@@ -179,7 +179,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		RequestSize: max(req.ContentLength, 0), HasRequestSize: !count,
 	})
 
-	st := &callState{}
+	// Carved with the other calls' states of the request (several to an
+	// allocation), which the record lets go of when it ends.
+	st := recording.Alloc[callState](a)
 	pt := &st.pt
 	traceHooks.set(&st.hooks, &st.ctx.trace, pt)
 	// The call rides on the context, so OTel instrumentation under this
