@@ -93,12 +93,15 @@ func TestAllocValuesAreZeroAndApart(t *testing.T) {
 
 // TestAllocChunksFollowTheLastRecord checks that a record's values are
 // carved several to an allocation, as many as the last record took (the
-// first chunk at most four), and that a record taking one value after one
-// that took ten allocates one chunk of at most four.
+// first chunk at most four), and that a record taking one value pays one
+// chunk of at most four values after a record that took forty, and of one
+// after a record that took one.
 func TestAllocChunksFollowTheLastRecord(t *testing.T) {
 	rec := recording.New(recording.WithSinks())
 	defer rec.Close(context.Background())
-	allocs := func(n int) uint64 {
+	size := uint64(unsafe.Sizeof(allocItem{}))
+	// allocs carves n values in a new record: the allocations and bytes.
+	allocs := func(n int) (mallocs, bytes uint64) {
 		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 		defer ar.Finish()
 		keep := make([]*allocItem, 0, n)
@@ -109,30 +112,25 @@ func TestAllocChunksFollowTheLastRecord(t *testing.T) {
 		}
 		runtime.ReadMemStats(&after)
 		runtime.KeepAlive(keep)
-		return after.Mallocs - before.Mallocs
+		return after.Mallocs - before.Mallocs, after.TotalAlloc - before.TotalAlloc
 	}
 	allocs(10) // the hint: ten
-	if n := allocs(10); n != 2 {
+	if n, _ := allocs(10); n != 2 {
 		t.Errorf("ten values after a record of ten took %d allocations, want 2 (four, then six)", n)
 	}
-	if n := allocs(40); n > 5 {
+	if n, _ := allocs(40); n > 5 {
 		t.Errorf("forty values took %d allocations, want at most 5", n)
 	}
-	if n := allocs(40); n > 5 {
+	if n, _ := allocs(40); n > 5 {
 		t.Errorf("forty values after a record of forty took %d allocations, want at most 5", n)
 	}
-	if n := allocs(1); n != 1 {
-		t.Errorf("one value took %d allocations, want 1", n)
+	// A record of one value after one of forty pays a first chunk: four.
+	if n, b := allocs(1); n != 1 || b > 4*size+128 {
+		t.Errorf("one value after a record of forty took %d allocations, %d bytes; want 1, at most four values' (%d) and the chunk's header", n, b, 4*size)
 	}
-	// The hint is now one: a record of one value takes one of one.
-	var before, after runtime.MemStats
-	_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-	runtime.ReadMemStats(&before)
-	p := recording.Alloc[allocItem](ar)
-	runtime.ReadMemStats(&after)
-	ar.Finish()
-	if b := after.TotalAlloc - before.TotalAlloc; b > 2*uint64(unsafe.Sizeof(*p)) {
-		t.Errorf("one value after a record of one took %d bytes, want one value's (%d) and the chunk's header", b, unsafe.Sizeof(*p))
+	// The hint is now one: a record of one value takes a chunk of one.
+	if n, b := allocs(1); n != 1 || b > size+128 {
+		t.Errorf("one value after a record of one took %d allocations, %d bytes; want 1, at most one value's (%d) and the chunk's header", n, b, size)
 	}
 }
 
