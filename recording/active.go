@@ -453,9 +453,12 @@ type ActiveRecord struct {
 	used    int32     // slots used in the last chunk
 	spans   uint32    // span IDs made for calls (see callSpanLocked)
 	lastPCs []uintptr // the raw stack of the last call started that has one, which the next one may share
-	live    int       // calls kept: started, not discarded
-	dropped int
-	ended   bool
+	live    int32     // calls kept: started, not discarded
+	dropped int32     // calls over MaxCalls (at most math.MaxInt32), in live's word
+	// slab is the chunk of a wrapper's values that [Alloc] carves from,
+	// under mu; nil once the record has ended.
+	slab  *slab
+	ended bool
 	// Rooms for calls' attributes and phases ([ActiveCall.Reserve]) are
 	// carved from slabs: nextRoom is the next free room of the last slab,
 	// roomsLeft how many are free from it on, roomsMade how many rooms a's
@@ -693,6 +696,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	if !admitted {
 		a.mu.Lock()
 		a.ended = true
+		a.dropSlabLocked()
 		a.freezeLocked() // the calls' array goes back with r
 		a.mu.Unlock()
 		rec.filtered.Add(1)
@@ -709,6 +713,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	}
 	a.mu.Lock()
 	a.ended = true
+	a.dropSlabLocked()
 	if a.chunks != nil {
 		// Once ended, a's calls are never changed again (every setter
 		// checks frozenLocked), so they pass to the record as they are,
@@ -729,7 +734,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	if r.Route == "" {
 		r.Route = a.liveRoute()
 	}
-	r.DroppedCalls += a.dropped
+	r.DroppedCalls += int(a.dropped)
 	// The sinks may keep r: do not keep the ActiveCalls alive with it.
 	// Of inline, only the chunks' first slice headers were set (none
 	// when no call was made), each emptied by a store: fewer
@@ -796,7 +801,7 @@ func (a *ActiveRecord) finish(d time.Duration) {
 func (a *ActiveRecord) handOverLocked(r *Record) {
 	calls := r.spare.calls
 	inPlace := &calls[0] == a.chunks[0][0].c // the array holds every call, in the slots' order
-	if inPlace && a.live == len(calls) && takeEnded(calls) {
+	if inPlace && int(a.live) == len(calls) && takeEnded(calls) {
 		// Every call ended, none was discarded: the array as it lies,
 		// the slots' state taken out.
 		r.Calls = calls
@@ -807,9 +812,9 @@ func (a *ActiveRecord) handOverLocked(r *Record) {
 	dst := calls
 	if !inPlace {
 		// The first calls are in an array replaced since.
-		dst, used = make([]Call, a.live), a.live
+		dst, used = make([]Call, a.live), int(a.live)
 	}
-	if a.live < a.slotsLocked() {
+	if int(a.live) < a.slotsLocked() {
 		// A call was discarded: its children are adopted by its nearest
 		// kept ancestor, while the slots still read their calls' state.
 		a.adoptLocked()
@@ -1414,8 +1419,10 @@ func (a *ActiveRecord) roomLocked() bool {
 		a.rec.lateCalls.Add(1)
 		return false
 	}
-	if a.live >= a.rec.cfg.maxCalls {
-		a.dropped++
+	if int(a.live) >= a.rec.cfg.maxCalls {
+		if a.dropped < math.MaxInt32 {
+			a.dropped++
+		}
 		return false
 	}
 	return true

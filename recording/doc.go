@@ -17,6 +17,11 @@
 //	v, err := cache.Get(key)
 //	c.End(err) // not defer c.End(err): err would be evaluated too early
 //
+// A client wrapper that keeps a value of its own for each call (as
+// middleware/httpstats' transport keeps a call's state) may take it with
+// [Alloc], which carves the values of one request from chunks its record
+// lets go of when the request ends.
+//
 // # Attribution
 //
 // A call belongs to the request whose record its context carries

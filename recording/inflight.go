@@ -174,7 +174,7 @@ func (a *ActiveRecord) snapshotIf(now time.Time, maxCalls int, match func(*Recor
 		Overhead: time.Duration(a.overhead.Load()),
 	}
 	s.Route = a.liveRoute()
-	n := a.live
+	n := int(a.live)
 	if maxCalls > 0 {
 		n = min(n, maxCalls)
 	}
@@ -207,8 +207,8 @@ func (a *ActiveRecord) snapshotIf(now time.Time, maxCalls int, match func(*Recor
 	})
 	// Dropped as a finished record's are: not kept. Those kept and not
 	// copied are the snapshot's own (see Record.KeptCalls).
-	s.DroppedCalls = a.dropped
-	s.size = -1 - int64(a.live-len(s.Calls))
+	s.DroppedCalls = int(a.dropped)
+	s.size = -1 - int64(int(a.live)-len(s.Calls))
 	st := a.stream()
 	a.mu.Unlock()
 	if st != nil {

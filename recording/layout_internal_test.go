@@ -16,7 +16,7 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 	groups := [][]string{
 		{"cfg", "ids", "sym", "q", "sinks", "stop", "done", "stacks", "kick", "kickAt", "sinkCtx", "sinkCancel",
 			"inflight", "flush", "closed", "drained", "paused", "idle", "flight", "pool", "spares", "keptPub", "log"},
-		{"callHint", "frameHint", "roomHint", "finishCost"},
+		{"callHint", "allocHint", "frameHint", "roomHint", "finishCost"},
 		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "ticks", "kicks", "closeOnce"},
 		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr", "lastAttrs"},
 	}

@@ -168,6 +168,10 @@ type Recorder struct {
 	// size of the next record's first chunk of calls. It is stored only
 	// when it changes.
 	callHint atomic.Int32
+	// allocHint is how many values the last record that carved any
+	// carved with Alloc: the size of the next record's chunks. It is
+	// stored only when it changes.
+	allocHint atomic.Int32
 	// frameHint is how many raw frames the stacks of the last record with
 	// stacks took in its buffer (calls made from one place share one): what
 	// the next record's buffer of stacks is first sized by. It is stored

@@ -179,7 +179,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		RequestSize: max(req.ContentLength, 0), HasRequestSize: !count,
 	})
 
-	st := &callState{}
+	// Carved with the other calls' states of the request (several to an
+	// allocation), which the record lets go of when it ends.
+	st := recording.Alloc[callState](a)
 	pt := &st.pt
 	traceHooks.set(&st.hooks, &st.ctx.trace, pt)
 	// The call rides on the context, so OTel instrumentation under this
@@ -396,7 +398,8 @@ func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recordi
 }
 
 // callState is what a recorded round trip keeps past RoundTrip's return,
-// allocated at once: the outgoing request (its header in an entry apart), the
+// in one value, carved with the request's other calls' states from the
+// record's chunks ([recording.Alloc]): the outgoing request (its header in an entry apart), the
 // context that carries the call's trace, the phases and the hooks that
 // fill them (which may fire after the call ended, so a callState is never
 // reused), and the response body's wrapper: a callState is the body
