@@ -90,6 +90,13 @@ type Record struct {
 	// headerMap with the entries, kept with them by reset. (Beside
 	// hdrSame, they take no room of their own.)
 	hdrUA, hdrOrderUA uint8
+	// hdrShared says spare.hdr is not the record's own map but one the
+	// writer shares between pooled records whose headers are the same
+	// (Recorder.poolHdr), which nothing writes to: never refilled nor
+	// cleared, and with values that are not spare.hdrVals. Set by
+	// headerMap, kept with the map by reset. (Beside hdrSame, it takes
+	// no room of its own.)
+	hdrShared bool
 
 	Start    time.Time
 	Duration time.Duration

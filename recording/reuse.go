@@ -71,7 +71,18 @@ func spareBytes(rec *Record) int64 {
 		int64(cap(rec.hdrFlat)+cap(rec.spare.hdrVals))*sizeString +
 		int64(len(rec.spare.hdr))*4*sizeString + int64(cap(rec.spare.hdrOrder))*int64(unsafe.Sizeof(headerEntry{})) +
 		int64(cap(rec.spare.warnings))*sizeWarning + rec.spare.hdrBytes +
-		int64(cap(rec.spare.rooms))*int64(unsafe.Sizeof(callRoom{}))
+		int64(cap(rec.spare.rooms))*int64(unsafe.Sizeof(callRoom{})) -
+		sharedHeaderBytes(rec)
+}
+
+// sharedHeaderBytes is what spareBytes counts of a header map the record
+// does not keep for itself: the writer's shared map (see
+// Recorder.poolHdr), which the recorder keeps, not the record.
+func sharedHeaderBytes(rec *Record) int64 {
+	if !rec.hdrShared {
+		return 0
+	}
+	return int64(len(rec.spare.hdr))*4*sizeString + rec.spare.hdrBytes
 }
 
 func newRecordPool() *recordPool {
@@ -290,9 +301,9 @@ func (rec *Record) reset() {
 	// value equal to the last one. hdrVals keeps its length: the values
 	// hdr's entries hold. The pairs above, the request's own values,
 	// are cleared.
-	orderUA := rec.hdrOrderUA
+	orderUA, shared := rec.hdrOrderUA, rec.hdrShared
 	if cap(flat) > maxSpareHeaders || cap(sp.hdrVals) > maxSpareHeaders || len(sp.hdr) > maxSpareHeaders {
-		flat, orderUA = nil, 0
+		flat, orderUA, shared = nil, 0, false
 		sp.hdr, sp.hdrVals, sp.hdrBytes, sp.hdrOrder = nil, nil, 0, nil
 	}
 	clear(sp.warnings)
@@ -329,7 +340,7 @@ func (rec *Record) reset() {
 		clear(sp.attrs[:])
 	}
 	*(*recordHead)(unsafe.Pointer(rec)) = recordHead{}
-	rec.hdrOrderUA = orderUA
+	rec.hdrOrderUA, rec.hdrShared = orderUA, shared
 	rec.hdrFlat, rec.hdrFlatBytes, rec.live, rec.state = flat[:0], 0, nil, nil
 	rec.size, rec.hdrBytes, rec.pending, rec.missed = 0, 0, 0, 0
 }
@@ -349,6 +360,7 @@ type recordHead struct {
 	RandomTraceID     bool
 	hdrSame           bool
 	hdrUA, hdrOrderUA uint8
+	hdrShared         bool
 
 	Start    time.Time
 	Duration time.Duration
