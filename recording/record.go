@@ -110,7 +110,7 @@ type Record struct {
 	RequestBytes  int64
 	ResponseBytes int64
 	User          string              // from a user hook, if configured
-	Headers       map[string][]string // request headers, redacted; full record only; records a sink keeps may share one map (see Sink: never modified)
+	Headers       map[string][]string // request headers, redacted; full record only; records with the same headers may share one map (see Sink: never modified)
 	Remote        string              // the peer's address
 	Instance      string              // host/pid of the recording process
 
