@@ -63,7 +63,10 @@ const (
 	maxReserveBytes = 4 << 20
 )
 
-// spareBytes estimates the memory rec keeps for its next use.
+// spareBytes estimates the memory rec keeps for its next use. A header
+// map the record shares with others (Record.hdrShared) is counted as its
+// own: an over-estimate, on the safe side of maxReserveBytes, which keeps
+// the function small enough to inline in recordPool.putAll.
 func spareBytes(rec *Record) int64 {
 	rec.ownSpare()
 	return sizeRecord + int64(cap(rec.spare.calls))*sizeCall +
@@ -71,18 +74,7 @@ func spareBytes(rec *Record) int64 {
 		int64(cap(rec.hdrFlat)+cap(rec.spare.hdrVals))*sizeString +
 		int64(len(rec.spare.hdr))*4*sizeString + int64(cap(rec.spare.hdrOrder))*int64(unsafe.Sizeof(headerEntry{})) +
 		int64(cap(rec.spare.warnings))*sizeWarning + rec.spare.hdrBytes +
-		int64(cap(rec.spare.rooms))*int64(unsafe.Sizeof(callRoom{})) -
-		sharedHeaderBytes(rec)
-}
-
-// sharedHeaderBytes is what spareBytes counts of a header map the record
-// does not keep for itself: the writer's shared map (see
-// Recorder.poolHdr), which the recorder keeps, not the record.
-func sharedHeaderBytes(rec *Record) int64 {
-	if !rec.hdrShared {
-		return 0
-	}
-	return int64(len(rec.spare.hdr))*4*sizeString + rec.spare.hdrBytes
+		int64(cap(rec.spare.rooms))*int64(unsafe.Sizeof(callRoom{}))
 }
 
 func newRecordPool() *recordPool {
