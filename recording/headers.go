@@ -314,6 +314,26 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 		noteSameUserAgent(r.scrubber(), flat, rec.spare.hdrOrder)
 		return out
 	}
+	fresh, leaving := false, false
+	if r.pool != nil && (out == nil || rec.hdrShared) {
+		// A pooled record without a map of its own: made afresh, or
+		// holding the map records share. Headers the same as the shared
+		// map's take it (no map of its own for the collector to scan in
+		// every cycle while the record waits in the queue); others get a
+		// map of the record's own, made once and refilled from then on.
+		if sh := r.poolHdr; sh != nil && sameHeaders(r.scrubber(), flat, sh.m, sh.order, r.cfg.maxName) {
+			return takeSharedHeaders(rec, sh)
+		}
+		if rec.hdrShared {
+			// The shared map is never written: the record's own map is
+			// made below, with its entries (the record's, which the
+			// requests note their slots in), and its values in
+			// spare.hdrVals, which the shared map's never are.
+			out, rec.spare.hdr, rec.hdrShared, leaving = nil, nil, false, true
+		} else {
+			fresh = true
+		}
+	}
 	if len(out) > 0 {
 		// The map of the record's last use, its values cleared by reset:
 		// requests mostly send the same names, and writing the values
@@ -330,7 +350,9 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	// allocate it, the first time its map is remade does, with room for
 	// all the names. Without a pool, keptHeaderMap hands the writer's own
 	// order in, for sameHeaders.
-	keepOrder := out != nil || r.pool == nil
+	// A pooled record made afresh keeps it too when its map may be the
+	// one records share (see shareHeaderMap), which copies the entries.
+	keepOrder := out != nil || r.pool == nil || leaving || fresh && len(flat) <= 2*maxKnownHeaders
 	if out != nil && len(flat) <= 2*maxKnownHeaders && headermap.Table(out) {
 		// The map of a request with more than eight names is a table,
 		// which clear leaves one: the codec and the next refills would
@@ -393,7 +415,59 @@ func (r *Recorder) headerMap(rec *Record) map[string][]string {
 	}
 	rec.spare.hdr, rec.spare.hdrVals, rec.spare.hdrOrder, rec.hdrOrderUA = out, vals, order, uaAt
 	rec.hdrBytes, rec.spare.hdrBytes = size, size
+	if fresh {
+		r.shareHeaderMap(out, order, size, uaAt)
+	}
 	return out
+}
+
+// takeSharedHeaders gives rec, a pooled record, the header map records
+// share, sh (Recorder.poolHdr), whose headers sameHeaders found rec's
+// pairs to be: the map itself, which nothing writes to, and a copy of its
+// entries, which are the record's own (SetHeaders notes in them the
+// slots where it found the names; a later headerMap remakes them). The
+// record keeps no map of its own (nor its values, in spare.hdrVals, which
+// a map of its own reuses): see Record.hdrShared.
+func takeSharedHeaders(rec *Record, sh *keptHeaders) map[string][]string {
+	sp := rec.spare
+	clear(sp.hdrVals)
+	sp.hdrVals = sp.hdrVals[:0]
+	sp.hdr, sp.hdrOrder, sp.hdrBytes = sh.m, append(sp.hdrOrder[:0], sh.order...), sh.bytes
+	rec.hdrBytes, rec.hdrOrderUA, rec.hdrShared = sh.bytes, sh.uaAt, true
+	return sh.m
+}
+
+// shareHeaderMap makes the header map pooled records share
+// (Recorder.poolHdr) a copy of m, the map headerMap made for a pooled
+// record made afresh, whose entries are order and recordSize's estimate
+// bytes: when its headers are ones sameHeaders can match (as many
+// entries as names, at most maxKnownHeaders, each with one value). The
+// copy is the writer's, with values and entries of its own: nothing
+// writes to it once made, while the record refills its own m. The
+// ~2 × DefaultBatchSize records a recorder keeps mostly serve requests
+// with the same headers; each holding a map of its own, which the
+// collector scans in every cycle while they wait in the queue, cost
+// ~56 KB of scan a cycle in the hello scenario (see "thirty-third round,
+// i33-hello" in docs/BENCHMARKS.md).
+func (r *Recorder) shareHeaderMap(m map[string][]string, order []headerEntry, bytes int64, uaAt uint8) {
+	if len(order) == 0 || len(order) != len(m) || len(order) > maxKnownHeaders {
+		return
+	}
+	for i := range order {
+		if len(order[i].vals) != 1 {
+			return
+		}
+	}
+	vals := make([]string, len(order))
+	sm := make(map[string][]string, len(order))
+	so := make([]headerEntry, len(order))
+	for i, e := range order {
+		vals[i] = e.vals[0]
+		e.vals = vals[i : i+1 : i+1]
+		sm[e.name] = e.vals
+		so[i] = e
+	}
+	r.poolHdr = &keptHeaders{m: sm, order: so, bytes: bytes, uaAt: uaAt}
 }
 
 // keptHeaderMap is headerMap for a record that a sink may keep (the

@@ -18,7 +18,7 @@ func TestRecorderFieldGroupsApart(t *testing.T) {
 			"inflight", "flush", "closed", "drained", "paused", "idle", "flight", "pool", "spares", "keptPub", "log"},
 		{"callHint", "allocHint", "frameHint", "roomHint", "finishCost"},
 		{"sampledOut", "pausedOut", "filtered", "dropped", "written", "droppedCalls", "lateCalls", "traced", "traceLimited", "ticks", "kicks", "closeOnce"},
-		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr", "lastAttrs"},
+		{"secretNames", "secretRecent", "writerScrub", "analysis", "keptHdr", "poolHdr", "lastAttrs"},
 	}
 	typ := reflect.TypeFor[Recorder]()
 	named := make(map[string]bool)

@@ -418,7 +418,7 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 			flat = nil
 		}
 		*rec.spare = spare{flat: flat[:0]}
-		rec.hdrFlat, rec.hdrFlatBytes, rec.hdrOrderUA = nil, 0, 0
+		rec.hdrFlat, rec.hdrFlatBytes, rec.hdrOrderUA, rec.hdrShared = nil, 0, 0, false
 	}
 	return grown
 }

@@ -90,6 +90,13 @@ type Record struct {
 	// headerMap with the entries, kept with them by reset. (Beside
 	// hdrSame, they take no room of their own.)
 	hdrUA, hdrOrderUA uint8
+	// hdrShared says spare.hdr is not the record's own map but one the
+	// writer shares between pooled records whose headers are the same
+	// (Recorder.poolHdr), which nothing writes to: never refilled nor
+	// cleared, and with values that are not spare.hdrVals. Set by
+	// headerMap, kept with the map by reset. (Beside hdrSame, it takes
+	// no room of its own.)
+	hdrShared bool
 
 	Start    time.Time
 	Duration time.Duration
@@ -103,7 +110,7 @@ type Record struct {
 	RequestBytes  int64
 	ResponseBytes int64
 	User          string              // from a user hook, if configured
-	Headers       map[string][]string // request headers, redacted; full record only; records a sink keeps may share one map (see Sink: never modified)
+	Headers       map[string][]string // request headers, redacted; full record only; records with the same headers may share one map (see Sink: never modified)
 	Remote        string              // the peer's address
 	Instance      string              // host/pid of the recording process
 

@@ -212,7 +212,12 @@ type Recorder struct {
 	writerScrub  scrubber // the writer goroutine's redaction, with its caches (see Recorder.scrubber)
 	analysis     analysis
 	keptHdr      keptHeaders // the last header map made for a record a sink may keep
-	lastAttrs    []Attr      // the last attributes keptAttrs copied out of a spare, shared by the records that hold them
+	// poolHdr is the header map pooled records share when their
+	// requests send the same headers (see Recorder.shareHeaderMap):
+	// the writer's, never written to once made. nil until a record made
+	// afresh brings headers that can be shared.
+	poolHdr   *keptHeaders
+	lastAttrs []Attr // the last attributes keptAttrs copied out of a spare, shared by the records that hold them
 }
 
 // New returns a Recorder and starts its background writer.

@@ -63,7 +63,10 @@ const (
 	maxReserveBytes = 4 << 20
 )
 
-// spareBytes estimates the memory rec keeps for its next use.
+// spareBytes estimates the memory rec keeps for its next use. A header
+// map the record shares with others (Record.hdrShared) is counted as its
+// own: an over-estimate, on the safe side of maxReserveBytes, which keeps
+// the function small enough to inline in recordPool.putAll.
 func spareBytes(rec *Record) int64 {
 	rec.ownSpare()
 	return sizeRecord + int64(cap(rec.spare.calls))*sizeCall +
@@ -290,9 +293,9 @@ func (rec *Record) reset() {
 	// value equal to the last one. hdrVals keeps its length: the values
 	// hdr's entries hold. The pairs above, the request's own values,
 	// are cleared.
-	orderUA := rec.hdrOrderUA
+	orderUA, shared := rec.hdrOrderUA, rec.hdrShared
 	if cap(flat) > maxSpareHeaders || cap(sp.hdrVals) > maxSpareHeaders || len(sp.hdr) > maxSpareHeaders {
-		flat, orderUA = nil, 0
+		flat, orderUA, shared = nil, 0, false
 		sp.hdr, sp.hdrVals, sp.hdrBytes, sp.hdrOrder = nil, nil, 0, nil
 	}
 	clear(sp.warnings)
@@ -329,7 +332,7 @@ func (rec *Record) reset() {
 		clear(sp.attrs[:])
 	}
 	*(*recordHead)(unsafe.Pointer(rec)) = recordHead{}
-	rec.hdrOrderUA = orderUA
+	rec.hdrOrderUA, rec.hdrShared = orderUA, shared
 	rec.hdrFlat, rec.hdrFlatBytes, rec.live, rec.state = flat[:0], 0, nil, nil
 	rec.size, rec.hdrBytes, rec.pending, rec.missed = 0, 0, 0, 0
 }
@@ -349,6 +352,7 @@ type recordHead struct {
 	RandomTraceID     bool
 	hdrSame           bool
 	hdrUA, hdrOrderUA uint8
+	hdrShared         bool
 
 	Start    time.Time
 	Duration time.Duration

@@ -156,13 +156,13 @@ func TestRecordHead(t *testing.T) {
 }
 
 // TestResetZeroes checks that reset leaves every field of a record zero
-// but the memory it keeps (spare's, hdrFlat's array, hdrOrderUA): each
+// but the memory it keeps (spare's, hdrFlat's array, hdrOrderUA, hdrShared): each
 // field set, a field added later too, through reflect.
 func TestResetZeroes(t *testing.T) {
 	rec := &Record{spare: new(spare)}
 	v := reflect.ValueOf(rec).Elem()
 	typ := v.Type()
-	kept := map[string]bool{"spare": true, "hdrFlat": true, "hdrOrderUA": true}
+	kept := map[string]bool{"spare": true, "hdrFlat": true, "hdrOrderUA": true, "hdrShared": true}
 	for i := range typ.NumField() {
 		f := v.Field(i)
 		f = reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem() // settable, unexported too
@@ -199,7 +199,7 @@ func TestResetZeroes(t *testing.T) {
 	}
 	rec.hdrFlat = make([]string, 2, 4)
 	rec.hdrFlat[0], rec.hdrFlat[1] = "User-Agent", "x"
-	rec.hdrOrderUA = 1
+	rec.hdrOrderUA, rec.hdrShared = 1, true
 	rec.spare.hdrVals = []string{"x"}
 	rec.reset()
 	for i := range typ.NumField() {
@@ -208,9 +208,9 @@ func TestResetZeroes(t *testing.T) {
 			t.Errorf("after reset, Record.%s is %v", name, v.Field(i))
 		}
 	}
-	if len(rec.hdrFlat) != 0 || cap(rec.hdrFlat) != 4 || rec.hdrOrderUA != 1 || len(rec.spare.hdrVals) != 1 {
-		t.Errorf("after reset: hdrFlat %d of %d (want 0 of 4), hdrOrderUA %d (want 1), spare's values %d (want 1)",
-			len(rec.hdrFlat), cap(rec.hdrFlat), rec.hdrOrderUA, len(rec.spare.hdrVals))
+	if len(rec.hdrFlat) != 0 || cap(rec.hdrFlat) != 4 || rec.hdrOrderUA != 1 || !rec.hdrShared || len(rec.spare.hdrVals) != 1 {
+		t.Errorf("after reset: hdrFlat %d of %d (want 0 of 4), hdrOrderUA %d (want 1), hdrShared %v (want true), spare's values %d (want 1)",
+			len(rec.hdrFlat), cap(rec.hdrFlat), rec.hdrOrderUA, rec.hdrShared, len(rec.spare.hdrVals))
 	}
 }
 
