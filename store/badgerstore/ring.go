@@ -39,7 +39,7 @@ const DefaultRingBytes = 4 << 20
 // is read. A record with a stack not in the table is written whole, and
 // one of its stacks is added for the records that follow. A record
 // without its stacks is written in the codec's memory version
-// ([codec.AppendRecordWithoutStacks]), which writes a call's strings and
+// ([codec.AppendRecordWithoutStacksDict]), which writes a call's strings and
 // attributes only where they are not the previous call's: the ring's
 // bytes are never stored, so its encoding need not be a stored one.
 //
@@ -447,7 +447,8 @@ func (g *ring) pop() {
 }
 
 // get decodes the record with ID id, if the ring holds it. The record is
-// a copy: it shares nothing with the ring. Its execution trace, never
+// a copy: it shares nothing with the ring but strings of its dictionary
+// (the records' strings, never changed). Its execution trace, never
 // stored for a record not persisted, is left out.
 func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 	g.mu.RLock()

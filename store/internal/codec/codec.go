@@ -60,7 +60,8 @@ const (
 // their services, methods and stack frames: a 20-call record of
 // storetest.Record20 takes 3,266 bytes rather than 6,187. A record
 // without its stacks ([AppendRecordWithoutStacks]) is written in the
-// memory version (see codecMem).
+// memory version (see codecMem); against a dictionary of strings
+// ([AppendRecordWithoutStacksDict]), in its form codecMemDict.
 //
 // Version 4 of a record writes a call's stack as version 3 does (the
 // count of frames shared with the previous call's stack, then the fresh
