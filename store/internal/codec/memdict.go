@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"errors"
 	"math/bits"
 	"slices"
@@ -14,7 +15,7 @@ import (
 // MemDict by AppendRecordWithoutStacksDict: the same bytes but for the
 // strings of the record's head (its method, path, route, query, user,
 // headers' names and values, remote, instance, error and panic) and of
-// its attributes, each written as enc.ds writes it: an empty string as
+// its attributes, each written as put writes it: an empty string as
 // 0; a string the dictionary holds as an odd uvarint, its index doubled
 // plus one; any other as its length doubled, then its bytes. Never
 // stored, as codecMem is not.
@@ -123,18 +124,20 @@ func (m *MemDict) add(v string) uint64 {
 }
 
 // A string of a field is written as codecMemDict writes it (see there)
-// by put, or, when code1 finds its byte, inline: the empty string, or
-// the string the field had last if it has one of the dictionary's first
-// 63 indexes (most of a record's strings, once a few records have put
-// them in the dictionary). The writers test code1 at each string, their
-// bytes in registers: a call a string (even one that only appends a
-// byte) cost ~50 instructions (docs/BENCHMARKS.md, thirty-third round).
+// inline in its two common cases: when code1 finds its byte (the empty
+// string, or the string the field had last if it has one of the
+// dictionary's first 64 indexes: most of a record's strings, once a few
+// records have put them in the dictionary), and when it is not the
+// string the field had last (a string made afresh each request: its
+// memo is set and it is written in full, appendFull). put writes the
+// rest. A call a string, even one that only appends a byte, cost ~50
+// instructions, more than the copy it saves (docs/BENCHMARKS.md,
+// thirty-third round).
 
 // code1 returns the byte that writes v, the string of the field whose
 // memo is o, if one does and is known without a call: 0 for the empty
 // string, or the field's code in the dictionary if it had that very
-// string last and its index is under 64. Else ok is false, and put
-// writes v.
+// string last and its index is under 64. Else ok is false.
 func (o *dictMemo) code1(v string) (c byte, ok bool) {
 	if len(v) == 0 {
 		return 0, true
@@ -144,39 +147,24 @@ func (o *dictMemo) code1(v string) (c byte, ok bool) {
 
 // put appends v, the string of the field whose memo is o: its
 // dictionary's code if the field had that very string last (which puts
-// it in the dictionary the second time), else in full.
+// it in the dictionary the second time), else in full. The writers call
+// it for the string the field had last and code1 did not find.
 func (m *MemDict) put(b []byte, o *dictMemo, v string) []byte {
-	e := enc{b: b}
-	if len(v) == 0 {
-		return append(b, 0)
-	}
-	if sameData(&v, &o.s) {
-		if o.code == 0 {
-			o.code = m.add(v)
-			if o.code < 0x80 {
-				o.one = byte(o.code)
-			}
-		}
-		if o.code != 0 {
-			e.u(o.code)
-			return e.b
-		}
-	} else {
+	if !sameData(&v, &o.s) {
+		// Another string than last time (or the empty string, which
+		// code1 finds first): in full.
 		o.s, o.code, o.one = v, 0, 0
+		return appendFull(b, v)
 	}
-	e.full(v)
-	return e.b
-}
-
-// full appends v as ds writes a string not in the dictionary: its length
-// doubled, then its bytes.
-func (e *enc) full(v string) {
-	if len(v) < 0x40 {
-		e.b = append(append(e.b, byte(len(v)<<1)), v...)
-		return
+	if o.code == 0 && len(v) > 0 {
+		if o.code = m.add(v); o.code < 0x80 {
+			o.one = byte(o.code)
+		}
 	}
-	e.u(uint64(len(v)) << 1)
-	e.b = append(e.b, v...)
+	if o.code == 0 { // the empty string, or the dictionary is full
+		return appendFull(b, v)
+	}
+	return binary.AppendUvarint(b, o.code)
 }
 
 // AppendRecordWithoutStacksDict appends r's encoding as
@@ -232,53 +220,80 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	e.b = appendStart(e.b, r.Start.UnixNano(), r.Duration)
 	if c, ok := m.memos[memoMethod].code1(r.Method); ok {
 		e.b = append(e.b, c)
+	} else if o := &m.memos[memoMethod]; !sameData(&r.Method, &o.s) {
+		o.s, o.code, o.one = r.Method, 0, 0
+		e.b = appendFull(e.b, r.Method)
 	} else {
-		e.b = m.put(e.b, &m.memos[memoMethod], r.Method)
+		e.b = m.put(e.b, o, r.Method)
 	}
 	if c, ok := m.memos[memoPath].code1(r.Path); ok {
 		e.b = append(e.b, c)
+	} else if o := &m.memos[memoPath]; !sameData(&r.Path, &o.s) {
+		o.s, o.code, o.one = r.Path, 0, 0
+		e.b = appendFull(e.b, r.Path)
 	} else {
-		e.b = m.put(e.b, &m.memos[memoPath], r.Path)
+		e.b = m.put(e.b, o, r.Path)
 	}
 	if c, ok := m.memos[memoRoute].code1(r.Route); ok {
 		e.b = append(e.b, c)
+	} else if o := &m.memos[memoRoute]; !sameData(&r.Route, &o.s) {
+		o.s, o.code, o.one = r.Route, 0, 0
+		e.b = appendFull(e.b, r.Route)
 	} else {
-		e.b = m.put(e.b, &m.memos[memoRoute], r.Route)
+		e.b = m.put(e.b, o, r.Route)
 	}
 	if c, ok := m.memos[memoQuery].code1(r.Query); ok {
 		e.b = append(e.b, c)
+	} else if o := &m.memos[memoQuery]; !sameData(&r.Query, &o.s) {
+		o.s, o.code, o.one = r.Query, 0, 0
+		e.b = appendFull(e.b, r.Query)
 	} else {
-		e.b = m.put(e.b, &m.memos[memoQuery], r.Query)
+		e.b = m.put(e.b, o, r.Query)
 	}
 	e.i(int64(r.Status))
 	e.i(r.RequestBytes)
 	e.i(r.ResponseBytes)
 	if c, ok := m.memos[memoUser].code1(r.User); ok {
 		e.b = append(e.b, c)
+	} else if o := &m.memos[memoUser]; !sameData(&r.User, &o.s) {
+		o.s, o.code, o.one = r.User, 0, 0
+		e.b = appendFull(e.b, r.User)
 	} else {
-		e.b = m.put(e.b, &m.memos[memoUser], r.User)
+		e.b = m.put(e.b, o, r.User)
 	}
 	e.b = appendHeadersDict(e.b, r.Headers, m)
 	if c, ok := m.memos[memoRemote].code1(r.Remote); ok {
 		e.b = append(e.b, c)
+	} else if o := &m.memos[memoRemote]; !sameData(&r.Remote, &o.s) {
+		o.s, o.code, o.one = r.Remote, 0, 0
+		e.b = appendFull(e.b, r.Remote)
 	} else {
-		e.b = m.put(e.b, &m.memos[memoRemote], r.Remote)
+		e.b = m.put(e.b, o, r.Remote)
 	}
 	if c, ok := m.memos[memoInstance].code1(r.Instance); ok {
 		e.b = append(e.b, c)
+	} else if o := &m.memos[memoInstance]; !sameData(&r.Instance, &o.s) {
+		o.s, o.code, o.one = r.Instance, 0, 0
+		e.b = appendFull(e.b, r.Instance)
 	} else {
-		e.b = m.put(e.b, &m.memos[memoInstance], r.Instance)
+		e.b = m.put(e.b, o, r.Instance)
 	}
 	e.b = appendTime(e.b, r.Overhead)
 	if c, ok := m.memos[memoError].code1(r.Error); ok {
 		e.b = append(e.b, c)
+	} else if o := &m.memos[memoError]; !sameData(&r.Error, &o.s) {
+		o.s, o.code, o.one = r.Error, 0, 0
+		e.b = appendFull(e.b, r.Error)
 	} else {
-		e.b = m.put(e.b, &m.memos[memoError], r.Error)
+		e.b = m.put(e.b, o, r.Error)
 	}
 	if c, ok := m.memos[memoPanic].code1(r.Panic); ok {
 		e.b = append(e.b, c)
+	} else if o := &m.memos[memoPanic]; !sameData(&r.Panic, &o.s) {
+		o.s, o.code, o.one = r.Panic, 0, 0
+		e.b = appendFull(e.b, r.Panic)
 	} else {
-		e.b = m.put(e.b, &m.memos[memoPanic], r.Panic)
+		e.b = m.put(e.b, o, r.Panic)
 	}
 	e.n(len(r.Calls))
 	return e.b
@@ -294,10 +309,10 @@ func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
 	if g == nil {
 		e.n(len(h))
 		for k, vs := range h {
-			e.full(k)
+			e.b = appendFull(e.b, k)
 			e.n(len(vs))
 			for _, v := range vs {
-				e.full(v)
+				e.b = appendFull(e.b, v)
 			}
 		}
 		return e.b
@@ -308,19 +323,25 @@ func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
 		s := &g.Slots[bits.TrailingZeros64(full)>>3]
 		if c, ok := m.memos[f].code1(s.Key); ok {
 			e.b = append(e.b, c)
+		} else if o := &m.memos[f]; !sameData(&s.Key, &o.s) {
+			o.s, o.code, o.one = s.Key, 0, 0
+			e.b = appendFull(e.b, s.Key)
 		} else {
-			e.b = m.put(e.b, &m.memos[f], s.Key)
+			e.b = m.put(e.b, o, s.Key)
 		}
 		e.n(len(s.Vals))
 		for j, v := range s.Vals {
 			if j == 0 {
 				if c, ok := m.memos[f+1].code1(v); ok {
 					e.b = append(e.b, c)
+				} else if o := &m.memos[f+1]; !sameData(&v, &o.s) {
+					o.s, o.code, o.one = v, 0, 0
+					e.b = appendFull(e.b, v)
 				} else {
-					e.b = m.put(e.b, &m.memos[f+1], v)
+					e.b = m.put(e.b, o, v)
 				}
 			} else {
-				e.full(v)
+				e.b = appendFull(e.b, v)
 			}
 		}
 		f += 2
@@ -338,17 +359,23 @@ func appendAttrsDict(b []byte, attrs []recording.Attr, m *MemDict) []byte {
 		if i < 8 {
 			if c, ok := m.memos[memoAttrs+2*i].code1(a.Key); ok {
 				e.b = append(e.b, c)
+			} else if o := &m.memos[memoAttrs+2*i]; !sameData(&a.Key, &o.s) {
+				o.s, o.code, o.one = a.Key, 0, 0
+				e.b = appendFull(e.b, a.Key)
 			} else {
-				e.b = m.put(e.b, &m.memos[memoAttrs+2*i], a.Key)
+				e.b = m.put(e.b, o, a.Key)
 			}
 			if c, ok := m.memos[memoAttrs+2*i+1].code1(a.Value); ok {
 				e.b = append(e.b, c)
+			} else if o := &m.memos[memoAttrs+2*i+1]; !sameData(&a.Value, &o.s) {
+				o.s, o.code, o.one = a.Value, 0, 0
+				e.b = appendFull(e.b, a.Value)
 			} else {
-				e.b = m.put(e.b, &m.memos[memoAttrs+2*i+1], a.Value)
+				e.b = m.put(e.b, o, a.Value)
 			}
 		} else {
-			e.full(a.Key)
-			e.full(a.Value)
+			e.b = appendFull(e.b, a.Key)
+			e.b = appendFull(e.b, a.Value)
 		}
 	}
 	return e.b
@@ -378,7 +405,7 @@ func SummaryWithoutStacksDict(b []byte, strs []string) (recording.Summary, error
 
 var errDictIndex = errors.New("dictionary index out of range")
 
-// hs reads a string of a record's head or attributes: as enc.ds wrote
+// hs reads a string of a record's head or attributes: as put wrote
 // it in a record written against a dictionary, else as enc.s did.
 func (d *dec) hs() string {
 	if !d.dict {
