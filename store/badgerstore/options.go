@@ -83,7 +83,11 @@ type Options struct {
 	// a record held only there is gone after a restart (the rollups still
 	// count it). It counts toward the store's heap, as do the stacks of
 	// its records, kept once each beside it (at most 16,384 frames, 640
-	// KiB, in a table; a table no record refers to any longer goes). Default
+	// KiB, in a table; a table no record refers to any longer goes), the
+	// strings its records refer to (at most 4,096, 64 KiB, a table), and
+	// its index, 64 bytes a record held (beside a small record's bytes:
+	// 96–160 for a hello handler's, so 2–4 MiB of index with the
+	// default). Default
 	// [DefaultRingBytes] (4 MiB, over 1,000 20-call records); negative:
 	// none; at most 1 GiB (the buffer is allocated whole, at the first
 	// record over budget).

@@ -39,9 +39,19 @@ const DefaultRingBytes = 4 << 20
 // is read. A record with a stack not in the table is written whole, and
 // one of its stacks is added for the records that follow. A record
 // without its stacks is written in the codec's memory version
-// ([codec.AppendRecordWithoutStacks]), which writes a call's strings and
+// ([codec.AppendRecordWithoutStacksDict]), which writes a call's strings and
 // attributes only where they are not the previous call's: the ring's
 // bytes are never stored, so its encoding need not be a stored one.
+//
+// Each table of stacks also holds a dictionary of strings
+// ([codec.MemDict]), and a record written against the table is written
+// against it ([codec.AppendRecordWithoutStacksDict]): the strings of its
+// head and attributes that the previous record had in the same field,
+// the very same strings (its route, its instance, its headers' names,
+// its attributes' keys and constant values), as their index in the
+// dictionary rather than copied. A dictionary goes with its table, once
+// no record held refers to it; a full one starts another table. A
+// record's bytes never depend on another record's.
 type ring struct {
 	mu    sync.RWMutex
 	size  int    // the buffer's size; 0: no ring
@@ -68,6 +78,9 @@ type ring struct {
 	stacks    *ringStacks
 	tables    []*ringStacks
 	lastTable uint32 // the number of the newest table
+	// dictStrings bounds each table's dictionary of strings (0: the
+	// default, see codec.MemDict); set by tests.
+	dictStrings int
 	// writes numbers Write's calls (see newWrite).
 	writes atomic.Uint64
 }
@@ -110,6 +123,13 @@ type ringStacks struct {
 	// recent holds, by a hash of their addresses, stacks found lately:
 	// most are found there without the map's look-up.
 	recent [64]recentStack
+	// dict is the dictionary of strings records are written against
+	// (the writer's), and strs its strings as readers see them: set
+	// from dict under the ring's lock when records written against it
+	// are put in the buffer (flush) and when the table stops being the
+	// one records are written against (newTable).
+	dict codec.MemDict
+	strs []string
 }
 
 type recentStack struct {
@@ -209,8 +229,11 @@ func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID
 	if g.stacks == nil {
 		g.newTable()
 	}
+	if g.stacks.dict.Full() {
+		g.newTable()
+	}
 	start := len(b)
-	b = codec.AppendRecordWithoutStacks(b, r)
+	b = codec.AppendRecordWithoutStacksDict(b, r, &g.stacks.dict)
 	recEnd = len(b)
 	// The record's last distinct stacks found, by their slices (first
 	// frame and length), as a ring of len(seen): calls made from a few
@@ -265,7 +288,11 @@ func (g *ring) newTable() {
 	}
 	t := newRingStacks()
 	t.id = g.lastTable
+	t.dict.MaxStrings = g.dictStrings
 	g.mu.Lock()
+	if g.stacks != nil {
+		g.stacks.strs = g.stacks.dict.Strings()
+	}
 	g.tables = append(g.tables, t)
 	g.stacks = t
 	g.dropTables()
@@ -348,6 +375,9 @@ func (g *ring) flush() {
 	if g.buf == nil {
 		g.buf = make([]byte, g.size)
 	}
+	if g.stacks != nil {
+		g.stacks.strs = g.stacks.dict.Strings()
+	}
 	from, to, n := 0, g.head, 0 // the bytes in scratch to copy to buf[to:], not yet copied
 	for i := range g.pend {
 		e := &g.pend[i]
@@ -417,7 +447,8 @@ func (g *ring) pop() {
 }
 
 // get decodes the record with ID id, if the ring holds it. The record is
-// a copy: it shares nothing with the ring. Its execution trace, never
+// a copy: it shares nothing with the ring but strings of its dictionary
+// (the records' strings, never changed). Its execution trace, never
 // stored for a record not persisted, is left out.
 func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 	g.mu.RLock()
@@ -439,7 +470,7 @@ func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 		if t == nil {
 			return nil, true, fmt.Errorf("badgerstore: ring: %w: no table %d of stacks", store.ErrCorrupt, e.table)
 		}
-		r, err := codec.DecodeRecordWithoutStacks(g.buf[e.off : e.off+e.recEnd])
+		r, err := codec.DecodeRecordWithoutStacksDict(g.buf[e.off:e.off+e.recEnd], t.strs)
 		if err != nil {
 			return nil, true, err
 		}
@@ -524,15 +555,28 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 	// One copy for all, so that the lock is released before decoding.
 	data := make([]byte, 0, n)
 	recs := make([][]byte, len(top))
-	whole := make([]bool, len(top)) // written with their stacks
+	// The strings of each record's dictionary (nil: written whole, with
+	// its stacks); their elements never change.
+	strs := make([][]string, len(top))
+	whole := make([]bool, len(top))
 	for i, j := range top {
 		e := &g.ents[j]
 		at := len(data)
 		data = append(data, g.buf[e.off:e.off+e.recEnd]...)
 		out[i].key, recs[i], whole[i] = e.key, data[at:len(data):len(data)], e.table == 0
+		if !whole[i] {
+			if t := g.table(e.table); t != nil {
+				strs[i] = t.strs
+			} else {
+				out[i].err = fmt.Errorf("badgerstore: ring: %w: no table %d of stacks", store.ErrCorrupt, e.table)
+			}
+		}
 	}
 	g.mu.RUnlock()
 	for i := range out {
+		if out[i].err != nil {
+			continue
+		}
 		if whole[i] {
 			var r *recording.Record
 			if r, out[i].err = codec.DecodeRecord(recs[i]); r != nil {
@@ -540,7 +584,7 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 			}
 			continue
 		}
-		out[i].sum, out[i].err = codec.SummaryWithoutStacks(recs[i])
+		out[i].sum, out[i].err = codec.SummaryWithoutStacksDict(recs[i], strs[i])
 	}
 	return out
 }

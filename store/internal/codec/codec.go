@@ -60,7 +60,8 @@ const (
 // their services, methods and stack frames: a 20-call record of
 // storetest.Record20 takes 3,266 bytes rather than 6,187. A record
 // without its stacks ([AppendRecordWithoutStacks]) is written in the
-// memory version (see codecMem).
+// memory version (see codecMem); against a dictionary of strings
+// ([AppendRecordWithoutStacksDict]), in its form codecMemDict.
 //
 // Version 4 of a record writes a call's stack as version 3 does (the
 // count of frames shared with the previous call's stack, then the fresh
@@ -836,6 +837,11 @@ type dec struct {
 	err  error
 	v3   bool     // strings of calls are read as enc.t wrote them
 	strs []string // a version 3 record's string table
+	// dict is set for a record of the memory version written against a
+	// MemDict (codecMemDict): its head's strings and its attributes are
+	// read as enc.ds wrote them, indexes into dictStrs.
+	dict     bool
+	dictStrs []string
 }
 
 func newDec(b []byte, strs bool) *dec {
@@ -1165,6 +1171,12 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 	if len(r.Calls) == 0 {
 		return appendRecordEnd(b, r) // nor a previous call to clear
 	}
+	return appendRecordEnd(appendMemCalls(b, r), r)
+}
+
+// appendMemCalls appends r's calls as the memory version writes them
+// (see codecMem), r having some.
+func appendMemCalls(b []byte, r *recording.Record) []byte {
 	var none recording.Call
 	p := &none // the previous call
 	calls := r.Calls
@@ -1244,7 +1256,7 @@ func appendRecordMem(b []byte, r *recording.Record) []byte {
 		b = appendCallIDs(b, c)
 		p = c
 	}
-	return appendRecordEnd(b, r)
+	return b
 }
 
 // A call's attribute's flags in the memory version.
@@ -1676,6 +1688,12 @@ func (d *dec) callIDs(c *recording.Call) {
 // execution trace's description). The same in versions 2 and 3.
 func appendRecordTail(b []byte, r *recording.Record) []byte {
 	b = appendAttrs(b, r.Attrs)
+	return appendRecordParts(b, r)
+}
+
+// appendRecordParts appends the parts of r's encoding that follow its
+// attributes (see appendRecordTail).
+func appendRecordParts(b []byte, r *recording.Record) []byte {
 	e := enc{b: b}
 	var parts uint64
 	if r.Cost() != 0 {
@@ -1728,7 +1746,7 @@ func decodeAttrs(d *dec, tab bool) []recording.Attr {
 		if tab {
 			out[i] = recording.Attr{Key: d.t(), Value: d.t()}
 		} else {
-			out[i] = recording.Attr{Key: d.s(), Value: d.s()}
+			out[i] = recording.Attr{Key: d.hs(), Value: d.hs()}
 		}
 	}
 	return out
@@ -1864,37 +1882,37 @@ func (d *dec) recordHead(r *recording.Record, headers bool) {
 	r.Kind = recording.Kind(d.u())
 	r.Start = time.Unix(0, d.i())
 	r.Duration = d.d()
-	r.Method = d.s()
-	r.Path = d.s()
-	r.Route = d.s()
-	r.Query = d.s()
+	r.Method = d.hs()
+	r.Path = d.hs()
+	r.Route = d.hs()
+	r.Query = d.hs()
 	r.Status = d.int()
 	r.RequestBytes = d.i()
 	r.ResponseBytes = d.i()
-	r.User = d.s()
+	r.User = d.hs()
 	if !headers {
 		for n := d.n(2); n > 0 && d.err == nil; n-- {
-			d.skip()
+			d.hskip()
 			for m := d.n(1); m > 0 && d.err == nil; m-- {
-				d.skip()
+				d.hskip()
 			}
 		}
 	} else if n := d.n(2); n > 0 {
 		r.Headers = make(map[string][]string, n)
 		for range n {
-			k := d.s()
+			k := d.hs()
 			vs := make([]string, d.n(1))
 			for j := range vs {
-				vs[j] = d.s()
+				vs[j] = d.hs()
 			}
 			r.Headers[k] = vs
 		}
 	}
-	r.Remote = d.s()
-	r.Instance = d.s()
+	r.Remote = d.hs()
+	r.Instance = d.hs()
 	r.Overhead = d.d()
-	r.Error = d.s()
-	r.Panic = d.s()
+	r.Error = d.hs()
+	r.Panic = d.hs()
 }
 
 // recordTail reads the end of a record of version v after its calls:
@@ -1942,6 +1960,10 @@ func (d *dec) memHeader() {
 	switch b := d.b; {
 	case len(b) >= 2 && b[0] == tagRecord && b[1] == codecMem1:
 		d.fail(fmt.Errorf("a record in the memory version's first form (%#x), which is no longer read", codecMem1))
+	case d.dict:
+		if len(b) < 2 || b[0] != tagRecord || b[1] != codecMemDict {
+			d.fail(errors.New("not a record written against a dictionary"))
+		}
 	case !RecordWithoutStacks(b):
 		d.fail(errors.New("not a record without stacks"))
 	}
@@ -1954,7 +1976,11 @@ func (d *dec) memHeader() {
 // attributes were the previous call's shares their memory, its capacity
 // ending with its length so that an append copies.
 func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
-	d := newDec(b, true)
+	return decodeRecordMem(newDec(b, true))
+}
+
+// decodeRecordMem decodes a record of the memory version from d.
+func decodeRecordMem(d *dec) (*recording.Record, error) {
 	d.memHeader()
 	r := new(recording.Record)
 	d.recordHead(r, true)
@@ -2025,7 +2051,12 @@ func DecodeRecordWithoutStacks(b []byte) (*recording.Record, error) {
 // Corrupt input gives an error wrapping [store.ErrCorrupt], never a
 // panic. The summary's strings share one copy of b.
 func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
-	d := newDec(b, true)
+	return summaryMem(newDec(b, true))
+}
+
+// summaryMem returns the summary of the record of the memory version in
+// d.
+func summaryMem(d *dec) (recording.Summary, error) {
 	d.memHeader()
 	var r recording.Record
 	d.recordHead(&r, false)
@@ -2156,8 +2187,8 @@ func SummaryWithoutStacks(b []byte) (recording.Summary, error) {
 		d.skip()
 	}
 	for k := d.n(2); k > 0 && d.err == nil; k-- { // the record's attributes
-		d.skip()
-		d.skip()
+		d.hskip()
+		d.hskip()
 	}
 	parts := d.u()
 	if parts&^recKnown != 0 {

@@ -1,0 +1,441 @@
+package codec
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/bits"
+	"slices"
+	"unsafe"
+
+	"github.com/goappstats/appstats/internal/headermap"
+	"github.com/goappstats/appstats/recording"
+)
+
+// codecMemDict is the memory version (see codecMem) written against a
+// MemDict by AppendRecordWithoutStacksDict: the same bytes but for the
+// strings of the record's head (its method, path, route, query, user,
+// headers' names and values, remote, instance, error and panic) and of
+// its attributes, each written as put writes it: an empty string as
+// 0; a string the dictionary holds as an odd uvarint, its index doubled
+// plus one; any other as its length doubled, then its bytes. Never
+// stored, as codecMem is not.
+const codecMemDict = 0x82
+
+// The default bounds of a MemDict: strings, and their bytes.
+const (
+	defaultDictStrings = 1 << 12
+	defaultDictBytes   = 64 << 10
+)
+
+// A MemDict is a dictionary of strings that the records a writer keeps
+// in memory ([AppendRecordWithoutStacksDict]) refer to by index rather
+// than copy: the route, the instance, the headers' names, the
+// attributes' keys and constant values come back record after record as
+// the same strings (one data pointer and length). A string goes into
+// the dictionary the second time running that one field of a record (the
+// route, the second header's name, the first attribute's value) is that
+// very string, found by its two words without comparing bytes: a string
+// made afresh for each record (a path, a remote address) is never put in
+// it, and costs a comparison and the two words' store. The strings are
+// the records' own (which the recorder never changes: see
+// [recording.Borrower]), held, not copied.
+//
+// The dictionary is only added to, up to MaxStrings strings or MaxBytes
+// bytes (Full); a writer then starts another. A record written against
+// it is read with its strings (Strings) as they were once it was
+// written, or any later: the writer keeps the dictionary while it keeps
+// any record written against it. The zero MemDict is empty, with the
+// default bounds. It is not safe for concurrent use: a reader takes the
+// strings from the writer under the writer's lock (Strings returns a
+// slice whose elements never change).
+type MemDict struct {
+	// MaxStrings and MaxBytes bound the dictionary (0: 4,096 strings,
+	// 64 KiB).
+	MaxStrings, MaxBytes int
+
+	strs  []string
+	bytes int
+	memos [memoFields]dictMemo
+}
+
+// A dictMemo is the string last written in one field of a record, and
+// its code in the dictionary (its index doubled plus one), or 0 if it
+// is not in it (seen once).
+type dictMemo struct {
+	s    string
+	code uint64
+	one  byte // code if it takes one byte (under 0x80), else 0
+}
+
+// The fields of a record that have a memo: the head's nine strings,
+// then the first eight headers' names and first values (in the order
+// appendHeaders writes them), then the first eight attributes' keys and
+// values.
+const (
+	memoMethod = iota
+	memoPath
+	memoRoute
+	memoQuery
+	memoUser
+	memoRemote
+	memoInstance
+	memoError
+	memoPanic
+	memoHeaders
+	memoAttrs  = memoHeaders + 2*8
+	memoFields = memoAttrs + 2*8
+)
+
+// Strings returns the dictionary's strings, by index. The slice's
+// elements are never changed: later strings go past its length.
+func (m *MemDict) Strings() []string { return m.strs[:len(m.strs):len(m.strs)] }
+
+// Len returns the number of strings the dictionary holds.
+func (m *MemDict) Len() int { return len(m.strs) }
+
+// Full reports whether the dictionary has reached one of its bounds: no
+// string is added to it any more.
+func (m *MemDict) Full() bool {
+	return len(m.strs) >= m.maxStrings() || m.bytes >= m.maxBytes()
+}
+
+func (m *MemDict) maxStrings() int {
+	if m.MaxStrings > 0 {
+		return m.MaxStrings
+	}
+	return defaultDictStrings
+}
+
+func (m *MemDict) maxBytes() int {
+	if m.MaxBytes > 0 {
+		return m.MaxBytes
+	}
+	return defaultDictBytes
+}
+
+// add puts v in the dictionary and returns its code, or 0 if it is full.
+func (m *MemDict) add(v string) uint64 {
+	if m.Full() {
+		return 0
+	}
+	m.strs = append(m.strs, v)
+	m.bytes += len(v)
+	return uint64(len(m.strs)-1)<<1 | 1
+}
+
+// A string of a field is written as codecMemDict writes it (see there)
+// inline in its two common cases: when code1 finds its byte (the empty
+// string, or the string the field had last if it has one of the
+// dictionary's first 64 indexes: most of a record's strings, once a few
+// records have put them in the dictionary), and when it is not the
+// string the field had last (a string made afresh each request: its
+// memo is set and it is written in full, appendFull). put writes the
+// rest. A call a string, even one that only appends a byte, cost ~50
+// instructions, more than the copy it saves (docs/BENCHMARKS.md,
+// thirty-third round).
+
+// code1 returns the byte that writes v, the string of the field whose
+// memo is o, if one does and is known without a call: 0 for the empty
+// string, or the field's code in the dictionary if it had that very
+// string last and its index is under 64. Else ok is false.
+func (o *dictMemo) code1(v string) (c byte, ok bool) {
+	if len(v) == 0 {
+		return 0, true
+	}
+	return o.one, o.one != 0 && len(v) == len(o.s) && unsafe.StringData(v) == unsafe.StringData(o.s)
+}
+
+// put appends v, the string of the field whose memo is o: its
+// dictionary's code if the field had that very string last (which puts
+// it in the dictionary the second time), else in full. The writers call
+// it for the string the field had last and code1 did not find.
+func (m *MemDict) put(b []byte, o *dictMemo, v string) []byte {
+	if !sameData(&v, &o.s) {
+		// Another string than last time (or the empty string, which
+		// code1 finds first): in full.
+		o.s, o.code, o.one = v, 0, 0
+		return appendFull(b, v)
+	}
+	if o.code == 0 && len(v) > 0 {
+		if o.code = m.add(v); o.code < 0x80 {
+			o.one = byte(o.code)
+		}
+	}
+	if o.code == 0 { // the empty string, or the dictionary is full
+		return appendFull(b, v)
+	}
+	return binary.AppendUvarint(b, o.code)
+}
+
+// AppendRecordWithoutStacksDict appends r's encoding as
+// [AppendRecordWithoutStacks] does, but for the strings of its head and
+// of its attributes, which are written against m (see [MemDict]): a
+// string m holds as its index. [DecodeRecordWithoutStacksDict] and
+// [SummaryWithoutStacksDict] read it, given m's strings; the others do
+// not. It may add strings of r to m.
+func AppendRecordWithoutStacksDict(b []byte, r *recording.Record, m *MemDict) []byte {
+	b = appendRecordHeadDict(b, r, m)
+	if len(r.Calls) > 0 {
+		b = appendMemCalls(b, r)
+	}
+	return appendRecordEndDict(b, r, m)
+}
+
+// appendRecordEndDict is appendRecordEnd in codecMemDict: its warnings
+// in full, its attributes written against m.
+func appendRecordEndDict(b []byte, r *recording.Record, m *MemDict) []byte {
+	e := enc{b: b}
+	e.i(int64(r.DroppedCalls))
+	e.n(len(r.Warnings))
+	for _, w := range r.Warnings {
+		e.s(w.Kind)
+		e.s(w.Service)
+		e.s(w.Method)
+		e.s(w.Request)
+		e.i(int64(w.Count))
+		e.d(w.Total)
+		e.s(w.Message)
+	}
+	return appendRecordParts(appendAttrsDict(e.b, r.Attrs, m), r)
+}
+
+// appendRecordHeadDict is appendRecordHead in codecMemDict, its strings
+// written against m.
+func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
+	// The tag, the version and the four IDs, as appendRecordHead writes
+	// them.
+	n := len(b)
+	if cap(b)-n < recordHeadIDs {
+		b = slices.Grow(b, recordHeadIDs)
+	}
+	b = b[:n+recordHeadIDs]
+	w := (*[recordHeadIDs]byte)(b[n:])
+	w[0], w[1] = tagRecord, codecMemDict
+	*(*recording.ID)(w[2:18]) = r.ID
+	*(*recording.TraceID)(w[18:34]) = r.TraceID
+	*(*recording.SpanID)(w[34:42]) = r.SpanID
+	*(*recording.SpanID)(w[42:50]) = r.ParentSpanID
+	e := enc{b: b}
+	e.u(uint64(r.Kind))
+	e.b = appendStart(e.b, r.Start.UnixNano(), r.Duration)
+	if c, ok := m.memos[memoMethod].code1(r.Method); ok {
+		e.b = append(e.b, c)
+	} else if o := &m.memos[memoMethod]; !sameData(&r.Method, &o.s) {
+		o.s, o.code, o.one = r.Method, 0, 0
+		e.b = appendFull(e.b, r.Method)
+	} else {
+		e.b = m.put(e.b, o, r.Method)
+	}
+	if c, ok := m.memos[memoPath].code1(r.Path); ok {
+		e.b = append(e.b, c)
+	} else if o := &m.memos[memoPath]; !sameData(&r.Path, &o.s) {
+		o.s, o.code, o.one = r.Path, 0, 0
+		e.b = appendFull(e.b, r.Path)
+	} else {
+		e.b = m.put(e.b, o, r.Path)
+	}
+	if c, ok := m.memos[memoRoute].code1(r.Route); ok {
+		e.b = append(e.b, c)
+	} else if o := &m.memos[memoRoute]; !sameData(&r.Route, &o.s) {
+		o.s, o.code, o.one = r.Route, 0, 0
+		e.b = appendFull(e.b, r.Route)
+	} else {
+		e.b = m.put(e.b, o, r.Route)
+	}
+	if c, ok := m.memos[memoQuery].code1(r.Query); ok {
+		e.b = append(e.b, c)
+	} else if o := &m.memos[memoQuery]; !sameData(&r.Query, &o.s) {
+		o.s, o.code, o.one = r.Query, 0, 0
+		e.b = appendFull(e.b, r.Query)
+	} else {
+		e.b = m.put(e.b, o, r.Query)
+	}
+	e.i(int64(r.Status))
+	e.i(r.RequestBytes)
+	e.i(r.ResponseBytes)
+	if c, ok := m.memos[memoUser].code1(r.User); ok {
+		e.b = append(e.b, c)
+	} else if o := &m.memos[memoUser]; !sameData(&r.User, &o.s) {
+		o.s, o.code, o.one = r.User, 0, 0
+		e.b = appendFull(e.b, r.User)
+	} else {
+		e.b = m.put(e.b, o, r.User)
+	}
+	e.b = appendHeadersDict(e.b, r.Headers, m)
+	if c, ok := m.memos[memoRemote].code1(r.Remote); ok {
+		e.b = append(e.b, c)
+	} else if o := &m.memos[memoRemote]; !sameData(&r.Remote, &o.s) {
+		o.s, o.code, o.one = r.Remote, 0, 0
+		e.b = appendFull(e.b, r.Remote)
+	} else {
+		e.b = m.put(e.b, o, r.Remote)
+	}
+	if c, ok := m.memos[memoInstance].code1(r.Instance); ok {
+		e.b = append(e.b, c)
+	} else if o := &m.memos[memoInstance]; !sameData(&r.Instance, &o.s) {
+		o.s, o.code, o.one = r.Instance, 0, 0
+		e.b = appendFull(e.b, r.Instance)
+	} else {
+		e.b = m.put(e.b, o, r.Instance)
+	}
+	e.b = appendTime(e.b, r.Overhead)
+	if c, ok := m.memos[memoError].code1(r.Error); ok {
+		e.b = append(e.b, c)
+	} else if o := &m.memos[memoError]; !sameData(&r.Error, &o.s) {
+		o.s, o.code, o.one = r.Error, 0, 0
+		e.b = appendFull(e.b, r.Error)
+	} else {
+		e.b = m.put(e.b, o, r.Error)
+	}
+	if c, ok := m.memos[memoPanic].code1(r.Panic); ok {
+		e.b = append(e.b, c)
+	} else if o := &m.memos[memoPanic]; !sameData(&r.Panic, &o.s) {
+		o.s, o.code, o.one = r.Panic, 0, 0
+		e.b = appendFull(e.b, r.Panic)
+	} else {
+		e.b = m.put(e.b, o, r.Panic)
+	}
+	e.n(len(r.Calls))
+	return e.b
+}
+
+// appendHeadersDict appends h as appendHeaders does, its strings written
+// against m: each of the first eight names and its first value with a
+// memo of its own. A map appendHeaders walks (larger, or being written)
+// is written in full.
+func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
+	g := headermap.Small(h)
+	e := enc{b: b}
+	if g == nil {
+		e.n(len(h))
+		for k, vs := range h {
+			e.b = appendFull(e.b, k)
+			e.n(len(vs))
+			for _, v := range vs {
+				e.b = appendFull(e.b, v)
+			}
+		}
+		return e.b
+	}
+	e.n(len(h))
+	f := memoHeaders
+	for full := g.Used(); full != 0; full &= full - 1 {
+		s := &g.Slots[bits.TrailingZeros64(full)>>3]
+		if c, ok := m.memos[f].code1(s.Key); ok {
+			e.b = append(e.b, c)
+		} else if o := &m.memos[f]; !sameData(&s.Key, &o.s) {
+			o.s, o.code, o.one = s.Key, 0, 0
+			e.b = appendFull(e.b, s.Key)
+		} else {
+			e.b = m.put(e.b, o, s.Key)
+		}
+		e.n(len(s.Vals))
+		for j, v := range s.Vals {
+			if j == 0 {
+				if c, ok := m.memos[f+1].code1(v); ok {
+					e.b = append(e.b, c)
+				} else if o := &m.memos[f+1]; !sameData(&v, &o.s) {
+					o.s, o.code, o.one = v, 0, 0
+					e.b = appendFull(e.b, v)
+				} else {
+					e.b = m.put(e.b, o, v)
+				}
+			} else {
+				e.b = appendFull(e.b, v)
+			}
+		}
+		f += 2
+	}
+	return e.b
+}
+
+// appendAttrsDict appends attrs as appendAttrs does, their strings
+// written against m: the first eight keys and values with a memo each.
+func appendAttrsDict(b []byte, attrs []recording.Attr, m *MemDict) []byte {
+	e := enc{b: b}
+	e.n(len(attrs))
+	for i := range attrs {
+		a := &attrs[i]
+		if i < 8 {
+			if c, ok := m.memos[memoAttrs+2*i].code1(a.Key); ok {
+				e.b = append(e.b, c)
+			} else if o := &m.memos[memoAttrs+2*i]; !sameData(&a.Key, &o.s) {
+				o.s, o.code, o.one = a.Key, 0, 0
+				e.b = appendFull(e.b, a.Key)
+			} else {
+				e.b = m.put(e.b, o, a.Key)
+			}
+			if c, ok := m.memos[memoAttrs+2*i+1].code1(a.Value); ok {
+				e.b = append(e.b, c)
+			} else if o := &m.memos[memoAttrs+2*i+1]; !sameData(&a.Value, &o.s) {
+				o.s, o.code, o.one = a.Value, 0, 0
+				e.b = appendFull(e.b, a.Value)
+			} else {
+				e.b = m.put(e.b, o, a.Value)
+			}
+		} else {
+			e.b = appendFull(e.b, a.Key)
+			e.b = appendFull(e.b, a.Value)
+		}
+	}
+	return e.b
+}
+
+// DecodeRecordWithoutStacksDict decodes what
+// [AppendRecordWithoutStacksDict] wrote, strs being its dictionary's
+// strings ([MemDict.Strings]) as they were once the record was written,
+// or later. The record's strings found in strs are those strings
+// (strings are never changed). Corrupt input, or an index past strs,
+// gives an error wrapping [store.ErrCorrupt], never a panic.
+func DecodeRecordWithoutStacksDict(b []byte, strs []string) (*recording.Record, error) {
+	d := newDec(b, true)
+	d.dict, d.dictStrs = true, strs
+	return decodeRecordMem(d)
+}
+
+// SummaryWithoutStacksDict returns the summary of the record that
+// [AppendRecordWithoutStacksDict] wrote to b, strs being its
+// dictionary's strings, as [SummaryWithoutStacks] does for
+// [AppendRecordWithoutStacks]'s.
+func SummaryWithoutStacksDict(b []byte, strs []string) (recording.Summary, error) {
+	d := newDec(b, true)
+	d.dict, d.dictStrs = true, strs
+	return summaryMem(d)
+}
+
+var errDictIndex = errors.New("dictionary index out of range")
+
+// hs reads a string of a record's head or attributes: as put wrote
+// it in a record written against a dictionary, else as enc.s did.
+func (d *dec) hs() string {
+	if !d.dict {
+		return d.s()
+	}
+	x := d.u()
+	if d.err != nil {
+		return ""
+	}
+	if x&1 != 0 {
+		if x>>1 >= uint64(len(d.dictStrs)) {
+			d.fail(errDictIndex)
+			return ""
+		}
+		return d.dictStrs[x>>1]
+	}
+	if x>>1 > uint64(len(d.b)-d.p) {
+		d.fail(errShort)
+		return ""
+	}
+	v := d.str[d.p : d.p+int(x>>1)]
+	d.p += len(v)
+	return v
+}
+
+// hskip passes a string hs would read, without reading it.
+func (d *dec) hskip() {
+	if !d.dict {
+		d.skip()
+		return
+	}
+	d.hs()
+}
