@@ -131,6 +131,9 @@ func (a *ActiveRecord) dropSlabLocked() {
 		if h := &a.rec.allocHint; h.Load() != s.made {
 			h.Store(s.made) // a store only when it changes, as callHint
 		}
+		// s lies in the first chunk, which a T the caller keeps holds:
+		// it must not keep the last chunk (or the type) alive too.
+		s.kind, s.base = nil, nil
 		a.slab = nil
 	}
 }

@@ -215,3 +215,49 @@ func liveCount(ps []weak.Pointer[[1 << 16]byte]) int {
 	}
 	return n
 }
+
+// TestAllocFirstChunkKeepsNoLaterChunk checks that a value of a record's
+// first chunk, kept past the request, keeps no later chunk alive: the
+// record's chunk bookkeeping lies in the first chunk's allocation, and it
+// must not point at the last chunk once the record has ended.
+func TestAllocFirstChunkKeepsNoLaterChunk(t *testing.T) {
+	rec := recording.New(recording.WithSinks())
+	defer rec.Close(context.Background())
+	// A record of eight values: the next one's first chunk holds four,
+	// its second the four beyond those.
+	_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	for range 8 {
+		recording.Alloc[allocItem](ar)
+	}
+	ar.Finish()
+	first, bigs := carveFirstKeepRest(rec)
+	for i := 0; i < 5 && liveCount(bigs) > 0; i++ {
+		runtime.GC()
+	}
+	if n := liveCount(bigs); n > 0 {
+		t.Errorf("%d of 4 values referred to by the second chunk's values are still reachable through a kept value of the first chunk", n)
+	}
+	if first.n != 1 {
+		t.Error("the kept value changed")
+	}
+	runtime.KeepAlive(first)
+}
+
+// carveFirstKeepRest carves 4+4 values in a new record of rec, the second
+// chunk's values each referring to a weak-watched array, finishes the
+// record and returns only its first value.
+func carveFirstKeepRest(rec *recording.Recorder) (*allocItem, []weak.Pointer[[1 << 16]byte]) {
+	_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
+	first := recording.Alloc[allocItem](ar)
+	first.n = 1
+	var bigs []weak.Pointer[[1 << 16]byte]
+	for i := range 7 {
+		p := recording.Alloc[allocItem](ar)
+		if i >= 3 {
+			p.big = new([1 << 16]byte)
+			bigs = append(bigs, weak.Make(p.big))
+		}
+	}
+	ar.Finish()
+	return first, bigs
+}
