@@ -17,14 +17,21 @@ import "unsafe"
 // recorder once the request is finished, and a record's chunk holds only
 // the Ts of that one request. A T keeps the other Ts of its chunk alive,
 // though: Alloc is for values whose lives end with the request's, not for
-// one a caller keeps for longer. The pointer may lie inside a larger
-// allocation: it must not be given to [runtime.SetFinalizer].
+// one a caller keeps for longer.
 //
-// Alloc is new(T), one allocation a value, for a nil a, for a record that
-// has ended (a context kept past the request, whose calls are late), for a
-// T of no size or of more than 1 KiB, and for a T of another type than the
-// record's first Alloc asked for: a record carves Ts of one type. It may
-// be called from any goroutine.
+// The pointer may lie inside a larger allocation: never give it to
+// [runtime.SetFinalizer], which then stops the program with a fatal error
+// ("pointer not at beginning of allocated block"), one no recover
+// catches. [runtime.AddCleanup] and [weak.Make] work on it.
+//
+// A record carves Ts of one type only, the type of the record's FIRST
+// Alloc: Alloc of any other type is plain new(T). So a wrapper of yours
+// that calls Alloc before middleware/httpstats' transport does, for the
+// same request, turns the transport's carving of its calls' states into
+// one allocation a call. Alloc is new(T), one allocation a value, also
+// for a nil a, for a record that has ended (a context kept past the
+// request, whose calls are late) and for a T of no size or of more than
+// 1 KiB. It may be called from any goroutine.
 func Alloc[T any](a *ActiveRecord) *T {
 	var zero T
 	size := unsafe.Sizeof(zero)
