@@ -109,10 +109,15 @@ type Record struct {
 
 	RequestBytes  int64
 	ResponseBytes int64
-	User          string              // from a user hook, if configured
-	Headers       map[string][]string // request headers, redacted; full record only; records with the same headers may share one map (see Sink: never modified)
-	Remote        string              // the peer's address
-	Instance      string              // host/pid of the recording process
+	User          string // from a user hook, if configured
+	// Headers are the request's headers, redacted; full record only.
+	// Records with the same headers may share one map, which later
+	// records (pooled ones too) are given as well: never modify it, not
+	// even in a [Borrower]'s Write (whose change would show in the
+	// headers of later records). See [Sink].
+	Headers  map[string][]string
+	Remote   string // the peer's address
+	Instance string // host/pid of the recording process
 
 	// Overhead is the recorder's own cost for this request on the request
 	// path (stack capture included). To spare clock reads, some parts are
