@@ -28,3 +28,20 @@ func TestQueueAndBatchCaps(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxCallsCap: WithMaxCalls past math.MaxInt32 is cut to it, since a
+// record counts its calls in 32 bits; smaller limits are kept.
+func TestMaxCallsCap(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{
+		{math.MaxInt, math.MaxInt32},
+		{math.MaxInt32, math.MaxInt32},
+		{math.MaxInt32 - 1, math.MaxInt32 - 1},
+		{5, 5},
+		{0, DefaultMaxCalls},
+		{-1, DefaultMaxCalls},
+	} {
+		if c := newConfig([]Option{WithMaxCalls(tc.n)}); c.maxCalls != tc.want {
+			t.Errorf("WithMaxCalls(%d): %d, want %d", tc.n, c.maxCalls, tc.want)
+		}
+	}
+}

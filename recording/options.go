@@ -173,9 +173,11 @@ func WithExclude(filters ...Filter) Option {
 }
 
 // WithMaxCalls keeps at most n calls per record (default [DefaultMaxCalls]);
-// the rest are counted in [Record.DroppedCalls]. n <= 0 keeps the default.
+// the rest are counted in [Record.DroppedCalls]. n <= 0 keeps the default;
+// n past [math.MaxInt32] is cut to it (a record counts its calls in 32
+// bits).
 func WithMaxCalls(n int) Option {
-	return optionFunc(func(c *config) { convention.SetPositive(&c.maxCalls, n) })
+	return optionFunc(func(c *config) { convention.SetPositive(&c.maxCalls, min(n, math.MaxInt32)) })
 }
 
 // WithMaxStack keeps at most n frames of each call's stack (default
