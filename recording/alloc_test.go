@@ -102,6 +102,11 @@ func TestAllocChunksFollowTheLastRecord(t *testing.T) {
 	size := uint64(unsafe.Sizeof(allocItem{}))
 	// allocs carves n values in a new record: the allocations and bytes.
 	allocs := func(n int) (mallocs, bytes uint64) {
+		// The writer handles the last record's Finish: let it be done
+		// before counting the process's allocations.
+		if err := rec.ForceFlush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
 		defer ar.Finish()
 		keep := make([]*allocItem, 0, n)
@@ -157,15 +162,19 @@ func TestAllocKeepsNothingPastFinish(t *testing.T) {
 	ar1 := start()
 	r1 := ar1.Record()
 	var bigs []weak.Pointer[[1 << 16]byte]
-	var chunk1 []uintptr
+	// The three values, held (so that their chunk is not freed and its
+	// memory given to the next request) until the next request's values
+	// are checked against their addresses.
+	var held []*allocItem
+	addr := func(i int) uintptr { return uintptr(unsafe.Pointer(held[i])) }
 	for range 3 {
 		p := recording.Alloc[allocItem](ar1)
 		p.big = new([1 << 16]byte)
 		bigs = append(bigs, weak.Make(p.big))
-		chunk1 = append(chunk1, uintptr(unsafe.Pointer(p)))
+		held = append(held, p)
 	}
-	if chunk1[1]-chunk1[0] != unsafe.Sizeof(allocItem{}) || chunk1[2]-chunk1[1] != unsafe.Sizeof(allocItem{}) {
-		t.Fatalf("a record of three values after records of three did not carve them from one chunk: %#x", chunk1)
+	if addr(1)-addr(0) != unsafe.Sizeof(allocItem{}) || addr(2)-addr(1) != unsafe.Sizeof(allocItem{}) {
+		t.Fatalf("a record of three values after records of three did not carve them from one chunk: %p %p %p", held[0], held[1], held[2])
 	}
 	ar1.Finish()
 	late := recording.Alloc[allocItem](ar1) // after Finish: a value of its own
@@ -181,11 +190,12 @@ func TestAllocKeepsNothingPastFinish(t *testing.T) {
 	for range 3 {
 		p := recording.Alloc[allocItem](ar2)
 		next = append(next, p)
-		// The last request's three lie in one chunk, not yet collected.
-		if a := uintptr(unsafe.Pointer(p)); a >= chunk1[0] && a < chunk1[2]+unsafe.Sizeof(*p) {
-			t.Errorf("the next request's value %p lies in the last request's chunk (%#x to %#x)", p, chunk1[0], chunk1[2])
+		// The last request's three lie in one chunk, held here.
+		if a := uintptr(unsafe.Pointer(p)); a >= addr(0) && a < addr(2)+unsafe.Sizeof(*p) {
+			t.Errorf("the next request's value %p lies in the last request's chunk (%p to %p)", p, held[0], held[2])
 		}
 	}
+	held = nil // the ended request's values: let go of them
 	for i := 0; i < 5 && liveCount(bigs) > 0; i++ {
 		runtime.GC()
 	}
