@@ -14,7 +14,7 @@ func TestQueueAndBatchCaps(t *testing.T) {
 		queue, batch         int
 		wantQueue, wantBatch int
 	}{
-		{1 << 32, 1 << 32, maxQueueSize, maxQueueSize},
+		{math.MaxInt32, math.MaxInt32, maxQueueSize, maxQueueSize}, // not 1<<32, which no int holds on 32-bit platforms
 		{math.MaxInt, 0, maxQueueSize, DefaultBatchSize},
 		{0, math.MaxInt, DefaultQueueSize, DefaultQueueSize},
 		{100, 1000, 100, 100},
