@@ -146,7 +146,7 @@ func TestRingDictReadsAsRecordsWritten(t *testing.T) {
 					if !reflect.DeepEqual(got, wants[id].rec) {
 						t.Fatalf("%s: record %v read back\n%+v\nwant\n%+v", step, id, got, wants[id].rec)
 					}
-					if e.table != 0 && e.recEnd < len(codec.AppendRecordWithoutStacksDict(nil, got, new(codec.MemDict))) {
+					if e.table != 0 && int(e.recEnd) < len(codec.AppendRecordWithoutStacksDict(nil, got, new(codec.MemDict))) {
 						dicts++
 					}
 				}
