@@ -14,9 +14,10 @@ import (
 	"github.com/goappstats/appstats/store/internal/codec"
 )
 
-// DefaultRingBytes is the default of [Options.RingBytes]: 4 MiB, over
-// 1,000 20-call records (under 3 KiB each, encoded without their stacks),
-// counted toward the store's heap.
+// DefaultRingBytes is the default of [Options.RingBytes]: 4 MiB, buffer
+// and index, about 1,000 20-call records (under 3 KiB each, encoded
+// without their stacks) or up to 23,831 small ones, counted toward the
+// store's heap.
 const DefaultRingBytes = 4 << 20
 
 // A ring holds, in memory only, the most recent records the storage
