@@ -77,7 +77,7 @@ type ring struct {
 	// tables the tables entries refer to, oldest first, stacks last:
 	// entries name theirs by number (see ringEntry.table), so that the
 	// index of entries holds no pointer for the collector to scan at each
-	// cycle (48 bytes a record held, at most 1 MiB with the default
+	// cycle (48 bytes a record held, at most 1.1 MiB with the default
 	// RingBytes, see newRing). tables changes
 	// under mu; stacks, lastTable and the tables' refs are the writer's
 	// (add and flush, under the budget's lock).
@@ -362,7 +362,7 @@ func (g *ring) dropTables() {
 
 // add keeps r, evicting the oldest records to make room, once flush
 // is called: until then no reader sees it. A record larger than a
-// quarter of the ring is not kept. Write calls add and flush holding the
+// quarter of the ring's buffer is not kept. Write calls add and flush holding the
 // budget's lock, which also guards g.scratch and g.pend.
 func (g *ring) add(r *recording.Record) {
 	if g.size == 0 {
