@@ -84,13 +84,17 @@ type Options struct {
 	// count it). It counts toward the store's heap, as do the stacks of
 	// its records, kept once each beside it (at most 16,384 frames, 640
 	// KiB, in a table; a table no record refers to any longer goes), the
-	// strings its records refer to (at most 4,096, 64 KiB, a table), and
-	// its index, 64 bytes a record held (beside a small record's bytes:
-	// 96–160 for a hello handler's, so 2–4 MiB of index with the
-	// default). Default
-	// [DefaultRingBytes] (4 MiB, over 1,000 20-call records); negative:
-	// none; at most 1 GiB (the buffer is allocated whole, at the first
-	// record over budget).
+	// strings its records refer to (at most 4,096, 64 KiB, a table).
+	// RingBytes bounds the buffer of records and its index together: the
+	// index, 48 bytes a record held, holds at most one entry for each 176
+	// bytes (27% of RingBytes, as it fills; the ring's oldest record goes
+	// when it is full), and the buffer takes the rest, so a hello
+	// handler's records (96–160 bytes each) fill both about together.
+	// Default [DefaultRingBytes] (4 MiB: 23,831 records at most, 1.1 MiB
+	// of index, 2.9 MiB of buffer: about 1,000 20-call records);
+	// negative: none; at most 1 GiB (the buffer is allocated whole, at
+	// the first record over budget; while the index grows, the array it
+	// outgrew is garbage, at most half the index's bound more).
 	RingBytes int64
 	// RetentionInterval is how often retention and value-log garbage
 	// collection run in the background. Default 1 minute; negative: never

@@ -14,9 +14,10 @@ import (
 	"github.com/goappstats/appstats/store/internal/codec"
 )
 
-// DefaultRingBytes is the default of [Options.RingBytes]: 4 MiB, over
-// 1,000 20-call records (under 3 KiB each, encoded without their stacks),
-// counted toward the store's heap.
+// DefaultRingBytes is the default of [Options.RingBytes]: 4 MiB, buffer
+// and index, about 1,000 20-call records (under 3 KiB each, encoded
+// without their stacks) or up to 23,831 small ones, counted toward the
+// store's heap.
 const DefaultRingBytes = 4 << 20
 
 // A ring holds, in memory only, the most recent records the storage
@@ -53,14 +54,19 @@ const DefaultRingBytes = 4 << 20
 // no record held refers to it; a full one starts another table. A
 // record's bytes never depend on another record's.
 type ring struct {
-	mu    sync.RWMutex
-	size  int    // the buffer's size; 0: no ring
-	buf   []byte // allocated at the first record
-	head  int    // where the next record goes
-	ents  []ringEntry
-	first int    // index in ents of the oldest entry
-	n     int    // entries held
-	upTo  uint64 // the newest entry's upTo (see ringEntry)
+	mu   sync.RWMutex
+	size int    // the buffer's size; 0: no ring
+	buf  []byte // allocated at the first record
+	head int    // where the next record goes
+	// ents is the index of entries, a circular array that grows by
+	// doubling up to maxEnts entries: then a new entry evicts the oldest
+	// record, as a full buffer does. The buffer takes the ring's bytes
+	// less maxEnts entries' (see newRing).
+	ents    []ringEntry
+	maxEnts int
+	first   int    // index in ents of the oldest entry
+	n       int    // entries held
+	upTo    uint64 // the newest entry's upTo (see ringEntry)
 	// scratch holds the records add encoded since the last flush, one
 	// after the other, and pend their entries (off is in scratch): they
 	// go into buf together, under one lock (see flush). Guarded, as add
@@ -71,8 +77,8 @@ type ring struct {
 	// tables the tables entries refer to, oldest first, stacks last:
 	// entries name theirs by number (see ringEntry.table), so that the
 	// index of entries holds no pointer for the collector to scan at each
-	// cycle (64 bytes a record held: 2 MiB or more for the ~38,000 small
-	// records the default RingBytes holds). tables changes
+	// cycle (48 bytes a record held, at most 1.1 MiB with the default
+	// RingBytes, see newRing). tables changes
 	// under mu; stacks, lastTable and the tables' refs are the writer's
 	// (add and flush, under the budget's lock).
 	stacks    *ringStacks
@@ -92,16 +98,18 @@ func (g *ring) newWrite() { g.writes.Add(1) }
 
 // A ringEntry locates one record in the ring's buffer: the record at
 // off, then, if table is set, the numbers of its calls' stacks in that
-// table (from off+recEnd to off+size). An entry holds no pointer.
+// table (from off+recEnd to off+size). An entry holds no pointer, and
+// takes 48 bytes: the buffer is at most 1 GiB, so its offsets and sizes
+// fit in 32 bits.
 type ringEntry struct {
 	key [cursorLen]byte // start time and ID, as a summary key without its prefix
 	// upTo is the highest start (a key's first 8 bytes, as an integer)
 	// of this entry and every entry pushed before it: no entry older
 	// than this one has a higher key's start (see summaries).
 	upTo   uint64
-	off    int
-	size   int
-	recEnd int
+	off    uint32
+	size   uint32
+	recEnd uint32
 	// table is the number of the table of stacks the record was written
 	// against (ringStacks.id), or 0: written whole, with its stacks.
 	table uint32
@@ -277,7 +285,28 @@ func (g *ring) encode(b []byte, r *recording.Record) (_ []byte, recEnd int, byID
 	return b, recEnd, true
 }
 
-func newRing(size int64) *ring { return &ring{size: int(max(size, 0))} }
+// ringRecordBytes is the size of the records the ring's bytes are split
+// for (see newRing): a hello handler's records take 96–160 bytes.
+const ringRecordBytes = 128
+
+// ringEntryBytes is the size of a ringEntry.
+const ringEntryBytes = int(unsafe.Sizeof(ringEntry{}))
+
+// newRing returns a ring of size bytes, buffer and index together: the
+// index takes at most one entry for each ringEntryBytes+ringRecordBytes
+// bytes (27%), so that a ring of hello-sized records is filled by its
+// buffer and its index about together, and the buffer the rest. Records
+// larger than ringRecordBytes leave part of the index unused (but never
+// allocated: it grows as it fills), and smaller ones part of the buffer.
+func newRing(size int64) *ring {
+	size = min(max(size, 0), 1<<30)
+	maxEnts := max(int(size)/(ringEntryBytes+ringRecordBytes), 1)
+	buf := int(size) - maxEnts*ringEntryBytes
+	if buf <= 0 {
+		return &ring{}
+	}
+	return &ring{size: buf, maxEnts: maxEnts}
+}
 
 // newTable starts another table of stacks, which records are then
 // written against. The tables before it go once no entry refers to them
@@ -333,7 +362,7 @@ func (g *ring) dropTables() {
 
 // add keeps r, evicting the oldest records to make room, once flush
 // is called: until then no reader sees it. A record larger than a
-// quarter of the ring is not kept. Write calls add and flush holding the
+// quarter of the ring's buffer is not kept. Write calls add and flush holding the
 // budget's lock, which also guards g.scratch and g.pend.
 func (g *ring) add(r *recording.Record) {
 	if g.size == 0 {
@@ -347,7 +376,7 @@ func (g *ring) add(r *recording.Record) {
 		g.scratch = b[:off]
 		return
 	}
-	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: off, size: n, recEnd: recEnd - off}
+	e := ringEntry{key: ringKey(r.Start.UnixNano(), r.ID), off: uint32(off), size: uint32(n), recEnd: uint32(recEnd - off)}
 	if byID {
 		e.table = g.stacks.id
 		g.stacks.refs++
@@ -381,27 +410,28 @@ func (g *ring) flush() {
 	from, to, n := 0, g.head, 0 // the bytes in scratch to copy to buf[to:], not yet copied
 	for i := range g.pend {
 		e := &g.pend[i]
-		if g.head+e.size > len(g.buf) {
+		size := int(e.size)
+		if g.head+size > len(g.buf) {
 			// The rest of the buffer is too short: the oldest records,
 			// those in it, go, and the record goes at the start.
 			copy(g.buf[to:to+n], g.scratch[from:])
-			for g.n > 0 && g.ents[g.first].off >= g.head {
+			for g.n > 0 && int(g.ents[g.first].off) >= g.head {
 				g.pop()
 			}
 			g.head = 0
-			from, to, n = e.off, 0, 0
+			from, to, n = int(e.off), 0, 0
 		}
 		for g.n > 0 {
 			o := &g.ents[g.first]
-			if o.off >= g.head+e.size || o.off+o.size <= g.head {
+			if int(o.off) >= g.head+size || int(o.off+o.size) <= g.head {
 				break
 			}
 			g.pop()
 		}
-		e.off = g.head
+		e.off = uint32(g.head)
 		g.push(e)
-		g.head += e.size
-		n += e.size
+		g.head += size
+		n += size
 	}
 	copy(g.buf[to:to+n], g.scratch[from:])
 	g.mu.Unlock()
@@ -415,10 +445,15 @@ func ringKey(start int64, id recording.ID) (k [cursorLen]byte) {
 	return k
 }
 
-// push appends e as the newest entry, growing the index if it is full.
+// push appends e as the newest entry, growing the index if it is full,
+// or evicting the oldest record once the index holds maxEnts entries.
+// Called with g.mu held.
 func (g *ring) push(e *ringEntry) {
+	if g.n == g.maxEnts {
+		g.pop()
+	}
 	if g.n == len(g.ents) {
-		grown := make([]ringEntry, max(2*len(g.ents), 64))
+		grown := make([]ringEntry, min(max(2*len(g.ents), 64), g.maxEnts))
 		for i := range g.n {
 			grown[i] = g.ents[(g.first+i)%len(g.ents)]
 		}
@@ -458,8 +493,9 @@ func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 		if !bytes.Equal(e.key[8:], id[:]) {
 			continue
 		}
+		off, recEnd, end := int(e.off), int(e.off+e.recEnd), int(e.off+e.size)
 		if e.table == 0 {
-			r, err := codec.DecodeRecord(g.buf[e.off : e.off+e.recEnd])
+			r, err := codec.DecodeRecord(g.buf[off:recEnd])
 			if err != nil {
 				return nil, true, err
 			}
@@ -470,11 +506,11 @@ func (g *ring) get(id recording.ID) (*recording.Record, bool, error) {
 		if t == nil {
 			return nil, true, fmt.Errorf("badgerstore: ring: %w: no table %d of stacks", store.ErrCorrupt, e.table)
 		}
-		r, err := codec.DecodeRecordWithoutStacksDict(g.buf[e.off:e.off+e.recEnd], t.strs)
+		r, err := codec.DecodeRecordWithoutStacksDict(g.buf[off:recEnd], t.strs)
 		if err != nil {
 			return nil, true, err
 		}
-		if err := t.restore(r, g.buf[e.off+e.recEnd:e.off+e.size]); err != nil {
+		if err := t.restore(r, g.buf[recEnd:end]); err != nil {
 			return nil, true, err
 		}
 		r.ExecTrace = nil
@@ -550,7 +586,7 @@ func (g *ring) summaries(since, until []byte, k int) []ringSummary {
 	out := make([]ringSummary, len(top))
 	n := 0
 	for _, j := range top {
-		n += g.ents[j].recEnd
+		n += int(g.ents[j].recEnd)
 	}
 	// One copy for all, so that the lock is released before decoding.
 	data := make([]byte, 0, n)

@@ -105,6 +105,24 @@ func ringWant(t *testing.T, r *recording.Record) (*recording.Record, recording.S
 	return rec, sum
 }
 
+// A ringWantRec is a record as the ring reads it back, and its summary.
+type ringWantRec struct {
+	rec *recording.Record
+	sum recording.Summary
+}
+
+// ringWants returns each of recs as the ring reads it back (ringWant), by
+// ID.
+func ringWants(t *testing.T, recs []*recording.Record) map[recording.ID]ringWantRec {
+	t.Helper()
+	wants := make(map[recording.ID]ringWantRec, len(recs))
+	for _, r := range recs {
+		rec, sum := ringWant(t, r)
+		wants[r.ID] = ringWantRec{rec, sum}
+	}
+	return wants
+}
+
 // TestRingDictReadsAsRecordsWritten writes records of repeated and
 // distinct strings into small rings, in batches, so that their buffers
 // wrap round many times and their dictionaries fill and are replaced:
@@ -113,15 +131,7 @@ func ringWant(t *testing.T, r *recording.Record) (*recording.Record, recording.S
 // tables no record held refers to are gone.
 func TestRingDictReadsAsRecordsWritten(t *testing.T) {
 	recs := dictRecords(3000)
-	type want struct {
-		rec *recording.Record
-		sum recording.Summary
-	}
-	wants := map[recording.ID]want{}
-	for _, r := range recs {
-		rec, sum := ringWant(t, r)
-		wants[r.ID] = want{rec, sum}
-	}
+	wants := ringWants(t, recs)
 	for _, tc := range []struct {
 		size    int64
 		strings int // the dictionary's bound
@@ -146,7 +156,7 @@ func TestRingDictReadsAsRecordsWritten(t *testing.T) {
 					if !reflect.DeepEqual(got, wants[id].rec) {
 						t.Fatalf("%s: record %v read back\n%+v\nwant\n%+v", step, id, got, wants[id].rec)
 					}
-					if e.table != 0 && e.recEnd < len(codec.AppendRecordWithoutStacksDict(nil, got, new(codec.MemDict))) {
+					if e.table != 0 && int(e.recEnd) < len(codec.AppendRecordWithoutStacksDict(nil, got, new(codec.MemDict))) {
 						dicts++
 					}
 				}
@@ -199,15 +209,7 @@ func TestRingDictReadsAsRecordsWritten(t *testing.T) {
 // -race): each record found reads back as written.
 func TestRingDictReadDuringWrites(t *testing.T) {
 	recs := dictRecords(2000)
-	type want struct {
-		rec *recording.Record
-		sum recording.Summary
-	}
-	wants := map[recording.ID]want{}
-	for _, r := range recs {
-		rec, sum := ringWant(t, r)
-		wants[r.ID] = want{rec, sum}
-	}
+	wants := ringWants(t, recs)
 	g := newRing(32 << 10)
 	g.dictStrings = 8
 	var wg sync.WaitGroup

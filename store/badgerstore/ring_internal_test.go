@@ -379,7 +379,7 @@ func (g *ring) keep(r *recording.Record) int {
 	g.add(r)
 	n := 0
 	if len(g.pend) > 0 {
-		n = g.pend[len(g.pend)-1].size
+		n = int(g.pend[len(g.pend)-1].size)
 	}
 	g.flush()
 	return n
