@@ -145,24 +145,20 @@ func (o *dictMemo) code1(v string) (c byte, ok bool) {
 	return o.one, o.one != 0 && len(v) == len(o.s) && unsafe.StringData(v) == unsafe.StringData(o.s)
 }
 
-// put appends v, the string of the field whose memo is o: its
-// dictionary's code if the field had that very string last (which puts
-// it in the dictionary the second time), else in full. The writers call
-// it for the string the field had last and code1 did not find.
+// put appends v, the string of the field whose memo is o, which the
+// field had last (the writers check that first, and write any other
+// string in full themselves) and code1 found no byte for: its
+// dictionary's code, which puts it in the dictionary the second time
+// running, or in full if the dictionary is full. v is not empty (code1
+// writes the empty string).
 func (m *MemDict) put(b []byte, o *dictMemo, v string) []byte {
-	if !sameData(&v, &o.s) {
-		// Another string than last time (or the empty string, which
-		// code1 finds first): in full.
-		o.s, o.code, o.one = v, 0, 0
-		return appendFull(b, v)
-	}
-	if o.code == 0 && len(v) > 0 {
+	if o.code == 0 {
 		if o.code = m.add(v); o.code < 0x80 {
 			o.one = byte(o.code)
 		}
-	}
-	if o.code == 0 { // the empty string, or the dictionary is full
-		return appendFull(b, v)
+		if o.code == 0 { // the dictionary is full
+			return appendFull(b, v)
+		}
 	}
 	return binary.AppendUvarint(b, o.code)
 }
