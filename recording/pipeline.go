@@ -434,7 +434,7 @@ func (r *Recorder) prepare(rec *Record) (grown int64) {
 // allocation and ~450 instructions a request (callgrind), where comparing
 // them costs ~170, the User-Agent compared by its bytes (see "The hello
 // scenario's whole process, twenty-first round" in
-// docs/BENCHMARKS.md). It runs in the writer goroutine, which alone uses
+// docs/BENCHMARKS-history.md). It runs in the writer goroutine, which alone uses
 // r.lastAttrs.
 func (r *Recorder) keptAttrs(attrs []Attr) []Attr {
 	if last := r.lastAttrs; len(last) == len(attrs) && sameAttrs(last, attrs) {

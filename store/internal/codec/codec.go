@@ -1275,7 +1275,7 @@ const (
 // constant, the status or a method, or a string the caller kept). A value
 // of equal bytes elsewhere is written again: comparing its bytes (an
 // address or a port parsed from each call's URL) cost more than writing
-// them (docs/BENCHMARKS.md, twenty-fourth round). (It takes the calls, not their attributes: two words to pass
+// them (docs/BENCHMARKS-history.md, twenty-fourth round). (It takes the calls, not their attributes: two words to pass
 // rather than six.)
 func appendCallAttrs(b []byte, c, p *recording.Call) []byte {
 	attrs, prev := c.Attrs, p.Attrs
