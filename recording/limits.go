@@ -270,9 +270,11 @@ func capTraceState(s string) string {
 	return strings.Join(members, ",")
 }
 
-// Sizes used to estimate the memory a queued record holds.
+// Sizes used to estimate the memory a queued record holds. A record is
+// its Record (the ActiveRecord that made it is let go of when its request
+// ends: TestRecordSizeCountsTheRecord).
 const (
-	sizeRecord    = int64(unsafe.Sizeof(ActiveRecord{}))
+	sizeRecord    = int64(unsafe.Sizeof(Record{}))
 	sizeCall      = int64(unsafe.Sizeof(Call{}))
 	sizeActive    = int64(unsafe.Sizeof(ActiveCall{})) // kept alive by a call's raw stack until it is symbolized
 	sizeString    = int64(unsafe.Sizeof(""))

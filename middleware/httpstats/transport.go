@@ -58,17 +58,21 @@ import (
 // The response to a recorded call has the caller's request as its Request,
 // not the copy that went to base with the trace context in its header:
 // over an [*http.Transport] base (with no Proxy function but
-// [http.ProxyFromEnvironment]), that copy's header map, with the bytes of
-// its traceparent, is reused by a later call once the call has ended, when
-// net/http is known to be done with it (see [callState.giveBack]), unless
+// [http.ProxyFromEnvironment]) and to an http or https URL, that copy's
+// header map, with the bytes of its traceparent, is reused by a later call
+// once the call has ended, when net/http is known to be done with it (see
+// [callState.giveBack]), unless
 // the request's context carries an [httptrace.ClientTrace] of the caller's
 // own, whose WroteHeaderField hook is handed the header's values, or the
 // request was retried on another connection (its first attempt may have
 // gone over HTTP/2, whose connection's HPACK table keeps the values). Any
 // other call (another base, such as a wrapping RoundTripper or an
-// x/net/http2 Transport; another Proxy function; the caller's own
-// ClientTrace) allocates a header map of its own: about 100 bytes and one
-// allocation a call more than a reused one.
+// x/net/http2 Transport; another Proxy function; another scheme, whose
+// RoundTripper registered with [http.Transport.RegisterProtocol] is handed
+// the request itself; the caller's own ClientTrace) allocates a header map
+// of its own: about 100 bytes and one allocation a call more than a reused
+// one. A RoundTripper registered for http or https itself must not keep
+// the request's header values past its RoundTrip.
 func NewTransport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -120,13 +124,18 @@ type headerEntry struct {
 
 // entry returns a header map to fill, given back by an ended call or new,
 // or nil when base is not an *http.Transport whose Proxy function keeps no
-// request, or when ctx is not the call's own traceCtx: a caller's
-// ClientTrace composed with the call's may keep what its WroteHeaderField
-// hook is given, the traceparent's slice and bytes, which a reused entry
-// would overwrite.
-func (t *transport) entry(ctx context.Context, st *callState) *headerEntry {
+// request, when the request's scheme is neither http nor https, or when
+// ctx is not the call's own traceCtx: a caller's ClientTrace composed with
+// the call's may keep what its WroteHeaderField hook is given, the
+// traceparent's slice and bytes, which a reused entry would overwrite. A
+// scheme of another name goes to a RoundTripper registered with
+// [http.Transport.RegisterProtocol], which is handed the request itself
+// and may keep its values, and may send it on through an *http.Transport
+// whose hooks report it written as the base's own would
+// (TestKeptTraceparentNeverChanges); any other scheme fails.
+func (t *transport) entry(ctx context.Context, st *callState, scheme string) *headerEntry {
 	ht := t.http1
-	if ht == nil || ctx != context.Context(&st.ctx) {
+	if ht == nil || ctx != context.Context(&st.ctx) || (scheme != "http" && scheme != "https") {
 		return nil
 	}
 	if p := ht.Proxy; p != nil && *(*unsafe.Pointer)(unsafe.Pointer(&p)) != t.envProxy {
@@ -188,7 +197,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// transport (see otelexport.NewSpanProcessor) does not record it again.
 	ctx := withCallTrace(&st.ctx, reqCtx, c)
 	out := &st.out.req
-	traceInto(&st.out, req, ctx, c.TraceContext(), rec.Propagator(), t.entry(ctx, st))
+	traceInto(&st.out, req, ctx, c.TraceContext(), rec.Propagator(), t.entry(ctx, st, req.URL.Scheme))
 	if count {
 		// The body's counts, in the call's room for what few calls have
 		// (made here, before any hook can fire: a dial's hooks find it).

@@ -443,4 +443,15 @@
 // snapshots, concurrently with writes. Only one process may open a
 // directory for writing; [OpenReadOnly] opens it for reading only when no
 // writer has it open (Badger's lock).
+//
+// Open checks a directory before Badger opens it, under a
+// lock of the directory that Badger's own excludes, on every Unix but AIX.
+// On AIX, Windows, plan9, js and wasip1 the directory is not locked
+// while it is checked: a second Open of a directory a live Store holds,
+// in this process or another, may remove that store's empty memtable logs
+// (which it is about to write) or move the directory aside as damaged
+// before Badger refuses it, with Badger's error rather than [ErrLocked]
+// (js and wasip1 have no Badger lock at all). The checks cannot wait for
+// Badger's lock: they mend what Badger would mishandle when it opens the
+// directory. There, open a directory from one Store of one process only.
 package badgerstore
