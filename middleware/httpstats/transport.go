@@ -114,7 +114,7 @@ type headerEntry struct {
 	h    http.Header
 	vals [spareFields]string
 	tp   [recording.TraceparentLen]byte
-	used uint8      // vals taken, and entryReturnable; in tp's padding
+	used uint8      // vals taken, entryReturnable and entryTraceparent; in tp's padding
 	pool *sync.Pool // the transport's headers, where it goes back; nil for one never reused
 }
 
@@ -376,6 +376,13 @@ const (
 	entryReturnable uint8 = 1 << 6
 	// usedCount is the bits of used that count the vals taken.
 	usedCount uint8 = entryReturnable - 1
+	// entryTraceparent: the map holds one field, the W3C propagator's
+	// traceparent, in vals[0] over tp's bytes (set by inject when that
+	// field took the first val; its map's length says whether any other
+	// was set). Given back so, an entry keeps that field, whose bytes the
+	// next call that sends it and nothing else rewrites in place, with no
+	// map write (see traceInto) and no clear at giveBack.
+	entryTraceparent uint8 = 1 << 7
 )
 
 // spareFields is how many fields a propagator can set without an
@@ -389,10 +396,26 @@ const spareFields = 1
 // written by p into a copy of its header. A RoundTripper must not modify
 // the request it is given: the copy is shallow but for the header.
 // The header's copy is e's map, or a new entry's when e is nil.
+//
+// An entry given back with its map holding the traceparent alone
+// (entryTraceparent) serves a request with no header of its own whose
+// trace context the W3C propagator writes, with no tracestate, as it is:
+// the traceparent's bytes are rewritten in place. Any other request
+// empties it first.
 func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recording.TraceContext, p recording.Propagator, e *headerEntry) {
 	// WithContext is inlined: its copy does not escape, and o, which
 	// lives in the caller's allocation, takes it.
 	o.req = *req.WithContext(ctx)
+	if e != nil && e.used&entryTraceparent != 0 {
+		if _, ok := p.(recording.W3CPropagator); ok && len(req.Header) == 0 && tc.State == "" && tc.IsValid() {
+			recording.AppendTraceparent(e.tp[:0], tc)
+			e.used = entryReturnable | entryTraceparent | 1
+			o.e = e
+			o.req.Header = e.h
+			return
+		}
+		e.empty()
+	}
 	o.copyHeader(req.Header, e)
 	o.inject(ctx, tc, p)
 }
@@ -469,6 +492,9 @@ func (o *outRequest) inject(ctx context.Context, tc recording.TraceContext, p re
 		return
 	}
 	b := recording.AppendTraceparent(o.e.tp[:0], tc)
+	if o.e.used&usedCount == 0 {
+		o.e.used |= entryTraceparent // it takes vals[0]
+	}
 	o.setCanonical("Traceparent", unsafe.String(unsafe.SliceData(b), len(b)))
 	if tc.State != "" {
 		o.setCanonical("Tracestate", tc.State)
@@ -574,10 +600,21 @@ func (st *callState) giveBack() {
 		return
 	}
 	st.out.e = nil
+	if e.used&entryTraceparent != 0 && len(e.h) == 1 {
+		// The map holds the traceparent alone, in e's own vals and bytes:
+		// kept for the next call that sends only it.
+		e.used = entryTraceparent
+	} else {
+		e.empty()
+	}
+	e.pool.Put(e)
+}
+
+// empty empties e's map and vals, for a request to fill.
+func (e *headerEntry) empty() {
 	clear(e.h)
 	e.vals = [spareFields]string{}
 	e.used = 0
-	e.pool.Put(e)
 }
 
 // trackedRWBody keeps the io.Writer of a 101 Switching Protocols body.
