@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -56,7 +57,8 @@ func TestHeaderEntryKeepsTraceparent(t *testing.T) {
 // context: a request with no header of its own after one with a header,
 // one with a header (a traceparent of the caller's among them) after one
 // without, a request whose trace context goes with a tracestate, and one
-// whose recorder's propagator is not the W3C one (no traceparent of ours).
+// whose recorder's propagator is not the W3C one (no traceparent of ours);
+// and calls of two records in turn, each sending its own trace ID.
 func TestHeaderEntryKeptServesOnlyItsKind(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var lines []string
@@ -80,18 +82,16 @@ func TestHeaderEntryKeptServesOnlyItsKind(t *testing.T) {
 	t.Cleanup(func() { other.Close(context.Background()) })
 	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 	records := map[string]context.Context{}
-	for name, start := range map[string]func() (context.Context, *recording.ActiveRecord){
-		"w3c": func() (context.Context, *recording.ActiveRecord) {
-			return w3c.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-		},
-		"tracestate": func() (context.Context, *recording.ActiveRecord) {
-			return w3c.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/", TraceState: "k=v"})
-		},
-		"other": func() (context.Context, *recording.ActiveRecord) {
-			return other.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/"})
-		},
+	for name, r := range map[string]struct {
+		rec  *recording.Recorder
+		info recording.RequestInfo
+	}{
+		"w3c":        {w3c, recording.RequestInfo{Method: "GET", Path: "/"}},
+		"w3c2":       {w3c, recording.RequestInfo{Method: "GET", Path: "/"}},
+		"tracestate": {w3c, recording.RequestInfo{Method: "GET", Path: "/", TraceState: "k=v"}},
+		"other":      {other, recording.RequestInfo{Method: "GET", Path: "/"}},
 	} {
-		ctx, ar := start()
+		ctx, ar := r.rec.StartRecord(context.Background(), r.info)
 		t.Cleanup(ar.Finish)
 		records[name] = ctx
 	}
@@ -115,6 +115,12 @@ func TestHeaderEntryKeptServesOnlyItsKind(t *testing.T) {
 		{"other", http.Header{"X-C": {"4"}}},
 		{"w3c", nil},
 		{"w3c", http.Header{"Traceparent": {tp}}},
+		{"w3c", nil},
+		{"w3c2", nil},
+		{"w3c2", nil},
+		{"w3c", nil},
+		{"tracestate", nil},
+		{"w3c2", nil},
 		{"w3c", nil},
 	}
 	for i, s := range steps {
@@ -150,8 +156,9 @@ func TestHeaderEntryKeptServesOnlyItsKind(t *testing.T) {
 				continue
 			}
 			got := strings.TrimPrefix(lines[tpLine], "Traceparent: ")
-			if len(got) != recording.TraceparentLen || got == tp || sent[got] {
-				t.Errorf("call %d: the server got traceparent %q, want the call's own (sent before: %v)", i, got, sent[got])
+			tid := recording.FromContext(records[s.record]).TraceContext().TraceID
+			if len(got) != recording.TraceparentLen || got == tp || sent[got] || got[3:35] != tid.String() {
+				t.Errorf("call %d: the server got traceparent %q, want the call's own, of trace %s (sent before: %v)", i, got, tid, sent[got])
 			}
 			sent[got] = true
 			want = append(want, lines[tpLine])
@@ -191,5 +198,33 @@ func (keyPropagator) Extract(ctx context.Context, _ recording.Carrier) (context.
 func (keyPropagator) Inject(_ context.Context, tc recording.TraceContext, c recording.Carrier) {
 	if tc.IsValid() {
 		c.Set("X-Other-Trace", "set")
+	}
+}
+
+// TestSpanIntoAsAppendTraceparent checks that spanInto, over a traceparent
+// of the same trace ID, writes what AppendTraceparent writes: the span
+// ID's digits and each combination of the flags.
+func TestSpanIntoAsAppendTraceparent(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 1000 {
+		var a, b recording.TraceContext
+		for j := range a.TraceID {
+			a.TraceID[j] = byte(r.Uint32())
+		}
+		for j := range a.SpanID {
+			a.SpanID[j], b.SpanID[j] = byte(r.Uint32()), byte(r.Uint32())
+		}
+		if i%7 == 0 {
+			b.SpanID = recording.SpanID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+		}
+		b.TraceID = a.TraceID
+		a.Sampled, a.Random = i&1 != 0, i&2 != 0
+		b.Sampled, b.Random = i&4 != 0, i&8 != 0
+		var got [recording.TraceparentLen]byte
+		recording.AppendTraceparent(got[:0], a)
+		spanInto(&got, b)
+		if want := recording.AppendTraceparent(nil, b); string(got[:]) != string(want) {
+			t.Fatalf("spanInto of %+v over %+v: %s, want %s", b, a, got[:], want)
+		}
 	}
 }

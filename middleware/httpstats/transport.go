@@ -3,6 +3,7 @@ package httpstats
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"io"
 	"math"
 	"net/http"
@@ -114,7 +115,11 @@ type headerEntry struct {
 	h    http.Header
 	vals [spareFields]string
 	tp   [recording.TraceparentLen]byte
-	used uint8      // vals taken, entryReturnable and entryTraceparent; in tp's padding
+	used uint8 // vals taken, entryReturnable and entryTraceparent; in tp's padding
+	// tid is the trace ID whose digits tp holds, once inject wrote them:
+	// the next call of the same request that takes the entry (a fanout's
+	// calls, one after another) rewrites only the span ID and flags.
+	tid  recording.TraceID
 	pool *sync.Pool // the transport's headers, where it goes back; nil for one never reused
 }
 
@@ -408,7 +413,12 @@ func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recordi
 	o.req = *req.WithContext(ctx)
 	if e != nil && e.used&entryTraceparent != 0 {
 		if _, ok := p.(recording.W3CPropagator); ok && len(req.Header) == 0 && tc.State == "" && tc.IsValid() {
-			recording.AppendTraceparent(e.tp[:0], tc)
+			if e.tid == tc.TraceID {
+				spanInto(&e.tp, tc)
+			} else {
+				recording.AppendTraceparent(e.tp[:0], tc)
+				e.tid = tc.TraceID
+			}
 			e.used = entryReturnable | entryTraceparent | 1
 			o.e = e
 			o.req.Header = e.h
@@ -492,6 +502,7 @@ func (o *outRequest) inject(ctx context.Context, tc recording.TraceContext, p re
 		return
 	}
 	b := recording.AppendTraceparent(o.e.tp[:0], tc)
+	o.e.tid = tc.TraceID
 	if o.e.used&usedCount == 0 {
 		o.e.used |= entryTraceparent // it takes vals[0]
 	}
@@ -608,6 +619,36 @@ func (st *callState) giveBack() {
 		e.empty()
 	}
 	e.pool.Put(e)
+}
+
+// spanInto writes tc's span ID and flags into b, a traceparent of tc's
+// trace ID, in the places [recording.AppendTraceparent] writes them, as
+// it does (TestSpanIntoAsAppendTraceparent).
+func spanInto(b *[recording.TraceparentLen]byte, tc recording.TraceContext) {
+	s := binary.BigEndian.Uint64(tc.SpanID[:])
+	binary.BigEndian.PutUint64(b[36:44], hexDigits(uint32(s>>32)))
+	binary.BigEndian.PutUint64(b[44:52], hexDigits(uint32(s)))
+	f := byte('0')
+	if tc.Sampled {
+		f = '1'
+	}
+	if tc.Random {
+		f += 2
+	}
+	b[54] = f
+}
+
+// hexDigits returns u's eight lower-case hex digits as a word's bytes, the
+// most significant digit in the most significant byte, as recording's
+// own for AppendTraceparent: each nibble spread to a byte of its own, then
+// each byte n made '0'+n, plus 'a'-'0'-10 when n is 10 or more.
+func hexDigits(u uint32) uint64 {
+	v := uint64(u)
+	v = (v | v<<16) & 0x0000ffff0000ffff
+	v = (v | v<<8) & 0x00ff00ff00ff00ff
+	v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
+	letters := (v + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return v + 0x3030303030303030 + letters*('a'-'0'-10)
 }
 
 // empty empties e's map and vals, for a request to fill.
