@@ -3,6 +3,7 @@ package httpstats
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"io"
 	"math"
 	"net/http"
@@ -118,7 +119,11 @@ type headerEntry struct {
 	h    http.Header
 	vals [spareFields]string
 	tp   [recording.TraceparentLen]byte
-	used uint8      // vals taken, and entryReturnable; in tp's padding
+	used uint8 // vals taken, entryReturnable and entryTraceparent; in tp's padding
+	// tid is the trace ID whose digits tp holds, once inject wrote them:
+	// the next call of the same request that takes the entry (a fanout's
+	// calls, one after another) rewrites only the span ID and flags.
+	tid  recording.TraceID
 	pool *sync.Pool // the transport's headers, where it goes back; nil for one never reused
 }
 
@@ -385,6 +390,13 @@ const (
 	entryReturnable uint8 = 1 << 6
 	// usedCount is the bits of used that count the vals taken.
 	usedCount uint8 = entryReturnable - 1
+	// entryTraceparent: the map holds one field, the W3C propagator's
+	// traceparent, in vals[0] over tp's bytes (set by inject when that
+	// field took the first val; its map's length says whether any other
+	// was set). Given back so, an entry keeps that field, whose bytes the
+	// next call that sends it and nothing else rewrites in place, with no
+	// map write (see traceInto) and no clear at giveBack.
+	entryTraceparent uint8 = 1 << 7
 )
 
 // spareFields is how many fields a propagator can set without an
@@ -398,10 +410,31 @@ const spareFields = 1
 // written by p into a copy of its header. A RoundTripper must not modify
 // the request it is given: the copy is shallow but for the header.
 // The header's copy is e's map, or a new entry's when e is nil.
+//
+// An entry given back with its map holding the traceparent alone
+// (entryTraceparent) serves a request with no header of its own whose
+// trace context the W3C propagator writes, with no tracestate, as it is:
+// the traceparent's bytes are rewritten in place. Any other request
+// empties it first.
 func traceInto(o *outRequest, req *http.Request, ctx context.Context, tc recording.TraceContext, p recording.Propagator, e *headerEntry) {
 	// WithContext is inlined: its copy does not escape, and o, which
 	// lives in the caller's allocation, takes it.
 	o.req = *req.WithContext(ctx)
+	if e != nil && e.used&entryTraceparent != 0 {
+		if _, ok := p.(recording.W3CPropagator); ok && len(req.Header) == 0 && tc.State == "" && tc.IsValid() {
+			if e.tid == tc.TraceID {
+				spanInto(&e.tp, tc)
+			} else {
+				recording.AppendTraceparent(e.tp[:0], tc)
+				e.tid = tc.TraceID
+			}
+			e.used = entryReturnable | entryTraceparent | 1
+			o.e = e
+			o.req.Header = e.h
+			return
+		}
+		e.empty()
+	}
 	o.copyHeader(req.Header, e)
 	o.inject(ctx, tc, p)
 }
@@ -478,6 +511,10 @@ func (o *outRequest) inject(ctx context.Context, tc recording.TraceContext, p re
 		return
 	}
 	b := recording.AppendTraceparent(o.e.tp[:0], tc)
+	o.e.tid = tc.TraceID
+	if o.e.used&usedCount == 0 {
+		o.e.used |= entryTraceparent // it takes vals[0]
+	}
 	o.setCanonical("Traceparent", unsafe.String(unsafe.SliceData(b), len(b)))
 	if tc.State != "" {
 		o.setCanonical("Tracestate", tc.State)
@@ -583,10 +620,51 @@ func (st *callState) giveBack() {
 		return
 	}
 	st.out.e = nil
+	if e.used&entryTraceparent != 0 && len(e.h) == 1 {
+		// The map holds the traceparent alone, in e's own vals and bytes:
+		// kept for the next call that sends only it.
+		e.used = entryTraceparent
+	} else {
+		e.empty()
+	}
+	e.pool.Put(e)
+}
+
+// spanInto writes tc's span ID and flags into b, a traceparent of tc's
+// trace ID, in the places [recording.AppendTraceparent] writes them, as
+// it does (TestSpanIntoAsAppendTraceparent).
+func spanInto(b *[recording.TraceparentLen]byte, tc recording.TraceContext) {
+	s := binary.BigEndian.Uint64(tc.SpanID[:])
+	binary.BigEndian.PutUint64(b[36:44], hexDigits(uint32(s>>32)))
+	binary.BigEndian.PutUint64(b[44:52], hexDigits(uint32(s)))
+	f := byte('0')
+	if tc.Sampled {
+		f = '1'
+	}
+	if tc.Random {
+		f += 2
+	}
+	b[54] = f
+}
+
+// hexDigits returns u's eight lower-case hex digits as a word's bytes, the
+// most significant digit in the most significant byte, as recording's
+// own for AppendTraceparent: each nibble spread to a byte of its own, then
+// each byte n made '0'+n, plus 'a'-'0'-10 when n is 10 or more.
+func hexDigits(u uint32) uint64 {
+	v := uint64(u)
+	v = (v | v<<16) & 0x0000ffff0000ffff
+	v = (v | v<<8) & 0x00ff00ff00ff00ff
+	v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
+	letters := (v + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return v + 0x3030303030303030 + letters*('a'-'0'-10)
+}
+
+// empty empties e's map and vals, for a request to fill.
+func (e *headerEntry) empty() {
 	clear(e.h)
 	e.vals = [spareFields]string{}
 	e.used = 0
-	e.pool.Put(e)
 }
 
 // trackedRWBody keeps the io.Writer of a 101 Switching Protocols body.
