@@ -131,42 +131,25 @@ func (m *MemDict) add(v string) uint64 {
 // inline in its two common cases: when code1 finds its byte (the empty
 // string, or the string the field had last if it has one of the
 // dictionary's first 64 indexes: most of a record's strings, once a few
-// records have put them in the dictionary), when it is neither the
+// records have put them in the dictionary), and when it is neither the
 // string the field had last nor of its bytes (another string each
-// request: its memo is set and it is written in full, appendFull), and
-// when it has that string's bytes in another string (made afresh each
-// request) whose code takes a byte. put writes the rest. A call a string, even one that only appends a byte, cost ~50
+// request: its memo is set and it is written in full, appendFull). put
+// writes the rest. A call a string, even one that only appends a byte, cost ~50
 // instructions, more than the copy it saves (docs/BENCHMARKS.md,
 // thirty-third round).
 
 // code1 returns the byte that writes v, the string of the field whose
 // memo is o, if one does and is known without a call: 0 for the empty
 // string, or the field's code in the dictionary if it had that very
-// string last and its index is under 64. Else ok is false: the writers
-// then compare the bytes of a string of the field's last length
-// (sameBytes), and write one of the same bytes as that string.
+// string last, or one of the same bytes (the bytes are compared only when
+// the strings' data differ and their lengths do not), and its index is
+// under 64. Else ok is false.
 func (o *dictMemo) code1(v string) (c byte, ok bool) {
 	if len(v) == 0 {
 		return 0, true
 	}
-	return o.one, o.one != 0 && len(v) == len(o.s) && unsafe.StringData(v) == unsafe.StringData(o.s)
-}
-
-// sameBytes reports whether a and b, of the same length, hold the same
-// bytes: inline, by two overlapping loads of each, for 4 to 16 bytes; by
-// the runtime's comparison, a call, for the others.
-func sameBytes(a, b string) bool {
-	n := len(a)
-	p, q := unsafe.Pointer(unsafe.StringData(a)), unsafe.Pointer(unsafe.StringData(b))
-	if n >= 8 && n <= 16 {
-		return *(*uint64)(p) == *(*uint64)(q) &&
-			*(*uint64)(unsafe.Add(p, n-8)) == *(*uint64)(unsafe.Add(q, n-8))
-	}
-	if n >= 4 && n < 8 {
-		return *(*uint32)(p) == *(*uint32)(q) &&
-			*(*uint32)(unsafe.Add(p, n-4)) == *(*uint32)(unsafe.Add(q, n-4))
-	}
-	return a == b
+	return o.one, o.one != 0 && len(v) == len(o.s) &&
+		(unsafe.StringData(v) == unsafe.StringData(o.s) || v == o.s)
 }
 
 // put appends v, the string of the field whose memo is o, which the
@@ -243,41 +226,33 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	e.b = appendStart(e.b, r.Start.UnixNano(), r.Duration)
 	if c, ok := m.memos[memoMethod].code1(r.Method); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoMethod]; len(r.Method) != len(o.s) || !sameData(&r.Method, &o.s) && !sameBytes(r.Method, o.s) {
+	} else if o := &m.memos[memoMethod]; !sameData(&r.Method, &o.s) && (o.one != 0 || r.Method != o.s) {
 		o.s, o.code, o.one = r.Method, 0, 0
 		e.b = appendFull(e.b, r.Method)
-	} else if o.one != 0 { // the same bytes, another string
-		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Method)
 	}
 	if c, ok := m.memos[memoPath].code1(r.Path); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoPath]; len(r.Path) != len(o.s) || !sameData(&r.Path, &o.s) && !sameBytes(r.Path, o.s) {
+	} else if o := &m.memos[memoPath]; !sameData(&r.Path, &o.s) && (o.one != 0 || r.Path != o.s) {
 		o.s, o.code, o.one = r.Path, 0, 0
 		e.b = appendFull(e.b, r.Path)
-	} else if o.one != 0 { // the same bytes, another string
-		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Path)
 	}
 	if c, ok := m.memos[memoRoute].code1(r.Route); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoRoute]; len(r.Route) != len(o.s) || !sameData(&r.Route, &o.s) && !sameBytes(r.Route, o.s) {
+	} else if o := &m.memos[memoRoute]; !sameData(&r.Route, &o.s) && (o.one != 0 || r.Route != o.s) {
 		o.s, o.code, o.one = r.Route, 0, 0
 		e.b = appendFull(e.b, r.Route)
-	} else if o.one != 0 { // the same bytes, another string
-		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Route)
 	}
 	if c, ok := m.memos[memoQuery].code1(r.Query); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoQuery]; len(r.Query) != len(o.s) || !sameData(&r.Query, &o.s) && !sameBytes(r.Query, o.s) {
+	} else if o := &m.memos[memoQuery]; !sameData(&r.Query, &o.s) && (o.one != 0 || r.Query != o.s) {
 		o.s, o.code, o.one = r.Query, 0, 0
 		e.b = appendFull(e.b, r.Query)
-	} else if o.one != 0 { // the same bytes, another string
-		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Query)
 	}
@@ -286,53 +261,43 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	e.i(r.ResponseBytes)
 	if c, ok := m.memos[memoUser].code1(r.User); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoUser]; len(r.User) != len(o.s) || !sameData(&r.User, &o.s) && !sameBytes(r.User, o.s) {
+	} else if o := &m.memos[memoUser]; !sameData(&r.User, &o.s) && (o.one != 0 || r.User != o.s) {
 		o.s, o.code, o.one = r.User, 0, 0
 		e.b = appendFull(e.b, r.User)
-	} else if o.one != 0 { // the same bytes, another string
-		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.User)
 	}
 	e.b = appendHeadersDict(e.b, r.Headers, m)
 	if c, ok := m.memos[memoRemote].code1(r.Remote); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoRemote]; len(r.Remote) != len(o.s) || !sameData(&r.Remote, &o.s) && !sameBytes(r.Remote, o.s) {
+	} else if o := &m.memos[memoRemote]; !sameData(&r.Remote, &o.s) && (o.one != 0 || r.Remote != o.s) {
 		o.s, o.code, o.one = r.Remote, 0, 0
 		e.b = appendFull(e.b, r.Remote)
-	} else if o.one != 0 { // the same bytes, another string
-		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Remote)
 	}
 	if c, ok := m.memos[memoInstance].code1(r.Instance); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoInstance]; len(r.Instance) != len(o.s) || !sameData(&r.Instance, &o.s) && !sameBytes(r.Instance, o.s) {
+	} else if o := &m.memos[memoInstance]; !sameData(&r.Instance, &o.s) && (o.one != 0 || r.Instance != o.s) {
 		o.s, o.code, o.one = r.Instance, 0, 0
 		e.b = appendFull(e.b, r.Instance)
-	} else if o.one != 0 { // the same bytes, another string
-		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Instance)
 	}
 	e.b = appendTime(e.b, r.Overhead)
 	if c, ok := m.memos[memoError].code1(r.Error); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoError]; len(r.Error) != len(o.s) || !sameData(&r.Error, &o.s) && !sameBytes(r.Error, o.s) {
+	} else if o := &m.memos[memoError]; !sameData(&r.Error, &o.s) && (o.one != 0 || r.Error != o.s) {
 		o.s, o.code, o.one = r.Error, 0, 0
 		e.b = appendFull(e.b, r.Error)
-	} else if o.one != 0 { // the same bytes, another string
-		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Error)
 	}
 	if c, ok := m.memos[memoPanic].code1(r.Panic); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoPanic]; len(r.Panic) != len(o.s) || !sameData(&r.Panic, &o.s) && !sameBytes(r.Panic, o.s) {
+	} else if o := &m.memos[memoPanic]; !sameData(&r.Panic, &o.s) && (o.one != 0 || r.Panic != o.s) {
 		o.s, o.code, o.one = r.Panic, 0, 0
 		e.b = appendFull(e.b, r.Panic)
-	} else if o.one != 0 { // the same bytes, another string
-		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Panic)
 	}
@@ -364,11 +329,9 @@ func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
 		s := &g.Slots[bits.TrailingZeros64(full)>>3]
 		if c, ok := m.memos[f].code1(s.Key); ok {
 			e.b = append(e.b, c)
-		} else if o := &m.memos[f]; len(s.Key) != len(o.s) || !sameData(&s.Key, &o.s) && !sameBytes(s.Key, o.s) {
+		} else if o := &m.memos[f]; !sameData(&s.Key, &o.s) && (o.one != 0 || s.Key != o.s) {
 			o.s, o.code, o.one = s.Key, 0, 0
 			e.b = appendFull(e.b, s.Key)
-		} else if o.one != 0 { // the same bytes, another string
-			e.b = append(e.b, o.one)
 		} else {
 			e.b = m.put(e.b, o, s.Key)
 		}
@@ -377,11 +340,9 @@ func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
 			if j == 0 {
 				if c, ok := m.memos[f+1].code1(v); ok {
 					e.b = append(e.b, c)
-				} else if o := &m.memos[f+1]; len(v) != len(o.s) || !sameData(&v, &o.s) && !sameBytes(v, o.s) {
+				} else if o := &m.memos[f+1]; !sameData(&v, &o.s) && (o.one != 0 || v != o.s) {
 					o.s, o.code, o.one = v, 0, 0
 					e.b = appendFull(e.b, v)
-				} else if o.one != 0 { // the same bytes, another string
-					e.b = append(e.b, o.one)
 				} else {
 					e.b = m.put(e.b, o, v)
 				}
@@ -404,21 +365,17 @@ func appendAttrsDict(b []byte, attrs []recording.Attr, m *MemDict) []byte {
 		if i < 8 {
 			if c, ok := m.memos[memoAttrs+2*i].code1(a.Key); ok {
 				e.b = append(e.b, c)
-			} else if o := &m.memos[memoAttrs+2*i]; len(a.Key) != len(o.s) || !sameData(&a.Key, &o.s) && !sameBytes(a.Key, o.s) {
+			} else if o := &m.memos[memoAttrs+2*i]; !sameData(&a.Key, &o.s) && (o.one != 0 || a.Key != o.s) {
 				o.s, o.code, o.one = a.Key, 0, 0
 				e.b = appendFull(e.b, a.Key)
-			} else if o.one != 0 { // the same bytes, another string
-				e.b = append(e.b, o.one)
 			} else {
 				e.b = m.put(e.b, o, a.Key)
 			}
 			if c, ok := m.memos[memoAttrs+2*i+1].code1(a.Value); ok {
 				e.b = append(e.b, c)
-			} else if o := &m.memos[memoAttrs+2*i+1]; len(a.Value) != len(o.s) || !sameData(&a.Value, &o.s) && !sameBytes(a.Value, o.s) {
+			} else if o := &m.memos[memoAttrs+2*i+1]; !sameData(&a.Value, &o.s) && (o.one != 0 || a.Value != o.s) {
 				o.s, o.code, o.one = a.Value, 0, 0
 				e.b = appendFull(e.b, a.Value)
-			} else if o.one != 0 { // the same bytes, another string
-				e.b = append(e.b, o.one)
 			} else {
 				e.b = m.put(e.b, o, a.Value)
 			}
