@@ -49,9 +49,8 @@ const DefaultRingBytes = 4 << 20
 // against it ([codec.AppendRecordWithoutStacksDict]): the strings of its
 // head and attributes that the previous record had in the same field,
 // the very same strings (its route, its instance, its headers' names,
-// its attributes' keys and constant values) or strings of the same bytes
-// (a net/http server's method, path and user agent, made afresh each
-// request), as their index in the dictionary rather than copied. A dictionary goes with its table, once
+// its attributes' keys and constant values), as their index in the
+// dictionary rather than copied. A dictionary goes with its table, once
 // no record held refers to it; a full one starts another table. A
 // record's bytes never depend on another record's.
 type ring struct {

@@ -31,18 +31,14 @@ const (
 // in memory ([AppendRecordWithoutStacksDict]) refer to by index rather
 // than copy: the route, the instance, the headers' names, the
 // attributes' keys and constant values come back record after record as
-// the same strings (one data pointer and length); a net/http server's
-// method, path and user agent come back as the same bytes in a string
-// made afresh. A string goes into the dictionary the second time running
-// that one field of a record (the route, the second header's name, the
-// first attribute's value) is that very string, found by its two words,
-// or a string of the same bytes, found by comparing them when the two
-// words differ but the length does not. A string that is another each
-// record (a remote address of several connections in turn) is never put
-// in it, and costs a comparison and the two words' store. The strings
-// are the records' own (which the recorder never changes: see
-// [recording.Borrower]), held, not copied; a string of the same bytes as
-// one the dictionary holds is written as that one.
+// the same strings (one data pointer and length). A string goes into
+// the dictionary the second time running that one field of a record (the
+// route, the second header's name, the first attribute's value) is that
+// very string, found by its two words without comparing bytes: a string
+// made afresh for each record (a path, a remote address) is never put in
+// it, and costs a comparison and the two words' store. The strings are
+// the records' own (which the recorder never changes: see
+// [recording.Borrower]), held, not copied.
 //
 // The dictionary is only added to, up to MaxStrings strings or MaxBytes
 // bytes (Full); a writer then starts another. A record written against
@@ -131,31 +127,27 @@ func (m *MemDict) add(v string) uint64 {
 // inline in its two common cases: when code1 finds its byte (the empty
 // string, or the string the field had last if it has one of the
 // dictionary's first 64 indexes: most of a record's strings, once a few
-// records have put them in the dictionary), and when it is neither the
-// string the field had last nor of its bytes (another string each
-// request: its memo is set and it is written in full, appendFull). put
-// writes the rest. A call a string, even one that only appends a byte, cost ~50
+// records have put them in the dictionary), and when it is not the
+// string the field had last (a string made afresh each request: its
+// memo is set and it is written in full, appendFull). put writes the
+// rest. A call a string, even one that only appends a byte, cost ~50
 // instructions, more than the copy it saves (docs/BENCHMARKS.md,
 // thirty-third round).
 
 // code1 returns the byte that writes v, the string of the field whose
 // memo is o, if one does and is known without a call: 0 for the empty
 // string, or the field's code in the dictionary if it had that very
-// string last, or one of the same bytes (the bytes are compared only when
-// the strings' data differ and their lengths do not), and its index is
-// under 64. Else ok is false.
+// string last and its index is under 64. Else ok is false.
 func (o *dictMemo) code1(v string) (c byte, ok bool) {
 	if len(v) == 0 {
 		return 0, true
 	}
-	return o.one, o.one != 0 && len(v) == len(o.s) &&
-		(unsafe.StringData(v) == unsafe.StringData(o.s) || v == o.s)
+	return o.one, o.one != 0 && len(v) == len(o.s) && unsafe.StringData(v) == unsafe.StringData(o.s)
 }
 
 // put appends v, the string of the field whose memo is o, which the
-// field had last or one of its bytes (the writers check that first, and
-// write any other string in full themselves) and code1 found no byte
-// for: its
+// field had last (the writers check that first, and write any other
+// string in full themselves) and code1 found no byte for: its
 // dictionary's code, which puts it in the dictionary the second time
 // running, or in full if the dictionary is full. v is not empty (code1
 // writes the empty string).
@@ -226,7 +218,7 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	e.b = appendStart(e.b, r.Start.UnixNano(), r.Duration)
 	if c, ok := m.memos[memoMethod].code1(r.Method); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoMethod]; !sameData(&r.Method, &o.s) && (o.one != 0 || r.Method != o.s) {
+	} else if o := &m.memos[memoMethod]; !sameData(&r.Method, &o.s) {
 		o.s, o.code, o.one = r.Method, 0, 0
 		e.b = appendFull(e.b, r.Method)
 	} else {
@@ -234,7 +226,7 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	}
 	if c, ok := m.memos[memoPath].code1(r.Path); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoPath]; !sameData(&r.Path, &o.s) && (o.one != 0 || r.Path != o.s) {
+	} else if o := &m.memos[memoPath]; !sameData(&r.Path, &o.s) {
 		o.s, o.code, o.one = r.Path, 0, 0
 		e.b = appendFull(e.b, r.Path)
 	} else {
@@ -242,7 +234,7 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	}
 	if c, ok := m.memos[memoRoute].code1(r.Route); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoRoute]; !sameData(&r.Route, &o.s) && (o.one != 0 || r.Route != o.s) {
+	} else if o := &m.memos[memoRoute]; !sameData(&r.Route, &o.s) {
 		o.s, o.code, o.one = r.Route, 0, 0
 		e.b = appendFull(e.b, r.Route)
 	} else {
@@ -250,7 +242,7 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	}
 	if c, ok := m.memos[memoQuery].code1(r.Query); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoQuery]; !sameData(&r.Query, &o.s) && (o.one != 0 || r.Query != o.s) {
+	} else if o := &m.memos[memoQuery]; !sameData(&r.Query, &o.s) {
 		o.s, o.code, o.one = r.Query, 0, 0
 		e.b = appendFull(e.b, r.Query)
 	} else {
@@ -261,7 +253,7 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	e.i(r.ResponseBytes)
 	if c, ok := m.memos[memoUser].code1(r.User); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoUser]; !sameData(&r.User, &o.s) && (o.one != 0 || r.User != o.s) {
+	} else if o := &m.memos[memoUser]; !sameData(&r.User, &o.s) {
 		o.s, o.code, o.one = r.User, 0, 0
 		e.b = appendFull(e.b, r.User)
 	} else {
@@ -270,7 +262,7 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	e.b = appendHeadersDict(e.b, r.Headers, m)
 	if c, ok := m.memos[memoRemote].code1(r.Remote); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoRemote]; !sameData(&r.Remote, &o.s) && (o.one != 0 || r.Remote != o.s) {
+	} else if o := &m.memos[memoRemote]; !sameData(&r.Remote, &o.s) {
 		o.s, o.code, o.one = r.Remote, 0, 0
 		e.b = appendFull(e.b, r.Remote)
 	} else {
@@ -278,7 +270,7 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	}
 	if c, ok := m.memos[memoInstance].code1(r.Instance); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoInstance]; !sameData(&r.Instance, &o.s) && (o.one != 0 || r.Instance != o.s) {
+	} else if o := &m.memos[memoInstance]; !sameData(&r.Instance, &o.s) {
 		o.s, o.code, o.one = r.Instance, 0, 0
 		e.b = appendFull(e.b, r.Instance)
 	} else {
@@ -287,7 +279,7 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	e.b = appendTime(e.b, r.Overhead)
 	if c, ok := m.memos[memoError].code1(r.Error); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoError]; !sameData(&r.Error, &o.s) && (o.one != 0 || r.Error != o.s) {
+	} else if o := &m.memos[memoError]; !sameData(&r.Error, &o.s) {
 		o.s, o.code, o.one = r.Error, 0, 0
 		e.b = appendFull(e.b, r.Error)
 	} else {
@@ -295,7 +287,7 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	}
 	if c, ok := m.memos[memoPanic].code1(r.Panic); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoPanic]; !sameData(&r.Panic, &o.s) && (o.one != 0 || r.Panic != o.s) {
+	} else if o := &m.memos[memoPanic]; !sameData(&r.Panic, &o.s) {
 		o.s, o.code, o.one = r.Panic, 0, 0
 		e.b = appendFull(e.b, r.Panic)
 	} else {
@@ -329,7 +321,7 @@ func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
 		s := &g.Slots[bits.TrailingZeros64(full)>>3]
 		if c, ok := m.memos[f].code1(s.Key); ok {
 			e.b = append(e.b, c)
-		} else if o := &m.memos[f]; !sameData(&s.Key, &o.s) && (o.one != 0 || s.Key != o.s) {
+		} else if o := &m.memos[f]; !sameData(&s.Key, &o.s) {
 			o.s, o.code, o.one = s.Key, 0, 0
 			e.b = appendFull(e.b, s.Key)
 		} else {
@@ -340,7 +332,7 @@ func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
 			if j == 0 {
 				if c, ok := m.memos[f+1].code1(v); ok {
 					e.b = append(e.b, c)
-				} else if o := &m.memos[f+1]; !sameData(&v, &o.s) && (o.one != 0 || v != o.s) {
+				} else if o := &m.memos[f+1]; !sameData(&v, &o.s) {
 					o.s, o.code, o.one = v, 0, 0
 					e.b = appendFull(e.b, v)
 				} else {
@@ -365,7 +357,7 @@ func appendAttrsDict(b []byte, attrs []recording.Attr, m *MemDict) []byte {
 		if i < 8 {
 			if c, ok := m.memos[memoAttrs+2*i].code1(a.Key); ok {
 				e.b = append(e.b, c)
-			} else if o := &m.memos[memoAttrs+2*i]; !sameData(&a.Key, &o.s) && (o.one != 0 || a.Key != o.s) {
+			} else if o := &m.memos[memoAttrs+2*i]; !sameData(&a.Key, &o.s) {
 				o.s, o.code, o.one = a.Key, 0, 0
 				e.b = appendFull(e.b, a.Key)
 			} else {
@@ -373,7 +365,7 @@ func appendAttrsDict(b []byte, attrs []recording.Attr, m *MemDict) []byte {
 			}
 			if c, ok := m.memos[memoAttrs+2*i+1].code1(a.Value); ok {
 				e.b = append(e.b, c)
-			} else if o := &m.memos[memoAttrs+2*i+1]; !sameData(&a.Value, &o.s) && (o.one != 0 || a.Value != o.s) {
+			} else if o := &m.memos[memoAttrs+2*i+1]; !sameData(&a.Value, &o.s) {
 				o.s, o.code, o.one = a.Value, 0, 0
 				e.b = appendFull(e.b, a.Value)
 			} else {
