@@ -116,7 +116,14 @@ func withID(r *recording.Record, start time.Time, n uint64) *recording.Record {
 //     hello handler: no calls, two request headers, three attributes),
 //     one route, durations spread exponentially about 50 µs, the default
 //     budget: what a record counted and held in the ring, not persisted,
-//     costs (99.9% of them).
+//     costs (99.9% of them), its strings all the very strings of the
+//     record before;
+//   - hello-fresh: hello's records with their strings as a net/http
+//     server's records have them (appstats-bench's badger scenario,
+//     measured in the thirty-fourth round of docs/BENCHMARKS.md): the
+//     method, the path and the user agent attribute made afresh for each
+//     request (the same bytes, another string), the remote address one
+//     of eight connections' in turn.
 //
 // cpu-µs/record is the process's CPU time (user and system, all threads,
 // Badger's compactions included) per record written, persisted or not.
