@@ -5,7 +5,9 @@
 # before the storage budget), over-budget (one route, all but 20 a second
 # counted and held in the in-memory ring), mix (ten routes, 1% failed,
 # the default budget) and hello (appstats-bench's badger scenario's record:
-# no calls, 99.7% over budget), counted by valgrind's callgrind as
+# no calls, 99.7% over budget; hello-fresh the same with the method,
+# path, user agent and remote address other strings each record, as a
+# net/http server's are), counted by valgrind's callgrind as
 # scripts/callgrind-middleware.sh counts requests: two runs of N1 and N2
 # records each, the difference divided by N2 − N1, with one P and no
 # garbage collector (GOMAXPROCS=1 GOGC=off), Badger's own goroutines
@@ -33,7 +35,7 @@ count() { # count BINARY CASE N: instructions of the whole run
 : > "$OUT/callgrind-store.md"
 if [[ " $STORES " == *" badger "* ]]; then
   go test -c -o "$OUT/badgerstore.test" ./store/badgerstore/
-  for c in persisted over-budget mix hello; do
+  for c in persisted over-budget mix hello hello-fresh; do
     a=$(count "$OUT/badgerstore.test" "$c" "$N1"); b=$(count "$OUT/badgerstore.test" "$c" "$N2")
     echo "| BenchmarkWrite/$c | $(( (b - a) / (N2 - N1) )) |"
   done >> "$OUT/callgrind-store.md"

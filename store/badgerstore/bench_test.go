@@ -116,7 +116,14 @@ func withID(r *recording.Record, start time.Time, n uint64) *recording.Record {
 //     hello handler: no calls, two request headers, three attributes),
 //     one route, durations spread exponentially about 50 µs, the default
 //     budget: what a record counted and held in the ring, not persisted,
-//     costs (99.9% of them).
+//     costs (99.9% of them), its strings all the very strings of the
+//     record before;
+//   - hello-fresh: hello's records with their strings as a net/http
+//     server's records have them (appstats-bench's badger scenario,
+//     measured in the thirty-fourth round of docs/BENCHMARKS.md): the
+//     method, the path and the user agent attribute made afresh for each
+//     request (the same bytes, another string), the remote address one
+//     of eight connections' in turn.
 //
 // cpu-µs/record is the process's CPU time (user and system, all threads,
 // Badger's compactions included) per record written, persisted or not.
@@ -140,12 +147,34 @@ func BenchmarkWrite(b *testing.B) {
 		{"over-budget", 0, false},
 		{"mix", 0, true},
 		{"hello", 0, false},
+		{"hello-fresh", 0, false},
 	} {
 		var rng uint64 = 1
 		hdr := map[string][]string{"Accept-Encoding": {"gzip"}, "User-Agent": {"Go-http-client/1.1"}}
 		attrs := []recording.Attr{{Key: "url.scheme", Value: "http"}, {Key: "network.protocol.version", Value: "1.1"}, {Key: "user_agent.original", Value: "Go-http-client/1.1"}}
+		// hello-fresh's strings as a net/http server's records have them
+		// (appstats-bench's badger scenario, thirty-fourth round's probe):
+		// the method, the path and the user agent made afresh for each
+		// request (equal bytes, another string each record), the remote
+		// address one of eight connections', in turn; fresh[n%len(fresh)]
+		// is record n's, made before the timer starts.
+		type freshStrs struct {
+			method, path, remote string
+			attrs                [3]recording.Attr
+		}
+		var fresh []freshStrs
+		if bc.name == "hello-fresh" {
+			fresh = make([]freshStrs, 2*writeBatch)
+			for i := range fresh {
+				f := &fresh[i]
+				f.method, f.path = strings.Clone("GET"), strings.Clone("/hello")
+				f.remote = fmt.Sprintf("127.0.0.1:%d", 43950+i%8)
+				copy(f.attrs[:], attrs)
+				f.attrs[2].Value = strings.Clone(attrs[2].Value)
+			}
+		}
 		w := &writeBench{dir: b.TempDir(), opts: Options{RetentionInterval: -1, RecordBudget: bc.budget}, vary: func(r *recording.Record, n int) {
-			if bc.name == "hello" {
+			if bc.name == "hello" || bc.name == "hello-fresh" {
 				rng = rng*6364136223846793005 + 1442695040888963407
 				u := float64(rng>>11) / (1 << 53)
 				*r = recording.Record{
@@ -154,6 +183,10 @@ func BenchmarkWrite(b *testing.B) {
 					Method:   "GET", Path: "/hello", Route: "GET /hello", Status: 200, ResponseBytes: 5,
 					Headers: hdr, Remote: "127.0.0.1:43954", Instance: "vm/32050", Overhead: 3 * time.Microsecond,
 					Attrs: attrs,
+				}
+				if fresh != nil {
+					f := &fresh[n%len(fresh)]
+					r.Method, r.Path, r.Remote, r.Attrs = f.method, f.path, f.remote, f.attrs[:]
 				}
 				return
 			}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
+	"runtime"
 	"slices"
 	"unsafe"
 
@@ -31,14 +32,18 @@ const (
 // in memory ([AppendRecordWithoutStacksDict]) refer to by index rather
 // than copy: the route, the instance, the headers' names, the
 // attributes' keys and constant values come back record after record as
-// the same strings (one data pointer and length). A string goes into
-// the dictionary the second time running that one field of a record (the
-// route, the second header's name, the first attribute's value) is that
-// very string, found by its two words without comparing bytes: a string
-// made afresh for each record (a path, a remote address) is never put in
-// it, and costs a comparison and the two words' store. The strings are
-// the records' own (which the recorder never changes: see
-// [recording.Borrower]), held, not copied.
+// the same strings (one data pointer and length); a net/http server's
+// method, path and user agent come back as the same bytes in a string
+// made afresh. A string goes into the dictionary the second time running
+// that one field of a record (the route, the second header's name, the
+// first attribute's value) is that very string, found by its two words,
+// or a string of the same bytes, found by comparing them when the two
+// words differ but the length does not. A string that is another each
+// record (a remote address of several connections in turn) is never put
+// in it, and costs a comparison and the two words' store. The strings
+// are the records' own (which the recorder never changes: see
+// [recording.Borrower]), held, not copied; a string of the same bytes as
+// one the dictionary holds is written as that one.
 //
 // The dictionary is only added to, up to MaxStrings strings or MaxBytes
 // bytes (Full); a writer then starts another. A record written against
@@ -127,17 +132,21 @@ func (m *MemDict) add(v string) uint64 {
 // inline in its two common cases: when code1 finds its byte (the empty
 // string, or the string the field had last if it has one of the
 // dictionary's first 64 indexes: most of a record's strings, once a few
-// records have put them in the dictionary), and when it is not the
-// string the field had last (a string made afresh each request: its
-// memo is set and it is written in full, appendFull). put writes the
-// rest. A call a string, even one that only appends a byte, cost ~50
-// instructions, more than the copy it saves (docs/BENCHMARKS.md,
-// thirty-third round).
+// records have put them in the dictionary), when it is neither the
+// string the field had last nor of its bytes (another string each
+// request: its memo is set and it is written in full, appendFull), and
+// when it has that string's bytes in another string (made afresh each
+// request) whose code takes a byte. put writes the rest. A call a
+// string, even one that only appends a byte, cost ~50 instructions, more
+// than the copy it saves (docs/BENCHMARKS.md, thirty-third round).
 
 // code1 returns the byte that writes v, the string of the field whose
 // memo is o, if one does and is known without a call: 0 for the empty
 // string, or the field's code in the dictionary if it had that very
-// string last and its index is under 64. Else ok is false.
+// string last and its index is under 64. Else ok is false: the writers
+// then compare the bytes of a string of the field's last length
+// (sameBytes8, sameBytes24), and write one of the same bytes as that
+// string.
 func (o *dictMemo) code1(v string) (c byte, ok bool) {
 	if len(v) == 0 {
 		return 0, true
@@ -145,11 +154,48 @@ func (o *dictMemo) code1(v string) (c byte, ok bool) {
 	return o.one, o.one != 0 && len(v) == len(o.s) && unsafe.StringData(v) == unsafe.StringData(o.s)
 }
 
+// unalignedLoads is whether the architecture loads a word from any
+// address (sameBytes8 and sameBytes24 load words at a string's bytes,
+// wherever they are); elsewhere those two compare as the language does.
+const unalignedLoads = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" ||
+	runtime.GOARCH == "386" || runtime.GOARCH == "ppc64le" || runtime.GOARCH == "s390x"
+
+// sameBytes8 reports whether a and b, of the same length of 1 to 8
+// bytes, hold the same bytes, by two overlapping loads of each (one of a
+// byte); sameBytes24 the same for 9 to 24 bytes, by three overlapping
+// loads of eight bytes, and false for longer strings. Both are inlined:
+// the runtime's comparison, a call, cost more than the copy of the
+// string it would save (docs/BENCHMARKS.md, thirty-fourth round).
+// Neither reads a byte past either string's.
+func sameBytes8(a, b string) bool {
+	if !unalignedLoads {
+		return a == b
+	}
+	p, q, n := unsafe.Pointer(unsafe.StringData(a)), unsafe.Pointer(unsafe.StringData(b)), len(a)
+	if n >= 4 {
+		return *(*uint32)(p) == *(*uint32)(q) && *(*uint32)(unsafe.Add(p, n-4)) == *(*uint32)(unsafe.Add(q, n-4))
+	}
+	if n >= 2 {
+		return *(*uint16)(p) == *(*uint16)(q) && *(*uint16)(unsafe.Add(p, n-2)) == *(*uint16)(unsafe.Add(q, n-2))
+	}
+	return *(*byte)(p) == *(*byte)(q)
+}
+
+func sameBytes24(a, b string) bool {
+	if !unalignedLoads {
+		return a == b
+	}
+	p, q, n := unsafe.Pointer(unsafe.StringData(a)), unsafe.Pointer(unsafe.StringData(b)), len(a)
+	return n <= 24 && *(*uint64)(p) == *(*uint64)(q) &&
+		*(*uint64)(unsafe.Add(p, n/2-4)) == *(*uint64)(unsafe.Add(q, n/2-4)) &&
+		*(*uint64)(unsafe.Add(p, n-8)) == *(*uint64)(unsafe.Add(q, n-8))
+}
+
 // put appends v, the string of the field whose memo is o, which the
-// field had last (the writers check that first, and write any other
-// string in full themselves) and code1 found no byte for: its
-// dictionary's code, which puts it in the dictionary the second time
-// running, or in full if the dictionary is full. v is not empty (code1
+// field had last or one of its bytes (the writers check that first, and
+// write any other string in full themselves) and code1 found no byte
+// for: its dictionary's code, which puts it in the dictionary the second
+// time running, or in full if the dictionary is full. v is not empty (code1
 // writes the empty string).
 func (m *MemDict) put(b []byte, o *dictMemo, v string) []byte {
 	if o.code == 0 {
@@ -218,33 +264,41 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	e.b = appendStart(e.b, r.Start.UnixNano(), r.Duration)
 	if c, ok := m.memos[memoMethod].code1(r.Method); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoMethod]; !sameData(&r.Method, &o.s) {
+	} else if o := &m.memos[memoMethod]; len(r.Method) != len(o.s) || !sameData(&r.Method, &o.s) && !(len(r.Method) <= 8 && sameBytes8(r.Method, o.s) || len(r.Method) > 8 && sameBytes24(r.Method, o.s)) {
 		o.s, o.code, o.one = r.Method, 0, 0
 		e.b = appendFull(e.b, r.Method)
+	} else if o.one != 0 { // the same bytes, another string
+		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Method)
 	}
 	if c, ok := m.memos[memoPath].code1(r.Path); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoPath]; !sameData(&r.Path, &o.s) {
+	} else if o := &m.memos[memoPath]; len(r.Path) != len(o.s) || !sameData(&r.Path, &o.s) && !(len(r.Path) <= 8 && sameBytes8(r.Path, o.s) || len(r.Path) > 8 && sameBytes24(r.Path, o.s)) {
 		o.s, o.code, o.one = r.Path, 0, 0
 		e.b = appendFull(e.b, r.Path)
+	} else if o.one != 0 { // the same bytes, another string
+		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Path)
 	}
 	if c, ok := m.memos[memoRoute].code1(r.Route); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoRoute]; !sameData(&r.Route, &o.s) {
+	} else if o := &m.memos[memoRoute]; len(r.Route) != len(o.s) || !sameData(&r.Route, &o.s) && !(len(r.Route) <= 8 && sameBytes8(r.Route, o.s) || len(r.Route) > 8 && sameBytes24(r.Route, o.s)) {
 		o.s, o.code, o.one = r.Route, 0, 0
 		e.b = appendFull(e.b, r.Route)
+	} else if o.one != 0 { // the same bytes, another string
+		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Route)
 	}
 	if c, ok := m.memos[memoQuery].code1(r.Query); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoQuery]; !sameData(&r.Query, &o.s) {
+	} else if o := &m.memos[memoQuery]; len(r.Query) != len(o.s) || !sameData(&r.Query, &o.s) && !(len(r.Query) <= 8 && sameBytes8(r.Query, o.s) || len(r.Query) > 8 && sameBytes24(r.Query, o.s)) {
 		o.s, o.code, o.one = r.Query, 0, 0
 		e.b = appendFull(e.b, r.Query)
+	} else if o.one != 0 { // the same bytes, another string
+		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Query)
 	}
@@ -253,43 +307,53 @@ func appendRecordHeadDict(b []byte, r *recording.Record, m *MemDict) []byte {
 	e.i(r.ResponseBytes)
 	if c, ok := m.memos[memoUser].code1(r.User); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoUser]; !sameData(&r.User, &o.s) {
+	} else if o := &m.memos[memoUser]; len(r.User) != len(o.s) || !sameData(&r.User, &o.s) && !(len(r.User) <= 8 && sameBytes8(r.User, o.s) || len(r.User) > 8 && sameBytes24(r.User, o.s)) {
 		o.s, o.code, o.one = r.User, 0, 0
 		e.b = appendFull(e.b, r.User)
+	} else if o.one != 0 { // the same bytes, another string
+		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.User)
 	}
 	e.b = appendHeadersDict(e.b, r.Headers, m)
 	if c, ok := m.memos[memoRemote].code1(r.Remote); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoRemote]; !sameData(&r.Remote, &o.s) {
+	} else if o := &m.memos[memoRemote]; len(r.Remote) != len(o.s) || !sameData(&r.Remote, &o.s) && !(len(r.Remote) <= 8 && sameBytes8(r.Remote, o.s) || len(r.Remote) > 8 && sameBytes24(r.Remote, o.s)) {
 		o.s, o.code, o.one = r.Remote, 0, 0
 		e.b = appendFull(e.b, r.Remote)
+	} else if o.one != 0 { // the same bytes, another string
+		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Remote)
 	}
 	if c, ok := m.memos[memoInstance].code1(r.Instance); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoInstance]; !sameData(&r.Instance, &o.s) {
+	} else if o := &m.memos[memoInstance]; len(r.Instance) != len(o.s) || !sameData(&r.Instance, &o.s) && !(len(r.Instance) <= 8 && sameBytes8(r.Instance, o.s) || len(r.Instance) > 8 && sameBytes24(r.Instance, o.s)) {
 		o.s, o.code, o.one = r.Instance, 0, 0
 		e.b = appendFull(e.b, r.Instance)
+	} else if o.one != 0 { // the same bytes, another string
+		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Instance)
 	}
 	e.b = appendTime(e.b, r.Overhead)
 	if c, ok := m.memos[memoError].code1(r.Error); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoError]; !sameData(&r.Error, &o.s) {
+	} else if o := &m.memos[memoError]; len(r.Error) != len(o.s) || !sameData(&r.Error, &o.s) && !(len(r.Error) <= 8 && sameBytes8(r.Error, o.s) || len(r.Error) > 8 && sameBytes24(r.Error, o.s)) {
 		o.s, o.code, o.one = r.Error, 0, 0
 		e.b = appendFull(e.b, r.Error)
+	} else if o.one != 0 { // the same bytes, another string
+		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Error)
 	}
 	if c, ok := m.memos[memoPanic].code1(r.Panic); ok {
 		e.b = append(e.b, c)
-	} else if o := &m.memos[memoPanic]; !sameData(&r.Panic, &o.s) {
+	} else if o := &m.memos[memoPanic]; len(r.Panic) != len(o.s) || !sameData(&r.Panic, &o.s) && !(len(r.Panic) <= 8 && sameBytes8(r.Panic, o.s) || len(r.Panic) > 8 && sameBytes24(r.Panic, o.s)) {
 		o.s, o.code, o.one = r.Panic, 0, 0
 		e.b = appendFull(e.b, r.Panic)
+	} else if o.one != 0 { // the same bytes, another string
+		e.b = append(e.b, o.one)
 	} else {
 		e.b = m.put(e.b, o, r.Panic)
 	}
@@ -321,9 +385,11 @@ func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
 		s := &g.Slots[bits.TrailingZeros64(full)>>3]
 		if c, ok := m.memos[f].code1(s.Key); ok {
 			e.b = append(e.b, c)
-		} else if o := &m.memos[f]; !sameData(&s.Key, &o.s) {
+		} else if o := &m.memos[f]; len(s.Key) != len(o.s) || !sameData(&s.Key, &o.s) && !(len(s.Key) <= 8 && sameBytes8(s.Key, o.s) || len(s.Key) > 8 && sameBytes24(s.Key, o.s)) {
 			o.s, o.code, o.one = s.Key, 0, 0
 			e.b = appendFull(e.b, s.Key)
+		} else if o.one != 0 { // the same bytes, another string
+			e.b = append(e.b, o.one)
 		} else {
 			e.b = m.put(e.b, o, s.Key)
 		}
@@ -332,9 +398,11 @@ func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
 			if j == 0 {
 				if c, ok := m.memos[f+1].code1(v); ok {
 					e.b = append(e.b, c)
-				} else if o := &m.memos[f+1]; !sameData(&v, &o.s) {
+				} else if o := &m.memos[f+1]; len(v) != len(o.s) || !sameData(&v, &o.s) && !(len(v) <= 8 && sameBytes8(v, o.s) || len(v) > 8 && sameBytes24(v, o.s)) {
 					o.s, o.code, o.one = v, 0, 0
 					e.b = appendFull(e.b, v)
+				} else if o.one != 0 { // the same bytes, another string
+					e.b = append(e.b, o.one)
 				} else {
 					e.b = m.put(e.b, o, v)
 				}
@@ -357,17 +425,21 @@ func appendAttrsDict(b []byte, attrs []recording.Attr, m *MemDict) []byte {
 		if i < 8 {
 			if c, ok := m.memos[memoAttrs+2*i].code1(a.Key); ok {
 				e.b = append(e.b, c)
-			} else if o := &m.memos[memoAttrs+2*i]; !sameData(&a.Key, &o.s) {
+			} else if o := &m.memos[memoAttrs+2*i]; len(a.Key) != len(o.s) || !sameData(&a.Key, &o.s) && !(len(a.Key) <= 8 && sameBytes8(a.Key, o.s) || len(a.Key) > 8 && sameBytes24(a.Key, o.s)) {
 				o.s, o.code, o.one = a.Key, 0, 0
 				e.b = appendFull(e.b, a.Key)
+			} else if o.one != 0 { // the same bytes, another string
+				e.b = append(e.b, o.one)
 			} else {
 				e.b = m.put(e.b, o, a.Key)
 			}
 			if c, ok := m.memos[memoAttrs+2*i+1].code1(a.Value); ok {
 				e.b = append(e.b, c)
-			} else if o := &m.memos[memoAttrs+2*i+1]; !sameData(&a.Value, &o.s) {
+			} else if o := &m.memos[memoAttrs+2*i+1]; len(a.Value) != len(o.s) || !sameData(&a.Value, &o.s) && !(len(a.Value) <= 8 && sameBytes8(a.Value, o.s) || len(a.Value) > 8 && sameBytes24(a.Value, o.s)) {
 				o.s, o.code, o.one = a.Value, 0, 0
 				e.b = appendFull(e.b, a.Value)
+			} else if o.one != 0 { // the same bytes, another string
+				e.b = append(e.b, o.one)
 			} else {
 				e.b = m.put(e.b, o, a.Value)
 			}

@@ -157,3 +157,76 @@ func BenchmarkMemDictFresh(b *testing.B) {
 		}
 	})
 }
+
+// TestMemDictEqualBytesAreReferences writes hello records whose method,
+// path and user agent are made afresh for each record with the same
+// bytes, as net/http makes them (appstats-bench's badger scenario), against
+// one MemDict, and the same records with the very same strings against
+// another: from the third record on (the first writes them in full, the
+// second puts them in the dictionary), the fresh ones are written as the
+// dictionary's indexes, as long as the shared ones; strings of the same
+// lengths but other bytes are written in full (27 bytes more: the three
+// strings' bytes); each reads as written.
+func TestMemDictEqualBytesAreReferences(t *testing.T) {
+	shared, fresh := new(MemDict), new(MemDict)
+	method, path, ua := "GET", "/hello", "Go-http-client/1.1"
+	hello := func(i int, method, path, ua string) *recording.Record {
+		return &recording.Record{
+			ID: recording.ID{byte(i)}, Kind: recording.KindHTTP, Start: time.Unix(1700000000, int64(i)),
+			Duration: time.Duration(i) * time.Microsecond, Method: method, Path: path, Route: "GET /hello",
+			Status: 200, Remote: "127.0.0.1:43954", Instance: "vm/1",
+			Headers: map[string][]string{"Accept-Encoding": {"gzip"}},
+			Attrs:   []recording.Attr{{Key: "url.scheme", Value: "http"}, {Key: "user_agent.original", Value: ua}},
+		}
+	}
+	var last []byte
+	for i := range 20 {
+		rs := hello(i, method, path, ua)
+		rf := hello(i, strings.Clone(method), strings.Clone(path), strings.Clone(ua))
+		bs := AppendRecordWithoutStacksDict(nil, rs, shared)
+		bf := AppendRecordWithoutStacksDict(nil, rf, fresh)
+		checkDict(t, fmt.Sprintf("record %d, shared", i), bs, shared.Strings(), rs)
+		checkDict(t, fmt.Sprintf("record %d, fresh", i), bf, fresh.Strings(), rf)
+		if i >= 2 && len(bf) != len(bs) {
+			t.Fatalf("record %d: %d bytes with strings made afresh, %d with the same strings", i, len(bf), len(bs))
+		}
+		last = bf
+	}
+	other := hello(20, "PUT", "/hellp", "Go-http-client/1.2")
+	b := AppendRecordWithoutStacksDict(nil, other, fresh)
+	checkDict(t, "other bytes", b, fresh.Strings(), other)
+	if len(b) != len(last)+27 {
+		t.Fatalf("other bytes of the same lengths: %d bytes, want %d", len(b), len(last)+27)
+	}
+}
+
+// TestSameBytes checks sameBytes8 and sameBytes24 against the language's
+// comparison for every length from 1 to 30 (sameBytes24 false past 24),
+// strings equal and differing in each one byte, each string cut out of a
+// larger one at every offset so that the loads meet every alignment.
+func TestSameBytes(t *testing.T) {
+	for n := 1; n <= 30; n++ {
+		for off := range 8 {
+			buf := []byte(strings.Repeat("\x00", off) + strings.Repeat("ab", 16))
+			a := string(buf[off : off+n])
+			for pos := -1; pos < n; pos++ {
+				c := []byte(a)
+				if pos >= 0 {
+					c[pos] ^= 0x40
+				}
+				b := string(c)
+				want := a == b
+				got := false
+				if n <= 8 {
+					got = sameBytes8(a, b)
+				} else {
+					got = sameBytes24(a, b)
+					want = want && n <= 24
+				}
+				if got != want {
+					t.Fatalf("length %d, offset %d, byte %d changed: got %v, want %v", n, off, pos, got, want)
+				}
+			}
+		}
+	}
+}
