@@ -156,7 +156,8 @@ func (o *dictMemo) code1(v string) (c byte, ok bool) {
 
 // unalignedLoads is whether the architecture loads a word from any
 // address (sameBytes8 and sameBytes24 load words at a string's bytes,
-// wherever they are); elsewhere those two compare as the language does.
+// wherever they are); elsewhere those two compare as the language does,
+// sameBytes24 still false past 24 bytes.
 const unalignedLoads = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" ||
 	runtime.GOARCH == "386" || runtime.GOARCH == "ppc64le" || runtime.GOARCH == "s390x"
 
@@ -183,7 +184,7 @@ func sameBytes8(a, b string) bool {
 
 func sameBytes24(a, b string) bool {
 	if !unalignedLoads {
-		return a == b
+		return len(a) <= 24 && a == b
 	}
 	p, q, n := unsafe.Pointer(unsafe.StringData(a)), unsafe.Pointer(unsafe.StringData(b)), len(a)
 	return n <= 24 && *(*uint64)(p) == *(*uint64)(q) &&
