@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 // the decoders of records written against a dictionary (the badger ring's):
 // a corrupt or hostile entry gives an error or a record, never a panic;
 // a record read re-encodes, against a fresh dictionary, to one that
-// reads the same way.
+// reads the same way (reflect.DeepEqual with the first read).
 func FuzzDecodeDict(f *testing.F) {
 	m := &MemDict{MaxStrings: 16}
 	for i := range 4 {
@@ -24,8 +25,12 @@ func FuzzDecodeDict(f *testing.F) {
 		for _, s := range [][]string{strs, strs[:len(strs)/2], nil} {
 			if r, err := DecodeRecordWithoutStacksDict(b, s); err == nil {
 				m2 := new(MemDict)
-				if _, err := DecodeRecordWithoutStacksDict(AppendRecordWithoutStacksDict(nil, r, m2), m2.Strings()); err != nil {
+				r2, err := DecodeRecordWithoutStacksDict(AppendRecordWithoutStacksDict(nil, r, m2), m2.Strings())
+				if err != nil {
 					t.Fatalf("re-encoded record does not decode: %v", err)
+				}
+				if !reflect.DeepEqual(r2, r) {
+					t.Fatalf("re-encoded record reads otherwise:\n got %+v\nwant %+v", r2, r)
 				}
 			}
 			SummaryWithoutStacksDict(b, s)
