@@ -49,8 +49,12 @@ const DefaultRingBytes = 4 << 20
 // against it ([codec.AppendRecordWithoutStacksDict]): the strings of its
 // head and attributes that the previous record had in the same field,
 // the very same strings (its route, its instance, its headers' names,
-// its attributes' keys and constant values), as their index in the
-// dictionary rather than copied. A dictionary goes with its table, once
+// its attributes' keys and constant values) or, for strings of up to 24
+// bytes, strings of the same bytes made afresh (in real traffic mostly a
+// net/http server's method and short paths; compared inline on
+// architectures that load words unaligned, by a call elsewhere; longer
+// strings by identity only), as their index in the dictionary rather
+// than copied. A dictionary goes with its table, once
 // no record held refers to it; a full one starts another table. A
 // record's bytes never depend on another record's.
 type ring struct {

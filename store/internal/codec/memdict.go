@@ -37,13 +37,20 @@ const (
 // made afresh. A string goes into the dictionary the second time running
 // that one field of a record (the route, the second header's name, the
 // first attribute's value) is that very string, found by its two words,
-// or a string of the same bytes, found by comparing them when the two
-// words differ but the length does not. A string that is another each
-// record (a remote address of several connections in turn) is never put
-// in it, and costs a comparison and the two words' store. The strings
-// are the records' own (which the recorder never changes: see
-// [recording.Borrower]), held, not copied; a string of the same bytes as
-// one the dictionary holds is written as that one.
+// or, if it has at most 24 bytes, a string of the same bytes, found by
+// comparing them when the two words differ but the length does not
+// (inline by word loads on architectures that load words unaligned:
+// amd64, arm64, 386, ppc64le, s390x; by the language's comparison, a
+// call, elsewhere); a longer string is matched by its two words only. In
+// real traffic the match by bytes mostly finds the method and short
+// paths: a browser's user agent is longer than 24 bytes, and written in
+// full each record when made afresh (a short one, as Go's client's, is
+// matched). A string that is another each record (a remote address of
+// several connections in turn) is never put in it, and costs a
+// comparison and the two words' store. The strings are the records' own
+// (which the recorder never changes: see [recording.Borrower]), held,
+// not copied; a string matched by its bytes is written as the field's
+// last string, the one the dictionary holds.
 //
 // The dictionary is only added to, up to MaxStrings strings or MaxBytes
 // bytes (Full); a writer then starts another. A record written against
@@ -193,11 +200,11 @@ func sameBytes24(a, b string) bool {
 }
 
 // put appends v, the string of the field whose memo is o, which the
-// field had last or one of its bytes (the writers check that first, and
-// write any other string in full themselves) and code1 found no byte
-// for: its dictionary's code, which puts it in the dictionary the second
-// time running, or in full if the dictionary is full. v is not empty (code1
-// writes the empty string).
+// field had last or a string of the same bytes (the writers check that
+// first, and write any other string in full themselves) and code1 found
+// no byte for: its dictionary's code, which puts it in the dictionary
+// the second time running, or in full if the dictionary is full. v is
+// not empty (code1 writes the empty string).
 func (m *MemDict) put(b []byte, o *dictMemo, v string) []byte {
 	if o.code == 0 {
 		if o.code = m.add(v); o.code < 0x80 {
