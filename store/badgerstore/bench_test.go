@@ -157,7 +157,16 @@ func BenchmarkWrite(b *testing.B) {
 		// the method, the path and the user agent made afresh for each
 		// request (equal bytes, another string each record), the remote
 		// address one of eight connections', in turn; fresh[n%len(fresh)]
-		// is record n's, made before the timer starts.
+		// is record n's, made before the timer starts. The header map
+		// (hdr), and so the User-Agent header's value, stays the same
+		// strings record to record, as in a net/http server's records:
+		// net/http makes the value afresh, but the recorder gives a
+		// record whose headers are the last request's that request's map
+		// (or the map pooled records share: see recording's headerMap),
+		// and the thirty-fourth round's probe found the header's value the
+		// very string of the record before in all but one record
+		// (docs/BENCHMARKS.md); user_agent.original, the attribute, is
+		// the request's own string.
 		type freshStrs struct {
 			method, path, remote string
 			attrs                [3]recording.Attr
