@@ -500,11 +500,14 @@ func (o *outRequest) copyHeader(h http.Header, e *headerEntry) {
 
 // inject writes tc into the header's copy through p. The W3C propagator's
 // traceparent is formatted into the entry's bytes, which the value shares
-// rather than a string of its own: they are written once, before the
-// value is made, and not changed while anything can read the value (an
-// entry is reused only once net/http is done with the header, and never
-// when a caller's ClientTrace was given the header's values: see
-// [transport.entry]), so the value is as immutable as a string must be.
+// rather than a string of its own: they are written before the value is
+// made, and not changed while anything can read the value, so the value
+// is as immutable as a string must be. They are rewritten (here, or in
+// place by traceInto for an entry kept with its traceparent) only when
+// the entry serves another call, and an entry is reused only once
+// net/http is done with the header, and never when a caller's ClientTrace
+// was given the header's values (see [transport.entry] and
+// [callState.giveBack]).
 func (o *outRequest) inject(ctx context.Context, tc recording.TraceContext, p recording.Propagator) {
 	if _, ok := p.(recording.W3CPropagator); !ok || !tc.IsValid() {
 		p.Inject(ctx, tc, o)
