@@ -330,7 +330,7 @@ type routeLatency struct {
 	// in buckets up to pb: with a request more, the 99th percentile moves
 	// by a bucket or none, so p99 moves pb a step or two rather than sum
 	// the buckets from the first (~1,500 instructions a request; see
-	// docs/BENCHMARKS.md, "The flight recorder's own cost").
+	// docs/BENCHMARKS-history.md, "The flight recorder's own cost").
 	pb, le int
 	// bound is bucket bpb-1's upper bound, if bpb > 0: math.Pow once
 	// for each bucket p99 moves to, not once a request.

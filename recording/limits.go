@@ -276,7 +276,6 @@ func capTraceState(s string) string {
 const (
 	sizeRecord    = int64(unsafe.Sizeof(Record{}))
 	sizeCall      = int64(unsafe.Sizeof(Call{}))
-	sizeActive    = int64(unsafe.Sizeof(ActiveCall{})) // kept alive by a call's raw stack until it is symbolized
 	sizeString    = int64(unsafe.Sizeof(""))
 	sizeAttr      = int64(unsafe.Sizeof(Attr{}))
 	sizeFrame     = int64(unsafe.Sizeof(Frame{})) // the strings are the symbolizer's, shared

@@ -263,9 +263,15 @@ const maxQueueSize = 1 << 16
 
 // WithQueueBytes bounds the same queues in bytes (default
 // [DefaultQueueBytes]), as the recorder estimates a record's size: its
-// strings, calls, stacks, headers and attributes. So memory held for
+// [Record] struct (440 bytes on 64-bit platforms), plus what its strings,
+// calls, stacks, headers and attributes point to. So memory held for
 // records waiting is bounded by n for the records not yet prepared plus n
 // for each sink, whatever the records hold. n <= 0 keeps the default.
+// (Earlier versions counted a queued record's ActiveRecord, 304 bytes,
+// rather than its Record, which is what the queue holds: each record now
+// counts 136 bytes more, so a tight n holds fewer records and drops
+// sooner. [Stats.QueueBytes] and [SinkStats.QueueBytes] count the same
+// way.)
 func WithQueueBytes(n int64) Option {
 	return optionFunc(func(c *config) { convention.SetPositive(&c.queueBytes, n) })
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/traceparent"
 )
 
 // A Carrier holds propagation fields: HTTP headers or gRPC metadata. It has
@@ -209,36 +210,14 @@ func AppendTraceparent(dst []byte, tc TraceContext) []byte {
 	dst = slices.Grow(dst, TraceparentLen)[:n+TraceparentLen]
 	b := (*[TraceparentLen]byte)(dst[n:])
 	b[0], b[1], b[2] = '0', '0', '-'
-	// Each ID's hex digits, eight (four of its bytes) at a time.
-	t0, t1, s := binary.BigEndian.Uint64(tc.TraceID[:8]), binary.BigEndian.Uint64(tc.TraceID[8:]), binary.BigEndian.Uint64(tc.SpanID[:])
-	binary.BigEndian.PutUint64(b[3:11], hexDigits(uint32(t0>>32)))
-	binary.BigEndian.PutUint64(b[11:19], hexDigits(uint32(t0)))
-	binary.BigEndian.PutUint64(b[19:27], hexDigits(uint32(t1>>32)))
-	binary.BigEndian.PutUint64(b[27:35], hexDigits(uint32(t1)))
-	b[35] = '-'
-	binary.BigEndian.PutUint64(b[36:44], hexDigits(uint32(s>>32)))
-	binary.BigEndian.PutUint64(b[44:52], hexDigits(uint32(s)))
-	b[52], b[53], b[54] = '-', '0', '0'
-	if tc.Sampled {
-		b[54] = '1'
-	}
-	if tc.Random {
-		b[54] += 2
-	}
+	// The trace ID's hex digits, eight (four of its bytes) at a time; the
+	// span ID's and the flags' as httpstats rewrites them in place.
+	t0, t1 := binary.BigEndian.Uint64(tc.TraceID[:8]), binary.BigEndian.Uint64(tc.TraceID[8:])
+	binary.BigEndian.PutUint64(b[3:11], traceparent.Digits(uint32(t0>>32)))
+	binary.BigEndian.PutUint64(b[11:19], traceparent.Digits(uint32(t0)))
+	binary.BigEndian.PutUint64(b[19:27], traceparent.Digits(uint32(t1>>32)))
+	binary.BigEndian.PutUint64(b[27:35], traceparent.Digits(uint32(t1)))
+	b[35], b[52], b[53] = '-', '-', '0'
+	traceparent.SpanInto(b, tc.SpanID, tc.Sampled, tc.Random)
 	return dst
-}
-
-// hexDigits returns u's eight lower-case hex digits as a word's bytes, the
-// most significant digit in the most significant byte (a look-up a byte,
-// as encoding/hex's, took ~4 instructions a byte): each nibble is
-// spread to a byte of its own, then each byte n becomes '0'+n, plus
-// 'a'-'0'-10 when n is 10 or more (n+6 then carries into the byte's bit
-// 4, which no other byte's sum reaches: n+6 is at most 21).
-func hexDigits(u uint32) uint64 {
-	v := uint64(u)
-	v = (v | v<<16) & 0x0000ffff0000ffff
-	v = (v | v<<8) & 0x00ff00ff00ff00ff
-	v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
-	letters := (v + 0x0606060606060606) >> 4 & 0x0101010101010101
-	return v + 0x3030303030303030 + letters*('a'-'0'-10)
 }

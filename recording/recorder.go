@@ -286,7 +286,7 @@ type Stats struct {
 	LateCalls     uint64 // calls started after their request had ended
 	QueueDepth    int    // records waiting now to be prepared for the sinks
 	QueueCap      int
-	QueueBytes    int64 // estimated bytes of the records waiting now
+	QueueBytes    int64 // estimated bytes of the records waiting now, each counted as [WithQueueBytes] says
 	QueueBytesCap int64 // the bound of QueueBytes ([WithQueueBytes])
 	Sinks         []SinkStats
 	Paused        bool
@@ -313,7 +313,7 @@ type SinkStats struct {
 	Dropped    uint64
 	Errors     uint64 // failed Write calls: an error, a panic, or its timeout
 	QueueDepth int    // records waiting for it now
-	QueueBytes int64  // their estimated bytes
+	QueueBytes int64  // their estimated bytes, as [WithQueueBytes] counts them
 }
 
 // Stats returns the recorder's counters.

@@ -23,7 +23,7 @@
 # default off; GC=100 counts the collector's marking and write barriers too,
 # which an -only bare run does not share with the recorded one's store: see
 # "What recording costs under load that callgrind does not see" in
-# docs/BENCHMARKS.md), BALLAST (bytes: with GC=100, the bare runs beside
+# docs/BENCHMARKS-history.md), BALLAST (bytes: with GC=100, the bare runs beside
 # a pointer-free array that size, appstats-bench's -ballast: the heap the
 # recorded run held, which the load test's bare rounds run beside with
 # -bare matched; without it a bare run alone is collected at the

@@ -186,7 +186,8 @@ func (f *floorRounds) report() string {
 // scenarios' collections per request without and with the flight
 // recorder, whose window lies in the Go heap and so slows the collector's
 // pace, more over the floor's small heap than over the flight scenario's
-// (see docs/BENCHMARKS.md, "what appstats adds with Go's tracer on").
+// (see docs/BENCHMARKS-history.md, "what appstats adds with Go's tracer
+// on").
 func writeFloor(w io.Writer, results []*result) {
 	var fl, floor *result
 	for _, r := range results {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -226,5 +227,44 @@ func TestSpanIntoAsAppendTraceparent(t *testing.T) {
 		if want := recording.AppendTraceparent(nil, b); string(got[:]) != string(want) {
 			t.Fatalf("spanInto of %+v over %+v: %s, want %s", b, a, got[:], want)
 		}
+	}
+}
+
+// TestTraceIntoKeptInvalidContext checks that an entry kept with its
+// traceparent (entryTraceparent), taken by a request whose trace context
+// is not valid, is emptied and sends no traceparent, as the W3C
+// propagator writes none for such a context, rather than having an
+// all-zero one rewritten in place. (A recorded call's context is always
+// valid today: the check keeps traceInto's fast path to the contexts
+// inject would format.)
+func TestTraceIntoKeptInvalidContext(t *testing.T) {
+	var pool sync.Pool
+	e := &headerEntry{h: make(http.Header, 1), pool: &pool}
+	req, err := http.NewRequest("GET", "http://example.com/x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := recording.TraceContext{TraceID: recording.NewTraceID(), SpanID: recording.NewSpanID(), Sampled: true}
+	var o outRequest
+	traceInto(&o, req, context.Background(), valid, recording.W3CPropagator{}, e)
+	if e.used&entryTraceparent == 0 || len(o.req.Header) != 1 {
+		t.Fatalf("the first call's entry: used %#x, header %v; want the traceparent alone", e.used, o.req.Header)
+	}
+	e.used = entryTraceparent // given back as giveBack gives it
+	for _, tc := range []recording.TraceContext{
+		{},
+		{TraceID: valid.TraceID},
+		{SpanID: valid.SpanID, Sampled: true},
+	} {
+		var o outRequest
+		traceInto(&o, req, context.Background(), tc, recording.W3CPropagator{}, e)
+		if len(o.req.Header) != 0 {
+			t.Errorf("trace context %+v: header %v, want none", tc, o.req.Header)
+		}
+		if e.used&entryTraceparent != 0 {
+			t.Errorf("trace context %+v: the entry still holds a traceparent (used %#x)", tc, e.used)
+		}
+		e.used = entryTraceparent
+		e.h["Traceparent"] = e.vals[:1]
 	}
 }

@@ -3,7 +3,6 @@ package httpstats
 import (
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"io"
 	"math"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/traceparent"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -500,11 +500,14 @@ func (o *outRequest) copyHeader(h http.Header, e *headerEntry) {
 
 // inject writes tc into the header's copy through p. The W3C propagator's
 // traceparent is formatted into the entry's bytes, which the value shares
-// rather than a string of its own: they are written once, before the
-// value is made, and not changed while anything can read the value (an
-// entry is reused only once net/http is done with the header, and never
-// when a caller's ClientTrace was given the header's values: see
-// [transport.entry]), so the value is as immutable as a string must be.
+// rather than a string of its own: they are written before the value is
+// made, and not changed while anything can read the value, so the value
+// is as immutable as a string must be. They are rewritten (here, or in
+// place by traceInto for an entry kept with its traceparent) only when
+// the entry serves another call, and an entry is reused only once
+// net/http is done with the header, and never when a caller's ClientTrace
+// was given the header's values (see [transport.entry] and
+// [callState.giveBack]).
 func (o *outRequest) inject(ctx context.Context, tc recording.TraceContext, p recording.Propagator) {
 	if _, ok := p.(recording.W3CPropagator); !ok || !tc.IsValid() {
 		p.Inject(ctx, tc, o)
@@ -631,33 +634,10 @@ func (st *callState) giveBack() {
 }
 
 // spanInto writes tc's span ID and flags into b, a traceparent of tc's
-// trace ID, in the places [recording.AppendTraceparent] writes them, as
-// it does (TestSpanIntoAsAppendTraceparent).
+// trace ID, in the places [recording.AppendTraceparent] writes them, with
+// the same writer (TestSpanIntoAsAppendTraceparent).
 func spanInto(b *[recording.TraceparentLen]byte, tc recording.TraceContext) {
-	s := binary.BigEndian.Uint64(tc.SpanID[:])
-	binary.BigEndian.PutUint64(b[36:44], hexDigits(uint32(s>>32)))
-	binary.BigEndian.PutUint64(b[44:52], hexDigits(uint32(s)))
-	f := byte('0')
-	if tc.Sampled {
-		f = '1'
-	}
-	if tc.Random {
-		f += 2
-	}
-	b[54] = f
-}
-
-// hexDigits returns u's eight lower-case hex digits as a word's bytes, the
-// most significant digit in the most significant byte, as recording's
-// own for AppendTraceparent: each nibble spread to a byte of its own, then
-// each byte n made '0'+n, plus 'a'-'0'-10 when n is 10 or more.
-func hexDigits(u uint32) uint64 {
-	v := uint64(u)
-	v = (v | v<<16) & 0x0000ffff0000ffff
-	v = (v | v<<8) & 0x00ff00ff00ff00ff
-	v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
-	letters := (v + 0x0606060606060606) >> 4 & 0x0101010101010101
-	return v + 0x3030303030303030 + letters*('a'-'0'-10)
+	traceparent.SpanInto(b, tc.SpanID, tc.Sampled, tc.Random)
 }
 
 // empty empties e's map and vals, for a request to fill.

@@ -34,7 +34,8 @@ const DefaultMaxTraceBytes = 64 << 20
 // follow, but for the slabs themselves, the tables of stacks and the
 // execution traces' data; a full store of the default capacity kept some
 // 5,000 records' calls, stacks, attributes and header maps, which every
-// collection marked (see "memstore keeps bytes" in docs/BENCHMARKS.md).
+// collection marked (see "memstore keeps bytes" in
+// docs/BENCHMARKS-history.md).
 type Store struct {
 	mu      sync.RWMutex
 	cap     int
