@@ -1350,6 +1350,15 @@ func (a *ActiveRecord) firstCalls(hint int) int {
 // the record's array is the next request's by then.
 func (a *ActiveRecord) newRoomLocked() *callRoom {
 	if a.rec.pool != nil && !a.ended {
+		// The next of the record's array of rooms, taken here when the
+		// array has it and it is not the record's first (which may
+		// replace the array: see spareRoomLocked), without that call.
+		if sp := a.r.spare; len(sp.rooms) != 0 && len(sp.rooms) < cap(sp.rooms) {
+			n := len(sp.rooms)
+			sp.rooms = sp.rooms[:n+1]
+			a.roomsMade++
+			return &sp.rooms[n]
+		}
 		return a.spareRoomLocked()
 	}
 	if a.roomsLeft == 0 {
