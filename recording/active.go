@@ -1711,11 +1711,12 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 // call's first four and then its status and connection reuse), none of
 // them cut and no key's length (modulo 64) one set before it, are tested
 // and stored in one pass, by assignment (append's typedslicecopy and
-// memmove cost more for so few); others take addAttrsLocked. The call's
-// slice is stored first, and set back if the pass gives up: the loop
-// then keeps no value of its own for after it, only c, and so spills
-// nothing (with the slice and the arguments kept, it reloaded five a
-// turn).
+// memmove cost more for so few); others take addAttrsLocked, which the
+// pass calls only to give up (the loop's calls, in the same function, made
+// the compiler spill on every set). The call's slice is stored before the
+// pass, and set back if it gives up: the loop then keeps only c for after
+// it, where with the slice and the arguments kept it reloaded four values
+// and stored its index each turn.
 func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 	cc := c.c
 	as := cc.Attrs
@@ -1823,7 +1824,7 @@ func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
 // (with its record's lock held, the call not frozen, its room taken), and
 // returns them: the value of an attribute of the same key is replaced;
 // under maxAttrs at is added, over it counted as dropped. Small enough to
-// be inlined into setAttrsLocked's loop, which a call of setAttrLocked
+// be inlined into addAttrsLocked's loop, which a call of setAttrLocked
 // for each attribute was not ("An outgoing call's cost, fifteenth
 // round").
 func putAttr(cc *Call, as []Attr, at Attr, maxAttrs int) []Attr {
@@ -1985,8 +1986,8 @@ func (c *ActiveCall) updateLocked(u *CallUpdate) {
 // held, for a call not frozen. A call's first phases, when they fit in
 // Reserve's room and none is cut or left out (of negative duration), are
 // tested and stored in one pass, their starts moved to the record's
-// clock; others take addPhasesLocked. As setAttrsLocked, this path calls
-// nothing.
+// clock; others take addPhasesLocked, which the pass calls only to give
+// up, as setAttrsLocked's does.
 func (c *ActiveCall) setPhasesLocked(phases []Phase, cfg *config) {
 	if len(c.c.Phases) != 0 || c.room == nil || len(phases) > reservedPhases {
 		c.addPhasesLocked(phases, cfg)
