@@ -1945,20 +1945,32 @@ func (c *ActiveCall) EndWith(u *CallUpdate, d time.Duration, err error) {
 	if c == nil {
 		return
 	}
-	var typ string
 	if err != nil {
-		typ = convention.ErrorType(err) // before the lock: it may reflect
+		c.endWithErr(u, d, err)
+		return
 	}
+	// The error's way is a function of its own: its type and the error,
+	// kept across the calls here, made the compiler spill and reload them
+	// on every call's end.
 	c.a.mu.Lock()
 	if !c.frozenLocked() {
 		if u != nil {
 			c.updateLocked(u)
 		}
-		if err != nil {
-			c.endErrLocked(c.start+d, err, typ)
-		} else {
-			c.endLocked(c.start + d)
+		c.endLocked(c.start + d)
+	}
+	c.a.mu.Unlock()
+}
+
+// endWithErr is EndWith for a call that failed with err (not nil).
+func (c *ActiveCall) endWithErr(u *CallUpdate, d time.Duration, err error) {
+	typ := convention.ErrorType(err) // before the lock: it may reflect
+	c.a.mu.Lock()
+	if !c.frozenLocked() {
+		if u != nil {
+			c.updateLocked(u)
 		}
+		c.endErrLocked(c.start+d, err, typ)
 	}
 	c.a.mu.Unlock()
 }
