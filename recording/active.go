@@ -1598,9 +1598,8 @@ func setText(c *ActiveCall, field func(*Call) *string, s string, n func(*config)
 	}
 }
 
-func maxName(c *config) int    { return c.maxName }
-func maxText(c *config) int    { return c.maxText }
-func maxSummary(c *config) int { return c.maxSummary }
+func maxName(c *config) int { return c.maxName }
+func maxText(c *config) int { return c.maxText }
 
 // SetError records msg as the call's error without ending it, cut to the
 // recorder's [WithMaxText].
