@@ -1107,7 +1107,17 @@ func (a *ActiveRecord) StartCallAt(service, method string, start time.Time, span
 // inside a [Do] nest under it. A nil parent, or one of another record,
 // makes a call of no parent.
 func (a *ActiveRecord) StartChild(parent *ActiveCall, service, method string) *ActiveCall {
-	return a.StartChildAt(parent, service, method, time.Time{}, SpanID{})
+	// StartChildAt's, for a zero start (now) and span (a new one), written
+	// out: the HTTP transport starts every call here, and the call to
+	// StartChildAt, with its time and span to convert, cost a fifth of
+	// startCallAt's own.
+	if a == nil {
+		return nil
+	}
+	if parent != nil && parent.a != a {
+		parent = nil
+	}
+	return a.startCallAt(service, method, false, -1, 0, parent)
 }
 
 // StartChildAt is [ActiveRecord.StartCallAt] for a call made inside parent,
@@ -1350,6 +1360,15 @@ func (a *ActiveRecord) firstCalls(hint int) int {
 // the record's array is the next request's by then.
 func (a *ActiveRecord) newRoomLocked() *callRoom {
 	if a.rec.pool != nil && !a.ended {
+		// The next of the record's array of rooms, taken here when the
+		// array has it and it is not the record's first (which may
+		// replace the array: see spareRoomLocked), without that call.
+		if sp := a.r.spare; len(sp.rooms) != 0 && len(sp.rooms) < cap(sp.rooms) {
+			n := len(sp.rooms)
+			sp.rooms = sp.rooms[:n+1]
+			a.roomsMade++
+			return &sp.rooms[n]
+		}
 		return a.spareRoomLocked()
 	}
 	if a.roomsLeft == 0 {
@@ -1579,9 +1598,8 @@ func setText(c *ActiveCall, field func(*Call) *string, s string, n func(*config)
 	}
 }
 
-func maxName(c *config) int    { return c.maxName }
-func maxText(c *config) int    { return c.maxText }
-func maxSummary(c *config) int { return c.maxSummary }
+func maxName(c *config) int { return c.maxName }
+func maxText(c *config) int { return c.maxText }
 
 // SetError records msg as the call's error without ending it, cut to the
 // recorder's [WithMaxText].
@@ -1607,12 +1625,31 @@ func (c *ActiveCall) SetService(service string) {
 // SetRequest sets the request summary, cut to the recorder's
 // [WithMaxSummary]. The caller redacts it.
 func (c *ActiveCall) SetRequest(s string) {
-	setText(c, func(x *Call) *string { return &x.Request }, s, maxSummary)
+	// setText, written out: the HTTP transport sets every call's request,
+	// and setText's calls (setField's, through the field's closure) took
+	// half of this one's cost.
+	if c == nil {
+		return
+	}
+	capString(&s, c.a.rec.cfg.maxSummary)
+	c.a.mu.Lock()
+	if !c.frozenLocked() {
+		c.c.Request = s
+	}
+	c.a.mu.Unlock()
 }
 
 // SetResponse sets the response summary, cut like SetRequest.
 func (c *ActiveCall) SetResponse(s string) {
-	setText(c, func(x *Call) *string { return &x.Response }, s, maxSummary)
+	if c == nil {
+		return
+	}
+	capString(&s, c.a.rec.cfg.maxSummary)
+	c.a.mu.Lock()
+	if !c.frozenLocked() {
+		c.c.Response = s
+	}
+	c.a.mu.Unlock()
 }
 
 // SetRequestSize sets the bytes sent.
@@ -1668,12 +1705,71 @@ func (c *ActiveCall) SetAttrs(attrs ...Attr) {
 	c.setAttrsLocked(attrs, &c.a.rec.cfg)
 }
 
-// setAttrsLocked is SetAttrs with c.a.mu held, for a call not frozen. A
-// key is compared with those set only when one of them has its length
-// (modulo 64), told by a word of their lengths' bits: the keys a wrapper
-// sets are mostly of different lengths (an HTTP call's six keys have six),
-// so that most are added without a comparison of strings.
+// setAttrsLocked is SetAttrs with c.a.mu held, for a call not frozen.
+// Attributes that fit in the room the call has (Reserve's, for an HTTP
+// call's first four and then its status and connection reuse), none of
+// them cut and no key's length (modulo 64) one set before it, are tested
+// and stored in one pass, by assignment (append's typedslicecopy and
+// memmove cost more for so few); others take addAttrsLocked, which the
+// pass calls only to give up (the loop's calls, in the same function, made
+// the compiler spill on every set). The call's slice is stored before the
+// pass, and set back if it gives up: the loop then keeps only c for after
+// it, where with the slice and the arguments kept it reloaded four values
+// and stored its index each turn.
 func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
+	cc := c.c
+	as := cc.Attrs
+	if as == nil && c.room != nil {
+		as = c.room.attrs[:0]
+	}
+	had, m := len(as), len(as)+len(attrs)
+	if m > cap(as) || m > cfg.maxAttrs {
+		c.addAttrsLocked(attrs, cfg)
+		return
+	}
+	var lens uint64 // a bit for each length, modulo 64, of the keys set
+	for i := range as {
+		lens |= 1 << (len(as[i].Key) & 63)
+	}
+	dst := as[had:m]
+	src := attrs[:len(dst)]
+	maxName, maxValue := cfg.maxName, cfg.maxAttrValue
+	cc.Attrs = as[:m]
+	for i := range src {
+		k := len(src[i].Key)
+		bit := uint64(1) << (k & 63)
+		if k > maxName || len(src[i].Value) > maxValue || lens&bit != 0 {
+			// Cut, or a key perhaps set: the loop's way. It appends
+			// the i stored first (none cut, their keys new) over
+			// themselves.
+			c.unsetAttrsLocked(src)
+			return
+		}
+		lens |= bit
+		dst[i] = src[i]
+	}
+}
+
+// unsetAttrsLocked sets the call's attributes back to those it had before
+// setAttrsLocked's pass stored attrs and gave up, and sets attrs by
+// addAttrsLocked's way.
+//
+//go:noinline
+func (c *ActiveCall) unsetAttrsLocked(attrs []Attr) {
+	cc := c.c
+	cc.Attrs = cc.Attrs[:len(cc.Attrs)-len(attrs)]
+	c.addAttrsLocked(attrs, &c.a.rec.cfg)
+}
+
+// addAttrsLocked is setAttrsLocked's way for attributes that do not fit
+// its one pass: each is cut to cfg's limits and its key compared with those
+// set only when one of them has its length (modulo 64), told by a word of
+// their lengths' bits: the keys a wrapper sets are mostly of different
+// lengths (an HTTP call's six keys have six), so that most are added
+// without a comparison of strings.
+//
+//go:noinline
+func (c *ActiveCall) addAttrsLocked(attrs []Attr, cfg *config) {
 	// The attributes are appended to a slice of the function's own,
 	// stored into the call once at the end: appends to the call's own
 	// field, through the slot's pointer to its call, reloaded that
@@ -1689,19 +1785,6 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 			// start and adds one or two (a status, a count) at its end.
 			n += 2
 		}
-	}
-	if len(as) == 0 && len(attrs) <= cap(as) && len(attrs) <= cfg.maxAttrs && freshAttrs(attrs, cfg) {
-		// The call's first attributes, none cut, no key twice, in room
-		// made for them (Reserve's): copied without the loop below's
-		// tests of each (an HTTP call's first four), by assignments:
-		// append(as, attrs...)'s typedslicecopy and memmove cost more
-		// for so few.
-		as = as[:len(attrs)]
-		for i := range as {
-			as[i] = attrs[i]
-		}
-		cc.Attrs = as
-		return
 	}
 	as = slices.Grow(as, max(min(n, cfg.maxAttrs-len(as)), 0))
 	var lens uint64 // a bit for each length, modulo 64, of the keys set
@@ -1724,22 +1807,6 @@ func (c *ActiveCall) setAttrsLocked(attrs []Attr, cfg *config) {
 	cc.Attrs = as
 }
 
-// freshAttrs reports whether attrs can be set as they are on a call
-// without attributes: none is cut by cfg's limits, and their keys have
-// lengths (modulo 64) all different, so that no key is set twice.
-func freshAttrs(attrs []Attr, cfg *config) bool {
-	var lens uint64
-	for i := range attrs {
-		k, v := len(attrs[i].Key), len(attrs[i].Value)
-		bit := uint64(1) << (k & 63)
-		if k > cfg.maxName || v > cfg.maxAttrValue || lens&bit != 0 {
-			return false
-		}
-		lens |= bit
-	}
-	return true
-}
-
 // setAttrLocked sets at, already capped, with c.a.mu held; it has no
 // effect once the record has ended.
 func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
@@ -1756,7 +1823,7 @@ func (c *ActiveCall) setAttrLocked(at Attr, maxAttrs int) {
 // (with its record's lock held, the call not frozen, its room taken), and
 // returns them: the value of an attribute of the same key is replaced;
 // under maxAttrs at is added, over it counted as dropped. Small enough to
-// be inlined into setAttrsLocked's loop, which a call of setAttrLocked
+// be inlined into addAttrsLocked's loop, which a call of setAttrLocked
 // for each attribute was not ("An outgoing call's cost, fifteenth
 // round").
 func putAttr(cc *Call, as []Attr, at Attr, maxAttrs int) []Attr {
@@ -1877,45 +1944,46 @@ func (c *ActiveCall) EndWith(u *CallUpdate, d time.Duration, err error) {
 	if c == nil {
 		return
 	}
-	var typ string
 	if err != nil {
-		typ = convention.ErrorType(err) // before the lock: it may reflect
+		c.endWithErr(u, d, err)
+		return
 	}
+	// The error's way is a function of its own: its type and the error,
+	// kept across the calls here, made the compiler spill and reload them
+	// on every call's end.
 	c.a.mu.Lock()
 	if !c.frozenLocked() {
 		if u != nil {
 			c.updateLocked(u)
 		}
-		if err != nil {
-			c.endErrLocked(c.start+d, err, typ)
-		} else {
-			c.endLocked(c.start + d)
+		c.endLocked(c.start + d)
+	}
+	c.a.mu.Unlock()
+}
+
+// endWithErr is EndWith for a call that failed with err (not nil).
+func (c *ActiveCall) endWithErr(u *CallUpdate, d time.Duration, err error) {
+	typ := convention.ErrorType(err) // before the lock: it may reflect
+	c.a.mu.Lock()
+	if !c.frozenLocked() {
+		if u != nil {
+			c.updateLocked(u)
 		}
+		c.endErrLocked(c.start+d, err, typ)
 	}
 	c.a.mu.Unlock()
 }
 
 // updateLocked sets u, with c.a.mu held, for a call not frozen.
 func (c *ActiveCall) updateLocked(u *CallUpdate) {
-	cfg := &c.a.rec.cfg
 	if u.Reserve && c.room == nil && c.c.Attrs == nil && c.c.Phases == nil {
 		c.room = c.a.newRoomLocked()
 	}
 	if len(u.Attrs) > 0 {
-		c.setAttrsLocked(u.Attrs, cfg)
+		c.setAttrsLocked(u.Attrs, &c.a.rec.cfg)
 	}
-	if ps := c.c.Phases; len(ps) == 0 && c.room != nil && len(u.Phases) > 0 && len(u.Phases) <= reservedPhases && freshPhases(u.Phases, cfg) {
-		// The call's first phases, none cut or left out, in Reserve's
-		// room: copied without a test each, their starts moved to the
-		// record's clock.
-		ps = c.room.phases[:len(u.Phases)]
-		for i := range ps {
-			p := &u.Phases[i]
-			ps[i] = Phase{Name: p.Name, Start: c.start + p.Start, Duration: p.Duration}
-		}
-		c.c.Phases = ps
-	} else if len(u.Phases) > 0 {
-		c.addPhasesLocked(u.Phases, cfg)
+	if len(u.Phases) > 0 {
+		c.setPhasesLocked(u.Phases, &c.a.rec.cfg)
 	}
 	if u.HasRequestSize {
 		c.c.RequestSize = u.RequestSize
@@ -1925,20 +1993,37 @@ func (c *ActiveCall) updateLocked(u *CallUpdate) {
 	}
 }
 
-// freshPhases reports whether phases can be added as they are to a call
-// without phases: none is left out (of negative duration) and no name is
-// cut by cfg's limit.
-func freshPhases(phases []Phase, cfg *config) bool {
-	for i := range phases {
-		if phases[i].Duration < 0 || len(phases[i].Name) > cfg.maxName {
-			return false
-		}
+// setPhasesLocked adds phases, as [CallUpdate.Phases] says, with c.a.mu
+// held, for a call not frozen. A call's first phases, when they fit in
+// Reserve's room and none is cut or left out (of negative duration), are
+// tested and stored in one pass, their starts moved to the record's
+// clock; others take addPhasesLocked, which the pass calls only to give
+// up, as setAttrsLocked's does.
+func (c *ActiveCall) setPhasesLocked(phases []Phase, cfg *config) {
+	if len(c.c.Phases) != 0 || c.room == nil || len(phases) > reservedPhases {
+		c.addPhasesLocked(phases, cfg)
+		return
 	}
-	return true
+	ps := c.room.phases[:len(phases)]
+	start, maxName := c.start, cfg.maxName
+	for i := range ps {
+		p := &phases[i]
+		if p.Duration < 0 || len(p.Name) > maxName {
+			// Left out or cut: the loop's way, which adds the i
+			// stored first over themselves.
+			c.addPhasesLocked(phases, &c.a.rec.cfg)
+			return
+		}
+		ps[i] = Phase{Name: p.Name, Start: start + p.Start, Duration: p.Duration}
+	}
+	c.c.Phases = ps
 }
 
 // addPhasesLocked adds phases, as [CallUpdate.Phases] says, with c.a.mu
-// held, for a call not frozen.
+// held, for a call not frozen, one by one: setPhasesLocked's way for those
+// its one pass does not take.
+//
+//go:noinline
 func (c *ActiveCall) addPhasesLocked(phases []Phase, cfg *config) {
 	for _, p := range phases {
 		if p.Duration >= 0 {
