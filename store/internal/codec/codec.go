@@ -1235,7 +1235,13 @@ func appendMemCalls(b []byte, r *recording.Record) []byte {
 		if sameData(&c.Response, &p.Response) {
 			m |= memResponse
 		}
-		if sameAttrs(c.Attrs, p.Attrs) {
+		// The attributes' flags (see appendCallAttrs), compared once:
+		// all of them set, as many as the previous call's, is its
+		// attributes (memAttrs).
+		attrs, prev := c.Attrs, p.Attrs
+		k := min(len(attrs), len(prev), maxAttrFlags)
+		fl := callAttrFlags(attrs[:k], prev[:k])
+		if len(attrs) == len(prev) && k == len(attrs) && fl == 1<<(2*k)-1 {
 			m |= memAttrs
 		}
 		if len(c.Phases) > 0 {
@@ -1284,7 +1290,7 @@ func appendMemCalls(b []byte, r *recording.Record) []byte {
 		}
 		b = e.b
 		if m&memAttrs == 0 {
-			b = appendCallAttrs(b, c, p)
+			b = appendCallAttrs(b, attrs, fl, k)
 		}
 		b = appendCallIDs(b, c)
 		p = c
@@ -1299,65 +1305,88 @@ const (
 	attrKnown     = attrSameKey | attrSameValue
 )
 
-// appendCallAttrs appends c's attributes in the memory version, beside
-// those of p, the previous call: their count, then for each a byte of
-// flags and its key and value unless the flags say that they are p's at
-// the same index, each as enc.s writes it. A key is p's if its bytes are
-// equal (the recorder gives a key the same string each call, so most are
-// found by sameData); a value only if it is the same string (sameData: a
-// constant, the status or a method, or a string the caller kept). A value
-// of equal bytes elsewhere is written again: comparing its bytes (an
-// address or a port parsed from each call's URL) cost more than writing
-// them (docs/BENCHMARKS-history.md, twenty-fourth round). (It takes the calls, not their attributes: two words to pass
-// rather than six.)
-func appendCallAttrs(b []byte, c, p *recording.Call) []byte {
-	attrs, prev := c.Attrs, p.Attrs
-	e := enc{b: b}
-	e.n(len(attrs))
-	m := min(len(attrs), len(prev))
-	for i := range attrs[:m] {
-		a, q := &attrs[i], &prev[i]
-		var f byte
+// maxAttrFlags is how many of a call's first attributes have flags in
+// the memory version: two bits each of a uint64.
+const maxAttrFlags = 32
+
+// callAttrFlags returns the flags of attrs beside prev, as many (see
+// appendCallAttrs). It is not inlined: in appendMemCalls' loop, its
+// registers spilled.
+//
+//go:noinline
+func callAttrFlags(attrs, prev []recording.Attr) uint64 {
+	var fl uint64
+	bit := uint64(attrSameKey)
+	prev = prev[:len(attrs)]
+	for j := range attrs {
+		a, q := &attrs[j], &prev[j]
 		if sameData(&a.Key, &q.Key) || a.Key == q.Key {
-			f = attrSameKey
+			fl |= bit
 		}
 		if sameData(&a.Value, &q.Value) {
-			f |= attrSameValue
+			fl |= bit << 1
 		}
-		e.b = append(e.b, f)
-		if f&attrSameKey == 0 {
+		bit <<= 2
+	}
+	return fl
+}
+
+// appendCallAttrs appends attrs, a call's attributes, in the memory
+// version: their count; then, if the call and the previous one both have
+// some, the flags of the first k of them (k the fewer of their counts
+// and maxAttrFlags) as one uvarint fl, two bits an attribute from the
+// lowest (attrSameKey, attrSameValue: the previous call's key, value at
+// the same index); then each attribute's key and value unless its flags
+// say they are the previous call's, each as enc.s writes it. A key is
+// the previous call's if its bytes are equal (the recorder gives a key
+// the same string each call, so most are found by sameData); a value only
+// if it is the same string (sameData: a constant, the status or a method,
+// or a string the caller kept, as the address and port of one backend's
+// URLs). A value of equal bytes elsewhere is written again: comparing its
+// bytes (an address or a port parsed from each call's URL) cost more than
+// writing them (docs/BENCHMARKS-history.md, twenty-fourth round).
+// appendMemCalls computes fl, which also tells whether the attributes are
+// the previous call's, all of them (memAttrs), before writing the call's
+// mask. One uvarint of flags, written and read in one go, took the place
+// of a byte an attribute (~100 instructions a fanout call, 4 bytes: see
+// "i35-mem" in docs/BENCHMARKS.md).
+func appendCallAttrs(b []byte, attrs []recording.Attr, fl uint64, k int) []byte {
+	e := enc{b: b}
+	e.n(len(attrs))
+	if k > 0 {
+		e.u(fl)
+	}
+	for i := range attrs {
+		a := &attrs[i]
+		if fl&attrSameKey == 0 {
 			e.s(a.Key)
 		}
-		if f&attrSameValue == 0 {
+		if fl&attrSameValue == 0 {
 			e.s(a.Value)
 		}
-	}
-	for i := range attrs[m:] {
-		e.b = append(e.b, 0)
-		e.s(attrs[m+i].Key)
-		e.s(attrs[m+i].Value)
+		fl >>= 2
 	}
 	return e.b
 }
 
 // decodeCallAttrs reads what appendCallAttrs wrote, prev being the
 // previous call's attributes: a string written as the previous call's
-// shares its memory. Flags it does not know, or that name an attribute
-// of the previous call beyond its attributes, are corrupt.
+// shares its memory. Flags that name an attribute beyond the first k
+// (see appendCallAttrs) are corrupt.
 func decodeCallAttrs(d *dec, prev []recording.Attr) []recording.Attr {
 	n := d.n(1)
 	if n == 0 {
 		return nil
 	}
+	fl := d.attrFlags(n, len(prev))
 	out := make([]recording.Attr, n)
 	for i := range out {
-		f := d.attrFlags(i, len(prev))
-		if f&attrSameKey != 0 {
+		if fl&attrSameKey != 0 {
 			out[i].Key = prev[i].Key
 		} else {
 			out[i].Key = d.s()
 		}
-		if f&attrSameValue != 0 {
+		if fl&attrSameValue != 0 {
 			out[i].Value = prev[i].Value
 		} else {
 			out[i].Value = d.s()
@@ -1365,41 +1394,39 @@ func decodeCallAttrs(d *dec, prev []recording.Attr) []recording.Attr {
 		if d.err != nil {
 			return nil
 		}
+		fl >>= 2
 	}
 	return out
 }
 
-// attrFlags reads the flags of a call's i-th attribute, after a call of
-// prev attributes (0 after an error).
-func (d *dec) attrFlags(i, prev int) byte {
-	if d.err != nil {
+// attrFlags reads the flags of a call's n attributes, after a call of
+// prev attributes (0 after an error, or if none are written).
+func (d *dec) attrFlags(n, prev int) uint64 {
+	k := min(n, prev, maxAttrFlags)
+	if k == 0 {
 		return 0
 	}
-	if d.p >= len(d.b) {
-		d.fail(errShort)
+	fl := d.u()
+	if k < maxAttrFlags && fl>>(2*k) != 0 {
+		d.fail(fmt.Errorf("attribute flags %#x for %d attributes after a call of %d", fl, n, prev))
 		return 0
 	}
-	f := d.b[d.p]
-	d.p++
-	if f&^attrKnown != 0 || (f != 0 && i >= prev) {
-		d.fail(fmt.Errorf("attribute flags %#x at %d after a call of %d", f, i, prev))
-		return 0
-	}
-	return f
+	return fl
 }
 
 // skipCallAttrs passes what appendCallAttrs wrote, after a call of prev
 // attributes, and returns how many it passed (0 after an error).
 func (d *dec) skipCallAttrs(prev int) int {
 	n := d.n(1)
+	fl := d.attrFlags(n, prev)
 	for i := 0; i < n && d.err == nil; i++ {
-		f := d.attrFlags(i, prev)
-		if f&attrSameKey == 0 {
+		if fl&attrSameKey == 0 {
 			d.skip()
 		}
-		if f&attrSameValue == 0 {
+		if fl&attrSameValue == 0 {
 			d.skip()
 		}
+		fl >>= 2
 	}
 	if d.err != nil {
 		return 0
