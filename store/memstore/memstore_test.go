@@ -165,8 +165,9 @@ func BenchmarkWrite(b *testing.B) {
 		Headers: hdr, Remote: "127.0.0.1:43954", Instance: "vm/32050", Overhead: 3 * time.Microsecond, Attrs: attrs,
 	}
 	// fanout: as the fanout scenario's handler records it, ten GETs to
-	// one backend over connections reused: each call's path and URL new
-	// strings, its keys, method, address, port, status and reuse the
+	// one backend over connections reused: each call's request ("GET "
+	// and the URL) a new string, its url.full the request's last bytes
+	// (as internal/convention slices it), its keys, method, address, port, status and reuse the
 	// previous call's strings (internal/convention's HTTPCalls shares the
 	// address and port of one backend's URLs), and three phases (send,
 	// wait, receive) timed in microseconds from the call's start, as
@@ -175,10 +176,11 @@ func BenchmarkWrite(b *testing.B) {
 	fanout.Calls = nil
 	addr, port := "127.0.0.1", "40123"
 	for i := range 10 {
-		url := fmt.Sprintf("http://127.0.0.1:40123/item/%d", i)
+		req := fmt.Sprintf("GET http://127.0.0.1:40123/item/%d", i)
+		url := req[len("GET "):]
 		us := time.Duration(i) * time.Microsecond
 		fanout.Calls = append(fanout.Calls, recording.Call{
-			Service: "http", Method: "GET 127.0.0.1:40123/item/{id}", Request: url[len("http://127.0.0.1:40123"):],
+			Service: "http", Method: "GET 127.0.0.1:40123/item/{id}", Request: req,
 			Start: time.Duration(i)*90*time.Microsecond + us, Duration: 80*time.Microsecond + us, ResponseSize: 5,
 			SpanID: recording.SpanID{byte(i + 1), 9},
 			Attrs: []recording.Attr{

@@ -174,9 +174,10 @@ func appendTimes(b []byte, ds ...time.Duration) []byte {
 // does (a call's phases in the memory version, their names the previous
 // call's), without binary.AppendUvarint's loop for three and four bytes:
 // a phase's times are offsets in nanoseconds from its call's start, of
-// microseconds mostly, three bytes once zig-zagged, which the loop wrote
-// at ~45 instructions each (a fanout call's four phases, ~360 a call:
-// see "i35-mem" in docs/BENCHMARKS.md). It takes and returns the bytes,
+// microseconds mostly, three bytes once zig-zagged (four or five under
+// valgrind, whose calls last longer), which the loop wrote at ~45
+// instructions each (a fanout call's three phases, six times: see
+// "i35-mem" in docs/BENCHMARKS.md). It takes and returns the bytes,
 // not an *enc, and is not inlined, as appendTime; one call a call, not
 // one a time.
 //
@@ -198,6 +199,8 @@ func appendPhaseTimes(b []byte, phs []recording.Phase) []byte {
 				b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14))
 			case v < 1<<28:
 				b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21))
+			case v < 1<<35:
+				b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21)|0x80, byte(v>>28))
 			default:
 				b = binary.AppendUvarint(b, v)
 			}
@@ -1123,7 +1126,8 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 //     string at the same index), only each phase's start and duration;
 //   - its attributes unless the mask has them, as appendCallAttrs writes
 //     them: each key and value that is the previous call's at the same
-//     index as a flag;
+//     index as two bits of one uvarint of flags, a value that is the
+//     last bytes of the call's request as its offset there;
 //   - its span ID, flags and parent's span ID, as appendCallIDs writes
 //     them.
 //
@@ -1132,8 +1136,14 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 // the same strings: storetest.Record20's calls write their requests
 // alone. Calls to other URLs repeat their attributes' keys and some
 // values (the status): a fanout record's HTTP calls write their keys as
-// flags. Nothing is looked up and no varint written for a call but
-// the lengths of the strings that are written.
+// flags, and their url.full as an offset in their request. Nothing is
+// looked up and no varint written for a call but the lengths of the
+// strings that are written, its phases' times and its attributes' count
+// and flags.
+//
+// The form of a call's attributes changed in place (from a byte of flags
+// an attribute, each value written in full): the bytes never leave the
+// process that wrote them, so none in the earlier form is ever read.
 //
 // The memory version's bytes are never stored (badgerstore's ring and
 // memstore hold them in memory only, written and read by one process),
@@ -1290,7 +1300,7 @@ func appendMemCalls(b []byte, r *recording.Record) []byte {
 		}
 		b = e.b
 		if m&memAttrs == 0 {
-			b = appendCallAttrs(b, attrs, fl, k)
+			b = appendCallAttrs(b, attrs, fl, k, c.Request)
 		}
 		b = appendCallIDs(b, c)
 		p = c
@@ -1336,8 +1346,12 @@ func callAttrFlags(attrs, prev []recording.Attr) uint64 {
 // some, the flags of the first k of them (k the fewer of their counts
 // and maxAttrFlags) as one uvarint fl, two bits an attribute from the
 // lowest (attrSameKey, attrSameValue: the previous call's key, value at
-// the same index); then each attribute's key and value unless its flags
-// say they are the previous call's, each as enc.s writes it. A key is
+// the same index); then each attribute's key unless its flags say it is
+// the previous call's, as enc.s writes it, and its value unless they say
+// so: if it is the last bytes of the call's request, in its memory (an
+// HTTP call's url.full, which internal/convention slices from the
+// request "GET " + URL), an odd uvarint, the offset in the request
+// doubled plus one, else its length doubled, then its bytes. A key is
 // the previous call's if its bytes are equal (the recorder gives a key
 // the same string each call, so most are found by sameData); a value only
 // if it is the same string (sameData: a constant, the status or a method,
@@ -1350,7 +1364,7 @@ func callAttrFlags(attrs, prev []recording.Attr) uint64 {
 // mask. One uvarint of flags, written and read in one go, took the place
 // of a byte an attribute (~100 instructions a fanout call, 4 bytes: see
 // "i35-mem" in docs/BENCHMARKS.md).
-func appendCallAttrs(b []byte, attrs []recording.Attr, fl uint64, k int) []byte {
+func appendCallAttrs(b []byte, attrs []recording.Attr, fl uint64, k int, req string) []byte {
 	e := enc{b: b}
 	e.n(len(attrs))
 	if k > 0 {
@@ -1362,7 +1376,15 @@ func appendCallAttrs(b []byte, attrs []recording.Attr, fl uint64, k int) []byte 
 			e.s(a.Key)
 		}
 		if fl&attrSameValue == 0 {
-			e.s(a.Value)
+			v := a.Value
+			if off := len(req) - len(v); off >= 0 && len(v) > 0 &&
+				uintptr(unsafe.Pointer(unsafe.StringData(v))) == uintptr(unsafe.Pointer(unsafe.StringData(req)))+uintptr(off) {
+				e.u(uint64(off)<<1 | 1) // the request's last bytes
+			} else if len(v) < 0x40 {
+				e.b = append(append(e.b, byte(len(v))<<1), v...)
+			} else {
+				e.b = append(binary.AppendUvarint(e.b, uint64(len(v))<<1), v...)
+			}
 		}
 		fl >>= 2
 	}
@@ -1371,9 +1393,10 @@ func appendCallAttrs(b []byte, attrs []recording.Attr, fl uint64, k int) []byte 
 
 // decodeCallAttrs reads what appendCallAttrs wrote, prev being the
 // previous call's attributes: a string written as the previous call's
-// shares its memory. Flags that name an attribute beyond the first k
-// (see appendCallAttrs) are corrupt.
-func decodeCallAttrs(d *dec, prev []recording.Attr) []recording.Attr {
+// shares its memory, as a value written as the last bytes of req, the
+// call's request, shares the request's. Flags that name an attribute
+// beyond the first k (see appendCallAttrs) are corrupt.
+func decodeCallAttrs(d *dec, prev []recording.Attr, req string) []recording.Attr {
 	n := d.n(1)
 	if n == 0 {
 		return nil
@@ -1389,7 +1412,7 @@ func decodeCallAttrs(d *dec, prev []recording.Attr) []recording.Attr {
 		if fl&attrSameValue != 0 {
 			out[i].Value = prev[i].Value
 		} else {
-			out[i].Value = d.s()
+			out[i].Value = d.attrValue(req)
 		}
 		if d.err != nil {
 			return nil
@@ -1414,9 +1437,43 @@ func (d *dec) attrFlags(n, prev int) uint64 {
 	return fl
 }
 
+// attrValue reads an attribute's value that appendCallAttrs wrote, of a
+// call whose request is req; an offset in the request at or past its
+// end is corrupt.
+func (d *dec) attrValue(req string) string {
+	return d.attrValueIn(req, len(req))
+}
+
+// attrValueIn is attrValue for a request of reqLen bytes, req itself or,
+// where only the value's place is wanted (skipCallAttrs), "".
+func (d *dec) attrValueIn(req string, reqLen int) string {
+	x := d.u()
+	if d.err != nil {
+		return ""
+	}
+	if x&1 != 0 {
+		if x>>1 >= uint64(reqLen) {
+			d.fail(fmt.Errorf("attribute value at %d of a request of %d bytes", x>>1, reqLen))
+			return ""
+		}
+		if len(req) != reqLen {
+			return ""
+		}
+		return req[x>>1:]
+	}
+	if x>>1 > uint64(len(d.b)-d.p) {
+		d.fail(errShort)
+		return ""
+	}
+	v := d.str[d.p : d.p+int(x>>1)]
+	d.p += int(x >> 1)
+	return v
+}
+
 // skipCallAttrs passes what appendCallAttrs wrote, after a call of prev
-// attributes, and returns how many it passed (0 after an error).
-func (d *dec) skipCallAttrs(prev int) int {
+// attributes whose request has reqLen bytes, and returns how many it
+// passed (0 after an error).
+func (d *dec) skipCallAttrs(prev, reqLen int) int {
 	n := d.n(1)
 	fl := d.attrFlags(n, prev)
 	for i := 0; i < n && d.err == nil; i++ {
@@ -1424,7 +1481,7 @@ func (d *dec) skipCallAttrs(prev int) int {
 			d.skip()
 		}
 		if fl&attrSameValue == 0 {
-			d.skip()
+			d.attrValueIn("", reqLen)
 		}
 		fl >>= 2
 	}
@@ -2088,7 +2145,7 @@ func decodeRecordMem(d *dec) (*recording.Record, error) {
 		if m&memAttrs != 0 {
 			c.Attrs = p.Attrs
 		} else {
-			c.Attrs = decodeCallAttrs(d, p.Attrs)
+			c.Attrs = decodeCallAttrs(d, p.Attrs, c.Request)
 		}
 		d.callIDs(c)
 		if d.err != nil {
@@ -2135,6 +2192,7 @@ func summaryMem(d *dec) (recording.Summary, error) {
 	var service, method, callErr string // the previous call's
 	nattrs := 0                         // the previous call's attributes
 	nphases := 0                        // and phases
+	reqLen := 0                         // and its request's length
 	j := -1
 	for range n {
 		if len(d.b)-d.p < 33 {
@@ -2148,7 +2206,8 @@ func summaryMem(d *dec) (recording.Summary, error) {
 		method = d.sOr(m&memMethod != 0, method)
 		callErr = d.sOr(m&memError != 0, callErr)
 		if m&memRequest == 0 {
-			d.skip()
+			reqLen = d.n(1)
+			d.p += reqLen
 		}
 		if m&memResponse == 0 {
 			d.skip()
@@ -2173,7 +2232,7 @@ func summaryMem(d *dec) (recording.Summary, error) {
 			nphases = 0
 		}
 		if m&memAttrs == 0 {
-			nattrs = d.skipCallAttrs(nattrs)
+			nattrs = d.skipCallAttrs(nattrs, reqLen)
 		}
 		if len(d.b)-d.p < 8 {
 			d.fail(errShort)
