@@ -185,26 +185,41 @@ func appendTimes(b []byte, ds ...time.Duration) []byte {
 func appendPhaseTimes(b []byte, phs []recording.Phase) []byte {
 	for i := range phs {
 		ph := &phs[i]
-		d := ph.Start
-		for range 2 {
-			v := uint64(d<<1) ^ uint64(d>>63)
-			switch {
-			case v < 0x4000:
-				if v < 0x80 {
-					b = append(b, byte(v))
-				} else {
-					b = append(b, byte(v)|0x80, byte(v>>7))
-				}
-			case v < 1<<21:
-				b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14))
-			case v < 1<<28:
-				b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21))
-			case v < 1<<35:
-				b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21)|0x80, byte(v>>28))
-			default:
-				b = binary.AppendUvarint(b, v)
+		// The start, then the duration: the same code twice rather
+		// than a loop of two (~6 instructions a time).
+		v := uint64(ph.Start<<1) ^ uint64(ph.Start>>63)
+		switch {
+		case v < 0x4000:
+			if v < 0x80 {
+				b = append(b, byte(v))
+			} else {
+				b = append(b, byte(v)|0x80, byte(v>>7))
 			}
-			d = ph.Duration
+		case v < 1<<21:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14))
+		case v < 1<<28:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21))
+		case v < 1<<35:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21)|0x80, byte(v>>28))
+		default:
+			b = binary.AppendUvarint(b, v)
+		}
+		v = uint64(ph.Duration<<1) ^ uint64(ph.Duration>>63)
+		switch {
+		case v < 0x4000:
+			if v < 0x80 {
+				b = append(b, byte(v))
+			} else {
+				b = append(b, byte(v)|0x80, byte(v>>7))
+			}
+		case v < 1<<21:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14))
+		case v < 1<<28:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21))
+		case v < 1<<35:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21)|0x80, byte(v>>28))
+		default:
+			b = binary.AppendUvarint(b, v)
 		}
 	}
 	return b
