@@ -1336,7 +1336,8 @@ const maxAttrFlags = 32
 
 // callAttrFlags returns the flags of attrs beside prev, as many (see
 // appendCallAttrs). It is not inlined: in appendMemCalls' loop, its
-// registers spilled.
+// registers spilled (inline, or sameAttrs inline before it, cost a
+// fanout record 300 to 800 instructions more).
 //
 //go:noinline
 func callAttrFlags(attrs, prev []recording.Attr) uint64 {
@@ -1377,8 +1378,12 @@ func callAttrFlags(attrs, prev []recording.Attr) uint64 {
 // appendMemCalls computes fl, which also tells whether the attributes are
 // the previous call's, all of them (memAttrs), before writing the call's
 // mask. One uvarint of flags, written and read in one go, took the place
-// of a byte an attribute (~100 instructions a fanout call, 4 bytes: see
-// "i35-mem" in docs/BENCHMARKS.md).
+// of a byte an attribute, and url.full's offset that of its bytes (~480
+// and ~100 instructions a fanout record, 4 and 30 bytes a call: see
+// "i35-mem" in docs/BENCHMARKS.md). A call whose one attribute is the
+// previous call's, in a slice of its own (storetest.FullRecord's), pays
+// the call of callAttrFlags where sameAttrs was inline (~50
+// instructions).
 func appendCallAttrs(b []byte, attrs []recording.Attr, fl uint64, k int, req string) []byte {
 	e := enc{b: b}
 	e.n(len(attrs))
