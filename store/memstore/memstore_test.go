@@ -165,25 +165,37 @@ func BenchmarkWrite(b *testing.B) {
 		Headers: hdr, Remote: "127.0.0.1:43954", Instance: "vm/32050", Overhead: 3 * time.Microsecond, Attrs: attrs,
 	}
 	// fanout: as the fanout scenario's handler records it, ten GETs to
-	// one backend, each call's attributes new strings but for the keys,
-	// the method and the status.
+	// one backend over connections reused: each call's request ("GET "
+	// and the URL) a new string, its url.full the request's last bytes
+	// (as internal/convention slices it), its keys, method, address, port, status and reuse the
+	// previous call's strings (internal/convention's HTTPCalls shares the
+	// address and port of one backend's URLs), and three phases (send,
+	// wait, receive) timed in microseconds from the call's start, as
+	// httpstats' transport gives them.
 	fanout := storetest.FullRecord(start, 2)
 	fanout.Calls = nil
+	addr, port := "127.0.0.1", "40123"
 	for i := range 10 {
-		url := fmt.Sprintf("http://127.0.0.1:40123/item/%d", i)
+		req := fmt.Sprintf("GET http://127.0.0.1:40123/item/%d", i)
+		url := req[len("GET "):]
+		us := time.Duration(i) * time.Microsecond
 		fanout.Calls = append(fanout.Calls, recording.Call{
-			Service: "http", Method: "GET 127.0.0.1:40123/item/{id}", Request: url[len("http://127.0.0.1:40123"):],
-			Start: time.Duration(i) * 90 * time.Microsecond, Duration: 80 * time.Microsecond, ResponseSize: 5,
+			Service: "http", Method: "GET 127.0.0.1:40123/item/{id}", Request: req,
+			Start: time.Duration(i)*90*time.Microsecond + us, Duration: 80*time.Microsecond + us, ResponseSize: 5,
 			SpanID: recording.SpanID{byte(i + 1), 9},
 			Attrs: []recording.Attr{
 				{Key: "http.request.method", Value: "GET"},
-				{Key: "server.address", Value: url[7:16]},
-				{Key: "server.port", Value: url[17:22]},
+				{Key: "server.address", Value: addr},
+				{Key: "server.port", Value: port},
 				{Key: "url.full", Value: url},
 				{Key: "http.response.status_code", Value: "200"},
 				{Key: "http.connection.reused", Value: "true"},
 			},
-			Phases: []recording.Phase{{Name: "wait", Start: 1, Duration: 2}, {Name: "receive", Start: 3, Duration: 4}},
+			Phases: []recording.Phase{
+				{Name: "send", Start: 3*time.Microsecond + us, Duration: 12*time.Microsecond + us},
+				{Name: "wait", Start: 15*time.Microsecond + 2*us, Duration: 55*time.Microsecond + us},
+				{Name: "receive", Start: 70*time.Microsecond + 3*us, Duration: 10*time.Microsecond + us},
+			},
 		})
 	}
 	for _, bc := range []struct {

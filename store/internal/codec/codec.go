@@ -170,6 +170,61 @@ func appendTimes(b []byte, ds ...time.Duration) []byte {
 	return b
 }
 
+// appendPhaseTimes appends each phase's start and duration as enc.d
+// does (a call's phases in the memory version, their names the previous
+// call's), without binary.AppendUvarint's loop for three and four bytes:
+// a phase's times are offsets in nanoseconds from its call's start, of
+// microseconds mostly, three bytes once zig-zagged (four or five under
+// valgrind, whose calls last longer), which the loop wrote at ~45
+// instructions each (a fanout call's three phases, six times: see
+// "i35-mem" in docs/BENCHMARKS.md). It takes and returns the bytes,
+// not an *enc, and is not inlined, as appendTime; one call a call, not
+// one a time.
+//
+//go:noinline
+func appendPhaseTimes(b []byte, phs []recording.Phase) []byte {
+	for i := range phs {
+		ph := &phs[i]
+		// The start, then the duration: the same code twice rather
+		// than a loop of two (~6 instructions a time).
+		v := uint64(ph.Start<<1) ^ uint64(ph.Start>>63)
+		switch {
+		case v < 0x4000:
+			if v < 0x80 {
+				b = append(b, byte(v))
+			} else {
+				b = append(b, byte(v)|0x80, byte(v>>7))
+			}
+		case v < 1<<21:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14))
+		case v < 1<<28:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21))
+		case v < 1<<35:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21)|0x80, byte(v>>28))
+		default:
+			b = binary.AppendUvarint(b, v)
+		}
+		v = uint64(ph.Duration<<1) ^ uint64(ph.Duration>>63)
+		switch {
+		case v < 0x4000:
+			if v < 0x80 {
+				b = append(b, byte(v))
+			} else {
+				b = append(b, byte(v)|0x80, byte(v>>7))
+			}
+		case v < 1<<21:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14))
+		case v < 1<<28:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21))
+		case v < 1<<35:
+			b = append(b, byte(v)|0x80, byte(v>>7)|0x80, byte(v>>14)|0x80, byte(v>>21)|0x80, byte(v>>28))
+		default:
+			b = binary.AppendUvarint(b, v)
+		}
+	}
+	return b
+}
+
 func (e *enc) i(v int64) { e.u(uint64(v<<1) ^ uint64(v>>63)) } // zig-zag, as binary.AppendVarint
 
 func (e *enc) d(v time.Duration)       { e.i(int64(v)) }
@@ -1086,7 +1141,8 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 //     string at the same index), only each phase's start and duration;
 //   - its attributes unless the mask has them, as appendCallAttrs writes
 //     them: each key and value that is the previous call's at the same
-//     index as a flag;
+//     index as two bits of one uvarint of flags, a value that is the
+//     last bytes of the call's request as its offset there;
 //   - its span ID, flags and parent's span ID, as appendCallIDs writes
 //     them.
 //
@@ -1095,8 +1151,14 @@ func AppendRecordWithoutStacks(b []byte, r *recording.Record) []byte {
 // the same strings: storetest.Record20's calls write their requests
 // alone. Calls to other URLs repeat their attributes' keys and some
 // values (the status): a fanout record's HTTP calls write their keys as
-// flags. Nothing is looked up and no varint written for a call but
-// the lengths of the strings that are written.
+// flags, and their url.full as an offset in their request. Nothing is
+// looked up and no varint written for a call but the lengths of the
+// strings that are written, its phases' times and its attributes' count
+// and flags.
+//
+// The form of a call's attributes changed in place (from a byte of flags
+// an attribute, each value written in full): the bytes never leave the
+// process that wrote them, so none in the earlier form is ever read.
 //
 // The memory version's bytes are never stored (badgerstore's ring and
 // memstore hold them in memory only, written and read by one process),
@@ -1198,7 +1260,13 @@ func appendMemCalls(b []byte, r *recording.Record) []byte {
 		if sameData(&c.Response, &p.Response) {
 			m |= memResponse
 		}
-		if sameAttrs(c.Attrs, p.Attrs) {
+		// The attributes' flags (see appendCallAttrs), compared once:
+		// all of them set, as many as the previous call's, is its
+		// attributes (memAttrs).
+		attrs, prev := c.Attrs, p.Attrs
+		k := min(len(attrs), len(prev), maxAttrFlags)
+		fl := callAttrFlags(attrs[:k], prev[:k])
+		if len(attrs) == len(prev) && k == len(attrs) && fl == 1<<(2*k)-1 {
 			m |= memAttrs
 		}
 		if len(c.Phases) > 0 {
@@ -1236,22 +1304,18 @@ func appendMemCalls(b []byte, r *recording.Record) []byte {
 			e.s(c.Response)
 		}
 		if m&memPhaseNames != 0 {
-			for j := range c.Phases {
-				ph := &c.Phases[j]
-				e.d(ph.Start)
-				e.d(ph.Duration)
-			}
+			e.b = appendPhaseTimes(e.b, c.Phases)
 		} else if m&memPhases != 0 {
 			e.n(len(c.Phases))
-			for _, ph := range c.Phases {
+			for j := range c.Phases {
+				ph := &c.Phases[j]
 				e.s(ph.Name)
-				e.d(ph.Start)
-				e.d(ph.Duration)
+				e.b = appendTime(appendTime(e.b, ph.Start), ph.Duration)
 			}
 		}
 		b = e.b
 		if m&memAttrs == 0 {
-			b = appendCallAttrs(b, c, p)
+			b = appendCallAttrs(b, attrs, fl, k, c.Request)
 		}
 		b = appendCallIDs(b, c)
 		p = c
@@ -1266,107 +1330,180 @@ const (
 	attrKnown     = attrSameKey | attrSameValue
 )
 
-// appendCallAttrs appends c's attributes in the memory version, beside
-// those of p, the previous call: their count, then for each a byte of
-// flags and its key and value unless the flags say that they are p's at
-// the same index, each as enc.s writes it. A key is p's if its bytes are
-// equal (the recorder gives a key the same string each call, so most are
-// found by sameData); a value only if it is the same string (sameData: a
-// constant, the status or a method, or a string the caller kept). A value
-// of equal bytes elsewhere is written again: comparing its bytes (an
-// address or a port parsed from each call's URL) cost more than writing
-// them (docs/BENCHMARKS-history.md, twenty-fourth round). (It takes the calls, not their attributes: two words to pass
-// rather than six.)
-func appendCallAttrs(b []byte, c, p *recording.Call) []byte {
-	attrs, prev := c.Attrs, p.Attrs
-	e := enc{b: b}
-	e.n(len(attrs))
-	m := min(len(attrs), len(prev))
-	for i := range attrs[:m] {
-		a, q := &attrs[i], &prev[i]
-		var f byte
+// maxAttrFlags is how many of a call's first attributes have flags in
+// the memory version: two bits each of a uint64.
+const maxAttrFlags = 32
+
+// callAttrFlags returns the flags of attrs beside prev, as many (see
+// appendCallAttrs). It is not inlined: in appendMemCalls' loop, its
+// registers spilled (inline, or sameAttrs inline before it, cost a
+// fanout record 300 to 800 instructions more).
+//
+//go:noinline
+func callAttrFlags(attrs, prev []recording.Attr) uint64 {
+	var fl uint64
+	bit := uint64(attrSameKey)
+	prev = prev[:len(attrs)]
+	for j := range attrs {
+		a, q := &attrs[j], &prev[j]
 		if sameData(&a.Key, &q.Key) || a.Key == q.Key {
-			f = attrSameKey
+			fl |= bit
 		}
 		if sameData(&a.Value, &q.Value) {
-			f |= attrSameValue
+			fl |= bit << 1
 		}
-		e.b = append(e.b, f)
-		if f&attrSameKey == 0 {
+		bit <<= 2
+	}
+	return fl
+}
+
+// appendCallAttrs appends attrs, a call's attributes, in the memory
+// version: their count; then, if the call and the previous one both have
+// some, the flags of the first k of them (k the fewer of their counts
+// and maxAttrFlags) as one uvarint fl, two bits an attribute from the
+// lowest (attrSameKey, attrSameValue: the previous call's key, value at
+// the same index); then each attribute's key unless its flags say it is
+// the previous call's, as enc.s writes it, and its value unless they say
+// so: if it is the last bytes of the call's request, in its memory (an
+// HTTP call's url.full, which internal/convention slices from the
+// request "GET " + URL), an odd uvarint, the offset in the request
+// doubled plus one, else its length doubled, then its bytes. A key is
+// the previous call's if its bytes are equal (the recorder gives a key
+// the same string each call, so most are found by sameData); a value only
+// if it is the same string (sameData: a constant, the status or a method,
+// or a string the caller kept, as the address and port of one backend's
+// URLs). A value of equal bytes elsewhere is written again: comparing its
+// bytes (an address or a port parsed from each call's URL) cost more than
+// writing them (docs/BENCHMARKS-history.md, twenty-fourth round).
+// appendMemCalls computes fl, which also tells whether the attributes are
+// the previous call's, all of them (memAttrs), before writing the call's
+// mask. One uvarint of flags, written and read in one go, took the place
+// of a byte an attribute, and url.full's offset that of its bytes (~480
+// and ~100 instructions a fanout record, 4 and 30 bytes a call: see
+// "i35-mem" in docs/BENCHMARKS.md). A call whose one attribute is the
+// previous call's, in a slice of its own (storetest.FullRecord's), pays
+// the call of callAttrFlags where sameAttrs was inline (~50
+// instructions).
+func appendCallAttrs(b []byte, attrs []recording.Attr, fl uint64, k int, req string) []byte {
+	e := enc{b: b}
+	e.n(len(attrs))
+	if k > 0 {
+		e.u(fl)
+	}
+	for i := range attrs {
+		a := &attrs[i]
+		if fl&attrSameKey == 0 {
 			e.s(a.Key)
 		}
-		if f&attrSameValue == 0 {
-			e.s(a.Value)
+		if fl&attrSameValue == 0 {
+			v := a.Value
+			if off := len(req) - len(v); off >= 0 && len(v) > 0 &&
+				uintptr(unsafe.Pointer(unsafe.StringData(v))) == uintptr(unsafe.Pointer(unsafe.StringData(req)))+uintptr(off) {
+				e.u(uint64(off)<<1 | 1) // the request's last bytes
+			} else if len(v) < 0x40 {
+				e.b = append(append(e.b, byte(len(v))<<1), v...)
+			} else {
+				e.b = append(binary.AppendUvarint(e.b, uint64(len(v))<<1), v...)
+			}
 		}
-	}
-	for i := range attrs[m:] {
-		e.b = append(e.b, 0)
-		e.s(attrs[m+i].Key)
-		e.s(attrs[m+i].Value)
+		fl >>= 2
 	}
 	return e.b
 }
 
 // decodeCallAttrs reads what appendCallAttrs wrote, prev being the
 // previous call's attributes: a string written as the previous call's
-// shares its memory. Flags it does not know, or that name an attribute
-// of the previous call beyond its attributes, are corrupt.
-func decodeCallAttrs(d *dec, prev []recording.Attr) []recording.Attr {
+// shares its memory, as a value written as the last bytes of req, the
+// call's request, shares the request's. Flags that name an attribute
+// beyond the first k (see appendCallAttrs) are corrupt.
+func decodeCallAttrs(d *dec, prev []recording.Attr, req string) []recording.Attr {
 	n := d.n(1)
 	if n == 0 {
 		return nil
 	}
+	fl := d.attrFlags(n, len(prev))
 	out := make([]recording.Attr, n)
 	for i := range out {
-		f := d.attrFlags(i, len(prev))
-		if f&attrSameKey != 0 {
+		if fl&attrSameKey != 0 {
 			out[i].Key = prev[i].Key
 		} else {
 			out[i].Key = d.s()
 		}
-		if f&attrSameValue != 0 {
+		if fl&attrSameValue != 0 {
 			out[i].Value = prev[i].Value
 		} else {
-			out[i].Value = d.s()
+			out[i].Value = d.attrValue(req)
 		}
 		if d.err != nil {
 			return nil
 		}
+		fl >>= 2
 	}
 	return out
 }
 
-// attrFlags reads the flags of a call's i-th attribute, after a call of
-// prev attributes (0 after an error).
-func (d *dec) attrFlags(i, prev int) byte {
+// attrFlags reads the flags of a call's n attributes, after a call of
+// prev attributes (0 after an error, or if none are written).
+func (d *dec) attrFlags(n, prev int) uint64 {
+	k := min(n, prev, maxAttrFlags)
+	if k == 0 {
+		return 0
+	}
+	fl := d.u()
+	if k < maxAttrFlags && fl>>(2*k) != 0 {
+		d.fail(fmt.Errorf("attribute flags %#x for %d attributes after a call of %d", fl, n, prev))
+		return 0
+	}
+	return fl
+}
+
+// attrValue reads an attribute's value that appendCallAttrs wrote, of a
+// call whose request is req; an offset in the request at or past its
+// end is corrupt.
+func (d *dec) attrValue(req string) string {
+	return d.attrValueIn(req, len(req))
+}
+
+// attrValueIn is attrValue for a request of reqLen bytes, req itself or,
+// where only the value's place is wanted (skipCallAttrs), "".
+func (d *dec) attrValueIn(req string, reqLen int) string {
+	x := d.u()
 	if d.err != nil {
-		return 0
+		return ""
 	}
-	if d.p >= len(d.b) {
+	if x&1 != 0 {
+		if x>>1 >= uint64(reqLen) {
+			d.fail(fmt.Errorf("attribute value at %d of a request of %d bytes", x>>1, reqLen))
+			return ""
+		}
+		if len(req) != reqLen {
+			return ""
+		}
+		return req[x>>1:]
+	}
+	if x>>1 > uint64(len(d.b)-d.p) {
 		d.fail(errShort)
-		return 0
+		return ""
 	}
-	f := d.b[d.p]
-	d.p++
-	if f&^attrKnown != 0 || (f != 0 && i >= prev) {
-		d.fail(fmt.Errorf("attribute flags %#x at %d after a call of %d", f, i, prev))
-		return 0
-	}
-	return f
+	v := d.str[d.p : d.p+int(x>>1)]
+	d.p += int(x >> 1)
+	return v
 }
 
 // skipCallAttrs passes what appendCallAttrs wrote, after a call of prev
-// attributes, and returns how many it passed (0 after an error).
-func (d *dec) skipCallAttrs(prev int) int {
+// attributes whose request has reqLen bytes, and returns how many it
+// passed (0 after an error).
+func (d *dec) skipCallAttrs(prev, reqLen int) int {
 	n := d.n(1)
+	fl := d.attrFlags(n, prev)
 	for i := 0; i < n && d.err == nil; i++ {
-		f := d.attrFlags(i, prev)
-		if f&attrSameKey == 0 {
+		if fl&attrSameKey == 0 {
 			d.skip()
 		}
-		if f&attrSameValue == 0 {
-			d.skip()
+		if fl&attrSameValue == 0 {
+			d.attrValueIn("", reqLen)
 		}
+		fl >>= 2
 	}
 	if d.err != nil {
 		return 0
@@ -2028,7 +2165,7 @@ func decodeRecordMem(d *dec) (*recording.Record, error) {
 		if m&memAttrs != 0 {
 			c.Attrs = p.Attrs
 		} else {
-			c.Attrs = decodeCallAttrs(d, p.Attrs)
+			c.Attrs = decodeCallAttrs(d, p.Attrs, c.Request)
 		}
 		d.callIDs(c)
 		if d.err != nil {
@@ -2075,6 +2212,7 @@ func summaryMem(d *dec) (recording.Summary, error) {
 	var service, method, callErr string // the previous call's
 	nattrs := 0                         // the previous call's attributes
 	nphases := 0                        // and phases
+	reqLen := 0                         // and its request's length
 	j := -1
 	for range n {
 		if len(d.b)-d.p < 33 {
@@ -2088,7 +2226,8 @@ func summaryMem(d *dec) (recording.Summary, error) {
 		method = d.sOr(m&memMethod != 0, method)
 		callErr = d.sOr(m&memError != 0, callErr)
 		if m&memRequest == 0 {
-			d.skip()
+			reqLen = d.n(1)
+			d.p += reqLen
 		}
 		if m&memResponse == 0 {
 			d.skip()
@@ -2113,7 +2252,7 @@ func summaryMem(d *dec) (recording.Summary, error) {
 			nphases = 0
 		}
 		if m&memAttrs == 0 {
-			nattrs = d.skipCallAttrs(nattrs)
+			nattrs = d.skipCallAttrs(nattrs, reqLen)
 		}
 		if len(d.b)-d.p < 8 {
 			d.fail(errShort)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -130,7 +131,8 @@ func checkWithoutStacks(t *testing.T, name string, b []byte, r *recording.Record
 // TestCallAttrsRandom: random records whose calls' attributes repeat the
 // previous call's keys and values at the same index or not (the same
 // strings, equal ones apart, other ones, empty ones, ones of 127 bytes
-// and more, fewer or more of them, many, the very slice again) decode, and
+// and more, fewer or more of them, many, the very slice again, the last
+// bytes of the call's request, short or long) decode, and
 // their summaries read, to what they were; every truncation gives an
 // error wrapping store.ErrCorrupt, and every byte flipped an error
 // wrapping it or a record, never a panic.
@@ -191,6 +193,15 @@ func TestCallAttrsRandom(t *testing.T) {
 					}
 				}
 			}
+			if len(c.Attrs) > 0 && rng.IntN(3) == 0 {
+				// A value of the request's last bytes, in its memory (an
+				// HTTP call's url.full), of a request short or long.
+				if rng.IntN(4) == 0 {
+					c.Request = fmt.Sprint("GET ", long, i)
+				}
+				c.Attrs = slices.Clone(c.Attrs)
+				c.Attrs[rng.IntN(len(c.Attrs))].Value = c.Request[rng.IntN(len(c.Request)+1):]
+			}
 			if rng.IntN(10) == 0 {
 				c.Event = true
 			}
@@ -202,51 +213,96 @@ func TestCallAttrsRandom(t *testing.T) {
 
 // TestCallAttrsWritten: a call's attributes' keys equal to the previous
 // call's at the same index, and values that are the same strings, are
-// written as flags; flags unknown,
-// or naming an attribute of the previous call beyond its attributes, are
-// corrupt.
+// written as flags, two bits an attribute in one uvarint; flags naming an
+// attribute of the previous call beyond its attributes, or beyond the
+// call's, are corrupt.
 func TestCallAttrsWritten(t *testing.T) {
 	prev := []recording.Attr{{Key: "server.address", Value: "127.0.0.1"}, {Key: "url.full", Value: "http://127.0.0.1:1/a"}}
 	attrs := []recording.Attr{{Key: "server.address", Value: strings.Clone("127.0.0.1")}, {Key: strings.Clone("url.full"), Value: "http://127.0.0.1:1/b"}, {Key: "k", Value: ""}}
-	got := appendCallAttrs(nil, &recording.Call{Attrs: attrs}, &recording.Call{Attrs: prev})
-	// 3; the first's key the previous call's, its value (equal bytes
-	// elsewhere) in full; the second's key, its value in full; the third
-	// in full.
-	want := []byte{3, attrSameKey, 9}
+	r := &recording.Record{Calls: []recording.Call{{Service: "s", Attrs: prev}, {Service: "s", Attrs: attrs}}}
+	b := AppendRecordWithoutStacks(nil, r)
+	checkWithoutStacks(t, "equal keys", b, r)
+	// 3; the flags of the first two (the previous call has two): each
+	// one's key the previous call's (01 01); the first's value (equal
+	// bytes elsewhere) in full, its length doubled; the second's value;
+	// the third in full.
+	want := []byte{3, 0b0101, 9 << 1}
 	want = append(want, "127.0.0.1"...)
-	want = append(want, attrSameKey, 20)
+	want = append(want, 20<<1)
 	want = append(want, "http://127.0.0.1:1/b"...)
-	want = append(want, 0, 1, 'k', 0)
-	if !bytes.Equal(got, want) {
-		t.Fatalf("written % x, want % x", got, want)
+	want = append(want, 1, 'k', 0)
+	if !bytes.Contains(b, want) {
+		t.Fatalf("the second call's attributes % x not in % x", want, b)
 	}
 	// Two calls: the second's attributes the first's one and another.
-	r := &recording.Record{Calls: []recording.Call{
+	r = &recording.Record{Calls: []recording.Call{
 		{Attrs: prev[:1]},
 		{Attrs: prev},
 	}}
-	b := AppendRecordWithoutStacks(nil, r)
+	b = AppendRecordWithoutStacks(nil, r)
 	checkWithoutStacks(t, "two calls", b, r)
-	at := bytes.Index(b, []byte("\x08url.full\x14http://127.0.0.1:1/a"))
-	if at < 3 || !bytes.Equal(b[at-3:at], []byte{2, attrSameKey | attrSameValue, 0}) {
+	at := bytes.Index(b, []byte("\x08url.full\x28http://127.0.0.1:1/a"))
+	if at < 2 || !bytes.Equal(b[at-2:at], []byte{2, attrSameKey | attrSameValue}) {
 		t.Fatalf("the second call's attributes not found in % x", b)
 	}
 	for _, c := range []struct {
-		name string
-		at   int
-		flag byte
+		name  string
+		flags byte
 	}{
-		{"the previous call's second key, which it has not", at - 1, attrSameKey},
-		{"the previous call's second value", at - 1, attrSameValue},
-		{"an unknown flag", at - 2, 4 | attrSameKey},
+		{"the previous call's second key, which it has not", 0b0111},
+		{"the previous call's second value", 0b1011},
+		{"a flag past the call's attributes", 0b110011},
 	} {
 		bad := slices.Clone(b)
-		bad[c.at] = c.flag
+		bad[at-1] = c.flags
 		if _, err := DecodeRecordWithoutStacks(bad); !errors.Is(err, store.ErrCorrupt) {
 			t.Errorf("%s: err = %v, want ErrCorrupt", c.name, err)
 		}
 		if _, err := SummaryWithoutStacks(bad); !errors.Is(err, store.ErrCorrupt) {
 			t.Errorf("%s: summary: err = %v, want ErrCorrupt", c.name, err)
+		}
+	}
+}
+
+// TestAttrValueOfRequest: an attribute's value that is the last bytes of
+// its call's request, in the request's memory (an HTTP call's url.full,
+// sliced from its request "GET " + URL), is written as its offset in the
+// request, not its bytes, and decodes to the request's bytes; equal
+// bytes elsewhere, or the request's first bytes, are written in full; an
+// offset at or past the request's end is corrupt.
+func TestAttrValueOfRequest(t *testing.T) {
+	req := "GET http://127.0.0.1:1/a"
+	url := req[4:]
+	r := &recording.Record{Calls: []recording.Call{
+		{Request: req, Attrs: []recording.Attr{{Key: "url.full", Value: url}, {Key: "m", Value: req[:3]}}},
+		{Request: strings.Clone(req), Attrs: []recording.Attr{{Key: "url.full", Value: strings.Clone(url)}}},
+	}}
+	b := AppendRecordWithoutStacks(nil, r)
+	checkWithoutStacks(t, "url.full", b, r)
+	if n := bytes.Count(b, []byte(url)); n != 3 {
+		t.Errorf("the URL's bytes written %d times, want 3 (each request, the second url.full)", n)
+	}
+	// The first call's attributes: 2, no flags (no previous call), the
+	// key, the offset 4 (9, odd), the second's key and value in full.
+	at := bytes.Index(b, []byte("\x02\x08url.full\x09\x01m\x06GET"))
+	if at < 0 {
+		t.Fatalf("the first call's attributes not found in % x", b)
+	}
+	got, err := DecodeRecordWithoutStacks(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := got.Calls[0].Attrs[0].Value; unsafe.StringData(v) != unsafe.StringData(got.Calls[0].Request[4:]) {
+		t.Errorf("url.full decoded apart from the request")
+	}
+	for _, off := range []byte{byte(len(req)), byte(len(req)) + 1} {
+		bad := slices.Clone(b)
+		bad[at+10] = off<<1 | 1
+		if _, err := DecodeRecordWithoutStacks(bad); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("offset %d: err = %v, want ErrCorrupt", off, err)
+		}
+		if _, err := SummaryWithoutStacks(bad); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("offset %d: summary: err = %v, want ErrCorrupt", off, err)
 		}
 	}
 }
