@@ -322,7 +322,7 @@ func (s *Store) Series(ctx context.Context, w store.Window, step time.Duration) 
 type reader struct {
 	s       *Store
 	txn     *badger.Txn
-	its     map[byte]*badger.Iterator
+	its     map[byte]*prefixIter
 	sums    sumReader
 	ents    *entIter
 	pending []minuteDeltas // sorted by minute
@@ -352,7 +352,7 @@ type minuteDeltas struct {
 }
 
 func (s *Store) newReader() *reader {
-	r := &reader{s: s, its: make(map[byte]*badger.Iterator)}
+	r := &reader{s: s, its: make(map[byte]*prefixIter)}
 	s.pmu.RLock()
 	r.txn = s.db.NewTransaction(false)
 	r.sums = s.newSumReader(r.txn)
@@ -374,8 +374,8 @@ func (s *Store) newReader() *reader {
 }
 
 func (r *reader) close() {
-	for _, it := range r.its {
-		it.Close()
+	for _, pi := range r.its {
+		pi.it.Close()
 	}
 	if r.ents != nil {
 		r.ents.close()
@@ -408,13 +408,27 @@ func (r *reader) deltas(into *codec.Rollup, a, b int64, overallOnly bool, skip [
 // scan calls fn for each key in [from, to) with prefix p, with its value,
 // or the error reading the value (a damaged value log) as verr. The value
 // of an s key is its summary (see sumReader).
+//
+// Consecutive scans of one prefix over ascending ranges, as Series' buckets
+// are, share one pass: a scan that ends leaves the iterator at the first
+// key at or past its end, and the next scan starts from there without a
+// Seek when that is also the first key at or past its own start. A Seek
+// costs a search of every memtable and table, and the items it reads
+// ahead skip every version of their keys (a minute's rollup is rewritten
+// by each fold), which for a bucket without a rollup of its own is all a
+// scan does.
 func (r *reader) scan(p byte, from, to []byte, fn func(k, v []byte, verr error) error) error {
-	it := r.its[p]
-	if it == nil {
-		it = r.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
-		r.its[p] = it
+	pi := r.its[p]
+	if pi == nil {
+		pi = &prefixIter{it: r.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})}
+		r.its[p] = pi
 	}
-	for it.Seek(from); it.Valid(); it.Next() {
+	it := pi.it
+	if !pi.placed(from) {
+		it.Seek(from)
+	}
+	pi.past = pi.past[:0]
+	for ; it.Valid(); it.Next() {
 		item := it.Item()
 		k := item.Key()
 		if bytes.Compare(k, to) >= 0 {
@@ -430,7 +444,33 @@ func (r *reader) scan(p byte, from, to []byte, fn func(k, v []byte, verr error) 
 			return err
 		}
 	}
+	// The iterator is at the first key at or past to, or past the last
+	// key: no key of [from, to) is left, and none lies between to and
+	// where it stands (unless the range was empty, from past to).
+	if bytes.Compare(from, to) <= 0 {
+		pi.past = append(pi.past, to...)
+	}
 	return nil
+}
+
+// A prefixIter is a reader's iterator over the keys of one prefix, and
+// where it stands (see reader.scan).
+type prefixIter struct {
+	it *badger.Iterator
+	// past, if not empty, is a key the iterator stands at the first key
+	// at or past (or, if it is not valid, past every key at or past).
+	// It is emptied while a scan moves the iterator.
+	past []byte
+}
+
+// placed reports whether the iterator stands at the first key at or past
+// from (or is past the last key and none is at or past from): past is at
+// most from, and from is at most the key it stands at.
+func (pi *prefixIter) placed(from []byte) bool {
+	if len(pi.past) == 0 || bytes.Compare(pi.past, from) > 0 {
+		return false
+	}
+	return !pi.it.Valid() || bytes.Compare(from, pi.it.Item().Key()) <= 0
 }
 
 // rollups adds the stored rollups of buckets [from, to) with prefix p (of
