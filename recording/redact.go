@@ -472,6 +472,22 @@ func cleanRun(calls []Call, clean *byte, n int) int {
 	return i
 }
 
+// sameAttrWords reports whether a and l have the same key and value
+// addresses and lengths: their four words are equal (Attr and cleanAttr
+// are both two strings, checked below as the package compiles).
+func sameAttrWords(a *Attr, l *cleanAttr) bool {
+	x, y := (*[4]uintptr)(unsafe.Pointer(a)), (*[4]uintptr)(unsafe.Pointer(l))
+	return (x[0]^y[0])|(x[1]^y[1])|(x[2]^y[2])|(x[3]^y[3]) == 0
+}
+
+// Each index is a constant out of range, and so fails to compile, unless
+// Attr and cleanAttr are four words each, their key first.
+var (
+	_ = [1]struct{}{}[unsafe.Sizeof(Attr{})-4*unsafe.Sizeof(uintptr(0))]
+	_ = [1]struct{}{}[unsafe.Sizeof(cleanAttr{})-4*unsafe.Sizeof(uintptr(0))]
+	_ = [1]struct{}{}[unsafe.Offsetof(Attr{}.Value)-unsafe.Offsetof(cleanAttr{}.value)]
+)
+
 // redactQuery returns a record's query, not empty, redacted as
 // [Redaction.Query] does.
 func (s *scrubber) redactQuery(q string) string {
@@ -540,7 +556,18 @@ func (s *scrubber) attrs(attrs []Attr) { s.attrsAt(attrs, nil) }
 // attributes here, and each of its first calls' (see lastCall).
 func (s *scrubber) attrsAt(attrs []Attr, last []cleanAttr) {
 	if s.kind != nil {
-		for i := range attrs {
+		n := min(len(attrs), len(last))
+		for i := 0; i < len(attrs); i++ {
+			// The attributes in the very memory of those in their places
+			// in last, in a run (mostly all but a request's own text),
+			// passed over with a comparison of their words, no branch
+			// but the loop's.
+			for i < n && sameAttrWords(&attrs[i], &last[i]) {
+				i++
+			}
+			if i == len(attrs) {
+				return
+			}
 			a := &attrs[i]
 			var l *cleanAttr // the attribute in a's place in the last record
 			if i < len(last) {
