@@ -156,7 +156,18 @@ func (a *analysis) group(k callKey, i int) int {
 // those still running and their time. It is analyze's loop over the
 // calls, in a function of its own: in analyze's, its variables would not
 // all stay in registers.
-func (a *analysis) tally(calls []Call, group bool) (running int, runningTotal time.Duration) {
+//
+// Calls are grouped only while a group can still reach threshold: once
+// the largest group's count and the calls left to look at (this one
+// among them) sum to less than threshold, no group, old or new, can reach
+// it, and the rest of the calls are only counted as running or not (a
+// record of ten calls to ten URLs, the fanout's, is grouped up to its
+// seventh call with the default threshold). Groups left below threshold
+// give no warning, so the warnings are those of the whole record grouped.
+// It returns the largest group's count, which is below threshold when no
+// group reaches it (0 when the calls were not grouped at all).
+func (a *analysis) tally(calls []Call, threshold int) (running int, runningTotal time.Duration, maxN int) {
+	group := len(calls) >= threshold
 	var prev *Call   // the last call grouped
 	var g *callGroup // its group
 	for i := 0; i < len(calls); i++ {
@@ -169,6 +180,10 @@ func (a *analysis) tally(calls []Call, group bool) (running int, runningTotal ti
 			runningTotal += c.Duration
 		}
 		if !group {
+			continue
+		}
+		if maxN+len(calls)-i < threshold {
+			group = false // no group can reach threshold now
 			continue
 		}
 		// A call like the one before it (a loop, the N+1 pattern
@@ -186,8 +201,9 @@ func (a *analysis) tally(calls []Call, group bool) (running int, runningTotal ti
 		i += n
 		g.n += n
 		g.total += total
+		maxN = max(maxN, g.n)
 	}
-	return running, runningTotal
+	return running, runningTotal, maxN
 }
 
 // sameRun returns how many of the calls at the start of calls were made
@@ -244,28 +260,31 @@ func (a *analysis) analyze(dst []Warning, r *Record, threshold int) []Warning {
 	if len(r.Calls) == 0 {
 		return dst
 	}
-	running, runningTotal := a.tally(r.Calls, len(r.Calls) >= threshold)
+	running, runningTotal, maxN := a.tally(r.Calls, threshold)
 	// The repeated groups, in order of first appearance (deterministic
-	// output), each read in place.
-	for i := range a.groups {
-		f := &a.groups[i]
-		if f.g.n < threshold {
-			continue
+	// output), each read in place; none when the largest is below
+	// threshold.
+	if maxN >= threshold {
+		for i := range a.groups {
+			f := &a.groups[i]
+			if f.g.n < threshold {
+				continue
+			}
+			// "10 identical svc calls Method (1.2ms in all): an N+1 pattern? …"
+			b := a.repeatedPrefix(f)
+			b = appendMicros(b, f.g.total)
+			b = append(b, " in all): an N+1 pattern? batch them or run them once"...)
+			a.buf = b
+			dst = append(dst, Warning{
+				Kind:    WarnRepeated,
+				Service: f.k.service,
+				Method:  f.k.method,
+				Request: f.k.request,
+				Count:   f.g.n,
+				Total:   f.g.total,
+				Message: string(b),
+			})
 		}
-		// "10 identical svc calls Method (1.2ms in all): an N+1 pattern? …"
-		b := a.repeatedPrefix(f)
-		b = appendMicros(b, f.g.total)
-		b = append(b, " in all): an N+1 pattern? batch them or run them once"...)
-		a.buf = b
-		dst = append(dst, Warning{
-			Kind:    WarnRepeated,
-			Service: f.k.service,
-			Method:  f.k.method,
-			Request: f.k.request,
-			Count:   f.g.n,
-			Total:   f.g.total,
-			Message: string(b),
-		})
 	}
 	// Do not keep the record's strings alive (the keys alone hold
 	// pointers: cleared one by one, without clear's call for a few
