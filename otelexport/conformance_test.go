@@ -47,7 +47,7 @@ func TestGenAITokenCountsAreInts(t *testing.T) {
 		for _, kv := range s.Attributes {
 			if w, ok := want[kv.Key]; ok {
 				if kv.Value != w {
-					t.Errorf("%s = %s %v, want %s %v", kv.Key, kv.Value.Type(), kv.Value.Emit(), w.Type(), w.Emit())
+					t.Errorf("%s = %s %v, want %s %v", kv.Key, kv.Value.Type(), kv.Value.String(), w.Type(), w.String())
 				}
 				delete(want, kv.Key)
 			}
@@ -86,7 +86,7 @@ func TestMessageSpansOperationName(t *testing.T) {
 		n++
 		attrs := map[attribute.Key]string{}
 		for _, kv := range sp.Attributes {
-			attrs[kv.Key] = kv.Value.Emit()
+			attrs[kv.Key] = kv.Value.String()
 		}
 		op := attrs[semconv.MessagingOperationNameKey]
 		if op == "" || op != attrs[semconv.MessagingOperationTypeKey] || !strings.HasPrefix(sp.Name, op+" ") {

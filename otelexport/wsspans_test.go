@@ -148,7 +148,7 @@ func TestWebSocketSendSpans(t *testing.T) {
 				sends++
 				attrs := map[string]string{}
 				for _, kv := range s.Attributes {
-					attrs[string(kv.Key)] = kv.Value.Emit()
+					attrs[string(kv.Key)] = kv.Value.String()
 				}
 				if s.SpanKind != trace.SpanKindProducer {
 					t.Errorf("span %q: kind %v, want PRODUCER", s.Name, s.SpanKind)
