@@ -11,8 +11,12 @@ import (
 
 // plainWarnings is the N+1 analysis written plainly, as a reference: every
 // call but events counted by its key, the groups of threshold calls or more
-// warned of in the order of their first calls, then the running calls.
+// warned of in the order of their first calls, then the running calls. A
+// threshold of 1 or less is DefaultRepeatThreshold, as Analyze documents.
 func plainWarnings(r *Record, threshold int) []Warning {
+	if threshold <= 1 {
+		threshold = DefaultRepeatThreshold
+	}
 	type count struct {
 		n     int
 		total time.Duration
@@ -60,7 +64,9 @@ func plainWarnings(r *Record, threshold int) []Warning {
 // field and message by message, over random records whose groups reach the
 // threshold by their last calls or miss it by one: a few keys (some in
 // copies of their strings), runs of one key, events and running calls,
-// thresholds of 2 to 8, and records of more distinct calls than
+// thresholds of 2 to 8 (and, one round in sixteen each, of −1 to 1, which
+// mean the default, and of the record's most calls or more), and records
+// of more distinct calls than
 // maxLinearGroups; one analysis reused from record to record as the writer
 // reuses it.
 func TestAnalysisAsPlainCount(t *testing.T) {
@@ -72,12 +78,20 @@ func TestAnalysisAsPlainCount(t *testing.T) {
 	}
 	for round := range 20000 {
 		threshold := 2 + rng.IntN(7)
+		size := threshold // the records' calls are drawn below 3×size
+		switch rng.IntN(16) {
+		case 0:
+			threshold = -1 + rng.IntN(3) // the default's
+			size = DefaultRepeatThreshold
+		case 1:
+			threshold = 3*size + rng.IntN(3) // past every record's calls
+		}
 		keys := 1 + rng.IntN(6)
 		if rng.IntN(8) == 0 {
 			keys = len(reqs) // more groups than maxLinearGroups
 		}
 		r := &Record{}
-		for range rng.IntN(3 * threshold) {
+		for range rng.IntN(3 * size) {
 			req := reqs[rng.IntN(keys)]
 			if rng.IntN(4) == 0 {
 				req = strings.Clone(req) // equal, elsewhere in memory

@@ -410,13 +410,22 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// The memory version: a record read re-encodes to one that reads
 		// (its calls' phases' names and attributes shared with the
-		// previous call's where they were written so).
+		// previous call's where they were written so), and its summary,
+		// read without decoding the rest, is the record's.
 		if r, err := DecodeRecordWithoutStacks(b); err == nil {
 			if _, err := DecodeRecordWithoutStacks(AppendRecordWithoutStacks(nil, r)); err != nil {
 				t.Fatalf("re-encoded record (memory version) does not decode: %v", err)
 			}
+			sum, err := SummaryWithoutStacks(b)
+			if err != nil {
+				t.Fatalf("record (memory version) decodes, its summary does not: %v", err)
+			}
+			if want := r.Summary(); !reflect.DeepEqual(sum, want) {
+				t.Fatalf("summary (memory version)\n%+v\nwant the record's\n%+v", sum, want)
+			}
+		} else {
+			SummaryWithoutStacks(b)
 		}
-		SummaryWithoutStacks(b)
 		if d, err := DecodeExecTrace(b); err == nil && len(d) != len(b)-2 {
 			t.Fatalf("DecodeExecTrace: %d bytes of %d", len(d), len(b))
 		}
