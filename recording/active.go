@@ -1263,20 +1263,34 @@ func (a *ActiveRecord) startCallAt(service, method, request string, at *startAt,
 		}
 	}
 	c.Request = request
+	n := a.live
+	measure := uint(n)%measureEvery == 1 // n > 0: the modulo of an unsigned number is a mask
+	t1 := time.Duration(-1)
 	if at != nil {
 		c.Event = at.event
-		if at.update != nil {
-			ac.updateLocked(at.update)
-		}
-		if at.kind != nil {
-			*at.made = a.carveLocked(at.kind, at.size)
+		if at.update != nil || at.kind != nil {
+			if measure {
+				// The start's own cost, as a plain start's: what a wrapper
+				// sets with it (StartChildWith, StartChildAlloc) is its own
+				// setup, which it measures from the call's start, as it
+				// measured the setters and Alloc these replace.
+				t1 = a.since()
+			}
+			if at.update != nil {
+				ac.updateLocked(at.update)
+			}
+			if at.kind != nil {
+				*at.made = a.carveLocked(at.kind, at.size)
+			}
 		}
 	}
-	n := a.live
 	a.mu.Unlock()
 	cost := a.callCost.Load()
-	if uint(n)%measureEvery == 1 { // n > 0: the modulo of an unsigned number is a mask
-		cost = int64(a.since() - t0)
+	if measure {
+		if t1 < 0 {
+			t1 = a.since()
+		}
+		cost = int64(t1 - t0)
 		a.callCost.Store(cost)
 	}
 	a.overhead.Add(cost)
