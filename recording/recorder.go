@@ -120,7 +120,8 @@ type Recorder struct {
 	// stacks caches whole symbolized stacks in front of sym.
 	stacks *stackCache
 	// kick (capacity 1) wakes the writer when the queue holds kickAt
-	// records, a full batch.
+	// records: a batch, or kickRecords of a larger one (see
+	// kickRecords).
 	kick   chan struct{}
 	kickAt int
 
@@ -231,7 +232,7 @@ func New(opts ...Option) *Recorder {
 		stacks:      newStackCache(maxStackCache),
 		q:           newRecordQueue(cfg.queueSize),
 		kick:        make(chan struct{}, 1),
-		kickAt:      cfg.batchSize, // newConfig keeps it at most queueSize
+		kickAt:      min(cfg.batchSize, kickRecords), // newConfig keeps batchSize at most queueSize
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 		sinkCtx:     ctx,

@@ -122,3 +122,43 @@ func TestForceFlushWokenOnceABatch(t *testing.T) {
 		t.Errorf("ForceFlush was woken %d times in all; want 1 (by the sink)", n)
 	}
 }
+
+// TestQueuedRecordsHandedOnAtKickRecords: with a batch larger than
+// kickRecords, the records finished do not wait in the queue for a whole
+// batch (or the batch interval, an hour here): the kickRecords-th wakes
+// the preparer, which hands them on as one batch. Before, it woke at a
+// full batch, 128 records by default, each a pooled record with its calls'
+// array and rooms that every collection scanned while it waited.
+func TestQueuedRecordsHandedOnAtKickRecords(t *testing.T) {
+	sink := newHeldSink()
+	r := New(WithSinks(sink), WithBatch(4*kickRecords, time.Hour), WithSinkTimeout(time.Hour))
+	defer r.Close(t.Context())
+	// Runs before Close: a Write still held when a check fails returns.
+	defer close(sink.release)
+	record := func() {
+		_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/kick"})
+		ar.Finish()
+	}
+	for range kickRecords - 1 {
+		record()
+	}
+	if n := r.kicks.Load(); n != 0 {
+		t.Fatalf("%d records queued kicked the preparer %d times; want none before %d", kickRecords-1, n, kickRecords)
+	}
+	record()
+	if n := r.kicks.Load(); n != 1 {
+		t.Fatalf("%d records queued, of a batch of %d, kicked the preparer %d times; want once", kickRecords, 4*kickRecords, n)
+	}
+	// The preparer hands the sink all of them at once (a guard against a
+	// hang, not a timed check: the batch interval is an hour).
+	select {
+	case n := <-sink.entered:
+		if n != kickRecords {
+			t.Errorf("the sink was handed %d records; want the %d queued", n, kickRecords)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("the %d records queued did not reach the sink", kickRecords)
+	}
+	sink.release <- struct{}{}
+	waitFor(t, "the sink's write to be counted", func() bool { return r.Stats().Written == kickRecords })
+}
