@@ -163,9 +163,7 @@
 // and ~11.2 events with ~45 stack frames on the server's goroutine, of
 // which appstats' allocation adds 0.11 (the heap's size, traced as it
 // grows); the recorder's two goroutines wake once a batch each, 0.036
-// events a request (measured when the preparer woke at 128 queued
-// records; it now wakes at 32, so up to four times as many under a
-// steady load). Appstats' own work is the per-route p99 (~500
+// events a request. Appstats' own work is the per-route p99 (~500
 // instructions a record on the background goroutine, no lock or
 // allocation) and the snapshots: each copies the window (0.4–4 MiB at that
 // load; WriteTo took a median of 2–10 ms) on the background goroutine, at
