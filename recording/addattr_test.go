@@ -44,22 +44,11 @@ func TestAddAttr(t *testing.T) {
 			all.Finish()
 		}
 	}
-	// Each count over 20 records (21 with AllocsPerRun's warm-up), after
-	// a ForceFlush: fewer than the preparer wakes for (32), whose work,
-	// on its own goroutine, AllocsPerRun would count too; the records
-	// come from the pool the flush refilled.
-	flush := func() {
-		if err := rec.ForceFlush(t.Context()); err != nil {
-			t.Fatalf("ForceFlush: %v", err)
-		}
-	}
-	flush()
-	allocs := testing.AllocsPerRun(20, func() {
+	allocs := testing.AllocsPerRun(100, func() {
 		_, ar := rec.StartRecord(t.Context(), recording.RequestInfo{})
 		ar.Finish()
 	})
-	flush()
-	added := testing.AllocsPerRun(20, func() {
+	added := testing.AllocsPerRun(100, func() {
 		_, ar := rec.StartRecord(t.Context(), recording.RequestInfo{})
 		ar.AddAttr("a", "1")
 		ar.AddAttr("b", "2")
@@ -120,22 +109,11 @@ func TestAttrRoom(t *testing.T) {
 			all.Finish()
 		}
 	}
-	// Each count over 20 records (21 with AllocsPerRun's warm-up), after
-	// a ForceFlush: fewer than the preparer wakes for (32), whose work,
-	// on its own goroutine, AllocsPerRun would count too; the records
-	// come from the pool the flush refilled.
-	flush := func() {
-		if err := rec.ForceFlush(t.Context()); err != nil {
-			t.Fatalf("ForceFlush: %v", err)
-		}
-	}
-	flush()
-	allocs := testing.AllocsPerRun(20, func() {
+	allocs := testing.AllocsPerRun(100, func() {
 		_, ar := rec.StartRecord(t.Context(), recording.RequestInfo{})
 		ar.Finish()
 	})
-	flush()
-	added := testing.AllocsPerRun(20, func() {
+	added := testing.AllocsPerRun(100, func() {
 		_, ar := rec.StartRecord(t.Context(), recording.RequestInfo{})
 		attrs := ar.AttrRoom()
 		attrs = append(attrs, recording.Attr{Key: "a", Value: "1"}, recording.Attr{Key: "b", Value: "2"})

@@ -277,11 +277,7 @@ func WithQueueBytes(n int64) Option {
 }
 
 // WithBatch sets how many records the background writer hands the sinks at
-// once, at most, and how long it waits for records before it hands on those
-// it has. Zero values keep the defaults. The writer does not wait for a
-// whole batch: it hands on the records queued once 32 (or the batch size,
-// if smaller) are waiting, and a sink that is still writing gets those
-// that queued meanwhile in one Write of up to the batch size.
+// once and how long it waits to fill a batch. Zero values keep the defaults.
 // A size larger than the queue's ([WithQueueSize]) is taken as the queue's:
 // no batch holds more records than a queue ([New] logs a warning through
 // [WithLogger] when it cuts one).

@@ -18,19 +18,6 @@ import (
 // queue is bounded in records and in estimated bytes, and a record that does
 // not fit is dropped and counted where it did not fit.
 
-// kickRecords is the most records the preparer lets wait in r.q for a
-// batch (kickAt): once that many are queued it prepares them and hands
-// them on, however large a batch may be ([WithBatch]); the sinks' goroutines
-// still merge the batches waiting for them into Writes of up to the batch
-// size, so a sink that falls behind gets full batches. Every queued record
-// is a pooled record, with its calls' array and rooms, until its sinks are
-// done with it, and the collector scans all of them at every cycle: with
-// the default batch of 128, a service's recorder kept some 150 records
-// (~6.4 KB of pointers each for ten HTTP calls) where it needs about a
-// batch in flight, ~1 MB scanned a cycle (see "i36-gc" in
-// docs/BENCHMARKS.md).
-const kickRecords = 32
-
 // enqueue hands a finished record to the preparer without ever blocking.
 // attrBytes is attrsSize(rec.Attrs), which capRecord summed.
 func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
@@ -68,9 +55,8 @@ func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
 		return
 	}
 	// The preparer does not wait on the queue itself, so a request does
-	// not wake it for every record: only once kickAt records are
-	// queued, a batch or kickRecords of one (the ticker collects the
-	// rest), or, when it has gone idle with its
+	// not wake it for every record: only once a batch is ready (the
+	// ticker collects the rest), or, when it has gone idle with its
 	// ticker stopped, for the first record since (which restarts the
 	// ticker: the record reaches the sinks within the batch interval).
 	// idle is read after the push, and the preparer reads the queue after
@@ -84,7 +70,7 @@ func (r *Recorder) enqueue(rec *Record, attrBytes int64) {
 	// rec's slot was written. Once the preparer has handed on what the
 	// waiting ForceFlush calls wanted (wanted false), they wait for the
 	// sinks alone: a kick then would wake the preparer for nothing (it
-	// hands on kickAt records at least), once a request for as long as a sink
+	// hands on full batches only), once a request for as long as a sink
 	// takes to write.
 	if r.q.len() >= r.kickAt || r.idle.Load() && r.idle.CompareAndSwap(true, false) || r.flush.waiters.Load() != 0 && r.flush.wanted() {
 		select {
@@ -185,7 +171,7 @@ func (r *Recorder) prepareLoop() {
 	size := r.cfg.batchSize
 	batch := make([]*Record, 0, size)
 	// drain prepares the queued records a batch at a time; unless all is
-	// set, it keeps a batch of fewer than kickAt records for later.
+	// set, it keeps a partial batch for later.
 	drain := func(all bool) {
 		for {
 			for len(batch) < size {
@@ -195,7 +181,7 @@ func (r *Recorder) prepareLoop() {
 				}
 				batch = append(batch, rec)
 			}
-			if len(batch) == 0 || len(batch) < r.kickAt && !all {
+			if len(batch) == 0 || len(batch) < size && !all {
 				return
 			}
 			n := r.flush.prepared.Load() + uint64(len(batch))

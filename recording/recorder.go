@@ -120,8 +120,7 @@ type Recorder struct {
 	// stacks caches whole symbolized stacks in front of sym.
 	stacks *stackCache
 	// kick (capacity 1) wakes the writer when the queue holds kickAt
-	// records: a batch, or kickRecords of a larger one (see
-	// kickRecords).
+	// records, a full batch.
 	kick   chan struct{}
 	kickAt int
 
@@ -232,7 +231,7 @@ func New(opts ...Option) *Recorder {
 		stacks:      newStackCache(maxStackCache),
 		q:           newRecordQueue(cfg.queueSize),
 		kick:        make(chan struct{}, 1),
-		kickAt:      min(cfg.batchSize, kickRecords), // newConfig keeps batchSize at most queueSize
+		kickAt:      cfg.batchSize, // newConfig keeps it at most queueSize
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 		sinkCtx:     ctx,
