@@ -1055,7 +1055,7 @@ func StartCall(ctx context.Context, service, method string) *ActiveCall {
 		// on, and its record has no finders: the record, and no parent,
 		// without a call to Value. This path calls nothing else, so that
 		// the arguments stay in registers, unspilled.
-		return s.a.startCallAt(service, method, "", nil, nil)
+		return s.a.startCallAt(service, method, false, -1, 0, nil)
 	}
 	return startCallIn(ctx, service, method)
 }
@@ -1076,7 +1076,7 @@ func startCallIn(ctx context.Context, service, method string) *ActiveCall {
 	if a.finders.Load() != nil {
 		parent = a.parentIn(ctx, parent)
 	}
-	return a.startCallAt(service, method, "", nil, parent)
+	return a.startCallAt(service, method, false, -1, 0, parent)
 }
 
 // StartCall starts a call in a directly, as a child of no other call; see
@@ -1085,7 +1085,7 @@ func (a *ActiveRecord) StartCall(service, method string) *ActiveCall {
 	if a == nil {
 		return nil
 	}
-	return a.startCallAt(service, method, "", nil, nil)
+	return a.startCall(service, method, false)
 }
 
 // StartCallAt is StartCall for wrappers that learn of a call from another
@@ -1098,7 +1098,7 @@ func (a *ActiveRecord) StartCallAt(service, method string, start time.Time, span
 	if a == nil {
 		return nil
 	}
-	return a.startCallAt(service, method, "", &startAt{off: a.offset(start), span: binary.BigEndian.Uint64(span[:])}, nil)
+	return a.startCallAt(service, method, false, a.offset(start), binary.BigEndian.Uint64(span[:]), nil)
 }
 
 // StartChild is [ActiveRecord.StartCall] for a call made inside parent, a
@@ -1117,47 +1117,7 @@ func (a *ActiveRecord) StartChild(parent *ActiveCall, service, method string) *A
 	if parent != nil && parent.a != a {
 		parent = nil
 	}
-	return a.startCallAt(service, method, "", nil, parent)
-}
-
-// StartChildWith is [ActiveRecord.StartChild] with the call's request
-// summary (as [ActiveCall.SetRequest] sets it; "" sets none) and u (as
-// [ActiveCall.Update] sets it; nil sets nothing) set on the new call with
-// the lock that starts it: a wrapper that starts every call with its
-// request and first attributes (middleware/httpstats' transport) takes
-// the record's lock once for them, not three times. It returns nil, and
-// sets nothing, where StartChild does; u is not kept.
-func (a *ActiveRecord) StartChildWith(parent *ActiveCall, service, method, request string, u *CallUpdate) *ActiveCall {
-	if a == nil {
-		return nil
-	}
-	if parent != nil && parent.a != a {
-		parent = nil
-	}
-	capString(&request, a.rec.cfg.maxSummary)
-	return a.startCallAt(service, method, request, &startAt{off: -1, update: u}, parent)
-}
-
-// startAt is what startCallAt is told of a call to start beyond its names,
-// request and parent: its start as an offset from the request's (below
-// zero: now), its span ID as a number (zero: a new one), whether it is an
-// event, what to set of it as Update sets it (nil: nothing) and what to
-// carve for it (nil: nothing), with the lock that starts it. A nil
-// *startAt is a call that starts now, with a new span, and nothing more.
-type startAt struct {
-	off    time.Duration
-	span   uint64
-	event  bool
-	update *CallUpdate
-	// kind, when not nil, is the type of a value to carve for the call
-	// from the record's chunk (a (*T)(nil), see Alloc), of size bytes:
-	// startCallAt stores it in *made, or nil when the chunk has none left
-	// (StartChildAlloc then takes Alloc's way). made points to the
-	// caller's variable, not into the startAt, so that what the caller
-	// returns of it is not taken for update, which would then escape.
-	kind any
-	size uintptr
-	made *unsafe.Pointer
+	return a.startCallAt(service, method, false, -1, 0, parent)
 }
 
 // StartChildAt is [ActiveRecord.StartCallAt] for a call made inside parent,
@@ -1170,7 +1130,11 @@ func (a *ActiveRecord) StartChildAt(parent *ActiveCall, service, method string, 
 	if parent != nil && parent.a != a {
 		parent = nil
 	}
-	return a.startCallAt(service, method, "", &startAt{off: a.offset(start), span: binary.BigEndian.Uint64(span[:])}, parent)
+	return a.startCallAt(service, method, false, a.offset(start), binary.BigEndian.Uint64(span[:]), parent)
+}
+
+func (a *ActiveRecord) startCall(service, method string, event bool) *ActiveCall {
+	return a.startCallAt(service, method, event, -1, 0, nil)
 }
 
 // since returns the time elapsed since the request's start, read from the
@@ -1189,21 +1153,15 @@ func (a *ActiveRecord) offset(start time.Time) time.Duration {
 	return max(start.Sub(a.start), 0)
 }
 
-// startCallAt starts a call of a, of parent if not nil, with the request
-// summary request (cut to maxSummary already; "" for none) and what at
-// says (nil: now, a new span ID, nothing more). Its nine words of
-// arguments all go in registers (a time.Time and a SpanID would make it
-// twelve, partly passed through memory); the request is a string of its
-// own, not at's, so that at's update, whose arrays may lie on the
-// caller's stack, does not escape with it.
-func (a *ActiveRecord) startCallAt(service, method, request string, at *startAt, parent *ActiveCall) *ActiveCall {
+// startCallAt starts a call of a, of parent if not nil, that started at
+// offset off from the request's start (below zero: now), with span ID span
+// as a number (zero: a new one). Its nine words of arguments all go in
+// registers (a time.Time and a SpanID would make it twelve, partly passed
+// through memory).
+func (a *ActiveRecord) startCallAt(service, method string, event bool, off time.Duration, span uint64, parent *ActiveCall) *ActiveCall {
 	t0 := a.since()
-	off, span := t0, uint64(0)
-	if at != nil {
-		if at.off >= 0 {
-			off = at.off
-		}
-		span = at.span
+	if off < 0 {
+		off = t0
 	}
 	cfg := &a.rec.cfg
 	capString(&service, cfg.maxName)
@@ -1236,6 +1194,7 @@ func (a *ActiveRecord) startCallAt(service, method, request string, at *startAt,
 		binary.BigEndian.PutUint64(ac.span[:], span)
 	}
 	c.SpanID = ac.span
+	c.Event = event
 	if parent != nil {
 		ac.parent = parent
 		c.ParentSpanID = parent.span // set before publication, never changed
@@ -1262,35 +1221,11 @@ func (a *ActiveRecord) startCallAt(service, method, request string, at *startAt,
 			}
 		}
 	}
-	c.Request = request
 	n := a.live
-	measure := uint(n)%measureEvery == 1 // n > 0: the modulo of an unsigned number is a mask
-	t1 := time.Duration(-1)
-	if at != nil {
-		c.Event = at.event
-		if at.update != nil || at.kind != nil {
-			if measure {
-				// The start's own cost, as a plain start's: what a wrapper
-				// sets with it (StartChildWith, StartChildAlloc) is its own
-				// setup, which it measures from the call's start, as it
-				// measured the setters and Alloc these replace.
-				t1 = a.since()
-			}
-			if at.update != nil {
-				ac.updateLocked(at.update)
-			}
-			if at.kind != nil {
-				*at.made = a.carveLocked(at.kind, at.size)
-			}
-		}
-	}
 	a.mu.Unlock()
 	cost := a.callCost.Load()
-	if measure {
-		if t1 < 0 {
-			t1 = a.since()
-		}
-		cost = int64(t1 - t0)
+	if uint(n)%measureEvery == 1 { // n > 0: the modulo of an unsigned number is a mask
+		cost = int64(a.since() - t0)
 		a.callCost.Store(cost)
 	}
 	a.overhead.Add(cost)
@@ -2222,7 +2157,7 @@ func Do(ctx context.Context, service, method string, fn func(ctx context.Context
 	if a == nil {
 		return fn(ctx)
 	}
-	c := a.startCallAt(service, method, "", nil, a.parentIn(ctx, mark))
+	c := a.startCallAt(service, method, false, -1, 0, a.parentIn(ctx, mark))
 	if c == nil {
 		return fn(ctx)
 	}

@@ -53,52 +53,6 @@ func Alloc[T any](a *ActiveRecord) *T {
 	return p
 }
 
-// StartChildAlloc is [ActiveRecord.StartChildWith] that also returns a new
-// zero T for the call, as [Alloc] returns it for a, carved with the lock
-// that starts the call when the record's chunk has one left: a wrapper
-// that keeps a value for each call it starts (middleware/httpstats'
-// transport, its state of an outgoing request) takes the record's lock
-// once for both, but when a new chunk is made. It returns nil and nil, and
-// carves nothing, where StartChildWith returns nil (a nil a, a record that
-// has ended, a call over the limit). What Alloc says of the T's life holds
-// here too.
-func StartChildAlloc[T any](a *ActiveRecord, parent *ActiveCall, service, method, request string, u *CallUpdate) (*ActiveCall, *T) {
-	if a == nil {
-		return nil, nil
-	}
-	if parent != nil && parent.a != a {
-		parent = nil
-	}
-	capString(&request, a.rec.cfg.maxSummary)
-	var made unsafe.Pointer
-	at := startAt{off: -1, update: u, made: &made}
-	var zero T
-	if size := unsafe.Sizeof(zero); size != 0 && size <= allocMaxItem {
-		at.kind, at.size = (*T)(nil), size
-	}
-	c := a.startCallAt(service, method, request, &at, parent)
-	if c == nil {
-		return nil, nil
-	}
-	if made == nil { // no T left in the chunk: Alloc's way
-		return c, Alloc[T](a)
-	}
-	return c, (*T)(made)
-}
-
-// carveLocked returns the next value of a's chunk, for a T of type kind (a
-// (*T)(nil)) and size bytes, or nil when the chunk has none left or holds
-// another type. a.mu must be held.
-func (a *ActiveRecord) carveLocked(kind any, size uintptr) unsafe.Pointer {
-	if s := a.slab; s != nil && s.used < s.n && sameKind(s.kind, kind) {
-		p := unsafe.Add(s.base, uintptr(s.used)*size)
-		s.used++
-		s.made++
-		return p
-	}
-	return nil
-}
-
 // The sizes of Alloc's chunks.
 const (
 	allocMaxItem  = 1 << 10 // the largest T carved from chunks
@@ -189,11 +143,4 @@ func (a *ActiveRecord) dropSlabLocked() {
 		s.kind, s.base = nil, nil
 		a.slab = nil
 	}
-}
-
-// sameKind reports whether x and y, each a nil pointer of some type (a
-// slab's kind), are of the same type: whether x == y, by their type words
-// alone (their data words are nil), without runtime.efaceeq's call.
-func sameKind(x, y any) bool {
-	return *(*unsafe.Pointer)(unsafe.Pointer(&x)) == *(*unsafe.Pointer)(unsafe.Pointer(&y))
 }

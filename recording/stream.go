@@ -429,7 +429,7 @@ func (r *Recorder) startMessage(s *Stream, m *Message) *ActiveRecord {
 // event records a custom event on a, made inside parent (nil: of the
 // request itself): see [Event].
 func (a *ActiveRecord) event(label, detail string, parent *ActiveCall) {
-	c := a.startCallAt("event", label, "", &startAt{off: -1, event: true}, parent)
+	c := a.startCallAt("event", label, true, -1, 0, parent)
 	if c == nil {
 		return
 	}

@@ -175,25 +175,27 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rec := a.Recorder()
 	name, hc := t.calls.Get(req.Method, req.URL, rec.Redaction())
+	c := a.StartChild(scope.Parent(), convention.ServiceHTTP, name)
+	if c == nil { // over MaxCalls, or after the request ended
+		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(rec)))
+	}
+	c.SetRequest(hc.Request)
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	// The body is counted as it is sent when its length is unknown, and when
 	// the request waits for "100 Continue": a server that answers otherwise
 	// (417, say) is never sent the body.
 	count := hasBody && (req.ContentLength <= 0 || expectsContinue(req.Header))
 	var attrs [4]recording.Attr
-	// The call starts with its request, attributes and size, and its
-	// state, carved with the other calls' states of the request (several
-	// to an allocation, which the record lets go of when it ends), under
-	// one lock of the record.
-	c, st := recording.StartChildAlloc[callState](a, scope.Parent(), convention.ServiceHTTP, name, hc.Request, &recording.CallUpdate{
+	c.Update(&recording.CallUpdate{
 		Reserve: true, // its attributes and phases in one allocation
 		Attrs:   convention.AppendHTTPAttrs(attrs[:0], hc),
 		// A body counted as it is sent is sized at the call's end.
 		RequestSize: max(req.ContentLength, 0), HasRequestSize: !count,
 	})
-	if c == nil { // over MaxCalls, or after the request ended
-		return t.base.RoundTrip(withTrace(req, a.TraceContext(), propagatorOf(rec)))
-	}
+
+	// Carved with the other calls' states of the request (several to an
+	// allocation), which the record lets go of when it ends.
+	st := recording.Alloc[callState](a)
 	pt := &st.pt
 	traceHooks.set(&st.hooks, &st.ctx.trace, pt)
 	// The call rides on the context, so OTel instrumentation under this
