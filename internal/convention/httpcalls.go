@@ -18,15 +18,17 @@ import (
 // when it is equal (==), and must give the same text for the same URL every
 // time (as the rules of a recorder do).
 //
-// The cache is bounded: a fixed table of sets of two entries, a URL's set
+// The cache is bounded: a fixed table of sets of four entries, a URL's set
 // chosen by its hash with a random seed. A URL takes a free entry of its
-// set; when both are taken, it takes one of them (which, the hash says) the
-// second time in a row its set sees it (the first time only its hash is
-// noted), so that URLs seen once — paths with IDs, queries that vary —
-// neither evict the ones that repeat nor cost a copy. Only URLs without user
-// information, at most maxCachedURL bytes long, whose text redaction leaves
-// as it is, are remembered: the cache holds no secret, and no more than
-// 2*httpCallSets short URLs.
+// set; when all are taken, it takes the set's oldest the second time the
+// set sees it among its last four URLs not held (the first time only its
+// hash is noted), so that URLs seen once — paths with IDs, queries that
+// vary — neither evict the ones that repeat nor cost a copy, while up to
+// four URLs a client repeats that share a set are all remembered (with two
+// entries a set, three of them took turns and were built at every call).
+// Only URLs without user information, at most maxCachedURL bytes long,
+// whose text redaction leaves as it is, are remembered: the cache holds no
+// secret, and no more than httpCallWays*httpCallSets short URLs.
 //
 // The zero value is ready to use; it is safe for concurrent use.
 type HTTPCalls[R interface {
@@ -40,17 +42,42 @@ type HTTPCalls[R interface {
 	last atomic.Pointer[httpCallEntry[R]]
 }
 
-// httpCallSets is how many sets of two URLs an HTTPCalls has.
-const httpCallSets = 64
+// httpCallSets is how many sets of httpCallWays URLs an HTTPCalls has.
+const (
+	httpCallSets = 32
+	httpCallWays = 4
+)
 
 // maxCachedURL bounds the length of the URLs HTTPCalls remembers (the sum
 // of their parts' lengths).
 const maxCachedURL = 256
 
 type httpCallSet[R comparable] struct {
-	seen     atomic.Uint64 // the hash of the last URL the set did not hold
+	// seen holds the hashes of the last URLs the set did not hold, the
+	// next to be replaced at seenAt (modulo its length).
+	seen     [httpCallWays]atomic.Uint64
+	seenAt   atomic.Uint32
+	next     atomic.Uint32 // the way a URL takes next in a full set (modulo)
 	redacted atomic.Uint64 // the hash of the last URL found redacted
-	ways     [2]atomic.Pointer[httpCallEntry[R]]
+	ways     [httpCallWays]atomic.Pointer[httpCallEntry[R]]
+}
+
+// way returns the entry of s a URL of hash h not held takes, or nil when
+// it takes none yet: a free one, or in a full set the oldest, if h is
+// among the last URLs the set did not hold (else h is noted as one).
+func (s *httpCallSet[R]) way(h uint64) *atomic.Pointer[httpCallEntry[R]] {
+	for i := range s.ways {
+		if s.ways[i].Load() == nil {
+			return &s.ways[i]
+		}
+	}
+	for i := range s.seen {
+		if s.seen[i].Load() == h {
+			return &s.ways[(s.next.Add(1)-1)%httpCallWays]
+		}
+	}
+	s.seen[(s.seenAt.Add(1)-1)%httpCallWays].Store(h)
+	return nil
 }
 
 // httpCallEntry is one remembered URL; it never changes once published.
@@ -78,17 +105,12 @@ func (c *HTTPCalls[R]) Get(method string, u *url.URL, r R) (name string, call HT
 		}
 	}
 	name, call = HTTPURLCallName(method, u), NewHTTPCall(method, u, r)
-	way := &set.ways[0]
-	switch {
-	case set.redacted.Load() == h:
+	if set.redacted.Load() == h {
 		return name, call // not remembered, as last time
-	case way.Load() == nil:
-	case set.ways[1].Load() == nil:
-		way = &set.ways[1]
-	case set.seen.Swap(h) != h:
-		return name, call // the first time in a row this full set sees it
-	default:
-		way = &set.ways[h>>63]
+	}
+	way := set.way(h)
+	if way == nil {
+		return name, call // not seen lately: not remembered yet
 	}
 	if call.URLFull != u.String() {
 		set.redacted.Store(h)

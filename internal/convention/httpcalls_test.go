@@ -109,12 +109,11 @@ func TestHTTPCallsBounded(t *testing.T) {
 	for i := range 20000 {
 		c.Get("GET", mustParse(t, fmt.Sprintf("http://host%d.example.com/p/%d", i%5000, i)), nil)
 	}
-	if n := len(entries(&c)); n > 2*httpCallSets {
-		t.Errorf("%d URLs remembered, want at most %d", n, 2*httpCallSets)
+	if n := len(entries(&c)); n > httpCallWays*httpCallSets {
+		t.Errorf("%d URLs remembered, want at most %d", n, httpCallWays*httpCallSets)
 	}
-	// The URLs a client repeats are remembered in spite of the others,
-	// when each is alone in its set (two that take turns in a full set
-	// are not).
+	// The URLs a client repeats are remembered in spite of the others
+	// (TestHTTPCallsSharedSet: when up to four share a set).
 	var repeated []*url.URL
 	used := map[uint64]bool{}
 	for i := 0; len(repeated) < 10; i++ {
@@ -277,5 +276,62 @@ func TestHTTPCallsShareStrings(t *testing.T) {
 	n3, c3 := get(strings.Clone("http://127.0.0.2:8080/item/3"))
 	if same(c3.ServerAddress, c2.ServerAddress) || same(n3, n2) || !same(c3.ServerPort, c2.ServerPort) {
 		t.Errorf("another host: its address or name shared, or its port not")
+	}
+}
+
+// TestHTTPCallsSharedSet: four URLs a client repeats whose hashes pick one
+// set are all remembered, whatever the set held before (with two entries a
+// set, three such URLs took turns and were built again at every call,
+// thousands of instructions each), and the one a fifth evicts is a single
+// one, the set's oldest.
+func TestHTTPCallsSharedSet(t *testing.T) {
+	var c HTTPCalls[*Rules]
+	// Fill the table with URLs seen twice (remembered), then find four
+	// repeated URLs of one set.
+	for i := range 2000 {
+		u := mustParse(t, fmt.Sprintf("http://other%d.example.com/x", i))
+		c.Get("GET", u, nil)
+		c.Get("GET", u, nil)
+	}
+	bySet := map[uint64][]*url.URL{}
+	var shared []*url.URL
+	for i := 0; shared == nil; i++ {
+		u := mustParse(t, fmt.Sprintf("http://backend:8080/item/%d", i))
+		set := c.hash("GET", u) % httpCallSets
+		if bySet[set] = append(bySet[set], u); len(bySet[set]) == 5 {
+			shared = bySet[set]
+		}
+	}
+	remembered := func(us []*url.URL) (n int) {
+		names := map[string]bool{}
+		for _, e := range entries(&c) {
+			names[e] = true
+		}
+		for _, u := range us {
+			if names["GET "+u.String()] {
+				n++
+			}
+		}
+		return n
+	}
+	for range 3 {
+		for _, u := range shared[:4] {
+			c.Get("GET", u, nil)
+		}
+	}
+	if n := remembered(shared[:4]); n != 4 {
+		t.Fatalf("%d of 4 repeated URLs of one set remembered, want 4", n)
+	}
+	// A fifth, seen twice in a row, takes one entry: three of the four stay.
+	c.Get("GET", shared[4], nil)
+	c.Get("GET", shared[4], nil)
+	if n := remembered(shared[4:]); n != 1 {
+		t.Errorf("the fifth URL of the set not remembered after two calls")
+	}
+	if n := remembered(shared[:4]); n != 3 {
+		t.Errorf("%d of the first 4 URLs of the set remembered after a fifth came, want 3", n)
+	}
+	if n := remembered(shared[:1]); n != 0 {
+		t.Errorf("the set's oldest URL kept, want it evicted by the fifth")
 	}
 }
