@@ -20,9 +20,7 @@
 // A client wrapper that keeps a value of its own for each call (as
 // middleware/httpstats' transport keeps a call's state) may take it with
 // [Alloc], which carves the values of one request from chunks its record
-// lets go of when the request ends. [ActiveRecord.StartChildWith] starts a
-// call with its request summary and first attributes under one lock of
-// the record, and [StartChildAlloc] carves the call's value with them.
+// lets go of when the request ends.
 //
 // # Attribution
 //
