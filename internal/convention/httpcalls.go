@@ -62,22 +62,38 @@ type httpCallSet[R comparable] struct {
 	ways     [httpCallWays]atomic.Pointer[httpCallEntry[R]]
 }
 
-// way returns the entry of s a URL of hash h not held takes, or nil when
-// it takes none yet: a free one, or in a full set the oldest, if h is
-// among the last URLs the set did not hold (else h is noted as one).
-func (s *httpCallSet[R]) way(h uint64) *atomic.Pointer[httpCallEntry[R]] {
+// admit returns the entry of s a URL of hash h not held may take: a free
+// one, or -1 for the oldest of a full set (see take), if h is among the
+// last URLs the set did not hold, which it then no longer is, so that
+// of several goroutines missing it at once one takes an entry; ok is false
+// when it takes none yet (h is then noted as a miss).
+func (s *httpCallSet[R]) admit(h uint64) (way int, ok bool) {
 	for i := range s.ways {
 		if s.ways[i].Load() == nil {
-			return &s.ways[i]
+			return i, true
 		}
 	}
 	for i := range s.seen {
-		if s.seen[i].Load() == h {
-			return &s.ways[(s.next.Add(1)-1)%httpCallWays]
+		if s.seen[i].CompareAndSwap(h, 0) {
+			return -1, true
 		}
 	}
 	s.seen[(s.seenAt.Add(1)-1)%httpCallWays].Store(h)
-	return nil
+	return 0, false
+}
+
+// take stores e in the entry admit returned (-1: the set's oldest), unless
+// the set holds e's URL already (another goroutine's, made meanwhile).
+func (s *httpCallSet[R]) take(way int, e *httpCallEntry[R]) {
+	for i := range s.ways {
+		if o := s.ways[i].Load(); o != nil && o.hash == e.hash && o.method == e.method && o.r == e.r && o.u == e.u {
+			return
+		}
+	}
+	if way < 0 {
+		way = int((s.next.Add(1) - 1) % httpCallWays)
+	}
+	s.ways[way].Store(e)
 }
 
 // httpCallEntry is one remembered URL; it never changes once published.
@@ -108,8 +124,8 @@ func (c *HTTPCalls[R]) Get(method string, u *url.URL, r R) (name string, call HT
 	if set.redacted.Load() == h {
 		return name, call // not remembered, as last time
 	}
-	way := set.way(h)
-	if way == nil {
+	way, ok := set.admit(h)
+	if !ok {
 		return name, call // not seen lately: not remembered yet
 	}
 	if call.URLFull != u.String() {
@@ -124,7 +140,7 @@ func (c *HTTPCalls[R]) Get(method string, u *url.URL, r R) (name string, call HT
 		ForceQuery: u.ForceQuery, RawQuery: strings.Clone(u.RawQuery),
 		Fragment: strings.Clone(u.Fragment), RawFragment: strings.Clone(u.RawFragment),
 	}
-	way.Store(e)
+	set.take(way, e)
 	c.last.Store(e)
 	return name, call
 }

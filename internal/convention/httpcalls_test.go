@@ -3,6 +3,7 @@ package convention
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -333,5 +334,62 @@ func TestHTTPCallsSharedSet(t *testing.T) {
 	}
 	if n := remembered(shared[:1]); n != 0 {
 		t.Errorf("the set's oldest URL kept, want it evicted by the fifth")
+	}
+}
+
+// TestHTTPCallsAdmitOnce: of the goroutines that miss one URL noted as a
+// miss of a full set, one is admitted to take an entry; the others are
+// not (each taking an entry of its own pushed other repeated URLs out).
+// And an entry is stored once: take with the URL held already stores
+// nothing, so the set's oldest is not evicted for it.
+func TestHTTPCallsAdmitOnce(t *testing.T) {
+	var c HTTPCalls[*Rules]
+	var urls []*url.URL
+	for i := 0; len(urls) < httpCallWays+1; i++ {
+		u := mustParse(t, fmt.Sprintf("http://backend:8080/admit/%d", i))
+		if c.hash("GET", u)%httpCallSets == 0 {
+			urls = append(urls, u)
+		}
+	}
+	for _, u := range urls[:httpCallWays] {
+		c.Get("GET", u, nil) // the set's free entries
+	}
+	set := &c.sets[0]
+	h := c.hash("GET", urls[httpCallWays])
+	if _, ok := set.admit(h); ok {
+		t.Fatal("a URL a full set has not seen admitted")
+	}
+	if _, ok := set.admit(h); !ok {
+		t.Fatal("a URL a full set noted as a miss not admitted")
+	}
+	if _, ok := set.admit(h); ok {
+		t.Error("a URL admitted twice for one noted miss")
+	}
+	before := entries(&c)
+	held := set.ways[1].Load()
+	set.take(-1, held)
+	if after := entries(&c); !slices.Equal(before, after) {
+		t.Errorf("take of a URL held already changed the set: %q, want %q", after, before)
+	}
+}
+
+// TestHTTPCallsPerRedactor: a URL remembered for a redactor that leaves it
+// as it is is not served to one that redacts it (the hash does not mix in
+// the redactor: only the entry's comparison keeps them apart).
+func TestHTTPCallsPerRedactor(t *testing.T) {
+	var c HTTPCalls[*Rules]
+	u := mustParse(t, "http://h.example/x?token=s3cr3t")
+	c.Get("GET", u, nil)
+	c.Get("GET", u, nil)
+	if got := entries(&c); len(got) != 1 {
+		t.Fatalf("remembered %q, want the URL once", got)
+	}
+	strict := NewRules(DefaultSecretWords(), true)
+	_, call := c.Get("GET", u, strict)
+	if want := NewHTTPCall("GET", u, strict); call != want {
+		t.Errorf("strict rules got %+v, want %+v", call, want)
+	}
+	if strings.Contains(call.URLFull, "s3cr3t") {
+		t.Errorf("strict rules got the secret: %q", call.URLFull)
 	}
 }
