@@ -141,8 +141,11 @@ func TestScanAnyOrder(t *testing.T) {
 
 // TestSeriesWhileClosing: Series and Stats from several goroutines at
 // once, while records are written and folded, and the store closed under
-// them: each answers, or fails with store.ErrClosed once the store is
-// closing, never another error nor a panic.
+// them once each has answered a query: each answers, or fails with
+// store.ErrClosed once the store is closing, never another error nor a
+// panic, and each goes on until it is told ErrClosed, which the other
+// query then tells it too. (rlock failing with another error once closed
+// fails it, as does Stats alone doing so.)
 func TestSeriesWhileClosing(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(t.TempDir(), Options{FoldInterval: time.Millisecond, RetentionInterval: -1})
@@ -154,24 +157,45 @@ func TestSeriesWhileClosing(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := store.Window{Since: start.Add(-time.Hour), Until: time.Now().Add(time.Minute)}
-	var wg sync.WaitGroup
+	// A reader that never gets ErrClosed stops after this many queries
+	// (far more than run before Close), and fails the test.
+	const maxQueries = 100000
+	const readers = 4
+	var wg, answered sync.WaitGroup
 	errs := make(chan error, 64)
-	for g := range 4 {
+	closed := make([]bool, readers) // each reader's own
+	for g := range readers {
 		wg.Add(1)
+		answered.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 40 {
+			first := true
+			for i := range maxQueries {
 				var err error
 				if (g+i)%3 == 0 {
 					_, err = s.Stats(ctx, w)
 				} else {
 					_, err = s.Series(ctx, w, time.Duration(1+i%7)*time.Minute)
 				}
+				if first {
+					first = false
+					answered.Done()
+				}
 				if errors.Is(err, store.ErrClosed) {
+					closed[g] = true
+					// Closed: the other query too.
+					if (g+i)%3 == 0 {
+						_, err = s.Series(ctx, w, time.Minute)
+					} else {
+						_, err = s.Stats(ctx, w)
+					}
+					if !errors.Is(err, store.ErrClosed) {
+						errs <- fmt.Errorf("reader %d, after ErrClosed: %v, want ErrClosed", g, err)
+					}
 					return
 				}
 				if err != nil {
-					errs <- fmt.Errorf("goroutine %d, query %d: %w", g, i, err)
+					errs <- fmt.Errorf("reader %d, query %d: %w", g, i, err)
 					return
 				}
 			}
@@ -191,7 +215,7 @@ func TestSeriesWhileClosing(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(20 * time.Millisecond) // let the readers start; not an assertion
+	answered.Wait() // every reader has answered a query: the store is closed under them
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -199,6 +223,11 @@ func TestSeriesWhileClosing(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	for g, ok := range closed {
+		if !ok {
+			t.Errorf("reader %d never got ErrClosed", g)
+		}
 	}
 	if _, err := s.Series(ctx, w, time.Minute); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Series after Close: %v, want ErrClosed", err)
