@@ -17,6 +17,7 @@ import (
 // calls, to compare two records by.
 func recordShape(r *recording.Record) string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "route=%q ", r.Route)
 	for _, a := range r.Attrs {
 		fmt.Fprintf(&b, "%s=%q ", a.Key, a.Value)
 	}

@@ -19,15 +19,18 @@ import (
 // another (the same address, another length: "token" and "tokenizer",
 // "api" and "api_key", a clean value and the same value with a secret
 // after it), swapped for one another from one request to the next, a call's
-// url.full the last bytes of its request, db.query.text its request, and
-// attributes set after a call ended. Calls set their attributes one by
+// url.full the last bytes of its request, db.query.text its request,
+// attributes set after a call ended, and a call's method and the route a
+// clean text and, later, a longer one of the same address with a secret
+// (64 bytes longer: one slot of the writer's cache). Calls set their attributes one by
 // one, all at once, through Update after Reserve's room, or both. Each
 // record, as a sink gets it, must be the record a recorder that saw no
 // request before (a writer's cache of nothing) made of the same request
 // with every string afresh: no redaction skipped for an address seen
 // clean before, and no secret left in it. (sameAttrWords made to compare
 // the words' addresses alone, not their lengths, fails it: a "token" of
-// "tokenizer"'s address, its value kept.)
+// "tokenizer"'s address, its value kept; recentSlot made to compare
+// addresses alone fails it: the route's and the method's secret kept.)
 func TestRedactSharedMemorySequences(t *testing.T) {
 	// One buffer for the keys, one for the values: their strings are
 	// slices of them, so that a key or a value of one length shares its
@@ -41,10 +44,18 @@ func TestRedactSharedMemorySequences(t *testing.T) {
 	values := []string{
 		valBuf[:4], valBuf[:21], valBuf[5:13], valBuf[22:24], valBuf[25:30], valBuf[25:40], "", "GET",
 	}
+	// A call's method and a route of one buffer each: the first 10 bytes
+	// clean, the first 74 with a secret. Their lengths are 64 apart, so
+	// both land in one slot of the writer's 64-slot cache of texts known
+	// clean by their address (recentSlot).
+	const methodBuf = "ListItems/v1/items/lookup?tenant=acme&limit=50&sort=name password=hunter2 and more after it"
+	const routeBuf = "GET /items/{id}/history?tenant=acme&limit=50&order=asc password=hunter2 and the rest"
+	methods := append(keys[:len(keys):len(keys)], methodBuf[:10], methodBuf[:74])
+	routes := []string{routeBuf[:10], routeBuf[:74], "GET /hello", ""}
 	// sibling returns a string of the same address as v and another
 	// length, if keys or values have one.
 	sibling := func(v string) string {
-		for _, from := range [][]string{keys, values} {
+		for _, from := range [][]string{keys, values, methods, routes} {
 			for _, w := range from {
 				if len(w) != len(v) && len(w) > 0 && len(v) > 0 && unsafe.StringData(w) == unsafe.StringData(v) {
 					return w
@@ -68,6 +79,7 @@ func TestRedactSharedMemorySequences(t *testing.T) {
 		urlFull, dbText bool
 	}
 	type step struct {
+		route string
 		attrs [][2]string
 		calls []callStep
 	}
@@ -84,16 +96,23 @@ func TestRedactSharedMemorySequences(t *testing.T) {
 		// Mostly the request before, nearly: the strings are the very
 		// same ones (no clone), so that the writer's cache sees the
 		// same addresses again.
-		s := step{attrs: append([][2]string(nil), prev.attrs...), calls: append([]callStep(nil), prev.calls...)}
+		s := step{route: prev.route, attrs: append([][2]string(nil), prev.attrs...), calls: append([]callStep(nil), prev.calls...)}
 		switch rnd.IntN(9) {
 		case 7, 8:
-			// A key or a value of the same address as the one it takes
-			// the place of, and another length.
-			if len(s.attrs) > 0 && rnd.IntN(2) == 0 {
+			// A key, a value, a call's method or the route of the same
+			// address as the one it takes the place of, and another
+			// length.
+			switch k := rnd.IntN(6); {
+			case k == 0:
+				s.route = sibling(s.route)
+			case k == 1 && len(s.calls) > 0:
+				i := rnd.IntN(len(s.calls))
+				s.calls[i].method = sibling(s.calls[i].method)
+			case len(s.attrs) > 0 && k < 4:
 				a := &s.attrs[rnd.IntN(len(s.attrs))]
 				j := rnd.IntN(2)
 				a[j] = sibling(a[j])
-			} else if len(s.calls) > 0 {
+			case len(s.calls) > 0:
 				i := rnd.IntN(len(s.calls))
 				c := s.calls[i]
 				c.attrs = append([][2]string(nil), c.attrs...)
@@ -105,9 +124,9 @@ func TestRedactSharedMemorySequences(t *testing.T) {
 				s.calls[i] = c
 			}
 		case 0:
-			s = step{attrs: drawAttrs(rnd.IntN(5))}
+			s = step{route: pick(routes), attrs: drawAttrs(rnd.IntN(5))}
 			for range rnd.IntN(4) {
-				s.calls = append(s.calls, callStep{method: pick(keys), request: pick(requests), attrs: drawAttrs(rnd.IntN(7)), way: rnd.IntN(4)})
+				s.calls = append(s.calls, callStep{method: pick(methods), request: pick(requests), attrs: drawAttrs(rnd.IntN(7)), way: rnd.IntN(4)})
 			}
 		case 1:
 			if len(s.attrs) > 0 {
@@ -140,7 +159,7 @@ func TestRedactSharedMemorySequences(t *testing.T) {
 				s.calls[i] = c
 			}
 		case 5:
-			s.calls = append(s.calls, callStep{method: pick(keys), request: pick(requests), attrs: drawAttrs(rnd.IntN(7)), way: rnd.IntN(4)})
+			s.calls = append(s.calls, callStep{method: pick(methods), request: pick(requests), attrs: drawAttrs(rnd.IntN(7)), way: rnd.IntN(4)})
 		case 6:
 			if len(s.calls) > 0 {
 				s.calls = s.calls[1:]
@@ -155,6 +174,7 @@ func TestRedactSharedMemorySequences(t *testing.T) {
 			cl = strings.Clone
 		}
 		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
+		ar.Record().Route = cl(s.route)
 		for _, a := range s.attrs {
 			ar.AddAttr(cl(a[0]), cl(a[1]))
 		}
@@ -204,6 +224,17 @@ func TestRedactSharedMemorySequences(t *testing.T) {
 		}
 		return recordShape(sink.Records()[0])
 	}
+	// First, fixed steps: a clean method and route, then the same
+	// buffers' longer texts with the secret, alone and in one record.
+	short := callStep{method: methodBuf[:10], request: "plain text"}
+	long := callStep{method: methodBuf[:74], request: "plain text"}
+	fixed := []step{
+		{route: routeBuf[:10], calls: []callStep{short}},
+		{route: routeBuf[:74], calls: []callStep{long}},
+		{route: routeBuf[:10], calls: []callStep{short}},
+		{route: routeBuf[:74], calls: []callStep{short, long}},
+		{route: routeBuf[:10], calls: []callStep{long, short, long}},
+	}
 	for _, borrow := range []bool{false, true} {
 		t.Run(fmt.Sprintf("borrow=%v", borrow), func(t *testing.T) {
 			var want sync.Map
@@ -211,7 +242,11 @@ func TestRedactSharedMemorySequences(t *testing.T) {
 			rec := recording.New(recording.WithSinks(sink))
 			var s step
 			for i := range 3000 {
-				s = draw(s)
+				if i < len(fixed) {
+					s = fixed[i]
+				} else {
+					s = draw(s)
+				}
 				path := fmt.Sprintf("/r%d", i)
 				want.Store(path, reference(s))
 				run(rec, path, s, false)

@@ -19,15 +19,25 @@ import (
 // more to set), past the recorder's MaxCalls, while the handler finishes
 // the record under them: each record, as its sink gets it, holds calls of
 // no key twice, at most WithMaxAttrs attributes (beside the count of those
-// dropped), each value within its byte cap (but for the
-// note of what was cut), at most 32 phases, and only
-// attributes some goroutine set. (setAttrsLocked's one pass without its
-// test of the cap fails it: four attributes in a room of six.)
+// dropped), each value within its byte cap (but for the note of what was
+// cut), at most 32 phases (each setter of phases adds forty), and only
+// attributes some goroutine set. Half the goroutines set values within
+// the cap, so that setAttrsLocked's one pass completes under contention.
+// (That pass without its test of the cap fails it: four attributes in a
+// room of six; without its test of a key's length already set, a key
+// twice; addPhaseLocked, which both ways of adding phases take, without
+// its cap, more than 32 phases.)
 func TestCallSettersHammer(t *testing.T) {
 	const maxAttrs, maxValue, maxCalls = 3, 12, 6
 	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink), recording.WithMaxAttrs(maxAttrs, maxValue), recording.WithMaxCalls(maxCalls))
 	keys := []string{"a", "bb", "ccc", "dddd", "e", "ff", "long.key.of.its.own", "dddd"}
+	// Forty phases an Update, as forty AddPhase calls: past the 32 a
+	// call keeps by either way.
+	phases := []recording.Phase{{Name: "send", Start: 1, Duration: 2}, {Name: "wait", Start: 3, Duration: -1}}
+	for len(phases) < 40 {
+		phases = append(phases, recording.Phase{Name: "more", Start: 5, Duration: 1})
+	}
 	for n := range 60 {
 		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/h" + strconv.Itoa(n)})
 		var calls []*recording.ActiveCall
@@ -47,19 +57,29 @@ func TestCallSettersHammer(t *testing.T) {
 				for i, c := range calls {
 					k := keys[(g+i)%len(keys)]
 					v := fmt.Sprintf("g%d-%d-value-past-the-cap", g, i)
+					if g%2 == 1 {
+						// Short values: setAttrsLocked's one pass
+						// completes, where it gives up on a value
+						// past the cap.
+						v = strconv.Itoa(g)
+					}
 					switch (g + i + n) % 4 {
 					case 0:
 						c.SetAttr(k, v)
 					case 1:
 						c.SetAttrs(recording.Attr{Key: k, Value: v}, recording.Attr{Key: keys[(g+i+1)%len(keys)], Value: "x"})
 					case 2:
-						c.Update(&recording.CallUpdate{Reserve: true, Attrs: []recording.Attr{{Key: k, Value: "y"}, {Key: "zz", Value: v}},
-							Phases: []recording.Phase{{Name: "send", Start: 1, Duration: 2}, {Name: "wait", Start: 3, Duration: -1}}})
+						c.Update(&recording.CallUpdate{Reserve: true, Attrs: []recording.Attr{{Key: k, Value: "y"}, {Key: "zz", Value: v}}, Phases: phases})
 					case 3:
-						now := time.Now()
-						c.AddPhase("p", now, now.Add(time.Microsecond))
+						// Reserve makes room only for a call with no
+						// attributes and no phases yet: the phases
+						// after.
 						c.Reserve()
 						c.SetAttrs(recording.Attr{Key: k, Value: v}, recording.Attr{Key: k, Value: "again"})
+						now := time.Now()
+						for range 40 {
+							c.AddPhase("p", now, now.Add(time.Microsecond))
+						}
 					}
 					if g == i%4 {
 						c.End(nil)
@@ -114,7 +134,7 @@ func TestCallSettersHammer(t *testing.T) {
 				t.Errorf("%s %s: %d attributes %v, want at most %d", r.Path, c.Method, kept, c.Attrs, maxAttrs)
 			}
 			if len(c.Phases) > 32 {
-				t.Errorf("%s %s: %d phases", r.Path, c.Method, len(c.Phases))
+				t.Errorf("%s %s: %d phases, want at most 32", r.Path, c.Method, len(c.Phases))
 			}
 			for _, p := range c.Phases {
 				if p.Duration < 0 {

@@ -20,8 +20,8 @@ import (
 // order of their ranges: ascending, descending, overlapping, empty,
 // reversed (from past to), at the prefix's ends and past them, and after
 // a scan stopped by its function's error. (placed without its test of
-// past against from, or scan without emptying past before it moves the
-// iterator, fails it.)
+// past against from, scan without emptying past before it moves the
+// iterator, or scan keeping past after a reversed range, fails it.)
 func TestScanAnyOrder(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(t.TempDir(), Options{FoldInterval: -1, RetentionInterval: -1})
@@ -57,6 +57,33 @@ func TestScanAnyOrder(t *testing.T) {
 	if all := keys(pMinute, m0-10, m0+300); len(all) < 7 {
 		t.Fatalf("%d minute rollups, want at least 7", len(all))
 	}
+	// A reversed scan leaves the iterator at the first key at or past its
+	// from, beyond its to: the next scan, starting between the two, must
+	// Seek. Minutes 50 down to 35 leave it at minute 61; 38 to 45 must
+	// still visit minute 40.
+	{
+		r := s.newReader()
+		for _, sc := range []struct{ from, to int64 }{{50, 35}, {38, 45}} {
+			want := keys(pMinute, m0+sc.from, m0+sc.to)
+			var got []int64
+			if err := r.scan(pMinute, bucketKey(pMinute, m0+sc.from), bucketKey(pMinute, m0+sc.to), func(k, _ []byte, _ error) error {
+				got = append(got, keyTime(k[1:])-m0)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for j := range want {
+				want[j] -= m0
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("scan of minutes [%d, %d) after [50, 35): %v, want %v (from the first hour's start)", sc.from, sc.to, got, want)
+			}
+		}
+		if want := keys(pMinute, m0+38, m0+45); !slices.Equal(want, []int64{m0 + 40}) {
+			t.Fatalf("minutes [38, 45) hold %v, want minute 40 (%d)", want, m0+40)
+		}
+		r.close()
+	}
 	rnd := rand.New(rand.NewPCG(36, 1))
 	stop := errors.New("stop")
 	for round := range 200 {
@@ -71,7 +98,11 @@ func TestScanAnyOrder(t *testing.T) {
 				unit = 60
 			}
 			from := (m0 + int64(rnd.IntN(260)) - 20) / unit
-			to := from + int64(rnd.IntN(90)-10)/unit
+			to := from + int64(rnd.IntN(90)-10)
+			if p == pHour {
+				// Hours too run backwards, by up to two.
+				to = from + int64(rnd.IntN(5)-2)
+			}
 			want := keys(p, from, to)
 			var got []int64
 			halt := -1
@@ -110,8 +141,11 @@ func TestScanAnyOrder(t *testing.T) {
 
 // TestSeriesWhileClosing: Series and Stats from several goroutines at
 // once, while records are written and folded, and the store closed under
-// them: each answers, or fails with store.ErrClosed once the store is
-// closing, never another error nor a panic.
+// them once each has answered a query: each answers, or fails with
+// store.ErrClosed once the store is closing, never another error nor a
+// panic, and each goes on until it is told ErrClosed, which the other
+// query then tells it too. (rlock failing with another error once closed
+// fails it, as does Stats alone doing so.)
 func TestSeriesWhileClosing(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(t.TempDir(), Options{FoldInterval: time.Millisecond, RetentionInterval: -1})
@@ -123,24 +157,45 @@ func TestSeriesWhileClosing(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := store.Window{Since: start.Add(-time.Hour), Until: time.Now().Add(time.Minute)}
-	var wg sync.WaitGroup
+	// A reader that never gets ErrClosed stops after this many queries
+	// (far more than run before Close), and fails the test.
+	const maxQueries = 100000
+	const readers = 4
+	var wg, answered sync.WaitGroup
 	errs := make(chan error, 64)
-	for g := range 4 {
+	closed := make([]bool, readers) // each reader's own
+	for g := range readers {
 		wg.Add(1)
+		answered.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 40 {
+			first := true
+			for i := range maxQueries {
 				var err error
 				if (g+i)%3 == 0 {
 					_, err = s.Stats(ctx, w)
 				} else {
 					_, err = s.Series(ctx, w, time.Duration(1+i%7)*time.Minute)
 				}
+				if first {
+					first = false
+					answered.Done()
+				}
 				if errors.Is(err, store.ErrClosed) {
+					closed[g] = true
+					// Closed: the other query too.
+					if (g+i)%3 == 0 {
+						_, err = s.Series(ctx, w, time.Minute)
+					} else {
+						_, err = s.Stats(ctx, w)
+					}
+					if !errors.Is(err, store.ErrClosed) {
+						errs <- fmt.Errorf("reader %d, after ErrClosed: %v, want ErrClosed", g, err)
+					}
 					return
 				}
 				if err != nil {
-					errs <- fmt.Errorf("goroutine %d, query %d: %w", g, i, err)
+					errs <- fmt.Errorf("reader %d, query %d: %w", g, i, err)
 					return
 				}
 			}
@@ -160,7 +215,7 @@ func TestSeriesWhileClosing(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(20 * time.Millisecond) // let the readers start; not an assertion
+	answered.Wait() // every reader has answered a query: the store is closed under them
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +223,11 @@ func TestSeriesWhileClosing(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	for g, ok := range closed {
+		if !ok {
+			t.Errorf("reader %d never got ErrClosed", g)
+		}
 	}
 	if _, err := s.Series(ctx, w, time.Minute); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Series after Close: %v, want ErrClosed", err)
