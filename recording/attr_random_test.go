@@ -126,16 +126,25 @@ func TestAttrsRandomSequences(t *testing.T) {
 				want.Store(path, reference(s))
 				run(rec, path, s)
 			}
-			if err := rec.Close(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			for i, b := range sink.bad {
-				if i == 10 {
-					t.Errorf("and %d more", len(sink.bad)-10)
-					break
-				}
-				t.Error(b)
-			}
+			closeAndReport(t, rec, &sink.bad)
 		})
+	}
+}
+
+// closeAndReport closes rec, so that its sinks have seen every record,
+// and reports the first ten of what a checking sink found wrong (bad, read
+// once Close has returned, the sinks' last writes included) and how many
+// more.
+func closeAndReport(t *testing.T, rec *recording.Recorder, bad *[]string) {
+	t.Helper()
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range *bad {
+		if i == 10 {
+			t.Errorf("and %d more", len(*bad)-10)
+			break
+		}
+		t.Error(b)
 	}
 }

@@ -123,16 +123,7 @@ func TestHeadersRandomSequences(t *testing.T) {
 				ar.SetHeaders(sent)
 				ar.Finish()
 			}
-			if err := rec.Close(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			for i, b := range sink.bad {
-				if i == 10 {
-					t.Errorf("and %d more", len(sink.bad)-10)
-					break
-				}
-				t.Error(b)
-			}
+			closeAndReport(t, rec, &sink.bad)
 		})
 	}
 }
