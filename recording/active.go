@@ -1625,29 +1625,32 @@ func (c *ActiveCall) SetService(service string) {
 // SetRequest sets the request summary, cut to the recorder's
 // [WithMaxSummary]. The caller redacts it.
 func (c *ActiveCall) SetRequest(s string) {
-	// setText, written out: the HTTP transport sets every call's request,
-	// and setText's calls (setField's, through the field's closure) took
-	// half of this one's cost.
-	if c == nil {
-		return
+	if c != nil {
+		c.setSummary(s, false)
 	}
-	capString(&s, c.a.rec.cfg.maxSummary)
-	c.a.mu.Lock()
-	if !c.frozenLocked() {
-		c.c.Request = s
-	}
-	c.a.mu.Unlock()
 }
 
 // SetResponse sets the response summary, cut like SetRequest.
 func (c *ActiveCall) SetResponse(s string) {
-	if c == nil {
-		return
+	if c != nil {
+		c.setSummary(s, true)
 	}
+}
+
+// setSummary sets the call's request summary (its response's if
+// response) to s cut to the recorder's [WithMaxSummary], unless the call
+// is frozen; c.c is read under the lock. It is setText written out (the
+// HTTP transport sets every call's request, and setText's calls, through
+// the field's closure, took half of SetRequest's cost), for both summaries.
+func (c *ActiveCall) setSummary(s string, response bool) {
 	capString(&s, c.a.rec.cfg.maxSummary)
 	c.a.mu.Lock()
 	if !c.frozenLocked() {
-		c.c.Response = s
+		if response {
+			c.c.Response = s
+		} else {
+			c.c.Request = s
+		}
 	}
 	c.a.mu.Unlock()
 }
