@@ -19,10 +19,11 @@ import (
 // died in Open), a deleted MANIFEST made Badger open an empty store and
 // delete the old tables, and a flipped byte in the newest value log made
 // Badger cut the log there (records then answered 500, and api/stats
-// disagreed with api/records). Now the application must live; damage found
-// at Open moves the directory aside (named in one ERROR line, kept whole)
-// and starts an empty store; damage found later is skipped and counted,
-// never a 500, and api/stats keeps agreeing with api/records.
+// disagreed with api/records; so they did when a flipped byte of an older
+// value log landed in an index block). Now the application must live;
+// damage found at Open moves the directory aside (named in one ERROR line,
+// kept whole) and starts an empty store; damage found later is skipped and
+// counted, never a 500, and api/stats keeps agreeing with api/records.
 func TestCorruptStore(t *testing.T) {
 	runAppVictimIfChild()
 	for _, tt := range []struct {
@@ -53,13 +54,19 @@ func TestCorruptStore(t *testing.T) {
 		}, true},
 		{"older-value-log-byte-flipped", smallFiles(""), func(t *testing.T, dir string) string {
 			// Badger reads older value-log files only when asked for a
-			// value: the damage is found by reads.
+			// value: the damage is found by reads. A byte may land in a
+			// value no longer read (a rollup's earlier version, a folded
+			// delta), or in an index block (its records leave List and
+			// Stats), a block of records (Get answers 404), a rollup
+			// (counted again from summaries): 64, one every 16 KiB of
+			// the 1 MiB file, hit live values (16 did not always: in
+			// one run only 2 of them did).
 			vlogs, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
 			slices.Sort(vlogs)
 			if len(vlogs) < 3 {
 				t.Fatalf("want several value-log files, have %v", vlogs)
 			}
-			return flipByte(t, vlogs[0])
+			return flipBytes(t, vlogs[0], 64)
 		}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,6 +81,12 @@ func TestCorruptStore(t *testing.T) {
 			cancel()
 			h.wait(t)
 			v.stop()
+			var written int64 // the records stored, all persisted by a clean Close
+			if !tt.atOpen {
+				v = startAppVictim(t, cfg)
+				written = v.requestsIn("1h")
+				v.stop()
+			}
 
 			damaged := tt.damage(t, cfg.Dir)
 			v = startAppVictim(t, cfg)
@@ -102,8 +115,10 @@ func TestCorruptStore(t *testing.T) {
 					t.Error("the dashboard does not name the directory moved aside")
 				}
 			} else {
-				if s.MovedAside != "" || len(listed) < 2000 {
-					t.Fatalf("a store with a damaged older value log was set aside or lost records: %+v, %d listed", s, len(listed))
+				// A few index blocks' records (a second's each) may
+				// leave the list.
+				if s.MovedAside != "" || int64(len(listed)) < written/2 {
+					t.Fatalf("a store with a damaged older value log was set aside or lost records: %+v, %d listed of %d", s, len(listed), written)
 				}
 				// Every record's details answer 200, or 404 when its
 				// bytes are damaged: never 500.
@@ -121,9 +136,10 @@ func TestCorruptStore(t *testing.T) {
 					}
 				}
 				s = v.storeHealth()
-				t.Logf("%d of %d records unreadable; store health %+v", missing, len(listed), s)
-				if missing == 0 || s.Skipped == 0 {
-					t.Errorf("the flipped byte went unnoticed: %d unreadable, %d skipped", missing, s.Skipped)
+				unlisted := written - int64(len(listed))
+				t.Logf("%d of %d records unreadable, %d of %d no longer listed; store health %+v", missing, len(listed), unlisted, written, s)
+				if missing == 0 && unlisted == 0 || s.Skipped == 0 {
+					t.Errorf("the flipped bytes went unnoticed: %d unreadable, %d no longer listed, %d skipped", missing, unlisted, s.Skipped)
 				}
 			}
 
@@ -173,11 +189,20 @@ func newest(t *testing.T, dir, pattern string) string {
 // flipByte inverts the byte in the middle of a file.
 func flipByte(t *testing.T, path string) string {
 	t.Helper()
+	return flipBytes(t, path, 1)
+}
+
+// flipBytes inverts n bytes of a file, at the n points that cut it into
+// n+1 equal parts.
+func flipBytes(t *testing.T, path string, n int) string {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b[len(b)/2] ^= 0xFF
+	for i := 1; i <= n; i++ {
+		b[len(b)*i/(n+1)] ^= 0xFF
+	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
