@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -163,5 +164,33 @@ func TestRequestWithCancelKeepsEntry(t *testing.T) {
 		if given := st.out == nil; given == withCancel {
 			t.Errorf("a request with a Cancel channel %v: entry given back %v, want %v", withCancel, given, !withCancel)
 		}
+	}
+}
+
+// TestGivenBackEntryKeepsNoCall checks that an entry given back to the
+// transport's pool keeps nothing of the call that ended: its request
+// copy, whose context is the call's (its state, its record and the
+// caller's context), URL and body, is emptied, so that the pool keeps no
+// ended request alive.
+func TestGivenBackEntryKeepsNoCall(t *testing.T) {
+	srv, base := echoServer(t)
+	rt := NewTransport(base)
+	req, _ := http.NewRequestWithContext(inRecord(t), "GET", srv.URL+"/x", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := resp.Body.(*callState)
+	e := st.out
+	if e.req.Context() != context.Context(&st.ctx) {
+		t.Fatalf("the request copy's context is %v, want the call's", e.req.Context())
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if st.out != nil {
+		t.Fatal("the entry was not given back")
+	}
+	if !reflect.ValueOf(&e.req).Elem().IsZero() {
+		t.Errorf("the entry given back keeps a request copy (URL %v, header %v)", e.req.URL, e.req.Header)
 	}
 }
