@@ -152,6 +152,7 @@ func TestRequestWithCancelKeepsEntry(t *testing.T) {
 	for _, withCancel := range []bool{false, true} {
 		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/x", nil)
 		if withCancel {
+			//lint:ignore SA1019 callers still set the deprecated field; its entry must not be reused
 			req.Cancel = make(chan struct{})
 		}
 		resp, err := rt.RoundTrip(req)

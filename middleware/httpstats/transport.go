@@ -626,6 +626,7 @@ func (st *callState) giveBack() {
 	if len(e.h) > 8 { // a map of more than one group: let it go
 		return
 	}
+	//lint:ignore SA1019 callers still set the deprecated field, which net/http still watches
 	if e.req.Cancel != nil {
 		// net/http watches a request's deprecated Cancel channel from a
 		// goroutine of its own (awaitLegacyCancel), which reads the field
