@@ -154,7 +154,7 @@ func TestCallerTraceWhereverItLies(t *testing.T) {
 				if !ok {
 					return fmt.Errorf("the body is a %T, not the call's state", resp.Body)
 				}
-				pooled = append(pooled, st.out.e != nil && st.out.e.pool != nil)
+				pooled = append(pooled, st.out != nil && st.out.pool != nil)
 				return nil
 			}
 			if _, err := callEach(ctx, client.Do, srv.URL+"/x", gets(3), notePooled); err != nil {

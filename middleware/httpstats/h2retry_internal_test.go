@@ -198,7 +198,7 @@ func testHeaderMapNotReusedAfterHTTP2Attempt(t *testing.T, xnet bool) {
 	if err != nil || resp.ProtoMajor != 1 || string(b) != want || len(refused) != 1 || refused[0] != want {
 		t.Fatalf("the call: %v, HTTP/%d, the server got %q over HTTP/1 and refused %q over HTTP/2; want HTTP/1, %q both", err, resp.ProtoMajor, b, refused, want)
 	}
-	if st.out.e == nil {
+	if st.out == nil {
 		t.Error("the header entry of a call first sent over HTTP/2 was given back to be reused")
 	}
 

@@ -30,7 +30,7 @@ func TestHeaderEntryKeepsTraceparent(t *testing.T) {
 		if !ok {
 			return fmt.Errorf("the body is a %T, not the call's state", resp.Body)
 		}
-		entries = append(entries, st.out.e)
+		entries = append(entries, st.out)
 		return nil
 	})
 	if err != nil {
@@ -245,8 +245,7 @@ func TestTraceIntoKeptInvalidContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	valid := recording.TraceContext{TraceID: recording.NewTraceID(), SpanID: recording.NewSpanID(), Sampled: true}
-	var o outRequest
-	traceInto(&o, req, context.Background(), valid, recording.W3CPropagator{}, e)
+	o := traceInto(req, context.Background(), valid, recording.W3CPropagator{}, e)
 	if e.used&entryTraceparent == 0 || len(o.req.Header) != 1 {
 		t.Fatalf("the first call's entry: used %#x, header %v; want the traceparent alone", e.used, o.req.Header)
 	}
@@ -256,8 +255,7 @@ func TestTraceIntoKeptInvalidContext(t *testing.T) {
 		{TraceID: valid.TraceID},
 		{SpanID: valid.SpanID, Sampled: true},
 	} {
-		var o outRequest
-		traceInto(&o, req, context.Background(), tc, recording.W3CPropagator{}, e)
+		o := traceInto(req, context.Background(), tc, recording.W3CPropagator{}, e)
 		if len(o.req.Header) != 0 {
 			t.Errorf("trace context %+v: header %v, want none", tc, o.req.Header)
 		}
