@@ -246,13 +246,7 @@ func appendRecordEndDict(b []byte, r *recording.Record, m *MemDict) []byte {
 		e.d(w.Total)
 		e.s(w.Message)
 	}
-	b = appendAttrsDict(e.b, r.Attrs, m)
-	if len(r.Calls) == 0 && r.ExecTrace == nil {
-		// What appendRecordParts writes for a record with no call (so
-		// no cost) and no trace, without its call: no part, a zero.
-		return append(b, 0)
-	}
-	return appendRecordParts(b, r)
+	return appendRecordParts(appendAttrsDict(e.b, r.Attrs, m), r)
 }
 
 // appendRecordHeadDict is appendRecordHead in codecMemDict, its strings
@@ -407,11 +401,9 @@ func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
 		} else {
 			e.b = m.put(e.b, o, s.Key)
 		}
-		vs := s.Vals
-		e.n(len(vs))
-		if len(vs) > 0 {
-			// The first value against the memo, the others in full.
-			if v := vs[0]; true {
+		e.n(len(s.Vals))
+		for j, v := range s.Vals {
+			if j == 0 {
 				if c, ok := m.memos[f+1].code1(v); ok {
 					e.b = append(e.b, c)
 				} else if o := &m.memos[f+1]; len(v) != len(o.s) || !sameData(&v, &o.s) && !(len(v) <= 8 && sameBytes8(v, o.s) || len(v) > 8 && sameBytes24(v, o.s)) {
@@ -422,8 +414,7 @@ func appendHeadersDict(b []byte, h map[string][]string, m *MemDict) []byte {
 				} else {
 					e.b = m.put(e.b, o, v)
 				}
-			}
-			for _, v := range vs[1:] {
+			} else {
 				e.b = appendFull(e.b, v)
 			}
 		}
