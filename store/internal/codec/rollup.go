@@ -86,15 +86,6 @@ type Rollup struct {
 	// when they are made (see Reserve).
 	span    struct{ lo, hi int }
 	hasSpan bool
-	// follow is set while every record an unbounded rollup has counted
-	// was of one route and one instance, those of its first record
-	// (memo.routeG, memo.instG, its only route and instance groups):
-	// their request figures and sketches are then the overall group's,
-	// which add counts alone, and settle copies into them once a record
-	// of another route or instance comes, or before anything reads
-	// them. A write's records are mostly of one route and instance, each
-	// of which add counted in three groups.
-	follow bool
 }
 
 // A rollupMemo holds, for an unbounded rollup (one write's deltas), the
@@ -116,27 +107,6 @@ type rollupMemo struct {
 type memoRPC struct {
 	k     routeRPCKey
 	g, gr *group
-}
-
-// settle ends follow (see Rollup): the route and instance groups that
-// follow the overall group are given its request figures and a copy of
-// its sketch, as add would have counted them record by record (their
-// sketches were reserved the same span as the overall one when they were
-// made, so the copy's counts have the layout theirs would have had). It
-// changes ru only while following: a rollup read by several goroutines
-// at once must be settled first (a write's delta is, by Trim, before it
-// is shared).
-func (ru *Rollup) settle() {
-	if !ru.follow {
-		return
-	}
-	ru.follow = false
-	for _, g := range [2]*group{ru.memo.routeG, ru.memo.instG} {
-		sk := g.sk
-		*g = ru.all
-		g.sk = sk
-		g.sk.Set(&ru.all.sk)
-	}
 }
 
 // routeGroup returns ru's group for route.
@@ -222,7 +192,6 @@ func (ru *Rollup) Reserve(lo, hi int) {
 // into a read's or a fold's rollup. What ru encodes and answers does not
 // change.
 func (ru *Rollup) Trim() {
-	ru.settle()
 	ru.all.sk.Trim()
 	for _, g := range ru.routes {
 		g.sk.Trim()
@@ -326,13 +295,12 @@ func (ru *Rollup) Reset() {
 	clear(ru.rr)
 	clear(ru.insts)
 	ru.memo = rollupMemo{}
-	ru.hasSpan, ru.follow = false, false
+	ru.hasSpan = false
 }
 
 // AddOverall counts one record in the overall group and histogram only
 // (what Series needs), from [DecodeOverall].
 func (ru *Rollup) AddOverall(o Overall) {
-	ru.settle()
 	ru.all.count++
 	if o.Failed {
 		ru.all.errors++
@@ -373,38 +341,19 @@ func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) 
 			g.sk.AddBucket(rb, 1)
 		}
 	}
-	// While following (see Rollup.follow), a record of the same route
-	// and instance, the very strings, is counted in the overall group
-	// alone; one of another settles the groups first, before the
-	// overall group counts it.
-	follows := ru.follow && sameData(&ru.memo.route, &s.Route) && sameData(&ru.memo.inst, &s.Instance)
-	if ru.follow && !follows {
-		ru.settle()
-	}
 	addReq(&ru.all)
 	ru.hist[storekit.HistogramIndex(s.Duration)]++
 	// The last record's route and instance (see memoGroup, which sets
 	// them for an unbounded rollup only), without a call.
 	rg, ig := ru.memo.routeG, ru.memo.instG
-	switch {
-	case follows:
-	case rg == nil && ig == nil && ru.maxKeys == 0 && ru.all.count == 1 && len(ru.routes) == 0 && len(ru.insts) == 0:
-		// The first record of an empty unbounded rollup: its route's
-		// and instance's groups, made empty, follow the overall group
-		// from it on.
-		ru.routeGroup(s.Route)
-		ru.instGroup(s.Instance)
-		ru.follow = true
-	default:
-		if rg == nil || !sameData(&ru.memo.route, &s.Route) {
-			rg = ru.routeGroup(s.Route)
-		}
-		if ig == nil || !sameData(&ru.memo.inst, &s.Instance) {
-			ig = ru.instGroup(s.Instance)
-		}
-		addReq(rg)
-		addReq(ig)
+	if rg == nil || !sameData(&ru.memo.route, &s.Route) {
+		rg = ru.routeGroup(s.Route)
 	}
+	if ig == nil || !sameData(&ru.memo.inst, &s.Instance) {
+		ig = ru.instGroup(s.Instance)
+	}
+	addReq(rg)
+	addReq(ig)
 	for _, rpc := range s.RPCs {
 		n := min(rpc.Count, len(durs))
 		cd := durs[:n]
@@ -442,8 +391,6 @@ func (ru *Rollup) add(s *recording.Summary, durs []time.Duration, stored int64) 
 
 // Merge adds o to ru. It copies: ru never shares groups with o.
 func (ru *Rollup) Merge(o *Rollup) {
-	ru.settle()
-	o.settle()
 	ru.MergeOverall(o)
 	mergeGroups(ru.routes, o.routes)
 	mergeGroups(ru.rpcs, o.rpcs)
@@ -452,18 +399,8 @@ func (ru *Rollup) Merge(o *Rollup) {
 	ru.bound(2)
 }
 
-// appendGroup encodes g as a rollup of version ver has it, and returns
-// where its sketch's encoding starts in e.b (it ends with the group's).
-func appendGroup(e *enc, g *group, ver byte) int { return appendGroupLike(e, g, ver, nil, nil) }
-
-// appendGroupLike is appendGroup, but for a group whose sketch may be the
-// same as like, whose encoding is likeEnc (see sketch.Sketch.SameAs):
-// then likeEnc is copied rather than the sketch written again. A
-// write's delta counts each request in the overall group, its route's
-// and its instance's, so with one route and one instance the three
-// sketches are the same (~300 buckets each in the load test's badger
-// scenario; writing them was most of AppendRollup).
-func appendGroupLike(e *enc, g *group, ver byte, like *sketch.Sketch, likeEnc []byte) int {
+// appendGroup encodes g as a rollup of version ver has it.
+func appendGroup(e *enc, g *group, ver byte) {
 	e.u(uint64(g.count))
 	e.u(uint64(g.errors))
 	e.u(uint64(g.calls))
@@ -475,13 +412,7 @@ func appendGroupLike(e *enc, g *group, ver byte, like *sketch.Sketch, likeEnc []
 	if ver >= rollupV3 {
 		e.f(g.cost)
 	}
-	at := len(e.b)
-	if like != nil && g.sk.SameAs(like) {
-		e.b = append(e.b, likeEnc...)
-	} else {
-		e.sketch(&g.sk)
-	}
-	return at
+	e.sketch(&g.sk)
 }
 
 // AppendRollup encodes ru (version 4: version 1 had no instances, version
@@ -494,14 +425,9 @@ func AppendRollup(b []byte, ru *Rollup) []byte { return appendRollupVersion(b, r
 // it: the latest for AppendRollup, earlier ones for the tests that read
 // them.
 func appendRollupVersion(b []byte, ru *Rollup, ver byte) []byte {
-	ru.settle()
 	ru.bound(1)
 	e := enc{b: append(b, tagRollup, ver)}
-	at := appendGroup(&e, &ru.all, ver)
-	// The overall sketch's bytes, for the routes' and instances' groups
-	// with the same sketch: e.b's memory at the time, which an append
-	// that grows e.b leaves as it is.
-	all := e.b[at:len(e.b):len(e.b)]
+	appendGroup(&e, &ru.all, ver)
 	e.n(len(ru.hist))
 	for _, c := range ru.hist {
 		e.u(uint64(c))
@@ -509,7 +435,7 @@ func appendRollupVersion(b []byte, ru *Rollup, ver byte) []byte {
 	e.n(len(ru.routes))
 	for k, g := range ru.routes {
 		e.s(k)
-		appendGroupLike(&e, g, ver, &ru.all.sk, all)
+		appendGroup(&e, g, ver)
 	}
 	e.n(len(ru.rpcs))
 	for k, g := range ru.rpcs {
@@ -528,7 +454,7 @@ func appendRollupVersion(b []byte, ru *Rollup, ver byte) []byte {
 		e.n(len(ru.insts))
 		for k, g := range ru.insts {
 			e.s(k)
-			appendGroupLike(&e, g, ver, &ru.all.sk, all)
+			appendGroup(&e, g, ver)
 		}
 	}
 	return e.b
@@ -589,7 +515,6 @@ func mergeGroup(d *dec, ver byte, g *group, scratch *sketch.Sketch, calls bool) 
 // MergeEncoded decodes an encoded rollup into ru. With overallOnly, only the
 // overall group and histogram are read. On error ru may hold part of b.
 func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketch) error {
-	ru.settle()
 	d := newDec(b, !overallOnly)
 	ver := d.header(tagRollup, rollupV4)
 	mergeGroup(d, ver, &ru.all, scratch, false)
@@ -642,7 +567,6 @@ var errShortHist = errors.New("histogram size mismatch")
 // Stats converts ru into [store.Stats], folded first to its maximum of
 // keys.
 func (ru *Rollup) Stats(w store.Window) *store.Stats {
-	ru.settle()
 	ru.bound(1)
 	st := &store.Stats{Window: w, Requests: ru.all.count, Errors: ru.all.errors}
 	st.Histogram = storekit.NewHistogram()
@@ -707,7 +631,6 @@ func AppendCallDurations(out []time.Duration, r *recording.Record, s *recording.
 // MergeOverall adds o's overall group and histogram to ru (what Series
 // needs).
 func (ru *Rollup) MergeOverall(o *Rollup) {
-	ru.settle()
 	ru.all.merge(&o.all)
 	for i, c := range o.hist {
 		ru.hist[i] += c
@@ -720,8 +643,6 @@ func (ru *Rollup) MergeOverall(o *Rollup) {
 // are o's). It estimates the records of part of a bucket from the
 // bucket's rollup, for a store that did not persist every record of it.
 func (ru *Rollup) MergeShare(o *Rollup, num, den int64) {
-	ru.settle()
-	o.settle()
 	f := float64(num) / float64(den)
 	n := func(v int64) int64 { return int64(math.Round(float64(v) * f)) }
 	share := func(dst, src *group) {

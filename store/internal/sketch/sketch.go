@@ -487,29 +487,6 @@ func setUvarint(b []byte, at int, v int) []byte {
 	return b
 }
 
-// Set makes s a copy of o, its counts copied into s's memory where it
-// has room (the same offset and length of counts as o's: see
-// [Sketch.SameAs]).
-func (s *Sketch) Set(o *Sketch) {
-	c := append(s.counts[:0], o.counts...)
-	*s = *o
-	s.counts = c
-}
-
-// SameAs reports whether s and o hold the same counts in the same memory
-// layout (the same offset and length of counts, equal counts) and the
-// same totals, minimum and maximum: then [Sketch.AppendBinary] writes the
-// same bytes for both, and a writer that has encoded o copies its bytes
-// for s (a rollup's overall, route and instance sketches are one
-// sketch's three copies when its requests are of one route and one
-// instance). It may report false for two sketches that encode alike
-// (counts of one span laid out at different offsets); it never reports
-// true for two that do not.
-func (s *Sketch) SameAs(o *Sketch) bool {
-	return s.n == o.n && s.zero == o.zero && s.min == o.min && s.max == o.max &&
-		s.offset == o.offset && slices.Equal(s.counts, o.counts)
-}
-
 // MarshalBinary returns the encoding [Sketch.AppendBinary] describes.
 func (s *Sketch) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) }
 
