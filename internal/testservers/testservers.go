@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -51,15 +52,67 @@ func RequireRoot(t testing.TB) {
 	}
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+const (
+	// minFreePort is the lowest port FreePort returns.
+	minFreePort = 10000
+	// clusterBusOffset is how far above a Redis Cluster node's port its
+	// cluster bus listens.
+	clusterBusOffset = 10000
+)
+
+// ephemeralRange returns the kernel's range of ephemeral ports: those it
+// gives connections' local ends and listeners on port 0.
+func ephemeralRange() (lo, hi int, ok bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, 0, false
+	}
+	lo, err1 := strconv.Atoi(f[0])
+	hi, err2 := strconv.Atoi(f[1])
+	return lo, hi, err1 == nil && err2 == nil && lo <= hi
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// a server the test starts on it.
+//
+// The port is picked at random below the kernel's ephemeral range (see
+// ip_local_port_range), from 10000 up, such that the port 10000 above it —
+// a Redis Cluster node's bus — is below that range too, and both are
+// checked free. The kernel never gives a port there to a connection's
+// local end or to a listener on port 0, so no other test (in this process
+// or in another package's test binary running beside it) takes the port
+// between FreePort and the server's bind, as one could a port from the
+// ephemeral range. Where the range leaves no room, the kernel picks.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	if lo, _, ok := ephemeralRange(); ok && lo-clusterBusOffset > minFreePort {
+		for range 100 {
+			p := minFreePort + rand.IntN(lo-clusterBusOffset-minFreePort)
+			if portFree(p) && portFree(p+clusterBusOffset) {
+				return p
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("testservers: finding a free port: %v", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// portFree reports whether port can be listened on at 127.0.0.1.
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 // postgresBin returns the directory of PostgreSQL's server binaries.
