@@ -188,9 +188,10 @@ type Redis struct {
 	args []string
 	dir  string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	out *bytes.Buffer
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	out    *bytes.Buffer // the server's output: read once exited is closed
+	exited chan struct{} // closed when cmd has exited and its output is in out
 }
 
 // StartRedis starts redis-server on a loopback port, without persistence, with
@@ -235,13 +236,27 @@ func (r *Redis) Start() {
 	if err := cmd.Start(); err != nil {
 		r.t.Fatalf("testservers: starting redis-server: %v", err)
 	}
-	r.cmd = cmd
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait() // returns once the server's output is copied to r.out
+		close(exited)
+	}()
+	r.cmd, r.exited = cmd, exited
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if reply, err := redisCommand(r.Addr, "PING"); err == nil && reply == "+PONG" {
 			return
 		}
+		select {
+		case <-exited: // a port taken, a bad argument: it said why
+			r.cmd = nil
+			r.t.Fatalf("testservers: redis-server on %s exited (%v):\n%s", r.Addr, cmd.ProcessState, r.out)
+		default:
+		}
 		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			r.cmd = nil
 			r.t.Fatalf("testservers: redis-server on %s did not answer PING:\n%s", r.Addr, r.out)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -256,7 +271,7 @@ func (r *Redis) Stop() {
 		return
 	}
 	r.cmd.Process.Kill()
-	r.cmd.Wait()
+	<-r.exited
 	r.cmd = nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -87,5 +89,50 @@ func TestFreePortOutsideEphemeralRange(t *testing.T) {
 	}
 	if len(seen) < 150 {
 		t.Errorf("FreePort gave %d distinct ports in 200 calls; want them spread, so that test binaries running side by side do not pick the same", len(seen))
+	}
+}
+
+// fatalTB is a testing.TB whose Fatalf records the message and ends the
+// goroutine, as testing's does, without failing the test that uses it.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Helper() {}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// TestRedisStartFailsWithItsOutput: a redis-server that cannot listen (its
+// port taken) fails Start with the server's own words. Before, Start read
+// the server's output while the goroutine copying it there could still be
+// writing (a data race, reported by -race in every test whose server did
+// not start), and waited out its 10 s for a server that had already exited.
+func TestRedisStartFailsWithItsOutput(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("skipping: redis-server not installed")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	ft := &fatalTB{TB: t}
+	r := &Redis{Addr: l.Addr().String(), t: ft, bin: bin, dir: t.TempDir(),
+		args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"}}
+	defer r.Stop()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Start()
+	}()
+	<-done
+	if !strings.Contains(ft.msg, "Address already in use") {
+		t.Errorf("Start on a port in use failed with %q; want the server's output, saying the address is in use", ft.msg)
 	}
 }
