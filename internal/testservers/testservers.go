@@ -221,7 +221,8 @@ func StartRedis(t testing.TB, extra ...string) *Redis {
 }
 
 // Start starts the server again after [Redis.Stop], on the same port. It
-// fails the test if the server does not answer PING within 10 seconds.
+// fails the test, with the server's output, if the server exits (its port
+// taken, say) or does not answer PING within 10 seconds.
 func (r *Redis) Start() {
 	r.t.Helper()
 	r.mu.Lock()
