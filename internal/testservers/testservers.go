@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -51,15 +52,67 @@ func RequireRoot(t testing.TB) {
 	}
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+const (
+	// minFreePort is the lowest port FreePort returns.
+	minFreePort = 10000
+	// clusterBusOffset is how far above a Redis Cluster node's port its
+	// cluster bus listens.
+	clusterBusOffset = 10000
+)
+
+// ephemeralRange returns the kernel's range of ephemeral ports: those it
+// gives connections' local ends and listeners on port 0.
+func ephemeralRange() (lo, hi int, ok bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, 0, false
+	}
+	lo, err1 := strconv.Atoi(f[0])
+	hi, err2 := strconv.Atoi(f[1])
+	return lo, hi, err1 == nil && err2 == nil && lo <= hi
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// a server the test starts on it.
+//
+// The port is picked at random below the kernel's ephemeral range (see
+// ip_local_port_range), from 10000 up, such that the port 10000 above it —
+// a Redis Cluster node's bus — is below that range too, and both are
+// checked free. The kernel never gives a port there to a connection's
+// local end or to a listener on port 0, so no other test (in this process
+// or in another package's test binary running beside it) takes the port
+// between FreePort and the server's bind, as one could a port from the
+// ephemeral range. Where the range leaves no room, the kernel picks.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	if lo, _, ok := ephemeralRange(); ok && lo-clusterBusOffset > minFreePort {
+		for range 100 {
+			p := minFreePort + rand.IntN(lo-clusterBusOffset-minFreePort)
+			if portFree(p) && portFree(p+clusterBusOffset) {
+				return p
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("testservers: finding a free port: %v", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// portFree reports whether port can be listened on at 127.0.0.1.
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 // postgresBin returns the directory of PostgreSQL's server binaries.
@@ -135,9 +188,10 @@ type Redis struct {
 	args []string
 	dir  string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	out *bytes.Buffer
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	out    *bytes.Buffer // the server's output: read once exited is closed
+	exited chan struct{} // closed when cmd has exited and its output is in out
 }
 
 // StartRedis starts redis-server on a loopback port, without persistence, with
@@ -167,7 +221,8 @@ func StartRedis(t testing.TB, extra ...string) *Redis {
 }
 
 // Start starts the server again after [Redis.Stop], on the same port. It
-// fails the test if the server does not answer PING within 10 seconds.
+// fails the test, with the server's output, if the server exits (its port
+// taken, say) or does not answer PING within 10 seconds.
 func (r *Redis) Start() {
 	r.t.Helper()
 	r.mu.Lock()
@@ -182,13 +237,27 @@ func (r *Redis) Start() {
 	if err := cmd.Start(); err != nil {
 		r.t.Fatalf("testservers: starting redis-server: %v", err)
 	}
-	r.cmd = cmd
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait() // returns once the server's output is copied to r.out
+		close(exited)
+	}()
+	r.cmd, r.exited = cmd, exited
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if reply, err := redisCommand(r.Addr, "PING"); err == nil && reply == "+PONG" {
 			return
 		}
+		select {
+		case <-exited: // a port taken, a bad argument: it said why
+			r.cmd = nil
+			r.t.Fatalf("testservers: redis-server on %s exited (%v):\n%s", r.Addr, cmd.ProcessState, r.out)
+		default:
+		}
 		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			r.cmd = nil
 			r.t.Fatalf("testservers: redis-server on %s did not answer PING:\n%s", r.Addr, r.out)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -203,7 +272,7 @@ func (r *Redis) Stop() {
 		return
 	}
 	r.cmd.Process.Kill()
-	r.cmd.Wait()
+	<-r.exited
 	r.cmd = nil
 }
 
