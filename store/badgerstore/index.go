@@ -720,9 +720,6 @@ func (s *Store) badSummary(key, k []byte, err error) {
 // to be recounted (see markLost), so that Stats and Series keep agreeing
 // with List, after a reopen too.
 func (s *Store) loseAt(starts ...int64) {
-	if true {
-		return
-	}
 	s.pmu.Lock()
 	if s.lost == nil {
 		s.lost = make(map[int64]bool)
