@@ -718,14 +718,38 @@ func (s *Store) badSummary(key, k []byte, err error) {
 // on count those minutes from the summaries that can be read (see
 // reader.recount), and the next fold marks their minute and hour rollups
 // to be recounted (see markLost), so that Stats and Series keep agreeing
-// with List, after a reopen too.
+// with List, after a reopen too. A minute whose records were not all
+// persisted (over the storage budget, see lossyMinute) is not noted: its
+// rollup counts requests that no summary holds, and List shows fewer
+// than Stats there by design; nor is one whose rollups retention deleted.
 func (s *Store) loseAt(starts ...int64) {
+	var fresh []int64
+	s.pmu.RLock()
+	for _, t := range starts {
+		if m := floorDiv(t, nsMinute); m >= s.trimmed && !s.lost[m] && !slices.Contains(fresh, m) {
+			fresh = append(fresh, m)
+		}
+	}
+	s.pmu.RUnlock()
+	if len(fresh) == 0 {
+		return
+	}
+	r := s.newReader()
+	lost := fresh[:0]
+	for _, m := range fresh {
+		if r.lossyMinute(m, true) == nil {
+			lost = append(lost, m)
+		}
+	}
+	r.close()
 	s.pmu.Lock()
 	if s.lost == nil {
 		s.lost = make(map[int64]bool)
 	}
-	for _, t := range starts {
-		s.lost[floorDiv(t, nsMinute)] = true
+	for _, m := range lost {
+		if m >= s.trimmed {
+			s.lost[m] = true
+		}
 	}
 	s.pmu.Unlock()
 }

@@ -637,6 +637,7 @@ func (s *Store) trimRollups(m int64) (int64, error) {
 			delete(s.lost, lm) // nothing left to count again
 		}
 	}
+	s.trimmed = max(s.trimmed, m)
 	s.pmu.Unlock()
 	if len(keys) == 0 {
 		return 0, nil

@@ -53,7 +53,8 @@ func (s *Store) fold() error {
 // foldLocked is fold with s.foldMu held.
 func (s *Store) foldLocked() error {
 	if err := s.markLost(); err != nil {
-		return fmt.Errorf("fold rollups: %w", err)
+		// The minutes stay noted in memory, for the next fold.
+		s.log.Warn("badgerstore: marking rollups to be counted again", "err", err)
 	}
 	s.pmu.RLock()
 	var todo []foldItem
@@ -74,7 +75,8 @@ func (s *Store) foldLocked() error {
 }
 
 // markLost stores recountRollup in place of the minute and hour rollups
-// of the minutes in s.lost (those of damaged index blocks found), and
+// of the minutes in s.lost (those of damaged index blocks and summaries
+// found, see loseAt), and
 // then forgets them: from then on the stored rollups say so, for readers
 // and after a reopen. A fold merging into such a rollup keeps it so (see
 // mergeInto). s.foldMu must be held. A store that cannot write keeps

@@ -59,10 +59,15 @@ type Store struct {
 	pmu      sync.RWMutex
 	pending  map[int64][]pendingDelta
 	npending atomic.Int64
-	// lost holds the minutes of the damaged index blocks found (see
-	// loseIndexed) whose rollups are not yet marked to be recounted:
-	// readers count them from summaries. Guarded by pmu.
-	lost map[int64]bool
+	// lost holds the minutes of the damaged index blocks and summaries
+	// found (see loseAt) whose rollups are not yet marked to be
+	// recounted: readers count them from summaries. trimmed is the
+	// minute before which retention deleted the rollups: a minute before
+	// it is never noted (its hour's rollup, kept while the hour is partly
+	// trimmed, would be counted again from its remaining minutes).
+	// Guarded by pmu.
+	lost    map[int64]bool
+	trimmed int64
 
 	seq   atomic.Uint64 // delta sequence numbers
 	count atomic.Int64  // records stored
@@ -202,7 +207,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			"logs", len(logs), "option", "NumMemtables", "given", o.NumMemtables, "heap_mib", int64(len(logs))*memtableArena(o.MemTableSize)>>20)
 	}
 	s := &Store{dir: dir, opts: o, log: o.Logger, foldNow: make(chan struct{}, 1), retainNow: make(chan struct{}, 1),
-		stop: make(chan struct{}), pending: make(map[int64][]pendingDelta),
+		stop: make(chan struct{}), pending: make(map[int64][]pendingDelta), trimmed: math.MinInt64,
 		overLog: convention.NewLogger(o.Logger, 0), readLog: convention.NewLogger(o.Logger, 0),
 		budget: newBudget(o.RecordBudget, o.MaxKeys), ring: newRing(o.RingBytes)}
 	s.disk.free.Store(-1)
@@ -702,6 +707,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	s.pending = make(map[int64][]pendingDelta)
 	s.npending.Store(0)
 	s.lost = nil
+	s.trimmed = math.MinInt64
 	s.pmu.Unlock()
 	return nil
 }
