@@ -85,6 +85,11 @@ func TestCorruptStore(t *testing.T) {
 			if !tt.atOpen {
 				v = startAppVictim(t, cfg)
 				written = v.requestsIn("1h")
+				// Every record counted is stored (the victim has no
+				// storage budget): damage is what takes one from List.
+				if n := len(v.listed()); int64(n) != written {
+					t.Fatalf("before the damage, api/records lists %d records, api/stats counts %d", n, written)
+				}
 				v.stop()
 			}
 

@@ -63,8 +63,7 @@ import (
 // with its header map and the bytes of its traceparent, is reused by a
 // later call once the call has ended, when net/http is known to be done
 // with it (see [callState.giveBack]), unless the request has a (deprecated)
-// Cancel channel, or
-// the request's context carries an [httptrace.ClientTrace] of the caller's
+// Cancel channel, or the request's context carries an [httptrace.ClientTrace] of the caller's
 // own, whose WroteHeaderField hook is handed the header's values, or the
 // request was retried on another connection (its first attempt may have
 // gone over HTTP/2, whose connection's HPACK table keeps the values). Any
@@ -74,8 +73,8 @@ import (
 // the request itself; the caller's own ClientTrace) allocates an entry of
 // its own (the request's copy, its header map and their room): about 420
 // bytes a call more than a reused one. A RoundTripper registered for http
-// or https itself must not keep the request's header values past its
-// RoundTrip.
+// or https itself, which may be handed that copy, must not keep the
+// request, or its header values, past its RoundTrip.
 func NewTransport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport

@@ -52,7 +52,7 @@ func TestSumBlocksDamagedBytes(t *testing.T) {
 		t.Fatalf("s value %x: not a pair of refs", pair)
 	}
 	set := func(k, v []byte) { t.Helper(); setValue(t, s, k, v) }
-	read := readDamaged(t, s, start, recs)
+	read := readDamaged(t, s, start, recs, -1)
 	skipped := s.Health().Skipped
 	set(keys[0], block[:len(block)/2])
 	read("summary block cut in half")
@@ -112,7 +112,7 @@ func TestIndexBlockDamagedBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	set := func(k, v []byte) { t.Helper(); setValue(t, s, k, v) }
-	read := readDamaged(t, s, start, recs)
+	read := readDamaged(t, s, start, recs, -1)
 	skipped := s.Health().Skipped
 	set(ik[0], index[:len(index)/2])
 	read("index block cut in half")
@@ -122,9 +122,12 @@ func TestIndexBlockDamagedBytes(t *testing.T) {
 	if p, _ := s.List(ctx, store.Query{Limit: 100}); len(p.Records) != 0 {
 		t.Errorf("an index block cut in half: %d records listed, want 0", len(p.Records))
 	}
-	// The block of records, then the index block, each at about 100
-	// places (every byte of an index block takes minutes).
-	damageBlockAndRef(bk[0], block, nil, nil, 100, set, read)
+	// The block of records, its index block whole again (List shows
+	// every record, and Stats counts them all), then the index block,
+	// each at about 100 places (every byte of an index block takes
+	// minutes).
+	set(ik[0], index)
+	damageBlockAndRef(bk[0], block, nil, nil, 100, set, readDamaged(t, s, start, recs, len(recs)))
 	damageBlockAndRef(ik[0], index, nil, nil, 100, set, read)
 	set(ik[0], index[:len(index)/3])
 	dir := s.db.Opts().Dir
@@ -144,15 +147,16 @@ func TestIndexBlockDamagedBytes(t *testing.T) {
 }
 
 // readDamaged returns a check that s, its directory damaged, still lists
-// no more than recs, counts in Stats around start what it lists, and gets
-// recs[7] or says it is damaged (ErrCorrupt).
-func readDamaged(t *testing.T, s *Store, start time.Time, recs []*recording.Record) func(what string) {
+// no more than recs (exactly listed of them, if listed is not -1), counts
+// in Stats around start what it lists, and gets recs[7] or says it is
+// damaged (ErrCorrupt).
+func readDamaged(t *testing.T, s *Store, start time.Time, recs []*recording.Record, listed int) func(what string) {
 	ctx := context.Background()
 	return func(what string) {
 		t.Helper()
 		p, err := s.List(ctx, store.Query{Limit: 100})
-		if err != nil || len(p.Records) > len(recs) {
-			t.Fatalf("%s: List: %d records, %v", what, len(p.Records), err)
+		if err != nil || len(p.Records) > len(recs) || listed >= 0 && len(p.Records) != listed {
+			t.Fatalf("%s: List: %d records, %v; want %d of %d", what, len(p.Records), err, listed, len(recs))
 		}
 		st, err := s.Stats(ctx, store.Window{Since: start.Add(-time.Minute), Until: start.Add(time.Minute)})
 		if err != nil || st.Requests != int64(len(p.Records)) {
