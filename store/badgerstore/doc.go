@@ -392,7 +392,9 @@
 // of its records (which its rollups count though List cannot show them):
 // the next fold stores its minute and hour rollups as to be counted again,
 // so that it stays so after a reopen, before a read finds the damage
-// again. A
+// again (a minute whose records were not all persisted, where List shows
+// fewer than Stats by design, keeps its rollup and the lost records in
+// it). A
 // ref into a block that leads to another record, or another record's
 // summary, than its key's ID is damaged too.
 //
