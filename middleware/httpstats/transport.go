@@ -62,11 +62,12 @@ import (
 // [http.ProxyFromEnvironment]) and to an http or https URL, that copy,
 // with its header map and the bytes of its traceparent, is reused by a
 // later call once the call has ended, when net/http is known to be done
-// with it (see [callState.giveBack]), unless the request has a (deprecated)
-// Cancel channel, or the request's context carries an [httptrace.ClientTrace] of the caller's
-// own, whose WroteHeaderField hook is handed the header's values, or the
-// request was retried on another connection (its first attempt may have
-// gone over HTTP/2, whose connection's HPACK table keeps the values). Any
+// with it (see [callState.giveBack]), unless the request has a
+// (deprecated) Cancel channel, or the request's context carries an
+// [httptrace.ClientTrace] of the caller's own, whose WroteHeaderField hook
+// is handed the header's values, or the request was retried on another
+// connection (its first attempt may have gone over HTTP/2, whose
+// connection's HPACK table keeps the values). Any
 // other call (another base, such as a wrapping RoundTripper or an
 // x/net/http2 Transport; another Proxy function; another scheme, whose
 // RoundTripper registered with [http.Transport.RegisterProtocol] is handed

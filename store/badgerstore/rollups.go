@@ -76,11 +76,10 @@ func (s *Store) foldLocked() error {
 
 // markLost stores recountRollup in place of the minute and hour rollups
 // of the minutes in s.lost (those of damaged index blocks and summaries
-// found, see loseAt), and
-// then forgets them: from then on the stored rollups say so, for readers
-// and after a reopen. A fold merging into such a rollup keeps it so (see
-// mergeInto). s.foldMu must be held. A store that cannot write keeps
-// them in memory.
+// found, see loseAt), and then forgets them: from then on the stored
+// rollups say so, for readers and after a reopen. A fold merging into
+// such a rollup keeps it so (see mergeInto). s.foldMu must be held. A
+// store that cannot write keeps them in memory.
 func (s *Store) markLost() error {
 	if !s.writable() {
 		return nil
