@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sync/atomic"
@@ -632,11 +633,8 @@ func (s *Store) trimRollups(m int64) (int64, error) {
 			delete(s.pending, pm)
 		}
 	}
-	for lm := range s.lost {
-		if lm < m {
-			delete(s.lost, lm) // nothing left to count again
-		}
-	}
+	// Lost minutes trimmed leave nothing to count again.
+	maps.DeleteFunc(s.lost, func(lm int64, _ bool) bool { return lm < m })
 	s.trimmed = max(s.trimmed, m)
 	s.pmu.Unlock()
 	if len(keys) == 0 {
