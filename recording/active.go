@@ -524,7 +524,7 @@ const (
 // class eight (24 KB): a service whose requests make eleven calls would
 // refill its cache of spans every third request, not every eighth, which
 // cost more instructions a call (~+30 under callgrind) than the 384 bytes
-// saved (see docs/BENCHMARKS.md, "Cheaper recorded calls, thirteenth
+// saved (see docs/BENCHMARKS-history.md, "Cheaper recorded calls, thirteenth
 // round": that was of chunks of slots that held their calls).
 const callsPast2688 = (3072 - mallocHeader) / callSize
 

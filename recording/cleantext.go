@@ -302,9 +302,9 @@ func (c *cleanTexts) redactHeld(red func(string) string, s string) (string, stri
 // holds a few texts (a server whose requests are alike) keeps a table of a
 // few hundred bytes, where one of maxCleanTexts entries is 96 KiB of
 // string pointers that every garbage collection scans (see "twenty-sixth
-// round" in docs/BENCHMARKS.md). Entries keep their slots' order as the
-// table grows: the two of a slot go to slots of their own hashes in the
-// larger table, where no other slot's entries go.
+// round" in docs/BENCHMARKS-history-2.md). Entries keep their slots' order
+// as the table grows: the two of a slot go to slots of their own hashes in
+// the larger table, where no other slot's entries go.
 func (c *cleanTexts) cleanSlot(h uint64) *[2]cleanEntry {
 	return (*[2]cleanEntry)(c.clean[2*(h&uint64(len(c.clean)/2-1)):])
 }

@@ -147,7 +147,7 @@
 // goroutine start, block, wake-up and system call of the whole process.
 // Measured with cmd/appstats-bench on a handler that does nothing (a hello
 // request, ~65 µs of CPU with the load generator, two cores; scenarios
-// flight and flight-floor, docs/BENCHMARKS.md "The flight recorder
+// flight and flight-floor, docs/BENCHMARKS-history.md "The flight recorder
 // split"): the tracer alone, with no appstats, added a median 7.5 µs of
 // CPU a request (+11%; 4.8–17 µs over twelve runs on a loaded machine), so
 // a CPU-bound hello service serves ~10% fewer requests with it; a recorder

@@ -109,7 +109,7 @@ func (f *FlightRecording) on() bool {
 // runtime's own cost of tracing while the flight recorder runs: on a
 // hello handler, a median 7.5 µs of CPU a request, +11%, for Go's tracer
 // alone, and 11 µs with the recorder's part (see "Costs and execution
-// traces" in the package documentation, and docs/BENCHMARKS.md). A
+// traces" in the package documentation, and docs/BENCHMARKS-history.md). A
 // snapshot copies the window (a few MiB) at most PerMinute times a
 // minute; the recorder keeps no buffer between snapshots. Only one
 // flight recorder can run in a process: if another already runs (a

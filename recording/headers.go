@@ -59,7 +59,7 @@ func (a *ActiveRecord) SetHeaders(h map[string][]string) {
 		// map once more than flatHeaders does, and each walk of a map
 		// draws a random start: ~350 instructions a request (see
 		// "What recording adds under load, fifteenth round" in
-		// docs/BENCHMARKS.md).
+		// docs/BENCHMARKS-history.md).
 		n := min(len(h), cfg.maxHeaderBytes/headerEntryCost)
 		buf := make([]string, 3*n)
 		flat, r.spare.hdrVals = buf[:0:2*n], buf[2*n:2*n:3*n]

@@ -105,7 +105,7 @@ type Recorder struct {
 	// writer prepares records on another, and a field that one of them
 	// writes makes the others miss the whole 64-byte line it shares — the
 	// settings every request reads included (see "The load test's added
-	// CPU, ninth round" in docs/BENCHMARKS.md).
+	// CPU, ninth round" in docs/BENCHMARKS-history.md).
 
 	// Read by every request, written only when the recorder opens, pauses
 	// or closes.

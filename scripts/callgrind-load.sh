@@ -28,7 +28,8 @@
 # recorded run held, which the load test's bare rounds run beside with
 # -bare matched; without it a bare run alone is collected at the
 # runtime's 4 MiB floor, far more often for its bytes than the recorded
-# one: see "twenty-sixth round" in docs/BENCHMARKS.md). Needs valgrind.
+# one: see "twenty-sixth round" in docs/BENCHMARKS-history-2.md). Needs
+# valgrind.
 #
 # The ui scenario's dashboard client refreshes by the wall clock (at most
 # once a second, on news), not by request: under callgrind a run serves a

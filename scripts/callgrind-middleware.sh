@@ -16,7 +16,7 @@
 # read counts a few instructions, whatever it costs in time on a virtual
 # machine. (Without the yield, as BenchmarkMiddleware runs, the writer gets
 # the one P only when the benchmark goroutine is preempted, and appstats'
-# count moves by ±1,500 a request from run to run: docs/BENCHMARKS.md,
+# count moves by ±1,500 a request from run to run: docs/BENCHMARKS-history.md,
 # "Instructions".)
 #
 # Output: one markdown row per peer, "| BenchmarkMiddlewareYield/PEER | N |",

@@ -11,7 +11,7 @@
 # parts are approximate; appstats' own parts move little from run to run,
 # the scheduling and "other" parts move with the one-P schedule of 8 clients
 # (±1,000–2,000 instructions a request). See "twenty-sixth round" in
-# docs/BENCHMARKS.md.
+# docs/BENCHMARKS-history-2.md.
 #
 # Settings (environment): as scripts/callgrind-load.sh's — BIN, SCENARIOS
 # (default hello), N1/N2 (default 8000/12000: memstore full), GC (default

@@ -448,7 +448,7 @@ func (e *errWriter) Write(p []byte) (int, error) {
 // pointers, up to their last pointer) are read by the collector; the
 // rest ([]byte, pointer-free arrays) is only marked. Read after a
 // collection, it names what each cycle costs the process (see
-// "twenty-seventh round" in docs/BENCHMARKS.md).
+// "twenty-seventh round" in docs/BENCHMARKS-history-2.md).
 type heapScan struct {
 	Live, Heap, Globals, Stacks uint64
 }

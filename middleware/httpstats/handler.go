@@ -138,7 +138,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The request copy is an object of its own: kept in the state, it
 	// would keep the request's header map alive as long as the record's
 	// context or a queued record keeps the state (see "The request
-	// path's eleventh round" in docs/BENCHMARKS.md).
+	// path's eleventh round" in docs/BENCHMARKS-history.md).
 	r2 := r.WithContext(ctx)
 	var body *countingBody
 	// http.NoBody is the body of every request without one that net/http

@@ -138,7 +138,8 @@ type Options struct {
 	// BenchmarkWrite's peak heap over 2.4 M records, every record persisted,
 	// was 38.6–65.6 MiB in eighteen runs (two over 64); with 1.75 MiB
 	// 31.7–37.6 in eight, and lower in the other cases too, at about the
-	// same CPU per record (see "thirtieth round" in docs/BENCHMARKS.md).
+	// same CPU per record (see "thirtieth round" in
+	// docs/BENCHMARKS-history-2.md).
 	// With records in blocks, the LSM tree holds most of what Write writes
 	// (summaries and where each record is). The memtables' logs are part of
 	// the working space (see Disk space in the package documentation). A
@@ -169,8 +170,8 @@ type Options struct {
 	// heap. A positive size therefore only starts a cache that holds
 	// nothing — ristretto's buffers, counters and goroutine, which the
 	// garbage collector marks every cycle (see "twenty-eighth round" in
-	// docs/BENCHMARKS.md). Were the store ever to encrypt its tables, it
-	// would need one: Badger refuses encrypted tables without it.
+	// docs/BENCHMARKS-history-2.md). Were the store ever to encrypt its
+	// tables, it would need one: Badger refuses encrypted tables without it.
 	IndexCacheSize int64
 	// BaseTableSize is the size of level-1 tables. Default 1 MiB (Badger:
 	// 2 MiB); at least 64 KiB. Badger's table builder starts with a buffer
@@ -292,7 +293,7 @@ const (
 // from 55.6–61.9 MiB of peak heap to 37.3–45.2 in four runs each, at the
 // same CPU per record; over 4 M records it did not help (Badger's pool
 // keeps the builders once several compactions have run; see
-// "twenty-ninth round", i29-compact, in docs/BENCHMARKS.md). Writes
+// "twenty-ninth round", i29-compact, in docs/BENCHMARKS-history-2.md). Writes
 // stall at numLevelZeroTablesStall.
 const (
 	numLevelZeroTables      = 3

@@ -277,7 +277,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 				// A look-up in the empty map of traces (a store
 				// without execution traces) cost ~45 instructions a
 				// record (see "thirtieth round" in
-				// docs/BENCHMARKS.md).
+				// docs/BENCHMARKS-history-2.md).
 				s.dropTrace(e.id)
 			}
 			s.release(e)

@@ -128,8 +128,8 @@ func appendTime(b []byte, d time.Duration) []byte {
 // duration. A start between 2^55 ns (1971) and 2^62 ns (2116) takes nine
 // bytes once zig-zagged, written here as one word and a byte rather than
 // by binary.AppendUvarint's loop of nine appends (see "twenty-eighth
-// round" in docs/BENCHMARKS.md). It takes and returns the bytes, not an
-// *enc, and is not inlined, as appendTime.
+// round" in docs/BENCHMARKS-history-2.md). It takes and returns the bytes,
+// not an *enc, and is not inlined, as appendTime.
 //
 //go:noinline
 func appendStart(b []byte, start int64, d time.Duration) []byte {
