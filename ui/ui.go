@@ -50,7 +50,9 @@ type config struct {
 //
 //	mux.Handle("/admin/stats/", ui.NewHandler(st, ui.WithPrefix("/admin/stats/")))
 //
-// If you do strip a prefix in front of the handler, pass WithPrefix("/").
+// If you do strip a prefix in front of the handler (http.StripPrefix("/stats")
+// or "/stats/"), pass WithPrefix("/"); without it the handler answers every
+// path with a 404 that says so.
 // Leading and trailing slashes are added when missing. Every link the UI
 // renders is relative, so pages work under any prefix.
 func WithPrefix(prefix string) Option {
@@ -302,6 +304,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Strip the prefix first, so that refusals are rendered for the right
 	// path (JSON for the API); nothing is served before the authorizer says
 	// yes.
+	if !strings.HasPrefix(r.URL.Path, "/") {
+		// http.StripPrefix("/stats/", h), the form of net/http's own
+		// example, leaves "api/stats", and "" for the prefix itself
+		// (which the redirect below would send to the site's root): the
+		// path below where the handler is mounted.
+		r = withRootedPath(r)
+	}
 	p := r.URL.Path
 	prefix := h.cfg.prefix
 	under := strings.HasPrefix(p, prefix)
@@ -333,7 +342,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !under {
-		h.fail(w, r, http.StatusNotFound, "page not found")
+		msg := "page not found"
+		if stripped(r) {
+			msg = "page not found: the dashboard serves the paths below " + prefix +
+				" (ui.WithPrefix), and this request's path had a prefix stripped in front of the handler" +
+				" (by http.StripPrefix?): mount the handler without http.StripPrefix, or pass ui.WithPrefix(\"/\")"
+		}
+		h.fail(w, r, http.StatusNotFound, msg)
 		return
 	}
 	if !cleanPath(r.URL) {
@@ -366,6 +381,31 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	h.mux.ServeHTTP(w, r2)
+}
+
+// withRootedPath returns a shallow copy of r whose path (and raw path)
+// starts with "/".
+func withRootedPath(r *http.Request) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	r2.URL = &u
+	u.Path = "/" + u.Path
+	if u.RawPath != "" {
+		u.RawPath = "/" + u.RawPath
+	}
+	return r2
+}
+
+// stripped reports whether r's path is a strict end of the path it was
+// sent with, as when a handler in front of this one (http.StripPrefix)
+// took a prefix off.
+func stripped(r *http.Request) bool {
+	if r.RequestURI == "" {
+		return false
+	}
+	u, err := url.ParseRequestURI(r.RequestURI)
+	return err == nil && len(u.Path) > len(r.URL.Path) && strings.HasSuffix(u.Path, r.URL.Path)
 }
 
 // cleanPath reports whether u's path is one the handler's router takes as
