@@ -130,7 +130,7 @@ func run(o options) (err error) {
 	if err != nil {
 		return fmt.Errorf("%w (-addr serves the demo on another address)", err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(handler)
 	go srv.Serve(ln)
 	base := "http://" + ln.Addr().String()
 	logger.Info("demo listening", "app", base+"/", "dashboard", base+"/stats/")
@@ -147,6 +147,18 @@ func run(o options) (err error) {
 	err = srv.Shutdown(shutdown)
 	wg.Wait()
 	return err
+}
+
+// newServer returns the demo's server of h. It speaks HTTP/1.1 and, to
+// a client that knows it does (curl --http2-prior-knowledge, a Go client
+// with Protocols.SetUnencryptedHTTP2), HTTP/2 without TLS, as a service
+// behind a TLS-terminating proxy or in a mesh often does: the records and
+// the dashboard are the same over both.
+func newServer(h http.Handler) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, Protocols: new(http.Protocols)}
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	return srv
 }
 
 // moduleDir returns the directory of this module's sources as the build
