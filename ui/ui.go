@@ -342,11 +342,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !under {
-		msg := "page not found"
+		// Mounted at another path than the prefix, or behind a
+		// StripPrefix: a newcomer's mistakes, named.
+		msg := "page not found: the dashboard serves the paths below " + prefix + " (appstats' Config.UIPrefix, ui.WithPrefix)"
 		if stripped(r) {
 			msg = "page not found: the dashboard serves the paths below " + prefix +
-				" (ui.WithPrefix), and this request's path had a prefix stripped in front of the handler" +
-				" (by http.StripPrefix?): mount the handler without http.StripPrefix, or pass ui.WithPrefix(\"/\")"
+				" (appstats' Config.UIPrefix, ui.WithPrefix), and this request's path had a prefix stripped" +
+				" in front of it (by http.StripPrefix?): mount the dashboard at that path without" +
+				" http.StripPrefix; or, for a ui.NewHandler behind http.StripPrefix, pass ui.WithPrefix(\"/\")"
 		}
 		h.fail(w, r, http.StatusNotFound, msg)
 		return
