@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/goappstats/appstats"
@@ -69,5 +70,32 @@ func TestH2C(t *testing.T) {
 			}
 		}
 		tr.CloseIdleConnections()
+	}
+}
+
+// TestProductID: a product page's ID goes into the backend's URL, so one
+// that is not a number (dot segments, a query, a fragment: a path of the
+// backend's other than a product's) is refused with 400 and a message,
+// rather than sent on (/product/%2e%2e fetched the backend's
+// /api/products/.. and answered 502).
+func TestProductID(t *testing.T) {
+	_, srv := serveDemo(t, appstats.Config{InMemory: true, NoOTLP: true})
+	for _, tt := range []struct {
+		path string
+		code int
+	}{
+		{"/product/7", 200}, {"/product/%2e%2e", 400}, {"/product/..%2f..%2fapi%2fcart", 400},
+		{"/product/7%3Fx=1", 400}, {"/product/7%23x", 400}, {"/product/abc", 400}, {"/product/-1", 400},
+		{"/product/99999999999999999999999", 400},
+	} {
+		resp, err := http.Get(srv.URL + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || tt.code == 400 && !strings.Contains(string(b), "product id") {
+			t.Errorf("%s: %d %q, want %d", tt.path, resp.StatusCode, b, tt.code)
+		}
 	}
 }

@@ -251,7 +251,14 @@ func (s *shop) fetch(ctx context.Context, path string) ([]byte, error) {
 }
 
 func (s *shop) product(w http.ResponseWriter, r *http.Request) {
-	b, err := s.fetch(r.Context(), "/api/products/"+r.PathValue("id"))
+	// The ID goes into the backend's URL: a number, never a path of the
+	// backend's other than a product's ("..%2fcart" fetched its cart).
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 32)
+	if err != nil {
+		http.Error(w, "product id: want a whole number from 0 to 4294967295", http.StatusBadRequest)
+		return
+	}
+	b, err := s.fetch(r.Context(), "/api/products/"+strconv.FormatUint(id, 10))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
