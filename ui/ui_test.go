@@ -1255,3 +1255,27 @@ func TestStripPrefixSlash(t *testing.T) {
 		}
 	}
 }
+
+// TestExactMount: a handler mounted at its prefix without the slash
+// (mux.Handle("/stats", h)), which ServeMux routes that one path to, does
+// not redirect to /stats/, which the mux answers with its own bare 404,
+// but says how to mount it; mounted at "/stats/", /stats is still
+// redirected (by ServeMux).
+func TestExactMount(t *testing.T) {
+	st, _ := newStore(t, 1)
+	for _, pattern := range []string{"/stats", "GET /stats"} {
+		mux := http.NewServeMux()
+		mux.Handle(pattern, ui.NewHandler(st))
+		w := do(mux, "GET", "/stats", nil)
+		if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "mount it at /stats/") {
+			t.Errorf("mounted at %q: GET /stats: %d %q %.300s", pattern, w.Code, w.Header().Get("Location"), w.Body.String())
+		}
+	}
+	for _, pattern := range []string{"/stats/", "/{path...}", "GET /"} {
+		mux := http.NewServeMux()
+		mux.Handle(pattern, ui.NewHandler(st))
+		if w := do(mux, "GET", "/stats", nil); w.Code/100 != 3 || w.Header().Get("Location") != "/stats/" {
+			t.Errorf("mounted at %q: GET /stats: %d %q", pattern, w.Code, w.Header().Get("Location"))
+		}
+	}
+}
