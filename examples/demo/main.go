@@ -6,6 +6,9 @@
 //
 //	go run ./examples/demo            # then open http://127.0.0.1:8080/stats/
 //
+// It serves HTTP/1.1 and, to a client that asks for it, HTTP/2 without TLS
+// (curl --http2-prior-knowledge).
+//
 // Flags: -addr (default 127.0.0.1:8080), -data (default ./appstats-data),
 // -traffic (default true: request its own pages a few times a second),
 // -store (a redis:// or rediss:// URL: keep records in a Redis shared by
