@@ -40,6 +40,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,9 +89,10 @@ type Config struct {
 	// To record nothing, pause the recorder or leave the middleware out.
 	SampleRate float64
 
-	// UIPrefix is the path the dashboard is mounted at (default "/stats/");
-	// requests under it are not recorded (the recorder excludes them with a
-	// [recording.Filter] on the prefix).
+	// UIPrefix is the path the dashboard is mounted at (default "/stats/";
+	// leading and trailing slashes are added when missing); requests under
+	// it are not recorded (the recorder excludes them with a
+	// [recording.Filter] on the prefix), so it cannot be "/": Open fails.
 	UIPrefix string
 
 	// Auth decides who may see the dashboard. Nil means [ui.LocalOnly]:
@@ -195,6 +197,21 @@ type Appstats struct {
 func Open(cfg Config) (*Appstats, error) {
 	if cfg.UIPrefix == "" {
 		cfg.UIPrefix = "/stats/"
+	}
+	// As ui.WithPrefix takes it: the recorder leaves out the requests
+	// under the path the dashboard serves, "/admin/stats/" for "admin/stats"
+	// (a prefix without its leading slash left none out, so the dashboard's
+	// live refresh recorded itself; one without its trailing slash left out
+	// "/admin/statsfoo" too).
+	if !strings.HasPrefix(cfg.UIPrefix, "/") {
+		cfg.UIPrefix = "/" + cfg.UIPrefix
+	}
+	if !strings.HasSuffix(cfg.UIPrefix, "/") {
+		cfg.UIPrefix += "/"
+	}
+	if cfg.UIPrefix == "/" {
+		return nil, errors.New(`appstats: UIPrefix "/" would leave every request unrecorded (the dashboard's own are left out): ` +
+			`serve the dashboard at a path of its own, on an admin server too (mux.Handle("/stats/", as.UI()))`)
 	}
 	if cfg.CloseTimeout <= 0 {
 		cfg.CloseTimeout = 10 * time.Second

@@ -50,7 +50,9 @@ type config struct {
 //
 //	mux.Handle("/admin/stats/", ui.NewHandler(st, ui.WithPrefix("/admin/stats/")))
 //
-// If you do strip a prefix in front of the handler, pass WithPrefix("/").
+// If you do strip a prefix in front of the handler (http.StripPrefix("/stats")
+// or "/stats/"), pass WithPrefix("/"); without it the handler answers every
+// path with a 404 that says so.
 // Leading and trailing slashes are added when missing. Every link the UI
 // renders is relative, so pages work under any prefix.
 func WithPrefix(prefix string) Option {
@@ -302,6 +304,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Strip the prefix first, so that refusals are rendered for the right
 	// path (JSON for the API); nothing is served before the authorizer says
 	// yes.
+	if !strings.HasPrefix(r.URL.Path, "/") {
+		// http.StripPrefix("/stats/", h), the form of net/http's own
+		// example, leaves "api/stats", and "" for the prefix itself
+		// (which the redirect below would send to the site's root): the
+		// path below where the handler is mounted.
+		r = withRootedPath(r)
+	}
 	p := r.URL.Path
 	prefix := h.cfg.prefix
 	under := strings.HasPrefix(p, prefix)
@@ -328,12 +337,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if p+"/" == prefix {
+		if exactPattern(r.Pattern) {
+			// mux.Handle("/stats", h): ServeMux would answer the
+			// redirect's target with its own bare 404.
+			h.fail(w, r, http.StatusNotFound, "page not found: the dashboard is mounted at the single path "+p+
+				" (ServeMux pattern \""+r.Pattern+"\"), so none of its pages reach it: mount it at "+prefix+", with its slash")
+			return
+		}
 		// "/stats" → "/stats/", relative to the last path element.
 		http.Redirect(w, r, p[strings.LastIndex(p, "/")+1:]+"/", http.StatusMovedPermanently)
 		return
 	}
 	if !under {
-		h.fail(w, r, http.StatusNotFound, "page not found")
+		// Mounted at another path than the prefix, or behind a
+		// StripPrefix: a newcomer's mistakes, named.
+		msg := "page not found: the dashboard serves the paths below " + prefix + " (appstats' Config.UIPrefix, ui.WithPrefix)"
+		if stripped(r) {
+			msg = "page not found: the dashboard serves the paths below " + prefix +
+				" (appstats' Config.UIPrefix, ui.WithPrefix), and this request's path had a prefix stripped" +
+				" in front of it (by http.StripPrefix?): mount the dashboard at that path without" +
+				" http.StripPrefix; or, for a ui.NewHandler behind http.StripPrefix, pass ui.WithPrefix(\"/\")"
+		}
+		h.fail(w, r, http.StatusNotFound, msg)
 		return
 	}
 	if !cleanPath(r.URL) {
@@ -366,6 +391,40 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	h.mux.ServeHTTP(w, r2)
+}
+
+// exactPattern reports whether pattern, the ServeMux pattern that routed
+// a request (http.Request.Pattern, "" if none), matches no path below the
+// one it routed: its path ends neither in a slash nor in a "{name...}"
+// wildcard.
+func exactPattern(pattern string) bool {
+	i := strings.IndexByte(pattern, '/')
+	return i >= 0 && !strings.HasSuffix(pattern, "/") && !strings.HasSuffix(pattern, "...}")
+}
+
+// withRootedPath returns a shallow copy of r whose path (and raw path)
+// starts with "/".
+func withRootedPath(r *http.Request) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	r2.URL = &u
+	u.Path = "/" + u.Path
+	if u.RawPath != "" {
+		u.RawPath = "/" + u.RawPath
+	}
+	return r2
+}
+
+// stripped reports whether r's path is a strict end of the path it was
+// sent with, as when a handler in front of this one (http.StripPrefix)
+// took a prefix off.
+func stripped(r *http.Request) bool {
+	if r.RequestURI == "" {
+		return false
+	}
+	u, err := url.ParseRequestURI(r.RequestURI)
+	return err == nil && len(u.Path) > len(r.URL.Path) && strings.HasSuffix(u.Path, r.URL.Path)
 }
 
 // cleanPath reports whether u's path is one the handler's router takes as

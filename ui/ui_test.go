@@ -1205,3 +1205,77 @@ func TestStoreDownPage(t *testing.T) {
 		t.Errorf("api/stats: %s", got)
 	}
 }
+
+// TestStripPrefixForgotten checks what a developer who mounts the handler
+// behind http.StripPrefix without ui.WithPrefix("/") gets: not a bare
+// "page not found" on every path, but a 404 that says what to do.
+func TestStripPrefixForgotten(t *testing.T) {
+	st, _ := newStore(t, 1)
+	for _, strip := range []string{"/stats", "/stats/"} {
+		mux := http.NewServeMux()
+		mux.Handle("/stats/", http.StripPrefix(strip, ui.NewHandler(st)))
+		for _, target := range []string{"/stats/", "/stats/api/stats", "/stats/records/x", "/stats/static/app.js"} {
+			w := do(mux, "GET", target, nil)
+			body := w.Body.String()
+			if w.Code != http.StatusNotFound || !strings.Contains(body, "http.StripPrefix") || !strings.Contains(body, `WithPrefix(\"/\")`) && !strings.Contains(body, "WithPrefix(&#34;/&#34;)") {
+				t.Errorf("StripPrefix(%q) %s: %d %.300s, want a 404 naming the fix", strip, target, w.Code, body)
+			}
+		}
+	}
+	// A path outside the prefix that nothing stripped (the handler
+	// mounted at another path than its prefix) gets a 404 naming the
+	// prefix, and nothing of StripPrefix.
+	w := do(ui.NewHandler(st), "GET", "/elsewhere", nil)
+	if w.Code != http.StatusNotFound || strings.Contains(w.Body.String(), "StripPrefix") || !strings.Contains(w.Body.String(), "below /stats/") {
+		t.Errorf("/elsewhere: %d %.300s", w.Code, w.Body.String())
+	}
+}
+
+// TestStripPrefixSlash checks the handler behind http.StripPrefix("/stats/")
+// (the form of net/http's own example, which leaves paths without their
+// leading slash) with ui.WithPrefix("/"), as ui/API.md says: every page
+// answers, and the dashboard's own path is not redirected to the site's
+// root.
+func TestStripPrefixSlash(t *testing.T) {
+	st, recs := newStore(t, 1)
+	mux := http.NewServeMux()
+	mux.Handle("/stats/", http.StripPrefix("/stats/", ui.NewHandler(st, ui.WithPrefix("/"))))
+	for _, target := range []string{"/stats/", "/stats/api/stats", "/stats/api/records", "/stats/records/" + recs[0].ID.String(), "/stats/static/app.js"} {
+		if w := do(mux, "GET", target, nil); w.Code != 200 {
+			t.Errorf("%s: %d %q %.200s", target, w.Code, w.Header().Get("Location"), w.Body.String())
+		}
+	}
+	for _, target := range []string{"/stats/..%2f..%2fetc%2fpasswd", "/stats/%2e%2e/x", "/stats//x", "/stats/api//stats"} {
+		w := doBounded(mux, "GET", target, nil)
+		if w.Code >= 300 && w.Code < 400 && !strings.HasPrefix(w.Header().Get("Location"), "/stats/") {
+			t.Errorf("%s: %d redirect to %q", target, w.Code, w.Header().Get("Location"))
+		}
+		if w.Code >= 500 {
+			t.Errorf("%s: %d", target, w.Code)
+		}
+	}
+}
+
+// TestExactMount: a handler mounted at its prefix without the slash
+// (mux.Handle("/stats", h)), which ServeMux routes that one path to, does
+// not redirect to /stats/, which the mux answers with its own bare 404,
+// but says how to mount it; mounted at "/stats/", /stats is still
+// redirected (by ServeMux).
+func TestExactMount(t *testing.T) {
+	st, _ := newStore(t, 1)
+	for _, pattern := range []string{"/stats", "GET /stats"} {
+		mux := http.NewServeMux()
+		mux.Handle(pattern, ui.NewHandler(st))
+		w := do(mux, "GET", "/stats", nil)
+		if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "mount it at /stats/") {
+			t.Errorf("mounted at %q: GET /stats: %d %q %.300s", pattern, w.Code, w.Header().Get("Location"), w.Body.String())
+		}
+	}
+	for _, pattern := range []string{"/stats/", "/{path...}", "GET /"} {
+		mux := http.NewServeMux()
+		mux.Handle(pattern, ui.NewHandler(st))
+		if w := do(mux, "GET", "/stats", nil); w.Code/100 != 3 || w.Header().Get("Location") != "/stats/" {
+			t.Errorf("mounted at %q: GET /stats: %d %q", pattern, w.Code, w.Header().Get("Location"))
+		}
+	}
+}

@@ -6,6 +6,9 @@
 //
 //	go run ./examples/demo            # then open http://127.0.0.1:8080/stats/
 //
+// It serves HTTP/1.1 and, to a client that asks for it, HTTP/2 without TLS
+// (curl --http2-prior-knowledge).
+//
 // Flags: -addr (default 127.0.0.1:8080), -data (default ./appstats-data),
 // -traffic (default true: request its own pages a few times a second),
 // -store (a redis:// or rediss:// URL: keep records in a Redis shared by
@@ -130,7 +133,7 @@ func run(o options) (err error) {
 	if err != nil {
 		return fmt.Errorf("%w (-addr serves the demo on another address)", err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(handler)
 	go srv.Serve(ln)
 	base := "http://" + ln.Addr().String()
 	logger.Info("demo listening", "app", base+"/", "dashboard", base+"/stats/")
@@ -147,6 +150,18 @@ func run(o options) (err error) {
 	err = srv.Shutdown(shutdown)
 	wg.Wait()
 	return err
+}
+
+// newServer returns the demo's server of h. It speaks HTTP/1.1 and, to
+// a client that knows it does (curl --http2-prior-knowledge, a Go client
+// with Protocols.SetUnencryptedHTTP2), HTTP/2 without TLS, as a service
+// behind a TLS-terminating proxy or in a mesh often does: the records and
+// the dashboard are the same over both.
+func newServer(h http.Handler) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, Protocols: new(http.Protocols)}
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	return srv
 }
 
 // moduleDir returns the directory of this module's sources as the build
@@ -239,7 +254,14 @@ func (s *shop) fetch(ctx context.Context, path string) ([]byte, error) {
 }
 
 func (s *shop) product(w http.ResponseWriter, r *http.Request) {
-	b, err := s.fetch(r.Context(), "/api/products/"+r.PathValue("id"))
+	// The ID goes into the backend's URL: a number, never a path of the
+	// backend's other than a product's ("..%2fcart" fetched its cart).
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 32)
+	if err != nil {
+		http.Error(w, "product id: want a whole number from 0 to 4294967295", http.StatusBadRequest)
+		return
+	}
+	b, err := s.fetch(r.Context(), "/api/products/"+strconv.FormatUint(id, 10))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
