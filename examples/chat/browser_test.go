@@ -162,7 +162,21 @@ func TestBrowsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.WaitFor(t, "the page to see the hub go", `document.getElementById('status').textContent.startsWith('hub away')`, browsertest.Patience)
-	time.Sleep(700 * time.Millisecond) // a reconnection attempt or two fails
+	// The hub comes back once the page has failed to reconnect (its
+	// attempt logged), so that the reconnection is a retry's.
+	failed := func() bool {
+		for _, e := range b.Errors()[ctxErrs:] {
+			if strings.Contains(e, "WebSocket connection to '"+tc.app.wsURL()+"' failed") {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(browsertest.Patience); !failed(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page logged no failed reconnection in %v: %q", browsertest.Patience, b.Errors()[ctxErrs:])
+		}
+	}
 	tc.hubSrv = tc.hub.server(tc.as.Recorder())
 	go tc.hubSrv.Serve(listen(t, hubHost))
 	b.WaitFor(t, "the page reconnected", live, browsertest.Patience)
