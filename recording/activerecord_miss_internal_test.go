@@ -69,7 +69,7 @@ func TestActiveRecordLocksOnlyItsSlots(t *testing.T) {
 		select {
 		case ok := <-done:
 			return ok, true
-		case <-time.After(2 * time.Second):
+		case <-time.After(time.Minute): // blocked: the locks are held till after both lookups
 			return false, false
 		}
 	}

@@ -320,11 +320,18 @@ func TestHubDown(t *testing.T) {
 // the hub took any number: a client sending them as fast as it could made
 // the hub write each one to every other browser (a thousand clients sending
 // five each made five million writes, the hub busy for minutes after they
-// left). The hub now passes on at most one notice a second from each
-// connection, and ends the others with an error. (A client that sends more
-// than msgBurst messages in a row is closed: TestMessageFlood.)
+// left). The hub now passes on at most one notice every typingEvery (a
+// second) from each connection, and ends the others with an error. (A
+// client that sends more than msgBurst messages in a row is closed:
+// TestMessageFlood.) The test's typingEvery is an hour, so that the whole
+// burst falls within one however slowly a loaded machine sends it: the
+// first notice is passed on, every other refused, and the other browser
+// gets that one alone.
 func TestTypingFlood(t *testing.T) {
-	tc := startChat(t)
+	if every := defaultHubConfig().typingEvery; every != time.Second {
+		t.Errorf("the hub passes on a notice from a connection every %v at most, want a second", every)
+	}
+	tc := startChatWith(t, func(hc *hubConfig) { hc.typingEvery = time.Hour })
 	ws1, ws2 := tc.dialHub(t), tc.dialHub(t)
 	waitConns(t, tc, 2)
 	for range msgBurst {
@@ -332,21 +339,51 @@ func TestTypingFlood(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := 0
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	defer cancel()
-	for {
-		if _, _, err := ws2.Read(ctx); err != nil {
-			break
+	// Every notice's record: one passed on, the others refused.
+	var notices []*recording.Record
+	for deadline := time.Now().Add(time.Minute); len(notices) < msgBurst; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records of the %d notices sent in a minute", len(notices), msgBurst)
 		}
-		got++
+		page, err := tc.as.Store().List(context.Background(), store.Query{Limit: store.MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notices = notices[:0]
+		for _, sum := range page.Records {
+			if r, err := tc.as.Store().Get(context.Background(), sum.ID); err == nil && r.Route == "GET /ws typing" {
+				notices = append(notices, r)
+			}
+		}
 	}
-	if got < 1 || got > 2 {
-		t.Errorf("%d notices sent at once: the other browser got %d, want 1 or 2 (one a second)", msgBurst, got)
+	passed, refused := 0, 0
+	for _, r := range notices {
+		switch {
+		case r.Error == "":
+			passed++
+		case strings.Contains(r.Error, "too often"):
+			refused++
+		default:
+			t.Errorf("a notice's record: error %q", r.Error)
+		}
 	}
-	tc.waitRecord(t, "a notice refused", func(r *recording.Record) bool {
-		return r.Route == "GET /ws typing" && strings.Contains(r.Error, "too often")
+	if passed != 1 || refused != msgBurst-1 {
+		t.Errorf("%d notices sent at once: %d passed on, %d refused as too often; want 1 and %d", msgBurst, passed, refused, msgBurst-1)
+	}
+	// The other browser got that notice, and no other: its connection's
+	// record, once it closed, counts one message sent.
+	if got := readWS(t, ws2); !strings.Contains(got, `"ada"`) {
+		t.Errorf("the other browser got %s, want the notice of ada typing", got)
+	}
+	if err := ws2.Close(websocket.StatusNormalClosure, ""); err != nil {
+		t.Fatal(err)
+	}
+	conn := tc.waitRecord(t, "the other browser's connection", func(r *recording.Record) bool {
+		return r.Route == "GET /ws" && r.Attr("appstats.stream.messages_received") == "0"
 	})
+	if sent := conn.Attr("appstats.stream.messages_sent"); sent != "1" {
+		t.Errorf("the other browser's connection was sent %s messages, want the one notice", sent)
+	}
 }
 
 // waitConns waits until the hub holds n connections, and runs n handlers.

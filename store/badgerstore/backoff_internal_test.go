@@ -4,23 +4,31 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goappstats/appstats/store/storetest"
 )
 
-// openOverTarget opens a store of MaxBytes maxBytes whose directory holds
-// a table of twice MaxBytes that is not records (Badger ignores a table
-// its manifest does not list until it opens again): retention can delete
-// nothing to bring the directory back within its target.
-func openOverTarget(t *testing.T, maxBytes int64, interval time.Duration) *Store {
+// openOverTarget opens a store of opts (MaxBytes set), calls before (if
+// not nil), then puts in its directory a table of twice MaxBytes that is
+// not records (Badger ignores a table its manifest does not list until it
+// opens again): retention can delete nothing to bring the directory back
+// within its target (records written by before stay, if they take less
+// than half of MaxBytes: see byteTarget).
+func openOverTarget(t *testing.T, opts Options, before func(*Store)) *Store {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := Open(dir, Options{MaxBytes: maxBytes, RetentionInterval: interval})
+	s, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := os.WriteFile(filepath.Join(dir, "999999.sst"), make([]byte, 2*maxBytes), 0o600); err != nil {
+	if before != nil {
+		before(s)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "999999.sst"), make([]byte, 2*opts.MaxBytes), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s.measure()
@@ -31,27 +39,109 @@ func openOverTarget(t *testing.T, maxBytes int64, interval time.Duration) *Store
 }
 
 // TestRetentionBacksOff: with the directory over its target and nothing
-// retention can delete, the disk loop and Write stop starting a pass every
-// second: passes that could not help are followed by fewer and fewer.
+// retention can delete, the passes that writes and the disk loop ask for
+// are not run every time: after a pass at once, the next runs 1 s after
+// it, then 2, 4, … s, up to maxRetentionBackoff; a pass that deleted
+// something ends the backoff. Retention's clock is the test's, stepped by
+// it; the retention loop tells which asks it ran and which it skipped.
 func TestRetentionBacksOff(t *testing.T) {
-	s := openOverTarget(t, 8<<20, time.Hour)
-	ctx := context.Background()
-	// Writes are dropped, and ask for passes too.
-	deadline := time.Now().Add(6 * time.Second)
-	for i := 0; time.Now().Before(deadline); i++ {
-		if err := s.Write(ctx, bigRecords(uint64(i), time.Now().Add(-time.Hour), 1)); err != nil {
+	base := time.Now()
+	var clock atomic.Int64
+	clock.Store(base.UnixNano())
+	type handled struct {
+		at     time.Time
+		ran    bool
+		passes int64
+	}
+	events := make(chan handled)
+	done := make(chan struct{})
+	opts := Options{MaxBytes: 8 << 20, MaxAge: time.Hour, RetentionInterval: time.Hour,
+		now: func() time.Time { return time.Unix(0, clock.Load()) },
+		retained: func(at time.Time, ran bool, passes int64) {
+			select {
+			case events <- handled{at, ran, passes}:
+			case <-done:
+			}
+		}}
+	// Records that retention deletes once the clock is past their MaxAge.
+	const kept = 3
+	s := openOverTarget(t, opts, func(s *Store) {
+		if err := s.Write(context.Background(), storetest.Records(1, base.Add(-50*time.Minute), time.Millisecond, kept)); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond)
+	})
+	t.Cleanup(func() { close(done) }) // before Close: the loop must not wait on events
+	if n := s.Len(); n != kept {
+		t.Fatalf("%d records stored, want %d", n, kept)
 	}
-	// Passes at once, then 1 and 2 s after the last (about 0, 1 and 3 s
-	// in; the next at 7): at most 3, where a pass at every write's ask
-	// made about 30.
-	n := s.passes.Load()
-	t.Logf("%d retention passes in 6 s, %d records dropped", n, s.Health().Dropped)
-	if n == 0 || n > 3 {
-		t.Errorf("%d retention passes in 6 s over the target with nothing to delete, want 1 to 3", n)
+	// ask sets the clock to base+d, asks for a pass as Write and the disk
+	// loop do, and reports how the first ask the loop handled at that time
+	// went. (The disk loop asks every second too: an ask it made is
+	// handled as the test's would be, the clock being the test's.)
+	ask := func(d time.Duration) handled {
+		t.Helper()
+		at := base.Add(d)
+		clock.Store(at.UnixNano())
+		s.kickRetention()
+		hang := time.After(time.Minute)
+		for {
+			select {
+			case ev := <-events:
+				if ev.at.Equal(at) {
+					return ev
+				}
+			case <-hang:
+				t.Fatalf("no ask handled at +%v in a minute", d)
+			}
+		}
 	}
+	var passes int64
+	expect := func(d time.Duration, ran bool) {
+		t.Helper()
+		ev := ask(d)
+		if ev.ran != ran {
+			verb := map[bool]string{true: "ran", false: "skipped"}
+			t.Fatalf("a pass asked for at +%v %s, want %s", d, verb[ev.ran], verb[ran])
+		}
+		if ran {
+			passes++
+		}
+		if ev.passes != passes {
+			t.Fatalf("at +%v: %d retention passes, want %d", d, ev.passes, passes)
+		}
+	}
+	// A pass at once; it deletes nothing.
+	expect(0, true)
+	expect(0, false)
+	// Then 1, 2, 4 … s after the last futile pass, up to maxRetentionBackoff,
+	// twice at that.
+	last, wait := time.Duration(0), time.Second
+	for i := 0; i < 9; i++ {
+		expect(last, false)
+		expect(last+wait-time.Nanosecond, false)
+		last += wait
+		expect(last, true)
+		wait = min(2*wait, maxRetentionBackoff)
+	}
+	if wait != maxRetentionBackoff || last < 3*maxRetentionBackoff {
+		t.Fatalf("the steps ended with a wait of %v at +%v: maxRetentionBackoff not reached", wait, last)
+	}
+	if n := s.Len(); n != kept {
+		t.Fatalf("%d records kept at +%v, want %d (not yet past MaxAge)", n, last, kept)
+	}
+	// Past the records' MaxAge (and that wait): the pass deletes them and
+	// ends the backoff, so the next ask runs a pass at once, which deletes
+	// nothing and starts the backoff again at 1 s.
+	last += 15 * time.Minute
+	expect(last, true)
+	if n := s.Len(); n != 0 {
+		t.Fatalf("%d records kept past MaxAge, want 0", n)
+	}
+	expect(last, true)
+	expect(last, false)
+	expect(last+time.Second-time.Nanosecond, false)
+	expect(last+time.Second, true)
+	t.Logf("%d retention passes over +%v of the test's clock", passes, last+time.Second)
 }
 
 // TestRetentionBackoffYields: a pass asked for after a futile one is
@@ -59,7 +149,7 @@ func TestRetentionBacksOff(t *testing.T) {
 // and its wait has not passed; the wait doubles up to
 // maxRetentionBackoff, and a pass that deleted something ends it.
 func TestRetentionBackoffYields(t *testing.T) {
-	s := openOverTarget(t, 8<<20, -1)
+	s := openOverTarget(t, Options{MaxBytes: 8 << 20, RetentionInterval: -1}, nil)
 	var b retentionBackoff
 	now := time.Now()
 	if b.skip(s, now) {

@@ -222,6 +222,14 @@ type Options struct {
 
 	// statfs, when set, replaces the filesystem's free-space query (tests).
 	statfs func(dir string) (int64, error)
+	// now, when set, replaces time.Now for retention: its age cutoff, and
+	// the background loop's spacing and backoff of passes (tests).
+	now func() time.Time
+	// retained, when set, is called by the retention loop after it
+	// handled a tick or an ask for a pass, with the time it read then,
+	// whether it ran a pass (false: the ask was skipped) and how many
+	// passes it has run (tests).
+	retained func(at time.Time, ran bool, passes int64)
 }
 
 // DiskSlack is how far beyond MaxBytes the store's directory may grow at

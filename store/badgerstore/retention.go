@@ -114,7 +114,7 @@ func (s *Store) trim(ctx context.Context, res *RetentionResult) error {
 	}
 	ageCutoff := int64(-1 << 63)
 	if s.opts.MaxAge > 0 {
-		ageCutoff = time.Now().UnixNano() - int64(s.opts.MaxAge)
+		ageCutoff = s.now().UnixNano() - int64(s.opts.MaxAge)
 	}
 	// The byte target is set before anything is deleted: deleting frees
 	// no disk space until compaction and garbage collection, and the
@@ -741,12 +741,18 @@ func (s *Store) retentionLoop() {
 	var last time.Time
 	var backoff retentionBackoff
 	for {
+		var now time.Time
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
+			now = s.now()
 		case <-s.retainNow:
-			if backoff.skip(s, time.Now()) {
+			now = s.now()
+			if backoff.skip(s, now) {
+				if s.opts.retained != nil {
+					s.opts.retained(now, false, s.passes.Load())
+				}
 				continue
 			}
 			// Writes ask for passes as long as the store is over
@@ -754,7 +760,7 @@ func (s *Store) retentionLoop() {
 			select {
 			case <-s.stop:
 				return
-			case <-time.After(time.Until(last.Add(minRetentionGap))):
+			case <-time.After(last.Add(minRetentionGap).Sub(now)):
 			}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -770,10 +776,21 @@ func (s *Store) retentionLoop() {
 			s.log.Warn("badgerstore: retention", "err", err)
 		}
 		cancel()
-		last = time.Now()
-		s.passes.Add(1)
+		last = s.now()
+		n := s.passes.Add(1)
 		backoff.done(s, res, last)
+		if s.opts.retained != nil {
+			s.opts.retained(now, true, n)
+		}
 	}
+}
+
+// now is the time retention goes by: time.Now, or a test's clock.
+func (s *Store) now() time.Time {
+	if s.opts.now != nil {
+		return s.opts.now()
+	}
+	return time.Now()
 }
 
 // oldBlocks appends to keys those of the blocks (of records and of
