@@ -185,7 +185,12 @@ func TestLostMinuteTrimmedOrCleared(t *testing.T) {
 				s.loseAt(start) // found during the pass, after its fold
 			}
 		}
+		// Retention's clock two hours past the records' hour: the pass
+		// trims their hour's rollup too, which it does only once the
+		// hour has ended a minute (MaxAge) before the clock (at hh:00:30
+		// of the next hour on the wall clock, it kept it).
 		s.opts.MaxAge = time.Minute
+		s.opts.now = func() time.Time { return time.Unix(0, start).Truncate(time.Hour).Add(2 * time.Hour) }
 		if _, err := s.Retain(ctx); err != nil {
 			t.Fatal(err)
 		}
