@@ -494,7 +494,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // apiRecords serves GET api/records.
 func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
-	p, err := parseList(r.URL.Query(), store.DefaultLimit)
+	v := r.URL.Query()
+	for _, name := range [...]string{"from", "to", "window"} {
+		if v.Has(name) {
+			// api/stats' and api/series' range, which this list would
+			// otherwise pass over and answer with every record.
+			h.fail(w, r, http.StatusBadRequest, name+": api/records takes its range as since and until "+
+				"(Unix milliseconds, RFC 3339, or 2006-01-02T15:04[:05] in UTC); from, to and window are api/stats' and api/series'")
+			return
+		}
+	}
+	p, err := parseList(v, store.DefaultLimit)
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return
