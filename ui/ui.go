@@ -337,15 +337,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if p+"/" == prefix {
-		if exactPattern(r.Pattern) {
-			// mux.Handle("/stats", h): ServeMux would answer the
-			// redirect's target with its own bare 404.
-			h.fail(w, r, http.StatusNotFound, "page not found: the dashboard is mounted at the single path "+p+
-				" (ServeMux pattern \""+r.Pattern+"\"), so none of its pages reach it: mount it at "+prefix+", with its slash")
-			return
-		}
-		// "/stats" → "/stats/", relative to the last path element.
-		http.Redirect(w, r, p[strings.LastIndex(p, "/")+1:]+"/", http.StatusMovedPermanently)
+		// "/stats" → "/stats/", relative to the last path element and
+		// left relative: http.Redirect would make it absolute from
+		// r.URL.Path, which a handler in front (http.StripPrefix) may have
+		// cut, sending the browser out of where the dashboard is mounted.
+		w.Header().Set("Location", "./"+p[strings.LastIndex(p, "/")+1:]+"/")
+		w.WriteHeader(http.StatusMovedPermanently)
 		return
 	}
 	if !under {
@@ -391,15 +388,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	h.mux.ServeHTTP(w, r2)
-}
-
-// exactPattern reports whether pattern, the ServeMux pattern that routed
-// a request (http.Request.Pattern, "" if none), matches no path below the
-// one it routed: its path ends neither in a slash nor in a "{name...}"
-// wildcard.
-func exactPattern(pattern string) bool {
-	i := strings.IndexByte(pattern, '/')
-	return i >= 0 && !strings.HasSuffix(pattern, "/") && !strings.HasSuffix(pattern, "...}")
 }
 
 // withRootedPath returns a shallow copy of r whose path (and raw path)

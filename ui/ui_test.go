@@ -30,6 +30,25 @@ func do(h http.Handler, method, target string, hdr http.Header) *httptest.Respon
 	return doCtx(context.Background(), h, method, target, hdr)
 }
 
+// location is where w's Location header sends a browser that asked for
+// target: the header resolved against target, as a browser resolves it
+// ("" without one).
+func location(target string, w *httptest.ResponseRecorder) string {
+	loc := w.Header().Get("Location")
+	if loc == "" {
+		return ""
+	}
+	base, err := url.Parse(target)
+	if err != nil {
+		return "bad target " + target
+	}
+	u, err := base.Parse(loc)
+	if err != nil {
+		return "bad Location " + loc
+	}
+	return u.RequestURI()
+}
+
 // doBounded is do with a request context that ends after 30 seconds, for
 // requests that might open an event stream if the handler misroutes them:
 // long enough that a loaded machine never cuts short a request the handler
@@ -641,7 +660,7 @@ func TestPrefix(t *testing.T) {
 		}
 	}
 	w := do(ui.NewHandler(st, ui.WithPrefix("/admin/appstats/")), "GET", "/admin/appstats", nil)
-	if w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != "/admin/appstats/" {
+	if w.Code != http.StatusMovedPermanently || location("/admin/appstats", w) != "/admin/appstats/" {
 		t.Errorf("redirect: %d %q", w.Code, w.Header().Get("Location"))
 	}
 	// Links are relative: no page names the prefix.
@@ -696,8 +715,20 @@ func TestNoRedirectOutsidePrefix(t *testing.T) {
 	}
 	// The one redirect: the prefix without its slash, to the prefix.
 	w := do(ui.NewHandler(st), "GET", "/stats", nil)
-	if w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != "/stats/" {
+	if w.Code != http.StatusMovedPermanently || location("/stats", w) != "/stats/" {
 		t.Errorf("/stats: %d %q, want a redirect to /stats/", w.Code, w.Header().Get("Location"))
+	}
+	// Behind http.StripPrefix, the same redirect stays where the
+	// handler is mounted (http.Redirect made it absolute from the
+	// stripped path: /admin/stats went to /stats/).
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", http.StripPrefix("/admin", ui.NewHandler(st)))
+	w = do(mux, "GET", "/admin/stats", nil)
+	if w.Code != http.StatusMovedPermanently || location("/admin/stats", w) != "/admin/stats/" {
+		t.Errorf("/admin/stats behind StripPrefix(\"/admin\"): %d %q, want a redirect to /admin/stats/", w.Code, w.Header().Get("Location"))
+	}
+	if w := do(mux, "GET", "/admin/stats/", nil); w.Code != http.StatusOK {
+		t.Errorf("/admin/stats/ behind StripPrefix(\"/admin\"): %d", w.Code)
 	}
 }
 
@@ -1247,35 +1278,37 @@ func TestStripPrefixSlash(t *testing.T) {
 	}
 	for _, target := range []string{"/stats/..%2f..%2fetc%2fpasswd", "/stats/%2e%2e/x", "/stats//x", "/stats/api//stats"} {
 		w := doBounded(mux, "GET", target, nil)
-		if w.Code >= 300 && w.Code < 400 && !strings.HasPrefix(w.Header().Get("Location"), "/stats/") {
+		if w.Code >= 300 && w.Code < 400 && !strings.HasPrefix(location(target, w), "/stats/") {
 			t.Errorf("%s: %d redirect to %q", target, w.Code, w.Header().Get("Location"))
 		}
 		if w.Code >= 500 {
 			t.Errorf("%s: %d", target, w.Code)
 		}
 	}
+	// An encoded slash keeps its escape once the slash is put back in
+	// front of the raw path too: no page of the dashboard has one.
+	if w := do(mux, "GET", "/stats/api%2fstats", nil); w.Code != http.StatusNotFound {
+		t.Errorf("/stats/api%%2fstats: %d %.200s, want 404", w.Code, w.Body.String())
+	}
 }
 
-// TestExactMount: a handler mounted at its prefix without the slash
-// (mux.Handle("/stats", h)), which ServeMux routes that one path to, does
-// not redirect to /stats/, which the mux answers with its own bare 404,
-// but says how to mount it; mounted at "/stats/", /stats is still
-// redirected (by ServeMux).
-func TestExactMount(t *testing.T) {
+// TestMountedAtBothPaths: a handler mounted at its prefix with and
+// without the slash (mux.Handle("/stats", h) and mux.Handle("/stats/", h))
+// redirects /stats to /stats/, which it serves; and one mounted at any
+// pattern that routes /stats to it does the same.
+func TestMountedAtBothPaths(t *testing.T) {
 	st, _ := newStore(t, 1)
-	for _, pattern := range []string{"/stats", "GET /stats"} {
+	for _, patterns := range [][]string{{"/stats", "/stats/"}, {"GET /stats", "GET /stats/"}, {"/stats/"}, {"/{path...}"}, {"GET /"}} {
 		mux := http.NewServeMux()
-		mux.Handle(pattern, ui.NewHandler(st))
-		w := do(mux, "GET", "/stats", nil)
-		if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "mount it at /stats/") {
-			t.Errorf("mounted at %q: GET /stats: %d %q %.300s", pattern, w.Code, w.Header().Get("Location"), w.Body.String())
+		h := ui.NewHandler(st)
+		for _, p := range patterns {
+			mux.Handle(p, h)
 		}
-	}
-	for _, pattern := range []string{"/stats/", "/{path...}", "GET /"} {
-		mux := http.NewServeMux()
-		mux.Handle(pattern, ui.NewHandler(st))
-		if w := do(mux, "GET", "/stats", nil); w.Code/100 != 3 || w.Header().Get("Location") != "/stats/" {
-			t.Errorf("mounted at %q: GET /stats: %d %q", pattern, w.Code, w.Header().Get("Location"))
+		if w := do(mux, "GET", "/stats", nil); w.Code/100 != 3 || location("/stats", w) != "/stats/" {
+			t.Errorf("mounted at %q: GET /stats: %d %q", patterns, w.Code, w.Header().Get("Location"))
+		}
+		if w := do(mux, "GET", "/stats/", nil); w.Code != http.StatusOK {
+			t.Errorf("mounted at %q: GET /stats/: %d", patterns, w.Code)
 		}
 	}
 }
