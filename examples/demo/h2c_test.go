@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goappstats/appstats"
 )
@@ -29,7 +30,7 @@ func TestH2C(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newServer(h)
+	srv := newServer(h, idleTimeout)
 	go srv.Serve(ln)
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
@@ -97,5 +98,33 @@ func TestProductID(t *testing.T) {
 		if resp.StatusCode != tt.code || tt.code == 400 && !strings.Contains(string(b), "product id") {
 			t.Errorf("%s: %d %q, want %d", tt.path, resp.StatusCode, b, tt.code)
 		}
+	}
+}
+
+// TestIdleH2CClosed: an h2c connection that sends the preface and its
+// settings and then nothing is closed once idle for the server's idle
+// time (without IdleTimeout it stayed open for good: ReadHeaderTimeout
+// does not bound HTTP/2).
+func TestIdleH2CClosed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(http.NotFoundHandler(), 200*time.Millisecond)
+	go srv.Serve(ln)
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The client preface, then an empty SETTINGS frame.
+	if _, err := io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"); err != nil {
+		t.Fatal(err)
+	}
+	// A hang guard only: the server closes after 200 ms idle.
+	c.SetReadDeadline(time.Now().Add(time.Minute))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("the idle connection was not closed by the server: %v", err)
 	}
 }

@@ -6,8 +6,9 @@
 //
 //	go run ./examples/demo            # then open http://127.0.0.1:8080/stats/
 //
-// It serves HTTP/1.1 and, to a client that asks for it, HTTP/2 without TLS
-// (curl --http2-prior-knowledge).
+// It serves HTTP/1.1 and, to a client that opens with it, HTTP/2 without
+// TLS (curl --http2-prior-knowledge; an Upgrade from HTTP/1.1, as curl
+// --http2 asks, is answered in HTTP/1.1).
 //
 // Flags: -addr (default 127.0.0.1:8080), -data (default ./appstats-data),
 // -traffic (default true: request its own pages a few times a second),
@@ -133,7 +134,7 @@ func run(o options) (err error) {
 	if err != nil {
 		return fmt.Errorf("%w (-addr serves the demo on another address)", err)
 	}
-	srv := newServer(handler)
+	srv := newServer(handler, idleTimeout)
 	go srv.Serve(ln)
 	base := "http://" + ln.Addr().String()
 	logger.Info("demo listening", "app", base+"/", "dashboard", base+"/stats/")
@@ -152,13 +153,18 @@ func run(o options) (err error) {
 	return err
 }
 
-// newServer returns the demo's server of h. It speaks HTTP/1.1 and, to
-// a client that knows it does (curl --http2-prior-knowledge, a Go client
-// with Protocols.SetUnencryptedHTTP2), HTTP/2 without TLS, as a service
-// behind a TLS-terminating proxy or in a mesh often does: the records and
-// the dashboard are the same over both.
-func newServer(h http.Handler) *http.Server {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, Protocols: new(http.Protocols)}
+// idleTimeout is how long the demo's server keeps a connection that has
+// no request in progress: ReadHeaderTimeout does not bound an HTTP/2
+// connection, nor an HTTP/1.1 one after its first request.
+const idleTimeout = 2 * time.Minute
+
+// newServer returns the demo's server of h, which closes a connection idle
+// for idle. It speaks HTTP/1.1 and, to a client that knows it does (curl
+// --http2-prior-knowledge, a Go client with Protocols.SetUnencryptedHTTP2),
+// HTTP/2 without TLS, as a service behind a TLS-terminating proxy or in a
+// mesh often does: the records and the dashboard are the same over both.
+func newServer(h http.Handler, idle time.Duration) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idle, Protocols: new(http.Protocols)}
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
 	return srv
