@@ -61,6 +61,9 @@ func TestRetentionBacksOff(t *testing.T) {
 			select {
 			case events <- handled{at, ran, passes}:
 			case <-done:
+			case <-t.Context().Done():
+				// The test ended before it took the loop's news
+				// (openOverTarget failed): Close must not wait on it.
 			}
 		}}
 	// Records that retention deletes once the clock is past their MaxAge.
