@@ -27,8 +27,12 @@ func serve(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	src.flags(fs, true)
 	addr := fs.String("addr", "127.0.0.1:8081", "the address to serve on")
 	basic := fs.String("basic-auth", "", "user:password for HTTP Basic authentication (or in $"+basicAuthEnv+"); needed to serve beyond loopback")
+	idle := fs.Duration("idle-timeout", 2*time.Minute, "how long a connection with no request in progress is kept open")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *idle <= 0 {
+		return fmt.Errorf("-idle-timeout %v: must be positive", *idle)
 	}
 	cred := *basic
 	if cred == "" {
@@ -76,7 +80,10 @@ func serve(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if auth != nil {
 		opts = append(opts, ui.WithAuth(auth))
 	}
-	srv := &http.Server{Handler: ui.NewHandler(readOnlyOf(st), opts...), ReadHeaderTimeout: 10 * time.Second}
+	// IdleTimeout closes a kept-alive connection that asks nothing more:
+	// ReadHeaderTimeout bounds only a request being read, and serve may
+	// listen beyond loopback. A live stream is a request in progress.
+	srv := &http.Server{Handler: ui.NewHandler(readOnlyOf(st), opts...), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: *idle}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "appstats: dashboard at http://%s/\n", ln.Addr())
