@@ -225,6 +225,9 @@ type Options struct {
 	// now, when set, replaces time.Now for retention: its age cutoff, and
 	// the background loop's spacing and backoff of passes (tests).
 	now func() time.Time
+	// after, when set, replaces time.After for the retention loop's wait
+	// of minRetentionGap between passes (tests).
+	after func(d time.Duration) <-chan time.Time
 	// retained, when set, is called by the retention loop after it
 	// handled a tick or an ask for a pass, with the time it read then,
 	// whether it ran a pass (false: the ask was skipped) and how many

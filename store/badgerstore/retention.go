@@ -760,7 +760,7 @@ func (s *Store) retentionLoop() {
 			select {
 			case <-s.stop:
 				return
-			case <-time.After(last.Add(minRetentionGap).Sub(now)):
+			case <-s.after(last.Add(minRetentionGap).Sub(now)):
 			}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -791,6 +791,14 @@ func (s *Store) now() time.Time {
 		return s.opts.now()
 	}
 	return time.Now()
+}
+
+// after is time.After, or a test's wait for the gap between passes.
+func (s *Store) after(d time.Duration) <-chan time.Time {
+	if s.opts.after != nil {
+		return s.opts.after(d)
+	}
+	return time.After(d)
 }
 
 // oldBlocks appends to keys those of the blocks (of records and of
