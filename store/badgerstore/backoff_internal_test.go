@@ -42,7 +42,8 @@ func openOverTarget(t *testing.T, opts Options, before func(*Store)) *Store {
 // retention can delete, the passes that writes and the disk loop ask for
 // are not run every time: after a pass at once, the next runs 1 s after
 // it, then 2, 4, … s, up to maxRetentionBackoff; a pass that deleted
-// something ends the backoff. Retention's clock is the test's, stepped by
+// something ends the backoff: the next pass runs at once and the one after
+// it 1 s later. Retention's clock is the test's, stepped by
 // it; the retention loop tells which asks it ran and which it skipped.
 func TestRetentionBacksOff(t *testing.T) {
 	base := time.Now()
@@ -132,18 +133,43 @@ func TestRetentionBacksOff(t *testing.T) {
 	if n := s.Len(); n != kept {
 		t.Fatalf("%d records kept at +%v, want %d (not yet past MaxAge)", n, last, kept)
 	}
-	// Past the records' MaxAge (and that wait): the pass deletes them and
-	// ends the backoff, so the next ask runs a pass at once, which deletes
-	// nothing and starts the backoff again at 1 s.
+	// nextPass asks for passes at from, then at from+1ns and either side
+	// of from+1 s, 2 s, 4 s … up to twice maxRetentionBackoff, and
+	// returns the time of the first ask that ran one.
+	nextPass := func(from time.Duration) time.Duration {
+		t.Helper()
+		steps := []time.Duration{0, time.Nanosecond}
+		for w := time.Second; w <= 2*maxRetentionBackoff; w *= 2 {
+			steps = append(steps, w-time.Nanosecond, w)
+		}
+		for _, d := range steps {
+			if ev := ask(from + d); ev.ran {
+				passes++
+				if ev.passes != passes {
+					t.Fatalf("at +%v: %d retention passes, want %d", from+d, ev.passes, passes)
+				}
+				return from + d
+			}
+		}
+		t.Fatalf("no pass ran within +%v of +%v", 2*maxRetentionBackoff, from)
+		return 0
+	}
+	// Past the records' MaxAge (and that wait): the pass deletes them.
 	last += 15 * time.Minute
 	expect(last, true)
 	if n := s.Len(); n != 0 {
 		t.Fatalf("%d records kept past MaxAge, want 0", n)
 	}
-	expect(last, true)
-	expect(last, false)
-	expect(last+time.Second-time.Nanosecond, false)
-	expect(last+time.Second, true)
+	// That ends the backoff: the next ask runs a pass at once (after
+	// minRetentionGap: TestRetentionGap), which deletes nothing, and the
+	// pass after that runs the backoff's first wait, 1 s, after it, not
+	// the doubled wait of before (maxRetentionBackoff).
+	if at := nextPass(last); at != last {
+		t.Fatalf("after the deleting pass at +%v, the next ran at +%v, want at once", last, at)
+	}
+	if at := nextPass(last); at != last+time.Second {
+		t.Fatalf("after the deleting pass at +%v and a futile one at once, the next ran %v later, want 1s", last, at-last)
+	}
 	t.Logf("%d retention passes over +%v of the test's clock", passes, last+time.Second)
 }
 
