@@ -1,9 +1,11 @@
 package recording
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -22,25 +24,42 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // every batch interval: once idle, fifty intervals pass without a tick.
 // And that the next record, one alone (less than a batch), wakes the
 // preparer and reaches the sink, after which the recorder goes idle again.
+// The recorder runs in a synctest bubble: its time is fake and passes only
+// when every goroutine in it is blocked, and synctest.Wait returns once
+// they all are, so a tick that was due has been taken by then.
 func TestIdleRecorderStopsTicking(t *testing.T) {
-	const interval = time.Millisecond
-	var got atomic.Int64
-	r := New(WithSinks(borrowingSink{func(*Record) { got.Add(1) }}), WithBatch(128, interval))
-	defer r.Close(t.Context())
-	record := func() {
-		_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/idle"})
-		ar.Finish()
-	}
-	for round := 1; round <= 3; round++ {
-		record()
-		waitFor(t, "the record written", func() bool { return got.Load() == int64(round) })
-		waitFor(t, "the recorder idle", r.idle.Load)
-		ticks := r.ticks.Load()
-		time.Sleep(50 * interval)
-		if n := r.ticks.Load() - ticks; n != 0 {
-			t.Fatalf("round %d: the idle recorder's preparer woke for %d ticks in 50 intervals; want none", round, n)
+	synctest.Test(t, func(t *testing.T) {
+		const interval = time.Millisecond
+		var got atomic.Int64
+		r := New(WithSinks(borrowingSink{func(*Record) { got.Add(1) }}), WithBatch(128, interval))
+		defer r.Close(context.Background())
+		for round := 1; round <= 3; round++ {
+			_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/idle"})
+			ar.Finish()
+			// It goes at the next tick: in rounds 2 and 3, of the
+			// ticker that the record's kick started again.
+			time.Sleep(interval)
+			synctest.Wait()
+			if n := got.Load(); n != int64(round) {
+				t.Fatalf("round %d: %d records written, want %d", round, n, round)
+			}
+			// A whole interval with nothing queued: then it stops.
+			ticks := r.ticks.Load()
+			for i := 0; !r.idle.Load(); i++ {
+				if i == 3 {
+					t.Fatalf("round %d: not idle after %d ticks with nothing queued", round, r.ticks.Load()-ticks)
+				}
+				time.Sleep(interval)
+				synctest.Wait()
+			}
+			ticks = r.ticks.Load()
+			time.Sleep(50 * interval)
+			synctest.Wait()
+			if n := r.ticks.Load() - ticks; n != 0 {
+				t.Fatalf("round %d: the idle recorder's preparer woke for %d ticks in 50 intervals; want none", round, n)
+			}
 		}
-	}
+	})
 }
 
 // TestIdleRecorderWakesForEveryRecord records from several goroutines in
