@@ -91,7 +91,7 @@ func TestCloseDrainsAndStops(t *testing.T) {
 // TestStalledSink: a sink that blocks neither blocks requests nor lets memory
 // grow past its queue's bound, nor keeps records from the other sinks; its
 // surplus is dropped and counted against it alone, and Close still returns
-// within its deadline, cancelling the sink.
+// once its deadline has passed, having cancelled the sink.
 func TestStalledSink(t *testing.T) {
 	before := runtime.NumGoroutine()
 	release := make(chan struct{})
