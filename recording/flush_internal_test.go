@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -40,38 +41,50 @@ func backInPool(t *testing.T, r *Recorder, i int) {
 // written again and a request finishes, as the pushing request's own
 // check after its push would run.
 func TestForceFlushPushHalfDone(t *testing.T) {
-	var got atomic.Int64
-	r := New(WithSinks(borrowingSink{func(*Record) { got.Add(1) }}), WithBatch(100, time.Hour))
-	defer r.Close(t.Context())
-	record := func() {
-		_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/half"})
-		ar.Finish()
-	}
-	record()
-	pos := r.q.tail.Load() - 1
-	s := &r.q.slots[pos&r.q.mask]
-	if s.seq.Load() != pos+1 {
-		t.Fatalf("the record's slot has sequence %d; want %d (written, not yet taken)", s.seq.Load(), pos+1)
-	}
-	s.seq.Store(pos) // taken by a push, not yet written
+	// In a synctest bubble, synctest.Wait returns once the preparer, the
+	// ForceFlush and the sink's goroutine are all blocked: the preparer's
+	// drain has stopped at the slot by then, or written past it.
+	synctest.Test(t, func(t *testing.T) {
+		var got atomic.Int64
+		r := New(WithSinks(borrowingSink{func(*Record) { got.Add(1) }}), WithBatch(100, time.Hour))
+		defer r.Close(context.Background())
+		record := func() {
+			_, ar := r.StartRecord(t.Context(), RequestInfo{Method: "GET", Path: "/half"})
+			ar.Finish()
+		}
+		record()
+		pos := r.q.tail.Load() - 1
+		s := &r.q.slots[pos&r.q.mask]
+		if s.seq.Load() != pos+1 {
+			t.Fatalf("the record's slot has sequence %d; want %d (written, not yet taken)", s.seq.Load(), pos+1)
+		}
+		s.seq.Store(pos) // taken by a push, not yet written
 
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- r.ForceFlush(ctx) }()
-	waitFor(t, "ForceFlush waiting", func() bool { return r.flush.want.Load() == pos+1 && r.flush.waiters.Load() == 1 })
-	waitFor(t, "the kick taken", func() bool { return len(r.kick) == 0 })
-	time.Sleep(20 * time.Millisecond) // let the preparer's drain stop at the slot
-	if got.Load() != 0 {
-		t.Fatalf("a record was written past a slot not yet written")
-	}
+		done := make(chan error, 1)
+		go func() { done <- r.ForceFlush(t.Context()) }()
+		synctest.Wait()
+		if got.Load() != 0 {
+			t.Fatalf("a record was written past a slot not yet written")
+		}
+		if w, n := r.flush.want.Load(), r.flush.waiters.Load(); w != pos+1 || n != 1 {
+			t.Fatalf("ForceFlush wants %d with %d waiting; want %d, 1", w, n, pos+1)
+		}
+		if len(r.kick) != 0 {
+			t.Fatal("the preparer did not take ForceFlush's kick")
+		}
 
-	s.seq.Store(pos + 1) // the push completes
-	record()             // and a request's check after its push runs
-	if err := <-done; err != nil {
-		t.Fatalf("ForceFlush = %v; want nil once the push completed (the batch interval is an hour)", err)
-	}
-	if n := got.Load(); n < 1 {
-		t.Fatalf("%d records written when ForceFlush returned; want the first at least", n)
-	}
+		s.seq.Store(pos + 1) // the push completes
+		record()             // and a request's check after its push runs
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("ForceFlush = %v; want nil once the push completed", err)
+			}
+		case <-time.After(time.Hour - time.Second): // the bubble's clock
+			t.Fatal("ForceFlush still waiting at the end of the batch interval (an hour), the push completed")
+		}
+		if n := got.Load(); n < 1 {
+			t.Fatalf("%d records written when ForceFlush returned; want the first at least", n)
+		}
+	})
 }
