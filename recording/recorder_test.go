@@ -154,7 +154,9 @@ func TestStalledSink(t *testing.T) {
 	// Close's context ends while the sink still holds a batch (release
 	// is closed only after Close returned): Close returns its error and
 	// cancels the sink, which has returned by then (Close waits for it
-	// briefly; were it not cancelled, Close would return without it).
+	// briefly; were it not cancelled, Close would return without it, most
+	// likely before it saw a cancel: TestCloseCancelsStalledSink shows
+	// that by its own clock, which no race blurs).
 	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	closed := make(chan error, 1)
