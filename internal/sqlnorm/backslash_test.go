@@ -1,6 +1,8 @@
 package sqlnorm
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -57,6 +59,63 @@ func TestBackslashUnchanged(t *testing.T) {
 	for _, tt := range tests {
 		if got := Normalize(tt.d, tt.in); got != tt.out {
 			t.Errorf("Normalize(%v, %q)\n = %q\nwant %q", tt.d, tt.in, got, tt.out)
+		}
+	}
+}
+
+// TestBackslashModes generates statements of string literals holding
+// SECRET markers among quotes, backslashes and comment openers, each
+// written for one server setting — PostgreSQL with and without
+// standard_conforming_strings, MySQL with and without
+// NO_BACKSLASH_ESCAPES — and checks that no marker survives normalization
+// in the dialect, nor as of unknown dialect.
+func TestBackslashModes(t *testing.T) {
+	n := 5000
+	if testing.Short() {
+		n = 500
+	}
+	pieces := []string{"a", " ", `\`, "'", `"`, "--", "#", "/*", "*/", "$$", "\n", "`", "x"}
+	for _, mode := range []struct {
+		d         Dialect
+		backslash bool // the setting the statements are written for
+	}{{PostgreSQL, false}, {PostgreSQL, true}, {MySQL, true}, {MySQL, false}} {
+		rng := rand.New(rand.NewPCG(7, uint64(mode.d)*2+map[bool]uint64{false: 0, true: 1}[mode.backslash]))
+		failures := 0
+		for range n {
+			var b strings.Builder
+			b.WriteString("SELECT ")
+			marker := 0
+			for i := range 1 + rng.IntN(4) {
+				if i > 0 {
+					b.WriteString([]string{", ", " || ", " AND x = "}[rng.IntN(3)])
+				}
+				b.WriteByte('\'')
+				for range rng.IntN(6) {
+					p := pieces[rng.IntN(len(pieces))]
+					switch {
+					case p == "'" && mode.backslash && rng.IntN(2) == 0:
+						p = `\'`
+					case p == "'":
+						p = "''"
+					case p == `\` && mode.backslash:
+						p = `\\`
+					}
+					b.WriteString(p)
+					if rng.IntN(3) == 0 {
+						marker++
+						fmt.Fprintf(&b, "SECRET%d", marker)
+					}
+				}
+				b.WriteByte('\'')
+			}
+			b.WriteString(" FROM t")
+			q := b.String()
+			for _, as := range []Dialect{mode.d, Unknown} {
+				if out := Normalize(as, q); strings.Contains(out, "SECRET") && failures < 5 {
+					failures++
+					t.Errorf("%v, backslash escapes %v, read as %v: a literal survived\n  in:  %s\n  out: %s", mode.d, mode.backslash, as, q, out)
+				}
+			}
 		}
 	}
 }
