@@ -70,7 +70,7 @@
 // Arguments are not recorded unless [WithArgs] enables them, and then they
 // are redacted by the recorder's rules.
 //
-// A statement the driver refuses with [driver.ErrBadConn] (lib/pq does so
+// A statement the driver refuses with [driver.ErrBadConn] (as lib/pq may
 // on a connection the server has closed) is recorded as a failed call, and
 // database/sql's run of it on another connection as a call of its own
 // (after a "CONNECT"): the application sees only the last one's result.
