@@ -151,7 +151,7 @@ func TestBridgeSpans(t *testing.T) {
 			_, s := tr.Start(ctx, "SELECT users", trace.WithSpanKind(trace.SpanKindClient),
 				trace.WithAttributes(attribute.String("db.system", "mysql"), attribute.String("db.operation", "SELECT"),
 					attribute.String("db.sql.table", "users"),
-					attribute.String("db.statement", `SELECT * FROM users WHERE n = 'O\'Brien' AND pw = "hunter2" # hunter3`)))
+					attribute.String("db.statement", `SELECT * FROM users WHERE n = 'O''Brien' AND pw = "hunter2" # hunter3`)))
 			s.End()
 		}, []wantCall{{service: "sql", method: "SELECT users", request: "SELECT * FROM users WHERE n = ? AND pw = ?",
 			attrs: map[string]string{"db.system.name": "mysql"}}}},

@@ -7,7 +7,7 @@ import (
 )
 
 func Example() {
-	q := `SELECT "id" FROM users WHERE name = 'O\'Brien' AND pw = "hunter2"`
+	q := `SELECT "id" FROM users WHERE name = 'O''Brien' AND pw = "hunter2"`
 	fmt.Println(sqlnorm.Normalize(sqlnorm.MySQL, q))
 	fmt.Println(sqlnorm.Normalize(sqlnorm.Of("sqlite"), `SELECT "users"."id" FROM "users" WHERE pw = "hunter2"`))
 	fmt.Println(sqlnorm.Normalize(sqlnorm.PostgreSQL, `SELECT $tag$hunter2$tag$, E'\'' /* a /* b */ c */ FROM t`))

@@ -20,6 +20,9 @@ type lexer struct {
 	s string
 	d Dialect
 	i int
+	// alt is the reading under the dialect's other server setting for
+	// backslashes in ordinary strings (see backslash).
+	alt bool
 
 	// Context for SQLite's and MySQL's double quotes, which are identifiers
 	// or strings depending on where they stand.
@@ -33,6 +36,26 @@ type lexer struct {
 }
 
 func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpace} }
+
+// newAltLexer returns a lexer of d's other reading of backslashes (see
+// backslash).
+func newAltLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, alt: true, prev: kSpace} }
+
+// backslash reports whether a backslash escapes the byte after it in the
+// lexer's ordinary strings: a server setting decides, which the client
+// cannot see. MySQL and MariaDB escape by default and not with
+// NO_BACKSLASH_ESCAPES (their alternate reading); PostgreSQL does not by
+// default, and does with standard_conforming_strings off (its alternate
+// reading). SQLite never does.
+func (l *lexer) backslash() bool {
+	switch l.d {
+	case MySQL:
+		return !l.alt
+	case PostgreSQL:
+		return l.alt
+	}
+	return false
+}
 
 // next returns the next token's kind and end; start is l.i before the call.
 // It returns false at the end of the text.
@@ -97,12 +120,12 @@ func (l *lexer) scan(i int) (kind, int) {
 	case c == '/' && i+1 < len(s) && s[i+1] == '*':
 		return kComment, blockComment(s, i)
 	case c == '\'':
-		return kLiteral, literal(s, i, '\'', d == MySQL)
+		return kLiteral, literal(s, i, '\'', l.backslash())
 	case c == '"':
 		if d == PostgreSQL {
 			return l.quotedIdent(i, '"')
 		}
-		end, closed := quoted(s, i, '"', d == MySQL)
+		end, closed := quoted(s, i, '"', l.backslash())
 		if closed && l.certainIdent(end) {
 			return kQuoted, end
 		}
@@ -158,7 +181,7 @@ func (l *lexer) prefixed(i, j int) (kind, int, bool) {
 		case p == 'e' && d == PostgreSQL:
 			return kLiteral, literal(s, j, '\'', true), true
 		case p == 'x' || p == 'b' || p == 'n':
-			return kLiteral, literal(s, j, '\'', d == MySQL), true
+			return kLiteral, literal(s, j, '\'', l.backslash()), true
 		}
 	case p == 'u' && d == PostgreSQL && s[j] == '&' && j+1 < len(s):
 		switch s[j+1] {

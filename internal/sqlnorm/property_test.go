@@ -319,7 +319,10 @@ func TestIssueCases(t *testing.T) {
 		{SQLite, `INSERT INTO "t" ("a", "b") VALUES ("SECRET", X'DEADBEEF')`, `INSERT INTO "t" ("a", "b") VALUES (?, ?)`},
 		{SQLite, `CREATE TABLE "t" ("id" INTEGER, "v" TEXT DEFAULT "SECRET")`, `CREATE TABLE "t" ("id" INTEGER, "v" TEXT DEFAULT ?)`},
 		{SQLite, `SELECT [a b] FROM t WHERE x = :x`, `SELECT [a b] FROM t WHERE x = :x`},
-		{MySQL, `SELECT * FROM t WHERE n = 'O\'Brien' AND password = 'SECRET' # SECRET2`, `SELECT * FROM t WHERE n = ? AND password = ?`},
+		{MySQL, `SELECT * FROM t WHERE n = 'O''Brien' AND password = 'SECRET' # SECRET2`, `SELECT * FROM t WHERE n = ? AND password = ?`},
+		// With NO_BACKSLASH_ESCAPES, 'O\' ends the string: either reading
+		// may be the server's, and what follows is hidden.
+		{MySQL, `SELECT * FROM t WHERE n = 'O\'Brien' AND password = 'SECRET' # SECRET2`, `SELECT * FROM t WHERE n = ?`},
 		{MySQL, "SELECT `a``b`, \"SECRET\" FROM t -- SECRET2", "SELECT `a``b`, ? FROM t"},
 		{MySQL, `SELECT x'4142', 0x4142, @v, @@global.x FROM t`, `SELECT ?, ?, @v, @@global.x FROM t`},
 		{Unknown, `SELECT * FROM t WHERE n = 'O\'Brien' AND password = 'SECRET'`, `SELECT * FROM t WHERE n = ?`},

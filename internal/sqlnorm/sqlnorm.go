@@ -14,6 +14,14 @@
 // takes as part of a literal or comment is hidden: more is hidden than
 // needed, nothing that any of them would call a literal is kept.
 //
+// Where a string ends may also depend on a server setting the client cannot
+// see: whether a backslash escapes a quote (MySQL's and MariaDB's default,
+// PostgreSQL with standard_conforming_strings off) or is an ordinary
+// character (PostgreSQL's default, MySQL with NO_BACKSLASH_ESCAPES). A text
+// with a backslash is read both ways, and what either reading takes as a
+// literal is hidden: 'C:\', 'pw' hides 'pw' in MySQL, 'it\'s pw' hides pw
+// in PostgreSQL.
+//
 // Package sqlstats records statements this way; package otelexport's bridge
 // normalizes the query texts of bridged database spans with it too.
 package sqlnorm
@@ -91,10 +99,17 @@ func OfDriver(driver any) Dialect {
 // Normalize returns query as recorded in dialect d: literals replaced by ?,
 // comments dropped, runs of white space collapsed to one space, everything
 // else — keywords, identifiers, quoted identifiers, placeholders, operators
-// — kept. The result is never longer than query.
+// — kept. A text with a backslash is read with and without backslash
+// escapes in PostgreSQL and MySQL (see the package doc). The result is never
+// longer than query.
 func Normalize(d Dialect, query string) string {
 	if d == Unknown {
 		return normalizeUnknown(query)
+	}
+	if d != SQLite && strings.IndexByte(query, '\\') >= 0 {
+		// Where a string ends may depend on the server's reading of
+		// backslashes: hide what either reading takes as a literal.
+		return normalizeUnion(query, d, []*lexer{newLexer(query, d), newAltLexer(query, d)})
 	}
 	b := make([]byte, 0, len(query))
 	w := writer{b: b}
@@ -141,14 +156,25 @@ const (
 	inComment
 )
 
-// normalizeUnknown reads query with every dialect's lexer, marks each byte
-// that any of them takes as part of a literal or a comment, and writes the
-// tokens of the PostgreSQL reading: a token with a byte in a literal becomes
-// ? (one for a run of them), a token wholly in comments is dropped.
+// normalizeUnknown reads query with every dialect's lexer (and, when it
+// holds a backslash, with PostgreSQL's and MySQL's other readings of
+// backslashes too) and writes it as normalizeUnion does, by the PostgreSQL
+// reading.
 func normalizeUnknown(query string) string {
+	lexers := []*lexer{newLexer(query, PostgreSQL), newLexer(query, MySQL), newLexer(query, SQLite)}
+	if strings.IndexByte(query, '\\') >= 0 {
+		lexers = append(lexers, newAltLexer(query, PostgreSQL), newAltLexer(query, MySQL))
+	}
+	return normalizeUnion(query, PostgreSQL, lexers)
+}
+
+// normalizeUnion reads query with each of lexers, marks each byte that any
+// of them takes as part of a literal or a comment, and writes the tokens of
+// d's own reading: a token with a byte in a literal becomes ? (one for a
+// run of them), a token wholly in comments is dropped.
+func normalizeUnion(query string, d Dialect, lexers []*lexer) string {
 	mask := make([]byte, len(query))
-	for _, d := range [...]Dialect{PostgreSQL, MySQL, SQLite} {
-		l := newLexer(query, d)
+	for _, l := range lexers {
 		for {
 			k, start, end, ok := l.next()
 			if !ok {
@@ -169,7 +195,7 @@ func normalizeUnknown(query string) string {
 		}
 	}
 	w := writer{b: make([]byte, 0, len(query))}
-	l := newLexer(query, PostgreSQL)
+	l := newLexer(query, d)
 	hiddenRun := false // the last token written is a ? for hidden bytes, with nothing but space since
 	for {
 		k, start, end, ok := l.next()

@@ -37,8 +37,10 @@
 // statement of unknown dialect is read by [Normalize], which hides what any
 // dialect would take as a literal): every literal replaced by ? — strings,
 // numbers, blobs, PostgreSQL's escape and dollar-quoted strings, the
-// elements of arrays, and SQLite's and MySQL's "…" unless it can only be an
-// identifier — IN lists collapsed, comments dropped (nested ones, and
+// elements of arrays, SQLite's and MySQL's "…" unless it can only be an
+// identifier, and, where a server setting decides whether a backslash
+// escapes a quote, what either reading takes as a string — IN lists
+// collapsed, comments dropped (nested ones, and
 // MySQL's # comments, too), white space collapsed (of a text longer than 4
 // KiB, only the start is normalized and recorded). Each distinct text is
 // normalized once and cached. No value a query carries as a literal is
@@ -67,6 +69,11 @@
 //
 // Arguments are not recorded unless [WithArgs] enables them, and then they
 // are redacted by the recorder's rules.
+//
+// A statement the driver refuses with [driver.ErrBadConn] (as lib/pq may
+// on a connection the server has closed) is recorded as a failed call, and
+// database/sql's run of it on another connection as a call of its own
+// (after a "CONNECT"): the application sees only the last one's result.
 //
 // # Transactions
 //

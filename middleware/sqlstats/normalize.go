@@ -97,10 +97,14 @@ func Normalize(query string) string { return normalize(sqlnorm.Unknown, query) }
 // named as in [WithSystem] ("postgresql", "mysql", "sqlite", or another
 // OpenTelemetry db.system.name): the text is read by that dialect's rules —
 // PostgreSQL's "…" identifiers, dollar-quoted strings ($$…$$, $tag$…$tag$),
-// escape strings (E'…') and nested comments; MySQL's backslash escapes, "…"
-// strings and # comments; SQLite's "…" taken as a string unless it can only
-// be an identifier (after FROM, INTO, AS…, beside a dot, in a column list).
-// A system of no known dialect is read as [Normalize] reads it.
+// escape strings (E'…') and nested comments; MySQL's "…" strings and #
+// comments; SQLite's "…" taken as a string unless it can only be an
+// identifier (after FROM, INTO, AS…, beside a dot, in a column list). A
+// backslash in a PostgreSQL or MySQL string escapes the next byte or not
+// by a server setting (standard_conforming_strings, NO_BACKSLASH_ESCAPES):
+// such a text is read both ways, and what either reading takes as a literal
+// is hidden, so a string with a backslash before a quote may hide what
+// follows it. A system of no known dialect is read as [Normalize] reads it.
 func NormalizeFor(system, query string) string { return normalize(sqlnorm.Of(system), query) }
 
 func normalize(d sqlnorm.Dialect, query string) string {

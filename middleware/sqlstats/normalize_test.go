@@ -41,7 +41,11 @@ func TestNormalizeFor(t *testing.T) {
 		{"postgresql", `SELECT "col 1", E'pw\'hunter2', $$hunter2$$ FROM t WHERE id IN ($1, $2)`, `SELECT "col 1", ?, ? FROM t WHERE id IN (?, ...)`},
 		{"postgresql", `SELECT 1 /* a /* b */ hunter2 */ FROM t`, `SELECT ? FROM t`},
 		{"cockroachdb", `SELECT ARRAY['hunter2', 'x'] FROM t`, `SELECT ARRAY[?, ?] FROM t`},
-		{"mysql", `SELECT * FROM t WHERE n = 'O\'Brien' AND password = "SECRET" # SECRET2`, `SELECT * FROM t WHERE n = ? AND password = ?`},
+		{"mysql", `SELECT * FROM t WHERE n = 'O''Brien' AND password = "SECRET" # SECRET2`, `SELECT * FROM t WHERE n = ? AND password = ?`},
+		// Read with and without backslash escapes (NO_BACKSLASH_ESCAPES).
+		{"mysql", `SELECT * FROM t WHERE n = 'O\'Brien' AND password = "SECRET" # SECRET2`, `SELECT * FROM t WHERE n = ?`},
+		{"mysql", `INSERT INTO t (dir, pw) VALUES ('C:\', 'hunter2')`, `INSERT INTO t (dir, pw) VALUES (?`},
+		{"postgresql", `ALTER USER app PASSWORD 'pa\'ss hunter2'`, `ALTER USER app PASSWORD ?`},
 		{"sqlite", `SELECT "users"."name" FROM "users" WHERE password = "SECRET"`, `SELECT "users"."name" FROM "users" WHERE password = ?`},
 		{"oracle.db", `SELECT "x" FROM t`, `SELECT ? FROM t`},
 	}
