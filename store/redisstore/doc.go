@@ -60,7 +60,14 @@
 // the oldest hour left, and rebuilds that hour's rollups without the
 // minutes deleted. MaxBytes counts the encoded records, summaries, rollups
 // and deltas plus [RecordOverhead] per record, which approximates the
-// memory Redis uses for them (see the Performance section).
+// memory Redis uses for them (see the Performance section). A Redis that
+// is full (maxmemory under the noeviction policy) refuses writes, but
+// retention still deletes what the limits say (on Redis 7 and later, its
+// lease is taken by a script allowed to write then), leaving the deltas of
+// the hours it keeps unfolded; if Redis is still full after deleting, the
+// rollups of an hour trimmed in part keep counting its deleted records. Set
+// MaxBytes below Redis's maxmemory so that retention frees memory before
+// Redis refuses writes.
 //
 // # Outages
 //
