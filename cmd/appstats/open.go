@@ -34,8 +34,23 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parse parses args, mapping the flag package's errors to errUsage and
-// errHelp.
+// errHelp, and refuses arguments after the flags: the commands that call it
+// take none, and the flag package stops at the first, so the flags after a
+// stray one ("serve -data DIR 0.0.0.0:80 -basic-auth u:p") would be
+// ignored.
 func parse(fs *flag.FlagSet, args []string) error {
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q: the command takes flags only (-h lists them)\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+// parseArgs is parse for a command that takes arguments after its flags.
+func parseArgs(fs *flag.FlagSet, args []string) error {
 	switch err := fs.Parse(args); {
 	case errors.Is(err, flag.ErrHelp):
 		return errHelp

@@ -98,7 +98,7 @@ func importRecords(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		fmt.Fprintln(fs.Output(), "usage: appstats import (-data DIR | -redis URL) [FILE ...]   (no FILE or -: standard input)")
 		fs.PrintDefaults()
 	}
-	if err := parse(fs, args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	files := fs.Args()
