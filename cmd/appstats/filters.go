@@ -56,6 +56,13 @@ func (f *filters) query(now time.Time) (store.Query, error) {
 		}
 		*t.dst = v
 	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		from := "-since " + q.Since.Format(time.RFC3339Nano)
+		if f.window > 0 {
+			from = fmt.Sprintf("-window %v starts at %s, which", f.window, q.Since.Format(time.RFC3339))
+		}
+		return q, fmt.Errorf("%s is not before -until %s: no record could match", from, q.Until.Format(time.RFC3339Nano))
+	}
 	if s := f.status; s != "" {
 		if len(s) == 3 && s[1:] == "xx" && s[0] >= '1' && s[0] <= '5' {
 			q.StatusClass = int(s[0] - '0')
