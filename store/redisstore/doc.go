@@ -31,7 +31,10 @@
 // (store/internal/codec). List reads an hour's summaries newest first with
 // ZREVRANGEBYLEX, decoding summaries only; Get is one HGET. An entry that
 // does not decode is left out of answers (Get says [store.ErrCorrupt]),
-// logged, and counted once in [Store.Health]'s Skipped.
+// logged, and counted once in [Store.Health]'s Skipped. So is a key of an
+// hour that holds a value of another type (another program's): List,
+// Stats and Series read it as empty, and retention deletes its hour whole
+// in its turn (writes to that hour fail meanwhile).
 //
 // # Writes and rollups
 //

@@ -61,8 +61,21 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
+	if err != nil {
+		// The commands on keys of another type (another program's) fail
+		// alone: such a key is its hour's damage, counted as empty, and
+		// the hour is deleted whole when the limits say.
+		for i, c := range cs {
+			for _, cmd := range []redis.Cmder{c.card, c.pending, c.bytes, c.exists} {
+				switch err := cmd.Err(); {
+				case err == nil, errors.Is(err, redis.Nil):
+				case isWrongType(err):
+					s.damaged("key", hours[i], []byte(fmt.Sprint(cmd.Args()[1])), errWrongType)
+				default:
+					return nil, err
+				}
+			}
+		}
 	}
 	out := make([]hourUsage, len(hours))
 	for i, h := range hours {
@@ -198,6 +211,10 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 			case isOOM(err):
 				// Redis is full: the deltas stay pending (reads add
 				// them), and deleting goes on, to free memory.
+			case isWrongType(err):
+				// A key of the hour holds another program's value: the
+				// deltas stay pending, and the hour goes whole in its
+				// turn.
 			case err != nil:
 				return err
 			default:

@@ -327,6 +327,17 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 	s.log.Warn("redisstore: skipping a damaged "+what, "hour", h, "err", err)
 }
 
+// errWrongType is what damaged counts for a key of the store that holds a
+// value of another type than the store keeps there: another program's.
+var errWrongType = errors.New("the key holds a value of another type (another program's?)")
+
+// isWrongType reports whether err is Redis refusing a command on a key
+// that holds a value of another type.
+func isWrongType(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "WRONGTYPE ")
+}
+
 // Backoff bounds of writes after a failure.
 const (
 	minBackoff = 250 * time.Millisecond
