@@ -8,7 +8,12 @@
 //	defer s.Close()
 //
 // URLs are go-redis's: redis:// or rediss:// (TLS), with AUTH from the user
-// info. A Redis Cluster is found by asking the node in the URL.
+// info. A Redis Cluster is found by asking the node in the URL (INFO); an
+// ACL user that may not ask (no @dangerous) is taken to talk to a single
+// server, and names a cluster with cluster=true. Such a user needs the
+// store's keys and channel — with the default prefix,
+// ~{appstats:* ~appstats:* &appstats:* — and the commands of +@all
+// -@dangerous.
 //
 // # Key layout
 //

@@ -79,8 +79,9 @@ var _ store.Store = (*Store)(nil)
 // nodes can be given with addr= options ([redis.ParseClusterURL]), and
 // cluster=true skips the detection. A prefix= option sets [Options.Prefix]
 // (so a URL alone can name a service's records in a shared Redis). Open fails, with the URL's password
-// redacted, if the URL is malformed or the server does not answer PING
-// before ctx ends: a store opened successfully survives later outages.
+// redacted, if the URL is malformed, or the server refuses the user, or
+// does not answer PING before ctx ends: a store opened successfully
+// survives later outages.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	rawURL, prefix, err := cutPrefix(rawURL)
 	if err != nil {
@@ -191,11 +192,23 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 		o.ContextTimeoutEnabled = true
 		c := redis.NewClient(o)
 		info, err := c.Info(ctx, "cluster").Result()
+		if noPerm(err) {
+			// An ACL user without @dangerous (INFO's category) may still
+			// use the store: it is taken for a single server, and the
+			// Ping below checks that the user can connect.
+			info, err = "", nil
+		}
 		if err != nil {
 			c.Close()
-			return nil, fmt.Errorf("redisstore: %s is unreachable: %w", shown, err)
+			return nil, dialError(shown, err)
 		}
 		if !strings.Contains(info, "cluster_enabled:1") {
+			if info == "" {
+				if err := c.Ping(ctx).Err(); err != nil {
+					c.Close()
+					return nil, dialError(shown, err)
+				}
+			}
 			return c, nil
 		}
 		c.Close()
@@ -211,9 +224,27 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("redisstore: %s is unreachable: %w", shown, err)
+		return nil, dialError(shown, err)
 	}
 	return rdb, nil
+}
+
+// dialError says why the server at shown (a redacted URL) could not be
+// used: it did not answer, or it refused (a wrong password, a user
+// without the permission).
+func dialError(shown string, err error) error {
+	var re redis.Error
+	if errors.As(err, &re) {
+		return fmt.Errorf("redisstore: %s refused: %w", shown, err)
+	}
+	return fmt.Errorf("redisstore: %s is unreachable: %w", shown, err)
+}
+
+// noPerm reports whether err is Redis refusing a command the ACL user may
+// not run.
+func noPerm(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOPERM ")
 }
 
 // redactURL hides the password of a URL that may not parse.
