@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	appstats serve  (-data DIR | -redis URL) [-addr 127.0.0.1:8081] [-basic-auth user:pass] [-idle-timeout 2m]
+//	appstats serve  (-data DIR | -redis URL) [-addr 127.0.0.1:8081] [-basic-auth user:pass] [-idle-timeout 2m] [-read-timeout 10s]
 //	appstats export (-data DIR | -redis URL) [filters] [-limit N] [-o FILE]
 //	appstats import (-data DIR | -redis URL) [FILE ...]
 //	appstats tail   (-data DIR | -redis URL) [filters] [-n 10]
@@ -26,7 +26,9 @@
 // serve listens on loopback unless told otherwise; to serve further it
 // needs -basic-auth user:pass, or the same in APPSTATS_BASIC_AUTH (which
 // keeps the password out of the process list). It closes a connection
-// with no request in progress after -idle-timeout (default 2m). export writes one record
+// with no request in progress after -idle-timeout (default 2m), and one
+// whose request's headers, or then its body, take longer than
+// -read-timeout (default 10s) to arrive. export writes one record
 // per line, in the JSON of the dashboard's api/records/{id} (the details
 // page's download); import reads that, from files or standard input, and
 // skips records already stored, and, into Redis, records older than it
