@@ -46,6 +46,7 @@ type Store struct {
 	downUntil time.Time // writes are dropped until then
 	backoff   time.Duration
 	lastErr   error
+	failing   bool // the last write that tried Redis failed
 	written   atomic.Uint64
 	dropped   atomic.Uint64
 	failures  atomic.Uint64
@@ -290,6 +291,7 @@ type WriteStats struct {
 	Dropped   uint64 // records lost because Redis was unreachable, slow or failing
 	Failures  uint64 // Write calls that lost records
 	Down      bool   // writes are being dropped until the backoff ends
+	Failing   bool   // the last write that tried Redis failed: none has succeeded since
 	LastError string // the last write error, if any
 }
 
@@ -299,7 +301,7 @@ func (s *Store) WriteStats() WriteStats {
 	defer s.omu.Unlock()
 	h := WriteStats{
 		Written: s.written.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load(),
-		Down: time.Now().Before(s.downUntil),
+		Down: time.Now().Before(s.downUntil), Failing: s.failing,
 	}
 	if s.lastErr != nil {
 		h.LastError = s.lastErr.Error()
@@ -308,8 +310,9 @@ func (s *Store) WriteStats() WriteStats {
 }
 
 // Health reports the store's condition for the dashboard and api/health,
-// without asking Redis: [store.StateUnavailable] while writes back off
-// after a failure (Detail says why), the records dropped and the damaged
+// without asking Redis: [store.StateUnavailable] from a failed write until
+// a write succeeds (Detail says why; between backoffs, the write that
+// tries Redis again may be waiting for it), the records dropped and the damaged
 // entries skipped since Open, and MaxBytes. A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
@@ -321,7 +324,7 @@ func (s *Store) Health() store.Health {
 	switch {
 	case closed:
 		h.State = store.StateClosed
-	case ws.Down:
+	case ws.Down || ws.Failing:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, records are dropped until it answers again: " + ws.LastError
 	}
@@ -389,6 +392,7 @@ func (s *Store) admit() error {
 func (s *Store) outcome(err error) {
 	s.omu.Lock()
 	defer s.omu.Unlock()
+	s.failing = err != nil
 	if err == nil {
 		s.backoff = 0
 		return
