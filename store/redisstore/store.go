@@ -47,6 +47,7 @@ type Store struct {
 	backoff   time.Duration
 	lastErr   error
 	failing   bool // the last write that tried Redis failed
+	retrying  int  // writes trying Redis again after a failure, in flight
 	written   atomic.Uint64
 	dropped   atomic.Uint64
 	failures  atomic.Uint64
@@ -291,7 +292,7 @@ type WriteStats struct {
 	Dropped   uint64 // records lost because Redis was unreachable, slow or failing
 	Failures  uint64 // Write calls that lost records
 	Down      bool   // writes are being dropped until the backoff ends
-	Failing   bool   // the last write that tried Redis failed: none has succeeded since
+	Retrying  bool   // a write is trying Redis again after a failed one (and may be waiting for it)
 	LastError string // the last write error, if any
 }
 
@@ -301,7 +302,7 @@ func (s *Store) WriteStats() WriteStats {
 	defer s.omu.Unlock()
 	h := WriteStats{
 		Written: s.written.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load(),
-		Down: time.Now().Before(s.downUntil), Failing: s.failing,
+		Down: time.Now().Before(s.downUntil), Retrying: s.retrying > 0,
 	}
 	if s.lastErr != nil {
 		h.LastError = s.lastErr.Error()
@@ -310,9 +311,9 @@ func (s *Store) WriteStats() WriteStats {
 }
 
 // Health reports the store's condition for the dashboard and api/health,
-// without asking Redis: [store.StateUnavailable] from a failed write until
-// a write succeeds (Detail says why; between backoffs, the write that
-// tries Redis again may be waiting for it), the records dropped and the damaged
+// without asking Redis: [store.StateUnavailable] while writes back off
+// after a failure, and while a write tries Redis again after one (Detail
+// says why), the records dropped and the damaged
 // entries skipped since Open, and MaxBytes. A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
@@ -324,7 +325,7 @@ func (s *Store) Health() store.Health {
 	switch {
 	case closed:
 		h.State = store.StateClosed
-	case ws.Down || ws.Failing:
+	case ws.Down || ws.Retrying:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, records are dropped until it answers again: " + ws.LastError
 	}
@@ -378,20 +379,29 @@ const (
 	maxBackoff = 5 * time.Second
 )
 
-// admit returns an error wrapping ErrUnavailable while writes back off.
-func (s *Store) admit() error {
+// admit returns an error wrapping ErrUnavailable while writes back off,
+// and reports whether the write it admits tries Redis again after a
+// failure (then the write must pass retry to outcome).
+func (s *Store) admit() (retry bool, err error) {
 	s.omu.Lock()
 	defer s.omu.Unlock()
 	if wait := time.Until(s.downUntil); wait > 0 {
-		return fmt.Errorf("%w (retrying in %v after: %v)", ErrUnavailable, wait.Round(time.Millisecond), s.lastErr)
+		return false, fmt.Errorf("%w (retrying in %v after: %v)", ErrUnavailable, wait.Round(time.Millisecond), s.lastErr)
 	}
-	return nil
+	if s.failing {
+		s.retrying++
+	}
+	return s.failing, nil
 }
 
-// outcome records a write's result: a failure starts or doubles the backoff.
-func (s *Store) outcome(err error) {
+// outcome records a write's result: a failure starts or doubles the
+// backoff. retry is what admit said of the write.
+func (s *Store) outcome(err error, retry bool) {
 	s.omu.Lock()
 	defer s.omu.Unlock()
+	if retry {
+		s.retrying--
+	}
 	s.failing = err != nil
 	if err == nil {
 		s.backoff = 0

@@ -93,7 +93,8 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	if n == 0 {
 		return nil
 	}
-	if err := s.admit(); err != nil {
+	retry, err := s.admit()
+	if err != nil {
 		s.dropped.Add(uint64(n))
 		return err
 	}
@@ -105,7 +106,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		m, err := s.writeBatches(ctx, batches)
 		stored += m
 		if err != nil {
-			s.outcome(err)
+			s.outcome(err, retry)
 			s.written.Add(uint64(stored))
 			s.dropped.Add(uint64(n - stored))
 			s.failures.Add(1)
@@ -113,7 +114,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		recs = recs[k:]
 	}
-	s.outcome(nil)
+	s.outcome(nil, retry)
 	s.written.Add(uint64(stored))
 	return nil
 }
