@@ -381,7 +381,7 @@ const (
 
 // admit returns an error wrapping ErrUnavailable while writes back off,
 // and reports whether the write it admits tries Redis again after a
-// failure (then the write must pass retry to outcome).
+// failure (then the write calls retried when it ends).
 func (s *Store) admit() (retry bool, err error) {
 	s.omu.Lock()
 	defer s.omu.Unlock()
@@ -394,14 +394,18 @@ func (s *Store) admit() (retry bool, err error) {
 	return s.failing, nil
 }
 
+// retried ends a write that admit said tries Redis again.
+func (s *Store) retried() {
+	s.omu.Lock()
+	s.retrying--
+	s.omu.Unlock()
+}
+
 // outcome records a write's result: a failure starts or doubles the
-// backoff. retry is what admit said of the write.
-func (s *Store) outcome(err error, retry bool) {
+// backoff.
+func (s *Store) outcome(err error) {
 	s.omu.Lock()
 	defer s.omu.Unlock()
-	if retry {
-		s.retrying--
-	}
 	s.failing = err != nil
 	if err == nil {
 		s.backoff = 0

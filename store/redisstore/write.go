@@ -98,6 +98,9 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		s.dropped.Add(uint64(n))
 		return err
 	}
+	if retry {
+		defer s.retried()
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
 	stored := 0
@@ -106,7 +109,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		m, err := s.writeBatches(ctx, batches)
 		stored += m
 		if err != nil {
-			s.outcome(err, retry)
+			s.outcome(err)
 			s.written.Add(uint64(stored))
 			s.dropped.Add(uint64(n - stored))
 			s.failures.Add(1)
@@ -114,7 +117,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		}
 		recs = recs[k:]
 	}
-	s.outcome(nil, retry)
+	s.outcome(nil)
 	s.written.Add(uint64(stored))
 	return nil
 }
