@@ -32,9 +32,11 @@
 // per line, in the JSON of the dashboard's api/records/{id} (the details
 // page's download); import reads that, from files or standard input, and
 // skips records already stored, and, into Redis, records older than it
-// keeps them (7 days: their keys would expire at once). tail prints the newest records, then new
-// ones as they arrive, one line each, until interrupted. stats prints the
-// RPC, path and instance stats of a window as text tables.
+// keeps them (7 days: their keys would expire at once). tail prints the
+// newest records, then new ones as they arrive, one line each, until
+// interrupted; a failed read (a Redis restarting) is said once and tried
+// again. stats prints the RPC, path and instance stats of a window as text
+// tables.
 package main
 
 import (
