@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -30,6 +31,9 @@ func (f *filters) flags(fs *flag.FlagSet) {
 	fs.Float64Var(&f.minMS, "min-ms", 0, "only requests at least this long, in milliseconds")
 	fs.BoolVar(&f.errorsOnly, "error", false, "only failed requests")
 }
+
+// maxMS is the largest -min-ms: about 292 years, the longest duration.
+const maxMS = float64(math.MaxInt64 / int64(time.Millisecond))
 
 // query turns the filters into a store query.
 func (f *filters) query(now time.Time) (store.Query, error) {
@@ -74,6 +78,9 @@ func (f *filters) query(now time.Time) (store.Query, error) {
 	}
 	if f.minMS < 0 {
 		return q, fmt.Errorf("-min-ms %v: negative", f.minMS)
+	}
+	if !(f.minMS <= maxMS) { // NaN too
+		return q, fmt.Errorf("-min-ms %v: want a number of milliseconds up to %v", f.minMS, maxMS)
 	}
 	q.MinDuration = time.Duration(f.minMS * float64(time.Millisecond))
 	return q, nil
