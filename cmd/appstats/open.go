@@ -71,7 +71,7 @@ func (s *source) flags(fs *flag.FlagSet, follows bool) {
 	fs.StringVar(&s.redis, "redis", "", "a Redis URL: redis://[user:password@]host:port[/db] or rediss://")
 	fs.StringVar(&s.prefix, "prefix", "", `the key prefix of the service's records in Redis (default "appstats", or the URL's prefix=)`)
 	if follows {
-		fs.DurationVar(&s.refresh, "refresh", 10*time.Second, "how often to copy again a data directory a running service holds")
+		fs.DurationVar(&s.refresh, "refresh", 10*time.Second, "how often to copy again a data directory a running service holds (0: never)")
 	}
 }
 
@@ -79,6 +79,8 @@ func (s *source) flags(fs *flag.FlagSet, follows bool) {
 // reading, through a snapshot if a running service holds the directory.
 func (s *source) open(ctx context.Context, stderr io.Writer, write bool) (store.Store, error) {
 	switch {
+	case s.refresh < 0:
+		return nil, fmt.Errorf("-refresh %v: negative (0: never)", s.refresh)
 	case s.data == "" && s.redis == "":
 		return nil, errors.New("no store: give -data DIR or -redis URL")
 	case s.data != "" && s.redis != "":
