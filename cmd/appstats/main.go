@@ -15,8 +15,9 @@
 //
 // -data names a service's Badger directory (appstats.Config.Dir), -redis a
 // Redis URL (appstats.Config.StoreURL: redis://[user:password@]host:port[/db]
-// or rediss://; any node of a Redis Cluster), with -prefix (or prefix= in
-// the URL) if the service set one. A data directory is opened read-only, except by import; one
+// or rediss://; any node of a Redis Cluster; or, given neither, in
+// APPSTATS_REDIS_URL, which keeps its password out of the process list),
+// with -prefix (or prefix= in the URL) if the service set one. A data directory is opened read-only, except by import; one
 // that a running service holds is read through a copy (badgerstore.Snapshot),
 // which serve and tail take again every -refresh, so the dashboard follows
 // the service. The filters are the JSON API's: -route, -instance, -status
