@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -31,6 +32,9 @@ func (f *filters) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&f.errorsOnly, "error", false, "only failed requests")
 }
 
+// maxMS is the largest -min-ms: about 292 years, the longest duration.
+const maxMS = float64(math.MaxInt64 / int64(time.Millisecond))
+
 // query turns the filters into a store query.
 func (f *filters) query(now time.Time) (store.Query, error) {
 	q := store.Query{Route: f.route, Instance: f.instance, Method: f.method, ErrorsOnly: f.errorsOnly}
@@ -56,6 +60,13 @@ func (f *filters) query(now time.Time) (store.Query, error) {
 		}
 		*t.dst = v
 	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		from := "-since " + q.Since.Format(time.RFC3339Nano)
+		if f.window > 0 {
+			from = fmt.Sprintf("-window %v starts at %s, which", f.window, q.Since.Format(time.RFC3339))
+		}
+		return q, fmt.Errorf("%s is not before -until %s: no record could match", from, q.Until.Format(time.RFC3339Nano))
+	}
 	if s := f.status; s != "" {
 		if len(s) == 3 && s[1:] == "xx" && s[0] >= '1' && s[0] <= '5' {
 			q.StatusClass = int(s[0] - '0')
@@ -67,6 +78,9 @@ func (f *filters) query(now time.Time) (store.Query, error) {
 	}
 	if f.minMS < 0 {
 		return q, fmt.Errorf("-min-ms %v: negative", f.minMS)
+	}
+	if !(f.minMS <= maxMS) { // NaN too
+		return q, fmt.Errorf("-min-ms %v: want a number of milliseconds up to %v", f.minMS, maxMS)
 	}
 	q.MinDuration = time.Duration(f.minMS * float64(time.Millisecond))
 	return q, nil

@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	appstats serve  (-data DIR | -redis URL) [-addr 127.0.0.1:8081] [-basic-auth user:pass] [-idle-timeout 2m]
+//	appstats serve  (-data DIR | -redis URL) [-addr 127.0.0.1:8081] [-basic-auth user:pass] [-idle-timeout 2m] [-read-timeout 10s]
 //	appstats export (-data DIR | -redis URL) [filters] [-limit N] [-o FILE]
 //	appstats import (-data DIR | -redis URL) [FILE ...]
 //	appstats tail   (-data DIR | -redis URL) [filters] [-n 10]
@@ -15,8 +15,9 @@
 //
 // -data names a service's Badger directory (appstats.Config.Dir), -redis a
 // Redis URL (appstats.Config.StoreURL: redis://[user:password@]host:port[/db]
-// or rediss://; any node of a Redis Cluster), with -prefix (or prefix= in
-// the URL) if the service set one. A data directory is opened read-only, except by import; one
+// or rediss://; any node of a Redis Cluster; or, given neither, in
+// APPSTATS_REDIS_URL, which keeps its password out of the process list),
+// with -prefix (or prefix= in the URL) if the service set one. A data directory is opened read-only, except by import; one
 // that a running service holds is read through a copy (badgerstore.Snapshot),
 // which serve and tail take again every -refresh, so the dashboard follows
 // the service. The filters are the JSON API's: -route, -instance, -status
@@ -26,12 +27,17 @@
 // serve listens on loopback unless told otherwise; to serve further it
 // needs -basic-auth user:pass, or the same in APPSTATS_BASIC_AUTH (which
 // keeps the password out of the process list). It closes a connection
-// with no request in progress after -idle-timeout (default 2m). export writes one record
+// with no request in progress after -idle-timeout (default 2m), and one
+// whose request's headers, or then its body, take longer than
+// -read-timeout (default 10s) to arrive. export writes one record
 // per line, in the JSON of the dashboard's api/records/{id} (the details
 // page's download); import reads that, from files or standard input, and
-// skips records already stored. tail prints the newest records, then new
-// ones as they arrive, one line each, until interrupted. stats prints the
-// RPC, path and instance stats of a window as text tables.
+// skips records already stored, and, into Redis, records older than it
+// keeps them (7 days: their keys would expire at once). tail prints the
+// newest records, then new ones as they arrive, one line each, until
+// interrupted; a failed read (a Redis restarting) is said once and tried
+// again. stats prints the RPC, path and instance stats of a window as text
+// tables.
 package main
 
 import (

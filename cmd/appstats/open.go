@@ -34,8 +34,23 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parse parses args, mapping the flag package's errors to errUsage and
-// errHelp.
+// errHelp, and refuses arguments after the flags: the commands that call it
+// take none, and the flag package stops at the first, so the flags after a
+// stray one ("serve -data DIR 0.0.0.0:80 -basic-auth u:p") would be
+// ignored.
 func parse(fs *flag.FlagSet, args []string) error {
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q: the command takes flags only (-h lists them)\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+// parseArgs is parse for a command that takes arguments after its flags.
+func parseArgs(fs *flag.FlagSet, args []string) error {
 	switch err := fs.Parse(args); {
 	case errors.Is(err, flag.ErrHelp):
 		return errHelp
@@ -53,19 +68,28 @@ type source struct {
 
 func (s *source) flags(fs *flag.FlagSet, follows bool) {
 	fs.StringVar(&s.data, "data", "", "a service's data directory (Badger)")
-	fs.StringVar(&s.redis, "redis", "", "a Redis URL: redis://[user:password@]host:port[/db] or rediss://")
+	fs.StringVar(&s.redis, "redis", "", "a Redis URL: redis://[user:password@]host:port[/db] or rediss:// (or in $"+redisURLEnv+", out of the process list)")
 	fs.StringVar(&s.prefix, "prefix", "", `the key prefix of the service's records in Redis (default "appstats", or the URL's prefix=)`)
 	if follows {
-		fs.DurationVar(&s.refresh, "refresh", 10*time.Second, "how often to copy again a data directory a running service holds")
+		fs.DurationVar(&s.refresh, "refresh", 10*time.Second, "how often to copy again a data directory a running service holds (0: never)")
 	}
 }
+
+// redisURLEnv holds the Redis URL when neither -data nor -redis is given:
+// its password stays out of the process list.
+const redisURLEnv = "APPSTATS_REDIS_URL"
 
 // open opens the store the flags name: for writing (import), or for
 // reading, through a snapshot if a running service holds the directory.
 func (s *source) open(ctx context.Context, stderr io.Writer, write bool) (store.Store, error) {
+	if s.data == "" && s.redis == "" {
+		s.redis = os.Getenv(redisURLEnv)
+	}
 	switch {
+	case s.refresh < 0:
+		return nil, fmt.Errorf("-refresh %v: negative (0: never)", s.refresh)
 	case s.data == "" && s.redis == "":
-		return nil, errors.New("no store: give -data DIR or -redis URL")
+		return nil, errors.New("no store: give -data DIR or -redis URL (or $" + redisURLEnv + ")")
 	case s.data != "" && s.redis != "":
 		return nil, errors.New("two stores: give -data DIR or -redis URL, not both")
 	case s.redis != "":

@@ -11,6 +11,7 @@ import (
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/ui"
 )
 
@@ -98,7 +99,7 @@ func importRecords(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		fmt.Fprintln(fs.Output(), "usage: appstats import (-data DIR | -redis URL) [FILE ...]   (no FILE or -: standard input)")
 		fs.PrintDefaults()
 	}
-	if err := parse(fs, args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	files := fs.Args()
@@ -110,11 +111,26 @@ func importRecords(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		return err
 	}
 	defer func() { err = errors.Join(err, st.Close()) }()
-	var imported, present int
+	// Redis expires each hour's keys MaxAge after the hour ends (open
+	// keeps the default): a record of an hour past that would be deleted
+	// as it is written, so it is skipped, and said.
+	expired := func(*recording.Record) bool { return false }
+	if _, ok := st.(*redisstore.Store); ok {
+		now := time.Now()
+		expired = func(r *recording.Record) bool {
+			end := r.Start.Truncate(time.Hour).Add(time.Hour)
+			return !end.Add(redisstore.DefaultMaxAge).After(now)
+		}
+	}
+	var imported, present, old int
 	var batch []*recording.Record
 	flush := func() error {
 		var fresh []*recording.Record
 		for _, r := range batch {
+			if expired(r) {
+				old++
+				continue
+			}
 			// A record stored twice would count twice in the rollups.
 			switch _, err := st.Get(ctx, r.ID); {
 			case err == nil:
@@ -166,6 +182,10 @@ func importRecords(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	}
 	if err := flush(); err != nil {
 		return err
+	}
+	if old > 0 {
+		fmt.Fprintf(stdout, "imported %d records (%d already stored; %d skipped: older than Redis keeps records, %v)\n", imported, present, old, redisstore.DefaultMaxAge)
+		return nil
 	}
 	fmt.Fprintf(stdout, "imported %d records (%d already stored)\n", imported, present)
 	return nil

@@ -28,11 +28,15 @@ func serve(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	addr := fs.String("addr", "127.0.0.1:8081", "the address to serve on")
 	basic := fs.String("basic-auth", "", "user:password for HTTP Basic authentication (or in $"+basicAuthEnv+"); needed to serve beyond loopback")
 	idle := fs.Duration("idle-timeout", 2*time.Minute, "how long a connection with no request in progress is kept open")
+	readTimeout := fs.Duration("read-timeout", 10*time.Second, "how long a request's headers, and then its body, may take to arrive")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *idle <= 0 {
 		return fmt.Errorf("-idle-timeout %v: must be positive", *idle)
+	}
+	if *readTimeout <= 0 {
+		return fmt.Errorf("-read-timeout %v: must be positive", *readTimeout)
 	}
 	cred := *basic
 	if cred == "" {
@@ -81,9 +85,14 @@ func serve(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		opts = append(opts, ui.WithAuth(auth))
 	}
 	// IdleTimeout closes a kept-alive connection that asks nothing more:
-	// ReadHeaderTimeout bounds only a request being read, and serve may
-	// listen beyond loopback. A live stream is a request in progress.
-	srv := &http.Server{Handler: ui.NewHandler(readOnlyOf(st), opts...), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: *idle}
+	// ReadHeaderTimeout bounds only the headers of a request being read,
+	// and bodyDeadline its body; serve may listen beyond loopback. A live
+	// stream is a request in progress.
+	srv := &http.Server{
+		Handler:           bodyDeadline(ui.NewHandler(readOnlyOf(st), opts...), *readTimeout),
+		ReadHeaderTimeout: *readTimeout,
+		IdleTimeout:       *idle,
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "appstats: dashboard at http://%s/\n", ln.Addr())
@@ -96,4 +105,18 @@ func serve(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// bodyDeadline bounds the reading of the body of a request that has one
+// (a POST's form, or a body nobody asked for, which net/http reads to its
+// end before it answers): without it, a request that declared a body and
+// sent none held its connection for good. The server's ReadTimeout would
+// bound it too, but also end the dashboards' live streams.
+func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 { // -1: chunked
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -128,6 +128,7 @@ func tail(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wri
 	print(later)
 	t := time.NewTicker(*every)
 	defer t.Stop()
+	failing := false // the last poll failed: said once, tried again
 	for {
 		select {
 		case <-ctx.Done():
@@ -141,7 +142,16 @@ func tail(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wri
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			// A Redis restarting, say: follow on when it answers again.
+			if !failing {
+				fmt.Fprintf(stderr, "appstats tail: %v (trying again every %v)\n", err, *every)
+				failing = true
+			}
+			continue
+		}
+		if failing {
+			fmt.Fprintln(stderr, "appstats tail: reading again")
+			failing = false
 		}
 		slices.SortStableFunc(fresh, func(a, b recording.Summary) int { return b.Start.Compare(a.Start) })
 		print(fresh)

@@ -8,7 +8,12 @@
 //	defer s.Close()
 //
 // URLs are go-redis's: redis:// or rediss:// (TLS), with AUTH from the user
-// info. A Redis Cluster is found by asking the node in the URL.
+// info. A Redis Cluster is found by asking the node in the URL (INFO); an
+// ACL user that may not ask (no @dangerous) is taken to talk to a single
+// server, and names a cluster with cluster=true. Such a user needs the
+// store's keys and channel — with the default prefix,
+// ~{appstats:* ~appstats:* &appstats:* — and the commands of +@all
+// -@dangerous.
 //
 // # Key layout
 //
@@ -31,7 +36,10 @@
 // (store/internal/codec). List reads an hour's summaries newest first with
 // ZREVRANGEBYLEX, decoding summaries only; Get is one HGET. An entry that
 // does not decode is left out of answers (Get says [store.ErrCorrupt]),
-// logged, and counted once in [Store.Health]'s Skipped.
+// logged, and counted once in [Store.Health]'s Skipped. So is a key of an
+// hour that holds a value of another type (another program's): List,
+// Stats and Series read it as empty, and retention deletes its hour whole
+// in its turn (writes to that hour fail meanwhile).
 //
 // # Writes and rollups
 //
@@ -60,7 +68,14 @@
 // the oldest hour left, and rebuilds that hour's rollups without the
 // minutes deleted. MaxBytes counts the encoded records, summaries, rollups
 // and deltas plus [RecordOverhead] per record, which approximates the
-// memory Redis uses for them (see the Performance section).
+// memory Redis uses for them (see the Performance section). A Redis that
+// is full (maxmemory under the noeviction policy) refuses writes, but
+// retention still deletes what the limits say (on Redis 7 and later, its
+// lease is taken by a script allowed to write then), leaving the deltas of
+// the hours it keeps unfolded; if Redis is still full after deleting, the
+// rollups of an hour trimmed in part keep counting its deleted records. Set
+// MaxBytes below Redis's maxmemory so that retention frees memory before
+// Redis refuses writes.
 //
 // # Outages
 //

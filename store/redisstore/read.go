@@ -139,6 +139,12 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		chunk := int64(limit + 1)
 		for {
 			members, err := s.rdb.ZRevRangeByLex(ctx, hk.sums, &redis.ZRangeBy{Max: hi, Min: lo, Count: chunk}).Result()
+			if isWrongType(err) {
+				// Another program's value under the hour's key: the
+				// hour's damage alone.
+				s.damaged("summaries key", h, []byte(hk.sums), err)
+				break
+			}
 			if err != nil {
 				return store.Page{}, wrap("list", err)
 			}
@@ -183,14 +189,25 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 // all): rollup fields, the pending deltas, and summaries in a range.
 //
 // KEYS: rollups, deltas, sums. ARGV: the number of fields f, f fields,
-// "1" to read the deltas, then pairs of lex bounds of summary ranges.
+// "1" to read the deltas, then pairs of lex bounds of summary ranges. A key
+// that holds a value of another type (another program's) is read as empty,
+// and its index (1 to 3) returned in the fourth part of the answer.
 const readScript = `
 local f = tonumber(ARGV[1])
-local out = {{}, {}, {}}
-if f > 0 then out[1] = redis.call('HMGET', KEYS[1], unpack(ARGV, 2, 1 + f)) end
-if ARGV[f + 2] == '1' then out[2] = redis.call('LRANGE', KEYS[2], 0, -1) end
+local out = {{}, {}, {}, {}}
+local function call(k, ...)
+  local r = redis.pcall(...)
+  if type(r) == 'table' and r.err then
+    if string.sub(r.err, 1, 9) ~= 'WRONGTYPE' then return redis.error_reply(r.err) end
+    out[4][#out[4] + 1] = k
+    return {}
+  end
+  return r
+end
+if f > 0 then out[1] = call(1, 'HMGET', KEYS[1], unpack(ARGV, 2, 1 + f)) end
+if ARGV[f + 2] == '1' then out[2] = call(2, 'LRANGE', KEYS[2], 0, -1) end
 for i = f + 3, #ARGV, 2 do
-  for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[3], ARGV[i], ARGV[i + 1])) do
+  for _, m in ipairs(call(3, 'ZRANGEBYLEX', KEYS[3], ARGV[i], ARGV[i + 1])) do
     out[3][#out[3] + 1] = m
   end
 end
@@ -295,6 +312,7 @@ func (ag *aggregation) field(f string) string {
 // read reads what the plan needs.
 func (ag *aggregation) read(ctx context.Context) error {
 	type call struct {
+		h      int64
 		hr     *hourRead
 		fields []string
 		cmd    *redis.Cmd
@@ -303,7 +321,7 @@ func (ag *aggregation) read(ctx context.Context) error {
 	_, err := ag.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for h, hr := range ag.hours {
 			hk := ag.s.k.hour(h)
-			c := call{hr: hr}
+			c := call{h: h, hr: hr}
 			args := []any{len(hr.fields)}
 			for f := range hr.fields {
 				c.fields = append(c.fields, f)
@@ -323,8 +341,16 @@ func (ag *aggregation) read(ctx context.Context) error {
 	}
 	for _, c := range calls {
 		out, _ := c.cmd.Val().([]any)
-		if len(out) != 3 {
+		if len(out) != 4 {
 			return fmt.Errorf("read script: unexpected reply %T", c.cmd.Val())
+		}
+		wrong, _ := out[3].([]any)
+		for _, k := range wrong {
+			if i, ok := k.(int64); ok && i >= 1 && i <= 3 {
+				hk := ag.s.k.hour(c.h)
+				key := []string{hk.rollups, hk.deltas, hk.sums}[i-1]
+				ag.s.damaged("key", c.h, []byte(key), errWrongType)
+			}
 		}
 		vals, _ := out[0].([]any)
 		c.hr.rollups = make(map[string][]byte, len(vals))

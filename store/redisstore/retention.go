@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -60,8 +61,21 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
+	if err != nil {
+		// The commands on keys of another type (another program's) fail
+		// alone: such a key is its hour's damage, counted as empty, and
+		// the hour is deleted whole when the limits say.
+		for i, c := range cs {
+			for _, cmd := range []redis.Cmder{c.card, c.pending, c.bytes, c.exists} {
+				switch err := cmd.Err(); {
+				case err == nil, errors.Is(err, redis.Nil):
+				case isWrongType(err):
+					s.damaged("key", hours[i], []byte(fmt.Sprint(cmd.Args()[1])), errWrongType)
+				default:
+					return nil, err
+				}
+			}
+		}
 	}
 	out := make([]hourUsage, len(hours))
 	for i, h := range hours {
@@ -162,6 +176,12 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	defer s.mu.RUnlock()
 	lease := max(2*s.opts.RetentionInterval, time.Minute)
 	ok, err := s.rdb.SetNX(ctx, s.k.retain(), s.token, lease).Result()
+	if isOOM(err) {
+		// Redis is full (maxmemory with noeviction refuses SET): retention
+		// is what frees memory, so the lease is taken by a script that may
+		// write when Redis is out of memory.
+		ok, err = s.leaseWhenFull(ctx, s.k.retain(), lease)
+	}
 	if err != nil {
 		return res, wrap("retention", err)
 	}
@@ -187,10 +207,19 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 	var gone []any
 	for _, h := range hs {
 		if h.pending > 0 {
-			if err := s.fold(ctx, h.hour); err != nil {
+			switch err := s.fold(ctx, h.hour); {
+			case isOOM(err):
+				// Redis is full: the deltas stay pending (reads add
+				// them), and deleting goes on, to free memory.
+			case isWrongType(err):
+				// A key of the hour holds another program's value: the
+				// deltas stay pending, and the hour goes whole in its
+				// turn.
+			case err != nil:
 				return err
+			default:
+				res.Folded++
 			}
-			res.Folded++
 		}
 		// An hour whose keys expired leaves the list. Only an expired one:
 		// an empty hour may be one a writer has listed and is about to
@@ -329,6 +358,31 @@ func (s *Store) cleanIDs(ctx context.Context) error {
 		return nil
 	}
 	return s.rdb.HDel(ctx, s.k.ids(), dead...).Err()
+}
+
+// leaseScript takes a lease (KEYS[1], value ARGV[1], for ARGV[2] ms) even
+// when Redis is out of memory: the flag lets it write then (Redis 7 and
+// later).
+const leaseScript = "#!lua flags=allow-oom\nreturn redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])"
+
+// leaseWhenFull takes the lease key for d with leaseScript, and reports
+// whether it did.
+func (s *Store) leaseWhenFull(ctx context.Context, key string, d time.Duration) (bool, error) {
+	err := s.rdb.Eval(ctx, leaseScript, []string{key}, s.token, d.Milliseconds()).Err()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return false, nil // another process holds it
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// isOOM reports whether err is Redis refusing a command because it is out
+// of memory (maxmemory reached under the noeviction policy).
+func isOOM(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "OOM ")
 }
 
 // retentionLoop calls Retain every RetentionInterval until Close.

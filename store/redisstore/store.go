@@ -46,6 +46,8 @@ type Store struct {
 	downUntil time.Time // writes are dropped until then
 	backoff   time.Duration
 	lastErr   error
+	failing   bool // the last write that tried Redis failed
+	retrying  int  // writes trying Redis again after a failure, in flight
 	written   atomic.Uint64
 	dropped   atomic.Uint64
 	failures  atomic.Uint64
@@ -79,8 +81,9 @@ var _ store.Store = (*Store)(nil)
 // nodes can be given with addr= options ([redis.ParseClusterURL]), and
 // cluster=true skips the detection. A prefix= option sets [Options.Prefix]
 // (so a URL alone can name a service's records in a shared Redis). Open fails, with the URL's password
-// redacted, if the URL is malformed or the server does not answer PING
-// before ctx ends: a store opened successfully survives later outages.
+// redacted, if the URL is malformed, or the server refuses the user, or
+// does not answer PING before ctx ends: a store opened successfully
+// survives later outages.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	rawURL, prefix, err := cutPrefix(rawURL)
 	if err != nil {
@@ -191,11 +194,23 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 		o.ContextTimeoutEnabled = true
 		c := redis.NewClient(o)
 		info, err := c.Info(ctx, "cluster").Result()
+		if noPerm(err) {
+			// An ACL user without @dangerous (INFO's category) may still
+			// use the store: it is taken for a single server, and the
+			// Ping below checks that the user can connect.
+			info, err = "", nil
+		}
 		if err != nil {
 			c.Close()
-			return nil, fmt.Errorf("redisstore: %s is unreachable: %w", shown, err)
+			return nil, dialError(shown, err)
 		}
 		if !strings.Contains(info, "cluster_enabled:1") {
+			if info == "" {
+				if err := c.Ping(ctx).Err(); err != nil {
+					c.Close()
+					return nil, dialError(shown, err)
+				}
+			}
 			return c, nil
 		}
 		c.Close()
@@ -211,9 +226,27 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("redisstore: %s is unreachable: %w", shown, err)
+		return nil, dialError(shown, err)
 	}
 	return rdb, nil
+}
+
+// dialError says why the server at shown (a redacted URL) could not be
+// used: it did not answer, or it refused (a wrong password, a user
+// without the permission).
+func dialError(shown string, err error) error {
+	var re redis.Error
+	if errors.As(err, &re) {
+		return fmt.Errorf("redisstore: %s refused: %w", shown, err)
+	}
+	return fmt.Errorf("redisstore: %s is unreachable: %w", shown, err)
+}
+
+// noPerm reports whether err is Redis refusing a command the ACL user may
+// not run.
+func noPerm(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOPERM ")
 }
 
 // redactURL hides the password of a URL that may not parse.
@@ -259,6 +292,7 @@ type WriteStats struct {
 	Dropped   uint64 // records lost because Redis was unreachable, slow or failing
 	Failures  uint64 // Write calls that lost records
 	Down      bool   // writes are being dropped until the backoff ends
+	Retrying  bool   // a write is trying Redis again after a failed one (and may be waiting for it)
 	LastError string // the last write error, if any
 }
 
@@ -268,7 +302,7 @@ func (s *Store) WriteStats() WriteStats {
 	defer s.omu.Unlock()
 	h := WriteStats{
 		Written: s.written.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load(),
-		Down: time.Now().Before(s.downUntil),
+		Down: time.Now().Before(s.downUntil), Retrying: s.retrying > 0,
 	}
 	if s.lastErr != nil {
 		h.LastError = s.lastErr.Error()
@@ -278,7 +312,8 @@ func (s *Store) WriteStats() WriteStats {
 
 // Health reports the store's condition for the dashboard and api/health,
 // without asking Redis: [store.StateUnavailable] while writes back off
-// after a failure (Detail says why), the records dropped and the damaged
+// after a failure, and while a write tries Redis again after one (Detail
+// says why), the records dropped and the damaged
 // entries skipped since Open, and MaxBytes. A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
@@ -290,7 +325,7 @@ func (s *Store) Health() store.Health {
 	switch {
 	case closed:
 		h.State = store.StateClosed
-	case ws.Down:
+	case ws.Down || ws.Retrying:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, records are dropped until it answers again: " + ws.LastError
 	}
@@ -327,26 +362,51 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 	s.log.Warn("redisstore: skipping a damaged "+what, "hour", h, "err", err)
 }
 
+// errWrongType is what damaged counts for a key of the store that holds a
+// value of another type than the store keeps there: another program's.
+var errWrongType = errors.New("the key holds a value of another type (another program's?)")
+
+// isWrongType reports whether err is Redis refusing a command on a key
+// that holds a value of another type.
+func isWrongType(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "WRONGTYPE ")
+}
+
 // Backoff bounds of writes after a failure.
 const (
 	minBackoff = 250 * time.Millisecond
 	maxBackoff = 5 * time.Second
 )
 
-// admit returns an error wrapping ErrUnavailable while writes back off.
-func (s *Store) admit() error {
+// admit returns an error wrapping ErrUnavailable while writes back off,
+// and reports whether the write it admits tries Redis again after a
+// failure (then the write calls retried when it ends).
+func (s *Store) admit() (retry bool, err error) {
 	s.omu.Lock()
 	defer s.omu.Unlock()
 	if wait := time.Until(s.downUntil); wait > 0 {
-		return fmt.Errorf("%w (retrying in %v after: %v)", ErrUnavailable, wait.Round(time.Millisecond), s.lastErr)
+		return false, fmt.Errorf("%w (retrying in %v after: %v)", ErrUnavailable, wait.Round(time.Millisecond), s.lastErr)
 	}
-	return nil
+	if s.failing {
+		s.retrying++
+	}
+	return s.failing, nil
 }
 
-// outcome records a write's result: a failure starts or doubles the backoff.
+// retried ends a write that admit said tries Redis again.
+func (s *Store) retried() {
+	s.omu.Lock()
+	s.retrying--
+	s.omu.Unlock()
+}
+
+// outcome records a write's result: a failure starts or doubles the
+// backoff.
 func (s *Store) outcome(err error) {
 	s.omu.Lock()
 	defer s.omu.Unlock()
+	s.failing = err != nil
 	if err == nil {
 		s.backoff = 0
 		return

@@ -93,9 +93,13 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	if n == 0 {
 		return nil
 	}
-	if err := s.admit(); err != nil {
+	retry, err := s.admit()
+	if err != nil {
 		s.dropped.Add(uint64(n))
 		return err
+	}
+	if retry {
+		defer s.retried()
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
