@@ -47,6 +47,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 
+	"github.com/goappstats/appstats/internal/redact"
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
@@ -151,6 +152,8 @@ type Config struct {
 	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, with the protocol named by
 	// OTEL_EXPORTER_OTLP_PROTOCOL, as OpenTelemetry SDKs do (and, as they
 	// do, not under OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none).
+	// Open fails on an endpoint, set here or there, that is not a URL,
+	// with an error that hides its password.
 	OTLPEndpoint string
 	// OTLPProtocol is "http/protobuf" (the default) or "grpc".
 	OTLPProtocol string
@@ -293,11 +296,17 @@ func openOTLP(cfg Config) (*otelexport.Exporter, error) {
 	case cfg.OTLPEndpoint == "":
 		exp, err = otelexport.NewFromEnv(ctx, opts...)
 	case cfg.OTLPProtocol == "grpc":
+		// The exporter would log a URL it cannot parse, password and all,
+		// through OpenTelemetry's global logger and send to its default
+		// endpoint instead.
+		if u, perr := url.Parse(cfg.OTLPEndpoint); perr != nil || u.Host == "" {
+			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4317", redact.URL(cfg.OTLPEndpoint))
+		}
 		exp, err = otelexport.NewOTLPGRPC(ctx, append(opts, otelexport.WithGRPCOptions(otlptracegrpc.WithEndpointURL(cfg.OTLPEndpoint)))...)
 	case cfg.OTLPProtocol == "" || cfg.OTLPProtocol == "http/protobuf":
 		u, perr := url.Parse(cfg.OTLPEndpoint)
 		if perr != nil || u.Host == "" {
-			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4318", cfg.OTLPEndpoint)
+			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4318", redact.URL(cfg.OTLPEndpoint))
 		}
 		if u.Path == "" || u.Path == "/" {
 			u.Path = "/v1/traces" // a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is

@@ -3,6 +3,7 @@ package otelexport
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+
+	"github.com/goappstats/appstats/internal/redact"
 )
 
 // NewOTLPHTTP returns an [Exporter] that sends records as OTLP/HTTP
@@ -71,13 +74,24 @@ func withEnvTimeout(cfg config, opts []Option) []Option {
 // specification says (OTEL_SDK_DISABLED=true, or OTEL_TRACES_EXPORTER=none);
 // and otherwise an exporter using the protocol named by
 // OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
-// or "http/protobuf" (the default). Any other protocol is an error.
+// or "http/protobuf" (the default). Any other protocol is an error, as is
+// an endpoint that does not parse as a URL (its password hidden).
 func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" {
 		return nil, nil
 	}
 	if exportOffByEnv() {
 		return nil, nil
+	}
+	// An endpoint that does not parse would be logged, password and all,
+	// through OpenTelemetry's global logger, and the default endpoint used
+	// instead.
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		if v := os.Getenv(name); v != "" {
+			if _, err := url.Parse(v); err != nil {
+				return nil, fmt.Errorf("otelexport: %s=%q is not a URL like http://host:4318", name, redact.URL(v))
+			}
+		}
 	}
 	proto := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
 	if proto == "" {

@@ -242,11 +242,22 @@ func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, hc h
 	_, appPort, _ := net.SplitHostPort(appLn.Addr().String())
 	c.app.appPort = appPort
 	c.hub = newHub(hc, pageOrigins(appLn.Addr()), appPort, logger)
-	c.appSrv = &http.Server{Handler: c.app.handler(), ReadHeaderTimeout: 10 * time.Second}
+	c.appSrv = appServer(c.app.handler(), appIdleTimeout)
 	c.hubSrv = c.hub.server(as.Recorder())
 	go c.appSrv.Serve(appLn)
 	go c.hubSrv.Serve(hubLn)
 	return c, nil
+}
+
+// appIdleTimeout is how long the app's server keeps a connection with no
+// request in progress: ReadHeaderTimeout bounds only a request being read,
+// and a kept-alive connection that asked nothing more would stay open for
+// good (the hub's websockets are hijacked: no idle timeout governs them).
+const appIdleTimeout = 2 * time.Minute
+
+// appServer is the app's HTTP server for h, closing connections idle for idle.
+func appServer(h http.Handler, idle time.Duration) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idle}
 }
 
 // pageOrigins are the hosts the app's pages may be served as, whose

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/redact"
 	"github.com/goappstats/appstats/store"
 )
 
@@ -162,7 +163,7 @@ func cutPrefix(rawURL string) (string, string, error) {
 func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-		return nil, fmt.Errorf("redisstore: %q is not a redis:// or rediss:// URL (redis://[user:password@]host:port[/db])", redactURL(rawURL))
+		return nil, fmt.Errorf("redisstore: %q is not a redis:// or rediss:// URL (redis://[user:password@]host:port[/db])", redact.URL(rawURL))
 	}
 	shown := u.Redacted()
 	q := u.Query()
@@ -247,19 +248,6 @@ func dialError(shown string, err error) error {
 func noPerm(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOPERM ")
-}
-
-// redactURL hides the password of a URL that may not parse.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	if at := strings.LastIndex(s, "@"); at >= 0 {
-		if i := strings.Index(s, "://"); i >= 0 && i < at {
-			return s[:i+3] + "xxxxx" + s[at:]
-		}
-	}
-	return s
 }
 
 // Client returns the Redis client the store uses.

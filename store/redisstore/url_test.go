@@ -38,6 +38,10 @@ func TestOpenErrors(t *testing.T) {
 		{"http://127.0.0.1:6379", "not a redis:// or rediss:// URL"},
 		{"redis://", "not a redis:// or rediss:// URL"},
 		{"127.0.0.1:6379", "not a redis:// or rediss:// URL"},
+		// No scheme: parses as scheme "user" with an opaque part, which
+		// url.URL.Redacted leaves as it is.
+		{"user:hunter2@127.0.0.1:6379", "not a redis:// or rediss:// URL"},
+		{"redis://:hunter2%zz@127.0.0.1:6379", "not a redis:// or rediss:// URL"},
 		{"redis://:hunter2@127.0.0.1:6379/notadb", "invalid database"},
 		{"redis://127.0.0.1:6379?cluster=maybe", "cluster=\"maybe\""},
 		{"redis://127.0.0.1:6379?dial_timeout=soon", "dial_timeout"},

@@ -1,0 +1,44 @@
+package appstats_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/goappstats/appstats"
+)
+
+// TestOTLPEndpointPasswordNotShown: an OTLP endpoint that is not a URL is
+// refused by Open, over either protocol and from the environment, with an
+// error that does not show its password. (Over gRPC and from the
+// environment it was accepted: the exporter logged it, password and all,
+// through OpenTelemetry's global logger and sent to its default endpoint.)
+func TestOTLPEndpointPasswordNotShown(t *testing.T) {
+	for _, tc := range []struct{ name, endpoint, proto, env string }{
+		{name: "http escape", endpoint: "http://user:hunter2%zz@127.0.0.1:1"},
+		{name: "http no scheme", endpoint: "user:hunter2@127.0.0.1:1"},
+		{name: "grpc escape", endpoint: "http://user:hunter2%zz@127.0.0.1:1", proto: "grpc"},
+		{name: "grpc no scheme", endpoint: "user:hunter2@127.0.0.1:1", proto: "grpc"},
+		{name: "env", env: "http://user:hunter2%zz@127.0.0.1:1"},
+		{name: "env grpc", env: "http://user:hunter2%zz@127.0.0.1:1", proto: "grpc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := appstats.Config{InMemory: true, OTLPEndpoint: tc.endpoint, OTLPProtocol: tc.proto}
+			if tc.env != "" {
+				t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", tc.env)
+				t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", tc.proto)
+				cfg.OTLPProtocol = ""
+			}
+			as, err := appstats.Open(cfg)
+			if err == nil {
+				as.Close()
+				t.Fatal("Open took an OTLP endpoint that is not a URL")
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+			if !strings.Contains(err.Error(), "127.0.0.1:1") {
+				t.Errorf("the error does not name the endpoint's host: %v", err)
+			}
+		})
+	}
+}
