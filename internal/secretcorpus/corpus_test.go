@@ -564,6 +564,11 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	}
 	query(`SELECT * FROM t WHERE n = 'O\'` + c.secret("MySQL string after an escaped quote", "mysqlbrienval") +
 		`' AND password = '` + c.secret("MySQL string after a backslash-escaped one", "mysqlpwval") + `'`)
+	// A backslash may or may not escape (NO_BACKSLASH_ESCAPES), so all
+	// after the first string above is hidden; a quote doubled is read one
+	// way only, and what follows its string stays readable.
+	query(`SELECT * FROM t WHERE n = 'O''` + c.secret("MySQL string after a doubled quote", "mysqldoubledval") +
+		`' AND password = '` + c.secret("MySQL string after a doubled-quote one", "mysqlpw2val") + `'`)
 	query(`SELECT 1 # ` + c.secret("MySQL # comment", "mysqlhashval"))
 	query(`SELECT * FROM t WHERE n = "` + c.secret("MySQL double-quoted string", "mysqldqval") + `"`)
 	query(`SELECT * FROM t WHERE n = 'mysqlerr` + c.secret("MySQL error: near the quoted literal", "mysqlerrval") + `'`)
