@@ -300,13 +300,13 @@ func openOTLP(cfg Config) (*otelexport.Exporter, error) {
 		// through OpenTelemetry's global logger and send to its default
 		// endpoint instead.
 		if u, perr := url.Parse(cfg.OTLPEndpoint); perr != nil || u.Host == "" {
-			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4317", redact.URL(cfg.OTLPEndpoint))
+			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4317 (with its scheme)", redact.URL(cfg.OTLPEndpoint))
 		}
 		exp, err = otelexport.NewOTLPGRPC(ctx, append(opts, otelexport.WithGRPCOptions(otlptracegrpc.WithEndpointURL(cfg.OTLPEndpoint)))...)
 	case cfg.OTLPProtocol == "" || cfg.OTLPProtocol == "http/protobuf":
 		u, perr := url.Parse(cfg.OTLPEndpoint)
 		if perr != nil || u.Host == "" {
-			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4318", redact.URL(cfg.OTLPEndpoint))
+			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4318 (with its scheme)", redact.URL(cfg.OTLPEndpoint))
 		}
 		if u.Path == "" || u.Path == "/" {
 			u.Path = "/v1/traces" // a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is

@@ -42,3 +42,27 @@ func TestOTLPEndpointPasswordNotShown(t *testing.T) {
 		})
 	}
 }
+
+// TestOTLPEndpointWithoutScheme: a host:port with no scheme is refused
+// with an error that shows the form wanted, with the protocol's port (the
+// SDK would log it and export to its default endpoint, localhost, whatever
+// host it names).
+func TestOTLPEndpointWithoutScheme(t *testing.T) {
+	for _, tc := range []struct{ proto, want string }{
+		{"grpc", "http://host:4317"},
+		{"http/protobuf", "http://host:4318"},
+	} {
+		t.Run(tc.proto, func(t *testing.T) {
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "10.1.2.3:4317")
+			t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", tc.proto)
+			as, err := appstats.Open(appstats.Config{InMemory: true})
+			if err == nil {
+				as.Close()
+				t.Fatal("Open took an OTLP endpoint with no scheme")
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "10.1.2.3:4317") {
+				t.Errorf("the error = %v, want one naming the value and %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -83,19 +83,23 @@ func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if exportOffByEnv() {
 		return nil, nil
 	}
-	// An endpoint that does not parse would be logged, password and all,
-	// through OpenTelemetry's global logger, and the default endpoint used
-	// instead.
-	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
-		if v := os.Getenv(name); v != "" {
-			if _, err := url.Parse(v); err != nil {
-				return nil, fmt.Errorf("otelexport: %s=%q is not a URL like http://host:4318", name, redact.URL(v))
-			}
-		}
-	}
 	proto := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
 	if proto == "" {
 		proto = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	// An endpoint that does not parse would be logged, password and all,
+	// through OpenTelemetry's global logger, and the SDK's default endpoint
+	// used instead (localhost, whatever host the value names).
+	like := "http://host:4318"
+	if strings.TrimSpace(proto) == "grpc" {
+		like = "http://host:4317"
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		if v := os.Getenv(name); v != "" {
+			if _, err := url.Parse(v); err != nil {
+				return nil, fmt.Errorf("otelexport: %s=%q is not a URL like %s (with its scheme)", name, redact.URL(v), like)
+			}
+		}
 	}
 	switch strings.TrimSpace(proto) {
 	case "", "http/protobuf":
