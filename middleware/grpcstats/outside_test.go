@@ -24,6 +24,7 @@ import (
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/middleware/grpcstats"
 	"github.com/goappstats/appstats/recording"
 )
@@ -177,21 +178,7 @@ func TestOutsideAsBare(t *testing.T) {
 			grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor())}, retryPolicy)
 	ar.Finish()
 	closeRecorder(t, rec)
-	for i := range max(len(got), len(want)) {
-		var g, w string
-		if i < len(got) {
-			g = got[i]
-		}
-		if i < len(want) {
-			w = want[i]
-		}
-		if g != w {
-			t.Errorf("line %d:\nwrapped %s\nbare    %s", i, g, w)
-		}
-	}
-	if testing.Verbose() {
-		t.Log(strings.Join(want, "\n"))
-	}
+	testservers.SameTranscript(t, got, want)
 
 	var client *recording.Record
 	servers := map[string][]string{} // key → status of each attempt the server recorded

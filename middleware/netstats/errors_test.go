@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/middleware/netstats"
 )
 
@@ -170,21 +171,7 @@ func TestErrorsAsBare(t *testing.T) {
 	got := netOutside(t, ctx, true)
 	ar.Finish()
 	done()
-	for i := range max(len(got), len(want)) {
-		var g, w string
-		if i < len(got) {
-			g = got[i]
-		}
-		if i < len(want) {
-			w = want[i]
-		}
-		if g != w {
-			t.Errorf("line %d:\nwrapped %s\nbare    %s", i, g, w)
-		}
-	}
-	if testing.Verbose() {
-		t.Log(strings.Join(want, "\n"))
-	}
+	testservers.SameTranscript(t, got, want)
 	if n := len(byPath(t, s, "/x").Calls); n < 10 {
 		t.Errorf("only %d calls recorded", n)
 	}

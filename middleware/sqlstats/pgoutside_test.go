@@ -252,32 +252,11 @@ func TestPostgresOutside(t *testing.T) {
 			var got []string
 			r := record(t, func(ctx context.Context) { got = pgOutsideScenario(ctx, t, db, admin, drv.pq) })
 			db.Close()
-			sameLines(t, got, want)
+			testservers.SameTranscript(t, got, want)
 			if len(r.Calls) < 30 {
 				t.Errorf("only %d calls recorded", len(r.Calls))
 			}
 		})
-	}
-}
-
-// sameLines reports each line where the wrapped transcript differs from
-// the bare one.
-func sameLines(t *testing.T, got, want []string) {
-	t.Helper()
-	for i := range max(len(got), len(want)) {
-		var g, w string
-		if i < len(got) {
-			g = got[i]
-		}
-		if i < len(want) {
-			w = want[i]
-		}
-		if g != w {
-			t.Errorf("line %d:\nwrapped %s\nbare    %s", i, g, w)
-		}
-	}
-	if testing.Verbose() {
-		t.Log(strings.Join(want, "\n"))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/middleware/sqlstats"
 )
 
@@ -121,7 +122,7 @@ func TestSQLiteOutside(t *testing.T) {
 	r := record(t, func(ctx context.Context) { got = sqliteOutside(ctx, t, db, other) })
 	db.Close()
 	other.Close()
-	sameLines(t, got, want)
+	testservers.SameTranscript(t, got, want)
 	if c := findCall(t, r, "INSERT k"); c == nil {
 		t.Error("no INSERT recorded")
 	}
