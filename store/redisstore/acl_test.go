@@ -60,3 +60,52 @@ func TestACLUser(t *testing.T) {
 		t.Errorf("Open with a wrong password = %v; want refused, WRONGPASS, no password", err)
 	}
 }
+
+// A read that Redis refuses inside the read script (an ACL user refused
+// HMGET, LRANGE or ZRANGEBYLEX) fails Stats and Series with the refusal.
+// Before, the script handed the error on as a value and went on: Stats
+// said 0 requests, err nil, and Health ok with nothing skipped. List fails
+// as well for a user refused ZREVRANGEBYLEX.
+func TestACLUserRefusedReads(t *testing.T) {
+	r := testservers.StartRedis(t)
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	// Three hours of records, a minute apart, deltas unfolded; the window
+	// has a whole hour (HMGET), whole minutes (HMGET, LRANGE) and partial
+	// minutes at its edges (ZRANGEBYLEX).
+	base := time.Now().Add(-4 * time.Hour).Truncate(time.Hour)
+	w := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "refused", FoldInterval: -1, RetentionInterval: -1})
+	if err := w.Write(ctx, storetest.Records(1, base, time.Minute, 180)); err != nil {
+		t.Fatal(err)
+	}
+	win := store.Window{Since: base.Add(30 * time.Second), Until: base.Add(2*time.Hour + 30*time.Second)}
+	if st, err := w.Stats(ctx, win); err != nil || st.Requests != 120 {
+		t.Fatalf("Stats as the default user = %d requests, %v; want 120", requests(st), err)
+	}
+	for _, cmd := range []string{"hmget", "lrange", "zrangebylex", "zrevrangebylex"} {
+		t.Run(cmd, func(t *testing.T) {
+			user := "no-" + cmd
+			if err := c.Do(ctx, "ACL", "SETUSER", user, "on", ">pw", "~{refused:*", "~refused:*", "&refused:*",
+				"+@all", "-@dangerous", "-"+cmd).Err(); err != nil {
+				t.Fatal(err)
+			}
+			s := openAt(t, "redis://"+user+":pw@"+r.Addr, redisstore.Options{Prefix: "refused", FoldInterval: -1, RetentionInterval: -1})
+			if cmd == "zrevrangebylex" {
+				if p, err := s.List(ctx, store.Query{}); err == nil {
+					t.Errorf("List = %d records, err nil; want the refusal", len(p.Records))
+				}
+				return
+			}
+			if st, err := s.Stats(ctx, win); err == nil {
+				t.Errorf("Stats = %d requests, err nil; want the refusal", requests(st))
+			}
+			if b, err := s.Series(ctx, win, time.Hour); err == nil {
+				t.Errorf("Series = %d buckets, err nil; want the refusal", len(b))
+			}
+			if h := s.Health(); h.Skipped != 0 {
+				t.Errorf("Health = %+v; a refusal is not damage", h)
+			}
+		})
+	}
+}
