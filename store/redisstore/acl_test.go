@@ -55,6 +55,20 @@ func TestACLUser(t *testing.T) {
 		t.Errorf("Clear: %v", err)
 	}
 
+	// A user refused CLUSTER INFO too is taken for a single server.
+	if err := c.Do(ctx, "ACL", "SETUSER", "app2", "on", ">app-pw",
+		"~{acl:*", "~acl:*", "&acl:*", "+@all", "-@dangerous", "-cluster").Err(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := redisstore.Open(ctx, "redis://app2:app-pw@"+r.Addr, redisstore.Options{Prefix: "acl", FoldInterval: -1, RetentionInterval: -1})
+	if err != nil {
+		t.Fatalf("Open as a user refused INFO and CLUSTER: %v", err)
+	}
+	if err := s2.Write(ctx, storetest.Records(2, now, time.Millisecond, 3)); err != nil {
+		t.Errorf("Write as a user refused INFO and CLUSTER: %v", err)
+	}
+	s2.Close()
+
 	_, err = redisstore.Open(ctx, "redis://app:not-it@"+r.Addr, redisstore.Options{})
 	if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), "WRONGPASS") || strings.Contains(err.Error(), "not-it") {
 		t.Errorf("Open with a wrong password = %v; want refused, WRONGPASS, no password", err)
@@ -107,5 +121,42 @@ func TestACLUserRefusedReads(t *testing.T) {
 				t.Errorf("Health = %+v; a refusal is not damage", h)
 			}
 		})
+	}
+}
+
+// An ACL user without @dangerous (so refused INFO) on a Redis Cluster
+// opens a cluster client: Open asks CLUSTER INFO, which is not in
+// @dangerous. Before, the refused INFO made it a single-server client:
+// writes failed (EXECABORT, MOVED), List said MOVED and Health said ok.
+// A user refused CLUSTER INFO as well is still taken for a single server
+// (TestACLUser's server is one).
+func TestACLUserCluster(t *testing.T) {
+	nodes := testservers.StartRedisCluster(t, 3)
+	ctx := context.Background()
+	for _, n := range nodes { // ACL users are each node's own
+		c := redis.NewClient(&redis.Options{Addr: n.Addr})
+		err := c.Do(ctx, "ACL", "SETUSER", "app", "on", ">app-pw", "~{aclc:*", "~aclc:*", "&aclc:*", "+@all", "-@dangerous").Err()
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openAt(t, "redis://app:app-pw@"+nodes[0].Addr, redisstore.Options{Prefix: "aclc", FoldInterval: -1, RetentionInterval: -1})
+	if _, ok := s.Client().(*redis.ClusterClient); !ok {
+		t.Errorf("Open on a cluster node as a user refused INFO made a %T", s.Client())
+	}
+	// Twelve hours of records: their hours' keys fall on every node.
+	now := time.Now()
+	if err := s.Write(ctx, storetest.Records(1, now.Add(-12*time.Hour), 10*time.Minute, 72)); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if p, err := s.List(ctx, store.Query{Limit: 100}); err != nil || len(p.Records) != 72 {
+		t.Errorf("List = %d records, %v; want 72", len(p.Records), err)
+	}
+	if st, err := s.Stats(ctx, store.Window{Since: now.Add(-13 * time.Hour), Until: now}); err != nil || st.Requests != 72 {
+		t.Errorf("Stats = %d requests, %v; want 72", requests(st), err)
+	}
+	if h := s.Health(); h.State != store.StateOK {
+		t.Errorf("Health = %+v", h)
 	}
 }

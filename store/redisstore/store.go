@@ -78,7 +78,8 @@ var _ store.Store = (*Store)(nil)
 // The URL is what go-redis parses ([redis.ParseURL]):
 // redis://[user:password@]host:port[/db][?options] or rediss:// for TLS,
 // with AUTH from the user info. A Redis Cluster is detected by asking the
-// server (INFO cluster), so the address of any node will do; more seed
+// server (INFO cluster, or CLUSTER INFO for an ACL user refused INFO), so
+// the address of any node will do; more seed
 // nodes can be given with addr= options ([redis.ParseClusterURL]), and
 // cluster=true skips the detection. A prefix= option sets [Options.Prefix]
 // (so a URL alone can name a service's records in a shared Redis). Open fails, with the URL's password
@@ -194,24 +195,12 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 		}
 		o.ContextTimeoutEnabled = true
 		c := redis.NewClient(o)
-		info, err := c.Info(ctx, "cluster").Result()
-		if noPerm(err) {
-			// An ACL user without @dangerous (INFO's category) may still
-			// use the store: it is taken for a single server, and the
-			// Ping below checks that the user can connect.
-			info, err = "", nil
-		}
+		isCluster, err := clusterNode(ctx, c)
 		if err != nil {
 			c.Close()
 			return nil, dialError(shown, err)
 		}
-		if !strings.Contains(info, "cluster_enabled:1") {
-			if info == "" {
-				if err := c.Ping(ctx).Err(); err != nil {
-					c.Close()
-					return nil, dialError(shown, err)
-				}
-			}
+		if !isCluster {
 			return c, nil
 		}
 		c.Close()
@@ -230,6 +219,31 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 		return nil, dialError(shown, err)
 	}
 	return rdb, nil
+}
+
+// clusterNode reports whether the server c talks to is a node of a Redis
+// Cluster: INFO says so; for an ACL user without @dangerous (INFO's
+// category) CLUSTER INFO does, which answers a single server with an error
+// (cluster support disabled); a user refused that too is taken for a
+// single server, once PING shows that it may connect.
+func clusterNode(ctx context.Context, c *redis.Client) (bool, error) {
+	info, err := c.Info(ctx, "cluster").Result()
+	if err == nil {
+		return strings.Contains(info, "cluster_enabled:1"), nil
+	}
+	if !noPerm(err) {
+		return false, err
+	}
+	err = c.ClusterInfo(ctx).Err()
+	if err == nil {
+		return true, nil
+	}
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false, err
+	}
+	// Refused, or cluster support disabled.
+	return false, c.Ping(ctx).Err()
 }
 
 // dialError says why the server at shown (a redacted URL) could not be
