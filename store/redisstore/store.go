@@ -152,7 +152,7 @@ func cutPrefix(rawURL string) (string, string, error) {
 	q := u.Query()
 	prefix := q.Get("prefix")
 	if prefix == "" {
-		return "", "", fmt.Errorf("redisstore: %s: an empty prefix=", u.Redacted())
+		return "", "", fmt.Errorf("redisstore: %s: an empty prefix=", redact.URL(rawURL))
 	}
 	q.Del("prefix")
 	u.RawQuery = q.Encode()
@@ -166,7 +166,12 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 		return nil, fmt.Errorf("redisstore: %q is not a redis:// or rediss:// URL (redis://[user:password@]host:port[/db])", redact.URL(rawURL))
 	}
-	shown := u.Redacted()
+	shown := redact.URL(rawURL)
+	if u.User == nil && redact.CutUser(rawURL) {
+		// Dialing would send the user name to DNS, and go-redis's errors
+		// would show the rest of the password as options or a database.
+		return nil, fmt.Errorf("redisstore: %s: an '@' after the host: percent-encode '#', '?', '/' and '@' in the user name, password and options", shown)
+	}
 	q := u.Query()
 	cluster := q.Has("addr")
 	if v := q.Get("cluster"); v != "" {
