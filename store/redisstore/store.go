@@ -332,9 +332,12 @@ func (s *Store) Health() store.Health {
 	switch {
 	case closed:
 		h.State = store.StateClosed
-	case ws.Down || ws.Retrying:
+	case ws.Down:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, records are dropped until it answers again: " + ws.LastError
+	case ws.Retrying:
+		h.State = store.StateUnavailable
+		h.Detail = "writing to Redis failed, a write is trying it again (its records are dropped if it fails too): " + ws.LastError
 	}
 	return h
 }
