@@ -142,7 +142,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			if isWrongType(err) {
 				// Another program's value under the hour's key: the
 				// hour's damage alone.
-				s.damaged("summaries key", h, []byte(hk.sums), err)
+				s.damagedKey(h, hk.sums)
 				break
 			}
 			if err != nil {
@@ -361,7 +361,7 @@ func (ag *aggregation) read(ctx context.Context) error {
 			if i, ok := k.(int64); ok && i >= 1 && i <= 3 {
 				hk := ag.s.k.hour(c.h)
 				key := []string{hk.rollups, hk.deltas, hk.sums}[i-1]
-				ag.s.damaged("key", c.h, []byte(key), errWrongType)
+				ag.s.damagedKey(c.h, key)
 			}
 		}
 		vals, _ := out[0].([]any)

@@ -376,6 +376,12 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 // value of another type than the store keeps there: another program's.
 var errWrongType = errors.New("the key holds a value of another type (another program's?)")
 
+// damagedKey notes that key, of hour h, holds a value of another type:
+// counted once however many reads meet it.
+func (s *Store) damagedKey(h int64, key string) {
+	s.damaged("key", h, []byte(key), errWrongType)
+}
+
 // isWrongType reports whether err is Redis refusing a command on a key
 // that holds a value of another type.
 func isWrongType(err error) bool {
