@@ -11,9 +11,14 @@ import (
 // [url.URL.Redacted] does, also when s does not parse as a URL or parses
 // without an authority ("user:secret@host:port" has no scheme and parses as
 // the opaque "secret@host:port" of a scheme "user"). Then everything before
-// the last "@" (after "://" if there is one) is shown as "xxxxx".
+// the last "@" (after "://" if there is one) is shown as "xxxxx". So it is
+// when s parses with no user but an "@" follows "://" with a ":" between
+// them: a password that starts with digits and holds an unescaped "#", "?"
+// or "/" ("redis://admin:1234#abc@host") parses as host:port ("admin:1234")
+// and a fragment, query or path. (A URL that holds such an "@" of its own,
+// "http://host:80/a@b", is as ambiguous, and is hidden the same way.)
 func URL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.Opaque == "" {
+	if u, err := url.Parse(s); err == nil && u.Opaque == "" && (u.User != nil || !CutUser(s)) {
 		return u.Redacted()
 	}
 	at := strings.LastIndex(s, "@")
@@ -25,4 +30,18 @@ func URL(s string) string {
 		start = i + len("://")
 	}
 	return s[:start] + "xxxxx" + s[at:]
+}
+
+// CutUser reports whether s has an "@" after "://" with a ":" between
+// them: in a URL that parses with no user, user information that the
+// parser read as host:port, its password cut at an unescaped "#", "?" or
+// "/".
+func CutUser(s string) bool {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return false
+	}
+	rest := s[i+len("://"):]
+	at := strings.LastIndex(rest, "@")
+	return at >= 0 && strings.Contains(rest[:at], ":")
 }

@@ -17,6 +17,17 @@ func TestURL(t *testing.T) {
 		{"user:hunter2@127.0.0.1:1", "xxxxx@127.0.0.1:1"},
 		{"mailto:hunter2@example.com", "xxxxx@example.com"},
 		{"127.0.0.1:4317", "127.0.0.1:4317"},
+		// A password that starts with digits and holds an unescaped '#',
+		// '?' or '/' parses as host:port, the rest as fragment, query or
+		// path, with no user.
+		{"redis://admin:1234#hunter2@host:6379", "redis://xxxxx@host:6379"},
+		{"http://u:99?hunter2@collector:4318", "http://xxxxx@collector:4318"},
+		{"http://u:99/hunter2@collector:4318/v1/traces", "http://xxxxx@collector:4318/v1/traces"},
+		{"redis://:1234#hunter2@host:6379/0", "redis://xxxxx@host:6379/0"},
+		{"redis://admin:#hunter2@host:6379", "redis://xxxxx@host:6379"},
+		// An '@' after a host with no ':' before it hides no password.
+		{"http://host/a@b", "http://host/a@b"},
+		{"http://host:4318/v1?to=a@b", "http://xxxxx@b"}, // user host, password 4318/v1?to=a
 		{"", ""},
 	} {
 		got := URL(tc.in)

@@ -8,9 +8,11 @@
 //	defer s.Close()
 //
 // URLs are go-redis's: redis:// or rediss:// (TLS), with AUTH from the user
-// info. A Redis Cluster is found by asking the node in the URL (INFO); an
-// ACL user that may not ask (no @dangerous) is taken to talk to a single
-// server, and names a cluster with cluster=true. Such a user needs the
+// info. A Redis Cluster is found by asking the node in the URL: INFO, or,
+// for an ACL user without @dangerous (INFO's category), CLUSTER INFO,
+// which a single server refuses (cluster support disabled); a user refused
+// both is taken to talk to a single server, and names a cluster with
+// cluster=true. A least-privilege user needs the
 // store's keys and channel — with the default prefix,
 // ~{appstats:* ~appstats:* &appstats:* — and the commands of +@all
 // -@dangerous.

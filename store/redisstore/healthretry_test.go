@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,50 +19,61 @@ import (
 // after a failure, not only during the backoff between: with a Redis that
 // stopped answering, the write that tries again waits WriteTimeout, longer
 // than the first backoffs, and the store was shown "ok" meanwhile, while
-// every record was dropped. Once a write succeeds, it is "ok".
+// every record was dropped. Its Detail says that a write is trying again,
+// not that records are dropped (this write's are not, if Redis answers).
+// Once a write succeeds, it is "ok".
+//
+// The test waits on the store's state, never on the clock: Redis is
+// stopped for the first failure, then its writes are paused (CLIENT PAUSE
+// WRITE, which lets CLIENT UNPAUSE through) until the test has seen the
+// retrying write, which then succeeds within its minute's WriteTimeout.
 func TestHealthUnavailableWhileRetrying(t *testing.T) {
 	r := testservers.StartRedis(t)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{WriteTimeout: 500 * time.Millisecond})
+	s := openAt(t, "redis://"+r.Addr, redisstore.Options{WriteTimeout: time.Minute, FoldInterval: -1, RetentionInterval: -1})
 	ctx := context.Background()
+	r.Stop()
+	if err := s.Write(ctx, storetest.Records(1, time.Now(), time.Millisecond, 3)); !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Fatalf("Write to a stopped Redis = %v", err)
+	}
+	r.Start()
 	c := redis.NewClient(&redis.Options{Addr: r.Addr})
 	defer c.Close()
-	// Paused for long enough for two writes and a backoff, however
-	// loaded the machine (UNPAUSE would wait for the pause itself).
-	if err := c.Do(ctx, "CLIENT", "PAUSE", 5000, "ALL").Err(); err != nil {
+	if err := c.Do(ctx, "CLIENT", "PAUSE", time.Hour.Milliseconds(), "WRITE").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(ctx, storetest.Records(1, time.Now(), time.Millisecond, 3)); !errors.Is(err, redisstore.ErrUnavailable) {
-		t.Fatalf("Write to a paused Redis = %v", err)
-	}
-	// The first backoff is 250 ms: past it, the next write tries Redis.
-	time.Sleep(300 * time.Millisecond)
+	defer c.Do(ctx, "CLIENT", "UNPAUSE")
+	waitFor(t, "the backoff to end", func() bool { return !s.WriteStats().Down })
 	done := make(chan error, 1)
 	go func() { done <- s.Write(ctx, storetest.Records(2, time.Now(), time.Millisecond, 3)) }()
-	for deadline := time.Now().Add(time.Minute); !s.WriteStats().Retrying; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no write is retrying")
-		}
-	}
-	if h := s.Health(); h.State != store.StateUnavailable {
+	waitFor(t, "the write to try Redis again", func() bool { return s.WriteStats().Retrying })
+	h := s.Health()
+	if h.State != store.StateUnavailable {
 		t.Errorf("Health while a write tries the paused Redis again = %+v; want unavailable", h)
 	}
-	if err := <-done; !errors.Is(err, redisstore.ErrUnavailable) {
-		t.Errorf("second Write to a paused Redis = %v", err)
+	if !strings.Contains(h.Detail, "a write is trying it again") || strings.Contains(h.Detail, "dropped until") {
+		t.Errorf("Health.Detail while a write tries Redis again = %q", h.Detail)
 	}
-	// Writes fail until the pause ends, or find the backoff running: the
-	// first that succeeds is what counts.
-	deadline := time.Now().Add(time.Minute)
-	for seed := uint64(3); ; seed++ {
-		err := s.Write(ctx, storetest.Records(seed, time.Now(), time.Millisecond, 3))
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, redisstore.ErrUnavailable) || time.Now().After(deadline) {
-			t.Fatalf("writing after Redis answered again: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := c.Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("the retrying Write, once Redis answered: %v", err)
 	}
 	if h := s.Health(); h.State != store.StateOK || s.WriteStats().Retrying {
 		t.Errorf("Health after a write succeeded = %+v; want ok", h)
+	}
+	if n, err := s.Len(ctx); err != nil || n != 3 {
+		t.Errorf("Len = %d, %v; want the retrying write's 3 records", n, err)
+	}
+}
+
+// waitFor polls cond until it holds, failing t after a minute (a hang
+// guard, not a timed assert).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
 	}
 }

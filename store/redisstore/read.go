@@ -142,7 +142,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			if isWrongType(err) {
 				// Another program's value under the hour's key: the
 				// hour's damage alone.
-				s.damaged("summaries key", h, []byte(hk.sums), err)
+				s.damagedKey(h, hk.sums)
 				break
 			}
 			if err != nil {
@@ -191,23 +191,35 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 // KEYS: rollups, deltas, sums. ARGV: the number of fields f, f fields,
 // "1" to read the deltas, then pairs of lex bounds of summary ranges. A key
 // that holds a value of another type (another program's) is read as empty,
-// and its index (1 to 3) returned in the fourth part of the answer.
+// and its index (1 to 3) returned in the fourth part of the answer; any
+// other error (a command the ACL user may not run) is the script's answer.
 const readScript = `
 local f = tonumber(ARGV[1])
 local out = {{}, {}, {}, {}}
 local function call(k, ...)
   local r = redis.pcall(...)
   if type(r) == 'table' and r.err then
-    if string.sub(r.err, 1, 9) ~= 'WRONGTYPE' then return redis.error_reply(r.err) end
+    if string.sub(r.err, 1, 9) ~= 'WRONGTYPE' then return nil, r end
     out[4][#out[4] + 1] = k
     return {}
   end
   return r
 end
-if f > 0 then out[1] = call(1, 'HMGET', KEYS[1], unpack(ARGV, 2, 1 + f)) end
-if ARGV[f + 2] == '1' then out[2] = call(2, 'LRANGE', KEYS[2], 0, -1) end
+local r, e
+if f > 0 then
+  r, e = call(1, 'HMGET', KEYS[1], unpack(ARGV, 2, 1 + f))
+  if e then return e end
+  out[1] = r
+end
+if ARGV[f + 2] == '1' then
+  r, e = call(2, 'LRANGE', KEYS[2], 0, -1)
+  if e then return e end
+  out[2] = r
+end
 for i = f + 3, #ARGV, 2 do
-  for _, m in ipairs(call(3, 'ZRANGEBYLEX', KEYS[3], ARGV[i], ARGV[i + 1])) do
+  r, e = call(3, 'ZRANGEBYLEX', KEYS[3], ARGV[i], ARGV[i + 1])
+  if e then return e end
+  for _, m in ipairs(r) do
     out[3][#out[3] + 1] = m
   end
 end
@@ -349,7 +361,7 @@ func (ag *aggregation) read(ctx context.Context) error {
 			if i, ok := k.(int64); ok && i >= 1 && i <= 3 {
 				hk := ag.s.k.hour(c.h)
 				key := []string{hk.rollups, hk.deltas, hk.sums}[i-1]
-				ag.s.damaged("key", c.h, []byte(key), errWrongType)
+				ag.s.damagedKey(c.h, key)
 			}
 		}
 		vals, _ := out[0].([]any)

@@ -70,7 +70,7 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 				switch err := cmd.Err(); {
 				case err == nil, errors.Is(err, redis.Nil):
 				case isWrongType(err):
-					s.damaged("key", hours[i], []byte(fmt.Sprint(cmd.Args()[1])), errWrongType)
+					s.damagedKey(hours[i], fmt.Sprint(cmd.Args()[1]))
 				default:
 					return nil, err
 				}

@@ -78,7 +78,8 @@ var _ store.Store = (*Store)(nil)
 // The URL is what go-redis parses ([redis.ParseURL]):
 // redis://[user:password@]host:port[/db][?options] or rediss:// for TLS,
 // with AUTH from the user info. A Redis Cluster is detected by asking the
-// server (INFO cluster), so the address of any node will do; more seed
+// server (INFO cluster, or CLUSTER INFO for an ACL user refused INFO), so
+// the address of any node will do; more seed
 // nodes can be given with addr= options ([redis.ParseClusterURL]), and
 // cluster=true skips the detection. A prefix= option sets [Options.Prefix]
 // (so a URL alone can name a service's records in a shared Redis). Open fails, with the URL's password
@@ -151,7 +152,7 @@ func cutPrefix(rawURL string) (string, string, error) {
 	q := u.Query()
 	prefix := q.Get("prefix")
 	if prefix == "" {
-		return "", "", fmt.Errorf("redisstore: %s: an empty prefix=", u.Redacted())
+		return "", "", fmt.Errorf("redisstore: %s: an empty prefix=", redact.URL(rawURL))
 	}
 	q.Del("prefix")
 	u.RawQuery = q.Encode()
@@ -165,7 +166,12 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 		return nil, fmt.Errorf("redisstore: %q is not a redis:// or rediss:// URL (redis://[user:password@]host:port[/db])", redact.URL(rawURL))
 	}
-	shown := u.Redacted()
+	shown := redact.URL(rawURL)
+	if u.User == nil && redact.CutUser(rawURL) {
+		// Dialing would send the user name to DNS, and go-redis's errors
+		// would show the rest of the password as options or a database.
+		return nil, fmt.Errorf("redisstore: %s: an '@' after the host: percent-encode '#', '?', '/' and '@' in the user name, password and options", shown)
+	}
 	q := u.Query()
 	cluster := q.Has("addr")
 	if v := q.Get("cluster"); v != "" {
@@ -194,24 +200,12 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 		}
 		o.ContextTimeoutEnabled = true
 		c := redis.NewClient(o)
-		info, err := c.Info(ctx, "cluster").Result()
-		if noPerm(err) {
-			// An ACL user without @dangerous (INFO's category) may still
-			// use the store: it is taken for a single server, and the
-			// Ping below checks that the user can connect.
-			info, err = "", nil
-		}
+		isCluster, err := clusterNode(ctx, c)
 		if err != nil {
 			c.Close()
 			return nil, dialError(shown, err)
 		}
-		if !strings.Contains(info, "cluster_enabled:1") {
-			if info == "" {
-				if err := c.Ping(ctx).Err(); err != nil {
-					c.Close()
-					return nil, dialError(shown, err)
-				}
-			}
+		if !isCluster {
 			return c, nil
 		}
 		c.Close()
@@ -230,6 +224,31 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 		return nil, dialError(shown, err)
 	}
 	return rdb, nil
+}
+
+// clusterNode reports whether the server c talks to is a node of a Redis
+// Cluster: INFO says so; for an ACL user without @dangerous (INFO's
+// category) CLUSTER INFO does, which answers a single server with an error
+// (cluster support disabled); a user refused that too is taken for a
+// single server, once PING shows that it may connect.
+func clusterNode(ctx context.Context, c *redis.Client) (bool, error) {
+	info, err := c.Info(ctx, "cluster").Result()
+	if err == nil {
+		return strings.Contains(info, "cluster_enabled:1"), nil
+	}
+	if !noPerm(err) {
+		return false, err
+	}
+	err = c.ClusterInfo(ctx).Err()
+	if err == nil {
+		return true, nil
+	}
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false, err
+	}
+	// Refused, or cluster support disabled.
+	return false, c.Ping(ctx).Err()
 }
 
 // dialError says why the server at shown (a redacted URL) could not be
@@ -313,9 +332,12 @@ func (s *Store) Health() store.Health {
 	switch {
 	case closed:
 		h.State = store.StateClosed
-	case ws.Down || ws.Retrying:
+	case ws.Down:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, records are dropped until it answers again: " + ws.LastError
+	case ws.Retrying:
+		h.State = store.StateUnavailable
+		h.Detail = "writing to Redis failed, a write is trying it again (its records are dropped if it fails too): " + ws.LastError
 	}
 	return h
 }
@@ -353,6 +375,12 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 // errWrongType is what damaged counts for a key of the store that holds a
 // value of another type than the store keeps there: another program's.
 var errWrongType = errors.New("the key holds a value of another type (another program's?)")
+
+// damagedKey notes that key, of hour h, holds a value of another type:
+// counted once however many reads meet it.
+func (s *Store) damagedKey(h int64, key string) {
+	s.damaged("key", h, []byte(key), errWrongType)
+}
 
 // isWrongType reports whether err is Redis refusing a command on a key
 // that holds a value of another type.

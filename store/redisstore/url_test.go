@@ -47,6 +47,13 @@ func TestOpenErrors(t *testing.T) {
 		{"redis://127.0.0.1:6379?dial_timeout=soon", "dial_timeout"},
 		{"redis://:hunter2@" + dead, "is unreachable"},
 		{"redis://:hunter2@" + dead + "?cluster=true", "is unreachable"},
+		// A password that starts with digits and holds an unescaped '#',
+		// '?' or '/' parses as host:port with no user, the rest as a
+		// fragment, options or a database.
+		{"redis://" + dead + "#hunter2@127.0.0.1:6379", "percent-encode"},
+		{"redis://" + dead + "?hunter2@127.0.0.1:6379", "percent-encode"},
+		{"redis://" + dead + "/hunter2@127.0.0.1:6379", "percent-encode"},
+		{"redis://admin:1234#hunter2@127.0.0.1:6379?cluster=true", "percent-encode"},
 	} {
 		_, err := redisstore.Open(ctx, tt.url, redisstore.Options{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
