@@ -298,14 +298,16 @@ func openOTLP(cfg Config) (*otelexport.Exporter, error) {
 	case cfg.OTLPProtocol == "grpc":
 		// The exporter would log a URL it cannot parse, password and all,
 		// through OpenTelemetry's global logger and send to its default
-		// endpoint instead.
-		if u, perr := url.Parse(cfg.OTLPEndpoint); perr != nil || u.Host == "" {
+		// endpoint instead. A password that holds an unescaped '#', '?' or
+		// '/' parses as a host:port (redact.CutUser), where the exporter
+		// would send.
+		if u, perr := url.Parse(cfg.OTLPEndpoint); perr != nil || u.Host == "" || u.User == nil && redact.CutUser(cfg.OTLPEndpoint) {
 			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4317 (with its scheme)", redact.URL(cfg.OTLPEndpoint))
 		}
 		exp, err = otelexport.NewOTLPGRPC(ctx, append(opts, otelexport.WithGRPCOptions(otlptracegrpc.WithEndpointURL(cfg.OTLPEndpoint)))...)
 	case cfg.OTLPProtocol == "" || cfg.OTLPProtocol == "http/protobuf":
 		u, perr := url.Parse(cfg.OTLPEndpoint)
-		if perr != nil || u.Host == "" {
+		if perr != nil || u.Host == "" || u.User == nil && redact.CutUser(cfg.OTLPEndpoint) {
 			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4318 (with its scheme)", redact.URL(cfg.OTLPEndpoint))
 		}
 		if u.Path == "" || u.Path == "/" {

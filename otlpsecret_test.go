@@ -18,6 +18,11 @@ func TestOTLPEndpointPasswordNotShown(t *testing.T) {
 		{name: "http no scheme", endpoint: "user:hunter2@127.0.0.1:1"},
 		{name: "grpc escape", endpoint: "http://user:hunter2%zz@127.0.0.1:1", proto: "grpc"},
 		{name: "grpc no scheme", endpoint: "user:hunter2@127.0.0.1:1", proto: "grpc"},
+		// A password that starts with digits and holds a '?' parses as
+		// host "user", port "99", and a query.
+		{name: "http host:port", endpoint: "http://user:99?hunter2@127.0.0.1:1"},
+		{name: "grpc host:port", endpoint: "http://user:99?hunter2@127.0.0.1:1", proto: "grpc"},
+		{name: "env host:port", env: "http://user:99#hunter2@127.0.0.1:1"},
 		{name: "env", env: "http://user:hunter2%zz@127.0.0.1:1"},
 		{name: "env grpc", env: "http://user:hunter2%zz@127.0.0.1:1", proto: "grpc"},
 	} {
