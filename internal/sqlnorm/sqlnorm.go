@@ -34,6 +34,7 @@
 package sqlnorm
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 )
@@ -132,6 +133,29 @@ func normalizePlain(query string, d Dialect) string {
 		}
 		w.token(k, query[start:end])
 	}
+	if d == MySQL && bytes.Contains(w.b, []byte("--")) {
+		// Rare: two minus signs, which must not be written as a
+		// comment (see writer.dashes).
+		return normalizeDashes(query)
+	}
+	return string(w.b)
+}
+
+// normalizeDashes is normalizePlain in MySQL, for a text written with two
+// minus signs.
+func normalizeDashes(query string) string {
+	w := writer{b: make([]byte, 0, len(query))}
+	l := newLexer(query, MySQL)
+	for {
+		k, start, end, ok := l.next()
+		if !ok {
+			break
+		}
+		if k > kComment {
+			w.afterDashes(query[start:end])
+		}
+		w.token(k, query[start:end])
+	}
 	return w.String()
 }
 
@@ -148,13 +172,7 @@ func (w *writer) token(k kind, text string) {
 		w.space = true
 		return
 	}
-	if w.dashes() {
-		// Two minus signs, in MySQL: no space after them, and a
-		// control character after one of them only.
-		if text != "" && isSpaceOrControl(text[0]) {
-			w.trimDashes()
-		}
-	} else if w.space && len(w.b) > 0 {
+	if w.space && len(w.b) > 0 {
 		w.b = append(w.b, ' ')
 	}
 	w.space = false
@@ -164,6 +182,20 @@ func (w *writer) token(k kind, text string) {
 		return
 	}
 	w.b = append(w.b, text...)
+}
+
+// afterDashes is called before each significant token, text (empty for a
+// ?), of a MySQL text: when the text written ends in two minus signs (see
+// dashes), no space is written after them, and only one minus sign is kept
+// before a control character. (It is not part of token, which is kept
+// small enough to inline.)
+func (w *writer) afterDashes(text string) {
+	if w.dashes() {
+		w.space = false
+		if text != "" && isSpaceOrControl(text[0]) {
+			w.trimDashes()
+		}
+	}
 }
 
 // dashes reports whether the text written ends in --. In MySQL they can be
@@ -239,6 +271,7 @@ func normalizeUnion(query string, d Dialect, lexers []*lexer) string {
 	}
 	w := writer{b: make([]byte, 0, len(query))}
 	l := newLexer(query, d)
+	mysql := d == MySQL // the reading that may write two minus signs (see writer.dashes)
 	// merging: the last token written is a ? that stands for bytes some
 	// reading takes as a literal, with only white space, comments and
 	// such bytes since, some of them outside the literals of d's own
@@ -262,20 +295,32 @@ func normalizeUnion(query string, d Dialect, lexers []*lexer) string {
 		case m&inLiteral != 0 && (k != kLiteral || merging):
 			// Hidden by another reading, or a literal after such bytes.
 			if !merging && !(w.lit && k != kLiteral) {
+				if mysql {
+					w.afterDashes("")
+				}
 				w.token(kLiteral, "")
 			}
 			w.space = false
 			merging = true
 		case k == kLiteral:
+			if mysql {
+				w.afterDashes("")
+			}
 			w.token(k, "")
 		case m&inComment != 0 && allHidden(mask[start:end]):
 			w.token(kComment, "")
 		default:
+			if mysql {
+				w.afterDashes(query[start:end])
+			}
 			w.token(k, query[start:end])
 			merging = false
 		}
 	}
-	return w.String()
+	if mysql {
+		return w.String()
+	}
+	return string(w.b)
 }
 
 func allHidden(m []byte) bool {
