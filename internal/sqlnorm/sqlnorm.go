@@ -217,7 +217,8 @@ func (w *writer) trimDashes() {
 	}
 }
 
-// String returns the text written.
+// String returns the text written, a run of minus signs at its end
+// written as one (see dashes).
 func (w *writer) String() string {
 	w.trimDashes()
 	return string(w.b)
