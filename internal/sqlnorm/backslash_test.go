@@ -55,6 +55,11 @@ func TestBackslashUnchanged(t *testing.T) {
 		{MySQL, `SELECT * FROM t WHERE path LIKE 'C:\\%' AND id = ?`, `SELECT * FROM t WHERE path LIKE ? AND id = ?`},
 		{MySQL, `SELECT 'a\nb', c FROM t WHERE d = 'e'`, `SELECT ?, c FROM t WHERE d = ?`},
 		{SQLite, `SELECT 'C:\', 'x' FROM t`, `SELECT ?, ? FROM t`},
+		// Where both readings agree, a text with a backslash is written
+		// as one without: each literal its own ?.
+		{PostgreSQL, "SELECT 'ab'\n'c' FROM t", `SELECT ? ? FROM t`},
+		{PostgreSQL, "SELECT 'a\\b'\n'c' FROM t", `SELECT ? ? FROM t`},
+		{MySQL, `SELECT 'a\nb' /* x */ 'c' FROM t`, `SELECT ? ? FROM t`},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.d, tt.in); got != tt.out {
@@ -64,11 +69,14 @@ func TestBackslashUnchanged(t *testing.T) {
 }
 
 // TestBackslashModes generates statements of string literals holding
-// SECRET markers among quotes, backslashes and comment openers, each
+// SECRET markers among quotes, backslashes and comment openers, separated
+// by operators and comments (and MySQL's -- that is none), each
 // written for one server setting — PostgreSQL with and without
 // standard_conforming_strings, MySQL with and without
 // NO_BACKSLASH_ESCAPES — and checks that no marker survives normalization
-// in the dialect, nor as of unknown dialect.
+// in the dialect, nor as of unknown dialect; and that a statement with a
+// backslash that both readings split alike is written as a statement
+// without one is, each literal its own ?.
 func TestBackslashModes(t *testing.T) {
 	n := 5000
 	if testing.Short() {
@@ -79,15 +87,24 @@ func TestBackslashModes(t *testing.T) {
 		d         Dialect
 		backslash bool // the setting the statements are written for
 	}{{PostgreSQL, false}, {PostgreSQL, true}, {MySQL, true}, {MySQL, false}} {
+		// What separates literals: operators, and comments of the
+		// dialect, with markers in them (a comment is dropped), and in
+		// MySQL two minus signs that are no comment.
+		seps := []string{", ", " || ", " AND x = ", " /* SECRETc */ ", ", -- SECRETc\n", "/**/", ", --\n"}
+		if mode.d == MySQL {
+			seps = append(seps, "--", " /* /* SECRETc */ ", ", #SECRETc\n", " --\tSECRETc\n")
+		} else {
+			seps = append(seps, " /* /* SECRETc */ SECRETc */ ", ", --SECRETc\n")
+		}
 		rng := rand.New(rand.NewPCG(7, uint64(mode.d)*2+map[bool]uint64{false: 0, true: 1}[mode.backslash]))
-		failures := 0
+		failures, agree := 0, 0
 		for range n {
 			var b strings.Builder
 			b.WriteString("SELECT ")
 			marker := 0
 			for i := range 1 + rng.IntN(4) {
 				if i > 0 {
-					b.WriteString([]string{", ", " || ", " AND x = "}[rng.IntN(3)])
+					b.WriteString(seps[rng.IntN(len(seps))])
 				}
 				b.WriteByte('\'')
 				for range rng.IntN(6) {
@@ -116,6 +133,31 @@ func TestBackslashModes(t *testing.T) {
 					t.Errorf("%v, backslash escapes %v, read as %v: a literal survived\n  in:  %s\n  out: %s", mode.d, mode.backslash, as, q, out)
 				}
 			}
+			if strings.Contains(q, `\`) && sameTokens(newLexer(q, mode.d), newAltLexer(q, mode.d)) {
+				agree++
+				if out, plain := Normalize(mode.d, q), normalizePlain(q, mode.d); out != plain && failures < 5 {
+					failures++
+					t.Errorf("%v: the readings agree, but the text is not written as without a backslash\n  in:   %s\n  out:  %s\n  want: %s", mode.d, q, out, plain)
+				}
+			}
+		}
+		if agree == 0 {
+			t.Errorf("%v, backslash escapes %v: no statement with a backslash whose readings agree", mode.d, mode.backslash)
+		}
+	}
+}
+
+// sameTokens reports whether two lexers split their texts into the same
+// tokens.
+func sameTokens(a, b *lexer) bool {
+	for {
+		k1, s1, e1, ok1 := a.next()
+		k2, s2, e2, ok2 := b.next()
+		if k1 != k2 || s1 != s2 || e1 != e2 || ok1 != ok2 {
+			return false
+		}
+		if !ok1 {
+			return true
 		}
 	}
 }

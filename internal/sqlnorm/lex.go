@@ -7,7 +7,7 @@ type kind uint8
 
 const (
 	kSpace   kind = iota // white space
-	kComment             // -- …, # … (MySQL), /* … */ (nested)
+	kComment             // -- …, # … (MySQL), /* … */ (nested in PostgreSQL)
 	kLiteral             // a string, number, blob, bit string, dollar-quoted or escape string
 	kWord                // a keyword or an identifier
 	kQuoted              // a quoted identifier: kept
@@ -111,14 +111,15 @@ func (l *lexer) scan(i int) (kind, int) {
 			j++
 		}
 		return kSpace, j
-	case c == '-' && i+1 < len(s) && s[i+1] == '-', c == '#' && d == MySQL:
+	case c == '-' && i+1 < len(s) && s[i+1] == '-' && (d != MySQL || i+2 == len(s) || isSpaceOrControl(s[i+2])),
+		c == '#' && d == MySQL:
 		j := strings.IndexByte(s[i:], '\n')
 		if j < 0 {
 			return kComment, len(s)
 		}
 		return kComment, i + j
 	case c == '/' && i+1 < len(s) && s[i+1] == '*':
-		return kComment, blockComment(s, i)
+		return kComment, blockComment(s, i, d == PostgreSQL)
 	case c == '\'':
 		return kLiteral, literal(s, i, '\'', l.backslash())
 	case c == '"':
@@ -263,10 +264,20 @@ func literal(s string, i int, q byte, backslash bool) int {
 	return end
 }
 
-// blockComment returns the end of the comment opened at i. Comments nest,
-// as in PostgreSQL and the SQL standard; reading MySQL's or SQLite's
-// non-nesting comments this way can only hide more.
-func blockComment(s string, i int) int {
+// blockComment returns the end of the comment opened at i. In PostgreSQL
+// (and the SQL standard) comments nest; in MySQL and SQLite they do not: the
+// first */ ends the comment, and a /* inside it is text. Neither reading
+// hides everything the other does — /* /* */ 'a */ is a comment then a
+// string in MySQL, a comment then a quote in PostgreSQL — so the Unknown
+// dialect reads both ways.
+func blockComment(s string, i int, nest bool) int {
+	if !nest {
+		j := strings.Index(s[i+2:], "*/")
+		if j < 0 {
+			return len(s)
+		}
+		return i + 2 + j + 2
+	}
 	depth := 0
 	for j := i; j+1 < len(s); j++ {
 		switch {
@@ -347,7 +358,12 @@ func identEnd(s string, i int, dollar bool) int {
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
 }
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// isSpaceOrControl reports whether c may follow MySQL's -- for it to open a
+// comment: white space or a control character (MySQL reads --x, and --'…',
+// as two minus signs).
+func isSpaceOrControl(c byte) bool { return c <= ' ' || c == 0x7f }
+func isDigit(c byte) bool          { return '0' <= c && c <= '9' }
 func isIdentStart(c byte) bool {
 	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
 }

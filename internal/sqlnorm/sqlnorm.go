@@ -2,10 +2,13 @@
 // dialect (PostgreSQL, MySQL, SQLite) replaces every literal — strings,
 // numbers, blobs and bit strings, PostgreSQL's escape strings (E'…') and
 // dollar-quoted strings ($$…$$, $tag$…$tag$), the elements of ARRAY[…] —
-// by ?, drops comments (-- …, MySQL's # …, nested /* … */) and collapses
-// white space, keeping keywords, identifiers, quoted identifiers and
+// by ?, drops comments (-- …, MySQL's # …, /* … */) and collapses white
+// space, keeping keywords, identifiers, quoted identifiers and
 // placeholders. Normalized text never holds a value a statement carried as
-// a literal.
+// a literal. Comments are read as each dialect reads them: /* … */ nests in
+// PostgreSQL and not in MySQL and SQLite (where the first */ ends it), and
+// MySQL's -- opens a comment only before white space, a control character
+// or the end of the text (1--'x' is 1 - -'x' there).
 //
 // Where a token is ambiguous — SQLite and MySQL read "…" as an identifier or
 // as a string depending on what the database holds — it is taken as a
@@ -20,13 +23,18 @@
 // character (PostgreSQL's default, MySQL with NO_BACKSLASH_ESCAPES). A text
 // with a backslash is read both ways, and what either reading takes as a
 // literal is hidden: 'C:\', 'pw' hides 'pw' in MySQL, 'it\'s pw' hides pw
-// in PostgreSQL.
+// in PostgreSQL. What only the other reading hides is written as one ?
+// with the literals next to it; where the readings agree, the text is
+// written as one without a backslash would be, each literal its own ?.
+// Statements that differ only after a backslash-escaped quote may thus be
+// normalized to the same text.
 //
 // Package sqlstats records statements this way; package otelexport's bridge
 // normalizes the query texts of bridged database spans with it too.
 package sqlnorm
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 )
@@ -111,8 +119,12 @@ func Normalize(d Dialect, query string) string {
 		// backslashes: hide what either reading takes as a literal.
 		return normalizeUnion(query, d, []*lexer{newLexer(query, d), newAltLexer(query, d)})
 	}
-	b := make([]byte, 0, len(query))
-	w := writer{b: b}
+	return normalizePlain(query, d)
+}
+
+// normalizePlain writes query's tokens in d's reading.
+func normalizePlain(query string, d Dialect) string {
+	w := writer{b: make([]byte, 0, len(query))}
 	l := newLexer(query, d)
 	for {
 		k, start, end, ok := l.next()
@@ -121,7 +133,30 @@ func Normalize(d Dialect, query string) string {
 		}
 		w.token(k, query[start:end])
 	}
+	if d == MySQL && bytes.Contains(w.b, []byte("--")) {
+		// Rare: two minus signs, which must not be written as a
+		// comment (see writer.dashes).
+		return normalizeDashes(query)
+	}
 	return string(w.b)
+}
+
+// normalizeDashes is normalizePlain in MySQL, for a text written with two
+// minus signs.
+func normalizeDashes(query string) string {
+	w := writer{b: make([]byte, 0, len(query))}
+	l := newLexer(query, MySQL)
+	for {
+		k, start, end, ok := l.next()
+		if !ok {
+			break
+		}
+		if k > kComment {
+			w.afterDashes(query[start:end])
+		}
+		w.token(k, query[start:end])
+	}
+	return w.String()
 }
 
 // writer builds a normalized text from tokens.
@@ -141,13 +176,52 @@ func (w *writer) token(k kind, text string) {
 		w.b = append(w.b, ' ')
 	}
 	w.space = false
-	if k == kLiteral {
+	w.lit = k == kLiteral
+	if w.lit {
 		w.b = append(w.b, '?')
-		w.lit = true
 		return
 	}
 	w.b = append(w.b, text...)
-	w.lit = false
+}
+
+// afterDashes is called before each significant token, text (empty for a
+// ?), of a MySQL text: when the text written ends in two minus signs (see
+// dashes), no space is written after them, and only one minus sign is kept
+// before a control character. (It is not part of token, which is kept
+// small enough to inline.)
+func (w *writer) afterDashes(text string) {
+	if w.dashes() {
+		w.space = false
+		if text != "" && isSpaceOrControl(text[0]) {
+			w.trimDashes()
+		}
+	}
+}
+
+// dashes reports whether the text written ends in --. In MySQL they can be
+// two minus signs, for -- opens a comment there only before white space, a
+// control character or the end of the text; no such byte is written after
+// them (and a run of minus signs the text would end with, or that a control
+// character follows, is written as one), so that the normalized text reads
+// the same. (--x and - -x are the same there; a minus sign at the end or
+// before a control character is an error.)
+func (w *writer) dashes() bool {
+	n := len(w.b)
+	return n >= 2 && w.b[n-1] == '-' && w.b[n-2] == '-'
+}
+
+// trimDashes writes the run of minus signs the text ends with as one.
+func (w *writer) trimDashes() {
+	for w.dashes() {
+		w.b = w.b[:len(w.b)-1]
+	}
+}
+
+// String returns the text written, a run of minus signs at its end
+// written as one (see dashes).
+func (w *writer) String() string {
+	w.trimDashes()
+	return string(w.b)
 }
 
 // hidden bits of a byte, by what the lexers found it in.
@@ -170,8 +244,10 @@ func normalizeUnknown(query string) string {
 
 // normalizeUnion reads query with each of lexers, marks each byte that any
 // of them takes as part of a literal or a comment, and writes the tokens of
-// d's own reading: a token with a byte in a literal becomes ? (one for a
-// run of them), a token wholly in comments is dropped.
+// d's own reading: a literal of that reading becomes ?, as do other tokens
+// with a byte in a literal (one ? for a run of them and the literals next
+// to them), a token wholly in comments is dropped. Given d's reading alone,
+// it writes what normalizePlain does.
 func normalizeUnion(query string, d Dialect, lexers []*lexer) string {
 	mask := make([]byte, len(query))
 	for _, l := range lexers {
@@ -196,7 +272,15 @@ func normalizeUnion(query string, d Dialect, lexers []*lexer) string {
 	}
 	w := writer{b: make([]byte, 0, len(query))}
 	l := newLexer(query, d)
-	hiddenRun := false // the last token written is a ? for hidden bytes, with nothing but space since
+	mysql := d == MySQL // the reading that may write two minus signs (see writer.dashes)
+	// merging: the last token written is a ? that stands for bytes some
+	// reading takes as a literal, with only white space, comments and
+	// such bytes since, some of them outside the literals of d's own
+	// reading. Those are written as that one ?, and so is a literal of
+	// d's own that follows them; a literal of d's own reading otherwise
+	// has its own ?, as in normalizePlain, so that where the readings
+	// agree the text is the same.
+	merging := false
 	for {
 		k, start, end, ok := l.next()
 		if !ok {
@@ -209,18 +293,33 @@ func normalizeUnion(query string, d Dialect, lexers []*lexer) string {
 		switch {
 		case k == kSpace:
 			w.token(k, "")
-		case m&inLiteral != 0:
-			if !hiddenRun {
+		case m&inLiteral != 0 && (k != kLiteral || merging):
+			// Hidden by another reading, or a literal after such bytes.
+			if !merging && !(w.lit && k != kLiteral) {
+				if mysql {
+					w.afterDashes("")
+				}
 				w.token(kLiteral, "")
 			}
 			w.space = false
-			hiddenRun = true
+			merging = true
+		case k == kLiteral:
+			if mysql {
+				w.afterDashes("")
+			}
+			w.token(k, "")
 		case m&inComment != 0 && allHidden(mask[start:end]):
 			w.token(kComment, "")
 		default:
+			if mysql {
+				w.afterDashes(query[start:end])
+			}
 			w.token(k, query[start:end])
-			hiddenRun = false
+			merging = false
 		}
+	}
+	if mysql {
+		return w.String()
 	}
 	return string(w.b)
 }

@@ -40,12 +40,16 @@
 // elements of arrays, SQLite's and MySQL's "…" unless it can only be an
 // identifier, and, where a server setting decides whether a backslash
 // escapes a quote, what either reading takes as a string — IN lists
-// collapsed, comments dropped (nested ones, and
-// MySQL's # comments, too), white space collapsed (of a text longer than 4
-// KiB, only the start is normalized and recorded). Each distinct text is
-// normalized once and cached. No value a query carries as a literal is
-// recorded, and the same query run in a loop is recorded with the same text,
-// which is how the recorder's analysis reports an N+1 pattern
+// collapsed, comments dropped as the dialect reads them (nested ones in
+// PostgreSQL, MySQL's # comments, and MySQL's -- only before white space),
+// white space collapsed (of a text longer than 4 KiB, only the start is
+// normalized and recorded). Each distinct text is normalized once and
+// cached. As what follows a backslash-escaped quote ('it\'s …') may be a
+// string in the other reading of backslashes, it is hidden, and statements
+// whose texts differ only there may share one stats group. No value a query
+// carries as a literal is recorded, and the same query run in a loop is
+// recorded with the same text, which is how the recorder's analysis reports
+// an N+1 pattern
 // ([recording.WarnRepeated]). The recorder scrubs a statement's error
 // message before it is stored: drivers quote the tokens they reject (SQLite's
 // near "'hunter2'": syntax error), and those fragments are replaced (see

@@ -97,8 +97,9 @@ func Normalize(query string) string { return normalize(sqlnorm.Unknown, query) }
 // named as in [WithSystem] ("postgresql", "mysql", "sqlite", or another
 // OpenTelemetry db.system.name): the text is read by that dialect's rules —
 // PostgreSQL's "…" identifiers, dollar-quoted strings ($$…$$, $tag$…$tag$),
-// escape strings (E'…') and nested comments; MySQL's "…" strings and #
-// comments; SQLite's "…" taken as a string unless it can only be an
+// escape strings (E'…') and nested comments; MySQL's "…" strings, #
+// comments, -- comments only before white space, and comments that do not
+// nest (as SQLite's); SQLite's "…" taken as a string unless it can only be an
 // identifier (after FROM, INTO, AS…, beside a dot, in a column list). A
 // backslash in a PostgreSQL or MySQL string escapes the next byte or not
 // by a server setting (standard_conforming_strings, NO_BACKSLASH_ESCAPES):

@@ -44,7 +44,15 @@ func TestNormalizeFor(t *testing.T) {
 		{"mysql", `SELECT * FROM t WHERE n = 'O''Brien' AND password = "SECRET" # SECRET2`, `SELECT * FROM t WHERE n = ? AND password = ?`},
 		// Read with and without backslash escapes (NO_BACKSLASH_ESCAPES).
 		{"mysql", `SELECT * FROM t WHERE n = 'O\'Brien' AND password = "SECRET" # SECRET2`, `SELECT * FROM t WHERE n = ?`},
+		// What follows a backslash-escaped quote is hidden: this statement
+		// shares the stats group of the one two above.
+		{"mysql", `SELECT * FROM t WHERE n = 'O\'Brien' AND id = 2`, `SELECT * FROM t WHERE n = ?`},
 		{"mysql", `INSERT INTO t (dir, pw) VALUES ('C:\', 'hunter2')`, `INSERT INTO t (dir, pw) VALUES (?`},
+		// MySQL's -- is a comment only before white space; its comments,
+		// as SQLite's, do not nest.
+		{"mysql", "SELECT a FROM t WHERE b = 1--'\n OR pw = hunter2'", "SELECT a FROM t WHERE b = ?--?"},
+		{"sqlite", "SELECT 1 /* /* */ 'a */ , hunter2, ' FROM t", "SELECT ? ? FROM t"},
+		{"", "SELECT 1 /* /* */ 'a */ , hunter2, ' FROM t", "SELECT ?"},
 		{"postgresql", `ALTER USER app PASSWORD 'pa\'ss hunter2'`, `ALTER USER app PASSWORD ?`},
 		{"sqlite", `SELECT "users"."name" FROM "users" WHERE password = "SECRET"`, `SELECT "users"."name" FROM "users" WHERE password = ?`},
 		{"oracle.db", `SELECT "x" FROM t`, `SELECT ? FROM t`},
