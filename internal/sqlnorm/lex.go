@@ -8,6 +8,7 @@ type kind uint8
 const (
 	kSpace   kind = iota // white space
 	kComment             // -- …, # … (MySQL), /* … */ (nested in PostgreSQL)
+	kExec                // MySQL's /*!, /*!50000, /*M! or the */ that closes them, in the reading that runs executable comments
 	kLiteral             // a string, number, blob, bit string, dollar-quoted or escape string
 	kWord                // a keyword or an identifier
 	kQuoted              // a quoted identifier: kept
@@ -23,6 +24,10 @@ type lexer struct {
 	// alt is the reading under the dialect's other server setting for
 	// backslashes in ordinary strings (see backslash).
 	alt bool
+	// exec is MySQL's reading of executable comments (/*! … */,
+	// /*!50000 … */, MariaDB's /*M! … */) as code, their openers and */
+	// as kExec tokens; inExec is set inside one.
+	exec, inExec bool
 
 	// Context for SQLite's and MySQL's double quotes, which are identifiers
 	// or strings depending on where they stand.
@@ -40,6 +45,12 @@ func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpa
 // newAltLexer returns a lexer of d's other reading of backslashes (see
 // backslash).
 func newAltLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, alt: true, prev: kSpace} }
+
+// newExecLexer returns a MySQL lexer that reads executable comments as
+// code, with backslashes read as alt says (see backslash).
+func newExecLexer(s string, alt bool) *lexer {
+	return &lexer{s: s, d: MySQL, alt: alt, exec: true, prev: kSpace}
+}
 
 // backslash reports whether a backslash escapes the byte after it in the
 // lexer's ordinary strings: a server setting decides, which the client
@@ -67,7 +78,7 @@ func (l *lexer) next() (k kind, start, end int, ok bool) {
 	start = i
 	k, end = l.scan(i)
 	l.i = end
-	if k != kSpace && k != kComment {
+	if k > kExec {
 		l.note(k, s[start:end])
 	}
 	return k, start, end, true
@@ -119,6 +130,14 @@ func (l *lexer) scan(i int) (kind, int) {
 		}
 		return kComment, i + j
 	case c == '/' && i+1 < len(s) && s[i+1] == '*':
+		if l.exec {
+			// One inside another opens it again, as in MySQL: the
+			// first */ closes.
+			if end := execOpen(s, i); end > 0 {
+				l.inExec = true
+				return kExec, end
+			}
+		}
 		return kComment, blockComment(s, i, d == PostgreSQL)
 	case c == '\'':
 		return kLiteral, literal(s, i, '\'', l.backslash())
@@ -163,8 +182,59 @@ func (l *lexer) scan(i int) (kind, int) {
 			return k, end
 		}
 		return kWord, j
+	case c == '*' && l.inExec && i+1 < len(s) && s[i+1] == '/':
+		l.inExec = false
+		return kExec, i + 2
 	}
 	return kPunct, i + 1
+}
+
+// execOpen returns the end of the executable comment's opener at i — /*!
+// or MariaDB's /*M!, and the digits of a version after it — or 0 when the
+// comment at i is not one. The digits are taken with the opener however
+// many they are (MySQL reads five or six as a version, fewer as a number),
+// and none of them is written (see execText); but when what follows them
+// would make them part of a longer number or word (/*!0x41, /*!50000e1),
+// they are left to be read as a number, a literal.
+func execOpen(s string, i int) int {
+	j := i + 2
+	if j < len(s) && s[j] == 'M' {
+		j++
+	}
+	if j >= len(s) || s[j] != '!' {
+		return 0
+	}
+	j++
+	if k := digitsEnd(s, j); k > j && numberEnd(s, j) == k {
+		return k
+	}
+	return j
+}
+
+// execText is how a kExec token is written: the opener without its
+// version digits, or */.
+func execText(tok string) string {
+	switch {
+	case tok == "*/":
+		return tok
+	case tok[2] == 'M':
+		return "/*M!"
+	}
+	return "/*!"
+}
+
+// hasExec reports whether s holds an executable comment's opener.
+func hasExec(s string) bool {
+	for {
+		i := strings.Index(s, "/*")
+		if i < 0 {
+			return false
+		}
+		if execOpen(s, i) > 0 {
+			return true
+		}
+		s = s[i+2:]
+	}
 }
 
 // prefixed recognizes the literals written as a letter before a quote —

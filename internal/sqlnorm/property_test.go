@@ -76,6 +76,14 @@ func (g *gen) literal(depth int) string {
 			// Two minus signs, not a comment: MySQL's -- opens one
 			// only before white space or a control character.
 			return "--" + g.str(depth)
+		case 5:
+			// An executable comment, versioned or not, its content
+			// code with a literal in it (a string that may span */).
+			lit := g.literal(depth)
+			if g.n(2) == 0 {
+				lit = "'" + mysqlEscape(g.content(depth)+" */ "+g.content(depth), '\'', g.rng) + "'"
+			}
+			return g.pick("/*!", "/*!50000", "/*!80000 ", "/*M!100100") + g.pick("", " ", "HIGH_PRIORITY ") + lit + g.pick(" */", "*/", " ")
 		}
 	case SQLite:
 		switch g.n(8) {
@@ -247,6 +255,10 @@ func (g *gen) gap() string {
 		if g.d == MySQL {
 			return " #" + noNewline(g.content(0)) + "\n"
 		}
+	case 3:
+		if g.d == MySQL {
+			return g.pick(" /*! HIGH_PRIORITY */ ", "/*!50000 */", " /*!80000 "+g.literal(1)+" */ ")
+		}
 	}
 	return g.pick(" ", "\n", "\t ")
 }
@@ -325,7 +337,7 @@ func TestNoLiteralSurvives(t *testing.T) {
 			}
 			// The union of one reading is that reading: a text is
 			// written alike whichever path it takes.
-			if u, p := normalizeUnion(q, d, []*lexer{newLexer(q, d)}), normalizePlain(q, d); u != p && failures < 10 {
+			if u, p := normalizeUnion(q, newLexer(q, d), []*lexer{newLexer(q, d)}), normalizePlain(q, d); u != p && failures < 10 {
 				failures++
 				t.Errorf("%v: the union of its one reading differs\n  in:    %q\n  union: %q\n  plain: %q", d, q, u, p)
 			}
@@ -376,6 +388,20 @@ func TestIssueCases(t *testing.T) {
 		// SECRET is in an unterminated string when a backslash escapes
 		// (PostgreSQL with standard_conforming_strings off).
 		{Unknown, "SELECT `'E\\'` SECRET /*", "SELECT `?"},
+		// MySQL runs an executable comment's content (a versioned one's
+		// when the server is recent enough): a string in it may span its
+		// */, and the text is read both ways.
+		{MySQL, "SELECT 1 /*! 'a */ , hunter2, ' */", "SELECT ? /*! ?"},
+		{Unknown, "SELECT 1 /*! 'a */ , hunter2, ' */", "SELECT ?"},
+		{MySQL, "SELECT 1 /*!50000 'x */ , hunter2, ' */", "SELECT ? /*! ?"},
+		{Unknown, "SELECT 1 /*!50000 'x */ , hunter2, ' */", "SELECT ?"},
+		{MySQL, "SELECT 1 /*M!100100 'x */ , hunter2, ' */", "SELECT ? /*M! ?"},
+		{MySQL, "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = 'pw'", "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ?"},
+		{MySQL, "SELECT /*!50000STRAIGHT_JOIN*/ a FROM t WHERE p = 'pw' /*!80000 AND q = 'hunter2' */", "SELECT /*!?*/ a FROM t WHERE p = ? /*! AND q = ? */"},
+		// Digits before a letter are read as a number (0xA1 is one).
+		{MySQL, "SELECT /*!0xA1B2 */ 1", "SELECT /*!? */ ?"},
+		{Unknown, "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = 'pw' /*!80000 AND q = 'hunter2' */", "SELECT a FROM t WHERE p = ?"},
+		{MySQL, "SELECT 1 /*! ' */ # ' hunter2", "SELECT ? /*! ?"},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.d, tt.in); got != tt.out {
@@ -411,6 +437,7 @@ func FuzzNormalize(f *testing.F) {
 		"SELECT 'a''b' FROM t WHERE x = 1e+5", "/* x", "\"", "[", "WITH (", "e'", "$1$", `E'\`, "$a$ $b$",
 		"/* /* */", `"a" . "b"`, "INSERT INTO t (\"a\"", "U&\"x", "0x", "#", "@@", "?1", `'\'`,
 		"---#0", "--#\n-\x16", "SELECT 1--'\n, x, '", "/* /* */ 'a */ x '", "a--/**/\x01",
+		"/*! 'a */ x ' */", "/*!50000 a */", "/*M!/*!1 */ */",
 	} {
 		f.Add(s)
 	}

@@ -29,6 +29,18 @@
 // Statements that differ only after a backslash-escaped quote may thus be
 // normalized to the same text.
 //
+// MySQL runs the content of an executable comment — /*! … */, the
+// versioned /*!50000 … */ (when the server is that recent) and MariaDB's
+// /*M! … */ — as code, so a string in it may span the */ that a reader of
+// comments would take as its end: /*! 'a */ , pw, ' */ is one string. In
+// MySQL a text with such a comment is read both ways, with the comment as
+// code and as a comment, what either reading takes as a literal is hidden,
+// and it is written by the first: the content is kept between its opener
+// (without the version's digits) and */, its literals replaced —
+// SELECT /*!50000 STRAIGHT_JOIN */ a FROM t WHERE p = 'pw' is written
+// SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ?. The Unknown dialect
+// reads it as MySQL's code too, and, as PostgreSQL and SQLite, drops it.
+//
 // Package sqlstats records statements this way; package otelexport's bridge
 // normalizes the query texts of bridged database spans with it too.
 package sqlnorm
@@ -108,16 +120,20 @@ func OfDriver(driver any) Dialect {
 // comments dropped, runs of white space collapsed to one space, everything
 // else — keywords, identifiers, quoted identifiers, placeholders, operators
 // — kept. A text with a backslash is read with and without backslash
-// escapes in PostgreSQL and MySQL (see the package doc). The result is never
-// longer than query.
+// escapes in PostgreSQL and MySQL, and one with an executable comment
+// (/*! … */) with its content as code and as a comment in MySQL (see the
+// package doc). The result is never longer than query.
 func Normalize(d Dialect, query string) string {
 	if d == Unknown {
 		return normalizeUnknown(query)
 	}
+	if d == MySQL && hasExec(query) {
+		return normalizeExec(query)
+	}
 	if d != SQLite && strings.IndexByte(query, '\\') >= 0 {
 		// Where a string ends may depend on the server's reading of
 		// backslashes: hide what either reading takes as a literal.
-		return normalizeUnion(query, d, []*lexer{newLexer(query, d), newAltLexer(query, d)})
+		return normalizeUnion(query, newLexer(query, d), []*lexer{newLexer(query, d), newAltLexer(query, d)})
 	}
 	return normalizePlain(query, d)
 }
@@ -232,23 +248,49 @@ const (
 
 // normalizeUnknown reads query with every dialect's lexer (and, when it
 // holds a backslash, with PostgreSQL's and MySQL's other readings of
-// backslashes too) and writes it as normalizeUnion does, by the PostgreSQL
-// reading.
+// backslashes too, and when it holds an executable comment, with MySQL's
+// reading of it as code) and writes it as normalizeUnion does, by the
+// PostgreSQL reading.
 func normalizeUnknown(query string) string {
 	lexers := []*lexer{newLexer(query, PostgreSQL), newLexer(query, MySQL), newLexer(query, SQLite)}
-	if strings.IndexByte(query, '\\') >= 0 {
+	backslash := strings.IndexByte(query, '\\') >= 0
+	if backslash {
 		lexers = append(lexers, newAltLexer(query, PostgreSQL), newAltLexer(query, MySQL))
 	}
-	return normalizeUnion(query, PostgreSQL, lexers)
+	if hasExec(query) {
+		lexers = append(lexers, newExecLexer(query, false))
+		if backslash {
+			lexers = append(lexers, newExecLexer(query, true))
+		}
+	}
+	return normalizeUnion(query, newLexer(query, PostgreSQL), lexers)
+}
+
+// normalizeExec normalizes a MySQL text that holds an executable comment:
+// MySQL runs its content as code (a versioned one's if the server is
+// recent enough), and a string in it may span its */. The text is read
+// with executable comments as code and as comments (and, when it holds a
+// backslash, with either reading of backslashes), and written by the
+// first reading: the content of an executable comment is kept between its
+// opener and */, what either reading takes as a literal is hidden.
+func normalizeExec(query string) string {
+	lexers := []*lexer{newExecLexer(query, false), newLexer(query, MySQL)}
+	if strings.IndexByte(query, '\\') >= 0 {
+		lexers = append(lexers, newExecLexer(query, true), newAltLexer(query, MySQL))
+	}
+	return normalizeUnion(query, newExecLexer(query, false), lexers)
 }
 
 // normalizeUnion reads query with each of lexers, marks each byte that any
 // of them takes as part of a literal or a comment, and writes the tokens of
-// d's own reading: a literal of that reading becomes ?, as do other tokens
-// with a byte in a literal (one ? for a run of them and the literals next
-// to them), a token wholly in comments is dropped. Given d's reading alone,
-// it writes what normalizePlain does.
-func normalizeUnion(query string, d Dialect, lexers []*lexer) string {
+// the reading of wl, a fresh lexer: a literal of that reading becomes ?, as
+// do other tokens with a byte in a literal (one ? for a run of them and the
+// literals next to them), a token wholly in comments is dropped. When wl
+// reads executable comments as code, an executable comment read as a
+// comment marks nothing (what it holds is code to wl, which hides its
+// literals). Given wl's reading alone, it writes what normalizePlain does.
+func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
+	d := wl.d
 	mask := make([]byte, len(query))
 	for _, l := range lexers {
 		for {
@@ -261,6 +303,9 @@ func normalizeUnion(query string, d Dialect, lexers []*lexer) string {
 			case kLiteral:
 				bit = inLiteral
 			case kComment:
+				if wl.exec && execOpen(query, start) > 0 {
+					continue
+				}
 				bit = inComment
 			default:
 				continue
@@ -271,7 +316,7 @@ func normalizeUnion(query string, d Dialect, lexers []*lexer) string {
 		}
 	}
 	w := writer{b: make([]byte, 0, len(query))}
-	l := newLexer(query, d)
+	l := wl
 	mysql := d == MySQL // the reading that may write two minus signs (see writer.dashes)
 	// merging: the last token written is a ? that stands for bytes some
 	// reading takes as a literal, with only white space, comments and
@@ -311,10 +356,14 @@ func normalizeUnion(query string, d Dialect, lexers []*lexer) string {
 		case m&inComment != 0 && allHidden(mask[start:end]):
 			w.token(kComment, "")
 		default:
-			if mysql {
-				w.afterDashes(query[start:end])
+			text := query[start:end]
+			if k == kExec {
+				text = execText(text)
 			}
-			w.token(k, query[start:end])
+			if mysql {
+				w.afterDashes(text)
+			}
+			w.token(k, text)
 			merging = false
 		}
 	}

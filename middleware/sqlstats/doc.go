@@ -41,7 +41,10 @@
 // identifier, and, where a server setting decides whether a backslash
 // escapes a quote, what either reading takes as a string — IN lists
 // collapsed, comments dropped as the dialect reads them (nested ones in
-// PostgreSQL, MySQL's # comments, and MySQL's -- only before white space),
+// PostgreSQL, MySQL's # comments, and MySQL's -- only before white space;
+// MySQL's executable comments, /*! … */, are kept as the code MySQL reads
+// them as, their literals hidden, and a string in one that spans its */ is
+// hidden whole),
 // white space collapsed (of a text longer than 4 KiB, only the start is
 // normalized and recorded). Each distinct text is normalized once and
 // cached. As what follows a backslash-escaped quote ('it\'s …') may be a

@@ -89,7 +89,9 @@ func parseStatement(d sqlnorm.Dialect, query string) *statement {
 // Not knowing the dialect, Normalize reads the text as PostgreSQL, MySQL
 // and SQLite would, and hides whatever any of them takes as a literal or a
 // comment: "…" is hidden unless it can only be an identifier, a string with
-// a backslash before its closing quote may hide what follows it.
+// a backslash before its closing quote may hide what follows it, and so may
+// a string in MySQL's executable comment (/*! … */), which MySQL reads as
+// code.
 // [NormalizeFor] reads a text in its own dialect.
 func Normalize(query string) string { return normalize(sqlnorm.Unknown, query) }
 
@@ -98,8 +100,11 @@ func Normalize(query string) string { return normalize(sqlnorm.Unknown, query) }
 // OpenTelemetry db.system.name): the text is read by that dialect's rules —
 // PostgreSQL's "…" identifiers, dollar-quoted strings ($$…$$, $tag$…$tag$),
 // escape strings (E'…') and nested comments; MySQL's "…" strings, #
-// comments, -- comments only before white space, and comments that do not
-// nest (as SQLite's); SQLite's "…" taken as a string unless it can only be an
+// comments, -- comments only before white space, comments that do not
+// nest (as SQLite's), and executable comments (/*! … */, /*!50000 … */)
+// whose content is code, kept with its literals hidden, and read as a
+// comment too (a string in one may span its */: what either reading takes
+// as a literal is hidden); SQLite's "…" taken as a string unless it can only be an
 // identifier (after FROM, INTO, AS…, beside a dot, in a column list). A
 // backslash in a PostgreSQL or MySQL string escapes the next byte or not
 // by a server setting (standard_conforming_strings, NO_BACKSLASH_ESCAPES):
@@ -271,6 +276,15 @@ func tokens(s string, limit int) []token {
 		done:
 			out = append(out, token{text: s[i:j], word: true})
 			i = j
+		case c == '/' && strings.HasPrefix(s[i:], "/*!"):
+			// The delimiters of MySQL's executable comments (kept
+			// by normalizing, their content being code) are read as
+			// white space.
+			i += len("/*!")
+		case c == '/' && strings.HasPrefix(s[i:], "/*M!"):
+			i += len("/*M!")
+		case c == '*' && strings.HasPrefix(s[i:], "*/"):
+			i += len("*/")
 		default:
 			out = append(out, token{text: s[i : i+1]})
 			i++

@@ -52,6 +52,11 @@ func TestNormalizeFor(t *testing.T) {
 		// as SQLite's, do not nest.
 		{"mysql", "SELECT a FROM t WHERE b = 1--'\n OR pw = hunter2'", "SELECT a FROM t WHERE b = ?--?"},
 		{"sqlite", "SELECT 1 /* /* */ 'a */ , hunter2, ' FROM t", "SELECT ? ? FROM t"},
+		// MySQL runs the content of an executable comment: a string in it
+		// may span its */.
+		{"mysql", "SELECT a FROM t WHERE b = 1 /*! 'a */ OR pw = hunter2 OR c = ' */", "SELECT a FROM t WHERE b = ? /*! ?"},
+		{"mysql", "SELECT /*!50000 STRAIGHT_JOIN */ a FROM t WHERE p = 'pw'", "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ?"},
+		{"", "SELECT a FROM t WHERE b = 1 /*!50000 'a */ OR pw = hunter2 OR c = ' */", "SELECT a FROM t WHERE b = ?"},
 		{"", "SELECT 1 /* /* */ 'a */ , hunter2, ' FROM t", "SELECT ?"},
 		{"postgresql", `ALTER USER app PASSWORD 'pa\'ss hunter2'`, `ALTER USER app PASSWORD ?`},
 		{"sqlite", `SELECT "users"."name" FROM "users" WHERE password = "SECRET"`, `SELECT "users"."name" FROM "users" WHERE password = ?`},
@@ -74,6 +79,11 @@ func TestDescribe(t *testing.T) {
 		{"insert or replace into \"Order Items\" values (?)", "INSERT", "Order Items"},
 		{"UPDATE ONLY accounts SET v = ?", "UPDATE", "accounts"},
 		{"UPDATE OR IGNORE accounts SET v = ?", "UPDATE", "accounts"},
+		// MySQL's executable comments, kept by normalizing: their
+		// delimiters are read as white space.
+		{"UPDATE /*! LOW_PRIORITY */ accounts SET v = ?", "UPDATE", "accounts"},
+		{"SELECT /*!STRAIGHT_JOIN*/ a FROM /*M! t */ u", "SELECT", "t"},
+		{"/*! SET NAMES utf8mb4 */", "SET", ""},
 		{"DELETE FROM `sessions` WHERE id = ?", "DELETE", "sessions"},
 		{"WITH x AS (SELECT * FROM a) SELECT * FROM x JOIN b", "SELECT", "x"},
 		{"WITH RECURSIVE r(n) AS (SELECT ?) INSERT INTO t SELECT n FROM r", "INSERT", "t"},
