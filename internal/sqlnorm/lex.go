@@ -26,8 +26,10 @@ type lexer struct {
 	alt bool
 	// exec is MySQL's reading of executable comments (/*! … */,
 	// /*!50000 … */, MariaDB's /*M! … */) as code, their openers and */
-	// as kExec tokens; inExec is set inside one.
-	exec, inExec bool
+	// as kExec tokens; inExec is set inside one. sawExec is set when a
+	// MySQL lexer that reads them as comments has read one: the text
+	// must be read the other way too (see normalizeExec).
+	exec, inExec, sawExec bool
 
 	// Context for SQLite's and MySQL's double quotes, which are identifiers
 	// or strings depending on where they stand.
@@ -130,12 +132,15 @@ func (l *lexer) scan(i int) (kind, int) {
 		}
 		return kComment, i + j
 	case c == '/' && i+1 < len(s) && s[i+1] == '*':
-		if l.exec {
-			// One inside another opens it again, as in MySQL: the
-			// first */ closes.
+		if d == MySQL {
 			if end := execOpen(s, i); end > 0 {
-				l.inExec = true
-				return kExec, end
+				if l.exec {
+					// One inside another opens it again, as
+					// in MySQL: the first */ closes.
+					l.inExec = true
+					return kExec, end
+				}
+				l.sawExec = true
 			}
 		}
 		return kComment, blockComment(s, i, d == PostgreSQL)
@@ -221,20 +226,6 @@ func execText(tok string) string {
 		return "/*M!"
 	}
 	return "/*!"
-}
-
-// hasExec reports whether s holds an executable comment's opener.
-func hasExec(s string) bool {
-	for {
-		i := strings.Index(s, "/*")
-		if i < 0 {
-			return false
-		}
-		if execOpen(s, i) > 0 {
-			return true
-		}
-		s = s[i+2:]
-	}
 }
 
 // prefixed recognizes the literals written as a letter before a quote —

@@ -127,9 +127,6 @@ func Normalize(d Dialect, query string) string {
 	if d == Unknown {
 		return normalizeUnknown(query)
 	}
-	if d == MySQL && hasExec(query) {
-		return normalizeExec(query)
-	}
 	if d != SQLite && strings.IndexByte(query, '\\') >= 0 {
 		// Where a string ends may depend on the server's reading of
 		// backslashes: hide what either reading takes as a literal.
@@ -148,6 +145,10 @@ func normalizePlain(query string, d Dialect) string {
 			break
 		}
 		w.token(k, query[start:end])
+	}
+	if l.sawExec {
+		// Rare: an executable comment (see normalizeExec).
+		return normalizeExec(query)
 	}
 	if d == MySQL && bytes.Contains(w.b, []byte("--")) {
 		// Rare: two minus signs, which must not be written as a
@@ -248,20 +249,13 @@ const (
 
 // normalizeUnknown reads query with every dialect's lexer (and, when it
 // holds a backslash, with PostgreSQL's and MySQL's other readings of
-// backslashes too, and when it holds an executable comment, with MySQL's
-// reading of it as code) and writes it as normalizeUnion does, by the
-// PostgreSQL reading.
+// backslashes too; normalizeUnion adds MySQL's reading of executable
+// comments as code when one is found) and writes it as normalizeUnion
+// does, by the PostgreSQL reading.
 func normalizeUnknown(query string) string {
 	lexers := []*lexer{newLexer(query, PostgreSQL), newLexer(query, MySQL), newLexer(query, SQLite)}
-	backslash := strings.IndexByte(query, '\\') >= 0
-	if backslash {
+	if strings.IndexByte(query, '\\') >= 0 {
 		lexers = append(lexers, newAltLexer(query, PostgreSQL), newAltLexer(query, MySQL))
-	}
-	if hasExec(query) {
-		lexers = append(lexers, newExecLexer(query, false))
-		if backslash {
-			lexers = append(lexers, newExecLexer(query, true))
-		}
 	}
 	return normalizeUnion(query, newLexer(query, PostgreSQL), lexers)
 }
@@ -288,11 +282,15 @@ func normalizeExec(query string) string {
 // literals next to them), a token wholly in comments is dropped. When wl
 // reads executable comments as code, an executable comment read as a
 // comment marks nothing (what it holds is code to wl, which hides its
-// literals). Given wl's reading alone, it writes what normalizePlain does.
+// literals). When a MySQL lexer of lexers finds an executable comment and
+// wl does not read them as code, the text is read that way too: by
+// normalizeExec when wl is MySQL's, else by adding the lexers of that
+// reading. Given wl's reading alone, it writes what normalizePlain does.
 func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 	d := wl.d
 	mask := make([]byte, len(query))
-	for _, l := range lexers {
+	for n := 0; n < len(lexers); n++ {
+		l := lexers[n]
 		for {
 			k, start, end, ok := l.next()
 			if !ok {
@@ -313,6 +311,12 @@ func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 			for i := start; i < end; i++ {
 				mask[i] |= bit
 			}
+		}
+		if l.sawExec && !wl.exec {
+			if d == MySQL {
+				return normalizeExec(query)
+			}
+			lexers = append(lexers, newExecLexer(query, l.alt))
 		}
 	}
 	w := writer{b: make([]byte, 0, len(query))}
