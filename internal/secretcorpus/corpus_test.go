@@ -570,6 +570,9 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query(`SELECT * FROM t WHERE n = 'O''` + c.secret("MySQL string after a doubled quote", "mysqldoubledval") +
 		`' AND password = '` + c.secret("MySQL string after a doubled-quote one", "mysqlpw2val") + `'`)
 	query(`SELECT 1 # ` + c.secret("MySQL # comment", "mysqlhashval"))
+	// MySQL runs an executable comment's content as code: its quote
+	// opens a string that runs past the "*/".
+	query(`SELECT 1 /*! 'a */ , ` + c.secret("MySQL after an executable comment's quote", "mysqlexecval") + `, ' */`)
 	query(`SELECT * FROM t WHERE n = "` + c.secret("MySQL double-quoted string", "mysqldqval") + `"`)
 	query(`SELECT * FROM t WHERE n = 'mysqlerr` + c.secret("MySQL error: near the quoted literal", "mysqlerrval") + `'`)
 	c.readable("MySQL statement", "SELECT * FROM t WHERE n = ? AND password = ?")
