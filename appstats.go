@@ -296,24 +296,17 @@ func openOTLP(cfg Config) (*otelexport.Exporter, error) {
 	case cfg.OTLPEndpoint == "":
 		exp, err = otelexport.NewFromEnv(ctx, opts...)
 	case cfg.OTLPProtocol == "grpc":
-		// The exporter would log a URL it cannot parse, password and all,
-		// through OpenTelemetry's global logger and send to its default
-		// endpoint instead. A password that holds an unescaped '#', '?' or
-		// '/' parses as a host:port (redact.CutUser), where the exporter
-		// would send.
-		if u, perr := url.Parse(cfg.OTLPEndpoint); perr != nil || u.Host == "" || u.User == nil && redact.CutUser(cfg.OTLPEndpoint) {
-			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4317 (with its scheme)", redact.URL(cfg.OTLPEndpoint))
+		if _, err = otlpURL(cfg.OTLPEndpoint, "4317"); err == nil {
+			exp, err = otelexport.NewOTLPGRPC(ctx, append(opts, otelexport.WithGRPCOptions(otlptracegrpc.WithEndpointURL(cfg.OTLPEndpoint)))...)
 		}
-		exp, err = otelexport.NewOTLPGRPC(ctx, append(opts, otelexport.WithGRPCOptions(otlptracegrpc.WithEndpointURL(cfg.OTLPEndpoint)))...)
 	case cfg.OTLPProtocol == "" || cfg.OTLPProtocol == "http/protobuf":
-		u, perr := url.Parse(cfg.OTLPEndpoint)
-		if perr != nil || u.Host == "" || u.User == nil && redact.CutUser(cfg.OTLPEndpoint) {
-			return nil, fmt.Errorf("appstats: OTLP endpoint %q is not a URL like http://host:4318 (with its scheme)", redact.URL(cfg.OTLPEndpoint))
+		var u *url.URL
+		if u, err = otlpURL(cfg.OTLPEndpoint, "4318"); err == nil {
+			if u.Path == "" || u.Path == "/" {
+				u.Path = "/v1/traces" // a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is
+			}
+			exp, err = otelexport.NewOTLPHTTP(ctx, append(opts, otelexport.WithHTTPOptions(otlptracehttp.WithEndpointURL(u.String())))...)
 		}
-		if u.Path == "" || u.Path == "/" {
-			u.Path = "/v1/traces" // a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is
-		}
-		exp, err = otelexport.NewOTLPHTTP(ctx, append(opts, otelexport.WithHTTPOptions(otlptracehttp.WithEndpointURL(u.String())))...)
 	default:
 		err = fmt.Errorf("OTLP protocol %q not supported (want grpc or http/protobuf)", cfg.OTLPProtocol)
 	}
@@ -321,6 +314,19 @@ func openOTLP(cfg Config) (*otelexport.Exporter, error) {
 		return nil, fmt.Errorf("appstats: %w", err)
 	}
 	return exp, nil
+}
+
+// otlpURL parses Config.OTLPEndpoint, a URL with its host; port is the
+// protocol's, for the error. The exporter would log a URL it cannot parse,
+// password and all, through OpenTelemetry's global logger and send to its
+// default endpoint instead; and a password that holds an unescaped '#',
+// '?' or '/' parses as a host:port, where it would send ([redact.Parse]).
+func otlpURL(endpoint, port string) (*url.URL, error) {
+	u, ok := redact.Parse(endpoint)
+	if !ok || u.Host == "" {
+		return nil, fmt.Errorf("OTLP endpoint %q is not a URL like http://host:%s (with its scheme)", redact.URL(endpoint), port)
+	}
+	return u, nil
 }
 
 func openStore(cfg Config) (store.Store, error) {

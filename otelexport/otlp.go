@@ -3,7 +3,6 @@ package otelexport
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -89,16 +88,16 @@ func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
 	}
 	// An endpoint that does not parse would be logged, password and all,
 	// through OpenTelemetry's global logger, and the SDK's default endpoint
-	// used instead (localhost, whatever host the value names). A password
-	// that holds an unescaped '#', '?' or '/' parses as a host:port
-	// (redact.CutUser), where the exporter would send.
+	// used instead (localhost, whatever host the value names); a password
+	// that holds an unescaped '#', '?' or '/' parses as a host:port, where
+	// the exporter would send (redact.Parse).
 	like := "http://host:4318"
 	if strings.TrimSpace(proto) == "grpc" {
 		like = "http://host:4317"
 	}
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
 		if v := os.Getenv(name); v != "" {
-			if u, err := url.Parse(v); err != nil || u.User == nil && redact.CutUser(v) {
+			if _, ok := redact.Parse(v); !ok {
 				return nil, fmt.Errorf("otelexport: %s=%q is not a URL like %s (with its scheme)", name, redact.URL(v), like)
 			}
 		}

@@ -45,3 +45,14 @@ func CutUser(s string) bool {
 	at := strings.LastIndex(rest, "@")
 	return at >= 0 && strings.Contains(rest[:at], ":")
 }
+
+// Parse parses s as [url.Parse] does, and reports false where that fails
+// and where s's user information parsed as a host:port ([CutUser]): s
+// names no server it can be sent to as written.
+func Parse(s string) (*url.URL, bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil && CutUser(s) {
+		return nil, false
+	}
+	return u, true
+}
