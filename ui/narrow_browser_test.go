@@ -73,6 +73,19 @@ func TestBrowserNarrow(t *testing.T) {
 })()`); v != "" {
 			t.Errorf("at %d px timeline labels run into the bars: %v", width, v)
 		}
+		// The call list's names keep room to be read: at a phone's width
+		// the fixed columns of numbers once left the name a column a few
+		// pixels wide, one letter a line.
+		if v := b.Eval(t, `(function () {
+  var w = document.getElementById("calls").clientWidth, out = [];
+  document.querySelectorAll("#calls .call-row .name").forEach(function (el) {
+    var r = el.getBoundingClientRect();
+    if (r.width < w / 2) out.push(el.textContent.trim() + ": " + Math.round(r.width) + " of " + w + " px");
+  });
+  return out.length ? out.length + " names squeezed, e.g. " + out[0] : "";
+})()`); v != "" {
+			t.Errorf("at %d px the call list squeezes the calls' names: %v", width, v)
+		}
 		if v := b.Eval(t, `Array.from(document.querySelectorAll(".facts dd a")).filter(a => a.getClientRects().length > 1).map(a => a.textContent).join("; ")`); v != "" {
 			t.Errorf("at %d px these links of the record's facts break across lines: %v", width, v)
 		}
