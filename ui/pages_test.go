@@ -158,7 +158,7 @@ func TestTraceLinks(t *testing.T) {
 
 	// The trace view and its API.
 	w := do(h, "GET", "/stats/traces/"+caller.TraceID.String()+"?record="+caller.ID.String(), nil)
-	if w.Code != 200 || !strings.Contains(w.Body.String(), "called by http GET api.example.com/users/{id} of GET /checkout") {
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "called by \u2068http\u2069 \u2068GET api.example.com/users/{id}\u2069 of \u2068GET\u2069 \u2068/checkout\u2069") {
 		t.Errorf("trace view: %d, lacks the callee's parent", w.Code)
 	}
 	type rec struct {

@@ -358,9 +358,9 @@ func traceIsland(recs []*recording.Record) (ganttIsland, map[recording.ID]string
 			parent[n] = p
 			q := recs[nodes[p].rec]
 			if c := nodes[p].call; c >= 0 {
-				desc[o.ID] = "called by " + q.Calls[c].Service + " " + q.Calls[c].Method + " of " + q.Method + " " + q.Path
+				desc[o.ID] = "called by " + isolate(q.Calls[c].Service) + " " + isolate(q.Calls[c].Method) + " of " + isolate(q.Method) + " " + isolate(q.Path)
 			} else {
-				desc[o.ID] = "called by " + q.Method + " " + q.Path
+				desc[o.ID] = "called by " + isolate(q.Method) + " " + isolate(q.Path)
 			}
 		}
 	}
@@ -520,3 +520,9 @@ func (h *handler) apiTrace(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// isolate wraps a recorded string in a Unicode isolate (U+2068 … U+2069)
+// for text composed of it and the page's own words: a right-to-left
+// override the string opens and never closes ends with it, instead of
+// reversing the words after it.
+func isolate(s string) string { return "\u2068" + s + "\u2069" }
