@@ -547,6 +547,68 @@
       });
   }
 
+  // ---- The user's place across refreshes ---------------------------------
+  //
+  // A refresh replaces a section's HTML, where the user may be at work:
+  // keepPlace notes the focused control (a keyboard user's place in the
+  // tables, the caret in a text box) and what they typed or chose in the
+  // history's filters and not yet submitted; the returned function gives
+  // the section's new content the same. Both run in the task that replaces
+  // the HTML, so no keystroke falls between them.
+  function ident(el) {
+    return el.tagName + '|' + (el.getAttribute('name') || el.dataset.key || el.getAttribute('href') || el.id ||
+      el.textContent.trim().slice(0, 40));
+  }
+  function nthSame(root, el) {
+    var same = root.querySelectorAll(el.tagName), id = ident(el), k = 0;
+    for (var i = 0; i < same.length; i++) {
+      if (same[i] === el) return k;
+      if (ident(same[i]) === id) k++;
+    }
+    return -1;
+  }
+  function findSame(root, tag, id, n) {
+    var same = root.querySelectorAll(tag), last = null, k = 0;
+    for (var i = 0; i < same.length; i++) {
+      if (ident(same[i]) !== id) continue;
+      last = same[i];
+      if (k++ === n) return last;
+    }
+    return last;
+  }
+  function changed(e) {
+    if (e.type === 'checkbox' || e.type === 'radio') return e.checked !== e.defaultChecked;
+    if (e.tagName === 'SELECT') {
+      for (var i = 0; i < e.options.length; i++) if (e.options[i].selected !== e.options[i].defaultSelected) return true;
+      return false;
+    }
+    return e.value !== e.defaultValue;
+  }
+  function keepPlace(root) {
+    var a = document.activeElement, focus = null, fields = [];
+    if (a && a !== root && root.contains(a)) {
+      focus = { tag: a.tagName, id: ident(a), n: nthSame(root, a), start: null, end: null };
+      try { focus.start = a.selectionStart; focus.end = a.selectionEnd; } catch (e) { /* no caret */ }
+    }
+    root.querySelectorAll('input[name]:not([type=hidden]), select[name], textarea[name]').forEach(function (e) {
+      if (changed(e)) fields.push({ name: e.getAttribute('name'), value: e.value, checked: e.checked });
+    });
+    return function () {
+      fields.forEach(function (f) {
+        var e = findSame(root, 'INPUT', 'INPUT|' + f.name, 0) || findSame(root, 'SELECT', 'SELECT|' + f.name, 0) ||
+          findSame(root, 'TEXTAREA', 'TEXTAREA|' + f.name, 0);
+        if (!e) return;
+        if (e.type === 'checkbox' || e.type === 'radio') e.checked = f.checked; else e.value = f.value;
+      });
+      var el = focus && findSame(root, focus.tag, focus.id, focus.n);
+      if (!el) return;
+      el.focus({ preventScroll: true });
+      if (focus.start !== null && focus.start !== undefined) {
+        try { el.setSelectionRange(focus.start, focus.end); } catch (e) { /* no caret */ }
+      }
+    };
+  }
+
   // refreshParts takes part/refresh's answer apart: the stats section's
   // HTML and the history section's, each the content of a <template>
   // element (inert: parsing it runs and loads nothing).
@@ -582,7 +644,9 @@
     Promise.all(jobs).then(function (res) {
       var stats = document.getElementById('stats-section');
       if (stats) {
+        var back = keepPlace(stats);
         stats.innerHTML = res[0][0];
+        back();
         restoreExpanded(stats);
         showPaused();
       }
@@ -590,7 +654,9 @@
       if (hist && res[0][1] !== null) {
         var before = {};
         hist.querySelectorAll('tr[data-id]').forEach(function (tr) { before[tr.dataset.id] = true; });
+        var histBack = keepPlace(hist);
         hist.innerHTML = res[0][1];
+        histBack();
         hist.querySelectorAll('tr[data-id]').forEach(function (tr) {
           if (!before[tr.dataset.id]) tr.classList.add('fresh');
         });
@@ -761,7 +827,9 @@
       if (busy || document.hidden || (auto && !auto.checked)) return;
       busy = true;
       get('part/active?limit=' + encodeURIComponent(box.dataset.limit || '50'), false).then(function (html) {
+        var back = keepPlace(box);
         box.innerHTML = html;
+        back();
         restoreExpanded(box);
         localizeTimes(box);
         document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
