@@ -348,6 +348,21 @@
 
   // ---- DOM helpers ------------------------------------------------------
 
+  // zoneName names the browser's time zone at t as the page writes it
+  // after a local time: Intl's short name ("UTC", "GMT+9", "CET"), else
+  // the offset ("UTC+09:00").
+  function zoneName(t) {
+    try {
+      var parts = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(t);
+      for (var i = 0; i < parts.length; i++) if (parts[i].type === 'timeZoneName') return parts[i].value;
+    } catch (e) { /* no Intl */ }
+    var o = -t.getTimezoneOffset(), a = Math.abs(o);
+    return 'UTC' + (o < 0 ? '−' : '+') + (a < 600 ? '0' : '') + Math.floor(a / 60) + ':' + (a % 60 < 10 ? '0' : '') + (a % 60);
+  }
+
+  // localizeTimes shows the server's UTC times in the browser's zone,
+  // which it names: after the time, or once in the column's heading for a
+  // time in a table (the UTC time stays in the title).
   function localizeTimes(root) {
     var els = (root || document).querySelectorAll('time[datetime]');
     for (var i = 0; i < els.length; i++) {
@@ -358,6 +373,18 @@
       var s = pad(t.getHours()) + ':' + pad(t.getMinutes()) + ':' + pad(t.getSeconds()) + '.' + pad(t.getMilliseconds(), 3);
       if (t.toDateString() !== now.toDateString()) {
         s = t.getFullYear() + '-' + pad(t.getMonth() + 1) + '-' + pad(t.getDate()) + ' ' + s;
+      }
+      var zone = zoneName(t), td = els[i].closest('td'), table = td && td.closest('table');
+      var th = table && table.tHead && table.tHead.rows[0] && table.tHead.rows[0].cells[td.cellIndex];
+      if (th) {
+        if (!th.querySelector('.tz')) {
+          var tz = document.createElement('small');
+          tz.className = 'tz';
+          tz.textContent = zone;
+          th.appendChild(tz);
+        }
+      } else {
+        s += ' ' + zone;
       }
       els[i].title = els[i].textContent;
       els[i].textContent = s;
