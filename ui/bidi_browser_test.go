@@ -72,6 +72,10 @@ func TestBrowserBidiOverride(t *testing.T) {
 		if v := b.Eval(t, reversed); v != "" {
 			t.Errorf("%.60s: an override in a recorded string reverses what follows it: %v", p, v)
 		}
+		// The window's title: the page's name after the record's.
+		if v := b.Eval(t, `document.title.replace(/[^\u202a-\u202e\u2066-\u2069]/g, "").replace(/\u2068[\u202a-\u202e]*\u2069/g, "")`); v != "" {
+			t.Errorf("%.60s: the title %q leaves an override open before its own words", p, b.Eval(t, `document.title`))
+		}
 		// Text the server composes of recorded strings and its own words
 		// ("called by sql SELECT of GET /checkout"): its words read left
 		// to right.

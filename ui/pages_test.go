@@ -447,13 +447,15 @@ func regexpAll(s, expr string) []string {
 func mustRegexp(expr string) *regexp.Regexp { return regexp.MustCompile(expr) }
 
 // TestPageTitles: each page's title names the page, then appstats (the
-// dashboard's read "appstats · appstats").
+// dashboard's read "appstats · appstats"); the page's name is a Unicode
+// isolate (&#x2068; … &#x2069;), so that a right-to-left override in a
+// recorded path ends before " · appstats".
 func TestPageTitles(t *testing.T) {
 	st, recs := newStore(t, 3)
 	h := ui.NewHandler(st)
 	for target, want := range map[string]string{
-		"/stats/":                               "<title>dashboard · appstats</title>",
-		"/stats/records/" + recs[0].ID.String(): "<title>" + recs[0].Method + " " + recs[0].Path + " · appstats</title>",
+		"/stats/":                               "<title>&#x2068;dashboard&#x2069; · appstats</title>",
+		"/stats/records/" + recs[0].ID.String(): "<title>&#x2068;" + recs[0].Method + " " + recs[0].Path + "&#x2069; · appstats</title>",
 	} {
 		if body := do(h, "GET", target, nil).Body.String(); !strings.Contains(body, want) {
 			t.Errorf("GET %s: no %s", target, want)
