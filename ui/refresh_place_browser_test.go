@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/goappstats/appstats/internal/browsertest"
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store/memstore"
 	"github.com/goappstats/appstats/ui"
 )
 
@@ -73,6 +75,31 @@ func TestBrowserRefreshKeepsPlace(t *testing.T) {
 	}
 	if v := b.Eval(t, `document.activeElement.closest('#stats-section') !== null && document.activeElement.tagName`); v != "A" {
 		t.Errorf("Tab after a refresh moved to %v, want the toggle's row's link", v)
+	}
+	b.Check(t)
+}
+
+// TestBrowserActiveRefreshKeepsPlace: the in-flight page's refresh, every
+// 2 s, keeps the focus where the keyboard put it too.
+func TestBrowserActiveRefreshKeepsPlace(t *testing.T) {
+	st := memstore.New(0)
+	defer st.Close()
+	rec := recording.New(recording.WithSinks(st))
+	defer rec.Close(context.Background())
+	for _, p := range []string{"/slow/export", "/slow/import"} {
+		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: p})
+		c := recording.StartCall(ctx, "http", "GET backend/chunk")
+		defer ar.Finish()
+		defer c.End(nil)
+	}
+	b := newBrowser(t, ui.NewHandler(st, ui.WithRecorder(rec)))
+	b.Navigate(t, "/stats/active")
+	b.Eval(t, `document.querySelectorAll('.active-table button.toggle')[1].focus(), true`)
+	key := b.Eval(t, `document.activeElement.dataset.key`)
+	n := b.Eval(t, `Number(document.body.dataset.refreshes || 0)`).(float64)
+	b.WaitFor(t, "a refresh", fmt.Sprintf(`Number(document.body.dataset.refreshes || 0) > %v`, n), browsertest.Patience)
+	if v := b.Eval(t, `document.activeElement.dataset.key`); v != key {
+		t.Errorf("after a refresh the focus is on %v, want the toggle %v", v, key)
 	}
 	b.Check(t)
 }
