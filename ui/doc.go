@@ -66,7 +66,9 @@
 // reload when new records arrive: a [Live] is a recording sink that notifies
 // dashboards over Server-Sent Events, with keep-alive pings and reconnection
 // with backoff. It serves at most [DefaultMaxStreams] streams at once
-// ([WithLiveMaxStreams]); more are answered 503, and retried.
+// ([WithLiveMaxStreams]); more are answered 503, and retried. A refresh
+// keeps the user's place: the focused control, and what was typed or chosen
+// in the history's filters and not yet submitted.
 //
 // # Security
 //
