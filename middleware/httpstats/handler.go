@@ -41,6 +41,9 @@ import (
 // answered without reading it (the client never sent it; over HTTP/1 — the
 // HTTP/2 server hides the Expect header from handlers, so there the
 // Content-Length is counted), the bytes read for a body of unknown length.
+// (Compression mounted outside this middleware changes what crosses the
+// wire after it counted: see "With other middleware" in the package
+// documentation.)
 //
 // A panicking handler is recorded with status 500 and the panic value, and
 // the panic continues, as net/http expects. Flushing, hijacking, server push,
