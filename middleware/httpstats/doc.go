@@ -79,6 +79,17 @@
 //
 // # With other middleware
 //
+// The record is the response as it went through this middleware. Middleware
+// outside it that answers after the handler returned — a recoverer's 500
+// after a panic (chi's Recoverer, gorilla/handlers' RecoveryHandler), chi's
+// Timeout's 504 after a handler that wrote nothing — is not seen: the
+// record says the 200 net/http would have sent, or, after a panic, 500 with
+// appstats.http.no_response though the recoverer answered. Mount this
+// middleware outside such middleware to record what the client got (a
+// recoverer inside it takes the panic, so the record then has its 500 and
+// not the panic value). Middleware that only wraps the writer (compression,
+// access logs) may be on either side.
+//
 // Mounted outside [http.TimeoutHandler], the record is what the client got:
 // its 503 and body at the timeout, when the record ends; the calls the
 // handler still makes after it are late ([recording.Stats] LateCalls), not
