@@ -414,7 +414,8 @@ func (a *Appstats) ForceFlush(ctx context.Context) error {
 // use up the collector's time. Its error names what failed ("appstats:
 // recorder: context deadline exceeded" when a sink did not take its
 // records in time; "appstats: store: …"; "appstats: otlp: …"). Calling it
-// again does nothing and returns nil.
+// again does nothing and returns nil; a call made while another runs waits
+// for that one to end first.
 //
 // Call it after the server has stopped serving, so that no request is cut
 // short of its record:
@@ -426,11 +427,16 @@ func (a *Appstats) ForceFlush(ctx context.Context) error {
 //	srv.Shutdown(context.Background()) // ends live streams too: they do not hold it up
 //	as.Close()
 func (a *Appstats) Close() error {
-	first := false
-	a.closeOnce.Do(func() { first = true })
-	if !first {
-		return nil
-	}
+	// The first call closes, inside Do: a call made while it runs waits
+	// for it to end (a signal handler's Close and main's deferred one),
+	// so that neither returns before everything is closed.
+	var err error
+	a.closeOnce.Do(func() { err = a.close() })
+	return err
+}
+
+// close is Close's work, done once.
+func (a *Appstats) close() error {
 	// Open streams first: a dashboard must not wait on, or hold up, what
 	// follows.
 	a.live.Close()

@@ -971,7 +971,11 @@ func (a *ActiveRecord) message() *Message {
 
 // An ActiveCall is a call in progress, returned by [StartCall]. End it with
 // [ActiveCall.End]. Its methods are safe for concurrent use; a nil
-// *ActiveCall (no request is being recorded) ignores every method.
+// *ActiveCall (no request is being recorded) ignores every method. Its
+// setters still change an ended call until its record ends (a wrapper may
+// learn a size or an attribute after End); once the record has ended —
+// also from a goroutine that outlives the request — every method has no
+// effect: the record keeps the call as it was then.
 type ActiveCall struct {
 	a *ActiveRecord
 	// c is the call, in the record's array of calls (spare.calls, see

@@ -61,7 +61,8 @@
 // observed: status, body bytes and the hijack are recorded. A flush or a
 // write that fails — the client is gone, the response did not get through
 // — marks the record's error ("response failed: flush: …", "response
-// failed: write: …") and keeps the status the handler wrote; the handler
+// failed: write: …") and keeps the status the handler wrote (but for
+// [http.TimeoutHandler]'s timeout: see below); the handler
 // sees the flush or write as it would unwrapped (a Flush of net/http's
 // writers is their FlushError, whose error Flush drops). A body net/http
 // drops after a 204 or 304 is no failure, nor is a client leaving an event
@@ -75,6 +76,34 @@
 // and a code other than OK marks it failed, with the grpc-message trailer
 // (else the code's name) as its error. (grpcstats' server handler records
 // more of a gRPC call: its method, stream type and messages.)
+//
+// # With other middleware
+//
+// The record is the response as it went through this middleware. Middleware
+// outside it that answers after the handler returned — a recoverer's 500
+// after a panic (chi's Recoverer, gorilla/handlers' RecoveryHandler), chi's
+// Timeout's 504 after a handler that wrote nothing — is not seen: the
+// record says the 200 net/http would have sent, or, after a panic, 500 with
+// appstats.http.no_response though the recoverer answered. Mount this
+// middleware outside such middleware to record what the client got (a
+// recoverer inside it takes the panic, so the record then has its 500 and
+// not the panic value). Middleware that only wraps the writer (compression,
+// access logs) may be on either side.
+//
+// Mounted outside [http.TimeoutHandler], the record is what the client got:
+// its 503 and body at the timeout, when the record ends; the calls the
+// handler still makes after it are late ([recording.Stats] LateCalls), not
+// recorded. Mounted inside, the record follows the handler to its end, with
+// every call; a write the handler makes after the timeout fails with
+// [http.ErrHandlerTimeout], and the record then says 503 with that error, as
+// the client got. A handler that wrote all it had before the timeout and
+// overran after it is recorded as it wrote (the 503 it did not know of is
+// TimeoutHandler's): mount this middleware outside to record the 503.
+//
+// The response bytes are those the handler wrote through the wrapped
+// writer: with compression (gzhttp, chi's Compress) mounted inside this
+// middleware, the compressed bytes that crossed the wire; mounted outside,
+// the bytes before compression.
 //
 // One thing no wrapper keeps: [http.MaxBytesReader], given a body past its
 // limit, asks net/http's own writer, through a method net/http does not

@@ -41,11 +41,24 @@ import (
 // answered without reading it (the client never sent it; over HTTP/1 — the
 // HTTP/2 server hides the Expect header from handlers, so there the
 // Content-Length is counted), the bytes read for a body of unknown length.
+// (Compression mounted outside this middleware changes what crosses the
+// wire after it counted: see "With other middleware" in the package
+// documentation.)
 //
 // A panicking handler is recorded with status 500 and the panic value, and
 // the panic continues, as net/http expects. Flushing, hijacking, server push,
 // ReadFrom and [http.ResponseController] work through the wrapped
 // ResponseWriter.
+//
+// Mounted twice with one recorder — around a router and again around a
+// handler under it, with nothing between them that gives the request a
+// context of its own (http.ServeMux and http.StripPrefix do not) — a
+// request is recorded once, by the outer one, which sees the whole request;
+// the inner passes it through unchanged. This holds for a request the outer
+// recorded: one it did not, sampled out or filtered, the inner decides on
+// again. Through middleware that derives the request's context (chi's
+// router, otelhttp, http.TimeoutHandler) each records the request, as do
+// handlers of two recorders: mount one.
 //
 // A nil rec gives a handler that records nothing.
 func NewHandler(rec *recording.Recorder, next http.Handler, opts ...Option) http.Handler {
@@ -89,6 +102,16 @@ type requestState struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
 	if h.rec == nil {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	if ctx := r.Context(); typeWord(&ctx) == recordCtxTab && recording.FromContext(ctx).Recorder() == h.rec {
+		// Mounted twice: the request is recorded already, by the
+		// outer, which sees all of it (see NewHandler). Told by the
+		// context's first node alone (recordCtxTab), a load and a
+		// compare for a request no middleware of h.rec's recorded: a
+		// look-up of the record through the whole context would walk
+		// the server's four nodes, ~150 instructions a request.
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -210,6 +233,14 @@ const (
 	finishing
 	served
 )
+
+// recordCtxTab is the first word of a context [recording.NewContext] made
+// (the context a recorded request is served with) as a context.Context:
+// the itab of its one node type (see typeWord).
+var recordCtxTab = func() unsafe.Pointer {
+	ctx := recording.NewContext(context.Background(), nil)
+	return typeWord(&ctx)
+}()
 
 // noBodyTab is the first word of http.NoBody as an io.ReadCloser, its
 // itab: NoBody's type has one value, so a body whose first word it is, is

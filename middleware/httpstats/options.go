@@ -32,7 +32,10 @@ func newConfig(opts []Option) config {
 
 // WithRouteFunc sets how a request's route is found, for routers other than
 // [net/http.ServeMux]: chi's RouteContext(r.Context()).RoutePattern(),
-// gorilla/mux's CurrentRoute(r).GetPathTemplate(), and so on. It is called
+// gorilla/mux's CurrentRoute(r).GetPathTemplate(), and so on. (chi keeps its
+// route in a context of its own, which the request seen outside its router
+// does not carry: mount the middleware with the router's Use, where the
+// hook finds it; mounted around the router, every request is unmatched.) It is called
 // after the handler returned, with the request the handler saw; an empty
 // result falls back to r.Pattern, then to the route of unmatched requests
 // ("GET (unmatched 4xx)"). Return the router's template, never the raw

@@ -68,9 +68,15 @@ func (rw *respWriter) flushed(err error) {
 // counts: net/http sends none of it, and the body is cut short when what
 // came before fell short of the length. (ReadFrom's error may be its
 // source's: the body is cut short, which is a failed response too.)
+// [http.ErrHandlerTimeout] is the answer of [http.TimeoutHandler]'s writer
+// once its time is up, by when it has sent the client its 503: that is the
+// status, whatever the handler wrote before.
 func (rw *respWriter) writeFailed(err error) {
 	if rw.sendErr == nil && !rw.hijacked && err != http.ErrBodyNotAllowed {
 		rw.sendErr, rw.writeErr = err, true
+		if err == http.ErrHandlerTimeout {
+			rw.status, rw.wrote = http.StatusServiceUnavailable, true
+		}
 	}
 }
 
