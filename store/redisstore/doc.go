@@ -41,7 +41,14 @@
 // logged, and counted once in [Store.Health]'s Skipped. So is a key of an
 // hour that holds a value of another type (another program's): List,
 // Stats and Series read it as empty, and retention deletes its hour whole
-// in its turn (writes to that hour fail meanwhile).
+// in its turn. A write that meets one loses only what it could not store:
+// a foreign records hash or summaries set drops the hour's records (Write
+// says so, without [ErrUnavailable] and without backing off: Redis
+// answered), a foreign deltas list or size counter costs the records'
+// share of the rollups alone. Another program's value at the hours list
+// (p:hours), or members that name no hour, make reads find the hours from
+// their keys (a SCAN) until the next Write or retention pass deletes the
+// foreign value and lists the hours again.
 //
 // # Writes and rollups
 //

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -58,29 +57,6 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 		return nil, fmt.Errorf("redisstore: get %s: %w", id, err)
 	}
 	return r, nil
-}
-
-// listHours returns the listed hours in [from, to], newest first when
-// reverse is set.
-func (s *Store) listHours(ctx context.Context, from, to int64, reverse bool) ([]int64, error) {
-	by := &redis.ZRangeBy{Min: strconv.FormatInt(from, 10), Max: strconv.FormatInt(to, 10)}
-	var vals []string
-	var err error
-	if reverse {
-		vals, err = s.rdb.ZRevRangeByScore(ctx, s.k.hours(), by).Result()
-	} else {
-		vals, err = s.rdb.ZRangeByScore(ctx, s.k.hours(), by).Result()
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := make([]int64, 0, len(vals))
-	for _, v := range vals {
-		if h, err := strconv.ParseInt(v, 10, 64); err == nil {
-			out = append(out, h)
-		}
-	}
-	return out, nil
 }
 
 // List returns summaries newest first: for each listed hour, newest first,

@@ -201,6 +201,11 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 	if err != nil {
 		return err
 	}
+	// A damaged hours list (usage found the hours from their keys) is
+	// repaired before retention removes hours from it.
+	if err := s.repairIfDamaged(ctx); err != nil {
+		return err
+	}
 	now := time.Now()
 	var count, size int64
 	live := hs[:0]

@@ -57,6 +57,7 @@ type Store struct {
 	skipped     atomic.Uint64
 	damagedMu   sync.Mutex
 	damagedKeys map[uint64]struct{}
+	hoursBad    atomic.Bool // the hours list needs repairHours
 
 	// dirty holds the hours this store wrote to since it last folded them.
 	dmu   sync.Mutex
@@ -369,8 +370,16 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 		return
 	}
 	s.skipped.Add(1)
+	if h == noHour {
+		s.log.Warn("redisstore: skipping a damaged "+what, "key", string(b), "err", err)
+		return
+	}
 	s.log.Warn("redisstore: skipping a damaged "+what, "hour", h, "err", err)
 }
+
+// noHour is the hour damaged is given for an entry of a key of no hour
+// (the hours list); b is then the key.
+const noHour = -1 << 63
 
 // errWrongType is what damaged counts for a key of the store that holds a
 // value of another type than the store keeps there: another program's.
@@ -387,6 +396,19 @@ func (s *Store) damagedKey(h int64, key string) {
 func isWrongType(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "WRONGTYPE ")
+}
+
+// isForeign reports whether err is Redis refusing a command because of the
+// value at its key: of another type, or a counter (INCRBY) that holds no
+// integer.
+func isForeign(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	m := re.Error()
+	return strings.HasPrefix(m, "WRONGTYPE ") || strings.HasPrefix(m, "ERR value is not an integer") ||
+		strings.HasPrefix(m, "ERR increment or decrement would overflow")
 }
 
 // Backoff bounds of writes after a failure.
