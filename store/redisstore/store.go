@@ -85,8 +85,9 @@ var _ store.Store = (*Store)(nil)
 // cluster=true skips the detection. A prefix= option sets [Options.Prefix]
 // (so a URL alone can name a service's records in a shared Redis). Open fails, with the URL's password
 // redacted, if the URL is malformed, or the server refuses the user, or
-// does not answer PING before ctx ends: a store opened successfully
-// survives later outages.
+// does not answer PING before ctx ends, or the user may not publish and
+// subscribe to the store's channel (prefix:events, which every write
+// publishes to): a store opened successfully survives later outages.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	rawURL, prefix, err := cutPrefix(rawURL)
 	if err != nil {
@@ -105,6 +106,10 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	rdb, err := dial(ctx, rawURL)
 	if err != nil {
 		return nil, err
+	}
+	if err := checkChannel(ctx, rdb, keys{o.Prefix}.events()); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redisstore: %s: %w", redact.URL(rawURL), err)
 	}
 	s := newStore(rdb, o)
 	s.own = true
@@ -250,6 +255,36 @@ func clusterNode(ctx context.Context, c *redis.Client) (bool, error) {
 	}
 	// Refused, or cluster support disabled.
 	return false, c.Ping(ctx).Err()
+}
+
+// checkChannel checks that the user may publish and subscribe to the
+// store's channel, which every write publishes to in its transaction: an
+// ACL user without it (Redis 7 gives a new user no channel) would have
+// every write refused and no live updates. Publishing an empty message,
+// which subscribers ignore, and subscribing once tell.
+func checkChannel(ctx context.Context, rdb redis.UniversalClient, channel string) error {
+	refused := func(err error) error {
+		return fmt.Errorf("the user may not use the channel %s (grant it with &%s, or +@pubsub): %w", channel, channel, err)
+	}
+	if err := rdb.Publish(ctx, channel, "").Err(); err != nil {
+		if noPerm(err) {
+			return refused(err)
+		}
+		return err
+	}
+	ps := rdb.Subscribe(ctx)
+	defer ps.Close()
+	if err := ps.Subscribe(ctx, channel); err != nil {
+		return err
+	}
+	// The first reply confirms the subscription, or refuses it.
+	if _, err := ps.Receive(ctx); err != nil {
+		if noPerm(err) {
+			return refused(err)
+		}
+		return err
+	}
+	return nil
 }
 
 // dialError says why the server at shown (a redacted URL) could not be
