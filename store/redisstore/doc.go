@@ -68,6 +68,10 @@
 // pending deltas, and the summaries of its two partial edge minutes: their
 // cost grows with the window's hours, not with the records stored.
 //
+// A record that starts more than [MaxAhead] after Redis's clock (from a
+// host whose clock runs ahead) is refused and counted, rather than stored
+// on top of every listing until the fleet's time catches up with it.
+//
 // # Retention
 //
 // Each hour's keys expire [Options.MaxAge] after the hour ends, so a store

@@ -52,6 +52,12 @@ type Store struct {
 	written   atomic.Uint64
 	dropped   atomic.Uint64
 	failures  atomic.Uint64
+	ahead     atomic.Uint64
+
+	// Redis's clock, as TIME said it at clockAt (local): redis = local - clockOff.
+	clockMu  sync.Mutex
+	clockAt  time.Time
+	clockOff time.Duration
 
 	// Entries found damaged (see damaged).
 	skipped     atomic.Uint64
@@ -334,6 +340,7 @@ type WriteStats struct {
 	Written   uint64 // records stored
 	Dropped   uint64 // records lost because Redis was unreachable, slow or failing
 	Failures  uint64 // Write calls that lost records
+	Ahead     uint64 // records refused, and counted in Dropped, for starting more than MaxAhead after Redis's clock
 	Down      bool   // writes are being dropped until the backoff ends
 	Retrying  bool   // a write is trying Redis again after a failed one (and may be waiting for it)
 	LastError string // the last write error, if any
@@ -344,7 +351,7 @@ func (s *Store) WriteStats() WriteStats {
 	s.omu.Lock()
 	defer s.omu.Unlock()
 	h := WriteStats{
-		Written: s.written.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load(),
+		Written: s.written.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load(), Ahead: s.ahead.Load(),
 		Down: time.Now().Before(s.downUntil), Retrying: s.retrying > 0,
 	}
 	if s.lastErr != nil {

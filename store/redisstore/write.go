@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -103,8 +104,14 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
+	recs, ahead := s.refuseAhead(ctx, recs)
 	stored := 0
 	var damage []error
+	if ahead > 0 {
+		s.ahead.Add(uint64(ahead))
+		damage = append(damage, fmt.Errorf("%d records start more than %v after Redis's clock (is this host's clock ahead?)", ahead, MaxAhead))
+		s.log.Warn("redisstore: refusing records from the future: is this host's clock ahead of Redis's?", "records", ahead, "max_ahead", MaxAhead)
+	}
 	for len(recs) > 0 {
 		k, batches := s.batch(recs)
 		m, derr, err := s.writeBatches(ctx, batches)
@@ -134,6 +141,59 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		return fmt.Errorf("redisstore: write: %d of %d records dropped: %w", n-stored, n, errors.Join(damage...))
 	}
 	return nil
+}
+
+// MaxAhead is how far after Redis's clock (TIME) a record may start: Write
+// refuses records that start later, counting them in [WriteStats] (Ahead
+// and Dropped) and saying so in its error (which does not wrap
+// [ErrUnavailable]). Such records come from a host whose clock runs ahead;
+// stored, they would stay on top of every listing of the fleet until its
+// time caught up with them. A minute allows for clocks that NTP keeps
+// close.
+const MaxAhead = time.Minute
+
+// clockRefresh is how often a writing store asks Redis for its time.
+const clockRefresh = time.Minute
+
+// refuseAhead returns recs without the records that start more than
+// MaxAhead after Redis's clock, and how many those were. Redis's clock is
+// read with TIME once a clockRefresh; if Redis does not answer, no record
+// is refused (the write fails on its own).
+func (s *Store) refuseAhead(ctx context.Context, recs []*recording.Record) ([]*recording.Record, int) {
+	s.clockMu.Lock()
+	if time.Since(s.clockAt) > clockRefresh {
+		before := time.Now()
+		if t, err := s.rdb.Time(ctx).Result(); err == nil {
+			after := time.Now()
+			// TIME ran between before and after: take the midpoint.
+			s.clockAt = after
+			s.clockOff = before.Add(after.Sub(before) / 2).Sub(t)
+		}
+	}
+	at, off := s.clockAt, s.clockOff
+	s.clockMu.Unlock()
+	if at.IsZero() {
+		return recs, 0
+	}
+	limit := time.Now().Add(-off).Add(MaxAhead).UnixNano()
+	var kept []*recording.Record
+	n := 0
+	for i, r := range recs {
+		if r == nil || r.Start.UnixNano() <= limit {
+			if kept != nil {
+				kept = append(kept, r)
+			}
+			continue
+		}
+		if kept == nil {
+			kept = append(make([]*recording.Record, 0, len(recs)-1), recs[:i]...)
+		}
+		n++
+	}
+	if kept == nil {
+		return recs, 0
+	}
+	return kept, n
 }
 
 // BorrowsRecords reports true: Write encodes the records it is given
@@ -226,6 +286,9 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 // their listing until the hours list is repaired, and is counted in
 // Health's Skipped, not the records.
 func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored int, damage, outage error) {
+	if len(batches) == 0 {
+		return 0, nil, nil // every record was refused
+	}
 	var total int
 	var newest recording.ID
 	for _, b := range batches {
