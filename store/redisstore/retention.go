@@ -55,7 +55,7 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 			cs[i] = cmds{
 				card:    p.ZCard(ctx, hk.sums),
 				pending: p.LLen(ctx, hk.deltas),
-				bytes:   p.Get(ctx, hk.bytes),
+				bytes:   p.GetRange(ctx, hk.bytes, 0, 31), // an integer; no more of another program's string
 				exists:  p.Exists(ctx, hk.rollups), // one key per command: a cluster's EXISTS takes one slot
 			}
 		}
@@ -79,7 +79,10 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 	}
 	out := make([]hourUsage, len(hours))
 	for i, h := range hours {
-		b, _ := cs[i].bytes.Int64()
+		b, err := strconv.ParseInt(cs[i].bytes.Val(), 10, 64)
+		if err != nil && cs[i].bytes.Val() != "" {
+			s.damaged("size", h, []byte(s.k.hour(h).bytes), err)
+		}
 		out[i] = hourUsage{
 			hour: h, records: cs[i].card.Val(), bytes: b, pending: cs[i].pending.Val(),
 			exists: cs[i].card.Val() > 0 || cs[i].pending.Val() > 0 || cs[i].exists.Val() > 0 || b != 0,

@@ -43,6 +43,10 @@ type Store struct {
 	closed bool
 
 	// Writing and outages.
+	// Values longer than maxValue are another program's: reads leave
+	// them in Redis (see maxValue, the default).
+	maxValue int64
+
 	omu       sync.Mutex
 	downUntil time.Time // writes are dropped until then
 	backoff   time.Duration
@@ -142,6 +146,7 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 		rdb: rdb, opts: o, k: keys{o.Prefix},
 		log:     convention.NewLogger(o.Logger, convention.LogInterval),
 		token:   hex.EncodeToString(tok[:]),
+		maxValue: maxValue,
 		dirty:   make(map[int64]bool),
 		foldNow: make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -422,6 +427,19 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 // noHour is the hour damaged is given for an entry of a key of no hour
 // (the hours list); b is then the key.
 const noHour = -1 << 63
+
+// maxValue bounds the values the store reads: a record, summary, rollup or
+// delta longer than 64 MiB is none the store wrote (a record's strings are
+// capped by the recorder, and a rollup's keys by MaxKeys) but another
+// program's, left in Redis, counted in Health's Skipped and read as
+// absent, so that a hostile value of up to 512 MB cannot make a reader
+// allocate as much. (Redis itself copies a list's elements into the read
+// script's memory to measure them; lengths of hash fields and of strings
+// are read without copying.)
+const maxValue = 64 << 20
+
+// errTooLong is what damaged counts for a value over maxValue.
+var errTooLong = errors.New("longer than any value the store writes (another program's?)")
 
 // errWrongType is what damaged counts for a key of the store that holds a
 // value of another type than the store keeps there: another program's.
