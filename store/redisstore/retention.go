@@ -56,7 +56,7 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 				card:    p.ZCard(ctx, hk.sums),
 				pending: p.LLen(ctx, hk.deltas),
 				bytes:   p.GetRange(ctx, hk.bytes, 0, 31), // an integer; no more of another program's string
-				exists:  p.Exists(ctx, hk.rollups), // one key per command: a cluster's EXISTS takes one slot
+				exists:  p.Exists(ctx, hk.rollups),        // one key per command: a cluster's EXISTS takes one slot
 			}
 		}
 		return nil

@@ -144,14 +144,14 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 	bg, cancel := context.WithCancel(context.Background())
 	s := &Store{
 		rdb: rdb, opts: o, k: keys{o.Prefix},
-		log:     convention.NewLogger(o.Logger, convention.LogInterval),
-		token:   hex.EncodeToString(tok[:]),
+		log:      convention.NewLogger(o.Logger, convention.LogInterval),
+		token:    hex.EncodeToString(tok[:]),
 		maxValue: maxValue,
-		dirty:   make(map[int64]bool),
-		foldNow: make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		bg:      bg,
-		cancel:  cancel,
+		dirty:    make(map[int64]bool),
+		foldNow:  make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		bg:       bg,
+		cancel:   cancel,
 	}
 	s.wg.Add(2)
 	go s.foldLoop()
