@@ -204,6 +204,11 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 	}
 	var rdb redis.UniversalClient
 	if cluster {
+		// go-redis's cluster URL ignores a database: name it an error,
+		// as the detection below does, rather than use database 0.
+		if db := strings.Trim(u.Path, "/"); db != "" && db != "0" {
+			return nil, fmt.Errorf("redisstore: %s: a Redis Cluster has no database %s", shown, db)
+		}
 		co, err := redis.ParseClusterURL(u.String())
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: %s: %w", shown, err)
@@ -327,6 +332,21 @@ func (s *Store) rlock() error {
 		return store.ErrClosed
 	}
 	return nil
+}
+
+// joinDistinct joins errs as [errors.Join] does, leaving out nil errors
+// and any whose message an earlier one has: the round trips of one write
+// that fail together fail alike, and an operator reads why once.
+func joinDistinct(errs ...error) error {
+	seen := make(map[string]bool, len(errs))
+	kept := errs[:0:0]
+	for _, err := range errs {
+		if err != nil && !seen[err.Error()] {
+			seen[err.Error()] = true
+			kept = append(kept, err)
+		}
+	}
+	return errors.Join(kept...)
 }
 
 // wrap adds what failed to a Redis error, and makes a closed client's error

@@ -124,7 +124,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			s.written.Add(uint64(stored))
 			s.dropped.Add(uint64(n - stored))
 			s.failures.Add(1)
-			return fmt.Errorf("redisstore: write: %d of %d records dropped: %w: %w", n-stored, n, ErrUnavailable, errors.Join(append(damage, err)...))
+			return fmt.Errorf("redisstore: write: %d of %d records dropped: %w: %w", n-stored, n, ErrUnavailable, joinDistinct(append(damage, err)...))
 		}
 		recs = recs[k:]
 	}
@@ -376,7 +376,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	if errs[len(batches)] != nil && s.foreignOnly(noHour, listCmds) {
 		errs[len(batches)] = nil
 	}
-	return stored, errors.Join(damages...), errors.Join(errs...)
+	return stored, errors.Join(damages...), joinDistinct(errs...)
 }
 
 // foreignOnly reports whether every command of cmds (those of one
