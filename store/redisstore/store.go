@@ -58,10 +58,12 @@ type Store struct {
 	failures  atomic.Uint64
 	ahead     atomic.Uint64
 
-	// Redis's clock, as TIME said it at clockAt (local): redis = local - clockOff.
-	clockMu  sync.Mutex
-	clockAt  time.Time
-	clockOff time.Duration
+	// Redis's clock: redis = local - clockOff, if clockKnown; TIME was
+	// last asked at clockAt (local).
+	clockMu    sync.Mutex
+	clockAt    time.Time
+	clockOff   time.Duration
+	clockKnown bool
 
 	// Entries found damaged (see damaged).
 	skipped     atomic.Uint64

@@ -163,16 +163,20 @@ func (s *Store) refuseAhead(ctx context.Context, recs []*recording.Record) ([]*r
 	s.clockMu.Lock()
 	if time.Since(s.clockAt) > clockRefresh {
 		before := time.Now()
-		if t, err := s.rdb.Time(ctx).Result(); err == nil {
-			after := time.Now()
+		t, err := s.rdb.Time(ctx).Result()
+		after := time.Now()
+		// Asked again a clockRefresh later, whatever the answer: a user
+		// refused TIME costs one round trip a minute.
+		s.clockAt = after
+		if err == nil {
 			// TIME ran between before and after: take the midpoint.
-			s.clockAt = after
 			s.clockOff = before.Add(after.Sub(before) / 2).Sub(t)
+			s.clockKnown = true
 		}
 	}
-	at, off := s.clockAt, s.clockOff
+	known, off := s.clockKnown, s.clockOff
 	s.clockMu.Unlock()
-	if at.IsZero() {
+	if !known {
 		return recs, 0
 	}
 	limit := time.Now().Add(-off).Add(MaxAhead).UnixNano()
