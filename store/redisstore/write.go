@@ -157,8 +157,8 @@ const clockRefresh = time.Minute
 
 // refuseAhead returns recs without the records that start more than
 // MaxAhead after Redis's clock, and how many those were. Redis's clock is
-// read with TIME once a clockRefresh; if Redis does not answer, no record
-// is refused (the write fails on its own).
+// read with TIME once a clockRefresh; until it has answered (a user
+// refused TIME, or Redis down at the first write), no record is refused.
 func (s *Store) refuseAhead(ctx context.Context, recs []*recording.Record) ([]*recording.Record, int) {
 	s.clockMu.Lock()
 	if time.Since(s.clockAt) > clockRefresh {
