@@ -15,7 +15,9 @@
 // cluster=true. A least-privilege user needs the
 // store's keys and channel — with the default prefix,
 // ~{appstats:* ~appstats:* &appstats:* — and the commands of +@all
-// -@dangerous.
+// -@dangerous. A user refused the channel (Redis 7 gives a new user none)
+// keeps its records but has no live updates: writes go unannounced,
+// Subscribe returns the refusal, and [Store.Health] and the log say so.
 //
 // # Key layout
 //

@@ -67,7 +67,7 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 			// The ACL user may not subscribe (Open checks it; a store
 			// made by New does not, and ACLs change): retrying would
 			// lose every update silently.
-			s.log.Warn("redisstore: no live updates: the subscription is refused", "channel", s.k.events(), "err", err)
+			s.refusedSubscribe(err)
 			return fmt.Errorf("redisstore: subscribe %s: %w", s.k.events(), err)
 		case err != nil:
 			backoff = min(max(2*backoff, minBackoff), maxBackoff)

@@ -71,6 +71,9 @@ type Store struct {
 	damagedKeys map[uint64]struct{}
 	hoursBad    atomic.Bool // the hours list needs repairHours
 
+	// The ACL user may not publish, or subscribe, to the channel.
+	noPublish, noSubscribe atomic.Bool
+
 	// dirty holds the hours this store wrote to since it last folded them.
 	dmu   sync.Mutex
 	dirty map[int64]bool
@@ -97,9 +100,11 @@ var _ store.Store = (*Store)(nil)
 // cluster=true skips the detection. A prefix= option sets [Options.Prefix]
 // (so a URL alone can name a service's records in a shared Redis). Open fails, with the URL's password
 // redacted, if the URL is malformed, or the server refuses the user, or
-// does not answer PING before ctx ends, or the user may not publish and
-// subscribe to the store's channel (prefix:events, which every write
-// publishes to): a store opened successfully survives later outages.
+// does not answer PING before ctx ends: a store opened successfully
+// survives later outages. Open also asks whether the user may publish and
+// subscribe to the store's channel (prefix:events): a user who may not
+// has the store's records but no live updates, which [Store.Health] and
+// the log say.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	rawURL, prefix, err := cutPrefix(rawURL)
 	if err != nil {
@@ -119,11 +124,18 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkChannel(ctx, rdb, keys{o.Prefix}.events()); err != nil {
+	pubErr, subErr, err := checkChannel(ctx, rdb, keys{o.Prefix}.events())
+	if err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("redisstore: %s: %w", redact.URL(rawURL), err)
+		return nil, dialError(redact.URL(rawURL), err)
 	}
 	s := newStore(rdb, o)
+	if pubErr != nil {
+		s.refusedPublish(pubErr)
+	}
+	if subErr != nil {
+		s.refusedSubscribe(subErr)
+	}
 	s.own = true
 	return s, nil
 }
@@ -275,34 +287,51 @@ func clusterNode(ctx context.Context, c *redis.Client) (bool, error) {
 	return false, c.Ping(ctx).Err()
 }
 
-// checkChannel checks that the user may publish and subscribe to the
-// store's channel, which every write publishes to in its transaction: an
-// ACL user without it (Redis 7 gives a new user no channel) would have
-// every write refused and no live updates. Publishing an empty message,
-// which subscribers ignore, and subscribing once tell.
-func checkChannel(ctx context.Context, rdb redis.UniversalClient, channel string) error {
-	refused := func(err error) error {
-		return fmt.Errorf("the user may not use the channel %s (grant it with &%s, or +@pubsub): %w", channel, channel, err)
-	}
+// checkChannel asks whether the user may publish and subscribe to the
+// store's channel (Redis 7 gives a new ACL user no channel): publishing an
+// empty message, which subscribers ignore, and subscribing once tell. It
+// returns Redis's refusals, and the error of a failed round trip.
+func checkChannel(ctx context.Context, rdb redis.UniversalClient, channel string) (pub, sub, err error) {
 	if err := rdb.Publish(ctx, channel, "").Err(); err != nil {
-		if noPerm(err) {
-			return refused(err)
+		if !noPerm(err) {
+			return nil, nil, err
 		}
-		return err
+		pub = err
 	}
 	ps := rdb.Subscribe(ctx)
 	defer ps.Close()
 	if err := ps.Subscribe(ctx, channel); err != nil {
-		return err
+		return nil, nil, err
 	}
 	// The first reply confirms the subscription, or refuses it.
 	if _, err := ps.Receive(ctx); err != nil {
-		if noPerm(err) {
-			return refused(err)
+		if !noPerm(err) {
+			return nil, nil, err
 		}
-		return err
+		sub = err
 	}
-	return nil
+	return pub, sub, nil
+}
+
+// refusedPublish notes that the user may not publish to the store's
+// channel: writes leave their announcement out from now on (else Redis
+// would refuse their transactions whole), and Health and the log say that
+// dashboards do not refresh live.
+func (s *Store) refusedPublish(err error) {
+	if s.noPublish.Swap(true) {
+		return
+	}
+	s.log.Warn("redisstore: writes are not announced, dashboards do not refresh live: the user may not publish to the channel",
+		"channel", s.k.events(), "err", err)
+}
+
+// refusedSubscribe notes that the user may not subscribe to the store's
+// channel, for Health and the log.
+func (s *Store) refusedSubscribe(err error) {
+	if s.noSubscribe.Swap(true) {
+		return
+	}
+	s.log.Warn("redisstore: no live updates: the user may not subscribe to the channel", "channel", s.k.events(), "err", err)
 }
 
 // dialError says why the server at shown (a redacted URL) could not be
@@ -391,7 +420,8 @@ func (s *Store) WriteStats() WriteStats {
 // without asking Redis: [store.StateUnavailable] while writes back off
 // after a failure, and while a write tries Redis again after one (Detail
 // says why), the records dropped and the damaged
-// entries skipped since Open, and MaxBytes. A Redis store has no disk of its own: DiskBytes is 0 and
+// entries skipped since Open, and MaxBytes. While writing is ok, Detail
+// says when live updates are off (an ACL user refused the channel). A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
 	ws := s.WriteStats()
@@ -408,6 +438,15 @@ func (s *Store) Health() store.Health {
 	case ws.Retrying:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, a write is trying it again (its records are dropped if it fails too): " + ws.LastError
+	case s.noPublish.Load() || s.noSubscribe.Load():
+		what := "publish or subscribe"
+		switch {
+		case !s.noSubscribe.Load():
+			what = "publish"
+		case !s.noPublish.Load():
+			what = "subscribe"
+		}
+		h.Detail = "no live updates: the Redis user may not " + what + " to the channel " + s.k.events() + " (grant it with &" + s.k.events() + ")"
 	}
 	return h
 }

@@ -336,7 +336,8 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 				dsize += allocSize(int64(len(v)))
 			}
 			tx := &txs[i]
-			tx.all, errs[i] = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			var pub *redis.IntCmd
+			write := func(p redis.Pipeliner) error {
 				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
 				z := make([]redis.Z, len(b.members))
 				for j, m := range b.members {
@@ -346,11 +347,20 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 				tx.pushed = p.RPush(ctx, hk.deltas, deltas...)
 				p.IncrBy(ctx, hk.bytes, b.size+dsize)
 				s.expire(ctx, p, b.hour, hk.recs, hk.sums, hk.deltas, hk.bytes)
-				if i == len(batches)-1 {
-					p.Publish(ctx, s.k.events(), strconv.Itoa(total)+" "+newest.String())
+				if i == len(batches)-1 && !s.noPublish.Load() {
+					pub = p.Publish(ctx, s.k.events(), strconv.Itoa(total)+" "+newest.String())
 				}
 				return nil
-			})
+			}
+			tx.all, errs[i] = s.rdb.TxPipelined(ctx, write)
+			if pub != nil && noPerm(pub.Err()) {
+				// Redis refused the transaction for its announcement
+				// (the user's ACL changed, or New made the store): it is
+				// written again without it.
+				s.refusedPublish(pub.Err())
+				pub = nil
+				tx.all, errs[i] = s.rdb.TxPipelined(ctx, write)
+			}
 		})
 	}
 	wg.Wait()
