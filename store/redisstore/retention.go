@@ -219,8 +219,9 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 			case isOOM(err):
 				// Redis is full: the deltas stay pending (reads add
 				// them), and deleting goes on, to free memory.
-			case isWrongType(err):
-				// A key of the hour holds another program's value: the
+			case isForeign(err):
+				// A key of the hour holds another program's value (of
+				// another type, or a size that is no integer): the
 				// deltas stay pending, and the hour goes whole in its
 				// turn.
 			case err != nil:
