@@ -115,6 +115,16 @@ func TestHugeForeignValues(t *testing.T) {
 	// that as the hour's damage.)
 	within("FoldAll", func() error { s.FoldAll(ctx); return nil })
 	within("Retain", func() error { _, err := s.Retain(ctx); return err })
+	// Retention that trims the hour reads its summaries in chunks.
+	trim := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1, MaxRecords: 100})
+	trim.SetMaxValue(64 << 10)
+	within("Retain trimming", func() error {
+		res, err := trim.Retain(ctx)
+		if err == nil && res.Deleted == 0 {
+			t.Errorf("Retain = %+v; want records trimmed", res)
+		}
+		return err
+	})
 	if h := s.Health(); h.Skipped == 0 {
 		t.Errorf("Health = %+v; want the foreign values counted in Skipped", h)
 	}
