@@ -52,7 +52,8 @@
 // share of the rollups alone. Another program's value at the hours list
 // (p:hours), or members that name no hour, make reads find the hours from
 // their keys (a SCAN) until the next Write or retention pass deletes the
-// foreign value and lists the hours again.
+// foreign value and lists the hours again. Another program's value at the
+// ids hash (p:ids) costs the records it would find alone.
 //
 // # Writes and rollups
 //

@@ -114,3 +114,32 @@ func TestForeignSizeCounter(t *testing.T) {
 		t.Errorf("List after retention = %d records, %v; want 15", len(p.Records), err)
 	}
 }
+
+// Another program's value at the global ids hash costs the records whose
+// ID's time is in another hour than their start (the recorder makes none)
+// alone: Get finds every other record, retention runs, and writes store
+// their records. Before, every Get failed (WRONGTYPE), and so did every
+// retention pass.
+func TestForeignIDsKey(t *testing.T) {
+	r := testservers.StartRedis(t)
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "foreign-ids", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 5})
+	recs := storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 10)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, "foreign-ids:ids", "another program's", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, recs[9].ID); err != nil {
+		t.Errorf("Get: %v", err)
+	}
+	if res, err := s.Retain(ctx); err != nil || res.Deleted != 5 {
+		t.Errorf("Retain = %+v, %v; want 5 deleted", res, err)
+	}
+	if h := s.Health(); h.Skipped != 1 {
+		t.Errorf("Health = %+v; want the foreign key counted once in Skipped", h)
+	}
+}

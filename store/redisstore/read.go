@@ -37,7 +37,16 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, wrap("get", err)
+		// Another program's value at the ids hash costs the records it
+		// would find alone.
+		if oerr := other.Err(); isWrongType(oerr) {
+			s.damaged("key", noHour, []byte(s.k.ids()), oerr)
+		} else if oerr != nil && !errors.Is(oerr, redis.Nil) {
+			return nil, wrap("get", oerr)
+		}
+		if rerr := rec.Err(); rerr != nil && !errors.Is(rerr, redis.Nil) {
+			return nil, wrap("get", rerr)
+		}
 	}
 	v, err := rec.Result()
 	if errors.Is(err, redis.Nil) {

@@ -368,7 +368,14 @@ func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (
 
 // cleanIDs deletes the entries of the ids hash whose hour is gone.
 func (s *Store) cleanIDs(ctx context.Context) error {
-	if n, err := s.rdb.HLen(ctx, s.k.ids()).Result(); err != nil || n == 0 {
+	n, err := s.rdb.HLen(ctx, s.k.ids()).Result()
+	if isWrongType(err) {
+		// Another program's value: the records it would find are its
+		// damage alone.
+		s.damaged("key", noHour, []byte(s.k.ids()), err)
+		return nil
+	}
+	if err != nil || n == 0 {
 		return err
 	}
 	hours, err := s.listHours(ctx, -1<<62, 1<<62, false)
