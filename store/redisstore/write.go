@@ -79,7 +79,11 @@ type hourBatch struct {
 // If Redis fails, or does not answer within WriteTimeout, the records are
 // dropped and counted ([Store.Health]) and the error wraps
 // [ErrUnavailable]; later writes are dropped at once until a backoff ends.
-// Write never waits longer than WriteTimeout.
+// Write never waits longer than WriteTimeout. Records Redis answered for
+// but that are not stored — from the future ([MaxAhead]), or of an hour
+// whose records hash or summaries set holds another program's value — are
+// dropped and counted too, with an error that does not wrap
+// ErrUnavailable and no backoff.
 func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	if err := s.rlock(); err != nil {
 		return err
