@@ -15,7 +15,9 @@
 // cluster=true. A least-privilege user needs the
 // store's keys and channel — with the default prefix,
 // ~{appstats:* ~appstats:* &appstats:* — and the commands of +@all
-// -@dangerous.
+// -@dangerous. A user refused the channel (Redis 7 gives a new user none)
+// keeps its records but has no live updates: writes go unannounced,
+// Subscribe returns the refusal, and [Store.Health] and the log say so.
 //
 // # Key layout
 //
@@ -41,7 +43,17 @@
 // logged, and counted once in [Store.Health]'s Skipped. So is a key of an
 // hour that holds a value of another type (another program's): List,
 // Stats and Series read it as empty, and retention deletes its hour whole
-// in its turn (writes to that hour fail meanwhile).
+// in its turn (so does a size counter that holds no integer). A value
+// longer than any the store writes (64 MiB) is left in Redis by every read,
+// skipped and counted likewise. A write that meets one loses only what it could not store:
+// a foreign records hash or summaries set drops the hour's records (Write
+// says so, without [ErrUnavailable] and without backing off: Redis
+// answered), a foreign deltas list or size counter costs the records'
+// share of the rollups alone. Another program's value at the hours list
+// (p:hours), or members that name no hour, make reads find the hours from
+// their keys (a SCAN) until the next Write or retention pass deletes the
+// foreign value and lists the hours again. Another program's value at the
+// ids hash (p:ids) costs the records it would find alone.
 //
 // # Writes and rollups
 //
@@ -60,6 +72,10 @@
 // window's whole hours, the minute rollups of its other whole minutes, the
 // pending deltas, and the summaries of its two partial edge minutes: their
 // cost grows with the window's hours, not with the records stored.
+//
+// A record that starts more than [MaxAhead] after Redis's clock (from a
+// host whose clock runs ahead) is refused and counted, rather than stored
+// on top of every listing until the fleet's time catches up with it.
 //
 // # Retention
 //

@@ -28,3 +28,7 @@ func (s *Store) Pending(ctx context.Context) (int64, error) {
 	}
 	return n, err
 }
+
+// SetMaxValue sets the size over which a value the store reads is taken
+// for another program's and left in Redis.
+func (s *Store) SetMaxValue(n int64) { s.maxValue = n }

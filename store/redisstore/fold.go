@@ -111,6 +111,45 @@ func (s *Store) fold(ctx context.Context, h int64) error {
 	return fmt.Errorf("fold hour %d: %d attempts lost to concurrent changes", h, foldTries)
 }
 
+// Reads of the fold that leave values over a limit (maxValue: another
+// program's) in Redis, as the dashboard's reads do.
+const (
+	// boundedRangeScript is LRANGE with a longer element read as "" (no
+	// delta): KEYS: the list; ARGV: start, stop, the limit.
+	boundedRangeScript = `
+local r = redis.call('LRANGE', KEYS[1], ARGV[1], ARGV[2])
+local cap = tonumber(ARGV[3])
+for i, v in ipairs(r) do
+  if #v > cap then r[i] = '' end
+end
+return r
+`
+	// boundedFieldsScript is HMGET with a longer value read as absent,
+	// measured first (HSTRLEN): KEYS: the hash; ARGV: the limit, fields.
+	boundedFieldsScript = `
+local cap = tonumber(ARGV[1])
+local out = {}
+for i = 2, #ARGV do
+  if redis.call('HSTRLEN', KEYS[1], ARGV[i]) > cap then
+    out[i - 1] = false
+  else
+    out[i - 1] = redis.call('HGET', KEYS[1], ARGV[i])
+  end
+end
+return out
+`
+	// boundedAllScript is HGETALL with a longer value read as "" (no
+	// rollup): KEYS: the hash; ARGV: the limit.
+	boundedAllScript = `
+local r = redis.call('HGETALL', KEYS[1])
+local cap = tonumber(ARGV[1])
+for i = 2, #r, 2 do
+  if #r[i] > cap then r[i] = '' end
+end
+return r
+`
+)
+
 // A delta is one pending rollup delta of an hour, split from its minute.
 type delta struct {
 	minute int64
@@ -133,7 +172,7 @@ func parseDelta(v string) delta {
 func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error) {
 	var n int
 	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-		items, err := tx.LRange(ctx, hk.deltas, 0, foldChunk-1).Result()
+		items, err := tx.Eval(ctx, boundedRangeScript, []string{hk.deltas}, 0, foldChunk-1, s.maxValue).StringSlice()
 		if err != nil || len(items) == 0 {
 			return err
 		}
@@ -163,7 +202,12 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 		for f := range merged {
 			fields = append(fields, f, overall(f))
 		}
-		cur, err := tx.HMGet(ctx, hk.rollups, fields...).Result()
+		args := make([]any, 0, 1+len(fields))
+		args = append(args, s.maxValue)
+		for _, f := range fields {
+			args = append(args, f)
+		}
+		cur, err := tx.Eval(ctx, boundedFieldsScript, []string{hk.rollups}, args...).Slice()
 		if err != nil {
 			return err
 		}
@@ -226,13 +270,17 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 	hk := s.k.hour(h)
 	for range foldTries {
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			items, err := tx.LRange(ctx, hk.deltas, 0, -1).Result()
+			items, err := tx.Eval(ctx, boundedRangeScript, []string{hk.deltas}, 0, -1, s.maxValue).StringSlice()
 			if err != nil {
 				return err
 			}
-			all, err := tx.HGetAll(ctx, hk.rollups).Result()
+			pairs, err := tx.Eval(ctx, boundedAllScript, []string{hk.rollups}, s.maxValue).StringSlice()
 			if err != nil {
 				return err
+			}
+			all := make(map[string]string, len(pairs)/2)
+			for i := 0; i+1 < len(pairs); i += 2 {
+				all[pairs[i]] = pairs[i+1]
 			}
 			var scratch sketch.Sketch
 			var size int64

@@ -84,3 +84,62 @@ func requests(st *store.Stats) int64 {
 	}
 	return int64(st.Requests)
 }
+
+// An hour's size counter that another program set to a string that is no
+// integer is that hour's damage too: retention folds around it and deletes
+// the hour whole in its turn. Before, its fold failed (INCRBY: not an
+// integer) and so did every retention pass, for the whole store.
+func TestForeignSizeCounter(t *testing.T) {
+	r := testservers.StartRedis(t)
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	now := time.Now()
+	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
+	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "foreign-size", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 15})
+	if err := s.Write(ctx, storetest.Records(1, old, time.Second, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, storetest.Records(2, now.Add(-time.Minute), time.Millisecond, 20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, hourKey("foreign-size", old, "b"), "another program's", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Retain(ctx)
+	if err != nil || !res.Ran || res.Hours != 1 {
+		t.Errorf("Retain = %+v, %v; want the damaged hour deleted", res, err)
+	}
+	if p, err := s.List(ctx, store.Query{Limit: 100}); err != nil || len(p.Records) != 15 {
+		t.Errorf("List after retention = %d records, %v; want 15", len(p.Records), err)
+	}
+}
+
+// Another program's value at the global ids hash costs the records whose
+// ID's time is in another hour than their start (the recorder makes none)
+// alone: Get finds every other record, retention runs, and writes store
+// their records. Before, every Get failed (WRONGTYPE), and so did every
+// retention pass.
+func TestForeignIDsKey(t *testing.T) {
+	r := testservers.StartRedis(t)
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "foreign-ids", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 5})
+	recs := storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 10)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, "foreign-ids:ids", "another program's", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, recs[9].ID); err != nil {
+		t.Errorf("Get: %v", err)
+	}
+	if res, err := s.Retain(ctx); err != nil || res.Deleted != 5 {
+		t.Errorf("Retain = %+v, %v; want 5 deleted", res, err)
+	}
+	if h := s.Health(); h.Skipped != 1 {
+		t.Errorf("Health = %+v; want the foreign key counted once in Skipped", h)
+	}
+}

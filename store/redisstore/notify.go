@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -21,7 +22,9 @@ import (
 // [store.ErrClosed]). Writes are announced by the transaction that stores
 // them, so fn finds them stored. fn runs on Subscribe's goroutine and
 // should not block for long. If Redis goes away the subscription is
-// renewed when it returns; writes made meanwhile are not announced.
+// renewed when it returns; writes made meanwhile are not announced. If
+// Redis refuses the subscription (an ACL user without the channel),
+// Subscribe logs it and returns the refusal.
 //
 // A dashboard of a fleet uses it to refresh when any instance records
 // something: pass [github.com/goappstats/appstats/ui.Live.Announce].
@@ -60,6 +63,12 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 		case errors.As(err, &ne) && ne.Timeout():
 			ps.Ping(ctx) // an idle subscription: check it is alive
 			continue
+		case noPerm(err):
+			// The ACL user may not subscribe (Open checks it; a store
+			// made by New does not, and ACLs change): retrying would
+			// lose every update silently.
+			s.refusedSubscribe(err)
+			return fmt.Errorf("redisstore: subscribe %s: %w", s.k.events(), err)
 		case err != nil:
 			backoff = min(max(2*backoff, minBackoff), maxBackoff)
 			select {

@@ -162,3 +162,27 @@ func guarded(t *testing.T, what string, f func() error) error {
 		return nil
 	}
 }
+
+// A write that fails in several round trips at once (one per hour, and
+// the hours list) says why once: the same error is not repeated, line
+// after line, in its error and in Health's Detail. Before, a write of
+// three hours while Redis was down said "connection refused" four times.
+func TestWriteErrorSaidOnce(t *testing.T) {
+	r := testservers.StartRedis(t)
+	s := openAt(t, "redis://"+r.Addr, redisstore.Options{FoldInterval: -1, RetentionInterval: -1})
+	ctx := context.Background()
+	r.Stop()
+	err := s.Write(ctx, storetest.Records(1, time.Now().Add(-3*time.Hour), time.Minute, 180))
+	if err == nil {
+		t.Fatal("Write with Redis down succeeded")
+	}
+	for what, text := range map[string]string{"error": err.Error(), "Health's Detail": s.Health().Detail} {
+		seen := map[string]bool{}
+		for _, line := range strings.Split(text, "\n") {
+			if seen[line] {
+				t.Errorf("%s repeats %q:\n%s", what, line, text)
+			}
+			seen[line] = true
+		}
+	}
+}

@@ -29,22 +29,34 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 	}
 	defer s.mu.RUnlock()
 	field := string(id[:])
-	var rec, other *redis.StringCmd
+	h := hourOf(id.Time().UnixNano())
+	var rec, other *redis.Cmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		rec = p.HGet(ctx, s.k.hour(hourOf(id.Time().UnixNano())).recs, field)
-		other = p.HGet(ctx, s.k.ids(), field)
+		rec = p.Eval(ctx, getScript, []string{s.k.hour(h).recs}, field, s.maxValue)
+		other = p.Eval(ctx, getScript, []string{s.k.ids()}, field, 20)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, wrap("get", err)
+		// Another program's value at the ids hash costs the records it
+		// would find alone.
+		if oerr := other.Err(); isWrongType(oerr) {
+			s.damaged("key", noHour, []byte(s.k.ids()), oerr)
+		} else if oerr != nil && !errors.Is(oerr, redis.Nil) {
+			return nil, wrap("get", oerr)
+		}
+		if rerr := rec.Err(); rerr != nil && !errors.Is(rerr, redis.Nil) {
+			return nil, wrap("get", rerr)
+		}
 	}
 	v, err := rec.Result()
 	if errors.Is(err, redis.Nil) {
-		h, herr := other.Int64()
-		if herr != nil {
+		hs, ok := other.Val().(string)
+		oh, herr := strconv.ParseInt(hs, 10, 64)
+		if !ok || herr != nil {
 			return nil, fmt.Errorf("redisstore: get %s: %w", id, store.ErrNotFound)
 		}
-		v, err = s.rdb.HGet(ctx, s.k.hour(h).recs, field).Result()
+		h = oh
+		v, err = s.rdb.Eval(ctx, getScript, []string{s.k.hour(h).recs}, field, s.maxValue).Result()
 		if errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("redisstore: get %s: %w", id, store.ErrNotFound)
 		}
@@ -52,36 +64,45 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 	if err != nil {
 		return nil, wrap("get", err)
 	}
-	r, err := codec.DecodeRecord([]byte(v))
+	b, ok := v.(string)
+	if !ok {
+		// Longer than any record (getScript said how long).
+		s.damaged("record", h, id[:], errTooLong)
+		return nil, fmt.Errorf("redisstore: get %s: %w: a value of %v bytes, %w", id, store.ErrCorrupt, v, errTooLong)
+	}
+	r, err := codec.DecodeRecord([]byte(b))
 	if err != nil {
-		s.damaged("record", hourOf(id.Time().UnixNano()), id[:], err)
+		s.damaged("record", h, id[:], err)
 		return nil, fmt.Errorf("redisstore: get %s: %w", id, err)
 	}
 	return r, nil
 }
 
-// listHours returns the listed hours in [from, to], newest first when
-// reverse is set.
-func (s *Store) listHours(ctx context.Context, from, to int64, reverse bool) ([]int64, error) {
-	by := &redis.ZRangeBy{Min: strconv.FormatInt(from, 10), Max: strconv.FormatInt(to, 10)}
-	var vals []string
-	var err error
-	if reverse {
-		vals, err = s.rdb.ZRevRangeByScore(ctx, s.k.hours(), by).Result()
-	} else {
-		vals, err = s.rdb.ZRangeByScore(ctx, s.k.hours(), by).Result()
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := make([]int64, 0, len(vals))
-	for _, v := range vals {
-		if h, err := strconv.ParseInt(v, 10, 64); err == nil {
-			out = append(out, h)
-		}
-	}
-	return out, nil
-}
+// getScript reads a hash field no longer than a limit: KEYS: the hash;
+// ARGV: the field, the limit. It answers the value, nil, or the length of
+// a value over the limit (left in Redis).
+const getScript = `
+local n = redis.call('HSTRLEN', KEYS[1], ARGV[1])
+if n > tonumber(ARGV[2]) then return n end
+return redis.call('HGET', KEYS[1], ARGV[1])
+`
+
+// errShortMember is what damaged counts for a summaries member too short
+// to hold a summary.
+var errShortMember = errors.New("too short for a summary")
+
+// listScript reads a chunk of an hour's summaries, newest first: KEYS:
+// the summaries; ARGV: the lex bounds (max, min), the count, the longest
+// member to return. A longer member (another program's) is cut to its key
+// part, which orders it, so that List skips it and goes on after it.
+const listScript = `
+local ms = redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[3])
+local cap = tonumber(ARGV[4])
+for i, m in ipairs(ms) do
+  if #m > cap then ms[i] = string.sub(m, 1, 24) end
+end
+return ms
+`
 
 // List returns summaries newest first: for each listed hour, newest first,
 // a reverse range of its summaries' sorted set, in chunks that grow while
@@ -138,7 +159,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		}
 		chunk := int64(limit + 1)
 		for {
-			members, err := s.rdb.ZRevRangeByLex(ctx, hk.sums, &redis.ZRangeBy{Max: hi, Min: lo, Count: chunk}).Result()
+			members, err := s.rdb.Eval(ctx, listScript, []string{hk.sums}, hi, lo, chunk, s.maxValue).StringSlice()
 			if isWrongType(err) {
 				// Another program's value under the hour's key: the
 				// hour's damage alone.
@@ -150,6 +171,12 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 			}
 			for _, m := range members {
 				if len(m) <= sumKeyLen {
+					// Cut by listScript, or too short to be the store's.
+					why := errTooLong
+					if len(m) < sumKeyLen {
+						why = errShortMember
+					}
+					s.damaged("summary", h, []byte(m), why)
 					continue
 				}
 				sum, err := codec.DecodeSummary([]byte(m[sumKeyLen:]), nil)
@@ -188,38 +215,62 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 // that a fold, which moves deltas into rollups, is seen whole or not at
 // all): rollup fields, the pending deltas, and summaries in a range.
 //
-// KEYS: rollups, deltas, sums. ARGV: the number of fields f, f fields,
-// "1" to read the deltas, then pairs of lex bounds of summary ranges. A key
-// that holds a value of another type (another program's) is read as empty,
-// and its index (1 to 3) returned in the fourth part of the answer; any
+// KEYS: rollups, deltas, sums. ARGV: the longest value to return, the
+// number of fields f, f fields, "1" to read the deltas, then pairs of lex
+// bounds of summary ranges. A key that holds a value of another type
+// (another program's) is read as empty, and its index (1 to 3) returned in
+// the fourth part of the answer; a value longer than the limit is left out
+// (a field read as absent), and its key's index returned in the fifth; any
 // other error (a command the ACL user may not run) is the script's answer.
 const readScript = `
-local f = tonumber(ARGV[1])
-local out = {{}, {}, {}, {}}
+local cap = tonumber(ARGV[1])
+local f = tonumber(ARGV[2])
+local out = {{}, {}, {}, {}, {}}
 local function call(k, ...)
   local r = redis.pcall(...)
   if type(r) == 'table' and r.err then
-    if string.sub(r.err, 1, 9) ~= 'WRONGTYPE' then return nil, r end
+    if string.sub(r.err, 1, 9) ~= 'WRONGTYPE' then error(r) end
     out[4][#out[4] + 1] = k
-    return {}
+    return nil
   end
   return r
 end
-local r, e
+local function fit(k, vs)
+  local kept = {}
+  for _, v in ipairs(vs) do
+    if #v > cap then out[5][#out[5] + 1] = k else kept[#kept + 1] = v end
+  end
+  return kept
+end
 if f > 0 then
-  r, e = call(1, 'HMGET', KEYS[1], unpack(ARGV, 2, 1 + f))
-  if e then return e end
-  out[1] = r
+  local long = false
+  for i = 1, f do
+    local n = call(1, 'HSTRLEN', KEYS[1], ARGV[2 + i])
+    if n == nil then f = 0 break end
+    if n > cap then long = true end
+  end
+  if f > 0 and not long then
+    out[1] = redis.call('HMGET', KEYS[1], unpack(ARGV, 3, 2 + f))
+  elseif long then
+    for i = 1, f do
+      if redis.call('HSTRLEN', KEYS[1], ARGV[2 + i]) > cap then
+        out[1][i] = false
+        out[5][#out[5] + 1] = 1
+      else
+        out[1][i] = redis.call('HGET', KEYS[1], ARGV[2 + i])
+      end
+    end
+  end
 end
-if ARGV[f + 2] == '1' then
-  r, e = call(2, 'LRANGE', KEYS[2], 0, -1)
-  if e then return e end
-  out[2] = r
+local n = tonumber(ARGV[2])
+if ARGV[n + 3] == '1' then
+  local r = call(2, 'LRANGE', KEYS[2], 0, -1)
+  if r then out[2] = fit(2, r) end
 end
-for i = f + 3, #ARGV, 2 do
-  r, e = call(3, 'ZRANGEBYLEX', KEYS[3], ARGV[i], ARGV[i + 1])
-  if e then return e end
-  for _, m in ipairs(r) do
+for i = n + 4, #ARGV, 2 do
+  local r = call(3, 'ZRANGEBYLEX', KEYS[3], ARGV[i], ARGV[i + 1])
+  if r == nil then break end
+  for _, m in ipairs(fit(3, r)) do
     out[3][#out[3] + 1] = m
   end
 end
@@ -334,7 +385,7 @@ func (ag *aggregation) read(ctx context.Context) error {
 		for h, hr := range ag.hours {
 			hk := ag.s.k.hour(h)
 			c := call{h: h, hr: hr}
-			args := []any{len(hr.fields)}
+			args := []any{ag.s.maxValue, len(hr.fields)}
 			for f := range hr.fields {
 				c.fields = append(c.fields, f)
 				args = append(args, f)
@@ -353,15 +404,21 @@ func (ag *aggregation) read(ctx context.Context) error {
 	}
 	for _, c := range calls {
 		out, _ := c.cmd.Val().([]any)
-		if len(out) != 4 {
+		if len(out) != 5 {
 			return fmt.Errorf("read script: unexpected reply %T", c.cmd.Val())
 		}
+		hk := ag.s.k.hour(c.h)
+		keys := []string{hk.rollups, hk.deltas, hk.sums}
 		wrong, _ := out[3].([]any)
 		for _, k := range wrong {
 			if i, ok := k.(int64); ok && i >= 1 && i <= 3 {
-				hk := ag.s.k.hour(c.h)
-				key := []string{hk.rollups, hk.deltas, hk.sums}[i-1]
-				ag.s.damagedKey(c.h, key)
+				ag.s.damagedKey(c.h, keys[i-1])
+			}
+		}
+		long, _ := out[4].([]any)
+		for _, k := range long {
+			if i, ok := k.(int64); ok && i >= 1 && i <= 3 {
+				ag.s.damaged("value", c.h, []byte(keys[i-1]), errTooLong)
 			}
 		}
 		vals, _ := out[0].([]any)

@@ -55,8 +55,8 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 			cs[i] = cmds{
 				card:    p.ZCard(ctx, hk.sums),
 				pending: p.LLen(ctx, hk.deltas),
-				bytes:   p.Get(ctx, hk.bytes),
-				exists:  p.Exists(ctx, hk.rollups), // one key per command: a cluster's EXISTS takes one slot
+				bytes:   p.GetRange(ctx, hk.bytes, 0, 31), // an integer; no more of another program's string
+				exists:  p.Exists(ctx, hk.rollups),        // one key per command: a cluster's EXISTS takes one slot
 			}
 		}
 		return nil
@@ -79,7 +79,10 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 	}
 	out := make([]hourUsage, len(hours))
 	for i, h := range hours {
-		b, _ := cs[i].bytes.Int64()
+		b, err := strconv.ParseInt(cs[i].bytes.Val(), 10, 64)
+		if err != nil && cs[i].bytes.Val() != "" {
+			s.damaged("size", h, []byte(s.k.hour(h).bytes), err)
+		}
 		out[i] = hourUsage{
 			hour: h, records: cs[i].card.Val(), bytes: b, pending: cs[i].pending.Val(),
 			exists: cs[i].card.Val() > 0 || cs[i].pending.Val() > 0 || cs[i].exists.Val() > 0 || b != 0,
@@ -124,7 +127,8 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 // returns how many it deleted and the bytes freed.
 //
 // KEYS: sums, recs, bytes. ARGV: the per-record overhead, the number and
-// the bytes to delete at least, then members.
+// the bytes to delete at least, then members (or, for a member longer than
+// the store reads, its key part, as oldestScript cut it).
 const trimScript = `
 local function alloc(n)
   n = n + 6
@@ -138,6 +142,11 @@ local atLeast, bytes = tonumber(ARGV[2]), tonumber(ARGV[3])
 for i = 4, #ARGV do
   if n >= atLeast and freed >= bytes then break end
   local m = ARGV[i]
+  if #m == 24 then
+    -- cut by oldestScript: the member whose key it is
+    local full = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. m, '+', 'LIMIT', 0, 1)[1]
+    if full and string.sub(full, 1, 24) == m then m = full end
+  end
   if redis.call('ZREM', KEYS[1], m) == 1 then
     local id = string.sub(m, 9, 24)
     freed = freed + alloc(#m) + alloc(redis.call('HSTRLEN', KEYS[2], id)) + tonumber(ARGV[1])
@@ -147,6 +156,19 @@ for i = 4, #ARGV do
 end
 redis.call('DECRBY', KEYS[3], freed)
 return {n, freed}
+`
+
+// oldestScript reads the oldest summaries of an hour: KEYS: the
+// summaries; ARGV: the count, the longest member to return. A longer
+// member (another program's) is cut to its key part (24 bytes), which
+// orders it, and which trimScript finds it by.
+const oldestScript = `
+local ms = redis.call('ZRANGEBYLEX', KEYS[1], '-', '+', 'LIMIT', 0, ARGV[1])
+local cap = tonumber(ARGV[2])
+for i, m in ipairs(ms) do
+  if #m > cap then ms[i] = string.sub(m, 1, 24) end
+end
+return ms
 `
 
 // trimChunk is the number of records one trim script deletes at most, to
@@ -201,6 +223,11 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 	if err != nil {
 		return err
 	}
+	// A damaged hours list (usage found the hours from their keys) is
+	// repaired before retention removes hours from it.
+	if err := s.repairIfDamaged(ctx); err != nil {
+		return err
+	}
 	now := time.Now()
 	var count, size int64
 	live := hs[:0]
@@ -211,8 +238,9 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 			case isOOM(err):
 				// Redis is full: the deltas stay pending (reads add
 				// them), and deleting goes on, to free memory.
-			case isWrongType(err):
-				// A key of the hour holds another program's value: the
+			case isForeign(err):
+				// A key of the hour holds another program's value (of
+				// another type, or a size that is no integer): the
 				// deltas stay pending, and the hour goes whole in its
 				// turn.
 			case err != nil:
@@ -255,7 +283,25 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 		if recs <= 0 && bytes <= 0 && !old {
 			break
 		}
-		if (h.hour+1)*int64(time.Hour) <= ageCutoff || recs >= h.records || bytes >= h.bytes {
+		var n, freed int64
+		whole := (h.hour+1)*int64(time.Hour) <= ageCutoff || recs >= h.records || bytes >= h.bytes
+		if !whole {
+			n, freed, err = s.trimHour(ctx, h.hour, max(recs, 0), max(bytes, 0), ageCutoff)
+			count -= n
+			size -= freed
+			res.Deleted += n
+			res.DeletedBytes += freed
+			if err == nil {
+				break // the limits hold, or this hour still has records that must stay
+			}
+			if !isForeign(err) {
+				return err
+			}
+			// A key of the hour holds another program's value: the hour
+			// goes whole, as a damaged hour does in its turn.
+			whole = true
+		}
+		if whole {
 			// Unlisted first: a write to the hour meanwhile lists it again,
 			// so no record is left stored but unlisted.
 			if err := s.rdb.ZRem(ctx, s.k.hours(), strconv.FormatInt(h.hour, 10)).Err(); err != nil {
@@ -264,22 +310,12 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 			if err := s.rdb.Unlink(ctx, s.k.hour(h.hour).all()...).Err(); err != nil {
 				return err
 			}
-			count -= h.records
-			size -= h.bytes
-			res.Deleted += h.records
-			res.DeletedBytes += h.bytes
+			count -= h.records - n
+			size -= h.bytes - freed
+			res.Deleted += h.records - n
+			res.DeletedBytes += max(h.bytes-freed, 0)
 			res.Hours++
-			continue
 		}
-		n, freed, err := s.trimHour(ctx, h.hour, max(recs, 0), max(bytes, 0), ageCutoff)
-		count -= n
-		size -= freed
-		res.Deleted += n
-		res.DeletedBytes += freed
-		if err != nil {
-			return err
-		}
-		break // the limits hold, or this hour still has records that must stay
 	}
 	return s.cleanIDs(ctx)
 }
@@ -292,7 +328,7 @@ func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (
 	const none = int64(-1 << 63)
 	keep := none // start of the oldest record kept
 	for keep == none {
-		members, err := s.rdb.ZRangeByLex(ctx, hk.sums, &redis.ZRangeBy{Min: "-", Max: "+", Count: trimChunk}).Result()
+		members, err := s.rdb.Eval(ctx, oldestScript, []string{hk.sums}, trimChunk, s.maxValue).StringSlice()
 		if err != nil || len(members) == 0 {
 			return n, freed, err
 		}
@@ -332,7 +368,14 @@ func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (
 
 // cleanIDs deletes the entries of the ids hash whose hour is gone.
 func (s *Store) cleanIDs(ctx context.Context) error {
-	if n, err := s.rdb.HLen(ctx, s.k.ids()).Result(); err != nil || n == 0 {
+	n, err := s.rdb.HLen(ctx, s.k.ids()).Result()
+	if isWrongType(err) {
+		// Another program's value: the records it would find are its
+		// damage alone.
+		s.damaged("key", noHour, []byte(s.k.ids()), err)
+		return nil
+	}
+	if err != nil || n == 0 {
 		return err
 	}
 	hours, err := s.listHours(ctx, -1<<62, 1<<62, false)

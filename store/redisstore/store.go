@@ -43,6 +43,10 @@ type Store struct {
 	closed bool
 
 	// Writing and outages.
+	// Values longer than maxValue are another program's: reads leave
+	// them in Redis (see maxValue, the default).
+	maxValue int64
+
 	omu       sync.Mutex
 	downUntil time.Time // writes are dropped until then
 	backoff   time.Duration
@@ -52,11 +56,23 @@ type Store struct {
 	written   atomic.Uint64
 	dropped   atomic.Uint64
 	failures  atomic.Uint64
+	ahead     atomic.Uint64
+
+	// Redis's clock: redis = local - clockOff, if clockKnown; TIME was
+	// last asked at clockAt (local).
+	clockMu    sync.Mutex
+	clockAt    time.Time
+	clockOff   time.Duration
+	clockKnown bool
 
 	// Entries found damaged (see damaged).
 	skipped     atomic.Uint64
 	damagedMu   sync.Mutex
 	damagedKeys map[uint64]struct{}
+	hoursBad    atomic.Bool // the hours list needs repairHours
+
+	// The ACL user may not publish, or subscribe, to the channel.
+	noPublish, noSubscribe atomic.Bool
 
 	// dirty holds the hours this store wrote to since it last folded them.
 	dmu   sync.Mutex
@@ -85,7 +101,10 @@ var _ store.Store = (*Store)(nil)
 // (so a URL alone can name a service's records in a shared Redis). Open fails, with the URL's password
 // redacted, if the URL is malformed, or the server refuses the user, or
 // does not answer PING before ctx ends: a store opened successfully
-// survives later outages.
+// survives later outages. Open also asks whether the user may publish and
+// subscribe to the store's channel (prefix:events): a user who may not
+// has the store's records but no live updates, which [Store.Health] and
+// the log say.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	rawURL, prefix, err := cutPrefix(rawURL)
 	if err != nil {
@@ -105,7 +124,18 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	pubErr, subErr, err := checkChannel(ctx, rdb, keys{o.Prefix}.events())
+	if err != nil {
+		rdb.Close()
+		return nil, dialError(redact.URL(rawURL), err)
+	}
 	s := newStore(rdb, o)
+	if pubErr != nil {
+		s.refusedPublish(pubErr)
+	}
+	if subErr != nil {
+		s.refusedSubscribe(subErr)
+	}
 	s.own = true
 	return s, nil
 }
@@ -128,13 +158,14 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 	bg, cancel := context.WithCancel(context.Background())
 	s := &Store{
 		rdb: rdb, opts: o, k: keys{o.Prefix},
-		log:     convention.NewLogger(o.Logger, convention.LogInterval),
-		token:   hex.EncodeToString(tok[:]),
-		dirty:   make(map[int64]bool),
-		foldNow: make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		bg:      bg,
-		cancel:  cancel,
+		log:      convention.NewLogger(o.Logger, convention.LogInterval),
+		token:    hex.EncodeToString(tok[:]),
+		maxValue: maxValue,
+		dirty:    make(map[int64]bool),
+		foldNow:  make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		bg:       bg,
+		cancel:   cancel,
 	}
 	s.wg.Add(2)
 	go s.foldLoop()
@@ -187,6 +218,11 @@ func dial(ctx context.Context, rawURL string) (redis.UniversalClient, error) {
 	}
 	var rdb redis.UniversalClient
 	if cluster {
+		// go-redis's cluster URL ignores a database: name it an error,
+		// as the detection below does, rather than use database 0.
+		if db := strings.Trim(u.Path, "/"); db != "" && db != "0" {
+			return nil, fmt.Errorf("redisstore: %s: a Redis Cluster has no database %s", shown, db)
+		}
 		co, err := redis.ParseClusterURL(u.String())
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: %s: %w", shown, err)
@@ -251,6 +287,53 @@ func clusterNode(ctx context.Context, c *redis.Client) (bool, error) {
 	return false, c.Ping(ctx).Err()
 }
 
+// checkChannel asks whether the user may publish and subscribe to the
+// store's channel (Redis 7 gives a new ACL user no channel): publishing an
+// empty message, which subscribers ignore, and subscribing once tell. It
+// returns Redis's refusals, and the error of a failed round trip.
+func checkChannel(ctx context.Context, rdb redis.UniversalClient, channel string) (pub, sub, err error) {
+	if err := rdb.Publish(ctx, channel, "").Err(); err != nil {
+		if !noPerm(err) {
+			return nil, nil, err
+		}
+		pub = err
+	}
+	ps := rdb.Subscribe(ctx)
+	defer ps.Close()
+	if err := ps.Subscribe(ctx, channel); err != nil {
+		return nil, nil, err
+	}
+	// The first reply confirms the subscription, or refuses it.
+	if _, err := ps.Receive(ctx); err != nil {
+		if !noPerm(err) {
+			return nil, nil, err
+		}
+		sub = err
+	}
+	return pub, sub, nil
+}
+
+// refusedPublish notes that the user may not publish to the store's
+// channel: writes leave their announcement out from now on (else Redis
+// would refuse their transactions whole), and Health and the log say that
+// dashboards do not refresh live.
+func (s *Store) refusedPublish(err error) {
+	if s.noPublish.Swap(true) {
+		return
+	}
+	s.log.Warn("redisstore: writes are not announced, dashboards do not refresh live: the user may not publish to the channel",
+		"channel", s.k.events(), "err", err)
+}
+
+// refusedSubscribe notes that the user may not subscribe to the store's
+// channel, for Health and the log.
+func (s *Store) refusedSubscribe(err error) {
+	if s.noSubscribe.Swap(true) {
+		return
+	}
+	s.log.Warn("redisstore: no live updates: the user may not subscribe to the channel", "channel", s.k.events(), "err", err)
+}
+
 // dialError says why the server at shown (a redacted URL) could not be
 // used: it did not answer, or it refused (a wrong password, a user
 // without the permission).
@@ -282,6 +365,21 @@ func (s *Store) rlock() error {
 	return nil
 }
 
+// joinDistinct joins errs as [errors.Join] does, leaving out nil errors
+// and any whose message an earlier one has: the round trips of one write
+// that fail together fail alike, and an operator reads why once.
+func joinDistinct(errs ...error) error {
+	seen := make(map[string]bool, len(errs))
+	kept := errs[:0:0]
+	for _, err := range errs {
+		if err != nil && !seen[err.Error()] {
+			seen[err.Error()] = true
+			kept = append(kept, err)
+		}
+	}
+	return errors.Join(kept...)
+}
+
 // wrap adds what failed to a Redis error, and makes a closed client's error
 // [store.ErrClosed].
 func wrap(what string, err error) error {
@@ -298,6 +396,7 @@ type WriteStats struct {
 	Written   uint64 // records stored
 	Dropped   uint64 // records lost because Redis was unreachable, slow or failing
 	Failures  uint64 // Write calls that lost records
+	Ahead     uint64 // records refused, and counted in Dropped, for starting more than MaxAhead after Redis's clock
 	Down      bool   // writes are being dropped until the backoff ends
 	Retrying  bool   // a write is trying Redis again after a failed one (and may be waiting for it)
 	LastError string // the last write error, if any
@@ -308,7 +407,7 @@ func (s *Store) WriteStats() WriteStats {
 	s.omu.Lock()
 	defer s.omu.Unlock()
 	h := WriteStats{
-		Written: s.written.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load(),
+		Written: s.written.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load(), Ahead: s.ahead.Load(),
 		Down: time.Now().Before(s.downUntil), Retrying: s.retrying > 0,
 	}
 	if s.lastErr != nil {
@@ -321,7 +420,8 @@ func (s *Store) WriteStats() WriteStats {
 // without asking Redis: [store.StateUnavailable] while writes back off
 // after a failure, and while a write tries Redis again after one (Detail
 // says why), the records dropped and the damaged
-// entries skipped since Open, and MaxBytes. A Redis store has no disk of its own: DiskBytes is 0 and
+// entries skipped since Open, and MaxBytes. While writing is ok, Detail
+// says when live updates are off (an ACL user refused the channel). A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
 	ws := s.WriteStats()
@@ -338,6 +438,15 @@ func (s *Store) Health() store.Health {
 	case ws.Retrying:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, a write is trying it again (its records are dropped if it fails too): " + ws.LastError
+	case s.noPublish.Load() || s.noSubscribe.Load():
+		what := "publish or subscribe"
+		switch {
+		case !s.noSubscribe.Load():
+			what = "publish"
+		case !s.noPublish.Load():
+			what = "subscribe"
+		}
+		h.Detail = "no live updates: the Redis user may not " + what + " to the channel " + s.k.events() + " (grant it with &" + s.k.events() + ")"
 	}
 	return h
 }
@@ -369,8 +478,29 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 		return
 	}
 	s.skipped.Add(1)
+	if h == noHour {
+		s.log.Warn("redisstore: skipping a damaged "+what, "key", string(b), "err", err)
+		return
+	}
 	s.log.Warn("redisstore: skipping a damaged "+what, "hour", h, "err", err)
 }
+
+// noHour is the hour damaged is given for an entry of a key of no hour
+// (the hours list); b is then the key.
+const noHour = -1 << 63
+
+// maxValue bounds the values the store reads: a record, summary, rollup or
+// delta longer than 64 MiB is none the store wrote (a record's strings are
+// capped by the recorder, and a rollup's keys by MaxKeys) but another
+// program's, left in Redis, counted in Health's Skipped and read as
+// absent, so that a hostile value of up to 512 MB cannot make a reader
+// allocate as much. (Redis itself copies a list's elements into the read
+// script's memory to measure them; lengths of hash fields and of strings
+// are read without copying.)
+const maxValue = 64 << 20
+
+// errTooLong is what damaged counts for a value over maxValue.
+var errTooLong = errors.New("longer than any value the store writes (another program's?)")
 
 // errWrongType is what damaged counts for a key of the store that holds a
 // value of another type than the store keeps there: another program's.
@@ -387,6 +517,19 @@ func (s *Store) damagedKey(h int64, key string) {
 func isWrongType(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "WRONGTYPE ")
+}
+
+// isForeign reports whether err is Redis refusing a command because of the
+// value at its key: of another type, or a counter (INCRBY) that holds no
+// integer.
+func isForeign(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	m := re.Error()
+	return strings.HasPrefix(m, "WRONGTYPE ") || strings.HasPrefix(m, "ERR value is not an integer") ||
+		strings.HasPrefix(m, "ERR increment or decrement would overflow")
 }
 
 // Backoff bounds of writes after a failure.

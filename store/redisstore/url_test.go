@@ -54,6 +54,10 @@ func TestOpenErrors(t *testing.T) {
 		{"redis://" + dead + "?hunter2@127.0.0.1:6379", "percent-encode"},
 		{"redis://" + dead + "/hunter2@127.0.0.1:6379", "percent-encode"},
 		{"redis://admin:1234#hunter2@127.0.0.1:6379?cluster=true", "percent-encode"},
+		// A cluster has database 0 alone: a cluster URL naming another
+		// one is refused, not read as database 0.
+		{"redis://:hunter2@" + dead + "/1?cluster=true", "no database 1"},
+		{"redis://:hunter2@" + dead + "/2?addr=" + dead, "no database 2"},
 	} {
 		_, err := redisstore.Open(ctx, tt.url, redisstore.Options{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -78,7 +79,11 @@ type hourBatch struct {
 // If Redis fails, or does not answer within WriteTimeout, the records are
 // dropped and counted ([Store.Health]) and the error wraps
 // [ErrUnavailable]; later writes are dropped at once until a backoff ends.
-// Write never waits longer than WriteTimeout.
+// Write never waits longer than WriteTimeout. Records Redis answered for
+// but that are not stored — from the future ([MaxAhead]), or of an hour
+// whose records hash or summaries set holds another program's value — are
+// dropped and counted too, with an error that does not wrap
+// ErrUnavailable and no backoff.
 func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	if err := s.rlock(); err != nil {
 		return err
@@ -103,23 +108,100 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
+	recs, ahead := s.refuseAhead(ctx, recs)
 	stored := 0
+	var damage []error
+	if ahead > 0 {
+		s.ahead.Add(uint64(ahead))
+		damage = append(damage, fmt.Errorf("%d records start more than %v after Redis's clock (is this host's clock ahead?)", ahead, MaxAhead))
+		s.log.Warn("redisstore: refusing records from the future: is this host's clock ahead of Redis's?", "records", ahead, "max_ahead", MaxAhead)
+	}
 	for len(recs) > 0 {
 		k, batches := s.batch(recs)
-		m, err := s.writeBatches(ctx, batches)
+		m, derr, err := s.writeBatches(ctx, batches)
 		stored += m
+		if derr != nil {
+			damage = append(damage, derr)
+		}
 		if err != nil {
 			s.outcome(err)
 			s.written.Add(uint64(stored))
 			s.dropped.Add(uint64(n - stored))
 			s.failures.Add(1)
-			return fmt.Errorf("redisstore: write: %d of %d records dropped: %w: %w", n-stored, n, ErrUnavailable, err)
+			return fmt.Errorf("redisstore: write: %d of %d records dropped: %w: %w", n-stored, n, ErrUnavailable, joinDistinct(append(damage, err)...))
 		}
 		recs = recs[k:]
 	}
+	// Redis answered: damage (another program's value at a key of an
+	// hour) is no outage, and starts no backoff.
 	s.outcome(nil)
 	s.written.Add(uint64(stored))
+	if err := s.repairIfDamaged(ctx); err != nil {
+		s.log.Warn("redisstore: repairing the list of hours", "err", err)
+	}
+	if stored < n {
+		s.dropped.Add(uint64(n - stored))
+		s.failures.Add(1)
+		return fmt.Errorf("redisstore: write: %d of %d records dropped: %w", n-stored, n, errors.Join(damage...))
+	}
 	return nil
+}
+
+// MaxAhead is how far after Redis's clock (TIME) a record may start: Write
+// refuses records that start later, counting them in [WriteStats] (Ahead
+// and Dropped) and saying so in its error (which does not wrap
+// [ErrUnavailable]). Such records come from a host whose clock runs ahead;
+// stored, they would stay on top of every listing of the fleet until its
+// time caught up with them. A minute allows for clocks that NTP keeps
+// close.
+const MaxAhead = time.Minute
+
+// clockRefresh is how often a writing store asks Redis for its time.
+const clockRefresh = time.Minute
+
+// refuseAhead returns recs without the records that start more than
+// MaxAhead after Redis's clock, and how many those were. Redis's clock is
+// read with TIME once a clockRefresh; until it has answered (a user
+// refused TIME, or Redis down at the first write), no record is refused.
+func (s *Store) refuseAhead(ctx context.Context, recs []*recording.Record) ([]*recording.Record, int) {
+	s.clockMu.Lock()
+	if time.Since(s.clockAt) > clockRefresh {
+		before := time.Now()
+		t, err := s.rdb.Time(ctx).Result()
+		after := time.Now()
+		// Asked again a clockRefresh later, whatever the answer: a user
+		// refused TIME costs one round trip a minute.
+		s.clockAt = after
+		if err == nil {
+			// TIME ran between before and after: take the midpoint.
+			s.clockOff = before.Add(after.Sub(before) / 2).Sub(t)
+			s.clockKnown = true
+		}
+	}
+	known, off := s.clockKnown, s.clockOff
+	s.clockMu.Unlock()
+	if !known {
+		return recs, 0
+	}
+	limit := time.Now().Add(-off).Add(MaxAhead).UnixNano()
+	var kept []*recording.Record
+	n := 0
+	for i, r := range recs {
+		if r == nil || r.Start.UnixNano() <= limit {
+			if kept != nil {
+				kept = append(kept, r)
+			}
+			continue
+		}
+		if kept == nil {
+			kept = append(make([]*recording.Record, 0, len(recs)-1), recs[:i]...)
+		}
+		n++
+	}
+	if kept == nil {
+		return recs, 0
+	}
+	return kept, n
 }
 
 // BorrowsRecords reports true: Write encodes the records it is given
@@ -203,8 +285,18 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 // expiry, and the announcement with the last — while the hours are listed
 // (and foreign IDs recorded) in a pipeline of their own, at the same time:
 // in a cluster those keys live in other slots. It returns how many records
-// it stored.
-func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (int, error) {
+// it stored, what another program's values at the store's keys made it
+// drop (damage), and the error of a failed round trip (an outage).
+//
+// A record counts as stored when its full record and its summary are: a
+// foreign value at the hour's deltas list or size counter (or at the
+// hours list, or the ids hash) loses the records' share of the rollups, or
+// their listing until the hours list is repaired, and is counted in
+// Health's Skipped, not the records.
+func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored int, damage, outage error) {
+	if len(batches) == 0 {
+		return 0, nil, nil // every record was refused
+	}
 	var total int
 	var newest recording.ID
 	for _, b := range batches {
@@ -215,11 +307,17 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (int, er
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(batches)+1)
-	pushed := make([]*redis.IntCmd, len(batches))
+	type txCmds struct {
+		recs, sums *redis.IntCmd
+		pushed     *redis.IntCmd
+		all        []redis.Cmder
+	}
+	txs := make([]txCmds, len(batches))
+	var listCmds []redis.Cmder
 	wg.Go(func() {
 		// Every write lists its hours (a no-op when they are listed), so
 		// the list holds them again after another process's Clear.
-		_, errs[len(batches)] = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		listCmds, errs[len(batches)] = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			z := make([]redis.Z, len(batches))
 			for i, b := range batches {
 				z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
@@ -241,39 +339,91 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (int, er
 				deltas = append(deltas, v)
 				dsize += allocSize(int64(len(v)))
 			}
-			_, errs[i] = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.HSet(ctx, hk.recs, b.recs...)
+			tx := &txs[i]
+			var pub *redis.IntCmd
+			write := func(p redis.Pipeliner) error {
+				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
 				z := make([]redis.Z, len(b.members))
 				for j, m := range b.members {
 					z[j] = redis.Z{Member: m}
 				}
-				p.ZAdd(ctx, hk.sums, z...)
-				pushed[i] = p.RPush(ctx, hk.deltas, deltas...)
+				tx.sums = p.ZAdd(ctx, hk.sums, z...)
+				tx.pushed = p.RPush(ctx, hk.deltas, deltas...)
 				p.IncrBy(ctx, hk.bytes, b.size+dsize)
 				s.expire(ctx, p, b.hour, hk.recs, hk.sums, hk.deltas, hk.bytes)
-				if i == len(batches)-1 {
-					p.Publish(ctx, s.k.events(), strconv.Itoa(total)+" "+newest.String())
+				if i == len(batches)-1 && !s.noPublish.Load() {
+					pub = p.Publish(ctx, s.k.events(), strconv.Itoa(total)+" "+newest.String())
 				}
 				return nil
-			})
+			}
+			tx.all, errs[i] = s.rdb.TxPipelined(ctx, write)
+			if pub != nil && noPerm(pub.Err()) {
+				// Redis refused the transaction for its announcement
+				// (the user's ACL changed, or New made the store): it is
+				// written again without it.
+				s.refusedPublish(pub.Err())
+				pub = nil
+				tx.all, errs[i] = s.rdb.TxPipelined(ctx, write)
+			}
 		})
 	}
 	wg.Wait()
-	stored := 0
+	var damages []error
 	for i, b := range batches {
 		if errs[i] != nil {
-			continue
+			if !s.foreignOnly(b.hour, txs[i].all) {
+				continue // an outage
+			}
+			errs[i] = nil
+			if txs[i].recs.Err() != nil || txs[i].sums.Err() != nil {
+				damages = append(damages, fmt.Errorf("hour %d: %d records dropped: a key of the hour holds another program's value", b.hour, b.n))
+				continue
+			}
 		}
 		stored += b.n
 		s.dmu.Lock()
 		s.dirty[b.hour] = true
 		s.dmu.Unlock()
-		if pushed[i].Val() >= foldAt {
+		if txs[i].pushed.Val() >= foldAt {
 			select {
 			case s.foldNow <- struct{}{}:
 			default:
 			}
 		}
 	}
-	return stored, errors.Join(errs...)
+	if errs[len(batches)] != nil && s.foreignOnly(noHour, listCmds) {
+		errs[len(batches)] = nil
+	}
+	return stored, errors.Join(damages...), joinDistinct(errs...)
+}
+
+// foreignOnly reports whether every command of cmds (those of one
+// transaction or pipeline) that failed was refused because of another
+// program's value at its key, and counts each such key, of hour h (or of
+// no hour), once in Health's Skipped. A foreign value at the hours list
+// marks it for repair.
+func (s *Store) foreignOnly(h int64, cmds []redis.Cmder) bool {
+	failed := 0
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			if !isForeign(err) {
+				return false
+			}
+			failed++
+		}
+	}
+	if failed == 0 {
+		return false // nothing says why the round trip failed
+	}
+	for _, c := range cmds {
+		if c.Err() == nil || len(c.Args()) < 2 {
+			continue
+		}
+		key := fmt.Sprint(c.Args()[1])
+		if key == s.k.hours() {
+			s.hoursBad.Store(true)
+		}
+		s.damaged("key", h, []byte(key), c.Err())
+	}
+	return true
 }
