@@ -198,9 +198,11 @@ func (l *lexer) scan(i int) (kind, int) {
 // or MariaDB's /*M!, and the digits of a version after it — or 0 when the
 // comment at i is not one. The digits are taken with the opener however
 // many they are (MySQL reads five or six as a version, fewer as a number),
-// and none of them is written (see execText); but when what follows them
-// would make them part of a longer number or word (/*!0x41, /*!50000e1),
-// they are left to be read as a number, a literal.
+// and none of them is written (see execText). When what follows them would
+// make them part of a longer number or word (/*!0x41, /*!50000e1), they are
+// left to be read as a number, a literal — unless they are a version's
+// five or six digits before a word that cannot continue a number:
+// /*!50000STRAIGHT_JOIN*/ is STRAIGHT_JOIN to MySQL (see versionGlued).
 func execOpen(s string, i int) int {
 	j := i + 2
 	if j < len(s) && s[j] == 'M' {
@@ -210,10 +212,28 @@ func execOpen(s string, i int) int {
 		return 0
 	}
 	j++
-	if k := digitsEnd(s, j); k > j && numberEnd(s, j) == k {
+	if k := digitsEnd(s, j); k > j && (numberEnd(s, j) == k || versionGlued(s, j, k)) {
 		return k
 	}
 	return j
+}
+
+// versionGlued reports whether the digits s[j:k] after an executable
+// comment's opener are a version glued to a word: five or six of them (a
+// MySQL version, a MariaDB one) before a letter, an underscore or a byte
+// of UTF-8 that no reading takes as part of a number with any of the
+// digits before it. That excludes e and E (an exponent: 500001e5 is
+// 50000 and 1e5 to a server that reads five digits), x, X, b and B (0x41,
+// 0b1 after a version ending in 0).
+func versionGlued(s string, j, k int) bool {
+	if n := k - j; n < 5 || n > 6 || k >= len(s) || !isIdentStart(s[k]) {
+		return false
+	}
+	switch s[k] | 0x20 {
+	case 'e', 'x', 'b':
+		return false
+	}
+	return true
 }
 
 // execText is how a kExec token is written: the opener without its

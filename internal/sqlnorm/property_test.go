@@ -83,7 +83,11 @@ func (g *gen) literal(depth int) string {
 			if g.n(2) == 0 {
 				lit = "'" + mysqlEscape(g.content(depth)+" */ "+g.content(depth), '\'', g.rng) + "'"
 			}
-			return g.pick("/*!", "/*!50000", "/*!80000 ", "/*M!100100") + g.pick("", " ", "HIGH_PRIORITY ") + lit + g.pick(" */", "*/", " ")
+			// Versions glued to a word, or to what would continue a
+			// number (e, x), and too few digits for a version.
+			opener := g.pick("/*!", "/*!50000", "/*!80000 ", "/*M!100100", "/*!800001", "/*!8000",
+				"/*!50000HIGH_PRIORITY ", "/*M!100100HIGH_PRIORITY ", "/*!500001e5 ", "/*!500000x41 ")
+			return opener + g.pick("", " ", "HIGH_PRIORITY ") + lit + g.pick(" */", "*/", " ")
 		}
 	case SQLite:
 		switch g.n(8) {
@@ -257,7 +261,7 @@ func (g *gen) gap() string {
 		}
 	case 3:
 		if g.d == MySQL {
-			return g.pick(" /*! HIGH_PRIORITY */ ", "/*!50000 */", " /*!80000 "+g.literal(1)+" */ ")
+			return g.pick(" /*! HIGH_PRIORITY */ ", "/*!50000 */", " /*!80000 "+g.literal(1)+" */ ", " /*!50000HIGH_PRIORITY*/ ", "/*!800001"+g.literal(1)+"*/")
 		}
 	}
 	return g.pick(" ", "\n", "\t ")
@@ -279,7 +283,11 @@ func (g *gen) statement() string {
 	case 1:
 		b.WriteString("INSERT INTO orders (id, name) VALUES (" + g.expr() + "," + g.gap() + g.expr() + ")")
 	default:
-		b.WriteString("UPDATE users SET name =" + g.gap() + g.expr() + g.gap() + "WHERE id IN (" + g.expr() + ", " + g.expr() + ")")
+		in := "(" + g.expr() + ", " + g.expr() + ")"
+		if g.d == MySQL && g.n(4) == 0 {
+			in = g.pick("/*! ", "/*!50000", "/*M!100100 ") + in + g.pick(" */", "*/")
+		}
+		b.WriteString("UPDATE users SET name =" + g.gap() + g.expr() + g.gap() + "WHERE id IN " + in)
 	}
 	return b.String()
 }
@@ -392,15 +400,42 @@ func TestIssueCases(t *testing.T) {
 		// when the server is recent enough): a string in it may span its
 		// */, and the text is read both ways.
 		{MySQL, "SELECT 1 /*! 'a */ , hunter2, ' */", "SELECT ? /*! ?"},
-		{Unknown, "SELECT 1 /*! 'a */ , hunter2, ' */", "SELECT ?"},
+		{Unknown, "SELECT 1 /*! 'a */ , hunter2, ' */", "SELECT ? /*! ?"},
 		{MySQL, "SELECT 1 /*!50000 'x */ , hunter2, ' */", "SELECT ? /*! ?"},
-		{Unknown, "SELECT 1 /*!50000 'x */ , hunter2, ' */", "SELECT ?"},
+		{Unknown, "SELECT 1 /*!50000 'x */ , hunter2, ' */", "SELECT ? /*! ?"},
 		{MySQL, "SELECT 1 /*M!100100 'x */ , hunter2, ' */", "SELECT ? /*M! ?"},
 		{MySQL, "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = 'pw'", "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ?"},
-		{MySQL, "SELECT /*!50000STRAIGHT_JOIN*/ a FROM t WHERE p = 'pw' /*!80000 AND q = 'hunter2' */", "SELECT /*!?*/ a FROM t WHERE p = ? /*! AND q = ? */"},
-		// Digits before a letter are read as a number (0xA1 is one).
+		// A version's five or six digits glued to a word are a version:
+		// written as the spaced form is.
+		{MySQL, "SELECT /*!50000STRAIGHT_JOIN*/ a FROM t WHERE p = 'pw' /*!80000 AND q = 'hunter2' */", "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ? /*! AND q = ? */"},
+		{MySQL, "SELECT /*M!100100STRAIGHT_JOIN*/ a", "SELECT /*M! STRAIGHT_JOIN */ a"},
+		{MySQL, "SELECT /*!50000 STRAIGHT_JOIN*/ a", "SELECT /*! STRAIGHT_JOIN */ a"},
+		{MySQL, "SELECT /*!50000_utf8mb4'pw'*/ a", "SELECT /*! _utf8mb4? */ a"},
+		{MySQL, "SELECT /*!50000N'pw'*/ a", "SELECT /*! ? */ a"},
+		// Digits before a letter are read as a number (0xA1 is one), as
+		// are a version's digits before a letter that would continue
+		// one (500001e5 is 50000 and 1e5 to a server that reads five
+		// digits, 500000x41 is 50000 and 0x41), and fewer or more
+		// digits than a version has.
 		{MySQL, "SELECT /*!0xA1B2 */ 1", "SELECT /*!? */ ?"},
-		{Unknown, "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = 'pw' /*!80000 AND q = 'hunter2' */", "SELECT a FROM t WHERE p = ?"},
+		{MySQL, "SELECT /*!500001e5*/ a", "SELECT /*!?*/ a"},
+		{MySQL, "SELECT /*!500000x41*/ a", "SELECT /*!?*/ a"},
+		{MySQL, "SELECT /*!500000b1*/ a", "SELECT /*!?*/ a"},
+		{MySQL, "SELECT /*!50000E5*/ a", "SELECT /*!?*/ a"},
+		{MySQL, "SELECT /*!5000abc*/ a", "SELECT /*!?*/ a"},
+		{MySQL, "SELECT /*!5000000abc*/ a", "SELECT /*!?*/ a"},
+		// The Unknown dialect writes by MySQL's reading of the
+		// executable comment as code (PostgreSQL and SQLite read it as
+		// a comment): the hint is kept.
+		{Unknown, "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = 'pw' /*!80000 AND q = 'hunter2' */", "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ? /*! AND q = ? */"},
+		{Unknown, "SELECT /*!40001 SQL_NO_CACHE */ * FROM t", "SELECT /*! SQL_NO_CACHE */ * FROM t"},
+		{Unknown, "SELECT /*!50000STRAIGHT_JOIN*/ a", "SELECT /*! STRAIGHT_JOIN */ a"},
+		{Unknown, "SELECT a FROM t WHERE x IN /*! (1,'pw',3) */", "SELECT a FROM t WHERE x IN /*! (?,?,?) */"},
+		// Comments of any reading are still dropped: /* … */ nests in
+		// PostgreSQL, so hunter2 is in one there (MySQL runs it).
+		{Unknown, "SELECT a /* /*! x */ hunter2 */", "SELECT a"},
+		{Unknown, "SELECT a /*! x */ -- hunter2", "SELECT a /*! x */"},
+		{Unknown, `SELECT a /*! x */ FROM t WHERE n = 'a\' AND p = 'hunter2'`, "SELECT a /*! x */ FROM t WHERE n = ?"},
 		{MySQL, "SELECT 1 /*! ' */ # ' hunter2", "SELECT ? /*! ?"},
 	}
 	for _, tt := range tests {
@@ -437,7 +472,7 @@ func FuzzNormalize(f *testing.F) {
 		"SELECT 'a''b' FROM t WHERE x = 1e+5", "/* x", "\"", "[", "WITH (", "e'", "$1$", `E'\`, "$a$ $b$",
 		"/* /* */", `"a" . "b"`, "INSERT INTO t (\"a\"", "U&\"x", "0x", "#", "@@", "?1", `'\'`,
 		"---#0", "--#\n-\x16", "SELECT 1--'\n, x, '", "/* /* */ 'a */ x '", "a--/**/\x01",
-		"/*! 'a */ x ' */", "/*!50000 a */", "/*M!/*!1 */ */",
+		"/*! 'a */ x ' */", "/*!50000 a */", "/*M!/*!1 */ */", "/*!50000a*/", "/*!500001e5*/", "x IN /*! (1,2) */",
 	} {
 		f.Add(s)
 	}
