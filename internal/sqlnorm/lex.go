@@ -37,9 +37,16 @@ type lexer struct {
 	prevText string // its text
 	prev2    string // the text of the significant token before it
 	ddl      bool   // the statement is CREATE, ALTER or DROP
-	depth    int    // parenthesis depth
-	colList  int    // depth of an INSERT INTO name (…) column list; 0 when outside one
-	started  bool   // a significant token has been seen
+	// The reading of a DDL statement's password (see tok): role is set
+	// when the statement is about a USER or ROLE (named in its first
+	// four words, counted by words); after when the last significant
+	// token was PASSWORD or IDENTIFIED BY; identified when it was
+	// IDENTIFIED.
+	role, after, identified bool
+	words                   int
+	depth                   int  // parenthesis depth
+	colList                 int  // depth of an INSERT INTO name (…) column list; 0 when outside one
+	started                 bool // a significant token has been seen
 }
 
 func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpace} }
@@ -84,6 +91,37 @@ func (l *lexer) next() (k kind, start, end int, ok bool) {
 		l.note(k, s[start:end])
 	}
 	return k, start, end, true
+}
+
+// password is called after next, in a CREATE, ALTER or DROP statement
+// (rare: the statement's first word told, l.ddl), with the token next
+// returned; it returns its kind, reading the password of a USER or ROLE
+// written without a string's quotes — a word or a quoted identifier after
+// PASSWORD, or after IDENTIFIED BY — as a literal. That is a syntax error
+// on the server (which then quotes it in its error: recorded errors hide
+// quoted fragments), but the statement's text is recorded too.
+// PostgreSQL's PASSWORD NULL and MySQL's PASSWORD EXPIRE, HISTORY, REUSE,
+// REQUIRE stay.
+func (l *lexer) password(k kind, start, end int) kind {
+	if k <= kExec {
+		return k
+	}
+	w := l.s[start:end]
+	if l.words < 4 {
+		l.words++
+		l.role = l.role || k == kWord && (strings.EqualFold(w, "USER") || strings.EqualFold(w, "ROLE"))
+	}
+	after := l.after
+	l.after = k == kWord && (strings.EqualFold(w, "PASSWORD") || l.identified && strings.EqualFold(w, "BY"))
+	l.identified = k == kWord && strings.EqualFold(w, "IDENTIFIED")
+	if after && l.role && (k == kWord || k == kQuoted) {
+		switch strings.ToUpper(w) {
+		case "NULL", "EXPIRE", "HISTORY", "REUSE", "REQUIRE", "PASSWORD":
+		default:
+			k = kLiteral
+		}
+	}
+	return k
 }
 
 // note updates the context with a significant token.

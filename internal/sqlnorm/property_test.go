@@ -270,6 +270,11 @@ func (g *gen) gap() string {
 // statement returns a statement of the dialect.
 func (g *gen) statement() string {
 	var b strings.Builder
+	if g.n(10) == 0 {
+		// A password written without quotes, a word of marker letters.
+		w := string(markers[g.n(len(markers))]) + g.pick("", "x", markers[:2])
+		return g.pick("ALTER ROLE", "CREATE USER", "alter user") + " bob" + g.gap() + g.pick("PASSWORD", "WITH LOGIN PASSWORD", "IDENTIFIED BY", "identified by") + g.gap() + w
+	}
 	switch g.n(3) {
 	case 0:
 		b.WriteString("SELECT" + g.gap() + g.expr())
@@ -393,6 +398,9 @@ func TestIssueCases(t *testing.T) {
 		{MySQL, "SELECT 1 /* /* */ 'a */ , hunter2, '", "SELECT ? ?"},
 		{SQLite, "SELECT 1 /* /* */ 'a */ , hunter2, '", "SELECT ? ?"},
 		{Unknown, "SELECT 1 /* /* */ 'a */ , hunter2, '", "SELECT ?"},
+		// PostgreSQL's quoted identifier over MySQL's # comment (SQLite
+		// reads a bracketed identifier, no string).
+		{Unknown, "SELECT a FROM t #[\"\nWHERE b = c #hunter2\"]\n", "SELECT a FROM t ?"},
 		// SECRET is in an unterminated string when a backslash escapes
 		// (PostgreSQL with standard_conforming_strings off).
 		{Unknown, "SELECT `'E\\'` SECRET /*", "SELECT `?"},
@@ -437,6 +445,16 @@ func TestIssueCases(t *testing.T) {
 		{Unknown, "SELECT a /*! x */ -- hunter2", "SELECT a /*! x */"},
 		{Unknown, `SELECT a /*! x */ FROM t WHERE n = 'a\' AND p = 'hunter2'`, "SELECT a /*! x */ FROM t WHERE n = ?"},
 		{MySQL, "SELECT 1 /*! ' */ # ' hunter2", "SELECT ? /*! ?"},
+		// A password written without quotes (a syntax error on the
+		// server, whose error quotes it, but the text is recorded too).
+		{PostgreSQL, "ALTER ROLE bob WITH LOGIN PASSWORD hunter2 VALID UNTIL '2030-01-01'", "ALTER ROLE bob WITH LOGIN PASSWORD ? VALID UNTIL ?"},
+		{PostgreSQL, `CREATE USER bob PASSWORD "hunter2"`, "CREATE USER bob PASSWORD ?"},
+		{MySQL, "CREATE OR REPLACE USER bob IDENTIFIED BY hunter2", "CREATE OR REPLACE USER bob IDENTIFIED BY ?"},
+		{Unknown, "alter user bob identified by hunter2", "alter user bob identified by ?"},
+		{PostgreSQL, "ALTER ROLE bob PASSWORD NULL", "ALTER ROLE bob PASSWORD NULL"},
+		{MySQL, "ALTER USER bob PASSWORD EXPIRE", "ALTER USER bob PASSWORD EXPIRE"},
+		{PostgreSQL, "CREATE TABLE users (password TEXT)", "CREATE TABLE users (password TEXT)"},
+		{PostgreSQL, "SELECT password hash FROM users", "SELECT password hash FROM users"},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.d, tt.in); got != tt.out {

@@ -15,7 +15,11 @@
 // literal unless it can only be an identifier where it stands. A statement
 // of unknown dialect is read by all three lexers and a byte any of them
 // takes as part of a literal or comment is hidden: more is hidden than
-// needed, nothing that any of them would call a literal is kept.
+// needed, nothing that any of them would call a literal is kept (a quoted
+// identifier that spans another reading's comment is hidden whole). In a
+// CREATE, ALTER or DROP of a USER or ROLE, a password written without a
+// string's quotes (PASSWORD hunter2, IDENTIFIED BY hunter2: a syntax error
+// on the server) is hidden as a literal.
 //
 // Where a string ends may also depend on a server setting the client cannot
 // see: whether a backslash escapes a quote (MySQL's and MariaDB's default,
@@ -156,6 +160,11 @@ func normalizePlain(query string, d Dialect) string {
 	if l.sawExec {
 		// Rare: an executable comment (see normalizeExec).
 		return normalizeExec(query)
+	}
+	if l.ddl {
+		// Rare: CREATE, ALTER or DROP, which may hold a password
+		// written without quotes (see lexer.password).
+		return normalizeUnion(query, newLexer(query, d), []*lexer{newLexer(query, d)})
 	}
 	if d == MySQL && bytes.Contains(w.b, []byte("--")) {
 		// Rare: two minus signs, which must not be written as a
@@ -338,6 +347,9 @@ func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 			if !ok {
 				break
 			}
+			if l.ddl {
+				k = l.password(k, start, end)
+			}
 			var bit byte
 			switch k {
 			case kLiteral:
@@ -377,9 +389,19 @@ func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 		if !ok {
 			break
 		}
+		if l.ddl {
+			k = l.password(k, start, end)
+		}
 		var m byte
 		for i := start; i < end; i++ {
 			m |= mask[i]
+		}
+		if k == kQuoted && m&inComment != 0 && !allHidden(mask[start:end]) {
+			// A quoted identifier of wl's reading that spans a
+			// comment of another (PostgreSQL's "…" over MySQL's #
+			// comment's line) holds what that comment holds: hidden
+			// as a literal is.
+			m |= inLiteral
 		}
 		switch {
 		case k == kSpace:
