@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"google.golang.org/grpc"
 
 	"github.com/goappstats/appstats/internal/redact"
 )
@@ -40,13 +41,34 @@ func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 // standard OTEL_EXPORTER_OTLP_* (and OTEL_EXPORTER_OTLP_TRACES_*) environment
 // variables, by default localhost:4317 with TLS; options given with
 // [WithGRPCOptions] win over them. The connection is made lazily.
+//
+// While the collector is down, the connection is tried again at least every
+// 5 s, ±20% (gRPC's own backoff grows to 2 minutes, which spans
+// queued through a long outage would wait after the collector is back). A
+// [otlptracegrpc.WithDialOption] of yours replaces this bound, as
+// otlptracegrpc keeps the last of them: add [grpc.WithConnectParams] to
+// yours to keep one.
 func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
 	cfg := newConfig(opts)
-	exp, err := otlptracegrpc.New(ctx, cfg.grpcOpts...)
+	grpcOpts := append([]otlptracegrpc.Option{otlptracegrpc.WithDialOption(reconnectBound())}, cfg.grpcOpts...)
+	exp, err := otlptracegrpc.New(ctx, grpcOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/grpc exporter: %w", err)
 	}
 	return New(exp, withEnvTimeout(cfg, opts)...), nil
+}
+
+// maxReconnectDelay is the longest wait of the OTLP/gRPC exporter between two
+// attempts to connect to its collector, before gRPC's jitter of ±20%.
+const maxReconnectDelay = 5 * time.Second
+
+// reconnectBound bounds gRPC's connect backoff by maxReconnectDelay, and
+// sets nothing else: grpc.WithConnectParams would also set the minimum
+// connect timeout, over an otlptracegrpc.WithReconnectionPeriod (which
+// otlptracegrpc places before the dial options).
+func reconnectBound() grpc.DialOption {
+	//lint:ignore SA1019 the one dial option that sets the backoff alone; supported throughout gRPC 1.x.
+	return grpc.WithBackoffMaxDelay(maxReconnectDelay)
 }
 
 // withEnvTimeout returns opts, and, unless they set the export timeout,

@@ -63,14 +63,16 @@ type Redaction struct {
 // accesskey, private, ssn, pin, card, creditcard, cc, cvv, cvc, session,
 // sessionid, sessid, cookie, signature, sig, jwt, otp, bearer, cert,
 // certificate, email, csrf, xsrf, assertion, samlresponse and codeverifier;
-// OAuth authorization codes ("code="); values that look secret; and the
-// quoted fragments of error messages.
+// a query parameter named key (an API key's usual name in a URL); OAuth
+// authorization codes ("code="); values that look secret; and the quoted
+// fragments of error messages.
 func DefaultRedaction() Redaction {
 	r := Redaction{
-		Headers: []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Authorization", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token"},
-		Params:  convention.DefaultSecretWords(),
-		Values:  true,
-		Errors:  true,
+		Headers: []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Authorization", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token",
+			"Ocp-Apim-Subscription-Key", "X-Functions-Key"},
+		Params: convention.DefaultSecretWords(),
+		Values: true,
+		Errors: true,
 	}
 	r.rules = convention.NewRules(r.Params, r.Values)
 	return r

@@ -36,6 +36,10 @@ type Rules struct {
 	// oauth: OAuth authorization codes ("code=…") are hidden, when
 	// "access_token" is a secret name (see oauthCode).
 	oauth bool
+	// key: a query parameter named "key" is hidden, when "api_key" is a
+	// secret name: it is an API key's usual name in a URL (Google's
+	// ?key=…), and a key of 32 hexadecimal digits looks like a hash.
+	key bool
 }
 
 // NewRules compiles secret words (matched as words, see [Rules.SecretName])
@@ -59,6 +63,7 @@ func NewRules(words []string, values bool) *Rules {
 	}
 	r.schemes = r.SecretName("Authorization")
 	r.oauth = r.SecretName("access_token")
+	r.key = r.SecretName("api_key")
 	return r
 }
 
@@ -188,7 +193,8 @@ func nextWord(s string, i int) (start, end int) {
 }
 
 // Query returns a raw query string with the values of secret parameters
-// ([Rules.SecretName]) replaced by [Redacted], as are values that look
+// ([Rules.SecretName], and one named "key" when "api_key" is secret)
+// replaced by [Redacted], as are values that look
 // secret ([SecretValue], when r hides values) and the secrets of URLs and
 // query strings nested in a value (a redirect target, say), decoded to be
 // judged and encoded again around the marker. Both "&" and ";" separate
@@ -234,7 +240,7 @@ func (r *Rules) param(part string) (string, bool) {
 		}
 		return "", false
 	}
-	if name := unescape(key); r.SecretName(name) || isCode(name) && r.oauthCode(name, unescape(val)) {
+	if name := unescape(key); r.SecretName(name) || r.key && isKey(name) || isCode(name) && r.oauthCode(name, unescape(val)) {
 		if val == Redacted || val != "" && r.count(name, val) {
 			return "", false
 		}
@@ -259,6 +265,9 @@ func (r *Rules) param(part string) (string, bool) {
 	}
 	return key + "=" + escapeAround(scrubbed), true // the value was encoded: encode it again
 }
+
+// isKey reports whether name is "key", in any case.
+func isKey(name string) bool { return len(name) == 3 && strings.EqualFold(name, "key") }
 
 // nests reports whether a value may hold more than one word: a URL, a
 // query string, a text.

@@ -63,7 +63,12 @@ func TestQuery(t *testing.T) {
 		{"token=abc", "token=" + R},
 		{"q=1&access_token=abc&page=2", "q=1&access_token=" + R + "&page=2"},
 		{"q=1;token=abc", "q=1;token=" + R},
-		{"Token=abc&KEY=x", "Token=" + R + "&KEY=x"},
+		{"Token=abc&KEY=x", "Token=" + R + "&KEY=" + R},
+		// A parameter named key is an API key (Google's ?key=…), whatever
+		// its value looks like (32 hexadecimal digits read as a hash);
+		// other names with the word key are not.
+		{"key=9f86d081884c7d659a2feaa0c55ad015&key1=v&sort_key=name&keyword=go&monkey=1",
+			"key=" + R + "&key1=v&sort_key=name&keyword=go&monkey=1"},
 		{"tok%65n=abc", "tok%65n=" + R},
 		{"api+key=abc", "api+key=" + R},
 		{"token", "token"},
@@ -365,6 +370,12 @@ func TestTextLeaks(t *testing.T) {
 		{"X-Api-Key: abcd1234 rejected", "X-Api-Key: " + R},
 		{"Authorization: token abc123def", "Authorization: token " + R},
 		{"Proxy-Authorization: Digest7 abc123def", "Proxy-Authorization: " + R},
+		// A credential that is more than one token68 run (AWS's
+		// signature V2: key id, colon, signature), and a scheme that is
+		// no plain word (Azure's SharedKey account:signature).
+		{"Authorization: AWS AKIDEXAMPLE:frJIUN8DYpKDtOLCwo rejected", "Authorization: AWS " + R + " rejected"},
+		{"Authorization: SharedKey myaccount:ctzMq410TV3wS7upTBcunJTDLEJwMAZuFPfr0mrrA08=\nDate: x",
+			"Authorization: " + R + "\nDate: x"},
 		{"password: hunter2", "password: " + R},
 		{"pin: 1234", "pin: " + R},
 		// OAuth and SAML: authorization codes, assertions, a form whose
@@ -495,5 +506,16 @@ func BenchmarkTextLong(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestQueryKeyNeedsAPIKey: a query parameter named key is hidden by the
+// rules that hide api_key only.
+func TestQueryKeyNeedsAPIKey(t *testing.T) {
+	if got := convention.NewRules([]string{"password"}, false).Query("key=abc&password=x"); got != "key=abc&password="+convention.Redacted {
+		t.Errorf("without api_key: %q", got)
+	}
+	if got := convention.NewRules([]string{"api_key"}, false).Query("key=abc"); got != "key="+convention.Redacted {
+		t.Errorf("with api_key: %q", got)
 	}
 }

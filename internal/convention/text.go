@@ -1192,6 +1192,8 @@ func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, v
 		return k, e, true
 	case plainWord(first):
 		if r.schemes && e+1 < len(s) && s[e] == ' ' && r.SecretName("Authorization") && isAuthorization(name) {
+			// The credential: a token68 run, and what follows it up
+			// to white space ("AWS <key id>:<signature>").
 			cs, ce := e+1, e+1
 			for ce < len(s) && isToken68(s[ce]) {
 				ce++
@@ -1199,7 +1201,12 @@ func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, v
 			for ce < len(s) && s[ce] == '=' {
 				ce++
 			}
-			if ce > cs && (ce == len(s) || valueDelim(s[ce])) && !plainWord(s[cs:ce]) {
+			if ce > cs {
+				for ce < len(s) && !isBlank(s[ce]) && s[ce] != '\n' && s[ce] != '\r' && s[ce] != '"' && s[ce] != '\'' && s[ce] != '`' {
+					ce++
+				}
+			}
+			if ce > cs && !plainWord(s[cs:ce]) {
 				return cs, ce, true
 			}
 		}
@@ -1207,16 +1214,29 @@ func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, v
 			return 0, 0, false
 		}
 	}
-	if strings.IndexByte(name, '-') >= 0 || strings.IndexByte(first, '=') >= 0 || typed && atLineStart {
-		for e < len(s) && s[e] != '\n' && s[e] != '\r' && s[e] != '"' && s[e] != '\'' && s[e] != '`' &&
-			(s[e] != '\\' || e+1 < len(s) && s[e+1] != 'n' && s[e+1] != 'r' && s[e+1] != '"') {
-			e++
-		}
-		for e > k && (s[e-1] == ' ' || s[e-1] == '\t') {
-			e--
-		}
+	// An Authorization header's value that does not start with a plain
+	// word ("SharedKey account:<signature>") runs to the end of the line,
+	// as another header's does.
+	authValue := r.schemes && isAuthorization(name)
+	if strings.IndexByte(name, '-') >= 0 || strings.IndexByte(first, '=') >= 0 || typed && atLineStart || authValue {
+		e = lineEnd(s, e)
 	}
 	return k, e, true
+}
+
+// lineEnd returns the end of a header's value that runs on from e: the end
+// of the line, or of the quote around it (a line break escaped by %q
+// too), white space at its end left out.
+func lineEnd(s string, e int) int {
+	k := e
+	for e < len(s) && s[e] != '\n' && s[e] != '\r' && s[e] != '"' && s[e] != '\'' && s[e] != '`' &&
+		(s[e] != '\\' || e+1 < len(s) && s[e+1] != 'n' && s[e+1] != 'r' && s[e+1] != '"') {
+		e++
+	}
+	for e > k && (s[e-1] == ' ' || s[e-1] == '\t') {
+		e--
+	}
+	return e
 }
 
 // lineStart reports whether the name at s[i] starts a line: at the start

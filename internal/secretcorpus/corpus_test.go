@@ -24,6 +24,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "github.com/lib/pq"              // registers "postgres"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
@@ -141,9 +142,13 @@ func TestCorpus(t *testing.T) {
 	grpcClient := testgrpc.NewTestServiceClient(cc)
 
 	lite := openSQLite(t)
-	pg := openPostgres(t)
+	pg, pgDSN := openPostgres(t)
 	my := sql.OpenDB(sqlstats.WrapConnector(myConnector{}, sqlstats.WithSystem("mysql"), sqlstats.WithArgs(true)))
 	defer my.Close()
+	// The same stub, of no known dialect: its statements are read as
+	// every dialect would read them.
+	unknown := sql.OpenDB(sqlstats.WrapConnector(myConnector{}, sqlstats.WithArgs(true)))
+	defer unknown.Close()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +184,9 @@ func TestCorpus(t *testing.T) {
 		grpcCalls(ctx, c, grpcClient)
 		sqliteCalls(t, ctx, c, lite)
 		postgresCalls(t, ctx, c, pg)
+		wrongPasswords(t, ctx, c, pg, pgDSN)
 		mysqlCalls(ctx, c, my)
+		unknownCalls(ctx, c, unknown)
 		textCalls(ctx, c)
 		io.WriteString(w, "done")
 	})
@@ -314,6 +321,9 @@ func incomingHTTP(t *testing.T, c *corpus, base string) {
 		"Referer":        "https://app.example/x?sig=" + c.secret("header Referer's sig", "hdrrefsigval"),
 		"X-Debug":        c.secret("header value: a JWT", jwtHeader),
 		"X-Note":         "paid with " + c.secret("header value: a card number", "6011000000000004"),
+		// Azure's API keys.
+		"Ocp-Apim-Subscription-Key": c.secret("header Ocp-Apim-Subscription-Key", "hdrapimval"),
+		"X-Functions-Key":           c.secret("header X-Functions-Key", "hdrfunctionsval"),
 	})
 	c.readable("header X-Original-URL, its other parameter", "step=2")
 
@@ -373,6 +383,8 @@ func textCalls(ctx context.Context, c *corpus) {
 	fail("odbc", "Connect", "Driver={ODBC Driver 18};Server=db;Uid=sa;Pwd={"+c.secret("error: an ODBC password in braces", "odbc brace;pw")+"};")
 	fail("odbc", "Connect", "Server=db;User ID=sa;Password="+c.secret("error: an ADO.NET password of two words, the first", "adonetword1")+" "+
 		c.secret("error: an ADO.NET password of two words, the second", "adonetword2")+";Encrypt=true")
+	fail("s3", "Get", "403 for Authorization: AWS AKIDCORPUSEXAMPLE:"+c.secret("error: an AWS signature V2 after its key id", "awsV2sigCorpus7")+" at 12:00")
+	fail("azure", "Get", "403 for Authorization: SharedKey corpusacct:"+c.secret("error: an Azure SharedKey signature", "sharedKeySigCorpus7"))
 	fail("auth", "Check", "password: too short")
 	c.readable("error: prose after a secret name", "password: too short")
 	fail("auth", "Status", "{200 OK} from golang.org/x/net@v0.30.0")
@@ -408,6 +420,11 @@ func outgoingHTTP(t *testing.T, ctx context.Context, c *corpus, client *http.Cli
 	u, _ := url.Parse(base)
 	do(u.Scheme + "://outuser:" + c.secret("outgoing URL password", "outpwval") + "@" + u.Host + "/x")
 	do(base + "/cb#access_token=" + c.secret("outgoing URL fragment token", "outfragval"))
+	// An API key under its usual name, key, in hexadecimal (which alone
+	// reads as a hash), in a query and in a fragment.
+	do(base + "/maps?key=" + c.secret("outgoing URL key: a hexadecimal API key", "3c6e0b8a9c15224a8228b9a98ca1531d") + "&zoom=3")
+	do(base + "/maps#key=" + c.secret("outgoing URL fragment key", "outfragkeyval"))
+	c.readable("outgoing URL, a parameter after key", "&zoom=3")
 	do(base + "/v/" + c.secret("outgoing URL path: a JWT", jwtOutPath))
 	// A refused connection: the error quotes the URL.
 	do("http://127.0.0.1:1/lookup?token=" + c.secret("outgoing error: the URL quoted", "outerrval"))
@@ -520,14 +537,60 @@ func sqliteCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 // openPostgres starts a PostgreSQL server and opens it through pgx. Like
 // every test of the project that needs a server, the corpus is skipped when
 // PostgreSQL's binaries are missing, unless APPSTATS_REQUIRE_SERVERS=1.
-func openPostgres(t *testing.T) *sql.DB {
+func openPostgres(t *testing.T) (*sql.DB, string) {
 	t.Helper()
-	db, err := sqlstats.Open("pgx", testservers.StartPostgres(t), sqlstats.WithArgs(true))
+	dsn := testservers.StartPostgres(t)
+	db, err := sqlstats.Open("pgx", dsn, sqlstats.WithArgs(true))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db
+	return db, dsn
+}
+
+// wrongPasswords connects to the PostgreSQL server with a wrong password,
+// through pgx and lib/pq, with the DSN as a URL and as key=value pairs: the
+// drivers' errors, recorded, must not quote it. The server trusts every
+// connection (testservers); here it is told to ask the role "corpus" for a
+// password.
+func wrongPasswords(t *testing.T, ctx context.Context, c *corpus, admin *sql.DB, dsn string) {
+	t.Helper()
+	var hba string
+	if err := admin.QueryRowContext(ctx, "SELECT current_setting('hba_file')").Scan(&hba); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"CREATE ROLE corpus LOGIN PASSWORD 'corpus-right-pw'",
+		"COPY (SELECT 'host all corpus 127.0.0.1/32 scram-sha-256' UNION ALL SELECT 'host all all 127.0.0.1/32 trust' " +
+			"UNION ALL SELECT 'local all all trust') TO '" + hba + "'",
+		"SELECT pg_reload_conf()",
+	} {
+		if _, err := admin.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, drv := range []string{"pgx", "postgres"} {
+		for _, d := range []string{
+			"postgres://corpus:" + c.secret("DSN URL password, "+drv, "dsnurlpw"+drv) + "@" + u.Host + "/postgres?sslmode=disable",
+			"host=" + u.Hostname() + " port=" + u.Port() + " user=corpus password=" + c.secret("DSN key=value password, "+drv, "dsnkvpw"+drv) +
+				" dbname=postgres sslmode=disable",
+			"postgres://corpus:" + c.secret("DSN URL password cut by a #, "+drv, "dsncut"+drv) + "#x@" + u.Host + "/postgres?sslmode=disable",
+		} {
+			db, err := sqlstats.Open(drv, d)
+			if err != nil {
+				continue // refused at once: nothing recorded
+			}
+			if err := db.PingContext(ctx); err == nil {
+				t.Errorf("%s: a wrong password was accepted", drv)
+			}
+			db.QueryContext(ctx, "SELECT 1")
+			db.Close()
+		}
+	}
 }
 
 // postgresCalls runs statements with literals of every PostgreSQL kind, and
@@ -552,6 +615,8 @@ func postgresCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 	query(`SELECT 1 /* a /* nested */ ` + c.secret("PostgreSQL nested comment", "pgnestedval") + ` */`)
 	query(`SELECT U&'` + c.secret("PostgreSQL Unicode string", "pgunicodeval") + `'`)
 	query(`SELECT '` + c.secret("PostgreSQL error: the rejected value quoted", "pgerrval") + `'::int`)
+	// A password without quotes: a syntax error, which quotes it.
+	query(`ALTER ROLE appstats PASSWORD ` + c.secret("PostgreSQL password without quotes", "pgerrbarepw"))
 	c.readable("PostgreSQL statement", "SELECT ?::int")
 }
 
@@ -576,6 +641,21 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query(`SELECT * FROM t WHERE n = "` + c.secret("MySQL double-quoted string", "mysqldqval") + `"`)
 	query(`SELECT * FROM t WHERE n = 'mysqlerr` + c.secret("MySQL error: near the quoted literal", "mysqlerrval") + `'`)
 	c.readable("MySQL statement", "SELECT * FROM t WHERE n = ? AND password = ?")
+}
+
+// unknownCalls runs statements through the MySQL-dialect stub as a
+// driver of no known dialect.
+func unknownCalls(ctx context.Context, c *corpus, db *sql.DB) {
+	query := func(q string) {
+		if rows, err := db.QueryContext(ctx, q); err == nil {
+			rows.Close()
+		}
+	}
+	// MySQL's # comment inside what PostgreSQL reads as a quoted
+	// identifier (and SQLite as a bracketed one).
+	query("SELECT a FROM t #[\"\nWHERE b = c #" + c.secret("unknown dialect: a # comment in PostgreSQL's quoted identifier", "unknownhashval") + "\"]\n")
+	query("SELECT /*!40001 SQL_NO_CACHE */ name FROM unknown_hinted")
+	c.readable("unknown dialect: MySQL's hint kept", "SELECT /*! SQL_NO_CACHE */ name FROM unknown_hinted")
 }
 
 // myConnector is a database/sql driver that answers every query with no

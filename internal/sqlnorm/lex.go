@@ -37,9 +37,16 @@ type lexer struct {
 	prevText string // its text
 	prev2    string // the text of the significant token before it
 	ddl      bool   // the statement is CREATE, ALTER or DROP
-	depth    int    // parenthesis depth
-	colList  int    // depth of an INSERT INTO name (…) column list; 0 when outside one
-	started  bool   // a significant token has been seen
+	// The reading of a DDL statement's password (see tok): role is set
+	// when the statement is about a USER or ROLE (named in its first
+	// four words, counted by words); after when the last significant
+	// token was PASSWORD or IDENTIFIED BY; identified when it was
+	// IDENTIFIED.
+	role, after, identified bool
+	words                   int
+	depth                   int  // parenthesis depth
+	colList                 int  // depth of an INSERT INTO name (…) column list; 0 when outside one
+	started                 bool // a significant token has been seen
 }
 
 func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpace} }
@@ -84,6 +91,37 @@ func (l *lexer) next() (k kind, start, end int, ok bool) {
 		l.note(k, s[start:end])
 	}
 	return k, start, end, true
+}
+
+// password is called after next, in a CREATE, ALTER or DROP statement
+// (rare: the statement's first word told, l.ddl), with the token next
+// returned; it returns its kind, reading the password of a USER or ROLE
+// written without a string's quotes — a word or a quoted identifier after
+// PASSWORD, or after IDENTIFIED BY — as a literal. That is a syntax error
+// on the server (which then quotes it in its error: recorded errors hide
+// quoted fragments), but the statement's text is recorded too.
+// PostgreSQL's PASSWORD NULL and MySQL's PASSWORD EXPIRE, HISTORY, REUSE,
+// REQUIRE stay.
+func (l *lexer) password(k kind, start, end int) kind {
+	if k <= kExec {
+		return k
+	}
+	w := l.s[start:end]
+	if l.words < 4 {
+		l.words++
+		l.role = l.role || k == kWord && (strings.EqualFold(w, "USER") || strings.EqualFold(w, "ROLE"))
+	}
+	after := l.after
+	l.after = k == kWord && (strings.EqualFold(w, "PASSWORD") || l.identified && strings.EqualFold(w, "BY"))
+	l.identified = k == kWord && strings.EqualFold(w, "IDENTIFIED")
+	if after && l.role && (k == kWord || k == kQuoted) {
+		switch strings.ToUpper(w) {
+		case "NULL", "EXPIRE", "HISTORY", "REUSE", "REQUIRE", "PASSWORD":
+		default:
+			k = kLiteral
+		}
+	}
+	return k
 }
 
 // note updates the context with a significant token.
@@ -198,9 +236,11 @@ func (l *lexer) scan(i int) (kind, int) {
 // or MariaDB's /*M!, and the digits of a version after it — or 0 when the
 // comment at i is not one. The digits are taken with the opener however
 // many they are (MySQL reads five or six as a version, fewer as a number),
-// and none of them is written (see execText); but when what follows them
-// would make them part of a longer number or word (/*!0x41, /*!50000e1),
-// they are left to be read as a number, a literal.
+// and none of them is written (see execText). When what follows them would
+// make them part of a longer number or word (/*!0x41, /*!50000e1), they are
+// left to be read as a number, a literal — unless they are a version's
+// five or six digits before a word that cannot continue a number:
+// /*!50000STRAIGHT_JOIN*/ is STRAIGHT_JOIN to MySQL (see versionGlued).
 func execOpen(s string, i int) int {
 	j := i + 2
 	if j < len(s) && s[j] == 'M' {
@@ -210,10 +250,28 @@ func execOpen(s string, i int) int {
 		return 0
 	}
 	j++
-	if k := digitsEnd(s, j); k > j && numberEnd(s, j) == k {
+	if k := digitsEnd(s, j); k > j && (numberEnd(s, j) == k || versionGlued(s, j, k)) {
 		return k
 	}
 	return j
+}
+
+// versionGlued reports whether the digits s[j:k] after an executable
+// comment's opener are a version glued to a word: five or six of them (a
+// MySQL version, a MariaDB one) before a letter, an underscore or a byte
+// of UTF-8 that no reading takes as part of a number with any of the
+// digits before it. That excludes e and E (an exponent: 500001e5 is
+// 50000 and 1e5 to a server that reads five digits), x, X, b and B (0x41,
+// 0b1 after a version ending in 0).
+func versionGlued(s string, j, k int) bool {
+	if n := k - j; n < 5 || n > 6 || k >= len(s) || !isIdentStart(s[k]) {
+		return false
+	}
+	switch s[k] | 0x20 {
+	case 'e', 'x', 'b':
+		return false
+	}
+	return true
 }
 
 // execText is how a kExec token is written: the opener without its

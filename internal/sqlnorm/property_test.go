@@ -83,7 +83,11 @@ func (g *gen) literal(depth int) string {
 			if g.n(2) == 0 {
 				lit = "'" + mysqlEscape(g.content(depth)+" */ "+g.content(depth), '\'', g.rng) + "'"
 			}
-			return g.pick("/*!", "/*!50000", "/*!80000 ", "/*M!100100") + g.pick("", " ", "HIGH_PRIORITY ") + lit + g.pick(" */", "*/", " ")
+			// Versions glued to a word, or to what would continue a
+			// number (e, x), and too few digits for a version.
+			opener := g.pick("/*!", "/*!50000", "/*!80000 ", "/*M!100100", "/*!800001", "/*!8000",
+				"/*!50000HIGH_PRIORITY ", "/*M!100100HIGH_PRIORITY ", "/*!500001e5 ", "/*!500000x41 ")
+			return opener + g.pick("", " ", "HIGH_PRIORITY ") + lit + g.pick(" */", "*/", " ")
 		}
 	case SQLite:
 		switch g.n(8) {
@@ -257,7 +261,7 @@ func (g *gen) gap() string {
 		}
 	case 3:
 		if g.d == MySQL {
-			return g.pick(" /*! HIGH_PRIORITY */ ", "/*!50000 */", " /*!80000 "+g.literal(1)+" */ ")
+			return g.pick(" /*! HIGH_PRIORITY */ ", "/*!50000 */", " /*!80000 "+g.literal(1)+" */ ", " /*!50000HIGH_PRIORITY*/ ", "/*!800001"+g.literal(1)+"*/")
 		}
 	}
 	return g.pick(" ", "\n", "\t ")
@@ -266,6 +270,11 @@ func (g *gen) gap() string {
 // statement returns a statement of the dialect.
 func (g *gen) statement() string {
 	var b strings.Builder
+	if g.n(10) == 0 {
+		// A password written without quotes, a word of marker letters.
+		w := string(markers[g.n(len(markers))]) + g.pick("", "x", markers[:2])
+		return g.pick("ALTER ROLE", "CREATE USER", "alter user") + " bob" + g.gap() + g.pick("PASSWORD", "WITH LOGIN PASSWORD", "IDENTIFIED BY", "identified by") + g.gap() + w
+	}
 	switch g.n(3) {
 	case 0:
 		b.WriteString("SELECT" + g.gap() + g.expr())
@@ -279,7 +288,11 @@ func (g *gen) statement() string {
 	case 1:
 		b.WriteString("INSERT INTO orders (id, name) VALUES (" + g.expr() + "," + g.gap() + g.expr() + ")")
 	default:
-		b.WriteString("UPDATE users SET name =" + g.gap() + g.expr() + g.gap() + "WHERE id IN (" + g.expr() + ", " + g.expr() + ")")
+		in := "(" + g.expr() + ", " + g.expr() + ")"
+		if g.d == MySQL && g.n(4) == 0 {
+			in = g.pick("/*! ", "/*!50000", "/*M!100100 ") + in + g.pick(" */", "*/")
+		}
+		b.WriteString("UPDATE users SET name =" + g.gap() + g.expr() + g.gap() + "WHERE id IN " + in)
 	}
 	return b.String()
 }
@@ -385,6 +398,9 @@ func TestIssueCases(t *testing.T) {
 		{MySQL, "SELECT 1 /* /* */ 'a */ , hunter2, '", "SELECT ? ?"},
 		{SQLite, "SELECT 1 /* /* */ 'a */ , hunter2, '", "SELECT ? ?"},
 		{Unknown, "SELECT 1 /* /* */ 'a */ , hunter2, '", "SELECT ?"},
+		// PostgreSQL's quoted identifier over MySQL's # comment (SQLite
+		// reads a bracketed identifier, no string).
+		{Unknown, "SELECT a FROM t #[\"\nWHERE b = c #hunter2\"]\n", "SELECT a FROM t ?"},
 		// SECRET is in an unterminated string when a backslash escapes
 		// (PostgreSQL with standard_conforming_strings off).
 		{Unknown, "SELECT `'E\\'` SECRET /*", "SELECT `?"},
@@ -392,16 +408,53 @@ func TestIssueCases(t *testing.T) {
 		// when the server is recent enough): a string in it may span its
 		// */, and the text is read both ways.
 		{MySQL, "SELECT 1 /*! 'a */ , hunter2, ' */", "SELECT ? /*! ?"},
-		{Unknown, "SELECT 1 /*! 'a */ , hunter2, ' */", "SELECT ?"},
+		{Unknown, "SELECT 1 /*! 'a */ , hunter2, ' */", "SELECT ? /*! ?"},
 		{MySQL, "SELECT 1 /*!50000 'x */ , hunter2, ' */", "SELECT ? /*! ?"},
-		{Unknown, "SELECT 1 /*!50000 'x */ , hunter2, ' */", "SELECT ?"},
+		{Unknown, "SELECT 1 /*!50000 'x */ , hunter2, ' */", "SELECT ? /*! ?"},
 		{MySQL, "SELECT 1 /*M!100100 'x */ , hunter2, ' */", "SELECT ? /*M! ?"},
 		{MySQL, "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = 'pw'", "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ?"},
-		{MySQL, "SELECT /*!50000STRAIGHT_JOIN*/ a FROM t WHERE p = 'pw' /*!80000 AND q = 'hunter2' */", "SELECT /*!?*/ a FROM t WHERE p = ? /*! AND q = ? */"},
-		// Digits before a letter are read as a number (0xA1 is one).
+		// A version's five or six digits glued to a word are a version:
+		// written as the spaced form is.
+		{MySQL, "SELECT /*!50000STRAIGHT_JOIN*/ a FROM t WHERE p = 'pw' /*!80000 AND q = 'hunter2' */", "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ? /*! AND q = ? */"},
+		{MySQL, "SELECT /*M!100100STRAIGHT_JOIN*/ a", "SELECT /*M! STRAIGHT_JOIN */ a"},
+		{MySQL, "SELECT /*!50000 STRAIGHT_JOIN*/ a", "SELECT /*! STRAIGHT_JOIN */ a"},
+		{MySQL, "SELECT /*!50000_utf8mb4'pw'*/ a", "SELECT /*! _utf8mb4? */ a"},
+		{MySQL, "SELECT /*!50000N'pw'*/ a", "SELECT /*! ? */ a"},
+		// Digits before a letter are read as a number (0xA1 is one), as
+		// are a version's digits before a letter that would continue
+		// one (500001e5 is 50000 and 1e5 to a server that reads five
+		// digits, 500000x41 is 50000 and 0x41), and fewer or more
+		// digits than a version has.
 		{MySQL, "SELECT /*!0xA1B2 */ 1", "SELECT /*!? */ ?"},
-		{Unknown, "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = 'pw' /*!80000 AND q = 'hunter2' */", "SELECT a FROM t WHERE p = ?"},
+		{MySQL, "SELECT /*!500001e5*/ a", "SELECT /*!?*/ a"},
+		{MySQL, "SELECT /*!500000x41*/ a", "SELECT /*!?*/ a"},
+		{MySQL, "SELECT /*!500000b1*/ a", "SELECT /*!?*/ a"},
+		{MySQL, "SELECT /*!50000E5*/ a", "SELECT /*!?*/ a"},
+		{MySQL, "SELECT /*!5000abc*/ a", "SELECT /*!?*/ a"},
+		{MySQL, "SELECT /*!5000000abc*/ a", "SELECT /*!?*/ a"},
+		// The Unknown dialect writes by MySQL's reading of the
+		// executable comment as code (PostgreSQL and SQLite read it as
+		// a comment): the hint is kept.
+		{Unknown, "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = 'pw' /*!80000 AND q = 'hunter2' */", "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ? /*! AND q = ? */"},
+		{Unknown, "SELECT /*!40001 SQL_NO_CACHE */ * FROM t", "SELECT /*! SQL_NO_CACHE */ * FROM t"},
+		{Unknown, "SELECT /*!50000STRAIGHT_JOIN*/ a", "SELECT /*! STRAIGHT_JOIN */ a"},
+		{Unknown, "SELECT a FROM t WHERE x IN /*! (1,'pw',3) */", "SELECT a FROM t WHERE x IN /*! (?,?,?) */"},
+		// Comments of any reading are still dropped: /* … */ nests in
+		// PostgreSQL, so hunter2 is in one there (MySQL runs it).
+		{Unknown, "SELECT a /* /*! x */ hunter2 */", "SELECT a"},
+		{Unknown, "SELECT a /*! x */ -- hunter2", "SELECT a /*! x */"},
+		{Unknown, `SELECT a /*! x */ FROM t WHERE n = 'a\' AND p = 'hunter2'`, "SELECT a /*! x */ FROM t WHERE n = ?"},
 		{MySQL, "SELECT 1 /*! ' */ # ' hunter2", "SELECT ? /*! ?"},
+		// A password written without quotes (a syntax error on the
+		// server, whose error quotes it, but the text is recorded too).
+		{PostgreSQL, "ALTER ROLE bob WITH LOGIN PASSWORD hunter2 VALID UNTIL '2030-01-01'", "ALTER ROLE bob WITH LOGIN PASSWORD ? VALID UNTIL ?"},
+		{PostgreSQL, `CREATE USER bob PASSWORD "hunter2"`, "CREATE USER bob PASSWORD ?"},
+		{MySQL, "CREATE OR REPLACE USER bob IDENTIFIED BY hunter2", "CREATE OR REPLACE USER bob IDENTIFIED BY ?"},
+		{Unknown, "alter user bob identified by hunter2", "alter user bob identified by ?"},
+		{PostgreSQL, "ALTER ROLE bob PASSWORD NULL", "ALTER ROLE bob PASSWORD NULL"},
+		{MySQL, "ALTER USER bob PASSWORD EXPIRE", "ALTER USER bob PASSWORD EXPIRE"},
+		{PostgreSQL, "CREATE TABLE users (password TEXT)", "CREATE TABLE users (password TEXT)"},
+		{PostgreSQL, "SELECT password hash FROM users", "SELECT password hash FROM users"},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.d, tt.in); got != tt.out {
@@ -437,7 +490,7 @@ func FuzzNormalize(f *testing.F) {
 		"SELECT 'a''b' FROM t WHERE x = 1e+5", "/* x", "\"", "[", "WITH (", "e'", "$1$", `E'\`, "$a$ $b$",
 		"/* /* */", `"a" . "b"`, "INSERT INTO t (\"a\"", "U&\"x", "0x", "#", "@@", "?1", `'\'`,
 		"---#0", "--#\n-\x16", "SELECT 1--'\n, x, '", "/* /* */ 'a */ x '", "a--/**/\x01",
-		"/*! 'a */ x ' */", "/*!50000 a */", "/*M!/*!1 */ */",
+		"/*! 'a */ x ' */", "/*!50000 a */", "/*M!/*!1 */ */", "/*!50000a*/", "/*!500001e5*/", "x IN /*! (1,2) */",
 	} {
 		f.Add(s)
 	}

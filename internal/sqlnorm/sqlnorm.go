@@ -15,7 +15,11 @@
 // literal unless it can only be an identifier where it stands. A statement
 // of unknown dialect is read by all three lexers and a byte any of them
 // takes as part of a literal or comment is hidden: more is hidden than
-// needed, nothing that any of them would call a literal is kept.
+// needed, nothing that any of them would call a literal is kept (a quoted
+// identifier that spans another reading's comment is hidden whole). In a
+// CREATE, ALTER or DROP of a USER or ROLE, a password written without a
+// string's quotes (PASSWORD hunter2, IDENTIFIED BY hunter2: a syntax error
+// on the server) is hidden as a literal.
 //
 // Where a string ends may also depend on a server setting the client cannot
 // see: whether a backslash escapes a quote (MySQL's and MariaDB's default,
@@ -38,8 +42,15 @@
 // and it is written by the first: the content is kept between its opener
 // (without the version's digits) and */, its literals replaced —
 // SELECT /*!50000 STRAIGHT_JOIN */ a FROM t WHERE p = 'pw' is written
-// SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ?. The Unknown dialect
-// reads it as MySQL's code too, and, as PostgreSQL and SQLite, drops it.
+// SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ?. A version's five or
+// six digits glued to a word are taken as a version (MySQL reads
+// /*!50000STRAIGHT_JOIN*/ as STRAIGHT_JOIN), unless what follows could
+// continue a number (e, x, b: 500001e5 is 50000 and 1e5 to a server that
+// reads five digits), and the comment is then written with a space inside
+// each delimiter, as /*! STRAIGHT_JOIN */. The Unknown dialect reads such a
+// text as MySQL's code too, and writes it by that reading, as MySQL's is
+// written (PostgreSQL and SQLite read the comment as one: a hint is kept),
+// what any dialect takes as a literal or an ordinary comment hidden.
 //
 // Package sqlstats records statements this way; package otelexport's bridge
 // normalizes the query texts of bridged database spans with it too.
@@ -150,6 +161,11 @@ func normalizePlain(query string, d Dialect) string {
 		// Rare: an executable comment (see normalizeExec).
 		return normalizeExec(query)
 	}
+	if l.ddl {
+		// Rare: CREATE, ALTER or DROP, which may hold a password
+		// written without quotes (see lexer.password).
+		return normalizeUnion(query, newLexer(query, d), []*lexer{newLexer(query, d)})
+	}
 	if d == MySQL && bytes.Contains(w.b, []byte("--")) {
 		// Rare: two minus signs, which must not be written as a
 		// comment (see writer.dashes).
@@ -181,6 +197,9 @@ type writer struct {
 	b     []byte
 	space bool // white space or a comment since the last token written
 	lit   bool // the last token written is a literal's ?
+	// execPad: the executable comment open is written with spaces
+	// inside its delimiters (see exec).
+	execPad bool
 }
 
 func (w *writer) token(k kind, text string) {
@@ -199,6 +218,24 @@ func (w *writer) token(k kind, text string) {
 		return
 	}
 	w.b = append(w.b, text...)
+}
+
+// exec returns how the executable comment's opener or */, tok, is
+// written (execText), and whether a space is written after it. An opener
+// whose version's digits were dropped is written with a space after it, and
+// its */ with one before, as /*!50000 STRAIGHT_JOIN */ is, however they
+// were spaced: /*!50000STRAIGHT_JOIN*/ is written /*! STRAIGHT_JOIN */
+// (the digits make room for the spaces, so the text does not grow).
+func (w *writer) exec(tok string) (text string, spaceAfter bool) {
+	text = execText(tok)
+	if text == "*/" {
+		if w.execPad {
+			w.space, w.execPad = true, false
+		}
+		return text, false
+	}
+	w.execPad = len(tok) > len(text)
+	return text, w.execPad
 }
 
 // afterDashes is called before each significant token, text (empty for a
@@ -249,9 +286,9 @@ const (
 
 // normalizeUnknown reads query with every dialect's lexer (and, when it
 // holds a backslash, with PostgreSQL's and MySQL's other readings of
-// backslashes too; normalizeUnion adds MySQL's reading of executable
-// comments as code when one is found) and writes it as normalizeUnion
-// does, by the PostgreSQL reading.
+// backslashes too) and writes it as normalizeUnion does, by the PostgreSQL
+// reading; when one finds an executable comment, normalizeUnion reads it
+// again by normalizeUnknownExec.
 func normalizeUnknown(query string) string {
 	lexers := []*lexer{newLexer(query, PostgreSQL), newLexer(query, MySQL), newLexer(query, SQLite)}
 	if strings.IndexByte(query, '\\') >= 0 {
@@ -275,6 +312,20 @@ func normalizeExec(query string) string {
 	return normalizeUnion(query, newExecLexer(query, false), lexers)
 }
 
+// normalizeUnknownExec is normalizeUnknown for a text that holds an
+// executable comment: it is read by every dialect's lexer and by MySQL's
+// reading of executable comments as code (with either reading of
+// backslashes when it holds one), and written by that last reading, as
+// normalizeExec writes it: PostgreSQL and SQLite read the comment as one,
+// and MySQL runs it, so its content is kept, its literals hidden.
+func normalizeUnknownExec(query string) string {
+	lexers := []*lexer{newExecLexer(query, false), newLexer(query, PostgreSQL), newLexer(query, MySQL), newLexer(query, SQLite)}
+	if strings.IndexByte(query, '\\') >= 0 {
+		lexers = append(lexers, newExecLexer(query, true), newAltLexer(query, PostgreSQL), newAltLexer(query, MySQL))
+	}
+	return normalizeUnion(query, newExecLexer(query, false), lexers)
+}
+
 // normalizeUnion reads query with each of lexers, marks each byte that any
 // of them takes as part of a literal or a comment, and writes the tokens of
 // the reading of wl, a fresh lexer: a literal of that reading becomes ?, as
@@ -284,8 +335,8 @@ func normalizeExec(query string) string {
 // comment marks nothing (what it holds is code to wl, which hides its
 // literals). When a MySQL lexer of lexers finds an executable comment and
 // wl does not read them as code, the text is read that way too: by
-// normalizeExec when wl is MySQL's, else by adding the lexers of that
-// reading. Given wl's reading alone, it writes what normalizePlain does.
+// normalizeExec when wl is MySQL's, else by normalizeUnknownExec. Given
+// wl's reading alone, it writes what normalizePlain does.
 func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 	d := wl.d
 	mask := make([]byte, len(query))
@@ -295,6 +346,9 @@ func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 			k, start, end, ok := l.next()
 			if !ok {
 				break
+			}
+			if l.ddl {
+				k = l.password(k, start, end)
 			}
 			var bit byte
 			switch k {
@@ -316,7 +370,7 @@ func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 			if d == MySQL {
 				return normalizeExec(query)
 			}
-			lexers = append(lexers, newExecLexer(query, l.alt))
+			return normalizeUnknownExec(query)
 		}
 	}
 	w := writer{b: make([]byte, 0, len(query))}
@@ -335,9 +389,19 @@ func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 		if !ok {
 			break
 		}
+		if l.ddl {
+			k = l.password(k, start, end)
+		}
 		var m byte
 		for i := start; i < end; i++ {
 			m |= mask[i]
+		}
+		if k == kQuoted && m&inComment != 0 && !allHidden(mask[start:end]) {
+			// A quoted identifier of wl's reading that spans a
+			// comment of another (PostgreSQL's "…" over MySQL's #
+			// comment's line) holds what that comment holds: hidden
+			// as a literal is.
+			m |= inLiteral
 		}
 		switch {
 		case k == kSpace:
@@ -359,11 +423,14 @@ func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 			w.token(k, "")
 		case m&inComment != 0 && allHidden(mask[start:end]):
 			w.token(kComment, "")
+		case k == kExec:
+			text, pad := w.exec(query[start:end])
+			w.afterDashes(text) // wl is MySQL's (newExecLexer)
+			w.token(k, text)
+			w.space = w.space || pad
+			merging = false
 		default:
 			text := query[start:end]
-			if k == kExec {
-				text = execText(text)
-			}
 			if mysql {
 				w.afterDashes(text)
 			}

@@ -91,7 +91,9 @@ func parseStatement(d sqlnorm.Dialect, query string) *statement {
 // comment: "…" is hidden unless it can only be an identifier, a string with
 // a backslash before its closing quote may hide what follows it, and so may
 // a string in MySQL's executable comment (/*! … */), which MySQL reads as
-// code.
+// code. Such a comment is kept as MySQL's code, its literals hidden
+// (PostgreSQL and SQLite read it as a comment), and an IN list alone in one
+// is collapsed too: "IN /*! (?, ...) */".
 // [NormalizeFor] reads a text in its own dialect.
 func Normalize(query string) string { return normalize(sqlnorm.Unknown, query) }
 
@@ -141,11 +143,12 @@ func collapseIn(s string) string {
 				j++
 			}
 			if j-i == 2 && (c == 'i' || c == 'I') && (s[i+1] == 'n' || s[i+1] == 'N') {
-				if end, ok := inList(s, j); ok {
+				k := execInList(s, j) // after IN /*! when it holds the list
+				if end, ok := inList(s, k); ok {
 					if b == nil {
 						b = make([]byte, 0, len(s))
 					}
-					b = append(b, s[last:j]...)
+					b = append(b, s[last:k]...)
 					b = append(b, " (?, ...)"...)
 					last = end
 					i = end
@@ -161,6 +164,29 @@ func collapseIn(s string) string {
 		return s
 	}
 	return string(append(b, s[last:]...))
+}
+
+// execInList returns the index after the opener of MySQL's executable
+// comment at s[i:] (" /*! " or " /*M! ", as sqlnorm writes one) when the
+// comment holds a list alone and closes after it: IN /*! (?,?,?) */ is
+// collapsed as IN (?,?,?) is. Otherwise it returns i.
+func execInList(s string, i int) int {
+	j := i
+	if j < len(s) && s[j] == ' ' {
+		j++
+	}
+	switch {
+	case strings.HasPrefix(s[j:], "/*!"):
+		j += 3
+	case strings.HasPrefix(s[j:], "/*M!"):
+		j += 4
+	default:
+		return i
+	}
+	if end, ok := inList(s, j); ok && strings.HasPrefix(strings.TrimPrefix(s[end:], " "), "*/") {
+		return j
+	}
+	return i
 }
 
 // inList reports whether s[i:] starts with " (" and a list of two or more

@@ -56,7 +56,14 @@ func TestNormalizeFor(t *testing.T) {
 		// may span its */.
 		{"mysql", "SELECT a FROM t WHERE b = 1 /*! 'a */ OR pw = hunter2 OR c = ' */", "SELECT a FROM t WHERE b = ? /*! ?"},
 		{"mysql", "SELECT /*!50000 STRAIGHT_JOIN */ a FROM t WHERE p = 'pw'", "SELECT /*! STRAIGHT_JOIN */ a FROM t WHERE p = ?"},
-		{"", "SELECT a FROM t WHERE b = 1 /*!50000 'a */ OR pw = hunter2 OR c = ' */", "SELECT a FROM t WHERE b = ?"},
+		{"", "SELECT a FROM t WHERE b = 1 /*!50000 'a */ OR pw = hunter2 OR c = ' */", "SELECT a FROM t WHERE b = ? /*! ?"},
+		// An IN list in an executable comment is collapsed as one out of it.
+		{"mysql", "SELECT a FROM t WHERE x IN /*! (1,2,3) */", "SELECT a FROM t WHERE x IN /*! (?, ...) */"},
+		{"mysql", "SELECT a FROM t WHERE x IN /*!50000(1, 'pw')*/ AND y IN /*M! (?, ?) */", "SELECT a FROM t WHERE x IN /*! (?, ...) */ AND y IN /*M! (?, ...) */"},
+		{"", "SELECT a FROM t WHERE x IN /*! (1,2,3) */", "SELECT a FROM t WHERE x IN /*! (?, ...) */"},
+		{"mysql", "SELECT a FROM t WHERE x IN /*! (1,2) OR y IN (3,4) */", "SELECT a FROM t WHERE x IN /*! (?,?) OR y IN (?, ...) */"},
+		{"mysql", "SELECT /*!50000STRAIGHT_JOIN*/ a FROM t", "SELECT /*! STRAIGHT_JOIN */ a FROM t"},
+		{"", "SELECT /*!40001 SQL_NO_CACHE */ a FROM t", "SELECT /*! SQL_NO_CACHE */ a FROM t"},
 		{"", "SELECT 1 /* /* */ 'a */ , hunter2, ' FROM t", "SELECT ?"},
 		{"postgresql", `ALTER USER app PASSWORD 'pa\'ss hunter2'`, `ALTER USER app PASSWORD ?`},
 		{"sqlite", `SELECT "users"."name" FROM "users" WHERE password = "SECRET"`, `SELECT "users"."name" FROM "users" WHERE password = ?`},
