@@ -171,13 +171,20 @@ run() {
 	echo "  $name $mode: $(awk '{n[$1]++} END {printf "%d passed, %d failed, %d skipped", n["pass"], n["fail"], n["skip"]}' "$WORK/results/$name-$mode.txt") ($((SECONDS - t0)) s)"
 }
 
+# outcomes FILE: one line per test name, STATUSES NAME, sorted by name; a
+# name that several tests share (Ginkgo's specs may) has their statuses
+# joined by commas, in order.
+outcomes() {
+	sort -k2,2 -k1,1 "$1" | awk '$2 != k { if (k != "") print s, k; k = $2; s = $1; next } { s = s "," $1 } END { if (k != "") print s, k }'
+}
+
 # compare NAME: lists every test whose outcome differs from bare.
 compare() {
 	local name=$1 m
 	for m in wrapped recorded; do
 		[ -f "$WORK/results/$name-$m.txt" ] || continue
 		local d
-		d=$(join -j 2 -a 1 -a 2 -e missing -o 0,1.1,2.1 "$WORK/results/$name-bare.txt" "$WORK/results/$name-$m.txt" | awk '$2 != $3')
+		d=$(join -j 2 -a 1 -a 2 -e missing -o 0,1.1,2.1 <(outcomes "$WORK/results/$name-bare.txt") <(outcomes "$WORK/results/$name-$m.txt") | awk '$2 != $3')
 		if [ -z "$d" ]; then
 			echo "  $name $m: every test as bare"
 		else
@@ -321,7 +328,10 @@ suite_redisginkgo() {
 		stop_redis_fleet
 		start_redis
 		start_redis_fleet
-		run redisginkgo "$m" -run '^TestGinkgoSuite$' . -ginkgo.json-report="$WORK/results/redisginkgo-$m.report.json"
+		# One seed for the three runs: some specs depend on what others
+		# leave (an ACL user "test"), and Ginkgo shuffles them by its seed.
+		run redisginkgo "$m" -run '^TestGinkgoSuite$' . -ginkgo.seed="${SUITES_GINKGO_SEED:-1}" \
+			-ginkgo.json-report="$WORK/results/redisginkgo-$m.report.json"
 		# One line per spec, from Ginkgo's report.
 		jq -r '.[].SpecReports[]? | "\(.State) \((.ContainerHierarchyTexts + [.LeafNodeText]) | join("/") | gsub("[[:space:]]"; "_"))"' \
 			"$WORK/results/redisginkgo-$m.report.json" 2>/dev/null | sort -k2 >"$WORK/results/redisginkgo-$m.txt" || true
