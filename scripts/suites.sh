@@ -21,6 +21,8 @@
 #             context.TODO carry an appstats record (scripts/suites/hook.go):
 #             every call the suite makes is recorded.
 # A test whose outcome differs between bare and a wrapped run is listed.
+# APPSTATS_SUITE_NET_MODE=per-op makes go-redis' netstats connections record
+# each Read and Write (netstats.PerOp) instead of one call a connection.
 # Needs PostgreSQL's server (initdb, pg_ctl, psql) and redis-server; runs
 # as root (PostgreSQL then runs as the postgres user) or as another user.
 set -euo pipefail

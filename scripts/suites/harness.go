@@ -13,6 +13,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"net"
+	"os"
 
 	"github.com/goappstats/appstats/middleware/netstats"
 	"github.com/goappstats/appstats/middleware/sqlstats"
@@ -24,9 +25,13 @@ func Driver(d driver.Driver) driver.Driver { return sqlstats.Wrap(d) }
 // Connector returns c wrapped by sqlstats.
 func Connector(c driver.Connector) driver.Connector { return sqlstats.WrapConnector(c) }
 
-// DialContext dials through a netstats.Dialer (of nd, which may be nil).
+// DialContext dials through a netstats.Dialer (of nd, which may be nil), in
+// PerConn mode, or PerOp with APPSTATS_SUITE_NET_MODE=per-op.
 func DialContext(ctx context.Context, nd *net.Dialer, network, addr string) (net.Conn, error) {
 	d := netstats.Dialer{Dialer: nd}
+	if os.Getenv("APPSTATS_SUITE_NET_MODE") == netstats.PerOp.String() {
+		d.Mode = netstats.PerOp
+	}
 	return d.DialContext(ctx, network, addr)
 }
 
