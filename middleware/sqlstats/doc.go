@@ -103,5 +103,9 @@
 // optional interfaces with the answers database/sql assumes when a driver
 // lacks them; a statement claims [driver.ColumnConverter] only if the
 // driver's does. The connection seen through [database/sql.Conn.Raw] is the
-// wrapper; it implements [Unwrapper] to reach the driver's own.
+// wrapper; it implements [Unwrapper] to reach the driver's own. A driver's
+// helper that takes a [database/sql.Conn] and asserts its own connection type
+// inside Raw fails with the wrapper (modernc.org/sqlite's Limit returns
+// "unexpected driverConn type"); a method the driver's connection exports is
+// reached through Unwrap.
 package sqlstats
