@@ -62,6 +62,56 @@ func TestInsideTimeoutHandler(t *testing.T) {
 	}
 }
 
+// TestInsideTimeoutHandlerNoWrite mounts the middleware inside
+// http.TimeoutHandler, around a handler that waits for its context's end
+// and returns without writing: the client gets TimeoutHandler's 503, and
+// so does the record (it was 200, the status of a handler that wrote
+// nothing). A handler that writes nothing in time is still recorded 200,
+// as the client gets it.
+func TestInsideTimeoutHandlerNoWrite(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			rec, sink := newRecorder(t)
+			answered := make(chan struct{})
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/quick" {
+					return
+				}
+				<-r.Context().Done() // TimeoutHandler's deadline
+				<-answered           // and its 503 sent
+			})
+			th := http.TimeoutHandler(httpstats.NewHandler(rec, h), time.Millisecond, "too slow")
+			srv, client := startServer(t, th, p.tls, p.http2)
+			code, body := get(t, client, srv.URL+"/slow")
+			close(answered)
+			if code != http.StatusServiceUnavailable || body != "too slow" {
+				t.Fatalf("client got %d %q", code, body)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			recs := sink.Wait(ctx, 1)
+			if len(recs) != 1 {
+				t.Fatalf("%d records", len(recs))
+			}
+			if r := recs[0]; r.Status != http.StatusServiceUnavailable || r.Error != "response failed: write: http: Handler timeout" || r.ResponseBytes != 0 {
+				t.Errorf("record: status %d, error %q, response bytes %d; want 503, the timeout, 0", r.Status, r.Error, r.ResponseBytes)
+			}
+			th = http.TimeoutHandler(httpstats.NewHandler(rec, h), time.Hour, "too slow")
+			srv, client = startServer(t, th, p.tls, p.http2)
+			if code, body := get(t, client, srv.URL+"/quick"); code != http.StatusOK || body != "" {
+				t.Fatalf("quick: client got %d %q", code, body)
+			}
+			recs = sink.Wait(ctx, 2)
+			if len(recs) != 2 {
+				t.Fatalf("%d records", len(recs))
+			}
+			if r := recs[1]; r.Path != "/quick" || r.Status != http.StatusOK || r.Error != "" {
+				t.Errorf("quick record: %s status %d, error %q; want 200, none", r.Path, r.Status, r.Error)
+			}
+		})
+	}
+}
+
 // TestOutsideTimeoutHandler mounts the middleware outside
 // http.TimeoutHandler, around a handler that overruns: the record is what
 // the client got, TimeoutHandler's 503 and its body, and ends when

@@ -227,6 +227,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.next.ServeHTTP(ww, r2)
 	phase = finishing
+	if !rw.wrote && !rw.hijacked {
+		// Nothing written: the 503 of a TimeoutHandler around this
+		// one, if its time ran out (a handler's rare way: a load and
+		// a branch for those that wrote).
+		rw.timedOut(r2.Context())
+	}
 	elapsed := time.Since(t0) // one monotonic clock read
 	if h.cfg.routeFunc == nil && h.cfg.userFunc == nil {
 		// finish's way without hooks, without the call to finish.
