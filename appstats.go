@@ -415,7 +415,13 @@ func (a *Appstats) ForceFlush(ctx context.Context) error {
 // recorder: context deadline exceeded" when a sink did not take its
 // records in time; "appstats: store: …"; "appstats: otlp: …"). Calling it
 // again does nothing and returns nil; a call made while another runs waits
-// for that one to end first.
+// for that one to end first. A sink (of Config.RecorderOptions) must not
+// call Close from its Write: while Close writes the pending records it
+// waits on that Write, which then waits on Close, until CloseTimeout ends
+// both, the records not written and the error the recorder's timeout
+// (which call is a sink's, and must not wait, Close cannot tell from a
+// signal handler's, which must). A sink that wants the program to stop
+// tells main, which calls Close.
 //
 // Call it after the server has stopped serving, so that no request is cut
 // short of its record:

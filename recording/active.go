@@ -633,6 +633,19 @@ func (a *ActiveRecord) Recorder() *Recorder {
 	return a.rec
 }
 
+// SameHeader reports whether h is the header map of a's request, the
+// [RequestInfo.Header] a was started with, while a runs: h is then that
+// request's, or a request's made from it that shares its map (as
+// r.WithContext, [net/http.StripPrefix] and [net/http.ServeMux] make;
+// a new request, and r.Clone, have maps of their own). Middleware mounted
+// twice on one recorder (middleware/httpstats') asks it to tell the
+// request the outer one records from a new request made with its
+// context. A nil a or h, or an a that has finished, reports false. Call it
+// while a's request is served, on a goroutine the request waits for.
+func (a *ActiveRecord) SameHeader(h map[string][]string) bool {
+	return a != nil && h != nil && *(*unsafe.Pointer)(unsafe.Pointer(&h)) == *(*unsafe.Pointer)(unsafe.Pointer(&a.hdr))
+}
+
 // Start returns the request's start time.
 func (a *ActiveRecord) Start() time.Time {
 	if a == nil {

@@ -96,7 +96,11 @@
 // recorded. Mounted inside, the record follows the handler to its end, with
 // every call; a write the handler makes after the timeout fails with
 // [http.ErrHandlerTimeout], and the record then says 503 with that error, as
-// the client got. A handler that wrote all it had before the timeout and
+// the client got; so it does for a handler that returns after the timeout
+// without writing (one that waited on its context's Done), asked of
+// TimeoutHandler's writer with an empty write when this middleware is
+// mounted right inside it (through another's writer it is not asked, and
+// the record says 200). A handler that wrote all it had before the timeout and
 // overran after it is recorded as it wrote (the 503 it did not know of is
 // TimeoutHandler's): mount this middleware outside to record the 503.
 //

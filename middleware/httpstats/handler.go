@@ -54,11 +54,18 @@ import (
 // handler under it, with nothing between them that gives the request a
 // context of its own (http.ServeMux and http.StripPrefix do not) — a
 // request is recorded once, by the outer one, which sees the whole request;
-// the inner passes it through unchanged. This holds for a request the outer
-// recorded: one it did not, sampled out or filtered, the inner decides on
-// again. Through middleware that derives the request's context (chi's
-// router, otelhttp, http.TimeoutHandler) each records the request, as do
-// handlers of two recorders: mount one.
+// the inner passes it through unchanged, and gives the record the route
+// and user its own hooks find (r.Pattern, [WithRouteFunc], [WithUser]),
+// the innermost handler's first; its other options ([WithHeaders],
+// [WithInstance]) are the outer's. This holds for a request the outer
+// recorded, or one made from it that shares its header map (r.WithContext,
+// as http.StripPrefix does): one it did not record, sampled out or
+// filtered, the inner decides on again, and a new request made with its
+// context (a sub-request a handler serves in process, with
+// httptest.NewRequestWithContext, say, or r.Clone) is a request of its
+// own, recorded. Through middleware that derives the request's context
+// (chi's router, otelhttp, http.TimeoutHandler) each records the request,
+// as do handlers of two recorders: mount one.
 //
 // A nil rec gives a handler that records nothing.
 func NewHandler(rec *recording.Recorder, next http.Handler, opts ...Option) http.Handler {
@@ -105,15 +112,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	if ctx := r.Context(); typeWord(&ctx) == recordCtxTab && recording.FromContext(ctx).Recorder() == h.rec {
-		// Mounted twice: the request is recorded already, by the
-		// outer, which sees all of it (see NewHandler). Told by the
-		// context's first node alone (recordCtxTab), a load and a
-		// compare for a request no middleware of h.rec's recorded: a
+	if ctx := r.Context(); typeWord(&ctx) == recordCtxTab {
+		// Told by the context's first node alone (recordCtxTab), a
+		// load and a compare for a request no middleware recorded: a
 		// look-up of the record through the whole context would walk
 		// the server's four nodes, ~150 instructions a request.
-		h.next.ServeHTTP(w, r)
-		return
+		if a := recording.FromContext(ctx); a.Recorder() == h.rec && a.SameHeader(r.Header) {
+			// Mounted twice: the request is recorded already, by
+			// the outer, which sees all of it (see NewHandler). A
+			// new request made with its context (a sub-request
+			// served in process) has a header map of its own, and
+			// is recorded.
+			h.passThrough(a, w, r)
+			return
+		}
 	}
 	var ctx context.Context
 	var tc recording.TraceContext
@@ -215,6 +227,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.next.ServeHTTP(ww, r2)
 	phase = finishing
+	if !rw.wrote && !rw.hijacked {
+		// Nothing written: the 503 of a TimeoutHandler around this
+		// one, if its time ran out (a handler's rare way: a load and
+		// a branch for those that wrote).
+		rw.timedOut(r2.Context())
+	}
 	elapsed := time.Since(t0) // one monotonic clock read
 	if h.cfg.routeFunc == nil && h.cfg.userFunc == nil {
 		// finish's way without hooks, without the call to finish.
@@ -225,6 +243,29 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic(hv)
 	}
 	phase = served
+}
+
+// passThrough serves a request an outer handler of h's recorder records
+// (mounted twice), unrecorded, and gives the outer's record a the route
+// and user h's hooks find, which the outer keeps: h is nearer the router,
+// and the innermost handler, which returns first, has the last word. A
+// route or user found empty leaves the record's as it is.
+func (h *handler) passThrough(a *recording.ActiveRecord, w http.ResponseWriter, r *http.Request) {
+	h.next.ServeHTTP(w, r)
+	rec := a.Record()
+	if rec.Route == "" {
+		route := ""
+		if h.cfg.routeFunc != nil {
+			route = h.cfg.routeFunc(r)
+		}
+		if route == "" {
+			route = r.Pattern
+		}
+		rec.Route = route
+	}
+	if rec.User == "" && h.cfg.userFunc != nil {
+		rec.User = h.cfg.userFunc(r)
+	}
 }
 
 // The phases of a request ServeHTTP serves.
@@ -387,7 +428,10 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	// finish ends all the same, and one that adds attributes of its own
 	// (through the record) adds them after these. Without one, h.route's
 	// call is saved: r.Pattern, else the route of unmatched requests.
-	if h.cfg.routeFunc != nil {
+	if rec.Route != "" {
+		// An inner handler's (mounted twice: see passThrough).
+		rec.Attrs = attrs
+	} else if h.cfg.routeFunc != nil {
 		rec.Attrs = attrs
 		route, matched := h.route(r2, rec.Status)
 		rec.Route = route
@@ -409,7 +453,7 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	// sink sees it (recording.Redaction.Query).
 	rec.Query = r.URL.RawQuery
 	rec.Remote = r.RemoteAddr
-	if h.cfg.userFunc != nil {
+	if h.cfg.userFunc != nil && rec.User == "" { // else an inner handler's (see passThrough)
 		rec.User = h.cfg.userFunc(r2)
 	}
 }

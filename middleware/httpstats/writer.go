@@ -4,6 +4,7 @@ package httpstats
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -59,6 +60,27 @@ const (
 func (rw *respWriter) flushed(err error) {
 	if err != nil && rw.sendErr == nil && !rw.hijacked {
 		rw.sendErr = err
+	}
+}
+
+// timedOut is asked of a response the handler returned from without
+// writing anything, its request's context ctx: inside
+// [http.TimeoutHandler], whose time ran out, the client got its 503, which
+// a handler that waited on ctx.Done() and returned never learned of. Told
+// by an empty write to TimeoutHandler's writer (rw.w itself, told by its
+// type's name: net/http does not export it), which answers
+// [http.ErrHandlerTimeout] once the 503 is sent and otherwise writes the
+// 200 TimeoutHandler sends anyway for a handler that wrote nothing. No
+// other writer is written to: an empty write to a compressing writer may
+// start its stream. (A writer of other middleware between TimeoutHandler
+// and this one hides it: see "With other middleware" in the package
+// documentation.)
+func (rw *respWriter) timedOut(ctx context.Context) {
+	if ctx.Err() == nil || reflect.TypeOf(rw.w).String() != "*http.timeoutWriter" {
+		return
+	}
+	if _, err := rw.w.Write(nil); err == http.ErrHandlerTimeout {
+		rw.writeFailed(err)
 	}
 }
 
