@@ -51,8 +51,12 @@
 // answered), a foreign deltas list or size counter costs the records'
 // share of the rollups alone. Another program's value at the hours list
 // (p:hours), or members that name no hour, make reads find the hours from
-// their keys (a SCAN) until the next Write or retention pass deletes the
-// foreign value and lists the hours again. Another program's value at the
+// their keys (a SCAN) until the hours list is repaired, in the background
+// (the fold loop, with a deadline of its own and a backoff after a failed
+// attempt) or by a retention pass: a SCAN first, then one script that
+// deletes the foreign value and lists the hours found together, so that a
+// repair cut short leaves the damage visible rather than a list that
+// misses the older hours. Writes never wait for the repair. Another program's value at the
 // ids hash (p:ids) costs the records it would find alone.
 //
 // # Writes and rollups

@@ -32,3 +32,7 @@ func (s *Store) Pending(ctx context.Context) (int64, error) {
 // SetMaxValue sets the size over which a value the store reads is taken
 // for another program's and left in Redis.
 func (s *Store) SetMaxValue(n int64) { s.maxValue = n }
+
+// RepairHours repairs the hours list now if a read or write found it
+// damaged, as the fold loop does in the background.
+func (s *Store) RepairHours(ctx context.Context) error { return s.repairIfDamaged(ctx) }

@@ -78,13 +78,14 @@ type Store struct {
 	dmu   sync.Mutex
 	dirty map[int64]bool
 
-	foldNow chan struct{}
-	stop    chan struct{}
-	bg      context.Context // cancelled by Close, for background work
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	once    sync.Once
-	err     error
+	foldNow   chan struct{}
+	repairNow chan struct{} // wakes the fold loop to repair the hours list
+	stop      chan struct{}
+	bg        context.Context // cancelled by Close, for background work
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	once      sync.Once
+	err       error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -158,14 +159,15 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 	bg, cancel := context.WithCancel(context.Background())
 	s := &Store{
 		rdb: rdb, opts: o, k: keys{o.Prefix},
-		log:      convention.NewLogger(o.Logger, convention.LogInterval),
-		token:    hex.EncodeToString(tok[:]),
-		maxValue: maxValue,
-		dirty:    make(map[int64]bool),
-		foldNow:  make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		bg:       bg,
-		cancel:   cancel,
+		log:       convention.NewLogger(o.Logger, convention.LogInterval),
+		token:     hex.EncodeToString(tok[:]),
+		maxValue:  maxValue,
+		dirty:     make(map[int64]bool),
+		foldNow:   make(chan struct{}, 1),
+		repairNow: make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		bg:        bg,
+		cancel:    cancel,
 	}
 	s.wg.Add(2)
 	go s.foldLoop()

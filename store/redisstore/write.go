@@ -136,9 +136,6 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	// hour) is no outage, and starts no backoff.
 	s.outcome(nil)
 	s.written.Add(uint64(stored))
-	if err := s.repairIfDamaged(ctx); err != nil {
-		s.log.Warn("redisstore: repairing the list of hours", "err", err)
-	}
 	if stored < n {
 		s.dropped.Add(uint64(n - stored))
 		s.failures.Add(1)
@@ -421,7 +418,7 @@ func (s *Store) foreignOnly(h int64, cmds []redis.Cmder) bool {
 		}
 		key := fmt.Sprint(c.Args()[1])
 		if key == s.k.hours() {
-			s.hoursBad.Store(true)
+			s.hoursDamaged()
 		}
 		s.damaged("key", h, []byte(key), c.Err())
 	}
