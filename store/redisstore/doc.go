@@ -78,8 +78,11 @@
 // cost grows with the window's hours, not with the records stored.
 //
 // A record that starts more than [MaxAhead] after Redis's clock (from a
-// host whose clock runs ahead) is refused and counted, rather than stored
-// on top of every listing until the fleet's time catches up with it.
+// host whose clock runs ahead, or a Redis whose clock is behind) is stored
+// shifted back by the host's lead on Redis's clock (to Redis's time if
+// that is not enough), rather than on top of every listing until the
+// fleet's time catches up with it; WriteStats, Health's Detail and the
+// log say so, with the offset.
 //
 // # Retention
 //

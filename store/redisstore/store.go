@@ -398,7 +398,7 @@ type WriteStats struct {
 	Written   uint64 // records stored
 	Dropped   uint64 // records lost because Redis was unreachable, slow or failing
 	Failures  uint64 // Write calls that lost records
-	Ahead     uint64 // records refused, and counted in Dropped, for starting more than MaxAhead after Redis's clock
+	Ahead     uint64 // records shifted back to Redis's clock (and stored) for starting more than MaxAhead after it
 	Down      bool   // writes are being dropped until the backoff ends
 	Retrying  bool   // a write is trying Redis again after a failed one (and may be waiting for it)
 	LastError string // the last write error, if any
@@ -423,7 +423,9 @@ func (s *Store) WriteStats() WriteStats {
 // after a failure, and while a write tries Redis again after one (Detail
 // says why), the records dropped and the damaged
 // entries skipped since Open, and MaxBytes. While writing is ok, Detail
-// says when live updates are off (an ACL user refused the channel). A Redis store has no disk of its own: DiskBytes is 0 and
+// says when records from the future were stored shifted back to Redis's
+// clock (naming this host's clock's lead on Redis's), and when live
+// updates are off (an ACL user refused the channel). A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
 	ws := s.WriteStats()
@@ -440,7 +442,18 @@ func (s *Store) Health() store.Health {
 	case ws.Retrying:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, a write is trying it again (its records are dropped if it fails too): " + ws.LastError
-	case s.noPublish.Load() || s.noSubscribe.Load():
+	}
+	if h.State != store.StateOK {
+		return h
+	}
+	var details []string
+	if ws.Ahead > 0 {
+		s.clockMu.Lock()
+		off := s.clockOff
+		s.clockMu.Unlock()
+		details = append(details, fmt.Sprintf("%d records started more than %v after Redis's clock and were stored shifted back to it (this host's clock is %v ahead of Redis's)", ws.Ahead, MaxAhead, off.Round(time.Millisecond)))
+	}
+	if s.noPublish.Load() || s.noSubscribe.Load() {
 		what := "publish or subscribe"
 		switch {
 		case !s.noSubscribe.Load():
@@ -448,8 +461,9 @@ func (s *Store) Health() store.Health {
 		case !s.noPublish.Load():
 			what = "subscribe"
 		}
-		h.Detail = "no live updates: the Redis user may not " + what + " to the channel " + s.k.events() + " (grant it with &" + s.k.events() + ")"
+		details = append(details, "no live updates: the Redis user may not "+what+" to the channel "+s.k.events()+" (grant it with &"+s.k.events()+")")
 	}
+	h.Detail = strings.Join(details, "; ")
 	return h
 }
 

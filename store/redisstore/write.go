@@ -80,10 +80,11 @@ type hourBatch struct {
 // dropped and counted ([Store.Health]) and the error wraps
 // [ErrUnavailable]; later writes are dropped at once until a backoff ends.
 // Write never waits longer than WriteTimeout. Records Redis answered for
-// but that are not stored — from the future ([MaxAhead]), or of an hour
-// whose records hash or summaries set holds another program's value — are
-// dropped and counted too, with an error that does not wrap
-// ErrUnavailable and no backoff.
+// but that are not stored — of an hour whose records hash or summaries set
+// holds another program's value, or larger than the store reads back
+// (64 MiB) — are dropped and counted too, with an error that does not wrap
+// ErrUnavailable and no backoff. Records from the future ([MaxAhead]) are
+// stored shifted back to Redis's clock, and counted.
 func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	if err := s.rlock(); err != nil {
 		return err
@@ -108,14 +109,17 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
-	recs, ahead := s.refuseAhead(ctx, recs)
+	recs, shifted, off := s.shiftAhead(ctx, recs)
+	if shifted > 0 {
+		s.ahead.Add(uint64(shifted))
+		note := fmt.Errorf("redisstore: write: %d records started more than %v after Redis's clock, and were stored shifted back to it (this host's clock is %v ahead of Redis's)", shifted, MaxAhead, off.Round(time.Millisecond))
+		s.omu.Lock()
+		s.lastErr = note
+		s.omu.Unlock()
+		s.log.Warn("redisstore: records from the future stored shifted back to Redis's clock: is this host's clock ahead of Redis's?", "records", shifted, "offset", off.Round(time.Millisecond), "max_ahead", MaxAhead)
+	}
 	stored := 0
 	var damage []error
-	if ahead > 0 {
-		s.ahead.Add(uint64(ahead))
-		damage = append(damage, fmt.Errorf("%d records start more than %v after Redis's clock (is this host's clock ahead?)", ahead, MaxAhead))
-		s.log.Warn("redisstore: refusing records from the future: is this host's clock ahead of Redis's?", "records", ahead, "max_ahead", MaxAhead)
-	}
 	for len(recs) > 0 {
 		k, batches := s.batch(recs)
 		m, derr, err := s.writeBatches(ctx, batches)
@@ -144,23 +148,29 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	return nil
 }
 
-// MaxAhead is how far after Redis's clock (TIME) a record may start: Write
-// refuses records that start later, counting them in [WriteStats] (Ahead
-// and Dropped) and saying so in its error (which does not wrap
-// [ErrUnavailable]). Such records come from a host whose clock runs ahead;
-// stored, they would stay on top of every listing of the fleet until its
-// time caught up with them. A minute allows for clocks that NTP keeps
-// close.
+// MaxAhead is how far after Redis's clock (TIME) a record may start as it
+// is: Write shifts the times of a record that starts later back by this
+// host's clock's lead on Redis's (or, if that is not enough, to Redis's
+// time), stores it, and counts it in [WriteStats] (Ahead), in LastError,
+// the log and [Store.Health]'s Detail. Such records come from a host
+// whose clock runs ahead (or Redis's behind the fleet's); stored as they
+// are, they would stay on top of every listing of the fleet until its
+// time caught up with them, and dropped they would be lost. A minute
+// allows for clocks that NTP keeps close.
 const MaxAhead = time.Minute
 
 // clockRefresh is how often a writing store asks Redis for its time.
 const clockRefresh = time.Minute
 
-// refuseAhead returns recs without the records that start more than
-// MaxAhead after Redis's clock, and how many those were. Redis's clock is
-// read with TIME once a clockRefresh; until it has answered (a user
-// refused TIME, or Redis down at the first write), no record is refused.
-func (s *Store) refuseAhead(ctx context.Context, recs []*recording.Record) ([]*recording.Record, int) {
+// shiftAhead returns recs with the records that start more than MaxAhead
+// after Redis's clock shifted back (copies: the caller's records are not
+// changed), how many those were, and the offset of this host's clock on
+// Redis's. A record is shifted by the offset, or, if it still starts more
+// than MaxAhead after Redis's clock (the record's own time is ahead, not
+// only the host's), to Redis's time. Redis's clock is read with TIME once
+// a clockRefresh; until it has answered (a user refused TIME, or Redis
+// down at the first write), no record is shifted.
+func (s *Store) shiftAhead(ctx context.Context, recs []*recording.Record) ([]*recording.Record, int, time.Duration) {
 	s.clockMu.Lock()
 	if time.Since(s.clockAt) > clockRefresh {
 		before := time.Now()
@@ -178,27 +188,34 @@ func (s *Store) refuseAhead(ctx context.Context, recs []*recording.Record) ([]*r
 	known, off := s.clockKnown, s.clockOff
 	s.clockMu.Unlock()
 	if !known {
-		return recs, 0
+		return recs, 0, 0
 	}
-	limit := time.Now().Add(-off).Add(MaxAhead).UnixNano()
-	var kept []*recording.Record
+	redisNow := time.Now().Add(-off)
+	limit := redisNow.Add(MaxAhead).UnixNano()
+	var out []*recording.Record
 	n := 0
 	for i, r := range recs {
 		if r == nil || r.Start.UnixNano() <= limit {
-			if kept != nil {
-				kept = append(kept, r)
+			if out != nil {
+				out = append(out, r)
 			}
 			continue
 		}
-		if kept == nil {
-			kept = append(make([]*recording.Record, 0, len(recs)-1), recs[:i]...)
+		if out == nil {
+			out = append(make([]*recording.Record, 0, len(recs)), recs[:i]...)
 		}
+		c := *r
+		c.Start = r.Start.Add(-max(off, 0))
+		if c.Start.UnixNano() > limit {
+			c.Start = redisNow
+		}
+		out = append(out, &c)
 		n++
 	}
-	if kept == nil {
-		return recs, 0
+	if out == nil {
+		return recs, 0, off
 	}
-	return kept, n
+	return out, n, off
 }
 
 // BorrowsRecords reports true: Write encodes the records it is given
