@@ -44,7 +44,8 @@
 // hour that holds a value of another type (another program's): List,
 // Stats and Series read it as empty, and retention deletes its hour whole
 // in its turn (so does a size counter that holds no integer). A value
-// longer than any the store writes (64 MiB) is left in Redis by every read,
+// longer than any the store writes (64 MiB: Write refuses a record whose
+// encoding is longer, dropped and counted) is left in Redis by every read,
 // skipped and counted likewise. A write that meets one loses only what it could not store:
 // a foreign records hash or summaries set drops the hour's records (Write
 // says so, without [ErrUnavailable] and without backing off: Redis

@@ -30,7 +30,8 @@ func (s *Store) Pending(ctx context.Context) (int64, error) {
 }
 
 // SetMaxValue sets the size over which a value the store reads is taken
-// for another program's and left in Redis.
+// for another program's and left in Redis, and over which Write refuses a
+// record.
 func (s *Store) SetMaxValue(n int64) { s.maxValue = n }
 
 // RepairHours repairs the hours list now if a read or write found it

@@ -505,11 +505,13 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 // (the hours list); b is then the key.
 const noHour = -1 << 63
 
-// maxValue bounds the values the store reads: a record, summary, rollup or
-// delta longer than 64 MiB is none the store wrote (a record's strings are
-// capped by the recorder, and a rollup's keys by MaxKeys) but another
-// program's, left in Redis, counted in Health's Skipped and read as
-// absent, so that a hostile value of up to 512 MB cannot make a reader
+// maxValue bounds the values the store reads and writes: Write refuses a
+// record whose encoding (or summary's) is longer than 64 MiB (dropped and
+// counted), so a record or summary longer than that is another program's;
+// so is, in practice, a rollup or delta (a rollup's keys are capped by
+// MaxKeys; with no cap, a rollup of an hour of very many distinct routes
+// could pass the bound, and would then be read as absent). Such a value is
+// left in Redis, counted in Health's Skipped and read as absent, so that a hostile value of up to 512 MB cannot make a reader
 // allocate as much. (Redis itself copies a list's elements into the read
 // script's memory to measure them; lengths of hash fields and of strings
 // are read without copying.)

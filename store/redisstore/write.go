@@ -121,7 +121,10 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	stored := 0
 	var damage []error
 	for len(recs) > 0 {
-		k, batches := s.batch(recs)
+		k, batches, big := s.batch(recs)
+		if big > 0 {
+			damage = append(damage, fmt.Errorf("%d records dropped: larger encoded than the store reads back (%d bytes)", big, s.maxValue))
+		}
 		m, derr, err := s.writeBatches(ctx, batches)
 		stored += m
 		if derr != nil {
@@ -228,8 +231,11 @@ func (s *Store) BorrowsRecords() bool { return true }
 var _ recording.Borrower = (*Store)(nil)
 
 // batch encodes records from the start of recs, up to the batch limits,
-// grouped by hour, and returns how many it took.
-func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
+// grouped by hour, and returns how many it took, and how many of those it
+// left out for being larger encoded (record or summary) than maxValue:
+// stored, such a record could not be read back.
+func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch, int) {
+	big := 0
 	byHour := make(map[int64]*hourBatch)
 	var size int64
 	count := 0
@@ -264,12 +270,21 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 			c.ExecTrace = nil
 			r = &c
 		}
+		recOff := off
 		buf = codec.AppendRecord(buf, r)
 		full := buf[off:len(buf):len(buf)]
 		off = len(buf)
 		buf = codec.AppendSummary(append(buf, sumKey(start, r.ID)...), &sum, durs)
 		member := buf[off:len(buf):len(buf)]
 		last = len(full) + len(member)
+		if int64(len(full)) > s.maxValue || int64(len(member)) > s.maxValue {
+			buf = buf[:recOff]
+			big++
+			if b.n == 0 {
+				delete(byHour, h)
+			}
+			continue
+		}
 		b.recs = append(b.recs, string(r.ID[:]), full)
 		b.members = append(b.members, member)
 		m := minuteOf(start)
@@ -291,7 +306,7 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 			b.ids = append(b.ids, string(r.ID[:]), strconv.FormatInt(h, 10))
 		}
 	}
-	return i, slices.SortedFunc(maps.Values(byHour), func(a, b *hourBatch) int { return cmp.Compare(a.hour, b.hour) })
+	return i, slices.SortedFunc(maps.Values(byHour), func(a, b *hourBatch) int { return cmp.Compare(a.hour, b.hour) }), big
 }
 
 // writeBatches stores each hour's batch in a MULTI transaction of its own
