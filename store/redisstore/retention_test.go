@@ -235,3 +235,55 @@ func usedMemory(t testing.TB, c *redis.Client) int64 {
 	t.Fatal("no used_memory in INFO memory")
 	return 0
 }
+
+// Another program's value at an hour's size counter (a string that is no
+// integer, or a value of another type) costs that hour nothing: retention
+// sets the counter again from a recount and trims the hour's oldest
+// records as usual, so MaxRecords and MaxBytes keep exactly their count.
+// Before, usage read the hour as 0 bytes and the trim script failed at its
+// DECRBY (after its ZREM and HDEL), and retention deleted the hour's good
+// records whole: 20 left instead of 25.
+func TestRetentionForeignSizeCounter(t *testing.T) {
+	r := testservers.StartRedis(t)
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	now := time.Now()
+	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
+	for _, kind := range []string{"string", "hash"} {
+		t.Run(kind, func(t *testing.T) {
+			prefix := "size-" + kind
+			s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1, MaxRecords: 25})
+			if err := s.Write(ctx, storetest.Records(1, old, time.Second, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Write(ctx, storetest.Records(2, now.Add(-time.Minute), time.Millisecond, 20)); err != nil {
+				t.Fatal(err)
+			}
+			key := hourKey(prefix, old, "b")
+			want := c.Get(ctx, key).Val()
+			c.Del(ctx, key)
+			if kind == "string" {
+				c.Set(ctx, key, "another program's", 0)
+			} else {
+				c.HSet(ctx, key, "a", "b")
+			}
+			res, err := s.Retain(ctx)
+			if err != nil || res.Hours != 0 || res.Deleted != 5 {
+				t.Errorf("Retain = %+v, %v; want 5 records deleted, no hour whole", res, err)
+			}
+			p, err := s.List(ctx, store.Query{Limit: 100})
+			if err != nil || len(p.Records) != 25 {
+				t.Errorf("List = %d records, %v; want 25 (MaxRecords)", len(p.Records), err)
+			}
+			got, err := c.Get(ctx, key).Int64()
+			if err != nil {
+				t.Fatalf("the size counter after retention: %v", err)
+			}
+			w, _ := strconv.ParseInt(want, 10, 64)
+			if got <= 0 || got >= w {
+				t.Errorf("the size counter after retention = %d; want the recount (%d before the damage) less the 5 records deleted", got, w)
+			}
+		})
+	}
+}
