@@ -217,14 +217,20 @@ func TestRetentionMaxBytes(t *testing.T) {
 	}
 }
 
+// usedMemory returns the memory Redis says it uses (INFO memory).
 func usedMemory(t testing.TB, c *redis.Client) int64 {
+	return infoInt(t, c, "memory", "used_memory")
+}
+
+// infoInt returns the integer field of an INFO section.
+func infoInt(t testing.TB, c *redis.Client, section, field string) int64 {
 	t.Helper()
-	info, err := c.Info(context.Background(), "memory").Result()
+	info, err := c.Info(context.Background(), section).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(l, "used_memory:"); ok {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
 				t.Fatal(err)
@@ -232,7 +238,7 @@ func usedMemory(t testing.TB, c *redis.Client) int64 {
 			return n
 		}
 	}
-	t.Fatal("no used_memory in INFO memory")
+	t.Fatalf("no %s in INFO %s", field, section)
 	return 0
 }
 
