@@ -339,6 +339,9 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	type txCmds struct {
 		recs, sums *redis.IntCmd
 		pushed     *redis.IntCmd
+		size       *redis.IntCmd
+		deltas     []any
+		dsize      int64
 		all        []redis.Cmder
 	}
 	txs := make([]txCmds, len(batches))
@@ -369,6 +372,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 				dsize += allocSize(int64(len(v)))
 			}
 			tx := &txs[i]
+			tx.deltas, tx.dsize = deltas, dsize
 			var pub *redis.IntCmd
 			write := func(p redis.Pipeliner) error {
 				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
@@ -378,7 +382,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 				}
 				tx.sums = p.ZAdd(ctx, hk.sums, z...)
 				tx.pushed = p.RPush(ctx, hk.deltas, deltas...)
-				p.IncrBy(ctx, hk.bytes, b.size+dsize)
+				tx.size = p.IncrBy(ctx, hk.bytes, b.size+dsize)
 				s.expire(ctx, p, b.hour, hk.recs, hk.sums, hk.deltas, hk.bytes)
 				if i == len(batches)-1 && !s.noPublish.Load() {
 					pub = p.Publish(ctx, s.k.events(), strconv.Itoa(total)+" "+newest.String())
@@ -406,6 +410,9 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			errs[i] = nil
 			if txs[i].recs.Err() != nil || txs[i].sums.Err() != nil {
 				damages = append(damages, fmt.Errorf("hour %d: %d records dropped: a key of the hour holds another program's value", b.hour, b.n))
+				if err := s.unwrite(ctx, b, txs[i].recs, txs[i].sums, txs[i].pushed, txs[i].size, txs[i].deltas, txs[i].dsize); err != nil {
+					s.log.Warn("redisstore: removing the rest of records dropped", "hour", b.hour, "err", err)
+				}
 				continue
 			}
 		}
@@ -455,4 +462,38 @@ func (s *Store) foreignOnly(h int64, cmds []redis.Cmder) bool {
 		s.damaged("key", h, []byte(key), c.Err())
 	}
 	return true
+}
+
+// unwrite removes what a transaction stored of a batch whose records were
+// dropped (its records hash or summaries set held another program's
+// value), so that no part of a dropped record stays: its full records, or
+// its summaries (which List would list), its deltas (which Stats would
+// count) and its share of the size counter.
+func (s *Store) unwrite(ctx context.Context, b *hourBatch, recs, sums, pushed, size *redis.IntCmd, deltas []any, dsize int64) error {
+	hk := s.k.hour(b.hour)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if recs.Err() == nil {
+			ids := make([]string, 0, len(b.recs)/2)
+			for j := 0; j < len(b.recs); j += 2 {
+				ids = append(ids, b.recs[j].(string))
+			}
+			p.HDel(ctx, hk.recs, ids...)
+		}
+		if sums.Err() == nil {
+			p.ZRem(ctx, hk.sums, b.members...)
+		}
+		if pushed.Err() == nil {
+			for _, d := range deltas {
+				p.LRem(ctx, hk.deltas, -1, d)
+			}
+		}
+		if size.Err() == nil {
+			p.DecrBy(ctx, hk.bytes, b.size+dsize)
+		}
+		return nil
+	})
+	if err != nil && !isForeign(err) {
+		return err
+	}
+	return nil
 }
