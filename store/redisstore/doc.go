@@ -17,7 +17,9 @@
 // ~{appstats:* ~appstats:* &appstats:* — and the commands of +@all
 // -@dangerous. A user refused the channel (Redis 7 gives a new user none)
 // keeps its records but has no live updates: writes go unannounced,
-// Subscribe returns the refusal, and [Store.Health] and the log say so.
+// Subscribe waits, and [Store.Health] and the log say so; both ask again
+// every few minutes, so live updates come back once the channel is
+// granted.
 //
 // # Key layout
 //

@@ -1,6 +1,9 @@
 package redisstore
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // FoldAll folds the pending deltas of every listed hour, as retention does
 // for hours no writer folded.
@@ -37,3 +40,7 @@ func (s *Store) SetMaxValue(n int64) { s.maxValue = n }
 // RepairHours repairs the hours list now if a read or write found it
 // damaged, as the fold loop does in the background.
 func (s *Store) RepairHours(ctx context.Context) error { return s.repairIfDamaged(ctx) }
+
+// SetReprobe sets how often a store whose user was refused the channel
+// asks again.
+func (s *Store) SetReprobe(d time.Duration) { s.reprobe.Store(int64(d)) }

@@ -71,8 +71,12 @@ type Store struct {
 	damagedKeys map[uint64]struct{}
 	hoursBad    atomic.Bool // the hours list needs repairHours
 
-	// The ACL user may not publish, or subscribe, to the channel.
+	// The ACL user may not publish, or subscribe, to the channel (as Redis
+	// last said: both are asked again every reprobe, a duration in ns).
 	noPublish, noSubscribe atomic.Bool
+	reprobe                atomic.Int64
+	probeMu                sync.Mutex
+	pubProbeAt             time.Time // when publishing was last tried, while refused
 
 	// dirty holds the hours this store wrote to since it last folded them.
 	dmu   sync.Mutex
@@ -169,6 +173,7 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 		bg:        bg,
 		cancel:    cancel,
 	}
+	s.reprobe.Store(int64(reprobeInterval))
 	s.wg.Add(2)
 	go s.foldLoop()
 	go s.retentionLoop()
@@ -320,11 +325,43 @@ func checkChannel(ctx context.Context, rdb redis.UniversalClient, channel string
 // would refuse their transactions whole), and Health and the log say that
 // dashboards do not refresh live.
 func (s *Store) refusedPublish(err error) {
+	s.probeMu.Lock()
+	s.pubProbeAt = time.Now()
+	s.probeMu.Unlock()
 	if s.noPublish.Swap(true) {
 		return
 	}
 	s.log.Warn("redisstore: writes are not announced, dashboards do not refresh live: the user may not publish to the channel",
 		"channel", s.k.events(), "err", err)
+}
+
+// reprobeInterval is how often a store whose user was refused the channel
+// asks again (the ACL may have been granted since): a write announces
+// itself again (if Redis refuses, the write is made again without it), and
+// Subscribe subscribes again.
+const reprobeInterval = 5 * time.Minute
+
+// mayPublish reports whether a write is to announce itself: yes unless the
+// user was refused the channel less than a reprobe ago.
+func (s *Store) mayPublish() bool {
+	if !s.noPublish.Load() {
+		return true
+	}
+	s.probeMu.Lock()
+	defer s.probeMu.Unlock()
+	if time.Since(s.pubProbeAt) < time.Duration(s.reprobe.Load()) {
+		return false
+	}
+	s.pubProbeAt = time.Now()
+	return true
+}
+
+// published notes that Redis took a write's announcement: if the user was
+// refused the channel, it has been granted it.
+func (s *Store) published() {
+	if s.noPublish.Swap(false) {
+		s.log.Warn("redisstore: writes are announced again: the user may publish to the channel", "channel", s.k.events())
+	}
 }
 
 // refusedSubscribe notes that the user may not subscribe to the store's

@@ -361,6 +361,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			return nil
 		})
 	})
+	announce := s.mayPublish()
 	for i, b := range batches {
 		wg.Go(func() {
 			hk := s.k.hour(b.hour)
@@ -373,6 +374,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			}
 			tx := &txs[i]
 			tx.deltas, tx.dsize = deltas, dsize
+			ann := announce && i == len(batches)-1
 			var pub *redis.IntCmd
 			write := func(p redis.Pipeliner) error {
 				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
@@ -384,7 +386,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 				tx.pushed = p.RPush(ctx, hk.deltas, deltas...)
 				tx.size = p.IncrBy(ctx, hk.bytes, b.size+dsize)
 				s.expire(ctx, p, b.hour, hk.recs, hk.sums, hk.deltas, hk.bytes)
-				if i == len(batches)-1 && !s.noPublish.Load() {
+				if ann {
 					pub = p.Publish(ctx, s.k.events(), strconv.Itoa(total)+" "+newest.String())
 				}
 				return nil
@@ -396,7 +398,10 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 				// written again without it.
 				s.refusedPublish(pub.Err())
 				pub = nil
+				ann = false
 				tx.all, errs[i] = s.rdb.TxPipelined(ctx, write)
+			} else if pub != nil && pub.Err() == nil {
+				s.published()
 			}
 		})
 	}
