@@ -55,6 +55,11 @@ func TestACLUserWithoutChannel(t *testing.T) {
 				t.Fatalf("Open as a user refused the channel: %v", err)
 			}
 			defer opened.Close()
+			// Open asked (a PUBLISH and a SUBSCRIBE): Health says what is
+			// refused before any write.
+			if want := map[string]string{"nochannel": "publish or subscribe", "nopublish": "may not publish", "nosubscribe": "may not subscribe"}[name]; !strings.Contains(opened.Health().Detail, want) {
+				t.Errorf("Health after Open = %+v; want a Detail saying %q", opened.Health(), want)
+			}
 			made, err := redisstore.New(rdb, redisstore.Options{Prefix: "nochan", FoldInterval: -1, RetentionInterval: -1})
 			if err != nil {
 				t.Fatal(err)

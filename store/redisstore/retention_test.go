@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"encoding/binary"
 	"slices"
 	"strconv"
 	"strings"
@@ -291,5 +292,47 @@ func TestRetentionForeignSizeCounter(t *testing.T) {
 				t.Errorf("the size counter after retention = %d; want the recount (%d before the damage) less the 5 records deleted", got, w)
 			}
 		})
+	}
+}
+
+// A summary member longer than the store reads (another program's, which
+// the read of the oldest members cuts to its key part) is trimmed like any
+// other when it is among the oldest: the trim finds the whole member by
+// its key part and deletes it, so it counts as one of the records
+// retention deletes, and does not stay in the hour.
+func TestRetentionTrimsLongForeignMember(t *testing.T) {
+	r := testservers.StartRedis(t)
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	now := time.Now()
+	base := now.Add(-3 * time.Hour).Truncate(time.Hour)
+	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "longmember", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 25})
+	s.SetMaxValue(4 << 10)
+	if err := s.Write(ctx, storetest.Records(1, base.Add(10*time.Minute), time.Second, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, storetest.Records(2, now.Add(-time.Minute), time.Millisecond, 20)); err != nil {
+		t.Fatal(err)
+	}
+	sums := hourKey("longmember", base, "s")
+	// The oldest member of the hour: its key part is the hour's start.
+	long := string(binary.BigEndian.AppendUint64(nil, uint64(base.Add(time.Minute).UnixNano())^(1<<63))) +
+		strings.Repeat("\x01", 16) + strings.Repeat("x", 8<<10)
+	if err := c.ZAdd(ctx, sums, redis.Z{Member: long}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// 31 members; MaxRecords 25: the 6 oldest go, the long one first.
+	if _, err := s.Retain(ctx); err != nil {
+		t.Fatalf("Retain: %v", err)
+	}
+	if _, err := c.ZScore(ctx, sums, long).Result(); err == nil {
+		t.Errorf("the long foreign member is still in the hour after retention trimmed it")
+	}
+	if n := c.ZCard(ctx, sums).Val(); n != 5 {
+		t.Errorf("the trimmed hour holds %d members, want 5 (11 less the 6 oldest)", n)
+	}
+	if p, err := s.List(ctx, store.Query{Limit: 100}); err != nil || len(p.Records) != 25 {
+		t.Errorf("List = %d records, %v; want 25", len(p.Records), err)
 	}
 }
