@@ -89,10 +89,18 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 			}
 			hk := s.k.hour(h)
 			n, rerr := s.rdb.Eval(ctx, recountScript, []string{hk.sums, hk.recs, hk.bytes, hk.deltas, hk.rollups}, RecordOverhead).Int64()
-			if rerr != nil && !isForeign(rerr) {
-				return nil, rerr
+			var re redis.Error
+			switch {
+			case rerr == nil:
+				b = n
+			case !errors.As(rerr, &re):
+				return nil, rerr // an outage
+			default:
+				// Redis refused the recount (a user refused EVAL, or
+				// another program's key of the hour): the hour counts
+				// as empty, as before.
+				b = 0
 			}
-			b = n
 		}
 		out[i] = hourUsage{
 			hour: h, records: cs[i].card.Val(), bytes: b, pending: cs[i].pending.Val(),
