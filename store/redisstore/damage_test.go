@@ -23,8 +23,9 @@ func hourKey(prefix string, t time.Time, suffix string) string {
 // Another program's value at the global hours key (a string, a hash, a
 // list, or a sorted set of members that are not hours) is damage the
 // store reads around: List, Stats and Series answer from the hours' own
-// keys, the key is counted once in Skipped, and the next Write, which
-// succeeds, puts the list of hours back. Before, every read failed with
+// keys, the key is counted once in Skipped, the next Write succeeds, and
+// the repair (the fold loop's, in the background; called here to wait for
+// it) puts the list of hours back. Before, every read failed with
 // WRONGTYPE (a 500 on the dashboard) and every write failed, dropping its
 // records and backing off, until someone deleted the key by hand.
 func TestForeignHoursKey(t *testing.T) {
@@ -81,11 +82,14 @@ func TestForeignHoursKey(t *testing.T) {
 			if ws := s.WriteStats(); ws.Dropped != 0 || ws.Written != 35 {
 				t.Errorf("WriteStats = %+v; want 35 written, none dropped", ws)
 			}
+			if err := s.RepairHours(ctx); err != nil {
+				t.Errorf("RepairHours: %v", err)
+			}
 			if typ, _ := c.Type(ctx, key).Result(); typ != "zset" {
-				t.Errorf("the hours key is a %s after a write, want the store's sorted set back", typ)
+				t.Errorf("the hours key is a %s after the repair, want the store's sorted set back", typ)
 			}
 			if n, _ := c.ZCard(ctx, key).Result(); n != 2 {
-				t.Errorf("the hours key holds %d hours after a write, want 2", n)
+				t.Errorf("the hours key holds %d hours after the repair, want 2", n)
 			}
 			if _, err := s.Retain(ctx); err != nil {
 				t.Errorf("Retain: %v", err)
@@ -104,8 +108,11 @@ func TestForeignHoursKey(t *testing.T) {
 // as written; a foreign records hash or summaries set drops the hour's
 // records, counted as dropped, with an error that does not say Redis is
 // unavailable and starts no backoff: the next write to another hour is
-// stored. Before, every such write said "unavailable", counted all its
-// records dropped (those it stored too) and backed off.
+// stored, and no part of the dropped records stays (List, Stats and the
+// size counter leave them out). Before, every such write said
+// "unavailable", counted all its records dropped (those it stored too) and
+// backed off; and later the dropped records' summaries, deltas and size
+// were kept (listed, counted) though their full records were not.
 func TestForeignKeyInWrite(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
@@ -135,6 +142,17 @@ func TestForeignKeyInWrite(t *testing.T) {
 			} else {
 				if err == nil || errors.Is(err, redisstore.ErrUnavailable) || ws.Written != 10 || ws.Dropped != 10 {
 					t.Errorf("Write = %v, %+v; want an error not ErrUnavailable, 10 written, 10 dropped", err, ws)
+				}
+				// No part of a dropped record stays: not listed, not
+				// counted in Stats, nor in the hour's size.
+				if p, err := s.List(ctx, store.Query{Limit: 100}); err != nil || len(p.Records) != 10 {
+					t.Errorf("List = %d records, %v; want the 10 stored", len(p.Records), err)
+				}
+				if st, err := s.Stats(ctx, store.Window{Since: now.Add(-4 * time.Hour), Until: now}); err != nil || st.Requests != 10 {
+					t.Errorf("Stats = %d requests, %v; want the 10 stored", requests(st), err)
+				}
+				if b := c.Get(ctx, hourKey(prefix, damaged, "b")).Val(); b != "" && b != "0" {
+					t.Errorf("the damaged hour's size counter = %q; want nothing counted", b)
 				}
 			}
 			if h := s.Health(); h.Skipped != 1 || h.State != store.StateOK {

@@ -17,7 +17,9 @@
 // ~{appstats:* ~appstats:* &appstats:* — and the commands of +@all
 // -@dangerous. A user refused the channel (Redis 7 gives a new user none)
 // keeps its records but has no live updates: writes go unannounced,
-// Subscribe returns the refusal, and [Store.Health] and the log say so.
+// Subscribe waits, and [Store.Health] and the log say so; both ask again
+// every few minutes, so live updates come back once the channel is
+// granted.
 //
 // # Key layout
 //
@@ -43,16 +45,22 @@
 // logged, and counted once in [Store.Health]'s Skipped. So is a key of an
 // hour that holds a value of another type (another program's): List,
 // Stats and Series read it as empty, and retention deletes its hour whole
-// in its turn (so does a size counter that holds no integer). A value
-// longer than any the store writes (64 MiB) is left in Redis by every read,
+// in its turn (a size counter that holds another program's value is set
+// again from a recount of the hour, which retention then trims as usual). A value
+// longer than any the store writes (64 MiB: Write refuses a record whose
+// encoding is longer, dropped and counted) is left in Redis by every read,
 // skipped and counted likewise. A write that meets one loses only what it could not store:
 // a foreign records hash or summaries set drops the hour's records (Write
 // says so, without [ErrUnavailable] and without backing off: Redis
 // answered), a foreign deltas list or size counter costs the records'
 // share of the rollups alone. Another program's value at the hours list
 // (p:hours), or members that name no hour, make reads find the hours from
-// their keys (a SCAN) until the next Write or retention pass deletes the
-// foreign value and lists the hours again. Another program's value at the
+// their keys (a SCAN) until the hours list is repaired, in the background
+// (the fold loop, with a deadline of its own and a backoff after a failed
+// attempt) or by a retention pass: a SCAN first, then one script that
+// deletes the foreign value and lists the hours found together, so that a
+// repair cut short leaves the damage visible rather than a list that
+// misses the older hours. Writes never wait for the repair. Another program's value at the
 // ids hash (p:ids) costs the records it would find alone.
 //
 // # Writes and rollups
@@ -74,8 +82,11 @@
 // cost grows with the window's hours, not with the records stored.
 //
 // A record that starts more than [MaxAhead] after Redis's clock (from a
-// host whose clock runs ahead) is refused and counted, rather than stored
-// on top of every listing until the fleet's time catches up with it.
+// host whose clock runs ahead, or a Redis whose clock is behind) is stored
+// shifted back by the host's lead on Redis's clock (to Redis's time if
+// that is not enough), rather than on top of every listing until the
+// fleet's time catches up with it; WriteStats, Health's Detail and the
+// log say so, with the offset.
 //
 // # Retention
 //

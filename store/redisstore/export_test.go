@@ -1,6 +1,9 @@
 package redisstore
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // FoldAll folds the pending deltas of every listed hour, as retention does
 // for hours no writer folded.
@@ -30,5 +33,14 @@ func (s *Store) Pending(ctx context.Context) (int64, error) {
 }
 
 // SetMaxValue sets the size over which a value the store reads is taken
-// for another program's and left in Redis.
+// for another program's and left in Redis, and over which Write refuses a
+// record.
 func (s *Store) SetMaxValue(n int64) { s.maxValue = n }
+
+// RepairHours repairs the hours list now if a read or write found it
+// damaged, as the fold loop does in the background.
+func (s *Store) RepairHours(ctx context.Context) error { return s.repairIfDamaged(ctx) }
+
+// SetReprobe sets how often a store whose user was refused the channel
+// asks again.
+func (s *Store) SetReprobe(d time.Duration) { s.reprobe.Store(int64(d)) }

@@ -46,15 +46,38 @@ func (s *Store) foldLoop() {
 		defer t.Stop()
 		tick = t.C
 	}
+	// The hours list is repaired here, off the Write path, when a read
+	// or write found it damaged; a failed repair is tried again after a
+	// backoff (retry), not on every wake.
+	var retry <-chan time.Time
+	var wait time.Duration
+	repair := func() {
+		if wait = s.repairInBackground(wait); wait > 0 {
+			retry = time.After(wait)
+		} else {
+			retry = nil
+		}
+	}
 	for {
 		select {
 		case <-s.stop:
 			return
+		case <-s.repairNow:
+			if retry == nil {
+				repair()
+			}
+			continue
+		case <-retry:
+			repair()
+			continue
 		case <-tick:
 		case <-s.foldNow:
 		}
 		if err := s.foldDirty(s.bg); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrClosed) {
 			s.log.Warn("redisstore: folding rollups", "err", err)
+		}
+		if retry == nil {
+			repair()
 		}
 	}
 }

@@ -6,8 +6,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/goappstats/appstats/store"
 )
 
 // errBadHour is what damaged counts for a member of the hours list that
@@ -17,7 +20,7 @@ var errBadHour = errors.New("not an hour of the store")
 // listHours returns the listed hours in [from, to], newest first when
 // reverse is set. If the hours list is damaged — another program's value
 // at its key, or members that name no hour — the damage is counted, the
-// next Write or retention pass repairs the list (see repairHours), and the
+// fold loop or retention pass repairs the list (see repairHours), and the
 // hours are found meanwhile from the keys of the hours themselves (a SCAN
 // of every node: slower, but the dashboard keeps answering).
 func (s *Store) listHours(ctx context.Context, from, to int64, reverse bool) ([]int64, error) {
@@ -31,7 +34,7 @@ func (s *Store) listHours(ctx context.Context, from, to int64, reverse bool) ([]
 	}
 	if isWrongType(err) {
 		s.damaged("key", noHour, []byte(s.k.hours()), errWrongType)
-		s.hoursBad.Store(true)
+		s.hoursDamaged()
 		return s.scanHours(ctx, from, to, reverse)
 	}
 	if err != nil {
@@ -50,7 +53,7 @@ func (s *Store) listHours(ctx context.Context, from, to int64, reverse bool) ([]
 		out = append(out, h)
 	}
 	if bad {
-		s.hoursBad.Store(true)
+		s.hoursDamaged()
 		return s.scanHours(ctx, from, to, reverse)
 	}
 	return out, nil
@@ -95,42 +98,50 @@ func (s *Store) scanHours(ctx context.Context, from, to int64, reverse bool) ([]
 	return out, nil
 }
 
-// repairScript makes the hours list a sorted set of hours again: another
-// program's value at its key is deleted, and members that name no hour
-// are removed (without sending them to the store: a foreign set may be
-// large). KEYS: the hours list.
+// repairScript makes the hours list a sorted set of the given hours
+// again, in one step: another program's value at its key is deleted, and
+// members that name no hour are removed (without sending them to the
+// store: a foreign set may be large), and the hours (ARGV, found by a SCAN
+// made before) are added. KEYS: the hours list. It returns the number of
+// entries that were not the store's (1 for a foreign value).
 const repairScript = `
-local t = redis.call('TYPE', KEYS[1]).ok
-if t == 'none' then return 0 end
-if t ~= 'zset' then redis.call('DEL', KEYS[1]) return 1 end
 local n = 0
-local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-for i = 1, #all, 2 do
-  local m, h = all[i], tonumber(all[i])
-  if h == nil or h ~= math.floor(h) or string.format('%d', h) ~= m or tonumber(all[i + 1]) ~= h then
-    redis.call('ZREM', KEYS[1], m)
-    n = n + 1
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'none' and t ~= 'zset' then
+  redis.call('DEL', KEYS[1])
+  n = 1
+elseif t == 'zset' then
+  local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  for i = 1, #all, 2 do
+    local m, h = all[i], tonumber(all[i])
+    if h == nil or h ~= math.floor(h) or string.format('%d', h) ~= m or tonumber(all[i + 1]) ~= h then
+      redis.call('ZREM', KEYS[1], m)
+      n = n + 1
+    end
   end
+end
+for i = 1, #ARGV do
+  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i])
 end
 return n
 `
 
 // repairHours repairs the hours list that a read or write found damaged:
-// it removes what is not the store's (repairScript), then lists again
-// every hour that has keys.
+// it lists every hour that has keys (a SCAN of every node, which may be
+// long in a shared Redis), and only then replaces what is not the store's
+// with those hours, in one script (repairScript). A repair that fails or
+// runs out of time changes nothing: the list stays visibly damaged, and
+// reads keep finding the hours from their keys.
 func (s *Store) repairHours(ctx context.Context) error {
-	if err := s.rdb.Eval(ctx, repairScript, []string{s.k.hours()}).Err(); err != nil {
-		return err
-	}
 	hs, err := s.scanHours(ctx, -1<<62, 1<<62, false)
-	if err != nil || len(hs) == 0 {
+	if err != nil {
 		return err
 	}
-	z := make([]redis.Z, len(hs))
+	args := make([]any, len(hs))
 	for i, h := range hs {
-		z[i] = redis.Z{Score: float64(h), Member: strconv.FormatInt(h, 10)}
+		args[i] = strconv.FormatInt(h, 10)
 	}
-	return s.rdb.ZAdd(ctx, s.k.hours(), z...).Err()
+	return s.rdb.Eval(ctx, repairScript, []string{s.k.hours()}, args...).Err()
 }
 
 // repairIfDamaged repairs the hours list if a read or write found it
@@ -145,4 +156,45 @@ func (s *Store) repairIfDamaged(ctx context.Context) error {
 	}
 	s.log.Warn("redisstore: repaired the list of hours, which held another program's value", "key", s.k.hours())
 	return nil
+}
+
+// Bounds of the background repair of the hours list: its deadline, and
+// the wait after a failed attempt (doubled on each failure).
+const (
+	repairTimeout    = time.Minute
+	minRepairBackoff = time.Second
+	maxRepairBackoff = 5 * time.Minute
+)
+
+// repairInBackground repairs the hours list, if it is damaged, with a
+// deadline of its own (off the Write path: the SCAN of a shared Redis may
+// take long). After a failed attempt it returns how long to wait before
+// the next (doubled on each failure), else 0. The fold loop calls it.
+func (s *Store) repairInBackground(wait time.Duration) time.Duration {
+	if !s.hoursBad.Load() {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(s.bg, repairTimeout)
+	defer cancel()
+	err := s.repairIfDamaged(ctx)
+	if err == nil {
+		return 0
+	}
+	wait = min(max(2*wait, minRepairBackoff), maxRepairBackoff)
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrClosed) {
+		s.log.Warn("redisstore: repairing the list of hours", "err", err, "retry_in", wait)
+	}
+	return wait
+}
+
+// hoursDamaged marks the hours list for repair, and wakes the fold loop,
+// which repairs it.
+func (s *Store) hoursDamaged() {
+	if s.hoursBad.Swap(true) {
+		return
+	}
+	select {
+	case s.repairNow <- struct{}{}:
+	default:
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,22 +18,7 @@ import (
 
 // netOut returns the bytes Redis has sent to its clients.
 func netOut(t *testing.T, c *redis.Client) int64 {
-	t.Helper()
-	info, err := c.Info(context.Background(), "stats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "total_net_output_bytes:"); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no total_net_output_bytes in INFO stats")
-	return 0
+	return infoInt(t, c, "stats", "total_net_output_bytes")
 }
 
 // A value larger than the store ever writes, put under its keys by another

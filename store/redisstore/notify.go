@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -24,7 +23,9 @@ import (
 // should not block for long. If Redis goes away the subscription is
 // renewed when it returns; writes made meanwhile are not announced. If
 // Redis refuses the subscription (an ACL user without the channel),
-// Subscribe logs it and returns the refusal.
+// Subscribe logs it, [Store.Health] says so, and it subscribes again every
+// few minutes, so that live updates come back once the channel is
+// granted.
 //
 // A dashboard of a fleet uses it to refresh when any instance records
 // something: pass [github.com/goappstats/appstats/ui.Live.Announce].
@@ -65,10 +66,21 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 			continue
 		case noPerm(err):
 			// The ACL user may not subscribe (Open checks it; a store
-			// made by New does not, and ACLs change): retrying would
-			// lose every update silently.
+			// made by New does not, and ACLs change): Health and the log
+			// say so, and the subscription is asked again a reprobe
+			// later, in case the channel has been granted.
 			s.refusedSubscribe(err)
-			return fmt.Errorf("redisstore: subscribe %s: %w", s.k.events(), err)
+			select {
+			case <-time.After(time.Duration(s.reprobe.Load())):
+			case <-ctx.Done():
+				continue
+			case <-s.stop:
+				continue
+			}
+			if err := ps.Subscribe(ctx, s.k.events()); err != nil && ctx.Err() == nil {
+				s.log.Warn("redisstore: subscribing again", "channel", s.k.events(), "err", err)
+			}
+			continue
 		case err != nil:
 			backoff = min(max(2*backoff, minBackoff), maxBackoff)
 			select {
@@ -79,6 +91,9 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 			continue
 		}
 		backoff = 0
+		if sub, ok := msg.(*redis.Subscription); ok && sub.Kind == "subscribe" && s.noSubscribe.Swap(false) {
+			s.log.Warn("redisstore: live updates again: the user may subscribe to the channel", "channel", s.k.events())
+		}
 		if m, ok := msg.(*redis.Message); ok {
 			if n, latest, ok := parseEvent(m.Payload); ok {
 				fn(n, latest)

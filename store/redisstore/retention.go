@@ -80,8 +80,27 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 	out := make([]hourUsage, len(hours))
 	for i, h := range hours {
 		b, err := strconv.ParseInt(cs[i].bytes.Val(), 10, 64)
-		if err != nil && cs[i].bytes.Val() != "" {
-			s.damaged("size", h, []byte(s.k.hour(h).bytes), err)
+		if (err != nil && cs[i].bytes.Val() != "") || isWrongType(cs[i].bytes.Err()) {
+			// Another program's value at the size counter: it is set
+			// again from a recount, so that the limits see the hour's
+			// size (not 0) and retention trims it as usual.
+			if err != nil && cs[i].bytes.Err() == nil {
+				s.damaged("size", h, []byte(s.k.hour(h).bytes), err)
+			}
+			hk := s.k.hour(h)
+			n, rerr := s.rdb.Eval(ctx, recountScript, []string{hk.sums, hk.recs, hk.bytes, hk.deltas, hk.rollups}, RecordOverhead).Int64()
+			var re redis.Error
+			switch {
+			case rerr == nil:
+				b = n
+			case !errors.As(rerr, &re):
+				return nil, rerr // an outage
+			default:
+				// Redis refused the recount (a user refused EVAL, or
+				// another program's key of the hour): the hour counts
+				// as empty, as before.
+				b = 0
+			}
 		}
 		out[i] = hourUsage{
 			hour: h, records: cs[i].card.Val(), bytes: b, pending: cs[i].pending.Val(),
@@ -120,22 +139,81 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 	return int(u.Records), err
 }
 
-// trimScript deletes the given summary members of an hour, oldest first,
-// and their full records, until it has deleted at least a number of them
-// and freed at least a number of bytes (as MaxBytes counts them: alloc is
-// allocSize, the overhead RecordOverhead). It
-// returns how many it deleted and the bytes freed.
-//
-// KEYS: sums, recs, bytes. ARGV: the per-record overhead, the number and
-// the bytes to delete at least, then members (or, for a member longer than
-// the store reads, its key part, as oldestScript cut it).
-const trimScript = `
+// sizeLua is the Lua that trimScript and recountScript share: alloc is
+// allocSize; counterOK reports whether an hour's size counter is one the
+// store keeps (absent, or an integer); recount sets it again from what the
+// hour holds (as Write and fold count it), and returns it.
+const sizeLua = `
 local function alloc(n)
   n = n + 6
   if n <= 128 then return math.ceil(n / 16) * 16 end
   local step, limit = 32, 256
   while n > limit do step, limit = 2 * step, 2 * limit end
   return math.ceil(n / step) * step
+end
+local function counterOK(bytes)
+  local t = redis.call('TYPE', bytes).ok
+  if t == 'none' then return true end
+  if t ~= 'string' then return false end
+  local v = redis.call('GETRANGE', bytes, 0, 31)
+  return #v <= 18 and string.match(v, '^%-?%d+$') ~= nil
+end
+local function recount(sums, recs, bytes, deltas, rollups, overhead)
+  local total = 0
+  if redis.call('TYPE', sums).ok == 'zset' then
+    local hash = redis.call('TYPE', recs).ok == 'hash'
+    for _, m in ipairs(redis.call('ZRANGE', sums, 0, -1)) do
+      local full = 0
+      if hash then full = redis.call('HSTRLEN', recs, string.sub(m, 9, 24)) end
+      total = total + alloc(#m) + alloc(full) + overhead
+    end
+  end
+  if redis.call('TYPE', deltas).ok == 'list' then
+    for _, d in ipairs(redis.call('LRANGE', deltas, 0, -1)) do total = total + alloc(#d) end
+  end
+  if redis.call('TYPE', rollups).ok == 'hash' then
+    for _, v in ipairs(redis.call('HVALS', rollups)) do total = total + alloc(#v) end
+  end
+  local ttl = redis.call('PTTL', sums)
+  redis.call('DEL', bytes)
+  if ttl > 0 then
+    redis.call('SET', bytes, string.format('%d', total), 'PX', ttl)
+  else
+    redis.call('SET', bytes, string.format('%d', total))
+  end
+  return total
+end
+`
+
+// recountScript sets an hour's size counter again from what the hour
+// holds, when it is not one the store keeps (another program's value),
+// and returns it (or the counter, when it is the store's). KEYS: sums,
+// recs, bytes, deltas, rollups. ARGV: the per-record overhead.
+const recountScript = sizeLua + `
+if counterOK(KEYS[3]) then return tonumber(redis.call('GET', KEYS[3]) or '0') end
+return recount(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], tonumber(ARGV[1]))
+`
+
+// trimScript deletes the given summary members of an hour, oldest first,
+// and their full records, until it has deleted at least a number of them
+// and freed at least a number of bytes (as MaxBytes counts them: alloc is
+// allocSize, the overhead RecordOverhead). It
+// returns how many it deleted and the bytes freed. It checks the keys
+// before it changes any: a records hash or summaries set of another type
+// (another program's) fails it whole (WRONGTYPE), and a size counter that
+// is not the store's is set again from a recount first.
+//
+// KEYS: sums, recs, bytes, deltas, rollups. ARGV: the per-record overhead,
+// the number and the bytes to delete at least, then members (or, for a
+// member longer than the store reads, its key part, as oldestScript cut
+// it).
+const trimScript = sizeLua + `
+local ts, tr = redis.call('TYPE', KEYS[1]).ok, redis.call('TYPE', KEYS[2]).ok
+if (ts ~= 'zset' and ts ~= 'none') or (tr ~= 'hash' and tr ~= 'none') then
+  return redis.error_reply('WRONGTYPE the hour\'s records or summaries hold another program\'s value')
+end
+if not counterOK(KEYS[3]) then
+  recount(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], tonumber(ARGV[1]))
 end
 local n, freed = 0, 0
 local atLeast, bytes = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -240,9 +318,9 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 				// them), and deleting goes on, to free memory.
 			case isForeign(err):
 				// A key of the hour holds another program's value (of
-				// another type, or a size that is no integer): the
-				// deltas stay pending, and the hour goes whole in its
-				// turn.
+				// another type): the deltas stay pending, and the hour
+				// goes whole in its turn if it is the records hash or
+				// summaries set.
 			case err != nil:
 				return err
 			default:
@@ -341,7 +419,7 @@ func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (
 		for _, m := range members {
 			args = append(args, m)
 		}
-		res, err := s.rdb.Eval(ctx, trimScript, []string{hk.sums, hk.recs, hk.bytes}, args...).Int64Slice()
+		res, err := s.rdb.Eval(ctx, trimScript, []string{hk.sums, hk.recs, hk.bytes, hk.deltas, hk.rollups}, args...).Int64Slice()
 		if err != nil {
 			return n, freed, err
 		}

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"encoding/binary"
 	"slices"
 	"strconv"
 	"strings"
@@ -217,14 +218,20 @@ func TestRetentionMaxBytes(t *testing.T) {
 	}
 }
 
+// usedMemory returns the memory Redis says it uses (INFO memory).
 func usedMemory(t testing.TB, c *redis.Client) int64 {
+	return infoInt(t, c, "memory", "used_memory")
+}
+
+// infoInt returns the integer field of an INFO section.
+func infoInt(t testing.TB, c *redis.Client, section, field string) int64 {
 	t.Helper()
-	info, err := c.Info(context.Background(), "memory").Result()
+	info, err := c.Info(context.Background(), section).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(l, "used_memory:"); ok {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
 				t.Fatal(err)
@@ -232,6 +239,100 @@ func usedMemory(t testing.TB, c *redis.Client) int64 {
 			return n
 		}
 	}
-	t.Fatal("no used_memory in INFO memory")
+	t.Fatalf("no %s in INFO %s", field, section)
 	return 0
+}
+
+// Another program's value at an hour's size counter (a string that is no
+// integer, or a value of another type) costs that hour nothing: retention
+// sets the counter again from a recount and trims the hour's oldest
+// records as usual, so MaxRecords and MaxBytes keep exactly their count.
+// Before, usage read the hour as 0 bytes and the trim script failed at its
+// DECRBY (after its ZREM and HDEL), and retention deleted the hour's good
+// records whole: 20 left instead of 25.
+func TestRetentionForeignSizeCounter(t *testing.T) {
+	r := testservers.StartRedis(t)
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	now := time.Now()
+	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
+	for _, kind := range []string{"string", "hash"} {
+		t.Run(kind, func(t *testing.T) {
+			prefix := "size-" + kind
+			s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1, MaxRecords: 25})
+			if err := s.Write(ctx, storetest.Records(1, old, time.Second, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Write(ctx, storetest.Records(2, now.Add(-time.Minute), time.Millisecond, 20)); err != nil {
+				t.Fatal(err)
+			}
+			key := hourKey(prefix, old, "b")
+			want := c.Get(ctx, key).Val()
+			c.Del(ctx, key)
+			if kind == "string" {
+				c.Set(ctx, key, "another program's", 0)
+			} else {
+				c.HSet(ctx, key, "a", "b")
+			}
+			res, err := s.Retain(ctx)
+			if err != nil || res.Hours != 0 || res.Deleted != 5 {
+				t.Errorf("Retain = %+v, %v; want 5 records deleted, no hour whole", res, err)
+			}
+			p, err := s.List(ctx, store.Query{Limit: 100})
+			if err != nil || len(p.Records) != 25 {
+				t.Errorf("List = %d records, %v; want 25 (MaxRecords)", len(p.Records), err)
+			}
+			got, err := c.Get(ctx, key).Int64()
+			if err != nil {
+				t.Fatalf("the size counter after retention: %v", err)
+			}
+			w, _ := strconv.ParseInt(want, 10, 64)
+			if got <= 0 || got >= w {
+				t.Errorf("the size counter after retention = %d; want the recount (%d before the damage) less the 5 records deleted", got, w)
+			}
+		})
+	}
+}
+
+// A summary member longer than the store reads (another program's, which
+// the read of the oldest members cuts to its key part) is trimmed like any
+// other when it is among the oldest: the trim finds the whole member by
+// its key part and deletes it, so it counts as one of the records
+// retention deletes, and does not stay in the hour.
+func TestRetentionTrimsLongForeignMember(t *testing.T) {
+	r := testservers.StartRedis(t)
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	now := time.Now()
+	base := now.Add(-3 * time.Hour).Truncate(time.Hour)
+	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "longmember", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 25})
+	s.SetMaxValue(4 << 10)
+	if err := s.Write(ctx, storetest.Records(1, base.Add(10*time.Minute), time.Second, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, storetest.Records(2, now.Add(-time.Minute), time.Millisecond, 20)); err != nil {
+		t.Fatal(err)
+	}
+	sums := hourKey("longmember", base, "s")
+	// The oldest member of the hour: its key part is the hour's start.
+	long := string(binary.BigEndian.AppendUint64(nil, uint64(base.Add(time.Minute).UnixNano())^(1<<63))) +
+		strings.Repeat("\x01", 16) + strings.Repeat("x", 8<<10)
+	if err := c.ZAdd(ctx, sums, redis.Z{Member: long}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// 31 members; MaxRecords 25: the 6 oldest go, the long one first.
+	if _, err := s.Retain(ctx); err != nil {
+		t.Fatalf("Retain: %v", err)
+	}
+	if _, err := c.ZScore(ctx, sums, long).Result(); err == nil {
+		t.Errorf("the long foreign member is still in the hour after retention trimmed it")
+	}
+	if n := c.ZCard(ctx, sums).Val(); n != 5 {
+		t.Errorf("the trimmed hour holds %d members, want 5 (11 less the 6 oldest)", n)
+	}
+	if p, err := s.List(ctx, store.Query{Limit: 100}); err != nil || len(p.Records) != 25 {
+		t.Errorf("List = %d records, %v; want 25", len(p.Records), err)
+	}
 }

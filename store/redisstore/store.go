@@ -71,20 +71,25 @@ type Store struct {
 	damagedKeys map[uint64]struct{}
 	hoursBad    atomic.Bool // the hours list needs repairHours
 
-	// The ACL user may not publish, or subscribe, to the channel.
+	// The ACL user may not publish, or subscribe, to the channel (as Redis
+	// last said: both are asked again every reprobe, a duration in ns).
 	noPublish, noSubscribe atomic.Bool
+	reprobe                atomic.Int64
+	probeMu                sync.Mutex
+	pubProbeAt             time.Time // when publishing was last tried, while refused
 
 	// dirty holds the hours this store wrote to since it last folded them.
 	dmu   sync.Mutex
 	dirty map[int64]bool
 
-	foldNow chan struct{}
-	stop    chan struct{}
-	bg      context.Context // cancelled by Close, for background work
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	once    sync.Once
-	err     error
+	foldNow   chan struct{}
+	repairNow chan struct{} // wakes the fold loop to repair the hours list
+	stop      chan struct{}
+	bg        context.Context // cancelled by Close, for background work
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	once      sync.Once
+	err       error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -158,15 +163,17 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 	bg, cancel := context.WithCancel(context.Background())
 	s := &Store{
 		rdb: rdb, opts: o, k: keys{o.Prefix},
-		log:      convention.NewLogger(o.Logger, convention.LogInterval),
-		token:    hex.EncodeToString(tok[:]),
-		maxValue: maxValue,
-		dirty:    make(map[int64]bool),
-		foldNow:  make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		bg:       bg,
-		cancel:   cancel,
+		log:       convention.NewLogger(o.Logger, convention.LogInterval),
+		token:     hex.EncodeToString(tok[:]),
+		maxValue:  maxValue,
+		dirty:     make(map[int64]bool),
+		foldNow:   make(chan struct{}, 1),
+		repairNow: make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		bg:        bg,
+		cancel:    cancel,
 	}
+	s.reprobe.Store(int64(reprobeInterval))
 	s.wg.Add(2)
 	go s.foldLoop()
 	go s.retentionLoop()
@@ -318,11 +325,43 @@ func checkChannel(ctx context.Context, rdb redis.UniversalClient, channel string
 // would refuse their transactions whole), and Health and the log say that
 // dashboards do not refresh live.
 func (s *Store) refusedPublish(err error) {
+	s.probeMu.Lock()
+	s.pubProbeAt = time.Now()
+	s.probeMu.Unlock()
 	if s.noPublish.Swap(true) {
 		return
 	}
 	s.log.Warn("redisstore: writes are not announced, dashboards do not refresh live: the user may not publish to the channel",
 		"channel", s.k.events(), "err", err)
+}
+
+// reprobeInterval is how often a store whose user was refused the channel
+// asks again (the ACL may have been granted since): a write announces
+// itself again (if Redis refuses, the write is made again without it), and
+// Subscribe subscribes again.
+const reprobeInterval = 5 * time.Minute
+
+// mayPublish reports whether a write is to announce itself: yes unless the
+// user was refused the channel less than a reprobe ago.
+func (s *Store) mayPublish() bool {
+	if !s.noPublish.Load() {
+		return true
+	}
+	s.probeMu.Lock()
+	defer s.probeMu.Unlock()
+	if time.Since(s.pubProbeAt) < time.Duration(s.reprobe.Load()) {
+		return false
+	}
+	s.pubProbeAt = time.Now()
+	return true
+}
+
+// published notes that Redis took a write's announcement: if the user was
+// refused the channel, it has been granted it.
+func (s *Store) published() {
+	if s.noPublish.Swap(false) {
+		s.log.Warn("redisstore: writes are announced again: the user may publish to the channel", "channel", s.k.events())
+	}
 }
 
 // refusedSubscribe notes that the user may not subscribe to the store's
@@ -394,9 +433,9 @@ var _ store.HealthReporter = (*Store)(nil)
 // WriteStats says how writing to Redis has gone since the store was opened.
 type WriteStats struct {
 	Written   uint64 // records stored
-	Dropped   uint64 // records lost because Redis was unreachable, slow or failing
+	Dropped   uint64 // records lost: Redis was unreachable, slow or failing, a key of their hour held another program's value, or a record was larger than the store reads back
 	Failures  uint64 // Write calls that lost records
-	Ahead     uint64 // records refused, and counted in Dropped, for starting more than MaxAhead after Redis's clock
+	Ahead     uint64 // records shifted back to Redis's clock (and stored) for starting more than MaxAhead after it
 	Down      bool   // writes are being dropped until the backoff ends
 	Retrying  bool   // a write is trying Redis again after a failed one (and may be waiting for it)
 	LastError string // the last write error, if any
@@ -421,7 +460,9 @@ func (s *Store) WriteStats() WriteStats {
 // after a failure, and while a write tries Redis again after one (Detail
 // says why), the records dropped and the damaged
 // entries skipped since Open, and MaxBytes. While writing is ok, Detail
-// says when live updates are off (an ACL user refused the channel). A Redis store has no disk of its own: DiskBytes is 0 and
+// says when records from the future were stored shifted back to Redis's
+// clock (naming this host's clock's lead on Redis's), and when live
+// updates are off (an ACL user refused the channel). A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
 	ws := s.WriteStats()
@@ -438,7 +479,18 @@ func (s *Store) Health() store.Health {
 	case ws.Retrying:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, a write is trying it again (its records are dropped if it fails too): " + ws.LastError
-	case s.noPublish.Load() || s.noSubscribe.Load():
+	}
+	if h.State != store.StateOK {
+		return h
+	}
+	var details []string
+	if ws.Ahead > 0 {
+		s.clockMu.Lock()
+		off := s.clockOff
+		s.clockMu.Unlock()
+		details = append(details, fmt.Sprintf("%d records started more than %v after Redis's clock and were stored shifted back to it (this host's clock is %v ahead of Redis's)", ws.Ahead, MaxAhead, off.Round(time.Millisecond)))
+	}
+	if s.noPublish.Load() || s.noSubscribe.Load() {
 		what := "publish or subscribe"
 		switch {
 		case !s.noSubscribe.Load():
@@ -446,8 +498,9 @@ func (s *Store) Health() store.Health {
 		case !s.noPublish.Load():
 			what = "subscribe"
 		}
-		h.Detail = "no live updates: the Redis user may not " + what + " to the channel " + s.k.events() + " (grant it with &" + s.k.events() + ")"
+		details = append(details, "no live updates: the Redis user may not "+what+" to the channel "+s.k.events()+" (grant it with &"+s.k.events()+")")
 	}
+	h.Detail = strings.Join(details, "; ")
 	return h
 }
 
@@ -489,11 +542,13 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 // (the hours list); b is then the key.
 const noHour = -1 << 63
 
-// maxValue bounds the values the store reads: a record, summary, rollup or
-// delta longer than 64 MiB is none the store wrote (a record's strings are
-// capped by the recorder, and a rollup's keys by MaxKeys) but another
-// program's, left in Redis, counted in Health's Skipped and read as
-// absent, so that a hostile value of up to 512 MB cannot make a reader
+// maxValue bounds the values the store reads and writes: Write refuses a
+// record whose encoding (or summary's) is longer than 64 MiB (dropped and
+// counted), so a record or summary longer than that is another program's;
+// so is, in practice, a rollup or delta (a rollup's keys are capped by
+// MaxKeys; with no cap, a rollup of an hour of very many distinct routes
+// could pass the bound, and would then be read as absent). Such a value is
+// left in Redis, counted in Health's Skipped and read as absent, so that a hostile value of up to 512 MB cannot make a reader
 // allocate as much. (Redis itself copies a list's elements into the read
 // script's memory to measure them; lengths of hash fields and of strings
 // are read without copying.)

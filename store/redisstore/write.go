@@ -80,10 +80,11 @@ type hourBatch struct {
 // dropped and counted ([Store.Health]) and the error wraps
 // [ErrUnavailable]; later writes are dropped at once until a backoff ends.
 // Write never waits longer than WriteTimeout. Records Redis answered for
-// but that are not stored — from the future ([MaxAhead]), or of an hour
-// whose records hash or summaries set holds another program's value — are
-// dropped and counted too, with an error that does not wrap
-// ErrUnavailable and no backoff.
+// but that are not stored — of an hour whose records hash or summaries set
+// holds another program's value, or larger than the store reads back
+// (64 MiB) — are dropped and counted too, with an error that does not wrap
+// ErrUnavailable and no backoff. Records from the future ([MaxAhead]) are
+// stored shifted back to Redis's clock, and counted.
 func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	if err := s.rlock(); err != nil {
 		return err
@@ -108,16 +109,22 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
-	recs, ahead := s.refuseAhead(ctx, recs)
+	recs, shifted, off := s.shiftAhead(ctx, recs)
+	if shifted > 0 {
+		s.ahead.Add(uint64(shifted))
+		note := fmt.Errorf("redisstore: write: %d records started more than %v after Redis's clock, and were stored shifted back to it (this host's clock is %v ahead of Redis's)", shifted, MaxAhead, off.Round(time.Millisecond))
+		s.omu.Lock()
+		s.lastErr = note
+		s.omu.Unlock()
+		s.log.Warn("redisstore: records from the future stored shifted back to Redis's clock: is this host's clock ahead of Redis's?", "records", shifted, "offset", off.Round(time.Millisecond), "max_ahead", MaxAhead)
+	}
 	stored := 0
 	var damage []error
-	if ahead > 0 {
-		s.ahead.Add(uint64(ahead))
-		damage = append(damage, fmt.Errorf("%d records start more than %v after Redis's clock (is this host's clock ahead?)", ahead, MaxAhead))
-		s.log.Warn("redisstore: refusing records from the future: is this host's clock ahead of Redis's?", "records", ahead, "max_ahead", MaxAhead)
-	}
 	for len(recs) > 0 {
-		k, batches := s.batch(recs)
+		k, batches, big := s.batch(recs)
+		if big > 0 {
+			damage = append(damage, fmt.Errorf("%d records dropped: larger encoded than the store reads back (%d bytes)", big, s.maxValue))
+		}
 		m, derr, err := s.writeBatches(ctx, batches)
 		stored += m
 		if derr != nil {
@@ -136,9 +143,6 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	// hour) is no outage, and starts no backoff.
 	s.outcome(nil)
 	s.written.Add(uint64(stored))
-	if err := s.repairIfDamaged(ctx); err != nil {
-		s.log.Warn("redisstore: repairing the list of hours", "err", err)
-	}
 	if stored < n {
 		s.dropped.Add(uint64(n - stored))
 		s.failures.Add(1)
@@ -147,23 +151,29 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	return nil
 }
 
-// MaxAhead is how far after Redis's clock (TIME) a record may start: Write
-// refuses records that start later, counting them in [WriteStats] (Ahead
-// and Dropped) and saying so in its error (which does not wrap
-// [ErrUnavailable]). Such records come from a host whose clock runs ahead;
-// stored, they would stay on top of every listing of the fleet until its
-// time caught up with them. A minute allows for clocks that NTP keeps
-// close.
+// MaxAhead is how far after Redis's clock (TIME) a record may start as it
+// is: Write shifts the times of a record that starts later back by this
+// host's clock's lead on Redis's (or, if that is not enough, to Redis's
+// time), stores it, and counts it in [WriteStats] (Ahead), in LastError,
+// the log and [Store.Health]'s Detail. Such records come from a host
+// whose clock runs ahead (or Redis's behind the fleet's); stored as they
+// are, they would stay on top of every listing of the fleet until its
+// time caught up with them, and dropped they would be lost. A minute
+// allows for clocks that NTP keeps close.
 const MaxAhead = time.Minute
 
 // clockRefresh is how often a writing store asks Redis for its time.
 const clockRefresh = time.Minute
 
-// refuseAhead returns recs without the records that start more than
-// MaxAhead after Redis's clock, and how many those were. Redis's clock is
-// read with TIME once a clockRefresh; until it has answered (a user
-// refused TIME, or Redis down at the first write), no record is refused.
-func (s *Store) refuseAhead(ctx context.Context, recs []*recording.Record) ([]*recording.Record, int) {
+// shiftAhead returns recs with the records that start more than MaxAhead
+// after Redis's clock shifted back (copies: the caller's records are not
+// changed), how many those were, and the offset of this host's clock on
+// Redis's. A record is shifted by the offset, or, if it still starts more
+// than MaxAhead after Redis's clock (the record's own time is ahead, not
+// only the host's), to Redis's time. Redis's clock is read with TIME once
+// a clockRefresh; until it has answered (a user refused TIME, or Redis
+// down at the first write), no record is shifted.
+func (s *Store) shiftAhead(ctx context.Context, recs []*recording.Record) ([]*recording.Record, int, time.Duration) {
 	s.clockMu.Lock()
 	if time.Since(s.clockAt) > clockRefresh {
 		before := time.Now()
@@ -181,27 +191,34 @@ func (s *Store) refuseAhead(ctx context.Context, recs []*recording.Record) ([]*r
 	known, off := s.clockKnown, s.clockOff
 	s.clockMu.Unlock()
 	if !known {
-		return recs, 0
+		return recs, 0, 0
 	}
-	limit := time.Now().Add(-off).Add(MaxAhead).UnixNano()
-	var kept []*recording.Record
+	redisNow := time.Now().Add(-off)
+	limit := redisNow.Add(MaxAhead).UnixNano()
+	var out []*recording.Record
 	n := 0
 	for i, r := range recs {
 		if r == nil || r.Start.UnixNano() <= limit {
-			if kept != nil {
-				kept = append(kept, r)
+			if out != nil {
+				out = append(out, r)
 			}
 			continue
 		}
-		if kept == nil {
-			kept = append(make([]*recording.Record, 0, len(recs)-1), recs[:i]...)
+		if out == nil {
+			out = append(make([]*recording.Record, 0, len(recs)), recs[:i]...)
 		}
+		c := *r
+		c.Start = r.Start.Add(-max(off, 0))
+		if c.Start.UnixNano() > limit {
+			c.Start = redisNow
+		}
+		out = append(out, &c)
 		n++
 	}
-	if kept == nil {
-		return recs, 0
+	if out == nil {
+		return recs, 0, off
 	}
-	return kept, n
+	return out, n, off
 }
 
 // BorrowsRecords reports true: Write encodes the records it is given
@@ -214,8 +231,11 @@ func (s *Store) BorrowsRecords() bool { return true }
 var _ recording.Borrower = (*Store)(nil)
 
 // batch encodes records from the start of recs, up to the batch limits,
-// grouped by hour, and returns how many it took.
-func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
+// grouped by hour, and returns how many it took, and how many of those it
+// left out for being larger encoded (record or summary) than maxValue:
+// stored, such a record could not be read back.
+func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch, int) {
+	big := 0
 	byHour := make(map[int64]*hourBatch)
 	var size int64
 	count := 0
@@ -250,12 +270,21 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 			c.ExecTrace = nil
 			r = &c
 		}
+		recOff := off
 		buf = codec.AppendRecord(buf, r)
 		full := buf[off:len(buf):len(buf)]
 		off = len(buf)
 		buf = codec.AppendSummary(append(buf, sumKey(start, r.ID)...), &sum, durs)
 		member := buf[off:len(buf):len(buf)]
 		last = len(full) + len(member)
+		if int64(len(full)) > s.maxValue || int64(len(member)) > s.maxValue {
+			buf = buf[:recOff]
+			big++
+			if b.n == 0 {
+				delete(byHour, h)
+			}
+			continue
+		}
 		b.recs = append(b.recs, string(r.ID[:]), full)
 		b.members = append(b.members, member)
 		m := minuteOf(start)
@@ -277,7 +306,7 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch) {
 			b.ids = append(b.ids, string(r.ID[:]), strconv.FormatInt(h, 10))
 		}
 	}
-	return i, slices.SortedFunc(maps.Values(byHour), func(a, b *hourBatch) int { return cmp.Compare(a.hour, b.hour) })
+	return i, slices.SortedFunc(maps.Values(byHour), func(a, b *hourBatch) int { return cmp.Compare(a.hour, b.hour) }), big
 }
 
 // writeBatches stores each hour's batch in a MULTI transaction of its own
@@ -310,6 +339,9 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	type txCmds struct {
 		recs, sums *redis.IntCmd
 		pushed     *redis.IntCmd
+		size       *redis.IntCmd
+		deltas     []any
+		dsize      int64
 		all        []redis.Cmder
 	}
 	txs := make([]txCmds, len(batches))
@@ -329,6 +361,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			return nil
 		})
 	})
+	announce := s.mayPublish()
 	for i, b := range batches {
 		wg.Go(func() {
 			hk := s.k.hour(b.hour)
@@ -340,6 +373,8 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 				dsize += allocSize(int64(len(v)))
 			}
 			tx := &txs[i]
+			tx.deltas, tx.dsize = deltas, dsize
+			ann := announce && i == len(batches)-1
 			var pub *redis.IntCmd
 			write := func(p redis.Pipeliner) error {
 				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
@@ -349,9 +384,9 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 				}
 				tx.sums = p.ZAdd(ctx, hk.sums, z...)
 				tx.pushed = p.RPush(ctx, hk.deltas, deltas...)
-				p.IncrBy(ctx, hk.bytes, b.size+dsize)
+				tx.size = p.IncrBy(ctx, hk.bytes, b.size+dsize)
 				s.expire(ctx, p, b.hour, hk.recs, hk.sums, hk.deltas, hk.bytes)
-				if i == len(batches)-1 && !s.noPublish.Load() {
+				if ann {
 					pub = p.Publish(ctx, s.k.events(), strconv.Itoa(total)+" "+newest.String())
 				}
 				return nil
@@ -363,7 +398,10 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 				// written again without it.
 				s.refusedPublish(pub.Err())
 				pub = nil
+				ann = false
 				tx.all, errs[i] = s.rdb.TxPipelined(ctx, write)
+			} else if pub != nil && pub.Err() == nil {
+				s.published()
 			}
 		})
 	}
@@ -377,6 +415,9 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			errs[i] = nil
 			if txs[i].recs.Err() != nil || txs[i].sums.Err() != nil {
 				damages = append(damages, fmt.Errorf("hour %d: %d records dropped: a key of the hour holds another program's value", b.hour, b.n))
+				if err := s.unwrite(ctx, b, txs[i].recs, txs[i].sums, txs[i].pushed, txs[i].size, txs[i].deltas, txs[i].dsize); err != nil {
+					s.log.Warn("redisstore: removing the rest of records dropped", "hour", b.hour, "err", err)
+				}
 				continue
 			}
 		}
@@ -421,9 +462,43 @@ func (s *Store) foreignOnly(h int64, cmds []redis.Cmder) bool {
 		}
 		key := fmt.Sprint(c.Args()[1])
 		if key == s.k.hours() {
-			s.hoursBad.Store(true)
+			s.hoursDamaged()
 		}
 		s.damaged("key", h, []byte(key), c.Err())
 	}
 	return true
+}
+
+// unwrite removes what a transaction stored of a batch whose records were
+// dropped (its records hash or summaries set held another program's
+// value), so that no part of a dropped record stays: its full records, or
+// its summaries (which List would list), its deltas (which Stats would
+// count) and its share of the size counter.
+func (s *Store) unwrite(ctx context.Context, b *hourBatch, recs, sums, pushed, size *redis.IntCmd, deltas []any, dsize int64) error {
+	hk := s.k.hour(b.hour)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if recs.Err() == nil {
+			ids := make([]string, 0, len(b.recs)/2)
+			for j := 0; j < len(b.recs); j += 2 {
+				ids = append(ids, b.recs[j].(string))
+			}
+			p.HDel(ctx, hk.recs, ids...)
+		}
+		if sums.Err() == nil {
+			p.ZRem(ctx, hk.sums, b.members...)
+		}
+		if pushed.Err() == nil {
+			for _, d := range deltas {
+				p.LRem(ctx, hk.deltas, -1, d)
+			}
+		}
+		if size.Err() == nil {
+			p.DecrBy(ctx, hk.bytes, b.size+dsize)
+		}
+		return nil
+	})
+	if err != nil && !isForeign(err) {
+		return err
+	}
+	return nil
 }
