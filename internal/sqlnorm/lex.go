@@ -118,7 +118,7 @@ func (l *lexer) classify(k kind, text string) {
 	l.nsig++
 	if k != kWord {
 		if l.nsig == 1 {
-			l.nsig = 4 // no statement of interest: stop counting
+			l.nsig = 4 // a statement of no interest: stop counting
 		}
 		return
 	}
@@ -135,6 +135,9 @@ func (l *lexer) classify(k kind, text string) {
 			l.lead = 's'
 		case "START":
 			l.lead = 't'
+		}
+		if l.lead == 0 {
+			l.nsig = 4 // no later word tells more: stop counting
 		}
 	case 2:
 		switch {
