@@ -55,7 +55,7 @@ type Redaction struct {
 	// values).
 	Errors bool
 
-	rules *convention.Rules // compiled from Params and Values, if they have not changed since…
+	rules *convention.Rules // compiled from Params, Values and Headers, if they have not changed since…
 	fixed bool              // …unless a Recorder compiled them for its own copy, which never changes
 }
 
@@ -66,9 +66,10 @@ type Redaction struct {
 // accesskey, private, ssn, pin, card, creditcard, cc, cvv, cvc, session,
 // sessionid, sessid, cookie, signature, sig, jwt, otp, bearer, cert,
 // certificate, email, csrf, xsrf, assertion, samlresponse and codeverifier;
-// a query parameter named key (an API key's usual name in a URL); OAuth
-// authorization codes ("code="); values that look secret; and the quoted
-// fragments of error messages.
+// a query parameter named key (an API key's usual name in a URL) or
+// subscription-key (Azure API Management's); OAuth authorization codes
+// ("code="); values that look secret; and the quoted fragments of error
+// messages.
 func DefaultRedaction() Redaction {
 	r := Redaction{
 		Headers: []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Authorization", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token",
