@@ -40,9 +40,10 @@ type Rules struct {
 	// secret name: it is an API key's usual name in a URL (Google's
 	// ?key=…), and a key of 32 hexadecimal digits looks like a hash.
 	key bool
-	// headers: the names of headers hidden whole (see WithHeaders), whose
-	// values texts hide as those of secret names.
-	headers []string
+	// headers: the names of headers hidden whole, as given to
+	// WithHeaders; texts hide the values of those of them that are no
+	// secret names (SecretName) too, listed in extra.
+	headers, extra []string
 }
 
 // NewRules compiles secret words (matched as words, see [Rules.SecretName])
@@ -81,7 +82,12 @@ func (r *Rules) WithHeaders(names []string) *Rules {
 		return nil
 	}
 	c := *r
-	c.headers = slices.Clone(names)
+	c.headers, c.extra = slices.Clone(names), nil
+	for _, n := range names {
+		if !r.SecretName(n) {
+			c.extra = append(c.extra, n)
+		}
+	}
 	return &c
 }
 
@@ -93,9 +99,9 @@ func (r *Rules) For(words []string, values bool, headers []string) bool {
 }
 
 // header reports whether name is one of the headers r hides whole (see
-// [Rules.WithHeaders]).
+// [Rules.WithHeaders]) whose name is no secret name.
 func (r *Rules) header(name string) bool {
-	for _, h := range r.headers {
+	for _, h := range r.extra {
 		if len(h) == len(name) && strings.EqualFold(h, name) {
 			return true
 		}
