@@ -27,7 +27,10 @@ const Redacted = convention.Redacted
 // reaches a store or an exporter.
 type Redaction struct {
 	// Headers are header names (any case) whose values are replaced by
-	// [Redacted], whatever the words in their names.
+	// [Redacted], whatever the words in their names — in a record's
+	// headers, and where a text quotes such a header
+	// ("X-Functions-Key: …", curl's -H '…', a header map printed by fmt;
+	// see [Redaction.Text]).
 	Headers []string
 	// Params are secret words: a query parameter, header, SQL argument or
 	// attribute whose name holds one as a word has its value replaced, and
@@ -52,7 +55,7 @@ type Redaction struct {
 	// values).
 	Errors bool
 
-	rules *convention.Rules // compiled from Params and Values, if they have not changed since…
+	rules *convention.Rules // compiled from Params, Values and Headers, if they have not changed since…
 	fixed bool              // …unless a Recorder compiled them for its own copy, which never changes
 }
 
@@ -63,9 +66,10 @@ type Redaction struct {
 // accesskey, private, ssn, pin, card, creditcard, cc, cvv, cvc, session,
 // sessionid, sessid, cookie, signature, sig, jwt, otp, bearer, cert,
 // certificate, email, csrf, xsrf, assertion, samlresponse and codeverifier;
-// a query parameter named key (an API key's usual name in a URL); OAuth
-// authorization codes ("code="); values that look secret; and the quoted
-// fragments of error messages.
+// a query parameter named key (an API key's usual name in a URL) or
+// subscription-key (Azure API Management's); OAuth authorization codes
+// ("code="); values that look secret; and the quoted fragments of error
+// messages.
 func DefaultRedaction() Redaction {
 	r := Redaction{
 		Headers: []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Authorization", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token",
@@ -74,26 +78,26 @@ func DefaultRedaction() Redaction {
 		Values: true,
 		Errors: true,
 	}
-	r.rules = convention.NewRules(r.Params, r.Values)
+	r.rules = convention.NewRules(r.Params, r.Values).WithHeaders(r.Headers)
 	return r
 }
 
 // compile prepares the rules once, for a Recorder's own copy.
 func (r *Redaction) compile() {
-	r.rules = convention.NewRules(r.Params, r.Values)
+	r.rules = convention.NewRules(r.Params, r.Values).WithHeaders(r.Headers)
 	r.fixed = true
 }
 
 // compiled returns the rules of r (nil hides nothing): those compiled
-// before, unless Params or Values changed since.
+// before, unless Params, Values or Headers changed since.
 func (r *Redaction) compiled() *convention.Rules {
 	switch {
 	case r == nil:
 		return nil
-	case r.rules != nil && (r.fixed || r.rules.For(r.Params, r.Values)):
+	case r.rules != nil && (r.fixed || r.rules.For(r.Params, r.Values, r.Headers)):
 		return r.rules
 	}
-	return convention.NewRules(r.Params, r.Values)
+	return convention.NewRules(r.Params, r.Values).WithHeaders(r.Headers)
 }
 
 // empty reports whether r hides nothing at all.
@@ -138,7 +142,8 @@ func (r *Redaction) URL(u *url.URL) string {
 // Text returns a free text — a header value, a summary, a path — with its
 // secrets replaced by [Redacted]: the user information and secret
 // parameters of URLs and query strings found anywhere in it, the value of
-// any secret name written "name=value", name:"value", "name": value, as fmt
+// any secret name (or name of r.Headers) written "name=value",
+// name:"value", "name": value, as fmt
 // prints a struct's or map's field ({Password:hunter2},
 // map[token:abc]) or as a header line ("Cookie: sid=…"; after
 // "password: " a plain word too), a struct printed with %v without its

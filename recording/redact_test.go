@@ -126,3 +126,35 @@ func TestRedactionChanged(t *testing.T) {
 		t.Error("values are hidden after Values was turned off")
 	}
 }
+
+// TestRedactionHeadersInTexts: the headers DefaultRedaction hides whole are
+// hidden where a text quotes them too — Azure's keys, whose names hold no
+// secret word — and a header added to Headers afterwards is followed
+// (review 40). APIM's query form, subscription-key, is hidden as key is.
+func TestRedactionHeadersInTexts(t *testing.T) {
+	r := recording.DefaultRedaction()
+	const R = recording.Redacted
+	for in, want := range map[string]string{
+		"Ocp-Apim-Subscription-Key: hunter2value":                      "Ocp-Apim-Subscription-Key: " + R,
+		"curl -H 'Ocp-Apim-Subscription-Key: hunter2value' https://h/": "curl -H 'Ocp-Apim-Subscription-Key: " + R + "' https://h/",
+		"X-Functions-Key: hunter2value":                                "X-Functions-Key: " + R,
+		"Authorization: Bearer\thunter2value":                          "Authorization: Bearer\t" + R,
+	} {
+		if got := r.Text(in); got != want {
+			t.Errorf("Text(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := r.Error("401 for X-Functions-Key: hunter2value"); got != "401 for X-Functions-Key: "+R {
+		t.Errorf("Error = %q", got)
+	}
+	if got := r.Query("subscription-key=hunter2value&x=1"); got != "subscription-key="+R+"&x=1" {
+		t.Errorf("Query = %q", got)
+	}
+	if got := r.Text("X-Tenant: acme42"); got != "X-Tenant: acme42" {
+		t.Fatalf("X-Tenant hidden before it is listed: %q", got)
+	}
+	r.Headers = append(r.Headers, "X-Tenant")
+	if got := r.Text("X-Tenant: acme42"); got != "X-Tenant: "+R {
+		t.Errorf("an added header is not used: %q", got)
+	}
+}

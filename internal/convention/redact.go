@@ -40,6 +40,10 @@ type Rules struct {
 	// secret name: it is an API key's usual name in a URL (Google's
 	// ?key=…), and a key of 32 hexadecimal digits looks like a hash.
 	key bool
+	// headers: the names of headers hidden whole, as given to
+	// WithHeaders; texts hide the values of those of them that are no
+	// secret names (SecretName) too, listed in extra.
+	headers, extra []string
 }
 
 // NewRules compiles secret words (matched as words, see [Rules.SecretName])
@@ -67,11 +71,42 @@ func NewRules(words []string, values bool) *Rules {
 	return r
 }
 
-// For reports whether r was compiled from these words and values flag, so
-// that a caller holding r for a configuration that may have changed can
-// tell whether it is still good.
-func (r *Rules) For(words []string, values bool) bool {
-	return r != nil && r.values == values && slices.Equal(r.words, words)
+// WithHeaders returns a copy of r that also takes the names of headers
+// hidden whole (a recorder's Redaction.Headers: Ocp-Apim-Subscription-Key,
+// X-Functions-Key…) as secret names in texts ([Rules.Text]): their values
+// are hidden where a text quotes the header ("X-Functions-Key: …", a
+// header map printed by fmt, curl's -H '…'), whether or not the name holds
+// a secret word. Names compare without regard to case. A nil r stays nil.
+func (r *Rules) WithHeaders(names []string) *Rules {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.headers, c.extra = slices.Clone(names), nil
+	for _, n := range names {
+		if !r.SecretName(n) {
+			c.extra = append(c.extra, n)
+		}
+	}
+	return &c
+}
+
+// For reports whether r was compiled from these words, values flag and
+// headers (see [Rules.WithHeaders]), so that a caller holding r for a
+// configuration that may have changed can tell whether it is still good.
+func (r *Rules) For(words []string, values bool, headers []string) bool {
+	return r != nil && r.values == values && slices.Equal(r.words, words) && slices.Equal(r.headers, headers)
+}
+
+// header reports whether name is one of the headers r hides whole (see
+// [Rules.WithHeaders]) whose name is no secret name.
+func (r *Rules) header(name string) bool {
+	for _, h := range r.extra {
+		if len(h) == len(name) && strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // normalizeWord lowercases a secret word and drops what separates its parts:
@@ -193,7 +228,8 @@ func nextWord(s string, i int) (start, end int) {
 }
 
 // Query returns a raw query string with the values of secret parameters
-// ([Rules.SecretName], and one named "key" when "api_key" is secret)
+// ([Rules.SecretName], and one named "key" or "subscription-key" when
+// "api_key" is secret)
 // replaced by [Redacted], as are values that look
 // secret ([SecretValue], when r hides values) and the secrets of URLs and
 // query strings nested in a value (a redirect target, say), decoded to be
@@ -266,8 +302,12 @@ func (r *Rules) param(part string) (string, bool) {
 	return key + "=" + escapeAround(scrubbed), true // the value was encoded: encode it again
 }
 
-// isKey reports whether name is "key", in any case.
-func isKey(name string) bool { return len(name) == 3 && strings.EqualFold(name, "key") }
+// isKey reports whether name is "key" or "subscription-key" (Azure API
+// Management's query form of Ocp-Apim-Subscription-Key), in any case.
+func isKey(name string) bool {
+	return len(name) == 3 && strings.EqualFold(name, "key") ||
+		len(name) == len("subscription-key") && strings.EqualFold(name, "subscription-key")
+}
 
 // nests reports whether a value may hold more than one word: a URL, a
 // query string, a text.

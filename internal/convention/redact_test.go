@@ -304,6 +304,13 @@ func TestTextAuthScheme(t *testing.T) {
 		{"SELECT basic FROM plans WHERE bearer IS NULL", "SELECT basic FROM plans WHERE bearer IS NULL"},
 		{`WWW-Authenticate: Bearer realm="api", error="invalid_token"`, `WWW-Authenticate: Bearer realm="api", error="invalid_token"`},
 		{"Bearer " + R, "Bearer " + R},
+		// A tab, or more than one blank, after the scheme (review 40).
+		{"Authorization: Bearer\tmF_9.B5f-4.1JqM", "Authorization: Bearer\t" + R},
+		{"Authorization: Bearer  mF_9.B5f-4.1JqM", "Authorization: Bearer  " + R},
+		{"invalid Basic\tQWxhZGRpbjpvcGVu", "invalid Basic\t" + R},
+		{"headers map[Authorization:[Bearer\tabc123secretvalue]]", "headers map[Authorization:[Bearer\t" + R + "]]"},
+		{"Authorization=Bearer\tmF_9.B5f-4.1JqM&x=1", "Authorization=" + R + "&x=1"},
+		{"Bearer\ttoken expired", "Bearer\ttoken expired"},
 	}
 	for _, tt := range tests {
 		got := r.Text(tt.in)
@@ -517,5 +524,60 @@ func TestQueryKeyNeedsAPIKey(t *testing.T) {
 	}
 	if got := convention.NewRules([]string{"api_key"}, false).Query("key=abc"); got != "key="+convention.Redacted {
 		t.Errorf("with api_key: %q", got)
+	}
+}
+
+// TestQuerySubscriptionKey: Azure API Management takes its subscription key
+// in the query as subscription-key, hidden as key is (review 40).
+func TestQuerySubscriptionKey(t *testing.T) {
+	r := defaultRules()
+	for in, want := range map[string]string{
+		"subscription-key=hunter2value&x=1": "subscription-key=" + convention.Redacted + "&x=1",
+		"Subscription-Key=abc":              "Subscription-Key=" + convention.Redacted,
+		"subscription=basic&key_id=7":       "subscription=basic&key_id=7",
+	} {
+		if got := r.Query(in); got != want {
+			t.Errorf("Query(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := convention.NewRules([]string{"password"}, false).Query("subscription-key=abc"); got != "subscription-key=abc" {
+		t.Errorf("without api_key: %q", got)
+	}
+}
+
+// TestTextHeaders: the headers a recorder hides whole (Redaction.Headers,
+// given by WithHeaders) are secret names in texts too, whatever the words
+// in their names (review 40: Azure's Ocp-Apim-Subscription-Key and
+// X-Functions-Key leaked while X-Api-Key was hidden).
+func TestTextHeaders(t *testing.T) {
+	const R = convention.Redacted
+	r := defaultRules().WithHeaders([]string{"Authorization", "Ocp-Apim-Subscription-Key", "X-Functions-Key"})
+	tests := []struct{ in, want string }{
+		{"Ocp-Apim-Subscription-Key: hunter2value", "Ocp-Apim-Subscription-Key: " + R},
+		{"ocp-apim-subscription-key: hunter2value\nVary: Accept", "ocp-apim-subscription-key: " + R + "\nVary: Accept"},
+		{`curl -H 'Ocp-Apim-Subscription-Key: hunter2value' https://h/`, `curl -H 'Ocp-Apim-Subscription-Key: ` + R + `' https://h/`},
+		{"X-Functions-Key: hunter2value", "X-Functions-Key: " + R},
+		{"headers map[Accept:[*/*] X-Functions-Key:[hunter2value]]", "headers map[Accept:[*/*] X-Functions-Key:[" + R + "]]"},
+		{`{"Ocp-Apim-Subscription-Key":"hunter2value"}`, `{"Ocp-Apim-Subscription-Key":"` + R + `"}`},
+		// Prose after the name stays, as after any secret name.
+		{"X-Functions-Key: missing", "X-Functions-Key: missing"},
+		{"X-Functions: hunter2value", "X-Functions: hunter2value"},
+	}
+	for _, tt := range tests {
+		got := r.Text(tt.in)
+		if got != tt.want {
+			t.Errorf("Text(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+		}
+		if again := r.Text(got); again != got {
+			t.Errorf("Text(Text(%q)) = %q, want %q", tt.in, again, got)
+		}
+	}
+	// Without the headers, the rules do not know them.
+	if got := defaultRules().Text("X-Functions-Key: hunter2value"); got != "X-Functions-Key: hunter2value" {
+		t.Errorf("without WithHeaders: %q", got)
+	}
+	if !r.For(convention.DefaultSecretWords(), true, []string{"Authorization", "Ocp-Apim-Subscription-Key", "X-Functions-Key"}) ||
+		r.For(convention.DefaultSecretWords(), true, nil) {
+		t.Error("For does not compare the headers")
 	}
 }

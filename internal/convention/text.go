@@ -220,7 +220,7 @@ func (r *Rules) scan(t *textScrub) {
 			i = end
 			continue
 		}
-		if vs, ve, ok := valueAfter(s, i, j); ok && (r.SecretName(pathUnescape(atom)) || r.oauthCode(atom, s[vs:max(ve, vs)])) {
+		if vs, ve, ok := valueAfter(s, i, j); ok && (r.SecretName(pathUnescape(atom)) || r.header(atom) || r.oauthCode(atom, s[vs:max(ve, vs)])) {
 			if ve < 0 {
 				vs, ve = fieldValue(s, vs, nested(i))
 				if cs, ok := r.schemeOnly(s, vs, ve); ok {
@@ -249,7 +249,7 @@ func (r *Rules) scan(t *textScrub) {
 				continue
 			}
 		}
-		if n := j - i; (n == 5 || n == 6) && j+1 < len(s) && s[j] == ' ' && r.schemes { // "basic ", "bearer "
+		if n := j - i; (n == 5 || n == 6) && j+1 < len(s) && isBlank(s[j]) && r.schemes { // "basic ", "bearer "
 			if cs, ce, ok := authCredential(s, i, j); ok {
 				t.replace(cs, ce, Redacted) // "Bearer <token>": the scheme stays readable
 				i = ce
@@ -315,7 +315,7 @@ func (r *Rules) scan(t *textScrub) {
 // "%"). ok says it replaced what it found, and next is where the scan goes
 // on.
 func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok bool) {
-	if j+1 < len(s) && s[j] == ':' && isBlank(s[j+1]) && !isDigit(s[i]) && r.SecretName(pathUnescape(s[i:j])) {
+	if j+1 < len(s) && s[j] == ':' && isBlank(s[j+1]) && !isDigit(s[i]) && (r.SecretName(pathUnescape(s[i:j])) || r.header(s[i:j])) {
 		if vs, ve, ok := r.lineValue(s, j+2, s[i:j], lineStart(s, i)); ok {
 			if s[vs:ve] != Redacted {
 				t.replace(vs, ve, Redacted)
@@ -1116,11 +1116,11 @@ func (r *Rules) schemeOnly(s string, vs, ve int) (cs int, ok bool) {
 	for w < ve && isAtom(s[w]) {
 		w++
 	}
-	if s[w:ve] == " "+Redacted {
+	if ve-w == len(Redacted)+1 && isBlank(s[w]) && s[w+1:ve] == Redacted {
 		return w + 1, strings.EqualFold(s[vs:w], "bearer") || strings.EqualFold(s[vs:w], "basic")
 	}
-	if _, ce, ok := authCredential(s, vs, w); ok && ce == ve {
-		return w + 1, true
+	if cs, ce, ok := authCredential(s, vs, w); ok && ce == ve {
+		return cs, true
 	}
 	return 0, false
 }
@@ -1191,10 +1191,15 @@ func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, v
 	case first == Redacted:
 		return k, e, true
 	case plainWord(first):
-		if r.schemes && e+1 < len(s) && s[e] == ' ' && r.SecretName("Authorization") && isAuthorization(name) {
-			// The credential: a token68 run, and what follows it up
-			// to white space ("AWS <key id>:<signature>").
-			cs, ce := e+1, e+1
+		if r.schemes && e+1 < len(s) && isBlank(s[e]) && r.SecretName("Authorization") && isAuthorization(name) {
+			// The credential, after blanks (a tab too): a token68
+			// run, and what follows it up to white space ("AWS <key
+			// id>:<signature>").
+			cs := e + 1
+			for cs < len(s) && isBlank(s[cs]) {
+				cs++
+			}
+			ce := cs
 			for ce < len(s) && isToken68(s[ce]) {
 				ce++
 			}
@@ -1437,19 +1442,23 @@ func (r *Rules) secretWord(w string, plural bool) bool {
 
 // authCredential reports whether s[i:j] names an HTTP authentication scheme
 // whose credential is one token — Bearer (RFC 6750) or Basic (RFC 7617),
-// in any case — followed by a space and such a credential, and returns the
-// credential's bounds. A credential is a run of token68 characters (letters,
-// digits, "-._~+/" and "=" padding) that is not a plain word: "Bearer token
-// expired" and "Basic Auth" are prose, and a challenge's parameters
-// (Bearer realm="api", error_description="…") are not credentials.
+// in any case — followed by blanks (spaces or tabs) and such a credential,
+// and returns the credential's bounds. A credential is a run of token68
+// characters (letters, digits, "-._~+/" and "=" padding) that is not a
+// plain word: "Bearer token expired" and "Basic Auth" are prose, and a
+// challenge's parameters (Bearer realm="api", error_description="…") are
+// not credentials.
 func authCredential(s string, i, j int) (cs, ce int, ok bool) {
-	if n := j - i; n != 5 && n != 6 || j+1 >= len(s) || s[j] != ' ' {
+	if n := j - i; n != 5 && n != 6 || j+1 >= len(s) || !isBlank(s[j]) {
 		return 0, 0, false
 	}
 	if !strings.EqualFold(s[i:j], "bearer") && !strings.EqualFold(s[i:j], "basic") {
 		return 0, 0, false
 	}
 	cs = j + 1
+	for cs < len(s) && isBlank(s[cs]) {
+		cs++ // "Bearer<TAB>token", "Bearer  token"
+	}
 	pe := cs
 	for pe < len(s) && isToken68(s[pe]) {
 		pe++

@@ -385,6 +385,11 @@ func textCalls(ctx context.Context, c *corpus) {
 		c.secret("error: an ADO.NET password of two words, the second", "adonetword2")+";Encrypt=true")
 	fail("s3", "Get", "403 for Authorization: AWS AKIDCORPUSEXAMPLE:"+c.secret("error: an AWS signature V2 after its key id", "awsV2sigCorpus7")+" at 12:00")
 	fail("azure", "Get", "403 for Authorization: SharedKey corpusacct:"+c.secret("error: an Azure SharedKey signature", "sharedKeySigCorpus7"))
+	// Azure's key headers, which hold no secret word, quoted in texts;
+	// a Bearer credential after a tab (review 40).
+	fail("apim", "Get", "401 for Ocp-Apim-Subscription-Key: "+c.secret("error: an Ocp-Apim-Subscription-Key header line", "apimLineCorpus7"))
+	fail("functions", "Post", "403 for X-Functions-Key: "+c.secret("error: an X-Functions-Key header line", "funcKeyCorpus7")+" at 12:00")
+	fail("api", "Get", "401 for Authorization: Bearer\t"+c.secret("error: a Bearer credential after a tab", "tabBearerCorpus7"))
 	fail("auth", "Check", "password: too short")
 	c.readable("error: prose after a secret name", "password: too short")
 	fail("auth", "Status", "{200 OK} from golang.org/x/net@v0.30.0")
@@ -425,6 +430,9 @@ func outgoingHTTP(t *testing.T, ctx context.Context, c *corpus, client *http.Cli
 	do(base + "/maps?key=" + c.secret("outgoing URL key: a hexadecimal API key", "3c6e0b8a9c15224a8228b9a98ca1531d") + "&zoom=3")
 	do(base + "/maps#key=" + c.secret("outgoing URL fragment key", "outfragkeyval"))
 	c.readable("outgoing URL, a parameter after key", "&zoom=3")
+	// Azure API Management's subscription key in the query (review 40).
+	do(base + "/apim?subscription-key=" + c.secret("outgoing URL subscription-key", "apimqueryval") + "&zoom=4")
+	c.readable("outgoing URL, a parameter after subscription-key", "&zoom=4")
 	do(base + "/v/" + c.secret("outgoing URL path: a JWT", jwtOutPath))
 	// A refused connection: the error quotes the URL.
 	do("http://127.0.0.1:1/lookup?token=" + c.secret("outgoing error: the URL quoted", "outerrval"))
@@ -617,6 +625,8 @@ func postgresCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 	query(`SELECT '` + c.secret("PostgreSQL error: the rejected value quoted", "pgerrval") + `'::int`)
 	// A password without quotes: a syntax error, which quotes it.
 	query(`ALTER ROLE appstats PASSWORD ` + c.secret("PostgreSQL password without quotes", "pgerrbarepw"))
+	// The whole run of tokens up to white space (review 40).
+	query(`ALTER ROLE appstats PASSWORD pgerrrunhead!` + c.secret("PostgreSQL password without quotes, after a sign", "pgerrruntail"))
 	c.readable("PostgreSQL statement", "SELECT ?::int")
 }
 
@@ -641,6 +651,18 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query(`SELECT * FROM t WHERE n = "` + c.secret("MySQL double-quoted string", "mysqldqval") + `"`)
 	query(`SELECT * FROM t WHERE n = 'mysqlerr` + c.secret("MySQL error: near the quoted literal", "mysqlerrval") + `'`)
 	c.readable("MySQL statement", "SELECT * FROM t WHERE n = ? AND password = ?")
+	// Passwords written without quotes, in each place one stands
+	// (review 40), and statements that name no password.
+	query(`CREATE USER bob IDENTIFIED WITH caching_sha2_password BY ` + c.secret("MySQL password without quotes after a plugin", "mysqlpluginpw"))
+	query(`SET PASSWORD FOR bob = ` + c.secret("MySQL SET PASSWORD without quotes", "mysqlsetpw"))
+	query(`GRANT ALL ON db.* TO bob IDENTIFIED BY ` + c.secret("MySQL GRANT password without quotes", "mysqlgrantpw"))
+	query(`CHANGE MASTER TO MASTER_HOST = 'h', MASTER_PASSWORD = ` + c.secret("MySQL MASTER_PASSWORD without quotes", "mysqlmasterpw"))
+	query(`CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD=` + c.secret("MySQL SOURCE_PASSWORD without quotes", "mysqlsourcepw"))
+	query(`ALTER USER bob IDENTIFIED BY mysqlrunhead-` + c.secret("MySQL password without quotes, after a sign", "mysqlruntail"))
+	query(`ALTER TABLE user ADD COLUMN password VARCHAR(255)`)
+	c.readable("MySQL: a table named user, a column named password", "ALTER TABLE user ADD COLUMN password VARCHAR(?)")
+	query(`CREATE USER corpusbob IDENTIFIED BY RANDOM PASSWORD`)
+	c.readable("MySQL: IDENTIFIED BY RANDOM PASSWORD", "CREATE USER corpusbob IDENTIFIED BY RANDOM PASSWORD")
 }
 
 // unknownCalls runs statements through the MySQL-dialect stub as a
@@ -655,6 +677,7 @@ func unknownCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	// identifier (and SQLite as a bracketed one).
 	query("SELECT a FROM t #[\"\nWHERE b = c #" + c.secret("unknown dialect: a # comment in PostgreSQL's quoted identifier", "unknownhashval") + "\"]\n")
 	query("SELECT /*!40001 SQL_NO_CACHE */ name FROM unknown_hinted")
+	query("set password for bob=" + c.secret("unknown dialect: SET PASSWORD without quotes", "unknownsetpw"))
 	c.readable("unknown dialect: MySQL's hint kept", "SELECT /*! SQL_NO_CACHE */ name FROM unknown_hinted")
 }
 

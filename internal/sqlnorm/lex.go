@@ -37,16 +37,21 @@ type lexer struct {
 	prevText string // its text
 	prev2    string // the text of the significant token before it
 	ddl      bool   // the statement is CREATE, ALTER or DROP
-	// The reading of a DDL statement's password (see tok): role is set
-	// when the statement is about a USER or ROLE (named in its first
-	// four words, counted by words); after when the last significant
-	// token was PASSWORD or IDENTIFIED BY; identified when it was
-	// IDENTIFIED.
-	role, after, identified bool
-	words                   int
-	depth                   int  // parenthesis depth
-	colList                 int  // depth of an INSERT INTO name (…) column list; 0 when outside one
-	started                 bool // a significant token has been seen
+	// The reading of a password written without quotes (see password).
+	// pw is the kind of statement that may hold one, told by its first
+	// words (see classify, which counts them in nsig, lead naming the
+	// first); armed is set when the next significant token is where the
+	// password stands, run while the tokens of one are read (up to white
+	// space, a comment or , ; )), cont when the last token password
+	// returned continues one; ident follows IDENTIFIED [WITH|VIA plugin].
+	pw         pwKind
+	nsig, lead byte
+	ident      byte
+	armed, run bool
+	cont       bool
+	depth      int  // parenthesis depth
+	colList    int  // depth of an INSERT INTO name (…) column list; 0 when outside one
+	started    bool // a significant token has been seen
 }
 
 func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpace} }
@@ -93,44 +98,168 @@ func (l *lexer) next() (k kind, start, end int, ok bool) {
 	return k, start, end, true
 }
 
-// password is called after next, in a CREATE, ALTER or DROP statement
-// (rare: the statement's first word told, l.ddl), with the token next
-// returned; it returns its kind, reading the password of a USER or ROLE
-// written without a string's quotes — a word or a quoted identifier after
-// PASSWORD, or after IDENTIFIED BY — as a literal. That is a syntax error
-// on the server (which then quotes it in its error: recorded errors hide
-// quoted fragments), but the statement's text is recorded too.
-// PostgreSQL's PASSWORD NULL and MySQL's PASSWORD EXPIRE, HISTORY, REUSE,
-// REQUIRE stay.
+// A pwKind is a kind of statement that may hold a password written
+// without a string's quotes (see password).
+type pwKind uint8
+
+const (
+	pwNone  pwKind = iota
+	pwRole         // CREATE, ALTER or DROP [OR REPLACE] USER, ROLE or GROUP: PASSWORD x, IDENTIFIED BY x
+	pwGrant        // GRANT: IDENTIFIED BY x (MySQL 5)
+	pwSet          // SET PASSWORD [FOR user] = x
+	pwRepl         // CHANGE MASTER|REPLICATION SOURCE, START REPLICA|SLAVE: [MASTER_|SOURCE_]PASSWORD = x
+)
+
+// classify is called by note with the statement's first four significant
+// tokens: it sets ddl (the first word is CREATE, ALTER or DROP) and pw.
+// A role's statement is told by its second word (its fourth after
+// CREATE OR REPLACE): ALTER TABLE user … is not one.
+func (l *lexer) classify(k kind, text string) {
+	l.nsig++
+	if k != kWord {
+		if l.nsig == 1 {
+			l.nsig = 4 // a statement of no interest: stop counting
+		}
+		return
+	}
+	switch l.nsig {
+	case 1:
+		switch strings.ToUpper(text) {
+		case "CREATE", "ALTER", "DROP":
+			l.ddl, l.lead = true, 'c'
+		case "GRANT":
+			l.pw = pwGrant
+		case "CHANGE":
+			l.pw = pwRepl
+		case "SET":
+			l.lead = 's'
+		case "START":
+			l.lead = 't'
+		}
+		if l.lead == 0 {
+			l.nsig = 4 // no later word tells more: stop counting
+		}
+	case 2:
+		switch {
+		case l.lead == 'c' && (strings.EqualFold(text, "USER") || strings.EqualFold(text, "ROLE") || strings.EqualFold(text, "GROUP")):
+			l.pw = pwRole
+		case l.lead == 'c' && strings.EqualFold(text, "OR"):
+			l.lead = 'o'
+		case l.lead == 's' && strings.EqualFold(text, "PASSWORD"):
+			l.pw = pwSet
+		case l.lead == 't' && (strings.EqualFold(text, "REPLICA") || strings.EqualFold(text, "SLAVE")):
+			l.pw = pwRepl
+		}
+	case 4:
+		if l.lead == 'o' && (strings.EqualFold(text, "USER") || strings.EqualFold(text, "ROLE")) {
+			l.pw = pwRole
+		}
+	}
+}
+
+// password is called after next when the statement may hold a password
+// (rare: its first words told, l.pw), with the token next returned; it
+// returns its kind, reading a password written without a string's quotes
+// as a literal: the run of tokens up to white space, a comment or , ; )
+// where the password stands — after PASSWORD in a USER's or ROLE's
+// statement, after IDENTIFIED [WITH|VIA plugin] BY (or AS, USING after a
+// plugin) there and in GRANT, after SET PASSWORD [FOR user] = (or TO), after
+// [MASTER_|SOURCE_]PASSWORD [=] in CHANGE MASTER, CHANGE REPLICATION SOURCE
+// and START REPLICA. l.cont is set when the token continues such a run. An
+// unquoted password is a syntax error on the server (which then quotes it
+// in its error: recorded errors hide quoted fragments), but the
+// statement's text is recorded too. A placeholder stays, and so do a
+// function's name (PASSWORD('x')) and PostgreSQL's PASSWORD NULL, MySQL's
+// PASSWORD EXPIRE, HISTORY, REUSE, REQUIRE, BY RANDOM PASSWORD.
 func (l *lexer) password(k kind, start, end int) kind {
+	l.cont = false
 	if k <= kExec {
+		l.run = false
 		return k
 	}
 	w := l.s[start:end]
-	if l.words < 4 {
-		l.words++
-		l.role = l.role || k == kWord && (strings.EqualFold(w, "USER") || strings.EqualFold(w, "ROLE"))
+	if l.run {
+		if k != kPunct || w != "," && w != ";" && w != ")" {
+			l.cont = true
+			return kLiteral
+		}
+		l.run = false
 	}
-	after := l.after
-	l.after = k == kWord && (strings.EqualFold(w, "PASSWORD") || l.identified && strings.EqualFold(w, "BY"))
-	l.identified = k == kWord && strings.EqualFold(w, "IDENTIFIED")
-	if after && l.role && (k == kWord || k == kQuoted) {
-		switch strings.ToUpper(w) {
-		case "NULL", "EXPIRE", "HISTORY", "REUSE", "REQUIRE", "PASSWORD":
-		default:
-			k = kLiteral
+	if l.armed {
+		l.armed = false
+		if k == kPunct && w == "=" {
+			l.armed = true
+			return k
+		}
+		if l.secret(k, w, end) {
+			l.run = true
+			return kLiteral
 		}
 	}
+	l.arm(k, w)
 	return k
+}
+
+// secret reports whether the token w of kind k, where a password stands
+// (l.armed), is one.
+func (l *lexer) secret(k kind, w string, end int) bool {
+	switch k {
+	case kParam:
+		return false
+	case kPunct:
+		return w != "," && w != ";" && w != ")" && w != "("
+	case kWord:
+		if end < len(l.s) && l.s[end] == '(' {
+			return false // a function: PASSWORD('x')
+		}
+		switch strings.ToUpper(w) {
+		case "NULL", "EXPIRE", "HISTORY", "REUSE", "REQUIRE", "PASSWORD", "RANDOM":
+			return false
+		}
+	}
+	return true
+}
+
+// arm sets l.armed when the password stands after the token w of kind k,
+// and l.ident to follow IDENTIFIED [WITH|VIA plugin].
+func (l *lexer) arm(k kind, w string) {
+	id := l.ident
+	l.ident = 0
+	if l.pw == pwSet {
+		l.armed = k == kPunct && w == "=" || k == kWord && strings.EqualFold(w, "TO")
+		return
+	}
+	if id == 2 {
+		l.ident = 3 // the plugin, a word or a string
+		return
+	}
+	if k != kWord {
+		return
+	}
+	switch {
+	case strings.EqualFold(w, "IDENTIFIED"):
+		l.ident = 1
+	case id == 1 && (strings.EqualFold(w, "WITH") || strings.EqualFold(w, "VIA")):
+		l.ident = 2
+	case (id == 1 || id == 3) && strings.EqualFold(w, "BY"),
+		id == 3 && (strings.EqualFold(w, "AS") || strings.EqualFold(w, "USING")):
+		l.armed = true
+	case l.pw == pwRepl:
+		l.armed = strings.EqualFold(w, "PASSWORD") || strings.EqualFold(w, "MASTER_PASSWORD") || strings.EqualFold(w, "SOURCE_PASSWORD")
+	case strings.EqualFold(w, "PASSWORD"):
+		// IDENTIFIED BY PASSWORD 'hash' (MySQL 5) anywhere; in a
+		// role's statement PASSWORD x, but not RETAIN CURRENT
+		// PASSWORD, DISCARD OLD PASSWORD, BY RANDOM PASSWORD.
+		p := l.prev2
+		l.armed = strings.EqualFold(p, "BY") || l.pw == pwRole &&
+			!strings.EqualFold(p, "CURRENT") && !strings.EqualFold(p, "OLD") && !strings.EqualFold(p, "RANDOM")
+	}
 }
 
 // note updates the context with a significant token.
 func (l *lexer) note(k kind, text string) {
-	if !l.started && k == kWord {
-		switch strings.ToUpper(text) {
-		case "CREATE", "ALTER", "DROP":
-			l.ddl = true
-		}
+	if l.nsig < 4 {
+		l.classify(k, text)
 	}
 	l.started = true
 	if k == kPunct {

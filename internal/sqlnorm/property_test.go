@@ -271,9 +271,25 @@ func (g *gen) gap() string {
 func (g *gen) statement() string {
 	var b strings.Builder
 	if g.n(10) == 0 {
-		// A password written without quotes, a word of marker letters.
+		// A password written without quotes: a run of marker
+		// letters, with punctuation inside, in each of the places
+		// one stands.
 		w := string(markers[g.n(len(markers))]) + g.pick("", "x", markers[:2])
-		return g.pick("ALTER ROLE", "CREATE USER", "alter user") + " bob" + g.gap() + g.pick("PASSWORD", "WITH LOGIN PASSWORD", "IDENTIFIED BY", "identified by") + g.gap() + w
+		w += g.pick("", "", "-"+markers[2:], "!x", "."+markers[:1], "@"+markers[1:2], "'"+markers[3:]+"'")
+		// Before it, a gap without an executable comment, whose
+		// content MySQL would read as the password.
+		gap := g.gap()
+		for strings.Contains(gap, "/*!") {
+			gap = g.gap()
+		}
+		if g.n(4) == 0 {
+			return g.pick("SET PASSWORD", "set password FOR bob", "SET PASSWORD FOR 'bob'@'%'") + gap + "=" + g.pick("", " ") + w
+		}
+		if g.n(4) == 0 {
+			return g.pick("GRANT ALL ON db.* TO bob IDENTIFIED BY", "CHANGE MASTER TO MASTER_PASSWORD =", "CHANGE REPLICATION SOURCE TO SOURCE_HOST = 'h', SOURCE_PASSWORD=", "START REPLICA PASSWORD =") + gap + w + g.pick("", ",x", ";")
+		}
+		return g.pick("ALTER ROLE", "CREATE USER", "alter user", "CREATE USER IF NOT EXISTS", "CREATE OR REPLACE USER") + " bob" + g.gap() +
+			g.pick("PASSWORD", "WITH LOGIN PASSWORD", "IDENTIFIED BY", "identified by", "IDENTIFIED WITH caching_sha2_password BY", "IDENTIFIED WITH 'sha256_password' AS", "IDENTIFIED BY PASSWORD") + gap + w + g.pick("", " VALID UNTIL 'x'", ", amy", ")")
 	}
 	switch g.n(3) {
 	case 0:
@@ -455,6 +471,43 @@ func TestIssueCases(t *testing.T) {
 		{MySQL, "ALTER USER bob PASSWORD EXPIRE", "ALTER USER bob PASSWORD EXPIRE"},
 		{PostgreSQL, "CREATE TABLE users (password TEXT)", "CREATE TABLE users (password TEXT)"},
 		{PostgreSQL, "SELECT password hash FROM users", "SELECT password hash FROM users"},
+		// The forms it takes (review 40): after a plugin, in SET
+		// PASSWORD, GRANT, CHANGE MASTER|REPLICATION SOURCE and START
+		// REPLICA, and the whole run of tokens up to white space or , ; ).
+		{MySQL, "CREATE USER bob IDENTIFIED WITH caching_sha2_password BY hunter2", "CREATE USER bob IDENTIFIED WITH caching_sha2_password BY ?"},
+		{MySQL, "CREATE USER bob IDENTIFIED WITH 'mysql_native_password' AS hunter2", "CREATE USER bob IDENTIFIED WITH ? AS ?"},
+		{MySQL, "ALTER USER bob IDENTIFIED VIA ed25519 USING hunter2", "ALTER USER bob IDENTIFIED VIA ed25519 USING ?"},
+		{MySQL, "SET PASSWORD = hunter2", "SET PASSWORD = ?"},
+		{MySQL, "SET PASSWORD FOR bob = hunter2", "SET PASSWORD FOR bob = ?"},
+		{Unknown, "set password for bob=hunter2", "set password for bob=?"},
+		{MySQL, "SET PASSWORD FOR bob = PASSWORD('hunter2')", "SET PASSWORD FOR bob = PASSWORD(?)"},
+		{MySQL, "SET PASSWORD FOR bob TO RANDOM", "SET PASSWORD FOR bob TO RANDOM"},
+		{MySQL, "GRANT ALL ON db.* TO bob IDENTIFIED BY hunter2", "GRANT ALL ON db.* TO bob IDENTIFIED BY ?"},
+		{MySQL, "GRANT ALL ON db.* TO bob IDENTIFIED BY PASSWORD hunter2", "GRANT ALL ON db.* TO bob IDENTIFIED BY PASSWORD ?"},
+		{MySQL, "CHANGE MASTER TO MASTER_HOST = 'h', MASTER_PASSWORD = hunter2, MASTER_PORT = 3306", "CHANGE MASTER TO MASTER_HOST = ?, MASTER_PASSWORD = ?, MASTER_PORT = ?"},
+		{Unknown, "CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD=hunter2", "CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD=?"},
+		{MySQL, "START REPLICA USER = 'u' PASSWORD = hunter2", "START REPLICA USER = ? PASSWORD = ?"},
+		{PostgreSQL, "ALTER ROLE bob PASSWORD hun-ter2", "ALTER ROLE bob PASSWORD ?"},
+		{Unknown, "ALTER ROLE bob PASSWORD hunter2!x VALID UNTIL 'infinity'", "ALTER ROLE bob PASSWORD ? VALID UNTIL ?"},
+		{MySQL, "CREATE USER bob IDENTIFIED BY hun.ter2, amy IDENTIFIED BY x", "CREATE USER bob IDENTIFIED BY ?, amy IDENTIFIED BY ?"},
+		{MySQL, "CREATE OR REPLACE ROLE bob IDENTIFIED BY 'x'y", "CREATE OR REPLACE ROLE bob IDENTIFIED BY ?"},
+		{PostgreSQL, "CREATE USER IF NOT EXISTS bob PASSWORD hunter2", "CREATE USER IF NOT EXISTS bob PASSWORD ?"},
+		{PostgreSQL, "CREATE USER bob PASSWORD $1", "CREATE USER bob PASSWORD $1"},
+		// Ordinary words stay: a table named user or role is no role,
+		// a column may be named password, and MySQL's options keep
+		// their words.
+		{PostgreSQL, "ALTER TABLE user ADD COLUMN password VARCHAR(255)", "ALTER TABLE user ADD COLUMN password VARCHAR(?)"},
+		{MySQL, "ALTER TABLE user ADD COLUMN password VARCHAR(255)", "ALTER TABLE user ADD COLUMN password VARCHAR(?)"},
+		{Unknown, "ALTER TABLE IF EXISTS role ADD password bytea", "ALTER TABLE IF EXISTS role ADD password bytea"},
+		{PostgreSQL, "CREATE TABLE role (id int, password bytea)", "CREATE TABLE role (id int, password bytea)"},
+		{MySQL, "CREATE USER bob IDENTIFIED BY RANDOM PASSWORD", "CREATE USER bob IDENTIFIED BY RANDOM PASSWORD"},
+		{MySQL, "ALTER USER bob IDENTIFIED BY RANDOM PASSWORD ACCOUNT LOCK", "ALTER USER bob IDENTIFIED BY RANDOM PASSWORD ACCOUNT LOCK"},
+		{MySQL, "ALTER USER bob IDENTIFIED BY 'x' RETAIN CURRENT PASSWORD ACCOUNT UNLOCK", "ALTER USER bob IDENTIFIED BY ? RETAIN CURRENT PASSWORD ACCOUNT UNLOCK"},
+		{MySQL, "ALTER USER bob DISCARD OLD PASSWORD ACCOUNT LOCK", "ALTER USER bob DISCARD OLD PASSWORD ACCOUNT LOCK"},
+		{MySQL, "ALTER USER bob IDENTIFIED WITH auth_socket", "ALTER USER bob IDENTIFIED WITH auth_socket"},
+		{MySQL, "GRANT SELECT (id, password) ON t TO bob", "GRANT SELECT (id, password) ON t TO bob"},
+		{PostgreSQL, "SET password_encryption = 'scram-sha-256'", "SET password_encryption = ?"},
+		{MySQL, "SET @password = 'x'", "SET @password = ?"},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.d, tt.in); got != tt.out {

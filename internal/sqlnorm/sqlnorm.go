@@ -16,10 +16,14 @@
 // of unknown dialect is read by all three lexers and a byte any of them
 // takes as part of a literal or comment is hidden: more is hidden than
 // needed, nothing that any of them would call a literal is kept (a quoted
-// identifier that spans another reading's comment is hidden whole). In a
-// CREATE, ALTER or DROP of a USER or ROLE, a password written without a
-// string's quotes (PASSWORD hunter2, IDENTIFIED BY hunter2: a syntax error
-// on the server) is hidden as a literal.
+// identifier that spans another reading's comment is hidden whole). A
+// password written without a string's quotes (a syntax error on the
+// server) is hidden as a literal, the run of tokens up to white space or
+// , ; ) where it stands: after PASSWORD or IDENTIFIED [WITH plugin] BY in a
+// CREATE, ALTER or DROP of a USER or ROLE (told by the statement's second
+// word: ALTER TABLE user … is not one), IDENTIFIED BY in GRANT, SET
+// PASSWORD [FOR user] =, [MASTER_|SOURCE_]PASSWORD = in CHANGE MASTER,
+// CHANGE REPLICATION SOURCE and START REPLICA.
 //
 // Where a string ends may also depend on a server setting the client cannot
 // see: whether a backslash escapes a quote (MySQL's and MariaDB's default,
@@ -161,9 +165,9 @@ func normalizePlain(query string, d Dialect) string {
 		// Rare: an executable comment (see normalizeExec).
 		return normalizeExec(query)
 	}
-	if l.ddl {
-		// Rare: CREATE, ALTER or DROP, which may hold a password
-		// written without quotes (see lexer.password).
+	if l.pw != pwNone {
+		// Rare: a statement that may hold a password written
+		// without quotes (see lexer.password).
 		return normalizeUnion(query, newLexer(query, d), []*lexer{newLexer(query, d)})
 	}
 	if d == MySQL && bytes.Contains(w.b, []byte("--")) {
@@ -347,7 +351,7 @@ func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 			if !ok {
 				break
 			}
-			if l.ddl {
+			if l.pw != pwNone {
 				k = l.password(k, start, end)
 			}
 			var bit byte
@@ -389,8 +393,13 @@ func normalizeUnion(query string, wl *lexer, lexers []*lexer) string {
 		if !ok {
 			break
 		}
-		if l.ddl {
+		if l.pw != pwNone {
 			k = l.password(k, start, end)
+			if l.cont {
+				// The rest of a password's run: hidden, and
+				// written with the ? of its first token.
+				k = kPunct
+			}
 		}
 		var m byte
 		for i := start; i < end; i++ {
