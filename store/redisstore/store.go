@@ -475,7 +475,7 @@ func (s *Store) Health() store.Health {
 		h.State = store.StateClosed
 	case ws.Down:
 		h.State = store.StateUnavailable
-		h.Detail = "writing to Redis failed, records are dropped until it answers again: " + ws.LastError
+		h.Detail = "writing to Redis failed, records are dropped until a write succeeds again (Redis down, or refusing the writes: the error says which): " + ws.LastError
 	case ws.Retrying:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, a write is trying it again (its records are dropped if it fails too): " + ws.LastError
