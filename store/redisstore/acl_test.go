@@ -23,8 +23,7 @@ import (
 func TestACLUser(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	if err := c.Do(ctx, "ACL", "SETUSER", "app", "on", ">app-pw",
 		"~{acl:*", "~acl:*", "&acl:*", "+@all", "-@dangerous").Err(); err != nil {
 		t.Fatal(err)
@@ -83,8 +82,7 @@ func TestACLUser(t *testing.T) {
 func TestACLUserRefusedReads(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	// Three hours of records, a minute apart, deltas unfolded; the window
 	// has a whole hour (HMGET), whole minutes (HMGET, LRANGE) and partial
 	// minutes at its edges (ZRANGEBYLEX).

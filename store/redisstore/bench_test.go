@@ -46,8 +46,7 @@ func redisCPU(tb testing.TB, c *redis.Client) time.Duration {
 // and the memory Redis uses per record (INFO memory, after folding).
 func BenchmarkWrite(b *testing.B) {
 	r := testservers.StartRedis(b)
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(b, r.Addr)
 	before, cpu := usedMemory(b, c), redisCPU(b, c)
 	s := openAt(b, "redis://"+r.Addr, redisstore.Options{MaxRecords: -1, MaxBytes: -1, RetentionInterval: -1})
 	ctx := context.Background()

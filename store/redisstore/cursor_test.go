@@ -32,8 +32,7 @@ func TestListCursorFromKey(t *testing.T) {
 	if err := s.Write(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	sums := "{cur:" + strconv.FormatInt(start.Unix()/3600, 10) + "}:s"
 	members, err := c.ZRange(ctx, sums, 0, -1).Result()
 	if err != nil || len(members) != 5 {

@@ -31,8 +31,7 @@ func hourKey(prefix string, t time.Time, suffix string) string {
 func TestForeignHoursKey(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	now := time.Now()
 	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
 	recent := now.Add(-time.Minute)
@@ -116,8 +115,7 @@ func TestForeignHoursKey(t *testing.T) {
 func TestForeignKeyInWrite(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	now := time.Now()
 	damaged := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
 	recent := now.Add(-time.Minute)

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
@@ -23,8 +21,7 @@ import (
 func TestForeignKeyOfAnotherType(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	now := time.Now()
 	// The damaged hour is three hours back, the good one is this hour.
 	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
@@ -92,8 +89,7 @@ func requests(st *store.Stats) int64 {
 func TestForeignSizeCounter(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	now := time.Now()
 	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
 	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "foreign-size", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 15})
@@ -123,8 +119,7 @@ func TestForeignSizeCounter(t *testing.T) {
 func TestForeignIDsKey(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "foreign-ids", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 5})
 	recs := storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 10)
 	if err := s.Write(ctx, recs); err != nil {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
@@ -20,8 +18,7 @@ import (
 func TestRetentionFreesAFullRedis(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	setMax := func(v string) {
 		t.Helper()
 		if err := c.ConfigSet(ctx, "maxmemory", v).Err(); err != nil {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
@@ -36,8 +34,7 @@ func TestHealthUnavailableWhileRetrying(t *testing.T) {
 		t.Fatalf("Write to a stopped Redis = %v", err)
 	}
 	r.Start()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	if err := c.Do(ctx, "CLIENT", "PAUSE", time.Hour.Milliseconds(), "WRITE").Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,7 @@ func netOut(t *testing.T, c *redis.Client) int64 {
 func TestHugeForeignValues(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	prefix := "huge"
 	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1})
 	s.SetMaxValue(64 << 10)

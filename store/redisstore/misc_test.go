@@ -118,8 +118,7 @@ func TestForeignIDs(t *testing.T) {
 	if _, err := s.Get(ctx, old.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Get of a record retention deleted = %v, want ErrNotFound", err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	// Both records are in the ids hash (their IDs' time is 1970); the
 	// deleted one's entry went with it.
 	if n, err := c.HLen(ctx, "appstats-foreign:ids").Result(); err != nil || n != 1 {
@@ -140,8 +139,7 @@ func TestCorrupt(t *testing.T) {
 	}
 	h := start.Unix() / 3600
 	tag := "{bad:" + strconv.FormatInt(h, 10) + "}:"
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	if err := c.HSet(ctx, tag+"r", string(recs[0].ID[:]), "garbage").Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -129,8 +127,7 @@ func TestRedisSlow(t *testing.T) {
 	r := testservers.StartRedis(t)
 	s := openAt(t, "redis://"+r.Addr, redisstore.Options{WriteTimeout: 200 * time.Millisecond})
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	// Paused for an hour (until the server stops at the test's end): only
 	// WriteTimeout can end the Write, whose own context has no deadline;
 	// the error says which ended it.

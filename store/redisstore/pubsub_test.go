@@ -30,8 +30,7 @@ import (
 func TestACLUserWithoutChannel(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	for _, user := range [][]string{
 		{"nochannel", "resetchannels"},
 		{"nopublish", "&nochan:*", "-publish"},
@@ -113,8 +112,7 @@ func TestACLUserWithoutChannel(t *testing.T) {
 func TestChannelGrantedLater(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	if err := c.Do(ctx, "ACL", "SETUSER", "later", "on", ">pw", "~{later:*", "~later:*", "+@all", "-@dangerous", "resetchannels").Err(); err != nil {
 		t.Fatal(err)
 	}

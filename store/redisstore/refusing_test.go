@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
@@ -27,8 +25,7 @@ func TestHealthRedisRefusing(t *testing.T) {
 	if err := s.Write(ctx, storetest.Records(1, now.Add(-time.Minute), 100*time.Millisecond, 5)); err != nil {
 		t.Fatal(err)
 	}
-	admin := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer admin.Close()
+	admin := clientOf(t, r.Addr)
 	if err := admin.ConfigSet(ctx, "requirepass", "changed-under-the-store").Err(); err != nil {
 		t.Fatal(err)
 	}

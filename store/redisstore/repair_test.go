@@ -53,8 +53,7 @@ func (h *scanHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 func TestRepairHoursCutShort(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	now := time.Now()
 	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
 	recent := now.Add(-time.Minute)

@@ -133,8 +133,7 @@ func TestRetentionMaxAge(t *testing.T) {
 		}
 	}
 	// Keys expire MaxAge after their hour's end.
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	keys, err := c.Keys(ctx, "*").Result()
 	if err != nil {
 		t.Fatal(err)
@@ -178,8 +177,7 @@ func TestRetentionMaxBytes(t *testing.T) {
 	for i := range 2000 {
 		recs = append(recs, storetest.Record20(start.Add(time.Duration(i)*3*time.Second), uint32(i)))
 	}
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	before := usedMemory(t, c)
 	s := openAt(t, url, redisstore.Options{Prefix: "bytes", RetentionInterval: -1, FoldInterval: -1})
 	for i := 0; i < len(recs); i += 128 {
@@ -253,8 +251,7 @@ func infoInt(t testing.TB, c *redis.Client, section, field string) int64 {
 func TestRetentionForeignSizeCounter(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	now := time.Now()
 	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
 	for _, kind := range []string{"string", "hash"} {
@@ -303,8 +300,7 @@ func TestRetentionForeignSizeCounter(t *testing.T) {
 func TestRetentionTrimsLongForeignMember(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx := context.Background()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	now := time.Now()
 	base := now.Add(-3 * time.Hour).Truncate(time.Hour)
 	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "longmember", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 25})

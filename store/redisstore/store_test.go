@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
@@ -18,6 +20,14 @@ import (
 // testWriteTimeout: a batch of a thousand records can take longer than
 // DefaultWriteTimeout on a loaded machine under -race, and its records
 // would be dropped.
+// clientOf returns a go-redis client of the Redis at addr, for a test to
+// look at or change what the store keeps; it is closed when the test ends.
+func clientOf(t testing.TB, addr string) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func openAt(t testing.TB, url string, opts redisstore.Options) *redisstore.Store {
 	t.Helper()
 	if opts.Prefix == "" {

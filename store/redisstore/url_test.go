@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
@@ -106,8 +104,7 @@ func TestAuth(t *testing.T) {
 	// Passwords are set once the server runs: testservers checks that it
 	// answers PING without AUTH.
 	r := testservers.StartRedis(t)
-	c := redis.NewClient(&redis.Options{Addr: r.Addr})
-	defer c.Close()
+	c := clientOf(t, r.Addr)
 	if err := c.Do(ctx, "ACL", "SETUSER", "alice", "on", ">wonder", "~*", "&*", "+@all").Err(); err != nil {
 		t.Fatal(err)
 	}
