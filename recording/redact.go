@@ -78,13 +78,13 @@ func DefaultRedaction() Redaction {
 		Values: true,
 		Errors: true,
 	}
-	r.rules = convention.NewRules(r.Params, r.Values).WithHeaders(r.Headers)
+	r.rules = r.newRules()
 	return r
 }
 
 // compile prepares the rules once, for a Recorder's own copy.
 func (r *Redaction) compile() {
-	r.rules = convention.NewRules(r.Params, r.Values).WithHeaders(r.Headers)
+	r.rules = r.newRules()
 	r.fixed = true
 }
 
@@ -97,6 +97,12 @@ func (r *Redaction) compiled() *convention.Rules {
 	case r.rules != nil && (r.fixed || r.rules.For(r.Params, r.Values, r.Headers)):
 		return r.rules
 	}
+	return r.newRules()
+}
+
+// newRules compiles r's Params, Values and Headers into the rules its
+// methods apply.
+func (r *Redaction) newRules() *convention.Rules {
 	return convention.NewRules(r.Params, r.Values).WithHeaders(r.Headers)
 }
 
