@@ -275,3 +275,36 @@ func TestNestedTwoRecorders(t *testing.T) {
 		t.Errorf("%d and %d records, want one each", n1, n2)
 	}
 }
+
+// TestInsideTimeoutHandlerWroteThenLate mounts the middleware inside
+// http.TimeoutHandler, around a handler that writes all of its response
+// and returns just after the deadline (here: as soon as its context says
+// so): TimeoutHandler, woken by the deadline, sends its 503 and drops what
+// the handler wrote, and the record says so (it said 200, what the
+// handler wrote).
+func TestInsideTimeoutHandlerWroteThenLate(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			rec, sink := newRecorder(t)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "all of it")
+				<-r.Context().Done() // TimeoutHandler's deadline, just passed
+			})
+			th := http.TimeoutHandler(httpstats.NewHandler(rec, h), time.Millisecond, "too slow")
+			srv, client := startServer(t, th, p.tls, p.http2)
+			code, body := get(t, client, srv.URL+"/late")
+			if code != http.StatusServiceUnavailable || body != "too slow" {
+				t.Fatalf("client got %d %q", code, body)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			recs := sink.Wait(ctx, 1)
+			if len(recs) != 1 {
+				t.Fatalf("%d records", len(recs))
+			}
+			if r := recs[0]; r.Status != http.StatusServiceUnavailable || r.Error != "response failed: write: http: Handler timeout" || r.ResponseBytes != 0 {
+				t.Errorf("record: status %d, error %q, response bytes %d; want 503, the timeout, 0", r.Status, r.Error, r.ResponseBytes)
+			}
+		})
+	}
+}

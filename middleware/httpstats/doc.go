@@ -66,7 +66,17 @@
 // sees the flush or write as it would unwrapped (a Flush of net/http's
 // writers is their FlushError, whose error Flush drops). A body net/http
 // drops after a 204 or 304 is no failure, nor is a client leaving an event
-// stream (Content-Type text/event-stream), which is how one ends. A panicking
+// stream (Content-Type text/event-stream), which is how one ends. A body
+// that does not match the Content-Length the handler declared (read from
+// the response's header when the handler returns) is a failed response as
+// the client sees it, and the record's error says so, the handler's writes
+// unchanged: one cut short ("response failed: body cut short: 5 of the 10
+// bytes its Content-Length declared": net/http ends the response there,
+// and the client reads an unexpected EOF), or, over HTTP/2, one longer
+// ("response failed: body longer than its Content-Length: …", which the
+// client refuses; HTTP/1 refuses the write instead, with
+// [http.ErrContentLength], the record's "response failed: write: …"). A
+// HEAD response, and a 204's or 304's, have no body to check. A panicking
 // handler is recorded with status 500 and the panic value, and the panic
 // continues. A status net/http refuses (WriteHeader panics at a code below
 // 100 or above 999, and sends nothing) is never recorded as the status. A
@@ -94,15 +104,21 @@
 // its 503 and body at the timeout, when the record ends; the calls the
 // handler still makes after it are late ([recording.Stats] LateCalls), not
 // recorded. Mounted inside, the record follows the handler to its end, with
-// every call; a write the handler makes after the timeout fails with
-// [http.ErrHandlerTimeout], and the record then says 503 with that error, as
-// the client got; so it does for a handler that returns after the timeout
-// without writing (one that waited on its context's Done), asked of
-// TimeoutHandler's writer with an empty write when this middleware is
-// mounted right inside it (through another's writer it is not asked, and
-// the record says 200). A handler that wrote all it had before the timeout and
-// overran after it is recorded as it wrote (the 503 it did not know of is
-// TimeoutHandler's): mount this middleware outside to record the 503.
+// every call. A handler that returns after the timeout — having written
+// after it (the write fails with [http.ErrHandlerTimeout]), having written
+// all its response before it, or nothing (one that waited on its context's
+// Done) — is recorded 503 with the error "response failed: write: http:
+// Handler timeout" and no response bytes, as the client got: TimeoutHandler,
+// woken by its deadline, sends its 503 and drops what the handler wrote.
+// The record knows it when this middleware is mounted right inside
+// TimeoutHandler, given its writer (through another middleware's writer it
+// does not, and says what the handler wrote) and its context, done at the
+// deadline when the handler returns. What no record can know is a deadline
+// that passes after the handler returned to this middleware and before it
+// returned to TimeoutHandler (while the record is finished: microseconds):
+// the client gets the 503, the record says what the handler wrote. Mount
+// this middleware outside TimeoutHandler to record exactly what the client
+// got.
 //
 // The response bytes are those the handler wrote through the wrapped
 // writer: with compression (gzhttp, chi's Compress) mounted inside this

@@ -227,10 +227,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.next.ServeHTTP(ww, r2)
 	phase = finishing
-	if !rw.wrote && !rw.hijacked {
-		// Nothing written: the 503 of a TimeoutHandler around this
-		// one, if its time ran out (a handler's rare way: a load and
-		// a branch for those that wrote).
+	if t := h.writers.timeoutTab.Load(); t != nil && unsafe.Pointer(t) == typeWord(&rw.w) {
+		// Inside a TimeoutHandler, which answers 503 if its time ran
+		// out before the handler returned (a load and a branch for a
+		// handler no TimeoutHandler wraps).
 		rw.timedOut(r2.Context())
 	}
 	elapsed := time.Since(t0) // one monotonic clock read
@@ -411,6 +411,17 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 			op = "write: "
 		}
 		rec.Error = "response failed: " + op + rw.sendErr.Error()
+	} else if rw.sendErr == nil && !rw.hijacked && r.Method != http.MethodHead && rec.Panic == "" && bodyAllowed(rec.Status) {
+		// A body that does not match the Content-Length the handler
+		// declared: HTTP/1 closes the connection after a short one,
+		// HTTP/2 ends the stream, and the client reads an unexpected
+		// EOF; HTTP/2 sends one longer than declared (HTTP/1 refuses
+		// the write: sendErr), which the client refuses.
+		if cl := rw.w.Header()["Content-Length"]; len(cl) > 0 {
+			if msg := lengthMismatch(cl[0], rw.written); msg != "" && rec.Error == "" {
+				rec.Error = msg
+			}
+		}
 	}
 	if r.ProtoMajor == 2 {
 		// A gRPC server served through ServeHTTP (grpc-go's
@@ -530,6 +541,29 @@ func (b *countingBody) Read(p []byte) (int, error) {
 }
 
 func (b *countingBody) Close() error { return b.rc.Close() }
+
+// bodyAllowed reports whether a response of the status has a body, and
+// with it a Content-Length that says the body's length: not 1xx, 204 or
+// 304 (whose Content-Length is the length of the representation a GET
+// would get, as for a HEAD request).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// lengthMismatch returns the record's error for a response body of
+// written bytes whose Content-Length header is decl, or "" when they
+// agree or decl is not a length (net/http then drops the header, and
+// sends the body as it comes).
+func lengthMismatch(decl string, written int64) string {
+	n, err := strconv.ParseInt(decl, 10, 64)
+	if err != nil || n < 0 || n == written {
+		return ""
+	}
+	if written < n {
+		return "response failed: body cut short: " + strconv.FormatInt(written, 10) + " of the " + decl + " bytes its Content-Length declared"
+	}
+	return "response failed: body longer than its Content-Length: " + strconv.FormatInt(written, 10) + " bytes written, " + decl + " declared"
+}
 
 // eventStream reports whether h describes a Server-Sent Events response,
 // whose client leaving is its normal end.

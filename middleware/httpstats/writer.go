@@ -63,25 +63,35 @@ func (rw *respWriter) flushed(err error) {
 	}
 }
 
-// timedOut is asked of a response the handler returned from without
-// writing anything, its request's context ctx: inside
-// [http.TimeoutHandler], whose time ran out, the client got its 503, which
-// a handler that waited on ctx.Done() and returned never learned of. Told
-// by an empty write to TimeoutHandler's writer (rw.w itself, told by its
-// type's name: net/http does not export it), which answers
-// [http.ErrHandlerTimeout] once the 503 is sent and otherwise writes the
-// 200 TimeoutHandler sends anyway for a handler that wrote nothing. No
-// other writer is written to: an empty write to a compressing writer may
-// start its stream. (A writer of other middleware between TimeoutHandler
-// and this one hides it: see "With other middleware" in the package
-// documentation.)
+// timedOut is asked of a response whose handler returned, its request's
+// context ctx, when rw.w is [http.TimeoutHandler]'s writer (see
+// writerTypes.timeoutTab): with ctx done — TimeoutHandler's deadline
+// passed, or the client left — TimeoutHandler, woken by it while the
+// handler ran, answers 503 (with its body, at the deadline) and drops what
+// the handler wrote, whether the handler wrote all of it in time or
+// nothing, and whether or not it learned of the timeout. The error is
+// TimeoutHandler's own, asked of its writer with an empty write (which
+// answers it once the 503 is sent, and otherwise writes nothing the client
+// gets), else the one it is about to set: [http.ErrHandlerTimeout] at the
+// deadline, else the context's. No other writer is written to: an empty
+// write to a compressing writer may start its stream. (A writer of other
+// middleware between TimeoutHandler and this one hides it: see "With
+// other middleware" in the package documentation.)
 func (rw *respWriter) timedOut(ctx context.Context) {
-	if ctx.Err() == nil || reflect.TypeOf(rw.w).String() != "*http.timeoutWriter" {
+	err := ctx.Err()
+	if err == nil || rw.hijacked {
 		return
 	}
-	if _, err := rw.w.Write(nil); err == http.ErrHandlerTimeout {
-		rw.writeFailed(err)
+	if _, werr := rw.w.Write(nil); werr != nil {
+		err = werr
+	} else if err == context.DeadlineExceeded {
+		err = http.ErrHandlerTimeout
 	}
+	if rw.sendErr == nil {
+		rw.sendErr, rw.writeErr = err, true
+	}
+	// None of what the handler wrote went out.
+	rw.status, rw.wrote, rw.written = http.StatusServiceUnavailable, true, 0
 }
 
 // writeFailed notes a failed write of the body, unless the response got
@@ -250,6 +260,13 @@ func (rw *respWriter) writeString(s string) (int, error) {
 type writerTypes struct {
 	seen [4]atomic.Pointer[writerType]
 	next atomic.Uint32 // the entry a new type takes
+	// timeoutTab is the interface word (see typeWord) of
+	// [http.TimeoutHandler]'s writer, net/http's *http.timeoutWriter,
+	// once wrap has seen one (told by its type's name: net/http does not
+	// export it), nil before: ServeHTTP asks a response written to it
+	// whether TimeoutHandler answered 503 (respWriter.timedOut) with one
+	// load and a compare.
+	timeoutTab atomic.Pointer[byte]
 }
 
 // A writerType is the optional interfaces, m, of the writers whose
@@ -285,6 +302,9 @@ func (wt *writerTypes) wrap(rw *respWriter) http.ResponseWriter {
 	}
 	m := optionalMask(rw.w)
 	w := wrapMask(rw, m)
+	if reflect.TypeOf(rw.w).String() == "*http.timeoutWriter" {
+		wt.timeoutTab.Store((*byte)(t))
+	}
 	// The entries are taken in turn from 0 on (a type seen twice by
 	// writers wrapped at once takes two, each with the same interfaces).
 	wt.seen[(wt.next.Add(1)-1)%uint32(len(wt.seen))].Store(&writerType{tab: t, m: m, itab: typeWord(&w)})

@@ -1,0 +1,110 @@
+package httpstats_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/middleware/httpstats"
+)
+
+// contentLengthHandler declares a Content-Length and writes the body of
+// its path: /long declares 10 and writes 5 (the client's body is cut
+// short), /short declares 3 and writes 5 (net/http refuses the write,
+// http.ErrContentLength), /exact declares 5 and writes 5, /none declares
+// 4 and writes nothing, /head-ok is /long asked with HEAD, /nocontent
+// declares 10 with a 204. Each handler reports its write's error.
+func contentLengthHandler(werr chan<- error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		decl := map[string]string{"/long": "10", "/short": "3", "/exact": "5", "/none": "4", "/nocontent": "10"}[r.URL.Path]
+		w.Header().Set("Content-Length", decl)
+		var err error
+		switch r.URL.Path {
+		case "/none":
+		case "/nocontent":
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			_, err = io.WriteString(w, "hello")
+		}
+		werr <- err
+	})
+}
+
+// TestContentLengthWrong serves handlers that declare a Content-Length
+// their body does not match, over each protocol, with and without the
+// middleware: the client and the handler see the same either way, and
+// the record says the response failed when the client's body was cut
+// short (it said nothing when the handler wrote less than it declared).
+func TestContentLengthWrong(t *testing.T) {
+	cases := []struct {
+		method, path string
+		// wantErr is the record's error; an empty one, none.
+		wantErr string
+		// anyClient: the client's read may fail without the record
+		// saying so (the Go client's HTTP/2 transport takes a 204's
+		// Content-Length for a body's, which no server sends).
+		anyClient bool
+	}{
+		{"GET", "/long", "response failed: body cut short: 5 of the 10 bytes its Content-Length declared", false},
+		{"GET", "/short", "response failed: ", false}, // HTTP/1 refuses the write (http.ErrContentLength); HTTP/2 takes it and sends the client more than declared
+		{"GET", "/exact", "", false},
+		{"GET", "/none", "response failed: body cut short: 0 of the 4 bytes its Content-Length declared", false},
+		{"HEAD", "/long", "", false},
+		{"GET", "/nocontent", "", true},
+	}
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			type outcome struct {
+				status   int
+				body     string
+				clientOK bool
+				handler  string
+			}
+			serve := func(h http.Handler, werr chan error, method, path string) outcome {
+				srv, client := startServer(t, h, p.tls, p.http2, true)
+				req, _ := http.NewRequest(method, srv.URL+path, nil)
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatalf("%s %s: %v", method, path, err)
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				herr := <-werr
+				hs := ""
+				if herr != nil {
+					hs = herr.Error()
+				}
+				return outcome{resp.StatusCode, string(b), err == nil, hs}
+			}
+			for _, c := range cases {
+				bare := make(chan error, 1)
+				want := serve(contentLengthHandler(bare), bare, c.method, c.path)
+				rec, sink := newRecorder(t)
+				wrapped := make(chan error, 1)
+				got := serve(httpstats.NewHandler(rec, contentLengthHandler(wrapped)), wrapped, c.method, c.path)
+				if got != want {
+					t.Errorf("%s %s: with appstats %+v, without %+v", c.method, c.path, got, want)
+				}
+				if !c.anyClient && (c.wantErr == "") != want.clientOK {
+					t.Errorf("%s %s: the client's read failed: %v; the case expects %q", c.method, c.path, !want.clientOK, c.wantErr)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				recs := sink.Wait(ctx, 1)
+				cancel()
+				if len(recs) != 1 {
+					t.Fatalf("%s %s: %d records", c.method, c.path, len(recs))
+				}
+				r := recs[0]
+				if c.wantErr == "" && r.Error != "" || !strings.HasPrefix(r.Error, c.wantErr) {
+					t.Errorf("%s %s: record error %q, want %q", c.method, c.path, r.Error, c.wantErr)
+				}
+				if r.Status != want.status {
+					t.Errorf("%s %s: record status %d, client's %d", c.method, c.path, r.Status, want.status)
+				}
+			}
+		})
+	}
+}
