@@ -167,7 +167,11 @@
 // baggage on unchanged. When the recorder makes a record's trace ID itself,
 // which is random, the record's context carries the random-trace-id flag for
 // the OpenTelemetry spans started under it without a parent (the SDK takes
-// a root span's flags from its context only; see [NewPropagator]).
+// a root span's flags from its context only; see [NewPropagator]). With
+// otelhttp's handler mounted outside the recording middleware, the record
+// is the child of otelhttp's SERVER span, in its trace: NewPropagator's
+// Extract takes a span of this process in the request's context for the
+// parent (the traceparent that came in is that span's parent).
 //
 // # Bridge
 //

@@ -24,6 +24,17 @@ import (
 // Inject writes the span context built from the [recording.TraceContext] of
 // the outgoing call, and the baggage of ctx.
 //
+// A request served under a span of this process — otelhttp's handler
+// mounted outside the recording middleware, whose SERVER span is in the
+// request's context — has its record as that span's child, in its trace:
+// Extract then returns that span's IDs, flags and tracestate, and reads
+// only the baggage from the carrier (whose traceparent names the span's
+// own parent, which would make the record its sibling). A remote span
+// context in ctx (one a propagator extracted) is not such a span. The
+// recorder's default propagator reads the carrier only: with otelhttp
+// outside, the record is otelhttp's span's child only when no traceparent
+// came in.
+//
 // The propagator is a [recording.RootMarker]: when the recorder makes a
 // record's trace ID itself (no trace context came in, or one p cannot
 // read), that ID is random, which W3C Trace Context Level 2 marks with the
@@ -66,12 +77,33 @@ func (o otelPropagator) MarkRoot(ctx context.Context) context.Context {
 }
 
 func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (context.Context, recording.TraceContext) {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsRemote() {
+		// The request is served under a span of this process: the
+		// SERVER span of otelhttp mounted outside the recording
+		// middleware, say, which otelhttp started as the child of the
+		// caller's traceparent (when its propagator read one). The
+		// record is that span's child, in its trace, rather than its
+		// sibling. The carrier's baggage is read all the same; its
+		// trace context, the span's parent's, is not.
+		span := trace.SpanFromContext(ctx)
+		ctx = o.p.Extract(ctx, textMapCarrier(c))
+		if !trace.SpanContextFromContext(ctx).Equal(sc) {
+			ctx = trace.ContextWithSpan(ctx, span)
+		}
+		return ctx, traceContextOf(sc)
+	}
 	ctx = o.p.Extract(ctx, textMapCarrier(c))
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() {
 		return ctx, recording.TraceContext{}
 	}
-	return ctx, recording.TraceContext{
+	return ctx, traceContextOf(sc)
+}
+
+// traceContextOf returns sc, a valid span context, as a
+// [recording.TraceContext].
+func traceContextOf(sc trace.SpanContext) recording.TraceContext {
+	return recording.TraceContext{
 		TraceID: recording.TraceID(sc.TraceID()),
 		SpanID:  recording.SpanID(sc.SpanID()),
 		Sampled: sc.IsSampled(),
