@@ -51,21 +51,23 @@ import (
 // ResponseWriter.
 //
 // Mounted twice with one recorder — around a router and again around a
-// handler under it, with nothing between them that gives the request a
-// context of its own (http.ServeMux and http.StripPrefix do not) — a
-// request is recorded once, by the outer one, which sees the whole request;
-// the inner passes it through unchanged, and gives the record the route
-// and user its own hooks find (r.Pattern, [WithRouteFunc], [WithUser]),
-// the innermost handler's first; its other options ([WithHeaders],
-// [WithInstance]) are the outer's. This holds for a request the outer
-// recorded, or one made from it that shares its header map (r.WithContext,
-// as http.StripPrefix does): one it did not record, sampled out or
-// filtered, the inner decides on again, and a new request made with its
-// context (a sub-request a handler serves in process, with
-// httptest.NewRequestWithContext, say, or r.Clone) is a request of its
-// own, recorded. Through middleware that derives the request's context
-// (chi's router, otelhttp, http.TimeoutHandler) each records the request,
-// as do handlers of two recorders: mount one.
+// handler under it — a request is recorded once, by the outer one, which
+// sees the whole request; the inner passes it through unchanged, and gives
+// the record the route and user its own hooks find (r.Pattern,
+// [WithRouteFunc], [WithUser]), the innermost handler's first; its other
+// options ([WithHeaders], [WithInstance]) are the outer's. This holds for
+// a request the outer recorded, or one made from it that shares its header
+// map (r.WithContext, as http.StripPrefix, chi's router and otelhttp do):
+// one it did not record, sampled out or filtered, the inner decides on
+// again, and a new request made with its context (a sub-request a handler
+// serves in process, with httptest.NewRequestWithContext, say, or r.Clone)
+// is a request of its own, recorded. Through middleware that gives the
+// request a context of its own (chi's router, otelhttp), the inner passes
+// the request through when the writer it is given is the outer's, or
+// unwraps to it (otelhttp's does); through [http.TimeoutHandler], whose
+// writer does not (its handler may outlive the outer's record), or a
+// wrapper without Unwrap, each records the request. Handlers of two
+// recorders each record it: mount one.
 //
 // A nil rec gives a handler that records nothing.
 func NewHandler(rec *recording.Recorder, next http.Handler, opts ...Option) http.Handler {
@@ -126,6 +128,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.passThrough(a, w, r)
 			return
 		}
+	} else if t := typeWord(&ctx); t != serverCtxTab && t != backgroundTab {
+		// A context that is neither the record's nor one that carries
+		// none — the one net/http gives a request (its first node a
+		// cancelCtx), context.Background (httptest.NewRequest's) —:
+		// middleware between made it (chi's router, otelhttp), perhaps
+		// over an outer's record, which only a walk through it finds.
+		if a := h.outerRecord(ctx, w, r); a != nil {
+			h.passThrough(a, w, r)
+			return
+		}
 	}
 	var ctx context.Context
 	var tc recording.TraceContext
@@ -169,7 +181,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rw := &st.rw
-	rw.w = w
+	rw.w, rw.ar = w, ar
 	// The request copy is an object of its own: kept in the state, it
 	// would keep the request's header map alive as long as the record's
 	// context or a queued record keeps the state (see "The request
@@ -268,6 +280,40 @@ func (h *handler) passThrough(a *recording.ActiveRecord, w http.ResponseWriter, 
 	}
 }
 
+// outerRecord returns the record of an outer handler of h's recorder that
+// records the request r, whose context ctx middleware between made (see
+// NewHandler), or nil: the record ctx carries, of h's recorder, of a
+// request that shares r's header map (as r.WithContext makes), when w is
+// the outer's writer or wraps it (through Unwrap, as otelhttp's does). A
+// writer that does not lead there may outlive the outer's record — that
+// of [http.TimeoutHandler], whose handler runs in a goroutine of its own
+// and may still run when TimeoutHandler has answered — and the request is
+// then recorded by h, on its own, as is a request of a writer whose
+// wrappers do not unwrap.
+func (h *handler) outerRecord(ctx context.Context, w http.ResponseWriter, r *http.Request) *recording.ActiveRecord {
+	a := recording.FromContext(ctx)
+	if a.Recorder() != h.rec || !a.SameHeader(r.Header) {
+		return nil
+	}
+	for range maxUnwrap {
+		switch x := w.(type) {
+		case rcShim:
+			if x.ar == a {
+				return a
+			}
+			return nil
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// maxUnwrap bounds the writers outerRecord unwraps to find an outer's.
+const maxUnwrap = 16
+
 // The phases of a request ServeHTTP serves.
 const (
 	serving = iota
@@ -280,6 +326,23 @@ const (
 // the itab of its one node type (see typeWord).
 var recordCtxTab = func() unsafe.Pointer {
 	ctx := recording.NewContext(context.Background(), nil)
+	return typeWord(&ctx)
+}()
+
+// serverCtxTab is the first word of a *context.cancelCtx as a
+// context.Context: the context net/http's servers (HTTP/1 and HTTP/2) give
+// each request, which carries no record; a request whose context is
+// another's is asked for one (see handler.outerRecord).
+var serverCtxTab = func() unsafe.Pointer {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return typeWord(&ctx)
+}()
+
+// backgroundTab is the first word of context.Background() as a
+// context.Context (see serverCtxTab).
+var backgroundTab = func() unsafe.Pointer {
+	ctx := context.Background()
 	return typeWord(&ctx)
 }()
 
@@ -396,12 +459,12 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	}
 	switch {
 	case rw.hijacked:
-		rec.Status = rw.status // 0 unless a status was written before hijacking
+		rec.Status = int(rw.status) // 0 unless a status was written before hijacking
 		attrs = append(attrs, recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 	default:
-		rec.Status = rw.status
+		rec.Status = int(rw.status)
 	}
 	// A client leaving an event stream (Content-Type text/event-stream)
 	// is how such a response ends, not a failure.

@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/goappstats/appstats/recording"
 )
 
 // respWriter observes status and bytes; it never changes what the handler
@@ -32,9 +34,16 @@ import (
 // rules (1xx headers are not the status, a hijack ends observation) would
 // be spread over hooks instead of one type.
 type respWriter struct {
-	w        http.ResponseWriter
-	status   int
-	written  int64
+	w http.ResponseWriter
+	// ar is the record of the response, by which an inner handler of
+	// the recorder, mounted twice, tells that the request is the one
+	// this writer answers (see handler.outerRecord).
+	ar      *recording.ActiveRecord
+	written int64
+	// status is an int32 (a status is 100 to 999), which shares a word
+	// with the flags below: the state keeps its size class (see
+	// TestRequestStateSizeClass).
+	status   int32
 	wrote    bool // header sent (final status, not 1xx)
 	hijacked bool
 	// sendErr is the first failed flush or write (writeErr says which):
@@ -121,7 +130,7 @@ func (rw *respWriter) Header() http.Header { return rw.w.Header() }
 func (rw *respWriter) WriteHeader(code int) {
 	rw.w.WriteHeader(code)
 	if !rw.wrote && !rw.hijacked && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
-		rw.status = code
+		rw.status = int32(code) // 100 to 999: WriteHeader panicked at any other
 		rw.wrote = true
 	}
 }
