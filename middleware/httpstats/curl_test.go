@@ -196,6 +196,15 @@ func curlHandlers(t *testing.T) http.Handler {
 			}
 		}
 	})
+	// A Content-Length the body does not match (TestContentLengthWrong).
+	for path, decl := range map[string]string{"/cl-long": "10", "/cl-short": "3", "/cl-none": "4"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", decl)
+			if path != "/cl-none" {
+				io.WriteString(w, "hello")
+			}
+		})
+	}
 	mux.HandleFunc("/unread", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "body not read\n") })
 	mux.HandleFunc("/maxbytes", func(w http.ResponseWriter, r *http.Request) {
 		_, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 100))
@@ -263,6 +272,9 @@ var curlCases = []curlCase{
 	{name: "continue", args: []string{"--data-binary", "@BODY"}, path: "/continue"},
 	{name: "trailer prefix", path: "/trailer-prefix"},
 	{name: "sse", path: "/sse"},
+	{name: "content-length too long", path: "/cl-long"},
+	{name: "content-length too short", path: "/cl-short"},
+	{name: "content-length, no body", path: "/cl-none"},
 	{name: "unread body", args: []string{"--data-binary", "@BIG"}, path: "/unread"},
 	// http.MaxBytesReader tells the server to close the connection after
 	// the answer through an unexported method of net/http's writer, which
@@ -413,6 +425,17 @@ func TestCurlTranscripts(t *testing.T) {
 				}
 				if strings.HasPrefix(key, "GET /status-invalid-") && key != "GET /status-invalid-recovered" && r.Attr("appstats.http.no_response") != "true" {
 					t.Errorf("%s: appstats.http.no_response=%q, want true (nothing was sent)", key, r.Attr("appstats.http.no_response"))
+				}
+				if strings.HasPrefix(key, "GET /cl-") {
+					// The client's body was cut short (or, over HTTP/2,
+					// refused for being longer than declared).
+					want := "response failed: body cut short: "
+					if key == "GET /cl-short" {
+						want = "response failed: "
+					}
+					if !strings.HasPrefix(r.Error, want) {
+						t.Errorf("%s: record error %q, want %q…", key, r.Error, want)
+					}
 				}
 				if key == "GET /hijack" && (r.Attr("appstats.http.hijacked") == "true") == p.http2 {
 					t.Errorf("%s: appstats.http.hijacked=%q over %s", key, r.Attr("appstats.http.hijacked"), p.name)
