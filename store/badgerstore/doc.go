@@ -345,8 +345,9 @@
 //
 // Badger cannot go on writing after it failed to create a file: with the
 // directory deleted under it, made read-only, or the process out of file
-// descriptors, it cannot create its next value-log file or memtable, and a
-// write after that fails again and again or faults (SIGBUS on a tmpfs).
+// descriptors, it cannot create its next value-log file or memtable, and
+// writes after that fail again and again, or fault (SIGBUS, seen on a
+// tmpfs with the directory deleted).
 // So the store sends Badger one write at a time, and after one that
 // failed for no fault of the write itself it sends none: records are
 // dropped and counted, [Store.Health] says "write failed" with Badger's

@@ -14,16 +14,19 @@ import (
 
 // Badger cannot go on writing after some failures of its files. When it
 // cannot create the next value-log file (the directory deleted, or made
-// read-only, or the process out of file descriptors), it has already cut
-// the current file down to what it holds, and its next write copies past
-// that end through the file's memory map: a SIGBUS, which kills the
-// process (seen with the directory deleted under a store being written).
-// When it cannot create the next memtable, its next write finds none, and
-// Badger exits the process. So the store lets one write into Badger at a
-// time (Store.wgate), and after one that failed for a reason other than
-// the write itself (see benign), it sends Badger no more: records are
-// dropped and counted, Health says why, and diskLoop opens the directory
-// afresh once a file can be created in it again (see recoverWrites).
+// read-only, or the process out of file descriptors), it returns an error
+// and takes the next write into the same file, whose end it has already
+// cut to what it held (value.go's toDisk, v4.9.6). Seen with the directory
+// deleted under a store being written: on a tmpfs a later write faulted
+// (SIGBUS) copying into that file's memory map, killing the process; on
+// other filesystems every later write failed, an ERROR each. When it
+// cannot create the next memtable it is left with none, and its next
+// write asserts one (a fatal exit, by its code). So the store lets one
+// write into Badger at a time (Store.wgate), and after one that failed
+// for a reason other than the write itself (see benign), it sends Badger
+// no more: records are dropped and counted, Health says why, and diskLoop
+// opens the directory afresh once a file can be created in it again (see
+// recoverWrites).
 
 // A writeFailure is the failure that stopped the store's writes.
 type writeFailure struct {
