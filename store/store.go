@@ -287,6 +287,10 @@ const (
 	// unreachable, slow or failing, so records are dropped (and counted)
 	// until it answers again.
 	StateUnavailable = "unavailable"
+	// StateWriteFailed: writing to the store's files failed (its directory
+	// deleted or made read-only, the process out of file descriptors), so
+	// records are dropped (and counted) until the store can write again.
+	StateWriteFailed = "write failed"
 	// StateReadOnly: the store was opened for reading only.
 	StateReadOnly = "read-only"
 	// StateClosed: the store has been closed.
@@ -301,8 +305,8 @@ type Health struct {
 	// there is nothing to say.
 	Detail string
 	// Dropped counts records the store was given but did not keep since it
-	// was opened: written while the disk was full or the store was over its
-	// size limit, or too large to store.
+	// was opened: written while the disk was full, after writing failed,
+	// or while the store was over its size limit, or too large to store.
 	Dropped uint64
 	// OverBudget counts records the store counted in its aggregates but
 	// did not persist in full since it was opened, being over its storage

@@ -269,6 +269,13 @@ func (s *Store) diskLoop() {
 			return
 		case <-t.C:
 		}
+		if s.writable() {
+			s.checkDeleted()
+		}
+		if s.failed.Load() != nil {
+			s.recoverWrites()
+			continue
+		}
 		s.refresh()
 		if s.mode.Load() != modeNormal {
 			if s.freeNow() >= s.reserve()+s.reserve()/8 {

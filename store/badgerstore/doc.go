@@ -18,7 +18,8 @@
 // reads miss the deliberately small caches, is demoted to debug).
 //
 // The store never takes its host down: it stops writing before a full
-// disk could crash the process, keeps its directory within MaxBytes plus a
+// disk could crash the process, and after a write that failed (its
+// directory deleted or unwritable), keeps its directory within MaxBytes plus a
 // stated slack at every moment, and moves a damaged directory aside rather
 // than let Badger panic or silently discard data (see the sections below).
 //
@@ -339,6 +340,23 @@
 // database unflushed instead (as a crash would: the next Open replays its
 // logs) when less than half the working space is free. Free space is
 // watched on Linux, macOS and FreeBSD; elsewhere only MaxBytes applies.
+//
+// # Failed writes
+//
+// Badger cannot go on writing after it failed to create a file: with the
+// directory deleted under it, made read-only, or the process out of file
+// descriptors, it cannot create its next value-log file or memtable, and
+// writes after that fail again and again, or fault (SIGBUS, seen on a
+// tmpfs with the directory deleted).
+// So the store sends Badger one write at a time, and after one that
+// failed for no fault of the write itself it sends none: records are
+// dropped and counted, [Store.Health] says "write failed" with Badger's
+// error, and one ERROR is logged. Every second the store tries to create a
+// file in the directory (making it again, empty, if it was deleted); once
+// it can, it closes the failed database, opens the directory as Open does
+// and writes again (reads show an empty store in between). Close waits at
+// most 5 s for a failed database to close (Badger retries a flush that
+// cannot create its table for good), then leaves it as a crash would.
 //
 // # Damaged directories
 //

@@ -37,6 +37,9 @@ func (s *Store) Health() store.Health {
 		h.State = store.StateClosed
 	case s.opts.ReadOnly:
 		h.State = store.StateReadOnly
+	case s.failed.Load() != nil:
+		h.State = store.StateWriteFailed
+		h.Detail = s.failed.Load().detail(s.dir)
 	case s.disk.full.Load():
 		h.State = store.StateDiskFull
 		h.Detail = fmt.Sprintf("%s free on the filesystem of %s, %s needed to write safely: records are dropped until space returns",

@@ -88,7 +88,7 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	// Garbage collection copies a file's live entries before deleting it.
 	for ctx.Err() == nil && s.hasRoom(s.opts.ValueLogFileSize) {
 		s.syncMu.Lock() // exclusive: see syncMu
-		err := s.db.RunValueLogGC(0.5)
+		err := s.gated(func() error { return s.db.RunValueLogGC(0.5) })
 		s.syncMu.Unlock()
 		if err != nil {
 			if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
@@ -674,7 +674,7 @@ func (s *Store) flushMemtables() error {
 	if err := s.update(func(txn *badger.Txn) error { return txn.Set([]byte{pMarker}, []byte{1}) }); err != nil {
 		return fmt.Errorf("badgerstore: compact: %w", err)
 	}
-	if err := s.db.DropPrefix([]byte{pMarker}); err != nil {
+	if err := s.gated(func() error { return s.db.DropPrefix([]byte{pMarker}) }); err != nil {
 		return fmt.Errorf("badgerstore: compact: %w", err)
 	}
 	return nil

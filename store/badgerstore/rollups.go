@@ -102,9 +102,7 @@ func (s *Store) markLost() error {
 			}
 		}
 	}
-	s.syncMu.RLock()
-	err := txn.Commit()
-	s.syncMu.RUnlock()
+	err := s.commit(txn.Commit)
 	if err != nil {
 		return err
 	}
@@ -171,9 +169,7 @@ func (s *Store) foldChunk(items []foldItem) error {
 	}
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
-	s.syncMu.RLock()
-	err := txn.Commit()
-	s.syncMu.RUnlock()
+	err := s.commit(txn.Commit)
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,12 @@ type Store struct {
 	// it exclusively, and so does value-log GC, whose rewrite reads
 	// DB.MaxVersion racing with memtable writes in the same version.
 	syncMu sync.RWMutex
+	// wgate lets one call that writes into Badger at a time, and none
+	// once one has failed (failed): see gated.
+	wgate  sync.Mutex
+	failed atomic.Pointer[writeFailure]
+	oldDB  *failedDB // the failed database, closing apart (see recoverWrites); diskLoop's
+	remade bool      // the directory was deleted, and made again by recoverWrites; diskLoop's
 
 	// pmu orders rollup deltas against readers' snapshots. pending holds
 	// every delta stored under the d prefix (not yet folded), decoded, by
@@ -633,7 +639,9 @@ const metaBlocks = 2
 
 // writable reports whether the database is open for writing: not
 // read-only, not opened degraded on a full disk.
-func (s *Store) writable() bool { return !s.opts.ReadOnly && s.mode.Load() == modeNormal }
+func (s *Store) writable() bool {
+	return !s.opts.ReadOnly && s.mode.Load() == modeNormal && s.failed.Load() == nil
+}
 
 // Len returns the number of records stored. Like every store's Len, and
 // the standard library's, it is an int.
@@ -687,7 +695,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	s.foldMu.Lock()
 	defer s.foldMu.Unlock()
-	if err := s.db.DropAll(); err != nil {
+	if err := s.gated(s.db.DropAll); err != nil {
 		return fmt.Errorf("badgerstore: clear: %w", err)
 	}
 	s.count.Store(0)
@@ -729,6 +737,9 @@ func (s *Store) Close() error {
 		// next Open.
 		abandon := false
 		if s.writable() {
+			s.checkDeleted()
+		}
+		if s.writable() {
 			s.measure()
 			abandon = s.freeNow() < s.working()/2
 		}
@@ -751,7 +762,11 @@ func (s *Store) Close() error {
 		s.closed = true
 		s.ring.reset(true) // memory only: its records are gone
 		s.spareChunk.Store(nil)
-		if abandon {
+		if s.failed.Load() != nil {
+			if err := s.closeFailed(); err != nil {
+				errs = append(errs, err)
+			}
+		} else if abandon {
 			s.log.Error("badgerstore: disk full at close: database left unflushed; its logs keep every record",
 				"dir", s.dir, "free", mib(s.freeNow()))
 		} else if err := s.db.Close(); err != nil {
@@ -816,35 +831,30 @@ func (s *Store) sync() error {
 
 // update runs fn in a read-write transaction, apart from DB.Sync.
 func (s *Store) update(fn func(txn *badger.Txn) error) error {
-	s.syncMu.RLock()
-	defer s.syncMu.RUnlock()
-	return s.db.Update(fn)
-}
-
-// flush flushes a write batch, apart from DB.Sync.
-func (s *Store) flush(wb *badger.WriteBatch) error {
-	s.syncMu.RLock()
-	defer s.syncMu.RUnlock()
-	return wb.Flush()
+	return s.commit(func() error { return s.db.Update(fn) })
 }
 
 // deleteKeys deletes keys in one write batch and flushes it.
 func (s *Store) deleteKeys(keys [][]byte) error { return s.writeKeys(keys, nil) }
 
 // writeKeys deletes keys and sets gone markers (see tagGone) at marks.
+// The batch is written as one gated call (see gated): a batch commits
+// its full parts while it is being filled.
 func (s *Store) writeKeys(keys, marks [][]byte) error {
-	wb := s.db.NewWriteBatch()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			wb.Cancel()
-			return err
+	return s.commit(func() error {
+		wb := s.db.NewWriteBatch()
+		for _, k := range keys {
+			if err := wb.Delete(k); err != nil {
+				wb.Cancel()
+				return err
+			}
 		}
-	}
-	for _, k := range marks {
-		if err := wb.Set(k, goneValue); err != nil {
-			wb.Cancel()
-			return err
+		for _, k := range marks {
+			if err := wb.Set(k, goneValue); err != nil {
+				wb.Cancel()
+				return err
+			}
 		}
-	}
-	return s.flush(wb)
+		return wb.Flush()
+	})
 }

@@ -46,7 +46,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		return ErrReadOnly
 	}
 	if !s.writable() || s.disk.full.Load() {
-		s.drop(recs)
+		s.drop(recs) // the disk full, or writing failed (see gated)
 		return nil
 	}
 	s.ring.newWrite()
@@ -399,6 +399,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		// The records kept in memory go into the ring together.
 		s.ring.flush()
 		s.budget.mu.Unlock()
+		batch := recs[:i]
 		recs = recs[i:]
 		keys := make(map[int64][]byte, len(deltas))
 		for m, d := range deltas {
@@ -422,9 +423,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			s.traced.Store(true)
 		}
 		s.pmu.Lock()
-		s.syncMu.RLock()
-		err = txn.Commit()
-		s.syncMu.RUnlock()
+		err = s.commit(txn.Commit)
 		if err == nil {
 			for m, d := range deltas {
 				s.pending[m] = append(s.pending[m], pendingDelta{key: keys[m], ru: d})
@@ -436,6 +435,14 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 			s.writeHook("ended")
 		}
 		if err != nil {
+			if s.failed.Load() != nil {
+				// Writing failed (see gated), logged once there: this
+				// batch's records and the rest are dropped, as while
+				// the disk is full.
+				s.drop(batch)
+				s.drop(recs)
+				return nil
+			}
 			return fmt.Errorf("badgerstore: write: %w", err)
 		}
 		for _, c := range append(used, arena) {

@@ -1,0 +1,259 @@
+package badgerstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Badger cannot go on writing after some failures of its files. When it
+// cannot create the next value-log file (the directory deleted, or made
+// read-only, or the process out of file descriptors), it returns an error
+// and takes the next write into the same file, whose end it has already
+// cut to what it held (value.go's toDisk, v4.9.6). Seen with the directory
+// deleted under a store being written: on a tmpfs a later write faulted
+// (SIGBUS) copying into that file's memory map, killing the process; on
+// other filesystems every later write failed, an ERROR each. When it
+// cannot create the next memtable it is left with none, and its next
+// write asserts one (a fatal exit, by its code). So the store lets one
+// write into Badger at a time (Store.wgate), and after one that failed
+// for a reason other than the write itself (see benign), it sends Badger
+// no more: records are dropped and counted, Health says why, and diskLoop
+// opens the directory afresh once a file can be created in it again (see
+// recoverWrites).
+
+// A writeFailure is the failure that stopped the store's writes.
+type writeFailure struct {
+	err     error     // Badger's error
+	since   time.Time // when it happened
+	dropped uint64    // s.dropped then
+}
+
+// errWritesStopped is returned by the calls into Badger refused after a
+// write failed.
+var errWritesStopped = errors.New("badgerstore: writes stopped after a failed write")
+
+// benign reports whether err, returned by a call into Badger that writes,
+// leaves Badger able to write: an error about the write itself, returned
+// before anything was written, or one of the database's state.
+func benign(err error) bool {
+	for _, e := range [...]error{
+		badger.ErrTxnTooBig, badger.ErrConflict, badger.ErrReadOnlyTxn, badger.ErrDiscardedTxn,
+		badger.ErrEmptyKey, badger.ErrInvalidKey, badger.ErrBannedKey, badger.ErrInvalidRequest,
+		badger.ErrBlockedWrites, badger.ErrDBClosed, badger.ErrNoRewrite, badger.ErrRejected,
+		errWritesStopped,
+	} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	// The value log validates a batch before it writes any of it.
+	return strings.Contains(err.Error(), "while validating writes")
+}
+
+// gated runs fn, a call into Badger that may write, unless writes have
+// stopped; one at a time, so that no write reaches Badger after one that
+// failed (see above). An error that stops the writes is returned as it is.
+func (s *Store) gated(fn func() error) error {
+	s.wgate.Lock()
+	defer s.wgate.Unlock()
+	if s.failed.Load() != nil {
+		return errWritesStopped
+	}
+	err := fn()
+	if err != nil && !benign(err) {
+		s.stopWrites(err)
+	}
+	return err
+}
+
+// stopWrites stops the writes after err; s.wgate is held.
+func (s *Store) stopWrites(err error) {
+	s.failed.Store(&writeFailure{err: err, since: time.Now(), dropped: s.dropped.Load()})
+	s.log.Error("badgerstore: writing failed: records are dropped until the directory can be written again",
+		"dir", s.dir, "err", err)
+}
+
+// errDirDeleted is the failure of a store whose directory is found deleted.
+var errDirDeleted = errors.New("the directory was deleted")
+
+// checkDeleted stops the writes of a store whose directory was deleted, even
+// if nothing was written since: Badger could not close it either (its
+// Close retries flushing to the directory for good).
+func (s *Store) checkDeleted() {
+	if _, err := os.Stat(s.dir); !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	s.wgate.Lock()
+	defer s.wgate.Unlock()
+	if s.failed.Load() == nil {
+		s.stopWrites(errDirDeleted)
+	}
+}
+
+// commit is gated with writers' shared hold of syncMu.
+func (s *Store) commit(fn func() error) error {
+	s.syncMu.RLock()
+	defer s.syncMu.RUnlock()
+	return s.gated(fn)
+}
+
+// failedDetail is Health's Detail while writes are stopped.
+func (f *writeFailure) detail(dir string) string {
+	return fmt.Sprintf("writing to %s failed at %s (%v): records are dropped until a file can be created there again",
+		dir, f.since.UTC().Format(time.RFC3339), f.err)
+}
+
+// closeWait bounds how long Close waits for the database of a store whose
+// writes failed to close: Badger's Close flushes the memtables, and
+// retries a flush that cannot create its table every second for good (the
+// directory deleted and not created again).
+const closeWait = 5 * time.Second
+
+// A failedDB is the database a failed write left, being closed apart (see
+// recoverWrites).
+type failedDB struct {
+	done chan struct{} // closed when its Close returned
+	err  error         // Close's error, once done
+}
+
+// closeApart closes db in a goroutine of its own.
+func closeApart(db *badger.DB) *failedDB {
+	f := &failedDB{done: make(chan struct{})}
+	go func() {
+		f.err = db.Close()
+		close(f.done)
+	}()
+	return f
+}
+
+// canCreate reports whether a file can be created in dir (made again if
+// it was deleted: made is then true) and removed.
+func canCreate(dir string) (ok, made bool) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return false, false
+		}
+		made = true
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return false, made
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name) == nil, made
+}
+
+// recoverWrites is diskLoop's step while writes are stopped: once a file
+// can be created in the directory again, it puts an empty database in
+// memory in place of the failed one (reads show nothing meanwhile) and
+// closes the failed one apart; once that is closed, it opens the
+// directory as Open does, and writing resumes. A directory deleted under
+// the store is made again, empty.
+func (s *Store) recoverWrites() {
+	f := s.failed.Load()
+	if f == nil {
+		return
+	}
+	if s.oldDB == nil {
+		ok, made := canCreate(s.dir)
+		if made {
+			s.remade = true
+		}
+		if !ok {
+			return
+		}
+		mem, err := badger.Open(s.opts.badger("").WithInMemory(true))
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			mem.Close()
+			return
+		}
+		s.oldDB = closeApart(s.db)
+		s.db = mem
+		s.mu.Unlock()
+	}
+	select {
+	case <-s.oldDB.done:
+	default:
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if err := s.oldDB.err; err != nil {
+		s.log.Warn("badgerstore: closing the database after the failed write", "err", err)
+	}
+	if s.remade {
+		// Made again empty by canCreate: it holds only what the failed
+		// database flushed as it closed, tables of a store whose
+		// manifest was deleted with the directory.
+		if err := clearDir(s.dir); err != nil {
+			s.log.Warn("badgerstore: clearing the directory made again after it was deleted", "dir", s.dir, "err", err)
+			return
+		}
+		s.remade = false
+	}
+	mem := s.db
+	s.pmu.Lock()
+	s.pending = make(map[int64][]pendingDelta)
+	s.npending.Store(0)
+	s.pmu.Unlock()
+	if err := s.open(); err != nil {
+		s.db = mem
+		s.log.Warn("badgerstore: opening the directory again after the failed write", "dir", s.dir, "err", err)
+		return
+	}
+	mem.Close()
+	s.oldDB = nil
+	s.failed.Store(nil)
+	s.log.Warn("badgerstore: directory writable again: opened for writing", "dir", s.dir,
+		"dropped", s.dropped.Load()-f.dropped, "after", time.Since(f.since).Round(time.Second))
+}
+
+// closeFailed closes the database of a store whose writes failed, waiting
+// at most closeWait: past it, the database is left as a crash would leave
+// it.
+func (s *Store) closeFailed() error {
+	old := s.oldDB
+	if old == nil {
+		old = closeApart(s.db)
+	} else if err := s.db.Close(); err != nil { // the empty one in memory
+		return err
+	}
+	select {
+	case <-old.done:
+		return old.err
+	case <-time.After(closeWait):
+		s.log.Error("badgerstore: writing had failed, and the database did not close within "+closeWait.String()+": left as a crash would leave it",
+			"dir", s.dir, "err", s.failed.Load().err)
+		return fmt.Errorf("badgerstore: close: writing had failed (%w) and the database did not close", s.failed.Load().err)
+	}
+}
+
+// clearDir removes what dir holds.
+func clearDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}

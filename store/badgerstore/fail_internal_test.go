@@ -1,0 +1,125 @@
+package badgerstore
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/store"
+)
+
+// TestDirDeletedWhileWriting deletes the store's directory under it and
+// goes on writing. Badger cannot create its next value-log file then, and
+// kept taking writes that failed each (Write returned Badger's error every
+// batch, Health said "ok"; on a tmpfs one of them faulted, killing the
+// process: see internal/faults' TestDataDirDeleted). Now the first failure
+// stops the writes: Write drops and counts the records, Health says
+// "write failed" with where and why, and the store makes the directory
+// again, opens it and stores records again by itself; Close then closes.
+func TestDirDeletedWhileWriting(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	o := blockOpts()
+	o.MemTableSize, o.NumMemtables, o.ValueLogFileSize, o.BaseTableSize = 1<<20, 1, 1<<20, 256<<10
+	s, err := Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			s.Close()
+		}
+	}()
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	if err := s.Write(ctx, noisyRecords(1, start, 100, 4<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	// The value log takes a new file every MiB.
+	for i := 0; s.Health().State != store.StateWriteFailed; i++ {
+		if i == 100 {
+			t.Fatalf("health %+v after 100 batches written into the deleted directory", s.Health())
+		}
+		if err := s.Write(ctx, noisyRecords(uint64(i+2), start.Add(time.Duration(i+1)*time.Second), 100, 4<<10)); err != nil {
+			t.Fatalf("Write into the deleted directory: %v", err)
+		}
+	}
+	h := s.Health()
+	if !strings.Contains(h.Detail, dir) || !strings.Contains(h.Detail, "records are dropped") || h.Dropped == 0 {
+		t.Errorf("health %+v: want the directory named, records said dropped and counted", h)
+	}
+	// No write reaches Badger now: a batch is dropped whole.
+	before := h.Dropped
+	if err := s.Write(ctx, noisyRecords(500, start.Add(time.Hour), 10, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Health().Dropped; got != before+10 {
+		t.Errorf("dropped %d after a batch of 10 with writes stopped, want %d", got, before+10)
+	}
+	// diskLoop makes the directory again and opens it, within a few of
+	// its one-second steps.
+	for deadline := time.Now().Add(time.Minute); s.Health().State != store.StateOK; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("health %+v a minute after the deletion", s.Health())
+		}
+	}
+	if err := s.Write(ctx, noisyRecords(501, start.Add(2*time.Hour), 10, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Len(); n != 10 {
+		t.Errorf("Len %d after 10 records written to the directory made again, want 10", n)
+	}
+	closed = true
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// TestDirDeletedIdle deletes the directory of a store that writes nothing
+// after: Close hung for good (Badger retries flushing its memtable into
+// the deleted directory every second) and Health said "ok". Now the store
+// finds the directory gone within a step of diskLoop, says so, makes it
+// again and opens it; and a Close right after the deletion returns.
+func TestDirDeletedIdle(t *testing.T) {
+	for _, wait := range []bool{true, false} {
+		dir := filepath.Join(t.TempDir(), "data")
+		s, err := Open(dir, blockOpts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Write(context.Background(), noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if wait {
+			var h store.Health
+			for deadline := time.Now().Add(time.Minute); h.State != store.StateWriteFailed; h = s.Health() {
+				if time.Now().After(deadline) {
+					t.Fatalf("health %+v a minute after the deletion", h)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			if !strings.Contains(h.Detail, "deleted") {
+				t.Errorf("detail %q does not say the directory was deleted", h.Detail)
+			}
+			for deadline := time.Now().Add(time.Minute); s.Health().State != store.StateOK; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("health %+v a minute after the deletion", s.Health())
+				}
+			}
+		}
+		err = s.Close()
+		t.Logf("wait %v: Close: %v", wait, err)
+		if wait && err != nil {
+			t.Errorf("Close after the store opened the directory again: %v", err)
+		}
+	}
+}
