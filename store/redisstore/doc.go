@@ -44,9 +44,12 @@
 // does not decode is left out of answers (Get says [store.ErrCorrupt]),
 // logged, and counted once in [Store.Health]'s Skipped. So is a key of an
 // hour that holds a value of another type (another program's): List,
-// Stats and Series read it as empty, and retention deletes its hour whole
-// in its turn (a size counter that holds another program's value is set
-// again from a recount of the hour, which retention then trims as usual). A value
+// Stats and Series read it as empty. At the records hash or summaries
+// set, retention deletes its hour whole in its turn; at the rollups hash
+// or deltas list, the next fold or retention pass deletes it, and the
+// rollups lose what it stood in place of, the records none (a size counter
+// that holds another program's value is set again from a recount of the
+// hour, which retention then trims as usual). A value
 // longer than any the store writes (64 MiB: Write refuses a record whose
 // encoding is longer, dropped and counted) is left in Redis by every read,
 // skipped and counted likewise. A write that meets one loses only what it could not store:

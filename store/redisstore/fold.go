@@ -119,12 +119,21 @@ func (s *Store) fold(ctx context.Context, h int64) error {
 		return nil
 	}
 	defer s.rdb.Eval(context.WithoutCancel(ctx), releaseScript, []string{hk.lease}, s.token)
+	cleared := false
 	for tries := 0; tries < foldTries; {
 		n, err := s.foldChunk(ctx, h, hk)
 		switch {
 		case errors.Is(err, redis.TxFailedErr):
 			tries++
 			continue
+		case isWrongType(err) && !cleared:
+			cleared = true
+			if ok, cerr := s.clearForeignRollups(ctx, h); cerr != nil {
+				return fmt.Errorf("fold hour %d: %w", h, cerr)
+			} else if ok {
+				continue
+			}
+			return fmt.Errorf("fold hour %d: %w", h, err)
 		case err != nil:
 			return fmt.Errorf("fold hour %d: %w", h, err)
 		case n < foldChunk:
@@ -291,6 +300,7 @@ func (s *Store) expire(ctx context.Context, p redis.Pipeliner, h int64, keys ...
 // minutes left.
 func (s *Store) refold(ctx context.Context, h, from int64) error {
 	hk := s.k.hour(h)
+	cleared := false
 	for range foldTries {
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			items, err := tx.Eval(ctx, boundedRangeScript, []string{hk.deltas}, 0, -1, s.maxValue).StringSlice()
@@ -356,9 +366,57 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 			})
 			return err
 		}, hk.rollups)
+		if isWrongType(err) && !cleared {
+			cleared = true
+			ok, cerr := s.clearForeignRollups(ctx, h)
+			if cerr != nil {
+				return cerr
+			}
+			if ok {
+				continue
+			}
+		}
 		if !errors.Is(err, redis.TxFailedErr) {
 			return err
 		}
 	}
 	return fmt.Errorf("refold hour %d: %d attempts lost to concurrent changes", h, foldTries)
+}
+
+// clearForeignScript deletes an hour's rollups hash and deltas list where
+// they hold a value of another type (another program's): KEYS: the
+// rollups, the deltas. It returns the indexes (1, 2) of the keys deleted.
+const clearForeignScript = `
+local want = {'hash', 'list'}
+local out = {}
+for i, k in ipairs(KEYS) do
+  local t = redis.call('TYPE', k).ok
+  if t ~= 'none' and t ~= want[i] then
+    redis.call('DEL', k)
+    out[#out + 1] = i
+  end
+end
+return out
+`
+
+// clearForeignRollups deletes another program's value at hour h's rollups
+// hash or deltas list, counts it in Health's Skipped, and reports whether
+// there was one. The hour's rollups lose what the value stood in place of
+// (the store's own rollups it replaced, or the deltas Redis refused to push
+// onto it); its records, summaries and the rollups folded from then on
+// stay. Before, a fold or retention pass that met it gave up, and retention
+// deleted the hour whole, good records included.
+func (s *Store) clearForeignRollups(ctx context.Context, h int64) (bool, error) {
+	hk := s.k.hour(h)
+	keys := []string{hk.rollups, hk.deltas}
+	idx, err := s.rdb.Eval(ctx, clearForeignScript, keys).Int64Slice()
+	if err != nil {
+		return false, err
+	}
+	for _, i := range idx {
+		if i >= 1 && int(i) <= len(keys) {
+			s.damagedKey(h, keys[i-1])
+		}
+	}
+	return len(idx) > 0, nil
 }
