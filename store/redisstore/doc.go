@@ -55,7 +55,10 @@
 // skipped and counted likewise. A write that meets one loses only what it could not store:
 // a foreign records hash or summaries set drops the hour's records (Write
 // says so, without [ErrUnavailable] and without backing off: Redis
-// answered), a foreign deltas list or size counter costs the records'
+// answered; their summaries and deltas are removed again, and folds leave
+// such an hour's deltas pending, so that a fold between the write and the
+// removal cannot count them; full records that replaced stored ones under
+// the same IDs stay for Get), a foreign deltas list or size counter costs the records'
 // share of the rollups alone. Another program's value at the hours list
 // (p:hours), or members that name no hour, make reads find the hours from
 // their keys (a SCAN) until the hours list is repaired, in the background

@@ -93,7 +93,15 @@ func (s *Store) foldDirty(ctx context.Context) error {
 	s.dmu.Unlock()
 	var errs []error
 	for i, h := range hours {
-		if err := s.fold(ctx, h); err != nil {
+		err := s.fold(ctx, h)
+		if isForeign(err) {
+			// A key of the hour holds another program's value (counted
+			// when met): its deltas stay pending, read by Stats, until
+			// retention deletes the hour, and the log is spared a line
+			// a fold.
+			continue
+		}
+		if err != nil {
 			// Folded later, by this store or by retention.
 			s.dmu.Lock()
 			for _, h := range hours[i:] {
@@ -156,6 +164,19 @@ for i, v in ipairs(r) do
 end
 return r
 `
+	// foldRangeScript is boundedRangeScript for a fold, which leaves the
+	// deltas pending (a WRONGTYPE error) while the hour's records hash or
+	// summaries set holds another program's value: the deltas pushed then
+	// are those of writes that dropped their records, which the writes
+	// remove (unwrite), and a fold landing first would leave counted.
+	// Retention deletes such an hour whole in its turn. KEYS: the list, the
+	// records, the summaries; ARGV: as boundedRangeScript's.
+	foldRangeScript = `
+local tr, ts = redis.call('TYPE', KEYS[2]).ok, redis.call('TYPE', KEYS[3]).ok
+if (tr ~= 'hash' and tr ~= 'none') or (ts ~= 'zset' and ts ~= 'none') then
+  return redis.error_reply('WRONGTYPE the hour\'s records or summaries hold another program\'s value: deltas left pending')
+end
+` + boundedRangeScript
 	// boundedFieldsScript is HMGET with a longer value read as absent,
 	// measured first (HSTRLEN): KEYS: the hash; ARGV: the limit, fields.
 	boundedFieldsScript = `
@@ -204,7 +225,7 @@ func parseDelta(v string) delta {
 func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error) {
 	var n int
 	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-		items, err := tx.Eval(ctx, boundedRangeScript, []string{hk.deltas}, 0, foldChunk-1, s.maxValue).StringSlice()
+		items, err := tx.Eval(ctx, foldRangeScript, []string{hk.deltas, hk.recs, hk.sums}, 0, foldChunk-1, s.maxValue).StringSlice()
 		if err != nil || len(items) == 0 {
 			return err
 		}

@@ -90,6 +90,8 @@ type Store struct {
 	wg        sync.WaitGroup
 	once      sync.Once
 	err       error
+
+	beforeUnwrite func() // tests: called before a write's unwrite
 }
 
 var _ store.Store = (*Store)(nil)

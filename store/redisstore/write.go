@@ -414,10 +414,18 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			}
 			errs[i] = nil
 			if txs[i].recs.Err() != nil || txs[i].sums.Err() != nil {
-				damages = append(damages, fmt.Errorf("hour %d: %d records dropped: a key of the hour holds another program's value", b.hour, b.n))
-				if err := s.unwrite(ctx, b, txs[i].recs, txs[i].sums, txs[i].pushed, txs[i].size, txs[i].deltas, txs[i].dsize); err != nil {
+				if s.beforeUnwrite != nil {
+					s.beforeUnwrite()
+				}
+				kept, err := s.unwrite(ctx, b, txs[i].recs, txs[i].sums, txs[i].pushed, txs[i].size, txs[i].deltas, txs[i].dsize)
+				if err != nil {
 					s.log.Warn("redisstore: removing the rest of records dropped", "hour", b.hour, "err", err)
 				}
+				why := ""
+				if kept {
+					why = " (unlisted; their full records stay for Get, as some replaced records stored before)"
+				}
+				damages = append(damages, fmt.Errorf("hour %d: %d records dropped%s: a key of the hour holds another program's value", b.hour, b.n, why))
 				continue
 			}
 		}
@@ -471,17 +479,33 @@ func (s *Store) foreignOnly(h int64, cmds []redis.Cmder) bool {
 
 // unwrite removes what a transaction stored of a batch whose records were
 // dropped (its records hash or summaries set held another program's
-// value), so that no part of a dropped record stays: its full records, or
+// value), so that no part of a dropped record stays listed or counted:
 // its summaries (which List would list), its deltas (which Stats would
-// count) and its share of the size counter.
-func (s *Store) unwrite(ctx context.Context, b *hourBatch, recs, sums, pushed, size *redis.IntCmd, deltas []any, dsize int64) error {
+// count) and its share of the size counter, and its full records unless
+// some of them replaced records stored before (HSET added fewer fields
+// than the batch has IDs: the transaction has overwritten those, and
+// deleting them would lose IDs Get found before the write); then the full
+// records stay, unlisted, for Get (kept is true), and go with their hour.
+//
+// A fold that lands between the write and its undo (another process's)
+// cannot move the batch's deltas into the rollups first: a fold leaves the
+// deltas of an hour whose records hash or summaries set holds another
+// program's value pending (see foldRangeScript).
+func (s *Store) unwrite(ctx context.Context, b *hourBatch, recs, sums, pushed, size *redis.IntCmd, deltas []any, dsize int64) (kept bool, err error) {
 	hk := s.k.hour(b.hour)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if recs.Err() == nil {
-			ids := make([]string, 0, len(b.recs)/2)
-			for j := 0; j < len(b.recs); j += 2 {
-				ids = append(ids, b.recs[j].(string))
-			}
+	freed := b.size + dsize
+	ids := make([]string, 0, len(b.recs)/2)
+	for j := 0; j < len(b.recs); j += 2 {
+		ids = append(ids, b.recs[j].(string))
+	}
+	kept = recs.Err() == nil && recs.Val() < int64(len(ids))
+	if kept {
+		for j := 1; j < len(b.recs); j += 2 {
+			freed -= allocSize(int64(len(b.recs[j].([]byte))))
+		}
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if recs.Err() == nil && !kept {
 			p.HDel(ctx, hk.recs, ids...)
 		}
 		if sums.Err() == nil {
@@ -493,12 +517,12 @@ func (s *Store) unwrite(ctx context.Context, b *hourBatch, recs, sums, pushed, s
 			}
 		}
 		if size.Err() == nil {
-			p.DecrBy(ctx, hk.bytes, b.size+dsize)
+			p.DecrBy(ctx, hk.bytes, freed)
 		}
 		return nil
 	})
 	if err != nil && !isForeign(err) {
-		return err
+		return kept, err
 	}
-	return nil
+	return kept, nil
 }
