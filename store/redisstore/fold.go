@@ -276,7 +276,7 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 				}
 			}
 		}
-		kv, grown := rollupFields(merged)
+		kv, grown := s.rollupFields(h, merged)
 		size += grown
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.HSet(ctx, hk.rollups, kv...)
@@ -291,17 +291,45 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 	return n, err
 }
 
-// rollupFields encodes rollups for an hour's hash, each in full and its
-// overall part, and returns the field-value pairs and their size.
-func rollupFields(byField map[string]*codec.Rollup) ([]any, int64) {
+// rollupFields encodes rollups for hour h's hash, each in full (fitted:
+// see fitRollup) and its overall part, and returns the field-value pairs
+// and their size.
+func (s *Store) rollupFields(h int64, byField map[string]*codec.Rollup) ([]any, int64) {
 	kv := make([]any, 0, 4*len(byField))
 	var size int64
 	for f, ru := range byField {
-		full, head := codec.AppendRollup(nil, ru), codec.AppendOverall(nil, ru)
+		full, head := s.fitRollup(h, ru), codec.AppendOverall(nil, ru)
 		size += allocSize(int64(len(full))) + allocSize(int64(len(head)))
 		kv = append(kv, f, full, overall(f), head)
 	}
 	return kv, size
+}
+
+// fitRollup encodes ru, folding its least busy routes, RPCs, route×RPC
+// pairs and instances into [store.Other] until the encoding is no longer
+// than the longest value the store reads (maxValue): with no cap on keys
+// (MaxKeys < 0), or keys of kilobytes, an hour of very many distinct
+// routes could pass it, and would then be read as absent (and the next
+// fold, reading it so, would write the hour's rollup again without what
+// it held). The totals, errors and latencies stay whole; the fold is
+// logged. An encoding that does not fit with one key of each kind (a
+// route of more than maxValue bytes) is written as it is, and read as
+// absent.
+func (s *Store) fitRollup(h int64, ru *codec.Rollup) []byte {
+	full := codec.AppendRollup(nil, ru)
+	if int64(len(full)) <= s.maxValue {
+		return full
+	}
+	long := len(full)
+	k := 1 << 16
+	for ; int64(len(full)) > s.maxValue && k >= 1; k /= 4 {
+		b := codec.NewBoundedRollup(k)
+		b.Merge(ru)
+		full = codec.AppendRollup(full[:0], b)
+	}
+	s.log.Warn("redisstore: a rollup longer than the store reads had its least busy keys folded into "+store.Other+" (set Options.MaxKeys)",
+		"hour", h, "bytes", long, "fitted", len(full), "max_keys", k*4)
+	return full
 }
 
 // expire sets the expiry of hour h's keys: MaxAge after the hour ends.
@@ -373,7 +401,7 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 			if len(minutes) > 0 {
 				byField[hourRollup] = hour
 			}
-			kv, grown := rollupFields(byField)
+			kv, grown := s.rollupFields(h, byField)
 			size += grown
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.Del(ctx, hk.rollups)

@@ -547,9 +547,8 @@ const noHour = -1 << 63
 // maxValue bounds the values the store reads and writes: Write refuses a
 // record whose encoding (or summary's) is longer than 64 MiB (dropped and
 // counted), so a record or summary longer than that is another program's;
-// so is, in practice, a rollup or delta (a rollup's keys are capped by
-// MaxKeys; with no cap, a rollup of an hour of very many distinct routes
-// could pass the bound, and would then be read as absent). Such a value is
+// so is a rollup or delta (one that would be longer has its least busy
+// keys folded into store.Other as it is written: see fitRollup). Such a value is
 // left in Redis, counted in Health's Skipped and read as absent, so that a hostile value of up to 512 MB cannot make a reader
 // allocate as much. (Redis itself copies a list's elements into the read
 // script's memory to measure them; lengths of hash fields and of strings

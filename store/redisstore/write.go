@@ -369,6 +369,10 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			var dsize int64
 			for m, ru := range b.deltas {
 				v := codec.AppendRollup(binary.AppendVarint(nil, m), ru)
+				if int64(len(v)) > s.maxValue {
+					// Too many keys, or too long, for reads to take.
+					v = append(binary.AppendVarint(nil, m), s.fitRollup(b.hour, ru)...)
+				}
 				deltas = append(deltas, v)
 				dsize += allocSize(int64(len(v)))
 			}
