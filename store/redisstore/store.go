@@ -75,6 +75,8 @@ type Store struct {
 	// last said: both are asked again every reprobe, a duration in ns).
 	noPublish, noSubscribe atomic.Bool
 	reprobe                atomic.Int64
+	subMu                  sync.Mutex
+	subErr                 string // why a Subscribe's receive last failed, until one succeeds
 	probeMu                sync.Mutex
 	pubProbeAt             time.Time // when publishing was last tried, while refused
 
@@ -464,7 +466,8 @@ func (s *Store) WriteStats() WriteStats {
 // entries skipped since Open, and MaxBytes. While writing is ok, Detail
 // says when records from the future were stored shifted back to Redis's
 // clock (naming this host's clock's lead on Redis's), and when live
-// updates are off (an ACL user refused the channel). A Redis store has no disk of its own: DiskBytes is 0 and
+// updates are off (an ACL user refused the channel, or a Subscribe's
+// subscription failing, with Redis's error). A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
 	ws := s.WriteStats()
@@ -501,6 +504,12 @@ func (s *Store) Health() store.Health {
 			what = "subscribe"
 		}
 		details = append(details, "no live updates: the Redis user may not "+what+" to the channel "+s.k.events()+" (grant it with &"+s.k.events()+")")
+	}
+	s.subMu.Lock()
+	subErr := s.subErr
+	s.subMu.Unlock()
+	if subErr != "" {
+		details = append(details, "no live updates: subscribing to the channel "+s.k.events()+" fails, retrying: "+subErr)
 	}
 	h.Detail = strings.Join(details, "; ")
 	return h
