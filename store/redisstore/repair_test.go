@@ -9,7 +9,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
@@ -57,13 +56,11 @@ func (h *scanHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // short left an empty list that the next write filled with its own hour
 // alone, and the older hours were no longer listed (nor seen as damage).
 func TestRepairHoursCutShort(t *testing.T) {
-	r := testservers.StartRedis(t)
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "repair-cut", FoldInterval: -1, RetentionInterval: -1})
 	c := clientOf(t, r.Addr)
 	now := time.Now()
 	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
 	recent := now.Add(-time.Minute)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "repair-cut", FoldInterval: -1, RetentionInterval: -1})
 	if err := s.Write(ctx, storetest.Records(1, old, time.Second, 10)); err != nil {
 		t.Fatal(err)
 	}

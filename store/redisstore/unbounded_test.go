@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
@@ -18,9 +17,7 @@ import (
 // after every fold. Before, the hour rollup passed the bound, Stats read
 // it as absent, and the next fold wrote it again without what it held.
 func TestUnboundedRollupStaysReadable(t *testing.T) {
-	r := testservers.StartRedis(t)
-	ctx := t.Context()
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{MaxKeys: -1, FoldInterval: -1, RetentionInterval: -1})
+	s, _, ctx := startStore(t, redisstore.Options{MaxKeys: -1, FoldInterval: -1, RetentionInterval: -1})
 	s.SetMaxValue(8 << 10)
 	now := time.Now()
 	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)

@@ -18,10 +18,8 @@ import (
 // version: the transaction replaced the older one before unwrite could
 // tell). Before, unwrite deleted the full record, and Get found nothing.
 func TestUnwriteForeignSummariesReplacedID(t *testing.T) {
-	r := testservers.StartRedis(t)
-	ctx := t.Context()
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "unwrite-replaced", FoldInterval: -1, RetentionInterval: -1})
 	c := clientOf(t, r.Addr)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "unwrite-replaced", FoldInterval: -1, RetentionInterval: -1})
 	old := time.Now().Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
 	recs := storetest.Records(1, old, time.Second, 3)
 	if err := s.Write(ctx, recs); err != nil {
