@@ -37,6 +37,7 @@ type Store struct {
 	k     keys
 	log   *convention.Logger
 	token string // this store's lease value
+	lua   readScripts
 
 	// mu guards rdb against Close: every operation holds it shared.
 	mu     sync.RWMutex
@@ -169,6 +170,7 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 		rdb: rdb, opts: o, k: keys{o.Prefix},
 		log:       convention.NewLogger(o.Logger, convention.LogInterval),
 		token:     hex.EncodeToString(tok[:]),
+		lua:       newReadScripts(),
 		maxValue:  maxValue,
 		dirty:     make(map[int64]bool),
 		foldNow:   make(chan struct{}, 1),
