@@ -110,7 +110,15 @@
 // the hours it keeps unfolded; if Redis is still full after deleting, the
 // rollups of an hour trimmed in part keep counting its deleted records. Set
 // MaxBytes below Redis's maxmemory so that retention frees memory before
-// Redis refuses writes.
+// Redis refuses writes. Under an eviction policy Redis deletes keys of its
+// own choosing, which the store cannot tell from keys never written: a
+// volatile-* policy evicts only hours' keys (they expire), an allkeys-*
+// policy may evict the hours list too, which the next write notices (its
+// own hour gone from the list) and has repaired from the hours' keys, as
+// another program's value there. An hour that loses some of its keys
+// reads without them: records without summaries are not listed (Get finds
+// them), an hour without rollups counts none of its records in Stats.
+// Prefer noeviction with MaxBytes.
 //
 // # Outages
 //

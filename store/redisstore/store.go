@@ -82,8 +82,9 @@ type Store struct {
 	pubProbeAt             time.Time // when publishing was last tried, while refused
 
 	// dirty holds the hours this store wrote to since it last folded them.
-	dmu   sync.Mutex
-	dirty map[int64]bool
+	dmu    sync.Mutex
+	dirty  map[int64]bool
+	listed map[int64]bool // hours this store's writes listed (see relisted)
 
 	foldNow   chan struct{}
 	repairNow chan struct{} // wakes the fold loop to repair the hours list
@@ -173,6 +174,7 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 		lua:       newReadScripts(),
 		maxValue:  maxValue,
 		dirty:     make(map[int64]bool),
+		listed:    make(map[int64]bool),
 		foldNow:   make(chan struct{}, 1),
 		repairNow: make(chan struct{}, 1),
 		stop:      make(chan struct{}),
@@ -709,6 +711,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	s.dmu.Lock()
 	clear(s.dirty)
+	clear(s.listed)
 	s.dmu.Unlock()
 	if err := s.rdb.Publish(ctx, s.k.events(), "0").Err(); err != nil {
 		return wrap("clear", err)

@@ -346,6 +346,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	}
 	txs := make([]txCmds, len(batches))
 	var listCmds []redis.Cmder
+	var listed *redis.IntCmd
 	wg.Go(func() {
 		// Every write lists its hours (a no-op when they are listed), so
 		// the list holds them again after another process's Clear.
@@ -357,7 +358,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 					p.HSet(ctx, s.k.ids(), b.ids...)
 				}
 			}
-			p.ZAdd(ctx, s.k.hours(), z...)
+			listed = p.ZAdd(ctx, s.k.hours(), z...)
 			return nil
 		})
 	})
@@ -444,10 +445,44 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			}
 		}
 	}
+	if listed != nil && listed.Err() == nil {
+		s.relisted(batches, listed.Val())
+	}
 	if errs[len(batches)] != nil && s.foreignOnly(noHour, listCmds) {
 		errs[len(batches)] = nil
 	}
 	return stored, errors.Join(damages...), joinDistinct(errs...)
+}
+
+// maxListed bounds the hours a store remembers having listed (see
+// relisted); past it, it forgets them all and starts again.
+const maxListed = 1024
+
+// relisted notes the hours a write listed, of which the ZADD added n: an
+// hour this store had listed before that the ZADD added again was missing
+// from the hours list — evicted (a maxmemory policy of allkeys-*: the list
+// has no expiry, but may go under allkeys-lru), deleted by hand, or
+// another process's Clear — and so may be older hours, which reads would
+// no longer find: the list is marked for repair (a SCAN for the hours'
+// keys, in the background).
+func (s *Store) relisted(batches []*hourBatch, n int64) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	fresh := int64(0)
+	for _, b := range batches {
+		if !s.listed[b.hour] {
+			fresh++
+		}
+	}
+	if n > fresh {
+		defer s.hoursDamaged()
+	}
+	if len(s.listed)+len(batches) > maxListed {
+		clear(s.listed)
+	}
+	for _, b := range batches {
+		s.listed[b.hour] = true
+	}
 }
 
 // foreignOnly reports whether every command of cmds (those of one

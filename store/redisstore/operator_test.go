@@ -1,0 +1,136 @@
+package redisstore_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/internal/testservers"
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/redisstore"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// reads checks that Get, List, Stats and Series answer, with want records
+// from the hour of recs' start.
+func reads(t *testing.T, s *redisstore.Store, recs []*recording.Record, want int, when string) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := s.Get(ctx, recs[0].ID); err != nil {
+		t.Errorf("Get %s: %v", when, err)
+	}
+	if p, err := s.List(ctx, store.Query{Limit: 1000}); err != nil || len(p.Records) != want {
+		t.Errorf("List %s = %d records, %v; want %d", when, len(p.Records), err, want)
+	}
+	now := time.Now()
+	w := store.Window{Since: now.Add(-4 * time.Hour), Until: now}
+	if st, err := s.Stats(ctx, w); err != nil || st.Requests != int64(want) {
+		t.Errorf("Stats %s = %d requests, %v; want %d", when, requests(st), err, want)
+	}
+	if b, err := s.Series(ctx, w, time.Hour); err != nil || len(b) == 0 {
+		t.Errorf("Series %s = %d buckets, %v", when, len(b), err)
+	}
+}
+
+// A primary demoted to a replica (another one promoted, the store still
+// pointed at the old) refuses writes with READONLY: Write drops them with
+// ErrUnavailable and Redis's word, Health says unavailable with it, and
+// reads keep answering from the replica's copy.
+func TestOperatorReplicaPromoted(t *testing.T) {
+	s, old, ctx := startStore(t, redisstore.Options{FoldInterval: -1, RetentionInterval: -1})
+	promoted := testservers.StartRedis(t)
+	recs := storetest.Records(1, time.Now().Add(-2*time.Hour), time.Second, 20)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	// The new primary takes a copy, is promoted, and the old follows it.
+	cp := clientOf(t, promoted.Addr)
+	co := clientOf(t, old.Addr)
+	host, port, _ := strings.Cut(old.Addr, ":")
+	if err := cp.SlaveOf(ctx, host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(cp.Info(ctx, "replication").Val(), "master_link_status:up") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cp.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ = strings.Cut(promoted.Addr, ":")
+	if err := co.SlaveOf(ctx, host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(co.Info(ctx, "replication").Val(), "master_link_status:up") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	err := s.Write(ctx, storetest.Records(2, time.Now().Add(-time.Minute), time.Millisecond, 5))
+	if !errors.Is(err, redisstore.ErrUnavailable) || !strings.Contains(err.Error(), "READONLY") {
+		t.Errorf("Write to the demoted primary = %v; want ErrUnavailable saying READONLY", err)
+	}
+	if h := s.Health(); h.State != store.StateUnavailable || !strings.Contains(h.Detail, "READONLY") || h.Dropped != 5 {
+		t.Errorf("Health = %+v; want unavailable, READONLY, 5 dropped", h)
+	}
+	reads(t, s, recs, 20, "from the demoted primary")
+	if _, err := s.Retain(ctx); err == nil || !strings.Contains(err.Error(), "READONLY") {
+		t.Errorf("Retain on the demoted primary = %v; want READONLY", err)
+	}
+}
+
+// A Redis full under noeviction refuses writes with OOM: Health says so
+// (unavailable, Redis's OOM error), and every read still answers.
+func TestOperatorFullRedisReads(t *testing.T) {
+	s, r, ctx := startStore(t, redisstore.Options{FoldInterval: -1, RetentionInterval: -1}, "--maxmemory-policy", "noeviction")
+	c := clientOf(t, r.Addr)
+	recs := storetest.Records(1, time.Now().Add(-2*time.Hour), time.Second, 20)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Write(ctx, storetest.Records(2, time.Now().Add(-time.Minute), time.Millisecond, 5))
+	if !errors.Is(err, redisstore.ErrUnavailable) || !strings.Contains(err.Error(), "OOM") {
+		t.Errorf("Write to a full Redis = %v; want ErrUnavailable saying OOM", err)
+	}
+	if h := s.Health(); h.State != store.StateUnavailable || !strings.Contains(h.Detail, "OOM") {
+		t.Errorf("Health = %+v; want unavailable, OOM", h)
+	}
+	if err := c.ScriptFlush(ctx).Err(); err != nil { // a restart's, or another's flush: EVAL again
+		t.Fatal(err)
+	}
+	reads(t, s, recs, 20, "from a full Redis")
+}
+
+// The hours list evicted (a maxmemory policy of allkeys-lru may take any
+// key; here it is deleted, as eviction does) hides no hour for long: the
+// next write, finding its own hour gone from the list, has it repaired
+// from the hours' keys, and List, Stats and Series find the older hours
+// again. Before, only the hours written after the eviction were listed,
+// and the older ones stayed out of every read (and of retention) until
+// their keys expired.
+func TestOperatorHoursListEvicted(t *testing.T) {
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "evicted", FoldInterval: -1, RetentionInterval: -1})
+	c := clientOf(t, r.Addr)
+	now := time.Now()
+	old := storetest.Records(1, now.Add(-3*time.Hour), time.Second, 10)
+	if err := s.Write(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, storetest.Records(2, now.Add(-2*time.Minute), time.Millisecond, 20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Del(ctx, "evicted:hours").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, storetest.Records(3, now.Add(-time.Minute), time.Millisecond, 5)); err != nil {
+		t.Fatal(err)
+	}
+	// The repair is the fold loop's, in the background; made here to wait
+	// for it.
+	if err := s.RepairHours(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reads(t, s, old, 35, "after the hours list was evicted")
+}
