@@ -1,10 +1,13 @@
 package redisstore_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/recording"
@@ -133,4 +136,46 @@ func TestOperatorHoursListEvicted(t *testing.T) {
 		t.Fatal(err)
 	}
 	reads(t, s, old, 35, "after the hours list was evicted")
+}
+
+// A Redis that stalls (DEBUG SLEEP) past WriteTimeout costs a Write no
+// more than WriteTimeout: the Write returns ErrUnavailable at its
+// deadline and counts its records dropped. Its transaction was sent whole,
+// though, and Redis runs it once awake: the records are stored after all
+// (the count says "dropped", the store has them). Documented on
+// WriteStats.Dropped; this test pins it.
+func TestOperatorSlowRedisPastDeadline(t *testing.T) {
+	s, r, ctx := startStore(t, redisstore.Options{WriteTimeout: 200 * time.Millisecond, FoldInterval: -1, RetentionInterval: -1}, "--enable-debug-command", "yes")
+	c := clientOf(t, r.Addr)
+	if err := s.Write(ctx, storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 1)); err != nil {
+		t.Fatal(err) // the client's connections and Redis's clock are ready
+	}
+	slept := make(chan error, 1)
+	go func() { slept <- c.Do(ctx, "DEBUG", "SLEEP", "2").Err() }()
+	// Asleep once a PING of another connection goes unanswered.
+	probe := redis.NewClient(&redis.Options{Addr: r.Addr, ContextTimeoutEnabled: true})
+	defer probe.Close()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		err := probe.Ping(pctx).Err()
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+	}
+	err := guarded(t, "Write to a sleeping Redis", func() error {
+		return s.Write(ctx, storetest.Records(2, time.Now().Add(-time.Minute), time.Millisecond, 10))
+	})
+	if !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Errorf("Write to a sleeping Redis = %v; want ErrUnavailable", err)
+	}
+	if err := <-slept; err != nil {
+		t.Fatal(err)
+	}
+	if ws := s.WriteStats(); ws.Dropped != 10 {
+		t.Errorf("WriteStats = %+v; want 10 counted dropped", ws)
+	}
+	if p, err := s.List(ctx, store.Query{Limit: 100}); err != nil || len(p.Records) != 11 {
+		t.Errorf("List after the sleep = %d records, %v; want 11: the timed-out transaction ran once Redis woke", len(p.Records), err)
+	}
 }

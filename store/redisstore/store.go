@@ -441,7 +441,7 @@ var _ store.HealthReporter = (*Store)(nil)
 // WriteStats says how writing to Redis has gone since the store was opened.
 type WriteStats struct {
 	Written   uint64 // records stored
-	Dropped   uint64 // records lost: Redis was unreachable, slow or failing, a key of their hour held another program's value, or a record was larger than the store reads back
+	Dropped   uint64 // records lost: Redis was unreachable, slow or failing, a key of their hour held another program's value, or a record was larger than the store reads back (records of a Write that timed out after sending its transaction are counted, though a Redis that was only slow stores them when it gets to them)
 	Failures  uint64 // Write calls that lost records
 	Ahead     uint64 // records shifted back to Redis's clock (and stored) for starting more than MaxAhead after it
 	Down      bool   // writes are being dropped until the backoff ends

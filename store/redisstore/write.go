@@ -79,7 +79,10 @@ type hourBatch struct {
 // If Redis fails, or does not answer within WriteTimeout, the records are
 // dropped and counted ([Store.Health]) and the error wraps
 // [ErrUnavailable]; later writes are dropped at once until a backoff ends.
-// Write never waits longer than WriteTimeout. Records Redis answered for
+// Write never waits longer than WriteTimeout; a Redis that was only slow
+// (a long command, DEBUG SLEEP, a fork) may still store the records of a
+// Write that timed out once it gets to its transaction, sent whole: they
+// are counted dropped all the same. Records Redis answered for
 // but that are not stored — of an hour whose records hash or summaries set
 // holds another program's value, or larger than the store reads back
 // (64 MiB) — are dropped and counted too, with an error that does not wrap
