@@ -52,17 +52,17 @@ func TestOperatorReplicaPromoted(t *testing.T) {
 	cp := clientOf(t, promoted.Addr)
 	co := clientOf(t, old.Addr)
 	host, port, _ := strings.Cut(old.Addr, ":")
-	if err := cp.SlaveOf(ctx, host, port).Err(); err != nil {
+	if err := cp.ReplicaOf(ctx, host, port).Err(); err != nil {
 		t.Fatal(err)
 	}
 	for !strings.Contains(cp.Info(ctx, "replication").Val(), "master_link_status:up") {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := cp.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+	if err := cp.ReplicaOf(ctx, "NO", "ONE").Err(); err != nil {
 		t.Fatal(err)
 	}
 	host, port, _ = strings.Cut(promoted.Addr, ":")
-	if err := co.SlaveOf(ctx, host, port).Err(); err != nil {
+	if err := co.ReplicaOf(ctx, host, port).Err(); err != nil {
 		t.Fatal(err)
 	}
 	for !strings.Contains(co.Info(ctx, "replication").Val(), "master_link_status:up") {
