@@ -67,7 +67,10 @@
 // deletes the foreign value and lists the hours found together, so that a
 // repair cut short leaves the damage visible rather than a list that
 // misses the older hours. Writes never wait for the repair. Another program's value at the
-// ids hash (p:ids) costs the records it would find alone.
+// ids hash (p:ids) costs the records it would find alone. A lease key
+// (an hour's fold lease, p:retain) without expiry is another program's
+// (the store's leases all expire): it is deleted and counted, and the
+// lease taken.
 //
 // # Writes and rollups
 //

@@ -120,6 +120,9 @@ func (s *Store) foldDirty(ctx context.Context) error {
 func (s *Store) fold(ctx context.Context, h int64) error {
 	hk := s.k.hour(h)
 	ok, err := s.rdb.SetNX(ctx, hk.lease, s.token, time.Minute).Result()
+	if err == nil && !ok {
+		ok, err = s.reclaimLease(ctx, h, hk.lease, time.Minute)
+	}
 	if err != nil {
 		return fmt.Errorf("fold hour %d: %w", h, err)
 	}
