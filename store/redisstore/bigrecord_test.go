@@ -1,14 +1,12 @@
 package redisstore_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
@@ -22,9 +20,7 @@ import (
 // Write are stored. Before, it was stored, and then every read left it out
 // as another program's value (Get said it was not found or damaged).
 func TestRecordLargerThanReadsTake(t *testing.T) {
-	r := testservers.StartRedis(t)
-	ctx := context.Background()
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{FoldInterval: -1, RetentionInterval: -1})
+	s, _, ctx := startStore(t, redisstore.Options{FoldInterval: -1, RetentionInterval: -1})
 	s.SetMaxValue(16 << 10)
 	recs := storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 3)
 	big := recs[1]

@@ -1,14 +1,12 @@
 package redisstore_test
 
 import (
-	"context"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
@@ -21,9 +19,7 @@ import (
 // that paging from it listed the same records again, forever: appstats
 // export never ended.
 func TestListCursorFromKey(t *testing.T) {
-	r := testservers.StartRedis(t)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "cur", FoldInterval: -1})
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "cur", FoldInterval: -1})
 	start := time.Now().Add(-10 * time.Minute).Truncate(time.Hour)
 	if time.Since(start) < 10*time.Minute {
 		start = start.Add(-time.Hour)

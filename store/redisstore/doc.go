@@ -44,15 +44,21 @@
 // does not decode is left out of answers (Get says [store.ErrCorrupt]),
 // logged, and counted once in [Store.Health]'s Skipped. So is a key of an
 // hour that holds a value of another type (another program's): List,
-// Stats and Series read it as empty, and retention deletes its hour whole
-// in its turn (a size counter that holds another program's value is set
-// again from a recount of the hour, which retention then trims as usual). A value
+// Stats and Series read it as empty. At the records hash or summaries
+// set, retention deletes its hour whole in its turn; at the rollups hash
+// or deltas list, the next fold or retention pass deletes it, and the
+// rollups lose what it stood in place of, the records none (a size counter
+// that holds another program's value is set again from a recount of the
+// hour, which retention then trims as usual). A value
 // longer than any the store writes (64 MiB: Write refuses a record whose
 // encoding is longer, dropped and counted) is left in Redis by every read,
 // skipped and counted likewise. A write that meets one loses only what it could not store:
 // a foreign records hash or summaries set drops the hour's records (Write
 // says so, without [ErrUnavailable] and without backing off: Redis
-// answered), a foreign deltas list or size counter costs the records'
+// answered; their summaries and deltas are removed again, and folds leave
+// such an hour's deltas pending, so that a fold between the write and the
+// removal cannot count them; full records that replaced stored ones under
+// the same IDs stay for Get), a foreign deltas list or size counter costs the records'
 // share of the rollups alone. Another program's value at the hours list
 // (p:hours), or members that name no hour, make reads find the hours from
 // their keys (a SCAN) until the hours list is repaired, in the background
@@ -61,7 +67,10 @@
 // deletes the foreign value and lists the hours found together, so that a
 // repair cut short leaves the damage visible rather than a list that
 // misses the older hours. Writes never wait for the repair. Another program's value at the
-// ids hash (p:ids) costs the records it would find alone.
+// ids hash (p:ids) costs the records it would find alone. A lease key
+// (an hour's fold lease, p:retain) without expiry is another program's
+// (the store's leases all expire): it is deleted and counted, and the
+// lease taken.
 //
 // # Writes and rollups
 //
@@ -104,7 +113,15 @@
 // the hours it keeps unfolded; if Redis is still full after deleting, the
 // rollups of an hour trimmed in part keep counting its deleted records. Set
 // MaxBytes below Redis's maxmemory so that retention frees memory before
-// Redis refuses writes.
+// Redis refuses writes. Under an eviction policy Redis deletes keys of its
+// own choosing, which the store cannot tell from keys never written: a
+// volatile-* policy evicts only hours' keys (they expire), an allkeys-*
+// policy may evict the hours list too, which the next write notices (its
+// own hour gone from the list) and has repaired from the hours' keys, as
+// another program's value there. An hour that loses some of its keys
+// reads without them: records without summaries are not listed (Get finds
+// them), an hour without rollups counts none of its records in Stats.
+// Prefer noeviction with MaxBytes.
 //
 // # Outages
 //

@@ -6,7 +6,8 @@ import (
 )
 
 // FoldAll folds the pending deltas of every listed hour, as retention does
-// for hours no writer folded.
+// for hours no writer folded (and, as retention, goes past an hour a key of
+// which holds another program's value).
 func (s *Store) FoldAll(ctx context.Context) error {
 	hs, err := s.usage(ctx)
 	if err != nil {
@@ -14,7 +15,7 @@ func (s *Store) FoldAll(ctx context.Context) error {
 	}
 	for _, h := range hs {
 		if h.pending > 0 {
-			if err := s.fold(ctx, h.hour); err != nil {
+			if err := s.fold(ctx, h.hour); err != nil && !isForeign(err) {
 				return err
 			}
 		}
@@ -44,3 +45,7 @@ func (s *Store) RepairHours(ctx context.Context) error { return s.repairIfDamage
 // SetReprobe sets how often a store whose user was refused the channel
 // asks again.
 func (s *Store) SetReprobe(d time.Duration) { s.reprobe.Store(int64(d)) }
+
+// SetBeforeUnwrite sets a function a write calls before it undoes what it
+// stored of records it dropped (see unwrite).
+func (s *Store) SetBeforeUnwrite(fn func()) { s.beforeUnwrite = fn }

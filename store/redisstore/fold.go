@@ -93,7 +93,15 @@ func (s *Store) foldDirty(ctx context.Context) error {
 	s.dmu.Unlock()
 	var errs []error
 	for i, h := range hours {
-		if err := s.fold(ctx, h); err != nil {
+		err := s.fold(ctx, h)
+		if isForeign(err) {
+			// A key of the hour holds another program's value (counted
+			// when met): its deltas stay pending, read by Stats, until
+			// retention deletes the hour, and the log is spared a line
+			// a fold.
+			continue
+		}
+		if err != nil {
 			// Folded later, by this store or by retention.
 			s.dmu.Lock()
 			for _, h := range hours[i:] {
@@ -112,6 +120,9 @@ func (s *Store) foldDirty(ctx context.Context) error {
 func (s *Store) fold(ctx context.Context, h int64) error {
 	hk := s.k.hour(h)
 	ok, err := s.rdb.SetNX(ctx, hk.lease, s.token, time.Minute).Result()
+	if err == nil && !ok {
+		ok, err = s.reclaimLease(ctx, h, hk.lease, time.Minute)
+	}
 	if err != nil {
 		return fmt.Errorf("fold hour %d: %w", h, err)
 	}
@@ -119,12 +130,21 @@ func (s *Store) fold(ctx context.Context, h int64) error {
 		return nil
 	}
 	defer s.rdb.Eval(context.WithoutCancel(ctx), releaseScript, []string{hk.lease}, s.token)
+	cleared := false
 	for tries := 0; tries < foldTries; {
 		n, err := s.foldChunk(ctx, h, hk)
 		switch {
 		case errors.Is(err, redis.TxFailedErr):
 			tries++
 			continue
+		case isWrongType(err) && !cleared:
+			cleared = true
+			if ok, cerr := s.clearForeignRollups(ctx, h); cerr != nil {
+				return fmt.Errorf("fold hour %d: %w", h, cerr)
+			} else if ok {
+				continue
+			}
+			return fmt.Errorf("fold hour %d: %w", h, err)
 		case err != nil:
 			return fmt.Errorf("fold hour %d: %w", h, err)
 		case n < foldChunk:
@@ -147,6 +167,19 @@ for i, v in ipairs(r) do
 end
 return r
 `
+	// foldRangeScript is boundedRangeScript for a fold, which leaves the
+	// deltas pending (a WRONGTYPE error) while the hour's records hash or
+	// summaries set holds another program's value: the deltas pushed then
+	// are those of writes that dropped their records, which the writes
+	// remove (unwrite), and a fold landing first would leave counted.
+	// Retention deletes such an hour whole in its turn. KEYS: the list, the
+	// records, the summaries; ARGV: as boundedRangeScript's.
+	foldRangeScript = `
+local tr, ts = redis.call('TYPE', KEYS[2]).ok, redis.call('TYPE', KEYS[3]).ok
+if (tr ~= 'hash' and tr ~= 'none') or (ts ~= 'zset' and ts ~= 'none') then
+  return redis.error_reply('WRONGTYPE the hour\'s records or summaries hold another program\'s value: deltas left pending')
+end
+` + boundedRangeScript
 	// boundedFieldsScript is HMGET with a longer value read as absent,
 	// measured first (HSTRLEN): KEYS: the hash; ARGV: the limit, fields.
 	boundedFieldsScript = `
@@ -195,7 +228,7 @@ func parseDelta(v string) delta {
 func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error) {
 	var n int
 	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-		items, err := tx.Eval(ctx, boundedRangeScript, []string{hk.deltas}, 0, foldChunk-1, s.maxValue).StringSlice()
+		items, err := tx.Eval(ctx, foldRangeScript, []string{hk.deltas, hk.recs, hk.sums}, 0, foldChunk-1, s.maxValue).StringSlice()
 		if err != nil || len(items) == 0 {
 			return err
 		}
@@ -246,7 +279,7 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 				}
 			}
 		}
-		kv, grown := rollupFields(merged)
+		kv, grown := s.rollupFields(h, merged)
 		size += grown
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.HSet(ctx, hk.rollups, kv...)
@@ -261,17 +294,45 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 	return n, err
 }
 
-// rollupFields encodes rollups for an hour's hash, each in full and its
-// overall part, and returns the field-value pairs and their size.
-func rollupFields(byField map[string]*codec.Rollup) ([]any, int64) {
+// rollupFields encodes rollups for hour h's hash, each in full (fitted:
+// see fitRollup) and its overall part, and returns the field-value pairs
+// and their size.
+func (s *Store) rollupFields(h int64, byField map[string]*codec.Rollup) ([]any, int64) {
 	kv := make([]any, 0, 4*len(byField))
 	var size int64
 	for f, ru := range byField {
-		full, head := codec.AppendRollup(nil, ru), codec.AppendOverall(nil, ru)
+		full, head := s.fitRollup(h, ru), codec.AppendOverall(nil, ru)
 		size += allocSize(int64(len(full))) + allocSize(int64(len(head)))
 		kv = append(kv, f, full, overall(f), head)
 	}
 	return kv, size
+}
+
+// fitRollup encodes ru, folding its least busy routes, RPCs, route×RPC
+// pairs and instances into [store.Other] until the encoding is no longer
+// than the longest value the store reads (maxValue): with no cap on keys
+// (MaxKeys < 0), or keys of kilobytes, an hour of very many distinct
+// routes could pass it, and would then be read as absent (and the next
+// fold, reading it so, would write the hour's rollup again without what
+// it held). The totals, errors and latencies stay whole; the fold is
+// logged. An encoding that does not fit with one key of each kind (a
+// route of more than maxValue bytes) is written as it is, and read as
+// absent.
+func (s *Store) fitRollup(h int64, ru *codec.Rollup) []byte {
+	full := codec.AppendRollup(nil, ru)
+	if int64(len(full)) <= s.maxValue {
+		return full
+	}
+	long := len(full)
+	k := 1 << 16
+	for ; int64(len(full)) > s.maxValue && k >= 1; k /= 4 {
+		b := codec.NewBoundedRollup(k)
+		b.Merge(ru)
+		full = codec.AppendRollup(full[:0], b)
+	}
+	s.log.Warn("redisstore: a rollup longer than the store reads had its least busy keys folded into "+store.Other+" (set Options.MaxKeys)",
+		"hour", h, "bytes", long, "fitted", len(full), "max_keys", k*4)
+	return full
 }
 
 // expire sets the expiry of hour h's keys: MaxAge after the hour ends.
@@ -291,6 +352,7 @@ func (s *Store) expire(ctx context.Context, p redis.Pipeliner, h int64, keys ...
 // minutes left.
 func (s *Store) refold(ctx context.Context, h, from int64) error {
 	hk := s.k.hour(h)
+	cleared := false
 	for range foldTries {
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			items, err := tx.Eval(ctx, boundedRangeScript, []string{hk.deltas}, 0, -1, s.maxValue).StringSlice()
@@ -342,7 +404,7 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 			if len(minutes) > 0 {
 				byField[hourRollup] = hour
 			}
-			kv, grown := rollupFields(byField)
+			kv, grown := s.rollupFields(h, byField)
 			size += grown
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.Del(ctx, hk.rollups)
@@ -356,9 +418,57 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 			})
 			return err
 		}, hk.rollups)
+		if isWrongType(err) && !cleared {
+			cleared = true
+			ok, cerr := s.clearForeignRollups(ctx, h)
+			if cerr != nil {
+				return cerr
+			}
+			if ok {
+				continue
+			}
+		}
 		if !errors.Is(err, redis.TxFailedErr) {
 			return err
 		}
 	}
 	return fmt.Errorf("refold hour %d: %d attempts lost to concurrent changes", h, foldTries)
+}
+
+// clearForeignScript deletes an hour's rollups hash and deltas list where
+// they hold a value of another type (another program's): KEYS: the
+// rollups, the deltas. It returns the indexes (1, 2) of the keys deleted.
+const clearForeignScript = `
+local want = {'hash', 'list'}
+local out = {}
+for i, k in ipairs(KEYS) do
+  local t = redis.call('TYPE', k).ok
+  if t ~= 'none' and t ~= want[i] then
+    redis.call('DEL', k)
+    out[#out + 1] = i
+  end
+end
+return out
+`
+
+// clearForeignRollups deletes another program's value at hour h's rollups
+// hash or deltas list, counts it in Health's Skipped, and reports whether
+// there was one. The hour's rollups lose what the value stood in place of
+// (the store's own rollups it replaced, or the deltas Redis refused to push
+// onto it); its records, summaries and the rollups folded from then on
+// stay. Before, a fold or retention pass that met it gave up, and retention
+// deleted the hour whole, good records included.
+func (s *Store) clearForeignRollups(ctx context.Context, h int64) (bool, error) {
+	hk := s.k.hour(h)
+	keys := []string{hk.rollups, hk.deltas}
+	idx, err := s.rdb.Eval(ctx, clearForeignScript, keys).Int64Slice()
+	if err != nil {
+		return false, err
+	}
+	for _, i := range idx {
+		if i >= 1 && int(i) <= len(keys) {
+			s.damagedKey(h, keys[i-1])
+		}
+	}
+	return len(idx) > 0, nil
 }

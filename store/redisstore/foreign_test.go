@@ -87,12 +87,10 @@ func requests(st *store.Stats) int64 {
 // the hour whole in its turn. Before, its fold failed (INCRBY: not an
 // integer) and so did every retention pass, for the whole store.
 func TestForeignSizeCounter(t *testing.T) {
-	r := testservers.StartRedis(t)
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "foreign-size", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 15})
 	c := clientOf(t, r.Addr)
 	now := time.Now()
 	old := now.Add(-3 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "foreign-size", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 15})
 	if err := s.Write(ctx, storetest.Records(1, old, time.Second, 10)); err != nil {
 		t.Fatal(err)
 	}
@@ -117,10 +115,8 @@ func TestForeignSizeCounter(t *testing.T) {
 // their records. Before, every Get failed (WRONGTYPE), and so did every
 // retention pass.
 func TestForeignIDsKey(t *testing.T) {
-	r := testservers.StartRedis(t)
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "foreign-ids", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 5})
 	c := clientOf(t, r.Addr)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "foreign-ids", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 5})
 	recs := storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 10)
 	if err := s.Write(ctx, recs); err != nil {
 		t.Fatal(err)

@@ -1,13 +1,11 @@
 package redisstore_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
@@ -26,9 +24,7 @@ import (
 // WRITE, which lets CLIENT UNPAUSE through) until the test has seen the
 // retrying write, which then succeeds within its minute's WriteTimeout.
 func TestHealthUnavailableWhileRetrying(t *testing.T) {
-	r := testservers.StartRedis(t)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{WriteTimeout: time.Minute, FoldInterval: -1, RetentionInterval: -1})
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{WriteTimeout: time.Minute, FoldInterval: -1, RetentionInterval: -1})
 	r.Stop()
 	if err := s.Write(ctx, storetest.Records(1, time.Now(), time.Millisecond, 3)); !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Fatalf("Write to a stopped Redis = %v", err)

@@ -154,7 +154,7 @@ func (s *Store) repairIfDamaged(ctx context.Context) error {
 		s.hoursBad.Store(true)
 		return err
 	}
-	s.log.Warn("redisstore: repaired the list of hours, which held another program's value", "key", s.k.hours())
+	s.log.Warn("redisstore: repaired the list of hours, which held another program's value or missed hours (evicted?)", "key", s.k.hours())
 	return nil
 }
 

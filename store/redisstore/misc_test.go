@@ -97,9 +97,7 @@ func TestShared(t *testing.T) {
 // A record whose ID's time is not its start (made by hand, not by a
 // recorder) is found through the ids hash, which retention cleans.
 func TestForeignIDs(t *testing.T) {
-	r := testservers.StartRedis(t)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "appstats-foreign", MaxRecords: 1, RetentionInterval: -1})
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "appstats-foreign", MaxRecords: 1, RetentionInterval: -1})
 	old := storetest.FullRecord(time.Now().Add(-3*time.Hour), 1)
 	old.ID = recording.ID{15: 1} // time zero
 	recent := storetest.FullRecord(time.Now(), 2)
@@ -129,9 +127,7 @@ func TestForeignIDs(t *testing.T) {
 // Corrupt values are skipped (List, Stats) or reported (Get), never a
 // panic.
 func TestCorrupt(t *testing.T) {
-	r := testservers.StartRedis(t)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "bad", FoldInterval: -1})
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "bad", FoldInterval: -1})
 	start := time.Now().Add(-10 * time.Minute).Truncate(time.Minute)
 	recs := storetest.Records(1, start, time.Second, 30)
 	if err := s.Write(ctx, recs); err != nil {

@@ -21,7 +21,9 @@ import (
 // [store.ErrClosed]). Writes are announced by the transaction that stores
 // them, so fn finds them stored. fn runs on Subscribe's goroutine and
 // should not block for long. If Redis goes away the subscription is
-// renewed when it returns; writes made meanwhile are not announced. If
+// renewed when it returns; writes made meanwhile are not announced, and
+// the log (once per cause) and [Store.Health]'s Detail say why live
+// updates stopped (Redis away, or refusing: a password changed, say). If
 // Redis refuses the subscription (an ACL user without the channel),
 // Subscribe logs it, [Store.Health] says so, and it subscribes again every
 // few minutes, so that live updates come back once the channel is
@@ -38,6 +40,12 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 	// Closing ps ends a receive that waits: on Close, or when ctx ends.
 	done := make(chan struct{})
 	defer close(done)
+	defer func() {
+		// A failure this subscription noted ends with it.
+		s.subMu.Lock()
+		s.subErr = ""
+		s.subMu.Unlock()
+	}()
 	go func() {
 		select {
 		case <-s.stop:
@@ -82,6 +90,10 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 			}
 			continue
 		case err != nil:
+			// Redis away, or refusing (a password changed, a replica
+			// promoted): said once per cause, in the log and in Health,
+			// not once a retry.
+			s.subscribeFailed(err)
 			backoff = min(max(2*backoff, minBackoff), maxBackoff)
 			select {
 			case <-time.After(backoff):
@@ -91,6 +103,7 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 			continue
 		}
 		backoff = 0
+		s.subscribed()
 		if sub, ok := msg.(*redis.Subscription); ok && sub.Kind == "subscribe" && s.noSubscribe.Swap(false) {
 			s.log.Warn("redisstore: live updates again: the user may subscribe to the channel", "channel", s.k.events())
 		}
@@ -99,6 +112,32 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 				fn(n, latest)
 			}
 		}
+	}
+}
+
+// subscribeFailed notes that a subscription's receive failed (other than
+// refused by the ACL, or idle): the log says so once per cause (a message
+// unlike the last one's), and Health's Detail while it lasts.
+func (s *Store) subscribeFailed(err error) {
+	msg := err.Error()
+	s.subMu.Lock()
+	same := s.subErr == msg
+	s.subErr = msg
+	s.subMu.Unlock()
+	if !same {
+		s.log.Warn("redisstore: no live updates: subscribing to the channel fails, retrying", "channel", s.k.events(), "err", msg)
+	}
+}
+
+// subscribed notes that a subscription received something: a failure
+// subscribeFailed noted is over.
+func (s *Store) subscribed() {
+	s.subMu.Lock()
+	was := s.subErr
+	s.subErr = ""
+	s.subMu.Unlock()
+	if was != "" {
+		s.log.Warn("redisstore: live updates again: subscribed to the channel", "channel", s.k.events(), "after", was)
 	}
 }
 

@@ -22,7 +22,10 @@ type Options struct {
 	// route×RPC pairs and instances each minute and hour rollup and each
 	// Stats answer keeps; the others fold into one store.Other entry (see
 	// [store.DefaultMaxKeys]). Default [store.DefaultMaxKeys] (500);
-	// negative: no cap.
+	// negative: no cap, but for the length of a stored rollup: one that
+	// would be longer than the store reads back (64 MiB) has its least
+	// busy keys folded into store.Other as it is written, and the log says
+	// so, so that no setting makes stored stats unreadable.
 	MaxKeys int
 
 	// Retention, enforced by every open store (one at a time, under a

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
@@ -17,9 +16,7 @@ import (
 // While Redis is down, writes drop their records at once and count them;
 // when it returns, writing and announcements resume by themselves.
 func TestRedisDown(t *testing.T) {
-	r := testservers.StartRedis(t)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{WriteTimeout: 500 * time.Millisecond})
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{WriteTimeout: 500 * time.Millisecond})
 	events := make(chan int, 100)
 	subCtx, stopSub := context.WithCancel(ctx)
 	subDone := make(chan error, 1)
@@ -124,9 +121,7 @@ func TestRedisDown(t *testing.T) {
 
 // A Redis that stops answering costs a Write at most WriteTimeout.
 func TestRedisSlow(t *testing.T) {
-	r := testservers.StartRedis(t)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{WriteTimeout: 200 * time.Millisecond})
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{WriteTimeout: 200 * time.Millisecond})
 	c := clientOf(t, r.Addr)
 	// Paused for an hour (until the server stops at the test's end): only
 	// WriteTimeout can end the Write, whose own context has no deadline;
@@ -165,9 +160,7 @@ func guarded(t *testing.T, what string, f func() error) error {
 // after line, in its error and in Health's Detail. Before, a write of
 // three hours while Redis was down said "connection refused" four times.
 func TestWriteErrorSaidOnce(t *testing.T) {
-	r := testservers.StartRedis(t)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{FoldInterval: -1, RetentionInterval: -1})
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{FoldInterval: -1, RetentionInterval: -1})
 	r.Stop()
 	err := s.Write(ctx, storetest.Records(1, time.Now().Add(-3*time.Hour), time.Minute, 180))
 	if err == nil {

@@ -31,10 +31,9 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 	field := string(id[:])
 	h := hourOf(id.Time().UnixNano())
 	var rec, other *redis.Cmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		rec = p.Eval(ctx, getScript, []string{s.k.hour(h).recs}, field, s.maxValue)
-		other = p.Eval(ctx, getScript, []string{s.k.ids()}, field, 20)
-		return nil
+	err := s.pipelinedScripts(ctx, func(p redis.Pipeliner, eval bool) {
+		rec = runScript(ctx, p, s.lua.get, eval, []string{s.k.hour(h).recs}, field, s.maxValue)
+		other = runScript(ctx, p, s.lua.get, eval, []string{s.k.ids()}, field, 20)
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		// Another program's value at the ids hash costs the records it
@@ -56,7 +55,7 @@ func (s *Store) Get(ctx context.Context, id recording.ID) (*recording.Record, er
 			return nil, fmt.Errorf("redisstore: get %s: %w", id, store.ErrNotFound)
 		}
 		h = oh
-		v, err = s.rdb.Eval(ctx, getScript, []string{s.k.hour(h).recs}, field, s.maxValue).Result()
+		v, err = s.lua.get.Run(ctx, s.rdb, []string{s.k.hour(h).recs}, field, s.maxValue).Result()
 		if errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("redisstore: get %s: %w", id, store.ErrNotFound)
 		}
@@ -86,6 +85,48 @@ local n = redis.call('HSTRLEN', KEYS[1], ARGV[1])
 if n > tonumber(ARGV[2]) then return n end
 return redis.call('HGET', KEYS[1], ARGV[1])
 `
+
+// The reads' scripts go by EVALSHA (40 bytes, and no hashing of the script
+// in Redis) rather than whole by EVAL; a Redis that does not know one (just
+// started, SCRIPT FLUSH, a new cluster node) answers NOSCRIPT, and the read
+// is sent again by EVAL, which loads the script.
+type readScripts struct{ get, list, read *redis.Script }
+
+func newReadScripts() readScripts {
+	return readScripts{get: redis.NewScript(getScript), list: redis.NewScript(listScript), read: redis.NewScript(readScript)}
+}
+
+// runScript queues sc on p by EVALSHA, or by EVAL when eval is set.
+func runScript(ctx context.Context, p redis.Pipeliner, sc *redis.Script, eval bool, keys []string, args ...any) *redis.Cmd {
+	if eval {
+		return sc.Eval(ctx, p, keys, args...)
+	}
+	return sc.EvalSha(ctx, p, keys, args...)
+}
+
+// pipelinedScripts sends the commands fn queues in one pipeline, fn's
+// scripts by EVALSHA (eval false); if Redis answers NOSCRIPT to any, the
+// pipeline (reads alone) is sent again with them by EVAL (eval true). It
+// returns the pipeline's error, as Pipelined does.
+func (s *Store) pipelinedScripts(ctx context.Context, fn func(p redis.Pipeliner, eval bool)) error {
+	for _, eval := range []bool{false, true} {
+		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			fn(p, eval)
+			return nil
+		})
+		again := false
+		for _, c := range cmds {
+			if redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+				again = true
+				break
+			}
+		}
+		if !again || eval {
+			return err
+		}
+	}
+	return nil
+}
 
 // errShortMember is what damaged counts for a summaries member too short
 // to hold a summary.
@@ -159,7 +200,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (store.Page, error) {
 		}
 		chunk := int64(limit + 1)
 		for {
-			members, err := s.rdb.Eval(ctx, listScript, []string{hk.sums}, hi, lo, chunk, s.maxValue).StringSlice()
+			members, err := s.lua.list.Run(ctx, s.rdb, []string{hk.sums}, hi, lo, chunk, s.maxValue).StringSlice()
 			if isWrongType(err) {
 				// Another program's value under the hour's key: the
 				// hour's damage alone.
@@ -380,8 +421,9 @@ func (ag *aggregation) read(ctx context.Context) error {
 		fields []string
 		cmd    *redis.Cmd
 	}
-	calls := make([]call, 0, len(ag.hours))
-	_, err := ag.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	var calls []call
+	err := ag.s.pipelinedScripts(ctx, func(p redis.Pipeliner, eval bool) {
+		calls = make([]call, 0, len(ag.hours))
 		for h, hr := range ag.hours {
 			hk := ag.s.k.hour(h)
 			c := call{h: h, hr: hr}
@@ -394,10 +436,9 @@ func (ag *aggregation) read(ctx context.Context) error {
 			for _, r := range hr.ranges {
 				args = append(args, "["+string(timeKey(nil, r[0])), "("+string(timeKey(nil, r[1])))
 			}
-			c.cmd = p.Eval(ctx, readScript, []string{hk.rollups, hk.deltas, hk.sums}, args...)
+			c.cmd = runScript(ctx, p, ag.s.lua.read, eval, []string{hk.rollups, hk.deltas, hk.sums}, args...)
 			calls = append(calls, c)
 		}
-		return nil
 	})
 	if err != nil {
 		return err

@@ -1,13 +1,11 @@
 package redisstore_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
@@ -18,9 +16,7 @@ import (
 // is away: Health's Detail must not say records are dropped until it
 // answers again, since it answers all along, and it names the refusal.
 func TestHealthRedisRefusing(t *testing.T) {
-	r := testservers.StartRedis(t)
-	ctx := context.Background()
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{WriteTimeout: 2 * time.Second, FoldInterval: -1, RetentionInterval: -1})
+	s, r, ctx := startStore(t, redisstore.Options{WriteTimeout: 2 * time.Second, FoldInterval: -1, RetentionInterval: -1})
 	now := time.Now()
 	if err := s.Write(ctx, storetest.Records(1, now.Add(-time.Minute), 100*time.Millisecond, 5)); err != nil {
 		t.Fatal(err)

@@ -282,6 +282,9 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 		// write when Redis is out of memory.
 		ok, err = s.leaseWhenFull(ctx, s.k.retain(), lease)
 	}
+	if err == nil && !ok {
+		ok, err = s.reclaimLease(ctx, noHour, s.k.retain(), lease)
+	}
 	if err != nil {
 		return res, wrap("retention", err)
 	}
@@ -485,6 +488,39 @@ func (s *Store) cleanIDs(ctx context.Context) error {
 // when Redis is out of memory: the flag lets it write then (Redis 7 and
 // later).
 const leaseScript = "#!lua flags=allow-oom\nreturn redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])"
+
+// foreignLeaseScript deletes a lease key that holds no lease of the
+// store's: every lease the store takes expires (SET NX with an expiry), so
+// a key without one is another program's. KEYS: the lease. It returns 1
+// if it deleted the key.
+const foreignLeaseScript = `
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`
+
+// errForeignLease is what damaged counts for a lease key without expiry.
+var errForeignLease = errors.New("a lease key without expiry (another program's?)")
+
+// reclaimLease is called when the lease key (of hour h, or noHour) was
+// found taken: if another program's value without expiry holds it (which
+// would keep the fold of the hour, or retention, from ever running), it
+// is deleted, counted in Skipped, and the lease taken for d. It reports
+// whether the lease is this store's.
+func (s *Store) reclaimLease(ctx context.Context, h int64, key string, d time.Duration) (bool, error) {
+	n, err := s.rdb.Eval(ctx, foreignLeaseScript, []string{key}).Int()
+	if err != nil || n == 0 {
+		return false, nil // another process holds it (or Redis refused the check: as before)
+	}
+	s.damaged("key", h, []byte(key), errForeignLease)
+	ok, err := s.rdb.SetNX(ctx, key, s.token, d).Result()
+	if isOOM(err) {
+		ok, err = s.leaseWhenFull(ctx, key, d)
+	}
+	return ok, err
+}
 
 // leaseWhenFull takes the lease key for d with leaseScript, and reports
 // whether it did.

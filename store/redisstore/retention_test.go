@@ -94,11 +94,9 @@ func TestRetentionMaxRecords(t *testing.T) {
 // MaxAge deletes records as they age, each hour's keys expire MaxAge after
 // the hour, and retention runs by itself.
 func TestRetentionMaxAge(t *testing.T) {
-	r := testservers.StartRedis(t)
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{MaxAge: 90 * time.Minute, RetentionInterval: 20 * time.Millisecond})
 	now := time.Now()
 	recs := storetest.Records(2, now.Add(-3*time.Hour), 20*time.Second, 530) // 3 hours up to now
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{MaxAge: 90 * time.Minute, RetentionInterval: 20 * time.Millisecond})
 	if err := s.Write(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
@@ -298,12 +296,10 @@ func TestRetentionForeignSizeCounter(t *testing.T) {
 // its key part and deletes it, so it counts as one of the records
 // retention deletes, and does not stay in the hour.
 func TestRetentionTrimsLongForeignMember(t *testing.T) {
-	r := testservers.StartRedis(t)
-	ctx := context.Background()
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "longmember", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 25})
 	c := clientOf(t, r.Addr)
 	now := time.Now()
 	base := now.Add(-3 * time.Hour).Truncate(time.Hour)
-	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "longmember", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 25})
 	s.SetMaxValue(4 << 10)
 	if err := s.Write(ctx, storetest.Records(1, base.Add(10*time.Minute), time.Second, 10)); err != nil {
 		t.Fatal(err)

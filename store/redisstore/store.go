@@ -37,6 +37,7 @@ type Store struct {
 	k     keys
 	log   *convention.Logger
 	token string // this store's lease value
+	lua   readScripts
 
 	// mu guards rdb against Close: every operation holds it shared.
 	mu     sync.RWMutex
@@ -75,12 +76,15 @@ type Store struct {
 	// last said: both are asked again every reprobe, a duration in ns).
 	noPublish, noSubscribe atomic.Bool
 	reprobe                atomic.Int64
+	subMu                  sync.Mutex
+	subErr                 string // why a Subscribe's receive last failed, until one succeeds
 	probeMu                sync.Mutex
 	pubProbeAt             time.Time // when publishing was last tried, while refused
 
 	// dirty holds the hours this store wrote to since it last folded them.
-	dmu   sync.Mutex
-	dirty map[int64]bool
+	dmu    sync.Mutex
+	dirty  map[int64]bool
+	listed map[int64]bool // hours this store's writes listed (see relisted)
 
 	foldNow   chan struct{}
 	repairNow chan struct{} // wakes the fold loop to repair the hours list
@@ -90,6 +94,8 @@ type Store struct {
 	wg        sync.WaitGroup
 	once      sync.Once
 	err       error
+
+	beforeUnwrite func() // tests: called before a write's unwrite
 }
 
 var _ store.Store = (*Store)(nil)
@@ -165,8 +171,10 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 		rdb: rdb, opts: o, k: keys{o.Prefix},
 		log:       convention.NewLogger(o.Logger, convention.LogInterval),
 		token:     hex.EncodeToString(tok[:]),
+		lua:       newReadScripts(),
 		maxValue:  maxValue,
 		dirty:     make(map[int64]bool),
+		listed:    make(map[int64]bool),
 		foldNow:   make(chan struct{}, 1),
 		repairNow: make(chan struct{}, 1),
 		stop:      make(chan struct{}),
@@ -433,7 +441,7 @@ var _ store.HealthReporter = (*Store)(nil)
 // WriteStats says how writing to Redis has gone since the store was opened.
 type WriteStats struct {
 	Written   uint64 // records stored
-	Dropped   uint64 // records lost: Redis was unreachable, slow or failing, a key of their hour held another program's value, or a record was larger than the store reads back
+	Dropped   uint64 // records lost: Redis was unreachable, slow or failing, a key of their hour held another program's value, or a record was larger than the store reads back (records of a Write that timed out after sending its transaction are counted, though a Redis that was only slow stores them when it gets to them)
 	Failures  uint64 // Write calls that lost records
 	Ahead     uint64 // records shifted back to Redis's clock (and stored) for starting more than MaxAhead after it
 	Down      bool   // writes are being dropped until the backoff ends
@@ -462,7 +470,8 @@ func (s *Store) WriteStats() WriteStats {
 // entries skipped since Open, and MaxBytes. While writing is ok, Detail
 // says when records from the future were stored shifted back to Redis's
 // clock (naming this host's clock's lead on Redis's), and when live
-// updates are off (an ACL user refused the channel). A Redis store has no disk of its own: DiskBytes is 0 and
+// updates are off (an ACL user refused the channel, or a Subscribe's
+// subscription failing, with Redis's error). A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
 	ws := s.WriteStats()
@@ -499,6 +508,12 @@ func (s *Store) Health() store.Health {
 			what = "subscribe"
 		}
 		details = append(details, "no live updates: the Redis user may not "+what+" to the channel "+s.k.events()+" (grant it with &"+s.k.events()+")")
+	}
+	s.subMu.Lock()
+	subErr := s.subErr
+	s.subMu.Unlock()
+	if subErr != "" {
+		details = append(details, "no live updates: subscribing to the channel "+s.k.events()+" fails, retrying: "+subErr)
 	}
 	h.Detail = strings.Join(details, "; ")
 	return h
@@ -545,9 +560,8 @@ const noHour = -1 << 63
 // maxValue bounds the values the store reads and writes: Write refuses a
 // record whose encoding (or summary's) is longer than 64 MiB (dropped and
 // counted), so a record or summary longer than that is another program's;
-// so is, in practice, a rollup or delta (a rollup's keys are capped by
-// MaxKeys; with no cap, a rollup of an hour of very many distinct routes
-// could pass the bound, and would then be read as absent). Such a value is
+// so is a rollup or delta (one that would be longer has its least busy
+// keys folded into store.Other as it is written: see fitRollup). Such a value is
 // left in Redis, counted in Health's Skipped and read as absent, so that a hostile value of up to 512 MB cannot make a reader
 // allocate as much. (Redis itself copies a list's elements into the read
 // script's memory to measure them; lengths of hash fields and of strings
@@ -697,6 +711,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	s.dmu.Lock()
 	clear(s.dirty)
+	clear(s.listed)
 	s.dmu.Unlock()
 	if err := s.rdb.Publish(ctx, s.k.events(), "0").Err(); err != nil {
 		return wrap("clear", err)

@@ -14,12 +14,6 @@ import (
 	"github.com/goappstats/appstats/store/storetest"
 )
 
-// openAt opens a store under a fresh prefix of the Redis at url, so that
-// the suite's tests share one server without seeing each other's keys.
-// Unless opts sets a WriteTimeout (as the tests of it do), a Write has
-// testWriteTimeout: a batch of a thousand records can take longer than
-// DefaultWriteTimeout on a loaded machine under -race, and its records
-// would be dropped.
 // clientOf returns a go-redis client of the Redis at addr, for a test to
 // look at or change what the store keeps; it is closed when the test ends.
 func clientOf(t testing.TB, addr string) *redis.Client {
@@ -28,6 +22,21 @@ func clientOf(t testing.TB, addr string) *redis.Client {
 	return c
 }
 
+// startStore is the opening most tests share: a Redis of the test's own
+// (started with extra redis-server arguments), a store opened in it with
+// opts (openAt), and the test's context.
+func startStore(t testing.TB, opts redisstore.Options, extra ...string) (*redisstore.Store, *testservers.Redis, context.Context) {
+	t.Helper()
+	r := testservers.StartRedis(t, extra...)
+	return openAt(t, "redis://"+r.Addr, opts), r, t.Context()
+}
+
+// openAt opens a store under a fresh prefix of the Redis at url, so that
+// the suite's tests share one server without seeing each other's keys.
+// Unless opts sets a WriteTimeout (as the tests of it do), a Write has
+// testWriteTimeout: a batch of a thousand records can take longer than
+// DefaultWriteTimeout on a loaded machine under -race, and its records
+// would be dropped.
 func openAt(t testing.TB, url string, opts redisstore.Options) *redisstore.Store {
 	t.Helper()
 	if opts.Prefix == "" {

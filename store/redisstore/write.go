@@ -79,7 +79,10 @@ type hourBatch struct {
 // If Redis fails, or does not answer within WriteTimeout, the records are
 // dropped and counted ([Store.Health]) and the error wraps
 // [ErrUnavailable]; later writes are dropped at once until a backoff ends.
-// Write never waits longer than WriteTimeout. Records Redis answered for
+// Write never waits longer than WriteTimeout; a Redis that was only slow
+// (a long command, DEBUG SLEEP, a fork) may still store the records of a
+// Write that timed out once it gets to its transaction, sent whole: they
+// are counted dropped all the same. Records Redis answered for
 // but that are not stored — of an hour whose records hash or summaries set
 // holds another program's value, or larger than the store reads back
 // (64 MiB) — are dropped and counted too, with an error that does not wrap
@@ -346,6 +349,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	}
 	txs := make([]txCmds, len(batches))
 	var listCmds []redis.Cmder
+	var listed *redis.IntCmd
 	wg.Go(func() {
 		// Every write lists its hours (a no-op when they are listed), so
 		// the list holds them again after another process's Clear.
@@ -357,7 +361,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 					p.HSet(ctx, s.k.ids(), b.ids...)
 				}
 			}
-			p.ZAdd(ctx, s.k.hours(), z...)
+			listed = p.ZAdd(ctx, s.k.hours(), z...)
 			return nil
 		})
 	})
@@ -369,6 +373,10 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			var dsize int64
 			for m, ru := range b.deltas {
 				v := codec.AppendRollup(binary.AppendVarint(nil, m), ru)
+				if int64(len(v)) > s.maxValue {
+					// Too many keys, or too long, for reads to take.
+					v = append(binary.AppendVarint(nil, m), s.fitRollup(b.hour, ru)...)
+				}
 				deltas = append(deltas, v)
 				dsize += allocSize(int64(len(v)))
 			}
@@ -414,10 +422,18 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			}
 			errs[i] = nil
 			if txs[i].recs.Err() != nil || txs[i].sums.Err() != nil {
-				damages = append(damages, fmt.Errorf("hour %d: %d records dropped: a key of the hour holds another program's value", b.hour, b.n))
-				if err := s.unwrite(ctx, b, txs[i].recs, txs[i].sums, txs[i].pushed, txs[i].size, txs[i].deltas, txs[i].dsize); err != nil {
+				if s.beforeUnwrite != nil {
+					s.beforeUnwrite()
+				}
+				kept, err := s.unwrite(ctx, b, txs[i].recs, txs[i].sums, txs[i].pushed, txs[i].size, txs[i].deltas, txs[i].dsize)
+				if err != nil {
 					s.log.Warn("redisstore: removing the rest of records dropped", "hour", b.hour, "err", err)
 				}
+				why := ""
+				if kept {
+					why = " (unlisted; their full records stay for Get, as some replaced records stored before)"
+				}
+				damages = append(damages, fmt.Errorf("hour %d: %d records dropped%s: a key of the hour holds another program's value", b.hour, b.n, why))
 				continue
 			}
 		}
@@ -432,10 +448,44 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			}
 		}
 	}
+	if listed != nil && listed.Err() == nil {
+		s.relisted(batches, listed.Val())
+	}
 	if errs[len(batches)] != nil && s.foreignOnly(noHour, listCmds) {
 		errs[len(batches)] = nil
 	}
 	return stored, errors.Join(damages...), joinDistinct(errs...)
+}
+
+// maxListed bounds the hours a store remembers having listed (see
+// relisted); past it, it forgets them all and starts again.
+const maxListed = 1024
+
+// relisted notes the hours a write listed, of which the ZADD added n: an
+// hour this store had listed before that the ZADD added again was missing
+// from the hours list — evicted (a maxmemory policy of allkeys-*: the list
+// has no expiry, but may go under allkeys-lru), deleted by hand, or
+// another process's Clear — and so may be older hours, which reads would
+// no longer find: the list is marked for repair (a SCAN for the hours'
+// keys, in the background).
+func (s *Store) relisted(batches []*hourBatch, n int64) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	fresh := int64(0)
+	for _, b := range batches {
+		if !s.listed[b.hour] {
+			fresh++
+		}
+	}
+	if n > fresh {
+		defer s.hoursDamaged()
+	}
+	if len(s.listed)+len(batches) > maxListed {
+		clear(s.listed)
+	}
+	for _, b := range batches {
+		s.listed[b.hour] = true
+	}
 }
 
 // foreignOnly reports whether every command of cmds (those of one
@@ -471,17 +521,33 @@ func (s *Store) foreignOnly(h int64, cmds []redis.Cmder) bool {
 
 // unwrite removes what a transaction stored of a batch whose records were
 // dropped (its records hash or summaries set held another program's
-// value), so that no part of a dropped record stays: its full records, or
+// value), so that no part of a dropped record stays listed or counted:
 // its summaries (which List would list), its deltas (which Stats would
-// count) and its share of the size counter.
-func (s *Store) unwrite(ctx context.Context, b *hourBatch, recs, sums, pushed, size *redis.IntCmd, deltas []any, dsize int64) error {
+// count) and its share of the size counter, and its full records unless
+// some of them replaced records stored before (HSET added fewer fields
+// than the batch has IDs: the transaction has overwritten those, and
+// deleting them would lose IDs Get found before the write); then the full
+// records stay, unlisted, for Get (kept is true), and go with their hour.
+//
+// A fold that lands between the write and its undo (another process's)
+// cannot move the batch's deltas into the rollups first: a fold leaves the
+// deltas of an hour whose records hash or summaries set holds another
+// program's value pending (see foldRangeScript).
+func (s *Store) unwrite(ctx context.Context, b *hourBatch, recs, sums, pushed, size *redis.IntCmd, deltas []any, dsize int64) (kept bool, err error) {
 	hk := s.k.hour(b.hour)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if recs.Err() == nil {
-			ids := make([]string, 0, len(b.recs)/2)
-			for j := 0; j < len(b.recs); j += 2 {
-				ids = append(ids, b.recs[j].(string))
-			}
+	freed := b.size + dsize
+	ids := make([]string, 0, len(b.recs)/2)
+	for j := 0; j < len(b.recs); j += 2 {
+		ids = append(ids, b.recs[j].(string))
+	}
+	kept = recs.Err() == nil && recs.Val() < int64(len(ids))
+	if kept {
+		for j := 1; j < len(b.recs); j += 2 {
+			freed -= allocSize(int64(len(b.recs[j].([]byte))))
+		}
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if recs.Err() == nil && !kept {
 			p.HDel(ctx, hk.recs, ids...)
 		}
 		if sums.Err() == nil {
@@ -493,12 +559,12 @@ func (s *Store) unwrite(ctx context.Context, b *hourBatch, recs, sums, pushed, s
 			}
 		}
 		if size.Err() == nil {
-			p.DecrBy(ctx, hk.bytes, b.size+dsize)
+			p.DecrBy(ctx, hk.bytes, freed)
 		}
 		return nil
 	})
 	if err != nil && !isForeign(err) {
-		return err
+		return kept, err
 	}
-	return nil
+	return kept, nil
 }

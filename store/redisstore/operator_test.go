@@ -1,0 +1,217 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/goappstats/appstats/internal/testservers"
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/redisstore"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// reads checks that Get, List, Stats and Series answer, with want records
+// from the hour of recs' start.
+func reads(t *testing.T, s *redisstore.Store, recs []*recording.Record, want int, when string) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := s.Get(ctx, recs[0].ID); err != nil {
+		t.Errorf("Get %s: %v", when, err)
+	}
+	if p, err := s.List(ctx, store.Query{Limit: 1000}); err != nil || len(p.Records) != want {
+		t.Errorf("List %s = %d records, %v; want %d", when, len(p.Records), err, want)
+	}
+	now := time.Now()
+	w := store.Window{Since: now.Add(-4 * time.Hour), Until: now}
+	if st, err := s.Stats(ctx, w); err != nil || st.Requests != int64(want) {
+		t.Errorf("Stats %s = %d requests, %v; want %d", when, requests(st), err, want)
+	}
+	if b, err := s.Series(ctx, w, time.Hour); err != nil || len(b) == 0 {
+		t.Errorf("Series %s = %d buckets, %v", when, len(b), err)
+	}
+}
+
+// A primary demoted to a replica (another one promoted, the store still
+// pointed at the old) refuses writes with READONLY: Write drops them with
+// ErrUnavailable and Redis's word, Health says unavailable with it, and
+// reads keep answering from the replica's copy.
+func TestOperatorReplicaPromoted(t *testing.T) {
+	s, old, ctx := startStore(t, redisstore.Options{FoldInterval: -1, RetentionInterval: -1})
+	promoted := testservers.StartRedis(t)
+	recs := storetest.Records(1, time.Now().Add(-2*time.Hour), time.Second, 20)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	// The new primary takes a copy, is promoted, and the old follows it.
+	cp := clientOf(t, promoted.Addr)
+	co := clientOf(t, old.Addr)
+	host, port, _ := strings.Cut(old.Addr, ":")
+	if err := cp.ReplicaOf(ctx, host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(cp.Info(ctx, "replication").Val(), "master_link_status:up") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cp.ReplicaOf(ctx, "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ = strings.Cut(promoted.Addr, ":")
+	if err := co.ReplicaOf(ctx, host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(co.Info(ctx, "replication").Val(), "master_link_status:up") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	err := s.Write(ctx, storetest.Records(2, time.Now().Add(-time.Minute), time.Millisecond, 5))
+	if !errors.Is(err, redisstore.ErrUnavailable) || !strings.Contains(err.Error(), "READONLY") {
+		t.Errorf("Write to the demoted primary = %v; want ErrUnavailable saying READONLY", err)
+	}
+	if h := s.Health(); h.State != store.StateUnavailable || !strings.Contains(h.Detail, "READONLY") || h.Dropped != 5 {
+		t.Errorf("Health = %+v; want unavailable, READONLY, 5 dropped", h)
+	}
+	reads(t, s, recs, 20, "from the demoted primary")
+	if _, err := s.Retain(ctx); err == nil || !strings.Contains(err.Error(), "READONLY") {
+		t.Errorf("Retain on the demoted primary = %v; want READONLY", err)
+	}
+}
+
+// A Redis full under noeviction refuses writes with OOM: Health says so
+// (unavailable, Redis's OOM error), and every read still answers.
+func TestOperatorFullRedisReads(t *testing.T) {
+	s, r, ctx := startStore(t, redisstore.Options{FoldInterval: -1, RetentionInterval: -1}, "--maxmemory-policy", "noeviction")
+	c := clientOf(t, r.Addr)
+	recs := storetest.Records(1, time.Now().Add(-2*time.Hour), time.Second, 20)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Write(ctx, storetest.Records(2, time.Now().Add(-time.Minute), time.Millisecond, 5))
+	if !errors.Is(err, redisstore.ErrUnavailable) || !strings.Contains(err.Error(), "OOM") {
+		t.Errorf("Write to a full Redis = %v; want ErrUnavailable saying OOM", err)
+	}
+	if h := s.Health(); h.State != store.StateUnavailable || !strings.Contains(h.Detail, "OOM") {
+		t.Errorf("Health = %+v; want unavailable, OOM", h)
+	}
+	if err := c.ScriptFlush(ctx).Err(); err != nil { // a restart's, or another's flush: EVAL again
+		t.Fatal(err)
+	}
+	reads(t, s, recs, 20, "from a full Redis")
+}
+
+// The hours list evicted (a maxmemory policy of allkeys-lru may take any
+// key; here it is deleted, as eviction does) hides no hour for long: the
+// next write, finding its own hour gone from the list, has it repaired
+// from the hours' keys, and List, Stats and Series find the older hours
+// again. Before, only the hours written after the eviction were listed,
+// and the older ones stayed out of every read (and of retention) until
+// their keys expired.
+func TestOperatorHoursListEvicted(t *testing.T) {
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "evicted", FoldInterval: -1, RetentionInterval: -1})
+	c := clientOf(t, r.Addr)
+	now := time.Now()
+	old := storetest.Records(1, now.Add(-3*time.Hour), time.Second, 10)
+	if err := s.Write(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, storetest.Records(2, now.Add(-2*time.Minute), time.Millisecond, 20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Del(ctx, "evicted:hours").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, storetest.Records(3, now.Add(-time.Minute), time.Millisecond, 5)); err != nil {
+		t.Fatal(err)
+	}
+	// The repair is the fold loop's, in the background; made here to wait
+	// for it.
+	if err := s.RepairHours(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reads(t, s, old, 35, "after the hours list was evicted")
+}
+
+// A Redis that stalls (DEBUG SLEEP) past WriteTimeout costs a Write no
+// more than WriteTimeout: the Write returns ErrUnavailable at its
+// deadline and counts its records dropped. Its transaction was sent whole,
+// though, and Redis runs it once awake: the records are stored after all
+// (the count says "dropped", the store has them). Documented on
+// WriteStats.Dropped; this test pins it.
+func TestOperatorSlowRedisPastDeadline(t *testing.T) {
+	s, r, ctx := startStore(t, redisstore.Options{WriteTimeout: 200 * time.Millisecond, FoldInterval: -1, RetentionInterval: -1}, "--enable-debug-command", "yes")
+	c := clientOf(t, r.Addr)
+	if err := s.Write(ctx, storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 1)); err != nil {
+		t.Fatal(err) // the client's connections and Redis's clock are ready
+	}
+	slept := make(chan error, 1)
+	go func() { slept <- c.Do(ctx, "DEBUG", "SLEEP", "2").Err() }()
+	// Asleep once a PING of another connection goes unanswered.
+	probe := redis.NewClient(&redis.Options{Addr: r.Addr, ContextTimeoutEnabled: true})
+	defer probe.Close()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		err := probe.Ping(pctx).Err()
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+	}
+	err := guarded(t, "Write to a sleeping Redis", func() error {
+		return s.Write(ctx, storetest.Records(2, time.Now().Add(-time.Minute), time.Millisecond, 10))
+	})
+	if !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Errorf("Write to a sleeping Redis = %v; want ErrUnavailable", err)
+	}
+	if err := <-slept; err != nil {
+		t.Fatal(err)
+	}
+	if ws := s.WriteStats(); ws.Dropped != 10 {
+		t.Errorf("WriteStats = %+v; want 10 counted dropped", ws)
+	}
+	if p, err := s.List(ctx, store.Query{Limit: 100}); err != nil || len(p.Records) != 11 {
+		t.Errorf("List after the sleep = %d records, %v; want 11: the timed-out transaction ran once Redis woke", len(p.Records), err)
+	}
+}
+
+// Redis restarted without persistence (appendonly no, no save) loses
+// what the store kept: the store writes on, reads answer with what was
+// written since (the reads' scripts loaded again by EVAL), the hours list
+// is rebuilt, Get of a lost record says not found, and Health is ok with
+// nothing skipped once a write succeeds.
+func TestOperatorRestartLosesData(t *testing.T) {
+	s, r, ctx := startStore(t, redisstore.Options{FoldInterval: -1, RetentionInterval: -1})
+	lost := storetest.Records(1, time.Now().Add(-2*time.Hour), time.Second, 10)
+	if err := s.Write(ctx, lost); err != nil {
+		t.Fatal(err)
+	}
+	reads(t, s, lost, 10, "before the restart")
+	r.Stop()
+	r.Start()
+	after := storetest.Records(2, time.Now().Add(-time.Minute), time.Millisecond, 5)
+	for {
+		// The first write may meet a connection the restart closed (its
+		// records dropped, a backoff): the next one gets through.
+		err := s.Write(ctx, after)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, redisstore.ErrUnavailable) {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := s.Get(ctx, lost[0].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get of a record the restart lost = %v; want not found", err)
+	}
+	reads(t, s, after, 5, "after the restart")
+	if h := s.Health(); h.State != store.StateOK || h.Skipped != 0 {
+		t.Errorf("Health after the restart = %+v; want ok, nothing skipped", h)
+	}
+}
