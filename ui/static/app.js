@@ -266,6 +266,20 @@
   }
   AppStats.openRow = openRow;
 
+  // openAskedCall opens the call asked for by the hash (#call-N, as links
+  // from other pages write it) or, on load, by ?call=N. Where the record's
+  // calls take several pages and it is on another, the page holding it is
+  // loaded instead.
+  function openAskedCall(onLoad) {
+    var m = /^#call-(\d+)$/.exec(location.hash);
+    var g = gantt(), want = m ? Number(m[1]) : (onLoad ? g.d.open || 0 : 0);
+    if (!want) return;
+    for (var i = 0; i < g.calls.length; i++) if (g.calls[i].n === want) { openRow(i); return; }
+    if (want <= (g.d.calls_total || 0) && new URLSearchParams(location.search).get('call') !== String(want)) {
+      location.replace('?call=' + want + '#call-' + want);
+    }
+  }
+
   AppStats.ganttItem = function (params, api) {
     var g = gantt();
     var i = api.value(5), call = g.calls[i] || {};
@@ -888,10 +902,9 @@
       clearTimeout(rt);
       rt = setTimeout(resizeCharts, 100);
     });
-    var m = /^#call-(\d+)$/.exec(location.hash);
-    if (m && document.getElementById('gantt-data')) {
-      var g = gantt();
-      for (var i = 0; i < g.calls.length; i++) if (g.calls[i].n === Number(m[1])) { openRow(i); break; }
+    if (document.getElementById('gantt-data')) {
+      openAskedCall(true);
+      window.addEventListener('hashchange', function () { openAskedCall(false); });
     }
     if (document.body.dataset.page === 'active') startActive();
     showPaused();
