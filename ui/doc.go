@@ -89,7 +89,9 @@
 // was recorded; a record's details page is bounded by its pages of calls
 // (see above), while its JSON and a comparison grow with the records'
 // calls, which the recorder caps (recording.WithMaxCalls: at the default
-// 1,000 calls, a details page of about 0.7 MB). Pages are
+// 1,000 calls, a details page of about 0.7 MB). The dashboard's charts
+// take the keyboard's focus: the arrow keys choose a point, which a live
+// region reads out, and Enter opens its requests, as a click does. Pages are
 // html/template; strings a request controls are escaped in HTML and never
 // enter chart scripts.
 // Responses carry a Content-Security-Policy that admits scripts from the
