@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/memstore"
 	"github.com/goappstats/appstats/ui"
 )
@@ -118,5 +119,39 @@ func TestDetailsSmallRecordOnePage(t *testing.T) {
 	}
 	if strings.Contains(body, "calls-pages") || strings.Contains(body, "calls_total") {
 		t.Error("a record of 30 calls is paged")
+	}
+}
+
+// Calls whose texts escape into many bytes each (1 KiB of "<" in each
+// request and response: &lt;) take more pages: each stays within its bound.
+func TestDetailsEscapedCallsBounded(t *testing.T) {
+	const n = 1000
+	st := memstore.New(0)
+	defer st.Close()
+	r := makeRecord(time.Now().Add(-time.Minute), 1, "/lt", 200, n)
+	lt := strings.Repeat("<", recording.DefaultMaxText)
+	for i := range r.Calls {
+		r.Calls[i].Request, r.Calls[i].Response = lt, lt
+	}
+	writeRecs(t, st, r)
+	h := ui.NewHandler(st)
+	base := "/stats/records/" + r.ID.String()
+	rowRE := regexp.MustCompile(`<details class="call[^"]*" id="call-(\d+)"`)
+	seen := 0
+	for p := 1; ; p++ {
+		w := do(h, "GET", base+"?page="+strconv.Itoa(p), nil)
+		if w.Code == 400 && p > 1 {
+			break
+		}
+		if w.Code != 200 {
+			t.Fatalf("page %d: %d", p, w.Code)
+		}
+		if w.Body.Len() > 3<<20+256<<10 {
+			t.Errorf("page %d is %d bytes", p, w.Body.Len())
+		}
+		seen += len(rowRE.FindAllString(w.Body.String(), -1))
+	}
+	if seen != n {
+		t.Errorf("the pages list %d calls, want %d", seen, n)
 	}
 }

@@ -25,27 +25,61 @@ const (
 
 // callCost bounds, roughly, the bytes call c takes on the details page: its
 // row in the call list, opened (its request, response, attributes, stack),
-// and its row of the timeline's data island.
+// and its row of the timeline's data island. Texts a request may control
+// count as escaped (textCost); stack frames, which come from the binary,
+// by their length.
 func callCost(c *recording.Call) int {
-	n := 1400 + 2*textCost(c.Service) + 2*textCost(c.Method) + 3*textCost(c.Error) +
+	n := callFixed(c) + 2*textCost(c.Service) + 2*textCost(c.Method) + 3*textCost(c.Error) +
 		textCost(c.Request) + textCost(c.Response)
 	for _, a := range c.Attrs {
-		n += 40 + textCost(a.Key) + textCost(a.Value)
+		n += textCost(a.Key) + textCost(a.Value)
 	}
 	for _, p := range c.Phases {
-		n += 160 + 3*textCost(p.Name)
-	}
-	for _, f := range c.Stack {
-		n += 120 + textCost(f.Function) + 2*textCost(f.File)
+		n += 3 * textCost(p.Name)
 	}
 	return n
+}
+
+// callFixed is the part of callCost that needs no scan of a text: markup,
+// numbers, and the stack.
+func callFixed(c *recording.Call) int {
+	n := 1400 + 40*len(c.Attrs) + 160*len(c.Phases)
+	for _, f := range c.Stack {
+		n += 120 + len(f.Function) + 2*len(f.File)
+	}
+	return n
+}
+
+// callCostMax bounds callCost without reading the texts: each byte of them
+// escaped into six.
+func callCostMax(c *recording.Call) int {
+	n := 2*len(c.Service) + 2*len(c.Method) + 3*len(c.Error) + len(c.Request) + len(c.Response)
+	for _, a := range c.Attrs {
+		n += len(a.Key) + len(a.Value)
+	}
+	for _, p := range c.Phases {
+		n += 3 * len(p.Name)
+	}
+	return callFixed(c) + 6*n
 }
 
 // pageStarts cuts the rows of a record's calls, in tree order, into pages:
 // the first row of each, in order, starting with 0. A page holds at least
 // one row, at most maxPageCalls, and no more than fit in callsBudget unless
-// it is the one.
+// it is the one. A record that fits in one page whatever its texts escape
+// into (most records) is not read further.
 func pageStarts(rec *recording.Record, order []int) []int {
+	if len(order) <= maxPageCalls {
+		worst := 0
+		for i := range rec.Calls {
+			if worst += callCostMax(&rec.Calls[i]); worst > callsBudget {
+				break
+			}
+		}
+		if worst <= callsBudget {
+			return []int{0}
+		}
+	}
 	starts := []int{0}
 	n, cost := 0, 0
 	for k, i := range order {
