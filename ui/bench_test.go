@@ -37,6 +37,32 @@ func BenchmarkDetails(b *testing.B) {
 	b.ReportMetric(float64(size), "bytes/page")
 }
 
+// BenchmarkDetailsBig renders the details page of a record with 10,000
+// calls, above the recorder's default cap (recording.WithMaxCalls): its
+// first page.
+func BenchmarkDetailsBig(b *testing.B) {
+	st, _ := newStore(b, 0)
+	rec := makeRecord(time.Now(), 1, "/big", 200, 10000)
+	if err := st.Write(context.Background(), []*recording.Record{rec}); err != nil {
+		b.Fatal(err)
+	}
+	h := ui.NewHandler(st)
+	target := "/stats/records/" + rec.ID.String()
+	b.ReportAllocs()
+	var size int
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", target, nil)
+		r.RemoteAddr, r.Host = local, local
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+		size = w.Body.Len()
+	}
+	b.ReportMetric(float64(size), "bytes/page")
+}
+
 // BenchmarkDashboard renders the dashboard over a memstore of 5,000 records.
 func BenchmarkDashboard(b *testing.B) {
 	st, _ := newStore(b, 5000)

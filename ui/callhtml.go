@@ -68,7 +68,7 @@ func callsHTML(calls []callView, src *sourceViewer, base string) template.HTML {
 			b.WriteString(`</span>`)
 		}
 		b.WriteString(`</span><span class="name">`)
-		if cv.Kids > 0 {
+		if cv.KidsShown > 0 {
 			b.WriteString(`<button type="button" class="ctog" data-i="`)
 			b.WriteString(idx)
 			b.WriteString(`" aria-expanded="true" title="Fold the calls made inside this one">▾</button>`)

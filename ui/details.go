@@ -34,7 +34,10 @@ type detailsView struct {
 	Trace    *traceLinks // records of the same trace in this store
 	Timeline timelineView
 	Calls    []callView // in the order of the timeline
-	// CallsHTML is the call list, rendered by callsHTML.
+	// CallPage is the page of the calls the timeline and the list show: all of
+	// them, unless they are many (see maxPageCalls).
+	CallPage callPage
+	// CallsHTML is the page's call list, rendered by callsHTML.
 	CallsHTML template.HTML
 	RPCs      []rpcStatView
 	// CallTime is the time spent in calls, each instant of nested calls
@@ -72,13 +75,16 @@ type callView struct {
 	Depth  int
 	Parent int // the parent's Index, or -1
 	Kids   int
-	Color  int
-	Self   time.Duration
-	Crit   time.Duration // time on the critical path
-	Dup    int           // size of its group of identical calls, if it is an N+1 one
-	Status statusView    // a gRPC call's status, if known
-	Link   string        // the record this call caused, in this store
-	C      *recording.Call
+	// KidsShown counts the children on the page shown: the ones its
+	// toggle folds.
+	KidsShown int
+	Color     int
+	Self      time.Duration
+	Crit      time.Duration // time on the critical path
+	Dup       int           // size of its group of identical calls, if it is an N+1 one
+	Status    statusView    // a gRPC call's status, if known
+	Link      string        // the record this call caused, in this store
+	C         *recording.Call
 	// CostUnit is the unit of the call's cost (see recording.CostModel).
 	CostUnit string
 }
@@ -208,6 +214,11 @@ type ganttIsland struct {
 	// Anchor is the id prefix of the list items rows open ("call-" on the
 	// details page); empty where rows have no list.
 	Anchor string `json:"anchor,omitempty"`
+	// CallsTotal is the record's number of calls, where the island holds
+	// one page of them (and a call not on it is on another page).
+	CallsTotal int `json:"calls_total,omitempty"`
+	// Open is the call number the page was asked to open (?call=N).
+	Open int `json:"open,omitempty"`
 }
 
 // details serves the page of one record.
@@ -217,13 +228,21 @@ func (h *handler) details(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	nonce := newNonce()
-	v := h.detailsView(r.Context(), rec, nonce)
+	v, code, err := h.detailsView(r, rec, nonce)
+	if err != nil {
+		h.fail(w, r, code, err.Error())
+		return
+	}
 	v.Active = active
 	h.render(w, r, h.pages.details, "page", nonce, v)
 }
 
-func (h *handler) detailsView(ctx context.Context, rec *recording.Record, nonce string) *detailsView {
+// detailsView makes the details page of rec, with the page of its calls r
+// asks for; an error, with its HTTP status, for a page or call that is not
+// one of rec's.
+func (h *handler) detailsView(r *http.Request, rec *recording.Record, nonce string) (*detailsView, int, error) {
 	const b = "../"
+	ctx := r.Context()
 	v := &detailsView{
 		pageMeta: pageMeta{Base: b, Nonce: nonce, Title: rec.Method + " " + rec.Path, Page: "details"},
 		ID:       rec.ID.String(),
@@ -241,10 +260,25 @@ func (h *handler) detailsView(ctx context.Context, rec *recording.Record, nonce 
 
 	tree := buildTree(rec)
 	dups := duplicates(rec)
-	island := ganttIsland{Calls: make([]ganttCall, 0, len(rec.Calls)), Colors: palette, Anchor: "call-"}
 	row := make([]int, len(rec.Calls)) // call index → row
 	for k, i := range tree.order {
 		row[i] = k
+	}
+	page, code, err := choosePage(r, pageStarts(rec, tree.order), len(tree.order), func(num int) (int, bool) {
+		for i, n := range tree.num {
+			if n == num {
+				return row[i], true
+			}
+		}
+		return 0, false
+	})
+	if err != nil {
+		return nil, code, err
+	}
+	v.CallPage = page
+	island := ganttIsland{Calls: make([]ganttCall, 0, page.To-page.From), Colors: palette, Anchor: "call-", Open: page.Open}
+	if page.Paged() {
+		island.CallsTotal = page.Total
 	}
 	maxEnd := rec.Duration
 	seen := make(map[string]bool)
@@ -271,11 +305,25 @@ func (h *handler) detailsView(ctx context.Context, rec *recording.Record, nonce 
 		if v.Trace != nil {
 			cv.Link = v.Trace.causedBy[c.SpanID]
 		}
+		if parent >= page.From && parent < page.To && k >= page.From && k < page.To {
+			v.Calls[parent].KidsShown++
+		}
 		v.Calls = append(v.Calls, cv)
+		if !c.Event {
+			v.CallTime += cv.Self
+		}
+		if k < page.From || k >= page.To {
+			continue
+		}
+		// The island's rows are the page's: a parent on another page is none.
+		localParent := -1
+		if parent >= page.From {
+			localParent = parent - page.From
+		}
 		gc := ganttCall{
 			Service: c.Service, Method: c.Method, Error: c.Error, StartMS: ms(c.Start), DurMS: ms(c.Duration),
 			ReqSize: c.RequestSize, RespSize: c.ResponseSize, Running: c.Running, Event: c.Event,
-			Num: cv.Num, Color: color, Parent: parent, Depth: cv.Depth, Kids: cv.Kids, SelfMS: ms(cv.Self),
+			Num: cv.Num, Color: color, Parent: localParent, Depth: cv.Depth, SelfMS: ms(cv.Self),
 			Dup: cv.Dup, Link: cv.Link,
 		}
 		for _, s := range tree.crit[i] {
@@ -289,9 +337,9 @@ func (h *handler) detailsView(ctx context.Context, rec *recording.Record, nonce 
 			}
 		}
 		island.Calls = append(island.Calls, gc)
-		if !c.Event {
-			v.CallTime += cv.Self
-		}
+	}
+	for k := page.From; k < page.To; k++ {
+		island.Calls[k-page.From].Kids = v.Calls[k].KidsShown
 	}
 	v.HandlerTime = rec.Duration
 	for i := range rec.Calls {
@@ -300,7 +348,7 @@ func (h *handler) detailsView(ctx context.Context, rec *recording.Record, nonce 
 	v.HandlerTime = max(v.HandlerTime, 0)
 	island.MaxMS = max(ms(maxEnd), 1)
 	v.Timeline = h.timeline(v.Timeline, island, len(island.Calls), b, nonce)
-	v.CallsHTML = callsHTML(v.Calls, h.src, b)
+	v.CallsHTML = callsHTML(v.Calls[page.From:page.To], h.src, b)
 	v.RPCs = rpcStatsOf(rec, tree, v.CallTime)
 	v.Warnings = warningsOf(rec.Warnings)
 	for k, vals := range rec.Headers {
@@ -308,7 +356,7 @@ func (h *handler) detailsView(ctx context.Context, rec *recording.Record, nonce 
 	}
 	sort.Slice(v.Headers, func(i, j int) bool { return v.Headers[i].Name < v.Headers[j].Name })
 	v.Compare = h.compareChoice(ctx, rec)
-	return v
+	return v, 0, nil
 }
 
 // timeline completes tv with the chart's data island and script.

@@ -27,7 +27,12 @@
 // [WithTraceLink]) and the other records of its trace in the store, a form
 // to compare it with another request of its route (left out when the store
 // cannot list the route's newest requests within half a second, as for a
-// route rare among very many records), and a JSON download.
+// route rare among very many records), and a JSON download. A record of
+// more calls than the recorder's default cap of 1,000 (a larger
+// recording.WithMaxCalls) shows them a page at a time, in the timeline and
+// the list alike: 1,000 at most, fewer where their texts are long, within
+// about 3 MB; the pages are links (?page=P), and ?call=N (or a link to
+// #call-N) goes to the page of call number N and opens it.
 //
 // The trace view draws the records of one trace on one time axis, each
 // under the call that caused it; the comparison matches two requests' calls
@@ -81,9 +86,12 @@
 // [net/http.CrossOriginProtection]. A path that would leave the prefix once
 // cleaned is answered 404, never redirected; a query parameter given twice
 // gets 400. Every list, stats and trace answer is bounded in size, whatever
-// was recorded; a record's details page, its JSON and a comparison grow with
-// the records' calls, which the recorder caps (recording.WithMaxCalls: at the
-// default 1,000 calls, a details page of about 0.7 MB). Pages are
+// was recorded; a record's details page is bounded by its pages of calls
+// (see above), while its JSON and a comparison grow with the records'
+// calls, which the recorder caps (recording.WithMaxCalls: at the default
+// 1,000 calls, a details page of about 0.7 MB). The dashboard's charts
+// take the keyboard's focus: the arrow keys choose a point, which a live
+// region reads out, and Enter opens its requests, as a click does. Pages are
 // html/template; strings a request controls are escaped in HTML and never
 // enter chart scripts.
 // Responses carry a Content-Security-Policy that admits scripts from the

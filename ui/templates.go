@@ -43,6 +43,7 @@ var funcs = template.FuncMap{
 		return "?" + url.Values{"window": {window}, "route": {route}}.Encode() + "#history"
 	},
 	"list":     func(s ...string) []string { return s },
+	"inc":      func(n int) int { return n + 1 },
 	"cost":     fmtCost,
 	"costCell": costCell,
 	"joinVals": func(vs []string) string { return strings.Join(vs, ", ") },

@@ -322,6 +322,17 @@ func (a *app) list(w http.ResponseWriter, r *http.Request) {
 // post saves a comment, notifies the hub and redirects to the page.
 func (a *app) post(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		// Without this, a form over the bound read as empty, and was
+		// refused as "a comment needs a name and a text".
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			http.Error(w, fmt.Sprintf("the form is too large: a comment has at most %d characters, a name %d", maxText, maxName),
+				http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "the form cannot be read: "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	text := strings.TrimSpace(r.PostFormValue("text"))
 	if msg := validate(name, text); msg != "" {

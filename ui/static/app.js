@@ -266,6 +266,20 @@
   }
   AppStats.openRow = openRow;
 
+  // openAskedCall opens the call asked for by the hash (#call-N, as links
+  // from other pages write it) or, on load, by ?call=N. Where the record's
+  // calls take several pages and it is on another, the page holding it is
+  // loaded instead.
+  function openAskedCall(onLoad) {
+    var m = /^#call-(\d+)$/.exec(location.hash);
+    var g = gantt(), want = m ? Number(m[1]) : (onLoad ? g.d.open || 0 : 0);
+    if (!want) return;
+    for (var i = 0; i < g.calls.length; i++) if (g.calls[i].n === want) { openRow(i); return; }
+    if (want <= (g.d.calls_total || 0) && new URLSearchParams(location.search).get('call') !== String(want)) {
+      location.replace('?call=' + want + '#call-' + want);
+    }
+  }
+
   AppStats.ganttItem = function (params, api) {
     var g = gantt();
     var i = api.value(5), call = g.calls[i] || {};
@@ -806,9 +820,57 @@
   }
   AppStats.historyURL = historyURL;
 
-  // clickable makes a click in a chart list the requests behind the point:
-  // a time bucket's (the slowest first on the latency chart), or a
-  // histogram bucket's.
+  // bucketURL is the list of the requests behind point k of a chart: a
+  // time bucket's (the slowest first on the latency chart), or a histogram
+  // bucket's; null for no such point.
+  function bucketURL(kind, k) {
+    if (kind === 'histogram') {
+      var le = island('hist-data', {}).le_ms || [];
+      if (k < 0 || k >= le.length) return null;
+      return historyURL({
+        min_ms: k > 0 ? String(le[k - 1]) : null,
+        max_ms: le[k] ? String(le[k]) : null,
+        sort: 'duration', since: null, until: null
+      });
+    }
+    var sd = seriesData(), b = sd.buckets || [], step = sd.step_ms || 0;
+    if (k < 0 || k >= b.length) return null;
+    var a = b[k].start_unix_ms;
+    return historyURL({
+      since: String(a), until: String(a + step),
+      sort: kind === 'latency' ? 'duration' : null, min_ms: null, max_ms: null
+    });
+  }
+
+  // bucketCount is the number of points of a chart.
+  function bucketCount(kind) {
+    if (kind === 'histogram') return (island('hist-data', {}).le_ms || []).length;
+    return (seriesData().buckets || []).length;
+  }
+
+  // bucketText says what point k of a chart shows, for a screen reader.
+  function bucketText(kind, k) {
+    if (kind === 'histogram') {
+      var h = island('hist-data', {});
+      return (h.labels || [])[k] + ': ' + ((h.counts || [])[k] || 0) + ' requests. Enter lists them.';
+    }
+    var sd = seriesData(), x = (sd.buckets || [])[k], step = sd.step_ms || 0;
+    if (!x) return '';
+    var t = function (ms) { return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }); };
+    var s = t(x.start_unix_ms) + '–' + t(x.start_unix_ms + step) + ': ';
+    if (kind === 'latency') {
+      if (!x.requests) return s + 'no requests.';
+      return s + 'p50 ' + fmtMS(x.p50_ms) + ', p95 ' + fmtMS(x.p95_ms) + ', p99 ' + fmtMS(x.p99_ms) +
+        '. Enter lists the slowest requests.';
+    }
+    return s + x.requests + ' requests, ' + x.errors + ' errors. Enter lists them.';
+  }
+
+  // clickable makes a click in a chart list the requests behind the point,
+  // and gives the chart a keyboard path to the same lists: it takes the
+  // focus (Tab), the arrow keys (Home, End) choose a point, which the
+  // chart's tooltip shows and a live region says, and Enter or Space opens
+  // its list.
   function clickable(c, kind) {
     if (c.__appstatsClick) return;
     c.__appstatsClick = true;
@@ -817,28 +879,48 @@
       if (!c.containPixel({ gridIndex: 0 }, at)) return;
       var v = c.convertFromPixel({ gridIndex: 0 }, at);
       if (!v) return;
+      var k = -1;
       if (kind === 'histogram') {
-        var h = island('hist-data', {}), le = h.le_ms || [], i = Math.round(v[0]);
-        if (i < 0 || i >= le.length) return;
-        location.href = historyURL({
-          min_ms: i > 0 ? String(le[i - 1]) : null,
-          max_ms: le[i] ? String(le[i]) : null,
-          sort: 'duration', since: null, until: null
-        });
-        return;
-      }
-      var sd = seriesData(), b = sd.buckets || [], step = sd.step_ms || 0;
-      for (var k = 0; k < b.length; k++) {
-        var a = b[k].start_unix_ms;
-        if (v[0] >= a && v[0] < a + step) {
-          location.href = historyURL({
-            since: String(a), until: String(a + step),
-            sort: kind === 'latency' ? 'duration' : null, min_ms: null, max_ms: null
-          });
-          return;
+        k = Math.round(v[0]);
+      } else {
+        var sd = seriesData(), b = sd.buckets || [], step = sd.step_ms || 0;
+        for (var j = 0; j < b.length; j++) {
+          if (v[0] >= b[j].start_unix_ms && v[0] < b[j].start_unix_ms + step) { k = j; break; }
         }
       }
+      var u = bucketURL(kind, k);
+      if (u) location.href = u;
     });
+    var el = c.getDom(), say = document.getElementById(el.id + '-point');
+    var sel = -1;
+    var show = function () {
+      var n = bucketCount(kind);
+      if (!n) return;
+      sel = Math.max(0, Math.min(sel, n - 1));
+      el.dataset.point = String(sel);
+      c.dispatchAction({ type: 'showTip', seriesIndex: 0, dataIndex: sel });
+      if (say) say.textContent = bucketText(kind, sel);
+    };
+    el.addEventListener('keydown', function (ev) {
+      if (ev.target !== el || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+      var n = bucketCount(kind);
+      switch (ev.key) {
+        case 'ArrowRight': case 'ArrowDown': sel = sel < 0 ? n - 1 : sel + 1; break;
+        case 'ArrowLeft': case 'ArrowUp': sel = sel < 0 ? n - 1 : sel - 1; break;
+        case 'Home': sel = 0; break;
+        case 'End': sel = n - 1; break;
+        case 'Enter': case ' ':
+          ev.preventDefault();
+          var u = bucketURL(kind, sel < 0 ? n - 1 : Math.min(sel, n - 1));
+          if (u) location.href = u;
+          return;
+        default: return;
+      }
+      ev.preventDefault();
+      show();
+    });
+    el.addEventListener('focus', function () { if (sel < 0) sel = bucketCount(kind) - 1; show(); });
+    el.addEventListener('blur', function () { c.dispatchAction({ type: 'hideTip' }); });
   }
 
   // ---- In-flight page ---------------------------------------------------
@@ -888,10 +970,9 @@
       clearTimeout(rt);
       rt = setTimeout(resizeCharts, 100);
     });
-    var m = /^#call-(\d+)$/.exec(location.hash);
-    if (m && document.getElementById('gantt-data')) {
-      var g = gantt();
-      for (var i = 0; i < g.calls.length; i++) if (g.calls[i].n === Number(m[1])) { openRow(i); break; }
+    if (document.getElementById('gantt-data')) {
+      openAskedCall(true);
+      window.addEventListener('hashchange', function () { openAskedCall(false); });
     }
     if (document.body.dataset.page === 'active') startActive();
     showPaused();

@@ -1,7 +1,8 @@
 // The chat page: listens to the push hub over a websocket and, told
 // "UPDATED", fetches the newest comments with an ordinary request. It
 // reconnects with exponential backoff (0.5 s to 10 s, with jitter) when the
-// hub goes away, and fetches once reconnected, in case it missed a push.
+// hub goes away, and at once when the network comes back, and fetches once
+// reconnected, in case it missed a push.
 (function () {
   'use strict';
   var hubURL = document.body.dataset.hub;
@@ -81,20 +82,28 @@
     var names = (n.names || []).filter(function (x) { return typeof x === 'string' && x !== nameEl.value; });
     var others = n.others > 0 ? n.others : 0;
     if (names.length === 0 && others === 0) return;
-    var who;
-    if (others > 0) {
-      who = names.join(', ') + (names.length ? ' and ' : '') + others + (others === 1 ? ' other' : ' others');
-    } else if (names.length === 1) {
-      who = names[0];
-    } else {
-      who = names.slice(0, -1).join(', ') + ' and ' + names[names.length - 1];
-    }
-    typingEl.textContent = who + (names.length + others === 1 ? ' is typing…' : ' are typing…');
+    // Each name in a <bdi>: its right-to-left override (U+202E), say,
+    // turns no other text around.
+    var parts = [];
+    var name = function (x) {
+      var el = document.createElement('bdi');
+      el.textContent = x;
+      return el;
+    };
+    names.forEach(function (x, i) {
+      if (i > 0) parts.push(others === 0 && i === names.length - 1 ? ' and ' : ', ');
+      parts.push(name(x));
+    });
+    if (others > 0) parts.push((names.length ? ' and ' : '') + others + (others === 1 ? ' other' : ' others'));
+    parts.push(names.length + others === 1 ? ' is typing…' : ' are typing…');
+    typingEl.replaceChildren.apply(typingEl, parts);
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () { typingEl.textContent = ''; }, 3000);
   }
 
+  var retryTimer = 0;
   function connect() {
+    retryTimer = 0;
     setStatus(connectedOnce ? 'reconnecting…' : 'connecting…');
     ws = new WebSocket(hubURL);
     ws.onopen = function () {
@@ -104,6 +113,7 @@
       connectedOnce = true;
     };
     ws.onmessage = function (ev) {
+      if (statusEl.textContent !== 'live') setStatus('live', 'live'); // a push came: the hub is there
       if (ev.data === 'UPDATED') { refresh(); return; }
       try {
         var n = JSON.parse(ev.data);
@@ -113,11 +123,30 @@
     ws.onclose = function () {
       ws = null;
       var wait = Math.round(delay * (0.8 + 0.4 * Math.random()));
-      setStatus('hub away: retrying in ' + (wait / 1000).toFixed(1) + ' s', 'down');
-      setTimeout(connect, wait);
+      // Offline, the retries go on (a hub on this machine needs no
+      // network), and the online event reconnects at once.
+      setStatus((navigator.onLine ? 'hub away' : 'offline: no network') + ': retrying in ' + (wait / 1000).toFixed(1) + ' s', 'down');
+      retryTimer = setTimeout(connect, wait);
       delay = Math.min(delay * 2, maxDelay);
     };
   }
+
+  // The network gone, the page says so: its websocket may look open, but
+  // no push comes through. Back online, the page connects anew at once
+  // (the old socket may be dead without knowing it: the hub has dropped
+  // it) and fetches what it missed.
+  window.addEventListener('offline', function () { setStatus('offline: no network', 'down'); });
+  window.addEventListener('online', function () {
+    clearTimeout(retryTimer);
+    if (ws) {
+      ws.onclose = null;
+      ws.close();
+      ws = null;
+    }
+    delay = minDelay;
+    connectedOnce = true; // fetch once connected
+    connect();
+  });
 
   // "typing" notices, at most one every 2 s.
   var lastTyping = 0;

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/goappstats/appstats/internal/browsertest"
+)
+
+// The chat tried as a newcomer would: hostile text, a phone's width, the
+// keyboard alone, a slow network, the network lost and back.
+
+const liveJS = `document.getElementById('status').textContent === 'live'`
+
+// emulateNetwork is Network.emulateNetworkConditions, which the cdproto
+// version in go.mod no longer wraps (its successor, by rule, does not set
+// navigator.onLine nor fire the offline and online events).
+var emulateNetwork = cdp.Command[netConditions, cdp.Empty]{Method: "Network.emulateNetworkConditions"}
+
+type netConditions struct {
+	Offline            bool    `json:"offline"`
+	Latency            float64 `json:"latency"`            // ms
+	DownloadThroughput float64 `json:"downloadThroughput"` // bytes/s, -1: no limit
+	UploadThroughput   float64 `json:"uploadThroughput"`
+}
+
+func chatPages(t *testing.T, tc *testChat, n int) []*browsertest.Browser {
+	t.Helper()
+	opts := browsertest.Options{Hosts: []string{strings.TrimPrefix(tc.hubURL, "http://")}}
+	var out []*browsertest.Browser
+	for range n {
+		p := browsertest.New(t, tc.appURL, opts)
+		p.Navigate(t, "/")
+		p.WaitFor(t, "the hub's websocket open", liveJS, browsertest.Patience)
+		out = append(out, p)
+	}
+	return out
+}
+
+// TestBrowserHostileComment: a comment's text and name are shown as text,
+// never run (html/template on the page, textContent on a push); a name's
+// right-to-left override (U+202E) turned the rest of its line around —
+// the time was drawn left of the name, on the page as served and as
+// pushed, and "is typing…" in the typing notice; a word of 500 characters wraps
+// at a phone's width.
+func TestBrowserHostileComment(t *testing.T) {
+	tc := startChat(t)
+	ps := chatPages(t, tc, 2)
+	a, b := ps[0], ps[1]
+	if err := chromedp.Do(b.Ctx, chromedp.EmulateViewport(375, 800)); err != nil {
+		t.Fatal(err)
+	}
+	const evil = "\u202eevil"
+	text := `<script>window.pwned=1</script><img src=x onerror="window.pwned=2">` + strings.Repeat("W", 430)
+	resp, err := http.PostForm(tc.appURL+"/comments", url.Values{"name": {evil}, "text": {text}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	b.WaitFor(t, "the comment pushed", `document.querySelectorAll('#comments li').length === 1`, browsertest.Patience)
+	a.Navigate(t, "/") // served by the app
+	for _, p := range []struct {
+		name string
+		b    *browsertest.Browser
+	}{{"pushed (375 px)", b}, {"served", a}} {
+		got := p.b.Eval(t, `(function () {
+			var li = document.querySelector('#comments li'), n = li.querySelector('.name').getBoundingClientRect(),
+				tm = li.querySelector('time').getBoundingClientRect(), d = document.documentElement;
+			return {pwned: String(window.pwned), text: li.querySelector('.text').textContent,
+				nameRight: n.right, timeLeft: tm.left, wide: d.scrollWidth > d.clientWidth};
+		})()`).(map[string]any)
+		if got["pwned"] != "undefined" || got["text"] != text {
+			t.Errorf("%s: the text ran (window.pwned %v) or was changed: %q", p.name, got["pwned"], got["text"])
+		}
+		if got["timeLeft"].(float64) < got["nameRight"].(float64) {
+			t.Errorf("%s: the time is drawn at %v px, left of the name's end at %v: the name's override turned the line around",
+				p.name, got["timeLeft"], got["nameRight"])
+		}
+		if got["wide"] != false {
+			t.Errorf("%s: the page is wider than the window", p.name)
+		}
+	}
+	// Typing under that name: the notice isolates it.
+	b.Eval(t, `window.notices = [];
+		new MutationObserver(() => window.notices.push(document.getElementById('typing').textContent))
+			.observe(document.getElementById('typing'), {childList: true, characterData: true, subtree: true}), true`)
+	a.Eval(t, `document.getElementById('name').value = `+browsertest.JSString(evil)+`, true`)
+	if err := chromedp.Do(a.Ctx, chromedp.SendKeys(chromedp.CSS(`#text`), "hi")); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitFor(t, "the typing notice", `window.notices.includes('`+evil+` is typing…')`, browsertest.Patience)
+	if v := b.Eval(t, `(function () {
+		var n = document.querySelector('#typing bdi');
+		return !!n && n.textContent === `+browsertest.JSString(evil)+`;
+	})()`); v != true {
+		t.Error("the typing notice does not isolate the name (a <bdi>)")
+	}
+	a.Check(t)
+	b.Check(t)
+}
+
+// TestPostTooLarge: a comment of 100 KB is refused for its size; the form
+// over the app's bound of 8 KiB read as empty, and the answer said "a
+// comment needs a name and a text".
+func TestPostTooLarge(t *testing.T) {
+	tc := startChat(t)
+	resp, err := http.PostForm(tc.appURL+"/comments", url.Values{"name": {"ada"}, "text": {strings.Repeat("y", 100<<10)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "at most 500 characters") {
+		t.Errorf("100 KB: %d %q, want 413 saying a comment has at most 500 characters", resp.StatusCode, body)
+	}
+	if cs := comments(t, tc); len(cs) != 0 {
+		t.Errorf("%d comments saved", len(cs))
+	}
+}
+
+func comments(t *testing.T, tc *testChat) []comment {
+	t.Helper()
+	resp, err := http.Get(tc.appURL + "/comments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var cs []comment
+	if err := json.NewDecoder(resp.Body).Decode(&cs); err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// TestBrowserKeyboardSlowPost: the keyboard alone posts (Tab to the name,
+// the text, the button; Enter), on a slow network (1.5 s a round trip),
+// and Enter pressed again while the post is on its way saves it once
+// (Chromium drops the first submission, held by the emulated latency, for
+// the second). The other page gets it by the push. (This held on main.)
+func TestBrowserKeyboardSlowPost(t *testing.T) {
+	tc := startChat(t)
+	ps := chatPages(t, tc, 2)
+	a, b := ps[0], ps[1]
+	if _, err := chromedp.Call(a.Ctx, emulateNetwork, netConditions{Latency: 1500, DownloadThroughput: 20000, UploadThroughput: 10000}); err != nil {
+		t.Fatal(err)
+	}
+	var focus []string
+	tab := func() {
+		if err := chromedp.Do(a.Ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+			t.Fatal(err)
+		}
+		focus = append(focus, a.Eval(t, `document.activeElement.id || document.activeElement.tagName`).(string))
+	}
+	for a.Eval(t, `document.activeElement.id`) != "name" && len(focus) < 10 {
+		tab()
+	}
+	if err := chromedp.Do(a.Ctx, chromedp.KeyEvent("kim")); err != nil {
+		t.Fatal(err)
+	}
+	tab()
+	if err := chromedp.Do(a.Ctx, chromedp.KeyEvent("typed, not clicked")); err != nil {
+		t.Fatal(err)
+	}
+	tab()
+	if want := []string{"name", "text", "BUTTON"}; strings.Join(focus[len(focus)-3:], " ") != strings.Join(want, " ") {
+		t.Fatalf("Tab went %v, want to end with %v", focus, want)
+	}
+	if err := chromedp.Do(a.Ctx, chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent(kb.Enter)); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitFor(t, "the comment pushed to the other page",
+		`[...document.querySelectorAll('#comments .text')].some(e => e.textContent === 'typed, not clicked')`, browsertest.Patience)
+	a.WaitAfterNav(t, "the poster's page reloaded with it",
+		`[...document.querySelectorAll('#comments .text')].some(e => e.textContent === 'typed, not clicked')`)
+	if cs := comments(t, tc); len(cs) != 1 {
+		t.Errorf("%d comments saved, want 1: %+v", len(cs), cs)
+	}
+	a.Check(t)
+	b.Check(t)
+}
+
+// TestBrowserOffline: the network lost, the page says so (it said "live",
+// with no push coming through); back online it connects anew at once (its
+// old socket may be dead without knowing it: the hub dropped it) and shows
+// what was posted meanwhile.
+func TestBrowserOffline(t *testing.T) {
+	tc := startChat(t)
+	a := chatPages(t, tc, 1)[0]
+	a.Eval(t, `window.sockets = 0; (function () {
+		var WS = window.WebSocket;
+		window.WebSocket = function (u, p) { window.sockets++; return new WS(u, p); };
+		window.WebSocket.prototype = WS.prototype;
+		['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'].forEach(function (k) { window.WebSocket[k] = WS[k]; });
+	})(), true`)
+	if _, err := chromedp.Call(a.Ctx, emulateNetwork, netConditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		t.Fatal(err)
+	}
+	a.WaitFor(t, "the page to say it is offline", `document.getElementById('status').textContent.startsWith('offline')`, browsertest.Patience)
+	resp, err := http.PostForm(tc.appURL+"/comments", url.Values{"name": {"bo"}, "text": {"while you were away"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := chromedp.Call(a.Ctx, emulateNetwork, netConditions{DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		t.Fatal(err)
+	}
+	a.WaitFor(t, "a new socket, live", `window.sockets >= 1 && `+liveJS, browsertest.Patience)
+	a.WaitFor(t, "the comment posted while offline",
+		`[...document.querySelectorAll('#comments .text')].some(e => e.textContent === 'while you were away')`, browsertest.Patience)
+	a.Check(t)
+}
