@@ -478,7 +478,7 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 			op = "write: "
 		}
 		rec.Error = "response failed: " + op + rw.sendErr.Error()
-	} else if rw.sendErr == nil && !rw.hijacked && r.Method != http.MethodHead && rec.Panic == "" && bodyAllowed(rec.Status) {
+	} else if rw.headerAsked && rw.sendErr == nil && !rw.hijacked && r.Method != http.MethodHead && rec.Panic == "" && bodyAllowed(rec.Status) {
 		// A body that does not match the Content-Length the handler
 		// declared: HTTP/1 closes the connection after a short one,
 		// HTTP/2 ends the stream, and the client reads an unexpected

@@ -40,12 +40,17 @@ type respWriter struct {
 	// this writer answers (see handler.outerRecord).
 	ar      *recording.ActiveRecord
 	written int64
-	// status is an int32 (a status is 100 to 999), which shares a word
+	// status is an int16 (a status is 100 to 999), which shares a word
 	// with the flags below: the state keeps its size class (see
 	// TestRequestStateSizeClass).
-	status   int32
+	status   int16
 	wrote    bool // header sent (final status, not 1xx)
 	hijacked bool
+	// headerAsked is set once the handler asked for the header map
+	// (Header): only then can it have declared a Content-Length, which
+	// the record checks against the bytes written (handler.fill), a map
+	// lookup a handler that never touched its headers does not pay.
+	headerAsked bool
 	// sendErr is the first failed flush or write (writeErr says which):
 	// the response did not get through (the client is gone). The record
 	// keeps the status and takes it as its error.
@@ -121,7 +126,10 @@ func (rw *respWriter) writeFailed(err error) {
 	}
 }
 
-func (rw *respWriter) Header() http.Header { return rw.w.Header() }
+func (rw *respWriter) Header() http.Header {
+	rw.headerAsked = true
+	return rw.w.Header()
+}
 
 // WriteHeader passes code on, then records it as the status unless it is
 // informational (more headers follow) or a status was sent already. The
@@ -130,7 +138,7 @@ func (rw *respWriter) Header() http.Header { return rw.w.Header() }
 func (rw *respWriter) WriteHeader(code int) {
 	rw.w.WriteHeader(code)
 	if !rw.wrote && !rw.hijacked && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
-		rw.status = int32(code) // 100 to 999: WriteHeader panicked at any other
+		rw.status = int16(code) // 100 to 999: WriteHeader panicked at any other
 		rw.wrote = true
 	}
 }
