@@ -27,8 +27,8 @@ const ScopeName = "github.com/goappstats/appstats/otelexport"
 const SchemaURL = "https://opentelemetry.io/schemas/1.43.0"
 
 // Attribute types: OpenTelemetry defines these keys as integers, booleans
-// or lists of strings; recorded attributes (strings) under them are
-// exported so.
+// or lists of strings, and appstats' own counts and lists are typed alike;
+// recorded attributes (strings) under them are exported so.
 var (
 	intKeys = map[string]bool{
 		convention.KeyHTTPResponseStatusCode: true, convention.KeyHTTPRequestBodySize: true,
@@ -38,13 +38,17 @@ var (
 		convention.KeyRPCMessagesReceived: true, convention.KeyRPCMessagesSent: true,
 		convention.KeyGenAIUsageInputTokens: true, convention.KeyGenAIUsageOutputTokens: true,
 		convention.KeyMessagingMessageBodySize: true,
+		convention.KeyStreamMessagesReceived:   true, convention.KeyStreamMessagesSent: true,
+		convention.KeyStreamBytesReceived: true, convention.KeyStreamBytesSent: true,
+		convention.KeyDroppedAttrs: true,
 	}
 	boolKeys = map[string]bool{
 		convention.KeyHTTPConnectionReused: true, convention.KeyHTTPHijacked: true,
 		convention.KeyHTTPNoResponse: true, convention.KeyRouteUnmatched: true, convention.KeyCallRunning: true,
 	}
 	listKeys = map[string]string{ // key → separator of the recorded value
-		convention.KeyDNSAnswers: convention.AnswerSep,
+		convention.KeyDNSAnswers:    convention.AnswerSep,
+		convention.KeyPhasesUnknown: ",",
 	}
 	// droppedKeys are never exported: older semantic-convention keys whose
 	// content the exporter writes under the current ones.
