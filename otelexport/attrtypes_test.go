@@ -48,12 +48,12 @@ func TestOwnCountsAreTyped(t *testing.T) {
 			if kv.Key == "appstats.dropped_attributes" {
 				dropped = true
 				if kv.Value.Type() != attribute.INT64 || kv.Value.AsInt64() <= 0 {
-					t.Errorf("span %q: %s = %s %v, want a positive int", sp.Name, kv.Key, kv.Value.Type(), kv.Value.Emit())
+					t.Errorf("span %q: %s = %s %v, want a positive int", sp.Name, kv.Key, kv.Value.Type(), kv.Value.String())
 				}
 			}
 			if w, ok := want[kv.Key]; ok {
-				if kv.Value.Type() != w.Type() || kv.Value.Emit() != w.Emit() {
-					t.Errorf("span %q: %s = %s %v, want %s %v", sp.Name, kv.Key, kv.Value.Type(), kv.Value.Emit(), w.Type(), w.Emit())
+				if kv.Value.Type() != w.Type() || kv.Value.String() != w.String() {
+					t.Errorf("span %q: %s = %s %v, want %s %v", sp.Name, kv.Key, kv.Value.Type(), kv.Value.String(), w.Type(), w.String())
 				}
 				delete(want, kv.Key)
 			}

@@ -93,7 +93,7 @@ func (w *wrapper) startParsed(ctx context.Context, a *recording.ActiveRecord, st
 	t2 := time.Now()
 	defer func() { a.AddOverhead(t1.Sub(t0) + time.Since(t2)) }()
 	c.SetRequest(st.text)
-	var buf [6]recording.Attr
+	var buf [3]recording.Attr
 	attrs := buf[:0]
 	if w.system != "" {
 		attrs = append(attrs, recording.Attr{Key: AttrSystem, Value: w.system})
@@ -101,8 +101,10 @@ func (w *wrapper) startParsed(ctx context.Context, a *recording.ActiveRecord, st
 	attrs = append(attrs,
 		recording.Attr{Key: AttrQueryText, Value: st.text},
 		recording.Attr{Key: AttrQuerySummary, Value: method})
-	attrs = append(attrs, w.target...)
 	c.SetAttrs(attrs...)
+	if len(w.target) > 0 {
+		c.SetAttrs(w.target...)
+	}
 	if w.cfg.args && len(args) > 0 {
 		w.recordArgs(a, c, st, args)
 	}

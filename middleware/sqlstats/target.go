@@ -52,7 +52,7 @@ func targetAttrs(d sqlnorm.Dialect, dsn string) []recording.Attr {
 func postgresTarget(dsn string) (db, host, port string) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		rest := dsn[strings.Index(dsn, "://")+3:]
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 && strings.IndexAny(rest, "/?#") < at && strings.IndexAny(rest, "/?#") >= 0 {
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 && strings.ContainsAny(rest[:at], "/?#") {
 			return "", "", "" // an "@" after the authority: the password may be read as the host
 		}
 		u, err := url.Parse(dsn)
