@@ -2,6 +2,7 @@ package otelexport
 
 import (
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -320,11 +321,12 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 		if sent {
 			as.set(attribute.Int(convention.KeyHTTPResponseStatusCode, r.Status))
 		}
-		if r.RequestBytes > 0 {
-			as.set(attribute.Int64(convention.KeyHTTPRequestBodySize, r.RequestBytes))
+		reqBody, respBody := httpBodies(r)
+		if reqBody > 0 {
+			as.set(attribute.Int64(convention.KeyHTTPRequestBodySize, reqBody))
 		}
-		if r.ResponseBytes > 0 {
-			as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, r.ResponseBytes))
+		if respBody > 0 {
+			as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, respBody))
 		}
 		switch {
 		case sent && r.Status >= 500:
@@ -393,6 +395,27 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 		desc = "panic: " + r.Panic
 	}
 	return as, sdktrace.Status{Code: codes.Error, Description: desc}
+}
+
+// httpBodies returns the sizes of the HTTP request's and response's
+// bodies of record r. A long-lived connection's record adds its stream's
+// bytes to RequestBytes and ResponseBytes (see [recording.StartStream]);
+// those of a connection that left HTTP — a websocket's, upgraded (101) or
+// hijacked — are frames, not the HTTP message's body, and are taken off
+// (they are in appstats.stream.bytes_*). A server-sent event stream's
+// events are its response's body, and stay.
+func httpBodies(r *recording.Record) (req, resp int64) {
+	req, resp = r.RequestBytes, r.ResponseBytes
+	if r.Status != http.StatusSwitchingProtocols && r.Attr(convention.KeyHTTPHijacked) == "" {
+		return req, resp
+	}
+	if n, err := strconv.ParseInt(r.Attr(convention.KeyStreamBytesReceived), 10, 64); err == nil {
+		req -= n
+	}
+	if n, err := strconv.ParseInt(r.Attr(convention.KeyStreamBytesSent), 10, 64); err == nil {
+		resp -= n
+	}
+	return req, resp
 }
 
 // peerAttrs sets the attributes of a server's peer, from its address
