@@ -2,7 +2,6 @@ package otelexport
 
 import (
 	"net"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -399,16 +398,14 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 
 // httpBodies returns the sizes of the HTTP request's and response's
 // bodies of record r. A long-lived connection's record adds its stream's
-// bytes to RequestBytes and ResponseBytes (see [recording.StartStream]);
-// those of a connection that left HTTP — a websocket's, upgraded (101) or
-// hijacked — are frames, not the HTTP message's body, and are taken off
-// (they are in appstats.stream.bytes_*). A server-sent event stream's
-// events are its response's body, and stay.
+// bytes (appstats.stream.bytes_*) to RequestBytes and ResponseBytes (see
+// [recording.StartStream]), and those are taken off: a websocket's frames,
+// after the upgrade, are not the HTTP message's body at all, and a
+// server-sent event stream's events, which are its response's body, were
+// counted already as the handler wrote them (package httpstats), so that
+// the record counts them twice.
 func httpBodies(r *recording.Record) (req, resp int64) {
 	req, resp = r.RequestBytes, r.ResponseBytes
-	if r.Status != http.StatusSwitchingProtocols && r.Attr(convention.KeyHTTPHijacked) == "" {
-		return req, resp
-	}
 	if n, err := strconv.ParseInt(r.Attr(convention.KeyStreamBytesReceived), 10, 64); err == nil {
 		req -= n
 	}

@@ -2,6 +2,7 @@ package otelexport_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/goappstats/appstats/middleware/gorillastats"
 	"github.com/goappstats/appstats/middleware/httpstats"
+	"github.com/goappstats/appstats/middleware/ssestats"
 	"github.com/goappstats/appstats/middleware/wsstats"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/recording/recordingtest"
@@ -89,5 +91,60 @@ func TestWebSocketConnectionBodySizes(t *testing.T) {
 				t.Fatal("no SERVER span GET /ws")
 			}
 		})
+	}
+}
+
+// TestSSEBodySize: the SERVER span of a server-sent event stream has the
+// body's size as sent on the wire. The stream's record counts the events'
+// bytes twice — as httpstats saw the handler write them, and as the
+// stream counted them (appstats.stream.bytes_sent) — and on main the sum
+// was exported: 100 bytes for a body of 50.
+func TestSSEBodySize(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+		s, err := ssestats.New(w, r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer s.Close()
+		for range 2 {
+			ctx, ev := s.StartEvent(r.Context(), "price")
+			ev.End(s.Send(ctx, ssestats.Event{Name: "price", Data: "12.5"}))
+		}
+	})
+	ts := httptest.NewServer(httpstats.NewHandler(rec, mux))
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !recordingtest.WaitIdle(t.Context(), rec) {
+		t.Fatal("records still in the making")
+	}
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, s := range exportSpans(t, sink.Records()) {
+		if s.SpanKind != trace.SpanKindServer || s.Name != "GET /events" {
+			continue
+		}
+		found = true
+		for _, kv := range s.Attributes {
+			if kv.Key == "http.response.body.size" && kv.Value.AsInt64() != int64(len(body)) {
+				t.Errorf("http.response.body.size = %d, want the %d bytes sent", kv.Value.AsInt64(), len(body))
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no SERVER span GET /events")
 	}
 }
