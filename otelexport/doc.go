@@ -39,7 +39,11 @@
 //     http.request.method_original), http.route, url.path, url.query (with
 //     the conventions' REDACTED for hidden values), url.scheme,
 //     http.response.status_code (none for a handler that panicked before it
-//     wrote a response: none was sent), the body sizes, user_agent.original,
+//     wrote a response: none was sent), the body sizes (a long-lived
+//     connection's record adds its stream's bytes, appstats.stream.bytes_*,
+//     to its sizes, and they are taken off: a websocket's frames are not
+//     the body, and a server-sent event stream's were counted already),
+//     user_agent.original,
 //     network.protocol.version, network.peer.address and network.peer.port
 //     (and client.address, the peer: proxy headers are not trusted); status
 //     Error for a 5xx response or a panic, with error.type the status code or
@@ -85,7 +89,9 @@
 //     by db.operation.name for a call without a statement ("COMMIT");
 //     db.system.name ("other_sql" when the call does not say),
 //     db.query.text (normalized, without values), db.response.* and the
-//     error's db.response.status_code.
+//     error's db.response.status_code; db.namespace, server.address and
+//     server.port where the call names them (package sqlstats' Open reads
+//     them from the data source name).
 //     "net" and "dns": network.transport, network.type, server.* or
 //     network.peer.*, dns.question.name and dns.answers (a list).
 //     Others: "{service} {method}", with appstats.call.request and
@@ -104,7 +110,10 @@
 // Attributes of appstats' own are under "appstats.", never inside a
 // namespace of the conventions: appstats.http.connection.reused,
 // appstats.http.hijacked, appstats.rpc.grpc.type, appstats.rpc.messages_*,
-// appstats.db.affected_rows, appstats.route.unmatched, …
+// appstats.db.affected_rows, appstats.route.unmatched, … Those that count
+// (appstats.rpc.messages_*, appstats.stream.messages_* and bytes_*,
+// appstats.db.affected_rows, appstats.dropped_*) are integers, flags are
+// booleans, and appstats.phases.unknown is a list of strings.
 //
 // A call still running when its request ended has appstats.call.running
 // set. The Exporter holds such a record, at most [WithRunningCallWait] after

@@ -27,8 +27,8 @@ const ScopeName = "github.com/goappstats/appstats/otelexport"
 const SchemaURL = "https://opentelemetry.io/schemas/1.43.0"
 
 // Attribute types: OpenTelemetry defines these keys as integers, booleans
-// or lists of strings; recorded attributes (strings) under them are
-// exported so.
+// or lists of strings, and appstats' own counts and lists are typed alike;
+// recorded attributes (strings) under them are exported so.
 var (
 	intKeys = map[string]bool{
 		convention.KeyHTTPResponseStatusCode: true, convention.KeyHTTPRequestBodySize: true,
@@ -38,13 +38,17 @@ var (
 		convention.KeyRPCMessagesReceived: true, convention.KeyRPCMessagesSent: true,
 		convention.KeyGenAIUsageInputTokens: true, convention.KeyGenAIUsageOutputTokens: true,
 		convention.KeyMessagingMessageBodySize: true,
+		convention.KeyStreamMessagesReceived:   true, convention.KeyStreamMessagesSent: true,
+		convention.KeyStreamBytesReceived: true, convention.KeyStreamBytesSent: true,
+		convention.KeyDroppedAttrs: true,
 	}
 	boolKeys = map[string]bool{
 		convention.KeyHTTPConnectionReused: true, convention.KeyHTTPHijacked: true,
 		convention.KeyHTTPNoResponse: true, convention.KeyRouteUnmatched: true, convention.KeyCallRunning: true,
 	}
 	listKeys = map[string]string{ // key → separator of the recorded value
-		convention.KeyDNSAnswers: convention.AnswerSep,
+		convention.KeyDNSAnswers:    convention.AnswerSep,
+		convention.KeyPhasesUnknown: ",",
 	}
 	// droppedKeys are never exported: older semantic-convention keys whose
 	// content the exporter writes under the current ones.
@@ -316,11 +320,12 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 		if sent {
 			as.set(attribute.Int(convention.KeyHTTPResponseStatusCode, r.Status))
 		}
-		if r.RequestBytes > 0 {
-			as.set(attribute.Int64(convention.KeyHTTPRequestBodySize, r.RequestBytes))
+		reqBody, respBody := httpBodies(r)
+		if reqBody > 0 {
+			as.set(attribute.Int64(convention.KeyHTTPRequestBodySize, reqBody))
 		}
-		if r.ResponseBytes > 0 {
-			as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, r.ResponseBytes))
+		if respBody > 0 {
+			as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, respBody))
 		}
 		switch {
 		case sent && r.Status >= 500:
@@ -389,6 +394,25 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 		desc = "panic: " + r.Panic
 	}
 	return as, sdktrace.Status{Code: codes.Error, Description: desc}
+}
+
+// httpBodies returns the sizes of the HTTP request's and response's
+// bodies of record r. A long-lived connection's record adds its stream's
+// bytes (appstats.stream.bytes_*) to RequestBytes and ResponseBytes (see
+// [recording.StartStream]), and those are taken off: a websocket's frames,
+// after the upgrade, are not the HTTP message's body at all, and a
+// server-sent event stream's events, which are its response's body, were
+// counted already as the handler wrote them (package httpstats), so that
+// the record counts them twice.
+func httpBodies(r *recording.Record) (req, resp int64) {
+	req, resp = r.RequestBytes, r.ResponseBytes
+	if n, err := strconv.ParseInt(r.Attr(convention.KeyStreamBytesReceived), 10, 64); err == nil {
+		req -= n
+	}
+	if n, err := strconv.ParseInt(r.Attr(convention.KeyStreamBytesSent), 10, 64); err == nil {
+		resp -= n
+	}
+	return req, resp
 }
 
 // peerAttrs sets the attributes of a server's peer, from its address

@@ -531,6 +531,11 @@ func sqliteCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 	exec("-- " + c.secret("SQLite line comment", "sqlitelineval") + "\nSELECT 1")
 	exec("UPDATE users SET name = 'x' WHERE password = '" + c.secret("SQLite string compared to a password", "sqlitepwval") + "'")
 	exec("SELECT 1 WHERE 'x' '" + c.secret("SQLite error: near the quoted literal", "sqliteerrval") + "'")
+	// An encryption key (SQLCipher, SEE) as a bare word, which SQLite
+	// takes as the pragma's value (round 41); modernc.org/sqlite ignores
+	// a pragma it does not know.
+	exec("PRAGMA key = " + c.secret("SQLite key pragma without quotes", "sqlitekeypw"))
+	exec("PRAGMA main.rekey = " + c.secret("SQLite rekey pragma without quotes", "sqliterekeypw"))
 	exec("SELECT count(*) FROM users WHERE name = :ssn", sql.Named("ssn", c.secret("SQLite argument :ssn", "argssnval")))
 	exec("SELECT count(*) FROM users WHERE name = ? OR name = ? OR name = ?",
 		c.secret("SQLite positional argument: a card number", "5500000000000004"),
@@ -627,6 +632,9 @@ func postgresCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 	query(`ALTER ROLE appstats PASSWORD ` + c.secret("PostgreSQL password without quotes", "pgerrbarepw"))
 	// The whole run of tokens up to white space (review 40).
 	query(`ALTER ROLE appstats PASSWORD pgerrrunhead!` + c.secret("PostgreSQL password without quotes, after a sign", "pgerrruntail"))
+	// A user mapping's option without quotes (round 41): a syntax
+	// error, which quotes it.
+	query(`ALTER USER MAPPING FOR pgerrnobody SERVER pgerrnoserver OPTIONS (SET password ` + c.secret("PostgreSQL user mapping password without quotes", "pgerrmappingpw") + `)`)
 	c.readable("PostgreSQL statement", "SELECT ?::int")
 }
 
@@ -659,6 +667,11 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query(`CHANGE MASTER TO MASTER_HOST = 'h', MASTER_PASSWORD = ` + c.secret("MySQL MASTER_PASSWORD without quotes", "mysqlmasterpw"))
 	query(`CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD=` + c.secret("MySQL SOURCE_PASSWORD without quotes", "mysqlsourcepw"))
 	query(`ALTER USER bob IDENTIFIED BY mysqlrunhead-` + c.secret("MySQL password without quotes, after a sign", "mysqlruntail"))
+	// Round 41: a foreign server's options, the current password
+	// after REPLACE, MariaDB's PASSWORD(…).
+	query(`CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (USER 'u', PASSWORD ` + c.secret("MySQL CREATE SERVER password without quotes", "mysqlserverpw") + `)`)
+	query(`ALTER USER bob IDENTIFIED BY 'x' REPLACE ` + c.secret("MySQL REPLACE current password without quotes", "mysqlreplacepw"))
+	query(`SET PASSWORD FOR bob = PASSWORD(` + c.secret("MariaDB PASSWORD() without quotes", "mariadbpwfunc") + `)`)
 	query(`ALTER TABLE user ADD COLUMN password VARCHAR(255)`)
 	c.readable("MySQL: a table named user, a column named password", "ALTER TABLE user ADD COLUMN password VARCHAR(?)")
 	query(`CREATE USER corpusbob IDENTIFIED BY RANDOM PASSWORD`)

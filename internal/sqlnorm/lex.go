@@ -104,16 +104,21 @@ type pwKind uint8
 
 const (
 	pwNone  pwKind = iota
-	pwRole         // CREATE, ALTER or DROP [OR REPLACE] USER, ROLE or GROUP: PASSWORD x, IDENTIFIED BY x
+	pwRole         // CREATE, ALTER or DROP [OR REPLACE] USER, ROLE, GROUP, SERVER or FOREIGN …, IMPORT: PASSWORD x, IDENTIFIED BY x
 	pwGrant        // GRANT: IDENTIFIED BY x (MySQL 5)
 	pwSet          // SET PASSWORD [FOR user] = x
-	pwRepl         // CHANGE MASTER|REPLICATION SOURCE, START REPLICA|SLAVE: [MASTER_|SOURCE_]PASSWORD = x
+	pwRepl         // CHANGE MASTER|REPLICATION SOURCE, START REPLICA|SLAVE|GROUP_REPLICATION: [MASTER_|SOURCE_]PASSWORD = x
+	pwKey          // SQLite's PRAGMA [schema.]key|rekey|hexkey|… = x or (x), ATTACH … KEY x
 )
 
 // classify is called by note with the statement's first four significant
 // tokens: it sets ddl (the first word is CREATE, ALTER or DROP) and pw.
 // A role's statement is told by its second word (its fourth after
-// CREATE OR REPLACE): ALTER TABLE user … is not one.
+// CREATE OR REPLACE): ALTER TABLE user … is not one. A foreign server's,
+// user mapping's or foreign table's statement (CREATE SERVER, ALTER
+// FOREIGN TABLE, IMPORT FOREIGN SCHEMA) is read as a role's: its OPTIONS
+// (password 'x') hold one. A pragma's name is its second word, or its
+// fourth after a schema (PRAGMA main.key).
 func (l *lexer) classify(k kind, text string) {
 	l.nsig++
 	if k != kWord {
@@ -135,26 +140,48 @@ func (l *lexer) classify(k kind, text string) {
 			l.lead = 's'
 		case "START":
 			l.lead = 't'
+		case "PRAGMA":
+			l.lead = 'p'
+		case "ATTACH":
+			l.pw = pwKey
+		case "IMPORT":
+			l.pw = pwRole
 		}
 		if l.lead == 0 {
 			l.nsig = 4 // no later word tells more: stop counting
 		}
 	case 2:
 		switch {
-		case l.lead == 'c' && (strings.EqualFold(text, "USER") || strings.EqualFold(text, "ROLE") || strings.EqualFold(text, "GROUP")):
+		case l.lead == 'c' && (strings.EqualFold(text, "USER") || strings.EqualFold(text, "ROLE") || strings.EqualFold(text, "GROUP") ||
+			strings.EqualFold(text, "SERVER") || strings.EqualFold(text, "FOREIGN")):
 			l.pw = pwRole
 		case l.lead == 'c' && strings.EqualFold(text, "OR"):
 			l.lead = 'o'
 		case l.lead == 's' && strings.EqualFold(text, "PASSWORD"):
 			l.pw = pwSet
-		case l.lead == 't' && (strings.EqualFold(text, "REPLICA") || strings.EqualFold(text, "SLAVE")):
+		case l.lead == 't' && (strings.EqualFold(text, "REPLICA") || strings.EqualFold(text, "SLAVE") || strings.EqualFold(text, "GROUP_REPLICATION")):
 			l.pw = pwRepl
+		case l.lead == 'p' && keyPragma(text):
+			l.pw = pwKey
 		}
 	case 4:
-		if l.lead == 'o' && (strings.EqualFold(text, "USER") || strings.EqualFold(text, "ROLE")) {
+		switch {
+		case l.lead == 'o' && (strings.EqualFold(text, "USER") || strings.EqualFold(text, "ROLE") || strings.EqualFold(text, "SERVER")):
 			l.pw = pwRole
+		case l.lead == 'p' && l.prevText == "." && keyPragma(text):
+			l.pw = pwKey
 		}
 	}
+}
+
+// keyPragma reports whether a pragma of that name sets an encryption key
+// (SQLCipher's and SEE's key, rekey, hexkey, hexrekey, textkey, textrekey).
+func keyPragma(name string) bool {
+	switch strings.ToLower(name) {
+	case "key", "rekey", "hexkey", "hexrekey", "textkey", "textrekey":
+		return true
+	}
+	return false
 }
 
 // password is called after next when the statement may hold a password
@@ -165,7 +192,11 @@ func (l *lexer) classify(k kind, text string) {
 // statement, after IDENTIFIED [WITH|VIA plugin] BY (or AS, USING after a
 // plugin) there and in GRANT, after SET PASSWORD [FOR user] = (or TO), after
 // [MASTER_|SOURCE_]PASSWORD [=] in CHANGE MASTER, CHANGE REPLICATION SOURCE
-// and START REPLICA. l.cont is set when the token continues such a run. An
+// and START REPLICA or GROUP_REPLICATION, after REPLACE (the current
+// password) in a USER's statement and SET PASSWORD, inside PASSWORD( and
+// OLD_PASSWORD( there, after sslpassword or a quoted "password" in a
+// foreign server's OPTIONS, after a key pragma's = or ( and ATTACH's KEY
+// in SQLite. l.cont is set when the token continues such a run. An
 // unquoted password is a syntax error on the server (which then quotes it
 // in its error: recorded errors hide quoted fragments), but the
 // statement's text is recorded too. A placeholder stays, and so do a
@@ -225,9 +256,25 @@ func (l *lexer) secret(k kind, w string, end int) bool {
 func (l *lexer) arm(k kind, w string) {
 	id := l.ident
 	l.ident = 0
-	if l.pw == pwSet {
+	if k == kPunct && w == "(" && (strings.EqualFold(l.prev2, "PASSWORD") || strings.EqualFold(l.prev2, "OLD_PASSWORD")) {
+		l.armed = true // MariaDB's PASSWORD(x), OLD_PASSWORD(x)
+		return
+	}
+	if k == kWord && strings.EqualFold(w, "REPLACE") && !strings.EqualFold(l.prev2, "OR") {
+		l.armed = true // MySQL's REPLACE 'current password'
+		return
+	}
+	switch l.pw {
+	case pwSet:
 		l.armed = k == kPunct && w == "=" || k == kWord && strings.EqualFold(w, "TO")
 		return
+	case pwKey:
+		l.armed = k == kPunct && (w == "=" || w == "(") || k == kWord && strings.EqualFold(w, "KEY")
+		return
+	}
+	if k == kQuoted && len(w) > 2 && l.pw == pwRole {
+		// A foreign server's option, its name quoted: "password".
+		k, w = kWord, w[1:len(w)-1]
 	}
 	if id == 2 {
 		l.ident = 3 // the plugin, a word or a string
@@ -246,6 +293,8 @@ func (l *lexer) arm(k kind, w string) {
 		l.armed = true
 	case l.pw == pwRepl:
 		l.armed = strings.EqualFold(w, "PASSWORD") || strings.EqualFold(w, "MASTER_PASSWORD") || strings.EqualFold(w, "SOURCE_PASSWORD")
+	case strings.EqualFold(w, "SSLPASSWORD"):
+		l.armed = l.pw == pwRole // a user mapping's libpq option
 	case strings.EqualFold(w, "PASSWORD"):
 		// IDENTIFIED BY PASSWORD 'hash' (MySQL 5) anywhere; in a
 		// role's statement PASSWORD x, but not RETAIN CURRENT

@@ -279,11 +279,22 @@ func (g *gen) statement() string {
 		// Before it, a gap without an executable comment, whose
 		// content MySQL would read as the password.
 		gap := g.gap()
-		for strings.Contains(gap, "/*!") {
-			gap = g.gap()
-		}
 		if g.n(4) == 0 {
 			return g.pick("SET PASSWORD", "set password FOR bob", "SET PASSWORD FOR 'bob'@'%'") + gap + "=" + g.pick("", " ") + w
+		}
+		if g.n(5) == 0 {
+			// Round 41: a foreign server's options, REPLACE, MariaDB's
+			// PASSWORD(…), SQLite's key pragmas and ATTACH … KEY.
+			switch g.n(4) {
+			case 0:
+				return g.pick("CREATE SERVER s FOREIGN DATA WRAPPER remote OPTIONS (USER 'u', PASSWORD", "ALTER SERVER s OPTIONS (SET password",
+					"CREATE USER MAPPING FOR bob SERVER s OPTIONS (ADD sslpassword", "IMPORT FOREIGN SCHEMA x FROM SERVER s INTO y OPTIONS (password") + gap + w + g.pick(")", ", HOST 'h')")
+			case 1:
+				return g.pick("ALTER USER bob IDENTIFIED BY 'x' REPLACE", "SET PASSWORD = 'x' REPLACE") + gap + w + g.pick("", " RETAIN CURRENT PASSWORD")
+			case 2:
+				return g.pick("SET PASSWORD FOR bob = PASSWORD(", "SET PASSWORD = OLD_PASSWORD(", "ALTER USER bob IDENTIFIED VIA ed25519 USING PASSWORD(") + w + ")"
+			}
+			return g.pick("PRAGMA key =", "pragma main.rekey=", "PRAGMA hexkey(", "ATTACH DATABASE 'b.db' AS b KEY") + gap + w + g.pick("", ";", ")")
 		}
 		if g.n(4) == 0 {
 			return g.pick("GRANT ALL ON db.* TO bob IDENTIFIED BY", "CHANGE MASTER TO MASTER_PASSWORD =", "CHANGE REPLICATION SOURCE TO SOURCE_HOST = 'h', SOURCE_PASSWORD=", "START REPLICA PASSWORD =") + gap + w + g.pick("", ",x", ";")
@@ -508,6 +519,49 @@ func TestIssueCases(t *testing.T) {
 		{MySQL, "GRANT SELECT (id, password) ON t TO bob", "GRANT SELECT (id, password) ON t TO bob"},
 		{PostgreSQL, "SET password_encryption = 'scram-sha-256'", "SET password_encryption = ?"},
 		{MySQL, "SET @password = 'x'", "SET @password = ?"},
+		// An executable comment directly before the password (review
+		// 40's note): MySQL runs its content, so the password is the
+		// token after it either way.
+		{MySQL, "SET PASSWORD = /*!*/ hunter2", "SET PASSWORD = /*!*/ ?"},
+		{MySQL, "ALTER USER u IDENTIFIED BY /*!80000 */ hunter2", "ALTER USER u IDENTIFIED BY /*! */ ?"},
+		{Unknown, "ALTER USER u IDENTIFIED BY /*!80000 */hunter2", "ALTER USER u IDENTIFIED BY /*! */?"},
+		{MySQL, "ALTER USER u IDENTIFIED /*!80000 BY */ hunter2", "ALTER USER u IDENTIFIED /*! BY */ ?"},
+		// Round 41: a foreign server's or user mapping's options
+		// (MySQL's CREATE SERVER, PostgreSQL's foreign data wrappers:
+		// OPTIONS (password 'x'), ADD or SET password in an ALTER).
+		{MySQL, "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (USER 'u', PASSWORD hunter2, HOST 'h')", "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (USER ?, PASSWORD ?, HOST ?)"},
+		{MySQL, "CREATE OR REPLACE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (PASSWORD hunter2)", "CREATE OR REPLACE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (PASSWORD ?)"},
+		{MySQL, "ALTER SERVER s OPTIONS (PASSWORD hunter2)", "ALTER SERVER s OPTIONS (PASSWORD ?)"},
+		{PostgreSQL, "ALTER SERVER s OPTIONS (SET password hunter2)", "ALTER SERVER s OPTIONS (SET password ?)"},
+		{PostgreSQL, "CREATE USER MAPPING FOR bob SERVER s OPTIONS (user 'bob', password hunter2)", "CREATE USER MAPPING FOR bob SERVER s OPTIONS (user ?, password ?)"},
+		{PostgreSQL, "ALTER USER MAPPING FOR bob SERVER s OPTIONS (ADD sslpassword hunter2)", "ALTER USER MAPPING FOR bob SERVER s OPTIONS (ADD sslpassword ?)"},
+		{PostgreSQL, `ALTER USER MAPPING FOR bob SERVER s OPTIONS (SET "password" hunter2)`, `ALTER USER MAPPING FOR bob SERVER s OPTIONS (SET "password" ?)`},
+		{PostgreSQL, "ALTER USER MAPPING FOR bob SERVER s OPTIONS (DROP password)", "ALTER USER MAPPING FOR bob SERVER s OPTIONS (DROP password)"},
+		{PostgreSQL, "CREATE FOREIGN TABLE t (a int) SERVER s OPTIONS (password hunter2)", "CREATE FOREIGN TABLE t (a int) SERVER s OPTIONS (password ?)"},
+		{PostgreSQL, "IMPORT FOREIGN SCHEMA x FROM SERVER s INTO y OPTIONS (password hunter2)", "IMPORT FOREIGN SCHEMA x FROM SERVER s INTO y OPTIONS (password ?)"},
+		// MySQL's REPLACE 'current password' and MariaDB's
+		// PASSWORD('x') and OLD_PASSWORD('x'), the argument unquoted.
+		{MySQL, "ALTER USER bob IDENTIFIED BY 'x' REPLACE hunter2 RETAIN CURRENT PASSWORD", "ALTER USER bob IDENTIFIED BY ? REPLACE ? RETAIN CURRENT PASSWORD"},
+		{MySQL, "SET PASSWORD FOR bob = 'x' REPLACE hunter2", "SET PASSWORD FOR bob = ? REPLACE ?"},
+		{MySQL, "SET PASSWORD FOR bob = PASSWORD(hunter2)", "SET PASSWORD FOR bob = PASSWORD(?)"},
+		{MySQL, "SET PASSWORD = OLD_PASSWORD(hunter2)", "SET PASSWORD = OLD_PASSWORD(?)"},
+		{MySQL, "ALTER USER bob IDENTIFIED VIA ed25519 USING PASSWORD(hunter2)", "ALTER USER bob IDENTIFIED VIA ed25519 USING PASSWORD(?)"},
+		{MySQL, "START GROUP_REPLICATION USER='u', PASSWORD=hunter2", "START GROUP_REPLICATION USER=?, PASSWORD=?"},
+		// SQLite's encryption keys (SQLCipher, SEE): a pragma's value
+		// may be a bare word, which SQLite passes as it is.
+		{SQLite, "PRAGMA key = hunter2", "PRAGMA key = ?"},
+		{SQLite, "PRAGMA key=hunter2;", "PRAGMA key=?;"},
+		{SQLite, "pragma main.rekey = hunter2", "pragma main.rekey = ?"},
+		{SQLite, "PRAGMA hexkey(hunter2)", "PRAGMA hexkey(?)"},
+		{Unknown, "PRAGMA textkey = hunter2", "PRAGMA textkey = ?"},
+		{SQLite, "PRAGMA hexrekey = hunter2", "PRAGMA hexrekey = ?"},
+		{SQLite, "PRAGMA textrekey = hunter2", "PRAGMA textrekey = ?"},
+		{SQLite, "ATTACH DATABASE 'b.db' AS b KEY hunter2", "ATTACH DATABASE ? AS b KEY ?"},
+		{SQLite, "PRAGMA journal_mode = WAL", "PRAGMA journal_mode = WAL"},
+		{SQLite, "PRAGMA cipher_page_size = 4096", "PRAGMA cipher_page_size = ?"},
+		{SQLite, "ATTACH DATABASE 'b.db' AS b", "ATTACH DATABASE ? AS b"},
+		{MySQL, "CREATE OR REPLACE USER bob IDENTIFIED BY hunter2", "CREATE OR REPLACE USER bob IDENTIFIED BY ?"},
+		{MySQL, "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (PORT 3306, USER 'u')", "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (PORT ?, USER ?)"},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.d, tt.in); got != tt.out {
@@ -544,6 +598,8 @@ func FuzzNormalize(f *testing.F) {
 		"/* /* */", `"a" . "b"`, "INSERT INTO t (\"a\"", "U&\"x", "0x", "#", "@@", "?1", `'\'`,
 		"---#0", "--#\n-\x16", "SELECT 1--'\n, x, '", "/* /* */ 'a */ x '", "a--/**/\x01",
 		"/*! 'a */ x ' */", "/*!50000 a */", "/*M!/*!1 */ */", "/*!50000a*/", "/*!500001e5*/", "x IN /*! (1,2) */",
+		"PRAGMA key = a", "pragma s.rekey(a", "ATTACH x KEY a", "SET PASSWORD = PASSWORD(a)", "ALTER SERVER s OPTIONS (SET \"password\" a)",
+		"ALTER USER u IDENTIFIED BY 'x' REPLACE a", "CREATE OR REPLACE SERVER s OPTIONS (PASSWORD a)", "/*!0!*/",
 	} {
 		f.Add(s)
 	}

@@ -23,7 +23,14 @@
 // CREATE, ALTER or DROP of a USER or ROLE (told by the statement's second
 // word: ALTER TABLE user … is not one), IDENTIFIED BY in GRANT, SET
 // PASSWORD [FOR user] =, [MASTER_|SOURCE_]PASSWORD = in CHANGE MASTER,
-// CHANGE REPLICATION SOURCE and START REPLICA.
+// CHANGE REPLICATION SOURCE and START REPLICA or GROUP_REPLICATION; after
+// REPLACE (MySQL's current password) and inside PASSWORD( and
+// OLD_PASSWORD( (MariaDB) in those statements; after PASSWORD, sslpassword
+// or "password" in the OPTIONS of a foreign server, user mapping or
+// foreign table (MySQL's CREATE SERVER, PostgreSQL's foreign data
+// wrappers, IMPORT FOREIGN SCHEMA); and SQLite's encryption keys, where a
+// bare word is valid: PRAGMA [schema.]key, rekey, hexkey, hexrekey,
+// textkey or textrekey = x (or (x)), ATTACH … KEY x.
 //
 // Where a string ends may also depend on a server setting the client cannot
 // see: whether a backslash escapes a quote (MySQL's and MariaDB's default,
@@ -229,7 +236,9 @@ func (w *writer) token(k kind, text string) {
 // whose version's digits were dropped is written with a space after it, and
 // its */ with one before, as /*!50000 STRAIGHT_JOIN */ is, however they
 // were spaced: /*!50000STRAIGHT_JOIN*/ is written /*! STRAIGHT_JOIN */
-// (the digits make room for the spaces, so the text does not grow).
+// (the digits make room for the spaces, so the text does not grow). A
+// single digit makes room for one space only, and is not glued to a word
+// (see versionGlued): /*!0!*/ is written /*!!*/.
 func (w *writer) exec(tok string) (text string, spaceAfter bool) {
 	text = execText(tok)
 	if text == "*/" {
@@ -238,7 +247,7 @@ func (w *writer) exec(tok string) (text string, spaceAfter bool) {
 		}
 		return text, false
 	}
-	w.execPad = len(tok) > len(text)
+	w.execPad = len(tok) >= len(text)+2
 	return text, w.execPad
 }
 

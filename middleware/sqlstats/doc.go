@@ -72,7 +72,16 @@
 // [WithSystem]; found from the driver without it), db.query.summary (the
 // call's method, "SELECT users", which names the exported span), and
 // db.operation.name for calls without a statement ("BEGIN", "COMMIT",
-// "PING", "CONNECT").
+// "PING", "CONNECT"). A database opened with [Open] also names its
+// db.namespace (which the conventions require when it is known without
+// asking the server), server.address and server.port, as the data source
+// name gives them: PostgreSQL's URL and keyword/value forms
+// (postgres://host:5433/shop, host=h port=5433 dbname=shop) and
+// github.com/go-sql-driver/mysql's (user:pw@tcp(host:3306)/shop); what
+// the name leaves to a default or to the environment is not sent, nor
+// anything for several hosts, and the user and password are never read.
+// A driver wrapped by [Wrap] or [WrapConnector] may open several data
+// sources, and its calls carry none of these.
 //
 // Arguments are not recorded unless [WithArgs] enables them, and then they
 // are redacted by the recorder's rules.

@@ -134,7 +134,10 @@ func Open(driverName, dsn string, opts ...Option) (*sql.DB, error) {
 	if err := probe.Close(); err != nil {
 		return nil, fmt.Errorf("sqlstats: %w", err)
 	}
-	c, err := newWDriver(d, newWrapper(opts)).OpenConnector(dsn)
+	w := newWrapper(opts)
+	wd := newWDriver(d, w)
+	w.target = targetAttrs(w.cache.dialect, dsn) // the wrapper's only data source
+	c, err := wd.OpenConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstats: open connector: %w", err)
 	}

@@ -358,3 +358,43 @@ func mustConnector(t *testing.T, d driver.Driver, dsn string) driver.Connector {
 	}
 	return c
 }
+
+// TestPostgresTarget: against a real PostgreSQL opened by URL with Open,
+// each call (the connection's and the statements') names the database
+// (db.namespace, which the conventions require when it is known without
+// asking the server) and the server (server.address, server.port), read
+// from the data source name; the user is not among them. On main they
+// were missing.
+func TestPostgresTarget(t *testing.T) {
+	dsn := testservers.StartPostgres(t)
+	_, hostPort, _ := strings.Cut(strings.TrimPrefix(dsn, "postgres://"), "@")
+	hostPort, _, _ = strings.Cut(hostPort, "/")
+	host, port, _ := strings.Cut(hostPort, ":")
+	for _, name := range []string{"pgx", "postgres"} {
+		db, err := sqlstats.Open(name, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := record(t, func(ctx context.Context) {
+			if _, err := db.ExecContext(ctx, "SELECT 1"); err != nil {
+				t.Error(err)
+			}
+		})
+		db.Close()
+		if len(r.Calls) < 2 {
+			t.Fatalf("%s: %d calls, want CONNECT and SELECT", name, len(r.Calls))
+		}
+		for _, c := range r.Calls {
+			for k, want := range map[string]string{"db.namespace": "postgres", "server.address": host, "server.port": port} {
+				if got := c.Attr(k); got != want {
+					t.Errorf("%s: call %q: %s = %q, want %q", name, c.Method, k, got, want)
+				}
+			}
+			for _, a := range c.Attrs {
+				if a.Value == "appstats" {
+					t.Errorf("%s: call %q: %s holds the user", name, c.Method, a.Key)
+				}
+			}
+		}
+	}
+}

@@ -26,6 +26,9 @@ const (
 	AttrStatusCode   = convention.KeyDBResponseStatusCode   // "db.response.status_code": the database's code of an error, such as a SQLSTATE
 	AttrAffectedRows = convention.KeyDBAffectedRows         // "appstats.db.affected_rows": not in the conventions
 	AttrParamPrefix  = convention.KeyDBQueryParameterPrefix // "db.query.parameter.", then the name or position
+	AttrNamespace    = convention.KeyDBNamespace            // "db.namespace": the database's name, from the data source name given to Open
+	AttrAddress      = convention.KeyServerAddress          // "server.address": the database server's host (or socket), from the data source name given to Open
+	AttrPort         = convention.KeyServerPort             // "server.port": its port, when the data source name gives one
 )
 
 // Limits on recorded arguments.
@@ -38,6 +41,10 @@ const (
 type wrapper struct {
 	cfg    *config
 	system string // db.system.name: WithSystem's, else the driver's (see systemOf)
+	// target: db.namespace, server.address and server.port, read from
+	// the data source name given to Open (see targetAttrs); none for a
+	// wrapper that may open several.
+	target []recording.Attr
 	cache  cache
 }
 
@@ -95,6 +102,9 @@ func (w *wrapper) startParsed(ctx context.Context, a *recording.ActiveRecord, st
 		recording.Attr{Key: AttrQueryText, Value: st.text},
 		recording.Attr{Key: AttrQuerySummary, Value: method})
 	c.SetAttrs(attrs...)
+	if len(w.target) > 0 {
+		c.SetAttrs(w.target...)
+	}
 	if w.cfg.args && len(args) > 0 {
 		w.recordArgs(a, c, st, args)
 	}
@@ -111,6 +121,9 @@ func (w *wrapper) startOp(ctx context.Context, a *recording.ActiveRecord, op str
 		c.SetAttrs(recording.Attr{Key: AttrSystem, Value: w.system}, recording.Attr{Key: AttrOperation, Value: op})
 	} else {
 		c.SetAttr(AttrOperation, op)
+	}
+	if len(w.target) > 0 {
+		c.SetAttrs(w.target...)
 	}
 	return c
 }
