@@ -78,7 +78,9 @@ type wantSpan struct {
 
 // expectedSpans is what the records of one trace should look like in a trace
 // viewer: a server span per record, a client span per call (events are span
-// events, not spans), named as OpenTelemetry's conventions say.
+// events, not spans), named as OpenTelemetry's conventions say, each call's
+// span a child of the call it was made inside of (Call.ParentSpanID), else
+// of its record's span.
 func expectedSpans(rs []*recording.Record) map[string]wantSpan {
 	out := map[string]wantSpan{}
 	for _, r := range rs {
@@ -92,9 +94,17 @@ func expectedSpans(rs []*recording.Record) map[string]wantSpan {
 			parent = r.ParentSpanID.String()
 		}
 		out[r.SpanID.String()] = wantSpan{name, parent, r.Start, r.Duration}
-		for _, c := range r.Calls {
+		parents := r.Parents()
+		for i, c := range r.Calls {
 			if c.Event {
 				continue
+			}
+			// A call made inside another (recording.Do, ContextWithParent:
+			// the demo's /report makes its GET inside "report Build") is that
+			// call's child; any other, the record's server span's.
+			callParent := r.SpanID.String()
+			if p := parents[i]; p >= 0 && !r.Calls[p].Event {
+				callParent = r.Calls[p].SpanID.String()
 			}
 			name := c.Service + " " + c.Method
 			switch c.Service {
@@ -105,7 +115,7 @@ func expectedSpans(rs []*recording.Record) map[string]wantSpan {
 			case "grpc":
 				name = strings.TrimPrefix(c.Method, "/")
 			}
-			out[c.SpanID.String()] = wantSpan{name, r.SpanID.String(), r.Start.Add(c.Start), c.Duration}
+			out[c.SpanID.String()] = wantSpan{name, callParent, r.Start.Add(c.Start), c.Duration}
 		}
 	}
 	return out
