@@ -138,9 +138,8 @@
 // # Attributes
 //
 // Besides its fields, a record has the attributes url.scheme,
-// network.protocol.version ("1.1", "2"), server.address (the host of the
-// request's Host header, or HTTP/2's :authority, without its port) and
-// user_agent.original (the OpenTelemetry semantic conventions' names), appstats.route.unmatched when
+// network.protocol.version ("1.1", "2") and user_agent.original (the
+// OpenTelemetry semantic conventions' names), appstats.route.unmatched when
 // no router matched the request (its route is then appstats' own, and
 // exporters give it no http.route), appstats.http.hijacked for a hijacked
 // connection, and appstats.http.no_response for a handler that panicked

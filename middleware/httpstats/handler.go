@@ -431,7 +431,7 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	// The attributes, each appended as it is known to the record's room
 	// for them ([recording.ActiveRecord.AttrRoom], inlined), kept in this
 	// function's variables in between and set in the record once: the
-	// request's (url.scheme, network.protocol.version, server.address,
+	// request's (url.scheme, network.protocol.version,
 	// user_agent.original), then hijacked and unmatched when they apply.
 	attrs := ar.AttrRoom()
 	scheme := "http"
@@ -441,9 +441,6 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	attrs = append(attrs, recording.Attr{Key: convention.KeyURLScheme, Value: scheme})
 	if v := convention.HTTPProtocolVersion(r.ProtoMajor, r.ProtoMinor); v != "" {
 		attrs = append(attrs, recording.Attr{Key: convention.KeyNetworkProtocolVersion, Value: v})
-	}
-	if host := requestHost(r.Host); host != "" {
-		attrs = append(attrs, recording.Attr{Key: convention.KeyServerAddress, Value: host})
 	}
 	// The user agent: read from the record's copy of the headers when it
 	// has one ([recording.ActiveRecord.KeptUserAgent], inlined, for the
@@ -678,25 +675,4 @@ func grpcOutcome(rec *recording.Record, h http.Header, attrs []recording.Attr) [
 		rec.Error = msg
 	}
 	return attrs
-}
-
-// requestHost returns the host of a request's Host header (or HTTP/2's
-// :authority), which r.Host holds, without its port, and an IPv6
-// address without its brackets: the conventions' server.address of an
-// HTTP server span, the name the client gave this server. It only cuts
-// the string (the port from the last colon after any "]"): a Host that
-// net/http accepted needs no more, and the result shares r.Host's memory.
-func requestHost(h string) string {
-	for i := len(h) - 1; i >= 0; i-- {
-		if c := h[i]; c == ':' {
-			h = h[:i]
-			break
-		} else if c == ']' || c < '0' || c > '9' {
-			break // no port: a name, an address, or "[v6]"
-		}
-	}
-	if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
-		h = h[1 : len(h)-1]
-	}
-	return h
 }

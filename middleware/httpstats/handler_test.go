@@ -273,8 +273,8 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
-// TestRequestAttrs: a record carries the request's scheme, protocol version,
-// server address and user agent, over HTTP/1.1 and over HTTP/2 with TLS.
+// TestRequestAttrs: a record carries the request's scheme, protocol version
+// and user agent, over HTTP/1.1 and over HTTP/2 with TLS.
 func TestRequestAttrs(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
 		rec, sink := newRecorder(t)
@@ -304,35 +304,11 @@ func TestRequestAttrs(t *testing.T) {
 		r := recs[0]
 		for k, want := range map[string]string{
 			"url.scheme": scheme, "network.protocol.version": version, "user_agent.original": "attrs-test/2.0",
-			"server.address": "127.0.0.1", "appstats.route.unmatched": "",
+			"appstats.route.unmatched": "",
 		} {
 			if got := r.Attr(k); got != want {
 				t.Errorf("h2 %v: %s = %q, want %q", h2, k, got, want)
 			}
-		}
-	}
-}
-
-// TestRequestServerAddress: a record's server.address is the host of the
-// request's Host header, without its port, and an IPv6 address without its
-// brackets; a request without a Host has none.
-func TestRequestServerAddress(t *testing.T) {
-	for host, want := range map[string]string{
-		"shop.example:8443": "shop.example", "shop.example": "shop.example", "shop.example:": "shop.example",
-		"10.1.2.3:80": "10.1.2.3", "10.1.2.3": "10.1.2.3", "[::1]:8080": "::1", "[fe80::1]": "fe80::1",
-		"host9": "host9", "": "",
-	} {
-		rec, sink := newRecorder(t)
-		h := httpstats.NewHandler(rec, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-		req := httptest.NewRequest("GET", "/x", nil)
-		req.Host = host
-		h.ServeHTTP(httptest.NewRecorder(), req)
-		recs := flush(t, rec, sink)
-		if len(recs) != 1 {
-			t.Fatalf("Host %q: %d records", host, len(recs))
-		}
-		if got := recs[0].Attr("server.address"); got != want {
-			t.Errorf("Host %q: server.address %q, want %q", host, got, want)
 		}
 	}
 }
