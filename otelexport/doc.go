@@ -47,7 +47,9 @@
 //     network.protocol.version, network.peer.address and network.peer.port
 //     (and client.address, the peer: proxy headers are not trusted); status
 //     Error for a 5xx response or a panic, with error.type the status code or
-//     "panic".
+//     "panic". Not server.address, which the conventions recommend: the
+//     record does not keep the request's Host, and keeping it would cost
+//     an allocation a request (its room for attributes is full).
 //     gRPC: named by rpc.method, the full method "pkg.Service/Method" ("grpc"
 //     for a method the server does not have: rpc.method "_OTHER" and
 //     rpc.method_original the name called); attributes rpc.system.name,
@@ -71,7 +73,9 @@
 //     attributes, messaging.operation.name "send" and
 //     messaging.message.body.size among them); its kind
 //     travels in the call's appstats.span.kind, not exported), child of the
-//     request's span, with the call's span ID (the one propagated
+//     request's span, or of the call's it was made inside of
+//     ([recording.Call.ParentSpanID]: [recording.Do],
+//     [recording.ContextWithParent], a bridged span), with the call's span ID (the one propagated
 //     downstream, so a downstream service's trace joins it) and its recorded
 //     start and end. Its name and attributes
 //     depend on the call's service ("appstats.service"):
@@ -80,7 +84,10 @@
 //     name shows; http.request.method, server.address, server.port, url.full,
 //     http.response.status_code, the body sizes; status Error for a 4xx or
 //     5xx, with error.type the code and no description (the code says why,
-//     as the conventions ask).
+//     as the conventions ask). Not network.protocol.version, which the
+//     conventions recommend: package httpstats' calls do not keep it, and
+//     keeping it would cost an allocation a call (its room for attributes
+//     is full).
 //     "grpc": named by the full method, with rpc.system.name, rpc.method,
 //     rpc.response.status_code, server.address, server.port; status Error
 //     for any code but OK, with error.type the code's name and the status

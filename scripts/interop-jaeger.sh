@@ -5,7 +5,9 @@
 # takes ~7 minutes the first time), exports appstats records to it over
 # OTLP/HTTP and OTLP/gRPC, and checks through Jaeger's query API that each
 # trace has the record's spans, names, parent links, start times and
-# durations (otelexport's TestJaegerInterop).
+# durations (otelexport's TestJaegerInterop; examples/demo's
+# TestJaegerDemoTraffic does the same for the demo's own traffic, whose CI
+# twin against the in-process receiver is TestDemoTrafficOTLP).
 #
 #   scripts/interop-jaeger.sh            # JAEGER_SH=path overrides the tool's location
 #
