@@ -64,8 +64,10 @@ func TestACLUserWithoutChannel(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer made.Close()
-			for _, s := range []*redisstore.Store{opened, made} {
-				if err := s.Write(ctx, storetest.Records(1, now.Add(-time.Minute), time.Millisecond, 3)); err != nil {
+			for k, s := range []*redisstore.Store{opened, made} {
+				// Records of their own (seeds 1 and 3): the same records
+				// written by both would list once.
+				if err := s.Write(ctx, storetest.Records(uint64(1+2*k), now.Add(-time.Minute), time.Millisecond, 3)); err != nil {
 					t.Errorf("Write: %v", err)
 				}
 				if ws := s.WriteStats(); ws.Written != 3 || ws.Dropped != 0 {

@@ -73,8 +73,15 @@ type hourBatch struct {
 // never see records without their rollups, and concurrent writers never
 // lose each other's updates (rollups are merged by folding, under
 // optimistic locks).
-// A record whose ID is already stored replaces it (its rollup contribution
-// is counted again). The store does not keep recs.
+// A record whose ID is already stored (or that is twice in recs) replaces
+// it, and is listed once, with its new summary, if it starts at the same
+// time: when HSET reports that a transaction replaced records, a second
+// round trip, which such Writes alone pay for, removes the summaries
+// they left listed, so until it returns List may show both, and if it
+// fails the old summary stays listed (the log says so). A record written
+// again at another start stays listed at its old start too. Its rollup
+// contribution is counted again, and so is its size in the hour's size
+// counter that MaxBytes reads. The store does not keep recs.
 //
 // If Redis fails, or does not answer within WriteTimeout, the records are
 // dropped and counted ([Store.Health]) and the error wraps
@@ -438,6 +445,13 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			}
 		}
 		stored += b.n
+		if txs[i].recs.Val() < int64(b.n) {
+			// HSET added fewer fields than the batch has records: some
+			// IDs were stored already (or are twice in the batch).
+			if err := s.unlistReplaced(ctx, b); err != nil {
+				s.log.Warn("redisstore: removing the summaries of rewritten records failed: they stay listed beside the new ones", "hour", b.hour, "err", err)
+			}
+		}
 		s.dmu.Lock()
 		s.dirty[b.hour] = true
 		s.dmu.Unlock()
@@ -567,4 +581,60 @@ func (s *Store) unwrite(ctx context.Context, b *hourBatch, recs, sums, pushed, s
 		return kept, err
 	}
 	return kept, nil
+}
+
+// unlistScript removes the summaries a write of an hour's records left
+// listed beside their own for IDs stored already: KEYS: the records hash,
+// the summaries set; ARGV: for each record of the write, its ID, its
+// summary member, its full record, and the lex range of its members
+// (start | ID). For a record still stored as the write left it, every
+// other member of its start and ID goes; for one another write has
+// replaced since (or deleted), its own member goes (that write removes
+// the others). Returns the number of members removed.
+const unlistScript = `
+local n = 0
+for i = 1, #ARGV, 5 do
+  local ms = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[i+3], ARGV[i+4])
+  if #ms > 1 or (#ms == 1 and ms[1] ~= ARGV[i+1]) then
+    if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i+2] then
+      for _, m in ipairs(ms) do
+        if m ~= ARGV[i+1] then n = n + redis.call('ZREM', KEYS[2], m) end
+      end
+    else
+      n = n + redis.call('ZREM', KEYS[2], ARGV[i+1])
+    end
+  end
+end
+return n
+`
+
+// unlistReplaced removes, after a write of batch b whose HSET added fewer
+// fields than b has records, the summaries that the records it replaced
+// (stored before with the same IDs and starts, or earlier in b) left
+// listed: each ID lists once, with the summary of its stored record.
+// Writes that need it (a record written again: rare) pay for it alone,
+// with a second round trip; until it returns, List may show both
+// summaries. Writes racing on an ID leave the summary of the one whose
+// record stays, whatever order their removals run in.
+func (s *Store) unlistReplaced(ctx context.Context, b *hourBatch) error {
+	hk := s.k.hour(b.hour)
+	args := make([]any, 0, 5*b.n)
+	for j, m := range b.members {
+		key := m.([]byte)[:sumKeyLen]
+		args = append(args, b.recs[2*j], m, b.recs[2*j+1], "["+string(key), lexAfter(key))
+	}
+	return s.unlist.Run(ctx, s.rdb, []string{hk.recs, hk.sums}, args...).Err()
+}
+
+// lexAfter returns the exclusive upper bound of ZRANGEBYLEX for the
+// members that start with key: key plus one, as a big-endian number, or
+// "+" (the set's end) if key is all 0xff bytes.
+func lexAfter(key []byte) string {
+	k := []byte(string(key))
+	for i := len(k) - 1; i >= 0; i-- {
+		if k[i]++; k[i] != 0 {
+			return "(" + string(k[:i+1])
+		}
+	}
+	return "+"
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrent", testConcurrent},
 		{"ExecTrace", testExecTrace},
 		{"SharedExecTrace", testSharedExecTrace},
+		{"Rewrite", testRewrite},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1291,4 +1292,66 @@ func sumRPCs[T any](rows []T, rpc func(T) store.RPCStats) (s statSums) {
 		s.total += r.Total
 	}
 	return s
+}
+
+// testRewrite writes records again with their IDs and starts but another
+// summary (status, duration, path): by a later Write, and twice in one
+// Write. Each lists once, with the summary written last, and Get returns
+// that version. Stats counts the store's records either exactly (each ID
+// once, as written last: memstore) or every version written (a rewritten
+// record's rollup contribution counted again, as badgerstore and
+// redisstore document).
+func testRewrite(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	start := base()
+	recs := Records(17, start, 7*time.Second, 3)
+	write(t, s, recs)
+	again := func(r *recording.Record, status int, d time.Duration, path string) *recording.Record {
+		c := *r
+		c.Status, c.Duration, c.Path = status, d, path
+		return &c
+	}
+	r1 := again(recs[1], 503, recs[1].Duration+time.Second, "/rewritten/1")
+	write(t, s, []*recording.Record{r1})
+	r2a := again(recs[2], 404, recs[2].Duration+2*time.Second, "/rewritten/2a")
+	r2b := again(recs[2], 201, recs[2].Duration+3*time.Second, "/rewritten/2b")
+	write(t, s, []*recording.Record{r2a, r2b})
+	final := []*recording.Record{recs[0], r1, r2b}
+	got := listAll(t, s, store.Query{})
+	if len(got) != len(final) {
+		t.Errorf("List: %d records for %d IDs: %v", len(got), len(final), ids(got))
+	}
+	for i, r := range []*recording.Record{r2b, r1, recs[0]} {
+		if i >= len(got) {
+			break
+		}
+		if g, w := normSummary(got[i]), normSummary(r.Summary()); !reflect.DeepEqual(g, w) {
+			t.Errorf("List[%d] =\n%+v\nwant the summary written last\n%+v", i, g, w)
+		}
+	}
+	for _, r := range final {
+		g, err := s.Get(ctx, r.ID)
+		if err != nil {
+			t.Fatalf("Get(%s): %v", r.ID, err)
+		}
+		if g.Status != r.Status || g.Duration != r.Duration || g.Path != r.Path {
+			t.Errorf("Get(%s) = status %d, duration %v, path %q; want the version written last: %d, %v, %q",
+				r.ID, g.Status, g.Duration, g.Path, r.Status, r.Duration, r.Path)
+		}
+	}
+	w := store.Window{Since: start.Add(-time.Minute), Until: start.Add(time.Hour)}
+	st, err := s.Stats(ctx, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact := ExpectStats(final, w)
+	every := ExpectStats(append([]*recording.Record{recs[1], recs[2], r2a}, final...), w)
+	switch st.Requests {
+	case exact.Requests:
+		CompareStats(t, st, exact)
+	case every.Requests:
+		CompareStats(t, st, every)
+	default:
+		t.Errorf("Stats: %d requests, want %d (each ID once) or %d (every version written)", st.Requests, exact.Requests, every.Requests)
+	}
 }
