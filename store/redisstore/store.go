@@ -501,7 +501,7 @@ func (s *Store) Health() store.Health {
 		s.clockMu.Lock()
 		off := s.clockOff
 		s.clockMu.Unlock()
-		details = append(details, fmt.Sprintf("%d records started more than %v after Redis's clock and were stored shifted back to it (this host's clock is %v ahead of Redis's)", ws.Ahead, MaxAhead, off.Round(time.Millisecond)))
+		details = append(details, fmt.Sprintf("%d records started more than %v after Redis's clock and were stored shifted back to it (this host's clock is %v ahead of Redis's)", ws.Ahead, MaxAhead, off.Round(time.Second)))
 	}
 	if s.noPublish.Load() || s.noSubscribe.Load() {
 		what := "publish or subscribe"

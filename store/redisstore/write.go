@@ -122,11 +122,11 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	recs, shifted, off := s.shiftAhead(ctx, recs)
 	if shifted > 0 {
 		s.ahead.Add(uint64(shifted))
-		note := fmt.Errorf("redisstore: write: %d records started more than %v after Redis's clock, and were stored shifted back to it (this host's clock is %v ahead of Redis's)", shifted, MaxAhead, off.Round(time.Millisecond))
+		note := fmt.Errorf("redisstore: write: %d records started more than %v after Redis's clock, and were stored shifted back to it (this host's clock is %v ahead of Redis's)", shifted, MaxAhead, off.Round(time.Second))
 		s.omu.Lock()
 		s.lastErr = note
 		s.omu.Unlock()
-		s.log.Warn("redisstore: records from the future stored shifted back to Redis's clock: is this host's clock ahead of Redis's?", "records", shifted, "offset", off.Round(time.Millisecond), "max_ahead", MaxAhead)
+		s.log.Warn("redisstore: records from the future stored shifted back to Redis's clock: is this host's clock ahead of Redis's?", "records", shifted, "offset", off.Round(time.Second), "max_ahead", MaxAhead)
 	}
 	stored := 0
 	var damage []error
