@@ -89,7 +89,7 @@ func (in *inflight) remove(a *ActiveRecord) {
 // counts those kept so far, copied or not, and DroppedCalls, as in a
 // finished record, those not kept, over [WithMaxCalls]), and, for a
 // connection whose messages are recorded, its route and its message counts
-// and bytes so far (attributes, and in RequestBytes and ResponseBytes).
+// and bytes so far (attributes).
 // Status, sizes and other fields a server wrapper sets as the request ends
 // are still zero, and the request's headers are not included.
 //
