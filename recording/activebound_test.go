@@ -24,8 +24,7 @@ func TestActiveRedactionBounded(t *testing.T) {
 		pathLen = 400 << 10
 		secret  = "9fQ2xLr8ZpT4vWm1KsY7bNc3HdJ6gAe5" // a random-looking token
 	)
-	var red recording.Redaction
-	red = recording.DefaultRedaction()
+	red := recording.DefaultRedaction()
 	if got := red.Text("/t/" + secret); strings.Contains(got, secret) {
 		t.Fatalf("the token is no secret to the default redaction: %q", got)
 	}
