@@ -39,11 +39,11 @@
 //     http.request.method_original), http.route, url.path, url.query (with
 //     the conventions' REDACTED for hidden values), url.scheme,
 //     http.response.status_code (none for a handler that panicked before it
-//     wrote a response: none was sent), the body sizes (a long-lived
-//     connection's record adds its stream's bytes, appstats.stream.bytes_*,
-//     to its sizes, and they are taken off: a websocket's frames are not
-//     the body, and a server-sent event stream's were counted already),
-//     user_agent.original,
+//     wrote a response: none was sent), the body sizes (of the HTTP
+//     message: a long-lived connection's record counts its stream's bytes
+//     apart, appstats.stream.bytes_*, for a websocket's frames are not the
+//     body, and a server-sent event stream's events are counted in it
+//     already), user_agent.original,
 //     network.protocol.version, network.peer.address and network.peer.port
 //     (and client.address, the peer: proxy headers are not trusted); status
 //     Error for a 5xx response or a panic, with error.type the status code or

@@ -320,12 +320,14 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 		if sent {
 			as.set(attribute.Int(convention.KeyHTTPResponseStatusCode, r.Status))
 		}
-		reqBody, respBody := httpBodies(r)
-		if reqBody > 0 {
-			as.set(attribute.Int64(convention.KeyHTTPRequestBodySize, reqBody))
+		// The HTTP message's bodies: a long-lived connection's record
+		// counts its stream's bytes apart (appstats.stream.bytes_*; see
+		// recording.StartStream).
+		if r.RequestBytes > 0 {
+			as.set(attribute.Int64(convention.KeyHTTPRequestBodySize, r.RequestBytes))
 		}
-		if respBody > 0 {
-			as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, respBody))
+		if r.ResponseBytes > 0 {
+			as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, r.ResponseBytes))
 		}
 		switch {
 		case sent && r.Status >= 500:
@@ -394,25 +396,6 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 		desc = "panic: " + r.Panic
 	}
 	return as, sdktrace.Status{Code: codes.Error, Description: desc}
-}
-
-// httpBodies returns the sizes of the HTTP request's and response's
-// bodies of record r. A long-lived connection's record adds its stream's
-// bytes (appstats.stream.bytes_*) to RequestBytes and ResponseBytes (see
-// [recording.StartStream]), and those are taken off: a websocket's frames,
-// after the upgrade, are not the HTTP message's body at all, and a
-// server-sent event stream's events, which are its response's body, were
-// counted already as the handler wrote them (package httpstats), so that
-// the record counts them twice.
-func httpBodies(r *recording.Record) (req, resp int64) {
-	req, resp = r.RequestBytes, r.ResponseBytes
-	if n, err := strconv.ParseInt(r.Attr(convention.KeyStreamBytesReceived), 10, 64); err == nil {
-		req -= n
-	}
-	if n, err := strconv.ParseInt(r.Attr(convention.KeyStreamBytesSent), 10, 64); err == nil {
-		resp -= n
-	}
-	return req, resp
 }
 
 // peerAttrs sets the attributes of a server's peer, from its address

@@ -772,6 +772,9 @@ func (a *ActiveRecord) finish(d time.Duration) {
 				Request: "the handler returned", RequestSize: -1, ResponseSize: -1, SpanID: NewSpanID(), Event: true})
 		}
 		s.fold(r)
+		if r.Status == 0 {
+			r.Status = s.status // written where its server wrapper did not see it
+		}
 		s.closing.Unlock()
 	}
 	if m := a.message(); m != nil {

@@ -128,8 +128,15 @@ func ExampleStartStream() {
 	conn.Finish()
 
 	_ = rec.Close(context.Background())
+	// A message's record counts its bytes in RequestBytes (received) or
+	// ResponseBytes (sent); the connection's counts its stream's in
+	// attributes, apart from its HTTP message's bodies.
 	for _, r := range sink.Records() {
-		fmt.Println(r.Kind, r.Method, r.Route, len(r.Calls), "calls", r.RequestBytes, "bytes in")
+		in := strconv.FormatInt(r.RequestBytes, 10)
+		if r.Kind != recording.KindMessage {
+			in = r.Attr("appstats.stream.bytes_received")
+		}
+		fmt.Println(r.Kind, r.Method, r.Route, len(r.Calls), "calls", in, "bytes in")
 	}
 	// Output:
 	// running: 1 GET /ws

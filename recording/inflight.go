@@ -89,13 +89,16 @@ func (in *inflight) remove(a *ActiveRecord) {
 // counts those kept so far, copied or not, and DroppedCalls, as in a
 // finished record, those not kept, over [WithMaxCalls]), and, for a
 // connection whose messages are recorded, its route and its message counts
-// and bytes so far (attributes, and in RequestBytes and ResponseBytes).
+// and bytes so far (attributes).
 // Status, sizes and other fields a server wrapper sets as the request ends
 // are still zero, and the request's headers are not included.
 //
 // Listing costs the requests nothing but a short hold of each record's lock
 // while its calls are copied; the symbolizing and redacting run in the
-// caller's goroutine.
+// caller's goroutine. A path is redacted whole, then capped as a finished
+// record's is ([WithMaxText]); the paths over that cap are redacted within
+// a budget of about a megabyte per listing, and one beyond it is listed
+// as "…" (never cut before its redaction, which could split a secret).
 func (r *Recorder) Active(max, maxCalls int) (recs []Record, unlisted int) {
 	if r == nil {
 		return nil, 0
@@ -108,13 +111,14 @@ func (r *Recorder) Active(max, maxCalls int) (recs []Record, unlisted int) {
 		}
 	}
 	slices.SortFunc(live, func(x, y *ActiveRecord) int { return x.start.Compare(y.start) })
+	budget := activeRedactBudget
 	for i, a := range live {
 		if max > 0 && len(recs) == max {
 			unlisted += len(live) - i
 			break
 		}
 		if s, ok := a.snapshot(now, maxCalls); ok {
-			r.prepareSnapshot(&s)
+			r.prepareListed(&s, &budget)
 			recs = append(recs, s)
 		} else {
 			unlisted++ // finishing: on its way to the queue
@@ -124,7 +128,8 @@ func (r *Recorder) Active(max, maxCalls int) (recs []Record, unlisted int) {
 }
 
 // ActiveRecord returns the snapshot of the record in the making with the
-// given ID, with all its calls so far, as [Recorder.Active] makes it, and
+// given ID, with all its calls so far, as [Recorder.Active] makes it (but
+// for its path, redacted whole however long before it is capped), and
 // whether it is listed. It looks only in the few slots of the table the
 // ID's record may hold, so an ID not in the making (a finished record's)
 // costs a few atomic loads and takes the lock of no record, unless one
@@ -141,7 +146,8 @@ func (r *Recorder) ActiveRecord(id ID) (Record, bool) {
 			continue
 		}
 		if s, ok := a.snapshotIf(now, 0, func(r *Record) bool { return r.ID == id }); ok {
-			r.prepareSnapshot(&s)
+			budget := max(activeRedactBudget, len(s.Path)) // one record: its path whole
+			r.prepareListed(&s, &budget)
 			return s, true
 		}
 	}
@@ -218,6 +224,34 @@ func (a *ActiveRecord) snapshotIf(now time.Time, maxCalls int, match func(*Recor
 		s.Attrs = append(s.Attrs, m.attrs()...)
 	}
 	return s, true
+}
+
+// activeRedactBudget bounds the bytes of the paths longer than the
+// recorder's text cap ([WithMaxText]) that one listing of the records in
+// the making ([Recorder.Active]) redacts: a path is redacted whole before
+// it is capped (a secret cut in two would no longer look like one), and
+// requests held open with long paths would cost their whole redaction on
+// every refresh of the dashboard, which shows a few hundred bytes of each.
+const activeRedactBudget = 1 << 20
+
+// elidedPath is the path of a listed record whose path was too long to be
+// redacted within the listing's budget.
+const elidedPath = "…"
+
+// prepareListed prepares snapshot s for a listing as prepareSnapshot does,
+// its path longer than the text cap redacted whole if it fits in *budget
+// (and taken off it), or else replaced by elidedPath: never cut before it
+// is redacted. The redacted path is capped as a finished record's is.
+func (r *Recorder) prepareListed(s *Record, budget *int) {
+	if n := len(s.Path); n > r.cfg.maxText {
+		if n > *budget {
+			s.Path = elidedPath
+		} else {
+			*budget -= n
+		}
+	}
+	r.prepareSnapshot(s)
+	capString(&s.Path, r.cfg.maxText)
 }
 
 // prepareSnapshot does for a snapshot what the writer does for a finished

@@ -60,6 +60,14 @@ type StreamInfo struct {
 	// Detail describes the connection in its "connect" event, e.g. the
 	// negotiated subprotocol.
 	Detail string
+	// Status is the HTTP status the connection was answered with, for a
+	// server wrapper that could not see it written: gorilla/websocket
+	// writes its 101 Switching Protocols on the hijacked connection,
+	// where package httpstats sees nothing. The connection's record, if
+	// it finishes with no status (0), gets this one (a snapshot of it,
+	// [Recorder.Active], has none, as any record in the making). 0
+	// leaves the record's status to its server wrapper.
+	Status int
 }
 
 // A Stream is a long-lived connection — a websocket, a server-sent event
@@ -75,6 +83,7 @@ type Stream struct {
 	a      *ActiveRecord // the connection's record
 	system string
 	route  string
+	status int // StreamInfo.Status
 	// What messages take of the connection's record, copied when the
 	// stream starts: the record's memory may be reused once it finishes
 	// (see [Borrower]), and messages may outlive it.
@@ -100,8 +109,10 @@ type Stream struct {
 // event on it. From then on, the messages handled on the connection are
 // recorded as records of their own ([Stream.StartMessage]), and the
 // connection's record, when it finishes, carries the stream's message
-// counts and bytes (attributes, and added to RequestBytes and
-// ResponseBytes) and a "close" event. While the connection is open,
+// counts and bytes (attributes: its RequestBytes and ResponseBytes are
+// the HTTP message's bodies, as its server wrapper counted them — a
+// server-sent event stream's events, and none of a websocket's frames)
+// and a "close" event. While the connection is open,
 // [Recorder.Active] shows its record as running.
 //
 // StartStream returns nil when ctx carries no record, or one that has
@@ -112,7 +123,7 @@ func StartStream(ctx context.Context, info StreamInfo) *Stream {
 		return nil
 	}
 	cfg := &a.rec.cfg
-	s := &Stream{a: a, system: info.System, route: info.Route}
+	s := &Stream{a: a, system: info.System, route: info.Route, status: info.Status}
 	s.head.s, s.head.a = s, a
 	if s.system == "" {
 		s.system = "stream"
@@ -180,11 +191,14 @@ func (s *Stream) Count(dir Direction, size int64) {
 }
 
 // fold adds the stream's counts to rec, a finished or snapshot record of its
-// connection.
+// connection, as attributes.
+// The bytes are not added to RequestBytes and ResponseBytes, which count
+// the HTTP message's bodies as the server wrapper saw them: a server-sent
+// event stream's events are its response's body, counted already as the
+// handler wrote them (package httpstats), and a websocket's frames, after
+// the upgrade, are no part of the HTTP message.
 func (s *Stream) fold(rec *Record) {
 	in, out := s.bytesIn.Load(), s.bytesOut.Load()
-	rec.RequestBytes += in
-	rec.ResponseBytes += out
 	rec.Attrs = append(rec.Attrs,
 		Attr{Key: convention.KeyMessagingSystem, Value: s.system},
 		Attr{Key: convention.KeyStreamMessagesReceived, Value: strconv.FormatInt(s.received.Load(), 10)},

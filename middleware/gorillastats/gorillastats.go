@@ -115,8 +115,10 @@ func Upgrade(u *websocket.Upgrader, w http.ResponseWriter, r *http.Request, resp
 
 // NewConn returns c, upgraded from the request r, recorded: the record r's
 // context carries (the HTTP middleware's) becomes the connection's, with a
-// "connect" event (see [recording.StartStream]). When r is not recorded,
-// the Conn records nothing and costs next to nothing.
+// "connect" event (see [recording.StartStream]), and status 101 Switching
+// Protocols, which gorilla/websocket writes on the hijacked connection
+// where the HTTP middleware does not see it. When r is not recorded, the
+// Conn records nothing and costs next to nothing.
 func NewConn(c *websocket.Conn, r *http.Request, opts ...Option) *Conn {
 	cfg := config{route: r.Pattern, typeOf: defaultType}
 	for _, o := range opts {
@@ -128,6 +130,9 @@ func NewConn(c *websocket.Conn, r *http.Request, opts ...Option) *Conn {
 		System: convention.SystemWebSocket,
 		Route:  cfg.route,
 		Detail: convention.WebSocketConnect(c.Subprotocol()),
+		// gorilla/websocket wrote its 101 on the hijacked connection,
+		// where the HTTP middleware did not see it.
+		Status: http.StatusSwitchingProtocols,
 	})
 	return &Conn{Conn: c, s: s, typeOf: cfg.typeOf}
 }
