@@ -19,7 +19,13 @@ var htmlEscaper = strings.NewReplacer(
 // through htmlEscaper, and everything else is a constant or a number. A
 // frame under a source root of src (nil: none) links to its source, from
 // the page at base.
-func callsHTML(calls []callView, src *sourceViewer, base string) template.HTML {
+//
+// calls are a page of the record's rows, the first of which is row from.
+// A call's data-i is its row on the page and data-p its parent's, or -1
+// where the parent is on another page (or there is none), as the
+// timeline's data island numbers them, since folding matches the two; its
+// id keeps the call's number in the whole record (#call-N).
+func callsHTML(calls []callView, from int, src *sourceViewer, base string) template.HTML {
 	var b strings.Builder
 	b.Grow(len(calls) * 1024)
 	esc := func(s string) { _, _ = htmlEscaper.WriteString(&b, s) }
@@ -27,7 +33,11 @@ func callsHTML(calls []callView, src *sourceViewer, base string) template.HTML {
 		cv := &calls[i]
 		c := cv.C
 		num := strconv.Itoa(cv.Num)
-		idx := strconv.Itoa(cv.Index)
+		idx := strconv.Itoa(cv.Index - from)
+		parent := -1
+		if cv.Parent >= from {
+			parent = cv.Parent - from
+		}
 		b.WriteString(`<details class="call`)
 		if c.Error != "" {
 			b.WriteString(` failed`)
@@ -43,7 +53,7 @@ func callsHTML(calls []callView, src *sourceViewer, base string) template.HTML {
 		b.WriteString(`" data-i="`)
 		b.WriteString(idx)
 		b.WriteString(`" data-p="`)
-		b.WriteString(strconv.Itoa(cv.Parent))
+		b.WriteString(strconv.Itoa(parent))
 		b.WriteString(`" style="--d:`)
 		b.WriteString(strconv.Itoa(min(cv.Depth, 24)))
 		b.WriteString(`"><summary class="call-row"><span class="muted">`)

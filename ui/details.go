@@ -70,7 +70,7 @@ type serviceSwatch struct {
 
 // callView is one call as the details page lists it.
 type callView struct {
-	Index  int // in the timeline's rows
+	Index  int // the call's row in tree order, in the whole record
 	Num    int // in start order, 1-based: the call's number on the page
 	Depth  int
 	Parent int // the parent's Index, or -1
@@ -348,7 +348,7 @@ func (h *handler) detailsView(r *http.Request, rec *recording.Record, nonce stri
 	v.HandlerTime = max(v.HandlerTime, 0)
 	island.MaxMS = max(ms(maxEnd), 1)
 	v.Timeline = h.timeline(v.Timeline, island, len(island.Calls), b, nonce)
-	v.CallsHTML = callsHTML(v.Calls[page.From:page.To], h.src, b)
+	v.CallsHTML = callsHTML(v.Calls[page.From:page.To], page.From, h.src, b)
 	v.RPCs = rpcStatsOf(rec, tree, v.CallTime)
 	v.Warnings = warningsOf(rec.Warnings)
 	for k, vals := range rec.Headers {

@@ -223,6 +223,9 @@
   }
   AppStats.toggleRow = toggleRow;
 
+  // refold shows the rows not folded away, in the chart and in the list,
+  // whose items carry their row in the data island (data-i: numbered from 0
+  // on each page of a paged record, like the island's rows).
   function refold() {
     var g = gantt();
     computeVisible();
