@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,5 +122,71 @@ func TestDirDeletedIdle(t *testing.T) {
 		if wait && err != nil {
 			t.Errorf("Close after the store opened the directory again: %v", err)
 		}
+	}
+}
+
+// pinFailed stops the writes of s as a failed write would, and puts a
+// file where its directory was, so that diskLoop cannot open it again (no
+// file can be created in it) until the returned function makes the
+// directory again.
+func pinFailed(t *testing.T, s *Store, dir string) (unpin func()) {
+	t.Helper()
+	s.wgate.Lock()
+	s.stopWrites(errors.New("injected failure"))
+	s.wgate.Unlock()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := os.Remove(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRetainClosedAfterFailure: Retain on a store closed after a failed
+// write returned nil, not ErrClosed (it looked at whether the store could
+// write before whether it was closed), so a loop calling it until
+// ErrClosed spun for good.
+func TestRetainClosedAfterFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := Open(dir, blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)); err != nil {
+		t.Fatal(err)
+	}
+	unpin := pinFailed(t, s, dir)
+	if _, err := s.Retain(context.Background()); err != nil {
+		t.Errorf("Retain with writes stopped: %v, want nil (nothing to do)", err)
+	}
+	unpin()
+	s.Close()
+	if _, err := s.Retain(context.Background()); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Retain after Close of a store whose writes failed: %v, want ErrClosed", err)
+	}
+}
+
+// TestClearAfterFailure: Clear while writes are stopped after a failed
+// write said "the disk is full"; it says the writes stopped.
+func TestClearAfterFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := Open(dir, blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	unpin := pinFailed(t, s, dir)
+	defer unpin()
+	err = s.Clear(context.Background())
+	if !errors.Is(err, errWritesStopped) || strings.Contains(err.Error(), "disk is full") {
+		t.Errorf("Clear with writes stopped: %v, want errWritesStopped, not a full disk", err)
 	}
 }

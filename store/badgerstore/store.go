@@ -680,7 +680,10 @@ const (
 )
 
 // Clear deletes every record and rollup (Badger's DropAll). The store is
-// then as a new one: its next records are new, not looked up.
+// then as a new one: its next records are new, not looked up. It returns
+// [ErrReadOnly] on a store opened read-only, and an error saying why while
+// the disk is full or writes are stopped after a failed write (see
+// [Store.Health]).
 func (s *Store) Clear(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -689,6 +692,9 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	if s.opts.ReadOnly {
 		return ErrReadOnly
+	}
+	if s.failed.Load() != nil {
+		return fmt.Errorf("badgerstore: clear: %w", errWritesStopped)
 	}
 	if !s.writable() {
 		return fmt.Errorf("badgerstore: clear: the disk is full")
