@@ -54,6 +54,9 @@ type Store struct {
 	failed atomic.Pointer[writeFailure]
 	oldDB  *failedDB // the failed database, closing apart (see recoverWrites); diskLoop's
 	remade bool      // the directory was deleted, and made again by recoverWrites; diskLoop's
+	// standIn: an empty database in memory stands in for the failed one
+	// while that closes (see recoverWrites); reads show no records.
+	standIn atomic.Bool
 
 	// pmu orders rollup deltas against readers' snapshots. pending holds
 	// every delta stored under the d prefix (not yet folded), decoded, by
