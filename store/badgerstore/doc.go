@@ -351,10 +351,20 @@
 // So the store sends Badger one write at a time, and after one that
 // failed for no fault of the write itself it sends none: records are
 // dropped and counted, [Store.Health] says "write failed" with Badger's
-// error, and one ERROR is logged. Every second the store tries to create a
-// file in the directory (making it again, empty, if it was deleted); once
-// it can, it closes the failed database, opens the directory as Open does
-// and writes again (reads show an empty store in between). Close waits at
+// error, and one ERROR is logged. Reads are still served by the failed
+// database. Every second the store tries to create a file in the
+// directory (making it again, empty, if it was deleted); once it can, it
+// closes the failed database, opens the directory as Open does and writes
+// again. While the failed database closes (a second or more), an empty
+// one in memory stands in for it: reads show no records, and Health's
+// Detail says so. A directory made again holds none of the records stored
+// before; before opening it the store removes the files Badger left in it
+// as it closed (tables, logs, MANIFEST, KEYREGISTRY, DISCARD, LOCK),
+// leaving, and logging, any other entry put there meanwhile (a backup
+// moved in is kept; Badger's own files copied in are not told from the
+// failed database's, and go). An entry under one of Badger's names that
+// is not a regular file makes the open fail: writes stay stopped, the open
+// is tried, and logged, every second until it is taken away. Close waits at
 // most 5 s for a failed database to close (Badger retries a flush that
 // cannot create its table for good), then leaves it as a crash would.
 //

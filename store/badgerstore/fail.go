@@ -104,10 +104,16 @@ func (s *Store) commit(fn func() error) error {
 	return s.gated(fn)
 }
 
-// failedDetail is Health's Detail while writes are stopped.
-func (f *writeFailure) detail(dir string) string {
-	return fmt.Sprintf("writing to %s failed at %s (%v): records are dropped until a file can be created there again",
+// detail is Health's Detail while writes are stopped; stand says whether
+// an empty database in memory stands in for the failed one (see
+// recoverWrites).
+func (f *writeFailure) detail(dir string, stand bool) string {
+	d := fmt.Sprintf("writing to %s failed at %s (%v): records are dropped until a file can be created there again",
 		dir, f.since.UTC().Format(time.RFC3339), f.err)
+	if stand {
+		return d + "; the failed database is closing: the records stored before are not shown until the directory is opened again (none if it was deleted)"
+	}
+	return d + "; the records stored before are still shown"
 }
 
 // closeWait bounds how long Close waits for the database of a store whose
@@ -153,8 +159,10 @@ func canCreate(dir string) (ok, made bool) {
 
 // recoverWrites is diskLoop's step while writes are stopped: once a file
 // can be created in the directory again, it puts an empty database in
-// memory in place of the failed one (reads show nothing meanwhile) and
-// closes the failed one apart; once that is closed, it opens the
+// memory in place of the failed one (reads show nothing meanwhile: the
+// failed one cannot be read while it closes, and closing it with the
+// store's lock held would stall every Write for as long as Badger's Close
+// takes) and closes the failed one apart; once that is closed, it opens the
 // directory as Open does, and writing resumes. A directory deleted under
 // the store is made again, empty.
 func (s *Store) recoverWrites() {
@@ -182,6 +190,7 @@ func (s *Store) recoverWrites() {
 		}
 		s.oldDB = closeApart(s.db)
 		s.db = mem
+		s.standIn.Store(true)
 		s.mu.Unlock()
 	}
 	select {
@@ -198,12 +207,23 @@ func (s *Store) recoverWrites() {
 		s.log.Warn("badgerstore: closing the database after the failed write", "err", err)
 	}
 	if s.remade {
-		// Made again empty by canCreate: it holds only what the failed
-		// database flushed as it closed, tables of a store whose
-		// manifest was deleted with the directory.
-		if err := clearDir(s.dir); err != nil {
+		// Made again empty by canCreate: its files of Badger's hold
+		// only what the failed database flushed as it closed, tables
+		// of a store whose manifest was deleted with the directory.
+		// Anything else was put there since, by someone else.
+		kept, err := clearDir(s.dir)
+		if err != nil {
 			s.log.Warn("badgerstore: clearing the directory made again after it was deleted", "dir", s.dir, "err", err)
 			return
+		}
+		if len(kept) > 0 {
+			// Badger and the store ignore other names; one of
+			// Badger's that is not a regular file (a directory
+			// named MANIFEST) makes the open below fail, and the
+			// writes stay stopped, the open tried again every
+			// step, until it is taken away.
+			s.log.Warn("badgerstore: the directory made again after it was deleted holds files that are not the store's: left in place",
+				"dir", s.dir, "kept", kept)
 		}
 		s.remade = false
 	}
@@ -219,6 +239,7 @@ func (s *Store) recoverWrites() {
 	}
 	mem.Close()
 	s.oldDB = nil
+	s.standIn.Store(false)
 	s.failed.Store(nil)
 	s.log.Warn("badgerstore: directory writable again: opened for writing", "dir", s.dir,
 		"dropped", s.dropped.Load()-f.dropped, "after", time.Since(f.since).Round(time.Second))
@@ -244,16 +265,41 @@ func (s *Store) closeFailed() error {
 	}
 }
 
-// clearDir removes what dir holds.
-func clearDir(dir string) error {
+// ownFile reports whether name, an entry of a store's directory, is one
+// Badger or the store writes there: Badger's MANIFEST, key registry and
+// discard statistics (and the files it rewrites them in), its LOCK (pid
+// file), its tables (.sst), value logs (.vlog) and memtable logs (.mem),
+// and canCreate's probes.
+func ownFile(name string) bool {
+	switch name {
+	case badger.ManifestFilename, "MANIFEST-REWRITE", badger.KeyRegistryFileName,
+		badger.KeyRegistryRewriteFileName, "DISCARD", "LOCK":
+		return true
+	}
+	switch filepath.Ext(name) {
+	case ".sst", ".vlog", ".mem":
+		return true
+	}
+	return strings.HasPrefix(name, ".probe-")
+}
+
+// clearDir removes from dir the regular files Badger and the store write
+// there (see ownFile), and returns the names of the entries it left: an
+// operator's, put there since the directory was made again (a backup
+// moved in, say), which are not the store's to delete.
+func clearDir(dir string) (kept []string, err error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, e := range ents {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return err
+		if !ownFile(e.Name()) || !e.Type().IsRegular() {
+			kept = append(kept, e.Name())
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return kept, err
 		}
 	}
-	return nil
+	return kept, nil
 }

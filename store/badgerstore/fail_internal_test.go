@@ -2,8 +2,11 @@ package badgerstore
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +124,262 @@ func TestDirDeletedIdle(t *testing.T) {
 		if wait && err != nil {
 			t.Errorf("Close after the store opened the directory again: %v", err)
 		}
+	}
+}
+
+// pinFailed stops the writes of s as a failed write would, and puts a
+// file where its directory was, so that diskLoop cannot open it again (no
+// file can be created in it) until the returned function makes the
+// directory again.
+func pinFailed(t *testing.T, s *Store, dir string) (unpin func()) {
+	t.Helper()
+	s.wgate.Lock()
+	s.stopWrites(errors.New("injected failure"))
+	s.wgate.Unlock()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := os.Remove(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRetainClosedAfterFailure: Retain on a store closed after a failed
+// write returned nil, not ErrClosed (it looked at whether the store could
+// write before whether it was closed), so a loop calling it until
+// ErrClosed spun for good.
+func TestRetainClosedAfterFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := Open(dir, blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)); err != nil {
+		t.Fatal(err)
+	}
+	unpin := pinFailed(t, s, dir)
+	if _, err := s.Retain(context.Background()); err != nil {
+		t.Errorf("Retain with writes stopped: %v, want nil (nothing to do)", err)
+	}
+	unpin()
+	s.Close()
+	if _, err := s.Retain(context.Background()); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Retain after Close of a store whose writes failed: %v, want ErrClosed", err)
+	}
+}
+
+// TestClearAfterFailure: Clear while writes are stopped after a failed
+// write said "the disk is full"; it says the writes stopped.
+func TestClearAfterFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := Open(dir, blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	unpin := pinFailed(t, s, dir)
+	defer unpin()
+	err = s.Clear(context.Background())
+	if !errors.Is(err, errWritesStopped) || strings.Contains(err.Error(), "disk is full") {
+		t.Errorf("Clear with writes stopped: %v, want errWritesStopped, not a full disk", err)
+	}
+}
+
+// TestRemadeDirKeepsForeignFiles deletes a store's directory, and once the
+// store has made it again puts an operator's files in it (a backup moved
+// in, a note): the store cleared the directory whole before opening it,
+// deleting them. Now it removes only Badger's and its own files, logs the
+// others and leaves them, and opens the directory beside them.
+func TestRemadeDirKeepsForeignFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	logs := &syncBuffer{}
+	o := blockOpts()
+	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	s, err := Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Write(ctx, noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	// The store makes the directory again, then clears and opens it a
+	// step of diskLoop (a second) later at the earliest.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(dir); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("directory not made again a minute after the deletion; health %+v", s.Health())
+		}
+	}
+	note := filepath.Join(dir, "notes.txt")
+	backup := filepath.Join(dir, "data.bak", "MANIFEST")
+	if err := os.WriteFile(note, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(backup), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(backup, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); s.Health().State != store.StateOK; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("health %+v a minute after the deletion", s.Health())
+		}
+	}
+	for _, f := range []string{note, backup} {
+		if b, err := os.ReadFile(f); err != nil || string(b) != "mine" {
+			t.Errorf("%s after the store opened the directory again: %q, %v; want it kept", f, b, err)
+		}
+	}
+	l := logs.String()
+	if !strings.Contains(l, "not the store's") || !strings.Contains(l, "notes.txt") || !strings.Contains(l, "data.bak") {
+		t.Errorf("log does not name the files left in place:\n%s", l)
+	}
+	if err := s.Write(ctx, noisyRecords(2, time.Now().Add(-time.Minute), 10, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Len(); n != 10 {
+		t.Errorf("Len %d after 10 records written beside the foreign files, want 10", n)
+	}
+}
+
+// TestClearDirOwnFiles: clearDir removes the regular files named as
+// Badger's and the store's, and keeps the rest, a directory named as one
+// of Badger's files among them.
+func TestClearDirOwnFiles(t *testing.T) {
+	dir := t.TempDir()
+	own := []string{"000001.sst", "000002.vlog", "00003.mem", "MANIFEST", "MANIFEST-REWRITE",
+		"KEYREGISTRY", "REWRITE-KEYREGISTRY", "DISCARD", "LOCK", ".probe-123"}
+	foreign := []string{"notes.txt", "MANIFEST.bak", "backup.tar"}
+	for _, n := range append(own, foreign...) {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "old.sst"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := clearDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(slices.Clone(foreign), "old.sst")
+	slices.Sort(want)
+	if !slices.Equal(kept, want) {
+		t.Errorf("kept %q, want %q", kept, want)
+	}
+	ents, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	if !slices.Equal(left, want) {
+		t.Errorf("left %q in the directory, want %q", left, want)
+	}
+}
+
+// TestRemadeDirForeignManifestDir: an entry of the directory made again
+// that bears one of Badger's names but is not a regular file (a directory
+// named MANIFEST) is left in place, and the store does not open over it
+// (Badger cannot): writes stay stopped, the failed open is logged, and
+// once it is taken away the store opens the directory.
+func TestRemadeDirForeignManifestDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	logs := &syncBuffer{}
+	o := blockOpts()
+	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	s, err := Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Write(ctx, noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(dir); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("directory not made again a minute after the deletion; health %+v", s.Health())
+		}
+	}
+	foreign := filepath.Join(dir, "MANIFEST", "mine")
+	if err := os.MkdirAll(filepath.Dir(foreign), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(foreign, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(logs.String(), "opening the directory again"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed open logged a minute after the deletion; health %+v\n%s", s.Health(), logs.String())
+		}
+	}
+	// An empty database in memory stands in for the failed one, closed:
+	// Health says the records are not shown.
+	if h := s.Health(); h.State != store.StateWriteFailed || !strings.Contains(h.Detail, "not shown until the directory is opened again") {
+		t.Errorf("health %+v with a directory named MANIFEST in the store's, want write failed, records said not shown", h)
+	}
+	if p, err := s.List(ctx, store.Query{Limit: 100}); err != nil || len(p.Records) != 0 {
+		t.Errorf("List with the stand-in database: %d records, %v; want none", len(p.Records), err)
+	}
+	if !strings.Contains(logs.String(), "MANIFEST is a directory") {
+		t.Errorf("log does not say why the open failed:\n%s", logs.String())
+	}
+	if b, err := os.ReadFile(foreign); err != nil || string(b) != "mine" {
+		t.Errorf("%s: %q, %v; want it kept", foreign, b, err)
+	}
+	if err := os.RemoveAll(filepath.Dir(foreign)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); s.Health().State != store.StateOK; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("health %+v a minute after the directory named MANIFEST was removed", s.Health())
+		}
+	}
+}
+
+// TestHealthFailedReads: until a file can be created in the directory
+// again, reads are served by the failed database, and Health's Detail
+// says the records stored before are still shown (it said nothing of
+// reads; TestRemadeDirForeignManifestDir sees the other side).
+func TestHealthFailedReads(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := Open(dir, blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Write(ctx, noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)); err != nil {
+		t.Fatal(err)
+	}
+	unpin := pinFailed(t, s, dir)
+	defer unpin()
+	if h := s.Health(); h.State != store.StateWriteFailed || !strings.Contains(h.Detail, "records stored before are still shown") {
+		t.Errorf("health %+v with writes stopped, want write failed, records said still shown", h)
+	}
+	if p, err := s.List(ctx, store.Query{Limit: 100}); err != nil || len(p.Records) != 10 {
+		t.Errorf("List with writes stopped: %d records, %v; want 10", len(p.Records), err)
 	}
 }

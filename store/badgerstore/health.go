@@ -10,9 +10,11 @@ import (
 var _ store.HealthReporter = (*Store)(nil)
 
 // Health reports the store's condition: whether the disk is full (records
-// are then dropped), how many records it dropped and how many damaged
-// entries reads skipped since Open, where a damaged directory was moved at
-// Open, and its disk use against MaxBytes. It does no I/O: the figures are
+// are then dropped), whether writing failed (records are then dropped too;
+// the Detail says whether the records stored before are still shown, or
+// not until the directory is opened again), how many records it dropped
+// and how many damaged entries reads skipped since Open, where a damaged
+// directory was moved at Open, and its disk use against MaxBytes. It does no I/O: the figures are
 // those of the last measurement (at most a second old while the store is
 // open for writing).
 func (s *Store) Health() store.Health {
@@ -39,7 +41,7 @@ func (s *Store) Health() store.Health {
 		h.State = store.StateReadOnly
 	case s.failed.Load() != nil:
 		h.State = store.StateWriteFailed
-		h.Detail = s.failed.Load().detail(s.dir)
+		h.Detail = s.failed.Load().detail(s.dir, s.standIn.Load())
 	case s.disk.full.Load():
 		h.State = store.StateDiskFull
 		h.Detail = fmt.Sprintf("%s free on the filesystem of %s, %s needed to write safely: records are dropped until space returns",

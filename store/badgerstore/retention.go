@@ -34,7 +34,10 @@ type RetentionResult struct {
 // first flushes and compacts the LSM tree so the garbage collector sees the
 // deleted space; writers and readers wait for the flush of the memtables
 // (a few MiB: well under a second), not for the compaction. The
-// background loop calls it every RetentionInterval.
+// background loop calls it every RetentionInterval. Once the store is
+// closed it returns [store.ErrClosed]; while nothing may be written (the
+// disk full, or writes stopped after a failed write: see [Store.Health])
+// it does nothing and returns nil.
 func (s *Store) EnforceRetention(ctx context.Context) error {
 	_, err := s.Retain(ctx)
 	return err
@@ -46,8 +49,15 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	if s.opts.ReadOnly {
 		return res, ErrReadOnly
 	}
+	// Closed first: a caller's loop waits for ErrClosed.
+	if err := s.rlock(); err != nil {
+		return res, err
+	}
+	s.mu.RUnlock()
 	if !s.writable() {
-		return res, nil // opened on a full disk: nothing may be written
+		// Opened on a full disk, or writes stopped after a failed
+		// write: nothing may be written.
+		return res, nil
 	}
 	s.measure()
 	if !s.hasRoom(0) {

@@ -54,6 +54,9 @@ type Store struct {
 	failed atomic.Pointer[writeFailure]
 	oldDB  *failedDB // the failed database, closing apart (see recoverWrites); diskLoop's
 	remade bool      // the directory was deleted, and made again by recoverWrites; diskLoop's
+	// standIn: an empty database in memory stands in for the failed one
+	// while that closes (see recoverWrites); reads show no records.
+	standIn atomic.Bool
 
 	// pmu orders rollup deltas against readers' snapshots. pending holds
 	// every delta stored under the d prefix (not yet folded), decoded, by
@@ -680,7 +683,10 @@ const (
 )
 
 // Clear deletes every record and rollup (Badger's DropAll). The store is
-// then as a new one: its next records are new, not looked up.
+// then as a new one: its next records are new, not looked up. It returns
+// [ErrReadOnly] on a store opened read-only, and an error saying why while
+// the disk is full or writes are stopped after a failed write (see
+// [Store.Health]).
 func (s *Store) Clear(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -689,6 +695,9 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	if s.opts.ReadOnly {
 		return ErrReadOnly
+	}
+	if s.failed.Load() != nil {
+		return fmt.Errorf("badgerstore: clear: %w", errWritesStopped)
 	}
 	if !s.writable() {
 		return fmt.Errorf("badgerstore: clear: the disk is full")
