@@ -127,14 +127,10 @@ func (l *lexer) classify(k kind, text string) {
 	if k != kWord {
 		if l.nsig == 1 {
 			l.nsig = 4 // a statement of no interest: stop counting
-			return
+		} else if l.lead == 'p' {
+			l.quotedPragma(text)
 		}
-		// A pragma's name may be quoted: PRAGMA "key", SQLite's
-		// PRAGMA 'key' (a string where a name stands is a name).
-		var ok bool
-		if text, ok = unquoteName(text); !ok || l.lead != 'p' {
-			return
-		}
+		return
 	}
 	switch l.nsig {
 	case 1:
@@ -180,6 +176,16 @@ func (l *lexer) classify(k kind, text string) {
 		case l.lead == 'p' && l.prevText == "." && keyPragma(text):
 			l.pw = pwKey
 		}
+	}
+}
+
+// quotedPragma is classify for a pragma's name that is not a word: a
+// quoted name (PRAGMA "key", SQLite's PRAGMA 'key', where a string that
+// stands for a name is one) is read as the word it quotes.
+func (l *lexer) quotedPragma(text string) {
+	name, ok := unquoteName(text)
+	if ok && keyPragma(name) && (l.nsig == 2 || l.nsig == 4 && l.prevText == ".") {
+		l.pw = pwKey
 	}
 }
 
@@ -338,19 +344,19 @@ func (l *lexer) note(k kind, text string) {
 		l.classify(k, text)
 	}
 	l.started = true
-	if k == kPunct {
-		switch text {
-		case "(":
+	if k == kPunct { // one byte
+		switch text[0] {
+		case '(':
 			l.depth++
 			if l.prev2 != "" && strings.EqualFold(l.prev2, "INTO") && (l.prev == kWord || l.prev == kQuoted) {
 				l.colList = l.depth
 			}
-		case ")":
+		case ')':
 			if l.colList == l.depth {
 				l.colList = 0
 			}
 			l.depth--
-		case ";":
+		case ';':
 			l.endStatement()
 		}
 	}
