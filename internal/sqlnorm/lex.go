@@ -52,9 +52,8 @@ type lexer struct {
 	ident      byte
 	armed, run bool
 	cont       bool
-	depth      int  // parenthesis depth
-	colList    int  // depth of an INSERT INTO name (…) column list; 0 when outside one
-	started    bool // a significant token has been seen
+	depth      int // parenthesis depth
+	colList    int // depth of an INSERT INTO name (…) column list; 0 when outside one
 }
 
 func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpace} }
@@ -343,7 +342,6 @@ func (l *lexer) note(k kind, text string) {
 	if l.nsig < 4 {
 		l.classify(k, text)
 	}
-	l.started = true
 	if k == kPunct { // one byte
 		switch text[0] {
 		case '(':
