@@ -536,6 +536,13 @@ func sqliteCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 	// a pragma it does not know.
 	exec("PRAGMA key = " + c.secret("SQLite key pragma without quotes", "sqlitekeypw"))
 	exec("PRAGMA main.rekey = " + c.secret("SQLite rekey pragma without quotes", "sqliterekeypw"))
+	// Review 41: a key pragma after another statement of the text, and
+	// its name quoted.
+	exec("SELECT 1; PRAGMA key = " + c.secret("SQLite key pragma after another statement", "sqlitesecondkeypw"))
+	exec(`PRAGMA "key" = ` + c.secret("SQLite key pragma, its name quoted", "sqlitequotedkeypw"))
+	// A statement after an ATTACH is not read as its KEY clause.
+	exec("ATTACH ':memory:' AS corpusk; CREATE TABLE corpusk.kv (key TEXT); SELECT key FROM corpusk.kv")
+	c.readable("SQLite: a statement after ATTACH", "ATTACH ? AS corpusk; CREATE TABLE corpusk.kv (key TEXT); SELECT key FROM corpusk.kv")
 	exec("SELECT count(*) FROM users WHERE name = :ssn", sql.Named("ssn", c.secret("SQLite argument :ssn", "argssnval")))
 	exec("SELECT count(*) FROM users WHERE name = ? OR name = ? OR name = ?",
 		c.secret("SQLite positional argument: a card number", "5500000000000004"),
@@ -672,6 +679,8 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query(`CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (USER 'u', PASSWORD ` + c.secret("MySQL CREATE SERVER password without quotes", "mysqlserverpw") + `)`)
 	query(`ALTER USER bob IDENTIFIED BY 'x' REPLACE ` + c.secret("MySQL REPLACE current password without quotes", "mysqlreplacepw"))
 	query(`SET PASSWORD FOR bob = PASSWORD(` + c.secret("MariaDB PASSWORD() without quotes", "mariadbpwfunc") + `)`)
+	// Review 41: a password statement after another statement.
+	query(`SELECT 1; ALTER USER bob IDENTIFIED BY ` + c.secret("MySQL password without quotes after another statement", "mysqlsecondpw"))
 	query(`ALTER TABLE user ADD COLUMN password VARCHAR(255)`)
 	c.readable("MySQL: a table named user, a column named password", "ALTER TABLE user ADD COLUMN password VARCHAR(?)")
 	query(`CREATE USER corpusbob IDENTIFIED BY RANDOM PASSWORD`)
@@ -691,6 +700,7 @@ func unknownCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query("SELECT a FROM t #[\"\nWHERE b = c #" + c.secret("unknown dialect: a # comment in PostgreSQL's quoted identifier", "unknownhashval") + "\"]\n")
 	query("SELECT /*!40001 SQL_NO_CACHE */ name FROM unknown_hinted")
 	query("set password for bob=" + c.secret("unknown dialect: SET PASSWORD without quotes", "unknownsetpw"))
+	query("SELECT 1; PRAGMA key = " + c.secret("unknown dialect: a key pragma after another statement", "unknownsecondkeypw"))
 	c.readable("unknown dialect: MySQL's hint kept", "SELECT /*! SQL_NO_CACHE */ name FROM unknown_hinted")
 }
 

@@ -44,14 +44,16 @@ type lexer struct {
 	// password stands, run while the tokens of one are read (up to white
 	// space, a comment or , ; )), cont when the last token password
 	// returned continues one; ident follows IDENTIFIED [WITH|VIA plugin].
+	// A ; ends the statement (see endStatement): the next is classified
+	// anew, and hadPw tells that an earlier one of the text was of a kind.
 	pw         pwKind
+	hadPw      bool
 	nsig, lead byte
 	ident      byte
 	armed, run bool
 	cont       bool
-	depth      int  // parenthesis depth
-	colList    int  // depth of an INSERT INTO name (…) column list; 0 when outside one
-	started    bool // a significant token has been seen
+	depth      int // parenthesis depth
+	colList    int // depth of an INSERT INTO name (…) column list; 0 when outside one
 }
 
 func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpace} }
@@ -124,6 +126,8 @@ func (l *lexer) classify(k kind, text string) {
 	if k != kWord {
 		if l.nsig == 1 {
 			l.nsig = 4 // a statement of no interest: stop counting
+		} else if l.lead == 'p' {
+			l.quotedPragma(text)
 		}
 		return
 	}
@@ -172,6 +176,34 @@ func (l *lexer) classify(k kind, text string) {
 			l.pw = pwKey
 		}
 	}
+}
+
+// quotedPragma is classify for a pragma's name that is not a word: a
+// quoted name (PRAGMA "key", SQLite's PRAGMA 'key', where a string that
+// stands for a name is one) is read as the word it quotes.
+func (l *lexer) quotedPragma(text string) {
+	name, ok := unquoteName(text)
+	if ok && keyPragma(name) && (l.nsig == 2 || l.nsig == 4 && l.prevText == ".") {
+		l.pw = pwKey
+	}
+}
+
+// unquoteName returns a quoted name's text without its quotes ("…", '…',
+// `…`, […]), or false when text is not quoted.
+func unquoteName(text string) (string, bool) {
+	if n := len(text); n > 2 {
+		switch q := text[0]; {
+		case q == '"' || q == '\'' || q == '`':
+			if text[n-1] == q {
+				return text[1 : n-1], true
+			}
+		case q == '[':
+			if text[n-1] == ']' {
+				return text[1 : n-1], true
+			}
+		}
+	}
+	return "", false
 }
 
 // keyPragma reports whether a pragma of that name sets an encryption key
@@ -310,23 +342,44 @@ func (l *lexer) note(k kind, text string) {
 	if l.nsig < 4 {
 		l.classify(k, text)
 	}
-	l.started = true
-	if k == kPunct {
-		switch text {
-		case "(":
+	if k == kPunct { // one byte
+		switch text[0] {
+		case '(':
 			l.depth++
 			if l.prev2 != "" && strings.EqualFold(l.prev2, "INTO") && (l.prev == kWord || l.prev == kQuoted) {
 				l.colList = l.depth
 			}
-		case ")":
+		case ')':
 			if l.colList == l.depth {
 				l.colList = 0
 			}
 			l.depth--
+		case ';':
+			l.endStatement()
 		}
 	}
 	l.prev2 = l.prevText
 	l.prev, l.prevText = k, text
+}
+
+// endStatement is called at a ;, which ends a statement: the next one is
+// classified by its own first words (SELECT 1; PRAGMA key = x holds a key),
+// and a password's state does not carry into it. A ; inside parentheses (a
+// syntax error, or PostgreSQL's CREATE RULE … DO (…; …)) starts a
+// statement that is classified too, and the one around it keeps its kind:
+// either may hold a password.
+func (l *lexer) endStatement() {
+	l.nsig, l.lead = 0, 0
+	if l.depth > 0 {
+		return
+	}
+	if l.pw != pwNone {
+		l.hadPw = true
+	}
+	l.pw, l.ident = pwNone, 0
+	l.armed, l.run, l.cont = false, false, false
+	l.ddl = false
+	l.depth, l.colList = 0, 0
 }
 
 // scan returns the kind and end of the token at i.

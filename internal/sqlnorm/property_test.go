@@ -267,40 +267,27 @@ func (g *gen) gap() string {
 	return g.pick(" ", "\n", "\t ")
 }
 
+// plainGap returns a gap without an executable comment (MySQL runs its
+// content as code, which would be the words that follow it).
+func (g *gen) plainGap() string {
+	for {
+		if s := g.gap(); !strings.Contains(s, "/*!") && !strings.Contains(s, "/*M!") {
+			return s
+		}
+	}
+}
+
 // statement returns a statement of the dialect.
 func (g *gen) statement() string {
 	var b strings.Builder
 	if g.n(10) == 0 {
-		// A password written without quotes: a run of marker
-		// letters, with punctuation inside, in each of the places
-		// one stands.
-		w := string(markers[g.n(len(markers))]) + g.pick("", "x", markers[:2])
-		w += g.pick("", "", "-"+markers[2:], "!x", "."+markers[:1], "@"+markers[1:2], "'"+markers[3:]+"'")
-		// Before it, a gap without an executable comment, whose
-		// content MySQL would read as the password.
-		gap := g.gap()
-		if g.n(4) == 0 {
-			return g.pick("SET PASSWORD", "set password FOR bob", "SET PASSWORD FOR 'bob'@'%'") + gap + "=" + g.pick("", " ") + w
+		s := g.password()
+		if g.n(3) == 0 {
+			// Review 41: after another statement, whose state
+			// must not hide it (each statement is classified).
+			s = g.pick("SELECT 1;", "SELECT a FROM t; ", "BEGIN;\n", "ATTACH 'a.db' AS a; ", "SET PASSWORD = 'x';") + g.plainGap() + s
 		}
-		if g.n(5) == 0 {
-			// Round 41: a foreign server's options, REPLACE, MariaDB's
-			// PASSWORD(…), SQLite's key pragmas and ATTACH … KEY.
-			switch g.n(4) {
-			case 0:
-				return g.pick("CREATE SERVER s FOREIGN DATA WRAPPER remote OPTIONS (USER 'u', PASSWORD", "ALTER SERVER s OPTIONS (SET password",
-					"CREATE USER MAPPING FOR bob SERVER s OPTIONS (ADD sslpassword", "IMPORT FOREIGN SCHEMA x FROM SERVER s INTO y OPTIONS (password") + gap + w + g.pick(")", ", HOST 'h')")
-			case 1:
-				return g.pick("ALTER USER bob IDENTIFIED BY 'x' REPLACE", "SET PASSWORD = 'x' REPLACE") + gap + w + g.pick("", " RETAIN CURRENT PASSWORD")
-			case 2:
-				return g.pick("SET PASSWORD FOR bob = PASSWORD(", "SET PASSWORD = OLD_PASSWORD(", "ALTER USER bob IDENTIFIED VIA ed25519 USING PASSWORD(") + w + ")"
-			}
-			return g.pick("PRAGMA key =", "pragma main.rekey=", "PRAGMA hexkey(", "ATTACH DATABASE 'b.db' AS b KEY") + gap + w + g.pick("", ";", ")")
-		}
-		if g.n(4) == 0 {
-			return g.pick("GRANT ALL ON db.* TO bob IDENTIFIED BY", "CHANGE MASTER TO MASTER_PASSWORD =", "CHANGE REPLICATION SOURCE TO SOURCE_HOST = 'h', SOURCE_PASSWORD=", "START REPLICA PASSWORD =") + gap + w + g.pick("", ",x", ";")
-		}
-		return g.pick("ALTER ROLE", "CREATE USER", "alter user", "CREATE USER IF NOT EXISTS", "CREATE OR REPLACE USER") + " bob" + g.gap() +
-			g.pick("PASSWORD", "WITH LOGIN PASSWORD", "IDENTIFIED BY", "identified by", "IDENTIFIED WITH caching_sha2_password BY", "IDENTIFIED WITH 'sha256_password' AS", "IDENTIFIED BY PASSWORD") + gap + w + g.pick("", " VALID UNTIL 'x'", ", amy", ")")
+		return s
 	}
 	switch g.n(3) {
 	case 0:
@@ -322,6 +309,39 @@ func (g *gen) statement() string {
 		b.WriteString("UPDATE users SET name =" + g.gap() + g.expr() + g.gap() + "WHERE id IN " + in)
 	}
 	return b.String()
+}
+
+// password returns a statement with a password written without quotes: a
+// run of marker letters, with punctuation inside, in each of the places one
+// stands.
+func (g *gen) password() string {
+	w := string(markers[g.n(len(markers))]) + g.pick("", "x", markers[:2])
+	w += g.pick("", "", "-"+markers[2:], "!x", "."+markers[:1], "@"+markers[1:2], "'"+markers[3:]+"'")
+	// Before it, a gap without an executable comment, whose
+	// content MySQL would read as the password.
+	gap := g.plainGap()
+	if g.n(4) == 0 {
+		return g.pick("SET PASSWORD", "set password FOR bob", "SET PASSWORD FOR 'bob'@'%'") + gap + "=" + g.pick("", " ") + w
+	}
+	if g.n(5) == 0 {
+		// Round 41: a foreign server's options, REPLACE, MariaDB's
+		// PASSWORD(…), SQLite's key pragmas and ATTACH … KEY.
+		switch g.n(4) {
+		case 0:
+			return g.pick("CREATE SERVER s FOREIGN DATA WRAPPER remote OPTIONS (USER 'u', PASSWORD", "ALTER SERVER s OPTIONS (SET password",
+				"CREATE USER MAPPING FOR bob SERVER s OPTIONS (ADD sslpassword", "IMPORT FOREIGN SCHEMA x FROM SERVER s INTO y OPTIONS (password") + gap + w + g.pick(")", ", HOST 'h')")
+		case 1:
+			return g.pick("ALTER USER bob IDENTIFIED BY 'x' REPLACE", "SET PASSWORD = 'x' REPLACE") + gap + w + g.pick("", " RETAIN CURRENT PASSWORD")
+		case 2:
+			return g.pick("SET PASSWORD FOR bob = PASSWORD(", "SET PASSWORD = OLD_PASSWORD(", "ALTER USER bob IDENTIFIED VIA ed25519 USING PASSWORD(") + w + ")"
+		}
+		return g.pick("PRAGMA key =", "pragma main.rekey=", "PRAGMA hexkey(", "ATTACH DATABASE 'b.db' AS b KEY", `PRAGMA "key" =`, `PRAGMA 'rekey'=`, `PRAGMA main."textkey" =`) + gap + w + g.pick("", ";", ")")
+	}
+	if g.n(4) == 0 {
+		return g.pick("GRANT ALL ON db.* TO bob IDENTIFIED BY", "CHANGE MASTER TO MASTER_PASSWORD =", "CHANGE REPLICATION SOURCE TO SOURCE_HOST = 'h', SOURCE_PASSWORD=", "START REPLICA PASSWORD =") + gap + w + g.pick("", ",x", ";")
+	}
+	return g.pick("ALTER ROLE", "CREATE USER", "alter user", "CREATE USER IF NOT EXISTS", "CREATE OR REPLACE USER") + " bob" + g.gap() +
+		g.pick("PASSWORD", "WITH LOGIN PASSWORD", "IDENTIFIED BY", "identified by", "IDENTIFIED WITH caching_sha2_password BY", "IDENTIFIED WITH 'sha256_password' AS", "IDENTIFIED BY PASSWORD") + gap + w + g.pick("", " VALID UNTIL 'x'", ", amy", ")")
 }
 
 func mysqlEscape(s string, q byte, rng *rand.Rand) string {
@@ -562,6 +582,33 @@ func TestIssueCases(t *testing.T) {
 		{SQLite, "ATTACH DATABASE 'b.db' AS b", "ATTACH DATABASE ? AS b"},
 		{MySQL, "CREATE OR REPLACE USER bob IDENTIFIED BY hunter2", "CREATE OR REPLACE USER bob IDENTIFIED BY ?"},
 		{MySQL, "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (PORT 3306, USER 'u')", "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (PORT ?, USER ?)"},
+		// Review 41: every statement of a text is classified, not only
+		// its first; a statement's password state ends at its ;.
+		{SQLite, "SELECT 1; PRAGMA key = s3cret", "SELECT ?; PRAGMA key = ?"},
+		{SQLite, "SELECT 1; ATTACH 'x' AS k KEY s3cret", "SELECT ?; ATTACH ? AS k KEY ?"},
+		{MySQL, "SELECT 1; ALTER USER u IDENTIFIED BY s3cret", "SELECT ?; ALTER USER u IDENTIFIED BY ?"},
+		{PostgreSQL, "SELECT 1;\nALTER ROLE bob PASSWORD s3cret", "SELECT ?; ALTER ROLE bob PASSWORD ?"},
+		{Unknown, "SELECT 1; PRAGMA key = s3cret", "SELECT ?; PRAGMA key = ?"},
+		{Unknown, "SELECT 1; ATTACH 'x' AS k KEY s3cret", "SELECT ?; ATTACH ? AS k KEY ?"},
+		{Unknown, "SELECT 1; ALTER USER u IDENTIFIED BY s3cret", "SELECT ?; ALTER USER u IDENTIFIED BY ?"},
+		{MySQL, "ALTER USER u IDENTIFIED BY s3cret; SELECT 1", "ALTER USER u IDENTIFIED BY ?; SELECT ?"},
+		{SQLite, "ATTACH 'x.db' AS k; SELECT key FROM k.kv", "ATTACH ? AS k; SELECT key FROM k.kv"},
+		{Unknown, "ATTACH 'x.db' AS k; SELECT key FROM k.kv", "ATTACH ? AS k; SELECT key FROM k.kv"},
+		{MySQL, "SET PASSWORD = 'x'; SET @a = 1", "SET PASSWORD = ?; SET @a = ?"},
+		// A ; inside parentheses (a syntax error, or PostgreSQL's
+		// CREATE RULE … DO (…; …)) starts a statement that is
+		// classified, and the one around it keeps its state.
+		{SQLite, "SELECT (1; PRAGMA key = s3cret", "SELECT (?; PRAGMA key = ?"},
+		{MySQL, "CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (HOST 'h'; PASSWORD s3cret)", "CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (HOST ?; PASSWORD ?)"},
+		// A pragma's name quoted (SQLite takes a string as a name there).
+		{SQLite, `PRAGMA "key" = s3cretpass`, `PRAGMA ? = ?`},
+		{Unknown, `PRAGMA "key" = s3cretpass`, `PRAGMA ? = ?`},
+		{SQLite, `PRAGMA 'key' = s3cretpass`, `PRAGMA ? = ?`},
+		{SQLite, "PRAGMA [rekey] = s3cretpass", "PRAGMA [rekey] = ?"},
+		{SQLite, "PRAGMA `hexkey` = s3cretpass", "PRAGMA `hexkey` = ?"},
+		{SQLite, `PRAGMA "main"."key" = s3cretpass`, `PRAGMA "main"."key" = ?`},
+		{SQLite, `PRAGMA main."rekey" = s3cretpass`, `PRAGMA main."rekey" = ?`},
+		{SQLite, `PRAGMA "journal_mode" = WAL`, `PRAGMA ? = WAL`},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.d, tt.in); got != tt.out {

@@ -30,7 +30,10 @@
 // foreign table (MySQL's CREATE SERVER, PostgreSQL's foreign data
 // wrappers, IMPORT FOREIGN SCHEMA); and SQLite's encryption keys, where a
 // bare word is valid: PRAGMA [schema.]key, rekey, hexkey, hexrekey,
-// textkey or textrekey = x (or (x)), ATTACH … KEY x.
+// textkey or textrekey = x (or (x)), the pragma's name quoted or not,
+// ATTACH … KEY x. Each statement of a text is told by its own first words
+// (SELECT 1; PRAGMA key = x holds a key), and what a statement's words set
+// ends at its ; (ATTACH … AS k; SELECT key FROM k.kv keeps FROM).
 //
 // Where a string ends may also depend on a server setting the client cannot
 // see: whether a backslash escapes a quote (MySQL's and MariaDB's default,
@@ -172,7 +175,7 @@ func normalizePlain(query string, d Dialect) string {
 		// Rare: an executable comment (see normalizeExec).
 		return normalizeExec(query)
 	}
-	if l.pw != pwNone {
+	if l.pw != pwNone || l.hadPw {
 		// Rare: a statement that may hold a password written
 		// without quotes (see lexer.password).
 		return normalizeUnion(query, newLexer(query, d), []*lexer{newLexer(query, d)})

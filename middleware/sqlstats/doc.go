@@ -79,7 +79,9 @@
 // (postgres://host:5433/shop, host=h port=5433 dbname=shop) and
 // github.com/go-sql-driver/mysql's (user:pw@tcp(host:3306)/shop); what
 // the name leaves to a default or to the environment is not sent, nor
-// anything for several hosts, and the user and password are never read.
+// anything for several hosts or for a name whose password could be read as
+// its host or database (a "/" in it: bob:hunter/2@tcp(db:3306)), and the
+// user and password are never read.
 // A driver wrapped by [Wrap] or [WrapConnector] may open several data
 // sources, and its calls carry none of these.
 //

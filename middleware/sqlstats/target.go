@@ -20,8 +20,9 @@ import (
 // them, and the DSN of github.com/go-sql-driver/mysql
 // (user:pw@tcp(host:port)/db). A value the name leaves to a default or to
 // the environment (PGDATABASE) is not sent; a name of no known form, a
-// list of hosts, or a URL whose user information could be read as its
-// host (an unescaped "/" in the password) gives none. The user and the
+// list of hosts, or a name whose user information could be read as its
+// host or database (an unescaped "/" in the password of a URL, or of a
+// MySQL DSN without /dbname) gives none. The user and the
 // password are never read.
 func targetAttrs(d sqlnorm.Dialect, dsn string) []recording.Attr {
 	var db, host, port string
@@ -130,15 +131,22 @@ func keywordValues(s string) [][2]string {
 // mysqlTarget reads the database, host and port of a DSN of
 // github.com/go-sql-driver/mysql, [user[:password]@][net[(addr)]]/dbname[?params],
 // as its ParseDSN splits it: at the last "/", and the user information at
-// the last "@" before it.
+// the last "@" before it. A "/" in the password of a DSN without /dbname
+// (bob:hunter/2@tcp(db:3306)) is that last "/": a DSN with an "@" after
+// its last "/", a database holding "(" or ")", or a network that is not
+// one (net or net(addr), bob:hun/ter2) gives nothing — what it would read
+// could be part of the password, and the driver refuses most of them.
 func mysqlTarget(dsn string) (db, host, port string) {
 	slash := strings.LastIndexByte(dsn, '/')
-	if slash < 0 {
+	if slash < 0 || strings.IndexByte(dsn[slash:], '@') >= 0 {
 		return "", "", ""
 	}
 	db = dsn[slash+1:]
 	if q := strings.IndexByte(db, '?'); q >= 0 {
 		db = db[:q]
+	}
+	if strings.ContainsAny(db, "()") {
+		return "", "", "" // a socket's path (unix(/tmp/x.sock)) or a password's end
 	}
 	if v, err := url.PathUnescape(db); err == nil {
 		db = v
@@ -147,11 +155,21 @@ func mysqlTarget(dsn string) (db, host, port string) {
 	}
 	left := dsn[:slash]
 	left = left[strings.LastIndexByte(left, '@')+1:] // net[(addr)]
+	network := left
 	open := strings.IndexByte(left, '(')
-	if open < 0 || !strings.HasSuffix(left, ")") {
+	if open >= 0 {
+		if !strings.HasSuffix(left, ")") {
+			return "", "", "" // not terminated: the driver refuses it
+		}
+		network = left[:open]
+	}
+	if !mysqlNetwork(network) {
+		return "", "", "" // bob:hun/ter2: the password's start
+	}
+	if open < 0 {
 		return db, "", ""
 	}
-	network, addr := left[:open], left[open+1:len(left)-1]
+	addr := left[open+1 : len(left)-1]
 	switch network {
 	case "tcp", "tcp4", "tcp6":
 		h, p, err := net.SplitHostPort(addr)
@@ -163,4 +181,15 @@ func mysqlTarget(dsn string) (db, host, port string) {
 		return db, addr, ""
 	}
 	return db, "", ""
+}
+
+// mysqlNetwork reports whether s can be a DSN's network, as tcp or unix
+// are: empty, or letters and digits.
+func mysqlNetwork(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -45,6 +45,21 @@ func TestTargetAttrs(t *testing.T) {
 		{sqlnorm.MySQL, "bob:hunter2@unix(/tmp/mysql.sock)/shop", attrs("db.namespace", "shop", "server.address", "/tmp/mysql.sock")},
 		{sqlnorm.MySQL, "/shop", attrs("db.namespace", "shop")},
 		{sqlnorm.MySQL, "bob:hunter2@/", nil},
+		// Review 41: a "/" in the password and no /dbname: the driver
+		// splits at the last "/", and what follows it is the password's
+		// end, not a database; nor is a socket's path, or what follows
+		// a "/" where no user information or network stands before it.
+		{sqlnorm.MySQL, "bob:hunter/2@tcp(db:3306)", nil},
+		{sqlnorm.MySQL, "bob:hunter/2@tcp(db:3306)?parseTime=true", nil},
+		{sqlnorm.MySQL, "bob:hun/ter2@db", nil},
+		{sqlnorm.MySQL, "bob:hun/ter2", nil},
+		{sqlnorm.MySQL, "bob:hun/ter2(x", nil},
+		{sqlnorm.MySQL, "bob:hun/ter2)", nil},
+		{sqlnorm.MySQL, "bob:hunter2@unix(/tmp/mysql.sock)", nil},
+		{sqlnorm.MySQL, "bob:hun/ter2@unix(/tmp/mysql.sock)", nil},
+		{sqlnorm.MySQL, "bob:hun/ter2@tcp(db:3306)/shop", attrs("db.namespace", "shop", "server.address", "db", "server.port", "3306")},
+		{sqlnorm.MySQL, "bob:x/hunter2@/shop", attrs("db.namespace", "shop")},
+		{sqlnorm.MySQL, "bob:hunter2@tcp(db:3306)/", attrs("server.address", "db", "server.port", "3306")},
 		{sqlnorm.SQLite, "file:/tmp/app.db?cache=shared", nil},
 		{sqlnorm.Unknown, "postgres://db.example.com/shop", nil},
 	}
