@@ -67,7 +67,14 @@ import (
 // unwraps to it (otelhttp's does); through [http.TimeoutHandler], whose
 // writer does not (its handler may outlive the outer's record), or a
 // wrapper without Unwrap, each records the request. Handlers of two
-// recorders each record it: mount one.
+// recorders each record it: mount one. Two of one recorder each record it
+// too when the middleware between derives the request's context last with
+// [context.WithCancel] or [context.WithCancelCause] (no value or deadline
+// of its own over it): that context is of the type of the one net/http
+// gives a request, which the inner takes for the server's, and does not
+// search for an outer record in (that search, a walk through the
+// context's nodes, would cost every request ~150 instructions: see
+// ServeHTTP).
 //
 // A nil rec gives a handler that records nothing.
 func NewHandler(rec *recording.Recorder, next http.Handler, opts ...Option) http.Handler {
