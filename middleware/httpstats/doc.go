@@ -120,9 +120,14 @@
 // deadline when the handler returns. What no record can know is a deadline
 // that passes after the handler returned to this middleware and before it
 // returned to TimeoutHandler (while the record is finished: microseconds):
-// the client gets the 503, the record says what the handler wrote. Mount
-// this middleware outside TimeoutHandler to record exactly what the client
-// got.
+// the client gets the 503, the record says what the handler wrote. Nor
+// can it know the other way round: a handler whose goroutine is done
+// before TimeoutHandler waits on it, with the context already done by
+// then (a handler that returned right at the deadline, or a client that
+// left), leaves TimeoutHandler two ready cases, of which Go's select
+// takes either: the client may get the handler's response while the
+// record says 503. Mount this middleware outside TimeoutHandler to record
+// exactly what the client got.
 //
 // The response bytes are those the handler wrote through the wrapped
 // writer: with compression (gzhttp, chi's Compress) mounted inside this
