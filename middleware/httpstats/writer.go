@@ -64,7 +64,8 @@ type respWriter struct {
 
 // The flags of a respWriter.
 const (
-	// fWrote: the header is sent (final status, not 1xx).
+	// fWrote: the header is sent (final status, not 1xx), or the
+	// connection hijacked: no status is fixed after either.
 	fWrote uint8 = 1 << iota
 	// fHeaderAsked is set once the handler asked for the header map
 	// (Header): only then can it have declared a Content-Length, which
@@ -204,15 +205,23 @@ func (rw *respWriter) WriteHeader(code int) {
 
 // sent notes that the response header is out: writing a body, or flushing,
 // sends status 200 when the handler set none.
+//
+// sent is not inlined (fix's call to fixLength makes it too costly): Write
+// and writeString, the hot paths, have it written out.
 func (rw *respWriter) sent() {
-	if rw.flags&fWrote == 0 && !rw.hijacked {
+	if rw.flags&fWrote == 0 { // a hijack sets fWrote too
 		rw.status = http.StatusOK
 		rw.fix()
 	}
 }
 
 func (rw *respWriter) Write(b []byte) (int, error) {
-	rw.sent()
+	if f := rw.flags; f&fWrote == 0 { // sent, written out
+		rw.status, rw.flags = http.StatusOK, f|fWrote
+		if f&fHeaderAsked != 0 {
+			rw.fixLength()
+		}
+	}
 	n, err := rw.w.Write(b)
 	rw.written += int64(n)
 	if err != nil {
@@ -240,6 +249,7 @@ func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(s.w).Hijack()
 	if err == nil {
 		s.hijacked = true
+		s.flags |= fWrote // no status is fixed after a hijack
 	}
 	return c, brw, err
 }
@@ -283,6 +293,7 @@ func (rw *respWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := rw.w.(http.Hijacker).Hijack()
 	if err == nil {
 		rw.hijacked = true
+		rw.flags |= fWrote // no status is fixed after a hijack
 	}
 	return c, brw, err
 }
@@ -320,7 +331,12 @@ func (rw *respWriter) flushError() error {
 // writeString keeps io.WriteString from copying the string, where the
 // underlying writer can take it as it is.
 func (rw *respWriter) writeString(s string) (int, error) {
-	rw.sent()
+	if f := rw.flags; f&fWrote == 0 { // sent, written out
+		rw.status, rw.flags = http.StatusOK, f|fWrote
+		if f&fHeaderAsked != 0 {
+			rw.fixLength()
+		}
+	}
 	n, err := rw.w.(io.StringWriter).WriteString(s)
 	rw.written += int64(n)
 	if err != nil {
