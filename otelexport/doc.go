@@ -187,8 +187,10 @@
 // otelhttp's handler mounted outside the recording middleware, the record
 // is the child of otelhttp's SERVER span, in its trace: NewPropagator's
 // Extract takes a span of this process in the request's context for the
-// parent (the traceparent that came in is that span's parent): mount
-// otelhttp outside for one tree. The other way round, otelhttp's SERVER
+// parent when no traceparent came in or the one that did is of the span's
+// trace (the traceparent is then that span's parent): mount otelhttp
+// outside for one tree. A traceparent of another trace wins over such a
+// span (one that a server's BaseContext gives every request, say). The other way round, otelhttp's SERVER
 // span is the record's sibling (both children of the caller's span) or,
 // without a traceparent, a second root in the record's trace: the
 // request's context carries no span context of the record's. It is not

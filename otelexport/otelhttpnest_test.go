@@ -3,6 +3,7 @@ package otelexport_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -139,5 +140,55 @@ func otelhttpOutside(t *testing.T, incoming bool) {
 	}
 	if recs := sink.Records(); len(recs) != 1 || recs[0].ParentSpanID.String() != otelSpan.SpanID {
 		t.Errorf("records %d; want one, the child of otelhttp's span %s", len(recs), otelSpan.SpanID)
+	}
+}
+
+// TestBaseContextSpan serves requests on a server whose BaseContext gives
+// every request's context a span of this process (a startup span, say),
+// with no otelhttp in between: a request with a caller's traceparent has
+// its record in the caller's trace, the child of the caller's span (the
+// startup span, of another trace, made it that span's child), and a
+// request without one has it the child of the startup span, as before.
+func TestBaseContextSpan(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	base, startup := tp.Tracer("startup").Start(context.Background(), "startup")
+	defer startup.End()
+	ssc := startup.SpanContext()
+
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithPropagator(otelexport.NewPropagator(nil)))
+	srv := httptest.NewUnstartedServer(httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	})))
+	srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	srv.Start()
+	defer srv.Close()
+
+	const callerTrace, callerSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	for _, incoming := range []bool{true, false} {
+		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+		if incoming {
+			req.Header.Set("Traceparent", "00-"+callerTrace+"-"+callerSpan+"-01")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	recs := sink.Records()
+	if len(recs) != 2 {
+		t.Fatalf("records %d; want 2", len(recs))
+	}
+	if r := recs[0]; r.TraceID.String() != callerTrace || r.ParentSpanID.String() != callerSpan {
+		t.Errorf("with a traceparent: trace %s parent %s; want the caller's %s, %s", r.TraceID, r.ParentSpanID, callerTrace, callerSpan)
+	}
+	if r := recs[1]; r.TraceID.String() != ssc.TraceID().String() || r.ParentSpanID.String() != ssc.SpanID().String() {
+		t.Errorf("without a traceparent: trace %s parent %s; want the startup span's %s, %s", r.TraceID, r.ParentSpanID, ssc.TraceID(), ssc.SpanID())
 	}
 }

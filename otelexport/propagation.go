@@ -26,11 +26,16 @@ import (
 //
 // A request served under a span of this process — otelhttp's handler
 // mounted outside the recording middleware, whose SERVER span is in the
-// request's context — has its record as that span's child, in its trace:
-// Extract then returns that span's IDs, flags and tracestate, and reads
-// only the baggage from the carrier (whose traceparent names the span's
-// own parent, which would make the record its sibling). A remote span
-// context in ctx (one a propagator extracted) is not such a span. The
+// request's context — has its record as that span's child, in its trace,
+// when no trace context came in or the incoming one is of the span's own
+// trace (otelhttp's span is the caller's child): Extract then returns that
+// span's IDs, flags and tracestate, and reads only the baggage from the
+// carrier (whose traceparent names the span's own parent, which would make
+// the record its sibling). An incoming trace context of another trace wins
+// over the span: a span that a server's BaseContext puts in every
+// request's context (a startup span) does not take the caller's requests
+// out of the caller's trace. A remote span context in ctx (one a
+// propagator extracted) is not such a span. The
 // recorder's default propagator reads the carrier only: with otelhttp
 // outside, the record is otelhttp's span's child only when no traceparent
 // came in.
@@ -77,26 +82,37 @@ func (o otelPropagator) MarkRoot(ctx context.Context) context.Context {
 }
 
 func (o otelPropagator) Extract(ctx context.Context, c recording.Carrier) (context.Context, recording.TraceContext) {
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsRemote() {
-		// The request is served under a span of this process: the
-		// SERVER span of otelhttp mounted outside the recording
-		// middleware, say, which otelhttp started as the child of the
-		// caller's traceparent (when its propagator read one). The
-		// record is that span's child, in its trace, rather than its
-		// sibling. The carrier's baggage is read all the same; its
-		// trace context, the span's parent's, is not.
-		span := trace.SpanFromContext(ctx)
+	local := trace.SpanContextFromContext(ctx)
+	if !local.IsValid() || local.IsRemote() {
 		ctx = o.p.Extract(ctx, textMapCarrier(c))
-		if !trace.SpanContextFromContext(ctx).Equal(sc) {
-			ctx = trace.ContextWithSpan(ctx, span)
+		sc := trace.SpanContextFromContext(ctx)
+		if !sc.IsValid() {
+			return ctx, recording.TraceContext{}
 		}
 		return ctx, traceContextOf(sc)
 	}
+	// The request is served under a span of this process: the SERVER
+	// span of otelhttp mounted outside the recording middleware, say,
+	// which otelhttp started as the child of the caller's traceparent
+	// (when its propagator read one), or a span that the server's
+	// BaseContext put in every request's context.
+	span := trace.SpanFromContext(ctx)
 	ctx = o.p.Extract(ctx, textMapCarrier(c))
 	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() {
-		return ctx, recording.TraceContext{}
+	if sc.Equal(local) || sc.TraceID() == local.TraceID() {
+		// No trace context came in (the carrier left ctx's span
+		// context as it was), or the caller's is of the span's own
+		// trace (the span is the caller's child, as otelhttp's is):
+		// the record is the span's child, in its trace, rather than
+		// its sibling. The carrier's baggage is read all the same.
+		if !sc.Equal(local) {
+			ctx = trace.ContextWithSpan(ctx, span)
+		}
+		return ctx, traceContextOf(local)
 	}
+	// The caller's trace context is of another trace: the span is not
+	// the caller's child (a startup span in BaseContext's context, say),
+	// and the caller's trace wins.
 	return ctx, traceContextOf(sc)
 }
 

@@ -16,16 +16,39 @@ import (
 // short), /short declares 3 and writes 5 (net/http refuses the write,
 // http.ErrContentLength), /exact declares 5 and writes 5, /none declares
 // 4 and writes nothing, /head-ok is /long asked with HEAD, /nocontent
-// declares 10 with a 204. Each handler reports its write's error.
+// declares 10 with a 204, /notmodified declares 10 with a 304 (the length
+// of the representation, not of a body), /late writes 5 and flushes, then
+// sets a Content-Length of 99 that net/http does not send (the header went
+// out with the first write), /afterstatus sets one of 99 after
+// WriteHeader(200) (which fixed the header), then writes 5, /lowered
+// declares 10, writes 5 and flushes, then lowers it to 5 (the client's
+// body is cut short all the same). Each handler
+// reports its write's error.
 func contentLengthHandler(werr chan<- error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		decl := map[string]string{"/long": "10", "/short": "3", "/exact": "5", "/none": "4", "/nocontent": "10"}[r.URL.Path]
-		w.Header().Set("Content-Length", decl)
+		decl := map[string]string{"/long": "10", "/short": "3", "/exact": "5", "/none": "4", "/nocontent": "10", "/notmodified": "10", "/lowered": "10"}[r.URL.Path]
+		if decl != "" {
+			w.Header().Set("Content-Length", decl)
+		}
 		var err error
 		switch r.URL.Path {
 		case "/none":
 		case "/nocontent":
 			w.WriteHeader(http.StatusNoContent)
+		case "/notmodified":
+			w.WriteHeader(http.StatusNotModified)
+		case "/late":
+			_, err = io.WriteString(w, "hello")
+			w.(http.Flusher).Flush()
+			w.Header().Set("Content-Length", "99")
+		case "/lowered":
+			_, err = io.WriteString(w, "hello")
+			w.(http.Flusher).Flush()
+			w.Header().Set("Content-Length", "5")
+		case "/afterstatus":
+			w.WriteHeader(http.StatusOK)
+			w.Header().Set("Content-Length", "99")
+			_, err = io.WriteString(w, "hello")
 		default:
 			_, err = io.WriteString(w, "hello")
 		}
@@ -54,6 +77,10 @@ func TestContentLengthWrong(t *testing.T) {
 		{"GET", "/none", "response failed: body cut short: 0 of the 4 bytes its Content-Length declared", false},
 		{"HEAD", "/long", "", false},
 		{"GET", "/nocontent", "", true},
+		{"GET", "/notmodified", "", true},
+		{"GET", "/late", "", false},
+		{"GET", "/afterstatus", "", false},
+		{"GET", "/lowered", "response failed: body cut short: 5 of the 10 bytes its Content-Length declared", false},
 	}
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {

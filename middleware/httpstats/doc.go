@@ -68,9 +68,11 @@
 // drops after a 204 or 304 is no failure, nor is a client leaving an event
 // stream (Content-Type text/event-stream), which is how one ends. A body
 // that does not match the Content-Length the handler declared (read from
-// the response's header when the handler returns, if the handler asked for
-// its header map: a length set on the writer by middleware outside, before
-// the handler ran, is not looked for) is a failed response as
+// the response's header when the status is fixed — WriteHeader, or the
+// first write or flush — as net/http sends the header as it was then, or
+// when the handler returns if it wrote nothing; and only if the handler
+// asked for its header map: a length set on the writer by middleware
+// outside, before the handler ran, is not looked for) is a failed response as
 // the client sees it, and the record's error says so, the handler's writes
 // unchanged: one cut short ("response failed: body cut short: 5 of the 10
 // bytes its Content-Length declared": net/http ends the response there,
@@ -118,9 +120,14 @@
 // deadline when the handler returns. What no record can know is a deadline
 // that passes after the handler returned to this middleware and before it
 // returned to TimeoutHandler (while the record is finished: microseconds):
-// the client gets the 503, the record says what the handler wrote. Mount
-// this middleware outside TimeoutHandler to record exactly what the client
-// got.
+// the client gets the 503, the record says what the handler wrote. Nor
+// can it know the other way round: a handler whose goroutine is done
+// before TimeoutHandler waits on it, with the context already done by
+// then (a handler that returned right at the deadline, or a client that
+// left), leaves TimeoutHandler two ready cases, of which Go's select
+// takes either: the client may get the handler's response while the
+// record says 503. Mount this middleware outside TimeoutHandler to record
+// exactly what the client got.
 //
 // The response bytes are those the handler wrote through the wrapped
 // writer: with compression (gzhttp, chi's Compress) mounted inside this

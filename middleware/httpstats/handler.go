@@ -67,7 +67,14 @@ import (
 // unwraps to it (otelhttp's does); through [http.TimeoutHandler], whose
 // writer does not (its handler may outlive the outer's record), or a
 // wrapper without Unwrap, each records the request. Handlers of two
-// recorders each record it: mount one.
+// recorders each record it: mount one. Two of one recorder each record it
+// too when the middleware between derives the request's context last with
+// [context.WithCancel] or [context.WithCancelCause] (no value or deadline
+// of its own over it): that context is of the type of the one net/http
+// gives a request, which the inner takes for the server's, and does not
+// search for an outer record in (that search, a walk through the
+// context's nodes, would cost every request ~150 instructions: see
+// ServeHTTP).
 //
 // A nil rec gives a handler that records nothing.
 func NewHandler(rec *recording.Recorder, next http.Handler, opts ...Option) http.Handler {
@@ -474,20 +481,29 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	// is how such a response ends, not a failure.
 	if rw.sendErr != nil && rec.Error == "" && !eventStream(rw.w.Header()) {
 		op := "flush: "
-		if rw.writeErr {
+		if rw.flags&fWriteErr != 0 {
 			op = "write: "
 		}
 		rec.Error = "response failed: " + op + rw.sendErr.Error()
-	} else if rw.headerAsked && rw.sendErr == nil && !rw.hijacked && r.Method != http.MethodHead && rec.Panic == "" && bodyAllowed(rec.Status) {
+	} else if rw.flags&fHeaderAsked != 0 && rw.flags&fDeclNone == 0 && rw.sendErr == nil && !rw.hijacked && r.Method != http.MethodHead && rec.Panic == "" && bodyAllowed(rec.Status) {
 		// A body that does not match the Content-Length the handler
 		// declared: HTTP/1 closes the connection after a short one,
 		// HTTP/2 ends the stream, and the client reads an unexpected
 		// EOF; HTTP/2 sends one longer than declared (HTTP/1 refuses
-		// the write: sendErr), which the client refuses.
-		if cl := rw.w.Header()["Content-Length"]; len(cl) > 0 {
-			if msg := lengthMismatch(cl[0], rw.written); msg != "" && rec.Error == "" {
-				rec.Error = msg
+		// the write: sendErr), which the client refuses. The length is
+		// the one sent, read when the status was fixed (respWriter.fix);
+		// with none fixed, net/http sends the header as the handler
+		// left it, which the map has now.
+		msg := ""
+		if rw.flags&fDeclLen != 0 {
+			msg = lengthMismatch(int64(rw.declared), rw.written)
+		} else if cl := rw.w.Header()["Content-Length"]; len(cl) > 0 {
+			if n, err := strconv.ParseInt(cl[0], 10, 64); err == nil && n >= 0 {
+				msg = lengthMismatch(n, rw.written)
 			}
+		}
+		if msg != "" && rec.Error == "" {
+			rec.Error = msg
 		}
 	}
 	if r.ProtoMajor == 2 {
@@ -547,7 +563,7 @@ func (h *handler) panicked(v any, ar *recording.ActiveRecord, r, r2 *http.Reques
 		rec.Error = "handler aborted"
 	}
 	rw := &st.rw
-	if !rw.wrote && !rw.hijacked {
+	if !rw.wrote() && !rw.hijacked {
 		// Recorded as the 500 the client sees as a failure; no
 		// response is sent, though (net/http drops the connection).
 		rw.status = http.StatusInternalServerError
@@ -618,18 +634,18 @@ func bodyAllowed(status int) bool {
 }
 
 // lengthMismatch returns the record's error for a response body of
-// written bytes whose Content-Length header is decl, or "" when they
-// agree or decl is not a length (net/http then drops the header, and
-// sends the body as it comes).
-func lengthMismatch(decl string, written int64) string {
-	n, err := strconv.ParseInt(decl, 10, 64)
-	if err != nil || n < 0 || n == written {
+// written bytes whose Content-Length declared decl bytes (a length: net/http
+// drops a Content-Length that is not one, and sends the body as it comes),
+// or "" when they agree.
+func lengthMismatch(decl, written int64) string {
+	if decl == written {
 		return ""
 	}
-	if written < n {
-		return "response failed: body cut short: " + strconv.FormatInt(written, 10) + " of the " + decl + " bytes its Content-Length declared"
+	d := strconv.FormatInt(decl, 10)
+	if written < decl {
+		return "response failed: body cut short: " + strconv.FormatInt(written, 10) + " of the " + d + " bytes its Content-Length declared"
 	}
-	return "response failed: body longer than its Content-Length: " + strconv.FormatInt(written, 10) + " bytes written, " + decl + " declared"
+	return "response failed: body longer than its Content-Length: " + strconv.FormatInt(written, 10) + " bytes written, " + d + " declared"
 }
 
 // eventStream reports whether h describes a Server-Sent Events response,

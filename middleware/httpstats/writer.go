@@ -6,9 +6,11 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"reflect"
+	"strconv"
 	"sync/atomic"
 	"unsafe"
 
@@ -41,33 +43,82 @@ type respWriter struct {
 	ar      *recording.ActiveRecord
 	written int64
 	// status is an int16 (a status is 100 to 999), which shares a word
-	// with the flags below: the state keeps its size class (see
-	// TestRequestStateSizeClass).
+	// with hijacked, the flags and declared: the state keeps its size
+	// class (see TestRequestStateSizeClass).
 	status   int16
-	wrote    bool // header sent (final status, not 1xx)
 	hijacked bool
-	// headerAsked is set once the handler asked for the header map
-	// (Header): only then can it have declared a Content-Length, which
-	// the record checks against the bytes written (handler.fill), a map
-	// lookup a handler that never touched its headers does not pay.
-	headerAsked bool
-	// sendErr is the first failed flush or write (writeErr says which):
-	// the response did not get through (the client is gone). The record
-	// keeps the status and takes it as its error.
-	writeErr bool
-	// flushWay is how flush flushes w, decided at its first flush (w's
-	// type does not change): flushUnknown until then. (Among the bools:
-	// the struct keeps its size.)
-	flushWay uint8
-	sendErr  error
+	// flags holds fWrote, fHeaderAsked, fWriteErr, the way of flush
+	// (fFlush*) and what Content-Length went out (fDecl*), packed so
+	// that declared fits the word.
+	flags uint8
+	// declared is the Content-Length the header was sent with, when
+	// fDeclLen is set: read when the status was fixed (WriteHeader, or
+	// the 200 of a first write or flush), as net/http sends the header
+	// as it was then and ignores later changes of it.
+	declared uint32
+	// sendErr is the first failed flush or write (fWriteErr says
+	// which): the response did not get through (the client is gone).
+	// The record keeps the status and takes it as its error.
+	sendErr error
 }
 
-// The ways of flush (respWriter.flushWay).
+// The flags of a respWriter.
 const (
-	flushUnknown    uint8 = iota
-	flushFlushError       // FlushError, its error recorded
-	flushFlush            // Flush, as it is
+	// fWrote: the header is sent (final status, not 1xx), or the
+	// connection hijacked: no status is fixed after either.
+	fWrote uint8 = 1 << iota
+	// fHeaderAsked is set once the handler asked for the header map
+	// (Header): only then can it have declared a Content-Length, which
+	// the record checks against the bytes written (handler.fill), a
+	// map lookup a handler that never touched its headers does not pay.
+	fHeaderAsked
+	// fWriteErr: sendErr is a write's, not a flush's.
+	fWriteErr
+	// fFlushKnown: flush's way is decided, at its first flush (w's type
+	// does not change); fFlushError: that way is FlushError, its error
+	// recorded, else Flush, as it is.
+	fFlushKnown
+	fFlushError
+	// fDeclNone: the status was fixed with the header asked for and no
+	// Content-Length (or one net/http drops, not a length); fDeclLen:
+	// with the one in declared. Neither, with fHeaderAsked: the status
+	// is not fixed yet (net/http sends the header as the handler leaves
+	// it), or the length was over declared's range (4 GiB), and fill
+	// reads the header map.
+	fDeclNone
+	fDeclLen
 )
+
+func (rw *respWriter) wrote() bool { return rw.flags&fWrote != 0 }
+
+// fix notes that the status is fixed, with the header as the handler's
+// map has it now: net/http sends that header, whatever the handler does
+// to the map later. The Content-Length is read (fixLength) only when the
+// handler asked for the map; fix is inlined, so a handler that never did
+// pays a flag test.
+func (rw *respWriter) fix() {
+	rw.flags |= fWrote
+	if rw.flags&fHeaderAsked != 0 {
+		rw.fixLength()
+	}
+}
+
+// fixLength notes the Content-Length the header is sent with (see fix).
+func (rw *respWriter) fixLength() {
+	cl := rw.w.Header()["Content-Length"]
+	if len(cl) == 0 {
+		rw.flags |= fDeclNone
+		return
+	}
+	n, err := strconv.ParseInt(cl[0], 10, 64)
+	switch {
+	case err != nil || n < 0:
+		rw.flags |= fDeclNone // net/http drops it
+	case n <= math.MaxUint32:
+		rw.declared = uint32(n)
+		rw.flags |= fDeclLen
+	}
+}
 
 // flushed notes the outcome of a flush (one made after a hijack is no
 // flush of the response).
@@ -102,10 +153,12 @@ func (rw *respWriter) timedOut(ctx context.Context) {
 		err = http.ErrHandlerTimeout
 	}
 	if rw.sendErr == nil {
-		rw.sendErr, rw.writeErr = err, true
+		rw.sendErr = err
+		rw.flags |= fWriteErr
 	}
 	// None of what the handler wrote went out.
-	rw.status, rw.wrote, rw.written = http.StatusServiceUnavailable, true, 0
+	rw.status, rw.written = http.StatusServiceUnavailable, 0
+	rw.flags |= fWrote
 }
 
 // writeFailed notes a failed write of the body, unless the response got
@@ -119,15 +172,22 @@ func (rw *respWriter) timedOut(ctx context.Context) {
 // status, whatever the handler wrote before.
 func (rw *respWriter) writeFailed(err error) {
 	if rw.sendErr == nil && !rw.hijacked && err != http.ErrBodyNotAllowed {
-		rw.sendErr, rw.writeErr = err, true
+		rw.sendErr = err
+		rw.flags |= fWriteErr
 		if err == http.ErrHandlerTimeout {
-			rw.status, rw.wrote = http.StatusServiceUnavailable, true
+			rw.status = http.StatusServiceUnavailable
+			rw.flags |= fWrote
 		}
 	}
 }
 
 func (rw *respWriter) Header() http.Header {
-	rw.headerAsked = true
+	if rw.flags&(fHeaderAsked|fWrote) == fWrote {
+		// Asked for the first time after the status was fixed: the
+		// header went out without a Content-Length of the handler's.
+		rw.flags |= fDeclNone
+	}
+	rw.flags |= fHeaderAsked
 	return rw.w.Header()
 }
 
@@ -137,23 +197,31 @@ func (rw *respWriter) Header() http.Header {
 // above 999) and sends nothing, so such a code is never the status.
 func (rw *respWriter) WriteHeader(code int) {
 	rw.w.WriteHeader(code)
-	if !rw.wrote && !rw.hijacked && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
+	if rw.flags&fWrote == 0 && !rw.hijacked && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
 		rw.status = int16(code) // 100 to 999: WriteHeader panicked at any other
-		rw.wrote = true
+		rw.fix()
 	}
 }
 
 // sent notes that the response header is out: writing a body, or flushing,
 // sends status 200 when the handler set none.
+//
+// sent is not inlined (fix's call to fixLength makes it too costly): Write
+// and writeString, the hot paths, have it written out.
 func (rw *respWriter) sent() {
-	if !rw.wrote && !rw.hijacked {
+	if rw.flags&fWrote == 0 { // a hijack sets fWrote too
 		rw.status = http.StatusOK
-		rw.wrote = true
+		rw.fix()
 	}
 }
 
 func (rw *respWriter) Write(b []byte) (int, error) {
-	rw.sent()
+	if f := rw.flags; f&fWrote == 0 { // sent, written out
+		rw.status, rw.flags = http.StatusOK, f|fWrote
+		if f&fHeaderAsked != 0 {
+			rw.fixLength()
+		}
+	}
 	n, err := rw.w.Write(b)
 	rw.written += int64(n)
 	if err != nil {
@@ -181,6 +249,7 @@ func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(s.w).Hijack()
 	if err == nil {
 		s.hijacked = true
+		s.flags |= fWrote // no status is fixed after a hijack
 	}
 	return c, brw, err
 }
@@ -196,13 +265,13 @@ func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // flush thousands of times.
 func (rw *respWriter) flush() {
 	rw.sent()
-	if rw.flushWay == flushUnknown {
-		rw.flushWay = flushFlush
+	if rw.flags&fFlushKnown == 0 {
+		rw.flags |= fFlushKnown
 		if _, ok := rw.w.(flushErrorer); ok && flushIsFlushError(rw.w) {
-			rw.flushWay = flushFlushError
+			rw.flags |= fFlushError
 		}
 	}
-	if rw.flushWay == flushFlushError {
+	if rw.flags&fFlushError != 0 {
 		rw.flushed(rw.w.(flushErrorer).FlushError())
 		return
 	}
@@ -224,6 +293,7 @@ func (rw *respWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := rw.w.(http.Hijacker).Hijack()
 	if err == nil {
 		rw.hijacked = true
+		rw.flags |= fWrote // no status is fixed after a hijack
 	}
 	return c, brw, err
 }
@@ -261,7 +331,12 @@ func (rw *respWriter) flushError() error {
 // writeString keeps io.WriteString from copying the string, where the
 // underlying writer can take it as it is.
 func (rw *respWriter) writeString(s string) (int, error) {
-	rw.sent()
+	if f := rw.flags; f&fWrote == 0 { // sent, written out
+		rw.status, rw.flags = http.StatusOK, f|fWrote
+		if f&fHeaderAsked != 0 {
+			rw.fixLength()
+		}
+	}
 	n, err := rw.w.(io.StringWriter).WriteString(s)
 	rw.written += int64(n)
 	if err != nil {
