@@ -135,3 +135,46 @@ func TestContentLengthWrong(t *testing.T) {
 		})
 	}
 }
+
+// TestContentLengthLateInsideTimeoutHandler: http.TimeoutHandler buffers
+// the response and sends the handler's header map as the handler left it,
+// when the handler returns, so a Content-Length set after the status was
+// fixed is the one sent there (net/http's own writers send the header as
+// it was at the status): a body shorter than it is cut short for the
+// client, and the record says so.
+func TestContentLengthLateInsideTimeoutHandler(t *testing.T) {
+	for _, path := range []string{"/late", "/afterstatus"} {
+		t.Run(path, func(t *testing.T) {
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/late" {
+					io.WriteString(w, "hello")
+					w.Header().Set("Content-Length", "99")
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+				w.Header().Set("Content-Length", "99")
+				io.WriteString(w, "hello")
+			})
+			rec, sink := newRecorder(t)
+			srv, client := startServer(t, http.TimeoutHandler(httpstats.NewHandler(rec, h), time.Minute, "slow"), false, false, true)
+			resp, err := client.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.ContentLength != 99 || rerr == nil {
+				t.Fatalf("client: Content-Length %d, read error %v; want 99 and the body cut short (TimeoutHandler sends the late length)", resp.ContentLength, rerr)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			recs := sink.Wait(ctx, 1)
+			if len(recs) != 1 {
+				t.Fatalf("got %d records, want 1", len(recs))
+			}
+			if want := "response failed: body cut short: 5 of the 99 bytes its Content-Length declared"; recs[0].Error != want {
+				t.Errorf("record's error = %q, want %q", recs[0].Error, want)
+			}
+		})
+	}
+}

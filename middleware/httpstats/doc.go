@@ -70,9 +70,13 @@
 // that does not match the Content-Length the handler declared (read from
 // the response's header when the status is fixed — WriteHeader, or the
 // first write or flush — as net/http sends the header as it was then, or
-// when the handler returns if it wrote nothing; and only if the handler
-// asked for its header map: a length set on the writer by middleware
-// outside, before the handler ran, is not looked for) is a failed response as
+// when the handler returns if it wrote nothing, or inside
+// [http.TimeoutHandler], which buffers the response and sends the header
+// map as the handler left it; and only if the handler asked for its header
+// map: a length set on the writer by middleware outside, before the
+// handler ran, is not looked for; other middleware between that buffers
+// the response and copies the header at its end cannot be told apart) is
+// a failed response as
 // the client sees it, and the record's error says so, the handler's writes
 // unchanged: one cut short ("response failed: body cut short: 5 of the 10
 // bytes its Content-Length declared": net/http ends the response there,

@@ -251,6 +251,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// out before the handler returned (a load and a branch for a
 		// handler no TimeoutHandler wraps).
 		rw.timedOut(r2.Context())
+		// TimeoutHandler sends its header map as the handler left it,
+		// when the handler returns: the length fixed at the status is
+		// not the one sent.
+		rw.flags &^= fDeclNone | fDeclLen
 	}
 	elapsed := time.Since(t0) // one monotonic clock read
 	if h.cfg.routeFunc == nil && h.cfg.userFunc == nil {
