@@ -87,3 +87,37 @@ func TestActiveRedactionBounded(t *testing.T) {
 		t.Errorf("ActiveRecord: %v, path %.80q…", ok, one.Path)
 	}
 }
+
+// TestActiveSecretAtCap: a secret across the text cap of a listed path
+// ([recording.DefaultMaxText]) is hidden whole, in Active and in
+// ActiveRecord: the path is redacted before it is capped, where a cut
+// first would leave the secret's first part, no longer looking like one.
+func TestActiveSecretAtCap(t *testing.T) {
+	const secret = "9fQ2xLr8ZpT4vWm1KsY7bNc3HdJ6gAe5"
+	rec := recording.New(recording.WithSinks(discard))
+	defer closeRec(t, rec)
+	pre := "/t" + strings.Repeat("/abcdefgh", (recording.DefaultMaxText-32)/9)
+	pre += strings.Repeat("x", recording.DefaultMaxText-16-len(pre)) + "/"
+	path := pre + secret + "/tail"
+	if i := strings.Index(path, secret); i >= recording.DefaultMaxText || i+len(secret) <= recording.DefaultMaxText {
+		t.Fatalf("the secret spans %d–%d, not the cap %d", i, i+len(secret), recording.DefaultMaxText)
+	}
+	_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: path})
+	defer ar.Finish()
+	recs, _ := rec.Active(0, 0)
+	if len(recs) != 1 {
+		t.Fatalf("Active listed %d records, want 1", len(recs))
+	}
+	one, ok := rec.ActiveRecord(recs[0].ID)
+	if !ok {
+		t.Fatal("ActiveRecord: not listed")
+	}
+	for name, p := range map[string]string{"Active": recs[0].Path, "ActiveRecord": one.Path} {
+		if strings.Contains(p, secret[:8]) {
+			t.Errorf("%s's path holds part of the secret: …%q", name, p[max(0, len(p)-60):])
+		}
+		if !strings.Contains(p, "REDACTED") {
+			t.Errorf("%s's path shows no redaction: …%q", name, p[max(0, len(p)-60):])
+		}
+	}
+}
