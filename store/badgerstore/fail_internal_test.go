@@ -199,32 +199,8 @@ func TestClearAfterFailure(t *testing.T) {
 // deleting them. Now it removes only Badger's and its own files, logs the
 // others and leaves them, and opens the directory beside them.
 func TestRemadeDirKeepsForeignFiles(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	logs := &syncBuffer{}
-	o := blockOpts()
-	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	s, err := Open(dir, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir, logs := remadeDir(t)
 	ctx := context.Background()
-	if err := s.Write(ctx, noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	// The store makes the directory again, then clears and opens it a
-	// step of diskLoop (a second) later at the earliest.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
-		if _, err := os.Stat(dir); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("directory not made again a minute after the deletion; health %+v", s.Health())
-		}
-	}
 	note := filepath.Join(dir, "notes.txt")
 	backup := filepath.Join(dir, "data.bak", "MANIFEST")
 	if err := os.WriteFile(note, []byte("mine"), 0o644); err != nil {
@@ -299,30 +275,8 @@ func TestClearDirOwnFiles(t *testing.T) {
 // (Badger cannot): writes stay stopped, the failed open is logged, and
 // once it is taken away the store opens the directory.
 func TestRemadeDirForeignManifestDir(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	logs := &syncBuffer{}
-	o := blockOpts()
-	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	s, err := Open(dir, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dir, logs := remadeDir(t)
 	ctx := context.Background()
-	if err := s.Write(ctx, noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
-		if _, err := os.Stat(dir); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("directory not made again a minute after the deletion; health %+v", s.Health())
-		}
-	}
 	foreign := filepath.Join(dir, "MANIFEST", "mine")
 	if err := os.MkdirAll(filepath.Dir(foreign), 0o755); err != nil {
 		t.Fatal(err)
@@ -381,5 +335,38 @@ func TestHealthFailedReads(t *testing.T) {
 	}
 	if p, err := s.List(ctx, store.Query{Limit: 100}); err != nil || len(p.Records) != 10 {
 		t.Errorf("List with writes stopped: %d records, %v; want 10", len(p.Records), err)
+	}
+}
+
+// remadeDir opens a store in a directory of the test's, writes records,
+// deletes the directory and waits until the store has made it again (it
+// clears and opens it a step of diskLoop, a second, later at the
+// earliest): the opening of the tests of what the store does with the
+// directory it made again. The store logs to logs; the test's end closes
+// it.
+func remadeDir(t *testing.T) (s *Store, dir string, logs *syncBuffer) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "data")
+	logs = &syncBuffer{}
+	o := blockOpts()
+	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	s, err := Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Write(context.Background(), noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(dir); err == nil {
+			return s, dir, logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("directory not made again a minute after the deletion; health %+v", s.Health())
+		}
 	}
 }
