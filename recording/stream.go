@@ -274,7 +274,9 @@ func (s *Stream) StartMessage(ctx context.Context, dir Direction, typ string, si
 //     Send, typ, size) gives it;
 //   - the record of a message of s being sent (an event produced under
 //     [Stream.StartMessage] with [Send]): a call of that record, whose size
-//     grows by this one's, and which alone is counted;
+//     grows by this one's, and which alone is counted; exported as an
+//     INTERNAL span, the message's own record being the send's PRODUCER
+//     span;
 //   - any other record (a request that broadcasts to connections, or a
 //     message being handled — a reply to a message received on s, or a
 //     message of another stream passed on): a call of that record, service
@@ -300,10 +302,17 @@ func (s *Stream) StartSend(ctx context.Context, typ string, size int64) *Message
 	if a == nil {
 		return m
 	}
-	if p := a.message(); p != nil && p.s == s && p.dir == Send {
-		m.parent = p
-	}
 	m.call = a.StartCall(s.system, "send "+typ)
+	if p := a.message(); p != nil && p.s == s && p.dir == Send {
+		// The write of a message of s being sent, whose own record
+		// is the send (a PRODUCER span): an INTERNAL span under it,
+		// not a second PRODUCER of the one message (a backend
+		// counting sends would count it twice).
+		m.parent = p
+		attrs := [...]Attr{{Key: convention.KeySpanKind, Value: convention.SpanKindInternal}}
+		m.call.Update(&CallUpdate{Reserve: true, Attrs: attrs[:], RequestSize: size, HasRequestSize: size >= 0})
+		return m
+	}
 	// A message sent: a PRODUCER span, as OpenTelemetry's messaging
 	// conventions make a send, with their attributes (those of the
 	// message records, StartMessage's). In a room of the record's slabs

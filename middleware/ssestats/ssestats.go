@@ -36,9 +36,11 @@
 // package otelexport, every event sent is a PRODUCER span, as
 // OpenTelemetry's messaging conventions make a send: an event of the
 // stream's own record a span "send GET /prices" under the stream's SERVER
-// span, an event sent for another record that record's call ("sse send
-// price", with messaging.system, messaging.operation.type "send" and
-// messaging.destination.name the stream's route).
+// span (one PRODUCER an event: the write of an event produced under
+// [Stream.StartEvent] is an INTERNAL child of the event's span, beside the
+// calls made producing it), an event sent for another record that record's
+// call ("sse send price", with messaging.system, messaging.operation.type
+// "send" and messaging.destination.name the stream's route).
 package ssestats
 
 import (
