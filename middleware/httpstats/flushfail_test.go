@@ -2,6 +2,7 @@ package httpstats_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log"
 	"net"
@@ -243,5 +244,49 @@ func TestEventStreamLeftNoFailure(t *testing.T) {
 	}
 	if r.Status != http.StatusOK || r.ResponseBytes == 0 {
 		t.Errorf("status %d, %d bytes: want 200 and the bytes sent", r.Status, r.ResponseBytes)
+	}
+}
+
+// TestFlushNotSupportedNoError: a flush through http.ResponseController
+// that the writer below does not support (inside http.TimeoutHandler, whose
+// writer cannot flush; a wrapper of other middleware without Flush) sends
+// nothing and fails nothing — ErrNotSupported tells the handler so, and
+// the response goes out whole when the handler returns. The record has no
+// error: it said "response failed: flush: feature not supported" for a
+// response the client got whole.
+func TestFlushNotSupportedNoError(t *testing.T) {
+	for name, outside := range map[string]func(http.Handler) http.Handler{
+		"TimeoutHandler": func(h http.Handler) http.Handler { return http.TimeoutHandler(h, time.Minute, "too slow") },
+		"no Flush": func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h.ServeHTTP(struct{ http.ResponseWriter }{w}, r)
+			})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec, sink := newRecorder(t)
+			var flushErr atomic.Value
+			h := outside(httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "first ")
+				if err := http.NewResponseController(w).Flush(); err != nil {
+					flushErr.Store(err)
+				}
+				io.WriteString(w, "second")
+			})))
+			srv, client := startServer(t, h, false, false)
+			if code, body := get(t, client, srv.URL+"/stream"); code != 200 || body != "first second" {
+				t.Fatalf("client got %d %q", code, body)
+			}
+			if err, _ := flushErr.Load().(error); !errors.Is(err, http.ErrNotSupported) {
+				t.Fatalf("the handler's flush: %v, want ErrNotSupported", err)
+			}
+			recs := flush(t, rec, sink)
+			if len(recs) != 1 {
+				t.Fatalf("%d records", len(recs))
+			}
+			if r := recs[0]; r.Status != 200 || r.Error != "" || r.ResponseBytes != int64(len("first second")) {
+				t.Errorf("record: status %d, error %q, %d bytes; want 200, no error, 12 bytes", r.Status, r.Error, r.ResponseBytes)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ package httpstats
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"math"
 	"net"
@@ -121,9 +122,12 @@ func (rw *respWriter) fixLength() {
 }
 
 // flushed notes the outcome of a flush (one made after a hijack is no
-// flush of the response).
+// flush of the response). A flush the writer below does not support
+// ([http.ErrNotSupported]: that of [http.TimeoutHandler], a wrapper
+// without Flush) sent nothing and failed nothing: the response goes out
+// when the handler returns.
 func (rw *respWriter) flushed(err error) {
-	if err != nil && rw.sendErr == nil && !rw.hijacked {
+	if err != nil && rw.sendErr == nil && !rw.hijacked && !errors.Is(err, http.ErrNotSupported) {
 		rw.sendErr = err
 	}
 }
