@@ -3,6 +3,7 @@ package httpstats_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -66,7 +67,12 @@ func serve(b *testing.B, h http.Handler) { serveN(b, h, false) }
 // serveN serves b.N requests through h; with yield, the goroutine yields
 // after each (see BenchmarkMiddlewareYield).
 func serveN(b *testing.B, h http.Handler, yield bool) {
-	req := httptest.NewRequest("GET", "/hello?x=1", nil)
+	serveNCtx(b, h, yield, context.Background())
+}
+
+// serveNCtx is serveN with requests whose context is ctx.
+func serveNCtx(b *testing.B, h http.Handler, yield bool, ctx context.Context) {
+	req := httptest.NewRequestWithContext(ctx, "GET", "/hello?x=1", nil)
 	req.Header.Set("User-Agent", "bench")
 	req.Header.Set("Accept", "*/*")
 	b.ReportAllocs()
@@ -248,6 +254,22 @@ func BenchmarkMiddlewareYield(b *testing.B) {
 			})), true)
 		})
 	}
+}
+
+// BenchmarkMiddlewareServerContext is BenchmarkMiddlewareYield's bare and
+// appstats peers with the request's context of the nodes net/http's HTTP/1
+// server gives a request (the request's cancelCtx over the connection's,
+// over the local address's value), which the handler tells from a context
+// middleware derived over an outer's record (see serverMade), rather than
+// httptest.NewRequest's context.Background.
+func BenchmarkMiddlewareServerContext(b *testing.B) {
+	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, &net.TCPAddr{})
+	ctx, cancelConn := context.WithCancel(ctx)
+	defer cancelConn()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b.Run("bare", func(b *testing.B) { serveNCtx(b, hello, true, ctx) })
+	b.Run("appstats", func(b *testing.B) { serveNCtx(b, httpstats.NewHandler(discardRecorder(b), hello), true, ctx) })
 }
 
 // BenchmarkMiddlewareKept is BenchmarkMiddlewareYield's appstats peer

@@ -67,14 +67,10 @@ import (
 // unwraps to it (otelhttp's does); through [http.TimeoutHandler], whose
 // writer does not (its handler may outlive the outer's record), or a
 // wrapper without Unwrap, each records the request. Handlers of two
-// recorders each record it: mount one. Two of one recorder each record it
-// too when the middleware between derives the request's context last with
-// [context.WithCancel] or [context.WithCancelCause] (no value or deadline
-// of its own over it): that context is of the type of the one net/http
-// gives a request, which the inner takes for the server's, and does not
-// search for an outer record in (that search, a walk through the
-// context's nodes, would cost every request ~150 instructions: see
-// ServeHTTP).
+// recorders each record it: mount one. (A context derived last with
+// [context.WithCancel] is of the type of the one net/http gives a request:
+// the inner tells the server's by the nodes under it, net/http's own, at
+// the cost of a few loads, and searches any other for an outer record.)
 //
 // A nil rec gives a handler that records nothing.
 func NewHandler(rec *recording.Recorder, next http.Handler, opts ...Option) http.Handler {
@@ -135,12 +131,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.passThrough(a, w, r)
 			return
 		}
-	} else if t := typeWord(&ctx); t != serverCtxTab && t != backgroundTab {
+	} else if t := typeWord(&ctx); t != backgroundTab && (t != serverCtxTab || !serverMade(&ctx)) {
 		// A context that is neither the record's nor one that carries
-		// none — the one net/http gives a request (its first node a
-		// cancelCtx), context.Background (httptest.NewRequest's) —:
-		// middleware between made it (chi's router, otelhttp), perhaps
-		// over an outer's record, which only a walk through it finds.
+		// none — the one net/http gives a request (its first nodes
+		// cancelCtxs over the server's values: serverMade),
+		// context.Background (httptest.NewRequest's) —: middleware
+		// between made it (chi's router, otelhttp, a WithCancel),
+		// perhaps over an outer's record, which only a walk through it
+		// finds.
 		if a := h.outerRecord(ctx, w, r); a != nil {
 			h.passThrough(a, w, r)
 			return
@@ -352,6 +350,90 @@ var serverCtxTab = func() unsafe.Pointer {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return typeWord(&ctx)
+}()
+
+// serverMade reports whether ctx, a context whose first node is a
+// *context.cancelCtx (serverCtxTab), is one net/http's servers give a
+// request, which carries no record: a chain of cancelCtxs (HTTP/1's
+// connection's and request's, HTTP/2's stream's) over a value node of
+// [http.LocalAddrContextKey] or [http.ServerContextKey], which the servers
+// add over a BaseContext's or ConnContext's values (or over
+// context.Background). A cancelCtx over anything else — middleware's
+// context.WithCancel over the record's context, or over a value of its
+// own — is to be searched for an outer's record (handler.outerRecord).
+// Told by the nodes' type words and a value node's key, read through the
+// context package's layout (a node's parent its first field, a value
+// node's key its second; checked once, ctxLayout): 15 instructions a
+// request served by net/http (callgrind), where the search walks the
+// whole context (~150).
+func serverMade(ctx *context.Context) bool {
+	if !ctxLayout {
+		return false
+	}
+	// Through the cancelCtxs (net/http makes two, HTTP/1's connection's
+	// and request's; a handler outside may add its own): a chain that
+	// ends, each node's parent made before it.
+	p := ctxParent(ctx)
+	t := typeWord(p)
+	for t == serverCtxTab {
+		p = ctxParent(p)
+		t = typeWord(p)
+	}
+	if t == valueCtxTab {
+		k := ctxKey(p)
+		return k == localAddrKey || k == serverKey
+	}
+	return t == backgroundTab
+}
+
+// ctxParent returns the parent of *ctx, a *context.cancelCtx or
+// *context.valueCtx, whose first field it is (both embed their parent
+// first).
+func ctxParent(ctx *context.Context) *context.Context {
+	return (*context.Context)((*[2]unsafe.Pointer)(unsafe.Pointer(ctx))[1])
+}
+
+// ctxKey returns the data word of the key of *ctx, a *context.valueCtx
+// (struct{ Context; key, val any }): for a key of a pointer type, such as
+// net/http's, the pointer. (One word compared, not two: comparing an
+// interface's two words calls runtime.memequal, ~20 instructions. A key of
+// another type that holds the same pointer could be made only with
+// package unsafe.)
+func ctxKey(ctx *context.Context) unsafe.Pointer {
+	return (*[2]unsafe.Pointer)(unsafe.Add((*[2]unsafe.Pointer)(unsafe.Pointer(ctx))[1], unsafe.Sizeof(*ctx)))[1]
+}
+
+// valueCtxTab is the first word of a *context.valueCtx as a
+// context.Context (see serverMade).
+var valueCtxTab = func() unsafe.Pointer {
+	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, nil)
+	return typeWord(&ctx)
+}()
+
+// localAddrKey and serverKey are the data words of
+// [http.LocalAddrContextKey] and [http.ServerContextKey] as keys of a value
+// node, their pointers (see serverMade, ctxKey).
+var localAddrKey, serverKey = dataWord(http.LocalAddrContextKey), dataWord(http.ServerContextKey)
+
+func dataWord(v any) unsafe.Pointer { return (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] }
+
+// ctxLayout reports whether the context package's nodes are laid out as
+// serverMade reads them (true of every Go release since context's own
+// nodes embed their parent): checked on contexts made for the purpose,
+// once. Were it false, every request with a cancelCtx first would be
+// searched for an outer's record (handler.outerRecord): correct, and
+// ~150 instructions dearer.
+var ctxLayout = func() bool {
+	base := context.WithValue(context.Background(), http.LocalAddrContextKey, 1)
+	c1, cancel1 := context.WithCancel(base)
+	defer cancel1()
+	c2, cancel2 := context.WithCancelCause(c1)
+	defer cancel2(nil)
+	if typeWord(&c1) != serverCtxTab || typeWord(&c2) != serverCtxTab || typeWord(&base) != valueCtxTab {
+		return false
+	}
+	p := ctxParent(&c2)
+	return *p == c1 && *ctxParent(p) == base && *ctxParent(&base) == context.Background() && ctxKey(&base) == localAddrKey
 }()
 
 // backgroundTab is the first word of context.Background() as a

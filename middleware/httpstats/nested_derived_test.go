@@ -29,6 +29,17 @@ func withRouteValue(next http.Handler) http.Handler {
 	})
 }
 
+// withCancel is middleware that gives the request a context of its own
+// made last with context.WithCancel, as http.TimeoutHandler's context is
+// not (a timerCtx) and many a handler's is.
+func withCancel(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 // TestNestedDerivedContext mounts the middleware twice on one recorder with
 // middleware between that gives the request a derived context — a router
 // that adds a value, as chi's does, and otelhttp's handler (which also
@@ -48,6 +59,26 @@ func TestNestedDerivedContext(t *testing.T) {
 		}},
 		{"both", func(h http.Handler) http.Handler {
 			return withRouteValue(otelhttp.NewHandler(withRouteValue(h), "app", otelhttp.WithTracerProvider(tp)))
+		}},
+		// Contexts of the type of the one net/http gives a request (a
+		// cancelCtx), over the record's context or over another's.
+		{"WithCancel", withCancel},
+		{"WithCancelCause", func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ctx, cancel := context.WithCancelCause(r.Context())
+				defer cancel(nil)
+				h.ServeHTTP(w, r.WithContext(ctx))
+			})
+		}},
+		{"WithCancel twice", func(h http.Handler) http.Handler { return withCancel(withCancel(h)) }},
+		{"WithCancel over a value", func(h http.Handler) http.Handler { return withRouteValue(withCancel(h)) }},
+		{"a value over WithCancel", func(h http.Handler) http.Handler { return withCancel(withRouteValue(h)) }},
+		{"WithTimeout", func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+				defer cancel()
+				h.ServeHTTP(w, r.WithContext(ctx))
+			})
 		}},
 	}
 	for _, b := range betweens {
