@@ -154,7 +154,9 @@
 // no router matched the request (its route is then appstats' own, and
 // exporters give it no http.route), appstats.http.hijacked for a hijacked
 // connection, and appstats.http.no_response for a handler that panicked
-// before it wrote a response (recorded as a 500, though none was sent).
+// before any of its response went out — it wrote nothing, or set a status
+// it neither wrote a body after nor flushed, which net/http never sends
+// then — (recorded as a 500, though none was sent).
 // [NewTransport]'s calls have http.request.method, server.address,
 // server.port, url.full, http.response.status_code,
 // appstats.http.connection.reused (only for a call given a connection, as

@@ -649,9 +649,12 @@ func (h *handler) panicked(v any, ar *recording.ActiveRecord, r, r2 *http.Reques
 		rec.Error = "handler aborted"
 	}
 	rw := &st.rw
-	if !rw.wrote() && !rw.hijacked {
+	if !rw.hijacked && (!rw.wrote() || rw.written == 0 && rw.flags&fFlushed == 0) {
 		// Recorded as the 500 the client sees as a failure; no
-		// response is sent, though (net/http drops the connection).
+		// response is sent, though (net/http drops the connection, or
+		// resets the stream): the handler wrote nothing, or set a
+		// status only, which net/http sends with the body's first
+		// bytes or at a flush, and there was neither.
 		rw.status = http.StatusInternalServerError
 		ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
 	}

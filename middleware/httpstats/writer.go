@@ -49,8 +49,8 @@ type respWriter struct {
 	status   int16
 	hijacked bool
 	// flags holds fWrote, fHeaderAsked, fWriteErr, the way of flush
-	// (fFlush*) and what Content-Length went out (fDecl*), packed so
-	// that declared fits the word.
+	// (fFlush*), what Content-Length went out (fDecl*) and fFlushed,
+	// packed so that declared fits the word (all eight bits taken).
 	flags uint8
 	// declared is the Content-Length the header was sent with, when
 	// fDeclLen is set: read when the status was fixed (WriteHeader, or
@@ -88,6 +88,9 @@ const (
 	// reads the header map.
 	fDeclNone
 	fDeclLen
+	// fFlushed: a flush got through (the header, at least, went out;
+	// see handler.panicked).
+	fFlushed
 )
 
 func (rw *respWriter) wrote() bool { return rw.flags&fWrote != 0 }
@@ -127,7 +130,11 @@ func (rw *respWriter) fixLength() {
 // without Flush) sent nothing and failed nothing: the response goes out
 // when the handler returns.
 func (rw *respWriter) flushed(err error) {
-	if err != nil && rw.sendErr == nil && !rw.hijacked && !errors.Is(err, http.ErrNotSupported) {
+	if err == nil {
+		rw.flags |= fFlushed
+		return
+	}
+	if rw.sendErr == nil && !rw.hijacked && !errors.Is(err, http.ErrNotSupported) {
 		rw.sendErr = err
 	}
 }
@@ -280,6 +287,7 @@ func (rw *respWriter) flush() {
 		return
 	}
 	rw.w.(http.Flusher).Flush()
+	rw.flags |= fFlushed
 }
 
 // flushIsFlushError reports whether w is one of net/http's writers,
