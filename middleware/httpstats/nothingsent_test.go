@@ -1,8 +1,10 @@
 package httpstats_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/goappstats/appstats/middleware/httpstats"
 )
@@ -56,7 +58,11 @@ func TestPanicNothingSent(t *testing.T) {
 					t.Fatalf("%s: the client got %s, want 201", path, resp.Status)
 				}
 			}
-			recs := flush(t, rec, sink)
+			// The flushed handlers' panics follow their 201: wait for
+			// their records.
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			recs := sink.Wait(ctx, 4)
 			if len(recs) != 4 {
 				t.Fatalf("%d records, want 4", len(recs))
 			}
