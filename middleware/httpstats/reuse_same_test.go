@@ -15,10 +15,10 @@ import (
 // part, closed, read whole, or read after answering (full duplex) — of 5,000
 // bytes or of 1 MiB, past what the server reads of a body left (256 KiB),
 // sent at once, after "100 Continue" (not to the full-duplex handler), or
-// chunked — is the same bare and
-// wrapped, over each protocol: the server decides it on the body it keeps,
-// which the wrapper does not replace. (http.MaxBytesReader is the known
-// exception: see curlCases' "max bytes".)
+// chunked — is the same bare and wrapped, over each protocol: the server
+// decides it on the body it keeps, which the wrapper does not replace.
+// (http.MaxBytesReader is the known exception: see curlCases' "max
+// bytes".)
 func TestConnectionReuseSame(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/unread", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") })
