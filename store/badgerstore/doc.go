@@ -364,9 +364,14 @@
 // moved in is kept; Badger's own files copied in are not told from the
 // failed database's, and go). An entry under one of Badger's names that
 // is not a regular file makes the open fail: writes stay stopped, the open
-// is tried, and logged, every second until it is taken away. Close waits at
-// most 5 s for a failed database to close (Badger retries a flush that
-// cannot create its table for good), then leaves it as a crash would.
+// is tried, and logged, every second until it is taken away. Badger's
+// Close flushes the memtables and retries a flush that cannot create its
+// table for good, stopping none of its goroutines meanwhile: so Close
+// makes a deleted directory again for the flush to land in (and clears
+// it once the failed database has closed, as above), and waits at most
+// 5 s for the failed database to close; past that (a directory that
+// still cannot be written: read-only, or the process out of file
+// descriptors) it leaves it as a crash would, its goroutines running.
 //
 // # Damaged directories
 //

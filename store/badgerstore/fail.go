@@ -206,26 +206,8 @@ func (s *Store) recoverWrites() {
 	if err := s.oldDB.err; err != nil {
 		s.log.Warn("badgerstore: closing the database after the failed write", "err", err)
 	}
-	if s.remade {
-		// Made again empty by canCreate: its files of Badger's hold
-		// only what the failed database flushed as it closed, tables
-		// of a store whose manifest was deleted with the directory.
-		// Anything else was put there since, by someone else.
-		kept, err := clearDir(s.dir)
-		if err != nil {
-			s.log.Warn("badgerstore: clearing the directory made again after it was deleted", "dir", s.dir, "err", err)
-			return
-		}
-		if len(kept) > 0 {
-			// Badger and the store ignore other names; one of
-			// Badger's that is not a regular file (a directory
-			// named MANIFEST) makes the open below fail, and the
-			// writes stay stopped, the open tried again every
-			// step, until it is taken away.
-			s.log.Warn("badgerstore: the directory made again after it was deleted holds files that are not the store's: left in place",
-				"dir", s.dir, "kept", kept)
-		}
-		s.remade = false
+	if s.remade && !s.clearRemade() {
+		return
 	}
 	mem := s.db
 	s.pmu.Lock()
@@ -245,10 +227,43 @@ func (s *Store) recoverWrites() {
 		"dropped", s.dropped.Load()-f.dropped, "after", time.Since(f.since).Round(time.Second))
 }
 
+// clearRemade clears the directory canCreate made again after it was
+// deleted, once the failed database has closed, and reports whether it
+// could. Made again empty, its files of Badger's hold only what the failed
+// database flushed as it closed, tables of a store whose manifest was
+// deleted with the directory. Anything else was put there since, by
+// someone else.
+func (s *Store) clearRemade() bool {
+	kept, err := clearDir(s.dir)
+	if err != nil {
+		s.log.Warn("badgerstore: clearing the directory made again after it was deleted", "dir", s.dir, "err", err)
+		return false
+	}
+	if len(kept) > 0 {
+		// Badger and the store ignore other names; one of Badger's
+		// that is not a regular file (a directory named MANIFEST)
+		// makes the open that follows fail, and the writes stay
+		// stopped, the open tried again every step, until it is
+		// taken away.
+		s.log.Warn("badgerstore: the directory made again after it was deleted holds files that are not the store's: left in place",
+			"dir", s.dir, "kept", kept)
+	}
+	s.remade = false
+	return true
+}
+
 // closeFailed closes the database of a store whose writes failed, waiting
 // at most closeWait: past it, the database is left as a crash would leave
-// it.
+// it, its goroutines running. Badger's Close flushes the memtables, and
+// retries a flush that cannot create its table every second, stopping
+// none of its goroutines meanwhile; so a directory deleted is made again
+// first, as recoverWrites does, for the flush to land in, and the tables
+// it left there are removed once the database has closed (see
+// clearRemade).
 func (s *Store) closeFailed() error {
+	if _, made := canCreate(s.dir); made {
+		s.remade = true
+	}
 	old := s.oldDB
 	if old == nil {
 		old = closeApart(s.db)
@@ -257,6 +272,9 @@ func (s *Store) closeFailed() error {
 	}
 	select {
 	case <-old.done:
+		if s.remade {
+			s.clearRemade()
+		}
 		return old.err
 	case <-time.After(closeWait):
 		s.log.Error("badgerstore: writing had failed, and the database did not close within "+closeWait.String()+": left as a crash would leave it",
