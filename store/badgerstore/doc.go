@@ -364,7 +364,9 @@
 // moved in is kept; Badger's own files copied in are not told from the
 // failed database's, and go). An entry under one of Badger's names that
 // is not a regular file makes the open fail: writes stay stopped, the open
-// is tried, and logged, every second until it is taken away. Badger's
+// is tried every second until it is taken away, Health's Detail says why
+// it failed, and it is logged once for each cause (and once when the store
+// writes again). Badger's
 // Close flushes the memtables and retries a flush that cannot create its
 // table for good, stopping none of its goroutines meanwhile: so Close
 // makes a deleted directory again for the flush to land in (and clears

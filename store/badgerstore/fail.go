@@ -107,9 +107,12 @@ func (s *Store) commit(fn func() error) error {
 // detail is Health's Detail while writes are stopped; stand says whether
 // an empty database in memory stands in for the failed one (see
 // recoverWrites).
-func (f *writeFailure) detail(dir string, stand bool) string {
+func (f *writeFailure) detail(dir string, stand bool, reopen *string) string {
 	d := fmt.Sprintf("writing to %s failed at %s (%v): records are dropped until a file can be created there again",
 		dir, f.since.UTC().Format(time.RFC3339), f.err)
+	if reopen != nil {
+		d += "; the last try to write again failed, " + *reopen + " (tried again every second)"
+	}
 	if stand {
 		return d + "; the failed database is closing: the records stored before are not shown until the directory is opened again (none if it was deleted)"
 	}
@@ -125,8 +128,9 @@ const closeWait = 5 * time.Second
 // A failedDB is the database a failed write left, being closed apart (see
 // recoverWrites).
 type failedDB struct {
-	done chan struct{} // closed when its Close returned
-	err  error         // Close's error, once done
+	done   chan struct{} // closed when its Close returned
+	err    error         // Close's error, once done
+	logged bool          // err was logged; diskLoop's
 }
 
 // closeApart closes db in a goroutine of its own.
@@ -203,7 +207,8 @@ func (s *Store) recoverWrites() {
 	if s.closed {
 		return
 	}
-	if err := s.oldDB.err; err != nil {
+	if err := s.oldDB.err; err != nil && !s.oldDB.logged {
+		s.oldDB.logged = true
 		s.log.Warn("badgerstore: closing the database after the failed write", "err", err)
 	}
 	if s.remade && !s.clearRemade() {
@@ -216,12 +221,13 @@ func (s *Store) recoverWrites() {
 	s.pmu.Unlock()
 	if err := s.open(); err != nil {
 		s.db = mem
-		s.log.Warn("badgerstore: opening the directory again after the failed write", "dir", s.dir, "err", err)
+		s.reopenFailed("opening the directory again", err)
 		return
 	}
 	mem.Close()
 	s.oldDB = nil
 	s.standIn.Store(false)
+	s.reopenErr.Store(nil)
 	s.failed.Store(nil)
 	s.log.Warn("badgerstore: directory writable again: opened for writing", "dir", s.dir,
 		"dropped", s.dropped.Load()-f.dropped, "after", time.Since(f.since).Round(time.Second))
@@ -236,7 +242,7 @@ func (s *Store) recoverWrites() {
 func (s *Store) clearRemade() bool {
 	kept, err := clearDir(s.dir)
 	if err != nil {
-		s.log.Warn("badgerstore: clearing the directory made again after it was deleted", "dir", s.dir, "err", err)
+		s.reopenFailed("clearing the directory made again after it was deleted", err)
 		return false
 	}
 	if len(kept) > 0 {
@@ -250,6 +256,19 @@ func (s *Store) clearRemade() bool {
 	}
 	s.remade = false
 	return true
+}
+
+// reopenFailed notes that recoverWrites could not open the directory
+// again (what it was doing, and err): Health's Detail says it until the
+// store writes again, and it is logged once for each cause (what, and
+// err's text), not at every step of diskLoop that tries again.
+func (s *Store) reopenFailed(what string, err error) {
+	cause := what + ": " + err.Error()
+	if prev := s.reopenErr.Swap(&cause); prev != nil && *prev == cause {
+		return
+	}
+	s.log.Warn("badgerstore: "+what+" after the failed write (tried again every second, logged again if the cause changes)",
+		"dir", s.dir, "err", err)
 }
 
 // closeFailed closes the database of a store whose writes failed, waiting

@@ -78,3 +78,65 @@ func TestCloseAfterFailureLeavesNoGoroutine(t *testing.T) {
 		})
 	}
 }
+
+// TestReopenFailureLoggedOnce: a directory made again that the store
+// cannot open (a directory named MANIFEST in it) had the failed open
+// logged at every step of diskLoop, a line a second for as long as it
+// lasted. Now it is logged once for each cause, Health's Detail says it
+// meanwhile, and the store's recovery is logged once when it opens.
+func TestReopenFailureLoggedOnce(t *testing.T) {
+	s, dir, logs := remadeDir(t)
+	lines := func(msg string) int { return strings.Count(logs.String(), msg) }
+	const failed = "opening the directory again after the failed write"
+	block := func(name string) string {
+		p := filepath.Join(dir, name, "mine")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Dir(p)
+	}
+	waitLines := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); lines(failed) < n; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d failed opens logged a minute after the deletion, want %d; health %+v\n%s", lines(failed), n, s.Health(), logs.String())
+			}
+		}
+	}
+	manifest := block("MANIFEST")
+	waitLines(1)
+	// Three more steps of diskLoop, each trying the open again.
+	time.Sleep(3*diskInterval + diskInterval/2)
+	if n := lines(failed); n != 1 {
+		t.Errorf("the same failed open logged %d times in four steps, want once:\n%s", n, logs.String())
+	}
+	if h := s.Health(); h.State != store.StateWriteFailed || !strings.Contains(h.Detail, "MANIFEST is a directory") {
+		t.Errorf("health %+v while the open fails, want write failed, the open's failure said", h)
+	}
+	// Another cause is logged.
+	if err := os.RemoveAll(manifest); err != nil {
+		t.Fatal(err)
+	}
+	registry := block("KEYREGISTRY")
+	waitLines(2)
+	if !strings.Contains(s.Health().Detail, "KEYREGISTRY") {
+		t.Errorf("health %+v, want the new cause said", s.Health())
+	}
+	if err := os.RemoveAll(registry); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); s.Health().State != store.StateOK; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("health %+v a minute after the directory was cleared", s.Health())
+		}
+	}
+	if n := lines("directory writable again"); n != 1 {
+		t.Errorf("recovery logged %d times, want once:\n%s", n, logs.String())
+	}
+	if n := lines(failed); n != 2 {
+		t.Errorf("%d failed opens logged for two causes, want 2:\n%s", n, logs.String())
+	}
+}
