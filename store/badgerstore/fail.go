@@ -240,6 +240,18 @@ func (s *Store) recoverWrites() {
 // deleted with the directory. Anything else was put there since, by
 // someone else.
 func (s *Store) clearRemade() bool {
+	// The failed database's MANIFEST went with the deleted directory: it
+	// goes on writing to that file, and makes no other (but when it
+	// rewrites it, after ten thousand tables deleted). A MANIFEST here
+	// is a store put here meanwhile (a backup restored): nothing is
+	// removed, and the store opens it (Badger then removes the tables
+	// its MANIFEST does not list, the failed database's among them).
+	if fi, err := os.Lstat(filepath.Join(s.dir, badger.ManifestFilename)); err == nil && fi.Mode().IsRegular() {
+		s.log.Warn("badgerstore: the directory made again after it was deleted holds a store put there meanwhile: opened as it is, nothing removed",
+			"dir", s.dir)
+		s.remade = false
+		return true
+	}
 	kept, err := clearDir(s.dir)
 	if err != nil {
 		s.reopenFailed("clearing the directory made again after it was deleted", err)

@@ -140,3 +140,56 @@ func TestReopenFailureLoggedOnce(t *testing.T) {
 		t.Errorf("%d failed opens logged for two causes, want 2:\n%s", n, logs.String())
 	}
 }
+
+// TestRemadeDirBackupRestored copies a backup of a store (a closed store's
+// files: MANIFEST, tables, value log) into the directory the store made
+// again after it was deleted, while the failed database closes: the store
+// removed Badger's file names from the directory before opening it, the
+// backup with them, and opened it empty. A MANIFEST there is not the
+// failed database's (its own went with the deleted directory): the store
+// now removes nothing and opens the backup.
+func TestRemadeDirBackupRestored(t *testing.T) {
+	ctx := context.Background()
+	backup := t.TempDir()
+	b, err := Open(backup, blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Write(ctx, noisyRecords(7, time.Now().Add(-2*time.Hour), 25, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, dir, logs := remadeDir(t)
+	ents, err := os.ReadDir(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copied []string
+	for _, e := range ents {
+		if e.Name() == "LOCK" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(backup, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		copied = append(copied, e.Name())
+	}
+	t.Logf("copied %v", copied)
+	for deadline := time.Now().Add(time.Minute); s.Health().State != store.StateOK; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("health %+v a minute after the deletion\n%s", s.Health(), logs.String())
+		}
+	}
+	if n := s.Len(); n != 25 {
+		t.Errorf("Len %d once the store opened the directory with the backup in it, want the backup's 25\n%s", n, logs.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		t.Errorf("the backup's MANIFEST: %v", err)
+	}
+}
