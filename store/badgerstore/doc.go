@@ -379,7 +379,10 @@
 // the failed database has closed, as above), and waits at most 5 s for
 // the failed database to close; past that (a directory that still cannot
 // be written: read-only, or the process out of file descriptors) it
-// leaves it as a crash would, its goroutines running.
+// leaves it as a crash would, its goroutines running: Badger retries the
+// flush every second (logged once a minute) until the directory can be
+// written, and its goroutines end then. Nothing is lost: the records of
+// its memtables are in their logs, replayed by the next Open.
 //
 // # Damaged directories
 //

@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -192,4 +193,38 @@ func TestRemadeDirBackupRestored(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
 		t.Errorf("the backup's MANIFEST: %v", err)
 	}
+}
+
+// TestFailedFlushRetriesLoggedOnce: a store whose writes failed, closed
+// while its directory still cannot be written (here a file stands where
+// it was), leaves Badger retrying its memtable's flush every second, as
+// a crash would leave it: Badger logged an ERROR at every retry, a line a
+// second after Close had returned, for as long as the process lived. Now
+// its retries are logged once a minute, with how many were not; and once
+// the directory can be written again the flush lands and Badger's
+// goroutines end.
+func TestFailedFlushRetriesLoggedOnce(t *testing.T) {
+	before := runtime.NumGoroutine()
+	dir := filepath.Join(t.TempDir(), "data")
+	logs := &syncBuffer{}
+	o := blockOpts()
+	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	s, err := Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), noisyRecords(1, time.Now().Add(-time.Hour), 10, 100)); err != nil {
+		t.Fatal(err)
+	}
+	unpin := pinFailed(t, s, dir)
+	if err := s.Close(); err == nil || !strings.Contains(err.Error(), "did not close") {
+		t.Errorf("Close with the directory a file: %v, want the database said not closed", err)
+	}
+	// Two more retries after Close's five.
+	time.Sleep(2*time.Second + time.Second/2)
+	if n := strings.Count(logs.String(), "error flushing memtable"); n != 1 {
+		t.Errorf("Badger's failed flush logged %d times in seven retries, want once:\n%s", n, logs.String())
+	}
+	unpin()
+	goroutinesLeft(t, before)
 }
