@@ -2,6 +2,8 @@ package badgerstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -227,4 +229,25 @@ func TestFailedFlushRetriesLoggedOnce(t *testing.T) {
 	}
 	unpin()
 	goroutinesLeft(t, before)
+}
+
+// TestOpenLockedNamesHolder: Open of a directory another Store holds
+// said only "directory in use by another process"; it names the lock
+// and the process holding it, from Badger's LOCK file, and what to do.
+func TestOpenLockedNamesHolder(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, blockOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, ro := range []bool{false, true} {
+		o := blockOpts()
+		o.ReadOnly = ro
+		_, err := Open(dir, o)
+		want := fmt.Sprintf("LOCK names pid %d", os.Getpid())
+		if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "Snapshot") {
+			t.Errorf("Open (read-only %v) of a directory held: %v; want ErrLocked, %q and Snapshot said", ro, err, want)
+		}
+	}
 }
