@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -134,13 +135,32 @@ type failedDB struct {
 }
 
 // closeApart closes db in a goroutine of its own.
-func closeApart(db *badger.DB) *failedDB {
+func closeApart(db *badger.DB, dir string) *failedDB {
 	f := &failedDB{done: make(chan struct{})}
 	go func() {
 		f.err = db.Close()
+		if pidFileGone(f.err, dir) {
+			f.err = nil
+		}
 		close(f.done)
 	}()
 	return f
+}
+
+// pidFileGone reports whether err, Badger's Close's on directory dir, says
+// only that the pid file it removes last (LOCK) was not found: it went
+// with the directory deleted under the store, and the database closed.
+// Badger flattens the error to its text.
+func pidFileGone(err error, dir string) bool {
+	if err == nil {
+		return false
+	}
+	lock, aerr := filepath.Abs(filepath.Join(dir, "LOCK"))
+	if aerr != nil {
+		return false
+	}
+	gone := &fs.PathError{Op: "remove", Path: lock, Err: syscall.ENOENT}
+	return strings.HasSuffix(err.Error(), " err: "+gone.Error())
 }
 
 // canCreate reports whether a file can be created in dir (made again if
@@ -192,7 +212,7 @@ func (s *Store) recoverWrites() {
 			mem.Close()
 			return
 		}
-		s.oldDB = closeApart(s.db)
+		s.oldDB = closeApart(s.db, s.dir)
 		s.db = mem
 		s.standIn.Store(true)
 		s.mu.Unlock()
@@ -292,19 +312,22 @@ func (s *Store) reopenFailed(what string, err error) {
 // it left there are removed once the database has closed (see
 // clearRemade).
 func (s *Store) closeFailed() error {
-	if _, made := canCreate(s.dir); made {
+	_, made := canCreate(s.dir)
+	if made {
 		s.remade = true
 	}
 	old := s.oldDB
 	if old == nil {
-		old = closeApart(s.db)
+		old = closeApart(s.db, s.dir)
 	} else if err := s.db.Close(); err != nil { // the empty one in memory
 		return err
 	}
 	select {
 	case <-old.done:
-		if s.remade {
-			s.clearRemade()
+		if s.remade && s.clearRemade() && made {
+			// Made for the flush only: gone again, as it was
+			// left, unless something was put there meanwhile.
+			os.Remove(s.dir)
 		}
 		return old.err
 	case <-time.After(closeWait):
