@@ -375,8 +375,9 @@
 // cause (and once when the store writes again). Badger's Close flushes
 // the memtables and retries a flush that cannot create its table for
 // good, stopping none of its goroutines meanwhile: so Close makes a
-// deleted directory again for the flush to land in (and clears it once
-// the failed database has closed, as above), and waits at most 5 s for
+// deleted directory again for the flush to land in (clears it once the
+// failed database has closed, as above, and removes it if it is empty
+// then), and waits at most 5 s for
 // the failed database to close; past that (a directory that still cannot
 // be written: read-only, or the process out of file descriptors) it
 // leaves it as a crash would, its goroutines running: Badger retries the
