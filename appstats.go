@@ -196,7 +196,15 @@ type Appstats struct {
 	subDone chan struct{}
 }
 
-// Open opens the store and starts the recorder.
+// Open opens the store and starts the recorder. When the store cannot be
+// opened (its directory held by another process: the error wraps
+// [badgerstore.ErrLocked]; or one that cannot be created or written),
+// Open returns the error and leaves nothing running: a service that must
+// not depend on its profiler can log it and start without recording (its
+// handler not wrapped in Middleware, no dashboard mounted), or open an
+// in-memory store instead (Config.InMemory). A damaged store directory is
+// no such error: it is moved aside and an empty store started (see
+// package badgerstore).
 func Open(cfg Config) (*Appstats, error) {
 	if cfg.UIPrefix == "" {
 		cfg.UIPrefix = "/stats/"

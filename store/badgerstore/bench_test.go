@@ -251,6 +251,7 @@ func BenchmarkWriteAfterFuture(b *testing.B) {
 // (scripts/callgrind-store.sh: its instruction counts are per record, and
 // the warm-up would take minutes under valgrind); the peaks then cover
 // only what the rounds wrote.
+// BADGERSTORE_BENCH_SYNCWRITES=on opens the store with SyncWrites.
 type writeBench struct {
 	opts Options
 	vary func(r *recording.Record, n int)
@@ -293,6 +294,9 @@ func (w *writeBench) write(b *testing.B, k int) {
 // warm-up.
 func (w *writeBench) open(b *testing.B) {
 	var err error
+	if os.Getenv("BADGERSTORE_BENCH_SYNCWRITES") == "on" {
+		w.opts.SyncWrites = true
+	}
 	if w.s, err = Open(w.dir, w.opts); err != nil {
 		b.Fatal(err)
 	}

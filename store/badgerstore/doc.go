@@ -358,15 +358,32 @@
 // again. While the failed database closes (a second or more), an empty
 // one in memory stands in for it: reads show no records, and Health's
 // Detail says so. A directory made again holds none of the records stored
-// before; before opening it the store removes the files Badger left in it
-// as it closed (tables, logs, MANIFEST, KEYREGISTRY, DISCARD, LOCK),
-// leaving, and logging, any other entry put there meanwhile (a backup
-// moved in is kept; Badger's own files copied in are not told from the
-// failed database's, and go). An entry under one of Badger's names that
-// is not a regular file makes the open fail: writes stay stopped, the open
-// is tried, and logged, every second until it is taken away. Close waits at
-// most 5 s for a failed database to close (Badger retries a flush that
-// cannot create its table for good), then leaves it as a crash would.
+// before, only the tables the failed database flushed into it as it
+// closed. If a store was put there meanwhile (a regular file named
+// MANIFEST is found once the failed database has closed: its own went
+// with the deleted directory), nothing is removed and that store is
+// opened (Badger then removes the tables its MANIFEST does not list).
+// Otherwise the store removes the regular files under Badger's names
+// (tables, logs, MANIFEST-REWRITE, KEYREGISTRY, DISCARD, LOCK) before
+// opening it, and leaves, and logs, any other entry: a file under one of
+// those names copied in before the failed database closed (a second or
+// so after the directory was made), with no MANIFEST beside it by then,
+// is not told from the failed database's, and goes. An entry under one of
+// Badger's names that is not a regular file makes the open fail: writes
+// stay stopped, the open is tried every second until it is taken away,
+// Health's Detail says why it failed, and it is logged once for each
+// cause (and once when the store writes again). Badger's Close flushes
+// the memtables and retries a flush that cannot create its table for
+// good, stopping none of its goroutines meanwhile: so Close makes a
+// deleted directory again for the flush to land in (clears it once the
+// failed database has closed, as above, and removes it if it is empty
+// then), and waits at most 5 s for
+// the failed database to close; past that (a directory that still cannot
+// be written: read-only, or the process out of file descriptors) it
+// leaves it as a crash would, its goroutines running: Badger retries the
+// flush every second (logged once a minute) until the directory can be
+// written, and its goroutines end then. Nothing is lost: the records of
+// its memtables are in their logs, replayed by the next Open.
 //
 // # Damaged directories
 //

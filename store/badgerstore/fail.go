@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -107,9 +108,12 @@ func (s *Store) commit(fn func() error) error {
 // detail is Health's Detail while writes are stopped; stand says whether
 // an empty database in memory stands in for the failed one (see
 // recoverWrites).
-func (f *writeFailure) detail(dir string, stand bool) string {
+func (f *writeFailure) detail(dir string, stand bool, reopen *string) string {
 	d := fmt.Sprintf("writing to %s failed at %s (%v): records are dropped until a file can be created there again",
 		dir, f.since.UTC().Format(time.RFC3339), f.err)
+	if reopen != nil {
+		d += "; the last try to write again failed, " + *reopen + " (tried again every second)"
+	}
 	if stand {
 		return d + "; the failed database is closing: the records stored before are not shown until the directory is opened again (none if it was deleted)"
 	}
@@ -125,18 +129,38 @@ const closeWait = 5 * time.Second
 // A failedDB is the database a failed write left, being closed apart (see
 // recoverWrites).
 type failedDB struct {
-	done chan struct{} // closed when its Close returned
-	err  error         // Close's error, once done
+	done   chan struct{} // closed when its Close returned
+	err    error         // Close's error, once done
+	logged bool          // err was logged; diskLoop's
 }
 
 // closeApart closes db in a goroutine of its own.
-func closeApart(db *badger.DB) *failedDB {
+func closeApart(db *badger.DB, dir string) *failedDB {
 	f := &failedDB{done: make(chan struct{})}
 	go func() {
 		f.err = db.Close()
+		if pidFileGone(f.err, dir) {
+			f.err = nil
+		}
 		close(f.done)
 	}()
 	return f
+}
+
+// pidFileGone reports whether err, Badger's Close's on directory dir, says
+// only that the pid file it removes last (LOCK) was not found: it went
+// with the directory deleted under the store, and the database closed.
+// Badger flattens the error to its text.
+func pidFileGone(err error, dir string) bool {
+	if err == nil {
+		return false
+	}
+	lock, aerr := filepath.Abs(filepath.Join(dir, "LOCK"))
+	if aerr != nil {
+		return false
+	}
+	gone := &fs.PathError{Op: "remove", Path: lock, Err: syscall.ENOENT}
+	return strings.HasSuffix(err.Error(), " err: "+gone.Error())
 }
 
 // canCreate reports whether a file can be created in dir (made again if
@@ -188,7 +212,7 @@ func (s *Store) recoverWrites() {
 			mem.Close()
 			return
 		}
-		s.oldDB = closeApart(s.db)
+		s.oldDB = closeApart(s.db, s.dir)
 		s.db = mem
 		s.standIn.Store(true)
 		s.mu.Unlock()
@@ -203,29 +227,12 @@ func (s *Store) recoverWrites() {
 	if s.closed {
 		return
 	}
-	if err := s.oldDB.err; err != nil {
+	if err := s.oldDB.err; err != nil && !s.oldDB.logged {
+		s.oldDB.logged = true
 		s.log.Warn("badgerstore: closing the database after the failed write", "err", err)
 	}
-	if s.remade {
-		// Made again empty by canCreate: its files of Badger's hold
-		// only what the failed database flushed as it closed, tables
-		// of a store whose manifest was deleted with the directory.
-		// Anything else was put there since, by someone else.
-		kept, err := clearDir(s.dir)
-		if err != nil {
-			s.log.Warn("badgerstore: clearing the directory made again after it was deleted", "dir", s.dir, "err", err)
-			return
-		}
-		if len(kept) > 0 {
-			// Badger and the store ignore other names; one of
-			// Badger's that is not a regular file (a directory
-			// named MANIFEST) makes the open below fail, and the
-			// writes stay stopped, the open tried again every
-			// step, until it is taken away.
-			s.log.Warn("badgerstore: the directory made again after it was deleted holds files that are not the store's: left in place",
-				"dir", s.dir, "kept", kept)
-		}
-		s.remade = false
+	if s.remade && !s.clearRemade() {
+		return
 	}
 	mem := s.db
 	s.pmu.Lock()
@@ -234,29 +241,94 @@ func (s *Store) recoverWrites() {
 	s.pmu.Unlock()
 	if err := s.open(); err != nil {
 		s.db = mem
-		s.log.Warn("badgerstore: opening the directory again after the failed write", "dir", s.dir, "err", err)
+		s.reopenFailed("opening the directory again", err)
 		return
 	}
 	mem.Close()
 	s.oldDB = nil
 	s.standIn.Store(false)
+	s.reopenErr.Store(nil)
 	s.failed.Store(nil)
 	s.log.Warn("badgerstore: directory writable again: opened for writing", "dir", s.dir,
 		"dropped", s.dropped.Load()-f.dropped, "after", time.Since(f.since).Round(time.Second))
 }
 
+// clearRemade clears the directory canCreate made again after it was
+// deleted, once the failed database has closed, and reports whether it
+// could. Made again empty, its files of Badger's hold only what the failed
+// database flushed as it closed, tables of a store whose manifest was
+// deleted with the directory. Anything else was put there since, by
+// someone else.
+func (s *Store) clearRemade() bool {
+	// The failed database's MANIFEST went with the deleted directory: it
+	// goes on writing to that file, and makes no other (but when it
+	// rewrites it, after ten thousand tables deleted). A MANIFEST here
+	// is a store put here meanwhile (a backup restored): nothing is
+	// removed, and the store opens it (Badger then removes the tables
+	// its MANIFEST does not list, the failed database's among them).
+	if fi, err := os.Lstat(filepath.Join(s.dir, badger.ManifestFilename)); err == nil && fi.Mode().IsRegular() {
+		s.log.Warn("badgerstore: the directory made again after it was deleted holds a store put there meanwhile: opened as it is, nothing removed",
+			"dir", s.dir)
+		s.remade = false
+		return true
+	}
+	kept, err := clearDir(s.dir)
+	if err != nil {
+		s.reopenFailed("clearing the directory made again after it was deleted", err)
+		return false
+	}
+	if len(kept) > 0 {
+		// Badger and the store ignore other names; one of Badger's
+		// that is not a regular file (a directory named MANIFEST)
+		// makes the open that follows fail, and the writes stay
+		// stopped, the open tried again every step, until it is
+		// taken away.
+		s.log.Warn("badgerstore: the directory made again after it was deleted holds files that are not the store's: left in place",
+			"dir", s.dir, "kept", kept)
+	}
+	s.remade = false
+	return true
+}
+
+// reopenFailed notes that recoverWrites could not open the directory
+// again (what it was doing, and err): Health's Detail says it until the
+// store writes again, and it is logged once for each cause (what, and
+// err's text), not at every step of diskLoop that tries again.
+func (s *Store) reopenFailed(what string, err error) {
+	cause := what + ": " + err.Error()
+	if prev := s.reopenErr.Swap(&cause); prev != nil && *prev == cause {
+		return
+	}
+	s.log.Warn("badgerstore: "+what+" after the failed write (tried again every second, logged again if the cause changes)",
+		"dir", s.dir, "err", err)
+}
+
 // closeFailed closes the database of a store whose writes failed, waiting
 // at most closeWait: past it, the database is left as a crash would leave
-// it.
+// it, its goroutines running. Badger's Close flushes the memtables, and
+// retries a flush that cannot create its table every second, stopping
+// none of its goroutines meanwhile; so a directory deleted is made again
+// first, as recoverWrites does, for the flush to land in, and the tables
+// it left there are removed once the database has closed (see
+// clearRemade).
 func (s *Store) closeFailed() error {
+	_, made := canCreate(s.dir)
+	if made {
+		s.remade = true
+	}
 	old := s.oldDB
 	if old == nil {
-		old = closeApart(s.db)
+		old = closeApart(s.db, s.dir)
 	} else if err := s.db.Close(); err != nil { // the empty one in memory
 		return err
 	}
 	select {
 	case <-old.done:
+		if s.remade && s.clearRemade() && made {
+			// Made for the flush only: gone again, as it was
+			// left, unless something was put there meanwhile.
+			os.Remove(s.dir)
+		}
 		return old.err
 	case <-time.After(closeWait):
 		s.log.Error("badgerstore: writing had failed, and the database did not close within "+closeWait.String()+": left as a crash would leave it",

@@ -38,7 +38,7 @@ func lockDirWith(dir string, shared bool, flock func(fd, how int) error) (func()
 	if err := flock(int(f.Fd()), how|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, unix.EAGAIN) {
-			return nil, ErrLocked
+			return nil, lockedBy(dir)
 		}
 		// ENOLCK, EOPNOTSUPP, EINVAL...: the file system cannot lock
 		// (NFS, some others), which is not another holding the lock.

@@ -41,7 +41,7 @@ func (s *Store) Health() store.Health {
 		h.State = store.StateReadOnly
 	case s.failed.Load() != nil:
 		h.State = store.StateWriteFailed
-		h.Detail = s.failed.Load().detail(s.dir, s.standIn.Load())
+		h.Detail = s.failed.Load().detail(s.dir, s.standIn.Load(), s.reopenErr.Load())
 	case s.disk.full.Load():
 		h.State = store.StateDiskFull
 		h.Detail = fmt.Sprintf("%s free on the filesystem of %s, %s needed to write safely: records are dropped until space returns",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -447,7 +448,7 @@ func (o Options) badger(dir string) badger.Options {
 		WithReadOnly(o.ReadOnly).
 		WithMetricsEnabled(false).
 		WithVerifyValueChecksum(true).
-		WithLogger(slogAdapter{o.Logger}).
+		WithLogger(slogAdapter{o.Logger, &retryLog{}}).
 		WithCompression(options.None)
 	if o.Compress {
 		bo = bo.WithCompression(options.Snappy)
@@ -456,17 +457,61 @@ func (o Options) badger(dir string) badger.Options {
 }
 
 // slogAdapter routes Badger's log lines to a [slog.Logger].
-type slogAdapter struct{ l *slog.Logger }
+type slogAdapter struct {
+	l       *slog.Logger
+	retries *retryLog // the database's flush retries
+}
 
-func (a slogAdapter) log(level slog.Level, format string, args []any) {
+func (a slogAdapter) log(level slog.Level, format string, args []any, attrs ...any) {
 	ctx := context.Background()
 	if !a.l.Enabled(ctx, level) {
 		return
 	}
-	a.l.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "badger")
+	a.l.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(format, args...)), append(attrs, "component", "badger")...)
 }
 
-func (a slogAdapter) Errorf(f string, v ...any) { a.log(slog.LevelError, f, v) }
+// flushRetry is Badger's line for a memtable flush that failed, which it
+// retries every second for good (the directory deleted, read-only, or
+// full), after the store's Close too (see closeFailed).
+const flushRetry = "error flushing memtable to disk: %v, retrying"
+
+// retryInterval is how often a database's failed flush retries are logged.
+const retryInterval = time.Minute
+
+// A retryLog lets one of a database's failed flush retries through to
+// the log a retryInterval, counting the others.
+type retryLog struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// pass reports whether a retry is logged now, and how many were not
+// since the last that was.
+func (r *retryLog) pass() (ok bool, suppressed int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now := time.Now(); r.last.IsZero() || now.Sub(r.last) >= retryInterval {
+		r.last, suppressed, r.suppressed = now, r.suppressed, 0
+		return true, suppressed
+	}
+	r.suppressed++
+	return false, 0
+}
+
+// Errorf logs at error level, Badger's failed flush retries at most once
+// a retryInterval.
+func (a slogAdapter) Errorf(f string, v ...any) {
+	if f == flushRetry && a.retries != nil {
+		ok, n := a.retries.pass()
+		if !ok {
+			return
+		}
+		a.log(slog.LevelError, f, v, "retries_not_logged", n, "retried", "every second; logged once a minute")
+		return
+	}
+	a.log(slog.LevelError, f, v)
+}
 
 // Warningf logs at warn level, except Badger's advice about its caches
 // ("Block cache might be too small", with the cache's metrics over several

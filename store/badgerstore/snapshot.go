@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -16,6 +18,24 @@ import (
 // directory another process (or Store) holds open. Such a directory can
 // still be read through [Snapshot].
 var ErrLocked = errors.New("directory in use by another process")
+
+// lockedBy returns ErrLocked for dir, saying which lock is held (a flock
+// on the directory, Badger's) and the process its LOCK file names, if it
+// names one (Badger writes its pid there when it opens the directory for
+// writing).
+func lockedBy(dir string) error {
+	lock := filepath.Join(dir, "LOCK")
+	holder := "no process named in " + lock
+	if b, err := os.ReadFile(lock); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			holder = fmt.Sprintf("%s names pid %d", lock, pid)
+			if pid == os.Getpid() {
+				holder += ", this process (another Store)"
+			}
+		}
+	}
+	return fmt.Errorf("%w (it holds the lock on the directory, a flock; %s): read it through Snapshot", ErrLocked, holder)
+}
 
 // Snapshot copies the store in directory src — which a running service may
 // hold open and keep writing — into directory dst, which must not exist,

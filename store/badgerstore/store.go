@@ -57,6 +57,10 @@ type Store struct {
 	// standIn: an empty database in memory stands in for the failed one
 	// while that closes (see recoverWrites); reads show no records.
 	standIn atomic.Bool
+	// reopenErr is why recoverWrites could not open the directory again
+	// at its last try, nil if it has not failed since the writes stopped
+	// (see reopenFailed).
+	reopenErr atomic.Pointer[string]
 
 	// pmu orders rollup deltas against readers' snapshots. pending holds
 	// every delta stored under the d prefix (not yet folded), decoded, by
