@@ -33,14 +33,17 @@ import (
 // start to the first sign of a response (headers, message or trailers), and
 // "receive", from then until the RPC ends. It ends when the RPC does (the stream's
 // stats.End), not when the method call returns a stream. A retried RPC gives
-// one call per attempt. A stream that the server ends with an error while
-// the client still sends is one grpc-go's stats report as a success (the
-// client's Send meets io.EOF; Recv or CloseAndRecv returns the status,
-// which no stats event carries): mount [StreamClientInterceptor] too, and
-// its call is recorded with the status the client receives. Without it, a
-// client stream ended so is recorded as failed, with status Unknown, as it
-// ends without its response, and a bidirectional or server stream as a
-// success, as it may succeed without a message.
+// one call per attempt. An RPC that the server ends with an error while
+// (or before) the client sends is one grpc-go's stats report as a success
+// (the client's Send meets io.EOF; Recv, CloseAndRecv or the unary call
+// returns the status, which no stats event carries): a unary RPC refused
+// before its request was written (by a tap handler, or for a deadline past
+// on arrival), or a stream. Mount [StreamClientInterceptor] too, and a
+// stream's call is recorded with the status the client receives. A unary
+// RPC or a client stream ended so is recorded as failed, with status
+// Unknown, as it ends without its response; without the interceptor, a
+// bidirectional or server stream ended so is recorded as a success, as it
+// may succeed without a message.
 //
 // The call's trace context is injected into the outgoing metadata through
 // the request's recorder's propagator (W3C traceparent by default), so a
@@ -192,9 +195,9 @@ func (s *clientRPC) responded(t time.Time) {
 	}
 }
 
-// noResponse is the error of a client stream that ended without its
-// response and without a status the stats report.
-const noResponse = "the server ended the client stream without a response; its status is not reported to stats handlers"
+// noResponse is the error of a unary RPC or a client stream that ended
+// without its response and without a status the stats report.
+const noResponse = "the server ended the RPC without a response; its status is not reported to stats handlers"
 
 // notReceived is the error of a stream that ended while its client sent,
 // with a status the client did not receive (its SendMsg met io.EOF, and
@@ -212,12 +215,15 @@ func (s *clientRPC) finish(end time.Time, err error) {
 		st := status.Convert(err)
 		code = st.Code()
 		c.SetError(code.String() + ": " + st.Message())
-	} else if s.clientOnly.Load() && s.recv.Load() == 0 {
-		// A client stream the server ended with an error while the
-		// client sent: grpc-go's stats end the attempt as a success
-		// (its Send met io.EOF), though CloseAndRecv returns the
-		// server's status, which no stats event carries. Without its
-		// one response message, the RPC did not succeed.
+	} else if (s.clientOnly.Load() || !s.streaming.Load()) && s.recv.Load() == 0 {
+		// A unary RPC or a client stream the server ended with an
+		// error before or while the client sent (a unary RPC refused
+		// before its request was written: a tap handler's or a
+		// server's early status, such as a deadline already past):
+		// grpc-go's stats end the attempt as a success (its Send met
+		// io.EOF), though the client's Recv returns the server's
+		// status, which no stats event carries. Without its one
+		// response message, the RPC did not succeed.
 		code = codes.Unknown
 		c.SetError(code.String() + ": " + noResponse)
 		s.guessed.Store(true)
