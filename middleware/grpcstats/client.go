@@ -53,6 +53,16 @@ import (
 // the server wrapper kept ([recording.Recorder.ContextWithTrace]), passes
 // that context on unchanged.
 //
+// An RPC made inside a call recorded already ([recording.CallFromContext]:
+// otelgrpc's client handler mounted before this one, its span bridged into
+// the record by package otelexport, or a context of
+// [recording.ContextWithCall]) is not recorded again: one RPC is one call,
+// and that call's trace context goes out. The other way round, the RPC's
+// context inside this handler says it is inside the call, so that
+// otelexport's bridge skips the span of an otelgrpc handler mounted after
+// this one (with otelexport.NewIDGenerator, that span takes the call's
+// span ID, so the traceparent otelgrpc writes names the call too).
+//
 // An RPC made without a recorded request costs a context lookup per stats
 // event and no allocation.
 func NewClientHandler(opts ...Option) stats.Handler {
@@ -65,9 +75,12 @@ type clientHandler struct {
 
 type clientKey struct{}
 
-// clientRPC is the state of one recorded call, and the call's context.
+// clientRPC is the state of one recorded call, and the call's context:
+// inside the call ([recording.ContextWithCall]), so that instrumentation
+// the RPC runs through after this handler (otelgrpc's stats handler,
+// bridged by package otelexport) does not record it again.
 type clientRPC struct {
-	context.Context
+	recording.CallContext
 	c         *recording.ActiveCall
 	method    string
 	summary   func(fullMethod string, msg any) string
@@ -96,19 +109,22 @@ type clientRPC struct {
 	tp [recording.TraceparentLen]byte // the outgoing traceparent's bytes, see inject
 }
 
-// Value returns the call's state for clientKey and defers to the parent for
-// every other key.
+// Value returns the call's state for clientKey and defers to the call's
+// context node for every other key.
 func (s *clientRPC) Value(key any) any {
 	if key == (clientKey{}) {
 		return s
 	}
-	return s.Context.Value(key)
+	return s.CallContext.Value(key)
 }
 
 // TagRPC starts a call when ctx carries a recorded request and returns a
 // context whose outgoing metadata carries the call's trace context.
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	a := recording.FromContext(ctx)
+	// What the context says of recording, asked once: the record, the
+	// call it is inside and the new call's parent.
+	scope := recording.ScopeOf(ctx)
+	a := scope.Record()
 	if a == nil {
 		if tc, p, ok := recording.Passthrough(ctx); ok {
 			// A request that is not recorded: its caller's trace context
@@ -117,13 +133,21 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 		}
 		return ctx
 	}
-	c := a.StartChild(recording.ParentFromContext(ctx), convention.ServiceGRPC, convention.GRPCCallName("", info.FullMethodName))
+	if outer := scope.Call(); outer != nil && outer.Record() == a {
+		// The RPC is a call recorded already, by instrumentation that
+		// ran before this handler (otelgrpc's client handler mounted
+		// first, its span bridged by otelexport; a context of
+		// recording.ContextWithCall): one RPC is one call. Its trace
+		// context goes out, so the server's parent is that call.
+		return inject(ctx, a.Recorder().Propagator(), outer.TraceContext(), nil)
+	}
+	c := a.StartChild(scope.Parent(), convention.ServiceGRPC, convention.GRPCCallName("", info.FullMethodName))
 	if c == nil { // over the record's call limit, or the request has ended
 		return inject(ctx, a.Recorder().Propagator(), a.TraceContext(), nil)
 	}
 	t0 := time.Now()
 	s := &clientRPC{c: c, method: info.FullMethodName, summary: h.cfg.summary}
-	s.Context = inject(ctx, a.Recorder().Propagator(), c.TraceContext(), &s.tp)
+	s.CallContext.Init(inject(ctx, a.Recorder().Propagator(), c.TraceContext(), &s.tp), c)
 	a.AddOverhead(time.Since(t0))
 	return s
 }
@@ -146,7 +170,7 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		if rs.IsClientStream || rs.IsServerStream {
 			// The stream's wrapper (StreamClientInterceptor), if any,
 			// tells this attempt the status its client receives.
-			if l, _ := s.Context.Value(streamLinkKey{}).(*streamLink); l != nil {
+			if l, _ := s.CallContext.Value(streamLinkKey{}).(*streamLink); l != nil {
 				s.link = l
 				l.rpc.Store(s)
 			}
