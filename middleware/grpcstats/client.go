@@ -121,11 +121,7 @@ func (s *clientRPC) Value(key any) any {
 // TagRPC starts a call when ctx carries a recorded request and returns a
 // context whose outgoing metadata carries the call's trace context.
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	// What the context says of recording, asked once: the record, the
-	// call it is inside and the new call's parent.
-	scope := recording.ScopeOf(ctx)
-	a := scope.Record()
-	if a == nil {
+	if recording.FromContext(ctx) == nil { // the cheapest question first
 		if tc, p, ok := recording.Passthrough(ctx); ok {
 			// A request that is not recorded: its caller's trace context
 			// (and baggage) pass through unchanged.
@@ -133,6 +129,10 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 		}
 		return ctx
 	}
+	// What the context says of recording, asked once: the record, the
+	// call it is inside and the new call's parent.
+	scope := recording.ScopeOf(ctx)
+	a := scope.Record()
 	if outer := scope.Call(); outer != nil && outer.Record() == a {
 		// The RPC is a call recorded already, by instrumentation that
 		// ran before this handler (otelgrpc's client handler mounted
