@@ -38,12 +38,12 @@ import (
 // (the client's Send meets io.EOF; Recv, CloseAndRecv or the unary call
 // returns the status, which no stats event carries): a unary RPC refused
 // before its request was written (by a tap handler, or for a deadline past
-// on arrival), or a stream. Mount [StreamClientInterceptor] too, and a
-// stream's call is recorded with the status the client receives. A unary
-// RPC or a client stream ended so is recorded as failed, with status
-// Unknown, as it ends without its response; without the interceptor, a
-// bidirectional or server stream ended so is recorded as a success, as it
-// may succeed without a message.
+// on arrival), or a stream. Mount [StreamClientInterceptor] and
+// [UnaryClientInterceptor] too, and the call is recorded with the status
+// the client receives. Without them, a unary RPC or a client stream ended
+// so is recorded as failed, with status Unknown, as it ends without its
+// response, and a bidirectional or server stream as a success, as it may
+// succeed without a message.
 //
 // The call's trace context is injected into the outgoing metadata through
 // the request's recorder's propagator (W3C traceparent by default), so a
@@ -239,6 +239,9 @@ func (s *clientRPC) finish(end time.Time, err error) {
 		st := status.Convert(err)
 		code = st.Code()
 		c.SetError(code.String() + ": " + st.Message())
+		if !s.streaming.Load() {
+			s.linkUnary() // the latest failed attempt, whose status is the RPC's
+		}
 	} else if (s.clientOnly.Load() || !s.streaming.Load()) && s.recv.Load() == 0 {
 		// A unary RPC or a client stream the server ended with an
 		// error before or while the client sent (a unary RPC refused
@@ -251,6 +254,9 @@ func (s *clientRPC) finish(end time.Time, err error) {
 		code = codes.Unknown
 		c.SetError(code.String() + ": " + noResponse)
 		s.guessed.Store(true)
+		if !s.streaming.Load() {
+			s.linkUnary()
+		}
 	} else if s.streaming.Load() {
 		// A stream that the server ended with an error while its client
 		// sent: grpc-go's stats end it as a success too (see received).
@@ -290,6 +296,16 @@ func (s *clientRPC) finish(end time.Time, err error) {
 	}
 	c.Record().AddOverhead(time.Since(t0))
 	c.EndWith(&u, d, nil)
+}
+
+// linkUnary makes the call, a failed attempt of a unary RPC, the one its
+// RPC's UnaryClientInterceptor, if any, tells the status the client gets
+// (see received). Only failed attempts look for the link: a success needs
+// nothing more.
+func (s *clientRPC) linkUnary() {
+	if l, _ := s.CallContext.Value(streamLinkKey{}).(*streamLink); l != nil {
+		l.rpc.Store(s)
+	}
 }
 
 // received records err, the status a stream's RecvMsg returned to its
@@ -360,10 +376,46 @@ func StreamClientInterceptor() grpc.StreamClientInterceptor {
 	}
 }
 
+// UnaryClientInterceptor returns a unary interceptor that tells the client
+// handler ([NewClientHandler]) the status each recorded unary RPC's client
+// receives, for the one case grpc-go's stats do not report it: a unary RPC
+// that the server answers with an error before the client has written its
+// request (a tap handler's refusal, a deadline already past when the RPC
+// arrives), which the handler alone records as failed with the status
+// Unknown. Mount it next to the handler:
+//
+//	conn, err := grpc.NewClient(target,
+//		grpc.WithStatsHandler(grpcstats.NewClientHandler()),
+//		grpc.WithChainUnaryInterceptor(grpcstats.UnaryClientInterceptor()),
+//		grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()))
+//
+// With it, such a call is recorded with the status the RPC returned (its
+// error and rpc.response.status_code), unless the RPC's context was done
+// by then (the status may be the context's, not the server's: the call
+// stays Unknown). Of a retried RPC, only the last failed attempt may be
+// amended so. An RPC made without a recorded request passes through, at
+// the cost of a context lookup; a recorded one costs an allocation.
+func UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if recording.FromContext(ctx) == nil {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		l := &streamLink{Context: ctx}
+		err := invoker(l, method, req, reply, cc, opts...)
+		if err != nil && ctx.Err() == nil {
+			if rpc := l.rpc.Load(); rpc != nil {
+				rpc.received(err)
+			}
+		}
+		return err
+	}
+}
+
 type streamLinkKey struct{}
 
-// streamLink is the context a stream's interceptor gives the stream, through
-// which the client handler's latest attempt of it is found.
+// streamLink is the context a stream's (or a unary RPC's) interceptor gives
+// the RPC, through which the client handler's latest attempt of it (of a
+// unary RPC, its latest failed attempt) is found.
 type streamLink struct {
 	context.Context
 	rpc atomic.Pointer[clientRPC]

@@ -42,13 +42,16 @@
 //
 //	conn, err := grpc.NewClient(target,
 //		grpc.WithStatsHandler(grpcstats.NewClientHandler()),
+//		grpc.WithChainUnaryInterceptor(grpcstats.UnaryClientInterceptor()),
 //		grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()))
 //
-// The interceptor is for streams: grpc-go's stats report a stream that the
-// server ends with an error while its client sends as a success, and the
-// interceptor gives the call the status the client's Recv returns instead,
-// or the status Unknown when the client never receives it (see
-// [StreamClientInterceptor]).
+// The interceptors are for the RPCs whose status grpc-go's stats do not
+// report: a stream that the server ends with an error while its client
+// sends is reported as a success, and so is a unary RPC that the server
+// answers with an error before the client has written its request. The
+// interceptors give the call the status the client receives instead (see
+// [StreamClientInterceptor] and [UnaryClientInterceptor]); without them,
+// such a unary RPC or client stream is recorded with the status Unknown.
 //
 // One client handler serves any number of recorders: the record a call
 // belongs to comes from the RPC's context. A call has service "grpc" and the
@@ -83,7 +86,8 @@
 // before the client has written its request (a tap handler's refusal, a
 // deadline already past when the RPC arrives) is one whose status grpc-go's
 // stats do not report: its call is recorded as failed, with the status
-// Unknown, as it ended without its response.
+// Unknown, as it ended without its response, or with the status the RPC
+// returned under [UnaryClientInterceptor].
 //
 // # Attribution
 //
