@@ -77,10 +77,14 @@ type clientKey struct{}
 
 // clientRPC is the state of one recorded call, and the call's context:
 // inside the call ([recording.ContextWithCall]), so that instrumentation
-// the RPC runs through after this handler (otelgrpc's stats handler,
-// bridged by package otelexport) does not record it again.
+// that tags the RPC after this handler (otelgrpc's stats handler, whose
+// span otelexport's bridge would record) does not record it again. A
+// stream's context is no longer inside the call once the stream has begun
+// (see Value): the application gets it (ClientStream.Context) and makes
+// calls of its own with it.
 type clientRPC struct {
 	recording.CallContext
+	inner     context.Context // the context CallContext is made over
 	c         *recording.ActiveCall
 	method    string
 	summary   func(fullMethod string, msg any) string
@@ -110,10 +114,14 @@ type clientRPC struct {
 }
 
 // Value returns the call's state for clientKey and defers to the call's
-// context node for every other key.
+// context node for every other key, or, once a stream has begun, to the
+// context under it.
 func (s *clientRPC) Value(key any) any {
 	if key == (clientKey{}) {
 		return s
+	}
+	if s.streaming.Load() {
+		return s.inner.Value(key)
 	}
 	return s.CallContext.Value(key)
 }
@@ -147,7 +155,8 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	}
 	t0 := time.Now()
 	s := &clientRPC{c: c, method: info.FullMethodName, summary: h.cfg.summary}
-	s.CallContext.Init(inject(ctx, a.Recorder().Propagator(), c.TraceContext(), &s.tp), c)
+	s.inner = inject(ctx, a.Recorder().Propagator(), c.TraceContext(), &s.tp)
+	s.CallContext.Init(s.inner, c)
 	a.AddOverhead(time.Since(t0))
 	return s
 }
@@ -303,7 +312,7 @@ func (s *clientRPC) finish(end time.Time, err error) {
 // (see received). Only failed attempts look for the link: a success needs
 // nothing more.
 func (s *clientRPC) linkUnary() {
-	if l, _ := s.CallContext.Value(streamLinkKey{}).(*streamLink); l != nil {
+	if l, _ := s.CallContext.Value(unaryLinkKey{}).(*unaryLink); l != nil && l.method == s.method {
 		l.rpc.Store(s)
 	}
 }
@@ -400,7 +409,7 @@ func UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		if recording.FromContext(ctx) == nil {
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}
-		l := &streamLink{Context: ctx}
+		l := &unaryLink{Context: ctx, method: method}
 		err := invoker(l, method, req, reply, cc, opts...)
 		if err != nil && ctx.Err() == nil {
 			if rpc := l.rpc.Load(); rpc != nil {
@@ -411,11 +420,31 @@ func UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	}
 }
 
+type unaryLinkKey struct{}
+
+// unaryLink is the context a unary RPC's interceptor gives the RPC, through
+// which the client handler's latest failed attempt of it is found. Its own
+// key and the method keep an RPC made with a context under another's
+// (a stream's Context, say) from taking that RPC's link.
+type unaryLink struct {
+	context.Context
+	method string
+	rpc    atomic.Pointer[clientRPC]
+}
+
+// Value returns the link for unaryLinkKey and defers to the parent for
+// every other key.
+func (l *unaryLink) Value(key any) any {
+	if key == (unaryLinkKey{}) {
+		return l
+	}
+	return l.Context.Value(key)
+}
+
 type streamLinkKey struct{}
 
-// streamLink is the context a stream's (or a unary RPC's) interceptor gives
-// the RPC, through which the client handler's latest attempt of it (of a
-// unary RPC, its latest failed attempt) is found.
+// streamLink is the context a stream's interceptor gives the stream, through
+// which the client handler's latest attempt of it is found.
 type streamLink struct {
 	context.Context
 	rpc atomic.Pointer[clientRPC]
