@@ -78,10 +78,11 @@ type clientKey struct{}
 // clientRPC is the state of one recorded call, and the call's context:
 // inside the call ([recording.ContextWithCall]), so that instrumentation
 // that tags the RPC after this handler (otelgrpc's stats handler, whose
-// span otelexport's bridge would record) does not record it again. A
-// stream's context is no longer inside the call once the stream has begun
-// (see Value): the application gets it (ClientStream.Context) and makes
-// calls of its own with it.
+// span otelexport's bridge would record) does not record it again. Once
+// the RPC has begun (every handler has tagged it), its context is no longer
+// inside the call (see Value): a stream's is the application's
+// (ClientStream.Context), which makes calls of its own with it, and the
+// transport's (per-RPC credentials) may make calls too.
 type clientRPC struct {
 	recording.CallContext
 	inner     context.Context // the context CallContext is made over
@@ -89,6 +90,7 @@ type clientRPC struct {
 	method    string
 	summary   func(fullMethod string, msg any) string
 	streaming atomic.Bool
+	begun     atomic.Bool // Begin has come: Value answers from inner
 	// clientOnly: a client stream, which succeeds with one response
 	// message (see finish).
 	clientOnly atomic.Bool
@@ -114,13 +116,13 @@ type clientRPC struct {
 }
 
 // Value returns the call's state for clientKey and defers to the call's
-// context node for every other key, or, once a stream has begun, to the
+// context node for every other key, or, once the RPC has begun, to the
 // context under it.
 func (s *clientRPC) Value(key any) any {
 	if key == (clientKey{}) {
 		return s
 	}
-	if s.streaming.Load() {
+	if s.begun.Load() {
 		return s.inner.Value(key)
 	}
 	return s.CallContext.Value(key)
@@ -170,6 +172,7 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	}
 	switch rs := rs.(type) {
 	case *stats.Begin:
+		s.begun.Store(true)
 		if rs.IsClientStream || rs.IsServerStream {
 			s.streaming.Store(true)
 		}

@@ -65,3 +65,45 @@ func TestCallsWithStreamContext(t *testing.T) {
 		})
 	}
 }
+
+// callCreds notes whether the context of each GetRequestMetadata is inside
+// a recorded call.
+type callCreds struct{ inside chan bool }
+
+func (c callCreds) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+	c.inside <- recording.CallFromContext(ctx) != nil
+	return nil, nil
+}
+
+func (callCreds) RequireTransportSecurity() bool { return false }
+
+// TestCredentialsContext checks that per-RPC credentials, which gRPC calls
+// with the RPC's context once it has begun, get a context inside no
+// recorded call, as bare, for a unary RPC and a stream: the calls they
+// make (fetching a token over HTTP, say) are calls of their own.
+func TestCredentialsContext(t *testing.T) {
+	rec, _ := newRecorder(t)
+	addr, stop := startServer(t, &testServer{})
+	creds := callCreds{inside: make(chan bool, 2)}
+	conn, client := dial(t, addr, grpc.WithStatsHandler(grpcstats.NewClientHandler()), grpc.WithPerRPCCredentials(creds))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "job"})
+	if _, err := client.EmptyCall(ctx, &testgrpc.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := client.StreamingOutputCall(ctx, &testgrpc.StreamingOutputCallRequest{ResponseParameters: params(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = st.Recv()
+	}
+	ar.Finish()
+	conn.Close()
+	stop()
+	closeRecorder(t, rec)
+	for _, what := range []string{"unary RPC", "stream"} {
+		if <-creds.inside {
+			t.Errorf("%s: per-RPC credentials called with a context inside a recorded call", what)
+		}
+	}
+}
