@@ -57,11 +57,13 @@ import (
 // otelgrpc's client handler mounted before this one, its span bridged into
 // the record by package otelexport, or a context of
 // [recording.ContextWithCall]) is not recorded again: one RPC is one call,
-// and that call's trace context goes out. The other way round, the RPC's
-// context inside this handler says it is inside the call, so that
-// otelexport's bridge skips the span of an otelgrpc handler mounted after
-// this one (with otelexport.NewIDGenerator, that span takes the call's
-// span ID, so the traceparent otelgrpc writes names the call too).
+// and that call's trace context goes out. The other way round, while the
+// stats handlers tag the RPC, its context from this handler on says it is
+// inside the call, so that otelexport's bridge skips the span of an
+// otelgrpc handler mounted after this one (with otelexport.NewIDGenerator,
+// that span takes the call's span ID, so the traceparent otelgrpc writes
+// names the call too). Once the RPC has begun, its context (a stream's
+// Context, the one per-RPC credentials get) is inside no call, as bare.
 //
 // An RPC made without a recorded request costs a context lookup per stats
 // event and no allocation.
