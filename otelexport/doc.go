@@ -235,8 +235,10 @@
 // started under such a context, and the children of the CLIENT and PRODUCER
 // spans it bridges. The other way round, appstats' wrappers ask the bridge
 // (a [recording.CallFinder]) whether a context is inside a bridged CLIENT or
-// PRODUCER span: middleware/httpstats' transport under otelhttp's records no
+// PRODUCER span: middleware/httpstats' transport under otelhttp's (and
+// middleware/grpcstats' client handler mounted after otelgrpc's) records no
 // second call and sends the bridged call's trace context. With otelhttp's
-// transport under appstats', [NewIDGenerator] gives otelhttp's span the
+// transport under appstats' (or otelgrpc's client handler after
+// grpcstats'), [NewIDGenerator] gives the instrumentation's span the
 // call's span ID, so the traceparent it writes last names the call.
 package otelexport

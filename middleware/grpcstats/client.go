@@ -33,14 +33,17 @@ import (
 // start to the first sign of a response (headers, message or trailers), and
 // "receive", from then until the RPC ends. It ends when the RPC does (the stream's
 // stats.End), not when the method call returns a stream. A retried RPC gives
-// one call per attempt. A stream that the server ends with an error while
-// the client still sends is one grpc-go's stats report as a success (the
-// client's Send meets io.EOF; Recv or CloseAndRecv returns the status,
-// which no stats event carries): mount [StreamClientInterceptor] too, and
-// its call is recorded with the status the client receives. Without it, a
-// client stream ended so is recorded as failed, with status Unknown, as it
-// ends without its response, and a bidirectional or server stream as a
-// success, as it may succeed without a message.
+// one call per attempt. An RPC that the server ends with an error while
+// (or before) the client sends is one grpc-go's stats report as a success
+// (the client's Send meets io.EOF; Recv, CloseAndRecv or the unary call
+// returns the status, which no stats event carries): a unary RPC refused
+// before its request was written (by a tap handler, or for a deadline past
+// on arrival), or a stream. Mount [StreamClientInterceptor] and
+// [UnaryClientInterceptor] too, and the call is recorded with the status
+// the client receives. Without them, a unary RPC or a client stream ended
+// so is recorded as failed, with status Unknown, as it ends without its
+// response, and a bidirectional or server stream as a success, as it may
+// succeed without a message.
 //
 // The call's trace context is injected into the outgoing metadata through
 // the request's recorder's propagator (W3C traceparent by default), so a
@@ -49,6 +52,18 @@ import (
 // made for a request that is not recorded, but whose caller's trace context
 // the server wrapper kept ([recording.Recorder.ContextWithTrace]), passes
 // that context on unchanged.
+//
+// An RPC made inside a call recorded already ([recording.CallFromContext]:
+// otelgrpc's client handler mounted before this one, its span bridged into
+// the record by package otelexport, or a context of
+// [recording.ContextWithCall]) is not recorded again: one RPC is one call,
+// and that call's trace context goes out. The other way round, while the
+// stats handlers tag the RPC, its context from this handler on says it is
+// inside the call, so that otelexport's bridge skips the span of an
+// otelgrpc handler mounted after this one (with otelexport.NewIDGenerator,
+// that span takes the call's span ID, so the traceparent otelgrpc writes
+// names the call too). Once the RPC has begun, its context (a stream's
+// Context, the one per-RPC credentials get) is inside no call, as bare.
 //
 // An RPC made without a recorded request costs a context lookup per stats
 // event and no allocation.
@@ -62,13 +77,22 @@ type clientHandler struct {
 
 type clientKey struct{}
 
-// clientRPC is the state of one recorded call, and the call's context.
+// clientRPC is the state of one recorded call, and the call's context:
+// inside the call ([recording.ContextWithCall]), so that instrumentation
+// that tags the RPC after this handler (otelgrpc's stats handler, whose
+// span otelexport's bridge would record) does not record it again. Once
+// the RPC has begun (every handler has tagged it), its context is no longer
+// inside the call (see Value): a stream's is the application's
+// (ClientStream.Context), which makes calls of its own with it, and the
+// transport's (per-RPC credentials) may make calls too.
 type clientRPC struct {
-	context.Context
+	recording.CallContext
+	inner     context.Context // the context CallContext is made over
 	c         *recording.ActiveCall
 	method    string
 	summary   func(fullMethod string, msg any) string
 	streaming atomic.Bool
+	begun     atomic.Bool // Begin has come: Value answers from inner
 	// clientOnly: a client stream, which succeeds with one response
 	// message (see finish).
 	clientOnly atomic.Bool
@@ -93,20 +117,23 @@ type clientRPC struct {
 	tp [recording.TraceparentLen]byte // the outgoing traceparent's bytes, see inject
 }
 
-// Value returns the call's state for clientKey and defers to the parent for
-// every other key.
+// Value returns the call's state for clientKey and defers to the call's
+// context node for every other key, or, once the RPC has begun, to the
+// context under it.
 func (s *clientRPC) Value(key any) any {
 	if key == (clientKey{}) {
 		return s
 	}
-	return s.Context.Value(key)
+	if s.begun.Load() {
+		return s.inner.Value(key)
+	}
+	return s.CallContext.Value(key)
 }
 
 // TagRPC starts a call when ctx carries a recorded request and returns a
 // context whose outgoing metadata carries the call's trace context.
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	a := recording.FromContext(ctx)
-	if a == nil {
+	if recording.FromContext(ctx) == nil { // the cheapest question first
 		if tc, p, ok := recording.Passthrough(ctx); ok {
 			// A request that is not recorded: its caller's trace context
 			// (and baggage) pass through unchanged.
@@ -114,13 +141,26 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 		}
 		return ctx
 	}
-	c := a.StartChild(recording.ParentFromContext(ctx), convention.ServiceGRPC, convention.GRPCCallName("", info.FullMethodName))
+	// What the context says of recording, asked once: the record, the
+	// call it is inside and the new call's parent.
+	scope := recording.ScopeOf(ctx)
+	a := scope.Record()
+	if outer := scope.Call(); outer != nil && outer.Record() == a {
+		// The RPC is a call recorded already, by instrumentation that
+		// ran before this handler (otelgrpc's client handler mounted
+		// first, its span bridged by otelexport; a context of
+		// recording.ContextWithCall): one RPC is one call. Its trace
+		// context goes out, so the server's parent is that call.
+		return inject(ctx, a.Recorder().Propagator(), outer.TraceContext(), nil)
+	}
+	c := a.StartChild(scope.Parent(), convention.ServiceGRPC, convention.GRPCCallName("", info.FullMethodName))
 	if c == nil { // over the record's call limit, or the request has ended
 		return inject(ctx, a.Recorder().Propagator(), a.TraceContext(), nil)
 	}
 	t0 := time.Now()
 	s := &clientRPC{c: c, method: info.FullMethodName, summary: h.cfg.summary}
-	s.Context = inject(ctx, a.Recorder().Propagator(), c.TraceContext(), &s.tp)
+	s.inner = inject(ctx, a.Recorder().Propagator(), c.TraceContext(), &s.tp)
+	s.CallContext.Init(s.inner, c)
 	a.AddOverhead(time.Since(t0))
 	return s
 }
@@ -134,6 +174,7 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	}
 	switch rs := rs.(type) {
 	case *stats.Begin:
+		s.begun.Store(true)
 		if rs.IsClientStream || rs.IsServerStream {
 			s.streaming.Store(true)
 		}
@@ -143,7 +184,7 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		if rs.IsClientStream || rs.IsServerStream {
 			// The stream's wrapper (StreamClientInterceptor), if any,
 			// tells this attempt the status its client receives.
-			if l, _ := s.Context.Value(streamLinkKey{}).(*streamLink); l != nil {
+			if l, _ := s.CallContext.Value(streamLinkKey{}).(*streamLink); l != nil {
 				s.link = l
 				l.rpc.Store(s)
 			}
@@ -192,9 +233,9 @@ func (s *clientRPC) responded(t time.Time) {
 	}
 }
 
-// noResponse is the error of a client stream that ended without its
-// response and without a status the stats report.
-const noResponse = "the server ended the client stream without a response; its status is not reported to stats handlers"
+// noResponse is the error of a unary RPC or a client stream that ended
+// without its response and without a status the stats report.
+const noResponse = "the server ended the RPC without a response; its status is not reported to stats handlers"
 
 // notReceived is the error of a stream that ended while its client sent,
 // with a status the client did not receive (its SendMsg met io.EOF, and
@@ -212,15 +253,24 @@ func (s *clientRPC) finish(end time.Time, err error) {
 		st := status.Convert(err)
 		code = st.Code()
 		c.SetError(code.String() + ": " + st.Message())
-	} else if s.clientOnly.Load() && s.recv.Load() == 0 {
-		// A client stream the server ended with an error while the
-		// client sent: grpc-go's stats end the attempt as a success
-		// (its Send met io.EOF), though CloseAndRecv returns the
-		// server's status, which no stats event carries. Without its
-		// one response message, the RPC did not succeed.
+		if !s.streaming.Load() {
+			s.linkUnary() // the latest failed attempt, whose status is the RPC's
+		}
+	} else if (s.clientOnly.Load() || !s.streaming.Load()) && s.recv.Load() == 0 {
+		// A unary RPC or a client stream the server ended with an
+		// error before or while the client sent (a unary RPC refused
+		// before its request was written: a tap handler's or a
+		// server's early status, such as a deadline already past):
+		// grpc-go's stats end the attempt as a success (its Send met
+		// io.EOF), though the client's Recv returns the server's
+		// status, which no stats event carries. Without its one
+		// response message, the RPC did not succeed.
 		code = codes.Unknown
 		c.SetError(code.String() + ": " + noResponse)
 		s.guessed.Store(true)
+		if !s.streaming.Load() {
+			s.linkUnary()
+		}
 	} else if s.streaming.Load() {
 		// A stream that the server ended with an error while its client
 		// sent: grpc-go's stats end it as a success too (see received).
@@ -260,6 +310,16 @@ func (s *clientRPC) finish(end time.Time, err error) {
 	}
 	c.Record().AddOverhead(time.Since(t0))
 	c.EndWith(&u, d, nil)
+}
+
+// linkUnary makes the call, a failed attempt of a unary RPC, the one its
+// RPC's UnaryClientInterceptor, if any, tells the status the client gets
+// (see received). Only failed attempts look for the link: a success needs
+// nothing more.
+func (s *clientRPC) linkUnary() {
+	if l, _ := s.CallContext.Value(unaryLinkKey{}).(*unaryLink); l != nil && l.method == s.method {
+		l.rpc.Store(s)
+	}
 }
 
 // received records err, the status a stream's RecvMsg returned to its
@@ -328,6 +388,62 @@ func StreamClientInterceptor() grpc.StreamClientInterceptor {
 		}
 		return &statusStream{ClientStream: cs, link: l}, nil
 	}
+}
+
+// UnaryClientInterceptor returns a unary interceptor that tells the client
+// handler ([NewClientHandler]) the status each recorded unary RPC's client
+// receives, for the one case grpc-go's stats do not report it: a unary RPC
+// that the server answers with an error before the client has written its
+// request (a tap handler's refusal, a deadline already past when the RPC
+// arrives), which the handler alone records as failed with the status
+// Unknown. Mount it next to the handler:
+//
+//	conn, err := grpc.NewClient(target,
+//		grpc.WithStatsHandler(grpcstats.NewClientHandler()),
+//		grpc.WithChainUnaryInterceptor(grpcstats.UnaryClientInterceptor()),
+//		grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()))
+//
+// With it, such a call is recorded with the status the RPC returned (its
+// error and rpc.response.status_code), unless the RPC's context was done
+// by then (the status may be the context's, not the server's: the call
+// stays Unknown). Of a retried RPC, only the last failed attempt may be
+// amended so. An RPC made without a recorded request passes through, at
+// the cost of a context lookup; a recorded one costs an allocation.
+func UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if recording.FromContext(ctx) == nil {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		l := &unaryLink{Context: ctx, method: method}
+		err := invoker(l, method, req, reply, cc, opts...)
+		if err != nil && ctx.Err() == nil {
+			if rpc := l.rpc.Load(); rpc != nil {
+				rpc.received(err)
+			}
+		}
+		return err
+	}
+}
+
+type unaryLinkKey struct{}
+
+// unaryLink is the context a unary RPC's interceptor gives the RPC, through
+// which the client handler's latest failed attempt of it is found. Its own
+// key and the method keep an RPC made with a context under another's
+// (a stream's Context, say) from taking that RPC's link.
+type unaryLink struct {
+	context.Context
+	method string
+	rpc    atomic.Pointer[clientRPC]
+}
+
+// Value returns the link for unaryLinkKey and defers to the parent for
+// every other key.
+func (l *unaryLink) Value(key any) any {
+	if key == (unaryLinkKey{}) {
+		return l
+	}
+	return l.Context.Value(key)
 }
 
 type streamLinkKey struct{}

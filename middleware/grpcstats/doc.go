@@ -42,13 +42,16 @@
 //
 //	conn, err := grpc.NewClient(target,
 //		grpc.WithStatsHandler(grpcstats.NewClientHandler()),
+//		grpc.WithChainUnaryInterceptor(grpcstats.UnaryClientInterceptor()),
 //		grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()))
 //
-// The interceptor is for streams: grpc-go's stats report a stream that the
-// server ends with an error while its client sends as a success, and the
-// interceptor gives the call the status the client's Recv returns instead,
-// or the status Unknown when the client never receives it (see
-// [StreamClientInterceptor]).
+// The interceptors are for the RPCs whose status grpc-go's stats do not
+// report: a stream that the server ends with an error while its client
+// sends is reported as a success, and so is a unary RPC that the server
+// answers with an error before the client has written its request. The
+// interceptors give the call the status the client receives instead (see
+// [StreamClientInterceptor] and [UnaryClientInterceptor]); without them,
+// such a unary RPC or client stream is recorded with the status Unknown.
 //
 // One client handler serves any number of recorders: the record a call
 // belongs to comes from the RPC's context. A call has service "grpc" and the
@@ -57,6 +60,34 @@
 // counts for streams, and the phases "wait" (until the first response) and
 // "receive". Its trace context is sent in the outgoing metadata, so a
 // recorded server downstream records the call's span as its parent.
+//
+// # Attempts
+//
+// A call is one attempt of an RPC, as a stats handler sees it (and as
+// otelgrpc's spans are): an RPC that grpc-go retries, under a service
+// config's retryPolicy or transparently (an attempt the server refused
+// unprocessed), is a call per attempt, each with its own duration, sizes,
+// status and span ID. Each attempt sends its own span ID in its
+// traceparent, so a recorded server's record of an attempt is the child of
+// that attempt's call; each call is exported as a CLIENT span, with no span
+// for the RPC as a whole. The wait between attempts (the retry's backoff)
+// is in no call. The status the application gets is the last call's,
+// but for an RPC whose deadline passes (or whose context is cancelled)
+// during a backoff: the application gets DEADLINE_EXCEEDED (or CANCELLED),
+// the last call keeps its attempt's status. An RPC that fails before its
+// first attempt (its context done already, no name resolution before its
+// deadline, invalid metadata) makes no call. An RPC that waits for a
+// connection (grpc.WaitForReady, or one being made) is one call whose
+// "wait" phase holds the wait; if its deadline passes first, the call ends
+// DEADLINE_EXCEEDED. grpc-go does not implement a service config's
+// hedgingPolicy: such an RPC runs one attempt at a time, as without it.
+//
+// A unary RPC (or a client stream) that the server ends with an error
+// before the client has written its request (a tap handler's refusal, a
+// deadline already past when the RPC arrives) is one whose status grpc-go's
+// stats do not report: its call is recorded as failed, with the status
+// Unknown, as it ended without its response, or with the status the RPC
+// returned under [UnaryClientInterceptor].
 //
 // # Attribution
 //

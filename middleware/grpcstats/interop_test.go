@@ -185,8 +185,8 @@ func (h *startedRPCs) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context
 func (h *startedRPCs) HandleConn(context.Context, stats.ConnStats) {}
 
 // TestInterop runs grpc-go's interop cases bare and with both stats handlers
-// installed (the client's RPCs made in recorded requests, its streams through
-// StreamClientInterceptor): every case must
+// installed (the client's RPCs made in recorded requests, through
+// UnaryClientInterceptor and StreamClientInterceptor): every case must
 // end as it does bare, and the RPCs must be recorded on both sides.
 func TestInterop(t *testing.T) {
 	bare := runInterop(t, nil, nil, func(string) (context.Context, func()) { return context.Background(), func() {} })
@@ -196,7 +196,7 @@ func TestInterop(t *testing.T) {
 	wrapped := runInterop(t,
 		[]grpc.ServerOption{grpc.StatsHandler(grpcstats.NewServerHandler(rec))},
 		[]grpc.DialOption{grpc.WithStatsHandler(grpcstats.NewClientHandler()), grpc.WithStatsHandler(started),
-			grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor())},
+			grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()), grpc.WithChainUnaryInterceptor(grpcstats.UnaryClientInterceptor())},
 		func(name string) (context.Context, func()) {
 			ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "/" + name})
 			return ctx, ar.Finish

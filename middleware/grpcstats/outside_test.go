@@ -175,7 +175,7 @@ func TestOutsideAsBare(t *testing.T) {
 	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "/client"})
 	got := grpcOutside(t, ctx, []grpc.ServerOption{grpc.StatsHandler(grpcstats.NewServerHandler(rec))},
 		[]grpc.DialOption{grpc.WithStatsHandler(grpcstats.NewClientHandler()), grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-			grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor())}, retryPolicy)
+			grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()), grpc.WithChainUnaryInterceptor(grpcstats.UnaryClientInterceptor())}, retryPolicy)
 	ar.Finish()
 	closeRecorder(t, rec)
 	testservers.SameTranscript(t, got, want)

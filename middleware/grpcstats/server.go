@@ -99,6 +99,10 @@ func streamType(client, server bool) string {
 // When the client cancels such an RPC (or goes away) before gRPC has
 // answered it, gRPC answers nothing: the record ends a second later, as
 // Canceled (or DeadlineExceeded), at the time the RPC's context was done.
+// At most 1,024 records wait so at once; past that (a client resetting
+// streams of unknown methods as fast as it can, an HTTP/2 rapid reset),
+// a record waits 10 ms, so that such a flood cannot make the handler hold
+// a second's worth of records and their metadata.
 //
 // A nil rec gives a handler that records nothing.
 func NewServerHandler(rec *recording.Recorder, opts ...Option) stats.Handler {
@@ -120,6 +124,9 @@ type serverHandler struct {
 	// (see serverRPC.abandoned).
 	methods  sync.Map // full method → struct{}
 	nMethods atomic.Int64
+	// waits counts the records whose RPC's context was done before it
+	// began, waiting for a trailer (see serverRPC.abandoned).
+	waits atomic.Int64
 }
 
 // maxServices bounds the services a handler remembers, maxMethods the
@@ -258,10 +265,22 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 // begins (an RPC that begins always gets an End) or is answered. It writes
 // the record only if it finishes it first (see finish), as Canceled (or
 // DeadlineExceeded), at the time the context was done.
-func (s *serverRPC) abandoned() {
+//
+// At most maxAbandonedWaits records wait trailerWait at once; the others
+// wait shortTrailerWait. A client resetting streams of unknown methods as
+// fast as it can (an HTTP/2 rapid reset) would otherwise make the handler
+// hold a second's worth of records, with their metadata, where the bare
+// server holds none; gRPC's trailer follows the done context at once, in
+// the goroutine that cancelled it.
+func (s *serverRPC) abandoned(h *serverHandler) {
 	end := time.Now()
 	err := status.FromContextError(s.Context.Err()).Err()
-	time.AfterFunc(trailerWait, func() {
+	wait := trailerWait
+	if h.waits.Add(1) > maxAbandonedWaits {
+		wait = shortTrailerWait
+	}
+	time.AfterFunc(wait, func() {
+		h.waits.Add(-1)
 		if s.done.CompareAndSwap(false, true) {
 			s.ar.Record().Route = convention.RouteUnknownGRPC
 			s.record(end, err)
@@ -269,8 +288,13 @@ func (s *serverRPC) abandoned() {
 	})
 }
 
-// trailerWait is how long abandoned waits for an RPC's trailer.
-const trailerWait = time.Second
+// trailerWait is how long abandoned waits for an RPC's trailer, while
+// fewer than maxAbandonedWaits records wait; shortTrailerWait, past that.
+const (
+	trailerWait       = time.Second
+	shortTrailerWait  = 10 * time.Millisecond
+	maxAbandonedWaits = 1024
+)
 
 // HandleRPC accumulates the RPC's statistics and finishes its record at
 // the end.
@@ -285,7 +309,7 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 			r.Remote = rs.RemoteAddr.String()
 		}
 		if s.stop == nil && !h.knownMethod(s.method) {
-			s.stop = context.AfterFunc(s.Context, s.abandoned)
+			s.stop = context.AfterFunc(s.Context, func() { s.abandoned(h) })
 		}
 	case *stats.Begin:
 		if s.stop != nil {

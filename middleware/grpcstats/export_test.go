@@ -1,0 +1,4 @@
+package grpcstats
+
+// MaxAbandonedWaits is maxAbandonedWaits, for the tests.
+const MaxAbandonedWaits = maxAbandonedWaits
