@@ -89,11 +89,13 @@
 // window's whole hours, the minute rollups of its other whole minutes, the
 // pending deltas, and the summaries of its two partial edge minutes: their
 // cost grows with the window's hours, not with the records stored. A
-// record written again with its ID and start would leave its old summary
-// listed beside the new one (a member holds the summary): the rare Write
-// whose HSET replaced records removes the old summaries with a script of
-// its own, in a second round trip, rather than every Write paying for a
-// look-up per record (see [Store.Write]).
+// record written again with its ID would leave its old summary listed
+// beside the new one (a member holds the summary), and counted in the
+// hour's size: each Write's transaction reads what its HSET replaces
+// (HMGET: nils for new IDs), and its pipeline what the ids hash held, and
+// the rare Write that replaced records removes the old summaries, a
+// version left in another hour, and their sizes, with scripts of its own,
+// in a second round trip (see [Store.Write]).
 //
 // A record that starts more than [MaxAhead] after Redis's clock (from a
 // host whose clock runs ahead, or a Redis whose clock is behind) is stored

@@ -38,9 +38,8 @@ type Store struct {
 	log   *convention.Logger
 	token string // this store's lease value
 	lua   readScripts
-	// unlist removes the summaries that rewritten records left listed
-	// (see unlistReplaced).
-	unlist *redis.Script
+	// rewrite cleans up after records written again (see rewrite.go).
+	rewrite rewriteScripts
 
 	// mu guards rdb against Close: every operation holds it shared.
 	mu     sync.RWMutex
@@ -175,7 +174,7 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 		log:       convention.NewLogger(o.Logger, convention.LogInterval),
 		token:     hex.EncodeToString(tok[:]),
 		lua:       newReadScripts(),
-		unlist:    redis.NewScript(unlistScript),
+		rewrite:   newRewriteScripts(),
 		maxValue:  maxValue,
 		dirty:     make(map[int64]bool),
 		listed:    make(map[int64]bool),
