@@ -79,7 +79,7 @@ type Store struct {
 	noPublish, noSubscribe atomic.Bool
 	reprobe                atomic.Int64
 	subMu                  sync.Mutex
-	subErr                 string // why a Subscribe's receive last failed, until one succeeds
+	subErrs                map[*subState]string // why each failing Subscribe's receive last failed, until it succeeds or ends
 	probeMu                sync.Mutex
 	pubProbeAt             time.Time // when publishing was last tried, while refused
 
@@ -512,10 +512,7 @@ func (s *Store) Health() store.Health {
 		}
 		details = append(details, "no live updates: the Redis user may not "+what+" to the channel "+s.k.events()+" (grant it with &"+s.k.events()+")")
 	}
-	s.subMu.Lock()
-	subErr := s.subErr
-	s.subMu.Unlock()
-	if subErr != "" {
+	if subErr := s.subErr(); subErr != "" {
 		details = append(details, "no live updates: subscribing to the channel "+s.k.events()+" fails, retrying: "+subErr)
 	}
 	h.Detail = strings.Join(details, "; ")
