@@ -526,7 +526,14 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 		}
 	}
 	if listed != nil && listed.Err() == nil {
-		s.relisted(batches, listed.Val())
+		held := make([]bool, len(batches))
+		for i, b := range batches {
+			// The counter holds more than this write added (or is not
+			// the store's): the hour held data before.
+			sz := txs[i].size
+			held[i] = sz == nil || sz.Err() != nil || sz.Val() != b.size+txs[i].dsize
+		}
+		s.relisted(batches, listed.Val(), held)
 	}
 	if errs[len(batches)] != nil && s.foreignOnly(noHour, listCmds) {
 		errs[len(batches)] = nil
@@ -538,19 +545,23 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 // relisted); past it, it forgets them all and starts again.
 const maxListed = 1024
 
-// relisted notes the hours a write listed, of which the ZADD added n: an
-// hour this store had listed before that the ZADD added again was missing
-// from the hours list — evicted (a maxmemory policy of allkeys-*: the list
-// has no expiry, but may go under allkeys-lru), deleted by hand, or
-// another process's Clear — and so may be older hours, which reads would
-// no longer find: the list is marked for repair (a SCAN for the hours'
-// keys, in the background).
-func (s *Store) relisted(batches []*hourBatch, n int64) {
+// relisted notes the hours a write listed, of which the ZADD added n:
+// an hour this store had listed before that the ZADD added again, and
+// that held data before the write (held: its size counter was there),
+// was missing from the hours list — evicted (a maxmemory policy of
+// allkeys-*: the list has no expiry, but may go under allkeys-lru), or
+// deleted by hand — and so may be older hours, which reads would no
+// longer find: the list is marked for repair (a SCAN for the hours' keys,
+// in the background). An hour that held nothing — deleted whole by
+// retention (this store's or another process's), expired, or cleared —
+// was unlisted with its keys: listing it again repairs nothing, and
+// costs no scan.
+func (s *Store) relisted(batches []*hourBatch, n int64, held []bool) {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
 	fresh := int64(0)
-	for _, b := range batches {
-		if !s.listed[b.hour] {
+	for i, b := range batches {
+		if !s.listed[b.hour] || !held[i] {
 			fresh++
 		}
 	}
