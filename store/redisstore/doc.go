@@ -14,8 +14,23 @@
 // both is taken to talk to a single server, and names a cluster with
 // cluster=true. A least-privilege user needs the
 // store's keys and channel — with the default prefix,
-// ~{appstats:* ~appstats:* &appstats:* — and the commands of +@all
-// -@dangerous. A user refused the channel (Redis 7 gives a new user none)
+// ~{appstats:* ~appstats:* &appstats:events — and the commands of +@all
+// -@dangerous, or, at the least, exactly these (those the store sends
+// and its scripts call, on a single server; TestACLMinimalUser uses every
+// part of the store as such a user, and Redis refuses it nothing but the
+// INFO that Open asks first):
+//
+//	ACL SETUSER app on >password resetkeys resetchannels ~{appstats:* ~appstats:* &appstats:events -@all
+//	  +hello +ping +cluster|info +time +publish +subscribe
+//	  +multi +exec +watch +unwatch +eval +evalsha +scan
+//	  +get +set +getrange +incrby +decrby +exists +del +unlink +type +pexpireat +pttl
+//	  +hset +hget +hmget +hdel +hlen +hscan +hstrlen +hvals +hgetall
+//	  +zadd +zrem +zcard +zrange +zrangebyscore +zrevrangebyscore +zrangebylex +zrevrangebylex
+//	  +rpush +lrange +ltrim +llen +lrem
+//
+// (go-redis's cluster client also reads the slot map, CLUSTER SLOTS: add
+// +cluster|slots for a Redis Cluster; not covered by the test). A user
+// refused the channel (Redis 7 gives a new user none)
 // keeps its records but has no live updates: writes go unannounced,
 // Subscribe waits, and [Store.Health] and the log say so; both ask again
 // every few minutes, so live updates come back once the channel is
