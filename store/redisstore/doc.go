@@ -139,8 +139,10 @@
 // own choosing, which the store cannot tell from keys never written: a
 // volatile-* policy evicts only hours' keys (they expire), an allkeys-*
 // policy may evict the hours list too, which the next write notices (its
-// own hour gone from the list) and has repaired from the hours' keys, as
-// another program's value there. An hour that loses some of its keys
+// own hour gone from the list while the hour's size counter was there)
+// and has repaired from the hours' keys, as another program's value
+// there (an hour retention deleted whole, listed again by a late write,
+// sets off no repair). An hour that loses some of its keys
 // reads without them: records without summaries are not listed (Get finds
 // them), an hour without rollups counts none of its records in Stats.
 // Prefer noeviction with MaxBytes.

@@ -73,6 +73,7 @@ type Store struct {
 	damagedMu   sync.Mutex
 	damagedKeys map[uint64]struct{}
 	hoursBad    atomic.Bool // the hours list needs repairHours
+	idsSeen     atomic.Bool // the ids hash existed at the last write (or none yet): writes read it
 
 	// The ACL user may not publish, or subscribe, to the channel (as Redis
 	// last said: both are asked again every reprobe, a duration in ns).
@@ -185,6 +186,7 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 		cancel:    cancel,
 	}
 	s.reprobe.Store(int64(reprobeInterval))
+	s.idsSeen.Store(true)
 	s.wg.Add(2)
 	go s.foldLoop()
 	go s.retentionLoop()

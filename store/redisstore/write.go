@@ -82,9 +82,9 @@ type hourBatch struct {
 // hour's size counter that MaxBytes reads, so until it returns List may
 // show both, and if it fails the old version stays listed and counted
 // (the log says so). The same ID twice in one Write at starts in two
-// hours is stored in both at once, and which version stays is not
-// defined. Its rollup contribution is counted again (see rewrite.go). The
-// store does not keep recs.
+// hours is stored in both hours at once (their transactions run side by
+// side), and may stay listed in both. Its rollup contribution is counted
+// again. The store does not keep recs.
 //
 // If Redis fails, or does not answer within WriteTimeout, the records are
 // dropped and counted ([Store.Health]) and the error wraps
@@ -350,7 +350,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	var wg sync.WaitGroup
 	errs := make([]error, len(batches)+1)
 	type txCmds struct {
-		old        *redis.SliceCmd // what the hour held under the IDs before
+		old        *redis.Cmd // HMGET: what the hour held under the IDs before
 		recs, sums *redis.IntCmd
 		pushed     *redis.IntCmd
 		size       *redis.IntCmd
@@ -363,15 +363,32 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	var listed *redis.IntCmd
 	// The IDs of every batch, in order (batch i's from off[i]), and
 	// what the ids hash held under them before (see rewrite.go).
-	fields := make([]string, 0, total)
+	// The IDs go as the batches hold them (already in interfaces: no
+	// allocation per ID): HMGET of the ids hash, every batch's IDs from
+	// off[i]; and each batch's HMGET of its hour (hmgets[i]).
+	fields := make([]any, 0, 2+total+2*len(batches))
+	fields = append(fields, "hmget", s.k.ids())
 	off := make([]int, len(batches))
 	for i, b := range batches {
 		off[i] = len(fields)
 		for j := 0; j < len(b.recs); j += 2 {
-			fields = append(fields, b.recs[j].(string))
+			fields = append(fields, b.recs[j])
 		}
 	}
-	var idsOld *redis.SliceCmd
+	hmgets := make([][]any, len(batches))
+	all := make([]any, 0, total+2*len(batches))
+	for i, b := range batches {
+		n := len(all)
+		all = append(append(all, "hmget", s.k.hour(b.hour).recs), fields[off[i]:off[i]+b.n]...)
+		hmgets[i] = all[n:len(all):len(all)]
+	}
+	// The ids hash is read only while it may hold entries (idsSeen: it
+	// existed at this store's last write, or at Open); every write asks
+	// EXISTS, and one that skipped the read while the hash has come to
+	// exist reads it after (below).
+	var idsOld *redis.Cmd
+	var idsExist *redis.IntCmd
+	readIDs := s.idsSeen.Load()
 	type idHourCmd struct {
 		batch int
 		id    string
@@ -382,7 +399,10 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 		// Every write lists its hours (a no-op when they are listed), so
 		// the list holds them again after another process's Clear.
 		listCmds, errs[len(batches)] = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			idsOld = p.HMGet(ctx, s.k.ids(), fields...)
+			if readIDs {
+				idsOld = p.Do(ctx, fields...)
+			}
+			idsExist = p.Exists(ctx, s.k.ids())
 			z := make([]redis.Z, len(batches))
 			for i, b := range batches {
 				z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
@@ -429,7 +449,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			ann := announce && i == len(batches)-1
 			var pub *redis.IntCmd
 			write := func(p redis.Pipeliner) error {
-				tx.old = p.HMGet(ctx, hk.recs, fields[off[i]:off[i]+b.n]...)
+				tx.old = p.Do(ctx, hmgets[i]...)
 				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
 				z := make([]redis.Z, len(b.members))
 				for j, m := range b.members {
@@ -489,18 +509,26 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 		if txs[i].recs.Val() < int64(b.n) {
 			// HSET added fewer fields than the batch has records: some
 			// IDs were stored already (or are twice in the batch).
-			if err := s.unlistReplaced(ctx, b, txs[i].old.Val()); err != nil {
+			old, _ := txs[i].old.Slice()
+			if err := s.unlistReplaced(ctx, b, old); err != nil {
 				s.log.Warn("redisstore: removing the summaries of rewritten records failed: they stay listed beside the new ones", "hour", b.hour, "err", err)
 			}
 		}
-		if idsOld.Err() == nil {
-			for j, v := range idsOld.Val()[off[i] : off[i]+b.n] {
+		if idsOld == nil && idsExist.Val() > 0 {
+			// The ids hash came to exist since this store's last write:
+			// read it now (a round trip that only such a write pays).
+			idsOld = s.rdb.Do(ctx, fields...)
+		}
+		if idsOld == nil {
+			// No ids hash: no version in another hour.
+		} else if olds, err := idsOld.Slice(); err == nil && len(olds) == len(fields)-2 {
+			for j, v := range olds[off[i]-2 : off[i]-2+b.n] {
 				hs, ok := v.(string)
 				if !ok {
 					continue
 				}
 				if h, ok := parseHour(hs); ok && h != b.hour {
-					id := fields[off[i]+j]
+					id := b.recs[2*j].(string)
 					moved = append(moved, movedVersion{hour: h, id: id, dropID: idHour(id) == b.hour})
 				}
 			}
@@ -514,6 +542,9 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			default:
 			}
 		}
+	}
+	if idsExist != nil && idsExist.Err() == nil {
+		s.idsSeen.Store(idsExist.Val() > 0)
 	}
 	for _, c := range idHourOld {
 		if full, err := c.old.Bytes(); err == nil && stored1[c.batch] {
