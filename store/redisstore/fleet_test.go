@@ -238,7 +238,7 @@ func TestFleetFailover(t *testing.T) {
 	}
 	primary.Stop()
 	rc := clientOf(t, replica.Addr)
-	if err := rc.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+	if err := rc.ReplicaOf(ctx, "NO", "ONE").Err(); err != nil {
 		t.Fatal(err)
 	}
 	px.point(replica.Addr)

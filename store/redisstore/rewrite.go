@@ -22,7 +22,8 @@ import (
 // transaction reads, with HMGET, what the hour's records hash holds under
 // its IDs just before its HSET replaces it (nil for a new ID: a normal
 // Write's IDs are all new), and its pipeline reads the ids hash the same
-// way, and, for a record stored outside its ID's hour, that hour's hash.
+// way while it exists (EXISTS, asked by every write, says so), and, for a
+// record stored outside its ID's hour, that hour's hash.
 // When HSET says that it replaced records, or those reads found a version
 // in another hour, a second round trip, which such Writes alone pay for,
 // unlists the versions replaced (their summaries, found from the old
