@@ -32,7 +32,7 @@ var minimalACL = []string{
 // records written again, in their hour and another), reads, a
 // subscription, folds, retention that trims an hour and deletes one
 // whole, a repair of the hours list (deleted with admin), Clear and Close.
-func exerciseStore(t *testing.T, s *redisstore.Store, admin *redis.Client) {
+func exerciseStore(t *testing.T, s *redisstore.Store, admin redis.UniversalClient) {
 	t.Helper()
 	ctx := context.Background()
 	got := make(chan int, 16)
@@ -138,4 +138,45 @@ func anys(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// The same user on a Redis Cluster, with what go-redis's cluster client
+// reads besides (the slot map, the commands' key positions).
+func TestACLMinimalUserCluster(t *testing.T) {
+	nodes := testservers.StartRedisCluster(t, 3)
+	ctx := context.Background()
+	for _, n := range nodes { // ACL users are each node's own
+		c := redis.NewClient(&redis.Options{Addr: n.Addr})
+		err := c.Do(ctx, append([]any{"ACL", "SETUSER", "min", "reset", "on", ">min-pw"}, anys(append(minimalACL, "+cluster|slots", "+command"))...)...).Err()
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{nodes[0].Addr}})
+	defer admin.Close()
+	s, err := redisstore.Open(ctx, "redis://min:min-pw@"+nodes[1].Addr, redisstore.Options{
+		Prefix: "min", FoldInterval: -1, RetentionInterval: -1, MaxRecords: 50,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Client().(*redis.ClusterClient); !ok {
+		t.Fatalf("Open made a %T", s.Client())
+	}
+	exerciseStore(t, s, admin)
+	for _, n := range nodes {
+		c := redis.NewClient(&redis.Options{Addr: n.Addr})
+		log, err := c.Do(ctx, "ACL", "LOG").Slice()
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range log {
+			if m, ok := e.(map[any]any); ok && m["object"] == "info" {
+				continue
+			}
+			t.Errorf("node %s refused the minimal user: %v", n.Addr, e)
+		}
+	}
 }

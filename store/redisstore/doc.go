@@ -28,8 +28,10 @@
 //	  +zadd +zrem +zcard +zrange +zrangebyscore +zrevrangebyscore +zrangebylex +zrevrangebylex
 //	  +rpush +lrange +ltrim +llen +lrem
 //
-// (go-redis's cluster client also reads the slot map, CLUSTER SLOTS: add
-// +cluster|slots for a Redis Cluster; not covered by the test). A user
+// (go-redis's cluster client also reads the slot map and the commands'
+// key positions, CLUSTER SLOTS and COMMAND: add +cluster|slots +command
+// on every node of a Redis Cluster, as TestACLMinimalUserCluster does). A
+// user
 // refused the channel (Redis 7 gives a new user none)
 // keeps its records but has no live updates: writes go unannounced,
 // Subscribe waits, and [Store.Health] and the log say so; both ask again
