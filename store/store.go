@@ -36,9 +36,9 @@ var (
 //
 // Write given a record whose ID is stored already (or twice in one batch)
 // replaces it: Get returns the version written last, and List lists the
-// ID once, with that version's summary, when the versions start at the
-// same time (the conformance suite checks both; redisstore may list both
-// summaries while its Write runs). Stats counts either each ID once, as
+// ID once, with that version's summary, at its start, whatever start the
+// versions have (the conformance suite checks both; redisstore may list
+// both summaries while its Write runs). Stats counts either each ID once, as
 // written last (memstore), or every version written, a record's rollup
 // contribution counted again (badgerstore, redisstore).
 type Store interface {

@@ -49,3 +49,6 @@ func (s *Store) SetReprobe(d time.Duration) { s.reprobe.Store(int64(d)) }
 // SetBeforeUnwrite sets a function a write calls before it undoes what it
 // stored of records it dropped (see unwrite).
 func (s *Store) SetBeforeUnwrite(fn func()) { s.beforeUnwrite = fn }
+
+// AllocSize is what MaxBytes counts for a value of n bytes.
+func AllocSize(n int64) int64 { return allocSize(n) }

@@ -40,10 +40,13 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 	// Closing ps ends a receive that waits: on Close, or when ctx ends.
 	done := make(chan struct{})
 	defer close(done)
+	// This subscription's failure, if any, is its own: another Subscribe
+	// succeeding or ending leaves it said.
+	sub := new(subState)
 	defer func() {
 		// A failure this subscription noted ends with it.
 		s.subMu.Lock()
-		s.subErr = ""
+		delete(s.subErrs, sub)
 		s.subMu.Unlock()
 	}()
 	go func() {
@@ -93,7 +96,7 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 			// Redis away, or refusing (a password changed, a replica
 			// promoted): said once per cause, in the log and in Health,
 			// not once a retry.
-			s.subscribeFailed(err)
+			s.subscribeFailed(sub, err)
 			backoff = min(max(2*backoff, minBackoff), maxBackoff)
 			select {
 			case <-time.After(backoff):
@@ -103,7 +106,7 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 			continue
 		}
 		backoff = 0
-		s.subscribed()
+		s.subscribed(sub)
 		if sub, ok := msg.(*redis.Subscription); ok && sub.Kind == "subscribe" && s.noSubscribe.Swap(false) {
 			s.log.Warn("redisstore: live updates again: the user may subscribe to the channel", "channel", s.k.events())
 		}
@@ -115,30 +118,52 @@ func (s *Store) Subscribe(ctx context.Context, fn func(n int, latest recording.I
 	}
 }
 
-// subscribeFailed notes that a subscription's receive failed (other than
-// refused by the ACL, or idle): the log says so once per cause (a message
-// unlike the last one's), and Health's Detail while it lasts.
-func (s *Store) subscribeFailed(err error) {
+// A subState is one Subscribe call's, the key of its failure in
+// Store.subErrs.
+type subState struct{ _ byte }
+
+// subscribeFailed notes that subscription sub's receive failed (other
+// than refused by the ACL, or idle): the log says so once per cause (a
+// message unlike its last one's), and Health's Detail while it lasts.
+func (s *Store) subscribeFailed(sub *subState, err error) {
 	msg := err.Error()
 	s.subMu.Lock()
-	same := s.subErr == msg
-	s.subErr = msg
+	same := s.subErrs[sub] == msg
+	if s.subErrs == nil {
+		s.subErrs = make(map[*subState]string)
+	}
+	s.subErrs[sub] = msg
 	s.subMu.Unlock()
 	if !same {
 		s.log.Warn("redisstore: no live updates: subscribing to the channel fails, retrying", "channel", s.k.events(), "err", msg)
 	}
 }
 
-// subscribed notes that a subscription received something: a failure
-// subscribeFailed noted is over.
-func (s *Store) subscribed() {
+// subscribed notes that subscription sub received something: a failure
+// subscribeFailed noted for it is over.
+func (s *Store) subscribed(sub *subState) {
 	s.subMu.Lock()
-	was := s.subErr
-	s.subErr = ""
+	was, ok := s.subErrs[sub]
+	delete(s.subErrs, sub)
 	s.subMu.Unlock()
-	if was != "" {
+	if ok {
 		s.log.Warn("redisstore: live updates again: subscribed to the channel", "channel", s.k.events(), "after", was)
 	}
+}
+
+// subErr returns the failure of a failing subscription (the same message
+// for all of them, as a rule: they share Redis; else the least, so that
+// Health says one steadily), or "".
+func (s *Store) subErr() string {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	first := ""
+	for _, msg := range s.subErrs {
+		if first == "" || msg < first {
+			first = msg
+		}
+	}
+	return first
 }
 
 // subscribeIdle is how long a subscription waits for a message before it

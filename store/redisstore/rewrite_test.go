@@ -53,3 +53,33 @@ func TestRewriteRacingWriters(t *testing.T) {
 		}
 	}
 }
+
+// A record one process moved to another hour (its ids hash entry made by
+// that write) and another process writes back at its first start is
+// listed once, though the second process had not seen the ids hash at
+// its last write (it reads it only while it exists).
+func TestRewriteMovedByAnother(t *testing.T) {
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "rewrite-moved", FoldInterval: -1, RetentionInterval: -1})
+	s2 := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "rewrite-moved", FoldInterval: -1, RetentionInterval: -1})
+	recs := storetest.Records(5, time.Now().Add(-3*time.Hour), time.Second, 4)
+	if err := s2.Write(ctx, recs); err != nil { // s2 sees no ids hash
+		t.Fatal(err)
+	}
+	moved := *recs[1]
+	moved.Start = recs[1].Start.Add(time.Hour)
+	if err := s.Write(ctx, []*recording.Record{&moved}); err != nil {
+		t.Fatal(err)
+	}
+	back := *recs[1]
+	back.Status = 418
+	if err := s2.Write(ctx, []*recording.Record{&back}); err != nil {
+		t.Fatal(err)
+	}
+	got := storetest.ListAll(t, s, store.Query{})
+	if len(got) != len(recs) {
+		t.Errorf("List: %d records for %d IDs", len(got), len(recs))
+	}
+	if rec, err := s.Get(ctx, back.ID); err != nil || rec.Status != 418 {
+		t.Errorf("Get = %v, %v; want status 418", rec, err)
+	}
+}

@@ -38,9 +38,8 @@ type Store struct {
 	log   *convention.Logger
 	token string // this store's lease value
 	lua   readScripts
-	// unlist removes the summaries that rewritten records left listed
-	// (see unlistReplaced).
-	unlist *redis.Script
+	// rewrite cleans up after records written again (see rewrite.go).
+	rewrite rewriteScripts
 
 	// mu guards rdb against Close: every operation holds it shared.
 	mu     sync.RWMutex
@@ -74,13 +73,14 @@ type Store struct {
 	damagedMu   sync.Mutex
 	damagedKeys map[uint64]struct{}
 	hoursBad    atomic.Bool // the hours list needs repairHours
+	idsSeen     atomic.Bool // the ids hash existed at the last write (or none yet): writes read it
 
 	// The ACL user may not publish, or subscribe, to the channel (as Redis
 	// last said: both are asked again every reprobe, a duration in ns).
 	noPublish, noSubscribe atomic.Bool
 	reprobe                atomic.Int64
 	subMu                  sync.Mutex
-	subErr                 string // why a Subscribe's receive last failed, until one succeeds
+	subErrs                map[*subState]string // why each failing Subscribe's receive last failed, until it succeeds or ends
 	probeMu                sync.Mutex
 	pubProbeAt             time.Time // when publishing was last tried, while refused
 
@@ -175,7 +175,7 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 		log:       convention.NewLogger(o.Logger, convention.LogInterval),
 		token:     hex.EncodeToString(tok[:]),
 		lua:       newReadScripts(),
-		unlist:    redis.NewScript(unlistScript),
+		rewrite:   newRewriteScripts(),
 		maxValue:  maxValue,
 		dirty:     make(map[int64]bool),
 		listed:    make(map[int64]bool),
@@ -186,6 +186,7 @@ func newStore(rdb redis.UniversalClient, o Options) *Store {
 		cancel:    cancel,
 	}
 	s.reprobe.Store(int64(reprobeInterval))
+	s.idsSeen.Store(true)
 	s.wg.Add(2)
 	go s.foldLoop()
 	go s.retentionLoop()
@@ -513,10 +514,7 @@ func (s *Store) Health() store.Health {
 		}
 		details = append(details, "no live updates: the Redis user may not "+what+" to the channel "+s.k.events()+" (grant it with &"+s.k.events()+")")
 	}
-	s.subMu.Lock()
-	subErr := s.subErr
-	s.subMu.Unlock()
-	if subErr != "" {
+	if subErr := s.subErr(); subErr != "" {
 		details = append(details, "no live updates: subscribing to the channel "+s.k.events()+" fails, retrying: "+subErr)
 	}
 	h.Detail = strings.Join(details, "; ")

@@ -92,3 +92,37 @@ func TestSubscribeFailureSaidOnce(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// Two Subscribe calls (two dashboards of one process) fail together while
+// Redis is away; one of them ends: the other's failure is still said in
+// Health. Before, the failure was one field of the store, which the
+// ending subscription cleared for both.
+func TestSubscribeFailureOwnEach(t *testing.T) {
+	r := testservers.StartRedis(t)
+	s := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "subown", FoldInterval: -1, RetentionInterval: -1})
+	ctxA, cancelA := context.WithCancel(t.Context())
+	defer cancelA()
+	ctxB, cancelB := context.WithCancel(t.Context())
+	defer cancelB()
+	doneA, doneB := make(chan error, 1), make(chan error, 1)
+	go func() { doneA <- s.Subscribe(ctxA, func(int, recording.ID) {}) }()
+	go func() { doneB <- s.Subscribe(ctxB, func(int, recording.ID) {}) }()
+	r.WaitSubscribed(t, "subown:events", 2)
+	hook := &dialHook{}
+	s.Client().AddHook(hook)
+	r.Stop()
+	const detail = "subscribing to the channel subown:events fails"
+	for !strings.Contains(s.Health().Detail, detail) || hook.dials.Load() < 4 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancelA()
+	<-doneA
+	if d := s.Health().Detail; !strings.Contains(d, detail) {
+		t.Errorf("Health's Detail after one of two failing subscriptions ended = %q; want the other's failure", d)
+	}
+	cancelB()
+	<-doneB
+	if d := s.Health().Detail; strings.Contains(d, detail) {
+		t.Errorf("Health's Detail after both subscriptions ended = %q; want no failure", d)
+	}
+}

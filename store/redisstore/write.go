@@ -74,14 +74,17 @@ type hourBatch struct {
 // lose each other's updates (rollups are merged by folding, under
 // optimistic locks).
 // A record whose ID is already stored (or that is twice in recs) replaces
-// it, and is listed once, with its new summary, if it starts at the same
-// time: when HSET reports that a transaction replaced records, a second
-// round trip, which such Writes alone pay for, removes the summaries
-// they left listed, so until it returns List may show both, and if it
-// fails the old summary stays listed (the log says so). A record written
-// again at another start stays listed at its old start too. Its rollup
-// contribution is counted again, and so is its size in the hour's size
-// counter that MaxBytes reads. The store does not keep recs.
+// it, at whatever start either has, and is listed once, with its new
+// summary: the transaction reads what it replaces (HMGET: nil for a new
+// ID), and when a record replaced one, in its hour or in another, a second
+// round trip, which such Writes alone pay for, removes the old version's
+// summary (and a version in another hour) and takes its size off the
+// hour's size counter that MaxBytes reads, so until it returns List may
+// show both, and if it fails the old version stays listed and counted
+// (the log says so). The same ID twice in one Write at starts in two
+// hours is stored in both hours at once (their transactions run side by
+// side), and may stay listed in both. Its rollup contribution is counted
+// again. The store does not keep recs.
 //
 // If Redis fails, or does not answer within WriteTimeout, the records are
 // dropped and counted ([Store.Health]) and the error wraps
@@ -347,6 +350,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	var wg sync.WaitGroup
 	errs := make([]error, len(batches)+1)
 	type txCmds struct {
+		old        *redis.Cmd // HMGET: what the hour held under the IDs before
 		recs, sums *redis.IntCmd
 		pushed     *redis.IntCmd
 		size       *redis.IntCmd
@@ -357,20 +361,73 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	txs := make([]txCmds, len(batches))
 	var listCmds []redis.Cmder
 	var listed *redis.IntCmd
+	// The IDs of every batch, in order (batch i's from off[i]), and
+	// what the ids hash held under them before (see rewrite.go).
+	// The IDs go as the batches hold them (already in interfaces: no
+	// allocation per ID): HMGET of the ids hash, every batch's IDs from
+	// off[i]; and each batch's HMGET of its hour (hmgets[i]).
+	fields := make([]any, 0, 2+total+2*len(batches))
+	fields = append(fields, "hmget", s.k.ids())
+	off := make([]int, len(batches))
+	for i, b := range batches {
+		off[i] = len(fields)
+		for j := 0; j < len(b.recs); j += 2 {
+			fields = append(fields, b.recs[j])
+		}
+	}
+	hmgets := make([][]any, len(batches))
+	all := make([]any, 0, total+2*len(batches))
+	for i, b := range batches {
+		n := len(all)
+		all = append(append(all, "hmget", s.k.hour(b.hour).recs), fields[off[i]:off[i]+b.n]...)
+		hmgets[i] = all[n:len(all):len(all)]
+	}
+	// The ids hash is read only while it may hold entries (idsSeen: it
+	// existed at this store's last write, or at Open); every write asks
+	// EXISTS, and one that skipped the read while the hash has come to
+	// exist reads it after (below).
+	var idsOld *redis.Cmd
+	var idsExist *redis.IntCmd
+	readIDs := s.idsSeen.Load()
+	type idHourCmd struct {
+		batch int
+		id    string
+		old   *redis.StringCmd
+	}
+	var idHourOld []idHourCmd // a record stored outside its ID's hour: what that hour held
 	wg.Go(func() {
 		// Every write lists its hours (a no-op when they are listed), so
 		// the list holds them again after another process's Clear.
 		listCmds, errs[len(batches)] = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if readIDs {
+				idsOld = p.Do(ctx, fields...)
+			}
+			idsExist = p.Exists(ctx, s.k.ids())
 			z := make([]redis.Z, len(batches))
 			for i, b := range batches {
 				z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
 				if len(b.ids) > 0 {
 					p.HSet(ctx, s.k.ids(), b.ids...)
+					for j := 0; j < len(b.ids); j += 2 {
+						id := b.ids[j].(string)
+						idHourOld = append(idHourOld, idHourCmd{i, id, p.HGet(ctx, s.k.hour(idHour(id)).recs, id)})
+					}
 				}
 			}
 			listed = p.ZAdd(ctx, s.k.hours(), z...)
 			return nil
 		})
+		if errors.Is(errs[len(batches)], redis.Nil) {
+			// An HGET that found nothing: the error is another
+			// command's, if any.
+			errs[len(batches)] = nil
+			for _, c := range listCmds {
+				if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+					errs[len(batches)] = err
+					break
+				}
+			}
+		}
 	})
 	announce := s.mayPublish()
 	for i, b := range batches {
@@ -392,6 +449,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			ann := announce && i == len(batches)-1
 			var pub *redis.IntCmd
 			write := func(p redis.Pipeliner) error {
+				tx.old = p.Do(ctx, hmgets[i]...)
 				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
 				z := make([]redis.Z, len(b.members))
 				for j, m := range b.members {
@@ -422,6 +480,8 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	}
 	wg.Wait()
 	var damages []error
+	var moved []movedVersion
+	stored1 := make([]bool, len(batches))
 	for i, b := range batches {
 		if errs[i] != nil {
 			if !s.foreignOnly(b.hour, txs[i].all) {
@@ -445,11 +505,32 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			}
 		}
 		stored += b.n
+		stored1[i] = true
 		if txs[i].recs.Val() < int64(b.n) {
 			// HSET added fewer fields than the batch has records: some
 			// IDs were stored already (or are twice in the batch).
-			if err := s.unlistReplaced(ctx, b); err != nil {
+			old, _ := txs[i].old.Slice()
+			if err := s.unlistReplaced(ctx, b, old); err != nil {
 				s.log.Warn("redisstore: removing the summaries of rewritten records failed: they stay listed beside the new ones", "hour", b.hour, "err", err)
+			}
+		}
+		if idsOld == nil && idsExist.Val() > 0 {
+			// The ids hash came to exist since this store's last write:
+			// read it now (a round trip that only such a write pays).
+			idsOld = s.rdb.Do(ctx, fields...)
+		}
+		if idsOld == nil {
+			// No ids hash: no version in another hour.
+		} else if olds, err := idsOld.Slice(); err == nil && len(olds) == len(fields)-2 {
+			for j, v := range olds[off[i]-2 : off[i]-2+b.n] {
+				hs, ok := v.(string)
+				if !ok {
+					continue
+				}
+				if h, ok := parseHour(hs); ok && h != b.hour {
+					id := b.recs[2*j].(string)
+					moved = append(moved, movedVersion{hour: h, id: id, dropID: idHour(id) == b.hour})
+				}
 			}
 		}
 		s.dmu.Lock()
@@ -462,8 +543,28 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			}
 		}
 	}
+	if idsExist != nil && idsExist.Err() == nil {
+		s.idsSeen.Store(idsExist.Val() > 0)
+	}
+	for _, c := range idHourOld {
+		if full, err := c.old.Bytes(); err == nil && stored1[c.batch] {
+			moved = append(moved, movedVersion{hour: idHour(c.id), id: c.id, full: full})
+		}
+	}
+	if len(moved) > 0 {
+		if err := s.unlistMoved(ctx, moved); err != nil {
+			s.log.Warn("redisstore: removing records written again in another hour failed: their old versions stay", "err", err)
+		}
+	}
 	if listed != nil && listed.Err() == nil {
-		s.relisted(batches, listed.Val())
+		held := make([]bool, len(batches))
+		for i, b := range batches {
+			// The counter holds more than this write added (or is not
+			// the store's): the hour held data before.
+			sz := txs[i].size
+			held[i] = sz == nil || sz.Err() != nil || sz.Val() != b.size+txs[i].dsize
+		}
+		s.relisted(batches, listed.Val(), held)
 	}
 	if errs[len(batches)] != nil && s.foreignOnly(noHour, listCmds) {
 		errs[len(batches)] = nil
@@ -475,19 +576,23 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 // relisted); past it, it forgets them all and starts again.
 const maxListed = 1024
 
-// relisted notes the hours a write listed, of which the ZADD added n: an
-// hour this store had listed before that the ZADD added again was missing
-// from the hours list — evicted (a maxmemory policy of allkeys-*: the list
-// has no expiry, but may go under allkeys-lru), deleted by hand, or
-// another process's Clear — and so may be older hours, which reads would
-// no longer find: the list is marked for repair (a SCAN for the hours'
-// keys, in the background).
-func (s *Store) relisted(batches []*hourBatch, n int64) {
+// relisted notes the hours a write listed, of which the ZADD added n:
+// an hour this store had listed before that the ZADD added again, and
+// that held data before the write (held: its size counter was there),
+// was missing from the hours list — evicted (a maxmemory policy of
+// allkeys-*: the list has no expiry, but may go under allkeys-lru), or
+// deleted by hand — and so may be older hours, which reads would no
+// longer find: the list is marked for repair (a SCAN for the hours' keys,
+// in the background). An hour that held nothing — deleted whole by
+// retention (this store's or another process's), expired, or cleared —
+// was unlisted with its keys: listing it again repairs nothing, and
+// costs no scan.
+func (s *Store) relisted(batches []*hourBatch, n int64, held []bool) {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
 	fresh := int64(0)
-	for _, b := range batches {
-		if !s.listed[b.hour] {
+	for i, b := range batches {
+		if !s.listed[b.hour] || !held[i] {
 			fresh++
 		}
 	}
@@ -581,60 +686,4 @@ func (s *Store) unwrite(ctx context.Context, b *hourBatch, recs, sums, pushed, s
 		return kept, err
 	}
 	return kept, nil
-}
-
-// unlistScript removes the summaries a write of an hour's records left
-// listed beside their own for IDs stored already: KEYS: the records hash,
-// the summaries set; ARGV: for each record of the write, its ID, its
-// summary member, its full record, and the lex range of its members
-// (start | ID). For a record still stored as the write left it, every
-// other member of its start and ID goes; for one another write has
-// replaced since (or deleted), its own member goes (that write removes
-// the others). Returns the number of members removed.
-const unlistScript = `
-local n = 0
-for i = 1, #ARGV, 5 do
-  local ms = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[i+3], ARGV[i+4])
-  if #ms > 1 or (#ms == 1 and ms[1] ~= ARGV[i+1]) then
-    if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i+2] then
-      for _, m in ipairs(ms) do
-        if m ~= ARGV[i+1] then n = n + redis.call('ZREM', KEYS[2], m) end
-      end
-    else
-      n = n + redis.call('ZREM', KEYS[2], ARGV[i+1])
-    end
-  end
-end
-return n
-`
-
-// unlistReplaced removes, after a write of batch b whose HSET added fewer
-// fields than b has records, the summaries that the records it replaced
-// (stored before with the same IDs and starts, or earlier in b) left
-// listed: each ID lists once, with the summary of its stored record.
-// Writes that need it (a record written again: rare) pay for it alone,
-// with a second round trip; until it returns, List may show both
-// summaries. Writes racing on an ID leave the summary of the one whose
-// record stays, whatever order their removals run in.
-func (s *Store) unlistReplaced(ctx context.Context, b *hourBatch) error {
-	hk := s.k.hour(b.hour)
-	args := make([]any, 0, 5*b.n)
-	for j, m := range b.members {
-		key := m.([]byte)[:sumKeyLen]
-		args = append(args, b.recs[2*j], m, b.recs[2*j+1], "["+string(key), lexAfter(key))
-	}
-	return s.unlist.Run(ctx, s.rdb, []string{hk.recs, hk.sums}, args...).Err()
-}
-
-// lexAfter returns the exclusive upper bound of ZRANGEBYLEX for the
-// members that start with key: key plus one, as a big-endian number, or
-// "+" (the set's end) if key is all 0xff bytes.
-func lexAfter(key []byte) string {
-	k := []byte(string(key))
-	for i := len(k) - 1; i >= 0; i-- {
-		if k[i]++; k[i] != 0 {
-			return "(" + string(k[:i+1])
-		}
-	}
-	return "+"
 }

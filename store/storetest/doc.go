@@ -16,7 +16,8 @@
 // The suite checks round trips of full records, the sentinel errors, List's
 // order, filters and paging, Stats and Series against an exact computation
 // (percentiles within 1%, the relative error of the sketches the module's
-// stores use), Clear, Close, records written again with their IDs (listed
-// once, with the summary written last), and
+// stores use), Clear, Close, records written again with their IDs, at
+// their start, at another in their hour and in another hour (listed once,
+// with the summary written last), and
 // concurrent writers and readers (run it with -race).
 package storetest

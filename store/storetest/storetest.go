@@ -1294,17 +1294,18 @@ func sumRPCs[T any](rows []T, rpc func(T) store.RPCStats) (s statSums) {
 	return s
 }
 
-// testRewrite writes records again with their IDs and starts but another
-// summary (status, duration, path): by a later Write, and twice in one
-// Write. Each lists once, with the summary written last, and Get returns
-// that version. Stats counts the store's records either exactly (each ID
-// once, as written last: memstore) or every version written (a rewritten
-// record's rollup contribution counted again, as badgerstore and
-// redisstore document).
+// testRewrite writes records again with their IDs but another summary
+// (status, duration, path): by a later Write, and twice in one Write, at
+// the same start; at another start of the same hour; at a start in
+// another hour, and then back at its first start. Each lists once, with
+// the summary written last, and Get returns that version. Stats counts
+// the store's records either exactly (each ID once, as written last:
+// memstore) or every version written (a rewritten record's rollup
+// contribution counted again, as badgerstore and redisstore document).
 func testRewrite(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	start := base()
-	recs := Records(17, start, 7*time.Second, 3)
+	recs := Records(17, start, 7*time.Second, 5)
 	write(t, s, recs)
 	again := func(r *recording.Record, status int, d time.Duration, path string) *recording.Record {
 		c := *r
@@ -1316,12 +1317,29 @@ func testRewrite(t *testing.T, s store.Store) {
 	r2a := again(recs[2], 404, recs[2].Duration+2*time.Second, "/rewritten/2a")
 	r2b := again(recs[2], 201, recs[2].Duration+3*time.Second, "/rewritten/2b")
 	write(t, s, []*recording.Record{r2a, r2b})
-	final := []*recording.Record{recs[0], r1, r2b}
+	// Another start, in the same hour (a second later: the records'
+	// order stays).
+	r3 := again(recs[3], 302, recs[3].Duration, "/rewritten/3")
+	r3.Start = recs[3].Start.Add(time.Second)
+	write(t, s, []*recording.Record{r3})
+	// A start in another hour, then back at its first start.
+	r4a := again(recs[4], 418, recs[4].Duration, "/rewritten/4a")
+	r4a.Start = start.Add(2 * time.Hour)
+	write(t, s, []*recording.Record{r4a})
+	if g, err := s.Get(ctx, r4a.ID); err != nil || g.Path != r4a.Path {
+		t.Errorf("Get(%s) after a write in another hour = %v, %v; want path %q", r4a.ID, g, err, r4a.Path)
+	}
+	if got := listAll(t, s, store.Query{}); len(got) != len(recs) {
+		t.Errorf("List after a write in another hour: %d records for %d IDs: %v", len(got), len(recs), ids(got))
+	}
+	r4b := again(recs[4], 204, recs[4].Duration, "/rewritten/4b")
+	write(t, s, []*recording.Record{r4b})
+	final := []*recording.Record{recs[0], r1, r2b, r3, r4b}
 	got := listAll(t, s, store.Query{})
 	if len(got) != len(final) {
 		t.Errorf("List: %d records for %d IDs: %v", len(got), len(final), ids(got))
 	}
-	for i, r := range []*recording.Record{r2b, r1, recs[0]} {
+	for i, r := range []*recording.Record{r4b, r3, r2b, r1, recs[0]} {
 		if i >= len(got) {
 			break
 		}
@@ -1334,9 +1352,9 @@ func testRewrite(t *testing.T, s store.Store) {
 		if err != nil {
 			t.Fatalf("Get(%s): %v", r.ID, err)
 		}
-		if g.Status != r.Status || g.Duration != r.Duration || g.Path != r.Path {
-			t.Errorf("Get(%s) = status %d, duration %v, path %q; want the version written last: %d, %v, %q",
-				r.ID, g.Status, g.Duration, g.Path, r.Status, r.Duration, r.Path)
+		if g.Status != r.Status || g.Duration != r.Duration || g.Path != r.Path || !g.Start.Equal(r.Start) {
+			t.Errorf("Get(%s) = status %d, duration %v, path %q, start %v; want the version written last: %d, %v, %q, %v",
+				r.ID, g.Status, g.Duration, g.Path, g.Start, r.Status, r.Duration, r.Path, r.Start)
 		}
 	}
 	w := store.Window{Since: start.Add(-time.Minute), Until: start.Add(time.Hour)}
@@ -1345,7 +1363,7 @@ func testRewrite(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	exact := ExpectStats(final, w)
-	every := ExpectStats(append([]*recording.Record{recs[1], recs[2], r2a}, final...), w)
+	every := ExpectStats(append([]*recording.Record{recs[1], recs[2], r2a, recs[3], recs[4], r4a}, final...), w)
 	switch st.Requests {
 	case exact.Requests:
 		CompareStats(t, st, exact)
