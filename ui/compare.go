@@ -34,7 +34,7 @@ type compareView struct {
 	Pairs      []comparePair // the page's
 	PairPage   callPage      // the page of the pairs shown
 	GroupsCut  int           // groups not listed
-	OnlyA      int // calls of A with no match in B
+	OnlyA      int           // calls of A with no match in B
 	OnlyB      int
 	SlowerRows int // matched calls that took longer in B
 }
