@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,7 +52,13 @@ func TestMeasureBigTraceCompare(t *testing.T) {
 		da.Calls[i].Method = fmt.Sprintf("SELECT %d FROM users", i)
 		db.Calls[i].Method = fmt.Sprintf("SELECT %d FROM users", i+n/2)
 	}
-	recs := []*recording.Record{a, b, da, db}
+	// A trace of 2,900 calls whose errors are 1 KiB of "<" each.
+	lt := makeRecord(now.Add(4*time.Millisecond), 5, "/lt", 200, 2900)
+	lt.TraceID[1] = 0x77
+	for i := range lt.Calls {
+		lt.Calls[i].Error = strings.Repeat("<", recording.DefaultMaxText)
+	}
+	recs := []*recording.Record{a, b, da, db, lt}
 	var many recording.TraceID
 	many[0], many[1] = 0xcd, 0xef
 	for i := range 50 {
@@ -67,6 +74,7 @@ func TestMeasureBigTraceCompare(t *testing.T) {
 	for _, p := range []struct{ name, path, chart string }{
 		{"trace of 2 big records", "/stats/traces/" + a.TraceID.String() + "?record=" + a.ID.String(), "chartGantt"},
 		{"trace of 50x59 calls", "/stats/traces/" + many.String() + "?window=1h", "chartGantt"},
+		{"trace of 2,900 escaped errors", "/stats/traces/" + lt.TraceID.String() + "?record=" + lt.ID.String(), "chartGantt"},
 		{"compare 2 big records", "/stats/compare?a=" + a.ID.String() + "&b=" + b.ID.String(), ""},
 		{"compare distinct names", "/stats/compare?a=" + da.ID.String() + "&b=" + db.ID.String(), ""},
 	} {
@@ -83,6 +91,13 @@ func measurePage(t *testing.T, b *browser, name, path, chart string) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	// From a blank page in the same renderer, the counters enabled anew.
+	if err := chromedp.Do(b.Ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(b.Ctx, performance.Disable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := chromedp.Call(b.Ctx, performance.Enable, performance.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +119,7 @@ func measurePage(t *testing.T, b *browser, name, path, chart string) {
 	if chart != "" {
 		b.WaitPainted(t, chart)
 	}
+	b.Eval(t, `document.body.getBoundingClientRect().height`) // the layout done
 	wall := time.Since(start)
 	after := metrics()
 	// A navigation to another renderer starts the counters again.
