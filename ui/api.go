@@ -54,9 +54,9 @@ type recordJSON struct {
 	// CallsPage says which of the record's calls Calls holds, where it
 	// holds a page of them (see apiRecord); absent when it holds them all.
 	CallsPage *callsPageJSON `json:"calls_page,omitempty"`
-	ExecTrace    *execTraceJSON      `json:"exec_trace,omitempty"`
-	CostUnit     string              `json:"cost_unit,omitempty"`
-	Active       bool                `json:"active,omitempty"` // still in the making: a snapshot
+	ExecTrace *execTraceJSON `json:"exec_trace,omitempty"`
+	CostUnit  string         `json:"cost_unit,omitempty"`
+	Active    bool           `json:"active,omitempty"` // still in the making: a snapshot
 }
 
 // callsPageJSON is the place of a record's answer's calls among its
