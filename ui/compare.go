@@ -205,7 +205,7 @@ func (h *handler) compare(w http.ResponseWriter, r *http.Request) {
 	}
 	nonce := newNonce()
 	v := &compareView{
-		pageMeta:  pageMeta{Base: "./", Nonce: nonce, Title: "compare " + a.Path, Page: "compare"},
+		pageMeta:  pageMeta{Base: "./", Nonce: nonce, Title: "Compare " + a.Path, Page: "compare"},
 		A:         compareSideOf(a),
 		B:         compareSideOf(b),
 		SameRoute: a.Route == b.Route,

@@ -269,7 +269,7 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	nonce := newNonce()
 	const b = "../"
 	v := &traceView{
-		pageMeta: pageMeta{Base: b, Nonce: nonce, Title: "trace " + tid.String(), Page: "trace"},
+		pageMeta: pageMeta{Base: b, Nonce: nonce, Title: "Trace " + tid.String(), Page: "trace"},
 		TraceID:  tid.String(),
 		TraceURL: h.traceLink(tid),
 		More:     more,
