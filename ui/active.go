@@ -281,7 +281,7 @@ func (h *handler) active(w http.ResponseWriter, r *http.Request) {
 	}
 	nonce := newNonce()
 	v := &activeView{
-		pageMeta: pageMeta{Base: "./", Nonce: nonce, Title: "in flight", Page: "active"},
+		pageMeta: pageMeta{Base: "./", Nonce: nonce, Title: "In flight", Page: "active"},
 		Section:  h.activeSection(limit, calls),
 	}
 	h.render(w, r, h.pages.active, "page", nonce, v)

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -49,9 +51,22 @@ type recordJSON struct {
 	Warnings     []warningJSON       `json:"warnings"`
 	RPCStats     []rpcStatJSON       `json:"rpc_stats"`
 	Calls        []callJSON          `json:"calls"`
-	ExecTrace    *execTraceJSON      `json:"exec_trace,omitempty"`
-	CostUnit     string              `json:"cost_unit,omitempty"`
-	Active       bool                `json:"active,omitempty"` // still in the making: a snapshot
+	// CallsPage says which of the record's calls Calls holds, where it
+	// holds a page of them (see apiRecord); absent when it holds them all.
+	CallsPage *callsPageJSON `json:"calls_page,omitempty"`
+	ExecTrace *execTraceJSON `json:"exec_trace,omitempty"`
+	CostUnit  string         `json:"cost_unit,omitempty"`
+	Active    bool           `json:"active,omitempty"` // still in the making: a snapshot
+}
+
+// callsPageJSON is the place of a record's answer's calls among its
+// calls: from offset, at most limit, of total; next is the offset of the
+// next page, absent on the last.
+type callsPageJSON struct {
+	Offset int  `json:"offset"`
+	Limit  int  `json:"limit"`
+	Total  int  `json:"total"`
+	Next   *int `json:"next,omitempty"`
 }
 
 type callJSON struct {
@@ -321,7 +336,10 @@ func toSummaryJSON(s *recording.Summary) summaryJSON {
 	}
 }
 
-func toRecordJSON(r *recording.Record) recordJSON {
+func toRecordJSON(r *recording.Record) recordJSON { return toRecordJSONCalls(r, 0, len(r.Calls)) }
+
+// toRecordJSONCalls is toRecordJSON with r's calls [from, to) only.
+func toRecordJSONCalls(r *recording.Record, from, to int) recordJSON {
 	sum := r.Summary()
 	out := recordJSON{
 		summaryJSON: toSummaryJSON(&sum),
@@ -331,7 +349,7 @@ func toRecordJSON(r *recording.Record) recordJSON {
 		Attrs:       attrsJSON(r.Attrs),
 		Warnings:    make([]warningJSON, 0, len(r.Warnings)),
 		RPCStats:    make([]rpcStatJSON, 0, len(sum.RPCs)),
-		Calls:       make([]callJSON, 0, len(r.Calls)),
+		Calls:       make([]callJSON, 0, to-from),
 		ExecTrace:   toExecTraceJSON(r),
 	}
 	if out.Headers == nil {
@@ -353,7 +371,7 @@ func toRecordJSON(r *recording.Record) recordJSON {
 	}
 	parents := r.Parents()
 	self := recording.SelfTimes(r.Calls, parents)
-	for i := range r.Calls {
+	for i := from; i < to; i++ {
 		c := &r.Calls[i]
 		cj := callJSON{
 			Service:      c.Service,
@@ -540,17 +558,76 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// apiRecord serves GET api/records/{id}; ?download=1 makes it an attachment.
+// The calls of a record's answer come a page at a time (?offset=&limit=,
+// in recording order; parent indexes stay the record's): a record of
+// 10,000 calls (recording.WithMaxCalls) made an answer of 6.5 MB. Without
+// either, a record of at most recordCallsDefault calls (the recorder's
+// default cap) is answered whole, as before, and a bigger one with its
+// first recordCallsDefault; ?download=1 without them is the whole record,
+// the form UnmarshalRecord reads. A page holds fewer calls than its limit
+// where they would pass recordCallsBudget bytes (by callCost), but at
+// least one.
+const (
+	recordCallsDefault = recording.DefaultMaxCalls
+	recordCallsMax     = 5000
+	recordCallsBudget  = 4 << 20
+)
+
+// recordCallsParam reads ?offset= and ?limit= for a record of total calls:
+// the calls [from, to) to answer with, and their place (nil for all of
+// them, unasked); an error, meant for a 400 answer, for bad values.
+func recordCallsParam(q url.Values, calls []recording.Call, whole bool) (from, to int, page *callsPageJSON, err error) {
+	total := len(calls)
+	if !q.Has("offset") && !q.Has("limit") && (whole || total <= recordCallsDefault) {
+		return 0, total, nil, nil
+	}
+	offset, limit := 0, recordCallsDefault
+	if q.Has("offset") {
+		s := q.Get("offset")
+		if offset, err = strconv.Atoi(s); err != nil || offset < 0 || offset > total {
+			return 0, 0, nil, fmt.Errorf("offset: %q is not an offset in this record's calls (0 to %d)", s, total)
+		}
+	}
+	if q.Has("limit") {
+		s := q.Get("limit")
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > recordCallsMax {
+			return 0, 0, nil, fmt.Errorf("limit: %q is not a number of calls from 1 to %d", s, recordCallsMax)
+		}
+	}
+	to, cost := offset, 0
+	for to < min(total, offset+limit) {
+		if cost += callCost(&calls[to]); cost > recordCallsBudget && to > offset {
+			break
+		}
+		to++
+	}
+	page = &callsPageJSON{Offset: offset, Limit: limit, Total: total}
+	if to < total {
+		page.Next = &to
+	}
+	return offset, to, page, nil
+}
+
+// apiRecord serves GET api/records/{id}?offset=&limit=; ?download=1 makes
+// it an attachment.
 func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
 	rec, active := h.recordParam(w, r)
 	if rec == nil {
 		return
 	}
-	if d := r.URL.Query().Get("download"); d == "1" || d == "true" {
+	q := r.URL.Query()
+	download := q.Get("download") == "1" || q.Get("download") == "true"
+	from, to, page, err := recordCallsParam(q, rec.Calls, download)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if download {
 		// The ID is 32 hex digits: safe in the header.
 		w.Header().Set("Content-Disposition", `attachment; filename="appstats-`+rec.ID.String()+`.json"`)
 	}
-	out := toRecordJSON(rec)
+	out := toRecordJSONCalls(rec, from, to)
+	out.CallsPage = page
 	out.CostUnit = h.costUnit()
 	out.Active = active
 	writeJSON(w, http.StatusOK, out)

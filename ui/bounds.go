@@ -47,18 +47,24 @@ func boundStats(st *store.Stats) shownStats {
 	budget := rowsBudget
 	// The budget is shared in turns, so that long RPC names cannot crowd
 	// the routes out, nor the reverse.
+	// It ends when neither list takes another row: once maxStatRows RPCs
+	// were taken beside fewer routes than that (all of them), it went
+	// round for ever, and the dashboard and api/stats with it.
 	nRPC, nRoute := 0, 0
-	for (nRPC < len(st.RPCs) || nRoute < len(st.Routes)) && budget > 0 {
+	for budget > 0 {
+		took := false
 		if nRPC < len(st.RPCs) && nRPC < maxStatRows {
 			r := &st.RPCs[nRPC]
 			budget -= statCost(r.Service, r.Method)
 			nRPC++
+			took = true
 		}
 		if nRoute < len(st.Routes) && nRoute < maxStatRows {
 			budget -= statCost(st.Routes[nRoute].Route)
 			nRoute++
+			took = true
 		}
-		if nRPC == maxStatRows && nRoute == maxStatRows {
+		if !took {
 			break
 		}
 	}

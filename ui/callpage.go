@@ -156,25 +156,68 @@ func choosePage(r *http.Request, starts []int, total int, rowOfNum func(num int)
 	if p.Num < len(starts) {
 		p.To = starts[p.Num]
 	}
-	if p.Pages > 1 {
-		if p.Num > 1 {
-			p.Prev = pageURL(p.Num - 1)
-		}
-		if p.Num < p.Pages {
-			p.Next = pageURL(p.Num + 1)
-		}
-		// The first, the last, and three either side of this one.
-		last := 0
-		for k := 1; k <= p.Pages; k++ {
-			if k != 1 && k != p.Pages && (k < p.Num-3 || k > p.Num+3) {
-				continue
-			}
-			if last != 0 && k > last+1 {
-				p.Links = append(p.Links, pageLink{Gap: true})
-			}
-			p.Links = append(p.Links, pageLink{Num: k, URL: pageURL(k), Current: k == p.Num})
-			last = k
-		}
-	}
+	p.link(pageURL)
 	return p, 0, nil
+}
+
+// link fills in p's navigation, to the pages' URLs urlOf gives (num is
+// 1-based): the previous and next pages, the first, the last, and three
+// either side of this one. A page alone has none.
+func (p *callPage) link(urlOf func(num int) string) {
+	p.Links, p.Prev, p.Next = nil, "", ""
+	if p.Pages <= 1 {
+		return
+	}
+	if p.Num > 1 {
+		p.Prev = urlOf(p.Num - 1)
+	}
+	if p.Num < p.Pages {
+		p.Next = urlOf(p.Num + 1)
+	}
+	last := 0
+	for k := 1; k <= p.Pages; k++ {
+		if k != 1 && k != p.Pages && (k < p.Num-3 || k > p.Num+3) {
+			continue
+		}
+		if last != 0 && k > last+1 {
+			p.Links = append(p.Links, pageLink{Gap: true})
+		}
+		p.Links = append(p.Links, pageLink{Num: k, URL: urlOf(k), Current: k == p.Num})
+		last = k
+	}
+}
+
+// pageParam reads ?page= (1-based) for a list cut into pages of size
+// rows of total: the page's rows [from, to), with its navigation to the
+// URLs urlOf gives. It returns an error, meant for a 400 answer, for a
+// page that is not one of the list's.
+func pageParam(r *http.Request, total, size int, urlOf func(num int) string) (callPage, error) {
+	pages := max(1, (total+size-1)/size)
+	p := callPage{Total: total, Pages: pages, Num: 1}
+	if s := r.URL.Query().Get("page"); s != "" {
+		num, err := strconv.Atoi(s)
+		if err != nil || num < 1 || num > pages {
+			return p, fmt.Errorf("page: %q is not a page of this list (1 to %d)", s, pages)
+		}
+		p.Num = num
+	}
+	p.From = (p.Num - 1) * size
+	p.To = min(total, p.From+size)
+	p.link(urlOf)
+	return p, nil
+}
+
+// pageURLOf returns the URLs of the pages of a list on the page r asked
+// for: its query with page=num, and the list's anchor.
+func pageURLOf(r *http.Request, anchor string) func(num int) string {
+	q := r.URL.Query()
+	q.Del("page")
+	q.Del("call")
+	rest := q.Encode()
+	if rest != "" {
+		rest += "&"
+	}
+	return func(num int) string {
+		return "?" + rest + "page=" + strconv.Itoa(num) + "#" + anchor
+	}
 }

@@ -14,8 +14,15 @@ import (
 // one with the k-th of the same name in the other — and the differences in
 // counts and durations shown.
 
-// maxComparePairs bounds the call-by-call rows of a comparison.
-const maxComparePairs = 2000
+// maxComparePairs bounds the call-by-call rows of api/compare. The compare
+// page shows them all, comparePageRows a page (?page=P), and the
+// maxCompareGroups RPCs of largest difference: two records of 10,000
+// calls, each call with a name of its own, made a page of 5.9 MB.
+const (
+	maxComparePairs  = 2000
+	comparePageRows  = 1000
+	maxCompareGroups = 200
+)
 
 type compareView struct {
 	pageMeta
@@ -24,9 +31,10 @@ type compareView struct {
 	Delta      time.Duration // B's duration less A's
 	CallsDelta int
 	Groups     []compareGroup
-	Pairs      []comparePair
-	PairsCut   int // pairs not listed
-	OnlyA      int // calls of A with no match in B
+	Pairs      []comparePair // the page's
+	PairPage   callPage      // the page of the pairs shown
+	GroupsCut  int           // groups not listed
+	OnlyA      int           // calls of A with no match in B
 	OnlyB      int
 	SlowerRows int // matched calls that took longer in B
 }
@@ -197,7 +205,7 @@ func (h *handler) compare(w http.ResponseWriter, r *http.Request) {
 	}
 	nonce := newNonce()
 	v := &compareView{
-		pageMeta:  pageMeta{Base: "./", Nonce: nonce, Title: "compare " + a.Path, Page: "compare"},
+		pageMeta:  pageMeta{Base: "./", Nonce: nonce, Title: "Compare " + a.Path, Page: "compare"},
 		A:         compareSideOf(a),
 		B:         compareSideOf(b),
 		SameRoute: a.Route == b.Route,
@@ -217,9 +225,15 @@ func (h *handler) compare(w http.ResponseWriter, r *http.Request) {
 			v.SlowerRows++
 		}
 	}
-	if len(v.Pairs) > maxComparePairs {
-		v.PairsCut = len(v.Pairs) - maxComparePairs
-		v.Pairs = v.Pairs[:maxComparePairs]
+	page, err := pageParam(r, len(v.Pairs), comparePageRows, pageURLOf(r, "pairs"))
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	v.PairPage, v.Pairs = page, v.Pairs[page.From:page.To]
+	if len(v.Groups) > maxCompareGroups {
+		v.GroupsCut = len(v.Groups) - maxCompareGroups
+		v.Groups = v.Groups[:maxCompareGroups]
 	}
 	h.render(w, r, h.pages.compare, "page", nonce, v)
 }

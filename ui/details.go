@@ -39,7 +39,8 @@ type detailsView struct {
 	CallPage callPage
 	// CallsHTML is the page's call list, rendered by callsHTML.
 	CallsHTML template.HTML
-	RPCs      []rpcStatView
+	RPCs      []rpcStatView // the maxDetailsRPCs of most self time
+	RPCsCut   int           // RPCs not listed
 	// CallTime is the time spent in calls, each instant of nested calls
 	// counted once (the sum of self times); HandlerTime is the time on
 	// the critical path that no call covers: the handler's own work.
@@ -350,6 +351,10 @@ func (h *handler) detailsView(r *http.Request, rec *recording.Record, nonce stri
 	v.Timeline = h.timeline(v.Timeline, island, len(island.Calls), b, nonce)
 	v.CallsHTML = callsHTML(v.Calls[page.From:page.To], page.From, h.src, b)
 	v.RPCs = rpcStatsOf(rec, tree, v.CallTime)
+	if len(v.RPCs) > maxDetailsRPCs {
+		v.RPCsCut = len(v.RPCs) - maxDetailsRPCs
+		v.RPCs = v.RPCs[:maxDetailsRPCs]
+	}
 	v.Warnings = warningsOf(rec.Warnings)
 	for k, vals := range rec.Headers {
 		v.Headers = append(v.Headers, headerView{Name: k, Values: vals})
@@ -414,6 +419,11 @@ func duplicates(r *recording.Record) []int {
 	}
 	return out
 }
+
+// maxDetailsRPCs bounds the rows of the details page's RPC stats: a record
+// of 10,000 calls, each with a name of its own, made a page of 5.5 MB
+// however its calls were paged.
+const maxDetailsRPCs = 200
 
 // rpcStatsOf aggregates the record's calls by service and method, with
 // their self times; the shares are of callTime, the sum of self times, so

@@ -35,9 +35,12 @@
 // #call-N) goes to the page of call number N and opens it.
 //
 // The trace view draws the records of one trace on one time axis, each
-// under the call that caused it; the comparison matches two requests' calls
-// by name and order; the in-flight page lists the requests running now
-// with their calls so far (with [WithRecorder]).
+// under the call that caused it, its rows a page at a time (1,000 at most,
+// within about 2 MB; ?page=P); the comparison matches two requests' calls
+// by name and order, its call-by-call rows 1,000 a page (?page=P); the
+// in-flight page lists the requests running now with their calls so far
+// (with [WithRecorder]). The record's JSON (api/records/{id}) of more than
+// 1,000 calls comes a page of calls at a time (?offset=&limit=).
 //
 // With [WithRecorder], the dashboard also lists what is in the making —
 // requests that have not ended, long-lived connections still open

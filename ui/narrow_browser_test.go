@@ -14,7 +14,8 @@ import (
 // TestBrowserNarrow: at a phone's width (375 px) no page is wider than the
 // window, so that nothing is cut off or reached only by scrolling the
 // whole page sideways: the header's controls wrap onto more lines and wide
-// tables scroll within themselves. At a wide window the same holds.
+// tables scroll within themselves. At a wide window the same holds. The
+// paged pages of big records, with their pagers, too.
 func TestBrowserNarrow(t *testing.T) {
 	st, _ := demoStore(t)
 	caller, callee := traceRecords(time.Now())
@@ -28,12 +29,23 @@ func TestBrowserNarrow(t *testing.T) {
 	live := ui.NewLive()
 	defer live.Close()
 	b := newBrowser(t, ui.NewHandler(st, ui.WithRecorder(rec), ui.WithLive(live)))
+	// Two big records of one trace: their pages paged, with pagers.
+	bigA := makeRecord(time.Now().Add(-time.Minute), 9001, "/big", 200, 2500)
+	bigB := makeRecord(time.Now().Add(-time.Minute), 9002, "/big", 200, 2500)
+	bigB.TraceID = bigA.TraceID
+	for i := range bigA.Calls {
+		bigA.Calls[i].Method = "SELECT " + itoa(i) + " FROM a_rather_long_table_name"
+	}
+	writeRecs(t, st, bigA, bigB)
 	pages := []string{
 		"/stats/",
 		"/stats/records/" + caller.ID.String(),
 		"/stats/traces/" + caller.TraceID.String(),
 		"/stats/compare?a=" + caller.ID.String() + "&b=" + callee.ID.String(),
 		"/stats/active",
+		"/stats/records/" + bigA.ID.String() + "?page=2",
+		"/stats/traces/" + bigA.TraceID.String() + "?record=" + bigA.ID.String() + "&page=3",
+		"/stats/compare?a=" + bigA.ID.String() + "&b=" + bigB.ID.String() + "&page=2",
 	}
 	// wider lists what sticks out past the window's right edge, outside a
 	// box that scrolls.

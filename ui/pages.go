@@ -280,7 +280,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	nonce := newNonce()
 	const b = "./"
 	v := dashboardView{
-		pageMeta: pageMeta{Base: b, Nonce: nonce, Title: "dashboard", Page: "dashboard"},
+		pageMeta: pageMeta{Base: b, Nonce: nonce, Title: "Dashboard", Page: "dashboard"},
 		Window:   wc.Name,
 		Live:     h.cfg.live != nil,
 		Stats:    h.statsSection(st, wc.Name),

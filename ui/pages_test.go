@@ -454,7 +454,7 @@ func TestPageTitles(t *testing.T) {
 	st, recs := newStore(t, 3)
 	h := ui.NewHandler(st)
 	for target, want := range map[string]string{
-		"/stats/":                               "<title>&#x2068;dashboard&#x2069; · appstats</title>",
+		"/stats/":                               "<title>&#x2068;Dashboard&#x2069; · appstats</title>",
 		"/stats/records/" + recs[0].ID.String(): "<title>&#x2068;" + recs[0].Method + " " + recs[0].Path + "&#x2069; · appstats</title>",
 	} {
 		if body := do(h, "GET", target, nil).Body.String(); !strings.Contains(body, want) {

@@ -26,7 +26,8 @@ var ErrBadRecordJSON = errors.New("ui: not a record's JSON")
 // has them; fields the JSON derives from others (call counts, rpc_stats,
 // failed, the record's cost) are ignored, and so is exec_trace (the trace
 // itself is not in the JSON). The ID, the start time and the trace ID must be
-// valid; anything malformed gives an error wrapping [ErrBadRecordJSON].
+// valid; anything malformed gives an error wrapping [ErrBadRecordJSON], and
+// so does a page of a record's calls (calls_page).
 func UnmarshalRecord(b []byte) (*recording.Record, error) {
 	var j recordJSON
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -37,6 +38,10 @@ func UnmarshalRecord(b []byte) (*recording.Record, error) {
 			return nil, fmt.Errorf("%w: %s: %w", ErrBadRecordJSON, what, err)
 		}
 		return nil, fmt.Errorf("%w: %s", ErrBadRecordJSON, what)
+	}
+	if p := j.CallsPage; p != nil && (p.Offset > 0 || p.Next != nil) {
+		return bad(fmt.Sprintf("a page of a record's calls (calls %d to %d of %d): the whole record is api/records/{id}?download=1",
+			p.Offset, p.Offset+len(j.Calls), p.Total), nil)
 	}
 	r := &recording.Record{
 		Method: j.Method, Path: j.Path, Route: j.Route, Query: j.Query, Status: j.Status,

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -25,9 +26,14 @@ const (
 	// time, up to the clock differences of the machines.
 	traceSlack = time.Minute
 	// maxTraceRecords bounds the records of one trace a page or answer
-	// shows; maxTraceRows the rows of the trace view's timeline.
+	// shows. The trace view's timeline shows its rows (records and calls,
+	// in tree order) a page at a time (?page=P): at most maxTraceRows of
+	// them, fewer where their texts are long, within traceBudget bytes of
+	// the timeline's data. Before, a trace of more than 3,000 rows showed
+	// its records only, and one of fewer could take megabytes.
 	maxTraceRecords = 50
-	maxTraceRows    = 3000
+	maxTraceRows    = 1000
+	traceBudget     = 2 << 20
 	// maxTraceReach bounds how far past a record's start the records of
 	// its trace are looked for, whatever its duration: a record open for
 	// days (a push connection, a stream) would otherwise have every
@@ -195,7 +201,7 @@ type traceView struct {
 	TraceURL string // an external trace viewer
 	Records  []traceRecordRow
 	More     bool
-	Cut      bool // the timeline left calls out
+	RowPage  callPage // the page of the timeline's rows shown
 	Span     time.Duration
 	Start    time.Time
 	Timeline timelineView
@@ -263,14 +269,18 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	nonce := newNonce()
 	const b = "../"
 	v := &traceView{
-		pageMeta: pageMeta{Base: b, Nonce: nonce, Title: "trace " + tid.String(), Page: "trace"},
+		pageMeta: pageMeta{Base: b, Nonce: nonce, Title: "Trace " + tid.String(), Page: "trace"},
 		TraceID:  tid.String(),
 		TraceURL: h.traceLink(tid),
 		More:     more,
 		WindowQ:  how,
 	}
-	island, rows, cut := traceIsland(recs)
-	v.Cut = cut
+	island, rows, page, err := traceIsland(recs, r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	v.RowPage = page
 	if len(recs) > 0 {
 		v.Start = recs[0].Start
 		for _, o := range recs {
@@ -296,52 +306,46 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, h.pages.trace, "page", nonce, v)
 }
 
+// traceNode is a row of the trace view's timeline: a record, or a call.
+type traceNode struct {
+	rec   int // index in recs
+	call  int // index in its calls, or -1 for the record itself
+	start time.Duration
+}
+
 // traceIsland lays the records of a trace out as one tree of rows: each
-// record under the call (or record) that caused it, its calls under it. It
-// returns, per record, a description of its parent, and whether calls were
-// left out to keep the rows within maxTraceRows.
-func traceIsland(recs []*recording.Record) (ganttIsland, map[recording.ID]string, bool) {
+// record under the call (or record) that caused it, its calls under it;
+// and gives the page of those rows r asks for (?page=P) to the timeline.
+// It returns, per record, a description of its parent; an error, meant for
+// a 400 answer, for a page that is not one of the rows'.
+func traceIsland(recs []*recording.Record, r *http.Request) (ganttIsland, map[recording.ID]string, callPage, error) {
 	island := ganttIsland{Colors: palette}
 	desc := make(map[recording.ID]string)
 	if len(recs) == 0 {
-		return island, desc, false
+		page, err := pageParam(r, 0, maxTraceRows, pageURLOf(r, "timeline"))
+		return island, desc, page, err
 	}
 	t0 := recs[0].Start
-	type node struct {
-		rec   int // index in recs
-		call  int // index in its calls, or -1 for the record itself
-		start time.Duration
-	}
-	var nodes []node
+	var nodes []traceNode
 	nodeOf := make(map[recording.SpanID]int) // span → node, for parents across records
 	recNode := make([]int, len(recs))
-	calls := 0
-	for _, o := range recs {
-		calls += len(o.Calls)
-	}
-	cut := calls+len(recs) > maxTraceRows
 	for ri, o := range recs {
 		recNode[ri] = len(nodes)
-		nodes = append(nodes, node{ri, -1, o.Start.Sub(t0)})
+		nodes = append(nodes, traceNode{ri, -1, o.Start.Sub(t0)})
 		if o.SpanID.IsValid() {
 			nodeOf[o.SpanID] = recNode[ri]
-		}
-		if cut {
-			continue
 		}
 		for ci := range o.Calls {
 			if s := o.Calls[ci].SpanID; s.IsValid() {
 				nodeOf[s] = len(nodes)
 			}
-			nodes = append(nodes, node{ri, ci, o.Start.Sub(t0) + o.Calls[ci].Start})
+			nodes = append(nodes, traceNode{ri, ci, o.Start.Sub(t0) + o.Calls[ci].Start})
 		}
 	}
 	parent := make([]int, len(nodes))
 	parents := make([][]int, len(recs))
 	for ri, o := range recs {
-		if !cut {
-			parents[ri] = o.Parents()
-		}
+		parents[ri] = o.Parents()
 	}
 	for n, nd := range nodes {
 		parent[n] = -1
@@ -402,15 +406,35 @@ func traceIsland(recs []*recording.Record) (ganttIsland, map[recording.ID]string
 			stack = append(stack, kids[n][k])
 		}
 	}
-	nums := make([][]int, len(recs))
+	page, err := tracePage(r, recs, nodes, seq)
+	if err != nil {
+		return island, desc, page, err
+	}
+	// Every page charts its rows on the whole trace's time axis.
 	var maxEnd time.Duration
-	collapse := len(nodes) > 200 // a large trace opens with its records' calls folded
-	for _, n := range seq {
+	for _, nd := range nodes {
+		o := recs[nd.rec]
+		if nd.call < 0 {
+			maxEnd = max(maxEnd, nd.start+o.Duration)
+		} else {
+			maxEnd = max(maxEnd, nd.start+o.Calls[nd.call].Duration)
+		}
+	}
+	nums := make([][]int, len(recs))
+	collapse := page.To-page.From > 200 // a large trace opens with its records' calls folded
+	for _, n := range seq[page.From:page.To] {
 		nd := nodes[n]
 		o := recs[nd.rec]
-		gc := ganttCall{Parent: -1, Depth: depth[n], Kids: len(kids[n])}
-		if p := parent[n]; p >= 0 {
-			gc.Parent = row[p]
+		// The island's rows are the page's: a parent on another page is
+		// none, and a row's children are those on the page.
+		gc := ganttCall{Parent: -1, Depth: depth[n]}
+		if p := parent[n]; p >= 0 && row[p] >= page.From {
+			gc.Parent = row[p] - page.From
+		}
+		for _, k := range kids[n] {
+			if row[k] < page.To {
+				gc.Kids++
+			}
 		}
 		if nd.call < 0 {
 			gc.Record, gc.Color, gc.Link = true, -1, recordLink(o.ID)
@@ -426,8 +450,7 @@ func traceIsland(recs []*recording.Record) (ganttIsland, map[recording.ID]string
 					gc.Error += ": " + o.Error
 				}
 			}
-			gc.Closed = collapse
-			maxEnd = max(maxEnd, nd.start+o.Duration)
+			gc.Closed = collapse && gc.Kids > 0
 		} else {
 			c := &o.Calls[nd.call]
 			if nums[nd.rec] == nil {
@@ -442,12 +465,51 @@ func traceIsland(recs []*recording.Record) (ganttIsland, map[recording.ID]string
 			for _, p := range c.Phases {
 				gc.Phases = append(gc.Phases, ganttPhase{Name: p.Name, StartMS: ms(p.Start + o.Start.Sub(t0)), DurMS: ms(p.Duration)})
 			}
-			maxEnd = max(maxEnd, nd.start+c.Duration)
 		}
 		island.Calls = append(island.Calls, gc)
 	}
 	island.MaxMS = max(ms(maxEnd), 1)
-	return island, desc, cut
+	return island, desc, page, nil
+}
+
+// tracePage cuts the trace view's rows (seq, in tree order) into pages of
+// at most maxTraceRows, within traceBudget bytes of the timeline's data
+// each unless a page is one row, and gives the page r asks for.
+func tracePage(r *http.Request, recs []*recording.Record, nodes []traceNode, seq []int) (callPage, error) {
+	starts := []int{0}
+	n, cost := 0, 0
+	for k, i := range seq {
+		nd := nodes[i]
+		o := recs[nd.rec]
+		c := 300 + 6*(len(o.Method)+len(o.Path)+len(o.Instance)+len(o.Error))
+		if nd.call >= 0 {
+			cl := &o.Calls[nd.call]
+			c = 300 + 6*(len(cl.Service)+len(cl.Method)+len(cl.Error))
+			for _, p := range cl.Phases {
+				c += 60 + 6*len(p.Name)
+			}
+		}
+		if n > 0 && (n == maxTraceRows || cost+c > traceBudget) {
+			starts = append(starts, k)
+			n, cost = 0, 0
+		}
+		n++
+		cost += c
+	}
+	p := callPage{Total: len(seq), Pages: len(starts), Num: 1}
+	if s := r.URL.Query().Get("page"); s != "" {
+		num, err := strconv.Atoi(s)
+		if err != nil || num < 1 || num > len(starts) {
+			return p, fmt.Errorf("page: %q is not a page of this trace's timeline (1 to %d)", s, len(starts))
+		}
+		p.Num = num
+	}
+	p.From, p.To = starts[p.Num-1], len(seq)
+	if p.Num < len(starts) {
+		p.To = starts[p.Num]
+	}
+	p.link(pageURLOf(r, "timeline"))
+	return p, nil
 }
 
 // The trace API.

@@ -1,0 +1,269 @@
+package browsertest
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// CrawlOptions tune [Browser.Crawl].
+type CrawlOptions struct {
+	// Prefix is the path under which links are followed (e.g. "/stats/");
+	// links elsewhere, and to other hosts, are not.
+	Prefix string
+	// PerShape bounds the pages visited of one shape: one path, with
+	// segments of hex digits (record and trace IDs) taken as one, and one
+	// set of query parameter names (default 3).
+	PerShape int
+	// PerPath bounds the pages visited of one path, hex segments taken as
+	// one, whatever their queries (default 10).
+	PerPath int
+	// MaxPages bounds the pages visited in all (default 200).
+	MaxPages int
+	// Fetch lists path prefixes (e.g. "/stats/static/") whose links are
+	// fetched and checked for their status, not visited as pages.
+	Fetch []string
+}
+
+// CrawlResult is what [Browser.Crawl] visited.
+type CrawlResult struct {
+	Pages   []string // visited, in order
+	Fetched []string // downloads, fetched without a navigation
+	Anchors int      // fragments checked
+	// Unchecked counts fragments not on their page as it loaded, past the
+	// three checked by loading the page with them.
+	Unchecked int
+	Controls  int // buttons and checkboxes clicked
+}
+
+// crawlJS lists a page's links, its GET forms' submissions as the browser
+// would make them (valid ones only), and its ids.
+const crawlJS = `(function () {
+  var out = {links: [], forms: []};
+  document.querySelectorAll('a[href]').forEach(function (a) {
+    out.links.push({href: a.href, download: a.hasAttribute('download') || /[?&]download=/.test(a.search)});
+  });
+  document.querySelectorAll('form').forEach(function (f) {
+    if ((f.getAttribute('method') || 'get').toLowerCase() !== 'get' || !f.checkValidity()) return;
+    var u = new URL(f.action || location.href);
+    u.search = new URLSearchParams(new FormData(f)).toString();
+    out.forms.push(u.href);
+  });
+  return JSON.stringify(out);
+})()`
+
+// clickJS clicks every button that is not a form's submit and every
+// checkbox of the page, twice (back as it was), and counts them.
+const clickJS = `(function () {
+  var n = 0;
+  document.querySelectorAll('button[type=button], input[type=checkbox]').forEach(function (el) {
+    if (el.disabled || el.closest('form[method=post]')) return;
+    el.click(); el.click(); n++;
+  });
+  return n;
+})()`
+
+var hexSegment = regexp.MustCompile(`/[0-9a-f]{16,32}(/|$)`)
+
+// shape is the path of u with hex segments as one, and its parameter names.
+func shape(u *url.URL) string {
+	p := hexSegment.ReplaceAllString(u.Path, "/{id}$1")
+	var names []string
+	for k := range u.Query() {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return p + "?" + strings.Join(names, "&")
+}
+
+// Crawl visits start (a path) and every page it links to under
+// o.Prefix, breadth first, as a newcomer clicking through would, and
+// fails t for: a page or download answered 4xx or 5xx; a script error
+// (exceptions, console errors, resources that failed to load) on a page;
+// a link to a fragment (#x) that names no element of its page; a GET form
+// whose submission as it stands fails as a link would. On each page it
+// also clicks every button that is not a submit and every checkbox, twice,
+// and checks the page's scripts took it.
+func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult {
+	t.Helper()
+	if o.PerShape <= 0 {
+		o.PerShape = 3
+	}
+	if o.PerPath <= 0 {
+		o.PerPath = 10
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = 200
+	}
+	base, err := url.Parse(b.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res CrawlResult
+	type anchor struct{ from, frag string }
+	anchors := map[string][]anchor{} // page URL (no fragment) → fragments linked to
+	visited, fetched := map[string]bool{}, map[string]bool{}
+	shapes, paths := map[string]int{}, map[string]int{}
+	queue := []string{b.URL(start)}
+	inScope := func(u *url.URL) bool {
+		return u.Host == base.Host && (u.Scheme == "http" || u.Scheme == "https") && strings.HasPrefix(u.Path, o.Prefix)
+	}
+	// checkAnchors checks the fragments linked to page, which the browser
+	// shows: each names an element of it, or, for at most three of them
+	// (a page's scripts may find the element elsewhere: a call on another
+	// page of a record's calls), one once the page is loaded with it.
+	checkAnchors := func(page string) {
+		var frags []string
+		from := map[string]string{}
+		for _, a := range anchors[page] {
+			if _, dup := from[a.frag]; !dup {
+				frags = append(frags, a.frag)
+				from[a.frag] = a.from
+			}
+		}
+		delete(anchors, page)
+		if len(frags) == 0 {
+			return
+		}
+		list, _ := json.Marshal(frags)
+		missing, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]string](`(`+string(list)+`).filter(function (f) { return !(document.getElementById(f) || document.getElementsByName(f).length); })`))
+		if err != nil {
+			t.Errorf("crawl: %s: checking fragments: %v", page, err)
+			return
+		}
+		res.Anchors += len(frags) - len(missing)
+		for i, f := range missing {
+			if i == 3 {
+				res.Unchecked += len(missing) - i
+				break
+			}
+			res.Anchors++
+			if err := chromedp.Do(b.Ctx, chromedp.Navigate("about:blank")); err != nil {
+				t.Errorf("crawl: %v", err)
+				return
+			}
+			if err := chromedp.Do(b.Ctx, chromedp.Navigate(page+"#"+f)); err != nil {
+				t.Errorf("crawl: %s#%s: %v", page, f, err)
+				continue
+			}
+			ok, err := chromedp.Run(b.Ctx, chromedp.Poll[bool](`(function (f) { return !!(document.getElementById(f) || document.getElementsByName(f).length); })(`+JSString(f)+`)`,
+				chromedp.WithPollingTimeout(10*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
+			if err != nil || !ok {
+				t.Errorf("crawl: %s links to #%s, which %s does not have (%v)", from[f], f, page, err)
+			}
+		}
+	}
+	visit := func(page string) {
+		before := len(b.Errors())
+		resp, err := chromedp.RunResponse(b.Ctx, chromedp.Navigate(page))
+		if err != nil {
+			t.Errorf("crawl: %s: %v", page, err)
+			return
+		}
+		res.Pages = append(res.Pages, page)
+		if resp != nil && resp.Status >= 400 {
+			t.Errorf("crawl: %s: status %d", page, resp.Status)
+		}
+		raw, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](crawlJS))
+		if err != nil {
+			t.Errorf("crawl: %s: listing links: %v", page, err)
+			return
+		}
+		var found struct {
+			Links []struct {
+				Href     string `json:"href"`
+				Download bool   `json:"download"`
+			} `json:"links"`
+			Forms []string `json:"forms"`
+		}
+		if err := json.Unmarshal([]byte(raw), &found); err != nil {
+			t.Fatal(err)
+		}
+		here := strings.SplitN(page, "#", 2)[0]
+		for _, l := range found.Links {
+			u, err := url.Parse(l.Href)
+			if err != nil || !inScope(u) {
+				continue
+			}
+			frag := u.Fragment
+			u.Fragment, u.RawFragment = "", ""
+			target := u.String()
+			if l.Download || slices.ContainsFunc(o.Fetch, func(p string) bool { return strings.HasPrefix(u.Path, p) }) {
+				if !fetched[target] {
+					fetched[target] = true
+					res.Fetched = append(res.Fetched, target)
+				}
+				continue
+			}
+			if frag != "" {
+				anchors[target] = append(anchors[target], anchor{from: page, frag: frag})
+			}
+			if target != here {
+				queue = append(queue, target)
+			}
+		}
+		for _, f := range found.Forms {
+			if u, err := url.Parse(f); err == nil && inScope(u) {
+				queue = append(queue, u.String())
+			}
+		}
+		n, err := chromedp.Run(b.Ctx, chromedp.Evaluate[int](clickJS))
+		if err != nil {
+			t.Errorf("crawl: %s: clicking its controls: %v", page, err)
+		}
+		res.Controls += n
+		time.Sleep(100 * time.Millisecond) // what the clicks started
+		checkAnchors(here)
+		for _, e := range b.Errors()[before:] {
+			t.Errorf("crawl: %s: %s", page, e)
+		}
+	}
+	for len(queue) > 0 && len(res.Pages) < o.MaxPages {
+		page := queue[0]
+		queue = queue[1:]
+		if visited[page] {
+			continue
+		}
+		u, _ := url.Parse(page)
+		s := shape(u)
+		p, _, _ := strings.Cut(s, "?")
+		if shapes[s] >= o.PerShape || paths[p] >= o.PerPath {
+			continue
+		}
+		shapes[s]++
+		paths[p]++
+		visited[page] = true
+		visit(page)
+	}
+	// Fragments of pages linked to and not visited (their shape's quota
+	// spent): one page of each shape visited for them.
+	pending := slices.Sorted(maps.Keys(anchors))
+	extra := map[string]bool{}
+	for _, page := range pending {
+		u, _ := url.Parse(page)
+		if s := shape(u); !extra[s] && len(extra) < 20 {
+			extra[s] = true
+			visit(page)
+		}
+	}
+	for _, f := range res.Fetched {
+		resp, err := http.Get(f)
+		if err != nil {
+			t.Errorf("crawl: %s: %v", f, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			t.Errorf("crawl: %s: status %d", f, resp.StatusCode)
+		}
+	}
+	return res
+}
