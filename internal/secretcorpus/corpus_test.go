@@ -681,6 +681,14 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query(`SET PASSWORD FOR bob = PASSWORD(` + c.secret("MariaDB PASSWORD() without quotes", "mariadbpwfunc") + `)`)
 	// Review 41: a password statement after another statement.
 	query(`SELECT 1; ALTER USER bob IDENTIFIED BY ` + c.secret("MySQL password without quotes after another statement", "mysqlsecondpw"))
+	// Round 42: a password statement inside a stored procedure's,
+	// trigger's or event's body; a password after an executable
+	// comment that stands where it does.
+	query(`CREATE PROCEDURE corpusp() BEGIN ALTER USER bob IDENTIFIED BY ` + c.secret("MySQL password without quotes in a procedure's body", "mysqlprocpw") + `; END`)
+	query(`CREATE TRIGGER corpust BEFORE INSERT ON t FOR EACH ROW SET PASSWORD FOR bob = ` + c.secret("MySQL password without quotes in a trigger's body", "mysqltrigpw"))
+	query(`CREATE EVENT corpuse ON SCHEDULE EVERY 1 DAY DO GRANT ALL ON *.* TO bob IDENTIFIED BY ` + c.secret("MySQL password without quotes in an event's body", "mysqleventpw"))
+	query(`DO $$ BEGIN ALTER USER bob PASSWORD ` + c.secret("MySQL reading of a DO block's password without quotes", "mysqldopw") + `; END $$`)
+	query(`ALTER USER bob IDENTIFIED BY /*!80000 x */ ` + c.secret("MySQL password after an executable comment where it stands", "mysqlafterexecpw"))
 	query(`ALTER TABLE user ADD COLUMN password VARCHAR(255)`)
 	c.readable("MySQL: a table named user, a column named password", "ALTER TABLE user ADD COLUMN password VARCHAR(?)")
 	query(`CREATE USER corpusbob IDENTIFIED BY RANDOM PASSWORD`)

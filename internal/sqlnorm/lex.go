@@ -46,12 +46,18 @@ type lexer struct {
 	// returned continues one; ident follows IDENTIFIED [WITH|VIA plugin].
 	// A ; ends the statement (see endStatement): the next is classified
 	// anew, and hadPw tells that an earlier one of the text was of a kind.
+	// nest is set when the statement's first word does not rule out a
+	// statement inside it (see nested); sub while its first words are
+	// read by classify; do in a DO statement. wide is set when an executable comment stands
+	// at or in a password's run (see password).
 	pw         pwKind
 	hadPw      bool
 	nsig, lead byte
 	ident      byte
 	armed, run bool
-	cont       bool
+	cont, wide bool
+	nest, sub  bool
+	do         bool
 	depth      int // parenthesis depth
 	colList    int // depth of an INSERT INTO name (…) column list; 0 when outside one
 }
@@ -126,6 +132,7 @@ func (l *lexer) classify(k kind, text string) {
 	if k != kWord {
 		if l.nsig == 1 {
 			l.nsig = 4 // a statement of no interest: stop counting
+			l.nest = true
 		} else if l.lead == 'p' {
 			l.quotedPragma(text)
 		}
@@ -133,13 +140,25 @@ func (l *lexer) classify(k kind, text string) {
 	}
 	switch l.nsig {
 	case 1:
-		switch strings.ToUpper(text) {
+		up := strings.ToUpper(text)
+		if !l.sub {
+			l.nest = nests(up)
+			l.do = up == "DO"
+		}
+		switch up {
+		case "PASSWORD", "IDENTIFIED":
+			l.pw = pwRole // in a DO statement (see nested)
 		case "CREATE", "ALTER", "DROP":
-			l.ddl, l.lead = true, 'c'
+			l.lead = 'c'
+			l.ddl = l.ddl || !l.sub
 		case "GRANT":
 			l.pw = pwGrant
 		case "CHANGE":
-			l.pw = pwRepl
+			if l.sub {
+				l.lead = 'h' // CHANGE MASTER|REPLICATION, not ALTER TABLE … CHANGE col
+			} else {
+				l.pw = pwRepl
+			}
 		case "SET":
 			l.lead = 's'
 		case "START":
@@ -163,7 +182,8 @@ func (l *lexer) classify(k kind, text string) {
 			l.lead = 'o'
 		case l.lead == 's' && strings.EqualFold(text, "PASSWORD"):
 			l.pw = pwSet
-		case l.lead == 't' && (strings.EqualFold(text, "REPLICA") || strings.EqualFold(text, "SLAVE") || strings.EqualFold(text, "GROUP_REPLICATION")):
+		case l.lead == 't' && (strings.EqualFold(text, "REPLICA") || strings.EqualFold(text, "SLAVE") || strings.EqualFold(text, "GROUP_REPLICATION")),
+			l.lead == 'h' && (strings.EqualFold(text, "MASTER") || strings.EqualFold(text, "REPLICATION")):
 			l.pw = pwRepl
 		case l.lead == 'p' && keyPragma(text):
 			l.pw = pwKey
@@ -176,6 +196,51 @@ func (l *lexer) classify(k kind, text string) {
 			l.pw = pwKey
 		}
 	}
+}
+
+// nests reports whether a statement whose first word is up (upper case)
+// may hold another statement: a routine's or trigger's body (CREATE
+// PROCEDURE … BEGIN … END, CREATE TRIGGER … FOR EACH ROW SET …, CREATE
+// EVENT … DO …), a compound statement (MariaDB's BEGIN NOT ATOMIC … END,
+// IF … THEN … END IF), MySQL's DO, PostgreSQL's DO block read by another
+// dialect ($$ is a word in MySQL's): all but SELECT, INSERT, UPDATE,
+// DELETE, WITH, VALUES and TABLE, which hold none. In such a statement
+// each word that may begin one that holds a password begins its
+// classification anew (see nested).
+func nests(up string) bool {
+	switch up {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE":
+		return false
+	}
+	return true
+}
+
+// nested is note's test, in a statement that may hold another (l.nest) and
+// is not yet of a kind, of whether the word text may begin a statement
+// that holds a password: CREATE, ALTER, DROP, GRANT, CHANGE, SET, START,
+// PRAGMA, ATTACH or IMPORT. Its words are then read by classify as a
+// statement's first words (BEGIN ALTER USER u IDENTIFIED BY x; END). In a
+// DO statement (do), PASSWORD and IDENTIFIED are read as in a role's
+// statement wherever they stand: its body is code to MySQL's reading,
+// where $$ is a word, and PostgreSQL's may end it early (at a $$ in what
+// another reading takes as a comment) — but for SET PASSWORD's.
+func (l *lexer) nested(text string) bool {
+	switch len(text) {
+	case 8:
+		return l.do && strings.EqualFold(text, "PASSWORD") && !(l.lead == 's' && l.nsig == 1)
+	case 10:
+		return l.do && strings.EqualFold(text, "IDENTIFIED")
+	case 3:
+		return strings.EqualFold(text, "SET")
+	case 4:
+		return strings.EqualFold(text, "DROP")
+	case 5:
+		return strings.EqualFold(text, "ALTER") || strings.EqualFold(text, "GRANT") || strings.EqualFold(text, "START")
+	case 6:
+		return strings.EqualFold(text, "CREATE") || strings.EqualFold(text, "CHANGE") || strings.EqualFold(text, "PRAGMA") ||
+			strings.EqualFold(text, "ATTACH") || strings.EqualFold(text, "IMPORT")
+	}
+	return false
 }
 
 // quotedPragma is classify for a pragma's name that is not a word: a
@@ -237,7 +302,15 @@ func keyPragma(name string) bool {
 func (l *lexer) password(k kind, start, end int) kind {
 	l.cont = false
 	if k <= kExec {
-		l.run = false
+		if (l.armed || l.run) && (k == kExec || k == kComment && l.d == MySQL && execOpen(l.s, start) > 0) {
+			// An executable comment where the password stands or
+			// in its run: its content is the password to MySQL,
+			// and what follows its */ may be too (/*!80000 a */ b).
+			l.wide = true
+		}
+		if !l.wide {
+			l.run = false
+		}
 		return k
 	}
 	w := l.s[start:end]
@@ -246,7 +319,7 @@ func (l *lexer) password(k kind, start, end int) kind {
 			l.cont = true
 			return kLiteral
 		}
-		l.run = false
+		l.run, l.wide = false, false
 	}
 	if l.armed {
 		l.armed = false
@@ -258,6 +331,7 @@ func (l *lexer) password(k kind, start, end int) kind {
 			l.run = true
 			return kLiteral
 		}
+		l.wide = false
 	}
 	l.arm(k, w)
 	return k
@@ -339,6 +413,9 @@ func (l *lexer) arm(k kind, w string) {
 
 // note updates the context with a significant token.
 func (l *lexer) note(k kind, text string) {
+	if l.nest && l.pw == pwNone && k == kWord && l.nested(text) {
+		l.nsig, l.lead, l.sub = 0, 0, true
+	}
 	if l.nsig < 4 {
 		l.classify(k, text)
 	}
@@ -370,6 +447,7 @@ func (l *lexer) note(k kind, text string) {
 // either may hold a password.
 func (l *lexer) endStatement() {
 	l.nsig, l.lead = 0, 0
+	l.nest, l.sub, l.do = false, false, false
 	if l.depth > 0 {
 		return
 	}
@@ -377,7 +455,7 @@ func (l *lexer) endStatement() {
 		l.hadPw = true
 	}
 	l.pw, l.ident = pwNone, 0
-	l.armed, l.run, l.cont = false, false, false
+	l.armed, l.run, l.cont, l.wide = false, false, false, false
 	l.ddl = false
 	l.depth, l.colList = 0, 0
 }
