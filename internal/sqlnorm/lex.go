@@ -180,6 +180,8 @@ func (l *lexer) classify(k kind, text string) {
 			l.pw = pwRole
 		case l.lead == 'c' && strings.EqualFold(text, "OR"):
 			l.lead = 'o'
+		case l.lead == 'c' && !l.sub && notNested(text):
+			l.nest = false
 		case l.lead == 's' && strings.EqualFold(text, "PASSWORD"):
 			l.pw = pwSet
 		case l.lead == 't' && (strings.EqualFold(text, "REPLICA") || strings.EqualFold(text, "SLAVE") || strings.EqualFold(text, "GROUP_REPLICATION")),
@@ -204,15 +206,29 @@ func (l *lexer) classify(k kind, text string) {
 // EVENT … DO …), a compound statement (MariaDB's BEGIN NOT ATOMIC … END,
 // IF … THEN … END IF), MySQL's DO, PostgreSQL's DO block read by another
 // dialect ($$ is a word in MySQL's): all but SELECT, INSERT, UPDATE,
-// DELETE, WITH, VALUES and TABLE, which hold none. In such a statement
-// each word that may begin one that holds a password begins its
-// classification anew (see nested).
+// DELETE, WITH, VALUES, TABLE, SET, SHOW, COMMIT, ROLLBACK, TRUNCATE,
+// COPY and DROP, which hold none (nor do CREATE and ALTER of a table, an
+// index, a view, a sequence, a database, a schema or a type: see
+// notNested). In such a statement each word that may begin one that holds
+// a password begins its classification anew (see nested).
 func nests(up string) bool {
 	switch up {
-	case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE":
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE",
+		"SET", "SHOW", "COMMIT", "ROLLBACK", "TRUNCATE", "COPY", "DROP":
 		return false
 	}
 	return true
+}
+
+// notNested reports whether a CREATE or ALTER whose second word is w
+// holds no other statement: one of a table, an index, a view, a sequence,
+// a database, a schema or a type.
+func notNested(w string) bool {
+	switch strings.ToUpper(w) {
+	case "TABLE", "INDEX", "UNIQUE", "VIEW", "SEQUENCE", "DATABASE", "SCHEMA", "TYPE":
+		return true
+	}
+	return false
 }
 
 // nested is note's test, in a statement that may hold another (l.nest) and
@@ -225,20 +241,23 @@ func nests(up string) bool {
 // where $$ is a word, and PostgreSQL's may end it early (at a $$ in what
 // another reading takes as a comment) — but for SET PASSWORD's.
 func (l *lexer) nested(text string) bool {
-	switch len(text) {
-	case 8:
-		return l.do && strings.EqualFold(text, "PASSWORD") && !(l.lead == 's' && l.nsig == 1)
-	case 10:
-		return l.do && strings.EqualFold(text, "IDENTIFIED")
-	case 3:
-		return strings.EqualFold(text, "SET")
-	case 4:
-		return strings.EqualFold(text, "DROP")
-	case 5:
-		return strings.EqualFold(text, "ALTER") || strings.EqualFold(text, "GRANT") || strings.EqualFold(text, "START")
-	case 6:
-		return strings.EqualFold(text, "CREATE") || strings.EqualFold(text, "CHANGE") || strings.EqualFold(text, "PRAGMA") ||
-			strings.EqualFold(text, "ATTACH") || strings.EqualFold(text, "IMPORT")
+	// By the first letter first: most words begin none of these.
+	switch text[0] | 0x20 {
+	case 's':
+		return len(text) == 3 && strings.EqualFold(text, "SET") || len(text) == 5 && strings.EqualFold(text, "START")
+	case 'd':
+		return len(text) == 4 && strings.EqualFold(text, "DROP")
+	case 'a':
+		return len(text) == 5 && strings.EqualFold(text, "ALTER") || len(text) == 6 && strings.EqualFold(text, "ATTACH")
+	case 'g':
+		return len(text) == 5 && strings.EqualFold(text, "GRANT")
+	case 'c':
+		return len(text) == 6 && (strings.EqualFold(text, "CREATE") || strings.EqualFold(text, "CHANGE"))
+	case 'p':
+		return len(text) == 6 && strings.EqualFold(text, "PRAGMA") ||
+			l.do && len(text) == 8 && strings.EqualFold(text, "PASSWORD") && !(l.lead == 's' && l.nsig == 1)
+	case 'i':
+		return len(text) == 6 && strings.EqualFold(text, "IMPORT") || l.do && len(text) == 10 && strings.EqualFold(text, "IDENTIFIED")
 	}
 	return false
 }

@@ -576,6 +576,7 @@ func TestIssueCases(t *testing.T) {
 		{MySQL, "ALTER TABLE t ALTER COLUMN password SET DEFAULT x", "ALTER TABLE t ALTER COLUMN password SET DEFAULT x"},
 		{MySQL, "UPDATE users SET password = ? WHERE id = ?", "UPDATE users SET password = ? WHERE id = ?"},
 		{PostgreSQL, "SELECT alter_user, password FROM t", "SELECT alter_user, password FROM t"},
+		{MySQL, "CREATE TABLE t (a int, b int) SELECT 1; CREATE USER u IDENTIFIED BY hunter2", "CREATE TABLE t (a int, b int) SELECT ?; CREATE USER u IDENTIFIED BY ?"},
 		// Round 41: a foreign server's or user mapping's options
 		// (MySQL's CREATE SERVER, PostgreSQL's foreign data wrappers:
 		// OPTIONS (password 'x'), ADD or SET password in an ALTER).
