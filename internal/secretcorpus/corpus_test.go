@@ -187,6 +187,7 @@ func TestCorpus(t *testing.T) {
 		wrongPasswords(t, ctx, c, pg, pgDSN)
 		mysqlCalls(ctx, c, my)
 		unknownCalls(ctx, c, unknown)
+		echoedDSNs(ctx, c)
 		textCalls(ctx, c)
 		io.WriteString(w, "done")
 	})
@@ -711,6 +712,37 @@ func unknownCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query("SELECT 1; PRAGMA key = " + c.secret("unknown dialect: a key pragma after another statement", "unknownsecondkeypw"))
 	c.readable("unknown dialect: MySQL's hint kept", "SELECT /*! SQL_NO_CACHE */ name FROM unknown_hinted")
 }
+
+// echoedDSNs connects through drivers whose errors echo their data
+// source names without quotes, as some drivers' do: key=value pairs with
+// quoted values holding spaces and "=", a backslash-escaped space, an
+// sslpassword, options, a URL with an encoded password and secret query
+// parameters, a MySQL DSN.
+func echoedDSNs(ctx context.Context, c *corpus) {
+	for _, e := range []struct{ system, dsn string }{
+		{"postgresql", "host=db user=bob password='two words " + c.secret("echoed DSN: a quoted key=value password with spaces", "echoquotedpw9") + "' dbname=shop"},
+		{"postgresql", "host=db user=bob password='a=b " + c.secret("echoed DSN: a quoted key=value password with =", "echoeqpw9") + "=c' dbname=shop"},
+		{"postgresql", `host=db user=bob password=hun\ ` + c.secret("echoed DSN: a password's backslash-escaped space", "echoescapedpw9") + " dbname=shop"},
+		{"postgresql", "host=db sslpassword=" + c.secret("echoed DSN: sslpassword", "echosslpw9") + " dbname=shop"},
+		{"postgresql", "host=db options='-c password=" + c.secret("echoed DSN: a password in options", "echooptpw9") + "' dbname=shop"},
+		{"postgresql", "postgres://bob:" + c.secret("echoed DSN: a URL's encoded password", "echourl%40pw9") + "@db/shop?sslpassword=" +
+			c.secret("echoed DSN: a URL's sslpassword", "echourlssl9") + "&password=" + c.secret("echoed DSN: a URL's password parameter", "echourlqpw9")},
+		{"mysql", "bob:" + c.secret("echoed DSN: a MySQL DSN's password", "echomypw9") + "@tcp(db:3306)/shop"},
+	} {
+		db := sql.OpenDB(sqlstats.WrapConnector(echoConnector{e.dsn}, sqlstats.WithSystem(e.system)))
+		db.PingContext(ctx)
+		db.Close()
+	}
+}
+
+// echoConnector is a driver that fails to connect, its error holding its
+// data source name as it is.
+type echoConnector struct{ dsn string }
+
+func (e echoConnector) Connect(context.Context) (driver.Conn, error) {
+	return nil, errors.New("cannot connect to " + e.dsn + ": connection refused")
+}
+func (echoConnector) Driver() driver.Driver { return myDriver{} }
 
 // myConnector is a database/sql driver that answers every query with no
 // rows, and with MySQL's syntax error (which quotes the statement from where
