@@ -106,7 +106,12 @@ if [ "$(id -u)" = 0 ]; then AS=(runuser -u postgres --); fi
 
 stop_servers() {
 	[ -d "$PGDIR/data" ] && "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-	[ -f "$WORK/redis.pid" ] && kill "$(cat "$WORK/redis.pid")" 2>/dev/null || true
+	if [ -f "$WORK/redis.pid" ]; then
+		local pid
+		pid=$(cat "$WORK/redis.pid")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
 	rm -f "$WORK/redis.pid"
 }
 trap stop_servers EXIT
@@ -373,10 +378,15 @@ start_redis_fleet() {
 	sleep 1
 }
 
+# stop_redis_fleet stops the fleet and waits until each server has gone, so
+# that the next fleet can bind the same ports.
 stop_redis_fleet() {
-	local f
+	local f pid
 	for f in "$WORK"/redis-fleet/*.pid; do
-		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	done
 }
 
