@@ -5,9 +5,12 @@
 #
 #   scripts/suites.sh [pq] [pgx] [redis] [redisginkgo] [sqlite]   (default: all)
 #
-# redis is go-redis' plain tests (one redis-server at :6379), redisginkgo its
-# Ginkgo suite (with the ring shards, sentinels and cluster it dials, on their
-# fixed ports: nothing else may listen there). On a 2-core machine pq takes
+# redis is go-redis' plain tests (one redis-server), redisginkgo its Ginkgo
+# suite (with the ring shards, sentinels and cluster it dials). Every server
+# listens on a free loopback port picked at the start (SUITES_PGPORT sets
+# PostgreSQL's): go-redis' tests name fixed ports (:6379, the shards' 6390…,
+# the cluster's 16600…), which are rewritten to the picked ones in both
+# copies of its tests, bare and wrapped alike. On a 2-core machine pq takes
 # half a minute, pgx one, sqlite 10, redisginkgo 12 and redis 15.
 #
 # Each module is taken at the version appstats' go.mod requires, from the
@@ -40,8 +43,62 @@ export GOTOOLCHAIN=local
 
 # ---- servers ---------------------------------------------------------------
 
-PGPORT=${SUITES_PGPORT:-15432}
-REDISPORT=6379 # go-redis' suite dials :6379 itself
+# freeports N [GAP]: N free loopback ports, one a line; with GAP, ports P
+# whose P+GAP is free too (a Redis cluster node's bus port is P+10000). A
+# port is free when it can be bound now; the servers bind them soon after.
+freeports() {
+	python3 - "$@" <<-'PY'
+	import random, socket, sys
+	n, gap = int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0
+	def free(p):
+	    s = socket.socket()
+	    try:
+	        s.bind(("127.0.0.1", p))
+	        return True
+	    except OSError:
+	        return False
+	    finally:
+	        s.close()
+	got = []
+	while len(got) < n:
+	    p = random.randint(20000, 65535 - gap - 1)
+	    if p in got or p + gap in got or any(q + gap == p for q in got):
+	        continue
+	    if free(p) and (gap == 0 or free(p + gap)):
+	        got.append(p)
+	print("\n".join(map(str, got)))
+	PY
+}
+
+# The ports go-redis' tests name, and the free ones that stand for them.
+REDIS_FIXED=(6379 6390 6391 6392 9121 9122 9123 26379 26380 26381)
+CLUSTER_FIXED=(16600 16601 16602 16603 16604 16605)
+mapfile -t REDIS_FREE < <(freeports ${#REDIS_FIXED[@]})
+mapfile -t CLUSTER_FREE < <(freeports ${#CLUSTER_FIXED[@]} 10000)
+# port P: the free port that stands for go-redis' fixed port P.
+port() {
+	local i
+	for i in "${!REDIS_FIXED[@]}"; do [ "${REDIS_FIXED[$i]}" = "$1" ] && { echo "${REDIS_FREE[$i]}"; return; }; done
+	for i in "${!CLUSTER_FIXED[@]}"; do [ "${CLUSTER_FIXED[$i]}" = "$1" ] && { echo "${CLUSTER_FREE[$i]}"; return; }; done
+	echo "suites.sh: no port for $1" >&2
+	exit 1
+}
+PGPORT=${SUITES_PGPORT:-$(freeports 1)}
+REDISPORT=$(port 6379)
+
+# redisports DIR: rewrites go-redis' fixed ports to the free ones in DIR's
+# tests, where they stand as a port (after a quote or a colon) — but in
+# options_test.go and command_cluster_shards_test.go, where 6379 is the
+# default a parsed URL gets or a port in a reply, not a server dialed.
+redisports() {
+	local f expr="" p
+	for p in "${REDIS_FIXED[@]}" "${CLUSTER_FIXED[@]}"; do expr+="s/(?<=[\":])$p\\b/$(port "$p")/g; "; done
+	for f in "$1"/*_test.go; do
+		case ${f##*/} in options_test.go | command_cluster_shards_test.go) continue ;; esac
+		perl -pi -e "$expr" "$f"
+	done
+	grep -q "\"$(port 6390)\"" "$1/main_test.go" || { echo "suites.sh: ports of $1 not rewritten" >&2; exit 1; }
+}
 PGDIR=$WORK/pg
 PGBIN=$(dirname "$(command -v initdb 2>/dev/null || ls /usr/lib/postgresql/*/bin/initdb | tail -1)")
 AS=()
@@ -49,7 +106,12 @@ if [ "$(id -u)" = 0 ]; then AS=(runuser -u postgres --); fi
 
 stop_servers() {
 	[ -d "$PGDIR/data" ] && "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-	[ -f "$WORK/redis.pid" ] && kill "$(cat "$WORK/redis.pid")" 2>/dev/null || true
+	if [ -f "$WORK/redis.pid" ]; then
+		local pid
+		pid=$(cat "$WORK/redis.pid")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
 	rm -f "$WORK/redis.pid"
 }
 trap stop_servers EXIT
@@ -255,6 +317,8 @@ suite_pgx() {
 suite_redis() {
 	fetch redis github.com/redis/go-redis/v9
 	local w=$WORK/redis-wrapped
+	redisports "$WORK/redis-bare"
+	redisports "$w"
 	# The default Dialer of every client (single, cluster, ring, sentinel)
 	# dials through a netstats.Dialer of the same net.Dialer.
 	patch "$w/options.go" 's/return netDialer\.DialContext\(ctx, network, addr\)/return appstatsharness.DialContext(ctx, netDialer, network, addr)/'
@@ -298,32 +362,39 @@ start_redis_fleet() {
 	local d=$WORK/redis-fleet p
 	rm -rf "$d"
 	mkdir -p "$d"
-	for p in 6390 6391 6392 9121 9122 9123; do
+	for p in $(port 6390) $(port 6391) $(port 6392) $(port 9121) $(port 9122) $(port 9123); do
 		redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
 			--pidfile "$d/$p.pid" --dir "$d" --dbfilename "$p.rdb" >/dev/null
 	done
-	for p in 16600 16601 16602 16603 16604 16605; do
+	for p in "${CLUSTER_FREE[@]}"; do
 		redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
 			--cluster-enabled yes --cluster-config-file "nodes-$p.conf" \
 			--pidfile "$d/$p.pid" --dir "$d" --dbfilename "$p.rdb" >/dev/null
 	done
-	for p in 26379 26380 26381; do
+	for p in $(port 26379) $(port 26380) $(port 26381); do
 		printf 'port %s\nbind 127.0.0.1\ndaemonize yes\npidfile %s\ndir %s\n' "$p" "$d/$p.pid" "$d" >"$d/sentinel-$p.conf"
 		redis-server "$d/sentinel-$p.conf" --sentinel >/dev/null
 	done
 	sleep 1
 }
 
+# stop_redis_fleet stops the fleet and waits until each server has gone, so
+# that the next fleet can bind the same ports.
 stop_redis_fleet() {
-	local f
+	local f pid
 	for f in "$WORK"/redis-fleet/*.pid; do
-		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	done
 }
 
 suite_redisginkgo() {
 	fetch redisginkgo github.com/redis/go-redis/v9
 	local w=$WORK/redisginkgo-wrapped m
+	redisports "$WORK/redisginkgo-bare"
+	redisports "$w"
 	patch "$w/options.go" 's/return netDialer\.DialContext\(ctx, network, addr\)/return appstatsharness.DialContext(ctx, netDialer, network, addr)/'
 	addimport "$w/options.go" github.com/redis/go-redis/v9/appstatsharness
 	overlay redisginkgo

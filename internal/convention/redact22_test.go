@@ -25,3 +25,19 @@ func TestTextTabsAndSpacedEquals(t *testing.T) {
 		{"a == b\tc", "a == b\tc"},
 	})
 }
+
+// TestTextBackslashInValue checks a secret name's value that holds a
+// backslash, as a libpq connection string writes a space in a value
+// ("password=hun\ ter2") or a value holds one ("password=a\b"): hidden
+// whole, where a backslash used to end it; a backslash before a quote —
+// an escaped quote that closes what holds the value — still ends it.
+func TestTextBackslashInValue(t *testing.T) {
+	const R = convention.Redacted
+	checkTexts(t, defaultRules(), []textCase{
+		{`host=db password=hun\ ter2 dbname=shop`, `host=db password=` + R + ` dbname=shop`},
+		{`password=hun\ter2`, `password=` + R},
+		{`password=hunter2\`, `password=` + R + `\`},
+		{`{"msg":"password=hunter2\" next"}`, `{"msg":"password=` + R + `\" next"}`},
+		{`--password hun\ter2 -v`, `--password ` + R + ` -v`},
+	})
+}

@@ -350,7 +350,7 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 	}
 	if s[i] == '-' && j+1 < len(s) && s[j] == ' ' && s[j+1] != '-' && secretFlag(r, s[i:j]) {
 		e := j + 1
-		for e < len(s) && !valueDelim(s[e]) {
+		for e < len(s) && !valueDelimAt(s, e) {
 			e++
 		}
 		if e > j+1 && s[j+1:e] != Redacted {
@@ -569,7 +569,7 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		return 0, 0, false // prose: "auth: failed"; see lineValue
 	}
 	e := k
-	for e < len(s) && !valueDelim(s[e]) {
+	for e < len(s) && !valueDelimAt(s, e) {
 		e++
 	}
 	return k, e, true
@@ -608,7 +608,7 @@ func fieldValue(s string, k int, nested bool) (vs, ve int) {
 	}
 	e := k
 	if !nested {
-		for e < len(s) && !valueDelim(s[e]) {
+		for e < len(s) && !valueDelimAt(s, e) {
 			e++
 		}
 		return k, e
@@ -1180,7 +1180,7 @@ func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, v
 		return 0, 0, false
 	}
 	e := k
-	for e < len(s) && !valueDelim(s[e]) {
+	for e < len(s) && !valueDelimAt(s, e) {
 		e++
 	}
 	first := s[k:e]
@@ -1353,7 +1353,7 @@ func redisAuth(s string, k int) int {
 	end := k
 	for n, w := 0, k; n < 2 && w < len(s); n++ {
 		e := w
-		for e < len(s) && !valueDelim(s[e]) {
+		for e < len(s) && !valueDelimAt(s, e) {
 			e++
 		}
 		if e == w {
@@ -1512,6 +1512,25 @@ func afterEquals(s string, vs int) bool {
 		k--
 	}
 	return k >= 0 && k < vs && s[k] == '='
+}
+
+// valueDelimAt reports whether s[e] ends an unquoted value: a byte
+// valueDelim names, but for a backslash that escapes no quote — in a
+// libpq connection string "password=a\ b" escapes a space and "a\b" is
+// the value's own backslash — which is part of the value ("\"" and "\'"
+// end it: a quoted text's escaped quote closes what holds the value).
+func valueDelimAt(s string, e int) bool {
+	if s[e] != '\\' {
+		return valueDelim(s[e])
+	}
+	if e+1 == len(s) {
+		return true
+	}
+	switch s[e+1] {
+	case '"', '\'', '`':
+		return true
+	}
+	return false
 }
 
 // valueDelim reports whether c ends an unquoted value.

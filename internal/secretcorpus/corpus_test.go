@@ -187,6 +187,7 @@ func TestCorpus(t *testing.T) {
 		wrongPasswords(t, ctx, c, pg, pgDSN)
 		mysqlCalls(ctx, c, my)
 		unknownCalls(ctx, c, unknown)
+		echoedDSNs(ctx, c)
 		textCalls(ctx, c)
 		io.WriteString(w, "done")
 	})
@@ -642,6 +643,12 @@ func postgresCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 	// A user mapping's option without quotes (round 41): a syntax
 	// error, which quotes it.
 	query(`ALTER USER MAPPING FOR pgerrnobody SERVER pgerrnoserver OPTIONS (SET password ` + c.secret("PostgreSQL user mapping password without quotes", "pgerrmappingpw") + `)`)
+	// Round 42: a DO block and a function's body (dollar-quoted: hidden
+	// whole) that hold a password without quotes; the server's error
+	// quotes it.
+	query(`DO $$ BEGIN ALTER ROLE pgerrnobody PASSWORD ` + c.secret("PostgreSQL DO block's password without quotes", "pgdobarepw") + `; END $$`)
+	query(`CREATE FUNCTION pgerrf() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN ALTER ROLE pgerrnobody PASSWORD ` +
+		c.secret("PostgreSQL function body's password without quotes", "pgfuncbarepw") + `; END $f$; SELECT pgerrf()`)
 	c.readable("PostgreSQL statement", "SELECT ?::int")
 }
 
@@ -681,6 +688,14 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query(`SET PASSWORD FOR bob = PASSWORD(` + c.secret("MariaDB PASSWORD() without quotes", "mariadbpwfunc") + `)`)
 	// Review 41: a password statement after another statement.
 	query(`SELECT 1; ALTER USER bob IDENTIFIED BY ` + c.secret("MySQL password without quotes after another statement", "mysqlsecondpw"))
+	// Round 42: a password statement inside a stored procedure's,
+	// trigger's or event's body; a password after an executable
+	// comment that stands where it does.
+	query(`CREATE PROCEDURE corpusp() BEGIN ALTER USER bob IDENTIFIED BY ` + c.secret("MySQL password without quotes in a procedure's body", "mysqlprocpw") + `; END`)
+	query(`CREATE TRIGGER corpust BEFORE INSERT ON t FOR EACH ROW SET PASSWORD FOR bob = ` + c.secret("MySQL password without quotes in a trigger's body", "mysqltrigpw"))
+	query(`CREATE EVENT corpuse ON SCHEDULE EVERY 1 DAY DO GRANT ALL ON *.* TO bob IDENTIFIED BY ` + c.secret("MySQL password without quotes in an event's body", "mysqleventpw"))
+	query(`DO $$ BEGIN ALTER USER bob PASSWORD ` + c.secret("MySQL reading of a DO block's password without quotes", "mysqldopw") + `; END $$`)
+	query(`ALTER USER bob IDENTIFIED BY /*!80000 x */ ` + c.secret("MySQL password after an executable comment where it stands", "mysqlafterexecpw"))
 	query(`ALTER TABLE user ADD COLUMN password VARCHAR(255)`)
 	c.readable("MySQL: a table named user, a column named password", "ALTER TABLE user ADD COLUMN password VARCHAR(?)")
 	query(`CREATE USER corpusbob IDENTIFIED BY RANDOM PASSWORD`)
@@ -703,6 +718,37 @@ func unknownCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query("SELECT 1; PRAGMA key = " + c.secret("unknown dialect: a key pragma after another statement", "unknownsecondkeypw"))
 	c.readable("unknown dialect: MySQL's hint kept", "SELECT /*! SQL_NO_CACHE */ name FROM unknown_hinted")
 }
+
+// echoedDSNs connects through drivers whose errors echo their data
+// source names without quotes, as some drivers' do: key=value pairs with
+// quoted values holding spaces and "=", a backslash-escaped space, an
+// sslpassword, options, a URL with an encoded password and secret query
+// parameters, a MySQL DSN.
+func echoedDSNs(ctx context.Context, c *corpus) {
+	for _, e := range []struct{ system, dsn string }{
+		{"postgresql", "host=db user=bob password='two words " + c.secret("echoed DSN: a quoted key=value password with spaces", "echoquotedpw9") + "' dbname=shop"},
+		{"postgresql", "host=db user=bob password='a=b " + c.secret("echoed DSN: a quoted key=value password with =", "echoeqpw9") + "=c' dbname=shop"},
+		{"postgresql", `host=db user=bob password=hun\ ` + c.secret("echoed DSN: a password's backslash-escaped space", "echoescapedpw9") + " dbname=shop"},
+		{"postgresql", "host=db sslpassword=" + c.secret("echoed DSN: sslpassword", "echosslpw9") + " dbname=shop"},
+		{"postgresql", "host=db options='-c password=" + c.secret("echoed DSN: a password in options", "echooptpw9") + "' dbname=shop"},
+		{"postgresql", "postgres://bob:" + c.secret("echoed DSN: a URL's encoded password", "echourl%40pw9") + "@db/shop?sslpassword=" +
+			c.secret("echoed DSN: a URL's sslpassword", "echourlssl9") + "&password=" + c.secret("echoed DSN: a URL's password parameter", "echourlqpw9")},
+		{"mysql", "bob:" + c.secret("echoed DSN: a MySQL DSN's password", "echomypw9") + "@tcp(db:3306)/shop"},
+	} {
+		db := sql.OpenDB(sqlstats.WrapConnector(echoConnector{e.dsn}, sqlstats.WithSystem(e.system)))
+		db.PingContext(ctx)
+		db.Close()
+	}
+}
+
+// echoConnector is a driver that fails to connect, its error holding its
+// data source name as it is.
+type echoConnector struct{ dsn string }
+
+func (e echoConnector) Connect(context.Context) (driver.Conn, error) {
+	return nil, errors.New("cannot connect to " + e.dsn + ": connection refused")
+}
+func (echoConnector) Driver() driver.Driver { return myDriver{} }
 
 // myConnector is a database/sql driver that answers every query with no
 // rows, and with MySQL's syntax error (which quotes the statement from where

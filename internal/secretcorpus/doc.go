@@ -10,10 +10,13 @@
 // SQL arguments, structs printed with %v without their fields' names,
 // passwords that are plain words (YAML's "password: …", Redis' AUTH),
 // secret names spelt with Unicode's look-alikes, Oracle, JDBC and ODBC
-// connection strings, passwords written without quotes in SQL (after a
-// plugin, in SET PASSWORD, GRANT, CHANGE MASTER|REPLICATION SOURCE,
-// after another statement of the text; SQLite's key pragmas, their names
-// quoted or not), Azure's key headers quoted in errors and its
+// connection strings, data source names that drivers' errors echo without
+// quotes (quoted key=value passwords with spaces and "=", a libpq
+// backslash-escaped space, sslpassword, options, URL-encoded passwords),
+// passwords written without quotes in SQL (after a plugin, in SET PASSWORD, GRANT, CHANGE MASTER|REPLICATION SOURCE,
+// after another statement of the text, inside a procedure's, trigger's or
+// event's body, after an executable comment; SQLite's key pragmas, their
+// names quoted or not), Azure's key headers quoted in errors and its
 // subscription-key query parameter, a Bearer credential after a tab — goes through a real application
 // (net/http with httpstats' middleware and transport, gRPC with grpcstats'
 // handlers, database/sql through sqlstats on SQLite, a real PostgreSQL

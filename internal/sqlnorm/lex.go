@@ -46,12 +46,18 @@ type lexer struct {
 	// returned continues one; ident follows IDENTIFIED [WITH|VIA plugin].
 	// A ; ends the statement (see endStatement): the next is classified
 	// anew, and hadPw tells that an earlier one of the text was of a kind.
+	// nest is set when the statement's first word does not rule out a
+	// statement inside it (see nested); sub while its first words are
+	// read by classify; do in a DO statement. wide is set when an executable comment stands
+	// at or in a password's run (see password).
 	pw         pwKind
 	hadPw      bool
 	nsig, lead byte
 	ident      byte
 	armed, run bool
-	cont       bool
+	cont, wide bool
+	nest, sub  bool
+	do         bool
 	depth      int // parenthesis depth
 	colList    int // depth of an INSERT INTO name (…) column list; 0 when outside one
 }
@@ -126,6 +132,7 @@ func (l *lexer) classify(k kind, text string) {
 	if k != kWord {
 		if l.nsig == 1 {
 			l.nsig = 4 // a statement of no interest: stop counting
+			l.nest = true
 		} else if l.lead == 'p' {
 			l.quotedPragma(text)
 		}
@@ -133,13 +140,25 @@ func (l *lexer) classify(k kind, text string) {
 	}
 	switch l.nsig {
 	case 1:
-		switch strings.ToUpper(text) {
+		up := strings.ToUpper(text)
+		if !l.sub {
+			l.nest = nests(up)
+			l.do = up == "DO"
+		}
+		switch up {
+		case "PASSWORD", "IDENTIFIED":
+			l.pw = pwRole // in a DO statement (see nested)
 		case "CREATE", "ALTER", "DROP":
-			l.ddl, l.lead = true, 'c'
+			l.lead = 'c'
+			l.ddl = l.ddl || !l.sub
 		case "GRANT":
 			l.pw = pwGrant
 		case "CHANGE":
-			l.pw = pwRepl
+			if l.sub {
+				l.lead = 'h' // CHANGE MASTER|REPLICATION, not ALTER TABLE … CHANGE col
+			} else {
+				l.pw = pwRepl
+			}
 		case "SET":
 			l.lead = 's'
 		case "START":
@@ -161,9 +180,12 @@ func (l *lexer) classify(k kind, text string) {
 			l.pw = pwRole
 		case l.lead == 'c' && strings.EqualFold(text, "OR"):
 			l.lead = 'o'
+		case l.lead == 'c' && !l.sub && notNested(text):
+			l.nest = false
 		case l.lead == 's' && strings.EqualFold(text, "PASSWORD"):
 			l.pw = pwSet
-		case l.lead == 't' && (strings.EqualFold(text, "REPLICA") || strings.EqualFold(text, "SLAVE") || strings.EqualFold(text, "GROUP_REPLICATION")):
+		case l.lead == 't' && (strings.EqualFold(text, "REPLICA") || strings.EqualFold(text, "SLAVE") || strings.EqualFold(text, "GROUP_REPLICATION")),
+			l.lead == 'h' && (strings.EqualFold(text, "MASTER") || strings.EqualFold(text, "REPLICATION")):
 			l.pw = pwRepl
 		case l.lead == 'p' && keyPragma(text):
 			l.pw = pwKey
@@ -176,6 +198,68 @@ func (l *lexer) classify(k kind, text string) {
 			l.pw = pwKey
 		}
 	}
+}
+
+// nests reports whether a statement whose first word is up (upper case)
+// may hold another statement: a routine's or trigger's body (CREATE
+// PROCEDURE … BEGIN … END, CREATE TRIGGER … FOR EACH ROW SET …, CREATE
+// EVENT … DO …), a compound statement (MariaDB's BEGIN NOT ATOMIC … END,
+// IF … THEN … END IF), MySQL's DO, PostgreSQL's DO block read by another
+// dialect ($$ is a word in MySQL's): all but SELECT, INSERT, UPDATE,
+// DELETE, WITH, VALUES, TABLE, SET, SHOW, COMMIT, ROLLBACK, TRUNCATE,
+// COPY and DROP, which hold none (nor do CREATE and ALTER of a table, an
+// index, a view, a sequence, a database, a schema or a type: see
+// notNested). In such a statement each word that may begin one that holds
+// a password begins its classification anew (see nested).
+func nests(up string) bool {
+	switch up {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE",
+		"SET", "SHOW", "COMMIT", "ROLLBACK", "TRUNCATE", "COPY", "DROP":
+		return false
+	}
+	return true
+}
+
+// notNested reports whether a CREATE or ALTER whose second word is w
+// holds no other statement: one of a table, an index, a view, a sequence,
+// a database, a schema or a type.
+func notNested(w string) bool {
+	switch strings.ToUpper(w) {
+	case "TABLE", "INDEX", "UNIQUE", "VIEW", "SEQUENCE", "DATABASE", "SCHEMA", "TYPE":
+		return true
+	}
+	return false
+}
+
+// nested is note's test, in a statement that may hold another (l.nest) and
+// is not yet of a kind, of whether the word text may begin a statement
+// that holds a password: CREATE, ALTER, DROP, GRANT, CHANGE, SET, START,
+// PRAGMA, ATTACH or IMPORT. Its words are then read by classify as a
+// statement's first words (BEGIN ALTER USER u IDENTIFIED BY x; END). In a
+// DO statement (do), PASSWORD and IDENTIFIED are read as in a role's
+// statement wherever they stand: its body is code to MySQL's reading,
+// where $$ is a word, and PostgreSQL's may end it early (at a $$ in what
+// another reading takes as a comment) — but for SET PASSWORD's.
+func (l *lexer) nested(text string) bool {
+	// By the first letter first: most words begin none of these.
+	switch text[0] | 0x20 {
+	case 's':
+		return len(text) == 3 && strings.EqualFold(text, "SET") || len(text) == 5 && strings.EqualFold(text, "START")
+	case 'd':
+		return len(text) == 4 && strings.EqualFold(text, "DROP")
+	case 'a':
+		return len(text) == 5 && strings.EqualFold(text, "ALTER") || len(text) == 6 && strings.EqualFold(text, "ATTACH")
+	case 'g':
+		return len(text) == 5 && strings.EqualFold(text, "GRANT")
+	case 'c':
+		return len(text) == 6 && (strings.EqualFold(text, "CREATE") || strings.EqualFold(text, "CHANGE"))
+	case 'p':
+		return len(text) == 6 && strings.EqualFold(text, "PRAGMA") ||
+			l.do && len(text) == 8 && strings.EqualFold(text, "PASSWORD") && !(l.lead == 's' && l.nsig == 1)
+	case 'i':
+		return len(text) == 6 && strings.EqualFold(text, "IMPORT") || l.do && len(text) == 10 && strings.EqualFold(text, "IDENTIFIED")
+	}
+	return false
 }
 
 // quotedPragma is classify for a pragma's name that is not a word: a
@@ -237,7 +321,15 @@ func keyPragma(name string) bool {
 func (l *lexer) password(k kind, start, end int) kind {
 	l.cont = false
 	if k <= kExec {
-		l.run = false
+		if (l.armed || l.run) && (k == kExec || k == kComment && l.d == MySQL && execOpen(l.s, start) > 0) {
+			// An executable comment where the password stands or
+			// in its run: its content is the password to MySQL,
+			// and what follows its */ may be too (/*!80000 a */ b).
+			l.wide = true
+		}
+		if !l.wide {
+			l.run = false
+		}
 		return k
 	}
 	w := l.s[start:end]
@@ -246,7 +338,7 @@ func (l *lexer) password(k kind, start, end int) kind {
 			l.cont = true
 			return kLiteral
 		}
-		l.run = false
+		l.run, l.wide = false, false
 	}
 	if l.armed {
 		l.armed = false
@@ -258,6 +350,7 @@ func (l *lexer) password(k kind, start, end int) kind {
 			l.run = true
 			return kLiteral
 		}
+		l.wide = false
 	}
 	l.arm(k, w)
 	return k
@@ -339,6 +432,9 @@ func (l *lexer) arm(k kind, w string) {
 
 // note updates the context with a significant token.
 func (l *lexer) note(k kind, text string) {
+	if l.nest && l.pw == pwNone && k == kWord && l.nested(text) {
+		l.nsig, l.lead, l.sub = 0, 0, true
+	}
 	if l.nsig < 4 {
 		l.classify(k, text)
 	}
@@ -370,6 +466,7 @@ func (l *lexer) note(k kind, text string) {
 // either may hold a password.
 func (l *lexer) endStatement() {
 	l.nsig, l.lead = 0, 0
+	l.nest, l.sub, l.do = false, false, false
 	if l.depth > 0 {
 		return
 	}
@@ -377,7 +474,7 @@ func (l *lexer) endStatement() {
 		l.hadPw = true
 	}
 	l.pw, l.ident = pwNone, 0
-	l.armed, l.run, l.cont = false, false, false
+	l.armed, l.run, l.cont, l.wide = false, false, false, false
 	l.ddl = false
 	l.depth, l.colList = 0, 0
 }

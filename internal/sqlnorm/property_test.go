@@ -267,16 +267,6 @@ func (g *gen) gap() string {
 	return g.pick(" ", "\n", "\t ")
 }
 
-// plainGap returns a gap without an executable comment (MySQL runs its
-// content as code, which would be the words that follow it).
-func (g *gen) plainGap() string {
-	for {
-		if s := g.gap(); !strings.Contains(s, "/*!") && !strings.Contains(s, "/*M!") {
-			return s
-		}
-	}
-}
-
 // statement returns a statement of the dialect.
 func (g *gen) statement() string {
 	var b strings.Builder
@@ -285,7 +275,16 @@ func (g *gen) statement() string {
 		if g.n(3) == 0 {
 			// Review 41: after another statement, whose state
 			// must not hide it (each statement is classified).
-			s = g.pick("SELECT 1;", "SELECT a FROM t; ", "BEGIN;\n", "ATTACH 'a.db' AS a; ", "SET PASSWORD = 'x';") + g.plainGap() + s
+			s = g.pick("SELECT 1;", "SELECT a FROM t; ", "BEGIN;\n", "ATTACH 'a.db' AS a; ", "SET PASSWORD = 'x';") + g.gap() + s
+		} else if g.n(2) == 0 {
+			// Round 42: inside another statement — a routine's,
+			// trigger's or event's body, a compound statement, a
+			// DO block read by a dialect without dollar quoting —
+			// whose first words do not tell it.
+			s = g.pick("CREATE PROCEDURE p() BEGIN ", "CREATE DEFINER = bob PROCEDURE p() ", "BEGIN NOT ATOMIC ", "DO $$ BEGIN ",
+				"CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SELECT 1; ", "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO ",
+				"CREATE FUNCTION f() RETURNS void LANGUAGE c BEGIN ATOMIC ", "lbl: BEGIN IF (SELECT a FROM t) THEN ", "EXPLAIN ") +
+				s + g.pick("", "; END", "; END $$", ";\nEND IF; END lbl")
 		}
 		return s
 	}
@@ -317,9 +316,9 @@ func (g *gen) statement() string {
 func (g *gen) password() string {
 	w := string(markers[g.n(len(markers))]) + g.pick("", "x", markers[:2])
 	w += g.pick("", "", "-"+markers[2:], "!x", "."+markers[:1], "@"+markers[1:2], "'"+markers[3:]+"'")
-	// Before it, a gap without an executable comment, whose
-	// content MySQL would read as the password.
-	gap := g.plainGap()
+	// Before it, any gap: an executable comment's content, which MySQL
+	// reads as the password, and the token after it are both hidden.
+	gap := g.gap()
 	if g.n(4) == 0 {
 		return g.pick("SET PASSWORD", "set password FOR bob", "SET PASSWORD FOR 'bob'@'%'") + gap + "=" + g.pick("", " ") + w
 	}
@@ -546,6 +545,38 @@ func TestIssueCases(t *testing.T) {
 		{MySQL, "ALTER USER u IDENTIFIED BY /*!80000 */ hunter2", "ALTER USER u IDENTIFIED BY /*! */ ?"},
 		{Unknown, "ALTER USER u IDENTIFIED BY /*!80000 */hunter2", "ALTER USER u IDENTIFIED BY /*! */?"},
 		{MySQL, "ALTER USER u IDENTIFIED /*!80000 BY */ hunter2", "ALTER USER u IDENTIFIED /*! BY */ ?"},
+		// Round 42: what follows an executable comment where the
+		// password stands, or in its run, is hidden up to , ; or ),
+		// across white space and comments: MySQL reads the comment's
+		// content as the password, another reading what follows it.
+		{MySQL, "ALTER USER u IDENTIFIED BY /*!80000 pw */ hunter2", "ALTER USER u IDENTIFIED BY /*! ? */ ?"},
+		{MySQL, "CREATE USER u IDENTIFIED WITH p AS /*!80000 /*M!100100HIGH_PRIORITY /*c*/ */ */ hunter2)", "CREATE USER u IDENTIFIED WITH p AS /*! /*M! ?)"},
+		{Unknown, "CREATE USER u IDENTIFIED WITH p AS /*!80000 /*M!100100HIGH_PRIORITY /*c*/ */ */ hunter2)", "CREATE USER u IDENTIFIED WITH p AS /*! /*M! ?)"},
+		{MySQL, "SET PASSWORD = /*!80000 pw */ hunter2, a = 1", "SET PASSWORD = /*! ? */ ?, a = ?"},
+		{MySQL, "ALTER USER u IDENTIFIED BY pw /*!80000 x */ hunter2", "ALTER USER u IDENTIFIED BY ? /*! x */ hunter2"},
+		{MySQL, "ALTER USER u PASSWORD EXPIRE /*!80000 x */ hunter2", "ALTER USER u PASSWORD EXPIRE /*! x */ hunter2"},
+		// Round 42: a statement inside another, whose first words
+		// do not tell it: a routine's or trigger's body, an event's,
+		// a compound statement, a DO block read without dollar
+		// quoting (PostgreSQL's reading hides it whole).
+		{MySQL, "CREATE PROCEDURE p() BEGIN ALTER USER u IDENTIFIED BY hunter2; END", "CREATE PROCEDURE p() BEGIN ALTER USER u IDENTIFIED BY ?; END"},
+		{MySQL, "CREATE DEFINER = bob PROCEDURE p() SET PASSWORD FOR bob = hunter2", "CREATE DEFINER = bob PROCEDURE p() SET PASSWORD FOR bob = ?"},
+		{MySQL, "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SELECT 1; CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD = hunter2; END", "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SELECT ?; CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD = ?; END"},
+		{MySQL, "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO GRANT ALL ON *.* TO bob IDENTIFIED BY hunter2", "CREATE EVENT e ON SCHEDULE EVERY ? DAY DO GRANT ALL ON *.* TO bob IDENTIFIED BY ?"},
+		{MySQL, "BEGIN NOT ATOMIC IF a THEN CREATE OR REPLACE USER bob IDENTIFIED BY hunter2; END IF; END", "BEGIN NOT ATOMIC IF a THEN CREATE OR REPLACE USER bob IDENTIFIED BY ?; END IF; END"},
+		{MySQL, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO $$ BEGIN ALTER USER u PASSWORD ?; END $$"},
+		{PostgreSQL, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO ?"},
+		{Unknown, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO ?"},
+		{PostgreSQL, "CREATE FUNCTION f() RETURNS void LANGUAGE sql BEGIN ATOMIC ALTER ROLE u PASSWORD hunter2; END", "CREATE FUNCTION f() RETURNS void LANGUAGE sql BEGIN ATOMIC ALTER ROLE u PASSWORD ?; END"},
+		{SQLite, "CREATE TRIGGER t AFTER INSERT ON a BEGIN PRAGMA key = hunter2; END", "CREATE TRIGGER t AFTER INSERT ON a BEGIN PRAGMA key = ?; END"},
+		{Unknown, "EXPLAIN ALTER USER u PASSWORD hunter2", "EXPLAIN ALTER USER u PASSWORD ?"},
+		// … but not in ordinary statements: ALTER TABLE … CHANGE
+		// is not CHANGE MASTER, a SELECT holds no statement.
+		{MySQL, "ALTER TABLE t CHANGE password pw2 text", "ALTER TABLE t CHANGE password pw2 text"},
+		{MySQL, "ALTER TABLE t ALTER COLUMN password SET DEFAULT x", "ALTER TABLE t ALTER COLUMN password SET DEFAULT x"},
+		{MySQL, "UPDATE users SET password = ? WHERE id = ?", "UPDATE users SET password = ? WHERE id = ?"},
+		{PostgreSQL, "SELECT alter_user, password FROM t", "SELECT alter_user, password FROM t"},
+		{MySQL, "CREATE TABLE t (a int, b int) SELECT 1; CREATE USER u IDENTIFIED BY hunter2", "CREATE TABLE t (a int, b int) SELECT ?; CREATE USER u IDENTIFIED BY ?"},
 		// Round 41: a foreign server's or user mapping's options
 		// (MySQL's CREATE SERVER, PostgreSQL's foreign data wrappers:
 		// OPTIONS (password 'x'), ADD or SET password in an ALTER).

@@ -33,7 +33,19 @@
 // textkey or textrekey = x (or (x)), the pragma's name quoted or not,
 // ATTACH … KEY x. Each statement of a text is told by its own first words
 // (SELECT 1; PRAGMA key = x holds a key), and what a statement's words set
-// ends at its ; (ATTACH … AS k; SELECT key FROM k.kv keeps FROM).
+// ends at its ; (ATTACH … AS k; SELECT key FROM k.kv keeps FROM). A
+// statement inside another — a routine's, trigger's or event's body
+// (CREATE PROCEDURE p() BEGIN ALTER USER u IDENTIFIED BY x; END, CREATE
+// EVENT … DO GRANT …), a compound statement, a DO block read by a dialect
+// where $$ does not quote — is told by its own first words too: in any
+// statement but SELECT, INSERT, UPDATE, DELETE, WITH, VALUES and TABLE,
+// each CREATE, ALTER, DROP, GRANT, CHANGE, SET, START, PRAGMA, ATTACH or
+// IMPORT is read as a statement's first word, and in a DO statement
+// PASSWORD and IDENTIFIED are read as in a role's wherever they stand.
+// Where an executable comment stands at a password or inside its run
+// (IDENTIFIED BY /*!80000 a */ b), the run goes on across white space and
+// comments up to , ; or ): MySQL reads the comment's content as the
+// password, a reading of the comment as one what follows it.
 //
 // Where a string ends may also depend on a server setting the client cannot
 // see: whether a backslash escapes a quote (MySQL's and MariaDB's default,
