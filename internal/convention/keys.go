@@ -95,7 +95,7 @@ const (
 const (
 	KeyHTTPConnectionReused = "appstats.http.connection.reused" // "true" when the HTTP client reused a connection
 	KeyHTTPHijacked         = "appstats.http.hijacked"          // "true" on a record whose handler hijacked the connection
-	KeyHTTPNoResponse       = "appstats.http.no_response"       // "true" on a record whose handler panicked before it wrote a response: none was sent
+	KeyHTTPNoResponse       = "appstats.http.no_response"       // "true" on a record whose handler panicked before any of its response went out: none was sent
 	KeyRouteUnmatched       = "appstats.route.unmatched"        // "true" on a record no router matched: its Route is appstats' own, not the router's
 	KeyRPCGRPCType          = "appstats.rpc.grpc.type"          // "unary", "client_stream", "server_stream" or "bidi_stream"
 	KeyRPCMessagesReceived  = "appstats.rpc.messages_received"  // messages received by the recording side

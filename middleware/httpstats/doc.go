@@ -155,8 +155,12 @@
 // exporters give it no http.route), appstats.http.hijacked for a hijacked
 // connection, and appstats.http.no_response for a handler that panicked
 // before any of its response went out — it wrote nothing, or set a status
-// it neither wrote a body after nor flushed, which net/http never sends
-// then — (recorded as a 500, though none was sent).
+// and, without flushing, wrote no more of a body than net/http's server
+// holds back (2 KiB over HTTP/1, 4 KiB over HTTP/2: it sends the header
+// with the bytes past that, and drops them at a panic) — (recorded as a
+// 500 with no response bytes, though none was sent). Past a writer that
+// is not net/http's own (a middleware's between, [http.TimeoutHandler]'s),
+// any body written is taken as sent.
 // [NewTransport]'s calls have http.request.method, server.address,
 // server.port, url.full, http.response.status_code,
 // appstats.http.connection.reused (only for a call given a connection, as

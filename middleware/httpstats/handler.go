@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -638,6 +639,29 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	}
 }
 
+// heldBack returns how many bytes of a body w holds back, sending
+// neither them nor the header, until the handler returns or flushes, or
+// writes more: for net/http's own writers, the size of the buffer a
+// response's body is written into, HTTP/1's bufferBeforeChunkingSize
+// (2 KiB; the header goes to the connection with the bytes that overflow
+// it) and HTTP/2's handlerChunkWriteSize (4 KiB). A panicking handler's
+// buffer is dropped (HTTP/1 flushes the connection's own buffer only,
+// which holds nothing of the response before that overflow; HTTP/2
+// resets the stream), so a body no longer than that sent nothing. Any
+// other writer (a wrapper between, [http.TimeoutHandler]'s) holds back
+// nothing as far as the record knows: 0, and a body written counts as
+// sent. (HTTP/1's ReadFrom flushes after copying 512 bytes, on a
+// connection that has ReadFrom: see respWriter.readFrom.)
+func heldBack(w http.ResponseWriter) int64 {
+	switch reflect.TypeOf(w).String() {
+	case "*http.response":
+		return 2 << 10
+	case "*http.http2responseWriter":
+		return 4 << 10
+	}
+	return 0
+}
+
 // panicked records the panic v of the handler of a request that st,
 // r2 and ar are the state, the request and the record of, finishes the
 // record, and returns what to panic with: v, or the panic of a route or
@@ -649,13 +673,16 @@ func (h *handler) panicked(v any, ar *recording.ActiveRecord, r, r2 *http.Reques
 		rec.Error = "handler aborted"
 	}
 	rw := &st.rw
-	if !rw.hijacked && (!rw.wrote() || rw.written == 0 && rw.flags&fFlushed == 0) {
+	if !rw.hijacked && (!rw.wrote() || rw.flags&fFlushed == 0 && rw.written <= heldBack(rw.w)) {
 		// Recorded as the 500 the client sees as a failure; no
 		// response is sent, though (net/http drops the connection, or
 		// resets the stream): the handler wrote nothing, or set a
-		// status only, which net/http sends with the body's first
-		// bytes or at a flush, and there was neither.
+		// status and wrote no more of a body than net/http holds back
+		// (heldBack: it sends the header with the body's first bytes
+		// past that, or at a flush, and drops what it holds at a
+		// panic), and did not flush.
 		rw.status = http.StatusInternalServerError
+		rw.written = 0
 		ar.AddAttrs(recording.Attr{Key: convention.KeyHTTPNoResponse, Value: "true"})
 	}
 	var body *countingBody

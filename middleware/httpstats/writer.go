@@ -319,11 +319,23 @@ func (rw *respWriter) readFrom(r io.Reader) (int64, error) {
 	rw.sent()
 	n, err := rw.w.(io.ReaderFrom).ReadFrom(r)
 	rw.written += n
+	if n >= sniffLen && rw.flags&fFlushed == 0 && reflect.TypeOf(rw.w).String() == "*http.response" {
+		// HTTP/1's ReadFrom, on a connection that has ReadFrom (TCP's),
+		// flushes the header and the body after copying its first
+		// sniffLen bytes: taken as sent (see heldBack). Over TLS, whose
+		// connection has no ReadFrom, it does not; then the record keeps
+		// the status of a panic within the held-back size, as before.
+		rw.flags |= fFlushed
+	}
 	if err != nil {
 		rw.writeFailed(err)
 	}
 	return n, err
 }
+
+// sniffLen is the bytes net/http's HTTP/1 ReadFrom copies before it
+// flushes (its sniffLen, the bytes Content-Type sniffing reads).
+const sniffLen = 512
 
 func (rw *respWriter) push(target string, opts *http.PushOptions) error {
 	return rw.w.(http.Pusher).Push(target, opts)

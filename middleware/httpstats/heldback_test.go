@@ -1,0 +1,117 @@
+package httpstats_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/middleware/httpstats"
+)
+
+// TestPanicHeldBackBody: a handler that set its status and wrote a body
+// no longer than net/http holds back — HTTP/1's response buffer of 2 KiB
+// (bufferBeforeChunkingSize), HTTP/2's of 4 KiB (handlerChunkWriteSize) —
+// then panicked sent nothing: net/http sends the header with the first
+// bytes past that buffer, and drops the buffer at a panic (HTTP/1 closes
+// the connection, HTTP/2 resets the stream). The record is the 500 of a
+// response never sent, marked appstats.http.no_response, with no response
+// bytes, as for a handler that wrote nothing. One byte more, and the
+// client gets the header: the record keeps the status. Which of the two
+// the client saw is checked here too, so that a Go release that changes
+// the sizes fails this test.
+func TestPanicHeldBackBody(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/write/{n}", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.PathValue("n"))
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, strings.Repeat("x", n))
+		panic(http.ErrAbortHandler)
+	})
+	mux.HandleFunc("/write-twice/{n}", func(w http.ResponseWriter, r *http.Request) {
+		// The held-back size in two writes, then one byte more.
+		n, _ := strconv.Atoi(r.PathValue("n"))
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(strings.Repeat("x", n-1)))
+		w.Write([]byte("x"))
+		if r.URL.Query().Has("more") {
+			w.Write([]byte("x"))
+		}
+		panic(http.ErrAbortHandler)
+	})
+	mux.HandleFunc("/readfrom/{n}", func(w http.ResponseWriter, r *http.Request) {
+		// Through ReadFrom (the struct hides strings.Reader's WriteTo).
+		n, _ := strconv.Atoi(r.PathValue("n"))
+		w.WriteHeader(http.StatusCreated)
+		io.Copy(w, struct{ io.Reader }{strings.NewReader(strings.Repeat("x", n))})
+		panic(http.ErrAbortHandler)
+	})
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			limit := 2 << 10
+			if p.http2 {
+				limit = 4 << 10
+			}
+			type probe struct {
+				path string
+				sent bool // whether the client gets the 201
+			}
+			probes := []probe{
+				{"/write/5", false},
+				{fmt.Sprintf("/write/%d", limit), false},
+				{fmt.Sprintf("/write/%d", limit+1), true},
+				{fmt.Sprintf("/write-twice/%d", limit), false},
+				{fmt.Sprintf("/write-twice/%d?more", limit), true},
+				{"/readfrom/100", false},
+				{fmt.Sprintf("/readfrom/%d", limit+1), true},
+			}
+			if !p.tls && !p.http2 {
+				// HTTP/1's ReadFrom flushes after 512 bytes on a TCP
+				// connection (one that has ReadFrom).
+				probes = append(probes, probe{"/readfrom/511", false}, probe{"/readfrom/512", true})
+			}
+			rec, sink := newRecorder(t)
+			srv, client := startServer(t, httpstats.NewHandler(rec, mux), p.tls, p.http2, true)
+			sent := map[string]bool{}
+			for _, pr := range probes {
+				resp, err := client.Get(srv.URL + pr.path)
+				got := err == nil
+				if got {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusCreated {
+						t.Errorf("%s: the client got %s, want 201", pr.path, resp.Status)
+					}
+				}
+				if got != pr.sent {
+					t.Errorf("%s: the client got a response: %v (err %v), want %v", pr.path, got, err, pr.sent)
+				}
+				sent[strings.TrimSuffix(pr.path, "?more")+fmt.Sprint(strings.HasSuffix(pr.path, "?more"))] = pr.sent
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			recs := sink.Wait(ctx, len(probes))
+			if len(recs) != len(probes) {
+				t.Fatalf("%d records, want %d", len(recs), len(probes))
+			}
+			for _, r := range recs {
+				s, ok := sent[r.Path+fmt.Sprint(r.Query == "more")]
+				if !ok {
+					t.Fatalf("a record of %s?%s, not asked for", r.Path, r.Query)
+				}
+				want, noResponse := http.StatusInternalServerError, "true"
+				if s {
+					want, noResponse = http.StatusCreated, ""
+				}
+				if r.Status != want || r.Attr("appstats.http.no_response") != noResponse || r.Panic == "" || !s && r.ResponseBytes != 0 {
+					t.Errorf("%s?%s: recorded status %d, appstats.http.no_response=%q, %d response bytes, panic %q; want %d, %q, the panic (sent: %v)",
+						r.Path, r.Query, r.Status, r.Attr("appstats.http.no_response"), r.ResponseBytes, r.Panic, want, noResponse, s)
+				}
+			}
+		})
+	}
+}
