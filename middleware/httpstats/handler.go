@@ -421,9 +421,10 @@ func dataWord(v any) unsafe.Pointer { return (*[2]unsafe.Pointer)(unsafe.Pointer
 // ctxLayout reports whether the context package's nodes are laid out as
 // serverMade reads them (true of every Go release since context's own
 // nodes embed their parent): checked on contexts made for the purpose,
-// once. Were it false, every request with a cancelCtx first would be
-// searched for an outer's record (handler.outerRecord): correct, and
-// ~150 instructions dearer.
+// once — their types first, through package reflect (ctxLayoutOf), and
+// only then their memory, read as serverMade reads it. Were it false,
+// every request with a cancelCtx first would be searched for an outer's
+// record (handler.outerRecord): correct, and ~150 instructions dearer.
 var ctxLayout = func() bool {
 	base := context.WithValue(context.Background(), http.LocalAddrContextKey, 1)
 	c1, cancel1 := context.WithCancel(base)
@@ -433,9 +434,37 @@ var ctxLayout = func() bool {
 	if typeWord(&c1) != serverCtxTab || typeWord(&c2) != serverCtxTab || typeWord(&base) != valueCtxTab {
 		return false
 	}
+	// c1 and c2 are of the type serverCtxTab stands for, base of
+	// valueCtxTab's (their type words are those): the types serverMade
+	// reads nodes of.
+	if !ctxLayoutOf(reflect.TypeOf(c1), reflect.TypeOf(base)) {
+		return false
+	}
 	p := ctxParent(&c2)
 	return *p == c1 && *ctxParent(p) == base && *ctxParent(&base) == context.Background() && ctxKey(&base) == localAddrKey
 }()
+
+// ctxLayoutOf reports whether cancelT and valueT, the types of a
+// context.WithCancel's and a context.WithValue's contexts, are laid out as
+// ctxParent and ctxKey read them: pointers to structs whose first field
+// is a context.Context at offset 0 (the parent), valueT's second its key,
+// an interface, at offset unsafe.Sizeof of a context.Context. Told from
+// the types alone, no memory read.
+func ctxLayoutOf(cancelT, valueT reflect.Type) bool {
+	ctxT := reflect.TypeFor[context.Context]()
+	parentFirst := func(t reflect.Type) bool {
+		if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct || t.Elem().NumField() == 0 {
+			return false
+		}
+		f := t.Elem().Field(0)
+		return f.Type == ctxT && f.Offset == 0
+	}
+	if !parentFirst(cancelT) || !parentFirst(valueT) || valueT.Elem().NumField() < 2 {
+		return false
+	}
+	k := valueT.Elem().Field(1)
+	return k.Name == "key" && k.Type.Kind() == reflect.Interface && k.Offset == unsafe.Sizeof(context.Context(nil))
+}
 
 // backgroundTab is the first word of context.Background() as a
 // context.Context (see serverCtxTab).

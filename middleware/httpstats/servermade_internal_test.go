@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
 	"github.com/goappstats/appstats/recording"
@@ -101,4 +102,62 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestCtxLayoutOf: the check of the context package's layout that comes
+// before ctxLayout reads a node's memory takes the types context.WithCancel
+// and context.WithValue make, and refuses types of another layout — a
+// parent not first, not at offset 0, not a context.Context; a key not
+// second, not an interface, not at its offset — from the types alone (the
+// nodes given here are never read: ctxLayoutOf takes no memory).
+func TestCtxLayoutOf(t *testing.T) {
+	base := context.WithValue(context.Background(), http.LocalAddrContextKey, 1)
+	c, cancel := context.WithCancel(base)
+	defer cancel()
+	cancelT, valueT := reflect.TypeOf(c), reflect.TypeOf(base)
+	if !ctxLayoutOf(cancelT, valueT) {
+		t.Fatalf("ctxLayoutOf(%v, %v) false: the context package's own types refused", cancelT, valueT)
+	}
+	type (
+		doneFirst struct {
+			done   chan struct{}
+			parent context.Context
+		}
+		parentNotContext struct {
+			parent any
+		}
+		keySwapped struct {
+			context.Context
+			val, key any
+		}
+		keyNotInterface struct {
+			context.Context
+			key string
+			val any
+		}
+		keyLate struct {
+			context.Context
+			pad int
+		}
+		valueNoKey struct{ context.Context }
+	)
+	for _, tt := range []struct {
+		name          string
+		cancel, value reflect.Type
+	}{
+		{"cancel: parent second", reflect.TypeFor[*doneFirst](), valueT},
+		{"cancel: parent not a Context", reflect.TypeFor[*parentNotContext](), valueT},
+		{"cancel: not a pointer", cancelT.Elem(), valueT},
+		{"cancel: nil", nil, valueT},
+		{"value: parent second", cancelT, reflect.TypeFor[*doneFirst]()},
+		{"value: key third", cancelT, reflect.TypeFor[*keySwapped]()},
+		{"value: key not an interface", cancelT, reflect.TypeFor[*keyNotInterface]()},
+		{"value: no key", cancelT, reflect.TypeFor[*valueNoKey]()},
+		{"value: second field not the key", cancelT, reflect.TypeFor[*keyLate]()},
+		{"value: not a pointer", cancelT, valueT.Elem()},
+	} {
+		if ctxLayoutOf(tt.cancel, tt.value) {
+			t.Errorf("%s: ctxLayoutOf(%v, %v) true, want false", tt.name, tt.cancel, tt.value)
+		}
+	}
 }
