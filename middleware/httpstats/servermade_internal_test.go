@@ -141,6 +141,10 @@ func TestCtxLayoutOf(t *testing.T) {
 		}
 		valueNoKey struct{ context.Context }
 	)
+	// The fields are read through reflect only (staticcheck's U1000
+	// would call them unused).
+	_ = []any{doneFirst{}.done, doneFirst{}.parent, parentNotContext{}.parent, keySwapped{}.val, keySwapped{}.key,
+		keyNotInterface{}.key, keyNotInterface{}.val, keyLate{}.pad}
 	for _, tt := range []struct {
 		name          string
 		cancel, value reflect.Type
