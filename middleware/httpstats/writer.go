@@ -88,8 +88,8 @@ const (
 	// reads the header map.
 	fDeclNone
 	fDeclLen
-	// fFlushed: a flush got through (the header, at least, went out;
-	// see handler.panicked).
+	// fFlushed: a flush got through, or HTTP/1's ReadFrom flushed
+	// (readFrom): the header, at least, went out (see handler.panicked).
 	fFlushed
 )
 
