@@ -102,7 +102,13 @@ func streamType(client, server bool) string {
 // At most 1,024 records wait so at once; past that (a client resetting
 // streams of unknown methods as fast as it can, an HTTP/2 rapid reset),
 // a record waits 10 ms, so that such a flood cannot make the handler hold
-// a second's worth of records and their metadata.
+// a second's worth of records and their metadata; during such a flood, a
+// rejected RPC whose status gRPC sends more than 10 ms after the RPC's
+// context was done is recorded so, as Canceled, not Unimplemented. An RPC
+// of a method the server has, cancelled before its method runs, is
+// recorded as its method's when it begins within that wait (its End
+// finishes its record); one that gRPC begins only after the wait keeps
+// the record the wait wrote, without its method's calls.
 //
 // A nil rec gives a handler that records nothing.
 func NewServerHandler(rec *recording.Recorder, opts ...Option) stats.Handler {
@@ -193,6 +199,11 @@ type serverRPC struct {
 	typ  string
 	stop func() bool // stops abandoned's watch, when it was set up: the handler had not seen an RPC of the method begin
 
+	// mu orders abandoned's timer and a Begin that comes after the
+	// RPC's context was done: the one that comes first decides whether
+	// the RPC is one that began (End finishes its record) or one that
+	// did not (the timer does). Only those two take it.
+	mu                sync.Mutex
 	begun             atomic.Bool
 	done              atomic.Bool
 	inMsgs, outMsgs   atomic.Int64
@@ -262,9 +273,14 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 // It is set up, with context.AfterFunc, at the InHeader event that follows
 // TagRPC (once the record's fields it sets are written), only for the RPCs
 // of methods the handler has not seen begin, and stopped once the RPC
-// begins (an RPC that begins always gets an End) or is answered. It writes
-// the record only if it finishes it first (see finish), as Canceled (or
-// DeadlineExceeded), at the time the context was done.
+// begins (an RPC that begins always gets an End) or is answered. An RPC
+// that begins once its context is done, before the wait is over, is left
+// to its End too, however long its method runs (see HandleRPC's Begin).
+// Otherwise abandoned writes the record if it finishes it first (see
+// finish), as Canceled (or DeadlineExceeded), at the time the context was
+// done: a trailer later than the wait (or a Begin: the record of an RPC
+// that began so late does not have the calls its method makes) finds the
+// record written.
 //
 // At most maxAbandonedWaits records wait trailerWait at once; the others
 // wait shortTrailerWait. A client resetting streams of unknown methods as
@@ -281,7 +297,12 @@ func (s *serverRPC) abandoned(h *serverHandler) {
 	}
 	time.AfterFunc(wait, func() {
 		h.waits.Add(-1)
-		if s.done.CompareAndSwap(false, true) {
+		s.mu.Lock()
+		// An RPC that has begun gets an End, which finishes its record
+		// however long its method runs: the timer leaves it alone.
+		mine := !s.begun.Load() && s.done.CompareAndSwap(false, true)
+		s.mu.Unlock()
+		if mine {
 			s.ar.Record().Route = convention.RouteUnknownGRPC
 			s.record(end, err)
 		}
@@ -320,10 +341,17 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 			h.sawMethod(s.method)
 			if !s.stop() {
 				// The RPC's context was done before it began, and
-				// abandoned waits to finish its record: the End that
-				// comes may still finish it first, without the stream
-				// type, which abandoned may read as it is written.
-				s.begun.Store(true)
+				// abandoned's timer waits to finish its record. Unless
+				// the timer has finished it already (the RPC began
+				// after the wait: its End finds the record done), the
+				// RPC is marked begun, under the lock the timer takes
+				// to look, and the timer leaves it to its End.
+				s.mu.Lock()
+				if !s.done.Load() {
+					s.typ = streamType(rs.IsClientStream, rs.IsServerStream)
+					s.begun.Store(true)
+				}
+				s.mu.Unlock()
 				return
 			}
 		}
