@@ -199,13 +199,12 @@ type serverRPC struct {
 	typ  string
 	stop func() bool // stops abandoned's watch, when it was set up: the handler had not seen an RPC of the method begin
 
-	// mu orders abandoned's timer and a Begin that comes after the
-	// RPC's context was done: the one that comes first decides whether
-	// the RPC is one that began (End finishes its record) or one that
-	// did not (the timer does). Only those two take it.
-	mu                sync.Mutex
-	begun             atomic.Bool
-	done              atomic.Bool
+	// state holds stateBegun once the RPC has begun and stateDone once
+	// its record is finished, in one word, so that abandoned's timer and
+	// a Begin that comes after the RPC's context was done decide at once,
+	// with one compare-and-swap, whether the RPC began (its End finishes
+	// its record) or not (the timer does).
+	state             atomic.Uint32
 	inMsgs, outMsgs   atomic.Int64
 	inBytes, outBytes atomic.Int64
 }
@@ -297,17 +296,23 @@ func (s *serverRPC) abandoned(h *serverHandler) {
 	}
 	time.AfterFunc(wait, func() {
 		h.waits.Add(-1)
-		s.mu.Lock()
 		// An RPC that has begun gets an End, which finishes its record
 		// however long its method runs: the timer leaves it alone.
-		mine := !s.begun.Load() && s.done.CompareAndSwap(false, true)
-		s.mu.Unlock()
-		if mine {
+		if s.state.CompareAndSwap(0, stateDone) {
 			s.ar.Record().Route = convention.RouteUnknownGRPC
 			s.record(end, err)
 		}
 	})
 }
+
+// The bits of serverRPC.state.
+const (
+	stateBegun = 1 << iota // the RPC has begun: an End comes
+	stateDone              // the record is finished (or being so)
+)
+
+// begun reports whether the RPC has begun.
+func (s *serverRPC) begun() bool { return s.state.Load()&stateBegun != 0 }
 
 // trailerWait is how long abandoned waits for an RPC's trailer, while
 // fewer than maxAbandonedWaits records wait; shortTrailerWait, past that.
@@ -344,19 +349,18 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 				// abandoned's timer waits to finish its record. Unless
 				// the timer has finished it already (the RPC began
 				// after the wait: its End finds the record done), the
-				// RPC is marked begun, under the lock the timer takes
-				// to look, and the timer leaves it to its End.
-				s.mu.Lock()
-				if !s.done.Load() {
+				// RPC is marked begun, with the compare-and-swap the
+				// timer makes to finish it, and the timer leaves it to
+				// its End. The stream type is set only then: the timer
+				// reads it only when it has won.
+				if s.state.CompareAndSwap(0, stateBegun) {
 					s.typ = streamType(rs.IsClientStream, rs.IsServerStream)
-					s.begun.Store(true)
 				}
-				s.mu.Unlock()
 				return
 			}
 		}
 		s.typ = streamType(rs.IsClientStream, rs.IsServerStream)
-		s.begun.Store(true)
+		s.state.Or(stateBegun)
 	case *stats.InPayload:
 		s.inMsgs.Add(1)
 		s.inBytes.Add(int64(rs.WireLength))
@@ -366,11 +370,11 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	case *stats.OutTrailer:
 		// gRPC rejects an unknown service or method after TagRPC without
 		// Begin or End; the trailer is the last event such an RPC gets.
-		if !s.begun.Load() {
+		if !s.begun() {
 			if s.stop != nil {
 				s.stop()
 			}
-			if s.done.CompareAndSwap(false, true) {
+			if s.state.CompareAndSwap(0, stateDone) {
 				s.ar.Record().Route = convention.RouteUnknownGRPC
 				s.record(time.Now(), h.unknownError(s.method))
 			}
@@ -386,13 +390,13 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 
 // finish finishes the record, the first time only.
 func (s *serverRPC) finish(end time.Time, err error) {
-	if s.done.CompareAndSwap(false, true) {
+	if s.state.Or(stateDone)&stateDone == 0 {
 		s.record(end, err)
 	}
 }
 
 // record sets the record's outcome and finishes it; the caller has set
-// s.done.
+// stateDone.
 func (s *serverRPC) record(end time.Time, err error) {
 	// The work up to FinishAt, which counts its own cost, is cheaper than
 	// reading the clock twice to measure it: it is not added to Overhead.
@@ -410,7 +414,7 @@ func (s *serverRPC) record(end time.Time, err error) {
 	r.ResponseBytes = s.outBytes.Load()
 	r.Attrs = slices.Grow(r.Attrs, 9)
 	r.Attrs = append(r.Attrs, recording.Attr{Key: AttrSystemName, Value: convention.RPCSystemGRPC})
-	if s.begun.Load() {
+	if s.begun() {
 		r.Attrs = append(r.Attrs, recording.Attr{Key: AttrMethod, Value: convention.GRPCSpanName(s.method)})
 	} else {
 		// A method the server does not have: its name is the client's
