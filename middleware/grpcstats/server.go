@@ -102,7 +102,13 @@ func streamType(client, server bool) string {
 // At most 1,024 records wait so at once; past that (a client resetting
 // streams of unknown methods as fast as it can, an HTTP/2 rapid reset),
 // a record waits 10 ms, so that such a flood cannot make the handler hold
-// a second's worth of records and their metadata.
+// a second's worth of records and their metadata; during such a flood, a
+// rejected RPC whose status gRPC sends more than 10 ms after the RPC's
+// context was done is recorded so, as Canceled, not Unimplemented. An RPC
+// of a method the server has, cancelled before its method runs, is
+// recorded as its method's when it begins within that wait (its End
+// finishes its record); one that gRPC begins only after the wait keeps
+// the record the wait wrote, without its method's calls.
 //
 // A nil rec gives a handler that records nothing.
 func NewServerHandler(rec *recording.Recorder, opts ...Option) stats.Handler {
@@ -193,8 +199,12 @@ type serverRPC struct {
 	typ  string
 	stop func() bool // stops abandoned's watch, when it was set up: the handler had not seen an RPC of the method begin
 
-	begun             atomic.Bool
-	done              atomic.Bool
+	// state holds stateBegun once the RPC has begun and stateDone once
+	// its record is finished, in one word, so that abandoned's timer and
+	// a Begin that comes after the RPC's context was done decide at once,
+	// with one compare-and-swap, whether the RPC began (its End finishes
+	// its record) or not (the timer does).
+	state             atomic.Uint32
 	inMsgs, outMsgs   atomic.Int64
 	inBytes, outBytes atomic.Int64
 }
@@ -262,9 +272,14 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 // It is set up, with context.AfterFunc, at the InHeader event that follows
 // TagRPC (once the record's fields it sets are written), only for the RPCs
 // of methods the handler has not seen begin, and stopped once the RPC
-// begins (an RPC that begins always gets an End) or is answered. It writes
-// the record only if it finishes it first (see finish), as Canceled (or
-// DeadlineExceeded), at the time the context was done.
+// begins (an RPC that begins always gets an End) or is answered. An RPC
+// that begins once its context is done, before the wait is over, is left
+// to its End too, however long its method runs (see HandleRPC's Begin).
+// Otherwise abandoned writes the record if it finishes it first (see
+// finish), as Canceled (or DeadlineExceeded), at the time the context was
+// done: a trailer later than the wait (or a Begin: the record of an RPC
+// that began so late does not have the calls its method makes) finds the
+// record written.
 //
 // At most maxAbandonedWaits records wait trailerWait at once; the others
 // wait shortTrailerWait. A client resetting streams of unknown methods as
@@ -281,12 +296,23 @@ func (s *serverRPC) abandoned(h *serverHandler) {
 	}
 	time.AfterFunc(wait, func() {
 		h.waits.Add(-1)
-		if s.done.CompareAndSwap(false, true) {
+		// An RPC that has begun gets an End, which finishes its record
+		// however long its method runs: the timer leaves it alone.
+		if s.state.CompareAndSwap(0, stateDone) {
 			s.ar.Record().Route = convention.RouteUnknownGRPC
 			s.record(end, err)
 		}
 	})
 }
+
+// The bits of serverRPC.state.
+const (
+	stateBegun = 1 << iota // the RPC has begun: an End comes
+	stateDone              // the record is finished (or being so)
+)
+
+// begun reports whether the RPC has begun.
+func (s *serverRPC) begun() bool { return s.state.Load()&stateBegun != 0 }
 
 // trailerWait is how long abandoned waits for an RPC's trailer, while
 // fewer than maxAbandonedWaits records wait; shortTrailerWait, past that.
@@ -320,15 +346,21 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 			h.sawMethod(s.method)
 			if !s.stop() {
 				// The RPC's context was done before it began, and
-				// abandoned waits to finish its record: the End that
-				// comes may still finish it first, without the stream
-				// type, which abandoned may read as it is written.
-				s.begun.Store(true)
+				// abandoned's timer waits to finish its record. Unless
+				// the timer has finished it already (the RPC began
+				// after the wait: its End finds the record done), the
+				// RPC is marked begun, with the compare-and-swap the
+				// timer makes to finish it, and the timer leaves it to
+				// its End. The stream type is set only then: the timer
+				// reads it only when it has won.
+				if s.state.CompareAndSwap(0, stateBegun) {
+					s.typ = streamType(rs.IsClientStream, rs.IsServerStream)
+				}
 				return
 			}
 		}
 		s.typ = streamType(rs.IsClientStream, rs.IsServerStream)
-		s.begun.Store(true)
+		s.state.Or(stateBegun)
 	case *stats.InPayload:
 		s.inMsgs.Add(1)
 		s.inBytes.Add(int64(rs.WireLength))
@@ -338,11 +370,11 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	case *stats.OutTrailer:
 		// gRPC rejects an unknown service or method after TagRPC without
 		// Begin or End; the trailer is the last event such an RPC gets.
-		if !s.begun.Load() {
+		if !s.begun() {
 			if s.stop != nil {
 				s.stop()
 			}
-			if s.done.CompareAndSwap(false, true) {
+			if s.state.CompareAndSwap(0, stateDone) {
 				s.ar.Record().Route = convention.RouteUnknownGRPC
 				s.record(time.Now(), h.unknownError(s.method))
 			}
@@ -358,13 +390,13 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 
 // finish finishes the record, the first time only.
 func (s *serverRPC) finish(end time.Time, err error) {
-	if s.done.CompareAndSwap(false, true) {
+	if s.state.Or(stateDone)&stateDone == 0 {
 		s.record(end, err)
 	}
 }
 
 // record sets the record's outcome and finishes it; the caller has set
-// s.done.
+// stateDone.
 func (s *serverRPC) record(end time.Time, err error) {
 	// The work up to FinishAt, which counts its own cost, is cheaper than
 	// reading the clock twice to measure it: it is not added to Overhead.
@@ -382,7 +414,7 @@ func (s *serverRPC) record(end time.Time, err error) {
 	r.ResponseBytes = s.outBytes.Load()
 	r.Attrs = slices.Grow(r.Attrs, 9)
 	r.Attrs = append(r.Attrs, recording.Attr{Key: AttrSystemName, Value: convention.RPCSystemGRPC})
-	if s.begun.Load() {
+	if s.begun() {
 		r.Attrs = append(r.Attrs, recording.Attr{Key: AttrMethod, Value: convention.GRPCSpanName(s.method)})
 	} else {
 		// A method the server does not have: its name is the client's

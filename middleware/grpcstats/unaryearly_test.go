@@ -171,3 +171,46 @@ func unaryRefusedBeforeSend(t *testing.T, intercepted bool) {
 		}
 	}
 }
+
+// TestUnaryLinkOtherMethod runs UnaryClientInterceptor over an invoker
+// that replays an early-status attempt of its RPC (ended without an
+// error and without its response: see TestUnaryEarlyStatusEvents) and
+// then, with the context it was given (as an interceptor inside the chain
+// may, to report the failure), an RPC of another method that ends so too,
+// through the client handler alone. The status the intercepted RPC
+// returns is its own attempt's, not the other RPC's: that one stays
+// Unknown, and the intercepted attempt gets the status.
+func TestUnaryLinkOtherMethod(t *testing.T) {
+	const method, other = "/pkg.Service/Method", "/pkg.Audit/Report"
+	h := grpcstats.NewClientHandler()
+	attempt := func(ctx context.Context, m string) {
+		ctx = h.TagRPC(ctx, &stats.RPCTagInfo{FullMethodName: m})
+		now := time.Now()
+		h.HandleRPC(ctx, &stats.Begin{Client: true, BeginTime: now})
+		h.HandleRPC(ctx, &stats.InTrailer{Client: true, Trailer: metadata.MD{}})
+		h.HandleRPC(ctx, &stats.End{Client: true, BeginTime: now, EndTime: time.Now()})
+	}
+	rec, sink := newRecorder(t)
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "job"})
+	err := grpcstats.UnaryClientInterceptor()(ctx, method, nil, nil, nil,
+		func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
+			attempt(ctx, method)
+			attempt(ctx, other) // the report, made with the RPC's context
+			return status.Error(codes.PermissionDenied, "refused")
+		})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("the RPC returned %v", err)
+	}
+	ar.Finish()
+	closeRecorder(t, rec)
+	recs := sink.Records()
+	if len(recs) != 1 || len(recs[0].Calls) != 2 {
+		t.Fatalf("records %+v, want the job with 2 calls", recs)
+	}
+	want := map[string]string{method: "PERMISSION_DENIED", other: "UNKNOWN"}
+	for _, c := range recs[0].Calls {
+		if got := c.Attr(grpcstats.AttrStatusCode); got != want[c.Method] {
+			t.Errorf("call of %s: status %s (error %q), want %s", c.Method, got, c.Error, want[c.Method])
+		}
+	}
+}
