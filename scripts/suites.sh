@@ -43,13 +43,16 @@ export GOTOOLCHAIN=local
 
 # ---- servers ---------------------------------------------------------------
 
-# freeports N [GAP]: N free loopback ports, one a line; with GAP, ports P
-# whose P+GAP is free too (a Redis cluster node's bus port is P+10000). A
-# port is free when it can be bound now; the servers bind them soon after.
+# freeports N M [TAKEN…]: N+M free loopback ports, one a line, the last M
+# with P+10000 free too (a Redis cluster node's bus port). No two of the
+# ports, the M bus ports and the TAKEN ones are equal: every server gets its
+# own. A port is free when it can be bound now; the servers bind them soon
+# after. It fails when it finds too few.
 freeports() {
 	python3 - "$@" <<-'PY'
 	import random, socket, sys
-	n, gap = int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0
+	n, m, bus = int(sys.argv[1]), int(sys.argv[2]), 10000
+	used = {int(a) for a in sys.argv[3:]}  # picked ports, their bus ports, TAKEN
 	def free(p):
 	    s = socket.socket()
 	    try:
@@ -60,30 +63,50 @@ freeports() {
 	    finally:
 	        s.close()
 	got = []
-	while len(got) < n:
-	    p = random.randint(20000, 65535 - gap - 1)
-	    if p in got or p + gap in got or any(q + gap == p for q in got):
+	for _ in range(100000):
+	    if len(got) == n + m:
+	        break
+	    gap = bus if len(got) >= n else 0
+	    p = random.randint(20000, 65535 - gap)
+	    want = [p, p + gap] if gap else [p]
+	    if any(q in used for q in want) or not all(free(q) for q in want):
 	        continue
-	    if free(p) and (gap == 0 or free(p + gap)):
-	        got.append(p)
+	    used.update(want)
+	    got.append(p)
+	else:
+	    sys.exit("suites.sh: too few free ports")
 	print("\n".join(map(str, got)))
 	PY
 }
 
-# The ports go-redis' tests name, and the free ones that stand for them.
+# The ports go-redis' tests name, and the free ones that stand for them,
+# picked with PostgreSQL's in one call (see freeports).
 REDIS_FIXED=(6379 6390 6391 6392 9121 9122 9123 26379 26380 26381)
 CLUSTER_FIXED=(16600 16601 16602 16603 16604 16605)
-mapfile -t REDIS_FREE < <(freeports ${#REDIS_FIXED[@]})
-mapfile -t CLUSTER_FREE < <(freeports ${#CLUSTER_FIXED[@]} 10000)
-# port P: the free port that stands for go-redis' fixed port P.
+if [ -n "${SUITES_PGPORT:-}" ]; then
+	mapfile -t PORTS < <(freeports ${#REDIS_FIXED[@]} ${#CLUSTER_FIXED[@]} "$SUITES_PGPORT")
+	PGPORT=$SUITES_PGPORT
+else
+	mapfile -t PORTS < <(freeports $((${#REDIS_FIXED[@]} + 1)) ${#CLUSTER_FIXED[@]})
+	PGPORT=${PORTS[${#REDIS_FIXED[@]}]:-}
+	PORTS=("${PORTS[@]:0:${#REDIS_FIXED[@]}}" "${PORTS[@]:${#REDIS_FIXED[@]}+1}")
+fi
+# mapfile does not see freeports fail: count what it printed.
+[ ${#PORTS[@]} = $((${#REDIS_FIXED[@]} + ${#CLUSTER_FIXED[@]})) ] && [ -n "$PGPORT" ] ||
+	{ echo "suites.sh: could not pick the servers' ports" >&2; exit 1; }
+REDIS_FREE=("${PORTS[@]:0:${#REDIS_FIXED[@]}}")
+CLUSTER_FREE=("${PORTS[@]:${#REDIS_FIXED[@]}}")
+# port P: the free port that stands for go-redis' fixed port P. It is
+# called in $(…), whose exit would only leave that subshell: an unknown P
+# stops the script (its EXIT trap stops the servers).
 port() {
 	local i
 	for i in "${!REDIS_FIXED[@]}"; do [ "${REDIS_FIXED[$i]}" = "$1" ] && { echo "${REDIS_FREE[$i]}"; return; }; done
 	for i in "${!CLUSTER_FIXED[@]}"; do [ "${CLUSTER_FIXED[$i]}" = "$1" ] && { echo "${CLUSTER_FREE[$i]}"; return; }; done
 	echo "suites.sh: no port for $1" >&2
+	kill -s TERM $$
 	exit 1
 }
-PGPORT=${SUITES_PGPORT:-$(freeports 1)}
 REDISPORT=$(port 6379)
 
 # redisports DIR: rewrites go-redis' fixed ports to the free ones in DIR's

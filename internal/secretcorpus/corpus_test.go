@@ -696,6 +696,11 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query(`CREATE EVENT corpuse ON SCHEDULE EVERY 1 DAY DO GRANT ALL ON *.* TO bob IDENTIFIED BY ` + c.secret("MySQL password without quotes in an event's body", "mysqleventpw"))
 	query(`DO $$ BEGIN ALTER USER bob PASSWORD ` + c.secret("MySQL reading of a DO block's password without quotes", "mysqldopw") + `; END $$`)
 	query(`ALTER USER bob IDENTIFIED BY /*!80000 x */ ` + c.secret("MySQL password after an executable comment where it stands", "mysqlafterexecpw"))
+	// Review 42: MariaDB's SET STATEMENT … FOR <statement>, and
+	// CLONE INSTANCE … IDENTIFIED BY.
+	query(`SET STATEMENT max_statement_time=60 FOR ALTER USER bob IDENTIFIED BY ` + c.secret("MariaDB password without quotes in SET STATEMENT … FOR", "mariadbsetstmtpw"))
+	query(`SET STATEMENT max_statement_time=60 FOR CHANGE MASTER TO MASTER_PASSWORD = ` + c.secret("MariaDB MASTER_PASSWORD without quotes in SET STATEMENT … FOR", "mariadbsetstmtmasterpw"))
+	query(`CLONE INSTANCE FROM bob@donor:3306 IDENTIFIED BY ` + c.secret("MySQL CLONE INSTANCE password without quotes", "mysqlclonepw"))
 	query(`ALTER TABLE user ADD COLUMN password VARCHAR(255)`)
 	c.readable("MySQL: a table named user, a column named password", "ALTER TABLE user ADD COLUMN password VARCHAR(?)")
 	query(`CREATE USER corpusbob IDENTIFIED BY RANDOM PASSWORD`)

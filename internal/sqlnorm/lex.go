@@ -113,7 +113,7 @@ type pwKind uint8
 const (
 	pwNone  pwKind = iota
 	pwRole         // CREATE, ALTER or DROP [OR REPLACE] USER, ROLE, GROUP, SERVER or FOREIGN …, IMPORT: PASSWORD x, IDENTIFIED BY x
-	pwGrant        // GRANT: IDENTIFIED BY x (MySQL 5)
+	pwGrant        // GRANT (MySQL 5), CLONE INSTANCE FROM u@h:port: IDENTIFIED BY x
 	pwSet          // SET PASSWORD [FOR user] = x
 	pwRepl         // CHANGE MASTER|REPLICATION SOURCE, START REPLICA|SLAVE|GROUP_REPLICATION: [MASTER_|SOURCE_]PASSWORD = x
 	pwKey          // SQLite's PRAGMA [schema.]key|rekey|hexkey|… = x or (x), ATTACH … KEY x
@@ -151,14 +151,12 @@ func (l *lexer) classify(k kind, text string) {
 		case "CREATE", "ALTER", "DROP":
 			l.lead = 'c'
 			l.ddl = l.ddl || !l.sub
-		case "GRANT":
+		case "GRANT", "CLONE":
 			l.pw = pwGrant
 		case "CHANGE":
-			if l.sub {
-				l.lead = 'h' // CHANGE MASTER|REPLICATION, not ALTER TABLE … CHANGE col
-			} else {
-				l.pw = pwRepl
-			}
+			// CHANGE MASTER|REPLICATION, told by its second word:
+			// not ALTER TABLE … CHANGE col in a routine's body.
+			l.lead = 'h'
 		case "SET":
 			l.lead = 's'
 		case "START":
@@ -184,6 +182,8 @@ func (l *lexer) classify(k kind, text string) {
 			l.nest = false
 		case l.lead == 's' && strings.EqualFold(text, "PASSWORD"):
 			l.pw = pwSet
+		case l.lead == 's' && strings.EqualFold(text, "STATEMENT"):
+			l.nest = true // MariaDB's SET STATEMENT var = value FOR <statement>
 		case l.lead == 't' && (strings.EqualFold(text, "REPLICA") || strings.EqualFold(text, "SLAVE") || strings.EqualFold(text, "GROUP_REPLICATION")),
 			l.lead == 'h' && (strings.EqualFold(text, "MASTER") || strings.EqualFold(text, "REPLICATION")):
 			l.pw = pwRepl
@@ -209,8 +209,10 @@ func (l *lexer) classify(k kind, text string) {
 // DELETE, WITH, VALUES, TABLE, SET, SHOW, COMMIT, ROLLBACK, TRUNCATE,
 // COPY and DROP, which hold none (nor do CREATE and ALTER of a table, an
 // index, a view, a sequence, a database, a schema or a type: see
-// notNested). In such a statement each word that may begin one that holds
-// a password begins its classification anew (see nested).
+// notNested) — but for MariaDB's SET STATEMENT var = value FOR
+// <statement>, told by its second word (see classify). In such a
+// statement each word that may begin one that holds a password begins its
+// classification anew (see nested).
 func nests(up string) bool {
 	switch up {
 	case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE",
@@ -233,8 +235,8 @@ func notNested(w string) bool {
 
 // nested is note's test, in a statement that may hold another (l.nest) and
 // is not yet of a kind, of whether the word text may begin a statement
-// that holds a password: CREATE, ALTER, DROP, GRANT, CHANGE, SET, START,
-// PRAGMA, ATTACH or IMPORT. Its words are then read by classify as a
+// that holds a password: CREATE, ALTER, DROP, GRANT, CHANGE, CLONE, SET,
+// START, PRAGMA, ATTACH or IMPORT. Its words are then read by classify as a
 // statement's first words (BEGIN ALTER USER u IDENTIFIED BY x; END). In a
 // DO statement (do), PASSWORD and IDENTIFIED are read as in a role's
 // statement wherever they stand: its body is code to MySQL's reading,
@@ -252,7 +254,7 @@ func (l *lexer) nested(text string) bool {
 	case 'g':
 		return len(text) == 5 && strings.EqualFold(text, "GRANT")
 	case 'c':
-		return len(text) == 6 && (strings.EqualFold(text, "CREATE") || strings.EqualFold(text, "CHANGE"))
+		return len(text) == 6 && (strings.EqualFold(text, "CREATE") || strings.EqualFold(text, "CHANGE")) || len(text) == 5 && strings.EqualFold(text, "CLONE")
 	case 'p':
 		return len(text) == 6 && strings.EqualFold(text, "PRAGMA") ||
 			l.do && len(text) == 8 && strings.EqualFold(text, "PASSWORD") && !(l.lead == 's' && l.nsig == 1)
@@ -306,9 +308,9 @@ func keyPragma(name string) bool {
 // as a literal: the run of tokens up to white space, a comment or , ; )
 // where the password stands — after PASSWORD in a USER's or ROLE's
 // statement, after IDENTIFIED [WITH|VIA plugin] BY (or AS, USING after a
-// plugin) there and in GRANT, after SET PASSWORD [FOR user] = (or TO), after
-// [MASTER_|SOURCE_]PASSWORD [=] in CHANGE MASTER, CHANGE REPLICATION SOURCE
-// and START REPLICA or GROUP_REPLICATION, after REPLACE (the current
+// plugin) there and in GRANT and CLONE INSTANCE, after SET PASSWORD [FOR
+// user] = (or TO), after [MASTER_|SOURCE_]PASSWORD [=] in CHANGE MASTER,
+// CHANGE REPLICATION SOURCE and START REPLICA or GROUP_REPLICATION, after REPLACE (the current
 // password) in a USER's statement and SET PASSWORD, inside PASSWORD( and
 // OLD_PASSWORD( there, after sslpassword or a quoted "password" in a
 // foreign server's OPTIONS, after a key pragma's = or ( and ATTACH's KEY

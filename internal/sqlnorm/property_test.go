@@ -283,7 +283,9 @@ func (g *gen) statement() string {
 			// whose first words do not tell it.
 			s = g.pick("CREATE PROCEDURE p() BEGIN ", "CREATE DEFINER = bob PROCEDURE p() ", "BEGIN NOT ATOMIC ", "DO $$ BEGIN ",
 				"CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SELECT 1; ", "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO ",
-				"CREATE FUNCTION f() RETURNS void LANGUAGE c BEGIN ATOMIC ", "lbl: BEGIN IF (SELECT a FROM t) THEN ", "EXPLAIN ") +
+				"CREATE FUNCTION f() RETURNS void LANGUAGE c BEGIN ATOMIC ", "lbl: BEGIN IF (SELECT a FROM t) THEN ", "EXPLAIN ",
+				"SET STATEMENT max_statement_time=60 FOR ", "set statement sort_buffer_size=1, a = 1 for ") + // review 42: MariaDB's
+
 				s + g.pick("", "; END", "; END $$", ";\nEND IF; END lbl")
 		}
 		return s
@@ -337,7 +339,8 @@ func (g *gen) password() string {
 		return g.pick("PRAGMA key =", "pragma main.rekey=", "PRAGMA hexkey(", "ATTACH DATABASE 'b.db' AS b KEY", `PRAGMA "key" =`, `PRAGMA 'rekey'=`, `PRAGMA main."textkey" =`) + gap + w + g.pick("", ";", ")")
 	}
 	if g.n(4) == 0 {
-		return g.pick("GRANT ALL ON db.* TO bob IDENTIFIED BY", "CHANGE MASTER TO MASTER_PASSWORD =", "CHANGE REPLICATION SOURCE TO SOURCE_HOST = 'h', SOURCE_PASSWORD=", "START REPLICA PASSWORD =") + gap + w + g.pick("", ",x", ";")
+		return g.pick("GRANT ALL ON db.* TO bob IDENTIFIED BY", "CHANGE MASTER TO MASTER_PASSWORD =", "CHANGE REPLICATION SOURCE TO SOURCE_HOST = 'h', SOURCE_PASSWORD=", "START REPLICA PASSWORD =",
+			"CLONE INSTANCE FROM bob@h:3306 IDENTIFIED BY") + gap + w + g.pick("", ",x", ";")
 	}
 	return g.pick("ALTER ROLE", "CREATE USER", "alter user", "CREATE USER IF NOT EXISTS", "CREATE OR REPLACE USER") + " bob" + g.gap() +
 		g.pick("PASSWORD", "WITH LOGIN PASSWORD", "IDENTIFIED BY", "identified by", "IDENTIFIED WITH caching_sha2_password BY", "IDENTIFIED WITH 'sha256_password' AS", "IDENTIFIED BY PASSWORD") + gap + w + g.pick("", " VALID UNTIL 'x'", ", amy", ")")
@@ -570,10 +573,40 @@ func TestIssueCases(t *testing.T) {
 		{PostgreSQL, "CREATE FUNCTION f() RETURNS void LANGUAGE sql BEGIN ATOMIC ALTER ROLE u PASSWORD hunter2; END", "CREATE FUNCTION f() RETURNS void LANGUAGE sql BEGIN ATOMIC ALTER ROLE u PASSWORD ?; END"},
 		{SQLite, "CREATE TRIGGER t AFTER INSERT ON a BEGIN PRAGMA key = hunter2; END", "CREATE TRIGGER t AFTER INSERT ON a BEGIN PRAGMA key = ?; END"},
 		{Unknown, "EXPLAIN ALTER USER u PASSWORD hunter2", "EXPLAIN ALTER USER u PASSWORD ?"},
+		// Review 42: MariaDB's SET STATEMENT var = value FOR
+		// <statement> runs any statement under a setting; CLONE
+		// INSTANCE FROM u@h:port IDENTIFIED BY x holds a password.
+		{MySQL, "SET STATEMENT max_statement_time=60 FOR ALTER USER u IDENTIFIED BY hunter2", "SET STATEMENT max_statement_time=? FOR ALTER USER u IDENTIFIED BY ?"},
+		{Unknown, "SET STATEMENT max_statement_time=60 FOR ALTER USER u IDENTIFIED BY hunter2", "SET STATEMENT max_statement_time=? FOR ALTER USER u IDENTIFIED BY ?"},
+		{MySQL, "SET STATEMENT max_statement_time=60 FOR SET PASSWORD FOR bob = hunter2", "SET STATEMENT max_statement_time=? FOR SET PASSWORD FOR bob = ?"},
+		{Unknown, "SET STATEMENT max_statement_time=60 FOR SET PASSWORD FOR bob = hunter2", "SET STATEMENT max_statement_time=? FOR SET PASSWORD FOR bob = ?"},
+		{MySQL, "SET STATEMENT sql_mode='' FOR GRANT ALL ON *.* TO bob IDENTIFIED BY hunter2", "SET STATEMENT sql_mode=? FOR GRANT ALL ON *.* TO bob IDENTIFIED BY ?"},
+		{Unknown, "SET STATEMENT sql_mode='' FOR GRANT ALL ON *.* TO bob IDENTIFIED BY hunter2", "SET STATEMENT sql_mode=? FOR GRANT ALL ON *.* TO bob IDENTIFIED BY ?"},
+		{MySQL, "SET STATEMENT max_statement_time=60 FOR CHANGE MASTER TO MASTER_PASSWORD = hunter2", "SET STATEMENT max_statement_time=? FOR CHANGE MASTER TO MASTER_PASSWORD = ?"},
+		{Unknown, "SET STATEMENT max_statement_time=60 FOR CHANGE MASTER TO MASTER_PASSWORD = hunter2", "SET STATEMENT max_statement_time=? FOR CHANGE MASTER TO MASTER_PASSWORD = ?"},
+		{MySQL, "SET STATEMENT a=1 FOR SELECT set_x, password FROM t", "SET STATEMENT a=? FOR SELECT set_x, password FROM t"},
+		{MySQL, "CLONE INSTANCE FROM u@h:3306 IDENTIFIED BY hunter2", "CLONE INSTANCE FROM u@h:? IDENTIFIED BY ?"},
+		{Unknown, "CLONE INSTANCE FROM 'u'@'h':3306 IDENTIFIED BY hunter2 DATA DIRECTORY = '/x'", "CLONE INSTANCE FROM ?@?:? IDENTIFIED BY ? DATA DIRECTORY = ?"},
+		{MySQL, "CREATE PROCEDURE p() BEGIN CLONE INSTANCE FROM u@h:3306 IDENTIFIED BY hunter2; END", "CREATE PROCEDURE p() BEGIN CLONE INSTANCE FROM u@h:? IDENTIFIED BY ?; END"},
+		// Review 42's mutants. In PostgreSQL's reading a DO block's
+		// $$ may end early, leaving its PASSWORD outside any
+		// statement's first words: the DO tells it.
+		{PostgreSQL, "DO $$ BEGIN ALTER ROLE u /* $$ */ PASSWORD hunter2; END $$", "DO ? */ PASSWORD ?; END ?"},
+		// … and only a DO: a routine's SELECT password is a column.
+		{MySQL, "CREATE PROCEDURE p() BEGIN SELECT password FROM users; END", "CREATE PROCEDURE p() BEGIN SELECT password FROM users; END"},
+		// An executable comment glued to a password's run: what
+		// follows it is hidden in the reading of it as a comment
+		// (MySQL's reading of it as code ends the run at its ,).
+		{MySQL, "ALTER USER u IDENTIFIED BY pw/*!80000 , x */hunter2", "ALTER USER u IDENTIFIED BY ?/*! , x */?"},
 		// … but not in ordinary statements: ALTER TABLE … CHANGE
 		// is not CHANGE MASTER, a SELECT holds no statement.
 		{MySQL, "ALTER TABLE t CHANGE password pw2 text", "ALTER TABLE t CHANGE password pw2 text"},
 		{MySQL, "ALTER TABLE t ALTER COLUMN password SET DEFAULT x", "ALTER TABLE t ALTER COLUMN password SET DEFAULT x"},
+		// An ALTER TABLE holds no statement: its ALTER user is a
+		// column's; in a routine's body, ALTER TABLE … CHANGE is not
+		// CHANGE MASTER.
+		{MySQL, "ALTER TABLE t ALTER user SET DEFAULT 'bob', ALTER password DROP DEFAULT", "ALTER TABLE t ALTER user SET DEFAULT ?, ALTER password DROP DEFAULT"},
+		{MySQL, "CREATE PROCEDURE p() BEGIN ALTER TABLE t CHANGE password pw TEXT; END", "CREATE PROCEDURE p() BEGIN ALTER TABLE t CHANGE password pw TEXT; END"},
 		{MySQL, "UPDATE users SET password = ? WHERE id = ?", "UPDATE users SET password = ? WHERE id = ?"},
 		{PostgreSQL, "SELECT alter_user, password FROM t", "SELECT alter_user, password FROM t"},
 		{MySQL, "CREATE TABLE t (a int, b int) SELECT 1; CREATE USER u IDENTIFIED BY hunter2", "CREATE TABLE t (a int, b int) SELECT ?; CREATE USER u IDENTIFIED BY ?"},

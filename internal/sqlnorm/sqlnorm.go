@@ -21,9 +21,10 @@
 // server) is hidden as a literal, the run of tokens up to white space or
 // , ; ) where it stands: after PASSWORD or IDENTIFIED [WITH plugin] BY in a
 // CREATE, ALTER or DROP of a USER or ROLE (told by the statement's second
-// word: ALTER TABLE user … is not one), IDENTIFIED BY in GRANT, SET
-// PASSWORD [FOR user] =, [MASTER_|SOURCE_]PASSWORD = in CHANGE MASTER,
-// CHANGE REPLICATION SOURCE and START REPLICA or GROUP_REPLICATION; after
+// word: ALTER TABLE user … is not one), IDENTIFIED BY in GRANT and CLONE
+// INSTANCE, SET PASSWORD [FOR user] =, [MASTER_|SOURCE_]PASSWORD = in
+// CHANGE MASTER, CHANGE REPLICATION SOURCE and START REPLICA or
+// GROUP_REPLICATION; after
 // REPLACE (MySQL's current password) and inside PASSWORD( and
 // OLD_PASSWORD( (MariaDB) in those statements; after PASSWORD, sslpassword
 // or "password" in the OPTIONS of a foreign server, user mapping or
@@ -37,10 +38,11 @@
 // statement inside another — a routine's, trigger's or event's body
 // (CREATE PROCEDURE p() BEGIN ALTER USER u IDENTIFIED BY x; END, CREATE
 // EVENT … DO GRANT …), a compound statement, a DO block read by a dialect
-// where $$ does not quote — is told by its own first words too: in any
-// statement but SELECT, INSERT, UPDATE, DELETE, WITH, VALUES and TABLE,
-// each CREATE, ALTER, DROP, GRANT, CHANGE, SET, START, PRAGMA, ATTACH or
-// IMPORT is read as a statement's first word, and in a DO statement
+// where $$ does not quote, MariaDB's SET STATEMENT var = value FOR
+// <statement> — is told by its own first words too: in any statement but
+// SELECT, INSERT, UPDATE, DELETE, WITH, VALUES and TABLE, each CREATE,
+// ALTER, DROP, GRANT, CHANGE, CLONE, SET, START, PRAGMA, ATTACH or IMPORT
+// is read as a statement's first word, and in a DO statement
 // PASSWORD and IDENTIFIED are read as in a role's wherever they stand.
 // Where an executable comment stands at a password or inside its run
 // (IDENTIFIED BY /*!80000 a */ b), the run goes on across white space and
