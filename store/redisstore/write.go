@@ -76,12 +76,16 @@ type hourBatch struct {
 // A record whose ID is already stored (or that is twice in recs) replaces
 // it, at whatever start either has, and is listed once, with its new
 // summary: the transaction reads what it replaces (HMGET: nil for a new
-// ID), and when a record replaced one, in its hour or in another, a second
-// round trip, which such Writes alone pay for, removes the old version's
-// summary (and a version in another hour) and takes its size off the
-// hour's size counter that MaxBytes reads, so until it returns List may
-// show both, and if it fails the old version stays listed and counted
-// (the log says so). The same ID twice in one Write at starts in two
+// ID), and when a record replaced one in its hour, a second round trip,
+// which such Writes alone pay for, removes the old version's summary and
+// takes its size off the hour's size counter that MaxBytes reads; a
+// record written in another hour than its version before (or outside its
+// ID's hour) is settled under a lock of its ID's, which deletes the
+// version in the other hour, in a few round trips more. Until they
+// return List may show both, and if they fail the old version stays
+// listed and counted (the log says so); racing writers of one ID in
+// several hours never lose it, but may leave it listed twice (see
+// rewrite.go). The same ID twice in one Write at starts in two
 // hours is stored in both hours at once (their transactions run side by
 // side), and may stay listed in both. Its rollup contribution is counted
 // again. The store does not keep recs.
@@ -389,12 +393,6 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	var idsOld *redis.Cmd
 	var idsExist *redis.IntCmd
 	readIDs := s.idsSeen.Load()
-	type idHourCmd struct {
-		batch int
-		id    string
-		old   *redis.StringCmd
-	}
-	var idHourOld []idHourCmd // a record stored outside its ID's hour: what that hour held
 	wg.Go(func() {
 		// Every write lists its hours (a no-op when they are listed), so
 		// the list holds them again after another process's Clear.
@@ -406,12 +404,11 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			z := make([]redis.Z, len(batches))
 			for i, b := range batches {
 				z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
-				if len(b.ids) > 0 {
-					p.HSet(ctx, s.k.ids(), b.ids...)
-					for j := 0; j < len(b.ids); j += 2 {
-						id := b.ids[j].(string)
-						idHourOld = append(idHourOld, idHourCmd{i, id, p.HGet(ctx, s.k.hour(idHour(id)).recs, id)})
-					}
+				// A record stored outside its ID's hour is named in the
+				// ids hash unless an entry is there: settleMoved (under
+				// the ID's lock) alone moves an entry.
+				for j := 0; j < len(b.ids); j += 2 {
+					p.HSetNX(ctx, s.k.ids(), b.ids[j].(string), b.ids[j+1])
 				}
 			}
 			listed = p.ZAdd(ctx, s.k.hours(), z...)
@@ -480,8 +477,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	}
 	wg.Wait()
 	var damages []error
-	var moved []movedVersion
-	stored1 := make([]bool, len(batches))
+	movedAt := make(map[string]int64) // IDs that may have a version in another hour: the hour stored in
 	for i, b := range batches {
 		if errs[i] != nil {
 			if !s.foreignOnly(b.hour, txs[i].all) {
@@ -505,7 +501,6 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			}
 		}
 		stored += b.n
-		stored1[i] = true
 		if txs[i].recs.Val() < int64(b.n) {
 			// HSET added fewer fields than the batch has records: some
 			// IDs were stored already (or are twice in the batch).
@@ -528,10 +523,12 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 					continue
 				}
 				if h, ok := parseHour(hs); ok && h != b.hour {
-					id := b.recs[2*j].(string)
-					moved = append(moved, movedVersion{hour: h, id: id, dropID: idHour(id) == b.hour})
+					movedAt[b.recs[2*j].(string)] = b.hour
 				}
 			}
+		}
+		for j := 0; j < len(b.ids); j += 2 {
+			movedAt[b.ids[j].(string)] = b.hour
 		}
 		s.dmu.Lock()
 		s.dirty[b.hour] = true
@@ -546,13 +543,24 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	if idsExist != nil && idsExist.Err() == nil {
 		s.idsSeen.Store(idsExist.Val() > 0)
 	}
-	for _, c := range idHourOld {
-		if full, err := c.old.Bytes(); err == nil && stored1[c.batch] {
-			moved = append(moved, movedVersion{hour: idHour(c.id), id: c.id, full: full})
+	if len(movedAt) > 0 {
+		// What each such ID's write stored (the last copy in the batch).
+		moved := make([]movedVersion, 0, len(movedAt))
+		at := make(map[string]int, len(movedAt))
+		for _, b := range batches {
+			for j := 0; j < len(b.recs); j += 2 {
+				id := b.recs[j].(string)
+				if h, ok := movedAt[id]; ok && h == b.hour {
+					if k, ok := at[id]; ok {
+						moved[k].full = b.recs[j+1].([]byte)
+						continue
+					}
+					at[id] = len(moved)
+					moved = append(moved, movedVersion{hour: h, id: id, full: b.recs[j+1].([]byte)})
+				}
+			}
 		}
-	}
-	if len(moved) > 0 {
-		if err := s.unlistMoved(ctx, moved); err != nil {
+		if err := s.settleMoved(ctx, moved); err != nil {
 			s.log.Warn("redisstore: removing records written again in another hour failed: their old versions stay", "err", err)
 		}
 	}
