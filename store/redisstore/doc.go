@@ -147,7 +147,8 @@
 // own choosing, which the store cannot tell from keys never written: a
 // volatile-* policy evicts only hours' keys (they expire), an allkeys-*
 // policy may evict the hours list too, which the next write notices (its
-// own hour gone from the list while the hour's size counter was there)
+// own hour gone from the list while the hour's records, summaries or
+// size counter were there)
 // and has repaired from the hours' keys, as another program's value
 // there (an hour retention deleted whole, listed again by a late write,
 // sets off no repair). An hour that loses some of its keys

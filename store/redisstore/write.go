@@ -354,7 +354,8 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	var wg sync.WaitGroup
 	errs := make([]error, len(batches)+1)
 	type txCmds struct {
-		old        *redis.Cmd // HMGET: what the hour held under the IDs before
+		old        *redis.Cmd    // HMGET: what the hour held under the IDs before
+		had        *redis.IntCmd // EXISTS: the hour's records hash and summaries set, before
 		recs, sums *redis.IntCmd
 		pushed     *redis.IntCmd
 		size       *redis.IntCmd
@@ -446,6 +447,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			ann := announce && i == len(batches)-1
 			var pub *redis.IntCmd
 			write := func(p redis.Pipeliner) error {
+				tx.had = p.Exists(ctx, hk.recs, hk.sums)
 				tx.old = p.Do(ctx, hmgets[i]...)
 				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
 				z := make([]redis.Z, len(b.members))
@@ -567,10 +569,13 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	if listed != nil && listed.Err() == nil {
 		held := make([]bool, len(batches))
 		for i, b := range batches {
-			// The counter holds more than this write added (or is not
-			// the store's): the hour held data before.
-			sz := txs[i].size
-			held[i] = sz == nil || sz.Err() != nil || sz.Val() != b.size+txs[i].dsize
+			// The records hash or summaries set was there, or the
+			// counter holds more than this write added (or is not the
+			// store's): the hour held data before. (An allkeys-* policy
+			// may evict the counter with the hours list.)
+			sz, had := txs[i].size, txs[i].had
+			held[i] = sz == nil || sz.Err() != nil || sz.Val() != b.size+txs[i].dsize ||
+				had == nil || had.Err() != nil || had.Val() > 0
 		}
 		s.relisted(batches, listed.Val(), held)
 	}
@@ -586,8 +591,9 @@ const maxListed = 1024
 
 // relisted notes the hours a write listed, of which the ZADD added n:
 // an hour this store had listed before that the ZADD added again, and
-// that held data before the write (held: its size counter was there),
-// was missing from the hours list — evicted (a maxmemory policy of
+// that held data before the write (held: its records hash, summaries set
+// or size counter was there — an allkeys-* policy may evict the counter
+// with the list), was missing from the hours list — evicted (a maxmemory policy of
 // allkeys-*: the list has no expiry, but may go under allkeys-lru), or
 // deleted by hand — and so may be older hours, which reads would no
 // longer find: the list is marked for repair (a SCAN for the hours' keys,
