@@ -3,6 +3,7 @@ package redisstore
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
@@ -150,7 +151,7 @@ return n
 `
 
 // unlockScript releases a lock (KEYS[1]) if it still holds this store's
-// token (ARGV[1]).
+// settling's token (ARGV[1]).
 const unlockScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
 // rewriteScripts are the scripts of records written again, sent by
@@ -215,7 +216,8 @@ type movedVersion struct {
 }
 
 // moveLockTTL bounds how long a process that stops while settling an ID
-// (see settleMoved) keeps other writers of the ID from settling it.
+// (see settleMoved) keeps other writers of the ID from settling it: at
+// least twice WriteTimeout, which bounds the settling.
 const moveLockTTL = 30 * time.Second
 
 // settleMoved makes each ID of vs found where the write stored it, and
@@ -233,6 +235,10 @@ const moveLockTTL = 30 * time.Second
 // (its old versions stay listed, Get finds one of them or the new one).
 func (s *Store) settleMoved(ctx context.Context, vs []movedVersion) error {
 	var errs []error
+	var tok [12]byte
+	rand.Read(tok[:])
+	token := hex.EncodeToString(tok[:]) // this settling's, not the store's: two Writes of a store settle apart
+	ttl := max(moveLockTTL, 2*s.opts.WriteTimeout)
 	for len(vs) > 0 {
 		// Take the locks that are free; settle those IDs; try the
 		// others again.
@@ -240,7 +246,7 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion) error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			takes = make([]*redis.BoolCmd, len(vs))
 			for i, v := range vs {
-				takes[i] = p.SetNX(ctx, s.k.moveLock(v.id), s.token, moveLockTTL)
+				takes[i] = p.SetNX(ctx, s.k.moveLock(v.id), token, ttl)
 			}
 			return nil
 		})
@@ -264,7 +270,7 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion) error {
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 			_, err := s.rdb.Pipelined(uctx, func(p redis.Pipeliner) error {
 				for _, v := range mine {
-					s.rewrite.unlock.Eval(uctx, p, []string{s.k.moveLock(v.id)}, s.token)
+					s.rewrite.unlock.Eval(uctx, p, []string{s.k.moveLock(v.id)}, token)
 				}
 				return nil
 			})

@@ -83,3 +83,41 @@ func TestRewriteMovedByAnother(t *testing.T) {
 		t.Errorf("Get = %v, %v; want status 418", rec, err)
 	}
 }
+
+// A record written again in another hour while its ID's settling lock is
+// held (by a process that stopped) is stored, and found, though its old
+// version stays listed until a write settles it once the lock is free.
+func TestRewriteMoveLockHeld(t *testing.T) {
+	const prefix = "rewrite-lock"
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1, WriteTimeout: 300 * time.Millisecond})
+	c := clientOf(t, r.Addr)
+	recs := storetest.Records(9, time.Now().Add(-4*time.Hour), time.Second, 3)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	lock := prefix + ":mv:" + string(recs[1].ID[:])
+	if err := c.Set(ctx, lock, "stopped", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	moved := *recs[1]
+	moved.Start = recs[1].Start.Add(2 * time.Hour)
+	moved.Status = 418
+	if err := s.Write(ctx, []*recording.Record{&moved}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, moved.ID); err != nil {
+		t.Errorf("Get while the lock is held: %v", err)
+	}
+	if err := c.Del(ctx, lock).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []*recording.Record{&moved}); err != nil {
+		t.Fatal(err)
+	}
+	if got := storetest.ListAll(t, s, store.Query{}); len(got) != len(recs) {
+		t.Errorf("List once the lock is free: %d records for %d IDs", len(got), len(recs))
+	}
+	if g, err := s.Get(ctx, moved.ID); err != nil || g.Status != 418 || !g.Start.Equal(moved.Start) {
+		t.Errorf("Get = %v, %v; want the version moved", g, err)
+	}
+}
