@@ -23,7 +23,7 @@ var minimalACL = []string{
 	"+hello", "+ping", "+cluster|info", "+time", "+publish", "+subscribe",
 	"+multi", "+exec", "+watch", "+unwatch", "+eval", "+evalsha", "+scan",
 	"+get", "+set", "+getrange", "+incrby", "+decrby", "+exists", "+del", "+unlink", "+type", "+pexpireat", "+pttl",
-	"+hset", "+hget", "+hmget", "+hdel", "+hlen", "+hscan", "+hstrlen", "+hvals", "+hgetall",
+	"+hset", "+hsetnx", "+hget", "+hmget", "+hdel", "+hlen", "+hscan", "+hstrlen", "+hvals", "+hgetall",
 	"+zadd", "+zrem", "+zcard", "+zrange", "+zrangebyscore", "+zrevrangebyscore", "+zrangebylex", "+zrevrangebylex",
 	"+rpush", "+lrange", "+ltrim", "+llen", "+lrem",
 }

@@ -24,7 +24,7 @@
 //	  +hello +ping +cluster|info +time +publish +subscribe
 //	  +multi +exec +watch +unwatch +eval +evalsha +scan
 //	  +get +set +getrange +incrby +decrby +exists +del +unlink +type +pexpireat +pttl
-//	  +hset +hget +hmget +hdel +hlen +hscan +hstrlen +hvals +hgetall
+//	  +hset +hsetnx +hget +hmget +hdel +hlen +hscan +hstrlen +hvals +hgetall
 //	  +zadd +zrem +zcard +zrange +zrangebyscore +zrevrangebyscore +zrangebylex +zrevrangebylex
 //	  +rpush +lrange +ltrim +llen +lrem
 //
@@ -111,8 +111,11 @@
 // hour's size: each Write's transaction reads what its HSET replaces
 // (HMGET: nils for new IDs), and its pipeline what the ids hash held
 // (while it exists), and the rare Write that replaced records removes the
-// old summaries, a version left in another hour, and their sizes, with
-// scripts of its own, in a second round trip (see [Store.Write]). The
+// old summaries and their sizes with a script of its own, in a second
+// round trip; a record written again in another hour is settled under a
+// lock of its ID's (a key prefix:mv:ID, with a TTL), which deletes the
+// version left in another hour, in a few round trips more (see
+// [Store.Write]). The
 // look-up costs a write about 24 bytes sent a record (4% of a small
 // record's, 0.7% of a 20-call one's) and 0.2–0.5 µs of Redis CPU (5–10%,
 // on a loaded machine).
@@ -144,7 +147,8 @@
 // own choosing, which the store cannot tell from keys never written: a
 // volatile-* policy evicts only hours' keys (they expire), an allkeys-*
 // policy may evict the hours list too, which the next write notices (its
-// own hour gone from the list while the hour's size counter was there)
+// own hour gone from the list while the hour's records, summaries or
+// size counter were there)
 // and has repaired from the hours' keys, as another program's value
 // there (an hour retention deleted whole, listed again by a late write,
 // sets off no repair). An hour that loses some of its keys

@@ -47,6 +47,10 @@ func (k keys) hours() string { return k.prefix + ":hours" }
 // another hour than their start (records not made by a recorder).
 func (k keys) ids() string { return k.prefix + ":ids" }
 
+// moveLock is the lock of a record's ID while a write settles it in its
+// new hour (see settleMoved).
+func (k keys) moveLock(id string) string { return k.prefix + ":mv:" + id }
+
 // retain is the lease of the process enforcing retention.
 func (k keys) retain() string { return k.prefix + ":retain" }
 

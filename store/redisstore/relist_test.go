@@ -1,10 +1,12 @@
 package redisstore_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
 )
@@ -58,5 +60,38 @@ func TestWriteAfterRetentionNoScan(t *testing.T) {
 				t.Errorf("Len = %d, %v; want the 5 records kept and the 3 late ones", n, err)
 			}
 		})
+	}
+}
+
+// Under an allkeys-* policy the hours list and an hour's size counter can
+// be evicted together (here: deleted by hand): the next write into that
+// hour, which still held records, repairs the list, so the older hours
+// it lost are listed again. Before, the missing counter made the hour
+// count as fresh (deleted whole by retention): no repair, and the older
+// hour stayed unlisted.
+func TestWriteAfterListAndCounterEvicted(t *testing.T) {
+	const prefix = "relist-evicted"
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1})
+	c := clientOf(t, r.Addr)
+	old := time.Now().Add(-4 * time.Hour).Truncate(time.Hour)
+	if err := s.Write(ctx, storetest.Records(1, old.Add(time.Minute), time.Second, 4)); err != nil {
+		t.Fatal(err)
+	}
+	later := old.Add(time.Hour + time.Minute)
+	if err := s.Write(ctx, storetest.Records(2, later, time.Second, 4)); err != nil {
+		t.Fatal(err)
+	}
+	h := strconv.FormatInt(later.Unix()/3600, 10)
+	if err := c.Del(ctx, prefix+":hours", "{"+prefix+":"+h+"}:b").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, storetest.Records(3, later.Add(time.Minute), time.Second, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RepairHours(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := storetest.ListAll(t, s, store.Query{}); len(got) != 10 {
+		t.Errorf("List: %d records, want 10 (the oldest hour's listed again)", len(got))
 	}
 }

@@ -1,11 +1,15 @@
 package redisstore
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -18,20 +22,37 @@ import (
 // A record stored again with its ID replaces the version stored before,
 // wherever that starts. The version before is where Get looks: in the
 // hour of the record's ID's time, or in the hour the ids hash names (a
-// record whose start is in another hour than its ID's time). A Write's
-// transaction reads, with HMGET, what the hour's records hash holds under
-// its IDs just before its HSET replaces it (nil for a new ID: a normal
-// Write's IDs are all new), and its pipeline reads the ids hash the same
-// way while it exists (EXISTS, asked by every write, says so), and, for a
-// record stored outside its ID's hour, that hour's hash.
-// When HSET says that it replaced records, or those reads found a version
-// in another hour, a second round trip, which such Writes alone pay for,
+// record whose start is in another hour than its ID's time).
+//
+// In one hour: a Write's transaction reads, with HMGET, what the hour's
+// records hash holds under its IDs just before its HSET replaces it (nil
+// for a new ID: a normal Write's IDs are all new). When HSET says that it
+// replaced records, a second round trip, which such Writes alone pay for,
 // unlists the versions replaced (their summaries, found from the old
-// record's start), deletes one left in another hour, and takes what they
-// counted off the hours' size counters, so that MaxBytes counts each ID
-// once. Every replaced version is seen by exactly one transaction (the one
-// whose HSET replaced it), whose Write cleans it up, so racing writers of
-// an ID leave it listed once, with the summary of the record Get returns.
+// record's start) and takes what they counted off the hour's size
+// counter, so that MaxBytes counts each ID once. Every replaced version
+// is seen by exactly one transaction (the one whose HSET replaced it),
+// whose Write cleans it up, so racing writers of an ID in one hour leave
+// it listed once, with the summary of the record Get returns.
+//
+// Across hours: a version in another hour cannot be found, nor deleted,
+// in the hour's transaction (in a Redis Cluster the hours and the ids
+// hash are in other slots). A Write's pipeline reads the ids hash for its
+// IDs while it exists (EXISTS, asked by every write, says so), and names
+// a record stored outside its ID's hour there if it names none yet
+// (HSETNX). A record the write stored outside its ID's hour, or that the
+// ids hash named in another hour, is then settled (settleMoved), under a
+// lock of its ID's that writers take one at a time: if the write's
+// version is still where it put it, the ids hash is pointed there, and
+// the versions in the ID's hour and in the hour the ids hash named are
+// deleted, each only if it is still the version read (movedScript).
+// Only a settling writer deletes a full record, and only outside the hour
+// it has just seen holding its own version, so racing writers of an ID
+// in several hours never lose it; a write that lands in an hour after its
+// settling writer looked there, in the ID's own hour, and read the ids
+// hash before the entry settling put there, is not settled by anyone, and
+// stays listed beside the version settled (Get returns the one in the
+// ID's hour), as does an old version if settling fails (the log says so).
 
 // memberOf returns the summary member of a stored record's encoding, as
 // batch makes it, and the record's start.
@@ -129,16 +150,16 @@ end
 return n
 `
 
-// dropIDScript deletes an ids hash entry if it still names the given
-// hour: KEYS: the ids hash; ARGV: the ID, the hour.
-const dropIDScript = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0`
+// unlockScript releases a lock (KEYS[1]) if it still holds this store's
+// settling's token (ARGV[1]).
+const unlockScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
 // rewriteScripts are the scripts of records written again, sent by
 // EVALSHA (EVAL after NOSCRIPT).
-type rewriteScripts struct{ replaced, moved, dropID *redis.Script }
+type rewriteScripts struct{ replaced, moved, unlock *redis.Script }
 
 func newRewriteScripts() rewriteScripts {
-	return rewriteScripts{redis.NewScript(replacedScript), redis.NewScript(movedScript), redis.NewScript(dropIDScript)}
+	return rewriteScripts{redis.NewScript(replacedScript), redis.NewScript(movedScript), redis.NewScript(unlockScript)}
 }
 
 // unlistReplaced cleans up after a write of batch b whose HSET added
@@ -185,26 +206,140 @@ func (s *Store) unlistReplaced(ctx context.Context, b *hourBatch, old []any) err
 	return errors.Join(append(errs, err)...)
 }
 
-// A movedVersion is a version of a record written again that is stored in
-// another hour than the new one.
+// A movedVersion is a record a write stored that may have a version in
+// another hour: stored outside its ID's hour, or named by the ids hash in
+// another hour than the write's.
 type movedVersion struct {
-	hour   int64
-	id     string
-	full   []byte // nil: to be read
-	dropID bool   // the ids hash entry naming hour goes (the new version is in its ID's hour)
+	hour int64  // where the write stored it
+	id   string // the ID
+	full []byte // what the write stored
 }
 
-// unlistMoved deletes the versions of records written again that are
-// stored in other hours (vs), and the ids hash entries of those now stored
-// in their ID's hour.
-func (s *Store) unlistMoved(ctx context.Context, vs []movedVersion) error {
-	// Read the versions the ids hash pointed to.
-	var gets []*redis.StringCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		gets = make([]*redis.StringCmd, len(vs))
+// moveLockTTL bounds how long a process that stops while settling an ID
+// (see settleMoved) keeps other writers of the ID from settling it: at
+// least twice WriteTimeout, which bounds the settling.
+const moveLockTTL = 30 * time.Second
+
+// settleMoved makes each ID of vs found where the write stored it, and
+// deletes its versions in other hours. Each ID is settled under a lock
+// of its own (a key of the store's, SET NX, with a TTL), so that writers
+// of one ID settle it one at a time; what is deleted is only ever a
+// version in another hour than the settling write's, which that write
+// has just seen holding its own version (no one else deletes while it
+// holds the lock: a write that replaced its version there in the
+// meantime stores one too), and only if that version is still the one
+// read (movedScript), so that a write landing in between (whose own
+// settling comes after) is never taken for the old version. A write whose
+// version has been replaced since settles nothing: the one that replaced
+// it does. An ID whose lock stays taken until ctx ends is left as it is
+// (its old versions stay listed, Get finds one of them or the new one).
+func (s *Store) settleMoved(ctx context.Context, vs []movedVersion) error {
+	var errs []error
+	var tok [12]byte
+	rand.Read(tok[:])
+	token := hex.EncodeToString(tok[:]) // this settling's, not the store's: two Writes of a store settle apart
+	ttl := max(moveLockTTL, 2*s.opts.WriteTimeout)
+	for len(vs) > 0 {
+		// Take the locks that are free; settle those IDs; try the
+		// others again.
+		var takes []*redis.BoolCmd
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			takes = make([]*redis.BoolCmd, len(vs))
+			for i, v := range vs {
+				takes[i] = p.SetNX(ctx, s.k.moveLock(v.id), token, ttl)
+			}
+			return nil
+		})
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		var mine, wait []movedVersion
 		for i, v := range vs {
-			if v.full == nil {
-				gets[i] = p.HGet(ctx, s.k.hour(v.hour).recs, v.id)
+			if takes[i].Val() {
+				mine = append(mine, v)
+			} else {
+				wait = append(wait, v)
+			}
+		}
+		if len(mine) > 0 {
+			if err := s.settleLocked(ctx, mine); err != nil {
+				errs = append(errs, err)
+			}
+			// Released with the context of the write, or, if it has
+			// ended, a short one of its own.
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			_, err := s.rdb.Pipelined(uctx, func(p redis.Pipeliner) error {
+				for _, v := range mine {
+					s.rewrite.unlock.Eval(uctx, p, []string{s.k.moveLock(v.id)}, token)
+				}
+				return nil
+			})
+			cancel()
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		vs = wait
+		if len(vs) > 0 {
+			t := time.NewTimer(2 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return errors.Join(append(errs, fmt.Errorf("%d records written again left unsettled: %w", len(vs), ctx.Err()))...)
+			case <-t.C:
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// settleLocked settles vs, whose locks this store holds (see
+// settleMoved).
+func (s *Store) settleLocked(ctx context.Context, vs []movedVersion) error {
+	// Is the write's version still there, and where does the ids hash
+	// point?
+	own := make([]*redis.StringCmd, len(vs))
+	named := make([]*redis.StringCmd, len(vs))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, v := range vs {
+			own[i] = p.HGet(ctx, s.k.hour(v.hour).recs, v.id)
+			named[i] = p.HGet(ctx, s.k.ids(), v.id)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	type old struct {
+		hour int64
+		id   string
+		get  *redis.StringCmd
+	}
+	var olds []old
+	// Point the ids hash at the write's hour first (none for the ID's
+	// own hour, where Get looks first), then read the other versions.
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, v := range vs {
+			cur, err := own[i].Bytes()
+			if err != nil || !bytes.Equal(cur, v.full) {
+				continue // replaced since: its writer settles it
+			}
+			home := idHour(v.id)
+			if v.hour == home {
+				p.HDel(ctx, s.k.ids(), v.id)
+			} else {
+				p.HSet(ctx, s.k.ids(), v.id, strconv.FormatInt(v.hour, 10))
+			}
+			hours := []int64{home}
+			if hs, err := named[i].Result(); err == nil {
+				if h, ok := parseHour(hs); ok && h != home {
+					hours = append(hours, h)
+				}
+			}
+			for _, h := range hours {
+				if h != v.hour {
+					olds = append(olds, old{h, v.id, p.HGet(ctx, s.k.hour(h).recs, v.id)})
+				}
 			}
 		}
 		return nil
@@ -214,31 +349,23 @@ func (s *Store) unlistMoved(ctx context.Context, vs []movedVersion) error {
 	}
 	byHour := make(map[int64][]any)
 	var errs []error
-	for i, v := range vs {
-		if gets[i] != nil {
-			val, err := gets[i].Bytes()
-			if err != nil {
-				continue // gone since (or another program's key: left to retention)
-			}
-			v.full = val
+	for _, o := range olds {
+		full, err := o.get.Bytes()
+		if err != nil {
+			continue // none there (or another program's key: left to retention)
 		}
-		m, _, err := memberOf(v.full)
+		m, _, err := memberOf(full)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		byHour[v.hour] = append(byHour[v.hour], v.id, v.full, m)
+		byHour[o.hour] = append(byHour[o.hour], o.id, full, m)
 	}
-	// Both scripts do nothing when run again (the NOSCRIPT fallback).
+	// movedScript does nothing when run again (the NOSCRIPT fallback).
 	err = s.pipelinedScripts(ctx, func(p redis.Pipeliner, eval bool) {
 		for h, args := range byHour {
 			hk := s.k.hour(h)
 			runScript(ctx, p, s.rewrite.moved, eval, []string{hk.recs, hk.sums, hk.bytes}, append([]any{RecordOverhead}, args...)...)
-		}
-		for _, v := range vs {
-			if v.dropID {
-				runScript(ctx, p, s.rewrite.dropID, eval, []string{s.k.ids()}, v.id, strconv.FormatInt(v.hour, 10))
-			}
 		}
 	})
 	return errors.Join(append(errs, err)...)

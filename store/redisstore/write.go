@@ -76,12 +76,16 @@ type hourBatch struct {
 // A record whose ID is already stored (or that is twice in recs) replaces
 // it, at whatever start either has, and is listed once, with its new
 // summary: the transaction reads what it replaces (HMGET: nil for a new
-// ID), and when a record replaced one, in its hour or in another, a second
-// round trip, which such Writes alone pay for, removes the old version's
-// summary (and a version in another hour) and takes its size off the
-// hour's size counter that MaxBytes reads, so until it returns List may
-// show both, and if it fails the old version stays listed and counted
-// (the log says so). The same ID twice in one Write at starts in two
+// ID), and when a record replaced one in its hour, a second round trip,
+// which such Writes alone pay for, removes the old version's summary and
+// takes its size off the hour's size counter that MaxBytes reads; a
+// record written in another hour than its version before (or outside its
+// ID's hour) is settled under a lock of its ID's, which deletes the
+// version in the other hour, in a few round trips more. Until they
+// return List may show both, and if they fail the old version stays
+// listed and counted (the log says so); racing writers of one ID in
+// several hours never lose it, but may leave it listed twice (see
+// rewrite.go). The same ID twice in one Write at starts in two
 // hours is stored in both hours at once (their transactions run side by
 // side), and may stay listed in both. Its rollup contribution is counted
 // again. The store does not keep recs.
@@ -350,7 +354,8 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	var wg sync.WaitGroup
 	errs := make([]error, len(batches)+1)
 	type txCmds struct {
-		old        *redis.Cmd // HMGET: what the hour held under the IDs before
+		old        *redis.Cmd    // HMGET: what the hour held under the IDs before
+		had        *redis.IntCmd // EXISTS: the hour's records hash and summaries set, before
 		recs, sums *redis.IntCmd
 		pushed     *redis.IntCmd
 		size       *redis.IntCmd
@@ -389,12 +394,6 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	var idsOld *redis.Cmd
 	var idsExist *redis.IntCmd
 	readIDs := s.idsSeen.Load()
-	type idHourCmd struct {
-		batch int
-		id    string
-		old   *redis.StringCmd
-	}
-	var idHourOld []idHourCmd // a record stored outside its ID's hour: what that hour held
 	wg.Go(func() {
 		// Every write lists its hours (a no-op when they are listed), so
 		// the list holds them again after another process's Clear.
@@ -406,12 +405,11 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			z := make([]redis.Z, len(batches))
 			for i, b := range batches {
 				z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
-				if len(b.ids) > 0 {
-					p.HSet(ctx, s.k.ids(), b.ids...)
-					for j := 0; j < len(b.ids); j += 2 {
-						id := b.ids[j].(string)
-						idHourOld = append(idHourOld, idHourCmd{i, id, p.HGet(ctx, s.k.hour(idHour(id)).recs, id)})
-					}
+				// A record stored outside its ID's hour is named in the
+				// ids hash unless an entry is there: settleMoved (under
+				// the ID's lock) alone moves an entry.
+				for j := 0; j < len(b.ids); j += 2 {
+					p.HSetNX(ctx, s.k.ids(), b.ids[j].(string), b.ids[j+1])
 				}
 			}
 			listed = p.ZAdd(ctx, s.k.hours(), z...)
@@ -449,6 +447,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			ann := announce && i == len(batches)-1
 			var pub *redis.IntCmd
 			write := func(p redis.Pipeliner) error {
+				tx.had = p.Exists(ctx, hk.recs, hk.sums)
 				tx.old = p.Do(ctx, hmgets[i]...)
 				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
 				z := make([]redis.Z, len(b.members))
@@ -480,8 +479,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	}
 	wg.Wait()
 	var damages []error
-	var moved []movedVersion
-	stored1 := make([]bool, len(batches))
+	movedAt := make(map[string]int64) // IDs that may have a version in another hour: the hour stored in
 	for i, b := range batches {
 		if errs[i] != nil {
 			if !s.foreignOnly(b.hour, txs[i].all) {
@@ -505,7 +503,6 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 			}
 		}
 		stored += b.n
-		stored1[i] = true
 		if txs[i].recs.Val() < int64(b.n) {
 			// HSET added fewer fields than the batch has records: some
 			// IDs were stored already (or are twice in the batch).
@@ -528,10 +525,12 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 					continue
 				}
 				if h, ok := parseHour(hs); ok && h != b.hour {
-					id := b.recs[2*j].(string)
-					moved = append(moved, movedVersion{hour: h, id: id, dropID: idHour(id) == b.hour})
+					movedAt[b.recs[2*j].(string)] = b.hour
 				}
 			}
+		}
+		for j := 0; j < len(b.ids); j += 2 {
+			movedAt[b.ids[j].(string)] = b.hour
 		}
 		s.dmu.Lock()
 		s.dirty[b.hour] = true
@@ -546,23 +545,37 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 	if idsExist != nil && idsExist.Err() == nil {
 		s.idsSeen.Store(idsExist.Val() > 0)
 	}
-	for _, c := range idHourOld {
-		if full, err := c.old.Bytes(); err == nil && stored1[c.batch] {
-			moved = append(moved, movedVersion{hour: idHour(c.id), id: c.id, full: full})
+	if len(movedAt) > 0 {
+		// What each such ID's write stored (the last copy in the batch).
+		moved := make([]movedVersion, 0, len(movedAt))
+		at := make(map[string]int, len(movedAt))
+		for _, b := range batches {
+			for j := 0; j < len(b.recs); j += 2 {
+				id := b.recs[j].(string)
+				if h, ok := movedAt[id]; ok && h == b.hour {
+					if k, ok := at[id]; ok {
+						moved[k].full = b.recs[j+1].([]byte)
+						continue
+					}
+					at[id] = len(moved)
+					moved = append(moved, movedVersion{hour: h, id: id, full: b.recs[j+1].([]byte)})
+				}
+			}
 		}
-	}
-	if len(moved) > 0 {
-		if err := s.unlistMoved(ctx, moved); err != nil {
+		if err := s.settleMoved(ctx, moved); err != nil {
 			s.log.Warn("redisstore: removing records written again in another hour failed: their old versions stay", "err", err)
 		}
 	}
 	if listed != nil && listed.Err() == nil {
 		held := make([]bool, len(batches))
 		for i, b := range batches {
-			// The counter holds more than this write added (or is not
-			// the store's): the hour held data before.
-			sz := txs[i].size
-			held[i] = sz == nil || sz.Err() != nil || sz.Val() != b.size+txs[i].dsize
+			// The records hash or summaries set was there, or the
+			// counter holds more than this write added (or is not the
+			// store's): the hour held data before. (An allkeys-* policy
+			// may evict the counter with the hours list.)
+			sz, had := txs[i].size, txs[i].had
+			held[i] = sz == nil || sz.Err() != nil || sz.Val() != b.size+txs[i].dsize ||
+				had == nil || had.Err() != nil || had.Val() > 0
 		}
 		s.relisted(batches, listed.Val(), held)
 	}
@@ -578,8 +591,9 @@ const maxListed = 1024
 
 // relisted notes the hours a write listed, of which the ZADD added n:
 // an hour this store had listed before that the ZADD added again, and
-// that held data before the write (held: its size counter was there),
-// was missing from the hours list — evicted (a maxmemory policy of
+// that held data before the write (held: its records hash, summaries set
+// or size counter was there — an allkeys-* policy may evict the counter
+// with the list), was missing from the hours list — evicted (a maxmemory policy of
 // allkeys-*: the list has no expiry, but may go under allkeys-lru), or
 // deleted by hand — and so may be older hours, which reads would no
 // longer find: the list is marked for repair (a SCAN for the hours' keys,

@@ -1,0 +1,83 @@
+package redisstore_test
+
+import (
+	"github.com/redis/go-redis/v9"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/redisstore"
+	"github.com/goappstats/appstats/store/storetest"
+)
+
+// rev42b: two stores write the same IDs again at once, each in an hour of
+// its own (neither the IDs' hour): each ID should list once, with the
+// summary of the record Get returns.
+func TestRev42bRewriteRacingMoves(t *testing.T) {
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "rev42b-race", FoldInterval: -1, RetentionInterval: -1})
+	s2 := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "rev42b-race", FoldInterval: -1, RetentionInterval: -1})
+	recs := storetest.Records(3, time.Now().Add(-5*time.Hour), time.Second, 20)
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 40 {
+		var wg sync.WaitGroup
+		for k, st := range []*redisstore.Store{s, s2} {
+			batch := make([]*recording.Record, len(recs))
+			for i, rec := range recs {
+				c := *rec
+				c.Status = 200 + 100*k + round
+				c.Start = rec.Start.Add(time.Duration(k*(1+round%3)) * time.Hour)
+				batch[i] = &c
+			}
+			wg.Go(func() {
+				if err := st.Write(ctx, batch); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	lost := 0
+	for _, rec := range recs {
+		if _, err := s.Get(ctx, rec.ID); err != nil {
+			lost++
+			t.Errorf("Get(%s) after the racing writes: %v", rec.ID, err)
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d records lost", lost, len(recs))
+	}
+	got := storetest.ListAll(t, s, store.Query{})
+	if len(got) != len(recs) {
+		t.Errorf("List: %d records for %d IDs", len(got), len(recs))
+	}
+	for _, sum := range got {
+		rec, err := s.Get(ctx, sum.ID)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if sum.Status != rec.Status || !sum.Start.Equal(rec.Start) {
+			t.Errorf("%s lists status %d at %v, Get returns %d at %v", sum.ID, sum.Status, sum.Start, rec.Status, rec.Start)
+		}
+	}
+	for {
+		if err := s.FoldAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Pending(ctx); err != nil || n == 0 {
+			break
+		}
+	}
+	c := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer c.Close()
+	h0 := recs[0].Start.Unix() / 3600
+	for h := h0; h <= h0+4; h++ {
+		if hc, hh, _ := heldSize(t, c, "rev42b-race", h); hc != hh {
+			t.Errorf("hour %+d: size counter %d, what it holds %d (%+d)", h-h0, hc, hh, hc-hh)
+		}
+	}
+}
