@@ -125,7 +125,7 @@ func TestRewriteMoveLockHeld(t *testing.T) {
 	}
 }
 
-// As TestRev42bRewriteRacingMoves, in a Redis Cluster, where the ids hash,
+// As TestRewriteRacingMoves, in a Redis Cluster, where the ids hash,
 // the hours and the IDs' locks are in other slots: two stores write the
 // same IDs again at once, one at each ID's hour, the other 1–3 hours
 // later. No record is lost, and Get's record is among those listed.

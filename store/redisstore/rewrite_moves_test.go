@@ -12,12 +12,12 @@ import (
 	"github.com/goappstats/appstats/store/storetest"
 )
 
-// rev42b: two stores write the same IDs again at once, each in an hour of
+// Two stores write the same IDs again at once, each in an hour of
 // its own (neither the IDs' hour): each ID should list once, with the
 // summary of the record Get returns.
-func TestRev42bRewriteRacingMoves(t *testing.T) {
-	s, r, ctx := startStore(t, redisstore.Options{Prefix: "rev42b-race", FoldInterval: -1, RetentionInterval: -1})
-	s2 := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "rev42b-race", FoldInterval: -1, RetentionInterval: -1})
+func TestRewriteRacingMoves(t *testing.T) {
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: "race-moves", FoldInterval: -1, RetentionInterval: -1})
+	s2 := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "race-moves", FoldInterval: -1, RetentionInterval: -1})
 	recs := storetest.Records(3, time.Now().Add(-5*time.Hour), time.Second, 20)
 	if err := s.Write(ctx, recs); err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestRev42bRewriteRacingMoves(t *testing.T) {
 	defer c.Close()
 	h0 := recs[0].Start.Unix() / 3600
 	for h := h0; h <= h0+4; h++ {
-		if hc, hh, _ := heldSize(t, c, "rev42b-race", h); hc != hh {
+		if hc, hh, _ := heldSize(t, c, "race-moves", h); hc != hh {
 			t.Errorf("hour %+d: size counter %d, what it holds %d (%+d)", h-h0, hc, hh, hc-hh)
 		}
 	}
