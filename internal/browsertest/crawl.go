@@ -31,6 +31,11 @@ type CrawlOptions struct {
 	// Fetch lists path prefixes (e.g. "/stats/static/") whose links are
 	// fetched and checked for their status, not visited as pages.
 	Fetch []string
+	// Settle is how long a page is left to run after its controls were
+	// clicked, before the next is loaded, for what its scripts do late (a
+	// timer's error); default 500 ms. Errors that come later still, before
+	// the next page loads, are reported for the page too.
+	Settle time.Duration
 }
 
 // CrawlResult is what [Browser.Crawl] visited.
@@ -103,6 +108,9 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 	if o.MaxPages <= 0 {
 		o.MaxPages = 200
 	}
+	if o.Settle <= 0 {
+		o.Settle = 500 * time.Millisecond
+	}
 	base, err := url.Parse(b.base)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +169,19 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 			}
 		}
 	}
+	// lateErrors reports the script errors seen since the last visit's
+	// check, for the page that visit was of.
+	last, lastPage := len(b.Errors()), ""
+	lateErrors := func() {
+		errs := b.Errors()
+		for _, e := range errs[min(last, len(errs)):] {
+			t.Errorf("crawl: %s (late): %s", lastPage, e)
+		}
+		last = len(errs)
+	}
 	visit := func(page string) {
+		lateErrors()
+		defer func() { last, lastPage = len(b.Errors()), page }()
 		before := len(b.Errors())
 		resp, err := chromedp.RunResponse(b.Ctx, chromedp.Navigate(page))
 		if err != nil {
@@ -169,7 +189,18 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 			return
 		}
 		res.Pages = append(res.Pages, page)
-		if resp != nil && resp.Status >= 400 {
+		if resp == nil {
+			// No response to the navigation (a download, a page from the
+			// cache): its status is asked for apart.
+			if r, err := http.Get(page); err != nil {
+				t.Errorf("crawl: %s: %v", page, err)
+			} else {
+				r.Body.Close()
+				if r.StatusCode >= 400 {
+					t.Errorf("crawl: %s: status %d", page, r.StatusCode)
+				}
+			}
+		} else if resp.Status >= 400 {
 			t.Errorf("crawl: %s: status %d", page, resp.Status)
 		}
 		raw, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](crawlJS))
@@ -220,7 +251,7 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 			t.Errorf("crawl: %s: clicking its controls: %v", page, err)
 		}
 		res.Controls += n
-		time.Sleep(100 * time.Millisecond) // what the clicks started
+		time.Sleep(o.Settle) // what the clicks and the page's timers started
 		checkAnchors(here)
 		for _, e := range b.Errors()[before:] {
 			t.Errorf("crawl: %s: %s", page, e)
@@ -254,6 +285,8 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 			visit(page)
 		}
 	}
+	time.Sleep(o.Settle)
+	lateErrors()
 	for _, f := range res.Fetched {
 		resp, err := http.Get(f)
 		if err != nil {
