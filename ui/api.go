@@ -1,10 +1,12 @@
 package ui
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -50,7 +52,10 @@ type recordJSON struct {
 	Attrs        []attrJSON          `json:"attrs"`
 	Warnings     []warningJSON       `json:"warnings"`
 	RPCStats     []rpcStatJSON       `json:"rpc_stats"`
-	Calls        []callJSON          `json:"calls"`
+	// RPCStatsCut counts the RPCs a page of calls leaves out of RPCStats
+	// (see apiRecord).
+	RPCStatsCut int        `json:"rpc_stats_cut,omitempty"`
+	Calls       []callJSON `json:"calls"`
 	// CallsPage says which of the record's calls Calls holds, where it
 	// holds a page of them (see apiRecord); absent when it holds them all.
 	CallsPage *callsPageJSON `json:"calls_page,omitempty"`
@@ -336,19 +341,25 @@ func toSummaryJSON(s *recording.Summary) summaryJSON {
 	}
 }
 
-func toRecordJSON(r *recording.Record) recordJSON { return toRecordJSONCalls(r, 0, len(r.Calls)) }
-
-// toRecordJSONCalls is toRecordJSON with r's calls [from, to) only.
-func toRecordJSONCalls(r *recording.Record, from, to int) recordJSON {
+func toRecordJSON(r *recording.Record) recordJSON {
+	parents := r.Parents()
+	self := recording.SelfTimes(r.Calls, parents)
 	sum := r.Summary()
+	return toRecordJSONCalls(r, &sum, 0, len(r.Calls), parents, self, recordRPCsJSON(&sum, nil, nil, 0))
+}
+
+// toRecordJSONCalls is toRecordJSON with r's calls [from, to) only, their
+// parents and self times given, and the rpc_stats given.
+func toRecordJSONCalls(r *recording.Record, sum *recording.Summary, from, to int, parents []int, self []time.Duration, rpcs []rpcStatJSON) recordJSON {
 	out := recordJSON{
-		summaryJSON: toSummaryJSON(&sum),
+		summaryJSON: toSummaryJSON(sum),
 		SpanID:      r.SpanID.String(),
 		Remote:      r.Remote,
 		Headers:     r.Headers,
 		Attrs:       attrsJSON(r.Attrs),
 		Warnings:    make([]warningJSON, 0, len(r.Warnings)),
-		RPCStats:    make([]rpcStatJSON, 0, len(sum.RPCs)),
+		RPCStats:    rpcs,
+		RPCStatsCut: len(sum.RPCs) - len(rpcs),
 		Calls:       make([]callJSON, 0, to-from),
 		ExecTrace:   toExecTraceJSON(r),
 	}
@@ -364,13 +375,6 @@ func toRecordJSONCalls(r *recording.Record, from, to int) recordJSON {
 			Count: w.Count, TotalMS: ms(w.Total), Message: w.Message,
 		})
 	}
-	for _, s := range sum.RPCs {
-		out.RPCStats = append(out.RPCStats, rpcStatJSON{
-			Service: s.Service, Method: s.Method, Count: s.Count, Errors: s.Errors, TotalMS: ms(s.Total), Cost: jsonCost(s.Cost),
-		})
-	}
-	parents := r.Parents()
-	self := recording.SelfTimes(r.Calls, parents)
 	for i := from; i < to; i++ {
 		c := &r.Calls[i]
 		cj := callJSON{
@@ -406,6 +410,54 @@ func toRecordJSONCalls(r *recording.Record, from, to int) recordJSON {
 		out.Calls = append(out.Calls, cj)
 	}
 	return out
+}
+
+// recordRPCsJSON is the rpc_stats of a record's answer: every RPC of sum,
+// in its order; or, given the record's calls and their self times and a
+// bound n > 0, the n of most self time, in that order.
+func recordRPCsJSON(sum *recording.Summary, r *recording.Record, self []time.Duration, n int) []rpcStatJSON {
+	keep := sum.RPCs
+	if n > 0 && len(sum.RPCs) > n {
+		idx := make(map[[2]string]int, len(sum.RPCs))
+		for j, s := range sum.RPCs {
+			idx[[2]string{s.Service, s.Method}] = j
+		}
+		selfOf := make([]time.Duration, len(sum.RPCs))
+		for i := range r.Calls {
+			if c := &r.Calls[i]; !c.Event {
+				if j, ok := idx[[2]string{c.Service, c.Method}]; ok {
+					selfOf[j] += self[i]
+				}
+			}
+		}
+		order := make([]int, len(sum.RPCs))
+		for j := range order {
+			order[j] = j
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(selfOf[b], selfOf[a]) })
+		order = order[:n]
+		slices.Sort(order)
+		keep = make([]recording.RPCStat, n)
+		for k, j := range order {
+			keep[k] = sum.RPCs[j]
+		}
+	}
+	out := make([]rpcStatJSON, len(keep))
+	for j, s := range keep {
+		out[j] = rpcStatJSON{
+			Service: s.Service, Method: s.Method, Count: s.Count, Errors: s.Errors, TotalMS: ms(s.Total), Cost: jsonCost(s.Cost),
+		}
+	}
+	return out
+}
+
+// rpcStatsCost is what rpcs add to an answer, by the measure of callCost.
+func rpcStatsCost(rpcs []rpcStatJSON) int {
+	n := 0
+	for _, s := range rpcs {
+		n += 160 + 2*textCost(s.Service) + 2*textCost(s.Method)
+	}
+	return n
 }
 
 func attrsJSON(as []recording.Attr) []attrJSON {
@@ -565,8 +617,11 @@ func (h *handler) apiRecords(w http.ResponseWriter, r *http.Request) {
 // default cap) is answered whole, as before, and a bigger one with its
 // first recordCallsDefault; ?download=1 without them is the whole record,
 // the form UnmarshalRecord reads. A page holds fewer calls than its limit
-// where they would pass recordCallsBudget bytes (by callCost), but at
-// least one.
+// where they would pass recordCallsBudget bytes (by callCost) with the
+// answer's rpc_stats, but at least one. A paged answer's rpc_stats holds
+// the maxDetailsRPCs RPCs of most self time, as the details page does, and
+// rpc_stats_cut counts the others: a page of one call of a record of
+// 10,000 calls each named on its own held every RPC, 5 MB.
 const (
 	recordCallsDefault = recording.DefaultMaxCalls
 	recordCallsMax     = 5000
@@ -574,9 +629,10 @@ const (
 )
 
 // recordCallsParam reads ?offset= and ?limit= for a record of total calls:
-// the calls [from, to) to answer with, and their place (nil for all of
-// them, unasked); an error, meant for a 400 answer, for bad values.
-func recordCallsParam(q url.Values, calls []recording.Call, whole bool) (from, to int, page *callsPageJSON, err error) {
+// the calls [from, to) to answer with, within budget bytes by callCost,
+// and their place (nil for all of them, unasked); an error, meant for a
+// 400 answer, for bad values.
+func recordCallsParam(q url.Values, calls []recording.Call, whole bool, budget int) (from, to int, page *callsPageJSON, err error) {
 	total := len(calls)
 	if !q.Has("offset") && !q.Has("limit") && (whole || total <= recordCallsDefault) {
 		return 0, total, nil, nil
@@ -596,7 +652,7 @@ func recordCallsParam(q url.Values, calls []recording.Call, whole bool) (from, t
 	}
 	to, cost := offset, 0
 	for to < min(total, offset+limit) {
-		if cost += callCost(&calls[to]); cost > recordCallsBudget && to > offset {
+		if cost += callCost(&calls[to]); cost > budget && to > offset {
 			break
 		}
 		to++
@@ -617,16 +673,23 @@ func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	download := q.Get("download") == "1" || q.Get("download") == "true"
-	from, to, page, err := recordCallsParam(q, rec.Calls, download)
+	sum := rec.Summary()
+	parents := rec.Parents()
+	self := recording.SelfTimes(rec.Calls, parents)
+	rpcs := recordRPCsJSON(&sum, rec, self, maxDetailsRPCs)
+	from, to, page, err := recordCallsParam(q, rec.Calls, download, recordCallsBudget-rpcStatsCost(rpcs))
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return
+	}
+	if page == nil {
+		rpcs = recordRPCsJSON(&sum, nil, nil, 0) // every call: every RPC
 	}
 	if download {
 		// The ID is 32 hex digits: safe in the header.
 		w.Header().Set("Content-Disposition", `attachment; filename="appstats-`+rec.ID.String()+`.json"`)
 	}
-	out := toRecordJSONCalls(rec, from, to)
+	out := toRecordJSONCalls(rec, &sum, from, to, parents, self, rpcs)
 	out.CallsPage = page
 	out.CostUnit = h.costUnit()
 	out.Active = active

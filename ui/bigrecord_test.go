@@ -3,6 +3,7 @@ package ui_test
 import (
 	"encoding/json"
 	"html"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -178,5 +179,24 @@ func TestDetailsRPCStatsBounded(t *testing.T) {
 	}
 	if !strings.Contains(body, `id="rpcs-cut">9800 more RPCs`) {
 		t.Error("the page does not say how many RPCs it leaves out")
+	}
+	// The note's link gives every RPC (a page of the record's JSON lists
+	// 200 of them too).
+	note := body[strings.Index(body, `id="rpcs-cut"`):]
+	href := note[strings.Index(note, `href="`)+len(`href="`):]
+	href = strings.ReplaceAll(href[:strings.Index(href, `"`)], "&amp;", "&")
+	link, err := url.Parse("/stats/records/" + r.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if link, err = link.Parse(href); err != nil {
+		t.Fatal(err)
+	}
+	w = do(ui.NewHandler(st), "GET", link.String(), nil)
+	var j struct {
+		RPCStats []json.RawMessage `json:"rpc_stats"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &j); err != nil || len(j.RPCStats) != n {
+		t.Errorf("the note's link %s: %d, %d rpc_stats (%v), want %d", href, w.Code, len(j.RPCStats), err, n)
 	}
 }

@@ -1,6 +1,9 @@
 package ui_test
 
 import (
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +16,9 @@ import (
 // dashboard, and clicks every button, of an empty store and of a store of
 // 900 demo records, two big records of one trace (their details, trace and
 // compare pages paged): no page answers 4xx or 5xx, no script error, no
-// link to a fragment its page lacks (browsertest's Crawl).
+// link to a fragment its page lacks (browsertest's Crawl); and the crawl
+// went where it should: enough pages, the kinds of page linked, and the
+// second page of each pager.
 func TestBrowserCrawl(t *testing.T) {
 	t.Run("empty", func(t *testing.T) {
 		st := memstore.New(0)
@@ -21,6 +26,9 @@ func TestBrowserCrawl(t *testing.T) {
 		b := newBrowser(t, ui.NewHandler(st))
 		res := b.Crawl(t, "/stats/", browsertest.CrawlOptions{Prefix: "/stats/", Fetch: []string{"/stats/static/"}})
 		t.Logf("crawled %d pages, checked %d fragments, clicked %d controls", len(res.Pages), res.Anchors, res.Controls)
+		if len(res.Pages) < 5 { // 10 when written
+			t.Errorf("the crawl visited %d pages, want at least 5: %q", len(res.Pages), res.Pages)
+		}
 		b.Check(t)
 	})
 	t.Run("records", func(t *testing.T) {
@@ -37,9 +45,27 @@ func TestBrowserCrawl(t *testing.T) {
 		res := b.Crawl(t, "/stats/", browsertest.CrawlOptions{Prefix: "/stats/", Fetch: []string{"/stats/static/"}, PerShape: 2, PerPath: 6, MaxPages: 50})
 		// And the big records' pages, which the dashboard's first page may
 		// not reach.
+		// It reached the details and compare pages, and the dashboard's
+		// pager (older records: ?before=); it visited 21 pages when written.
+		for _, kind := range []string{"/stats/records/", "/stats/compare?", "/stats/?before="} {
+			if !slices.ContainsFunc(res.Pages, func(u string) bool { return strings.Contains(u, kind) }) {
+				t.Errorf("the crawl from the dashboard reached no page of %s: %q", kind, res.Pages)
+			}
+		}
+		if len(res.Pages) < 15 {
+			t.Errorf("the crawl from the dashboard visited %d pages, want at least 15: %q", len(res.Pages), res.Pages)
+		}
 		for _, p := range []string{"/stats/records/" + a.ID.String(), "/stats/compare?a=" + a.ID.String() + "&b=" + c.ID.String(),
 			"/stats/traces/" + a.TraceID.String() + "?record=" + a.ID.String()} {
 			r := b.Crawl(t, p, browsertest.CrawlOptions{Prefix: "/stats/", Fetch: []string{"/stats/static/"}, PerShape: 3, MaxPages: 8})
+			// Its pager's second page, which a broken pager would not reach.
+			path, _, _ := strings.Cut(p, "?")
+			if !slices.ContainsFunc(r.Pages, func(u string) bool {
+				v, err := url.Parse(u)
+				return err == nil && v.Path == path && v.Query().Get("page") == "2"
+			}) {
+				t.Errorf("the crawl from %s did not reach its page 2: %q", p, r.Pages)
+			}
 			res.Pages = append(res.Pages, r.Pages...)
 			res.Anchors += r.Anchors
 			res.Unchecked += r.Unchecked

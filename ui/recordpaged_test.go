@@ -19,7 +19,11 @@ type pagedRecordJSON struct {
 		Parent *int   `json:"parent"`
 	} `json:"calls"`
 	CallCount int `json:"call_count"`
-	CallsPage *struct {
+	RPCStats  []struct {
+		Method string `json:"method"`
+	} `json:"rpc_stats"`
+	RPCStatsCut int `json:"rpc_stats_cut"`
+	CallsPage   *struct {
 		Offset int  `json:"offset"`
 		Limit  int  `json:"limit"`
 		Total  int  `json:"total"`
@@ -32,14 +36,18 @@ type pagedRecordJSON struct {
 // following calls_page.next reaches every call once, each page bounded;
 // bad values are a 400 naming the parameter; ?download=1 is the whole
 // record. On main the answer held all 10,000 calls (6.5 MB) whatever the
-// query.
+// query. Each call has a name of its own, of some 410 bytes: the answer's
+// rpc_stats is bounded too (the top 200 by self time, and a count of those
+// cut), where a page of one call held every RPC of the record (5 MB).
 func TestAPIRecordPaged(t *testing.T) {
 	const n = 10000
 	st := memstore.New(0)
 	defer st.Close()
 	r := makeRecord(time.Now().Add(-time.Minute), 1, "/big", 200, n)
+	pad := " " + strings.Repeat("x", 400)
+	name := func(i int) string { return "call " + strconv.Itoa(i) + pad }
 	for i := range r.Calls {
-		r.Calls[i].Method = "call " + strconv.Itoa(i)
+		r.Calls[i].Method = name(i)
 	}
 	r.Calls[10].SpanID[0], r.Calls[10].SpanID[7] = 7, 7
 	r.Calls[1500].ParentSpanID = r.Calls[10].SpanID
@@ -72,7 +80,7 @@ func TestAPIRecordPaged(t *testing.T) {
 		}
 		for k, c := range j.Calls {
 			i := p.Offset + k
-			if c.Method != "call "+strconv.Itoa(i) {
+			if c.Method != name(i) {
 				t.Fatalf("GET %q: calls[%d] is %q, want call %d", q, k, c.Method, i)
 			}
 			seen[i]++
@@ -99,8 +107,29 @@ func TestAPIRecordPaged(t *testing.T) {
 	if j := get("?limit=5000"); len(j.Calls) <= 1000 || len(j.Calls) >= 5000 || *j.CallsPage.Next != len(j.Calls) {
 		t.Errorf("limit=5000: %d calls, next %d; want the calls within the bound, and where the next start", len(j.Calls), *j.CallsPage.Next)
 	}
-	if j := get("?download=1"); len(j.Calls) != n || j.CallsPage != nil {
-		t.Errorf("the download: %d calls, page %+v", len(j.Calls), j.CallsPage)
+	if j := get("?download=1"); len(j.Calls) != n || j.CallsPage != nil || len(j.RPCStats) != n || j.RPCStatsCut != 0 {
+		t.Errorf("the download: %d calls, page %+v, %d rpc_stats, %d cut", len(j.Calls), j.CallsPage, len(j.RPCStats), j.RPCStatsCut)
+	}
+	// A page of one call: its size is the call's and the bounded rpc_stats'.
+	for _, q := range []string{"?limit=1", "?offset=5000&limit=1"} {
+		w := do(h, "GET", base+q, nil)
+		if w.Code != 200 || w.Body.Len() > 200<<10 {
+			t.Errorf("GET %s: %d, %d bytes, want at most 200 kB", q, w.Code, w.Body.Len())
+		}
+		if j := get(q); len(j.RPCStats) != 200 || j.RPCStatsCut != n-200 {
+			t.Errorf("GET %s: %d rpc_stats, %d cut; want 200 and %d", q, len(j.RPCStats), j.RPCStatsCut, n-200)
+		} else {
+			// The kept are of the most self time: the calls of 1.5 ms
+			// (makeRecord's longest, every 13th), in the record's order.
+			last := -1
+			for _, s := range j.RPCStats {
+				i, _ := strconv.Atoi(strings.Fields(s.Method)[1])
+				if i%13 != 12 || i <= last {
+					t.Fatalf("GET %s: rpc_stats holds %q after call %d", q, s.Method[:12], last)
+				}
+				last = i
+			}
+		}
 	}
 	for q, name := range map[string]string{"?offset=-1": "offset", "?offset=x": "offset", "?offset=10001": "offset",
 		"?limit=0": "limit", "?limit=x": "limit", "?limit=5001": "limit", "?offset=": "offset"} {

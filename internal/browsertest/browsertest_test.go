@@ -60,3 +60,69 @@ func TestCheckReportsErrorsAndForeignRequests(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Crawl fails for a script error that comes after the page's first 100 ms
+// (a timer's): it waited 100 ms a page, and the next page's load stopped
+// the timer, so that not even Check saw it. And for a link answered 404 as
+// an attachment (reported before too, by the load's error).
+func TestCrawlLateErrorsAndStatus(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/s/":
+			fmt.Fprint(w, `<!doctype html><title>start</title><a href="/s/late">late</a> <a href="/s/gone">gone</a>`)
+		case "/s/late":
+			fmt.Fprint(w, `<!doctype html><title>late</title><p>ok</p><script>setTimeout(function () { throw new Error("late boom"); }, 300)</script>`)
+		case "/s/gone":
+			w.Header().Set("Content-Disposition", `attachment; filename="x.json"`)
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{}`)
+		}
+	}))
+	defer srv.Close()
+	b := New(t, srv.URL, Options{})
+	var c collectTB
+	c.TB = t
+	res := b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/"})
+	all := strings.Join(c.errs, "\n")
+	if !strings.Contains(all, "late boom") {
+		t.Errorf("the late error not reported: %q", c.errs)
+	}
+	if !strings.Contains(all, "/s/gone") {
+		t.Errorf("the page answered 500 not reported: %q", c.errs)
+	}
+	t.Logf("pages %q: %q", res.Pages, c.errs)
+}
+
+// Crawl checks, by loading its page with it, a fragment of each shape
+// (digits as one) its page lacks as loaded, not only the first three: a
+// page whose script finds #call-N but has no #row-N passed when #row-N came
+// fourth.
+func TestCrawlFragmentShapes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/s/":
+			fmt.Fprint(w, `<!doctype html><title>start</title>`)
+			for i := range 5 {
+				fmt.Fprintf(w, `<a href="/s/t#call-%d">c</a> `, i)
+			}
+			fmt.Fprint(w, `<a href="/s/t#row-7">r</a>`)
+		case "/s/t":
+			// The script makes the element #call-N the fragment names, as a
+			// page of calls finds a call on another page; #row-N it does not.
+			fmt.Fprint(w, `<!doctype html><title>t</title><body><script>var f = location.hash.slice(1); if (/^call-/.test(f)) { var p = document.createElement('p'); p.id = f; document.body.appendChild(p); }</script>`)
+		}
+	}))
+	defer srv.Close()
+	b := New(t, srv.URL, Options{})
+	var c collectTB
+	c.TB = t
+	res := b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/"})
+	if !strings.Contains(strings.Join(c.errs, "\n"), "#row-7") {
+		t.Errorf("the missing #row-7 not reported: %q (%d unchecked)", c.errs, res.Unchecked)
+	}
+	for _, e := range c.errs {
+		if strings.Contains(e, "#call-") {
+			t.Errorf("a fragment the page's script finds reported: %s", e)
+		}
+	}
+}
