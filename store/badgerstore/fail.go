@@ -312,8 +312,7 @@ func (s *Store) reopenFailed(what string, err error) {
 // it left there are removed once the database has closed (see
 // clearRemade).
 func (s *Store) closeFailed() error {
-	_, made := canCreate(s.dir)
-	if made {
+	if _, made := canCreate(s.dir); made {
 		s.remade = true
 	}
 	old := s.oldDB
@@ -324,9 +323,11 @@ func (s *Store) closeFailed() error {
 	}
 	select {
 	case <-old.done:
-		if s.remade && s.clearRemade() && made {
-			// Made for the flush only: gone again, as it was
-			// left, unless something was put there meanwhile.
+		if s.remade && s.clearRemade() {
+			// Made again by the store (here, or by diskLoop
+			// before) for the flush only: gone again, as it was
+			// left, unless something was put there meanwhile
+			// (os.Remove removes only an empty directory).
 			os.Remove(s.dir)
 		}
 		return old.err
