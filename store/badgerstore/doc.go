@@ -385,6 +385,24 @@
 // written, and its goroutines end then. Nothing is lost: the records of
 // its memtables are in their logs, replayed by the next Open.
 //
+// Restore a backup with the service stopped; into the directory of a
+// running store whose writes failed, only by renaming a whole directory
+// into place at once (copied in full beside it first, on the same file
+// system; rename(2) replaces a directory only while it is empty). The
+// store tells a store put there from the failed database's flush only by
+// whether a MANIFEST is there when it looks, once a second, so a copy
+// made file by file is caught half done. Copied MANIFEST first, it is
+// opened before its tables and value logs are all there: a table missing
+// or partly written makes Open find it damaged and move it aside,
+// starting an empty store while the copy goes on into the new store's
+// directory; a value log not yet copied whole may lose what it holds.
+// Copied tables first, the tables already there are removed as the
+// failed database's before the MANIFEST arrives. And a failed database
+// that rewrites its MANIFEST as it closes (Badger does after ten
+// thousand tables deleted) writes it into the directory made again,
+// where it is taken for a store put there: Open finds its tables
+// missing, and moves it aside as damaged.
+//
 // # Damaged directories
 //
 // Badger mishandles some damage: a truncated table makes it panic in a

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -247,7 +248,7 @@ func (s *Store) recoverWrites() {
 	mem.Close()
 	s.oldDB = nil
 	s.standIn.Store(false)
-	s.reopenErr.Store(nil)
+	s.reopenOK()
 	s.failed.Store(nil)
 	s.log.Warn("badgerstore: directory writable again: opened for writing", "dir", s.dir,
 		"dropped", s.dropped.Load()-f.dropped, "after", time.Since(f.since).Round(time.Second))
@@ -290,17 +291,39 @@ func (s *Store) clearRemade() bool {
 	return true
 }
 
+// maxReopenCauses bounds how many causes of failed opens reopenFailed
+// remembers (see there).
+const maxReopenCauses = 8
+
 // reopenFailed notes that recoverWrites could not open the directory
 // again (what it was doing, and err): Health's Detail says it until the
 // store writes again, and it is logged once for each cause (what, and
-// err's text), not at every step of diskLoop that tries again.
+// err's text) since the store last wrote, not at every step of diskLoop
+// that tries again, nor each time causes that alternate come round
+// again. The causes logged are remembered up to maxReopenCauses of them,
+// the last seen kept: beyond that many causes at once, one seen least
+// recently is logged again.
 func (s *Store) reopenFailed(what string, err error) {
 	cause := what + ": " + err.Error()
-	if prev := s.reopenErr.Swap(&cause); prev != nil && *prev == cause {
+	s.reopenErr.Store(&cause)
+	if i := slices.Index(s.reopenSeen, cause); i >= 0 {
+		// Seen: now the latest.
+		s.reopenSeen = append(slices.Delete(s.reopenSeen, i, i+1), cause)
 		return
 	}
-	s.log.Warn("badgerstore: "+what+" after the failed write (tried again every second, logged again if the cause changes)",
+	if len(s.reopenSeen) == maxReopenCauses {
+		s.reopenSeen = slices.Delete(s.reopenSeen, 0, 1)
+	}
+	s.reopenSeen = append(s.reopenSeen, cause)
+	s.log.Warn("badgerstore: "+what+" after the failed write (tried again every second; logged once for each cause)",
 		"dir", s.dir, "err", err)
+}
+
+// reopenOK notes that the store writes again: no cause of a failed open
+// is said or remembered (see reopenFailed).
+func (s *Store) reopenOK() {
+	s.reopenErr.Store(nil)
+	s.reopenSeen = nil
 }
 
 // closeFailed closes the database of a store whose writes failed, waiting
@@ -312,8 +335,7 @@ func (s *Store) reopenFailed(what string, err error) {
 // it left there are removed once the database has closed (see
 // clearRemade).
 func (s *Store) closeFailed() error {
-	_, made := canCreate(s.dir)
-	if made {
+	if _, made := canCreate(s.dir); made {
 		s.remade = true
 	}
 	old := s.oldDB
@@ -324,9 +346,11 @@ func (s *Store) closeFailed() error {
 	}
 	select {
 	case <-old.done:
-		if s.remade && s.clearRemade() && made {
-			// Made for the flush only: gone again, as it was
-			// left, unless something was put there meanwhile.
+		if s.remade && s.clearRemade() {
+			// Made again by the store (here, or by diskLoop
+			// before) for the flush only: gone again, as it was
+			// left, unless something was put there meanwhile
+			// (os.Remove removes only an empty directory).
 			os.Remove(s.dir)
 		}
 		return old.err

@@ -4,6 +4,8 @@ package badgerstore
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,5 +38,51 @@ func TestLockDirErrLockedOnlyWhenHeld(t *testing.T) {
 		if !held && (!errors.Is(err, errno) || !strings.Contains(err.Error(), "badgerstore: lock "+dir+": ")) {
 			t.Errorf("%v: lockDir: %v; want %v, wrapped with the directory", errno, err, errno)
 		}
+	}
+}
+
+// TestLockedByReadsOnlyARegularLOCK: Open of a directory another Store
+// holds, whose LOCK (the pid file Badger writes) was replaced by a named
+// pipe, waited in lockedBy for a writer to the pipe without end, and one
+// replaced by a link to /dev/zero was read without end. Now lockedBy reads at most 32 bytes of a regular
+// file, and Open answers ErrLocked at once, naming no process.
+func TestLockedByReadsOnlyARegularLOCK(t *testing.T) {
+	cases := []struct {
+		name string
+		make func(string) error
+	}{
+		{"named pipe", func(p string) error { return unix.Mkfifo(p, 0o644) }},
+		{"link to /dev/zero", func(p string) error { return os.Symlink("/dev/zero", p) }},
+		{"directory", func(p string) error { return os.Mkdir(p, 0o755) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(dir, blockOpts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			lock := filepath.Join(dir, "LOCK")
+			if err := os.Remove(lock); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.make(lock); err != nil {
+				t.Skipf("%s: %v", tc.name, err)
+			}
+			err = returnsOrUnblocks(t, lock, "Open of a held directory whose LOCK is a "+tc.name, func() error {
+				s2, err := Open(dir, blockOpts())
+				if err == nil {
+					s2.Close()
+				}
+				return err
+			})
+			if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "no process named in "+lock) {
+				t.Errorf("Open: %v; want ErrLocked, naming no process", err)
+			}
+			// Put the pid file back for Badger's Close, which removes it.
+			os.Remove(lock)
+			os.WriteFile(lock, []byte("1\n"), 0o644)
+		})
 	}
 }

@@ -26,7 +26,7 @@ var ErrLocked = errors.New("directory in use by another process")
 func lockedBy(dir string) error {
 	lock := filepath.Join(dir, "LOCK")
 	holder := "no process named in " + lock
-	if b, err := os.ReadFile(lock); err == nil {
+	if b, err := readPid(lock); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
 			holder = fmt.Sprintf("%s names pid %d", lock, pid)
 			if pid == os.Getpid() {
@@ -35,6 +35,19 @@ func lockedBy(dir string) error {
 		}
 	}
 	return fmt.Errorf("%w (it holds the lock on the directory, a flock; %s): read it through Snapshot", ErrLocked, holder)
+}
+
+// readPid reads the start of the pid file at path (at most 32 bytes, more
+// than any pid takes) if it is a regular file: a LOCK that is a named pipe
+// is not waited on for a writer, nor one that links to a device read
+// without end (see openRegular).
+func readPid(path string) ([]byte, error) {
+	f, _, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 32))
 }
 
 // Snapshot copies the store in directory src — which a running service may

@@ -61,6 +61,10 @@ type Store struct {
 	// at its last try, nil if it has not failed since the writes stopped
 	// (see reopenFailed).
 	reopenErr atomic.Pointer[string]
+	// reopenSeen holds the causes reopenFailed logged since the store
+	// last wrote, the latest last, at most maxReopenCauses; diskLoop's
+	// (and Close's, once diskLoop has stopped).
+	reopenSeen []string
 
 	// pmu orders rollup deltas against readers' snapshots. pending holds
 	// every delta stored under the d prefix (not yet folded), decoded, by
