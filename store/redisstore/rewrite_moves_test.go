@@ -1,10 +1,12 @@
 package redisstore_test
 
 import (
-	"github.com/redis/go-redis/v9"
+	"context"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -12,9 +14,10 @@ import (
 	"github.com/goappstats/appstats/store/storetest"
 )
 
-// Two stores write the same IDs again at once, each in an hour of
-// its own (neither the IDs' hour): each ID should list once, with the
-// summary of the record Get returns.
+// Two stores write the same IDs again at once for 40 rounds, one at each
+// ID's hour, the other 1–3 hours later: no record is lost, each ID lists
+// once, with the summary of the record Get returns, and each hour's size
+// counter matches what it holds.
 func TestRewriteRacingMoves(t *testing.T) {
 	s, r, ctx := startStore(t, redisstore.Options{Prefix: "race-moves", FoldInterval: -1, RetentionInterval: -1})
 	s2 := openAt(t, "redis://"+r.Addr, redisstore.Options{Prefix: "race-moves", FoldInterval: -1, RetentionInterval: -1})
@@ -22,24 +25,7 @@ func TestRewriteRacingMoves(t *testing.T) {
 	if err := s.Write(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	for round := range 40 {
-		var wg sync.WaitGroup
-		for k, st := range []*redisstore.Store{s, s2} {
-			batch := make([]*recording.Record, len(recs))
-			for i, rec := range recs {
-				c := *rec
-				c.Status = 200 + 100*k + round
-				c.Start = rec.Start.Add(time.Duration(k*(1+round%3)) * time.Hour)
-				batch[i] = &c
-			}
-			wg.Go(func() {
-				if err := st.Write(ctx, batch); err != nil {
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-	}
+	raceRewrites(t, ctx, []*redisstore.Store{s, s2}, recs, 40, true)
 	lost := 0
 	for _, rec := range recs {
 		if _, err := s.Get(ctx, rec.ID); err != nil {
@@ -79,5 +65,32 @@ func TestRewriteRacingMoves(t *testing.T) {
 		if hc, hh, _ := heldSize(t, c, "race-moves", h); hc != hh {
 			t.Errorf("hour %+d: size counter %d, what it holds %d (%+d)", h-h0, hc, hh, hc-hh)
 		}
+	}
+}
+
+// raceRewrites has each of stores write recs again at once, rounds
+// times, with a status of its own each round; with move, the k-th store
+// writes them k×(1–3) hours after their start.
+func raceRewrites(t *testing.T, ctx context.Context, stores []*redisstore.Store, recs []*recording.Record, rounds int, move bool) {
+	t.Helper()
+	for round := range rounds {
+		var wg sync.WaitGroup
+		for k, st := range stores {
+			batch := make([]*recording.Record, len(recs))
+			for i, rec := range recs {
+				c := *rec
+				c.Status = 200 + 100*k + round
+				if move {
+					c.Start = rec.Start.Add(time.Duration(k*(1+round%3)) * time.Hour)
+				}
+				batch[i] = &c
+			}
+			wg.Go(func() {
+				if err := st.Write(ctx, batch); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
 	}
 }

@@ -3,7 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,23 +24,7 @@ func TestRewriteRacingWriters(t *testing.T) {
 	if err := s.Write(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	for round := range 20 {
-		var wg sync.WaitGroup
-		for k, st := range []*redisstore.Store{s, s2} {
-			batch := make([]*recording.Record, len(recs))
-			for i, rec := range recs {
-				c := *rec
-				c.Status = 200 + 100*k + round
-				batch[i] = &c
-			}
-			wg.Go(func() {
-				if err := st.Write(ctx, batch); err != nil {
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-	}
+	raceRewrites(t, ctx, []*redisstore.Store{s, s2}, recs, 20, false)
 	got := storetest.ListAll(t, s, store.Query{})
 	if len(got) != len(recs) {
 		t.Fatalf("List: %d records for %d IDs", len(got), len(recs))
@@ -139,24 +122,7 @@ func TestRewriteRacingMovesCluster(t *testing.T) {
 	if err := s.Write(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	for round := range 20 {
-		var wg sync.WaitGroup
-		for k, st := range []*redisstore.Store{s, s2} {
-			batch := make([]*recording.Record, len(recs))
-			for i, rec := range recs {
-				c := *rec
-				c.Status = 200 + 100*k + round
-				c.Start = rec.Start.Add(time.Duration(k*(1+round%3)) * time.Hour)
-				batch[i] = &c
-			}
-			wg.Go(func() {
-				if err := st.Write(ctx, batch); err != nil {
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-	}
+	raceRewrites(t, ctx, []*redisstore.Store{s, s2}, recs, 20, true)
 	listed := make(map[string]bool)
 	for _, sum := range storetest.ListAll(t, s, store.Query{}) {
 		listed[fmt.Sprint(sum.ID, sum.Status, sum.Start.UnixNano())] = true
