@@ -48,7 +48,13 @@ import (
 // deleted, each only if it is still the version read (movedScript).
 // Only a settling writer deletes a full record, and only outside the hour
 // it has just seen holding its own version, so racing writers of an ID
-// in several hours never lose it; a write that lands in an hour after its
+// in several hours do not lose it while its lock holds. The lock is no
+// fence: if it goes while its holder settles (it expires after the
+// holder stalled past its TTL, a volatile-* eviction policy evicts it,
+// or a failover loses the SET NX), two settlings of the ID can overlap
+// and delete each other's versions. A Write waits for other writers'
+// locks a tenth of WriteTimeout in all, then leaves those IDs unsettled;
+// a write that lands in an hour after its
 // settling writer looked there, in the ID's own hour, and read the ids
 // hash before the entry settling put there, is not settled by anyone, and
 // stays listed beside the version settled (Get returns the one in the
@@ -231,14 +237,22 @@ const moveLockTTL = 30 * time.Second
 // read (movedScript), so that a write landing in between (whose own
 // settling comes after) is never taken for the old version. A write whose
 // version has been replaced since settles nothing: the one that replaced
-// it does. An ID whose lock stays taken until ctx ends is left as it is
-// (its old versions stay listed, Get finds one of them or the new one).
-func (s *Store) settleMoved(ctx context.Context, vs []movedVersion) error {
+// it does. An ID whose lock stays taken past what *lockWait has left (or
+// until ctx ends) is left as it is (its old versions stay listed, Get
+// finds one of them or the new one); the time waited is taken off
+// *lockWait.
+func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *time.Duration) error {
 	var errs []error
 	var tok [12]byte
 	rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:]) // this settling's, not the store's: two Writes of a store settle apart
 	ttl := max(moveLockTTL, 2*s.opts.WriteTimeout)
+	var waiting time.Time // since a lock of vs was first found taken
+	defer func() {
+		if !waiting.IsZero() {
+			*lockWait -= min(*lockWait, time.Since(waiting))
+		}
+	}()
 	for len(vs) > 0 {
 		// Take the locks that are free; settle those IDs; try the
 		// others again.
@@ -251,6 +265,9 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion) error {
 			return nil
 		})
 		if err != nil {
+			// Some SET NX may have been applied before the error:
+			// release every lock of vs that holds this token.
+			s.unlockMoved(ctx, vs, token)
 			return errors.Join(append(errs, err)...)
 		}
 		var mine, wait []movedVersion
@@ -265,22 +282,18 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion) error {
 			if err := s.settleLocked(ctx, mine); err != nil {
 				errs = append(errs, err)
 			}
-			// Released with the context of the write, or, if it has
-			// ended, a short one of its own.
-			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			_, err := s.rdb.Pipelined(uctx, func(p redis.Pipeliner) error {
-				for _, v := range mine {
-					s.rewrite.unlock.Eval(uctx, p, []string{s.k.moveLock(v.id)}, token)
-				}
-				return nil
-			})
-			cancel()
-			if err != nil {
+			if err := s.unlockMoved(ctx, mine, token); err != nil {
 				errs = append(errs, err)
 			}
 		}
 		vs = wait
 		if len(vs) > 0 {
+			if waiting.IsZero() {
+				waiting = time.Now()
+			}
+			if time.Since(waiting) >= *lockWait {
+				return errors.Join(append(errs, fmt.Errorf("%d records written again left unsettled: their locks are held by another writer", len(vs)))...)
+			}
 			t := time.NewTimer(2 * time.Millisecond)
 			select {
 			case <-ctx.Done():
@@ -291,6 +304,20 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// unlockMoved releases the locks of vs that hold token, with the context
+// of the write or, if it has ended, a short one of its own.
+func (s *Store) unlockMoved(ctx context.Context, vs []movedVersion, token string) error {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_, err := s.rdb.Pipelined(uctx, func(p redis.Pipeliner) error {
+		for _, v := range vs {
+			s.rewrite.unlock.Eval(uctx, p, []string{s.k.moveLock(v.id)}, token)
+		}
+		return nil
+	})
+	return err
 }
 
 // settleLocked settles vs, whose locks this store holds (see

@@ -94,3 +94,35 @@ func raceRewrites(t *testing.T, ctx context.Context, stores []*redisstore.Store,
 		wg.Wait()
 	}
 }
+
+// A lock of a moved ID held for long (a process stopped while settling
+// it): a Write of more than one batch (512 records) that moves the ID
+// stores every record, leaving that ID's old version listed, instead of
+// waiting out its deadline and dropping its later batches.
+func TestMoveLockHeldLaterBatches(t *testing.T) {
+	const prefix = "lock-held"
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1, WriteTimeout: 300 * time.Millisecond})
+	c := clientOf(t, r.Addr)
+	recs := storetest.Records(3, time.Now().Add(-4*time.Hour), time.Millisecond, 700)
+	if err := s.Write(ctx, recs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, prefix+":mv:"+string(recs[0].ID[:]), "stopped", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	moved := *recs[0]
+	moved.Start = recs[0].Start.Add(2 * time.Hour)
+	batch := append([]*recording.Record{&moved}, recs[1:]...)
+	if err := s.Write(ctx, batch); err != nil {
+		t.Errorf("Write: %v", err)
+	}
+	n := 0
+	for _, rec := range recs {
+		if _, err := s.Get(ctx, rec.ID); err != nil {
+			n++
+		}
+	}
+	if n > 0 {
+		t.Errorf("%d of %d records not found", n, len(recs))
+	}
+}

@@ -137,12 +137,17 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	}
 	stored := 0
 	var damage []error
+	// What this Write may spend, in all, waiting for other writers' locks
+	// of IDs it moved (settleMoved): a tenth of WriteTimeout, so that a
+	// lock held long (a process stopped while settling) leaves the
+	// Write's later batches their time.
+	lockWait := s.opts.WriteTimeout / 10
 	for len(recs) > 0 {
 		k, batches, big := s.batch(recs)
 		if big > 0 {
 			damage = append(damage, fmt.Errorf("%d records dropped: larger encoded than the store reads back (%d bytes)", big, s.maxValue))
 		}
-		m, derr, err := s.writeBatches(ctx, batches)
+		m, derr, err := s.writeBatches(ctx, batches, &lockWait)
 		stored += m
 		if derr != nil {
 			damage = append(damage, derr)
@@ -339,7 +344,10 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch, int) {
 // hours list, or the ids hash) loses the records' share of the rollups, or
 // their listing until the hours list is repaired, and is counted in
 // Health's Skipped, not the records.
-func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored int, damage, outage error) {
+//
+// lockWait is what the Write has left to wait for locks of IDs it moved
+// (settleMoved); the wait is taken off it.
+func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait *time.Duration) (stored int, damage, outage error) {
 	if len(batches) == 0 {
 		return 0, nil, nil // every record was refused
 	}
@@ -562,7 +570,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch) (stored 
 				}
 			}
 		}
-		if err := s.settleMoved(ctx, moved); err != nil {
+		if err := s.settleMoved(ctx, moved, lockWait); err != nil {
 			s.log.Warn("redisstore: removing records written again in another hour failed: their old versions stay", "err", err)
 		}
 	}
