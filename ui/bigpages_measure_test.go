@@ -101,17 +101,7 @@ func measurePage(t *testing.T, b *browser, name, path, chart string) {
 	if _, err := chromedp.Call(b.Ctx, performance.Enable, performance.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
-	metrics := func() map[string]float64 {
-		res, err := chromedp.Call(b.Ctx, performance.GetMetrics, cdp.Empty{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]float64{}
-		for _, x := range res.Metrics {
-			m[x.Name] = x.Value
-		}
-		return m
-	}
+	metrics := func() map[string]float64 { return chromeMetrics(t, b) }
 	before := metrics()
 	start := time.Now()
 	b.Navigate(t, path)

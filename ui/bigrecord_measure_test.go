@@ -52,17 +52,7 @@ func TestMeasureBigRecordPage(t *testing.T) {
 	if _, err := chromedp.Call(b.Ctx, performance.Enable, performance.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
-	metrics := func() map[string]float64 {
-		res, err := chromedp.Call(b.Ctx, performance.GetMetrics, cdp.Empty{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]float64{}
-		for _, x := range res.Metrics {
-			m[x.Name] = x.Value
-		}
-		return m
-	}
+	metrics := func() map[string]float64 { return chromeMetrics(t, b) }
 	before := metrics()
 	start := time.Now()
 	b.Navigate(t, path)
@@ -76,4 +66,19 @@ func TestMeasureBigRecordPage(t *testing.T) {
 	t.Logf("calls %d: page %d bytes, %v call rows, %v elements; layout %.3f s (%v layouts), style %.3f s, script %.3f s, task %.3f s; wall %.2f s",
 		n, len(body), rows, nodes, d("LayoutDuration"), d("LayoutCount"), d("RecalcStyleDuration"),
 		d("ScriptDuration"), d("TaskDuration"), wall.Seconds())
+}
+
+// chromeMetrics returns Chromium's performance metrics of b's page by
+// name (performance.Enable must have been called).
+func chromeMetrics(t *testing.T, b *browser) map[string]float64 {
+	t.Helper()
+	res, err := chromedp.Call(b.Ctx, performance.GetMetrics, cdp.Empty{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]float64{}
+	for _, x := range res.Metrics {
+		m[x.Name] = x.Value
+	}
+	return m
 }
