@@ -702,9 +702,17 @@ func loadWhile(ctx context.Context, client *http.Client, url string, conc, max i
 
 // get makes one request and reads the whole response.
 func get(ctx context.Context, client *http.Client, url string) error {
+	return getWith(ctx, client, url, nil)
+}
+
+// getWith is get with header, when it is not nil, as the request's header.
+func getWith(ctx context.Context, client *http.Client, url string, header http.Header) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
+	}
+	if header != nil {
+		req.Header = header
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -844,7 +852,7 @@ func maxDrain(rs []round) time.Duration {
 }
 
 func writeSummary(w io.Writer, results []*result) {
-	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the reference rows, without a target: otel-, otelhttp ÷ bare; flight-floor, Go's tracer alone, traced ÷ bare; aa-hello, the same handler in both, bare B ÷ bare)\n\n")
+	fmt.Fprintf(w, "\n## Summary (recorded ÷ bare; in the reference rows, without a target: otel-, otelhttp ÷ bare; flight-floor, Go's tracer alone, traced ÷ bare; fanout-floor, the bare fanout whose calls carry a traceparent, traceparent ÷ bare; aa-hello, the same handler in both, bare B ÷ bare)\n\n")
 	fmt.Fprintf(w, "throughput: requests over all rounds ÷ their time, each configuration, then recorded ÷ bare. pairs (95%%): the pairs' geometric mean and its 95%% t-interval over the logs of the pair ratios, counting them as n(1−r)/(1+r) independent pairs when consecutive ones are correlated (r, their logs' lag-one autocorrelation, above 0). The target's verdict is on that interval: MET if its low end is at least %.2f, MISSED if its high end is below, UNDECIDED otherwise (the run cannot tell). by CPU/req (95%%): bare CPU per request ÷ recorded, per pair, with its interval: the throughput ratio of a process limited by its CPU alone, which the machine's other work moves far less; shown beside, not judged.\n\n", ThroughputTarget)
 	fmt.Fprintf(w, "| scenario | throughput | pairs (95%%) | per pair | by CPU/req (95%%) | CPU/req | p50 | p99 | target | result |\n|---|--:|--:|---|--:|--:|--:|--:|---|---|\n")
 	for _, r := range results {

@@ -139,6 +139,13 @@
 //	        execution tracer's own cost, the floor under the flight scenario.
 //	        With both, the summary splits the flight ratio into the tracer's
 //	        and appstats' part (flight ÷ floor)
+//	fanout-floor
+//	        a reference, not a target: the fanout handler with nothing of
+//	        appstats, its calls without and with a W3C traceparent header
+//	        ("traceparent"): what net/http spends writing it and, in the
+//	        backend, parsing it, which any tracer that propagates pays; the
+//	        floor under the fanout scenario (fanout ÷ fanout-floor is what
+//	        recording adds beyond it)
 //	aa-hello
 //	        a reference, not a target: the A/A arm. The hello handler with
 //	        nothing of appstats in both configurations ("bare B" in the

@@ -72,6 +72,17 @@ func TestSmoke(t *testing.T) {
 			}
 			continue
 		}
+		if r.Scenario == fanoutFloorScenario {
+			// The fanout's floor: nothing recorded, the traceparent on
+			// the measured configuration's calls (TestFanoutFloor), and a
+			// reference row.
+			_, row, _ := strings.Cut(out.String(), "\n| "+r.Scenario+" | ")
+			row, _, _ = strings.Cut(row, "\n")
+			if r.Stats.Recorded != 0 || r.Verdict(results) != "reference" || !strings.HasSuffix(row, " | none | reference |") || !strings.Contains(out.String(), "\n| traceparent | ") {
+				t.Errorf("%s: recorder counted %d; no reference row in the summary, or no traceparent row:\n%s", r.Scenario, r.Stats.Recorded, out.String())
+			}
+			continue
+		}
 		if r.Scenario == aaScenario {
 			// The A/A arm: the bare handler in both configurations,
 			// nothing recorded, and the method's noise stated after
@@ -700,4 +711,39 @@ func tinyHelloRun() options {
 	o.Rounds = 1
 	o.Concurrency = 1
 	return o
+}
+
+// TestFanoutFloor: fanout-floor's measured configuration sends the
+// traceparent on every call of its fanout requests and its bare one on
+// none, so that traceparent ÷ bare is net/http carrying the header alone;
+// it is a reference, and records nothing.
+func TestFanoutFloor(t *testing.T) {
+	o := defaultOptions()
+	o.Scenarios = []string{fanoutFloorScenario}
+	o.Duration = 150 * time.Millisecond
+	o.Warmup = 0
+	o.Rounds = 1
+	o.Concurrency = 2
+	var out bytes.Buffer
+	results, err := run(context.Background(), o, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	r := results[0]
+	if !r.Reference || r.Stats.Recorded != 0 || r.Bare.Errors+r.Recorded.Errors != 0 || r.Bare.Requests == 0 || r.Recorded.Requests == 0 {
+		t.Fatalf("reference %v, %d recorded, %d errors, %d bare and %d measured requests; want a reference, nothing recorded, no error, requests in both", r.Reference, r.Stats.Recorded, r.Bare.Errors+r.Recorded.Errors, r.Bare.Requests, r.Recorded.Requests)
+	}
+	var with, without int
+	if _, err := fmt.Sscanf(r.Extra, "Backend calls (warm-up included): %d with the traceparent, %d without.", &with, &without); err != nil {
+		t.Fatalf("report %q: %v", r.Extra, err)
+	}
+	// Every request counted made its fanoutCalls calls; a request cut
+	// short at a round's end may have made some more.
+	if with < fanoutCalls*r.Recorded.Requests || without < fanoutCalls*r.Bare.Requests {
+		t.Errorf("backend calls: %d with the traceparent, %d without; want at least %d with (the measured configuration's %d requests) and %d without (the bare one's %d)",
+			with, without, fanoutCalls*r.Recorded.Requests, r.Recorded.Requests, fanoutCalls*r.Bare.Requests, r.Bare.Requests)
+	}
+	if !strings.Contains(out.String(), "\n| "+fanoutFloorScenario+" | ") {
+		t.Errorf("no summary row for %s in:\n%s", fanoutFloorScenario, out.String())
+	}
 }

@@ -26,9 +26,11 @@ const otelPrefix = "otel-"
 
 // isReference reports whether the scenario named is a reference scenario:
 // an otel- one, flight-floor (Go's tracer alone, the floor under the
-// flight scenario) or aa-hello (the method's own noise).
+// flight scenario), fanout-floor (net/http carrying a traceparent alone,
+// the floor under the fanout scenario) or aa-hello (the method's own
+// noise).
 func isReference(name string) bool {
-	return strings.HasPrefix(name, otelPrefix) || name == floorScenario || name == aaScenario
+	return strings.HasPrefix(name, otelPrefix) || name == floorScenario || name == fanoutFloorScenario || name == aaScenario
 }
 
 // otelTracing is a reference scenario's OpenTelemetry SDK: every span
@@ -89,8 +91,8 @@ func setupOtel(e *env, o options, base string) error {
 		}
 		e.note = fmt.Sprintf("Reference, not a target: the fanout handler (%d sequential GETs to a loopback backend) with otelhttp.NewHandler and otelhttp.NewTransport in appstats' place (OpenTelemetry SDK, every span sampled, a batch span processor, an exporter that discards): the \"recorded\" rows are otelhttp's.", fanoutCalls)
 		e.path = "/fanout"
-		e.bare = fanoutMux(backend, &http.Client{Transport: tr})
-		e.recorded = otelhttp.NewHandler(fanoutMux(backend, &http.Client{Transport: otelhttp.NewTransport(tr, ot.options()...)}), "fanout", ot.options()...)
+		e.bare = fanoutMux(backend, &http.Client{Transport: tr}, nil)
+		e.recorded = otelhttp.NewHandler(fanoutMux(backend, &http.Client{Transport: otelhttp.NewTransport(tr, ot.options()...)}, nil), "fanout", ot.options()...)
 	default:
 		return errors.New("no reference scenario for " + base)
 	}
@@ -119,12 +121,13 @@ func itemMux() *http.ServeMux {
 }
 
 // fanoutMux is the fanout scenarios' app: fanoutCalls GETs to backend
-// through client.
-func fanoutMux(backend string, client *http.Client) *http.ServeMux {
+// through client, each with header as its request's header when it is not
+// nil (a header no call changes: net/http only reads a request's).
+func fanoutMux(backend string, client *http.Client, header http.Header) *http.ServeMux {
 	app := http.NewServeMux()
 	app.HandleFunc("GET /fanout", func(w http.ResponseWriter, r *http.Request) {
 		for i := range fanoutCalls {
-			if err := get(r.Context(), client, backend+"/item/"+strconv.Itoa(i)); err != nil {
+			if err := getWith(r.Context(), client, backend+"/item/"+strconv.Itoa(i), header); err != nil {
 				http.Error(w, err.Error(), http.StatusBadGateway)
 				return
 			}

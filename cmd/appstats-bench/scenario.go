@@ -27,9 +27,9 @@ import (
 )
 
 // scenarioNames lists the scenarios in the order "all" runs them.
-// The otel- scenarios, flight-floor and aa-hello are references, not
-// targets (see isReference).
-var scenarioNames = []string{"hello", "fanout", "badger", "ui", "flight", floorScenario, aaScenario, "otel-hello", "otel-fanout"}
+// The otel- scenarios, flight-floor, fanout-floor and aa-hello are
+// references, not targets (see isReference).
+var scenarioNames = []string{"hello", "fanout", "badger", "ui", "flight", floorScenario, fanoutFloorScenario, aaScenario, "otel-hello", "otel-fanout"}
 
 // fanoutCalls is how many backend calls the fanout handler makes.
 const fanoutCalls = 10
@@ -587,6 +587,8 @@ func setup(name string, o options) (e *env, err error) {
 		setupFlight(e)
 	case floorScenario:
 		setupFlightFloor(e)
+	case fanoutFloorScenario:
+		err = setupFanoutFloor(e, o)
 	case aaScenario:
 		setupAA(e)
 	case "otel-hello", "otel-fanout":
@@ -723,11 +725,11 @@ func setupFanout(e *env, o options) error {
 	}
 	e.note = fmt.Sprintf("A handler making %d sequential GETs to a loopback backend (not recorded itself) — through a plain http.Transport (bare) or httpstats.NewTransport over the same transport (recorded); recorded into memstore.", fanoutCalls)
 	e.path = "/fanout"
-	e.bare = fanoutMux(backend, &http.Client{Transport: base})
+	e.bare = fanoutMux(backend, &http.Client{Transport: base}, nil)
 	e.build = func() error {
 		st := memSink(e)
 		rec := newRecorder(e, st)
-		e.recorded = httpstats.NewHandler(rec, fanoutMux(backend, &http.Client{Transport: httpstats.NewTransport(base)}))
+		e.recorded = httpstats.NewHandler(rec, fanoutMux(backend, &http.Client{Transport: httpstats.NewTransport(base)}, nil))
 		e.filled = memFull(st)
 		return nil
 	}
@@ -738,7 +740,12 @@ func setupFanout(e *env, o options) error {
 // their handler's calls go through (bare, or under the instrumentation's),
 // both closed with e. It returns the backend's URL.
 func fanoutBackend(e *env, o options) (string, *http.Transport, error) {
-	backend, err := listen(itemMux())
+	return fanoutBackendOf(e, o, itemMux())
+}
+
+// fanoutBackendOf is fanoutBackend with h as the backend's handler.
+func fanoutBackendOf(e *env, o options, h http.Handler) (string, *http.Transport, error) {
+	backend, err := listen(h)
 	if err != nil {
 		return "", nil, err
 	}
