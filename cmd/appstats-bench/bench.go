@@ -224,8 +224,9 @@ type result struct {
 	// "recorded" or, in a reference scenario, "otelhttp".
 	Measured string
 	// Reference is set for the otel- scenarios, whose measured
-	// configuration is otelhttp's, not appstats', and for flight-floor,
-	// whose is Go's tracer alone: no target applies.
+	// configuration is otelhttp's, not appstats', for flight-floor,
+	// whose is Go's tracer alone, for fanout-floor, whose is net/http
+	// carrying a traceparent alone, and for aa-hello: no target applies.
 	Reference bool
 	Store     *storeCounts // what the Badger store counted, in the scenarios that have one
 	// Scan is what the collector marked in the collection before the
