@@ -138,13 +138,21 @@
 // middleware, the compressed bytes that crossed the wire; mounted outside,
 // the bytes before compression.
 //
-// One thing no wrapper keeps: [http.MaxBytesReader], given a body past its
-// limit, asks net/http's own writer, through a method net/http does not
-// export, to close an HTTP/1 connection after the answer (it adds
-// "Connection: close"). Given the wrapped writer it cannot ask, and the
-// server reads on, keeping the connection when the rest is short. Mount
-// [http.MaxBytesHandler] outside this middleware, where it is given the
-// server's writer, to keep that.
+// One thing no wrapper keeps by itself: [http.MaxBytesReader], given a
+// body past its limit, asks net/http's own writer, through a method
+// net/http does not export, to close an HTTP/1 connection after the answer
+// (adding "Connection: close" to a header not yet sent). Given the wrapped
+// writer it cannot ask. A MaxBytesReader the handler puts in r.Body
+// (r.Body = http.MaxBytesReader(w, r.Body, n), as chi's RequestSize does)
+// is looked at when the handler returns, and the middleware tells
+// net/http's writer then: the connection is closed as without it, and the
+// header says so unless it went out before the handler returned (a flush,
+// a body past net/http's 2 KiB buffer). One kept elsewhere — in a variable
+// of the handler's, or in a request of its own, as [http.MaxBytesHandler]
+// mounted inside makes — is not seen: the server reads on, and keeps the
+// connection when the rest of the body is short. Mount MaxBytesHandler
+// outside this middleware, where it is given the server's writer, to keep
+// that.
 //
 // # Attributes
 //

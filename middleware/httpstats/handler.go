@@ -245,6 +245,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.next.ServeHTTP(ww, r2)
 	phase = finishing
+	if typeWord(&r2.Body) == maxBytesTab {
+		// The handler put an http.MaxBytesReader in r.Body (a load and
+		// a compare for one that did not).
+		rw.bodyLimitHit(r2.Body)
+	}
 	if t := h.writers.timeoutTab.Load(); t != nil && unsafe.Pointer(t) == typeWord(&rw.w) {
 		// Inside a TimeoutHandler, which answers 503 if its time ran
 		// out before the handler returned (a load and a branch for a
@@ -478,6 +483,14 @@ var backgroundTab = func() unsafe.Pointer {
 // NoBody (see typeWord).
 var noBodyTab = func() unsafe.Pointer {
 	var b io.ReadCloser = http.NoBody
+	return typeWord(&b)
+}()
+
+// maxBytesTab is the first word of an [http.MaxBytesReader] as an
+// io.ReadCloser, its itab (see typeWord): ServeHTTP asks a request whose
+// body it is whether the limit was hit (respWriter.bodyLimitHit).
+var maxBytesTab = func() unsafe.Pointer {
+	b := http.MaxBytesReader(nil, http.NoBody, 0)
 	return typeWord(&b)
 }()
 
