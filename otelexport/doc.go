@@ -44,7 +44,10 @@
 //     apart, appstats.stream.bytes_*, for a websocket's frames are not the
 //     body, and a server-sent event stream's events are counted in it
 //     already), user_agent.original,
-//     network.protocol.version, network.peer.address and network.peer.port
+//     appstats.stream.system for a long-lived connection ("sse",
+//     "websocket": the recorder's messaging.system, which marks messaging
+//     spans, its messages' PRODUCER and CONSUMER spans, and not an HTTP
+//     one), network.protocol.version, network.peer.address and network.peer.port
 //     (and client.address, the peer: proxy headers are not trusted); status
 //     Error for a 5xx response or a panic, with error.type the status code or
 //     "panic". Not server.address, which the conventions recommend: the

@@ -329,6 +329,16 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 		if r.ResponseBytes > 0 {
 			as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, r.ResponseBytes))
 		}
+		// A long-lived connection's system (recording.StartStream:
+		// "sse", "websocket"), which the recorder writes as
+		// messaging.system: on the connection's HTTP SERVER span it is
+		// appstats' own. The messaging conventions put messaging.system
+		// on messaging spans (its messages' PRODUCER and CONSUMER spans
+		// have it), and backends take a span that has it for one.
+		if v, ok := as.get(convention.KeyMessagingSystem); ok {
+			as.del(convention.KeyMessagingSystem)
+			as.set(attribute.KeyValue{Key: convention.KeyStreamSystem, Value: v})
+		}
 		switch {
 		case sent && r.Status >= 500:
 			failed, errType = true, strconv.Itoa(r.Status)

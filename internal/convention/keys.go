@@ -132,7 +132,11 @@ const (
 	KeyStreamBytesReceived    = "appstats.stream.bytes_received"
 	KeyStreamBytesSent        = "appstats.stream.bytes_sent"
 	KeyStreamRecordID         = "appstats.stream.record.id"
-	KeyMessageType            = "appstats.message.type" // a message's type, from its record's route
+	// KeyStreamSystem is a long-lived connection's system ("sse",
+	// "websocket") on its HTTP server span, where the recorder's
+	// messaging.system is not exported (it marks messaging spans).
+	KeyStreamSystem = "appstats.stream.system"
+	KeyMessageType  = "appstats.message.type" // a message's type, from its record's route
 
 	EventWarning   = "appstats.warning" // a record's warning, on the request's span
 	EventException = "exception"        // an error event, read from bridged spans; appstats does not export it
