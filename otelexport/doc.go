@@ -191,18 +191,26 @@
 // is the child of otelhttp's SERVER span, in its trace: NewPropagator's
 // Extract takes a span of this process in the request's context for the
 // parent when no traceparent came in or the one that did is of the span's
-// trace (the traceparent is then that span's parent): mount otelhttp
-// outside for one tree. A traceparent of another trace wins over such a
-// span (one that a server's BaseContext gives every request, say). The other way round, otelhttp's SERVER
-// span is the record's sibling (both children of the caller's span) or,
-// without a traceparent, a second root in the record's trace: the
-// request's context carries no span context of the record's. It is not
-// given one: that would cost each request under NewPropagator two
-// allocations (128 bytes, ~680 instructions), make every span started
-// under a recorded request the child of a span only an [Exporter] exports
-// (a backend the records do not reach would show those spans without
-// their parent), and would not help when otelhttp's own propagator reads
-// an incoming traceparent, which replaces the context's span.
+// trace (the traceparent is then that span's parent). A traceparent of another trace wins over such a
+// span (one that a server's BaseContext gives every request, say). The
+// other way round, with otelhttp's handler mounted inside the recording
+// middleware, otelhttp's propagator reads the incoming traceparent itself
+// and makes its SERVER span the caller's child, whatever the request's
+// context carries (which is no span context of the record's: giving it
+// one would cost each request under NewPropagator two allocations, and
+// make every span started under a recorded request the child of a span
+// only an [Exporter] exports). With the bridge ([NewSpanProcessor], and
+// [NewIDGenerator], which puts otelhttp's span in the record's trace when
+// no traceparent came in) registered with otelhttp's TracerProvider, the
+// Exporter exports the record's span as the child of otelhttp's — the
+// tree a backend sees with otelhttp mounted outside, whichever way the two
+// are stacked: caller, otelhttp's SERVER span, the record's, its calls.
+// The bridge takes otelhttp's span for the request's when it is sampled,
+// in the record's trace, with the record's parent, and has the request's
+// url.path and http.request.method; the record keeps its parent (the
+// caller's span), and the span's ID in appstats.span.parent, which is not
+// exported. Without the bridge the two SERVER spans are siblings (or,
+// without a traceparent, of two traces).
 //
 // # Bridge
 //

@@ -54,7 +54,8 @@ var (
 	// content the exporter writes under the current ones.
 	droppedKeys = map[string]bool{
 		convention.KeyOldRPCSystem: true, convention.KeyOldRPCService: true, convention.KeyOldRPCGRPCStatusCode: true,
-		convention.KeySpanKind: true, // the span's kind itself
+		convention.KeySpanKind:   true, // the span's kind itself
+		convention.KeySpanParent: true, // the span's parent itself
 	}
 )
 
@@ -157,6 +158,16 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 		parent = trace.NewSpanContext(trace.SpanContextConfig{
 			TraceID: tid, SpanID: trace.SpanID(r.ParentSpanID), TraceFlags: flags, TraceState: state, Remote: true,
 		})
+	}
+	if v := r.Attr(convention.KeySpanParent); v != "" {
+		// otelhttp's SERVER span for the request, mounted inside the
+		// middleware: the child of the record's parent, in this
+		// process (see bridge.serverInside).
+		if sid, err := trace.SpanIDFromHex(v); err == nil {
+			parent = trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: state,
+			})
+		}
 	}
 	end := r.Start.Add(max(r.Duration, 0)) // OTLP expects end >= start
 	attrs, status := serverAttrs(r)
