@@ -72,9 +72,12 @@
 //   - a CLIENT span per call (INTERNAL or PRODUCER for a call bridged from
 //     an INTERNAL or a PRODUCER span: see [NewSpanProcessor]; PRODUCER for a
 //     message another record sent to a stream ([recording.Stream.StartSend]:
-//     a websocket reply or push, "websocket send text", with the messaging.*
-//     attributes, messaging.operation.name "send" and
-//     messaging.message.body.size among them); its kind
+//     a websocket reply or push, an event broadcast to an event stream,
+//     named as a message record's PRODUCER span, "send GET /ws", with the
+//     messaging.* attributes, messaging.operation.name "send" and
+//     messaging.message.body.size among them, and the message's type in
+//     appstats.message.type; the dashboard's call is "websocket send
+//     text"); its kind
 //     travels in the call's appstats.span.kind, not exported), child of the
 //     request's span, or of the call's it was made inside of
 //     ([recording.Call.ParentSpanID]: [recording.Do],

@@ -496,6 +496,19 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 			if c.RequestSize > 0 && c.Attr(convention.KeyMessagingMessageBodySize) == "" {
 				as.set(attribute.Int64(convention.KeyMessagingMessageBodySize, c.RequestSize))
 			}
+			// A stream's send (recording.Stream.StartSend: the
+			// call's service is the stream's system, its method
+			// "send {type}"): named as the messaging conventions
+			// name a span, "{messaging.operation.name}
+			// {destination}" ("send GET /prices"), as a message
+			// record's span is, the message's type apart.
+			if dest := c.Attr(convention.KeyMessagingDestinationName); dest != "" && c.Service == c.Attr(convention.KeyMessagingSystem) {
+				opName := as.getStr(convention.KeyMessagingOperationName)
+				name = opName + " " + dest
+				if typ, ok := strings.CutPrefix(c.Method, opName+" "); ok {
+					as.str(convention.KeyMessageType, typ)
+				}
+			}
 		}
 		as.str(convention.KeyCallRequest, c.Request)
 		as.str(convention.KeyCallResponse, c.Response)

@@ -210,3 +210,82 @@ func TestStreamServerSpanNoMessagingSystem(t *testing.T) {
 		t.Errorf("%d SERVER and %d PRODUCER spans, want one of each", servers, producers)
 	}
 }
+
+// TestSSEBroadcastProducerName: an event sent to a stream from another
+// request (a broadcast) is that request's call, exported as a PRODUCER
+// span named as the messaging conventions name one,
+// "{messaging.operation.name} {messaging.destination.name}" ("send GET
+// /prices"), the event's type in appstats.message.type — as the PRODUCER
+// span of an event the stream's own handler sends is. On main it was
+// named "sse send price", the call's service and method.
+func TestSSEBroadcastProducerName(t *testing.T) {
+	rcv := &receiver{}
+	addr := startHTTPReceiver(t, rcv)
+	exp, err := otelexport.NewOTLPHTTP(t.Context(),
+		otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recording.New(recording.WithSinks(exp))
+	streams := make(chan *ssestats.Stream, 1)
+	done := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /prices", func(w http.ResponseWriter, r *http.Request) {
+		s, err := ssestats.New(w, r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer s.Close()
+		streams <- s
+		<-done
+	})
+	mux.HandleFunc("POST /price", func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		if err := (<-streams).Send(r.Context(), ssestats.Event{Name: "price", Data: "12.5"}); err != nil {
+			t.Error(err)
+		}
+	})
+	ts := httptest.NewServer(httpstats.NewHandler(rec, mux))
+	defer ts.Close()
+	got := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(ts.URL + "/prices")
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		got <- err
+	}()
+	resp, err := http.Post(ts.URL+"/price", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if !recordingtest.WaitIdle(t.Context(), rec) {
+		t.Fatal("records still in the making")
+	}
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var producers []gotSpan
+	for _, s := range rcv.spans() {
+		if s.Kind == tracepb.Span_SPAN_KIND_PRODUCER {
+			producers = append(producers, s)
+		}
+	}
+	if len(producers) != 1 {
+		t.Fatalf("%d PRODUCER spans, want the broadcast's one", len(producers))
+	}
+	p := producers[0]
+	if p.Name != "send GET /prices" || p.Attrs["appstats.message.type"] != "price" ||
+		p.Attrs["messaging.operation.name"] != "send" || p.Attrs["messaging.destination.name"] != "GET /prices" {
+		t.Errorf("PRODUCER span %q, attributes %v; want \"send GET /prices\", appstats.message.type price", p.Name, p.Attrs)
+	}
+}
