@@ -180,3 +180,51 @@ func TestPanicReadFromWrappedListener(t *testing.T) {
 		}
 	}
 }
+
+// TestPanicPartialBodyBytes: a handler that wrote past net/http's
+// held-back buffer, in writes of 1,000 bytes, then panicked: the client
+// gets the header and the bytes that left the buffer — not those still
+// in it, which net/http drops — and the record's response bytes are
+// those, not all the handler wrote. On main they were all it wrote.
+func TestPanicPartialBodyBytes(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		for ; n > 0; n -= 1000 {
+			io.WriteString(w, strings.Repeat("x", min(n, 1000)))
+		}
+		panic(http.ErrAbortHandler)
+	})
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			rec, sink := newRecorder(t)
+			srv, client := startServer(t, httpstats.NewHandler(rec, h), p.tls, p.http2, true)
+			got := map[string]int64{}
+			for _, n := range []string{"3000", "5000", "9500"} {
+				resp, err := client.Get(srv.URL + "/?n=" + n)
+				if err != nil {
+					got["n="+n] = -1 // no response: 3,000 bytes over HTTP/2
+					continue
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil {
+					t.Errorf("n=%s: the body read whole, want it cut", n)
+				}
+				got["n="+n] = int64(len(b))
+			}
+			for _, r := range flush(t, rec, sink) {
+				if got[r.Query] < 0 {
+					if r.Status != 500 || r.ResponseBytes != 0 || r.Attr("appstats.http.no_response") != "true" {
+						t.Errorf("%s: recorded status %d, %d bytes, no_response %q; the client got no response",
+							r.Query, r.Status, r.ResponseBytes, r.Attr("appstats.http.no_response"))
+					}
+					continue
+				}
+				if r.Status != 200 || r.ResponseBytes != got[r.Query] || r.Attr("appstats.http.no_response") != "" {
+					t.Errorf("%s: recorded status %d, %d bytes, no_response %q; the client got 200 and %d bytes",
+						r.Query, r.Status, r.ResponseBytes, r.Attr("appstats.http.no_response"), got[r.Query])
+				}
+			}
+		})
+	}
+}
