@@ -215,6 +215,68 @@ func TestOtelhttpInside(t *testing.T) {
 	}
 }
 
+// TestOtelhttpInsideOwnRoot: otelhttp's handler inside appstats' with a
+// propagator that reads nothing (OpenTelemetry's global default) makes
+// its SERVER span a root, though a traceparent came in: it is no span of
+// the caller's request as the record is (of the caller's span), and the
+// record is not made its child — it stays the caller's.
+func TestOtelhttpInsideOwnRoot(t *testing.T) {
+	rcv := &receiver{}
+	addr := startHTTPReceiver(t, rcv)
+	exp, err := otelexport.NewOTLPHTTP(t.Context(),
+		otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recording.New(recording.WithSinks(exp))
+	sdkExp, err := otlptracehttp.New(t.Context(), otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(sdkExp),
+		sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)), sdktrace.WithIDGenerator(otelexport.NewIDGenerator()))
+	defer tp.Shutdown(context.Background())
+	srv := httptest.NewServer(httpstats.NewHandler(rec, otelhttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}), "app", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()))))
+	defer srv.Close()
+	const callerTrace, callerSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	req, _ := http.NewRequest("GET", srv.URL+"/up", nil)
+	req.Header.Set("Traceparent", "00-"+callerTrace+"-"+callerSpan+"-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for _, s := range rcv.spans() {
+		if s.Kind != tracepb.Span_SPAN_KIND_SERVER {
+			continue
+		}
+		n++
+		want := callerSpan // the record's
+		if s.Scope != otelexport.ScopeName {
+			want = "" // otelhttp's: a root
+		}
+		if s.Parent != want {
+			t.Errorf("SERVER span of %s: parent %q, want %q", s.Scope, s.Parent, want)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d SERVER spans, want otelhttp's and appstats'", n)
+	}
+}
+
 func otelhttpInside(t *testing.T, incoming bool) {
 	rcv := &receiver{}
 	addr := startHTTPReceiver(t, rcv)
