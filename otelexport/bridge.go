@@ -46,7 +46,10 @@ const maxBridged = 1 << 16
 // exported trace.
 //
 // Only CLIENT, PRODUCER and INTERNAL spans are bridged, never SERVER or
-// CONSUMER spans (such as the request's own span from otelhttp's handler).
+// CONSUMER spans (such as the request's own span from otelhttp's handler;
+// mounted inside the recording middleware, that span is noted as the
+// parent the [Exporter] gives the record's span: see "Propagation" in the
+// package documentation).
 // The [Exporter] exports a call bridged from an INTERNAL or a PRODUCER span
 // with its span's kind, and the others as CLIENT spans.
 // One request is one call, however the instrumentations are stacked: a span
@@ -95,7 +98,11 @@ func keyOf(sc trace.SpanContext) spanKey { return spanKey{sc.TraceID(), sc.SpanI
 // OnStart starts a call for s if it belongs to a recorded request.
 func (b *bridge) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	kind := s.SpanKind()
-	if kind == trace.SpanKindServer || kind == trace.SpanKindConsumer {
+	if kind == trace.SpanKindServer {
+		b.serverInside(parent, s)
+		return
+	}
+	if kind == trace.SpanKindConsumer {
 		return
 	}
 	ar := recording.FromContext(parent)
@@ -143,6 +150,50 @@ func (b *bridge) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	b.spans[key] = e
 	b.mu.Unlock()
 	ar.AddCallFinder(b)
+}
+
+// serverInside notes in the record of a request the SERVER span s that an
+// instrumentation mounted inside the recording middleware (otelhttp's
+// handler) starts for the same request, so that the Exporter exports the
+// record's span as s's child: otelhttp's propagator reads the incoming
+// traceparent itself, which makes s the caller's child, the record's
+// sibling (or, without one, a second root of the record's trace, with
+// [NewIDGenerator]). A backend then sees one tree, the one it sees with
+// otelhttp mounted outside: otelhttp's span, the record's, the calls.
+// Only an HTTP record's, for a sampled span (exported by the SDK) in the
+// record's trace with the record's parent (the caller's span, or none),
+// whose url.path and http.request.method are the request's; the first
+// such span (the outermost), which the exporter takes.
+//
+// The record's fields read here (Kind, Path, Method, ParentSpanID) are set
+// when it starts and never change; the attribute is added as the request's
+// goroutine adds its own, which is the goroutine otelhttp's handler runs in.
+func (b *bridge) serverInside(parent context.Context, s sdktrace.ReadWriteSpan) {
+	ar := recording.FromContext(parent)
+	if ar == nil || (b.rec != nil && ar.Recorder() != b.rec) {
+		return
+	}
+	sc := s.SpanContext()
+	if !sc.IsSampled() || trace.TraceID(ar.TraceContext().TraceID) != sc.TraceID() {
+		return
+	}
+	r := ar.Record()
+	if r.Kind != recording.KindHTTP || s.Parent().SpanID() != trace.SpanID(r.ParentSpanID) {
+		return
+	}
+	var path, method bool
+	for _, kv := range s.Attributes() {
+		switch kv.Key {
+		case convention.KeyURLPath:
+			path = kv.Value.AsString() == r.Path
+		case convention.KeyHTTPRequestMethod:
+			m, _ := convention.HTTPMethod(r.Method)
+			method = kv.Value.AsString() == m
+		}
+	}
+	if path && method {
+		ar.AddAttr(convention.KeySpanParent, sc.SpanID().String())
+	}
 }
 
 // FindCall returns the call a context is inside of, if its span is a

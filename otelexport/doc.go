@@ -44,7 +44,10 @@
 //     apart, appstats.stream.bytes_*, for a websocket's frames are not the
 //     body, and a server-sent event stream's events are counted in it
 //     already), user_agent.original,
-//     network.protocol.version, network.peer.address and network.peer.port
+//     appstats.stream.system for a long-lived connection ("sse",
+//     "websocket": the recorder's messaging.system, which marks messaging
+//     spans, its messages' PRODUCER and CONSUMER spans, and not an HTTP
+//     one), network.protocol.version, network.peer.address and network.peer.port
 //     (and client.address, the peer: proxy headers are not trusted); status
 //     Error for a 5xx response or a panic, with error.type the status code or
 //     "panic". Not server.address, which the conventions recommend: the
@@ -69,9 +72,12 @@
 //   - a CLIENT span per call (INTERNAL or PRODUCER for a call bridged from
 //     an INTERNAL or a PRODUCER span: see [NewSpanProcessor]; PRODUCER for a
 //     message another record sent to a stream ([recording.Stream.StartSend]:
-//     a websocket reply or push, "websocket send text", with the messaging.*
-//     attributes, messaging.operation.name "send" and
-//     messaging.message.body.size among them); its kind
+//     a websocket reply or push, an event broadcast to an event stream,
+//     named as a message record's PRODUCER span, "send GET /ws", with the
+//     messaging.* attributes, messaging.operation.name "send" and
+//     messaging.message.body.size among them, and the message's type in
+//     appstats.message.type; the dashboard's call is "websocket send
+//     text"); its kind
 //     travels in the call's appstats.span.kind, not exported), child of the
 //     request's span, or of the call's it was made inside of
 //     ([recording.Call.ParentSpanID]: [recording.Do],
@@ -188,18 +194,26 @@
 // is the child of otelhttp's SERVER span, in its trace: NewPropagator's
 // Extract takes a span of this process in the request's context for the
 // parent when no traceparent came in or the one that did is of the span's
-// trace (the traceparent is then that span's parent): mount otelhttp
-// outside for one tree. A traceparent of another trace wins over such a
-// span (one that a server's BaseContext gives every request, say). The other way round, otelhttp's SERVER
-// span is the record's sibling (both children of the caller's span) or,
-// without a traceparent, a second root in the record's trace: the
-// request's context carries no span context of the record's. It is not
-// given one: that would cost each request under NewPropagator two
-// allocations (128 bytes, ~680 instructions), make every span started
-// under a recorded request the child of a span only an [Exporter] exports
-// (a backend the records do not reach would show those spans without
-// their parent), and would not help when otelhttp's own propagator reads
-// an incoming traceparent, which replaces the context's span.
+// trace (the traceparent is then that span's parent). A traceparent of another trace wins over such a
+// span (one that a server's BaseContext gives every request, say). The
+// other way round, with otelhttp's handler mounted inside the recording
+// middleware, otelhttp's propagator reads the incoming traceparent itself
+// and makes its SERVER span the caller's child, whatever the request's
+// context carries (which is no span context of the record's: giving it
+// one would cost each request under NewPropagator two allocations, and
+// make every span started under a recorded request the child of a span
+// only an [Exporter] exports). With the bridge ([NewSpanProcessor], and
+// [NewIDGenerator], which puts otelhttp's span in the record's trace when
+// no traceparent came in) registered with otelhttp's TracerProvider, the
+// Exporter exports the record's span as the child of otelhttp's — the
+// tree a backend sees with otelhttp mounted outside, whichever way the two
+// are stacked: caller, otelhttp's SERVER span, the record's, its calls.
+// The bridge takes otelhttp's span for the request's when it is sampled,
+// in the record's trace, with the record's parent, and has the request's
+// url.path and http.request.method; the record keeps its parent (the
+// caller's span), and the span's ID in appstats.span.parent, which is not
+// exported. Without the bridge the two SERVER spans are siblings (or,
+// without a traceparent, of two traces).
 //
 // # Bridge
 //

@@ -54,7 +54,8 @@ var (
 	// content the exporter writes under the current ones.
 	droppedKeys = map[string]bool{
 		convention.KeyOldRPCSystem: true, convention.KeyOldRPCService: true, convention.KeyOldRPCGRPCStatusCode: true,
-		convention.KeySpanKind: true, // the span's kind itself
+		convention.KeySpanKind:   true, // the span's kind itself
+		convention.KeySpanParent: true, // the span's parent itself
 	}
 )
 
@@ -157,6 +158,16 @@ func appendSpans(dst []sdktrace.ReadOnlySpan, r *recording.Record, res *resource
 		parent = trace.NewSpanContext(trace.SpanContextConfig{
 			TraceID: tid, SpanID: trace.SpanID(r.ParentSpanID), TraceFlags: flags, TraceState: state, Remote: true,
 		})
+	}
+	if v := r.Attr(convention.KeySpanParent); v != "" {
+		// otelhttp's SERVER span for the request, mounted inside the
+		// middleware: the child of the record's parent, in this
+		// process (see bridge.serverInside).
+		if sid, err := trace.SpanIDFromHex(v); err == nil {
+			parent = trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: tid, SpanID: sid, TraceFlags: flags, TraceState: state,
+			})
+		}
 	}
 	end := r.Start.Add(max(r.Duration, 0)) // OTLP expects end >= start
 	attrs, status := serverAttrs(r)
@@ -329,6 +340,16 @@ func serverAttrs(r *recording.Record) (attrSet, sdktrace.Status) {
 		if r.ResponseBytes > 0 {
 			as.set(attribute.Int64(convention.KeyHTTPResponseBodySize, r.ResponseBytes))
 		}
+		// A long-lived connection's system (recording.StartStream:
+		// "sse", "websocket"), which the recorder writes as
+		// messaging.system: on the connection's HTTP SERVER span it is
+		// appstats' own. The messaging conventions put messaging.system
+		// on messaging spans (its messages' PRODUCER and CONSUMER spans
+		// have it), and backends take a span that has it for one.
+		if v, ok := as.get(convention.KeyMessagingSystem); ok {
+			as.del(convention.KeyMessagingSystem)
+			as.set(attribute.KeyValue{Key: convention.KeyStreamSystem, Value: v})
+		}
 		switch {
 		case sent && r.Status >= 500:
 			failed, errType = true, strconv.Itoa(r.Status)
@@ -474,6 +495,19 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 			}
 			if c.RequestSize > 0 && c.Attr(convention.KeyMessagingMessageBodySize) == "" {
 				as.set(attribute.Int64(convention.KeyMessagingMessageBodySize, c.RequestSize))
+			}
+			// A stream's send (recording.Stream.StartSend: the
+			// call's service is the stream's system, its method
+			// "send {type}"): named as the messaging conventions
+			// name a span, "{messaging.operation.name}
+			// {destination}" ("send GET /prices"), as a message
+			// record's span is, the message's type apart.
+			if dest := c.Attr(convention.KeyMessagingDestinationName); dest != "" && c.Service == c.Attr(convention.KeyMessagingSystem) {
+				opName := as.getStr(convention.KeyMessagingOperationName)
+				name = opName + " " + dest
+				if typ, ok := strings.CutPrefix(c.Method, opName+" "); ok {
+					as.str(convention.KeyMessageType, typ)
+				}
 			}
 		}
 		as.str(convention.KeyCallRequest, c.Request)

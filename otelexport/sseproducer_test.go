@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -136,5 +137,155 @@ func TestSSEOneProducerPerEvent(t *testing.T) {
 	}
 	if len(children) != 2 {
 		t.Errorf("the event's PRODUCER span has children %q, want its call and its write", children)
+	}
+}
+
+// TestStreamServerSpanNoMessagingSystem: an event stream's (or a
+// websocket's) own SERVER span is an HTTP server span, and carries the
+// HTTP conventions' attributes, not messaging.system, which the messaging
+// conventions put on messaging spans (PRODUCER, CONSUMER) and by which
+// backends tell a messaging span from an HTTP one: the stream's system is
+// appstats.stream.system there, beside the stream's counts. The PRODUCER
+// spans of its events keep messaging.system. On main the SERVER span had
+// messaging.system "sse".
+func TestStreamServerSpanNoMessagingSystem(t *testing.T) {
+	rcv := &receiver{}
+	addr := startHTTPReceiver(t, rcv)
+	exp, err := otelexport.NewOTLPHTTP(t.Context(),
+		otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recording.New(recording.WithSinks(exp))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /prices", func(w http.ResponseWriter, r *http.Request) {
+		s, err := ssestats.New(w, r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer s.Close()
+		if err := s.Send(r.Context(), ssestats.Event{Name: "tick", Data: "1"}); err != nil {
+			t.Error(err)
+		}
+	})
+	ts := httptest.NewServer(httpstats.NewHandler(rec, mux))
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/prices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if !recordingtest.WaitIdle(t.Context(), rec) {
+		t.Fatal("records still in the making")
+	}
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var servers, producers int
+	for _, s := range rcv.spans() {
+		switch s.Kind {
+		case tracepb.Span_SPAN_KIND_SERVER:
+			servers++
+			for k := range s.Attrs {
+				if strings.HasPrefix(k, "messaging.") {
+					t.Errorf("SERVER span %q has %s=%v, a messaging attribute", s.Name, k, s.Attrs[k])
+				}
+			}
+			if s.Attrs["appstats.stream.system"] != "sse" {
+				t.Errorf("SERVER span %q: appstats.stream.system %v, want sse", s.Name, s.Attrs["appstats.stream.system"])
+			}
+		case tracepb.Span_SPAN_KIND_PRODUCER:
+			producers++
+			if s.Attrs["messaging.system"] != "sse" {
+				t.Errorf("PRODUCER span %q: messaging.system %v, want sse", s.Name, s.Attrs["messaging.system"])
+			}
+		}
+	}
+	if servers != 1 || producers != 1 {
+		t.Errorf("%d SERVER and %d PRODUCER spans, want one of each", servers, producers)
+	}
+}
+
+// TestSSEBroadcastProducerName: an event sent to a stream from another
+// request (a broadcast) is that request's call, exported as a PRODUCER
+// span named as the messaging conventions name one,
+// "{messaging.operation.name} {messaging.destination.name}" ("send GET
+// /prices"), the event's type in appstats.message.type — as the PRODUCER
+// span of an event the stream's own handler sends is. On main it was
+// named "sse send price", the call's service and method.
+func TestSSEBroadcastProducerName(t *testing.T) {
+	rcv := &receiver{}
+	addr := startHTTPReceiver(t, rcv)
+	exp, err := otelexport.NewOTLPHTTP(t.Context(),
+		otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recording.New(recording.WithSinks(exp))
+	streams := make(chan *ssestats.Stream, 1)
+	done := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /prices", func(w http.ResponseWriter, r *http.Request) {
+		s, err := ssestats.New(w, r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer s.Close()
+		streams <- s
+		<-done
+	})
+	mux.HandleFunc("POST /price", func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		if err := (<-streams).Send(r.Context(), ssestats.Event{Name: "price", Data: "12.5"}); err != nil {
+			t.Error(err)
+		}
+	})
+	ts := httptest.NewServer(httpstats.NewHandler(rec, mux))
+	defer ts.Close()
+	got := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(ts.URL + "/prices")
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		got <- err
+	}()
+	resp, err := http.Post(ts.URL+"/price", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if !recordingtest.WaitIdle(t.Context(), rec) {
+		t.Fatal("records still in the making")
+	}
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var producers []gotSpan
+	for _, s := range rcv.spans() {
+		if s.Kind == tracepb.Span_SPAN_KIND_PRODUCER {
+			producers = append(producers, s)
+		}
+	}
+	if len(producers) != 1 {
+		t.Fatalf("%d PRODUCER spans, want the broadcast's one", len(producers))
+	}
+	p := producers[0]
+	if p.Name != "send GET /prices" || p.Attrs["appstats.message.type"] != "price" ||
+		p.Attrs["messaging.operation.name"] != "send" || p.Attrs["messaging.destination.name"] != "GET /prices" {
+		t.Errorf("PRODUCER span %q, attributes %v; want \"send GET /prices\", appstats.message.type price", p.Name, p.Attrs)
 	}
 }

@@ -142,7 +142,7 @@ func TestWebSocketSendSpans(t *testing.T) {
 			var sizes []string
 			for _, s := range exportSpans(t, sink.Records()) {
 				kinds[s.Name] = s.SpanKind
-				if !strings.HasPrefix(s.Name, "websocket send ") {
+				if s.Name != "send GET /ws" {
 					continue
 				}
 				sends++
@@ -158,6 +158,7 @@ func TestWebSocketSendSpans(t *testing.T) {
 					"messaging.operation.type":   "send",
 					"messaging.operation.name":   "send",
 					"messaging.destination.name": "GET /ws",
+					"appstats.message.type":      "text",
 				} {
 					if attrs[k] != v {
 						t.Errorf("span %q: %s=%q, want %q", s.Name, k, attrs[k], v)

@@ -112,7 +112,14 @@ const (
 	// SpanKindProducer), for a call bridged from such a span or a message
 	// sent to a stream. Exporters give the call's span that kind (CLIENT
 	// without it) and do not export the attribute.
-	KeySpanKind         = "appstats.span.kind"
+	KeySpanKind = "appstats.span.kind"
+	// KeySpanParent is, on an HTTP record, the span ID (hex) of the
+	// SERVER span an OpenTelemetry instrumentation mounted inside the
+	// recording middleware (otelhttp's handler) started for the same
+	// request, a child of the record's own parent: the exporter makes
+	// it the record's span's parent, so that a backend sees one tree.
+	// Not exported itself.
+	KeySpanParent       = "appstats.span.parent"
 	KeyCallRequest      = "appstats.call.request"
 	KeyCallResponse     = "appstats.call.response"
 	KeyCallRequestSize  = "appstats.call.request_size"
@@ -132,7 +139,11 @@ const (
 	KeyStreamBytesReceived    = "appstats.stream.bytes_received"
 	KeyStreamBytesSent        = "appstats.stream.bytes_sent"
 	KeyStreamRecordID         = "appstats.stream.record.id"
-	KeyMessageType            = "appstats.message.type" // a message's type, from its record's route
+	// KeyStreamSystem is a long-lived connection's system ("sse",
+	// "websocket") on its HTTP server span, where the recorder's
+	// messaging.system is not exported (it marks messaging spans).
+	KeyStreamSystem = "appstats.stream.system"
+	KeyMessageType  = "appstats.message.type" // a message's type, from its record's route
 
 	EventWarning   = "appstats.warning" // a record's warning, on the request's span
 	EventException = "exception"        // an error event, read from bridged spans; appstats does not export it

@@ -138,13 +138,22 @@
 // middleware, the compressed bytes that crossed the wire; mounted outside,
 // the bytes before compression.
 //
-// One thing no wrapper keeps: [http.MaxBytesReader], given a body past its
-// limit, asks net/http's own writer, through a method net/http does not
-// export, to close an HTTP/1 connection after the answer (it adds
-// "Connection: close"). Given the wrapped writer it cannot ask, and the
-// server reads on, keeping the connection when the rest is short. Mount
-// [http.MaxBytesHandler] outside this middleware, where it is given the
-// server's writer, to keep that.
+// One thing no wrapper keeps by itself: [http.MaxBytesReader], given a
+// body past its limit, asks net/http's own writer, through a method
+// net/http does not export, to close an HTTP/1 connection after the answer
+// (adding "Connection: close" to a header not yet sent). Given the wrapped
+// writer it cannot ask. A MaxBytesReader the handler puts in r.Body
+// (r.Body = http.MaxBytesReader(w, r.Body, n), as chi's RequestSize does)
+// is looked at when the handler returns, and the middleware tells
+// net/http's writer then: the connection is closed as without it, and the
+// header says so (net/http adds "Connection: close" after the handler's
+// fields, where bare it is among them) unless it went out before the
+// handler returned (a flush, a body past net/http's 2 KiB buffer). One kept elsewhere — in a variable
+// of the handler's, or in a request of its own, as [http.MaxBytesHandler]
+// mounted inside makes — is not seen: the server reads on, and keeps the
+// connection when the rest of the body is short. Mount MaxBytesHandler
+// outside this middleware, where it is given the server's writer, to keep
+// that.
 //
 // # Attributes
 //
@@ -158,7 +167,11 @@
 // and, without flushing, wrote no more of a body than net/http's server
 // holds back (2 KiB over HTTP/1, 4 KiB over HTTP/2: it sends the header
 // with the bytes past that, and drops them at a panic) — (recorded as a
-// 500 with no response bytes, though none was sent). Past a writer that
+// 500 with no response bytes, though none was sent). A handler that
+// panicked after part of its body left that buffer keeps its status, and
+// its response bytes are those that left it: the client got the header
+// and those, and net/http dropped the rest, still in its buffer (read
+// from the buffer at the panic). Past a writer that
 // is not net/http's own (a middleware's between, [http.TimeoutHandler]'s),
 // any body written is taken as sent.
 // [NewTransport]'s calls have http.request.method, server.address,

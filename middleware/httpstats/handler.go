@@ -1,6 +1,7 @@
 package httpstats
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -245,6 +246,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.next.ServeHTTP(ww, r2)
 	phase = finishing
+	if typeWord(&r2.Body) == maxBytesTab {
+		// The handler put an http.MaxBytesReader in r.Body (a load and
+		// a compare for one that did not).
+		rw.bodyLimitHit(r2.Body)
+	}
 	if t := h.writers.timeoutTab.Load(); t != nil && unsafe.Pointer(t) == typeWord(&rw.w) {
 		// Inside a TimeoutHandler, which answers 503 if its time ran
 		// out before the handler returned (a load and a branch for a
@@ -481,6 +487,14 @@ var noBodyTab = func() unsafe.Pointer {
 	return typeWord(&b)
 }()
 
+// maxBytesTab is the first word of an [http.MaxBytesReader] as an
+// io.ReadCloser, its itab (see typeWord): ServeHTTP asks a request whose
+// body it is whether the limit was hit (respWriter.bodyLimitHit).
+var maxBytesTab = func() unsafe.Pointer {
+	b := http.MaxBytesReader(nil, http.NoBody, 0)
+	return typeWord(&b)
+}()
+
 // route returns the route of a finished request: the [WithRouteFunc]
 // hook's answer, else the pattern [http.ServeMux] matched, else the route
 // all unmatched requests of the method and status class share (never the
@@ -691,6 +705,43 @@ func heldBack(w http.ResponseWriter) int64 {
 	return 0
 }
 
+// heldBytes returns the bytes of the body that w, net/http's own HTTP/1
+// or HTTP/2 writer, holds in its buffer (see heldBack), unsent: at a
+// panic they are dropped. It is read with reflect (the buffer's count, a
+// bufio.Writer's n, through net/http's unexported fields; no value is
+// taken out of them), once a panicking request. -1 for any other writer,
+// or should a Go release rename the fields (the record then takes the
+// body written as sent, past heldBack's size; TestPanicPartialBodyBytes
+// fails).
+func heldBytes(w http.ResponseWriter) int64 {
+	v := reflect.ValueOf(w)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return -1
+	}
+	v = v.Elem()
+	var bw reflect.Value
+	switch v.Type().String() {
+	case "http.response":
+		bw = v.FieldByName("w")
+	case "http.http2responseWriter":
+		rws := v.FieldByName("rws")
+		if rws.Kind() != reflect.Pointer || rws.IsNil() || rws.Elem().Kind() != reflect.Struct {
+			return -1
+		}
+		bw = rws.Elem().FieldByName("bw")
+	default:
+		return -1
+	}
+	if !bw.IsValid() || bw.Type() != reflect.TypeFor[*bufio.Writer]() || bw.IsNil() {
+		return -1
+	}
+	n := bw.Elem().FieldByName("n")
+	if n.Kind() != reflect.Int {
+		return -1
+	}
+	return n.Int()
+}
+
 // panicked records the panic v of the handler of a request that st,
 // r2 and ar are the state, the request and the record of, finishes the
 // record, and returns what to panic with: v, or the panic of a route or
@@ -702,7 +753,20 @@ func (h *handler) panicked(v any, ar *recording.ActiveRecord, r, r2 *http.Reques
 		rec.Error = "handler aborted"
 	}
 	rw := &st.rw
-	if !rw.hijacked && (!rw.wrote() || rw.flags&fFlushed == 0 && rw.written <= heldBack(rw.w)) {
+	held := int64(-1)
+	if !rw.hijacked && rw.wrote() {
+		held = heldBytes(rw.w)
+	}
+	switch {
+	case held > 0 && (rw.flags&fFlushed != 0 || rw.written > held):
+		// Some of the body left net/http's buffer, with the header:
+		// what is still in it is dropped, and never reached the
+		// client.
+		rw.written = max(rw.written-held, 0)
+	case held >= 0 && rw.flags&fFlushed == 0 && rw.written <= held:
+		held = -2 // all of it is held back: as below
+	}
+	if !rw.hijacked && (!rw.wrote() || held == -2 || held == -1 && rw.flags&fFlushed == 0 && rw.written <= heldBack(rw.w)) {
 		// Recorded as the 500 the client sees as a failure; no
 		// response is sent, though (net/http drops the connection, or
 		// resets the stream): the handler wrote nothing, or set a

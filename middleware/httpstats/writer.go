@@ -319,18 +319,91 @@ func (rw *respWriter) readFrom(r io.Reader) (int64, error) {
 	rw.sent()
 	n, err := rw.w.(io.ReaderFrom).ReadFrom(r)
 	rw.written += n
-	if n >= sniffLen && rw.flags&fFlushed == 0 && reflect.TypeOf(rw.w).String() == "*http.response" {
+	if n >= sniffLen && rw.flags&fFlushed == 0 && reflect.TypeOf(rw.w).String() == "*http.response" && connReadsFrom(rw.w) {
 		// HTTP/1's ReadFrom, on a connection that has ReadFrom (TCP's),
 		// flushes the header and the body after copying its first
 		// sniffLen bytes: taken as sent (see heldBack). Over TLS, whose
-		// connection has no ReadFrom, it does not; then the record keeps
-		// the status of a panic within the held-back size, as before.
+		// connection has no ReadFrom, or a listener's wrapper without
+		// it, ReadFrom writes as Write does, into the buffer net/http
+		// holds back: a panic within the held-back size sent nothing.
 		rw.flags |= fFlushed
 	}
 	if err != nil {
 		rw.writeFailed(err)
 	}
 	return n, err
+}
+
+// connReadsFrom reports whether the connection under w, net/http's HTTP/1
+// writer (*http.response), has ReadFrom, which w's ReadFrom asks before it
+// flushes (it asks its conn's rwc, a net.Conn, for io.ReaderFrom): TCP's
+// has it; TLS's, and that of a listener's wrapper that embeds a net.Conn,
+// do not. net/http does not export the connection: it is read with
+// reflect, its type only (no value is taken out of the unexported
+// fields). Should a Go release rename the fields, the answer is true,
+// ReadFrom's way before (TestPanicHeldBackBody fails then). Asked once a
+// response at most, when its ReadFrom copied sniffLen bytes.
+func connReadsFrom(w http.ResponseWriter) bool {
+	v := reflect.ValueOf(w)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return true
+	}
+	c := v.Elem().FieldByName("conn")
+	if c.Kind() != reflect.Pointer || c.IsNil() {
+		return true
+	}
+	rwc := c.Elem().FieldByName("rwc")
+	if rwc.Kind() != reflect.Interface || rwc.IsNil() {
+		return true
+	}
+	return rwc.Elem().Type().Implements(reflect.TypeFor[io.ReaderFrom]())
+}
+
+// bodyLimitHit tells the writer under rw that the request's body was
+// too large, when body, an [http.MaxBytesReader] the handler put in
+// r.Body, was made with rw's writer and hit its limit. MaxBytesReader tells
+// net/http's HTTP/1 writer so through an unexported method
+// (requestTooLarge), which no wrapper can have: the writer then closes the
+// connection after the response, with "Connection: close" in its header
+// if not yet sent — the client is not to send the rest of a body over the
+// limit on it. Here it is told after the handler returned, by a
+// MaxBytesReader of its own over rw.w, read past a limit of 0: the
+// connection is closed as without the middleware, and the header says so
+// unless the handler had sent it by then (a flush, a body past net/http's
+// buffer). A MaxBytesReader the handler kept elsewhere than r.Body is not
+// seen. The reader's fields are read with reflect, their types and one
+// pointer; a Go release that renames them makes this do nothing
+// (TestMaxBytesReaderClosesConnection fails then).
+func (rw *respWriter) bodyLimitHit(body io.ReadCloser) {
+	v := reflect.ValueOf(body)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return
+	}
+	v = v.Elem()
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	e, w := v.FieldByName("err"), v.FieldByName("w")
+	if e.Kind() != reflect.Interface || e.IsNil() || e.Elem().Type() != reflect.TypeFor[*http.MaxBytesError]() ||
+		w.Kind() != reflect.Interface || w.IsNil() {
+		return
+	}
+	if w = w.Elem(); w.Kind() != reflect.Struct || w.NumField() != 1 || w.Field(0).Type() != reflect.TypeFor[*respWriter]() || w.Field(0).UnsafePointer() != unsafe.Pointer(rw) {
+		return // another writer's: told, or not, as without the middleware
+	}
+	var b [1]byte
+	_, _ = http.MaxBytesReader(rw.w, io.NopCloser(oneByte{}), 0).Read(b[:])
+}
+
+// oneByte is a reader of one byte after another.
+type oneByte struct{}
+
+func (oneByte) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	p[0] = 'x'
+	return 1, nil
 }
 
 // sniffLen is the bytes net/http's HTTP/1 ReadFrom copies before it

@@ -39,8 +39,10 @@
 // span (one PRODUCER an event: the write of an event produced under
 // [Stream.StartEvent] is an INTERNAL child of the event's span, beside the
 // calls made producing it), an event sent for another record that record's
-// call ("sse send price", with messaging.system, messaging.operation.type
-// "send" and messaging.destination.name the stream's route).
+// call, a PRODUCER span named the same way ("send GET /prices"; the call
+// is "sse send price" on the dashboard), with messaging.system,
+// messaging.operation.type "send", messaging.destination.name the stream's
+// route and appstats.message.type the event's name).
 package ssestats
 
 import (

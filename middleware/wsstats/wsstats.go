@@ -42,7 +42,8 @@
 // messaging conventions make them (websocket has no conventions of its
 // own). A message sent for another record — a reply made while handling a
 // message, a push from another request — is a call of that record,
-// exported as a PRODUCER span too ("websocket send text", with
+// exported as a PRODUCER span too ("send GET /ws", the call "websocket
+// send text" on the dashboard, with appstats.message.type "text",
 // messaging.system, messaging.operation.type "send" and
 // messaging.destination.name the connection's route), so that every send
 // reads the same way in a trace viewer such as Jaeger.

@@ -1,0 +1,117 @@
+package httpstats_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/goappstats/appstats/middleware/httpstats"
+	"github.com/goappstats/appstats/recording"
+)
+
+// TestMaxBytesReaderClosesConnection: a handler that reads its body
+// through [http.MaxBytesReader] with the writer it was given, past the
+// limit, gets net/http to close the connection after the response, with
+// "Connection: close" in its header (MaxBytesReader calls the server's
+// writer's unexported requestTooLarge). Through the middleware, whose
+// writer cannot have that method, the same when the handler put the
+// reader in r.Body: the same header, status and body, and a second request
+// on a new connection, as bare; and with [http.MaxBytesHandler] mounted
+// outside the middleware, as its documentation advises. Over HTTP/1 (TCP
+// and TLS); HTTP/2's writer has no such hook.
+func TestMaxBytesReaderClosesConnection(t *testing.T) {
+	// read413 reads the body, limited by whoever limits it.
+	read413 := func(w http.ResponseWriter, r *http.Request, body io.Reader) {
+		_, err := io.ReadAll(body)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		io.WriteString(w, "ok")
+	}
+	inHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 10)
+		read413(w, r, r.Body)
+	})
+	plain := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { read413(w, r, r.Body) })
+	variants := []struct {
+		name          string
+		bare, wrapped func(*recording.Recorder) http.Handler
+	}{
+		{"r.Body",
+			func(*recording.Recorder) http.Handler { return inHandler },
+			func(rec *recording.Recorder) http.Handler { return httpstats.NewHandler(rec, inHandler) }},
+		{"MaxBytesHandler-outside",
+			func(*recording.Recorder) http.Handler { return http.MaxBytesHandler(plain, 10) },
+			func(rec *recording.Recorder) http.Handler {
+				return http.MaxBytesHandler(httpstats.NewHandler(rec, plain), 10)
+			}},
+	}
+	for _, p := range protocols[:2] {
+		for _, v := range variants {
+			t.Run(p.name+"/"+v.name, func(t *testing.T) {
+				rec, sink := newRecorder(t)
+				type result struct {
+					status int
+					body   string
+					close  bool // the response said "Connection: close"
+					conns  int64
+				}
+				run := func(h http.Handler) []result {
+					var conns atomic.Int64
+					srv := httptest.NewUnstartedServer(h)
+					srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+						if s == http.StateNew {
+							conns.Add(1)
+						}
+					}
+					if p.tls {
+						srv.StartTLS()
+					} else {
+						srv.Start()
+					}
+					defer srv.Close()
+					client := srv.Client()
+					var res []result
+					for _, b := range []string{strings.Repeat("x", 100), "small", strings.Repeat("y", 100)} {
+						resp, err := client.Post(srv.URL, "text/plain", strings.NewReader(b))
+						if err != nil {
+							t.Fatalf("POST: %v", err)
+						}
+						rb, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						res = append(res, result{resp.StatusCode, string(rb), resp.Close, conns.Load()})
+					}
+					return res
+				}
+				bare := run(v.bare(nil))
+				wrapped := run(v.wrapped(rec))
+				if !bare[0].close || bare[1].close || !bare[2].close || bare[1].conns != 2 {
+					t.Fatalf("bare: %+v; want Connection: close after each body over the limit, the second request on a new connection", bare)
+				}
+				for i := range bare {
+					if bare[i] != wrapped[i] {
+						t.Errorf("request %d: bare %+v, through the middleware %+v", i, bare[i], wrapped[i])
+					}
+				}
+				recs := flush(t, rec, sink)
+				if len(recs) != 3 {
+					t.Fatalf("%d records, want 3", len(recs))
+				}
+				statuses := map[int]int{}
+				for _, r := range recs {
+					statuses[r.Status]++
+				}
+				if statuses[413] != 2 || statuses[200] != 1 {
+					t.Errorf("recorded statuses %v, want two 413s and a 200", statuses)
+				}
+			})
+		}
+	}
+}
