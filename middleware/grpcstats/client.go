@@ -376,6 +376,13 @@ func (s *clientRPC) hidden() {
 //
 // A stream made without a recorded request passes through unwrapped, at
 // the cost of a context lookup.
+//
+// Not inlined: the closure it returns would be named after the function
+// that mounts it ("main.main.StreamClientInterceptor.func1"), and recorded
+// call stacks, which leave out the frames of appstats' packages by their
+// functions' names, would start in it.
+//
+//go:noinline
 func StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		if recording.FromContext(ctx) == nil {
@@ -409,6 +416,13 @@ func StreamClientInterceptor() grpc.StreamClientInterceptor {
 // stays Unknown). Of a retried RPC, only the last failed attempt may be
 // amended so. An RPC made without a recorded request passes through, at
 // the cost of a context lookup; a recorded one costs an allocation.
+//
+// Not inlined: the closure it returns would be named after the function
+// that mounts it ("main.main.UnaryClientInterceptor.func1"), and recorded
+// call stacks, which leave out the frames of appstats' packages by their
+// functions' names, would start in it.
+//
+//go:noinline
 func UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		if recording.FromContext(ctx) == nil {
