@@ -25,8 +25,9 @@ import (
 // convention and are appstats' own. Server records carry the rpc.*
 // attributes, the server's address and port (its local address), the
 // stream type and the message counts; client calls carry the status code,
-// the server's address and port (from the target's authority) and, for
-// streaming RPCs, the message counts.
+// the server's address and port (from the target's authority), the peer's
+// (network.peer.address and network.peer.port: the connection's other end)
+// and, for streaming RPCs, the message counts.
 const (
 	AttrSystemName       = convention.KeyRPCSystemName         // "rpc.system.name": always "grpc"
 	AttrMethod           = convention.KeyRPCMethod             // "rpc.method": the full method without its leading slash, "pkg.Service/Method"; "_OTHER" for a method the server does not have
@@ -37,6 +38,11 @@ const (
 	AttrMessagesSent     = convention.KeyRPCMessagesSent       // "appstats.rpc.messages_sent": messages sent by the recording side
 	AttrServerAddress    = convention.KeyServerAddress         // "server.address": the host of the client's target authority, or the server's local address
 	AttrServerPort       = convention.KeyServerPort            // "server.port": its port
+	// "network.peer.address", "network.peer.port": a client call's peer,
+	// the address of the connection's other end (the server's IP address,
+	// or a Unix socket's name, with no port).
+	AttrNetworkPeerAddress = convention.KeyNetworkPeerAddress
+	AttrNetworkPeerPort    = convention.KeyNetworkPeerPort
 )
 
 // The values of [AttrStreamType].
