@@ -108,9 +108,15 @@ func streamType(client, server bool) string {
 // At most 1,024 records wait so at once; past that (a client resetting
 // streams of unknown methods as fast as it can, an HTTP/2 rapid reset),
 // a record waits 10 ms, so that such a flood cannot make the handler hold
-// a second's worth of records and their metadata; during such a flood, a
-// rejected RPC whose status gRPC sends more than 10 ms after the RPC's
-// context was done is recorded so, as Canceled, not Unimplemented. An RPC
+// a second's worth of records and their metadata. gRPC cancels the RPC's
+// context as it writes its status, and tells the handler of the trailer
+// just after, in the same goroutine; during such a flood, an RPC whose
+// goroutine is held up more than 10 ms between the two (a loaded server)
+// is recorded as its context's end, Canceled, not as the Unimplemented
+// gRPC sent. The record cannot wait for that trailer, nor be amended when
+// it comes: gRPC gives a stats handler no sign that no trailer will come
+// (a reset RPC gets none), and the wait's end hands the record on to the
+// sinks. An RPC
 // of a method the server has, cancelled before its method runs, is
 // recorded as its method's when it begins within that wait (its End
 // finishes its record); one that gRPC begins only after the wait keeps
