@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -49,7 +51,7 @@ type edgeRun struct {
 // recorded by one recorder, do's context a recorded request's), and
 // returns both runs. In the wrapped run, every record is written by the
 // time runEdge returns and none is in the making.
-func runEdge(t *testing.T, sopts []grpc.ServerOption, copts []grpc.DialOption, do func(ctx context.Context, c testgrpc.TestServiceClient, conn *grpc.ClientConn, srv *testServer, stop func()) error) (bare, wrapped edgeRun) {
+func runEdge(t *testing.T, sopts []grpc.ServerOption, copts []grpc.DialOption, do func(ctx context.Context, c testgrpc.TestServiceClient, conn *grpc.ClientConn, srv *testServer, stop func(hard bool)) error) (bare, wrapped edgeRun) {
 	t.Helper()
 	run := func(rec *recording.Recorder) edgeRun {
 		so, co := sopts, copts
@@ -63,11 +65,34 @@ func runEdge(t *testing.T, sopts []grpc.ServerOption, copts []grpc.DialOption, d
 			ctx, ar = rec.StartRecord(ctx, recording.RequestInfo{Kind: recording.KindBackground, Path: "edge"})
 		}
 		srv := &testServer{blocked: make(chan struct{}, 1)}
-		addr, stop := startServer(t, srv, so...)
-		conn, client := dial(t, addr, co...)
-		err := do(ctx, client, conn, srv, stop)
+		// Stopped gracefully, or not (hard), waiting for the methods to
+		// return either way.
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := grpc.NewServer(append(so, grpc.WaitForHandlers(true))...)
+		testgrpc.RegisterTestServiceServer(s, srv)
+		served := make(chan error, 1)
+		go func() { served <- s.Serve(lis) }()
+		var once sync.Once
+		stop := func(hard bool) {
+			once.Do(func() {
+				if hard {
+					s.Stop()
+				} else {
+					s.GracefulStop()
+				}
+				if err := <-served; err != nil {
+					t.Errorf("Serve: %v", err)
+				}
+			})
+		}
+		t.Cleanup(func() { stop(true) })
+		conn, client := dial(t, lis.Addr().String(), co...)
+		err = do(ctx, client, conn, srv, stop)
 		conn.Close()
-		stop()
+		stop(false)
 		ar.Finish()
 		return edgeRun{err: err}
 	}
@@ -122,7 +147,7 @@ func TestGzipSizes(t *testing.T) {
 	req := &testgrpc.SimpleRequest{Payload: payload(n), ResponseSize: n}
 	_, w := runEdge(t, []grpc.ServerOption{grpc.StatsHandler(&srvWire)},
 		[]grpc.DialOption{grpc.WithStatsHandler(&cliWire), grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name))},
-		func(ctx context.Context, c testgrpc.TestServiceClient, _ *grpc.ClientConn, _ *testServer, _ func()) error {
+		func(ctx context.Context, c testgrpc.TestServiceClient, _ *grpc.ClientConn, _ *testServer, _ func(bool)) error {
 			_, err := c.UnaryCall(ctx, req)
 			return err
 		})
@@ -149,8 +174,8 @@ func TestGzipSizes(t *testing.T) {
 // refused it; the application gets what it gets bare.
 func TestMaxMessageSize(t *testing.T) {
 	const big = 64 << 10
-	unary := func(req *testgrpc.SimpleRequest) func(ctx context.Context, c testgrpc.TestServiceClient, _ *grpc.ClientConn, _ *testServer, _ func()) error {
-		return func(ctx context.Context, c testgrpc.TestServiceClient, _ *grpc.ClientConn, _ *testServer, _ func()) error {
+	unary := func(req *testgrpc.SimpleRequest) func(ctx context.Context, c testgrpc.TestServiceClient, _ *grpc.ClientConn, _ *testServer, _ func(bool)) error {
+		return func(ctx context.Context, c testgrpc.TestServiceClient, _ *grpc.ClientConn, _ *testServer, _ func(bool)) error {
 			_, err := c.UnaryCall(ctx, req)
 			return err
 		}
@@ -198,7 +223,7 @@ func TestMaxMessageSize(t *testing.T) {
 // server, whose method returns once its context is done; no record is
 // left in the making.
 func TestClientCloseInFlight(t *testing.T) {
-	_, w := runEdge(t, nil, nil, func(ctx context.Context, c testgrpc.TestServiceClient, conn *grpc.ClientConn, srv *testServer, _ func()) error {
+	_, w := runEdge(t, nil, nil, func(ctx context.Context, c testgrpc.TestServiceClient, conn *grpc.ClientConn, srv *testServer, _ func(bool)) error {
 		done := make(chan error, 1)
 		go func() {
 			_, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: []byte(blockBody)}})
@@ -221,7 +246,7 @@ func TestClientCloseInFlight(t *testing.T) {
 // in flight lets it finish; its record and the client's call are those of
 // the stream as it went, OK, with its messages counted.
 func TestGracefulStopInFlight(t *testing.T) {
-	_, w := runEdge(t, nil, nil, func(ctx context.Context, c testgrpc.TestServiceClient, conn *grpc.ClientConn, _ *testServer, stop func()) error {
+	_, w := runEdge(t, nil, nil, func(ctx context.Context, c testgrpc.TestServiceClient, conn *grpc.ClientConn, _ *testServer, stop func(hard bool)) error {
 		st, err := c.FullDuplexCall(ctx)
 		if err != nil {
 			return err
@@ -237,7 +262,7 @@ func TestGracefulStopInFlight(t *testing.T) {
 			return err
 		}
 		stopped := make(chan struct{})
-		go func() { stop(); close(stopped) }()
+		go func() { stop(false); close(stopped) }()
 		// The server's GOAWAY takes the connection out of READY: the
 		// stop has begun, with the stream in flight.
 		conn.WaitForStateChange(ctx, connectivity.Ready)
@@ -262,5 +287,31 @@ func TestGracefulStopInFlight(t *testing.T) {
 	}
 	if w.call.Attr(grpcstats.AttrMessagesReceived) != "2" || w.call.Attr(grpcstats.AttrMessagesSent) != "2" {
 		t.Errorf("call attrs %v, want 2 messages each way", w.call.Attrs)
+	}
+}
+
+// TestServerStopInFlight: a server stopped hard while an RPC waits on it
+// ends the RPC as the application sees it (Unavailable) on the client; the
+// server's record is as its method returned, Canceled. (A server enforcing
+// keepalive closes the connection so after its GOAWAY too_many_pings; that
+// is not replayed here, as grpc-go's client pings at most every 10 s and
+// the server strikes out after three.)
+func TestServerStopInFlight(t *testing.T) {
+	_, w := runEdge(t, nil, nil, func(ctx context.Context, c testgrpc.TestServiceClient, _ *grpc.ClientConn, srv *testServer, stop func(hard bool)) error {
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: []byte(blockBody)}})
+			done <- err
+		}()
+		<-srv.blocked
+		stop(true)
+		return <-done
+	})
+	if status.Code(w.err) != codes.Unavailable {
+		t.Fatalf("the application got %v, want Unavailable", w.err)
+	}
+	checkCall(t, w)
+	if w.server == nil || w.server.Status != int(codes.Canceled) {
+		t.Errorf("server record %+v, want Canceled, as the method returned", w.server)
 	}
 }
