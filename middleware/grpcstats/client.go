@@ -111,14 +111,21 @@ func newPeerAddr(a net.Addr) *peerAddr {
 	return &peerAddr{host: host, port: port}
 }
 
-// peer returns the peer of an RPC whose connection's remote address is a.
+// peer returns the peer of an RPC whose connection's remote address is a,
+// or nil for no address.
 func (h *clientHandler) peer(a net.Addr) *peerAddr {
+	if a == nil {
+		return nil
+	}
 	if cachedAddr(a) {
 		if p, ok := h.peers.Load(a); ok {
 			return p.(*peerAddr)
 		}
 	}
-	return newPeerAddr(a)
+	if p := newPeerAddr(a); p.host != "" {
+		return p
+	}
+	return nil
 }
 
 type clientKey struct{}
@@ -251,8 +258,7 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 				as = append(as, recording.Attr{Key: AttrServerPort, Value: port})
 			}
 		}
-		if rs.RemoteAddr != nil {
-			p := h.peer(rs.RemoteAddr)
+		if p := h.peer(rs.RemoteAddr); p != nil {
 			as = append(as, recording.Attr{Key: AttrNetworkPeerAddress, Value: p.host})
 			if p.port != "" {
 				as = append(as, recording.Attr{Key: AttrNetworkPeerPort, Value: p.port})
@@ -575,7 +581,11 @@ func (h *clientHandler) TagConn(ctx context.Context, info *stats.ConnTagInfo) co
 	if info == nil || info.RemoteAddr == nil || !cachedAddr(info.RemoteAddr) {
 		return ctx
 	}
-	h.peers.Store(info.RemoteAddr, newPeerAddr(info.RemoteAddr))
+	p := newPeerAddr(info.RemoteAddr)
+	if p.host == "" {
+		return ctx
+	}
+	h.peers.Store(info.RemoteAddr, p)
 	return context.WithValue(ctx, peerConnKey{}, info.RemoteAddr)
 }
 

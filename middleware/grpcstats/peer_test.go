@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/internal/otlptest"
 	"github.com/goappstats/appstats/middleware/grpcstats"
+	"github.com/goappstats/appstats/recording"
 )
 
 // TestClientCallPeer: a client call records its peer, the address of the
@@ -83,5 +85,43 @@ func TestClientCallPeer(t *testing.T) {
 	}
 	if clients != 2 {
 		t.Errorf("%d CLIENT spans, want 2 (the unary call and the stream)", clients)
+	}
+}
+
+// TestClientCallPeerUnix: a call over a Unix socket records the socket's
+// name as network.peer.address, and no port.
+func TestClientCallPeerUnix(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sock")
+	lis, err := net.Listen("unix", path)
+	if err != nil {
+		t.Skip(err)
+	}
+	s := grpc.NewServer()
+	testgrpc.RegisterTestServiceServer(s, &testServer{})
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(lis) }()
+	rec, sink := newRecorder(t)
+	conn, client := dial(t, "unix://"+path, grpc.WithStatsHandler(grpcstats.NewClientHandler()))
+	ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: "unix"})
+	if _, err := client.EmptyCall(ctx, &testgrpc.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	ar.Finish()
+	conn.Close()
+	s.GracefulStop()
+	<-served
+	closeRecorder(t, rec)
+	recs := sink.Records()
+	if len(recs) != 1 || len(recs[0].Calls) != 1 {
+		t.Fatalf("got %d records, want 1 with 1 call", len(recs))
+	}
+	c := recs[0].Calls[0]
+	if got := c.Attr(grpcstats.AttrNetworkPeerAddress); got != path {
+		t.Errorf("network.peer.address %q, want %q", got, path)
+	}
+	for _, a := range c.Attrs {
+		if a.Key == grpcstats.AttrNetworkPeerPort {
+			t.Errorf("network.peer.port %q for a Unix socket", a.Value)
+		}
 	}
 }

@@ -19,8 +19,9 @@ import (
 )
 
 // Attribute keys set on records and calls. rpc.system.name, rpc.method,
-// rpc.method_original, rpc.response.status_code, server.address and
-// server.port follow the OpenTelemetry semantic conventions for gRPC
+// rpc.method_original, rpc.response.status_code, server.address,
+// server.port, network.peer.address and network.peer.port follow the
+// OpenTelemetry semantic conventions for gRPC
 // (semconv v1.43.0); the stream type and the message counts have no
 // convention and are appstats' own. Server records carry the rpc.*
 // attributes, the server's address and port (its local address), the
