@@ -95,7 +95,9 @@
 //     keeping it would cost an allocation a call (its room for attributes
 //     is full).
 //     "grpc": named by the full method, with rpc.system.name, rpc.method,
-//     rpc.response.status_code, server.address, server.port; status Error
+//     rpc.response.status_code, server.address, server.port and, from
+//     middleware/grpcstats, network.peer.address and network.peer.port
+//     (the port an integer); status Error
 //     for any code but OK, with error.type the code's name and the status
 //     message, as otelgrpc gives it, for description.
 //     "sql": named by db.query.summary ("SELECT users", the call's name), or

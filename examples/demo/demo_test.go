@@ -115,4 +115,13 @@ func TestDemoRoutes(t *testing.T) {
 	if r := byPath["/stock/unknown"]; r != nil && r.Calls[0].Error == "" {
 		t.Error("/stock/unknown: the failing gRPC call has no error")
 	}
+	// The gRPC calls, made through grpcstats' interceptors, have stacks
+	// that start at the demo's code, not in the interceptors.
+	for _, p := range []string{"/stock", "/stock/unknown"} {
+		if r := byPath[p]; r != nil && len(r.Calls) > 0 {
+			if st := r.Calls[0].Stack; len(st) == 0 || !strings.HasSuffix(st[0].File, "examples/demo/services.go") {
+				t.Errorf("%s: the gRPC call's stack starts at %+v, want the demo's services.go", p, st)
+			}
+		}
+	}
 }

@@ -55,7 +55,11 @@ func startServices(rec *recording.Recorder) (*services, error) {
 	go s.grpcSrv.Serve(ln)
 	s.grpcConn, err = grpc.NewClient(ln.Addr().String(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// The interceptors give a call the status its RPC returned where
+		// gRPC's stats do not report it: a stream the server ends while
+		// its client sends, a unary RPC refused before its request went.
 		grpc.WithStatsHandler(grpcstats.NewClientHandler()),
+		grpc.WithChainUnaryInterceptor(grpcstats.UnaryClientInterceptor()),
 		grpc.WithChainStreamInterceptor(grpcstats.StreamClientInterceptor()))
 	if err != nil {
 		s.Close()

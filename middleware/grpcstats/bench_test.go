@@ -136,6 +136,7 @@ func BenchmarkHandlers(b *testing.B) {
 		b.ReportAllocs()
 		bg := context.Background()
 		connctx := srv.TagConn(bg, &stats.ConnTagInfo{RemoteAddr: remote, LocalAddr: remote})
+		cli.TagConn(bg, &stats.ConnTagInfo{RemoteAddr: remote, LocalAddr: remote})
 		inctx := metadata.NewIncomingContext(connctx, md)
 		for range b.N {
 			ctx, ar := bg, (*recording.ActiveRecord)(nil)

@@ -3,7 +3,9 @@ package grpcstats
 import (
 	"context"
 	"io"
+	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,7 +31,9 @@ import (
 // attribute ("OK", "NOT_FOUND"), an error "Code: message" when the status
 // is not OK, message
 // counts for streaming RPCs, the host and port of the target's authority
-// as server.address and server.port, and two phases: "wait", from the
+// as server.address and server.port, the address of the connection's
+// other end (the server's IP address and port, or a Unix socket's name) as
+// network.peer.address and network.peer.port, and two phases: "wait", from the
 // start to the first sign of a response (headers, message or trailers), and
 // "receive", from then until the RPC ends. It ends when the RPC does (the stream's
 // stats.End), not when the method call returns a stream. A retried RPC gives
@@ -73,6 +77,55 @@ func NewClientHandler(opts ...Option) stats.Handler {
 
 type clientHandler struct {
 	cfg config
+
+	// peers holds the peer address of each open connection, as
+	// network.peer.address and network.peer.port, formatted once per
+	// connection (TagConn) rather than once per RPC; a connection's entry
+	// goes at its ConnEnd. Keys are the connections' remote addresses
+	// (*net.TCPAddr, *net.UnixAddr: pointers, which gRPC passes on to
+	// every RPC's OutHeader as they are).
+	peers sync.Map // net.Addr → *peerAddr
+}
+
+// peerAddr is a connection's peer: network.peer.address and, for an IP
+// peer, network.peer.port.
+type peerAddr struct{ host, port string }
+
+type peerConnKey struct{}
+
+// cachedAddr reports whether a is an address the handler's peers may key:
+// a pointer, compared and hashed without panic.
+func cachedAddr(a net.Addr) bool {
+	switch a.(type) {
+	case *net.TCPAddr, *net.UnixAddr:
+		return true
+	}
+	return false
+}
+
+func newPeerAddr(a net.Addr) *peerAddr {
+	if _, unix := a.(*net.UnixAddr); unix {
+		return &peerAddr{host: a.String()}
+	}
+	host, port := convention.SplitHostPort(a.String())
+	return &peerAddr{host: host, port: port}
+}
+
+// peer returns the peer of an RPC whose connection's remote address is a,
+// or nil for no address.
+func (h *clientHandler) peer(a net.Addr) *peerAddr {
+	if a == nil {
+		return nil
+	}
+	if cachedAddr(a) {
+		if p, ok := h.peers.Load(a); ok {
+			return p.(*peerAddr)
+		}
+	}
+	if p := newPeerAddr(a); p.host != "" {
+		return p
+	}
+	return nil
 }
 
 type clientKey struct{}
@@ -196,14 +249,22 @@ func (h *clientHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 			s.c.SetRequest(s.summary(s.method, rs.Payload))
 		}
 	case *stats.OutHeader:
+		var attrs [4]recording.Attr
+		as := attrs[:0]
 		if rs.Authority != "" {
 			host, port := convention.SplitHostPort(rs.Authority)
-			if port == "" {
-				s.c.SetAttr(AttrServerAddress, host)
-			} else {
-				s.c.SetAttrs(recording.Attr{Key: AttrServerAddress, Value: host}, recording.Attr{Key: AttrServerPort, Value: port})
+			as = append(as, recording.Attr{Key: AttrServerAddress, Value: host})
+			if port != "" {
+				as = append(as, recording.Attr{Key: AttrServerPort, Value: port})
 			}
 		}
+		if p := h.peer(rs.RemoteAddr); p != nil {
+			as = append(as, recording.Attr{Key: AttrNetworkPeerAddress, Value: p.host})
+			if p.port != "" {
+				as = append(as, recording.Attr{Key: AttrNetworkPeerPort, Value: p.port})
+			}
+		}
+		s.c.SetAttrs(as...)
 	case *stats.InHeader:
 		s.responded(time.Now())
 	case *stats.InTrailer:
@@ -376,6 +437,13 @@ func (s *clientRPC) hidden() {
 //
 // A stream made without a recorded request passes through unwrapped, at
 // the cost of a context lookup.
+//
+// Not inlined: the closure it returns would be named after the function
+// that mounts it ("main.main.StreamClientInterceptor.func1"), and recorded
+// call stacks, which leave out the frames of appstats' packages by their
+// functions' names, would start in it.
+//
+//go:noinline
 func StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		if recording.FromContext(ctx) == nil {
@@ -409,6 +477,13 @@ func StreamClientInterceptor() grpc.StreamClientInterceptor {
 // stays Unknown). Of a retried RPC, only the last failed attempt may be
 // amended so. An RPC made without a recorded request passes through, at
 // the cost of a context lookup; a recorded one costs an allocation.
+//
+// Not inlined: the closure it returns would be named after the function
+// that mounts it ("main.main.UnaryClientInterceptor.func1"), and recorded
+// call stacks, which leave out the frames of appstats' packages by their
+// functions' names, would start in it.
+//
+//go:noinline
 func UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		if recording.FromContext(ctx) == nil {
@@ -500,10 +575,26 @@ func (s *statusStream) Header() (metadata.MD, error) {
 	return s.ClientStream.Header()
 }
 
-// TagConn returns ctx unchanged.
-func (h *clientHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
-	return ctx
+// TagConn notes the connection's peer address, which its RPCs' calls
+// record as network.peer.address and network.peer.port.
+func (h *clientHandler) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
+	if info == nil || info.RemoteAddr == nil || !cachedAddr(info.RemoteAddr) {
+		return ctx
+	}
+	p := newPeerAddr(info.RemoteAddr)
+	if p.host == "" {
+		return ctx
+	}
+	h.peers.Store(info.RemoteAddr, p)
+	return context.WithValue(ctx, peerConnKey{}, info.RemoteAddr)
 }
 
-// HandleConn does nothing: connections are not recorded.
-func (h *clientHandler) HandleConn(context.Context, stats.ConnStats) {}
+// HandleConn forgets a connection's peer address at its end: connections
+// are not recorded.
+func (h *clientHandler) HandleConn(ctx context.Context, cs stats.ConnStats) {
+	if _, end := cs.(*stats.ConnEnd); end {
+		if a, _ := ctx.Value(peerConnKey{}).(net.Addr); a != nil {
+			h.peers.Delete(a)
+		}
+	}
+}

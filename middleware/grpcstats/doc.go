@@ -56,7 +56,9 @@
 // One client handler serves any number of recorders: the record a call
 // belongs to comes from the RPC's context. A call has service "grpc" and the
 // full method as its method, its sizes, status code (rpc.response.status_code,
-// "OK", "NOT_FOUND") and error, server.address and server.port, message
+// "OK", "NOT_FOUND") and error, server.address and server.port (the
+// target's), network.peer.address and network.peer.port (the address
+// connected to), message
 // counts for streams, and the phases "wait" (until the first response) and
 // "receive". Its trace context is sent in the outgoing metadata, so a
 // recorded server downstream records the call's span as its parent.

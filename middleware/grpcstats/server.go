@@ -19,14 +19,16 @@ import (
 )
 
 // Attribute keys set on records and calls. rpc.system.name, rpc.method,
-// rpc.method_original, rpc.response.status_code, server.address and
-// server.port follow the OpenTelemetry semantic conventions for gRPC
+// rpc.method_original, rpc.response.status_code, server.address,
+// server.port, network.peer.address and network.peer.port follow the
+// OpenTelemetry semantic conventions for gRPC
 // (semconv v1.43.0); the stream type and the message counts have no
 // convention and are appstats' own. Server records carry the rpc.*
 // attributes, the server's address and port (its local address), the
 // stream type and the message counts; client calls carry the status code,
-// the server's address and port (from the target's authority) and, for
-// streaming RPCs, the message counts.
+// the server's address and port (from the target's authority), the peer's
+// (network.peer.address and network.peer.port: the connection's other end)
+// and, for streaming RPCs, the message counts.
 const (
 	AttrSystemName       = convention.KeyRPCSystemName         // "rpc.system.name": always "grpc"
 	AttrMethod           = convention.KeyRPCMethod             // "rpc.method": the full method without its leading slash, "pkg.Service/Method"; "_OTHER" for a method the server does not have
@@ -37,6 +39,11 @@ const (
 	AttrMessagesSent     = convention.KeyRPCMessagesSent       // "appstats.rpc.messages_sent": messages sent by the recording side
 	AttrServerAddress    = convention.KeyServerAddress         // "server.address": the host of the client's target authority, or the server's local address
 	AttrServerPort       = convention.KeyServerPort            // "server.port": its port
+	// "network.peer.address", "network.peer.port": a client call's peer,
+	// the address of the connection's other end (the server's IP address,
+	// or a Unix socket's name, with no port).
+	AttrNetworkPeerAddress = convention.KeyNetworkPeerAddress
+	AttrNetworkPeerPort    = convention.KeyNetworkPeerPort
 )
 
 // The values of [AttrStreamType].
@@ -102,9 +109,15 @@ func streamType(client, server bool) string {
 // At most 1,024 records wait so at once; past that (a client resetting
 // streams of unknown methods as fast as it can, an HTTP/2 rapid reset),
 // a record waits 10 ms, so that such a flood cannot make the handler hold
-// a second's worth of records and their metadata; during such a flood, a
-// rejected RPC whose status gRPC sends more than 10 ms after the RPC's
-// context was done is recorded so, as Canceled, not Unimplemented. An RPC
+// a second's worth of records and their metadata. gRPC cancels the RPC's
+// context as it writes its status, and tells the handler of the trailer
+// just after, in the same goroutine; during such a flood, an RPC whose
+// goroutine is held up more than 10 ms between the two (a loaded server)
+// is recorded as its context's end, Canceled, not as the Unimplemented
+// gRPC sent. The record cannot wait for that trailer, nor be amended when
+// it comes: gRPC gives a stats handler no sign that no trailer will come
+// (a reset RPC gets none), and the wait's end hands the record on to the
+// sinks. An RPC
 // of a method the server has, cancelled before its method runs, is
 // recorded as its method's when it begins within that wait (its End
 // finishes its record); one that gRPC begins only after the wait keeps
