@@ -134,16 +134,49 @@ return n
 
 // movedScript deletes the versions of records written again in another
 // hour from their old hour: KEYS: that hour's records hash, summaries set
-// and size counter; ARGV: the per-record overhead, then for each: the ID,
-// the old full record and its summary member. A version that is no
-// longer the one the hour holds under its ID (another write replaced it
-// since) is left. Returns the versions deleted.
+// and size counter, then (on a single server) the ids hash and the
+// records hashes of the other hours it reads; ARGV: the per-record
+// overhead, the hour's number, then for each version: the ID, the old
+// full record, its summary member, the index in KEYS of the records hash
+// the settling write stored the ID in (0 for none: a Redis Cluster), the
+// SHA-1 of what it stored there, what the ids hash names while that
+// version is the ID's (that hour, or "" for no entry: the ID's own hour),
+// and the index in KEYS of the records hash of the ID's own hour.
+//
+// A version that is no longer the one the hour holds under its ID
+// (another write replaced it since) is left. On a single server, the
+// version goes only while the settling write's own version is still
+// where it put it and the ids hash names it there (no other settling has
+// moved the ID since: the lock is no fence, this is), or while it is not
+// the version Get finds (in the ID's own hour if one is there, else in
+// the hour the ids hash names): a settling that lost to another does not
+// leave the version before both listed. Returns the versions deleted.
 const movedScript = sizeLua + `
 local ov = tonumber(ARGV[1])
+local here = ARGV[2]
 local freed, n = 0, 0
-for i = 2, #ARGV, 3 do
-  local id, full, m = ARGV[i], ARGV[i+1], ARGV[i+2]
-  if redis.call('HGET', KEYS[1], id) == full then
+for i = 3, #ARGV, 7 do
+  local id, full, m, k, ownSha, want, kh = ARGV[i], ARGV[i+1], ARGV[i+2], tonumber(ARGV[i+3]), ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6])
+  local ok = true
+  if k > 0 then
+    local named = redis.pcall('HGET', KEYS[4], id)
+    if type(named) == 'table' then named = nil end
+    local cur = redis.pcall('HGET', KEYS[k], id)
+    ok = type(cur) == 'string' and redis.sha1hex(cur) == ownSha
+    if ok then
+      if want == '' then ok = not named else ok = named == want end
+    end
+    if not ok then
+      -- Not this settling's to delete: unless Get would not find it.
+      local l = redis.pcall('HSTRLEN', KEYS[kh], id)
+      if type(l) == 'number' and l > 0 then
+        ok = kh ~= 1
+      else
+        ok = named ~= here
+      end
+    end
+  end
+  if ok and redis.call('HGET', KEYS[1], id) == full then
     redis.call('HDEL', KEYS[1], id)
     freed = freed + alloc(#full) + ov
     if redis.call('ZREM', KEYS[2], m) == 1 then freed = freed + alloc(#m) end
@@ -156,16 +189,62 @@ end
 return n
 `
 
+// pointScript points the ids hash (KEYS[1]) at the versions settling
+// writes stored, each only while that version is still there. ARGV: for
+// each: the ID, the index in KEYS of the records hash the write stored it
+// in, the SHA-1 of what it stored, and what the ids hash is to name (""
+// for no entry: the ID's own hour). Returns, for each, 1 if it pointed
+// the entry, 0 if the version is gone.
+const pointScript = `
+local out = {}
+for i = 1, #ARGV, 4 do
+  local id, k, sha, want = ARGV[i], tonumber(ARGV[i+1]), ARGV[i+2], ARGV[i+3]
+  local cur = redis.pcall('HGET', KEYS[k], id)
+  if type(cur) == 'string' and redis.sha1hex(cur) == sha then
+    if want == '' then redis.call('HDEL', KEYS[1], id) else redis.call('HSET', KEYS[1], id, want) end
+    out[#out+1] = 1
+  else
+    out[#out+1] = 0
+  end
+end
+return out
+`
+
 // unlockScript releases a lock (KEYS[1]) if it still holds this store's
 // settling's token (ARGV[1]).
 const unlockScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
+// cleanIDsScript deletes entries of the ids hash (KEYS[1]) whose hour is
+// gone (see cleanIDs). ARGV: for each, the ID, the hour it named when
+// found gone, and the index in KEYS of that hour's records hash (0 for
+// none: a Redis Cluster, where the hour is in another slot). An entry
+// goes only if it still names that hour, and that hour's records hash
+// holds no record of the ID. Returns the entries deleted.
+const cleanIDsScript = `
+local n = 0
+for i = 1, #ARGV, 3 do
+  local id, h, k = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2])
+  if redis.call('HGET', KEYS[1], id) == h then
+    local held = 0
+    if k > 0 then
+      local l = redis.pcall('HSTRLEN', KEYS[k], id)
+      if type(l) == 'number' then held = l end
+    end
+    if held == 0 then
+      redis.call('HDEL', KEYS[1], id)
+      n = n + 1
+    end
+  end
+end
+return n
+`
+
 // rewriteScripts are the scripts of records written again, sent by
 // EVALSHA (EVAL after NOSCRIPT).
-type rewriteScripts struct{ replaced, moved, unlock *redis.Script }
+type rewriteScripts struct{ replaced, moved, unlock, clean, point *redis.Script }
 
 func newRewriteScripts() rewriteScripts {
-	return rewriteScripts{redis.NewScript(replacedScript), redis.NewScript(movedScript), redis.NewScript(unlockScript)}
+	return rewriteScripts{redis.NewScript(replacedScript), redis.NewScript(movedScript), redis.NewScript(unlockScript), redis.NewScript(cleanIDsScript), redis.NewScript(pointScript)}
 }
 
 // unlistReplaced cleans up after a write of batch b whose HSET added
@@ -279,7 +358,7 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *ti
 			}
 		}
 		if len(mine) > 0 {
-			if err := s.settleLocked(ctx, mine); err != nil {
+			if err := s.settleLocked(ctx, mine, token); err != nil {
 				errs = append(errs, err)
 			}
 			if err := s.unlockMoved(ctx, mine, token); err != nil {
@@ -320,9 +399,12 @@ func (s *Store) unlockMoved(ctx context.Context, vs []movedVersion, token string
 	return err
 }
 
-// settleLocked settles vs, whose locks this store holds (see
-// settleMoved).
-func (s *Store) settleLocked(ctx context.Context, vs []movedVersion) error {
+// settleLocked settles vs, whose locks this store holds with token
+// (see settleMoved).
+func (s *Store) settleLocked(ctx context.Context, vs []movedVersion, token string) error {
+	if s.settleHook != nil {
+		s.settleHook("read")
+	}
 	// Is the write's version still there, and where does the ids hash
 	// point?
 	own := make([]*redis.StringCmd, len(vs))
@@ -337,26 +419,67 @@ func (s *Store) settleLocked(ctx context.Context, vs []movedVersion) error {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return err
 	}
+	_, cluster := s.rdb.(*redis.ClusterClient)
+	want := func(v movedVersion) string {
+		if v.hour == idHour(v.id) {
+			return ""
+		}
+		return strconv.FormatInt(v.hour, 10)
+	}
+	var live []int // the index in vs of each ID whose write's version is still there
+	for i, v := range vs {
+		if cur, err := own[i].Bytes(); err == nil && bytes.Equal(cur, v.full) {
+			live = append(live, i)
+		} // else replaced since: its writer settles it
+	}
+	if len(live) == 0 {
+		return nil
+	}
 	type old struct {
+		v    int // index in vs
 		hour int64
-		id   string
 		get  *redis.StringCmd
 	}
 	var olds []old
+	var held []*redis.StringCmd // in a Redis Cluster: the locks, read again
+	var pointed *redis.Cmd      // on a single server: pointScript's reply
 	// Point the ids hash at the write's hour first (none for the ID's
-	// own hour, where Get looks first), then read the other versions.
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, v := range vs {
-			cur, err := own[i].Bytes()
-			if err != nil || !bytes.Equal(cur, v.full) {
-				continue // replaced since: its writer settles it
+	// own hour, where Get looks first), then read the other versions. On
+	// a single server a script points it only while the write's version
+	// is still there; a Redis Cluster keeps the hours and the ids hash in
+	// other slots, so there the entry is set after the read above, and
+	// the lock read again.
+	err = s.pipelinedScripts(ctx, func(p redis.Pipeliner, eval bool) {
+		olds = olds[:0]
+		if cluster {
+			held = make([]*redis.StringCmd, len(vs))
+			for _, i := range live {
+				if w := want(vs[i]); w == "" {
+					p.HDel(ctx, s.k.ids(), vs[i].id)
+				} else {
+					p.HSet(ctx, s.k.ids(), vs[i].id, w)
+				}
+				held[i] = p.Get(ctx, s.k.moveLock(vs[i].id))
 			}
+		} else {
+			keys := []string{s.k.ids()}
+			at := map[int64]int{}
+			args := make([]any, 0, 4*len(live))
+			for _, i := range live {
+				v := vs[i]
+				k := at[v.hour]
+				if k == 0 {
+					keys = append(keys, s.k.hour(v.hour).recs)
+					k = len(keys)
+					at[v.hour] = k
+				}
+				args = append(args, v.id, k, sha1Hex(v.full), want(v))
+			}
+			pointed = runScript(ctx, p, s.rewrite.point, eval, keys, args...)
+		}
+		for _, i := range live {
+			v := vs[i]
 			home := idHour(v.id)
-			if v.hour == home {
-				p.HDel(ctx, s.k.ids(), v.id)
-			} else {
-				p.HSet(ctx, s.k.ids(), v.id, strconv.FormatInt(v.hour, 10))
-			}
 			hours := []int64{home}
 			if hs, err := named[i].Result(); err == nil {
 				if h, ok := parseHour(hs); ok && h != home {
@@ -365,18 +488,46 @@ func (s *Store) settleLocked(ctx context.Context, vs []movedVersion) error {
 			}
 			for _, h := range hours {
 				if h != v.hour {
-					olds = append(olds, old{h, v.id, p.HGet(ctx, s.k.hour(h).recs, v.id)})
+					olds = append(olds, old{i, h, p.HGet(ctx, s.k.hour(h).recs, v.id)})
 				}
 			}
 		}
-		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return err
 	}
-	byHour := make(map[int64][]any)
+	settled := make(map[int]bool, len(live)) // the IDs this settling may delete the old versions of
+	if pointed != nil {
+		flags, err := pointed.Int64Slice()
+		if err != nil {
+			return err
+		}
+		for j, i := range live {
+			if j < len(flags) && flags[j] == 1 {
+				settled[i] = true
+			}
+		}
+	} else {
+		for _, i := range live {
+			settled[i] = held[i].Val() == token
+		}
+	}
+	if s.settleHook != nil {
+		s.settleHook("delete")
+	}
+	// The deletes (movedScript) check again, on a single server, that
+	// the write's version is still where it put it and that the ids hash
+	// still names it there, atomically with the delete, so that a
+	// settling that overlaps another of the ID's (its lock lost to an
+	// eviction, a failover, or its TTL) deletes nothing the other stored;
+	// in a Redis Cluster, an ID whose lock has gone is left as it is.
+	byHour := make(map[int64]*movedCall)
 	var errs []error
 	for _, o := range olds {
+		v := vs[o.v]
+		if !settled[o.v] {
+			continue // the lock went, or the version: left as it is
+		}
 		full, err := o.get.Bytes()
 		if err != nil {
 			continue // none there (or another program's key: left to retention)
@@ -386,16 +537,47 @@ func (s *Store) settleLocked(ctx context.Context, vs []movedVersion) error {
 			errs = append(errs, err)
 			continue
 		}
-		byHour[o.hour] = append(byHour[o.hour], o.id, full, m)
+		c := byHour[o.hour]
+		if c == nil {
+			hk := s.k.hour(o.hour)
+			c = &movedCall{keys: []string{hk.recs, hk.sums, hk.bytes}, args: []any{RecordOverhead, strconv.FormatInt(o.hour, 10)}, at: map[int64]int{o.hour: 1}}
+			if !cluster {
+				c.keys = append(c.keys, s.k.ids())
+			}
+			byHour[o.hour] = c
+		}
+		k, kh := 0, 0
+		if !cluster {
+			k, kh = c.key(s, v.hour), c.key(s, idHour(v.id))
+		}
+		c.args = append(c.args, v.id, full, m, k, sha1Hex(v.full), want(v), kh)
 	}
 	// movedScript does nothing when run again (the NOSCRIPT fallback).
 	err = s.pipelinedScripts(ctx, func(p redis.Pipeliner, eval bool) {
-		for h, args := range byHour {
-			hk := s.k.hour(h)
-			runScript(ctx, p, s.rewrite.moved, eval, []string{hk.recs, hk.sums, hk.bytes}, append([]any{RecordOverhead}, args...)...)
+		for _, c := range byHour {
+			runScript(ctx, p, s.rewrite.moved, eval, c.keys, c.args...)
 		}
 	})
 	return errors.Join(append(errs, err)...)
+}
+
+// A movedCall is one movedScript call's keys and arguments.
+type movedCall struct {
+	keys []string
+	args []any
+	at   map[int64]int // the index in keys (from 1) of each hour's records hash
+}
+
+// key returns the index in c.keys (from 1) of hour h's records hash,
+// adding it.
+func (c *movedCall) key(s *Store, h int64) int {
+	k := c.at[h]
+	if k == 0 {
+		c.keys = append(c.keys, s.k.hour(h).recs)
+		k = len(c.keys)
+		c.at[h] = k
+	}
+	return k
 }
 
 // idHour is the hour of an ID's time: where Get looks first.
