@@ -362,9 +362,11 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 	var wg sync.WaitGroup
 	errs := make([]error, len(batches)+1)
 	type txCmds struct {
-		old        *redis.Cmd    // HMGET: what the hour held under the IDs before
-		ids        *redis.Cmd    // HMGET: what the ids hash held under them (idsInTx)
-		had        *redis.IntCmd // EXISTS: the hour's records hash and summaries set, before
+		old        *redis.Cmd       // HMGET: what the hour held under the IDs before
+		ids        *redis.Cmd       // HMGET: what the ids hash held under them (idsInTx)
+		named      []*redis.BoolCmd // HSETNX of the ids hash, for b.ids (single server)
+		home       []*redis.IntCmd  // HSTRLEN of those IDs in their own hour (single server)
+		had        *redis.IntCmd    // EXISTS: the hour's records hash and summaries set, before
 		recs, sums *redis.IntCmd
 		pushed     *redis.IntCmd
 		size       *redis.IntCmd
@@ -430,8 +432,9 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 			for _, b := range batches {
 				// A record stored outside its ID's hour is named in the
 				// ids hash unless an entry is there: settleMoved (under
-				// the ID's lock) alone moves an entry.
-				for j := 0; j < len(b.ids); j += 2 {
+				// the ID's lock) alone moves an entry. (On a single
+				// server, its hour's transaction names it.)
+				for j := 0; cluster && j < len(b.ids); j += 2 {
 					p.HSetNX(ctx, s.k.ids(), b.ids[j].(string), b.ids[j+1])
 				}
 			}
@@ -476,6 +479,20 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 				tx.old = p.Do(ctx, hmgets[i]...)
 				if idsInTx {
 					tx.ids = p.Do(ctx, append([]any{"hmget", s.k.ids()}, fields[off[i]:off[i]+b.n]...)...)
+				}
+				if !cluster && len(b.ids) > 0 {
+					// The records stored outside their ID's hour: named
+					// in the ids hash unless an entry is there, and their
+					// ID's hour asked for a version, atomically with the
+					// HSET, so that a record named here with none there
+					// has no other version to settle.
+					tx.named = make([]*redis.BoolCmd, 0, len(b.ids)/2)
+					tx.home = make([]*redis.IntCmd, 0, len(b.ids)/2)
+					for j := 0; j < len(b.ids); j += 2 {
+						id := b.ids[j].(string)
+						tx.named = append(tx.named, p.HSetNX(ctx, s.k.ids(), id, b.ids[j+1]))
+						tx.home = append(tx.home, p.HStrLen(ctx, s.k.hour(idHour(id)).recs, id))
+					}
 				}
 				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
 				z := make([]redis.Z, len(b.members))
@@ -570,6 +587,12 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 			}
 		}
 		for j := 0; j < len(b.ids); j += 2 {
+			if k := j / 2; k < len(txs[i].named) && txs[i].named[k].Val() && txs[i].home[k].Err() == nil && txs[i].home[k].Val() == 0 {
+				// Named by this write's transaction, none in its ID's
+				// hour (nor, the ids hash naming none, in another):
+				// nothing to settle.
+				continue
+			}
 			movedAt[b.ids[j].(string)] = b.hour
 		}
 		s.dmu.Lock()
