@@ -452,7 +452,11 @@ func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (
 // before the hours are read (a write lists its hour before it names it
 // there), and each entry goes only if it still names the hour found gone
 // (cleanIDsScript), so that an entry a writer has just pointed at another
-// hour, or at an hour it is filling, stays.
+// hour, or at an hour it is filling, stays. On a single server the
+// script asks the hour for the ID's record too, atomically with the
+// delete; in a Redis Cluster (the hour in another slot) it is asked just
+// before, and a record written again in that very hour, between the two,
+// loses its entry (Get no longer finds it).
 func (s *Store) cleanIDs(ctx context.Context) error {
 	n, err := s.rdb.HLen(ctx, s.k.ids()).Result()
 	if isWrongType(err) {

@@ -36,29 +36,49 @@ import (
 // it listed once, with the summary of the record Get returns.
 //
 // Across hours: a version in another hour cannot be found, nor deleted,
-// in the hour's transaction (in a Redis Cluster the hours and the ids
-// hash are in other slots). A Write's pipeline reads the ids hash for its
-// IDs while it exists (EXISTS, asked by every write, says so), and names
-// a record stored outside its ID's hour there if it names none yet
-// (HSETNX). A record the write stored outside its ID's hour, or that the
-// ids hash named in another hour, is then settled (settleMoved), under a
-// lock of its ID's that writers take one at a time: if the write's
-// version is still where it put it, the ids hash is pointed there, and
-// the versions in the ID's hour and in the hour the ids hash named are
-// deleted, each only if it is still the version read (movedScript).
-// Only a settling writer deletes a full record, and only outside the hour
-// it has just seen holding its own version, so racing writers of an ID
-// in several hours do not lose it while its lock holds. The lock is no
-// fence: if it goes while its holder settles (it expires after the
-// holder stalled past its TTL, a volatile-* eviction policy evicts it,
-// or a failover loses the SET NX), two settlings of the ID can overlap
-// and delete each other's versions. A Write waits for other writers'
-// locks a tenth of WriteTimeout in all, then leaves those IDs unsettled;
-// a write that lands in an hour after its
-// settling writer looked there, in the ID's own hour, and read the ids
-// hash before the entry settling put there, is not settled by anyone, and
-// stays listed beside the version settled (Get returns the one in the
-// ID's hour), as does an old version if settling fails (the log says so).
+// in the hour's transaction in a Redis Cluster (the hours and the ids
+// hash are in other slots). On a single server each hour's transaction
+// reads the ids hash for its IDs while it exists (EXISTS, asked by every
+// write, says so), names a record stored outside its ID's hour there if
+// it names none yet (HSETNX), and asks the ID's own hour for a version
+// of such a record (HSTRLEN), all atomically with its HSET; in a Redis
+// Cluster the write's pipeline does the reading and naming, beside the
+// transactions. A record the write stored outside its ID's hour, or that
+// the ids hash named in another hour, is then settled (settleMoved) — but
+// for a record the transaction itself named, with no version in its ID's
+// hour (a new record stored outside that hour: nothing else to settle,
+// and one round trip in all) — under a lock of its ID's that writers take
+// one at a time: if the write's version is still where it put it, the
+// ids hash is pointed there, and the versions in the ID's hour and in
+// the hour the ids hash named are deleted, each only if it is still the
+// version read (movedScript).
+//
+// The lock is no fence (it can expire after its holder stalled past its
+// TTL, a volatile-* eviction policy can evict it, a failover can lose
+// the SET NX), and on a single server nothing counts on it: a script
+// points the ids hash only while the write's version is still there
+// (pointScript), and movedScript deletes an old version only while the
+// write's version is still there and the ids hash still names it (no
+// other settling has moved the ID since), or while the old version is
+// not the one Get finds; each checked atomically with the delete. Two
+// settlings of one ID that overlap thus leave one version found by Get,
+// never none; one that lost the race to another that did not see its
+// version may leave that version listed beside the one found
+// (TestMoveLockLostMidMove). In a Redis Cluster the lock is read again
+// before the deletes and an ID whose lock has gone is left, which narrows
+// but does not close the race: there, two settlings overlapping past
+// that read can delete each other's versions.
+//
+// A write at the ID's own hour that lands after a settling writer read
+// that hour sees, on a single server, the entry settling put in the ids
+// hash (its transaction reads it), and settles in turn
+// (TestRewriteLandsAfterSettling). In a Redis Cluster, one whose
+// pipeline read the ids hash before that entry was put there is settled
+// by no one, and stays listed beside the version settled (Get returns
+// the one in the ID's hour). A Write waits for other writers' locks a
+// tenth of WriteTimeout in all, then leaves those IDs unsettled (their
+// old versions listed too), as does a settling that fails (the log says
+// so).
 
 // memberOf returns the summary member of a stored record's encoding, as
 // batch makes it, and the record's start.
@@ -308,18 +328,12 @@ const moveLockTTL = 30 * time.Second
 // settleMoved makes each ID of vs found where the write stored it, and
 // deletes its versions in other hours. Each ID is settled under a lock
 // of its own (a key of the store's, SET NX, with a TTL), so that writers
-// of one ID settle it one at a time; what is deleted is only ever a
-// version in another hour than the settling write's, which that write
-// has just seen holding its own version (no one else deletes while it
-// holds the lock: a write that replaced its version there in the
-// meantime stores one too), and only if that version is still the one
-// read (movedScript), so that a write landing in between (whose own
-// settling comes after) is never taken for the old version. A write whose
-// version has been replaced since settles nothing: the one that replaced
-// it does. An ID whose lock stays taken past what *lockWait has left (or
-// until ctx ends) is left as it is (its old versions stay listed, Get
-// finds one of them or the new one); the time waited is taken off
-// *lockWait.
+// of one ID settle it one at a time; the deletes do not count on it
+// (see settleLocked). A write whose version has been replaced since
+// settles nothing: the one that replaced it does. An ID whose lock stays
+// taken past what *lockWait has left (or until ctx ends) is left as it
+// is (its old versions stay listed, Get finds one of them or the new
+// one); the time waited is taken off *lockWait.
 func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *time.Duration) error {
 	var errs []error
 	var tok [12]byte

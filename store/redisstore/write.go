@@ -79,9 +79,10 @@ type hourBatch struct {
 // ID), and when a record replaced one in its hour, a second round trip,
 // which such Writes alone pay for, removes the old version's summary and
 // takes its size off the hour's size counter that MaxBytes reads; a
-// record written in another hour than its version before (or outside its
-// ID's hour) is settled under a lock of its ID's, which deletes the
-// version in the other hour, in a few round trips more. Until they
+// record written in another hour than its version before (or, but for a
+// new record on a single server, outside its ID's hour) is settled under
+// a lock of its ID's, which deletes the version in the other hour, in a
+// few round trips more. Until they
 // return List may show both, and if they fail the old version stays
 // listed and counted (the log says so); racing writers of one ID in
 // several hours never lose it, but may leave it listed twice (see
