@@ -3,8 +3,11 @@ package redisstore_test
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -194,4 +197,49 @@ func TestRewriteLandsAfterSettling(t *testing.T) {
 		t.Fatal(err)
 	}
 	foundOnce(t, ctx, s1, rec.ID, 203)
+}
+
+// afterHook records whether a command was sent with a context still live
+// once ended reports true.
+type afterHook struct {
+	tripHook
+	ended func() bool
+	late  atomic.Int64
+}
+
+func (h *afterHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.ended() && ctx.Err() == nil {
+			h.late.Add(1)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// A Write whose context ends while it settles an ID (Redis partitioned
+// from the host, or the caller gone) sends nothing more: the host never
+// waits on Redis past the Write's deadline (WriteTimeout bounds all its
+// round trips). The lock is left to its TTL. (Before, the unlock was sent
+// with a second of its own after the Write's context had ended: against
+// an unreachable Redis, the Write took WriteTimeout and a second more.)
+func TestSettleStopsAtDeadline(t *testing.T) {
+	const prefix = "settle-deadline"
+	s, _, ctx := startStore(t, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1})
+	rec := storetest.Records(12, time.Now().Add(-6*time.Hour), time.Second, 1)[0]
+	if err := s.Write(ctx, []*recording.Record{movedTo(rec, time.Hour, 201)}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hook := &afterHook{ended: func() bool { return wctx.Err() != nil }}
+	s.Client().AddHook(hook)
+	s.SetSettleHook(func(stage string) {
+		if stage == "delete" {
+			cancel()
+		}
+	})
+	s.Write(wctx, []*recording.Record{movedTo(rec, 2*time.Hour, 202)})
+	if n := hook.late.Load(); n > 0 {
+		t.Errorf("%d round trips sent after the Write's context ended", n)
+	}
 }

@@ -400,13 +400,19 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *ti
 }
 
 // unlockMoved releases the locks of vs that hold token, with the context
-// of the write or, if it has ended, a short one of its own.
+// of the write: once that has ended (its WriteTimeout, a Redis out of
+// reach, the caller gone) nothing more is sent, and the locks are left
+// to expire (moveLockTTL), so that the host never waits on Redis past a
+// Write's deadline. Until then, other writers of those IDs wait a tenth
+// of their WriteTimeout and leave them unsettled (listed twice, not
+// lost).
 func (s *Store) unlockMoved(ctx context.Context, vs []movedVersion, token string) error {
-	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	_, err := s.rdb.Pipelined(uctx, func(p redis.Pipeliner) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%d move locks left to expire: %w", len(vs), err)
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, v := range vs {
-			s.rewrite.unlock.Eval(uctx, p, []string{s.k.moveLock(v.id)}, token)
+			s.rewrite.unlock.Eval(ctx, p, []string{s.k.moveLock(v.id)}, token)
 		}
 		return nil
 	})

@@ -22,10 +22,17 @@ type tripHook struct {
 	cmds  []string
 }
 
+// setup names the commands go-redis sends on a new connection, which
+// tripHook does not count (the pool dials when it has no idle connection).
+var setup = map[string]bool{"hello": true, "client": true, "auth": true, "select": true}
+
 func (h *tripHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h *tripHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if setup[cmd.Name()] {
+			return next(ctx, cmd)
+		}
 		h.mu.Lock()
 		h.trips++
 		h.cmds = append(h.cmds, cmd.Name())
@@ -37,8 +44,15 @@ func (h *tripHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h *tripHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		names := make([]string, len(cmds))
+		n := 0
 		for i, c := range cmds {
 			names[i] = c.Name()
+			if !setup[c.Name()] {
+				n++
+			}
+		}
+		if n == 0 {
+			return next(ctx, cmds) // a new connection's set-up
 		}
 		h.mu.Lock()
 		h.trips++
