@@ -60,11 +60,13 @@ import (
 // (pointScript), and movedScript deletes an old version only while the
 // write's version is still there and the ids hash still names it (no
 // other settling has moved the ID since), or while the old version is
-// not the one Get finds; each checked atomically with the delete. Two
-// settlings of one ID that overlap thus leave one version found by Get,
-// never none; one that lost the race to another that did not see its
-// version may leave that version listed beside the one found
-// (TestMoveLockLostMidMove). In a Redis Cluster the lock is read again
+// not the one Get finds; each checked atomically with the delete; and,
+// last, the write's own version goes too if Get finds another (another
+// settling of the ID won meanwhile). Two settlings of one ID that
+// overlap thus leave one version found by Get, never none
+// (TestMoveLockLostMidMove); the loser's version stays listed beside it
+// only if the winner read the ids hash before the loser pointed it, and
+// pointed it after the loser's deletes. In a Redis Cluster the lock is read again
 // before the deletes and an ID whose lock has gone is left, which narrows
 // but does not close the race: there, two settlings overlapping past
 // that read can delete each other's versions.
@@ -170,7 +172,11 @@ return n
 // moved the ID since: the lock is no fence, this is), or while it is not
 // the version Get finds (in the ID's own hour if one is there, else in
 // the hour the ids hash names): a settling that lost to another does not
-// leave the version before both listed. Returns the versions deleted.
+// leave the version before both listed. An index of -1 for the settling
+// write's records hash asks for the second test alone: the settling
+// write's own version, which goes if another settling of the ID has won
+// since (Get finds another), rather than stay listed beside it. Returns
+// the versions deleted.
 const movedScript = sizeLua + `
 local ov = tonumber(ARGV[1])
 local here = ARGV[2]
@@ -178,13 +184,16 @@ local freed, n = 0, 0
 for i = 3, #ARGV, 7 do
   local id, full, m, k, ownSha, want, kh = ARGV[i], ARGV[i+1], ARGV[i+2], tonumber(ARGV[i+3]), ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6])
   local ok = true
-  if k > 0 then
+  if k ~= 0 then
     local named = redis.pcall('HGET', KEYS[4], id)
     if type(named) == 'table' then named = nil end
-    local cur = redis.pcall('HGET', KEYS[k], id)
-    ok = type(cur) == 'string' and redis.sha1hex(cur) == ownSha
-    if ok then
-      if want == '' then ok = not named else ok = named == want end
+    ok = false
+    if k > 0 then
+      local cur = redis.pcall('HGET', KEYS[k], id)
+      ok = type(cur) == 'string' and redis.sha1hex(cur) == ownSha
+      if ok then
+        if want == '' then ok = not named else ok = named == want end
+      end
     end
     if not ok then
       -- Not this settling's to delete: unless Get would not find it.
@@ -340,6 +349,7 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *ti
 	rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:]) // this settling's, not the store's: two Writes of a store settle apart
 	ttl := max(moveLockTTL, 2*s.opts.WriteTimeout)
+	_, cluster := s.rdb.(*redis.ClusterClient)
 	var waiting time.Time // since a lock of vs was first found taken
 	defer func() {
 		if !waiting.IsZero() {
@@ -349,14 +359,34 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *ti
 	for len(vs) > 0 {
 		// Take the locks that are free; settle those IDs; try the
 		// others again.
+		// On a single server the reads settling starts with go in the
+		// same round trip, each after its lock's SET NX (a connection's
+		// commands run in order): what they read of an ID whose lock was
+		// taken, they read under it.
 		var takes []*redis.BoolCmd
+		var reads *settleReads
+		if !cluster {
+			reads = &settleReads{}
+		}
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			takes = make([]*redis.BoolCmd, len(vs))
 			for i, v := range vs {
 				takes[i] = p.SetNX(ctx, s.k.moveLock(v.id), token, ttl)
+				if reads != nil {
+					reads.queue(ctx, p, s, v)
+				}
 			}
 			return nil
 		})
+		if errors.Is(err, redis.Nil) {
+			err = nil // an HGET that found nothing
+			for _, c := range takes {
+				if c.Err() != nil {
+					err = c.Err()
+					break
+				}
+			}
+		}
 		if err != nil {
 			// Some SET NX may have been applied before the error:
 			// release every lock of vs that holds this token.
@@ -364,19 +394,30 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *ti
 			return errors.Join(append(errs, err)...)
 		}
 		var mine, wait []movedVersion
+		var mineReads *settleReads
+		if reads != nil {
+			mineReads = &settleReads{}
+		}
 		for i, v := range vs {
 			if takes[i].Val() {
 				mine = append(mine, v)
+				if reads != nil {
+					mineReads.own = append(mineReads.own, reads.own[i])
+					mineReads.named = append(mineReads.named, reads.named[i])
+				}
 			} else {
 				wait = append(wait, v)
 			}
 		}
 		if len(mine) > 0 {
-			if err := s.settleLocked(ctx, mine, token); err != nil {
+			unlocked, err := s.settleLocked(ctx, mine, token, mineReads)
+			if err != nil {
 				errs = append(errs, err)
 			}
-			if err := s.unlockMoved(ctx, mine, token); err != nil {
-				errs = append(errs, err)
+			if !unlocked {
+				if err := s.unlockMoved(ctx, mine, token); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 		vs = wait
@@ -419,26 +460,36 @@ func (s *Store) unlockMoved(ctx context.Context, vs []movedVersion, token string
 	return err
 }
 
+// settleReads are what settling reads first, for each ID: is the write's
+// version still there, and where does the ids hash point?
+type settleReads struct{ own, named []*redis.StringCmd }
+
+func (r *settleReads) queue(ctx context.Context, p redis.Pipeliner, s *Store, v movedVersion) {
+	r.own = append(r.own, p.HGet(ctx, s.k.hour(v.hour).recs, v.id))
+	r.named = append(r.named, p.HGet(ctx, s.k.ids(), v.id))
+}
+
 // settleLocked settles vs, whose locks this store holds with token
-// (see settleMoved).
-func (s *Store) settleLocked(ctx context.Context, vs []movedVersion, token string) error {
+// (see settleMoved), from reads, taken with the locks (nil: read here).
+// On a single server it releases the locks with its deletes, in one
+// round trip, and says so (unlocked); else settleMoved releases them.
+func (s *Store) settleLocked(ctx context.Context, vs []movedVersion, token string, reads *settleReads) (unlocked bool, err error) {
 	if s.settleHook != nil {
 		s.settleHook("read")
 	}
-	// Is the write's version still there, and where does the ids hash
-	// point?
-	own := make([]*redis.StringCmd, len(vs))
-	named := make([]*redis.StringCmd, len(vs))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, v := range vs {
-			own[i] = p.HGet(ctx, s.k.hour(v.hour).recs, v.id)
-			named[i] = p.HGet(ctx, s.k.ids(), v.id)
+	if reads == nil {
+		reads = &settleReads{}
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, v := range vs {
+				reads.queue(ctx, p, s, v)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return false, err
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return err
 	}
+	own, named := reads.own, reads.named
 	_, cluster := s.rdb.(*redis.ClusterClient)
 	want := func(v movedVersion) string {
 		if v.hour == idHour(v.id) {
@@ -453,7 +504,7 @@ func (s *Store) settleLocked(ctx context.Context, vs []movedVersion, token strin
 		} // else replaced since: its writer settles it
 	}
 	if len(live) == 0 {
-		return nil
+		return false, nil
 	}
 	type old struct {
 		v    int // index in vs
@@ -514,13 +565,13 @@ func (s *Store) settleLocked(ctx context.Context, vs []movedVersion, token strin
 		}
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return err
+		return false, err
 	}
 	settled := make(map[int]bool, len(live)) // the IDs this settling may delete the old versions of
 	if pointed != nil {
 		flags, err := pointed.Int64Slice()
 		if err != nil {
-			return err
+			return false, err
 		}
 		for j, i := range live {
 			if j < len(flags) && flags[j] == 1 {
@@ -572,13 +623,49 @@ func (s *Store) settleLocked(ctx context.Context, vs []movedVersion, token strin
 		}
 		c.args = append(c.args, v.id, full, m, k, sha1Hex(v.full), want(v), kh)
 	}
-	// movedScript does nothing when run again (the NOSCRIPT fallback).
+	selfs := make(map[int64]*movedCall)
+	if !cluster {
+		// Each write's own version too, should another settling of the
+		// ID have won meanwhile (its lock lost): it goes if Get finds
+		// another, rather than stay listed beside it. Asked after the
+		// deletes above (a pipeline's commands run in order), so that
+		// the old version this settling deletes is gone by then.
+		for _, i := range live {
+			v := vs[i]
+			if !settled[i] {
+				continue
+			}
+			m, _, err := memberOf(v.full)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			c := selfs[v.hour]
+			if c == nil {
+				hk := s.k.hour(v.hour)
+				c = &movedCall{keys: []string{hk.recs, hk.sums, hk.bytes, s.k.ids()}, args: []any{RecordOverhead, strconv.FormatInt(v.hour, 10)}, at: map[int64]int{v.hour: 1}}
+				selfs[v.hour] = c
+			}
+			c.args = append(c.args, v.id, v.full, m, -1, "", "", c.key(s, idHour(v.id)))
+		}
+	}
+	// movedScript does nothing when run again (the NOSCRIPT fallback),
+	// nor does the unlock. On a single server, where the deletes do not
+	// count on the locks, the locks go in the same round trip.
 	err = s.pipelinedScripts(ctx, func(p redis.Pipeliner, eval bool) {
 		for _, c := range byHour {
 			runScript(ctx, p, s.rewrite.moved, eval, c.keys, c.args...)
 		}
+		for _, c := range selfs {
+			runScript(ctx, p, s.rewrite.moved, eval, c.keys, c.args...)
+		}
+		for _, v := range vs {
+			if !cluster {
+				runScript(ctx, p, s.rewrite.unlock, eval, []string{s.k.moveLock(v.id)}, token)
+			}
+		}
 	})
-	return errors.Join(append(errs, err)...)
+	return !cluster && err == nil, errors.Join(append(errs, err)...)
 }
 
 // A movedCall is one movedScript call's keys and arguments.
