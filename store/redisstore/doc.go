@@ -122,7 +122,8 @@
 // shortest TTL first; a failover may lose it): on a single server the
 // deletes check, atomically, that the settling write's version is still
 // there and that the ids hash still names it, so that two writers moving
-// one ID at once leave one version, which Get finds; in a Redis Cluster
+// one ID at once never leave it without a version Get finds (see
+// rewrite.go for the narrow case that leaves two listed); in a Redis Cluster
 // (the ids hash in another slot than the hours) they read the lock again
 // first, which narrows the race without closing it. The
 // look-up costs a write about 24 bytes sent a record (4% of a small
