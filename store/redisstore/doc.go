@@ -115,11 +115,17 @@
 // round trip; a record written again in another hour is settled under a
 // lock of its ID's (a key prefix:mv:ID, with a TTL), which deletes the
 // version left in another hour, in a few round trips more (see
-// [Store.Write]); a Write waits for locks held by other writers a tenth
-// of WriteTimeout in all, then leaves those versions listed. The lock is
-// no fence: an eviction policy that evicts it (volatile-ttl takes the
-// shortest TTL first) or a failover that loses it can let two writers
-// moving one ID at once delete each other's version. The
+// [Store.Write]; a new record stored outside its ID's hour, on a single
+// server, needs none); a Write waits for locks held by other writers a
+// tenth of WriteTimeout in all, then leaves those versions listed. The
+// lock is no fence (an eviction policy may evict it, volatile-ttl the
+// shortest TTL first; a failover may lose it): on a single server the
+// deletes check, atomically, that the settling write's version is still
+// there and that the ids hash still names it, so that two writers moving
+// one ID at once never leave it without a version Get finds (see
+// rewrite.go for the narrow case that leaves two listed); in a Redis Cluster
+// (the ids hash in another slot than the hours) they read the lock again
+// first, which narrows the race without closing it. The
 // look-up costs a write about 24 bytes sent a record (4% of a small
 // record's, 0.7% of a 20-call one's) and 0.2–0.5 µs of Redis CPU (5–10%,
 // on a loaded machine).

@@ -52,3 +52,18 @@ func (s *Store) SetBeforeUnwrite(fn func()) { s.beforeUnwrite = fn }
 
 // AllocSize is what MaxBytes counts for a value of n bytes.
 func AllocSize(n int64) int64 { return allocSize(n) }
+
+// SetCleanIDsHook sets a function retention calls after it has found
+// entries of the ids hash whose hour is gone (and checked that the hour
+// holds no record of theirs) and before it deletes them.
+func (s *Store) SetCleanIDsHook(fn func()) { s.cleanIDsHook = fn }
+
+// SetSettleHook sets a function a write settling IDs moved to another
+// hour calls with "read" before it reads where their versions are, and
+// with "delete" before it deletes the old versions.
+func (s *Store) SetSettleHook(fn func(stage string)) { s.settleHook = fn }
+
+// SetWriteHook sets a function a write calls with "listed" once its
+// pipeline (the hours listed, the ids hash read or named) has returned,
+// and with "tx" before each hour's transaction.
+func (s *Store) SetWriteHook(fn func(stage string)) { s.writeHook = fn }

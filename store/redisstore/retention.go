@@ -447,7 +447,16 @@ func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (
 	return n, freed, s.refold(ctx, h, minuteOf(keep))
 }
 
-// cleanIDs deletes the entries of the ids hash whose hour is gone.
+// cleanIDs deletes the entries of the ids hash whose hour is gone: not
+// listed, and without a record of the entry's ID. The hash is scanned
+// before the hours are read (a write lists its hour before it names it
+// there), and each entry goes only if it still names the hour found gone
+// (cleanIDsScript), so that an entry a writer has just pointed at another
+// hour, or at an hour it is filling, stays. On a single server the
+// script asks the hour for the ID's record too, atomically with the
+// delete; in a Redis Cluster (the hour in another slot) it is asked just
+// before, and a record written again in that very hour, between the two,
+// loses its entry (Get no longer finds it).
 func (s *Store) cleanIDs(ctx context.Context) error {
 	n, err := s.rdb.HLen(ctx, s.k.ids()).Result()
 	if isWrongType(err) {
@@ -459,29 +468,77 @@ func (s *Store) cleanIDs(ctx context.Context) error {
 	if err != nil || n == 0 {
 		return err
 	}
-	hours, err := s.listHours(ctx, -1<<62, 1<<62, false)
-	if err != nil {
-		return err
-	}
-	var dead []string
+	type entry struct{ id, hour string }
+	var seen []entry
 	it := s.rdb.HScan(ctx, s.k.ids(), 0, "", 1000).Iterator()
 	for it.Next(ctx) {
 		id := it.Val()
 		if !it.Next(ctx) {
 			break
 		}
-		h, err := strconv.ParseInt(it.Val(), 10, 64)
-		if _, found := slices.BinarySearch(hours, h); err != nil || !found {
-			dead = append(dead, id)
-		}
+		seen = append(seen, entry{id, it.Val()})
 	}
 	if err := it.Err(); err != nil {
 		return err
 	}
-	if len(dead) == 0 {
-		return nil
+	hours, err := s.listHours(ctx, -1<<62, 1<<62, false)
+	if err != nil {
+		return err
 	}
-	return s.rdb.HDel(ctx, s.k.ids(), dead...).Err()
+	var dead []entry
+	for _, e := range seen {
+		h, err := strconv.ParseInt(e.hour, 10, 64)
+		if _, found := slices.BinarySearch(hours, h); err != nil || !found {
+			dead = append(dead, e)
+		}
+	}
+	_, cluster := s.rdb.(*redis.ClusterClient)
+	for len(dead) > 0 {
+		chunk := dead[:min(len(dead), 500)]
+		dead = dead[len(chunk):]
+		// Does the hour hold the ID's record (a write filling an hour
+		// not listed yet)? In a Redis Cluster the hours' keys are in
+		// other slots than the ids hash: asked here. On a single server
+		// the script asks again, atomically with the delete.
+		held := make([]*redis.IntCmd, len(chunk))
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, e := range chunk {
+				if h, ok := parseHour(e.hour); ok {
+					held[i] = p.HStrLen(ctx, s.k.hour(h).recs, e.id)
+				}
+			}
+			return nil
+		})
+		if err != nil && !isWrongType(err) {
+			return err
+		}
+		keys := []string{s.k.ids()}
+		args := make([]any, 0, 3*len(chunk))
+		for i, e := range chunk {
+			k := 0
+			if held[i] != nil {
+				if held[i].Val() > 0 {
+					continue
+				}
+				if !cluster {
+					h, _ := parseHour(e.hour)
+					keys = append(keys, s.k.hour(h).recs)
+					k = len(keys)
+				}
+			}
+			args = append(args, e.id, e.hour, k)
+		}
+		if len(args) == 0 {
+			continue
+		}
+		if s.cleanIDsHook != nil {
+			s.cleanIDsHook()
+		}
+		if err := s.rewrite.clean.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // leaseScript takes a lease (KEYS[1], value ARGV[1], for ARGV[2] ms) even

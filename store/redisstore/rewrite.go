@@ -36,29 +36,51 @@ import (
 // it listed once, with the summary of the record Get returns.
 //
 // Across hours: a version in another hour cannot be found, nor deleted,
-// in the hour's transaction (in a Redis Cluster the hours and the ids
-// hash are in other slots). A Write's pipeline reads the ids hash for its
-// IDs while it exists (EXISTS, asked by every write, says so), and names
-// a record stored outside its ID's hour there if it names none yet
-// (HSETNX). A record the write stored outside its ID's hour, or that the
-// ids hash named in another hour, is then settled (settleMoved), under a
-// lock of its ID's that writers take one at a time: if the write's
-// version is still where it put it, the ids hash is pointed there, and
-// the versions in the ID's hour and in the hour the ids hash named are
-// deleted, each only if it is still the version read (movedScript).
-// Only a settling writer deletes a full record, and only outside the hour
-// it has just seen holding its own version, so racing writers of an ID
-// in several hours do not lose it while its lock holds. The lock is no
-// fence: if it goes while its holder settles (it expires after the
-// holder stalled past its TTL, a volatile-* eviction policy evicts it,
-// or a failover loses the SET NX), two settlings of the ID can overlap
-// and delete each other's versions. A Write waits for other writers'
-// locks a tenth of WriteTimeout in all, then leaves those IDs unsettled;
-// a write that lands in an hour after its
-// settling writer looked there, in the ID's own hour, and read the ids
-// hash before the entry settling put there, is not settled by anyone, and
-// stays listed beside the version settled (Get returns the one in the
-// ID's hour), as does an old version if settling fails (the log says so).
+// in the hour's transaction in a Redis Cluster (the hours and the ids
+// hash are in other slots). On a single server each hour's transaction
+// reads the ids hash for its IDs while it exists (EXISTS, asked by every
+// write, says so), names a record stored outside its ID's hour there if
+// it names none yet (HSETNX), and asks the ID's own hour for a version
+// of such a record (HSTRLEN), all atomically with its HSET; in a Redis
+// Cluster the write's pipeline does the reading and naming, beside the
+// transactions. A record the write stored outside its ID's hour, or that
+// the ids hash named in another hour, is then settled (settleMoved) — but
+// for a record the transaction itself named, with no version in its ID's
+// hour (a new record stored outside that hour: nothing else to settle,
+// and one round trip in all) — under a lock of its ID's that writers take
+// one at a time: if the write's version is still where it put it, the
+// ids hash is pointed there, and the versions in the ID's hour and in
+// the hour the ids hash named are deleted, each only if it is still the
+// version read (movedScript).
+//
+// The lock is no fence (it can expire after its holder stalled past its
+// TTL, a volatile-* eviction policy can evict it, a failover can lose
+// the SET NX), and on a single server nothing counts on it: a script
+// points the ids hash only while the write's version is still there
+// (pointScript), and movedScript deletes an old version only while the
+// write's version is still there and the ids hash still names it (no
+// other settling has moved the ID since), or while the old version is
+// not the one Get finds; each checked atomically with the delete; and,
+// last, the write's own version goes too if Get finds another (another
+// settling of the ID won meanwhile). Two settlings of one ID that
+// overlap thus leave one version found by Get, never none
+// (TestMoveLockLostMidMove); the loser's version stays listed beside it
+// only if the winner read the ids hash before the loser pointed it, and
+// pointed it after the loser's deletes. In a Redis Cluster the lock is read again
+// before the deletes and an ID whose lock has gone is left, which narrows
+// but does not close the race: there, two settlings overlapping past
+// that read can delete each other's versions.
+//
+// A write at the ID's own hour that lands after a settling writer read
+// that hour sees, on a single server, the entry settling put in the ids
+// hash (its transaction reads it), and settles in turn
+// (TestRewriteLandsAfterSettling). In a Redis Cluster, one whose
+// pipeline read the ids hash before that entry was put there is settled
+// by no one, and stays listed beside the version settled (Get returns
+// the one in the ID's hour). A Write waits for other writers' locks a
+// tenth of WriteTimeout in all, then leaves those IDs unsettled (their
+// old versions listed too), as does a settling that fails (the log says
+// so).
 
 // memberOf returns the summary member of a stored record's encoding, as
 // batch makes it, and the record's start.
@@ -134,16 +156,56 @@ return n
 
 // movedScript deletes the versions of records written again in another
 // hour from their old hour: KEYS: that hour's records hash, summaries set
-// and size counter; ARGV: the per-record overhead, then for each: the ID,
-// the old full record and its summary member. A version that is no
-// longer the one the hour holds under its ID (another write replaced it
-// since) is left. Returns the versions deleted.
+// and size counter, then (on a single server) the ids hash and the
+// records hashes of the other hours it reads; ARGV: the per-record
+// overhead, the hour's number, then for each version: the ID, the old
+// full record, its summary member, the index in KEYS of the records hash
+// the settling write stored the ID in (0 for none: a Redis Cluster), the
+// SHA-1 of what it stored there, what the ids hash names while that
+// version is the ID's (that hour, or "" for no entry: the ID's own hour),
+// and the index in KEYS of the records hash of the ID's own hour.
+//
+// A version that is no longer the one the hour holds under its ID
+// (another write replaced it since) is left. On a single server, the
+// version goes only while the settling write's own version is still
+// where it put it and the ids hash names it there (no other settling has
+// moved the ID since: the lock is no fence, this is), or while it is not
+// the version Get finds (in the ID's own hour if one is there, else in
+// the hour the ids hash names): a settling that lost to another does not
+// leave the version before both listed. An index of -1 for the settling
+// write's records hash asks for the second test alone: the settling
+// write's own version, which goes if another settling of the ID has won
+// since (Get finds another), rather than stay listed beside it. Returns
+// the versions deleted.
 const movedScript = sizeLua + `
 local ov = tonumber(ARGV[1])
+local here = ARGV[2]
 local freed, n = 0, 0
-for i = 2, #ARGV, 3 do
-  local id, full, m = ARGV[i], ARGV[i+1], ARGV[i+2]
-  if redis.call('HGET', KEYS[1], id) == full then
+for i = 3, #ARGV, 7 do
+  local id, full, m, k, ownSha, want, kh = ARGV[i], ARGV[i+1], ARGV[i+2], tonumber(ARGV[i+3]), ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6])
+  local ok = true
+  if k ~= 0 then
+    local named = redis.pcall('HGET', KEYS[4], id)
+    if type(named) == 'table' then named = nil end
+    ok = false
+    if k > 0 then
+      local cur = redis.pcall('HGET', KEYS[k], id)
+      ok = type(cur) == 'string' and redis.sha1hex(cur) == ownSha
+      if ok then
+        if want == '' then ok = not named else ok = named == want end
+      end
+    end
+    if not ok then
+      -- Not this settling's to delete: unless Get would not find it.
+      local l = redis.pcall('HSTRLEN', KEYS[kh], id)
+      if type(l) == 'number' and l > 0 then
+        ok = kh ~= 1
+      else
+        ok = named ~= here
+      end
+    end
+  end
+  if ok and redis.call('HGET', KEYS[1], id) == full then
     redis.call('HDEL', KEYS[1], id)
     freed = freed + alloc(#full) + ov
     if redis.call('ZREM', KEYS[2], m) == 1 then freed = freed + alloc(#m) end
@@ -156,16 +218,62 @@ end
 return n
 `
 
+// pointScript points the ids hash (KEYS[1]) at the versions settling
+// writes stored, each only while that version is still there. ARGV: for
+// each: the ID, the index in KEYS of the records hash the write stored it
+// in, the SHA-1 of what it stored, and what the ids hash is to name (""
+// for no entry: the ID's own hour). Returns, for each, 1 if it pointed
+// the entry, 0 if the version is gone.
+const pointScript = `
+local out = {}
+for i = 1, #ARGV, 4 do
+  local id, k, sha, want = ARGV[i], tonumber(ARGV[i+1]), ARGV[i+2], ARGV[i+3]
+  local cur = redis.pcall('HGET', KEYS[k], id)
+  if type(cur) == 'string' and redis.sha1hex(cur) == sha then
+    if want == '' then redis.call('HDEL', KEYS[1], id) else redis.call('HSET', KEYS[1], id, want) end
+    out[#out+1] = 1
+  else
+    out[#out+1] = 0
+  end
+end
+return out
+`
+
 // unlockScript releases a lock (KEYS[1]) if it still holds this store's
 // settling's token (ARGV[1]).
 const unlockScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
+// cleanIDsScript deletes entries of the ids hash (KEYS[1]) whose hour is
+// gone (see cleanIDs). ARGV: for each, the ID, the hour it named when
+// found gone, and the index in KEYS of that hour's records hash (0 for
+// none: a Redis Cluster, where the hour is in another slot). An entry
+// goes only if it still names that hour, and that hour's records hash
+// holds no record of the ID. Returns the entries deleted.
+const cleanIDsScript = `
+local n = 0
+for i = 1, #ARGV, 3 do
+  local id, h, k = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2])
+  if redis.call('HGET', KEYS[1], id) == h then
+    local held = 0
+    if k > 0 then
+      local l = redis.pcall('HSTRLEN', KEYS[k], id)
+      if type(l) == 'number' then held = l end
+    end
+    if held == 0 then
+      redis.call('HDEL', KEYS[1], id)
+      n = n + 1
+    end
+  end
+end
+return n
+`
+
 // rewriteScripts are the scripts of records written again, sent by
 // EVALSHA (EVAL after NOSCRIPT).
-type rewriteScripts struct{ replaced, moved, unlock *redis.Script }
+type rewriteScripts struct{ replaced, moved, unlock, clean, point *redis.Script }
 
 func newRewriteScripts() rewriteScripts {
-	return rewriteScripts{redis.NewScript(replacedScript), redis.NewScript(movedScript), redis.NewScript(unlockScript)}
+	return rewriteScripts{redis.NewScript(replacedScript), redis.NewScript(movedScript), redis.NewScript(unlockScript), redis.NewScript(cleanIDsScript), redis.NewScript(pointScript)}
 }
 
 // unlistReplaced cleans up after a write of batch b whose HSET added
@@ -229,24 +337,19 @@ const moveLockTTL = 30 * time.Second
 // settleMoved makes each ID of vs found where the write stored it, and
 // deletes its versions in other hours. Each ID is settled under a lock
 // of its own (a key of the store's, SET NX, with a TTL), so that writers
-// of one ID settle it one at a time; what is deleted is only ever a
-// version in another hour than the settling write's, which that write
-// has just seen holding its own version (no one else deletes while it
-// holds the lock: a write that replaced its version there in the
-// meantime stores one too), and only if that version is still the one
-// read (movedScript), so that a write landing in between (whose own
-// settling comes after) is never taken for the old version. A write whose
-// version has been replaced since settles nothing: the one that replaced
-// it does. An ID whose lock stays taken past what *lockWait has left (or
-// until ctx ends) is left as it is (its old versions stay listed, Get
-// finds one of them or the new one); the time waited is taken off
-// *lockWait.
+// of one ID settle it one at a time; the deletes do not count on it
+// (see settleLocked). A write whose version has been replaced since
+// settles nothing: the one that replaced it does. An ID whose lock stays
+// taken past what *lockWait has left (or until ctx ends) is left as it
+// is (its old versions stay listed, Get finds one of them or the new
+// one); the time waited is taken off *lockWait.
 func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *time.Duration) error {
 	var errs []error
 	var tok [12]byte
 	rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:]) // this settling's, not the store's: two Writes of a store settle apart
 	ttl := max(moveLockTTL, 2*s.opts.WriteTimeout)
+	_, cluster := s.rdb.(*redis.ClusterClient)
 	var waiting time.Time // since a lock of vs was first found taken
 	defer func() {
 		if !waiting.IsZero() {
@@ -256,14 +359,34 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *ti
 	for len(vs) > 0 {
 		// Take the locks that are free; settle those IDs; try the
 		// others again.
+		// On a single server the reads settling starts with go in the
+		// same round trip, each after its lock's SET NX (a connection's
+		// commands run in order): what they read of an ID whose lock was
+		// taken, they read under it.
 		var takes []*redis.BoolCmd
+		var reads *settleReads
+		if !cluster {
+			reads = &settleReads{}
+		}
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			takes = make([]*redis.BoolCmd, len(vs))
 			for i, v := range vs {
 				takes[i] = p.SetNX(ctx, s.k.moveLock(v.id), token, ttl)
+				if reads != nil {
+					reads.queue(ctx, p, s, v)
+				}
 			}
 			return nil
 		})
+		if errors.Is(err, redis.Nil) {
+			err = nil // an HGET that found nothing
+			for _, c := range takes {
+				if c.Err() != nil {
+					err = c.Err()
+					break
+				}
+			}
+		}
 		if err != nil {
 			// Some SET NX may have been applied before the error:
 			// release every lock of vs that holds this token.
@@ -271,19 +394,30 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *ti
 			return errors.Join(append(errs, err)...)
 		}
 		var mine, wait []movedVersion
+		var mineReads *settleReads
+		if reads != nil {
+			mineReads = &settleReads{}
+		}
 		for i, v := range vs {
 			if takes[i].Val() {
 				mine = append(mine, v)
+				if reads != nil {
+					mineReads.own = append(mineReads.own, reads.own[i])
+					mineReads.named = append(mineReads.named, reads.named[i])
+				}
 			} else {
 				wait = append(wait, v)
 			}
 		}
 		if len(mine) > 0 {
-			if err := s.settleLocked(ctx, mine); err != nil {
+			unlocked, err := s.settleLocked(ctx, mine, token, mineReads)
+			if err != nil {
 				errs = append(errs, err)
 			}
-			if err := s.unlockMoved(ctx, mine, token); err != nil {
-				errs = append(errs, err)
+			if !unlocked {
+				if err := s.unlockMoved(ctx, mine, token); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 		vs = wait
@@ -307,56 +441,116 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *ti
 }
 
 // unlockMoved releases the locks of vs that hold token, with the context
-// of the write or, if it has ended, a short one of its own.
+// of the write: once that has ended (its WriteTimeout, a Redis out of
+// reach, the caller gone) nothing more is sent, and the locks are left
+// to expire (moveLockTTL), so that the host never waits on Redis past a
+// Write's deadline. Until then, other writers of those IDs wait a tenth
+// of their WriteTimeout and leave them unsettled (listed twice, not
+// lost).
 func (s *Store) unlockMoved(ctx context.Context, vs []movedVersion, token string) error {
-	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	_, err := s.rdb.Pipelined(uctx, func(p redis.Pipeliner) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%d move locks left to expire: %w", len(vs), err)
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, v := range vs {
-			s.rewrite.unlock.Eval(uctx, p, []string{s.k.moveLock(v.id)}, token)
+			s.rewrite.unlock.Eval(ctx, p, []string{s.k.moveLock(v.id)}, token)
 		}
 		return nil
 	})
 	return err
 }
 
-// settleLocked settles vs, whose locks this store holds (see
-// settleMoved).
-func (s *Store) settleLocked(ctx context.Context, vs []movedVersion) error {
-	// Is the write's version still there, and where does the ids hash
-	// point?
-	own := make([]*redis.StringCmd, len(vs))
-	named := make([]*redis.StringCmd, len(vs))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, v := range vs {
-			own[i] = p.HGet(ctx, s.k.hour(v.hour).recs, v.id)
-			named[i] = p.HGet(ctx, s.k.ids(), v.id)
+// settleReads are what settling reads first, for each ID: is the write's
+// version still there, and where does the ids hash point?
+type settleReads struct{ own, named []*redis.StringCmd }
+
+func (r *settleReads) queue(ctx context.Context, p redis.Pipeliner, s *Store, v movedVersion) {
+	r.own = append(r.own, p.HGet(ctx, s.k.hour(v.hour).recs, v.id))
+	r.named = append(r.named, p.HGet(ctx, s.k.ids(), v.id))
+}
+
+// settleLocked settles vs, whose locks this store holds with token
+// (see settleMoved), from reads, taken with the locks (nil: read here).
+// On a single server it releases the locks with its deletes, in one
+// round trip, and says so (unlocked); else settleMoved releases them.
+func (s *Store) settleLocked(ctx context.Context, vs []movedVersion, token string, reads *settleReads) (unlocked bool, err error) {
+	if s.settleHook != nil {
+		s.settleHook("read")
+	}
+	if reads == nil {
+		reads = &settleReads{}
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, v := range vs {
+				reads.queue(ctx, p, s, v)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return false, err
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return err
+	}
+	own, named := reads.own, reads.named
+	_, cluster := s.rdb.(*redis.ClusterClient)
+	want := func(v movedVersion) string {
+		if v.hour == idHour(v.id) {
+			return ""
+		}
+		return strconv.FormatInt(v.hour, 10)
+	}
+	var live []int // the index in vs of each ID whose write's version is still there
+	for i, v := range vs {
+		if cur, err := own[i].Bytes(); err == nil && bytes.Equal(cur, v.full) {
+			live = append(live, i)
+		} // else replaced since: its writer settles it
+	}
+	if len(live) == 0 {
+		return false, nil
 	}
 	type old struct {
+		v    int // index in vs
 		hour int64
-		id   string
 		get  *redis.StringCmd
 	}
 	var olds []old
+	var held []*redis.StringCmd // in a Redis Cluster: the locks, read again
+	var pointed *redis.Cmd      // on a single server: pointScript's reply
 	// Point the ids hash at the write's hour first (none for the ID's
-	// own hour, where Get looks first), then read the other versions.
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, v := range vs {
-			cur, err := own[i].Bytes()
-			if err != nil || !bytes.Equal(cur, v.full) {
-				continue // replaced since: its writer settles it
+	// own hour, where Get looks first), then read the other versions. On
+	// a single server a script points it only while the write's version
+	// is still there; a Redis Cluster keeps the hours and the ids hash in
+	// other slots, so there the entry is set after the read above, and
+	// the lock read again.
+	err = s.pipelinedScripts(ctx, func(p redis.Pipeliner, eval bool) {
+		olds = olds[:0]
+		if cluster {
+			held = make([]*redis.StringCmd, len(vs))
+			for _, i := range live {
+				if w := want(vs[i]); w == "" {
+					p.HDel(ctx, s.k.ids(), vs[i].id)
+				} else {
+					p.HSet(ctx, s.k.ids(), vs[i].id, w)
+				}
+				held[i] = p.Get(ctx, s.k.moveLock(vs[i].id))
 			}
+		} else {
+			keys := []string{s.k.ids()}
+			at := map[int64]int{}
+			args := make([]any, 0, 4*len(live))
+			for _, i := range live {
+				v := vs[i]
+				k := at[v.hour]
+				if k == 0 {
+					keys = append(keys, s.k.hour(v.hour).recs)
+					k = len(keys)
+					at[v.hour] = k
+				}
+				args = append(args, v.id, k, sha1Hex(v.full), want(v))
+			}
+			pointed = runScript(ctx, p, s.rewrite.point, eval, keys, args...)
+		}
+		for _, i := range live {
+			v := vs[i]
 			home := idHour(v.id)
-			if v.hour == home {
-				p.HDel(ctx, s.k.ids(), v.id)
-			} else {
-				p.HSet(ctx, s.k.ids(), v.id, strconv.FormatInt(v.hour, 10))
-			}
 			hours := []int64{home}
 			if hs, err := named[i].Result(); err == nil {
 				if h, ok := parseHour(hs); ok && h != home {
@@ -365,18 +559,46 @@ func (s *Store) settleLocked(ctx context.Context, vs []movedVersion) error {
 			}
 			for _, h := range hours {
 				if h != v.hour {
-					olds = append(olds, old{h, v.id, p.HGet(ctx, s.k.hour(h).recs, v.id)})
+					olds = append(olds, old{i, h, p.HGet(ctx, s.k.hour(h).recs, v.id)})
 				}
 			}
 		}
-		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return err
+		return false, err
 	}
-	byHour := make(map[int64][]any)
+	settled := make(map[int]bool, len(live)) // the IDs this settling may delete the old versions of
+	if pointed != nil {
+		flags, err := pointed.Int64Slice()
+		if err != nil {
+			return false, err
+		}
+		for j, i := range live {
+			if j < len(flags) && flags[j] == 1 {
+				settled[i] = true
+			}
+		}
+	} else {
+		for _, i := range live {
+			settled[i] = held[i].Val() == token
+		}
+	}
+	if s.settleHook != nil {
+		s.settleHook("delete")
+	}
+	// The deletes (movedScript) check again, on a single server, that
+	// the write's version is still where it put it and that the ids hash
+	// still names it there, atomically with the delete, so that a
+	// settling that overlaps another of the ID's (its lock lost to an
+	// eviction, a failover, or its TTL) deletes nothing the other stored;
+	// in a Redis Cluster, an ID whose lock has gone is left as it is.
+	byHour := make(map[int64]*movedCall)
 	var errs []error
 	for _, o := range olds {
+		v := vs[o.v]
+		if !settled[o.v] {
+			continue // the lock went, or the version: left as it is
+		}
 		full, err := o.get.Bytes()
 		if err != nil {
 			continue // none there (or another program's key: left to retention)
@@ -386,16 +608,83 @@ func (s *Store) settleLocked(ctx context.Context, vs []movedVersion) error {
 			errs = append(errs, err)
 			continue
 		}
-		byHour[o.hour] = append(byHour[o.hour], o.id, full, m)
+		c := byHour[o.hour]
+		if c == nil {
+			hk := s.k.hour(o.hour)
+			c = &movedCall{keys: []string{hk.recs, hk.sums, hk.bytes}, args: []any{RecordOverhead, strconv.FormatInt(o.hour, 10)}, at: map[int64]int{o.hour: 1}}
+			if !cluster {
+				c.keys = append(c.keys, s.k.ids())
+			}
+			byHour[o.hour] = c
+		}
+		k, kh := 0, 0
+		if !cluster {
+			k, kh = c.key(s, v.hour), c.key(s, idHour(v.id))
+		}
+		c.args = append(c.args, v.id, full, m, k, sha1Hex(v.full), want(v), kh)
 	}
-	// movedScript does nothing when run again (the NOSCRIPT fallback).
+	selfs := make(map[int64]*movedCall)
+	if !cluster {
+		// Each write's own version too, should another settling of the
+		// ID have won meanwhile (its lock lost): it goes if Get finds
+		// another, rather than stay listed beside it. Asked after the
+		// deletes above (a pipeline's commands run in order), so that
+		// the old version this settling deletes is gone by then.
+		for _, i := range live {
+			v := vs[i]
+			if !settled[i] {
+				continue
+			}
+			m, _, err := memberOf(v.full)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			c := selfs[v.hour]
+			if c == nil {
+				hk := s.k.hour(v.hour)
+				c = &movedCall{keys: []string{hk.recs, hk.sums, hk.bytes, s.k.ids()}, args: []any{RecordOverhead, strconv.FormatInt(v.hour, 10)}, at: map[int64]int{v.hour: 1}}
+				selfs[v.hour] = c
+			}
+			c.args = append(c.args, v.id, v.full, m, -1, "", "", c.key(s, idHour(v.id)))
+		}
+	}
+	// movedScript does nothing when run again (the NOSCRIPT fallback),
+	// nor does the unlock. On a single server, where the deletes do not
+	// count on the locks, the locks go in the same round trip.
 	err = s.pipelinedScripts(ctx, func(p redis.Pipeliner, eval bool) {
-		for h, args := range byHour {
-			hk := s.k.hour(h)
-			runScript(ctx, p, s.rewrite.moved, eval, []string{hk.recs, hk.sums, hk.bytes}, append([]any{RecordOverhead}, args...)...)
+		for _, c := range byHour {
+			runScript(ctx, p, s.rewrite.moved, eval, c.keys, c.args...)
+		}
+		for _, c := range selfs {
+			runScript(ctx, p, s.rewrite.moved, eval, c.keys, c.args...)
+		}
+		for _, v := range vs {
+			if !cluster {
+				runScript(ctx, p, s.rewrite.unlock, eval, []string{s.k.moveLock(v.id)}, token)
+			}
 		}
 	})
-	return errors.Join(append(errs, err)...)
+	return !cluster && err == nil, errors.Join(append(errs, err)...)
+}
+
+// A movedCall is one movedScript call's keys and arguments.
+type movedCall struct {
+	keys []string
+	args []any
+	at   map[int64]int // the index in keys (from 1) of each hour's records hash
+}
+
+// key returns the index in c.keys (from 1) of hour h's records hash,
+// adding it.
+func (c *movedCall) key(s *Store, h int64) int {
+	k := c.at[h]
+	if k == 0 {
+		c.keys = append(c.keys, s.k.hour(h).recs)
+		k = len(c.keys)
+		c.at[h] = k
+	}
+	return k
 }
 
 // idHour is the hour of an ID's time: where Get looks first.

@@ -98,7 +98,10 @@ type Store struct {
 	once      sync.Once
 	err       error
 
-	beforeUnwrite func() // tests: called before a write's unwrite
+	beforeUnwrite func()             // tests: called before a write's unwrite
+	cleanIDsHook  func()             // tests: called by cleanIDs before its deletes
+	writeHook     func(stage string) // tests: called by a write, "listed" after its pipeline, "tx" before each transaction
+	settleHook    func(stage string) // tests: called by settleLocked, "read" first, "delete" before its deletes
 }
 
 var _ store.Store = (*Store)(nil)

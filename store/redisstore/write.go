@@ -79,9 +79,10 @@ type hourBatch struct {
 // ID), and when a record replaced one in its hour, a second round trip,
 // which such Writes alone pay for, removes the old version's summary and
 // takes its size off the hour's size counter that MaxBytes reads; a
-// record written in another hour than its version before (or outside its
-// ID's hour) is settled under a lock of its ID's, which deletes the
-// version in the other hour, in a few round trips more. Until they
+// record written in another hour than its version before (or, but for a
+// new record on a single server, outside its ID's hour) is settled under
+// a lock of its ID's, which deletes the version in the other hour, in a
+// few round trips more. Until they
 // return List may show both, and if they fail the old version stays
 // listed and counted (the log says so); racing writers of one ID in
 // several hours never lose it, but may leave it listed twice (see
@@ -362,8 +363,11 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 	var wg sync.WaitGroup
 	errs := make([]error, len(batches)+1)
 	type txCmds struct {
-		old        *redis.Cmd    // HMGET: what the hour held under the IDs before
-		had        *redis.IntCmd // EXISTS: the hour's records hash and summaries set, before
+		old        *redis.Cmd       // HMGET: what the hour held under the IDs before
+		ids        *redis.Cmd       // HMGET: what the ids hash held under them (idsInTx)
+		named      []*redis.BoolCmd // HSETNX of the ids hash, for b.ids (single server)
+		home       []*redis.IntCmd  // HSTRLEN of those IDs in their own hour (single server)
+		had        *redis.IntCmd    // EXISTS: the hour's records hash and summaries set, before
 		recs, sums *redis.IntCmd
 		pushed     *redis.IntCmd
 		size       *redis.IntCmd
@@ -399,30 +403,47 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 	// existed at this store's last write, or at Open); every write asks
 	// EXISTS, and one that skipped the read while the hash has come to
 	// exist reads it after (below).
+	//
+	// On a single server each hour's transaction reads the ids hash for
+	// its IDs (atomically with its HSET): a write that lands in an hour
+	// after a settling writer read there then sees the entry that writer
+	// put first, and settles the ID in turn (see rewrite.go). A Redis
+	// Cluster keeps the ids hash in another slot: there the pipeline
+	// reads it, concurrently with the transactions.
 	var idsOld *redis.Cmd
 	var idsExist *redis.IntCmd
 	readIDs := s.idsSeen.Load()
+	_, cluster := s.rdb.(*redis.ClusterClient)
+	idsInTx := readIDs && !cluster
 	wg.Go(func() {
 		// Every write lists its hours (a no-op when they are listed), so
 		// the list holds them again after another process's Clear.
 		listCmds, errs[len(batches)] = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			if readIDs {
+			if readIDs && !idsInTx {
 				idsOld = p.Do(ctx, fields...)
 			}
 			idsExist = p.Exists(ctx, s.k.ids())
 			z := make([]redis.Z, len(batches))
 			for i, b := range batches {
 				z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
+			}
+			// The hours are listed before the ids hash names them
+			// (retention's cleanIDs counts on it).
+			listed = p.ZAdd(ctx, s.k.hours(), z...)
+			for _, b := range batches {
 				// A record stored outside its ID's hour is named in the
 				// ids hash unless an entry is there: settleMoved (under
-				// the ID's lock) alone moves an entry.
-				for j := 0; j < len(b.ids); j += 2 {
+				// the ID's lock) alone moves an entry. (On a single
+				// server, its hour's transaction names it.)
+				for j := 0; cluster && j < len(b.ids); j += 2 {
 					p.HSetNX(ctx, s.k.ids(), b.ids[j].(string), b.ids[j+1])
 				}
 			}
-			listed = p.ZAdd(ctx, s.k.hours(), z...)
 			return nil
 		})
+		if s.writeHook != nil {
+			s.writeHook("listed")
+		}
 		if errors.Is(errs[len(batches)], redis.Nil) {
 			// An HGET that found nothing: the error is another
 			// command's, if any.
@@ -457,6 +478,23 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 			write := func(p redis.Pipeliner) error {
 				tx.had = p.Exists(ctx, hk.recs, hk.sums)
 				tx.old = p.Do(ctx, hmgets[i]...)
+				if idsInTx {
+					tx.ids = p.Do(ctx, append([]any{"hmget", s.k.ids()}, fields[off[i]:off[i]+b.n]...)...)
+				}
+				if !cluster && len(b.ids) > 0 {
+					// The records stored outside their ID's hour: named
+					// in the ids hash unless an entry is there, and their
+					// ID's hour asked for a version, atomically with the
+					// HSET, so that a record named here with none there
+					// has no other version to settle.
+					tx.named = make([]*redis.BoolCmd, 0, len(b.ids)/2)
+					tx.home = make([]*redis.IntCmd, 0, len(b.ids)/2)
+					for j := 0; j < len(b.ids); j += 2 {
+						id := b.ids[j].(string)
+						tx.named = append(tx.named, p.HSetNX(ctx, s.k.ids(), id, b.ids[j+1]))
+						tx.home = append(tx.home, p.HStrLen(ctx, s.k.hour(idHour(id)).recs, id))
+					}
+				}
 				tx.recs = p.HSet(ctx, hk.recs, b.recs...)
 				z := make([]redis.Z, len(b.members))
 				for j, m := range b.members {
@@ -470,6 +508,9 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 					pub = p.Publish(ctx, s.k.events(), strconv.Itoa(total)+" "+newest.String())
 				}
 				return nil
+			}
+			if s.writeHook != nil {
+				s.writeHook("tx")
 			}
 			tx.all, errs[i] = s.rdb.TxPipelined(ctx, write)
 			if pub != nil && noPerm(pub.Err()) {
@@ -519,25 +560,40 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 				s.log.Warn("redisstore: removing the summaries of rewritten records failed: they stay listed beside the new ones", "hour", b.hour, "err", err)
 			}
 		}
-		if idsOld == nil && idsExist.Val() > 0 {
-			// The ids hash came to exist since this store's last write:
-			// read it now (a round trip that only such a write pays).
-			idsOld = s.rdb.Do(ctx, fields...)
+		var olds []any // what the ids hash held under b's IDs
+		if txs[i].ids != nil {
+			if v, err := txs[i].ids.Slice(); err == nil && len(v) == b.n {
+				olds = v
+			}
+		} else {
+			if idsOld == nil && idsExist.Val() > 0 {
+				// The ids hash came to exist since this store's last
+				// write: read it now (a round trip that only such a
+				// write pays).
+				idsOld = s.rdb.Do(ctx, fields...)
+			}
+			if idsOld == nil {
+				// No ids hash: no version in another hour.
+			} else if v, err := idsOld.Slice(); err == nil && len(v) == len(fields)-2 {
+				olds = v[off[i]-2 : off[i]-2+b.n]
+			}
 		}
-		if idsOld == nil {
-			// No ids hash: no version in another hour.
-		} else if olds, err := idsOld.Slice(); err == nil && len(olds) == len(fields)-2 {
-			for j, v := range olds[off[i]-2 : off[i]-2+b.n] {
-				hs, ok := v.(string)
-				if !ok {
-					continue
-				}
-				if h, ok := parseHour(hs); ok && h != b.hour {
-					movedAt[b.recs[2*j].(string)] = b.hour
-				}
+		for j, v := range olds {
+			hs, ok := v.(string)
+			if !ok {
+				continue
+			}
+			if h, ok := parseHour(hs); ok && h != b.hour {
+				movedAt[b.recs[2*j].(string)] = b.hour
 			}
 		}
 		for j := 0; j < len(b.ids); j += 2 {
+			if k := j / 2; k < len(txs[i].named) && txs[i].named[k].Val() && txs[i].home[k].Err() == nil && txs[i].home[k].Val() == 0 {
+				// Named by this write's transaction, none in its ID's
+				// hour (nor, the ids hash naming none, in another):
+				// nothing to settle.
+				continue
+			}
 			movedAt[b.ids[j].(string)] = b.hour
 		}
 		s.dmu.Lock()
