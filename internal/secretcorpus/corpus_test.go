@@ -701,6 +701,11 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query(`SET STATEMENT max_statement_time=60 FOR ALTER USER bob IDENTIFIED BY ` + c.secret("MariaDB password without quotes in SET STATEMENT … FOR", "mariadbsetstmtpw"))
 	query(`SET STATEMENT max_statement_time=60 FOR CHANGE MASTER TO MASTER_PASSWORD = ` + c.secret("MariaDB MASTER_PASSWORD without quotes in SET STATEMENT … FOR", "mariadbsetstmtmasterpw"))
 	query(`CLONE INSTANCE FROM bob@donor:3306 IDENTIFIED BY ` + c.secret("MySQL CLONE INSTANCE password without quotes", "mysqlclonepw"))
+	// Round 43: a body's UPDATE … SET password = … is a column's, kept
+	// readable, with the secret beside it hidden.
+	query(`CREATE PROCEDURE corpusq(IN pw TEXT) BEGIN UPDATE corpususers SET password = pw WHERE id = 7; ALTER USER bob IDENTIFIED BY ` +
+		c.secret("MySQL password without quotes in a body after an UPDATE … SET password", "mysqlbodyafterupdatepw") + `; END`)
+	c.readable("MySQL: a body's UPDATE … SET password = pw", "BEGIN UPDATE corpususers SET password = pw WHERE id = ?; ALTER USER bob IDENTIFIED BY ?; END")
 	query(`ALTER TABLE user ADD COLUMN password VARCHAR(255)`)
 	c.readable("MySQL: a table named user, a column named password", "ALTER TABLE user ADD COLUMN password VARCHAR(?)")
 	query(`CREATE USER corpusbob IDENTIFIED BY RANDOM PASSWORD`)

@@ -264,6 +264,38 @@ func (l *lexer) nested(text string) bool {
 	return false
 }
 
+// bodyDML is note's test, in a statement that may hold another (l.nest),
+// of whether the word text begins a SELECT, INSERT, UPDATE, DELETE, REPLACE
+// or WITH statement of a body: one that stands where a body's statement
+// begins — after BEGIN, THEN, ELSE, DO, LOOP, REPEAT, a trigger's FOR EACH
+// ROW, BEGIN ATOMIC, a rule's DO ALSO or INSTEAD, or a routine's ) — and
+// holds none inside it, so that its SET, and a DO's PASSWORD, are read as
+// a column's (UPDATE users SET password = NEW.pw keeps NEW.pw). Elsewhere
+// (a trigger's BEFORE UPDATE, a SELECT in parentheses) the word tells
+// nothing.
+func (l *lexer) bodyDML(text string) bool {
+	switch text[0] | 0x20 {
+	case 's', 'i', 'u', 'd', 'r', 'w':
+	default:
+		return false
+	}
+	switch strings.ToUpper(text) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH":
+	default:
+		return false
+	}
+	switch l.prev {
+	case kWord:
+		switch strings.ToUpper(l.prevText) {
+		case "BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT", "ROW", "ATOMIC", "ALSO", "INSTEAD":
+			return true
+		}
+	case kPunct:
+		return l.prevText == ")" && l.depth == 0
+	}
+	return false
+}
+
 // quotedPragma is classify for a pragma's name that is not a word: a
 // quoted name (PRAGMA "key", SQLite's PRAGMA 'key', where a string that
 // stands for a name is one) is read as the word it quotes.
@@ -434,8 +466,15 @@ func (l *lexer) arm(k kind, w string) {
 
 // note updates the context with a significant token.
 func (l *lexer) note(k kind, text string) {
-	if l.nest && l.pw == pwNone && k == kWord && l.nested(text) {
-		l.nsig, l.lead, l.sub = 0, 0, true
+	if l.nest && l.pw == pwNone && k == kWord {
+		if l.nested(text) {
+			l.nsig, l.lead, l.sub = 0, 0, true
+		} else if l.bodyDML(text) {
+			// A body's SELECT, INSERT, UPDATE, DELETE, REPLACE or
+			// WITH holds no statement up to its ;: its SET is a
+			// clause (UPDATE t SET password = NEW.pw).
+			l.nest = false
+		}
 	}
 	if l.nsig < 4 {
 		l.classify(k, text)

@@ -284,7 +284,11 @@ func (g *gen) statement() string {
 			s = g.pick("CREATE PROCEDURE p() BEGIN ", "CREATE DEFINER = bob PROCEDURE p() ", "BEGIN NOT ATOMIC ", "DO $$ BEGIN ",
 				"CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SELECT 1; ", "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO ",
 				"CREATE FUNCTION f() RETURNS void LANGUAGE c BEGIN ATOMIC ", "lbl: BEGIN IF (SELECT a FROM t) THEN ", "EXPLAIN ",
-				"SET STATEMENT max_statement_time=60 FOR ", "set statement sort_buffer_size=1, a = 1 for ") + // review 42: MariaDB's
+				"SET STATEMENT max_statement_time=60 FOR ", "set statement sort_buffer_size=1, a = 1 for ", // review 42: MariaDB's
+				// Round 43: a body's DML before it, whose SET is
+				// a clause, must not hide less after its ;.
+				"CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW BEGIN UPDATE b SET password = NEW.pw; ",
+				"DO $$ BEGIN SELECT password INTO p FROM users; ", "CREATE PROCEDURE p() BEGIN INSERT INTO t SET password = 1;\n") +
 
 				s + g.pick("", "; END", "; END $$", ";\nEND IF; END lbl")
 		}
@@ -594,6 +598,29 @@ func TestIssueCases(t *testing.T) {
 		{PostgreSQL, "DO $$ BEGIN ALTER ROLE u /* $$ */ PASSWORD hunter2; END $$", "DO ? */ PASSWORD ?; END ?"},
 		// … and only a DO: a routine's SELECT password is a column.
 		{MySQL, "CREATE PROCEDURE p() BEGIN SELECT password FROM users; END", "CREATE PROCEDURE p() BEGIN SELECT password FROM users; END"},
+		// Round 43: a body's UPDATE, INSERT, SELECT… holds no
+		// statement, its SET is a clause and a DO's PASSWORD a
+		// column: what they hold is kept, the secret beside them
+		// hidden (the value after SET password = was hidden, and
+		// the word after a DO's password).
+		{MySQL, "CREATE TRIGGER tr BEFORE UPDATE ON users FOR EACH ROW BEGIN UPDATE audit SET password = NEW.pw WHERE id = NEW.id; END",
+			"CREATE TRIGGER tr BEFORE UPDATE ON users FOR EACH ROW BEGIN UPDATE audit SET password = NEW.pw WHERE id = NEW.id; END"},
+		{MySQL, "CREATE PROCEDURE p(IN pw TEXT) BEGIN UPDATE users SET password = pw WHERE id = 3; ALTER USER u IDENTIFIED BY hunter2; END",
+			"CREATE PROCEDURE p(IN pw TEXT) BEGIN UPDATE users SET password = pw WHERE id = ?; ALTER USER u IDENTIFIED BY ?; END"},
+		{MySQL, "CREATE PROCEDURE p(IN pw TEXT) INSERT INTO users SET password = pw, id = 3", "CREATE PROCEDURE p(IN pw TEXT) INSERT INTO users SET password = pw, id = ?"},
+		{MySQL, "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO UPDATE users SET password = NULL, x = y WHERE expired",
+			"CREATE EVENT e ON SCHEDULE EVERY ? DAY DO UPDATE users SET password = NULL, x = y WHERE expired"},
+		{MySQL, "BEGIN NOT ATOMIC IF a THEN UPDATE t SET password = b; ELSE WITH c AS (SELECT 1) UPDATE t SET password = d; END IF; END",
+			"BEGIN NOT ATOMIC IF a THEN UPDATE t SET password = b; ELSE WITH c AS (SELECT ?) UPDATE t SET password = d; END IF; END"},
+		{SQLite, "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET password = new.pw; PRAGMA key = hunter2; END",
+			"CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET password = new.pw; PRAGMA key = ?; END"},
+		{MySQL, "DO $$ BEGIN SELECT password INTO p FROM users; ALTER ROLE u PASSWORD hunter2; END $$",
+			"DO $$ BEGIN SELECT password INTO p FROM users; ALTER ROLE u PASSWORD ?; END $$"},
+		{Unknown, "DO BEGIN SELECT password FROM users WHERE id = 3; END", "DO BEGIN SELECT password FROM users WHERE id = ?; END"},
+		// … but a trigger's BEFORE UPDATE is no statement: its
+		// body's SET PASSWORD is still read as one.
+		{MySQL, "CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW SET PASSWORD = hunter2", "CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW SET PASSWORD = ?"},
+		{MySQL, "CREATE PROCEDURE p() BEGIN SELECT (SELECT 1) INTO @a; SET PASSWORD FOR u = hunter2; END", "CREATE PROCEDURE p() BEGIN SELECT (SELECT ?) INTO @a; SET PASSWORD FOR u = ?; END"},
 		// An executable comment glued to a password's run: what
 		// follows it is hidden in the reading of it as a comment
 		// (MySQL's reading of it as code ends the run at its ,).

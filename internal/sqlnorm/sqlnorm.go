@@ -43,7 +43,12 @@
 // SELECT, INSERT, UPDATE, DELETE, WITH, VALUES and TABLE, each CREATE,
 // ALTER, DROP, GRANT, CHANGE, CLONE, SET, START, PRAGMA, ATTACH or IMPORT
 // is read as a statement's first word, and in a DO statement
-// PASSWORD and IDENTIFIED are read as in a role's wherever they stand.
+// PASSWORD and IDENTIFIED are read as in a role's wherever they stand —
+// but for a body's SELECT, INSERT, UPDATE, DELETE, REPLACE or WITH (one
+// after BEGIN, THEN, ELSE, DO, LOOP, REPEAT, FOR EACH ROW, BEGIN ATOMIC or
+// a routine's parameters), which holds no statement up to its ;: its SET
+// is a clause and its password a column (CREATE TRIGGER … BEGIN UPDATE
+// users SET password = NEW.pw; … keeps NEW.pw).
 // Where an executable comment stands at a password or inside its run
 // (IDENTIFIED BY /*!80000 a */ b), the run goes on across white space and
 // comments up to , ; or ): MySQL reads the comment's content as the
