@@ -744,6 +744,12 @@ func echoedDSNs(ctx context.Context, c *corpus) {
 		{"postgresql", "postgres://bob:" + c.secret("echoed DSN: a URL's encoded password", "echourl%40pw9") + "@db/shop?sslpassword=" +
 			c.secret("echoed DSN: a URL's sslpassword", "echourlssl9") + "&password=" + c.secret("echoed DSN: a URL's password parameter", "echourlqpw9")},
 		{"mysql", "bob:" + c.secret("echoed DSN: a MySQL DSN's password", "echomypw9") + "@tcp(db:3306)/shop"},
+		// Round 43: passwords with white space, "@", ":", "/", "(",
+		// as go-sql-driver/mysql and libpq read them.
+		{"mysql", "bob:two " + c.secret("echoed DSN: a MySQL password after a space", "echomyspacepw9") + "@tcp(db:3306)/shop"},
+		{"mysql", "bob:a@b:c/d(e " + c.secret("echoed DSN: a MySQL password with @ : / ( and a space", "echomyoddpw9") + "@unix(/tmp/my.sock)/shop"},
+		{"postgresql", "postgres://bob:two " + c.secret("echoed DSN: a URL's password after a space", "echourlspacepw9") + "@db/shop"},
+		{"postgresql", "postgres://db/shop?password=two " + c.secret("echoed DSN: a URL's password parameter after a space", "echourlqspacepw9") + "&sslmode=disable"},
 	} {
 		db := sql.OpenDB(sqlstats.WrapConnector(echoConnector{e.dsn}, sqlstats.WithSystem(e.system)))
 		db.PingContext(ctx)
