@@ -185,6 +185,7 @@ func TestCorpus(t *testing.T) {
 		sqliteCalls(t, ctx, c, lite)
 		postgresCalls(t, ctx, c, pg)
 		wrongPasswords(t, ctx, c, pg, pgDSN)
+		roleErrors(t, ctx, c, pgDSN)
 		mysqlCalls(ctx, c, my)
 		unknownCalls(ctx, c, unknown)
 		echoedDSNs(ctx, c)
@@ -611,6 +612,39 @@ func wrongPasswords(t *testing.T, ctx context.Context, c *corpus, admin *sql.DB,
 			db.QueryContext(ctx, "SELECT 1")
 			db.Close()
 		}
+	}
+}
+
+// roleErrors runs, through pgx and lib/pq, statements that set a
+// password and fail on the server: a role that exists already, options
+// that conflict, a syntax error after the password, a DO block whose
+// CREATE ROLE fails (PostgreSQL's CONTEXT, pgx's PgError.Where and lib/pq's
+// Error.Where, quote that statement). Neither the statement nor the error
+// may carry the password into a record or an exported span.
+func roleErrors(t *testing.T, ctx context.Context, c *corpus, dsn string) {
+	t.Helper()
+	for _, drv := range []string{"pgx", "postgres"} {
+		db, err := sqlstats.Open(drv, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range []string{
+			"CREATE ROLE corpusdup PASSWORD '" + c.secret("PostgreSQL CREATE ROLE password, "+drv, "pgrolefirstpw"+drv) + "'",
+			"CREATE ROLE corpusdup PASSWORD '" + c.secret("PostgreSQL duplicate role's password, "+drv, "pgroledup"+drv) + "'",
+			"CREATE ROLE corpusdup2 PASSWORD 'x' PASSWORD '" + c.secret("PostgreSQL conflicting password, "+drv, "pgroleconflict"+drv) + "'",
+			"CREATE ROLE corpusdup3 PASSWORD 'x' '" + c.secret("PostgreSQL password in a syntax error, "+drv, "pgrolesyntax"+drv) + "'",
+			"CREATE ROLE corpusdup4 PASSWORD '" + c.secret("PostgreSQL password before a bad VALID UNTIL, "+drv, "pgrolevalid"+drv) + "' VALID UNTIL 'never'",
+			"DO $$ BEGIN CREATE ROLE corpusdup PASSWORD '" + c.secret("PostgreSQL DO block's duplicate role's password, "+drv, "pgroledo"+drv) + "'; END $$",
+			"DO $$ BEGIN EXECUTE 'CREATE ROLE corpusdup PASSWORD ''" + c.secret("PostgreSQL EXECUTE's duplicate role's password, "+drv, "pgroleexec"+drv) + "'''; END $$",
+		} {
+			_, err := db.ExecContext(ctx, q)
+			if i == 0 && drv == "pgx" && err != nil {
+				t.Errorf("%s: %v", drv, err)
+			} else if i > 0 && err == nil {
+				t.Errorf("%s: %q succeeded", drv, q)
+			}
+		}
+		db.Close()
 	}
 }
 
