@@ -677,9 +677,10 @@ func postgresCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 	// A user mapping's option without quotes (round 41): a syntax
 	// error, which quotes it.
 	query(`ALTER USER MAPPING FOR pgerrnobody SERVER pgerrnoserver OPTIONS (SET password ` + c.secret("PostgreSQL user mapping password without quotes", "pgerrmappingpw") + `)`)
-	// Round 42: a DO block and a function's body (dollar-quoted: hidden
-	// whole) that hold a password without quotes; the server's error
-	// quotes it.
+	// Round 42: a DO block and a function's body that hold a password
+	// without quotes; the server's error quotes it. (Round 43: such a
+	// body in PL/pgSQL is read as code, its password hidden as in any
+	// body.)
 	query(`DO $$ BEGIN ALTER ROLE pgerrnobody PASSWORD ` + c.secret("PostgreSQL DO block's password without quotes", "pgdobarepw") + `; END $$`)
 	query(`CREATE FUNCTION pgerrf() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN ALTER ROLE pgerrnobody PASSWORD ` +
 		c.secret("PostgreSQL function body's password without quotes", "pgfuncbarepw") + `; END $f$; SELECT pgerrf()`)

@@ -294,7 +294,17 @@ func (g *gen) statement() string {
 		}
 		return s
 	}
-	switch g.n(3) {
+	switch g.n(4) {
+	case 3:
+		if g.d == PostgreSQL {
+			// Round 43: a DO block's body, read as code.
+			// Its tag is one no literal's dollar quote uses: a
+			// "$$" inside a "$$" body ends it, and what follows is
+			// code to the server too.
+			b.WriteString("DO $body$ BEGIN PERFORM f(" + g.expr() + ");" + g.gap() + "v :=" + g.gap() + g.expr() + "; END $body$")
+			break
+		}
+		fallthrough
 	case 0:
 		b.WriteString("SELECT" + g.gap() + g.expr())
 		for range g.n(3) {
@@ -572,8 +582,8 @@ func TestIssueCases(t *testing.T) {
 		{MySQL, "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO GRANT ALL ON *.* TO bob IDENTIFIED BY hunter2", "CREATE EVENT e ON SCHEDULE EVERY ? DAY DO GRANT ALL ON *.* TO bob IDENTIFIED BY ?"},
 		{MySQL, "BEGIN NOT ATOMIC IF a THEN CREATE OR REPLACE USER bob IDENTIFIED BY hunter2; END IF; END", "BEGIN NOT ATOMIC IF a THEN CREATE OR REPLACE USER bob IDENTIFIED BY ?; END IF; END"},
 		{MySQL, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO $$ BEGIN ALTER USER u PASSWORD ?; END $$"},
-		{PostgreSQL, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO ?"},
-		{Unknown, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO ?"},
+		{PostgreSQL, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO $$ BEGIN ALTER USER u PASSWORD ?; END $$"},
+		{Unknown, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO $$ BEGIN ALTER USER u PASSWORD ?; END $$"},
 		{PostgreSQL, "CREATE FUNCTION f() RETURNS void LANGUAGE sql BEGIN ATOMIC ALTER ROLE u PASSWORD hunter2; END", "CREATE FUNCTION f() RETURNS void LANGUAGE sql BEGIN ATOMIC ALTER ROLE u PASSWORD ?; END"},
 		{SQLite, "CREATE TRIGGER t AFTER INSERT ON a BEGIN PRAGMA key = hunter2; END", "CREATE TRIGGER t AFTER INSERT ON a BEGIN PRAGMA key = ?; END"},
 		{Unknown, "EXPLAIN ALTER USER u PASSWORD hunter2", "EXPLAIN ALTER USER u PASSWORD ?"},
@@ -595,7 +605,26 @@ func TestIssueCases(t *testing.T) {
 		// Review 42's mutants. In PostgreSQL's reading a DO block's
 		// $$ may end early, leaving its PASSWORD outside any
 		// statement's first words: the DO tells it.
-		{PostgreSQL, "DO $$ BEGIN ALTER ROLE u /* $$ */ PASSWORD hunter2; END $$", "DO ? */ PASSWORD ?; END ?"},
+		{PostgreSQL, "DO $$ BEGIN ALTER ROLE u /* $$ */ PASSWORD hunter2; END $$", "DO $$ BEGIN ALTER ROLE u PASSWORD ?; END ?"},
+		// Round 43: a routine's body in PL/pgSQL or SQL is read as
+		// code, its literals hidden and the rest kept (it was one ?,
+		// every DO block written DO ?); another language's, a body not
+		// closed, a language named twice, hidden whole.
+		{PostgreSQL, "DO $$ BEGIN PERFORM refresh_totals(7); ALTER ROLE u PASSWORD 'pw'; END $$", "DO $$ BEGIN PERFORM refresh_totals(?); ALTER ROLE u PASSWORD ?; END $$"},
+		{PostgreSQL, "DO LANGUAGE plpgsql $x$ BEGIN v := 'a' || $q$b$q$; END $x$", "DO LANGUAGE plpgsql $x$ BEGIN v := ? || ?; END $x$"},
+		{PostgreSQL, "CREATE FUNCTION f() RETURNS void AS $$ BEGIN UPDATE big SET n = n + 1 WHERE id = 3; END $$ LANGUAGE plpgsql",
+			"CREATE FUNCTION f() RETURNS void AS $$ BEGIN UPDATE big SET n = n + ? WHERE id = ?; END $$ LANGUAGE plpgsql"},
+		{PostgreSQL, "CREATE OR REPLACE PROCEDURE p() LANGUAGE 'sql' AS $f$ DELETE FROM t WHERE d < 'x' $f$", "CREATE OR REPLACE PROCEDURE p() LANGUAGE ? AS $f$ DELETE FROM t WHERE d < ? $f$"},
+		{Unknown, "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT count(*) FROM t WHERE a = 'hunter2' $$", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT count(*) FROM t WHERE a = ? $$"},
+		{PostgreSQL, `DO $$ x = "hunter2" $$ LANGUAGE plpython3u`, "DO ? LANGUAGE plpython3u"},
+		{PostgreSQL, `DO LANGUAGE plv8 $$ var x = "hunter2" $$`, "DO LANGUAGE plv8 ?"},
+		{PostgreSQL, `CREATE FUNCTION f() RETURNS text AS $$ return "hunter2" $$ LANGUAGE plpython3u`, "CREATE FUNCTION f() RETURNS text AS ? LANGUAGE plpython3u"},
+		{PostgreSQL, `CREATE FUNCTION f() RETURNS text AS $$ SELECT "hunter2" $$`, "CREATE FUNCTION f() RETURNS text AS ?"},
+		{PostgreSQL, `CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT 1 $$; CREATE FUNCTION g() RETURNS text AS $$ "hunter2" $$ LANGUAGE plpython3u`,
+			"CREATE FUNCTION f() RETURNS text LANGUAGE sql AS ?; CREATE FUNCTION g() RETURNS text AS ? LANGUAGE plpython3u"},
+		{PostgreSQL, "DO $$ BEGIN v := 'hunter2; END $$", "DO $$ BEGIN v := ?"},
+		{PostgreSQL, "SELECT $$hunter2$$ AS language", "SELECT ? AS language"},
+		{PostgreSQL, "DO $" + strings.Repeat("t", 300) + "$ v := 'hunter2'; $" + strings.Repeat("t", 300) + "$", "DO ?"},
 		// … and only a DO: a routine's SELECT password is a column.
 		{MySQL, "CREATE PROCEDURE p() BEGIN SELECT password FROM users; END", "CREATE PROCEDURE p() BEGIN SELECT password FROM users; END"},
 		// Round 43: a body's UPDATE, INSERT, SELECT… holds no

@@ -4,7 +4,13 @@
 // dollar-quoted strings ($$…$$, $tag$…$tag$), the elements of ARRAY[…] —
 // by ?, drops comments (-- …, MySQL's # …, /* … */) and collapses white
 // space, keeping keywords, identifiers, quoted identifiers and
-// placeholders. Normalized text never holds a value a statement carried as
+// placeholders. A PostgreSQL routine's dollar-quoted body in PL/pgSQL or
+// SQL — a DO block's, a CREATE FUNCTION's or PROCEDURE's after AS, its
+// language named once in the text (LANGUAGE plpgsql, before or after it;
+// a DO block's is plpgsql when none is named) — is code, read as the
+// statements around it are (DO $$ BEGIN PERFORM refresh(?); END $$);
+// another language's body (plpython3u, plv8), whose strings may be quoted
+// otherwise, is hidden whole. Normalized text never holds a value a statement carried as
 // a literal. Comments are read as each dialect reads them: /* … */ nests in
 // PostgreSQL and not in MySQL and SQLite (where the first */ ends it), and
 // MySQL's -- opens a comment only before white space, a control character
