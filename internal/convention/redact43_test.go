@@ -56,3 +56,20 @@ func TestTextPostgresURLOddPasswords(t *testing.T) {
 		{"redis://localhost:x y @ 4", "redis://localhost:x y @ 4"},
 	})
 }
+
+// TestTextQuotedConnPasswords checks connection strings' passwords that
+// must be quoted: ADO.NET's value in quotes with the quote doubled inside
+// (Password="pa""ss x"), Oracle's user/"password"@db with white space in
+// the password — hidden whole, where the doubled quote or the space ended
+// them.
+func TestTextQuotedConnPasswords(t *testing.T) {
+	const R = convention.Redacted
+	checkTexts(t, defaultRules(), []textCase{
+		{`Password="pa""ss x";Server=h`, `Password="` + R + `";Server=h`},
+		{`Server=h;Password='pa''ss x';Encrypt=true`, `Server=h;Password='` + R + `';Encrypt=true`},
+		{`connect scott/"ti ger"@orcl failed`, `connect scott/` + R + `@orcl failed`},
+		// Unchanged: an empty quoted value, a quoted path before "@".
+		{`password="" next="x"`, `password="" next="x"`},
+		{`say "a/b"@orcl`, `say "a/b"@orcl`},
+	})
+}

@@ -50,7 +50,8 @@ import (
 //     JDBC URL written after ";" ("jdbc:sqlserver://h;password=…"), and the
 //     values of ODBC and ADO.NET connection strings, which run over spaces
 //     to the ";" ("Password=two words;") and may be written in braces
-//     ("Pwd={…}");
+//     ("Pwd={…}") or in quotes, a quote doubled inside
+//     (Password="pa""ss"); Oracle's quoted "user/\"pass word\"@db";
 //   - the text of an XML element named secret (<password>…</password>), and
 //     a form's user[password]=…;
 //   - the credential written after an HTTP authentication scheme that takes
@@ -715,8 +716,10 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	if k < len(s) && (s[k] == '"' || s[k] == '\'' || s[k] == '`') {
 		q := s[k]
 		e := k + 1
-		for e < len(s) && s[e] != q {
-			if s[e] == '\\' && q != '`' {
+		for e < len(s) && (s[e] != q || sep == '=' && e+1 < len(s) && s[e+1] == q && e > k+1) {
+			if s[e] == q {
+				e++ // a connection string's quote doubled: Password="pa""ss"
+			} else if s[e] == '\\' && q != '`' {
 				e++
 			}
 			e++
@@ -939,11 +942,15 @@ func oraclePassword(s string, at, last int) (ps int, ok bool) {
 		return 0, false
 	}
 	slash := at - 1
-	for ; slash >= 0 && at-slash <= 64; slash-- {
-		c := s[slash]
-		if c == '/' {
-			break
+	if slash > 0 && s[slash] == '"' {
+		// A password quoted, as one holding white space or signs
+		// must be: scott/"ti ger"@orcl.
+		if q := strings.LastIndexByte(s[max(0, at-130):at-1], '"'); q >= 0 {
+			slash = max(0, at-130) + q - 1
 		}
+	}
+	for ; slash >= 0 && at-slash <= 64 && s[slash] != '/'; slash-- {
+		c := s[slash]
 		switch c {
 		case ' ', '\t', '\n', '\r', '"', '\'', '`', '@', '<', '>', ',', '(', ')', '[', ']', '{', '}', '|', '\\':
 			// No password here: what ends a word, or a URL (see
