@@ -51,7 +51,7 @@ import (
 //     values of ODBC and ADO.NET connection strings, which run over spaces
 //     to the ";" ("Password=two words;") and may be written in braces
 //     ("Pwd={…}") or in quotes, a quote doubled inside
-//     (Password="pa""ss"); Oracle's quoted "user/\"pass word\"@db";
+//     (Password="pa""ss"); Oracle's user/"pass word"@db;
 //   - the text of an XML element named secret (<password>…</password>), and
 //     a form's user[password]=…;
 //   - the credential written after an HTTP authentication scheme that takes
