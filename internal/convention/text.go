@@ -37,15 +37,21 @@ import (
 //     [Rules.oauthCode]), and the parameters after a URL given unencoded to
 //     a form's parameter ("redirect_uri=https://h/cb&client_secret=…");
 //   - the password of "user:password@host" written without a scheme, up
-//     to the last "@" of the word ("app:pa$$w@rd@tcp(db:3306)/"), and of a
-//     URL whose password holds "/", "?" or "#" unencoded; Oracle's
+//     to the last "@" of the word ("app:pa$$w@rd@tcp(db:3306)/"), or, in a
+//     MySQL DSN, to the "@" before its net(addr)/ over white space, "/"
+//     and "(" as github.com/go-sql-driver/mysql reads it ("u:pa ss@tcp(h)/db";
+//     see [textScrub.dsnAt]); of a URL whose password holds "/", "?" or
+//     "#" unencoded, or white space ("postgres://u:pa ss@h/db", which
+//     libpq reads), and a URL's query value over a space when the query
+//     goes on after it ("?password=pa ss&sslmode=disable"); Oracle's
 //     "user/password@db" ("scott/tiger@orcl", JDBC's
 //     "jdbc:oracle:thin:scott/tiger@//h:1521/svc"; not a module's or an
 //     image's "path@v1.2.3"; see [oraclePassword]); the properties of a
 //     JDBC URL written after ";" ("jdbc:sqlserver://h;password=…"), and the
 //     values of ODBC and ADO.NET connection strings, which run over spaces
 //     to the ";" ("Password=two words;") and may be written in braces
-//     ("Pwd={…}");
+//     ("Pwd={…}") or in quotes, a quote doubled inside
+//     (Password="pa""ss"); Oracle's user/"pass word"@db;
 //   - the text of an XML element named secret (<password>…</password>), and
 //     a form's user[password]=…;
 //   - the credential written after an HTTP authentication scheme that takes
@@ -212,6 +218,14 @@ func (r *Rules) scan(t *textScrub) {
 		atom := s[i:j]
 		if strings.HasPrefix(s[j:], "://") && isScheme(atom) {
 			end := urlEnd(s, j+3)
+			for end < len(s) && s[end] == ' ' && strings.IndexByte(s[i:end], '?') >= 0 && queryGoesOn(s[end+1:]) {
+				// "postgres://h/db?password=pa ss&sslmode=disable":
+				// pgx and lib/pq read a query's value over a space.
+				end = urlEnd(s, end+1)
+			}
+			if at := spacedUserInfo(s, j+3, end); at > 0 {
+				end = urlEnd(s, at) // "postgres://u:pa ss@h/db": libpq reads the password over the space
+			}
 			if u := s[i:end]; true {
 				if red := r.urlString(u); red != u {
 					t.replace(i, end, red)
@@ -386,6 +400,12 @@ type textScrub struct {
 	// noAt: the run of s that ends here, without white space, holds no
 	// "@" (see userInfo), so that a run of "a:a:a…" is read once.
 	noAt int
+	// dsnLine, dsnSig: the end of the line dsnAt searched last, and the
+	// "@" it found there (-1 when none).
+	dsnLine, dsnSig int
+	// colonFrom, colonAt, colonSig: userColon's last search, from, what
+	// it found (colonSig when nothing), and its end.
+	colonFrom, colonAt, colonSig int
 	// ops, when not nil, collects the replacements (see textMarks).
 	ops []scrubOp
 }
@@ -414,6 +434,9 @@ func (t *textScrub) userInfo(k int) (from, at int, ok bool) {
 			at = e
 		}
 	}
+	if sig := t.dsnAt(k); sig > k && t.dsnPassword(k, sig, at) {
+		return k, sig, true // a MySQL DSN's password over white space, "/"…
+	}
 	if at < 0 {
 		t.noAt = e
 		return 0, 0, false
@@ -423,6 +446,158 @@ func (t *textScrub) userInfo(k int) (from, at int, ok bool) {
 		return 0, 0, false
 	}
 	return k, at, at > k
+}
+
+// spacedUserInfo returns the "@" that ends a URL's user information
+// written with white space in its password ("postgres://u:pa ss@h/db", which
+// libpq reads, and drivers that refuse it may echo), given auth, where its
+// authority begins, and end, where the URL's first word ends: when that
+// word's authority holds a ":" after a user and no "@" (nor a port's
+// digits only), the first "@" on the line after end with no "://" before
+// it, between a password's last byte and a host's first; else 0.
+func spacedUserInfo(s string, auth, end int) int {
+	if end >= len(s) || !isBlank(s[end]) {
+		return 0
+	}
+	a := auth + strings.IndexAny(s[auth:end]+"/", "/?#")
+	c := strings.IndexByte(s[auth:a], ':')
+	if c <= 0 || strings.IndexByte(s[auth:a], '@') >= 0 || IsDigits(s[auth+c+1:a]) {
+		return 0
+	}
+	line := s[end:]
+	if n := strings.IndexByte(line, '\n'); n >= 0 {
+		line = line[:n]
+	}
+	at := strings.IndexByte(line, '@')
+	if at <= 0 || strings.Contains(line[:at], "://") || isBlank(line[at-1]) || at+1 == len(line) || !isAtom(line[at+1]) && line[at+1] != '[' {
+		return 0 // not glued to the password's end and the host
+	}
+	return end + at
+}
+
+// queryGoesOn reports whether s, the text after a space that ends a URL
+// with a query, goes on with that query: its word holds "&key=" before
+// any "/" ("ss&sslmode=disable", not "HTTP/1.1" nor another URL).
+func queryGoesOn(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '&':
+			k := i + 1
+			for k < len(s) && isAtom(s[k]) && s[k] != '@' {
+				k++
+			}
+			return k > i+1 && k < len(s) && s[k] == '='
+		case c == '/' || c == ':' || c == '?' || isBlank(c) || c == '\n' || c == '"' || c == '\'':
+			return false
+		}
+	}
+	return false
+}
+
+// dsnAt returns the "@" that ends the user information of a DSN of
+// github.com/go-sql-driver/mysql ([user[:password]@][net[(addr)]]/dbname)
+// on the line of s from k: the last "@" there followed by a network (letters
+// and digits), an address in parentheses without white space, and the "/"
+// before the database — "@tcp(db:3306)/", "@unix(/tmp/s.sock)/", "@/" (not
+// "@//", Oracle's) — or
+// -1. The driver takes everything before that "@" and after the user's ":"
+// as the password: white space, "@", ":", "/", "(" and quotes included.
+// Each line is searched once (t.dsnLine).
+func (t *textScrub) dsnAt(k int) int {
+	s := t.s
+	if k < t.dsnLine {
+		return t.dsnSig
+	}
+	end := len(s)
+	if n := strings.IndexByte(s[k:], '\n'); n >= 0 {
+		end = k + n
+	}
+	t.dsnLine, t.dsnSig = end, -1
+	for p := k; p < end; p++ {
+		n := strings.IndexByte(s[p:end], '@')
+		if n < 0 {
+			break
+		}
+		p += n
+		if dsnTail(s[p+1 : end]) {
+			t.dsnSig = p
+		}
+	}
+	return t.dsnSig
+}
+
+// dsnTail reports whether s begins as what follows the "@" of a MySQL DSN:
+// net[(addr)]/, its address without white space or parentheses.
+func dsnTail(s string) bool {
+	q := 0
+	for q < len(s) && isAlnum(s[q]) {
+		q++
+	}
+	if q > 0 && q < len(s) && s[q] == '(' {
+		r := q + 1
+		for r < len(s) && s[r] != ')' && s[r] != '(' && !isBlank(s[r]) {
+			r++
+		}
+		if r >= len(s) || s[r] != ')' {
+			return false
+		}
+		q = r + 1
+	}
+	return q < len(s) && s[q] == '/' && (q+1 == len(s) || s[q+1] != '/') // not Oracle's "@//host"
+}
+
+// dsnPassword reports whether the password of a MySQL DSN whose user's
+// ":" is at k-1 runs to sig, its "@" (see dsnAt), rather than to at, the
+// "@" of the word after the ":" (-1 when none): unless a later "user:" on
+// the line before sig begins the DSN — a ":" after a word and before what
+// cannot be a timestamp's or an address' digits or a URL's "/" — after the
+// user information at ends ("u:pw@host, v:pw2@tcp(h)/db"), or when k's ":"
+// is itself followed by a digit or a "/" ("10:00:00 open u:pa ss@tcp(h)/db").
+// A password that holds white space before a ":" and begins with a digit
+// ("u:1a b:c@tcp(h)/db") is hidden from that ":" only.
+func (t *textScrub) dsnPassword(k, sig, at int) bool {
+	s := t.s
+	if isBlank(s[k]) {
+		return false // "sql: open …": not a user's ":"
+	}
+	p := t.userColon(k+1, sig)
+	if p < 0 {
+		return true
+	}
+	// A later "user:" before sig.
+	return !(isDigit(s[k]) || s[k] == '/' || at >= 0 && at < p)
+}
+
+// userColon returns the first ":" in s[from:sig] after a word and before
+// what can begin a password (not white space, a digit or "/"), or -1. The
+// scan calls it with from growing: what it searched is not searched again
+// (t.colonFrom, t.colonAt), so the scan stays linear.
+func (t *textScrub) userColon(from, sig int) int {
+	s := t.s
+	if from >= t.colonFrom && from <= t.colonAt && t.colonSig == sig {
+		if t.colonAt < sig {
+			return t.colonAt
+		}
+		return -1
+	}
+	p := from
+	for ; p < sig-1; p++ {
+		if s[p] != ':' || !isAtom(s[p-1]) {
+			continue
+		}
+		if c := s[p+1]; isBlank(c) || isDigit(c) || c == '/' {
+			continue
+		}
+		break
+	}
+	if p >= sig-1 {
+		p = sig
+	}
+	t.colonFrom, t.colonAt, t.colonSig = from, p, sig
+	if p < sig {
+		return p
+	}
+	return -1
 }
 
 func (t *textScrub) replace(from, to int, with string) {
@@ -541,8 +716,10 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	if k < len(s) && (s[k] == '"' || s[k] == '\'' || s[k] == '`') {
 		q := s[k]
 		e := k + 1
-		for e < len(s) && s[e] != q {
-			if s[e] == '\\' && q != '`' {
+		for e < len(s) && (s[e] != q || sep == '=' && e+1 < len(s) && s[e+1] == q && e > k+1) {
+			if s[e] == q {
+				e++ // a connection string's quote doubled: Password="pa""ss"
+			} else if s[e] == '\\' && q != '`' {
 				e++
 			}
 			e++
@@ -765,11 +942,15 @@ func oraclePassword(s string, at, last int) (ps int, ok bool) {
 		return 0, false
 	}
 	slash := at - 1
-	for ; slash >= 0 && at-slash <= 64; slash-- {
-		c := s[slash]
-		if c == '/' {
-			break
+	if slash > 0 && s[slash] == '"' {
+		// A password quoted, as one holding white space or signs
+		// must be: scott/"ti ger"@orcl.
+		if q := strings.LastIndexByte(s[max(0, at-130):at-1], '"'); q >= 0 {
+			slash = max(0, at-130) + q - 1
 		}
+	}
+	for ; slash >= 0 && at-slash <= 64 && s[slash] != '/'; slash-- {
+		c := s[slash]
 		switch c {
 		case ' ', '\t', '\n', '\r', '"', '\'', '`', '@', '<', '>', ',', '(', ')', '[', ']', '{', '}', '|', '\\':
 			// No password here: what ends a word, or a URL (see

@@ -185,6 +185,7 @@ func TestCorpus(t *testing.T) {
 		sqliteCalls(t, ctx, c, lite)
 		postgresCalls(t, ctx, c, pg)
 		wrongPasswords(t, ctx, c, pg, pgDSN)
+		roleErrors(t, ctx, c, pgDSN)
 		mysqlCalls(ctx, c, my)
 		unknownCalls(ctx, c, unknown)
 		echoedDSNs(ctx, c)
@@ -614,6 +615,39 @@ func wrongPasswords(t *testing.T, ctx context.Context, c *corpus, admin *sql.DB,
 	}
 }
 
+// roleErrors runs, through pgx and lib/pq, statements that set a
+// password and fail on the server: a role that exists already, options
+// that conflict, a syntax error after the password, a DO block whose
+// CREATE ROLE fails (PostgreSQL's CONTEXT, pgx's PgError.Where and lib/pq's
+// Error.Where, quote that statement). Neither the statement nor the error
+// may carry the password into a record or an exported span.
+func roleErrors(t *testing.T, ctx context.Context, c *corpus, dsn string) {
+	t.Helper()
+	for _, drv := range []string{"pgx", "postgres"} {
+		db, err := sqlstats.Open(drv, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range []string{
+			"CREATE ROLE corpusdup PASSWORD '" + c.secret("PostgreSQL CREATE ROLE password, "+drv, "pgrolefirstpw"+drv) + "'",
+			"CREATE ROLE corpusdup PASSWORD '" + c.secret("PostgreSQL duplicate role's password, "+drv, "pgroledup"+drv) + "'",
+			"CREATE ROLE corpusdup2 PASSWORD 'x' PASSWORD '" + c.secret("PostgreSQL conflicting password, "+drv, "pgroleconflict"+drv) + "'",
+			"CREATE ROLE corpusdup3 PASSWORD 'x' '" + c.secret("PostgreSQL password in a syntax error, "+drv, "pgrolesyntax"+drv) + "'",
+			"CREATE ROLE corpusdup4 PASSWORD '" + c.secret("PostgreSQL password before a bad VALID UNTIL, "+drv, "pgrolevalid"+drv) + "' VALID UNTIL 'never'",
+			"DO $$ BEGIN CREATE ROLE corpusdup PASSWORD '" + c.secret("PostgreSQL DO block's duplicate role's password, "+drv, "pgroledo"+drv) + "'; END $$",
+			"DO $$ BEGIN EXECUTE 'CREATE ROLE corpusdup PASSWORD ''" + c.secret("PostgreSQL EXECUTE's duplicate role's password, "+drv, "pgroleexec"+drv) + "'''; END $$",
+		} {
+			_, err := db.ExecContext(ctx, q)
+			if i == 0 && drv == "pgx" && err != nil {
+				t.Errorf("%s: %v", drv, err)
+			} else if i > 0 && err == nil {
+				t.Errorf("%s: %q succeeded", drv, q)
+			}
+		}
+		db.Close()
+	}
+}
+
 // postgresCalls runs statements with literals of every PostgreSQL kind, and
 // an error that quotes one, on a real PostgreSQL.
 func postgresCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
@@ -643,9 +677,10 @@ func postgresCalls(t *testing.T, ctx context.Context, c *corpus, db *sql.DB) {
 	// A user mapping's option without quotes (round 41): a syntax
 	// error, which quotes it.
 	query(`ALTER USER MAPPING FOR pgerrnobody SERVER pgerrnoserver OPTIONS (SET password ` + c.secret("PostgreSQL user mapping password without quotes", "pgerrmappingpw") + `)`)
-	// Round 42: a DO block and a function's body (dollar-quoted: hidden
-	// whole) that hold a password without quotes; the server's error
-	// quotes it.
+	// Round 42: a DO block and a function's body that hold a password
+	// without quotes; the server's error quotes it. (Round 43: such a
+	// body in PL/pgSQL is read as code, its password hidden as in any
+	// body.)
 	query(`DO $$ BEGIN ALTER ROLE pgerrnobody PASSWORD ` + c.secret("PostgreSQL DO block's password without quotes", "pgdobarepw") + `; END $$`)
 	query(`CREATE FUNCTION pgerrf() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN ALTER ROLE pgerrnobody PASSWORD ` +
 		c.secret("PostgreSQL function body's password without quotes", "pgfuncbarepw") + `; END $f$; SELECT pgerrf()`)
@@ -701,6 +736,11 @@ func mysqlCalls(ctx context.Context, c *corpus, db *sql.DB) {
 	query(`SET STATEMENT max_statement_time=60 FOR ALTER USER bob IDENTIFIED BY ` + c.secret("MariaDB password without quotes in SET STATEMENT … FOR", "mariadbsetstmtpw"))
 	query(`SET STATEMENT max_statement_time=60 FOR CHANGE MASTER TO MASTER_PASSWORD = ` + c.secret("MariaDB MASTER_PASSWORD without quotes in SET STATEMENT … FOR", "mariadbsetstmtmasterpw"))
 	query(`CLONE INSTANCE FROM bob@donor:3306 IDENTIFIED BY ` + c.secret("MySQL CLONE INSTANCE password without quotes", "mysqlclonepw"))
+	// Round 43: a body's UPDATE … SET password = … is a column's, kept
+	// readable, with the secret beside it hidden.
+	query(`CREATE PROCEDURE corpusq(IN pw TEXT) BEGIN UPDATE corpususers SET password = pw WHERE id = 7; ALTER USER bob IDENTIFIED BY ` +
+		c.secret("MySQL password without quotes in a body after an UPDATE … SET password", "mysqlbodyafterupdatepw") + `; END`)
+	c.readable("MySQL: a body's UPDATE … SET password = pw", "BEGIN UPDATE corpususers SET password = pw WHERE id = ?; ALTER USER bob IDENTIFIED BY ?; END")
 	query(`ALTER TABLE user ADD COLUMN password VARCHAR(255)`)
 	c.readable("MySQL: a table named user, a column named password", "ALTER TABLE user ADD COLUMN password VARCHAR(?)")
 	query(`CREATE USER corpusbob IDENTIFIED BY RANDOM PASSWORD`)
@@ -739,6 +779,12 @@ func echoedDSNs(ctx context.Context, c *corpus) {
 		{"postgresql", "postgres://bob:" + c.secret("echoed DSN: a URL's encoded password", "echourl%40pw9") + "@db/shop?sslpassword=" +
 			c.secret("echoed DSN: a URL's sslpassword", "echourlssl9") + "&password=" + c.secret("echoed DSN: a URL's password parameter", "echourlqpw9")},
 		{"mysql", "bob:" + c.secret("echoed DSN: a MySQL DSN's password", "echomypw9") + "@tcp(db:3306)/shop"},
+		// Round 43: passwords with white space, "@", ":", "/", "(",
+		// as go-sql-driver/mysql and libpq read them.
+		{"mysql", "bob:two " + c.secret("echoed DSN: a MySQL password after a space", "echomyspacepw9") + "@tcp(db:3306)/shop"},
+		{"mysql", "bob:a@b:c/d(e " + c.secret("echoed DSN: a MySQL password with @ : / ( and a space", "echomyoddpw9") + "@unix(/tmp/my.sock)/shop"},
+		{"postgresql", "postgres://bob:two " + c.secret("echoed DSN: a URL's password after a space", "echourlspacepw9") + "@db/shop"},
+		{"postgresql", "postgres://db/shop?password=two " + c.secret("echoed DSN: a URL's password parameter after a space", "echourlqspacepw9") + "&sslmode=disable"},
 	} {
 		db := sql.OpenDB(sqlstats.WrapConnector(echoConnector{e.dsn}, sqlstats.WithSystem(e.system)))
 		db.PingContext(ctx)

@@ -12,7 +12,8 @@
 // secret names spelt with Unicode's look-alikes, Oracle, JDBC and ODBC
 // connection strings, data source names that drivers' errors echo without
 // quotes (quoted key=value passwords with spaces and "=", a libpq
-// backslash-escaped space, sslpassword, options, URL-encoded passwords),
+// backslash-escaped space, sslpassword, options, URL-encoded passwords; a
+// MySQL DSN's and a URL's password holding white space, "@", ":", "/", "("),
 // passwords written without quotes in SQL (after a plugin, in SET PASSWORD, GRANT, CHANGE MASTER|REPLICATION SOURCE,
 // after another statement of the text, inside a procedure's, trigger's or
 // event's body, after an executable comment; SQLite's key pragmas, their

@@ -21,3 +21,24 @@ WHERE u.id = 42 AND u.email = 'a@example.com' AND u.note <> 'it''s' ORDER BY u.n
 		})
 	}
 }
+
+// BenchmarkNormalizeBody normalizes statements that hold others: a MySQL
+// procedure's body and a PostgreSQL DO block (read as code), each with
+// a password statement.
+func BenchmarkNormalizeBody(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		d    Dialect
+		q    string
+	}{
+		{"mysql", MySQL, "CREATE PROCEDURE p(IN pw TEXT) BEGIN UPDATE users SET password = pw WHERE id = 3; ALTER USER u IDENTIFIED BY 'x'; SELECT a FROM big WHERE b = 'c'; END"},
+		{"postgresql", PostgreSQL, "DO $$ BEGIN PERFORM refresh_totals(7); ALTER ROLE u PASSWORD 'pw'; UPDATE t SET n = n + 1 WHERE id = 3; END $$"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				Normalize(c.d, c.q)
+			}
+		})
+	}
+}

@@ -58,8 +58,16 @@ type lexer struct {
 	cont, wide bool
 	nest, sub  bool
 	do         bool
-	depth      int // parenthesis depth
-	colList    int // depth of an INSERT INTO name (…) column list; 0 when outside one
+	// routine, bodyTag: see stmt below (kept with the other bytes).
+	routine bool
+	bodyTag uint8
+	depth   int // parenthesis depth
+	colList int // depth of an INSERT INTO name (…) column list; 0 when outside one
+	// PostgreSQL's routine bodies read as code (see body): routine is set
+	// in a CREATE [OR REPLACE] FUNCTION or PROCEDURE, stmt is where the
+	// statement began, and bodyEnd, when not 0, where the closing tag of
+	// the body being read stands (bodyTag its length; see inBody).
+	stmt, bodyEnd int
 }
 
 func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpace} }
@@ -178,6 +186,8 @@ func (l *lexer) classify(k kind, text string) {
 			l.pw = pwRole
 		case l.lead == 'c' && strings.EqualFold(text, "OR"):
 			l.lead = 'o'
+		case l.lead == 'c' && !l.sub && (strings.EqualFold(text, "FUNCTION") || strings.EqualFold(text, "PROCEDURE")):
+			l.routine = true
 		case l.lead == 'c' && !l.sub && notNested(text):
 			l.nest = false
 		case l.lead == 's' && strings.EqualFold(text, "PASSWORD"):
@@ -194,6 +204,8 @@ func (l *lexer) classify(k kind, text string) {
 		switch {
 		case l.lead == 'o' && (strings.EqualFold(text, "USER") || strings.EqualFold(text, "ROLE") || strings.EqualFold(text, "SERVER")):
 			l.pw = pwRole
+		case l.lead == 'o' && !l.sub && (strings.EqualFold(text, "FUNCTION") || strings.EqualFold(text, "PROCEDURE")):
+			l.routine = true
 		case l.lead == 'p' && l.prevText == "." && keyPragma(text):
 			l.pw = pwKey
 		}
@@ -260,6 +272,38 @@ func (l *lexer) nested(text string) bool {
 			l.do && len(text) == 8 && strings.EqualFold(text, "PASSWORD") && !(l.lead == 's' && l.nsig == 1)
 	case 'i':
 		return len(text) == 6 && strings.EqualFold(text, "IMPORT") || l.do && len(text) == 10 && strings.EqualFold(text, "IDENTIFIED")
+	}
+	return false
+}
+
+// bodyDML is note's test, in a statement that may hold another (l.nest),
+// of whether the word text begins a SELECT, INSERT, UPDATE, DELETE, REPLACE
+// or WITH statement of a body: one that stands where a body's statement
+// begins — after BEGIN, THEN, ELSE, DO, LOOP, REPEAT, a trigger's FOR EACH
+// ROW, BEGIN ATOMIC, a rule's DO ALSO or INSTEAD, or a routine's ) — and
+// holds none inside it, so that its SET, and a DO's PASSWORD, are read as
+// a column's (UPDATE users SET password = NEW.pw keeps NEW.pw). Elsewhere
+// (a trigger's BEFORE UPDATE, a SELECT in parentheses) the word tells
+// nothing.
+func (l *lexer) bodyDML(text string) bool {
+	switch text[0] | 0x20 {
+	case 's', 'i', 'u', 'd', 'r', 'w':
+	default:
+		return false
+	}
+	switch strings.ToUpper(text) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH":
+	default:
+		return false
+	}
+	switch l.prev {
+	case kWord:
+		switch strings.ToUpper(l.prevText) {
+		case "BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT", "ROW", "ATOMIC", "ALSO", "INSTEAD":
+			return true
+		}
+	case kPunct:
+		return l.prevText == ")" && l.depth == 0
 	}
 	return false
 }
@@ -434,8 +478,15 @@ func (l *lexer) arm(k kind, w string) {
 
 // note updates the context with a significant token.
 func (l *lexer) note(k kind, text string) {
-	if l.nest && l.pw == pwNone && k == kWord && l.nested(text) {
-		l.nsig, l.lead, l.sub = 0, 0, true
+	if l.nest && l.pw == pwNone && k == kWord {
+		if l.nested(text) {
+			l.nsig, l.lead, l.sub = 0, 0, true
+		} else if l.bodyDML(text) {
+			// A body's SELECT, INSERT, UPDATE, DELETE, REPLACE or
+			// WITH holds no statement up to its ;: its SET is a
+			// clause (UPDATE t SET password = NEW.pw).
+			l.nest = false
+		}
 	}
 	if l.nsig < 4 {
 		l.classify(k, text)
@@ -479,6 +530,10 @@ func (l *lexer) endStatement() {
 	l.armed, l.run, l.cont, l.wide = false, false, false, false
 	l.ddl = false
 	l.depth, l.colList = 0, 0
+	if !l.inBody() {
+		// Not a ; inside a routine's body: a statement of the text.
+		l.routine, l.stmt = false, l.i
+	}
 }
 
 // scan returns the kind and end of the token at i.
@@ -532,13 +587,7 @@ func (l *lexer) scan(i int) (kind, int) {
 		}
 		return kQuoted, i + 1 + j + 1
 	case c == '$' && d == PostgreSQL:
-		if i+1 < len(s) && isDigit(s[i+1]) {
-			return kParam, digitsEnd(s, i+1)
-		}
-		if end, ok := dollarQuoted(s, i); ok {
-			return kLiteral, end
-		}
-		return kPunct, i + 1
+		return l.dollar(i)
 	case c == '$' && d == SQLite && i+1 < len(s) && (isIdentStart(s[i+1]) || isDigit(s[i+1])):
 		return kParam, identEnd(s, i+1, false)
 	case isDigit(c) || c == '.' && i+1 < len(s) && isDigit(s[i+1]):
@@ -561,6 +610,107 @@ func (l *lexer) scan(i int) (kind, int) {
 	}
 	return kPunct, i + 1
 }
+
+// dollar is scan for PostgreSQL's "$" at i: a placeholder ($1), a
+// dollar-quoted string, a routine's body's opening or closing tag (see
+// body), or punctuation.
+func (l *lexer) dollar(i int) (kind, int) {
+	s := l.s
+	if l.bodyEnd > 0 && i >= l.bodyEnd {
+		end := i + int(l.bodyTag)
+		close := i == l.bodyEnd
+		l.bodyEnd, l.bodyTag = 0, 0 // (a token of the body that ran over it was hidden with it)
+		if close {
+			return kPunct, end // the body's closing tag
+		}
+	}
+	if i+1 < len(s) && isDigit(s[i+1]) {
+		return kParam, digitsEnd(s, i+1)
+	}
+	if end, ok := dollarQuoted(s, i); ok {
+		if tag := strings.IndexByte(s[i+1:], '$') + 2; l.body(i, tag, end) {
+			return kPunct, i + tag // the body's opening tag: its content is read as code
+		}
+		return kLiteral, end
+	}
+	return kPunct, i + 1
+}
+
+// body reports whether the dollar-quoted string at i, its tag tag bytes
+// long, ending at end, is the body of a PostgreSQL routine in PL/pgSQL or
+// SQL, which is read as code (its literals hidden, its keywords and names
+// kept, its statements told by their own first words, as in any routine's
+// body), so that DO $$ BEGIN PERFORM refresh(); END $$ is not written
+// DO ? as every other DO block: a DO block's (after DO, or DO LANGUAGE
+// name), and a CREATE FUNCTION's or PROCEDURE's after AS. Its language
+// must be plpgsql or sql, named once in the statement and in no later one
+// of the text (LANGUAGE plpgsql, before or after the body; a DO block's
+// is plpgsql when it names none): any other language's code (plpython3u,
+// plv8, C's object file) may quote its strings otherwise, and is hidden
+// whole, as is a body not closed. When it is read, l.bodyEnd is set.
+func (l *lexer) body(i, tag, end int) bool {
+	s := l.s
+	if l.inBody() || tag > 255 || end-tag < i+tag || s[end-tag:end] != s[i:i+tag] {
+		return false // in a body, a tag too long for bodyTag, or not closed
+	}
+	var dflt bool
+	switch {
+	case l.do && l.lead == 0 && l.prev == kWord && (strings.EqualFold(l.prevText, "DO") || strings.EqualFold(l.prev2, "LANGUAGE")):
+		dflt = true
+	case l.routine && l.prev == kWord && strings.EqualFold(l.prevText, "AS"):
+	default:
+		return false
+	}
+	lang := ""
+	for _, part := range [2]string{s[l.stmt:i], s[end:]} {
+		for p := 0; ; {
+			k := indexFold(part[p:], "language")
+			if k < 0 {
+				break
+			}
+			p += k + len("language")
+			if k > 0 && isWordByte(part[p-len("language")-1]) || p < len(part) && isWordByte(part[p]) {
+				continue // part of a longer word
+			}
+			if lang != "" {
+				return false // named twice
+			}
+			q := p
+			for q < len(part) && isSpace(part[q]) {
+				q++
+			}
+			e := q
+			for e < len(part) && (isWordByte(part[e]) || part[e] == '\'') {
+				e++
+			}
+			if lang = strings.ToLower(strings.Trim(part[q:e], "'")); lang == "" {
+				return false
+			}
+		}
+	}
+	if lang == "" && !dflt || lang != "" && lang != "plpgsql" && lang != "sql" {
+		return false
+	}
+	l.bodyEnd, l.bodyTag = end-tag, uint8(tag)
+	return true
+}
+
+// inBody reports whether the lexer reads a routine's body (see body): its
+// closing tag is ahead (a token that ran over it was hidden with it).
+func (l *lexer) inBody() bool { return l.bodyEnd > 0 && l.i <= l.bodyEnd }
+
+// indexFold is strings.Index of lower (lower case ASCII) in s, without
+// regard to case.
+func indexFold(s, lower string) int {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if s[i]|0x20 == lower[0] && strings.EqualFold(s[i:i+len(lower)], lower) {
+			return i
+		}
+	}
+	return -1
+}
+
+func isWordByte(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }
 
 // execOpen returns the end of the executable comment's opener at i — /*!
 // or MariaDB's /*M!, and the digits of a version after it — or 0 when the

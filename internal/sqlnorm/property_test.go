@@ -284,13 +284,27 @@ func (g *gen) statement() string {
 			s = g.pick("CREATE PROCEDURE p() BEGIN ", "CREATE DEFINER = bob PROCEDURE p() ", "BEGIN NOT ATOMIC ", "DO $$ BEGIN ",
 				"CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SELECT 1; ", "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO ",
 				"CREATE FUNCTION f() RETURNS void LANGUAGE c BEGIN ATOMIC ", "lbl: BEGIN IF (SELECT a FROM t) THEN ", "EXPLAIN ",
-				"SET STATEMENT max_statement_time=60 FOR ", "set statement sort_buffer_size=1, a = 1 for ") + // review 42: MariaDB's
+				"SET STATEMENT max_statement_time=60 FOR ", "set statement sort_buffer_size=1, a = 1 for ", // review 42: MariaDB's
+				// Round 43: a body's DML before it, whose SET is
+				// a clause, must not hide less after its ;.
+				"CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW BEGIN UPDATE b SET password = NEW.pw; ",
+				"DO $$ BEGIN SELECT password INTO p FROM users; ", "CREATE PROCEDURE p() BEGIN INSERT INTO t SET password = 1;\n") +
 
 				s + g.pick("", "; END", "; END $$", ";\nEND IF; END lbl")
 		}
 		return s
 	}
-	switch g.n(3) {
+	switch g.n(4) {
+	case 3:
+		if g.d == PostgreSQL {
+			// Round 43: a DO block's body, read as code.
+			// Its tag is one no literal's dollar quote uses: a
+			// "$$" inside a "$$" body ends it, and what follows is
+			// code to the server too.
+			b.WriteString("DO $body$ BEGIN PERFORM f(" + g.expr() + ");" + g.gap() + "v :=" + g.gap() + g.expr() + "; END $body$")
+			break
+		}
+		fallthrough
 	case 0:
 		b.WriteString("SELECT" + g.gap() + g.expr())
 		for range g.n(3) {
@@ -568,8 +582,8 @@ func TestIssueCases(t *testing.T) {
 		{MySQL, "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO GRANT ALL ON *.* TO bob IDENTIFIED BY hunter2", "CREATE EVENT e ON SCHEDULE EVERY ? DAY DO GRANT ALL ON *.* TO bob IDENTIFIED BY ?"},
 		{MySQL, "BEGIN NOT ATOMIC IF a THEN CREATE OR REPLACE USER bob IDENTIFIED BY hunter2; END IF; END", "BEGIN NOT ATOMIC IF a THEN CREATE OR REPLACE USER bob IDENTIFIED BY ?; END IF; END"},
 		{MySQL, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO $$ BEGIN ALTER USER u PASSWORD ?; END $$"},
-		{PostgreSQL, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO ?"},
-		{Unknown, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO ?"},
+		{PostgreSQL, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO $$ BEGIN ALTER USER u PASSWORD ?; END $$"},
+		{Unknown, "DO $$ BEGIN ALTER USER u PASSWORD hunter2; END $$", "DO $$ BEGIN ALTER USER u PASSWORD ?; END $$"},
 		{PostgreSQL, "CREATE FUNCTION f() RETURNS void LANGUAGE sql BEGIN ATOMIC ALTER ROLE u PASSWORD hunter2; END", "CREATE FUNCTION f() RETURNS void LANGUAGE sql BEGIN ATOMIC ALTER ROLE u PASSWORD ?; END"},
 		{SQLite, "CREATE TRIGGER t AFTER INSERT ON a BEGIN PRAGMA key = hunter2; END", "CREATE TRIGGER t AFTER INSERT ON a BEGIN PRAGMA key = ?; END"},
 		{Unknown, "EXPLAIN ALTER USER u PASSWORD hunter2", "EXPLAIN ALTER USER u PASSWORD ?"},
@@ -591,9 +605,51 @@ func TestIssueCases(t *testing.T) {
 		// Review 42's mutants. In PostgreSQL's reading a DO block's
 		// $$ may end early, leaving its PASSWORD outside any
 		// statement's first words: the DO tells it.
-		{PostgreSQL, "DO $$ BEGIN ALTER ROLE u /* $$ */ PASSWORD hunter2; END $$", "DO ? */ PASSWORD ?; END ?"},
+		{PostgreSQL, "DO $$ BEGIN ALTER ROLE u /* $$ */ PASSWORD hunter2; END $$", "DO $$ BEGIN ALTER ROLE u PASSWORD ?; END ?"},
+		// Round 43: a routine's body in PL/pgSQL or SQL is read as
+		// code, its literals hidden and the rest kept (it was one ?,
+		// every DO block written DO ?); another language's, a body not
+		// closed, a language named twice, hidden whole.
+		{PostgreSQL, "DO $$ BEGIN PERFORM refresh_totals(7); ALTER ROLE u PASSWORD 'pw'; END $$", "DO $$ BEGIN PERFORM refresh_totals(?); ALTER ROLE u PASSWORD ?; END $$"},
+		{PostgreSQL, "DO LANGUAGE plpgsql $x$ BEGIN v := 'a' || $q$b$q$; END $x$", "DO LANGUAGE plpgsql $x$ BEGIN v := ? || ?; END $x$"},
+		{PostgreSQL, "CREATE FUNCTION f() RETURNS void AS $$ BEGIN UPDATE big SET n = n + 1 WHERE id = 3; END $$ LANGUAGE plpgsql",
+			"CREATE FUNCTION f() RETURNS void AS $$ BEGIN UPDATE big SET n = n + ? WHERE id = ?; END $$ LANGUAGE plpgsql"},
+		{PostgreSQL, "CREATE OR REPLACE PROCEDURE p() LANGUAGE 'sql' AS $f$ DELETE FROM t WHERE d < 'x' $f$", "CREATE OR REPLACE PROCEDURE p() LANGUAGE ? AS $f$ DELETE FROM t WHERE d < ? $f$"},
+		{Unknown, "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT count(*) FROM t WHERE a = 'hunter2' $$", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT count(*) FROM t WHERE a = ? $$"},
+		{PostgreSQL, `DO $$ x = "hunter2" $$ LANGUAGE plpython3u`, "DO ? LANGUAGE plpython3u"},
+		{PostgreSQL, `DO LANGUAGE plv8 $$ var x = "hunter2" $$`, "DO LANGUAGE plv8 ?"},
+		{PostgreSQL, `CREATE FUNCTION f() RETURNS text AS $$ return "hunter2" $$ LANGUAGE plpython3u`, "CREATE FUNCTION f() RETURNS text AS ? LANGUAGE plpython3u"},
+		{PostgreSQL, `CREATE FUNCTION f() RETURNS text AS $$ SELECT "hunter2" $$`, "CREATE FUNCTION f() RETURNS text AS ?"},
+		{PostgreSQL, `CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT 1 $$; CREATE FUNCTION g() RETURNS text AS $$ "hunter2" $$ LANGUAGE plpython3u`,
+			"CREATE FUNCTION f() RETURNS text LANGUAGE sql AS ?; CREATE FUNCTION g() RETURNS text AS ? LANGUAGE plpython3u"},
+		{PostgreSQL, "DO $$ BEGIN v := 'hunter2; END $$", "DO $$ BEGIN v := ?"},
+		{PostgreSQL, "SELECT $$hunter2$$ AS language", "SELECT ? AS language"},
+		{PostgreSQL, "DO $" + strings.Repeat("t", 300) + "$ v := 'hunter2'; $" + strings.Repeat("t", 300) + "$", "DO ?"},
 		// … and only a DO: a routine's SELECT password is a column.
 		{MySQL, "CREATE PROCEDURE p() BEGIN SELECT password FROM users; END", "CREATE PROCEDURE p() BEGIN SELECT password FROM users; END"},
+		// Round 43: a body's UPDATE, INSERT, SELECT… holds no
+		// statement, its SET is a clause and a DO's PASSWORD a
+		// column: what they hold is kept, the secret beside them
+		// hidden (the value after SET password = was hidden, and
+		// the word after a DO's password).
+		{MySQL, "CREATE TRIGGER tr BEFORE UPDATE ON users FOR EACH ROW BEGIN UPDATE audit SET password = NEW.pw WHERE id = NEW.id; END",
+			"CREATE TRIGGER tr BEFORE UPDATE ON users FOR EACH ROW BEGIN UPDATE audit SET password = NEW.pw WHERE id = NEW.id; END"},
+		{MySQL, "CREATE PROCEDURE p(IN pw TEXT) BEGIN UPDATE users SET password = pw WHERE id = 3; ALTER USER u IDENTIFIED BY hunter2; END",
+			"CREATE PROCEDURE p(IN pw TEXT) BEGIN UPDATE users SET password = pw WHERE id = ?; ALTER USER u IDENTIFIED BY ?; END"},
+		{MySQL, "CREATE PROCEDURE p(IN pw TEXT) INSERT INTO users SET password = pw, id = 3", "CREATE PROCEDURE p(IN pw TEXT) INSERT INTO users SET password = pw, id = ?"},
+		{MySQL, "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO UPDATE users SET password = NULL, x = y WHERE expired",
+			"CREATE EVENT e ON SCHEDULE EVERY ? DAY DO UPDATE users SET password = NULL, x = y WHERE expired"},
+		{MySQL, "BEGIN NOT ATOMIC IF a THEN UPDATE t SET password = b; ELSE WITH c AS (SELECT 1) UPDATE t SET password = d; END IF; END",
+			"BEGIN NOT ATOMIC IF a THEN UPDATE t SET password = b; ELSE WITH c AS (SELECT ?) UPDATE t SET password = d; END IF; END"},
+		{SQLite, "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET password = new.pw; PRAGMA key = hunter2; END",
+			"CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET password = new.pw; PRAGMA key = ?; END"},
+		{MySQL, "DO $$ BEGIN SELECT password INTO p FROM users; ALTER ROLE u PASSWORD hunter2; END $$",
+			"DO $$ BEGIN SELECT password INTO p FROM users; ALTER ROLE u PASSWORD ?; END $$"},
+		{Unknown, "DO BEGIN SELECT password FROM users WHERE id = 3; END", "DO BEGIN SELECT password FROM users WHERE id = ?; END"},
+		// … but a trigger's BEFORE UPDATE is no statement: its
+		// body's SET PASSWORD is still read as one.
+		{MySQL, "CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW SET PASSWORD = hunter2", "CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW SET PASSWORD = ?"},
+		{MySQL, "CREATE PROCEDURE p() BEGIN SELECT (SELECT 1) INTO @a; SET PASSWORD FOR u = hunter2; END", "CREATE PROCEDURE p() BEGIN SELECT (SELECT ?) INTO @a; SET PASSWORD FOR u = ?; END"},
 		// An executable comment glued to a password's run: what
 		// follows it is hidden in the reading of it as a comment
 		// (MySQL's reading of it as code ends the run at its ,).

@@ -4,7 +4,13 @@
 // dollar-quoted strings ($$…$$, $tag$…$tag$), the elements of ARRAY[…] —
 // by ?, drops comments (-- …, MySQL's # …, /* … */) and collapses white
 // space, keeping keywords, identifiers, quoted identifiers and
-// placeholders. Normalized text never holds a value a statement carried as
+// placeholders. A PostgreSQL routine's dollar-quoted body in PL/pgSQL or
+// SQL — a DO block's, a CREATE FUNCTION's or PROCEDURE's after AS, its
+// language named once in the text (LANGUAGE plpgsql, before or after it;
+// a DO block's is plpgsql when none is named) — is code, read as the
+// statements around it are (DO $$ BEGIN PERFORM refresh(?); END $$);
+// another language's body (plpython3u, plv8), whose strings may be quoted
+// otherwise, is hidden whole. Normalized text never holds a value a statement carried as
 // a literal. Comments are read as each dialect reads them: /* … */ nests in
 // PostgreSQL and not in MySQL and SQLite (where the first */ ends it), and
 // MySQL's -- opens a comment only before white space, a control character
@@ -43,7 +49,12 @@
 // SELECT, INSERT, UPDATE, DELETE, WITH, VALUES and TABLE, each CREATE,
 // ALTER, DROP, GRANT, CHANGE, CLONE, SET, START, PRAGMA, ATTACH or IMPORT
 // is read as a statement's first word, and in a DO statement
-// PASSWORD and IDENTIFIED are read as in a role's wherever they stand.
+// PASSWORD and IDENTIFIED are read as in a role's wherever they stand —
+// but for a body's SELECT, INSERT, UPDATE, DELETE, REPLACE or WITH (one
+// after BEGIN, THEN, ELSE, DO, LOOP, REPEAT, FOR EACH ROW, BEGIN ATOMIC or
+// a routine's parameters), which holds no statement up to its ;: its SET
+// is a clause and its password a column (CREATE TRIGGER … BEGIN UPDATE
+// users SET password = NEW.pw; … keeps NEW.pw).
 // Where an executable comment stands at a password or inside its run
 // (IDENTIFIED BY /*!80000 a */ b), the run goes on across white space and
 // comments up to , ; or ): MySQL reads the comment's content as the

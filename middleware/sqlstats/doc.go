@@ -36,8 +36,9 @@
 // dialect comes from [WithSystem] or from the driver's package, and a
 // statement of unknown dialect is read by [Normalize], which hides what any
 // dialect would take as a literal): every literal replaced by ? — strings,
-// numbers, blobs, PostgreSQL's escape and dollar-quoted strings, the
-// elements of arrays, SQLite's and MySQL's "…" unless it can only be an
+// numbers, blobs, PostgreSQL's escape and dollar-quoted strings (a
+// routine's body in PL/pgSQL or SQL, DO $$ … $$, is read as code, its
+// literals hidden), the elements of arrays, SQLite's and MySQL's "…" unless it can only be an
 // identifier, and, where a server setting decides whether a backslash
 // escapes a quote, what either reading takes as a string — IN lists
 // collapsed, comments dropped as the dialect reads them (nested ones in

@@ -58,6 +58,15 @@ func TestTargetAttrs(t *testing.T) {
 		{sqlnorm.MySQL, "bob:hunter2@unix(/tmp/mysql.sock)", nil},
 		{sqlnorm.MySQL, "bob:hun/ter2@unix(/tmp/mysql.sock)", nil},
 		{sqlnorm.MySQL, "bob:hun/ter2@tcp(db:3306)/shop", attrs("db.namespace", "shop", "server.address", "db", "server.port", "3306")},
+		// Round 43: a password holding white space, "@", ":", "/", "(",
+		// ")", which the driver reads: the target is read after it.
+		{sqlnorm.MySQL, "bob:hun ter2@tcp(db:3306)/shop", attrs("db.namespace", "shop", "server.address", "db", "server.port", "3306")},
+		{sqlnorm.MySQL, "bob:a@b:c/d(e) f@tcp(db:3306)/shop", attrs("db.namespace", "shop", "server.address", "db", "server.port", "3306")},
+		{sqlnorm.MySQL, "bob:x@tcp(evil:1)/y@tcp(db:3306)/shop", attrs("db.namespace", "shop", "server.address", "db", "server.port", "3306")},
+		{sqlnorm.MySQL, "bob:hun ter2@unix(/tmp/my.sock)/shop", attrs("db.namespace", "shop", "server.address", "/tmp/my.sock")},
+		{sqlnorm.PostgreSQL, "postgres://bob:hun%20ter2@db:5432/shop", attrs("db.namespace", "shop", "server.address", "db", "server.port", "5432")},
+		{sqlnorm.PostgreSQL, "postgres://bob:hun ter2@db:5432/shop", nil}, // pgx and lib/pq refuse it
+		{sqlnorm.PostgreSQL, "service=prod passfile=/etc/pgpass dbname=shop", attrs("db.namespace", "shop")},
 		{sqlnorm.MySQL, "bob:x/hunter2@/shop", attrs("db.namespace", "shop")},
 		{sqlnorm.MySQL, "bob:hunter2@tcp(db:3306)/", attrs("server.address", "db", "server.port", "3306")},
 		// Round 42: URL-encoded passwords, options= and sslpassword=,
