@@ -77,10 +77,13 @@ type comparePair struct {
 	Color      int
 	Occurrence int // 1 for the first call of the name
 	NumA, NumB int // call numbers on the details pages; 0 when missing
-	DurA, DurB time.Duration
-	Delta      time.Duration
-	ErrA, ErrB bool
-	Only       string // "a", "b" or ""
+	// PageA and PageB are the pages of the details pages' calls that show
+	// call NumA and NumB: 0 or 1 for the first.
+	PageA, PageB int
+	DurA, DurB   time.Duration
+	Delta        time.Duration
+	ErrA, ErrB   bool
+	Only         string // "a", "b" or ""
 }
 
 // comparison matches the calls of a and b.
@@ -240,6 +243,23 @@ func (h *handler) compare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.PairPage, v.Pairs = page, v.Pairs[page.From:page.To]
+	// A call on another page of its record's calls than the first is
+	// linked with its page, where its row (#call-N) is.
+	for side, rec := range []*recording.Record{a, b} {
+		pages := callPages(rec)
+		if pages == nil {
+			continue
+		}
+		idx := callIndexByNum(rec)
+		for k := range v.Pairs {
+			p := &v.Pairs[k]
+			if side == 0 && p.NumA > 0 {
+				p.PageA = pages[idx[p.NumA]]
+			} else if side == 1 && p.NumB > 0 {
+				p.PageB = pages[idx[p.NumB]]
+			}
+		}
+	}
 	if len(v.Groups) > maxCompareGroups {
 		v.GroupsCut = len(v.Groups) - maxCompareGroups
 		v.Groups = v.Groups[:maxCompareGroups]
@@ -307,14 +327,7 @@ func (h *handler) apiCompare(w http.ResponseWriter, r *http.Request) {
 	}
 	// Call numbers are 1-based ranks in start order; the API gives
 	// indexes in the record's calls.
-	byNum := func(r *recording.Record) []int {
-		out := make([]int, len(r.Calls)+1)
-		for i, n := range callNumbers(r) {
-			out[n] = i
-		}
-		return out
-	}
-	na, nb := byNum(a), byNum(b)
+	na, nb := callIndexByNum(a), callIndexByNum(b)
 	index := func(byNum []int, num int) *int {
 		if num <= 0 || num >= len(byNum) {
 			return nil
@@ -388,4 +401,14 @@ func comparePairsParam(q url.Values, pairs []comparePair, budget int) (from, to 
 		page.Next = &to
 	}
 	return offset, to, page, nil
+}
+
+// callIndexByNum maps r's call numbers (1-based ranks in start order,
+// callNumbers) to the calls' indexes.
+func callIndexByNum(r *recording.Record) []int {
+	out := make([]int, len(r.Calls)+1)
+	for i, n := range callNumbers(r) {
+		out[n] = i
+	}
+	return out
 }
