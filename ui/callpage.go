@@ -107,7 +107,8 @@ func callPages(rec *recording.Record) []int {
 	if len(rec.Calls) <= maxPageCalls && onePage(rec) {
 		return nil
 	}
-	order := buildTree(rec).order
+	t, _, _ := treeShape(rec) // the order only: no self times, no critical path
+	order := t.order
 	starts := pageStarts(rec, order)
 	if len(starts) == 1 {
 		return nil
