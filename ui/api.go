@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -376,40 +378,46 @@ func toRecordJSONCalls(r *recording.Record, sum *recording.Summary, from, to int
 		})
 	}
 	for i := from; i < to; i++ {
-		c := &r.Calls[i]
-		cj := callJSON{
-			Service:      c.Service,
-			Method:       c.Method,
-			StartMS:      ms(c.Start),
-			DurationMS:   ms(c.Duration),
-			Error:        c.Error,
-			RequestSize:  c.RequestSize,
-			ResponseSize: c.ResponseSize,
-			Request:      c.Request,
-			Response:     c.Response,
-			Stack:        make([]frameJSON, len(c.Stack)),
-			Phases:       make([]phaseJSON, len(c.Phases)),
-			Attrs:        attrsJSON(c.Attrs),
-			Running:      c.Running,
-			Event:        c.Event,
-			Cost:         jsonCost(c.Cost),
-		}
-		if c.SpanID.IsValid() {
-			cj.SpanID = c.SpanID.String()
-		}
-		for j, f := range c.Stack {
-			cj.Stack[j] = frameJSON{Function: f.Function, File: f.File, Line: f.Line}
-		}
-		for j, p := range c.Phases {
-			cj.Phases[j] = phaseJSON{Name: p.Name, StartMS: ms(p.Start), DurationMS: ms(p.Duration)}
-		}
-		if p := parents[i]; p >= 0 {
-			cj.Parent = &p
-		}
-		cj.SelfMS = ms(self[i])
-		out.Calls = append(out.Calls, cj)
+		out.Calls = append(out.Calls, toCallJSON(r, i, parents, self))
 	}
 	return out
+}
+
+// toCallJSON is the JSON of r's call i, given r's calls' parents and self
+// times.
+func toCallJSON(r *recording.Record, i int, parents []int, self []time.Duration) callJSON {
+	c := &r.Calls[i]
+	cj := callJSON{
+		Service:      c.Service,
+		Method:       c.Method,
+		StartMS:      ms(c.Start),
+		DurationMS:   ms(c.Duration),
+		Error:        c.Error,
+		RequestSize:  c.RequestSize,
+		ResponseSize: c.ResponseSize,
+		Request:      c.Request,
+		Response:     c.Response,
+		Stack:        make([]frameJSON, len(c.Stack)),
+		Phases:       make([]phaseJSON, len(c.Phases)),
+		Attrs:        attrsJSON(c.Attrs),
+		Running:      c.Running,
+		Event:        c.Event,
+		Cost:         jsonCost(c.Cost),
+	}
+	if c.SpanID.IsValid() {
+		cj.SpanID = c.SpanID.String()
+	}
+	for j, f := range c.Stack {
+		cj.Stack[j] = frameJSON{Function: f.Function, File: f.File, Line: f.Line}
+	}
+	for j, p := range c.Phases {
+		cj.Phases[j] = phaseJSON{Name: p.Name, StartMS: ms(p.Start), DurationMS: ms(p.Duration)}
+	}
+	if p := parents[i]; p >= 0 {
+		cj.Parent = &p
+	}
+	cj.SelfMS = ms(self[i])
+	return cj
 }
 
 // recordRPCsJSON is the rpc_stats of a record's answer: every RPC of sum,
@@ -689,11 +697,72 @@ func (h *handler) apiRecord(w http.ResponseWriter, r *http.Request) {
 		// The ID is 32 hex digits: safe in the header.
 		w.Header().Set("Content-Disposition", `attachment; filename="appstats-`+rec.ID.String()+`.json"`)
 	}
+	if page == nil && len(rec.Calls) > streamCallsOver {
+		// Every call of a big record (the download): written a call at
+		// a time.
+		out := toRecordJSONCalls(rec, &sum, 0, 0, parents, self, rpcs)
+		out.CostUnit = h.costUnit()
+		out.Active = active
+		writeRecordJSONStream(w, &out, rec, parents, self)
+		return
+	}
 	out := toRecordJSONCalls(rec, &sum, from, to, parents, self, rpcs)
 	out.CallsPage = page
 	out.CostUnit = h.costUnit()
 	out.Active = active
 	writeJSON(w, http.StatusOK, out)
+}
+
+// streamCallsOver is the number of calls over which a record's answer of
+// every call is written a call at a time (writeRecordJSONStream): a
+// download of a record of 100,000 calls (recording.WithMaxCalls) held the
+// JSON of every call, and then the whole answer's bytes, at once.
+const streamCallsOver = recordCallsDefault
+
+// streamBuffer is the size of the writes of writeRecordJSONStream (one
+// call's JSON longer than it is written as one).
+const streamBuffer = 32 << 10
+
+// writeRecordJSONStream writes the answer out would be with r's calls as
+// its calls (out's own calls empty), the same bytes writeJSON writes, but
+// in bounded memory: the calls' JSON one call at a time, through a buffer
+// of streamBuffer bytes. A call that fails to encode, after the answer has
+// begun, aborts the response.
+func writeRecordJSONStream(w http.ResponseWriter, out *recordJSON, r *recording.Record, parents []int, self []time.Duration) {
+	out.Calls = []callJSON{}
+	head, err := json.Marshal(out)
+	// The last "calls":[] is the field: the strings and map keys before
+	// it have their quotes escaped, and none after it is a map.
+	at := bytes.LastIndex(head, []byte(`"calls":[]`))
+	if err != nil || at < 0 {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "encoding failed"})
+		return
+	}
+	at += len(`"calls":[`)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", noStore)
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, streamBuffer)
+	_, _ = bw.Write(head[:at])
+	var cb bytes.Buffer
+	enc := json.NewEncoder(&cb)
+	for i := range r.Calls {
+		cb.Reset()
+		if i > 0 {
+			cb.WriteByte(',')
+		}
+		if err := enc.Encode(toCallJSON(r, i, parents, self)); err != nil {
+			_ = bw.Flush()
+			panic(http.ErrAbortHandler)
+		}
+		b := cb.Bytes()
+		if _, err := bw.Write(b[:len(b)-1]); err != nil { // without Encode's newline
+			return // the client left
+		}
+	}
+	_, _ = bw.Write(head[at:])
+	_ = bw.WriteByte('\n')
+	_ = bw.Flush()
 }
 
 // apiStats serves GET api/stats?window=.

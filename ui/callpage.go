@@ -69,16 +69,8 @@ func callCostMax(c *recording.Call) int {
 // it is the one. A record that fits in one page whatever its texts escape
 // into (most records) is not read further.
 func pageStarts(rec *recording.Record, order []int) []int {
-	if len(order) <= maxPageCalls {
-		worst := 0
-		for i := range rec.Calls {
-			if worst += callCostMax(&rec.Calls[i]); worst > callsBudget {
-				break
-			}
-		}
-		if worst <= callsBudget {
-			return []int{0}
-		}
+	if len(order) <= maxPageCalls && onePage(rec) {
+		return []int{0}
 	}
 	starts := []int{0}
 	n, cost := 0, 0
@@ -92,6 +84,44 @@ func pageStarts(rec *recording.Record, order []int) []int {
 		cost += c
 	}
 	return starts
+}
+
+// onePage reports whether rec's calls fit in one page of the details page
+// whatever their texts escape into (most records), without a scan of
+// their texts: those of a record of at most maxPageCalls calls.
+func onePage(rec *recording.Record) bool {
+	worst := 0
+	for i := range rec.Calls {
+		if worst += callCostMax(&rec.Calls[i]); worst > callsBudget {
+			return false
+		}
+	}
+	return true
+}
+
+// callPages returns, by call index, the page of rec's details page that
+// shows the call (1-based), so that a link to a call (#call-N) from
+// another page names its page (?page=P#call-N), where the fragment is; nil
+// when the calls take one page.
+func callPages(rec *recording.Record) []int {
+	if len(rec.Calls) <= maxPageCalls && onePage(rec) {
+		return nil
+	}
+	t, _, _ := treeShape(rec) // the order only: no self times, no critical path
+	order := t.order
+	starts := pageStarts(rec, order)
+	if len(starts) == 1 {
+		return nil
+	}
+	pages := make([]int, len(rec.Calls))
+	p := 0
+	for k, i := range order {
+		for p+1 < len(starts) && starts[p+1] <= k {
+			p++
+		}
+		pages[i] = p + 1
+	}
+	return pages
 }
 
 // callPage is the page of a record's calls the details page shows.

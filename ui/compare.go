@@ -2,8 +2,11 @@ package ui
 
 import (
 	"cmp"
+	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
@@ -14,14 +17,20 @@ import (
 // one with the k-th of the same name in the other — and the differences in
 // counts and durations shown.
 
-// maxComparePairs bounds the call-by-call rows of api/compare. The compare
-// page shows them all, comparePageRows a page (?page=P), and the
-// maxCompareGroups RPCs of largest difference: two records of 10,000
-// calls, each call with a name of its own, made a page of 5.9 MB.
+// The compare page shows its call-by-call rows comparePageRows a page
+// (?page=P), and the maxCompareGroups RPCs of largest difference: two
+// records of 10,000 calls, each call with a name of its own, made a page of
+// 5.9 MB. api/compare answers its rows a page at a time (?offset=&limit=,
+// default comparePairsDefault, at most comparePairsMax, and fewer where
+// they would pass compareBytes bytes), and the maxCompareGroups RPCs too:
+// it stopped at 2,000 rows, the others out of reach, and listed every RPC
+// (10,000 names of 410 bytes: 6.5 MB).
 const (
-	maxComparePairs  = 2000
-	comparePageRows  = 1000
-	maxCompareGroups = 200
+	comparePairsDefault = 2000
+	comparePairsMax     = 5000
+	compareBytes        = 4 << 20
+	comparePageRows     = 1000
+	maxCompareGroups    = 200
 )
 
 type compareView struct {
@@ -68,10 +77,13 @@ type comparePair struct {
 	Color      int
 	Occurrence int // 1 for the first call of the name
 	NumA, NumB int // call numbers on the details pages; 0 when missing
-	DurA, DurB time.Duration
-	Delta      time.Duration
-	ErrA, ErrB bool
-	Only       string // "a", "b" or ""
+	// PageA and PageB are the pages of the details pages' calls that show
+	// call NumA and NumB: 0 or 1 for the first.
+	PageA, PageB int
+	DurA, DurB   time.Duration
+	Delta        time.Duration
+	ErrA, ErrB   bool
+	Only         string // "a", "b" or ""
 }
 
 // comparison matches the calls of a and b.
@@ -231,6 +243,23 @@ func (h *handler) compare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.PairPage, v.Pairs = page, v.Pairs[page.From:page.To]
+	// A call on another page of its record's calls than the first is
+	// linked with its page, where its row (#call-N) is.
+	for side, rec := range []*recording.Record{a, b} {
+		pages := callPages(rec)
+		if pages == nil {
+			continue
+		}
+		idx := callIndexByNum(rec)
+		for k := range v.Pairs {
+			p := &v.Pairs[k]
+			if side == 0 && p.NumA > 0 {
+				p.PageA = pages[idx[p.NumA]]
+			} else if side == 1 && p.NumB > 0 {
+				p.PageB = pages[idx[p.NumB]]
+			}
+		}
+	}
 	if len(v.Groups) > maxCompareGroups {
 		v.GroupsCut = len(v.Groups) - maxCompareGroups
 		v.Groups = v.Groups[:maxCompareGroups]
@@ -241,12 +270,17 @@ func (h *handler) compare(w http.ResponseWriter, r *http.Request) {
 // The compare API.
 
 type compareJSON struct {
-	A        summaryJSON        `json:"a"`
-	B        summaryJSON        `json:"b"`
-	DeltaMS  float64            `json:"delta_ms"`
-	RPCs     []compareGroupJSON `json:"rpcs"`
-	Calls    []comparePairJSON  `json:"calls"`
-	CallsCut int                `json:"calls_cut"`
+	A       summaryJSON        `json:"a"`
+	B       summaryJSON        `json:"b"`
+	DeltaMS float64            `json:"delta_ms"`
+	RPCs    []compareGroupJSON `json:"rpcs"`
+	// RPCsCut counts the RPCs left out of RPCs (maxCompareGroups).
+	RPCsCut int               `json:"rpcs_cut,omitempty"`
+	Calls   []comparePairJSON `json:"calls"`
+	// CallsCut counts the matched calls not in Calls; CallsPage says
+	// which Calls are, when they are not all.
+	CallsCut  int            `json:"calls_cut"`
+	CallsPage *callsPageJSON `json:"calls_page,omitempty"`
 }
 
 type compareGroupJSON struct {
@@ -277,23 +311,23 @@ func (h *handler) apiCompare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	groups, pairs := comparison(a, b)
+	rpcs := groups[:min(len(groups), maxCompareGroups)]
+	from, to, page, err := comparePairsParam(r.URL.Query(), pairs, compareBytes-compareGroupsCost(rpcs))
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
 	sa, sb := a.Summary(), b.Summary()
 	out := compareJSON{A: toSummaryJSON(&sa), B: toSummaryJSON(&sb), DeltaMS: ms(b.Duration - a.Duration),
-		RPCs: make([]compareGroupJSON, 0, len(groups)), Calls: make([]comparePairJSON, 0, min(len(pairs), maxComparePairs))}
-	for _, g := range groups {
+		RPCs: make([]compareGroupJSON, 0, len(rpcs)), RPCsCut: len(groups) - len(rpcs),
+		Calls: make([]comparePairJSON, 0, to-from), CallsCut: len(pairs) - (to - from), CallsPage: page}
+	for _, g := range rpcs {
 		out.RPCs = append(out.RPCs, compareGroupJSON{Service: g.Service, Method: g.Method, CountA: g.CountA, CountB: g.CountB,
 			TotalA: ms(g.TotalA), TotalB: ms(g.TotalB), DeltaMS: ms(g.Delta)})
 	}
 	// Call numbers are 1-based ranks in start order; the API gives
 	// indexes in the record's calls.
-	byNum := func(r *recording.Record) []int {
-		out := make([]int, len(r.Calls)+1)
-		for i, n := range callNumbers(r) {
-			out[n] = i
-		}
-		return out
-	}
-	na, nb := byNum(a), byNum(b)
+	na, nb := callIndexByNum(a), callIndexByNum(b)
 	index := func(byNum []int, num int) *int {
 		if num <= 0 || num >= len(byNum) {
 			return nil
@@ -301,11 +335,7 @@ func (h *handler) apiCompare(w http.ResponseWriter, r *http.Request) {
 		i := byNum[num]
 		return &i
 	}
-	for k, p := range pairs {
-		if k == maxComparePairs {
-			out.CallsCut = len(pairs) - k
-			break
-		}
+	for _, p := range pairs[from:to] {
 		pj := comparePairJSON{Service: p.Service, Method: p.Method, Occurrence: p.Occurrence, DeltaMS: ms(p.Delta),
 			A: index(na, p.NumA), B: index(nb, p.NumB)}
 		if pj.A != nil {
@@ -319,4 +349,66 @@ func (h *handler) apiCompare(w http.ResponseWriter, r *http.Request) {
 		out.Calls = append(out.Calls, pj)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// comparePairCost bounds what a pair adds to api/compare's answer, in the
+// measure of callCost.
+func comparePairCost(p *comparePair) int {
+	return 200 + textCost(p.Service) + textCost(p.Method)
+}
+
+// compareGroupsCost is what gs add to api/compare's answer, by the same
+// measure.
+func compareGroupsCost(gs []compareGroup) int {
+	n := 0
+	for i := range gs {
+		n += 200 + textCost(gs[i].Service) + textCost(gs[i].Method)
+	}
+	return n
+}
+
+// comparePairsParam reads api/compare's ?offset= and ?limit=: the pairs
+// [from, to) to answer with, within budget bytes by comparePairCost (at
+// least one), and their place (nil when they are all of them); an error,
+// meant for a 400 answer, for bad values.
+func comparePairsParam(q url.Values, pairs []comparePair, budget int) (from, to int, page *callsPageJSON, err error) {
+	total := len(pairs)
+	offset, limit := 0, comparePairsDefault
+	if q.Has("offset") {
+		s := q.Get("offset")
+		if offset, err = strconv.Atoi(s); err != nil || offset < 0 || offset > total {
+			return 0, 0, nil, fmt.Errorf("offset: %q is not an offset in these records' matched calls (0 to %d)", s, total)
+		}
+	}
+	if q.Has("limit") {
+		s := q.Get("limit")
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > comparePairsMax {
+			return 0, 0, nil, fmt.Errorf("limit: %q is not a number of matched calls from 1 to %d", s, comparePairsMax)
+		}
+	}
+	to, cost := offset, 0
+	for to < min(total, offset+limit) {
+		if cost += comparePairCost(&pairs[to]); cost > budget && to > offset {
+			break
+		}
+		to++
+	}
+	if offset == 0 && to == total {
+		return 0, total, nil, nil
+	}
+	page = &callsPageJSON{Offset: offset, Limit: limit, Total: total}
+	if to < total {
+		page.Next = &to
+	}
+	return offset, to, page, nil
+}
+
+// callIndexByNum maps r's call numbers (1-based ranks in start order,
+// callNumbers) to the calls' indexes.
+func callIndexByNum(r *recording.Record) []int {
+	out := make([]int, len(r.Calls)+1)
+	for i, n := range callNumbers(r) {
+		out[n] = i
+	}
+	return out
 }

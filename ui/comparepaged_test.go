@@ -16,7 +16,8 @@ import (
 // The compare page of two records of 10,000 calls each, every call with a
 // name of its own: the call-by-call rows come a page at a time (at most
 // 1,000 rows, a bounded page), the pages' links reach every call of both,
-// and the RPC table is bounded, saying how many it leaves out. On main the
+// and the RPC table is bounded, saying how many it leaves out; each call's
+// link names the page of its record's details that has its row. On main the
 // page was 5.9 MB (10,000 RPC rows and the first 2,000 pairs; the other
 // calls not listed).
 func TestComparePaged(t *testing.T) {
@@ -33,12 +34,13 @@ func TestComparePaged(t *testing.T) {
 	writeRecs(t, st, a, b)
 	h := ui.NewHandler(st)
 	base := "/stats/compare?a=" + a.ID.String() + "&b=" + b.ID.String()
-	pairRE := regexp.MustCompile(`<a href="records/([0-9a-f]+)#call-(\d+)">`)
+	pairRE := regexp.MustCompile(`<a href="records/([0-9a-f]+)(?:\?page=(\d+))?#call-(\d+)">`)
 	groupRE := regexp.MustCompile(`<tr><td class="name">`)
 	linkRE := regexp.MustCompile(`href="(\?[^"#]*page=\d+)#pairs"`)
 	const maxBytes, maxRows, maxGroups = 1 << 20, 1000, 200
 
-	seen := map[string]int{} // record id/call number → times listed
+	seen := map[string]int{}        // record id/call number → times listed
+	linked := map[string][]string{} // record id?page=P → call numbers linked there
 	visited := map[string]bool{}
 	queue := []string{base + "&page=1"} // the page without page=, whose links lead here too
 	for len(queue) > 0 {
@@ -67,7 +69,12 @@ func TestComparePaged(t *testing.T) {
 			t.Errorf("%s: the RPC table does not say it leaves some out", u)
 		}
 		for _, m := range pairRE.FindAllStringSubmatch(body, -1) {
-			seen[m[1]+"/"+m[2]]++
+			seen[m[1]+"/"+m[3]]++
+			page := m[2]
+			if page == "" {
+				page = "1"
+			}
+			linked[m[1]+"?page="+page] = append(linked[m[1]+"?page="+page], m[3])
 		}
 		for _, l := range linkRE.FindAllStringSubmatch(body, -1) {
 			queue = append(queue, "/stats/compare"+html.UnescapeString(l[1]))
@@ -78,6 +85,29 @@ func TestComparePaged(t *testing.T) {
 			if k := seen[id+"/"+strconv.Itoa(num)]; k != 1 {
 				t.Fatalf("call #%d of %s listed %d times, want once", num, id, k)
 			}
+		}
+	}
+	// Each call is linked with the page of its record's details that has
+	// its row, #call-N: the first page held only the first 1,000 calls
+	// (its script went on to the page of the others).
+	idRE := regexp.MustCompile(`id="call-(\d+)"`)
+	for page, nums := range linked {
+		w := do(h, "GET", "/stats/records/"+page, nil)
+		if w.Code != 200 {
+			t.Fatalf("records/%s: %d", page, w.Code)
+		}
+		has := map[string]bool{}
+		for _, m := range idRE.FindAllStringSubmatch(w.Body.String(), -1) {
+			has[m[1]] = true
+		}
+		missing := 0
+		for _, num := range nums {
+			if !has[num] {
+				missing++
+			}
+		}
+		if missing > 0 {
+			t.Errorf("records/%s: %d of the %d calls linked there (#call-N) are not on it", page, missing, len(nums))
 		}
 	}
 	// 5,000 names in both, 5,000 in A only, 5,000 in B only.

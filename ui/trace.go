@@ -413,6 +413,8 @@ func traceIsland(recs []*recording.Record, r *http.Request) (ganttIsland, map[re
 		}
 	}
 	nums := make([][]int, len(recs))
+	pages := make([][]int, len(recs))   // callPages, nil for records of one page
+	paged := make([]bool, len(recs))    // pages[i] computed
 	collapse := page.To-page.From > 200 // a large trace opens with its records' calls folded
 	for _, n := range seq[page.From:page.To] {
 		nd := nodes[n]
@@ -448,12 +450,19 @@ func traceIsland(recs []*recording.Record, r *http.Request) (ganttIsland, map[re
 			if nums[nd.rec] == nil {
 				nums[nd.rec] = callNumbers(o)
 			}
+			if !paged[nd.rec] {
+				pages[nd.rec], paged[nd.rec] = callPages(o), true
+			}
 			gc.Service, gc.Method, gc.Error = c.Service, c.Method, c.Error
 			gc.StartMS, gc.DurMS = ms(nd.start), ms(c.Duration)
 			gc.ReqSize, gc.RespSize = c.RequestSize, c.ResponseSize
 			gc.Running, gc.Event = c.Running, c.Event
 			gc.Num, gc.Color = nums[nd.rec][nd.call], serviceColor(c.Service)
 			gc.Link = recordLink(o.ID) + "#call-" + strconv.Itoa(gc.Num)
+			if p := pages[nd.rec]; p != nil && p[nd.call] > 1 {
+				// The page of the record's calls that has the call's row.
+				gc.Link = recordLink(o.ID) + "?page=" + strconv.Itoa(p[nd.call]) + "#call-" + strconv.Itoa(gc.Num)
+			}
 			for _, p := range c.Phases {
 				gc.Phases = append(gc.Phases, ganttPhase{Name: p.Name, StartMS: ms(p.Start + o.Start.Sub(t0)), DurMS: ms(p.Duration)})
 			}

@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"html"
 	"net/http"
@@ -82,8 +83,9 @@ func traceRows(t *testing.T, h http.Handler, base string, maxBytes, maxRows int)
 // The trace view of two records of 10,000 calls each, the second caused
 // by the first's first call: its timeline comes a page at a time, at most
 // 1,000 rows a page within a bound, and the pages reach every call of both
-// records. On main it showed the two records only (and a trace of fewer
-// than 3,000 rows, however long their texts, on one page).
+// records, each call's link naming the page of its record's details that
+// has its row. On main it showed the two records only (and a trace of
+// fewer than 3,000 rows, however long their texts, on one page).
 func TestTracePaged(t *testing.T) {
 	const n = 10000
 	st := memstore.New(0)
@@ -98,7 +100,40 @@ func TestTracePaged(t *testing.T) {
 	writeRecs(t, st, a, b)
 	h := ui.NewHandler(st)
 	base := "/stats/traces/" + a.TraceID.String() + "?record=" + a.ID.String() + "&page=1"
-	seen, pages := traceRows(t, h, base, 1<<20, 1000)
+	rows, pages := traceRows(t, h, base, 1<<20, 1000)
+	// A call's link names the page of its record's details that has its
+	// row (#call-N): the first page held only the first 1,000 calls (its
+	// script went on to the page of the others).
+	seen := map[string]int{}
+	linked := map[string][]string{} // records/{id}?page=P → call numbers linked there
+	linkRE := regexp.MustCompile(`^\.\./records/([0-9a-f]+)(?:\?page=(\d+))?#call-(\d+)$`)
+	for u, k := range rows {
+		m := linkRE.FindStringSubmatch(u)
+		if m == nil {
+			seen[u] += k
+			continue
+		}
+		seen["../records/"+m[1]+"#call-"+m[3]] += k
+		page := cmp.Or(m[2], "1")
+		linked[m[1]+"?page="+page] = append(linked[m[1]+"?page="+page], m[3])
+	}
+	idRE := regexp.MustCompile(`id="call-(\d+)"`)
+	for page, nums := range linked {
+		w := do(h, "GET", "/stats/records/"+page, nil)
+		has := map[string]bool{}
+		for _, m := range idRE.FindAllStringSubmatch(w.Body.String(), -1) {
+			has[m[1]] = true
+		}
+		missing := 0
+		for _, num := range nums {
+			if !has[num] {
+				missing++
+			}
+		}
+		if w.Code != 200 || missing > 0 {
+			t.Errorf("records/%s: %d; %d of the %d calls linked there (#call-N) are not on it", page, w.Code, missing, len(nums))
+		}
+	}
 	want := map[string]int{"../records/" + a.ID.String(): 1, "../records/" + b.ID.String(): 1}
 	for _, r := range []*recording.Record{a, b} {
 		for num := 1; num <= n; num++ {

@@ -32,8 +32,18 @@ type callTree struct {
 type span struct{ a, b time.Duration }
 
 func buildTree(r *recording.Record) *callTree {
+	t, roots, children := treeShape(r)
+	t.self = recording.SelfTimes(r.Calls, t.parents)
+	t.criticalPath(r, roots, children)
+	return t
+}
+
+// treeShape is buildTree without self times and the critical path: the
+// parents, numbers, depths, child counts and order of r's calls, and the
+// roots and children lists the critical path walks.
+func treeShape(r *recording.Record) (t *callTree, roots []int, children [][]int) {
 	n := len(r.Calls)
-	t := &callTree{
+	t = &callTree{
 		parents: r.Parents(),
 		depth:   make([]int, n),
 		kids:    make([]int, n),
@@ -41,7 +51,6 @@ func buildTree(r *recording.Record) *callTree {
 		crit:    make([][]span, n),
 		order:   make([]int, 0, n),
 	}
-	t.self = recording.SelfTimes(r.Calls, t.parents)
 	byStart := func(a, b int) int {
 		return cmp.Or(cmp.Compare(r.Calls[a].Start, r.Calls[b].Start), cmp.Compare(a, b))
 	}
@@ -53,8 +62,7 @@ func buildTree(r *recording.Record) *callTree {
 	for k, i := range start {
 		t.num[i] = k + 1
 	}
-	children := make([][]int, n)
-	var roots []int
+	children = make([][]int, n)
 	for _, i := range start { // so children lists are in start order
 		if p := t.parents[i]; p >= 0 {
 			children[p] = append(children[p], i)
@@ -78,8 +86,7 @@ func buildTree(r *recording.Record) *callTree {
 			stack = append(stack, c)
 		}
 	}
-	t.criticalPath(r, roots, children)
-	return t
+	return t, roots, children
 }
 
 // criticalPath finds the calls that made the request as long as it was:

@@ -118,11 +118,52 @@ func TestCrawlFragmentShapes(t *testing.T) {
 	c.TB = t
 	res := b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/"})
 	if !strings.Contains(strings.Join(c.errs, "\n"), "#row-7") {
-		t.Errorf("the missing #row-7 not reported: %q (%d unchecked)", c.errs, res.Unchecked)
+		t.Errorf("the missing #row-7 not reported: %q (%d reloaded)", c.errs, res.Reloaded)
 	}
 	for _, e := range c.errs {
 		if strings.Contains(e, "#call-") {
 			t.Errorf("a fragment the page's script finds reported: %s", e)
 		}
+	}
+}
+
+// Crawl checks every fragment linked to: a fourth fragment of a shape its
+// page's script does not make (#call-3, #call-4 after #call-0 to #call-2,
+// which it does) passed unchecked, and so did the fragments of a page not
+// visited (its shape's quota spent) beyond the first such page of a shape.
+func TestCrawlEveryFragment(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/s/":
+			fmt.Fprint(w, `<!doctype html><title>start</title>`)
+			for i := range 5 {
+				fmt.Fprintf(w, `<a href="/s/t#call-%d">c</a> `, i)
+			}
+			fmt.Fprint(w, `<a href="/s/r/0123456789abcdef#top">r1</a> <a href="/s/r/fedcba9876543210#gone">r2</a> <a href="/s/r/aaaaaaaaaaaaaaaa#gone2">r3</a>`)
+		case "/s/t":
+			// The script makes #call-0 to #call-2 only.
+			fmt.Fprint(w, `<!doctype html><title>t</title><body><script>var m = /^#call-([0-2])$/.exec(location.hash); if (m) { var p = document.createElement('p'); p.id = 'call-' + m[1]; document.body.appendChild(p); }</script>`)
+		default:
+			fmt.Fprint(w, `<!doctype html><title>r</title><p id="top">r</p>`)
+		}
+	}))
+	defer srv.Close()
+	b := New(t, srv.URL, Options{})
+	var c collectTB
+	c.TB = t
+	res := b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/", PerShape: 1, PerPath: 1, Settle: 50 * time.Millisecond})
+	all := strings.Join(c.errs, "\n")
+	for _, f := range []string{"#call-3", "#call-4", "#gone,", "#gone2"} {
+		if !strings.Contains(all, f) {
+			t.Errorf("the missing %s not reported: %q", f, c.errs)
+		}
+	}
+	for _, f := range []string{"#call-0", "#call-1", "#call-2", "#top"} {
+		if strings.Contains(all, f+" ") || strings.Contains(all, f+",") {
+			t.Errorf("%s, which its page has, reported: %q", f, c.errs)
+		}
+	}
+	if res.Anchors != 8 {
+		t.Errorf("checked %d fragments, want 8", res.Anchors)
 	}
 }

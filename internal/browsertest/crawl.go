@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/net/html"
 )
 
 // CrawlOptions tune [Browser.Crawl].
@@ -36,18 +37,28 @@ type CrawlOptions struct {
 	// timer's error); default 500 ms. Errors that come later still, before
 	// the next page loads, are reported for the page too.
 	Settle time.Duration
+	// Assert, if not "", is a JavaScript expression evaluated on every
+	// page the crawl loads (also to check its fragments), once its
+	// controls were clicked and it settled: the crawl fails a page where
+	// it is not true, saying what it gave (e.g. a hook counting the
+	// executions of injected scripts: window.__xss === undefined).
+	Assert string
 }
 
 // CrawlResult is what [Browser.Crawl] visited.
 type CrawlResult struct {
 	Pages   []string // visited, in order
 	Fetched []string // downloads, fetched without a navigation
-	Anchors int      // fragments checked
-	// Unchecked counts fragments not on their page as it loaded, and not
-	// checked by loading the page with them: of a page's such fragments,
-	// the first three and one of each shape (digits taken as one) are.
-	Unchecked int
-	Controls  int // buttons and checkboxes clicked
+	// Checked lists the pages linked to with a fragment and not visited
+	// (their shape's quota spent), fetched to check the fragments, and
+	// loaded as well where their HTML lacked one.
+	Checked []string
+	Anchors int // fragments checked, each of every page linked to
+	// Reloaded counts the fragments not on their page as it loaded, each
+	// checked by loading the page with it (a page's script may find the
+	// element elsewhere: a call on another page of a record's calls).
+	Reloaded int
+	Controls int // buttons and checkboxes clicked
 }
 
 // crawlJS lists a page's links, its GET forms' submissions as the browser
@@ -77,10 +88,6 @@ const clickJS = `(function () {
   return n;
 })()`
 
-// digits finds the runs of digits of a fragment: #call-12 and #call-3 are
-// of one shape.
-var digits = regexp.MustCompile(`[0-9]+`)
-
 var hexSegment = regexp.MustCompile(`/[0-9a-f]{16,32}(/|$)`)
 
 // shape is the path of u with hex segments as one, and its parameter names.
@@ -94,12 +101,61 @@ func shape(u *url.URL) string {
 	return p + "?" + strings.Join(names, "&")
 }
 
+// anchor is a link to a fragment: the page it is on, and the fragment.
+type anchor struct{ from, frag string }
+
+// staticAnchors reports whether page, fetched, answers 200 with HTML that
+// has an element of each fragment of as (an id, or an a element's name),
+// as the browser looks for it; a page of another status fails t.
+func staticAnchors(t testing.TB, page string, as []anchor) bool {
+	resp, err := http.Get(page)
+	if err != nil {
+		t.Errorf("crawl: %s: %v", page, err)
+		return false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode >= 400 {
+			t.Errorf("crawl: %s: status %d", page, resp.StatusCode)
+		}
+		return false
+	}
+	ids := map[string]bool{}
+	z := html.NewTokenizer(resp.Body)
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+			continue
+		}
+		name, more := z.TagName()
+		for more {
+			var k, v []byte
+			k, v, more = z.TagAttr()
+			if string(k) == "id" || (string(k) == "name" && string(name) == "a") {
+				ids[string(v)] = true
+			}
+		}
+	}
+	for _, a := range as {
+		if !ids[a.frag] {
+			return false
+		}
+	}
+	return true
+}
+
 // Crawl visits start (a path) and every page it links to under
 // o.Prefix, breadth first, as a newcomer clicking through would, and
 // fails t for: a page or download answered 4xx or 5xx; a script error
 // (exceptions, console errors, resources that failed to load) on a page;
-// a link to a fragment (#x) that names no element of its page; a GET form
-// whose submission as it stands fails as a link would. On each page it
+// a link to a fragment (#x) that names no element of its page, every such
+// link checked (of a page not visited, its HTML as fetched, or the page
+// loaded with the fragment where that lacks it); a GET form whose
+// submission as it stands fails as a link would; a page where o.Assert is
+// not true. On each page it
 // also clicks every button that is not a submit and every checkbox, twice,
 // and checks the page's scripts took it.
 func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult {
@@ -121,7 +177,6 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 		t.Fatal(err)
 	}
 	var res CrawlResult
-	type anchor struct{ from, frag string }
 	anchors := map[string][]anchor{} // page URL (no fragment) → fragments linked to
 	visited, fetched := map[string]bool{}, map[string]bool{}
 	shapes, paths := map[string]int{}, map[string]int{}
@@ -129,10 +184,21 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 	inScope := func(u *url.URL) bool {
 		return u.Host == base.Host && (u.Scheme == "http" || u.Scheme == "https") && strings.HasPrefix(u.Path, o.Prefix)
 	}
+	// assert checks o.Assert on the page loaded, page.
+	assert := func(page string) {
+		if o.Assert == "" {
+			return
+		}
+		if v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[any](o.Assert)); err != nil {
+			t.Errorf("crawl: %s: %s: %v", page, o.Assert, err)
+		} else if v != true {
+			t.Errorf("crawl: %s: %s gave %v", page, o.Assert, v)
+		}
+	}
 	// checkAnchors checks the fragments linked to page, which the browser
-	// shows: each names an element of it, or, for at most three of them
-	// (a page's scripts may find the element elsewhere: a call on another
-	// page of a record's calls), one once the page is loaded with it.
+	// shows: each names an element of it, or one once the page is loaded
+	// with it (a page's scripts may find the element elsewhere: a call on
+	// another page of a record's calls). Every fragment is checked.
 	checkAnchors := func(page string) {
 		var frags []string
 		from := map[string]string{}
@@ -153,15 +219,9 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 			return
 		}
 		res.Anchors += len(frags) - len(missing)
-		loaded := map[string]bool{} // shapes of fragments loaded
-		for i, f := range missing {
-			fs := digits.ReplaceAllString(f, "N")
-			if i >= 3 && loaded[fs] {
-				res.Unchecked++
-				continue
-			}
-			loaded[fs] = true
+		for _, f := range missing {
 			res.Anchors++
+			res.Reloaded++
 			if err := chromedp.Do(b.Ctx, chromedp.Navigate("about:blank")); err != nil {
 				t.Errorf("crawl: %v", err)
 				return
@@ -183,6 +243,7 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 			if err != nil || !ok {
 				t.Errorf("crawl: %s links to #%s, which %s does not have (%v)", from[f], f, page, err)
 			}
+			assert(page + "#" + f)
 		}
 	}
 	// lateErrors reports the script errors seen since the last visit's
@@ -268,6 +329,7 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 		}
 		res.Controls += n
 		time.Sleep(o.Settle) // what the clicks and the page's timers started
+		assert(page)
 		checkAnchors(here)
 		for _, e := range b.Errors()[before:] {
 			t.Errorf("crawl: %s: %s", page, e)
@@ -291,15 +353,35 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 		visit(page)
 	}
 	// Fragments of pages linked to and not visited (their shape's quota
-	// spent): one page of each shape visited for them.
-	pending := slices.Sorted(maps.Keys(anchors))
-	extra := map[string]bool{}
-	for _, page := range pending {
-		u, _ := url.Parse(page)
-		if s := shape(u); !extra[s] && len(extra) < 20 {
-			extra[s] = true
-			visit(page)
+	// spent, or linked to after their visit): each such page fetched, its
+	// HTML's ids and names read; a page that lacks one of them as served
+	// is loaded for them (its scripts may make the element), without
+	// following its links.
+	for _, page := range slices.Sorted(maps.Keys(anchors)) {
+		res.Checked = append(res.Checked, page)
+		if staticAnchors(t, page, anchors[page]) {
+			frags := map[string]bool{}
+			for _, a := range anchors[page] {
+				frags[a.frag] = true
+			}
+			res.Anchors += len(frags)
+			delete(anchors, page)
+			continue
 		}
+		lateErrors()
+		before := len(b.Errors())
+		if err := chromedp.Do(b.Ctx, chromedp.Navigate(page)); err != nil {
+			t.Errorf("crawl: %s: %v", page, err)
+			delete(anchors, page)
+			continue
+		}
+		time.Sleep(o.Settle)
+		assert(page)
+		checkAnchors(page)
+		for _, e := range b.Errors()[before:] {
+			t.Errorf("crawl: %s: %s", page, e)
+		}
+		last, lastPage = len(b.Errors()), page
 	}
 	time.Sleep(o.Settle)
 	lateErrors()
