@@ -67,3 +67,8 @@ func (s *Store) SetSettleHook(fn func(stage string)) { s.settleHook = fn }
 // pipeline (the hours listed, the ids hash read or named) has returned,
 // and with "tx" before each hour's transaction.
 func (s *Store) SetWriteHook(fn func(stage string)) { s.writeHook = fn }
+
+// SingleServer reports whether the store takes the writes whose
+// transactions span several slots (a *redis.Client whose server said
+// cluster_enabled:0).
+func (s *Store) SingleServer() bool { return s.single }

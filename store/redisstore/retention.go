@@ -492,7 +492,7 @@ func (s *Store) cleanIDs(ctx context.Context) error {
 			dead = append(dead, e)
 		}
 	}
-	_, cluster := s.rdb.(*redis.ClusterClient)
+	cluster := !s.single
 	for len(dead) > 0 {
 		chunk := dead[:min(len(dead), 500)]
 		dead = dead[len(chunk):]

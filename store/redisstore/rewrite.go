@@ -349,7 +349,7 @@ func (s *Store) settleMoved(ctx context.Context, vs []movedVersion, lockWait *ti
 	rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:]) // this settling's, not the store's: two Writes of a store settle apart
 	ttl := max(moveLockTTL, 2*s.opts.WriteTimeout)
-	_, cluster := s.rdb.(*redis.ClusterClient)
+	cluster := !s.single
 	var waiting time.Time // since a lock of vs was first found taken
 	defer func() {
 		if !waiting.IsZero() {
@@ -490,7 +490,7 @@ func (s *Store) settleLocked(ctx context.Context, vs []movedVersion, token strin
 		}
 	}
 	own, named := reads.own, reads.named
-	_, cluster := s.rdb.(*redis.ClusterClient)
+	cluster := !s.single
 	want := func(v movedVersion) string {
 		if v.hour == idHour(v.id) {
 			return ""

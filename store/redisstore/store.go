@@ -31,13 +31,20 @@ var ErrUnavailable = errors.New("redisstore: redis unavailable, records dropped"
 // process that opens it with the same prefix. Its methods are safe for
 // concurrent use.
 type Store struct {
-	rdb   redis.UniversalClient
-	own   bool // Close closes rdb
-	opts  Options
-	k     keys
-	log   *convention.Logger
-	token string // this store's lease value
-	lua   readScripts
+	rdb redis.UniversalClient
+	own bool // Close closes rdb
+	// single: rdb is a *redis.Client whose server said it is no node
+	// of a Redis Cluster (cluster_enabled:0), decided once at Open or
+	// New. Only then do a write's transactions and scripts use keys of
+	// different slots; every other client (a *redis.ClusterClient, a
+	// *redis.Ring, a server that was not asked or did not answer) keeps
+	// each transaction and script within one slot.
+	single bool
+	opts   Options
+	k      keys
+	log    *convention.Logger
+	token  string // this store's lease value
+	lua    readScripts
 	// rewrite cleans up after records written again (see rewrite.go).
 	rewrite rewriteScripts
 
@@ -146,7 +153,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		rdb.Close()
 		return nil, dialError(redact.URL(rawURL), err)
 	}
-	s := newStore(rdb, o)
+	_, single := rdb.(*redis.Client) // dial's: not a cluster node
+	s := newStore(rdb, o, single)
 	if pubErr != nil {
 		s.refusedPublish(pubErr)
 	}
@@ -161,20 +169,35 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 // *redis.ClusterClient, or any [redis.UniversalClient]). The store does not
 // close rdb. Set ContextTimeoutEnabled in rdb's options so that contexts'
 // deadlines bound each command, as Open does.
+//
+// For a *redis.Client, New asks the server once, within
+// [Options.WriteTimeout], whether it is a node of a Redis Cluster (as Open
+// does): only a server that says it is not (cluster_enabled:0) gets the
+// writes whose transactions span several slots (see the package doc,
+// "One server or a cluster"). Every other client, and a server that does
+// not answer then, gets the writes that keep to one slot, which are
+// correct on any server. New does not fail for an unanswered question.
 func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return newStore(rdb, o), nil
+	single := false
+	if c, ok := rdb.(*redis.Client); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), o.WriteTimeout)
+		isCluster, err := clusterNode(ctx, c)
+		cancel()
+		single = err == nil && !isCluster
+	}
+	return newStore(rdb, o, single), nil
 }
 
-func newStore(rdb redis.UniversalClient, o Options) *Store {
+func newStore(rdb redis.UniversalClient, o Options, single bool) *Store {
 	var tok [12]byte
 	rand.Read(tok[:])
 	bg, cancel := context.WithCancel(context.Background())
 	s := &Store{
-		rdb: rdb, opts: o, k: keys{o.Prefix},
+		rdb: rdb, opts: o, k: keys{o.Prefix}, single: single,
 		log:       convention.NewLogger(o.Logger, convention.LogInterval),
 		token:     hex.EncodeToString(tok[:]),
 		lua:       newReadScripts(),

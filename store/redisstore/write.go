@@ -413,7 +413,7 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 	var idsOld *redis.Cmd
 	var idsExist *redis.IntCmd
 	readIDs := s.idsSeen.Load()
-	_, cluster := s.rdb.(*redis.ClusterClient)
+	cluster := !s.single
 	idsInTx := readIDs && !cluster
 	wg.Go(func() {
 		// Every write lists its hours (a no-op when they are listed), so
