@@ -141,3 +141,22 @@ func TestSingleServerDecided(t *testing.T) {
 		t.Error("Open: a single server was not taken for one")
 	}
 }
+
+// New for a *redis.Client whose server does not answer (nothing listens
+// at its address) succeeds, and keeps each transaction and script to one
+// slot.
+func TestNewUnansweredKeepsToOneSlot(t *testing.T) {
+	r := testservers.StartRedis(t)
+	addr := r.Addr
+	r.Stop()
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
+	defer c.Close()
+	s, err := redisstore.New(c, redisstore.Options{Prefix: "x", FoldInterval: -1, RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.SingleServer() {
+		t.Error("a server that did not answer was taken for a single server")
+	}
+}

@@ -89,6 +89,33 @@
 // (the store's leases all expire): it is deleted and counted, and the
 // lease taken.
 //
+// # One server or a cluster
+//
+// On a single server the store puts keys of several slots in one
+// transaction or script, which closes races that a Redis Cluster leaves
+// narrow (see [Store.Write] and rewrite.go): each hour's transaction
+// reads the ids hash, and names there a record stored outside its ID's
+// hour; settling a record written again in another hour, and retention's
+// cleaning of the ids hash, check the hours and the ids hash in one
+// script. The store does so only for a *redis.Client (Open's for a server
+// that is no cluster node, or one given to New) whose server says
+// cluster_enabled:0 when the store is made (INFO cluster, or for an ACL
+// user refused INFO, CLUSTER INFO, as Open asks; a user refused both is
+// taken for a single server; New asks within WriteTimeout). Every other
+// client — a *redis.ClusterClient, a *redis.Ring (whose shards each hold
+// some hours), a *redis.Client of a cluster node (a one-shard cluster
+// serves every key but refuses a command across slots with CROSSSLOT), or
+// a *redis.Client whose server did not answer New's question — keeps each
+// transaction and script within one slot: correct on any server, with the
+// narrow races said of a Redis Cluster. A proxy that reports
+// cluster_enabled:0 (or no cluster section) but refuses commands across
+// slots with CROSSSLOT is taken for a single server: the Writes whose
+// transactions read or name in the ids hash fail with that error (their
+// records dropped, as in an outage; the first Write of a store always
+// reads it), and so do settling and retention's cleaning of the ids hash.
+// Give such a store the cluster's nodes instead (a URL with cluster=true,
+// or a *redis.ClusterClient).
+//
 // # Writes and rollups
 //
 // A Write stores each hour's records, summaries and a rollup delta per
