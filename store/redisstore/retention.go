@@ -449,14 +449,18 @@ func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (
 
 // cleanIDs deletes the entries of the ids hash whose hour is gone: not
 // listed, and without a record of the entry's ID. The hash is scanned
-// before the hours are read (a write lists its hour before it names it
-// there), and each entry goes only if it still names the hour found gone
-// (cleanIDsScript), so that an entry a writer has just pointed at another
-// hour, or at an hour it is filling, stays. On a single server the
-// script asks the hour for the ID's record too, atomically with the
-// delete; in a Redis Cluster (the hour in another slot) it is asked just
-// before, and a record written again in that very hour, between the two,
-// loses its entry (Get no longer finds it).
+// before the hours are read, and each entry goes only if it still names
+// the hour found gone (cleanIDsScript), so that an entry a writer has
+// just pointed at another hour, or at an hour it is filling, stays. On a
+// single server the script asks the hour for the ID's record too,
+// atomically with the delete: a write names a new record stored outside
+// its ID's hour in the hour's transaction, with the record, in no order
+// with its listing of the hour, and that check alone keeps the entry. In
+// a Redis Cluster or a Ring (the hour in another slot) the hour is asked
+// just before the script, and a write names such a record only once its
+// listing of the hour has been answered, so that an entry the scan finds
+// has its hour listed; a record written again in a dead hour between the
+// ask and the delete loses its entry (Get no longer finds it).
 func (s *Store) cleanIDs(ctx context.Context) error {
 	n, err := s.rdb.HLen(ctx, s.k.ids()).Result()
 	if isWrongType(err) {
@@ -497,8 +501,8 @@ func (s *Store) cleanIDs(ctx context.Context) error {
 		chunk := dead[:min(len(dead), 500)]
 		dead = dead[len(chunk):]
 		// Does the hour hold the ID's record (a write filling an hour
-		// not listed yet)? In a Redis Cluster the hours' keys are in
-		// other slots than the ids hash: asked here. On a single server
+		// not listed yet)? In a Redis Cluster or a Ring the hours' keys
+		// are in other slots than the ids hash: asked here. On a single server
 		// the script asks again, atomically with the delete.
 		held := make([]*redis.IntCmd, len(chunk))
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {

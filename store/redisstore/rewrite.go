@@ -42,8 +42,11 @@ import (
 // write, says so), names a record stored outside its ID's hour there if
 // it names none yet (HSETNX), and asks the ID's own hour for a version
 // of such a record (HSTRLEN), all atomically with its HSET; in a Redis
-// Cluster the write's pipeline does the reading and naming, beside the
-// transactions. A record the write stored outside its ID's hour, or that
+// Cluster the write's pipeline does the reading, beside the transactions,
+// and a pipeline after it the naming, once the hours' listing has been
+// answered (see cleanIDs). (Here and below, "a Redis Cluster" stands for
+// every client but a *redis.Client of a single server: a Ring too, see
+// the package doc.) A record the write stored outside its ID's hour, or that
 // the ids hash named in another hour, is then settled (settleMoved) — but
 // for a record the transaction itself named, with no version in its ID's
 // hour (a new record stored outside that hour: nothing else to settle,

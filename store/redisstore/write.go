@@ -335,8 +335,11 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch, int) {
 // writeBatches stores each hour's batch in a MULTI transaction of its own
 // (the hour's keys share a slot) — records, summaries, deltas, size,
 // expiry, and the announcement with the last — while the hours are listed
-// (and foreign IDs recorded) in a pipeline of their own, at the same time:
-// in a cluster those keys live in other slots. It returns how many records
+// (and the ids hash read) in a pipeline of their own, at the same time:
+// in a cluster those keys live in other slots, and there the records
+// stored outside their ID's hour are named in the ids hash once that
+// pipeline has answered (on a single server, by their hour's
+// transaction). It returns how many records
 // it stored, what another program's values at the store's keys made it
 // drop (damage), and the error of a failed round trip (an outage).
 //
@@ -408,8 +411,8 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 	// its IDs (atomically with its HSET): a write that lands in an hour
 	// after a settling writer read there then sees the entry that writer
 	// put first, and settles the ID in turn (see rewrite.go). A Redis
-	// Cluster keeps the ids hash in another slot: there the pipeline
-	// reads it, concurrently with the transactions.
+	// Cluster (or a Ring) keeps the ids hash in another slot: there the
+	// pipeline reads it, concurrently with the transactions.
 	var idsOld *redis.Cmd
 	var idsExist *redis.IntCmd
 	readIDs := s.idsSeen.Load()
@@ -427,20 +430,36 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 			for i, b := range batches {
 				z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
 			}
-			// The hours are listed before the ids hash names them
-			// (retention's cleanIDs counts on it).
 			listed = p.ZAdd(ctx, s.k.hours(), z...)
-			for _, b := range batches {
-				// A record stored outside its ID's hour is named in the
-				// ids hash unless an entry is there: settleMoved (under
-				// the ID's lock) alone moves an entry. (On a single
-				// server, its hour's transaction names it.)
-				for j := 0; cluster && j < len(b.ids); j += 2 {
-					p.HSetNX(ctx, s.k.ids(), b.ids[j].(string), b.ids[j+1])
-				}
-			}
 			return nil
 		})
+		// A record stored outside its ID's hour is named in the ids hash
+		// unless an entry is there: settleMoved (under the ID's lock)
+		// alone moves an entry. On a single server its hour's transaction
+		// names it, in no order with the ZADD above: retention's
+		// cleanIDsScript, which asks the hour for the record atomically
+		// with its delete, keeps such an entry. Elsewhere (the hour in
+		// another slot than the ids hash) cleanIDs asks the hour before
+		// its delete, and counts on the hour being listed before the ids
+		// hash names it: a cluster client sends each node's part of a
+		// pipeline concurrently, so the HSETNXs are sent only once the
+		// ZADD has been answered: a round trip that only writes of such
+		// records pay, beside their transactions.
+		outside := slices.ContainsFunc(batches, func(b *hourBatch) bool { return len(b.ids) > 0 })
+		if cluster && outside && (listed.Err() == nil || isForeign(listed.Err())) && ctx.Err() == nil {
+			named, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, b := range batches {
+					for j := 0; j < len(b.ids); j += 2 {
+						p.HSetNX(ctx, s.k.ids(), b.ids[j].(string), b.ids[j+1])
+					}
+				}
+				return nil
+			})
+			listCmds = append(listCmds, named...)
+			if errs[len(batches)] == nil {
+				errs[len(batches)] = err
+			}
+		}
 		if s.writeHook != nil {
 			s.writeHook("listed")
 		}
