@@ -166,8 +166,11 @@ func (b *bridge) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 // such span (the outermost), which the exporter takes.
 //
 // The record's fields read here (Kind, Path, Method, ParentSpanID) are set
-// when it starts and never change; the attribute is added as the request's
-// goroutine adds its own, which is the goroutine otelhttp's handler runs in.
+// when it starts and never change; they are read, and the span's ID noted,
+// by [recording.ActiveRecord.SetServerSpan], safe from otelhttp's
+// goroutine, which need not be the request's (a timeout handler between
+// the middleware and otelhttp runs it in one of its own) and may run it
+// after the record finished (the span then is not noted).
 func (b *bridge) serverInside(parent context.Context, s sdktrace.ReadWriteSpan) {
 	ar := recording.FromContext(parent)
 	if ar == nil || (b.rec != nil && ar.Recorder() != b.rec) {
@@ -177,23 +180,23 @@ func (b *bridge) serverInside(parent context.Context, s sdktrace.ReadWriteSpan) 
 	if !sc.IsSampled() || trace.TraceID(ar.TraceContext().TraceID) != sc.TraceID() {
 		return
 	}
-	r := ar.Record()
-	if r.Kind != recording.KindHTTP || s.Parent().SpanID() != trace.SpanID(r.ParentSpanID) {
-		return
-	}
-	var path, method bool
+	var path, method string
 	for _, kv := range s.Attributes() {
 		switch kv.Key {
 		case convention.KeyURLPath:
-			path = kv.Value.AsString() == r.Path
+			path = kv.Value.AsString()
 		case convention.KeyHTTPRequestMethod:
-			m, _ := convention.HTTPMethod(r.Method)
-			method = kv.Value.AsString() == m
+			method = kv.Value.AsString()
 		}
 	}
-	if path && method {
-		ar.AddAttr(convention.KeySpanParent, sc.SpanID().String())
+	if path == "" || method == "" {
+		return
 	}
+	pid := recording.SpanID(s.Parent().SpanID())
+	ar.SetServerSpan(recording.SpanID(sc.SpanID()), func(r *recording.Record) bool {
+		m, _ := convention.HTTPMethod(r.Method)
+		return r.Kind == recording.KindHTTP && r.ParentSpanID == pid && r.Path == path && m == method
+	})
 }
 
 // FindCall returns the call a context is inside of, if its span is a

@@ -78,7 +78,8 @@
 //     messaging.message.body.size among them, and the message's type in
 //     appstats.message.type; the dashboard's call is "websocket send
 //     text"); its kind
-//     travels in the call's appstats.span.kind, not exported), child of the
+//     travels in the call's appstats.span.kind, not exported as an
+//     attribute, though the dashboard shows it), child of the
 //     request's span, or of the call's it was made inside of
 //     ([recording.Call.ParentSpanID]: [recording.Do],
 //     [recording.ContextWithParent], a bridged span), with the call's span ID (the one propagated
@@ -213,9 +214,12 @@
 // The bridge takes otelhttp's span for the request's when it is sampled,
 // in the record's trace, with the record's parent, and has the request's
 // url.path and http.request.method; the record keeps its parent (the
-// caller's span), and the span's ID in appstats.span.parent, which is not
-// exported. Without the bridge the two SERVER spans are siblings (or,
-// without a traceparent, of two traces).
+// caller's span), and the span's ID in appstats.span.parent, added when
+// the record finishes (see [recording.ActiveRecord.SetServerSpan]), which
+// the Exporter reads and does not export as an attribute (the record keeps
+// it: the dashboard, the JSON API and the stores show it with the
+// record's other attributes). Without the bridge the two SERVER spans
+// are siblings (or, without a traceparent, of two traces).
 //
 // # Bridge
 //

@@ -41,7 +41,16 @@ func TestOtelhttpOutside(t *testing.T) {
 	}
 }
 
-func otelhttpOutside(t *testing.T, incoming bool) {
+func otelhttpOutside(t *testing.T, incoming bool) { otelhttpStacked(t, incoming, false) }
+
+func otelhttpInside(t *testing.T, incoming bool) { otelhttpStacked(t, incoming, true) }
+
+// otelhttpStacked serves a request through otelhttp's handler and
+// appstats' middleware, otelhttp's inside appstats' or outside, with a
+// caller's traceparent or without, and checks the spans the receiver
+// got: one tree, caller, otelhttp's SERVER span, the record's, its call's
+// CLIENT span (see TestOtelhttpOutside and TestOtelhttpInside).
+func otelhttpStacked(t *testing.T, incoming, inside bool) {
 	rcv := &receiver{}
 	addr := startHTTPReceiver(t, rcv)
 	exp, err := otelexport.NewOTLPHTTP(t.Context(), otelexport.WithServiceName("svc"),
@@ -79,8 +88,14 @@ func otelhttpOutside(t *testing.T, incoming bool) {
 		io.Copy(w, resp.Body)
 		resp.Body.Close()
 	})
-	srv := httptest.NewServer(otelhttp.NewHandler(httpstats.NewHandler(rec, app), "app",
-		otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.TraceContext{})))
+	withOtel := func(h http.Handler) http.Handler {
+		return otelhttp.NewHandler(h, "app", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.TraceContext{}))
+	}
+	handler := withOtel(httpstats.NewHandler(rec, app))
+	if inside {
+		handler = httpstats.NewHandler(rec, withOtel(app))
+	}
+	srv := httptest.NewServer(handler)
 	defer srv.Close()
 
 	const callerTrace, callerSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
@@ -136,11 +151,30 @@ func otelhttpOutside(t *testing.T, incoming bool) {
 	if callSpan.TraceID != recSpan.TraceID || callSpan.Parent != recSpan.SpanID {
 		t.Errorf("the call's span: trace %s parent %s; want appstats' span's child (%s, %s)", callSpan.TraceID, callSpan.Parent, recSpan.TraceID, recSpan.SpanID)
 	}
-	if want := "00-" + callSpan.TraceID + "-" + callSpan.SpanID + "-01"; len(tps) != 1 || tps[0] != want {
+	flags := "-01"
+	if inside && !incoming {
+		flags = "-03" // sampled, and random: appstats made the trace ID
+	}
+	if want := "00-" + callSpan.TraceID + "-" + callSpan.SpanID + flags; len(tps) != 1 || tps[0] != want {
 		t.Errorf("downstream got traceparent %q; want one, %q", tps, want)
 	}
-	if recs := sink.Records(); len(recs) != 1 || recs[0].ParentSpanID.String() != otelSpan.SpanID {
-		t.Errorf("records %d; want one, the child of otelhttp's span %s", len(recs), otelSpan.SpanID)
+	recs := sink.Records()
+	switch {
+	case len(recs) != 1:
+		t.Errorf("records %d; want one", len(recs))
+	case !inside && recs[0].ParentSpanID.String() != otelSpan.SpanID:
+		t.Errorf("the record's parent %s; want otelhttp's span %s", recs[0].ParentSpanID, otelSpan.SpanID)
+	case inside && (incoming && recs[0].ParentSpanID.String() != callerSpan || !incoming && recs[0].ParentSpanID.IsValid()):
+		t.Errorf("the record's parent %s; want the caller's span (%v), as it came", recs[0].ParentSpanID, incoming)
+	case inside && recs[0].Attr("appstats.span.parent") != otelSpan.SpanID:
+		t.Errorf("the record's appstats.span.parent %q; want otelhttp's span %s", recs[0].Attr("appstats.span.parent"), otelSpan.SpanID)
+	}
+	for _, s := range spans {
+		for k := range s.Attrs {
+			if strings.HasPrefix(k, "appstats.span.") {
+				t.Errorf("span %q exports %s", s.Name, k)
+			}
+		}
 	}
 }
 
@@ -274,121 +308,5 @@ func TestOtelhttpInsideOwnRoot(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d SERVER spans, want otelhttp's and appstats'", n)
-	}
-}
-
-func otelhttpInside(t *testing.T, incoming bool) {
-	rcv := &receiver{}
-	addr := startHTTPReceiver(t, rcv)
-	exp, err := otelexport.NewOTLPHTTP(t.Context(), otelexport.WithServiceName("svc"),
-		otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := recordingtest.NewSink()
-	rec := recording.New(recording.WithSinks(sink, exp), recording.WithPropagator(otelexport.NewPropagator(nil)))
-	sdkExp, err := otlptracehttp.New(t.Context(), otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithSyncer(sdkExp),
-		sdktrace.WithSpanProcessor(otelexport.NewSpanProcessor(rec)),
-		sdktrace.WithIDGenerator(otelexport.NewIDGenerator()),
-	)
-	defer tp.Shutdown(context.Background())
-
-	downTP := make(chan []string, 1)
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		downTP <- r.Header.Values("Traceparent")
-		io.WriteString(w, "down")
-	}))
-	defer down.Close()
-	client := &http.Client{Transport: httpstats.NewTransport(nil)}
-	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequestWithContext(r.Context(), "GET", down.URL+"/down", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		io.Copy(w, resp.Body)
-		resp.Body.Close()
-	})
-	srv := httptest.NewServer(httpstats.NewHandler(rec, otelhttp.NewHandler(app, "app",
-		otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.TraceContext{}))))
-	defer srv.Close()
-
-	const callerTrace, callerSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-	req, _ := http.NewRequest("GET", srv.URL+"/up", nil)
-	if incoming {
-		req.Header.Set("Traceparent", "00-"+callerTrace+"-"+callerSpan+"-01")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(body) != "down" {
-		t.Fatalf("body %q", body)
-	}
-	tps := <-downTP
-	if err := rec.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if err := tp.Shutdown(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-
-	var otelSpan, recSpan, callSpan *gotSpan
-	spans := rcv.spans()
-	for _, s := range spans {
-		switch {
-		case s.Kind == tracepb.Span_SPAN_KIND_SERVER && s.Scope != otelexport.ScopeName:
-			otelSpan = &s
-		case s.Kind == tracepb.Span_SPAN_KIND_SERVER:
-			recSpan = &s
-		case s.Kind == tracepb.Span_SPAN_KIND_CLIENT:
-			callSpan = &s
-		}
-	}
-	if len(spans) != 3 || otelSpan == nil || recSpan == nil || callSpan == nil {
-		t.Fatalf("spans %+v; want otelhttp's SERVER span, appstats' SERVER span and its CLIENT span", spans)
-	}
-	if incoming {
-		if otelSpan.TraceID != callerTrace || otelSpan.Parent != callerSpan {
-			t.Errorf("otelhttp's span: trace %s parent %s; want the caller's %s, %s", otelSpan.TraceID, otelSpan.Parent, callerTrace, callerSpan)
-		}
-	} else if otelSpan.Parent != "" {
-		t.Errorf("otelhttp's span has parent %s; want none", otelSpan.Parent)
-	}
-	if recSpan.TraceID != otelSpan.TraceID || recSpan.Parent != otelSpan.SpanID {
-		t.Errorf("appstats' span: trace %s parent %s; want otelhttp's span's child (%s, %s)", recSpan.TraceID, recSpan.Parent, otelSpan.TraceID, otelSpan.SpanID)
-	}
-	if callSpan.TraceID != recSpan.TraceID || callSpan.Parent != recSpan.SpanID {
-		t.Errorf("the call's span: trace %s parent %s; want appstats' span's child (%s, %s)", callSpan.TraceID, callSpan.Parent, recSpan.TraceID, recSpan.SpanID)
-	}
-	flags := "-01"
-	if !incoming {
-		flags = "-03" // sampled, and random: appstats made the trace ID
-	}
-	if want := "00-" + callSpan.TraceID + "-" + callSpan.SpanID + flags; len(tps) != 1 || tps[0] != want {
-		t.Errorf("downstream got traceparent %q; want one, %q", tps, want)
-	}
-	if recs := sink.Records(); len(recs) != 1 {
-		t.Errorf("records %d; want one", len(recs))
-	} else if r := recs[0]; incoming && r.ParentSpanID.String() != callerSpan || !incoming && r.ParentSpanID.IsValid() {
-		t.Errorf("the record's parent %s; want the caller's span (%v), as it came", r.ParentSpanID, incoming)
-	}
-	for _, s := range spans {
-		for k := range s.Attrs {
-			if strings.HasPrefix(k, "appstats.span.") {
-				t.Errorf("span %q exports %s", s.Name, k)
-			}
-		}
 	}
 }

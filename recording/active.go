@@ -601,6 +601,32 @@ func (a *ActiveRecord) AddAttr(key, value string) {
 	r.Attrs = append(attrs, Attr{Key: key, Value: value})
 }
 
+// SetServerSpan notes the span ID of a SERVER span that an
+// instrumentation mounted inside the wrapper (otelhttp's handler, seen
+// by otelexport's bridge) started for the same request: finish adds it to
+// the record's [Record.Attrs] as appstats.span.parent, for exporters to
+// make it the parent of the record's span. Unlike [ActiveRecord.AddAttr]
+// it is safe from any goroutine, such as one that a timeout handler
+// between the wrapper and the instrumentation runs the handler in. The
+// first valid ID set wins (the outermost span's); a set after
+// [ActiveRecord.FinishAt] (once the record has ended) has no effect.
+// match, if not nil, is asked first whether the span is the request's:
+// it is given the record while it is the request's (a finished one may
+// be another request's already, see [Borrower]), for reading the fields
+// set when the record started (Kind, Method, Path, ParentSpanID), which
+// never change; it must not change the record, nor read fields that its
+// wrapper fills (Status, Route, Attrs, …).
+func (a *ActiveRecord) SetServerSpan(id SpanID, match func(*Record) bool) {
+	if a == nil || !id.IsValid() {
+		return
+	}
+	a.mu.Lock()
+	if !a.ended && a.r.spare.reserved == 0 && (match == nil || match(a.r)) {
+		a.r.spare.setServerSpan(id)
+	}
+	a.mu.Unlock()
+}
+
 // AttrRoom returns the record's [Record.Attrs] to append to: the
 // attributes set so far, or, when there are none (Attrs is nil), an empty
 // slice of the record's room for its first four attributes, which
@@ -710,7 +736,8 @@ func (a *ActiveRecord) finish(d time.Duration) {
 		a.mu.Lock()
 		a.ended = true
 		a.dropSlabLocked()
-		a.freezeLocked() // the calls' array goes back with r
+		a.freezeLocked()     // the calls' array goes back with r
+		r.spare.reserved = 0 // SetServerSpan's word
 		a.mu.Unlock()
 		rec.filtered.Add(1)
 		rec.inflight.remove(a)
@@ -727,6 +754,10 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	a.mu.Lock()
 	a.ended = true
 	a.dropSlabLocked()
+	// SetServerSpan's ID, set under mu until the record ended: no set
+	// lands after this.
+	server := r.spare.serverSpan()
+	r.spare.reserved = 0
 	if a.chunks != nil {
 		// Once ended, a's calls are never changed again (every setter
 		// checks frozenLocked), so they pass to the record as they are,
@@ -779,6 +810,13 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	}
 	if m := a.message(); m != nil {
 		r.Attrs = append(r.Attrs, m.attrs()...)
+	}
+	if server.IsValid() {
+		attrs := r.Attrs
+		if attrs == nil {
+			attrs = r.spare.attrs[:0]
+		}
+		r.Attrs = append(attrs, Attr{Key: convention.KeySpanParent, Value: server.String()})
 	}
 	attrBytes := cfg.capRecord(r)
 	// Finishing is measured, like a call's start, on one record in

@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"encoding/binary"
 	"sync"
 	"time"
 	"unsafe"
@@ -92,6 +93,7 @@ func (p *recordPool) get() *Record {
 		p.reserve[n-1] = nil
 		p.reserve = p.reserve[:n-1]
 		p.bytes -= rec.spare.reserved // spareBytes(rec) as put counted it
+		rec.spare.reserved = 0        // no span ID for SetServerSpan's first-wins check (see spare.serverSpan)
 		p.mu.Unlock()
 		return rec
 	}
@@ -435,7 +437,13 @@ type spare struct {
 	// and get kept in step (an append and a shrink more each), and
 	// rather than in the Record, whose 448-byte size class this would
 	// fill: a pooled record and its spare are one 768-byte object
-	// (newPooledRecord), with room for it.
+	// (newPooledRecord), with room for it. Out of the reserve (get zeroes
+	// it), while the record is filled, the word holds instead the span ID
+	// [ActiveRecord.SetServerSpan] was given (see serverSpan), which
+	// finish moves into the record's Attrs, zeroing it: the pooled
+	// record and its spare fill their size class, and the ActiveRecord
+	// with a wrapper's state its own (384 bytes, see middleware/httpstats'
+	// TestRequestStateSizeClass).
 	reserved int64
 	// flat is the buffer of header pairs of a record a sink may keep
 	// (hdrFlat, see setKeptHeaders), kept with the spare when the writer
@@ -444,3 +452,14 @@ type spare struct {
 	// hdrFlat itself.)
 	flat []string
 }
+
+// serverSpan returns the span ID SetServerSpan noted in sp's reserved
+// word while its record is filled (zero for none).
+func (sp *spare) serverSpan() SpanID {
+	var id SpanID
+	binary.BigEndian.PutUint64(id[:], uint64(sp.reserved))
+	return id
+}
+
+// setServerSpan notes id in sp's reserved word (see serverSpan).
+func (sp *spare) setServerSpan(id SpanID) { sp.reserved = int64(binary.BigEndian.Uint64(id[:])) }

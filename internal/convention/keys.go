@@ -111,14 +111,19 @@ const (
 	// not a CLIENT one: "internal" or "producer" (SpanKindInternal,
 	// SpanKindProducer), for a call bridged from such a span or a message
 	// sent to a stream. Exporters give the call's span that kind (CLIENT
-	// without it) and do not export the attribute.
+	// without it) and do not export the attribute; the call keeps it, and
+	// the dashboard, the JSON API and the stores show it with its other
+	// attributes.
 	KeySpanKind = "appstats.span.kind"
 	// KeySpanParent is, on an HTTP record, the span ID (hex) of the
 	// SERVER span an OpenTelemetry instrumentation mounted inside the
 	// recording middleware (otelhttp's handler) started for the same
 	// request, a child of the record's own parent: the exporter makes
 	// it the record's span's parent, so that a backend sees one tree.
-	// Not exported itself.
+	// Added when the record finishes (recording's
+	// ActiveRecord.SetServerSpan). Exporters do not export it as an
+	// attribute; the record keeps it, and the dashboard, the JSON API
+	// and the stores show it with its other attributes.
 	KeySpanParent       = "appstats.span.parent"
 	KeyCallRequest      = "appstats.call.request"
 	KeyCallResponse     = "appstats.call.response"

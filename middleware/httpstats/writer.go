@@ -345,11 +345,11 @@ func (rw *respWriter) readFrom(r io.Reader) (int64, error) {
 // response at most, when its ReadFrom copied sniffLen bytes.
 func connReadsFrom(w http.ResponseWriter) bool {
 	v := reflect.ValueOf(w)
-	if v.Kind() != reflect.Pointer || v.IsNil() {
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
 		return true
 	}
 	c := v.Elem().FieldByName("conn")
-	if c.Kind() != reflect.Pointer || c.IsNil() {
+	if c.Kind() != reflect.Pointer || c.IsNil() || c.Elem().Kind() != reflect.Struct {
 		return true
 	}
 	rwc := c.Elem().FieldByName("rwc")

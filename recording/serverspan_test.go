@@ -1,0 +1,104 @@
+package recording_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
+)
+
+const keySpanParent = "appstats.span.parent" // convention.KeySpanParent
+
+// TestSetServerSpan checks ActiveRecord.SetServerSpan: an ID set while a
+// wrapper holds the record's attributes between AttrRoom and its set of
+// Attrs (another goroutine's, in otelexport's bridge) is not lost, as
+// AddAttr's was; the first valid one wins; an invalid ID, or one whose
+// match says no, is not noted.
+func TestSetServerSpan(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
+	first, second := recording.SpanID{1, 2, 3, 4, 5, 6, 7, 8}, recording.SpanID{9}
+
+	_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/a"})
+	attrs := ar.AttrRoom()
+	ar.SetServerSpan(recording.SpanID{}, nil)
+	ar.SetServerSpan(second, func(r *recording.Record) bool { return r.Path == "/other" })
+	ar.SetServerSpan(first, func(r *recording.Record) bool { return r.Path == "/a" })
+	ar.SetServerSpan(second, nil)
+	attrs = append(attrs, recording.Attr{Key: "mine", Value: "1"})
+	ar.Record().Attrs = attrs
+	ar.Finish()
+
+	_, ar = rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: "/b"})
+	ar.SetServerSpan(second, func(*recording.Record) bool { return false })
+	ar.Finish()
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	recs := sink.Records()
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want two", len(recs))
+	}
+	if got := recs[0].Attr("mine"); got != "1" {
+		t.Errorf("the wrapper's attribute lost: %v", recs[0].Attrs)
+	}
+	if got := recs[0].Attr(keySpanParent); got != first.String() {
+		t.Errorf("span parent %q, want the first valid one set, %s", got, first)
+	}
+	if got := recs[1].Attr(keySpanParent); got != "" {
+		t.Errorf("span parent %q from a span match refused", got)
+	}
+}
+
+// parentSink borrows records and writes down each one's span parent.
+type parentSink struct {
+	mu      sync.Mutex
+	parents map[string]string // path → span parent
+}
+
+func (s *parentSink) Write(_ context.Context, recs []*recording.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range recs {
+		s.parents[r.Path] = r.Attr(keySpanParent)
+	}
+	return nil
+}
+
+func (*parentSink) BorrowsRecords() bool { return true }
+
+// TestSetServerSpanAfterFinish: a set after the record finished has no
+// effect, on it nor on the next request's record, which may be the same
+// memory (its sink borrows records); nor does a set on a record carry
+// over to the record that reuses its memory.
+func TestSetServerSpanAfterFinish(t *testing.T) {
+	sink := &parentSink{parents: map[string]string{}}
+	rec := recording.New(recording.WithSinks(sink))
+	id := recording.SpanID{1, 2, 3, 4, 5, 6, 7, 8}
+	for i, path := range []string{"/set", "/late", "/next", "/after"} {
+		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
+		if i == 0 {
+			ar.SetServerSpan(id, nil)
+		}
+		ar.Finish()
+		if i == 1 {
+			ar.SetServerSpan(id, nil)
+		}
+		if err := rec.ForceFlush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	want := map[string]string{"/set": id.String(), "/late": "", "/next": "", "/after": ""}
+	for path, w := range want {
+		if got, ok := sink.parents[path]; !ok || got != w {
+			t.Errorf("%s: span parent %q (recorded %v), want %q", path, got, ok, w)
+		}
+	}
+}
