@@ -107,6 +107,17 @@ func (l *lexer) next() (k kind, start, end int, ok bool) {
 	}
 	start = i
 	k, end = l.scan(i)
+	if l.bodyEnd > 0 && start < l.bodyEnd && end > l.bodyEnd && k != kComment {
+		// A token of a routine's body left open runs over its closing
+		// tag, where PostgreSQL ends the body: what follows is another
+		// statement. The token ends at the tag; a string or quoted
+		// identifier cut there is hidden. (A comment left open hides
+		// the rest of the text, as it does anywhere.)
+		if k != kWord && k != kParam {
+			k = kLiteral
+		}
+		end = l.bodyEnd
+	}
 	l.i = end
 	if k > kExec {
 		l.note(k, s[start:end])
@@ -619,7 +630,7 @@ func (l *lexer) dollar(i int) (kind, int) {
 	if l.bodyEnd > 0 && i >= l.bodyEnd {
 		end := i + int(l.bodyTag)
 		close := i == l.bodyEnd
-		l.bodyEnd, l.bodyTag = 0, 0 // (a token of the body that ran over it was hidden with it)
+		l.bodyEnd, l.bodyTag = 0, 0 // (a comment of the body that ran over it hid it; any other token ends at it, see next)
 		if close {
 			return kPunct, end // the body's closing tag
 		}
@@ -696,7 +707,7 @@ func (l *lexer) body(i, tag, end int) bool {
 }
 
 // inBody reports whether the lexer reads a routine's body (see body): its
-// closing tag is ahead (a token that ran over it was hidden with it).
+// closing tag is ahead (a comment that ran over it hid it).
 func (l *lexer) inBody() bool { return l.bodyEnd > 0 && l.i <= l.bodyEnd }
 
 // indexFold is strings.Index of lower (lower case ASCII) in s, without
