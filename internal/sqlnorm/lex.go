@@ -1,6 +1,9 @@
 package sqlnorm
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // kind is the kind of a token.
 type kind uint8
@@ -68,6 +71,12 @@ type lexer struct {
 	// statement began, and bodyEnd, when not 0, where the closing tag of
 	// the body being read stands (bodyTag its length; see inBody).
 	stmt, bodyEnd int
+	// langs are the offsets of the words LANGUAGE in s, found once a
+	// text on the first body's search for its language (langsRead set
+	// then): each body looks them up instead of reading the rest of the
+	// text (see languageWords).
+	langs     []int
+	langsRead bool
 }
 
 func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpace} }
@@ -673,28 +682,21 @@ func (l *lexer) body(i, tag, end int) bool {
 		return false
 	}
 	lang := ""
-	for _, part := range [2]string{s[l.stmt:i], s[end:]} {
-		for p := 0; ; {
-			k := indexFold(part[p:], "language")
-			if k < 0 {
-				break
-			}
-			p += k + len("language")
-			if k > 0 && isWordByte(part[p-len("language")-1]) || p < len(part) && isWordByte(part[p]) {
-				continue // part of a longer word
-			}
+	for _, part := range [2][2]int{{l.stmt, i}, {end, len(s)}} {
+		ps, n := l.languageWords(part[0], part[1])
+		for _, p := range ps[:n] {
 			if lang != "" {
 				return false // named twice
 			}
-			q := p
-			for q < len(part) && isSpace(part[q]) {
+			q := p + len("language")
+			for q < part[1] && isSpace(s[q]) {
 				q++
 			}
 			e := q
-			for e < len(part) && (isWordByte(part[e]) || part[e] == '\'') {
+			for e < part[1] && (isWordByte(s[e]) || s[e] == '\'') {
 				e++
 			}
-			if lang = strings.ToLower(strings.Trim(part[q:e], "'")); lang == "" {
+			if lang = strings.ToLower(strings.Trim(s[q:e], "'")); lang == "" {
 				return false
 			}
 		}
@@ -709,6 +711,51 @@ func (l *lexer) body(i, tag, end int) bool {
 // inBody reports whether the lexer reads a routine's body (see body): its
 // closing tag is ahead (a comment that ran over it hid it).
 func (l *lexer) inBody() bool { return l.bodyEnd > 0 && l.i <= l.bodyEnd }
+
+// languageWords returns the offsets of the first two words LANGUAGE in
+// s[a:b], read as a text of its own: a word there starts at a or after a
+// byte not a word's, and ends at b or before one. The words of the whole
+// text are found once (l.langs); those of s[a:b] are looked up among them,
+// and only a word at a or ending at b is read again, so that a text of
+// many bodies is not read again for each.
+func (l *lexer) languageWords(a, b int) (ps [2]int, n int) {
+	const w = len("language")
+	s := l.s
+	if !l.langsRead {
+		l.langsRead = true
+		for p := 0; ; p += w {
+			k := indexFold(s[p:], "language")
+			if k < 0 {
+				break
+			}
+			p += k
+			if (p == 0 || !isWordByte(s[p-1])) && (p+w == len(s) || !isWordByte(s[p+w])) {
+				l.langs = append(l.langs, p)
+			}
+		}
+	}
+	word := func(p int) bool {
+		return p >= a && p+w <= b && strings.EqualFold(s[p:p+w], "language") &&
+			(p == a || !isWordByte(s[p-1])) && (p+w == b || !isWordByte(s[p+w]))
+	}
+	add := func(p int) {
+		if n < len(ps) {
+			ps[n] = p
+			n++
+		}
+	}
+	if word(a) {
+		add(a)
+	}
+	// Between a and b, a word of s[a:b] is one of the whole text's.
+	for j, _ := slices.BinarySearch(l.langs, a+1); j < len(l.langs) && l.langs[j]+w < b && n < len(ps); j++ {
+		add(l.langs[j])
+	}
+	if b-w > a && word(b-w) {
+		add(b - w)
+	}
+	return ps, n
+}
 
 // indexFold is strings.Index of lower (lower case ASCII) in s, without
 // regard to case.
