@@ -35,6 +35,14 @@ func TestTextMySQLDSNOddPasswords(t *testing.T) {
 		{"dial tcp 10.0.0.1:3306: connect: connection refused", "dial tcp 10.0.0.1:3306: connect: connection refused"},
 		{"jdbc:oracle:thin:scott/tiger@//host:1521/svc", "jdbc:oracle:thin:scott/" + R + "@//host:1521/svc"},
 		{"see h:8080/users/@me", "see h:8080/users/@me"},
+		// Review 43: a clock time's or a line number's digits are
+		// no password, "@" and "/" after them on the line no DSN's.
+		{"12:30:45 failed installing @types/node", "12:30:45 failed installing @types/node"},
+		{"time=12:30:45 msg=fetch @angular/core", "time=12:30:45 msg=fetch @angular/core"},
+		{"main.go:12: mail alice@example/org failed", "main.go:12: mail alice@example/org failed"},
+		{"main.go:12\nalice@example/org failed", "main.go:12\nalice@example/org failed"},
+		// … while a password of digits before its "@" is one.
+		{"open u:1234@tcp(h:3306)/db", "open u:" + R + "@tcp(h:3306)/db"},
 	})
 }
 

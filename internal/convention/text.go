@@ -554,11 +554,23 @@ func dsnTail(s string) bool {
 // user information at ends ("u:pw@host, v:pw2@tcp(h)/db"), or when k's ":"
 // is itself followed by a digit or a "/" ("10:00:00 open u:pa ss@tcp(h)/db").
 // A password that holds white space before a ":" and begins with a digit
-// ("u:1a b:c@tcp(h)/db") is hidden from that ":" only.
+// ("u:1a b:c@tcp(h)/db") is hidden from that ":" only. Nor is a password
+// one that begins with digits followed by a ":", white space or the line's
+// end: a clock time's or a line number's ("12:30:45 failed installing
+// @types/node", "main.go:12: mail alice@example/org").
 func (t *textScrub) dsnPassword(k, sig, at int) bool {
 	s := t.s
 	if isBlank(s[k]) {
 		return false // "sql: open …": not a user's ":"
+	}
+	if isDigit(s[k]) {
+		d := k + 1
+		for d < len(s) && isDigit(s[d]) {
+			d++
+		}
+		if d == len(s) || s[d] == ':' || isBlank(s[d]) || s[d] == '\n' || s[d] == '\r' {
+			return false
+		}
 	}
 	p := t.userColon(k+1, sig)
 	if p < 0 {
