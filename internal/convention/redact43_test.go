@@ -58,6 +58,13 @@ func TestTextPostgresURLOddPasswords(t *testing.T) {
 		{"sqlserver://sa:pa ss@h:1433?database=d", "sqlserver://" + R + "@h:1433?database=d"},
 		{"postgres://u@h/db?password=pa ss&sslmode=disable", "postgres://" + R + "@h/db?password=" + R + "&sslmode=disable"},
 		{"postgres://u@h/db?password=pa%20ss&sslmode=disable", "postgres://" + R + "@h/db?password=" + R + "&sslmode=disable"},
+		// Review 43: over more than one space, while the words hold no
+		// "/", ":" or "=" before the next "&key=".
+		{"postgres://h/db?password=pa ss word&sslmode=disable", "postgres://h/db?password=" + R + "&sslmode=disable"},
+		{"postgres://h/db?password=a b c d&sslmode=disable x", "postgres://h/db?password=" + R + "&sslmode=disable x"},
+		{"postgres://h/db?password=pw took 3 ms x=1&y=2", "postgres://h/db?password=" + R + " took 3 ms x=1&y=2"},
+		{"postgres://h/db?password=pw see a/b&c=d", "postgres://h/db?password=" + R + " see a/b&c=d"},
+		{"postgres://h/db?password=pw at 10:00 a&c=d", "postgres://h/db?password=" + R + " at 10:00 a&c=d"},
 		// Unchanged: a request line's query, a URL then prose with "@".
 		{"GET /cb?state=abc HTTP/1.1", "GET /cb?state=abc HTTP/1.1"},
 		{"postgres://h:5432/db failed at 3 @ 4", "postgres://h:5432/db failed at 3 @ 4"},
