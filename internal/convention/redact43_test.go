@@ -60,6 +60,10 @@ func TestTextPostgresURLOddPasswords(t *testing.T) {
 		{"postgres://u@h/db?password=pa%20ss&sslmode=disable", "postgres://" + R + "@h/db?password=" + R + "&sslmode=disable"},
 		// Review 43: over more than one space, while the words hold no
 		// "/", ":" or "=" before the next "&key=".
+		// Several on a line, and on the next: each searched for its own
+		// "@" (what a line's search found is remembered).
+		{"postgres://u:pa ss@h/db and postgres://v:x y@h2/db, redis://h:1 x\npostgres://w:a b@h3/db", "postgres://" + R + "@h/db and postgres://" + R + "@h2/db, redis://h:1 x\npostgres://" + R + "@h3/db"},
+		{"postgres://h:1 x\npostgres://w:a b@h3/db", "postgres://h:1 x\npostgres://" + R + "@h3/db"},
 		{"postgres://h/db?password=pa ss word&sslmode=disable", "postgres://h/db?password=" + R + "&sslmode=disable"},
 		{"postgres://h/db?password=a b c d&sslmode=disable x", "postgres://h/db?password=" + R + "&sslmode=disable x"},
 		{"postgres://h/db?password=pw took 3 ms x=1&y=2", "postgres://h/db?password=" + R + " took 3 ms x=1&y=2"},
