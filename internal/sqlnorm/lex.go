@@ -723,19 +723,27 @@ func (l *lexer) languageWords(a, b int) (ps [2]int, n int) {
 	s := l.s
 	if !l.langsRead {
 		l.langsRead = true
-		for p := 0; ; p += w {
-			k := indexFold(s[p:], "language")
-			if k < 0 {
-				break
+		// Each "l" and "L" in turn, each found by strings.IndexByte.
+		lo, up := strings.IndexByte(s, 'l'), strings.IndexByte(s, 'L')
+		for lo >= 0 || up >= 0 {
+			p := lo
+			if p < 0 || up >= 0 && up < p {
+				p = up
 			}
-			p += k
-			if (p == 0 || !isWordByte(s[p-1])) && (p+w == len(s) || !isWordByte(s[p+w])) {
+			if p+w <= len(s) && s[p+w-1]|0x20 == 'e' && strings.EqualFold(s[p:p+w], "language") && (p == 0 || !isWordByte(s[p-1])) && (p+w == len(s) || !isWordByte(s[p+w])) {
 				l.langs = append(l.langs, p)
+			}
+			if p == lo {
+				if lo = strings.IndexByte(s[p+1:], 'l'); lo >= 0 {
+					lo += p + 1
+				}
+			} else if up = strings.IndexByte(s[p+1:], 'L'); up >= 0 {
+				up += p + 1
 			}
 		}
 	}
 	word := func(p int) bool {
-		return p >= a && p+w <= b && strings.EqualFold(s[p:p+w], "language") &&
+		return p >= a && p+w <= b && s[p]|0x20 == 'l' && s[p+w-1]|0x20 == 'e' && strings.EqualFold(s[p:p+w], "language") &&
 			(p == a || !isWordByte(s[p-1])) && (p+w == b || !isWordByte(s[p+w]))
 	}
 	add := func(p int) {
@@ -755,17 +763,6 @@ func (l *lexer) languageWords(a, b int) (ps [2]int, n int) {
 		add(b - w)
 	}
 	return ps, n
-}
-
-// indexFold is strings.Index of lower (lower case ASCII) in s, without
-// regard to case.
-func indexFold(s, lower string) int {
-	for i := 0; i+len(lower) <= len(s); i++ {
-		if s[i]|0x20 == lower[0] && strings.EqualFold(s[i:i+len(lower)], lower) {
-			return i
-		}
-	}
-	return -1
 }
 
 func isWordByte(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }
