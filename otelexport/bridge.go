@@ -450,8 +450,17 @@ func (n *callName) queryText() string {
 		}
 		return n.request
 	}
+	if len(n.request) > maxScan {
+		return sqlnorm.Normalize(sqlnorm.Of(n.system), n.request[:maxScan]) + "…"
+	}
 	return sqlnorm.Normalize(sqlnorm.Of(n.system), n.request)
 }
+
+// maxScan bounds the part of a span's query text that is normalized, as
+// sqlstats bounds its own: the recorder clips a call's request (256 bytes
+// by default), and a bulk statement of megabytes must not cost its size in
+// the app's goroutine that ends the span.
+const maxScan = 4096
 
 // redisSystems are the db.system names of Redis and the servers that speak
 // its protocol.

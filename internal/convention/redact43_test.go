@@ -35,6 +35,14 @@ func TestTextMySQLDSNOddPasswords(t *testing.T) {
 		{"dial tcp 10.0.0.1:3306: connect: connection refused", "dial tcp 10.0.0.1:3306: connect: connection refused"},
 		{"jdbc:oracle:thin:scott/tiger@//host:1521/svc", "jdbc:oracle:thin:scott/" + R + "@//host:1521/svc"},
 		{"see h:8080/users/@me", "see h:8080/users/@me"},
+		// Review 43: a clock time's or a line number's digits are
+		// no password, "@" and "/" after them on the line no DSN's.
+		{"12:30:45 failed installing @types/node", "12:30:45 failed installing @types/node"},
+		{"time=12:30:45 msg=fetch @angular/core", "time=12:30:45 msg=fetch @angular/core"},
+		{"main.go:12: mail alice@example/org failed", "main.go:12: mail alice@example/org failed"},
+		{"main.go:12\nalice@example/org failed", "main.go:12\nalice@example/org failed"},
+		// … while a password of digits before its "@" is one.
+		{"open u:1234@tcp(h:3306)/db", "open u:" + R + "@tcp(h:3306)/db"},
 	})
 }
 
@@ -50,6 +58,17 @@ func TestTextPostgresURLOddPasswords(t *testing.T) {
 		{"sqlserver://sa:pa ss@h:1433?database=d", "sqlserver://" + R + "@h:1433?database=d"},
 		{"postgres://u@h/db?password=pa ss&sslmode=disable", "postgres://" + R + "@h/db?password=" + R + "&sslmode=disable"},
 		{"postgres://u@h/db?password=pa%20ss&sslmode=disable", "postgres://" + R + "@h/db?password=" + R + "&sslmode=disable"},
+		// Review 43: over more than one space, while the words hold no
+		// "/", ":" or "=" before the next "&key=".
+		// Several on a line, and on the next: each searched for its own
+		// "@" (what a line's search found is remembered).
+		{"postgres://u:pa ss@h/db and postgres://v:x y@h2/db, redis://h:1 x\npostgres://w:a b@h3/db", "postgres://" + R + "@h/db and postgres://" + R + "@h2/db, redis://h:1 x\npostgres://" + R + "@h3/db"},
+		{"postgres://h:1 x\npostgres://w:a b@h3/db", "postgres://h:1 x\npostgres://" + R + "@h3/db"},
+		{"postgres://h/db?password=pa ss word&sslmode=disable", "postgres://h/db?password=" + R + "&sslmode=disable"},
+		{"postgres://h/db?password=a b c d&sslmode=disable x", "postgres://h/db?password=" + R + "&sslmode=disable x"},
+		{"postgres://h/db?password=pw took 3 ms x=1&y=2", "postgres://h/db?password=" + R + " took 3 ms x=1&y=2"},
+		{"postgres://h/db?password=pw see a/b&c=d", "postgres://h/db?password=" + R + " see a/b&c=d"},
+		{"postgres://h/db?password=pw at 10:00 a&c=d", "postgres://h/db?password=" + R + " at 10:00 a&c=d"},
 		// Unchanged: a request line's query, a URL then prose with "@".
 		{"GET /cb?state=abc HTTP/1.1", "GET /cb?state=abc HTTP/1.1"},
 		{"postgres://h:5432/db failed at 3 @ 4", "postgres://h:5432/db failed at 3 @ 4"},

@@ -505,12 +505,18 @@ func BenchmarkTextLong(b *testing.B) {
 		// Round 43: "word:" after "word:" before one MySQL DSN's
 		// "@tcp(h)/" at the line's end (see tails).
 		"dsn": "a:1 ",
+		// Review 43: URLs each followed by a blank, whose search for a
+		// password's "@" over it (and for a query's next "&key=") read
+		// the rest of the line.
+		"spaced": "p://a:b c ",
+		"query":  "p://h?password=a b c ",
 	}
 	tails := map[string]string{"dsn": "u:p x@tcp(h)/d"}
 	for name, p := range patterns {
 		for _, size := range []int{4 << 10, 256 << 10} {
 			s := strings.Repeat(p, size/len(p)) + tails[name]
 			b.Run(name+"/"+strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
+				b.ReportAllocs()
 				b.SetBytes(int64(len(s)))
 				for b.Loop() {
 					r.Error(s)

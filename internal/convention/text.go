@@ -218,12 +218,17 @@ func (r *Rules) scan(t *textScrub) {
 		atom := s[i:j]
 		if strings.HasPrefix(s[j:], "://") && isScheme(atom) {
 			end := urlEnd(s, j+3)
-			for end < len(s) && s[end] == ' ' && strings.IndexByte(s[i:end], '?') >= 0 && queryGoesOn(s[end+1:]) {
+			// (A query's "?" stays in s[i:end] as end grows.)
+			for query := strings.IndexByte(s[i:end], '?') >= 0; query && end < len(s) && s[end] == ' '; {
 				// "postgres://h/db?password=pa ss&sslmode=disable":
 				// pgx and lib/pq read a query's value over a space.
-				end = urlEnd(s, end+1)
+				w := queryGoesOn(s[end+1:])
+				if w < 0 {
+					break
+				}
+				end = urlEnd(s, end+1+w)
 			}
-			if at := spacedUserInfo(s, j+3, end); at > 0 {
+			if at := t.spacedUserInfo(j+3, end); at > 0 {
 				end = urlEnd(s, at) // "postgres://u:pa ss@h/db": libpq reads the password over the space
 			}
 			if u := s[i:end]; true {
@@ -403,6 +408,10 @@ type textScrub struct {
 	// dsnLine, dsnSig: the end of the line dsnAt searched last, and the
 	// "@" it found there (-1 when none).
 	dsnLine, dsnSig int
+	// uiFrom, uiLine, uiAt, uiSep: where spacedUserInfo searched last,
+	// the end of that line, and the first "@" and "://" there from
+	// uiFrom (uiLine when none), so that each line is searched once.
+	uiFrom, uiLine, uiAt, uiSep int
 	// colonFrom, colonAt, colonSig: userColon's last search, from, what
 	// it found (colonSig when nothing), and its end.
 	colonFrom, colonAt, colonSig int
@@ -454,8 +463,11 @@ func (t *textScrub) userInfo(k int) (from, at int, ok bool) {
 // authority begins, and end, where the URL's first word ends: when that
 // word's authority holds a ":" after a user and no "@" (nor a port's
 // digits only), the first "@" on the line after end with no "://" before
-// it, between a password's last byte and a host's first; else 0.
-func spacedUserInfo(s string, auth, end int) int {
+// it, between a password's last byte and a host's first; else 0. What
+// it found on a line is remembered (t.uiLine, t.uiAt, t.uiSep): the
+// scan calls it with end growing, and the line is not searched again.
+func (t *textScrub) spacedUserInfo(auth, end int) int {
+	s := t.s
 	if end >= len(s) || !isBlank(s[end]) {
 		return 0
 	}
@@ -464,21 +476,42 @@ func spacedUserInfo(s string, auth, end int) int {
 	if c <= 0 || strings.IndexByte(s[auth:a], '@') >= 0 || IsDigits(s[auth+c+1:a]) {
 		return 0
 	}
-	line := s[end:]
-	if n := strings.IndexByte(line, '\n'); n >= 0 {
-		line = line[:n]
+	if end < t.uiFrom || end > t.uiLine {
+		t.uiLine = len(s)
+		if n := strings.IndexByte(s[end:], '\n'); n >= 0 {
+			t.uiLine = end + n
+		}
+		t.uiAt, t.uiSep = -1, -1
 	}
-	at := strings.IndexByte(line, '@')
-	if at <= 0 || strings.Contains(line[:at], "://") || isBlank(line[at-1]) || at+1 == len(line) || !isAtom(line[at+1]) && line[at+1] != '[' {
+	t.uiFrom = end
+	if t.uiAt < end {
+		t.uiAt = t.uiLine
+		if n := strings.IndexByte(s[end:t.uiLine], '@'); n >= 0 {
+			t.uiAt = end + n
+		}
+	}
+	if t.uiSep < end {
+		t.uiSep = t.uiLine
+		if n := strings.Index(s[end:t.uiLine], "://"); n >= 0 {
+			t.uiSep = end + n
+		}
+	}
+	at := t.uiAt
+	if at >= t.uiLine || t.uiSep+len("://") <= at || isBlank(s[at-1]) || at+1 == t.uiLine || !isAtom(s[at+1]) && s[at+1] != '[' {
 		return 0 // not glued to the password's end and the host
 	}
-	return end + at
+	return at
 }
 
-// queryGoesOn reports whether s, the text after a space that ends a URL
-// with a query, goes on with that query: its word holds "&key=" before
-// any "/" ("ss&sslmode=disable", not "HTTP/1.1" nor another URL).
-func queryGoesOn(s string) bool {
+// queryGoesOn returns where the word that goes on with a URL's query
+// begins in s, the text after a space that ends it, or -1: the first word
+// that holds "&key=" before any "/", ":" or "?", when the words before it
+// on the line hold none of those nor "=" (nor does it before its "&" when
+// it is not the first: "ss&sslmode=disable", "ss
+// word&sslmode=disable"; not "HTTP/1.1", another URL, nor "took 3 ms
+// x=1&y=2").
+func queryGoesOn(s string) int {
+	w, eq := 0, false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '&':
@@ -486,12 +519,22 @@ func queryGoesOn(s string) bool {
 			for k < len(s) && isAtom(s[k]) && s[k] != '@' {
 				k++
 			}
-			return k > i+1 && k < len(s) && s[k] == '='
-		case c == '/' || c == ':' || c == '?' || isBlank(c) || c == '\n' || c == '"' || c == '\'':
-			return false
+			if k > i+1 && k < len(s) && s[k] == '=' && !(eq && w > 0) {
+				return w
+			}
+			return -1
+		case c == '/' || c == ':' || c == '?' || c == '\n' || c == '"' || c == '\'':
+			return -1
+		case c == '=':
+			eq = true
+		case isBlank(c):
+			if eq {
+				return -1
+			}
+			w = i + 1
 		}
 	}
-	return false
+	return -1
 }
 
 // dsnAt returns the "@" that ends the user information of a DSN of
@@ -554,11 +597,23 @@ func dsnTail(s string) bool {
 // user information at ends ("u:pw@host, v:pw2@tcp(h)/db"), or when k's ":"
 // is itself followed by a digit or a "/" ("10:00:00 open u:pa ss@tcp(h)/db").
 // A password that holds white space before a ":" and begins with a digit
-// ("u:1a b:c@tcp(h)/db") is hidden from that ":" only.
+// ("u:1a b:c@tcp(h)/db") is hidden from that ":" only. Nor is a password
+// one that begins with digits followed by a ":", white space or the line's
+// end: a clock time's or a line number's ("12:30:45 failed installing
+// @types/node", "main.go:12: mail alice@example/org").
 func (t *textScrub) dsnPassword(k, sig, at int) bool {
 	s := t.s
 	if isBlank(s[k]) {
 		return false // "sql: open …": not a user's ":"
+	}
+	if isDigit(s[k]) {
+		d := k + 1
+		for d < len(s) && isDigit(s[d]) {
+			d++
+		}
+		if d == len(s) || s[d] == ':' || isBlank(s[d]) || s[d] == '\n' || s[d] == '\r' {
+			return false
+		}
 	}
 	p := t.userColon(k+1, sig)
 	if p < 0 {

@@ -1,6 +1,10 @@
 package sqlnorm
 
-import "testing"
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
 
 // BenchmarkNormalize normalizes a statement without a backslash, with
 // strings, numbers and comments, in each dialect (normalization runs once a
@@ -38,6 +42,24 @@ func BenchmarkNormalizeBody(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				Normalize(c.d, c.q)
+			}
+		})
+	}
+}
+
+// BenchmarkNormalizeManyBodies normalizes texts of ever more DO blocks, 1
+// KiB to 64 KiB: the time a byte (ns/op over the size, shown as MB/s)
+// stays flat, as each body's search for LANGUAGE looks up the words found
+// once a text instead of reading the rest of it (review 43: it grew with
+// the size, 82 s for 1 MiB).
+func BenchmarkNormalizeManyBodies(b *testing.B) {
+	for _, size := range []int{1 << 10, 4 << 10, 16 << 10, 64 << 10} {
+		q := strings.Repeat("DO $$ $$;", size/len("DO $$ $$;"))
+		b.Run(strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(q)))
+			for b.Loop() {
+				Normalize(PostgreSQL, q)
 			}
 		})
 	}

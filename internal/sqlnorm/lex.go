@@ -1,6 +1,9 @@
 package sqlnorm
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // kind is the kind of a token.
 type kind uint8
@@ -68,6 +71,12 @@ type lexer struct {
 	// statement began, and bodyEnd, when not 0, where the closing tag of
 	// the body being read stands (bodyTag its length; see inBody).
 	stmt, bodyEnd int
+	// langs are the offsets of the words LANGUAGE in s, found once a
+	// text on the first body's search for its language (langsRead set
+	// then): each body looks them up instead of reading the rest of the
+	// text (see languageWords).
+	langs     []int
+	langsRead bool
 }
 
 func newLexer(s string, d Dialect) *lexer { return &lexer{s: s, d: d, prev: kSpace} }
@@ -107,6 +116,17 @@ func (l *lexer) next() (k kind, start, end int, ok bool) {
 	}
 	start = i
 	k, end = l.scan(i)
+	if l.bodyEnd > 0 && start < l.bodyEnd && end > l.bodyEnd && k != kComment {
+		// A token of a routine's body left open runs over its closing
+		// tag, where PostgreSQL ends the body: what follows is another
+		// statement. The token ends at the tag; a string or quoted
+		// identifier cut there is hidden. (A comment left open hides
+		// the rest of the text, as it does anywhere.)
+		if k != kWord && k != kParam {
+			k = kLiteral
+		}
+		end = l.bodyEnd
+	}
 	l.i = end
 	if k > kExec {
 		l.note(k, s[start:end])
@@ -619,7 +639,7 @@ func (l *lexer) dollar(i int) (kind, int) {
 	if l.bodyEnd > 0 && i >= l.bodyEnd {
 		end := i + int(l.bodyTag)
 		close := i == l.bodyEnd
-		l.bodyEnd, l.bodyTag = 0, 0 // (a token of the body that ran over it was hidden with it)
+		l.bodyEnd, l.bodyTag = 0, 0 // (a comment of the body that ran over it hid it; any other token ends at it, see next)
 		if close {
 			return kPunct, end // the body's closing tag
 		}
@@ -662,28 +682,21 @@ func (l *lexer) body(i, tag, end int) bool {
 		return false
 	}
 	lang := ""
-	for _, part := range [2]string{s[l.stmt:i], s[end:]} {
-		for p := 0; ; {
-			k := indexFold(part[p:], "language")
-			if k < 0 {
-				break
-			}
-			p += k + len("language")
-			if k > 0 && isWordByte(part[p-len("language")-1]) || p < len(part) && isWordByte(part[p]) {
-				continue // part of a longer word
-			}
+	for _, part := range [2][2]int{{l.stmt, i}, {end, len(s)}} {
+		ps, n := l.languageWords(part[0], part[1])
+		for _, p := range ps[:n] {
 			if lang != "" {
 				return false // named twice
 			}
-			q := p
-			for q < len(part) && isSpace(part[q]) {
+			q := p + len("language")
+			for q < part[1] && isSpace(s[q]) {
 				q++
 			}
 			e := q
-			for e < len(part) && (isWordByte(part[e]) || part[e] == '\'') {
+			for e < part[1] && (isWordByte(s[e]) || s[e] == '\'') {
 				e++
 			}
-			if lang = strings.ToLower(strings.Trim(part[q:e], "'")); lang == "" {
+			if lang = strings.ToLower(strings.Trim(s[q:e], "'")); lang == "" {
 				return false
 			}
 		}
@@ -696,18 +709,60 @@ func (l *lexer) body(i, tag, end int) bool {
 }
 
 // inBody reports whether the lexer reads a routine's body (see body): its
-// closing tag is ahead (a token that ran over it was hidden with it).
+// closing tag is ahead (a comment that ran over it hid it).
 func (l *lexer) inBody() bool { return l.bodyEnd > 0 && l.i <= l.bodyEnd }
 
-// indexFold is strings.Index of lower (lower case ASCII) in s, without
-// regard to case.
-func indexFold(s, lower string) int {
-	for i := 0; i+len(lower) <= len(s); i++ {
-		if s[i]|0x20 == lower[0] && strings.EqualFold(s[i:i+len(lower)], lower) {
-			return i
+// languageWords returns the offsets of the first two words LANGUAGE in
+// s[a:b], read as a text of its own: a word there starts at a or after a
+// byte not a word's, and ends at b or before one. The words of the whole
+// text are found once (l.langs); those of s[a:b] are looked up among them,
+// and only a word at a or ending at b is read again, so that a text of
+// many bodies is not read again for each.
+func (l *lexer) languageWords(a, b int) (ps [2]int, n int) {
+	const w = len("language")
+	s := l.s
+	if !l.langsRead {
+		l.langsRead = true
+		// Each "l" and "L" in turn, each found by strings.IndexByte.
+		lo, up := strings.IndexByte(s, 'l'), strings.IndexByte(s, 'L')
+		for lo >= 0 || up >= 0 {
+			p := lo
+			if p < 0 || up >= 0 && up < p {
+				p = up
+			}
+			if p+w <= len(s) && s[p+w-1]|0x20 == 'e' && strings.EqualFold(s[p:p+w], "language") && (p == 0 || !isWordByte(s[p-1])) && (p+w == len(s) || !isWordByte(s[p+w])) {
+				l.langs = append(l.langs, p)
+			}
+			if p == lo {
+				if lo = strings.IndexByte(s[p+1:], 'l'); lo >= 0 {
+					lo += p + 1
+				}
+			} else if up = strings.IndexByte(s[p+1:], 'L'); up >= 0 {
+				up += p + 1
+			}
 		}
 	}
-	return -1
+	word := func(p int) bool {
+		return p >= a && p+w <= b && s[p]|0x20 == 'l' && s[p+w-1]|0x20 == 'e' && strings.EqualFold(s[p:p+w], "language") &&
+			(p == a || !isWordByte(s[p-1])) && (p+w == b || !isWordByte(s[p+w]))
+	}
+	add := func(p int) {
+		if n < len(ps) {
+			ps[n] = p
+			n++
+		}
+	}
+	if word(a) {
+		add(a)
+	}
+	// Between a and b, a word of s[a:b] is one of the whole text's.
+	for j, _ := slices.BinarySearch(l.langs, a+1); j < len(l.langs) && l.langs[j]+w < b && n < len(ps); j++ {
+		add(l.langs[j])
+	}
+	if b-w > a && word(b-w) {
+		add(b - w)
+	}
+	return ps, n
 }
 
 func isWordByte(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }

@@ -301,7 +301,21 @@ func (g *gen) statement() string {
 			// Its tag is one no literal's dollar quote uses: a
 			// "$$" inside a "$$" body ends it, and what follows is
 			// code to the server too.
-			b.WriteString("DO $body$ BEGIN PERFORM f(" + g.expr() + ");" + g.gap() + "v :=" + g.gap() + g.expr() + "; END $body$")
+			b.WriteString("DO $body$ BEGIN PERFORM f(" + g.expr() + ");" + g.gap() + "v :=" + g.gap() + g.expr())
+			if g.n(3) == 0 {
+				// Review 43: a string or quoted identifier left
+				// open in the body ends at its closing tag, where
+				// PostgreSQL ends the body: what follows is another
+				// statement.
+				c := g.content(1)
+				for strings.Contains(c, "$body$") {
+					c = strings.ReplaceAll(c, "$body$", "Q")
+				}
+				q := g.pick("'", `"`)
+				b.WriteString(g.gap() + q + strings.ReplaceAll(c, q, q+q) + " $body$;" + g.gap() + "SELECT" + g.gap() + g.expr())
+				break
+			}
+			b.WriteString("; END $body$")
 			break
 		}
 		fallthrough
@@ -622,7 +636,17 @@ func TestIssueCases(t *testing.T) {
 		{PostgreSQL, `CREATE FUNCTION f() RETURNS text AS $$ SELECT "hunter2" $$`, "CREATE FUNCTION f() RETURNS text AS ?"},
 		{PostgreSQL, `CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT 1 $$; CREATE FUNCTION g() RETURNS text AS $$ "hunter2" $$ LANGUAGE plpython3u`,
 			"CREATE FUNCTION f() RETURNS text LANGUAGE sql AS ?; CREATE FUNCTION g() RETURNS text AS ? LANGUAGE plpython3u"},
-		{PostgreSQL, "DO $$ BEGIN v := 'hunter2; END $$", "DO $$ BEGIN v := ?"},
+		// Review 43: a string or quoted identifier left open in the
+		// body ends at its closing tag, as the body does, and what
+		// follows is another statement (it ran over it, which read
+		// a string's end as another's start).
+		{PostgreSQL, "DO $$ BEGIN v := 'hunter2; END $$", "DO $$ BEGIN v := ?$$"},
+		{PostgreSQL, `DO $$ BEGIN RAISE 'abc $$; SELECT 'hunter2' x`, "DO $$ BEGIN RAISE ?$$; SELECT ? x"},
+		{PostgreSQL, `DO $$ BEGIN PERFORM "abc $$; ALTER ROLE bob PASSWORD 'hunter2' "`, "DO $$ BEGIN PERFORM ?$$; ALTER ROLE bob PASSWORD ? ?"},
+		{PostgreSQL, `CREATE FUNCTION f() RETURNS int AS $$ SELECT "x $$ LANGUAGE sql; SELECT 'hunter2' "`, "CREATE FUNCTION f() RETURNS int AS $$ SELECT ?$$ LANGUAGE sql; SELECT ? ?"},
+		{Unknown, `DO $$ BEGIN RAISE 'abc $$; SELECT 'hunter2' x`, "DO $$ BEGIN RAISE ?"},
+		// A word that runs over the tag ends there too.
+		{PostgreSQL, "DO $$ BEGIN PERFORM abc$$; SELECT 'hunter2'", "DO $$ BEGIN PERFORM abc$$; SELECT ?"},
 		{PostgreSQL, "SELECT $$hunter2$$ AS language", "SELECT ? AS language"},
 		{PostgreSQL, "DO $" + strings.Repeat("t", 300) + "$ v := 'hunter2'; $" + strings.Repeat("t", 300) + "$", "DO ?"},
 		// … and only a DO: a routine's SELECT password is a column.
