@@ -2,6 +2,7 @@ package recording_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -151,5 +152,57 @@ func TestSetServerSpanFits(t *testing.T) {
 		if got != want {
 			t.Errorf("%s (%q, kind %v): span parent %q, want %q", c.info.Path, c.info.Method, c.info.Kind, got, want)
 		}
+	}
+}
+
+// TestSetServerSpanThroughSyncPool: a record that went back through the
+// sync.Pool (the reserve full) does not carry the span ID set on its last
+// request to the next one: 768 records with one, finished and flushed (or
+// left out by a route filter when they finish), then 768 without, none of
+// which may have a span parent.
+func TestSetServerSpanThroughSyncPool(t *testing.T) {
+	for _, filtered := range []bool{false, true} {
+		t.Run(fmt.Sprintf("filtered=%v", filtered), func(t *testing.T) {
+			sink := &parentSink{parents: map[string]string{}}
+			rec := recording.New(recording.WithSinks(sink), recording.WithExclude(recording.Filter{Route: "dropped"}))
+			const n = 3 * 2 * recording.DefaultBatchSize
+			id := recording.SpanID{1, 2, 3, 4, 5, 6, 7, 8}
+			for round := range 2 {
+				ars := make([]*recording.ActiveRecord, n)
+				for i := range ars {
+					path := fmt.Sprintf("/%d/%d", round, i)
+					_, ars[i] = rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: path})
+					if round == 0 {
+						ars[i].SetServerSpan(id, recording.SpanID{}, "GET", path)
+						if filtered {
+							ars[i].Record().Route = "dropped"
+						}
+					}
+				}
+				for _, ar := range ars {
+					ar.Finish()
+				}
+				if err := rec.ForceFlush(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := rec.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			stale := 0
+			for i := range n {
+				if sink.parents[fmt.Sprintf("/1/%d", i)] != "" {
+					stale++
+				}
+			}
+			if stale > 0 {
+				t.Errorf("%d of %d records of the second round carry the first round's span parent", stale, n)
+			}
+			if got := len(sink.parents); filtered && got != n {
+				t.Errorf("%d records written, want the second round's %d", got, n)
+			}
+		})
 	}
 }
