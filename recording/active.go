@@ -824,14 +824,18 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	if m := a.message(); m != nil {
 		r.Attrs = append(r.Attrs, m.attrs()...)
 	}
+	attrBytes := cfg.capRecord(r)
 	if server.IsValid() {
+		// After the caps, which it is exempt from (like the count of
+		// attributes they left out): an exporter needs it whole.
 		attrs := r.Attrs
 		if attrs == nil {
 			attrs = r.spare.attrs[:0]
 		}
-		r.Attrs = append(attrs, Attr{Key: convention.KeySpanParent, Value: server.String()})
+		parent := Attr{Key: convention.KeySpanParent, Value: server.String()}
+		r.Attrs = append(attrs, parent)
+		attrBytes += sizeAttr + int64(len(parent.Key)+len(parent.Value))
 	}
-	attrBytes := cfg.capRecord(r)
 	// Finishing is measured, like a call's start, on one record in
 	// measureEvery (picked by its random span ID), and until one is
 	// measured, and charged the last measurement otherwise: a clock read

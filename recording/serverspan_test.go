@@ -206,3 +206,39 @@ func TestSetServerSpanThroughSyncPool(t *testing.T) {
 		})
 	}
 }
+
+// TestSetServerSpanPastMaxAttrs: the span parent is kept whatever
+// WithMaxAttrs' cap, on a record at the cap and on one past it (whose
+// attributes past the cap are counted, as ever): without it the exporter
+// makes otelhttp's span and the record's siblings again.
+func TestSetServerSpanPastMaxAttrs(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink), recording.WithMaxAttrs(2, 0))
+	id := recording.SpanID{1, 2, 3, 4, 5, 6, 7, 8}
+	for _, n := range []int{2, 3} {
+		_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Method: "GET", Path: fmt.Sprintf("/%d", n)})
+		for i := range n {
+			ar.AddAttr(fmt.Sprintf("k%d", i), "v")
+		}
+		ar.SetServerSpan(id, recording.SpanID{}, "GET", fmt.Sprintf("/%d", n))
+		ar.Finish()
+	}
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	recs := sink.Records()
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want two", len(recs))
+	}
+	for _, r := range recs {
+		if got := r.Attr(keySpanParent); got != id.String() {
+			t.Errorf("%s: span parent %q, want %s (attributes %v)", r.Path, got, id, r.Attrs)
+		}
+		if got := r.Attr("k1"); got != "v" {
+			t.Errorf("%s: k1 %q, want the attributes within the cap kept (attributes %v)", r.Path, got, r.Attrs)
+		}
+	}
+	if got := recs[1].Attr("appstats.dropped_attributes"); got != "1" {
+		t.Errorf("/3: dropped attributes %q, want 1 (attributes %v)", got, recs[1].Attrs)
+	}
+}
