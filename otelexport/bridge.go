@@ -165,9 +165,9 @@ func (b *bridge) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 // whose url.path and http.request.method are the request's; the first
 // such span (the outermost), which the exporter takes.
 //
-// The record's fields read here (Kind, Path, Method, ParentSpanID) are set
-// when it starts and never change; they are read, and the span's ID noted,
-// by [recording.ActiveRecord.SetServerSpan], safe from otelhttp's
+// The record's fields compared (Kind, Path, Method, ParentSpanID) are set
+// when it starts and never change; they are compared, and the span's ID
+// noted, by [recording.ActiveRecord.SetServerSpan], safe from otelhttp's
 // goroutine, which need not be the request's (a timeout handler between
 // the middleware and otelhttp runs it in one of its own) and may run it
 // after the record finished (the span then is not noted).
@@ -192,11 +192,7 @@ func (b *bridge) serverInside(parent context.Context, s sdktrace.ReadWriteSpan) 
 	if path == "" || method == "" {
 		return
 	}
-	pid := recording.SpanID(s.Parent().SpanID())
-	ar.SetServerSpan(recording.SpanID(sc.SpanID()), func(r *recording.Record) bool {
-		m, _ := convention.HTTPMethod(r.Method)
-		return r.Kind == recording.KindHTTP && r.ParentSpanID == pid && r.Path == path && m == method
-	})
+	ar.SetServerSpan(recording.SpanID(sc.SpanID()), recording.SpanID(s.Parent().SpanID()), method, path)
 }
 
 // FindCall returns the call a context is inside of, if its span is a

@@ -601,30 +601,43 @@ func (a *ActiveRecord) AddAttr(key, value string) {
 	r.Attrs = append(attrs, Attr{Key: key, Value: value})
 }
 
-// SetServerSpan notes the span ID of a SERVER span that an
-// instrumentation mounted inside the wrapper (otelhttp's handler, seen
-// by otelexport's bridge) started for the same request: finish adds it to
-// the record's [Record.Attrs] as appstats.span.parent, for exporters to
-// make it the parent of the record's span. Unlike [ActiveRecord.AddAttr]
-// it is safe from any goroutine, such as one that a timeout handler
-// between the wrapper and the instrumentation runs the handler in. The
-// first valid ID set wins (the outermost span's); a set after
-// [ActiveRecord.FinishAt] (once the record has ended) has no effect.
-// match, if not nil, is asked first whether the span is the request's:
-// it is given the record while it is the request's (a finished one may
-// be another request's already, see [Borrower]), for reading the fields
-// set when the record started (Kind, Method, Path, ParentSpanID), which
-// never change; it must not change the record, nor read fields that its
-// wrapper fills (Status, Route, Attrs, …).
-func (a *ActiveRecord) SetServerSpan(id SpanID, match func(*Record) bool) {
+// SetServerSpan notes the span ID of a SERVER span (the first that fits
+// wins) that an instrumentation mounted inside the wrapper (otelhttp's
+// handler, seen by otelexport's bridge) started for the same request:
+// finish adds it to the record's [Record.Attrs] as appstats.span.parent,
+// for exporters to make it the parent of the record's span. The span fits
+// when the record is an HTTP record ([KindHTTP]) whose [Record.ParentSpanID]
+// is parent, whose [Record.Path] is path, and whose [Record.Method], by the
+// conventions' name for it (a known method in upper case, "_OTHER" for
+// another, "GET" for none), is method: the fields set when the record
+// started, compared by the record itself, so no code of the caller's runs
+// while it holds its lock. Unlike [ActiveRecord.AddAttr] it is safe from
+// any goroutine, such as one that a timeout handler between the wrapper
+// and the instrumentation runs the handler in. An invalid ID is not
+// noted; a set after [ActiveRecord.FinishAt] (once the record has ended,
+// when its memory may be another request's, see [Borrower]) has no
+// effect.
+func (a *ActiveRecord) SetServerSpan(id, parent SpanID, method, path string) {
 	if a == nil || !id.IsValid() {
 		return
 	}
 	a.mu.Lock()
-	if !a.ended && a.r.spare.reserved == 0 && (match == nil || match(a.r)) {
+	if !a.ended && a.r.spare.reserved == 0 && a.serverSpanFits(parent, method, path) {
 		a.r.spare.setServerSpan(id)
 	}
 	a.mu.Unlock()
+}
+
+// serverSpanFits reports whether a SERVER span with that parent, method
+// and path is the request's (see SetServerSpan). Called with mu held and
+// the record not ended: its fields are the request's.
+func (a *ActiveRecord) serverSpanFits(parent SpanID, method, path string) bool {
+	r := a.r
+	if r.Kind != KindHTTP || r.ParentSpanID != parent || r.Path != path {
+		return false
+	}
+	m, _ := convention.HTTPMethod(r.Method)
+	return m == method
 }
 
 // AttrRoom returns the record's [Record.Attrs] to append to: the
@@ -811,14 +824,18 @@ func (a *ActiveRecord) finish(d time.Duration) {
 	if m := a.message(); m != nil {
 		r.Attrs = append(r.Attrs, m.attrs()...)
 	}
+	attrBytes := cfg.capRecord(r)
 	if server.IsValid() {
+		// After the caps, which it is exempt from (like the count of
+		// attributes they left out): an exporter needs it whole.
 		attrs := r.Attrs
 		if attrs == nil {
 			attrs = r.spare.attrs[:0]
 		}
-		r.Attrs = append(attrs, Attr{Key: convention.KeySpanParent, Value: server.String()})
+		parent := Attr{Key: convention.KeySpanParent, Value: server.String()}
+		r.Attrs = append(attrs, parent)
+		attrBytes += sizeAttr + int64(len(parent.Key)+len(parent.Value))
 	}
-	attrBytes := cfg.capRecord(r)
 	// Finishing is measured, like a call's start, on one record in
 	// measureEvery (picked by its random span ID), and until one is
 	// measured, and charged the last measurement otherwise: a clock read

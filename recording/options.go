@@ -232,7 +232,9 @@ func WithMaxHeaders(value, total int) Option {
 // (default [DefaultMaxAttrs]) and each attribute value at value bytes
 // (default [DefaultMaxAttrValue]); keys are names ([WithMaxName]). The
 // attributes past n are not kept: the attribute "appstats.dropped_attributes"
-// counts them. Values <= 0 keep the defaults.
+// counts them. Neither it nor a record's span parent
+// ("appstats.span.parent", see [ActiveRecord.SetServerSpan]) is capped or
+// counted against n. Values <= 0 keep the defaults.
 func WithMaxAttrs(n, value int) Option {
 	return optionFunc(func(c *config) {
 		convention.SetPositive(&c.maxAttrs, n)

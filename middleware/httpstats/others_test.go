@@ -161,8 +161,10 @@ func newReq(method, path string, hdr ...string) func(string) *http.Request {
 // TestReverseProxyThrough: net/http/httputil.ReverseProxy behind the
 // middleware, over each protocol: a streamed response, one with
 // trailers, one whose backend dies mid-body, gets the client the same
-// status, header, body, trailers, error and connection reuse as the bare
-// proxy; and the records say what the client got.
+// status, header, body, trailers and error as the bare proxy, and the
+// same connection reuse over HTTP/1 and TLS HTTP/2 (not checked over h2c,
+// where the client may dial again whether or not the middleware is there:
+// see serveBoth); and the records say what the client got.
 func TestReverseProxyThrough(t *testing.T) {
 	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
