@@ -764,13 +764,20 @@ func (s *Store) Clear(ctx context.Context) error {
 	return nil
 }
 
-// eachNode calls fn for every master of a cluster, one at a time, or for
-// the one server.
+// eachNode calls fn for every master of a cluster, or every shard of a
+// Ring, one at a time, or for the one server.
 func (s *Store) eachNode(ctx context.Context, fn func(context.Context, *redis.Client) error) error {
 	switch c := s.rdb.(type) {
 	case *redis.ClusterClient:
 		var mu sync.Mutex // ForEachMaster runs fn concurrently
 		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return fn(ctx, n)
+		})
+	case *redis.Ring:
+		var mu sync.Mutex // ForEachShard runs fn concurrently
+		return c.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error {
 			mu.Lock()
 			defer mu.Unlock()
 			return fn(ctx, n)
