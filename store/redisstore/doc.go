@@ -101,7 +101,8 @@
 // that is no cluster node, or one given to New) whose server says
 // cluster_enabled:0 when the store is made (INFO cluster, or for an ACL
 // user refused INFO, CLUSTER INFO, as Open asks; a user refused both is
-// taken for a single server; New asks within WriteTimeout). Every other
+// taken for a single server; New asks within WriteTimeout, whatever the
+// client's options, and logs at Warn a question not answered). Every other
 // client — a *redis.ClusterClient, a *redis.Ring (whose shards each hold
 // some hours), a *redis.Client of a cluster node (a one-shard cluster
 // serves every key but refuses a command across slots with CROSSSLOT), or

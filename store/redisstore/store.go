@@ -171,25 +171,42 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 // deadlines bound each command, as Open does.
 //
 // For a *redis.Client, New asks the server once, within
-// [Options.WriteTimeout], whether it is a node of a Redis Cluster (as Open
-// does): only a server that says it is not (cluster_enabled:0) gets the
-// writes whose transactions span several slots (see the package doc,
-// "One server or a cluster"). Every other client, and a server that does
-// not answer then, gets the writes that keep to one slot, which are
-// correct on any server. New does not fail for an unanswered question.
+// [Options.WriteTimeout] whatever rdb's options, whether it is a node of a
+// Redis Cluster (as Open does; without ContextTimeoutEnabled, through a
+// clone of rdb made by its WithTimeout, which runs none of rdb's process
+// hooks): only a server that says it is not
+// (cluster_enabled:0) gets the writes whose transactions span several
+// slots (see the package doc, "One server or a cluster"). Every other
+// client, and a server that does not answer then, gets the writes that
+// keep to one slot, which are correct on any server. New does not fail
+// for an unanswered question; it logs it at Warn ([Options.Logger]).
 func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	single := false
+	var unanswered error
 	if c, ok := rdb.(*redis.Client); ok {
+		// A client whose options leave contexts' deadlines out of its
+		// commands (ContextTimeoutEnabled false) is asked through a
+		// clone with WriteTimeout as its read and write timeouts (it
+		// shares c's pool; go-redis gives it none of c's process hooks).
 		ctx, cancel := context.WithTimeout(context.Background(), o.WriteTimeout)
-		isCluster, err := clusterNode(ctx, c)
+		ask := c
+		if !c.Options().ContextTimeoutEnabled {
+			ask = c.WithTimeout(o.WriteTimeout)
+		}
+		isCluster, err := clusterNode(ctx, ask)
 		cancel()
 		single = err == nil && !isCluster
+		unanswered = err
 	}
-	return newStore(rdb, o, single), nil
+	s := newStore(rdb, o, single)
+	if unanswered != nil {
+		s.log.Warn("redisstore: the server did not answer whether it is a cluster node: the store takes the writes that keep to one slot", "error", unanswered, "write_timeout", o.WriteTimeout)
+	}
+	return s, nil
 }
 
 func newStore(rdb redis.UniversalClient, o Options, single bool) *Store {
@@ -747,13 +764,20 @@ func (s *Store) Clear(ctx context.Context) error {
 	return nil
 }
 
-// eachNode calls fn for every master of a cluster, one at a time, or for
-// the one server.
+// eachNode calls fn for every master of a cluster, or every shard of a
+// Ring, one at a time, or for the one server.
 func (s *Store) eachNode(ctx context.Context, fn func(context.Context, *redis.Client) error) error {
 	switch c := s.rdb.(type) {
 	case *redis.ClusterClient:
 		var mu sync.Mutex // ForEachMaster runs fn concurrently
 		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return fn(ctx, n)
+		})
+	case *redis.Ring:
+		var mu sync.Mutex // ForEachShard runs fn concurrently
+		return c.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error {
 			mu.Lock()
 			defer mu.Unlock()
 			return fn(ctx, n)

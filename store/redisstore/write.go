@@ -125,7 +125,8 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 	if retry {
 		defer s.retried()
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	end := time.Now().Add(s.opts.WriteTimeout)
+	ctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
 	recs, shifted, off := s.shiftAhead(ctx, recs)
 	if shifted > 0 {
@@ -148,7 +149,7 @@ func (s *Store) Write(ctx context.Context, recs []*recording.Record) error {
 		if big > 0 {
 			damage = append(damage, fmt.Errorf("%d records dropped: larger encoded than the store reads back (%d bytes)", big, s.maxValue))
 		}
-		m, derr, err := s.writeBatches(ctx, batches, &lockWait)
+		m, derr, err := s.writeBatches(ctx, end, batches, &lockWait)
 		stored += m
 		if derr != nil {
 			damage = append(damage, derr)
@@ -351,7 +352,7 @@ func (s *Store) batch(recs []*recording.Record) (int, []*hourBatch, int) {
 //
 // lockWait is what the Write has left to wait for locks of IDs it moved
 // (settleMoved); the wait is taken off it.
-func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait *time.Duration) (stored int, damage, outage error) {
+func (s *Store) writeBatches(ctx context.Context, end time.Time, batches []*hourBatch, lockWait *time.Duration) (stored int, damage, outage error) {
 	if len(batches) == 0 {
 		return 0, nil, nil // every record was refused
 	}
@@ -444,17 +445,23 @@ func (s *Store) writeBatches(ctx context.Context, batches []*hourBatch, lockWait
 		// hash names it: a cluster client sends each node's part of a
 		// pipeline concurrently, so the HSETNXs are sent only once the
 		// ZADD has been answered: a round trip that only writes of such
-		// records pay, beside their transactions.
+		// records pay, beside their transactions. The transactions may
+		// have stored the records by then: the naming is sent even when
+		// the Write's context has ended meanwhile (its caller cancelled
+		// it, or its own deadline came first), within the Write's
+		// WriteTimeout; a naming not answered makes the Write fail.
 		outside := slices.ContainsFunc(batches, func(b *hourBatch) bool { return len(b.ids) > 0 })
-		if cluster && outside && (listed.Err() == nil || isForeign(listed.Err())) && ctx.Err() == nil {
-			named, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if cluster && outside && (listed.Err() == nil || isForeign(listed.Err())) {
+			nctx, ncancel := context.WithDeadline(context.WithoutCancel(ctx), end)
+			named, err := s.rdb.Pipelined(nctx, func(p redis.Pipeliner) error {
 				for _, b := range batches {
 					for j := 0; j < len(b.ids); j += 2 {
-						p.HSetNX(ctx, s.k.ids(), b.ids[j].(string), b.ids[j+1])
+						p.HSetNX(nctx, s.k.ids(), b.ids[j].(string), b.ids[j+1])
 					}
 				}
 				return nil
 			})
+			ncancel()
 			listCmds = append(listCmds, named...)
 			if errs[len(batches)] == nil {
 				errs[len(batches)] = err
