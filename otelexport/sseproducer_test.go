@@ -27,15 +27,7 @@ import (
 // with the event's messaging.message.body.size, and a backend counting
 // sends counted it twice.
 func TestSSEOneProducerPerEvent(t *testing.T) {
-	rcv := &receiver{}
-	addr := startHTTPReceiver(t, rcv)
-	exp, err := otelexport.NewOTLPHTTP(t.Context(),
-		otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := recordingtest.NewSink()
-	rec := recording.New(recording.WithSinks(exp, sink))
+	rec, spans := otlpRecorder(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /prices", func(w http.ResponseWriter, r *http.Request) {
 		s, err := ssestats.New(w, r)
@@ -64,16 +56,7 @@ func TestSSEOneProducerPerEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !recordingtest.WaitIdle(t.Context(), rec) {
-		t.Fatal("records still in the making")
-	}
-	if err := rec.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	got := rcv.spans()
+	got := spans()
 	var server gotSpan
 	for _, s := range got {
 		if s.Kind == tracepb.Span_SPAN_KIND_SERVER {
@@ -149,14 +132,7 @@ func TestSSEOneProducerPerEvent(t *testing.T) {
 // spans of its events keep messaging.system. On main the SERVER span had
 // messaging.system "sse".
 func TestStreamServerSpanNoMessagingSystem(t *testing.T) {
-	rcv := &receiver{}
-	addr := startHTTPReceiver(t, rcv)
-	exp, err := otelexport.NewOTLPHTTP(t.Context(),
-		otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := recording.New(recording.WithSinks(exp))
+	rec, spans := otlpRecorder(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /prices", func(w http.ResponseWriter, r *http.Request) {
 		s, err := ssestats.New(w, r)
@@ -177,17 +153,8 @@ func TestStreamServerSpanNoMessagingSystem(t *testing.T) {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if !recordingtest.WaitIdle(t.Context(), rec) {
-		t.Fatal("records still in the making")
-	}
-	if err := rec.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 	var servers, producers int
-	for _, s := range rcv.spans() {
+	for _, s := range spans() {
 		switch s.Kind {
 		case tracepb.Span_SPAN_KIND_SERVER:
 			servers++
@@ -219,14 +186,7 @@ func TestStreamServerSpanNoMessagingSystem(t *testing.T) {
 // span of an event the stream's own handler sends is. On main it was
 // named "sse send price", the call's service and method.
 func TestSSEBroadcastProducerName(t *testing.T) {
-	rcv := &receiver{}
-	addr := startHTTPReceiver(t, rcv)
-	exp, err := otelexport.NewOTLPHTTP(t.Context(),
-		otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := recording.New(recording.WithSinks(exp))
+	rec, spans := otlpRecorder(t)
 	streams := make(chan *ssestats.Stream, 1)
 	done := make(chan struct{})
 	mux := http.NewServeMux()
@@ -265,17 +225,8 @@ func TestSSEBroadcastProducerName(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	if !recordingtest.WaitIdle(t.Context(), rec) {
-		t.Fatal("records still in the making")
-	}
-	if err := rec.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 	var producers []gotSpan
-	for _, s := range rcv.spans() {
+	for _, s := range spans() {
 		if s.Kind == tracepb.Span_SPAN_KIND_PRODUCER {
 			producers = append(producers, s)
 		}
@@ -287,5 +238,33 @@ func TestSSEBroadcastProducerName(t *testing.T) {
 	if p.Name != "send GET /prices" || p.Attrs["appstats.message.type"] != "price" ||
 		p.Attrs["messaging.operation.name"] != "send" || p.Attrs["messaging.destination.name"] != "GET /prices" {
 		t.Errorf("PRODUCER span %q, attributes %v; want \"send GET /prices\", appstats.message.type price", p.Name, p.Attrs)
+	}
+}
+
+// otlpRecorder returns a recorder exporting to an in-process OTLP/HTTP
+// receiver, and spans, which waits for the recorder's records, closes the
+// recorder and the exporter, and returns the spans the receiver got.
+func otlpRecorder(t *testing.T) (*recording.Recorder, func() map[string]gotSpan) {
+	t.Helper()
+	rcv := &receiver{}
+	addr := startHTTPReceiver(t, rcv)
+	exp, err := otelexport.NewOTLPHTTP(t.Context(),
+		otelexport.WithHTTPOptions(otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recording.New(recording.WithSinks(exp))
+	return rec, func() map[string]gotSpan {
+		t.Helper()
+		if !recordingtest.WaitIdle(t.Context(), rec) {
+			t.Fatal("records still in the making")
+		}
+		if err := rec.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := exp.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return rcv.spans()
 	}
 }
