@@ -145,8 +145,13 @@ func (s *Store) repairHours(ctx context.Context) error {
 }
 
 // repairIfDamaged repairs the hours list if a read or write found it
-// damaged since the last repair.
+// damaged since the last repair. One repair runs at a time: a call made
+// while another repairs waits for it to end, so that it returns with the
+// list repaired (or the damage marked again), never while the other
+// repair is still writing it.
 func (s *Store) repairIfDamaged(ctx context.Context) error {
+	s.repairMu.Lock()
+	defer s.repairMu.Unlock()
 	if !s.hoursBad.Swap(false) {
 		return nil
 	}

@@ -80,6 +80,7 @@ type Store struct {
 	damagedMu   sync.Mutex
 	damagedKeys map[uint64]struct{}
 	hoursBad    atomic.Bool // the hours list needs repairHours
+	repairMu    sync.Mutex  // held by repairIfDamaged: one repair at a time
 	idsSeen     atomic.Bool // the ids hash existed at the last write (or none yet): writes read it
 
 	// The ACL user may not publish, or subscribe, to the channel (as Redis
