@@ -10,15 +10,16 @@ import (
 // TestMergeEveryCount checks that Merge adds every count of the sketch
 // merged, whatever its place: a delta's counts are passed over eight at
 // a time where all eight are zero, and the rest one by one. Each case
-// merges a sketch of durations (dense, sparse, one bucket in eight, runs
-// of zero counts of every length up to 17 between counts) into one whose
-// counts start below, at or above its own and end anywhere, and compares
-// the counts with those of a sketch that counted every duration of both
-// itself (src's durations as each bucket's least, its count times).
+// merges a sketch of durations (dense; one bucket in 2 to 17; runs of
+// zero counts of every length up to 17 between counts; a delta's
+// exponential durations, trimmed or not) into one whose counts start
+// below, at or above its own and end anywhere, and compares the counts
+// with those of a sketch that counted every duration of both itself
+// (the merged sketch's as each bucket's least duration, its count times).
 func TestMergeEveryCount(t *testing.T) {
 	rng := rand.New(rand.NewPCG(44, 1))
 	// durs returns n durations whose buckets are every step-th from
-	// index lo on (step 1: dense), as d counts them.
+	// index lo on (step 1: every bucket).
 	durs := func(lo, n, step int) []time.Duration {
 		var out []time.Duration
 		for i := 0; i < n; i++ {
