@@ -45,11 +45,11 @@ const (
 type hostileCollector struct {
 	name  string
 	proto string // "http/protobuf" or "grpc"
-	start func(t *testing.T) string
+	start func(t testing.TB) string
 }
 
 // blackhole accepts connections and never reads from them nor answers.
-func blackhole(t *testing.T) string {
+func blackhole(t testing.TB) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,8 +84,8 @@ func blackhole(t *testing.T) string {
 
 // httpCollector serves h over loopback HTTP (TLS with a certificate the
 // exporter does not trust, when tlsOn).
-func httpCollector(h http.HandlerFunc, tlsOn bool) func(t *testing.T) string {
-	return func(t *testing.T) string {
+func httpCollector(h http.HandlerFunc, tlsOn bool) func(t testing.TB) string {
+	return func(t testing.TB) string {
 		t.Helper()
 		ts := httptest.NewUnstartedServer(h)
 		if tlsOn {
@@ -170,8 +170,8 @@ func slowDrip(w http.ResponseWriter, r *http.Request) {
 
 // grpcCollector serves a TraceService whose Export is export, over TLS
 // with a certificate the exporter does not trust when tlsOn.
-func grpcCollector(export func(context.Context, *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error), tlsOn bool) func(t *testing.T) string {
-	return func(t *testing.T) string {
+func grpcCollector(export func(context.Context, *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error), tlsOn bool) func(t testing.TB) string {
+	return func(t testing.TB) string {
 		t.Helper()
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -224,7 +224,7 @@ func grpcPartial(_ context.Context, r *collectortrace.ExportTraceServiceRequest)
 }
 
 func hostileCollectors() []hostileCollector {
-	refused := func(t *testing.T) string { return "http://" + closedAddr(t) }
+	refused := func(t testing.TB) string { return "http://" + closedAddr(t) }
 	return []hostileCollector{
 		{"http refused", "http/protobuf", refused},
 		{"http blackhole", "http/protobuf", blackhole},
@@ -247,7 +247,7 @@ func hostileCollectors() []hostileCollector {
 // hostileExporter makes an exporter for the collector at base, with the
 // endpoint's password and the header's token, either through the
 // environment (NewFromEnv) or through options (NewOTLPHTTP, NewOTLPGRPC).
-func hostileExporter(t *testing.T, c hostileCollector, base string, fromEnv bool, opts ...otelexport.Option) (*otelexport.Exporter, error) {
+func hostileExporter(t testing.TB, c hostileCollector, base string, fromEnv bool, opts ...otelexport.Option) (*otelexport.Exporter, error) {
 	t.Helper()
 	u, err := url.Parse(base)
 	if err != nil {
@@ -273,15 +273,14 @@ func hostileExporter(t *testing.T, c hostileCollector, base string, fromEnv bool
 		otlptracehttp.WithEndpointURL(u.String()), otlptracehttp.WithHeaders(hdr), otlptracehttp.WithTimeout(timeout)))...)
 }
 
-// loadApp serves requests that each make two recorded calls to a loopback
-// backend, and sends n of them from 4 clients; it fails the test if one
-// fails.
-func loadApp(t *testing.T, rec *recording.Recorder, n int) {
-	t.Helper()
+// newApp serves requests that each make two recorded calls to a loopback
+// backend, and returns its URL and a client, both closed when tb ends.
+func newApp(tb testing.TB, rec *recording.Recorder) (string, *http.Client) {
+	tb.Helper()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	defer backend.Close()
+	tb.Cleanup(backend.Close)
 	client := &http.Client{Transport: httpstats.NewTransport(http.DefaultTransport.(*http.Transport).Clone())}
-	defer client.CloseIdleConnections()
+	tb.Cleanup(client.CloseIdleConnections)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
 		for range 2 {
@@ -297,23 +296,38 @@ func loadApp(t *testing.T, rec *recording.Recorder, n int) {
 		io.WriteString(w, "item")
 	})
 	app := httptest.NewServer(httpstats.NewHandler(rec, mux))
-	defer app.Close()
+	tb.Cleanup(app.Close)
 	appClient := app.Client()
-	defer appClient.CloseIdleConnections()
+	tb.Cleanup(appClient.CloseIdleConnections)
+	return app.URL, appClient
+}
+
+// get sends GET url with c and returns an error unless it is answered 200.
+func get(c *http.Client, url string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// loadApp sends n requests from 4 clients to an app (newApp) recorded by
+// rec; it fails the test if one fails.
+func loadApp(t *testing.T, rec *recording.Recorder, n int) {
+	t.Helper()
+	appURL, appClient := newApp(t, rec)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for w := range 4 {
 		wg.Go(func() {
 			for i := w; i < n; i += 4 {
-				resp, err := appClient.Get(fmt.Sprintf("%s/items/%d", app.URL, i))
-				if err != nil {
+				if err := get(appClient, fmt.Sprintf("%s/items/%d", appURL, i)); err != nil {
 					errs <- err
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					errs <- fmt.Errorf("GET /items/%d: %s", i, resp.Status)
 					return
 				}
 			}
@@ -323,6 +337,57 @@ func loadApp(t *testing.T, rec *recording.Recorder, n int) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkHostileCollector measures a recorded request (with two
+// recorded calls) of an app exporting to an exporter that discards, and
+// to hostile collectors: the request's cost must not depend on the
+// collector. Compare the sub-benchmarks with benchstat.
+func BenchmarkHostileCollector(b *testing.B) {
+	cases := []struct {
+		name  string
+		proto string
+		start func(t testing.TB) string // nil: a discarding exporter
+	}{
+		{"discard", "", nil},
+		{"http-refused", "http/protobuf", func(t testing.TB) string { return "http://" + closedAddr(t) }},
+		{"http-blackhole", "http/protobuf", blackhole},
+		{"http-503-retry-after", "http/protobuf", httpCollector(retryAfter(http.StatusServiceUnavailable), false)},
+		{"http-slow-drip", "http/protobuf", httpCollector(slowDrip, false)},
+		{"grpc-blackhole", "grpc", blackhole},
+		{"grpc-resource-exhausted", "grpc", grpcCollector(resourceExhausted, false)},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			var exp *otelexport.Exporter
+			if c.start == nil {
+				exp = otelexport.New(discardExporter{})
+			} else {
+				var err error
+				exp, err = hostileExporter(b, hostileCollector{name: c.name, proto: c.proto}, c.start(b), false)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			rec := recording.New(recording.WithSinks(exp))
+			appURL, appClient := newApp(b, rec)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				if err := get(appClient, fmt.Sprintf("%s/items/%d", appURL, i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			rec.Close(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			exp.Close(ctx)
+			cancel()
+			st := exp.Stats()
+			b.ReportMetric(float64(st.Dropped+st.Failed)/float64(max(i, 1)), "lost/op")
+		})
 	}
 }
 
