@@ -187,7 +187,7 @@ type Stats struct {
 	Exported   uint64 // records handed to the SpanExporter successfully
 	Spans      uint64 // spans in those records
 	Dropped    uint64 // records not exported: queue full, or exporter closed
-	Failed     uint64 // records lost in ExportSpans calls that failed
+	Failed     uint64 // records lost in ExportSpans calls that failed (all of a call's records when an OTLP collector's partial success rejected some of its spans)
 	Errors     uint64 // failed ExportSpans calls
 	Unsampled  uint64 // records not exported because their caller did not sample the trace (Record.Unsampled)
 	QueueDepth int    // records waiting now

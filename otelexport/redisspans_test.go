@@ -19,8 +19,9 @@ import (
 // the exported spans against the database conventions: named
 // "{db.operation.name}" with db.operation.name the command, or by
 // db.query.summary when the span has one, with a Redis error's prefix
-// ("READONLY") as db.response.status_code and error.type, and no
-// attribute outside semconv v1.43.0 or appstats.*. On main they were
+// ("READONLY") as db.response.status_code and error.type, the older
+// net.peer.port and db.redis.database_index as server.port and
+// db.namespace, and no attribute outside semconv v1.43.0 or appstats.*. On main they were
 // named "{service} {method}" ("redis get"), a name of no convention,
 // without db.operation.name, and a Redis error's error.type was "_OTHER".
 func TestRedisSpansAreDatabaseSpans(t *testing.T) {
@@ -37,14 +38,16 @@ func TestRedisSpansAreDatabaseSpans(t *testing.T) {
 		want  want
 	}{
 		{"get", []attribute.KeyValue{attribute.String("db.system", "redis"), attribute.String("db.statement", "get user:42"),
-			attribute.String("net.peer.name", "127.0.0.1"), attribute.Int("net.peer.port", 6379)},
+			attribute.String("net.peer.name", "127.0.0.1"), attribute.Int("net.peer.port", 6379), attribute.Int("db.redis.database_index", 2)},
 			"", want{name: "get", op: "get"}},
 		{"set", []attribute.KeyValue{attribute.String("db.system.name", "redis"), attribute.String("db.query.text", "set k v"),
 			attribute.String("server.address", "127.0.0.1"), attribute.Int("server.port", 6379)},
 			"READONLY You can't write against a read only replica.", want{name: "set", op: "set", status: "READONLY", errType: "READONLY"}},
-		{"hget", []attribute.KeyValue{attribute.String("db.system.name", "valkey"), attribute.String("db.query.text", "hget h f")},
+		{"hget", []attribute.KeyValue{attribute.String("db.system.name", "valkey"), attribute.String("db.query.text", "hget h f"),
+			attribute.String("server.address", "cache"), attribute.Int("server.port", 6380)},
 			"dial tcp 127.0.0.1:6379: connect: connection refused", want{name: "hget", op: "hget", errType: str(semconv.ErrorTypeOther)}},
-		{"cluster info", []attribute.KeyValue{attribute.String("db.system.name", "redis"), attribute.String("db.query.summary", "cluster info")},
+		{"cluster info", []attribute.KeyValue{attribute.String("db.system.name", "redis"), attribute.String("db.query.summary", "cluster info"),
+			attribute.String("net.peer.name", "cache"), attribute.Int("net.peer.port", 6380)},
 			"", want{name: "cluster info"}},
 	}
 	for _, tt := range tests {
@@ -73,6 +76,12 @@ func TestRedisSpansAreDatabaseSpans(t *testing.T) {
 			got := want{name: sp.Name, op: attrs[semconv.DBOperationNameKey], status: attrs[semconv.DBResponseStatusCodeKey], errType: attrs[semconv.ErrorTypeKey]}
 			if got != tt.want || sp.SpanKind != trace.SpanKindClient || (tt.err != "") != (sp.Status.Code == codes.Error) {
 				t.Errorf("%s: span %+v, kind %v, status %v; want %+v", tt.span, got, sp.SpanKind, sp.Status, tt.want)
+			}
+			if attrs[semconv.ServerAddressKey] == "" || attrs[semconv.ServerPortKey] == "" {
+				t.Errorf("%s: server.address %q, server.port %q", tt.span, attrs[semconv.ServerAddressKey], attrs[semconv.ServerPortKey])
+			}
+			if tt.span == "get" && attrs[semconv.DBNamespaceKey] != "2" {
+				t.Errorf("%s: db.namespace %q, want the database index, 2", tt.span, attrs[semconv.DBNamespaceKey])
 			}
 			for k := range attrs {
 				if !known[string(k)] && !strings.HasPrefix(string(k), "appstats.") {
