@@ -457,7 +457,7 @@ func TestHostileCollectors(t *testing.T) {
 					t.Fatal(err)
 				}
 				rec := recording.New(recording.WithSinks(exp), recording.WithBatch(16, 5*time.Millisecond))
-				const n = 400
+				const n = 200
 				loadApp(t, rec, n)
 				if err := rec.Close(t.Context()); err != nil {
 					t.Errorf("recorder Close: %v", err)
