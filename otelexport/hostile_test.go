@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/goappstats/appstats/internal/otlptest"
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
@@ -342,8 +343,8 @@ func loadApp(t *testing.T, rec *recording.Recorder, n int) {
 
 // BenchmarkHostileCollector measures a recorded request (with two
 // recorded calls) of an app exporting to an exporter that discards, and
-// to hostile collectors: the request's cost must not depend on the
-// collector. Compare the sub-benchmarks with benchstat.
+// to healthy collectors (the in-process receiver) and to hostile ones:
+// a hostile collector must cost a request no more than a healthy one. Compare the sub-benchmarks with benchstat.
 func BenchmarkHostileCollector(b *testing.B) {
 	cases := []struct {
 		name  string
@@ -351,6 +352,8 @@ func BenchmarkHostileCollector(b *testing.B) {
 		start func(t testing.TB) string // nil: a discarding exporter
 	}{
 		{"discard", "", nil},
+		{"http-ok", "http/protobuf", func(t testing.TB) string { return httpCollector(new(otlptest.Receiver).ServeHTTP, false)(t) }},
+		{"grpc-ok", "grpc", func(t testing.TB) string { return grpcCollector(new(otlptest.Receiver).Export, false)(t) }},
 		{"http-refused", "http/protobuf", func(t testing.TB) string { return "http://" + closedAddr(t) }},
 		{"http-blackhole", "http/protobuf", blackhole},
 		{"http-503-retry-after", "http/protobuf", httpCollector(retryAfter(http.StatusServiceUnavailable), false)},
