@@ -113,7 +113,8 @@
 //     A call to another database, with a db.system.name (a Redis command
 //     bridged from redisotel's span, see [NewSpanProcessor]): named as the
 //     database conventions name a span, by db.query.summary, else
-//     "{db.operation.name} {db.collection.name}", else db.system.name; a
+//     "{db.operation.name} {db.collection.name}", else the call's
+//     name, as db.query.summary too (as for an SQL call); a
 //     Redis (or Valkey) call's db.operation.name is its command ("get",
 //     as redisotel names it), and a Redis error's prefix ("WRONGTYPE",
 //     "READONLY") its db.response.status_code and error.type; the

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/goappstats/appstats/recording"
+	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
 // TestRedisSpansAreDatabaseSpans bridges Redis commands as redisotel
@@ -96,6 +97,33 @@ func TestRedisSpansAreDatabaseSpans(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: no span", tt.span)
+		}
+	}
+}
+
+// TestOtherDatabaseCallNamedBySummary: a call to a database recorded by
+// hand (recording.StartCall with a db.system.name, no operation) is named
+// as an SQL call is, by its name, which is also its db.query.summary: the
+// database conventions' name of a span with a summary. On main it was
+// "{service} {method}" ("mongo find users"), without db.query.summary.
+func TestOtherDatabaseCallNamedBySummary(t *testing.T) {
+	sink := recordingtest.NewSink()
+	rec := recording.New(recording.WithSinks(sink))
+	ctx, ar := rec.StartRecord(t.Context(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: "/p"})
+	c := recording.StartCall(ctx, "mongo", "find users")
+	c.SetAttr(string(semconv.DBSystemNameKey), str(semconv.DBSystemNameMongoDB))
+	c.End(nil)
+	ar.Finish()
+	if err := rec.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range exportSpans(t, sink.Records()) {
+		if sp.SpanKind != trace.SpanKindClient {
+			continue
+		}
+		attrs := spanAttrs(sp.Attributes)
+		if sp.Name != "find users" || attrs[semconv.DBQuerySummaryKey] != "find users" || attrs[semconv.DBSystemNameKey] != "mongodb" {
+			t.Errorf("span %q, attributes %v; want \"find users\", its db.query.summary", sp.Name, attrs)
 		}
 	}
 }

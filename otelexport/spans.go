@@ -700,7 +700,8 @@ func grpcStatusMessage(err, code string) string {
 // SQL one (a Redis command bridged from redisotel's span, say), and
 // returns the span's name, as the database conventions name it —
 // db.query.summary, else "{db.operation.name} {db.collection.name}", else
-// db.system.name — and its error.type when the call's attributes give
+// db.collection.name, else the call's method, as db.query.summary too (as
+// for an SQL call), else db.system.name — and its error.type when the call's attributes give
 // none but "_OTHER" (the bridge's, for a span's error of no type): its
 // db.response.status_code, which the conventions ask error.type to match. The operation of a Redis (or Valkey) call is its
 // command, the call's method (redisotel names its spans by the command),
@@ -726,6 +727,10 @@ func dbCallAttrs(as *attrSet, c *recording.Call, sys string) (name, errType stri
 	}
 	if coll := as.getStr(convention.KeyDBCollectionName); coll != "" {
 		return coll, errType
+	}
+	if c.Method != "" { // as sqlCallAttrs does: the call's name is its summary
+		as.str(convention.KeyDBQuerySummary, c.Method)
+		return c.Method, errType
 	}
 	return sys, errType
 }
