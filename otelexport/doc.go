@@ -110,6 +110,16 @@
 //     them from the data source name).
 //     "net" and "dns": network.transport, network.type, server.* or
 //     network.peer.*, dns.question.name and dns.answers (a list).
+//     A call to another database, with a db.system.name (a Redis command
+//     bridged from redisotel's span, see [NewSpanProcessor]): named as the
+//     database conventions name a span, by db.query.summary, else
+//     "{db.operation.name} {db.collection.name}", else the call's
+//     name, as db.query.summary too (as for an SQL call); a
+//     Redis (or Valkey) call's db.operation.name is its command ("get",
+//     as redisotel names it), and a Redis error's prefix ("WRONGTYPE",
+//     "READONLY") its db.response.status_code and error.type; the
+//     command line, its passwords hidden, in appstats.call.request (not
+//     db.query.text: its values are not sanitized).
 //     Others: "{service} {method}", with appstats.call.request and
 //     appstats.call.response.
 //     A failed call has status Error, its error as description and an

@@ -408,7 +408,7 @@ func newTestLogger(mu *sync.Mutex, b *strings.Builder) *slog.Logger {
 }
 
 // closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
+func closedAddr(t testing.TB) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -187,7 +187,7 @@ type Stats struct {
 	Exported   uint64 // records handed to the SpanExporter successfully
 	Spans      uint64 // spans in those records
 	Dropped    uint64 // records not exported: queue full, or exporter closed
-	Failed     uint64 // records lost in ExportSpans calls that failed
+	Failed     uint64 // records lost in ExportSpans calls that failed (all of a call's records when an OTLP collector's partial success rejected some of its spans)
 	Errors     uint64 // failed ExportSpans calls
 	Unsampled  uint64 // records not exported because their caller did not sample the trace (Record.Unsampled)
 	QueueDepth int    // records waiting now
@@ -501,13 +501,20 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 	if len(errs) > 0 {
 		e.errors.Add(uint64(len(errs)))
 		e.failed.Add(uint64(failed))
-		e.log.Warn("otelexport: export failed", "records", failed, "err", errors.Join(errs...))
+		// The error's text is cut: an OTLP/HTTP exporter's holds the
+		// collector's answer, up to 4 MiB of an error page.
+		e.log.Warn("otelexport: export failed", "records", failed,
+			"err", convention.Truncate(errors.Join(errs...).Error(), maxLoggedError))
 	}
 	if ok := n - failed; ok > 0 {
 		e.exported.Add(uint64(ok))
 		e.spans.Add(uint64(len(spans) - failedSpans))
 	}
 }
+
+// maxLoggedError is how many bytes of a failed export's error the
+// exporter logs, at most.
+const maxLoggedError = 1024
 
 func safeExport(ctx context.Context, exp sdktrace.SpanExporter, spans []sdktrace.ReadOnlySpan) (err error) {
 	defer func() {

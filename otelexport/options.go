@@ -114,7 +114,9 @@ func WithRunningCallWait(d time.Duration) Option {
 }
 
 // WithLogger sets the logger for the exporter's own problems (failed exports,
-// at most one message every 10 seconds). The default discards everything.
+// at most one message every 10 seconds, with at most 1 KiB of the error's
+// text: an OTLP/HTTP exporter's holds the collector's answer). The default
+// discards everything.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { convention.SetNonNil(&c.logger, l) })
 }

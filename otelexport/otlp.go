@@ -3,6 +3,7 @@ package otelexport
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"golang.org/x/net/http/httpguts"
 	"google.golang.org/grpc"
 
 	"github.com/goappstats/appstats/internal/redact"
@@ -21,13 +23,22 @@ import (
 // configured by the standard OTEL_EXPORTER_OTLP_* (and
 // OTEL_EXPORTER_OTLP_TRACES_*) environment variables, by default
 // https://localhost:4318/v1/traces; options given with [WithHTTPOptions] win
-// over them. No connection is made until the first export.
+// over them. No connection is made until the first export. An endpoint in
+// the environment that does not parse as a URL, or OTLP headers that do
+// not parse (an entry with no '=', a key that is not a header name, a
+// value whose '%' escapes nothing), is an error that shows neither the
+// endpoint's password nor a header's value: the OTLP exporter would log
+// them, secrets and all, through OpenTelemetry's global logger (stderr by
+// default), and go on without them.
 //
 // otlptracehttp keeps its connections in a process-wide pool that
 // [Exporter.Close] does not empty (idle ones close after 90 s); to own them,
 // pass an [net/http.Client] with [otlptracehttp.WithHTTPClient] (which then
 // also decides TLS and timeouts).
 func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
+	if err := checkEnv("http/protobuf"); err != nil {
+		return nil, err
+	}
 	cfg := newConfig(opts)
 	exp, err := otlptracehttp.New(ctx, cfg.httpOpts...)
 	if err != nil {
@@ -40,7 +51,9 @@ func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 // collector. The endpoint and the rest of the transport are configured by the
 // standard OTEL_EXPORTER_OTLP_* (and OTEL_EXPORTER_OTLP_TRACES_*) environment
 // variables, by default localhost:4317 with TLS; options given with
-// [WithGRPCOptions] win over them. The connection is made lazily.
+// [WithGRPCOptions] win over them. The connection is made lazily. An
+// endpoint or OTLP headers in the environment that do not parse are an
+// error, as for [NewOTLPHTTP].
 //
 // While the collector is down, the connection is tried again at least every
 // 5 s, ±20% (gRPC's own backoff grows to 2 minutes, which spans
@@ -49,6 +62,9 @@ func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 // otlptracegrpc keeps the last of them: add [grpc.WithConnectParams] to
 // yours to keep one.
 func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
+	if err := checkEnv("grpc"); err != nil {
+		return nil, err
+	}
 	cfg := newConfig(opts)
 	grpcOpts := append([]otlptracegrpc.Option{otlptracegrpc.WithDialOption(reconnectBound())}, cfg.grpcOpts...)
 	exp, err := otlptracegrpc.New(ctx, grpcOpts...)
@@ -96,7 +112,8 @@ func withEnvTimeout(cfg config, opts []Option) []Option {
 // and otherwise an exporter using the protocol named by
 // OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
 // or "http/protobuf" (the default). Any other protocol is an error, as is
-// an endpoint that does not parse as a URL (its password hidden).
+// an endpoint that does not parse as a URL (its password hidden), or
+// OTLP headers that do not parse (see [NewOTLPHTTP]).
 func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" {
 		return nil, nil
@@ -108,22 +125,6 @@ func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if proto == "" {
 		proto = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
-	// An endpoint that does not parse would be logged, password and all,
-	// through OpenTelemetry's global logger, and the SDK's default endpoint
-	// used instead (localhost, whatever host the value names); a password
-	// that holds an unescaped '#', '?' or '/' parses as a host:port, where
-	// the exporter would send (redact.Parse).
-	like := "http://host:4318"
-	if strings.TrimSpace(proto) == "grpc" {
-		like = "http://host:4317"
-	}
-	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
-		if v := os.Getenv(name); v != "" {
-			if _, ok := redact.Parse(v); !ok {
-				return nil, fmt.Errorf("otelexport: %s=%q is not a URL like %s (with its scheme)", name, redact.URL(v), like)
-			}
-		}
-	}
 	switch strings.TrimSpace(proto) {
 	case "", "http/protobuf":
 		return NewOTLPHTTP(ctx, opts...)
@@ -132,6 +133,68 @@ func NewFromEnv(ctx context.Context, opts ...Option) (*Exporter, error) {
 	default:
 		return nil, fmt.Errorf("otelexport: OTLP protocol %q not supported (want grpc or http/protobuf)", proto)
 	}
+}
+
+// checkEnv refuses the OTLP exporter's environment variables that it would
+// log, secrets and all, through OpenTelemetry's global logger (stderr by
+// default) before going on without them: an endpoint that does not parse
+// as a URL, and headers that do not parse. proto is the exporter's
+// protocol, "grpc" or "http/protobuf". The errors name the variable, and
+// show no header's value.
+func checkEnv(proto string) error {
+	// An endpoint that does not parse would be logged, password and all,
+	// and the SDK's default endpoint used instead (localhost, whatever
+	// host the value names); a password that holds an unescaped '#', '?'
+	// or '/' parses as a host:port, where the exporter would send
+	// (redact.Parse).
+	like := "http://host:4318"
+	if proto == "grpc" {
+		like = "http://host:4317"
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		if v := os.Getenv(name); v != "" {
+			if _, ok := redact.Parse(v); !ok {
+				return fmt.Errorf("otelexport: %s=%q is not a URL like %s (with its scheme)", name, redact.URL(v), like)
+			}
+		}
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"} {
+		if err := checkHeaders(os.Getenv(name)); err != nil {
+			return fmt.Errorf("otelexport: %s: %w (the value is not shown)", name, err)
+		}
+	}
+	return nil
+}
+
+// checkHeaders reports the first entry of v, a list of OTLP headers
+// (key=value pairs, comma-separated, values percent-encoded), that the
+// OTLP exporters would log and drop: one with no '=', a key that is not a
+// header name, or a value that does not decode. It names the entry by its
+// place and, when it is a header name, its key; a blank entry (a trailing
+// comma) is let through.
+func checkHeaders(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	i := 0
+	for entry := range strings.SplitSeq(v, ",") {
+		i++
+		if strings.TrimSpace(entry) == "" {
+			continue
+		}
+		key, value, ok := strings.Cut(entry, "=")
+		key = strings.TrimSpace(key)
+		switch {
+		case !ok:
+			return fmt.Errorf("header %d is not key=value (a ':' for '=', say)", i)
+		case !httpguts.ValidHeaderFieldName(key):
+			return fmt.Errorf("the key of header %d is not a header name", i)
+		}
+		if _, err := url.PathUnescape(value); err != nil {
+			return fmt.Errorf("the value of header %d (%s) is not percent-encoded: a '%%' not followed by two hex digits", i, key)
+		}
+	}
+	return nil
 }
 
 // exportOffByEnv reports whether the environment turns trace export off:

@@ -486,6 +486,9 @@ func callSpan(r *recording.Record, c *recording.Call, parent trace.SpanContext, 
 		name = sqlCallAttrs(&as, c)
 	default:
 		name = strings.TrimSpace(c.Service + " " + c.Method)
+		if sys := as.getStr(convention.KeyDBSystemName); sys != "" {
+			name, errType = dbCallAttrs(&as, c, sys)
+		}
 		if op := c.Attr(convention.KeyMessagingOperationType); op != "" && c.Attr(convention.KeyMessagingSystem) != "" {
 			// A message sent (a stream's send, or a bridged producer's):
 			// the operation's name is required, and the message's size
@@ -691,6 +694,62 @@ func grpcStatusMessage(err, code string) string {
 		}
 	}
 	return err
+}
+
+// dbCallAttrs sets the attributes of a call to a database that is not an
+// SQL one (a Redis command bridged from redisotel's span, say), and
+// returns the span's name, as the database conventions name it —
+// db.query.summary, else "{db.operation.name} {db.collection.name}", else
+// db.collection.name, else the call's method, as db.query.summary too (as
+// for an SQL call), else db.system.name — and its error.type when the call's attributes give
+// none but "_OTHER" (the bridge's, for a span's error of no type): its
+// db.response.status_code, which the conventions ask error.type to match. The operation of a Redis (or Valkey) call is its
+// command, the call's method (redisotel names its spans by the command),
+// and a Redis error's prefix ("WRONGTYPE", "READONLY": the error's code,
+// as the conventions' Redis page has it) is its db.response.status_code.
+func dbCallAttrs(as *attrSet, c *recording.Call, sys string) (name, errType string) {
+	if redisSystems[sys] {
+		if as.getStr(convention.KeyDBOperationName) == "" && as.getStr(convention.KeyDBQuerySummary) == "" {
+			as.str(convention.KeyDBOperationName, c.Method)
+		}
+		if c.Error != "" && as.getStr(convention.KeyDBResponseStatusCode) == "" {
+			as.str(convention.KeyDBResponseStatusCode, redisErrorPrefix(c.Error))
+		}
+	}
+	if t := as.getStr(convention.KeyErrorType); t == "" || t == convention.Other {
+		errType = as.getStr(convention.KeyDBResponseStatusCode) // "" keeps the call's
+	}
+	if s := as.getStr(convention.KeyDBQuerySummary); s != "" {
+		return s, errType
+	}
+	if op := as.getStr(convention.KeyDBOperationName); op != "" {
+		return strings.TrimSpace(op + " " + as.getStr(convention.KeyDBCollectionName)), errType
+	}
+	if coll := as.getStr(convention.KeyDBCollectionName); coll != "" {
+		return coll, errType
+	}
+	if c.Method != "" { // as sqlCallAttrs does: the call's name is its summary
+		as.str(convention.KeyDBQuerySummary, c.Method)
+		return c.Method, errType
+	}
+	return sys, errType
+}
+
+// redisErrorPrefix returns the prefix of a Redis error reply, its code
+// ("ERR", "WRONGTYPE", "READONLY": the first word, in capitals, of
+// "WRONGTYPE Operation against a key…"), or "" for an error of another
+// kind (a network error).
+func redisErrorPrefix(msg string) string {
+	word, _, ok := strings.Cut(msg, " ")
+	if !ok || len(word) < 2 {
+		return ""
+	}
+	for _, r := range word {
+		if r < 'A' || r > 'Z' {
+			return ""
+		}
+	}
+	return word
 }
 
 // sqlCallAttrs sets the database attributes and returns the span's name:

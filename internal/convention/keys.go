@@ -78,17 +78,20 @@ const (
 // Older semantic-convention keys, read from spans of instrumentation that
 // still writes them; appstats never writes them.
 const (
-	KeyOldRPCSystem         = "rpc.system"           // now rpc.system.name
-	KeyOldRPCService        = "rpc.service"          // now the part of rpc.method before its slash
-	KeyOldRPCGRPCStatusCode = "rpc.grpc.status_code" // now rpc.response.status_code, by name
-	KeyOldHTTPMethod        = "http.method"          // now http.request.method
-	KeyOldHTTPURL           = "http.url"             // now url.full
-	KeyOldHTTPStatusCode    = "http.status_code"     // now http.response.status_code
-	KeyOldNetPeerName       = "net.peer.name"        // now server.address
-	KeyOldDBSystem          = "db.system"            // now db.system.name
-	KeyOldDBOperation       = "db.operation"         // now db.operation.name
-	KeyOldDBStatement       = "db.statement"         // now db.query.text
-	KeyOldDBSQLTable        = "db.sql.table"         // now db.collection.name
+	KeyOldRPCSystem         = "rpc.system"              // now rpc.system.name
+	KeyOldRPCService        = "rpc.service"             // now the part of rpc.method before its slash
+	KeyOldRPCGRPCStatusCode = "rpc.grpc.status_code"    // now rpc.response.status_code, by name
+	KeyOldHTTPMethod        = "http.method"             // now http.request.method
+	KeyOldHTTPURL           = "http.url"                // now url.full
+	KeyOldHTTPStatusCode    = "http.status_code"        // now http.response.status_code
+	KeyOldNetPeerName       = "net.peer.name"           // now server.address
+	KeyOldNetPeerPort       = "net.peer.port"           // now server.port
+	KeyOldDBName            = "db.name"                 // now db.namespace
+	KeyOldDBRedisIndex      = "db.redis.database_index" // now db.namespace, for Redis
+	KeyOldDBSystem          = "db.system"               // now db.system.name
+	KeyOldDBOperation       = "db.operation"            // now db.operation.name
+	KeyOldDBStatement       = "db.statement"            // now db.query.text
+	KeyOldDBSQLTable        = "db.sql.table"            // now db.collection.name
 )
 
 // appstats' own keys, and the names of the span events it exports.
