@@ -333,10 +333,10 @@ func TestMaxConnectionAgeStreams(t *testing.T) {
 
 // TestMaxConnectionAgeUnary: under a load of unary RPCs (four clients at
 // once), a server whose connections live 20 ms sends GOAWAY again and
-// again; the client moves to new connections, retrying transparently an
-// RPC the server refused unprocessed. Every RPC succeeds, wrapped as bare;
-// each RPC's last call is OK, and so is each server record, as are their
-// spans.
+// again; the client moves to new connections (grpc-go retries
+// transparently an RPC that a GOAWAY left unprocessed: a call per
+// attempt). Every RPC succeeds, wrapped as bare; each RPC's last call is
+// OK, and so is each server record, as are their spans.
 func TestMaxConnectionAgeUnary(t *testing.T) {
 	const workers, perWorker, minConns = 4, 200, 3
 	sopts := []grpc.ServerOption{grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: 20 * time.Millisecond, MaxConnectionAgeGrace: 10 * time.Second})}
