@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -274,6 +275,27 @@ func (r *Redis) Stop() {
 	r.cmd.Process.Kill()
 	<-r.exited
 	r.cmd = nil
+}
+
+// Pause stops the server's process (SIGSTOP) without closing its
+// connections: it reads and answers nothing until [Redis.Resume]. A test
+// that pauses resumes before it ends: [Redis.Stop] kills a paused server
+// too.
+func (r *Redis) Pause() { r.signal(syscall.SIGSTOP) }
+
+// Resume continues a server paused by [Redis.Pause] (SIGCONT).
+func (r *Redis) Resume() { r.signal(syscall.SIGCONT) }
+
+func (r *Redis) signal(sig syscall.Signal) {
+	r.t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		r.t.Fatalf("testservers: redis-server on %s is not running", r.Addr)
+	}
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		r.t.Fatalf("testservers: signalling redis-server: %v", err)
+	}
 }
 
 // WaitSubscribed waits until at least n clients subscribe to channel

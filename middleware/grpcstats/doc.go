@@ -34,7 +34,10 @@
 // joins the caller's trace; a caller that did not sample the trace makes an
 // unsampled record ([recording.WithCallerSampling]), and an RPC that is not
 // recorded passes its caller's trace context on to the calls its method
-// makes.
+// makes. An RPC the client cancels before gRPC has set up its response's
+// compressor, which grpc-go's stats end with an INTERNAL status sent to no
+// one ("grpc: failed to set send compressor: …"), is recorded as Canceled,
+// as it ended (see [NewServerHandler]).
 //
 // # Client
 //

@@ -298,9 +298,8 @@ func TestGracefulStopInFlight(t *testing.T) {
 // TestServerStopInFlight: a server stopped hard while an RPC waits on it
 // ends the RPC as the application sees it (Unavailable) on the client; the
 // server's record is as its method returned, Canceled. (A server enforcing
-// keepalive closes the connection so after its GOAWAY too_many_pings; that
-// is not replayed here, as grpc-go's client pings at most every 10 s and
-// the server strikes out after three.)
+// keepalive closes the connection so after its GOAWAY too_many_pings:
+// TestTooManyPings replays that.)
 func TestServerStopInFlight(t *testing.T) {
 	_, w := runEdge(t, nil, nil, func(ctx context.Context, c testgrpc.TestServiceClient, _ *grpc.ClientConn, srv *testServer, stop func(hard bool)) error {
 		done := make(chan error, 1)

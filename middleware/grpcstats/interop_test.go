@@ -71,56 +71,56 @@ func (l *caseLogger) run(f func()) string {
 // interop test descriptions.
 type interopCase struct {
 	name string
-	run  func(ctx context.Context, cc *grpc.ClientConn, tc testgrpc.TestServiceClient)
+	run  func(ctx context.Context, cc *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption)
 }
 
 var interopCases = []interopCase{
-	{"empty_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoEmptyUnaryCall(ctx, tc)
+	{"empty_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoEmptyUnaryCall(ctx, tc, args...)
 	}},
-	{"large_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoLargeUnaryCall(ctx, tc)
+	{"large_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoLargeUnaryCall(ctx, tc, args...)
 	}},
-	{"client_streaming", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoClientStreaming(ctx, tc)
+	{"client_streaming", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoClientStreaming(ctx, tc, args...)
 	}},
-	{"server_streaming", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoServerStreaming(ctx, tc)
+	{"server_streaming", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoServerStreaming(ctx, tc, args...)
 	}},
-	{"ping_pong", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoPingPong(ctx, tc)
+	{"ping_pong", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoPingPong(ctx, tc, args...)
 	}},
-	{"empty_stream", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoEmptyStream(ctx, tc)
+	{"empty_stream", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoEmptyStream(ctx, tc, args...)
 	}},
-	{"timeout_on_sleeping_server", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoTimeoutOnSleepingServer(ctx, tc)
+	{"timeout_on_sleeping_server", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoTimeoutOnSleepingServer(ctx, tc, args...)
 	}},
-	{"cancel_after_begin", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoCancelAfterBegin(ctx, tc)
+	{"cancel_after_begin", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoCancelAfterBegin(ctx, tc, args...)
 	}},
-	{"cancel_after_first_response", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoCancelAfterFirstResponse(ctx, tc)
+	{"cancel_after_first_response", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoCancelAfterFirstResponse(ctx, tc, args...)
 	}},
-	{"custom_metadata", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoCustomMetadata(ctx, tc)
+	{"custom_metadata", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoCustomMetadata(ctx, tc, args...)
 	}},
-	{"status_code_and_message", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoStatusCodeAndMessage(ctx, tc)
+	{"status_code_and_message", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoStatusCodeAndMessage(ctx, tc, args...)
 	}},
-	{"special_status_message", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoSpecialStatusMessage(ctx, tc)
+	{"special_status_message", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, args ...grpc.CallOption) {
+		interop.DoSpecialStatusMessage(ctx, tc, args...)
 	}},
-	{"unimplemented_service", func(ctx context.Context, cc *grpc.ClientConn, _ testgrpc.TestServiceClient) {
+	{"unimplemented_service", func(ctx context.Context, cc *grpc.ClientConn, _ testgrpc.TestServiceClient, _ ...grpc.CallOption) {
 		interop.DoUnimplementedService(ctx, testgrpc.NewUnimplementedServiceClient(cc))
 	}},
-	{"unimplemented_method", func(ctx context.Context, cc *grpc.ClientConn, _ testgrpc.TestServiceClient) {
+	{"unimplemented_method", func(ctx context.Context, cc *grpc.ClientConn, _ testgrpc.TestServiceClient, _ ...grpc.CallOption) {
 		interop.DoUnimplementedMethod(ctx, cc)
 	}},
 	// Fails bare as wrapped, "got empty server ID": grpc-go's interop
 	// test server leaves the server ID empty.
-	{"pick_first_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient) {
-		interop.DoPickFirstUnary(ctx, tc)
+	{"pick_first_unary", func(ctx context.Context, _ *grpc.ClientConn, tc testgrpc.TestServiceClient, _ ...grpc.CallOption) {
+		interop.DoPickFirstUnary(ctx, tc) // takes no call options
 	}},
 }
 
@@ -132,6 +132,13 @@ var interopCases = []interopCase{
 // client has its answer (an unknown service's record ends at the trailer
 // gRPC writes for it).
 func runInterop(t *testing.T, sopts []grpc.ServerOption, copts []grpc.DialOption, start func(name string) (context.Context, func())) map[string]string {
+	t.Helper()
+	return runInteropWith(t, sopts, copts, nil, start)
+}
+
+// runInteropWith is runInterop with call options given to every case that
+// takes them (all but pick_first_unary).
+func runInteropWith(t *testing.T, sopts []grpc.ServerOption, copts []grpc.DialOption, args []grpc.CallOption, start func(name string) (context.Context, func())) map[string]string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -155,7 +162,7 @@ func runInterop(t *testing.T, sopts []grpc.ServerOption, copts []grpc.DialOption
 	for _, c := range interopCases {
 		ctx, finish := start(c.name)
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		out[c.name] = interopLog.run(func() { c.run(ctx, cc, tc) })
+		out[c.name] = interopLog.run(func() { c.run(ctx, cc, tc, args...) })
 		cancel()
 		finish()
 	}

@@ -123,6 +123,13 @@ func streamType(client, server bool) string {
 // finishes its record); one that gRPC begins only after the wait keeps
 // the record the wait wrote, without its method's calls.
 //
+// An RPC whose stream the client resets (or whose connection closes)
+// before gRPC has set up its response's compressor — a compressed
+// request cancelled as soon as it is made — ends in grpc-go's stats with
+// INTERNAL "grpc: failed to set send compressor: …", a status gRPC sends
+// no one, its method never run: its record has Canceled (or
+// DeadlineExceeded), as its context ended, not that INTERNAL.
+//
 // A nil rec gives a handler that records nothing.
 func NewServerHandler(rec *recording.Recorder, opts ...Option) stats.Handler {
 	return &serverHandler{rec: rec, cfg: newConfig(opts)}
@@ -397,8 +404,39 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		if end.IsZero() {
 			end = time.Now()
 		}
-		s.finish(end, rs.Error)
+		err := rs.Error
+		if err != nil {
+			err = s.endError(err)
+		}
+		s.finish(end, err)
 	}
+}
+
+// compressorUnset starts the message of the status grpc-go ends an RPC
+// with, in its stats, when the RPC's stream is done (the client reset it,
+// or the connection closed) before gRPC has set up the response's
+// compressor, for a request compressed (or a server with a compressor of
+// its own): INTERNAL "grpc: failed to set send compressor: transport: set
+// send compressor called after headers sent or stream done". No method
+// has run, and the status goes to no one: headers are not sent before
+// that point, so the stream was done.
+const compressorUnset = "grpc: failed to set send compressor: "
+
+// endError returns the status an RPC ended with, err as its End reports
+// it, but for an RPC whose stream was done before gRPC set it up (see
+// compressorUnset): it ended as its context did, Canceled (or
+// DeadlineExceeded), not with the INTERNAL error of the server's that
+// grpc-go reports and sends no one. err is not nil.
+func (s *serverRPC) endError(err error) error {
+	if st, ok := status.FromError(err); !ok || st.Code() != codes.Internal || !strings.HasPrefix(st.Message(), compressorUnset) {
+		return err
+	}
+	if cerr := s.Context.Err(); cerr != nil {
+		return status.FromContextError(cerr).Err()
+	}
+	// The stream is marked done just before its context is cancelled,
+	// in the goroutine that reset it.
+	return status.FromContextError(context.Canceled).Err()
 }
 
 // finish finishes the record, the first time only.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goappstats/appstats/middleware/netstats"
 	"github.com/miekg/dns"
@@ -31,8 +32,13 @@ func resolverOf(addr string, dial func(ctx context.Context, network, address str
 	}
 }
 
+// slowAnswer is how long startDNS's server takes to answer for slow.test.
+const slowAnswer = 300 * time.Millisecond
+
 // startDNS starts a loopback DNS server, over UDP only, for a small test
-// zone and returns its address. It stops when the test ends.
+// zone and returns its address. It stops when the test ends. It answers
+// SERVFAIL for servfail.test, and the addresses of slow.test (10.0.0.3)
+// after slowAnswer.
 func startDNS(t testing.TB) string {
 	t.Helper()
 	zone := map[uint16]map[string][]string{
@@ -45,6 +51,7 @@ func startDNS(t testing.TB) string {
 			"alias.test.": {"alias.test. 60 IN CNAME app.test.", "app.test. 60 IN AAAA fd00::1"},
 		},
 		dns.TypeCNAME: {"alias.test.": {"alias.test. 60 IN CNAME app.test."}},
+		dns.TypeNone:  {"servfail.test.": nil, "slow.test.": nil},
 		dns.TypeTXT:   {"txt.test.": {`txt.test. 60 IN TXT "v=spf1 -all"`, `txt.test. 60 IN TXT "hello world"`}},
 		dns.TypeMX:    {"mail.test.": {"mail.test. 60 IN MX 10 mx1.test.", "mail.test. 60 IN MX 20 mx2.test."}},
 		dns.TypeSRV:   {"_http._tcp.svc.test.": {"_http._tcp.svc.test. 60 IN SRV 1 5 8080 web.test."}},
@@ -63,7 +70,16 @@ func startDNS(t testing.TB) string {
 		m.Authoritative = true
 		q := req.Question[0]
 		name := strings.ToLower(q.Name)
-		if !known[name] {
+		switch {
+		case name == "servfail.test.":
+			m.Rcode = dns.RcodeServerFailure
+		case name == "slow.test.":
+			time.Sleep(slowAnswer)
+			if q.Qtype == dns.TypeA {
+				r, _ := dns.NewRR("slow.test. 60 IN A 10.0.0.3")
+				m.Answer = append(m.Answer, r)
+			}
+		case !known[name]:
 			m.Rcode = dns.RcodeNameError
 		}
 		for _, rr := range zone[q.Qtype][name] {
