@@ -363,6 +363,53 @@
     return out + '</div>';
   };
 
+  // axisTooltip makes the tooltip of the dashboard's charts (trigger
+  // "axis"): the axis value, then a row per series with its colour, name
+  // and value (through fmt if given). Built as elements, the colour set
+  // through the element's style object: echarts' own markup carries style
+  // attributes, which the page's policy (no style-src 'unsafe-inline')
+  // blocks. The text is set as text, never parsed as HTML.
+  AppStats.axisTooltip = function (ps, fmt) {
+    ps = [].concat(ps || []);
+    var box = document.createElement('div');
+    box.className = 'tt';
+    if (ps.length) {
+      var h = document.createElement('div');
+      h.className = 'tt-title';
+      h.textContent = ps[0].axisValueLabel === undefined ? '' : String(ps[0].axisValueLabel);
+      box.appendChild(h);
+    }
+    ps.forEach(function (p) {
+      var v = p.value;
+      if (Array.isArray(v)) v = v[p.encode && p.encode.y ? p.encode.y[0] : 1];
+      var row = document.createElement('div'), m = document.createElement('span'),
+        n = document.createElement('span'), b = document.createElement('b');
+      row.className = 'tt-row';
+      m.className = 'tt-mark';
+      if (typeof p.color === 'string') m.style.backgroundColor = p.color;
+      n.textContent = p.seriesName === undefined ? '' : String(p.seriesName);
+      b.className = 'tt-val';
+      b.textContent = fmt ? fmt(v) : (v === null || v === undefined || v === '-' ? '–' : String(v));
+      row.appendChild(m);
+      row.appendChild(n);
+      row.appendChild(b);
+      box.appendChild(row);
+    });
+    return box;
+  };
+
+  // tipPosition places a tooltip as echarts does by default, beside the
+  // pointer and inside the chart: given as a function, so that echarts
+  // draws no arrow (its arrow, for a position such as "top", is markup
+  // with a style attribute, which the page's policy blocks).
+  AppStats.tipPosition = function (pt, size) {
+    var cw = size.contentSize[0], ch = size.contentSize[1], vw = size.viewSize[0], vh = size.viewSize[1];
+    var x = pt[0] + 16, y = pt[1] + 16;
+    if (x + cw > vw) x = Math.max(0, pt[0] - cw - 16);
+    if (y + ch > vh) y = Math.max(0, pt[1] - ch - 16);
+    return [x, y];
+  };
+
   // ---- DOM helpers ------------------------------------------------------
 
   // zoneName names the browser's time zone at t as the page writes it
@@ -1015,5 +1062,11 @@
       AppStats.live = live;
       live.connect();
     }
+    // The page is ready (data-ready="1" on the html element, which tests
+    // wait for) once its start is done and its charts have drawn their
+    // first frame: two animation frames on.
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function () { document.documentElement.dataset.ready = '1'; });
+    });
   });
 })();
