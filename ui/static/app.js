@@ -336,8 +336,12 @@
   AppStats.ganttTooltip = function (p) {
     var g = gantt(), c = p && p.value ? g.calls[p.value[5]] : null;
     if (!c) return '';
+    // Names a request controls may be 10,000 characters long: cut in
+    // their middle (start and end kept, as the axis labels are), and each
+    // isolated (bdi), so that a direction override in one does not reach
+    // past it.
     var out = '<div class="tt"><div class="tt-title">' + (c.n ? '#' + esc(c.n) + ' ' : '') +
-      '<b>' + esc(c.s) + '</b> ' + esc(c.m) + '</div>';
+      '<b><bdi>' + esc(midEllipsis(String(c.s), 80)) + '</bdi></b> <bdi>' + esc(midEllipsis(String(c.m), 240)) + '</bdi></div>';
     out += '<div>offset <b>' + fmtMS(c.st) + '</b>';
     out += c.ev ? ' · event' : ' · duration <b>' + fmtMS(c.d) + '</b>';
     if (c.k && !c.ev && !c.rec) out += ' · self <b>' + fmtMS(c.sf) + '</b>';
@@ -352,12 +356,12 @@
     if (c.r) out += '<div class="tt-warn">still running when the request ended</div>';
     if (c.ph && c.ph.length) {
       out += '<div class="tt-phases">' + c.ph.map(function (x) {
-        return esc(x.n) + ' ' + fmtMS(x.d);
+        return '<bdi>' + esc(midEllipsis(String(x.n), 40)) + '</bdi> ' + fmtMS(x.d);
       }).join(' · ') + '</div>';
     }
     if (c.e) {
       var e = c.e.length > 200 ? c.e.slice(0, 199) + '…' : c.e;
-      out += '<div class="tt-err">' + esc(e) + '</div>';
+      out += '<div class="tt-err"><bdi>' + esc(e) + '</bdi></div>';
     }
     if (c.u && !c.rec) out += '<div class="muted">it caused a request recorded here: see the call</div>';
     return out + '</div>';
