@@ -282,12 +282,17 @@ func (b *Browser) Settle(t testing.TB, ready string) bool {
 	deadline := time.Now().Add(Patience)
 	var last error
 	for {
-		ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](settledJS(ready), chromedp.EvalAwaitPromise))
-		if err == nil && ok && b.idle() {
-			return true
-		}
-		if err != nil {
-			last = err
+		// Idle before the frames and after them, with no request sent
+		// between: what a request's answer starts (its promise's
+		// callbacks) has had the two frames to run.
+		if n, idle := b.idle(); idle {
+			ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](settledJS(ready), chromedp.EvalAwaitPromise))
+			if m, still := b.idle(); err == nil && ok && still && m == n {
+				return true
+			}
+			if err != nil {
+				last = err
+			}
 		}
 		if time.Now().After(deadline) {
 			b.mu.Lock()
@@ -300,11 +305,12 @@ func (b *Browser) Settle(t testing.TB, ready string) bool {
 	}
 }
 
-// idle reports whether no request is in flight.
-func (b *Browser) idle() bool {
+// idle reports how many requests the page has sent so far, and whether
+// none is in flight.
+func (b *Browser) idle() (int, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.inflight) == 0
+	return b.requests, len(b.inflight) == 0
 }
 
 // forgetRequests drops the requests in flight, at a navigation: the old
