@@ -259,50 +259,55 @@ func (b *Browser) Check(t testing.TB) {
 // done and its charts drawn).
 const ReadyJS = `document.readyState === 'complete' && (!window.AppStats || document.documentElement.dataset.ready === '1')`
 
-// settledJS is true once ready is, no short timer is pending, and two
+// quietJS is true once none of the page's short timers is pending and two
 // animation frames have passed (what the last events asked to draw is
 // drawn).
-func settledJS(ready string) string {
-	return `(function () {
-  if (!(` + ready + `) || window.__browsertestTimers) return false;
+const quietJS = `(function () {
+  if (window.__browsertestTimers) return false;
   return new Promise(function (ok) { requestAnimationFrame(function () { requestAnimationFrame(function () { ok(true); }); }); });
 })()`
-}
 
-// Settle waits, up to [Patience], until the page has done what it does on
-// its own: the expression ready (default [ReadyJS]) is true, none of its
-// short timers (setTimeout of up to a second) is pending, it has no request
-// in flight (event streams aside), and two animation frames have passed;
-// it reports whether it did. A page that never settles fails t.
+// QuietBound bounds how long [Browser.Settle] waits, once the page is
+// ready, for it to fall quiet: a live dashboard under traffic refreshes
+// itself without end, and what it does later still counts, reported as the
+// page's late errors.
+const QuietBound = 3 * time.Second
+
+// Settle waits until the page has done what it does on its own: first,
+// up to [Patience], until the expression ready (default [ReadyJS]) is true,
+// failing t if it never is; then, up to [QuietBound], until none of its
+// short timers (setTimeout of up to a second) is pending, it has no
+// request in flight (event streams aside) before and after two animation
+// frames, and sent none between. It reports whether the page was ready.
 func (b *Browser) Settle(t testing.TB, ready string) bool {
 	t.Helper()
 	if ready == "" {
 		ready = ReadyJS
 	}
 	deadline := time.Now().Add(Patience)
-	var last error
 	for {
-		// Idle before the frames and after them, with no request sent
-		// between: what a request's answer starts (its promise's
-		// callbacks) has had the two frames to run.
-		if n, idle := b.idle(); idle {
-			ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](settledJS(ready), chromedp.EvalAwaitPromise))
-			if m, still := b.idle(); err == nil && ok && still && m == n {
-				return true
-			}
-			if err != nil {
-				last = err
-			}
+		ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](ready))
+		if err == nil && ok {
+			break
 		}
 		if time.Now().After(deadline) {
-			b.mu.Lock()
-			n := len(b.inflight)
-			b.mu.Unlock()
-			t.Errorf("the page did not settle in %v (%s; %d requests in flight; %v)", Patience, ready, n, last)
+			t.Errorf("the page was not ready in %v (%s; %v)", Patience, ready, err)
 			return false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	for quiet := time.Now().Add(QuietBound); time.Now().Before(quiet); time.Sleep(20 * time.Millisecond) {
+		// Idle before the frames and after them, with no request sent
+		// between: what a request's answer starts (its promise's
+		// callbacks) has had the two frames to run.
+		if n, idle := b.idle(); idle {
+			ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](quietJS, chromedp.EvalAwaitPromise))
+			if m, still := b.idle(); err == nil && ok && still && m == n {
+				break
+			}
+		}
+	}
+	return true
 }
 
 // idle reports how many requests the page has sent so far, and whether

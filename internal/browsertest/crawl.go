@@ -173,8 +173,8 @@ func staticAnchors(t testing.TB, page string, as []anchor) bool {
 // o.Prefix, breadth first, as a newcomer clicking through would, and
 // fails t for: a page or download answered 4xx or 5xx; a script error
 // (exceptions, console errors, resources that failed to load) or a
-// Content-Security-Policy violation on a page; a page that does not settle
-// ([Browser.Settle]);
+// Content-Security-Policy violation on a page; a page whose ready
+// expression is never true ([Browser.Settle]);
 // a link to a fragment (#x) that names no element of its page, every such
 // link checked (of a page not visited, its HTML as fetched, or the page
 // loaded with the fragment where that lacks it); a GET form whose
