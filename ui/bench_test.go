@@ -183,3 +183,37 @@ func BenchmarkLiveRefreshBadger(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCompare serves the comparison of two records of 10,000 calls
+// each (above the recorder's default cap, so their details pages are paged
+// and the compare page links each call with its page): the page's first
+// page of rows, and api/compare's first page of calls.
+func BenchmarkCompare(b *testing.B) {
+	st, _ := newStore(b, 0)
+	now := time.Now()
+	a, c := makeRecord(now, 1, "/big", 200, 10000), makeRecord(now.Add(time.Millisecond), 2, "/big", 200, 10000)
+	if err := st.Write(context.Background(), []*recording.Record{a, c}); err != nil {
+		b.Fatal(err)
+	}
+	h := ui.NewHandler(st)
+	for _, bm := range []struct{ name, target string }{
+		{"page", "/stats/compare?a=" + a.ID.String() + "&b=" + c.ID.String()},
+		{"api", "/stats/api/compare?a=" + a.ID.String() + "&b=" + c.ID.String()},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var size int
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				r := httptest.NewRequest("GET", bm.target, nil)
+				r.RemoteAddr, r.Host = local, local
+				h.ServeHTTP(w, r)
+				if w.Code != 200 {
+					b.Fatal(w.Code, w.Body.String())
+				}
+				size = w.Body.Len()
+			}
+			b.ReportMetric(float64(size), "bytes/page")
+		})
+	}
+}

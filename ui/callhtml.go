@@ -48,14 +48,16 @@ func callsHTML(calls []callView, from int, src *sourceViewer, base string) templ
 		if cv.Crit > 0 {
 			b.WriteString(` crit`)
 		}
+		// The depth, as a class (d0 to d24, which set --d in app.css): a
+		// style attribute would need style-src 'unsafe-inline'.
+		b.WriteString(` d`)
+		b.WriteString(strconv.Itoa(min(cv.Depth, 24)))
 		b.WriteString(`" id="call-`)
 		b.WriteString(num)
 		b.WriteString(`" data-i="`)
 		b.WriteString(idx)
 		b.WriteString(`" data-p="`)
 		b.WriteString(strconv.Itoa(parent))
-		b.WriteString(`" style="--d:`)
-		b.WriteString(strconv.Itoa(min(cv.Depth, 24)))
 		b.WriteString(`"><summary class="call-row"><span class="muted">`)
 		b.WriteString(num)
 		b.WriteString(`</span><span>`)

@@ -107,8 +107,7 @@ func callPages(rec *recording.Record) []int {
 	if len(rec.Calls) <= maxPageCalls && onePage(rec) {
 		return nil
 	}
-	t, _, _ := treeShape(rec) // the order only: no self times, no critical path
-	order := t.order
+	order := treeOrder(rec)
 	starts := pageStarts(rec, order)
 	if len(starts) == 1 {
 		return nil

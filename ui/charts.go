@@ -77,6 +77,18 @@ func initOpts(id, assets string) charts.GlobalOpts {
 
 var gridOpts = opts.Grid{Left: "12", Right: "24", Top: "40", Bottom: "12", ContainLabel: opts.Bool(true)}
 
+// axisTooltip is the tooltip of a chart of trigger "axis", made by app.js'
+// AppStats.axisTooltip as elements, its values formatted by the function
+// fmt names ("" for as they are): echarts' own tooltip markup has style
+// attributes, which the UI's Content-Security-Policy blocks.
+func axisTooltip(fmt string) opts.Tooltip {
+	if fmt == "" {
+		fmt = "null"
+	}
+	return opts.Tooltip{Show: opts.Bool(true), Trigger: "axis",
+		Formatter: opts.FuncOpts(`function (p) { return AppStats.axisTooltip(p, ` + fmt + `); }`)}
+}
+
 func axisLabelColor() *opts.AxisLabel {
 	return &opts.AxisLabel{Color: "#64748b", HideOverlap: opts.Bool(true)}
 }
@@ -100,7 +112,7 @@ func requestsChart(assets string) *charts.Line {
 		initOpts("chartRequests", assets),
 		charts.WithAnimation(false),
 		charts.WithColorsOpts(opts.Colors{colorRequests, colorErrors}),
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithTooltipOpts(axisTooltip("")),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "4", Right: "16", Icon: "roundRect"}),
 		charts.WithGridOpts(gridOpts),
 		charts.WithXAxisOpts(opts.XAxis{Type: "time", SplitNumber: 5, AxisLabel: axisLabelColor()}),
@@ -128,8 +140,7 @@ func latencyChart(assets string) *charts.Line {
 		initOpts("chartLatency", assets),
 		charts.WithAnimation(false),
 		charts.WithColorsOpts(opts.Colors{"#16a34a", "#d97706", "#dc2626"}),
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis",
-			ValueFormatter: opts.FuncOpts(`function (v) { return AppStats.fmtMS(v); }`)}),
+		charts.WithTooltipOpts(axisTooltip("AppStats.fmtMS")),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "4", Right: "16", Icon: "roundRect"}),
 		charts.WithGridOpts(gridOpts),
 		charts.WithXAxisOpts(opts.XAxis{Type: "time", SplitNumber: 5, AxisLabel: axisLabelColor()}),
@@ -180,7 +191,7 @@ func histogramChart(assets string) *charts.Bar {
 		initOpts("chartHistogram", assets),
 		charts.WithAnimation(false),
 		charts.WithColorsOpts(opts.Colors{"#7c3aed"}),
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithTooltipOpts(axisTooltip("")),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 		charts.WithGridOpts(gridOpts),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", AxisLabel: axisLabelColor()}),
@@ -205,8 +216,11 @@ func ganttChart(assets string) *charts.Custom {
 	c.SetGlobalOptions(
 		initOpts("chartGantt", assets),
 		charts.WithAnimation(false),
+		// The position a function: for a position of a word ("top"),
+		// echarts draws an arrow, with a style attribute the policy blocks.
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item",
-			Formatter: opts.FuncOpts(`function (p) { return AppStats.ganttTooltip(p); }`)}),
+			Formatter: opts.FuncOpts(`function (p) { return AppStats.ganttTooltip(p); }`),
+			Position:  opts.FuncOpts(`function (pt, p, dom, rect, size) { return AppStats.tipPosition(pt, size); }`)}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 		charts.WithGridOpts(opts.Grid{Left: "12", Right: "56", Top: "16", Bottom: "56", ContainLabel: opts.Bool(true)}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "value", Min: 0, Position: "top",

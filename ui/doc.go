@@ -97,8 +97,11 @@
 // region reads out, and Enter opens its requests, as a click does. Pages are
 // html/template; strings a request controls are escaped in HTML and never
 // enter chart scripts.
-// Responses carry a Content-Security-Policy that admits scripts from the
-// handler itself or with a per-response nonce, and X-Content-Type-Options,
+// Responses carry a Content-Security-Policy that admits scripts and styles
+// from the handler itself or with a per-response nonce, and no inline style
+// attribute (no 'unsafe-inline': bars and indents are SVG attributes and
+// classes, and the charts' tooltips are built as elements, not as echarts'
+// markup with style attributes), and X-Content-Type-Options,
 // X-Frame-Options and Referrer-Policy headers; every answer but the static
 // files' says Cache-Control: private, no-store, since what the dashboard
 // serves is admin-only and no cache may keep it.

@@ -79,7 +79,7 @@ func TestDetailsTree(t *testing.T) {
 	for _, want := range []string{
 		// Widgets (#3) folds its three calls; #4 is inside it.
 		`id="call-3" data-i="2" data-p="-1"`, `<button type="button" class="ctog" data-i="2"`,
-		`id="call-4" data-i="3" data-p="2" style="--d:1"`,
+		`d1" id="call-4" data-i="3" data-p="2">`,
 		// The gRPC statuses by name, red when failed.
 		`<span class="status st5" title="gRPC status 14">Unavailable</span>`,
 		`<span class="status st2" title="gRPC status 0">OK</span>`,

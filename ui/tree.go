@@ -89,6 +89,62 @@ func treeShape(r *recording.Record) (t *callTree, roots []int, children [][]int)
 	return t, roots, children
 }
 
+// treeOrder is treeShape's order alone, for what needs only the calls'
+// display order (which page of the details page shows a call: callPages):
+// the children lists in two slices (each call's children at the
+// offsets its parent's count leaves) instead of one slice a parent, and no
+// depths, numbers or critical path, which a compare page of two records of
+// 10,000 calls allocated 0.8 MB a record for.
+func treeOrder(r *recording.Record) []int {
+	n := len(r.Calls)
+	parents := r.Parents()
+	start := make([]int, n)
+	for i := range start {
+		start[i] = i
+	}
+	slices.SortFunc(start, func(a, b int) int {
+		return cmp.Or(cmp.Compare(r.Calls[a].Start, r.Calls[b].Start), cmp.Compare(a, b))
+	})
+	// at[p] is where p's children start in kids, at[n] the roots; each
+	// list in start order.
+	at := make([]int, n+2)
+	for _, p := range parents {
+		if p < 0 {
+			p = n
+		}
+		at[p+1]++
+	}
+	for i := 1; i < len(at); i++ {
+		at[i] += at[i-1]
+	}
+	kids := make([]int, n)
+	fill := slices.Clone(at[:n+1])
+	for _, i := range start {
+		p := parents[i]
+		if p < 0 {
+			p = n
+		}
+		kids[fill[p]] = i
+		fill[p]++
+	}
+	// Depth first, without recursion; the stack reuses fill, whose
+	// entries are no longer needed, and never holds more than n.
+	order := make([]int, 0, n)
+	stack := fill[:0]
+	for k := at[n+1] - 1; k >= at[n]; k-- {
+		stack = append(stack, kids[k])
+	}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		order = append(order, i)
+		for k := at[i+1] - 1; k >= at[i]; k-- {
+			stack = append(stack, kids[k])
+		}
+	}
+	return order
+}
+
 // criticalPath finds the calls that made the request as long as it was:
 // walking back from the request's end, the time belongs to the call that
 // ended last before it, recursively into that call's own children, then

@@ -228,3 +228,29 @@ func (t *callTree) scanCriticalPath(r *recording.Record) {
 		slices.SortFunc(t.crit[i], func(x, y span) int { return cmp.Compare(x.a, y.a) })
 	}
 }
+
+// treeOrder gives treeShape's order (the details page's, which callPages
+// pages by) for records of random trees: calls nested at random, out of
+// order, with equal starts, and with a parent span no call has.
+func TestTreeOrderMatchesShape(t *testing.T) {
+	rng := rand.New(rand.NewPCG(44, 1))
+	for n := range 300 {
+		r := &recording.Record{}
+		for i := range n {
+			c := recording.Call{Start: time.Duration(rng.IntN(20)) * time.Millisecond}
+			c.SpanID[0], c.SpanID[1] = byte(i>>8)+1, byte(i)
+			if i > 0 && rng.IntN(3) > 0 {
+				p := rng.IntN(i)
+				c.ParentSpanID = r.Calls[p].SpanID
+			} else if rng.IntN(10) == 0 {
+				c.ParentSpanID = recording.SpanID{0xff, 0xff}
+			}
+			r.Calls = append(r.Calls, c)
+		}
+		rng.Shuffle(n, func(i, j int) { r.Calls[i], r.Calls[j] = r.Calls[j], r.Calls[i] })
+		want, _, _ := treeShape(r)
+		if got := treeOrder(r); !slices.Equal(got, want.order) {
+			t.Fatalf("%d calls: treeOrder %v, treeShape %v", n, got, want.order)
+		}
+	}
+}

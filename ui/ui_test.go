@@ -182,7 +182,7 @@ func checkSecurityHeaders(t *testing.T, w *httptest.ResponseRecorder) {
 	}
 	csp := w.Header().Get("Content-Security-Policy")
 	if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") ||
-		strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, "script-src 'self' 'unsafe-inline'") {
+		strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "style-src 'self'") {
 		t.Errorf("Content-Security-Policy = %q", csp)
 	}
 }

@@ -1,7 +1,9 @@
 // Package browsertest drives pages in a real headless Chromium for the
 // project's tests, through chromedp, and watches what the pages do: script
 // exceptions, console errors, requests to hosts other than the ones allowed,
-// and dialogs. [Browser.Check] fails the test for any of them.
+// dialogs, and Content-Security-Policy violations (the page's
+// securitypolicyviolation events). [Browser.Check] fails the test for any of
+// them.
 //
 // Tests skip with a message when no Chromium is installed, unless
 // APPSTATS_REQUIRE_BROWSER=1 (as .ci/run sets), in which case they fail.
@@ -85,7 +87,35 @@ type Browser struct {
 	foreign  []string // requests to a host not allowed
 	dialogs  []string
 	requests int
+	inflight map[network.RequestID]bool // requests sent and not finished, but event streams
 }
+
+// cspBinding is the name of the function through which the page reports its
+// securitypolicyviolation events (a Runtime binding).
+const cspBinding = "__browsertestCSP"
+
+// watchJS runs in every document before its own scripts: it reports each
+// securitypolicyviolation event through cspBinding, and counts the page's
+// short timers (one-shot setTimeout of up to a second) not yet fired, in
+// window.__browsertestTimers, which [Browser.Settle] waits to see at 0.
+const watchJS = `(function () {
+  document.addEventListener('securitypolicyviolation', function (e) {
+    try {
+      window.` + cspBinding + `(JSON.stringify({directive: e.effectiveDirective || e.violatedDirective,
+        blocked: e.blockedURI, sample: e.sample, source: e.sourceFile, line: e.lineNumber, page: e.documentURI}));
+    } catch (x) { /* the binding is gone */ }
+  }, true);
+  var st = window.setTimeout, ct = window.clearTimeout, pending = new Set();
+  window.setTimeout = function (fn, ms) {
+    if (typeof fn !== 'function' || !((+ms || 0) <= 1000)) return st.apply(window, arguments);
+    var args = Array.prototype.slice.call(arguments, 2), id;
+    id = st.call(window, function () { pending.delete(id); return fn.apply(this, args); }, ms);
+    pending.add(id);
+    return id;
+  };
+  window.clearTimeout = function (id) { pending.delete(id); return ct.call(window, id); };
+  Object.defineProperty(window, '__browsertestTimers', { get: function () { return pending.size; } });
+})()`
 
 // New starts Chromium for pages under base (e.g. an httptest server's URL).
 // The browser is closed when t ends.
@@ -124,7 +154,8 @@ func New(t testing.TB, base string, o Options) *Browser {
 	ctx, cancelT := context.WithTimeout(ctx, o.Timeout)
 	t.Cleanup(cancelT)
 
-	b := &Browser{Ctx: ctx, base: strings.TrimRight(base, "/"), hosts: map[string]bool{u.Host: true}}
+	b := &Browser{Ctx: ctx, base: strings.TrimRight(base, "/"), hosts: map[string]bool{u.Host: true},
+		inflight: map[network.RequestID]bool{}}
 	for _, h := range o.Hosts {
 		b.hosts[h] = true
 	}
@@ -152,12 +183,23 @@ func New(t testing.TB, base string, o Options) *Browser {
 			if e.Entry.Level == log.EntryLevelError {
 				b.errors = append(b.errors, "log: "+e.Entry.Text+" "+e.Entry.URL)
 			}
+		case *runtime.EventBindingCalled:
+			if e.Name == cspBinding {
+				b.errors = append(b.errors, "csp violation: "+e.Payload)
+			}
 		case *network.EventRequestWillBeSent:
 			b.requests++
+			if e.Type != network.ResourceTypeEventSource && e.Type != network.ResourceTypeWebSocket {
+				b.inflight[e.RequestID] = true
+			}
 			ru, err := url.Parse(e.Request.URL)
 			if err != nil || (ru.Scheme != "data" && ru.Scheme != "blob" && !b.hosts[ru.Host]) {
 				b.foreign = append(b.foreign, e.Request.URL)
 			}
+		case *network.EventLoadingFinished:
+			delete(b.inflight, e.RequestID)
+		case *network.EventLoadingFailed:
+			delete(b.inflight, e.RequestID)
 		case *page.EventJavascriptDialogOpening:
 			b.dialogs = append(b.dialogs, string(e.Type)+": "+e.Message)
 			select {
@@ -168,6 +210,12 @@ func New(t testing.TB, base string, o Options) *Browser {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, runtime.AddBinding, runtime.AddBindingParams{Name: cspBinding}); err != nil {
+		t.Fatalf("browsertest: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watchJS}); err != nil {
+		t.Fatalf("browsertest: %v", err)
 	}
 	// A dialog stops the page until handled: dismiss each one (Check reports
 	// it).
@@ -203,6 +251,80 @@ func (b *Browser) Check(t testing.TB) {
 	if b.requests == 0 {
 		t.Error("no network requests seen: the listener does not work")
 	}
+}
+
+// ReadyJS is the expression [Browser.Settle] waits for by default: the page
+// loaded, and where it runs the dashboard's script (window.AppStats), the
+// script said it is ready (data-ready="1" on the html element: its start
+// done and its charts drawn).
+const ReadyJS = `document.readyState === 'complete' && (!window.AppStats || document.documentElement.dataset.ready === '1')`
+
+// quietJS is true once none of the page's short timers is pending and two
+// animation frames have passed (what the last events asked to draw is
+// drawn).
+const quietJS = `(function () {
+  if (window.__browsertestTimers) return false;
+  return new Promise(function (ok) { requestAnimationFrame(function () { requestAnimationFrame(function () { ok(true); }); }); });
+})()`
+
+// QuietBound bounds how long [Browser.Settle] waits, once the page is
+// ready, for it to fall quiet: a live dashboard under traffic refreshes
+// itself without end, and what it does later still counts, reported as the
+// page's late errors.
+const QuietBound = 3 * time.Second
+
+// Settle waits until the page has done what it does on its own: first,
+// up to [Patience], until the expression ready (default [ReadyJS]) is true,
+// failing t if it never is; then, up to [QuietBound], until none of its
+// short timers (setTimeout of up to a second) is pending, it has no
+// request in flight (event streams aside) before and after two animation
+// frames, and sent none between. It reports whether the page was ready.
+func (b *Browser) Settle(t testing.TB, ready string) bool {
+	t.Helper()
+	if ready == "" {
+		ready = ReadyJS
+	}
+	deadline := time.Now().Add(Patience)
+	for {
+		ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](ready))
+		if err == nil && ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the page was not ready in %v (%s; %v)", Patience, ready, err)
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for quiet := time.Now().Add(QuietBound); time.Now().Before(quiet); time.Sleep(20 * time.Millisecond) {
+		// Idle before the frames and after them, with no request sent
+		// between: what a request's answer starts (its promise's
+		// callbacks) has had the two frames to run.
+		if n, idle := b.idle(); idle {
+			ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](quietJS, chromedp.EvalAwaitPromise))
+			if m, still := b.idle(); err == nil && ok && still && m == n {
+				break
+			}
+		}
+	}
+	return true
+}
+
+// idle reports how many requests the page has sent so far, and whether
+// none is in flight.
+func (b *Browser) idle() (int, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.requests, len(b.inflight) == 0
+}
+
+// forgetRequests drops the requests in flight, at a navigation: the old
+// page's are ended with it, and an end not reported must not stall the
+// next page.
+func (b *Browser) forgetRequests() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	clear(b.inflight)
 }
 
 // Errors returns the script errors seen so far.

@@ -151,7 +151,7 @@ func TestCrawlEveryFragment(t *testing.T) {
 	b := New(t, srv.URL, Options{})
 	var c collectTB
 	c.TB = t
-	res := b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/", PerShape: 1, PerPath: 1, Settle: 50 * time.Millisecond})
+	res := b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/", PerShape: 1, PerPath: 1})
 	all := strings.Join(c.errs, "\n")
 	for _, f := range []string{"#call-3", "#call-4", "#gone,", "#gone2"} {
 		if !strings.Contains(all, f) {
@@ -165,5 +165,78 @@ func TestCrawlEveryFragment(t *testing.T) {
 	}
 	if res.Anchors != 8 {
 		t.Errorf("checked %d fragments, want 8", res.Anchors)
+	}
+}
+
+// Crawl fails a page for a Content-Security-Policy violation: a style
+// attribute under style-src 'self', in the HTML and in HTML a timer of the
+// page's script inserts 200 ms after load (which the crawl waits for); a
+// page within its policy passes.
+func TestCrawlCSPViolations(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'self'")
+		switch r.URL.Path {
+		case "/s/":
+			fmt.Fprint(w, `<!doctype html><title>start</title><p class="x">ok</p><a href="/s/attr">attr</a> <a href="/s/late">late</a>`)
+		case "/s/attr":
+			fmt.Fprint(w, `<!doctype html><title>attr</title><p style="color: red">red</p>`)
+		case "/s/late":
+			fmt.Fprint(w, `<!doctype html><title>late</title><div id="d"></div><script>setTimeout(function () { document.getElementById('d').innerHTML = '<span style="color: blue">blue</span>'; }, 200)</script>`)
+		}
+	}))
+	defer srv.Close()
+	b := New(t, srv.URL, Options{})
+	var c collectTB
+	c.TB = t
+	res := b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/"})
+	byPage := map[string]int{}
+	for _, e := range c.errs {
+		if strings.Contains(e, "csp violation") && strings.Contains(e, "style-src") && !strings.Contains(e, "(late)") {
+			for _, p := range []string{"/s/attr", "/s/late", "/s/:"} {
+				if strings.Contains(e, p) {
+					byPage[p]++
+				}
+			}
+		}
+	}
+	if byPage["/s/attr"] == 0 || byPage["/s/late"] == 0 || byPage["/s/:"] != 0 {
+		t.Errorf("violations by page %v, want /s/attr and /s/late (not late) and not /s/: %q (pages %q)", byPage, c.errs, res.Pages)
+	}
+}
+
+// Crawl waits for a page's requests and short timers before it checks the
+// page and loads the next: an error thrown when a fetch answered after
+// 800 ms, and one of a timer of 900 ms, are the page's, not lost. It
+// waited a fixed 500 ms a page: the next page's load ended the fetch and
+// the timer, and neither error was reported.
+func TestCrawlWaitsForRequestsAndTimers(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/s/":
+			fmt.Fprint(w, `<!doctype html><title>start</title><a href="/s/fetch">fetch</a> <a href="/s/timer">timer</a> <a href="/s/other">other</a>`)
+		case "/s/fetch":
+			fmt.Fprint(w, `<!doctype html><title>fetch</title><script>fetch('/s/slow').then(function (r) { return r.text(); }).then(function (t) { throw new Error('fetch boom ' + t); })</script>`)
+		case "/s/timer":
+			fmt.Fprint(w, `<!doctype html><title>timer</title><script>setTimeout(function () { throw new Error('timer boom'); }, 900)</script>`)
+		case "/s/slow":
+			select {
+			case <-time.After(800 * time.Millisecond):
+			case <-r.Context().Done():
+			}
+			fmt.Fprint(w, "answered")
+		default:
+			fmt.Fprint(w, `<!doctype html><title>other</title><p>ok</p>`)
+		}
+	}))
+	defer srv.Close()
+	b := New(t, srv.URL, Options{})
+	var c collectTB
+	c.TB = t
+	b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/"})
+	all := strings.Join(c.errs, "\n")
+	for _, want := range []string{"/s/fetch: exception: Uncaught (in promise) Error: fetch boom answered", "/s/timer: exception: Uncaught Error: timer boom"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("%q not reported: %q", want, c.errs)
+		}
 	}
 }

@@ -32,11 +32,13 @@ type CrawlOptions struct {
 	// Fetch lists path prefixes (e.g. "/stats/static/") whose links are
 	// fetched and checked for their status, not visited as pages.
 	Fetch []string
-	// Settle is how long a page is left to run after its controls were
-	// clicked, before the next is loaded, for what its scripts do late (a
-	// timer's error); default 500 ms. Errors that come later still, before
-	// the next page loads, are reported for the page too.
-	Settle time.Duration
+	// Ready is the expression that says a page has done what it does on
+	// load (default [ReadyJS]): after its controls were clicked, the crawl
+	// waits for it, and for the page's short timers, requests and frames
+	// ([Browser.Settle]) before the checks that follow. Errors that come
+	// later still, before the next page loads, are reported for the page
+	// too.
+	Ready string
 	// Assert, if not "", is a JavaScript expression evaluated on every
 	// page the crawl loads (also to check its fragments), once its
 	// controls were clicked and it settled: the crawl fails a page where
@@ -170,7 +172,9 @@ func staticAnchors(t testing.TB, page string, as []anchor) bool {
 // Crawl visits start (a path) and every page it links to under
 // o.Prefix, breadth first, as a newcomer clicking through would, and
 // fails t for: a page or download answered 4xx or 5xx; a script error
-// (exceptions, console errors, resources that failed to load) on a page;
+// (exceptions, console errors, resources that failed to load) or a
+// Content-Security-Policy violation on a page; a page whose ready
+// expression is never true ([Browser.Settle]);
 // a link to a fragment (#x) that names no element of its page, every such
 // link checked (of a page not visited, its HTML as fetched, or the page
 // loaded with the fragment where that lacks it); a GET form whose
@@ -188,9 +192,6 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 	}
 	if o.MaxPages <= 0 {
 		o.MaxPages = 200
-	}
-	if o.Settle <= 0 {
-		o.Settle = 500 * time.Millisecond
 	}
 	base, err := url.Parse(b.base)
 	if err != nil {
@@ -242,6 +243,7 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 		for _, f := range missing {
 			res.Anchors++
 			res.Reloaded++
+			b.forgetRequests()
 			if err := chromedp.Do(b.Ctx, chromedp.Navigate("about:blank")); err != nil {
 				t.Errorf("crawl: %v", err)
 				return
@@ -280,6 +282,7 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 		lateErrors()
 		defer func() { last, lastPage = len(b.Errors()), page }()
 		before := len(b.Errors())
+		b.forgetRequests()
 		resp, err := chromedp.RunResponse(b.Ctx, chromedp.Navigate(page))
 		if err != nil {
 			t.Errorf("crawl: %s: %v", page, err)
@@ -348,7 +351,7 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 			t.Errorf("crawl: %s: clicking its controls: %v", page, err)
 		}
 		res.Controls += n
-		time.Sleep(o.Settle) // what the clicks and the page's timers started
+		b.Settle(t, o.Ready) // what the clicks and the page's timers started
 		assert(page)
 		checkAnchors(here)
 		for _, e := range b.Errors()[before:] {
@@ -390,12 +393,13 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 		}
 		lateErrors()
 		before := len(b.Errors())
+		b.forgetRequests()
 		if err := chromedp.Do(b.Ctx, chromedp.Navigate(page)); err != nil {
 			t.Errorf("crawl: %s: %v", page, err)
 			delete(anchors, page)
 			continue
 		}
-		time.Sleep(o.Settle)
+		b.Settle(t, o.Ready)
 		assert(page)
 		checkAnchors(page)
 		for _, e := range b.Errors()[before:] {
@@ -403,7 +407,7 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 		}
 		last, lastPage = len(b.Errors()), page
 	}
-	time.Sleep(o.Settle)
+	b.Settle(t, o.Ready)
 	lateErrors()
 	for _, f := range res.Fetched {
 		resp, err := http.Get(f)

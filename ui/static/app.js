@@ -336,8 +336,12 @@
   AppStats.ganttTooltip = function (p) {
     var g = gantt(), c = p && p.value ? g.calls[p.value[5]] : null;
     if (!c) return '';
+    // Names a request controls may be 10,000 characters long: cut in
+    // their middle (start and end kept, as the axis labels are), and each
+    // isolated (bdi), so that a direction override in one does not reach
+    // past it.
     var out = '<div class="tt"><div class="tt-title">' + (c.n ? '#' + esc(c.n) + ' ' : '') +
-      '<b>' + esc(c.s) + '</b> ' + esc(c.m) + '</div>';
+      '<b><bdi>' + esc(midEllipsis(String(c.s), 80)) + '</bdi></b> <bdi>' + esc(midEllipsis(String(c.m), 240)) + '</bdi></div>';
     out += '<div>offset <b>' + fmtMS(c.st) + '</b>';
     out += c.ev ? ' · event' : ' · duration <b>' + fmtMS(c.d) + '</b>';
     if (c.k && !c.ev && !c.rec) out += ' · self <b>' + fmtMS(c.sf) + '</b>';
@@ -352,15 +356,62 @@
     if (c.r) out += '<div class="tt-warn">still running when the request ended</div>';
     if (c.ph && c.ph.length) {
       out += '<div class="tt-phases">' + c.ph.map(function (x) {
-        return esc(x.n) + ' ' + fmtMS(x.d);
+        return '<bdi>' + esc(midEllipsis(String(x.n), 40)) + '</bdi> ' + fmtMS(x.d);
       }).join(' · ') + '</div>';
     }
     if (c.e) {
       var e = c.e.length > 200 ? c.e.slice(0, 199) + '…' : c.e;
-      out += '<div class="tt-err">' + esc(e) + '</div>';
+      out += '<div class="tt-err"><bdi>' + esc(e) + '</bdi></div>';
     }
     if (c.u && !c.rec) out += '<div class="muted">it caused a request recorded here: see the call</div>';
     return out + '</div>';
+  };
+
+  // axisTooltip makes the tooltip of the dashboard's charts (trigger
+  // "axis"): the axis value, then a row per series with its colour, name
+  // and value (through fmt if given). Built as elements, the colour set
+  // through the element's style object: echarts' own markup carries style
+  // attributes, which the page's policy (no style-src 'unsafe-inline')
+  // blocks. The text is set as text, never parsed as HTML.
+  AppStats.axisTooltip = function (ps, fmt) {
+    ps = [].concat(ps || []);
+    var box = document.createElement('div');
+    box.className = 'tt';
+    if (ps.length) {
+      var h = document.createElement('div');
+      h.className = 'tt-title';
+      h.textContent = ps[0].axisValueLabel === undefined ? '' : String(ps[0].axisValueLabel);
+      box.appendChild(h);
+    }
+    ps.forEach(function (p) {
+      var v = p.value;
+      if (Array.isArray(v)) v = v[p.encode && p.encode.y ? p.encode.y[0] : 1];
+      var row = document.createElement('div'), m = document.createElement('span'),
+        n = document.createElement('span'), b = document.createElement('b');
+      row.className = 'tt-row';
+      m.className = 'tt-mark';
+      if (typeof p.color === 'string') m.style.backgroundColor = p.color;
+      n.textContent = p.seriesName === undefined ? '' : String(p.seriesName);
+      b.className = 'tt-val';
+      b.textContent = fmt ? fmt(v) : (v === null || v === undefined || v === '-' ? '–' : String(v));
+      row.appendChild(m);
+      row.appendChild(n);
+      row.appendChild(b);
+      box.appendChild(row);
+    });
+    return box;
+  };
+
+  // tipPosition places a tooltip as echarts does by default, beside the
+  // pointer and inside the chart: given as a function, so that echarts
+  // draws no arrow (its arrow, for a position such as "top", is markup
+  // with a style attribute, which the page's policy blocks).
+  AppStats.tipPosition = function (pt, size) {
+    var cw = size.contentSize[0], ch = size.contentSize[1], vw = size.viewSize[0], vh = size.viewSize[1];
+    var x = pt[0] + 16, y = pt[1] + 16;
+    if (x + cw > vw) x = Math.max(0, pt[0] - cw - 16);
+    if (y + ch > vh) y = Math.max(0, pt[1] - ch - 16);
+    return [x, y];
   };
 
   // ---- DOM helpers ------------------------------------------------------
@@ -1015,5 +1066,11 @@
       AppStats.live = live;
       live.connect();
     }
+    // The page is ready (data-ready="1" on the html element, which tests
+    // wait for) once its start is done and its charts have drawn their
+    // first frame: two animation frames on.
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function () { document.documentElement.dataset.ready = '1'; });
+    });
   });
 })();
