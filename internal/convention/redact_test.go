@@ -517,6 +517,9 @@ func BenchmarkTextLong(b *testing.B) {
 		"clock":     "u:1:2 ",
 		"portspace": "p://u:1 ",
 		"emptyuser": "p://:a ",
+		// Round 44: URLs in one another's path, each path scrubbed
+		// as a text again (TestTextNestedURLsLinear).
+		"nestedurls": "p://a@",
 	}
 	tails := map[string]string{"dsn": "u:p x@tcp(h)/d", "digits": "u:1 x@tcp(h)/d", "clock": "u:1 x@/d", "portspace": "x@h", "emptyuser": "x@h"}
 	for name, p := range patterns {
