@@ -459,7 +459,7 @@ func (r *Rules) pathText(p string) string {
 	if !r.values {
 		return p
 	}
-	return r.Text(p)
+	return r.textIn(p, true)
 }
 
 // isAlnum reports whether c is part of a word: an ASCII letter or digit, or

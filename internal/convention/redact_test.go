@@ -476,9 +476,9 @@ func TestTextReadable(t *testing.T) {
 }
 
 // BenchmarkTextLong redacts long texts built to make a scan go back over
-// what it read: each pattern repeated to 4 KiB and to 256 KiB. Redaction
-// is linear when ns/op grows with the size, not with its square (compare
-// the two sizes' MB/s).
+// what it read: each pattern repeated to 4 KiB, 256 KiB and 1 MiB.
+// Redaction is linear when ns/op grows with the size, not with its square
+// (compare the sizes' MB/s).
 func BenchmarkTextLong(b *testing.B) {
 	r := defaultRules()
 	patterns := map[string]string{
@@ -510,10 +510,20 @@ func BenchmarkTextLong(b *testing.B) {
 		// the rest of the line.
 		"spaced": "p://a:b c ",
 		"query":  "p://h?password=a b c ",
+		// Round 44: passwords of digits and white space, before one
+		// DSN's "@" at the line's end (digitsPassword), URLs whose
+		// "user:digits" or ":password" is followed by white space.
+		"digits":    "u:12 ",
+		"clock":     "u:1:2 ",
+		"portspace": "p://u:1 ",
+		"emptyuser": "p://:a ",
+		// Round 44: URLs in one another's path, each path scrubbed
+		// as a text again (TestTextNestedURLsLinear).
+		"nestedurls": "p://a@",
 	}
-	tails := map[string]string{"dsn": "u:p x@tcp(h)/d"}
+	tails := map[string]string{"dsn": "u:p x@tcp(h)/d", "digits": "u:1 x@tcp(h)/d", "clock": "u:1 x@/d", "portspace": "x@h", "emptyuser": "x@h"}
 	for name, p := range patterns {
-		for _, size := range []int{4 << 10, 256 << 10} {
+		for _, size := range []int{4 << 10, 256 << 10, 1 << 20} {
 			s := strings.Repeat(p, size/len(p)) + tails[name]
 			b.Run(name+"/"+strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
 				b.ReportAllocs()

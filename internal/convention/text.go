@@ -39,10 +39,11 @@ import (
 //   - the password of "user:password@host" written without a scheme, up
 //     to the last "@" of the word ("app:pa$$w@rd@tcp(db:3306)/"), or, in a
 //     MySQL DSN, to the "@" before its net(addr)/ over white space, "/"
-//     and "(" as github.com/go-sql-driver/mysql reads it ("u:pa ss@tcp(h)/db";
-//     see [textScrub.dsnAt]); of a URL whose password holds "/", "?" or
-//     "#" unencoded, or white space ("postgres://u:pa ss@h/db", which
-//     libpq reads), and a URL's query value over a space when the query
+//     and "(" as github.com/go-sql-driver/mysql reads it ("u:pa ss@tcp(h)/db",
+//     "u:12 34@tcp(h)/db"; see [textScrub.dsnAt]); of a URL whose password
+//     holds "/", "?" or "#" unencoded, or white space
+//     ("postgres://u:pa ss@h/db", which libpq reads, "redis://:pa ss@h";
+//     see [textScrub.spacedUserInfo]), and a URL's query value over a space when the query
 //     goes on after it ("?password=pa ss&sslmode=disable"); Oracle's
 //     "user/password@db" ("scott/tiger@orcl", JDBC's
 //     "jdbc:oracle:thin:scott/tiger@//h:1521/svc"; not a module's or an
@@ -74,16 +75,25 @@ import (
 // [IsCountValue]) is a count, and stays. A text with nothing to hide is
 // returned as it is, without allocating; the scan is linear in the length
 // of s.
-func (r *Rules) Text(s string) string {
+func (r *Rules) Text(s string) string { return r.textIn(s, false) }
+
+// textIn is Text, of a URL's path when inURL is set (see pathText): then a
+// URL written in it ("/to/https://h/x") is read as words are, not as a URL
+// whose path is read again, which made a text of n nested URLs cost n
+// scans of it (round 44: "p://" repeated to 16 KiB took 0.4 s, 1 MiB
+// hours).
+func (r *Rules) textIn(s string, inURL bool) string {
 	if r == nil || s == "" || shortPlain(s) {
 		return s
 	}
 	if hasHigh(s) {
 		if a, at := asciiMarks(s); at != nil {
-			return r.textMarks(s, a, at)
+			return r.textMarks(s, a, at, inURL)
 		}
 	}
-	return r.text(s)
+	t := textScrub{s: s, inURL: inURL}
+	r.scan(&t)
+	return t.String()
 }
 
 // asciiMark returns the ASCII mark that c, a look-alike of it, is read as
@@ -130,8 +140,8 @@ func asciiMarks(s string) (a string, at []int) {
 // textMarks is Text of s, whose look-alike marks a writes in ASCII at the
 // indexes at: a is scanned, and what it hides is hidden in s, which keeps
 // its own marks.
-func (r *Rules) textMarks(s, a string, at []int) string {
-	t := textScrub{s: a, ops: []scrubOp{}}
+func (r *Rules) textMarks(s, a string, at []int, inURL bool) string {
+	t := textScrub{s: a, ops: []scrubOp{}, inURL: inURL}
 	r.scan(&t)
 	if len(t.ops) == 0 {
 		return s
@@ -216,7 +226,7 @@ func (r *Rules) scan(t *textScrub) {
 			j++
 		}
 		atom := s[i:j]
-		if strings.HasPrefix(s[j:], "://") && isScheme(atom) {
+		if !t.inURL && strings.HasPrefix(s[j:], "://") && isScheme(atom) {
 			end := urlEnd(s, j+3)
 			// (A query's "?" stays in s[i:end] as end grows.)
 			for query := strings.IndexByte(s[i:end], '?') >= 0; query && end < len(s) && s[end] == ' '; {
@@ -228,7 +238,7 @@ func (r *Rules) scan(t *textScrub) {
 				}
 				end = urlEnd(s, end+1+w)
 			}
-			if at := t.spacedUserInfo(j+3, end); at > 0 {
+			if at := t.spacedUserInfo(j+3, end, webScheme(atom)); at > 0 {
 				end = urlEnd(s, at) // "postgres://u:pa ss@h/db": libpq reads the password over the space
 			}
 			if u := s[i:end]; true {
@@ -406,8 +416,12 @@ type textScrub struct {
 	// "@" (see userInfo), so that a run of "a:a:a…" is read once.
 	noAt int
 	// dsnLine, dsnSig: the end of the line dsnAt searched last, and the
-	// "@" it found there (-1 when none).
-	dsnLine, dsnSig int
+	// "@" it found there (-1 when none); dsnNet: that "@" is followed by
+	// a net(addr) or "/" alone, not a word and "/" ("@types/node");
+	// dsnMark: the last "=" or quote before that "@" (below where the
+	// search began when none).
+	dsnLine, dsnSig, dsnMark int
+	dsnNet                   bool
 	// uiFrom, uiLine, uiAt, uiSep: where spacedUserInfo searched last,
 	// the end of that line, and the first "@" and "://" there from
 	// uiFrom (uiLine when none), so that each line is searched once.
@@ -417,6 +431,8 @@ type textScrub struct {
 	colonFrom, colonAt, colonSig int
 	// ops, when not nil, collects the replacements (see textMarks).
 	ops []scrubOp
+	// inURL: s is a URL's path (see textIn).
+	inURL bool
 }
 
 // scrubOp is a replacement of a textScrub: s[from:to] by with.
@@ -466,14 +482,23 @@ func (t *textScrub) userInfo(k int) (from, at int, ok bool) {
 // it, between a password's last byte and a host's first; else 0. What
 // it found on a line is remembered (t.uiLine, t.uiAt, t.uiSep): the
 // scan calls it with end growing, and the line is not searched again.
-func (t *textScrub) spacedUserInfo(auth, end int) int {
+// The user may be empty, as Redis' URLs write it ("redis://:pa ss@h").
+// A password that begins with digits reads as a port, and counts only
+// when web is false (not an http, https, ws or wss URL: "http://h:8080
+// alice@corp.example" stays) and one word glued to the "@" follows it
+// ("postgres://u:12 34@h/db").
+func (t *textScrub) spacedUserInfo(auth, end int, web bool) int {
 	s := t.s
 	if end >= len(s) || !isBlank(s[end]) {
 		return 0
 	}
 	a := auth + strings.IndexAny(s[auth:end]+"/", "/?#")
 	c := strings.IndexByte(s[auth:a], ':')
-	if c <= 0 || strings.IndexByte(s[auth:a], '@') >= 0 || IsDigits(s[auth+c+1:a]) {
+	if c < 0 || strings.IndexByte(s[auth:a], '@') >= 0 {
+		return 0
+	}
+	port := IsDigits(s[auth+c+1 : a])
+	if port && web || c == 0 && a == auth+1 {
 		return 0
 	}
 	if end < t.uiFrom || end > t.uiLine {
@@ -500,7 +525,21 @@ func (t *textScrub) spacedUserInfo(auth, end int) int {
 	if at >= t.uiLine || t.uiSep+len("://") <= at || isBlank(s[at-1]) || at+1 == t.uiLine || !isAtom(s[at+1]) && s[at+1] != '[' {
 		return 0 // not glued to the password's end and the host
 	}
+	if port && (a != end || strings.ContainsAny(s[end+1:at], " \t")) {
+		return 0 // "postgres://h:5432 took 3 ms @ 4"
+	}
 	return at
+}
+
+// webScheme reports whether a URL's scheme is http, https, ws or wss,
+// whose "host:port" a log writes often, before white space and an e-mail
+// address as much as anything.
+func webScheme(scheme string) bool {
+	switch strings.ToLower(scheme) {
+	case "http", "https", "ws", "wss":
+		return true
+	}
+	return false
 }
 
 // queryGoesOn returns where the word that goes on with a URL's query
@@ -555,23 +594,29 @@ func (t *textScrub) dsnAt(k int) int {
 	if n := strings.IndexByte(s[k:], '\n'); n >= 0 {
 		end = k + n
 	}
-	t.dsnLine, t.dsnSig = end, -1
+	t.dsnLine, t.dsnSig, t.dsnNet = end, -1, false
 	for p := k; p < end; p++ {
 		n := strings.IndexByte(s[p:end], '@')
 		if n < 0 {
 			break
 		}
 		p += n
-		if dsnTail(s[p+1 : end]) {
-			t.dsnSig = p
+		if q := dsnTail(s[p+1 : end]); q > 0 {
+			t.dsnSig, t.dsnNet = p, q > 1
 		}
+	}
+	if t.dsnSig >= 0 {
+		t.dsnMark = k + strings.LastIndexAny(s[k:t.dsnSig], "=\"'`")
 	}
 	return t.dsnSig
 }
 
 // dsnTail reports whether s begins as what follows the "@" of a MySQL DSN:
-// net[(addr)]/, its address without white space or parentheses.
-func dsnTail(s string) bool {
+// net[(addr)]/, its address without white space or parentheses: 0 when it
+// does not, 1 for a word before the "/" ("@tcp/db", what a package's
+// "@scope/pkg" reads as too), 2 for a net(addr) or no net ("@tcp(h)/db",
+// "@/db").
+func dsnTail(s string) int {
 	q := 0
 	for q < len(s) && isAlnum(s[q]) {
 		q++
@@ -582,11 +627,20 @@ func dsnTail(s string) bool {
 			r++
 		}
 		if r >= len(s) || s[r] != ')' {
-			return false
+			return 0
 		}
-		q = r + 1
+		if q = r + 1; q < len(s) && s[q] == '/' {
+			return 2
+		}
+		return 0
 	}
-	return q < len(s) && s[q] == '/' && (q+1 == len(s) || s[q+1] != '/') // not Oracle's "@//host"
+	if q < len(s) && s[q] == '/' && (q+1 == len(s) || s[q+1] != '/') { // not Oracle's "@//host"
+		if q == 0 {
+			return 2
+		}
+		return 1
+	}
+	return 0
 }
 
 // dsnPassword reports whether the password of a MySQL DSN whose user's
@@ -598,8 +652,9 @@ func dsnTail(s string) bool {
 // is itself followed by a digit or a "/" ("10:00:00 open u:pa ss@tcp(h)/db").
 // A password that holds white space before a ":" and begins with a digit
 // ("u:1a b:c@tcp(h)/db") is hidden from that ":" only. Nor is a password
-// one that begins with digits followed by a ":", white space or the line's
-// end: a clock time's or a line number's ("12:30:45 failed installing
+// one that begins with digits followed by the line's end, or by a ":" or
+// white space unless digitsPassword finds it one ("u:12 34x@tcp(h)/db"):
+// a clock time's or a line number's ("12:30:45 failed installing
 // @types/node", "main.go:12: mail alice@example/org").
 func (t *textScrub) dsnPassword(k, sig, at int) bool {
 	s := t.s
@@ -611,7 +666,10 @@ func (t *textScrub) dsnPassword(k, sig, at int) bool {
 		for d < len(s) && isDigit(s[d]) {
 			d++
 		}
-		if d == len(s) || s[d] == ':' || isBlank(s[d]) || s[d] == '\n' || s[d] == '\r' {
+		if d == len(s) || s[d] == '\n' || s[d] == '\r' {
+			return false
+		}
+		if (s[d] == ':' || isBlank(s[d])) && !t.digitsPassword(k, d, sig) {
 			return false
 		}
 	}
@@ -621,6 +679,44 @@ func (t *textScrub) dsnPassword(k, sig, at int) bool {
 	}
 	// A later "user:" before sig.
 	return !(isDigit(s[k]) || s[k] == '/' || at >= 0 && at < p)
+}
+
+// digitsPassword reports whether s[k:sig], which begins with the digits
+// s[k:d] and white space or a ":" after them, is a MySQL DSN's password
+// ("u:12 34x@tcp(h:3306)/db", "u:12:34 x@/db") rather than a clock time's or a line
+// number's digits and the words after them ("12:30:45 failed installing
+// @types/node", "source=main.go:12 msg=…"): so when the user before k's
+// ":" is a word that is neither digits nor a file's name (a "." and
+// letters), sig's "@" is glued to the password's end and followed by a
+// net(addr) or "/" alone (t.dsnNet), and the password holds no "=" nor
+// quote.
+func (t *textScrub) digitsPassword(k, d, sig int) bool {
+	s := t.s
+	if !t.dsnNet || isBlank(s[sig-1]) {
+		return false
+	}
+	u := k - 1
+	for u > 0 && isAtom(s[u-1]) && s[u-1] != '@' {
+		u--
+	}
+	user := s[u : k-1]
+	if user == "" || IsDigits(user) {
+		return false
+	}
+	if dot := strings.LastIndexByte(user, '.'); dot >= 0 && dot+1 < len(user) && isLetters(user[dot+1:]) {
+		return false // "main.go:12"
+	}
+	return t.dsnMark < d // (dsnAt searched s[k:sig] for them once)
+}
+
+// isLetters reports whether s holds ASCII letters only.
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // userColon returns the first ":" in s[from:sig] after a word and before

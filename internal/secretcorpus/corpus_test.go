@@ -785,6 +785,17 @@ func echoedDSNs(ctx context.Context, c *corpus) {
 		{"mysql", "bob:a@b:c/d(e " + c.secret("echoed DSN: a MySQL password with @ : / ( and a space", "echomyoddpw9") + "@unix(/tmp/my.sock)/shop"},
 		{"postgresql", "postgres://bob:two " + c.secret("echoed DSN: a URL's password after a space", "echourlspacepw9") + "@db/shop"},
 		{"postgresql", "postgres://db/shop?password=two " + c.secret("echoed DSN: a URL's password parameter after a space", "echourlqspacepw9") + "&sslmode=disable"},
+		// Round 44: passwords that begin with digits and white space
+		// or a ":" (read as a clock time's, a line number's, a port's),
+		// a Redis URL's password after an empty user, pgx's quoted
+		// values with an escaped quote.
+		{"mysql", "bob:12 " + c.secret("echoed DSN: a MySQL password of digits, a space and more", "echomydigitpw9") + "@tcp(127.0.0.1:3306)/shop"},
+		{"mysql", "bob:12:34 " + c.secret("echoed DSN: a MySQL password of digits, a colon and more", "echomyclockpw9") + "@unix(/tmp/my.sock)/shop?parseTime=true"},
+		{"mysql", "bob:p@ss " + c.secret("echoed DSN: a MySQL password with @ and a space, no net", "echomynonetpw9") + "@/shop?loc=UTC"},
+		{"postgresql", "postgres://bob:12 " + c.secret("echoed DSN: a URL's password of digits and a space", "echourldigitpw9") + "@db:5432/shop"},
+		{"postgresql", `host=db user=bob password='it\'s ` + c.secret("echoed DSN: a quoted key=value password with an escaped quote", "echoescquotepw9") + `' dbname=shop`},
+		{"redis", "redis://:two " + c.secret("echoed DSN: a Redis URL's password after an empty user", "echoredispw9") + "@db:6379/0"},
+		{"redis", "rediss://default:12 " + c.secret("echoed DSN: a Redis URL's password of digits and a space", "echoredisdigitpw9") + "@db:6379"},
 	} {
 		db := sql.OpenDB(sqlstats.WrapConnector(echoConnector{e.dsn}, sqlstats.WithSystem(e.system)))
 		db.PingContext(ctx)

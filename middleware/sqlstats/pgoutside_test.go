@@ -345,6 +345,18 @@ func TestPostgresSecretsNotRecorded(t *testing.T) {
 		"ALTER ROLE secretive PASSWORD 'pa\\'ss hunter2-7'", // a syntax error unless standard_conforming_strings is off
 		"SELECT 'hunter2-8'::int",
 		"SELECT * FROM pg_user WHERE passwd = 'hunter2-9' AND usename = 'hunter2-10",
+		// Round 44: what the server echoes of COPY's program or file
+		// (credentials on a command line), SET, psql's \password.
+		"CREATE TABLE IF NOT EXISTS copied (a text)",
+		"COPY copied FROM PROGRAM 'curl -s -u bob:hunter2-30 http://127.0.0.1:1/x'",
+		"COPY copied FROM PROGRAM 'PGPASSWORD=hunter2-31 psql -h 127.0.0.1 -p 1'",
+		"COPY copied TO PROGRAM 'curl -T - ftp://bob:hunter2-32@127.0.0.1:1/'",
+		"COPY copied FROM '/nonexistent/hunter2-33'",
+		"SET password = 'hunter2-34'",
+		"SELECT set_config('app.password', 'hunter2-35', false)",
+		"ALTER ROLE secretive PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$hunter2-36:hunter2-37'",
+		`\password secretive`,
+		"CREATE SUBSCRIPTION s CONNECTION 'host=127.0.0.1 port=1 password=hunter2-38' PUBLICATION p",
 		"DROP USER secretive",
 	}
 	for _, name := range []string{"pgx", "postgres"} {
@@ -383,6 +395,16 @@ func TestPostgresSecretsNotRecorded(t *testing.T) {
 				"postgres://appstats:hunter2-23@" + strings.Replace(host, "/postgres?", "/nosuchdb?", 1),
 				"host=127.0.0.1 port=1 user=appstats password=hunter2-24 sslmode=disable connect_timeout=5",
 				"host=127.0.0.1 port=1 user=appstats password='hunter2-25 sslmode=disable",
+				// Round 44: passwords with white space, escaped quotes,
+				// digits first, as pgx and lib/pq read (or refuse) them.
+				"postgres://appstats:12 hunter2-40@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5",
+				"postgres://appstats:pa ss hunter2-41@127.0.0.1:1/postgres",
+				"postgres://appstats:12%20hunter2-42@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5",
+				"postgres://appstats@127.0.0.1:1/postgres?password=12 hunter2-43&sslmode=disable&connect_timeout=5",
+				`host=127.0.0.1 port=1 user=appstats password='it\'s hunter2-44' sslmode=disable connect_timeout=5`,
+				`host=127.0.0.1 port=1 user=appstats password='12 hunter2-45' sslmode=disable connect_timeout=5`,
+				`host=127.0.0.1 port=1 user=appstats password=12\ hunter2-46 sslmode=disable connect_timeout=5`,
+				`host=127.0.0.1 port=1 user=appstats password='it\'s hunter2-47 sslmode=disable`,
 			} {
 				db, err := sqlstats.Open(name, d)
 				if err != nil {

@@ -57,6 +57,23 @@ func scenario(ctx context.Context, t *testing.T, db *sql.DB) []string {
 	logf("update affected=%d", n)
 	_, err = db.ExecContext(ctx, "INSERT INTO users (name) VALUES ('m1'); INSERT INTO users (name) VALUES ('m2')")
 	logf("multi %s", errText(err))
+	// Round 44: RETURNING through Query and Exec, a multi-statement Exec
+	// whose second statement fails, the same with arguments.
+	var rid int64
+	var rname string
+	err = db.QueryRowContext(ctx, "INSERT INTO users (name) VALUES (?) RETURNING id, name", "ret").Scan(&rid, &rname)
+	logf("returning %s %d %s", errText(err), rid, rname)
+	res, err = db.ExecContext(ctx, "UPDATE users SET score = 9 WHERE name = 'ret' RETURNING id")
+	if err == nil {
+		n, _ = res.RowsAffected()
+	}
+	logf("exec returning %s affected=%d", errText(err), n)
+	_, err = db.ExecContext(ctx, "INSERT INTO users (name) VALUES ('m3'); INSERT INTO nosuch VALUES (1); INSERT INTO users (name) VALUES ('m4')")
+	logf("multi failing %s", errText(err))
+	_, err = db.ExecContext(ctx, "INSERT INTO users (name) VALUES (?); INSERT INTO users (name) VALUES (?)", "m5", "m6")
+	logf("multi args %s", errText(err))
+	var multi int
+	logf("multi count %s %d", errText(db.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE name LIKE 'm%'").Scan(&multi)), multi)
 
 	// Named parameters.
 	var name string
