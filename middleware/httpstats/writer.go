@@ -88,8 +88,10 @@ const (
 	// reads the header map.
 	fDeclNone
 	fDeclLen
-	// fFlushed: a flush got through, or HTTP/1's ReadFrom flushed
-	// (readFrom): the header, at least, went out (see handler.panicked).
+	// fFlushed: a flush was made — it got through, or failed, perhaps
+	// once the header was out (see flushed) — or HTTP/1's ReadFrom
+	// flushed (readFrom): the header, at least, went out as far as the
+	// record knows (see handler.panicked).
 	fFlushed
 )
 
@@ -128,14 +130,22 @@ func (rw *respWriter) fixLength() {
 // flush of the response). A flush the writer below does not support
 // ([http.ErrNotSupported]: that of [http.TimeoutHandler], a wrapper
 // without Flush) sent nothing and failed nothing: the response goes out
-// when the handler returns.
+// when the handler returns. A flush that failed may have sent the header
+// all the same: over HTTP/2, a client given the header that resets the
+// stream before FlushError returns (closing the body at once) makes it
+// report "http2: stream closed" — the client has the status, and a panic
+// after it does not make the response one never sent (fFlushed, see
+// handler.panicked; TestPanicAfterFailedFlush).
 func (rw *respWriter) flushed(err error) {
 	if err == nil {
 		rw.flags |= fFlushed
 		return
 	}
-	if rw.sendErr == nil && !rw.hijacked && !errors.Is(err, http.ErrNotSupported) {
-		rw.sendErr = err
+	if !rw.hijacked && !errors.Is(err, http.ErrNotSupported) {
+		rw.flags |= fFlushed
+		if rw.sendErr == nil {
+			rw.sendErr = err
+		}
 	}
 }
 
