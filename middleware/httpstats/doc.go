@@ -162,7 +162,14 @@
 // OpenTelemetry semantic conventions' names), appstats.route.unmatched when
 // no router matched the request (its route is then appstats' own, and
 // exporters give it no http.route), appstats.http.hijacked for a hijacked
-// connection, and appstats.http.no_response for a handler that panicked
+// connection (whose status is the one written before the hijack, as
+// coder/websocket's Accept writes its 101, else the status line the
+// handler wrote, before it returned, through the bufio.ReadWriter the
+// hijack gave it, as [net/http/httputil.ReverseProxy] writes its backend's
+// 101, else 0 — gorilla/websocket writes on the connection itself, where
+// middleware/gorillastats gives the record its 101; the record ends when
+// the handler returns, and the bytes after the upgrade are no HTTP body,
+// not counted), and appstats.http.no_response for a handler that panicked
 // before any of its response went out — it wrote nothing, or set a status
 // and, without flushing, wrote no more of a body than net/http's server
 // holds back (2 KiB over HTTP/1, 4 KiB over HTTP/2: it sends the header
