@@ -149,11 +149,17 @@
 // header says so (net/http adds "Connection: close" after the handler's
 // fields, where bare it is among them) unless it went out before the
 // handler returned (a flush, a body past net/http's 2 KiB buffer). One kept elsewhere — in a variable
-// of the handler's, or in a request of its own, as [http.MaxBytesHandler]
-// mounted inside makes — is not seen: the server reads on, and keeps the
-// connection when the rest of the body is short. Mount MaxBytesHandler
-// outside this middleware, where it is given the server's writer, to keep
-// that.
+// of the handler's, wrapped further (a gzip.Reader or an io.LimitReader
+// over it, an io.NopCloser in r.Body), or in a request of its own, as
+// [http.MaxBytesHandler] mounted inside makes — is not seen, and cannot be
+// without wrapping every request body (MaxBytesReader asks its writer by
+// a type assertion, which no wrapper can answer): the status and body are
+// the handler's as bare, but net/http reads the rest of the body, and,
+// when it is short (under 256 KiB), keeps the connection, without
+// "Connection: close", where bare closes it and the client's next request
+// opens a new one (TestMaxBytesReaderElsewhere). Put the reader in
+// r.Body, or mount MaxBytesHandler outside this middleware, where it is
+// given the server's writer, to keep that.
 //
 // # Attributes
 //
