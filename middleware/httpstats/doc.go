@@ -64,7 +64,13 @@
 // failed: write: …") and keeps the status the handler wrote (but for
 // [http.TimeoutHandler]'s timeout: see below); the handler
 // sees the flush or write as it would unwrapped (a Flush of net/http's
-// writers is their FlushError, whose error Flush drops). A body net/http
+// writers is their FlushError, whose error Flush drops). The record goes by
+// what the writer answered: over HTTP/2, net/http may answer a write or a
+// flush whose bytes reached the client with an error, when the client
+// closes the connection or resets the stream just after them (it then
+// picks either outcome at random); the record then has the error, and
+// the bytes of the write it failed are not counted. Over HTTP/1 a write
+// that failed counts the bytes net/http took into its buffer. A body net/http
 // drops after a 204 or 304 is no failure, nor is a client leaving an event
 // stream (Content-Type text/event-stream), which is how one ends. A body
 // that does not match the Content-Length the handler declared (read from
