@@ -64,7 +64,13 @@
 // failed: write: …") and keeps the status the handler wrote (but for
 // [http.TimeoutHandler]'s timeout: see below); the handler
 // sees the flush or write as it would unwrapped (a Flush of net/http's
-// writers is their FlushError, whose error Flush drops). A body net/http
+// writers is their FlushError, whose error Flush drops). The record goes by
+// what the writer answered: over HTTP/2, net/http may answer a write or a
+// flush whose bytes reached the client with an error, when the client
+// closes the connection or resets the stream just after them (it then
+// picks either outcome at random); the record then has the error, and
+// the bytes of the write it failed are not counted. Over HTTP/1 a write
+// that failed counts the bytes net/http took into its buffer. A body net/http
 // drops after a 204 or 304 is no failure, nor is a client leaving an event
 // stream (Content-Type text/event-stream), which is how one ends. A body
 // that does not match the Content-Length the handler declared (read from
@@ -149,11 +155,17 @@
 // header says so (net/http adds "Connection: close" after the handler's
 // fields, where bare it is among them) unless it went out before the
 // handler returned (a flush, a body past net/http's 2 KiB buffer). One kept elsewhere — in a variable
-// of the handler's, or in a request of its own, as [http.MaxBytesHandler]
-// mounted inside makes — is not seen: the server reads on, and keeps the
-// connection when the rest of the body is short. Mount MaxBytesHandler
-// outside this middleware, where it is given the server's writer, to keep
-// that.
+// of the handler's, wrapped further (a gzip.Reader or an io.LimitReader
+// over it, an io.NopCloser in r.Body), or in a request of its own, as
+// [http.MaxBytesHandler] mounted inside makes — is not seen, and cannot be
+// without wrapping every request body (MaxBytesReader asks its writer by
+// a type assertion, which no wrapper can answer): the status and body are
+// the handler's as bare, but net/http reads the rest of the body, and,
+// when it is short (under 256 KiB), keeps the connection, without
+// "Connection: close", where bare closes it and the client's next request
+// opens a new one (TestMaxBytesReaderElsewhere). Put the reader in
+// r.Body, or mount MaxBytesHandler outside this middleware, where it is
+// given the server's writer, to keep that.
 //
 // # Attributes
 //
@@ -162,7 +174,14 @@
 // OpenTelemetry semantic conventions' names), appstats.route.unmatched when
 // no router matched the request (its route is then appstats' own, and
 // exporters give it no http.route), appstats.http.hijacked for a hijacked
-// connection, and appstats.http.no_response for a handler that panicked
+// connection (whose status is the one written before the hijack, as
+// coder/websocket's Accept writes its 101, else the status line the
+// handler wrote, before it returned, through the bufio.ReadWriter the
+// hijack gave it, as [net/http/httputil.ReverseProxy] writes its backend's
+// 101, else 0 — gorilla/websocket writes on the connection itself, where
+// middleware/gorillastats gives the record its 101; the record ends when
+// the handler returns, and the bytes after the upgrade are no HTTP body,
+// not counted), and appstats.http.no_response for a handler that panicked
 // before any of its response went out — it wrote nothing, or set a status
 // and, without flushing, wrote no more of a body than net/http's server
 // holds back (2 KiB over HTTP/1, 4 KiB over HTTP/2: it sends the header

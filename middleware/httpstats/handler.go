@@ -600,7 +600,13 @@ func (h *handler) fill(ar *recording.ActiveRecord, r, r2 *http.Request, rw *resp
 	}
 	switch {
 	case rw.hijacked:
-		rec.Status = int(rw.status) // 0 unless a status was written before hijacking
+		// The status written before hijacking (coder/websocket's 101),
+		// else the one the handler wrote through the hijack's
+		// bufio.ReadWriter (httputil.ReverseProxy's 101), else 0.
+		rec.Status = int(rw.status)
+		if hs := rw.hijackStatus(); rec.Status == 0 {
+			rec.Status = hs
+		}
 		attrs = append(attrs, recording.Attr{Key: convention.KeyHTTPHijacked, Value: "true"})
 	case rw.status == 0:
 		rec.Status = http.StatusOK // net/http sends 200 for a handler that wrote nothing

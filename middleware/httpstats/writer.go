@@ -59,7 +59,9 @@ type respWriter struct {
 	declared uint32
 	// sendErr is the first failed flush or write (fWriteErr says
 	// which): the response did not get through (the client is gone).
-	// The record keeps the status and takes it as its error.
+	// The record keeps the status and takes it as its error. After a
+	// hijack, when no send failed before, it holds the *hijackWatch that
+	// reads the status written on the connection (watchHijack).
 	sendErr error
 }
 
@@ -88,8 +90,10 @@ const (
 	// reads the header map.
 	fDeclNone
 	fDeclLen
-	// fFlushed: a flush got through, or HTTP/1's ReadFrom flushed
-	// (readFrom): the header, at least, went out (see handler.panicked).
+	// fFlushed: a flush was made — it got through, or failed, perhaps
+	// once the header was out (see flushed) — or HTTP/1's ReadFrom
+	// flushed (readFrom): the header, at least, went out as far as the
+	// record knows (see handler.panicked).
 	fFlushed
 )
 
@@ -128,14 +132,22 @@ func (rw *respWriter) fixLength() {
 // flush of the response). A flush the writer below does not support
 // ([http.ErrNotSupported]: that of [http.TimeoutHandler], a wrapper
 // without Flush) sent nothing and failed nothing: the response goes out
-// when the handler returns.
+// when the handler returns. A flush that failed may have sent the header
+// all the same: over HTTP/2, a client given the header that resets the
+// stream before FlushError returns (closing the body at once) makes it
+// report "http2: stream closed" — the client has the status, and a panic
+// after it does not make the response one never sent (fFlushed, see
+// handler.panicked; TestPanicAfterFailedFlush).
 func (rw *respWriter) flushed(err error) {
 	if err == nil {
 		rw.flags |= fFlushed
 		return
 	}
-	if rw.sendErr == nil && !rw.hijacked && !errors.Is(err, http.ErrNotSupported) {
-		rw.sendErr = err
+	if !rw.hijacked && !errors.Is(err, http.ErrNotSupported) {
+		rw.flags |= fFlushed
+		if rw.sendErr == nil {
+			rw.sendErr = err
+		}
 	}
 }
 
@@ -261,6 +273,7 @@ func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		s.hijacked = true
 		s.flags |= fWrote // no status is fixed after a hijack
+		s.watchHijack(c, brw)
 	}
 	return c, brw, err
 }
@@ -306,8 +319,98 @@ func (rw *respWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		rw.hijacked = true
 		rw.flags |= fWrote // no status is fixed after a hijack
+		rw.watchHijack(c, brw)
 	}
 	return c, brw, err
+}
+
+// watchHijack watches, for a status line, the first bytes written
+// through brw, the bufio.ReadWriter of the connection c a hijack
+// returned: a handler that hijacks before any status (as
+// httputil.ReverseProxy does to switch protocols) writes its response
+// there itself — the backend's "HTTP/1.1 101 Switching Protocols" — and
+// the record takes that status, which the client got (handler.fill). The
+// writer is brw's own, its buffer kept (bufio.Writer.Reset, on a writer
+// with nothing buffered: net/http's hijack returns a new one), only its
+// destination made a hijackWatch in front of c; c itself is untouched, so
+// a handler that writes on c directly (gorilla/websocket does) is not
+// watched, nor the bytes after the upgrade, which are no part of the HTTP
+// response. The watch is kept in sendErr, which a hijacked writer never
+// sets again (flushed, writeFailed): not when a send had failed before
+// the hijack, nor for a writer with bytes buffered, left as it is.
+func (rw *respWriter) watchHijack(c net.Conn, brw *bufio.ReadWriter) {
+	if rw.sendErr != nil || c == nil || brw == nil || brw.Writer == nil || brw.Writer.Buffered() != 0 {
+		return
+	}
+	hw := &hijackWatch{c: c}
+	brw.Writer.Reset(hw)
+	rw.sendErr = hw
+}
+
+// hijackStatus returns the status written through a hijacked
+// connection's bufio.ReadWriter (see watchHijack) by the time the handler
+// returned, or 0, and clears the watch from sendErr.
+func (rw *respWriter) hijackStatus() int {
+	hw, ok := rw.sendErr.(*hijackWatch)
+	if !ok {
+		return 0
+	}
+	rw.sendErr = nil
+	return int(max(hw.status.Load(), 0))
+}
+
+// A hijackWatch is the destination of a hijacked connection's
+// bufio.Writer (see respWriter.watchHijack): it reads the status line of
+// the first bytes written, and passes every byte on to the connection
+// unchanged. It is kept in respWriter.sendErr, hence its Error method,
+// never reported.
+type hijackWatch struct {
+	c net.Conn
+	// status is the code of the status line the first write began with,
+	// -1 when it began with none (or the first bytes went by ReadFrom),
+	// 0 before the first write. Atomic: the handler may hand the
+	// connection to a goroutine that writes after it returned, while the
+	// record is filled.
+	status atomic.Int32
+}
+
+func (hw *hijackWatch) Write(p []byte) (int, error) {
+	if hw.status.Load() == 0 {
+		hw.status.Store(int32(statusLine(p)))
+	}
+	return hw.c.Write(p)
+}
+
+// ReadFrom keeps the connection's own ReadFrom (TCP's splice, sendfile)
+// for a bufio.Writer's ReadFrom, which calls its destination's when it
+// has nothing buffered.
+func (hw *hijackWatch) ReadFrom(r io.Reader) (int64, error) {
+	hw.status.CompareAndSwap(0, -1)
+	if rf, ok := hw.c.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{hw.c}, r)
+}
+
+func (hw *hijackWatch) Error() string { return "hijacked connection watched" }
+
+// statusLine returns the status code of an HTTP/1 status line p begins
+// with ("HTTP/1.1 101 Switching Protocols"), or -1.
+func statusLine(p []byte) int {
+	if len(p) < 12 || string(p[:7]) != "HTTP/1." || p[8] != ' ' || len(p) > 12 && p[12] != ' ' && p[12] != '\r' {
+		return -1
+	}
+	code := 0
+	for _, b := range p[9:12] {
+		if b < '0' || b > '9' {
+			return -1
+		}
+		code = code*10 + int(b-'0')
+	}
+	if code < 100 {
+		return -1
+	}
+	return code
 }
 
 func (rw *respWriter) closeNotify() <-chan bool {

@@ -159,7 +159,8 @@ func (u unwrapOnly) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 
 // TestHijackViaController checks a hijack made through
 // http.ResponseController when the writer the middleware is given offers
-// only Unwrap: the hijack works and the record says so.
+// only Unwrap: the hijack works and the record says so, with the 101
+// the handler wrote through the hijack's bufio.ReadWriter (0 on main).
 func TestHijackViaController(t *testing.T) {
 	rec, sink := newRecorder(t)
 	inner := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -192,8 +193,8 @@ func TestHijackViaController(t *testing.T) {
 		t.Errorf("client read %q", got)
 	}
 	recs := flush(t, rec, sink)
-	if len(recs) != 1 || recs[0].Status != 0 || recs[0].Attr("appstats.http.hijacked") != "true" {
-		t.Fatalf("records %+v, want one with status 0 and http.hijacked", recs)
+	if len(recs) != 1 || recs[0].Status != http.StatusSwitchingProtocols || recs[0].Attr("appstats.http.hijacked") != "true" {
+		t.Fatalf("records %+v, want one with status 101 and http.hijacked", recs)
 	}
 }
 
