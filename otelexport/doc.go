@@ -178,9 +178,15 @@
 // goroutine of the Exporter converts and exports them, each call of the
 // SpanExporter bounded by [WithExportTimeout]. When the collector is down or
 // slow the queue fills and records are dropped and counted ([Exporter.Stats]);
-// requests are never slowed. [Exporter.Close] exports what is queued within
-// its context's deadline, stops the goroutine and shuts the SpanExporter
-// down.
+// requests are never slowed. [Exporter.Close] exports what is queued, stops
+// the goroutine and shuts the SpanExporter down. Close is bounded by about
+// one export timeout whatever its context (context.Background() too): its
+// exports share one deadline, the export timeout from the moment Close
+// began, or the context's deadline if sooner, and once that deadline passes,
+// or a chunk fails for a collector that does not answer or is unavailable,
+// the records left are dropped and counted ([Stats.Dropped]), rather than
+// each chunk of 1,024 spans waiting a whole timeout of its own. A collector
+// that answers receives every record queued.
 //
 // # Propagation
 //

@@ -4,17 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/recording"
@@ -58,6 +62,12 @@ type Exporter struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 
+	// closeBy is when Close gives up on the records left (Unix
+	// nanoseconds), 0 before Close: one export timeout after Close
+	// began. Every chunk exported after Close began shares it (and
+	// Close cancels them sooner if its context ends).
+	closeBy atomic.Int64
+
 	// pending counts the records queued, held or being exported: those
 	// a ForceFlush waits for. Write adds them before it queues them, the
 	// worker takes them off once handed to the SpanExporter (exported or
@@ -80,6 +90,7 @@ type Exporter struct {
 	// Owned by the worker goroutine.
 	resources map[string]*resource.Resource // by record Instance
 	held      []heldRecord                  // records waiting for calls still running, oldest first
+	abandoned bool                          // Close gave up: a chunk found the collector unanswering
 }
 
 // heldRecord is a record whose calls were still running when its request
@@ -186,7 +197,7 @@ func baseResource(cfg config, version string) *resource.Resource {
 type Stats struct {
 	Exported   uint64 // records handed to the SpanExporter successfully
 	Spans      uint64 // spans in those records
-	Dropped    uint64 // records not exported: queue full, or exporter closed
+	Dropped    uint64 // records not exported: queue full, exporter closed, or left when Close gave up (see [Exporter.Close])
 	Failed     uint64 // records lost in ExportSpans calls that failed (all of a call's records when an OTLP collector's partial success rejected some of its spans)
 	Errors     uint64 // failed ExportSpans calls
 	Unsampled  uint64 // records not exported because their caller did not sample the trace (Record.Unsampled)
@@ -289,11 +300,25 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 
 // Close stops accepting records, exports those still queued or waiting for
 // calls still running, stops the worker goroutine and shuts the
-// SpanExporter down. If ctx ends first, the export in progress is
-// cancelled, the records left are dropped and counted, and Close returns
-// ctx's error once the worker has stopped. Calling Close again returns
-// [ErrClosed]. A nil Exporter, which [NewFromEnv] returns without an
-// endpoint, has nothing to close: Close returns nil.
+// SpanExporter down.
+//
+// Close is bounded by about one export timeout ([WithExportTimeout], 10 s
+// by default), whatever its context, context.Background() included: the
+// chunks it exports share one deadline, the export timeout from the
+// moment Close began, rather than each chunk of up to 1,024 spans
+// ([WithBatchSpans]) having a timeout of its own. When that deadline
+// passes, or a chunk fails for a collector that does not answer in time
+// or is unavailable (a deadline, a refused connection, gRPC's
+// UNAVAILABLE), Close gives up on the records left: they are dropped and
+// counted in [Stats.Dropped] (those of the chunk that failed in
+// [Stats.Failed]), and Close returns nil. A collector that answers in
+// time receives every record queued.
+//
+// If ctx ends first, the export in progress is cancelled, the records
+// left are dropped and counted, and Close returns ctx's error once the
+// worker has stopped. Calling Close again returns [ErrClosed]. A nil
+// Exporter, which [NewFromEnv] returns without an endpoint, has nothing
+// to close: Close returns nil.
 func (e *Exporter) Close(ctx context.Context) error {
 	if e == nil {
 		return nil
@@ -301,20 +326,27 @@ func (e *Exporter) Close(ctx context.Context) error {
 	err := ErrClosed
 	e.closeOnce.Do(func() {
 		err = nil
+		// ctx's deadline, when sooner, is kept by cancelling the
+		// exports when ctx ends (below).
+		by := time.Now().Add(e.cfg.exportTimeout)
+		e.closeBy.Store(by.UnixNano())
 		e.closing.Lock() // waits for a Write in progress, which never blocks
 		e.closed.Store(true)
 		e.closing.Unlock()
 		close(e.stop)
+		giveUp := time.NewTimer(time.Until(by))
+		defer giveUp.Stop()
 		select {
 		case <-e.done:
+		case <-giveUp.C:
+			// The exports share this deadline: the worker is about to
+			// stop, unless the SpanExporter ignores its context.
+			e.cancel()
+			e.waitWorker()
 		case <-ctx.Done():
 			err = ctx.Err()
 			e.cancel()
-			select {
-			case <-e.done:
-			case <-time.After(time.Second):
-				e.log.Warn("otelexport: the span exporter ignored its context; its goroutine is still running")
-			}
+			e.waitWorker()
 		}
 		e.cancel()
 		// Nothing is queued after this: a Write that began before closed
@@ -335,6 +367,18 @@ func (e *Exporter) Close(ctx context.Context) error {
 		}
 	})
 	return err
+}
+
+// waitWorker waits for the worker to stop, once its exports' context is
+// cancelled, a second at most.
+func (e *Exporter) waitWorker() {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-e.done:
+	case <-t.C:
+		e.log.Warn("otelexport: the span exporter ignored its context; its goroutine is still running")
+	}
 }
 
 // worker converts queued records to spans and exports them. It batches
@@ -468,6 +512,12 @@ func settled(r *recording.Record) bool {
 // spans (one record's spans may straddle two chunks); the spans of record
 // i of the batch end at ends[i]. A chunk that fails loses the records with
 // a span in it: they are counted as failed, the others as exported.
+//
+// Once Close has begun, every chunk has Close's deadline (closeBy) if it
+// is sooner than the export timeout, and export gives up at that
+// deadline, when Close cancels the exports, or after a chunk that failed
+// for want of an answer ([unanswered]): the records of the chunks left
+// are counted as dropped.
 func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 	n := len(ends)
 	if e.ctx.Err() != nil {
@@ -476,24 +526,47 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 	}
 	var errs []error
 	var failed, failedSpans int // records with a span in a failed chunk, and their spans
-	rec := 0                    // the first record not yet counted as failed
+	var dropped, droppedSpans int
+	rec := 0 // the first record not yet counted as failed or dropped
+	// lose counts the records not yet counted whose spans reach into
+	// [lo, hi), and their spans.
+	lose := func(lo, hi int) (recs, nspans int) {
+		for ; rec < n && (rec == 0 || ends[rec-1] < hi); rec++ {
+			if ends[rec] > lo {
+				start := 0
+				if rec > 0 {
+					start = ends[rec-1]
+				}
+				recs++
+				nspans += ends[rec] - start
+			}
+		}
+		return recs, nspans
+	}
 	for lo := 0; lo < len(spans); {
+		deadline := time.Now().Add(e.cfg.exportTimeout)
+		by := e.closeBy.Load()
+		closing := by != 0
+		if closing {
+			if d := time.Unix(0, by); d.Before(deadline) {
+				deadline = d
+			}
+			if e.abandoned || !time.Now().Before(deadline) || e.ctx.Err() != nil {
+				dropped, droppedSpans = lose(lo, len(spans))
+				break
+			}
+		}
 		hi := min(len(spans), lo+e.cfg.batchSpans)
-		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.exportTimeout)
+		ctx, cancel := context.WithDeadline(e.ctx, deadline)
 		err := safeExport(ctx, e.exp, spans[lo:hi])
 		cancel()
 		if err != nil {
 			errs = append(errs, err)
-			// The records whose spans reach into [lo, hi).
-			for ; rec < n && (rec == 0 || ends[rec-1] < hi); rec++ {
-				if ends[rec] > lo {
-					start := 0
-					if rec > 0 {
-						start = ends[rec-1]
-					}
-					failed++
-					failedSpans += ends[rec] - start
-				}
+			r, s := lose(lo, hi)
+			failed += r
+			failedSpans += s
+			if e.closeBy.Load() != 0 && unanswered(err) {
+				e.abandoned = true // Close tries no further chunk
 			}
 		}
 		lo = hi
@@ -506,10 +579,35 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 		e.log.Warn("otelexport: export failed", "records", failed,
 			"err", convention.Truncate(errors.Join(errs...).Error(), maxLoggedError))
 	}
-	if ok := n - failed; ok > 0 {
-		e.exported.Add(uint64(ok))
-		e.spans.Add(uint64(len(spans) - failedSpans))
+	if dropped > 0 {
+		e.dropped.Add(uint64(dropped))
+		e.log.Warn("otelexport: Close gave up on the collector; records left dropped", "records", dropped)
 	}
+	if ok := n - failed - dropped; ok > 0 {
+		e.exported.Add(uint64(ok))
+		e.spans.Add(uint64(len(spans) - failedSpans - droppedSpans))
+	}
+}
+
+// unanswered reports whether err is an export's failure for a collector
+// that did not answer in time or could not be reached: its deadline
+// passed or its context was cancelled, a network timeout, a refused
+// connection, or gRPC's UNAVAILABLE or DEADLINE_EXCEEDED. Close tries no
+// further chunk after one.
+func unanswered(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return true
+	}
+	return false
 }
 
 // maxLoggedError is how many bytes of a failed export's error the

@@ -88,7 +88,8 @@ func WithBatchSpans(n int) Option {
 // (default [DefaultExportTimeout]; for the OTLP exporters made by
 // [NewOTLPHTTP], [NewOTLPGRPC] and [NewFromEnv], the OTLP timeout of the
 // environment, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT or
-// OTEL_EXPORTER_OTLP_TIMEOUT, when set). d <= 0 keeps the default.
+// OTEL_EXPORTER_OTLP_TIMEOUT, when set). It bounds [Exporter.Close]'s
+// exports too, all of them together. d <= 0 keeps the default.
 func WithExportTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d > 0 {
