@@ -23,12 +23,14 @@ import (
 // own server and never read a byte of the answer, while the recorder hands
 // the Live batch after batch (a ping each 50 ms, a records event each 250
 // ms a stream). The Live serves its cap of streams and refuses the others;
-// the recorder's Write never waits for them; the app's own requests on the
+// the recorder's Write never waits for them (each returns, without error,
+// within a bound of 10 s that only a hang passes); the app's own requests on the
 // same server are answered all along; the heap grows by less than 64 KB a
 // client; and once the clients hang up, every stream's goroutine is gone
 // and no stream is counted.
 func TestLiveSlowClients(t *testing.T) {
 	const clients = 500
+	const writeBound = 10 * time.Second
 	l := ui.NewLive(ui.WithLiveKeepAlive(50 * time.Millisecond))
 	defer l.Close()
 	st, _ := newStore(t, 0)
@@ -76,8 +78,19 @@ func TestLiveSlowClients(t *testing.T) {
 				return
 			default:
 			}
-			if err := l.Write(context.Background(), recs); err != nil {
-				t.Errorf("Live.Write: %v", err)
+			// Each Write bounded (generously: a bound on a hang, not a
+			// speed assert), so that one that waits for the clients fails
+			// the test instead of hanging it.
+			done := make(chan error, 1)
+			go func() { done <- l.Write(context.Background(), recs) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Live.Write: %v", err)
+					return
+				}
+			case <-time.After(writeBound):
+				t.Errorf("Live.Write did not return in %v: it waits for the clients", writeBound)
 				return
 			}
 			writes++

@@ -95,9 +95,12 @@ type Browser struct {
 const cspBinding = "__browsertestCSP"
 
 // watchJS runs in every document before its own scripts: it reports each
-// securitypolicyviolation event through cspBinding, and counts the page's
+// securitypolicyviolation event through cspBinding; it counts the page's
 // short timers (one-shot setTimeout of up to a second) not yet fired, in
-// window.__browsertestTimers, which [Browser.Settle] waits to see at 0.
+// window.__browsertestTimers, which [Browser.Settle] waits to see at 0;
+// and it notes in window.__browsertestThrew whether a script of the page
+// threw (an uncaught exception or an unhandled rejection), for which
+// Settle stops waiting for the page to be ready.
 const watchJS = `(function () {
   document.addEventListener('securitypolicyviolation', function (e) {
     try {
@@ -105,6 +108,10 @@ const watchJS = `(function () {
         blocked: e.blockedURI, sample: e.sample, source: e.sourceFile, line: e.lineNumber, page: e.documentURI}));
     } catch (x) { /* the binding is gone */ }
   }, true);
+  var threw = false;
+  window.addEventListener('error', function (e) { if (e instanceof ErrorEvent) threw = true; });
+  window.addEventListener('unhandledrejection', function () { threw = true; });
+  Object.defineProperty(window, '__browsertestThrew', { get: function () { return threw; } });
   var st = window.setTimeout, ct = window.clearTimeout, pending = new Set();
   window.setTimeout = function (fn, ms) {
     if (typeof fn !== 'function' || !((+ms || 0) <= 1000)) return st.apply(window, arguments);
@@ -275,20 +282,37 @@ const QuietBound = 3 * time.Second
 
 // Settle waits until the page has done what it does on its own: first,
 // up to [Patience], until the expression ready (default [ReadyJS]) is true,
-// failing t if it never is; then, up to [QuietBound], until none of its
+// failing t if it never is, or at once if the page is loaded and not
+// ready and a script of it threw since it loaded (an uncaught exception
+// or an unhandled rejection: a page whose start failed), or if the browser
+// session (b.Ctx) has ended; then, up to [QuietBound], until none of its
 // short timers (setTimeout of up to a second) is pending, it has no
 // request in flight (event streams aside) before and after two animation
 // frames, and sent none between. It reports whether the page was ready.
+//
+// What Settle does not track (an interval's ticks, an event stream's
+// messages, a timer given code as a string or of more than a second) may
+// still be to come when it returns: [Browser.Crawl] leaves each page
+// [CrawlOptions.Dwell] as well.
 func (b *Browser) Settle(t testing.TB, ready string) bool {
 	t.Helper()
 	if ready == "" {
 		ready = ReadyJS
 	}
+	check := `(function () { if (` + ready + `) return 'ready'; return window.__browsertestThrew && document.readyState === 'complete' ? 'threw' : ''; })()`
 	deadline := time.Now().Add(Patience)
 	for {
-		ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](ready))
-		if err == nil && ok {
+		if err := b.Ctx.Err(); err != nil {
+			t.Errorf("the page was not ready: the browser session ended (%v)", err)
+			return false
+		}
+		got, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](check))
+		if err == nil && got == "ready" {
 			break
+		}
+		if err == nil && got == "threw" {
+			t.Errorf("the page was not ready (%s), and a script of it threw since it loaded", ready)
+			return false
 		}
 		if time.Now().After(deadline) {
 			t.Errorf("the page was not ready in %v (%s; %v)", Patience, ready, err)
@@ -296,12 +320,15 @@ func (b *Browser) Settle(t testing.TB, ready string) bool {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for quiet := time.Now().Add(QuietBound); time.Now().Before(quiet); time.Sleep(20 * time.Millisecond) {
+	for quiet := time.Now().Add(QuietBound); time.Now().Before(quiet) && b.Ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
 		// Idle before the frames and after them, with no request sent
 		// between: what a request's answer starts (its promise's
-		// callbacks) has had the two frames to run.
+		// callbacks) has had the two frames to run. The frames are
+		// waited for within the bound too (a hidden page has none).
 		if n, idle := b.idle(); idle {
-			ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](quietJS, chromedp.EvalAwaitPromise))
+			ctx, cancel := context.WithDeadline(b.Ctx, quiet)
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](quietJS, chromedp.EvalAwaitPromise))
+			cancel()
 			if m, still := b.idle(); err == nil && ok && still && m == n {
 				break
 			}

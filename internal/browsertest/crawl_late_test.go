@@ -1,0 +1,53 @@
+package browsertest
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCrawlReportsLateErrorsOfUntrackedWork: errors a page throws
+// 150-300 ms after load from work Settle does not track (a setInterval
+// tick, an event stream's message, a setTimeout given code as a string)
+// are reported: the crawl leaves each page its dwell (500 ms) after its
+// clicks, however soon it is quiet.
+func TestCrawlReportsLateErrorsOfUntrackedWork(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/s/":
+			fmt.Fprint(w, `<!doctype html><title>start</title><a href="/s/interval">i</a> <a href="/s/sse">s</a> <a href="/s/strtimer">t</a> <a href="/s/other">o</a>`)
+		case "/s/interval":
+			fmt.Fprint(w, `<!doctype html><title>interval</title><script>setInterval(function () { throw new Error('interval boom'); }, 200)</script>`)
+		case "/s/sse":
+			fmt.Fprint(w, `<!doctype html><title>sse</title><script>new EventSource('/s/events').onmessage = function (e) { throw new Error('sse boom ' + e.data); }</script>`)
+		case "/s/strtimer":
+			fmt.Fprint(w, `<!doctype html><title>strtimer</title><script>setTimeout("throw new Error('string timer boom')", 200)</script>`)
+		case "/s/events":
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(150 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+			fmt.Fprint(w, "data: hi\n\n")
+			w.(http.Flusher).Flush()
+		default:
+			fmt.Fprint(w, `<!doctype html><title>other</title><p>ok</p>`)
+		}
+	}))
+	defer srv.Close()
+	b := New(t, srv.URL, Options{})
+	var c collectTB
+	c.TB = t
+	b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/"})
+	all := strings.Join(c.errs, "\n")
+	for _, want := range []string{"interval boom", "sse boom hi", "string timer boom"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("%q not reported: %q", want, c.errs)
+		}
+	}
+}
