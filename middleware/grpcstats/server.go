@@ -128,7 +128,9 @@ func streamType(client, server bool) string {
 // request cancelled as soon as it is made — ends in grpc-go's stats with
 // INTERNAL "grpc: failed to set send compressor: …", a status gRPC sends
 // no one, its method never run: its record has Canceled (or
-// DeadlineExceeded), as its context ended, not that INTERNAL.
+// DeadlineExceeded), as its context ended, not that INTERNAL. A method
+// that itself returns an INTERNAL with that message (a proxy passing on
+// an upstream's status) keeps it in its record, as the client got it.
 //
 // A nil rec gives a handler that records nothing.
 func NewServerHandler(rec *recording.Recorder, opts ...Option) stats.Handler {
@@ -227,6 +229,9 @@ type serverRPC struct {
 	state             atomic.Uint32
 	inMsgs, outMsgs   atomic.Int64
 	inBytes, outBytes atomic.Int64
+	// trailed is set by the RPC's OutTrailer: gRPC wrote its status to
+	// the client (see endError).
+	trailed atomic.Bool
 }
 
 // Value returns the RPC's state for serverKey and defers to the parent for
@@ -388,6 +393,7 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		s.outMsgs.Add(1)
 		s.outBytes.Add(int64(rs.WireLength))
 	case *stats.OutTrailer:
+		s.trailed.Store(true)
 		// gRPC rejects an unknown service or method after TagRPC without
 		// Begin or End; the trailer is the last event such an RPC gets.
 		if !s.begun() {
@@ -418,8 +424,8 @@ func (h *serverHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 // compressor, for a request compressed (or a server with a compressor of
 // its own): INTERNAL "grpc: failed to set send compressor: transport: set
 // send compressor called after headers sent or stream done". No method
-// has run, and the status goes to no one: headers are not sent before
-// that point, so the stream was done.
+// has run, and the status goes to no one: gRPC returns it without writing
+// it, so the RPC gets no OutTrailer.
 const compressorUnset = "grpc: failed to set send compressor: "
 
 // endError returns the status an RPC ended with, err as its End reports
@@ -427,7 +433,18 @@ const compressorUnset = "grpc: failed to set send compressor: "
 // compressorUnset): it ended as its context did, Canceled (or
 // DeadlineExceeded), not with the INTERNAL error of the server's that
 // grpc-go reports and sends no one. err is not nil.
+//
+// What tells the two apart is the trailer, not the message: a method may
+// itself return an INTERNAL with that message (a proxy passing on an
+// upstream's status), which gRPC writes to the client, with an OutTrailer
+// before the End; the status of gRPC's own failure is written to no one.
+// The RPC's context cannot tell them apart (gRPC cancels it as it writes
+// any status), nor can its messages (a streaming method may fail before
+// it reads one).
 func (s *serverRPC) endError(err error) error {
+	if s.trailed.Load() {
+		return err
+	}
 	if st, ok := status.FromError(err); !ok || st.Code() != codes.Internal || !strings.HasPrefix(st.Message(), compressorUnset) {
 		return err
 	}
