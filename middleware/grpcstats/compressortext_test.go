@@ -28,6 +28,9 @@ func TestMethodInternalCompressorTextKept(t *testing.T) {
 	conn.Close()
 	stop()
 	closeRecorder(t, rec)
+	if len(sink.Records()) == 0 {
+		t.Fatal("no record")
+	}
 	for _, r := range sink.Records() {
 		if r.Status != int(codes.Internal) {
 			t.Errorf("record %s: status %d %q; the client got INTERNAL from a method that ran", r.Path, r.Status, r.Error)
