@@ -226,6 +226,21 @@ func (r *Rules) scan(t *textScrub) {
 			j++
 		}
 		atom := s[i:j]
+		if t.inURL && strings.HasPrefix(s[j:], "://") && isScheme(atom) {
+			// A URL in a URL's path: its user information is hidden whole,
+			// as a URL's in a text is ("/r/redis://:pw@h"), and what
+			// follows is read as words, its path not scrubbed again.
+			auth := j + len("://")
+			if at := nestedUserInfo(s, auth); at >= 0 {
+				if s[auth:at] != Redacted {
+					t.replace(auth, at, Redacted)
+				}
+				i = at + 1
+				continue
+			}
+			i = auth
+			continue
+		}
 		if !t.inURL && strings.HasPrefix(s[j:], "://") && isScheme(atom) {
 			end := urlEnd(s, j+3)
 			// (A query's "?" stays in s[i:end] as end grows.)
@@ -787,6 +802,24 @@ func isScheme(s string) bool {
 		}
 	}
 	return true
+}
+
+// nestedUserInfo returns the index of the "@" that ends the user
+// information of a URL whose authority begins at s[auth] — the last "@"
+// before the "/", "?" or "#" that ends the authority, or before the end of
+// the URL (see urlEnd) — or -1 when it holds none. The user may be empty
+// ("redis://:pw@h"), the password too ("u:@h"), or both be missing ("u@h").
+func nestedUserInfo(s string, auth int) int {
+	at := -1
+	for k := auth; k < len(s); k++ {
+		switch s[k] {
+		case '/', '?', '#', ' ', '\t', '\n', '\r', '"', '\'', '`', '<', '>', ',', ')', '}', '|', '\\':
+			return at
+		case '@':
+			at = k
+		}
+	}
+	return at
 }
 
 // urlEnd returns where a URL written in a text from i ends: at white space,
