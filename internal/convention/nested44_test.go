@@ -27,7 +27,7 @@ func TestTextNestedURLsLinear(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		return after.TotalAlloc - before.TotalAlloc
 	}
-	for _, p := range []string{"p://a@", "http://u:p@h/", "p://a:b@/"} {
+	for _, p := range []string{"p://a@", "http://u:p@h/", "p://a:b@/", "/p:/:a@", "/p:/a/"} {
 		small := allocated(strings.Repeat(p, (16<<10)/len(p)))
 		large := allocated(strings.Repeat(p, (64<<10)/len(p)))
 		if large > 6*small {
@@ -107,4 +107,23 @@ func TestTextNestedURLUserInfoHiddenWhole(t *testing.T) {
 			t.Errorf("URL(%q)\n = %q\nwant %q", raw, got, want)
 		}
 	}
+}
+
+// TestTextNestedURLCleanedSlash checks a URL written in a path whose "//" a
+// server cleaned to "/" (Go's ServeMux redirects "/proxy/redis://…" to
+// "/proxy/redis:/…", and the middleware records both requests): its user
+// information is hidden whole as well (round 44: "/proxy/redis:/:pw@cache"
+// kept its password, "https:/u:pw@h2" its user).
+func TestTextNestedURLCleanedSlash(t *testing.T) {
+	const R = convention.Redacted
+	checkTexts(t, defaultRules(), []textCase{
+		{"/proxy/redis:/:s3cretpw@cache:6379/0", "/proxy/redis:/" + R + "@cache:6379/0"},
+		{"/proxy/https:/alice:s3cretpw@h2.example/x", "/proxy/https:/" + R + "@h2.example/x"},
+		{"/proxy/https:/h2.example/r/rediss:/:s3cretpw@cache/0", "/proxy/https:/h2.example/r/rediss:/" + R + "@cache/0"},
+		{"GET https://h/proxy/redis:/:s3cretpw@cache:6379/0", "GET https://h/proxy/redis:/" + R + "@cache:6379/0"},
+		// Unchanged: no "@" before the next "/".
+		{"/proxy/https:/h2.example/x", "/proxy/https:/h2.example/x"},
+		{"/files/C:/Users/bob/a@b", "/files/C:/Users/bob/a@b"},
+		{"/npm:/@scope/pkg", "/npm:/@scope/pkg"},
+	})
 }

@@ -10,7 +10,9 @@ import (
 // message, a path — with the secrets found in it replaced by [Redacted]:
 //
 //   - the user information of a URL ("https://user:pw@host/") and the
-//     secrets of its path, query and fragment ([Rules.URL]);
+//     secrets of its path, query and fragment ([Rules.URL]), and the user
+//     information of a URL written in a path ("/r/redis://:pw@h"), also
+//     once a server cleaned its "//" to "/" ("/r/redis:/:pw@h");
 //   - the value of a secret name written "name=value", "name = value",
 //     "name: 'value'", name:"value" (Go's and protobuf's text forms),
 //     "name": value (JSON, and JSON quoted again by %q: \"name\":\"value\"),
@@ -78,10 +80,10 @@ import (
 func (r *Rules) Text(s string) string { return r.textIn(s, false) }
 
 // textIn is Text, of a URL's path when inURL is set (see pathText): then a
-// URL written in it ("/to/https://h/x") is read as words are, not as a URL
-// whose path is read again, which made a text of n nested URLs cost n
-// scans of it (round 44: "p://" repeated to 16 KiB took 0.4 s, 1 MiB
-// hours).
+// URL written in it ("/to/https://u:pw@h/x") has its user information
+// hidden and is read on as words are, not as a URL whose path is read
+// again, which made a text of n nested URLs cost n scans of it (round 44:
+// "p://" repeated to 16 KiB took 0.4 s, 1 MiB hours).
 func (r *Rules) textIn(s string, inURL bool) string {
 	if r == nil || s == "" || shortPlain(s) {
 		return s
@@ -285,6 +287,22 @@ func (r *Rules) scan(t *textScrub) {
 				t.replace(vs, ve, Redacted)
 			}
 			i = max(ve, j)
+			continue
+		}
+		if i > 0 && s[i-1] == '/' && strings.HasPrefix(s[j:], ":/") && j+2 < len(s) && s[j+2] != '/' && isScheme(atom) {
+			// A URL in a path once a server cleaned its "//" to "/" (Go's
+			// ServeMux redirects to the path cleaned): "/r/redis:/:pw@h",
+			// its user information hidden whole; a secret name's value
+			// ("/password:/…") was hidden above.
+			auth := j + len(":/")
+			if at := nestedUserInfo(s, auth); at > auth {
+				if s[auth:at] != Redacted {
+					t.replace(auth, at, Redacted)
+				}
+				i = at + 1
+				continue
+			}
+			i = auth
 			continue
 		}
 		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4) || next == '>' || pct {
