@@ -10,7 +10,9 @@ import (
 // message, a path — with the secrets found in it replaced by [Redacted]:
 //
 //   - the user information of a URL ("https://user:pw@host/") and the
-//     secrets of its path, query and fragment ([Rules.URL]);
+//     secrets of its path, query and fragment ([Rules.URL]), and the user
+//     information of a URL written in a path ("/r/redis://:pw@h"), also
+//     once a server cleaned its "//" to "/" ("/r/redis:/:pw@h");
 //   - the value of a secret name written "name=value", "name = value",
 //     "name: 'value'", name:"value" (Go's and protobuf's text forms),
 //     "name": value (JSON, and JSON quoted again by %q: \"name\":\"value\"),
@@ -78,10 +80,10 @@ import (
 func (r *Rules) Text(s string) string { return r.textIn(s, false) }
 
 // textIn is Text, of a URL's path when inURL is set (see pathText): then a
-// URL written in it ("/to/https://h/x") is read as words are, not as a URL
-// whose path is read again, which made a text of n nested URLs cost n
-// scans of it (round 44: "p://" repeated to 16 KiB took 0.4 s, 1 MiB
-// hours).
+// URL written in it ("/to/https://u:pw@h/x") has its user information
+// hidden and is read on as words are, not as a URL whose path is read
+// again, which made a text of n nested URLs cost n scans of it (round 44:
+// "p://" repeated to 16 KiB took 0.4 s, 1 MiB hours).
 func (r *Rules) textIn(s string, inURL bool) string {
 	if r == nil || s == "" || shortPlain(s) {
 		return s
@@ -226,6 +228,21 @@ func (r *Rules) scan(t *textScrub) {
 			j++
 		}
 		atom := s[i:j]
+		if t.inURL && strings.HasPrefix(s[j:], "://") && isScheme(atom) {
+			// A URL in a URL's path: its user information is hidden whole,
+			// as a URL's in a text is ("/r/redis://:pw@h"), and what
+			// follows is read as words, its path not scrubbed again.
+			auth := j + len("://")
+			if at := nestedUserInfo(s, auth); at >= 0 {
+				if s[auth:at] != Redacted {
+					t.replace(auth, at, Redacted)
+				}
+				i = at + 1
+				continue
+			}
+			i = auth
+			continue
+		}
 		if !t.inURL && strings.HasPrefix(s[j:], "://") && isScheme(atom) {
 			end := urlEnd(s, j+3)
 			// (A query's "?" stays in s[i:end] as end grows.)
@@ -270,6 +287,22 @@ func (r *Rules) scan(t *textScrub) {
 				t.replace(vs, ve, Redacted)
 			}
 			i = max(ve, j)
+			continue
+		}
+		if i > 0 && s[i-1] == '/' && strings.HasPrefix(s[j:], ":/") && j+2 < len(s) && s[j+2] != '/' && isScheme(atom) {
+			// A URL in a path once a server cleaned its "//" to "/" (Go's
+			// ServeMux redirects to the path cleaned): "/r/redis:/:pw@h",
+			// its user information hidden whole; a secret name's value
+			// ("/password:/…") was hidden above.
+			auth := j + len(":/")
+			if at := nestedUserInfo(s, auth); at > auth {
+				if s[auth:at] != Redacted {
+					t.replace(auth, at, Redacted)
+				}
+				i = at + 1
+				continue
+			}
+			i = auth
 			continue
 		}
 		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4) || next == '>' || pct {
@@ -787,6 +820,24 @@ func isScheme(s string) bool {
 		}
 	}
 	return true
+}
+
+// nestedUserInfo returns the index of the "@" that ends the user
+// information of a URL whose authority begins at s[auth] — the last "@"
+// before the "/", "?" or "#" that ends the authority, or before the end of
+// the URL (see urlEnd) — or -1 when it holds none. The user may be empty
+// ("redis://:pw@h"), the password too ("u:@h"), or both be missing ("u@h").
+func nestedUserInfo(s string, auth int) int {
+	at := -1
+	for k := auth; k < len(s); k++ {
+		switch s[k] {
+		case '/', '?', '#', ' ', '\t', '\n', '\r', '"', '\'', '`', '<', '>', ',', ')', '}', '|', '\\':
+			return at
+		case '@':
+			at = k
+		}
+	}
+	return at
 }
 
 // urlEnd returns where a URL written in a text from i ends: at white space,

@@ -310,6 +310,14 @@ func incomingHTTP(t *testing.T, c *corpus, base string) {
 	get("/go?next=http://nestuser:"+c.secret("nested URL password", "nestpwsecret")+"@host.example/?token="+
 		c.secret("nested URL token", "nesttokensecret"), nil)
 	get("/go?u="+url.QueryEscape("http://h.example/cb?password="+c.secret("encoded nested URL password", "encnestedsecret")+"&lang=en"), nil)
+	// URLs nested in a path, their user information hidden whole: an
+	// empty user (Redis' form), a user and a password, several levels, and
+	// in a query value's path.
+	get("/proxy/redis://:"+c.secret("path: a nested Redis URL's password after an empty user", "nestredispw7")+"@cache:6379/0", nil)
+	get("/proxy/https://"+c.secret("path: a nested URL's user", "nestpathuser")+":"+
+		c.secret("path: a nested URL's password", "nestpathpw8")+"@h2.example/x", nil)
+	get("/proxy/https://h2.example/r/rediss://:"+c.secret("path: a URL nested two levels, its password", "nest2levelpw")+"@cache/0", nil)
+	get("/go?next=https://h2.example/r/redis://:"+c.secret("query value: a URL's path's nested URL password", "nestqpathpw")+"@cache:6379", nil)
 
 	// Headers hidden by their names, and values found in other headers.
 	get("/profile", map[string]string{

@@ -1,7 +1,8 @@
 // Package secretcorpus is the end-to-end test that secrets never leave the
 // process: a corpus of secret-bearing inputs — query parameters, headers,
 // path segments that look like tokens (JSON Web Tokens, card numbers,
-// random tokens, e-mail addresses), URLs nested in values, SQL statements
+// random tokens, e-mail addresses), URLs nested in values and in paths (an
+// empty user's password, the path's "//" cleaned to "/"), SQL statements
 // of each dialect with literals of every kind, driver, gRPC and HTTP error
 // messages, bearer and basic credentials in error and panic messages,
 // structs and maps printed by fmt and a Cookie header line in panic
