@@ -685,6 +685,20 @@ func (a *ActiveRecord) SameHeader(h map[string][]string) bool {
 	return a != nil && h != nil && *(*unsafe.Pointer)(unsafe.Pointer(&h)) == *(*unsafe.Pointer)(unsafe.Pointer(&a.hdr))
 }
 
+// ContextErr returns the Err of the context a was started in (the one
+// given to [StartRecordFrom], [Recorder.StartRecord] or the first
+// [NewContext] of a): nil while it goes on, and once it is done why — for
+// a request net/http serves, its client gone or its stream reset. A nil a,
+// or one never put in a context, reports nil. Middleware asks it, before
+// a send, to tell whether the send may have reached the client
+// (middleware/httpstats' flushes).
+func (a *ActiveRecord) ContextErr() error {
+	if a == nil || a.ctx.Context == nil {
+		return nil
+	}
+	return a.ctx.Context.Err()
+}
+
 // Start returns the request's start time.
 func (a *ActiveRecord) Start() time.Time {
 	if a == nil {

@@ -759,20 +759,24 @@ func (h *handler) panicked(v any, ar *recording.ActiveRecord, r, r2 *http.Reques
 		rec.Error = "handler aborted"
 	}
 	rw := &st.rw
+	// A flush was made: one got through, or (HTTP/2) one failed that
+	// began while the request was live, which may have sent the header
+	// (see respWriter.flushed).
+	flushed := rw.flags&fFlushed != 0 || r.ProtoMajor == 2 && rw.flushMaybeMade()
 	held := int64(-1)
 	if !rw.hijacked && rw.wrote() {
 		held = heldBytes(rw.w)
 	}
 	switch {
-	case held > 0 && (rw.flags&fFlushed != 0 || rw.written > held):
+	case held > 0 && (flushed || rw.written > held):
 		// Some of the body left net/http's buffer, with the header:
 		// what is still in it is dropped, and never reached the
 		// client.
 		rw.written = max(rw.written-held, 0)
-	case held >= 0 && rw.flags&fFlushed == 0 && rw.written <= held:
+	case held >= 0 && !flushed && rw.written <= held:
 		held = -2 // all of it is held back: as below
 	}
-	if !rw.hijacked && (!rw.wrote() || held == -2 || held == -1 && rw.flags&fFlushed == 0 && rw.written <= heldBack(rw.w)) {
+	if !rw.hijacked && (!rw.wrote() || held == -2 || held == -1 && !flushed && rw.written <= heldBack(rw.w)) {
 		// Recorded as the 500 the client sees as a failure; no
 		// response is sent, though (net/http drops the connection, or
 		// resets the stream): the handler wrote nothing, or set a

@@ -90,10 +90,10 @@ const (
 	// reads the header map.
 	fDeclNone
 	fDeclLen
-	// fFlushed: a flush was made — it got through, or failed, perhaps
-	// once the header was out (see flushed) — or HTTP/1's ReadFrom
-	// flushed (readFrom): the header, at least, went out as far as the
-	// record knows (see handler.panicked).
+	// fFlushed: a flush got through, or HTTP/1's ReadFrom flushed
+	// (readFrom): the header, at least, went out (see handler.panicked,
+	// which counts a failed flush begun while the request was live, over
+	// HTTP/2, as made too: flushed).
 	fFlushed
 )
 
@@ -135,20 +135,39 @@ func (rw *respWriter) fixLength() {
 // when the handler returns. A flush that failed may have sent the header
 // all the same: over HTTP/2, a client given the header that resets the
 // stream before FlushError returns (closing the body at once) makes it
-// report "http2: stream closed" — the client has the status, and a panic
-// after it does not make the response one never sent (fFlushed, see
-// handler.panicked; TestPanicAfterFailedFlush).
-func (rw *respWriter) flushed(err error) {
+// report "http2: stream closed" — the client has the status
+// (TestPanicAfterFailedFlush). live tells whether the request's context
+// was not yet done when the flush began: HTTP/2's reset cancels the
+// context before it closes the stream, so a flush begun after it reached
+// no client (TestPanicAfterFlushToGoneClientNoResponse). Such a failure,
+// of a live request, is kept as a flushMaybeSent, which handler.panicked
+// counts as a flush made over HTTP/2 only: HTTP/1's failed flush is a
+// write to the connection that failed.
+func (rw *respWriter) flushed(err error, live bool) {
 	if err == nil {
 		rw.flags |= fFlushed
 		return
 	}
-	if !rw.hijacked && !errors.Is(err, http.ErrNotSupported) {
-		rw.flags |= fFlushed
-		if rw.sendErr == nil {
-			rw.sendErr = err
+	if rw.sendErr == nil && !rw.hijacked && !errors.Is(err, http.ErrNotSupported) {
+		if live {
+			err = flushMaybeSent{err}
 		}
+		rw.sendErr = err
 	}
+}
+
+// flushMaybeSent is the error of a flush that failed, begun while the
+// request's context was not done (see flushed): its header may have
+// reached the client.
+type flushMaybeSent struct{ error }
+
+func (e flushMaybeSent) Unwrap() error { return e.error }
+
+// flushMaybeMade reports whether the response's first failed send was a
+// flushMaybeSent.
+func (rw *respWriter) flushMaybeMade() bool {
+	_, ok := rw.sendErr.(flushMaybeSent)
+	return ok
 }
 
 // timedOut is asked of a response whose handler returned, its request's
@@ -261,11 +280,12 @@ type rcShim struct{ *respWriter }
 
 func (s rcShim) Unwrap() http.ResponseWriter { return s.w }
 func (s rcShim) FlushError() error {
+	live := s.ar.ContextErr() == nil
 	err := http.NewResponseController(s.w).Flush()
 	if err == nil {
 		s.sent()
 	}
-	s.flushed(err)
+	s.flushed(err, live)
 	return err
 }
 func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -296,7 +316,8 @@ func (rw *respWriter) flush() {
 		}
 	}
 	if rw.flags&fFlushError != 0 {
-		rw.flushed(rw.w.(flushErrorer).FlushError())
+		live := rw.ar.ContextErr() == nil
+		rw.flushed(rw.w.(flushErrorer).FlushError(), live)
 		return
 	}
 	rw.w.(http.Flusher).Flush()
@@ -523,8 +544,9 @@ type flushErrorer interface{ FlushError() error }
 
 func (rw *respWriter) flushError() error {
 	rw.sent()
+	live := rw.ar.ContextErr() == nil
 	err := rw.w.(flushErrorer).FlushError()
-	rw.flushed(err)
+	rw.flushed(err, live)
 	return err
 }
 
