@@ -293,7 +293,9 @@ func (s rcShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		s.hijacked = true
 		s.flags |= fWrote // no status is fixed after a hijack
-		s.watchHijack(c, brw)
+		if hijacksNetHTTP(s.w) {
+			s.watchHijack(c, brw)
+		}
 	}
 	return c, brw, err
 }
@@ -340,9 +342,39 @@ func (rw *respWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		rw.hijacked = true
 		rw.flags |= fWrote // no status is fixed after a hijack
-		rw.watchHijack(c, brw)
+		if hijacksNetHTTP(rw.w) {
+			rw.watchHijack(c, brw)
+		}
 	}
 	return c, brw, err
+}
+
+// hijacksNetHTTP reports whether w is net/http's own HTTP/1 response
+// writer, whose Hijack returns a bufio.ReadWriter writing straight to the
+// connection it returns: only then may watchHijack put its watch between
+// the two. Another writer's Hijack (middleware below appstats) may route
+// the ReadWriter's bytes through a tap of its own, which the watch would
+// bypass; its hijacked responses are recorded with status 0, as before.
+// w is followed down its Unwrap chain as http.ResponseController's
+// Hijack follows it, to the first writer with a Hijack method. Called on
+// a successful hijack only.
+func hijacksNetHTTP(w http.ResponseWriter) bool {
+	for range 64 { // a bound against an Unwrap that returns itself
+		if reflect.TypeOf(w).String() == "*http.response" {
+			return true
+		}
+		if _, ok := w.(http.Hijacker); ok {
+			return false
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
+		if w = u.Unwrap(); w == nil {
+			return false
+		}
+	}
+	return false
 }
 
 // watchHijack watches, for a status line, the first bytes written
