@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/goappstats/appstats/middleware/grpcstats"
+	"github.com/goappstats/appstats/recording"
 	"google.golang.org/grpc"
 )
 
@@ -28,14 +29,7 @@ func TestMethodInternalCompressorTextKept(t *testing.T) {
 	conn.Close()
 	stop()
 	closeRecorder(t, rec)
-	if len(sink.Records()) == 0 {
-		t.Fatal("no record")
-	}
-	for _, r := range sink.Records() {
-		if r.Status != int(codes.Internal) {
-			t.Errorf("record %s: status %d %q; the client got INTERNAL from a method that ran", r.Path, r.Status, r.Error)
-		}
-	}
+	wantInternalRecords(t, sink.Records())
 }
 
 // compressorTextStream's StreamingInputCall returns INTERNAL with grpc-go's
@@ -63,10 +57,17 @@ func TestStreamInternalCompressorTextKept(t *testing.T) {
 	conn.Close()
 	stop()
 	closeRecorder(t, rec)
-	if len(sink.Records()) == 0 {
+	wantInternalRecords(t, sink.Records())
+}
+
+// wantInternalRecords fails t unless there is a record and every one
+// says INTERNAL, the status the client got.
+func wantInternalRecords(t *testing.T, recs []*recording.Record) {
+	t.Helper()
+	if len(recs) == 0 {
 		t.Fatal("no record")
 	}
-	for _, r := range sink.Records() {
+	for _, r := range recs {
 		if r.Status != int(codes.Internal) {
 			t.Errorf("record %s: status %d %q; the client got INTERNAL from a method that ran", r.Path, r.Status, r.Error)
 		}
