@@ -186,7 +186,10 @@
 // or a chunk fails for a collector that does not answer or is unavailable,
 // the records left are dropped and counted ([Stats.Dropped]), rather than
 // each chunk of 1,024 spans waiting a whole timeout of its own. A collector
-// that answers receives every record queued.
+// that answers receives every record queued. Close leaves no goroutine
+// running: it also closes the connections of the OTLP/HTTP exporter made
+// by [NewOTLPHTTP], which otlptracehttp would keep idle for 90 s, and the
+// OTLP/gRPC exporter's Shutdown closes its connection.
 //
 // # Propagation
 //

@@ -106,7 +106,9 @@ var _ recording.Sink = (*Exporter)(nil)
 // worker goroutine. The Exporter owns exp: [Exporter.Close] shuts it down.
 func New(exp sdktrace.SpanExporter, opts ...Option) *Exporter {
 	cfg := newConfig(opts)
-	ctx, cancel := context.WithCancel(context.Background())
+	// The exports' context follows an OTLP/HTTP exporter's connections
+	// (see watch).
+	ctx, cancel := context.WithCancel(cfg.watch.context(context.Background()))
 	version := Version()
 	e := &Exporter{
 		cfg:       cfg,
@@ -365,6 +367,9 @@ func (e *Exporter) Close(ctx context.Context) error {
 		if serr := e.exp.Shutdown(ctx); serr != nil {
 			err = errors.Join(err, fmt.Errorf("otelexport: shutdown: %w", serr))
 		}
+		// The exports are over: their connections, idle in
+		// otlptracehttp's pool, are closed, and their goroutines end.
+		e.cfg.watch.closeConns()
 	})
 	return err
 }

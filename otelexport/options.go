@@ -37,6 +37,7 @@ type config struct {
 	logger        *slog.Logger
 	httpOpts      []otlptracehttp.Option
 	grpcOpts      []otlptracegrpc.Option
+	watch         *watch // set by NewOTLPHTTP: see watch
 }
 
 func newConfig(opts []Option) config {
@@ -52,6 +53,11 @@ func newConfig(opts []Option) config {
 		}
 	}
 	return c // a nil logger discards: see convention.NewLogger
+}
+
+// withWatch sets the watch of the OTLP exporter's requests (NewOTLPHTTP's).
+func withWatch(w *watch) Option {
+	return optionFunc(func(c *config) { c.watch = w })
 }
 
 // WithServiceName sets the service.name resource attribute of the exported
