@@ -189,7 +189,10 @@
 // that answers receives every record queued. Close leaves no goroutine
 // running: it also closes the connections of the OTLP/HTTP exporter made
 // by [NewOTLPHTTP], which otlptracehttp would keep idle for 90 s, and the
-// OTLP/gRPC exporter's Shutdown closes its connection.
+// OTLP/gRPC exporter's Shutdown closes its connection. Failed exports are
+// logged at most once every 10 s ([WithLogger]), each error cut to 1 KiB,
+// with the values of the OTLP headers hidden: a collector may echo the
+// request's Authorization in its answer.
 //
 // # Propagation
 //

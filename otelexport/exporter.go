@@ -365,7 +365,7 @@ func (e *Exporter) Close(ctx context.Context) error {
 			break
 		}
 		if serr := e.exp.Shutdown(ctx); serr != nil {
-			err = errors.Join(err, fmt.Errorf("otelexport: shutdown: %w", serr))
+			err = errors.Join(err, fmt.Errorf("otelexport: shutdown: %w", e.cfg.watch.hideErr(serr)))
 		}
 		// The exports are over: their connections, idle in
 		// otlptracehttp's pool, are closed, and their goroutines end.
@@ -580,9 +580,11 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 		e.errors.Add(uint64(len(errs)))
 		e.failed.Add(uint64(failed))
 		// The error's text is cut: an OTLP/HTTP exporter's holds the
-		// collector's answer, up to 4 MiB of an error page.
+		// collector's answer, up to 4 MiB of an error page. The OTLP
+		// headers' values are hidden first (a collector may echo the
+		// request's Authorization), so that no part of one is left.
 		e.log.Warn("otelexport: export failed", "records", failed,
-			"err", convention.Truncate(errors.Join(errs...).Error(), maxLoggedError))
+			"err", convention.Truncate(e.cfg.watch.hide(errors.Join(errs...).Error()), maxLoggedError))
 	}
 	if dropped > 0 {
 		e.dropped.Add(uint64(dropped))

@@ -61,18 +61,23 @@ func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 // queued through a long outage would wait after the collector is back). A
 // [otlptracegrpc.WithDialOption] of yours replaces this bound, as
 // otlptracegrpc keeps the last of them: add [grpc.WithConnectParams] to
-// yours to keep one.
+// yours to keep one. It also replaces the interceptor that notes the
+// headers given in code with [otlptracegrpc.WithHeaders], to hide them
+// from the errors logged (see [WithLogger]): those of the environment
+// stay hidden.
 func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err := checkEnv("grpc"); err != nil {
 		return nil, err
 	}
 	cfg := newConfig(opts)
-	grpcOpts := append([]otlptracegrpc.Option{otlptracegrpc.WithDialOption(reconnectBound())}, cfg.grpcOpts...)
+	w := newWatch()
+	grpcOpts := append([]otlptracegrpc.Option{otlptracegrpc.WithDialOption(
+		reconnectBound(), grpc.WithChainUnaryInterceptor(w.unary))}, cfg.grpcOpts...)
 	exp, err := otlptracegrpc.New(ctx, grpcOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/grpc exporter: %w", err)
 	}
-	return New(exp, withEnvTimeout(cfg, opts)...), nil
+	return New(exp, append(withEnvTimeout(cfg, opts), withWatch(w))...), nil
 }
 
 // maxReconnectDelay is the longest wait of the OTLP/gRPC exporter between two
