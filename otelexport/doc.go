@@ -178,7 +178,9 @@
 // goroutine of the Exporter converts and exports them, each call of the
 // SpanExporter bounded by [WithExportTimeout]. When the collector is down or
 // slow the queue fills and records are dropped and counted ([Exporter.Stats]);
-// requests are never slowed. [Exporter.Close] exports what is queued, stops
+// requests are never slowed. A collector that asks to wait (HTTP
+// Retry-After, gRPC RetryInfo) gets no export until then, a minute at most
+// ([MaxRetryAfter]). [Exporter.Close] exports what is queued, stops
 // the goroutine and shuts the SpanExporter down. Close is bounded by about
 // one export timeout whatever its context (context.Background() too): its
 // exports share one deadline, the export timeout from the moment Close

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -31,6 +32,7 @@ type watch struct {
 	mu      sync.Mutex
 	conns   []net.Conn // the latest connections used, oldest first
 	secrets []string   // what hide hides, longest first; replaced, never changed in place
+	answer  time.Time  // when the collector last answered
 }
 
 // maxSecrets bounds the header values a watch hides.
@@ -56,7 +58,8 @@ const maxWatchedConns = 16
 // environment from the start.
 func newWatch() *watch {
 	w := &watch{}
-	w.trace = &httptrace.ClientTrace{GotConn: w.gotConn, WroteHeaderField: w.wroteHeader}
+	w.trace = &httptrace.ClientTrace{GotConn: w.gotConn, WroteHeaderField: w.wroteHeader,
+		GotFirstResponseByte: w.gotAnswer}
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"} {
 		for entry := range strings.SplitSeq(os.Getenv(name), ",") {
 			_, v, ok := strings.Cut(entry, "=")
@@ -116,7 +119,32 @@ func (w *watch) unary(ctx context.Context, method string, req, reply any, cc *gr
 			}
 		}
 	}
-	return invoker(ctx, method, req, reply, cc, opts...)
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	w.gotAnswer()
+	return err
+}
+
+// gotAnswer notes that the collector answered, now.
+func (w *watch) gotAnswer() {
+	now := time.Now()
+	w.mu.Lock()
+	w.answer = now
+	w.mu.Unlock()
+}
+
+// answered returns when the collector last answered, the time its
+// Retry-After counts from (the OTLP exporter went on waiting after it,
+// until its export timed out), or now if w has not seen it answer since.
+func (w *watch) answered(now time.Time) time.Time {
+	if w == nil {
+		return now
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.answer.IsZero() || w.answer.After(now) {
+		return now
+	}
+	return w.answer
 }
 
 // hide returns s with the header values w has seen replaced by
