@@ -182,7 +182,8 @@
 // Retry-After, gRPC RetryInfo) gets no export until then, a minute at most
 // ([MaxRetryAfter]). [Exporter.Close] exports what is queued, stops
 // the goroutine and shuts the SpanExporter down. Close is bounded by about
-// one export timeout whatever its context (context.Background() too): its
+// one export timeout whatever its context (context.Background() too), the
+// SpanExporter's Shutdown included (given a second at least): its
 // exports share one deadline, the export timeout from the moment Close
 // began, or the context's deadline if sooner, and once that deadline passes,
 // or a chunk fails for a collector that does not answer or is unavailable,

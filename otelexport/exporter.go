@@ -320,6 +320,11 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 // [Stats.Failed]), and Close returns nil. A collector that answers in
 // time receives every record queued.
 //
+// Close then shuts the SpanExporter down with a context that ends at that
+// deadline, or a second after Shutdown began if later (or when ctx ends,
+// if sooner), and returns its error; a Shutdown that ignores its context
+// is left running a second after it ends, and Close returns an error.
+//
 // If ctx ends first, the export in progress is cancelled, the records
 // left are dropped and counted, and Close returns ctx's error once the
 // worker has stopped. Calling Close again returns [ErrClosed]. A nil
@@ -368,7 +373,12 @@ func (e *Exporter) Close(ctx context.Context) error {
 			}
 			break
 		}
-		if serr := e.exp.Shutdown(ctx); serr != nil {
+		// Shutdown is bounded too: by Close's deadline, or a second from
+		// now if later (the exports may have used it all), and by ctx.
+		sctx, scancel := context.WithDeadline(ctx, later(by, time.Now().Add(shutdownGrace)))
+		serr := e.shutdown(sctx)
+		scancel()
+		if serr != nil {
 			err = errors.Join(err, fmt.Errorf("otelexport: shutdown: %w", e.cfg.watch.hideErr(serr)))
 		}
 		// The exports are over: their connections, idle in
@@ -376,6 +386,45 @@ func (e *Exporter) Close(ctx context.Context) error {
 		e.cfg.watch.closeConns()
 	})
 	return err
+}
+
+// shutdownGrace is the least time Close gives the SpanExporter's Shutdown.
+const shutdownGrace = time.Second
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// shutdown shuts the SpanExporter down, and returns its error; a
+// SpanExporter that ignores ctx is waited for a second past its end at
+// most, and left running.
+func (e *Exporter) shutdown(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("span exporter's Shutdown panicked: %s", recording.PanicString(v))
+			}
+		}()
+		done <- e.exp.Shutdown(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		e.log.Warn("otelexport: the span exporter's Shutdown ignored its context; its goroutine is still running")
+		return fmt.Errorf("span exporter's Shutdown still running after its context ended: %w", context.Cause(ctx))
+	}
 }
 
 // waitWorker waits for the worker to stop, once its exports' context is
