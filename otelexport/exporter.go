@@ -276,8 +276,9 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 // for calls still running (see [WithRunningCallWait]), and returns when they
 // have been handed to the SpanExporter (successfully or not), or when ctx is
 // done. While the collector has asked to wait (see [MaxRetryAfter]), they
-// are dropped and counted in [Stats.Dropped] instead. It returns nil at once when every record written before has been
-// handed over, whatever ctx. A nil Exporter has nothing to flush.
+// are dropped and counted in [Stats.Dropped] instead. It returns nil at
+// once when every record written before has been handed over, whatever
+// ctx. A nil Exporter has nothing to flush.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if e == nil {
 		return nil
