@@ -178,15 +178,24 @@
 // goroutine of the Exporter converts and exports them, each call of the
 // SpanExporter bounded by [WithExportTimeout]. When the collector is down or
 // slow the queue fills and records are dropped and counted ([Exporter.Stats]);
-// requests are never slowed. [Exporter.Close] exports what is queued, stops
+// requests are never slowed. A collector that asks to wait (HTTP
+// Retry-After, gRPC RetryInfo) gets no export until then, a minute at most
+// ([MaxRetryAfter]). [Exporter.Close] exports what is queued, stops
 // the goroutine and shuts the SpanExporter down. Close is bounded by about
-// one export timeout whatever its context (context.Background() too): its
+// one export timeout whatever its context (context.Background() too), the
+// SpanExporter's Shutdown included (given a second at least): its
 // exports share one deadline, the export timeout from the moment Close
 // began, or the context's deadline if sooner, and once that deadline passes,
 // or a chunk fails for a collector that does not answer or is unavailable,
 // the records left are dropped and counted ([Stats.Dropped]), rather than
 // each chunk of 1,024 spans waiting a whole timeout of its own. A collector
-// that answers receives every record queued.
+// that answers receives every record queued. Close leaves no goroutine
+// running: it also closes the connections of the OTLP/HTTP exporter made
+// by [NewOTLPHTTP], which otlptracehttp would keep idle for 90 s, and the
+// OTLP/gRPC exporter's Shutdown closes its connection. Failed exports are
+// logged at most once every 10 s ([WithLogger]), each error cut to 1 KiB,
+// with the values of the OTLP headers hidden: a collector may echo the
+// request's Authorization in its answer.
 //
 // # Propagation
 //

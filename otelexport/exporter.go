@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -89,6 +91,7 @@ type Exporter struct {
 
 	// Owned by the worker goroutine.
 	resources map[string]*resource.Resource // by record Instance
+	retryAt   time.Time                     // the collector asked for no export before then (Retry-After)
 	held      []heldRecord                  // records waiting for calls still running, oldest first
 	abandoned bool                          // Close gave up: a chunk found the collector unanswering
 }
@@ -106,7 +109,9 @@ var _ recording.Sink = (*Exporter)(nil)
 // worker goroutine. The Exporter owns exp: [Exporter.Close] shuts it down.
 func New(exp sdktrace.SpanExporter, opts ...Option) *Exporter {
 	cfg := newConfig(opts)
-	ctx, cancel := context.WithCancel(context.Background())
+	// The exports' context follows an OTLP/HTTP exporter's connections
+	// (see watch).
+	ctx, cancel := context.WithCancel(cfg.watch.context(context.Background()))
 	version := Version()
 	e := &Exporter{
 		cfg:       cfg,
@@ -197,7 +202,7 @@ func baseResource(cfg config, version string) *resource.Resource {
 type Stats struct {
 	Exported   uint64 // records handed to the SpanExporter successfully
 	Spans      uint64 // spans in those records
-	Dropped    uint64 // records not exported: queue full, exporter closed, or left when Close gave up (see [Exporter.Close])
+	Dropped    uint64 // records not exported: queue full, exporter closed, flushed while the collector asked to wait (see [MaxRetryAfter]), or left when Close gave up (see [Exporter.Close])
 	Failed     uint64 // records lost in ExportSpans calls that failed (all of a call's records when an OTLP collector's partial success rejected some of its spans)
 	Errors     uint64 // failed ExportSpans calls
 	Unsampled  uint64 // records not exported because their caller did not sample the trace (Record.Unsampled)
@@ -270,8 +275,10 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 // ForceFlush exports the records queued before the call, and those waiting
 // for calls still running (see [WithRunningCallWait]), and returns when they
 // have been handed to the SpanExporter (successfully or not), or when ctx is
-// done. It returns nil at once when every record written before has been
-// handed over, whatever ctx. A nil Exporter has nothing to flush.
+// done. While the collector has asked to wait (see [MaxRetryAfter]), they
+// are dropped and counted in [Stats.Dropped] instead. It returns nil at
+// once when every record written before has been handed over, whatever
+// ctx. A nil Exporter has nothing to flush.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if e == nil {
 		return nil
@@ -313,6 +320,11 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 // counted in [Stats.Dropped] (those of the chunk that failed in
 // [Stats.Failed]), and Close returns nil. A collector that answers in
 // time receives every record queued.
+//
+// Close then shuts the SpanExporter down with a context that ends at that
+// deadline, or a second after Shutdown began if later (or when ctx ends,
+// if sooner), and returns its error; a Shutdown that ignores its context
+// is left running a second after it ends, and Close returns an error.
 //
 // If ctx ends first, the export in progress is cancelled, the records
 // left are dropped and counted, and Close returns ctx's error once the
@@ -362,11 +374,58 @@ func (e *Exporter) Close(ctx context.Context) error {
 			}
 			break
 		}
-		if serr := e.exp.Shutdown(ctx); serr != nil {
-			err = errors.Join(err, fmt.Errorf("otelexport: shutdown: %w", serr))
+		// Shutdown is bounded too: by Close's deadline, or a second from
+		// now if later (the exports may have used it all), and by ctx.
+		sctx, scancel := context.WithDeadline(ctx, later(by, time.Now().Add(shutdownGrace)))
+		serr := e.shutdown(sctx)
+		scancel()
+		if serr != nil {
+			err = errors.Join(err, fmt.Errorf("otelexport: shutdown: %w", e.cfg.watch.hideErr(serr)))
 		}
+		// The exports are over: their connections, idle in
+		// otlptracehttp's pool, are closed, and their goroutines end.
+		e.cfg.watch.closeConns()
 	})
 	return err
+}
+
+// shutdownGrace is the least time Close gives the SpanExporter's Shutdown.
+const shutdownGrace = time.Second
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// shutdown shuts the SpanExporter down, and returns its error; a
+// SpanExporter that ignores ctx is waited for a second past its end at
+// most, and left running.
+func (e *Exporter) shutdown(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("span exporter's Shutdown panicked: %s", recording.PanicString(v))
+			}
+		}()
+		done <- e.exp.Shutdown(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		e.log.Warn("otelexport: the span exporter's Shutdown ignored its context; its goroutine is still running")
+		return fmt.Errorf("span exporter's Shutdown still running after its context ended: %w", context.Cause(ctx))
+	}
 }
 
 // waitWorker waits for the worker to stop, once its exports' context is
@@ -445,17 +504,34 @@ func (e *Exporter) worker() {
 	poll.Stop()
 	defer poll.Stop()
 	var pollC <-chan time.Time
+	// While the collector asked to wait (Retry-After), the records wait
+	// in the queue, and those past it are dropped by Write.
+	pause := time.NewTimer(0)
+	pause.Stop()
+	defer pause.Stop()
 	for {
 		if len(e.held) > 0 && pollC == nil {
 			poll.Reset(pollHeld)
 			pollC = poll.C
 		}
+		qC, heldC := e.q, pollC
+		var pauseC <-chan time.Time
+		if !e.retryAt.IsZero() {
+			if d := time.Until(e.retryAt); d > 0 {
+				qC, heldC = nil, nil
+				pause.Reset(d)
+				pauseC = pause.C
+			} else {
+				e.retryAt = time.Time{}
+			}
+		}
 		select {
-		case r := <-e.q:
+		case r := <-qC:
 			take(r)
 			drain()
 			flush()
-		case <-pollC:
+		case <-pauseC:
+		case <-heldC:
 			pollC = nil
 			release(false)
 			flush()
@@ -543,6 +619,7 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 		}
 		return recs, nspans
 	}
+	throttled := false // records dropped for the collector's Retry-After
 	for lo := 0; lo < len(spans); {
 		deadline := time.Now().Add(e.cfg.exportTimeout)
 		by := e.closeBy.Load()
@@ -553,6 +630,16 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 			}
 			if e.abandoned || !time.Now().Before(deadline) || e.ctx.Err() != nil {
 				dropped, droppedSpans = lose(lo, len(spans))
+				break
+			}
+		}
+		if time.Now().Before(e.retryAt) {
+			// The collector asked to wait: a ForceFlush's or Close's
+			// records wait for it if Close's deadline comes later,
+			// and are dropped otherwise.
+			if !closing || !e.retryAt.Before(deadline) || !e.sleepUntil(e.retryAt) {
+				dropped, droppedSpans = lose(lo, len(spans))
+				throttled = true
 				break
 			}
 		}
@@ -568,6 +655,9 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 			if e.closeBy.Load() != 0 && unanswered(err) {
 				e.abandoned = true // Close tries no further chunk
 			}
+			if d := retryAfter(err); d > 0 {
+				e.retryAt = e.cfg.watch.answered(time.Now()).Add(min(d, MaxRetryAfter))
+			}
 		}
 		lo = hi
 	}
@@ -575,17 +665,99 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 		e.errors.Add(uint64(len(errs)))
 		e.failed.Add(uint64(failed))
 		// The error's text is cut: an OTLP/HTTP exporter's holds the
-		// collector's answer, up to 4 MiB of an error page.
+		// collector's answer, up to 4 MiB of an error page. The OTLP
+		// headers' values are hidden first (a collector may echo the
+		// request's Authorization), so that no part of one is left.
 		e.log.Warn("otelexport: export failed", "records", failed,
-			"err", convention.Truncate(errors.Join(errs...).Error(), maxLoggedError))
+			"err", convention.Truncate(e.cfg.watch.hide(errors.Join(errs...).Error()), maxLoggedError))
 	}
 	if dropped > 0 {
 		e.dropped.Add(uint64(dropped))
-		e.log.Warn("otelexport: Close gave up on the collector; records left dropped", "records", dropped)
+		if throttled {
+			e.log.Warn("otelexport: the collector asked to wait (Retry-After); records dropped",
+				"records", dropped, "until", e.retryAt)
+		} else {
+			e.log.Warn("otelexport: Close gave up on the collector; records left dropped", "records", dropped)
+		}
 	}
 	if ok := n - failed - dropped; ok > 0 {
 		e.exported.Add(uint64(ok))
 		e.spans.Add(uint64(len(spans) - failedSpans - droppedSpans))
+	}
+}
+
+// MaxRetryAfter bounds how long an [Exporter] holds its exports back when
+// its collector asks it to wait: an export that failed with an HTTP
+// Retry-After (429, 503) or gRPC's RetryInfo (after the OTLP exporter's own
+// retries, until the export timeout), counted from the collector's answer.
+// A longer wait asked for, a year say, is cut to it. Meanwhile the records
+// wait in the queue, those past it are dropped by [Exporter.Write], and
+// those of [Exporter.ForceFlush] are dropped; [Exporter.Close] waits for
+// the end of the wait if its deadline is later, and drops them otherwise.
+// All are counted in [Stats.Dropped].
+const MaxRetryAfter = time.Minute
+
+// retryAfter returns how long err's collector asked to wait before the
+// next export, or 0: gRPC's RetryInfo, or the Retry-After of an OTLP/HTTP
+// answer, which otlptracehttp keeps only in its unexported retryableError
+// (its throttle field, read by reflection; TestRetryAfterHonouredAcrossExports
+// fails if that changes).
+func retryAfter(err error) time.Duration {
+	if s, ok := status.FromError(err); ok {
+		for _, d := range s.Details() {
+			if ri, ok := d.(*errdetails.RetryInfo); ok {
+				return max(ri.GetRetryDelay().AsDuration(), 0)
+			}
+		}
+	}
+	var found time.Duration
+	walkErrors(err, func(err error) bool {
+		v := reflect.ValueOf(err)
+		t := v.Type()
+		if t.Kind() != reflect.Struct || t.Name() != "retryableError" ||
+			t.PkgPath() != "go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp" {
+			return true
+		}
+		if f := v.FieldByName("throttle"); f.IsValid() && f.Kind() == reflect.Int64 {
+			found = max(time.Duration(f.Int()), 0)
+		}
+		return false
+	})
+	return found
+}
+
+// walkErrors calls f on err and the errors it wraps, depth first, until f
+// returns false.
+func walkErrors(err error, f func(error) bool) bool {
+	if err == nil {
+		return true
+	}
+	if !f(err) {
+		return false
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return walkErrors(u.Unwrap(), f)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if !walkErrors(e, f) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sleepUntil waits until t, and reports whether it did: false if Close
+// cancelled the exports first.
+func (e *Exporter) sleepUntil(t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-e.ctx.Done():
+		return false
 	}
 }
 

@@ -37,6 +37,7 @@ type config struct {
 	logger        *slog.Logger
 	httpOpts      []otlptracehttp.Option
 	grpcOpts      []otlptracegrpc.Option
+	watch         *watch // set by NewOTLPHTTP: see watch
 }
 
 func newConfig(opts []Option) config {
@@ -52,6 +53,11 @@ func newConfig(opts []Option) config {
 		}
 	}
 	return c // a nil logger discards: see convention.NewLogger
+}
+
+// withWatch sets the watch of the OTLP exporter's requests (NewOTLPHTTP's).
+func withWatch(w *watch) Option {
+	return optionFunc(func(c *config) { c.watch = w })
 }
 
 // WithServiceName sets the service.name resource attribute of the exported
@@ -116,8 +122,12 @@ func WithRunningCallWait(d time.Duration) Option {
 
 // WithLogger sets the logger for the exporter's own problems (failed exports,
 // at most one message every 10 seconds, with at most 1 KiB of the error's
-// text: an OTLP/HTTP exporter's holds the collector's answer). The default
-// discards everything.
+// text: an OTLP/HTTP exporter's holds the collector's answer). The values
+// of the OTLP headers that [NewOTLPHTTP] and [NewOTLPGRPC] send (of the
+// environment or of code), and their words of 4 bytes or more, read
+// "[REDACTED]" in the errors logged and in Close's: a collector may echo
+// the request's Authorization in its answer. The default discards
+// everything.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { convention.SetNonNil(&c.logger, l) })
 }

@@ -31,10 +31,11 @@ import (
 // them, secrets and all, through OpenTelemetry's global logger (stderr by
 // default), and go on without them.
 //
-// otlptracehttp keeps its connections in a process-wide pool that
-// [Exporter.Close] does not empty (idle ones close after 90 s); to own them,
-// pass an [net/http.Client] with [otlptracehttp.WithHTTPClient] (which then
-// also decides TLS and timeouts).
+// [Exporter.Close] closes the connections the exporter's requests went
+// over, which otlptracehttp would otherwise keep in its pool, idle, for
+// 90 s (two goroutines each). That holds for a client of yours given with
+// [otlptracehttp.WithHTTPClient] too: the connections it made to the
+// collector for the exporter are closed, its others are left alone.
 func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err := checkEnv("http/protobuf"); err != nil {
 		return nil, err
@@ -44,7 +45,7 @@ func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/http exporter: %w", err)
 	}
-	return New(exp, withEnvTimeout(cfg, opts)...), nil
+	return New(exp, append(withEnvTimeout(cfg, opts), withWatch(newWatch()))...), nil
 }
 
 // NewOTLPGRPC returns an [Exporter] that sends records as OTLP/gRPC to a
@@ -60,18 +61,23 @@ func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 // queued through a long outage would wait after the collector is back). A
 // [otlptracegrpc.WithDialOption] of yours replaces this bound, as
 // otlptracegrpc keeps the last of them: add [grpc.WithConnectParams] to
-// yours to keep one.
+// yours to keep one. It also replaces the interceptor that notes the
+// headers given in code with [otlptracegrpc.WithHeaders], to hide them
+// from the errors logged (see [WithLogger]): those of the environment
+// stay hidden.
 func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err := checkEnv("grpc"); err != nil {
 		return nil, err
 	}
 	cfg := newConfig(opts)
-	grpcOpts := append([]otlptracegrpc.Option{otlptracegrpc.WithDialOption(reconnectBound())}, cfg.grpcOpts...)
+	w := newWatch()
+	grpcOpts := append([]otlptracegrpc.Option{otlptracegrpc.WithDialOption(
+		reconnectBound(), grpc.WithChainUnaryInterceptor(w.unary))}, cfg.grpcOpts...)
 	exp, err := otlptracegrpc.New(ctx, grpcOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/grpc exporter: %w", err)
 	}
-	return New(exp, withEnvTimeout(cfg, opts)...), nil
+	return New(exp, append(withEnvTimeout(cfg, opts), withWatch(w))...), nil
 }
 
 // maxReconnectDelay is the longest wait of the OTLP/gRPC exporter between two
@@ -94,14 +100,14 @@ func reconnectBound() grpc.DialOption {
 // collector.
 func withEnvTimeout(cfg config, opts []Option) []Option {
 	if cfg.timeoutSet {
-		return opts
+		return slices.Clip(opts)
 	}
 	for _, v := range []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"} {
 		if ms, err := strconv.Atoi(strings.TrimSpace(os.Getenv(v))); err == nil && ms > 0 {
 			return append(slices.Clip(opts), WithExportTimeout(time.Duration(ms)*time.Millisecond))
 		}
 	}
-	return opts
+	return slices.Clip(opts)
 }
 
 // NewFromEnv returns an OTLP [Exporter] configured by the environment, as

@@ -1,0 +1,140 @@
+package otelexport_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/goappstats/appstats/otelexport"
+	"github.com/goappstats/appstats/recording"
+)
+
+// throttlingCollector answers its first export "too many requests, retry
+// after wait" (HTTP 429 with Retry-After, or gRPC RESOURCE_EXHAUSTED with
+// RetryInfo), and takes the others; it counts the requests it gets.
+type throttlingCollector struct {
+	collectortrace.UnimplementedTraceServiceServer
+	wait     time.Duration
+	requests atomic.Int64
+}
+
+func (c *throttlingCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c.requests.Add(1) == 1 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(c.wait/time.Second)))
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+}
+
+func (c *throttlingCollector) Export(context.Context, *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
+	if c.requests.Add(1) == 1 {
+		st, err := status.New(codes.ResourceExhausted, "slow down").
+			WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(c.wait)})
+		if err != nil {
+			panic(err)
+		}
+		return nil, st.Err()
+	}
+	return &collectortrace.ExportTraceServiceResponse{}, nil
+}
+
+func startThrottling(t *testing.T, proto string, c *throttlingCollector, opts ...otelexport.Option) *otelexport.Exporter {
+	t.Helper()
+	var e *otelexport.Exporter
+	var err error
+	if proto == "http" {
+		ts := httptest.NewServer(c)
+		t.Cleanup(ts.Close)
+		e, err = otelexport.NewOTLPHTTP(context.Background(), append(opts, otelexport.WithHTTPOptions(
+			otlptracehttp.WithEndpointURL(ts.URL)))...)
+	} else {
+		lis, lerr := net.Listen("tcp", "127.0.0.1:0")
+		if lerr != nil {
+			t.Fatal(lerr)
+		}
+		srv := grpc.NewServer()
+		collectortrace.RegisterTraceServiceServer(srv, c)
+		go srv.Serve(lis)
+		t.Cleanup(srv.Stop)
+		e, err = otelexport.NewOTLPGRPC(context.Background(), append(opts, otelexport.WithGRPCOptions(
+			otlptracegrpc.WithEndpoint(lis.Addr().String()), otlptracegrpc.WithInsecure()))...)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func writeFlush(t *testing.T, e *otelexport.Exporter) {
+	t.Helper()
+	if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A collector's "retry after 30 s" holds across exports: once an export
+// failed with it (the OTLP exporter retried until its timeout), the
+// records exported meanwhile do not reach the collector, and are counted
+// as dropped; Close, whose deadline comes before, sends nothing either.
+func TestRetryAfterHonouredAcrossExports(t *testing.T) {
+	for _, proto := range []string{"http", "grpc"} {
+		t.Run(proto, func(t *testing.T) {
+			c := &throttlingCollector{wait: 30 * time.Second}
+			e := startThrottling(t, proto, c, otelexport.WithExportTimeout(300*time.Millisecond))
+			writeFlush(t, e)
+			if st := e.Stats(); st.Errors != 1 || st.Failed != 1 {
+				t.Fatalf("after the throttled export: %+v; want 1 failed", st)
+			}
+			for range 3 {
+				writeFlush(t, e)
+			}
+			if err := e.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			st := e.Stats()
+			if n := c.requests.Load(); n != 1 {
+				t.Errorf("the collector got %d requests; want 1, the others within its Retry-After", n)
+			}
+			if st.Dropped != 3 || st.Exported != 0 {
+				t.Errorf("stats %+v; want the 3 records written within the Retry-After dropped", st)
+			}
+		})
+	}
+}
+
+// Once the collector's Retry-After has passed, export goes on.
+func TestRetryAfterEnds(t *testing.T) {
+	for _, proto := range []string{"http", "grpc"} {
+		t.Run(proto, func(t *testing.T) {
+			c := &throttlingCollector{wait: time.Second}
+			e := startThrottling(t, proto, c, otelexport.WithExportTimeout(100*time.Millisecond))
+			defer e.Close(context.Background())
+			writeFlush(t, e) // throttled
+			for end := time.Now().Add(10 * time.Second); e.Stats().Exported == 0 && time.Now().Before(end); {
+				writeFlush(t, e)
+				time.Sleep(50 * time.Millisecond)
+			}
+			if st := e.Stats(); st.Exported == 0 {
+				t.Fatalf("no record exported 10 s after a Retry-After of 1 s: %+v", st)
+			}
+		})
+	}
+}

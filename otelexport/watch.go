@@ -1,0 +1,226 @@
+package otelexport
+
+import (
+	"context"
+	"net"
+	"net/http/httptrace"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/goappstats/appstats/internal/convention"
+)
+
+// watch follows the requests of the OTLP exporters made by [NewOTLPHTTP]
+// and [NewOTLPGRPC] through the context of their exports (net/http's
+// client trace) and a gRPC interceptor, without changing how they send:
+//   - the connections of OTLP/HTTP's requests, which Close closes
+//     (otlptracehttp pools them in a transport it never empties, idle
+//     ones for 90 s with two goroutines each);
+//   - the values of the headers they send (the OTLP headers, of the
+//     environment or of code), which the exporter hides from the errors
+//     it logs and returns: a collector may echo them in its answer.
+type watch struct {
+	trace *httptrace.ClientTrace
+
+	mu      sync.Mutex
+	conns   []net.Conn // the latest connections used, oldest first
+	secrets []string   // what hide hides, longest first; replaced, never changed in place
+	answer  time.Time  // when the collector last answered
+}
+
+// maxSecrets bounds the header values a watch hides.
+const maxSecrets = 64
+
+// minSecret is the length of the shortest header value, or word of one,
+// that the exporter hides: a shorter one is no secret, and hiding it
+// everywhere in an error would garble it.
+const minSecret = 4
+
+// ownHeaders are the headers the OTLP exporters' transports set
+// themselves: not OTLP headers, their values are not hidden.
+var ownHeaders = []string{"accept-encoding", "content-encoding", "content-length", "content-type",
+	"user-agent", "host", "connection", "transfer-encoding", "te"}
+
+// maxWatchedConns bounds the connections a watch keeps. The exporter
+// exports one chunk at a time, so its requests share one connection;
+// another is made when it fails, or when the last request's was not yet
+// back in the pool.
+const maxWatchedConns = 16
+
+// newWatch returns a watch that hides the OTLP headers of the
+// environment from the start.
+func newWatch() *watch {
+	w := &watch{}
+	w.trace = &httptrace.ClientTrace{GotConn: w.gotConn, WroteHeaderField: w.wroteHeader,
+		GotFirstResponseByte: w.gotAnswer}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"} {
+		for entry := range strings.SplitSeq(os.Getenv(name), ",") {
+			_, v, ok := strings.Cut(entry, "=")
+			if !ok {
+				continue
+			}
+			if dec, err := url.PathUnescape(v); err == nil {
+				v = dec
+			}
+			w.addSecret(strings.TrimSpace(v))
+		}
+	}
+	return w
+}
+
+// addSecret has hide hide v, and each word of v (a token after its
+// scheme: "Bearer tok") as long as minSecret or longer.
+func (w *watch) addSecret(v string) {
+	if len(v) < minSecret {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if slices.Contains(w.secrets, v) || len(w.secrets) >= maxSecrets {
+		return
+	}
+	s := slices.Clone(w.secrets)
+	for _, f := range append(strings.Fields(v), v) {
+		if len(f) >= minSecret && !slices.Contains(s, f) {
+			s = append(s, f)
+		}
+	}
+	// Longest first: a value is hidden whole before its words are.
+	slices.SortStableFunc(s, func(a, b string) int { return len(b) - len(a) })
+	w.secrets = s
+}
+
+// wroteHeader notes the value of a header of an OTLP/HTTP request.
+func (w *watch) wroteHeader(key string, values []string) {
+	if strings.HasPrefix(key, ":") || slices.Contains(ownHeaders, strings.ToLower(key)) {
+		return
+	}
+	for _, v := range values {
+		w.addSecret(v)
+	}
+}
+
+// unary is a gRPC interceptor that notes the values of the OTLP/gRPC
+// exporter's headers (the request's outgoing metadata).
+func (w *watch) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if md, ok := metadata.FromOutgoingContext(ctx); ok {
+		for k, vs := range md {
+			if !slices.Contains(ownHeaders, k) {
+				for _, v := range vs {
+					w.addSecret(v)
+				}
+			}
+		}
+	}
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	w.gotAnswer()
+	return err
+}
+
+// gotAnswer notes that the collector answered, now.
+func (w *watch) gotAnswer() {
+	now := time.Now()
+	w.mu.Lock()
+	w.answer = now
+	w.mu.Unlock()
+}
+
+// answered returns when the collector last answered, the time its
+// Retry-After counts from (the OTLP exporter went on waiting after it,
+// until its export timed out), or now if w has not seen it answer since.
+func (w *watch) answered(now time.Time) time.Time {
+	if w == nil {
+		return now
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.answer.IsZero() || w.answer.After(now) {
+		return now
+	}
+	return w.answer
+}
+
+// hide returns s with the header values w has seen replaced by
+// convention.Redacted.
+func (w *watch) hide(s string) string {
+	if w == nil {
+		return s
+	}
+	w.mu.Lock()
+	secrets := w.secrets
+	w.mu.Unlock()
+	for _, v := range secrets {
+		s = strings.ReplaceAll(s, v, convention.Redacted)
+	}
+	return s
+}
+
+// hideErr returns err with the header values w has seen hidden from its
+// text; it still wraps err.
+func (w *watch) hideErr(err error) error {
+	if w == nil || err == nil {
+		return err
+	}
+	if text := w.hide(err.Error()); text != err.Error() {
+		return hiddenError{text: text, err: err}
+	}
+	return err
+}
+
+// hiddenError is an error whose text hides secrets its cause shows.
+type hiddenError struct {
+	text string
+	err  error
+}
+
+func (e hiddenError) Error() string { return e.text }
+func (e hiddenError) Unwrap() error { return e.err }
+
+// context returns ctx with w's client trace, for an export.
+func (w *watch) context(ctx context.Context) context.Context {
+	if w == nil {
+		return ctx
+	}
+	return httptrace.WithClientTrace(ctx, w.trace)
+}
+
+func (w *watch) gotConn(info httptrace.GotConnInfo) {
+	if info.Conn == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if i := slices.Index(w.conns, info.Conn); i >= 0 {
+		// Most recently used last: the oldest is the one let go first.
+		w.conns = append(slices.Delete(w.conns, i, i+1), info.Conn)
+		return
+	}
+	if len(w.conns) >= maxWatchedConns {
+		// Not used since the newer ones were made: most likely closed
+		// by now (a failure, or 90 s idle).
+		w.conns = slices.Delete(w.conns, 0, 1)
+	}
+	w.conns = append(w.conns, info.Conn)
+}
+
+// closeConns closes the connections w saw, which ends their goroutines:
+// the exporter's exports are over.
+func (w *watch) closeConns() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	conns := w.conns
+	w.conns = nil
+	w.mu.Unlock()
+	for _, c := range conns {
+		c.Close() // closed already, when the pool let it go
+	}
+}
