@@ -178,9 +178,12 @@
 // coder/websocket's Accept writes its 101, else the status line the
 // handler wrote, before it returned, through the bufio.ReadWriter the
 // hijack gave it, as [net/http/httputil.ReverseProxy] writes its backend's
-// 101 — watched only where the hijack is net/http's own, not through
-// another writer's Hijack whose bufio.ReadWriter may send its bytes
-// through a tap of its own — else 0 — gorilla/websocket writes on the connection itself, where
+// 101, in one write or in pieces, each passed on at once — watched only
+// where the hijack is net/http's own, not through another writer's Hijack
+// whose bufio.ReadWriter may send its bytes through a tap of its own —
+// else 0; a write of it that failed, as any failed write, marks the
+// record's error, "response failed: write: …", the status kept —
+// gorilla/websocket writes on the connection itself, where
 // middleware/gorillastats gives the record its 101; the record ends when
 // the handler returns, and the bytes after the upgrade are no HTTP body,
 // not counted), and appstats.http.no_response for a handler that panicked
