@@ -70,7 +70,15 @@
 // closes the connection or resets the stream just after them (it then
 // picks either outcome at random); the record then has the error, and
 // the bytes of the write it failed are not counted. Over HTTP/1 a write
-// that failed counts the bytes net/http took into its buffer. A body net/http
+// that failed counts the bytes net/http took into its buffers before the
+// connection refused the rest (about 4 KiB of a large write), which the
+// client did not get either; and a response written to a client already
+// gone that fits those buffers (a body under 2 KiB) fails no write at
+// all — net/http sends it after the handler returned and drops that
+// error — so its record has the status, the bytes and no error, though
+// the client got nothing (TestHTTP1WriteToGoneClient). Learning it would
+// take a flush the handler did not make, which changes the response
+// (chunked instead of a Content-Length). A body net/http
 // drops after a 204 or 304 is no failure, nor is a client leaving an event
 // stream (Content-Type text/event-stream), which is how one ends. A body
 // that does not match the Content-Length the handler declared (read from
