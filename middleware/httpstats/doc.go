@@ -70,7 +70,15 @@
 // closes the connection or resets the stream just after them (it then
 // picks either outcome at random); the record then has the error, and
 // the bytes of the write it failed are not counted. Over HTTP/1 a write
-// that failed counts the bytes net/http took into its buffer. A body net/http
+// that failed counts the bytes net/http took into its buffers before the
+// connection refused the rest (about 4 KiB of a large write), which the
+// client did not get either; and a response written to a client already
+// gone that fits those buffers (a body under 2 KiB) fails no write at
+// all — net/http sends it after the handler returned and drops that
+// error — so its record has the status, the bytes and no error, though
+// the client got nothing (TestHTTP1WriteToGoneClient). Learning it would
+// take a flush the handler did not make, which changes the response
+// (chunked instead of a Content-Length). A body net/http
 // drops after a 204 or 304 is no failure, nor is a client leaving an event
 // stream (Content-Type text/event-stream), which is how one ends. A body
 // that does not match the Content-Length the handler declared (read from
@@ -178,9 +186,12 @@
 // coder/websocket's Accept writes its 101, else the status line the
 // handler wrote, before it returned, through the bufio.ReadWriter the
 // hijack gave it, as [net/http/httputil.ReverseProxy] writes its backend's
-// 101 — watched only where the hijack is net/http's own, not through
-// another writer's Hijack whose bufio.ReadWriter may send its bytes
-// through a tap of its own — else 0 — gorilla/websocket writes on the connection itself, where
+// 101, in one write or in pieces, each passed on at once — watched only
+// where the hijack is net/http's own, not through another writer's Hijack
+// whose bufio.ReadWriter may send its bytes through a tap of its own —
+// else 0; a write of it that failed, as any failed write, marks the
+// record's error, "response failed: write: …", the status kept —
+// gorilla/websocket writes on the connection itself, where
 // middleware/gorillastats gives the record its 101; the record ends when
 // the handler returns, and the bytes after the upgrade are no HTTP body,
 // not counted), and appstats.http.no_response for a handler that panicked

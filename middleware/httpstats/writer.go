@@ -402,36 +402,81 @@ func (rw *respWriter) watchHijack(c net.Conn, brw *bufio.ReadWriter) {
 
 // hijackStatus returns the status written through a hijacked
 // connection's bufio.ReadWriter (see watchHijack) by the time the handler
-// returned, or 0, and clears the watch from sendErr.
+// returned, or 0, and clears the watch from sendErr. A write of the
+// status line that failed (the connection was closed, the client gone)
+// takes the watch's place in sendErr, a write's error: the record keeps
+// the status and has the error, as a response's failed write without a
+// hijack.
 func (rw *respWriter) hijackStatus() int {
 	hw, ok := rw.sendErr.(*hijackWatch)
 	if !ok {
 		return 0
 	}
 	rw.sendErr = nil
+	if err := hw.err.Load(); err != nil {
+		rw.sendErr = *err
+		rw.flags |= fWriteErr
+	}
 	return int(max(hw.status.Load(), 0))
 }
+
+// statusLen is the length of the start of a status line that says its
+// code: "HTTP/1.1 101 " or "HTTP/1.1 101\r".
+const statusLen = 13
 
 // A hijackWatch is the destination of a hijacked connection's
 // bufio.Writer (see respWriter.watchHijack): it reads the status line of
 // the first bytes written, and passes every byte on to the connection
-// unchanged. It is kept in respWriter.sendErr, hence its Error method,
-// never reported.
+// unchanged, at once. It is kept in respWriter.sendErr, hence its Error
+// method, never reported.
 type hijackWatch struct {
 	c net.Conn
-	// status is the code of the status line the first write began with,
-	// -1 when it began with none (or the first bytes went by ReadFrom),
-	// 0 before the first write. Atomic: the handler may hand the
-	// connection to a goroutine that writes after it returned, while the
-	// record is filled.
+	// status is the code of the status line the first bytes written
+	// began with, -1 when they began with none (or the first bytes went
+	// by ReadFrom), 0 before statusLen bytes were written. Atomic: the
+	// handler may hand the connection to a goroutine that writes after
+	// it returned, while the record is filled.
 	status atomic.Int32
+	// line holds a copy of the first n bytes written, while status is 0:
+	// a status line written in pieces (each flushed, so the writes are
+	// as many) is read once statusLen bytes came. Only the writer
+	// touches them.
+	line [statusLen]byte
+	n    uint8
+	// err is the first write that failed while status was 0 (that of
+	// the status line, or of the bytes before it was known).
+	err atomic.Pointer[error]
 }
 
 func (hw *hijackWatch) Write(p []byte) (int, error) {
-	if hw.status.Load() == 0 {
-		hw.status.Store(int32(statusLine(p)))
+	if hw.status.Load() != 0 {
+		return hw.c.Write(p)
 	}
-	return hw.c.Write(p)
+	n, err := hw.c.Write(p)
+	if err != nil {
+		hw.err.CompareAndSwap(nil, &err)
+	}
+	hw.watch(p)
+	return n, err
+}
+
+// watch adds p, written while status was 0, to the start of the line, and
+// sets status once statusLen bytes came, or once they cannot begin a
+// status line.
+func (hw *hijackWatch) watch(p []byte) {
+	if hw.n == 0 && len(p) >= statusLen {
+		hw.status.Store(int32(statusLine(p)))
+		return
+	}
+	hw.n += uint8(copy(hw.line[hw.n:], p))
+	if hw.n == statusLen {
+		hw.status.Store(int32(statusLine(hw.line[:])))
+		return
+	}
+	const proto = "HTTP/1."
+	if k := min(int(hw.n), len(proto)); string(hw.line[:k]) != proto[:k] {
+		hw.status.Store(-1)
+	}
 }
 
 // ReadFrom keeps the connection's own ReadFrom (TCP's splice, sendfile)
@@ -450,7 +495,7 @@ func (hw *hijackWatch) Error() string { return "hijacked connection watched" }
 // statusLine returns the status code of an HTTP/1 status line p begins
 // with ("HTTP/1.1 101 Switching Protocols"), or -1.
 func statusLine(p []byte) int {
-	if len(p) < 12 || string(p[:7]) != "HTTP/1." || p[8] != ' ' || len(p) > 12 && p[12] != ' ' && p[12] != '\r' {
+	if len(p) < statusLen || string(p[:7]) != "HTTP/1." || p[8] != ' ' || p[12] != ' ' && p[12] != '\r' {
 		return -1
 	}
 	code := 0

@@ -34,10 +34,20 @@ var protocols = []struct {
 // when quiet is set.
 func startServer(t *testing.T, h http.Handler, useTLS, h2 bool, quiet ...bool) (*httptest.Server, *http.Client) {
 	t.Helper()
+	return startServerWith(t, h, useTLS, h2, len(quiet) > 0 && quiet[0], nil)
+}
+
+// startServerWith is startServer with configure, when not nil, called on
+// the server's http.Server before it starts (to set a ConnState hook).
+func startServerWith(t *testing.T, h http.Handler, useTLS, h2, quiet bool, configure func(*http.Server)) (*httptest.Server, *http.Client) {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.EnableHTTP2 = h2
-	if len(quiet) > 0 && quiet[0] {
+	if quiet {
 		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	}
+	if configure != nil {
+		configure(srv.Config)
 	}
 	if useTLS {
 		srv.StartTLS()
