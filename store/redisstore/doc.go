@@ -227,6 +227,23 @@
 // the rollups' sketches in Go, as in badgerstore (which took 37 ms for 7
 // days at 1M under the same load).
 //
+// # Instances of different releases
+//
+// Records, summaries, rollups and deltas are encoded with a version
+// (store/internal/codec), and a release reads every earlier version, so
+// instances upgraded first read what the others write. An instance of an
+// earlier release, sharing the store while a fleet is upgraded one
+// instance at a time, cannot read what newer ones wrote: it leaves such a
+// value out of its answers (Get says [store.ErrCorrupt], "written by a
+// newer version of appstats"), counts it in [Store.Health]'s Skipped, and
+// logs it; it never rewrites it. Its folds fold an hour's deltas up to the
+// first of a newer version and leave an hour whose rollups are of a newer
+// version as it is, for a newer instance to fold; its retention deletes
+// records as usual, but leaves such an hour's rollups as they are, still
+// counting the records it deleted from the hour. So an older
+// instance's dashboard undercounts the hours newer instances have folded,
+// and says so: upgrade the dashboard's instance (or appstats serve) first.
+//
 // # Live updates
 //
 // Every write is announced on the events channel by the transaction that

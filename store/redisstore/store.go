@@ -20,6 +20,7 @@ import (
 	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/internal/redact"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/codec"
 )
 
 // ErrUnavailable is wrapped by the error of a Write that dropped its
@@ -592,6 +593,10 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 		return
 	}
 	s.skipped.Add(1)
+	if errors.Is(err, codec.ErrNewerVersion) {
+		s.log.Warn("redisstore: skipping a "+what+" written by a newer version of appstats (upgrade this instance)", "hour", h, "err", err)
+		return
+	}
 	if h == noHour {
 		s.log.Warn("redisstore: skipping a damaged "+what, "key", string(b), "err", err)
 		return
