@@ -203,8 +203,9 @@
 // a backoff that doubles up to 5 seconds, and the first write after it
 // tries again, so writing resumes by itself when Redis returns. From a
 // failed write until a write succeeds (backoff or not), and while a
-// [Store.Subscribe] finds Redis away or refusing it (all that a store
-// that only reads, as appstats serve's, has to go by), [Store.Health]
+// [Store.Subscribe] finds Redis away or refusing it with no write
+// succeeding since (all that a store that only reads, as appstats
+// serve's, has to go by), [Store.Health]
 // says "unavailable", which the dashboard's health panel and api/health
 // show. Reads
 // fail with an error the dashboard shows. (go-redis itself logs failed

@@ -62,8 +62,9 @@ type Store struct {
 	downUntil time.Time // writes are dropped until then
 	backoff   time.Duration
 	lastErr   error
-	failing   bool // the last write that tried Redis failed
-	retrying  int  // writes trying Redis again after a failure, in flight
+	failing   bool      // the last write that tried Redis failed
+	okAt      time.Time // when a write last succeeded
+	retrying  int       // writes trying Redis again after a failure, in flight
 	written   atomic.Uint64
 	dropped   atomic.Uint64
 	failures  atomic.Uint64
@@ -89,7 +90,7 @@ type Store struct {
 	noPublish, noSubscribe atomic.Bool
 	reprobe                atomic.Int64
 	subMu                  sync.Mutex
-	subErrs                map[*subState]string // why each failing Subscribe's receive last failed, until it succeeds or ends
+	subErrs                map[*subState]subFailure // why each failing Subscribe's receive last failed, until it succeeds or ends
 	probeMu                sync.Mutex
 	pubProbeAt             time.Time // when publishing was last tried, while refused
 
@@ -524,7 +525,8 @@ func (s *Store) WriteStats() WriteStats {
 // clock (naming this host's clock's lead on Redis's), and when live
 // updates are off (an ACL user refused the channel, or a Subscribe's
 // subscription failing, with Redis's error: then the state is
-// [store.StateUnavailable] too, Redis being away or refusing this user,
+// [store.StateUnavailable] too, unless a write has succeeded since the
+// subscription began failing — Redis being away or refusing this user,
 // which a store that only reads, as appstats serve's, learns no other
 // way). A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
@@ -567,11 +569,18 @@ func (s *Store) Health() store.Health {
 		}
 		details = append(details, "no live updates: the Redis user may not "+what+" to the channel "+s.k.events()+" (grant it with &"+s.k.events()+")")
 	}
-	if subErr := s.subErr(); subErr != "" {
+	if subErr, since := s.subErr(); subErr != "" {
 		// Redis away, or refusing this user: a store that only reads
 		// (appstats serve's) has no write to fail, and would be "ok"
-		// while every read fails.
-		h.State = store.StateUnavailable
+		// while every read fails. A write that succeeded since the
+		// subscription began failing says Redis is back (the
+		// subscription follows after its backoff).
+		s.omu.Lock()
+		okAt := s.okAt
+		s.omu.Unlock()
+		if !okAt.After(since) {
+			h.State = store.StateUnavailable
+		}
 		details = append(details, "no live updates: subscribing to the channel "+s.k.events()+" fails, retrying: "+subErr)
 	}
 	h.Detail = strings.Join(details, "; ")
@@ -700,6 +709,7 @@ func (s *Store) outcome(err error) {
 	s.failing = err != nil
 	if err == nil {
 		s.backoff = 0
+		s.okAt = time.Now()
 		return
 	}
 	s.lastErr = err
