@@ -201,9 +201,13 @@
 // and returns an error wrapping [ErrUnavailable], which the recorder counts
 // and logs; while Redis stays unreachable, writes are dropped at once, for
 // a backoff that doubles up to 5 seconds, and the first write after it
-// tries again, so writing resumes by itself when Redis returns. Meanwhile
-// [Store.Health] says "unavailable", which the dashboard's health panel and
-// api/health show. Reads
+// tries again, so writing resumes by itself when Redis returns. From a
+// failed write until a write succeeds (backoff or not), and while a
+// [Store.Subscribe] finds Redis away or refusing it with no write
+// succeeding since (all that a store that only reads, as appstats
+// serve's, has to go by), [Store.Health]
+// says "unavailable", which the dashboard's health panel and api/health
+// show. Reads
 // fail with an error the dashboard shows. (go-redis itself logs failed
 // dials to the standard logger, a setting global to the process: a program
 // that wants them in its own log calls redis.SetLogger with
@@ -226,6 +230,23 @@
 // 52–185 ms, 0.74 ms, 111 ms. Most of Stats' time is decoding and merging
 // the rollups' sketches in Go, as in badgerstore (which took 37 ms for 7
 // days at 1M under the same load).
+//
+// # Instances of different releases
+//
+// Records, summaries, rollups and deltas are encoded with a version
+// (store/internal/codec), and a release reads every earlier version, so
+// instances upgraded first read what the others write. An instance of an
+// earlier release, sharing the store while a fleet is upgraded one
+// instance at a time, cannot read what newer ones wrote: it leaves such a
+// value out of its answers (Get says [store.ErrCorrupt], "written by a
+// newer version of appstats"), counts it in [Store.Health]'s Skipped, and
+// logs it; it never rewrites it. Its folds fold an hour's deltas up to the
+// first of a newer version and leave an hour whose rollups are of a newer
+// version as it is, for a newer instance to fold; its retention deletes
+// records as usual, but leaves such an hour's rollups as they are, still
+// counting the records it deleted from the hour. So an older
+// instance's dashboard undercounts the hours newer instances have folded,
+// and says so: upgrade the dashboard's instance (or appstats serve) first.
 //
 // # Live updates
 //

@@ -137,6 +137,9 @@ func (s *Store) fold(ctx context.Context, h int64) error {
 		case errors.Is(err, redis.TxFailedErr):
 			tries++
 			continue
+		case errors.Is(err, errNewer):
+			// Counted and logged where met; folded by a newer release.
+			return nil
 		case isWrongType(err) && !cleared:
 			cleared = true
 			if ok, cerr := s.clearForeignRollups(ctx, h); cerr != nil {
@@ -206,6 +209,16 @@ return r
 `
 )
 
+// errNewer ends a fold or refold that met a rollup or delta of a newer
+// release's encoding (codec.Newer: a fleet sharing the store while it is
+// upgraded one instance at a time). Merging what this release reads and
+// writing the result would overwrite the newer rollup without what it
+// held, or trim the newer deltas unread: the hour's rollups and deltas are
+// left as they are, for a newer release to fold, and reads skip (and
+// count) what they cannot read. The deltas before the first newer one are
+// folded.
+var errNewer = errors.New("rollups of a newer version of appstats: left for it to fold")
+
 // A delta is one pending rollup delta of an hour, split from its minute.
 type delta struct {
 	minute int64
@@ -235,9 +248,18 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 		var scratch sketch.Sketch
 		merged := map[string]*codec.Rollup{hourRollup: codec.NewBoundedRollup(s.opts.MaxKeys)}
 		var size int64
-		for _, it := range items {
-			size -= allocSize(int64(len(it)))
+		for i, it := range items {
 			d := parseDelta(it)
+			if codec.Newer(d.b) {
+				// A newer release's delta, and those after it, are left
+				// for it to fold (see errNewer).
+				s.damaged("rollup delta", h, d.b, codec.ErrNewerVersion)
+				if items = items[:i]; i == 0 {
+					return errNewer
+				}
+				break
+			}
+			size -= allocSize(int64(len(it)))
 			if d.b == nil || hourOf(d.minute*int64(time.Minute)) != h {
 				s.damaged("rollup delta", h, []byte(it), errBadDelta)
 				continue
@@ -271,6 +293,10 @@ func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error
 			v, ok := cur[i].(string)
 			if !ok {
 				continue
+			}
+			if codec.Newer([]byte(v)) {
+				s.damaged("rollup", h, []byte(v), codec.ErrNewerVersion)
+				return errNewer
 			}
 			size -= allocSize(int64(len(v)))
 			if ru := merged[f]; ru != nil {
@@ -367,6 +393,18 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 			for i := 0; i+1 < len(pairs); i += 2 {
 				all[pairs[i]] = pairs[i+1]
 			}
+			for _, v := range all {
+				if codec.Newer([]byte(v)) {
+					s.damaged("rollup", h, []byte(v), codec.ErrNewerVersion)
+					return errNewer
+				}
+			}
+			for _, it := range items {
+				if d := parseDelta(it); codec.Newer(d.b) {
+					s.damaged("rollup delta", h, d.b, codec.ErrNewerVersion)
+					return errNewer
+				}
+			}
 			var scratch sketch.Sketch
 			var size int64
 			minutes := make(map[int64]*codec.Rollup)
@@ -418,6 +456,11 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 			})
 			return err
 		}, hk.rollups)
+		if errors.Is(err, errNewer) {
+			// The rollups stay as they are, still counting the
+			// records retention deleted.
+			return nil
+		}
 		if isWrongType(err) && !cleared {
 			cleared = true
 			ok, cerr := s.clearForeignRollups(ctx, h)

@@ -128,11 +128,15 @@ type subState struct{ _ byte }
 func (s *Store) subscribeFailed(sub *subState, err error) {
 	msg := err.Error()
 	s.subMu.Lock()
-	same := s.subErrs[sub] == msg
+	was, failing := s.subErrs[sub]
+	same := was.msg == msg
 	if s.subErrs == nil {
-		s.subErrs = make(map[*subState]string)
+		s.subErrs = make(map[*subState]subFailure)
 	}
-	s.subErrs[sub] = msg
+	if !failing {
+		was.since = time.Now()
+	}
+	s.subErrs[sub] = subFailure{msg: msg, since: was.since}
 	s.subMu.Unlock()
 	if !same {
 		s.log.Warn("redisstore: no live updates: subscribing to the channel fails, retrying", "channel", s.k.events(), "err", msg)
@@ -147,23 +151,35 @@ func (s *Store) subscribed(sub *subState) {
 	delete(s.subErrs, sub)
 	s.subMu.Unlock()
 	if ok {
-		s.log.Warn("redisstore: live updates again: subscribed to the channel", "channel", s.k.events(), "after", was)
+		s.log.Warn("redisstore: live updates again: subscribed to the channel", "channel", s.k.events(), "after", was.msg)
 	}
+}
+
+// A subFailure is a failing subscription's last error, and since when it
+// has been failing.
+type subFailure struct {
+	msg   string
+	since time.Time
 }
 
 // subErr returns the failure of a failing subscription (the same message
 // for all of them, as a rule: they share Redis; else the least, so that
-// Health says one steadily), or "".
-func (s *Store) subErr() string {
+// Health says one steadily), or "", and since when the subscriptions
+// failing have been (the latest start of their failures).
+func (s *Store) subErr() (string, time.Time) {
 	s.subMu.Lock()
 	defer s.subMu.Unlock()
 	first := ""
-	for _, msg := range s.subErrs {
-		if first == "" || msg < first {
-			first = msg
+	var since time.Time
+	for _, f := range s.subErrs {
+		if first == "" || f.msg < first {
+			first = f.msg
+		}
+		if f.since.After(since) {
+			since = f.since
 		}
 	}
-	return first
+	return first, since
 }
 
 // subscribeIdle is how long a subscription waits for a message before it

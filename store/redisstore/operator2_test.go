@@ -191,9 +191,11 @@ func TestOperatorCloseWhileDown(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- s.Subscribe(ctx, func(int, recording.ID) {}) }()
 			r.WaitSubscribed(t, "appstats:events", 1)
-			if err := s.Write(ctx, storetest.Records(1, time.Now().Add(-3*time.Hour), time.Minute, 200)); err != nil {
-				t.Fatal(err)
-			}
+			// Hours left to fold. A loaded machine (under -race) may take
+			// longer than the WriteTimeout this test needs for Close
+			// for the first write, dialing: write until one is taken.
+			recs := storetest.Records(1, time.Now().Add(-3*time.Hour), time.Minute, 200)
+			waitFor(t, "a write to be taken", func() bool { return s.Write(ctx, recs) == nil })
 			if how == "killed" {
 				r.Stop()
 			} else {

@@ -31,9 +31,12 @@ type Options struct {
 	// Retention, enforced by every open store (one at a time, under a
 	// lease) every RetentionInterval, and by [Store.EnforceRetention].
 
-	// MaxAge is how long records are kept. Each hour's keys also expire
-	// MaxAge after the hour ends, so an abandoned store empties itself.
-	// Default 7 days; negative: forever.
+	// MaxAge is how long records are kept, by the clock of the process
+	// enforcing retention (a record's age is that clock's time less the
+	// record's start, which its writer's clock gave: clocks minutes apart
+	// keep records minutes more or less). Each hour's keys also expire
+	// MaxAge after the hour ends, by Redis's clock, so an abandoned store
+	// empties itself. Default 7 days; negative: forever.
 	MaxAge time.Duration
 	// MaxRecords caps the number of records; the oldest go first.
 	// Default 1,000,000; negative: no cap.

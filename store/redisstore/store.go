@@ -20,6 +20,7 @@ import (
 	"github.com/goappstats/appstats/internal/convention"
 	"github.com/goappstats/appstats/internal/redact"
 	"github.com/goappstats/appstats/store"
+	"github.com/goappstats/appstats/store/internal/codec"
 )
 
 // ErrUnavailable is wrapped by the error of a Write that dropped its
@@ -61,8 +62,9 @@ type Store struct {
 	downUntil time.Time // writes are dropped until then
 	backoff   time.Duration
 	lastErr   error
-	failing   bool // the last write that tried Redis failed
-	retrying  int  // writes trying Redis again after a failure, in flight
+	failing   bool      // the last write that tried Redis failed
+	okAt      time.Time // when a write last succeeded
+	retrying  int       // writes trying Redis again after a failure, in flight
 	written   atomic.Uint64
 	dropped   atomic.Uint64
 	failures  atomic.Uint64
@@ -88,7 +90,7 @@ type Store struct {
 	noPublish, noSubscribe atomic.Bool
 	reprobe                atomic.Int64
 	subMu                  sync.Mutex
-	subErrs                map[*subState]string // why each failing Subscribe's receive last failed, until it succeeds or ends
+	subErrs                map[*subState]subFailure // why each failing Subscribe's receive last failed, until it succeeds or ends
 	probeMu                sync.Mutex
 	pubProbeAt             time.Time // when publishing was last tried, while refused
 
@@ -494,6 +496,7 @@ type WriteStats struct {
 	Failures  uint64 // Write calls that lost records
 	Ahead     uint64 // records shifted back to Redis's clock (and stored) for starting more than MaxAhead after it
 	Down      bool   // writes are being dropped until the backoff ends
+	Failing   bool   // the last write that tried Redis failed: no write has succeeded since
 	Retrying  bool   // a write is trying Redis again after a failed one (and may be waiting for it)
 	LastError string // the last write error, if any
 }
@@ -504,7 +507,7 @@ func (s *Store) WriteStats() WriteStats {
 	defer s.omu.Unlock()
 	h := WriteStats{
 		Written: s.written.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load(), Ahead: s.ahead.Load(),
-		Down: time.Now().Before(s.downUntil), Retrying: s.retrying > 0,
+		Down: time.Now().Before(s.downUntil), Failing: s.failing, Retrying: s.retrying > 0,
 	}
 	if s.lastErr != nil {
 		h.LastError = s.lastErr.Error()
@@ -513,14 +516,19 @@ func (s *Store) WriteStats() WriteStats {
 }
 
 // Health reports the store's condition for the dashboard and api/health,
-// without asking Redis: [store.StateUnavailable] while writes back off
-// after a failure, and while a write tries Redis again after one (Detail
-// says why), the records dropped and the damaged
+// without asking Redis: [store.StateUnavailable] from a failed write until
+// a write succeeds — while writes back off after the failure, while a
+// write tries Redis again, and between, when no write has come since the
+// backoff ended (Detail says which, and Redis's error) — the records dropped and the damaged
 // entries skipped since Open, and MaxBytes. While writing is ok, Detail
 // says when records from the future were stored shifted back to Redis's
 // clock (naming this host's clock's lead on Redis's), and when live
 // updates are off (an ACL user refused the channel, or a Subscribe's
-// subscription failing, with Redis's error). A Redis store has no disk of its own: DiskBytes is 0 and
+// subscription failing, with Redis's error: then the state is
+// [store.StateUnavailable] too, unless a write has succeeded since the
+// subscription began failing — Redis being away or refusing this user,
+// which a store that only reads, as appstats serve's, learns no other
+// way). A Redis store has no disk of its own: DiskBytes is 0 and
 // DiskFree -1 (unknown).
 func (s *Store) Health() store.Health {
 	ws := s.WriteStats()
@@ -537,6 +545,9 @@ func (s *Store) Health() store.Health {
 	case ws.Retrying:
 		h.State = store.StateUnavailable
 		h.Detail = "writing to Redis failed, a write is trying it again (its records are dropped if it fails too): " + ws.LastError
+	case ws.Failing:
+		h.State = store.StateUnavailable
+		h.Detail = "writing to Redis failed, and no write has succeeded since (the next one tries it again): " + ws.LastError
 	}
 	if h.State != store.StateOK {
 		return h
@@ -558,7 +569,18 @@ func (s *Store) Health() store.Health {
 		}
 		details = append(details, "no live updates: the Redis user may not "+what+" to the channel "+s.k.events()+" (grant it with &"+s.k.events()+")")
 	}
-	if subErr := s.subErr(); subErr != "" {
+	if subErr, since := s.subErr(); subErr != "" {
+		// Redis away, or refusing this user: a store that only reads
+		// (appstats serve's) has no write to fail, and would be "ok"
+		// while every read fails. A write that succeeded since the
+		// subscription began failing says Redis is back (the
+		// subscription follows after its backoff).
+		s.omu.Lock()
+		okAt := s.okAt
+		s.omu.Unlock()
+		if !okAt.After(since) {
+			h.State = store.StateUnavailable
+		}
 		details = append(details, "no live updates: subscribing to the channel "+s.k.events()+" fails, retrying: "+subErr)
 	}
 	h.Detail = strings.Join(details, "; ")
@@ -592,6 +614,10 @@ func (s *Store) damaged(what string, h int64, b []byte, err error) {
 		return
 	}
 	s.skipped.Add(1)
+	if errors.Is(err, codec.ErrNewerVersion) {
+		s.log.Warn("redisstore: skipping a "+what+" written by a newer version of appstats (upgrade this instance)", "hour", h, "err", err)
+		return
+	}
 	if h == noHour {
 		s.log.Warn("redisstore: skipping a damaged "+what, "key", string(b), "err", err)
 		return
@@ -683,6 +709,7 @@ func (s *Store) outcome(err error) {
 	s.failing = err != nil
 	if err == nil {
 		s.backoff = 0
+		s.okAt = time.Now()
 		return
 	}
 	s.lastErr = err

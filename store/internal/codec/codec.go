@@ -50,6 +50,43 @@ const (
 	rollupV4     = 4 // rollups with counts of stored records
 )
 
+// The latest version of each encoding: what its encoder writes, and the
+// last its decoder reads.
+const (
+	latestRecord    = codecV4
+	latestSummary   = codecV2
+	latestRollup    = rollupV4
+	latestExecTrace = codecV1
+)
+
+// ErrNewerVersion is wrapped (with [store.ErrCorrupt]) by the error of
+// decoding a value whose encoding version is later than this package
+// reads: written by a newer release (a fleet sharing one Redis while it
+// is upgraded one instance at a time), not damaged. A store must leave
+// such a value as it is (see [Newer]).
+var ErrNewerVersion = errors.New("written by a newer version of appstats, which this one cannot read")
+
+// Newer reports whether b is a record, summary, rollup or execution trace
+// of an encoding version later than this package reads (one whose decoding
+// fails with [ErrNewerVersion]). A process that rewrites values it merged
+// (a rollup's fold) must not rewrite one of those without what it held.
+func Newer(b []byte) bool {
+	if len(b) < 2 {
+		return false
+	}
+	switch b[0] {
+	case tagRecord:
+		return b[1] > latestRecord
+	case tagSummary:
+		return b[1] > latestSummary
+	case tagRollup:
+		return b[1] > latestRollup
+	case tagExecTrace:
+		return b[1] > latestExecTrace
+	}
+	return false
+}
+
 // Version 3 of a record writes each string of its calls (services,
 // methods, requests, responses, errors, stack frames' functions and files,
 // phases, attributes, warnings) once: a call's string is either written
@@ -1034,7 +1071,11 @@ func (d *dec) header(tag byte, maxVersion byte) byte {
 		d.fail(errors.New("unknown encoding"))
 		return 0
 	}
-	if d.b[1] < codecV1 || d.b[1] > maxVersion {
+	if d.b[1] > maxVersion {
+		d.fail(fmt.Errorf("encoding version %d: %w", d.b[1], ErrNewerVersion))
+		return 0
+	}
+	if d.b[1] < codecV1 {
 		d.fail(fmt.Errorf("unknown version %d", d.b[1]))
 		return 0
 	}
@@ -1910,7 +1951,7 @@ func maxCopiedFrames(n int) int { return 1<<16 + 4*n }
 // never writes one: past the bound it writes a call's stack whole.
 func DecodeRecord(b []byte) (*recording.Record, error) {
 	d := newDec(b, true)
-	v := d.header(tagRecord, codecV4)
+	v := d.header(tagRecord, latestRecord)
 	d.v3 = v >= codecV3
 	r := new(recording.Record)
 	d.recordHead(r, true)
@@ -2410,7 +2451,7 @@ func AppendExecTrace(b, data []byte) []byte {
 // sharing b's memory.
 func DecodeExecTrace(b []byte) ([]byte, error) {
 	d := newDec(b, false)
-	d.header(tagExecTrace, codecV1)
+	d.header(tagExecTrace, latestExecTrace)
 	if d.err != nil {
 		return nil, d.done("execution trace")
 	}
@@ -2475,7 +2516,7 @@ type Overall struct {
 // and a minute can hold a flood of records with long paths.
 func DecodeOverall(b []byte) (Overall, error) {
 	d := newDec(b, false)
-	v := d.header(tagSummary, codecV2)
+	v := d.header(tagSummary, latestSummary)
 	var id [16]byte
 	d.raw(id[:]) // ID
 	d.raw(id[:]) // TraceID
@@ -2527,7 +2568,7 @@ func DecodeOverall(b []byte) (Overall, error) {
 // counts are the RPCs' Count fields); otherwise they are skipped.
 func DecodeSummary(b []byte, durs *[]time.Duration) (recording.Summary, error) {
 	d := newDec(b, true)
-	ver := d.header(tagSummary, codecV2)
+	ver := d.header(tagSummary, latestSummary)
 	var s recording.Summary
 	d.raw(s.ID[:])
 	d.raw(s.TraceID[:])

@@ -516,7 +516,7 @@ func mergeGroup(d *dec, ver byte, g *group, scratch *sketch.Sketch, calls bool) 
 // overall group and histogram are read. On error ru may hold part of b.
 func (ru *Rollup) MergeEncoded(b []byte, overallOnly bool, scratch *sketch.Sketch) error {
 	d := newDec(b, !overallOnly)
-	ver := d.header(tagRollup, rollupV4)
+	ver := d.header(tagRollup, latestRollup)
 	mergeGroup(d, ver, &ru.all, scratch, false)
 	if n := d.n(1); n != len(ru.hist) {
 		d.fail(errShortHist)
