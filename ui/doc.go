@@ -10,8 +10,9 @@
 // page loads anything from another host); clicking a point or a bar lists
 // its requests. Then the RPC Stats and Path Stats tables (expand a row for
 // its breakdown by route or by RPC), the requests history of the window
-// with filters, search (path text, record or trace ID, a call made), sort
-// by duration and paging, and the recorder's health with buttons to pause
+// with filters (among them the requests that made a call, linked from
+// its RPC Stats row), search (path text, record or trace ID), sort by
+// duration and paging, and the recorder's health with buttons to pause
 // recording and to clear the store, beside the store's health when the
 // store reports it ([store.HealthReporter]: a full disk, records dropped,
 // damaged entries skipped, a damaged directory moved aside).

@@ -119,6 +119,11 @@ func run(o options) (err error) {
 	if errors.Is(err, badgerstore.ErrLocked) {
 		return fmt.Errorf("%w: is a demo running already? Stop it, or give this one -data and -addr of its own", err)
 	}
+	if err != nil && o.storeURL == "" {
+		// A directory it cannot make or write (read-only, under a file):
+		// Badger's words do not say which flag to change.
+		return fmt.Errorf("%w (-data names the directory the records are kept in: give one the demo can create and write)", err)
+	}
 	if err != nil {
 		return err
 	}

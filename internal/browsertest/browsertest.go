@@ -88,19 +88,42 @@ type Browser struct {
 	dialogs  []string
 	requests int
 	inflight map[network.RequestID]bool // requests sent and not finished, but event streams
+
+	// untracked makes Settle wait for the page's short timers alone, as
+	// it did before intervals and event streams were tracked (a test
+	// shows what that missed).
+	untracked bool
 }
 
 // cspBinding is the name of the function through which the page reports its
 // securitypolicyviolation events (a Runtime binding).
 const cspBinding = "__browsertestCSP"
 
+// TrackBound is the longest delay of a timer, or period of an interval,
+// that [Browser.Settle] waits for: work a page means to do soon. Longer
+// ones (a reconnect's back-off, a watchdog, a two-second poll) are not
+// waited for. (watchJS spells it in milliseconds.)
+const TrackBound = time.Second
+
 // watchJS runs in every document before its own scripts: it reports each
-// securitypolicyviolation event through cspBinding; it counts the page's
-// short timers (one-shot setTimeout of up to a second) not yet fired, in
-// window.__browsertestTimers, which [Browser.Settle] waits to see at 0;
-// and it notes in window.__browsertestThrew whether a script of the page
-// threw (an uncaught exception or an unhandled rejection), for which
-// Settle stops waiting for the page to be ready.
+// securitypolicyviolation event through cspBinding; it notes in
+// window.__browsertestThrew whether a script of the page threw (an uncaught
+// exception or an unhandled rejection), for which Settle stops waiting for
+// the page to be ready; and it counts the work the page has started and not
+// done, in window.__browsertestPending, which [Browser.Settle] waits to see
+// at 0:
+//   - each timer (setTimeout) of up to TrackBound not yet fired, whether
+//     given a function or code as a string (a string's timer is followed by
+//     one of the same delay, which fires after it);
+//   - each interval (setInterval) of a period up to TrackBound that has not
+//     ticked since the last window.__browsertestMark() (Settle marks when it
+//     starts waiting: an interval's next tick is waited for, once);
+//   - each event stream (EventSource) not yet closed that has not yet
+//     dispatched an event to the page (its first message: the dashboard's
+//     "hello"), nor failed.
+//
+// window.__browsertestTimers counts the timers alone (what Settle waited
+// for before the rest was tracked).
 const watchJS = `(function () {
   document.addEventListener('securitypolicyviolation', function (e) {
     try {
@@ -112,16 +135,77 @@ const watchJS = `(function () {
   window.addEventListener('error', function (e) { if (e instanceof ErrorEvent) threw = true; });
   window.addEventListener('unhandledrejection', function () { threw = true; });
   Object.defineProperty(window, '__browsertestThrew', { get: function () { return threw; } });
-  var st = window.setTimeout, ct = window.clearTimeout, pending = new Set();
+  var bound = 1000; // TrackBound
+  var st = window.setTimeout, ct = window.clearTimeout, si = window.setInterval, ci = window.clearInterval;
+  var timers = new Map(), intervals = new Map(), gen = 0;
+  var short = function (ms) { return (+ms || 0) <= bound; };
   window.setTimeout = function (fn, ms) {
-    if (typeof fn !== 'function' || !((+ms || 0) <= 1000)) return st.apply(window, arguments);
-    var args = Array.prototype.slice.call(arguments, 2), id;
-    id = st.call(window, function () { pending.delete(id); return fn.apply(this, args); }, ms);
-    pending.add(id);
+    if (!short(ms)) return st.apply(window, arguments);
+    var id;
+    if (typeof fn === 'function') {
+      var args = Array.prototype.slice.call(arguments, 2);
+      id = st.call(window, function () { timers.delete(id); return fn.apply(this, args); }, ms);
+      timers.set(id, 0);
+    } else {
+      id = st.apply(window, arguments);
+      timers.set(id, st.call(window, function () { timers.delete(id); }, ms));
+    }
     return id;
   };
-  window.clearTimeout = function (id) { pending.delete(id); return ct.call(window, id); };
-  Object.defineProperty(window, '__browsertestTimers', { get: function () { return pending.size; } });
+  window.clearTimeout = function (id) {
+    if (timers.get(id)) ct.call(window, timers.get(id));
+    timers.delete(id);
+    return ct.call(window, id);
+  };
+  window.setInterval = function (fn, ms) {
+    if (!short(ms)) return si.apply(window, arguments);
+    var id, t = {tick: -1, companion: 0};
+    if (typeof fn === 'function') {
+      var args = Array.prototype.slice.call(arguments, 2);
+      id = si.call(window, function () { t.tick = gen; return fn.apply(this, args); }, ms);
+    } else {
+      id = si.apply(window, arguments);
+      t.companion = si.call(window, function () { t.tick = gen; }, ms);
+    }
+    intervals.set(id, t);
+    return id;
+  };
+  window.clearInterval = function (id) {
+    var t = intervals.get(id);
+    if (t && t.companion) ci.call(window, t.companion);
+    intervals.delete(id);
+    return ci.call(window, id);
+  };
+  var streams = new Set();
+  if (window.EventSource) {
+    var ES = window.EventSource;
+    window.EventSource = class EventSource extends ES {
+      constructor(url, init) {
+        super(url, init);
+        var es = this, types = new Set(['message', 'error']);
+        this.__browsertestDone = function () { streams.delete(es); };
+        this.__browsertestTypes = types;
+        streams.add(this);
+        ES.prototype.addEventListener.call(this, 'message', this.__browsertestDone);
+        ES.prototype.addEventListener.call(this, 'error', this.__browsertestDone);
+      }
+      addEventListener(type, fn, opts) {
+        super.addEventListener(type, fn, opts);
+        if (!this.__browsertestTypes.has(type)) {
+          this.__browsertestTypes.add(type);
+          super.addEventListener(type, this.__browsertestDone);
+        }
+      }
+      close() { this.__browsertestDone(); return super.close(); }
+    };
+  }
+  window.__browsertestMark = function () { gen++; };
+  Object.defineProperty(window, '__browsertestTimers', { get: function () { return timers.size; } });
+  Object.defineProperty(window, '__browsertestPending', { get: function () {
+    var n = timers.size + streams.size;
+    intervals.forEach(function (t) { if (t.tick < gen) n++; });
+    return n;
+  } });
 })()`
 
 // New starts Chromium for pages under base (e.g. an httptest server's URL).
@@ -266,11 +350,11 @@ func (b *Browser) Check(t testing.TB) {
 // done and its charts drawn).
 const ReadyJS = `document.readyState === 'complete' && (!window.AppStats || document.documentElement.dataset.ready === '1')`
 
-// quietJS is true once none of the page's short timers is pending and two
-// animation frames have passed (what the last events asked to draw is
-// drawn).
+// quietJS is true once the page has no work pending (window.__browsertestPending,
+// see watchJS) and two animation frames have passed (what the last events
+// asked to draw is drawn); its %s is the count waited for.
 const quietJS = `(function () {
-  if (window.__browsertestTimers) return false;
+  if (window.%s) return false;
   return new Promise(function (ok) { requestAnimationFrame(function () { requestAnimationFrame(function () { ok(true); }); }); });
 })()`
 
@@ -285,15 +369,18 @@ const QuietBound = 3 * time.Second
 // failing t if it never is, or at once if the page is loaded and not
 // ready and a script of it threw since it loaded (an uncaught exception
 // or an unhandled rejection: a page whose start failed), or if the browser
-// session (b.Ctx) has ended; then, up to [QuietBound], until none of its
-// short timers (setTimeout of up to a second) is pending, it has no
-// request in flight (event streams aside) before and after two animation
-// frames, and sent none between. It reports whether the page was ready.
+// session (b.Ctx) has ended; then, up to [QuietBound], until the page has
+// no work pending before and after two animation frames: no timer of up
+// to [TrackBound] (given a function or a string) still to fire, no
+// interval of a period up to TrackBound that has not ticked since Settle
+// began waiting, no event stream that has not yet delivered its first
+// event, no request in flight (event streams aside), and no request sent
+// between. It reports whether the page was ready.
 //
-// What Settle does not track (an interval's ticks, an event stream's
-// messages, a timer given code as a string or of more than a second) may
-// still be to come when it returns: [Browser.Crawl] leaves each page
-// [CrawlOptions.Dwell] as well.
+// What Settle does not wait for (a longer timer or interval, an event
+// stream's later messages) may still be to come when it returns;
+// [Browser.Crawl] reports what such work throws before the next page
+// loads, as that page's late errors.
 func (b *Browser) Settle(t testing.TB, ready string) bool {
 	t.Helper()
 	if ready == "" {
@@ -320,14 +407,21 @@ func (b *Browser) Settle(t testing.TB, ready string) bool {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for quiet := time.Now().Add(QuietBound); time.Now().Before(quiet) && b.Ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
+	count := "__browsertestPending"
+	if b.untracked {
+		count = "__browsertestTimers"
+	} else if _, err := chromedp.Run(b.Ctx, chromedp.Evaluate[any](`window.__browsertestMark && window.__browsertestMark()`)); err != nil {
+		t.Logf("browsertest: marking the page's intervals: %v", err)
+	}
+	quiet := fmt.Sprintf(quietJS, count)
+	for until := time.Now().Add(QuietBound); time.Now().Before(until) && b.Ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
 		// Idle before the frames and after them, with no request sent
 		// between: what a request's answer starts (its promise's
 		// callbacks) has had the two frames to run. The frames are
 		// waited for within the bound too (a hidden page has none).
 		if n, idle := b.idle(); idle {
-			ctx, cancel := context.WithDeadline(b.Ctx, quiet)
-			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](quietJS, chromedp.EvalAwaitPromise))
+			ctx, cancel := context.WithDeadline(b.Ctx, until)
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](quiet, chromedp.EvalAwaitPromise))
 			cancel()
 			if m, still := b.idle(); err == nil && ok && still && m == n {
 				break

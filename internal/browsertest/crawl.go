@@ -34,18 +34,12 @@ type CrawlOptions struct {
 	Fetch []string
 	// Ready is the expression that says a page has done what it does on
 	// load (default [ReadyJS]): after its controls were clicked, the crawl
-	// waits for it, and for the page's short timers, requests and frames
-	// ([Browser.Settle]) before the checks that follow. Errors that come
-	// later still, before the next page loads, are reported for the page
-	// too.
+	// waits for it, and for the work the page started to be done (its
+	// short timers and intervals' next ticks, its event streams' first
+	// events, its requests and frames: [Browser.Settle]) before the checks
+	// that follow. Errors that come later still, before the next page
+	// loads, are reported for the page too.
 	Ready string
-	// Dwell is the least time a page is left to run after its controls
-	// were clicked (or, of a page loaded only to check its fragments, after
-	// it loaded), however soon it settled (default 500 ms): errors from
-	// work [Browser.Settle] does not wait for (an interval's ticks, an
-	// event stream's messages, a timer given code as a string) come in
-	// that time, and are reported for the page.
-	Dwell time.Duration
 	// Assert, if not "", is a JavaScript expression evaluated on every
 	// page the crawl loads (also to check its fragments), once its
 	// controls were clicked and it settled: the crawl fails a page where
@@ -200,20 +194,7 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 	if o.MaxPages <= 0 {
 		o.MaxPages = 200
 	}
-	if o.Dwell <= 0 {
-		o.Dwell = 500 * time.Millisecond
-	}
-	// settle waits for the page to settle, and until o.Dwell since from
-	// has passed (or the browser session ended).
-	settle := func(from time.Time) {
-		b.Settle(t, o.Ready)
-		if d := time.Until(from.Add(o.Dwell)); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-b.Ctx.Done():
-			}
-		}
-	}
+	settle := func() { b.Settle(t, o.Ready) }
 	base, err := url.Parse(b.base)
 	if err != nil {
 		t.Fatal(err)
@@ -371,9 +352,8 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 		if err != nil {
 			t.Errorf("crawl: %s: clicking its controls: %v", page, err)
 		}
-		clicked := time.Now()
 		res.Controls += n
-		settle(clicked) // what the clicks and the page's timers started
+		settle() // what the clicks and the page's own work started
 		assert(page)
 		checkAnchors(here)
 		for _, e := range b.Errors()[before:] {
@@ -421,7 +401,7 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 			delete(anchors, page)
 			continue
 		}
-		settle(time.Now())
+		settle()
 		assert(page)
 		checkAnchors(page)
 		for _, e := range b.Errors()[before:] {
@@ -429,7 +409,7 @@ func (b *Browser) Crawl(t testing.TB, start string, o CrawlOptions) CrawlResult 
 		}
 		last, lastPage = len(b.Errors()), page
 	}
-	settle(time.Now())
+	settle()
 	lateErrors()
 	for _, f := range res.Fetched {
 		resp, err := http.Get(f)

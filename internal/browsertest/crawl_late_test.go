@@ -12,8 +12,9 @@ import (
 // TestCrawlReportsLateErrorsOfUntrackedWork: errors a page throws
 // 150-300 ms after load from work Settle does not track (a setInterval
 // tick, an event stream's message, a setTimeout given code as a string)
-// are reported: the crawl leaves each page its dwell (500 ms) after its
-// clicks, however soon it is quiet.
+// are reported: the crawl waits for that work (an interval's next tick,
+// a short timer of either kind, a stream's first message) before it
+// leaves the page.
 func TestCrawlReportsLateErrorsOfUntrackedWork(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {

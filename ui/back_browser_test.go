@@ -1,0 +1,57 @@
+package ui_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/goappstats/appstats/ui"
+)
+
+// unappliedJS lists the controls of the history's filter form whose
+// value is not the one the page was served with: what the form says is
+// filtered and the list is not.
+const unappliedJS = `(function () {
+  var f = document.querySelector('form.filters'), out = [];
+  Array.prototype.forEach.call(f.elements, function (e) {
+    if (!e.name || e.type === 'hidden') return;
+    if (e.type === 'checkbox' ? e.checked !== e.defaultChecked :
+        e.tagName === 'SELECT' ? e.selectedIndex !== Math.max(0, Array.prototype.findIndex.call(e.options, function (o) { return o.defaultSelected; })) :
+        e.value !== e.defaultValue) out.push(e.name + '=' + (e.type === 'checkbox' ? e.checked : e.value));
+  });
+  return out.join(' ');
+})()`
+
+// TestBrowserBackAfterFilter: after filtering the history and going back,
+// the filter form shows what the list does (no filter). The browser
+// restored the controls as the user had set them before submitting
+// (status 5xx, a search, errors only) over the unfiltered list, with no
+// chip or "Reset" to say they were not applied.
+func TestBrowserBackAfterFilter(t *testing.T) {
+	st, _ := demoStore(t)
+	live := ui.NewLive()
+	defer live.Close()
+	b := newBrowser(t, ui.NewHandler(st, ui.WithLive(live)))
+	b.Navigate(t, "/stats/")
+	b.Settle(t, "")
+	b.Eval(t, `(function () {
+  var f = document.querySelector('form.filters');
+  f.elements.status.value = '5xx'; f.elements.q.value = 'checkout'; f.elements.error.checked = true;
+  f.requestSubmit();
+  return true;
+})()`)
+	b.WaitAfterNav(t, "the filtered history", `location.search.indexOf('status=5xx') >= 0 && document.readyState === 'complete'`)
+	b.Settle(t, "")
+	if v := b.Eval(t, unappliedJS); v != "" {
+		t.Fatalf("the filtered page's form has values not applied: %v", v)
+	}
+	if err := chromedp.Do(b.Ctx, chromedp.NavigateBack()); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitAfterNav(t, "the unfiltered dashboard", `location.search === '' && document.readyState === 'complete'`)
+	b.Settle(t, "")
+	if v := b.Eval(t, unappliedJS); v != "" {
+		t.Errorf("back on the unfiltered dashboard, its filter form says %v", v)
+	}
+	b.Check(t)
+}
