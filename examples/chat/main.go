@@ -68,6 +68,12 @@
 //     once, without a close handshake: the hub does not wait on a client
 //     that ignores its limits), a typing notice taken once a second at
 //     most;
+//   - records: each message a browser sends is a record of its own, taken
+//     or not (so one a second from each connection on average, and
+//     -max-conns a second at most in all), and each refused handshake is
+//     a record too; the store keeps the newest within appstats' retention
+//     (7 days, 1,000,000 records and 1 GiB by default:
+//     [appstats.Config].Store), and a flood pushes older records out;
 //   - typing: the hub passes on who is typing — the five latest names and
 //     how many others — to every browser at most once a second, whoever
 //     types: at once when it passed on nothing within the last second (to
