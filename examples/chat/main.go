@@ -36,7 +36,8 @@
 // whose request came from it with X-Forwarded-Proto: https names the hub
 // wss://, which a browser opens from an https page (ws:// it refuses), and
 // the hub counts a client's connections under the address the proxy puts
-// in X-Forwarded-For. A proxy on another host or other ports says which
+// in X-Forwarded-For (an IP address, its port left out if the proxy
+// writes one). A proxy on another host or other ports says which
 // in X-Forwarded-Host (a host and an optional port; anything else is
 // ignored) and X-Forwarded-Port: the page names the hub at that host, on
 // the hub's port when the proxy keeps the app's port, and otherwise at the
