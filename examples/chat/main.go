@@ -72,9 +72,11 @@
 //   - records: each message a browser sends is a record of its own, taken
 //     or not (so one a second from each connection on average, and
 //     -max-conns a second at most in all), and each refused handshake is
-//     a record too; the store keeps the newest within appstats' retention
-//     (7 days, 1,000,000 records and 1 GiB by default:
-//     [appstats.Config].Store), and a flood pushes older records out;
+//     a record too; the store counts them all, persists 20 records of a
+//     route a second in full and beyond them only those that failed or
+//     are the slowest so far (appstats' RecordBudget), and keeps what it
+//     persists within its retention (7 days, 1,000,000 records and 1 GiB
+//     by default: [appstats.Config].Store);
 //   - typing: the hub passes on who is typing — the five latest names and
 //     how many others — to every browser at most once a second, whoever
 //     types: at once when it passed on nothing within the last second (to
