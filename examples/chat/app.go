@@ -334,7 +334,7 @@ func (a *app) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	text := strings.TrimSpace(r.PostFormValue("text"))
+	text := strings.TrimSpace(lineBreaks.Replace(r.PostFormValue("text")))
 	if msg := validate(name, text); msg != "" {
 		http.Error(w, msg, http.StatusBadRequest)
 		return
@@ -353,6 +353,11 @@ func (a *app) post(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "./", http.StatusSeeOther)
 }
+
+// lineBreaks turns a form's line breaks into LF: a browser sends each as
+// CR LF, and counts it as one character against the textarea's maxlength,
+// as validate does once it is LF.
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
 
 // validate returns why a comment is refused, or "".
 func validate(name, text string) string {

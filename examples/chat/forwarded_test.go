@@ -96,3 +96,29 @@ func TestForwardedHostOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardedForPort: a proxy that writes the client's address with its
+// port in X-Forwarded-For ("203.0.113.1:52000", "[2001:db8::1]:52000", as
+// some load balancers do) had every client counted under the proxy's own
+// address (the entry was no IP address, so the header was ignored): the
+// 33rd browser behind it was refused with 429. The client's address is
+// now the entry's, its port left out.
+func TestForwardedForPort(t *testing.T) {
+	tc := startChatWith(t, func(hc *hubConfig) {
+		hc.maxPerIP = 1
+		hc.trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.3/32")}
+	})
+	for _, client := range []string{"203.0.113.1:52000", "203.0.113.2:52001", "[2001:db8::1]:52002"} {
+		if ws, code, body := tc.dialFrom(t, "127.0.0.3", http.Header{"X-Forwarded-For": {"198.51.100.7, " + client}}); ws == nil {
+			t.Errorf("client %s through the trusted proxy: %d %q, want it counted as a client of its own", client, code, body)
+		}
+	}
+	if ws, code, _ := tc.dialFrom(t, "127.0.0.3", http.Header{"X-Forwarded-For": {"203.0.113.1:52003"}}); ws != nil || code != http.StatusTooManyRequests {
+		t.Errorf("a second connection of 203.0.113.1, from another port: %d, want 429", code)
+	}
+	// From anyone else, no more believed than before.
+	tc.dialFrom(t, "127.0.0.1", nil)
+	if ws, code, _ := tc.dialFrom(t, "127.0.0.1", http.Header{"X-Forwarded-For": {"203.0.113.9:1"}}); ws != nil || code != http.StatusTooManyRequests {
+		t.Errorf("a second connection of an untrusted client naming another address: %d, want 429", code)
+	}
+}

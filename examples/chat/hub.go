@@ -700,20 +700,42 @@ func trusted(proxies []netip.Prefix, ip netip.Addr) bool {
 // forwardedFor returns the client's address a request through trusted
 // proxies carries in X-Forwarded-For: its last address that is not one of
 // the proxies (each proxy appends the address it was reached from; those
-// before the first proxy's are the client's to make up); false when there
-// is none, or it is not an IP address.
+// before the first proxy's are the client's to make up), without its port
+// if the proxy wrote one (forwardedAddr); false when there is none, or it
+// is not an IP address.
 func forwardedFor(hd http.Header, proxies []netip.Prefix) (netip.Addr, bool) {
 	var list []string
 	for _, v := range hd.Values("X-Forwarded-For") {
 		list = append(list, strings.Split(v, ",")...)
 	}
 	for i := len(list) - 1; i >= 0; i-- {
-		ip, err := netip.ParseAddr(strings.TrimSpace(list[i]))
-		if err != nil {
+		ip, ok := forwardedAddr(strings.TrimSpace(list[i]))
+		if !ok {
 			return netip.Addr{}, false
 		}
 		if !trusted(proxies, ip) || i == 0 {
 			return ip.Unmap(), true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// forwardedAddr parses an address of X-Forwarded-For: an IP address,
+// with a port or not ("203.0.113.1", "203.0.113.1:52000",
+// "[2001:db8::1]:52000", "[2001:db8::1]"), as proxies write them; the
+// port is left out.
+func forwardedAddr(s string) (netip.Addr, bool) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return ip, true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr(), true
+	}
+	if v, ok := strings.CutPrefix(s, "["); ok {
+		if v, ok := strings.CutSuffix(v, "]"); ok {
+			if ip, err := netip.ParseAddr(v); err == nil && ip.Is6() {
+				return ip, true
+			}
 		}
 	}
 	return netip.Addr{}, false

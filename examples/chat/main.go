@@ -36,7 +36,8 @@
 // whose request came from it with X-Forwarded-Proto: https names the hub
 // wss://, which a browser opens from an https page (ws:// it refuses), and
 // the hub counts a client's connections under the address the proxy puts
-// in X-Forwarded-For. A proxy on another host or other ports says which
+// in X-Forwarded-For (an IP address, its port left out if the proxy
+// writes one). A proxy on another host or other ports says which
 // in X-Forwarded-Host (a host and an optional port; anything else is
 // ignored) and X-Forwarded-Port: the page names the hub at that host, on
 // the hub's port when the proxy keeps the app's port, and otherwise at the
@@ -68,6 +69,14 @@
 //     once, without a close handshake: the hub does not wait on a client
 //     that ignores its limits), a typing notice taken once a second at
 //     most;
+//   - records: each message a browser sends is a record of its own, taken
+//     or not (so one a second from each connection on average, and
+//     -max-conns a second at most in all), and each refused handshake is
+//     a record too; the store counts them all, persists 20 records of a
+//     route a second in full and beyond them only those that failed or
+//     are the slowest so far (appstats' RecordBudget), and keeps what it
+//     persists within its retention (7 days, 1,000,000 records and 1 GiB
+//     by default: [appstats.Config].Store);
 //   - typing: the hub passes on who is typing — the five latest names and
 //     how many others — to every browser at most once a second, whoever
 //     types: at once when it passed on nothing within the last second (to

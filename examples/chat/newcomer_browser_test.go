@@ -217,3 +217,49 @@ func TestBrowserOffline(t *testing.T) {
 		`[...document.querySelectorAll('#comments .text')].some(e => e.textContent === 'while you were away')`, browsertest.Patience)
 	a.Check(t)
 }
+
+// TestBrowserLineBreaks: a comment of as many characters as the form
+// takes (the textarea's maxlength, 500), with line breaks, is saved and
+// shown with them. A browser counts a line break as one character, and
+// sends it as two, CR LF (a form's line breaks are sent so): the app
+// counted those, and refused ten lines of 49 letters with "a comment has
+// at most 500 characters". Posted by a client other than a browser, a CR
+// LF is one line break too.
+func TestBrowserLineBreaks(t *testing.T) {
+	tc := startChat(t)
+	ps := chatPages(t, tc, 2)
+	a, b := ps[0], ps[1]
+	line := strings.Repeat("a", 49) + "\n"
+	text := strings.Repeat(line, 9) + strings.Repeat("a", 49) + "b" // 500 characters, 9 line breaks
+	if err := chromedp.Do(a.Ctx, chromedp.SendKeys(chromedp.CSS(`#name`), "kim"), chromedp.SendKeys(chromedp.CSS(`#text`), text)); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Eval(t, `document.getElementById('text').value`); got != text {
+		t.Fatalf("the textarea holds %q, want the %d characters typed", got, len(text))
+	}
+	if err := chromedp.Do(a.Ctx, chromedp.Click(chromedp.CSS(`button[type=submit]`))); err != nil {
+		t.Fatal(err)
+	}
+	shown := `[...document.querySelectorAll('#comments .text')].some(p => p.textContent === ` + browsertest.JSString(text) + `)`
+	// The page with the comment, or an answer that is no chat page.
+	a.WaitAfterNav(t, "the page after the post", shown+` || !document.getElementById('post')`)
+	if got := a.Eval(t, shown); got != true {
+		t.Fatalf("after the post the page says %q, want the comment shown", a.Eval(t, `document.body.innerText.slice(0, 200)`))
+	}
+	b.WaitFor(t, "the comment pushed to the other page", shown, browsertest.Patience)
+	// Stored with its line breaks as a browser shows them, LF.
+	if cs := comments(t, tc); len(cs) != 1 || cs[0].Text != text {
+		t.Errorf("comments stored: %+v, want one of the text typed", cs)
+	}
+	resp, err := http.PostForm(tc.appURL+"/comments", url.Values{"name": {"ada"}, "text": {strings.ReplaceAll(text, "\n", "\r\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK { // the redirect, followed, to the page
+		t.Errorf("500 characters with CR LF line breaks, posted: %d %q", resp.StatusCode, body)
+	}
+	a.Check(t)
+	b.Check(t)
+}
