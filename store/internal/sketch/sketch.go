@@ -288,7 +288,7 @@ func (s *Sketch) Merge(o *Sketch) {
 	// d as long as src, so that d's slices and the tail loop need no
 	// bounds checks of their own (one check of src's slice is left for
 	// every eight counts). A sketch merged is mostly a Write's delta (the fold's), of
-	// one batch of records (up to 128 by default) over a few hundred
+	// one batch of records (up to 256 by default) over a few hundred
 	// buckets: most of its counts are zero, and are passed over eight at
 	// a time, as AppendBinary passes over them (adding a zero changes
 	// nothing).
