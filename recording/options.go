@@ -19,7 +19,7 @@ const (
 	DefaultMaxSummary      = 256
 	DefaultQueueSize       = 1024
 	DefaultQueueBytes      = 32 << 20 // 32 MiB
-	DefaultBatchSize       = 128
+	DefaultBatchSize       = 256
 	DefaultBatchInterval   = 200 * time.Millisecond
 	DefaultSinkTimeout     = 10 * time.Second
 	DefaultRepeatThreshold = 5

@@ -139,7 +139,8 @@ func helloRecords(from time.Time, gap time.Duration, n int, seq uint64) []*recor
 // the page's script fetches on news: part/refresh, the stats and history
 // sections in one answer, and api/series) over a Badger
 // store filled as the load test's ui scenario fills it: the hello handler's
-// records, 10,000 a second for the last minute, written in batches of 128.
+// records, 10,000 a second for the last minute, written in batches of 128
+// (the recorder's until recording.DefaultBatchSize became 256).
 func BenchmarkLiveRefreshBadger(b *testing.B) {
 	st, err := badgerstore.Open(b.TempDir(), badgerstore.Options{})
 	if err != nil {

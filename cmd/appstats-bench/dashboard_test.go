@@ -20,7 +20,8 @@ import (
 // buckets, not with the records; details page ≤ 20 ms): a Badger store in a
 // temporary directory is filled with records spread over the last 24 hours
 // (storetest.Records: 0–7 calls each, varied routes and statuses) through
-// Store.Write in batches of 128, as the recorder writes, then closed and
+// Store.Write in batches of 128, as the recorder wrote until
+// recording.DefaultBatchSize became 256, then closed and
 // opened again (a store at rest); then the dashboard
 // page for the 24h window, one live refresh (the parts the page
 // fetches on news of records) and a details page are served by ui.NewHandler.

@@ -577,7 +577,8 @@ func TestMain(m *testing.M) {
 // BenchmarkStatsUnderIngest measures the dashboard's live refresh of its
 // figures, Stats over the last hour, while records of the current minute
 // are written as fast as Write takes them (batches of 128, each record
-// started just before it is written, as the recorder writes). "now" leaves
+// started just before it is written, as the recorder wrote until
+// recording.DefaultBatchSize became 256). "now" leaves
 // Until zero, as the dashboard does: the store reads now once it holds its
 // snapshot, and the current minute comes from its running rollup.
 // "until-given" passes an Until read just before the call: records written

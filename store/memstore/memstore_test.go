@@ -146,15 +146,15 @@ func TestCapacityOrder(t *testing.T) {
 	}
 }
 
-// BenchmarkWrite writes batches of 128 records, as a recorder hands them
-// over, into a store that is full (DefaultCapacity records), so every
-// batch evicts as many old ones. Reported per record (ns/record); b.N
-// counts batches. Cases: full, storetest.FullRecord (five calls, every
-// field set); hello, the record cmd/appstats-bench's hello scenario
-// writes (its hello handler: no calls, two request headers, three
-// attributes; as badgerstore's BenchmarkWrite/hello); fanout, ten HTTP
-// calls as the fanout scenario records them. Instructions a
-// record: scripts/callgrind-store.sh.
+// BenchmarkWrite writes batches of 128 records, as a recorder handed them
+// over until recording.DefaultBatchSize became 256, into a store that is
+// full (DefaultCapacity records), so every batch evicts as many old ones.
+// Reported per record (ns/record); b.N counts batches. Cases: full,
+// storetest.FullRecord (five calls, every field set); hello, the record
+// cmd/appstats-bench's hello scenario writes (its hello handler: no
+// calls, two request headers, three attributes; as badgerstore's
+// BenchmarkWrite/hello); fanout, ten HTTP calls as the fanout scenario
+// records them. Instructions a record: scripts/callgrind-store.sh.
 func BenchmarkWrite(b *testing.B) {
 	hdr := map[string][]string{"Accept-Encoding": {"gzip"}, "User-Agent": {"Go-http-client/1.1"}}
 	attrs := []recording.Attr{{Key: "url.scheme", Value: "http"}, {Key: "network.protocol.version", Value: "1.1"}, {Key: "user_agent.original", Value: "Go-http-client/1.1"}}

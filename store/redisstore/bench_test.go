@@ -42,7 +42,8 @@ func redisCPU(tb testing.TB, c *redis.Client) time.Duration {
 }
 
 // BenchmarkWrite measures ingest of 20-call records (storetest.Record20)
-// from one process, in batches of 128 as the recorder hands them over: the
+// from one process, in batches of 128 as the recorder handed them over until
+// recording.DefaultBatchSize became 256: the
 // rate, the CPU this process spends in Write and Redis spends per record,
 // and the memory Redis uses per record (INFO memory, after folding).
 func BenchmarkWrite(b *testing.B) {

@@ -270,6 +270,31 @@ func (e *enc) n(n int)                 { e.u(uint64(n)) }
 func (e *enc) f(v float64)             { e.u(bits.ReverseBytes64(math.Float64bits(v))) }
 func (e *enc) sketch(s *sketch.Sketch) { e.b, _ = s.AppendBinary(e.b) }
 
+// An encodedSketch is a sketch encoded into an enc's bytes, lo to hi.
+type encodedSketch struct {
+	sk     *sketch.Sketch
+	lo, hi int
+}
+
+// sketchAs encodes s, copying the bytes of *prev when prev holds a sketch
+// that counts the same ([sketch.Sketch.Same]), whose encoding is the same;
+// a prev that holds none is given s's.
+func (e *enc) sketchAs(s *sketch.Sketch, prev *encodedSketch) {
+	if prev == nil {
+		e.sketch(s)
+		return
+	}
+	if prev.sk != nil && s.Same(prev.sk) {
+		e.b = append(e.b, e.b[prev.lo:prev.hi]...)
+		return
+	}
+	lo := len(e.b)
+	e.sketch(s)
+	if prev.sk == nil {
+		prev.sk, prev.lo, prev.hi = s, lo, len(e.b)
+	}
+}
+
 // The string table of a version 3 record: strings shorter than minShared
 // bytes are always written in full, and at most maxShared strings are
 // given indexes.

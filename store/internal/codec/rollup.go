@@ -399,8 +399,9 @@ func (ru *Rollup) Merge(o *Rollup) {
 	ru.bound(2)
 }
 
-// appendGroup encodes g as a rollup of version ver has it.
-func appendGroup(e *enc, g *group, ver byte) {
+// appendGroup encodes g as a rollup of version ver has it. all, if not
+// nil, is the rollup's overall sketch as encoded (see enc.sketchAs).
+func appendGroup(e *enc, g *group, ver byte, all *encodedSketch) {
 	e.u(uint64(g.count))
 	e.u(uint64(g.errors))
 	e.u(uint64(g.calls))
@@ -412,7 +413,7 @@ func appendGroup(e *enc, g *group, ver byte) {
 	if ver >= rollupV3 {
 		e.f(g.cost)
 	}
-	e.sketch(&g.sk)
+	e.sketchAs(&g.sk, all)
 }
 
 // AppendRollup encodes ru (version 4: version 1 had no instances, version
@@ -427,7 +428,11 @@ func AppendRollup(b []byte, ru *Rollup) []byte { return appendRollupVersion(b, r
 func appendRollupVersion(b []byte, ru *Rollup, ver byte) []byte {
 	ru.bound(1)
 	e := enc{b: append(b, tagRollup, ver)}
-	appendGroup(&e, &ru.all, ver)
+	// A write's delta of one route and one instance (a service's own
+	// records, mostly) counts the same durations in its route's and
+	// instance's sketches as in the overall one: their bytes are copied.
+	var all encodedSketch
+	appendGroup(&e, &ru.all, ver, &all)
 	e.n(len(ru.hist))
 	for _, c := range ru.hist {
 		e.u(uint64(c))
@@ -435,26 +440,26 @@ func appendRollupVersion(b []byte, ru *Rollup, ver byte) []byte {
 	e.n(len(ru.routes))
 	for k, g := range ru.routes {
 		e.s(k)
-		appendGroup(&e, g, ver)
+		appendGroup(&e, g, ver, &all)
 	}
 	e.n(len(ru.rpcs))
 	for k, g := range ru.rpcs {
 		e.s(k.service)
 		e.s(k.method)
-		appendGroup(&e, g, ver)
+		appendGroup(&e, g, ver, &all)
 	}
 	e.n(len(ru.rr))
 	for k, g := range ru.rr {
 		e.s(k.route)
 		e.s(k.service)
 		e.s(k.method)
-		appendGroup(&e, g, ver)
+		appendGroup(&e, g, ver, &all)
 	}
 	if ver >= rollupV2 {
 		e.n(len(ru.insts))
 		for k, g := range ru.insts {
 			e.s(k)
-			appendGroup(&e, g, ver)
+			appendGroup(&e, g, ver, &all)
 		}
 	}
 	return e.b
@@ -466,7 +471,7 @@ func appendRollupVersion(b []byte, ru *Rollup, ver byte) []byte {
 // times larger.
 func AppendOverall(b []byte, ru *Rollup) []byte {
 	e := enc{b: append(b, tagRollup, rollupV4)}
-	appendGroup(&e, &ru.all, rollupV4)
+	appendGroup(&e, &ru.all, rollupV4, nil)
 	e.n(len(ru.hist))
 	for _, c := range ru.hist {
 		e.u(uint64(c))

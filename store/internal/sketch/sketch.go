@@ -5,6 +5,7 @@
 package sketch
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/goappstats/appstats/store"
 )
@@ -288,7 +290,7 @@ func (s *Sketch) Merge(o *Sketch) {
 	// d as long as src, so that d's slices and the tail loop need no
 	// bounds checks of their own (one check of src's slice is left for
 	// every eight counts). A sketch merged is mostly a Write's delta (the fold's), of
-	// one batch of records (up to 128 by default) over a few hundred
+	// one batch of records (up to 256 by default) over a few hundred
 	// buckets: most of its counts are zero, and are passed over eight at
 	// a time, as AppendBinary passes over them (adding a zero changes
 	// nothing).
@@ -377,6 +379,22 @@ func (s *Sketch) cover(lo, hi int) {
 	if n := hi - s.offset + 1; n > len(s.counts) {
 		s.counts = append(s.counts, make([]uint64, n-len(s.counts))...)
 	}
+}
+
+// Same reports whether s and o hold the same counts at the same indexes,
+// and the same count, zero count, minimum and maximum: whether
+// [Sketch.AppendBinary] encodes them alike. Counts are compared as bytes.
+func (s *Sketch) Same(o *Sketch) bool {
+	if s.n != o.n || s.zero != o.zero || s.min != o.min || s.max != o.max ||
+		s.offset != o.offset || len(s.counts) != len(o.counts) {
+		return false
+	}
+	if len(s.counts) == 0 {
+		return true
+	}
+	n := len(s.counts) * 8
+	return bytes.Equal(unsafe.Slice((*byte)(unsafe.Pointer(&s.counts[0])), n),
+		unsafe.Slice((*byte)(unsafe.Pointer(&o.counts[0])), n))
 }
 
 // Count returns how many durations were added.
