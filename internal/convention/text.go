@@ -77,23 +77,24 @@ import (
 // [IsCountValue]) is a count, and stays. A text with nothing to hide is
 // returned as it is, without allocating; the scan is linear in the length
 // of s.
-func (r *Rules) Text(s string) string { return r.textIn(s, false) }
+func (r *Rules) Text(s string) string { return r.textIn(s, false, 0) }
 
 // textIn is Text, of a URL's path when inURL is set (see pathText): then a
 // URL written in it ("/to/https://u:pw@h/x") has its user information
 // hidden and is read on as words are, not as a URL whose path is read
 // again, which made a text of n nested URLs cost n scans of it (round 44:
-// "p://" repeated to 16 KiB took 0.4 s, 1 MiB hours).
-func (r *Rules) textIn(s string, inURL bool) string {
+// "p://" repeated to 16 KiB took 0.4 s, 1 MiB hours). depth counts the
+// query values s is found in (see param).
+func (r *Rules) textIn(s string, inURL bool, depth int) string {
 	if r == nil || s == "" || shortPlain(s) {
 		return s
 	}
 	if hasHigh(s) {
 		if a, at := asciiMarks(s); at != nil {
-			return r.textMarks(s, a, at, inURL)
+			return r.textMarks(s, a, at, inURL, depth)
 		}
 	}
-	t := textScrub{s: s, inURL: inURL}
+	t := textScrub{s: s, inURL: inURL, depth: depth}
 	r.scan(&t)
 	return t.String()
 }
@@ -142,8 +143,8 @@ func asciiMarks(s string) (a string, at []int) {
 // textMarks is Text of s, whose look-alike marks a writes in ASCII at the
 // indexes at: a is scanned, and what it hides is hidden in s, which keeps
 // its own marks.
-func (r *Rules) textMarks(s, a string, at []int, inURL bool) string {
-	t := textScrub{s: a, ops: []scrubOp{}, inURL: inURL}
+func (r *Rules) textMarks(s, a string, at []int, inURL bool, depth int) string {
+	t := textScrub{s: a, ops: []scrubOp{}, inURL: inURL, depth: depth}
 	r.scan(&t)
 	if len(t.ops) == 0 {
 		return s
@@ -185,9 +186,9 @@ func shortPlain(s string) bool {
 	return true
 }
 
-// text is Text's scan.
-func (r *Rules) text(s string) string {
-	t := textScrub{s: s}
+// text is Text's scan, of a text found in depth query values.
+func (r *Rules) text(s string, depth int) string {
+	t := textScrub{s: s, depth: depth}
 	r.scan(&t)
 	return t.String()
 }
@@ -259,7 +260,7 @@ func (r *Rules) scan(t *textScrub) {
 				end = urlEnd(s, at) // "postgres://u:pa ss@h/db": libpq reads the password over the space
 			}
 			if u := s[i:end]; true {
-				if red := r.urlString(u); red != u {
+				if red := r.urlString(u, t.depth); red != u {
 					t.replace(i, end, red)
 				}
 			}
@@ -424,7 +425,7 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 		// "password%3Dhunter2", "token%22%3A%22abc": a text written
 		// percent-encoded, read once decoded.
 		if dec := pathUnescape(s[i:j]); dec != s[i:j] && strings.IndexByte(dec, '%') < 0 && !shortPlain(dec) {
-			if red := r.text(dec); red != dec {
+			if red := r.text(dec, t.depth); red != dec {
 				t.replace(i, j, escapeAround(red))
 				return j, true
 			}
@@ -466,6 +467,8 @@ type textScrub struct {
 	ops []scrubOp
 	// inURL: s is a URL's path (see textIn).
 	inURL bool
+	// depth: the query values s is found in (see param).
+	depth int
 }
 
 // scrubOp is a replacement of a textScrub: s[from:to] by with.
