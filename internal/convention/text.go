@@ -521,8 +521,9 @@ func (t *textScrub) userInfo(k int) (from, at int, ok bool) {
 // The user may be empty, as Redis' URLs write it ("redis://:pa ss@h").
 // A password that begins with digits reads as a port, and counts only
 // when web is false (not an http, https, ws or wss URL: "http://h:8080
-// alice@corp.example" stays) and one word glued to the "@" follows it
-// ("postgres://u:12 34@h/db").
+// alice@corp.example" stays), one word glued to the "@" follows it and a
+// port or a path the host after it ("postgres://u:12 34@h/db"; not
+// "redis://:6379 alice@h", see [hostGoesOn]).
 func (t *textScrub) spacedUserInfo(auth, end int, web bool) int {
 	s := t.s
 	if end >= len(s) || !isBlank(s[end]) {
@@ -561,10 +562,28 @@ func (t *textScrub) spacedUserInfo(auth, end int, web bool) int {
 	if at >= t.uiLine || t.uiSep+len("://") <= at || isBlank(s[at-1]) || at+1 == t.uiLine || !isAtom(s[at+1]) && s[at+1] != '[' {
 		return 0 // not glued to the password's end and the host
 	}
-	if port && (a != end || strings.ContainsAny(s[end+1:at], " \t")) {
-		return 0 // "postgres://h:5432 took 3 ms @ 4"
+	if port && (a != end || strings.ContainsAny(s[end+1:at], " \t") || !hostGoesOn(s, at+1)) {
+		return 0 // "postgres://h:5432 took 3 ms @ 4", "redis://:6379 alice@h"
 	}
 	return at
+}
+
+// hostGoesOn reports whether the host that begins at s[h] is followed by a
+// port or a path, as a URL's is ("h:6379/0", "h/db", "[::1]:5432"), not by
+// white space or the text's end, as an e-mail address's or a "user@host"'s
+// is.
+func hostGoesOn(s string, h int) bool {
+	if h < len(s) && s[h] == '[' {
+		e := strings.IndexByte(s[h:], ']')
+		if e < 0 {
+			return false
+		}
+		h += e + 1
+	}
+	for h < len(s) && (isAlnum(s[h]) || s[h] == '.' || s[h] == '-' || s[h] == '_' || s[h] == '%') {
+		h++
+	}
+	return h < len(s) && (s[h] == ':' || s[h] == '/')
 }
 
 // webScheme reports whether a URL's scheme is http, https, ws or wss,
@@ -721,9 +740,10 @@ func (t *textScrub) dsnPassword(k, sig, at int) bool {
 // s[k:d] and white space or a ":" after them, is a MySQL DSN's password
 // ("u:12 34x@tcp(h:3306)/db", "u:12:34 x@/db") rather than a clock time's or a line
 // number's digits and the words after them ("12:30:45 failed installing
-// @types/node", "source=main.go:12 msg=…"): so when the user before k's
-// ":" is a word that is neither digits nor a file's name (a "." and
-// letters), sig's "@" is glued to the password's end and followed by a
+// @types/node", "source=main.go:12 msg=…", "handler:12: connect …"): so
+// when the user before k's ":" is a word that is neither digits nor a
+// file's name (a "." and letters), the digits are not followed by ":" and
+// white space, sig's "@" is glued to the password's end and followed by a
 // net(addr) or "/" alone (t.dsnNet), and the password holds no "=" nor
 // quote.
 func (t *textScrub) digitsPassword(k, d, sig int) bool {
@@ -738,6 +758,9 @@ func (t *textScrub) digitsPassword(k, d, sig int) bool {
 	user := s[u : k-1]
 	if user == "" || IsDigits(user) {
 		return false
+	}
+	if s[d] == ':' && (d+1 == len(s) || isBlank(s[d+1])) {
+		return false // "handler:12: connect …": a file's or a function's line number
 	}
 	if dot := strings.LastIndexByte(user, '.'); dot >= 0 && dot+1 < len(user) && isLetters(user[dot+1:]) {
 		return false // "main.go:12"
