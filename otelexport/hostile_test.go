@@ -28,6 +28,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/goappstats/appstats/internal/otlptest"
+	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
@@ -50,38 +51,7 @@ type hostileCollector struct {
 }
 
 // blackhole accepts connections and never reads from them nor answers.
-func blackhole(t testing.TB) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		lis.Close()
-		<-done
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "http://" + lis.Addr().String()
-}
+func blackhole(t testing.TB) string { return "http://" + testservers.Silent(t) }
 
 // httpCollector serves h over loopback HTTP (TLS with a certificate the
 // exporter does not trust, when tlsOn).

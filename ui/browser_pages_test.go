@@ -17,16 +17,23 @@ import (
 	"github.com/goappstats/appstats/ui"
 )
 
-// clickChart clicks, with the mouse, the point (x, y) of chart id's data
-// coordinates: a real click, as a user's.
-func (b *browser) clickChart(t *testing.T, id string, x, y any) {
+// chartPoint scrolls chart id into the middle of the window and returns
+// the window's coordinates of the point (x, y) of its data.
+func (b *browser) chartPoint(t *testing.T, id string, x, y any) []any {
 	t.Helper()
 	b.Eval(t, `document.getElementById(`+browsertest.JSString(id)+`).scrollIntoView({block: "center"}), true`)
-	xy := b.Eval(t, fmt.Sprintf(`(function () {
+	return b.Eval(t, fmt.Sprintf(`(function () {
 		var el = document.getElementById(%s), c = echarts.getInstanceByDom(el);
 		var p = c.convertToPixel({gridIndex: 0}, [%s, %s]), r = el.getBoundingClientRect();
 		return [r.left + p[0], r.top + p[1]];
 	})()`, browsertest.JSString(id), jsValue(x), jsValue(y))).([]any)
+}
+
+// clickChart clicks, with the mouse, the point (x, y) of chart id's data
+// coordinates: a real click, as a user's.
+func (b *browser) clickChart(t *testing.T, id string, x, y any) {
+	t.Helper()
+	xy := b.chartPoint(t, id, x, y)
 	if err := chromedp.Do(b.Ctx, chromedp.MouseClickXY(xy[0].(float64), xy[1].(float64))); err != nil {
 		t.Fatal(err)
 	}

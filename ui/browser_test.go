@@ -38,6 +38,33 @@ func newBrowser(t *testing.T, h http.Handler) *browser {
 	return &browser{Browser: browsertest.New(t, srv.URL, browsertest.Options{}), srv: srv}
 }
 
+// traceStore returns demoStore's store with the two records of a trace
+// (traceRecords) written to it, and a recorder whose sink it is, closed
+// when the test ends.
+func traceStore(t *testing.T) (st *memstore.Store, rec *recording.Recorder, caller, callee *recording.Record) {
+	t.Helper()
+	st, _ = demoStore(t)
+	caller, callee = traceRecords(time.Now())
+	if err := st.Write(context.Background(), []*recording.Record{caller, callee}); err != nil {
+		t.Fatal(err)
+	}
+	rec = recording.New(recording.WithSinks(st))
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	return st, rec, caller, callee
+}
+
+// tracePages lists the pages of traceStore's records: the dashboard, the
+// caller's record, its trace, the two compared, and the active requests.
+func tracePages(caller, callee *recording.Record) []string {
+	return []string{
+		"/stats/",
+		"/stats/records/" + caller.ID.String(),
+		"/stats/traces/" + caller.TraceID.String(),
+		"/stats/compare?a=" + caller.ID.String() + "&b=" + callee.ID.String(),
+		"/stats/active",
+	}
+}
+
 func demoStore(t *testing.T) (*memstore.Store, []*recording.Record) {
 	t.Helper()
 	st := memstore.New(0)

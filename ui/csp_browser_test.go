@@ -18,12 +18,7 @@ import (
 // id's data coordinates.
 func (b *browser) hoverChart(t *testing.T, id string, x, y any) {
 	t.Helper()
-	b.Eval(t, `document.getElementById(`+browsertest.JSString(id)+`).scrollIntoView({block: "center"}), true`)
-	xy := b.Eval(t, fmt.Sprintf(`(function () {
-		var el = document.getElementById(%s), c = echarts.getInstanceByDom(el);
-		var p = c.convertToPixel({gridIndex: 0}, [%s, %s]), r = el.getBoundingClientRect();
-		return [r.left + p[0], r.top + p[1]];
-	})()`, browsertest.JSString(id), jsValue(x), jsValue(y))).([]any)
+	xy := b.chartPoint(t, id, x, y)
 	for _, d := range []float64{-2, 0} { // a move, then onto the point
 		if err := chromedp.Do(b.Ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, xy[0].(float64)+d, xy[1].(float64)+d)); err != nil {
 			t.Fatal(err)

@@ -17,13 +17,7 @@ import (
 // tables scroll within themselves. At a wide window the same holds. The
 // paged pages of big records, with their pagers, too.
 func TestBrowserNarrow(t *testing.T) {
-	st, _ := demoStore(t)
-	caller, callee := traceRecords(time.Now())
-	if err := st.Write(context.Background(), []*recording.Record{caller, callee}); err != nil {
-		t.Fatal(err)
-	}
-	rec := recording.New(recording.WithSinks(st))
-	defer rec.Close(context.Background())
+	st, rec, caller, callee := traceStore(t)
 	_, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindHTTP, Method: "GET", Path: "/slow/export"})
 	defer ar.Finish()
 	live := ui.NewLive()
@@ -37,16 +31,11 @@ func TestBrowserNarrow(t *testing.T) {
 		bigA.Calls[i].Method = "SELECT " + itoa(i) + " FROM a_rather_long_table_name"
 	}
 	writeRecs(t, st, bigA, bigB)
-	pages := []string{
-		"/stats/",
-		"/stats/records/" + caller.ID.String(),
-		"/stats/traces/" + caller.TraceID.String(),
-		"/stats/compare?a=" + caller.ID.String() + "&b=" + callee.ID.String(),
-		"/stats/active",
-		"/stats/records/" + bigA.ID.String() + "?page=2",
-		"/stats/traces/" + bigA.TraceID.String() + "?record=" + bigA.ID.String() + "&page=3",
-		"/stats/compare?a=" + bigA.ID.String() + "&b=" + bigB.ID.String() + "&page=2",
-	}
+	pages := append(tracePages(caller, callee),
+		"/stats/records/"+bigA.ID.String()+"?page=2",
+		"/stats/traces/"+bigA.TraceID.String()+"?record="+bigA.ID.String()+"&page=3",
+		"/stats/compare?a="+bigA.ID.String()+"&b="+bigB.ID.String()+"&page=2",
+	)
 	// wider lists what sticks out past the window's right edge, outside a
 	// box that scrolls.
 	const wider = `(function () {

@@ -1,14 +1,12 @@
 package ui_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/ui"
 )
 
@@ -17,21 +15,9 @@ import (
 // the window: the dashboard's RPC table (848 px wide with the demo's
 // records) made the whole page scroll sideways.
 func TestBrowserTablet(t *testing.T) {
-	st, _ := demoStore(t)
-	caller, callee := traceRecords(time.Now())
-	if err := st.Write(context.Background(), []*recording.Record{caller, callee}); err != nil {
-		t.Fatal(err)
-	}
-	rec := recording.New(recording.WithSinks(st))
-	defer rec.Close(context.Background())
+	st, rec, caller, callee := traceStore(t)
 	b := newBrowser(t, ui.NewHandler(st, ui.WithRecorder(rec)))
-	pages := []string{
-		"/stats/",
-		"/stats/records/" + caller.ID.String(),
-		"/stats/traces/" + caller.TraceID.String(),
-		"/stats/compare?a=" + caller.ID.String() + "&b=" + callee.ID.String(),
-		"/stats/active",
-	}
+	pages := tracePages(caller, callee)
 	const wider = `(function () {
   var w = document.documentElement.clientWidth, out = [];
   if (document.documentElement.scrollWidth <= w) return "";

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/testlog"
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
@@ -25,25 +26,6 @@ import (
 	"github.com/goappstats/appstats/store/storetest"
 	"github.com/goappstats/appstats/ui"
 )
-
-// syncBuffer is a bytes.Buffer safe for a command's goroutine and the
-// test's.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // appstats runs a command to completion and returns its exit status and
 // outputs.
@@ -56,9 +38,9 @@ func appstats(t *testing.T, stdin string, args ...string) (int, string, string) 
 
 // background runs a command until the returned function is called, which
 // waits for its exit status.
-func background(t *testing.T, args ...string) (stdout, stderr *syncBuffer, stop func() int) {
+func background(t *testing.T, args ...string) (stdout, stderr *testlog.Buffer, stop func() int) {
 	t.Helper()
-	stdout, stderr = new(syncBuffer), new(syncBuffer)
+	stdout, stderr = new(testlog.Buffer), new(testlog.Buffer)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, strings.NewReader(""), stdout, stderr) }()
@@ -312,7 +294,7 @@ func TestLockedDirectory(t *testing.T) {
 var dashboardRE = regexp.MustCompile(`dashboard at (http://\S+/)`)
 
 // dashboardURL waits for serve to say where it listens.
-func dashboardURL(t *testing.T, stdout *syncBuffer) string {
+func dashboardURL(t *testing.T, stdout *testlog.Buffer) string {
 	t.Helper()
 	var m []string
 	waitFor(t, "serve to listen", func() bool { m = dashboardRE.FindStringSubmatch(stdout.String()); return m != nil })

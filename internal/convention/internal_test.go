@@ -141,7 +141,7 @@ func TestShortPlain(t *testing.T) {
 	check = func(b []byte) {
 		if s := string(b); shortPlain(s) {
 			n++
-			if got := r.text(s); got != s {
+			if got := r.text(s, 0); got != s {
 				t.Fatalf("shortPlain(%q), but the scan gives %q", s, got)
 			}
 		}
@@ -159,8 +159,8 @@ func TestShortPlain(t *testing.T) {
 		for i := range b {
 			b[i] = byte(rnd.IntN(95) + 32)
 		}
-		if s := string(b[:]); shortPlain(s) && r.text(s) != s {
-			t.Fatalf("shortPlain(%q), but the scan gives %q", s, r.text(s))
+		if s := string(b[:]); shortPlain(s) && r.text(s, 0) != s {
+			t.Fatalf("shortPlain(%q), but the scan gives %q", s, r.text(s, 0))
 		}
 	}
 	for _, s := range []string{"pw=x", "a:b@c", "x://y", "sig=1"} {

@@ -233,10 +233,20 @@ func nextWord(s string, i int) (start, end int) {
 // replaced by [Redacted], as are values that look
 // secret ([SecretValue], when r hides values) and the secrets of URLs and
 // query strings nested in a value (a redirect target, say), decoded to be
-// judged and encoded again around the marker. Both "&" and ";" separate
+// judged and encoded again around the marker; a value that nests in more
+// than maxNest (8) query values is hidden whole. Both "&" and ";" separate
 // parameters, as many servers accept either; a name that does not unescape
 // is judged as it is. A query with nothing to hide is returned as it is.
-func (r *Rules) Query(raw string) string {
+func (r *Rules) Query(raw string) string { return r.query(raw, 0) }
+
+// maxNest is how many query values in one another a text is read through
+// (see param): a value nested deeper ("?next=https://h/?next=…" nine times)
+// is hidden whole, unread. Each level is read whole, so that n levels read
+// would cost n scans of the text.
+const maxNest = 8
+
+// query is Query of a query found in depth query values (see param).
+func (r *Rules) query(raw string, depth int) string {
 	if r == nil || raw == "" {
 		return raw
 	}
@@ -247,7 +257,7 @@ func (r *Rules) Query(raw string) string {
 			end++
 		}
 		part := raw[start:end]
-		if red, ok := r.param(part); ok {
+		if red, ok := r.param(part, depth); ok {
 			if out == nil {
 				out = append(make([]byte, 0, len(raw)+len(Redacted)), raw[:start]...)
 			}
@@ -266,9 +276,11 @@ func (r *Rules) Query(raw string) string {
 	return string(out)
 }
 
-// param redacts one parameter of a query ("name=value"); ok is false when
-// it has nothing to hide.
-func (r *Rules) param(part string) (string, bool) {
+// param redacts one parameter of a query ("name=value"), found in depth
+// query values; ok is false when it has nothing to hide. A value that nests
+// (a URL, a query string, a text) is read as a text, unless it is found in
+// maxNest values already: then it is hidden whole.
+func (r *Rules) param(part string, depth int) (string, bool) {
 	key, val, hasValue := strings.Cut(part, "=")
 	if !hasValue {
 		if r.values && len(key) >= 6 && SecretValue(unescape(key)) {
@@ -292,7 +304,10 @@ func (r *Rules) param(part string) (string, bool) {
 	if !nests(dec) {
 		return "", false // a single word, judged above: nothing nested to look into
 	}
-	scrubbed := r.Text(dec)
+	if depth >= maxNest {
+		return key + "=" + Redacted, true
+	}
+	scrubbed := r.textIn(dec, false, depth+1)
 	if scrubbed == dec {
 		return "", false
 	}
@@ -355,7 +370,7 @@ func (r *Rules) URL(u *url.URL) string {
 		return u.String()
 	}
 	if u.User == nil {
-		return r.urlString(u.String())
+		return r.urlString(u.String(), 0)
 	}
 	c := *u
 	c.User = nil
@@ -363,11 +378,12 @@ func (r *Rules) URL(u *url.URL) string {
 	if i := strings.Index(s, "//"); i >= 0 {
 		s = s[:i+2] + Redacted + "@" + s[i+2:]
 	}
-	return r.urlString(s)
+	return r.urlString(s, 0)
 }
 
-// urlString redacts a URL written out: "scheme://user:pw@host/path?query#frag".
-func (r *Rules) urlString(s string) string {
+// urlString redacts a URL written out: "scheme://user:pw@host/path?query#frag",
+// found in depth query values (see param).
+func (r *Rules) urlString(s string, depth int) string {
 	head, rest := "", s
 	changed := false
 	if i := strings.Index(s, "://"); i >= 0 {
@@ -421,7 +437,7 @@ func (r *Rules) urlString(s string) string {
 		// (";jsessionid=…").
 		path, query, hasQuery, sep = path[:i], path[i+1:], true, path[i]
 	}
-	p2, q2, f2 := r.pathText(path), r.Query(query), r.Query(frag)
+	p2, q2, f2 := r.pathText(path, depth), r.query(query, depth), r.query(frag, depth)
 	if !changed && p2 == path && q2 == query && f2 == frag {
 		return s
 	}
@@ -455,11 +471,11 @@ func indexAmpSemi(s string) int {
 var cutMark = strings.TrimSuffix(TruncatedMarker, " ")
 
 // pathText redacts secret-looking segments of a URL path.
-func (r *Rules) pathText(p string) string {
+func (r *Rules) pathText(p string, depth int) string {
 	if !r.values {
 		return p
 	}
-	return r.textIn(p, true)
+	return r.textIn(p, true, depth)
 }
 
 // isAlnum reports whether c is part of a word: an ASCII letter or digit, or

@@ -77,23 +77,24 @@ import (
 // [IsCountValue]) is a count, and stays. A text with nothing to hide is
 // returned as it is, without allocating; the scan is linear in the length
 // of s.
-func (r *Rules) Text(s string) string { return r.textIn(s, false) }
+func (r *Rules) Text(s string) string { return r.textIn(s, false, 0) }
 
 // textIn is Text, of a URL's path when inURL is set (see pathText): then a
 // URL written in it ("/to/https://u:pw@h/x") has its user information
 // hidden and is read on as words are, not as a URL whose path is read
 // again, which made a text of n nested URLs cost n scans of it (round 44:
-// "p://" repeated to 16 KiB took 0.4 s, 1 MiB hours).
-func (r *Rules) textIn(s string, inURL bool) string {
+// "p://" repeated to 16 KiB took 0.4 s, 1 MiB hours). depth counts the
+// query values s is found in (see param).
+func (r *Rules) textIn(s string, inURL bool, depth int) string {
 	if r == nil || s == "" || shortPlain(s) {
 		return s
 	}
 	if hasHigh(s) {
 		if a, at := asciiMarks(s); at != nil {
-			return r.textMarks(s, a, at, inURL)
+			return r.textMarks(s, a, at, inURL, depth)
 		}
 	}
-	t := textScrub{s: s, inURL: inURL}
+	t := textScrub{s: s, inURL: inURL, depth: depth}
 	r.scan(&t)
 	return t.String()
 }
@@ -142,8 +143,8 @@ func asciiMarks(s string) (a string, at []int) {
 // textMarks is Text of s, whose look-alike marks a writes in ASCII at the
 // indexes at: a is scanned, and what it hides is hidden in s, which keeps
 // its own marks.
-func (r *Rules) textMarks(s, a string, at []int, inURL bool) string {
-	t := textScrub{s: a, ops: []scrubOp{}, inURL: inURL}
+func (r *Rules) textMarks(s, a string, at []int, inURL bool, depth int) string {
+	t := textScrub{s: a, ops: []scrubOp{}, inURL: inURL, depth: depth}
 	r.scan(&t)
 	if len(t.ops) == 0 {
 		return s
@@ -185,9 +186,9 @@ func shortPlain(s string) bool {
 	return true
 }
 
-// text is Text's scan.
-func (r *Rules) text(s string) string {
-	t := textScrub{s: s}
+// text is Text's scan, of a text found in depth query values.
+func (r *Rules) text(s string, depth int) string {
+	t := textScrub{s: s, depth: depth}
 	r.scan(&t)
 	return t.String()
 }
@@ -259,7 +260,7 @@ func (r *Rules) scan(t *textScrub) {
 				end = urlEnd(s, at) // "postgres://u:pa ss@h/db": libpq reads the password over the space
 			}
 			if u := s[i:end]; true {
-				if red := r.urlString(u); red != u {
+				if red := r.urlString(u, t.depth); red != u {
 					t.replace(i, end, red)
 				}
 			}
@@ -424,7 +425,7 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 		// "password%3Dhunter2", "token%22%3A%22abc": a text written
 		// percent-encoded, read once decoded.
 		if dec := pathUnescape(s[i:j]); dec != s[i:j] && strings.IndexByte(dec, '%') < 0 && !shortPlain(dec) {
-			if red := r.text(dec); red != dec {
+			if red := r.text(dec, t.depth); red != dec {
 				t.replace(i, j, escapeAround(red))
 				return j, true
 			}
@@ -466,6 +467,8 @@ type textScrub struct {
 	ops []scrubOp
 	// inURL: s is a URL's path (see textIn).
 	inURL bool
+	// depth: the query values s is found in (see param).
+	depth int
 }
 
 // scrubOp is a replacement of a textScrub: s[from:to] by with.
@@ -518,8 +521,9 @@ func (t *textScrub) userInfo(k int) (from, at int, ok bool) {
 // The user may be empty, as Redis' URLs write it ("redis://:pa ss@h").
 // A password that begins with digits reads as a port, and counts only
 // when web is false (not an http, https, ws or wss URL: "http://h:8080
-// alice@corp.example" stays) and one word glued to the "@" follows it
-// ("postgres://u:12 34@h/db").
+// alice@corp.example" stays), one word glued to the "@" follows it and a
+// port or a path the host after it ("postgres://u:12 34@h/db"; not
+// "redis://:6379 alice@h", see [hostGoesOn]).
 func (t *textScrub) spacedUserInfo(auth, end int, web bool) int {
 	s := t.s
 	if end >= len(s) || !isBlank(s[end]) {
@@ -558,10 +562,28 @@ func (t *textScrub) spacedUserInfo(auth, end int, web bool) int {
 	if at >= t.uiLine || t.uiSep+len("://") <= at || isBlank(s[at-1]) || at+1 == t.uiLine || !isAtom(s[at+1]) && s[at+1] != '[' {
 		return 0 // not glued to the password's end and the host
 	}
-	if port && (a != end || strings.ContainsAny(s[end+1:at], " \t")) {
-		return 0 // "postgres://h:5432 took 3 ms @ 4"
+	if port && (a != end || strings.ContainsAny(s[end+1:at], " \t") || !hostGoesOn(s, at+1)) {
+		return 0 // "postgres://h:5432 took 3 ms @ 4", "redis://:6379 alice@h"
 	}
 	return at
+}
+
+// hostGoesOn reports whether the host that begins at s[h] is followed by a
+// port or a path, as a URL's is ("h:6379/0", "h/db", "[::1]:5432"), not by
+// white space or the text's end, as an e-mail address's or a "user@host"'s
+// is.
+func hostGoesOn(s string, h int) bool {
+	if h < len(s) && s[h] == '[' {
+		e := strings.IndexByte(s[h:], ']')
+		if e < 0 {
+			return false
+		}
+		h += e + 1
+	}
+	for h < len(s) && (isAlnum(s[h]) || s[h] == '.' || s[h] == '-' || s[h] == '_' || s[h] == '%') {
+		h++
+	}
+	return h < len(s) && (s[h] == ':' || s[h] == '/')
 }
 
 // webScheme reports whether a URL's scheme is http, https, ws or wss,
@@ -718,9 +740,10 @@ func (t *textScrub) dsnPassword(k, sig, at int) bool {
 // s[k:d] and white space or a ":" after them, is a MySQL DSN's password
 // ("u:12 34x@tcp(h:3306)/db", "u:12:34 x@/db") rather than a clock time's or a line
 // number's digits and the words after them ("12:30:45 failed installing
-// @types/node", "source=main.go:12 msg=…"): so when the user before k's
-// ":" is a word that is neither digits nor a file's name (a "." and
-// letters), sig's "@" is glued to the password's end and followed by a
+// @types/node", "source=main.go:12 msg=…", "handler:12: connect …"): so
+// when the user before k's ":" is a word that is neither digits nor a
+// file's name (a "." and letters), the digits are not followed by ":" and
+// white space, sig's "@" is glued to the password's end and followed by a
 // net(addr) or "/" alone (t.dsnNet), and the password holds no "=" nor
 // quote.
 func (t *textScrub) digitsPassword(k, d, sig int) bool {
@@ -735,6 +758,9 @@ func (t *textScrub) digitsPassword(k, d, sig int) bool {
 	user := s[u : k-1]
 	if user == "" || IsDigits(user) {
 		return false
+	}
+	if s[d] == ':' && (d+1 == len(s) || isBlank(s[d+1])) {
+		return false // "handler:12: connect …": a file's or a function's line number
 	}
 	if dot := strings.LastIndexByte(user, '.'); dot >= 0 && dot+1 < len(user) && isLetters(user[dot+1:]) {
 		return false // "main.go:12"

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/goappstats/appstats"
+	"github.com/goappstats/appstats/internal/testlog"
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store/badgerstore"
 )
@@ -124,7 +125,7 @@ type appVictim struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	base   string // http://127.0.0.1:port
-	stderr *lockedBuffer
+	stderr *testlog.Buffer
 	done   chan struct{} // closed when the process has exited
 	state  *os.ProcessState
 }
@@ -144,7 +145,7 @@ func startAppVictim(t *testing.T, cfg appVictimConfig) *appVictim {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run="+strings.Join(run, "/"))
 	cmd.Env = append(os.Environ(), appVictimEnv+"="+string(b))
-	v := &appVictim{t: t, cmd: cmd, stderr: new(lockedBuffer), done: make(chan struct{})}
+	v := &appVictim{t: t, cmd: cmd, stderr: new(testlog.Buffer), done: make(chan struct{})}
 	cmd.Stderr = v.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -377,24 +378,6 @@ func (h *hammer) wait(t *testing.T) {
 	if n := h.failed.Load(); n > 0 {
 		t.Errorf("%d of %d requests failed; first: %v", n, n+h.ok.Load(), h.firstErr.Load())
 	}
-}
-
-// lockedBuffer is a goroutine-safe bytes.Buffer.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // mountSmallFS mounts a filesystem of sizeMB megabytes for the test —

@@ -1,13 +1,16 @@
 package testservers
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPostgres(t *testing.T) {
@@ -134,5 +137,19 @@ func TestRedisStartFailsWithItsOutput(t *testing.T) {
 	<-done
 	if !strings.Contains(ft.msg, "Address already in use") {
 		t.Errorf("Start on a port in use failed with %q; want the server's output, saying the address is in use", ft.msg)
+	}
+}
+
+// TestSilent: a silent server accepts a connection and answers nothing:
+// a read waits until the test closes the server.
+func TestSilent(t *testing.T) {
+	c, err := net.Dial("tcp", Silent(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("read %d bytes, %v; want nothing until the deadline", n, err)
 	}
 }

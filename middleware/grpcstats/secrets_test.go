@@ -1,7 +1,6 @@
 package grpcstats_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -22,26 +21,9 @@ import (
 
 	"github.com/goappstats/appstats"
 	"github.com/goappstats/appstats/internal/otlptest"
+	"github.com/goappstats/appstats/internal/testlog"
 	"github.com/goappstats/appstats/middleware/grpcstats"
 )
-
-// lockedBuffer is a bytes.Buffer a logger may write from any goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // forwardServer is a service A whose UnaryCall calls B's with the secrets
 // of outgoing in its metadata, tells held (if not nil) that B has answered
@@ -88,7 +70,7 @@ func TestMetadataSecrets(t *testing.T) {
 	rcv := &otlptest.Receiver{}
 	collector := httptest.NewServer(rcv)
 	defer collector.Close()
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	as, err := appstats.Open(appstats.Config{
 		InMemory: true, OTLPEndpoint: collector.URL, ServiceName: "secrets",
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

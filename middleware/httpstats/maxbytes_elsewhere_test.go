@@ -5,11 +5,8 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/goappstats/appstats/middleware/httpstats"
@@ -94,41 +91,8 @@ func TestMaxBytesReaderElsewhere(t *testing.T) {
 		for _, v := range variants {
 			t.Run(p.name+"/"+v.name, func(t *testing.T) {
 				rec, _ := newRecorder(t)
-				type result struct {
-					status int
-					body   string
-					close  bool // the response said "Connection: close"
-					conns  int64
-				}
-				run := func(h http.Handler) []result {
-					var conns atomic.Int64
-					srv := httptest.NewUnstartedServer(h)
-					srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-						if s == http.StateNew {
-							conns.Add(1)
-						}
-					}
-					if p.tls {
-						srv.StartTLS()
-					} else {
-						srv.Start()
-					}
-					defer srv.Close()
-					client := srv.Client()
-					var res []result
-					for _, b := range v.bodies {
-						resp, err := client.Post(srv.URL, "application/octet-stream", strings.NewReader(b))
-						if err != nil {
-							t.Fatalf("POST: %v", err)
-						}
-						rb, _ := io.ReadAll(resp.Body)
-						resp.Body.Close()
-						res = append(res, result{resp.StatusCode, string(rb), resp.Close, conns.Load()})
-					}
-					return res
-				}
-				bare := run(v.h)
-				wrapped := run(httpstats.NewHandler(rec, v.h))
+				bare := postEach(t, v.h, p.tls, v.bodies)
+				wrapped := postEach(t, httpstats.NewHandler(rec, v.h), p.tls, v.bodies)
 				if bare[0].status != 413 || bare[1].status != 200 || bare[2].status != 413 ||
 					!bare[0].close || bare[1].close || !bare[2].close || bare[1].conns != 2 || bare[2].conns != 2 {
 					t.Fatalf("bare: %+v; want 413, 200, 413, Connection: close after each body over the limit, the second request on a new connection", bare)

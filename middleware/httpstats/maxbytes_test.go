@@ -57,41 +57,9 @@ func TestMaxBytesReaderClosesConnection(t *testing.T) {
 		for _, v := range variants {
 			t.Run(p.name+"/"+v.name, func(t *testing.T) {
 				rec, sink := newRecorder(t)
-				type result struct {
-					status int
-					body   string
-					close  bool // the response said "Connection: close"
-					conns  int64
-				}
-				run := func(h http.Handler) []result {
-					var conns atomic.Int64
-					srv := httptest.NewUnstartedServer(h)
-					srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-						if s == http.StateNew {
-							conns.Add(1)
-						}
-					}
-					if p.tls {
-						srv.StartTLS()
-					} else {
-						srv.Start()
-					}
-					defer srv.Close()
-					client := srv.Client()
-					var res []result
-					for _, b := range []string{strings.Repeat("x", 100), "small", strings.Repeat("y", 100)} {
-						resp, err := client.Post(srv.URL, "text/plain", strings.NewReader(b))
-						if err != nil {
-							t.Fatalf("POST: %v", err)
-						}
-						rb, _ := io.ReadAll(resp.Body)
-						resp.Body.Close()
-						res = append(res, result{resp.StatusCode, string(rb), resp.Close, conns.Load()})
-					}
-					return res
-				}
-				bare := run(v.bare(nil))
-				wrapped := run(v.wrapped(rec))
+				bodies := []string{strings.Repeat("x", 100), "small", strings.Repeat("y", 100)}
+				bare := postEach(t, v.bare(nil), p.tls, bodies)
+				wrapped := postEach(t, v.wrapped(rec), p.tls, bodies)
 				if !bare[0].close || bare[1].close || !bare[2].close || bare[1].conns != 2 {
 					t.Fatalf("bare: %+v; want Connection: close after each body over the limit, the second request on a new connection", bare)
 				}
@@ -114,4 +82,44 @@ func TestMaxBytesReaderClosesConnection(t *testing.T) {
 			})
 		}
 	}
+}
+
+// postResult is what a client saw of one request of postEach.
+type postResult struct {
+	status int
+	body   string
+	close  bool  // the response said "Connection: close"
+	conns  int64 // the connections the server had accepted by then
+}
+
+// postEach serves h on loopback, over TLS when tlsOn, and posts each of
+// bodies to it in turn with one client, which reuses its connection when
+// it may.
+func postEach(t *testing.T, h http.Handler, tlsOn bool, bodies []string) []postResult {
+	t.Helper()
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	if tlsOn {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	defer srv.Close()
+	client := srv.Client()
+	var res []postResult
+	for _, b := range bodies {
+		resp, err := client.Post(srv.URL, "application/octet-stream", strings.NewReader(b))
+		if err != nil {
+			t.Fatalf("POST: %v", err)
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		res = append(res, postResult{resp.StatusCode, string(rb), resp.Close, conns.Load()})
+	}
+	return res
 }

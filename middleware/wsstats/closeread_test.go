@@ -34,7 +34,6 @@ func TestCloseRead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sink := recordingtest.NewSink()
 			rec := recording.New(recording.WithSinks(sink))
-			served := make(chan struct{})
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				c, err := wsstats.Accept(w, r, nil)
 				if err != nil {
@@ -52,19 +51,8 @@ func TestCloseRead(t *testing.T) {
 				}
 				<-ctx.Done()
 			})
-			wrapped := httpstats.NewHandler(rec, h)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				defer close(served)
-				wrapped.ServeHTTP(w, r)
-			}))
-			defer srv.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.CloseNow()
+			c, ctx, served, stop := dialWrapped(t, rec, h)
+			defer stop()
 			if _, b, err := c.Read(ctx); err != nil || string(b) != "hello" {
 				t.Fatalf("client read %q, %v", b, err)
 			}
@@ -90,5 +78,32 @@ func TestCloseRead(t *testing.T) {
 				t.Errorf("close event %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// dialWrapped serves h behind httpstats.NewHandler(rec, h) on loopback and
+// dials it as a websocket client. It returns the client's connection, a
+// context that bounds the test's waits, a channel closed once the
+// server's handler has returned, and stop, which closes the connection,
+// the context and the server.
+func dialWrapped(t *testing.T, rec *recording.Recorder, h http.Handler) (c *websocket.Conn, ctx context.Context, served <-chan struct{}, stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	wrapped := httpstats.NewHandler(rec, h)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		wrapped.ServeHTTP(w, r)
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		cancel()
+		srv.Close()
+		t.Fatal(err)
+	}
+	return c, ctx, done, func() {
+		c.CloseNow()
+		cancel()
+		srv.Close()
 	}
 }

@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/goappstats/appstats/internal/convention"
-	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/middleware/wsstats"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/recording/recordingtest"
@@ -26,7 +23,6 @@ import (
 // with the bytes read, when the connection closes.
 func TestReaderUnfinished(t *testing.T) {
 	serve := func(t *testing.T, rec *recording.Recorder, wrap bool) string {
-		served := make(chan struct{})
 		out := make(chan string, 1)
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			type reader interface {
@@ -60,19 +56,8 @@ func TestReaderUnfinished(t *testing.T) {
 			out <- fmt.Sprintf("%q %v; again: %v", head, err, err2)
 			c.Close(websocket.StatusNormalClosure, "bye")
 		})
-		wrapped := httpstats.NewHandler(rec, h)
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			defer close(served)
-			wrapped.ServeHTTP(w, r)
-		}))
-		defer srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseNow()
+		c, ctx, served, stop := dialWrapped(t, rec, h)
+		defer stop()
 		// A message in several frames: more than the client's buffer
 		// goes out before the writer is closed.
 		wr, err := c.Writer(ctx, websocket.MessageText)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/testlog"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/storetest"
@@ -23,7 +24,7 @@ func (f *fakeFree) statfs(string) (int64, error) { return f.n.Load(), nil }
 // TestDiskFullDropsAndResumes: below the reserve the store drops records
 // (counted, one ERROR logged) and says so; above it again it writes.
 func TestDiskFullDropsAndResumes(t *testing.T) {
-	var logs syncBuffer
+	var logs testlog.Buffer
 	free := new(fakeFree)
 	free.n.Store(1 << 40)
 	s, err := Open(t.TempDir(), Options{RecordBudget: -1, statfs: free.statfs, Logger: slog.New(slog.NewTextHandler(&logs, nil))})

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/goappstats/appstats/internal/testlog"
 )
 
 // TestReopenFailedLogsEachCauseOnce: reopenFailed remembered only the
@@ -15,7 +17,7 @@ import (
 // Health's cause is always the latest; and the causes remembered are
 // bounded, one seen least recently logged again past maxReopenCauses.
 func TestReopenFailedLogsEachCauseOnce(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	s := &Store{log: slog.New(slog.NewTextHandler(logs, nil)), dir: "data"}
 	logged := func(cause string) int { return strings.Count(logs.String(), "err="+cause) }
 	fail := func(cause string) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/testlog"
 	"github.com/goappstats/appstats/store"
 )
 
@@ -228,7 +229,7 @@ func TestRemadeDirBackupRestored(t *testing.T) {
 func TestFailedFlushRetriesLoggedOnce(t *testing.T) {
 	before := runtime.NumGoroutine()
 	dir := filepath.Join(t.TempDir(), "data")
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	o := blockOpts()
 	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	s, err := Open(dir, o)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/testlog"
 	"github.com/goappstats/appstats/store"
 )
 
@@ -344,10 +345,10 @@ func TestHealthFailedReads(t *testing.T) {
 // earliest): the opening of the tests of what the store does with the
 // directory it made again. The store logs to logs; the test's end closes
 // it.
-func remadeDir(t *testing.T) (s *Store, dir string, logs *syncBuffer) {
+func remadeDir(t *testing.T) (s *Store, dir string, logs *testlog.Buffer) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "data")
-	logs = &syncBuffer{}
+	logs = &testlog.Buffer{}
 	o := blockOpts()
 	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	s, err := Open(dir, o)

@@ -1,18 +1,17 @@
 package badgerstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/goappstats/appstats/internal/testlog"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/internal/codec"
@@ -20,26 +19,8 @@ import (
 	"github.com/goappstats/appstats/store/storetest"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestCorruptEntriesSkipped(t *testing.T) {
-	var logs syncBuffer
+	var logs testlog.Buffer
 	s, err := Open(t.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +70,7 @@ func TestCorruptEntriesSkipped(t *testing.T) {
 }
 
 func TestBadgerLogsRoutedToSlog(t *testing.T) {
-	var logs syncBuffer
+	var logs testlog.Buffer
 	l := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := Open(t.TempDir(), Options{Logger: l})
 	if err != nil {
@@ -102,7 +83,7 @@ func TestBadgerLogsRoutedToSlog(t *testing.T) {
 		t.Errorf("no Badger log line reached the slog logger; got:\n%s", logs.String())
 	}
 	// Below the handler's level, nothing is formatted or written.
-	var quiet syncBuffer
+	var quiet testlog.Buffer
 	l = slog.New(slog.NewTextHandler(&quiet, &slog.HandlerOptions{Level: slog.LevelError}))
 	s, err = Open(t.TempDir(), Options{Logger: l})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/testlog"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/storetest"
@@ -188,7 +189,7 @@ func TestOpenMovesDamageAside(t *testing.T) {
 	os.Truncate(sst[0], fi.Size()/2)
 	before, _ := os.ReadDir(dir)
 
-	var logs syncBuffer
+	var logs testlog.Buffer
 	s := openWithLog(t, dir, &logs)
 	h := s.Health()
 	if s.Len() != 0 || h.MovedAside == "" || !strings.Contains(h.Detail, h.MovedAside) {
@@ -226,7 +227,7 @@ func TestOpenLockedDirLeftAlone(t *testing.T) {
 
 // openWithLog opens the store in dir with its log going to logs, closing it
 // when the test ends.
-func openWithLog(t *testing.T, dir string, logs *syncBuffer) *Store {
+func openWithLog(t *testing.T, dir string, logs *testlog.Buffer) *Store {
 	t.Helper()
 	s, err := Open(dir, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {

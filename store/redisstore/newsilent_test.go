@@ -2,51 +2,16 @@ package redisstore_test
 
 import (
 	"log/slog"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/goappstats/appstats/internal/testlog"
+	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/store/redisstore"
 )
-
-// silentServer accepts connections and never answers on them, until the
-// test ends.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
 
 // TestNewUnansweredWithinWriteTimeout: New's question to a *redis.Client
 // is bounded by WriteTimeout whatever the client's
@@ -54,10 +19,10 @@ func silentServer(t *testing.T) string {
 // which bounded the question before), and New logs at Warn that it was
 // not answered and which writes the store takes.
 func TestNewUnansweredWithinWriteTimeout(t *testing.T) {
-	addr := silentServer(t)
+	addr := testservers.Silent(t)
 	c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: time.Hour, WriteTimeout: time.Hour, MaxRetries: -1})
 	defer c.Close()
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	type result struct {
 		s   *redisstore.Store
 		err error

@@ -1,41 +1,21 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/goappstats/appstats/internal/testlog"
 	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/redisstore"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the concurrent writes of a
-// logger.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // dialHook counts the dials a client makes.
 type dialHook struct{ dials atomic.Int64 }
@@ -60,7 +40,7 @@ func TestSubscribeFailureSaidOnce(t *testing.T) {
 	r := testservers.StartRedis(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	s := openAt(t, "redis://"+r.Addr, redisstore.Options{
 		Prefix: "subfail", FoldInterval: -1, RetentionInterval: -1,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
