@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/testlog"
 	"github.com/goappstats/appstats/store"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
@@ -34,7 +35,7 @@ func newerVersion(v string) string {
 // own: the newer instances' counts were lost.
 func TestNewerVersionLeftAlone(t *testing.T) {
 	const prefix = "newer"
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	s, r, ctx := startStore(t, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	c := clientOf(t, r.Addr)
 	start := time.Now().Add(-2 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
