@@ -3,12 +3,14 @@ package otelexport
 import (
 	"context"
 	"net"
+	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -28,6 +30,10 @@ import (
 //     it logs and returns: a collector may echo them in its answer.
 type watch struct {
 	trace *httptrace.ClientTrace
+	// own is set once a request went through the transport otlptracehttp
+	// made for this exporter alone (see proxy): its connections are the
+	// exporter's, and Close closes them.
+	own atomic.Bool
 
 	mu      sync.Mutex
 	conns   []net.Conn // the latest connections used, oldest first
@@ -210,10 +216,26 @@ func (w *watch) gotConn(info httptrace.GotConnInfo) {
 	w.conns = append(w.conns, info.Conn)
 }
 
+// proxy is the proxy function NewOTLPHTTP gives otlptracehttp, which then
+// clones its process-wide transport for the exporter: it notes that the
+// exporter's requests go through that transport of its own. It chooses
+// the proxy as that process-wide transport does.
+//
+// The connections of another transport (a client given with
+// otlptracehttp.WithHTTPClient, a transport given with WithProxy) may
+// carry other requests once an export's is over: Close leaves them.
+func (w *watch) proxy(r *http.Request) (*url.URL, error) {
+	if !w.own.Load() {
+		w.own.Store(true)
+	}
+	return http.ProxyFromEnvironment(r)
+}
+
 // closeConns closes the connections w saw, which ends their goroutines:
-// the exporter's exports are over.
+// the exporter's exports are over. It closes none of a transport that is
+// not the exporter's own (see proxy).
 func (w *watch) closeConns() {
-	if w == nil {
+	if w == nil || !w.own.Load() {
 		return
 	}
 	w.mu.Lock()
