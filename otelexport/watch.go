@@ -37,12 +37,18 @@ type watch struct {
 
 	mu      sync.Mutex
 	conns   []net.Conn // the latest connections used, oldest first
+	values  []string   // the header values sent, the least recently sent first
 	secrets []string   // what hide hides, longest first; replaced, never changed in place
 	answer  time.Time  // when the collector last answered
 }
 
-// maxSecrets bounds the header values a watch hides.
+// maxSecrets bounds the header values a watch hides: the most recently
+// sent (a value sent with every request stays among them, a token a client
+// rotates is hidden from its first use on).
 const maxSecrets = 64
+
+// maxHidden bounds the strings a watch hides, values and their words.
+const maxHidden = 4 * maxSecrets
 
 // minSecret is the length of the shortest header value, or word of one,
 // that the exporter hides: a shorter one is no secret, and hiding it
@@ -82,20 +88,33 @@ func newWatch() *watch {
 }
 
 // addSecret has hide hide v, and each word of v (a token after its
-// scheme: "Bearer tok") as long as minSecret or longer.
+// scheme: "Bearer tok") as long as minSecret or longer. The values sent
+// least recently are let go past maxSecrets.
 func (w *watch) addSecret(v string) {
 	if len(v) < minSecret {
 		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if slices.Contains(w.secrets, v) || len(w.secrets) >= maxSecrets {
+	if i := slices.Index(w.values, v); i >= 0 {
+		// Known: it becomes the most recently sent; what hide hides
+		// stays the same.
+		if i < len(w.values)-1 {
+			w.values = append(slices.Delete(w.values, i, i+1), v)
+		}
 		return
 	}
-	s := slices.Clone(w.secrets)
-	for _, f := range append(strings.Fields(v), v) {
-		if len(f) >= minSecret && !slices.Contains(s, f) {
-			s = append(s, f)
+	if len(w.values) >= maxSecrets {
+		w.values = slices.Delete(w.values, 0, 1)
+	}
+	w.values = append(w.values, v)
+	// The newest values' first, up to maxHidden.
+	var s []string
+	for i := len(w.values) - 1; i >= 0 && len(s) < maxHidden; i-- {
+		for _, f := range append(strings.Fields(w.values[i]), w.values[i]) {
+			if len(f) >= minSecret && len(s) < maxHidden && !slices.Contains(s, f) {
+				s = append(s, f)
+			}
 		}
 	}
 	// Longest first: a value is hidden whole before its words are.
