@@ -672,7 +672,7 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 		// headers' values are hidden first (a collector may echo the
 		// request's Authorization), so that no part of one is left.
 		e.log.Warn("otelexport: export failed", "records", failed,
-			"err", convention.Truncate(e.cfg.watch.hide(errors.Join(errs...).Error()), maxLoggedError))
+			"err", e.cfg.watch.hideTruncate(errors.Join(errs...).Error(), maxLoggedError))
 	}
 	if dropped > 0 {
 		e.dropped.Add(uint64(dropped))

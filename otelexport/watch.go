@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -185,6 +187,76 @@ func (w *watch) hide(s string) string {
 		s = strings.ReplaceAll(s, v, convention.Redacted)
 	}
 	return s
+}
+
+// hideTruncate returns convention.Truncate(w.hide(s), n), at a cost
+// bounded by n rather than by len(s) (an OTLP/HTTP error holds up to 4 MiB
+// of the collector's answer; hiding 64 values in all of it took 0.3 s):
+// only the n bytes shown, and the longest value past them, are searched.
+// A value begun in the bytes shown is hidden whole; the text shown is
+// then cut at n bytes again.
+func (w *watch) hideTruncate(s string, n int) string {
+	if w == nil {
+		return convention.Truncate(s, n)
+	}
+	w.mu.Lock()
+	secrets := w.secrets
+	w.mu.Unlock()
+	if len(secrets) == 0 || len(s) <= n+len(secrets[0]) {
+		return convention.Truncate(w.hide(s), n)
+	}
+	cut := n
+	for i := 0; i < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(s[cut]); i++ {
+		cut--
+	}
+	if !utf8.RuneStart(s[cut]) {
+		cut = n
+	}
+	// Mark the bytes of every value found in the window (a value begun
+	// before cut ends within it), then write what is shown, each run of
+	// marked bytes as one marker.
+	window := s[:cut+len(secrets[0])]
+	marked := make([]bool, len(window))
+	for _, v := range secrets {
+		for i := 0; ; {
+			j := strings.Index(window[i:], v)
+			if j < 0 {
+				break
+			}
+			for k := i + j; k < i+j+len(v); k++ {
+				marked[k] = true
+			}
+			i += j + 1
+		}
+	}
+	var b strings.Builder
+	for i := 0; i < cut; {
+		if !marked[i] {
+			j := i
+			for j < cut && !marked[j] {
+				j++
+			}
+			b.WriteString(s[i:j])
+			i = j
+			continue
+		}
+		b.WriteString(convention.Redacted)
+		for i < len(window) && marked[i] {
+			i++
+		}
+	}
+	shown := b.String()
+	// The markers may have made it longer than n: cut again (a marker
+	// cut holds no secret). The count is of the bytes not shown.
+	if len(shown) > n {
+		k := n
+		for i := 0; i < utf8.UTFMax-1 && k > 0 && !utf8.RuneStart(shown[k]); i++ {
+			k--
+		}
+		shown = shown[:k]
+	}
+	// As convention.Truncate ends it.
+	return shown + convention.TruncatedMarker + strconv.Itoa(len(s)-cut) + " bytes]"
 }
 
 // hideErr returns err with the header values w has seen hidden from its
