@@ -191,8 +191,11 @@
 // each chunk of 1,024 spans waiting a whole timeout of its own. A collector
 // that answers receives every record queued. Close leaves no goroutine
 // running: it also closes the connections of the OTLP/HTTP exporter made
-// by [NewOTLPHTTP], which otlptracehttp would keep idle for 90 s, and the
-// OTLP/gRPC exporter's Shutdown closes its connection. Failed exports are
+// by [NewOTLPHTTP] (over a transport of its own), which otlptracehttp
+// would keep idle for 90 s, and the OTLP/gRPC exporter's Shutdown closes
+// its connection. Those of a client or proxy function of yours
+// ([otlptracehttp.WithHTTPClient], [otlptracehttp.WithProxy]) are yours
+// to close: they may serve your own requests. Failed exports are
 // logged at most once every 10 s ([WithLogger]), each error cut to 1 KiB,
 // with the values of the OTLP headers hidden: a collector may echo the
 // request's Authorization in its answer.

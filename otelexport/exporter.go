@@ -472,9 +472,12 @@ func (e *Exporter) worker() {
 		}
 		add(r)
 	}
-	// drain takes what is queued now, exporting as the budget fills up.
-	drain := func() {
-		for {
+	// drain takes what is queued now, exporting as the budget fills up;
+	// for new records (not ForceFlush or Close), it stops when an export
+	// finds the collector asking to wait: the records left wait in the
+	// queue.
+	drain := func(all bool) {
+		for all || !time.Now().Before(e.retryAt) {
 			select {
 			case r := <-e.q:
 				take(r)
@@ -528,7 +531,7 @@ func (e *Exporter) worker() {
 		select {
 		case r := <-qC:
 			take(r)
-			drain()
+			drain(false)
 			flush()
 		case <-pauseC:
 		case <-heldC:
@@ -536,12 +539,12 @@ func (e *Exporter) worker() {
 			release(false)
 			flush()
 		case ack := <-e.flushes:
-			drain()
+			drain(true)
 			release(true)
 			flush()
 			close(ack)
 		case <-e.stop:
-			drain()
+			drain(true)
 			release(true)
 			flush()
 			return
@@ -669,7 +672,7 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 		// headers' values are hidden first (a collector may echo the
 		// request's Authorization), so that no part of one is left.
 		e.log.Warn("otelexport: export failed", "records", failed,
-			"err", convention.Truncate(e.cfg.watch.hide(errors.Join(errs...).Error()), maxLoggedError))
+			"err", e.cfg.watch.hideTruncate(errors.Join(errs...).Error(), maxLoggedError))
 	}
 	if dropped > 0 {
 		e.dropped.Add(uint64(dropped))
@@ -691,10 +694,11 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 // Retry-After (429, 503) or gRPC's RetryInfo (after the OTLP exporter's own
 // retries, until the export timeout), counted from the collector's answer.
 // A longer wait asked for, a year say, is cut to it. Meanwhile the records
-// wait in the queue, those past it are dropped by [Exporter.Write], and
-// those of [Exporter.ForceFlush] are dropped; [Exporter.Close] waits for
-// the end of the wait if its deadline is later, and drops them otherwise.
-// All are counted in [Stats.Dropped].
+// wait in the queue, those past its size are dropped by [Exporter.Write],
+// and those of [Exporter.ForceFlush] are dropped, as are those of the
+// refused export's batch past its chunk of [WithBatchSpans] spans;
+// [Exporter.Close] waits for the end of the wait if its deadline is
+// later, and drops them otherwise. All are counted in [Stats.Dropped].
 const MaxRetryAfter = time.Minute
 
 // retryAfter returns how long err's collector asked to wait before the

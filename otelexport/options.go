@@ -124,7 +124,8 @@ func WithRunningCallWait(d time.Duration) Option {
 // at most one message every 10 seconds, with at most 1 KiB of the error's
 // text: an OTLP/HTTP exporter's holds the collector's answer). The values
 // of the OTLP headers that [NewOTLPHTTP] and [NewOTLPGRPC] send (of the
-// environment or of code), and their words of 4 bytes or more, read
+// environment or of code, the 64 sent most recently, a client's rotated
+// token included), and their words of 4 bytes or more, read
 // "[REDACTED]" in the errors logged and in Close's: a collector may echo
 // the request's Authorization in its answer. The default discards
 // everything.

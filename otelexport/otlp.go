@@ -33,19 +33,28 @@ import (
 //
 // [Exporter.Close] closes the connections the exporter's requests went
 // over, which otlptracehttp would otherwise keep in its pool, idle, for
-// 90 s (two goroutines each). That holds for a client of yours given with
-// [otlptracehttp.WithHTTPClient] too: the connections it made to the
-// collector for the exporter are closed, its others are left alone.
+// 90 s (two goroutines each): the exporter has a transport of its own,
+// not otlptracehttp's process-wide one, which other OTLP exporters of the
+// process share. A client of yours given with
+// [otlptracehttp.WithHTTPClient], or a transport of yours given with
+// [otlptracehttp.WithProxy], is left as it is: its connections may serve
+// your other requests once the exporter's are over, so they are yours to
+// close.
 func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err := checkEnv("http/protobuf"); err != nil {
 		return nil, err
 	}
 	cfg := newConfig(opts)
-	exp, err := otlptracehttp.New(ctx, cfg.httpOpts...)
+	// A proxy option of ours, first, gives the exporter a transport of its
+	// own (otlptracehttp clones its process-wide one), whose connections
+	// Close may close (see watch.proxy).
+	w := newWatch()
+	httpOpts := append([]otlptracehttp.Option{otlptracehttp.WithProxy(w.proxy)}, cfg.httpOpts...)
+	exp, err := otlptracehttp.New(ctx, httpOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/http exporter: %w", err)
 	}
-	return New(exp, append(withEnvTimeout(cfg, opts), withWatch(newWatch()))...), nil
+	return New(exp, append(withEnvTimeout(cfg, opts), withWatch(w))...), nil
 }
 
 // NewOTLPGRPC returns an [Exporter] that sends records as OTLP/gRPC to a

@@ -3,13 +3,17 @@ package otelexport
 import (
 	"context"
 	"net"
+	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -28,15 +32,25 @@ import (
 //     it logs and returns: a collector may echo them in its answer.
 type watch struct {
 	trace *httptrace.ClientTrace
+	// own is set once a request went through the transport otlptracehttp
+	// made for this exporter alone (see proxy): its connections are the
+	// exporter's, and Close closes them.
+	own atomic.Bool
 
 	mu      sync.Mutex
 	conns   []net.Conn // the latest connections used, oldest first
+	values  []string   // the header values sent, the least recently sent first
 	secrets []string   // what hide hides, longest first; replaced, never changed in place
 	answer  time.Time  // when the collector last answered
 }
 
-// maxSecrets bounds the header values a watch hides.
+// maxSecrets bounds the header values a watch hides: the most recently
+// sent (a value sent with every request stays among them, a token a client
+// rotates is hidden from its first use on).
 const maxSecrets = 64
+
+// maxHidden bounds the strings a watch hides, values and their words.
+const maxHidden = 4 * maxSecrets
 
 // minSecret is the length of the shortest header value, or word of one,
 // that the exporter hides: a shorter one is no secret, and hiding it
@@ -76,20 +90,33 @@ func newWatch() *watch {
 }
 
 // addSecret has hide hide v, and each word of v (a token after its
-// scheme: "Bearer tok") as long as minSecret or longer.
+// scheme: "Bearer tok") as long as minSecret or longer. The values sent
+// least recently are let go past maxSecrets.
 func (w *watch) addSecret(v string) {
 	if len(v) < minSecret {
 		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if slices.Contains(w.secrets, v) || len(w.secrets) >= maxSecrets {
+	if i := slices.Index(w.values, v); i >= 0 {
+		// Known: it becomes the most recently sent; what hide hides
+		// stays the same.
+		if i < len(w.values)-1 {
+			w.values = append(slices.Delete(w.values, i, i+1), v)
+		}
 		return
 	}
-	s := slices.Clone(w.secrets)
-	for _, f := range append(strings.Fields(v), v) {
-		if len(f) >= minSecret && !slices.Contains(s, f) {
-			s = append(s, f)
+	if len(w.values) >= maxSecrets {
+		w.values = slices.Delete(w.values, 0, 1)
+	}
+	w.values = append(w.values, v)
+	// The newest values' first, up to maxHidden.
+	var s []string
+	for i := len(w.values) - 1; i >= 0 && len(s) < maxHidden; i-- {
+		for _, f := range append(strings.Fields(w.values[i]), w.values[i]) {
+			if len(f) >= minSecret && len(s) < maxHidden && !slices.Contains(s, f) {
+				s = append(s, f)
+			}
 		}
 	}
 	// Longest first: a value is hidden whole before its words are.
@@ -162,6 +189,76 @@ func (w *watch) hide(s string) string {
 	return s
 }
 
+// hideTruncate returns convention.Truncate(w.hide(s), n), at a cost
+// bounded by n rather than by len(s) (an OTLP/HTTP error holds up to 4 MiB
+// of the collector's answer; hiding 64 values in all of it took 0.3 s):
+// only the n bytes shown, and the longest value past them, are searched.
+// A value begun in the bytes shown is hidden whole; the text shown is
+// then cut at n bytes again.
+func (w *watch) hideTruncate(s string, n int) string {
+	if w == nil {
+		return convention.Truncate(s, n)
+	}
+	w.mu.Lock()
+	secrets := w.secrets
+	w.mu.Unlock()
+	if len(secrets) == 0 || len(s) <= n+len(secrets[0]) {
+		return convention.Truncate(w.hide(s), n)
+	}
+	cut := n
+	for i := 0; i < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(s[cut]); i++ {
+		cut--
+	}
+	if !utf8.RuneStart(s[cut]) {
+		cut = n
+	}
+	// Mark the bytes of every value found in the window (a value begun
+	// before cut ends within it), then write what is shown, each run of
+	// marked bytes as one marker.
+	window := s[:cut+len(secrets[0])]
+	marked := make([]bool, len(window))
+	for _, v := range secrets {
+		for i := 0; ; {
+			j := strings.Index(window[i:], v)
+			if j < 0 {
+				break
+			}
+			for k := i + j; k < i+j+len(v); k++ {
+				marked[k] = true
+			}
+			i += j + 1
+		}
+	}
+	var b strings.Builder
+	for i := 0; i < cut; {
+		if !marked[i] {
+			j := i
+			for j < cut && !marked[j] {
+				j++
+			}
+			b.WriteString(s[i:j])
+			i = j
+			continue
+		}
+		b.WriteString(convention.Redacted)
+		for i < len(window) && marked[i] {
+			i++
+		}
+	}
+	shown := b.String()
+	// The markers may have made it longer than n: cut again (a marker
+	// cut holds no secret). The count is of the bytes not shown.
+	if len(shown) > n {
+		k := n
+		for i := 0; i < utf8.UTFMax-1 && k > 0 && !utf8.RuneStart(shown[k]); i++ {
+			k--
+		}
+		shown = shown[:k]
+	}
+	// As convention.Truncate ends it.
+	return shown + convention.TruncatedMarker + strconv.Itoa(len(s)-cut) + " bytes]"
+}
+
 // hideErr returns err with the header values w has seen hidden from its
 // text; it still wraps err.
 func (w *watch) hideErr(err error) error {
@@ -210,10 +307,26 @@ func (w *watch) gotConn(info httptrace.GotConnInfo) {
 	w.conns = append(w.conns, info.Conn)
 }
 
+// proxy is the proxy function NewOTLPHTTP gives otlptracehttp, which then
+// clones its process-wide transport for the exporter: it notes that the
+// exporter's requests go through that transport of its own. It chooses
+// the proxy as that process-wide transport does.
+//
+// The connections of another transport (a client given with
+// otlptracehttp.WithHTTPClient, a transport given with WithProxy) may
+// carry other requests once an export's is over: Close leaves them.
+func (w *watch) proxy(r *http.Request) (*url.URL, error) {
+	if !w.own.Load() {
+		w.own.Store(true)
+	}
+	return http.ProxyFromEnvironment(r)
+}
+
 // closeConns closes the connections w saw, which ends their goroutines:
-// the exporter's exports are over.
+// the exporter's exports are over. It closes none of a transport that is
+// not the exporter's own (see proxy).
 func (w *watch) closeConns() {
-	if w == nil {
+	if w == nil || !w.own.Load() {
 		return
 	}
 	w.mu.Lock()
