@@ -36,6 +36,12 @@ func TestHijackStatusInPieces(t *testing.T) {
 		{"403", []string{"HTT", "P/1.1 4", "03 Forbidden\r\nContent-Length: 0\r\n\r\n"}, http.StatusForbidden},
 		{"not-a-status", []string{"HTTP/1.", "1 abc", " rest\r\n\r\n"}, 0},
 		{"not-http", []string{"hell", "o world, not a status line"}, 0},
+		{"http1.0-bytes", strings.Split("HTTP/1.0 200 OK\r\n\r\n", ""), http.StatusOK},
+		{"not-http-bytes", strings.Split("hello world, not a status line", ""), 0},
+		{"13|rest", []string{head[:13], head[13:]}, http.StatusSwitchingProtocols},
+		{"12|1|rest", []string{head[:12], head[12:13], head[13:]}, http.StatusSwitchingProtocols},
+		{"5|long", []string{head[:5], head[5:]}, http.StatusSwitchingProtocols},
+		{"nothing", nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec, sink := newRecorder(t)
