@@ -162,3 +162,48 @@ func TestHijackStatusWriteFailed(t *testing.T) {
 		})
 	}
 }
+
+// TestHijackReadFromFailed: the first bytes sent through the hijack's
+// bufio.ReadWriter by its ReadFrom (which hands them to the connection's
+// own ReadFrom, TCP's splice or sendfile) on a connection already closed
+// reach no client, as a failed Write's: the record has the failed send as
+// its error ("response failed: write: …"), not a response that went
+// through (on land71 no error: a first Write that failed was recorded, a
+// first ReadFrom not). A ReadFrom's status line is not read, the status 0.
+func TestHijackReadFromFailed(t *testing.T) {
+	rec, sink := newRecorder(t)
+	var copyErr error
+	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c.Close()
+		_, copyErr = brw.ReadFrom(strings.NewReader("HTTP/1.1 101 Switching Protocols\r\n\r\n"))
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+	if b, _ := io.ReadAll(bufio.NewReader(c)); len(b) != 0 {
+		t.Errorf("the client read %q, want nothing", b)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	recs := sink.Wait(ctx, 1)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	if copyErr == nil {
+		t.Errorf("the handler's ReadFrom on a closed connection did not fail")
+	}
+	if r := recs[0]; r.Status != 0 || !strings.HasPrefix(r.Error, "response failed: write: ") || !strings.Contains(r.Error, "closed") {
+		t.Errorf("recorded status %d, error %q; want 0, response failed: write: …closed…", r.Status, r.Error)
+	}
+}
