@@ -390,9 +390,13 @@ func hijacksNetHTTP(w http.ResponseWriter) bool {
 // watched, nor the bytes after the upgrade, which are no part of the HTTP
 // response. The watch is kept in sendErr, which a hijacked writer never
 // sets again (flushed, writeFailed): not when a send had failed before
-// the hijack, nor for a writer with bytes buffered, left as it is.
+// the hijack, nor for a writer with bytes buffered, left as it is. Nor
+// when a status went out before the hijack (coder/websocket's 101, the
+// record's status): the bytes written after it are the upgraded
+// protocol's (WebSocket frames through brw), whose failed write is no
+// failed HTTP response.
 func (rw *respWriter) watchHijack(c net.Conn, brw *bufio.ReadWriter) {
-	if rw.sendErr != nil || c == nil || brw == nil || brw.Writer == nil || brw.Writer.Buffered() != 0 {
+	if rw.status != 0 || rw.sendErr != nil || c == nil || brw == nil || brw.Writer == nil || brw.Writer.Buffered() != 0 {
 		return
 	}
 	hw := &hijackWatch{c: c}
