@@ -55,3 +55,38 @@ func TestBrowserBackAfterFilter(t *testing.T) {
 	}
 	b.Check(t)
 }
+
+// TestBrowserBackAfterRecord: the filters a user applied are still in
+// the history's form after opening a record from the filtered list and
+// going back (the form says autocomplete="off", so the browser restores
+// no control's state: the values are the page's own, from its URL). A
+// pin of what autocomplete="off" must not lose.
+func TestBrowserBackAfterRecord(t *testing.T) {
+	st, _ := demoStore(t)
+	live := ui.NewLive()
+	defer live.Close()
+	b := newBrowser(t, ui.NewHandler(st, ui.WithLive(live)))
+	b.Navigate(t, "/stats/?status=2xx&sort=duration&min_ms=0.001")
+	b.Settle(t, "")
+	const applied = `(function () { var e = document.querySelector('form.filters').elements; return [e.status.value, e.sort.value, e.min_ms.value].join(' '); })()`
+	const want = "2xx duration 0.001"
+	if v := b.Eval(t, applied); v != want {
+		t.Fatalf("the filtered page's form says %q, want %q", v, want)
+	}
+	if got := b.Eval(t, `(function () { var a = document.querySelector('.history-table tbody a[href^="records/"]'); if (!a) return false; a.click(); return true; })()`); got != true {
+		t.Fatal("no record link in the filtered history")
+	}
+	b.WaitAfterNav(t, "a record page", `location.pathname.indexOf('/stats/records/') === 0 && document.readyState === 'complete'`)
+	if err := chromedp.Do(b.Ctx, chromedp.NavigateBack()); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitAfterNav(t, "the filtered dashboard", `location.search.indexOf('status=2xx') >= 0 && document.readyState === 'complete'`)
+	b.Settle(t, "")
+	if v := b.Eval(t, applied); v != want {
+		t.Errorf("back from a record page, the filter form says %q, want %q", v, want)
+	}
+	if v := b.Eval(t, unappliedJS); v != "" {
+		t.Errorf("back from a record page, the filter form has values not applied: %v", v)
+	}
+	b.Check(t)
+}

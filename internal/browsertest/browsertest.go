@@ -152,11 +152,16 @@ const watchJS = `(function () {
     }
     return id;
   };
-  window.clearTimeout = function (id) {
+  // clearTimeout and clearInterval clear either kind (one pool of
+  // handles): each forgets the handle, and its companion, in both maps.
+  var forget = function (id) {
     if (timers.get(id)) ct.call(window, timers.get(id));
     timers.delete(id);
-    return ct.call(window, id);
+    var t = intervals.get(id);
+    if (t && t.companion) ci.call(window, t.companion);
+    intervals.delete(id);
   };
+  window.clearTimeout = function (id) { forget(id); return ct.call(window, id); };
   window.setInterval = function (fn, ms) {
     if (!short(ms)) return si.apply(window, arguments);
     var id, t = {tick: -1, companion: 0};
@@ -170,12 +175,7 @@ const watchJS = `(function () {
     intervals.set(id, t);
     return id;
   };
-  window.clearInterval = function (id) {
-    var t = intervals.get(id);
-    if (t && t.companion) ci.call(window, t.companion);
-    intervals.delete(id);
-    return ci.call(window, id);
-  };
+  window.clearInterval = function (id) { forget(id); return ci.call(window, id); };
   var streams = new Set();
   if (window.EventSource) {
     var ES = window.EventSource;

@@ -189,8 +189,10 @@
 // 101, in one write or in pieces, each passed on at once — watched only
 // where the hijack is net/http's own, not through another writer's Hijack
 // whose bufio.ReadWriter may send its bytes through a tap of its own —
-// else 0; a write of it that failed, as any failed write, marks the
-// record's error, "response failed: write: …", the status kept —
+// else 0; a write of it that failed (or a first ReadFrom through that
+// bufio.Writer, whose bytes are not read for a status), as any failed
+// write, marks the record's error, "response failed: write: …", the
+// status kept —
 // gorilla/websocket writes on the connection itself, where
 // middleware/gorillastats gives the record its 101; the record ends when
 // the handler returns, and the bytes after the upgrade are no HTTP body,

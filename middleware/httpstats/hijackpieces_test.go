@@ -36,6 +36,12 @@ func TestHijackStatusInPieces(t *testing.T) {
 		{"403", []string{"HTT", "P/1.1 4", "03 Forbidden\r\nContent-Length: 0\r\n\r\n"}, http.StatusForbidden},
 		{"not-a-status", []string{"HTTP/1.", "1 abc", " rest\r\n\r\n"}, 0},
 		{"not-http", []string{"hell", "o world, not a status line"}, 0},
+		{"http1.0-bytes", strings.Split("HTTP/1.0 200 OK\r\n\r\n", ""), http.StatusOK},
+		{"not-http-bytes", strings.Split("hello world, not a status line", ""), 0},
+		{"13|rest", []string{head[:13], head[13:]}, http.StatusSwitchingProtocols},
+		{"12|1|rest", []string{head[:12], head[12:13], head[13:]}, http.StatusSwitchingProtocols},
+		{"5|long", []string{head[:5], head[5:]}, http.StatusSwitchingProtocols},
+		{"nothing", nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec, sink := newRecorder(t)
@@ -154,5 +160,100 @@ func TestHijackStatusWriteFailed(t *testing.T) {
 				t.Errorf("recorded status %d, error %q; want %d, response failed: write: …closed…", r.Status, r.Error, tc.want)
 			}
 		})
+	}
+}
+
+// TestHijackReadFromFailed: the first bytes sent through the hijack's
+// bufio.ReadWriter by its ReadFrom (which hands them to the connection's
+// own ReadFrom, TCP's splice or sendfile) on a connection already closed
+// reach no client, as a failed Write's: the record has the failed send as
+// its error ("response failed: write: …"), not a response that went
+// through (on land71 no error: a first Write that failed was recorded, a
+// first ReadFrom not). A ReadFrom's status line is not read, the status 0.
+func TestHijackReadFromFailed(t *testing.T) {
+	rec, sink := newRecorder(t)
+	var copyErr error
+	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c.Close()
+		_, copyErr = brw.ReadFrom(strings.NewReader("HTTP/1.1 101 Switching Protocols\r\n\r\n"))
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+	if b, _ := io.ReadAll(bufio.NewReader(c)); len(b) != 0 {
+		t.Errorf("the client read %q, want nothing", b)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	recs := sink.Wait(ctx, 1)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	if copyErr == nil {
+		t.Errorf("the handler's ReadFrom on a closed connection did not fail")
+	}
+	if r := recs[0]; r.Status != 0 || !strings.HasPrefix(r.Error, "response failed: write: ") || !strings.Contains(r.Error, "closed") {
+		t.Errorf("recorded status %d, error %q; want 0, response failed: write: …closed…", r.Status, r.Error)
+	}
+}
+
+// TestHijackAfterStatusWriteFailed: a handler that wrote its 101 before
+// the hijack (coder/websocket's Accept does, then writes its frames
+// through the hijack's bufio.ReadWriter) and whose first bytes after it
+// fail — the client gone right after the upgrade — is recorded 101 with
+// no error: the status went through, and the bytes after the upgrade are
+// no part of the HTTP response (on land71, "response failed: write: …
+// closed …": the watch, there for a status line the handler might write,
+// took the first frame's failed write as the response's).
+func TestHijackAfterStatusWriteFailed(t *testing.T) {
+	rec, sink := newRecorder(t)
+	var flushErr error
+	h := httpstats.NewHandler(rec, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Upgrade", "x")
+		w.Header().Set("Connection", "Upgrade")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c.Close()
+		brw.WriteString("\x81\x02hi") // a WebSocket text frame
+		flushErr = brw.Flush()
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+	if b, _ := io.ReadAll(bufio.NewReader(c)); !strings.HasPrefix(string(b), "HTTP/1.1 101 ") || !strings.HasSuffix(string(b), "\r\n\r\n") {
+		t.Errorf("the client read %q, want the 101 alone", b)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	recs := sink.Wait(ctx, 1)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	if flushErr == nil {
+		t.Errorf("the handler's flush on a closed connection did not fail")
+	}
+	if r := recs[0]; r.Status != http.StatusSwitchingProtocols || r.Error != "" {
+		t.Errorf("recorded status %d, error %q; want 101, none", r.Status, r.Error)
 	}
 }

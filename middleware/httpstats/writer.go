@@ -390,9 +390,13 @@ func hijacksNetHTTP(w http.ResponseWriter) bool {
 // watched, nor the bytes after the upgrade, which are no part of the HTTP
 // response. The watch is kept in sendErr, which a hijacked writer never
 // sets again (flushed, writeFailed): not when a send had failed before
-// the hijack, nor for a writer with bytes buffered, left as it is.
+// the hijack, nor for a writer with bytes buffered, left as it is. Nor
+// when a status went out before the hijack (coder/websocket's 101, the
+// record's status): the bytes written after it are the upgraded
+// protocol's (WebSocket frames through brw), whose failed write is no
+// failed HTTP response.
 func (rw *respWriter) watchHijack(c net.Conn, brw *bufio.ReadWriter) {
-	if rw.sendErr != nil || c == nil || brw == nil || brw.Writer == nil || brw.Writer.Buffered() != 0 {
+	if rw.status != 0 || rw.sendErr != nil || c == nil || brw == nil || brw.Writer == nil || brw.Writer.Buffered() != 0 {
 		return
 	}
 	hw := &hijackWatch{c: c}
@@ -444,7 +448,8 @@ type hijackWatch struct {
 	line [statusLen]byte
 	n    uint8
 	// err is the first write that failed while status was 0 (that of
-	// the status line, or of the bytes before it was known).
+	// the status line, or of the bytes before it was known), or the
+	// failed ReadFrom that set it to -1.
 	err atomic.Pointer[error]
 }
 
@@ -481,13 +486,20 @@ func (hw *hijackWatch) watch(p []byte) {
 
 // ReadFrom keeps the connection's own ReadFrom (TCP's splice, sendfile)
 // for a bufio.Writer's ReadFrom, which calls its destination's when it
-// has nothing buffered.
-func (hw *hijackWatch) ReadFrom(r io.Reader) (int64, error) {
-	hw.status.CompareAndSwap(0, -1)
+// has nothing buffered. Its status line is not read; its failure, while
+// status was 0, is err, as a Write's (the error may be r's: the bytes
+// were cut short, a failed response too, as respWriter's ReadFrom says).
+func (hw *hijackWatch) ReadFrom(r io.Reader) (n int64, err error) {
+	first := hw.status.CompareAndSwap(0, -1)
 	if rf, ok := hw.c.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{hw.c}, r)
 	}
-	return io.Copy(struct{ io.Writer }{hw.c}, r)
+	if first && err != nil {
+		hw.err.CompareAndSwap(nil, &err)
+	}
+	return n, err
 }
 
 func (hw *hijackWatch) Error() string { return "hijacked connection watched" }
