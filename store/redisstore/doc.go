@@ -202,7 +202,11 @@
 // and logs; while Redis stays unreachable, writes are dropped at once, for
 // a backoff that doubles up to 5 seconds, and the first write after it
 // tries again, so writing resumes by itself when Redis returns. From a
-// failed write until a write succeeds (backoff or not), and while a
+// failed write until a write succeeds (backoff or not) or, when no write
+// comes, until Redis takes a script that may write (the store tries one
+// in the background as each backoff ends, at most every 5 seconds, and
+// Redis refuses it where it refuses writes: out of memory, a read-only
+// replica), and while a
 // [Store.Subscribe] finds Redis away or refusing it with no write
 // succeeding since (all that a store that only reads, as appstats
 // serve's, has to go by), [Store.Health]

@@ -63,6 +63,7 @@ type Store struct {
 	backoff   time.Duration
 	lastErr   error
 	failing   bool      // the last write that tried Redis failed
+	failGen   uint64    // failed writes, so that a probe knows none came since it began
 	okAt      time.Time // when a write last succeeded
 	retrying  int       // writes trying Redis again after a failure, in flight
 	written   atomic.Uint64
@@ -101,6 +102,7 @@ type Store struct {
 
 	foldNow   chan struct{}
 	repairNow chan struct{} // wakes the fold loop to repair the hours list
+	probeNow  chan struct{} // wakes the fold loop to probe writing after a failed write
 	stop      chan struct{}
 	bg        context.Context // cancelled by Close, for background work
 	cancel    context.CancelFunc
@@ -227,6 +229,7 @@ func newStore(rdb redis.UniversalClient, o Options, single bool) *Store {
 		listed:    make(map[int64]bool),
 		foldNow:   make(chan struct{}, 1),
 		repairNow: make(chan struct{}, 1),
+		probeNow:  make(chan struct{}, 1),
 		stop:      make(chan struct{}),
 		bg:        bg,
 		cancel:    cancel,
@@ -496,7 +499,7 @@ type WriteStats struct {
 	Failures  uint64 // Write calls that lost records
 	Ahead     uint64 // records shifted back to Redis's clock (and stored) for starting more than MaxAhead after it
 	Down      bool   // writes are being dropped until the backoff ends
-	Failing   bool   // the last write that tried Redis failed: no write has succeeded since
+	Failing   bool   // the last write that tried Redis failed, and neither a write nor the background probe has succeeded since
 	Retrying  bool   // a write is trying Redis again after a failed one (and may be waiting for it)
 	LastError string // the last write error, if any
 }
@@ -519,7 +522,9 @@ func (s *Store) WriteStats() WriteStats {
 // without asking Redis: [store.StateUnavailable] from a failed write until
 // a write succeeds — while writes back off after the failure, while a
 // write tries Redis again, and between, when no write has come since the
-// backoff ended (Detail says which, and Redis's error) — the records dropped and the damaged
+// backoff ended (Detail says which, and Redis's error), until Redis takes
+// the probe the store sends in the background when a backoff ends and no
+// write has come — the records dropped and the damaged
 // entries skipped since Open, and MaxBytes. While writing is ok, Detail
 // says when records from the future were stored shifted back to Redis's
 // clock (naming this host's clock's lead on Redis's), and when live
@@ -713,8 +718,50 @@ func (s *Store) outcome(err error) {
 		return
 	}
 	s.lastErr = err
+	s.failGen++
 	s.backoff = min(max(2*s.backoff, minBackoff), maxBackoff)
 	s.downUntil = time.Now().Add(s.backoff)
+	select {
+	case s.probeNow <- struct{}{}:
+	default:
+	}
+}
+
+// probeScript may write (a script with flags and no no-writes), so Redis
+// refuses it where it refuses writes: out of memory under a noeviction
+// policy (no allow-oom), a read-only replica. It writes nothing.
+const probeScript = "#!lua flags=\nreturn 1"
+
+// probe asks Redis, off the request path, whether it takes writes again
+// after a failed write, when the backoff has ended and no write has come
+// (an app that records nothing more would otherwise show "unavailable"
+// until its next write). It returns how long to wait before probing
+// again: 0 when writing is no longer failing.
+func (s *Store) probe(ctx context.Context) time.Duration {
+	s.omu.Lock()
+	wait, gen, failing := time.Until(s.downUntil), s.failGen, s.failing && s.retrying == 0
+	s.omu.Unlock()
+	if !failing {
+		return 0
+	}
+	if wait > 0 {
+		return wait
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	err := s.rdb.Eval(ctx, probeScript, nil).Err()
+	cancel()
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	if s.failGen != gen || !s.failing {
+		return 0 // a write came since: it decides, and wakes the probe if it failed
+	}
+	if err != nil {
+		return maxBackoff // Health goes on naming the write's error
+	}
+	s.failing = false
+	s.backoff = 0
+	s.okAt = time.Now()
+	return 0
 }
 
 // Close stops the background work, folds the rollup deltas this store
