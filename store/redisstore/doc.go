@@ -250,7 +250,9 @@
 // records as usual, but leaves such an hour's rollups as they are, still
 // counting the records it deleted from the hour. So an older
 // instance's dashboard undercounts the hours newer instances have folded,
-// and says so: upgrade the dashboard's instance (or appstats serve) first.
+// and says so: upgrade the dashboard's instance (or appstats serve) first. A
+// value whose version is more than a few past this release's is damage,
+// not a newer release's: dropped and counted as any damaged value.
 //
 // # Live updates
 //
