@@ -18,7 +18,8 @@
 // -@dangerous, or, at the least, exactly these (those the store sends
 // and its scripts call, on a single server; TestACLMinimalUser uses every
 // part of the store as such a user, and Redis refuses it nothing but the
-// INFO that Open asks first):
+// INFO that Open asks first, and the INFO that watches evictions asks
+// once, then no more):
 //
 //	ACL SETUSER app on >password resetkeys resetchannels ~{appstats:* ~appstats:* &appstats:events -@all
 //	  +hello +ping +cluster|info +time +publish +subscribe
@@ -192,6 +193,12 @@
 // sets off no repair). An hour that loses some of its keys
 // reads without them: records without summaries are not listed (Get finds
 // them), an hour without rollups counts none of its records in Stats.
+// What the store can tell is that Redis evicts: every 5 seconds, off the
+// request path, it reads INFO's maxmemory_policy and evicted_keys (of
+// every node), and once Redis has evicted keys since the store opened,
+// [Store.Health]'s Detail says how many and under which policy (state
+// "ok": the count is Redis's, of every key, other programs' too; a user
+// that may not run INFO is not asked again, and Health says nothing).
 // Prefer noeviction with MaxBytes.
 //
 // # Outages

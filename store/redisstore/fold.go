@@ -59,6 +59,9 @@ func (s *Store) foldLoop() {
 		}
 	}
 	var probe <-chan time.Time
+	evict := time.NewTicker(evictEvery)
+	defer evict.Stop()
+	s.checkEvictions(s.bg)
 	reprobe := func(d time.Duration) {
 		if d > 0 {
 			probe = time.After(d)
@@ -77,6 +80,9 @@ func (s *Store) foldLoop() {
 			continue
 		case <-probe:
 			reprobe(s.probe(s.bg))
+			continue
+		case <-evict.C:
+			s.checkEvictions(s.bg)
 			continue
 		case <-s.repairNow:
 			if retry == nil {

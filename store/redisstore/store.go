@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,6 +104,11 @@ type Store struct {
 	foldNow   chan struct{}
 	repairNow chan struct{} // wakes the fold loop to repair the hours list
 	probeNow  chan struct{} // wakes the fold loop to probe writing after a failed write
+	evictMu   sync.Mutex
+	evictBase int64       // Redis's evicted_keys when first read (-1: not yet)
+	evictN    int64       // keys Redis evicted since
+	evictPol  string      // Redis's maxmemory_policy, where it evicts
+	noInfo    atomic.Bool // the user may not run INFO: evictions are not watched
 	stop      chan struct{}
 	bg        context.Context // cancelled by Close, for background work
 	cancel    context.CancelFunc
@@ -230,6 +236,7 @@ func newStore(rdb redis.UniversalClient, o Options, single bool) *Store {
 		foldNow:   make(chan struct{}, 1),
 		repairNow: make(chan struct{}, 1),
 		probeNow:  make(chan struct{}, 1),
+		evictBase: -1,
 		stop:      make(chan struct{}),
 		bg:        bg,
 		cancel:    cancel,
@@ -527,7 +534,9 @@ func (s *Store) WriteStats() WriteStats {
 // write has come — the records dropped and the damaged
 // entries skipped since Open, and MaxBytes. While writing is ok, Detail
 // says when records from the future were stored shifted back to Redis's
-// clock (naming this host's clock's lead on Redis's), and when live
+// clock (naming this host's clock's lead on Redis's), when Redis has
+// evicted keys since the store opened (read from INFO in the background,
+// every few seconds), and when live
 // updates are off (an ACL user refused the channel, or a Subscribe's
 // subscription failing, with Redis's error: then the state is
 // [store.StateUnavailable] too, unless a write has succeeded since the
@@ -573,6 +582,12 @@ func (s *Store) Health() store.Health {
 			what = "subscribe"
 		}
 		details = append(details, "no live updates: the Redis user may not "+what+" to the channel "+s.k.events()+" (grant it with &"+s.k.events()+")")
+	}
+	s.evictMu.Lock()
+	evicted, policy := s.evictN, s.evictPol
+	s.evictMu.Unlock()
+	if evicted > 0 {
+		details = append(details, fmt.Sprintf("Redis evicted %d keys since this store opened (maxmemory-policy %s): records, summaries or rollups of this store may be among them, lost without an error; set maxmemory-policy noeviction to have writes fail and be counted instead", evicted, policy))
 	}
 	if subErr, since := s.subErr(); subErr != "" {
 		// Redis away, or refusing this user: a store that only reads
@@ -887,5 +902,59 @@ type goRedisLogger struct {
 func (g goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
 	if g.l.Enabled(ctx, g.level) {
 		g.l.Log(ctx, g.level, fmt.Sprintf(format, v...), "component", "go-redis")
+	}
+}
+
+// evictEvery is how often the fold loop reads Redis's INFO for evictions.
+const evictEvery = 5 * time.Second
+
+// checkEvictions reads, off the request path, Redis's maxmemory_policy and
+// evicted_keys (summed over a cluster's or ring's nodes), for Health: a
+// full Redis whose policy evicts deletes the store's keys without an
+// error. The count is Redis's, of every key: it includes other programs'.
+// A user that may not run INFO is not asked again.
+func (s *Store) checkEvictions(ctx context.Context) {
+	if s.noInfo.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	defer cancel()
+	var evicted int64
+	policy := ""
+	err := s.eachNode(ctx, func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "memory", "stats").Result()
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(info, "\n") {
+			l = strings.TrimSpace(l)
+			if v, ok := strings.CutPrefix(l, "evicted_keys:"); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				evicted += n
+			} else if v, ok := strings.CutPrefix(l, "maxmemory_policy:"); ok && v != "noeviction" && policy == "" {
+				policy = v
+			}
+		}
+		return nil
+	})
+	if noPerm(err) {
+		s.noInfo.Store(true)
+		return
+	}
+	if err != nil {
+		return // Redis away: said by writes and subscriptions
+	}
+	s.evictMu.Lock()
+	defer s.evictMu.Unlock()
+	if s.evictBase < 0 || evicted < s.evictBase+s.evictN {
+		// The first reading, or Redis restarted (its counts start again):
+		// count from here, keeping what was counted.
+		s.evictBase = evicted - s.evictN
+	}
+	s.evictN = evicted - s.evictBase
+	if policy != "" {
+		s.evictPol = policy
+	} else if s.evictPol == "" {
+		s.evictPol = "noeviction now"
 	}
 }
