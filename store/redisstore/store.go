@@ -914,8 +914,11 @@ const evictEvery = 5 * time.Second
 // error. The count is Redis's, of every key: it includes other programs'.
 // A user that may not run INFO is not asked again.
 func (s *Store) checkEvictions(ctx context.Context) {
-	if s.noInfo.Load() {
-		return
+	s.omu.Lock()
+	failing := s.failing
+	s.omu.Unlock()
+	if failing || s.noInfo.Load() {
+		return // Redis away: not dialed once more (go-redis logs each failed dial)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
