@@ -18,7 +18,8 @@
 // -@dangerous, or, at the least, exactly these (those the store sends
 // and its scripts call, on a single server; TestACLMinimalUser uses every
 // part of the store as such a user, and Redis refuses it nothing but the
-// INFO that Open asks first):
+// INFO that Open asks first, and the INFO that watches evictions asks
+// once, then no more):
 //
 //	ACL SETUSER app on >password resetkeys resetchannels ~{appstats:* ~appstats:* &appstats:events -@all
 //	  +hello +ping +cluster|info +time +publish +subscribe
@@ -192,6 +193,12 @@
 // sets off no repair). An hour that loses some of its keys
 // reads without them: records without summaries are not listed (Get finds
 // them), an hour without rollups counts none of its records in Stats.
+// What the store can tell is that Redis evicts: every 5 seconds, off the
+// request path, it reads INFO's maxmemory_policy and evicted_keys (of
+// every node), and once Redis has evicted keys since the store opened,
+// [Store.Health]'s Detail says how many and under which policy (state
+// "ok": the count is Redis's, of every key, other programs' too; a user
+// that may not run INFO is not asked again, and Health says nothing).
 // Prefer noeviction with MaxBytes.
 //
 // # Outages
@@ -202,7 +209,11 @@
 // and logs; while Redis stays unreachable, writes are dropped at once, for
 // a backoff that doubles up to 5 seconds, and the first write after it
 // tries again, so writing resumes by itself when Redis returns. From a
-// failed write until a write succeeds (backoff or not), and while a
+// failed write until a write succeeds (backoff or not) or, when no write
+// comes, until Redis takes a script that may write (the store tries one
+// in the background as each backoff ends, at most every 5 seconds, and
+// Redis refuses it where it refuses writes: out of memory, a read-only
+// replica), and while a
 // [Store.Subscribe] finds Redis away or refusing it with no write
 // succeeding since (all that a store that only reads, as appstats
 // serve's, has to go by), [Store.Health]
@@ -246,7 +257,9 @@
 // records as usual, but leaves such an hour's rollups as they are, still
 // counting the records it deleted from the hour. So an older
 // instance's dashboard undercounts the hours newer instances have folded,
-// and says so: upgrade the dashboard's instance (or appstats serve) first.
+// and says so: upgrade the dashboard's instance (or appstats serve) first. A
+// value whose version is more than a few past this release's is damage,
+// not a newer release's: dropped and counted as any damaged value.
 //
 // # Live updates
 //

@@ -58,10 +58,32 @@ func (s *Store) foldLoop() {
 			retry = nil
 		}
 	}
+	var probe <-chan time.Time
+	evict := time.NewTicker(evictEvery)
+	defer evict.Stop()
+	s.checkEvictions(s.bg)
+	reprobe := func(d time.Duration) {
+		if d > 0 {
+			probe = time.After(d)
+		} else {
+			probe = nil
+		}
+	}
 	for {
 		select {
 		case <-s.stop:
 			return
+		case <-s.probeNow:
+			if probe == nil {
+				reprobe(s.probe(s.bg))
+			}
+			continue
+		case <-probe:
+			reprobe(s.probe(s.bg))
+			continue
+		case <-evict.C:
+			s.checkEvictions(s.bg)
+			continue
 		case <-s.repairNow:
 			if retry == nil {
 				repair()

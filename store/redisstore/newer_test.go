@@ -16,11 +16,11 @@ import (
 	"github.com/goappstats/appstats/store/storetest"
 )
 
-// newerVersion marks an encoded value (tag, version, …) as written by a
-// later version of the store's encoding than this one reads.
+// newerVersion marks an encoded value (tag, version, …) as written by the
+// next version of the store's encoding, which this one does not read.
 func newerVersion(v string) string {
 	b := []byte(v)
-	b[1] = 0x7f
+	b[1]++
 	return string(b)
 }
 
@@ -121,5 +121,51 @@ func TestNewerVersionLeftAlone(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "newer version") {
 		t.Errorf("the log does not say the values are of a newer version:\n%s", logs.String())
+	}
+}
+
+// A delta whose version byte is damaged far past this release's (0xff) is
+// damage, not a newer release's: the fold drops it, counting it skipped,
+// and folds the deltas after it. Taken for a newer release's, it held the
+// hour's fold at it for good: the deltas after it stayed pending (read
+// again by every Stats), and retention left the hour's rollups counting
+// records it deleted.
+func TestDamagedVersionNotNewer(t *testing.T) {
+	const prefix = "damagedversion"
+	s, r, ctx := startStore(t, redisstore.Options{Prefix: prefix, FoldInterval: -1, RetentionInterval: -1})
+	c := clientOf(t, r.Addr)
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Hour).Add(10 * time.Minute)
+	if err := s.Write(ctx, storetest.Records(1, start, time.Second, 5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, storetest.Records(2, start.Add(time.Minute), time.Second, 7)); err != nil {
+		t.Fatal(err)
+	}
+	deltas := hourKey(prefix, start, "d")
+	ds := c.LRange(ctx, deltas, 0, -1).Val()
+	if len(ds) != 2 {
+		t.Fatalf("%d deltas; want 2", len(ds))
+	}
+	k := strings.IndexByte(ds[0], 'R')
+	b := []byte(ds[0])
+	b[k+1] = 0xff
+	if err := c.LSet(ctx, deltas, 0, string(b)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FoldAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.LLen(ctx, deltas).Val(); n != 0 {
+		t.Errorf("%d deltas pending after FoldAll; want 0: the damaged one dropped, the other folded", n)
+	}
+	st, err := s.Stats(ctx, store.Window{Since: start.Truncate(time.Hour), Until: start.Truncate(time.Hour).Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Requests != 7 {
+		t.Errorf("Stats = %d requests; want the 7 of the delta left whole", st.Requests)
+	}
+	if h := s.Health(); h.Skipped == 0 {
+		t.Errorf("Health = %+v; want the damaged delta counted skipped", h)
 	}
 }

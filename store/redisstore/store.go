@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,7 @@ type Store struct {
 	backoff   time.Duration
 	lastErr   error
 	failing   bool      // the last write that tried Redis failed
+	failGen   uint64    // failed writes, so that a probe knows none came since it began
 	okAt      time.Time // when a write last succeeded
 	retrying  int       // writes trying Redis again after a failure, in flight
 	written   atomic.Uint64
@@ -101,6 +103,12 @@ type Store struct {
 
 	foldNow   chan struct{}
 	repairNow chan struct{} // wakes the fold loop to repair the hours list
+	probeNow  chan struct{} // wakes the fold loop to probe writing after a failed write
+	evictMu   sync.Mutex
+	evictBase int64       // Redis's evicted_keys when first read (-1: not yet)
+	evictN    int64       // keys Redis evicted since
+	evictPol  string      // Redis's maxmemory_policy, where it evicts
+	noInfo    atomic.Bool // the user may not run INFO: evictions are not watched
 	stop      chan struct{}
 	bg        context.Context // cancelled by Close, for background work
 	cancel    context.CancelFunc
@@ -227,6 +235,8 @@ func newStore(rdb redis.UniversalClient, o Options, single bool) *Store {
 		listed:    make(map[int64]bool),
 		foldNow:   make(chan struct{}, 1),
 		repairNow: make(chan struct{}, 1),
+		probeNow:  make(chan struct{}, 1),
+		evictBase: -1,
 		stop:      make(chan struct{}),
 		bg:        bg,
 		cancel:    cancel,
@@ -496,7 +506,7 @@ type WriteStats struct {
 	Failures  uint64 // Write calls that lost records
 	Ahead     uint64 // records shifted back to Redis's clock (and stored) for starting more than MaxAhead after it
 	Down      bool   // writes are being dropped until the backoff ends
-	Failing   bool   // the last write that tried Redis failed: no write has succeeded since
+	Failing   bool   // the last write that tried Redis failed, and neither a write nor the background probe has succeeded since
 	Retrying  bool   // a write is trying Redis again after a failed one (and may be waiting for it)
 	LastError string // the last write error, if any
 }
@@ -519,10 +529,14 @@ func (s *Store) WriteStats() WriteStats {
 // without asking Redis: [store.StateUnavailable] from a failed write until
 // a write succeeds — while writes back off after the failure, while a
 // write tries Redis again, and between, when no write has come since the
-// backoff ended (Detail says which, and Redis's error) — the records dropped and the damaged
+// backoff ended (Detail says which, and Redis's error), until Redis takes
+// the probe the store sends in the background when a backoff ends and no
+// write has come — the records dropped and the damaged
 // entries skipped since Open, and MaxBytes. While writing is ok, Detail
 // says when records from the future were stored shifted back to Redis's
-// clock (naming this host's clock's lead on Redis's), and when live
+// clock (naming this host's clock's lead on Redis's), when Redis has
+// evicted keys since the store opened (read from INFO in the background,
+// every few seconds), and when live
 // updates are off (an ACL user refused the channel, or a Subscribe's
 // subscription failing, with Redis's error: then the state is
 // [store.StateUnavailable] too, unless a write has succeeded since the
@@ -568,6 +582,12 @@ func (s *Store) Health() store.Health {
 			what = "subscribe"
 		}
 		details = append(details, "no live updates: the Redis user may not "+what+" to the channel "+s.k.events()+" (grant it with &"+s.k.events()+")")
+	}
+	s.evictMu.Lock()
+	evicted, policy := s.evictN, s.evictPol
+	s.evictMu.Unlock()
+	if evicted > 0 {
+		details = append(details, fmt.Sprintf("Redis evicted %d keys since this store opened (maxmemory-policy %s): records, summaries or rollups of this store may be among them, lost without an error; set maxmemory-policy noeviction to have writes fail and be counted instead", evicted, policy))
 	}
 	if subErr, since := s.subErr(); subErr != "" {
 		// Redis away, or refusing this user: a store that only reads
@@ -713,8 +733,50 @@ func (s *Store) outcome(err error) {
 		return
 	}
 	s.lastErr = err
+	s.failGen++
 	s.backoff = min(max(2*s.backoff, minBackoff), maxBackoff)
 	s.downUntil = time.Now().Add(s.backoff)
+	select {
+	case s.probeNow <- struct{}{}:
+	default:
+	}
+}
+
+// probeScript may write (a script with flags and no no-writes), so Redis
+// refuses it where it refuses writes: out of memory under a noeviction
+// policy (no allow-oom), a read-only replica. It writes nothing.
+const probeScript = "#!lua flags=\nreturn 1"
+
+// probe asks Redis, off the request path, whether it takes writes again
+// after a failed write, when the backoff has ended and no write has come
+// (an app that records nothing more would otherwise show "unavailable"
+// until its next write). It returns how long to wait before probing
+// again: 0 when writing is no longer failing.
+func (s *Store) probe(ctx context.Context) time.Duration {
+	s.omu.Lock()
+	wait, gen, failing := time.Until(s.downUntil), s.failGen, s.failing && s.retrying == 0
+	s.omu.Unlock()
+	if !failing {
+		return 0
+	}
+	if wait > 0 {
+		return wait
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	err := s.rdb.Eval(ctx, probeScript, nil).Err()
+	cancel()
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	if s.failGen != gen || !s.failing {
+		return 0 // a write came since: it decides, and wakes the probe if it failed
+	}
+	if err != nil {
+		return maxBackoff // Health goes on naming the write's error
+	}
+	s.failing = false
+	s.backoff = 0
+	s.okAt = time.Now()
+	return 0
 }
 
 // Close stops the background work, folds the rollup deltas this store
@@ -840,5 +902,62 @@ type goRedisLogger struct {
 func (g goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
 	if g.l.Enabled(ctx, g.level) {
 		g.l.Log(ctx, g.level, fmt.Sprintf(format, v...), "component", "go-redis")
+	}
+}
+
+// evictEvery is how often the fold loop reads Redis's INFO for evictions.
+const evictEvery = 5 * time.Second
+
+// checkEvictions reads, off the request path, Redis's maxmemory_policy and
+// evicted_keys (summed over a cluster's or ring's nodes), for Health: a
+// full Redis whose policy evicts deletes the store's keys without an
+// error. The count is Redis's, of every key: it includes other programs'.
+// A user that may not run INFO is not asked again.
+func (s *Store) checkEvictions(ctx context.Context) {
+	s.omu.Lock()
+	failing := s.failing
+	s.omu.Unlock()
+	if failing || s.noInfo.Load() {
+		return // Redis away: not dialed once more (go-redis logs each failed dial)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	defer cancel()
+	var evicted int64
+	policy := ""
+	err := s.eachNode(ctx, func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "memory", "stats").Result()
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(info, "\n") {
+			l = strings.TrimSpace(l)
+			if v, ok := strings.CutPrefix(l, "evicted_keys:"); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				evicted += n
+			} else if v, ok := strings.CutPrefix(l, "maxmemory_policy:"); ok && v != "noeviction" && policy == "" {
+				policy = v
+			}
+		}
+		return nil
+	})
+	if noPerm(err) {
+		s.noInfo.Store(true)
+		return
+	}
+	if err != nil {
+		return // Redis away: said by writes and subscriptions
+	}
+	s.evictMu.Lock()
+	defer s.evictMu.Unlock()
+	if s.evictBase < 0 || evicted < s.evictBase+s.evictN {
+		// The first reading, or Redis restarted (its counts start again):
+		// count from here, keeping what was counted.
+		s.evictBase = evicted - s.evictN
+	}
+	s.evictN = evicted - s.evictBase
+	if policy != "" {
+		s.evictPol = policy
+	} else if s.evictPol == "" {
+		s.evictPol = "noeviction now"
 	}
 }

@@ -59,16 +59,22 @@ const (
 	latestExecTrace = codecV1
 )
 
+// newerSpan is how many versions past the latest a value's may be and
+// still be taken for a newer release's: releases add one version of an
+// encoding at a time, so a version further on is damage.
+const newerSpan = 8
+
 // ErrNewerVersion is wrapped (with [store.ErrCorrupt]) by the error of
 // decoding a value whose encoding version is later than this package
-// reads: written by a newer release (a fleet sharing one Redis while it
+// reads, by at most a few versions: written by a newer release (a fleet sharing one Redis while it
 // is upgraded one instance at a time), not damaged. A store must leave
 // such a value as it is (see [Newer]).
 var ErrNewerVersion = errors.New("written by a newer version of appstats, which this one cannot read")
 
 // Newer reports whether b is a record, summary, rollup or execution trace
-// of an encoding version later than this package reads (one whose decoding
-// fails with [ErrNewerVersion]). A process that rewrites values it merged
+// of an encoding version later than this package reads, by no more than a
+// few versions (further on, the version byte is damage): one whose
+// decoding fails with [ErrNewerVersion]. A process that rewrites values it merged
 // (a rollup's fold) must not rewrite one of those without what it held.
 func Newer(b []byte) bool {
 	if len(b) < 2 {
@@ -76,16 +82,20 @@ func Newer(b []byte) bool {
 	}
 	switch b[0] {
 	case tagRecord:
-		return b[1] > latestRecord
+		return newer(b[1], latestRecord)
 	case tagSummary:
-		return b[1] > latestSummary
+		return newer(b[1], latestSummary)
 	case tagRollup:
-		return b[1] > latestRollup
+		return newer(b[1], latestRollup)
 	case tagExecTrace:
-		return b[1] > latestExecTrace
+		return newer(b[1], latestExecTrace)
 	}
 	return false
 }
+
+// newer reports whether version v may be a newer release's, of an
+// encoding whose latest version this package reads is latest.
+func newer(v, latest byte) bool { return v > latest && int(v) <= int(latest)+newerSpan }
 
 // Version 3 of a record writes each string of its calls (services,
 // methods, requests, responses, errors, stack frames' functions and files,
@@ -1096,11 +1106,11 @@ func (d *dec) header(tag byte, maxVersion byte) byte {
 		d.fail(errors.New("unknown encoding"))
 		return 0
 	}
-	if d.b[1] > maxVersion {
+	if newer(d.b[1], maxVersion) {
 		d.fail(fmt.Errorf("encoding version %d: %w", d.b[1], ErrNewerVersion))
 		return 0
 	}
-	if d.b[1] < codecV1 {
+	if d.b[1] < codecV1 || d.b[1] > maxVersion {
 		d.fail(fmt.Errorf("unknown version %d", d.b[1]))
 		return 0
 	}

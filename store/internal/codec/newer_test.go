@@ -56,3 +56,28 @@ func TestNewerVersion(t *testing.T) {
 		t.Error("Newer of no value, or of a value of no tag of ours = true")
 	}
 }
+
+// A version byte far past this package's (0x7f, 0xff: damage, a bit
+// flipped, another program's bytes) is not a newer release's: releases
+// add one version at a time, and a store that took such a value for a
+// newer release's left it unread forever — its folds left the hour's
+// deltas pending and its retention kept the hour's rollups counting
+// records deleted. Only the next few versions are a newer release's.
+func TestNewerVersionBounded(t *testing.T) {
+	r := storetest.Record20(time.Unix(1700000000, 5), 2)
+	for _, v := range []byte{latestRecord + newerSpan + 1, 0x7f, 0x80, 0xff} {
+		b := AppendRecord(nil, r)
+		b[1] = v
+		if Newer(b) {
+			t.Errorf("Newer of a record of version %d = true; want damage", v)
+		}
+		if _, err := DecodeRecord(b); errors.Is(err, ErrNewerVersion) || !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("DecodeRecord of version %d: %v; want ErrCorrupt only", v, err)
+		}
+	}
+	b := AppendRecord(nil, r)
+	b[1] = latestRecord + newerSpan
+	if !Newer(b) {
+		t.Errorf("Newer of a record of version %d = false", b[1])
+	}
+}
