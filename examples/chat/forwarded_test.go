@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -120,5 +121,53 @@ func TestForwardedForPort(t *testing.T) {
 	tc.dialFrom(t, "127.0.0.1", nil)
 	if ws, code, _ := tc.dialFrom(t, "127.0.0.1", http.Header{"X-Forwarded-For": {"203.0.113.9:1"}}); ws != nil || code != http.StatusTooManyRequests {
 		t.Errorf("a second connection of an untrusted client naming another address: %d, want 429", code)
+	}
+}
+
+// TestForwardedForHostile: X-Forwarded-For entries a proxy or a client may
+// write that are no address ("unknown", an obfuscated "_hidden", a port
+// with spaces, brackets round IPv4, a port out of range) make the header
+// not believed (the proxy's own address counts); a zone is kept off the
+// key (clientKey's prefix drops it); 10,000 entries take one pass. (A pin:
+// this held on land71.)
+func TestForwardedForHostile(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	for _, tc := range []struct {
+		xff  string
+		want string // "" for not believed
+	}{
+		{"unknown", ""},
+		{"_hidden", ""},
+		{"203.0.113.1, unknown", ""},
+		{"203.0.113.1 :80", ""},
+		{"[203.0.113.1]:80", ""},
+		{"203.0.113.1:99999", ""},
+		{"[2001:db8::1]x", ""},
+		{"", ""},
+		{"fe80::1%eth0", "fe80::1%eth0"},
+		{"[fe80::1%eth0]:80", "fe80::1%eth0"},
+		{"[::ffff:203.0.113.1]:80", "203.0.113.1"},
+		{"198.51.100.7, 203.0.113.1:52000, 10.0.0.2", "203.0.113.1"},
+		{strings.Repeat("10.0.0.1, ", 10000) + "203.0.113.1", "203.0.113.1"},
+		{"203.0.113.1, " + strings.Repeat("10.0.0.1, ", 10000) + "10.0.0.2", "203.0.113.1"},
+	} {
+		ip, ok := forwardedFor(http.Header{"X-Forwarded-For": {tc.xff}}, proxies)
+		got := ""
+		if ok {
+			got = ip.String()
+		}
+		if got != tc.want {
+			name := tc.xff
+			if len(name) > 60 {
+				name = name[:60] + "…"
+			}
+			t.Errorf("X-Forwarded-For %q: %q, want %q", name, got, tc.want)
+		}
+	}
+	// Zones apart, one key: a link-local client is one host's /64.
+	a, _ := netip.MustParseAddr("fe80::1%eth0").Prefix(64)
+	b, _ := netip.MustParseAddr("fe80::1%eth1").Prefix(64)
+	if a != b {
+		t.Errorf("keys of fe80::1 by zone differ: %v, %v", a, b)
 	}
 }

@@ -19,8 +19,23 @@
   window.chatShown = {};
 
   nameEl.value = localStorage.getItem('chat-name') || '';
-  document.getElementById('post').addEventListener('submit', function () {
+  // A post on its way is not sent again: on a second submit (Enter pressed
+  // twice, a double click on a slow network) Chromium drops the first
+  // navigation and sends the form anew, and the app saved the comment
+  // twice, the first having reached it. The guard lapses after 10 s (a
+  // user who stopped the page's load may post again) and when the page is
+  // shown again from the back-forward cache.
+  var postedAt = 0;
+  document.getElementById('post').addEventListener('submit', function (e) {
+    if (postedAt && Date.now() - postedAt < 10000) {
+      e.preventDefault();
+      return;
+    }
+    postedAt = Date.now();
     localStorage.setItem('chat-name', nameEl.value);
+  });
+  window.addEventListener('pageshow', function (e) {
+    if (e.persisted) postedAt = 0;
   });
 
   function setStatus(text, cls) {
