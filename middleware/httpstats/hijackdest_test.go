@@ -2,7 +2,6 @@ package httpstats_test
 
 import (
 	"bufio"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -55,12 +54,7 @@ func TestHijackWatchKeepsHijackersWriter(t *testing.T) {
 		mw.ServeHTTP(tapHijacker{w, &tapped}, r)
 	}))
 	defer srv.Close()
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+	c := dialUpgrade(t, srv)
 	line, _ := bufio.NewReader(c).ReadString('\n')
 	if line != "HTTP/1.1 101 Switching Protocols\r\n" {
 		t.Fatalf("client read %q", line)

@@ -66,13 +66,7 @@ func TestHijackStatusInPieces(t *testing.T) {
 			}))
 			srv := httptest.NewServer(h)
 			defer srv.Close()
-			c, err := net.Dial("tcp", srv.Listener.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(30 * time.Second))
-			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+			c := dialUpgrade(t, srv)
 			var got strings.Builder
 			for i, p := range tc.pieces {
 				b := make([]byte, len(p))
@@ -136,13 +130,7 @@ func TestHijackStatusWriteFailed(t *testing.T) {
 			}))
 			srv := httptest.NewServer(h)
 			defer srv.Close()
-			c, err := net.Dial("tcp", srv.Listener.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(30 * time.Second))
-			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+			c := dialUpgrade(t, srv)
 			if b, _ := io.ReadAll(bufio.NewReader(c)); len(b) != 0 {
 				t.Errorf("the client read %q, want nothing", b)
 			}
@@ -184,13 +172,7 @@ func TestHijackReadFromFailed(t *testing.T) {
 	}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+	c := dialUpgrade(t, srv)
 	if b, _ := io.ReadAll(bufio.NewReader(c)); len(b) != 0 {
 		t.Errorf("the client read %q, want nothing", b)
 	}
@@ -234,13 +216,7 @@ func TestHijackAfterStatusWriteFailed(t *testing.T) {
 	}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+	c := dialUpgrade(t, srv)
 	if b, _ := io.ReadAll(bufio.NewReader(c)); !strings.HasPrefix(string(b), "HTTP/1.1 101 ") || !strings.HasSuffix(string(b), "\r\n\r\n") {
 		t.Errorf("the client read %q, want the 101 alone", b)
 	}
@@ -256,4 +232,20 @@ func TestHijackAfterStatusWriteFailed(t *testing.T) {
 	if r := recs[0]; r.Status != http.StatusSwitchingProtocols || r.Error != "" {
 		t.Errorf("recorded status %d, error %q; want 101, none", r.Status, r.Error)
 	}
+}
+
+// dialUpgrade connects to srv and sends the request the hijack tests
+// answer, a GET asking to upgrade the connection. The connection is closed
+// when the test ends, and its reads and writes fail after 30 s rather than
+// hang.
+func dialUpgrade(t *testing.T, srv *httptest.Server) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+	return c
 }
