@@ -195,7 +195,8 @@
 // them), an hour without rollups counts none of its records in Stats.
 // What the store can tell is that Redis evicts: every 5 seconds, off the
 // request path, it reads INFO's maxmemory_policy and evicted_keys (of
-// every node), and once Redis has evicted keys since the store opened,
+// every node, within WriteTimeout whatever the client's options, so that
+// Close never waits longer for it), and once Redis has evicted keys since the store opened,
 // [Store.Health]'s Detail says how many and under which policy (state
 // "ok": the count is Redis's, of every key, other programs' too; a user
 // that may not run INFO is not asked again, and Health says nothing).

@@ -905,6 +905,19 @@ func (g goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
 	}
 }
 
+// bounded returns c, or, when c's options leave contexts' deadlines out
+// of its commands (ContextTimeoutEnabled false), a clone of c with
+// WriteTimeout as its read and write timeouts (sharing c's pool; go-redis
+// gives it none of c's process hooks), as New asks its question: the
+// store's own background questions, which Close waits for, are then
+// bounded by WriteTimeout whatever the client's read timeout.
+func (s *Store) bounded(c *redis.Client) *redis.Client {
+	if c.Options().ContextTimeoutEnabled {
+		return c
+	}
+	return c.WithTimeout(s.opts.WriteTimeout)
+}
+
 // evictEvery is how often the fold loop reads Redis's INFO for evictions.
 const evictEvery = 5 * time.Second
 
@@ -925,7 +938,7 @@ func (s *Store) checkEvictions(ctx context.Context) {
 	var evicted int64
 	policy := ""
 	err := s.eachNode(ctx, func(ctx context.Context, c *redis.Client) error {
-		info, err := c.Info(ctx, "memory", "stats").Result()
+		info, err := s.bounded(c).Info(ctx, "memory", "stats").Result()
 		if err != nil {
 			return err
 		}
