@@ -164,8 +164,11 @@ func TestSetServerSpanThroughSyncPool(t *testing.T) {
 	for _, filtered := range []bool{false, true} {
 		t.Run(fmt.Sprintf("filtered=%v", filtered), func(t *testing.T) {
 			sink := &parentSink{parents: map[string]string{}}
-			rec := recording.New(recording.WithSinks(sink), recording.WithExclude(recording.Filter{Route: "dropped"}))
 			const n = 3 * 2 * recording.DefaultBatchSize
+			// A queue that holds a whole round: the default (1024) is
+			// below n since the batch became 256, and a round finished
+			// faster than the worker drains it dropped records.
+			rec := recording.New(recording.WithSinks(sink), recording.WithExclude(recording.Filter{Route: "dropped"}), recording.WithQueueSize(2*n))
 			id := recording.SpanID{1, 2, 3, 4, 5, 6, 7, 8}
 			for round := range 2 {
 				ars := make([]*recording.ActiveRecord, n)
