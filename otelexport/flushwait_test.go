@@ -10,12 +10,12 @@ import (
 	"github.com/goappstats/appstats/recording"
 )
 
-// A ForceFlush while the collector asks to wait (HTTP 429 with
+// A ForceFlush while the collector asks to wait (HTTP 429 or 503 with
 // Retry-After, gRPC RESOURCE_EXHAUSTED with RetryInfo) keeps the records
 // queued and says so with a *RetryAfterError naming the end of the wait;
 // they reach the collector once it has passed. It dropped them.
 func TestForceFlushDuringRetryAfterKeepsQueue(t *testing.T) {
-	for _, proto := range []string{"http", "grpc"} {
+	for _, proto := range []string{"http", "http503", "grpc"} {
 		t.Run(proto, func(t *testing.T) {
 			t.Parallel()
 			c := &throttlingCollector{wait: 3 * time.Second}

@@ -30,13 +30,18 @@ import (
 type throttlingCollector struct {
 	collectortrace.UnimplementedTraceServiceServer
 	wait     time.Duration
+	status   int // of the HTTP answer: 429 when 0
 	requests atomic.Int64
 }
 
 func (c *throttlingCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.requests.Add(1) == 1 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(c.wait/time.Second)))
-		http.Error(w, "slow down", http.StatusTooManyRequests)
+		code := c.status
+		if code == 0 {
+			code = http.StatusTooManyRequests
+		}
+		http.Error(w, "slow down", code)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-protobuf")
@@ -58,7 +63,10 @@ func startThrottling(t *testing.T, proto string, c *throttlingCollector, opts ..
 	t.Helper()
 	var e *otelexport.Exporter
 	var err error
-	if proto == "http" {
+	if proto == "http" || proto == "http503" {
+		if proto == "http503" {
+			c.status = http.StatusServiceUnavailable
+		}
 		ts := httptest.NewServer(c)
 		t.Cleanup(ts.Close)
 		e, err = otelexport.NewOTLPHTTP(context.Background(), append(opts, otelexport.WithHTTPOptions(
