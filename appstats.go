@@ -398,7 +398,10 @@ func (a *Appstats) Store() store.Store { return a.store }
 // call are in the store, and, when exporting, handed to the OTLP collector
 // (successfully or not), or when ctx is done: for a test that reads the
 // store or the dashboard, or a job about to exit. Records dropped because a
-// queue was full are counted ([recording.Stats]), not waited for. After
+// queue was full are counted ([recording.Stats]), not waited for. While
+// the collector has asked to wait (an HTTP Retry-After, gRPC RetryInfo),
+// it returns an [*otelexport.RetryAfterError]: the records are in the
+// store, and kept for export when the wait ends. After
 // Close, or when Close ends the wait, it returns [recording.ErrClosed]. See
 // [recording.Recorder.ForceFlush].
 func (a *Appstats) ForceFlush(ctx context.Context) error {

@@ -180,7 +180,9 @@
 // slow the queue fills and records are dropped and counted ([Exporter.Stats]);
 // requests are never slowed. A collector that asks to wait (HTTP
 // Retry-After, gRPC RetryInfo) gets no export until then, a minute at most
-// ([MaxRetryAfter]). [Exporter.Close] exports what is queued, stops
+// ([MaxRetryAfter]): the records wait in the queue, and a ForceFlush
+// meanwhile keeps them and returns a [*RetryAfterError] naming the end of
+// the wait. [Exporter.Close] exports what is queued, stops
 // the goroutine and shuts the SpanExporter down. Close is bounded by about
 // one export timeout whatever its context (context.Background() too), the
 // SpanExporter's Shutdown included (given a second at least): its

@@ -30,6 +30,30 @@ import (
 // [Exporter.ForceFlush] after Close.
 var ErrClosed = errors.New("otelexport: exporter closed")
 
+// A RetryAfterError says that records were not exported because the
+// collector asked the exporter to wait (an HTTP Retry-After with 429 or
+// 503, gRPC's RetryInfo; see [MaxRetryAfter]). [Exporter.ForceFlush]
+// returns one while the wait lasts, the records kept, queued, to be
+// exported when it ends; [Exporter.Close] returns one (Dropped set) when
+// the wait ends after its deadline, the records dropped and counted in
+// [Stats.Dropped].
+type RetryAfterError struct {
+	Until   time.Time // when the collector's wait ends
+	Records int       // records not exported
+	Dropped bool      // Close dropped them; otherwise they are kept
+}
+
+// Error says how many records were not exported, until when the
+// collector asked to wait, and whether they are kept or dropped.
+func (e *RetryAfterError) Error() string {
+	what := "kept queued, to export then"
+	if e.Dropped {
+		what = "dropped: Close's deadline comes first"
+	}
+	return fmt.Sprintf("otelexport: the collector asked to wait until %s (Retry-After): %d records not exported, %s",
+		e.Until.Format(time.RFC3339Nano), e.Records, what)
+}
+
 // An Exporter is a [recording.Sink] that exports every record it is given as
 // one OpenTelemetry trace through a [sdktrace.SpanExporter], such as the OTLP
 // exporters made by [NewOTLPHTTP] and [NewOTLPGRPC].
@@ -47,7 +71,7 @@ type Exporter struct {
 	exp sdktrace.SpanExporter
 
 	q       chan *recording.Record
-	flushes chan chan struct{}
+	flushes chan chan error
 	stop    chan struct{}
 	done    chan struct{}
 
@@ -84,6 +108,12 @@ type Exporter struct {
 
 	unsampled atomic.Uint64
 
+	// waitDropped counts the records dropped after Close began for the
+	// collector's wait, which ended at waitUntil (Unix nanoseconds): the
+	// worker sets them, Close reads them once the worker has stopped.
+	waitDropped atomic.Int64
+	waitUntil   atomic.Int64
+
 	log *convention.Logger // the exporter's own problems, rate-limited
 
 	base  *resource.Resource // the resource of every span, but service.instance.id
@@ -117,7 +147,7 @@ func New(exp sdktrace.SpanExporter, opts ...Option) *Exporter {
 		cfg:       cfg,
 		exp:       exp,
 		q:         make(chan *recording.Record, cfg.queueSize),
-		flushes:   make(chan chan struct{}),
+		flushes:   make(chan chan error),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 		ctx:       ctx,
@@ -202,7 +232,7 @@ func baseResource(cfg config, version string) *resource.Resource {
 type Stats struct {
 	Exported   uint64 // records handed to the SpanExporter successfully
 	Spans      uint64 // spans in those records
-	Dropped    uint64 // records not exported: queue full, exporter closed, flushed while the collector asked to wait (see [MaxRetryAfter]), or left when Close gave up (see [Exporter.Close])
+	Dropped    uint64 // records not exported: queue full, exporter closed, or left when Close gave up (see [Exporter.Close]) or the collector's wait ended after Close's deadline (see [MaxRetryAfter])
 	Failed     uint64 // records lost in ExportSpans calls that failed (all of a call's records when an OTLP collector's partial success rejected some of its spans)
 	Errors     uint64 // failed ExportSpans calls
 	Unsampled  uint64 // records not exported because their caller did not sample the trace (Record.Unsampled)
@@ -275,10 +305,12 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 // ForceFlush exports the records queued before the call, and those waiting
 // for calls still running (see [WithRunningCallWait]), and returns when they
 // have been handed to the SpanExporter (successfully or not), or when ctx is
-// done. While the collector has asked to wait (see [MaxRetryAfter]), they
-// are dropped and counted in [Stats.Dropped] instead. It returns nil at
-// once when every record written before has been handed over, whatever
-// ctx. A nil Exporter has nothing to flush.
+// done. While the collector has asked to wait (see [MaxRetryAfter]), or
+// when it asks during the flush, the records not yet exported are kept,
+// queued, to be exported when the wait ends, and ForceFlush returns at
+// once a [*RetryAfterError] that says until when and how many. It returns
+// nil at once when every record written before has been handed over,
+// whatever ctx. A nil Exporter has nothing to flush.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if e == nil {
 		return nil
@@ -289,7 +321,7 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if e.pending.Load() == 0 {
 		return nil // nothing queued, held or being exported
 	}
-	ack := make(chan struct{})
+	ack := make(chan error, 1)
 	select {
 	case e.flushes <- ack:
 	case <-e.done:
@@ -298,8 +330,8 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 		return ctx.Err()
 	}
 	select {
-	case <-ack:
-		return nil
+	case err := <-ack:
+		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -319,7 +351,10 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 // UNAVAILABLE), Close gives up on the records left: they are dropped and
 // counted in [Stats.Dropped] (those of the chunk that failed in
 // [Stats.Failed]), and Close returns nil. A collector that answers in
-// time receives every record queued.
+// time receives every record queued. A collector that asks to wait (see
+// [MaxRetryAfter]) is waited for until that deadline; if its wait ends
+// later, the records left are dropped and counted, and Close returns a
+// [*RetryAfterError] with Dropped set.
 //
 // Close then shuts the SpanExporter down with a context that ends at that
 // deadline, or a second after Shutdown began if later (or when ctx ends,
@@ -361,6 +396,9 @@ func (e *Exporter) Close(ctx context.Context) error {
 			e.waitWorker()
 		}
 		e.cancel()
+		if n := e.waitDropped.Load(); n > 0 {
+			err = errors.Join(err, &RetryAfterError{Until: time.Unix(0, e.waitUntil.Load()), Records: int(n), Dropped: true})
+		}
 		// Nothing is queued after this: a Write that began before closed
 		// was set has returned (see closing), and the others drop their
 		// records. What the worker left, if it ran out of time, is counted.
@@ -448,15 +486,25 @@ func (e *Exporter) waitWorker() {
 // ForceFlush and Close.
 func (e *Exporter) worker() {
 	defer close(e.done)
+	// The batch's records, and only they, may outlive a flush: those
+	// the collector's wait kept from export, which the next flush
+	// exports first.
 	var batch []sdktrace.ReadOnlySpan
 	var ends []int // where each record's spans end in batch
 	flush := func() {
-		if len(ends) > 0 {
-			e.export(batch, ends)
-			e.pending.Add(-int64(len(ends)))
+		if len(ends) == 0 {
+			return
 		}
-		clear(batch)
-		batch, ends = batch[:0], ends[:0]
+		from, kept := e.export(batch, ends)
+		done := len(ends) - kept
+		e.pending.Add(-int64(done))
+		n := copy(batch, batch[from:])
+		clear(batch[n:])
+		batch = batch[:n]
+		ends = ends[:copy(ends, ends[done:])]
+		for i := range ends {
+			ends[i] -= from
+		}
 	}
 	add := func(r *recording.Record) {
 		batch = e.appendSpans(batch, r)
@@ -473,9 +521,8 @@ func (e *Exporter) worker() {
 		add(r)
 	}
 	// drain takes what is queued now, exporting as the budget fills up;
-	// for new records (not ForceFlush or Close), it stops when an export
-	// finds the collector asking to wait: the records left wait in the
-	// queue.
+	// but for Close, it stops when an export finds the collector asking
+	// to wait: the records left wait in the queue.
 	drain := func(all bool) {
 		for all || !time.Now().Before(e.retryAt) {
 			select {
@@ -528,6 +575,10 @@ func (e *Exporter) worker() {
 				e.retryAt = time.Time{}
 			}
 		}
+		if pauseC == nil && len(ends) > 0 {
+			flush() // what the wait kept, first
+			continue
+		}
 		select {
 		case r := <-qC:
 			take(r)
@@ -539,10 +590,18 @@ func (e *Exporter) worker() {
 			release(false)
 			flush()
 		case ack := <-e.flushes:
-			drain(true)
-			release(true)
-			flush()
-			close(ack)
+			if pauseC == nil {
+				drain(false)
+				release(true)
+				flush()
+			}
+			var err error
+			if time.Now().Before(e.retryAt) {
+				if n := len(ends) + len(e.q) + len(e.held); n > 0 {
+					err = &RetryAfterError{Until: e.retryAt, Records: n}
+				}
+			}
+			ack <- err
 		case <-e.stop:
 			drain(true)
 			release(true)
@@ -592,16 +651,23 @@ func settled(r *recording.Record) bool {
 // i of the batch end at ends[i]. A chunk that fails loses the records with
 // a span in it: they are counted as failed, the others as exported.
 //
+// Before Close, a chunk that comes while the collector asks to wait
+// (retryAt) is kept, with the rest of the batch: export returns the
+// number of records kept, the last of the batch, and where their spans
+// not yet exported begin, for the worker to export them after the wait;
+// they are not counted yet.
+//
 // Once Close has begun, every chunk has Close's deadline (closeBy) if it
 // is sooner than the export timeout, and export gives up at that
 // deadline, when Close cancels the exports, or after a chunk that failed
 // for want of an answer ([unanswered]): the records of the chunks left
 // are counted as dropped.
-func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
+func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept int) {
 	n := len(ends)
+	from = len(spans)
 	if e.ctx.Err() != nil {
 		e.dropped.Add(uint64(n))
-		return
+		return from, 0
 	}
 	var errs []error
 	var failed, failedSpans int // records with a span in a failed chunk, and their spans
@@ -637,12 +703,25 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 			}
 		}
 		if time.Now().Before(e.retryAt) {
-			// The collector asked to wait: a ForceFlush's or Close's
-			// records wait for it if Close's deadline comes later,
-			// and are dropped otherwise.
-			if !closing || !e.retryAt.Before(deadline) || !e.sleepUntil(e.retryAt) {
+			// The collector asked to wait: before Close, the records
+			// left are kept for after the wait; Close's wait for it
+			// if its deadline comes later, and are dropped otherwise.
+			if !closing {
+				k := rec
+				for k < n && ends[k] <= lo { // exported
+					k++
+				}
+				from, kept = lo, n-k
+				if k > 0 {
+					from = max(lo, ends[k-1])
+				}
+				break
+			}
+			if !e.retryAt.Before(deadline) || !e.sleepUntil(e.retryAt) {
 				dropped, droppedSpans = lose(lo, len(spans))
 				throttled = true
+				e.waitDropped.Add(int64(dropped))
+				e.waitUntil.Store(e.retryAt.UnixNano())
 				break
 			}
 		}
@@ -683,10 +762,11 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 			e.log.Warn("otelexport: Close gave up on the collector; records left dropped", "records", dropped)
 		}
 	}
-	if ok := n - failed - dropped; ok > 0 {
+	if ok := n - failed - dropped - kept; ok > 0 {
 		e.exported.Add(uint64(ok))
-		e.spans.Add(uint64(len(spans) - failedSpans - droppedSpans))
+		e.spans.Add(uint64(from - failedSpans - droppedSpans))
 	}
+	return from, kept
 }
 
 // MaxRetryAfter bounds how long an [Exporter] holds its exports back when
@@ -694,11 +774,13 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) {
 // Retry-After (429, 503) or gRPC's RetryInfo (after the OTLP exporter's own
 // retries, until the export timeout), counted from the collector's answer.
 // A longer wait asked for, a year say, is cut to it. Meanwhile the records
-// wait in the queue, those past its size are dropped by [Exporter.Write],
-// and those of [Exporter.ForceFlush] are dropped, as are those of the
-// refused export's batch past its chunk of [WithBatchSpans] spans;
-// [Exporter.Close] waits for the end of the wait if its deadline is
-// later, and drops them otherwise. All are counted in [Stats.Dropped].
+// wait, in the queue (those past its size are dropped by [Exporter.Write]
+// and counted in [Stats.Dropped]), as do those of the refused export's
+// batch past its chunk of [WithBatchSpans] spans, and are exported when
+// the wait ends; [Exporter.ForceFlush] returns a [*RetryAfterError] and
+// keeps them. [Exporter.Close] waits for the end of the wait if its
+// deadline is later, and otherwise drops them, counts them in
+// [Stats.Dropped], and returns a [*RetryAfterError] that says so.
 const MaxRetryAfter = time.Minute
 
 // retryAfter returns how long err's collector asked to wait before the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,26 +68,79 @@ func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 //
 // While the collector is down, the connection is tried again at least every
 // 5 s, ±20% (gRPC's own backoff grows to 2 minutes, which spans
-// queued through a long outage would wait after the collector is back). A
-// [otlptracegrpc.WithDialOption] of yours replaces this bound, as
-// otlptracegrpc keeps the last of them: add [grpc.WithConnectParams] to
-// yours to keep one. It also replaces the interceptor that notes the
-// headers given in code with [otlptracegrpc.WithHeaders], to hide them
-// from the errors logged (see [WithLogger]): those of the environment
-// stay hidden.
+// queued through a long outage would wait after the collector is back).
+// The exporter's own dial options, this bound and an interceptor that
+// notes the headers given in code with [otlptracegrpc.WithHeaders] (to
+// hide their values from the errors logged, see [WithLogger]), come
+// before those of an [otlptracegrpc.WithDialOption] of yours (the last,
+// as otlptracegrpc keeps): yours are chained after them, not put in their
+// place, so that a [grpc.WithConnectParams] of yours sets the backoff,
+// and an interceptor of yours runs as well as the exporter's.
 func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err := checkEnv("grpc"); err != nil {
 		return nil, err
 	}
 	cfg := newConfig(opts)
 	w := newWatch()
-	grpcOpts := append([]otlptracegrpc.Option{otlptracegrpc.WithDialOption(
-		reconnectBound(), grpc.WithChainUnaryInterceptor(w.unary))}, cfg.grpcOpts...)
+	own := []grpc.DialOption{reconnectBound(), grpc.WithChainUnaryInterceptor(w.unary)}
+	// otlptracegrpc keeps the last WithDialOption: the exporter's, with
+	// the user's after them, is put last.
+	grpcOpts := append(slices.Clip(cfg.grpcOpts),
+		otlptracegrpc.WithDialOption(append(own, userDialOptions(cfg.grpcOpts)...)...))
 	exp, err := otlptracegrpc.New(ctx, grpcOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/grpc exporter: %w", err)
 	}
 	return New(exp, append(withEnvTimeout(cfg, opts), withWatch(w))...), nil
+}
+
+// userDialOptions returns the dial options of the last
+// otlptracegrpc.WithDialOption among opts, the one otlptracegrpc would
+// keep, or nil. otlptracegrpc offers no way to read them: each option is
+// applied, by reflection, to an empty configuration (its exported
+// GRPCOption's ApplyGRPCOption), and the DialOptions it sets read back;
+// TestUserDialOptionKeepsHeadersHidden fails if that changes. An option
+// that cannot be read so is taken as setting none.
+func userDialOptions(opts []otlptracegrpc.Option) []grpc.DialOption {
+	var found []grpc.DialOption
+	for _, o := range opts {
+		if d, ok := dialOptionsOf(o); ok {
+			found = d
+		}
+	}
+	return found
+}
+
+// dialOptionsOf returns the dial options o sets, and whether it sets
+// some (an otlptracegrpc.WithDialOption).
+func dialOptionsOf(o otlptracegrpc.Option) (d []grpc.DialOption, ok bool) {
+	defer func() {
+		if recover() != nil {
+			d, ok = nil, false
+		}
+	}()
+	v := reflect.ValueOf(o)
+	if !v.IsValid() || v.Kind() != reflect.Struct {
+		return nil, false
+	}
+	f := v.FieldByName("GRPCOption")
+	if !f.IsValid() || f.Kind() != reflect.Interface || f.IsNil() {
+		return nil, false
+	}
+	m := f.MethodByName("ApplyGRPCOption")
+	if !m.IsValid() || m.Type().NumIn() != 1 || m.Type().NumOut() != 1 {
+		return nil, false
+	}
+	out := m.Call([]reflect.Value{reflect.New(m.Type().In(0)).Elem()})[0]
+	if out.Kind() != reflect.Struct {
+		return nil, false
+	}
+	df := out.FieldByName("DialOptions")
+	if !df.IsValid() || df.IsNil() || !df.CanInterface() {
+		return nil, false
+	}
+	d, ok = df.Interface().([]grpc.DialOption)
+	return d, ok && d != nil
 }
 
 // maxReconnectDelay is the longest wait of the OTLP/gRPC exporter between two

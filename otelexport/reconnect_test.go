@@ -94,9 +94,9 @@ func TestGRPCReconnectBounded(t *testing.T) {
 	}
 }
 
-// TestGRPCReconnectUserOptionsWin: dial options of the user's own replace
-// the exporter's bound (otlptracegrpc keeps the last WithDialOption), so a
-// backoff given with them is the one used.
+// TestGRPCReconnectUserOptionsWin: dial options of the user's own come
+// after the exporter's bound, so a backoff given with them is the one
+// used.
 func TestGRPCReconnectUserOptionsWin(t *testing.T) {
 	cp := grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: 20 * time.Second}
 	cp.Backoff.MaxDelay = 60 * time.Second

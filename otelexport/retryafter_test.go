@@ -2,6 +2,7 @@ package otelexport_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -29,13 +30,18 @@ import (
 type throttlingCollector struct {
 	collectortrace.UnimplementedTraceServiceServer
 	wait     time.Duration
+	status   int // of the HTTP answer: 429 when 0
 	requests atomic.Int64
 }
 
 func (c *throttlingCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.requests.Add(1) == 1 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(c.wait/time.Second)))
-		http.Error(w, "slow down", http.StatusTooManyRequests)
+		code := c.status
+		if code == 0 {
+			code = http.StatusTooManyRequests
+		}
+		http.Error(w, "slow down", code)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-protobuf")
@@ -57,7 +63,10 @@ func startThrottling(t *testing.T, proto string, c *throttlingCollector, opts ..
 	t.Helper()
 	var e *otelexport.Exporter
 	var err error
-	if proto == "http" {
+	if proto == "http" || proto == "http503" {
+		if proto == "http503" {
+			c.status = http.StatusServiceUnavailable
+		}
 		ts := httptest.NewServer(c)
 		t.Cleanup(ts.Close)
 		e, err = otelexport.NewOTLPHTTP(context.Background(), append(opts, otelexport.WithHTTPOptions(
@@ -90,10 +99,24 @@ func writeFlush(t *testing.T, e *otelexport.Exporter) {
 	}
 }
 
+// writeFlushWait writes a record and flushes within the collector's
+// wait: ForceFlush keeps the records, and says how many.
+func writeFlushWait(t *testing.T, e *otelexport.Exporter, kept int) {
+	t.Helper()
+	if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
+		t.Fatal(err)
+	}
+	var wait *otelexport.RetryAfterError
+	if err := e.ForceFlush(context.Background()); !errors.As(err, &wait) || wait.Records != kept || wait.Dropped {
+		t.Fatalf("ForceFlush within the wait: %v; want a *RetryAfterError of %d records kept", err, kept)
+	}
+}
+
 // A collector's "retry after 30 s" holds across exports: once an export
 // failed with it (the OTLP exporter retried until its timeout), the
-// records exported meanwhile do not reach the collector, and are counted
-// as dropped; Close, whose deadline comes before, sends nothing either.
+// records written meanwhile do not reach the collector: ForceFlush keeps
+// them, and Close, whose deadline comes before, drops them, counted, and
+// says so.
 func TestRetryAfterHonouredAcrossExports(t *testing.T) {
 	for _, proto := range []string{"http", "grpc"} {
 		t.Run(proto, func(t *testing.T) {
@@ -103,11 +126,12 @@ func TestRetryAfterHonouredAcrossExports(t *testing.T) {
 			if st := e.Stats(); st.Errors != 1 || st.Failed != 1 {
 				t.Fatalf("after the throttled export: %+v; want 1 failed", st)
 			}
-			for range 3 {
-				writeFlush(t, e)
+			for i := range 3 {
+				writeFlushWait(t, e, i+1)
 			}
-			if err := e.Close(context.Background()); err != nil {
-				t.Fatal(err)
+			var wait *otelexport.RetryAfterError
+			if err := e.Close(context.Background()); !errors.As(err, &wait) || wait.Records != 3 || !wait.Dropped {
+				t.Fatalf("Close: %v; want a *RetryAfterError of 3 records dropped", err)
 			}
 			st := e.Stats()
 			if n := c.requests.Load(); n != 1 {
@@ -129,7 +153,13 @@ func TestRetryAfterEnds(t *testing.T) {
 			defer e.Close(context.Background())
 			writeFlush(t, e) // throttled
 			for end := time.Now().Add(10 * time.Second); e.Stats().Exported == 0 && time.Now().Before(end); {
-				writeFlush(t, e)
+				if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
+					t.Fatal(err)
+				}
+				var wait *otelexport.RetryAfterError
+				if err := e.ForceFlush(context.Background()); err != nil && !errors.As(err, &wait) {
+					t.Fatal(err)
+				}
 				time.Sleep(50 * time.Millisecond)
 			}
 			if st := e.Stats(); st.Exported == 0 {
