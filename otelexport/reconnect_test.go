@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 
+	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
 )
@@ -28,24 +29,11 @@ type downCollector struct {
 
 func newDownCollector(t *testing.T) *downCollector {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &downCollector{addr: lis.Addr().String()}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			d.attempts.Add(1)
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { lis.Close(); <-done })
+	d := &downCollector{}
+	d.addr = testservers.Listen(t, func(c net.Conn) {
+		d.attempts.Add(1)
+		c.Close()
+	})
 	return d
 }
 

@@ -20,6 +20,22 @@ func (c *collectTB) Errorf(format string, args ...any) {
 }
 func (c *collectTB) Error(args ...any) { c.errs = append(c.errs, fmt.Sprint(args...)) }
 
+// crawlWantReported crawls b from start within "/s/" and fails t for each
+// of want that none of the errors the crawl reported holds; it returns
+// those errors, one a line.
+func crawlWantReported(t *testing.T, b *Browser, start string, want ...string) string {
+	t.Helper()
+	c := collectTB{TB: t}
+	b.Crawl(&c, start, CrawlOptions{Prefix: "/s/"})
+	all := strings.Join(c.errs, "\n")
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("%q not reported: %q", w, c.errs)
+		}
+	}
+	return all
+}
+
 func TestCheckReportsErrorsAndForeignRequests(t *testing.T) {
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer other.Close()
@@ -229,14 +245,6 @@ func TestCrawlWaitsForRequestsAndTimers(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	b := New(t, srv.URL, Options{})
-	var c collectTB
-	c.TB = t
-	b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/"})
-	all := strings.Join(c.errs, "\n")
-	for _, want := range []string{"/s/fetch: exception: Uncaught (in promise) Error: fetch boom answered", "/s/timer: exception: Uncaught Error: timer boom"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("%q not reported: %q", want, c.errs)
-		}
-	}
+	crawlWantReported(t, New(t, srv.URL, Options{}), "/s/",
+		"/s/fetch: exception: Uncaught (in promise) Error: fetch boom answered", "/s/timer: exception: Uncaught Error: timer boom")
 }

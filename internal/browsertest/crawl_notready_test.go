@@ -23,16 +23,7 @@ func TestCrawlReportsStartThrowsWithinSession(t *testing.T) {
 		fmt.Fprintf(w, page, r.URL.Path, r.URL.Path)
 	}))
 	defer srv.Close()
-	b := New(t, srv.URL, Options{Timeout: 2 * time.Minute})
-	var c collectTB
-	c.TB = t
-	b.Crawl(&c, "/s/a", CrawlOptions{Prefix: "/s/"})
-	all := strings.Join(c.errs, "\n")
-	for _, want := range []string{"start boom /s/a", "start boom /s/b", "start boom /s/c"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("%q not reported", want)
-		}
-	}
+	all := crawlWantReported(t, New(t, srv.URL, Options{Timeout: 2 * time.Minute}), "/s/a", "start boom /s/a", "start boom /s/b", "start boom /s/c")
 	if strings.Contains(all, "context deadline exceeded") {
 		t.Errorf("the crawl ran out of its session: %.1500s", all)
 	}

@@ -57,16 +57,7 @@ func TestCrawlWaitsForTrackedLateWork(t *testing.T) {
 		time.AfterFunc(900*time.Millisecond, func() { close(c) })
 		return c
 	})
-	b := New(t, srv.URL, Options{})
-	var c collectTB
-	c.TB = t
-	b.Crawl(&c, "/s/", CrawlOptions{Prefix: "/s/"})
-	all := strings.Join(c.errs, "\n")
-	for _, want := range []string{"slow interval boom", "slow string timer boom", "slow sse boom hi"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("%q not reported: %q", want, c.errs)
-		}
-	}
+	crawlWantReported(t, New(t, srv.URL, Options{}), "/s/", "slow interval boom", "slow string timer boom", "slow sse boom hi")
 }
 
 // TestCrawlUntrackedMissesLateStream: the same crawl, with Settle waiting

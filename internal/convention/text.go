@@ -231,17 +231,10 @@ func (r *Rules) scan(t *textScrub) {
 		atom := s[i:j]
 		if t.inURL && strings.HasPrefix(s[j:], "://") && isScheme(atom) {
 			// A URL in a URL's path: its user information is hidden whole,
-			// as a URL's in a text is ("/r/redis://:pw@h"), and what
-			// follows is read as words, its path not scrubbed again.
-			auth := j + len("://")
-			if at := nestedUserInfo(s, auth); at >= 0 {
-				if s[auth:at] != Redacted {
-					t.replace(auth, at, Redacted)
-				}
-				i = at + 1
-				continue
-			}
-			i = auth
+			// as a URL's in a text is ("/r/redis://:pw@h", and an empty
+			// one, "/r/redis://@h"), and what follows is read as words,
+			// its path not scrubbed again.
+			i = t.hideNestedUserInfo(j+len("://"), true)
 			continue
 		}
 		if !t.inURL && strings.HasPrefix(s[j:], "://") && isScheme(atom) {
@@ -294,16 +287,9 @@ func (r *Rules) scan(t *textScrub) {
 			// A URL in a path once a server cleaned its "//" to "/" (Go's
 			// ServeMux redirects to the path cleaned): "/r/redis:/:pw@h",
 			// its user information hidden whole; a secret name's value
-			// ("/password:/…") was hidden above.
-			auth := j + len(":/")
-			if at := nestedUserInfo(s, auth); at > auth {
-				if s[auth:at] != Redacted {
-					t.replace(auth, at, Redacted)
-				}
-				i = at + 1
-				continue
-			}
-			i = auth
+			// ("/password:/…") was hidden above. An "@" right after the
+			// ":/" is the path's ("/npm:/@scope/pkg"), not a URL's.
+			i = t.hideNestedUserInfo(j+len(":/"), false)
 			continue
 		}
 		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4) || next == '>' || pct {
@@ -864,6 +850,25 @@ func nestedUserInfo(s string, auth int) int {
 		}
 	}
 	return at
+}
+
+// hideNestedUserInfo hides whole the user information of a URL written in
+// a path whose authority begins at t.s[auth] (see nestedUserInfo), and
+// returns where the scan goes on: after its "@", or at auth when it has
+// none. An "@" right at auth (an empty user information, "redis://@h") is
+// hidden, "redis://[REDACTED]@h", only when empty is set, as [Rules.URL]
+// marks a URL's: after "scheme://" it ends a URL's authority, after a
+// cleaned "scheme:/" it is the path's own ("/npm:/@scope/pkg"). Either way
+// nothing secret stands between auth and that "@".
+func (t *textScrub) hideNestedUserInfo(auth int, empty bool) int {
+	at := nestedUserInfo(t.s, auth)
+	if at < auth || at == auth && !empty {
+		return auth
+	}
+	if t.s[auth:at] != Redacted {
+		t.replace(auth, at, Redacted)
+	}
+	return at + 1
 }
 
 // urlEnd returns where a URL written in a text from i ends: at white space,

@@ -3,7 +3,6 @@ package wsstats_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,9 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/goappstats/appstats/internal/convention"
-	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/middleware/wsstats"
-	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/recording/recordingtest"
 )
 
@@ -22,28 +19,10 @@ import (
 // HTTP message, and are counted in the stream's attributes (on main they
 // were added to RequestBytes and ResponseBytes too).
 func TestConnectionRecord(t *testing.T) {
-	sink := recordingtest.NewSink()
-	rec := recording.New(recording.WithSinks(sink))
-	done := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
-		defer close(done)
-		c, err := wsstats.Accept(w, r, nil)
-		if err != nil {
-			t.Errorf("accept: %v", err)
-			return
-		}
-		defer c.CloseNow()
-		for {
-			ctx, msg, err := c.Receive(r.Context())
-			if err != nil {
-				return
-			}
-			msg.End(c.Write(ctx, websocket.MessageText, []byte("ack")))
-		}
+	srv, rec, sink, done := recordedServer(t, nil, nil, func(ctx context.Context, c *wsstats.Conn, msg *wsstats.Message) bool {
+		msg.End(c.Write(ctx, websocket.MessageText, []byte("ack")))
+		return false
 	})
-	srv := httptest.NewServer(httpstats.NewHandler(rec, mux))
-	defer srv.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", nil)

@@ -25,17 +25,22 @@ import (
 // ASCII; "bye" makes the server close.
 var clientMsgs = []string{"hello", "", strings.Repeat("abc", 10000), "ünïcödé", "bye"}
 
-// echoServer answers each message received with it twice: once with Write,
-// once with Writer in three writes. It accepts with compression mode.
-func echoServer(t *testing.T, mode websocket.CompressionMode) (*httptest.Server, *recording.Recorder, *recordingtest.Sink, <-chan struct{}) {
+// recordedServer serves "GET /ws" on loopback, on mux (a new one when
+// nil) behind httpstats, recorded into a sink: it accepts one connection
+// with wsstats.Accept and opts and hands each message it receives to
+// answer, until a Receive fails or answer says stop. served is closed once
+// the handler has returned; the server closes when the test ends.
+func recordedServer(t *testing.T, mux *http.ServeMux, opts *websocket.AcceptOptions, answer func(ctx context.Context, c *wsstats.Conn, m *wsstats.Message) (stop bool)) (*httptest.Server, *recording.Recorder, *recordingtest.Sink, <-chan struct{}) {
 	t.Helper()
 	sink := recordingtest.NewSink()
 	rec := recording.New(recording.WithSinks(sink))
 	served := make(chan struct{})
-	mux := http.NewServeMux()
+	if mux == nil {
+		mux = http.NewServeMux()
+	}
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
 		defer close(served)
-		c, err := wsstats.Accept(w, r, &websocket.AcceptOptions{CompressionMode: mode, InsecureSkipVerify: true})
+		c, err := wsstats.Accept(w, r, opts)
 		if err != nil {
 			t.Errorf("accept: %v", err)
 			return
@@ -43,36 +48,46 @@ func echoServer(t *testing.T, mode websocket.CompressionMode) (*httptest.Server,
 		defer c.CloseNow()
 		for {
 			ctx, m, err := c.Receive(r.Context())
-			if err != nil {
-				return
-			}
-			err = c.Write(ctx, m.Type, m.Data)
-			if err == nil {
-				var w interface {
-					Write([]byte) (int, error)
-					Close() error
-				}
-				if w, err = c.Writer(ctx, m.Type); err == nil {
-					third := len(m.Data) / 3
-					for _, p := range [][]byte{m.Data[:third], m.Data[third : 2*third], m.Data[2*third:]} {
-						w.Write(p)
-					}
-					err = w.Close()
-				}
-			}
-			m.End(err)
-			if string(m.Data) == "bye" {
-				c.Close(websocket.StatusNormalClosure, "bye")
+			if err != nil || answer(ctx, c, m) {
 				return
 			}
 		}
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "<!doctype html><title>client</title><link rel=\"icon\" href=\"data:,\">")
-	})
 	srv := httptest.NewServer(httpstats.NewHandler(rec, mux))
 	t.Cleanup(srv.Close)
 	return srv, rec, sink, served
+}
+
+// echoServer answers each message received with it twice: once with Write,
+// once with Writer in three writes. It accepts with compression mode.
+func echoServer(t *testing.T, mode websocket.CompressionMode) (*httptest.Server, *recording.Recorder, *recordingtest.Sink, <-chan struct{}) {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<!doctype html><title>client</title><link rel=\"icon\" href=\"data:,\">")
+	})
+	return recordedServer(t, mux, &websocket.AcceptOptions{CompressionMode: mode, InsecureSkipVerify: true}, func(ctx context.Context, c *wsstats.Conn, m *wsstats.Message) bool {
+		err := c.Write(ctx, m.Type, m.Data)
+		if err == nil {
+			var w interface {
+				Write([]byte) (int, error)
+				Close() error
+			}
+			if w, err = c.Writer(ctx, m.Type); err == nil {
+				third := len(m.Data) / 3
+				for _, p := range [][]byte{m.Data[:third], m.Data[third : 2*third], m.Data[2*third:]} {
+					w.Write(p)
+				}
+				err = w.Close()
+			}
+		}
+		m.End(err)
+		if string(m.Data) == "bye" {
+			c.Close(websocket.StatusNormalClosure, "bye")
+			return true
+		}
+		return false
+	})
 }
 
 // clientCounts is what a client sent and got, in messages and bytes of
