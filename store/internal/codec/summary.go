@@ -62,6 +62,10 @@ func summaryCalls(r *recording.Record, s *recording.Summary, durs []time.Duratio
 	var of [maxCalls]uint8 // each call's RPC, or event
 	rpcs := s.RPCs
 	j := -1 // the previous call's RPC
+	// The runs of calls of one RPC, each looked up below: as many as
+	// there are RPCs when each RPC's calls come in one run (as when all
+	// calls are of one RPC), the runs then in the order of the RPCs.
+	runs := 0
 	for i := range r.Calls {
 		c := &r.Calls[i]
 		if c.Event {
@@ -72,6 +76,7 @@ func summaryCalls(r *recording.Record, s *recording.Summary, durs []time.Duratio
 		// calls in a row), then by their bytes, then the others.
 		same := j >= 0 && sameData(&c.Service, &rpcs[j].Service) && sameData(&c.Method, &rpcs[j].Method)
 		if !same && (j < 0 || !sameString(c.Service, rpcs[j].Service) || !sameString(c.Method, rpcs[j].Method)) {
+			runs++
 			j = -1
 			for k := range rpcs {
 				if sameString(c.Service, rpcs[k].Service) && sameString(c.Method, rpcs[k].Method) {
@@ -100,9 +105,19 @@ func summaryCalls(r *recording.Record, s *recording.Summary, durs []time.Duratio
 		of[i] = uint8(j)
 	}
 	s.RPCs = rpcs
+	n := len(durs)
+	if runs == len(rpcs) && s.CallCount == len(r.Calls) {
+		// One run an RPC, no event: the durations in the order of the
+		// calls.
+		durs = slices.Grow(durs, len(r.Calls))[:n+len(r.Calls)]
+		d := durs[n:]
+		for i := range r.Calls {
+			d[i] = r.Calls[i].Duration
+		}
+		return durs
+	}
 	// Each RPC's durations in a run, in the order of its calls.
 	var next [maxRPCs]int
-	n := len(durs)
 	at := n
 	for k := range rpcs {
 		next[k] = at

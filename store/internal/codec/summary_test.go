@@ -42,6 +42,27 @@ func TestSummaryInto(t *testing.T) {
 		}
 	}
 	recs = append(recs, alt)
+	// RPCs in runs, in order, with events and equal strings apart in
+	// them (durations in the calls' order), and runs that go back to an
+	// RPC of an earlier run after them (not).
+	for _, back := range []bool{false, true} {
+		runs := storetest.Record20(at, 5)
+		for i := range runs.Calls {
+			c := &runs.Calls[i]
+			c.Method = fmt.Sprint("SELECT t", i/6) // t0 ×6, t1 ×6, t2 ×6, t3 ×2
+			if back && i >= 18 {
+				c.Method = "SELECT t1"
+			}
+			if i%4 == 1 {
+				c.Method = strings.Clone(c.Method) // equal, apart
+			}
+			if i%5 == 2 {
+				c.Event = true
+			}
+			c.Duration = time.Duration(i+1) * time.Millisecond
+		}
+		recs = append(recs, runs)
+	}
 	for _, n := range []struct{ calls, rpcs int }{{16, 16}, {17, 17}, {300, 3}, {256, 5}, {257, 5}} {
 		r := &recording.Record{Route: "GET /many"}
 		for i := range n.calls {
