@@ -2,7 +2,6 @@ package convention_test
 
 import (
 	"net/url"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -20,13 +19,7 @@ import (
 // information is hidden whole, as a URL's in a text is.
 func TestTextNestedURLsLinear(t *testing.T) {
 	r := defaultRules()
-	allocated := func(s string) uint64 {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		r.Error(s)
-		runtime.ReadMemStats(&after)
-		return after.TotalAlloc - before.TotalAlloc
-	}
+	allocated := func(s string) uint64 { return leastAllocated(func() { r.Error(s) }) }
 	for _, p := range []string{"p://a@", "http://u:p@h/", "p://a:b@/", "/p:/:a@", "/p:/a/"} {
 		small := allocated(strings.Repeat(p, (16<<10)/len(p)))
 		large := allocated(strings.Repeat(p, (64<<10)/len(p)))

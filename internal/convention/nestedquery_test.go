@@ -3,7 +3,6 @@ package convention_test
 import (
 	"fmt"
 	"net/url"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -28,13 +27,7 @@ func nestedQueryURL(depth int) string {
 // read, a value nested deeper is hidden whole.
 func TestQueryNestedURLsLinear(t *testing.T) {
 	r := defaultRules()
-	allocated := func(s string) uint64 {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		r.Text(s)
-		runtime.ReadMemStats(&after)
-		return after.TotalAlloc - before.TotalAlloc
-	}
+	allocated := func(s string) uint64 { return leastAllocated(func() { r.Text(s) }) }
 	for _, depth := range []int{256} {
 		small := allocated("GET " + nestedQueryURL(depth))
 		large := allocated("GET " + nestedQueryURL(4*depth))
