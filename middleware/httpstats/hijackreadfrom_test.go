@@ -44,6 +44,10 @@ func TestHijackStatusReadFrom(t *testing.T) {
 		{"whole", "", []string{head}, false, http.StatusSwitchingProtocols},
 		{"file", "", nil, true, http.StatusSwitchingProtocols},
 		{"10|rest", "", []string{head[:10], head[10:]}, false, http.StatusSwitchingProtocols},
+		// A read that returns nothing (an empty write on the pipe),
+		// then the rest: none of it lost, the status read.
+		{"nothing|rest", "", []string{"", head}, false, http.StatusSwitchingProtocols},
+		{"5|nothing|rest", "", []string{head[:5], "", head[5:]}, false, http.StatusSwitchingProtocols},
 		{"bytes", "", strings.Split(head[:20], ""), false, http.StatusSwitchingProtocols},
 		{"write 5|readfrom rest", head[:5], []string{head[5:]}, false, http.StatusSwitchingProtocols},
 		{"write 5|readfrom 3|rest", head[:5], []string{head[5:8], head[8:]}, false, http.StatusSwitchingProtocols},

@@ -498,7 +498,7 @@ func (hw *hijackWatch) ReadFrom(r io.Reader) (n int64, err error) {
 		return hw.readFrom(r)
 	}
 	n, err = hw.readStatus(r)
-	if err == nil && hw.status.Load() != 0 {
+	if err == nil {
 		var m int64
 		m, err = hw.readFrom(r)
 		n += m
@@ -517,8 +517,8 @@ func (hw *hijackWatch) ReadFrom(r io.Reader) (n int64, err error) {
 const watchReadSize = 512
 
 // readStatus reads r and passes each read on through Write, until the
-// status is known, r is done (io.EOF, returned) or fails, or a read
-// returns nothing.
+// status is known, or r is done (io.EOF, returned) or fails. A read that
+// returns nothing and no error is made again, as io.Copy does.
 func (hw *hijackWatch) readStatus(r io.Reader) (n int64, err error) {
 	buf := make([]byte, watchReadSize)
 	for hw.status.Load() == 0 {
@@ -530,7 +530,7 @@ func (hw *hijackWatch) readStatus(r io.Reader) (n int64, err error) {
 				return n, werr
 			}
 		}
-		if rerr != nil || k == 0 {
+		if rerr != nil {
 			return n, rerr
 		}
 	}
