@@ -102,12 +102,18 @@ func TestSlowReaderAndLimits(t *testing.T) {
 			stop()
 			want := map[string]outcome{
 				"slow":       {codes.OK, 16},
-				"cancelled":  {codes.Canceled, 2},
+				"cancelled":  {codes.Canceled, 2}, // or a few more, not 16
 				"at limit":   {codes.OK, 1},
 				"past limit": {codes.ResourceExhausted, 1},
 			}
 			for name, w := range want {
-				if g := got[name]; g != w {
+				g := got[name]
+				if name == "cancelled" && g.code == w.code && g.recv >= w.recv && g.recv < 16 {
+					// Messages gRPC had received before the cancel may
+					// still be read after it.
+					g.recv = w.recv
+				}
+				if g != w {
 					t.Errorf("%s: the application got %v after %d messages, want %v after %d", name, g.code, g.recv, w.code, w.recv)
 				}
 			}
