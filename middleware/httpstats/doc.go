@@ -186,13 +186,15 @@
 // coder/websocket's Accept writes its 101, else the status line the
 // handler wrote, before it returned, through the bufio.ReadWriter the
 // hijack gave it, as [net/http/httputil.ReverseProxy] writes its backend's
-// 101, in one write or in pieces, each passed on at once — watched only
-// where the hijack is net/http's own, not through another writer's Hijack
-// whose bufio.ReadWriter may send its bytes through a tap of its own —
-// else 0; a write of it that failed (or a first ReadFrom through that
-// bufio.Writer, whose bytes are not read for a status), as any failed
-// write, marks the record's error, "response failed: write: …", the
-// status kept —
+// 101, in one write or in pieces, each passed on at once, or copied in by
+// its ReadFrom (io.Copy from a string, a file, a backend's connection:
+// the reads until the status is known are passed on one at a time, the
+// rest by the connection's own ReadFrom, splice or sendfile) — watched
+// only where the hijack is net/http's own, not through another writer's
+// Hijack whose bufio.ReadWriter may send its bytes through a tap of its
+// own — else 0; a write of it that failed (or a failed first ReadFrom
+// through that bufio.Writer), as any failed write, marks the record's
+// error, "response failed: write: …", the status kept —
 // gorilla/websocket writes on the connection itself, where
 // middleware/gorillastats gives the record its 101; the record ends when
 // the handler returns, and the bytes after the upgrade are no HTTP body,

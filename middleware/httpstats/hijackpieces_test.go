@@ -157,7 +157,9 @@ func TestHijackStatusWriteFailed(t *testing.T) {
 // reach no client, as a failed Write's: the record has the failed send as
 // its error ("response failed: write: …"), not a response that went
 // through (on land71 no error: a first Write that failed was recorded, a
-// first ReadFrom not). A ReadFrom's status line is not read, the status 0.
+// first ReadFrom not). The status line the ReadFrom sent is the record's
+// status, as a failed Write's is (TestHijackStatusWriteFailed; 0 on
+// i46-http's base, where a ReadFrom's status line was not read).
 func TestHijackReadFromFailed(t *testing.T) {
 	rec, sink := newRecorder(t)
 	var copyErr error
@@ -185,8 +187,8 @@ func TestHijackReadFromFailed(t *testing.T) {
 	if copyErr == nil {
 		t.Errorf("the handler's ReadFrom on a closed connection did not fail")
 	}
-	if r := recs[0]; r.Status != 0 || !strings.HasPrefix(r.Error, "response failed: write: ") || !strings.Contains(r.Error, "closed") {
-		t.Errorf("recorded status %d, error %q; want 0, response failed: write: …closed…", r.Status, r.Error)
+	if r := recs[0]; r.Status != http.StatusSwitchingProtocols || !strings.HasPrefix(r.Error, "response failed: write: ") || !strings.Contains(r.Error, "closed") {
+		t.Errorf("recorded status %d, error %q; want 101, response failed: write: …closed…", r.Status, r.Error)
 	}
 }
 

@@ -436,8 +436,8 @@ const statusLen = 13
 type hijackWatch struct {
 	c net.Conn
 	// status is the code of the status line the first bytes written
-	// began with, -1 when they began with none (or the first bytes went
-	// by ReadFrom), 0 before statusLen bytes were written. Atomic: the
+	// began with, -1 when they began with none, 0 before statusLen bytes
+	// were written. Atomic: the
 	// handler may hand the connection to a goroutine that writes after
 	// it returned, while the record is filled.
 	status atomic.Int32
@@ -486,20 +486,63 @@ func (hw *hijackWatch) watch(p []byte) {
 
 // ReadFrom keeps the connection's own ReadFrom (TCP's splice, sendfile)
 // for a bufio.Writer's ReadFrom, which calls its destination's when it
-// has nothing buffered. Its status line is not read; its failure, while
-// status was 0, is err, as a Write's (the error may be r's: the bytes
-// were cut short, a failed response too, as respWriter's ReadFrom says).
+// has nothing buffered. While no status is known it first reads r itself,
+// a read at a time, each passed on at once through Write, which reads the
+// status line (a handler that copies its raw response from a string, a
+// file or a backend's connection); the rest goes to the connection's
+// ReadFrom. Its failure, when status was 0 as it began, is err, as a
+// Write's (the error may be r's: the bytes were cut short, a failed
+// response too, as respWriter's ReadFrom says).
 func (hw *hijackWatch) ReadFrom(r io.Reader) (n int64, err error) {
-	first := hw.status.CompareAndSwap(0, -1)
-	if rf, ok := hw.c.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{hw.c}, r)
+	if hw.status.Load() != 0 {
+		return hw.readFrom(r)
 	}
-	if first && err != nil {
+	n, err = hw.readStatus(r)
+	if err == nil {
+		var m int64
+		m, err = hw.readFrom(r)
+		n += m
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	if err != nil {
 		hw.err.CompareAndSwap(nil, &err)
 	}
 	return n, err
+}
+
+// watchReadSize is the size of the reads ReadFrom makes itself, before a
+// status is known: a status line and its headers, most often, in one.
+const watchReadSize = 512
+
+// readStatus reads r and passes each read on through Write, until the
+// status is known, or r is done (io.EOF, returned) or fails. A read that
+// returns nothing and no error is made again, as io.Copy does.
+func (hw *hijackWatch) readStatus(r io.Reader) (n int64, err error) {
+	buf := make([]byte, watchReadSize)
+	for hw.status.Load() == 0 {
+		k, rerr := r.Read(buf)
+		if k > 0 {
+			w, werr := hw.Write(buf[:k])
+			n += int64(w)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+	return n, nil
+}
+
+// readFrom copies r to the connection, by its own ReadFrom when it has one.
+func (hw *hijackWatch) readFrom(r io.Reader) (int64, error) {
+	if rf, ok := hw.c.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{hw.c}, r)
 }
 
 func (hw *hijackWatch) Error() string { return "hijacked connection watched" }
