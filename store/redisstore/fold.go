@@ -141,7 +141,7 @@ func (s *Store) foldDirty(ctx context.Context) error {
 // hour's fold lease.
 func (s *Store) fold(ctx context.Context, h int64) error {
 	hk := s.k.hour(h)
-	ok, err := s.rdb.SetNX(ctx, hk.lease, s.token, time.Minute).Result()
+	ok, err := s.bgc.SetNX(ctx, hk.lease, s.token, time.Minute).Result()
 	if err == nil && !ok {
 		ok, err = s.reclaimLease(ctx, h, hk.lease, time.Minute)
 	}
@@ -151,7 +151,7 @@ func (s *Store) fold(ctx context.Context, h int64) error {
 	if !ok {
 		return nil
 	}
-	defer s.rdb.Eval(context.WithoutCancel(ctx), releaseScript, []string{hk.lease}, s.token)
+	defer s.bgc.Eval(context.WithoutCancel(ctx), releaseScript, []string{hk.lease}, s.token)
 	cleared := false
 	for tries := 0; tries < foldTries; {
 		n, err := s.foldChunk(ctx, h, hk)
@@ -262,7 +262,7 @@ func parseDelta(v string) delta {
 // foldChunk folds up to foldChunk deltas of hour h and returns how many.
 func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error) {
 	var n int
-	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+	err := s.bgc.Watch(ctx, func(tx *redis.Tx) error {
 		items, err := tx.Eval(ctx, foldRangeScript, []string{hk.deltas, hk.recs, hk.sums}, 0, foldChunk-1, s.maxValue).StringSlice()
 		if err != nil || len(items) == 0 {
 			return err
@@ -402,7 +402,7 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 	hk := s.k.hour(h)
 	cleared := false
 	for range foldTries {
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		err := s.bgc.Watch(ctx, func(tx *redis.Tx) error {
 			items, err := tx.Eval(ctx, boundedRangeScript, []string{hk.deltas}, 0, -1, s.maxValue).StringSlice()
 			if err != nil {
 				return err
@@ -526,7 +526,7 @@ return out
 func (s *Store) clearForeignRollups(ctx context.Context, h int64) (bool, error) {
 	hk := s.k.hour(h)
 	keys := []string{hk.rollups, hk.deltas}
-	idx, err := s.rdb.Eval(ctx, clearForeignScript, keys).Int64Slice()
+	idx, err := s.bgc.Eval(ctx, clearForeignScript, keys).Int64Slice()
 	if err != nil {
 		return false, err
 	}
