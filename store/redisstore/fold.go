@@ -36,6 +36,17 @@ const (
 // releaseScript deletes a lease if this process still holds it.
 const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
+// release gives up the lease at key (if this store's token is still in
+// it) on a context without ctx's cancellation, so that a fold or pass
+// that Close cancelled still releases its lease, but with a deadline of
+// WriteTimeout: a Redis that stopped answering mid-fold keeps Close no
+// longer (without it, the client's read timeout bounded the release).
+func (s *Store) release(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.WriteTimeout)
+	defer cancel()
+	s.bgc.Eval(ctx, releaseScript, []string{key}, s.token)
+}
+
 // foldLoop folds the hours this store wrote to every FoldInterval, and when
 // a write finds many deltas pending, until Close.
 func (s *Store) foldLoop() {
@@ -151,7 +162,7 @@ func (s *Store) fold(ctx context.Context, h int64) error {
 	if !ok {
 		return nil
 	}
-	defer s.bgc.Eval(context.WithoutCancel(ctx), releaseScript, []string{hk.lease}, s.token)
+	defer s.release(ctx, hk.lease)
 	cleared := false
 	for tries := 0; tries < foldTries; {
 		n, err := s.foldChunk(ctx, h, hk)

@@ -291,7 +291,7 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	if !ok {
 		return res, nil
 	}
-	defer s.bgc.Eval(context.WithoutCancel(ctx), releaseScript, []string{s.k.retain()}, s.token)
+	defer s.release(ctx, s.k.retain())
 	res.Ran = true
 	if err := s.retain(ctx, &res); err != nil {
 		return res, wrap("retention", err)
