@@ -104,7 +104,16 @@ func (g *gatedReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // collector holds its first export, then lets it answer and calls Close:
 // the collector receives every record queued, in the several chunks
 // Close exports under its one deadline, and none is dropped or failed.
+//
+// "In time" is a long export timeout here: the collector holds the first
+// export while the queue fills, and Close's deadline is one export
+// timeout for every chunk (the OTLP exporter's own timeout, 10 s by
+// default, is raised with it), and on a loaded machine under -race filling
+// the queue, or exporting it whole, took longer than the default 10 s
+// (CI-like load: "Close exported 205 of 2048 records (dropped 1507,
+// failed 205, 1 errors)": the held export timed out).
 func TestCloseHealthyCollectorGetsFullQueue(t *testing.T) {
+	const timeout = 5 * time.Minute
 	for _, proto := range []string{"http", "grpc"} {
 		t.Run(proto, func(t *testing.T) {
 			rcv := &gatedReceiver{open: make(chan struct{})}
@@ -119,11 +128,11 @@ func TestCloseHealthyCollectorGetsFullQueue(t *testing.T) {
 				collectortrace.RegisterTraceServiceServer(srv, rcv)
 				go srv.Serve(lis)
 				t.Cleanup(srv.Stop)
-				exp, err = otelexport.NewOTLPGRPC(t.Context(), otelexport.WithGRPCOptions(otlptracegrpc.WithEndpointURL("http://"+lis.Addr().String())))
+				exp, err = otelexport.NewOTLPGRPC(t.Context(), otelexport.WithExportTimeout(timeout), otelexport.WithGRPCOptions(otlptracegrpc.WithEndpointURL("http://"+lis.Addr().String()), otlptracegrpc.WithTimeout(timeout)))
 			} else {
 				ts := httptest.NewServer(rcv)
 				t.Cleanup(ts.Close)
-				exp, err = otelexport.NewOTLPHTTP(t.Context(), otelexport.WithHTTPOptions(otlptracehttp.WithEndpointURL(ts.URL+"/v1/traces")))
+				exp, err = otelexport.NewOTLPHTTP(t.Context(), otelexport.WithExportTimeout(timeout), otelexport.WithHTTPOptions(otlptracehttp.WithEndpointURL(ts.URL+"/v1/traces"), otlptracehttp.WithTimeout(timeout)))
 			}
 			if err != nil {
 				t.Fatal(err)

@@ -225,6 +225,16 @@
 // that wants them in its own log calls redis.SetLogger with
 // [GoRedisLogger]; this package changes no global.)
 //
+// The store's own work, which [Store.Close] waits for — its folds (Close's
+// last one too), retention passes and [Store.Usage], the hours list's
+// repair, the probe after a failed write — asks a *redis.Client whose
+// options leave contexts' deadlines out of its commands
+// (ContextTimeoutEnabled false) through a clone bounded by WriteTimeout,
+// as New's question and the eviction check are, so that Close waits no
+// client's long read timeout for a Redis that stopped answering; each
+// command is bounded, not the work. Such a client's Writes and reads are
+// bounded by its own timeouts: set ContextTimeoutEnabled, as Open does.
+//
 // # Performance
 //
 // Measured on a 2-core VM shared with other work (load average 14 to 27,

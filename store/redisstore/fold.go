@@ -36,6 +36,17 @@ const (
 // releaseScript deletes a lease if this process still holds it.
 const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
+// release gives up the lease at key (if this store's token is still in
+// it) on a context without ctx's cancellation, so that a fold or pass
+// that Close cancelled still releases its lease, but with a deadline of
+// WriteTimeout: a Redis that stopped answering mid-fold keeps Close no
+// longer (without it, the client's read timeout bounded the release).
+func (s *Store) release(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.WriteTimeout)
+	defer cancel()
+	s.bgc.Eval(ctx, releaseScript, []string{key}, s.token)
+}
+
 // foldLoop folds the hours this store wrote to every FoldInterval, and when
 // a write finds many deltas pending, until Close.
 func (s *Store) foldLoop() {
@@ -141,7 +152,7 @@ func (s *Store) foldDirty(ctx context.Context) error {
 // hour's fold lease.
 func (s *Store) fold(ctx context.Context, h int64) error {
 	hk := s.k.hour(h)
-	ok, err := s.rdb.SetNX(ctx, hk.lease, s.token, time.Minute).Result()
+	ok, err := s.bgc.SetNX(ctx, hk.lease, s.token, time.Minute).Result()
 	if err == nil && !ok {
 		ok, err = s.reclaimLease(ctx, h, hk.lease, time.Minute)
 	}
@@ -151,7 +162,7 @@ func (s *Store) fold(ctx context.Context, h int64) error {
 	if !ok {
 		return nil
 	}
-	defer s.rdb.Eval(context.WithoutCancel(ctx), releaseScript, []string{hk.lease}, s.token)
+	defer s.release(ctx, hk.lease)
 	cleared := false
 	for tries := 0; tries < foldTries; {
 		n, err := s.foldChunk(ctx, h, hk)
@@ -262,7 +273,7 @@ func parseDelta(v string) delta {
 // foldChunk folds up to foldChunk deltas of hour h and returns how many.
 func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error) {
 	var n int
-	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+	err := s.bgc.Watch(ctx, func(tx *redis.Tx) error {
 		items, err := tx.Eval(ctx, foldRangeScript, []string{hk.deltas, hk.recs, hk.sums}, 0, foldChunk-1, s.maxValue).StringSlice()
 		if err != nil || len(items) == 0 {
 			return err
@@ -402,7 +413,7 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 	hk := s.k.hour(h)
 	cleared := false
 	for range foldTries {
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		err := s.bgc.Watch(ctx, func(tx *redis.Tx) error {
 			items, err := tx.Eval(ctx, boundedRangeScript, []string{hk.deltas}, 0, -1, s.maxValue).StringSlice()
 			if err != nil {
 				return err
@@ -526,7 +537,7 @@ return out
 func (s *Store) clearForeignRollups(ctx context.Context, h int64) (bool, error) {
 	hk := s.k.hour(h)
 	keys := []string{hk.rollups, hk.deltas}
-	idx, err := s.rdb.Eval(ctx, clearForeignScript, keys).Int64Slice()
+	idx, err := s.bgc.Eval(ctx, clearForeignScript, keys).Int64Slice()
 	if err != nil {
 		return false, err
 	}

@@ -50,6 +50,13 @@ type Store struct {
 	// rewrite cleans up after records written again (see rewrite.go).
 	rewrite rewriteScripts
 
+	// bgc is the client of the store's own work, which Close waits for
+	// (folds, retention and its usage reads, the hours list's repair, the
+	// probe after a failed write): rdb, or, for a *redis.Client whose
+	// options leave contexts' deadlines out of its commands, rdb bounded
+	// by WriteTimeout (see bounded).
+	bgc redis.UniversalClient
+
 	// mu guards rdb against Close: every operation holds it shared.
 	mu     sync.RWMutex
 	closed bool
@@ -240,6 +247,10 @@ func newStore(rdb redis.UniversalClient, o Options, single bool) *Store {
 		stop:      make(chan struct{}),
 		bg:        bg,
 		cancel:    cancel,
+	}
+	s.bgc = rdb
+	if c, ok := rdb.(*redis.Client); ok {
+		s.bgc = s.bounded(c)
 	}
 	s.reprobe.Store(int64(reprobeInterval))
 	s.idsSeen.Store(true)
@@ -763,7 +774,7 @@ func (s *Store) probe(ctx context.Context) time.Duration {
 		return wait
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
-	err := s.rdb.Eval(ctx, probeScript, nil).Err()
+	err := s.bgc.Eval(ctx, probeScript, nil).Err()
 	cancel()
 	s.omu.Lock()
 	defer s.omu.Unlock()
@@ -910,7 +921,9 @@ func (g goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
 // WriteTimeout as its read and write timeouts (sharing c's pool; go-redis
 // gives it none of c's process hooks), as New asks its question: the
 // store's own background questions, which Close waits for, are then
-// bounded by WriteTimeout whatever the client's read timeout.
+// bounded by WriteTimeout whatever the client's read timeout. Each
+// command is, not the work: a fold or a retention pass of many commands
+// takes as long as it needs against a Redis that answers.
 func (s *Store) bounded(c *redis.Client) *redis.Client {
 	if c.Options().ContextTimeoutEnabled {
 		return c

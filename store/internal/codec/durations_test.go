@@ -36,6 +36,18 @@ func TestCallDurations(t *testing.T) {
 		many.Calls[i].Duration = time.Duration(i) * time.Microsecond
 	}
 	recs = append(recs, many)
+	// Calls of 1,000 RPCs, and a summary that lists an RPC twice.
+	distinct := storetest.Record20(time.Unix(1700000000, 0), 4)
+	distinct.Calls = nil
+	for i := range 3000 {
+		distinct.Calls = append(distinct.Calls, recording.Call{Service: "sql", Method: fmt.Sprint("SELECT ", i%1000), Duration: time.Duration(i), Event: i%7 == 0})
+	}
+	recs = append(recs, distinct)
+	twice := distinct.Summary()
+	twice.RPCs = append(twice.RPCs, twice.RPCs[3], twice.RPCs[0])
+	if got, want := CallDurations(distinct, &twice), callDurationsByRPC(distinct, &twice); !slices.Equal(got, want) {
+		t.Errorf("a summary listing two RPCs twice: %d durations, want %d", len(got), len(want))
+	}
 	prefix := []time.Duration{-1, -2}
 	for i, r := range recs {
 		sum := r.Summary()
@@ -47,5 +59,21 @@ func TestCallDurations(t *testing.T) {
 		if got, want := CallDurations(r, &other), callDurationsByRPC(r, &other); !slices.Equal(got, want) {
 			t.Errorf("record %d with another's summary: %v, want %v", i, got, want)
 		}
+	}
+}
+
+// BenchmarkCallDurationsDistinct: a record of 10,000 calls each of an RPC
+// of its own (ui's TestDetailsRPCStatsBounded writes one).
+func BenchmarkCallDurationsDistinct(b *testing.B) {
+	r := storetest.Record20(time.Unix(1700000000, 0), 5)
+	r.Calls = nil
+	for i := range 10000 {
+		r.Calls = append(r.Calls, recording.Call{Service: "sql", Method: fmt.Sprint("SELECT ", i, " FROM users"), Duration: time.Duration(i)})
+	}
+	sum := r.Summary()
+	var out []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		out = AppendCallDurations(out[:0], r, &sum)
 	}
 }
