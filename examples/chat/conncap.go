@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,7 +22,8 @@ import (
 // connections count in all only) — closes the oldest connection that is
 // waiting for a request (of that address, for perIP), which a browser
 // that meant it opens again; when all are busy with requests, the new
-// one is answered 429 (of one address) or 503 and closed. A websocket, once its handshake is
+// one is answered 429 (of one address) or 503, once it has sent its
+// request, and closed. A websocket, once its handshake is
 // done, is the hub's to count (hubConfig.maxConns) and leaves the bound.
 //
 // It is the server's listener, and its ConnState hook follows each
@@ -35,6 +38,8 @@ type connCap struct {
 	seq   uint64 // orders the connections by when they began waiting
 	conns map[net.Conn]*capped
 	byKey map[netip.Prefix]int
+
+	refusing chan struct{} // the goroutines answering refused connections (refuse)
 }
 
 // capped is a connection under the bound.
@@ -46,7 +51,7 @@ type capped struct {
 
 func newConnCap(ln net.Listener, max, perIP int, trusted []netip.Prefix, logger *slog.Logger) *connCap {
 	return &connCap{Listener: ln, max: max, perIP: perIP, trusted: trusted, log: logger,
-		conns: make(map[net.Conn]*capped), byKey: make(map[netip.Prefix]int)}
+		conns: make(map[net.Conn]*capped), byKey: make(map[netip.Prefix]int), refusing: make(chan struct{}, maxRefusing)}
 }
 
 // Accept accepts the next connection within the bounds.
@@ -137,16 +142,38 @@ func (l *connCap) removeLocked(c net.Conn) {
 }
 
 // refuse answers c with status (429 or 503) and why, and closes it: every
-// connection under the bound is busy with a request. The answer goes into the socket's empty send
-// buffer: the write does not wait on the client.
+// connection under the bound is busy with a request. It reads the request
+// first (a client that gets its answer before it has sent its request
+// may take it for a broken connection), in a goroutine of its own that
+// ends within refuseWait; beyond maxRefusing such goroutines at once, c is
+// closed unanswered.
 func (l *connCap) refuse(c net.Conn, status int, why string) {
 	l.log.Debug("chat hub: connection refused", "why", why)
-	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	body := why + "\n"
-	c.Write([]byte("HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) + "\r\nConnection: close\r\nRetry-After: 10\r\n" +
-		"Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body))
-	c.Close()
+	select {
+	case l.refusing <- struct{}{}:
+	default:
+		c.Close()
+		return
+	}
+	go func() {
+		defer func() { <-l.refusing }()
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(refuseWait))
+		if _, err := http.ReadRequest(bufio.NewReader(io.LimitReader(c, 16<<10))); err != nil {
+			return
+		}
+		body := why + "\n"
+		c.Write([]byte("HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) + "\r\nConnection: close\r\nRetry-After: 10\r\n" +
+			"Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body))
+	}()
 }
+
+// A refused connection's request is awaited refuseWait at most, by
+// maxRefusing goroutines at most.
+const (
+	refuseWait  = 2 * time.Second
+	maxRefusing = 16
+)
 
 // connState is the server's ConnState hook: it notes when a connection
 // waits for a request and when it is busy with one, and takes it out of
