@@ -23,10 +23,11 @@
 // ./appstats-data-chat), -db (the SQLite file of comments, default
 // ./chat.sqlite), -max-conns (the hub's websocket connections at most,
 // default 1000), -max-conns-per-ip (of them from one client address at
-// most, default 32), -trusted-proxy (the reverse proxies in front of the
-// chat, whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and
-// X-Forwarded-Port it believes: IP
-// addresses or CIDR prefixes, comma-separated; none by default).
+// most, default 32; and as many other connections: see below),
+// -trusted-proxy (the reverse proxies in front of the chat, whose
+// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and
+// X-Forwarded-Port it believes: IP addresses or CIDR prefixes,
+// comma-separated; none by default).
 //
 // # On a public address
 //
@@ -139,7 +140,7 @@ func main() {
 	dbPath := flag.String("db", "chat.sqlite", "SQLite file of the comments")
 	hc := defaultHubConfig()
 	flag.IntVar(&hc.maxConns, "max-conns", hc.maxConns, "websocket connections the push hub holds at most (more are refused with 503)")
-	flag.IntVar(&hc.maxPerIP, "max-conns-per-ip", hc.maxPerIP, "websocket connections the push hub holds at most from one client address, an IPv4 address or an IPv6 /64 (more are refused with 429)")
+	flag.IntVar(&hc.maxPerIP, "max-conns-per-ip", hc.maxPerIP, "websocket connections the push hub holds at most from one client address, an IPv4 address or an IPv6 /64 (more are refused with 429), and other connections (waiting for a request or busy with one) likewise")
 	proxies := flag.String("trusted-proxy", "", "comma-separated IP addresses or CIDR prefixes of the reverse proxies in front of the chat, whose X-Forwarded-For, -Proto, -Host and -Port it believes (none by default)")
 	flag.Parse()
 	if hc.maxConns < 1 || hc.maxPerIP < 1 {
