@@ -177,8 +177,7 @@ func TestBrowsers(t *testing.T) {
 			t.Fatalf("the page logged no failed reconnection in %v: %q", browsertest.Patience, b.Errors()[ctxErrs:])
 		}
 	}
-	tc.hubSrv = tc.hub.server(tc.as.Recorder())
-	go tc.hubSrv.Serve(listen(t, hubHost))
+	tc.hubSrv = tc.hub.serve(tc.as.Recorder(), listen(t, hubHost))
 	b.WaitFor(t, "the page reconnected", live, browsertest.Patience)
 	resp, err := http.PostForm(tc.appURL+"/comments", url.Values{"name": {"bo"}, "text": {"after the restart"}})
 	if err != nil {

@@ -39,6 +39,10 @@ type hubConfig struct {
 	// (-max-conns-per-ip): an IPv4 address, or an IPv6 /64 (a host's
 	// network, often); more are refused with 429.
 	maxPerIP int
+	// maxPlain is how many connections that are no websocket (yet) the
+	// hub's server holds at most: waiting for a request, or busy with one
+	// (see connCap); of them, maxPerIP from one client address.
+	maxPlain int
 	// trusted are the addresses of the reverse proxies whose
 	// X-Forwarded-For and X-Forwarded-Proto the chat believes
 	// (-trusted-proxy): none unless the operator says so, since anyone
@@ -68,6 +72,7 @@ func defaultHubConfig() hubConfig {
 	return hubConfig{
 		maxConns:     1000,
 		maxPerIP:     32,
+		maxPlain:     256,
 		queue:        16,
 		writeTimeout: 2 * time.Second,
 		pingEvery:    30 * time.Second,
@@ -171,21 +176,26 @@ func newHub(cfg hubConfig, origins []string, appPort string, logger *slog.Logger
 		conns: make(map[*wsstats.Conn]*client), perIP: make(map[netip.Prefix]int)}
 }
 
-// server returns an http.Server for the hub's routes, recorded by rec with
-// the hub's instance name. The hub can serve again, with a new server,
-// after shutdown.
-func (h *hub) server(rec *recording.Recorder) *http.Server {
+// serve serves the hub's routes on ln, recorded by rec with the hub's
+// instance name, and returns the server. Its connections that are no
+// websocket are bounded (connCap). The hub can serve again, with a new
+// server, after shutdown.
+func (h *hub) serve(rec *recording.Recorder, ln net.Listener) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /notify", h.notify)
 	mux.HandleFunc("GET /ws", h.ws)
 	h.mu.Lock()
 	h.closing = false
 	h.mu.Unlock()
-	return &http.Server{
+	capped := newConnCap(ln, h.cfg.maxPlain, h.cfg.maxPerIP, h.cfg.trusted, h.log)
+	srv := &http.Server{
 		Handler:           httpstats.NewHandler(rec, mux, httpstats.WithInstance(hubInstance)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       time.Minute,
+		ConnState:         capped.connState,
 	}
+	go srv.Serve(capped)
+	return srv
 }
 
 // shutdown stops srv, closes every websocket connection ("going away": the
@@ -665,13 +675,7 @@ func (h *hub) clientKey(r *http.Request) netip.Prefix {
 			ip = fwd
 		}
 	}
-	ip = ip.Unmap()
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits) // an invalid IP (no IP: a Unix socket) gives the zero prefix, one key for all
-	return p
+	return addrKey(ip)
 }
 
 // remoteIP returns the IP address of a RemoteAddr, or the zero Addr.

@@ -23,10 +23,11 @@
 // ./appstats-data-chat), -db (the SQLite file of comments, default
 // ./chat.sqlite), -max-conns (the hub's websocket connections at most,
 // default 1000), -max-conns-per-ip (of them from one client address at
-// most, default 32), -trusted-proxy (the reverse proxies in front of the
-// chat, whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and
-// X-Forwarded-Port it believes: IP
-// addresses or CIDR prefixes, comma-separated; none by default).
+// most, default 32; and as many other connections: see below),
+// -trusted-proxy (the reverse proxies in front of the chat, whose
+// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and
+// X-Forwarded-Port it believes: IP addresses or CIDR prefixes,
+// comma-separated; none by default).
 //
 // # On a public address
 //
@@ -56,6 +57,16 @@
 //     -max-conns-per-ip of them from one client address, an IPv4 address
 //     or an IPv6 /64 (a host may take any address of its network), so
 //     that one host cannot take them all: more get 429 Too Many Requests;
+//   - connections that are no websocket (yet) — waiting for a request,
+//     busy with one, or kept alive between two: 256 at most, and
+//     -max-conns-per-ip of them from one client address (a trusted
+//     proxy's count in all only). Anyone may open thousands and send
+//     nothing, each costing the hub a goroutine and ~20 KB until the 10 s
+//     header timeout: one more closes the connection of its address, or
+//     else of anyone, that has waited longest for a request (a browser
+//     that meant it opens it again), and when all are busy with a
+//     request it is answered 503 (429 over its address's share) and
+//     closed;
 //   - dead peers: the hub pings each browser every 30 s and drops one whose
 //     pong does not come within 10 s (a browser answers pings by itself);
 //   - slow readers: each connection has a queue of 16 messages, written by
@@ -129,7 +140,7 @@ func main() {
 	dbPath := flag.String("db", "chat.sqlite", "SQLite file of the comments")
 	hc := defaultHubConfig()
 	flag.IntVar(&hc.maxConns, "max-conns", hc.maxConns, "websocket connections the push hub holds at most (more are refused with 503)")
-	flag.IntVar(&hc.maxPerIP, "max-conns-per-ip", hc.maxPerIP, "websocket connections the push hub holds at most from one client address, an IPv4 address or an IPv6 /64 (more are refused with 429)")
+	flag.IntVar(&hc.maxPerIP, "max-conns-per-ip", hc.maxPerIP, "websocket connections the push hub holds at most from one client address, an IPv4 address or an IPv6 /64 (more are refused with 429), and other connections (waiting for a request or busy with one) likewise")
 	proxies := flag.String("trusted-proxy", "", "comma-separated IP addresses or CIDR prefixes of the reverse proxies in front of the chat, whose X-Forwarded-For, -Proto, -Host and -Port it believes (none by default)")
 	flag.Parse()
 	if hc.maxConns < 1 || hc.maxPerIP < 1 {
@@ -252,9 +263,8 @@ func start(as *appstats.Appstats, appLn, hubLn net.Listener, dbPath string, hc h
 	c.app.appPort = appPort
 	c.hub = newHub(hc, pageOrigins(appLn.Addr()), appPort, logger)
 	c.appSrv = appServer(c.app.handler(), appIdleTimeout)
-	c.hubSrv = c.hub.server(as.Recorder())
 	go c.appSrv.Serve(appLn)
-	go c.hubSrv.Serve(hubLn)
+	c.hubSrv = c.hub.serve(as.Recorder(), hubLn)
 	return c, nil
 }
 

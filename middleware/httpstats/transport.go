@@ -39,7 +39,11 @@ import (
 // the body is part of the call. Sizes are body bytes that crossed the wire:
 // a HEAD response has none, whatever its Content-Length, and a request body
 // of unknown length, or one that waits for "100 Continue", is counted as it
-// is sent (none, when the server answered without asking for it).
+// is sent (none, when the server answered without asking for it). A 101
+// Switching Protocols response's body is the switched connection, writable
+// as net/http's is: its bytes (a proxied websocket's frames) are no HTTP
+// body and are not counted, as [NewHandler] does not count them on the
+// server's side; the call ends at its first failed read or its Close.
 //
 // The call's trace context (its own span ID) is injected into the outgoing
 // request through the recorder's propagator, so a recorded downstream service
@@ -662,12 +666,26 @@ func (e *headerEntry) empty() {
 }
 
 // trackedRWBody keeps the io.Writer of a 101 Switching Protocols body.
+// The bytes read from it or written to it are not counted: they are no
+// HTTP body (the websocket frames a proxy passes on, say), as the
+// middleware does not count them on the server's side either. The call
+// ends at the first failed read or at Close.
 type trackedRWBody struct {
 	*callState
 	w io.Writer
 }
 
 func (b *trackedRWBody) Write(p []byte) (int, error) { return b.w.Write(p) }
+
+func (b *trackedRWBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.finish(nil)
+	} else if err != nil {
+		b.finish(err)
+	}
+	return n, err
+}
 
 // phases collects httptrace events, which may arrive from other goroutines
 // (the dialer runs apart from the request), and turns them into call phases.

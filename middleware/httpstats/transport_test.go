@@ -732,7 +732,7 @@ func TestTransportDNSPhase(t *testing.T) {
 // TestTransportSwitchingProtocols upgrades a connection through the
 // transport: the 101 response's body stays writable (net/http's body of a
 // switched connection is an io.Writer), bytes go both ways through it,
-// and the call ends when the body is closed. A body of any other status
+// uncounted (no HTTP body), and the call ends when the body is closed. A body of any other status
 // is not writable.
 func TestTransportSwitchingProtocols(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -797,5 +797,11 @@ func TestTransportSwitchingProtocols(t *testing.T) {
 	}
 	if c := recs[0].Calls[0]; c.Attr("http.response.status_code") != "101" || c.Duration <= 0 {
 		t.Errorf("the upgraded call: status %q, duration %v", c.Attr("http.response.status_code"), c.Duration)
+	}
+	// The bytes after the upgrade are no HTTP body, as the middleware
+	// does not count them on the server's side: the call counts none
+	// either way.
+	if c := recs[0].Calls[0]; c.RequestSize != 0 || c.ResponseSize != 0 {
+		t.Errorf("the upgraded call: %d bytes sent, %d got, want 0 and 0 (no HTTP body)", c.RequestSize, c.ResponseSize)
 	}
 }

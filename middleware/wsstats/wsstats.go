@@ -232,6 +232,11 @@ func (m *Message) End(err error) { m.m.End(err) }
 // the message's, and end it with [Message.End]. The record starts when the
 // message has been read: it times the handling, not the wait.
 //
+// coder/websocket (v1.8.15, the newest) hands a message cut off by the
+// connection's end where a frame ends — after a first fragment, or a
+// fragment's header — over as whole, and the failed read comes next: it is
+// received and recorded as whole, with the bytes that came.
+//
 // An error ends the connection (coder/websocket closes it on any error,
 // ctx's expiry included) and is recorded as its "close" event: the client's
 // close code and reason, or the error.
