@@ -23,12 +23,20 @@ func TestRetryAfterCapped(t *testing.T) {
 		http.Error(w, "go away", http.StatusServiceUnavailable)
 	}))
 	defer ts.Close()
-	e, err := NewOTLPHTTP(context.Background(), WithExportTimeout(200*time.Millisecond),
+	// An export timeout far above the collector's answer (at once): a
+	// loaded machine under -race ran out a 200 ms one before the request
+	// reached the collector ("0 requests"). Close is bounded by its
+	// context instead; it drops the held record for the year's wait.
+	e, err := NewOTLPHTTP(context.Background(), WithExportTimeout(time.Minute),
 		WithHTTPOptions(otlptracehttp.WithEndpointURL(ts.URL)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close(context.Background())
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		e.Close(ctx)
+	}()
 	before := time.Now()
 	if err := e.Write(context.Background(), []*recording.Record{testRecord(1)}); err != nil {
 		t.Fatal(err)
