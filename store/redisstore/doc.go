@@ -220,7 +220,12 @@
 // serve's, has to go by), [Store.Health]
 // says "unavailable", which the dashboard's health panel and api/health
 // show. Reads
-// fail with an error the dashboard shows. (go-redis itself logs failed
+// fail with an error the dashboard shows. Every round trip is bounded,
+// whatever the client: a Write's and each background operation's by
+// WriteTimeout, so that Close, which waits for them and folds what the
+// store wrote, returns within a few WriteTimeouts of a Redis that stops
+// answering (a client given to [New] without ContextTimeoutEnabled is
+// used through a bounded clone, or refused: see New). (go-redis itself logs failed
 // dials to the standard logger, a setting global to the process: a program
 // that wants them in its own log calls redis.SetLogger with
 // [GoRedisLogger]; this package changes no global.)
