@@ -196,7 +196,9 @@
 // What the store can tell is that Redis evicts: every 5 seconds, off the
 // request path, it reads INFO's maxmemory_policy and evicted_keys (of
 // every node, within WriteTimeout whatever the client's options, so that
-// Close never waits longer for it), and once Redis has evicted keys since the store opened,
+// Close never waits longer for it; not while writes fail, or a
+// subscription finds Redis away with no write succeeding since, so that a
+// Redis that is down is not dialled for it), and once Redis has evicted keys since the store opened,
 // [Store.Health]'s Detail says how many and under which policy (state
 // "ok": the count is Redis's, of every key, other programs' too; a user
 // that may not run INFO is not asked again, and Health says nothing).

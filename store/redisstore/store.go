@@ -947,13 +947,21 @@ const evictEvery = 5 * time.Second
 // evicted_keys (summed over a cluster's or ring's nodes), for Health: a
 // full Redis whose policy evicts deletes the store's keys without an
 // error. The count is Redis's, of every key: it includes other programs'.
-// A user that may not run INFO is not asked again.
+// A user that may not run INFO is not asked again; while Redis is known to
+// be away (writes failing, or a subscription failing with no write
+// succeeding since), it is not asked.
 func (s *Store) checkEvictions(ctx context.Context) {
 	s.omu.Lock()
-	failing := s.failing
+	failing, okAt := s.failing, s.okAt
 	s.omu.Unlock()
 	if failing || s.noInfo.Load() {
 		return // Redis away: not dialed once more (go-redis logs each failed dial)
+	}
+	if msg, since := s.subErr(); msg != "" && !okAt.After(since) {
+		// A subscription finds Redis away (or refusing), and no write
+		// has succeeded since: a store that only reads has nothing else
+		// to go by. The subscription's retries find when it is back.
+		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
