@@ -222,7 +222,10 @@
 // serve's, has to go by), [Store.Health]
 // says "unavailable", which the dashboard's health panel and api/health
 // show. Reads
-// fail with an error the dashboard shows. Every round trip is bounded,
+// fail with an error the dashboard shows: one that wraps
+// [store.ErrUnavailable] when Redis did not answer, refused the
+// connection or is not serving (loading, its master or cluster down, this
+// user refused), which the dashboard answers with 503 and Redis's error. Every round trip is bounded,
 // whatever the client: a Write's and each background operation's by
 // WriteTimeout, so that Close, which waits for them and folds what the
 // store wrote, returns within a few WriteTimeouts of a Redis that stops
@@ -258,7 +261,8 @@
 // earlier release, sharing the store while a fleet is upgraded one
 // instance at a time, cannot read what newer ones wrote: it leaves such a
 // value out of its answers (Get says [store.ErrCorrupt], "written by a
-// newer version of appstats"), counts it in [Store.Health]'s Skipped, and
+// newer version of appstats", wrapping [store.ErrNewerVersion], which the
+// dashboard's record page names), counts it in [Store.Health]'s Skipped, and
 // logs it; it never rewrites it. Its folds fold an hour's deltas up to the
 // first of a newer version and leave an hour whose rollups are of a newer
 // version as it is, for a newer instance to fold; its retention deletes

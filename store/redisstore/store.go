@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -523,14 +526,50 @@ func joinDistinct(errs ...error) error {
 	return errors.Join(kept...)
 }
 
-// wrap adds what failed to a Redis error, and makes a closed client's error
-// [store.ErrClosed].
+// wrap adds what failed to a Redis error, makes a closed client's error
+// [store.ErrClosed], and marks the error of a Redis that did not answer
+// or refused the connection [store.ErrUnavailable].
 func wrap(what string, err error) error {
 	if errors.Is(err, redis.ErrClosed) {
 		err = store.ErrClosed
+	} else if unreachable(err) {
+		err = unavailableError{err}
 	}
 	return fmt.Errorf("redisstore: %s: %w", what, err)
 }
+
+// unreachable reports whether err says that Redis is away rather than
+// that it answered: a failed dial or connection, a timeout, no connection
+// free in time, or a server not serving yet or any more (loading its
+// data, a replica without its master, a cluster down), or refusing this
+// user (a password changed).
+func unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller's: said as such
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		for _, p := range []string{"LOADING ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN ", "NOAUTH ", "WRONGPASS "} {
+			if strings.HasPrefix(re.Error(), p) {
+				return true
+			}
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// An unavailableError is a Redis error that says Redis is away: it reads
+// as the error, and is [store.ErrUnavailable] too.
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string { return e.err.Error() }
+func (e unavailableError) Unwrap() error { return e.err }
+
+// Is makes the error [store.ErrUnavailable].
+func (e unavailableError) Is(target error) bool { return target == store.ErrUnavailable }
 
 var _ store.HealthReporter = (*Store)(nil)
 
