@@ -270,8 +270,29 @@
 // counting the records it deleted from the hour. So an older
 // instance's dashboard undercounts the hours newer instances have folded,
 // and says so: upgrade the dashboard's instance (or appstats serve) first. A
-// value whose version is more than a few past this release's is damage,
+// value whose version is more than a few past this release's (8) is damage,
 // not a newer release's: dropped and counted as any damaged value.
+//
+// A value damaged in its version byte so that it names one of the next 8
+// versions (a single bit flipped does so for three of the byte's eight
+// bits, at the versions this release writes) cannot be told from a newer
+// release's: a newer encoding is unknown to this release, so no check of
+// a value's shape or length for that version is possible, and one that
+// decodes whole as this release's version proves nothing (a release may
+// keep a layout and change what it means). The store makes the mistake
+// that loses nothing, and takes it for a newer release's, for good (no
+// newer instance comes to fold it): Get of such a record says
+// [store.ErrNewerVersion], and reads leave it out, counted once in
+// Skipped and logged as written by a newer version. A damaged delta stops
+// its hour's folds at it, a damaged hour rollup stops them whole, and a
+// damaged minute rollup as soon as a delta of its minute comes: the
+// deltas left pending stay, every write to the hour appends one
+// more, and Stats and Series read them all (right, but for what the
+// damaged value held, and slower as they grow) until the hour's keys
+// expire, MaxAge after the hour ends; retention trims the hour's records
+// as usual but leaves its rollups, which go on counting the records it
+// deleted. Deleting the damaged value (its field of {p:h}:u, or its
+// element of {p:h}:d, which loses what it held), or Clear, ends it.
 //
 // # Live updates
 //
