@@ -26,6 +26,15 @@ var (
 	// ErrCorrupt: stored bytes cannot be decoded (a damaged or foreign
 	// file).
 	ErrCorrupt = errors.New("store: corrupt data")
+	// ErrNewerVersion: stored bytes were written by a newer release of
+	// appstats, in an encoding this one does not read (a fleet sharing
+	// one store while it is upgraded one instance at a time). An error
+	// that wraps it wraps ErrCorrupt too; upgrading the reader reads it.
+	ErrNewerVersion = errors.New("written by a newer version of appstats, which this one cannot read")
+	// ErrUnavailable: the store's server (Redis) did not answer, or
+	// refused the connection; the same request may succeed once it is
+	// back. The error that wraps it says the server's error.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // A Store keeps records and answers the dashboard's questions about them.

@@ -500,7 +500,9 @@ func newNonce() string {
 func isAPI(p string) bool { return strings.HasPrefix(p, "/api/") }
 
 // fail reports an error: JSON for the API, a short HTML page otherwise. Only
-// messages the handler wrote itself reach the client, escaped.
+// messages the handler wrote itself reach the client, escaped, and the
+// error of a store whose server is away ([store.ErrUnavailable]), which
+// api/health shows too.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	if isAPI(r.URL.Path) {
 		writeJSON(w, code, map[string]string{"error": msg})
@@ -565,17 +567,30 @@ func (h *handler) storeError(w http.ResponseWriter, r *http.Request, err error) 
 		h.fail(w, r, http.StatusServiceUnavailable, "request cancelled")
 	case errors.Is(err, store.ErrClosed):
 		h.fail(w, r, http.StatusServiceUnavailable, "store closed")
+	case errors.Is(err, store.ErrUnavailable):
+		// The store's server is away: its error (which api/health shows
+		// too) says why, and the request may succeed later.
+		h.cfg.logger.Warn("appstats ui: store unavailable", "path", r.URL.Path, "err", err)
+		h.storeFail(w, r, http.StatusServiceUnavailable, "store unavailable: "+err.Error())
+	case errors.Is(err, store.ErrNewerVersion):
+		h.cfg.logger.Error("appstats ui: store failed", "path", r.URL.Path, "err", err)
+		h.storeFail(w, r, http.StatusInternalServerError, "stored data "+store.ErrNewerVersion.Error()+": upgrade this dashboard's appstats (a fleet upgraded one instance at a time: the dashboard's first)")
 	default:
 		h.cfg.logger.Error("appstats ui: store failed", "path", r.URL.Path, "err", err)
-		if hr, ok := h.st.(store.HealthReporter); ok && !isAPI(r.URL.Path) {
-			// A page: say what the store reports, as the dashboard's
-			// health panel would, since the dashboard cannot be shown.
-			sh := hr.Health()
-			h.failPage(w, r, http.StatusInternalServerError, "store error", &sh)
-			return
-		}
-		h.fail(w, r, http.StatusInternalServerError, "store error")
+		h.storeFail(w, r, http.StatusInternalServerError, "store error")
 	}
+}
+
+// storeFail answers a store's failure as fail does; a page also says
+// what the store reports, as the dashboard's health panel would, since
+// the dashboard cannot be shown.
+func (h *handler) storeFail(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if hr, ok := h.st.(store.HealthReporter); ok && !isAPI(r.URL.Path) {
+		sh := hr.Health()
+		h.failPage(w, r, code, msg, &sh)
+		return
+	}
+	h.fail(w, r, code, msg)
 }
 
 // render executes a page template into a buffer, then writes it, so that a

@@ -29,7 +29,11 @@
 // keeps the password out of the process list). It closes a connection
 // with no request in progress after -idle-timeout (default 2m), and one
 // whose request's headers, or then its body, take longer than
-// -read-timeout (default 10s) to arrive. export writes one record
+// -read-timeout (default 10s) to arrive. It prints to standard error, at
+// level WARN, each page or API request that fails, and, over Redis, once
+// each (at most one such line every 10 seconds), that Redis went away —
+// live updates stopped, with Redis's error — and that it came back, not a
+// line for each of its retries. export writes one record
 // per line, in the JSON of the dashboard's api/records/{id} (the details
 // page's download); import reads that, from files or standard input, and
 // skips records already stored, and, into Redis, records older than it

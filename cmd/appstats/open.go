@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -64,6 +65,9 @@ func parseArgs(fs *flag.FlagSet, args []string) error {
 type source struct {
 	data, redis, prefix string
 	refresh             time.Duration
+	// logger, if set, receives a Redis store's warnings (Redis away and
+	// back, values skipped): serve's, on its standard error.
+	logger *slog.Logger
 }
 
 func (s *source) flags(fs *flag.FlagSet, follows bool) {
@@ -93,7 +97,7 @@ func (s *source) open(ctx context.Context, stderr io.Writer, write bool) (store.
 	case s.data != "" && s.redis != "":
 		return nil, errors.New("two stores: give -data DIR or -redis URL, not both")
 	case s.redis != "":
-		opts := redisstore.Options{Prefix: s.prefix, RetentionInterval: -1}
+		opts := redisstore.Options{Prefix: s.prefix, RetentionInterval: -1, Logger: s.logger}
 		if !write {
 			opts.FoldInterval = -1
 		}

@@ -58,13 +58,17 @@ func serve(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() && auth == nil {
 		return fmt.Errorf("-addr %s is not a loopback address: serving beyond this machine needs -basic-auth user:password (or $%s)", *addr, basicAuthEnv)
 	}
+	// The dashboard's failures, and a Redis store's warnings: Redis going
+	// away and coming back, said once each (go-redis's line for each
+	// failed dial goes to its own logger, at Debug: see main).
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	src.logger = logger
 	st, err := src.open(ctx, stderr, false)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, st.Close()) }()
 
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	live := ui.NewLive()
 	defer live.Close()
 	switch s := st.(type) {

@@ -196,7 +196,9 @@
 // What the store can tell is that Redis evicts: every 5 seconds, off the
 // request path, it reads INFO's maxmemory_policy and evicted_keys (of
 // every node, within WriteTimeout whatever the client's options, so that
-// Close never waits longer for it), and once Redis has evicted keys since the store opened,
+// Close never waits longer for it; not while writes fail, or a
+// subscription finds Redis away with no write succeeding since, so that a
+// Redis that is down is not dialled for it), and once Redis has evicted keys since the store opened,
 // [Store.Health]'s Detail says how many and under which policy (state
 // "ok": the count is Redis's, of every key, other programs' too; a user
 // that may not run INFO is not asked again, and Health says nothing).
@@ -220,20 +222,18 @@
 // serve's, has to go by), [Store.Health]
 // says "unavailable", which the dashboard's health panel and api/health
 // show. Reads
-// fail with an error the dashboard shows. (go-redis itself logs failed
+// fail with an error the dashboard shows: one that wraps
+// [store.ErrUnavailable] when Redis did not answer, refused the
+// connection or is not serving (loading, its master or cluster down, this
+// user refused), which the dashboard answers with 503 and Redis's error. Every round trip is bounded,
+// whatever the client: a Write's and each background operation's by
+// WriteTimeout, so that Close, which waits for them and folds what the
+// store wrote, returns within a few WriteTimeouts of a Redis that stops
+// answering (a client given to [New] without ContextTimeoutEnabled is
+// used through a bounded clone, or refused: see New). (go-redis itself logs failed
 // dials to the standard logger, a setting global to the process: a program
 // that wants them in its own log calls redis.SetLogger with
 // [GoRedisLogger]; this package changes no global.)
-//
-// The store's own work, which [Store.Close] waits for — its folds (Close's
-// last one too), retention passes and [Store.Usage], the hours list's
-// repair, the probe after a failed write — asks a *redis.Client whose
-// options leave contexts' deadlines out of its commands
-// (ContextTimeoutEnabled false) through a clone bounded by WriteTimeout,
-// as New's question and the eviction check are, so that Close waits no
-// client's long read timeout for a Redis that stopped answering; each
-// command is bounded, not the work. Such a client's Writes and reads are
-// bounded by its own timeouts: set ContextTimeoutEnabled, as Open does.
 //
 // # Performance
 //
@@ -261,7 +261,8 @@
 // earlier release, sharing the store while a fleet is upgraded one
 // instance at a time, cannot read what newer ones wrote: it leaves such a
 // value out of its answers (Get says [store.ErrCorrupt], "written by a
-// newer version of appstats"), counts it in [Store.Health]'s Skipped, and
+// newer version of appstats", wrapping [store.ErrNewerVersion], which the
+// dashboard's record page names), counts it in [Store.Health]'s Skipped, and
 // logs it; it never rewrites it. Its folds fold an hour's deltas up to the
 // first of a newer version and leave an hour whose rollups are of a newer
 // version as it is, for a newer instance to fold; its retention deletes
@@ -269,8 +270,29 @@
 // counting the records it deleted from the hour. So an older
 // instance's dashboard undercounts the hours newer instances have folded,
 // and says so: upgrade the dashboard's instance (or appstats serve) first. A
-// value whose version is more than a few past this release's is damage,
+// value whose version is more than a few past this release's (8) is damage,
 // not a newer release's: dropped and counted as any damaged value.
+//
+// A value damaged in its version byte so that it names one of the next 8
+// versions (a single bit flipped does so for three of the byte's eight
+// bits, at the versions this release writes) cannot be told from a newer
+// release's: a newer encoding is unknown to this release, so no check of
+// a value's shape or length for that version is possible, and one that
+// decodes whole as this release's version proves nothing (a release may
+// keep a layout and change what it means). The store makes the mistake
+// that loses nothing, and takes it for a newer release's, for good (no
+// newer instance comes to fold it): Get of such a record says
+// [store.ErrNewerVersion], and reads leave it out, counted once in
+// Skipped and logged as written by a newer version. A damaged delta stops
+// its hour's folds at it, a damaged hour rollup stops them whole, and a
+// damaged minute rollup as soon as a delta of its minute comes: the
+// deltas left pending stay, every write to the hour appends one
+// more, and Stats and Series read them all (right, but for what the
+// damaged value held, and slower as they grow) until the hour's keys
+// expire, MaxAge after the hour ends; retention trims the hour's records
+// as usual but leaves its rollups, which go on counting the records it
+// deleted. Deleting the damaged value (its field of {p:h}:u, or its
+// element of {p:h}:d, which loses what it held), or Clear, ends it.
 //
 // # Live updates
 //

@@ -72,3 +72,7 @@ func (s *Store) SetWriteHook(fn func(stage string)) { s.writeHook = fn }
 // transactions span several slots (a *redis.Client whose server said
 // cluster_enabled:0).
 func (s *Store) SingleServer() bool { return s.single }
+
+// CheckEvictions reads Redis's INFO for evictions now, as the fold loop
+// does every evictEvery.
+func (s *Store) CheckEvictions(ctx context.Context) { s.checkEvictions(ctx) }

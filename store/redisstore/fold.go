@@ -44,7 +44,7 @@ const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redi
 func (s *Store) release(ctx context.Context, key string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.WriteTimeout)
 	defer cancel()
-	s.bgc.Eval(ctx, releaseScript, []string{key}, s.token)
+	s.rdb.Eval(ctx, releaseScript, []string{key}, s.token)
 }
 
 // foldLoop folds the hours this store wrote to every FoldInterval, and when
@@ -152,7 +152,7 @@ func (s *Store) foldDirty(ctx context.Context) error {
 // hour's fold lease.
 func (s *Store) fold(ctx context.Context, h int64) error {
 	hk := s.k.hour(h)
-	ok, err := s.bgc.SetNX(ctx, hk.lease, s.token, time.Minute).Result()
+	ok, err := s.rdb.SetNX(ctx, hk.lease, s.token, time.Minute).Result()
 	if err == nil && !ok {
 		ok, err = s.reclaimLease(ctx, h, hk.lease, time.Minute)
 	}
@@ -273,7 +273,7 @@ func parseDelta(v string) delta {
 // foldChunk folds up to foldChunk deltas of hour h and returns how many.
 func (s *Store) foldChunk(ctx context.Context, h int64, hk hourKeys) (int, error) {
 	var n int
-	err := s.bgc.Watch(ctx, func(tx *redis.Tx) error {
+	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 		items, err := tx.Eval(ctx, foldRangeScript, []string{hk.deltas, hk.recs, hk.sums}, 0, foldChunk-1, s.maxValue).StringSlice()
 		if err != nil || len(items) == 0 {
 			return err
@@ -413,7 +413,7 @@ func (s *Store) refold(ctx context.Context, h, from int64) error {
 	hk := s.k.hour(h)
 	cleared := false
 	for range foldTries {
-		err := s.bgc.Watch(ctx, func(tx *redis.Tx) error {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			items, err := tx.Eval(ctx, boundedRangeScript, []string{hk.deltas}, 0, -1, s.maxValue).StringSlice()
 			if err != nil {
 				return err
@@ -537,7 +537,7 @@ return out
 func (s *Store) clearForeignRollups(ctx context.Context, h int64) (bool, error) {
 	hk := s.k.hour(h)
 	keys := []string{hk.rollups, hk.deltas}
-	idx, err := s.bgc.Eval(ctx, clearForeignScript, keys).Int64Slice()
+	idx, err := s.rdb.Eval(ctx, clearForeignScript, keys).Int64Slice()
 	if err != nil {
 		return false, err
 	}

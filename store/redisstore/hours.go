@@ -141,7 +141,7 @@ func (s *Store) repairHours(ctx context.Context) error {
 	for i, h := range hs {
 		args[i] = strconv.FormatInt(h, 10)
 	}
-	return s.bgc.Eval(ctx, repairScript, []string{s.k.hours()}, args...).Err()
+	return s.rdb.Eval(ctx, repairScript, []string{s.k.hours()}, args...).Err()
 }
 
 // repairIfDamaged repairs the hours list if a read or write found it

@@ -49,7 +49,7 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 		bytes                 *redis.StringCmd
 	}
 	cs := make([]cmds, len(hours))
-	_, err = s.bgc.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, h := range hours {
 			hk := s.k.hour(h)
 			cs[i] = cmds{
@@ -88,7 +88,7 @@ func (s *Store) usage(ctx context.Context) ([]hourUsage, error) {
 				s.damaged("size", h, []byte(s.k.hour(h).bytes), err)
 			}
 			hk := s.k.hour(h)
-			n, rerr := s.bgc.Eval(ctx, recountScript, []string{hk.sums, hk.recs, hk.bytes, hk.deltas, hk.rollups}, RecordOverhead).Int64()
+			n, rerr := s.rdb.Eval(ctx, recountScript, []string{hk.sums, hk.recs, hk.bytes, hk.deltas, hk.rollups}, RecordOverhead).Int64()
 			var re redis.Error
 			switch {
 			case rerr == nil:
@@ -275,7 +275,7 @@ func (s *Store) Retain(ctx context.Context) (RetentionResult, error) {
 	}
 	defer s.mu.RUnlock()
 	lease := max(2*s.opts.RetentionInterval, time.Minute)
-	ok, err := s.bgc.SetNX(ctx, s.k.retain(), s.token, lease).Result()
+	ok, err := s.rdb.SetNX(ctx, s.k.retain(), s.token, lease).Result()
 	if isOOM(err) {
 		// Redis is full (maxmemory with noeviction refuses SET): retention
 		// is what frees memory, so the lease is taken by a script that may
@@ -342,7 +342,7 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 		live = append(live, h)
 	}
 	if len(gone) > 0 {
-		if err := s.bgc.ZRem(ctx, s.k.hours(), gone...).Err(); err != nil {
+		if err := s.rdb.ZRem(ctx, s.k.hours(), gone...).Err(); err != nil {
 			return err
 		}
 	}
@@ -385,10 +385,10 @@ func (s *Store) retain(ctx context.Context, res *RetentionResult) error {
 		if whole {
 			// Unlisted first: a write to the hour meanwhile lists it again,
 			// so no record is left stored but unlisted.
-			if err := s.bgc.ZRem(ctx, s.k.hours(), strconv.FormatInt(h.hour, 10)).Err(); err != nil {
+			if err := s.rdb.ZRem(ctx, s.k.hours(), strconv.FormatInt(h.hour, 10)).Err(); err != nil {
 				return err
 			}
-			if err := s.bgc.Unlink(ctx, s.k.hour(h.hour).all()...).Err(); err != nil {
+			if err := s.rdb.Unlink(ctx, s.k.hour(h.hour).all()...).Err(); err != nil {
 				return err
 			}
 			count -= h.records - n
@@ -409,7 +409,7 @@ func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (
 	const none = int64(-1 << 63)
 	keep := none // start of the oldest record kept
 	for keep == none {
-		members, err := s.bgc.Eval(ctx, oldestScript, []string{hk.sums}, trimChunk, s.maxValue).StringSlice()
+		members, err := s.rdb.Eval(ctx, oldestScript, []string{hk.sums}, trimChunk, s.maxValue).StringSlice()
 		if err != nil || len(members) == 0 {
 			return n, freed, err
 		}
@@ -422,7 +422,7 @@ func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (
 		for _, m := range members {
 			args = append(args, m)
 		}
-		res, err := s.bgc.Eval(ctx, trimScript, []string{hk.sums, hk.recs, hk.bytes, hk.deltas, hk.rollups}, args...).Int64Slice()
+		res, err := s.rdb.Eval(ctx, trimScript, []string{hk.sums, hk.recs, hk.bytes, hk.deltas, hk.rollups}, args...).Int64Slice()
 		if err != nil {
 			return n, freed, err
 		}
@@ -462,7 +462,7 @@ func (s *Store) trimHour(ctx context.Context, h, recs, bytes, ageCutoff int64) (
 // has its hour listed; a record written again in a dead hour between the
 // ask and the delete loses its entry (Get no longer finds it).
 func (s *Store) cleanIDs(ctx context.Context) error {
-	n, err := s.bgc.HLen(ctx, s.k.ids()).Result()
+	n, err := s.rdb.HLen(ctx, s.k.ids()).Result()
 	if isWrongType(err) {
 		// Another program's value: the records it would find are its
 		// damage alone.
@@ -474,7 +474,7 @@ func (s *Store) cleanIDs(ctx context.Context) error {
 	}
 	type entry struct{ id, hour string }
 	var seen []entry
-	it := s.bgc.HScan(ctx, s.k.ids(), 0, "", 1000).Iterator()
+	it := s.rdb.HScan(ctx, s.k.ids(), 0, "", 1000).Iterator()
 	for it.Next(ctx) {
 		id := it.Val()
 		if !it.Next(ctx) {
@@ -505,7 +505,7 @@ func (s *Store) cleanIDs(ctx context.Context) error {
 		// are in other slots than the ids hash: asked here. On a single server
 		// the script asks again, atomically with the delete.
 		held := make([]*redis.IntCmd, len(chunk))
-		_, err := s.bgc.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, e := range chunk {
 				if h, ok := parseHour(e.hour); ok {
 					held[i] = p.HStrLen(ctx, s.k.hour(h).recs, e.id)
@@ -538,7 +538,7 @@ func (s *Store) cleanIDs(ctx context.Context) error {
 		if s.cleanIDsHook != nil {
 			s.cleanIDsHook()
 		}
-		if err := s.rewrite.clean.Run(ctx, s.bgc, keys, args...).Err(); err != nil {
+		if err := s.rewrite.clean.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
 			return err
 		}
 	}
@@ -571,12 +571,12 @@ var errForeignLease = errors.New("a lease key without expiry (another program's?
 // is deleted, counted in Skipped, and the lease taken for d. It reports
 // whether the lease is this store's.
 func (s *Store) reclaimLease(ctx context.Context, h int64, key string, d time.Duration) (bool, error) {
-	n, err := s.bgc.Eval(ctx, foreignLeaseScript, []string{key}).Int()
+	n, err := s.rdb.Eval(ctx, foreignLeaseScript, []string{key}).Int()
 	if err != nil || n == 0 {
 		return false, nil // another process holds it (or Redis refused the check: as before)
 	}
 	s.damaged("key", h, []byte(key), errForeignLease)
-	ok, err := s.bgc.SetNX(ctx, key, s.token, d).Result()
+	ok, err := s.rdb.SetNX(ctx, key, s.token, d).Result()
 	if isOOM(err) {
 		ok, err = s.leaseWhenFull(ctx, key, d)
 	}
@@ -586,7 +586,7 @@ func (s *Store) reclaimLease(ctx context.Context, h int64, key string, d time.Du
 // leaseWhenFull takes the lease key for d with leaseScript, and reports
 // whether it did.
 func (s *Store) leaseWhenFull(ctx context.Context, key string, d time.Duration) (bool, error) {
-	err := s.bgc.Eval(ctx, leaseScript, []string{key}, s.token, d.Milliseconds()).Err()
+	err := s.rdb.Eval(ctx, leaseScript, []string{key}, s.token, d.Milliseconds()).Err()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return false, nil // another process holds it

@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,7 +37,10 @@ var ErrUnavailable = errors.New("redisstore: redis unavailable, records dropped"
 // concurrent use.
 type Store struct {
 	rdb redis.UniversalClient
-	own bool // Close closes rdb
+	// given is the client given to New (or Open's): rdb, or the client
+	// whose bounded clone rdb is.
+	given redis.UniversalClient
+	own   bool // Close closes rdb
 	// single: rdb is a *redis.Client whose server said it is no node
 	// of a Redis Cluster (cluster_enabled:0), decided once at Open or
 	// New. Only then do a write's transactions and scripts use keys of
@@ -49,13 +55,6 @@ type Store struct {
 	lua    readScripts
 	// rewrite cleans up after records written again (see rewrite.go).
 	rewrite rewriteScripts
-
-	// bgc is the client of the store's own work, which Close waits for
-	// (folds, retention and its usage reads, the hours list's repair, the
-	// probe after a failed write): rdb, or, for a *redis.Client whose
-	// options leave contexts' deadlines out of its commands, rdb bounded
-	// by WriteTimeout (see bounded).
-	bgc redis.UniversalClient
 
 	// mu guards rdb against Close: every operation holds it shared.
 	mu     sync.RWMutex
@@ -184,15 +183,28 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 }
 
 // New opens the store in the Redis that rdb talks to (a *redis.Client, a
-// *redis.ClusterClient, or any [redis.UniversalClient]). The store does not
-// close rdb. Set ContextTimeoutEnabled in rdb's options so that contexts'
-// deadlines bound each command, as Open does.
+// *redis.ClusterClient, a *redis.Ring, or any other
+// [redis.UniversalClient]). The store does not close rdb.
+//
+// The store bounds every round trip it sends: a Write, and each
+// background operation (folds, retention, the probe, the eviction check),
+// by [Options.WriteTimeout], so that a Redis that stops answering holds
+// neither a Write nor Close for longer (plus, for a connection being
+// dialled, rdb's DialTimeout); a read by its context. With
+// ContextTimeoutEnabled in rdb's options (as Open sets it), go-redis
+// takes those deadlines from the contexts. A *redis.Client without it
+// leaves contexts' deadlines out of its commands, waiting for its own read
+// timeout instead: the store then sends everything through a clone of rdb
+// made by its WithTimeout, with WriteTimeout as its read and write
+// timeouts (it shares rdb's pool, but runs none of rdb's hooks, and a read
+// longer than WriteTimeout fails; a context ending early does not cut a
+// command short). A *redis.ClusterClient or *redis.Ring has no such
+// clone: New refuses one without ContextTimeoutEnabled, naming the
+// option. Set it, and the store's commands run rdb's hooks.
 //
 // For a *redis.Client, New asks the server once, within
-// [Options.WriteTimeout] whatever rdb's options, whether it is a node of a
-// Redis Cluster (as Open does; without ContextTimeoutEnabled, through a
-// clone of rdb made by its WithTimeout, which runs none of rdb's process
-// hooks): only a server that says it is not
+// [Options.WriteTimeout], whether it is a node of a
+// Redis Cluster (as Open does): only a server that says it is not
 // (cluster_enabled:0) gets the writes whose transactions span several
 // slots (see the package doc, "One server or a cluster"). Every other
 // client, and a server that does not answer then, gets the writes that
@@ -203,28 +215,47 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		if !c.Options().ContextTimeoutEnabled {
+			return nil, errUnbounded("*redis.ClusterClient")
+		}
+	case *redis.Ring:
+		if !c.Options().ContextTimeoutEnabled {
+			return nil, errUnbounded("*redis.Ring")
+		}
+	}
+	use := rdb
 	single := false
 	var unanswered error
 	if c, ok := rdb.(*redis.Client); ok {
 		// A client whose options leave contexts' deadlines out of its
-		// commands (ContextTimeoutEnabled false) is asked through a
-		// clone with WriteTimeout as its read and write timeouts (it
-		// shares c's pool; go-redis gives it none of c's process hooks).
-		ctx, cancel := context.WithTimeout(context.Background(), o.WriteTimeout)
-		ask := c
+		// commands (ContextTimeoutEnabled false) is used through a clone
+		// with WriteTimeout as its read and write timeouts (it shares
+		// c's pool; go-redis gives it none of c's hooks).
 		if !c.Options().ContextTimeoutEnabled {
-			ask = c.WithTimeout(o.WriteTimeout)
+			c = c.WithTimeout(o.WriteTimeout)
+			use = c
 		}
-		isCluster, err := clusterNode(ctx, ask)
+		ctx, cancel := context.WithTimeout(context.Background(), o.WriteTimeout)
+		isCluster, err := clusterNode(ctx, c)
 		cancel()
 		single = err == nil && !isCluster
 		unanswered = err
 	}
-	s := newStore(rdb, o, single)
+	s := newStore(use, o, single)
+	s.given = rdb
 	if unanswered != nil {
 		s.log.Warn("redisstore: the server did not answer whether it is a cluster node: the store takes the writes that keep to one slot", "error", unanswered, "write_timeout", o.WriteTimeout)
 	}
 	return s, nil
+}
+
+// errUnbounded is New's refusal of a client of type what (which has no
+// WithTimeout) whose options leave contexts' deadlines out of its
+// commands.
+func errUnbounded(what string) error {
+	return fmt.Errorf("redisstore: New: a %s without ContextTimeoutEnabled: the store's deadlines would not bound its commands, and a node that stops answering would hold writes and Close for the client's read timeout; set ContextTimeoutEnabled in its options", what)
 }
 
 func newStore(rdb redis.UniversalClient, o Options, single bool) *Store {
@@ -232,7 +263,7 @@ func newStore(rdb redis.UniversalClient, o Options, single bool) *Store {
 	rand.Read(tok[:])
 	bg, cancel := context.WithCancel(context.Background())
 	s := &Store{
-		rdb: rdb, opts: o, k: keys{o.Prefix}, single: single,
+		rdb: rdb, given: rdb, opts: o, k: keys{o.Prefix}, single: single,
 		log:       convention.NewLogger(o.Logger, convention.LogInterval),
 		token:     hex.EncodeToString(tok[:]),
 		lua:       newReadScripts(),
@@ -247,10 +278,6 @@ func newStore(rdb redis.UniversalClient, o Options, single bool) *Store {
 		stop:      make(chan struct{}),
 		bg:        bg,
 		cancel:    cancel,
-	}
-	s.bgc = rdb
-	if c, ok := rdb.(*redis.Client); ok {
-		s.bgc = s.bounded(c)
 	}
 	s.reprobe.Store(int64(reprobeInterval))
 	s.idsSeen.Store(true)
@@ -471,8 +498,8 @@ func noPerm(err error) bool {
 	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOPERM ")
 }
 
-// Client returns the Redis client the store uses.
-func (s *Store) Client() redis.UniversalClient { return s.rdb }
+// Client returns the Redis client given to [New], or the one Open made.
+func (s *Store) Client() redis.UniversalClient { return s.given }
 
 // rlock takes s.mu shared, or returns ErrClosed once the store is closed.
 func (s *Store) rlock() error {
@@ -499,14 +526,50 @@ func joinDistinct(errs ...error) error {
 	return errors.Join(kept...)
 }
 
-// wrap adds what failed to a Redis error, and makes a closed client's error
-// [store.ErrClosed].
+// wrap adds what failed to a Redis error, makes a closed client's error
+// [store.ErrClosed], and marks the error of a Redis that did not answer
+// or refused the connection [store.ErrUnavailable].
 func wrap(what string, err error) error {
 	if errors.Is(err, redis.ErrClosed) {
 		err = store.ErrClosed
+	} else if unreachable(err) {
+		err = unavailableError{err}
 	}
 	return fmt.Errorf("redisstore: %s: %w", what, err)
 }
+
+// unreachable reports whether err says that Redis is away rather than
+// that it answered: a failed dial or connection, a timeout, no connection
+// free in time, or a server not serving yet or any more (loading its
+// data, a replica without its master, a cluster down), or refusing this
+// user (a password changed).
+func unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller's: said as such
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		for _, p := range []string{"LOADING ", "MASTERDOWN ", "CLUSTERDOWN ", "TRYAGAIN ", "NOAUTH ", "WRONGPASS "} {
+			if strings.HasPrefix(re.Error(), p) {
+				return true
+			}
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// An unavailableError is a Redis error that says Redis is away: it reads
+// as the error, and is [store.ErrUnavailable] too.
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string { return e.err.Error() }
+func (e unavailableError) Unwrap() error { return e.err }
+
+// Is makes the error [store.ErrUnavailable].
+func (e unavailableError) Is(target error) bool { return target == store.ErrUnavailable }
 
 var _ store.HealthReporter = (*Store)(nil)
 
@@ -774,7 +837,7 @@ func (s *Store) probe(ctx context.Context) time.Duration {
 		return wait
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
-	err := s.bgc.Eval(ctx, probeScript, nil).Err()
+	err := s.rdb.Eval(ctx, probeScript, nil).Err()
 	cancel()
 	s.omu.Lock()
 	defer s.omu.Unlock()
@@ -916,21 +979,6 @@ func (g goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
 	}
 }
 
-// bounded returns c, or, when c's options leave contexts' deadlines out
-// of its commands (ContextTimeoutEnabled false), a clone of c with
-// WriteTimeout as its read and write timeouts (sharing c's pool; go-redis
-// gives it none of c's process hooks), as New asks its question: the
-// store's own background questions, which Close waits for, are then
-// bounded by WriteTimeout whatever the client's read timeout. Each
-// command is, not the work: a fold or a retention pass of many commands
-// takes as long as it needs against a Redis that answers.
-func (s *Store) bounded(c *redis.Client) *redis.Client {
-	if c.Options().ContextTimeoutEnabled {
-		return c
-	}
-	return c.WithTimeout(s.opts.WriteTimeout)
-}
-
 // evictEvery is how often the fold loop reads Redis's INFO for evictions.
 const evictEvery = 5 * time.Second
 
@@ -938,20 +986,28 @@ const evictEvery = 5 * time.Second
 // evicted_keys (summed over a cluster's or ring's nodes), for Health: a
 // full Redis whose policy evicts deletes the store's keys without an
 // error. The count is Redis's, of every key: it includes other programs'.
-// A user that may not run INFO is not asked again.
+// A user that may not run INFO is not asked again; while Redis is known to
+// be away (writes failing, or a subscription failing with no write
+// succeeding since), it is not asked.
 func (s *Store) checkEvictions(ctx context.Context) {
 	s.omu.Lock()
-	failing := s.failing
+	failing, okAt := s.failing, s.okAt
 	s.omu.Unlock()
 	if failing || s.noInfo.Load() {
 		return // Redis away: not dialed once more (go-redis logs each failed dial)
+	}
+	if msg, since := s.subErr(); msg != "" && !okAt.After(since) {
+		// A subscription finds Redis away (or refusing), and no write
+		// has succeeded since: a store that only reads has nothing else
+		// to go by. The subscription's retries find when it is back.
+		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
 	var evicted int64
 	policy := ""
 	err := s.eachNode(ctx, func(ctx context.Context, c *redis.Client) error {
-		info, err := s.bounded(c).Info(ctx, "memory", "stats").Result()
+		info, err := c.Info(ctx, "memory", "stats").Result()
 		if err != nil {
 			return err
 		}

@@ -64,12 +64,13 @@ const (
 // encoding at a time, so a version further on is damage.
 const newerSpan = 8
 
-// ErrNewerVersion is wrapped (with [store.ErrCorrupt]) by the error of
+// ErrNewerVersion ([store.ErrNewerVersion]) is wrapped (with
+// [store.ErrCorrupt]) by the error of
 // decoding a value whose encoding version is later than this package
 // reads, by at most a few versions: written by a newer release (a fleet sharing one Redis while it
 // is upgraded one instance at a time), not damaged. A store must leave
 // such a value as it is (see [Newer]).
-var ErrNewerVersion = errors.New("written by a newer version of appstats, which this one cannot read")
+var ErrNewerVersion = store.ErrNewerVersion
 
 // Newer reports whether b is a record, summary, rollup or execution trace
 // of an encoding version later than this package reads, by no more than a
