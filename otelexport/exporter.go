@@ -108,9 +108,10 @@ type Exporter struct {
 
 	unsampled atomic.Uint64
 
-	// waitDropped counts the records dropped after Close began for the
-	// collector's wait, which ended at waitUntil (Unix nanoseconds): the
-	// worker sets them, Close reads them once the worker has stopped.
+	// waitUntil is the end of the collector's last wait (retryAt, in
+	// Unix nanoseconds), set by the worker, read by Close too;
+	// waitDropped counts the records Close dropped while it lasted, by
+	// the worker or by Close (see waitDrop).
 	waitDropped atomic.Int64
 	waitUntil   atomic.Int64
 
@@ -396,21 +397,24 @@ func (e *Exporter) Close(ctx context.Context) error {
 			e.waitWorker()
 		}
 		e.cancel()
-		if n := e.waitDropped.Load(); n > 0 {
-			err = errors.Join(err, &RetryAfterError{Until: time.Unix(0, e.waitUntil.Load()), Records: int(n), Dropped: true})
-		}
 		// Nothing is queued after this: a Write that began before closed
 		// was set has returned (see closing), and the others drop their
 		// records. What the worker left, if it ran out of time, is counted.
+		left := 0
 		for {
 			select {
 			case <-e.q:
 				e.dropped.Add(1)
 				e.pending.Add(-1)
+				left++
 				continue
 			default:
 			}
 			break
+		}
+		e.waitDrop(left)
+		if n := e.waitDropped.Load(); n > 0 {
+			err = errors.Join(err, &RetryAfterError{Until: time.Unix(0, e.waitUntil.Load()), Records: int(n), Dropped: true})
 		}
 		// Shutdown is bounded too: by Close's deadline, or a second from
 		// now if later (the exports may have used it all), and by ctx.
@@ -665,8 +669,9 @@ func settled(r *recording.Record) bool {
 func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept int) {
 	n := len(ends)
 	from = len(spans)
-	if e.ctx.Err() != nil {
+	if e.ctx.Err() != nil { // Close gave up
 		e.dropped.Add(uint64(n))
+		e.waitDrop(n)
 		return from, 0
 	}
 	var errs []error
@@ -699,6 +704,7 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept
 			}
 			if e.abandoned || !time.Now().Before(deadline) || e.ctx.Err() != nil {
 				dropped, droppedSpans = lose(lo, len(spans))
+				e.waitDrop(dropped)
 				break
 			}
 		}
@@ -720,8 +726,7 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept
 			if !e.retryAt.Before(deadline) || !e.sleepUntil(e.retryAt) {
 				dropped, droppedSpans = lose(lo, len(spans))
 				throttled = true
-				e.waitDropped.Add(int64(dropped))
-				e.waitUntil.Store(e.retryAt.UnixNano())
+				e.waitDrop(dropped)
 				break
 			}
 		}
@@ -739,6 +744,7 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept
 			}
 			if d := retryAfter(err); d > 0 {
 				e.retryAt = e.cfg.watch.answered(time.Now()).Add(min(d, MaxRetryAfter))
+				e.waitUntil.Store(e.retryAt.UnixNano())
 			}
 		}
 		lo = hi
@@ -767,6 +773,16 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept
 		e.spans.Add(uint64(from - failedSpans - droppedSpans))
 	}
 	return from, kept
+}
+
+// waitDrop counts, for Close's [*RetryAfterError], n records Close
+// dropped, if the collector's wait lasts still: however Close came to
+// drop them (its deadline passed while the worker waited, or before it
+// came to them), the wait kept them from export.
+func (e *Exporter) waitDrop(n int) {
+	if n > 0 && time.Now().UnixNano() < e.waitUntil.Load() {
+		e.waitDropped.Add(int64(n))
+	}
 }
 
 // MaxRetryAfter bounds how long an [Exporter] holds its exports back when

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+
 	"github.com/goappstats/appstats/otelexport"
 	"github.com/goappstats/appstats/recording"
 )
@@ -19,7 +22,14 @@ func TestForceFlushDuringRetryAfterKeepsQueue(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			t.Parallel()
 			c := &throttlingCollector{wait: 3 * time.Second}
-			e := startThrottling(t, proto, c, otelexport.WithExportTimeout(300*time.Millisecond))
+			// The OTLP exporters' own retries are off, so that the
+			// throttled export fails at once whatever the export
+			// timeout; the timeout is long, so that the export after
+			// the wait does not fail for a loaded machine (at 300 ms,
+			// it failed 1 in 10 under -race: 4 failed, 0 exported).
+			e := startThrottling(t, proto, c, otelexport.WithExportTimeout(time.Minute),
+				otelexport.WithHTTPOptions(otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false})),
+				otelexport.WithGRPCOptions(otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false})))
 			defer e.Close(context.Background())
 			writeFlush(t, e) // refused: the wait begins
 			if st := e.Stats(); st.Failed != 1 {
