@@ -233,7 +233,10 @@ func nextWord(s string, i int) (start, end int) {
 // replaced by [Redacted], as are values that look
 // secret ([SecretValue], when r hides values) and the secrets of URLs and
 // query strings nested in a value (a redirect target, say), decoded to be
-// judged and encoded again around the marker; a value within maxNest (8)
+// judged and encoded again around the marker (a value that nests only
+// once decoded twice is read so and encoded twice again, and a part
+// without "=" that is a URL, a text or encoded, a fragment's, is read as
+// a value is); a value within maxNest (8)
 // others that would be read as a text is hidden whole (see maxNest). Both "&" and ";" separate
 // parameters, as many servers accept either; a name that does not unescape
 // is judged as it is. A query with nothing to hide is returned as it is.
