@@ -233,7 +233,10 @@ func nextWord(s string, i int) (start, end int) {
 // replaced by [Redacted], as are values that look
 // secret ([SecretValue], when r hides values) and the secrets of URLs and
 // query strings nested in a value (a redirect target, say), decoded to be
-// judged and encoded again around the marker; a value within maxNest (8)
+// judged and encoded again around the marker (a value that nests only
+// once decoded twice is read so and encoded twice again, and a part
+// without "=" that is a URL, a text or encoded, a fragment's, is read as
+// a value is); a value within maxNest (8)
 // others that would be read as a text is hidden whole (see maxNest). Both "&" and ";" separate
 // parameters, as many servers accept either; a name that does not unescape
 // is judged as it is. A query with nothing to hide is returned as it is.
@@ -296,10 +299,17 @@ func (r *Rules) query(raw string, depth int) string {
 func (r *Rules) param(part string, depth int) (string, bool) {
 	key, val, hasValue := strings.Cut(part, "=")
 	if !hasValue {
-		if r.values && len(key) >= 6 && SecretValue(unescape(key)) {
+		dec := unescape(key)
+		if r.values && len(key) >= 6 && SecretValue(dec) {
 			return Redacted, true
 		}
-		return "", false
+		if dec == key && !strings.Contains(dec, "://") && strings.IndexByte(dec, ' ') < 0 {
+			return "", false // a word, a path ("#/users/42")
+		}
+		// A part that is a URL, a text or encoded, not "name=value": a
+		// fragment's ("#postgres://u:pw@db/x", "#api_key%3D…"), read as
+		// a value is.
+		return r.nested(key, dec, depth)
 	}
 	if name := unescape(key); r.SecretName(name) || r.key && isKey(name) || isCode(name) && r.oauthCode(name, unescape(val)) {
 		if val == Redacted || val != "" && r.count(name, val) {
@@ -314,20 +324,44 @@ func (r *Rules) param(part string, depth int) (string, bool) {
 	if r.values && SecretValue(dec) {
 		return key + "=" + Redacted, true
 	}
-	if !nests(dec) {
-		return "", false // a single word, judged above: nothing nested to look into
-	}
-	if depth >= maxNest {
-		return key + "=" + Redacted, true
-	}
-	scrubbed := r.textIn(dec, false, depth+1)
-	if scrubbed == dec {
+	red, ok := r.nested(val, dec, depth)
+	if !ok {
 		return "", false
 	}
-	if dec == val {
-		return key + "=" + scrubbed, true
+	return key + "=" + red, true
+}
+
+// nested redacts a query value v, dec once decoded, found in depth query
+// values, read as a text when it nests (see param); ok is false when it
+// has nothing to hide. A value that nests only once decoded twice
+// ("postgres%253A%252F%252Fu%253Apw%2540db", a URL encoded once more by
+// each redirect it went through) is read decoded twice and encoded twice
+// again.
+func (r *Rules) nested(v, dec string, depth int) (string, bool) {
+	twice := false
+	if !nests(dec) {
+		if dec == v || strings.IndexByte(dec, '%') < 0 {
+			return "", false // a single word, judged above: nothing nested to look into
+		}
+		d2 := unescape(dec)
+		if d2 == dec || !nests(d2) {
+			return "", false
+		}
+		dec, twice = d2, true
 	}
-	return key + "=" + escapeAround(scrubbed), true // the value was encoded: encode it again
+	if depth >= maxNest {
+		return Redacted, true
+	}
+	scrubbed := r.textIn(dec, false, depth+1)
+	switch {
+	case scrubbed == dec:
+		return "", false
+	case twice:
+		return escapeAround(escapeAround(scrubbed)), true
+	case dec == v:
+		return scrubbed, true
+	}
+	return escapeAround(scrubbed), true // the value was encoded: encode it again
 }
 
 // isKey reports whether name is "key" or "subscription-key" (Azure API

@@ -520,8 +520,15 @@ func BenchmarkTextLong(b *testing.B) {
 		// Round 44: URLs in one another's path, each path scrubbed
 		// as a text again (TestTextNestedURLsLinear).
 		"nestedurls": "p://a@",
+		// Round 46: a URL in another's query before a blank, each
+		// searched for a spaced password (innerSpacedUserInfo) and its
+		// last value read on as a text (lastValueGoesOn); fragments
+		// and values encoded twice, decoded twice.
+		"innerurl":  "https://h?q=p://:a ",
+		"lastvalue": "https://h?q=a: ",
+		"twice":     "https://h?n=%2525#%253A&",
 	}
-	tails := map[string]string{"dsn": "u:p x@tcp(h)/d", "digits": "u:1 x@tcp(h)/d", "clock": "u:1 x@/d", "portspace": "x@h", "emptyuser": "x@h"}
+	tails := map[string]string{"innerurl": "b@h/x", "dsn": "u:p x@tcp(h)/d", "digits": "u:1 x@tcp(h)/d", "clock": "u:1 x@/d", "portspace": "x@h", "emptyuser": "x@h"}
 	for name, p := range patterns {
 		for _, size := range []int{4 << 10, 256 << 10, 1 << 20} {
 			s := strings.Repeat(p, size/len(p)) + tails[name]

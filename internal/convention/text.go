@@ -234,6 +234,15 @@ func (r *Rules) scan(t *textScrub) {
 			// as a URL's in a text is ("/r/redis://:pw@h", and an empty
 			// one, "/r/redis://@h"), and what follows is read as words,
 			// its path not scrubbed again.
+			if at := t.spacedUserInfo(j+3, urlEnd(s, j+3), webScheme(atom)); at > 0 {
+				// "/r/amqp://guest:pa ss@mq/vh": the password over the
+				// space, as in a text (see spacedUserInfo).
+				if s[j+3:at] != Redacted {
+					t.replace(j+3, at, Redacted)
+				}
+				i = at + 1
+				continue
+			}
 			i = t.hideNestedUserInfo(j+len("://"), true)
 			continue
 		}
@@ -251,6 +260,21 @@ func (r *Rules) scan(t *textScrub) {
 			}
 			if at := t.spacedUserInfo(j+3, end, webScheme(atom)); at > 0 {
 				end = urlEnd(s, at) // "postgres://u:pa ss@h/db": libpq reads the password over the space
+			} else if at := t.innerSpacedUserInfo(j+3, end); at > 0 {
+				end = urlEnd(s, at) // the same, of a URL in this one's query or path
+			}
+			if vs := lastValueGoesOn(s, i, end); vs > 0 {
+				// "https://h2/?q=Authorization: Bearer <token>": the
+				// value a query's last name was given goes on after the
+				// space (a "+" decoded, a query value read as a text),
+				// read as the text it is.
+				if strings.HasSuffix(r.urlString(s[i:end], t.depth), s[vs:end]) {
+					if red := r.urlString(s[i:vs], t.depth); red != s[i:vs] {
+						t.replace(i, vs, red)
+					}
+					i = vs
+					continue
+				}
 			}
 			if u := s[i:end]; true {
 				if red := r.urlString(u, t.depth); red != u {
@@ -552,6 +576,51 @@ func (t *textScrub) spacedUserInfo(auth, end int, web bool) int {
 		return 0 // "postgres://h:5432 took 3 ms @ 4", "redis://:6379 alice@h"
 	}
 	return at
+}
+
+// lastValueGoesOn returns where the value of the last parameter of the
+// query of the URL s[i:end] begins, when the URL ends at a blank and that
+// value, unencoded, ends in a name's ":" or holds "user:" before the
+// blank ("?q=Authorization: Bearer …", "?q=u:pa ss@tcp(h)/db"): then it
+// goes on after the blank, as a decoded query value does; else 0.
+func lastValueGoesOn(s string, i, end int) int {
+	if end+1 >= len(s) || !isBlank(s[end]) {
+		return 0
+	}
+	q := strings.IndexByte(s[i:end], '?')
+	if q < 0 {
+		return 0
+	}
+	vs := i + q + 1 + strings.LastIndexAny(s[i+q+1:end], "=&;") + 1
+	if vs == end || s[vs-1] != '=' || strings.Contains(s[vs:end], "://") {
+		return 0
+	}
+	c := strings.IndexByte(s[vs:end], ':')
+	if c <= 0 || strings.IndexByte(s[vs:end], '%') >= 0 {
+		return 0
+	}
+	return vs
+}
+
+// innerSpacedUserInfo is spacedUserInfo of the last URL written in the
+// path or query of the URL s[from:end] ("https://h2/?q=postgres://u:pa
+// ss@db/x", as a query value holds it once its "+" is decoded), or 0 when
+// there is none or it ends at end.
+func (t *textScrub) innerSpacedUserInfo(from, end int) int {
+	s := t.s
+	n := strings.LastIndex(s[from:end], "://")
+	if n < 0 {
+		return 0
+	}
+	sep := from + n
+	b := sep
+	for b > from && (isAlnum(s[b-1]) && s[b-1] < 0x80 || s[b-1] == '+' || s[b-1] == '-' || s[b-1] == '.') {
+		b--
+	}
+	if b == sep || !isScheme(s[b:sep]) {
+		return 0
+	}
+	return t.spacedUserInfo(sep+3, end, webScheme(s[b:sep]))
 }
 
 // hostGoesOn reports whether the host that begins at s[h] is followed by a
@@ -1625,7 +1694,10 @@ func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, v
 					ce++
 				}
 			}
-			if ce > cs && !plainWord(s[cs:ce]) {
+			if ce > cs && !proseWord(s[cs:ce]) {
+				// A credential of letters alone ("Bearer abcdefghijk")
+				// too: after the header's name, only prose ("Bearer
+				// token expired") is not one.
 				return cs, ce, true
 			}
 		}

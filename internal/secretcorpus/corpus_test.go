@@ -190,6 +190,7 @@ func TestCorpus(t *testing.T) {
 		unknownCalls(ctx, c, unknown)
 		echoedDSNs(ctx, c)
 		textCalls(ctx, c)
+		calls46(ctx, c, client, backend.URL, lite)
 		io.WriteString(w, "done")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })
@@ -366,6 +367,7 @@ func incomingHTTP(t *testing.T, c *corpus, base string) {
 	get("/panic-cookie", map[string]string{"Cookie": "theme=dark; sid=" + c.secret("panic value: a Cookie header line", "cookieLineVal9")})
 	get("/panic-headers", map[string]string{
 		"Authorization": "Bearer " + c.secret("panic value: headers printed, a bearer token", "pnc_9.B5f-4.1JqM")})
+	incoming46(c, get)
 	get("/work", nil)
 }
 

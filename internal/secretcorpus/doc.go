@@ -19,7 +19,12 @@
 // after another statement of the text, inside a procedure's, trigger's or
 // event's body, after an executable comment; SQLite's key pragmas, their
 // names quoted or not), Azure's key headers quoted in errors and its
-// subscription-key query parameter, a Bearer credential after a tab — goes through a real application
+// subscription-key query parameter, a Bearer credential after a tab, and
+// (round 46) URLs' passwords holding a space in a URL given to a query
+// value (Postgres, Redis, AMQP, a MySQL DSN), credentials of letters alone
+// after "Authorization: <scheme> ", URLs and pairs in a fragment, values
+// percent-encoded twice, in incoming and outgoing URLs, errors and an SQL
+// comment — goes through a real application
 // (net/http with httpstats' middleware and transport, gRPC with grpcstats'
 // handlers, database/sql through sqlstats on SQLite, a real PostgreSQL
 // through pgx, and a MySQL-dialect driver)
