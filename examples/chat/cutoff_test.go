@@ -23,6 +23,10 @@ import (
 func TestCutOffNotice(t *testing.T) {
 	tc := startChat(t)
 	other := tc.dialHub(t)
+	// The dial returns once the client has the 101, maybe before the hub
+	// has listed the connection: a typing passed on then misses it (CI197:
+	// "read from hub: failed to get reader: context deadline exceeded").
+	waitConns(t, tc, 1)
 	for _, tt := range []struct {
 		fragment, route, err string
 	}{
