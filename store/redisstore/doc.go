@@ -187,7 +187,9 @@
 // volatile-* policy evicts only hours' keys (they expire), an allkeys-*
 // policy may evict the hours list too, which the next write notices (its
 // own hour gone from the list while the hour's records, summaries or
-// size counter were there)
+// size counter were there, or, writing into a new hour, the list holding
+// nothing but the write's hours while this store had listed others; a
+// store just opened, which has listed nothing, cannot tell the latter)
 // and has repaired from the hours' keys, as another program's value
 // there (an hour retention deleted whole, listed again by a late write,
 // sets off no repair). An hour that loses some of its keys

@@ -113,21 +113,45 @@ func TestOperatorFullRedisReads(t *testing.T) {
 // again. Before, only the hours written after the eviction were listed,
 // and the older ones stayed out of every read (and of retention) until
 // their keys expired.
+//
+// The records' times are fixed within whole hours (the hour before last
+// and the one before it), wherever the clock stands: the project's CI
+// refused a version of this test that wrote at a minute and at two
+// minutes ago, two hours apart when run between hh:01 and hh:02.
 func TestOperatorHoursListEvicted(t *testing.T) {
+	hoursListEvicted(t, time.Hour)
+}
+
+// The hours list evicted just before a write into an hour the store had
+// not written yet is found too: the write finds the list held only its own
+// hour while this store had listed others. Before, such a write listed
+// its hour as a new one, and the older hours stayed out of every read
+// until their keys expired (what the project's CI ran into, by the
+// clock, as TestOperatorHoursListEvicted).
+func TestOperatorHoursListEvictedBeforeNewHour(t *testing.T) {
+	hoursListEvicted(t, 2*time.Hour)
+}
+
+// hoursListEvicted writes 10 records in the hour three hours before this
+// one and 20 in the hour before this one, deletes the hours list, then
+// writes 5 records 20 minutes into the hour that began next before this
+// one: the 20's hour (next is an hour) or one not written yet (two
+// hours). Every read finds the 35 after the repair.
+func hoursListEvicted(t *testing.T, next time.Duration) {
 	s, r, ctx := startStore(t, redisstore.Options{Prefix: "evicted", FoldInterval: -1, RetentionInterval: -1})
 	c := clientOf(t, r.Addr)
-	now := time.Now()
-	old := storetest.Records(1, now.Add(-3*time.Hour), time.Second, 10)
+	this := time.Now().Truncate(time.Hour)
+	old := storetest.Records(1, this.Add(-3*time.Hour+10*time.Minute), time.Second, 10)
 	if err := s.Write(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(ctx, storetest.Records(2, now.Add(-2*time.Minute), time.Millisecond, 20)); err != nil {
+	if err := s.Write(ctx, storetest.Records(2, this.Add(-time.Hour+10*time.Minute), time.Millisecond, 20)); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Del(ctx, "evicted:hours").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(ctx, storetest.Records(3, now.Add(-time.Minute), time.Millisecond, 5)); err != nil {
+	if err := s.Write(ctx, storetest.Records(3, this.Add(-next+20*time.Minute), time.Millisecond, 5)); err != nil {
 		t.Fatal(err)
 	}
 	// The repair is the fold loop's, in the background; made here to wait

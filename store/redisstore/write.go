@@ -381,7 +381,7 @@ func (s *Store) writeBatches(ctx context.Context, end time.Time, batches []*hour
 	}
 	txs := make([]txCmds, len(batches))
 	var listCmds []redis.Cmder
-	var listed *redis.IntCmd
+	var listed, card *redis.IntCmd
 	// The IDs of every batch, in order (batch i's from off[i]), and
 	// what the ids hash held under them before (see rewrite.go).
 	// The IDs go as the batches hold them (already in interfaces: no
@@ -432,6 +432,7 @@ func (s *Store) writeBatches(ctx context.Context, end time.Time, batches []*hour
 				z[i] = redis.Z{Score: float64(b.hour), Member: strconv.FormatInt(b.hour, 10)}
 			}
 			listed = p.ZAdd(ctx, s.k.hours(), z...)
+			card = p.ZCard(ctx, s.k.hours())
 			return nil
 		})
 		// A record stored outside its ID's hour is named in the ids hash
@@ -667,7 +668,11 @@ func (s *Store) writeBatches(ctx context.Context, end time.Time, batches []*hour
 			held[i] = sz == nil || sz.Err() != nil || sz.Val() != b.size+txs[i].dsize ||
 				had == nil || had.Err() != nil || had.Val() > 0
 		}
-		s.relisted(batches, listed.Val(), held)
+		n := int64(-1) // unknown: the list is not taken to have been empty
+		if card != nil && card.Err() == nil {
+			n = card.Val()
+		}
+		s.relisted(batches, listed.Val(), n, held)
 	}
 	if errs[len(batches)] != nil && s.foreignOnly(noHour, listCmds) {
 		errs[len(batches)] = nil
@@ -679,7 +684,8 @@ func (s *Store) writeBatches(ctx context.Context, end time.Time, batches []*hour
 // relisted); past it, it forgets them all and starts again.
 const maxListed = 1024
 
-// relisted notes the hours a write listed, of which the ZADD added n:
+// relisted notes the hours a write listed, of which the ZADD added n
+// (card: the list's size after it, -1 if unknown):
 // an hour this store had listed before that the ZADD added again, and
 // that held data before the write (held: its records hash, summaries set
 // or size counter was there — an allkeys-* policy may evict the counter
@@ -691,7 +697,14 @@ const maxListed = 1024
 // retention (this store's or another process's), expired, or cleared —
 // was unlisted with its keys: listing it again repairs nothing, and
 // costs no scan.
-func (s *Store) relisted(batches []*hourBatch, n int64, held []bool) {
+//
+// A write into hours this store had not listed yet cannot tell that way:
+// the ZADD adds them anyway. It can when the list held nothing else after
+// it (card == n: the list was missing before the write) while this store
+// had listed other hours: the list went missing, or every hour this store
+// listed was deleted (retention, another process's Clear); the repair's
+// scan then tells which, at the cost of one SCAN.
+func (s *Store) relisted(batches []*hourBatch, n, card int64, held []bool) {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
 	fresh := int64(0)
@@ -700,7 +713,7 @@ func (s *Store) relisted(batches []*hourBatch, n int64, held []bool) {
 			fresh++
 		}
 	}
-	if n > fresh {
+	if n > fresh || (n > 0 && card == n && s.listedOther(batches)) {
 		defer s.hoursDamaged()
 	}
 	if len(s.listed)+len(batches) > maxListed {
@@ -709,6 +722,17 @@ func (s *Store) relisted(batches []*hourBatch, n int64, held []bool) {
 	for _, b := range batches {
 		s.listed[b.hour] = true
 	}
+}
+
+// listedOther reports whether this store listed an hour that is none of
+// batches'. Called with dmu held.
+func (s *Store) listedOther(batches []*hourBatch) bool {
+	for h := range s.listed {
+		if !slices.ContainsFunc(batches, func(b *hourBatch) bool { return b.hour == h }) {
+			return true
+		}
+	}
+	return false
 }
 
 // foreignOnly reports whether every command of cmds (those of one
