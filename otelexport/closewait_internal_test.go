@@ -7,12 +7,6 @@ import (
 	"testing"
 	"time"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
-
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -23,19 +17,8 @@ import (
 // loaded machine makes of 300 ms). It returned nil unless the worker
 // reached the wait's test before Close's deadline.
 func TestCloseDuringRetryAfterSaysDroppedWhenLate(t *testing.T) {
-	st, err := status.New(codes.ResourceExhausted, "slow down").
-		WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(30 * time.Second)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var exports atomic.Int64
-	e := New(funcExporter{
-		export: func(context.Context, []sdktrace.ReadOnlySpan) error {
-			exports.Add(1)
-			return st.Err()
-		},
-		shutdown: func(context.Context) error { return nil },
-	}, WithExportTimeout(time.Nanosecond))
+	e := New(throttling(30*time.Second, &exports), WithExportTimeout(time.Nanosecond))
 	if err := e.Write(context.Background(), []*recording.Record{testRecord(1)}); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +28,7 @@ func TestCloseDuringRetryAfterSaysDroppedWhenLate(t *testing.T) {
 	if err := e.Write(context.Background(), []*recording.Record{testRecord(1), testRecord(1)}); err != nil {
 		t.Fatal(err)
 	}
-	err = e.Close(context.Background())
+	err := e.Close(context.Background())
 	var wait *RetryAfterError
 	if !errors.As(err, &wait) || wait.Records != 2 || !wait.Dropped || !wait.Until.After(time.Now()) {
 		t.Fatalf("Close within a 30 s wait, its deadline passed, returned %v; want a *RetryAfterError of 2 records dropped", err)

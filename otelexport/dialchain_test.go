@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net"
-	"strings"
 	"sync/atomic"
 	"testing"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 
 	"github.com/goappstats/appstats/otelexport"
-	"github.com/goappstats/appstats/recording"
 )
 
 // A dial option of the user's own (otlptracegrpc.WithDialOption) is
@@ -24,14 +20,6 @@ import (
 // replaced them: the header's value was logged.
 func TestUserDialOptionKeepsHeadersHidden(t *testing.T) {
 	const codeKey = "codekey-7d2e90c1f5"
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	collectortrace.RegisterTraceServiceServer(srv, echoCollector{})
-	go srv.Serve(lis)
-	defer srv.Stop()
 	var mine atomic.Int64
 	userInterceptor := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		mine.Add(1)
@@ -42,29 +30,16 @@ func TestUserDialOptionKeepsHeadersHidden(t *testing.T) {
 		otelexport.WithLogger(slog.New(slog.NewTextHandler(&log, nil))),
 		otelexport.WithGRPCOptions(
 			otlptracegrpc.WithHeaders(map[string]string{"X-Api-Key": codeKey}),
-			otlptracegrpc.WithEndpoint(lis.Addr().String()), otlptracegrpc.WithInsecure(),
+			otlptracegrpc.WithEndpoint(startEchoGRPC(t)), otlptracegrpc.WithInsecure(),
 			otlptracegrpc.WithDialOption(grpc.WithUnaryInterceptor(userInterceptor))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
-		t.Fatal(err)
-	}
-	e.ForceFlush(context.Background())
-	cerr := e.Close(context.Background())
+	cerr := exportRefused(t, e)
 	if mine.Load() == 0 {
 		t.Errorf("the user's interceptor never ran")
 	}
-	text := log.String()
-	if cerr != nil {
-		text += cerr.Error()
-	}
-	if !strings.Contains(text, "refused") {
-		t.Fatalf("log = %q; want the collector's refusal", text)
-	}
-	if strings.Contains(text, codeKey) {
-		t.Errorf("the log or Close's error shows %q: %q", codeKey, text)
-	}
+	refusalHidden(t, log.String(), cerr, codeKey)
 }
 
 // A dial option of the user's own that sets no backoff keeps the

@@ -42,6 +42,47 @@ func (echoCollector) Export(ctx context.Context, _ *collectortrace.ExportTraceSe
 		md.Get("authorization"), md.Get("x-api-key"))
 }
 
+// startEchoGRPC serves echoCollector over gRPC on a loopback port for the
+// test's time, and returns its address.
+func startEchoGRPC(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	collectortrace.RegisterTraceServiceServer(srv, echoCollector{})
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	return lis.Addr().String()
+}
+
+// exportRefused writes a record through e, flushes it to the collector,
+// which refuses it, and returns Close's error.
+func exportRefused(t *testing.T, e *otelexport.Exporter) error {
+	t.Helper()
+	if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
+		t.Fatal(err)
+	}
+	e.ForceFlush(context.Background())
+	return e.Close(context.Background())
+}
+
+// refusalHidden checks that the exporter's log and Close's error (cerr)
+// tell of the collector's refusal, and never show secret.
+func refusalHidden(t *testing.T, log string, cerr error, secret string) {
+	t.Helper()
+	if cerr != nil {
+		log += cerr.Error()
+	}
+	if !strings.Contains(log, "refused") {
+		t.Fatalf("log = %q; want the collector's refusal", log)
+	}
+	if strings.Contains(log, secret) {
+		t.Errorf("the log or Close's error shows %q: %q", secret, log)
+	}
+}
+
 // The values of the exporter's OTLP headers, from the environment or from
 // code, never reach its log, nor an error it returns, when the collector
 // echoes the request's headers in its error.
@@ -82,38 +123,17 @@ func TestEchoedHeadersHidden(t *testing.T) {
 				e, err = otelexport.NewOTLPHTTP(context.Background(), logger, otelexport.WithHTTPOptions(
 					append(httpHeaders, otlptracehttp.WithEndpointURL(ts.URL))...))
 			} else {
-				lis, lerr := net.Listen("tcp", "127.0.0.1:0")
-				if lerr != nil {
-					t.Fatal(lerr)
-				}
-				srv := grpc.NewServer()
-				collectortrace.RegisterTraceServiceServer(srv, echoCollector{})
-				go srv.Serve(lis)
-				defer srv.Stop()
 				e, err = otelexport.NewOTLPGRPC(context.Background(), logger, otelexport.WithGRPCOptions(
-					append(grpcHeaders, otlptracegrpc.WithEndpoint(lis.Addr().String()), otlptracegrpc.WithInsecure())...))
+					append(grpcHeaders, otlptracegrpc.WithEndpoint(startEchoGRPC(t)), otlptracegrpc.WithInsecure())...))
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
-				t.Fatal(err)
-			}
-			e.ForceFlush(context.Background())
-			cerr := e.Close(context.Background())
+			cerr := exportRefused(t, e)
 			if st := e.Stats(); st.Errors == 0 {
 				t.Fatalf("no failed export counted (%+v)", st)
 			}
-			text := log.String()
-			if cerr != nil {
-				text += cerr.Error()
-			}
-			if !strings.Contains(text, "refused") {
-				t.Fatalf("log = %q; want the collector's refusal", text)
-			}
-			if strings.Contains(text, secret) {
-				t.Errorf("the log or Close's error shows %q: %q", secret, text)
-			}
+			refusalHidden(t, log.String(), cerr, secret)
 		})
 	}
 }

@@ -3,6 +3,7 @@ package otelexport
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +11,10 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/goappstats/appstats/recording"
 )
@@ -24,6 +29,24 @@ func (f funcExporter) ExportSpans(ctx context.Context, s []sdktrace.ReadOnlySpan
 	return f.export(ctx, s)
 }
 func (f funcExporter) Shutdown(ctx context.Context) error { return f.shutdown(ctx) }
+
+// throttling is a funcExporter that counts its exports in exports and
+// refuses each with RESOURCE_EXHAUSTED and a RetryInfo of delay, as a
+// throttling collector does.
+func throttling(delay time.Duration, exports *atomic.Int64) funcExporter {
+	st, err := status.New(codes.ResourceExhausted, "slow down").
+		WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(delay)})
+	if err != nil {
+		panic(err)
+	}
+	return funcExporter{
+		export: func(context.Context, []sdktrace.ReadOnlySpan) error {
+			exports.Add(1)
+			return st.Err()
+		},
+		shutdown: func(context.Context) error { return nil },
+	}
+}
 
 func testRecord(calls int) *recording.Record {
 	r := &recording.Record{

@@ -7,12 +7,6 @@ import (
 	"testing"
 	"time"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
-
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -24,19 +18,8 @@ import (
 // counted once (failed or dropped) after Close.
 func TestRetryAfterForeverBounded(t *testing.T) {
 	const queue, batchSpans = 64, 8
-	st, err := status.New(codes.ResourceExhausted, "slow down").
-		WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(20 * time.Millisecond)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var exports atomic.Int64
-	e := New(funcExporter{
-		export: func(context.Context, []sdktrace.ReadOnlySpan) error {
-			exports.Add(1)
-			return st.Err()
-		},
-		shutdown: func(context.Context) error { return nil },
-	}, WithQueueSize(queue), WithBatchSpans(batchSpans))
+	e := New(throttling(20*time.Millisecond, &exports), WithQueueSize(queue), WithBatchSpans(batchSpans))
 	// A record has 3 spans: a batch is at most batchSpans+2 spans, so
 	// batchSpans records.
 	const bound = queue + batchSpans

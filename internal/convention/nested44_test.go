@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/testalloc"
 )
 
 // TestTextNestedURLsLinear checks that a text of URLs written in one
@@ -19,7 +20,7 @@ import (
 // information is hidden whole, as a URL's in a text is.
 func TestTextNestedURLsLinear(t *testing.T) {
 	r := defaultRules()
-	allocated := func(s string) uint64 { return leastAllocated(func() { r.Error(s) }) }
+	allocated := func(s string) uint64 { return testalloc.Bytes(func() { r.Error(s) }) }
 	for _, p := range []string{"p://a@", "http://u:p@h/", "p://a:b@/", "/p:/:a@", "/p:/a/"} {
 		small := allocated(strings.Repeat(p, (16<<10)/len(p)))
 		large := allocated(strings.Repeat(p, (64<<10)/len(p)))

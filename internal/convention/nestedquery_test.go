@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/goappstats/appstats/internal/convention"
+	"github.com/goappstats/appstats/internal/testalloc"
 )
 
 // nestedQueryURL returns a URL whose query value is a URL with user
@@ -27,7 +28,7 @@ func nestedQueryURL(depth int) string {
 // read, a value nested deeper is hidden whole.
 func TestQueryNestedURLsLinear(t *testing.T) {
 	r := defaultRules()
-	allocated := func(s string) uint64 { return leastAllocated(func() { r.Text(s) }) }
+	allocated := func(s string) uint64 { return testalloc.Bytes(func() { r.Text(s) }) }
 	for _, depth := range []int{256} {
 		small := allocated("GET " + nestedQueryURL(depth))
 		large := allocated("GET " + nestedQueryURL(4*depth))

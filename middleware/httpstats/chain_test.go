@@ -20,7 +20,6 @@ import (
 	"github.com/gorilla/handlers"
 	"github.com/klauspost/compress/gzhttp"
 
-	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 )
@@ -113,17 +112,7 @@ var curlSize = regexp.MustCompile(`\n\[size (\d+)\]\n`)
 // curl got and the bytes it read (compressed where the peer compresses);
 // inside, that status and the bytes before compression.
 func TestChainsWithOthers(t *testing.T) {
-	curl := testservers.Curl(t)
-	body := filepath.Join(t.TempDir(), "body")
-	if err := os.WriteFile(body, bytes.Repeat([]byte("u"), 5000), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	flags := map[string][]string{
-		"http1":     {"--http1.1"},
-		"http1-tls": {"--http1.1", "-k"},
-		"h2c":       {"--http2-prior-knowledge"},
-		"h2-tls":    {"--http2", "-k"},
-	}
+	curl, body := curlAndBody(t)
 	app := chainApp(t)
 	paths := []string{"/hello", "/big", "/stream", "/empty", "/nocontent", "/file", "/declared", "/post", "/panic"}
 	for _, peer := range chainPeers {
@@ -137,7 +126,7 @@ func TestChainsWithOthers(t *testing.T) {
 				for _, pth := range paths {
 					run := func(base string) string {
 						args := append([]string{"-sS", "-i", "--max-time", "20", "-H", "Accept-Encoding: gzip",
-							"-w", "\n[size %{size_download}]\n"}, flags[p.name]...)
+							"-w", "\n[size %{size_download}]\n"}, p.curl...)
 						if pth == "/post" {
 							args = append(args, "--data-binary", "@"+body)
 						}

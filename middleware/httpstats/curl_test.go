@@ -354,6 +354,18 @@ var curlCases = []curlCase{
 	{name: "max bytes", args: []string{"--data-binary", "@BODY"}, path: "/maxbytes", lost: "Connection: close\r\n"},
 }
 
+// curlAndBody finds curl, and writes a request body of 5,000 bytes for it
+// to send (--data-binary @body): it returns curl's path and the body's.
+func curlAndBody(t *testing.T) (curl, body string) {
+	t.Helper()
+	curl = testservers.Curl(t)
+	body = filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(body, bytes.Repeat([]byte("u"), 5000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return curl, body
+}
+
 // maxBareRuns bounds the runs of the bare application TestCurlTranscripts
 // makes to find the wrapped one's answer among its own.
 const maxBareRuns = 200
@@ -364,21 +376,11 @@ const maxBareRuns = 200
 // chunking (--raw), curl's exit status and error. The wrapper must not
 // change a byte of it.
 func TestCurlTranscripts(t *testing.T) {
-	curl := testservers.Curl(t)
-	body := filepath.Join(t.TempDir(), "body")
-	if err := os.WriteFile(body, bytes.Repeat([]byte("u"), 5000), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	curl, body := curlAndBody(t)
 	// Past what the server reads of a body its handler left (256 KiB).
 	bigBody := filepath.Join(t.TempDir(), "big")
 	if err := os.WriteFile(bigBody, bytes.Repeat([]byte("b"), 1<<20), 0o644); err != nil {
 		t.Fatal(err)
-	}
-	flags := map[string][]string{
-		"http1":     {"--http1.1"},
-		"http1-tls": {"--http1.1", "-k"},
-		"h2c":       {"--http2-prior-knowledge"},
-		"h2-tls":    {"--http2", "-k"},
 	}
 	app := curlHandlers(t)
 	total, same, raced := 0, 0, 0
@@ -400,7 +402,7 @@ func TestCurlTranscripts(t *testing.T) {
 					continue
 				}
 				run := func(base string) string {
-					args := append([]string{"-sS", "-i", "--raw", "--max-time", "20"}, flags[p.name]...)
+					args := append([]string{"-sS", "-i", "--raw", "--max-time", "20"}, p.curl...)
 					for _, a := range c.args {
 						a = strings.ReplaceAll(a, "@BODY", "@"+body)
 						args = append(args, strings.ReplaceAll(a, "@BIG", "@"+bigBody))

@@ -2,20 +2,16 @@ package httpstats_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/middleware/httpstats"
 	"github.com/goappstats/appstats/recording"
 )
@@ -100,17 +96,7 @@ func lockstepHandlers(ack <-chan struct{}) http.Handler {
 // bodies, trailers) must be the same bare and wrapped. The wrapped run's
 // records have the status and the body bytes curl got.
 func TestCurlLockstep(t *testing.T) {
-	curl := testservers.Curl(t)
-	body := filepath.Join(t.TempDir(), "body")
-	if err := os.WriteFile(body, bytes.Repeat([]byte("u"), 5000), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	flags := map[string][]string{
-		"http1":     {"--http1.1"},
-		"http1-tls": {"--http1.1", "-k"},
-		"h2c":       {"--http2-prior-knowledge"},
-		"h2-tls":    {"--http2", "-k"},
-	}
+	curl, body := curlAndBody(t)
 	type lockCase struct {
 		path   string
 		args   []string
@@ -135,7 +121,7 @@ func TestCurlLockstep(t *testing.T) {
 					h = httpstats.NewHandler(rec, h)
 				}
 				srv, _ := startServer(t, h, p.tls, p.http2, true)
-				args := append([]string{"-sS", "-D", "-", "--raw", "--no-buffer", "--max-time", "60"}, flags[p.name]...)
+				args := append([]string{"-sS", "-D", "-", "--raw", "--no-buffer", "--max-time", "60"}, p.curl...)
 				args = append(append(args, c.args...), srv.URL+c.path)
 				cmd := exec.Command(curl, args...)
 				stdout, err := cmd.StdoutPipe()

@@ -18,15 +18,17 @@ import (
 )
 
 // protocols are the ways a client reaches a server in the tests: HTTP/1.1
-// in clear and over TLS, HTTP/2 in clear (h2c, prior knowledge) and over TLS.
+// in clear and over TLS, HTTP/2 in clear (h2c, prior knowledge) and over
+// TLS; curl holds the flags that have curl speak it.
 var protocols = []struct {
 	name       string
 	tls, http2 bool
+	curl       []string
 }{
-	{"http1", false, false},
-	{"http1-tls", true, false},
-	{"h2c", false, true},
-	{"h2-tls", true, true},
+	{"http1", false, false, []string{"--http1.1"}},
+	{"http1-tls", true, false, []string{"--http1.1", "-k"}},
+	{"h2c", false, true, []string{"--http2-prior-knowledge"}},
+	{"h2-tls", true, true, []string{"--http2", "-k"}},
 }
 
 // startServer starts h on loopback speaking the protocol, and returns it

@@ -3,11 +3,11 @@ package sqlstats
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goappstats/appstats/internal/testalloc"
 	"github.com/goappstats/appstats/recording"
 )
 
@@ -75,25 +75,6 @@ func TestArgTextSmall(t *testing.T) {
 	}
 }
 
-// allocated returns the bytes f allocates: the least the process
-// allocated over five runs of f. MemStats counts every goroutine's
-// allocations, and what other goroutines allocate meanwhile (a server or
-// a connection pool of an earlier test winding down, the race detector's
-// runtime) only adds to a run, where f allocates as much each time: one
-// run under load counted 5,624 bytes for a text of 64.
-func allocated(f func()) uint64 {
-	least := ^uint64(0)
-	for range 5 {
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		f()
-		runtime.ReadMemStats(&after)
-		least = min(least, after.TotalAlloc-before.TotalAlloc)
-	}
-	return least
-}
-
 // bigArgs are arguments of 16 MB, or of a million elements, of the
 // shapes a driver is handed.
 func bigArgs() map[string]any {
@@ -127,7 +108,7 @@ func TestArgTextBounded(t *testing.T) {
 	for name, v := range bigArgs() {
 		argText(red, v) // reflect's caches, filled once
 		var got string
-		n := allocated(func() { got = argText(red, v) })
+		n := testalloc.Bytes(func() { got = argText(red, v) })
 		if n > 4<<10 {
 			t.Errorf("%s: %d bytes allocated for its text, want at most 4 KB", name, n)
 		}

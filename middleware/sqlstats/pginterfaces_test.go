@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/lib/pq"
 
 	"github.com/goappstats/appstats/internal/testservers"
@@ -187,25 +186,12 @@ func pgInterfacesScenario(ctx context.Context, t *testing.T, db *sql.DB) []strin
 // must see the same — but for the type Raw gives, which is the wrapper
 // (Unwrap gives the driver's; see TestPgxRawUnwrap).
 func TestPostgresDriverInterfaces(t *testing.T) {
-	dsn := testservers.StartPostgres(t)
-	for _, drv := range []struct {
-		name string
-		open func() driver.Connector
-	}{
-		{"pgx", func() driver.Connector { return mustConnector(t, stdlib.GetDefaultDriver(), dsn) }},
-		{"pq", func() driver.Connector {
-			c, err := pq.NewConnector(dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}},
-	} {
+	for _, drv := range pgDrivers(testservers.StartPostgres(t)) {
 		t.Run(drv.name, func(t *testing.T) {
-			bare := sql.OpenDB(drv.open())
+			bare := sql.OpenDB(drv.open(t))
 			want := pgInterfacesScenario(context.Background(), t, bare)
 			bare.Close()
-			db := sql.OpenDB(sqlstats.WrapConnector(drv.open()))
+			db := sql.OpenDB(sqlstats.WrapConnector(drv.open(t)))
 			got := pgInterfacesScenario(context.Background(), t, db)
 			testservers.SameTranscript(t, got, want)
 			var rgot []string

@@ -54,6 +54,22 @@ func terminate(t *testing.T, admin *sql.DB, pid int) {
 	}
 }
 
+// rowQuerier runs a query for a row: a *sql.DB, *sql.Conn or *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+// backendPID returns the server's process id for the connection q's
+// query runs on.
+func backendPID(ctx context.Context, t *testing.T, q rowQuerier) int {
+	t.Helper()
+	var pid int
+	if err := q.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
 // pgOutsideScenario drives db (one connection at most) through what the
 // pool and the driver do beyond plain statements — a backend the server
 // ends under the pool, a pinned connection and a transaction; a query
@@ -66,16 +82,7 @@ func pgOutsideScenario(ctx context.Context, t *testing.T, db, admin *sql.DB, isP
 	var out []string
 	logf := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	db.SetMaxOpenConns(1)
-	pid := func(q interface {
-		QueryRowContext(context.Context, string, ...any) *sql.Row
-	}) int {
-		t.Helper()
-		var pid int
-		if err := q.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-			t.Fatal(err)
-		}
-		return pid
-	}
+	pid := func(q rowQuerier) int { t.Helper(); return backendPID(ctx, t, q) }
 
 	// lib/pq meets a backend the server ended with io.EOF (and gives
 	// driver.ErrBadConn, after which database/sql closes the connection)
@@ -224,31 +231,13 @@ func pgOutsideScenario(ctx context.Context, t *testing.T, db, admin *sql.DB, isP
 // TestPostgresOutside runs pgOutsideScenario through pgx and lib/pq, bare
 // and wrapped: the application must see the same in both.
 func TestPostgresOutside(t *testing.T) {
-	dsn := testservers.StartPostgres(t)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	for _, drv := range []struct {
-		name string
-		pq   bool
-		open func() driver.Connector
-	}{
-		{"pgx", false, func() driver.Connector { return mustConnector(t, stdlib.GetDefaultDriver(), dsn) }},
-		{"pq", true, func() driver.Connector {
-			c, err := pq.NewConnector(dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}},
-	} {
+	dsn, admin := startPostgresAdmin(t)
+	for _, drv := range pgDrivers(dsn) {
 		t.Run(drv.name, func(t *testing.T) {
-			bare := sql.OpenDB(drv.open())
+			bare := sql.OpenDB(drv.open(t))
 			want := pgOutsideScenario(context.Background(), t, bare, admin, drv.pq)
 			bare.Close()
-			db := sql.OpenDB(sqlstats.WrapConnector(drv.open()))
+			db := sql.OpenDB(sqlstats.WrapConnector(drv.open(t)))
 			var got []string
 			r := record(t, func(ctx context.Context) { got = pgOutsideScenario(ctx, t, db, admin, drv.pq) })
 			db.Close()

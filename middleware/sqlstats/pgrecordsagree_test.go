@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/lib/pq"
-
-	"github.com/goappstats/appstats/internal/testservers"
 	"github.com/goappstats/appstats/middleware/sqlstats"
 	"github.com/goappstats/appstats/recording"
 )
@@ -26,40 +22,14 @@ import (
 // every call before it that failed is one database/sql retried: a bad
 // connection, never an error the application would not have seen.
 func TestPostgresRecordsAgree(t *testing.T) {
-	dsn := testservers.StartPostgres(t)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	for _, drv := range []struct {
-		name string
-		open func() driver.Connector
-	}{
-		{"pgx", func() driver.Connector { return mustConnector(t, stdlib.GetDefaultDriver(), dsn) }},
-		{"pq", func() driver.Connector {
-			c, err := pq.NewConnector(dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}},
-	} {
+	dsn, admin := startPostgresAdmin(t)
+	for _, drv := range pgDrivers(dsn) {
 		t.Run(drv.name, func(t *testing.T) {
-			db := sql.OpenDB(sqlstats.WrapConnector(drv.open()))
+			db := sql.OpenDB(sqlstats.WrapConnector(drv.open(t)))
 			defer db.Close()
 			db.SetMaxOpenConns(1)
 			ctx := context.Background()
-			pid := func(q interface {
-				QueryRowContext(context.Context, string, ...any) *sql.Row
-			}) int {
-				t.Helper()
-				var pid int
-				if err := q.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-					t.Fatal(err)
-				}
-				return pid
-			}
+			pid := func(q rowQuerier) int { t.Helper(); return backendPID(ctx, t, q) }
 			// check records fn, which returns the application's error
 			// for a statement whose query text holds marker.
 			check := func(name, marker string, fn func(ctx context.Context) error) {

@@ -364,6 +364,42 @@ func mustConnector(t *testing.T, d driver.Driver, dsn string) driver.Connector {
 	return c
 }
 
+// pgDriver is a PostgreSQL driver the tests run through: pgx's stdlib or
+// lib/pq (pq set), open making a connector to the DSN pgDrivers was given.
+type pgDriver struct {
+	name string
+	pq   bool
+	open func(t *testing.T) driver.Connector
+}
+
+// pgDrivers returns pgx's stdlib and lib/pq, opening connectors to dsn.
+func pgDrivers(dsn string) []pgDriver {
+	return []pgDriver{
+		{"pgx", false, func(t *testing.T) driver.Connector { return mustConnector(t, stdlib.GetDefaultDriver(), dsn) }},
+		{"pq", true, func(t *testing.T) driver.Connector {
+			c, err := pq.NewConnector(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}},
+	}
+}
+
+// startPostgresAdmin starts a PostgreSQL for t, and returns its DSN and a
+// bare database on it (pgx) for what an administrator does, closed when t
+// ends.
+func startPostgresAdmin(t *testing.T) (dsn string, admin *sql.DB) {
+	t.Helper()
+	dsn = testservers.StartPostgres(t)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	return dsn, admin
+}
+
 // TestPostgresTarget: against a real PostgreSQL opened by URL with Open,
 // each call (the connection's and the statements') names the database
 // (db.namespace, which the conventions require when it is known without

@@ -48,6 +48,15 @@ func closePaused(t *testing.T, cte bool) {
 	}
 	r.Pause()
 	defer r.Resume()
+	closeWithin(t, s, r.Resume, "a paused Redis")
+}
+
+// closeWithin closes s, whose Redis (what) is paused or pauses in Close,
+// and checks that Close fails, not waiting the client's read timeout (an
+// hour): a watchdog a minute on, far above WriteTimeout, fails the test
+// and calls resume, so that Close's goroutine ends with the test.
+func closeWithin(t *testing.T, s *redisstore.Store, resume func(), what string) {
+	t.Helper()
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	select {
@@ -56,11 +65,9 @@ func closePaused(t *testing.T, cte bool) {
 			t.Error("Close folded into a paused Redis without an error")
 		}
 	case <-time.After(time.Minute):
-		// A watchdog, far above WriteTimeout: without the bound Close
-		// waits for the client's read timeout (an hour).
-		r.Resume() // ends the wait, so the goroutine ends with the test
+		resume()
 		<-closed
-		t.Fatal("Close still waits for a paused Redis a minute on (WriteTimeout 200ms)")
+		t.Fatalf("Close still waits for %s a minute on (WriteTimeout 200ms)", what)
 	}
 }
 
@@ -118,18 +125,7 @@ func TestCloseWithinWriteTimeoutPausedMidFold(t *testing.T) {
 	}
 	hook.armed.Store(true)
 	defer r.Resume()
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	select {
-	case err := <-closed:
-		if err == nil {
-			t.Error("Close folded into a paused Redis without an error")
-		}
-	case <-time.After(time.Minute):
-		r.Resume() // ends the wait, so the goroutine ends with the test
-		<-closed
-		t.Fatal("Close still waits for a Redis paused mid-fold a minute on (WriteTimeout 200ms)")
-	}
+	closeWithin(t, s, r.Resume, "a Redis paused mid-fold")
 	paused := false
 	hook.once.Do(func() { paused = true })
 	if paused {
