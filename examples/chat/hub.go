@@ -121,7 +121,8 @@ type hub struct {
 	n       int                  // handlers admitted: connections open or opening, at most cfg.maxConns
 	perIP   map[netip.Prefix]int // of them, by client address (clientKey), at most cfg.maxPerIP each
 	closing bool
-	wg      sync.WaitGroup // the websocket handlers running, and typing's flush when due
+	caps    map[*http.Server]*connCap // the bounds of the servers serving, for their shutdown
+	wg      sync.WaitGroup            // the websocket handlers running, and typing's flush when due
 	typing  typingState
 }
 
@@ -173,7 +174,7 @@ func (d *deliveries) finish(ok bool) {
 
 func newHub(cfg hubConfig, origins []string, appPort string, logger *slog.Logger) *hub {
 	return &hub{cfg: cfg, origins: origins, appPort: appPort, log: logger,
-		conns: make(map[*wsstats.Conn]*client), perIP: make(map[netip.Prefix]int)}
+		conns: make(map[*wsstats.Conn]*client), perIP: make(map[netip.Prefix]int), caps: make(map[*http.Server]*connCap)}
 }
 
 // serve serves the hub's routes on ln, recorded by rec with the hub's
@@ -184,9 +185,6 @@ func (h *hub) serve(rec *recording.Recorder, ln net.Listener) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /notify", h.notify)
 	mux.HandleFunc("GET /ws", h.ws)
-	h.mu.Lock()
-	h.closing = false
-	h.mu.Unlock()
 	capped := newConnCap(ln, h.cfg.maxPlain, h.cfg.maxPerIP, h.cfg.trusted, h.log)
 	srv := &http.Server{
 		Handler:           httpstats.NewHandler(rec, mux, httpstats.WithInstance(hubInstance)),
@@ -194,14 +192,30 @@ func (h *hub) serve(rec *recording.Recorder, ln net.Listener) *http.Server {
 		IdleTimeout:       time.Minute,
 		ConnState:         capped.connState,
 	}
+	h.mu.Lock()
+	h.closing = false
+	h.caps[srv] = capped
+	h.mu.Unlock()
 	go srv.Serve(capped)
 	return srv
 }
 
-// shutdown stops srv, closes every websocket connection ("going away": the
-// browsers reconnect) and waits for their handlers to end, within ctx.
+// shutdown stops srv — it closes at once the connections that have sent
+// nothing of a request, and lets those in the middle of one have their
+// answer (connCap.shutdown) —, closes every websocket connection ("going
+// away", a close frame: the browsers reconnect) and waits for their
+// handlers to end, within ctx. No goroutine of the hub's is left when it
+// returns.
 func (h *hub) shutdown(ctx context.Context, srv *http.Server) error {
-	err := srv.Shutdown(ctx) // a hijacked connection is not the server's to close
+	h.mu.Lock()
+	capped := h.caps[srv]
+	delete(h.caps, srv)
+	h.mu.Unlock()
+	var err error
+	if capped != nil {
+		err = capped.shutdown(ctx) // the server's connections are closed, or hijacked
+	}
+	err = errors.Join(err, srv.Shutdown(ctx)) // a hijacked connection is not the server's to close
 	h.mu.Lock()
 	h.closing = true
 	if t := h.typing.due; t != nil && t.Stop() {

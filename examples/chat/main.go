@@ -96,6 +96,15 @@
 //     own name out). With every one of n browsers typing, that is n
 //     writes a second, not n × (n − 1).
 //
+// On SIGINT or SIGTERM the chat stops within 5 s: the app answers the
+// requests it is busy with; the hub closes at once the connections that
+// have sent nothing of a request (net/http's Server.Shutdown would wait
+// for one, up to 5 s, until it was 5 s old), answers those in the middle
+// of one, ends the refused ones it is answering, and closes each
+// websocket with a close frame, 1001 going away (the pages reconnect with
+// backoff, to the next chat on the port). No goroutine of the hub's is
+// left.
+//
 // The webhook is POST /notify with the hub's token (Authorization: Bearer),
 // which the app and the hub share in memory (made up at start; two
 // processes would share a secret of their deployment): without it, any web
