@@ -16,7 +16,10 @@
 // its own, with the writes that pass on who is typing to the others when
 // it does so at once (see below); each connection's
 // own record shows its connect and close and counts its messages, and is
-// listed as running on the dashboard while the browser is connected.
+// listed as running on the dashboard while the browser is connected. A page
+// navigated away from closes its websocket, which a browser's back-forward
+// cache would keep open (Chromium's did, 25 s and more, counted against
+// the hub's caps), and connects anew when shown from the cache again.
 //
 // Flags: -addr (the app, default 127.0.0.1:8090), -hub (the push hub,
 // default 127.0.0.1:8091), -data (appstats' data, default
