@@ -168,8 +168,8 @@ func (c *readsConn) Read(p []byte) (int, error) {
 // connection that has sent nothing (net/http's Shutdown takes such a
 // connection, not yet 5 s old, for one busy with a request, and waits for
 // it, up to 5 s), while a connection in the middle of its request still
-// gets its answer, and a browser's websocket gets its close frame
-// ("going away").
+// gets its answer, and a browser's websocket gets that request's push,
+// then its close frame ("going away").
 func TestShutdownEndsIdleConns(t *testing.T) {
 	cfg := config("", slog.New(slog.DiscardHandler))
 	cfg.Dir, cfg.InMemory, cfg.NoOTLP = "", true, true
@@ -189,12 +189,15 @@ func TestShutdownEndsIdleConns(t *testing.T) {
 	ws := tc.dialHub(t) // connection 0
 	waitConns(t, tc, 1)
 	wsClosed := make(chan error, 1)
+	var wsGot []string // read before wsClosed
 	go func() {
 		for {
-			if _, _, err := ws.Read(context.Background()); err != nil {
+			_, b, err := ws.Read(context.Background())
+			if err != nil {
 				wsClosed <- err
 				return
 			}
+			wsGot = append(wsGot, string(b))
 		}
 	}()
 	// Connection 1, in the middle of its request: the hub has read its
@@ -241,5 +244,41 @@ func TestShutdownEndsIdleConns(t *testing.T) {
 	}
 	if err := <-wsClosed; websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("the websocket ended with %v, want a close frame, going away", err)
+	}
+	if len(wsGot) != 1 || wsGot[0] != updated {
+		t.Fatalf("the websocket got %q before its close frame, want the %s of the request in the middle", wsGot, updated)
+	}
+}
+
+// TestShutdownWritesQueued: what was queued for a browser before the hub
+// shut down reaches it before the close frame. The browser is slow to
+// read: a message of 16 MiB is being written to it, the UPDATED behind it
+// is queued, when shutdown begins.
+func TestShutdownWritesQueued(t *testing.T) {
+	tc := startChatWith(t, func(hc *hubConfig) { hc.writeTimeout = 10 * time.Minute })
+	ws := tc.dialHub(t)
+	ws.SetReadLimit(-1)
+	waitConns(t, tc, 1)
+	big := strings.Repeat("x", 16<<20)
+	tc.hub.broadcast(context.Background(), nil, []byte(big))
+	tc.hub.broadcast(context.Background(), nil, []byte(updated))
+	done := make(chan error, 1)
+	go func() { done <- tc.hub.shutdown(context.Background(), tc.hubSrv) }()
+	var got []string
+	for {
+		_, b, err := ws.Read(context.Background())
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+				t.Fatalf("the websocket ended with %v, want a close frame, going away", err)
+			}
+			break
+		}
+		got = append(got, string(b[:min(len(b), 16)]))
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if len(got) != 2 || got[1] != updated {
+		t.Fatalf("the browser got %q before the close frame, want the big message and %s", got, updated)
 	}
 }
