@@ -297,7 +297,9 @@ func (l *connCap) shutdown(ctx context.Context) error {
 			c.Close()
 		}
 		<-drained // their server goroutines end on the failed reads and writes
-		err = errors.Join(err, fmt.Errorf("hub: %d requests cut off: %w", len(busy), ctx.Err()))
+		if len(busy) > 0 {
+			err = errors.Join(err, fmt.Errorf("hub: %d requests cut off: %w", len(busy), ctx.Err()))
+		}
 	}
 	l.answers.Wait()
 	return err

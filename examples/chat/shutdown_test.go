@@ -282,3 +282,39 @@ func TestShutdownWritesQueued(t *testing.T) {
 		t.Fatalf("the browser got %q before the close frame, want the big message and %s", got, updated)
 	}
 }
+
+// TestShutdownDeadline: a connection busy with a request past the
+// shutdown's ctx is closed, and the shutdown says so; net/http's
+// Server.Shutdown returns at ctx's end leaving it open, its goroutine
+// running.
+func TestShutdownDeadline(t *testing.T) {
+	tc := startChat(t)
+	busy, err := net.Dial("tcp", tc.hubLn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	// A POST whose body never comes: the server reads it before answering.
+	if _, err := io.WriteString(busy, "POST /notify HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// A hang guard only: the hub reads the header at once, and waits for
+	// the body.
+	deadline := time.Now().Add(time.Minute)
+	for goroutinesIn("net/http.(*body).Read") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the request was not read")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the shutdown's time is up at once
+	err = tc.hub.shutdown(ctx, tc.hubSrv)
+	if err == nil || !strings.Contains(err.Error(), "1 requests cut off") {
+		t.Errorf("shutdown past its ctx: %v, want the request cut off said", err)
+	}
+	busy.SetReadDeadline(time.Now().Add(time.Minute)) // a hang guard only
+	if _, err := busy.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Fatalf("the busy connection is open after the shutdown: read %v", err)
+	}
+}
