@@ -2,6 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -9,6 +12,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,19 +31,58 @@ import (
 // done, is the hub's to count (hubConfig.maxConns) and leaves the bound.
 //
 // It is the server's listener, and its ConnState hook follows each
-// connection.
+// connection; its shutdown, not the server's, ends them (see
+// connCap.shutdown).
 type connCap struct {
 	net.Listener
 	max, perIP int
 	trusted    []netip.Prefix
 	log        *slog.Logger
 
-	mu    sync.Mutex
-	seq   uint64 // orders the connections by when they began waiting
-	conns map[net.Conn]*capped
-	byKey map[netip.Prefix]int
+	mu      sync.Mutex
+	seq     uint64 // orders the connections by when they began waiting
+	conns   map[net.Conn]*capped
+	byKey   map[netip.Prefix]int
+	closed  bool                  // shutdown has begun: no connection is admitted or kept idle
+	drained chan struct{}         // made by shutdown, closed once conns is empty
+	refused map[net.Conn]struct{} // the refused connections being answered
+	closeLn sync.Once             // the listener's Close
 
-	refusing chan struct{} // the goroutines answering refused connections (refuse)
+	refusing chan struct{}  // the goroutines answering refused connections (refuse)
+	answers  sync.WaitGroup // the same goroutines, for shutdown
+}
+
+// capConn is a connection the bound admitted: it notes whether the server
+// has read a byte of it since it began waiting for a request, so that
+// shutdown closes only the connections that have sent nothing of one.
+type capConn struct {
+	net.Conn
+	state atomic.Int32 // waitingQuiet, waitingRead or swept
+}
+
+// The states of a capConn.
+const (
+	waitingQuiet int32 = iota // nothing read since it began waiting (or busy: see capped.waiting)
+	waitingRead               // a byte of a request read
+	swept                     // closed by shutdown, having sent nothing
+)
+
+func (c *capConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.state.Load() == waitingQuiet {
+		c.state.CompareAndSwap(waitingQuiet, waitingRead)
+	}
+	return n, err
+}
+
+// CloseWrite half-closes the connection, as the server does after an
+// error response so that the client reads it before the reset (a no-op
+// for a connection that cannot).
+func (c *capConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // capped is a connection under the bound.
@@ -51,7 +94,8 @@ type capped struct {
 
 func newConnCap(ln net.Listener, max, perIP int, trusted []netip.Prefix, logger *slog.Logger) *connCap {
 	return &connCap{Listener: ln, max: max, perIP: perIP, trusted: trusted, log: logger,
-		conns: make(map[net.Conn]*capped), byKey: make(map[netip.Prefix]int), refusing: make(chan struct{}, maxRefusing)}
+		conns: make(map[net.Conn]*capped), byKey: make(map[netip.Prefix]int), refused: make(map[net.Conn]struct{}),
+		refusing: make(chan struct{}, maxRefusing)}
 }
 
 // Accept accepts the next connection within the bounds.
@@ -61,8 +105,8 @@ func (l *connCap) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.admit(c) {
-			return c, nil
+		if cc := (&capConn{Conn: c}); l.admit(cc) {
+			return cc, nil
 		}
 	}
 }
@@ -75,6 +119,11 @@ func (l *connCap) admit(c net.Conn) bool {
 	e := &capped{key: addrKey(ip), counted: !trusted(l.trusted, ip)}
 	var evict []net.Conn
 	l.mu.Lock()
+	if l.closed { // accepted as shutdown closed the listener
+		l.mu.Unlock()
+		c.Close()
+		return false
+	}
 	if e.counted && l.byKey[e.key] >= l.perIP {
 		old := l.oldestLocked(func(o *capped) bool { return o.counted && o.key == e.key })
 		if old == nil {
@@ -139,14 +188,18 @@ func (l *connCap) removeLocked(c net.Conn) {
 			delete(l.byKey, e.key)
 		}
 	}
+	if l.drained != nil && len(l.conns) == 0 {
+		close(l.drained)
+		l.drained = nil
+	}
 }
 
 // refuse answers c with status (429 or 503) and why, and closes it: every
 // connection under the bound is busy with a request. It reads the request
 // first (a client that gets its answer before it has sent its request
 // may take it for a broken connection), in a goroutine of its own that
-// ends within refuseWait; beyond maxRefusing such goroutines at once, c is
-// closed unanswered.
+// ends within refuseWait, or at shutdown; beyond maxRefusing such
+// goroutines at once, c is closed unanswered.
 func (l *connCap) refuse(c net.Conn, status int, why string) {
 	l.log.Debug("chat hub: connection refused", "why", why)
 	select {
@@ -155,9 +208,25 @@ func (l *connCap) refuse(c net.Conn, status int, why string) {
 		c.Close()
 		return
 	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		<-l.refusing
+		c.Close()
+		return
+	}
+	l.refused[c] = struct{}{}
+	l.answers.Add(1)
+	l.mu.Unlock()
 	go func() {
+		defer l.answers.Done()
 		defer func() { <-l.refusing }()
-		defer c.Close()
+		defer func() {
+			l.mu.Lock()
+			delete(l.refused, c)
+			l.mu.Unlock()
+			c.Close()
+		}()
 		c.SetDeadline(time.Now().Add(refuseWait))
 		if _, err := http.ReadRequest(bufio.NewReader(io.LimitReader(c, 16<<10))); err != nil {
 			return
@@ -175,6 +244,78 @@ const (
 	maxRefusing = 16
 )
 
+// shutdown stops accepting connections, closes at once those waiting for
+// a request that have sent none of it (a byte read makes one busy), and
+// the refused ones being answered, and waits until their goroutines are
+// done and the other connections, busy with a request, are closed (their
+// answer out) or hijacked — within ctx, whose end closes them all.
+//
+// net/http's Server.Shutdown is no use for this: it takes a connection
+// that has sent nothing for one busy with its first request until it is
+// 5 s old (golang.org/issue/22682), so that it waited up to 5 s for any
+// connection opened just before — and then closed a request in the
+// middle of its header too.
+func (l *connCap) shutdown(ctx context.Context) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	err := l.Close()
+	l.mu.Lock()
+	var ends []net.Conn
+	for c, e := range l.conns {
+		if cc, ok := c.(*capConn); ok && e.waiting != 0 && cc.state.CompareAndSwap(waitingQuiet, swept) {
+			ends = append(ends, c)
+		}
+	}
+	for c := range l.refused {
+		ends = append(ends, c)
+	}
+	drained := make(chan struct{})
+	if len(l.conns) == 0 {
+		close(drained)
+	} else {
+		l.drained = drained
+	}
+	l.mu.Unlock()
+	for _, c := range ends {
+		c.Close()
+	}
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		l.mu.Lock()
+		busy := make([]net.Conn, 0, len(l.conns))
+		for c := range l.conns {
+			busy = append(busy, c)
+		}
+		l.mu.Unlock()
+		for _, c := range busy {
+			c.Close()
+		}
+		<-drained // their server goroutines end on the failed reads and writes
+		if len(busy) > 0 {
+			err = errors.Join(err, fmt.Errorf("hub: %d requests cut off: %w", len(busy), ctx.Err()))
+		}
+	}
+	l.answers.Wait()
+	return err
+}
+
+// Close closes the listener; shutdown closes the connections too. The
+// server's Shutdown and Close call it, after the bound's shutdown.
+func (l *connCap) Close() error {
+	err := errors.ErrUnsupported // not yet closed
+	l.closeLn.Do(func() { err = l.Listener.Close() })
+	if err == errors.ErrUnsupported {
+		return nil // closed before
+	}
+	return err
+}
+
 // connState is the server's ConnState hook: it notes when a connection
 // waits for a request and when it is busy with one, and takes it out of
 // the bound when it is closed or hijacked (a websocket).
@@ -188,8 +329,15 @@ func (l *connCap) connState(c net.Conn, s http.ConnState) {
 		}
 	case http.StateIdle:
 		if e, ok := l.conns[c]; ok {
+			if l.closed { // its answer is out: shutdown keeps no connection idle
+				c.Close()
+				return
+			}
 			l.seq++
 			e.waiting = l.seq
+			if cc, ok := c.(*capConn); ok {
+				cc.state.Store(waitingQuiet) // before the server reads on
+			}
 		}
 	case http.StateHijacked, http.StateClosed:
 		l.removeLocked(c)

@@ -121,7 +121,8 @@ type hub struct {
 	n       int                  // handlers admitted: connections open or opening, at most cfg.maxConns
 	perIP   map[netip.Prefix]int // of them, by client address (clientKey), at most cfg.maxPerIP each
 	closing bool
-	wg      sync.WaitGroup // the websocket handlers running, and typing's flush when due
+	caps    map[*http.Server]*connCap // the bounds of the servers serving, for their shutdown
+	wg      sync.WaitGroup            // the websocket handlers running, and typing's flush when due
 	typing  typingState
 }
 
@@ -141,6 +142,9 @@ type client struct {
 	// writer closes the connection (the reader, which meets the pings,
 	// cannot wait for the close handshake).
 	flood chan struct{}
+	// bye is closed when the hub shuts down: the writer writes what is
+	// queued, then the close frame.
+	bye chan struct{}
 }
 
 // A delivery is a message queued for a client: written with ctx, whose
@@ -173,7 +177,7 @@ func (d *deliveries) finish(ok bool) {
 
 func newHub(cfg hubConfig, origins []string, appPort string, logger *slog.Logger) *hub {
 	return &hub{cfg: cfg, origins: origins, appPort: appPort, log: logger,
-		conns: make(map[*wsstats.Conn]*client), perIP: make(map[netip.Prefix]int)}
+		conns: make(map[*wsstats.Conn]*client), perIP: make(map[netip.Prefix]int), caps: make(map[*http.Server]*connCap)}
 }
 
 // serve serves the hub's routes on ln, recorded by rec with the hub's
@@ -184,9 +188,6 @@ func (h *hub) serve(rec *recording.Recorder, ln net.Listener) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /notify", h.notify)
 	mux.HandleFunc("GET /ws", h.ws)
-	h.mu.Lock()
-	h.closing = false
-	h.mu.Unlock()
 	capped := newConnCap(ln, h.cfg.maxPlain, h.cfg.maxPerIP, h.cfg.trusted, h.log)
 	srv := &http.Server{
 		Handler:           httpstats.NewHandler(rec, mux, httpstats.WithInstance(hubInstance)),
@@ -194,14 +195,30 @@ func (h *hub) serve(rec *recording.Recorder, ln net.Listener) *http.Server {
 		IdleTimeout:       time.Minute,
 		ConnState:         capped.connState,
 	}
+	h.mu.Lock()
+	h.closing = false
+	h.caps[srv] = capped
+	h.mu.Unlock()
 	go srv.Serve(capped)
 	return srv
 }
 
-// shutdown stops srv, closes every websocket connection ("going away": the
-// browsers reconnect) and waits for their handlers to end, within ctx.
+// shutdown stops srv — it closes at once the connections that have sent
+// nothing of a request, and lets those in the middle of one have their
+// answer (connCap.shutdown) —, closes every websocket connection once
+// what is queued for it is written ("going away", a close frame: the
+// browsers reconnect) and waits for their handlers to end, within ctx. No goroutine of the hub's is left when it
+// returns.
 func (h *hub) shutdown(ctx context.Context, srv *http.Server) error {
-	err := srv.Shutdown(ctx) // a hijacked connection is not the server's to close
+	h.mu.Lock()
+	capped := h.caps[srv]
+	delete(h.caps, srv)
+	h.mu.Unlock()
+	var err error
+	if capped != nil {
+		err = capped.shutdown(ctx) // the server's connections are closed, or hijacked
+	}
+	err = errors.Join(err, srv.Shutdown(ctx)) // a hijacked connection is not the server's to close
 	h.mu.Lock()
 	h.closing = true
 	if t := h.typing.due; t != nil && t.Stop() {
@@ -209,13 +226,15 @@ func (h *hub) shutdown(ctx context.Context, srv *http.Server) error {
 	}
 	h.typing.due = nil
 	conns := make([]*wsstats.Conn, 0, len(h.conns))
-	for c := range h.conns {
+	for c, cl := range h.conns {
 		conns = append(conns, c)
+		select {
+		case <-cl.bye: // told by an earlier shutdown
+		default:
+			close(cl.bye) // its writer writes what is queued, then closes
+		}
 	}
 	h.mu.Unlock()
-	for _, c := range conns {
-		go c.Close(websocket.StatusGoingAway, "hub shutting down")
-	}
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {
@@ -309,9 +328,10 @@ func (h *hub) drop(c *wsstats.Conn, why string) {
 	c.CloseNow()
 }
 
-// writeLoop writes what broadcasts queue for cl until ctx ends; a write
-// that fails ends it, and the connection. A write that takes over
-// writeTimeout drops the connection as too slow.
+// writeLoop writes what broadcasts queue for cl until ctx ends, or the hub
+// shuts down (it writes what is queued, then the close frame, "going
+// away"); a write that fails ends it, and the connection. A write that
+// takes over writeTimeout drops the connection as too slow.
 func (h *hub) writeLoop(ctx context.Context, cl *client) {
 	for {
 		select {
@@ -323,20 +343,40 @@ func (h *hub) writeLoop(ctx context.Context, cl *client) {
 			// answer.
 			h.drop(cl.c, "too many pings: "+strconv.Itoa(msgBurst)+" messages or pings in a row at most")
 			return
+		case <-cl.bye:
+			// The hub shuts down: what was queued before goes out
+			// before the close frame.
+			for len(cl.send) > 0 {
+				if !h.write(cl, <-cl.send) {
+					return
+				}
+			}
+			cl.c.Close(websocket.StatusGoingAway, "hub shutting down")
+			return
 		case m := <-cl.send:
-			t := time.AfterFunc(h.cfg.writeTimeout, func() {
-				h.drop(cl.c, "too slow: a write took over "+h.cfg.writeTimeout.String())
-			})
-			err := cl.c.Write(m.ctx, websocket.MessageText, m.data)
-			t.Stop()
-			m.done.finish(err == nil)
-			if err != nil {
-				h.log.Debug("chat hub: write", "err", err)
-				cl.c.CloseNow()
+			if !h.write(cl, m) {
 				return
 			}
 		}
 	}
+}
+
+// write writes m to cl, or drops the connection as too slow when that takes
+// over writeTimeout, and reports whether it was written: a write that fails
+// ends the connection.
+func (h *hub) write(cl *client, m delivery) bool {
+	t := time.AfterFunc(h.cfg.writeTimeout, func() {
+		h.drop(cl.c, "too slow: a write took over "+h.cfg.writeTimeout.String())
+	})
+	err := cl.c.Write(m.ctx, websocket.MessageText, m.data)
+	t.Stop()
+	m.done.finish(err == nil)
+	if err != nil {
+		h.log.Debug("chat hub: write", "err", err)
+		cl.c.CloseNow()
+		return false
+	}
+	return true
 }
 
 // keepAlive pings c every pingEvery until ctx ends, and drops it when a
@@ -420,7 +460,7 @@ func (h *hub) ws(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(maxMessage)
-	cl := &client{c: c, send: make(chan delivery, h.cfg.queue), flood: flood}
+	cl := &client{c: c, send: make(chan delivery, h.cfg.queue), flood: flood, bye: make(chan struct{})}
 	h.mu.Lock()
 	if h.closing { // shutdown began while the handshake went on
 		h.mu.Unlock()

@@ -16,7 +16,10 @@
 // its own, with the writes that pass on who is typing to the others when
 // it does so at once (see below); each connection's
 // own record shows its connect and close and counts its messages, and is
-// listed as running on the dashboard while the browser is connected.
+// listed as running on the dashboard while the browser is connected. A page
+// navigated away from closes its websocket, which a browser's back-forward
+// cache would keep open (Chromium's did, 25 s and more, counted against
+// the hub's caps), and connects anew when shown from the cache again.
 //
 // Flags: -addr (the app, default 127.0.0.1:8090), -hub (the push hub,
 // default 127.0.0.1:8091), -data (appstats' data, default
@@ -95,6 +98,15 @@
 //     record), else when the second is over (to all; the page leaves its
 //     own name out). With every one of n browsers typing, that is n
 //     writes a second, not n × (n − 1).
+//
+// On SIGINT or SIGTERM the chat stops within 5 s: the app answers the
+// requests it is busy with; the hub closes at once the connections that
+// have sent nothing of a request (net/http's Server.Shutdown would wait
+// for one, up to 5 s, until it was 5 s old), answers those in the middle
+// of one, ends the refused ones it is answering, and closes each
+// websocket with a close frame, 1001 going away (the pages reconnect with
+// backoff, to the next chat on the port). No goroutine of the hub's is
+// left.
 //
 // The webhook is POST /notify with the hub's token (Authorization: Bearer),
 // which the app and the hub share in memory (made up at start; two

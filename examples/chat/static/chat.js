@@ -2,7 +2,9 @@
 // "UPDATED", fetches the newest comments with an ordinary request. It
 // reconnects with exponential backoff (0.5 s to 10 s, with jitter) when the
 // hub goes away, and at once when the network comes back, and fetches once
-// reconnected, in case it missed a push.
+// reconnected, in case it missed a push. Hidden (navigated away from), it
+// closes its websocket; shown again from the back-forward cache, it
+// reconnects.
 (function () {
   'use strict';
   var hubURL = document.body.dataset.hub;
@@ -158,6 +160,27 @@
       ws.close();
       ws = null;
     }
+    delay = minDelay;
+    connectedOnce = true; // fetch once connected
+    connect();
+  });
+
+  // Navigated away from, the page may be kept in the browser's
+  // back-forward cache: Chromium kept its websocket open there (25 s and
+  // more), counted against the hub's caps, the pushes to it wasted. The
+  // page closes it when hidden, and connects anew when shown from the
+  // cache (fetching what it missed).
+  window.addEventListener('pagehide', function () {
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    if (ws) {
+      ws.onclose = null;
+      ws.close(1000, 'page hidden');
+      ws = null;
+    }
+  });
+  window.addEventListener('pageshow', function (e) {
+    if (!e.persisted || ws) return;
     delay = minDelay;
     connectedOnce = true; // fetch once connected
     connect();
