@@ -208,8 +208,9 @@
 //
 // Recording never waits for Redis: a Write that fails or takes longer than
 // [Options.WriteTimeout] drops its records, counts them ([Store.WriteStats])
-// and returns an error wrapping [ErrUnavailable], which the recorder counts
-// and logs; while Redis stays unreachable, writes are dropped at once, for
+// and returns an error wrapping [ErrUnavailable] (which wraps
+// [store.ErrUnavailable], as a read's error does when Redis is away), which
+// the recorder counts and logs; while Redis stays unreachable, writes are dropped at once, for
 // a backoff that doubles up to 5 seconds, and the first write after it
 // tries again, so writing resumes by itself when Redis returns. From a
 // failed write until a write succeeds (backoff or not) or, when no write
