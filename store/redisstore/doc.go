@@ -59,7 +59,8 @@
 // Records, summaries and rollups use the encoding badgerstore uses
 // (store/internal/codec). List reads an hour's summaries newest first with
 // ZREVRANGEBYLEX, decoding summaries only; Get is one HGET. An entry that
-// does not decode is left out of answers (Get says [store.ErrCorrupt]),
+// does not decode is left out of answers (Get says [store.ErrCorrupt],
+// which the dashboard answers with 500, naming the record as damaged),
 // logged, and counted once in [Store.Health]'s Skipped. So is a key of an
 // hour that holds a value of another type (another program's): List,
 // Stats and Series read it as empty. At the records hash or summaries
