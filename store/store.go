@@ -32,8 +32,9 @@ var (
 	// that wraps it wraps ErrCorrupt too; upgrading the reader reads it.
 	ErrNewerVersion = errors.New("written by a newer version of appstats, which this one cannot read")
 	// ErrUnavailable: the store's server (Redis) did not answer, or
-	// refused the connection; the same request may succeed once it is
-	// back. The error that wraps it says the server's error.
+	// refused the connection (or, a write's, refused the write: a Redis
+	// that is full); the same request may succeed once it is back. The
+	// error that wraps it says the server's error.
 	ErrUnavailable = errors.New("store: unavailable")
 )
 

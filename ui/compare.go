@@ -203,7 +203,7 @@ func (h *handler) compareParams(w http.ResponseWriter, r *http.Request) (a, b *r
 		}
 		rec, err := h.st.Get(r.Context(), id)
 		if err != nil {
-			h.storeError(w, r, err)
+			h.getError(w, r, id, err)
 			return nil, nil, false
 		}
 		recs[i] = rec

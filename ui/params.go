@@ -60,7 +60,8 @@ func (h *handler) windowParam(w http.ResponseWriter, r *http.Request) (windowCho
 // recordParam reads the record named by the {id} path parameter from the
 // store, or else, if it is still in the making, a snapshot of it from the
 // recorder (active is then true). A malformed ID is answered with 400, an
-// unknown one with 404 (see storeError), and recordParam returns nil.
+// unknown one with 404, a damaged one with 500 (see getError), and
+// recordParam returns nil.
 func (h *handler) recordParam(w http.ResponseWriter, r *http.Request) (rec *recording.Record, active bool) {
 	id, err := recording.ParseID(r.PathValue("id"))
 	if err != nil {
@@ -74,7 +75,7 @@ func (h *handler) recordParam(w http.ResponseWriter, r *http.Request) (rec *reco
 		}
 	}
 	if err != nil {
-		h.storeError(w, r, err)
+		h.getError(w, r, id, err)
 		return nil, false
 	}
 	return rec, false

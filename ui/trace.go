@@ -52,8 +52,8 @@ func (h *handler) traceRecords(ctx context.Context, tid recording.TraceID, w sto
 	recs := make([]*recording.Record, 0, len(p.Records))
 	for i := range p.Records {
 		r, err := h.st.Get(ctx, p.Records[i].ID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // deleted since it was listed
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt) && !errors.Is(err, store.ErrNewerVersion) {
+			continue // deleted since it was listed, or damaged (which the store counts)
 		}
 		if err != nil {
 			return nil, false, err
@@ -235,7 +235,7 @@ func (h *handler) traceParam(w http.ResponseWriter, r *http.Request) (recording.
 		}
 		rec, err := h.st.Get(r.Context(), id)
 		if err != nil {
-			h.storeError(w, r, err)
+			h.getError(w, r, id, err)
 			return tid, store.Window{}, "", false
 		}
 		if rec.TraceID != tid {

@@ -581,6 +581,24 @@ func (h *handler) storeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 }
 
+// getError answers the error of the store's Get of record id. A record
+// whose stored data is damaged ([store.ErrCorrupt], not of a newer version:
+// its value, or what would locate it, does not decode) is the server's
+// data at fault, not the request: 500, with a message that says so and
+// names the record (the store's error, with what is wrong, goes to the
+// log). badgerstore's error says [store.ErrNotFound] too (its reads skip
+// such a record as missing), redisstore's not: both are answered so. Other
+// errors are storeError's.
+func (h *handler) getError(w http.ResponseWriter, r *http.Request, id recording.ID, err error) {
+	if errors.Is(err, store.ErrCorrupt) && !errors.Is(err, store.ErrNewerVersion) {
+		h.cfg.logger.Error("appstats ui: stored record damaged", "path", r.URL.Path, "id", id.String(), "err", err)
+		h.storeFail(w, r, http.StatusInternalServerError, "record "+id.String()+
+			": its stored data is damaged and cannot be read (the store skips it and counts it in api/health; this server's log says what is wrong)")
+		return
+	}
+	h.storeError(w, r, err)
+}
+
 // storeFail answers a store's failure as fail does; a page also says
 // what the store reports, as the dashboard's health panel would, since
 // the dashboard cannot be shown.

@@ -445,7 +445,8 @@
 // Older value-log files are not read at Open: Badger verifies a value's
 // checksum when it reads it. A damaged entry found by a read is skipped and
 // counted (once, in [Store.Health]): Get returns an error wrapping both
-// [store.ErrNotFound] and [store.ErrCorrupt]; List skips the summary (an
+// [store.ErrNotFound] and [store.ErrCorrupt] (which the dashboard answers
+// with 500, naming the record as damaged); List skips the summary (an
 // index block whose checksum fails loses List and Get of all its records,
 // up to a block's worth, though their full records stay in their blocks);
 // Stats and Series count a bucket whose rollup is damaged, or lacks a

@@ -59,7 +59,8 @@
 // Records, summaries and rollups use the encoding badgerstore uses
 // (store/internal/codec). List reads an hour's summaries newest first with
 // ZREVRANGEBYLEX, decoding summaries only; Get is one HGET. An entry that
-// does not decode is left out of answers (Get says [store.ErrCorrupt]),
+// does not decode is left out of answers (Get says [store.ErrCorrupt],
+// which the dashboard answers with 500, naming the record as damaged),
 // logged, and counted once in [Store.Health]'s Skipped. So is a key of an
 // hour that holds a value of another type (another program's): List,
 // Stats and Series read it as empty. At the records hash or summaries
@@ -210,8 +211,9 @@
 //
 // Recording never waits for Redis: a Write that fails or takes longer than
 // [Options.WriteTimeout] drops its records, counts them ([Store.WriteStats])
-// and returns an error wrapping [ErrUnavailable], which the recorder counts
-// and logs; while Redis stays unreachable, writes are dropped at once, for
+// and returns an error wrapping [ErrUnavailable] (which wraps
+// [store.ErrUnavailable], as a read's error does when Redis is away), which
+// the recorder counts and logs; while Redis stays unreachable, writes are dropped at once, for
 // a backoff that doubles up to 5 seconds, and the first write after it
 // tries again, so writing resumes by itself when Redis returns. From a
 // failed write until a write succeeds (backoff or not) or, when no write

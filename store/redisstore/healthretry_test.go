@@ -19,22 +19,37 @@ import (
 // not that records are dropped (this write's are not, if Redis answers).
 // Once a write succeeds, it is "ok".
 //
-// The test waits on the store's state, never on the clock: Redis is
-// stopped for the first failure, then its writes are paused (CLIENT PAUSE
-// WRITE, which lets CLIENT UNPAUSE through) until the test has seen the
-// retrying write, which then succeeds within its minute's WriteTimeout.
+// The test waits on the store's state, never on the clock: Redis is full
+// (maxmemory under noeviction) for the first failure, then its writes are
+// paused (CLIENT PAUSE WRITE, which lets CONFIG SET and CLIENT UNPAUSE
+// through) before it has room again, until the test has seen the retrying
+// write, which then succeeds within its minute's WriteTimeout. Redis
+// refuses writes throughout, so the background probe (tried as the
+// backoff ends) cannot find it taking them again before the retrying
+// write: it was stopped for the first failure, and a probe that reached
+// it restarted before the pause, on a loaded machine, ended the failure,
+// and the test waited a minute for a write that would never retry.
 func TestHealthUnavailableWhileRetrying(t *testing.T) {
 	s, r, ctx := startStore(t, redisstore.Options{WriteTimeout: time.Minute, FoldInterval: -1, RetentionInterval: -1})
-	r.Stop()
-	if err := s.Write(ctx, storetest.Records(1, time.Now(), time.Millisecond, 3)); !errors.Is(err, redisstore.ErrUnavailable) {
-		t.Fatalf("Write to a stopped Redis = %v", err)
-	}
-	r.Start()
 	c := clientOf(t, r.Addr)
+	for _, kv := range [][2]string{{"maxmemory-policy", "noeviction"}, {"maxmemory", "1"}} {
+		if err := c.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Write(ctx, storetest.Records(1, time.Now(), time.Millisecond, 3)); !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Fatalf("Write to a full Redis = %v", err)
+	}
 	if err := c.Do(ctx, "CLIENT", "PAUSE", time.Hour.Milliseconds(), "WRITE").Err(); err != nil {
 		t.Fatal(err)
 	}
 	defer c.Do(ctx, "CLIENT", "UNPAUSE")
+	if err := c.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.WriteStats().Failing {
+		t.Fatalf("writing stopped failing while Redis refused writes: %+v", s.WriteStats())
+	}
 	waitFor(t, "the backoff to end", func() bool { return !s.WriteStats().Down })
 	done := make(chan error, 1)
 	go func() { done <- s.Write(ctx, storetest.Records(2, time.Now(), time.Millisecond, 3)) }()

@@ -28,9 +28,22 @@ import (
 )
 
 // ErrUnavailable is wrapped by the error of a Write that dropped its
-// records because Redis did not answer, or failed, or because an earlier
-// Write found it so less than a backoff ago.
-var ErrUnavailable = errors.New("redisstore: redis unavailable, records dropped")
+// records because Redis did not answer, or failed (refused the write:
+// full, say), or because an earlier Write found it so less than a backoff
+// ago. It wraps [store.ErrUnavailable], as the error of a read that found
+// Redis away does, so that a caller that knows only the [store.Store]
+// interface can tell an outage from other errors.
+var ErrUnavailable error = sentinel{"redisstore: redis unavailable, records dropped", store.ErrUnavailable}
+
+// A sentinel is an error value of this package that wraps one of package
+// store's, and reads as its own message alone.
+type sentinel struct {
+	msg   string
+	wraps error
+}
+
+func (e sentinel) Error() string { return e.msg }
+func (e sentinel) Unwrap() error { return e.wraps }
 
 // Store is a [store.Store] in Redis or a Redis Cluster, shared by every
 // process that opens it with the same prefix. Its methods are safe for
