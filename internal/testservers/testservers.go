@@ -375,8 +375,12 @@ func StartRedisCluster(t testing.TB, masters int) []*Redis {
 	}
 	nodes := make([]*Redis, masters)
 	addrs := make([]string, masters)
+	// A node that answers nothing for the node timeout is taken for
+	// failed, and with no replicas the cluster goes down (CLUSTERDOWN): a
+	// minute, so that a long script or a loaded machine's scheduling does
+	// not (2 s did, in a loaded run).
 	for i := range nodes {
-		nodes[i] = StartRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
+		nodes[i] = StartRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "60000")
 		addrs[i] = nodes[i].Addr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	"github.com/goappstats/appstats/middleware/grpcstats"
@@ -35,7 +36,9 @@ func TestAttempts(t *testing.T) {
 	// retryPolicy's backoff is short; slow's, for the deadline case, long.
 	slowPolicy := strings.ReplaceAll(retryPolicy, "0.01s", "10s")
 	conn, client := dial(t, lis.Addr().String(), grpc.WithStatsHandler(grpcstats.NewClientHandler()), grpc.WithDefaultServiceConfig(retryPolicy))
-	slowConn, slow := dial(t, lis.Addr().String(), grpc.WithStatsHandler(grpcstats.NewClientHandler()), grpc.WithDefaultServiceConfig(slowPolicy))
+	ends := attemptEnds{make(chan struct{}, 1)} // after grpcstats's handler: it has seen the attempt end
+	slowConn, slow := dial(t, lis.Addr().String(), grpc.WithStatsHandler(grpcstats.NewClientHandler()), grpc.WithDefaultServiceConfig(slowPolicy),
+		grpc.WithStatsHandler(ends))
 
 	job := func(path string, f func(ctx context.Context)) {
 		ctx, ar := rec.StartRecord(context.Background(), recording.RequestInfo{Kind: recording.KindBackground, Path: path})
@@ -48,11 +51,19 @@ func TestAttempts(t *testing.T) {
 		}
 	})
 	job("deadline", func(ctx context.Context) {
-		// Shorter than the backoff: the deadline passes while the RPC
-		// waits for its second attempt (the server answers at once).
-		ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		defer cancel()
-		_, err := slow.UnaryCall(metadata.AppendToOutgoingContext(ctx, "key", "failall"), &testgrpc.SimpleRequest{})
+		// The deadline passes while the RPC waits for its second attempt:
+		// once the first attempt has ended, not at a fixed time (a loaded
+		// machine took more than a 300 ms deadline to end the first
+		// attempt, which then ended DEADLINE_EXCEEDED).
+		dctx := &passingDeadline{Context: ctx, deadline: time.Now().Add(time.Hour), done: make(chan struct{})}
+		go func() {
+			select {
+			case <-ends.ended:
+			case <-time.After(time.Minute): // a guard against a hang: the check below fails
+			}
+			close(dctx.done)
+		}()
+		_, err := slow.UnaryCall(metadata.AppendToOutgoingContext(dctx, "key", "failall"), &testgrpc.SimpleRequest{})
 		if status.Code(err) != codes.DeadlineExceeded {
 			t.Errorf("failall with a deadline: %v, want DeadlineExceeded", err)
 		}
@@ -100,5 +111,47 @@ func TestAttempts(t *testing.T) {
 	}
 	if r := jobs["cancelled"]; r == nil || len(r.Calls) != 0 {
 		t.Errorf("RPC cancelled before its first attempt: record %+v, want no call", r)
+	}
+}
+
+// attemptEnds is a client stats handler that signals ended when an attempt
+// ends.
+type attemptEnds struct{ ended chan struct{} }
+
+func (a attemptEnds) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+
+func (a attemptEnds) HandleRPC(_ context.Context, s stats.RPCStats) {
+	if _, ok := s.(*stats.End); ok {
+		select {
+		case a.ended <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (a attemptEnds) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+
+func (a attemptEnds) HandleConn(context.Context, stats.ConnStats) {}
+
+// passingDeadline is a context with a deadline that passes when done is
+// closed, not by the clock: Err is then context.DeadlineExceeded, as for a
+// deadline run out. Its values are its Context's (which must not be
+// cancellable: its Done and Err are not used).
+type passingDeadline struct {
+	context.Context
+	deadline time.Time
+	done     chan struct{}
+}
+
+func (c *passingDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *passingDeadline) Done() <-chan struct{} { return c.done }
+
+func (c *passingDeadline) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/goappstats/appstats/internal/testservers"
+	"github.com/goappstats/appstats/recording"
 	"github.com/goappstats/appstats/store/redisstore"
 	"github.com/goappstats/appstats/store/storetest"
 )
@@ -42,10 +43,7 @@ func closePaused(t *testing.T, cte bool) {
 		t.Fatal(err)
 	}
 	// Deltas to fold at Close (too few to wake the fold loop).
-	if err := s.Write(t.Context(), storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 10)); err != nil {
-		s.Close()
-		t.Fatal(err)
-	}
+	writeUntilStored(t, s, storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 10))
 	r.Pause()
 	defer r.Resume()
 	closeWithin(t, s, r.Resume, "a paused Redis")
@@ -119,10 +117,7 @@ func TestCloseWithinWriteTimeoutPausedMidFold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(t.Context(), storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 10)); err != nil {
-		s.Close()
-		t.Fatal(err)
-	}
+	writeUntilStored(t, s, storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 10))
 	hook.armed.Store(true)
 	defer r.Resume()
 	closeWithin(t, s, r.Resume, "a Redis paused mid-fold")
@@ -130,5 +125,29 @@ func TestCloseWithinWriteTimeoutPausedMidFold(t *testing.T) {
 	hook.once.Do(func() { paused = true })
 	if paused {
 		t.Fatal("Close's fold took no lease: the Redis was never paused")
+	}
+}
+
+// writeUntilStored writes recs until a Write succeeds, closing s and
+// failing the test if none has in a minute (a guard against a hang). A
+// store with a short WriteTimeout (200 ms) may see its first Writes run
+// out of it on a loaded machine (dialling, loading its scripts): a loaded
+// run failed so, "10 of 10 records dropped: ... context deadline
+// exceeded". A failed Write starts a backoff, during which the next are
+// dropped at once: it is waited out before trying again.
+func writeUntilStored(t *testing.T, s *redisstore.Store, recs []*recording.Record) {
+	t.Helper()
+	for watchdog := time.Now().Add(time.Minute); ; {
+		err := s.Write(t.Context(), recs)
+		if err == nil {
+			return
+		}
+		if time.Now().After(watchdog) {
+			s.Close()
+			t.Fatalf("Write, a minute on: %v", err)
+		}
+		for s.WriteStats().Down {
+			time.Sleep(time.Millisecond)
+		}
 	}
 }

@@ -76,3 +76,13 @@ func (s *Store) SingleServer() bool { return s.single }
 // CheckEvictions reads Redis's INFO for evictions now, as the fold loop
 // does every evictEvery.
 func (s *Store) CheckEvictions(ctx context.Context) { s.checkEvictions(ctx) }
+
+// SetDownUntil sets when the backoff after a failed write ends (writes are
+// dropped at once until then, as after the failure): a test holds the
+// backoff for as long as its checks take, however slow the machine, then
+// ends it.
+func (s *Store) SetDownUntil(t time.Time) {
+	s.omu.Lock()
+	s.downUntil = t
+	s.omu.Unlock()
+}

@@ -178,14 +178,19 @@ func hoursListEvicted(t *testing.T, next time.Duration) {
 func TestOperatorSlowRedisPastDeadline(t *testing.T) {
 	s, r, ctx := startStore(t, redisstore.Options{WriteTimeout: 200 * time.Millisecond, FoldInterval: -1, RetentionInterval: -1}, "--enable-debug-command", "yes")
 	c := clientOf(t, r.Addr)
-	for try := 1; ; try++ { // the client's connections and Redis's clock are ready
+	// The client's connections and Redis's clock are ready once a Write
+	// succeeds. One that timed out started a backoff, during which the
+	// next are dropped at once: wait for it to end before trying again
+	// (tried at once, 20 tries were dropped in the first's backoff).
+	for try, watchdog := 1, time.Now().Add(time.Minute); ; try++ {
 		err := s.Write(ctx, storetest.Records(1, time.Now().Add(-time.Minute), time.Millisecond, 1))
 		if err == nil {
 			break
 		}
-		if try == 20 {
-			t.Fatalf("warm-up Write, try %d: %v", try, err)
+		if time.Now().After(watchdog) {
+			t.Fatalf("warm-up Write, try %d, a minute on: %v", try, err)
 		}
+		waitFor(t, "the backoff to end", func() bool { return !s.WriteStats().Down })
 	}
 	probe := redis.NewClient(&redis.Options{Addr: r.Addr, ContextTimeoutEnabled: true})
 	defer probe.Close()
