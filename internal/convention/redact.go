@@ -311,14 +311,27 @@ func (r *Rules) param(part string, depth int) (string, bool) {
 		// a value is.
 		return r.nested(key, dec, depth)
 	}
-	if name := unescape(key); r.SecretName(name) || r.key && isKey(name) || isCode(name) && r.oauthCode(name, unescape(val)) {
+	name := unescape(key)
+	// A name that nests is read as a value is: a URL written unencoded
+	// as a fragment's or a query's name ("#h2://:pw@h/=…").
+	if red, ok := r.nested(key, name, depth); ok {
+		return r.paramValue(red, name, val, depth, true)
+	}
+	return r.paramValue(key, name, val, depth, false)
+}
+
+// paramValue redacts the value val of a query's parameter, given the name
+// it is written with, key, and name, its name decoded; changed says key was
+// redacted (see param). ok is false when neither has anything to hide.
+func (r *Rules) paramValue(key, name, val string, depth int, changed bool) (string, bool) {
+	if r.SecretName(name) || r.key && isKey(name) || isCode(name) && r.oauthCode(name, unescape(val)) {
 		if val == Redacted || val != "" && r.count(name, val) {
-			return "", false
+			return key + "=" + val, changed
 		}
 		return key + "=" + Redacted, true
 	}
 	if val == "" {
-		return "", false
+		return key + "=", changed
 	}
 	dec := unescape(val)
 	if r.values && SecretValue(dec) {
@@ -326,7 +339,7 @@ func (r *Rules) param(part string, depth int) (string, bool) {
 	}
 	red, ok := r.nested(val, dec, depth)
 	if !ok {
-		return "", false
+		return key + "=" + val, changed
 	}
 	return key + "=" + red, true
 }

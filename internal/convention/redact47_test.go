@@ -1,0 +1,46 @@
+package convention_test
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/goappstats/appstats/internal/convention"
+)
+
+// TestQueryKeyURLUserInfo checks a URL written as a query's or a
+// fragment's name, not its value ("#h2://:pw@h/=#u://:pw@h/", a fragment
+// a client built from a URL without encoding it): round 46 found its
+// password kept, in a text, by URL and by Query, as a parameter's name is
+// not read. A name that nests (a URL, a text) is read as a value is.
+func TestQueryKeyURLUserInfo(t *testing.T) {
+	const R = convention.Redacted
+	r := defaultRules()
+	for _, tt := range []struct{ in, want string }{
+		{"https://x/#h2://:pw@h/=#u://:pw@h/", "https://x/#h2://" + R + "@h/=" + R},
+		{"https://x/#h2://:s3cretpw@h/=1", "https://x/#h2://" + R + "@h/=1"},
+		{"https://x/?next://bob:s3cretpw@h/=1&a=b", "https://x/?next://" + R + "@h/=1&a=b"},
+		{"https://x/?a=1&" + url.QueryEscape("redis://:s3cretpw@h/0") + "=x", "https://x/?a=1&redis%3A%2F%2F" + R + "%40h%2F0=x"},
+		// Unchanged: names with no user information.
+		{"https://x/?https://h/cb=1&a[b]=2", "https://x/?https://h/cb=1&a[b]=2"},
+		{"https://x/#/users/42=edit", "https://x/#/users/42=edit"},
+	} {
+		u, err := url.Parse(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.URL(u); got != tt.want {
+			t.Errorf("URL(%s)\n = %s\nwant %s", tt.in, got, tt.want)
+		}
+		if got := r.Text(tt.in); got != tt.want {
+			t.Errorf("Text(%s)\n = %s\nwant %s", tt.in, got, tt.want)
+		}
+	}
+	for _, tt := range []struct{ in, want string }{
+		{"h2://:pw@h/=#u://:pw@h/", "h2://" + R + "@h/=" + R},
+		{"a=1&redis://:s3cretpw@h/0=x", "a=1&redis://" + R + "@h/0=x"},
+	} {
+		if got := r.Query(tt.in); got != tt.want {
+			t.Errorf("Query(%s)\n = %s\nwant %s", tt.in, got, tt.want)
+		}
+	}
+}
