@@ -44,3 +44,21 @@ func TestQueryKeyURLUserInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestTextCleanedSchemeAtStart checks a URL whose "//" a server cleaned to
+// "/" ("redis:/:pw@h//r//") at the start of a text or after a blank, as a
+// route's parameter or a log writes it: round 46 found its password kept,
+// as the cleaned form was read only after a path's "/".
+func TestTextCleanedSchemeAtStart(t *testing.T) {
+	const R = convention.Redacted
+	checkTexts(t, defaultRules(), []textCase{
+		{"redis:/:pw@h//r//", "redis:/" + R + "@h//r//"},
+		{"redis:/:s3cretpw@cache", "redis:/" + R + "@cache"},
+		{"dial redis:/:s3cretpw@cache failed", "dial redis:/" + R + "@cache failed"},
+		{`target "amqp:/guest:s3cretpw@mq/vh"`, `target "amqp:/` + R + `@mq/vh"`},
+		// Unchanged: an "@" right after ":/" is a path's, and a path
+		// without one.
+		{"npm:/@scope/pkg", "npm:/@scope/pkg"},
+		{"file:/home/bob/notes", "file:/home/bob/notes"},
+	})
+}

@@ -307,12 +307,14 @@ func (r *Rules) scan(t *textScrub) {
 			i = max(ve, j)
 			continue
 		}
-		if i > 0 && s[i-1] == '/' && strings.HasPrefix(s[j:], ":/") && j+2 < len(s) && s[j+2] != '/' && isScheme(atom) {
-			// A URL in a path once a server cleaned its "//" to "/" (Go's
-			// ServeMux redirects to the path cleaned): "/r/redis:/:pw@h",
-			// its user information hidden whole; a secret name's value
-			// ("/password:/…") was hidden above. An "@" right after the
-			// ":/" is the path's ("/npm:/@scope/pkg"), not a URL's.
+		if strings.HasPrefix(s[j:], ":/") && j+2 < len(s) && s[j+2] != '/' && isScheme(atom) {
+			// A URL once a server cleaned its "//" to "/" (Go's ServeMux
+			// redirects to the path cleaned), in a path ("/r/redis:/:pw@h")
+			// or as a text or a word of one, as a route's parameter or a
+			// log writes it ("redis:/:pw@h//r//"): its user information
+			// hidden whole; a secret name's value ("/password:/…") was
+			// hidden above. An "@" right after the ":/" is the path's
+			// ("/npm:/@scope/pkg"), not a URL's.
 			i = t.hideNestedUserInfo(j+len(":/"), false)
 			continue
 		}
