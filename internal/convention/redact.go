@@ -236,7 +236,7 @@ func nextWord(s string, i int) (start, end int) {
 // judged and encoded again around the marker (a value that nests only
 // once decoded twice is read so and encoded twice again, and a part
 // without "=" that is a URL, a text or encoded, a fragment's, is read as
-// a value is); a value within maxNest (8)
+// a value is, as is a name that is a URL or a text: "#h2://:pw@h/=…"); a value within maxNest (8)
 // others that would be read as a text is hidden whole (see maxNest). Both "&" and ";" separate
 // parameters, as many servers accept either; a name that does not unescape
 // is judged as it is. A query with nothing to hide is returned as it is.

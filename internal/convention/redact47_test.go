@@ -62,3 +62,27 @@ func TestTextCleanedSchemeAtStart(t *testing.T) {
 		{"file:/home/bob/notes", "file:/home/bob/notes"},
 	})
 }
+
+// TestTextPercentEncodedName checks a secret name written percent-encoded
+// with its ":" ("password%3A", "Authorization%3A%20Bearer") before an
+// unencoded blank and its value, as a text encoded in part, or a query
+// value holding one, reads: round 46 found the value kept, as the encoded
+// word was decoded alone and what followed the blank was not read as its
+// value.
+func TestTextPercentEncodedName(t *testing.T) {
+	const R = convention.Redacted
+	checkTexts(t, defaultRules(), []textCase{
+		{"password%3A hunter2", "password%3A " + R},
+		{"log password%3a hunter2", "log password%3a " + R},
+		{"Authorization%3A Bearer abcdefghijk", "Authorization%3A Bearer " + R},
+		{"Authorization%3A%20Bearer abcdefghijk", "Authorization%3A%20Bearer " + R},
+		{"X-Api-Key%3A k3y-abc123 sent", "X-Api-Key%3A " + R}, // a header line, to its end
+		{"https://h/cb?q=password%3A hunter2", "https://h/cb?q=password%3A " + R},
+		{"GET https://h/cb?q=Authorization%3A%20Bearer abcdefghijk", "GET https://h/cb?q=Authorization%3A%20Bearer " + R},
+		// Unchanged: prose after an encoded name, and a name that is not
+		// secret.
+		{"password%3A too short", "password%3A too short"},
+		{"note%3A see the docs", "note%3A see the docs"},
+		{"https://h/cb?q=note%3A see the docs", "https://h/cb?q=note%3A see the docs"},
+	})
+}

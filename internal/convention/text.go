@@ -12,7 +12,8 @@ import (
 //   - the user information of a URL ("https://user:pw@host/") and the
 //     secrets of its path, query and fragment ([Rules.URL]), and the user
 //     information of a URL written in a path ("/r/redis://:pw@h"), also
-//     once a server cleaned its "//" to "/" ("/r/redis:/:pw@h");
+//     once a server cleaned its "//" to "/" ("/r/redis:/:pw@h", and
+//     "redis:/:pw@h" as a text or a word of one);
 //   - the value of a secret name written "name=value", "name = value",
 //     "name: 'value'", name:"value" (Go's and protobuf's text forms),
 //     "name": value (JSON, and JSON quoted again by %q: \"name\":\"value\"),
@@ -34,7 +35,9 @@ import (
 //     swordfish"; "password: too short" stays), a YAML line's to its end;
 //     a command line's "--password value"; the arguments of Redis'
 //     "AUTH", plain words too ("AUTH swordfish"; "AUTH failed" stays); a
-//     pair written percent-encoded ("password%3Dhunter2");
+//     pair written percent-encoded ("password%3Dhunter2"), and a name
+//     written so with its ":" before a blank and its value unencoded
+//     ("password%3A hunter2", "Authorization%3A%20Bearer <token>");
 //   - an OAuth authorization code ("code=…" with a digit, or long; see
 //     [Rules.oauthCode]), and the parameters after a URL given unencoded to
 //     a form's parameter ("redirect_uri=https://h/cb&client_secret=…");
@@ -433,6 +436,14 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 		}
 		return max(e, j+1), true
 	}
+	if pct && j+1 < len(s) && isBlank(s[j]) && strings.IndexByte(s[i:j], '%') >= 0 {
+		if vs, ve, ok := r.encodedNameValue(s, i, j); ok {
+			if s[vs:ve] != Redacted {
+				t.replace(vs, ve, Redacted)
+			}
+			return ve, true
+		}
+	}
 	if pct && strings.IndexByte(s[i:j], '%') >= 0 {
 		// "password%3Dhunter2", "token%22%3A%22abc": a text written
 		// percent-encoded, read once decoded.
@@ -450,6 +461,42 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 		}
 	}
 	return 0, false
+}
+
+// encodedNameValue finds the value of a secret name written
+// percent-encoded with its ":", the word s[i:j], before the blank at s[j]
+// and the value after it, unencoded: "password%3A hunter2" (see
+// [Rules.lineValue]), and an Authorization header's scheme encoded with
+// it, "Authorization%3A%20Bearer <token>" (see [Rules.schemeCredential]),
+// as a text encoded in part, or a query value holding one, reads.
+func (r *Rules) encodedNameValue(s string, i, j int) (vs, ve int, ok bool) {
+	dec := pathUnescape(s[i:j])
+	if dec == s[i:j] {
+		return 0, 0, false
+	}
+	var scheme string
+	if c := strings.LastIndexByte(dec, ':'); c >= 0 && c+1 < len(dec) {
+		// "Authorization: Bearer": the scheme after the name's ": ".
+		scheme = strings.TrimLeft(dec[c+1:], " \t")
+		if scheme == dec[c+1:] || !plainWord(scheme) {
+			return 0, 0, false
+		}
+		dec = dec[:c+1]
+	}
+	if len(dec) < 2 || dec[len(dec)-1] != ':' {
+		return 0, 0, false
+	}
+	name := dec[strings.LastIndexAny(dec[:len(dec)-1], " \t")+1 : len(dec)-1]
+	if name == "" || !r.SecretName(name) && !r.header(name) {
+		return 0, 0, false
+	}
+	if scheme != "" {
+		if !r.schemes || !isAuthorization(name) {
+			return 0, 0, false
+		}
+		return r.schemeCredential(s, j)
+	}
+	return r.lineValue(s, j+1, name, name == dec[:len(dec)-1] && lineStart(s, i))
 }
 
 // textScrub builds a scrubbed copy of s, allocating only once something is
@@ -597,8 +644,11 @@ func lastValueGoesOn(s string, i, end int) int {
 	if vs == end || s[vs-1] != '=' || strings.Contains(s[vs:end], "://") {
 		return 0
 	}
-	c := strings.IndexByte(s[vs:end], ':')
-	if c <= 0 || strings.IndexByte(s[vs:end], '%') >= 0 {
+	v := s[vs:end]
+	if strings.IndexByte(v, '%') >= 0 {
+		v = unescape(v) // "?q=password%3A hunter2": the name encoded, the value not
+	}
+	if strings.IndexByte(v, ':') <= 0 {
 		return 0
 	}
 	return vs
@@ -1676,30 +1726,8 @@ func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, v
 	case first == Redacted:
 		return k, e, true
 	case plainWord(first):
-		if r.schemes && e+1 < len(s) && isBlank(s[e]) && r.SecretName("Authorization") && isAuthorization(name) {
-			// The credential, after blanks (a tab too): a token68
-			// run, and what follows it up to white space ("AWS <key
-			// id>:<signature>").
-			cs := e + 1
-			for cs < len(s) && isBlank(s[cs]) {
-				cs++
-			}
-			ce := cs
-			for ce < len(s) && isToken68(s[ce]) {
-				ce++
-			}
-			for ce < len(s) && s[ce] == '=' {
-				ce++
-			}
-			if ce > cs {
-				for ce < len(s) && !isBlank(s[ce]) && s[ce] != '\n' && s[ce] != '\r' && s[ce] != '"' && s[ce] != '\'' && s[ce] != '`' {
-					ce++
-				}
-			}
-			if ce > cs && !proseWord(s[cs:ce]) {
-				// A credential of letters alone ("Bearer abcdefghijk")
-				// too: after the header's name, only prose ("Bearer
-				// token expired") is not one.
+		if r.schemes && isAuthorization(name) {
+			if cs, ce, ok := r.schemeCredential(s, e); ok {
 				return cs, ce, true
 			}
 		}
@@ -1715,6 +1743,35 @@ func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, v
 		e = lineEnd(s, e)
 	}
 	return k, e, true
+}
+
+// schemeCredential returns the bounds of the credential that follows an
+// Authorization header's scheme, a plain word ending at s[e], after blanks
+// (a tab too): a token68 run, and what follows it up to white space ("AWS
+// <key id>:<signature>"); ok is false when there is none or it is prose.
+func (r *Rules) schemeCredential(s string, e int) (cs, ce int, ok bool) {
+	if e+1 >= len(s) || !isBlank(s[e]) || !r.SecretName("Authorization") {
+		return 0, 0, false
+	}
+	cs = e + 1
+	for cs < len(s) && isBlank(s[cs]) {
+		cs++
+	}
+	ce = cs
+	for ce < len(s) && isToken68(s[ce]) {
+		ce++
+	}
+	for ce < len(s) && s[ce] == '=' {
+		ce++
+	}
+	if ce > cs {
+		for ce < len(s) && !isBlank(s[ce]) && s[ce] != '\n' && s[ce] != '\r' && s[ce] != '"' && s[ce] != '\'' && s[ce] != '`' {
+			ce++
+		}
+	}
+	// A credential of letters alone ("Bearer abcdefghijk") too: after
+	// the header's name, only prose ("Bearer token expired") is not one.
+	return cs, ce, ce > cs && !proseWord(s[cs:ce])
 }
 
 // lineEnd returns the end of a header's value that runs on from e: the end
