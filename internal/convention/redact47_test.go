@@ -86,3 +86,25 @@ func TestTextPercentEncodedName(t *testing.T) {
 		{"https://h/cb?q=note%3A see the docs", "https://h/cb?q=note%3A see the docs"},
 	})
 }
+
+// TestTextSpacedSeparators checks a secret name's value after a separator
+// written with a blank where the scan wanted none: "password= hunter2"
+// (a form or a shell line with a blank after "="), "password : hunter2"
+// (French typography's blank before ":"), and "password%3D hunter2", its
+// name encoded. Round 47 found each kept; an empty value followed by the
+// next pair ("password= user=bob") hides nothing.
+func TestTextSpacedSeparators(t *testing.T) {
+	const R = convention.Redacted
+	checkTexts(t, defaultRules(), []textCase{
+		{"password= hunter22", "password= " + R},
+		{"login failed: user=bob password= hunter22 host=db", "login failed: user=bob password= " + R + " host=db"},
+		{"password : hunter22", "password : " + R},
+		{"mot de passe incorrect, token : abc123def", "mot de passe incorrect, token : " + R},
+		{"password%3D hunter22", "password%3D " + R},
+		// Unchanged: an empty value, prose, a count.
+		{"password= user=bob", "password= user=bob"},
+		{"password : too short", "password : too short"},
+		{"tokens= 5", "tokens= 5"},
+		{"tokens%3D 5", "tokens%3D 5"},
+	})
+}

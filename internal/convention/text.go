@@ -321,7 +321,7 @@ func (r *Rules) scan(t *textScrub) {
 			i = t.hideNestedUserInfo(j+len(":/"), false)
 			continue
 		}
-		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4) || next == '>' || pct {
+		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4 || j+1 < len(s) && s[j+1] == ':') || next == '>' || pct {
 			if next, ok := r.spaced(t, s, i, j, pct); ok {
 				i = next
 				continue
@@ -393,8 +393,12 @@ func (r *Rules) scan(t *textScrub) {
 // "%"). ok says it replaced what it found, and next is where the scan goes
 // on.
 func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok bool) {
-	if j+1 < len(s) && s[j] == ':' && isBlank(s[j+1]) && !isDigit(s[i]) && (r.SecretName(pathUnescape(s[i:j])) || r.header(s[i:j])) {
-		if vs, ve, ok := r.lineValue(s, j+2, s[i:j], lineStart(s, i)); ok {
+	c := j
+	if c+1 < len(s) && s[c] == ' ' && s[c+1] == ':' {
+		c++ // "password : hunter2", as French writes a colon
+	}
+	if c+1 < len(s) && s[c] == ':' && isBlank(s[c+1]) && !isDigit(s[i]) && (r.SecretName(pathUnescape(s[i:j])) || r.header(s[i:j])) {
+		if vs, ve, ok := r.lineValue(s, c+2, s[i:j], lineStart(s, i)); ok {
 			if s[vs:ve] != Redacted {
 				t.replace(vs, ve, Redacted)
 			}
@@ -466,7 +470,8 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 // encodedNameValue finds the value of a secret name written
 // percent-encoded with its ":", the word s[i:j], before the blank at s[j]
 // and the value after it, unencoded: "password%3A hunter2" (see
-// [Rules.lineValue]), and an Authorization header's scheme encoded with
+// [Rules.lineValue]), "password%3D hunter2" (a word, as "password=
+// hunter2" is read), and an Authorization header's scheme encoded with
 // it, "Authorization%3A%20Bearer <token>" (see [Rules.schemeCredential]),
 // as a text encoded in part, or a query value holding one, reads.
 func (r *Rules) encodedNameValue(s string, i, j int) (vs, ve int, ok bool) {
@@ -483,12 +488,28 @@ func (r *Rules) encodedNameValue(s string, i, j int) (vs, ve int, ok bool) {
 		}
 		dec = dec[:c+1]
 	}
-	if len(dec) < 2 || dec[len(dec)-1] != ':' {
+	if len(dec) < 2 || dec[len(dec)-1] != ':' && (dec[len(dec)-1] != '=' || scheme != "") {
 		return 0, 0, false
 	}
 	name := dec[strings.LastIndexAny(dec[:len(dec)-1], " \t")+1 : len(dec)-1]
 	if name == "" || !r.SecretName(name) && !r.header(name) {
 		return 0, 0, false
+	}
+	if dec[len(dec)-1] == '=' {
+		// "password%3D hunter2": the word after the blanks, as
+		// "password= hunter2" is read (see valueAfter).
+		vs = j + 1
+		for vs < len(s) && isBlank(s[vs]) {
+			vs++
+		}
+		ve = vs
+		for ve < len(s) && !valueDelimAt(s, ve) && s[ve] != '=' {
+			ve++
+		}
+		if ve == vs || ve < len(s) && s[ve] == '=' || r.count(name, s[vs:ve]) {
+			return 0, 0, false
+		}
+		return vs, ve, true
 	}
 	if scheme != "" {
 		if !r.schemes || !isAuthorization(name) {
@@ -1058,6 +1079,17 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	if sep == ':' || k-1 != j { // "name: value", "name = value", or a tab for a space
 		for k < len(s) && isBlank(s[k]) {
 			k++
+		}
+	} else if k < len(s) && isBlank(s[k]) && !quotedName {
+		// "name= value": the value after blanks, unless it is the next
+		// pair ("password= user=bob": an empty password).
+		for k < len(s) && isBlank(s[k]) {
+			k++
+		}
+		for e := k; e < len(s) && !valueDelimAt(s, e); e++ {
+			if s[e] == '=' {
+				return 0, 0, false
+			}
 		}
 	}
 	if quotedName && sep == ':' {
