@@ -108,3 +108,24 @@ func TestTextSpacedSeparators(t *testing.T) {
 		{"tokens%3D 5", "tokens%3D 5"},
 	})
 }
+
+// TestTextNameValuePairs checks a pair that names a secret and gives its
+// value apart, as a Kubernetes container's environment, a form's fields
+// or a list of tags write it: {"name":"DB_PASSWORD","value":"…"} in JSON
+// (quoted again by %q too), {Name:DB_PASSWORD Value:…} as fmt prints a
+// corev1.EnvVar. Round 47 found the value kept: "value" is no secret name.
+func TestTextNameValuePairs(t *testing.T) {
+	const R = convention.Redacted
+	checkTexts(t, defaultRules(), []textCase{
+		{`[{"name":"DB_PASSWORD","value":"hunter22"},{"name":"DB_HOST","value":"db"}]`,
+			`[{"name":"DB_PASSWORD","value":"` + R + `"},{"name":"DB_HOST","value":"db"}]`},
+		{`{"Key": "api_key", "Value": "k3yabc123"}`, `{"Key": "api_key", "Value": "` + R + `"}`},
+		{`env: "[{\"name\":\"API_TOKEN\",\"value\":\"abc123def\"}]"`, `env: "[{\"name\":\"API_TOKEN\",\"value\":\"` + R + `\"}]"`},
+		{"env [{Name:DB_PASSWORD Value:hunter22 ValueFrom:nil} {Name:DB_HOST Value:db ValueFrom:nil}]",
+			"env [{Name:DB_PASSWORD Value:" + R + " ValueFrom:nil} {Name:DB_HOST Value:db ValueFrom:nil}]"},
+		// Unchanged: a pair that names no secret, a count, a null.
+		{`{"name":"page","value":"2"}`, `{"name":"page","value":"2"}`},
+		{`{"name":"tokens","value":"5"}`, `{"name":"tokens","value":"5"}`},
+		{`{"name":"password","value":null}`, `{"name":"password","value":null}`},
+	})
+}

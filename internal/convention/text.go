@@ -287,7 +287,25 @@ func (r *Rules) scan(t *textScrub) {
 			i = end
 			continue
 		}
-		if vs, ve, ok := valueAfter(s, i, j); ok && (r.SecretName(pathUnescape(atom)) || r.header(atom) || r.oauthCode(atom, s[vs:max(ve, vs)])) {
+		vs, ve, ok := valueAfter(s, i, j)
+		if ok && ve > vs && isPairName(atom) {
+			// {"name":"DB_PASSWORD","value":"…"}, {Name:DB_PASSWORD
+			// Value:…}: a pair that names a secret, and its value.
+			if ws, we, ok := r.pairValue(s, vs, ve, nested(i)); ok {
+				t.replace(ws, we, Redacted)
+				i = we
+				continue
+			}
+		} else if ok && ve < 0 && isPairName(atom) {
+			if _, fe := fieldValue(s, vs, nested(i)); fe > vs {
+				if ws, we, ok := r.pairValue(s, vs, fe, nested(i)); ok {
+					t.replace(ws, we, Redacted)
+					i = we
+					continue
+				}
+			}
+		}
+		if ok && (r.SecretName(pathUnescape(atom)) || r.header(atom) || r.oauthCode(atom, s[vs:max(ve, vs)])) {
 			if ve < 0 {
 				vs, ve = fieldValue(s, vs, nested(i))
 				if cs, ok := r.schemeOnly(s, vs, ve); ok {
@@ -384,6 +402,59 @@ func (r *Rules) scan(t *textScrub) {
 		}
 		i = j
 	}
+}
+
+// isPairName reports whether a name is "name" or "key", in any case: the
+// first of a pair that names a value, as a Kubernetes container's
+// environment ({"name":"DB_PASSWORD","value":"…"}, {Name:DB_PASSWORD
+// Value:…}), a form's fields or a list of tags write it.
+func isPairName(name string) bool {
+	return len(name) == 4 && strings.EqualFold(name, "name") || len(name) == 3 && strings.EqualFold(name, "key")
+}
+
+// pairValue finds the value of a pair whose name, a secret one, is s[vs:ve]
+// (see isPairName): the value given to "value" right after it, a "," and
+// blanks between ({"name":"password","value":"hunter2"}, {Name:password
+// Value:hunter2}). ok is false when the name is not secret, nothing but
+// "value" follows, or its value has nothing to hide (nil, a placeholder,
+// a count).
+func (r *Rules) pairValue(s string, vs, ve int, nested bool) (ws, we int, ok bool) {
+	name := s[vs:ve]
+	if len(name) > maxRun || !r.SecretName(name) {
+		return 0, 0, false
+	}
+	p := ve
+	if p < len(s) && (s[p] == '"' || s[p] == '\'') {
+		p++
+	} else if p+1 < len(s) && s[p] == '\\' && s[p+1] == '"' {
+		p += 2
+	}
+	if p < len(s) && s[p] == ',' {
+		p++
+	}
+	for p < len(s) && isBlank(s[p]) {
+		p++
+	}
+	if p < len(s) && (s[p] == '"' || s[p] == '\'') {
+		p++
+	} else if p+1 < len(s) && s[p] == '\\' && s[p+1] == '"' {
+		p += 2
+	}
+	const value = "value"
+	if len(s)-p <= len(value) || !strings.EqualFold(s[p:p+len(value)], value) || isAtom(s[p+len(value)]) {
+		return 0, 0, false
+	}
+	ws, we, ok = valueAfter(s, p, p+len(value))
+	if !ok {
+		return 0, 0, false
+	}
+	if we < 0 {
+		ws, we = fieldValue(s, ws, nested)
+	}
+	if v := s[ws:we]; v == "" || v == Redacted || isNil(v) || isPlaceholder(v) || r.count(name, v) {
+		return 0, 0, false
+	}
+	return ws, we, true
 }
 
 // spaced is text's scan for a value written apart from its secret name, at
