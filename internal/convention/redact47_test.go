@@ -129,3 +129,24 @@ func TestTextNameValuePairs(t *testing.T) {
 		{`{"name":"password","value":null}`, `{"name":"password","value":null}`},
 	})
 }
+
+// TestTextQuotedJSONAndLists checks JSON quoted twice (a JSON string held
+// in a JSON body, as an SQL argument's text quotes it again:
+// \\\"token\\\":\\\"…\\\"), a secret name's list quoted again
+// (\"password\":[\"…\"]), and a list of more than one string given to a
+// secret name ({"creds":["bob","hunter2"]}): round 47 found each kept, or
+// all but the first string. The list is hidden whole, its brackets and
+// outer quotes kept.
+func TestTextQuotedJSONAndLists(t *testing.T) {
+	const R = convention.Redacted
+	checkTexts(t, defaultRules(), []textCase{
+		{`"{\"data\":\"{\\\"token\\\":\\\"abc123def\\\"}\"}"`, `"{\"data\":\"{\\\"token\\\":\\\"` + R + `\\\"}\"}"`},
+		{`"{\"password\":[\"hunter22\"]}"`, `"{\"password\":[\"` + R + `\"]}"`},
+		{`{"creds":["bob","hunter22"],"n":1}`, `{"creds":["` + R + `"],"n":1}`},
+		{`"{\"creds\":[\"bob\",\"hunter22\"]}"`, `"{\"creds\":[\"` + R + `\"]}"`},
+		{`http.Header{"Cookie":[]string{"a=1", "sid=abc123def"}}`, `http.Header{"Cookie":[]string{"` + R + `"}}`},
+		// Unchanged: lists and JSON quoted twice that name no secret.
+		{`{"roles":["admin","ops"]}`, `{"roles":["admin","ops"]}`},
+		{`"{\"data\":\"{\\\"page\\\":\\\"2\\\"}\"}"`, `"{\"data\":\"{\\\"page\\\":\\\"2\\\"}\"}"`},
+	})
+}

@@ -316,6 +316,9 @@ func (r *Rules) scan(t *textScrub) {
 			if cred = cred && r.schemes; cred {
 				ve = ce // "Authorization=Bearer <token>": the scheme and its credential
 			}
+			if !cred {
+				ve = listEnd(s, vs, ve) // {"creds":["bob","hunter2"]}: the list whole
+			}
 			if v := s[vs:ve]; v != "" && v != Redacted && !isNil(v) && !isPlaceholder(v) && !r.count(atom, v) {
 				if !cred && ve < len(s) && s[ve] == ' ' && afterEquals(s, vs) {
 					// "password=two words", "password = two words",
@@ -1122,9 +1125,11 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	if j < len(s) && (s[j] == '"' || s[j] == '\'') && i > 0 && s[i-1] == s[j] {
 		quotedName = true
 		j++
-	} else if j+1 < len(s) && s[j] == '\\' && s[j+1] == '"' && i > 1 && s[i-2] == '\\' && s[i-1] == '"' {
+	} else if n := escapedQuoteBefore(s, i); n > 0 && escapedQuoteAt(s, j) == n {
+		// \"name\", as %q writes JSON; \\\"name\\\", JSON in a JSON
+		// string, quoted again.
 		quotedName = true
-		j += 2
+		j += n + 1
 	}
 	k := j
 	for k < len(s) && isBlank(s[k]) && (quotedName || k+1 < len(s) && (s[k+1] == ':' || isBlank(s[k+1]) || s[k+1] == '=')) {
@@ -1166,7 +1171,7 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	if quotedName && sep == ':' {
 		if strings.HasPrefix(s[k:], "[]string{") {
 			k += len("[]string{")
-		} else if k+1 < len(s) && s[k] == '[' && (s[k+1] == '"' || s[k+1] == '\'') {
+		} else if k+1 < len(s) && s[k] == '[' && (s[k+1] == '"' || s[k+1] == '\'' || escapedQuoteAt(s, k+1) > 0) {
 			k++
 		}
 	}
@@ -1189,12 +1194,12 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		}
 		return k + 1, braceEnd(s, k), true // password={bob hunter2}, ODBC's Pwd={…}
 	}
-	if k+1 < len(s) && s[k] == '\\' && s[k+1] == '"' { // \"value\"
-		e := strings.Index(s[k+2:], `\"`)
+	if n := escapedQuoteAt(s, k); n > 0 { // \"value\", \\\"value\\\"
+		e := strings.Index(s[k+n+1:], escapedQuotes[len(escapedQuotes)-n-1:])
 		if e < 0 {
-			return k + 2, len(s), true
+			return k + n + 1, len(s), true
 		}
-		return k + 2, k + 2 + e, true
+		return k + n + 1, k + n + 1 + e, true
 	}
 	if sep == ':' && !quotedName {
 		if k == j+1 && k < len(s) && s[k] != ' ' && s[k] != '\t' && !isDigit(s[i]) && fieldStart(s, i) {
@@ -1208,6 +1213,65 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	}
 	return k, e, true
 }
+
+// escapedQuotes is the longest escaped quote valueAfter reads: a quote
+// after 15 backslashes, JSON quoted four times.
+const escapedQuotes = `\\\\\\\\\\\\\\\"`
+
+// escapedQuoteAt returns how many backslashes escape the quote at s[k:]
+// (`\"`: 1, `\\\"`: 3), or 0 when s[k:] is no escaped quote.
+func escapedQuoteAt(s string, k int) int {
+	n := 0
+	for k+n < len(s) && s[k+n] == '\\' && n < len(escapedQuotes)-1 {
+		n++
+	}
+	if n == 0 || k+n >= len(s) || s[k+n] != '"' {
+		return 0
+	}
+	return n
+}
+
+// escapedQuoteBefore returns how many backslashes escape the quote right
+// before s[i], or 0 when none does.
+func escapedQuoteBefore(s string, i int) int {
+	if i < 2 || s[i-1] != '"' {
+		return 0
+	}
+	n := 0
+	for i-2-n >= 0 && s[i-2-n] == '\\' && n < len(escapedQuotes)-1 {
+		n++
+	}
+	return n
+}
+
+// listEnd returns where the value of a secret name that is the first
+// string of a list, s[vs:ve], ends when the list is given whole: at the
+// end of its last string ({"creds":["bob","hunter2"]}, %#v's
+// []string{"a", "b"}, and quoted again by %q), or ve.
+func listEnd(s string, vs, ve int) int {
+	if vs < 2 || ve >= len(s) {
+		return ve
+	}
+	open, closing := vs-2, s[vs-1:vs]
+	if n := escapedQuoteBefore(s, vs); n > 0 {
+		open, closing = vs-n-2, s[vs-n-1:vs]
+	} else if closing != `"` && closing != "'" {
+		return ve
+	}
+	if open < 0 || s[open] != '[' && s[open] != '{' || !strings.HasPrefix(s[ve:], closing) {
+		return ve
+	}
+	// A list closed within maxList bytes: a search unbounded would read
+	// the rest of s for each list left open ("password":["a", repeated).
+	e := closeBracket(s[:min(len(s), open+maxList)], open)
+	if e >= len(s) || e >= open+maxList || e-len(closing) < ve || s[e-len(closing):e] != closing {
+		return ve
+	}
+	return e - len(closing)
+}
+
+// maxList bounds the bytes of a list listEnd hides whole.
+const maxList = 1024
 
 // fieldStart reports whether a field ("Name:value") may start at s[i]: at
 // the start of s, or after what fmt writes before a field (a bracket, a
