@@ -150,3 +150,32 @@ func TestTextQuotedJSONAndLists(t *testing.T) {
 		{`"{\"data\":\"{\\\"page\\\":\\\"2\\\"}\"}"`, `"{\"data\":\"{\\\"page\\\":\\\"2\\\"}\"}"`},
 	})
 }
+
+// TestTextRedisArgs checks the secrets of Redis commands besides AUTH's,
+// as a log, an error or MONITOR quotes a command: a hash's field named
+// secret (HSET k password …), CONFIG SET requirepass|masterauth …,
+// MIGRATE's AUTH2 <user> <password>, ACL SETUSER's ">password" and
+// "#<hash>", AUTH in MONITOR's quotes, and "auth <password>: <error>" as
+// go-redis writes a command that failed (lower case). Round 47 found each
+// kept. Fields that name no secret, a key's name and prose stay.
+func TestTextRedisArgs(t *testing.T) {
+	const R = convention.Redacted
+	checkTexts(t, defaultRules(), []textCase{
+		{"HSET user:1 name bob password hunter22 age 3", "HSET user:1 name bob password " + R + " age 3"},
+		{"hset user:1 api_token abc123def", "hset user:1 api_token " + R},
+		{"HSET user:1 data {\"password\":\"hunter22\"} name bob", "HSET user:1 data {\"password\":\"" + R + "\"} name bob"},
+		{"HSET session:abc123def user bob", "HSET session:" + R + " user bob"},
+		{"CONFIG SET requirepass hunter22", "CONFIG SET requirepass " + R},
+		{"config set masterauth hunter22", "config set masterauth " + R},
+		{"MIGRATE h 6379 k 0 5000 AUTH2 bob hunter22 KEYS k", "MIGRATE h 6379 k 0 5000 AUTH2 " + R + " " + R + " KEYS k"},
+		{"ACL SETUSER bob on >hunter22 ~* +@all", "ACL SETUSER bob on >" + R + " ~* +@all"},
+		{`1700000000.123456 [0 127.0.0.1:5000] "AUTH" "bob" "hunter22"`, `1700000000.123456 [0 127.0.0.1:5000] "AUTH" "` + R + `" "` + R + `"`},
+		{`1700000000.123456 [0 127.0.0.1:5000] "HSET" "u:1" "password" "hunter22"`, `1700000000.123456 [0 127.0.0.1:5000] "HSET" "u:1" "password" "` + R + `"`},
+		{"auth hunter22: WRONGPASS invalid username-password pair", "auth " + R + ": WRONGPASS invalid username-password pair"},
+		// Unchanged.
+		{"hset user:1 name bob page 2 tokens 5", "hset user:1 name bob page 2 tokens 5"},
+		{"ACL SETUSER bob on nopass ~* +@all", "ACL SETUSER bob on nopass ~* +@all"},
+		{"auth failed: check the server", "auth failed: check the server"},
+		{"see the HSET docs; the requirepass is set", "see the HSET docs; the requirepass is set"},
+	})
+}

@@ -15,9 +15,12 @@ import (
 //     once a server cleaned its "//" to "/" ("/r/redis:/:pw@h", and
 //     "redis:/:pw@h" as a text or a word of one);
 //   - the value of a secret name written "name=value", "name = value",
-//     "name: 'value'", name:"value" (Go's and protobuf's text forms),
-//     "name": value (JSON, and JSON quoted again by %q: \"name\":\"value\"),
-//     "Name":[]string{"value"} (%#v of a header);
+//     "name= value", "name : value", "name: 'value'", name:"value" (Go's
+//     and protobuf's text forms), "name": value (JSON, and JSON quoted
+//     again by %q: \"name\":\"value\", or twice), "Name":[]string{"value"}
+//     (%#v of a header), a list given whole ({"creds":["bob","pw"]}), and
+//     a pair that names a secret apart from its value
+//     ({"name":"DB_PASSWORD","value":"…"}, {Name:DB_PASSWORD Value:…});
 //   - the fields of structs and maps printed by fmt, whose strings it does
 //     not quote ({User:bob Password:hunter2}, &{Token:abc},
 //     map[password:hunter2], a field's value running over spaces to the
@@ -34,7 +37,11 @@ import (
 //     hidden when it is a plain word too ("password: hunter", "secret:
 //     swordfish"; "password: too short" stays), a YAML line's to its end;
 //     a command line's "--password value"; the arguments of Redis'
-//     "AUTH", plain words too ("AUTH swordfish"; "AUTH failed" stays); a
+//     "AUTH", plain words too ("AUTH swordfish"; "AUTH failed" stays),
+//     and the secrets of its other commands (see [Rules.redisArgs]: a
+//     hash's field named secret, "HSET k password …", CONFIG SET's
+//     requirepass and masterauth, MIGRATE's AUTH2, ACL SETUSER's
+//     ">password", MONITOR's "AUTH" "…", go-redis' "auth …: <error>"); a
 //     pair written percent-encoded ("password%3Dhunter2"), and a name
 //     written so with its ":" before a blank and its value unencoded
 //     ("password%3A hunter2", "Authorization%3A%20Bearer <token>");
@@ -346,6 +353,19 @@ func (r *Rules) scan(t *textScrub) {
 			if next, ok := r.spaced(t, s, i, j, pct); ok {
 				i = next
 				continue
+			}
+		}
+		if q := i > 0 && s[i-1] == '"' && j < len(s) && s[j] == '"'; q && j+1 < len(s) && s[j+1] == ' ' || j < len(s) && s[j] == ' ' {
+			// Redis' commands, as a log or MONITOR ("AUTH" "pw") quotes them.
+			if kind := redisCommand(atom, q); kind != redisNone {
+				e := j
+				if q {
+					e++
+				}
+				if next := r.redisArgs(t, s, e, kind); next > e {
+					i = next
+					continue
+				}
 			}
 		}
 		if n := j - i; (n == 5 || n == 6) && j+1 < len(s) && isBlank(s[j]) && r.schemes { // "basic ", "bearer "
