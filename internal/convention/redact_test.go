@@ -527,6 +527,19 @@ func BenchmarkTextLong(b *testing.B) {
 		"innerurl":  "https://h?q=p://:a ",
 		"lastvalue": "https://h?q=a: ",
 		"twice":     "https://h?n=%2525#%253A&",
+		// Round 47: URLs as a query's names, nested in one another
+		// ("?p://:a@h/=https://h/?p://…"); cleaned "scheme:/" URLs;
+		// names encoded before a blank; blanks around "=" and ":";
+		// name/value pairs; lists given to a secret name, left open;
+		// JSON quoted twice.
+		"keyurl":    "https://h/?p://:a@h/=",
+		"cleaned":   "p:/:a@h ",
+		"encname":   "password%3A a Authorization%3A%20Bearer a ",
+		"spacedeq":  "password= a password : a ",
+		"pairs":     `{"name":"password","value":"a"} "key":"token","value":[`,
+		"lists":     `"password":["a",`,
+		"escaped":   `\\\"token\\\":\\\"a`,
+		"rediscmds": "HSET k password a ACL SETUSER b >c auth d: ",
 	}
 	tails := map[string]string{"innerurl": "b@h/x", "dsn": "u:p x@tcp(h)/d", "digits": "u:1 x@tcp(h)/d", "clock": "u:1 x@/d", "portspace": "x@h", "emptyuser": "x@h"}
 	for name, p := range patterns {
