@@ -179,3 +179,31 @@ func TestTextRedisArgs(t *testing.T) {
 		{"see the HSET docs; the requirepass is set", "see the HSET docs; the requirepass is set"},
 	})
 }
+
+// TestTextOtherLanguagesAndTools checks forms round 47's attack found
+// kept: a value encoded twice in a text ("token%253D…"), the pairs of
+// Ruby, PHP and Perl ("password => …", {:password=>"…"}, print_r's
+// "[password] => …"), Python's b'…' and u'…' strings, an XML element
+// named by its key or name attribute (<entry key="password">…</entry>),
+// and curl's "-u user:password".
+func TestTextOtherLanguagesAndTools(t *testing.T) {
+	const R = convention.Redacted
+	checkTexts(t, defaultRules(), []textCase{
+		{"token%253Dabc123def", "token%253D" + R},
+		{"see password%253Dhunter22 here", "see password%253D" + R + " here"},
+		{`password => "hunter22"`, `password => "` + R + `"`},
+		{`{:user=>"bob", :password=>"hunter22"}`, `{:user=>"bob", :password=>"` + R + `"}`},
+		{"Array\n(\n    [user] => bob\n    [password] => hunter22\n)", "Array\n(\n    [user] => bob\n    [password] => " + R + "\n)"},
+		{`{'password': b'hunter22'}`, `{'password': b'` + R + `'}`},
+		{`{'password': u'hunter22'}`, `{'password': u'` + R + `'}`},
+		{`<entry key="password">hunter22</entry>`, `<entry key="password">` + R + `</entry>`},
+		{`<property name="db.password">hunter22</property>`, `<property name="db.password">` + R + `</property>`},
+		{"curl -u bob:hunter22 https://h/", "curl -u bob:" + R + " https://h/"},
+		{"curl --user bob:hunter22 https://h/", "curl --user bob:" + R + " https://h/"},
+		// Unchanged.
+		{"docker run -u 1000:1000 img", "docker run -u 1000:1000 img"},
+		{"x => y", "x => y"},
+		{`<entry key="page">2</entry>`, `<entry key="page">2</entry>`},
+		{"mysql -u root db", "mysql -u root db"},
+	})
+}

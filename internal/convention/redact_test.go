@@ -540,6 +540,7 @@ func BenchmarkTextLong(b *testing.B) {
 		"lists":     `"password":["a",`,
 		"escaped":   `\\\"token\\\":\\\"a`,
 		"rediscmds": "HSET k password a ACL SETUSER b >c auth d: ",
+		"langs":     "x%253Da password => a [password] => a key=\"password\">a curl -u a:b ",
 	}
 	tails := map[string]string{"innerurl": "b@h/x", "dsn": "u:p x@tcp(h)/d", "digits": "u:1 x@tcp(h)/d", "clock": "u:1 x@/d", "portspace": "x@h", "emptyuser": "x@h"}
 	for name, p := range patterns {

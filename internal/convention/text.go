@@ -20,7 +20,10 @@ import (
 //     again by %q: \"name\":\"value\", or twice), "Name":[]string{"value"}
 //     (%#v of a header), a list given whole ({"creds":["bob","pw"]}), and
 //     a pair that names a secret apart from its value
-//     ({"name":"DB_PASSWORD","value":"…"}, {Name:DB_PASSWORD Value:…});
+//     ({"name":"DB_PASSWORD","value":"…"}, {Name:DB_PASSWORD Value:…},
+//     <entry key="password">…</entry>); Ruby's, PHP's and Perl's pairs
+//     ("password => …", {:password=>"…"}, "[password] => …"), Python's
+//     b'…' and u'…'; curl's "-u user:password";
 //   - the fields of structs and maps printed by fmt, whose strings it does
 //     not quote ({User:bob Password:hunter2}, &{Token:abc},
 //     map[password:hunter2], a field's value running over spaces to the
@@ -42,7 +45,8 @@ import (
 //     hash's field named secret, "HSET k password …", CONFIG SET's
 //     requirepass and masterauth, MIGRATE's AUTH2, ACL SETUSER's
 //     ">password", MONITOR's "AUTH" "…", go-redis' "auth …: <error>"); a
-//     pair written percent-encoded ("password%3Dhunter2"), and a name
+//     pair written percent-encoded ("password%3Dhunter2", or twice:
+//     "password%253Dhunter2"), and a name
 //     written so with its ":" before a blank and its value unencoded
 //     ("password%3A hunter2", "Authorization%3A%20Bearer <token>");
 //   - an OAuth authorization code ("code=…" with a digit, or long; see
@@ -463,6 +467,18 @@ func (r *Rules) pairValue(s string, vs, ve int, nested bool) (ws, we int, ok boo
 	} else if p+1 < len(s) && s[p] == '\\' && s[p+1] == '"' {
 		p += 2
 	}
+	if p > ve && p < len(s) && s[p] == '>' {
+		// <entry key="password">…</entry>, <property name="password">…:
+		// the element's text, closed within maxList bytes.
+		e := p + 1
+		for e < len(s) && e-p < maxList && s[e] != '<' {
+			e++
+		}
+		if e == p+1 || e >= len(s) || s[e] != '<' || e+1 < len(s) && s[e+1] != '/' || s[p+1:e] == Redacted {
+			return 0, 0, false
+		}
+		return p + 1, e, true
+	}
 	const value = "value"
 	if len(s)-p <= len(value) || !strings.EqualFold(s[p:p+len(value)], value) || isAtom(s[p+len(value)]) {
 		return 0, 0, false
@@ -524,6 +540,18 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 			return e, true
 		}
 	}
+	if s[i] == '-' && j+1 < len(s) && s[j] == ' ' && userFlag(s[i:j]) {
+		// curl's "-u bob:hunter2", "--user", "--proxy-user": the password
+		// after the user's ":" (not a uid:gid's digits, "-u 1000:1000").
+		e := j + 1
+		for e < len(s) && !valueDelimAt(s, e) {
+			e++
+		}
+		if c := strings.IndexByte(s[j+1:e], ':'); c > 0 && j+1+c+1 < e && s[j+1+c+1:e] != Redacted && !IsDigits(s[j+1+c+1:e]) {
+			t.replace(j+1+c+1, e, Redacted)
+			return e, true
+		}
+	}
 	if s[i] == '-' && j+1 < len(s) && s[j] == ' ' && s[j+1] != '-' && secretFlag(r, s[i:j]) {
 		e := j + 1
 		for e < len(s) && !valueDelimAt(s, e) {
@@ -545,8 +573,18 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 	if pct && strings.IndexByte(s[i:j], '%') >= 0 {
 		// "password%3Dhunter2", "token%22%3A%22abc": a text written
 		// percent-encoded, read once decoded.
-		if dec := pathUnescape(s[i:j]); dec != s[i:j] && strings.IndexByte(dec, '%') < 0 && !shortPlain(dec) {
+		dec, twice := pathUnescape(s[i:j]), false
+		if strings.IndexByte(dec, '%') >= 0 && dec != s[i:j] {
+			// "token%253Dabc": encoded twice, read twice decoded.
+			if d2 := pathUnescape(dec); d2 != dec && strings.IndexByte(d2, '%') < 0 {
+				dec, twice = d2, true
+			}
+		}
+		if dec != s[i:j] && strings.IndexByte(dec, '%') < 0 && !shortPlain(dec) {
 			if red := r.text(dec, t.depth); red != dec {
+				if twice {
+					red = escapeAround(red)
+				}
 				t.replace(i, j, escapeAround(red))
 				return j, true
 			}
@@ -1136,10 +1174,10 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		return 0, 0, false // prose, a word alone: the common case
 	}
 	if s[j] == ']' {
-		if s[j+1] != '=' || i == 0 || s[i-1] != '[' {
+		if s[j+1] != '=' && !strings.HasPrefix(s[j+1:], " =>") || i == 0 || s[i-1] != '[' {
 			return 0, 0, false
 		}
-		j++ // a form's user[password]=…
+		j++ // a form's user[password]=…, PHP's print_r: [password] => …
 	}
 	quotedName := false
 	if j < len(s) && (s[j] == '"' || s[j] == '\'') && i > 0 && s[i-1] == s[j] {
@@ -1160,8 +1198,10 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	}
 	sep := s[k]
 	switch {
+	case sep == '=' && k+1 < len(s) && s[k+1] == '>':
+		k++ // "password => x", {:password=>"x"}, "password" => "x": Ruby's, PHP's and Perl's pairs
 	case sep == '=' && !quotedName:
-		if k+1 < len(s) && (s[k+1] == '=' || s[k+1] == '>') || k != j && (k+1 >= len(s) || !isBlank(s[k+1])) {
+		if k+1 < len(s) && s[k+1] == '=' || k != j && (k+1 >= len(s) || !isBlank(s[k+1])) {
 			return 0, 0, false // "a == b", "a => b", "a =b"
 		}
 	case sep == ':':
@@ -1194,6 +1234,9 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		} else if k+1 < len(s) && s[k] == '[' && (s[k+1] == '"' || s[k+1] == '\'' || escapedQuoteAt(s, k+1) > 0) {
 			k++
 		}
+	}
+	if k+1 < len(s) && (s[k+1] == '"' || s[k+1] == '\'') && strings.IndexByte("bBuUrRfF", s[k]) >= 0 {
+		k++ // Python's b'…', u'…', r'…', f'…'
 	}
 	if k < len(s) && (s[k] == '"' || s[k] == '\'' || s[k] == '`') {
 		q := s[k]
@@ -1774,6 +1817,16 @@ func secretFlag(r *Rules, atom string) bool {
 		}
 	}
 	return true
+}
+
+// userFlag reports whether a command line's flag takes "user:password", as
+// curl's -u, --user, -U and --proxy-user do.
+func userFlag(f string) bool {
+	switch f {
+	case "-u", "--user", "-U", "--proxy-user":
+		return true
+	}
+	return false
 }
 
 // maxBase64 bounds the bytes base64End reads: keys written in base64 are
