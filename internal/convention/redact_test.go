@@ -261,7 +261,13 @@ func FuzzRedact(f *testing.F) {
 		// spellings, connection strings, counts.
 		"{bob hunter2}", "login {a b}: x", "&{a P@ss1 b}", "password={a b}", "password: a b\nc: d", "AUTH a b: c",
 		"ｐａｓｓ=1", "pass\u00adword=x", "scott/tiger@orcl", "a/b$c@//h:1/s", "Server=h;Password=a b;", "Pwd={a}}b};",
-		"jdbc:sqlserver://h;password=x;", "tokens=12 cards=4111111111111111"} {
+		"jdbc:sqlserver://h;password=x;", "tokens=12 cards=4111111111111111",
+		// Round 47: URLs as query names, a cleaned scheme at the start,
+		// encoded names before a blank, blanks around "=" and ":", pairs,
+		// lists, JSON quoted twice, Redis commands, other languages.
+		"h2://:pw@h/=#u://:pw@h/", "redis:/:pw@h//r//", "password%3A x", "Authorization%3A%20Bearer x", "password= x",
+		"pin : x", `{"name":"pin","value":"x"}`, `{"pin":["a","b"]}`, `\\\"pin\\\":\\\"x`, "HSET k pin x", "ACL SETUSER u >x",
+		`"AUTH" "x"`, "auth x: e", "pin%253Dx", ":pin=>\"x\"", "[pin] => x", "pin: b'x'", `<e key="pin">x</e>`, "curl -u a:x"} {
 		f.Add(s)
 	}
 	r := defaultRules()

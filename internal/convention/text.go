@@ -1139,6 +1139,11 @@ func (t *textScrub) hideNestedUserInfo(auth int, empty bool) int {
 	if at < auth || at == auth && !empty {
 		return auth
 	}
+	if u := t.s[auth:at]; u != Redacted && strings.Contains(u, Redacted) {
+		// Hidden in part by another rule ("A:/0:0\"@/" gives
+		// "A:/0:[REDACTED]@/"): read on as words, as then.
+		return auth
+	}
 	if t.s[auth:at] != Redacted {
 		t.replace(auth, at, Redacted)
 	}
