@@ -324,14 +324,22 @@ func (r *Rules) param(part string, depth int) (string, bool) {
 // it is written with, key, and name, its name decoded; changed says key was
 // redacted (see param). ok is false when neither has anything to hide.
 func (r *Rules) paramValue(key, name, val string, depth int, changed bool) (string, bool) {
+	// unchanged: the value as it is, the pair written only when its name
+	// was redacted (a query with nothing to hide allocates nothing).
+	unchanged := func() (string, bool) {
+		if !changed {
+			return "", false
+		}
+		return key + "=" + val, true
+	}
 	if r.SecretName(name) || r.key && isKey(name) || isCode(name) && r.oauthCode(name, unescape(val)) {
 		if val == Redacted || val != "" && r.count(name, val) {
-			return key + "=" + val, changed
+			return unchanged()
 		}
 		return key + "=" + Redacted, true
 	}
 	if val == "" {
-		return key + "=", changed
+		return unchanged()
 	}
 	dec := unescape(val)
 	if r.values && SecretValue(dec) {
@@ -339,7 +347,7 @@ func (r *Rules) paramValue(key, name, val string, depth int, changed bool) (stri
 	}
 	red, ok := r.nested(val, dec, depth)
 	if !ok {
-		return key + "=" + val, changed
+		return unchanged()
 	}
 	return key + "=" + red, true
 }
