@@ -167,7 +167,7 @@ func TestTextRedisArgs(t *testing.T) {
 		{"HSET session:abc123def user bob", "HSET session:" + R + " user bob"},
 		{"CONFIG SET requirepass hunter22", "CONFIG SET requirepass " + R},
 		{"config set masterauth hunter22", "config set masterauth " + R},
-		{"MIGRATE h 6379 k 0 5000 AUTH2 bob hunter22 KEYS k", "MIGRATE h 6379 k 0 5000 AUTH2 " + R + " " + R + " KEYS k"},
+		{"MIGRATE h 6379 k 0 5000 AUTH2 bob hunter22 KEYS k", "MIGRATE h 6379 k 0 5000 AUTH2 bob " + R + " KEYS k"},
 		{"ACL SETUSER bob on >hunter22 ~* +@all", "ACL SETUSER bob on >" + R + " ~* +@all"},
 		{`1700000000.123456 [0 127.0.0.1:5000] "AUTH" "bob" "hunter22"`, `1700000000.123456 [0 127.0.0.1:5000] "AUTH" "` + R + `" "` + R + `"`},
 		{`1700000000.123456 [0 127.0.0.1:5000] "HSET" "u:1" "password" "hunter22"`, `1700000000.123456 [0 127.0.0.1:5000] "HSET" "u:1" "password" "` + R + `"`},

@@ -7,11 +7,12 @@ import "strings"
 // redisCommand returns.
 const (
 	redisNone    = iota
-	redisAuthArg // AUTH <password>, MIGRATE's AUTH2 <user> <password>, in quotes (MONITOR)
+	redisAuthArg // "AUTH" ["user"] "password", in quotes (MONITOR)
 	redisConfig  // CONFIG SET requirepass|masterauth <password>
 	redisACL     // ACL SETUSER <user> … >password <password #hash …
 	redisHash    // HSET|HMSET|HSETNX <key> <field> <value> …, a secret field's value
 	redisAuthErr // auth [user] <password>: <error>, as go-redis writes a command that failed
+	redisAuth2   // MIGRATE's AUTH2 <user> <password>: the password
 )
 
 // redisCommand returns which of the commands above the word w, followed by
@@ -26,7 +27,10 @@ func redisCommand(w string, q bool) int {
 	}
 	switch w[0] | 0x20 {
 	case 'a':
-		if len(w) == 5 && strings.EqualFold(w, "AUTH2") || q && len(w) == 4 && strings.EqualFold(w, "AUTH") {
+		if len(w) == 5 && strings.EqualFold(w, "AUTH2") {
+			return redisAuth2
+		}
+		if q && len(w) == 4 && strings.EqualFold(w, "AUTH") {
 			return redisAuthArg
 		}
 		if len(w) == 4 && strings.EqualFold(w, "AUTH") {
@@ -99,8 +103,17 @@ func (r *Rules) redisArgs(t *textScrub, s string, j, kind int) int {
 		}
 	}
 	switch kind {
+	case redisAuth2:
+		// AUTH2 <user> <password>: the user stays, as otelexport's
+		// bridge writes it.
+		if _, _, e, ok := redisArg(s, next); ok {
+			if as, ae, e2, ok := redisArg(s, e); ok {
+				hide(as, ae)
+				next = e2
+			}
+		}
 	case redisAuthArg, redisConfig:
-		n := 2 // AUTH2 <user> <password>; AUTH [user] <password>
+		n := 2 // "AUTH" ["user"] "password"
 		if kind == redisConfig {
 			n = 1
 		}
