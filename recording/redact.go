@@ -155,7 +155,10 @@ func (r *Redaction) URL(u *url.URL) string {
 // "password: " a plain word too), a struct printed with %v without its
 // fields' names after a secret name or a login word ("login {bob
 // hunter2}: denied"), the credential after an Authorization scheme
-// ("Bearer <token>", "Basic <base64>"), Redis' AUTH arguments, the
+// ("Bearer <token>", "Basic <base64>"), Redis' AUTH arguments and its
+// other commands' secrets (HSET's secret fields, CONFIG SET requirepass,
+// ACL SETUSER's ">password"), a pair that names a secret apart from its
+// value ({"name":"DB_PASSWORD","value":"…"}), the
 // passwords of connection strings (Oracle's "scott/tiger@orcl", JDBC,
 // ODBC), an OAuth authorization code, and, with r.Values, every word that
 // looks secret. Counts of secret things ("api.tokens=12") stay.

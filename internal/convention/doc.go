@@ -68,10 +68,12 @@
 // a struct nested in another, is the rule's known miss; an id such as
 // server01 in a struct printed alone its known false alarm.
 //
-// After "password: ", "passwd: ", "secret: ", "pin: " (YAML, logs) and
-// in Redis' AUTH, a plain word is taken for a password, unless it is a
-// word of prose or status ("too short", "not found", "required", "AUTH
-// failed"), as people choose words for passwords.
+// After "password: ", "passwd: ", "secret: ", "pin: " (YAML, logs; and
+// "password : ", "password%3A " before a blank) and in Redis' AUTH (and
+// go-redis' "auth …: <error>", CONFIG SET requirepass, HSET's secret
+// fields), a plain word is taken for a password, unless it is a word of
+// prose or status ("too short", "not found", "required", "AUTH failed"),
+// as people choose words for passwords.
 //
 // The package imports only the standard library: package recording, which
 // imports nothing else of appstats, uses it too.

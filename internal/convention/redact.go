@@ -236,7 +236,7 @@ func nextWord(s string, i int) (start, end int) {
 // judged and encoded again around the marker (a value that nests only
 // once decoded twice is read so and encoded twice again, and a part
 // without "=" that is a URL, a text or encoded, a fragment's, is read as
-// a value is); a value within maxNest (8)
+// a value is, as is a name that is a URL or a text: "#h2://:pw@h/=…"); a value within maxNest (8)
 // others that would be read as a text is hidden whole (see maxNest). Both "&" and ";" separate
 // parameters, as many servers accept either; a name that does not unescape
 // is judged as it is. A query with nothing to hide is returned as it is.
@@ -311,14 +311,35 @@ func (r *Rules) param(part string, depth int) (string, bool) {
 		// a value is.
 		return r.nested(key, dec, depth)
 	}
-	if name := unescape(key); r.SecretName(name) || r.key && isKey(name) || isCode(name) && r.oauthCode(name, unescape(val)) {
-		if val == Redacted || val != "" && r.count(name, val) {
+	name := unescape(key)
+	// A name that nests is read as a value is: a URL written unencoded
+	// as a fragment's or a query's name ("#h2://:pw@h/=…").
+	if red, ok := r.nested(key, name, depth); ok {
+		return r.paramValue(red, name, val, depth, true)
+	}
+	return r.paramValue(key, name, val, depth, false)
+}
+
+// paramValue redacts the value val of a query's parameter, given the name
+// it is written with, key, and name, its name decoded; changed says key was
+// redacted (see param). ok is false when neither has anything to hide.
+func (r *Rules) paramValue(key, name, val string, depth int, changed bool) (string, bool) {
+	// unchanged: the value as it is, the pair written only when its name
+	// was redacted (a query with nothing to hide allocates nothing).
+	unchanged := func() (string, bool) {
+		if !changed {
 			return "", false
+		}
+		return key + "=" + val, true
+	}
+	if r.SecretName(name) || r.key && isKey(name) || isCode(name) && r.oauthCode(name, unescape(val)) {
+		if val == Redacted || val != "" && r.count(name, val) {
+			return unchanged()
 		}
 		return key + "=" + Redacted, true
 	}
 	if val == "" {
-		return "", false
+		return unchanged()
 	}
 	dec := unescape(val)
 	if r.values && SecretValue(dec) {
@@ -326,7 +347,7 @@ func (r *Rules) param(part string, depth int) (string, bool) {
 	}
 	red, ok := r.nested(val, dec, depth)
 	if !ok {
-		return "", false
+		return unchanged()
 	}
 	return key + "=" + red, true
 }

@@ -261,7 +261,13 @@ func FuzzRedact(f *testing.F) {
 		// spellings, connection strings, counts.
 		"{bob hunter2}", "login {a b}: x", "&{a P@ss1 b}", "password={a b}", "password: a b\nc: d", "AUTH a b: c",
 		"ｐａｓｓ=1", "pass\u00adword=x", "scott/tiger@orcl", "a/b$c@//h:1/s", "Server=h;Password=a b;", "Pwd={a}}b};",
-		"jdbc:sqlserver://h;password=x;", "tokens=12 cards=4111111111111111"} {
+		"jdbc:sqlserver://h;password=x;", "tokens=12 cards=4111111111111111",
+		// Round 47: URLs as query names, a cleaned scheme at the start,
+		// encoded names before a blank, blanks around "=" and ":", pairs,
+		// lists, JSON quoted twice, Redis commands, other languages.
+		"h2://:pw@h/=#u://:pw@h/", "redis:/:pw@h//r//", "password%3A x", "Authorization%3A%20Bearer x", "password= x",
+		"pin : x", `{"name":"pin","value":"x"}`, `{"pin":["a","b"]}`, `\\\"pin\\\":\\\"x`, "HSET k pin x", "ACL SETUSER u >x",
+		`"AUTH" "x"`, "auth x: e", "pin%253Dx", ":pin=>\"x\"", "[pin] => x", "pin: b'x'", `<e key="pin">x</e>`, "curl -u a:x"} {
 		f.Add(s)
 	}
 	r := defaultRules()
@@ -527,6 +533,20 @@ func BenchmarkTextLong(b *testing.B) {
 		"innerurl":  "https://h?q=p://:a ",
 		"lastvalue": "https://h?q=a: ",
 		"twice":     "https://h?n=%2525#%253A&",
+		// Round 47: URLs as a query's names, nested in one another
+		// ("?p://:a@h/=https://h/?p://…"); cleaned "scheme:/" URLs;
+		// names encoded before a blank; blanks around "=" and ":";
+		// name/value pairs; lists given to a secret name, left open;
+		// JSON quoted twice.
+		"keyurl":    "https://h/?p://:a@h/=",
+		"cleaned":   "p:/:a@h ",
+		"encname":   "password%3A a Authorization%3A%20Bearer a ",
+		"spacedeq":  "password= a password : a ",
+		"pairs":     `{"name":"password","value":"a"} "key":"token","value":[`,
+		"lists":     `"password":["a",`,
+		"escaped":   `\\\"token\\\":\\\"a`,
+		"rediscmds": "HSET k password a ACL SETUSER b >c auth d: ",
+		"langs":     "x%253Da password => a [password] => a key=\"password\">a curl -u a:b ",
 	}
 	tails := map[string]string{"innerurl": "b@h/x", "dsn": "u:p x@tcp(h)/d", "digits": "u:1 x@tcp(h)/d", "clock": "u:1 x@/d", "portspace": "x@h", "emptyuser": "x@h"}
 	for name, p := range patterns {

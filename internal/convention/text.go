@@ -12,11 +12,18 @@ import (
 //   - the user information of a URL ("https://user:pw@host/") and the
 //     secrets of its path, query and fragment ([Rules.URL]), and the user
 //     information of a URL written in a path ("/r/redis://:pw@h"), also
-//     once a server cleaned its "//" to "/" ("/r/redis:/:pw@h");
+//     once a server cleaned its "//" to "/" ("/r/redis:/:pw@h", and
+//     "redis:/:pw@h" as a text or a word of one);
 //   - the value of a secret name written "name=value", "name = value",
-//     "name: 'value'", name:"value" (Go's and protobuf's text forms),
-//     "name": value (JSON, and JSON quoted again by %q: \"name\":\"value\"),
-//     "Name":[]string{"value"} (%#v of a header);
+//     "name= value", "name : value", "name: 'value'", name:"value" (Go's
+//     and protobuf's text forms), "name": value (JSON, and JSON quoted
+//     again by %q: \"name\":\"value\", or twice), "Name":[]string{"value"}
+//     (%#v of a header), a list given whole ({"creds":["bob","pw"]}), and
+//     a pair that names a secret apart from its value
+//     ({"name":"DB_PASSWORD","value":"…"}, {Name:DB_PASSWORD Value:…},
+//     <entry key="password">…</entry>); Ruby's, PHP's and Perl's pairs
+//     ("password => …", {:password=>"…"}, "[password] => …"), Python's
+//     b'…' and u'…'; curl's "-u user:password";
 //   - the fields of structs and maps printed by fmt, whose strings it does
 //     not quote ({User:bob Password:hunter2}, &{Token:abc},
 //     map[password:hunter2], a field's value running over spaces to the
@@ -33,8 +40,15 @@ import (
 //     hidden when it is a plain word too ("password: hunter", "secret:
 //     swordfish"; "password: too short" stays), a YAML line's to its end;
 //     a command line's "--password value"; the arguments of Redis'
-//     "AUTH", plain words too ("AUTH swordfish"; "AUTH failed" stays); a
-//     pair written percent-encoded ("password%3Dhunter2");
+//     "AUTH", plain words too ("AUTH swordfish"; "AUTH failed" stays),
+//     and the secrets of its other commands (see [Rules.redisArgs]: a
+//     hash's field named secret, "HSET k password …", CONFIG SET's
+//     requirepass and masterauth, MIGRATE's AUTH2, ACL SETUSER's
+//     ">password", MONITOR's "AUTH" "…", go-redis' "auth …: <error>"); a
+//     pair written percent-encoded ("password%3Dhunter2", or twice:
+//     "password%253Dhunter2"), and a name
+//     written so with its ":" before a blank and its value unencoded
+//     ("password%3A hunter2", "Authorization%3A%20Bearer <token>");
 //   - an OAuth authorization code ("code=…" with a digit, or long; see
 //     [Rules.oauthCode]), and the parameters after a URL given unencoded to
 //     a form's parameter ("redirect_uri=https://h/cb&client_secret=…");
@@ -284,7 +298,25 @@ func (r *Rules) scan(t *textScrub) {
 			i = end
 			continue
 		}
-		if vs, ve, ok := valueAfter(s, i, j); ok && (r.SecretName(pathUnescape(atom)) || r.header(atom) || r.oauthCode(atom, s[vs:max(ve, vs)])) {
+		vs, ve, ok := valueAfter(s, i, j)
+		if ok && ve > vs && isPairName(atom) {
+			// {"name":"DB_PASSWORD","value":"…"}, {Name:DB_PASSWORD
+			// Value:…}: a pair that names a secret, and its value.
+			if ws, we, ok := r.pairValue(s, vs, ve, nested(i)); ok {
+				t.replace(ws, we, Redacted)
+				i = we
+				continue
+			}
+		} else if ok && ve < 0 && isPairName(atom) {
+			if _, fe := fieldValue(s, vs, nested(i)); fe > vs {
+				if ws, we, ok := r.pairValue(s, vs, fe, nested(i)); ok {
+					t.replace(ws, we, Redacted)
+					i = we
+					continue
+				}
+			}
+		}
+		if ok && (r.SecretName(pathUnescape(atom)) || r.header(atom) || r.oauthCode(atom, s[vs:max(ve, vs)])) {
 			if ve < 0 {
 				vs, ve = fieldValue(s, vs, nested(i))
 				if cs, ok := r.schemeOnly(s, vs, ve); ok {
@@ -294,6 +326,9 @@ func (r *Rules) scan(t *textScrub) {
 			_, ce, cred := authCredential(s, vs, ve)
 			if cred = cred && r.schemes; cred {
 				ve = ce // "Authorization=Bearer <token>": the scheme and its credential
+			}
+			if !cred {
+				ve = listEnd(s, vs, ve) // {"creds":["bob","hunter2"]}: the list whole
 			}
 			if v := s[vs:ve]; v != "" && v != Redacted && !isNil(v) && !isPlaceholder(v) && !r.count(atom, v) {
 				if !cred && ve < len(s) && s[ve] == ' ' && afterEquals(s, vs) {
@@ -307,19 +342,34 @@ func (r *Rules) scan(t *textScrub) {
 			i = max(ve, j)
 			continue
 		}
-		if i > 0 && s[i-1] == '/' && strings.HasPrefix(s[j:], ":/") && j+2 < len(s) && s[j+2] != '/' && isScheme(atom) {
-			// A URL in a path once a server cleaned its "//" to "/" (Go's
-			// ServeMux redirects to the path cleaned): "/r/redis:/:pw@h",
-			// its user information hidden whole; a secret name's value
-			// ("/password:/…") was hidden above. An "@" right after the
-			// ":/" is the path's ("/npm:/@scope/pkg"), not a URL's.
+		if strings.HasPrefix(s[j:], ":/") && j+2 < len(s) && s[j+2] != '/' && isScheme(atom) {
+			// A URL once a server cleaned its "//" to "/" (Go's ServeMux
+			// redirects to the path cleaned), in a path ("/r/redis:/:pw@h")
+			// or as a text or a word of one, as a route's parameter or a
+			// log writes it ("redis:/:pw@h//r//"): its user information
+			// hidden whole; a secret name's value ("/password:/…") was
+			// hidden above. An "@" right after the ":/" is the path's
+			// ("/npm:/@scope/pkg"), not a URL's.
 			i = t.hideNestedUserInfo(j+len(":/"), false)
 			continue
 		}
-		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4) || next == '>' || pct {
+		if next := s[min(j, len(s)-1)]; next == ':' || next == ' ' && (atom[0] == '-' || atom[0] == 'A' && j-i == 4 || j+1 < len(s) && s[j+1] == ':') || next == '>' || pct {
 			if next, ok := r.spaced(t, s, i, j, pct); ok {
 				i = next
 				continue
+			}
+		}
+		if q := i > 0 && s[i-1] == '"' && j < len(s) && s[j] == '"'; q && j+1 < len(s) && s[j+1] == ' ' || j < len(s) && s[j] == ' ' {
+			// Redis' commands, as a log or MONITOR ("AUTH" "pw") quotes them.
+			if kind := redisCommand(atom, q); kind != redisNone {
+				e := j
+				if q {
+					e++
+				}
+				if next := r.redisArgs(t, s, e, kind); next > e {
+					i = next
+					continue
+				}
 			}
 		}
 		if n := j - i; (n == 5 || n == 6) && j+1 < len(s) && isBlank(s[j]) && r.schemes { // "basic ", "bearer "
@@ -381,6 +431,71 @@ func (r *Rules) scan(t *textScrub) {
 	}
 }
 
+// isPairName reports whether a name is "name" or "key", in any case: the
+// first of a pair that names a value, as a Kubernetes container's
+// environment ({"name":"DB_PASSWORD","value":"…"}, {Name:DB_PASSWORD
+// Value:…}), a form's fields or a list of tags write it.
+func isPairName(name string) bool {
+	return len(name) == 4 && strings.EqualFold(name, "name") || len(name) == 3 && strings.EqualFold(name, "key")
+}
+
+// pairValue finds the value of a pair whose name, a secret one, is s[vs:ve]
+// (see isPairName): the value given to "value" right after it, a "," and
+// blanks between ({"name":"password","value":"hunter2"}, {Name:password
+// Value:hunter2}). ok is false when the name is not secret, nothing but
+// "value" follows, or its value has nothing to hide (nil, a placeholder,
+// a count).
+func (r *Rules) pairValue(s string, vs, ve int, nested bool) (ws, we int, ok bool) {
+	name := s[vs:ve]
+	if len(name) > maxRun || !r.SecretName(name) {
+		return 0, 0, false
+	}
+	p := ve
+	if p < len(s) && (s[p] == '"' || s[p] == '\'') {
+		p++
+	} else if p+1 < len(s) && s[p] == '\\' && s[p+1] == '"' {
+		p += 2
+	}
+	if p < len(s) && s[p] == ',' {
+		p++
+	}
+	for p < len(s) && isBlank(s[p]) {
+		p++
+	}
+	if p < len(s) && (s[p] == '"' || s[p] == '\'') {
+		p++
+	} else if p+1 < len(s) && s[p] == '\\' && s[p+1] == '"' {
+		p += 2
+	}
+	if p > ve && p < len(s) && s[p] == '>' {
+		// <entry key="password">…</entry>, <property name="password">…:
+		// the element's text, closed within maxList bytes.
+		e := p + 1
+		for e < len(s) && e-p < maxList && s[e] != '<' {
+			e++
+		}
+		if e == p+1 || e >= len(s) || s[e] != '<' || e+1 < len(s) && s[e+1] != '/' || s[p+1:e] == Redacted {
+			return 0, 0, false
+		}
+		return p + 1, e, true
+	}
+	const value = "value"
+	if len(s)-p <= len(value) || !strings.EqualFold(s[p:p+len(value)], value) || isAtom(s[p+len(value)]) {
+		return 0, 0, false
+	}
+	ws, we, ok = valueAfter(s, p, p+len(value))
+	if !ok {
+		return 0, 0, false
+	}
+	if we < 0 {
+		ws, we = fieldValue(s, ws, nested)
+	}
+	if v := s[ws:we]; v == "" || v == Redacted || isNil(v) || isPlaceholder(v) || r.count(name, v) {
+		return 0, 0, false
+	}
+	return ws, we, true
+}
+
 // spaced is text's scan for a value written apart from its secret name, at
 // the word s[i:j], rarer than "name=value": "Name: value" (lineValue), a
 // command line's "--password hunter2", Redis' "AUTH hunter2", and a pair
@@ -388,8 +503,12 @@ func (r *Rules) scan(t *textScrub) {
 // "%"). ok says it replaced what it found, and next is where the scan goes
 // on.
 func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok bool) {
-	if j+1 < len(s) && s[j] == ':' && isBlank(s[j+1]) && !isDigit(s[i]) && (r.SecretName(pathUnescape(s[i:j])) || r.header(s[i:j])) {
-		if vs, ve, ok := r.lineValue(s, j+2, s[i:j], lineStart(s, i)); ok {
+	c := j
+	if c+1 < len(s) && s[c] == ' ' && s[c+1] == ':' {
+		c++ // "password : hunter2", as French writes a colon
+	}
+	if c+1 < len(s) && s[c] == ':' && isBlank(s[c+1]) && !isDigit(s[i]) && (r.SecretName(pathUnescape(s[i:j])) || r.header(s[i:j])) {
+		if vs, ve, ok := r.lineValue(s, c+2, s[i:j], lineStart(s, i)); ok {
 			if s[vs:ve] != Redacted {
 				t.replace(vs, ve, Redacted)
 			}
@@ -421,6 +540,18 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 			return e, true
 		}
 	}
+	if s[i] == '-' && j+1 < len(s) && s[j] == ' ' && userFlag(s[i:j]) {
+		// curl's "-u bob:hunter2", "--user", "--proxy-user": the password
+		// after the user's ":" (not a uid:gid's digits, "-u 1000:1000").
+		e := j + 1
+		for e < len(s) && !valueDelimAt(s, e) {
+			e++
+		}
+		if c := strings.IndexByte(s[j+1:e], ':'); c > 0 && j+1+c+1 < e && s[j+1+c+1:e] != Redacted && !IsDigits(s[j+1+c+1:e]) {
+			t.replace(j+1+c+1, e, Redacted)
+			return e, true
+		}
+	}
 	if s[i] == '-' && j+1 < len(s) && s[j] == ' ' && s[j+1] != '-' && secretFlag(r, s[i:j]) {
 		e := j + 1
 		for e < len(s) && !valueDelimAt(s, e) {
@@ -431,11 +562,29 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 		}
 		return max(e, j+1), true
 	}
+	if pct && j+1 < len(s) && isBlank(s[j]) && strings.IndexByte(s[i:j], '%') >= 0 {
+		if vs, ve, ok := r.encodedNameValue(s, i, j); ok {
+			if s[vs:ve] != Redacted {
+				t.replace(vs, ve, Redacted)
+			}
+			return ve, true
+		}
+	}
 	if pct && strings.IndexByte(s[i:j], '%') >= 0 {
 		// "password%3Dhunter2", "token%22%3A%22abc": a text written
 		// percent-encoded, read once decoded.
-		if dec := pathUnescape(s[i:j]); dec != s[i:j] && strings.IndexByte(dec, '%') < 0 && !shortPlain(dec) {
+		dec, twice := pathUnescape(s[i:j]), false
+		if strings.IndexByte(dec, '%') >= 0 && dec != s[i:j] {
+			// "token%253Dabc": encoded twice, read twice decoded.
+			if d2 := pathUnescape(dec); d2 != dec && strings.IndexByte(d2, '%') < 0 {
+				dec, twice = d2, true
+			}
+		}
+		if dec != s[i:j] && strings.IndexByte(dec, '%') < 0 && !shortPlain(dec) {
 			if red := r.text(dec, t.depth); red != dec {
+				if twice {
+					red = escapeAround(red)
+				}
 				t.replace(i, j, escapeAround(red))
 				return j, true
 			}
@@ -448,6 +597,59 @@ func (r *Rules) spaced(t *textScrub, s string, i, j int, pct bool) (next int, ok
 		}
 	}
 	return 0, false
+}
+
+// encodedNameValue finds the value of a secret name written
+// percent-encoded with its ":", the word s[i:j], before the blank at s[j]
+// and the value after it, unencoded: "password%3A hunter2" (see
+// [Rules.lineValue]), "password%3D hunter2" (a word, as "password=
+// hunter2" is read), and an Authorization header's scheme encoded with
+// it, "Authorization%3A%20Bearer <token>" (see [Rules.schemeCredential]),
+// as a text encoded in part, or a query value holding one, reads.
+func (r *Rules) encodedNameValue(s string, i, j int) (vs, ve int, ok bool) {
+	dec := pathUnescape(s[i:j])
+	if dec == s[i:j] {
+		return 0, 0, false
+	}
+	var scheme string
+	if c := strings.LastIndexByte(dec, ':'); c >= 0 && c+1 < len(dec) {
+		// "Authorization: Bearer": the scheme after the name's ": ".
+		scheme = strings.TrimLeft(dec[c+1:], " \t")
+		if scheme == dec[c+1:] || !plainWord(scheme) {
+			return 0, 0, false
+		}
+		dec = dec[:c+1]
+	}
+	if len(dec) < 2 || dec[len(dec)-1] != ':' && (dec[len(dec)-1] != '=' || scheme != "") {
+		return 0, 0, false
+	}
+	name := dec[strings.LastIndexAny(dec[:len(dec)-1], " \t")+1 : len(dec)-1]
+	if name == "" || !r.SecretName(name) && !r.header(name) {
+		return 0, 0, false
+	}
+	if dec[len(dec)-1] == '=' {
+		// "password%3D hunter2": the word after the blanks, as
+		// "password= hunter2" is read (see valueAfter).
+		vs = j + 1
+		for vs < len(s) && isBlank(s[vs]) {
+			vs++
+		}
+		ve = vs
+		for ve < len(s) && !valueDelimAt(s, ve) && s[ve] != '=' {
+			ve++
+		}
+		if ve == vs || ve < len(s) && s[ve] == '=' || r.count(name, s[vs:ve]) {
+			return 0, 0, false
+		}
+		return vs, ve, true
+	}
+	if scheme != "" {
+		if !r.schemes || !isAuthorization(name) {
+			return 0, 0, false
+		}
+		return r.schemeCredential(s, j)
+	}
+	return r.lineValue(s, j+1, name, name == dec[:len(dec)-1] && lineStart(s, i))
 }
 
 // textScrub builds a scrubbed copy of s, allocating only once something is
@@ -595,8 +797,11 @@ func lastValueGoesOn(s string, i, end int) int {
 	if vs == end || s[vs-1] != '=' || strings.Contains(s[vs:end], "://") {
 		return 0
 	}
-	c := strings.IndexByte(s[vs:end], ':')
-	if c <= 0 || strings.IndexByte(s[vs:end], '%') >= 0 {
+	v := s[vs:end]
+	if strings.IndexByte(v, '%') >= 0 {
+		v = unescape(v) // "?q=password%3A hunter2": the name encoded, the value not
+	}
+	if strings.IndexByte(v, ':') <= 0 {
 		return 0
 	}
 	return vs
@@ -934,6 +1139,11 @@ func (t *textScrub) hideNestedUserInfo(auth int, empty bool) int {
 	if at < auth || at == auth && !empty {
 		return auth
 	}
+	if u := t.s[auth:at]; u != Redacted && strings.Contains(u, Redacted) {
+		// Hidden in part by another rule ("A:/0:0\"@/" gives
+		// "A:/0:[REDACTED]@/"): read on as words, as then.
+		return auth
+	}
 	if t.s[auth:at] != Redacted {
 		t.replace(auth, at, Redacted)
 	}
@@ -969,18 +1179,20 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		return 0, 0, false // prose, a word alone: the common case
 	}
 	if s[j] == ']' {
-		if s[j+1] != '=' || i == 0 || s[i-1] != '[' {
+		if s[j+1] != '=' && !strings.HasPrefix(s[j+1:], " =>") || i == 0 || s[i-1] != '[' {
 			return 0, 0, false
 		}
-		j++ // a form's user[password]=…
+		j++ // a form's user[password]=…, PHP's print_r: [password] => …
 	}
 	quotedName := false
 	if j < len(s) && (s[j] == '"' || s[j] == '\'') && i > 0 && s[i-1] == s[j] {
 		quotedName = true
 		j++
-	} else if j+1 < len(s) && s[j] == '\\' && s[j+1] == '"' && i > 1 && s[i-2] == '\\' && s[i-1] == '"' {
+	} else if n := escapedQuoteBefore(s, i); n > 0 && escapedQuoteAt(s, j) == n {
+		// \"name\", as %q writes JSON; \\\"name\\\", JSON in a JSON
+		// string, quoted again.
 		quotedName = true
-		j += 2
+		j += n + 1
 	}
 	k := j
 	for k < len(s) && isBlank(s[k]) && (quotedName || k+1 < len(s) && (s[k+1] == ':' || isBlank(s[k+1]) || s[k+1] == '=')) {
@@ -991,8 +1203,10 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	}
 	sep := s[k]
 	switch {
+	case sep == '=' && k+1 < len(s) && s[k+1] == '>':
+		k++ // "password => x", {:password=>"x"}, "password" => "x": Ruby's, PHP's and Perl's pairs
 	case sep == '=' && !quotedName:
-		if k+1 < len(s) && (s[k+1] == '=' || s[k+1] == '>') || k != j && (k+1 >= len(s) || !isBlank(s[k+1])) {
+		if k+1 < len(s) && s[k+1] == '=' || k != j && (k+1 >= len(s) || !isBlank(s[k+1])) {
 			return 0, 0, false // "a == b", "a => b", "a =b"
 		}
 	case sep == ':':
@@ -1007,13 +1221,27 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		for k < len(s) && isBlank(s[k]) {
 			k++
 		}
+	} else if k < len(s) && isBlank(s[k]) && !quotedName {
+		// "name= value": the value after blanks, unless it is the next
+		// pair ("password= user=bob": an empty password).
+		for k < len(s) && isBlank(s[k]) {
+			k++
+		}
+		for e := k; e < len(s) && !valueDelimAt(s, e); e++ {
+			if s[e] == '=' {
+				return 0, 0, false
+			}
+		}
 	}
 	if quotedName && sep == ':' {
 		if strings.HasPrefix(s[k:], "[]string{") {
 			k += len("[]string{")
-		} else if k+1 < len(s) && s[k] == '[' && (s[k+1] == '"' || s[k+1] == '\'') {
+		} else if k+1 < len(s) && s[k] == '[' && (s[k+1] == '"' || s[k+1] == '\'' || escapedQuoteAt(s, k+1) > 0) {
 			k++
 		}
+	}
+	if k+1 < len(s) && (s[k+1] == '"' || s[k+1] == '\'') && strings.IndexByte("bBuUrRfF", s[k]) >= 0 {
+		k++ // Python's b'…', u'…', r'…', f'…'
 	}
 	if k < len(s) && (s[k] == '"' || s[k] == '\'' || s[k] == '`') {
 		q := s[k]
@@ -1034,12 +1262,12 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 		}
 		return k + 1, braceEnd(s, k), true // password={bob hunter2}, ODBC's Pwd={…}
 	}
-	if k+1 < len(s) && s[k] == '\\' && s[k+1] == '"' { // \"value\"
-		e := strings.Index(s[k+2:], `\"`)
+	if n := escapedQuoteAt(s, k); n > 0 { // \"value\", \\\"value\\\"
+		e := strings.Index(s[k+n+1:], escapedQuotes[len(escapedQuotes)-n-1:])
 		if e < 0 {
-			return k + 2, len(s), true
+			return k + n + 1, len(s), true
 		}
-		return k + 2, k + 2 + e, true
+		return k + n + 1, k + n + 1 + e, true
 	}
 	if sep == ':' && !quotedName {
 		if k == j+1 && k < len(s) && s[k] != ' ' && s[k] != '\t' && !isDigit(s[i]) && fieldStart(s, i) {
@@ -1053,6 +1281,65 @@ func valueAfter(s string, i, j int) (vs, ve int, ok bool) {
 	}
 	return k, e, true
 }
+
+// escapedQuotes is the longest escaped quote valueAfter reads: a quote
+// after 15 backslashes, JSON quoted four times.
+const escapedQuotes = `\\\\\\\\\\\\\\\"`
+
+// escapedQuoteAt returns how many backslashes escape the quote at s[k:]
+// (`\"`: 1, `\\\"`: 3), or 0 when s[k:] is no escaped quote.
+func escapedQuoteAt(s string, k int) int {
+	n := 0
+	for k+n < len(s) && s[k+n] == '\\' && n < len(escapedQuotes)-1 {
+		n++
+	}
+	if n == 0 || k+n >= len(s) || s[k+n] != '"' {
+		return 0
+	}
+	return n
+}
+
+// escapedQuoteBefore returns how many backslashes escape the quote right
+// before s[i], or 0 when none does.
+func escapedQuoteBefore(s string, i int) int {
+	if i < 2 || s[i-1] != '"' {
+		return 0
+	}
+	n := 0
+	for i-2-n >= 0 && s[i-2-n] == '\\' && n < len(escapedQuotes)-1 {
+		n++
+	}
+	return n
+}
+
+// listEnd returns where the value of a secret name that is the first
+// string of a list, s[vs:ve], ends when the list is given whole: at the
+// end of its last string ({"creds":["bob","hunter2"]}, %#v's
+// []string{"a", "b"}, and quoted again by %q), or ve.
+func listEnd(s string, vs, ve int) int {
+	if vs < 2 || ve >= len(s) {
+		return ve
+	}
+	open, closing := vs-2, s[vs-1:vs]
+	if n := escapedQuoteBefore(s, vs); n > 0 {
+		open, closing = vs-n-2, s[vs-n-1:vs]
+	} else if closing != `"` && closing != "'" {
+		return ve
+	}
+	if open < 0 || s[open] != '[' && s[open] != '{' || !strings.HasPrefix(s[ve:], closing) {
+		return ve
+	}
+	// A list closed within maxList bytes: a search unbounded would read
+	// the rest of s for each list left open ("password":["a", repeated).
+	e := closeBracket(s[:min(len(s), open+maxList)], open)
+	if e >= len(s) || e >= open+maxList || e-len(closing) < ve || s[e-len(closing):e] != closing {
+		return ve
+	}
+	return e - len(closing)
+}
+
+// maxList bounds the bytes of a list listEnd hides whole.
+const maxList = 1024
 
 // fieldStart reports whether a field ("Name:value") may start at s[i]: at
 // the start of s, or after what fmt writes before a field (a bracket, a
@@ -1537,6 +1824,16 @@ func secretFlag(r *Rules, atom string) bool {
 	return true
 }
 
+// userFlag reports whether a command line's flag takes "user:password", as
+// curl's -u, --user, -U and --proxy-user do.
+func userFlag(f string) bool {
+	switch f {
+	case "-u", "--user", "-U", "--proxy-user":
+		return true
+	}
+	return false
+}
+
 // maxBase64 bounds the bytes base64End reads: keys written in base64 are
 // shorter, and the scan stays linear.
 const maxBase64 = 128
@@ -1674,30 +1971,8 @@ func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, v
 	case first == Redacted:
 		return k, e, true
 	case plainWord(first):
-		if r.schemes && e+1 < len(s) && isBlank(s[e]) && r.SecretName("Authorization") && isAuthorization(name) {
-			// The credential, after blanks (a tab too): a token68
-			// run, and what follows it up to white space ("AWS <key
-			// id>:<signature>").
-			cs := e + 1
-			for cs < len(s) && isBlank(s[cs]) {
-				cs++
-			}
-			ce := cs
-			for ce < len(s) && isToken68(s[ce]) {
-				ce++
-			}
-			for ce < len(s) && s[ce] == '=' {
-				ce++
-			}
-			if ce > cs {
-				for ce < len(s) && !isBlank(s[ce]) && s[ce] != '\n' && s[ce] != '\r' && s[ce] != '"' && s[ce] != '\'' && s[ce] != '`' {
-					ce++
-				}
-			}
-			if ce > cs && !proseWord(s[cs:ce]) {
-				// A credential of letters alone ("Bearer abcdefghijk")
-				// too: after the header's name, only prose ("Bearer
-				// token expired") is not one.
+		if r.schemes && isAuthorization(name) {
+			if cs, ce, ok := r.schemeCredential(s, e); ok {
 				return cs, ce, true
 			}
 		}
@@ -1713,6 +1988,35 @@ func (r *Rules) lineValue(s string, k int, name string, atLineStart bool) (vs, v
 		e = lineEnd(s, e)
 	}
 	return k, e, true
+}
+
+// schemeCredential returns the bounds of the credential that follows an
+// Authorization header's scheme, a plain word ending at s[e], after blanks
+// (a tab too): a token68 run, and what follows it up to white space ("AWS
+// <key id>:<signature>"); ok is false when there is none or it is prose.
+func (r *Rules) schemeCredential(s string, e int) (cs, ce int, ok bool) {
+	if e+1 >= len(s) || !isBlank(s[e]) || !r.SecretName("Authorization") {
+		return 0, 0, false
+	}
+	cs = e + 1
+	for cs < len(s) && isBlank(s[cs]) {
+		cs++
+	}
+	ce = cs
+	for ce < len(s) && isToken68(s[ce]) {
+		ce++
+	}
+	for ce < len(s) && s[ce] == '=' {
+		ce++
+	}
+	if ce > cs {
+		for ce < len(s) && !isBlank(s[ce]) && s[ce] != '\n' && s[ce] != '\r' && s[ce] != '"' && s[ce] != '\'' && s[ce] != '`' {
+			ce++
+		}
+	}
+	// A credential of letters alone ("Bearer abcdefghijk") too: after
+	// the header's name, only prose ("Bearer token expired") is not one.
+	return cs, ce, ce > cs && !proseWord(s[cs:ce])
 }
 
 // lineEnd returns the end of a header's value that runs on from e: the end

@@ -191,6 +191,7 @@ func TestCorpus(t *testing.T) {
 		echoedDSNs(ctx, c)
 		textCalls(ctx, c)
 		calls46(ctx, c, client, backend.URL, lite)
+		calls47(ctx, c, client, backend.URL, lite)
 		io.WriteString(w, "done")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })
@@ -368,6 +369,7 @@ func incomingHTTP(t *testing.T, c *corpus, base string) {
 	get("/panic-headers", map[string]string{
 		"Authorization": "Bearer " + c.secret("panic value: headers printed, a bearer token", "pnc_9.B5f-4.1JqM")})
 	incoming46(c, get)
+	incoming47(c, get)
 	get("/work", nil)
 }
 

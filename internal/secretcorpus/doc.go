@@ -24,7 +24,13 @@
 // value (Postgres, Redis, AMQP, a MySQL DSN), credentials of letters alone
 // after "Authorization: <scheme> ", URLs and pairs in a fragment, values
 // percent-encoded twice, in incoming and outgoing URLs, errors and an SQL
-// comment — goes through a real application
+// comment; (round 47) URLs written as a query's or a fragment's name, a
+// cleaned "scheme:/" URL at a text's start, secret names percent-encoded
+// before a blank, blanks around "=" and ":", JSON name/value pairs, lists
+// and JSON quoted twice, Ruby's hashes, XML entries named by a key, Redis
+// commands (HSET, CONFIG SET requirepass, ACL SETUSER, go-redis' failed
+// auth) and curl's "-u", in errors, attributes and an SQL argument — goes
+// through a real application
 // (net/http with httpstats' middleware and transport, gRPC with grpcstats'
 // handlers, database/sql through sqlstats on SQLite, a real PostgreSQL
 // through pgx, and a MySQL-dialect driver)
