@@ -112,7 +112,12 @@ func userDialOptions(opts []otlptracegrpc.Option) []grpc.DialOption {
 }
 
 // dialOptionsOf returns the dial options o sets, and whether it sets
-// some (an otlptracegrpc.WithDialOption).
+// some (an otlptracegrpc.WithDialOption), nil ones left out. Only the
+// options otlptracegrpc makes for gRPC alone (otlpconfig's grpcOption:
+// WithDialOption, WithGRPCConn, WithReconnectionPeriod, …) are applied,
+// not the generic ones, which otlptracegrpc.New applies already: a
+// malformed WithEndpointURL logs its error when applied, and was logged
+// twice.
 func dialOptionsOf(o otlptracegrpc.Option) (d []grpc.DialOption, ok bool) {
 	defer func() {
 		if recover() != nil {
@@ -125,6 +130,9 @@ func dialOptionsOf(o otlptracegrpc.Option) (d []grpc.DialOption, ok bool) {
 	}
 	f := v.FieldByName("GRPCOption")
 	if !f.IsValid() || f.Kind() != reflect.Interface || f.IsNil() {
+		return nil, false
+	}
+	if t := f.Elem().Type(); t.Kind() != reflect.Pointer || t.Elem().Name() != "grpcOption" {
 		return nil, false
 	}
 	m := f.MethodByName("ApplyGRPCOption")
@@ -140,7 +148,10 @@ func dialOptionsOf(o otlptracegrpc.Option) (d []grpc.DialOption, ok bool) {
 		return nil, false
 	}
 	d, ok = df.Interface().([]grpc.DialOption)
-	return d, ok && d != nil
+	if !ok || d == nil {
+		return nil, false
+	}
+	return appendNonNil([]grpc.DialOption{}, d), true
 }
 
 // maxReconnectDelay is the longest wait of the OTLP/gRPC exporter between two
