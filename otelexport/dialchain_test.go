@@ -50,12 +50,15 @@ func TestUserDialOptionKeepsHeadersHidden(t *testing.T) {
 	if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
 		t.Fatal(err)
 	}
-	e.ForceFlush(context.Background())
+	ferr := e.ForceFlush(context.Background())
 	cerr := e.Close(context.Background())
 	if mine.Load() == 0 {
 		t.Errorf("the user's interceptor never ran")
 	}
 	text := log.String()
+	if ferr != nil {
+		text += ferr.Error()
+	}
 	if cerr != nil {
 		text += cerr.Error()
 	}
@@ -63,7 +66,7 @@ func TestUserDialOptionKeepsHeadersHidden(t *testing.T) {
 		t.Fatalf("log = %q; want the collector's refusal", text)
 	}
 	if strings.Contains(text, codeKey) {
-		t.Errorf("the log or Close's error shows %q: %q", codeKey, text)
+		t.Errorf("the log, ForceFlush's or Close's error shows %q: %q", codeKey, text)
 	}
 }
 

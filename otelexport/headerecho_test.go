@@ -43,8 +43,9 @@ func (echoCollector) Export(ctx context.Context, _ *collectortrace.ExportTraceSe
 }
 
 // The values of the exporter's OTLP headers, from the environment or from
-// code, never reach its log, nor an error it returns, when the collector
-// echoes the request's headers in its error.
+// code, never reach its log, nor an error it returns (ForceFlush's, which
+// has the export's error, and Close's), when the collector echoes the
+// request's headers in its error.
 func TestEchoedHeadersHidden(t *testing.T) {
 	const envToken = "envtok-5be1d07a2c" // OTEL_EXPORTER_OTLP_HEADERS' Authorization
 	const codeKey = "codekey-91f3e6a0b4" // X-Api-Key, given with WithHeaders
@@ -99,12 +100,18 @@ func TestEchoedHeadersHidden(t *testing.T) {
 			if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
 				t.Fatal(err)
 			}
-			e.ForceFlush(context.Background())
+			ferr := e.ForceFlush(context.Background())
+			if ferr == nil || !strings.Contains(ferr.Error(), "refused") {
+				t.Errorf("ForceFlush: %v; want the export's error, the collector's refusal", ferr)
+			}
 			cerr := e.Close(context.Background())
 			if st := e.Stats(); st.Errors == 0 {
 				t.Fatalf("no failed export counted (%+v)", st)
 			}
 			text := log.String()
+			if ferr != nil {
+				text += ferr.Error()
+			}
 			if cerr != nil {
 				text += cerr.Error()
 			}
@@ -112,7 +119,7 @@ func TestEchoedHeadersHidden(t *testing.T) {
 				t.Fatalf("log = %q; want the collector's refusal", text)
 			}
 			if strings.Contains(text, secret) {
-				t.Errorf("the log or Close's error shows %q: %q", secret, text)
+				t.Errorf("the log, ForceFlush's or Close's error shows %q: %q", secret, text)
 			}
 		})
 	}

@@ -126,7 +126,7 @@ func WithRunningCallWait(d time.Duration) Option {
 // of the OTLP headers that [NewOTLPHTTP] and [NewOTLPGRPC] send (of the
 // environment or of code, the 64 sent most recently, a client's rotated
 // token included), and their words of 4 bytes or more, read
-// "[REDACTED]" in the errors logged and in Close's: a collector may echo
+// "[REDACTED]" in the errors logged and in ForceFlush's and Close's: a collector may echo
 // the request's Authorization in its answer. The default discards
 // everything.
 func WithLogger(l *slog.Logger) Option {

@@ -271,6 +271,17 @@ func (w *watch) hideErr(err error) error {
 	return err
 }
 
+// hideCut returns err with the header values w has seen hidden from its
+// text, and the text cut to n bytes (see hideTruncate); it still wraps
+// err.
+func (w *watch) hideCut(err error, n int) error {
+	text := err.Error()
+	if shown := w.hideTruncate(text, n); shown != text {
+		return hiddenError{text: shown, err: err}
+	}
+	return err
+}
+
 // hiddenError is an error whose text hides secrets its cause shows.
 type hiddenError struct {
 	text string
