@@ -201,7 +201,10 @@
 // would keep idle for 90 s, and the OTLP/gRPC exporter's Shutdown closes
 // its connection. Those of a client or proxy function of yours
 // ([otlptracehttp.WithHTTPClient], [otlptracehttp.WithProxy]) are yours
-// to close: they may serve your own requests. Failed exports are
+// to close: they may serve your own requests, as is a gRPC connection of
+// yours ([otlptracegrpc.WithGRPCConn]), which the exporter uses as it
+// is: its own backoff, not the exporter's bound of 5 s on the wait
+// between attempts to connect, applies (see [NewOTLPGRPC]). Failed exports are
 // logged at most once every 10 s ([WithLogger]), each error cut to 1 KiB,
 // with the values of the OTLP headers hidden, as they are from the
 // errors ForceFlush and Close return: a collector may echo the
