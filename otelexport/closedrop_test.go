@@ -135,3 +135,34 @@ func TestForceFlushReturnsExportError(t *testing.T) {
 		})
 	}
 }
+
+// ForceFlush's error, which the exporter keeps until a ForceFlush or
+// Close returns it, holds at most 1 KiB of a failed export's text, as the
+// log does: a collector's error page of 1 MiB is not kept whole, nor the
+// export's error that holds it (before this was checked, ForceFlush's
+// error wrapped it: "the error kept wraps one of 1048667 bytes (*fmt.wrapError)").
+func TestForceFlushErrorCut(t *testing.T) {
+	base := httpCollector(hugeBody(http.StatusBadRequest, 1<<20), false)(t)
+	exp, err := otelexport.NewOTLPHTTP(t.Context(), otelexport.WithHTTPOptions(otlptracehttp.WithEndpointURL(base+"/v1/traces")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Close(context.Background())
+	if err := exp.Write(t.Context(), []*recording.Record{fixture(t)}); err != nil {
+		t.Fatal(err)
+	}
+	err = exp.ForceFlush(t.Context())
+	var lost *otelexport.ExportError
+	if !errors.As(err, &lost) || lost.Failed != 1 {
+		t.Fatalf("ForceFlush: %.300v; want an *ExportError of 1 record failed", err)
+	}
+	if n := len(err.Error()); n > 2<<10 {
+		t.Errorf("ForceFlush's error has %d bytes, want at most about 1 KiB: %.300s…", n, err.Error())
+	}
+	// Nor does it wrap the export's error, which holds the whole page.
+	for e := lost.Err; e != nil; e = errors.Unwrap(e) {
+		if n := len(e.Error()); n > 2<<10 {
+			t.Fatalf("the error kept wraps one of %d bytes (%T), want at most about 1 KiB", n, e)
+		}
+	}
+}

@@ -62,7 +62,8 @@ func (e *RetryAfterError) Error() string {
 // answer by its deadline, or could not be reached. ForceFlush and Close
 // return one, once for the same records. Err says why: the exports'
 // errors (the first few, with the values of the OTLP headers hidden and
-// each cut to 1 KiB), and for records Close dropped, its deadline's
+// each cut to 1 KiB: one cut keeps its text only, not its cause), and
+// for records Close dropped, its deadline's
 // error (errors.Is(err, context.DeadlineExceeded)), its context's error,
 // or the error of the export that found the collector unanswering or
 // unavailable. Records dropped for a collector's wait are not counted
@@ -871,7 +872,10 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept
 		// Close's deadline, or Close, cut the export: Close gave up
 		// waiting for the collector's answer.
 		cut := err != nil && closing && ctx.Err() != nil
-		cutCause := context.Cause(ctx)
+		var cutCause error
+		if cut {
+			cutCause = context.Cause(ctx)
+		}
 		cancel()
 		if err != nil {
 			errs = append(errs, err)
