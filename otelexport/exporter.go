@@ -63,11 +63,12 @@ func (e *RetryAfterError) Error() string {
 // return one, once for the same records. Err says why: the exports'
 // errors (the first few, with the values of the OTLP headers hidden and
 // each cut to 1 KiB: one cut keeps its text only, not its cause), and
-// for records Close dropped, its deadline's
-// error (errors.Is(err, context.DeadlineExceeded)), its context's error,
-// or the error of the export that found the collector unanswering or
-// unavailable. Records dropped for a collector's wait are not counted
-// here but in a [*RetryAfterError].
+// for records Close dropped, its deadline's error (errors.Is(err,
+// context.DeadlineExceeded)), its context's error, or the error of the
+// export that found the collector unanswering or unavailable. Records
+// dropped for a collector's wait are not counted here but in a
+// [*RetryAfterError]; those Write dropped for a full queue are not
+// either (Write's error said so).
 type ExportError struct {
 	Failed  int   // records lost in exports that failed, counted in [Stats.Failed]
 	Dropped int   // records Close gave up on, counted in [Stats.Dropped]
