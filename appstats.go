@@ -401,7 +401,11 @@ func (a *Appstats) Store() store.Store { return a.store }
 // queue was full are counted ([recording.Stats]), not waited for. While
 // the collector has asked to wait (an HTTP Retry-After, gRPC RetryInfo),
 // it returns an [*otelexport.RetryAfterError]: the records are in the
-// store, and kept for export when the wait ends. After
+// store, and kept for export when the wait ends. When exports failed
+// since the last ForceFlush (a collector down, refusing, or not answering
+// in time), it returns an [*otelexport.ExportError] that says how many
+// records were lost, and why; Close returns one too, for those no
+// ForceFlush told of and those it gave up on. After
 // Close, or when Close ends the wait, it returns [recording.ErrClosed]. See
 // [recording.Recorder.ForceFlush].
 func (a *Appstats) ForceFlush(ctx context.Context) error {

@@ -3,6 +3,7 @@ package otelexport
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -44,8 +45,10 @@ func TestFailedChunkFailsItsRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(release)
-	if err := e.Close(t.Context()); err != nil {
-		t.Fatal(err)
+	err := e.Close(t.Context())
+	var lost *ExportError
+	if !errors.As(err, &lost) || lost.Failed != 1 || lost.Dropped != 0 || !strings.Contains(err.Error(), "collector refused the chunk") {
+		t.Fatalf("Close: %v; want an *ExportError of 1 record failed, with the chunk's error", err)
 	}
 	st := e.Stats()
 	if calls != 3 || st.Exported != 2 || st.Spans != 4 || st.Failed != 1 || st.Errors != 1 {

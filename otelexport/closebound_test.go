@@ -2,6 +2,7 @@ package otelexport_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -207,7 +208,7 @@ func (*unavailableExporter) Shutdown(context.Context) error { return nil }
 // Close has begun, answers its first export with UNAVAILABLE: Close makes
 // no further ExportSpans call, the records left are counted as dropped,
 // and every record written is counted once (exported, failed or
-// dropped).
+// dropped), as Close's *ExportError, which wraps the UNAVAILABLE, says.
 func TestCloseStopsAtUnavailable(t *testing.T) {
 	const records = 200
 	u := &unavailableExporter{open: make(chan struct{})}
@@ -225,10 +226,15 @@ func TestCloseStopsAtUnavailable(t *testing.T) {
 		runtime.Gosched()
 	}
 	close(u.open)
-	if err := <-closed; err != nil {
-		t.Fatal(err)
+	err := <-closed
+	var lost *otelexport.ExportError
+	if !errors.As(err, &lost) || status.Code(err) != codes.Unavailable {
+		t.Fatalf("Close: %v; want an *ExportError wrapping the UNAVAILABLE", err)
 	}
 	st := exp.Stats()
+	if uint64(lost.Failed) != st.Failed || uint64(lost.Dropped) != st.Dropped {
+		t.Errorf("Close's error %v; want the %d records failed and %d dropped of the stats", err, st.Failed, st.Dropped)
+	}
 	t.Logf("%d ExportSpans calls; %+v", u.calls.Load(), st)
 	if n := u.calls.Load(); n != 1 {
 		t.Errorf("%d ExportSpans calls, want 1: Close went on after the collector answered UNAVAILABLE", n)

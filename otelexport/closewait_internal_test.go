@@ -3,11 +3,13 @@ package otelexport
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/goappstats/appstats/recording"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Close within a collector's wait that ends after Close's deadline says
@@ -22,9 +24,7 @@ func TestCloseDuringRetryAfterSaysDroppedWhenLate(t *testing.T) {
 	if err := e.Write(context.Background(), []*recording.Record{testRecord(1)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	flushFailed(t, e, 1, "slow down")
 	if err := e.Write(context.Background(), []*recording.Record{testRecord(1), testRecord(1)}); err != nil {
 		t.Fatal(err)
 	}
@@ -35,5 +35,42 @@ func TestCloseDuringRetryAfterSaysDroppedWhenLate(t *testing.T) {
 	}
 	if s := e.Stats(); s.Dropped != 2 || s.Failed != 1 || exports.Load() != 1 {
 		t.Errorf("stats %+v, %d exports; want 1 failed, 2 dropped, no export after the first", s, exports.Load())
+	}
+}
+
+// The records of an export that Close's deadline cuts (a collector that
+// never answers) are dropped: counted in Stats.Dropped, and in Close's
+// *ExportError, which wraps context.DeadlineExceeded. The export begins
+// here once Close has begun (a Write in progress, held, keeps Close
+// from going on, and the records are queued as it would queue them). On
+// main Close returned nil, the records counted as failed.
+func TestCloseCutExportDropped(t *testing.T) {
+	var exports atomic.Int64
+	e := New(funcExporter{
+		export: func(ctx context.Context, _ []sdktrace.ReadOnlySpan) error {
+			exports.Add(1)
+			<-ctx.Done() // a collector that never answers
+			return ctx.Err()
+		},
+		shutdown: func(context.Context) error { return nil },
+	}, WithExportTimeout(200*time.Millisecond))
+	e.closing.RLock() // as Write does
+	done := make(chan error, 1)
+	go func() { done <- e.Close(context.Background()) }()
+	for e.closeBy.Load() == 0 {
+		runtime.Gosched()
+	}
+	e.pending.Add(3)
+	for range 3 {
+		e.q <- testRecord(1)
+	}
+	e.closing.RUnlock()
+	err := <-done
+	var lost *ExportError
+	if !errors.As(err, &lost) || lost.Dropped != 3 || lost.Failed != 0 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close: %v; want an *ExportError of 3 records dropped, wrapping context.DeadlineExceeded", err)
+	}
+	if s := e.Stats(); s.Dropped != 3 || s.Failed != 0 || exports.Load() != 1 {
+		t.Errorf("stats %+v, %d exports; want the 3 records of the one export dropped", s, exports.Load())
 	}
 }

@@ -35,11 +35,11 @@ func TestUserDialOptionKeepsHeadersHidden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cerr := exportRefused(t, e)
+	ferr, cerr := exportRefused(t, e)
 	if mine.Load() == 0 {
 		t.Errorf("the user's interceptor never ran")
 	}
-	refusalHidden(t, log.String(), cerr, codeKey)
+	refusalHidden(t, log.String(), codeKey, ferr, cerr)
 }
 
 // A dial option of the user's own that sets no backoff keeps the

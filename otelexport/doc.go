@@ -182,7 +182,9 @@
 // Retry-After, gRPC RetryInfo) gets no export until then, a minute at most
 // ([MaxRetryAfter]): the records wait in the queue, and a ForceFlush
 // meanwhile keeps them and returns a [*RetryAfterError] naming the end of
-// the wait. [Exporter.Close] exports what is queued, stops
+// the wait. ForceFlush returns an [*ExportError] when exports failed
+// since it last returned (the records lost, the exports' errors).
+// [Exporter.Close] exports what is queued, stops
 // the goroutine and shuts the SpanExporter down. Close is bounded by about
 // one export timeout whatever its context (context.Background() too), the
 // SpanExporter's Shutdown included (given a second at least): its
@@ -190,16 +192,22 @@
 // began, or the context's deadline if sooner, and once that deadline passes,
 // or a chunk fails for a collector that does not answer or is unavailable,
 // the records left are dropped and counted ([Stats.Dropped]), rather than
-// each chunk of 1,024 spans waiting a whole timeout of its own. A collector
+// each chunk of 1,024 spans waiting a whole timeout of its own, and Close
+// returns an [*ExportError] that says how many and why (wrapping
+// context.DeadlineExceeded when its deadline passed). A collector
 // that answers receives every record queued. Close leaves no goroutine
 // running: it also closes the connections of the OTLP/HTTP exporter made
 // by [NewOTLPHTTP] (over a transport of its own), which otlptracehttp
 // would keep idle for 90 s, and the OTLP/gRPC exporter's Shutdown closes
 // its connection. Those of a client or proxy function of yours
 // ([otlptracehttp.WithHTTPClient], [otlptracehttp.WithProxy]) are yours
-// to close: they may serve your own requests. Failed exports are
+// to close: they may serve your own requests, as is a gRPC connection of
+// yours ([otlptracegrpc.WithGRPCConn]), which the exporter uses as it
+// is: its own backoff, not the exporter's bound of 5 s on the wait
+// between attempts to connect, applies (see [NewOTLPGRPC]). Failed exports are
 // logged at most once every 10 s ([WithLogger]), each error cut to 1 KiB,
-// with the values of the OTLP headers hidden: a collector may echo the
+// with the values of the OTLP headers hidden, as they are from the
+// errors ForceFlush and Close return: a collector may echo the
 // request's Authorization in its answer.
 //
 // # Propagation

@@ -36,7 +36,7 @@ func Example() {
 	ar.Finish()
 
 	rec.Close(ctx)      // hands the last records to the exporter
-	exp.ForceFlush(ctx) // waits until they are exported
+	exp.ForceFlush(ctx) // waits until they are exported (an *otelexport.ExportError tells of those lost)
 	for _, s := range mem.GetSpans() {
 		fmt.Println(s.SpanKind, s.Name, s.EndTime.Sub(s.StartTime) >= 0)
 	}

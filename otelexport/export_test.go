@@ -452,11 +452,12 @@ func TestCollectorDown(t *testing.T) {
 					t.Fatalf("Write: %v", err)
 				}
 			}
-			if err := exp.ForceFlush(t.Context()); err != nil {
-				t.Fatal(err)
+			var lost *otelexport.ExportError
+			if err := exp.ForceFlush(t.Context()); !errors.As(err, &lost) || lost.Failed != 3 || !strings.Contains(err.Error(), "refused") {
+				t.Fatalf("ForceFlush: %v; want an *ExportError of the 3 records failed, the connection refused", err)
 			}
 			if err := exp.Close(t.Context()); err != nil {
-				t.Logf("Close: %v", err)
+				t.Errorf("Close, nothing failed since ForceFlush: %v", err)
 			}
 			st := exp.Stats()
 			if st.Exported != 0 || st.Errors == 0 || st.Failed != 3 {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -54,6 +55,100 @@ func (e *RetryAfterError) Error() string {
 		e.Until.Format(time.RFC3339Nano), e.Records, what)
 }
 
+// An ExportError says that records were lost since [Exporter.ForceFlush]
+// last returned: exports that failed (the collector refused them, or
+// answered with an error, past the OTLP exporter's retries), and records
+// [Exporter.Close] dropped when it gave up on a collector that did not
+// answer by its deadline, or could not be reached. ForceFlush and Close
+// return one, once for the same records. Err says why: the exports'
+// errors (the first few, with the values of the OTLP headers hidden and
+// each cut to 1 KiB: one cut keeps its text only, not its cause), and
+// for records Close dropped, its deadline's error (errors.Is(err,
+// context.DeadlineExceeded)), its context's error, or the error of the
+// export that found the collector unanswering or unavailable. Records
+// dropped for a collector's wait are not counted here but in a
+// [*RetryAfterError]; those Write dropped for a full queue are not
+// either (Write's error said so).
+type ExportError struct {
+	Failed  int   // records lost in exports that failed, counted in [Stats.Failed]
+	Dropped int   // records Close gave up on, counted in [Stats.Dropped]
+	Err     error // why
+}
+
+// Error says how many records were lost, and why.
+func (e *ExportError) Error() string {
+	var what string
+	switch {
+	case e.Dropped == 0:
+		what = fmt.Sprintf("%d records lost in failed exports", e.Failed)
+	case e.Failed == 0:
+		what = fmt.Sprintf("%d records dropped: Close gave up on the collector", e.Dropped)
+	default:
+		what = fmt.Sprintf("%d records not exported (%d lost in failed exports, %d dropped: Close gave up on the collector)",
+			e.Failed+e.Dropped, e.Failed, e.Dropped)
+	}
+	return "otelexport: " + what + ": " + fmt.Sprint(e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ExportError) Unwrap() error { return e.Err }
+
+// maxLostErrors bounds the errors an [ExportError] holds: the first ones.
+const maxLostErrors = 4
+
+// lostRecords gathers what an [ExportError] says, until ForceFlush or
+// Close takes it.
+type lostRecords struct {
+	mu              sync.Mutex
+	failed, dropped int
+	errs            []error
+}
+
+// add counts failed and dropped records, and notes err, the first
+// maxLostErrors errors (one with the text of one noted already, a
+// collector's refusal of every export say, once).
+func (l *lostRecords) add(failed, dropped int, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failed += failed
+	l.dropped += dropped
+	if err == nil || len(l.errs) >= maxLostErrors {
+		return
+	}
+	text := err.Error()
+	if !slices.ContainsFunc(l.errs, func(e error) bool { return e.Error() == text }) {
+		l.errs = append(l.errs, err)
+	}
+}
+
+// take returns the records lost since the last take as an *ExportError,
+// or nil.
+func (l *lostRecords) take() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failed == 0 && l.dropped == 0 {
+		return nil
+	}
+	err := &ExportError{Failed: l.failed, Dropped: l.dropped, Err: errors.Join(l.errs...)}
+	if len(l.errs) == 1 {
+		err.Err = l.errs[0]
+	}
+	l.failed, l.dropped, l.errs = 0, 0, nil
+	return err
+}
+
+// join returns the errors that are not nil: nil, one of them, or both
+// joined.
+func join(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return errors.Join(a, b)
+}
+
 // An Exporter is a [recording.Sink] that exports every record it is given as
 // one OpenTelemetry trace through a [sdktrace.SpanExporter], such as the OTLP
 // exporters made by [NewOTLPHTTP] and [NewOTLPGRPC].
@@ -76,9 +171,10 @@ type Exporter struct {
 	done    chan struct{}
 
 	// ctx is the parent of every export's context; cancelled when Close runs
-	// out of time.
+	// out of time (with context.DeadlineExceeded for cause), or its
+	// context ends (with the context's error).
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 
 	// closing is held for reading by Write while it queues records, and
 	// for writing by Close while it sets closed: once Close has set it, no
@@ -115,6 +211,8 @@ type Exporter struct {
 	waitDropped atomic.Int64
 	waitUntil   atomic.Int64
 
+	lost lostRecords // for ForceFlush's and Close's *ExportError
+
 	log *convention.Logger // the exporter's own problems, rate-limited
 
 	base  *resource.Resource // the resource of every span, but service.instance.id
@@ -124,7 +222,7 @@ type Exporter struct {
 	resources map[string]*resource.Resource // by record Instance
 	retryAt   time.Time                     // the collector asked for no export before then (Retry-After)
 	held      []heldRecord                  // records waiting for calls still running, oldest first
-	abandoned bool                          // Close gave up: a chunk found the collector unanswering
+	abandoned error                         // Close gave up: a chunk found the collector unanswering, with this error
 }
 
 // heldRecord is a record whose calls were still running when its request
@@ -142,7 +240,7 @@ func New(exp sdktrace.SpanExporter, opts ...Option) *Exporter {
 	cfg := newConfig(opts)
 	// The exports' context follows an OTLP/HTTP exporter's connections
 	// (see watch).
-	ctx, cancel := context.WithCancel(cfg.watch.context(context.Background()))
+	ctx, cancel := context.WithCancelCause(cfg.watch.context(context.Background()))
 	version := Version()
 	e := &Exporter{
 		cfg:       cfg,
@@ -233,7 +331,7 @@ func baseResource(cfg config, version string) *resource.Resource {
 type Stats struct {
 	Exported   uint64 // records handed to the SpanExporter successfully
 	Spans      uint64 // spans in those records
-	Dropped    uint64 // records not exported: queue full, exporter closed, or left when Close gave up (see [Exporter.Close]) or the collector's wait ended after Close's deadline (see [MaxRetryAfter])
+	Dropped    uint64 // records not exported: queue full, exporter closed, or left when Close gave up, those of the export its deadline cut included (see [Exporter.Close]), or the collector's wait ended after Close's deadline (see [MaxRetryAfter])
 	Failed     uint64 // records lost in ExportSpans calls that failed (all of a call's records when an OTLP collector's partial success rejected some of its spans)
 	Errors     uint64 // failed ExportSpans calls
 	Unsampled  uint64 // records not exported because their caller did not sample the trace (Record.Unsampled)
@@ -309,9 +407,15 @@ func (e *Exporter) Write(_ context.Context, records []*recording.Record) error {
 // done. While the collector has asked to wait (see [MaxRetryAfter]), or
 // when it asks during the flush, the records not yet exported are kept,
 // queued, to be exported when the wait ends, and ForceFlush returns at
-// once a [*RetryAfterError] that says until when and how many. It returns
-// nil at once when every record written before has been handed over,
-// whatever ctx. A nil Exporter has nothing to flush.
+// once a [*RetryAfterError] that says until when and how many. When
+// exports failed since ForceFlush last returned (the collector refused
+// them, answered with an error, or could not be reached, past the OTLP
+// exporter's retries), whether this flush made them or the worker did
+// before, it returns an [*ExportError] that says how many records were
+// lost and wraps the exports' errors; each failure is returned once,
+// by one ForceFlush (or Close). It returns at once, whatever ctx, when
+// every record written before has been handed over: nil, or that
+// error. A nil Exporter has nothing to flush.
 func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if e == nil {
 		return nil
@@ -320,7 +424,9 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 		return ErrClosed
 	}
 	if e.pending.Load() == 0 {
-		return nil // nothing queued, held or being exported
+		// Nothing queued, held or being exported: the exports that
+		// failed meanwhile, if any, are over.
+		return e.lost.take()
 	}
 	ack := make(chan error, 1)
 	select {
@@ -332,7 +438,7 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 	}
 	select {
 	case err := <-ack:
-		return err
+		return join(e.lost.take(), err)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -350,12 +456,16 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 // passes, or a chunk fails for a collector that does not answer in time
 // or is unavailable (a deadline, a refused connection, gRPC's
 // UNAVAILABLE), Close gives up on the records left: they are dropped and
-// counted in [Stats.Dropped] (those of the chunk that failed in
-// [Stats.Failed]), and Close returns nil. A collector that answers in
-// time receives every record queued. A collector that asks to wait (see
-// [MaxRetryAfter]) is waited for until that deadline; if its wait ends
-// later, the records left are dropped and counted, and Close returns a
-// [*RetryAfterError] with Dropped set.
+// counted in [Stats.Dropped] (those of an export the deadline cut too;
+// those of a chunk that failed of itself in [Stats.Failed]), and Close
+// returns an [*ExportError] that says how many and why: it wraps the
+// deadline's error (errors.Is(err, context.DeadlineExceeded)), or the
+// failed export's. The same error tells of the exports that failed since
+// [Exporter.ForceFlush] last returned, Close's own included. A collector
+// that answers in time receives every record queued. A collector that
+// asks to wait (see [MaxRetryAfter]) is waited for until that deadline;
+// if its wait ends later, the records left are dropped and counted, and
+// Close returns a [*RetryAfterError] with Dropped set.
 //
 // Close then shuts the SpanExporter down with a context that ends at that
 // deadline, or a second after Shutdown began if later (or when ctx ends,
@@ -364,7 +474,8 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 //
 // If ctx ends first, the export in progress is cancelled, the records
 // left are dropped and counted, and Close returns ctx's error once the
-// worker has stopped. Calling Close again returns [ErrClosed]. A nil
+// worker has stopped (an [*ExportError] that wraps it, when records
+// were dropped). Calling Close again returns [ErrClosed]. A nil
 // Exporter, which [NewFromEnv] returns without an endpoint, has nothing
 // to close: Close returns nil.
 func (e *Exporter) Close(ctx context.Context) error {
@@ -389,14 +500,14 @@ func (e *Exporter) Close(ctx context.Context) error {
 		case <-giveUp.C:
 			// The exports share this deadline: the worker is about to
 			// stop, unless the SpanExporter ignores its context.
-			e.cancel()
+			e.cancel(context.DeadlineExceeded)
 			e.waitWorker()
 		case <-ctx.Done():
 			err = ctx.Err()
-			e.cancel()
+			e.cancel(err)
 			e.waitWorker()
 		}
-		e.cancel()
+		e.cancel(context.DeadlineExceeded) // the worker has stopped, or is left running
 		// Nothing is queued after this: a Write that began before closed
 		// was set has returned (see closing), and the others drop their
 		// records. What the worker left, if it ran out of time, is counted.
@@ -412,7 +523,14 @@ func (e *Exporter) Close(ctx context.Context) error {
 			}
 			break
 		}
-		e.waitDrop(left)
+		e.noteDropped(left, context.Cause(e.ctx))
+		if lost := e.lost.take(); lost != nil {
+			if err != nil && errors.Is(lost, err) {
+				err = lost // it says why: ctx's error
+			} else {
+				err = join(err, lost)
+			}
+		}
 		if n := e.waitDropped.Load(); n > 0 {
 			err = errors.Join(err, &RetryAfterError{Until: time.Unix(0, e.waitUntil.Load()), Records: int(n), Dropped: true})
 		}
@@ -653,7 +771,9 @@ func settled(r *recording.Record) bool {
 // export hands spans to the SpanExporter, in chunks of at most batchSpans
 // spans (one record's spans may straddle two chunks); the spans of record
 // i of the batch end at ends[i]. A chunk that fails loses the records with
-// a span in it: they are counted as failed, the others as exported.
+// a span in it: they are counted as failed, the others as exported, and
+// noted, with the export's error, for ForceFlush's and Close's
+// *ExportError (see lostRecords).
 //
 // Before Close, a chunk that comes while the collector asks to wait
 // (retryAt) is kept, with the rest of the batch: export returns the
@@ -665,18 +785,28 @@ func settled(r *recording.Record) bool {
 // is sooner than the export timeout, and export gives up at that
 // deadline, when Close cancels the exports, or after a chunk that failed
 // for want of an answer ([unanswered]): the records of the chunks left
-// are counted as dropped.
+// are counted as dropped, as are those of a chunk whose export Close's
+// deadline (or Close's cancellation) cut: Close gave up waiting for its
+// answer.
 func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept int) {
 	n := len(ends)
 	from = len(spans)
 	if e.ctx.Err() != nil { // Close gave up
 		e.dropped.Add(uint64(n))
-		e.waitDrop(n)
+		e.noteDropped(n, context.Cause(e.ctx))
 		return from, 0
 	}
 	var errs []error
 	var failed, failedSpans int // records with a span in a failed chunk, and their spans
 	var dropped, droppedSpans int
+	var dropCause error // why Close dropped them
+	drop := func(recs, nspans int, cause error) {
+		dropped += recs
+		droppedSpans += nspans
+		if dropCause == nil {
+			dropCause = cause
+		}
+	}
 	rec := 0 // the first record not yet counted as failed or dropped
 	// lose counts the records not yet counted whose spans reach into
 	// [lo, hi), and their spans.
@@ -702,9 +832,16 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept
 			if d := time.Unix(0, by); d.Before(deadline) {
 				deadline = d
 			}
-			if e.abandoned || !time.Now().Before(deadline) || e.ctx.Err() != nil {
-				dropped, droppedSpans = lose(lo, len(spans))
-				e.waitDrop(dropped)
+			cause := e.abandoned
+			if cause == nil && !time.Now().Before(deadline) {
+				cause = context.DeadlineExceeded
+			}
+			if cause == nil && e.ctx.Err() != nil {
+				cause = context.Cause(e.ctx)
+			}
+			if cause != nil {
+				r, s := lose(lo, len(spans))
+				drop(r, s, cause)
 				break
 			}
 		}
@@ -724,23 +861,37 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept
 				break
 			}
 			if !e.retryAt.Before(deadline) || !e.sleepUntil(e.retryAt) {
-				dropped, droppedSpans = lose(lo, len(spans))
+				r, s := lose(lo, len(spans))
+				drop(r, s, context.DeadlineExceeded)
 				throttled = true
-				e.waitDrop(dropped)
 				break
 			}
 		}
 		hi := min(len(spans), lo+e.cfg.batchSpans)
 		ctx, cancel := context.WithDeadline(e.ctx, deadline)
 		err := safeExport(ctx, e.exp, spans[lo:hi])
+		// Close's deadline, or Close, cut the export: Close gave up
+		// waiting for the collector's answer.
+		cut := err != nil && closing && ctx.Err() != nil
+		var cutCause error
+		if cut {
+			cutCause = context.Cause(ctx)
+		}
 		cancel()
 		if err != nil {
 			errs = append(errs, err)
 			r, s := lose(lo, hi)
-			failed += r
-			failedSpans += s
-			if e.closeBy.Load() != 0 && unanswered(err) {
-				e.abandoned = true // Close tries no further chunk
+			if cut {
+				drop(r, s, cutCause)
+				e.abandoned = cutCause // Close tries no further chunk
+			} else {
+				hidden := e.cfg.watch.hideCut(err, maxLoggedError)
+				failed += r
+				failedSpans += s
+				e.lost.add(r, 0, hidden)
+				if e.closeBy.Load() != 0 && unanswered(err) {
+					e.abandoned = hidden // Close tries no further chunk
+				}
 			}
 			if d := retryAfter(err); d > 0 {
 				e.retryAt = e.cfg.watch.answered(time.Now()).Add(min(d, MaxRetryAfter))
@@ -761,6 +912,7 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept
 	}
 	if dropped > 0 {
 		e.dropped.Add(uint64(dropped))
+		e.noteDropped(dropped, dropCause)
 		if throttled {
 			e.log.Warn("otelexport: the collector asked to wait (Retry-After); records dropped",
 				"records", dropped, "until", e.retryAt)
@@ -775,14 +927,21 @@ func (e *Exporter) export(spans []sdktrace.ReadOnlySpan, ends []int) (from, kept
 	return from, kept
 }
 
-// waitDrop counts, for Close's [*RetryAfterError], n records Close
-// dropped, if the collector's wait lasts still: however Close came to
-// drop them (its deadline passed while the worker waited, or before it
-// came to them), the wait kept them from export.
-func (e *Exporter) waitDrop(n int) {
-	if n > 0 && time.Now().UnixNano() < e.waitUntil.Load() {
-		e.waitDropped.Add(int64(n))
+// noteDropped notes n records Close dropped (counted in Stats.Dropped
+// already) for the error Close returns: for its [*RetryAfterError] if the
+// collector's wait lasts still (however Close came to drop them, its
+// deadline passed while the worker waited or before it came to them, the
+// wait kept them from export), and otherwise for its [*ExportError], with
+// cause, why Close gave up.
+func (e *Exporter) noteDropped(n int, cause error) {
+	if n <= 0 {
+		return
 	}
+	if time.Now().UnixNano() < e.waitUntil.Load() {
+		e.waitDropped.Add(int64(n))
+		return
+	}
+	e.lost.add(0, n, cause)
 }
 
 // MaxRetryAfter bounds how long an [Exporter] holds its exports back when

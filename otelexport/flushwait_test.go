@@ -31,7 +31,7 @@ func TestForceFlushDuringRetryAfterKeepsQueue(t *testing.T) {
 				otelexport.WithHTTPOptions(otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false})),
 				otelexport.WithGRPCOptions(otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false})))
 			defer e.Close(context.Background())
-			writeFlush(t, e) // refused: the wait begins
+			writeFlushThrottled(t, e) // refused: the wait begins
 			if st := e.Stats(); st.Failed != 1 {
 				t.Fatalf("after the throttled export: %+v; want 1 failed", st)
 			}
@@ -74,7 +74,7 @@ func TestForceFlushDuringRetryAfterKeepsQueue(t *testing.T) {
 func TestCloseDuringRetryAfterSaysDropped(t *testing.T) {
 	c := &throttlingCollector{wait: 30 * time.Second}
 	e := startThrottling(t, "http", c, otelexport.WithExportTimeout(300*time.Millisecond))
-	writeFlush(t, e)
+	writeFlushThrottled(t, e)
 	if err := e.Write(context.Background(), []*recording.Record{fixture(t), fixture(t)}); err != nil {
 		t.Fatal(err)
 	}

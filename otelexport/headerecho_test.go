@@ -58,34 +58,38 @@ func startEchoGRPC(t *testing.T) string {
 }
 
 // exportRefused writes a record through e, flushes it to the collector,
-// which refuses it, and returns Close's error.
-func exportRefused(t *testing.T, e *otelexport.Exporter) error {
+// which refuses it, and returns ForceFlush's and Close's errors.
+func exportRefused(t *testing.T, e *otelexport.Exporter) (ferr, cerr error) {
 	t.Helper()
 	if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
 		t.Fatal(err)
 	}
-	e.ForceFlush(context.Background())
-	return e.Close(context.Background())
+	ferr = e.ForceFlush(context.Background())
+	return ferr, e.Close(context.Background())
 }
 
-// refusalHidden checks that the exporter's log and Close's error (cerr)
-// tell of the collector's refusal, and never show secret.
-func refusalHidden(t *testing.T, log string, cerr error, secret string) {
+// refusalHidden checks that the exporter's log and the errors it returned
+// (ForceFlush's and Close's) tell of the collector's refusal, and never
+// show secret.
+func refusalHidden(t *testing.T, log, secret string, errs ...error) {
 	t.Helper()
-	if cerr != nil {
-		log += cerr.Error()
+	for _, err := range errs {
+		if err != nil {
+			log += err.Error()
+		}
 	}
 	if !strings.Contains(log, "refused") {
 		t.Fatalf("log = %q; want the collector's refusal", log)
 	}
 	if strings.Contains(log, secret) {
-		t.Errorf("the log or Close's error shows %q: %q", secret, log)
+		t.Errorf("the log, ForceFlush's or Close's error shows %q: %q", secret, log)
 	}
 }
 
 // The values of the exporter's OTLP headers, from the environment or from
-// code, never reach its log, nor an error it returns, when the collector
-// echoes the request's headers in its error.
+// code, never reach its log, nor an error it returns (ForceFlush's, which
+// has the export's error, and Close's), when the collector echoes the
+// request's headers in its error.
 func TestEchoedHeadersHidden(t *testing.T) {
 	const envToken = "envtok-5be1d07a2c" // OTEL_EXPORTER_OTLP_HEADERS' Authorization
 	const codeKey = "codekey-91f3e6a0b4" // X-Api-Key, given with WithHeaders
@@ -129,11 +133,14 @@ func TestEchoedHeadersHidden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cerr := exportRefused(t, e)
+			ferr, cerr := exportRefused(t, e)
+			if ferr == nil || !strings.Contains(ferr.Error(), "refused") {
+				t.Errorf("ForceFlush: %v; want the export's error, the collector's refusal", ferr)
+			}
 			if st := e.Stats(); st.Errors == 0 {
 				t.Fatalf("no failed export counted (%+v)", st)
 			}
-			refusalHidden(t, log.String(), cerr, secret)
+			refusalHidden(t, log.String(), secret, ferr, cerr)
 		})
 	}
 }

@@ -3,6 +3,7 @@ package otelexport
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,6 +49,17 @@ func throttling(delay time.Duration, exports *atomic.Int64) funcExporter {
 	}
 }
 
+// flushFailed calls ForceFlush, which should return an *ExportError of
+// failed records lost in failed exports, its text containing want.
+func flushFailed(t *testing.T, e *Exporter, failed int, want string) {
+	t.Helper()
+	err := e.ForceFlush(t.Context())
+	var lost *ExportError
+	if !errors.As(err, &lost) || lost.Failed != failed || lost.Dropped != 0 || !strings.Contains(err.Error(), want) {
+		t.Fatalf("ForceFlush after a failed export: %v; want an *ExportError of %d records failed, with %q", err, failed, want)
+	}
+}
+
 func testRecord(calls int) *recording.Record {
 	r := &recording.Record{
 		TraceID: recording.NewTraceID(), SpanID: recording.NewSpanID(), Kind: recording.KindHTTP,
@@ -74,9 +86,7 @@ func TestCloseLifecycle(t *testing.T) {
 		shutdown: func(context.Context) error { shut = true; return shutdownErr },
 	})
 	e.Write(t.Context(), []*recording.Record{testRecord(2)})
-	if err := e.ForceFlush(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	flushFailed(t, e, 1, "span exporter panicked: boom")
 	if st := e.Stats(); st.Errors != 1 || st.Failed != 1 {
 		t.Errorf("stats after a panicking export: %+v", st)
 	}
@@ -181,9 +191,7 @@ func TestExporterPanicsWithNilReceiver(t *testing.T) {
 		shutdown: func(context.Context) error { return nil },
 	})
 	e.Write(t.Context(), []*recording.Record{testRecord(1)})
-	if err := e.ForceFlush(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	flushFailed(t, e, 1, "span exporter panicked: <nil>")
 	if st := e.Stats(); st.Errors != 1 || st.Failed != 1 {
 		t.Errorf("stats after a panicking export: %+v", st)
 	}

@@ -126,7 +126,7 @@ func WithRunningCallWait(d time.Duration) Option {
 // of the OTLP headers that [NewOTLPHTTP] and [NewOTLPGRPC] send (of the
 // environment or of code, the 64 sent most recently, a client's rotated
 // token included), and their words of 4 bytes or more, read
-// "[REDACTED]" in the errors logged and in Close's: a collector may echo
+// "[REDACTED]" in the errors logged and in ForceFlush's and Close's: a collector may echo
 // the request's Authorization in its answer. The default discards
 // everything.
 func WithLogger(l *slog.Logger) Option {
@@ -136,13 +136,28 @@ func WithLogger(l *slog.Logger) Option {
 // WithHTTPOptions passes options to the OTLP/HTTP exporter made by
 // [NewOTLPHTTP] (and by [NewFromEnv] for the http/protobuf protocol). Options
 // given in code win over the OTEL_EXPORTER_OTLP_* environment variables.
+// A nil option is skipped.
 func WithHTTPOptions(opts ...otlptracehttp.Option) Option {
-	return optionFunc(func(c *config) { c.httpOpts = append(c.httpOpts, opts...) })
+	return optionFunc(func(c *config) { c.httpOpts = appendNonNil(c.httpOpts, opts) })
 }
 
 // WithGRPCOptions passes options to the OTLP/gRPC exporter made by
 // [NewOTLPGRPC] (and by [NewFromEnv] for the grpc protocol). Options given in
-// code win over the OTEL_EXPORTER_OTLP_* environment variables.
+// code win over the OTEL_EXPORTER_OTLP_* environment variables. A nil
+// option is skipped, as is a nil dial option given with
+// [otlptracegrpc.WithDialOption].
 func WithGRPCOptions(opts ...otlptracegrpc.Option) Option {
-	return optionFunc(func(c *config) { c.grpcOpts = append(c.grpcOpts, opts...) })
+	return optionFunc(func(c *config) { c.grpcOpts = appendNonNil(c.grpcOpts, opts) })
+}
+
+// appendNonNil appends to dst the options of opts that are not nil: the
+// OTLP exporters call every option they are given, and a nil one panics.
+func appendNonNil[T comparable](dst, opts []T) []T {
+	var zero T
+	for _, o := range opts {
+		if o != zero {
+			dst = append(dst, o)
+		}
+	}
+	return dst
 }

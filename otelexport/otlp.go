@@ -76,6 +76,18 @@ func NewOTLPHTTP(ctx context.Context, opts ...Option) (*Exporter, error) {
 // as otlptracegrpc keeps): yours are chained after them, not put in their
 // place, so that a [grpc.WithConnectParams] of yours sets the backoff,
 // and an interceptor of yours runs as well as the exporter's.
+//
+// A connection of yours, given with [otlptracegrpc.WithGRPCConn], is
+// used as it is: the exporter adds nothing to it (its dial options are
+// set when it is made), so neither the bound on the wait between
+// attempts to connect (the connection's own backoff applies: gRPC's
+// default grows to 2 minutes, unless you dialled it with
+// [grpc.WithConnectParams]) nor the exporter's interceptor is on it. The
+// values of the OTLP headers (the environment's, and those given with
+// [otlptracegrpc.WithHeaders]) are hidden all the same, read from the
+// OTLP exporter when it is made; a collector's Retry-After then counts
+// from the end of the export it refused rather than from its answer.
+// Close leaves the connection open: it is yours to close.
 func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err := checkEnv("grpc"); err != nil {
 		return nil, err
@@ -91,7 +103,57 @@ func NewOTLPGRPC(ctx context.Context, opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otelexport: otlp/grpc exporter: %w", err)
 	}
+	// Hidden from the start, whatever connection the exports go over: the
+	// interceptor is not on a connection of the user's (WithGRPCConn).
+	for _, v := range sentHeaders(exp) {
+		w.addSecret(v)
+	}
 	return New(exp, append(withEnvTimeout(cfg, opts), withWatch(w))...), nil
+}
+
+// sentHeaders returns the values of the headers (gRPC metadata) that
+// exp, an OTLP/gRPC exporter, sends with every export: those of the
+// environment and those given in code with [otlptracegrpc.WithHeaders].
+// otlptracegrpc keeps them in its client's unexported metadata field,
+// read here by reflection (without applying any option a second time);
+// TestGRPCConnHeadersHidden fails if that changes. The values are
+// noted by the exporter's interceptor as well, on a connection the
+// exporter makes.
+func sentHeaders(exp any) (values []string) {
+	defer func() {
+		if recover() != nil {
+			values = nil
+		}
+	}()
+	v := reflect.ValueOf(exp)
+	// *otlptrace.Exporter, its client (an interface), *otlptracegrpc.client.
+	for _, step := range []string{"client", ""} {
+		if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+			return nil
+		}
+		v = v.Elem()
+		if step == "" {
+			break
+		}
+		if v = v.FieldByName(step); v.Kind() != reflect.Interface || v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	md := v.FieldByName("metadata")
+	if md.Kind() != reflect.Map {
+		return nil
+	}
+	for it := md.MapRange(); it.Next(); {
+		if k, vs := it.Key(), it.Value(); k.Kind() == reflect.String && !slices.Contains(ownHeaders, k.String()) && vs.Kind() == reflect.Slice {
+			for i := range vs.Len() {
+				if s := vs.Index(i); s.Kind() == reflect.String {
+					values = append(values, s.String())
+				}
+			}
+		}
+	}
+	return values
 }
 
 // userDialOptions returns the dial options of the last
@@ -112,7 +174,12 @@ func userDialOptions(opts []otlptracegrpc.Option) []grpc.DialOption {
 }
 
 // dialOptionsOf returns the dial options o sets, and whether it sets
-// some (an otlptracegrpc.WithDialOption).
+// some (an otlptracegrpc.WithDialOption), nil ones left out. Only the
+// options otlptracegrpc makes for gRPC alone (otlpconfig's grpcOption:
+// WithDialOption, WithGRPCConn, WithReconnectionPeriod, …) are applied,
+// not the generic ones, which otlptracegrpc.New applies already: a
+// malformed WithEndpointURL logs its error when applied, and was logged
+// twice.
 func dialOptionsOf(o otlptracegrpc.Option) (d []grpc.DialOption, ok bool) {
 	defer func() {
 		if recover() != nil {
@@ -125,6 +192,9 @@ func dialOptionsOf(o otlptracegrpc.Option) (d []grpc.DialOption, ok bool) {
 	}
 	f := v.FieldByName("GRPCOption")
 	if !f.IsValid() || f.Kind() != reflect.Interface || f.IsNil() {
+		return nil, false
+	}
+	if t := f.Elem().Type(); t.Kind() != reflect.Pointer || t.Elem().Name() != "grpcOption" {
 		return nil, false
 	}
 	m := f.MethodByName("ApplyGRPCOption")
@@ -140,7 +210,10 @@ func dialOptionsOf(o otlptracegrpc.Option) (d []grpc.DialOption, ok bool) {
 		return nil, false
 	}
 	d, ok = df.Interface().([]grpc.DialOption)
-	return d, ok && d != nil
+	if !ok || d == nil {
+		return nil, false
+	}
+	return appendNonNil([]grpc.DialOption{}, d), true
 }
 
 // maxReconnectDelay is the longest wait of the OTLP/gRPC exporter between two

@@ -99,6 +99,20 @@ func writeFlush(t *testing.T, e *otelexport.Exporter) {
 	}
 }
 
+// writeFlushThrottled writes a record and flushes, the collector asking
+// to wait: the export fails, and ForceFlush says so with an *ExportError
+// of the record lost.
+func writeFlushThrottled(t *testing.T, e *otelexport.Exporter) {
+	t.Helper()
+	if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
+		t.Fatal(err)
+	}
+	var lost *otelexport.ExportError
+	if err := e.ForceFlush(context.Background()); !errors.As(err, &lost) || lost.Failed != 1 || lost.Dropped != 0 {
+		t.Fatalf("ForceFlush, the collector asking to wait: %v; want an *ExportError of 1 record failed", err)
+	}
+}
+
 // writeFlushWait writes a record and flushes within the collector's
 // wait: ForceFlush keeps the records, and says how many.
 func writeFlushWait(t *testing.T, e *otelexport.Exporter, kept int) {
@@ -122,7 +136,7 @@ func TestRetryAfterHonouredAcrossExports(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			c := &throttlingCollector{wait: 30 * time.Second}
 			e := startThrottling(t, proto, c, otelexport.WithExportTimeout(300*time.Millisecond))
-			writeFlush(t, e)
+			writeFlushThrottled(t, e)
 			if st := e.Stats(); st.Errors != 1 || st.Failed != 1 {
 				t.Fatalf("after the throttled export: %+v; want 1 failed", st)
 			}
@@ -151,13 +165,17 @@ func TestRetryAfterEnds(t *testing.T) {
 			c := &throttlingCollector{wait: time.Second}
 			e := startThrottling(t, proto, c, otelexport.WithExportTimeout(100*time.Millisecond))
 			defer e.Close(context.Background())
-			writeFlush(t, e) // throttled
+			writeFlushThrottled(t, e)
 			for end := time.Now().Add(10 * time.Second); e.Stats().Exported == 0 && time.Now().Before(end); {
 				if err := e.Write(context.Background(), []*recording.Record{fixture(t)}); err != nil {
 					t.Fatal(err)
 				}
+				// Within the wait, ForceFlush says so; after it, an export
+				// that failed for a loaded machine (its timeout is 100 ms)
+				// is said, and the loop tries again.
 				var wait *otelexport.RetryAfterError
-				if err := e.ForceFlush(context.Background()); err != nil && !errors.As(err, &wait) {
+				var lost *otelexport.ExportError
+				if err := e.ForceFlush(context.Background()); err != nil && !errors.As(err, &wait) && !errors.As(err, &lost) {
 					t.Fatal(err)
 				}
 				time.Sleep(50 * time.Millisecond)

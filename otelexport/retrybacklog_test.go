@@ -2,6 +2,7 @@ package otelexport_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -75,8 +76,10 @@ func TestRetryAfterKeepsBacklog(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := e.Close(context.Background()); err != nil {
-		t.Fatal(err)
+	// Close says the record the 429 lost (no ForceFlush said it).
+	var lost *otelexport.ExportError
+	if err := e.Close(context.Background()); !errors.As(err, &lost) || lost.Failed != 1 || lost.Dropped != 0 {
+		t.Fatalf("Close: %v; want an *ExportError of the 1 record the 429 lost", err)
 	}
 	// The first record exported, the second refused with the 429; the
 	// four behind it wait for the Retry-After, and are exported.

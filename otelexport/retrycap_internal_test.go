@@ -41,9 +41,7 @@ func TestRetryAfterCapped(t *testing.T) {
 	if err := e.Write(context.Background(), []*recording.Record{testRecord(1)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	flushFailed(t, e, 1, "go away")
 	// ForceFlush returned after the worker's export: its retryAt is set,
 	// and stays until it passes.
 	if e.Stats().Errors != 1 || requests.Load() != 1 {

@@ -50,9 +50,7 @@ func TestRetryAfterForms(t *testing.T) {
 			if err := e.Write(context.Background(), []*recording.Record{testRecord(1)}); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.ForceFlush(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			flushFailed(t, e, 1, "slow down")
 			if e.Stats().Errors != 1 {
 				t.Fatalf("stats %+v; want one failed export", e.Stats())
 			}

@@ -271,6 +271,22 @@ func (w *watch) hideErr(err error) error {
 	return err
 }
 
+// hideCut returns err with the header values w has seen hidden from its
+// text, and the text cut to n bytes (see hideTruncate). It still wraps
+// err, unless the text was cut: an error kept until ForceFlush or Close
+// returns it, an OTLP/HTTP export's, may hold megabytes of the
+// collector's answer, which only the bytes shown are kept of.
+func (w *watch) hideCut(err error, n int) error {
+	text := err.Error()
+	if len(text) > n {
+		return hiddenError{text: w.hideTruncate(text, n)}
+	}
+	if shown := w.hide(text); shown != text {
+		return hiddenError{text: shown, err: err}
+	}
+	return err
+}
+
 // hiddenError is an error whose text hides secrets its cause shows.
 type hiddenError struct {
 	text string
